@@ -203,6 +203,11 @@ export function word<const T extends readonly [string, ...string[]]>(values: T) 
   }, z.enum(values));
 }
 
+/** Text that must not be empty, and what it `takes`, as a message says when it is missing or empty. */
+export function needed(takes: string) {
+  return z.string().min(1, `is empty; it takes ${takes}`).describe(takes);
+}
+
 /** A comma-separated list in the environment, an array in the config file. */
 export function list() {
   return z
@@ -502,7 +507,8 @@ export function echoable(value: unknown): boolean {
  * quoted back (echoable) and the message does not say it already; else nothing.
  */
 export function gotten(message: string, value: unknown): string {
-  return echoable(value) && !shows(message, value) ? ` (got ${JSON.stringify(value)})` : "";
+  if (!echoable(value) || shows(message, value)) return "";
+  return value === "" && message.startsWith("is empty") ? "" : ` (got ${JSON.stringify(value)})`;
 }
 
 /**
@@ -565,6 +571,10 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
     return given === undefined
       ? `is missing; it takes ${oneOf(options)}`
       : expected(oneOf(options), given) + blankedValue(options, given);
+  }
+  // The issue holds the check, not the schema whose description would say what goes there: `needed` says it.
+  if (issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && issue.minimum === 1) {
+    return "is empty";
   }
   if (issue.input !== undefined) {
     if (issue.code === "invalid_value")

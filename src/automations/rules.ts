@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { cleanType } from "../events/filter.js";
-import { closedObject, jsonSetting, NAME, PAST_RANGE, pastRange, settingName, settingsErrors } from "../settings.js";
+import {
+  closedObject,
+  jsonSetting,
+  NAME,
+  needed,
+  PAST_RANGE,
+  pastRange,
+  settingName,
+  settingsErrors,
+} from "../settings.js";
 import { enumerated } from "../shown.js";
 
 /**
@@ -11,7 +20,7 @@ import { enumerated } from "../shown.js";
  */
 
 /** A JMESPath expression; compiled when automations start, so a typo stops waiter serve and listen. */
-const path = z.string().min(1).describe("where in the event the value is, like payload.data.object.status");
+const path = needed("where in the event the value is, like payload.data.object.status");
 
 const SCALAR = "must be a string, a number, true, false or null";
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
@@ -151,7 +160,7 @@ const MAX_STEPS = 20;
 export const automation = closedObject("an automation", {
   name: settingName("automation"),
   when: closedObject("when", {
-    source: z.string().min(1).describe("the webhook source whose events it runs on"),
+    source: needed("the webhook source whose events it runs on"),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
     type: z
       .string({
@@ -161,7 +170,8 @@ export const automation = closedObject("an automation", {
             ? 'is one type, or a prefix ending in ".", "/" or "*" ("charge."); an automation on several types has a condition {"path": "event.type", "in": [the types]}'
             : undefined,
       })
-      .min(1)
+      .trim()
+      .min(1, "is empty; leave it out for events of every type")
       // As the listener keeps types, so that one with letters beyond ASCII matches the events stored.
       .transform(cleanType)
       .optional(),
@@ -176,7 +186,7 @@ export const automation = closedObject("an automation", {
     .describe(`its steps, 1 to ${MAX_STEPS}: ${SHAPES}`),
   /** Who is told when a run fails: a notification channel. */
   onFailure: closedObject("onFailure", {
-    notify: z.string().min(1).describe("the notification channel told when a run fails"),
+    notify: needed("the notification channel told when a run fails"),
   }).optional(),
   dryRun: z.boolean().default(false),
 });

@@ -1886,6 +1886,28 @@ describe("a secret written where its variable's name goes, a key's near miss, or
       /at automation a, onFailure\.notify: is missing; it takes the notification channel told when a run fails$/,
     );
   });
+
+  test("an empty value where one is needed is said to be empty, with what it takes, not in the schema's words", () => {
+    const automations = (automation: object) => ({ WAITER_AUTOMATIONS: JSON.stringify([automation]) });
+    const ack = [{ ack: true }];
+    expect(refused(automations({ name: "a", when: { source: "" }, do: ack }))).toMatch(
+      /at automation a, when\.source: is empty; it takes the webhook source whose events it runs on$/,
+    );
+    // Blanks alone too: they would take only the events of no type, which the listener keeps as "unknown".
+    for (const type of ["", "  "]) {
+      expect(refused(automations({ name: "a", when: { source: "shop", type }, do: ack }))).toMatch(
+        /at automation a, when\.type: is empty; leave it out for events of every type$/,
+      );
+    }
+    expect(
+      refused(automations({ name: "a", when: { source: "shop", where: [{ path: "", equals: 1 }] }, do: ack })),
+    ).toMatch(
+      /at automation a, when\.where 1, path: is empty; it takes where in the event the value is, like payload\.data\.object\.status$/,
+    );
+    expect(refused(automations({ name: "a", when: { source: "shop" }, do: ack, onFailure: { notify: "" } }))).toMatch(
+      /at automation a, onFailure\.notify: is empty; it takes the notification channel told when a run fails$/,
+    );
+  });
 });
 
 test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {
