@@ -211,7 +211,13 @@ export function needed(takes: string) {
 /** A comma-separated list in the environment, an array in the config file. */
 export function list() {
   return z
-    .union([z.array(z.string()), z.string()])
+    .union([z.array(z.string()), z.string()], {
+      // A list with a number or a null in it, which the union's own words call "Invalid input".
+      error: ({ input }) =>
+        Array.isArray(input)
+          ? `expected a list of strings, got one holding ${kindOf(input.find((item) => typeof item !== "string"))}`
+          : undefined,
+    })
     .transform((value) =>
       (typeof value === "string" ? value.split(",") : value).map((item) => item.trim()).filter(Boolean),
     );
@@ -537,6 +543,14 @@ const KINDS: Record<string, string> = {
   int: "a whole number",
   boolean: "true or false",
 };
+
+/** What kind of JSON value `value` is, as a message names it. */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return typeof value === "boolean" ? "true or false" : "a number";
+}
 
 /**
  * What goes where `given` was given, and what that is when it is a list, an object or null: the

@@ -238,6 +238,20 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
 
+  test("a list in the config file with an item that is no string says so, not in the schema's words", () => {
+    for (const [content, holding] of [
+      ['{"tools": ["currency_convert", 5]}', "a number"],
+      ['{"excludeTools": [null]}', "null"],
+      ['{"toolsets": [["currency"]]}', "a list"],
+    ] as const) {
+      const path = file(content);
+      const key = Object.keys(JSON.parse(content))[0];
+      expect(messageOf(() => load({}, { file: path }))).toBe(
+        `invalid setting ${key} in ${path}: expected a list of strings, got one holding ${holding}`,
+      );
+    }
+  });
+
   test("an unknown toolset is named with where it was given", () => {
     const path = file({ toolsets: ["Currency"] });
     expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Currency' in toolsets in ${path} (known: `);
