@@ -590,6 +590,12 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && issue.minimum === 1) {
     return "is empty";
   }
+  // A number past a bound, such as a port's.
+  if ((issue.code === "too_small" || issue.code === "too_big") && issue.origin === "number") {
+    const small = issue.code === "too_small";
+    const bound = small ? issue.minimum : issue.maximum;
+    return `must be ${issue.inclusive ? (small ? "at least" : "at most") : small ? "more than" : "less than"} ${bound}`;
+  }
   if (issue.input !== undefined) {
     if (issue.code === "invalid_value")
       return expected(oneOf(issue.values), issue.input) + blankedValue(issue.values, issue.input);

@@ -252,6 +252,24 @@ describe("sources and precedence", () => {
     }
   });
 
+  test("a number inside a JSON setting past its bounds is said in waiter's words, not the schema's", () => {
+    const retention = file({ webhooks: { retention: { maxAgeDays: 0 } } });
+    expect(messageOf(() => load({}, { file: retention }))).toBe(
+      `invalid setting webhooks.retention in ${retention} at maxAgeDays: must be more than 0`,
+    );
+    const channel = (fields: object) => ({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "smtp.example.cz", from: "w@example.cz", to: ["b@example.cz"], ...fields },
+      }),
+    });
+    expect(messageOf(() => load(channel({ port: 70000 })))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at office.port: must be at most 65535 (got 70000)",
+    );
+    expect(messageOf(() => load(channel({ port: 0 })))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at office.port: must be at least 1 (got 0)",
+    );
+  });
+
   test("an unknown toolset is named with where it was given", () => {
     const path = file({ toolsets: ["Currency"] });
     expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Currency' in toolsets in ${path} (known: `);
