@@ -180,7 +180,7 @@ export const webhookSettings = {
     description:
       "How many events the store keeps, as JSON: maxEvents (a count), maxBytes (payload bytes, at least webhooks.maxBodyBytes), maxAgeDays; the oldest go first.",
     schema: jsonSetting(
-      z.strictObject({
+      closedObject("the retention", {
         maxEvents: z.number().int().positive().default(100_000),
         maxBytes: z.number().int().positive().default(DEFAULT_MAX_BYTES),
         maxAgeDays: z.number().positive().default(30),

@@ -270,6 +270,16 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("an unknown key of the retention is named with the key meant, as other settings' are", () => {
+    const path = file({ webhooks: { retention: { maxevents: 5000 } } });
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `invalid setting webhooks.retention in ${path}: unknown key "maxevents" (did you mean maxEvents?)`,
+    );
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: '{"days": 30}' }))).toBe(
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "days" (the retention takes maxEvents, maxBytes, maxAgeDays)',
+    );
+  });
+
   test("an unknown toolset is named with where it was given", () => {
     const path = file({ toolsets: ["Currency"] });
     expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Currency' in toolsets in ${path} (known: `);
