@@ -487,7 +487,8 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
  * (wooUrl for eshop's url), else the key, or one near it, in another section (sources for
  * webhooks.sources), or the setting whose environment variable it names (WAITER_CONTACT for
  * weather.contact). At the top, an object of settings under a name of none (core, woocommerce, a
- * client entry's env) says where they go, and an MCP client's config given for waiter's says so.
+ * client entry's env) says where they go, and an MCP client's config given for waiter's says so; a
+ * section's key written with its dot (webhooks.listen) is told to go in the section's object.
  */
 function fileKeyHint(name: string, value: unknown, section: Section, sections: Section[]): string {
   const all = sections.flatMap((s) =>
@@ -509,6 +510,9 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   const variable = all.find(({ setting }) => plainKey(setting.env) === plainKey(name));
   const inEnvironment = ({ path, setting }: (typeof all)[number]) =>
     `${path} is a secret: set it in the environment as ${setting.env}, not in a file`;
+  // As docs/settings.md names a section's key (webhooks.listen): the file nests it.
+  const dotted = section.key ? undefined : all.find(({ path }) => path === name && path.includes("."));
+  if (dotted) return dotted.setting.secret ? inEnvironment(dotted) : `a key holds no dot: write it ${dotted.written}`;
   const secret = [...here, ...elsewhere, variable].find((candidate) => candidate?.setting.secret);
   if (secret) return inEnvironment(secret);
   if (here.length > 0) return `did you mean ${here.map(({ path }) => path).join(", or ")}?`;

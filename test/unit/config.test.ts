@@ -784,6 +784,18 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
   });
 
+  test("a key written as the settings page names it, with a dot (webhooks.listen), is said to go in its section's object", () => {
+    const path = file({ "webhooks.listen": "0.0.0.0:8790" });
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `unknown setting webhooks.listen in config file ${path}; a key holds no dot: write it {"webhooks": {"listen": …}}`,
+    );
+    // Also when that section's object is there too.
+    const both = file({ webhooks: { maxBodyBytes: 2048 }, "webhooks.listen": "0.0.0.0:8790" });
+    expect(messageOf(() => load({}, { file: both }))).toMatch(
+      /; a key holds no dot: write it \{"webhooks": \{"listen": …\}\}$/,
+    );
+  });
+
   test("a key one letter off, or two in a long one, is named with the key meant", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ logLevl: "debug" })).toMatch(/^unknown setting logLevl in .*; did you mean logLevel\?$/);
