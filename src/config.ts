@@ -593,6 +593,12 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       if (stem !== undefined && known.includes(stem)) {
         return [`${name} is no setting of waiter's and is ignored: ${NO_FILE}; set ${stem} itself`];
       }
+      // A secret set under the name of the setting that names its variable, without the _ENV.
+      if (known.includes(`${name}_ENV`)) {
+        return [
+          `${name} is no setting of waiter's and is ignored; ${name}_ENV names the variable it is read from: set ${name}_ENV=${name}`,
+        ];
+      }
       const meant = meantKey(name.slice(prefix.length), settings);
       return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}?`] : [];
     });

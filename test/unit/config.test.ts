@@ -1787,6 +1787,22 @@ test("a variable that would name a file holding a setting or a secret (WAITER_WO
   );
 });
 
+test("a variable named as a setting that names the variable of a secret, without its _ENV (WAITER_DATABASE_PASSWORD), is said to be read by nothing, with how to have it read", () => {
+  expect(
+    load({ WAITER_DATABASE_URL: "postgres://waiter@db/waiter", WAITER_DATABASE_PASSWORD: "hunter2" }).warnings,
+  ).toEqual([
+    "WAITER_DATABASE_PASSWORD is no setting of waiter's and is ignored; WAITER_DATABASE_PASSWORD_ENV names the variable it is read from: set WAITER_DATABASE_PASSWORD_ENV=WAITER_DATABASE_PASSWORD",
+  ]);
+  // Named so, it is read.
+  expect(
+    load({
+      WAITER_DATABASE_URL: "postgres://waiter@db/waiter",
+      WAITER_DATABASE_PASSWORD_ENV: "WAITER_DATABASE_PASSWORD",
+      WAITER_DATABASE_PASSWORD: "hunter2",
+    }).warnings,
+  ).toEqual([]);
+});
+
 test("an unknown section of the config file that holds settings says where they go; an MCP client's config says what it is", () => {
   const refused = (content: object) => {
     const path = file(content);
