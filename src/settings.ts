@@ -193,13 +193,14 @@ export function flag(defaultValue = false) {
 }
 
 /**
- * One of a few lowercase words, written in any case (INFO, CNB, Basic), as `flag` takes TRUE: one
- * that is none of them in any case is refused as written.
+ * One of a few lowercase words, written in any case (INFO, CNB, Basic) and with blanks around it,
+ * as `flag` takes TRUE: one that is none of them so is refused as written. A preprocess, not a
+ * transform, so that a tool's published schema still lists the words.
  */
 export function word<const T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess((value) => {
-    const lower = typeof value === "string" ? value.toLowerCase() : value;
-    return values.includes(lower as string) ? lower : value;
+    const read = typeof value === "string" ? value.trim().toLowerCase() : value;
+    return values.includes(read as string) ? read : value;
   }, z.enum(values));
 }
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { word } from "../../src/settings.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { capitalized, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
@@ -77,14 +78,9 @@ export function firstFixing(source: RateSource): string {
 
 /**
  * The `source` argument, saying which one a call without it gets: the model cannot read the settings.
- * Read in any case, white space around it left out, as a code is ("CNB" as a person writes it); a
- * preprocess, not a transform, so that the schema still lists the two names.
+ * Read in any case, as a code is ("CNB" as a person writes it).
  */
-export const sourceArg = (configured: SourceId) =>
-  z
-    .preprocess((value) => (typeof value === "string" ? value.trim().toLowerCase() : value), z.enum(SOURCES))
-    .optional()
-    .describe(`Default: ${configured}.`);
+export const sourceArg = (configured: SourceId) => word(SOURCES).optional().describe(`Default: ${configured}.`);
 
 // --- results -----------------------------------------------------------------------------
 
