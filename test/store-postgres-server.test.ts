@@ -693,6 +693,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("sslmode=disable reads none of the URL's files for TLS, as libpq does not: one that is not there fails no connection", async () => {
+      const url = `${guarded.url}?sslmode=disable&sslrootcert=/nonexistent/rds-ca.pem&sslcert=/nonexistent/client.crt&sslkey=/nonexistent/client.key`;
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+    });
+
     test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
       copyFileSync(guarded.ca as string, ca);

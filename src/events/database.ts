@@ -226,6 +226,17 @@ function parsedUrl(text: string): URL {
 /** What a URL's query says of TLS, to libpq or to the driver. */
 const TLS_PARAMS = ["sslmode", "sslrootcert", "sslcert", "sslkey", "ssl", "uselibpqcompat", "sslnegotiation"];
 
+/** The files a URL's query names for TLS: the CA, a client certificate and its key. */
+const TLS_FILES = ["sslrootcert", "sslcert", "sslkey"];
+
+/**
+ * Whether the URL turns TLS off (sslmode=disable): libpq then reads none of its files for TLS,
+ * where the driver reads each, and fails the connection on one that is not there.
+ */
+function tlsOff(parsed: URL): boolean {
+  return parsed.searchParams.get("sslmode") === "disable";
+}
+
 /**
  * Whether the driver connects through a Unix socket: the host it takes (?host=, the URL's own,
  * else PGHOST) is a directory. The server offers no TLS there, and libpq asks none whatever the
@@ -242,6 +253,7 @@ function throughSocket(parsed: URL, env: NodeJS.ProcessEnv): boolean {
  * beat its config's, an absent password included. It goes in the query, which the driver reads
  * before the password after the user, and which a URL naming no host has too. Through a Unix
  * socket, without TLS, as libpq connects there: sslmode=disable, which PGSSLMODE does not beat.
+ * Without TLS, none of the URL's files for TLS, which the driver would read.
  */
 export function connectionString(
   url: string,
@@ -253,6 +265,8 @@ export function connectionString(
   if (throughSocket(parsed, env)) {
     for (const param of TLS_PARAMS) parsed.searchParams.delete(param);
     parsed.searchParams.set("sslmode", "disable");
+  } else if (tlsOff(parsed)) {
+    for (const param of TLS_FILES) parsed.searchParams.delete(param);
   }
   return parsed.href.replace(`@${NO_HOST}/`, "@/");
 }
@@ -288,13 +302,14 @@ export function databaseNameCheck(url: string, urlFrom: string, env: NodeJS.Proc
 
 /**
  * The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads
- * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS.
+ * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS, nor
+ * with sslmode=disable.
  */
 export function urlFiles(url: string, env: NodeJS.ProcessEnv = process.env): { param: string; path: string }[] {
   const parsed = parsedUrl(url);
-  if (throughSocket(parsed, env)) return [];
+  if (throughSocket(parsed, env) || tlsOff(parsed)) return [];
   const { searchParams } = parsed;
-  return ["sslrootcert", "sslcert", "sslkey"].flatMap((param) => {
+  return TLS_FILES.flatMap((param) => {
     const path = searchParams.get(param);
     return path ? [{ param, path }] : [];
   });
