@@ -693,6 +693,82 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("channel_binding=require, as Neon's copied URL has it, connects only where the login is bound to the TLS connection (SCRAM-SHA-256-PLUS), as libpq does", async () => {
+      const ca = encodeURIComponent(guarded.ca as string);
+      const opening = (url: string, password: string | undefined = "db pass/01:23@x%") =>
+        PostgresEventStore.open({ url, password, retention: LOOSE }).then(
+          (store) => {
+            stores.push(store);
+            return "opened";
+          },
+          (err: Error) => err.message,
+        );
+      for (const binding of ["require", "prefer", "disable"]) {
+        expect(await opening(`${guarded.url}?sslmode=verify-full&sslrootcert=${ca}&channel_binding=${binding}`)).toBe(
+          "opened",
+        );
+      }
+      const withoutTls =
+        "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and this connection has no TLS: give the URL an sslmode that encrypts (sslmode=verify-full), or leave channel_binding=require out of the URL";
+      expect(await opening(`${guarded.url}?sslmode=disable&channel_binding=require`)).toBe(withoutTls);
+      // A server that asks no password, over TCP and over its Unix socket, where there is no TLS.
+      const trusting = await freshSchema();
+      expect(await opening(`${trusting}&channel_binding=require`)).toBe(withoutTls);
+      const { search } = new URL(trusting);
+      expect(
+        await opening(
+          `postgres://waiter@/waiter${search}&host=${server.socket}&port=${server.port}&channel_binding=require`,
+        ),
+      ).toBe(
+        "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and this connection, through a Unix socket, has no TLS: name the server's host and port in place of the socket's directory, with an sslmode that encrypts (sslmode=verify-full), or leave channel_binding=require out of the URL",
+      );
+      // PGCHANNELBINDING, which libpq reads where the URL says none.
+      process.env.PGCHANNELBINDING = "require";
+      try {
+        expect(await opening(`${guarded.url}?sslmode=disable`)).toBe(
+          withoutTls
+            .replace("channel_binding=require in WAITER_DATABASE_URL", "PGCHANNELBINDING=require")
+            .replace("leave channel_binding=require out of the URL", "unset PGCHANNELBINDING"),
+        );
+        expect(await opening(`${guarded.url}?sslmode=disable&channel_binding=disable`)).toBe("opened");
+        process.env.PGCHANNELBINDING = "requir";
+        expect(await opening(`${guarded.url}?sslmode=disable`)).toBe(
+          "PGCHANNELBINDING must be one of disable, prefer or require, as libpq names them, not requir",
+        );
+      } finally {
+        delete process.env.PGCHANNELBINDING;
+      }
+      // Over TLS, users the server lets in by a password in clear text, or with none.
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      onTestFinished(() => db.end());
+      for (const user of ["cleartext", "trusted"]) {
+        await db.query(`CREATE ROLE ${user} LOGIN PASSWORD 'their-pass'`);
+        await db.query(`CREATE SCHEMA ${user} AUTHORIZATION ${user}`);
+      }
+      guarded.hbaFirst("hostssl all cleartext 127.0.0.1/32 password");
+      guarded.hbaFirst("hostssl all trusted 127.0.0.1/32 trust");
+      const as = (user: string) => {
+        const url = new URL(`${guarded.url}?sslmode=verify-full&sslrootcert=${ca}&channel_binding=require`);
+        url.username = user;
+        url.searchParams.set("options", `-c search_path=${user}`);
+        return url.href;
+      };
+      // The server reads its pg_hba.conf again a moment after it is told to.
+      await expect
+        .poll(() => opening(as("cleartext"), "their-pass"))
+        .toBe(
+          "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and the server asks for the password in clear text, which binds none (the password was not sent): have the server check this user's password with scram-sha-256 (its pg_hba.conf line), or leave channel_binding=require out of the URL",
+        );
+      await expect
+        .poll(() => opening(as("trusted"), "their-pass"))
+        .toBe(
+          "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and the server let waiter in without a password (trust, or a client certificate alone), which binds none: have the server check this user's password with scram-sha-256 (its pg_hba.conf line), or leave channel_binding=require out of the URL",
+        );
+    });
+
     test("sslmode=disable reads none of the URL's files for TLS, as libpq does not: one that is not there fails no connection", async () => {
       const url = `${guarded.url}?sslmode=disable&sslrootcert=/nonexistent/rds-ca.pem&sslcert=/nonexistent/client.crt&sslkey=/nonexistent/client.key`;
       const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });

@@ -69,6 +69,10 @@ function postgresUrlProblem(value: string): string | undefined {
   if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
     return `must give sslmode as one of ${SSL_MODES_NAMED}, not ${sslmode || "empty"}`;
   }
+  const binding = url.searchParams.get("channel_binding");
+  if (binding !== null && !CHANNEL_BINDINGS.includes(binding)) {
+    return `must give channel_binding as one of ${CHANNEL_BINDINGS_NAMED}, not ${binding || "empty"}`;
+  }
   // libpq (16 and later) takes "system" for the system's CAs; the driver opens a file of that name.
   if (url.searchParams.get("sslrootcert") === "system") {
     return "must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
@@ -376,6 +380,31 @@ export function urlSslmode(
     throw new Error(`PGSSLMODE must be one of ${SSL_MODES_NAMED}, not ${env.PGSSLMODE || "empty"}`);
   }
   return { mode: env.PGSSLMODE, libpq: false, fromEnv: true };
+}
+
+/** The channel_binding values libpq knows; it refuses any other. The driver reads none. */
+const CHANNEL_BINDINGS = ["disable", "prefer", "require"];
+const CHANNEL_BINDINGS_NAMED = "disable, prefer or require, as libpq names them";
+
+/**
+ * Whether the login is to be bound to the TLS connection (SCRAM-SHA-256-PLUS), as libpq's
+ * channel_binding says: the URL's, else PGCHANNELBINDING, as libpq reads them, and where it was
+ * set, as a message names it. Without either, none, as the driver has it (libpq prefers it).
+ * Throws for a PGCHANNELBINDING libpq would refuse; the URL's is checked with the setting.
+ */
+export function urlChannelBinding(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  urlFrom: string = databaseSettings.url.env,
+): { mode: string; from: string } {
+  const inUrl = parsedUrl(url).searchParams.get("channel_binding");
+  if (inUrl !== null) return { mode: inUrl, from: `channel_binding=${inUrl} in ${urlFrom}` };
+  const fromEnv = env.PGCHANNELBINDING;
+  if (fromEnv === undefined) return { mode: "disable", from: "waiter's default" };
+  if (!CHANNEL_BINDINGS.includes(fromEnv)) {
+    throw new Error(`PGCHANNELBINDING must be one of ${CHANNEL_BINDINGS_NAMED}, not ${fromEnv || "empty"}`);
+  }
+  return { mode: fromEnv, from: `PGCHANNELBINDING=${fromEnv}` };
 }
 
 /** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */

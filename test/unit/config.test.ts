@@ -1452,6 +1452,22 @@ describe("the event store's database", () => {
     expect(load({ WAITER_DATABASE_URL: file }).database.url).toBe(file);
   });
 
+  test("a channel_binding libpq does not know is refused, as libpq refuses it: the driver reads none", () => {
+    for (const value of ["REQUIRE", "required", "true", ""]) {
+      const url = `postgres://waiter@db.internal/waiter?sslmode=verify-full&channel_binding=${value}`;
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(
+        `invalid setting WAITER_DATABASE_URL: must give channel_binding as one of disable, prefer or require, as libpq names them, not ${value || "empty"}`,
+      );
+    }
+    for (const value of ["disable", "prefer", "require"]) {
+      const url = `postgres://waiter@db.internal/waiter?sslmode=verify-full&channel_binding=${value}`;
+      expect(load({ WAITER_DATABASE_URL: url }).database.url).toBe(url);
+    }
+  });
+
   test("an sslmode libpq does not know is refused, in the URL at start and in PGSSLMODE as the store opens: the driver took one in the URL as verify-full, and one in PGSSLMODE as no TLS", () => {
     const modes =
       "disable, allow, prefer, require, verify-ca or verify-full, as libpq names them, or the driver's no-verify";

@@ -22,6 +22,7 @@ import {
   databaseNameCheck,
   databaseSettings,
   PASSWORD_FILE,
+  urlChannelBinding,
   urlFiles,
   urlSslmode,
 } from "../database.js";
@@ -195,29 +196,120 @@ class UnreadableFile extends Error {
 const READ_THE_FILE = "check that the file is there and that waiter's user may read it";
 
 /**
+ * A connection refused as libpq's channel_binding=require refuses it: its login is not bound to
+ * its TLS connection (SCRAM-SHA-256-PLUS), so a server that is not the one the URL names, with a
+ * certificate waiter took, could have passed the login on.
+ */
+class BindingRefused extends Error {}
+
+/** The channel binding waiter asks for (`urlChannelBinding`). */
+type ChannelBinding = ReturnType<typeof urlChannelBinding>;
+
+/**
  * The driver's client, whose connection fails, saying which, when a file the URL names for TLS
  * cannot be read. The driver reads them afresh as it builds each connection (so a renewed CA is
  * taken without a restart), and throws where it builds it: out of the pool's own callbacks, an
  * uncaught exception that would stop waiter, and out of the listening connection's retry, which
- * would stop for good.
+ * would stop for good. With channel_binding=require (`binding`), its connection fails, as libpq's
+ * does, where the login is not bound to the TLS connection: before any password is sent, or,
+ * where the server asks none, once it let waiter in.
  */
-function clientReading(url: string, urlFrom: string): typeof pg.Client {
+function clientReading(url: string, urlFrom: string, binding: ChannelBinding): typeof pg.Client {
   const files = urlFiles(url);
+  const required = binding.mode === "require";
+  const drop = binding.from.startsWith("PGCHANNELBINDING")
+    ? "unset PGCHANNELBINDING"
+    : "leave channel_binding=require out of the URL";
+  const scram = "have the server check this user's password with scram-sha-256 (its pg_hba.conf line";
+  const refusal = (why: string, fix: string) =>
+    new BindingRefused(`${binding.from} asks for a login bound to the TLS connection, and ${why}: ${fix}, or ${drop}`);
+  const withoutTls = (socket: boolean) =>
+    socket
+      ? refusal(
+          "this connection, through a Unix socket, has no TLS",
+          "name the server's host and port in place of the socket's directory, with an sslmode that encrypts (sslmode=verify-full)",
+        )
+      : refusal("this connection has no TLS", "give the URL an sslmode that encrypts (sslmode=verify-full)");
   return class extends pg.Client {
     readonly #unreadable: UnreadableFile | undefined;
+    /** Whether the server offered a bound login over TLS, which the driver, asked to, then takes. */
+    #bound = false;
     constructor(config?: string | pg.ClientConfig) {
       const unreadable = unreadableFile(files, urlFrom);
       // Never connected, so built from what reads no file (TLS on, which every sslnegotiation takes).
       super(unreadable ? { ssl: true } : config);
       this.#unreadable = unreadable;
+      // Heard before the driver's own handlers, which it adds as it connects.
+      if (required) this.#refuseUnbound();
+    }
+    #refuseUnbound(): void {
+      const connection = this.connection;
+      const refuse = (err: BindingRefused) => {
+        // Destroyed first: the driver's handler, which runs next, sends into nothing.
+        connection.stream.destroy();
+        connection.emit("error", err);
+      };
+      const encrypted = () => (connection.stream as { encrypted?: boolean }).encrypted === true;
+      connection.on("authenticationSASL", ({ mechanisms }: { mechanisms: string[] }) => {
+        if (!encrypted()) refuse(withoutTls(this.#socket()));
+        else if (mechanisms.includes("SCRAM-SHA-256-PLUS")) this.#bound = true;
+        else {
+          refuse(
+            refusal(
+              "the server offers no such login (SCRAM-SHA-256-PLUS): a pooler or proxy between that ends TLS (PgBouncer) offers none, nor does a server before PostgreSQL 11",
+              "connect to the database server itself",
+            ),
+          );
+        }
+      });
+      connection.on("authenticationCleartextPassword", () => {
+        refuse(
+          encrypted()
+            ? refusal(
+                "the server asks for the password in clear text, which binds none (the password was not sent)",
+                `${scram})`,
+              )
+            : withoutTls(this.#socket()),
+        );
+      });
+      connection.on("authenticationMD5Password", () => {
+        refuse(
+          encrypted()
+            ? refusal(
+                "the server asks for the password by md5, which binds none (the password was not sent)",
+                `${scram}, and the password set again under password_encryption = scram-sha-256)`,
+              )
+            : withoutTls(this.#socket()),
+        );
+      });
+    }
+    /** Whether it connects through a Unix socket, which has no TLS. */
+    #socket(): boolean {
+      return this.host?.startsWith("/") ?? false;
+    }
+    /** The refusal of a connection the server let in without a bound login, which is ended; undefined for one bound. */
+    #unbound(): BindingRefused | undefined {
+      if (!required || this.#bound) return undefined;
+      this.end().catch(() => {});
+      if (!(this.connection.stream as { encrypted?: boolean }).encrypted) return withoutTls(this.#socket());
+      return refusal(
+        "the server let waiter in without a password (trust, or a client certificate alone), which binds none",
+        `${scram})`,
+      );
     }
     override connect(): Promise<pg.Client>;
     override connect(callback: (err: Error) => void): void;
     override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
       const unreadable = this.#unreadable;
       if (!unreadable) {
-        if (!callback) return super.connect();
-        super.connect(callback);
+        if (!callback) {
+          return super.connect().then(() => {
+            const unbound = this.#unbound();
+            if (unbound) throw unbound;
+            return this;
+          });
+        }
+        super.connect((err: Error) => callback(err ?? (this.#unbound() as Error)));
         return undefined;
       }
       if (!callback) return Promise.reject(unreadable);
@@ -503,6 +595,11 @@ export function storeError(
       `The event store's database cannot be connected to: ${err.message}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${READ_THE_FILE}. waiter tries again at each call.`,
     );
   }
+  if (err instanceof BindingRefused) {
+    return new ToolError(
+      `The event store's database cannot be connected to (${database}): ${err.message}. Nothing is read or stored until whoever runs waiter fixes that, so tell them. waiter tries again at each call.`,
+    );
+  }
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
     return new StoreNotWritable(
@@ -717,9 +814,12 @@ export class PostgresEventStore implements EventStore {
         ? connectTimeout(options.url, process.env, urlFrom)
         : { ms: options.connectMs, from: "the store's connectMs" };
     const sslmode = urlSslmode(options.url);
+    const binding = urlChannelBinding(options.url, process.env, urlFrom);
     checkedPort(options.url);
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
+      // The driver reads no channel_binding; asked, it binds the login where the server offers it.
+      enableChannelBinding: binding.mode !== "disable",
       connectionTimeoutMillis: connect.ms,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
       query_timeout: options.queryMs ?? 15_000,
@@ -733,7 +833,7 @@ export class PostgresEventStore implements EventStore {
      * connections opened from then on, which would look for the tables elsewhere.
      */
     let inSchema = "";
-    const Client = clientReading(options.url, urlFrom);
+    const Client = clientReading(options.url, urlFrom, binding);
     const pool = new pg.Pool({
       ...config,
       Client,
@@ -769,6 +869,7 @@ export class PostgresEventStore implements EventStore {
     } catch (err) {
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
+      if (err instanceof BindingRefused) throw err;
       const check =
         tlsRefused(err, sslmode, urlFrom) ??
         loginRefused(
