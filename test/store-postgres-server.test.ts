@@ -805,6 +805,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           /^The event store's database refuses waiter's connection \(TLS: self-signed certificate.*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): .*check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate/,
         );
     });
+    test("a CA file the URL names by a relative path (sslrootcert=rds-ca.pem, as AWS's guide writes it) that cannot be read is said with where waiter looked for it: from its working directory", async () => {
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=rds-ca.pem`;
+      await expect(PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE })).rejects.toThrow(
+        `waiter cannot read rds-ca.pem (${join(process.cwd(), "rds-ca.pem")}, as waiter's working directory places a relative path), the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): check that the file is there and that waiter's user may read it`,
+      );
+    });
+
     test("a CA file the URL names that cannot be read while waiter runs fails the calls saying which file, and listening resumes once it is back", async () => {
       const warnings = warningsSaid();
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { accessSync, constants, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
@@ -188,7 +188,11 @@ class UnreadableFile extends Error {
     readonly reason: string,
     urlFrom: string,
   ) {
-    super(`waiter cannot read ${path}, the file ${param} in ${urlFrom} names (${reason})`);
+    // A relative path is read from the working directory, as libpq reads it: not the config file's.
+    const shown = isAbsolute(path)
+      ? path
+      : `${path} (${resolve(path)}, as waiter's working directory places a relative path)`;
+    super(`waiter cannot read ${shown}, the file ${param} in ${urlFrom} names (${reason})`);
   }
 }
 
