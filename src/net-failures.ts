@@ -42,7 +42,7 @@ export function neverConnected(err: SocketError): boolean {
  * An address this machine cannot connect to at all: ::1 of "localhost" where IPv6 is off, one of a
  * family it lacks, a link-local one without its zone. Its failure says nothing of the other end.
  */
-const UNUSABLE = ["EADDRNOTAVAIL", "EAFNOSUPPORT", "EINVAL"];
+export const UNUSABLE = ["EADDRNOTAVAIL", "EAFNOSUPPORT", "EINVAL"];
 
 /**
  * The code that tells most of why a connection failed. One tried at several addresses (IPv6 and

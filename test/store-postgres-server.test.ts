@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
-import { connect as openSocket, type Socket } from "node:net";
+import { connect as openSocket, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -341,6 +341,46 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       process.env.PGHOST = "db.invalid";
       await expect(open("postgres://waiter@/waiter")).rejects.toThrow(
         "getaddrinfo ENOTFOUND db.invalid: its name does not resolve, as DNS knows no such host or this machine is offline; check PGHOST, and",
+      );
+    });
+
+    test("an address this machine has no route to is said so at start, an IPv6 one (Supabase's direct connection has IPv6 alone) with the IPv4 way to it", async () => {
+      const unreachable = (address: string) =>
+        vi.spyOn(Socket.prototype, "connect").mockImplementation(function (this: Socket) {
+          const err = Object.assign(new Error(`connect ENETUNREACH ${address}:5432 - Local (:::0)`), {
+            code: "ENETUNREACH",
+            syscall: "connect",
+            address,
+            port: 5432,
+          });
+          process.nextTick(() => this.destroy(err));
+          return this;
+        });
+      const v6 = unreachable("2a05:d014:1c06:5f00::1");
+      onTestFinished(() => v6.mockRestore());
+      await expect(open("postgres://postgres@db.abcdefghijklmnop.supabase.co:5432/postgres")).rejects.toThrow(
+        "connect ENETUNREACH 2a05:d014:1c06:5f00::1:5432 - Local (:::0): this machine has no route to that IPv6 address: where it has no IPv6 (as many containers and hosts have none), name a server with an IPv4 address in WAITER_DATABASE_URL (Supabase's direct connection, db.<project>.supabase.co, has IPv6 alone: its pooler's session mode, on port 5432, has IPv4); else check this machine's network, then start waiter again",
+      );
+      v6.mockRestore();
+      // A machine without an IPv6 address of its own does not look up a name's IPv6 addresses.
+      const unresolved = vi.spyOn(Socket.prototype, "connect").mockImplementation(function (this: Socket) {
+        const err = Object.assign(new Error("getaddrinfo ENOTFOUND db.abcdefghijklmnop.supabase.co"), {
+          code: "ENOTFOUND",
+          syscall: "getaddrinfo",
+          hostname: "db.abcdefghijklmnop.supabase.co",
+        });
+        process.nextTick(() => this.destroy(err));
+        return this;
+      });
+      onTestFinished(() => unresolved.mockRestore());
+      await expect(open("postgres://postgres@db.abcdefghijklmnop.supabase.co:5432/postgres")).rejects.toThrow(
+        "getaddrinfo ENOTFOUND db.abcdefghijklmnop.supabase.co: its name does not resolve, as DNS knows no such host or this machine is offline; check WAITER_DATABASE_URL, and this machine's network and DNS settings, then start waiter again; or the name has an IPv6 address alone, which a machine without IPv6 (as many containers and hosts have none) does not look up: there, name a server with an IPv4 address (Supabase's direct connection, db.<project>.supabase.co, has IPv6 alone: its pooler's session mode, on port 5432, has IPv4)",
+      );
+      unresolved.mockRestore();
+      const v4 = unreachable("10.1.2.3");
+      onTestFinished(() => v4.mockRestore());
+      await expect(open("postgres://waiter@10.1.2.3:5432/waiter")).rejects.toThrow(
+        "connect ENETUNREACH 10.1.2.3:5432 - Local (:::0): this machine has no route to that address: check WAITER_DATABASE_URL and this machine's network, then start waiter again",
       );
     });
 

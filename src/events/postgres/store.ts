@@ -7,9 +7,11 @@ import { untilAborted } from "../../http/deadline.js";
 import {
   certificateReason,
   connectionMessage,
+  NO_ROUTE,
   notConnected,
   type SocketError,
   tellingCode,
+  UNUSABLE,
 } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
 import {
@@ -415,6 +417,29 @@ function unreachable(err: unknown): string | undefined {
     return "the connection failed or timed out";
   }
   return undefined;
+}
+
+/** Supabase's direct connection's name has IPv6 addresses alone; its pooler's has IPv4 ones. */
+const IPV4_WAY =
+  "(Supabase's direct connection, db.<project>.supabase.co, has IPv6 alone: its pooler's session mode, on port 5432, has IPv4)";
+
+/** What a start adds where the database server's name does not resolve. */
+const IPV6_UNRESOLVED = `; or the name has an IPv6 address alone, which a machine without IPv6 (as many containers and hosts have none) does not look up: there, name a server with an IPv4 address ${IPV4_WAY}`;
+
+/**
+ * What to do at start about a database server this machine has no route to (no network, or an
+ * address of a family it cannot reach), if that is why `err` failed: an IPv6 address alone, as
+ * Supabase's direct connection has, is out of reach where the machine has no IPv6.
+ */
+function noRouteTo(err: SocketError & { address?: string }, urlFrom: string): string | undefined {
+  const failed = [err, ...((err.errors ?? []) as (SocketError & { address?: string })[])].filter(
+    ({ code }) => code && (NO_ROUTE.includes(code) || UNUSABLE.includes(code)),
+  );
+  if (!failed.length || !failed.some(({ syscall }) => syscall === "connect")) return undefined;
+  if (failed.some(({ address }) => address?.includes(":"))) {
+    return `this machine has no route to that IPv6 address: where it has no IPv6 (as many containers and hosts have none), name a server with an IPv4 address in ${urlFrom} ${IPV4_WAY}; else check this machine's network, then start waiter again`;
+  }
+  return `this machine has no route to that address: check ${urlFrom} and this machine's network, then start waiter again`;
 }
 
 /**
@@ -900,7 +925,10 @@ export class PostgresEventStore implements EventStore {
         portSetting: address.address,
         atStart: true,
       });
-      if (unconnected) throw new Error(`${said}: ${unconnected}`);
+      // Looked up with ADDRCONFIG, as Node does, a name with IPv6 addresses alone does not resolve here.
+      if (unconnected) throw new Error(`${said}: ${unconnected}${telling === "ENOTFOUND" ? IPV6_UNRESOLVED : ""}`);
+      const noRoute = noRouteTo(err as SocketError, urlFrom);
+      if (noRoute) throw new Error(`${said}: ${noRoute}`);
       if (timedOut(err, connect)) {
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
