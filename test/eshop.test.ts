@@ -1948,6 +1948,29 @@ describe("products and stock", () => {
     expect(data(empty)).toMatchObject({ product: { stock_status: "outofstock" } });
   });
 
+  test("a count above 0 that the shop still takes as out of stock says why: the shop's out-of-stock threshold", async () => {
+    // WC_Product::validate_props(): in stock only above the "Out of stock threshold" (0 unless set).
+    woo.shop.outOfStockThreshold = 2;
+    const why = 'the shop\'s "Out of stock threshold" is 2 or more, WooCommerce → Settings → Products → Inventory)';
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 2 }))).toBe(
+      `Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 2 in stock (was 40), outofstock (WooCommerce takes 2 as out of stock: ${why}.`,
+    );
+    expect(text(await server.call("eshop_product_get", { id: P.espresso }))).toBe(
+      // Read later, the threshold may have changed since the count was saved: the status is as it was then.
+      `Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 19.99 EUR, outofstock, 2 in stock (WooCommerce sets a product out of stock, or on backorder where it takes backorders, when its count is saved at or below the shop's "Out of stock threshold", WooCommerce → Settings → Products → Inventory)`,
+    );
+    expect(text(await server.call("eshop_stock_set", { id: P.travelMug, quantity: 2 }))).toBe(
+      `Travel Mug [MUG-TRV-02] (id 104): 2 in stock (was 0), onbackorder (WooCommerce takes 2 as out of stock, and as it takes backorders, on backorder: ${why}.`,
+    );
+    // Above it, or at 0, the status says all.
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 3 }))).toBe(
+      "Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 3 in stock (was 2), instock.",
+    );
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 0 }))).toBe(
+      "Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 0 in stock (was 3), outofstock.",
+    );
+  });
+
   test("a shop that counts no stock at all (its stock management off) is said so, not told the stock was set", async () => {
     woo.shop.manageStock = false;
     for (const args of [

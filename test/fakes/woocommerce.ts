@@ -54,7 +54,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; with the
  *   shop-wide "Enable stock management" off (`manageStock`), every product reads `manage_stock:
  *   false` and a PUT leaves its stock as it was (orders' stock is not modelled so); stock_status
- *   follows the quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
+ *   follows the quantity (instock above the shop's "Out of stock threshold", `outOfStockThreshold`,
+ *   default 0; else onbackorder if backorders are allowed, else outofstock).
  * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
  * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
  *
@@ -348,6 +349,11 @@ export interface WooShop {
    * `manage_stock: false` (WC_Product::managing_stock()) and a PUT leaves its stock as it was.
    */
   manageStock: boolean;
+  /**
+   * The option woocommerce_notify_no_stock_amount (Settings → Products → Inventory, "Out of stock
+   * threshold", default 0): a counted product at or below it is out of stock, or on backorder.
+   */
+  outOfStockThreshold: number;
   product(id: number): WooProduct;
   order(id: number): WooOrder;
   /** Back to the initial data; clears `writes`. */
@@ -674,6 +680,8 @@ interface ShopData {
   counters: Counters;
   /** The option woocommerce_manage_stock (Settings → Products → Inventory, "Enable stock management"). */
   manageStock: boolean;
+  /** The option woocommerce_notify_no_stock_amount (Settings → Products → Inventory, "Out of stock threshold"). */
+  outOfStockThreshold: number;
 }
 
 const STATUS_NAMES: Record<string, string> = {
@@ -876,7 +884,7 @@ function buildShop(): ShopData {
   const products = buildProducts();
   const customers = buildCustomers();
   const orders = buildOrders(products, customers, counters);
-  return { products, orders, customers, counters, manageStock: true };
+  return { products, orders, customers, counters, manageStock: true, outOfStockThreshold: 0 };
 }
 
 /** The order's taxes in cents: on its items (cart tax) and on its shipping. */
@@ -1565,20 +1573,20 @@ function restoreStock(ctx: Ctx, order: WooOrder) {
   order.stockReduced = false;
 }
 
-/** WC_Product::validate_props(): a managed product's stock status follows its quantity. */
-function settleStockStatus(product: WooProduct) {
+/** WC_Product::validate_props(): a managed product's stock status follows its quantity and the shop's threshold. */
+function settleStockStatus(product: WooProduct, threshold: number) {
   if (!product.manage_stock) {
     product.stock_quantity = null;
     product.backorders = "no";
     return;
   }
   const quantity = product.stock_quantity ?? 0;
-  product.stock_status = quantity > 0 ? "instock" : product.backorders !== "no" ? "onbackorder" : "outofstock";
+  product.stock_status = quantity > threshold ? "instock" : product.backorders !== "no" ? "onbackorder" : "outofstock";
 }
 
 function setStock(ctx: Ctx, product: WooProduct, quantity: number) {
   product.stock_quantity = quantity;
-  settleStockStatus(product);
+  settleStockStatus(product, ctx.shop.outOfStockThreshold);
   product.dateModified = ctx.now;
 }
 
@@ -1644,7 +1652,7 @@ function updateProduct(ctx: Ctx): Reply {
   if (ctx.shop.manageStock) {
     if (typeof v.manage_stock === "boolean") product.manage_stock = v.manage_stock;
     if (product.manage_stock && typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
-    settleStockStatus(product);
+    settleStockStatus(product, ctx.shop.outOfStockThreshold);
   }
   if (JSON.stringify(renderProduct(product, ctx)) !== before) product.dateModified = ctx.now;
   return { status: 200, body: renderProduct(product, ctx) };
@@ -2036,6 +2044,12 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     },
     set manageStock(on) {
       data.manageStock = on;
+    },
+    get outOfStockThreshold() {
+      return data.outOfStockThreshold;
+    },
+    set outOfStockThreshold(amount) {
+      data.outOfStockThreshold = amount;
     },
     product(id) {
       const product = data.products.get(id);

@@ -32,6 +32,23 @@ function named(p: Pick<Product, "name" | "sku">): string {
   return `${oneLine(p.name)}${p.sku ? ` [${oneLine(p.sku)}]` : ""}`;
 }
 
+/**
+ * Why a product counted above 0 is not in stock: WooCommerce takes one saved at or below the
+ * shop's out-of-stock threshold (0 unless set) as out of stock, or on backorder where it takes
+ * backorders. A product saved before the threshold was changed keeps the status it had then, so
+ * only a count just set tells the threshold now.
+ */
+function underThreshold(p: { stock_quantity?: number | undefined; stock_status: string }, justSet: boolean): string {
+  const counted = p.stock_quantity;
+  if (counted === undefined || counted <= 0 || !["outofstock", "onbackorder"].includes(p.stock_status)) return "";
+  const where = "WooCommerce → Settings → Products → Inventory";
+  if (!justSet) {
+    return ` (WooCommerce sets a product out of stock, or on backorder where it takes backorders, when its count is saved at or below the shop's "Out of stock threshold", ${where})`;
+  }
+  const backorder = p.stock_status === "onbackorder" ? ", and as it takes backorders, on backorder" : "";
+  return ` (WooCommerce takes ${counted} as out of stock${backorder}: the shop's "Out of stock threshold" is ${counted} or more, ${where})`;
+}
+
 function productLine(p: Product, currency: string | undefined): string {
   const variable = p.type === "variable";
   const stock = p.manage_stock
@@ -53,7 +70,7 @@ function productLine(p: Product, currency: string | undefined): string {
     p.price === ""
       ? "no price, so it cannot be bought"
       : `${cheapest ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
-  return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
+  return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}${underThreshold(p, false)}`;
 }
 
 /** What a list without products says: the filters that found none, and what to try. */
@@ -248,7 +265,7 @@ export function productTools(shop: ShopProvider): Tool[] {
             ? " (stock was not counted before)"
             : ""
           : ` (was ${r.previous_quantity})`;
-      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}.`;
+      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.`;
     },
   });
 
