@@ -1971,6 +1971,18 @@ describe("products and stock", () => {
     );
   });
 
+  test("a product in the shop's trash gets no stock: it was deleted, and is to be restored first", async () => {
+    woo.shop.product(P.espresso).status = "trash";
+    const writes = woo.shop.writes.length;
+    const refused = await server.call("eshop_stock_set", { id: P.espresso, quantity: 7 });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toBe(
+      "Espresso Beans 1 kg [COF-ESP-1KG] (id 101) is in the shop's trash (deleted, not for good), which sells it to no one, so its stock is not set. If it should be sold again, restore it in the shop's admin first (Products → Trash → Restore) and set its stock then.",
+    );
+    expect(woo.shop.writes.length).toBe(writes);
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(40);
+  });
+
   test("a shop that counts no stock at all (its stock management off) is said so, not told the stock was set", async () => {
     woo.shop.manageStock = false;
     for (const args of [

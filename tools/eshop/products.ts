@@ -179,6 +179,12 @@ export function productTools(shop: ShopProvider): Tool[] {
 
   async function setStock(id: number, quantity: number, call: Call) {
     const before = await find({ id }, call);
+    // Read by its id, a deleted product answers as any other; its SKU finds it no more.
+    if (before.status === shop.trashStatus) {
+      throw new ToolError(
+        `${named(before)} (id ${before.id}) is in the shop's trash (deleted, not for good), which sells it to no one, so its stock is not set. If it should be sold again, restore it in the shop's admin first (Products → Trash → Restore) and set its stock then.`,
+      );
+    }
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
       throw new ToolError(

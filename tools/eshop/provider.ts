@@ -19,7 +19,7 @@ export interface ShopProvider {
   awaitingPaymentStatus: string;
   /** Statuses that mean an order is paid. */
   paidStatuses: readonly string[];
-  /** The status an order in the shop's trash reads with: deleted, not for good, and no order status. */
+  /** The status an order or product in the shop's trash reads with: deleted, not for good, and no order status. */
   trashStatus: string;
   listOrders(filter: OrderFilter, page: PageRequest, call: Call): Promise<Page<OrderSummary>>;
   getOrder(id: number, call: Call): Promise<Order>;

@@ -492,7 +492,7 @@ export function wooCommerce(api: Upstream): ShopProvider {
     awaitingPaymentStatus: "pending",
     // wc_get_is_paid_statuses()
     paidStatuses: ["processing", "completed"],
-    // A trashed order's post status (or HPOS's status column), which the REST API shows as it is.
+    // A trashed order's or product's post status (or HPOS's status column), which the REST API shows as it is.
     trashStatus: "trash",
 
     listOrders(filter, page, call) {
