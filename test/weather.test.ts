@@ -154,6 +154,31 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a contact with letters beyond ASCII goes in the User-Agent in ASCII, its domain as IDNA writes it", async () => {
+      // A header carries ASCII: "ř" made every request fail as if MET Norway could not be reached,
+      // and "á" went out as a byte of Latin-1 that names no domain.
+      const written: [string, string][] = [
+        ["provoz@hospůdka-u-řeky.cz", "provoz@xn--hospdka-u-eky-drc73a.cz"],
+        ["ops@kavárna.cz", "ops@xn--kavrna-rta.cz"],
+        ["https://hospůdka-u-řeky.cz/kontakt", "https://xn--hospdka-u-eky-drc73a.cz/kontakt"],
+      ];
+      for (const [i, [contact, sent]] of written.entries()) {
+        const own = await startWaiter({ WAITER_CONTACT: contact, WAITER_MET_URL: `${met.origin}/weatherapi` });
+        try {
+          const result = await own.call("weather_current", { latitude: 44.5 + i / 10, longitude: 9.5 });
+          expect(result.isError, text(result)).toBeFalsy();
+          expect(met.requests.at(-1)?.headers["user-agent"]).toMatch(/^waiter-mcp\/\S+ \(\+\S+\) /);
+          expect(met.requests.at(-1)?.headers["user-agent"]?.split(" ").at(-1)).toBe(sent);
+        } finally {
+          await own.close();
+        }
+      }
+      // Before the @ there is no ASCII form to write: refused at start, saying what to give instead.
+      await expect(startWaiter({ WAITER_CONTACT: "jiří@firma.cz" })).rejects.toThrow(
+        /WAITER_CONTACT: .*letters beyond ASCII before the @/,
+      );
+    });
+
     test("both providers list the three tools; each states its own day limit", async () => {
       for (const [session, max] of [
         [server, 10],

@@ -1021,7 +1021,8 @@ describe("bad settings are refused by name", () => {
     for (const bytes of [littleEndian, bigEndian]) {
       const config = load({}, { file: file(bytes) });
       expect(config.core.logLevel).toBe("debug");
-      expect(config.toolsets.weather).toMatchObject({ contact: "https://firma.example/jiří-novák" });
+      // Read whole; kept as the User-Agent header it goes in can carry it, percent-encoded.
+      expect(config.toolsets.weather).toMatchObject({ contact: "https://firma.example/ji%C5%99%C3%AD-nov%C3%A1k" });
     }
   });
 

@@ -1,3 +1,4 @@
+import { domainToASCII } from "node:url";
 import { z } from "zod";
 import { optionalUpstreamUrl, upstreamUrl, waitersOwnUrl, word } from "../../src/settings.js";
 import { defineToolset } from "../../src/toolset.js";
@@ -14,14 +15,38 @@ const GEOCODING = {
   customer: "https://customer-geocoding-api.open-meteo.com/v1",
 };
 
-/** An email address, or an http(s) URL: somewhere a provider's operators can reach whoever runs waiter. */
+/**
+ * An email address, or an http(s) URL: somewhere a provider's operators can reach whoever runs waiter.
+ * It goes in the User-Agent, a header of ASCII only: a domain with other letters goes as IDNA writes
+ * it (xn--…), a URL's path percent-encoded; before an email's @ there is no such form.
+ */
 const contact = z
   .string()
   .trim()
   .refine((value) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) || /^https?:\/\/[^\s]+\.[^\s]+$/.test(value), {
     message: "must be an email address or an http(s) URL",
   })
+  .transform((value, ctx) => {
+    if (isAscii(value)) return value;
+    const url = /^https?:/.test(value) ? URL.parse(value) : null;
+    if (url) return url.href;
+    const at = value.lastIndexOf("@");
+    const local = value.slice(0, at);
+    const domain = domainToASCII(value.slice(at + 1));
+    if (at > 0 && isAscii(local) && domain) return `${local}@${domain}`;
+    ctx.addIssue({
+      code: "custom",
+      message: isAscii(local)
+        ? "has a domain that IDNA cannot write in ASCII, for the User-Agent header it goes in: check it"
+        : "has letters beyond ASCII before the @, which the User-Agent header it goes in cannot carry: give an address without them, or a URL",
+    });
+    return z.NEVER;
+  })
   .optional();
+
+function isAscii(text: string): boolean {
+  return /^[\x20-\x7e]*$/.test(text);
+}
 
 /**
  * The domain of a contact that reaches no one: reserved for examples and tests (RFC 2606, RFC 6761),
