@@ -1380,6 +1380,23 @@ describe("the store's file, in someone else's hands", () => {
     expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
   });
 
+  test("a store whose -wal file is deleted while waiter runs writes what it stored into the file, and answers deliveries 503, not 200 for an event a kill would lose", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    const { waiter, post } = await listening(dir);
+    expect((await post()).status).toBe(200);
+    rmSync(`${file}-wal`);
+    expect(await post()).toMatchObject({ status: 503, retryAfter: "5" });
+    expect(waiter.stderr()).toContain(`${file}-wal was deleted while waiter ran`);
+    expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
+    // The file as a kill -9 now would leave it: the event answered 200 is in it.
+    const copy = join(dir, "copy.db");
+    fs.copyFileSync(file, copy);
+    const left = new Database(copy, { readonly: true });
+    expect(left.prepare("SELECT count(*) FROM events").pluck().get()).toBe(1);
+    left.close();
+  });
+
   test("a store whose file another was moved over (a backup restored while waiter runs) takes no write, and says to remove the old file's -wal and -shm before starting again", async () => {
     const { store, file } = open();
     // An assistant's waiter on the same store.

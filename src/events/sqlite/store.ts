@@ -339,6 +339,8 @@ export class SqliteEventStore implements EventStore {
   readonly #dataDirFrom: string | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
+  /** Its -wal file as the open found it (`fileAt`): SQLite deletes it only as the last connection closes. */
+  readonly #openedWal: string | undefined;
   /** Whether a newer waiter upgraded the file since the open: told once, found from then on. */
   readonly #newerSchema: (version: number) => NewerSchema | undefined;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
@@ -443,6 +445,7 @@ export class SqliteEventStore implements EventStore {
       this.#latestSeqUncaught = true;
     }
     refuseNewer(version);
+    this.#openedWal = file === ":memory:" ? undefined : fileAt(`${file}-wal`);
     // Version 0 without tables is a file no waiter had set up: made, not upgraded.
     this.upgraded =
       (version > 0 || unversioned) && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
@@ -567,6 +570,7 @@ export class SqliteEventStore implements EventStore {
   async #writeNow<T>(fn: () => T, deadline: number): Promise<T> {
     for (;;) {
       if (!this.#db.open) throw new ToolError("The event store is closed: waiter is stopping.");
+      this.#refuseWalGone();
       let began = false;
       // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
@@ -585,6 +589,36 @@ export class SqliteEventStore implements EventStore {
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
+  }
+
+  /**
+   * A -wal file deleted while open (`rm events.db-wal`, a clean-up of "temporary" files) takes
+   * writes still, into a file no other process, nor this one's next start, ever reads: what was
+   * committed since the last checkpoint would be lost with a kill. It is written back into the
+   * store's file, which a checkpoint still reaches, and writes are refused until a restart.
+   */
+  #refuseWalGone(): void {
+    if (this.#openedWal === undefined) return;
+    let now: string | undefined;
+    try {
+      // The store's file deleted with it is said as such (`#refuseMoved`), with what to remove first.
+      if (fileAt(this.#db.name) !== this.#opened) return;
+      now = fileAt(`${this.#db.name}-wal`);
+    } catch {
+      // A directory waiter may no longer search says nothing of the file: SQLite tells what fails.
+      return;
+    }
+    if (now === this.#openedWal) return;
+    try {
+      this.#db.pragma("wal_checkpoint(PASSIVE)");
+    } catch {
+      // Refused all the same: a stop writes it back too.
+    }
+    throw new StoreNotWritable(
+      `${this.#db.name}-wal was deleted while waiter ran`,
+      "what waiter stores goes into the -wal file it opened, which no waiter reads again",
+      "stops every waiter on it (SIGTERM or Ctrl+C, not kill -9: the last to stop writes what they stored into the store's file) and starts waiter again",
+    );
   }
 
   /** `fn` in one transaction that holds the write lock from its start, writing first what the open could not. */
