@@ -113,8 +113,13 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
         `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
       );
     }
-    // The directory is a file, or not the user's to write, or the file is no database.
     const why = err instanceof Error ? err.message : String(err);
+    if (/^SQLITE_(NOTADB|CORRUPT)/.test((err as { code?: string }).code ?? "")) {
+      throw new StoreUnavailable(
+        `${file}: ${why}: it is no event store waiter can read (another file copied over it, or the store damaged); move it elsewhere with its -wal and -shm, then start waiter again, which sets up a new, empty store, or restore a backup there as docs/webhooks.md says`,
+      );
+    }
+    // The directory is a file, or not the user's to write.
     const privacy =
       process.platform === "darwin" && (err as { code?: string }).code === "EPERM"
         ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`

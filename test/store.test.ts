@@ -97,6 +97,24 @@ describe("storing in a file", () => {
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
   });
 
+  test("a store file that is no SQLite database (another file copied over it) is said to be one, with what to do, not blamed on the data directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    writeFileSync(file, randomBytes(8192));
+    const { app, config, log, stderr } = await startApp({
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    const why = `${file}: file is not a database: it is no event store waiter can read (another file copied over it, or the store damaged); move it elsewhere with its -wal and -shm, then start waiter again, which sets up a new, empty store, or restore a backup there as docs/webhooks.md says`;
+    try {
+      expect(app.store).toBeUndefined();
+      expect(stderr()).toContain(`webhook events are off: ${why}`);
+    } finally {
+      await app.close();
+    }
+    await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+  });
+
   test("on macOS, a data directory its privacy protection keeps from waiter says which setting lets waiter use it", async () => {
     // What macOS answers a program not allowed into Desktop, Documents or Downloads: EPERM.
     const dir = "/Users/jana/Documents/waiter";
