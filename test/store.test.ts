@@ -1398,6 +1398,21 @@ describe("the store's file, in someone else's hands", () => {
     expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
   });
 
+  test.each(["", "-wal"])(
+    "a store whose file%s is deleted while no delivery comes answers /healthz 503 at once, saying why, not ok until a delivery is refused",
+    async (suffix) => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+      const file = join(dir, "events.db");
+      const { waiter, post } = await listening(dir);
+      expect((await post()).status).toBe(200);
+      rmSync(`${file}${suffix}`);
+      const health = await fetch(`${waiter.listenerUrl}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: "store not writable" });
+      expect(waiter.stderr()).toContain(`${file}${suffix} was deleted`);
+    },
+  );
+
   test("a store whose -wal file is deleted while waiter runs writes what it stored into the file, and answers deliveries 503, not 200 for an event a kill would lose", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
     const file = join(dir, "events.db");

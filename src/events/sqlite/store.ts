@@ -570,14 +570,16 @@ export class SqliteEventStore implements EventStore {
   async #writeNow<T>(fn: () => T, deadline: number): Promise<T> {
     for (;;) {
       if (!this.#db.open) throw new ToolError("The event store is closed: waiter is stopping.");
-      this.#refuseWalGone();
+      const walGone = this.#walGone();
+      if (walGone) throw walGone;
       let began = false;
       // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       try {
         return this.#immediate(() => {
           began = true;
-          this.#refuseMoved();
+          const moved = this.#moved();
+          if (moved) throw moved;
           return fn();
         });
       } catch (err) {
@@ -592,29 +594,29 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * A -wal file deleted while open (`rm events.db-wal`, a clean-up of "temporary" files) takes
+   * A -wal file deleted while open (`rm events.db-*`, a clean-up of "temporary" files) takes
    * writes still, into a file no other process, nor this one's next start, ever reads: what was
    * committed since the last checkpoint would be lost with a kill. It is written back into the
    * store's file, which a checkpoint still reaches, and writes are refused until a restart.
    */
-  #refuseWalGone(): void {
-    if (this.#openedWal === undefined) return;
+  #walGone(): StoreNotWritable | undefined {
+    if (this.#openedWal === undefined) return undefined;
     let now: string | undefined;
     try {
-      // The store's file deleted with it is said as such (`#refuseMoved`), with what to remove first.
-      if (fileAt(this.#db.name) !== this.#opened) return;
+      // The store's file deleted with it is said as such (`#moved`), with what to remove first.
+      if (fileAt(this.#db.name) !== this.#opened) return undefined;
       now = fileAt(`${this.#db.name}-wal`);
     } catch {
       // A directory waiter may no longer search says nothing of the file: SQLite tells what fails.
-      return;
+      return undefined;
     }
-    if (now === this.#openedWal) return;
+    if (now === this.#openedWal) return undefined;
     try {
       this.#db.pragma("wal_checkpoint(PASSIVE)");
     } catch {
       // Refused all the same: a stop writes it back too.
     }
-    throw new StoreNotWritable(
+    return new StoreNotWritable(
       `${this.#db.name}-wal was deleted while waiter ran`,
       "what waiter stores goes into the -wal file it opened, which no waiter reads again",
       "stops every waiter on it (SIGTERM or Ctrl+C, not kill -9: the last to stop writes what they stored into the store's file) and starts waiter again",
@@ -639,17 +641,17 @@ export class SqliteEventStore implements EventStore {
    * a file no other process, nor this one's next start, ever reads: what the listener acknowledged
    * would be lost with this process. Refused as a store that cannot be written, until a restart.
    */
-  #refuseMoved(): void {
-    if (this.#opened === undefined) return;
+  #moved(): StoreNotWritable | undefined {
+    if (this.#opened === undefined) return undefined;
     let now: string | undefined;
     try {
       now = fileAt(this.#db.name);
     } catch {
       // A directory waiter may no longer search says nothing of the file: SQLite tells what fails.
-      return;
+      return undefined;
     }
-    if (now === this.#opened) return;
-    throw new StoreNotWritable(
+    if (now === this.#opened) return undefined;
+    return new StoreNotWritable(
       `${this.#db.name} was deleted or replaced while waiter ran`,
       "what waiter stored would go into the file it opened, which no waiter reads again",
       // One started again beside them, while another waiter keeps them or after a kill, would read
@@ -869,7 +871,12 @@ export class SqliteEventStore implements EventStore {
 
   async unfit(): Promise<NewerSchema | StoreNotWritable | undefined> {
     // A file made read-only after the open is still written through the handle the open took, made
-    // the user's to write: nothing short of a write tells a store that takes none.
+    // the user's to write: nothing short of a write tells a store that takes none. A file deleted
+    // is found without one, before a delivery is refused.
+    if (this.#db.open) {
+      const gone = this.#moved() ?? this.#walGone();
+      if (gone) return gone;
+    }
     return this.#newerSchema(this.#schemaVersion());
   }
 
