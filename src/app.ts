@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, statfsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Stopped } from "./app-types.js";
@@ -117,6 +117,12 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
     if (/^SQLITE_(NOTADB|CORRUPT)/.test((err as { code?: string }).code ?? "")) {
       throw new StoreUnavailable(
         `${file}: ${why}: it is no event store waiter can read (another file copied over it, or the store damaged); move it elsewhere with its -wal and -shm, then start waiter again, which sets up a new, empty store, or restore a backup there as docs/webhooks.md says`,
+      );
+    }
+    const left = spaceLeft(err, dirname(file));
+    if (left !== undefined) {
+      throw new StoreUnavailable(
+        `${file}: ${why}: its disk has ${left} free: free space there, then start waiter again`,
       );
     }
     // The directory is a file, or not the user's to write.
@@ -240,6 +246,25 @@ function anotherUsers(file: string): string | undefined {
     return `${path} belongs to uid ${owner}, and waiter runs as uid ${uid}: give the store's files to that user (\`chown ${uid} ${shellWord(file)}*\`) or run waiter as uid ${owner}`;
   }
   return undefined;
+}
+
+/**
+ * The space left on the disk a store could not be set up on, "0 kB" on a full one, when what failed
+ * is the disk's room (SQLite says "disk I/O error" of a -shm it could not grow); undefined otherwise.
+ */
+function spaceLeft(err: unknown, dir: string): string | undefined {
+  const code = (err as { code?: string }).code ?? "";
+  if (!/^(SQLITE_FULL|SQLITE_IOERR|ENOSPC)/.test(code)) return undefined;
+  for (let path = dir; ; path = dirname(path)) {
+    try {
+      const { bavail, bsize } = statfsSync(path);
+      const kB = Math.floor((bavail * bsize) / 1024);
+      // A disk I/O error with room to spare is the disk failing, not full: said as SQLite says it.
+      return kB < 1024 || !code.startsWith("SQLITE_IOERR") ? `${kB} kB` : undefined;
+    } catch {
+      if (dirname(path) === path) return undefined;
+    }
+  }
 }
 
 function mayWrite(path: string): boolean {

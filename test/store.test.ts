@@ -51,6 +51,7 @@ import {
   PAGE_FILTERS,
   stored,
 } from "./store-contract.js";
+import { smallDisk } from "./tmpfs.js";
 
 const stores: EventStore[] = [];
 /** New Year's Eve in UTC: an age limit counted in calendar days, not in days of 24 hours, would show. */
@@ -113,6 +114,29 @@ describe("storing in a file", () => {
       await app.close();
     }
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+  });
+
+  test("a store that cannot be set up on a full disk says the disk is full and to free space, not that the data directory is wrong", async ({
+    skip,
+  }) => {
+    const { dir, fill, unmount } = smallDisk("1m", skip);
+    onTestFinished(unmount);
+    fill();
+    const file = join(dir, "data", "events.db");
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: dirname(file),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    try {
+      expect(app.store).toBeUndefined();
+      expect(stderr()).toMatch(
+        new RegExp(
+          `webhook events are off: ${file}: [^\\n]*: its disk has 0 kB free: free space there, then start waiter again\\n`,
+        ),
+      );
+    } finally {
+      await app.close();
+    }
   });
 
   test("on macOS, a data directory its privacy protection keeps from waiter says which setting lets waiter use it", async () => {

@@ -402,49 +402,54 @@ export class SqliteEventStore implements EventStore {
     this.#opened = file === ":memory:" ? undefined : fileAt(file);
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     const refuseNewer = (version: number) => {
-      if (version <= SCHEMA_VERSION) return;
-      this.#db.close();
-      throw new NewerStore(version, SCHEMA_VERSION);
+      if (version > SCHEMA_VERSION) throw new NewerStore(version, SCHEMA_VERSION);
     };
     const schemaVersion = () => this.#db.pragma("user_version", { simple: true }) as number;
-    const found = schemaVersion();
-    refuseNewer(found);
-    this.#db.pragma("journal_mode = WAL");
-    // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
-    this.#db.pragma("synchronous = NORMAL");
-    // An event retention drops leaves the file with it, not in a free page until one is reused.
-    this.#db.pragma("secure_delete = ON");
-    this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
-    // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
-    // A file of tables without a version is a store from before waiter kept versions: upgraded, not made.
     let unversioned = false;
-    const setUp = this.#db.transaction(() => {
-      const version = schemaVersion();
-      if (version > SCHEMA_VERSION) return version;
-      unversioned =
-        version === 0 && this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
-      this.#db.exec(SCHEMA);
-      this.#db.exec(RUNS_SCHEMA);
-      this.#db.exec(SESSIONS_SCHEMA);
-      this.#db.exec(IDENTITY_SCHEMA);
-      for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
-      if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      this.#db.exec(LATEST_SEQ_CAUGHT_UP);
-      return version;
-    });
     let version: number;
     try {
-      version = setUp.immediate();
+      const found = schemaVersion();
+      refuseNewer(found);
+      this.#db.pragma("journal_mode = WAL");
+      // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
+      this.#db.pragma("synchronous = NORMAL");
+      // An event retention drops leaves the file with it, not in a free page until one is reused.
+      this.#db.pragma("secure_delete = ON");
+      this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+      // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
+      // A file of tables without a version is a store from before waiter kept versions: upgraded, not made.
+      const setUp = this.#db.transaction(() => {
+        const version = schemaVersion();
+        if (version > SCHEMA_VERSION) return version;
+        unversioned =
+          version === 0 && this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
+        this.#db.exec(SCHEMA);
+        this.#db.exec(RUNS_SCHEMA);
+        this.#db.exec(SESSIONS_SCHEMA);
+        this.#db.exec(IDENTITY_SCHEMA);
+        for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
+        if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        this.#db.exec(LATEST_SEQ_CAUGHT_UP);
+        return version;
+      });
+      try {
+        version = setUp.immediate();
+      } catch (err) {
+        // A lock held past busy_timeout is no waiter setting the store up, which takes a moment, but a
+        // transaction left open (an sqlite3 shell, a database browser): a store this schema set up
+        // whole opens without a write, and its writes wait their turn.
+        const busy = (err as { code?: string }).code === "SQLITE_BUSY";
+        if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
+        version = found;
+        this.#latestSeqUncaught = true;
+      }
+      refuseNewer(version);
     } catch (err) {
-      // A lock held past busy_timeout is no waiter setting the store up, which takes a moment, but a
-      // transaction left open (an sqlite3 shell, a database browser): a store this schema set up
-      // whole opens without a write, and its writes wait their turn.
-      const busy = (err as { code?: string }).code === "SQLITE_BUSY";
-      if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
-      version = found;
-      this.#latestSeqUncaught = true;
+      // A process that goes on without its events (a full disk, a file that is no store) holds no
+      // handle on the file: the disk's space and the file are the operator's again.
+      if (this.#db.open) this.#db.close();
+      throw err;
     }
-    refuseNewer(version);
     this.#openedWal = file === ":memory:" ? undefined : fileAt(`${file}-wal`);
     // Version 0 without tables is a file no waiter had set up: made, not upgraded.
     this.upgraded =
