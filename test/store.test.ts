@@ -1422,7 +1422,7 @@ describe("the store's file, in someone else's hands", () => {
     expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
   });
 
-  test.each(["", "-wal"])(
+  test.each(["", "-wal", "-shm"])(
     "a store whose file%s is deleted while no delivery comes answers /healthz 503 at once, saying why, not ok until a delivery is refused",
     async (suffix) => {
       const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
@@ -1437,21 +1437,34 @@ describe("the store's file, in someone else's hands", () => {
     },
   );
 
-  test("a store whose -wal file is deleted while waiter runs writes what it stored into the file, and answers deliveries 503, not 200 for an event a kill would lose", async () => {
+  test.each([["-wal"], ["-wal", "-shm"]])(
+    "a store whose %s file is deleted while waiter runs writes what it stored into the file, and answers deliveries 503, not 200 for an event a kill would lose",
+    async (...suffixes) => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+      const file = join(dir, "events.db");
+      const { waiter, post } = await listening(dir);
+      expect((await post()).status).toBe(200);
+      for (const suffix of suffixes) rmSync(`${file}${suffix}`);
+      expect(await post()).toMatchObject({ status: 503, retryAfter: "5" });
+      expect(waiter.stderr()).toContain(`${file}-wal was deleted while waiter ran`);
+      expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
+      // The file as a kill -9 now would leave it: the event answered 200 is in it.
+      const copy = join(dir, "copy.db");
+      fs.copyFileSync(file, copy);
+      const left = new Database(copy, { readonly: true });
+      expect(left.prepare("SELECT count(*) FROM events").pluck().get()).toBe(1);
+      left.close();
+    },
+  );
+
+  test("a store whose -shm file is deleted while waiter runs takes no write, which a waiter started after it would not see the locks of, and corrupt the store with", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
     const file = join(dir, "events.db");
     const { waiter, post } = await listening(dir);
     expect((await post()).status).toBe(200);
-    rmSync(`${file}-wal`);
+    rmSync(`${file}-shm`);
     expect(await post()).toMatchObject({ status: 503, retryAfter: "5" });
-    expect(waiter.stderr()).toContain(`${file}-wal was deleted while waiter ran`);
-    expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
-    // The file as a kill -9 now would leave it: the event answered 200 is in it.
-    const copy = join(dir, "copy.db");
-    fs.copyFileSync(file, copy);
-    const left = new Database(copy, { readonly: true });
-    expect(left.prepare("SELECT count(*) FROM events").pluck().get()).toBe(1);
-    left.close();
+    expect(waiter.stderr()).toContain(`${file}-shm was deleted while waiter ran`);
   });
 
   test("a store whose file another was moved over (a backup restored while waiter runs) takes no write, and says to remove the old file's -wal and -shm before starting again", async () => {

@@ -339,8 +339,9 @@ export class SqliteEventStore implements EventStore {
   readonly #dataDirFrom: string | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
-  /** Its -wal file as the open found it (`fileAt`): SQLite deletes it only as the last connection closes. */
+  /** Its -wal and -shm files as the open found them (`fileAt`): SQLite deletes them only as the last connection closes. */
   readonly #openedWal: string | undefined;
+  readonly #openedShm: string | undefined;
   /** Whether a newer waiter upgraded the file since the open: told once, found from then on. */
   readonly #newerSchema: (version: number) => NewerSchema | undefined;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
@@ -451,6 +452,7 @@ export class SqliteEventStore implements EventStore {
       throw err;
     }
     this.#openedWal = file === ":memory:" ? undefined : fileAt(`${file}-wal`);
+    this.#openedShm = file === ":memory:" ? undefined : fileAt(`${file}-shm`);
     // Version 0 without tables is a file no waiter had set up: made, not upgraded.
     this.upgraded =
       (version > 0 || unversioned) && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
@@ -602,28 +604,40 @@ export class SqliteEventStore implements EventStore {
    * A -wal file deleted while open (`rm events.db-*`, a clean-up of "temporary" files) takes
    * writes still, into a file no other process, nor this one's next start, ever reads: what was
    * committed since the last checkpoint would be lost with a kill. It is written back into the
-   * store's file, which a checkpoint still reaches, and writes are refused until a restart.
+   * store's file, which a checkpoint still reaches, and writes are refused until a restart. A -shm
+   * file deleted holds the locks of the processes on the store: one started since takes others,
+   * and two writing at once without each other's corrupt it; this one's writes are refused.
    */
   #walGone(): StoreNotWritable | undefined {
     if (this.#openedWal === undefined) return undefined;
-    let now: string | undefined;
+    let wal: string | undefined;
+    let shm: string | undefined;
     try {
-      // The store's file deleted with it is said as such (`#moved`), with what to remove first.
+      // The store's file deleted with them is said as such (`#moved`), with what to remove first.
       if (fileAt(this.#db.name) !== this.#opened) return undefined;
-      now = fileAt(`${this.#db.name}-wal`);
+      wal = fileAt(`${this.#db.name}-wal`);
+      shm = fileAt(`${this.#db.name}-shm`);
     } catch {
       // A directory waiter may no longer search says nothing of the file: SQLite tells what fails.
       return undefined;
     }
-    if (now === this.#openedWal) return undefined;
-    try {
-      this.#db.pragma("wal_checkpoint(PASSIVE)");
-    } catch {
-      // Refused all the same: a stop writes it back too.
+    if (wal === this.#openedWal && shm === this.#openedShm) return undefined;
+    // Written back only while no waiter has made them anew: under one that has, it would corrupt the
+    // store. Then a close has nothing left to write back from what this process holds of them.
+    const untouched = (now: string | undefined, opened: string | undefined) => now === undefined || now === opened;
+    if (untouched(wal, this.#openedWal) && untouched(shm, this.#openedShm)) {
+      try {
+        this.#db.pragma("wal_checkpoint(PASSIVE)");
+      } catch {
+        // Refused all the same: a stop writes it back too.
+      }
     }
+    const walGone = wal !== this.#openedWal;
     return new StoreNotWritable(
-      `${this.#db.name}-wal was deleted while waiter ran`,
-      "what waiter stores goes into the -wal file it opened, which no waiter reads again",
+      `${this.#db.name}${walGone ? "-wal" : "-shm"} was deleted while waiter ran`,
+      walGone
+        ? "what waiter stores goes into the -wal file it opened, which no waiter reads again"
+        : "a waiter started on it since takes other locks than this one's, and two writing at once corrupt it",
       "stops every waiter on it (SIGTERM or Ctrl+C, not kill -9: the last to stop writes what they stored into the store's file) and starts waiter again",
     );
   }
