@@ -730,6 +730,50 @@ describe("sessions", () => {
     }
   });
 
+  test("a POST with no body is told it sent no message, not that its type or Accept is wrong", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    const { hostname, port } = new URL(served.url);
+    // Raw, as `curl -X POST` sends it: neither Content-Length nor Transfer-Encoding.
+    const post = async (headers: string) => {
+      const socket = openSocket(Number(port), hostname);
+      let received = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => {
+        received += chunk;
+      });
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n${headers}\r\n`,
+      );
+      try {
+        await expect.poll(() => received, { timeout: 2_000 }).toMatch(/\r\n\r\n.*\}$/s);
+        return received;
+      } finally {
+        socket.destroy();
+      }
+    };
+    try {
+      const opened = await initializeAt(served.url);
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const inSession = `Mcp-Session-Id: ${id}\r\nMcp-Protocol-Version: 2025-06-18\r\n`;
+      for (const headers of [
+        "Accept: application/json, text/event-stream\r\n",
+        "Accept: application/json\r\n",
+        `${inSession}Accept: application/json\r\n`,
+        `${inSession}Accept: application/json, text/event-stream\r\n`,
+        `${inSession}Accept: application/json\r\nContent-Length: 0\r\n`,
+      ]) {
+        const answer = await post(headers);
+        expect(answer, headers).toMatch(/^HTTP\/1\.1 400 /);
+        expect(answer, headers).toContain(
+          '"error":{"code":-32700,"message":"Parse error: the request has no body; each MCP message is sent as JSON in the body of a POST"}',
+        );
+      }
+      expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a method /mcp does not take gets 405 with the ones it does", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {

@@ -99,6 +99,24 @@ function refuseNonMessage(req: Request, res: Response): boolean {
 }
 
 /**
+ * Answers a POST that carries no body at all (`curl -X POST`, or a Content-Length of 0) -32700 by
+ * itself: read further, one that names no Content-Length would be told its type is not JSON, or,
+ * Accept taking JSON alone, that it must take the event stream too, and one of 0 bytes, read as
+ * `{}`, that it is no JSON-RPC message. True when it did.
+ */
+function refuseEmpty(req: Request, res: Response): boolean {
+  if (req.method !== "POST" || req.headers["transfer-encoding"] !== undefined) return false;
+  if (Number(req.headers["content-length"] ?? 0) !== 0) return false;
+  rpcError(
+    res,
+    400,
+    ErrorCode.ParseError,
+    "Parse error: the request has no body; each MCP message is sent as JSON in the body of a POST",
+  );
+  return true;
+}
+
+/**
  * Answers a request without Mcp-Session-Id that opens no session: anything but an initialize its
  * schema takes. True when it did.
  */
@@ -430,7 +448,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
       return;
     }
-    if (refuseNonMessage(req, res)) return;
+    if (refuseEmpty(req, res) || refuseNonMessage(req, res)) return;
     const id = req.headers["mcp-session-id"];
     // An empty header names no session, as the SDK's transport takes it.
     if (typeof id === "string" && id !== "") await serveInSession(req, res, id);
