@@ -294,7 +294,8 @@ export const notify = defineToolset({
           if (r.failed.length) {
             lines.push(
               `Not confirmed by ${said(r.failed)}`,
-              "Sending it again sends it to every target of the channel, those it reached too.",
+              // Each refusal for now says to try again later, which for this tool is sending it to every target again.
+              "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice.",
             );
           }
           return lines.join("\n");
