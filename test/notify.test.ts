@@ -658,6 +658,16 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe(`From the shop: ${line}`);
   });
 
+  test("no line of the message begins From, which an mbox delivery would show as >From", async () => {
+    // A line of its own, and one that quoted-printable's 76-character lines would begin with.
+    const sent = `Order 1042 is paid.\nFrom now on, ship it by DPD.\n${"x".repeat(75)}From the warehouse.`;
+    const result = await waiter.call("notify_send", { channel: "office", text: sent });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("ship it by DPD."));
+    expect(mail?.data).not.toMatch(/^From /m);
+    expect(bodyOf(mail?.data)).toBe(`${sent.replaceAll("\n", "\r\n")}\r\n`);
+  });
+
   test("the message is dated by waiter's clock", async () => {
     setClock("2026-11-30T08:00:00Z");
     try {

@@ -1,3 +1,4 @@
+import { Transform } from "node:stream";
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/http/deadline.js";
@@ -136,10 +137,38 @@ async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
   const handedOver = new WeakSet<AbortSignal>();
   transport.use("stream", (mail, done) => {
     const { signal } = mail.data;
+    mail.message.processFunc((input) => input.pipe(withoutFromLines()));
     mail.message.processFunc((input) => input.once("end", () => signal && handedOver.add(signal)));
     done();
   });
   return { transport, handedOver, ehlo, loginFailed: new AbortController() };
+}
+
+/** A line that begins "From ", which an mbox mailbox reads as the start of another message. */
+const FROM_LINE = /^From /m;
+
+/**
+ * A message whose lines that begin "From " read "=46rom " (quoted-printable's "F"): a mailbox in the
+ * mbox format (Postfix's local delivery to /var/mail) begins each message with such a line, and
+ * its delivery writes a text's own as ">From ", which the reader then sees. Only a quoted-printable
+ * body can be written so: a text with such a line is sent in it, and a body in base64 holds no space.
+ * Header lines never begin so: each is a name and a colon, or folded, white space first.
+ */
+function withoutFromLines(): Transform {
+  // What follows the last line break so far, whose line may begin "From " once the next chunk comes.
+  let line = "";
+  const armored = (lines: string) => lines.replace(/(^|\n)From /g, "$1=46rom ");
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const text = line + chunk.toString("latin1");
+      const end = text.lastIndexOf("\n") + 1;
+      line = text.slice(end);
+      done(null, Buffer.from(armored(text.slice(0, end)), "latin1"));
+    },
+    flush(done) {
+      done(null, Buffer.from(armored(line), "latin1"));
+    },
+  });
 }
 
 /** Characters of a message's first line its subject shows after the channel's subject. */
@@ -200,6 +229,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       headers: { "Auto-Submitted": "auto-generated" },
       date: new Date(clock.now()),
       text,
+      ...(FROM_LINE.test(text) ? { textEncoding: "quoted-printable" as const } : {}),
       signal,
     });
   } catch (err) {
