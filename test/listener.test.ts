@@ -1508,7 +1508,7 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
       /info .*webhook gh rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again: find it in WooCommerce → Status → Logs \(delivery ID "wc-large"\)\n$/,
+      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
     ),
   ]);
 });
@@ -1539,7 +1539,7 @@ test("a sender that closes its connection before its body has come is said to ha
       /info .*webhook gh delivery not stored: its sender closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop delivery not stored: its sender closed the connection after 5 bytes of the body \(WooCommerce does not send it again: find it in WooCommerce → Status → Logs\)\n$/,
+      /info .*webhook shop delivery not stored: its sender closed the connection after 5 bytes of the body \(WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time\)\n$/,
     ),
   ]);
   await expect
@@ -1566,7 +1566,7 @@ test("a WooCommerce delivery is logged with WooCommerce's own delivery ID, by wh
       /info .*webhook shop stored \w+: type "order\.updated", delivery "12:1043:2026-11-27T10:00:00:[0-9a-f]+" \(WooCommerce's delivery ID "5f2b1c0e9a"\)\n$/,
     ),
     expect.stringMatching(
-      /warning .*webhook shop delivery "12:1044:2026-11-27T10:00:00:[0-9a-f]+" \(WooCommerce's delivery ID "7c3d2e1f0b"\) not stored, answered 503 \(WooCommerce does not send it again: find it in WooCommerce → Status → Logs\): The event store cannot be written/,
+      /warning .*webhook shop delivery "12:1044:2026-11-27T10:00:00:[0-9a-f]+" \(WooCommerce's delivery ID "7c3d2e1f0b"\) not stored, answered 503 \(WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time\): The event store cannot be written/,
     ),
   ]);
 });

@@ -69,7 +69,8 @@ export const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], { what: str
     idHeader: "x-github-delivery",
   },
   woocommerce: {
-    what: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
+    // Its log keeps a delivery's headers and answer, and its body only where WP_DEBUG is on.
+    what: "WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time",
     idHeader: "x-wc-webhook-delivery-id",
   },
 };
