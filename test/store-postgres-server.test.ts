@@ -1324,12 +1324,17 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const committing = store.add(event({ dedupeId: "under-way" }));
       await expect.poll(() => proxy.unanswered()).toBeGreaterThan(0);
       const queued = store.add(event({ dedupeId: "queued" }));
+      // GitHub and WooCommerce never send a delivery again: the line must not say they will.
+      const pushed = store.add(event({ source: "gh", scheme: "github", dedupeId: "72d3162e" }));
+      const retried = store.add(event({ source: "stripe", scheme: "stripe", dedupeId: "evt_1" }));
       const started = performance.now();
       const closed = store.close();
       await expect(closed).rejects.toBeInstanceOf(LeftUndone);
       await expect(closed).rejects.toThrow(
-        "stopping without the event store's database, which did not answer in 1 s; 2 deliveries may not be stored (shop under-way, shop queued), and none was answered 2xx, so their senders deliver them again",
+        "stopping without the event store's database, which did not answer in 1 s; 4 deliveries may not be stored (shop under-way, shop queued, gh 72d3162e, stripe evt_1), and none was answered 2xx, so their senders deliver them again, but for WooCommerce and GitHub, which never send one again: look for those in their delivery lists (docs/webhooks.md#after-an-outage)",
       );
+      await expect(pushed).rejects.toThrow(/did not answer before waiter stopped/);
+      await expect(retried).rejects.toThrow(/did not answer before waiter stopped/);
       // 1 s, give or take a loaded machine: not the query timeout's 15.
       expect(performance.now() - started).toBeLessThan(5_000);
       await expect(committing).rejects.toThrow(/did not answer before waiter stopped: the delivery may not be stored/);

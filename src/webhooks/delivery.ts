@@ -8,6 +8,7 @@ import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
+import { NOT_SENT_AGAIN } from "./not-sent-again.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
@@ -58,22 +59,6 @@ export function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source
   const small = source && SMALL_DELIVERIES[source.scheme];
   return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
 }
-
-/**
- * What to do about a delivery not stored, for the senders that never send one again, and the
- * header that carries the delivery ID their own log finds it by.
- */
-export const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], { what: string; idHeader: string }>> = {
-  github: {
-    what: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
-    idHeader: "x-github-delivery",
-  },
-  woocommerce: {
-    // Its log keeps a delivery's headers and answer, and its body only where WP_DEBUG is on.
-    what: "WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time",
-    idHeader: "x-wc-webhook-delivery-id",
-  },
-};
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent: boolean): Record<string, string> {
   if (ASKED_OF_THEIR_API.has(source.scheme)) return {};

@@ -14,6 +14,7 @@ import {
   UNUSABLE,
 } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
+import { NOT_SENT_AGAIN } from "../../webhooks/not-sent-again.js";
 import {
   addressSettings,
   type ConnectTimeout,
@@ -1314,8 +1315,17 @@ function unwrittenAtClose(unwritten: Pending[], others: number): string {
     const shown = unwritten.slice(0, 10).map(({ event }) => `${event.source} ${event.dedupeId}`);
     if (unwritten.length > shown.length) shown.push(`${unwritten.length - shown.length} more`);
     const deliveries = unwritten.length === 1 ? "1 delivery" : `${unwritten.length} deliveries`;
+    const notAgain = [
+      ...new Set(
+        unwritten.flatMap(({ event }) => NOT_SENT_AGAIN[event.scheme as keyof typeof NOT_SENT_AGAIN]?.sender ?? []),
+      ),
+    ];
+    const but =
+      notAgain.length > 0
+        ? `, but for ${notAgain.join(" and ")}, which never send one again: look for those in their delivery lists (docs/webhooks.md#after-an-outage)`
+        : "";
     said.push(
-      `${deliveries} may not be stored (${shown.join(", ")}), and none was answered 2xx, so their senders deliver them again`,
+      `${deliveries} may not be stored (${shown.join(", ")}), and none was answered 2xx, so their senders deliver them again${but}`,
     );
   }
   if (others > 0) {
