@@ -1550,6 +1550,34 @@ test("a sender that closes its connection before its body has come is said to ha
     });
 });
 
+test("a delivery from GitHub or WooCommerce refused while the listener is busy is logged as lost, with what to do and its delivery ID", async () => {
+  const lines: string[] = [];
+  const { listener, url, port } = await start(
+    UNREPEATED,
+    { maxHeldBytes: 1000 },
+    new Log("info", (line) => lines.push(line)),
+  );
+  // A stranger holds 600 of the 1,000 bytes, and waits.
+  const stranger = await probe(port);
+  const held = new Promise((resolve) =>
+    listener.server.once("request", () => setImmediate(() => setImmediate(resolve))),
+  );
+  stranger.socket.write(
+    `POST /webhooks/shop HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 2000\r\n\r\n${"x".repeat(600)}`,
+  );
+  await held;
+  // A 503 brings no retry from WooCommerce: the delivery is lost unless someone acts.
+  const shop = await request(`${url}/webhooks/shop`, { method: "POST", ...wooDelivery(1045, "wc-busy", 600) });
+  await shop.body.dump();
+  expect(shop.statusCode).toBe(503);
+  expect(lines.filter((line) => line.includes("webhook shop delivery"))).toEqual([
+    expect.stringMatching(
+      /warning .*webhook shop delivery not stored, answered 503 as the listener is busy \(WooCommerce does not send it again and .* \(delivery ID "wc-busy"\)\)\n$/,
+    ),
+  ]);
+  stranger.socket.destroy();
+});
+
 test("a WooCommerce delivery is logged with WooCommerce's own delivery ID, by which its logs find it, stored or not", async () => {
   const lines: string[] = [];
   const { url, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -8,7 +8,7 @@ import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
-import { NOT_SENT_AGAIN } from "./not-sent-again.js";
+import { NOT_SENT_AGAIN, notSentAgain } from "./not-sent-again.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
@@ -213,6 +213,14 @@ export function mountDeliveries(
   /** The 503 to a body past the budgets: past `client`'s share of them, or past the whole. */
   const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string) => {
     res.set("retry-after", "5");
+    // A 503 brings no retry from a sender that never sends a delivery again: this one is lost.
+    const lost = notSentAgain(req.headers, source);
+    if (lost) {
+      busyWarning(
+        `webhook ${source.name} delivery not stored, answered 503 as the listener is busy (${lost})`,
+        `${source.name}\nbusy`,
+      );
+    }
     if (bodies.pastShare(client)) {
       count(source.name, "rejected:client busy");
       busyWarning(

@@ -12,9 +12,8 @@ import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, SMALL_DELIVERIES } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
-import { NOT_SENT_AGAIN } from "./not-sent-again.js";
+import { notSentAgain } from "./not-sent-again.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
-import { header } from "./verifiers/common.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -190,16 +189,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     );
     answerUnread(req, res, status, error, limits);
   };
-  /**
-   * What to do about a delivery not stored, for a sender that never sends one again, with its
-   * delivery ID as the request gave it, unverified: the sender's log finds it by that.
-   */
-  const notSentAgain = (req: Request, source: WebhookSource | undefined) => {
-    const notAgain = source && NOT_SENT_AGAIN[source.scheme];
-    if (!notAgain) return undefined;
-    const id = header(req.headers, notAgain.idHeader);
-    return `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
-  };
   const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
     const declared = Number(req.headers["content-length"]);
     const limit = bodyLimit(webhooks, source);
@@ -207,7 +196,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
     const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = notSentAgain(req, source);
+    const lost = notSentAgain(req.headers, source);
     refuse(req, res, {
       status: 413,
       reason: "body too large",
@@ -350,7 +339,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       const { received, expected } = err as { received?: number; expected?: number | null };
       count(configured.name, "rejected:closed by sender");
       infoAMinute(
-        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
+        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req.headers, configured) ?? "a sender that retries sends it again"})`,
         `${configured.name}\nclosed by sender`,
       );
       return;

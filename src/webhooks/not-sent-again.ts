@@ -1,4 +1,7 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
+import { header } from "./verifiers/common.js";
 
 /**
  * What to do about a delivery not stored, for the senders that never send one again, and the
@@ -20,3 +23,14 @@ export const NOT_SENT_AGAIN: Partial<
     idHeader: "x-wc-webhook-delivery-id",
   },
 };
+
+/**
+ * What to do about a delivery not stored, for a sender that never sends one again, with its
+ * delivery ID as the request gave it, unverified: the sender's log finds it by that.
+ */
+export function notSentAgain(headers: IncomingHttpHeaders, source: WebhookSource | undefined): string | undefined {
+  const notAgain = source && NOT_SENT_AGAIN[source.scheme];
+  if (!notAgain) return undefined;
+  const id = header(headers, notAgain.idHeader);
+  return `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
+}
