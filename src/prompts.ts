@@ -7,7 +7,7 @@ import { ProtocolError } from "./errors.js";
 import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { folded, quote } from "./shown.js";
-import { clock, isoDate } from "./time.js";
+import { clock, DAY_MS, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
 
 const PLACE = "Where to give today's weather for.";
@@ -98,7 +98,9 @@ export function registerPrompts(
     {
       tool: "eshop_orders_list",
       about: "orders",
-      ask: "New orders: eshop_orders_list with after set to yesterday's date and page_size 100, every page; count them and name the largest.",
+      // The date, not "yesterday's": counted back by a model, the first of a month's may be its guess.
+      ask: (yesterday: string) =>
+        `New orders: eshop_orders_list with after ${yesterday} (yesterday) and page_size 100, every page; count them and name the largest.`,
     },
     {
       tool: "eshop_products_list",
@@ -117,9 +119,11 @@ export function registerPrompts(
       ask: `Rates: currency_rates for today (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}).`,
     },
   ].filter((part) => servedBy(tools)(part.tool));
-  const parts = briefParts.map((part) => part.ask);
+  /** The brief's parts at `now`: new orders are counted from the UTC day before its. */
+  const partsFor = (now: number) =>
+    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(isoDate(now - DAY_MS))));
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
-  if (parts.length > 0 || forecast) {
+  if (briefParts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");
     /**
      * The weather part, for the place given as weather_forecast takes it; without a place none,
@@ -127,7 +131,7 @@ export function registerPrompts(
      */
     const weather = (given: string | undefined): string[] => {
       const place = given?.trim();
-      if (!forecast || (!place && parts.length > 0)) return [];
+      if (!forecast || (!place && briefParts.length > 0)) return [];
       if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
       const schema = forecast.input.place;
       const checked = schema && z.safeParse(schema, place);
@@ -156,10 +160,11 @@ export function registerPrompts(
       },
       (args: { place?: string | undefined }) => {
         const weatherPart = weather(args.place);
+        const now = clock.now();
         return ask(
           [
-            `Give me a short morning brief, one line per part, with the figures that matter (today is ${isoDate(clock.now())} in UTC):`,
-            ...[...parts, ...weatherPart].map((part) => `- ${part}`),
+            `Give me a short morning brief, one line per part, with the figures that matter (today is ${isoDate(now)} in UTC):`,
+            ...[...partsFor(now), ...weatherPart].map((part) => `- ${part}`),
             // A tool's error says what to send instead where it can (coordinates typed as the place,
             // a date in words): skipped at once, the part would be lost to a mistake it names.
             `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,

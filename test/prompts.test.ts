@@ -539,3 +539,20 @@ test("every tool, argument and field a prompt names is one tools/list has, spell
     }
   }
 });
+
+test("the morning brief names the date its new orders count from, as waiter's clock has it", async () => {
+  // Asked for "yesterday's date", a model counts back from today's by itself: on the first of a
+  // month, or the day after a leap day, its guess is the date the orders are listed from.
+  const waiter = await client();
+  for (const [now, yesterday] of [
+    ["2026-12-01T05:00:00Z", "2026-11-30"],
+    ["2028-03-01T05:00:00Z", "2028-02-29"],
+    ["2027-01-01T00:10:00Z", "2026-12-31"],
+  ]) {
+    setClock(now);
+    const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+    setClock();
+    const orders = brief.split("\n").find((line) => line.includes("eshop_orders_list"));
+    expect(orders, now).toContain(`eshop_orders_list with after ${yesterday} (yesterday)`);
+  }
+});
