@@ -10,8 +10,6 @@ import { folded, quote } from "./shown.js";
 import { clock, DAY_MS, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
 
-const PLACE = "Where to give today's weather for.";
-
 /**
  * What breaks a line on screen: CR and LF, and the vertical tab, form feed, NEL and Unicode's line
  * and paragraph separators, which JSON.stringify leaves as they are in the brief's text.
@@ -144,6 +142,7 @@ export function registerPrompts(
       }
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
+    const placeDescription = `Where to give today's weather for; without it, the brief ${briefParts.length > 0 ? "has no weather" : "asks for one"}.`;
     register(
       "morning_brief",
       {
@@ -153,8 +152,10 @@ export function registerPrompts(
           ? {
               // Completed with weather_geocode: without it, no completion is offered.
               place: geocode
-                ? optionalCompletable(PLACE, (value) => placesLike(geocode, value, log, completion.getStore()))
-                : z.string().optional().describe(PLACE),
+                ? optionalCompletable(placeDescription, (value) =>
+                    placesLike(geocode, value, log, completion.getStore()),
+                  )
+                : z.string().optional().describe(placeDescription),
             }
           : {},
       },

@@ -556,3 +556,16 @@ test("the morning brief names the date its new orders count from, as waiter's cl
     expect(orders, now).toContain(`eshop_orders_list with after ${yesterday} (yesterday)`);
   }
 });
+
+test("the morning brief's place says that without it the brief has no weather, where it has other parts", async () => {
+  // Listed with "weather" among its parts, the brief given no place left the weather out unsaid:
+  // the person reading the picker is told what leaving the place empty does.
+  const waiter = await client();
+  const place = (await waiter.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.arguments?.[0];
+  expect(place?.description).toBe("Where to give today's weather for; without it, the brief has no weather.");
+  expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }))).not.toContain("Weather");
+  // The weather alone asks for the place instead.
+  const weatherOnly = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  const asked = (await weatherOnly.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.arguments?.[0];
+  expect(asked?.description).toBe("Where to give today's weather for; without it, the brief asks for one.");
+});
