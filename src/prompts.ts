@@ -96,6 +96,7 @@ export function registerPrompts(
     {
       tool: "eshop_orders_list",
       about: "orders",
+      overnight: true,
       // The date, not "yesterday's": counted back by a model, the first of a month's may be its guess.
       ask: (yesterday: string) =>
         `New orders: eshop_orders_list with after ${yesterday} (yesterday) and page_size 100, every page; count them and name the largest.`,
@@ -108,6 +109,7 @@ export function registerPrompts(
     {
       tool: "events_list",
       about: "waiting events",
+      overnight: true,
       ask: "Events: events_list with unacked_only true and limit 100, the first page only; say how many wait (more than 100 when it says older events match) and of which types.",
     },
     {
@@ -147,7 +149,7 @@ export function registerPrompts(
       "morning_brief",
       {
         title: "Morning brief",
-        description: `What happened overnight and what today holds: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
+        description: `${briefParts.some((part) => "overnight" in part) ? "What happened overnight and what today holds" : "What today holds"}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
         argsSchema: forecast
           ? {
               // Completed with weather_geocode: without it, no completion is offered.

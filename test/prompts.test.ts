@@ -448,7 +448,7 @@ test("a prompt is offered only with the tools it names", async () => {
   expect(prompts.map((p) => p.name)).toEqual(["morning_brief"]);
   expect(prompts[0]?.arguments ?? []).toEqual([]);
   // It says only what it holds: a client shows the description before the brief is asked for.
-  expect(prompts[0]?.description).toBe("What happened overnight and what today holds: rates.");
+  expect(prompts[0]?.description).toBe("What today holds: rates.");
   const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
@@ -568,4 +568,16 @@ test("the morning brief's place says that without it the brief has no weather, w
   const weatherOnly = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
   const asked = (await weatherOnly.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.arguments?.[0];
   expect(asked?.description).toBe("Where to give today's weather for; without it, the brief asks for one.");
+});
+
+test("the morning brief says it tells what happened overnight only when it has orders or events to tell", async () => {
+  const described = async (extra: Record<string, string>) =>
+    (await (await client(extra)).listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description;
+  expect(await described({})).toBe(
+    "What happened overnight and what today holds: orders, stock, waiting events, rates, weather.",
+  );
+  // Rates and the weather are what today holds; nothing of them happened overnight.
+  expect(await described({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" })).toBe(
+    "What today holds: rates, weather.",
+  );
 });
