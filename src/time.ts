@@ -95,6 +95,11 @@ export function isoDate(epoch: number): string {
   return new Date(epoch).toISOString().slice(0, 10);
 }
 
+/** A time as a text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
+export function utcMinute(time: string | number): string {
+  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 /** Minutes `zone` is ahead of UTC at `epoch`. */
 export function offsetMinutes(epoch: number, zone: string): number {
   const t = wallClock(epoch, zone);

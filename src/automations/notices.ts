@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cutCodePoints } from "../shown.js";
-import { clock } from "../time.js";
+import { clock, utcMinute } from "../time.js";
 import type { Automation } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
@@ -23,7 +23,7 @@ const LATE_MS = 5 * 60_000;
  */
 export function toldAt(notice: string, failedAt: number, maxText: number): string {
   if (clock.now() - failedAt < LATE_MS) return notice;
-  const when = `\nThe run failed at ${new Date(failedAt).toISOString().slice(0, 16).replace("T", " ")} UTC, and is told only now.`;
+  const when = `\nThe run failed at ${utcMinute(failedAt)}, and is told only now.`;
   return `${cutCodePoints(notice, maxText - codePoints(when))}${when}`;
 }
 

@@ -2,7 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock } from "../../src/time.js";
+import { clock, utcMinute } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider } from "./provider.js";
 import {
@@ -19,7 +19,6 @@ import {
   pageResult,
   paging,
   pagingOut,
-  utcMinute,
 } from "./shapes.js";
 
 /**

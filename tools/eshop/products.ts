@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { oneLine, quote } from "../../src/shown.js";
+import { utcMinute } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
@@ -15,7 +16,6 @@ import {
   pagingOut,
   productOut,
   stockOut,
-  utcMinute,
 } from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;

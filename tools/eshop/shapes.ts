@@ -4,11 +4,6 @@ import { ToolError } from "../../src/errors.js";
 import { quote } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
-/** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
-export function utcMinute(time: string): string {
-  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
-
 /** Money is a decimal string as the shop keeps it ("19.99"), which the tools' descriptions say once. */
 const money = (what?: string) => (what ? z.string().describe(what) : z.string());
 
