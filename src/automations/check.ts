@@ -5,7 +5,16 @@ import { ConfigError } from "../errors.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf, written } from "./rules.js";
+import {
+  type Automation,
+  type Condition,
+  isPathArgument,
+  isTemplate,
+  type Step,
+  testOf,
+  toolOf,
+  written,
+} from "./rules.js";
 import { argumentsFor, type View } from "./view.js";
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
@@ -563,11 +572,9 @@ function firstItem(path: string, given: readonly Kind[], takes: readonly Kind[])
  * `equals: null` holds for it; `present` holds for a value of any kind, or none.
  */
 function neverHolds(condition: Condition): string | undefined {
-  const test = (["equals", "in", "gt", "gte", "lt", "lte", "present"] as const).find((t) => condition[t] !== undefined);
-  if (test === undefined) return undefined;
+  const { test, value } = testOf(condition);
   const given = givenBy(compile(condition.path));
   if (given === undefined) return undefined;
-  const value = condition[test];
   // present: false holds where the path finds nothing (null, or an empty list); present: true elsewhere.
   const takes: readonly Kind[] =
     test === "present"

@@ -61,6 +61,12 @@ const condition = closedObject("a condition", {
 });
 export type Condition = z.output<typeof condition>;
 
+/** The one test a condition has (its parse checks there is one), and the value it tests with. */
+export function testOf(condition: Condition): { test: (typeof TESTS)[number]; value: unknown } {
+  const test = TESTS.find((t) => condition[t] !== undefined) as (typeof TESTS)[number];
+  return { test, value: condition[test] };
+}
+
 /** A step's argument: a string is a template; {"path": ...} is a value taken from the event; any other JSON is itself. */
 const argument = z.unknown();
 

@@ -5,7 +5,7 @@ import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
 import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { type Automation, toolOf, written } from "./rules.js";
+import { type Automation, testOf, toolOf, written } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
@@ -98,15 +98,15 @@ function stepsNotRun(automations: readonly Automation[], run: RunRecord) {
  */
 function conditionsOf(automation: Automation | undefined): string {
   if (!automation) return "";
-  const said = automation.when.where.map(({ path, ...test }) => {
-    const [[name, value] = []] = Object.entries(test).filter(([, v]) => v !== undefined);
+  const said = automation.when.where.map((condition) => {
+    const { test, value } = testOf(condition);
     const shown =
-      name === "present"
+      test === "present"
         ? value
           ? "present"
           : "not present"
-        : `${name} ${cut(withEscapes(JSON.stringify(value)), 100)}`;
-    return `${oneLine(path, 200)} ${shown}`;
+        : `${test} ${cut(withEscapes(JSON.stringify(value)), 100)}`;
+    return `${oneLine(condition.path, 200)} ${shown}`;
   });
   return said.length > 0 ? ` where ${said.join(" and ")}` : "";
 }
