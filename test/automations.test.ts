@@ -30,6 +30,7 @@ import {
   serve,
   store,
   stripe,
+  TELL,
   telegram,
   toldAndLogged,
   useFakes,
@@ -239,6 +240,30 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     } finally {
       await agent.close();
       await server.close();
+    }
+  });
+
+  test("automations_list says each condition with its test and value as configured", async () => {
+    const large = {
+      ...TELL,
+      name: "large-orders",
+      when: {
+        ...TELL.when,
+        where: [
+          { path: "to_number(payload.data.object.amount)", gte: 50000 },
+          { path: "payload.data.object.currency", in: ["czk", "eur"] },
+          { path: "payload.data.object.livemode", equals: true },
+          { path: "payload.data.object.metadata.order_id", present: false },
+        ],
+      },
+    };
+    const agent = await startWaiter(env([large]));
+    try {
+      expect(text(await agent.call("automations_list"))).toBe(
+        'large-orders: on stripe payment_intent.succeeded where to_number(payload.data.object.amount) gte 50000 and payload.data.object.currency in ["czk","eur"] and payload.data.object.livemode equals true and payload.data.object.metadata.order_id not present, notify_send; runs 0 done, 0 failed, 0 running',
+      );
+    } finally {
+      await agent.close();
     }
   });
 
