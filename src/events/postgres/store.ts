@@ -887,10 +887,15 @@ export class PostgresEventStore implements EventStore {
         await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
         upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs);
         await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
-        schema =
-          (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
+        // Asked together: each query at start is a round trip to a server that may be far.
+        const found = (
+          await client.query<{ schema: string; id: string | null }>(
+            "SELECT current_schema() AS schema, (SELECT id FROM store_identity) AS id",
+          )
+        ).rows[0];
+        schema = found?.schema ?? "public";
+        storeId = found?.id ?? undefined;
         inSchema = `SET search_path = ${client.escapeIdentifier(schema)}; `;
-        storeId = (await client.query<{ id: string }>("SELECT id FROM store_identity")).rows[0]?.id;
         client.release();
       } catch (err) {
         client.release(true);
