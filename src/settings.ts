@@ -245,7 +245,7 @@ export function integer(defaultValue: number, min: number, max: number) {
           ? input > 0
             ? `must be at most ${max}`
             : `must be at least ${min}`
-          : `expected a number, got ${Array.isArray(input) ? "a list" : typeof input === "object" && input !== null ? "an object" : JSON.stringify(input)}`,
+          : `expected a number, got ${input !== null && typeof input === "object" ? kindOf(input) : JSON.stringify(input)}`,
     })
     .pipe(
       z.coerce
@@ -558,7 +558,7 @@ function kindOf(value: unknown): string {
  * loader shows a value of another kind itself (got "loud"), where it may be shown.
  */
 function expected(takes: string, given: unknown): string {
-  const kind = Array.isArray(given) ? "a list" : given === null ? "null" : typeof given === "object" ? "an object" : "";
+  const kind = given === null || typeof given === "object" ? kindOf(given) : "";
   return `expected ${takes}${kind && `, got ${kind}`}`;
 }
 
