@@ -29,6 +29,7 @@ import { toollessTokens } from "./transports/tokens.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
+import { neverResentBy } from "./webhooks/not-sent-again.js";
 import { holderIfInUse, holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -72,6 +73,7 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
         retention,
         onDropped,
         onNewerSchema,
+        neverResentBy,
       });
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);

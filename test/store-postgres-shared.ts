@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from "vite
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import type { Dropped, EventStore, StoredEvent } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
+import { neverResentBy } from "../src/webhooks/not-sent-again.js";
 import { erpHeaders } from "./erp.js";
 import { type RunningPostgres, type SilentProxy, startPostgres } from "./postgres.js";
 import { killStarted } from "./spawn.js";
@@ -72,7 +73,8 @@ export async function open(
   retention = LOOSE,
   onDropped?: (dropped: Dropped) => void,
 ): Promise<PostgresEventStore> {
-  const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000 });
+  // As waiter opens it: told which senders never send a delivery again.
+  const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000, neverResentBy });
   stores.push(store);
   return store;
 }

@@ -5,8 +5,8 @@ import { header } from "./verifiers/common.js";
 
 /**
  * What to do about a delivery not stored, for the senders that never send one again, and the
- * header that carries the delivery ID their own log finds it by. Kept apart from the listener, as
- * the store says which of the deliveries a stop left unstored their senders will not send again.
+ * header that carries the delivery ID their own log finds it by. Apart from the listener: the start
+ * tells a PostgreSQL store too (`neverResentBy`), whose stop names the deliveries it left unstored.
  */
 export const NOT_SENT_AGAIN: Partial<
   Record<WebhookSource["scheme"], { sender: string; what: string; idHeader: string }>
@@ -23,6 +23,11 @@ export const NOT_SENT_AGAIN: Partial<
     idHeader: "x-wc-webhook-delivery-id",
   },
 };
+
+/** The name of the sender of a scheme's deliveries that never sends one again (GitHub), for the store's last words. */
+export function neverResentBy(scheme: string): string | undefined {
+  return NOT_SENT_AGAIN[scheme as WebhookSource["scheme"]]?.sender;
+}
 
 /**
  * What to do about a delivery not stored, for a sender that never sends one again, with its

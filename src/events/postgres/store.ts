@@ -14,7 +14,6 @@ import {
   UNUSABLE,
 } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
-import { NOT_SENT_AGAIN } from "../../webhooks/not-sent-again.js";
 import {
   addressSettings,
   type ConnectTimeout,
@@ -165,6 +164,8 @@ export interface PostgresOptions {
   onDropped?: ((dropped: Dropped) => void) | undefined;
   /** Told once of a schema a newer waiter upgraded the tables to while this store has them open. */
   onNewerSchema?: ((newer: NewerSchema) => void) | undefined;
+  /** The name of a sender that never sends a delivery of its scheme again (GitHub), for a stop to say so. */
+  neverResentBy?: ((scheme: string) => string | undefined) | undefined;
   /**
    * How long a connection attempt may take before the call fails: unless said, the URL's
    * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
@@ -815,6 +816,7 @@ export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
+  readonly #neverResentBy: ((scheme: string) => string | undefined) | undefined;
   readonly #channel: string;
   /** The database as the store's errors name it, and how waiter connects to it. */
   readonly #named: Required<StoreNamed>;
@@ -976,6 +978,7 @@ export class PostgresEventStore implements EventStore {
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
+    this.#neverResentBy = options.neverResentBy;
     this.#named = {
       database: databaseLabel(options.url),
       passwordFrom: options.passwordFrom ?? "PGPASSWORD",
@@ -1300,7 +1303,7 @@ export class PostgresEventStore implements EventStore {
       "the event store's database did not answer before waiter stopped: the delivery may not be stored, and was not answered 2xx",
     );
     for (const { reject } of unwritten) reject(left);
-    throw new LeftUndone(unwrittenAtClose(unwritten, others));
+    throw new LeftUndone(unwrittenAtClose(unwritten, others, this.#neverResentBy));
   }
 
   async #finish(): Promise<void> {
@@ -1314,17 +1317,17 @@ export class PostgresEventStore implements EventStore {
 }
 
 /** What a close that stopped waiting for the database left, in a line for whoever runs waiter. */
-function unwrittenAtClose(unwritten: Pending[], others: number): string {
+function unwrittenAtClose(
+  unwritten: Pending[],
+  others: number,
+  neverResentBy: ((scheme: string) => string | undefined) | undefined,
+): string {
   const said = [`stopping without the event store's database, which did not answer in ${CLOSE_MS / 1000} s`];
   if (unwritten.length > 0) {
     const shown = unwritten.slice(0, 10).map(({ event }) => `${event.source} ${event.dedupeId}`);
     if (unwritten.length > shown.length) shown.push(`${unwritten.length - shown.length} more`);
     const deliveries = unwritten.length === 1 ? "1 delivery" : `${unwritten.length} deliveries`;
-    const notAgain = [
-      ...new Set(
-        unwritten.flatMap(({ event }) => NOT_SENT_AGAIN[event.scheme as keyof typeof NOT_SENT_AGAIN]?.sender ?? []),
-      ),
-    ];
+    const notAgain = [...new Set(unwritten.flatMap(({ event }) => neverResentBy?.(event.scheme) ?? []))];
     const but =
       notAgain.length > 0
         ? `, but for ${notAgain.join(" and ")}, which never send one again: look for those in their delivery lists (docs/webhooks.md#after-an-outage)`
