@@ -105,7 +105,7 @@ function unfolded(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
     under({
       ...first,
       values,
-      message: `Invalid option: expected one of ${values.map((value) => JSON.stringify(value)).join("|")}`,
+      message: `Invalid option: expected ${options(values)}`,
     }),
   ];
 }
@@ -123,19 +123,13 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
       (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
       input,
     );
-  // zod says an argument left out "received undefined", a value no JSON holds.
-  if (issue.code === "invalid_type" && issue.path.length > 0) {
+  // zod says an argument left out "received undefined", a value no JSON holds, and one of fixed
+  // options left out as an option it is not.
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.path.length > 0) {
     const parent = at(issue.path.slice(0, -1));
     const key = issue.path[issue.path.length - 1] as PropertyKey;
     if (parent === null || typeof parent !== "object" || !Object.hasOwn(parent, key)) {
-      return `required, not given (expected ${issue.expected})`;
-    }
-  }
-  if (issue.code === "invalid_value" && issue.path.length > 0 && at(issue.path) === undefined) {
-    const parent = at(issue.path.slice(0, -1));
-    const key = issue.path[issue.path.length - 1] as PropertyKey;
-    if (parent !== null && typeof parent === "object" && !Object.hasOwn(parent, key)) {
-      return `required, not given (expected ${issue.values.length > 1 ? "one of " : ""}${issue.values.map((value) => JSON.stringify(value)).join("|")})`;
+      return `required, not given (expected ${issue.code === "invalid_type" ? issue.expected : options(issue.values)})`;
     }
   }
   // zod's "expected int, received number" reads as if a number were the wrong thing to send.
@@ -149,6 +143,11 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
   return issue.values.some((allowed) => z.core.util.parsedType(allowed) === type)
     ? issue.message
     : `${issue.message}, received ${type}`;
+}
+
+/** Fixed options as zod says them: "a" alone, or one of "a"|"b". */
+function options(values: readonly unknown[]): string {
+  return `${values.length > 1 ? "one of " : ""}${values.map((value) => JSON.stringify(value)).join("|")}`;
 }
 
 function safeIntegerBound(issue: z.core.$ZodIssue): boolean {
