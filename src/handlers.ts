@@ -96,11 +96,13 @@ function unfolded(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   const under = (inner: z.core.$ZodIssue) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue;
   const fitting = issue.errors.filter((kind) => !kind.some((inner) => inner.code === "invalid_value"));
   if (fitting.length === 1) return (fitting[0] ?? []).map(under).flatMap(unfolded);
-  const kinds = issue.errors.map((kind) => kind.find((inner) => inner.code === "invalid_value"));
-  const field = kinds[0]?.path.join(".");
-  if (kinds.some((kind) => kind?.code !== "invalid_value" || kind.path.join(".") !== field)) return [issue];
-  const values = kinds.flatMap((kind) => (kind?.code === "invalid_value" ? kind.values : []));
-  const first = kinds[0] as z.core.$ZodIssueInvalidValue;
+  const kinds = issue.errors.map((kind) =>
+    kind.find((inner): inner is z.core.$ZodIssueInvalidValue => inner.code === "invalid_value"),
+  );
+  const [first] = kinds;
+  const field = first?.path.join(".");
+  if (!first || kinds.some((kind) => kind?.path.join(".") !== field)) return [issue];
+  const values = kinds.flatMap((kind) => kind?.values ?? []);
   return [
     under({
       ...first,
