@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
-import type { WeatherProvider } from "./provider.js";
+import type { OffMidnight, WeatherProvider } from "./provider.js";
 import {
   alternativesOut,
   attributionOut,
@@ -34,10 +34,7 @@ function fromTo(begins: string, ends: string): string {
 }
 
 /** What Open-Meteo's days that do not run midnight to midnight, from the first of them on, run instead. */
-function offMidnightNote(
-  name: string,
-  off: NonNullable<Awaited<ReturnType<WeatherProvider["forecast"]>>["offMidnight"]>,
-): string {
+function offMidnightNote(name: string, off: OffMidnight): string {
   if (off.byUtcHours) {
     const change = off.change;
     const each = `each runs ${aroundMidnight(off.begins)}`;

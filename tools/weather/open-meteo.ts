@@ -5,7 +5,14 @@ import type { ErrorMapper } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { clock, DAY_MS, dateIn, isoDate, localIso, midnight, zonedEpoch } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
-import { coordinate, type Day, type Hour, KEPT_FOR_SECONDS, type WeatherProvider } from "./provider.js";
+import {
+  coordinate,
+  type Day,
+  type Hour,
+  KEPT_FOR_SECONDS,
+  type OffMidnight,
+  type WeatherProvider,
+} from "./provider.js";
 
 /**
  * Open-Meteo's errors, of its forecast and geocoding APIs alike, are {"error": true, "reason": "..."}
@@ -249,7 +256,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
       );
       const d = body.daily;
       const dayList: Day[] = [];
-      let offMidnight: NonNullable<Awaited<ReturnType<WeatherProvider["forecast"]>>["offMidnight"]> | undefined;
+      let offMidnight: OffMidnight | undefined;
       const times = d.time.slice(0, days);
       // A daily time is local midnight computed with one offset for the whole answer (the one
       // in force when asked), so across a clock change only that offset finds its date.

@@ -68,24 +68,24 @@ export interface WeatherProvider {
     stale?: Stale;
     /** The time of the last step, where the forecast runs out. */
     ends?: number;
-    /**
-     * The first day that does not run midnight to midnight, the local times (HH:MM) it begins and
-     * ends, and the day after it, if the forecast has one: Open-Meteo counts every day as 24 hours
-     * with the offset in force when asked, also across a clock change.
-     */
-    /**
-     * `byUtcHours`: days of UTC's whole hours, in a zone whose offset is not whole hours; `change`,
-     * then, the day a clock change falls in, when it ends, and the day after it.
-     */
-    offMidnight?: {
-      date: string;
-      begins: string;
-      ends: string;
-      next?: string;
-      byUtcHours?: boolean;
-      change?: { date: string; ends: string; next?: string };
-    };
+    offMidnight?: OffMidnight;
   }>;
+}
+
+/**
+ * The first day that does not run midnight to midnight, the local times (HH:MM) it begins and
+ * ends, and the day after it, if the forecast has one: Open-Meteo counts every day as 24 hours
+ * with the offset in force when asked, also across a clock change. `byUtcHours`: days of UTC's
+ * whole hours, in a zone whose offset is not whole hours; `change`, then, the day a clock change
+ * falls in, when it ends, and the day after it.
+ */
+export interface OffMidnight {
+  date: string;
+  begins: string;
+  ends: string;
+  next?: string;
+  byUtcHours?: boolean;
+  change?: { date: string; ends: string; next?: string };
 }
 
 /**
