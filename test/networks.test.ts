@@ -171,6 +171,22 @@ test("a database that cannot be reached as waiter starts says to start waiter ag
   );
 });
 
+test("a database address whose listener closes every connection at once says what to check", async () => {
+  // As a container's published port does while its server is down, or another service on the port.
+  const closing = createNetServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+  const { port } = closing.address() as AddressInfo;
+  try {
+    await expect(
+      PostgresEventStore.open({ url: `postgres://waiter@127.0.0.1:${port}/waiter`, retention: LOOSE }),
+    ).rejects.toThrow(
+      "Connection terminated unexpectedly: what listens at that address and port closed the connection before a database server answered: check that a PostgreSQL server runs there (not another service, nor a container's published port whose server is not up), that WAITER_DATABASE_URL names its address and port, then start waiter again",
+    );
+  } finally {
+    await new Promise((resolve) => closing.close(resolve));
+  }
+});
+
 describe("a network that answers in every server's place", () => {
   let proxy: FakeProxy;
   /** A Wi-Fi's login page over https, its certificate for shop.example, signed by itself. */

@@ -949,6 +949,13 @@ export class PostgresEventStore implements EventStore {
           `the server asks for a password and waiter has none: ${file ? `${file}; ` : ""}set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV (database.passwordEnv) to the name of the variable that holds it`,
         );
       }
+      // The driver's words when the socket closes before the server says anything, as a container's
+      // published port does while its server is down, or another service on that port.
+      if (/^Connection terminated unexpectedly$/.test((err as Error).message ?? "")) {
+        throw new Error(
+          `${(err as Error).message}: what listens at that address and port closed the connection before a database server answered: check that a PostgreSQL server runs there (not another service, nor a container's published port whose server is not up), that ${urlFrom} names its address and port, then start waiter again`,
+        );
+      }
       if (!(err as Error).message) throw new Error(said);
       throw err;
     }
