@@ -467,6 +467,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
       await wrong.app.close();
 
+      // PostgreSQL refuses a user that does not exist as it refuses a wrong password.
+      const misspelt = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: guarded.url.replace("//waiter", "//waitr"),
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "db pass/01:23@x%",
+      });
+      expect(misspelt.app.store).toBeUndefined();
+      expect(misspelt.stderr()).toMatch(
+        /password authentication failed for user "waitr": check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password, and restart waiter, which reads it only as it starts; PostgreSQL says the same of a user that does not exist, so check the user's name in WAITER_DATABASE_URL too\n/,
+      );
+      await misspelt.app.close();
+
       const none = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
       expect(none.app.store).toBeUndefined();
       expect(none.stderr()).toMatch(
@@ -485,7 +498,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const wrong = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
       expect(wrong.app.store).toBeUndefined();
       expect(wrong.stderr()).toMatch(
-        /password authentication failed for user "waiter": check that the password file \(the one PGPASSFILE names, else ~\/\.pgpass\) holds the database user's current password\n/,
+        /password authentication failed for user "waiter": check that the password file \(the one PGPASSFILE names, else ~\/\.pgpass\) holds the database user's current password; PostgreSQL says the same of a user that does not exist, so check the user's name in WAITER_DATABASE_URL too\n/,
       );
       expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
       await wrong.app.close();
@@ -600,7 +613,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await expect
           .poll(listed)
           .toMatch(
-            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password, and restart waiter, which reads it only as it starts\. waiter tries again at each call\.$/,
+            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password, and restart waiter, which reads it only as it starts; PostgreSQL says the same of a user that does not exist, so check the user's name in WAITER_DATABASE_URL too\. waiter tries again at each call\.$/,
           );
         for (let i = 2; i <= 6; i++) expect(await deliver(`inv-${i}`)).toBe(503);
         expect(

@@ -461,7 +461,8 @@ function loginRefused(
   if (code === "28P01") {
     // The password file is read again for each connection.
     const restart = passwordFrom === PASSWORD_FILE ? "" : ", and restart waiter, which reads it only as it starts";
-    return `check that ${passwordFrom} holds the database user's current password${restart}`;
+    // Said as a wrong password by design: a misspelt user would send whoever reads it to the password alone.
+    return `check that ${passwordFrom} holds the database user's current password${restart}; PostgreSQL says the same of a user that does not exist, so check the user's name in ${urlFrom} too`;
   }
   // The server's words for a connection no pg_hba.conf line takes without TLS (hostssl only, or
   // a managed server that forces TLS). libpq's default, prefer, tries TLS first, so psql connects
