@@ -1699,13 +1699,13 @@ describe("Host and Origin", () => {
     const counts = (await store.counters()).trial ?? {};
     expect(counts["rejected:Origin not allowed"]).toBe(3);
     expect(counts["rejected:Host not allowed"]).toBe(4);
-    // A line a minute for each source and reason: a proxy without publicUrl set is heard of.
+    // A line a minute for each source and reason: a proxy that does not pass on the Host is heard of.
     expect(lines.filter((line) => / (webhook listener refused|webhook trial rejected)/.test(line))).toEqual([
       expect.stringMatching(
         /info .*webhook trial rejected: a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
       ),
       expect.stringMatching(
-        /info .*webhook trial rejected: Host "rebind\.evil\.example:\d+" is not an address of this listener; if it is, set webhooks\.publicUrl/,
+        /info .*webhook trial rejected: Host "rebind\.evil\.example:\d+" is not an address of this listener, which answers to webhooks\.publicUrl's host, hooks\.example\.com: a reverse proxy in front must pass on the Host/,
       ),
       expect.stringMatching(/info .*webhook listener refused GET "\/healthz": Host /),
       expect.stringMatching(/info .*webhook listener refused GET "\/healthz": a request from a web page/),
@@ -1847,6 +1847,19 @@ describe("Host and Origin", () => {
       allowedOrigins: [],
     });
     expect(remote({ host: "localhost" }, 8790, "/mcp", "172.18.0.3")?.reason).toBe("Host not allowed");
+  });
+
+  test("a Host refused with publicUrl set says the proxy in front must pass on the Host it was asked for", () => {
+    // nginx without `proxy_set_header Host $host` sends its upstream's name; publicUrl is already set.
+    const guard = requestGuard({
+      listen: { host: "127.0.0.1", port: 8790 },
+      publicUrl: "https://waiter.example.com",
+      allowedHosts: [],
+      allowedOrigins: [],
+    });
+    expect(guard({ host: "waiter_backend" }, 8790, "/webhooks/shop")?.message).toBe(
+      'refused: Host "waiter_backend" is not an address of this listener, which answers to webhooks.publicUrl\'s host, waiter.example.com: a reverse proxy in front must pass on the Host it was asked for (nginx: proxy_set_header Host $host); if "waiter_backend" is an address of it, add the host to webhooks.allowedHosts',
+    );
   });
 
   test("allowedHosts and allowedOrigins are checked as they are read", () => {

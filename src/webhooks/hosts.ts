@@ -99,7 +99,10 @@ export function requestGuard(
     if (!anyHost && host !== undefined && !hostAllowed(host, localPort, localAddress)) {
       return {
         reason: "Host not allowed",
-        message: `refused: Host ${quote(host)} is not an address of this listener; if it is, set webhooks.publicUrl to the address senders use (behind a proxy), or add the host to webhooks.allowedHosts`,
+        // With publicUrl set, a Host of another name is most often a proxy that does not pass it on.
+        message: publicUrl
+          ? `refused: Host ${quote(host)} is not an address of this listener, which answers to webhooks.publicUrl's host, ${publicUrl.host}: a reverse proxy in front must pass on the Host it was asked for (nginx: proxy_set_header Host $host); if ${quote(host)} is an address of it, add the host to webhooks.allowedHosts`
+          : `refused: Host ${quote(host)} is not an address of this listener; if it is, set webhooks.publicUrl to the address senders use (behind a proxy), or add the host to webhooks.allowedHosts`,
       };
     }
     const origin = headers.origin;
