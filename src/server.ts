@@ -92,22 +92,6 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
     names.length === 1 ? `toolset ${names[0]} is off: ${why}` : `toolsets ${enumerated(names, "and")} are off: ${why}`,
   );
   const { tools: only, excludeTools: excluded, readOnly } = config.core;
-  for (const [setting, names] of [
-    [TOOLS, only],
-    [EXCLUDE_TOOLS, excluded],
-  ] as const) {
-    for (const name of names ?? []) {
-      if (available.some((tool) => tool.name === name)) continue;
-      const toolset = [...off.keys()].find((toolset) => name.startsWith(`${toolset}_`));
-      if (toolset) {
-        notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off`);
-        continue;
-      }
-      const served = available.map((tool) => tool.name).join(", ") || "none";
-      throw new ConfigError(`unknown tool '${name}' in ${setting} (the enabled toolsets serve: ${served})`);
-    }
-  }
-  for (const notice of notices) log.notice(notice);
   /** Why a tool of a toolset that is on is left out, or undefined when it is served. */
   const leftOut = (tool: Tool) =>
     // --read-only beats every other setting.
@@ -118,6 +102,28 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
         : excluded?.includes(tool.name)
           ? `${EXCLUDE_TOOLS} lists it`
           : undefined;
+  for (const [setting, names] of [
+    [TOOLS, only],
+    [EXCLUDE_TOOLS, excluded],
+  ] as const) {
+    for (const name of names ?? []) {
+      const tool = available.find((tool) => tool.name === name);
+      if (tool) {
+        // A tool asked for by name that another setting leaves out would be missing without a word.
+        const why = setting === TOOLS && leftOut(tool);
+        if (why) notices.push(`tool ${name} of ${setting} is not served: ${why}`);
+        continue;
+      }
+      const toolset = [...off.keys()].find((toolset) => name.startsWith(`${toolset}_`));
+      if (toolset) {
+        notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off`);
+        continue;
+      }
+      const served = available.map((tool) => tool.name).join(", ") || "none";
+      throw new ConfigError(`unknown tool '${name}' in ${setting} (the enabled toolsets serve: ${served})`);
+    }
+  }
+  for (const notice of notices) log.notice(notice);
   const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {
     log.warning(

@@ -1065,6 +1065,18 @@ describe("choosing tools", () => {
     expect(excluded.names).toEqual(["events_list", "events_get"]);
     const readOnly = await served({ WAITER_TOOLS: "eshop_order_get,eshop_order_mark_paid", WAITER_READ_ONLY: "true" });
     expect(readOnly.names).toEqual(["eshop_order_get"]);
+    // A tool asked for by name and left out by another setting is said, as one of a toolset that is off.
+    expect(readOnly.stderr).toMatch(
+      /tool eshop_order_mark_paid of --tools \(WAITER_TOOLS, tools in the config file\) is not served: --read-only \(WAITER_READ_ONLY, readOnly in the config file\) leaves out every tool that changes something\n/,
+    );
+    const both = await served({
+      WAITER_TOOLS: "currency_list,currency_convert",
+      WAITER_EXCLUDE_TOOLS: "currency_list",
+    });
+    expect(both.names).toEqual(["currency_convert"]);
+    expect(both.stderr).toMatch(
+      /tool currency_list of --tools \(WAITER_TOOLS, tools in the config file\) is not served: --exclude-tools \(WAITER_EXCLUDE_TOOLS, excludeTools in the config file\) lists it\n/,
+    );
     // A tool of a toolset that is off is noted, not refused: the shop may be configured later.
     const off = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_WOO_URL: "" });
     expect(off.names).toEqual(["currency_list"]);

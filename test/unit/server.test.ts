@@ -89,6 +89,7 @@ describe("which tools are listed", () => {
     const { list, log } = names({ TEST_KEY: "k" }, { tools: "rates_get", excludeTools: "rates_get" });
     expect(list).toEqual([]);
     expect(log).toEqual([
+      "tool rates_get of --tools (WAITER_TOOLS, tools in the config file) is not served: --exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file) lists it",
       "warning: no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
     ]);
   });
