@@ -116,7 +116,9 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
       }
       const toolset = [...off.keys()].find((toolset) => name.startsWith(`${toolset}_`));
       if (toolset) {
-        notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off`);
+        // A toolset --toolsets leaves out is said nowhere else.
+        const why = [...offFor.values()].some((names) => names.includes(toolset)) ? "" : `: ${off.get(toolset)}`;
+        notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off${why}`);
         continue;
       }
       const served = available.map((tool) => tool.name).join(", ") || "none";

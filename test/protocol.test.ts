@@ -1083,6 +1083,12 @@ describe("choosing tools", () => {
     expect(off.stderr).toMatch(
       /tool eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off/,
     );
+    // Where no other line says why the toolset is off, this one does.
+    const unlisted = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_TOOLSETS: "currency" });
+    expect(unlisted.names).toEqual(["currency_list"]);
+    expect(unlisted.stderr).toMatch(
+      /tool eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off: --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) does not list it\n/,
+    );
   });
 
   test("a toolset nothing configures says where: how to name a config file when none is read, else the key in it", async () => {
