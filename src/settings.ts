@@ -273,9 +273,13 @@ export function listenAddress(defaultValue?: string) {
   return text.transform((value, ctx) => {
     // No blanks inside: "127.0.0.1 :8790" would bind a host "127.0.0.1 " and be told it is no loopback.
     const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
-    const port = Number(match?.[3]);
-    if (!match || port < 0 || port > 65535) {
+    if (!match) {
       ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });
+      return z.NEVER;
+    }
+    const port = Number(match[3]);
+    if (port > 65535) {
+      ctx.addIssue({ code: "custom", message: "the port must be 0 to 65535" });
       return z.NEVER;
     }
     return { host: (match[1] ?? match[2]) as string, port };

@@ -335,6 +335,11 @@ describe("bad settings are refused by name", () => {
       { WAITER_LISTEN: "8790" },
       /^invalid setting WAITER_LISTEN: must be host:port, like 127\.0\.0\.1:8790 \(got 8790\)$/,
     ],
+    // host:port written, with a port no address has: the port is said, not the form.
+    [
+      { WAITER_WEBHOOKS_LISTEN: "localhost:99999" },
+      /^invalid setting WAITER_WEBHOOKS_LISTEN: the port must be 0 to 65535 \(got "localhost:99999"\)$/,
+    ],
     // Said as a whole number, in words an operator reads, not the schema's (NaN, int).
     [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "soon"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "20s" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "20s"\)$/],
