@@ -80,10 +80,10 @@ const usageLines = (command: Command) => {
   return [`  ${COMMANDS[command].usage.padEnd(26)}${first}`, ...rest.map((line) => `${" ".repeat(28)}${line}`)];
 };
 
-/** The flags `command` takes, or every flag; a name longer than the column keeps two blanks after it. */
+/** The flags `command` takes, or every flag; a name too long for the column keeps two blanks after it. */
 const flagLines = (command?: Command) =>
   FLAGS.filter((flag) => command === undefined || flag.for === undefined || flag.for.includes(command)).map(
-    ({ shown, says }) => `  ${shown.length > 18 ? `${shown}  ` : shown.padEnd(19)}${says}`,
+    ({ shown, says }) => `  ${shown.length > 17 ? `${shown}  ` : shown.padEnd(19)}${says}`,
   );
 
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
