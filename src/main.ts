@@ -328,12 +328,16 @@ function forgottenValue(flag: string, next: string | undefined, command?: string
   return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash ${seeHelp(help)}`;
 }
 
+/** The names the lists `values` hold, each once and without blanks: one argument to type. */
+const joinedLists = (values: string[]) =>
+  [...new Set(values.flatMap((value) => value.split(",").map((name) => name.trim())))].filter(Boolean).join(",");
+
 /** What each flag that takes a value is given once with, when it was given more than once. */
 const ONCE_WITH: Record<string, (values: string[]) => string> = {
   config: () => "the one config file waiter reads",
-  toolsets: (values) => `every toolset: --toolsets ${values.join(",")}`,
-  tools: (values) => `every tool: --tools ${values.join(",")}`,
-  "exclude-tools": (values) => `every tool: --exclude-tools ${values.join(",")}`,
+  toolsets: (values) => `every toolset: --toolsets ${joinedLists(values)}`,
+  tools: (values) => `every tool: --tools ${joinedLists(values)}`,
+  "exclude-tools": (values) => `every tool: --exclude-tools ${joinedLists(values)}`,
   listen: () => "the one address waiter serve binds",
 };
 

@@ -1387,6 +1387,12 @@ describe.concurrent("the command line", () => {
       {},
       'waiter: --toolsets is given twice ("currency", then "events"), and only one would count: give it once, with every toolset: --toolsets currency,events',
     ],
+    // The line to give instead names each once, without the blanks a shell would split it at.
+    [
+      ["--tools", "currency_list, currency_convert", "--tools", "currency_list,events_get"],
+      {},
+      'waiter: --tools is given twice ("currency_list, currency_convert", then "currency_list,events_get"), and only one would count: give it once, with every tool: --tools currency_list,currency_convert,events_get',
+    ],
     [
       ["--config", "a.json", "--config", "b.json"],
       {},
