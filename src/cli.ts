@@ -41,7 +41,11 @@ if (nodeTooOld()) {
 import("./main.js")
   .then(({ main }) => main())
   .then((printed) => {
-    if (printed !== undefined) process.stdout.write(printed);
+    if (printed === undefined) return;
+    // A reader gone before it is written (`waiter --help | grep -q listen`) wants no more of it:
+    // unheard, the EPIPE would end the command with a stack trace and status 1.
+    process.stdout.on("error", () => {});
+    process.stdout.write(printed);
   })
   .catch((err: unknown) => {
     setImmediate(() => {

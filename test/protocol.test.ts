@@ -1318,6 +1318,15 @@ describe.concurrent("the command line", () => {
     }
   });
 
+  // As `waiter --help | grep -q listen` does, the reader gone before waiter writes.
+  test.each([["--help"], ["--version"]])("%s to a pipe already closed ends quietly", async (flag) => {
+    const server = cli([flag], {});
+    server.child.stdout.destroy();
+    const status = await server.exited;
+    expect(server.stderr()).toBe("");
+    expect(status).toBe(0);
+  });
+
   test("--help after an unknown command names the command, not the general help", async () => {
     const result = await run(["deploy", "--help"]);
     expect(result.status).toBe(2);
