@@ -332,6 +332,9 @@ function forgottenValue(flag: string, next: string | undefined, command?: string
 const joinedLists = (values: string[]) =>
   [...new Set(values.flatMap((value) => value.split(",").map((name) => name.trim())))].filter(Boolean).join(",");
 
+/** The dashes a word processor or chat puts for hyphens: -- made an en or em dash, a minus sign. */
+const DASHES = /^[\u2010-\u2015\u2212]/;
+
 /** What each flag that takes a value is given once with, when it was given more than once. */
 const ONCE_WITH: Record<string, (values: string[]) => string> = {
   config: () => "the one config file waiter reads",
@@ -399,6 +402,14 @@ export async function main(): Promise<string | undefined> {
   }
   const repeated = repeatedFlag(tokens);
   if (repeated) fail(repeated);
+  // Node reads an option typed with a dash that is no hyphen as an argument: it would be told an unknown command.
+  const dashed = positionals.find((arg) => DASHES.test(arg));
+  if (dashed !== undefined) {
+    const dash = (dashed.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    fail(
+      `'${dashed}' begins with a dash that is no hyphen (U+${dash}): an option begins with two hyphens, as in --${dashed.replace(/^[-\u2010-\u2015\u2212]+/, "")} ${seeHelp(positionals[0])}`,
+    );
+  }
   const command = positionals[0];
   if (command !== undefined && !isCommand(command)) {
     fail(`unknown command '${command}' (see waiter --help)`);

@@ -1356,6 +1356,17 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: option '--listen' takes a value, and '--read-only' after it starts with a dash: give its value right after it, or as --listen=VALUE when it starts with a dash (see waiter serve --help)",
     ],
+    // Two hyphens a word processor or chat made into one dash, copied into a terminal or a client's args.
+    [
+      ["—read-only"],
+      {},
+      "waiter: '—read-only' begins with a dash that is no hyphen (U+2014): an option begins with two hyphens, as in --read-only (see waiter --help)",
+    ],
+    [
+      ["serve", "–toolsets", "currency"],
+      {},
+      "waiter: '–toolsets' begins with a dash that is no hyphen (U+2013): an option begins with two hyphens, as in --toolsets (see waiter serve --help)",
+    ],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
