@@ -174,6 +174,32 @@ function typedCommand(): keyof typeof PAGES | undefined {
 }
 
 /**
+ * An argument that holds a flag or a command and more after a blank ("--toolsets currency"): an
+ * MCP client's "args" written as one item where waiter takes several. node would call the flag
+ * unknown, and the command unknown too.
+ */
+function joinedArgs(): string | undefined {
+  const { tokens } = parseArgs({ strict: false, allowPositionals: true, tokens: true, options: OPTIONS });
+  for (const token of tokens) {
+    const arg = token.kind === "option" ? token.rawName : token.kind === "positional" ? token.value : "";
+    const first = /^(\S+)\s+\S/.exec(arg)?.[1];
+    if (first === undefined) continue;
+    const known =
+      isCommand(first) ||
+      Object.entries(OPTIONS).some(
+        ([name, option]) => first === `--${name}` || ("short" in option && first === `-${option.short}`),
+      );
+    if (!known) continue;
+    const items = arg
+      .trim()
+      .split(/\s+/)
+      .map((item) => JSON.stringify(item));
+    return `'${arg}' is one argument with a blank in it: give each flag and each value as an argument of its own, in an MCP client's "args" as items of their own: ${items.join(", ")} ${seeHelp(undefined)}`;
+  }
+  return undefined;
+}
+
+/**
  * Where a refusal points: the help of `command` when one was given, which lists the flags it
  * takes, and the general help otherwise.
  */
@@ -370,6 +396,8 @@ function repeatedFlag(tokens: ReturnType<typeof parseFlags>["tokens"]): string |
  * once it has stopped.
  */
 export async function main(): Promise<string | undefined> {
+  const joined = joinedArgs();
+  if (joined) fail(joined);
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags();

@@ -1367,6 +1367,17 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: '–toolsets' begins with a dash that is no hyphen (U+2013): an option begins with two hyphens, as in --toolsets (see waiter serve --help)",
     ],
+    // A client's "args" written as one item where waiter takes several: the flag is no unknown one.
+    [
+      ["--toolsets currency"],
+      {},
+      `waiter: '--toolsets currency' is one argument with a blank in it: give each flag and each value as an argument of its own, in an MCP client's "args" as items of their own: "--toolsets", "currency" (see waiter --help)`,
+    ],
+    [
+      ["serve --read-only"],
+      {},
+      `waiter: 'serve --read-only' is one argument with a blank in it: give each flag and each value as an argument of its own, in an MCP client's "args" as items of their own: "serve", "--read-only" (see waiter --help)`,
+    ],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
