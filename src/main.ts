@@ -4,7 +4,7 @@ import type { Stopped } from "./app-types.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings } from "./log.js";
-import { quote, withControlsEscaped } from "./shown.js";
+import { meantKey, quote, withControlsEscaped } from "./shown.js";
 import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -417,7 +417,11 @@ export async function main(): Promise<string | undefined> {
     }
     // node's wording runs on with advice about '--'; its first sentence names the flag.
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
-    fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} ${seeHelp(typedCommand())}`);
+    const unknown = /^Unknown option '--([^']+)'/.exec(first)?.[1];
+    const meant = unknown === undefined ? undefined : meantKey(unknown, Object.keys(OPTIONS));
+    fail(
+      `${first.charAt(0).toLowerCase()}${first.slice(1)}${meant ? `; did you mean --${meant}?` : ""} ${seeHelp(typedCommand())}`,
+    );
   }
   const { values, positionals, tokens } = parsed;
   // A flag whose value was forgotten before a command takes the command as its value, and the
@@ -440,7 +444,8 @@ export async function main(): Promise<string | undefined> {
   }
   const command = positionals[0];
   if (command !== undefined && !isCommand(command)) {
-    fail(`unknown command '${command}' (see waiter --help)`);
+    const meant = meantKey(command, Object.keys(PAGES));
+    fail(`unknown command '${command}'${meant ? `; did you mean ${meant}?` : ""} (see waiter --help)`);
   }
   // Refused before --help or --version is answered, as it is without them: `waiter serve --help
   // listen` would show serve's help and say nothing of the listen typed after it.

@@ -1378,11 +1378,19 @@ describe.concurrent("the command line", () => {
       {},
       `waiter: 'serve --read-only' is one argument with a blank in it: give each flag and each value as an argument of its own, in an MCP client's "args" as items of their own: "serve", "--read-only" (see waiter --help)`,
     ],
+    // A command or flag a letter off, or written as another spelling: the one meant is named.
+    [["serv"], {}, "waiter: unknown command 'serv'; did you mean serve? (see waiter --help)"],
+    [
+      ["listen", "--readonly"],
+      {},
+      "waiter: unknown option '--readonly'; did you mean --read-only? (see waiter listen --help)",
+    ],
+    [["--toolset=currency"], {}, "waiter: unknown option '--toolset'; did you mean --toolsets? (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
     // which would write the rest of the line over its start.
-    [["serve\r"], {}, "waiter: unknown command 'serve\\u000d' (see waiter --help)"],
+    [["serve\r"], {}, "waiter: unknown command 'serve\\u000d'; did you mean serve? (see waiter --help)"],
     [["--config", "waiter.json\r\n"], {}, /^waiter: cannot read config file waiter\.json\\u000d\\u000a \(from /],
     // The file name forgotten: the next flag is no value for it, and the line says so.
     [
