@@ -19,7 +19,7 @@ import { eitherSignal } from "./http/deadline.js";
 import { asNodeReports, type Log } from "./log.js";
 import { connectionMessage } from "./net-failures.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
-import { enumerated, meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
+import { enumerated, meantKey, meantKeys, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import { doneLine, type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";
@@ -121,8 +121,11 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
         notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off${why}`);
         continue;
       }
-      const served = available.map((tool) => tool.name).join(", ") || "none";
-      throw new ConfigError(`unknown tool '${name}' in ${setting} (the enabled toolsets serve: ${served})`);
+      const served = available.map((tool) => tool.name);
+      const meant = enumerated(meantKeys(name, served), "or");
+      throw new ConfigError(
+        `unknown tool '${name}' in ${setting}${meant ? `; did you mean ${meant}?` : ""} (the enabled toolsets serve: ${served.join(", ") || "none"})`,
+      );
     }
   }
   for (const notice of notices) log.notice(notice);

@@ -1497,7 +1497,7 @@ describe.concurrent("the command line", () => {
     [
       ["--tools", "currency_convrt"],
       {},
-      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\) \(the enabled toolsets serve: currency_rates, currency_convert, /,
+      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? \(the enabled toolsets serve: currency_rates, currency_convert, /,
     ],
     [
       ["listen"],
@@ -1537,7 +1537,7 @@ describe.concurrent("the command line", () => {
       });
       expect(result.status, result.stderr).toBe(2);
       expect(result.stderr).toMatch(
-        `waiter: unknown tool 'events_wiat' in ${setting} (the enabled toolsets serve: events_list, `,
+        `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_list or events_wait? (the enabled toolsets serve: events_list, `,
       );
       expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
     }
