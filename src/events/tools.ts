@@ -107,12 +107,13 @@ function pagedFrom(before: string | undefined): number | undefined {
 
 /**
  * What a reader is told when retention dropped events stored after its cursor `after` before it
- * read them: a cursor moves on past them, and nothing else would say they were there.
+ * read them: a cursor moves on past them, and nothing else would say they were there. `from` is
+ * what `after` was to the reader: its `since`, or when its wait began.
  */
-async function droppedUnread(store: EventStore, after: number): Promise<{ note?: string }> {
+async function droppedUnread(store: EventStore, after: number, from = "after `since`"): Promise<{ note?: string }> {
   if (after >= (await store.droppedThrough())) return {};
   return {
-    note: "Retention dropped events stored after `since` before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.",
+    note: `Retention dropped events stored ${from} before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.`,
   };
 }
 
@@ -567,7 +568,10 @@ export function eventsToolset(
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : await store.latestSeq();
-          const dropped = args.since ? await droppedUnread(store, after) : {};
+          // Read once the wait ends: another process's burst may have been dropped before this one
+          // heard of it, and the cursor given moves on past it.
+          const droppedMeanwhile = () =>
+            droppedUnread(store, after, args.since ? "after `since`" : "since the wait began");
           const filter = filterOf(args);
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
           /**
@@ -595,6 +599,7 @@ export function eventsToolset(
               unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
               return fullEvent(event, undefined, partsBy);
             });
+            const dropped = await droppedMeanwhile().catch(() => ({ note: undefined }));
             const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,
@@ -653,7 +658,7 @@ export function eventsToolset(
             const cursor = cursorOf(Math.max(after, latest));
             const note = [
               call.stopping?.aborted ? STOPPING : undefined,
-              dropped.note,
+              (await droppedMeanwhile()).note,
               await typeHint(store, filter, latest),
             ]
               .filter((part) => part !== undefined)

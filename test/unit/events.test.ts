@@ -1787,3 +1787,27 @@ describe("the note that a sender writes sums in minor units", () => {
     ).toBe("GoPay and Comgate write amounts in the currency's minor units: 9887 EUR is 98.87 EUR.");
   });
 });
+
+test("events_wait says events it never saw were dropped when retention drops them while it waits, as another process stores a burst", async () => {
+  const { store, file, call } = await served();
+  // The other process (waiter listen) keeps 2 events: a burst of 3 drops the first before this one polls.
+  const other = new SqliteEventStore(file, { maxEvents: 2, maxBytes: 1e6, maxAgeDays: 1 });
+  cleanups.push(() => other.close());
+  const subscribed = vi.spyOn(store, "subscribe");
+  for (const [args, from] of [
+    [{ since: "c0" }, "after `since`"],
+    [{}, "since the wait began"],
+  ] as const) {
+    subscribed.mockClear();
+    const waiting = call("events_wait", { ...args, type: "order.paid", timeout_s: 1 });
+    await vi.waitFor(() => expect(subscribed).toHaveBeenCalled());
+    await addTrial(other, `paid ${from}`);
+    await addTrial(other, `updated ${from}`, "{}", "order.updated");
+    await addTrial(other, `updated again ${from}`, "{}", "order.updated");
+    expect((await waiting).structuredContent).toEqual({
+      timed_out: true,
+      cursor: `c${await store.latestSeq()}`,
+      note: `Retention dropped events stored ${from} before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.`,
+    });
+  }
+});
