@@ -144,7 +144,8 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
       const toolset = toolsetOf({ name });
       if (off.has(toolset)) return `toolset ${toolset} is off: ${off.get(toolset)}`;
       const names = available.map((tool) => tool.name);
-      const meant = meantKey(name, names);
+      // Every tool as near as the nearest: events_wiat is events_list's and events_wait's.
+      const meant = enumerated(meantKeys(name, names), "or");
       return meant
         ? `waiter has no tool of that name; did you mean ${meant}?`
         : `waiter has no tool of that name (the enabled toolsets serve: ${names.join(", ") || "none"})`;

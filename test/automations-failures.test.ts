@@ -1027,6 +1027,12 @@ describe("automations are checked at start", () => {
       /step 1: eshop_order_markpaid is not served here: waiter has no tool of that name; did you mean eshop_order_mark_paid\?$/,
     ],
     [
+      "a misspelt tool as near two tools, with both",
+      { ...PAID, do: [{ ...PAID.do[0], tool: "eshop_order_lst" }, ...PAID.do.slice(1)] },
+      {},
+      /step 1: eshop_order_lst is not served here: waiter has no tool of that name; did you mean eshop_orders_list or eshop_order_get\?$/,
+    ],
+    [
       "a step that writes under --read-only, with the setting",
       PAID,
       { WAITER_READ_ONLY: "true" },
