@@ -4,7 +4,7 @@ import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, utcMinute } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
-import type { Order, OrderSummary, ShopProvider } from "./provider.js";
+import type { Order, OrderSummary, ShopProvider, StatusEmail } from "./provider.js";
 import {
   listEnded,
   noneMatch,
@@ -167,6 +167,25 @@ function noteLine(r: { note_id?: number | undefined; note_error?: string | undef
   if (r.note_error?.startsWith(NOTE_UNCONFIRMED)) return `; ${r.note_error.replace(/\.$/, "")}`;
   if (r.note_error) return `; adding the note failed: ${r.note_error.replace(/\.$/, "")}`;
   return r.note_id ? `; note ${r.note_id} added` : "";
+}
+
+/**
+ * What the shop emailed the customer of a status change, as a line to end the answer with: the
+ * owner decides by it whether to tell them, and knows that a status changed away and back mails
+ * them again.
+ */
+function emailLine(shop: ShopProvider, email: StatusEmail | "none" | undefined, session: Serving): string {
+  if (email === undefined) return "";
+  const tell = session.serves("eshop_order_add_note") ? "; eshop_order_add_note with customer_note tells them" : "";
+  const settings = `${shop.name} → Settings → Emails`;
+  if (email === "none") return `\n${shop.name} emails the customer nothing of this change${tell}.`;
+  if (email.sent === "on") {
+    return `\n${shop.name} emails the customer its "${email.name}" email on this change, unless it is turned off (${settings}) or the order has no email; changing the status away and back sends it again.`;
+  }
+  if (email.sent === "newer") {
+    return `\nNewer ${shop.name} versions email the customer their "${email.name}" email on this change, unless it is turned off (${settings}).`;
+  }
+  return `\nThe customer is emailed of this change only where the shop turned on its "${email.name}" email to customers (newer ${shop.name} versions, ${settings})${tell}.`;
 }
 
 type Instant = z.output<typeof dateTime>;
@@ -580,8 +599,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
                 ? `\n${countedPaid(r, session)}`
                 : "";
+      const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
+      const emailed = r.changed
+        ? emailLine(shop, shop.statusEmail(r.previous_status, r.order.status, refundRecorded), session)
+        : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${emailed}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? `, so the note was not added${session.serves("eshop_order_add_note") ? " (eshop_order_add_note adds one)" : ""}` : ""}.`;
     },
   });

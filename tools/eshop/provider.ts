@@ -1,6 +1,16 @@
 import type { Call } from "../../src/http/client.js";
 
 /**
+ * An email a status change sends the customer: sent unless turned off in the shop's settings
+ * ("on"), sent so by newer versions of the shop only ("newer"), or sent by newer versions only
+ * where it was turned on ("optIn").
+ */
+export interface StatusEmail {
+  name: string;
+  sent: "on" | "newer" | "optIn";
+}
+
+/**
  * What the e-shop tools need from a shop. WooCommerce implements it; another shop system is
  * another implementation, with the tools unchanged. Money is a decimal string as the shop
  * sends it, never a float; times are ISO 8601 in UTC.
@@ -21,6 +31,12 @@ export interface ShopProvider {
   paidStatuses: readonly string[];
   /** The status an order or product in the shop's trash reads with: deleted, not for good, and no order status. */
   trashStatus: string;
+  /**
+   * The email the shop sends the customer of itself when an order's status goes from `from` to
+   * `to`, by its name in the shop's settings; `refund` says the change records a refund. "none"
+   * when it sends none; undefined when that cannot be told (a plugin's status may send its own).
+   */
+  statusEmail(from: string, to: string, refund: boolean): StatusEmail | "none" | undefined;
   listOrders(filter: OrderFilter, page: PageRequest, call: Call): Promise<Page<OrderSummary>>;
   getOrder(id: number, call: Call): Promise<Order>;
   /** Records the payment of an unpaid order: paid date, the paid status, stock reduced (once, by the shop). */

@@ -495,6 +495,21 @@ export function wooCommerce(api: Upstream): ShopProvider {
     // A trashed order's or product's post status (or HPOS's status column), which the REST API shows as it is.
     trashStatus: "trash",
 
+    // The customer's emails WC_Emails hooks on status transitions, and the refund's: a status set to
+    // refunded records a refund of what is left (wc_order_fully_refunded), which sends one.
+    statusEmail(from, to, refund) {
+      if (![from, to].every((status) => (WOO_STATUSES as readonly string[]).includes(status))) return undefined;
+      const unpaid = ["pending", "failed", "cancelled"];
+      if (to === "completed") return { name: "Completed order", sent: "on" };
+      if (to === "processing" && [...unpaid, "on-hold"].includes(from)) return { name: "Processing order", sent: "on" };
+      if (to === "on-hold" && unpaid.includes(from)) return { name: "Order on-hold", sent: "on" };
+      if (to === "refunded" && refund) return { name: "Refunded order", sent: "on" };
+      if (to === "failed") return { name: "Failed order", sent: "newer" };
+      if (to === "cancelled" && ["processing", "on-hold"].includes(from))
+        return { name: "Cancelled order", sent: "optIn" };
+      return "none";
+    },
+
     listOrders(filter, page, call) {
       return list(
         "/orders",
