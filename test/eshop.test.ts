@@ -1395,9 +1395,16 @@ describe("status and notes", () => {
   });
 
   test("set to refunded, the shop records a refund but no money moves, and the model is told so", async () => {
+    const items = woo.shop.order(O.processing).line_items.map((item) => woo.shop.product(item.product_id));
+    const stock = () => items.map((product) => product.stock_quantity);
+    const before = stock();
     const result = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
     expect(data(result)).toMatchObject({ changed: true, order: { status: "refunded" } });
-    expect(withoutEmail(result)).toMatch(/\nNo money was sent back: .* payment gateway that took it\.$/);
+    // Unlike a refund in the admin, whose "Restock refunded items" is ticked, no stock comes back.
+    expect(stock()).toEqual(before);
+    expect(withoutEmail(result)).toMatch(
+      /\nNo money was sent back and no stock put back: .* payment gateway that took it\. If the goods came back, eshop_stock_set counts them again\.$/,
+    );
     // What WooCommerce does itself: a refund of the whole total, recorded without the gateway.
     const order = text(await server.call("eshop_order_get", { id: O.processing }));
     expect(order).toMatch(/Order fully refunded\./);
@@ -1447,7 +1454,7 @@ describe("status and notes", () => {
     const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
     expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });
     expect(withoutEmail(refunded)).toMatch(
-      /\nNo money was sent back: .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+      /\nNo money was sent back and no stock put back: .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\. If the goods came back, eshop_stock_set counts them again\.$/,
     );
     woo.shop.reset();
     const cancelled = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
@@ -1604,7 +1611,7 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }),
     );
     expect(refunded).toMatch(
-      /on-hold → refunded\.\nNo money was sent back: .* It was recorded paid \(.* UTC\) before it was put on hold\. Check with the payment gateway .* refunding it there\.$/,
+      /on-hold → refunded\.\nNo money was sent back and no stock put back: .* It was recorded paid \(.* UTC\) before it was put on hold\. Check with the payment gateway .* refunding it there\. If the goods came back, eshop_stock_set counts them again\.$/,
     );
 
     await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_held" });
@@ -1640,7 +1647,7 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }),
     );
     expect(refunded).toMatch(
-      /shipped → refunded\.\nNo money was sent back: the shop only recorded the refund\. Return the payment through the payment gateway that took it\.$/,
+      /shipped → refunded\.\nNo money was sent back and no stock put back: the shop only recorded the refund\. Return the payment through the payment gateway that took it\. If the goods came back, eshop_stock_set counts them again\.$/,
     );
     woo.shop.reset();
     woo.shop.order(O.processing).status = "shipped";

@@ -572,6 +572,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
         refundedWhole
           ? `\nIts ${r.order.total} ${r.order.currency} was refunded before: there is nothing left to return.`
           : `${said}${left}`;
+      // A refund in the shop's admin puts the stock back as its ticked "Restock refunded items" does;
+      // the refund a status records puts back none.
+      const restock = session.serves("eshop_stock_set")
+        ? " If the goods came back, eshop_stock_set counts them again."
+        : "";
       // WooCommerce records no refund of a total of 0 (a 100% coupon), and such an order took no money.
       const nothingPaid = new Big(r.order.total).eq(0);
       const money = !r.changed
@@ -581,8 +586,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? `\nIts total is ${r.order.total} ${r.order.currency}: there is no money to return.`
             : wasPaid
               ? toReturn(
-                  `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
-                )
+                  `\nNo money was sent back and no stock put back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
+                ) + (refundedWhole ? "" : restock)
               : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid && !nothingPaid
             ? toReturn(
