@@ -1414,6 +1414,17 @@ describe("status and notes", () => {
     expect(withoutEmail(held)).not.toMatch(/money|paid/);
   });
 
+  test("a plugin's status, or one written as the shop stores it, is refused with WooCommerce's own statuses", async () => {
+    for (const status of ["shipped", "wc-completed", "Completed"]) {
+      const refused = await server.call("eshop_order_update_status", { id: O.processing, status });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain(
+        'status: Invalid option: expected one of "pending"|"processing"|"on-hold"|"completed"|"cancelled"|"refunded"|"failed"',
+      );
+    }
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("each change says what WooCommerce emailed the customer of it, so that it is not sent twice unasked", async () => {
     const sends = (email: string) =>
       `\nWooCommerce emails the customer its "${email}" email on this change, unless it is turned off (WooCommerce → Settings → Emails) or the order has no email; changing the status away and back sends it again.`;
