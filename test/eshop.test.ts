@@ -971,6 +971,23 @@ describe("marking paid", () => {
     expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
   });
 
+  test("a payment says what WooCommerce emailed the customer of the status it moved the order to, so that they are not told twice", async () => {
+    const sends = (email: string) =>
+      `\nWooCommerce emails the customer its "${email}" email on this change, unless it is turned off (WooCommerce → Settings → Emails) or the order has no email; changing the status away and back sends it again.`;
+    const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });
+    expect(text(paid)).toMatch(/^Order #7081 \(id 7081\) is now paid \(.* UTC\) and processing; note \d+ added\.\n/);
+    expect(text(paid).endsWith(sends("Processing order"))).toBe(true);
+    // From on-hold too, and into completed for an order of downloads only.
+    for (const item of woo.shop.order(O.onHold).line_items) item.product_id = P.ebook;
+    const completed = await server.call("eshop_order_mark_paid", { id: O.onHold });
+    expect(data(completed)).toMatchObject({ already_paid: false, order: { status: "completed" } });
+    expect(text(completed).endsWith(sends("Completed order"))).toBe(true);
+    // Already paid, nothing changed and nothing was sent.
+    const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });
+    expect(data(again)).toMatchObject({ already_paid: true });
+    expect(text(again)).not.toMatch(/email/);
+  });
+
   test("two calls at once for one order write once", async () => {
     const before = woo.shop.product(P.espresso).stock_quantity as number;
     const results = await Promise.all([
@@ -1033,7 +1050,7 @@ describe("marking paid", () => {
     });
     expect(data<{ order: Summary }>(result).order).not.toHaveProperty("paid");
     expect(data(result)).toHaveProperty("note_id");
-    expect(text(result)).toMatch(
+    expect(withoutEmail(result)).toMatch(
       /^Order #7081 \(id 7081\) is now paid and processing, which the shop counts paid though it recorded no paid date; note \d+ added\.$/,
     );
     expect(order).toMatchObject({ status: "processing", datePaid: null, transaction_id: "pi_3Qebook" });
@@ -1089,7 +1106,7 @@ describe("marking paid", () => {
     const renewed = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_second" });
     expect(data(renewed)).toMatchObject({ already_paid: false, order: { status: "processing" } });
     expect(data(renewed)).not.toHaveProperty("transaction_differs");
-    expect(text(renewed)).toMatch(/is now paid .* and processing; note \d+ added\.$/);
+    expect(withoutEmail(renewed)).toMatch(/is now paid .* and processing; note \d+ added\.$/);
     expect(woo.shop.order(O.pending1999).transaction_id).toBe("pi_second");
     expect(stock()).toBe(before - 1);
   });
@@ -1377,7 +1394,7 @@ describe("status and notes", () => {
     const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qnote" });
     expect(paid.isError).toBeFalsy();
     expect(text(paid)).toMatch(/is now paid \(.*\) and processing; /);
-    expect(text(paid).endsWith(`; ${unconfirmed}`)).toBe(true);
+    expect(withoutEmail(paid).endsWith(`; ${unconfirmed}`)).toBe(true);
     expect(text(paid)).not.toMatch(/failed|Read the current state before trying again/);
     const held = await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold", note: "Held." });
     expect(withoutEmail(held)).toBe(
@@ -1386,7 +1403,7 @@ describe("status and notes", () => {
     // Served without the tools to read or add, the advice names none.
     const alone = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_order_mark_paid" });
     try {
-      expect(text(await alone.call("eshop_order_mark_paid", { id: O.failed }))).toMatch(
+      expect(withoutEmail(await alone.call("eshop_order_mark_paid", { id: O.failed }))).toMatch(
         /; the shop did not confirm the note, which may have been added all the same \(.*\): read the order's notes in the shop before adding it again\.$/,
       );
     } finally {

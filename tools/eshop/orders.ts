@@ -476,7 +476,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
       });
     },
-    render(r) {
+    render(r, _args, session) {
+      // An order is paid from a status awaiting payment, and the shop mails alike from each of them.
+      const emailed = r.already_paid
+        ? ""
+        : emailLine(shop, shop.statusEmail(shop.awaitingPaymentStatus, r.order.status, false), session);
       const other = !r.transaction_differs
         ? ""
         : r.transaction_id
@@ -484,7 +488,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           : " It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.";
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${r.order.status}` : `and ${r.order.status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.`;
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${r.order.status}` : `and ${r.order.status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${emailed}`;
     },
     needsPerson: (r) => r.transaction_differs === true,
   });
