@@ -29,8 +29,8 @@ import { toollessTokens } from "./transports/tokens.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { neverResentBy } from "./webhooks/not-sent-again.js";
 import { holderIfInUse, holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
+import { neverResentBy } from "./webhooks/senders.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** What a mode serving MCP says at start, beside the notices of what is off: how many tools, of which toolsets. */

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from "vite
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import type { Dropped, EventStore, StoredEvent } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
-import { neverResentBy } from "../src/webhooks/not-sent-again.js";
+import { neverResentBy } from "../src/webhooks/senders.js";
 import { erpHeaders } from "./erp.js";
 import { type RunningPostgres, type SilentProxy, startPostgres } from "./postgres.js";
 import { killStarted } from "./spawn.js";

@@ -43,6 +43,14 @@ const SOURCES = {
   erp: ERP_SOURCE,
 };
 
+/**
+ * webhooks_sources' note without what it says, last, of the refusals counted: the tests share a
+ * store, whose counts hold the refusals of the tests before.
+ */
+function withoutCauses(note: string | undefined): string | undefined {
+  return note?.replace(/ ?\S+'s [^:]+: if every delivery of this source is refused so, .*$/s, "") || undefined;
+}
+
 /** What webhooks_sources' note adds where no provider can reach the URLs it gives. */
 const LOOPBACK_ONLY =
   "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
@@ -585,6 +593,40 @@ describe("the listener", () => {
     const ping = await github(JSON.stringify({ zen: "Design for failure.", hook_id: 1 }), "ping", "ping-1");
     expect(ping.status).toBe(200);
     expect((await health()).store.events).toBe(before);
+  });
+
+  test("webhooks_sources says, for each refusal it counts, what setting to check, as the log does", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-why-")) });
+    const event = await signed("stripe");
+    const forged = stripe.webhooks.generateTestHeaderString({
+      payload: event.body,
+      secret: "whsec_another_endpoints_secret",
+    });
+    expect((await post("stripe", event.body, { "stripe-signature": forged })).status).toBe(401);
+    const issue = await signed("gh");
+    const { "x-hub-signature-256": _, ...unsigned } = issue.headers;
+    expect((await post("gh", issue.body, unsigned)).status).toBe(401);
+    const order = await signed("shop");
+    expect((await post("shop", "x".repeat(70_000), order.headers)).status).toBe(413);
+    const invoice = await signed("svc");
+    expect((await post("svc", invoice.body, { ...invoice.headers, host: "hooks.example.com" })).status).toBe(403);
+    const report = async () => (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+    await expect.poll(async () => (await report()).note).toContain("stripe's signature mismatch: ");
+    const { note } = await report();
+    expect(note).toContain(
+      "stripe's signature mismatch: if every delivery of this source is refused so, STRIPE_WEBHOOK_SECRET does not hold the secret its sender signs with",
+    );
+    expect(note).toContain(
+      "gh's missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign (a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET)",
+    );
+    expect(note).toContain(
+      "shop's body too large: if every delivery of this source is refused so, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES) to the size of its sender's deliveries",
+    );
+    expect(note).toContain(
+      "svc's Host not allowed: if every delivery of this source is refused so, set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)",
+    );
+    // No secret is shown, only the variables that hold them.
+    for (const secret of Object.values(SECRETS)) expect(JSON.stringify(await report())).not.toContain(secret);
   });
 
   test("webhooks_sources counts a provider's signed ping apart from its events, so a new webhook is seen to verify", async () => {
@@ -1270,7 +1312,7 @@ describe("embedded in the stdio server", () => {
   /** What webhooks_sources' note says of who receives the webhooks, when not the waiter asked. */
   async function portNote(session: Session): Promise<string | undefined> {
     const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
-    return note?.replace(LOOPBACK_ONLY, "").trim() || undefined;
+    return withoutCauses(note)?.replace(LOOPBACK_ONLY, "").trim() || undefined;
   }
 
   test("when the assistant whose waiter has the port quits, another assistant's waiter takes it, and one only", async () => {
@@ -1441,7 +1483,7 @@ describe("embedded in the stdio server", () => {
 
   test("URLs of a loopback listen address without publicUrl are said to reach this machine alone, which no provider can post to", async () => {
     const note = async (session: Session) =>
-      ((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note;
+      withoutCauses(((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note);
     const local = await inProcess();
     expect(await note(local)).toBe(LOOPBACK_ONLY);
     expect(text(await local.call("webhooks_sources", { source: "gh" }))).toContain(`\n${LOOPBACK_ONLY}`);
@@ -1461,7 +1503,7 @@ describe("embedded in the stdio server", () => {
       note?: string;
     };
     expect(listed.sources[0]?.url).toBe("http://127.0.0.1:<the port the listening waiter logs>/webhooks/gh");
-    expect(listed.note).toBe(
+    expect(withoutCauses(listed.note)).toBe(
       `webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>"). ${LOOPBACK_ONLY}`,
     );
   });

@@ -8,8 +8,8 @@ import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
-import { NOT_SENT_AGAIN, notSentAgain } from "./not-sent-again.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
+import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
@@ -36,16 +36,6 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   woocommerce: /^x-wc-webhook-/,
 };
 const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
-
-/**
- * Senders whose deliveries are small forms that their verifier must parse before anything can be
- * checked: a body past this is refused before it is read whole, as a stranger's megabyte of form
- * fields would cost the event loop hundreds of milliseconds to parse. Comgate's notification is
- * some thirty short fields (ids, an amount, an email, a name and an address), about a kilobyte.
- */
-export const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxBytes: number; what: string }>> = {
-  comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
-};
 
 /**
  * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for

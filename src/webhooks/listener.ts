@@ -9,10 +9,10 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, bodyLimit, mountDeliveries, SMALL_DELIVERIES } from "./delivery.js";
+import { answerUnread, bodyLimit, mountDeliveries } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
-import { notSentAgain } from "./not-sent-again.js";
+import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 

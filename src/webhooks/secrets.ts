@@ -1,7 +1,7 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
-import { STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
+import { headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 
 /**
@@ -14,15 +14,23 @@ export function withCause(
   { reason, missingHeader }: Extract<Verdict, { kind: "reject" }>,
   source: WebhookSource,
 ): string {
-  const cause =
-    reason === STALE_TIMESTAMP
-      ? "this machine's clock may be wrong (check NTP)"
-      : isMismatch(reason)
-        ? secretNotHeld(source, reason)
-        : missingHeader !== undefined
-          ? headerNotSent(source, missingHeader)
-          : undefined;
+  const cause = refusalCause(reason, source, missingHeader);
   return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
+}
+
+/**
+ * What to check when every delivery of `source` is refused for `reason`, a verdict's reason as
+ * counted, or undefined where it says nothing of the setup: the variable or setting to mend, for
+ * the log and for webhooks_sources, whose counts name only the reason.
+ */
+export function refusalCause(
+  reason: string,
+  source: WebhookSource,
+  missingHeader = headerMissingIn(reason),
+): string | undefined {
+  if (reason === STALE_TIMESTAMP) return "this machine's clock may be wrong (check NTP)";
+  if (isMismatch(reason)) return secretNotHeld(source, reason);
+  return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);
 }
 
 /**

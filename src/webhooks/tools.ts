@@ -4,7 +4,9 @@ import type { EventStore } from "../events/store.js";
 import { isLoopbackHost } from "../settings.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
+import { refusalCause } from "./secrets.js";
+import { SMALL_DELIVERIES } from "./senders.js";
+import { deliveredBy, resolveWebhooks, sourceUrl, type WebhookSource, webhookSettings } from "./settings.js";
 
 /** The webhook listener as this process knows it. */
 export interface ListenerPort {
@@ -20,6 +22,21 @@ export interface ListenerPort {
  */
 const LOOPBACK_ONLY =
   "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
+
+/**
+ * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
+ * it beside each refusal, which the model reading the counts does not see.
+ */
+function whyRefused(reason: string, source: WebhookSource): string | undefined {
+  // A sender whose deliveries are small (Comgate's) is refused past its own bound, which no setting raises.
+  if (reason === "body too large" && !SMALL_DELIVERIES[source.scheme]) {
+    return "raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES) to the size of its sender's deliveries";
+  }
+  if (reason === "Host not allowed") {
+    return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
+  }
+  return refusalCause(reason, source);
+}
 
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
@@ -81,25 +98,33 @@ export function webhooksToolset(
           const [counters, stats, held] = await Promise.all([store.counters(), store.stats(), port?.note()]);
           const bound = port?.url();
           const local = !settings.publicUrl && isLoopbackHost(settings.listen.host);
-          const note = [held, local ? LOOPBACK_ONLY : undefined].filter(Boolean).join(" ");
+          const listed = settings.sources.filter((source) => only === undefined || source.name === only);
+          const sources = listed.map((source) => {
+            const counts = counters[source.name] ?? {};
+            return {
+              name: source.name,
+              scheme: source.scheme,
+              url: sourceUrl(settings, source.name, bound),
+              received: counts.received ?? 0,
+              accepted: counts.accepted ?? 0,
+              duplicate: counts.duplicate ?? 0,
+              ping: counts.ping ?? 0,
+              rejected: Object.entries(counts)
+                .filter(([outcome]) => outcome.startsWith("rejected:"))
+                .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
+            };
+          });
+          const causes = listed.flatMap((source, i) =>
+            (sources[i]?.rejected ?? []).flatMap(({ reason }) => {
+              const cause = whyRefused(reason, source);
+              return cause
+                ? [`${source.name}'s ${reason}: if every delivery of this source is refused so, ${cause}.`]
+                : [];
+            }),
+          );
+          const note = [held, local ? LOOPBACK_ONLY : undefined, ...causes].filter(Boolean).join(" ");
           return {
-            sources: settings.sources
-              .filter((source) => only === undefined || source.name === only)
-              .map((source) => {
-                const counts = counters[source.name] ?? {};
-                return {
-                  name: source.name,
-                  scheme: source.scheme,
-                  url: sourceUrl(settings, source.name, bound),
-                  received: counts.received ?? 0,
-                  accepted: counts.accepted ?? 0,
-                  duplicate: counts.duplicate ?? 0,
-                  ping: counts.ping ?? 0,
-                  rejected: Object.entries(counts)
-                    .filter(([outcome]) => outcome.startsWith("rejected:"))
-                    .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
-                };
-              }),
+            sources,
             store: {
               events: stats.events,
               bytes: stats.bytes,

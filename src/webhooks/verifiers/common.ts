@@ -116,6 +116,11 @@ export function missingHeader(name: string, or?: string): Verdict {
   return { kind: "reject", reason: `missing ${name}${or ? ` (or ${or})` : ""} header`, missingHeader: name };
 }
 
+/** The header a refusal `missingHeader` made names as missing, read back from its reason as counted. */
+export function headerMissingIn(reason: string): string | undefined {
+  return /^missing (\S+)(?: \(or \S+\))? header$/.exec(reason)?.[1];
+}
+
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
 
 /** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */

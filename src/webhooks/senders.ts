@@ -3,10 +3,25 @@ import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
 import { header } from "./verifiers/common.js";
 
+/*
+ * What waiter knows of particular senders, apart from the listener: webhooks_sources reads it
+ * without loading the listener's HTTP stack, and the start tells a PostgreSQL store which senders
+ * never send a delivery again (`neverResentBy`), whose stop names the deliveries it left unstored.
+ */
+
+/**
+ * Senders whose deliveries are small forms that their verifier must parse before anything can be
+ * checked: a body past this is refused before it is read whole, as a stranger's megabyte of form
+ * fields would cost the event loop hundreds of milliseconds to parse. Comgate's notification is
+ * some thirty short fields (ids, an amount, an email, a name and an address), about a kilobyte.
+ */
+export const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxBytes: number; what: string }>> = {
+  comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
+};
+
 /**
  * What to do about a delivery not stored, for the senders that never send one again, and the
- * header that carries the delivery ID their own log finds it by. Apart from the listener: the start
- * tells a PostgreSQL store too (`neverResentBy`), whose stop names the deliveries it left unstored.
+ * header that carries the delivery ID their own log finds it by.
  */
 export const NOT_SENT_AGAIN: Partial<
   Record<WebhookSource["scheme"], { sender: string; what: string; idHeader: string }>
