@@ -636,6 +636,28 @@ describe("a source whose sender signs with another secret than waiter's", () => 
   });
 });
 
+test("a Comgate notification for another merchant than the source's is logged with the setting to check", async () => {
+  const lines: string[] = [];
+  const comgate = { scheme: "comgate", merchant: "498612", secretEnv: "COMGATE_SECRET", confirm: false };
+  const { url } = await start(
+    {
+      COMGATE_SECRET: "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, comgate }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  // The merchant id was typed into the source with two digits swapped.
+  const body = notification("498621", "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U", PAID_PAYMENT);
+  const headers = { "content-type": "application/x-www-form-urlencoded" };
+  expect((await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode).toBe(401);
+  expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
+    expect.stringMatching(
+      /webhook comgate rejected: merchant mismatch: if every delivery of this source is refused so, the source's merchant is not the e-shop's id its sender sends \(Comgate's client portal shows it under Integration > Store settings > Store connection\), or its sender is not Comgate\n$/,
+    ),
+  ]);
+});
+
 test("a Comgate source whose notifications carry another secret than waiter's is warned of as a signature mismatch is, naming its variable", async () => {
   const lines: string[] = [];
   const comgate = { scheme: "comgate", merchant: "498621", secretEnv: "COMGATE_SECRET", confirm: false };

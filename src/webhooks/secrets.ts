@@ -1,6 +1,7 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
+import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import { headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 
@@ -30,6 +31,9 @@ export function refusalCause(
 ): string | undefined {
   if (reason === STALE_TIMESTAMP) return "this machine's clock may be wrong (check NTP)";
   if (isMismatch(reason)) return secretNotHeld(source, reason);
+  if (reason === MERCHANT_MISMATCH) {
+    return `the source's merchant is not the e-shop's id its sender sends (Comgate's client portal shows it under ${STORE_CONNECTION}), or its sender is not Comgate`;
+  }
   return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);
 }
 

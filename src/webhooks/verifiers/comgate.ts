@@ -62,6 +62,12 @@ function kept(fields: Record<string, unknown>): Buffer {
   return Buffer.from(JSON.stringify(rest));
 }
 
+/** Where Comgate's client portal shows the e-shop's id, its secret, and the addresses its API takes calls from. */
+export const STORE_CONNECTION = "Integration > Store settings > Store connection";
+
+/** The refusal of a notification whose `merchant` is not the source's. */
+export const MERCHANT_MISMATCH = "merchant mismatch";
+
 /**
  * Comgate's push notification: a form (`application/x-www-form-urlencoded`) with `merchant`,
  * `secret`, `transId`, `status` and the payment's details. It is signed by nothing but the
@@ -75,7 +81,7 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
   return async ({ body }: Delivery): Promise<Verdict> => {
     const form = new URLSearchParams(body.toString("utf8"));
     const claimed = Object.fromEntries(form);
-    if (!claimed.merchant || claimed.merchant !== merchant) return reject("merchant mismatch");
+    if (!claimed.merchant || claimed.merchant !== merchant) return reject(MERCHANT_MISMATCH);
     if (!claimed.secret || !same(claimed.secret, secret)) return reject("secret mismatch");
     const { transId, status } = claimed;
     if (!transId || !status) return reject("missing transId or status");
@@ -102,7 +108,7 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     if (said.code === 1400 && said.message && /unauthori[sz]ed location/i.test(said.message)) {
       return {
         kind: "unavailable",
-        reason: `Comgate's API does not take calls from this machine's address: it answered ${quoteLine(said.message)}; add the address in Comgate's client portal (Integration > Store settings > Store connection)`,
+        reason: `Comgate's API does not take calls from this machine's address: it answered ${quoteLine(said.message)}; add the address in Comgate's client portal (${STORE_CONNECTION})`,
       };
     }
     if (said.code === 1400) return reject("transaction unknown to Comgate");
