@@ -59,8 +59,22 @@ function secretNotHeld(source: WebhookSource, reason: string): string | undefine
     reason === "signature mismatch"
       ? ", or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers"
       : "";
-  return `${holds} the secret its sender ${uses}${body}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+  const shown =
+    SECRET_SHOWN[source.scheme] ??
+    "docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it";
+  return `${holds} the secret its sender ${uses}${body}; ${shown}`;
 }
+
+/** Where each provider shows the secret a source's variable must hold. */
+const SECRET_SHOWN: Partial<Record<WebhookSource["scheme"], string>> = {
+  stripe: "Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks",
+  github:
+    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit",
+  woocommerce: "WooCommerce shows it as the webhook's Secret, under WooCommerce → Settings → Advanced → Webhooks",
+  shopify:
+    "Shopify shows it under Settings → Notifications → Webhooks, or, for an app's webhooks, as the app's client secret",
+  comgate: `Comgate's client portal shows it under ${STORE_CONNECTION}`,
+};
 
 /**
  * Why every delivery of a source may lack `missing`, a header its scheme needs, which its sender
