@@ -2914,6 +2914,9 @@ describe("bearer tokens", () => {
       expect(listed.structuredContent).toMatchObject({
         sources: [{ name: "erp", url: `http://127.0.0.1:${port}/webhooks/erp` }],
       });
+      // The address to change is serve's own, not webhooks.listen, which serve does not bind.
+      const { note } = listed.structuredContent as { note?: string };
+      expect(note).toMatch(/^These URLs reach this machine alone \(WAITER_LISTEN is a loopback address and /);
     } finally {
       await running.close();
     }

@@ -53,7 +53,7 @@ function withoutCauses(note: string | undefined): string | undefined {
 
 /** What webhooks_sources' note adds where no provider can reach the URLs it gives. */
 const LOOPBACK_ONLY =
-  "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
+  "These URLs reach this machine alone (WAITER_WEBHOOKS_LISTEN is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
 
 let port: number;
 let env: Record<string, string>;

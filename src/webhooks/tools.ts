@@ -19,9 +19,10 @@ export interface ListenerPort {
 /**
  * What the URLs of a loopback listen address without publicUrl are, given "to the provider": no
  * provider reaches them, and a model handing one on would have it pasted where it is refused.
+ * `listenFrom` names the setting that gave the address (`waiter serve` binds its own, --listen).
  */
-const LOOPBACK_ONLY =
-  "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
+const loopbackOnly = (listenFrom: string) =>
+  `These URLs reach this machine alone (${listenFrom} is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.`;
 
 /**
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
@@ -55,7 +56,7 @@ export function webhooksToolset(
     settings: webhookSettings,
     resolve: resolveWebhooks,
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
-    tools({ settings }) {
+    tools({ settings, origin }) {
       if (!store) throw new Error("the event store is not open");
       const sources = defineTool({
         name: "webhooks_sources",
@@ -122,7 +123,7 @@ export function webhooksToolset(
                 : [];
             }),
           );
-          const note = [held, local ? LOOPBACK_ONLY : undefined, ...causes].filter(Boolean).join(" ");
+          const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
           return {
             sources,
             store: {
