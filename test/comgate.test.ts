@@ -194,6 +194,13 @@ describe("a Comgate notification", () => {
         }
       ).sources[0]?.rejected;
     await expect.poll(rejected).toContainEqual(expect.objectContaining({ reason: "not confirmed yet" }));
+    // Every notification refused so is most often an address Comgate's API takes no calls from.
+    const { note } = (await waiter.call("webhooks_sources", { source: "comgate" })).structuredContent as {
+      note?: string;
+    };
+    expect(note).toContain(
+      "comgate's not confirmed yet: if every delivery of this source is refused so, Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, Integration > Store settings > Store connection), or cannot be asked at the source's apiUrl: the log says which.",
+    );
     api.queue.length = 0;
     const retried = await push(waiter, notification(MERCHANT, SECRET, later));
     expect(retried).toMatchObject({ status: 200, body: { duplicate: false } });

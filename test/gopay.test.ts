@@ -260,6 +260,12 @@ describe("a GoPay notification", () => {
     expect(said[1]).toMatch(
       new RegExp(`GoPay API refused to issue an access token \\(403 "Wrong credentials"\\): ${check}`),
     );
+    // webhooks_sources, which counts them, says what to check too.
+    await expect
+      .poll(async () => ((await waiter.call("webhooks_sources", {})).structuredContent as { note?: string }).note)
+      .toContain(
+        "gopay's not confirmed yet: if every delivery of this source is refused so, GoPay's API gives waiter no access token (check the source's clientId, the client secret in GOPAY_SECRET, and its apiUrl: sandbox credentials work only with the sandbox's), or cannot be asked: the log says which.",
+      );
   });
 
   test("an answer that repeats the token request's authorization never shows the client's secret", async () => {

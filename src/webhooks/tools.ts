@@ -7,6 +7,7 @@ import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { refusalCause } from "./secrets.js";
 import { SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, resolveWebhooks, sourceUrl, type WebhookSource, webhookSettings } from "./settings.js";
+import { STORE_CONNECTION } from "./verifiers/comgate.js";
 
 /** The webhook listener as this process knows it. */
 export interface ListenerPort {
@@ -35,6 +36,12 @@ function whyRefused(reason: string, source: WebhookSource): string | undefined {
   }
   if (reason === "Host not allowed") {
     return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
+  }
+  if (reason === "not confirmed yet" && source.scheme === "comgate") {
+    return `Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, ${STORE_CONNECTION}), or cannot be asked at the source's apiUrl: the log says which`;
+  }
+  if (reason === "not confirmed yet" && source.scheme === "gopay") {
+    return `GoPay's API gives waiter no access token (check the source's clientId, the client secret in ${source.secretEnv}, and its apiUrl: sandbox credentials work only with the sandbox's), or cannot be asked: the log says which`;
   }
   return refusalCause(reason, source);
 }
