@@ -53,6 +53,7 @@ afterAll(async () => {
 beforeEach(() => {
   proxy.seen.length = 0;
   proxy.credentials = undefined;
+  proxy.challenges = undefined;
   proxy.refuse = undefined;
   proxy.refuseNext = [];
   proxy.hold = false;
@@ -232,6 +233,16 @@ test("a proxy that asks for credentials says where they go, or that it refused t
     `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (http_proxy): it asks for credentials (407 Proxy Authentication Required); it refused the user and password in http_proxy; check them there.`,
   );
   expect(wrong).not.toContain(PASSWORD);
+});
+
+test("a proxy that takes no Basic credentials, only a Windows domain's sign-in, says so, not that the password is wrong", async () => {
+  // No Basic credentials pass: the proxy takes none.
+  proxy.credentials = "nobody:nothing";
+  proxy.challenges = ["Negotiate", "NTLM"];
+  const through = `http://waiter:${PASSWORD}@${new URL(proxy.origin).host}`;
+  const said = `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it asks for credentials (407 Proxy Authentication Required) by Negotiate or NTLM, which waiter cannot give: it sends a user and password as Basic only. Ask whoever runs the proxy to let waiter through without them, or to take Basic credentials; or go through a proxy on this machine that signs in for it (as Cntlm or Px do).`;
+  expect(await failureThrough(through)).toContain(said);
+  expect(await failureThrough(proxy.origin)).toContain(said);
 });
 
 test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the proxy's answer", async () => {

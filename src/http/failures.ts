@@ -12,7 +12,7 @@ import {
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
-import { proxyFailure, tunnelRefused } from "./proxy.js";
+import { proxyFailure, schemesWithoutBasic, tunnelRefused } from "./proxy.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer, StoppedAnswer } from "./whole.js";
@@ -133,6 +133,13 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
   if (!proxy) return undefined;
   const through = `${where} through the proxy ${proxy.shown} (${proxy.variable})`;
   const status = tunnelRefused(err);
+  const schemes = status === 407 ? schemesWithoutBasic(err) : undefined;
+  if (schemes) {
+    return new UpstreamError(
+      `Could not reach ${through}: it asks for credentials (407 Proxy Authentication Required) by ${schemes.join(" or ")}, which waiter cannot give: it sends a user and password as Basic only. Ask whoever runs the proxy to let waiter through without them, or to take Basic credentials; or go through a proxy on this machine that signs in for it (as Cntlm or Px do).`,
+      status,
+    );
+  }
   if (status === 407) {
     const fix = proxy.credentials
       ? `it refused the user and password in ${proxy.variable}; check them there`

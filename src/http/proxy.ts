@@ -73,6 +73,27 @@ export function proxyFailure(err: unknown): Error | undefined {
   return undefined;
 }
 
+/** Per 407 to a CONNECT whose Proxy-Authenticate offers no Basic, the schemes it offers instead. */
+const notBasic = new WeakMap<object, string[]>();
+
+/**
+ * The schemes a proxy's 407 behind `err` asks for credentials by, if Basic, the one undici sends
+ * a user and password as, is not among them (NTLM, Negotiate: a Windows domain's sign-in).
+ */
+export function schemesWithoutBasic(err: unknown): string[] | undefined {
+  return typeof err === "object" && err !== null ? notBasic.get(err) : undefined;
+}
+
+/** The schemes in Proxy-Authenticate's challenges: each name at a challenge's start, not a parameter's. */
+function challengeSchemes(header: string | string[] | undefined): string[] {
+  const values = Array.isArray(header) ? header : header ? [header] : [];
+  return values.flatMap((value) =>
+    [...value.matchAll(/(?:^|,)\s*([\w!#$%&'*+.^`|~-]+)(?![\w!#$%&'*+.^`|~-]|\s*=)/g)].map(
+      ([, scheme]) => scheme ?? "",
+    ),
+  );
+}
+
 /** The status the proxy answered a CONNECT with instead of 200, as undici words it. */
 export function tunnelRefused(err: unknown): number | undefined {
   const said = /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec((err as Error | undefined)?.message ?? "");
@@ -128,7 +149,7 @@ export function throughProxy(
   proxy: HttpProxy,
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
-  const { EnvHttpProxyAgent, Pool } = undici;
+  const { EnvHttpProxyAgent, Pool, errors } = undici;
   const { forUndici, ranges } = readNoProxy(proxy.noProxy);
   const proxied = new EnvHttpProxyAgent({
     ...options,
@@ -145,10 +166,22 @@ export function throughProxy(
       const pool = new Pool(origin, { ...(opts as Pool.Options), headersTimeout: connectTimeoutMs });
       const tunnel = pool.connect.bind(pool) as (o: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;
       pool.connect = ((o: Dispatcher.ConnectOptions) =>
-        tunnel(o).catch((err: Error) => {
-          atProxy.add(err);
-          throw err;
-        })) as typeof pool.connect;
+        tunnel(o).then(
+          (data) => {
+            const schemes = challengeSchemes(data.headers?.["proxy-authenticate"]);
+            if (data.statusCode !== 407 || schemes.length === 0 || schemes.some((scheme) => /^basic$/i.test(scheme)))
+              return data;
+            // undici's own refusal, which keeps only the status, with the schemes the proxy asked for.
+            data.socket.on("error", () => {}).destroy();
+            const refused = new errors.RequestAbortedError("Proxy response (407) !== 200 when HTTP Tunneling");
+            notBasic.set(refused, schemes);
+            throw refused;
+          },
+          (err: Error) => {
+            atProxy.add(err);
+            throw err;
+          },
+        )) as typeof pool.connect;
       return pool;
     },
   });

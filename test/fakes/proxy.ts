@@ -21,6 +21,8 @@ export interface FakeProxy {
   seen: ProxiedRequest[];
   /** While set, "user:password": a request without them as Basic credentials is answered 407. */
   credentials: string | undefined;
+  /** The challenges its 407 offers, one Proxy-Authenticate header each: Basic unless set (NTLM and Negotiate, a Windows domain's). */
+  challenges: string[] | undefined;
   /** While set, every CONNECT is answered with this status instead (a rule that refuses the host). */
   refuse: number | undefined;
   /** Statuses the next CONNECTs are answered with instead, one each, first in first out (a proxy overloaded for now). */
@@ -44,6 +46,7 @@ export async function startProxy(): Promise<FakeProxy> {
     origin: "",
     seen: [],
     credentials: undefined,
+    challenges: undefined,
     refuse: undefined,
     refuseNext: [],
     hold: false,
@@ -61,9 +64,8 @@ export async function startProxy(): Promise<FakeProxy> {
     client.on("error", () => {});
     const expected = proxy.credentials && `Basic ${Buffer.from(proxy.credentials).toString("base64")}`;
     if (expected && authorization !== expected) {
-      client.end(
-        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\nContent-Length: 0\r\n\r\n',
-      );
+      const challenges = (proxy.challenges ?? ['Basic realm="proxy"']).map((each) => `Proxy-Authenticate: ${each}\r\n`);
+      client.end(`HTTP/1.1 407 Proxy Authentication Required\r\n${challenges.join("")}Content-Length: 0\r\n\r\n`);
       return;
     }
     if (proxy.hold) {
