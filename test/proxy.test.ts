@@ -404,6 +404,10 @@ test("the proxy is read as curl and npm read it, and one waiter cannot go throug
     credentials: false,
     noProxy: ".corp.example",
   });
+  // An empty no_proxy (a compose file's "no_proxy: ${no_proxy}" with none set) is unset, as curl reads it.
+  expect(proxyFrom({ HTTPS_PROXY: "proxy.example:3128", no_proxy: "", NO_PROXY: ".corp.example" })).toMatchObject({
+    noProxy: ".corp.example",
+  });
   expect(proxyFrom({ HTTPS_PROXY: `https://waiter:${PASSWORD}@proxy.example` })).toMatchObject({
     shown: "https://proxy.example",
     credentials: true,

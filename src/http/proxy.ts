@@ -18,7 +18,7 @@ export interface HttpProxy {
   variable: string;
   /** Whether its URL carries a user and a password, which undici sends as Proxy-Authorization. */
   credentials: boolean;
-  /** NO_PROXY (or no_proxy) as given: the hosts reached without the proxy. */
+  /** no_proxy, else NO_PROXY, as given: the hosts reached without the proxy. */
   noProxy: string;
 }
 
@@ -55,7 +55,8 @@ export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
     shown: url.origin,
     variable,
     credentials: url.username !== "" && url.password !== "",
-    noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
+    // One set empty is unset, as for the proxy: curl then reads NO_PROXY.
+    noProxy: [env.no_proxy, env.NO_PROXY].find((value) => value?.trim()) ?? "",
   };
 }
 
