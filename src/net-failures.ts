@@ -97,7 +97,19 @@ export function certificateReason(message: string): string {
  * the reason TLS gave (`message`): where to give waiter a private authority's certificate.
  */
 export function notTrusted(message: string): string {
-  return `is not trusted (${certificateReason(message)}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
+  return `is not trusted (${certificateReason(message)}); if a private authority signed it, ${extraCertificate("its certificate")}`;
+}
+
+/**
+ * What to do with `whose` ("its certificate", an authority's) for waiter to trust what it signs:
+ * give it in NODE_EXTRA_CA_CERTS, or, with that set already, add it to the file it names, which
+ * then does not hold it (or could not be read: Node.js says so on stderr as it starts).
+ */
+export function extraCertificate(whose: string): string {
+  const given = process.env.NODE_EXTRA_CA_CERTS?.trim();
+  return given
+    ? `${whose} is not among those in NODE_EXTRA_CA_CERTS (${given}): add it to that file, in PEM, and start waiter again (Node.js reads the file only as it starts, and says on stderr if it cannot)`
+    : `give ${whose} to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
 }
 
 /** What a message calls the other end of a connection, and the settings that say where it is. */

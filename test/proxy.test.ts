@@ -114,6 +114,20 @@ test("a shop elsewhere is reached through the proxy, with the credentials its UR
   }
 });
 
+test("a certificate no authority vouches for, with NODE_EXTRA_CA_CERTS already set, says the file does not hold that authority's, not to set it", async () => {
+  const given = fixture("smtp-tls.crt");
+  const server = await startServer(shop(shopUrl, { HTTPS_PROXY: proxy.origin, NODE_EXTRA_CA_CERTS: given }));
+  try {
+    const result = await server.call("eshop_order_get", { id: ORDER });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(
+      `Could not reach WooCommerce (${new URL(shopUrl).host}) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, that authority's certificate is not among those in NODE_EXTRA_CA_CERTS (${given}): add it to that file, in PEM, and start waiter again (Node.js reads the file only as it starts, and says on stderr if it cannot)`,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 test("a shop NO_PROXY names is reached directly", async () => {
   const server = await startServer(
     shop(shopUrl, {

@@ -3,6 +3,7 @@ import {
   CUT,
   certificateReason,
   connectionMessage,
+  extraCertificate,
   NO_HANDLE,
   NO_ROUTE,
   neverConnected,
@@ -261,8 +262,8 @@ function tlsFailure(
   if (UNTRUSTED.includes(code)) {
     const untrusted = `its certificate is not trusted (${certificateReason(message)})`;
     return urlSetting
-      ? `${untrusted}; if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path); or, ${SIGN_IN}`
-      : `${untrusted}, so another server answers in its place: ${SIGN_IN}; behind a proxy or antivirus that inspects TLS, give its authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
+      ? `${untrusted}; if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, ${extraCertificate("that authority's certificate")}; or, ${SIGN_IN}`
+      : `${untrusted}, so another server answers in its place: ${SIGN_IN}; behind a proxy or antivirus that inspects TLS, ${extraCertificate("its authority's certificate")}`;
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
     const names = certificateNames(err);
