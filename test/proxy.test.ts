@@ -440,6 +440,16 @@ test("the proxy is read as curl and npm read it, and one waiter cannot go throug
     ),
   );
   expect(proxyFrom({ HTTPS_PROXY: `http://waiter:50%25off@proxy.example:3128` })).toMatchObject({ credentials: true });
+  // A Windows domain's user, CORP\waiter: a URL reads the \ as a /, and the host as corp.
+  expect(refused(`http://CORP\\waiter:${PASSWORD}@proxy.example:3128`)).toThrow(
+    new ConfigError(
+      "invalid HTTPS_PROXY: it holds a \\, which a URL reads as a / (http://CORP\\user:… names the host corp); write each \\ in its user or password as %5C, as CORP%5Cuser",
+    ),
+  );
+  expect(proxyFrom({ HTTPS_PROXY: `http://CORP%5Cwaiter:${PASSWORD}@proxy.example:3128` })).toMatchObject({
+    shown: "http://proxy.example:3128",
+    credentials: true,
+  });
   expect(refused("http://:3128")).toThrow(
     new ConfigError("invalid HTTPS_PROXY: it is no proxy's URL; write it as http://proxy.example:3128"),
   );

@@ -29,6 +29,12 @@ export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
   const variable = PROXY_VARIABLES.find((name) => env[name]?.trim());
   if (!variable) return undefined;
   const given = (env[variable] ?? "").trim();
+  // A Windows domain's user as written, CORP\user: the URL would go to the host corp, without them.
+  if (given.includes("\\")) {
+    throw new ConfigError(
+      `invalid ${variable}: it holds a \\, which a URL reads as a / (http://CORP\\user:… names the host corp); write each \\ in its user or password as %5C, as CORP%5Cuser`,
+    );
+  }
   // "proxy.corp:3128", without a scheme, is an http:// proxy to curl too.
   const written = /^[a-z][a-z\d+.-]*:\/\//i.test(given) ? given : `http://${given}`;
   const url = URL.canParse(written) ? new URL(written) : undefined;
