@@ -270,6 +270,20 @@ test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the
   );
 });
 
+test("a server that does not tunnel, at the port of a web page rather than the proxy's, is said as maybe no proxy, and not tried again", async () => {
+  // As many CONNECTs as the tool's requests, each once: a 501 is no more tried again than a 400.
+  const tunnels = new Set<number>();
+  for (const status of [400, 405, 501]) {
+    proxy.refuse = status;
+    proxy.seen.length = 0;
+    expect(await failureThrough(proxy.origin)).toContain(
+      `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered ${status} to waiter's CONNECT, not the 200 of a proxy that tunnels: the host and port in HTTPS_PROXY may name another server than the proxy; check them, or ask whoever runs the proxy.`,
+    );
+    tunnels.add(proxy.seen.length);
+  }
+  expect(tunnels.size).toBe(1);
+});
+
 test("a 5xx to the CONNECT is tried again within the call, a change's too, as it never reached the service; a 407 is not", async () => {
   // Tunnelled to a fake on this machine, as the proxy reaches a host on the company's network; the
   // unspecified address mapped into IPv6 is not loopback to waiter, so the requests go through the proxy.

@@ -13,7 +13,7 @@ import {
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
-import { proxyFailure, schemesWithoutBasic, tunnelRefused } from "./proxy.js";
+import { NOT_IMPLEMENTED, proxyFailure, schemesWithoutBasic, tunnelRefused } from "./proxy.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer, StoppedAnswer } from "./whole.js";
@@ -147,6 +147,12 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
       : `put its user and password in ${proxy.variable}, as http://user:password@proxy.example:3128`;
     return new UpstreamError(
       `Could not reach ${through}: it asks for credentials (407 Proxy Authentication Required); ${fix}.`,
+      status,
+    );
+  }
+  if (status !== undefined && status !== 403 && (status < 500 || status === NOT_IMPLEMENTED)) {
+    return new UpstreamError(
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, not the 200 of a proxy that tunnels: the host and port in ${proxy.variable} may name another server than the proxy; check them, or ask whoever runs the proxy.`,
       status,
     );
   }

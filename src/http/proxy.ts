@@ -101,6 +101,12 @@ function challengeSchemes(header: string | string[] | undefined): string[] {
   );
 }
 
+/**
+ * A CONNECT answered 501 came to a server that takes no CONNECT, as a web server does: no proxy,
+ * and no wait makes it one.
+ */
+export const NOT_IMPLEMENTED = 501;
+
 /** The status the proxy answered a CONNECT with instead of 200, as undici words it. */
 export function tunnelRefused(err: unknown): number | undefined {
   const said = /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec((err as Error | undefined)?.message ?? "");

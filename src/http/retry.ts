@@ -2,7 +2,7 @@ import type { Dispatcher } from "undici";
 import { neverConnected, tellingCode } from "../net-failures.js";
 import { clock } from "../time.js";
 import { httpDate } from "./date.js";
-import { tunnelRefused } from "./proxy.js";
+import { NOT_IMPLEMENTED, tunnelRefused } from "./proxy.js";
 import type { Call } from "./types.js";
 import { BrokenAnswer } from "./whole.js";
 
@@ -52,11 +52,11 @@ function cutShort(err: Error & { code?: string }): boolean {
  * Whether `err` is a proxy's 5xx to the CONNECT for the request (it could not reach the upstream,
  * or is overloaded): the tunnel never opened, so the request never left, and may be sent again
  * whatever its method, as after a connection refused. A 4xx (407 for credentials, 403 for its
- * rules) lasts until someone changes them.
+ * rules) lasts until someone changes them, and so does a 501, from a server that is no proxy.
  */
 function tunnelFailed(err: Error): boolean {
   const status = tunnelRefused(err);
-  return status !== undefined && status >= 500;
+  return status !== undefined && status >= 500 && status !== NOT_IMPLEMENTED;
 }
 
 type RetryCallback = (err?: Error | null) => void;
