@@ -9,6 +9,7 @@ import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
+import { unmatchedNoProxy } from "./http/proxy.js";
 import { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import {
@@ -311,6 +312,16 @@ function httpClient(config: Config, log: Log): HttpClient {
     log.info(
       `upstream requests go through the proxy ${proxy.shown} (${proxy.variable}), but to loopback addresses${noProxy}`,
     );
+    const unmatched = unmatchedNoProxy(proxy.noProxy);
+    if (unmatched.length > 0) {
+      const named =
+        unmatched.length > 1
+          ? `${unmatched.slice(0, -1).join(", ")} and ${unmatched.at(-1)} match`
+          : `${unmatched[0]} matches`;
+      log.warning(
+        `NO_PROXY's ${named} no host, so the hosts meant go through the proxy: a * is read alone, as all of NO_PROXY, for every host, or at a name's start (*.corp.example); an address range is written as 192.168.0.0/16`,
+      );
+    }
   }
   return new HttpClient({
     userAgent: USER_AGENT,

@@ -128,6 +128,25 @@ test("a certificate no authority vouches for, with NODE_EXTRA_CA_CERTS already s
   }
 });
 
+test("NO_PROXY's entries that match no host, as a Windows bypass list writes them, are named in a warning at start", async () => {
+  const server = await startServer(
+    shop(shopUrl, { HTTPS_PROXY: proxy.origin, NO_PROXY: "192.168.*,<local>, *.corp.example,10.0.0.0/8,erp*,*" }),
+  );
+  try {
+    expect(server.stderr()).toContain(
+      "warning [waiter] NO_PROXY's 192.168.*, <local>, erp* and * match no host, so the hosts meant go through the proxy: a * is read alone, as all of NO_PROXY, for every host, or at a name's start (*.corp.example); an address range is written as 192.168.0.0/16\n",
+    );
+  } finally {
+    await server.close();
+  }
+  const matched = await startServer(shop(shopUrl, { HTTPS_PROXY: proxy.origin, NO_PROXY: "*" }));
+  try {
+    expect(matched.stderr()).not.toContain("match no host");
+  } finally {
+    await matched.close();
+  }
+});
+
 test("a shop NO_PROXY names is reached directly", async () => {
   const server = await startServer(
     shop(shopUrl, {

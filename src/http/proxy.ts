@@ -141,6 +141,15 @@ function readNoProxy(noProxy: string): { forUndici: string; ranges: BlockList } 
   return { forUndici, ranges };
 }
 
+/**
+ * NO_PROXY's entries that match no host, neither here nor for curl: a * but alone as all of it or
+ * at a name's start (*.corp.example), as in a Windows bypass list's 192.168.* and <local>.
+ */
+export function unmatchedNoProxy(noProxy: string): string[] {
+  if (noProxy === "*") return [];
+  return noProxy.split(/[,\s]+/).filter((entry) => entry.replace(/^\*\./, "").includes("*") || entry.startsWith("<"));
+}
+
 /** Whether `hostname`, as a URL gives it, is an address in one of `ranges`. */
 function inRanges(ranges: BlockList, hostname: string): boolean {
   const address = hostname.replace(/^\[|\]$/g, "");
