@@ -12,6 +12,28 @@ export class ToolError extends Error {
   logLevel: "info" | "warning" = "info";
 }
 
+/**
+ * A failure whose advice sends the model to another tool: a call that does not serve that tool (an
+ * automation's, whose failure a person reads, or a session without it) is told where a person goes.
+ */
+export class AdvisesTool extends ToolError {
+  override name = "AdvisesTool";
+  constructor(
+    /** What failed, without the advice after it. */
+    readonly failure: string,
+    readonly tool: string,
+    advice: string,
+    readonly otherwise: string,
+  ) {
+    super(`${failure} ${advice}`);
+  }
+
+  /** The message for a call that serves what `serves` says. */
+  toCall(serves: (name: string) => boolean): string {
+    return serves(this.tool) ? this.message : `${this.failure} ${this.otherwise}`;
+  }
+}
+
 /** An upstream API failed: unreachable, too slow, refused the call or answered nonsense. */
 export class UpstreamError extends ToolError {
   override name = "UpstreamError";

@@ -12,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
-import { ConfigError, ProtocolError, ToolError } from "./errors.js";
+import { AdvisesTool, ConfigError, ProtocolError, ToolError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import { eitherSignal } from "./http/deadline.js";
@@ -611,7 +611,7 @@ async function runTool(
     // A message may quote an argument; a huge one is cut, in the result and in the log alike.
     const shown = (text: string) => shortenEchoes(text, args);
     if (err instanceof ToolError) {
-      const message = shown(err.message);
+      const message = shown(err instanceof AdvisesTool ? err.toCall(call.serves) : err.message);
       // The client has it as the result; a notification too would say it twice. A call the stop
       // cut is said as its client is told it, not as a cancellation of the client's own; one its
       // client cancelled did not fail, and is said with the reason the client gave.

@@ -1787,6 +1787,10 @@ describe("status and notes", () => {
       expect(text(unmailed)).toBe(
         `Order ${O.completed} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address), or add the note without customer_note.`,
       );
+      const unknown = await paying.call("eshop_order_mark_paid", { id: 9999, transaction_id: "pi_3Qlate" });
+      expect(text(unknown)).toBe(
+        `The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop's admin.`,
+      );
 
       const same = await changing.call("eshop_order_update_status", {
         id: O.completed,

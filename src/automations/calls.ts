@@ -1,7 +1,14 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { DeadlinePassed, ToolError, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
+import {
+  AdvisesTool,
+  DeadlinePassed,
+  ToolError,
+  UnconfirmedChange,
+  UnconfirmedInTime,
+  UpstreamError,
+} from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
@@ -243,7 +250,8 @@ export class StepCalls {
       answer.then(settled, settled);
       result = await answer;
     } catch (caught) {
-      const err = withDeadlineNamed(caught, this.parts.toolTimeoutMs, this.parts.settings.toolTimeout);
+      const named = withDeadlineNamed(caught, this.parts.toolTimeoutMs, this.parts.settings.toolTimeout);
+      const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
       await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {

@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { ToolError, UpstreamError } from "../../src/errors.js";
+import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
@@ -419,8 +419,11 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       );
     }
     if (asked && body && /_invalid_(\w+_)?id$/.test(body.code)) {
-      return new ToolError(
-        `The shop has no ${asked.name} (${status}${said}). Look it up with ${asked.listTool} first.`,
+      return new AdvisesTool(
+        `The shop has no ${asked.name} (${status}${said}).`,
+        asked.listTool,
+        `Look it up with ${asked.listTool} first.`,
+        "Look it up in the shop's admin.",
       );
     }
     if (status === 404 && (!body || body.code === "rest_no_route")) {
