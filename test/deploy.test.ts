@@ -1,5 +1,15 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  type Stats,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +88,25 @@ test("the npm package holds the command, every file it loads and the pages its R
   // tsc's file-per-file output and the source maps are for the tests and benchmarks, not users.
   expect([...packed].filter((path) => path.startsWith("dist/") && !loaded.has(path))).toEqual([]);
   for (const [, page] of read("README.md").matchAll(/\]\((docs\/[^)#]+)/g)) expect(packed, page).toContain(page);
+});
+
+test("the npm package leaves out what git ignores in the folders it ships: docs/waiter.env holds the replicas' secrets", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-pack-"));
+  const manifest = read("package.json");
+  writeFileSync(join(dir, "package.json"), manifest);
+  const shipped = (JSON.parse(manifest) as { files: string[] }).files;
+  const ignored = read(".gitignore")
+    .split("\n")
+    .filter((line) => shipped.includes(line.split("/")[0] as string) && line.includes("/"));
+  expect(ignored).toContain("docs/waiter.env");
+  mkdirSync(join(dir, "docs"));
+  for (const path of [...ignored, "docs/serve.md"]) writeFileSync(join(dir, path), "WAITER_HTTP_TOKENS=reader\n");
+  const [pack] = JSON.parse(
+    (await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: dir })).stdout,
+  ) as [{ files: { path: string }[] }];
+  const packed = pack.files.map((file) => file.path);
+  expect(packed).toContain("docs/serve.md");
+  for (const path of ignored) expect(packed).not.toContain(path);
 });
 
 test("the Dockerfile builds in one stage, runs as a user in another, keeps the data on a volume", () => {
