@@ -290,12 +290,25 @@ function shellWord(path: string): string {
  * version manager's) than the one an MCP client started: so this one's folder goes first.
  */
 function rebuild(): string {
-  const root = packageRoot();
+  const root = sqliteInstalledIn();
   const bin = dirname(process.execPath);
   if (process.platform === "win32") {
     return `to build it for ${process.execPath}, run \`npm rebuild better-sqlite3\` in ${root} with ${bin} first in PATH (npm builds it for the first node there)`;
   }
   return `to build it for ${process.execPath}, run \`cd ${shellWord(root)} && PATH=${shellWord(bin)}:"$PATH" npm rebuild better-sqlite3\``;
+}
+
+/**
+ * The folder whose node_modules holds the better-sqlite3 waiter loads, the first from waiter's up,
+ * as Node.js finds it: waiter's own in a clone, the installing folder's where waiter is a package
+ * in node_modules beside it. `npm rebuild` looks in the node_modules of the folder it runs in alone.
+ */
+function sqliteInstalledIn(): string {
+  const root = packageRoot();
+  for (let dir = root; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "node_modules", "better-sqlite3", "package.json"))) return dir;
+    if (dirname(dir) === dir) return root;
+  }
 }
 
 /** The listener, and what its connections could keep the tools' first request from loading. */

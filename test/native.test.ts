@@ -1,7 +1,17 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, fstatSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { CLI, startServer } from "./stdio.js";
@@ -61,6 +71,42 @@ test("without better-sqlite3's compiled addon (its install script never ran), th
   );
   expect(run.stderr).not.toContain("WAITER_DATA_DIR");
 });
+
+test.skipIf(process.platform === "win32")(
+  "installed as a package, without better-sqlite3's addon, the line rebuilds it in the folder that installed it, where npm finds it",
+  () => {
+    // What `npm install waiter-mcp` leaves in a company's folder, its install scripts not run:
+    // better-sqlite3 beside waiter-mcp in node_modules, not under it.
+    const company = realpathSync(mkdtempSync(join(tmpdir(), "waiter-installed-")));
+    const modules = join(company, "node_modules");
+    writeFileSync(join(company, "package.json"), JSON.stringify({ dependencies: { "waiter-mcp": "^0.1.0" } }));
+    const waiter = join(modules, "waiter-mcp");
+    cpSync(join(dirname(CLI), "..", "..", "package.json"), join(waiter, "package.json"));
+    cpSync(CLI, join(waiter, "dist", "src", "cli.js"));
+    cpSync(join(dirname(CLI), "chunks"), join(waiter, "dist", "src", "chunks"), { recursive: true });
+    const installed = fileURLToPath(new URL("../node_modules/", import.meta.url));
+    for (const path of ["better-sqlite3/package.json", "better-sqlite3/lib", "bindings", "file-uri-to-path"]) {
+      cpSync(join(installed, path), join(modules, path), { recursive: true });
+    }
+    const run = spawnSync(process.execPath, [join(waiter, "dist", "src", "cli.js"), "listen"], {
+      env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    expect(run.stderr).toMatch(/better-sqlite3 has no compiled addon/);
+    const command = /Fix: to build it for [^,]+, run `([^`]+)`/.exec(run.stderr)?.[1] ?? "";
+    expect(command).toMatch(/ npm rebuild better-sqlite3$/);
+    // npm rebuilds node_modules/better-sqlite3 of the folder it runs in, and looks in no other.
+    const rebuilt = spawnSync(
+      "/bin/sh",
+      ["-c", command.replace(/npm rebuild better-sqlite3$/, "realpath node_modules/better-sqlite3")],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(rebuilt.stdout.trim()).toBe(join(modules, "better-sqlite3"));
+  },
+);
 
 test("`waiter listen` cannot work without the store: one line with the fix, exit status 1", () => {
   const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
