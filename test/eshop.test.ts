@@ -1803,10 +1803,15 @@ describe("status and notes", () => {
       expect(withoutEmail(completed)).toMatch(
         /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked\.$/,
       );
-      await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+      const cancelled = await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+      expect(text(cancelled).endsWith("\nWooCommerce emails the customer nothing of this change.")).toBe(true);
       expect(
         withoutEmail(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
       ).toMatch(/, though that part went back: check the refund's reason before it is shipped\.$/);
+      const refunded = await changing.call("eshop_order_update_status", { id: O.completed, status: "refunded" });
+      expect(withoutEmail(refunded)).toMatch(
+        /\nNo money was sent back and no stock put back: the shop only recorded the refund\. Return the payment through the payment gateway that took it\.$/,
+      );
 
       woo.shop.order(O.processing).status = "trash";
       const trashed = await listing.call("eshop_orders_list", { search: `#${O.processing}` });
