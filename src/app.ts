@@ -21,7 +21,7 @@ import {
   toolsetContext,
 } from "./server.js";
 import { isLoopbackHost } from "./settings.js";
-import { oneLine } from "./shown.js";
+import { enumerated, oneLine } from "./shown.js";
 import { clock } from "./time.js";
 import { type Tool, toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
@@ -327,12 +327,8 @@ function httpClient(config: Config, log: Log): HttpClient {
     );
     const unmatched = unmatchedNoProxy(proxy.noProxy);
     if (unmatched.length > 0) {
-      const named =
-        unmatched.length > 1
-          ? `${unmatched.slice(0, -1).join(", ")} and ${unmatched.at(-1)} match`
-          : `${unmatched[0]} matches`;
       log.warning(
-        `NO_PROXY's ${named} no host, so the hosts meant go through the proxy: a * is read alone, as all of NO_PROXY, for every host, or at a name's start (*.corp.example); an address range is written as 192.168.0.0/16`,
+        `NO_PROXY's ${enumerated(unmatched, "and")} ${unmatched.length > 1 ? "match" : "matches"} no host, so the hosts meant go through the proxy: a * is read alone, as all of NO_PROXY, for every host, or at a name's start (*.corp.example); an address range is written as 192.168.0.0/16`,
       );
     }
   }
