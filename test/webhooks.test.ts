@@ -629,6 +629,22 @@ describe("the listener", () => {
     for (const secret of Object.values(SECRETS)) expect(JSON.stringify(await report())).not.toContain(secret);
   });
 
+  test("webhooks_sources sends a Host refused behind publicUrl to the proxy that does not pass it on, as the log does", async () => {
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-proxied-host-")),
+      WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+    });
+    const invoice = await signed("svc");
+    expect((await post("svc", invoice.body, { ...invoice.headers, host: "waiter_backend" })).status).toBe(403);
+    const report = async () => (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+    await expect
+      .poll(async () => (await report()).note)
+      .toContain(
+        "svc's Host not allowed: if every delivery of this source is refused so, a reverse proxy in front does not pass on the Host it was asked for, webhooks.publicUrl's host, hooks.example.com (nginx: proxy_set_header Host $host); or, if the host refused is an address of this listener, add it to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS).",
+      );
+    expect((await report()).note).not.toContain("set webhooks.publicUrl");
+  });
+
   test("webhooks_sources counts a provider's signed ping apart from its events, so a new webhook is seen to verify", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-ping-")) });
     const body = JSON.stringify({ zen: "Design for failure.", hook_id: 1 });

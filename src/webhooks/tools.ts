@@ -29,10 +29,14 @@ const loopbackOnly = (listenFrom: string) =>
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
  * it beside each refusal, which the model reading the counts does not see.
  */
-function whyRefused(reason: string, source: WebhookSource): string | undefined {
+function whyRefused(reason: string, source: WebhookSource, publicUrl: string | undefined): string | undefined {
   // A sender whose deliveries are small (Comgate's) is refused past its own bound, which no setting raises.
   if (reason === "body too large" && !SMALL_DELIVERIES[source.scheme]) {
     return "raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES) to the size of its sender's deliveries";
+  }
+  // With publicUrl set, a Host of another name is most often a proxy that does not pass it on, as the log says.
+  if (reason === "Host not allowed" && publicUrl) {
+    return `a reverse proxy in front does not pass on the Host it was asked for, webhooks.publicUrl's host, ${new URL(publicUrl).host} (nginx: proxy_set_header Host $host); or, if the host refused is an address of this listener, add it to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)`;
   }
   if (reason === "Host not allowed") {
     return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
@@ -124,7 +128,7 @@ export function webhooksToolset(
           });
           const causes = listed.flatMap((source, i) =>
             (sources[i]?.rejected ?? []).flatMap(({ reason }) => {
-              const cause = whyRefused(reason, source);
+              const cause = whyRefused(reason, source, settings.publicUrl);
               return cause
                 ? [`${source.name}'s ${reason}: if every delivery of this source is refused so, ${cause}.`]
                 : [];
