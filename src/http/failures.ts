@@ -150,15 +150,15 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
       status,
     );
   }
-  if (status !== undefined && status !== 403 && (status < 500 || status === NOT_IMPLEMENTED)) {
+  if (status === 403) {
     return new UpstreamError(
-      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, not the 200 of a proxy that tunnels: the host and port in ${proxy.variable} may name another server than the proxy; check them, or ask whoever runs the proxy.`,
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as its rules may not let waiter reach that host; ask whoever runs the proxy.`,
       status,
     );
   }
-  if (status !== undefined && status < 500) {
+  if (status !== undefined && (status < 500 || status === NOT_IMPLEMENTED)) {
     return new UpstreamError(
-      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as its rules may not let waiter reach that host; ask whoever runs the proxy.`,
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, not the 200 of a proxy that tunnels: the host and port in ${proxy.variable} may name another server than the proxy; check them, or ask whoever runs the proxy.`,
       status,
     );
   }
