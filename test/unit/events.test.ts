@@ -1811,3 +1811,23 @@ test("events_wait says events it never saw were dropped when retention drops the
     });
   }
 });
+
+test("events_wait that answers a later event says an earlier one was dropped while it waited", async () => {
+  const { store, file, call } = await served();
+  const other = new SqliteEventStore(file, { maxEvents: 2, maxBytes: 1e6, maxAgeDays: 1 });
+  cleanups.push(() => other.close());
+  const subscribed = vi.spyOn(store, "subscribe");
+  const waiting = call("events_wait", { type: "order.paid", timeout_s: 5 });
+  await vi.waitFor(() => expect(subscribed).toHaveBeenCalled());
+  // The first payment is dropped by the third event before this process polls; the second is answered.
+  await addTrial(other, "paid first");
+  const { id } = await addTrial(other, "paid second");
+  await addTrial(other, "updated", "{}", "order.updated");
+  expect((await waiting).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id },
+    note: expect.stringContaining(
+      "Retention dropped events stored since the wait began before this read: any that matched are lost to waiter",
+    ),
+  });
+});
