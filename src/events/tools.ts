@@ -290,11 +290,28 @@ function howToReadAll(
   return `${by} top-level fields whole (${fieldNames(parsed)})`;
 }
 
+/**
+ * Room for the names of a payload's top-level fields: a shop's order has a hundred (Shopify's line
+ * items and sums come after its first seventy), each of which a model may pass back as fields.
+ */
+const FIELD_NAMES_ROOM = 4_000;
+
+/** The longest field name given whole: Shopify's run past 40 characters, and a shortened one names no field. */
+const FIELD_NAME_WHOLE = 100;
+
 function fieldNames(parsed: Record<string, unknown>): string {
   const names = Object.keys(parsed);
-  const more = names.length > 30 ? `, and ${names.length - 30} more` : "";
   // The sender chose the names, and the note stands outside the payload's fence: each quoted.
-  return names.length ? `its fields are: ${names.slice(0, 30).map(quote).join(", ")}${more}` : "it has none";
+  const quoted: string[] = [];
+  let room = FIELD_NAMES_ROOM;
+  for (const name of names) {
+    const shown = name.length <= FIELD_NAME_WHOLE ? passed(name) : quote(name);
+    room -= shown.length + 2;
+    if (room < 0) break;
+    quoted.push(shown);
+  }
+  const more = names.length > quoted.length ? `, and ${names.length - quoted.length} more` : "";
+  return names.length ? `its fields are: ${quoted.join(", ")}${more}` : "it has none";
 }
 
 /** Where a run that failed or is not over says how far it got: a model finishing it by hand needs its step and arguments. */

@@ -1831,3 +1831,33 @@ test("events_wait that answers a later event says an earlier one was dropped whi
     ),
   });
 });
+
+test("the answer names every top-level field of a shop's order, the ones after its line items too", async () => {
+  const { store, call, text } = await served();
+  // The top-level fields of a Shopify orders/create, in Shopify's order: the sums and line items
+  // come after the first thirty, and the shipping address after the line items.
+  const names =
+    "id admin_graphql_api_id app_id browser_ip buyer_accepts_marketing cancel_reason cancelled_at cart_token checkout_id checkout_token client_details closed_at company confirmation_number confirmed contact_email created_at currency current_shipping_price_set current_subtotal_price current_subtotal_price_set current_total_additional_fees_set current_total_discounts current_total_discounts_set current_total_duties_set current_total_price current_total_price_set current_total_tax current_total_tax_set customer_locale device_id discount_codes duties_included email estimated_taxes financial_status fulfillment_status landing_site landing_site_ref location_id merchant_business_entity_id merchant_of_record_app_id name note note_attributes number order_number order_status_url original_total_additional_fees_set original_total_duties_set payment_gateway_names phone po_number presentment_currency processed_at reference referring_site source_identifier source_name source_url subtotal_price subtotal_price_set tags tax_exempt tax_lines taxes_included test token total_cash_rounding_payment_adjustment_set total_cash_rounding_refund_adjustment_set total_discounts total_discounts_set total_line_items_price total_line_items_price_set total_outstanding total_price total_price_set total_shipping_price_set total_tax total_tax_set total_tip_received total_weight updated_at user_id billing_address customer discount_applications fulfillments line_items payment_terms refunds shipping_address shipping_lines returns".split(
+      " ",
+    );
+  const order = Object.fromEntries(
+    names.map((name) => [name, name === "line_items" ? [{ title: "x".repeat(50_000) }] : null]),
+  );
+  const { id } = await addTrial(store, "s1", JSON.stringify(order));
+  const listed = `its fields are: ${names.map((name) => JSON.stringify(name)).join(", ")})`;
+  // Cut, the payload is read in parts by names the answer gives.
+  expect(((await call("events_get", { id })).structuredContent as { note: string }).note).toContain(listed);
+  // A name it lacks is answered with those it has.
+  expect(text(await call("events_get", { id, fields: ["Total_Price"] }))).toContain(listed.replace(/\)$/, "."));
+  // Ten thousand names are not all written out.
+  const many = await addTrial(
+    store,
+    "s2",
+    JSON.stringify(
+      Object.fromEntries(
+        names.map((_, i) => [`key_${i}`, i]).concat(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])),
+      ),
+    ),
+  );
+  expect(text(await call("events_get", { id: many.id, fields: ["nope"] }))).toMatch(/, and \d{4,} more\.\n/);
+});
