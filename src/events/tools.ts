@@ -343,9 +343,11 @@ function renderEvent(
   let parsed: unknown;
   if (event.payload_format === "json") {
     try {
-      // Indented for reading; lossless, so every number reads as the sender wrote it.
+      // Indented for reading; lossless, so every number reads as the sender wrote it. Not where
+      // only the indent takes it past the text's limit: a push's commits are read whole unindented.
       parsed = parseLossless(body);
-      body = stringifyLossless(parsed, null, 2) ?? body;
+      const indented = stringifyLossless(parsed, null, 2) ?? body;
+      if (indented.length <= MAX_PAYLOAD_TEXT || body.length > MAX_PAYLOAD_TEXT) body = indented;
     } catch {}
   }
   // The text is cut before the structured payload is; what to do then is the note's, once that is cut too.

@@ -1861,3 +1861,28 @@ test("the answer names every top-level field of a shop's order, the ones after i
   );
   expect(text(await call("events_get", { id: many.id, fields: ["nope"] }))).toMatch(/, and \d{4,} more\.\n/);
 });
+
+test("a payload whose indented text passes the text's limit is shown whole in the text where it fits unindented", async () => {
+  const { store, call, text } = await served();
+  // A GitHub push of 26 commits, each with its author and files: 12,300 characters as sent, 18,100 indented.
+  const commit = (i: number) => ({
+    id: `${i}`.padStart(40, "0"),
+    tree_id: "f".repeat(40),
+    distinct: true,
+    message: "Fix the order export",
+    timestamp: "2026-12-04T10:00:00+01:00",
+    author: { name: "Jana", email: "jana@example.com", username: "jana" },
+    committer: { name: "Jana", email: "jana@example.com", username: "jana" },
+    added: [],
+    removed: [],
+    modified: ["src/export.ts", "src/orders.ts", "src/tax.ts", "src/vat.ts", "test/export.test.ts", "test/vat.test.ts"],
+  });
+  const commits = Array.from({ length: 26 }, (_, i) => commit(i));
+  const push = { ref: "refs/heads/main", commits, head_commit: commits[25] };
+  expect(JSON.stringify({ commits }).length).toBeLessThan(16_384);
+  expect(JSON.stringify({ commits }, null, 2).length).toBeGreaterThan(16_384);
+  const { id } = await addTrial(store, "g1", JSON.stringify(push));
+  const got = text(await call("events_get", { id, fields: ["commits"] }));
+  expect(got).not.toContain("cut here");
+  expect(got).toContain(JSON.stringify(commits[25]));
+});
