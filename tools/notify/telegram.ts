@@ -96,8 +96,10 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
   if (/TOPIC_CLOSED/.test(said)) {
     return "; the forum's topic it goes to (the channel's topicId, else the General topic) is closed: an administrator must reopen it, or topicId name an open one";
   }
+  // A private channel's link, t.me/c/<id>/…, gives its id without the -100; Telegram takes the
+  // @name of a public group or channel, never a person's.
   if (/chat not found/i.test(said)) {
-    return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
+    return "; check the id in the channel's chatIds (a supergroup's or channel's starts -100, which a t.me/c/… link leaves out; an @name reaches only a public group or channel, a person only by their number), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
   return "";
 }
