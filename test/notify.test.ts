@@ -1848,7 +1848,11 @@ describe("channels checked when waiter serve or listen starts", () => {
       expect(telegram.delivered.length).toBe(sent);
       expect(smtp.received.length).toBe(mailed);
       const methods = telegram.requests.slice(asked).map((r) => r.path.split("/").at(-1));
-      expect(methods.filter((method) => !["getMe", "getChat", "getChatMember"].includes(method as string))).toEqual([]);
+      expect(
+        methods.filter(
+          (method) => !["getMe", "getChat", "getChatMemberCount", "getChatMember"].includes(method as string),
+        ),
+      ).toEqual([]);
       started.child.kill("SIGTERM");
       expect(await started.exited).toBe(0);
     } finally {
@@ -2128,6 +2132,20 @@ test("the check at start says which chats do not let the bot post, and what righ
     const asked = telegram.requests.filter((r) => r.path.endsWith("/getChatMember"));
     expect(asked.map((r) => r.query.get("chat_id")).sort()).toEqual(chats.filter((id) => id.startsWith("-")).sort());
     expect(new Set(asked.map((r) => r.query.get("user_id")))).toEqual(new Set([String(BOT.id)]));
+  } finally {
+    await telegram.close();
+  }
+});
+
+test("the check at start names the new id of a group upgraded to a supergroup, which getChat still reads", async () => {
+  const telegram = await startTelegram(["-1013", "-1014"]);
+  const api = botApi(telegram);
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  telegram.migrated.set("-1013", -1001987654321);
+  try {
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1013", "-1014"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
+      "Telegram Bot API says @shop_notices_bot cannot reach chat -1013 (400: Bad Request: group chat was upgraded to a supergroup chat); the group is now chat -1001987654321: put that id in the channel's chatIds.",
+    ]);
   } finally {
     await telegram.close();
   }

@@ -15,6 +15,10 @@ import { type Fake, json, startFake } from "./http.js";
  * and getChatMember the bot's own standing in a group or channel (a member, unless `standing` says
  * otherwise). A forum (a supergroup with `topics`) is `is_forum` to getChat; a message_thread_id
  * that is none of its topics, or given to a chat without topics, is 400 "message thread not found".
+ * getChatMemberCount answers 3. A group `migrated` to a supergroup is still read by getChat and by
+ * getChatMember of the bot itself, as the Bot API reads it (its Read access), while sendMessage and
+ * getChatMemberCount (Write and ReadMembers access) are refused with 400 "group chat was upgraded
+ * to a supergroup chat" and parameters.migrate_to_chat_id.
  */
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
@@ -29,6 +33,8 @@ export interface TelegramFake extends Fake {
   chats: Set<string>;
   /** The groups the bot was removed from: 403, "bot was kicked". */
   kicked: Set<string>;
+  /** The groups upgraded to a supergroup, each with the supergroup's id. */
+  migrated: Map<string, number>;
   /**
    * What getChat says a chat is (its type, a group's permissions for members) and getChatMember
    * the bot's ChatMember there, by chat id: else a group (negative ids) the bot is a member of.
@@ -85,17 +91,35 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
   const state = {
     chats: new Set(chats),
     kicked: new Set<string>(),
+    migrated: new Map<string, number>(),
     standing: new Map<string, Standing>(),
     delivered: [] as TelegramFake["delivered"],
   };
   const fake = await startFake((request) => {
-    const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat|getChatMember)$/.exec(request.path);
+    const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat|getChatMember|getChatMemberCount)$/.exec(request.path);
     if (!match) return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
     if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
     // The Bot API takes a method's parameters in the query string or as a JSON body, by GET or POST.
     const parameters = { ...Object.fromEntries(request.query), ...(request.body ? JSON.parse(request.body) : {}) };
     const chatId = String(parameters.chat_id);
     if (match[2] === "getMe") return json(200, JSON.stringify({ ok: true, result: BOT }));
+    const upgraded = state.migrated.get(chatId);
+    if (upgraded !== undefined && (match[2] === "sendMessage" || match[2] === "getChatMemberCount")) {
+      return json(
+        400,
+        JSON.stringify({
+          ok: false,
+          error_code: 400,
+          description: "Bad Request: group chat was upgraded to a supergroup chat",
+          parameters: { migrate_to_chat_id: upgraded },
+        }),
+      );
+    }
+    if (match[2] === "getChatMemberCount") {
+      if (state.kicked.has(chatId)) return json(403, KICKED);
+      if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);
+      return json(200, JSON.stringify({ ok: true, result: 3 }));
+    }
     if (match[2] === "getChat" || match[2] === "getChatMember") {
       if (state.kicked.has(chatId)) return json(403, KICKED);
       if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);

@@ -243,6 +243,7 @@ const chat = z.object({
     permissions: z.object({ can_send_messages: z.boolean().optional() }).optional(),
   }),
 });
+const memberCount = z.object({ ok: z.literal(true), result: z.number() });
 const member = z.object({
   ok: z.literal(true),
   result: z.object({
@@ -294,7 +295,8 @@ function whyCannotPost(
  * Whether the bot can send to its chats, sending nothing: getMe says whether Telegram takes the
  * token, getChat whether the bot can reach each chat (a chat it was never added to, or was
  * removed from, is refused), and whether it has topics when the channel names one (`topicId`),
- * and getChatMember, of a group or channel, whether it may post there.
+ * getChatMemberCount, of a group, whether it was upgraded to a supergroup, and getChatMember, of
+ * a group or channel, whether it may post there.
  * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
  * blocked the bot may show only when a message is sent. A stop rejects. `call` ends at the tool
  * timeout, which a Bot API too slow for it is said not to answer within, named as `timeoutSetting`.
@@ -328,13 +330,25 @@ export async function checkTelegram(
   }
   const problems = await Promise.all(
     chatIds.map(async (id) => {
+      /** Telegram's refusal of the chat, as a sentence with what to change, or undefined. */
+      const unreachable = (response: HttpResponse) => {
+        const answer = refusal(response);
+        if (!answer || (response.status !== 400 && response.status !== 403)) return undefined;
+        return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
+      };
       try {
         const response = await ask("getChat", { chat_id: id });
-        const answer = refusal(response);
-        if (answer && (response.status === 400 || response.status === 403)) {
-          return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
-        }
+        const unread = unreachable(response);
+        if (unread) return unread;
         const { type = "private", is_forum, permissions } = api.read(chat, response).result;
+        // getChat, and getChatMember of the bot itself, still read a group upgraded to a supergroup;
+        // getChatMemberCount, as sendMessage, is refused with the supergroup's id.
+        if (type === "group") {
+          const counted = await ask("getChatMemberCount", { chat_id: id });
+          const upgraded = unreachable(counted);
+          if (upgraded) return upgraded;
+          api.read(memberCount, counted);
+        }
         if (topicId !== undefined && !is_forum) {
           // Only a group can have topics; topicId goes to every chat of the channel, so the chat moves, not it.
           const group = type === "group" || type === "supergroup" ? "turn topics on in the group, or " : "";
