@@ -419,6 +419,37 @@ describe("cross rates", () => {
     expect(await convert(5, "EUR", "CZK", "2023-04-06", "ecb")).toMatchObject({ result: 117.05 });
   });
 
+  test("a result the rounded `rate` does not give for the amount names the fixing's rates it is worked out from", async () => {
+    // 10,000 EUR at 24.59 CZK, and 1.468 CZK per 1,000 IDR: 167,506,811.99 IDR; at 16,750.681, 167,506,810.00.
+    const rupiah = await server.call("currency_convert", {
+      amount: 10_000,
+      from: "EUR",
+      to: "IDR",
+      date: "2023-11-13",
+      source: "cnb",
+    });
+    expect(rupiah.structuredContent).toMatchObject({ rate: 16750.681, result: 167_506_811.99, via: "CZK" });
+    expect(text(rupiah)).toBe(
+      "10,000.00 EUR = 167,506,811.99 IDR at 16,750.681 (CNB fixing of 2023-11-13, through CZK)\n" +
+        "`rate` is rounded to 8 significant digits, at which 10,000.00 EUR would be 167,506,810.00 IDR; the result is worked out from the fixing's own rates: 1 EUR = 24.59 CZK, 1,000 IDR = 1.468 CZK.",
+    );
+    // The ECB's 1.0589 USD per EUR, turned round: 1,000,000,000 USD is 944,376,239.49 EUR; at 0.94437624, 944,376,240.00.
+    const euros = await server.call("currency_convert", { amount: 1e9, from: "USD", to: "EUR", date: "2023-11-13" });
+    expect(euros.structuredContent).toMatchObject({ rate: 0.94437624, result: 944_376_239.49 });
+    expect((euros.structuredContent as { note: string }).note).toBe(
+      "`rate` is rounded to 8 significant digits, at which 1,000,000,000.00 USD would be 944,376,240.00 EUR; the result is worked out from the fixing's own rates: 1 EUR = 1.0589 USD.",
+    );
+    // An amount the rounded rate gives as well has no such note.
+    const small = await server.call("currency_convert", {
+      amount: 1,
+      from: "EUR",
+      to: "IDR",
+      date: "2023-11-13",
+      source: "cnb",
+    });
+    expect(small.structuredContent).not.toHaveProperty("note");
+  });
+
   test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {
     const result = await server.call("currency_convert", {
       amount: 151.93,

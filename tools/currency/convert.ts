@@ -1,7 +1,17 @@
 import Big from "big.js";
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { booked, crossRate, heldExactly, minorUnits, significant, unrounded } from "./fixing.js";
+import {
+  booked,
+  crossRate,
+  type Fixing,
+  heldExactly,
+  minorUnits,
+  quoteOf,
+  type RateSource,
+  significant,
+  unrounded,
+} from "./fixing.js";
 import {
   code,
   date,
@@ -49,10 +59,12 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const rate = crossRate(fixing, args.from, args.to, source);
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();
+      const atRate = new Big(args.amount).times(significant(rate)).round(minorUnits(args.to), Big.roundHalfUp);
       const note = [
         dateNote(args.date, fixing, source),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
+        atRate.eq(exact) ? undefined : notAtRate(args, atRate, fixing, source),
       ]
         .filter(Boolean)
         .join(" ");
@@ -88,6 +100,30 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
 function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: Big): string {
   const smallest = formatMoney(10 ** -minorUnits(to), to);
   return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact.prec(8, Big.roundDown).toNumber())} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
+}
+
+/**
+ * Why `amount` × `rate` is not the result: `rate` is rounded to 8 significant digits, which a large
+ * amount shows (10,000 EUR in IDR through CZK), and the result is worked out from the rates the
+ * source published, which are named so that the result can be checked.
+ */
+function notAtRate(
+  { amount, from, to }: { amount: number; from: string; to: string },
+  atRate: Big,
+  fixing: Fixing,
+  source: RateSource,
+): string {
+  const published = [from, to]
+    .filter((currency, i, both) => currency !== fixing.base && both.indexOf(currency) === i)
+    .map((currency) => {
+      const { units, value } = quoteOf(fixing, currency, source);
+      // The ECB's rates are so much of a currency per 1 EUR; the CNB's, CZK per so many of it.
+      return value === 1
+        ? `1 ${fixing.base} = ${formatNumber(units)} ${currency}`
+        : `${formatNumber(units)} ${currency} = ${formatNumber(value)} ${fixing.base}`;
+    });
+  const would = formatMoney(atRate.toFixed() as Intl.StringNumericLiteral, to);
+  return `\`rate\` is rounded to 8 significant digits, at which ${formatMoney(amount, from)} ${from} would be ${would} ${to}; the result is worked out from the fixing's own rates: ${published.join(", ")}.`;
 }
 
 /** The result to book, when `result`, a number, cannot hold every digit of it. */

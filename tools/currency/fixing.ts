@@ -106,7 +106,7 @@ export function hasCurrency(fixing: Fixing, code: string): boolean {
   return code === fixing.base || fixing.quotes.has(code);
 }
 
-function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
+export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
   if (!quote) throw noRateIn(fixing, code, source, []);
