@@ -750,6 +750,17 @@ test("currency_list is in the order of the codes whatever the process's locale: 
   }
 });
 
+test("a refund's negative amount is refused saying what to send: the amount without its minus", async () => {
+  const refund = await server.call("currency_convert", { amount: -1234.5, from: "EUR", to: "CZK", date: "2026-08-28" });
+  expect(refund.isError).toBe(true);
+  expect(text(refund)).toContain(
+    "amount: must be above 0: for a refund, send 1234.5 and put the minus on the result (rounding is the same either way)",
+  );
+  const zero = await server.call("currency_convert", { amount: 0, from: "EUR", to: "CZK", date: "2026-08-28" });
+  expect(text(zero)).toContain("amount: must be above 0");
+  expect(text(zero)).not.toContain("refund");
+});
+
 describe("bad input is a clear tool error", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],

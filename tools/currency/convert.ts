@@ -34,7 +34,11 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       "Converts an amount at an official reference rate of one day, default the latest, " +
       "rounded to the target's minor unit. Weekends and holidays use the last fixing before, valid for them; `date` is its day.",
     input: {
-      amount: z.number({ error: amountAsText }).positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),
+      amount: z
+        .number({ error: amountAsText })
+        .positive({ error: notPositive })
+        .max(1e12)
+        .describe("Above 0, at most 1,000,000,000,000."),
       from: code.describe("ISO 4217 code, e.g. JPY."),
       to: code.describe("ISO 4217 code, e.g. CZK."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
@@ -138,6 +142,17 @@ function tooLong(
 /** A number to the 15 significant digits every number holds, grouped by thousands. */
 function formatDigits(value: number): string {
   return new Intl.NumberFormat("en-US", { maximumSignificantDigits: 15 }).format(value);
+}
+
+/**
+ * Why an amount of 0 or less is refused, and for a refund (-1234.5) what to send: its amount without
+ * the minus, whose result, rounded half away from zero, is the refund's without its minus.
+ */
+function notPositive(issue: { input: unknown }): string {
+  const { input } = issue;
+  return typeof input === "number" && input < 0
+    ? `must be above 0: for a refund, send ${-input} and put the minus on the result (rounding is the same either way)`
+    : "must be above 0";
 }
 
 /**
