@@ -779,6 +779,23 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "KES", to: "EUR" },
       /^(?!.*Check the code).*KES is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others;/s,
     ],
+    // Gold, and the ISO 4217 codes the platform's ICU data leaves out, are no misspellings either.
+    [
+      "currency_convert",
+      { amount: 5, from: "EUR", to: "xau" },
+      /^(?!.*Check the code).*XAU is gold, a precious metal, which neither the ECB nor the CNB quotes; currency_list/s,
+    ],
+    // Not said to be in the CNB's monthly list of other currencies, which holds no metal.
+    [
+      "currency_convert",
+      { amount: 5, from: "XAG", to: "CZK", source: "cnb" },
+      /^(?!.*last working day).*XAG is silver, a precious metal, which neither the ECB nor the CNB quotes; currency_list with source "cnb"/s,
+    ],
+    [
+      "currency_rates",
+      { base: "CLF" },
+      /^(?!.*Check the code).*CLF is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies/s,
+    ],
     // A currency the source stopped fixing had rates before: not "none", but an earlier date's.
     [
       "currency_convert",

@@ -163,11 +163,14 @@ export function noRateAdvice(
   // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
   const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
   const later = codes.filter((code) => !stopped.includes(code) && fixedLater.includes(code));
-  const never = codes.filter((code) => !stopped.includes(code) && !later.includes(code));
+  // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
+  const metals = codes.filter((code) => Object.hasOwn(METALS, code));
+  const never = codes.filter((code) => !stopped.includes(code) && !later.includes(code) && !metals.includes(code));
   const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
   const other = source.id === "ecb" ? "cnb" : "ecb";
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
+    ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
     ...(later.length > 0
       ? [
@@ -178,10 +181,22 @@ export function noRateAdvice(
   return `${parts.join("; ")}; ${lists}.`;
 }
 
-/** Whether every code is a real ISO 4217 currency (in the platform's ICU data), none of them misspelt. */
+/** ISO 4217's precious metals, which no central bank's reference rates hold. */
+const METALS: Record<string, string> = { XAU: "gold", XAG: "silver", XPT: "platinum", XPD: "palladium" };
+
+/**
+ * ISO 4217 codes the platform's ICU data leaves out (Node 20's): gold and the other precious metals,
+ * funds codes (CLF, BOV, …), the bond-market units and VED. XTS (testing) and XXX (no currency) stay out.
+ */
+const ISO_4217_BEYOND_ICU = new Set([
+  ...["XAU", "XAG", "XPT", "XPD", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW", "VED"],
+  ...["XBA", "XBB", "XBC", "XBD", "XSU", "XUA"],
+]);
+
+/** Whether every code is a real ISO 4217 currency, none of them misspelt. */
 export function areCurrencies(codes: string[]): boolean {
   const currencies = Intl.supportedValuesOf("currency");
-  return codes.every((code) => currencies.includes(code));
+  return codes.every((code) => currencies.includes(code) || ISO_4217_BEYOND_ICU.has(code));
 }
 
 /** Rounded to `digits` significant digits, which also clears binary floating-point noise. */
