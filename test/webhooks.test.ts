@@ -1512,7 +1512,8 @@ describe("embedded in the stdio server", () => {
     const zero = { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" };
     const { stderr } = await listen(zero);
     const bound = /listening for webhooks on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())?.[1];
-    expect(stderr()).toContain(`source gh (github): ${bound}/webhooks/gh`);
+    // Logged after the line listen() waits for, maybe in a chunk of its own.
+    await expect.poll(() => stderr()).toContain(`source gh (github): ${bound}/webhooks/gh`);
     const assistant = await mcp(zero);
     const listed = (await assistant.call("webhooks_sources", { source: "gh" })).structuredContent as {
       sources: { url: string }[];
