@@ -1535,6 +1535,51 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   ]);
 });
 
+test("a delivery from GitHub or WooCommerce refused for its pace, its Host or its signature is logged as lost, with its delivery ID", async () => {
+  const lines: string[] = [];
+  const { url, port } = await start(
+    UNREPEATED,
+    { checkEveryMs: 50, bodyGraceMs: 200, minBodyBytesPerSecond: 1000 },
+    new Log("info", (line) => lines.push(line)),
+  );
+  const host = `127.0.0.1:${port}`;
+  const slow = await probe(port);
+  slow.socket.write(
+    `POST /webhooks/gh HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nX-GitHub-Delivery: d-slow\r\nContent-Length: 1000\r\n\r\n{`,
+  );
+  await expect.poll(() => statusOf(slow)).toBe("408");
+  const foreign = await probe(port);
+  foreign.socket.write(
+    "POST /webhooks/shop HTTP/1.1\r\nHost: shop.example\r\nContent-Type: application/json\r\nX-WC-Webhook-Delivery-ID: wc-host\r\nContent-Length: 2\r\n\r\n{}",
+  );
+  await expect.poll(() => statusOf(foreign)).toBe("403");
+  const push = JSON.stringify({ ref: "refs/heads/main" });
+  const forged = await request(`${url}/webhooks/gh`, {
+    method: "POST",
+    body: push,
+    headers: {
+      "content-type": "application/json",
+      "x-hub-signature-256": `sha256=${createHmac("sha256", "another secret").update(push).digest("hex")}`,
+      "x-github-delivery": "d-signed",
+      "x-github-event": "push",
+    },
+  });
+  await forged.body.dump();
+  expect(forged.statusCode).toBe(401);
+  const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
+  expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
+    expect.stringMatching(
+      new RegExp(`info .*webhook gh rejected: body arrived slower than .*; ${gh} \\(delivery ID "d-slow"\\)\n$`),
+    ),
+    expect.stringMatching(
+      /info .*webhook shop rejected: .*Host.*; WooCommerce does not send it again and .* \(delivery ID "wc-host"\)\n$/,
+    ),
+    expect.stringMatching(
+      new RegExp(`info .*webhook gh rejected: signature mismatch.*; ${gh} \\(delivery ID "d-signed"\\)\n$`),
+    ),
+  ]);
+});
+
 test("a sender that closes its connection before its body has come is said to have, not to be rejected, with what to send again", async () => {
   const lines: string[] = [];
   const { listener, port, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -233,13 +233,17 @@ export function mountDeliveries(
     answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later", limits);
   };
 
-  const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) =>
+  const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) => {
+    const error = `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`;
+    const lost = notSentAgain(req.headers, source);
     refuse(req, res, {
       status: 408,
       reason: "body too slow",
-      error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
+      error,
+      said: `${error}${lost ? `; ${lost}` : ""}`,
       source: source.name,
     });
+  };
 
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
   // answered at once instead of after reading (or waiting for) the whole body.
@@ -296,10 +300,11 @@ export function mountDeliveries(
     receivedAt: number,
   ) => {
     if (verdict.kind === "reject") {
+      const lost = notSentAgain(req.headers, source);
       refuse(req, res, {
         status: 401,
         reason: verdict.reason,
-        said: withCause(verdict, source),
+        said: `${withCause(verdict, source)}${lost ? `; ${lost}` : ""}`,
         source: source.name,
       });
       if (isMismatch(verdict.reason)) secrets.mismatched(source, receivedAt, verdict.reason);

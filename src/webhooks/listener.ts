@@ -214,13 +214,15 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
+    const source = named ? sources.get(named)?.source : undefined;
+    const lost = notSentAgain(req.headers, source);
     // A forgotten publicUrl behind a proxy refuses every delivery: said.
     refuse(req, res, {
       status: 403,
       reason: refusal.reason,
       error: refusal.message,
-      said: refusal.message.replace(/^refused: /, ""),
-      source: named && sources.has(named) ? named : undefined,
+      said: `${refusal.message.replace(/^refused: /, "")}${lost ? `; ${lost}` : ""}`,
+      source: source?.name,
     });
   });
 
