@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
+import { withoutRetryAdvice } from "../src/automations/calls.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import { Log } from "../src/log.js";
@@ -1064,5 +1065,34 @@ describe("automations are checked at start", () => {
     ],
   ])("%s is said when a step's tool is not served", async (_, automation, settings, message) => {
     await expect(serve([automation], settings)).rejects.toThrow(message);
+  });
+});
+
+describe("advice to try again, which waiter follows itself in an automation", () => {
+  test("is cut from a weather service's 429 however it is worded", () => {
+    expect(
+      withoutRetryAdvice(
+        'MET Norway is throttling waiter (429 "Too Many Requests"): too many requests from this address. Try again in 30 s; MET Norway throttles clients without a real contact in WAITER_MET_CONTACT first.',
+      ),
+    ).toBe(
+      'MET Norway is throttling waiter (429 "Too Many Requests"): too many requests from this address. MET Norway throttles clients without a real contact in WAITER_MET_CONTACT first.',
+    );
+    expect(
+      withoutRetryAdvice(
+        "Open-Meteo refused (429): the plan's daily limit is used up; try again tomorrow, or raise the plan's limit with Open-Meteo.",
+      ),
+    ).toBe("Open-Meteo refused (429): the plan's daily limit is used up; raise the plan's limit with Open-Meteo.");
+    expect(
+      withoutRetryAdvice(
+        "Open-Meteo refused (429): too many requests (the free tier allows 600 a minute, 5,000 an hour, 10,000 a day), or too many at once; wait, then try again.",
+      ),
+    ).toBe(
+      "Open-Meteo refused (429): too many requests (the free tier allows 600 a minute, 5,000 an hour, 10,000 a day), or too many at once.",
+    );
+    expect(withoutRetryAdvice("MET Norway is busy. Try again in 30 s.")).toBe("MET Norway is busy.");
+    expect(withoutRetryAdvice("MET Norway is busy. Try again in 30 s. It throttles by address.")).toBe(
+      "MET Norway is busy. It throttles by address.",
+    );
+    expect(withoutRetryAdvice("Could not reach it; try again later.")).toBe("Could not reach it.");
   });
 });

@@ -56,15 +56,22 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
 
 /**
  * A passing failure's message without the advice its sentences end with for a model ("try again",
- * "try again later", "try again in 30 s", "try again in a moment", "try again once it is online"), each target's
- * of a notification sent to several: in an automation waiter tries again itself, and says when,
- * or that it no longer will.
+ * "try again later", "try again in 30 s", "try again in a moment", "try again once it is online",
+ * "try again tomorrow", "wait, then try again"), or begin with ("Try again in 30 s; …", MET
+ * Norway's), each target's of a notification sent to several: in an automation waiter tries again
+ * itself, and says when, or that it no longer will.
  */
-function withoutRetryAdvice(message: string): string {
-  return message.replace(
-    /[;,:] (?:or )?(?:try again(?: later| in \d+ s| in a moment| once it is online)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
-    (_, or: string | undefined) => (or ? "; " : ""),
-  );
+export function withoutRetryAdvice(message: string): string {
+  return message
+    .replace(
+      /[;,:] (?:or )?(?:(?:wait, then )?try again(?: later| in \d+ s| in a moment| once it is online| tomorrow)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
+      (_, or: string | undefined) => (or ? "; " : ""),
+    )
+    .replace(
+      /(^|\. )Try again(?: later| in \d+ s| in a moment)?(?:; (.)|(\. )|\.?$)/g,
+      (_, start: string, next: string | undefined, more: string | undefined) =>
+        next ? `${start}${next.toUpperCase()}` : more ? start : start.trimEnd(),
+    );
 }
 
 /**
