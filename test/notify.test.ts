@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
-import { SMTPServer } from "smtp-server";
+import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServe } from "../src/app.js";
@@ -793,10 +793,10 @@ describe("notify_send by email", () => {
     }
   });
 
-  test.each<[string, string[], string]>([
+  test.each<[string, SMTPServerOptions, string]>([
     [
       "a channel with a login never sends without it, even to a server that offers none",
-      ["STARTTLS", "AUTH"],
+      { disabledCommands: ["STARTTLS", "AUTH"] },
       // Not the password to check: the server has no login to give, on that port at least.
       `the mail server offers no login (500 Error: command not recognized); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
     ],
@@ -804,42 +804,23 @@ describe("notify_send by email", () => {
       "a mail server that offers STARTTLS and no login without it tells a channel with tls none to use starttls",
       // As Postfix with smtpd_tls_auth_only answers AUTH before STARTTLS (503, or 500 as here): the
       // login may be offered over TLS, which its EHLO offers.
-      ["AUTH"],
+      { disabledCommands: ["AUTH"] },
       `the mail server offers no login without TLS (500 Error: command not recognized), and offers STARTTLS; set the channel's tls to "starttls", or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
     ],
-  ])("%s", async (_, disabledCommands, said) => {
-    const server = await startMailServer({ disabledCommands });
+    [
+      "a mail server that offers only login mechanisms waiter does not use is not said to refuse the password",
+      // As Exchange's internal connector offers AUTH GSSAPI NTLM, and a provider that has turned
+      // passwords off offers XOAUTH2 alone: waiter's AUTH PLAIN is answered 504, whatever the password.
+      { authMethods: ["XOAUTH2"], onAuth: (_auth, _session, callback) => callback(null, { user: "x" }) },
+      "the mail server takes none of the login mechanisms waiter uses, PLAIN, LOGIN and CRAM-MD5 (504 Error: Unrecognized authentication type); have it take one of them for the channel's user, on its port or another (usually 587), or leave out the channel's user and passwordEnv if it takes the channel's mail without a login.",
+    ],
+  ])("%s", async (_, options, said) => {
+    const server = await startMailServer(options);
     const { port, received } = server;
     const team = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
       SMTP_PASSWORD,
     });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
-      expect(received).toEqual([]);
-      expect(await checkedNow(plainLogin(port))).toBe(said);
-    } finally {
-      await team.close();
-      await server.close();
-    }
-  });
-
-  test("a mail server that offers only login mechanisms waiter does not use is not said to refuse the password", async () => {
-    // As Exchange's internal connector offers AUTH GSSAPI NTLM, and a provider that has turned
-    // passwords off offers XOAUTH2 alone: waiter's AUTH PLAIN is answered 504, whatever the password.
-    const server = await startMailServer({
-      authMethods: ["XOAUTH2"],
-      onAuth: (_auth, _session, callback) => callback(null, { user: "x" }),
-    });
-    const { port, received } = server;
-    const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
-      SMTP_PASSWORD,
-    });
-    const said =
-      "the mail server takes none of the login mechanisms waiter uses, PLAIN, LOGIN and CRAM-MD5 (504 Error: Unrecognized authentication type); have it take one of them for the channel's user, on its port or another (usually 587), or leave out the channel's user and passwordEnv if it takes the channel's mail without a login.";
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Hello" });
       expect(result.isError).toBe(true);
