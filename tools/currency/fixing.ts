@@ -189,7 +189,8 @@ const METALS: Record<string, string> = { XAU: "gold", XAG: "silver", XPT: "plati
  * funds codes (CLF, BOV, …), the bond-market units and VED. XTS (testing) and XXX (no currency) stay out.
  */
 const ISO_4217_BEYOND_ICU = new Set([
-  ...["XAU", "XAG", "XPT", "XPD", "BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW", "VED"],
+  ...Object.keys(METALS),
+  ...["BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW", "VED"],
   ...["XBA", "XBB", "XBC", "XBD", "XSU", "XUA"],
 ]);
 
