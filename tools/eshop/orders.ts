@@ -153,7 +153,7 @@ const NOTE_UNCONFIRMED = "the shop did not confirm the note";
  * time, a 5xx) may have been added: said so, with where to look before adding it, which a retry of
  * the change does not (it finds the change made and adds none).
  */
-function noteFailure(err: unknown, call: { serves(name: string): boolean }): string {
+function noteFailure(err: unknown, call: Serving): string {
   if (!(err instanceof UnconfirmedChange)) return err instanceof Error ? err.message : String(err);
   const check = call.serves("eshop_order_get")
     ? "eshop_order_get shows the latest notes, to check"
