@@ -274,21 +274,21 @@ export function openMeteo(api: Upstream): WeatherProvider {
         // Each day is the 24 hours from its time: the day clocks change ends an hour off the next midnight.
         const begin = time + labelShift;
         const end = begin + 24 * 3600;
+        const ends = localIso(end * 1000, place.timezone).slice(11, 16);
+        const next = times[i + 1];
+        const after = next === undefined ? {} : { next: dateOf(next) };
         if (!offMidnight && (begin * 1000 !== startOf(date) || end * 1000 !== startOf(dateOf(end - labelShift)))) {
-          const next = times[i + 1];
           offMidnight = {
             date,
             begins: localIso(begin * 1000, place.timezone).slice(11, 16),
-            ends: localIso(end * 1000, place.timezone).slice(11, 16),
-            ...(next === undefined ? {} : { next: dateOf(next) }),
+            ends,
+            ...after,
             ...(labelShift ? { byUtcHours: true } : {}),
           };
         }
         // Days of UTC's whole hours across a clock change: the day it falls in ends off the hour the others begin at.
-        const ends = localIso(end * 1000, place.timezone).slice(11, 16);
         if (offMidnight?.byUtcHours && !offMidnight.change && ends !== offMidnight.begins) {
-          const next = times[i + 1];
-          offMidnight.change = { date, ends, ...(next === undefined ? {} : { next: dateOf(next) }) };
+          offMidnight.change = { date, ends, ...after };
         }
         const max = d.temperature_2m_max[i];
         const min = d.temperature_2m_min[i];
