@@ -118,7 +118,7 @@ function notAtRate(
   source: RateSource,
 ): string {
   const published = [from, to]
-    .filter((currency, i, both) => currency !== fixing.base && both.indexOf(currency) === i)
+    .filter((currency) => currency !== fixing.base)
     .map((currency) => {
       const { units, value } = quoteOf(fixing, currency, source);
       // The ECB's rates are so much of a currency per 1 EUR; the CNB's, CZK per so many of it.
