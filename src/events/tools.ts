@@ -598,8 +598,19 @@ export function eventsToolset(
            * it at once in gists where a wait a time would bring each payload whole.
            */
           const answered = async (event: StoredEvent) => {
+            let unread: string | undefined;
+            const partsBy = call.serves("events_get") ? "events_get" : undefined;
             // Found, the event is answered: a store that fails now says only less of what is around it.
-            const more = await store.firstAfter(filter, event.seq).catch(() => undefined);
+            // Read at once: each is a round trip to a PostgreSQL store, while the wait's answer waits.
+            const [more, whole, dropped] = await Promise.all([
+              store.firstAfter(filter, event.seq).catch(() => undefined),
+              withRuns(event, undefined, partsBy).catch((err: unknown) => {
+                const named = call.serves("events_get") ? ": events_get names them" : "";
+                unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
+                return fullEvent(event, undefined, partsBy);
+              }),
+              droppedMeanwhile().catch(() => ({ note: undefined })),
+            ]);
             // With the wait's filter: since alone would list every event after it.
             const listArgs = [
               `since="${cursorOf(event.seq)}"`,
@@ -611,14 +622,6 @@ export function eventsToolset(
               : call.serves("events_list")
                 ? `More matching events arrived after it: events_list with ${enumerated(listArgs, "and")} lists them at once.`
                 : "More matching events arrived after it.";
-            let unread: string | undefined;
-            const partsBy = call.serves("events_get") ? "events_get" : undefined;
-            const whole = await withRuns(event, undefined, partsBy).catch((err: unknown) => {
-              const named = call.serves("events_get") ? ": events_get names them" : "";
-              unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
-              return fullEvent(event, undefined, partsBy);
-            });
-            const dropped = await droppedMeanwhile().catch(() => ({ note: undefined }));
             const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,
