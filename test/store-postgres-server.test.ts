@@ -801,6 +801,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await db.query(`CREATE ROLE ${user} LOGIN PASSWORD 'their-pass'`);
         await db.query(`CREATE SCHEMA ${user} AUTHORIZATION ${user}`);
       }
+      // A password kept as md5 is asked for by md5 where pg_hba.conf says md5.
+      await db.query("SET password_encryption = 'md5'");
+      await db.query("CREATE ROLE hashed LOGIN PASSWORD 'their-pass'");
+      await db.query("CREATE SCHEMA hashed AUTHORIZATION hashed");
+      guarded.hbaFirst("hostssl all hashed 127.0.0.1/32 md5");
       guarded.hbaFirst("hostssl all cleartext 127.0.0.1/32 password");
       guarded.hbaFirst("hostssl all trusted 127.0.0.1/32 trust");
       const as = (user: string) => {
@@ -814,6 +819,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         .poll(() => opening(as("cleartext"), "their-pass"))
         .toBe(
           "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and the server asks for the password in clear text, which binds none (the password was not sent): have the server check this user's password with scram-sha-256 (its pg_hba.conf line), or leave channel_binding=require out of the URL",
+        );
+      await expect
+        .poll(() => opening(as("hashed"), "their-pass"))
+        .toBe(
+          "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and the server asks for the password by md5, which binds none (the password was not sent): have the server check this user's password with scram-sha-256 (its pg_hba.conf line, and the password set again under password_encryption = scram-sha-256), or leave channel_binding=require out of the URL",
         );
       await expect
         .poll(() => opening(as("trusted"), "their-pass"))
