@@ -1567,6 +1567,9 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
   await forged.body.dump();
   expect(forged.statusCode).toBe(401);
   const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
+  // Where GitHub keeps the secret: it shows it no more, so it is typed anew.
+  const shown =
+    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit";
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
     expect.stringMatching(
       new RegExp(`info .*webhook gh rejected: body arrived slower than .*; ${gh} \\(delivery ID "d-slow"\\)\n$`),
@@ -1575,7 +1578,7 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
       /info .*webhook shop rejected: .*Host.*; WooCommerce does not send it again and .* \(delivery ID "wc-host"\)\n$/,
     ),
     expect.stringMatching(
-      new RegExp(`info .*webhook gh rejected: signature mismatch.*; ${gh} \\(delivery ID "d-signed"\\)\n$`),
+      new RegExp(`info .*webhook gh rejected: signature mismatch.*; ${shown}; ${gh} \\(delivery ID "d-signed"\\)\n$`),
     ),
   ]);
 });
