@@ -681,7 +681,7 @@ test("a Comgate source whose notifications carry another secret than waiter's is
     expect(await push("2026-11-30T08:10:00Z", "the-new-comgate-secret", "AB12-0002")).toBe(401);
     expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
       expect.stringMatching(
-        /webhook comgate rejected: secret mismatch: if every delivery of this source is refused so, COMGATE_SECRET does not hold the secret its sender sends;/,
+        /webhook comgate rejected: secret mismatch: if every delivery of this source is refused so, COMGATE_SECRET does not hold the secret its sender sends; Comgate's client portal shows it under Integration > Store settings > Store connection\n$/,
       ),
     ]);
     expect(await push("2026-11-30T08:40:00Z", "the-new-comgate-secret", "AB12-0003")).toBe(401);
