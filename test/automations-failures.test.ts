@@ -198,6 +198,27 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a shop whose web server takes no PUT (501) fails the step at once: no wait makes it take one", async () => {
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
+    try {
+      let puts = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && ++puts
+          ? { status: 501, headers: { "content-type": "text/html" }, body: "<title>501 Method Not Implemented</title>" }
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\): .*\b501\b.*[Nn]othing was/),
+      });
+      expect(puts).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a step that is not idempotent is not tried again after a failure that may have been carried out", async () => {
     const note = {
       name: "note-it",

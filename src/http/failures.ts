@@ -339,6 +339,13 @@ export function describeStatus(
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
+  if (status === NOT_IMPLEMENTED) {
+    // Not Implemented (RFC 9110 15.6.2): the server takes no such request, so it did nothing, and no wait changes that.
+    return new UpstreamError(
+      `${answered}: it does not take this request, so nothing was done; tell whoever runs it.`,
+      status,
+    );
+  }
   if (status >= 500 && response.changes) {
     const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
     return new UnconfirmedChange(

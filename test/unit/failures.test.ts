@@ -284,6 +284,16 @@ test.each([500, 502, 504])("a write answered %d may have been made; a read is tr
   expect(describeStatus("WooCommerce", answer("GET", status)).message).toMatch(/failing; try again later/);
 });
 
+test("a 501 says the upstream takes no such request, so nothing was done, not that a change may have been made", () => {
+  for (const method of ["POST", "GET"] as const) {
+    const failure = describeStatus("WooCommerce", answer(method, 501));
+    expect(failure.message).toBe(
+      "WooCommerce answered 501: it does not take this request, so nothing was done; tell whoever runs it.",
+    );
+    expect(failure).not.toBeInstanceOf(UnconfirmedChange);
+  }
+});
+
 test("a 409 says the request conflicts with the current state, which is read before trying again, not that the arguments are wrong", () => {
   const conflict = { ...answer("POST", 409), text: '{"code":"order_locked","message":"Order is being edited."}' };
   const { message, status } = describeStatus("WooCommerce", conflict);
