@@ -57,6 +57,7 @@ async function httpsAnswer(api: string): Promise<HttpResponse> {
   return {
     url: new URL("https://shop.example/wp-json/wc/v3/orders"),
     path: "/orders",
+    method: "GET",
     changes: false,
     status: answer.status,
     headers: {},
@@ -2514,6 +2515,35 @@ describe("errors", () => {
     } finally {
       await Promise.all([basicAuth.close(), queryAuth.close(), local.close()]);
     }
+  });
+
+  test("a web server that lets only GET and POST through says so for a change, which was not made, and a 406 page is a firewall's", async () => {
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    // Apache's answers to a method its rules refuse, and mod_security's 406 page.
+    for (const [status, page] of [
+      [405, "<title>405 Method Not Allowed</title><p>The requested method PUT is not allowed for this URL.</p>"],
+      [501, "<title>501 Method Not Implemented</title><p>PUT not supported for current URL.</p>"],
+    ] as const) {
+      woo.intercept = (r) =>
+        r.method === "PUT" ? { status, headers: { "content-type": "text/html" }, body: page } : undefined;
+      for (const result of [
+        await server.call("eshop_stock_set", { id: P.espresso, quantity: 5 }),
+        await server.call("eshop_order_mark_paid", { id: O.pending1999 }),
+      ]) {
+        expect(result.isError).toBe(true);
+        expect(text(result)).toMatch(
+          new RegExp(
+            `^The shop's web server refused waiter's change with a page that is not WordPress's \\(${status}\\), before WooCommerce saw it: a host or security rule that lets only GET and POST through, where WooCommerce takes changes as PUT\\. Nothing was changed\\. Ask whoever runs the shop to let PUT requests to 127\\.0\\.0\\.1:\\d+/wp-json/wc/v3 through from this machine\\.$`,
+          ),
+        );
+      }
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+    woo.intercept = undefined;
+    woo.queue.push({ status: 406, headers: { "content-type": "text/html" }, body: "<h1>Not Acceptable!</h1>" });
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^The shop's REST API refused the request with a page that is not WordPress's \(406\): a firewall, CDN or security plugin in front of the shop blocks waiter/,
+    );
   });
 
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {

@@ -76,7 +76,7 @@ export class HttpClient {
    */
   readonly #waits = new Map<
     string,
-    { at: number; ms: number; answer: Omit<HttpResponse, "url" | "path" | "changes"> }
+    { at: number; ms: number; answer: Omit<HttpResponse, "url" | "path" | "method" | "changes"> }
   >();
 
   constructor(options: HttpClientOptions) {
@@ -234,7 +234,14 @@ export class HttpClient {
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
           // The refusal again, as the upstream would give it, with the wait it asked for left.
           const retryAfter = String(Math.ceil((wait.at + wait.ms - clock.now()) / 1000));
-          return { url, path, changes, ...wait.answer, headers: { ...wait.answer.headers, "retry-after": retryAfter } };
+          return {
+            url,
+            path,
+            method,
+            changes,
+            ...wait.answer,
+            headers: { ...wait.answer.headers, "retry-after": retryAfter },
+          };
         } else await sleep(left, undefined, { signal: call.signal });
       }
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
@@ -242,7 +249,7 @@ export class HttpClient {
       const { statusCode: status, headers } = response;
       const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
       if (asked) heard(status, headers, asked, text);
-      return { url, path, changes, status, headers, text };
+      return { url, path, method, changes, status, headers, text };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o);
     } finally {

@@ -71,6 +71,7 @@ export interface HttpResponse {
   url: URL;
   /** The path under the upstream's base URL that was asked for: /orders/1042. */
   path: string;
+  method: Dispatcher.HttpMethod;
   /** Whether the request may have changed something upstream: a failure then says it may have been made. */
   changes: boolean;
   status: number;

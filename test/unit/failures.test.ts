@@ -21,6 +21,7 @@ const failed = (code: string, message = `${code} shop.example`) => Object.assign
 const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
   url,
   path: "/orders/1/notes",
+  method,
   changes: mayHaveActed(method),
   status,
   headers: {},

@@ -408,11 +408,19 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         status,
       );
     }
-    if (status === 403) {
-      // WordPress's own answer names no WooCommerce rule; a firewall's or a CDN's page is no JSON at all.
+    if (!body && (status === 405 || status === 501) && response.method === "PUT") {
+      // WordPress takes PUT on WooCommerce's routes; a host's rule (mod_security's) may let only GET and POST past.
+      return new UpstreamError(
+        `The shop's web server refused waiter's change with a page that is not WordPress's (${status}), before WooCommerce saw it: a host or security rule that lets only GET and POST through, where WooCommerce takes changes as PUT. Nothing was changed. Ask whoever runs the shop to let PUT requests to ${where} through from this machine.`,
+        status,
+      );
+    }
+    if (status === 403 || (status === 406 && !body)) {
+      // WordPress's own answer names no WooCommerce rule; a firewall's or a CDN's page is no JSON at all
+      // (mod_security's is often a 406).
       const by = body
         ? `WordPress refused the request (403${said}), not WooCommerce: a security plugin or a rule that keeps the REST API from callers`
-        : `The shop's REST API refused the request with a page that is not WordPress's (403): a firewall, CDN or security plugin in front of the shop blocks waiter, before the key is checked`;
+        : `The shop's REST API refused the request with a page that is not WordPress's (${status}): a firewall, CDN or security plugin in front of the shop blocks waiter, before the key is checked`;
       return new UpstreamError(
         `${by}. Allow requests to ${where} from this machine there (its address, or the key's requests).`,
         status,
