@@ -1817,6 +1817,28 @@ describe("Host and Origin", () => {
     for (const line of said) expect(line).not.toMatch(/[\u0080-\u009f\u2028\u2029]/);
   });
 
+  test("a delivery to a misspelt source's path names the source meant in a line of its own though a stranger's unknown paths came first, and not in its answer", async () => {
+    const lines: string[] = [];
+    const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const host = `127.0.0.1:${port}`;
+    // A stranger's scan within the minute must not fold the provider's mistyped URL into its count.
+    expect((await send(port, { path: "/webhooks/paypal", host, body: "{}" })).status).toBe(404);
+    for (const path of ["/webhooks/tril", "/webhooks/ERP"]) {
+      const answer = await send(port, { path, host, body: "{}" });
+      expect(answer.status, path).toBe(404);
+      // Anyone may post: the answer tells no one which sources there are.
+      expect(answer.body.error, path).toBe(`unknown webhook source "${path.slice("/webhooks/".length)}"`);
+    }
+    const said = lines.filter((line) => line.includes("no source is named"));
+    expect(said).toEqual([
+      expect.stringMatching(/no source is named "paypal" \(the sources: erp, trial\)\n$/),
+      expect.stringMatching(
+        /refused POST "\/webhooks\/tril": no source is named "tril"; did you mean trial\? \(the sources: erp, trial\)\n$/,
+      ),
+      expect.stringMatching(/no source is named "ERP"; did you mean erp\? \(the sources: erp, trial\)\n$/),
+    ]);
+  });
+
   test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
     const { port, store } = await start();
     for (const method of ["GET", "PUT", "DELETE"]) {

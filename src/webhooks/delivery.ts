@@ -5,7 +5,7 @@ import { cleanType } from "../events/filter.js";
 import { type Added, type EventStore, StoreNotWritable } from "../events/store.js";
 import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
-import { quote, withEscapes } from "../shown.js";
+import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
@@ -171,14 +171,19 @@ export function mountDeliveries(
 
   /** The source the path names, set on res.locals for the handlers after it, or the 404 if none is. */
   const known = (req: Request, res: Response, next: NextFunction) => {
-    const entry = sources.get(req.params.source as string);
+    const name = String(req.params.source);
+    const entry = sources.get(name);
     if (!entry) {
-      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in all.
+      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in
+      // all, and one for each source a path misspells, so that a stranger's scan hides no provider's
+      // mistyped URL. The answer, which anyone may ask for, names no source.
+      const meant = meantKey(name, [...sources.keys()]);
+      const guess = meant ? `; did you mean ${meant}?` : "";
       refuse(req, res, {
         status: 404,
-        reason: "unknown source",
+        reason: meant ? `unknown source near ${meant}` : "unknown source",
         error: `unknown webhook source "${req.params.source}"`,
-        said: `no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
+        said: `no source is named ${quote(name)}${guess} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
       });
       return;
     }
