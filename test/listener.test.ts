@@ -1481,6 +1481,23 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
     });
 });
 
+test("a request whose headers are past Node's bound gets its 431 and is logged, a line a minute, with the bound and how to raise it", async () => {
+  const lines: string[] = [];
+  const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  for (let i = 0; i < 2; i++) {
+    const large = await probe(port);
+    large.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Padding: ${"x".repeat(20_000)}\r\nContent-Length: 2\r\n\r\n{}`,
+    );
+    await expect.poll(() => [statusOf(large), large.closed()]).toEqual(["431", true]);
+  }
+  expect(lines.filter((line) => line.includes("431"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook listener refused POST "\/webhooks\/erp" with 431: its headers are larger than 16384 bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size\n$/,
+    ),
+  ]);
+});
+
 /** Sources of the senders that never send a refused delivery again, with their secrets. */
 const UNREPEATED = {
   WAITER_WEBHOOKS_SOURCES: JSON.stringify({

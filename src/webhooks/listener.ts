@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, maxHeaderSize, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Stopped } from "../app-types.js";
@@ -370,6 +370,15 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   return { app, writeHeldCounts };
 }
 
+const HEADERS_TOO_LARGE = `its headers are larger than ${maxHeaderSize} bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size`;
+
+/** The method and path of the request a chunk of it begins, as the log says them, or "a request". */
+function requestLine(chunk: Buffer | undefined): string {
+  const line = /^([A-Z]{1,20}) (\S{1,2000}) HTTP\/1\.[01]\r?\n/.exec(chunk?.toString("latin1", 0, 2100) ?? "");
+  // Without its query, as every line of the log shows a path: a query may carry a token.
+  return line ? `${line[1]} ${quote(line[2]?.split("?", 1)[0] ?? "")}` : "a request";
+}
+
 export interface RunningListener {
   server: Server;
   /** http://host:port, as bound. */
@@ -425,10 +434,17 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
       "maxConnectionsPerClient",
     ),
   );
+  const refusedHeaders = throttled((line) => log.info(line));
   const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
+    // Node answers headers past its bound with a bare 431 and closes the connection, before any
+    // route sees the request: a sender whose deliveries all end so is heard of here.
+    socket.on("error", (err: Error & { code?: string; rawPacket?: Buffer }) => {
+      if (err.code !== "HPE_HEADER_OVERFLOW") return;
+      refusedHeaders(`webhook listener refused ${requestLine(err.rawPacket)} with 431: ${HEADERS_TOO_LARGE}`, "431");
+    });
   });
   return new Promise((resolve, reject) => {
     server.listen(port, host);
