@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CompleteResult, ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
@@ -20,10 +20,11 @@ const LINE_BREAK = /[\n\v\f\r\u0085\u2028\u2029]/;
 const COMPLETION_MS = 3_000;
 
 /**
- * The signal of the completion/complete request being answered, aborted when its client cancels
- * it: McpServer hands a completer the value typed and nothing of the request.
+ * The completion/complete request being answered: its signal, aborted when its client cancels it
+ * (McpServer hands a completer the value typed and nothing of the request), and whether more
+ * places match than the geocoder was asked for, which McpServer cannot tell from the places given.
  */
-const completion = new AsyncLocalStorage<AbortSignal>();
+const completion = new AsyncLocalStorage<{ signal: AbortSignal; more: boolean }>();
 
 /**
  * MCP prompts for the flows people start by hand, shown as slash commands by clients that have
@@ -176,13 +177,17 @@ export function registerPrompts(
       },
     );
     // A client sends a completion as each letter is typed and cancels the one before: its
-    // geocoder searches end with it, rather than run on for an answer no one reads.
+    // geocoder searches end with it, rather than run on for an answer no one reads. McpServer
+    // takes the places given for all there are (hasMore false, their number as the total): a
+    // client may then narrow them itself as the person types on, and never offer the others.
     if (forecast && geocode) {
-      wrapHandler(
-        server,
-        "completion/complete",
-        (sdk) => (request, extra) => completion.run(extra.signal, () => sdk(request, extra)),
-      );
+      wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
+        const asked = { signal: extra.signal, more: false };
+        const result = (await completion.run(asked, () => sdk(request, extra))) as CompleteResult;
+        if (!asked.more) return result;
+        const { total: _, ...shown } = result.completion;
+        return { ...result, completion: { ...shown, hasMore: true } };
+      });
     }
   }
   /** A name of no prompt here is told the ones there are, as a tool's is. */
@@ -242,28 +247,41 @@ function optionalCompletable(description: string, complete: (value: string) => s
 
 /**
  * Place names that begin with `prefix`, as weather_forecast takes them, each naming one place:
- * "Springfield, Missouri, US". The searches end when `cancelled` is aborted.
+ * "Springfield, Missouri, US". The searches end when the request's signal is aborted; its `more`
+ * is set when more places may begin so than those found (a prefix too short to search, a
+ * geocoder's answer as long as asked for).
  */
-async function placesLike(geocode: Tool, prefix: string, log: Log, cancelled?: AbortSignal): Promise<string[]> {
+async function placesLike(
+  geocode: Tool,
+  prefix: string,
+  log: Log,
+  request?: { signal: AbortSignal; more: boolean },
+): Promise<string[]> {
   const typed = prefix.trim();
-  if (typed.length < 2) return [];
+  if (typed.length < 2) {
+    if (request) request.more = true;
+    return [];
+  }
   const timeout = AbortSignal.timeout(COMPLETION_MS);
   const call = {
-    signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout,
+    signal: request ? AbortSignal.any([timeout, request.signal]) : timeout,
     deadline: clock.now() + COMPLETION_MS,
     log,
     progress: async () => {},
     // Its places are taken, never its words.
     serves: () => false,
   };
-  const search = async (name: string, count: number) =>
-    placeNames(((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places);
+  const searched = async (name: string, count: number) =>
+    ((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places;
+  const search = async (name: string, count: number) => placeNames(await searched(name, count));
   // A place of no known population is taken by its name only when no other place of that name is
   // in its region, which weather_forecast searches a hundred places deep for: as deep as that.
   const taken = async (place: OfferedPlace) =>
     place.populated || (await search(place.name, 10).catch(() => [])).some((p) => p.name === place.name);
   const find = async (name: string, count: number) => {
-    const found = await search(name, count);
+    const places = await searched(name, count);
+    if (places.length >= count && request) request.more = true;
+    const found = placeNames(places);
     const kept = await Promise.all(found.map(taken));
     return found.flatMap((place, i) => (kept[i] ? [place.name] : []));
   };

@@ -390,6 +390,46 @@ test("a village offered is one weather_forecast takes by that name, though other
   }
 });
 
+test("a place completion says more places may match when the geocoder had more to give, not a total of those shown", async () => {
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  const regions = ["Ohio", "Oregon", "Virginia", "Tennessee", "Vermont", "Kentucky", "Colorado"];
+  const springfields = regions.map((region, i) => ({
+    name: "Springfield",
+    latitude: 35 + i,
+    longitude: -90 + i,
+    country_code: "US",
+    country: "United States",
+    admin1: region,
+    timezone: "America/New_York",
+    population: 10_000 + i,
+  }));
+  // As the geocoder answers: as many as asked for, of the many of that name.
+  geocoding.intercept = (r) =>
+    r.query.get("name") === "Springf" ? geocoded(springfields.slice(0, Number(r.query.get("count")))) : undefined;
+  try {
+    const place = (value: string) =>
+      waiter.complete({ ref: { type: "ref/prompt", name: "morning_brief" }, argument: { name: "place", value } });
+    // A client may keep the places of hasMore false and narrow them itself as the person types on:
+    // it would never offer Springfield, Colorado.
+    const { completion } = await place("Springf");
+    expect(completion.values).toHaveLength(5);
+    expect(completion.hasMore).toBe(true);
+    expect(completion.total).toBeUndefined();
+    // Too short to search: places there are, though none is offered yet.
+    const short = await place("S");
+    expect(short.completion).toEqual({ values: [], hasMore: true });
+    // The geocoder gave all it had: those are the places, and so many.
+    const frankfurt = await place("Frankf");
+    expect(frankfurt.completion).toEqual({
+      values: ["Frankfurt am Main, Hesse, DE", "Frankfurt (Oder), Brandenburg, DE"],
+      total: 2,
+      hasMore: false,
+    });
+  } finally {
+    geocoding.intercept = undefined;
+  }
+});
+
 test("a place completion its client cancels (the person typed on) asks the geocoder nothing more", async () => {
   const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
   // Villages of no known population: each found is looked up again before it is offered.
