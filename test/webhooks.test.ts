@@ -1600,8 +1600,13 @@ describe("embedded in the stdio server", () => {
     expect(completion.completion.values).toContain(posted.body.id);
     expect(completion.completion.hasMore).toBe(false);
     expect(completion.completion.total).toBe(1);
-    // In lower case, or copied with white space around it, it names the same event, as in a tool.
-    for (const value of [posted.body.id.slice(0, 20).toLowerCase(), ` ${posted.body.id.slice(0, 20)} `]) {
+    // In lower case, copied with white space around it or with the full stop of the sentence it was
+    // copied from, it names the same event, as in a tool.
+    for (const value of [
+      posted.body.id.slice(0, 20).toLowerCase(),
+      ` ${posted.body.id.slice(0, 20)} `,
+      `${posted.body.id.toLowerCase()}.`,
+    ]) {
       const typed = await session.client.complete({
         ref: { type: "ref/resource", uri: "events://event/{id}" },
         argument: { name: "id", value },

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { isEventId, storedId, storedUnder } from "./ids.js";
+import { copied, isEventId, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -136,8 +136,9 @@ export function registerEventResources(
       }),
       // One more than the SDK's 100 values, so that its `hasMore` says when there are more (and
       // its total is not said: see below).
-      // Ids are stored in capitals, and taken in any letter case and with white space around them.
-      complete: { id: async (value) => store.recentIds(value.trim().toUpperCase(), 101) },
+      // Ids are stored in capitals, and taken as tools take them: in any letter case, and as copied
+      // with white space around them or a sentence's full stop after them.
+      complete: { id: async (value) => store.recentIds(copied(value).toUpperCase(), 101) },
     }),
     {
       title: "Webhook event",
