@@ -591,6 +591,51 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("a Canadian province's or an Australian state's code after the town names its region", async () => {
+      const town = (name: string, admin1: string, country_code: string, country: string, population: number) => ({
+        name,
+        latitude: country_code === "AU" ? -34.9 : 43.7,
+        longitude: country_code === "AU" ? 138.6 : -79.4,
+        country_code,
+        country,
+        admin1,
+        population,
+      });
+      const towns: Record<string, object[]> = {
+        Adelaide: [town("Adelaide", "South Australia", "AU", "Australia", 1225235)],
+        Toronto: [town("Toronto", "Ontario", "CA", "Canada", 2600000)],
+        Perth: [
+          town("Perth", "Western Australia", "AU", "Australia", 1896548),
+          town("Perth", "Scotland", "GB", "United Kingdom", 47180),
+        ],
+        Darwin: [town("Darwin", "Northern Territory", "AU", "Australia", 129062)],
+      };
+      geocoding.intercept = (r) => {
+        const found = towns[r.query.get("name") ?? ""];
+        return found ? geocoded(found) : undefined;
+      };
+      try {
+        for (const [place, region] of [
+          ["Adelaide, SA", "South Australia"],
+          ["Toronto, ON", "Ontario"],
+          ["Perth, WA", "Western Australia"],
+          ["Darwin, NT, Australia", "Northern Territory"],
+          ["Adelaide, S.A.", "South Australia"],
+        ] as const) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region).toBe(region);
+        }
+        // Three letters, as Australians write theirs: a region's code, not one the geocoder does not know.
+        const elsewhere = await server.call("weather_current", { place: "Adelaide, NSW" });
+        expect(text(elsewhere)).toMatch(
+          /^No place called "Adelaide" in "NSW" was found\. Places called "Adelaide" exist elsewhere: Adelaide, South Australia/,
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a qualifier matches no place the geocoder lists without a region or a country", async () => {
       // GeoNames has no first-level division for some places: "Ohio" names none of them.
       const springfields = [

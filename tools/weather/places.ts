@@ -117,9 +117,9 @@ export function geocoder(api: Upstream) {
     const unmatched = parts.filter((part) => !hits.some((hit) => matches(hit, part)));
     const code = unmatched.find((part) => /\d/.test(part));
     const words = unmatched.filter((part) => !/\d/.test(part)).join(", ");
-    // Those no country or US state is known as ("CZE", "Hessen"): the places found may well be in them.
+    // Those no country or region with a code is known as ("CZE", "Hessen"): the places found may well be in them.
     const unknown = unmatched.filter(
-      (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isUsState(part),
+      (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isCodedRegion(part),
     );
     // Named where the qualifier has more than the part that failed.
     const where = parts.length > 1 && words ? quote(words) : "";
@@ -447,7 +447,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   const stateFirst =
     postal > 0 &&
     (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) ||
-      isUsState(region) ||
+      isCodedRegion(region) ||
       regions.some((known) => folded(known) === folded(region))) &&
     !/\d/.test(parts[postal - 1] ?? "");
   // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
@@ -598,7 +598,8 @@ const postal = (code: string) => folded(code).replace(/[\s-]/g, "");
 function matches({ place, postcodes }: Found, qualifier: string): boolean {
   // Only the fields the place has: a missing one would match any word no alias is known for.
   const fields = [place.country_code, place.country, place.region].flatMap((field) => (field ? [folded(field)] : []));
-  const region = place.country_code?.toUpperCase() === "US" && place.region ? folded(place.region) : undefined;
+  const codes = REGION_CODES[place.country_code?.toUpperCase() ?? ""];
+  const region = codes && place.region ? folded(place.region) : undefined;
   return qualifier
     .split(",")
     .map((part) => folded(part.trim()))
@@ -609,8 +610,7 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
         fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
         // "D.C." and "N.Y." as some write the codes, with dots.
-        (region !== undefined &&
-          [US_STATES[part.replaceAll(".", "")] ?? []].flat().some((state) => folded(state) === region)),
+        (region !== undefined && regionsCoded(codes, part).some((state) => folded(state) === region)),
     );
 }
 
@@ -692,12 +692,61 @@ const US_STATES: Record<string, string | string[]> = {
   wy: "Wyoming",
 };
 
-/** A US state's name: "Illinois". */
-function isUsState(text: string): boolean {
+/** Canada's provinces and territories by postal code, as a person writes "Toronto, ON". */
+const CANADIAN_PROVINCES: Record<string, string> = {
+  ab: "Alberta",
+  bc: "British Columbia",
+  mb: "Manitoba",
+  nb: "New Brunswick",
+  nl: "Newfoundland and Labrador",
+  ns: "Nova Scotia",
+  nt: "Northwest Territories",
+  nu: "Nunavut",
+  on: "Ontario",
+  pe: "Prince Edward Island",
+  qc: "Quebec",
+  sk: "Saskatchewan",
+  yt: "Yukon",
+};
+
+/** Australia's states and territories by their abbreviations, as a person writes "Adelaide, SA". */
+const AUSTRALIAN_STATES: Record<string, string> = {
+  act: "Australian Capital Territory",
+  nsw: "New South Wales",
+  nt: "Northern Territory",
+  qld: "Queensland",
+  sa: "South Australia",
+  tas: "Tasmania",
+  vic: "Victoria",
+  wa: "Western Australia",
+};
+
+/**
+ * The regions people name by a code after the town, by country code: the geocoder knows them by
+ * their names only, and takes the code for a country's ("SA" is Saudi Arabia's).
+ */
+const REGION_CODES: Record<string, Record<string, string | string[]>> = {
+  US: US_STATES,
+  CA: CANADIAN_PROVINCES,
+  AU: AUSTRALIAN_STATES,
+};
+
+/** The regions `code` names among `codes` ("NT" is a territory in both Canada and Australia), dots aside. */
+function regionsCoded(codes: Record<string, string | string[]> | undefined, code: string): string[] {
+  const key = code.replaceAll(".", "");
+  return codes && Object.hasOwn(codes, key) ? [codes[key] ?? []].flat() : [];
+}
+
+/** A region's name or code people write after a town: "Illinois", "Ontario", "NSW". */
+function isCodedRegion(text: string): boolean {
   const name = folded(text.trim());
-  return Object.values(US_STATES)
-    .flat()
-    .some((state) => folded(state) === name);
+  return Object.values(REGION_CODES).some(
+    (codes) =>
+      regionsCoded(codes, name).length > 0 ||
+      Object.values(codes)
+        .flat()
+        .some((state) => folded(state) === name),
+  );
 }
 
 /** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */
