@@ -950,6 +950,34 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {
+      const toronto = {
+        name: "Toronto",
+        latitude: 43.70643,
+        longitude: -79.39864,
+        country_code: "CA",
+        country: "Canada",
+        admin1: "Ontario",
+        timezone: "America/Toronto",
+        population: 2600000,
+      };
+      geocoding.intercept = (r) => (r.query.get("name") === "Toronto" ? geocoded([toronto]) : undefined);
+      try {
+        // "Ontario" alone is a city in California: the weather there is not Toronto's.
+        for (const [place, named] of [
+          ["Toronto, Ontario M5V 3L9, Canada", "Toronto, Canada"],
+          ["Toronto, Ontario M5V 3L9", "Toronto, Ontario"],
+          ["123 Queen St W, Toronto, Ontario M5H 2N2, Canada", "Toronto, Canada"],
+        ]) {
+          expect(text(await server.call("weather_forecast", { place })), place).toContain(
+            `send the town, then its country after a comma, as "${named}"`,
+          );
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place that matches nothing is an error that says so and what to try", async () => {
       const result = await server.call("weather_forecast", { place: "Atlantis" });
       expect(result.isError).toBe(true);

@@ -443,7 +443,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // "123 Main St, Springfield, IL 62701": a state's code, or its name, before the ZIP code, the town before them;
   // so too a region of a place found ("Ostrava, Moravskoslezský kraj 702 00").
   const statePart = parts[postal] ?? "";
-  const region = statePart.replace(/\s+\d[\d\s-]*$/, "");
+  // The postal code from its first word with a digit: Canada's begins with a letter ("Ontario M5V 3L9").
+  const region = statePart.replace(/\s+\S*\d.*$/, "");
   const stateFirst =
     postal > 0 &&
     (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) ||
