@@ -965,9 +965,9 @@ describe(`at ${AFTERNOON}`, () => {
       try {
         // "Ontario" alone is a city in California: the weather there is not Toronto's.
         for (const [place, named] of [
-          ["Toronto, Ontario M5V 3L9, Canada", "Toronto, Canada"],
+          ["Toronto, Ontario M5V 3L9, Canada", "Toronto, Ontario, Canada"],
           ["Toronto, Ontario M5V 3L9", "Toronto, Ontario"],
-          ["123 Queen St W, Toronto, Ontario M5H 2N2, Canada", "Toronto, Canada"],
+          ["123 Queen St W, Toronto, Ontario M5H 2N2, Canada", "Toronto, Ontario, Canada"],
         ]) {
           expect(text(await server.call("weather_forecast", { place })), place).toContain(
             `send the town, then its country after a comma, as "${named}"`,
@@ -975,6 +975,19 @@ describe(`at ${AFTERNOON}`, () => {
         }
       } finally {
         geocoding.intercept = undefined;
+      }
+    });
+
+    test("an address in Canada or Australia keeps its province or state in the town to send", async () => {
+      // Windsor, Ontario is the bigger: without its province, Windsor in Nova Scotia is not the one taken.
+      for (const [place, named] of [
+        ["1 Water St, Windsor, NS B0N 2T0, Canada", "Windsor, NS, Canada"],
+        ["Jane Doe, 5 King St, 3121, Richmond, VIC, Australia", "Richmond, VIC, Australia"],
+        ["Jane Doe, 5 King St, 3121, Richmond, VIC, AU", "Richmond, VIC, AU"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
       }
     });
 

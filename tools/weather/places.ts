@@ -495,12 +495,20 @@ function townBesidePostalCode(text: string): string | undefined {
 /**
  * The town and what follows it, to send. A region between the town and its country (Milano, MI,
  * IT: a province as a shop keeps it) is one the search matches only by GeoNames' name for it, and
- * is left out; a US state's code it knows.
+ * is left out; a US state's, Canadian province's or Australian state's code it knows.
  */
 function townToSend(named: string[]): string {
   const country = named.at(-1) ?? "";
-  if (named.length > 2 && geonamesCountry(country) !== "US") return `${named[0]}, ${country}`;
+  if (named.length > 2 && !Object.hasOwn(REGION_CODES, countryCode(country))) return `${named[0]}, ${country}`;
   return named.join(", ");
+}
+
+/** The code of a country written by its code, its English name or another name people write: "Canada" is CA. */
+function countryCode(country: string): string {
+  const code = geonamesCountry(country);
+  if (/^[A-Z]{2}$/.test(code)) return code;
+  const names = new Intl.DisplayNames(["en"], { type: "region" });
+  return Object.keys(REGION_CODES).find((known) => folded(names.of(known) ?? "") === folded(country)) ?? code;
 }
 
 /** A street and house number ("Masarykova 12/3", "123 Main St"), or a town's numbered district ("Praha 4"). */
