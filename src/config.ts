@@ -280,12 +280,14 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     throw new ConfigError(`invalid setting ${origin("dataDir")}: ${mustBeAbsolute(core.dataDir)}`);
   }
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
-  const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name));
+  // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
+  const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name.toLowerCase()));
   if (unknown !== undefined) {
     throw new ConfigError(
       `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})`,
     );
   }
+  core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
   const toolsetValues = Object.fromEntries(
     toolsets.map((toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};

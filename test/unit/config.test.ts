@@ -281,9 +281,15 @@ describe("sources and precedence", () => {
   });
 
   test("an unknown toolset is named with where it was given", () => {
-    const path = file({ toolsets: ["Currency"] });
-    expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Currency' in toolsets in ${path} (known: `);
+    const path = file({ toolsets: ["Wether"] });
+    expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Wether' in toolsets in ${path} (known: `);
     expect(() => load({ WAITER_TOOLSETS: "wether" })).toThrow("unknown toolset 'wether' in WAITER_TOOLSETS (known: ");
+  });
+
+  test("toolsets are named in any case, as the settings' other words are", () => {
+    expect(load({ WAITER_TOOLSETS: "Currency, SHOP" }).core.toolsets).toEqual(["currency", "shop"]);
+    expect(load({}, { overrides: { toolsets: "Currency" } }).core.toolsets).toEqual(["currency"]);
+    expect(load({}, { file: file({ toolsets: ["Shop"] }) }).core.toolsets).toEqual(["shop"]);
   });
 });
 
