@@ -698,10 +698,13 @@ export function jsonProblem(message: string, text: string): string {
       ? ": a comma after the last item, which JSON does not allow; remove it"
       : /^(?:\/\/|\/\*|#)/.test(json.slice(position))
         ? ": a comment, which JSON does not allow; remove it"
-        : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
-          /^Bad (?:escaped character|Unicode escape)/.test(reason)
-          ? `: a single backslash, which begins an escape in JSON; write a Windows path ${WINDOWS_PATH_IN_JSON}`
-          : "";
+        : // JavaScript and Python write their text in single quotes too; JSON does not.
+          json.startsWith("'", position)
+          ? `: a single quote, where JSON needs double quotes around each key and text ("name", not 'name')`
+          : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
+            /^Bad (?:escaped character|Unicode escape)/.test(reason)
+            ? `: a single backslash, which begins an escape in JSON; write a Windows path ${WINDOWS_PATH_IN_JSON}`
+            : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
   return `${reason} (${lineAndColumn(json, position)})${hint}`;
 }
