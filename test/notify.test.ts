@@ -1787,6 +1787,7 @@ describe("channels checked when waiter serve or listen starts", () => {
           WAITER_NOTIFY_CHANNELS: JSON.stringify({
             office: mail(smtp.port, "WRONG_PASSWORD"),
             accounts: mail(smtp.port, "SMTP_PASSWORD"),
+            relay: { ...mail(smtp.port, "SMTP_PASSWORD"), user: undefined, passwordEnv: undefined },
             team: bot(GROUP, "-100999", "-100777"),
             owner: bot(OWNER),
           }),
@@ -1794,7 +1795,7 @@ describe("channels checked when waiter serve or listen starts", () => {
         SERVING,
       );
       const said = () => started.stderr().split("\n");
-      await expect.poll(() => said().filter((line) => /\[notify\] channel/.test(line)).length).toBe(5);
+      await expect.poll(() => said().filter((line) => /\[notify\] channel/.test(line)).length).toBe(6);
       expect(said()).toContainEqual(
         expect.stringMatching(
           /warning \[notify\] channel office \(WAITER_NOTIFY_CHANNELS at office\) failed its check at start, nothing sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts\.$/,
@@ -1814,6 +1815,14 @@ describe("channels checked when waiter serve or listen starts", () => {
         expect.stringMatching(
           new RegExp(
             `info    \\[notify\\] channel accounts passed its check at start, nothing sent: the mail server 127\\.0\\.0\\.1:${smtp.port} took the connection \\(tls none\\) and the login of waiter$`,
+          ),
+        ),
+      );
+      // verify sends no MAIL FROM: a server that wants a login answers the first message with 530.
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `info    \\[notify\\] channel relay passed its check at start, nothing sent: the mail server 127\\.0\\.0\\.1:${smtp.port} took the connection \\(tls none\\), without a login: the channel has no user, and a server that wants one says so only at the first message$`,
           ),
         ),
       );

@@ -323,7 +323,8 @@ export const notify = defineToolset({
           const options = smtpOptions(c);
           const problem = await checkSmtp(options, call, toolTimeoutSetting);
           problems = problem ? [problem] : [];
-          passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ""}`;
+          // verify asks nothing without a login that would show whether the server wants one (no MAIL FROM).
+          passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ", without a login: the channel has no user, and a server that wants one says so only at the first message"}`;
         }
         const where = `${origin("channels")} at ${c.name}`;
         for (const problem of problems) {
