@@ -234,6 +234,17 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("a notification channel's words are taken in any case too: Telegram's MarkdownV2, STARTTLS", () => {
+    const channels = load({
+      T: "123:abc",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], format: "MarkdownV2" },
+        office: { type: "email", host: "smtp.example.com", tls: "STARTTLS", from: "a@b.cz", to: ["c@d.cz"] },
+      }),
+    }).toolsets.notify?.channels;
+    expect(channels).toMatchObject([{ format: "markdownv2" }, { tls: "starttls" }]);
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });

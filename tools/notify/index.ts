@@ -10,6 +10,7 @@ import {
   secretVariable,
   settingName,
   upstreamUrl,
+  word,
 } from "../../src/settings.js";
 import { defineTool, defineToolset, notBlank, notEmpty } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
@@ -89,7 +90,8 @@ export const channel = z.discriminatedUnion("type", [
       .min(1)
       .describe("a list of the chats messages go to: their ids, or @channelnames")
       .transform((ids) => ids.map(String)),
-    format: z.enum(["text", "markdownv2"]).default("text"),
+    // As Telegram writes it, parse_mode MarkdownV2, too.
+    format: word(["text", "markdownv2"]).default("text"),
     // Bot API's message_thread_id: a forum's topic, where messages otherwise go to its General topic,
     // whose own id (1) sendMessage refuses ("message thread not found").
     topicId: z
@@ -113,7 +115,7 @@ export const channel = z.discriminatedUnion("type", [
       )
       .describe("the mail server's name or address, like smtp.example.com"),
     port: z.number().int().min(1).max(65535).optional(),
-    tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
+    tls: word(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
     passwordEnv: secretVariable("the SMTP password").optional(),
     from: address("fromName").describe("the address messages are sent from"),
