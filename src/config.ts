@@ -83,6 +83,12 @@ export const coreSettings = {
     description: "true removes every tool that is not read-only; beats every other setting. Same as --read-only.",
     schema: flag(false),
   },
+  noListener: {
+    env: "WAITER_NO_LISTENER",
+    description:
+      "true keeps an assistant's waiter (the stdio mode) from receiving webhooks: it leaves the port to waiter listen or serve, which ignore this. Same as --no-listener.",
+    schema: flag(false),
+  },
   toolTimeout: {
     env: "WAITER_TOOL_TIMEOUT",
     description: "Deadline of one tool call in seconds, retries included (1-55; MCP clients give up at 60).",

@@ -475,6 +475,7 @@ export async function main(): Promise<string | undefined> {
           ...(values.tools !== undefined ? { tools: values.tools } : {}),
           ...(values["exclude-tools"] !== undefined ? { excludeTools: values["exclude-tools"] } : {}),
           ...(values["read-only"] ? { readOnly: true } : {}),
+          ...(values["no-listener"] ? { noListener: true } : {}),
           ...(values.listen !== undefined ? { listen: values.listen } : {}),
         },
       },
@@ -496,6 +497,6 @@ export async function main(): Promise<string | undefined> {
   });
   if (command === "listen") await listen(config, log);
   else if (command === "serve") await serveHttp(config, log);
-  else await serve(config, log, values["no-listener"] === true);
+  else await serve(config, log, config.core.noListener);
   return undefined;
 }

@@ -71,3 +71,23 @@ export async function load(url, context, next) {
     expect(packages.has(later), `${later} loaded at start`).toBe(false);
   }
 });
+
+test("WAITER_NO_LISTENER keeps an assistant's waiter from receiving webhooks, as --no-listener does", async () => {
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+  const started = async (env: Record<string, string>) => {
+    const server = await startServer({
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: sources,
+      ...env,
+    });
+    try {
+      // Served once its listener, if any, is up.
+      await expect.poll(() => server.stderr()).toMatch(/serving \d+ tools over stdio/);
+      return server.stderr();
+    } finally {
+      await server.close();
+    }
+  };
+  expect(await started({})).toMatch(/receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
+  expect(await started({ WAITER_NO_LISTENER: "true" })).not.toMatch(/receiving webhooks|WAITER_NO_LISTENER/);
+});
