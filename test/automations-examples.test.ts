@@ -197,7 +197,7 @@ for (const [page, example, said] of [
   ["README.md", () => named(readme, "stripe-paid"), `Order “${O.pending1999}” is paid.`],
   ["docs/automations.md", () => named(automationsPage, "stripe-paid"), `Order “${O.pending1999}” is paid (“pi_doc”).`],
 ] as const) {
-  test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event, and leaves a test payment alone`, async () => {
+  test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event, and leaves a test payment and a connected account's alone`, async () => {
     const server = await serveExample(example());
     try {
       const texts = told();
@@ -210,6 +210,16 @@ for (const [page, example, said] of [
         payment(`${O.pending1999}`, "pi_doc_test"),
         false,
       );
+      // A connected account's live payment, which a platform's Connect endpoint receives with its
+      // `account`, is another merchant's: its metadata naming an order here pays nothing.
+      const connected = await sendStripe(
+        server,
+        "evt_doc_connected",
+        "payment_intent.succeeded",
+        payment(`${O.pending1999}`, "pi_doc_connected"),
+        true,
+        { account: "acct_1Nv0FGQ9RKHgCVdK" },
+      );
       const event = await sendStripe(
         server,
         "evt_doc",
@@ -219,6 +229,7 @@ for (const [page, example, said] of [
       );
       await paid(event.id, "pi_doc", texts, said);
       expect(await acknowledged(tested.id)).toBe(false);
+      expect(await acknowledged(connected.id)).toBe(false);
     } finally {
       await server.close();
     }

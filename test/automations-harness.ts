@@ -159,12 +159,14 @@ export async function sendStripe(
   type: string,
   object: object,
   livemode?: boolean,
+  envelope: object = {},
 ) {
   const body = JSON.stringify({
     id,
     object: "event",
     type,
     ...(livemode === undefined ? {} : { livemode }),
+    ...envelope,
     data: { object },
   });
   const signature = stripe.webhooks.generateTestHeaderString({
