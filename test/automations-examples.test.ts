@@ -167,11 +167,17 @@ async function acknowledged(eventId: string) {
   }
 }
 
-/** The order is paid with `transactionId`, the team told `said`, the event acknowledged. */
-async function paid(eventId: string, transactionId: string, texts: () => string[], said: string) {
+/**
+ * The order is paid with `transactionId`, the team told `said`, the event acknowledged; the order's
+ * last note is `noted` where given. What the gateway took is in both, so that a payment of another
+ * sum or currency than the order's does not read as the order paid in full.
+ */
+async function paid(eventId: string, transactionId: string, texts: () => string[], said: string, noted?: string) {
   await expect.poll(texts).toEqual([said]);
   await expect.poll(() => acknowledged(eventId)).toBe(true);
-  expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: transactionId });
+  const order = woo.shop.order(O.pending1999);
+  expect(order).toMatchObject({ status: "processing", transaction_id: transactionId });
+  if (noted !== undefined) expect(order.notes.at(-1)?.note).toBe(noted);
 }
 
 const payment = (orderId: string, id: string) => ({
@@ -193,9 +199,19 @@ test("the docs show four automations in JSON and two GoPay variants in prose", (
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
 });
 
-for (const [page, example, said] of [
-  ["README.md", () => named(readme, "stripe-paid"), `Order “${O.pending1999}” is paid.`],
-  ["docs/automations.md", () => named(automationsPage, "stripe-paid"), `Order “${O.pending1999}” is paid (“pi_doc”).`],
+for (const [page, example, said, noted] of [
+  [
+    "README.md",
+    () => named(readme, "stripe-paid"),
+    `Order “${O.pending1999}” is marked paid: 1999 “eur” in minor units.`,
+    undefined,
+  ],
+  [
+    "docs/automations.md",
+    () => named(automationsPage, "stripe-paid"),
+    `Order “${O.pending1999}” is marked paid: Stripe took 1999 “eur” in minor units (“pi_doc”).`,
+    "Marked paid by waiter: Stripe payment pi_doc, 1999 eur in minor units.",
+  ],
 ] as const) {
   test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event, and leaves a test payment and a connected account's alone`, async () => {
     const server = await serveExample(example());
@@ -227,7 +243,7 @@ for (const [page, example, said] of [
         payment(`${O.pending1999}`, "pi_doc"),
         true,
       );
-      await paid(event.id, "pi_doc", texts, said);
+      await paid(event.id, "pi_doc", texts, said, noted);
       expect(await acknowledged(tested.id)).toBe(false);
       expect(await acknowledged(connected.id)).toBe(false);
     } finally {
@@ -266,7 +282,13 @@ test("docs/automations.md's Comgate payment marks its order paid, tells the team
     // the order is still there for the real payment after it.
     const testEvent = await notified("TEST-1111-2222", "true");
     const id = await notified("AB12-CD34-EF56", "false");
-    await paid(id, "AB12-CD34-EF56", texts, `Order “${O.pending1999}” is paid through Comgate (“AB12-CD34-EF56”).`);
+    await paid(
+      id,
+      "AB12-CD34-EF56",
+      texts,
+      `Order “${O.pending1999}” is marked paid: Comgate took “1999” “CZK” in minor units (“AB12-CD34-EF56”).`,
+      "Marked paid by waiter: Comgate payment AB12-CD34-EF56, 1999 CZK in minor units.",
+    );
     expect(await acknowledged(testEvent)).toBe(false);
   } finally {
     await server.close();
@@ -277,7 +299,7 @@ const gopayPayment = (id: number, state: GoPayPayment["state"]): GoPayPayment =>
   id,
   order_number: `${O.pending1999}`,
   state,
-  amount: 199900,
+  amount: 1999,
   currency: "CZK",
   payer: { contact: { email: "jana.novakova@example.cz" } },
   gw_url: "https://gw.sandbox.gopay.com/gw/v3/bCcvmwTKK5hrJx2aGG8ZnFyBJhAvF",
@@ -295,7 +317,13 @@ test("the GoPay variant of the Comgate payment marks its order paid, tells the t
   try {
     const texts = told();
     const id = await notifyGoPay(server, gopayPayment(3000006542, "PAID"));
-    await paid(id, "3000006542", texts, `Order “${O.pending1999}” is paid through GoPay (3000006542).`);
+    await paid(
+      id,
+      "3000006542",
+      texts,
+      `Order “${O.pending1999}” is marked paid: GoPay took 1999 “CZK” in minor units (3000006542).`,
+      "Marked paid by waiter: GoPay payment 3000006542, 1999 CZK in minor units.",
+    );
   } finally {
     await server.close();
   }
