@@ -155,13 +155,15 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
 }
 
 /**
- * The object a payload is about: the `data` of an envelope (Stripe's `data.object`), else the
- * object its type names (GitHub's `workflow_run` in a workflow_run.completed, `issue` in an
- * issues.opened), else the payload itself.
+ * The object a payload is about: the `data` of an envelope (Stripe's `data.object`), or the
+ * reference a Stripe thin event carries in place of a snapshot (`related_object`, whose id the
+ * event's own id would otherwise crowd out of the line), else the object its type names (GitHub's
+ * `workflow_run` in a workflow_run.completed, `issue` in an issues.opened), else the payload itself.
  */
 function subject(parsed: Record<string, unknown>, type: string): Record<string, unknown> {
   const data = isRecord(parsed.data) ? parsed.data : undefined;
   if (data) return isRecord(data.object) ? data.object : data;
+  if (parsed.object === "v2.core.event" && isRecord(parsed.related_object)) return parsed.related_object;
   const head = type.split(/[./]/)[0] ?? "";
   const named = [head, head.replace(/s$/, "")].map((key) => (Object.hasOwn(parsed, key) ? parsed[key] : undefined));
   return named.find(isRecord) ?? parsed;

@@ -1886,3 +1886,26 @@ test("a payload whose indented text passes the text's limit is shown whole in th
   expect(got).not.toContain("cut here");
   expect(got).toContain(JSON.stringify(commits[25]));
 });
+
+test("a Stripe thin event's gist shows the object it is about, as a snapshot event's shows its data.object", async () => {
+  const { store, call } = await served();
+  // As Stripe's docs show a thin event of an event destination: no snapshot, the object's reference alone.
+  const thin = {
+    id: "evt_test_65R9Ijk8EFc8DrK0eRv16SuMnKLVS4RDzGT3QLPsHYiZD",
+    object: "v2.core.event",
+    type: "v1.billing.meter.error_report_triggered",
+    livemode: false,
+    created: "2024-09-17T06:20:52.246Z",
+    related_object: {
+      id: "mtr_test_61R9IeFtsU9DnNhQc41E5NWEGQnkLPw4",
+      type: "billing.meter",
+      url: "/v1/billing/meters/mtr_test_61R9IeFtsU9DnNhQc41E5NWEGQnkLPw4",
+    },
+    reason: { type: "request", request: { id: "req_v24ZJUz4AQlJ9SuAt", idempotency_key: "b4b3b3b1" } },
+  };
+  await addTrial(store, "thin", JSON.stringify(thin), thin.type);
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events[0]?.gist).toMatch(
+    /^\{"livemode":false,"id":"mtr_test_61R9IeFtsU9DnNhQc41E5NWEGQnkLPw4","type":"billing.meter",/,
+  );
+});
