@@ -97,6 +97,12 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     /Nor does a test payment \(livemode false, test true\), even one that matches its order: leave it as it is/,
   );
   expect(payments).toMatch(/report: .*test payments/);
+  // A platform's Connect endpoint receives its connected accounts' payments, each with the account
+  // in `account`: another merchant's money, whose metadata may name an order of this shop.
+  expect(payments).toMatch(
+    /Nor does a Stripe event that names an account \(account: "acct_…"\): a connected account's payment is another merchant's, even one whose metadata names an order here: leave it as it is and name it in the report\./,
+  );
+  expect(payments).toMatch(/report: .*connected accounts' payments/);
   // A payment acknowledged as paying no order of this shop is money a person hears of, not one
   // that leaves the unacknowledged list unsaid: it may be an order's, its reference lost.
   expect(payments).toMatch(/report: .*payments acknowledged as paying no order of this shop/);
@@ -533,7 +539,7 @@ test("a session that gains the tools the payments flow names (a reader's step-up
 
 test("every tool, argument and field a prompt names is one tools/list has, spelled as it spells it", async () => {
   // The payloads' own fields and event types, which the prompts name as the providers spell them.
-  const theirs = ["payment_status", "payment_intent"];
+  const theirs = ["payment_status", "payment_intent", "account"];
   const settings: Record<string, string>[] = [
     {},
     { WAITER_READ_ONLY: "true" },
