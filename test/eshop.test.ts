@@ -2190,10 +2190,23 @@ describe("products and stock", () => {
       stock_quantity: 4,
       variations: [],
     };
-    woo.intercept = (r) => (r.method === "GET" && r.path.endsWith("/products/120") ? json(200, variation) : undefined);
+    woo.intercept = (r) =>
+      r.method !== "GET"
+        ? undefined
+        : r.path.endsWith("/products/120")
+          ? json(200, variation)
+          : r.path.endsWith("/products") && r.query.get("sku") === "SET-TASTE-L"
+            ? json(200, [variation], { "X-WP-Total": "1", "X-WP-TotalPages": "1" })
+            : undefined;
+    // The count is the product's, shared by its variations: a sale of another one takes from it too.
+    const line =
+      "Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock, counted on product 119 for all its variations";
     const shown = await server.call("eshop_product_get", { id: 120 });
-    expect(text(shown)).toBe("Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock");
+    expect(text(shown)).toBe(line);
     expect(data(shown)).toMatchObject({ manage_stock: true, stock_quantity: 4 });
+    expect(Object.keys(data(shown))).not.toContain("counted_on");
+    const listed = await server.call("eshop_products_list", { sku: "SET-TASTE-L" });
+    expect(text(listed).split("\n")[0]).toBe(line);
     const refused = await server.call("eshop_stock_set", { id: 120, quantity: 3 });
     expect(text(refused)).toMatch(
       /whose stock is counted on its product \(id 119\) for all its variations: set that product's stock\./,

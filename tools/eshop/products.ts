@@ -49,10 +49,24 @@ function underThreshold(p: { stock_quantity?: number | undefined; stock_status: 
   return ` (WooCommerce takes ${counted} as out of stock${backorder}: the shop's "Out of stock threshold" is ${counted} or more, ${where})`;
 }
 
-function productLine(p: Product, currency: string | undefined): string {
+/**
+ * The product that counts a variation's stock, for the text only: structuredContent has no field
+ * for it, and the variation's quantity, its product's, reads as the variation's own without it.
+ */
+const countedOn = new WeakMap<object, number>();
+
+/** A product as structuredContent has it, remembering for the text the product that counts its stock. */
+function shownProduct(p: Product): z.output<typeof productOut> {
+  const out = productOut.parse(p);
+  if (p.counted_on !== undefined) countedOn.set(out, p.counted_on);
+  return out;
+}
+
+function productLine(p: z.output<typeof productOut>, currency: string | undefined): string {
   const variable = p.type === "variable";
+  const parent = countedOn.get(p);
   const stock = p.manage_stock
-    ? `${p.stock_quantity ?? 0} in stock`
+    ? `${p.stock_quantity ?? 0} in stock${parent === undefined ? "" : `, counted on product ${parent} for all its variations`}`
     : variable
       ? "stock kept per variation"
       : "stock not counted";
@@ -152,7 +166,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         ),
         currencyOf(call),
       ]);
-      const products = page.items.map((p) => productOut.parse(p));
+      const products = page.items.map(shownProduct);
       return { products, ...(currency ? { currency } : {}), ...pageResult(page, request) };
     },
     render(r, args) {
@@ -172,7 +186,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     refuses: notOneProduct,
     async run(args, call) {
       const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
-      return { ...productOut.parse(product), ...(currency ? { currency } : {}) };
+      return Object.assign(shownProduct(product), currency ? { currency } : {});
     },
     render: (r) => productLine(r, r.currency),
   });
