@@ -2173,6 +2173,28 @@ describe("products and stock", () => {
     expect(text(refused)).toMatch(/is a product variation; waiter sets the stock of simple products and of variable/);
   });
 
+  test("a product on backorder by its status alone, counted, takes no backorders, and the answer says so", async () => {
+    // WooCommerce's validate_props() keeps backorders "no" while a product counts no stock.
+    const ended =
+      "It was on backorder by its stock status alone: counted, it takes no backorders (WooCommerce keeps them off while it counts no stock), so it is out of stock at 0";
+    const allow = "; to keep taking orders, allow backorders on its Inventory tab in the shop's admin.";
+    const three = await server.call("eshop_stock_set", { id: P.frother, quantity: 3 });
+    expect(text(three)).toBe(
+      `Milk Frother (id 111): 3 in stock (stock was not counted before), instock. ${ended}${allow}`,
+    );
+    woo.shop.reset();
+    const none = await server.call("eshop_stock_set", { id: P.frother, quantity: 0 });
+    expect(text(none)).toBe(
+      `Milk Frother (id 111): 0 in stock (stock was not counted before), outofstock. ${ended}, as now${allow}`,
+    );
+    expect(woo.shop.product(P.frother).backorders).toBe("no");
+    // Counted already, or not on backorder before: nothing ended.
+    expect(text(await server.call("eshop_stock_set", { id: P.frother, quantity: 5 }))).toBe(
+      "Milk Frother (id 111): 5 in stock (was 0), instock.",
+    );
+    expect(text(await server.call("eshop_stock_set", { id: P.grinder, quantity: 0 }))).not.toMatch(/backorder/);
+  });
+
   test("a variation whose stock its product counts shows that stock, and setting it points to the product", async () => {
     // WooCommerce answers such a variation with manage_stock "parent" and its product's quantity.
     const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };

@@ -62,6 +62,12 @@ function shownProduct(p: Product): z.output<typeof productOut> {
   return out;
 }
 
+/**
+ * Stock set on a product that was on backorder by its status alone, for the text only: counted now,
+ * it takes no backorders, which structuredContent has no field to say.
+ */
+const backordersEnded = new WeakSet<object>();
+
 function productLine(p: z.output<typeof productOut>, currency: string | undefined): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
@@ -247,13 +253,19 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${named(before)} (id ${before.id}): the shop did not take the stock: it counts no product's stock, as stock management is off for the whole shop (WooCommerce → Settings → Products → Inventory, "Enable stock management"). Turn it on there, then set the stock.`,
       );
     }
-    return {
+    const result = {
       product: stockOut.parse(after),
       ...(before.manage_stock && before.stock_quantity !== undefined
         ? { previous_quantity: before.stock_quantity }
         : {}),
       started_counting: !before.manage_stock,
     };
+    // WooCommerce keeps backorders off while it counts no stock: one on backorder by its status
+    // alone takes none once counted, and is out of stock at 0.
+    if (!before.manage_stock && before.stock_status === "onbackorder" && after.backorders_allowed !== true) {
+      backordersEnded.add(result);
+    }
+    return result;
   }
 
   const stockSet = defineTool({
@@ -279,13 +291,16 @@ export function productTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`product:${id}`, () => setStock(id, args.quantity, call));
     },
     render(r) {
+      const ended = backordersEnded.has(r)
+        ? ` It was on backorder by its stock status alone: counted, it takes no backorders (WooCommerce keeps them off while it counts no stock), so it is out of stock at 0${r.product.stock_status === "outofstock" ? ", as now" : ""}; to keep taking orders, allow backorders on its Inventory tab in the shop's admin.`
+        : "";
       const was =
         r.previous_quantity === undefined
           ? r.started_counting
             ? " (stock was not counted before)"
             : ""
           : ` (was ${r.previous_quantity})`;
-      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.`;
+      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${ended}`;
     },
   });
 
