@@ -1385,6 +1385,39 @@ describe("status and notes", () => {
     expect(woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201)).toEqual([]);
   });
 
+  test("a payment the shop recorded without confirming it, marked again, gets the note the first try meant to add", async () => {
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    try {
+      // The shop records the payment, and answers after the tool call's deadline.
+      woo.intercept = (r) => {
+        if (r.method === "PUT") woo.delayMs = 3_000;
+        return undefined;
+      };
+      const args = { id: O.pending1999, transaction_id: "pi_3Qslow" };
+      const first = await slow.call("eshop_order_mark_paid", args);
+      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+      woo.intercept = undefined;
+      woo.delayMs = 0;
+      expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "pi_3Qslow" });
+      const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
+      expect(notes()).toBe(0);
+      const again = await slow.call("eshop_order_mark_paid", args);
+      expect(data(again)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+      expect(withoutEmail(again)).toMatch(
+        /^Order #7081 \(id 7081\) is now paid \(.*\) and processing; note \d+ added\.$/,
+      );
+      expect(notes()).toBe(1);
+      const listed = await slow.call("eshop_order_get", { id: O.pending1999 });
+      expect(text(listed)).toMatch(/: "Marked paid by waiter \(transaction pi_3Qslow\)\."/);
+      // Once added, or for a payment this process did not send, it is paid already.
+      expect(data(await slow.call("eshop_order_mark_paid", args))).toMatchObject({ already_paid: true });
+      expect(notes()).toBe(1);
+    } finally {
+      woo.delayMs = 0;
+      await slow.close();
+    }
+  });
+
   test("a note the shop does not confirm after the change may be there: the answer says so and where to look, not that it failed", async () => {
     woo.intercept = (r) =>
       r.method === "POST" && r.path.endsWith("/notes")

@@ -222,6 +222,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
    */
   const paidInPluginStatus = (current: string, paid: string | undefined) =>
     !shop.orderStatuses.includes(current) && paid !== undefined;
+  /**
+   * The payments this process sent that the shop did not confirm, by order: the transaction given,
+   * "" for none. The same payment marked again finds the order paid, maybe by that request, whose
+   * note was never added: it is added then, as the first try would have.
+   */
+  const unconfirmedPayments = new Map<number, string>();
 
   const list = defineTool({
     name: "eshop_orders_list",
@@ -399,8 +405,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ...(before.transaction_id ? { transaction_id: before.transaction_id } : {}),
           ...(differs ? { transaction_differs: true } : {}),
         };
+        const sentBefore = unconfirmedPayments.get(id);
+        unconfirmedPayments.delete(id);
+        // Paid by this payment's request the shop did not confirm: that try's answer, with its note.
+        const paidBySent =
+          sentBefore === (transaction_id ?? "") && (transaction_id === undefined || carried) && !differs;
+        const alreadyPaid = () =>
+          paidBySent
+            ? recorded(before)
+            : Promise.resolve({ already_paid: true, order: orderStateOut.parse(before), ...stored });
         if (shop.paidStatuses.includes(before.status) || paidInPluginStatus(before.status, before.paid)) {
-          return { already_paid: true, order: orderStateOut.parse(before), ...stored };
+          return alreadyPaid();
         }
         if (!shop.payableStatuses.includes(before.status) && before.paid) {
           // Paid, then refunded or cancelled (a cancel keeps the paid date): setting its status
@@ -441,15 +456,21 @@ export function orderTools(shop: ShopProvider): Tool[] {
         // the shop says it needs payment then, and a new payment pays it. A shop that does not say
         // (WooCommerce before 6.6) decides it so: pending or failed, with a total above 0.
         const needsPayment = before.needs_payment ?? awaitsPayment(before);
-        if (before.paid && !needsPayment) {
-          return { already_paid: true, order: orderStateOut.parse(before), ...stored };
-        }
+        if (before.paid && !needsPayment) return alreadyPaid();
         if (before.paid && carried) {
           throw new ToolError(
             `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${utcMinute(before.paid)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid.`,
           );
         }
-        const after = await shop.setPaid(before, transaction_id, call);
+        const after = await shop.setPaid(before, transaction_id, call).catch((err: unknown) => {
+          if (err instanceof UnconfirmedChange) unconfirmedPayments.set(id, transaction_id ?? "");
+          throw err;
+        });
+        return recorded(after);
+      });
+
+      /** The answer of a payment recorded: the order as it was left, and the note added. */
+      async function recorded(after: Order) {
         // WooCommerce dates a payment only in the status its payment completes to: an order with
         // nothing to ship, moved to processing (by a shop before 6.6, which does not say what an
         // order needs, or where a plugin completes payments elsewhere), is paid without a date.
@@ -474,7 +495,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           // The payment is recorded; a retry would find it paid and never add the note.
           return { ...paid, note_error: noteFailure(err, call) };
         }
-      });
+      }
     },
     render(r, _args, session) {
       // An order is paid from a status awaiting payment, and the shop mails alike from each of them.
