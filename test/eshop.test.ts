@@ -1778,6 +1778,10 @@ describe("status and notes", () => {
     const result = await server.call("eshop_order_add_note", { id: O.completed, note: "Thanks!", customer_note: true });
     expect(data(result)).toMatchObject({ order_id: O.completed, note: { note: "Thanks!", customer_note: true } });
     expect(woo.shop.order(O.completed).notes.some((n) => n.note === "Thanks!" && n.customer_note)).toBe(true);
+    // WC_Email_Customer_Note sends it only while that email is on: the shop's owner may have turned it off.
+    expect(text(result)).toMatch(
+      /^Note \d+ added to order 7063 and emailed to the customer by the shop's "Customer note" email, unless it is turned off \(WooCommerce → Settings → Emails\)\.$/,
+    );
   });
 
   test("a note cut inside an emoji reaches the shop, the broken half shown as �, where PHP's JSON refused the whole", async () => {

@@ -661,7 +661,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
     },
     render(r) {
-      return `Note ${r.note.id} added to order ${r.order_id}${r.note.customer_note ? " and sent to the customer" : " (private)"}.`;
+      // WooCommerce emails a note to the customer only while its email for notes is on.
+      const emailed = ` and emailed to the customer by the shop's "Customer note" email, unless it is turned off (${shop.name} → Settings → Emails)`;
+      return `Note ${r.note.id} added to order ${r.order_id}${r.note.customer_note ? emailed : " (private)"}.`;
     },
   });
 
