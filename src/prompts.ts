@@ -116,8 +116,9 @@ export function registerPrompts(
     {
       tool: "currency_rates",
       about: "rates",
-      // Which currencies the shop sells in only its own tools tell.
-      ask: `Rates: currency_rates for today (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}).`,
+      // Which currencies the shop sells in only its own tools tell. A morning comes before the day's
+      // fixing: told "today's", a model gives the last working day's as today's.
+      ask: `Rates: currency_rates, the latest fixing (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}); say the day it is of: a day's fixing is published in its afternoon, and none on weekends and holidays.`,
     },
   ].filter((part) => servedBy(tools)(part.tool));
   /** The brief's parts at `now`: new orders are counted from the UTC day before its. */

@@ -499,7 +499,7 @@ test("a prompt is offered only with the tools it names", async () => {
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
   // Without the e-shop's tools, nothing says which currencies the shop sells in.
-  expect(brief).toContain("Rates: currency_rates for today (EUR and CZK against USD).");
+  expect(brief).toContain("Rates: currency_rates, the latest fixing (EUR and CZK against USD); say the day it is of");
   expect(brief).not.toMatch(/\bshop\b/);
   // Places are the weather's: a brief without it has none to choose among.
   expect(brief).toMatch(/^When a tool's error says what to send instead, send that\. Skip a part/m);
@@ -508,7 +508,7 @@ test("a prompt is offered only with the tools it names", async () => {
     await (await client({ WAITER_TOOLS: "currency_rates,eshop_products_list" })).getPrompt({ name: "morning_brief" }),
   );
   expect(shop).toContain(
-    "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
+    "Rates: currency_rates, the latest fixing (EUR and CZK against USD, or the currencies the shop sells in);",
   );
 });
 
@@ -626,4 +626,26 @@ test("the morning brief says it tells what happened overnight only when it has o
   expect(await described({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" })).toBe(
     "What today holds: rates, weather.",
   );
+});
+
+test("the morning brief asks for the latest fixing and its date: a morning's brief comes before the day's rates are published", async () => {
+  // The ECB publishes around 16:00 Frankfurt time on working days, the CNB after 14:30: asked for
+  // "today's" rates on a Monday morning, the model would give Friday's as today's.
+  const waiter = await client();
+  setClock("2026-12-07T06:30:00+01:00");
+  try {
+    const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+    const rates = brief.split("\n").find((line) => line.includes("currency_rates"));
+    expect(rates).not.toMatch(/for today/);
+    expect(rates).toBe(
+      "- Rates: currency_rates, the latest fixing (EUR and CZK against USD, or the currencies the shop sells in); say the day it is of: a day's fixing is published in its afternoon, and none on weekends and holidays.",
+    );
+    const latest = await waiter.callTool({
+      name: "currency_rates",
+      arguments: { base: "USD", symbols: ["EUR", "CZK"] },
+    });
+    expect((latest.structuredContent as { date: string }).date).toBe("2026-12-04");
+  } finally {
+    setClock();
+  }
 });
