@@ -99,8 +99,9 @@ export function registerPrompts(
       about: "orders",
       overnight: true,
       // The date, not "yesterday's": counted back by a model, the first of a month's may be its guess.
+      // The list has failed and cancelled orders too: counted as one, they would pass for sales.
       ask: (yesterday: string) =>
-        `New orders: eshop_orders_list with after ${yesterday} (yesterday) and page_size 100, every page; count them and name the largest.`,
+        `New orders: eshop_orders_list with after ${yesterday} (yesterday) and page_size 100, every page; count them, by status, and name the largest with its status.`,
     },
     {
       tool: "eshop_products_list",

@@ -7,6 +7,7 @@ import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { geocoded, startGeocoding, village } from "./fakes/open-meteo.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce } from "./fakes/woocommerce.js";
 
 const novaVes = (region: string, latitude: number, longitude: number) =>
   village("Nová Ves", region, latitude, longitude);
@@ -645,6 +646,33 @@ test("the morning brief asks for the latest fixing and its date: a morning's bri
       arguments: { base: "USD", symbols: ["EUR", "CZK"] },
     });
     expect((latest.structuredContent as { date: string }).date).toBe("2026-12-04");
+  } finally {
+    setClock();
+  }
+});
+
+test("the morning brief counts the new orders by status: the shop lists failed and cancelled orders among them", async () => {
+  const woo = await startWooCommerce();
+  closing.push(() => woo.close());
+  const waiter = await client({
+    WAITER_WOO_URL: woo.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
+  });
+  setClock("2026-11-04T07:00:00Z");
+  try {
+    const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+    const line = brief.split("\n").find((line) => line.includes("eshop_orders_list"));
+    expect(line).toContain("eshop_orders_list with after 2026-11-03 (yesterday)");
+    // A card declined is an order that failed, no sale: counted as one, or named as the largest,
+    // it would stand in the brief for money that never came.
+    const listed = await waiter.callTool({
+      name: "eshop_orders_list",
+      arguments: { after: "2026-11-03", page_size: 100 },
+    });
+    const statuses = (listed.structuredContent as { orders: { status: string }[] }).orders.map((o) => o.status);
+    expect(statuses).toContain("failed");
+    expect(line).toMatch(/count them, by status, and name the largest with its status\.$/);
   } finally {
     setClock();
   }
