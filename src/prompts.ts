@@ -148,11 +148,15 @@ export function registerPrompts(
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
     const placeDescription = `Where to give today's weather for; without it, the brief ${briefParts.length > 0 ? "has no weather" : "asks for one"}.`;
+    // Orders placed and events waiting are what happened; stock, rates and the weather what today holds.
+    const overnight = briefParts.some((part) => "overnight" in part);
+    const today = forecast !== undefined || briefParts.some((part) => !("overnight" in part));
+    const held = overnight ? `What happened overnight${today ? " and what today holds" : ""}` : "What today holds";
     register(
       "morning_brief",
       {
         title: "Morning brief",
-        description: `${briefParts.some((part) => "overnight" in part) ? "What happened overnight and what today holds" : "What today holds"}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
+        description: `${held}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
         argsSchema: forecast
           ? {
               // Completed with weather_geocode: without it, no completion is offered.

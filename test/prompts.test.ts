@@ -627,6 +627,11 @@ test("the morning brief says it tells what happened overnight only when it has o
   expect(await described({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" })).toBe(
     "What today holds: rates, weather.",
   );
+  // Orders placed and events waiting are what happened: a brief of them alone holds nothing of today.
+  expect(await described({ WAITER_TOOLSETS: "events" })).toBe("What happened overnight: waiting events.");
+  expect(await described({ WAITER_TOOLS: "eshop_orders_list,events_list" })).toBe(
+    "What happened overnight: orders, waiting events.",
+  );
 });
 
 test("the morning brief asks for the latest fixing and its date: a morning's brief comes before the day's rates are published", async () => {
