@@ -2976,6 +2976,24 @@ describe("bearer tokens", () => {
     await expect(startApp({ ...TOKENS, WAITER_HTTP_TOKENS: misspelt })).rejects.toThrow(
       /^invalid setting WAITER_HTTP_TOKENS at rates\.toolsets: no toolset is named "curency" \(they are: events, webhooks, currency, /,
     );
+    // A scope and a toolset in any case, as the settings' other words: Currency is currency.
+    const capitalised = JSON.stringify([
+      { name: "rates", secretEnv: "VIEW_TOKEN_RATES", scope: "Read", toolsets: ["Currency"] },
+      { name: "ops", secretEnv: "OPS_TOKEN", scope: " WRITE" },
+    ]);
+    const {
+      config: anyCase,
+      log: anyCaseLog,
+      stderr: anyCaseSaid,
+    } = await startApp({
+      ...TOKENS,
+      WAITER_HTTP_TOKENS: capitalised,
+    });
+    await (await startServe(anyCase, anyCaseLog)).close();
+    expect(anyCaseSaid()).toContain(
+      "MCP callers: 2 tokens of WAITER_HTTP_TOKENS: rates (scope read, toolsets currency), ops (scope write)\n",
+    );
+    expect(anyCaseSaid()).not.toContain("is served no tool");
     // The token itself where its variable's name belongs: refused, and not repeated.
     const pasted = `tok_${"9".repeat(64)}`;
     const refusal = await startApp({

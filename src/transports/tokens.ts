@@ -16,6 +16,7 @@ import {
   type SettingValues,
   secretVariable,
   settingName,
+  word,
 } from "../settings.js";
 import type { Tool } from "../toolset.js";
 
@@ -32,7 +33,7 @@ const MIN_SECRET = 32;
 const token = closedObject("a token", {
   name: settingName("token"),
   secretEnv: secretVariable("the token"),
-  scope: z.enum(SCOPES),
+  scope: word(SCOPES),
   toolsets: z.array(z.string()).min(1).optional(),
 });
 
@@ -97,7 +98,8 @@ export function resolveHttp(
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
     }
     names.add(configured.name);
-    const stray = configured.toolsets?.find((name) => !toolsets.includes(name));
+    // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
+    const stray = configured.toolsets?.find((name) => !toolsets.includes(name.toLowerCase()));
     if (stray !== undefined) {
       throw new ConfigError(
         `invalid setting ${origin("tokens")} at ${configured.name}.toolsets: no toolset is named ${JSON.stringify(stray)} (they are: ${toolsets.join(", ")})`,
@@ -121,7 +123,8 @@ export function resolveHttp(
         `${tokenOwner(configured.name)}: ${configured.secretEnv} holds ${characterNamed(unsendable[0])}, which a client cannot send in a bearer token: a token is one word of visible ASCII characters; make one with \`openssl rand -hex 32\``,
       );
     }
-    return { ...configured, secret };
+    const named = configured.toolsets?.map((name) => name.toLowerCase());
+    return { ...configured, ...(named ? { toolsets: named } : {}), secret };
   });
   return { ...values, tokens };
 }
