@@ -821,6 +821,26 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test("a path that calls a function JMESPath has not, or with a wrong number of arguments, stops waiter serve, as it fails on every event", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, gt: 5 }] } });
+    await expect(serve([where("to_numbr(payload.data.object.amount)")])).rejects.toThrow(
+      'automation stripe-paid, when.where 1: "to_numbr(payload.data.object.amount)" calls to_numbr, a function JMESPath has not (did you mean to_number?)',
+    );
+    await expect(serve([where("lenth(payload.data.object.items)")])).rejects.toThrow(
+      /calls lenth, a function JMESPath has not \(did you mean length\?\)/,
+    );
+    await expect(serve([where("to_number(payload.data.object.amount, `0`)")])).rejects.toThrow(
+      'automation stripe-paid, when.where 1: "to_number(payload.data.object.amount, `0`)" calls to_number with 2 arguments, where it takes 1',
+    );
+    const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "max_by(payload.items)" } } }] };
+    await expect(serve([arg])).rejects.toThrow(
+      'automation stripe-paid, step 1, argument id: "max_by(payload.items)" calls max_by with 1 argument, where it takes 2',
+    );
+    // A function of its own waiter's to_number is, and one of many arguments, take what they are given.
+    await (await serve([where("to_number(join('', [payload.a, payload.b, payload.c]))")])).close();
+    await (await serve([where("length(not_null(payload.a, payload.b, payload.c))")])).close();
+  });
+
   test("a path that gives a kind of value the argument never takes stops waiter serve, saying what each is", async () => {
     const stock = (quantity: string) => ({
       ...PAID,

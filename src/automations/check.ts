@@ -1,4 +1,4 @@
-import { compile } from "@jmespath-community/jmespath";
+import { compile, getRegisteredFunctions, TreeInterpreter } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
@@ -63,6 +63,8 @@ export function checkAutomations({
           `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
         );
       }
+      const misread = misreadIn(ast);
+      if (misread !== undefined) throw new ConfigError(`${where}, ${at}: ${JSON.stringify(path)} ${misread}`);
       const read = roots(ast, "");
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
@@ -309,6 +311,39 @@ function checkTemplate(where: string, template: string): void {
       );
     }
   }
+}
+
+/**
+ * What in a compiled path fails or misleads on every event, which JMESPath's compiler lets by: a
+ * function it has not (to_numbr) or given a number of arguments it does not take, each of which
+ * fails when the path is read.
+ */
+function misreadIn(node: unknown): string | undefined {
+  if (typeof node !== "object" || node === null) return undefined;
+  // A list of sub-expressions (a function's arguments) has neither type nor name.
+  const n = node as { type?: string; name?: string; children?: unknown[] };
+  if (n.type === "Literal") return undefined;
+  if (n.type === "Function" && n.name !== undefined) {
+    const functions = getRegisteredFunctions();
+    if (!functions.includes(n.name)) {
+      const meant = meantKey(n.name, functions);
+      return `calls ${n.name}, a function JMESPath has not${meant ? ` (did you mean ${meant}?)` : ""}`;
+    }
+    const signature = TreeInterpreter.runtime._functionTable[n.name]?._signature ?? [];
+    const given = n.children?.length ?? 0;
+    const least = signature.filter((argument) => !argument.optional).length;
+    const variadic = signature.at(-1)?.variadic === true;
+    if (given < least || (!variadic && given > signature.length)) {
+      const most = variadic ? "or more" : signature.length > least ? `to ${signature.length}` : "";
+      const takes = [least, most].filter(Boolean).join(" ");
+      return `calls ${n.name} with ${given} argument${given === 1 ? "" : "s"}, where it takes ${takes}`;
+    }
+  }
+  for (const child of Object.values(n)) {
+    const misread = misreadIn(child);
+    if (misread !== undefined) return misread;
+  }
+  return undefined;
 }
 
 /** Whether `field` is given and no field of the event's: a typo (event.typ) that is never there. */
