@@ -841,6 +841,14 @@ describe("automations are checked at start", () => {
     await (await serve([where("length(not_null(payload.a, payload.b, payload.c))")])).close();
   });
 
+  test("a path that compares with =, which JMESPath reads as no comparison, stops waiter serve, pointing to ==", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
+    await expect(serve([where("payload.data.object.status = 'succeeded'")])).rejects.toThrow(
+      `automation stripe-paid, when.where 1: "payload.data.object.status = 'succeeded'" has =, which JMESPath takes only in a let's bindings (let $x = … in …): a comparison is ==`,
+    );
+    await (await serve([where("let $o = payload.data.object in $o.status == 'succeeded'")])).close();
+  });
+
   test("a path that gives a kind of value the argument never takes stops waiter serve, saying what each is", async () => {
     const stock = (quantity: string) => ({
       ...PAID,

@@ -316,13 +316,17 @@ function checkTemplate(where: string, template: string): void {
 /**
  * What in a compiled path fails or misleads on every event, which JMESPath's compiler lets by: a
  * function it has not (to_numbr) or given a number of arguments it does not take, each of which
- * fails when the path is read.
+ * fails when the path is read; or an `=` outside a let's bindings, which the compiler reads as a
+ * binding that drops what stands before it (`payload.status = 'paid'` gives an object).
  */
 function misreadIn(node: unknown): string | undefined {
   if (typeof node !== "object" || node === null) return undefined;
   // A list of sub-expressions (a function's arguments) has neither type nor name.
-  const n = node as { type?: string; name?: string; children?: unknown[] };
+  const n = node as { type?: string; name?: string; children?: unknown[]; bindings?: { reference: unknown }[] };
   if (n.type === "Literal") return undefined;
+  if (n.type === "Binding") {
+    return "has =, which JMESPath takes only in a let's bindings (let $x = … in …): a comparison is ==";
+  }
   if (n.type === "Function" && n.name !== undefined) {
     const functions = getRegisteredFunctions();
     if (!functions.includes(n.name)) {
@@ -339,7 +343,9 @@ function misreadIn(node: unknown): string | undefined {
       return `calls ${n.name} with ${given} argument${given === 1 ? "" : "s"}, where it takes ${takes}`;
     }
   }
-  for (const child of Object.values(n)) {
+  // A let's bindings are where = belongs: what each binds is read as any other expression.
+  const children = n.type === "LetExpression" ? { ...n, bindings: n.bindings?.map((b) => b.reference) } : n;
+  for (const child of Object.values(children)) {
     const misread = misreadIn(child);
     if (misread !== undefined) return misread;
   }
