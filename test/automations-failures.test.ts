@@ -841,6 +841,15 @@ describe("automations are checked at start", () => {
     await (await serve([where("length(not_null(payload.a, payload.b, payload.c))")])).close();
   });
 
+  test("text written in double quotes in a path, which JMESPath reads as a field's name, is told to take single quotes", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
+    await expect(serve([where('payload.data.object.status == "succeeded"')])).rejects.toThrow(
+      `automation stripe-paid, when.where 1: "payload.data.object.status == \\"succeeded\\"" starts at "succeeded", which is neither payload nor event, so it never has a value ('succeeded', perhaps: JMESPath reads a name in double quotes as a field, and text in single quotes)`,
+    );
+    // A quoted key under payload is a field, as meant.
+    await (await serve([where("payload.\"order-id\" == '1042'")])).close();
+  });
+
   test("a path that compares with =, which JMESPath reads as no comparison, stops waiter serve, pointing to ==", async () => {
     const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
     await expect(serve([where("payload.data.object.status = 'succeeded'")])).rejects.toThrow(

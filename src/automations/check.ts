@@ -69,7 +69,7 @@ export function checkAutomations({
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, stray)}, perhaps)`,
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, stray)})`,
         );
       }
       const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
@@ -636,10 +636,18 @@ const EVENT_FIELDS = Object.keys(placeholderView.event);
 
 /**
  * The path meant by one that reads `stray` at its root: a key with a hyphen (`payload.order-id`),
- * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); else `stray`
- * under payload.
+ * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); text written in
+ * double quotes not after a dot (`== "paid"`), which JMESPath reads as a field's name, takes single
+ * quotes; else `stray` under payload.
  */
 function meantPath(path: string, stray: string): string {
   const quoted = path.replace(/(?<=\.)[A-Za-z_]\w*(?:-\w+)+/g, (key) => `"${key}"`);
-  return quoted !== path && path.includes(`-${stray}`) ? quoted : `payload.${stray}`;
+  if (quoted !== path && path.includes(`-${stray}`)) return `${quoted}, perhaps`;
+  const written = JSON.stringify(stray);
+  let at = path.indexOf(written);
+  while (at > 0 && path[at - 1] === ".") at = path.indexOf(written, at + 1);
+  if (at !== -1) {
+    return `'${stray.replace(/['\\]/g, "\\$&")}', perhaps: JMESPath reads a name in double quotes as a field, and text in single quotes`;
+  }
+  return `payload.${stray}, perhaps`;
 }
