@@ -850,6 +850,17 @@ describe("automations are checked at start", () => {
     await (await serve([where("payload.\"order-id\" == '1042'")])).close();
   });
 
+  test("a bare word compared with, which JMESPath reads as a field's name, is told to take single quotes as text", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
+    for (const path of ["payload.data.object.status == succeeded", "succeeded != payload.data.object.status"]) {
+      await expect(serve([where(path)])).rejects.toThrow(
+        `starts at "succeeded", which is neither payload nor event, so it never has a value ('succeeded', perhaps: JMESPath reads a bare name as a field, and text in single quotes)`,
+      );
+    }
+    // A name that is not compared with is a field the person left payload out of.
+    await expect(serve([where("data.object.livemode")])).rejects.toThrow(/\(payload\.data, perhaps\)/);
+  });
+
   test("a path that compares with =, which JMESPath reads as no comparison, stops waiter serve, pointing to ==", async () => {
     const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
     await expect(serve([where("payload.data.object.status = 'succeeded'")])).rejects.toThrow(

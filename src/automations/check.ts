@@ -637,8 +637,8 @@ const EVENT_FIELDS = Object.keys(placeholderView.event);
 /**
  * The path meant by one that reads `stray` at its root: a key with a hyphen (`payload.order-id`),
  * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); text written in
- * double quotes not after a dot (`== "paid"`), which JMESPath reads as a field's name, takes single
- * quotes; else `stray` under payload.
+ * double quotes not after a dot (`== "paid"`), or bare as a side of a comparison (`== paid`), which
+ * JMESPath reads as a field's name, takes single quotes; else `stray` under payload.
  */
 function meantPath(path: string, stray: string): string {
   const quoted = path.replace(/(?<=\.)[A-Za-z_]\w*(?:-\w+)+/g, (key) => `"${key}"`);
@@ -646,8 +646,18 @@ function meantPath(path: string, stray: string): string {
   const written = JSON.stringify(stray);
   let at = path.indexOf(written);
   while (at > 0 && path[at - 1] === ".") at = path.indexOf(written, at + 1);
-  if (at !== -1) {
-    return `'${stray.replace(/['\\]/g, "\\$&")}', perhaps: JMESPath reads a name in double quotes as a field, and text in single quotes`;
+  if (at !== -1 || comparedWith(compile(path), stray)) {
+    const name = at !== -1 ? "a name in double quotes" : "a bare name";
+    return `'${stray.replace(/['\\]/g, "\\$&")}', perhaps: JMESPath reads ${name} as a field, and text in single quotes`;
   }
   return `payload.${stray}, perhaps`;
+}
+
+/** Whether a comparison in `node` has the field `name` as a side of its own: text meant (`status == paid`). */
+function comparedWith(node: unknown, name: string): boolean {
+  if (typeof node !== "object" || node === null) return false;
+  const n = node as Node;
+  const side = (child: Node | undefined) => child?.type === "Field" && child.name === name;
+  if (n.type === "Comparator" && (side(n.left) || side(n.right))) return true;
+  return Object.values(n).some((child) => comparedWith(child, name));
 }
