@@ -861,6 +861,26 @@ describe("automations are checked at start", () => {
     await expect(serve([where("data.object.livemode")])).rejects.toThrow(/\(payload\.data, perhaps\)/);
   });
 
+  test("a path JMESPath refuses for a bare number or a word for and, or or not says how JMESPath writes it", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
+    await expect(serve([where("payload.data.object.amount_received > 1000")])).rejects.toThrow(
+      'automation stripe-paid, when.where 1: "payload.data.object.amount_received > 1000" is not a JMESPath expression (Syntax error: invalid token (Number): "1000"): a number is written in backticks, `1000`',
+    );
+    // The compiler names the token it stops at: the word, or what follows a not.
+    for (const [path, token, word, written] of [
+      ["payload.data.object.livemode and payload.data.object.amount_received > `0`", "and", "and", "&&"],
+      ["payload.data.object.livemode or payload.data.object.test", "or", "or", "||"],
+      ["not payload.data.object.livemode", "payload", "not", "!"],
+    ] as const) {
+      await expect(serve([where(path)])).rejects.toThrow(
+        `is not a JMESPath expression (Syntax error: unexpected token type: UnquotedIdentifier, value: ${token}): JMESPath writes ${word} as ${written}`,
+      );
+    }
+    await expect(serve([where("payload.data.object.amount_received >= 10.5")])).rejects.toThrow(
+      "a number is written in backticks, `10.5`",
+    );
+  });
+
   test("a path that compares with =, which JMESPath reads as no comparison, stops waiter serve, pointing to ==", async () => {
     const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
     await expect(serve([where("payload.data.object.status = 'succeeded'")])).rejects.toThrow(

@@ -60,7 +60,7 @@ export function checkAutomations({
         ast = compile(path);
       } catch (err) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
+          `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})${writtenOtherwise(path, (err as Error).message)}`,
         );
       }
       const misread = misreadIn(ast);
@@ -311,6 +311,24 @@ function checkTemplate(where: string, template: string): void {
       );
     }
   }
+}
+
+/** How JMESPath writes what other languages write as `and`, `or` and `not`. */
+const WORDS: Record<string, string> = { and: "&&", or: "||", not: "!" };
+
+/**
+ * What JMESPath writes otherwise, for a path it refuses for what other languages write so: a bare
+ * number (`> 1000`, which JMESPath takes only in backticks) and the words and, or and not. Said
+ * after the compiler's message, which names only the token.
+ */
+function writtenOtherwise(path: string, message: string): string {
+  const bare = /invalid token \(Number\): "(-?\d+)"/.exec(message)?.[1];
+  if (bare !== undefined) {
+    const number = new RegExp(`${bare}(?:\\.\\d+)?(?:[eE][+-]?\\d+)?`).exec(path)?.[0] ?? bare;
+    return `: a number is written in backticks, \`${number}\``;
+  }
+  const word = /UnquotedIdentifier, value: (and|or)$/i.exec(message)?.[1] ?? /(?:^|[\s(])(not)\s/i.exec(path)?.[1];
+  return word ? `: JMESPath writes ${word} as ${WORDS[word.toLowerCase()]}` : "";
 }
 
 /**
