@@ -857,6 +857,15 @@ describe("automations are checked at start", () => {
         `starts at "succeeded", which is neither payload nor event, so it never has a value ('succeeded', perhaps: JMESPath reads a bare name as a field, and text in single quotes)`,
       );
     }
+    // null, true and false are JSON's, which JMESPath takes in backticks.
+    for (const word of ["null", "true", "false"]) {
+      await expect(serve([where(`payload.data.object.metadata.order_id != ${word}`)])).rejects.toThrow(
+        `starts at "${word}", which is neither payload nor event, so it never has a value (\`${word}\`, perhaps: JMESPath reads a bare name as a field, and null, true and false in backticks)`,
+      );
+    }
+    await expect(serve([where("payload.data.object.livemode || false")])).rejects.toThrow(
+      "(`false`, perhaps: JMESPath reads a bare name as a field, and null, true and false in backticks)",
+    );
     // A name that is not compared with is a field the person left payload out of.
     await expect(serve([where("data.object.livemode")])).rejects.toThrow(/\(payload\.data, perhaps\)/);
   });

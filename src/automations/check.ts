@@ -656,7 +656,8 @@ const EVENT_FIELDS = Object.keys(placeholderView.event);
  * The path meant by one that reads `stray` at its root: a key with a hyphen (`payload.order-id`),
  * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); text written in
  * double quotes not after a dot (`== "paid"`), or bare as a side of a comparison (`== paid`), which
- * JMESPath reads as a field's name, takes single quotes; else `stray` under payload.
+ * JMESPath reads as a field's name, takes single quotes; a bare null, true or false takes backticks,
+ * as JSON's; else `stray` under payload.
  */
 function meantPath(path: string, stray: string): string {
   const quoted = path.replace(/(?<=\.)[A-Za-z_]\w*(?:-\w+)+/g, (key) => `"${key}"`);
@@ -664,6 +665,9 @@ function meantPath(path: string, stray: string): string {
   const written = JSON.stringify(stray);
   let at = path.indexOf(written);
   while (at > 0 && path[at - 1] === ".") at = path.indexOf(written, at + 1);
+  if (at === -1 && ["null", "true", "false"].includes(stray)) {
+    return `\`${stray}\`, perhaps: JMESPath reads a bare name as a field, and null, true and false in backticks`;
+  }
   if (at !== -1 || comparedWith(compile(path), stray)) {
     const name = at !== -1 ? "a name in double quotes" : "a bare name";
     return `'${stray.replace(/['\\]/g, "\\$&")}', perhaps: JMESPath reads ${name} as a field, and text in single quotes`;
