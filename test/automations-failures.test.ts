@@ -870,7 +870,7 @@ describe("automations are checked at start", () => {
     await expect(serve([where("data.object.livemode")])).rejects.toThrow(/\(payload\.data, perhaps\)/);
   });
 
-  test("a path JMESPath refuses for a bare number or a word for and, or or not says how JMESPath writes it", async () => {
+  test("a path JMESPath refuses for a bare number, a word for and, or or not, or a field in brackets says how JMESPath writes it", async () => {
     const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
     await expect(serve([where("payload.data.object.amount_received > 1000")])).rejects.toThrow(
       'automation stripe-paid, when.where 1: "payload.data.object.amount_received > 1000" is not a JMESPath expression (Syntax error: invalid token (Number): "1000"): a number is written in backticks, `1000`',
@@ -888,6 +888,15 @@ describe("automations are checked at start", () => {
     await expect(serve([where("payload.data.object.amount_received >= 10.5")])).rejects.toThrow(
       "a number is written in backticks, `10.5`",
     );
+    // A field in brackets, as JavaScript and Python read one, is read after a dot.
+    for (const [path, token] of [
+      ["payload.data.object.metadata['order_id']", "Literal"],
+      ['payload.data.object.metadata["order_id"]', "QuotedIdentifier"],
+    ]) {
+      await expect(serve([where(`${path} != \`null\``)])).rejects.toThrow(
+        `(Syntax error: expected Star, got: ${token}): JMESPath reads a field after a dot, "payload.data.object.metadata.order_id != \`null\`", and only a number or * in brackets`,
+      );
+    }
   });
 
   test("a path that compares with =, which JMESPath reads as no comparison, stops waiter serve, pointing to ==", async () => {

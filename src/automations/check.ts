@@ -318,14 +318,22 @@ const WORDS: Record<string, string> = { and: "&&", or: "||", not: "!" };
 
 /**
  * What JMESPath writes otherwise, for a path it refuses for what other languages write so: a bare
- * number (`> 1000`, which JMESPath takes only in backticks) and the words and, or and not. Said
- * after the compiler's message, which names only the token.
+ * number (`> 1000`, which JMESPath takes only in backticks), a field in brackets (`['order_id']`,
+ * read after a dot) and the words and, or and not. Said after the compiler's message, which names
+ * only the token.
  */
 function writtenOtherwise(path: string, message: string): string {
   const bare = /invalid token \(Number\): "(-?\d+)"/.exec(message)?.[1];
   if (bare !== undefined) {
     const number = new RegExp(`${bare}(?:\\.\\d+)?(?:[eE][+-]?\\d+)?`).exec(path)?.[0] ?? bare;
     return `: a number is written in backticks, \`${number}\``;
+  }
+  const bracketed = /\[\s*(['"])([^'"]*)\1\s*\]/;
+  if (/expected Star/.test(message) && bracketed.test(path)) {
+    const dotted = path.replace(new RegExp(bracketed, "g"), (_, __, key: string) =>
+      /^[A-Za-z_]\w*$/.test(key) ? `.${key}` : `.${JSON.stringify(key)}`,
+    );
+    return `: JMESPath reads a field after a dot, ${JSON.stringify(dotted)}, and only a number or * in brackets`;
   }
   const word = /UnquotedIdentifier, value: (and|or)$/i.exec(message)?.[1] ?? /(?:^|[\s(])(not)\s/i.exec(path)?.[1];
   return word ? `: JMESPath writes ${word} as ${WORDS[word.toLowerCase()]}` : "";
