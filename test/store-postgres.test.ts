@@ -567,6 +567,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(opened).toBe("opened");
     });
 
+    test("a replica that must wait its turn to upgrade says so, naming the session that holds the lock, and upgrades once it is let go", async () => {
+      const warnings = warningsSaid();
+      const url = await freshSchema();
+      // Another waiter's upgrade, or a session that took the lock and never let go of it.
+      const holder = new pg.Client({ connectionString: server.url, application_name: "waiter" });
+      await holder.connect();
+      onTestFinished(() => holder.end());
+      const [{ pid }] = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [
+        { pid: number },
+      ];
+      await holder.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+      const opening = open(url);
+      opening.catch(() => {});
+      await expect.poll(() => warnings.filter((line) => /upgrade lock/.test(line))).toHaveLength(1);
+      expect(warnings.find((line) => /upgrade lock/.test(line))).toBe(
+        `waiting for its turn to set up waiter's tables: the session of server process ${pid} (application_name waiter, from 127.0.0.1) holds waiter's upgrade lock (the advisory lock 2002872692), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: end it (SELECT pg_terminate_backend(${pid}))`,
+      );
+      await holder.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+      const store = await opening;
+      await store.add(event());
+      expect((await store.stats()).events).toBe(1);
+    });
+
     test("an upgrade whose lock was taken on another server connection than the one that lets it go, as through a pooler in transaction mode, says so", async () => {
       const warnings = warningsSaid();
       const url = await freshSchema();

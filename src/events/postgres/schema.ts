@@ -472,7 +472,7 @@ export async function migrate(
   const before = await schemaVersion(client);
   if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
   if (before >= upTo) return undefined;
-  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
+  await takeTurn(client, before === 0 ? "set up" : "upgrade");
   let upgraded: Upgraded | undefined;
   try {
     upgraded = await upgradeLocked(client, upTo, urlFrom, lockWaitMs);
@@ -488,6 +488,37 @@ export async function migrate(
   }
   await letGoOfLock(client, urlFrom);
   return upgraded;
+}
+
+/**
+ * Takes the upgrade lock, saying first who holds it when another session does: the wait lasts as
+ * long as that session keeps it, which a start would otherwise spend without a word, whether
+ * another waiter is building an index on a full store or a session that will never let go holds
+ * it (a pooler's server connection, a machine gone). `doing`: "set up" or "upgrade".
+ */
+async function takeTurn(client: ClientBase, doing: string): Promise<void> {
+  const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [MIGRATION_LOCK]);
+  if (rows[0]?.taken) return;
+  // A lock on one bigint key: its high half in classid, its low half in objid, and objsubid 1.
+  const { rows: holders } = await client.query<{ pid: number; app: string | null; addr: string | null }>(
+    `SELECT l.pid, a.application_name AS app, host(a.client_addr) AS addr
+     FROM pg_locks l LEFT JOIN pg_stat_activity a USING (pid)
+     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [MIGRATION_LOCK],
+  );
+  const holder = holders[0];
+  const about = holder
+    ? [holder.app ? `application_name ${holder.app}` : undefined, holder.addr ? `from ${holder.addr}` : undefined]
+        .filter((part) => part !== undefined)
+        .join(", ")
+    : "";
+  const who = holder ? `the session of server process ${holder.pid}${about ? ` (${about})` : ""}` : "another session";
+  const end = holder ? `end it (SELECT pg_terminate_backend(${holder.pid}))` : "end it (pg_terminate_backend)";
+  process.emitWarning(
+    `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
+  );
+  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
 }
 
 /** The upgrade itself, with the lock held: the tables brought to `upTo`, or undefined when they are. */
