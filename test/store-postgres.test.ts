@@ -494,6 +494,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await connections()).toBe(11);
   });
 
+  test("idle connections the server ends all at once, as a restart or a DBA's pg_terminate_backend does, are said in one line that says why and that waiter connects anew", async () => {
+    const warnings = warningsSaid();
+    const url = await roleWith();
+    const store = await open(url);
+    await Promise.all(Array.from({ length: 30 }, () => store.list({}, { limit: 5 })));
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%'",
+      [new URL(url).username],
+    );
+    await expect.poll(() => warnings.filter((line) => /idle connection/.test(line)).length).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(warnings.filter((line) => /idle connection/.test(line))).toEqual([
+      "the event store's database server ended an idle connection of waiter's (PostgreSQL 57P01: terminating connection due to administrator command): it restarted, or someone ended the connection (pg_terminate_backend); waiter connects anew when it needs one",
+    ]);
+    expect((await store.stats()).events).toBe(0);
+  });
+
   test("the server finds a replica's machine gone within 2 minutes, not the system's 2 hours, so the other replicas do not wait that long on what it held; a URL's own settings stay", async () => {
     // What the session that stores an event has set, as the insert's trigger reads it there.
     const keepalives = async (url: string) => {

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
+import { throttled } from "../../log.js";
 import {
   certificateReason,
   connectionMessage,
@@ -982,8 +983,18 @@ export class PostgresEventStore implements EventStore {
     connect: ConnectTimeout,
   ) {
     this.#pool = pool;
-    // An idle connection the server closed: the pool drops it and connects anew when asked.
-    this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
+    // An idle connection the server closed: the pool drops it and connects anew when asked. A
+    // restart ends every one at once, a line each but for the throttle.
+    const idleLost = throttled((line) => process.emitWarning(line));
+    this.#pool.on("error", (err) => {
+      const { code, message } = err as { code?: string; message?: string };
+      idleLost(
+        code === "57P01"
+          ? `the event store's database server ended an idle connection of waiter's (PostgreSQL ${code}: ${message}): it restarted, or someone ended the connection (pg_terminate_backend); waiter connects anew when it needs one`
+          : `an idle connection to the event store's database failed (${message ?? err}); waiter connects anew when it needs one`,
+        code,
+      );
+    });
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
     this.#neverResentBy = options.neverResentBy;
