@@ -381,6 +381,51 @@ describe("an assistant's waiter's hold on the port", () => {
     );
     expect(lines.join("")).not.toContain("free again");
   });
+
+  /** What the log says when binding `port` fails with EACCES on `platform`. */
+  async function refusedPortSaid(port: number, platform: NodeJS.Platform): Promise<string> {
+    const lines: string[] = [];
+    const log = new Log("info", (line) => {
+      lines.push(line);
+    });
+    const own = Object.getOwnPropertyDescriptor(process, "platform");
+    Object.defineProperty(process, "platform", { value: platform });
+    try {
+      const hold = await holdPort({
+        listen: { host: "127.0.0.1", port },
+        take: true,
+        bind: async () => {
+          throw Object.assign(new Error(`listen EACCES: permission denied 127.0.0.1:${port}`), { code: "EACCES" });
+        },
+        sourceLines: () => [],
+        log,
+        retryMs: 60_000,
+        storeId: undefined,
+      });
+      cleanups.push(() => hold.close());
+      await expect.poll(() => lines.join("")).toContain("EACCES");
+    } finally {
+      if (own) Object.defineProperty(process, "platform", own);
+    }
+    return lines.join("");
+  }
+
+  test("a port the system refuses (EACCES) is said by why it may: privileges below 1024, a port Windows reserves, a policy", async () => {
+    expect(await refusedPortSaid(80, "linux")).toContain(
+      "cannot listen on 127.0.0.1:80: EACCES: ports below 1024 need privileges; set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to a higher port",
+    );
+    // Windows reserves ranges of ports for Hyper-V, WSL and Docker Desktop, and refuses a bind there
+    // with WSAEACCES, which Node.js says as EACCES: a higher port is no remedy, and no privilege is.
+    const windows = await refusedPortSaid(8790, "win32");
+    expect(windows).toContain(
+      "cannot listen on 127.0.0.1:8790: EACCES: Windows reserves the port (Hyper-V, WSL and Docker Desktop reserve ranges of ports, which `netsh interface ipv4 show excludedportrange protocol=tcp` lists); set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to a port outside them",
+    );
+    const linux = await refusedPortSaid(8790, "linux");
+    expect(linux).not.toContain("below 1024");
+    expect(linux).toContain(
+      "cannot listen on 127.0.0.1:8790: EACCES: the system refuses this port to waiter's user (net.ipv4.ip_unprivileged_port_start set above it, or a security policy such as SELinux's); set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port, or allow this one",
+    );
+  });
 });
 
 test.each([

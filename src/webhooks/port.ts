@@ -76,11 +76,26 @@ export function listenProblem(listen: Listen, err: unknown, setting: string, hol
         ? `another assistant's waiter holds the port until its assistant quits; quit that assistant and start this again (an assistant's waiter with the automations configured leaves the port to waiter listen and serve), or ${other}`
         : `${holder && holder !== "stranger" && holder !== "nothing" ? WAITERS[holder] : "another program"} holds the port; stop it, or ${other}`
       : code === "EACCES"
-        ? `ports below 1024 need privileges; set ${setting} to a higher port`
+        ? refusedPort(listen.port, setting)
         : code === "EADDRNOTAVAIL"
           ? `no network interface here has that address; set ${setting} to one this machine has`
           : `check ${setting}`;
   return `cannot listen on ${shownAddress(listen)}: ${code ?? err}: ${advice}`;
+}
+
+/**
+ * Why the system refuses a port (EACCES). Windows needs no privilege for any port, but refuses
+ * those in the ranges it reserves (Hyper-V, WSL and Docker Desktop reserve some) with WSAEACCES,
+ * which Node.js says as EACCES: a higher port is no remedy there. Elsewhere, a port below 1024
+ * needs privileges, and one above is refused by the system's settings or a security policy.
+ */
+function refusedPort(port: number, setting: string): string {
+  if (process.platform === "win32") {
+    return `Windows reserves the port (Hyper-V, WSL and Docker Desktop reserve ranges of ports, which \`netsh interface ipv4 show excludedportrange protocol=tcp\` lists); set ${setting} to a port outside them`;
+  }
+  return port < 1024
+    ? `ports below 1024 need privileges; set ${setting} to a higher port`
+    : `the system refuses this port to waiter's user (net.ipv4.ip_unprivileged_port_start set above it, or a security policy such as SELinux's); set ${setting} to another port, or allow this one`;
 }
 
 /** An assistant's waiter's hold on the webhook port, which several such waiters share in turn. */
