@@ -247,6 +247,21 @@ describe("notify_send on Telegram", () => {
     }
   });
 
+  test("a vertical tab or form feed shows as a line break, and another control as the space Telegram makes it", async () => {
+    // A word processor's line break (Shift+Enter) is a vertical tab, which a pasted product name
+    // or note keeps; Telegram shows it, a form feed and the other controls but the tab as a space.
+    const written = "Praha\vBrno\fSklad: 3\u0000ks\u001bOK\tnote";
+    const shown = "Praha\nBrno\nSklad: 3 ks OK\tnote";
+    for (const channel of ["ops", "fancy"]) {
+      const before = telegram.delivered.length;
+      const result = await waiter.call("notify_send", { channel, text: written });
+      expect(result.isError, text(result)).toBeFalsy();
+      const sent = telegram.delivered.slice(before).map((m) => m.text);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const each of sent) expect(each).toBe(channel === "fancy" ? escapeMarkdownV2(shown) : shown);
+    }
+  });
+
   test("a text written decomposed keeps its ring above on Telegram, as it does by email", async () => {
     // Telegram deletes the combining ring above (U+030A): "ů" typed as u and the ring, as macOS
     // and some shops store it, would show as "u". Composed, it is one character Telegram keeps.
@@ -591,6 +606,18 @@ describe("notify_send by email", () => {
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("Zaplaceno"));
     expect(bodyOf(mail?.data)).toBe("Zaplaceno: 100\r\n5 kusů\r\nJan\r\nPoznámka: evil konec\r\n");
+  });
+
+  test("a vertical tab or form feed is sent as a line break, and another control as a space, as on Telegram", async () => {
+    // A mail client shows a raw control as nothing or as a box, and may end the text at a NUL.
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "Sklad Praha\vBrno\fPozn\u00e1mka: 3\u0000ks\u001bOK\tnote",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Sklad Praha"));
+    expect(bodyOf(mail?.data)).toBe("Sklad Praha\r\nBrno\r\nPozn\u00e1mka: 3 ks OK\tnote\r\n");
+    expect(subjectOf(mail?.data)).toBe("From the shop: Sklad Praha");
   });
 
   test("the subject shows the message's first line, cut to 100 characters", async () => {

@@ -63,18 +63,26 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
 /**
  * A text as every channel is to show it, alike: each line break a line feed, as Telegram deletes a
  * lone CR and the line and paragraph separators, running two lines together ("100" and "5 items"
- * read "1005 items"), and a CR without its LF is no line break in mail (RFC 5322); and without the
- * direction embeddings and overrides (U+202A-U+202E), which Telegram deletes too, and which a mail
- * client would obey, turning the rest of a line around, an amount in it too. A letter with the
- * combining ring above (U+030A), which Telegram deletes, is composed (NFC): "ů" written as u and
- * the ring, as macOS and some shops store it, would show as "u"; composed, it is one character
- * Telegram keeps. Only those: NFC of the whole text would lengthen some (Devanagari's क़ is two).
+ * read "1005 items"), and a CR without its LF is no line break in mail (RFC 5322); a vertical tab
+ * (a word processor's line break, Shift+Enter, which pasted text keeps) and a form feed, Unicode's
+ * line breaks too, which Telegram shows as spaces, a line feed as well; the other controls but the
+ * tab a space, as Telegram shows them, where a mail client shows nothing or a box, and may end the
+ * text at a NUL; and without the direction embeddings and overrides (U+202A-U+202E), which
+ * Telegram deletes too, and which a mail client would obey, turning the rest of a line around, an
+ * amount in it too. A letter with the combining ring above (U+030A), which Telegram deletes, is
+ * composed (NFC): "ů" written as u and the ring, as macOS and some shops store it, would show as
+ * "u"; composed, it is one character Telegram keeps. Only those: NFC of the whole text would
+ * lengthen some (Devanagari's क़ is two).
  */
 function asShown(text: string): string {
-  return text
-    .replace(/\P{M}\p{M}*\u030a\p{M}*/gu, (letter) => letter.normalize("NFC"))
-    .replace(/\r\n?|[\u2028\u2029]/g, "\n")
-    .replace(/[\u202a-\u202e]/g, "");
+  return (
+    text
+      .replace(/\P{M}\p{M}*\u030a\p{M}*/gu, (letter) => letter.normalize("NFC"))
+      .replace(/\r\n?|[\v\f\u2028\u2029]/g, "\n")
+      // The C0 controls left, but the tab: Telegram keeps DEL and the C1 controls.
+      .replace(/(?![\t\n\x7f-\x9f])\p{Cc}/gu, " ")
+      .replace(/[\u202a-\u202e]/g, "")
+  );
 }
 
 const ONE_LINE = /^[^\r\n]*$/;
