@@ -38,12 +38,25 @@ export function codePoints(text: string): number {
   return count;
 }
 
-/** `text` whole when it has at most `max` code points (codePoints), else its first `max` - 1 and "…". */
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * `text` whole when it has at most `max` code points (codePoints), else as many of its first
+ * `max` - 1 as end between two characters a reader sees, and "…": never a letter without the
+ * accent typed apart from it (r and its caron, ř), half a flag or part of an emoji sequence.
+ */
 export function cutCodePoints(text: string, max: number): string {
   // A text of at most `max` units has at most `max` code points.
-  if (text.length <= max) return text;
-  const points = Array.from(text);
-  return points.length > max ? `${points.slice(0, max - 1).join("")}…` : text;
+  if (text.length <= max || codePoints(text) <= max) return text;
+  let kept = "";
+  let count = 0;
+  for (const { segment } of graphemes.segment(text)) {
+    const size = codePoints(segment);
+    if (count + size > max - 1) break;
+    kept += segment;
+    count += size;
+  }
+  return `${kept}…`;
 }
 
 /**

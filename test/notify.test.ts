@@ -637,6 +637,21 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe(`From the shop: ${Array.from(long).slice(0, 99).join("")}…`);
   });
 
+  test("the subject is cut between characters as a reader sees them, not inside a letter or a flag", async () => {
+    // A name typed on macOS keeps its accents apart from their letters (Jir\u030Ci\u0301 is Jiří): cut
+    // between the r and its caron, the subject would name "Jir"; a flag is two code points.
+    const name = "Jir\u030Ci\u0301 Nova\u0301k";
+    for (const [head, tail, kept] of [
+      ["x".repeat(96), name, "Ji…"],
+      ["x".repeat(98), "\u{1F1E8}\u{1F1FF} Praha", "…"],
+    ] as const) {
+      const result = await waiter.call("notify_send", { channel: "office", text: `${head}${tail}\nGrapheme line` });
+      expect(result.isError, text(result)).toBeFalsy();
+      const mail = smtp.received.findLast((m) => m.data.includes("Grapheme line"));
+      expect(subjectOf(mail?.data)).toBe(`From the shop: ${head}${kept}`);
+    }
+  });
+
   test("a first line of nothing a reader sees is passed over for the subject, as a blank one is", async () => {
     // A zero-width space, a soft hyphen and a bell: text, though no mail client shows any of it.
     const result = await waiter.call("notify_send", {
