@@ -190,9 +190,11 @@ export class Log {
  * maintainers' to change. The bundle (rolldown.config.ts) takes waiter's packages out of
  * node_modules: on Node 24, express's parseurl calls url.parse() (DEP0169) for a request whose
  * target has a fragment or is a whole URL, which anyone may send, and the operator's log would say
- * Node's advice to developers.
+ * Node's advice to developers. Node says DEP0123 of every caller: undici gives a proxy's host as
+ * its TLS server name, an address too (HTTPS_PROXY=https://10.0.0.5:3128), which waiter cannot
+ * change and the operator need not.
  */
-const PACKAGES_DEPRECATIONS = ["DEP0005", "DEP0169"];
+const PACKAGES_DEPRECATIONS = ["DEP0005", "DEP0123", "DEP0169"];
 
 /**
  * A package's own deprecation notices (util.deprecate, without a code) that the operator's

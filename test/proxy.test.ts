@@ -114,6 +114,32 @@ test("a shop elsewhere is reached through the proxy, with the credentials its UR
   }
 });
 
+test("a proxy over https named by its address brings no warning of Node's to the log: the TLS name is undici's to give", async () => {
+  // The fake proxy behind TLS, at 127.0.0.1: undici names the proxy's host as the TLS server name,
+  // an address too, which Node warns of (DEP0123) as a deprecation the operator cannot act on.
+  const front = createTlsServer(
+    { key: readFileSync(fixture("shop-tls.key")), cert: readFileSync(fixture("shop-tls.crt")) },
+    (socket) => {
+      const plain = connect(Number(new URL(proxy.origin).port), "127.0.0.1");
+      socket.on("error", () => plain.destroy());
+      plain.on("error", () => socket.destroy());
+      socket.pipe(plain).pipe(socket);
+    },
+  );
+  await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+  const server = await startServer(
+    shop(shopUrl, { HTTPS_PROXY: `https://127.0.0.1:${(front.address() as AddressInfo).port}` }),
+  );
+  try {
+    // Its certificate names shop.example, not the address: the call fails on it, after the warning would come.
+    expect((await server.call("eshop_order_get", { id: ORDER })).isError).toBe(true);
+    expect(server.stderr()).not.toMatch(/TLS ServerName|RFC 6066/);
+  } finally {
+    await server.close();
+    await new Promise((resolve) => front.close(resolve));
+  }
+});
+
 test("a certificate no authority vouches for, with NODE_EXTRA_CA_CERTS already set, says the file does not hold that authority's, not to set it", async () => {
   const given = fixture("smtp-tls.crt");
   const server = await startServer(shop(shopUrl, { HTTPS_PROXY: proxy.origin, NODE_EXTRA_CA_CERTS: given }));
