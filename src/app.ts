@@ -417,6 +417,7 @@ export async function startApp(
       listen: webhooks.listen,
       take: options.listener === "take",
       bind: () => startListener({ webhooks, mode: "stdio", store, http, log, drainMs: config.core.stopSeconds * 1000 }),
+      sources,
       sourceLines: (url) => sourceLines(webhooks, url),
       log,
       retryMs: webhooks.bindRetrySeconds * 1000,

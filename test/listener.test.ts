@@ -368,6 +368,7 @@ describe("an assistant's waiter's hold on the port", () => {
           });
         return (await start()).listener;
       },
+      sources: [],
       sourceLines: () => [],
       log,
       retryMs: 10,
@@ -397,6 +398,7 @@ describe("an assistant's waiter's hold on the port", () => {
         bind: async () => {
           throw Object.assign(new Error(`listen EACCES: permission denied 127.0.0.1:${port}`), { code: "EACCES" });
         },
+        sources: [],
         sourceLines: () => [],
         log,
         retryMs: 60_000,
@@ -458,6 +460,7 @@ test.each([
     listen: { host: "127.0.0.1", port },
     take: true,
     bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
+    sources: ["erp"],
     sourceLines: () => [],
     log: new Log("info", (line) => lines.push(line)),
     retryMs: 60_000,
@@ -468,6 +471,35 @@ test.each([
     new RegExp(`${level} +\\[waiter\\] 127\\.0\\.0\\.1:${port} is taken by another assistant's waiter`),
   );
   expect(await hold.note()).toContain(`received on 127.0.0.1:${port} by another assistant's waiter, ${noted}`);
+});
+
+test("a waiter holding the port that has not this waiter's every source is said to refuse deliveries to the others", async () => {
+  const holder = await startFake(() =>
+    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], storeId: "abcd" })),
+  );
+  cleanups.push(() => holder.close());
+  const port = Number(new URL(holder.origin).port);
+  const lines: string[] = [];
+  const hold = await holdPort({
+    listen: { host: "127.0.0.1", port },
+    take: true,
+    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
+    sources: ["erp", "gh", "shop"],
+    sourceLines: () => [],
+    log: new Log("info", (line) => lines.push(line)),
+    retryMs: 60_000,
+    storeId: "abcd",
+  });
+  cleanups.push(() => hold.close());
+  const refused =
+    'has no source "gh" nor "shop" of this waiter\'s, and refuses a delivery to their URLs (404, unknown webhook source) until it stops: give both assistants\' settings the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)';
+  expect(lines.join("")).toMatch(
+    new RegExp(`warning +\\[waiter\\] 127\\.0\\.0\\.1:${port} is taken by another assistant's waiter, which`),
+  );
+  expect(lines.join("")).toContain(refused);
+  expect(await hold.note()).toBe(
+    `These webhooks are received on 127.0.0.1:${port} by another assistant's waiter, into the store this waiter reads; this waiter takes the port when that one stops. That waiter ${refused}.`,
+  );
 });
 
 describe("stopping", () => {

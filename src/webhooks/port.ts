@@ -25,10 +25,13 @@ const WAITERS: Record<ListenerMode | "waiter", string> = {
 };
 
 /**
- * What answers at `listen` (a waiter answers /healthz with its status, sources and mode), and the
- * id of the store a waiter there stores into, where it says one.
+ * What answers at `listen` (a waiter answers /healthz with its status, sources and mode), and, for
+ * a waiter, the sources it receives and the id of the store it stores into, where it says one.
  */
-export async function portHolding({ host, port }: Listen): Promise<{ holder: PortHolder; storeId?: string }> {
+export async function portHolding({
+  host,
+  port,
+}: Listen): Promise<{ holder: PortHolder; storeId?: string; sources?: string[] }> {
   const reachable = isWildcardHost(host) ? "127.0.0.1" : bracketedHost(host);
   let response: Dispatcher.ResponseData;
   try {
@@ -51,7 +54,8 @@ export async function portHolding({ host, port }: Listen): Promise<{ holder: Por
     if (typeof health.status !== "string" || !Array.isArray(health.sources)) return { holder: "stranger" };
     const holder =
       typeof health.mode === "string" && Object.hasOwn(WAITERS, health.mode) ? (health.mode as ListenerMode) : "waiter";
-    return typeof health.storeId === "string" ? { holder, storeId: health.storeId } : { holder };
+    const sources = health.sources.filter((name): name is string => typeof name === "string");
+    return typeof health.storeId === "string" ? { holder, sources, storeId: health.storeId } : { holder, sources };
   } catch {
     return { holder: "stranger" };
   }
@@ -110,10 +114,29 @@ export interface PortHold {
 
 const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
 
+/** Whose settings to make alike, this waiter's and those of the waiter holding the port. */
+function bothSettings(holder: ListenerMode | "waiter"): string {
+  return holder === "stdio" ? "both assistants' settings" : `this assistant's settings and ${WAITERS[holder]}'s`;
+}
+
 /** What to change when the waiter holding the port stores into another store than this one reads. */
 function sameStore(holder: ListenerMode | "waiter"): string {
-  const both = holder === "stdio" ? "both assistants' settings" : `this assistant's settings and ${WAITERS[holder]}'s`;
-  return `give ${both} the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)`;
+  return `give ${bothSettings(holder)} the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)`;
+}
+
+/**
+ * What to say of the sources of this waiter's (`ours`) that the waiter holding the port does not
+ * receive (`theirs`, in its /healthz), if any: it answers a delivery to one 404.
+ */
+function sourcesNotThere(
+  ours: readonly string[],
+  theirs: readonly string[] | undefined,
+  holder: ListenerMode | "waiter",
+): string | undefined {
+  const missing = theirs ? ours.filter((name) => !theirs.includes(name)) : [];
+  if (missing.length === 0) return undefined;
+  const names = missing.map((name) => JSON.stringify(name)).join(" nor ");
+  return `has no source ${names} of this waiter's, and refuses a delivery to ${missing.length === 1 ? "its URL" : "their URLs"} (404, unknown webhook source)${holder === "stdio" ? " until it stops" : ""}: give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
 }
 
 /**
@@ -151,6 +174,8 @@ export async function holdPort(parts: {
   listen: Listen;
   take: boolean;
   bind: () => Promise<RunningListener>;
+  /** This waiter's sources' names, which a waiter holding the port may not receive. */
+  sources: readonly string[];
   /** What to log once the port is bound at a URL: where each source posts. */
   sourceLines: (url: string) => string[];
   log: Log;
@@ -197,7 +222,9 @@ export async function holdPort(parts: {
         );
       } else {
         failed = undefined;
-        const { holder, storeId } = await portHolding(listen);
+        const { holder, storeId, sources } = await portHolding(listen);
+        const notThere =
+          holder === "stranger" || holder === "nothing" ? undefined : sourcesNotThere(parts.sources, sources, holder);
         if (holder !== "stranger" && holder !== "nothing" && elsewhere(storeId)) {
           // A port waiter listen or serve holds is never tried again, as below.
           if (holder !== "stdio") trying = false;
@@ -212,19 +239,21 @@ export async function holdPort(parts: {
               `${where} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set ${SETTING} to another. This waiter takes the port once it is free, trying ${every}`,
             ),
           );
-        } else if (holder === "stdio") {
-          say(holder, () =>
-            log.notice(
-              `${where} is taken by another assistant's waiter; serving the events it stores in the shared store, and taking the port when that waiter stops (trying ${every})`,
-            ),
-          );
         } else if (holder !== "nothing") {
           // Never tried again: a waiter listen or serve that restarts must find its port free.
-          trying = false;
-          say(holder, () =>
-            log.notice(
-              `${where} is taken by ${WAITERS[holder]}; serving the events it stores in the shared store, and leaving the port to it, restarts included`,
-            ),
+          if (holder !== "stdio") trying = false;
+          const leaving =
+            holder === "stdio"
+              ? `taking the port when that waiter stops (trying ${every})`
+              : "leaving the port to it, restarts included";
+          say(`${holder}\n${notThere}`, () =>
+            notThere
+              ? log.warning(
+                  `${where} is taken by ${WAITERS[holder]}, which ${notThere}; serving the events it stores in the shared store, and ${leaving}`,
+                )
+              : log.notice(
+                  `${where} is taken by ${WAITERS[holder]}; serving the events it stores in the shared store, and ${leaving}`,
+                ),
           );
         }
       }
@@ -249,7 +278,7 @@ export async function holdPort(parts: {
         return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
       // Port 0 asks nobody: each waiter that binds it is given a port of its own.
       if (listen.port === 0) return `${PORT_0}. ${PORT_0_LOGGED}`;
-      const { holder, storeId } = await portHolding(listen);
+      const { holder, storeId, sources } = await portHolding(listen);
       if (holder === "nothing") {
         const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;
         return `${refused} ${trying ? `This waiter takes the port within ${retryMs / 1000} s.` : "Start waiter listen (or serve), which receives them."}`;
@@ -261,7 +290,8 @@ export async function holdPort(parts: {
       if (elsewhere(storeId)) {
         return `These webhooks are received on ${where} by ${WAITERS[holder]}, which stores them in another store than this waiter reads: none of them shows here; ${sameStore(holder)}.${taking ? " This waiter takes the port when that one stops." : ""}`;
       }
-      return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${taking ? "; this waiter takes the port when that one stops" : ""}.`;
+      const notThere = sourcesNotThere(parts.sources, sources, holder);
+      return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${taking ? "; this waiter takes the port when that one stops" : ""}.${notThere ? ` That waiter ${notThere}.` : ""}`;
     },
     async close() {
       closed = true;
