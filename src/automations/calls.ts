@@ -10,6 +10,7 @@ import {
   UpstreamError,
 } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
+import { NOT_IMPLEMENTED } from "../http/proxy.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
@@ -44,14 +45,15 @@ export interface CallParts {
 
 /**
  * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
- * too slow, busy or failing, not one that takes no such request (501, a proxy's to CONNECT too). A tool that is not idempotent is tried again only when the request
- * was not carried out: refused for now (a 429, a mail server's 4xx), or never sent, as no
- * connection opened; any other failure of a write may have been.
+ * too slow, busy or failing, not one that takes no such request (501, a proxy's to CONNECT too).
+ * A tool that is not idempotent is tried again only when the request was not carried out: refused
+ * for now (a 429, a mail server's 4xx), or never sent, as no connection opened; any other failure
+ * of a write may have been.
  */
 function passing(err: unknown, idempotent: boolean): err is UpstreamError {
   if (!(err instanceof UpstreamError)) return false;
   if (err.refused) return true;
-  return idempotent && (err.status === undefined || (err.status >= 500 && err.status !== 501));
+  return idempotent && (err.status === undefined || (err.status >= 500 && err.status !== NOT_IMPLEMENTED));
 }
 
 /**
