@@ -69,7 +69,7 @@ export function checkAutomations({
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, stray)})`,
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, ast, stray)})`,
         );
       }
       const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
@@ -661,13 +661,13 @@ const placeholderView: View = { event: { id: "", source: "", type: "", received_
 const EVENT_FIELDS = Object.keys(placeholderView.event);
 
 /**
- * The path meant by one that reads `stray` at its root: a key with a hyphen (`payload.order-id`),
- * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); text written in
- * double quotes not after a dot (`== "paid"`), or bare as a side of a comparison (`== paid`), which
- * JMESPath reads as a field's name, takes single quotes; a bare null, true or false takes backticks,
- * as JSON's; else `stray` under payload.
+ * The path meant by one (`ast` as compiled) that reads `stray` at its root: a key with a hyphen
+ * (`payload.order-id`), which JMESPath reads as a subtraction of `id`, is quoted
+ * (`payload."order-id"`); text written in double quotes not after a dot (`== "paid"`), or bare as a
+ * side of a comparison (`== paid`), which JMESPath reads as a field's name, takes single quotes; a
+ * bare null, true or false takes backticks, as JSON's; else `stray` under payload.
  */
-function meantPath(path: string, stray: string): string {
+function meantPath(path: string, ast: unknown, stray: string): string {
   const quoted = path.replace(/(?<=\.)[A-Za-z_]\w*(?:-\w+)+/g, (key) => `"${key}"`);
   if (quoted !== path && path.includes(`-${stray}`)) return `${quoted}, perhaps`;
   const written = JSON.stringify(stray);
@@ -676,7 +676,7 @@ function meantPath(path: string, stray: string): string {
   if (at === -1 && ["null", "true", "false"].includes(stray)) {
     return `\`${stray}\`, perhaps: JMESPath reads a bare name as a field, and null, true and false in backticks`;
   }
-  if (at !== -1 || comparedWith(compile(path), stray)) {
+  if (at !== -1 || comparedWith(ast, stray)) {
     const name = at !== -1 ? "a name in double quotes" : "a bare name";
     return `'${stray.replace(/['\\]/g, "\\$&")}', perhaps: JMESPath reads ${name} as a field, and text in single quotes`;
   }
