@@ -730,6 +730,20 @@ function servingWebhooksOnly(proxy: keyof typeof proxies, config: Site["config"]
       await client.close();
     }
   });
+
+  test("a delivery just past webhooks.maxBodyBytes is refused by waiter, which logs it, not by the proxy", async () => {
+    const body = JSON.stringify({ invoice: "large", lines: "x".repeat(1024 * 1024) });
+    const refused = await behind.fetch(`${behind.url}/webhooks/erp`, {
+      method: "POST",
+      body,
+      headers: erpHeaders(body, "large"),
+    });
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toEqual({ error: "body larger than 1048576 bytes" });
+    await expect
+      .poll(() => behind.log())
+      .toContain(`webhook erp rejected: body larger than 1048576 bytes (Content-Length ${body.length})`);
+  });
 }
 
 describe.runIf(proxies.nginx.runs)("behind nginx passing on /webhooks/ alone, as docs/webhooks.md says", () => {
