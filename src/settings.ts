@@ -406,12 +406,12 @@ export class Secrets {
    * variable is both). One that begins or ends with a line break or a space (kept from an env file
    * saved with Windows line endings, or from a file read whole) is a ConfigError naming the owner
    * and the variable, never the secret: no caller or sender sends it so, and it would match nothing
-   * they send.
+   * they send. Spaces at its ends are kept where `where.spacesKept` says its sender may sign with them.
    */
-  optional(variable: string, where?: { owner: string; setting: string }): string | undefined {
+  optional(variable: string, where?: { owner: string; setting: string; spacesKept?: boolean }): string | undefined {
     const secret = setValue(this.#env[variable]);
     if (secret === undefined) return undefined;
-    const padded = /^(\s)|(\s)$/.exec(secret);
+    const padded = /^(\s)|(\s)$/.exec(where?.spacesKept ? secret.replace(/^ +| +$/g, "") : secret);
     // No caller or sender sends the quotes either.
     if (!padded && inQuotes(secret)) {
       throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${IN_QUOTES}`);
@@ -436,7 +436,10 @@ export class Secrets {
    * is a ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
    * secret itself, pasted where the variable's name belongs, the error says so and never shows it.
    */
-  required(variable: string, where: { setting: string; owner: string; holds: string; example: string }): string {
+  required(
+    variable: string,
+    where: { setting: string; owner: string; holds: string; example: string; spacesKept?: boolean },
+  ): string {
     const secret = this.optional(variable, where);
     if (secret) return secret;
     // Set but blank (a line of an env file whose value is still to be pasted): the name is a

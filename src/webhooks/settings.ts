@@ -243,7 +243,8 @@ function weakSecret(scheme: Scheme, variable: string, secret: string): string | 
     case "shopify":
     case "woocommerce":
     case "hmac-sha256":
-      return secret.length >= MIN_HMAC_SECRET
+      // A WooCommerce secret's spaces at its ends are kept, and it is tried trimmed too.
+      return secret.trim().length >= MIN_HMAC_SECRET
         ? undefined
         : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
     case "comgate":
@@ -288,6 +289,9 @@ export function resolveWebhooks(
         owner: `webhook source ${source.name}`,
         holds: SECRET_HELD[source.scheme] ?? `the ${source.scheme} signing secret`,
         example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
+        // WooCommerce fills a Secret left empty with wp_generate_password(50, true, true), whose
+        // characters include the space, and signs with it as generated.
+        spacesKept: source.scheme === "woocommerce",
       });
       const weak = weakSecret(source.scheme, variable, secret);
       if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);

@@ -1241,6 +1241,35 @@ test("a secret that begins or ends with a line break or a space stops waiter, na
   for (const [env, message] of cases) expect(messageOf(() => load(env))).toBe(message);
 });
 
+test("a WooCommerce webhook secret may begin or end with a space, as one WooCommerce generates does; a line break is still refused", () => {
+  // WooCommerce fills a Secret left empty with wp_generate_password(50, true, true), whose characters
+  // include the space, and signs with it as generated.
+  const generated = " Kq7}x<Lm@2=vT;9hR|pZ[4wN&c8]Yf^3sJ`e6aG-u1(oD~b5iE";
+  const shop = (secret: string) => ({
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+    WOO_WEBHOOK_SECRET: secret,
+  });
+  for (const secret of [generated, `${generated.trim()} `]) {
+    expect(webhooksOf(load(shop(secret))).sources[0]?.secrets).toEqual([secret]);
+  }
+  expect(messageOf(() => load(shop(`${generated}\n`)))).toBe(
+    "webhook source shop: WOO_WEBHOOK_SECRET ends with a line break; remove it",
+  );
+  // Tried trimmed too, so the floor holds for what is left.
+  expect(messageOf(() => load(shop(`${" ".repeat(12)}short `)))).toMatch(
+    /^webhook source shop: WOO_WEBHOOK_SECRET holds a secret shorter than 16 characters/,
+  );
+  // Another scheme's secret with a space around it was pasted so: no sender signs with it.
+  expect(
+    messageOf(() =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretEnv: "GITHUB_WEBHOOK_SECRET" } }),
+        GITHUB_WEBHOOK_SECRET: generated,
+      }),
+    ),
+  ).toBe("webhook source gh: GITHUB_WEBHOOK_SECRET begins with a space; remove it");
+});
+
 test("a variable's name written as a shell reads it ($NAME, in braces too) or with a blank around it is refused saying so, never shown", () => {
   const source = (secretEnv: string) => ({
     WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv } }),

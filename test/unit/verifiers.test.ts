@@ -412,6 +412,29 @@ describe("WooCommerce", () => {
   });
 });
 
+describe("a WooCommerce secret with a space at an end", () => {
+  // One WooCommerce generated (wp_generate_password's characters include the space) and signs with
+  // as it is, until the webhook is saved again: sanitize_text_field then trims it.
+  const generated = " Kq7}x<Lm@2=vT;9hR|pZ[4wN&c8]Yf^3sJ`e6aG-u1(oD~b5i ";
+  const body = '{"id":1042,"date_modified_gmt":"2026-03-02T10:00:00"}';
+  const woo = source({ scheme: "woocommerce", secretEnv: "X", secrets: [generated] });
+  const signedWith = (key: string) =>
+    delivery(
+      {
+        "x-wc-webhook-signature": createHmac("sha256", key).update(body).digest("base64"),
+        "x-wc-webhook-id": "7",
+        "x-wc-webhook-topic": "order.updated",
+      },
+      body,
+    );
+
+  test("verifies what WooCommerce signs with the secret as generated, and once saved again, trimmed", () => {
+    expect(woo(signedWith(generated)).kind).toBe("accept");
+    expect(woo(signedWith(generated.trim())).kind).toBe("accept");
+    expect(woo(signedWith(generated.slice(1))).kind).toBe("reject");
+  });
+});
+
 describe("wp_specialchars_decode with ENT_QUOTES", () => {
   test.each([
     ["&amp; &lt; &gt; &quot; &#039; &#39; &#x27;", "& < > \" ' ' '"],

@@ -17,10 +17,18 @@ import {
  * catching repeats.
  * The unsigned ping it posts when a webhook is created (`webhook_id=N`) must get 200.
  * WooCommerce keys the HMAC with its stored secret after wp_specialchars_decode(secret,
- * ENT_QUOTES), so a secret copied as stored (`&amp;`) verifies as well as one copied decoded.
+ * ENT_QUOTES), so a secret copied as stored (`&amp;`) verifies as well as one copied decoded. A
+ * secret it generated with a space at an end is trimmed when the webhook is saved again
+ * (sanitize_text_field): one copied before that verifies after it too.
  */
 export function woocommerce(secrets: readonly string[]) {
-  const keys = [...new Set(secrets.flatMap((secret) => [secret, wpSpecialcharsDecode(secret)]))];
+  const keys = [
+    ...new Set(
+      secrets.flatMap((secret) =>
+        [secret, secret.replace(/^ +| +$/g, "")].flatMap((key) => [key, wpSpecialcharsDecode(key)]),
+      ),
+    ),
+  ];
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-wc-webhook-signature");
     if (!signature) {
