@@ -98,6 +98,24 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a run that acknowledged its event before the step that failed says so: the event no longer waits among those not acknowledged", async () => {
+    const ackFirst = { ...PAID, do: [{ ack: true }, ...PAID.do.filter((step) => !("ack" in step))] };
+    const server = await serve([{ ...ackFirst, onFailure: { notify: "team" } }]);
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, "999999", "evt_acked_first");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([
+          expect.stringMatching(
+            /^waiter: automation stripe-paid failed on the delivery “evt_acked_first” from stripe\.\n.* Step 2 \(eshop_order_mark_paid.*The shop has no order 999999 .* Step 3 \(notify\) was not run\. Step 1 acknowledged the event, so it no longer waits among those not acknowledged\.$/,
+          ),
+        ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a run waiting to try a step again whose event retention drops meanwhile fails, and says so", async () => {
     const lines: string[] = [];
     const server = await serve(

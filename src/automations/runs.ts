@@ -17,9 +17,21 @@ const REPORTED = "waiter: ";
  * The steps after `failedAt` (from 0), which a failed run did not run, as a sentence that begins
  * with a space: " Steps 3-4 (notify, ack) were not run; the event is not acknowledged.", or "".
  * An event `acked` otherwise (an agent, another automation on it) is said to be; of one retention
- * removed (`acked` undefined) nothing is said, as it is neither.
+ * removed (`acked` undefined) nothing is said, as it is neither. One the run's own earlier step
+ * acknowledged is said to be too: a person finishing the run by hand will not find it among the
+ * events not acknowledged, where an agent looks.
  */
 function notRun(automation: Automation, failedAt: number, acked: boolean | undefined): string {
+  const ackedBy = automation.do.findIndex((step, i) => i <= failedAt && "ack" in step);
+  const own =
+    acked && ackedBy !== -1 && !automation.dryRun
+      ? ` Step ${ackedBy + 1} acknowledged the event, so it no longer waits among those not acknowledged.`
+      : "";
+  return `${stepsLeft(automation, failedAt, acked)}${own}`;
+}
+
+/** The steps after `failedAt` that a failed run did not run, as notRun says them, or "". */
+function stepsLeft(automation: Automation, failedAt: number, acked: boolean | undefined): string {
   const left = automation.do.slice(failedAt + 1);
   if (left.length === 0) return "";
   const names = left.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
