@@ -157,9 +157,10 @@ describe("configuration", () => {
     try {
       const { tools } = await bare.client.listTools();
       expect(tools.filter((t) => t.name.startsWith("eshop_"))).toEqual([]);
-      // Each missing setting with what it holds, and no word of the URL, which is set.
+      // Each missing setting with what it holds, and no word of the URL, which is set; then where
+      // creating the key is told, which a first start is the first to need.
       expect(bare.stderr()).toContain(
-        "toolset eshop is off: set WAITER_WOO_KEY (a WooCommerce REST API key with Read/Write permission), WAITER_WOO_SECRET (the key's secret).\n",
+        "toolset eshop is off: set WAITER_WOO_KEY (a WooCommerce REST API key with Read/Write permission), WAITER_WOO_SECRET (the key's secret); docs/eshop.md#connecting-the-shop says how\n",
       );
     } finally {
       await bare.close();

@@ -125,7 +125,7 @@ describe(`at ${AFTERNOON}`, () => {
           expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([]);
           expect(pasted.stderr()).toMatch(
             new RegExp(
-              `toolset weather is off: WAITER_CONTACT is ${placeholder.replaceAll(".", "\\.")}, whose domain \\S+ is reserved for examples and reaches no one`,
+              `toolset weather is off: WAITER_CONTACT is ${placeholder.replaceAll(".", "\\.")}, whose domain \\S+ is reserved for examples and reaches no one: .*; docs/weather\\.md#providers-one-line-of-terms-each gives each provider's terms\n`,
             ),
           );
         } finally {
@@ -147,7 +147,7 @@ describe(`at ${AFTERNOON}`, () => {
       const chosen = await startWaiter({ WAITER_LOG_LEVEL: "info" }, { file });
       try {
         expect(chosen.stderr()).toContain(
-          `set WAITER_CONTACT to an email or URL where you can be reached (or set weather.provider in ${file} to open-meteo).`,
+          `set WAITER_CONTACT to an email or URL where you can be reached (or set weather.provider in ${file} to open-meteo); docs/weather.md#providers-one-line-of-terms-each gives each provider's terms\n`,
         );
       } finally {
         await chosen.close();

@@ -70,7 +70,9 @@ export const eshop = defineToolset({
       wooSecret: "the key's secret",
     } as const;
     const missing = (["wooUrl", "wooKey", "wooSecret"] as const).filter((name) => !settings[name]);
-    return missing.length ? `set ${missing.map((name) => `${origin(name)} (${what[name]})`).join(", ")}.` : undefined;
+    return missing.length
+      ? `set ${missing.map((name) => `${origin(name)} (${what[name]})`).join(", ")}; docs/eshop.md#connecting-the-shop says how`
+      : undefined;
   },
   tools({ settings, http, origin }) {
     const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;

@@ -95,6 +95,9 @@ const settings = {
   },
 };
 
+/** Where the weather is off for want of a contact, the page that gives each provider's terms, Open-Meteo's too. */
+const TERMS_PAGE = "docs/weather.md#providers-one-line-of-terms-each gives each provider's terms";
+
 export const weather = defineToolset({
   name: "weather",
   description:
@@ -107,11 +110,11 @@ export const weather = defineToolset({
       const other = settings.openMeteoApiKey
         ? `or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, ${choose}`
         : `or ${choose}`;
-      return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}).`;
+      return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}); ${TERMS_PAGE}`;
     }
     const reserved = settings.provider === "met" && settings.contact && reservedDomain(settings.contact);
     if (reserved) {
-      return `${origin("contact")} is ${settings.contact}, whose domain ${reserved} is reserved for examples and reaches no one: MET Norway's terms require an email or URL where you can be reached.`;
+      return `${origin("contact")} is ${settings.contact}, whose domain ${reserved} is reserved for examples and reaches no one: MET Norway's terms require an email or URL where you can be reached; ${TERMS_PAGE}`;
     }
     return undefined;
   },
