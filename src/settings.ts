@@ -90,8 +90,9 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   try {
     url = new URL(value);
   } catch {
-    // Not echoed: a URL may carry a token.
-    ctx.addIssue({ code: "custom", message: "is not a URL" });
+    // Not echoed: a URL may carry a token. The form wanted is said: the host alone is how a shop's
+    // address is often written.
+    ctx.addIssue({ code: "custom", message: "must be an https:// URL (plain http only to loopback addresses)" });
     return z.NEVER;
   }
   const problem = upstreamUrlProblem(url);

@@ -372,7 +372,15 @@ describe("bad settings are refused by name", () => {
       { TEST_SHOP_URL: "http://shop.example/api" },
       /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback/,
     ],
-    [{ TEST_SHOP_URL: "not a url" }, /^invalid setting TEST_SHOP_URL: is not a URL$/],
+    [
+      { TEST_SHOP_URL: "not a url" },
+      /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\)$/,
+    ],
+    // The host alone, as a shop's address is often written: told the form that is wanted.
+    [
+      { TEST_SHOP_URL: "shop.example" },
+      /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\) \(got "shop\.example"\)$/,
+    ],
     [
       { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
