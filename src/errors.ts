@@ -56,13 +56,23 @@ export class UpstreamError extends ToolError {
 export class DeadlinePassed extends UpstreamError {
   override name = "DeadlinePassed";
   constructor(
-    /** What did not come in time, without the advice to a model after it: an automation says its own. */
-    readonly failure: string,
+    /**
+     * What did not come, its deadline not named (`Shop (shop.example) did not answer`): for a
+     * caller whose deadline is no tool call's, as a webhook's confirmation.
+     */
+    readonly late: string,
     advice: string,
   ) {
-    super(`${failure}; ${advice}`);
+    super(`${late} ${BEFORE_DEADLINE}; ${advice}`);
+  }
+
+  /** What did not come in time, without the advice to a model after it: an automation says its own. */
+  get failure(): string {
+    return `${this.late} ${BEFORE_DEADLINE}`;
   }
 }
+
+const BEFORE_DEADLINE = "before the tool call's deadline";
 
 /**
  * A change an upstream may or may not have made: no answer came once the request was sent (a

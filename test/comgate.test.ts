@@ -1,6 +1,7 @@
 import { connect as openSocket, type Socket } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
 import { type ComgateFake, notification, PAID_PAYMENT, startComgate } from "./fakes/comgate.js";
 import { startWaiter } from "./memory.js";
 import type { Session } from "./stdio.js";
@@ -150,6 +151,21 @@ describe("a Comgate notification", () => {
       body: '{"code":1400,"message":"Access from unauthorized location [194.212.79.116]!"}',
     });
     expect(await push(waiter, notification(MERCHANT, SECRET, PAID))).toMatchObject({ status: 503 });
+  });
+
+  test("while Comgate's API is too slow gets 503, and the log says how long waiter waited, not a tool call's deadline", async () => {
+    const slow = { ...PAID, transId: "SLOW-0001" };
+    api.payments.set(slow.transId, slow);
+    // A minute on: a line a minute for each source and kind of reason.
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    api.queue.push({ status: 200, delayMs: 11_000, headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await push(waiter, notification(MERCHANT, SECRET, slow))).toMatchObject({ status: 503, retryAfter: "60" });
+    const said = waiter.stderr().slice(before);
+    expect(said).toMatch(
+      /webhook comgate not stored, the sender will retry: Comgate's API could not be asked: Comgate API \(127\.0\.0\.1:\d+\) did not answer within the 10 s waiter gives it while the notification waits\n/,
+    );
+    expect(said).not.toMatch(/tool call|ask for less/);
   });
 
   test("for a payment Comgate does not know is refused", async () => {

@@ -374,6 +374,36 @@ describe("a GoPay notification", () => {
     expect(said.join("")).not.toMatch(/may have been made/);
   });
 
+  test("while GoPay's API is too slow gets 503, and the log says how long waiter waited, not a tool call's deadline", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008004, { ...PAID, id: 3000008004 });
+    const said: string[] = [];
+    const slow = (path: (p: string) => boolean) => {
+      api.intercept = (req) =>
+        path(req.path)
+          ? { status: 200, delayMs: 11_000, headers: { "content-type": "application/json" }, body: "{}" }
+          : undefined;
+    };
+    try {
+      for (const path of [(p: string) => p === "/api/oauth2/token", (p: string) => p.startsWith("/api/payments/")]) {
+        slow(path);
+        // A minute on: a line a minute for each source.
+        setClock(clock.now() + 61_000);
+        const before = waiter.stderr().length;
+        expect(await notify(3000008004)).toMatchObject({ status: 503, retryAfter: "60" });
+        said.push(waiter.stderr().slice(before));
+        api.intercept = undefined;
+      }
+    } finally {
+      api.intercept = undefined;
+    }
+    const late =
+      "GoPay API \\(127\\.0\\.0\\.1:\\d+\\) did not answer within the 10 s waiter gives it while the notification waits\\n";
+    expect(said[0]).toMatch(new RegExp(`waiter could not get an access token from GoPay's API: ${late}`));
+    expect(said[1]).toMatch(new RegExp(`GoPay's API could not be asked: ${late}`));
+    expect(said.join("")).not.toMatch(/tool call|ask for less/);
+  }, 30_000);
+
   test("two reasons a notification could not be confirmed within a minute are each logged", async () => {
     api.tokens.clear();
     api.payments.set(3000008003, { ...PAID, id: 3000008003 });

@@ -82,10 +82,7 @@ export function describeFailure(
     }
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
-    return new DeadlinePassed(
-      `${where} ${answered} before the tool call's deadline`,
-      "try again later, or ask for less at once.",
-    );
+    return new DeadlinePassed(`${where} ${answered}`, "try again later, or ask for less at once.");
   }
   // undici's headers timeout: the answer's status and headers did not all come within the response
   // timeout (the request may still be worked on); its body timeout: an answer begun, then nothing

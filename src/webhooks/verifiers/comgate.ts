@@ -4,7 +4,7 @@ import type { HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
 import { quoteLine } from "../../shown.js";
 import { clock } from "../../time.js";
-import { type Delivery, reject, type Verdict } from "./common.js";
+import { type Delivery, notAnswered, reject, type Verdict } from "./common.js";
 
 /** How long the confirmation may take: Comgate waits for the answer to its notification. */
 const CONFIRM_MS = 10_000;
@@ -99,7 +99,7 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
       const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
       answer = await api.send(`/v2.0/payment/transId/${encodeURIComponent(transId)}.json`, {}, call);
     } catch (err) {
-      return { kind: "unavailable", reason: `Comgate's API could not be asked: ${(err as Error).message}` };
+      return { kind: "unavailable", reason: `Comgate's API could not be asked: ${notAnswered(err, CONFIRM_MS)}` };
     }
     // Comgate's code 1400: it does not know the payment, or (its message says so) it takes no
     // calls from waiter's address. That and any other refusal (a wrong apiUrl) are waiter's to

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { DeadlinePassed } from "../../errors.js";
 import { jsonText } from "../../json.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
@@ -101,6 +102,17 @@ export function signedWithAny(
     const expected = hmac(key, ...parts);
     return received.some((signature) => sameSignature(signature, expected, encoding));
   });
+}
+
+/**
+ * Why a sender's API could not be asked about a delivery, for the log: past `withinMs`, the time
+ * waiter gives it while the sender waits for its answer, which is no tool call's deadline, with
+ * nothing to ask less of.
+ */
+export function notAnswered(err: unknown, withinMs: number): string {
+  return err instanceof DeadlinePassed
+    ? `${err.late} within the ${withinMs / 1000} s waiter gives it while the notification waits`
+    : (err as Error).message;
 }
 
 export function reject(reason: string): Verdict {

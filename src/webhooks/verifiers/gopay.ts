@@ -7,7 +7,7 @@ import type { Upstream } from "../../http/upstream.js";
 import { oneLine } from "../../shown.js";
 import { clock, lessAgoThan } from "../../time.js";
 import { takingTurns } from "../limits.js";
-import { type Delivery, reject, type Verdict } from "./common.js";
+import { type Delivery, notAnswered, reject, type Verdict } from "./common.js";
 
 /** How long asking GoPay may take, a wait for a turn included: it waits for the answer to its notification. */
 const CONFIRM_MS = 10_000;
@@ -127,8 +127,8 @@ export function gopay(api: Upstream) {
         },
         call,
       )
-      .catch((err: Error) => {
-        throw new NoToken(`waiter could not get an access token from GoPay's API: ${err.message}`);
+      .catch((err: unknown) => {
+        throw new NoToken(`waiter could not get an access token from GoPay's API: ${notAnswered(err, CONFIRM_MS)}`);
       });
     // A minute early: a token that runs out on its way is refused.
     cached = { token: answer.access_token, until: clock.now() + Math.max(0, answer.expires_in - 60) * 1000 };
@@ -178,8 +178,10 @@ export function gopay(api: Upstream) {
    * are for the operator to fix, and GoPay calls again meanwhile.
    */
   function notAsked(err: unknown): Verdict {
-    const why = (err as Error).message;
-    return { kind: "unavailable", reason: err instanceof NoToken ? why : `GoPay's API could not be asked: ${why}` };
+    return {
+      kind: "unavailable",
+      reason: err instanceof NoToken ? err.message : `GoPay's API could not be asked: ${notAnswered(err, CONFIRM_MS)}`,
+    };
   }
 
   /**
