@@ -192,6 +192,21 @@ describe("a GoPay notification", () => {
     expect(await notify("0009")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
   });
 
+  test("for an id GoPay does not know says what to check: payments made at the other GoPay, sandbox or production", async () => {
+    // A shop that went live while the source still asks the sandbox (or the reverse): GoPay gives
+    // a token, and knows none of the payments it notifies of.
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    expect(await notify(3000000004)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
+    const cause =
+      "if every delivery of this source is refused so, its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
+    expect(waiter.stderr().slice(before)).toContain(`webhook gopay rejected: payment unknown to GoPay: ${cause}`);
+    const { note } = (await waiter.call("webhooks_sources", { source: "gopay" })).structuredContent as {
+      note?: string;
+    };
+    expect(note).toContain(`gopay's payment unknown to GoPay: ${cause}.`);
+  });
+
   test("a request target in absolute form with a port no parser takes is refused like any other", async () => {
     const { hostname: host, port } = new URL(waiter.listenerUrl as string);
     const socket = connect(Number(port), host);

@@ -4,6 +4,7 @@ import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import { headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
+import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 
 /**
  * A refusal as the operator's log says it. A signature that never matches is most often a secret
@@ -33,6 +34,10 @@ export function refusalCause(
   if (isMismatch(reason)) return secretNotHeld(source, reason);
   if (reason === MERCHANT_MISMATCH) {
     return `the source's merchant is not the e-shop's id its sender sends (Comgate's client portal shows it under ${STORE_CONNECTION}), or its sender is not Comgate`;
+  }
+  // GoPay gave waiter a token, so the credentials are the apiUrl's: the payments are the other GoPay's.
+  if (reason === PAYMENT_UNKNOWN) {
+    return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
   }
   return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);
 }

@@ -29,7 +29,8 @@ const LOOKUPS_WAITING = 16;
  */
 const UNKNOWN_FOR_MS = 5 * 60_000;
 const UNKNOWN_KEPT = 4096;
-const UNKNOWN = "payment unknown to GoPay";
+/** The refusal of an id GoPay's API does not know. */
+export const PAYMENT_UNKNOWN = "payment unknown to GoPay";
 
 /** GoPay's words for an error, its first `errors` entry's (`{"errors":[{"message":…}]}`). */
 function gopaySaid(response: HttpResponse): string | undefined {
@@ -156,7 +157,7 @@ export function gopay(api: Upstream) {
     const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const id = new URLSearchParams(query).get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
-    if (lessAgoThan(unknown.get(id) ?? Number.NEGATIVE_INFINITY, UNKNOWN_FOR_MS)) return reject(UNKNOWN);
+    if (lessAgoThan(unknown.get(id) ?? Number.NEGATIVE_INFINITY, UNKNOWN_FOR_MS)) return reject(PAYMENT_UNKNOWN);
     let verdict = asking.get(id);
     if (!verdict) {
       const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
@@ -210,7 +211,7 @@ export function gopay(api: Upstream) {
     }
     if (answer.status === 404) {
       unknown.set(id, clock.now());
-      return reject(UNKNOWN);
+      return reject(PAYMENT_UNKNOWN);
     }
     let found: z.infer<typeof payment>;
     try {
