@@ -539,9 +539,9 @@ describe("a GoPay notification", () => {
       if (req.path !== history || refused) return undefined;
       refused = true;
       return {
-        status: 401,
+        status: 403,
         headers: { "content-type": "application/json" },
-        body: '{"errors":[{"message":"Access token expired or invalid"}]}',
+        body: '{"errors":[{"scope":"G","error_code":200,"message":"Not authorized access"}]}',
       };
     };
     try {

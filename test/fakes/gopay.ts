@@ -5,8 +5,9 @@ import { type Fake, json, startFake } from "./http.js";
  * GoPay's REST API as far as waiter asks it, after its documentation: `POST /api/oauth2/token`
  * (HTTP Basic with the client id and secret, a form with grant_type=client_credentials and
  * scope) answers a bearer token good for 30 minutes; `GET /api/payments/payment/{id}` with it
- * answers the payment, 404 for an id it does not know, 401 for a token that is unknown or has
- * run out (error bodies RECONSTRUCTED in GoPay's {"errors":[...]} shape); `GET
+ * answers the payment, 404 for an id it does not know, 403 for a token that is unknown or has
+ * run out (GoPay's documented code for "Not-authorized access", its error code 200; GoPay lists
+ * no 401; error bodies RECONSTRUCTED in GoPay's {"errors":[...]} shape); `GET
  * /api/payments/payment/{id}/refunds` with it answers the payment's refunds as a JSON array (the
  * fields of GoPay's SDKs' refund: id, amount, currency, state, date_requested, date_last_change;
  * the dates' form RECONSTRUCTED).
@@ -40,12 +41,12 @@ export interface GoPayFake extends Fake {
 }
 
 const TOKEN_SECONDS = 1800;
-const error = (status: number, message: string) =>
+const error = (status: number, message: string, code = status) =>
   json(
     status,
     JSON.stringify({
       date_issued: new Date(clock.now()).toISOString(),
-      errors: [{ scope: "G", error_code: status, message }],
+      errors: [{ scope: "G", error_code: code, message }],
     }),
   );
 
@@ -68,7 +69,7 @@ export async function startGoPay(clientId: string, secret: string): Promise<GoPa
     const match = /^\/api\/payments\/payment\/(\d+)(\/refunds)?$/.exec(request.path);
     if (request.method === "GET" && match) {
       const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1] ?? "";
-      if ((tokens.get(bearer) ?? 0) <= clock.now()) return error(401, "Access token expired or invalid");
+      if ((tokens.get(bearer) ?? 0) <= clock.now()) return error(403, "Not authorized access", 200);
       const id = Number(match[1]);
       const found = payments.get(id);
       if (!found) return error(404, "Payment not found");

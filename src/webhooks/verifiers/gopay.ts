@@ -187,14 +187,15 @@ export function gopay(api: Upstream) {
 
   /**
    * GoPay's answer at `path`, with the cached token; a token GoPay no longer takes (revoked, or its
-   * clock ahead of ours): once more, with another.
+   * clock ahead of ours): once more, with another. GoPay's documentation answers such a token 403
+   * ("Not-authorized access", listing no 401); a 401 is taken so too.
    */
   async function ask(path: string, call: Call): Promise<HttpResponse> {
     const send = (bearer: string) =>
       api.send(path, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } }, call);
     const first = await accessToken(call);
     const answer = await send(first);
-    return answer.status === 401 ? send(await accessToken(call, first)) : answer;
+    return answer.status === 401 || answer.status === 403 ? send(await accessToken(call, first)) : answer;
   }
 
   async function lookUp(id: string, call: Call): Promise<Verdict> {
