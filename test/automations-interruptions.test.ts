@@ -100,6 +100,41 @@ test("a step the stop cut is said in the log as the stop cuts it, with the drain
   }
 });
 
+test("a step whose answer, within the drain time, sends it to wait for a next try is said to be left to the next start, not tried again", async () => {
+  const lines: string[] = [];
+  const server = await serveLeased([PAID], {}, lines);
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // The shop's 503 to the order's change waits until the stop has begun.
+  woo.intercept = (req) => {
+    if (req.method !== "PUT") return undefined;
+    woo.held = held;
+    return {
+      status: 503,
+      headers: { "content-type": "application/json" },
+      body: '{"code":"maintenance","message":"Down"}',
+    };
+  };
+  try {
+    const event = await pay(server, String(O.pending1999), "evt_stop_before_retry");
+    await expect.poll(() => woo.requests.filter((r) => r.method === "PUT").length).toBe(1);
+    const stopped = server.close();
+    setTimeout(release, 300);
+    await stopped;
+    expect(lines.filter((line) => line.includes(`(event ${event.id})`))).toEqual([
+      expect.stringMatching(
+        /step 1: eshop_order_mark_paid failed \(WooCommerce answered 503 .*\); waiter is stopping, so its next try, due in \d+ ms, is left to the next start\n$/,
+      ),
+    ]);
+  } finally {
+    woo.intercept = undefined;
+    woo.held = undefined;
+    release();
+  }
+});
+
 test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
   const server = await serveLeased([TELL], {}, [], 1.5);
   let release = () => {};

@@ -288,7 +288,11 @@ export class StepCalls {
       const nextTry = reached(attempt + 1);
       const failure = whileWaiting(err, what);
       await mark(err.refused, nextTry, { why: `${failure} Trying again at ${new Date(until).toISOString()}.`, until });
-      log.info(`${who}: ${name} failed (${failure}); trying again in ${duration(wait)}`);
+      // A stop waits out no next try: the run is left as recorded, for the next start.
+      const then = stopping.aborted
+        ? `waiter is stopping, so its next try, due in ${duration(wait)}, is left to the next start`
+        : `trying again in ${duration(wait)}`;
+      log.info(`${who}: ${name} failed (${failure}); ${then}`);
       throw new Waiting(wait, nextTry);
     }
     const said = tool.render(result, input, call);
