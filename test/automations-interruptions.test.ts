@@ -235,6 +235,44 @@ test("a waiter frozen past its lease while the order is being paid (a machine as
   }
 });
 
+test("a waiter frozen past its lease as it reads the order sends no change once it wakes: the order is paid once, by the waiter that took the run up", async () => {
+  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+  const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
+  const other = await serveLeased([PAID], {}, [], 1.5);
+  const sent = telegram.delivered.length;
+  const changes = () => woo.requests.filter((r) => r.method === "PUT" && r.path.endsWith(`/orders/${O.pending1999}`));
+  const before = changes().length;
+  // The shop answers the order's read while the process that asked for it is frozen, the answer
+  // (the order still pending) waiting for it.
+  woo.intercept = (req) => {
+    if (req.method !== "GET" || !req.path.endsWith(`/orders/${O.pending1999}`)) return undefined;
+    woo.intercept = undefined;
+    frozen.child.kill("SIGSTOP");
+    return undefined;
+  };
+  try {
+    const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen_reading");
+    await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 10_000 }).toBe("done");
+    expect(changes().length - before).toBe(1);
+    frozen.child.kill("SIGCONT");
+    await expect
+      .poll(() => frozen.stderr(), { timeout: 5_000 })
+      .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(changes().length - before).toBe(1);
+    expect(telegram.delivered.length - sent).toBe(1);
+    const [run] = await runsOf(event.id);
+    expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+  } finally {
+    woo.intercept = undefined;
+    frozen.child.kill("SIGCONT");
+    frozen.child.kill("SIGKILL");
+    await frozen.exited;
+    await other.close();
+  }
+});
+
 describe("on a full disk", () => {
   /**
    * Starts waiter serve on the store as it is now, which then has no room for one page more: a

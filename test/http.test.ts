@@ -491,6 +491,22 @@ describe("retries", () => {
     expect(fake.count("/flaky")).toBe(4);
   });
 
+  test("a call that may send no more ends with the last answer rather than retrying, and sends nothing new", async () => {
+    let why: string | undefined;
+    // It may send no more once the first answer is in (an automation's lease lapsed as it waited).
+    fake.intercept = () => {
+      why = "the lease ran out";
+      return { status: 503 };
+    };
+    const response = await client({ minRetryDelayMs: 20 }).send("/no-more", {}, { ...call(), mayNotSend: () => why });
+    expect(response.status).toBe(503);
+    expect(fake.count("/no-more")).toBe(1);
+    const refused = await failure(client().send("/no-more", { method: "PUT" }, { ...call(), mayNotSend: () => why }));
+    expect(refused.message).toMatch(/^Test API \(127\.0\.0\.1:\d+\) was not asked: the lease ran out\.$/);
+    expect(refused.refused).toBe(true);
+    expect(fake.count("/no-more")).toBe(1);
+  });
+
   test("a connection that breaks mid-answer gets the request sent again whole, never two answers joined", async () => {
     // The answer changes between the two requests; the upstream honours a Range, without an ETag.
     const before = JSON.stringify({ version: 1, rates: { USD: 1.1201, CZK: 24.3 } });

@@ -41,7 +41,17 @@ export interface CallParts {
    * a break since: asked once the call has its answer.
    */
   holding(): () => Promise<boolean>;
+  /**
+   * The same check by this process's clock alone, without asking the store, for each request a step
+   * sends: one frozen past its lease wakes sending none, though its timer has not yet found the
+   * lease another's.
+   */
+  holdingNow(): () => boolean;
 }
+
+/** Why a step's request was not sent: the lease lapsed while the step was under way. */
+const LAPSED =
+  "this waiter's lease on the automations ran out before the request was sent (the process was frozen, or its store slow to answer)";
 
 /**
  * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
@@ -214,11 +224,13 @@ export class StepCalls {
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
+    const heldNow = this.parts.holdingNow();
     const call: ToolCall = {
       signal: this.#cutting.signal,
       // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
       stopping,
       deadline: clock.now() + this.parts.toolTimeoutMs,
+      mayNotSend: () => (heldNow() ? undefined : LAPSED),
       log,
       caller: who,
       progress: async () => {},

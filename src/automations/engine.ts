@@ -55,7 +55,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const stopping = new AbortController();
   // Each failure being told waits on it, as does the run under way: however many, they are no leak.
   setMaxListeners(0, stopping.signal);
-  const calls = new StepCalls({ ...parts, stopping: stopping.signal, holding: () => holding() });
+  const calls = new StepCalls({
+    ...parts,
+    stopping: stopping.signal,
+    holding: () => holding(),
+    holdingNow: () => holdingNow(),
+  });
 
   const notices = new FailureNotices({
     runs: store.runs,
@@ -225,6 +230,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const holding = () => {
     const since = term;
     return async () => (await holdsLease()) && lease.term === since;
+  };
+  /** holding's check by this process's clock alone: the last renewal not run out, in the same term. */
+  const holdingNow = () => {
+    const since = term;
+    return () => running && lease.current && lease.term === since;
   };
   const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
   leaseTimer.unref();

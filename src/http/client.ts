@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
+import { UpstreamError } from "../errors.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
@@ -244,6 +245,9 @@ export class HttpClient {
           };
         } else await sleep(left, undefined, { signal: call.signal });
       }
+      const notSent = call.mayNotSend?.();
+      if (notSent)
+        throw new UpstreamError(`${upstream} (${url.host}) was not asked: ${notSent}.`, undefined, undefined, true);
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
       const { statusCode: status, headers } = response;

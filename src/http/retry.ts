@@ -120,7 +120,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
 
     const timer = setTimeout(() => {
       call.signal.removeEventListener("abort", onAbort);
-      cb(null);
+      // A call that may send no more (its automation's lease lapsed as it waited) ends with the last answer.
+      cb(call.mayNotSend?.() ? err : null);
     }, delay);
     const onAbort = () => {
       clearTimeout(timer);

@@ -8,6 +8,11 @@ export interface Call {
   signal: AbortSignal;
   /** Epoch milliseconds by which the whole call, retries included, must be answered. */
   deadline: number;
+  /**
+   * Why the call may send no request more, asked before each (a retry's too), or undefined: an
+   * automation's step whose process lost its lease meanwhile (frozen past it) sends nothing.
+   */
+  mayNotSend?: () => string | undefined;
 }
 
 export interface HttpClientOptions {
