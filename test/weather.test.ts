@@ -1165,6 +1165,48 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.has("altitude")).toBe(false);
     });
 
+    test("GeoNames' 9999 for an elevation it does not know is no altitude: none is sent, none shown", async () => {
+      // The geocoder answers so for places GeoNames has no height for (open-meteo/open-meteo#869),
+      // mostly north of the Arctic Circle; Everest's summit is a real 8,848 m.
+      const akureyri = {
+        name: "Akureyri",
+        latitude: 65.68353,
+        longitude: -18.0878,
+        elevation: 9999,
+        country_code: "IS",
+        country: "Iceland",
+        admin1: "Northeast",
+        timezone: "Atlantic/Reykjavik",
+        population: 17693,
+      };
+      const everest = {
+        name: "Mount Everest",
+        latitude: 27.98806,
+        longitude: 86.92528,
+        elevation: 8848,
+        country_code: "NP",
+        country: "Nepal",
+        admin1: "Province 1",
+        timezone: "Asia/Kathmandu",
+      };
+      geocoding.intercept = (r) =>
+        ({ Akureyri: geocoded([akureyri]), "Mount Everest": geocoded([everest]) })[r.query.get("name") ?? ""];
+      try {
+        const found = await server.call("weather_geocode", { name: "Akureyri" });
+        expect(data<{ places: object[] }>(found).places[0]).not.toHaveProperty("elevation_m");
+        const result = await server.call("weather_current", { place: "Akureyri" });
+        expect(result.isError).toBeFalsy();
+        expect(data(result).place).not.toHaveProperty("elevation_m");
+        expect(met.requests.at(-1)?.query.has("altitude")).toBe(false);
+
+        const summit = await server.call("weather_current", { place: "Mount Everest" });
+        expect(data<{ place: object }>(summit).place).toMatchObject({ elevation_m: 8848 });
+        expect(met.requests.at(-1)?.query.get("altitude")).toBe("8848");
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a location MET Norway refuses is an error naming what was sent", async () => {
       met.queue.push({ status: 400, body: "<html>Bad Request</html>", headers: { "content-type": "text/html" } });
       const result = await server.call("weather_current", { latitude: 12.3456789, longitude: 1 });

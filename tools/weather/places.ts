@@ -213,6 +213,12 @@ export function geocoder(api: Upstream) {
 }
 
 /**
+ * Everest's summit, in metres: an elevation beyond it is GeoNames' 9999 for one it does not know
+ * (open-meteo/open-meteo#869), which sent to MET Norway as the altitude would forecast the air 10 km up.
+ */
+const HIGHEST_GROUND_M = 8849;
+
+/**
  * A place as the geocoder found it. Its names are GeoNames', which anyone may edit: each on one
  * line without invisible characters, as the tools' lines and completions show them.
  */
@@ -227,7 +233,7 @@ function toPlace(r: z.output<typeof result>): Place {
     ...(r.country_code ? { country_code: r.country_code } : {}),
     latitude: r.latitude,
     longitude: r.longitude,
-    ...(r.elevation !== undefined ? { elevation_m: r.elevation } : {}),
+    ...(r.elevation !== undefined && Math.abs(r.elevation) <= HIGHEST_GROUND_M ? { elevation_m: r.elevation } : {}),
     timezone,
     ...(r.population ? { population: r.population } : {}),
   };
