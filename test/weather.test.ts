@@ -1030,6 +1030,13 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: "149.19,16.61" }))).toContain(
         "latitude 16.61 and longitude 149.19",
       );
+      // Past the antimeridian or a pole, read either way: no latitude and longitude the tools take to send.
+      for (const written of ["0, 181", "geo:95.5,200", "-91.2 -190"]) {
+        const refused = text(await server.call("weather_current", { place: written }));
+        expect(refused, written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.`,
+        );
+      }
       // Whole degrees are coordinates too where a comma, a sign or a degree sign says so, as no postal code is written.
       for (const [written, send] of [
         ["50,14", "latitude 50 and longitude 14"],

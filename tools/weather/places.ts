@@ -243,6 +243,12 @@ function toPlace(r: z.output<typeof result>): Place {
 function refuseCoordinates(argument: string, text: string): void {
   const pair = coordinates(text);
   if (!pair) return;
+  if (Math.abs(pair.latitude) > 90 || Math.abs(pair.longitude) > 180) {
+    // Read either way, none the tools take: sending them as latitude and longitude would be refused too.
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.`,
+    );
+  }
   const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
   throw new ToolError(
