@@ -244,6 +244,43 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     await gone.body.dump();
   }, 30_000);
 
+  test("a call whose replica is killed is told its answer is lost as soon as its client comes back to the other", async () => {
+    const url = await freshDatabaseUrl();
+    const [a, b] = [await replica(url), await replica(url)];
+    // A proxy that routes the session to a while it lives, then to b.
+    let live = a;
+    const resumed: string[] = [];
+    const proxied = async (input: string | URL | Request, init?: RequestInit) => {
+      const through = live;
+      const answer = await fetch(new URL(new URL(String(input)).pathname, through.base), init);
+      const lastId = new Headers(init?.headers).get("last-event-id");
+      // The call's stream, not the notification stream, which the client opens again too.
+      if (lastId && !lastId.startsWith("_GET_stream:"))
+        resumed.push(`${through === a ? "a" : "b"} ${lastId} ${answer.status}`);
+      return answer;
+    };
+    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${a.base}/mcp`), { fetch: proxied });
+    await client.connect(transport);
+    clients.push(client);
+    // Its request times out after 55 s, past the test's own 30 s: only an answer from b ends it in time.
+    const waiting = waitFor(client, "never.sent", 45);
+    await expect.poll(() => waiting.underWay(), { timeout: 5_000 }).toBe(true);
+    a.child.kill("SIGKILL");
+    await a.exited;
+    live = b;
+    const lost = await waiting.then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(lost?.message).toMatch(/replica that ran it stopped.*may have made its change/s);
+    expect(b.stderr()).toMatch(new RegExp(`MCP session ${transport.sessionId} taken up from the store`));
+    // Told once: the client comes back to the stream once more, from the error's id, and is told
+    // there is nothing more (204), which it does not come back from.
+    await expect.poll(() => resumed.at(-1)).toMatch(/ 204$/);
+    expect(resumed).toEqual([expect.stringMatching(/^b .* 200$/), expect.stringMatching(/^b .* 204$/)]);
+  }, 30_000);
+
   test("another replica answers a session only for the token that opened it, and after that one stopped", async () => {
     const url = await freshDatabaseUrl();
     const tokens = {
@@ -364,8 +401,13 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         // The replica the proxy sends the session to: the one that took it up, or the one that opened it.
         const holder = ([a, b].find((r) => /taken up/.test(r.stderr())) ??
           [a, b].find((r) => /MCP session \S+ opened/.test(r.stderr()))) as typeof a;
+        // A call under way there is lost with it: its client, back on its stream through the
+        // proxy, is told so at once, not at its own timeout (55 s, past the test's 30 s).
+        const cut = waitFor(client, "never.sent", 45);
+        await expect.poll(cut.underWay, { timeout: 5_000 }).toBe(true);
         holder.child.kill("SIGKILL");
         await holder.exited;
+        await expect(cut).rejects.toThrow(/The answer to this request is lost/);
         const list = () => client.callTool({ name: "events_list", arguments: {} });
         const listed = passesOn
           ? await list()

@@ -23,7 +23,7 @@ import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions } from "../src/transports/http.js";
 import type { OAuthTimeouts } from "../src/transports/oauth.js";
-import { ReplayBuffer } from "../src/transports/streams.js";
+import { ANSWER_LOST, ReplayBuffer } from "../src/transports/streams.js";
 import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
@@ -1233,6 +1233,31 @@ describe("sessions", () => {
     });
     expect(fromTaken).toEqual(kept);
     expect(await taken.getStreamIdForEventId(ids[500] as string)).toBe("s");
+  });
+
+  test("the replay buffer's ids on a call's stream name its requests, so another copy answers a client back for them that their answer is lost", async () => {
+    const carried = new Map<string, (string | number)[]>([
+      ["call", [7, "seven"]],
+      ["batch", Array.from({ length: 100 }, (_, n) => `request-${n}`)],
+    ]);
+    const ran = new ReplayBuffer((stream) => carried.get(stream) ?? []);
+    const primed = await ran.storeEvent("call", {} as never);
+    const ofBatch = await ran.storeEvent("batch", {} as never);
+    const notified = await ran.storeEvent("_GET_stream", { jsonrpc: "2.0", method: "notifications/message" });
+    const taken = new ReplayBuffer();
+    // Each is answered once, with an id of the copy that answered: back from it, nothing more.
+    taken.answerLost(primed);
+    taken.answerLost(primed);
+    const told = taken.missedAfter(primed);
+    expect(told.map(({ json }) => JSON.parse(json))).toEqual(
+      [7, "seven"].map((id) => ({ jsonrpc: "2.0", id, error: { code: -32000, message: ANSWER_LOST } })),
+    );
+    expect(taken.missedAfter(told.at(-1)?.id as string)).toEqual([]);
+    // A stream of too many requests to name, or the notification stream, names none; the copy
+    // that ran them has their answers, or will.
+    for (const id of [ofBatch, notified]) taken.answerLost(id);
+    ran.answerLost(primed);
+    expect([taken.missedAfter(ofBatch), taken.missedAfter(notified), ran.missedAfter(primed)]).toEqual([[], [], []]);
   });
 
   test("the replay buffer keeps messages as they were sent, a session's last MiB of them: a client back after larger results gets the last it can", async () => {

@@ -8,7 +8,7 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
-import { ReplayBuffer } from "./streams.js";
+import { ReplayBuffer, requestsCarried } from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -293,7 +293,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     const caller = req.auth?.clientId;
     const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
     let closed = false;
-    const replay = new ReplayBuffer();
+    const replay = new ReplayBuffer((stream) => requestsCarried(transport, stream));
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: taken ? () => taken.id : randomUUID,
       eventStore: replay,

@@ -13,6 +13,10 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
   return (transport as unknown as { _requestToStreamMapping: Map<RequestId, StreamId> })._requestToStreamMapping;
 }
 
+/** The requests whose answers `stream` carries, as the SDK's transport holds them until they are sent. */
+export const requestsCarried = (transport: WebStandardStreamableHTTPServerTransport, stream: StreamId): RequestId[] =>
+  [...answerStreams(transport)].flatMap(([request, of]) => (of === stream ? [request] : []));
+
 /**
  * How long a client waits before it opens again a stream waiter ended while its session goes on
  * (on stopping, or as its token lapses), in ms: what a GET refused while stopping is told in
@@ -167,9 +171,11 @@ export function opensStream(req: Request): boolean {
  * Answers a client that comes back with Last-Event-ID to a request's stream that will carry
  * nothing more: what the stream carried after that id, then its end; with nothing left, 204, which
  * tells a client of server-sent events not to come back. The SDK's transport would hold such a
- * stream open for good, with nothing to end it.
+ * stream open for good, with nothing to end it. A stream another copy of the session carried, on
+ * a replica that died, is first given an error for each request it carried (`answerLost`).
  */
 export function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, res: Response) {
+  replay.answerLost(lastId);
   const missed = replay
     .missedAfter(lastId)
     .map(({ id, json }) => `event: message\nid: ${id}\ndata: ${json}\n\n`)
@@ -184,6 +190,33 @@ export function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: str
     "mcp-session-id": sessionId,
   });
   res.end(missed);
+}
+
+/**
+ * What a client back for the answer to a request another copy of its session ran is told: that
+ * copy's replica stopped (or its proxy sends the session elsewhere now), and its answer went with it.
+ */
+export const ANSWER_LOST =
+  "The answer to this request is lost: the waiter replica that ran it stopped, or can no longer be reached, before sending it, and no other replica has it. It may have finished: a tool that changes something may have made its change; check before calling it again";
+
+/**
+ * The longest an event id's list of the requests its stream carries may be, encoded: a client
+ * sends the id back as a header. A stream of more (a large batch) names none.
+ */
+const REQUESTS_IN_ID = 256;
+
+/** The requests an event id says its stream carried, as `#id` writes them; none when it names none. */
+function requestsNamed(encoded: string | undefined): RequestId[] {
+  if (!encoded) return [];
+  try {
+    const ids: unknown = JSON.parse(Buffer.from(encoded, "base64url").toString());
+    return Array.isArray(ids) &&
+      ids.every((id) => typeof id === "string" || (typeof id === "number" && Number.isInteger(id)))
+      ? ids
+      : [];
+  } catch {
+    return [];
+  }
 }
 
 /** How many messages of a session's streams are kept for a client that comes back. */
@@ -217,7 +250,22 @@ export class ReplayBuffer implements EventStore {
    */
   readonly #copy = randomUUID().slice(0, 8);
 
+  /**
+   * @param requestsOn the requests a stream carries, as the session's transport holds them: a
+   *   call's stream's ids name them, so that a copy of the session taken up on another replica,
+   *   which never had them, can answer them when their client comes back (`answerLost`).
+   */
+  constructor(requestsOn: (stream: StreamId) => RequestId[] = () => []) {
+    this.#requestsOn = requestsOn;
+  }
+
+  readonly #requestsOn: (stream: StreamId) => RequestId[];
+
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    return this.#store(stream, message);
+  }
+
+  #store(stream: StreamId, message: JSONRPCMessage): EventId {
     this.#seq += 1;
     const json = JSON.stringify(message);
     const bytes = Buffer.byteLength(json);
@@ -248,12 +296,36 @@ export class ReplayBuffer implements EventStore {
    * that was kept of it when `lastId` is another copy's.
    */
   missedAfter(lastId: EventId): { id: EventId; json: string }[] {
-    const stream = lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
-    const [copy, number] = lastId.slice(stream.length + 1).split(".");
+    const { stream, copy, number } = this.#parts(lastId);
     const after = copy === this.#copy ? Number(number) : 0;
     return this.#events
       .filter(({ seq, stream: of }) => of === stream && seq > after)
       .map(({ seq, json }) => ({ id: this.#id(stream, seq), json }));
+  }
+
+  /**
+   * Keeps, on the stream `lastId` names, an error for each request its id says the stream carried,
+   * when that id is another copy's of the session and this copy has kept nothing of the stream yet:
+   * the copy that ran them is gone (its replica died, or stopped), and so are their answers. Told
+   * nothing, the client would wait for them until its own timeout. Kept, the errors are sent again
+   * to a client that comes back from the same id, and their own ids are this copy's: a client that
+   * comes back from one is told there is nothing more.
+   */
+  answerLost(lastId: EventId): void {
+    const { stream, copy, requests } = this.#parts(lastId);
+    if (copy === this.#copy || stream === NOTIFICATION_STREAM || this.#events.some(({ stream: of }) => of === stream)) {
+      return;
+    }
+    for (const id of requestsNamed(requests)) {
+      this.#store(stream, { jsonrpc: "2.0", id, error: { code: -32000, message: ANSWER_LOST } });
+    }
+  }
+
+  /** The parts of an event id as `#id` writes it. */
+  #parts(id: EventId) {
+    const stream = id.slice(0, Math.max(0, id.lastIndexOf(":")));
+    const [copy, number, requests] = id.slice(stream.length + 1).split(".");
+    return { stream, copy, number, requests };
   }
 
   /**
@@ -264,7 +336,15 @@ export class ReplayBuffer implements EventStore {
     return this.#id(stream, this.#seq);
   }
 
+  /**
+   * An event's id: its stream, the copy of the session that numbered it, its number, and, on a
+   * call's stream, the requests the stream carries (JSON in base64url, which no `:` or `.` is in).
+   */
   #id(stream: StreamId, seq: number): EventId {
-    return `${stream}:${this.#copy}.${seq}`;
+    const id = `${stream}:${this.#copy}.${seq}`;
+    const requests = stream === NOTIFICATION_STREAM ? [] : this.#requestsOn(stream);
+    if (requests.length === 0) return id;
+    const encoded = Buffer.from(JSON.stringify(requests)).toString("base64url");
+    return encoded.length > REQUESTS_IN_ID ? id : `${id}.${encoded}`;
   }
 }
