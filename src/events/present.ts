@@ -79,7 +79,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
  * session's order too, which only its line ties to that payment), its sum, currency, the order it
  * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
- * its own id, an email, then its other sums and statuses. Those marked `own` match only the
+ * its own id, its name and stock, an email, then its other sums and statuses. Those marked `own` match only the
  * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
  * status, a customer's currency or id; those with `of` only in an object whose own `object` field
  * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
@@ -99,6 +99,8 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   { name: /^(currency|curr)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
   { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
+  // What a product is, and its stock (WooCommerce's): before its tax status and units sold.
+  { name: /^(name|stock_quantity|stock_status)$/, own: true },
   { name: /^email$/ },
   { name: /^(amount|total)_\w+$/, own: true },
   { name: /^\w+_status$/, own: true },

@@ -988,6 +988,25 @@ test("a GitHub event's gist shows the issue, pull request or run its type names:
   ]);
 });
 
+test("a product's gist names the product and its stock, not its tax status and units sold", async () => {
+  const { store, call } = await served();
+  // WooCommerce's product as its docs show it, as a shop that counts its stock sends it.
+  const product = JSON.parse(sample("woocommerce-v3-product-retrieve.json"));
+  await addTrial(
+    store,
+    "low",
+    JSON.stringify({ ...product, manage_stock: true, stock_quantity: 2 }),
+    "product.updated",
+  );
+  await addTrial(store, "out", JSON.stringify({ ...product, stock_status: "outofstock" }), "product.updated");
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+    '{"status":"publish","price":"21.99","id":794,"name":"Premium Quality","stock_quantity":2,"stock_status":"instock","tota…',
+    // Its stock not counted: its stock status is all there is.
+    '{"status":"publish","price":"21.99","id":794,"name":"Premium Quality","stock_status":"outofstock","total_sales":0,"tax_…',
+  ]);
+});
+
 test("a partial refund's gist shows the sum refunded beside the sum paid", async () => {
   const { store, call } = await served();
   // A Stripe charge.refunded as its docs show the Charge, trimmed, its fields in Stripe's order.
