@@ -79,15 +79,16 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
  * session's order too, which only its line ties to that payment), its sum, currency, the order it
  * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
- * its own id, its name and stock, an email, then its other sums and statuses. Those marked `own` match only the
+ * the ref and repository of a GitHub push, its own id, its name and stock, an email, then its other sums and statuses. Those marked `own` match only the
  * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
  * status, a customer's currency or id; those with `of` only in an object whose own `object` field
  * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
  * tells nothing.
  */
-const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
-  // GitHub's run and check outcome (conclusion), and whether a closed pull request was merged.
-  { name: /^(status|state|payment_status|financial_status|conclusion|merged)$/, own: true },
+const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
+  // GitHub's run and check outcome (conclusion), whether a closed pull request was merged, and
+  // what a push did to its ref besides moving it (PUSHED, which shows them only when so).
+  { name: /^(status|state|payment_status|financial_status|conclusion|merged|created|deleted|forced)$/, own: true },
   { name: /^(livemode|test)$/, own: true },
   {
     name: /^payment_intent$/,
@@ -98,6 +99,10 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
   { name: /^(currency|curr)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
+  // The branch or tag a GitHub push moved, and the repository of a push or a run (`whole`: matched
+  // on the whole key, not another object's full_name).
+  { name: /^ref$/, own: true },
+  { name: /^repository\.full_name$/, whole: true },
   { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
   // What a product is, and its stock (WooCommerce's): before its tax status and units sold.
   { name: /^(name|stock_quantity|stock_status)$/, own: true },
@@ -117,6 +122,13 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
   livemode: (value) => value === false,
   test: (value) => value === true || value === "true",
 };
+
+/**
+ * What a GitHub push says of its ref beside moving it: that it made, deleted or forced it. Shown
+ * only when so, as a push that did none of them says nothing by them; other values (Stripe's
+ * `created`, a time) are other fields.
+ */
+const PUSHED = /^(created|deleted|forced)$/;
 
 /**
  * The status a type implies, which its line need not show: a payment refunded had succeeded (a
@@ -147,10 +159,11 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
   if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
     return TELLING.length + 1;
   }
+  if (PUSHED.test(name) && typeof value !== "boolean") return TELLING.length;
   const at = TELLING.findIndex(
     (telling) =>
       (own || !telling.own) &&
-      telling.name.test(name) &&
+      telling.name.test(telling.whole ? key : name) &&
       (!telling.of || (typeof facts.object === "string" && telling.of.test(facts.object))),
   );
   return at === -1 || value === null || value === "" ? TELLING.length : at;
@@ -211,7 +224,10 @@ function gist(event: StoredEvent): string {
   }
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
-    .filter(([key, value]) => !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true))
+    .filter(
+      ([key, value]) =>
+        !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true) && !(PUSHED.test(key) && value === false),
+    )
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Lists and deeper objects only, but for what the line leaves out (a batch of orders, its type
   // beside it): the line shows them as sent, not an empty {}.

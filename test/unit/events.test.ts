@@ -988,6 +988,61 @@ test("a GitHub event's gist shows the issue, pull request or run its type names:
   ]);
 });
 
+test("a GitHub push's gist names its repository and branch, and says when it deleted or forced it", async () => {
+  const { store, call } = await served();
+  // Trimmed from GitHub's push example, its fields in GitHub's order.
+  const push = (ref: string, after: string, flags: { created: boolean; deleted: boolean; forced: boolean }) => ({
+    ref,
+    before: "6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+    after,
+    repository: {
+      id: 186853002,
+      node_id: "MDEwOlJlcG9zaXRvcnkxODY4NTMwMDI=",
+      name: "eshop",
+      full_name: "kavarna/eshop",
+      private: true,
+    },
+    pusher: { name: "tomas-cerny", email: "tomas@kavarna.example" },
+    sender: { login: "tomas-cerny", id: 5012345 },
+    ...flags,
+    base_ref: null,
+    compare: "https://github.com/kavarna/eshop/compare/6113728f27ae...0000000",
+    commits: [],
+    head_commit: null,
+  });
+  const add = (dedupeId: string, payload: object) => addTrial(store, dedupeId, JSON.stringify(payload), "push");
+  await add(
+    "gh-push",
+    push("refs/heads/main", "ec26c3e57ca3a959ca5aad62de7213c562f8c821", {
+      created: false,
+      deleted: false,
+      forced: false,
+    }),
+  );
+  await add(
+    "gh-deleted",
+    push("refs/tags/v1.2", "0000000000000000000000000000000000000000", {
+      created: false,
+      deleted: true,
+      forced: false,
+    }),
+  );
+  await add(
+    "gh-forced",
+    push("refs/heads/main", "ec26c3e57ca3a959ca5aad62de7213c562f8c821", {
+      created: false,
+      deleted: false,
+      forced: true,
+    }),
+  );
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+    '{"ref":"refs/heads/main","repository.full_name":"kavarna/eshop","pusher.email":"tomas@kavarna.example","before":"611372…',
+    '{"deleted":true,"ref":"refs/tags/v1.2","repository.full_name":"kavarna/eshop","pusher.email":"tomas@kavarna.example","b…',
+    '{"forced":true,"ref":"refs/heads/main","repository.full_name":"kavarna/eshop","pusher.email":"tomas@kavarna.example","b…',
+  ]);
+});
+
 test("a product's gist names the product and its stock, not its tax status and units sold", async () => {
   const { store, call } = await served();
   // WooCommerce's product as its docs show it, as a shop that counts its stock sends it.
