@@ -651,7 +651,9 @@ test("a failed GitHub deployment: its run found in the gist, its link read whole
   expect(event?.type).toBe("workflow_run.completed");
   const id = event?.id ?? "";
   const gist = gistOf(listed, id);
-  expect(gist).toMatch(/^\{"conclusion":"failure","id":30433642,"name":"Deploy","head_branch":"main",/);
+  expect(gist).toMatch(
+    /^\{"conclusion":"failure","repository.full_name":"kavarna\/eshop","id":30433642,"name":"Deploy","head_branch":"main",/,
+  );
   expect(data(listed)).not.toHaveProperty("note");
 
   const got = await waiter.call("events_get", { id });

@@ -156,7 +156,9 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
   const named = `amount_${word}`;
   if (own && last === "amount" && Object.hasOwn(facts, named)) return CURRENCY + 0.5;
   const name = last === named ? "amount" : last;
-  if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
+  // GitHub's id of an issue or a pull request, another name for the number people know it by.
+  const githubId = own && name === "id" && typeof facts.node_id === "string" && facts.number !== undefined;
+  if (githubId || /(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
     return TELLING.length + 1;
   }
   if (PUSHED.test(name) && typeof value !== "boolean") return TELLING.length;
@@ -187,7 +189,8 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
 /**
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its
  * objects one level down (`metadata.order_id`), the telling ones first, links last, cut short. The
- * object it is about (`subject`) stands for the whole. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
+ * object it is about (`subject`) stands for the whole, with the repository its GitHub envelope
+ * names. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
  * status "succeeded" in a payment_intent.succeeded, "complete" in a checkout.session.completed) is
  * left out, and so is one that says the payment is live: the line has room for what the type does
  * not say.
@@ -201,7 +204,7 @@ function gist(event: StoredEvent): string {
   const repeatsType = (key: string, value: unknown) =>
     value === event.type ||
     (typeof value === "string" &&
-      ([word, word.replace(/d$/, "")].includes(value.toLowerCase()) ||
+      ([word, word.replace(/d$/, ""), word.replace(/ed$/, "")].includes(value.toLowerCase()) ||
         (key === "status" && value.toLowerCase() === implied)));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
@@ -210,6 +213,12 @@ function gist(event: StoredEvent): string {
     for (const [key, isTest] of Object.entries(TEST_MODE)) {
       if (!Object.hasOwn(facts, key) && isTest(parsed[key])) fields.push([key, parsed[key]]);
     }
+  }
+  // GitHub's repository, which the envelope names beside the object its type names (an issue): an
+  // issue's or a pull request's number says nothing without it.
+  const repository = isRecord(parsed.repository) ? parsed.repository.full_name : undefined;
+  if (facts !== parsed && typeof repository === "string" && !isRecord(facts.repository)) {
+    fields.push(["repository.full_name", repository]);
   }
   // A list, or a list or object within an object: what no field of the line stands for.
   let deeper = false;
@@ -226,7 +235,11 @@ function gist(event: StoredEvent): string {
   const shown = fields
     .filter(
       ([key, value]) =>
-        !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true) && !(PUSHED.test(key) && value === false),
+        !repeatsType(key, value) &&
+        (TEST_MODE[key]?.(value) ?? true) &&
+        !(PUSHED.test(key) && value === false) &&
+        // A pull request not merged says so only once closed: an open one is not merged yet.
+        !(key === "merged" && value === false && facts.state !== "closed"),
     )
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Lists and deeper objects only, but for what the line leaves out (a batch of orders, its type

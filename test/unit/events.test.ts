@@ -897,7 +897,7 @@ test("each provider's payment shows in its gist what finding and checking its or
   ]);
 });
 
-test("a GitHub event's gist shows the issue, pull request or run its type names: its number, title, outcome", async () => {
+test("a GitHub event's gist shows the issue, pull request or run its type names: its repository, number, title, outcome", async () => {
   const { store, call } = await served();
   const add = (type: string, dedupeId: string, payload: object) =>
     addTrial(store, dedupeId, JSON.stringify(payload), type);
@@ -979,12 +979,22 @@ test("a GitHub event's gist shows the issue, pull request or run its type names:
     repository,
     sender,
   });
+  // The same pull request as opened: open, and not merged yet, as its type says.
+  const closed = JSON.parse((await store.list({}, { limit: 1 }))[0]?.payload ?? "{}");
+  await add("pull_request.opened", "gh-pr-opened", {
+    ...closed,
+    action: "opened",
+    pull_request: { ...closed.pull_request, state: "open", closed_at: null, merge_commit_sha: null },
+  });
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events.map((e) => e.gist).reverse()).toEqual([
-    '{"conclusion":"failure","id":30433642,"name":"Build","head_branch":"main","head_sha":"acb5820ced9479c074f688cc328bf03f3…',
-    '{"state":"open","id":1,"number":1347,"title":"Found a bug","user.login":"octocat","user.id":1,"user.type":"User","locke…',
+    // The repository, which the envelope names beside the object the type names.
+    '{"conclusion":"failure","repository.full_name":"octo-org/octo-repo","id":30433642,"name":"Build","head_branch":"main","…',
+    // Its number, not GitHub's id of it; open, as its type says.
+    '{"repository.full_name":"octo-org/octo-repo","number":1347,"title":"Found a bug","user.login":"octocat","user.id":1,"us…',
     // Closed without being merged, which its type does not say.
-    '{"merged":false,"id":279147437,"number":2,"locked":false,"title":"Update the README with new information.","user.login"…',
+    '{"merged":false,"repository.full_name":"octo-org/octo-repo","number":2,"locked":false,"title":"Update the README with n…',
+    '{"repository.full_name":"octo-org/octo-repo","number":2,"locked":false,"title":"Update the README with new information.…',
   ]);
 });
 
