@@ -1035,6 +1035,20 @@ describe("broken upstreams fail clearly and in time", () => {
     expect(text(result)).toMatch(/Frankfurter \(ECB rates\) answered 500 "Internal Server Error".*try again later/);
   });
 
+  test("a 401 or 403 from an API that takes no key says so, and names the setting that holds its URL", async () => {
+    const page = { body: "<html>Forbidden</html>", headers: { "content-type": "text/html" } };
+    frankfurter.queue.push({ status: 403, ...page });
+    const blocked = await server.call("currency_rates", { date: "2020-03-09" });
+    expect(text(blocked)).toBe(
+      "Frankfurter (ECB rates) answered 403: it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check WAITER_FRANKFURTER_URL.",
+    );
+    cnb.queue.push({ status: 401, ...page });
+    const asked = await server.call("currency_rates", { source: "cnb", date: "2020-03-09" });
+    expect(text(asked)).toBe(
+      "CNB API answered 401: it asks for credentials, which waiter sends it none of; check WAITER_CNB_URL, which may point at another service, or put in it the user and password of a gateway in front of it (https://user:password@host/path).",
+    );
+  });
+
   test("a CNB validation error passes its description on", async () => {
     cnb.queue.push({
       status: 400,

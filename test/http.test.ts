@@ -1011,7 +1011,7 @@ describe("cache and coalescing", () => {
     expect(sent?.headers.authorization).toBe(`Basic ${Buffer.from("gateway-user:pa:ss@word99").toString("base64")}`);
     expect(sent?.target).toBe("/v1/x");
     expect(message).toBe(
-      'Gated API answered 401 "No entry for Basic [credential] at /v1/x": it refused waiter\'s credentials or permissions; check the configured keys.',
+      'Gated API answered 401 "No entry for Basic [credential] at /v1/x": it refused waiter\'s credentials or permissions; check the credentials in the configured base URL.',
     );
     // An upstream's own Authorization (a shop's key) is sent as declared.
     const keyed = http.upstream("Keyed API", base, { headers: { authorization: "Bearer its-own-key-0123" } });
@@ -1414,7 +1414,7 @@ describe("error answers", () => {
       headers: { "content-type": "text/html" },
     });
     expect((await failure(api.json(any, "/e2", {}, call()))).message).toBe(
-      "Test API answered 403: it refused waiter's credentials or permissions; check the configured keys.",
+      "Test API answered 403: it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check the configured base URL.",
     );
   });
 
@@ -1438,7 +1438,7 @@ describe("error answers", () => {
 
     fake.queue.push(json(403, '{"message":"blocked for now"}', { "retry-after": "30" }));
     expect((await failure(api.json(any, "/blocked", {}, call()))).message).toBe(
-      'Test API answered 403 "blocked for now": it refused waiter\'s credentials or permissions; check the configured keys, or try again in 30 s.',
+      'Test API answered 403 "blocked for now": it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check the configured base URL, or try again in 30 s.',
     );
     fake.queue.push(json(429, '{"message":"slow down"}'));
     expect((await failure(client({ maxRetries: 0 }).json(any, "/throttled", {}, call()))).message).toBe(

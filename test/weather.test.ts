@@ -1509,6 +1509,14 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(named)).toContain("Check WAITER_OPEN_METEO_API_KEY: Open-Meteo knows no plan by the key it holds.");
     });
 
+    test("a 401 or 403 to a request with the key names the setting that holds it", async () => {
+      openMeteo.queue.push(json(403, '{"error":true,"reason":"Access denied"}'));
+      const refused = await om.call("weather_forecast", { latitude: 7.25, longitude: 8.5 });
+      expect(text(refused)).toBe(
+        'Open-Meteo answered 403 "Access denied": it refused waiter\'s credentials or permissions; check WAITER_OPEN_METEO_API_KEY.',
+      );
+    });
+
     test("an Open-Meteo over its daily limit is answered from what was kept, saying so", async () => {
       const point = { latitude: 50.0755, longitude: 14.4378 };
       const forecast = await om.call("weather_forecast", { ...point, days: 3 });

@@ -138,6 +138,11 @@ export interface UpstreamOptions {
    * of webhook source gopay. An answer that a wrong base URL explains (a redirect, a 404) names it.
    */
   urlSetting?: string;
+  /**
+   * The setting that holds the credentials its requests carry, as a 401 or 403 names it:
+   * WAITER_OPEN_METEO_API_KEY. Without it, those in the base URL are named by urlSetting.
+   */
+  keySetting?: string;
   /** The upstream's own words for its error answers. */
   errors?: ErrorMapper;
   /**
@@ -190,6 +195,9 @@ export class Upstream {
   /** What a message says to do about a change no answer confirmed. */
   readonly #changeAdvice: string;
 
+  /** What holds the credentials every request carries, as a 401 or 403 names it; undefined without any. */
+  readonly #keys: string | undefined;
+
   /** Whether the base URL is waiter's own choice, not a setting's. */
   readonly #urlIsWaitersOwn: boolean;
 
@@ -213,6 +221,14 @@ export class Upstream {
     this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
+    const inUrl = baseUrl.username || baseUrl.password || baseUrl.search.length > 1;
+    this.#keys =
+      options.keySetting ??
+      (inUrl
+        ? `the credentials in ${this.#urlSetting}`
+        : this.#credentials.some(Boolean)
+          ? "the configured keys"
+          : undefined);
     this.#urlIsWaitersOwn = isWaitersOwnUrl(baseUrl);
   }
 
@@ -387,7 +403,9 @@ export class Upstream {
       const shown = { ...response, text: withoutSecrets(response.text, credentials) };
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
-      const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
+      // A call's own Authorization (GoPay's access token) is a credential the upstream's declaration has not.
+      const keys = this.#keys ?? (response.credentials ? "the configured keys" : undefined);
+      const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice, keys);
       error.message = withoutSecrets(error.message, credentials);
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       throw error;

@@ -125,7 +125,7 @@ export const weather = defineToolset({
     const openMeteoApi = {
       ...polite,
       errors: openMeteoErrors(key !== undefined),
-      ...(key ? { query: { apikey: key } } : {}),
+      ...(key ? { query: { apikey: key }, keySetting: "WAITER_OPEN_METEO_API_KEY" } : {}),
     };
     const places = geocoder(
       http.upstream(

@@ -38,7 +38,11 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
         throw new Error(`webhook source ${source.name} confirms payments but has no HTTP client`);
       const authorization = `Basic ${Buffer.from(`${source.merchant}:${secret}`).toString("base64")}`;
       const api = source.confirm
-        ? http?.upstream("Comgate API", source.apiUrl, { urlSetting, headers: { authorization } })
+        ? http?.upstream("Comgate API", source.apiUrl, {
+            urlSetting,
+            keySetting: `the merchant and secretEnv of webhook source ${source.name}`,
+            headers: { authorization },
+          })
         : undefined;
       return comgate(source.merchant, secret, api);
     }
@@ -46,7 +50,12 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
       if (!http) throw new Error(`webhook source ${source.name} asks GoPay but has no HTTP client`);
       const authorization = `Basic ${Buffer.from(`${source.clientId}:${secret}`).toString("base64")}`;
       return gopay(
-        http.upstream("GoPay API", source.apiUrl, { headers: { authorization }, urlSetting, errors: gopayErrors }),
+        http.upstream("GoPay API", source.apiUrl, {
+          headers: { authorization },
+          urlSetting,
+          keySetting: `the clientId and secretEnv of webhook source ${source.name}`,
+          errors: gopayErrors,
+        }),
       );
     }
   }
