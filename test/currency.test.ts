@@ -1049,6 +1049,19 @@ describe("broken upstreams fail clearly and in time", () => {
     );
   });
 
+  test("a 405 or 410, which no argument mends, names the setting that holds the URL, not the arguments", async () => {
+    frankfurter.queue.push({ status: 405, body: "<html>Not Allowed</html>", headers: { "content-type": "text/html" } });
+    const result = await server.call("currency_rates", { date: "2020-03-10" });
+    expect(text(result)).toBe(
+      "Frankfurter (ECB rates) answered 405: it takes no such request at that address, whatever the arguments; check WAITER_FRANKFURTER_URL, which may point at another service, or if it is right, tell whoever runs waiter.",
+    );
+    cnb.queue.push({ status: 410, body: "" });
+    const gone = await server.call("currency_rates", { source: "cnb", date: "2020-03-10" });
+    expect(text(gone)).toBe(
+      "CNB API answered 410: it takes no such request at that address, whatever the arguments; check WAITER_CNB_URL, which may point at another service, or if it is right, tell whoever runs waiter.",
+    );
+  });
+
   test("a CNB validation error passes its description on", async () => {
     cnb.queue.push({
       status: 400,

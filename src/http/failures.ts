@@ -387,6 +387,11 @@ function statusAdvice(response: HttpResponse, urlSetting: string, keys: string |
   // by someone else at the same time, or in a state that refuses this).
   if (status === 409)
     return "it was not carried out, as it conflicts with the current state; read that before trying again";
+  // Method Not Allowed, Not Acceptable, Gone, Unsupported Media Type (RFC 9110 15.5.6, 15.5.7, 15.5.11,
+  // 15.5.16): what answers at that address takes no such request, which waiter makes the same way
+  // whatever a tool's arguments.
+  if ([405, 406, 410, 415].includes(status))
+    return `it takes no such request at that address, whatever the arguments; check ${urlSetting}, which may point at another service, or if it is right, tell whoever runs waiter`;
   if (status >= 300 && status < 400) {
     const target = movedTo(response);
     return target
