@@ -1866,6 +1866,20 @@ describe("status and notes", () => {
       await Promise.all([paying.close(), changing.close(), listing.close(), reading.close()]);
     }
   });
+
+  test("a SKU the shop has not is sent to eshop_products_list only where the session serves it", async () => {
+    const stocking = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_stock_set" });
+    try {
+      expect(text(await stocking.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
+        'The shop has no product with SKU "NOPE-1". Look it up in the shop\'s admin (Products).',
+      );
+      expect(text(await server.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
+        'The shop has no product with SKU "NOPE-1". Search for it with eshop_products_list.',
+      );
+    } finally {
+      await stocking.close();
+    }
+  });
 });
 
 describe("products and stock", () => {

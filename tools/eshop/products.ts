@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ToolError } from "../../src/errors.js";
+import { AdvisesTool, ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { oneLine, quote } from "../../src/shown.js";
 import { utcMinute } from "../../src/time.js";
@@ -135,7 +135,12 @@ export function productTools(shop: ShopProvider): Tool[] {
     const exact = found.filter((p) => p.sku?.normalize("NFC") === sku.normalize("NFC"));
     const [product, ...others] = exact.length ? exact : found;
     if (!product) {
-      throw new ToolError(`The shop has no product with SKU "${sku}". Search for it with eshop_products_list.`);
+      throw new AdvisesTool(
+        `The shop has no product with SKU "${sku}".`,
+        "eshop_products_list",
+        "Search for it with eshop_products_list.",
+        "Look it up in the shop's admin (Products).",
+      );
     }
     if (others.length) {
       const which = [product, ...others].map((p) => `${named(p)} (id ${p.id})`).join(", ");
