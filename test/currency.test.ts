@@ -1027,6 +1027,31 @@ describe("a date before a source's first fixing", () => {
   });
 });
 
+test("a code without a rate is sent to currency_list only where the session serves it", async () => {
+  const env = { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`, WAITER_CNB_URL: `${cnb.origin}/cnbapi` };
+  const converting = await startWaiter(env, { allow: (tool) => tool.name === "currency_convert" });
+  const charting = await startWaiter(env, { allow: (tool) => tool.name === "currency_history" });
+  try {
+    const unknown = await converting.call("currency_convert", { amount: 1, from: "EUR", to: "XYZ" });
+    expect(text(unknown)).toBe(
+      'No rate for currency "XYZ" in the fixing of 2026-11-27 by the European Central Bank. Check the code (ISO 4217, like USD).',
+    );
+    const absent = await charting.call("currency_history", {
+      base: "EUR",
+      symbols: ["VND"],
+      start: "2026-01-05",
+      end: "2026-01-09",
+    });
+    expect(text(absent)).toBe(
+      "The European Central Bank published no rate for VND between 2026-01-05 and 2026-01-09. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others.",
+    );
+    const served = await server.call("currency_convert", { amount: 1, from: "EUR", to: "XYZ" });
+    expect(text(served)).toMatch(/Check the code \(ISO 4217, like USD\); currency_list with source "ecb" lists/);
+  } finally {
+    await Promise.all([converting.close(), charting.close()]);
+  }
+});
+
 describe("broken upstreams fail clearly and in time", () => {
   test("a 500 names the upstream and its status", async () => {
     frankfurter.queue.push({ status: 500, body: "Internal Server Error", headers: { "content-type": "text/plain" } });

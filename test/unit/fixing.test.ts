@@ -32,8 +32,10 @@ describe("cross rates", () => {
     expect(significant(crossRate(fixing, "EUR", "JPY", cnb))).toBe(significant((24.365 * 100) / 15.193));
   });
 
-  test("an unknown code names itself and currency_list", () => {
-    expect(() => crossRate(fixing, "EUR", "XYZ", cnb)).toThrow(/"XYZ".*currency_list with source "cnb"/);
+  test("an unknown code names itself, and no tool: only a fixing no call checked lacks it", () => {
+    expect(() => crossRate(fixing, "EUR", "XYZ", cnb)).toThrow(
+      /^No rate for currency "XYZ" in the fixing of \d{4}-\d\d-\d\d by the Czech National Bank\. Check the code \(ISO 4217, like USD\)\.$/,
+    );
   });
 });
 

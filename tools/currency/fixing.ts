@@ -2,6 +2,7 @@ import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
+import type { Serving } from "../../src/toolset.js";
 import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
@@ -109,13 +110,20 @@ export function hasCurrency(fixing: Fixing, code: string): boolean {
 export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
-  if (!quote) throw noRateIn(fixing, code, source, []);
+  // Only a fixing withRatesFor has not checked lacks a code here, which no session is sent on from.
+  if (!quote) throw noRateIn(fixing, code, source, [], () => false);
   return quote;
 }
 
-function noRateIn(fixing: Fixing, code: string, source: RateSource, fixedLater: string[]): ToolError {
+function noRateIn(
+  fixing: Fixing,
+  code: string,
+  source: RateSource,
+  fixedLater: string[],
+  serves: Serving["serves"],
+): ToolError {
   return new ToolError(
-    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, fixedLater)}`,
+    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, fixedLater, serves)}`,
   );
 }
 
@@ -123,10 +131,15 @@ function noRateIn(fixing: Fixing, code: string, source: RateSource, fixedLater: 
  * `fixing`, when it has a rate for each of `codes`; else the ToolError naming the first it lacks and
  * where its rate is, which for a currency the source fixes from a later date on is a later date.
  */
-export async function withRatesFor(fixing: Fixing, codes: string[], source: RateSource, call: Call): Promise<Fixing> {
+export async function withRatesFor(
+  fixing: Fixing,
+  codes: string[],
+  source: RateSource,
+  call: Call & Serving,
+): Promise<Fixing> {
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
-  throw noRateIn(fixing, missing, source, await fixedLater([missing], source, call));
+  throw noRateIn(fixing, missing, source, await fixedLater([missing], source, call), call.serves);
 }
 
 /**
@@ -149,16 +162,19 @@ export async function fixedLater(codes: string[], source: RateSource, call: Call
 /**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
  * (VND at the CNB; a later date for those of `fixedLater`), or, when one of them is no currency, to
- * check the codes.
+ * check the codes; and currency_list, where the session serves it.
  */
 export function noRateAdvice(
   codes: string[],
   source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
-  fixedLater: string[] = [],
+  fixedLater: string[],
+  serves: Serving["serves"],
 ): string {
-  const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
+  const lists = serves("currency_list")
+    ? `; currency_list with source "${source.id}" lists the currencies it publishes`
+    : "";
   if (!areCurrencies(codes)) {
-    return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD); ${lists}.`;
+    return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD)${lists}.`;
   }
   // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
   const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
@@ -178,7 +194,7 @@ export function noRateAdvice(
         ]
       : []),
   ];
-  return `${parts.join("; ")}; ${lists}.`;
+  return `${parts.join("; ")}${lists}.`;
 }
 
 /** ISO 4217's precious metals, which no central bank's reference rates hold. */

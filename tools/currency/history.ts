@@ -93,7 +93,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
         // Without the base no currency has a rate against it: the base alone is what is missing.
         const missing = fixings.length ? unpublished : [args.base];
         throw new ToolError(
-          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source, await fixedLater(missing, source, call))}`,
+          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source, await fixedLater(missing, source, call), call.serves)}`,
         );
       }
       const first = fixings[0];
