@@ -1209,7 +1209,10 @@ test("a base URL without the API's path is a clear 404, not a crash", async () =
   const result = await misconfigured.call("currency_rates", {});
   await misconfigured.close();
   expect(result.isError).toBe(true);
-  expect(text(result)).toMatch(/answered 404 "not found": .*check the identifiers, or WAITER_FRANKFURTER_URL\.$/);
+  // No argument of a currency tool goes into the path: the URL is what to check, not identifiers.
+  expect(text(result)).toBe(
+    'Frankfurter (ECB rates) answered 404 "not found": it has nothing at that address; check WAITER_FRANKFURTER_URL, which may point at another service, or if it is right, tell whoever runs waiter.',
+  );
 });
 
 test("a base URL without the API's path is a 404 that names it for a history of real currencies too, not the ECB's list", async () => {
@@ -1224,7 +1227,7 @@ test("a base URL without the API's path is a 404 that names it for a history of 
   await misconfigured.close();
   expect(history.isError).toBe(true);
   expect(text(history)).toBe(
-    'Frankfurter (ECB rates) answered 404 "not found": it has nothing at that address; check the identifiers, or WAITER_FRANKFURTER_URL.',
+    'Frankfurter (ECB rates) answered 404 "not found": it has nothing at that address; check WAITER_FRANKFURTER_URL, which may point at another service, or if it is right, tell whoever runs waiter.',
   );
   expect(text(history)).toBe(text(list));
 });
@@ -1235,7 +1238,7 @@ test("a URL set in the config file is named as its key in that file, not as a va
   const fromFile = await startWaiter({ WAITER_CONFIG: file, WAITER_CNB_URL: `${cnb.origin}/cnbapi` });
   const result = await fromFile.call("currency_rates", {});
   await fromFile.close();
-  expect(text(result)).toMatch(/check the identifiers, or currency\.frankfurterUrl in .*waiter\.json\.$/);
+  expect(text(result)).toMatch(/check currency\.frankfurterUrl in .*waiter\.json, which may point at another service/);
 });
 
 test("Frankfurter moving (api.frankfurter.app to .dev) names the setting that holds its URL", async () => {

@@ -730,7 +730,7 @@ describe("answers in a coding", () => {
     fake.encoding = "br";
     fake.queue.push(json(404, '{"message":"order 7 not found"}'));
     expect((await failure(api.json(counter, "/br", {}, call()))).message).toBe(
-      'Test API answered 404 "order 7 not found": it has nothing at that address; check the identifiers, or the configured base URL.',
+      'Test API answered 404 "order 7 not found": it has nothing at that address; check the configured base URL, which may point at another service, or if it is right, tell whoever runs waiter.',
     );
   });
 
@@ -1406,7 +1406,7 @@ describe("error answers", () => {
     const api = client();
     fake.queue.push(json(404, '{"message":"order 7 not found"}'));
     expect((await failure(api.json(any, "/e1", {}, call()))).message).toBe(
-      'Test API answered 404 "order 7 not found": it has nothing at that address; check the identifiers, or the configured base URL.',
+      'Test API answered 404 "order 7 not found": it has nothing at that address; check the configured base URL, which may point at another service, or if it is right, tell whoever runs waiter.',
     );
     fake.queue.push({
       status: 403,

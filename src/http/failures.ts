@@ -382,7 +382,9 @@ function statusAdvice(response: HttpResponse, urlSetting: string, keys: string |
     return `it asks for credentials, which waiter sends it none of; check ${urlSetting}, which may point at another service, or put in it the user and password of a gateway in front of it (https://user:password@host/path)`;
   if (status === 403)
     return `it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check ${urlSetting}`;
-  if (status === 404) return `it has nothing at that address; check the identifiers, or ${urlSetting}`;
+  // What an argument names in a path (an order's id) has its upstream's own 404: this one is the URL's.
+  const urlWrong = `check ${urlSetting}, which may point at another service, or if it is right, tell whoever runs waiter`;
+  if (status === 404) return `it has nothing at that address; ${urlWrong}`;
   // Conflict (RFC 9110 15.5.10): the arguments may be right, and what they name has moved on (changed
   // by someone else at the same time, or in a state that refuses this).
   if (status === 409)
@@ -391,7 +393,7 @@ function statusAdvice(response: HttpResponse, urlSetting: string, keys: string |
   // 15.5.16): what answers at that address takes no such request, which waiter makes the same way
   // whatever a tool's arguments.
   if ([405, 406, 410, 415].includes(status))
-    return `it takes no such request at that address, whatever the arguments; check ${urlSetting}, which may point at another service, or if it is right, tell whoever runs waiter`;
+    return `it takes no such request at that address, whatever the arguments; ${urlWrong}`;
   if (status >= 300 && status < 400) {
     const target = movedTo(response);
     return target
