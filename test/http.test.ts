@@ -1546,4 +1546,31 @@ describe("error answers", () => {
       "Own API sent an answer in an unexpected format (rates: Invalid input: expected record, received undefined); the service may have changed or be failing.",
     );
   });
+
+  test("a 404, 405, 401 or 403 at waiter's own choice of URL says the service changed, not that the setting may point elsewhere", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const own = http.upstream("Own API", waitersOwnUrl(`${fake.origin}/own/`), { urlSetting: "WAITER_OWN_URL" });
+    const set = http.upstream("Set API", new URL(`${fake.origin}/set/`), { urlSetting: "WAITER_SET_URL" });
+    const changed =
+      "the service may have moved or changed: tell whoever runs waiter, who can set its new address in WAITER_OWN_URL.";
+    for (const status of [404, 405]) {
+      fake.queue.push({ status });
+      expect((await failure(own.json(any, `/gone-${status}`, {}, call()))).message).toBe(
+        `Own API answered ${status}: ${status === 404 ? "it has nothing at that address" : "it takes no such request at that address, whatever the arguments"}; ${changed}`,
+      );
+    }
+    fake.queue.push({ status: 401 });
+    expect((await failure(own.json(any, "/gated", {}, call()))).message).toBe(
+      "Own API answered 401: it asks for credentials, which waiter sends it none of, so something in front of it (a gateway, a proxy) asks for them; tell whoever runs waiter.",
+    );
+    fake.queue.push({ status: 403 });
+    expect((await failure(own.json(any, "/blocked", {}, call()))).message).toBe(
+      "Own API answered 403: it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter.",
+    );
+    fake.queue.push({ status: 404 });
+    expect((await failure(set.json(any, "/gone", {}, call()))).message).toBe(
+      "Set API answered 404: it has nothing at that address; check WAITER_SET_URL, which may point at another service, or if it is right, tell whoever runs waiter.",
+    );
+  });
 });

@@ -314,8 +314,9 @@ function certificateNames(err: unknown): string | undefined {
  * do; a Retry-After, whatever the status, is passed on as when to try again. A write the service
  * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out, and
  * its message ends with `changeAdvice`. `urlSetting` holds the upstream's base URL: an answer that
- * a wrong one explains names it. `keys` names what holds the credentials its requests carry, which
- * a 401 or 403 says to check; undefined where they carry none.
+ * a wrong one explains names it, unless `ownUrl`: a public API's address that waiter chose, which no
+ * setting pointed elsewhere. `keys` names what holds the credentials its requests carry, which a
+ * 401 or 403 says to check; undefined where they carry none.
  */
 export function describeStatus(
   name: string,
@@ -323,6 +324,7 @@ export function describeStatus(
   urlSetting = BASE_URL,
   changeAdvice = READ_BEFORE_RETRYING,
   keys?: string,
+  ownUrl = false,
 ): UpstreamError {
   const { status } = response;
   if (status === 304) {
@@ -360,7 +362,7 @@ export function describeStatus(
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
-    advice = `${statusAdvice(response, urlSetting, keys)}${again ? `, or ${again}` : ""}.`;
+    advice = `${statusAdvice(response, urlSetting, keys, ownUrl)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
@@ -374,16 +376,20 @@ export function retryAfterSeconds(response: HttpResponse): number | undefined {
   return ms ? Math.ceil(ms / 1000) : undefined;
 }
 
-function statusAdvice(response: HttpResponse, urlSetting: string, keys: string | undefined): string {
+function statusAdvice(response: HttpResponse, urlSetting: string, keys: string | undefined, ownUrl: boolean): string {
   const { status } = response;
   if ((status === 401 || status === 403) && keys)
     return `it refused waiter's credentials or permissions; check ${keys}`;
+  if (status === 401 && ownUrl)
+    return "it asks for credentials, which waiter sends it none of, so something in front of it (a gateway, a proxy) asks for them; tell whoever runs waiter";
   if (status === 401)
     return `it asks for credentials, which waiter sends it none of; check ${urlSetting}, which may point at another service, or put in it the user and password of a gateway in front of it (https://user:password@host/path)`;
   if (status === 403)
-    return `it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check ${urlSetting}`;
+    return `it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter${ownUrl ? "" : `, or check ${urlSetting}`}`;
   // What an argument names in a path (an order's id) has its upstream's own 404: this one is the URL's.
-  const urlWrong = `check ${urlSetting}, which may point at another service, or if it is right, tell whoever runs waiter`;
+  const urlWrong = ownUrl
+    ? `the service may have moved or changed: tell whoever runs waiter, who can set its new address in ${urlSetting}`
+    : `check ${urlSetting}, which may point at another service, or if it is right, tell whoever runs waiter`;
   if (status === 404) return `it has nothing at that address; ${urlWrong}`;
   // Conflict (RFC 9110 15.5.10): the arguments may be right, and what they name has moved on (changed
   // by someone else at the same time, or in a state that refuses this).

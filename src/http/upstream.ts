@@ -405,7 +405,8 @@ export class Upstream {
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
       // A call's own Authorization (GoPay's access token) is a credential the upstream's declaration has not.
       const keys = this.#keys ?? (response.credentials ? "the configured keys" : undefined);
-      const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice, keys);
+      const error =
+        own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice, keys, this.#urlIsWaitersOwn);
       error.message = withoutSecrets(error.message, credentials);
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       throw error;
