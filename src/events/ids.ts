@@ -39,6 +39,14 @@ function eventIdIn(value: string): string | undefined {
 const DELIVERY_LOOKUPS = 5;
 
 /**
+ * Why an event id names no stored event where retention has dropped none: an event taken out by
+ * hand (the erasing SQL of docs/webhooks.md, or a restore of a backup taken before it arrived) was
+ * stored all the same, so "never stored" would send an agent to doubt the id it was given.
+ */
+export const NOT_DROPPED =
+  "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+
+/**
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as, and a
  * Comgate or GoPay payment's id (its payload's, its delivery id without the state) the events of
@@ -63,7 +71,7 @@ export async function notStored(store: EventStore, ids: string[], session: Servi
     said.push(
       dropped > 0
         ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}`
-        : `Retention has dropped no event here, so waiter never stored an event under that id${listed ? ": events_list gives the ids of those stored" : ""}.`,
+        : `Retention has dropped no event here, so the id is ${NOT_DROPPED}${listed ? ": events_list gives the ids of those stored" : ""}.`,
     );
   }
   if (others) {

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { copied, isEventId, storedId, storedUnder } from "./ids.js";
+import { copied, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -65,7 +65,7 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
   return (await store.droppedThrough()) > 0
     ? "retention has dropped the oldest events, and it may be one of them"
-    : "retention has dropped no event here, so it never arrived";
+    : `retention has dropped no event here, so the id is ${NOT_DROPPED}`;
 }
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by

@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { enumerated, firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { copied, isEventId, notStored, storedAs, storedId } from "./ids.js";
+import { copied, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
   isRecord,
@@ -89,7 +89,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   const known = isEventId(value) ? undefined : await storedAs(store, value);
   // Retention has dropped none here (above), and what is no event id it never dropped.
   const why = isEventId(value)
-    ? `, and retention has dropped none: waiter never stored it. Call ${fresh} without it for a fresh cursor.`
+    ? `, and retention has dropped none: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`
     : `; call ${fresh} without it for a fresh cursor.`;
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,

@@ -282,7 +282,7 @@ test("events_get served without events_list sends the model to no list it lacks"
   expect(text(await call("events_get", { id: "c1" }))).toBe(`"c1" is a cursor, not an event id.`);
   const unknown = "01JD3Q6Z8W5M9R2T4V7X0Y1A2B";
   expect(text(await call("events_get", { id: unknown }))).toBe(
-    `No event "${unknown}" is stored. Retention has dropped no event here, so waiter never stored an event under that id.`,
+    `No event "${unknown}" is stored. Retention has dropped no event here, so the id is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored).`,
   );
   vi.spyOn(store, "droppedThrough").mockResolvedValue(7);
   expect(text(await call("events_get", { id: unknown }))).toBe(
@@ -463,6 +463,38 @@ test("after a backup is restored as the docs say, a cursor given before reads ev
   expect(after.events.map((event) => event.id)).toEqual(news.map((event) => event.id).reverse());
 });
 
+test("an event id a restored backup lost is not said to be one waiter never stored", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+  const first = await served({ dir });
+  await addTrial(first.store, "d1");
+  const backup = join(dir, "backup.db");
+  const copier = new Database(first.file);
+  copier.exec(`VACUUM INTO '${backup}'`);
+  copier.close();
+  const lost = await addTrial(first.store, "d2");
+  await first.store.close();
+  for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
+  copyFileSync(backup, first.file);
+  const restored = new Database(first.file);
+  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
+  restored.close();
+  const { client, call, text } = await served({ dir });
+  const gone =
+    "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  expect(text(await call("events_get", { id: lost.id }))).toBe(
+    `No event "${lost.id}" is stored. Retention has dropped no event here, so the id is ${gone}: events_list gives the ids of those stored.`,
+  );
+  expect((await call("events_ack", { ids: [lost.id] })).structuredContent).toMatchObject({
+    note: `Retention has dropped no event here, so the id is ${gone}: events_list gives the ids of those stored.`,
+  });
+  expect(text(await call("events_list", { since: lost.id }))).toBe(
+    `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none: it is ${gone}. Call events_list without it for a fresh cursor.`,
+  );
+  await expect(client.readResource({ uri: `events://event/${lost.id}` })).rejects.toMatchObject({
+    message: expect.stringContaining(`retention has dropped no event here, so the id is ${gone};`),
+  });
+});
+
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId);
@@ -505,25 +537,25 @@ test("a cursor given before retention dropped every event still reads on; one be
   );
 });
 
-test("an event id that names no stored event is told whether retention may have dropped it, or never stored it", async () => {
+test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
   const { store, client, call, text } = await served();
   const never = "01JD3Q6Z8W5M9R2T4V7X0Y1A2C";
   await addTrial(store, "d1");
   const neverStored =
-    "Retention has dropped no event here, so waiter never stored an event under that id: events_list gives the ids of those stored.";
+    "Retention has dropped no event here, so the id is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored): events_list gives the ids of those stored.";
   expect(text(await call("events_get", { id: never }))).toBe(`No event "${never}" is stored. ${neverStored}`);
   expect((await call("events_ack", { ids: [never, "pi_3Q2w3E"] })).structuredContent).toMatchObject({
     note: `${neverStored} waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
   });
   expect(text(await call("events_list", { since: never }))).toBe(
-    `since "${never}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none: waiter never stored it. Call events_list without it for a fresh cursor.`,
+    `since "${never}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none: it is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored). Call events_list without it for a fresh cursor.`,
   );
   // What is no event id at all, retention never dropped.
   expect(text(await call("events_list", { since: "cXYZ" }))).toBe(
     `since "cXYZ" is neither a cursor (like c42) nor the id of a stored event; call events_list without it for a fresh cursor.`,
   );
   await expect(client.readResource({ uri: `events://event/${never}` })).rejects.toMatchObject({
-    message: `MCP error -32002: No stored event "${never}": retention has dropped no event here, so it never arrived; events://recent lists the stored ones.`,
+    message: `MCP error -32002: No stored event "${never}": retention has dropped no event here, so the id is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored); events://recent lists the stored ones.`,
   });
 
   const dropped = (await addTrial(store, "d2")).id;
