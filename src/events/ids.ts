@@ -1,5 +1,6 @@
 /** Event ids as tools take them, and what a model is told of an id that names no stored event. */
 
+import { decodeTime } from "ulid";
 import { quote } from "../shown.js";
 import type { Serving } from "../toolset.js";
 import type { EventStore } from "./store.js";
@@ -39,6 +40,28 @@ function eventIdIn(value: string): string | undefined {
 const DELIVERY_LOOKUPS = 5;
 
 /**
+ * How long after the oldest event kept an id must have been made to be no event retention dropped:
+ * it drops by sequence number, which events take as they commit, a moment after their receipt
+ * (and their id), in whichever of several processes received them.
+ */
+const DROP_ORDER_SLACK_MS = 60_000;
+
+/**
+ * Whether retention may have dropped the events the event ids `ids` name: the last sequence number
+ * it dropped where it may have, 0 where it dropped none, and "newer" where each id was made after
+ * the oldest event kept: retention drops the oldest first, so such an event was taken out by hand
+ * (erased, or lost to a backup restored over the store), or the id is mistyped.
+ */
+export async function droppedAmong(store: EventStore, ids: string[]): Promise<number | "newer"> {
+  const dropped = await store.droppedThrough();
+  if (dropped === 0) return 0;
+  const oldest = await store.firstAfter({}, dropped);
+  if (!oldest) return dropped;
+  const kept = Date.parse(oldest.receivedAt) + DROP_ORDER_SLACK_MS;
+  return ids.every((id) => decodeTime(eventIdIn(id) ?? "") > kept) ? "newer" : dropped;
+}
+
+/**
  * Why an event id names no stored event where retention has dropped none: an event taken out by
  * hand (the erasing SQL of docs/webhooks.md, or a restore of a backup taken before it arrived) was
  * stored all the same, so "never stored" would send an agent to doubt the id it was given.
@@ -56,22 +79,26 @@ export const NOT_DROPPED =
 export async function notStored(store: EventStore, ids: string[], session: Serving): Promise<string> {
   const listed = session.serves("events_list");
   const said: string[] = [];
-  let eventIds = ids.slice(DELIVERY_LOOKUPS).some(isEventId);
+  const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
     const known = await storedAs(store, id);
     if (known) said.push(known);
-    else if (isEventId(id)) eventIds = true;
+    else if (isEventId(id)) eventIds.push(id);
     else others = true;
   }
-  if (eventIds) {
+  if (eventIds.length > 0) {
     // Retention drops the oldest first, and keeps the last sequence number it dropped.
-    const dropped = await store.droppedThrough();
+    const dropped = await droppedAmong(store, eventIds);
+    const one = eventIds.length === 1;
+    const stored = listed ? ": events_list gives the ids of those stored" : "";
     said.push(
-      dropped > 0
-        ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}`
-        : `Retention has dropped no event here, so the id is ${NOT_DROPPED}${listed ? ": events_list gives the ids of those stored" : ""}.`,
+      dropped === "newer"
+        ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each is"} ${NOT_DROPPED}${stored}.`
+        : dropped > 0
+          ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}`
+          : `Retention has dropped no event here, so the id is ${NOT_DROPPED}${stored}.`,
     );
   }
   if (others) {

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { copied, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
+import { copied, droppedAmong, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -63,7 +63,9 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
-  return (await store.droppedThrough()) > 0
+  const dropped = await droppedAmong(store, [id]);
+  if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
+  return dropped > 0
     ? "retention has dropped the oldest events, and it may be one of them"
     : `retention has dropped no event here, so the id is ${NOT_DROPPED}`;
 }

@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { enumerated, firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { copied, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
+import { copied, droppedAmong, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
   isRecord,
@@ -77,8 +77,8 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   const event = await store.get(storedId(value));
   if (event) return event.seq;
   // Every event kept comes after those retention dropped: reading on from them misses none of them.
-  const dropped = isEventId(value) ? await store.droppedThrough() : 0;
-  if (dropped > 0) {
+  const dropped = isEventId(value) ? await droppedAmong(store, [value]) : 0;
+  if (typeof dropped === "number" && dropped > 0) {
     const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
     throw new ToolError(
       name === "since"
@@ -89,7 +89,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   const known = isEventId(value) ? undefined : await storedAs(store, value);
   // Retention has dropped none here (above), and what is no event id it never dropped.
   const why = isEventId(value)
-    ? `, and retention has dropped none: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`
+    ? `, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`
     : `; call ${fresh} without it for a fresh cursor.`;
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,

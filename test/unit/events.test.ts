@@ -6,7 +6,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import Database from "better-sqlite3";
 import { stringify } from "lossless-json";
-import { afterEach, describe, expect, test, vi } from "vitest";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
@@ -17,7 +17,7 @@ import type { StoredEvent } from "../../src/events/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
-import { clock } from "../../src/time.js";
+import { clock, setClock } from "../../src/time.js";
 import { toolsets } from "../../src/toolsets.js";
 import { webhooksOf } from "../../src/webhooks/settings.js";
 import { numbersMovedSql } from "../store-contract.js";
@@ -492,6 +492,42 @@ test("an event id a restored backup lost is not said to be one waiter never stor
   );
   await expect(client.readResource({ uri: `events://event/${lost.id}` })).rejects.toMatchObject({
     message: expect.stringContaining(`retention has dropped no event here, so the id is ${gone};`),
+  });
+});
+
+test("an event id a restored backup lost, newer than every event retention dropped, is not said to be one retention may have dropped", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+  const first = await served({ dir });
+  onTestFinished(() => setClock());
+  setClock("2026-11-01T09:00:00Z");
+  await addTrial(first.store, "d0");
+  await first.store.expire(clock.now() + 31 * 86_400_000);
+  setClock("2026-12-05T09:00:00Z");
+  const kept = await addTrial(first.store, "d1");
+  const backup = join(dir, "backup.db");
+  const copier = new Database(first.file);
+  copier.exec(`VACUUM INTO '${backup}'`);
+  copier.close();
+  setClock("2026-12-05T10:00:00Z");
+  const lost = await addTrial(first.store, "d2");
+  await first.store.close();
+  for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
+  copyFileSync(backup, first.file);
+  const restored = new Database(first.file);
+  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
+  restored.close();
+  const { client, call, text } = await served({ dir });
+  expect(await call("events_get", { id: kept.id })).not.toHaveProperty("isError", true);
+  const gone =
+    "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  expect(text(await call("events_get", { id: lost.id }))).toBe(
+    `No event "${lost.id}" is stored. Retention has dropped no event as new as this id, so the id is ${gone}: events_list gives the ids of those stored.`,
+  );
+  expect(text(await call("events_list", { since: lost.id }))).toBe(
+    `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none as new: it is ${gone}. Call events_list without it for a fresh cursor.`,
+  );
+  await expect(client.readResource({ uri: `events://event/${lost.id}` })).rejects.toMatchObject({
+    message: expect.stringContaining(`retention has dropped no event as new as this id, so the id is ${gone};`),
   });
 });
 
