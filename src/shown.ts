@@ -23,6 +23,39 @@ export function firstCharacters(text: string, count: number): string {
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? count - 1 : count);
 }
 
+/**
+ * The longest start of `text` that takes at most `max` bytes of UTF-8, or, `asJson`, as a JSON
+ * string carries it (a quote as \", a control character as \n or \u0001); never half a surrogate
+ * pair. What a client takes is counted so: a character of most scripts takes two or three bytes.
+ */
+export function firstBytes(text: string, max: number, asJson = false): string {
+  // No character takes more than six bytes a UTF-16 unit.
+  if (text.length * 6 <= max) return text;
+  let used = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const pair = code >= 0xd800 && code <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1));
+    const size = pair ? 4 : unitBytes(code, asJson);
+    if (used + size > max) return text.slice(0, i);
+    used += size;
+    if (pair) i++;
+  }
+  return text;
+}
+
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+
+/**
+ * The bytes of one UTF-16 unit that is no half of a pair. In JSON (JSON.stringify's): \b, \t, \n,
+ * \f, \r, \" and \\ two, another control or a lone surrogate six; in UTF-8 a lone surrogate is U+FFFD.
+ */
+function unitBytes(code: number, asJson: boolean): number {
+  if (code >= 0x80) return code < 0x800 ? 2 : asJson && code >= 0xd800 && code <= 0xdfff ? 6 : 3;
+  if (!asJson) return 1;
+  if (code === 0x22 || code === 0x5c || code === 8 || code === 9 || code === 10 || code === 12 || code === 13) return 2;
+  return code < 0x20 ? 6 : 1;
+}
+
 /** `text` whole when it has at most `max` characters, else its first `max` - 1 and "…". */
 export function cut(text: string, max: number): string {
   return text.length > max ? `${firstCharacters(text, max - 1)}…` : text;

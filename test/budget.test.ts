@@ -93,11 +93,17 @@ test("the largest results stay within 20k tokens", async () => {
         headers: { "content-type": "application/json" },
       }).then(async (r) => ((await r.body.json()) as { id: string }).id);
     const huge = await post(Object.fromEntries(Array.from({ length: 1_900 }, (_, k) => field(k))));
+    // As large in bytes, of characters that take more than one each as JSON carries them: a
+    // Japanese shop's order (three bytes a character), a pull request's text (quotes and line breaks).
+    const japanese = await post({ note: "ご注文ありがとうございます。".repeat(24_000) });
+    const escaped = await post({ body: '"quoted"\n'.repeat(85_000) });
     for (let i = 0; i < 100; i++)
       await post({ n: i, ...Object.fromEntries(Array.from({ length: 40 }, (_, k) => field(k))) });
     const five = ["USD", "CZK", "GBP", "JPY", "CHF"];
     const largest = {
       events_get: await waiter.call("events_get", { id: huge }),
+      "events_get of Japanese": await waiter.call("events_get", { id: japanese }),
+      "events_get of escapes": await waiter.call("events_get", { id: escaped }),
       events_list: await waiter.call("events_list", { limit: 100 }),
       currency_history: await waiter.call("currency_history", {
         base: "EUR",

@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { enumerated, firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
+import { enumerated, firstBytes, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { copied, droppedAmong, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
@@ -19,11 +19,13 @@ import {
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
-/** The text rendering of a payload stops here. */
+/** The text rendering of a payload stops here, in bytes of UTF-8. */
 const MAX_PAYLOAD_TEXT = 16_384;
 /**
- * The structured payload stops here: some clients give the model only structuredContent, and
- * refuse a result over 25k tokens. With the text, a result stays under 20k tokens.
+ * The structured payload stops here, in bytes as JSON carries it: some clients give the model only
+ * structuredContent, and refuse a result over 25k tokens or keep one over 50,000 characters out of
+ * the model's context. Counted in characters, a payload in Japanese, or of quotes and line breaks,
+ * would take two or three times as much. With the text, a result stays under 20k tokens.
  */
 const MAX_PAYLOAD = 40_000;
 
@@ -243,7 +245,7 @@ function fullEvent(
   const units = minorUnitsNote([{ ...event, payload }]);
   if (units) notes.unshift(units);
   if (noRun) notes.push(`No automation ran on it. ${noRun}`);
-  const shown = firstCharacters(payload, MAX_PAYLOAD);
+  const shown = firstBytes(payload, MAX_PAYLOAD, true);
   if (shown.length < payload.length) {
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
     // fields count only on an object: on anything else they were ignored, as said above.
@@ -347,11 +349,14 @@ function renderEvent(
       // only the indent takes it past the text's limit: a push's commits are read whole unindented.
       parsed = parseLossless(body);
       const indented = stringifyLossless(parsed, null, 2) ?? body;
-      if (indented.length <= MAX_PAYLOAD_TEXT || body.length > MAX_PAYLOAD_TEXT) body = indented;
+      if (Buffer.byteLength(indented) <= MAX_PAYLOAD_TEXT || Buffer.byteLength(body) > MAX_PAYLOAD_TEXT) {
+        body = indented;
+      }
     } catch {}
   }
   // The text is cut before the structured payload is; what to do then is the note's, once that is cut too.
-  const cut = body.length > MAX_PAYLOAD_TEXT;
+  const kept = firstBytes(body, MAX_PAYLOAD_TEXT);
+  const cut = kept.length < body.length;
   const cutBefore = event.payload_cut_at !== undefined;
   // With `fields`, what is cut is the fields asked for: passing fields again would cut them again.
   const picked = fields && isRecord(parsed) ? Object.keys(parsed) : undefined;
@@ -378,9 +383,7 @@ function renderEvent(
       ? [`Headers: ${event.headers.map((h) => `${quoteLine(h.name, 60)}: ${quoteLine(h.value, 100)}`).join(", ")}.`]
       : []),
     `<<<untrusted-payload ${tag} format=${event.payload_format} bytes=${event.size}>>>`,
-    cut
-      ? `${firstCharacters(body, MAX_PAYLOAD_TEXT)}\n[… cut here at ${MAX_PAYLOAD_TEXT}${of} characters; ${advice}]`
-      : body,
+    cut ? `${kept}\n[… cut here at ${kept.length}${of} characters; ${advice}]` : body,
     `<<<end untrusted-payload ${tag}>>>`,
   ].join("\n");
 }

@@ -223,7 +223,7 @@ function requestsNamed(encoded: string | undefined): RequestId[] {
 const REPLAYABLE = 500;
 /**
  * How many bytes of them, as sent: 500 notifications of a few hundred bytes, or ten or more of the
- * largest results (an events_get that shows 40,000 characters of a payload is some 70-100 KB).
+ * largest results (an events_get that shows all it shows of a payload is some 60-70 KB).
  * With every session full (WAITER_MAX_SESSIONS, 100 by default) that is 100 MiB at most.
  */
 const REPLAYABLE_BYTES = 1024 * 1024;

@@ -2061,3 +2061,24 @@ test("a Stripe thin event's gist shows the object it is about, as a snapshot eve
     /^\{"livemode":false,"id":"mtr_test_61R9IeFtsU9DnNhQc41E5NWEGQnkLPw4","type":"billing.meter",/,
   );
 });
+
+test("a payload is cut by the bytes it takes as JSON, never inside a character", async () => {
+  const { store, call, text } = await served();
+  for (const [name, body] of [
+    ["emoji", JSON.stringify({ note: "a😀".repeat(30_000) })],
+    ["controls", JSON.stringify({ note: '\u0001\n"\\'.repeat(20_000) })],
+  ] as const) {
+    const { id } = await addTrial(store, name, body);
+    const got = await call("events_get", { id });
+    const { payload, payload_cut_at } = got.structuredContent as { payload: string; payload_cut_at: number };
+    expect(payload).toBe(body.slice(0, payload_cut_at));
+    expect(payload.at(-1)).not.toMatch(/[\ud800-\udbff]/u);
+    const bytes = Buffer.byteLength(JSON.stringify(payload)) - 2;
+    expect(bytes, name).toBeLessThanOrEqual(40_000);
+    expect(bytes, name).toBeGreaterThan(39_990);
+    const shown = />>>\n([\s\S]*)\n\[… cut here at (\d+) characters; see the note above\]/.exec(text(got));
+    expect(shown?.[1]?.length).toBe(Number(shown?.[2]));
+    expect(Buffer.byteLength(shown?.[1] ?? ""), name).toBeLessThanOrEqual(16_384);
+    expect(Buffer.byteLength(shown?.[1] ?? ""), name).toBeGreaterThan(16_370);
+  }
+});
