@@ -377,6 +377,41 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs counts the bytes a client takes, which text in Japanese has three of a character", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
+        const { id } = await stored.add({
+          source: "stripe",
+          type: "payment_intent.succeeded",
+          scheme: "stripe",
+          dedupeId: `evt_ja_${n}`,
+          headers: {},
+          body: Buffer.from(JSON.stringify({ id: `evt_ja_${n}` })),
+          receivedAt: clock.now(),
+        });
+        const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
+        // Two steps whose answers are as long as a step keeps them: an order's items, named in Japanese.
+        for (let step = 0; step < 2; step++) {
+          const said = `Order ${n}: ${"有機コーヒー豆 1kg、".repeat(400)}`.slice(0, 4_000);
+          const detail = JSON.stringify({ tool: "eshop_order_get", args: { id: 7084 }, said });
+          await stored.runs.step(run, step, "done", detail, clock.now());
+        }
+        await stored.runs.finish(run, "done", clock.now());
+      }
+      const answer = await agent.call("automations_runs", { limit: 50 });
+      const shown = (answer.structuredContent as { runs: unknown[] }).runs;
+      expect(Buffer.byteLength(JSON.stringify(answer.structuredContent))).toBeLessThanOrEqual(42_000);
+      expect(shown.length).toBeGreaterThan(0);
+      expect(answer.structuredContent).toMatchObject({
+        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation, status or event_id for older ones.`,
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("automations_runs of long runs on one event points at the filters not given yet", async () => {
     const agent = await startWaiter(env([PAID]));
     const stored = agent.store as EventStore;

@@ -11,11 +11,12 @@ const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true
 const STATUSES = ["running", "done", "failed"] as const;
 const MAX_RUNS = 50;
 /**
- * The runs an answer shows stop here, in characters of their structured content, the text being
- * shorter: some clients refuse a result over 25k tokens, and twenty steps a run, told by their
- * arguments, make fifty runs several times that. The newest run is shown however long it is.
+ * The runs an answer shows stop here, in bytes of their structured content as JSON carries it, the
+ * text being shorter: some clients refuse a result over 25k tokens, and twenty steps a run, told by
+ * their arguments, make fifty runs several times that; a step's answer in Japanese takes three
+ * bytes a character. The newest run is shown however long it is.
  */
-const MAX_RUNS_CHARACTERS = 40_000;
+const MAX_RUNS_BYTES = 40_000;
 
 /**
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
@@ -310,8 +311,8 @@ export function automationsToolset(
           }));
           let fitting = 0;
           for (let used = 0; fitting < runs.length; fitting++) {
-            used += JSON.stringify(runs[fitting]).length;
-            if (used > MAX_RUNS_CHARACTERS && fitting > 0) break;
+            used += Buffer.byteLength(JSON.stringify(runs[fitting]));
+            if (used > MAX_RUNS_BYTES && fitting > 0) break;
           }
           // The filters not given yet: one given already narrows nothing more.
           const unused = (["automation", "status", "event_id"] as const).filter((filter) => args[filter] === undefined);
