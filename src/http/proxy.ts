@@ -102,8 +102,9 @@ function challengeSchemes(header: string | string[] | undefined): string[] {
 }
 
 /**
- * A CONNECT answered 501 came to a server that takes no CONNECT, as a web server does: no proxy,
- * and no wait makes it one.
+ * Not Implemented: the server takes no such request, and no wait changes that. An upstream's 501
+ * says so of the request; a CONNECT's came to a server that takes no CONNECT, as a web server
+ * does: no proxy.
  */
 export const NOT_IMPLEMENTED = 501;
 
