@@ -906,6 +906,10 @@ describe("automations are checked at start", () => {
     await expect(serve([where("payload.data.object.amount_received >= 10.5")])).rejects.toThrow(
       "a number is written in backticks, `10.5`",
     );
+    // The number compared with, not the same digits at the end of a field's name or in an index.
+    await expect(serve([where("payload.data.object.lines[2].tax2 > 2.5")])).rejects.toThrow(
+      "a number is written in backticks, `2.5`",
+    );
     // A field in brackets, as JavaScript and Python read one, is read after a dot.
     for (const [path, token] of [
       ["payload.data.object.metadata['order_id']", "Literal"],

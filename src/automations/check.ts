@@ -325,7 +325,8 @@ const WORDS: Record<string, string> = { and: "&&", or: "||", not: "!" };
 function writtenOtherwise(path: string, message: string): string {
   const bare = /invalid token \(Number\): "(-?\d+)"/.exec(message)?.[1];
   if (bare !== undefined) {
-    const number = new RegExp(`${bare}(?:\\.\\d+)?(?:[eE][+-]?\\d+)?`).exec(path)?.[0] ?? bare;
+    // Not the end of a field's name (payload.tax2 > 2.5), nor an index or a slice's bound ([1]).
+    const number = new RegExp(`(?<![\\w.[:])${bare}(?:\\.\\d+)?(?:[eE][+-]?\\d+)?`).exec(path)?.[0] ?? bare;
     return `: a number is written in backticks, \`${number}\``;
   }
   const bracketed = /\[\s*(['"])([^'"]*)\1\s*\]/;
