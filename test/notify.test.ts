@@ -11,13 +11,13 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError, UpstreamError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
 import { withDeadline } from "../src/http/deadline.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { checkSmtp, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
+import { checkSmtp, emailSender, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
 import {
   checkTelegram,
   escapeMarkdownV2,
@@ -2388,3 +2388,37 @@ function smtpAnswering(greeting: string, answer: (line: string) => string) {
     });
   });
 }
+
+test("an automation's email whose lease ran out before it was sent is not sent, and is refused for now", async () => {
+  const server = await startMailServer();
+  try {
+    const sender = emailSender({
+      host: "127.0.0.1",
+      port: server.port,
+      tls: "none",
+      from: "w@shop.example",
+      subject: "waiter",
+    });
+    const call = {
+      signal: new AbortController().signal,
+      deadline: clock.now() + 5_000,
+      log: new Log("error", () => {}),
+      progress: async () => {},
+      serves: () => false,
+    };
+    // A replica frozen past its lease wakes with the message still to send: another has taken its run up.
+    const refused = await sender
+      .send("owner@shop.example", "Order 1042 is paid.", { ...call, mayNotSend: () => "the lease ran out" })
+      .catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(UpstreamError);
+    expect(refused).toMatchObject({
+      message: `The mail server (127.0.0.1:${server.port}) was not asked to send it: the lease ran out.`,
+      refused: true,
+    });
+    expect(server.received).toEqual([]);
+    await sender.send("owner@shop.example", "Order 1042 is paid.", call);
+    expect(server.received).toEqual(["owner@shop.example"]);
+  } finally {
+    await server.close();
+  }
+});

@@ -218,6 +218,16 @@ async function subjectHeader(subject: string): Promise<string> {
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
   const refused = pool.loginFailed.signal;
   if (refused.aborted) throw refused.reason;
+  // As the HTTP client asks before each request: an automation's replica frozen past its lease sends nothing.
+  const notSent = call.mayNotSend?.();
+  if (notSent) {
+    throw new UpstreamError(
+      `The mail server (${options.host}:${options.port}) was not asked to send it: ${notSent}.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
   const bounded = withDeadline(call);
   const signal = AbortSignal.any([bounded.call.signal, refused]);
   try {
