@@ -518,9 +518,7 @@ function townToSend(named: string[]): string {
 /** The code of a country written by its code, its English name or another name people write: "Canada" is CA. */
 function countryCode(country: string): string {
   const code = geonamesCountry(country);
-  if (/^[A-Z]{2}$/.test(code)) return code;
-  const names = new Intl.DisplayNames(["en"], { type: "region" });
-  return Object.keys(REGION_CODES).find((known) => folded(names.of(known) ?? "") === folded(country)) ?? code;
+  return /^[A-Z]{2}$/.test(code) ? code : (countryCodes().get(folded(country)) ?? code);
 }
 
 /** A street and house number ("Masarykova 12/3", "123 Main St"), or a town's numbered district ("Praha 4"). */
@@ -574,8 +572,21 @@ const STREET_WORDS = new Set(
   ).split(" "),
 );
 
-/** English names of countries, as the geocoder answers with them: "Czechia", "Germany". */
-let countryNames: Set<string> | undefined;
+/** Countries' codes by their English names, folded, as the geocoder answers with them: "czechia" is CZ. */
+let englishNames: Map<string, string> | undefined;
+
+function countryCodes(): Map<string, string> {
+  if (!englishNames) {
+    const names = new Intl.DisplayNames(["en"], { type: "region" });
+    const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    englishNames = new Map();
+    for (const code of [...letters].flatMap((a) => [...letters].map((b) => a + b))) {
+      const name = folded(names.of(code) ?? "");
+      if (name && !englishNames.has(name)) englishNames.set(name, code);
+    }
+  }
+  return englishNames;
+}
 
 /** A country's code, or its name as people or the geocoder write it. */
 function isCountry(part: string): boolean {
@@ -584,15 +595,8 @@ function isCountry(part: string): boolean {
 
 /** A country's name as people or the geocoder write it: "Czechia", "Czech Republic", "Česko". */
 function isCountryName(part: string): boolean {
-  if (!countryNames) {
-    const names = new Intl.DisplayNames(["en"], { type: "region" });
-    const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    countryNames = new Set(
-      [...letters].flatMap((a) => [...letters].map((b) => folded(names.of(a + b) ?? ""))).filter(Boolean),
-    );
-  }
   const name = folded(part);
-  return name in COUNTRY_ALIASES || countryNames.has(name);
+  return name in COUNTRY_ALIASES || countryCodes().has(name);
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
