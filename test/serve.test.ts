@@ -2506,6 +2506,67 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a token past its rate may still cancel a call, end its session and open its stream: only requests count", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 50, idleMs: 60_000 },
+      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
+    );
+    try {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+      const inSession = {
+        ...mcpHeaders,
+        authorization: `Bearer ${OPS}`,
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-06-18",
+      };
+      await opened.body.dump();
+      const post = (body: object) =>
+        request(`${served.url}/mcp`, { method: "POST", body: JSON.stringify(body), headers: inSession });
+      // The initialized notification costs nothing: the burst of ten holds nine more requests.
+      const initialized = await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+      expect(initialized.statusCode).toBe(202);
+      await initialized.body.dump();
+      for (let i = 0; i < 8; i++) {
+        const listed = await post({ jsonrpc: "2.0", id: 10 + i, method: "tools/list" });
+        expect(listed.statusCode).toBe(200);
+        await listed.body.dump();
+      }
+      const waiting = await post({
+        jsonrpc: "2.0",
+        id: 50,
+        method: "tools/call",
+        params: { name: "events_wait", arguments: { timeout_s: 50 } },
+      });
+      expect(waiting.statusCode).toBe(200);
+      const limited = await post({ jsonrpc: "2.0", id: 51, method: "tools/list" });
+      expect(limited.statusCode).toBe(429);
+      await limited.body.dump();
+      // Its client gave up on the wait: the cancel is taken, and the call's stream ends unanswered.
+      const cancel = await post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 50 } });
+      expect(cancel.statusCode).toBe(202);
+      await cancel.body.dump();
+      expect(await waiting.body.text()).not.toContain('"id":50');
+      // The SDK's client does not open its stream again after a 429: it would hear nothing more.
+      const stream = await request(`${served.url}/mcp`, {
+        method: "GET",
+        headers: { ...inSession, accept: "text/event-stream" },
+      });
+      expect(stream.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      const ended = await request(`${served.url}/mcp`, { method: "DELETE", headers: inSession });
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      await stream.body.dump();
+      expect(served.sessions.count()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      await served.close();
+      setClock();
+    }
+  });
+
   test("a JSON-RPC batch in MCP 2025-06-18 or later, which takes none, is refused saying so, and its calls cost no rate; in 2025-03-26 it is answered", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(

@@ -232,9 +232,16 @@ function scopeless(refused: Refused, oauth: SessionOptions["oauth"]): RequestHan
   };
 }
 
-/** The 429 to a caller past http.requestsPerMinute, with when to try again. */
+/**
+ * The 429 to a caller past http.requestsPerMinute, with when to try again. Only a POST that carries
+ * a JSON-RPC request counts: a notification (a cancel, `initialized`), an answer to waiter's own
+ * request, a GET that opens the session's stream and a DELETE ask for no work, and refused they
+ * would leave a cancelled call running, an ended session open, or a session deaf to its
+ * notifications (the SDK's client sends a cancel or opens its stream once, and gives up on a 429).
+ */
 function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused: Refused): RequestHandler {
   return (req, res, next) => {
+    if (!(Array.isArray(req.body) ? req.body : [req.body]).some((message) => isJSONRPCRequest(message))) return next();
     const wait = rate.take(req.auth?.clientId ?? "");
     if (wait === undefined) return next();
     res.set("retry-after", String(wait));
@@ -406,7 +413,6 @@ export function mountRoutes(
           oauth,
         ),
         scopeless(refused, oauth),
-        throttle(rate, limits.requestsPerMinute, refused),
       ]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
@@ -421,6 +427,7 @@ export function mountRoutes(
     refuseOversized(refused),
     // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
+    ...(auth.length ? [throttle(rate, limits.requestsPerMinute, refused)] : []),
     refuseBatch,
     ...(auth.length ? [batchRate(rate)] : []),
     handle,

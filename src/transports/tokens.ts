@@ -47,7 +47,7 @@ export const httpSettings = {
   requestsPerMinute: {
     env: "WAITER_HTTP_REQUESTS_PER_MINUTE",
     description:
-      "Requests to /mcp one token may make per minute (each call of a JSON-RPC batch counts as one), with bursts of a sixth of that; past it, 429 with Retry-After.",
+      "JSON-RPC requests to /mcp one token may make per minute (each call of a batch counts as one; notifications, GET and DELETE count none), with bursts of a sixth of that; past it, 429 with Retry-After.",
     schema: integer(600, 6, 1_000_000),
   },
   oauth: {
