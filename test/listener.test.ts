@@ -335,8 +335,14 @@ test("one address past its connections and the listener past all of them within 
   await expect.poll(open).toBe(3);
   const past = await probe(port, "127.0.0.3");
   await expect.poll(() => past.closed()).toBe(true);
-  expect(warned("127.0.0.1 holds 2 connections: closing its new ones")).toHaveLength(1);
-  expect(warned("webhook listener at 3 connections: closing new ones")).toHaveLength(1);
+  expect(
+    warned(
+      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient lets one address hold: closing its new ones",
+    ),
+  ).toHaveLength(1);
+  expect(
+    warned("webhook listener at 3 connections, the most webhooks.maxConnections lets it hold: closing new ones"),
+  ).toHaveLength(1);
 });
 
 test("a connection the system would not hand over (accept: EMFILE) is a warning, and the listener goes on taking deliveries", async () => {

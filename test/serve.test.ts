@@ -1313,6 +1313,27 @@ describe("sessions", () => {
     }
   });
 
+  test("an address past its connections, MCP clients' streams and calls among them, is warned of naming the setting to raise", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
+    );
+    try {
+      // The SDK's client holds its stream open on one connection; others come from the same address.
+      await connect(served.url);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      const { hostname, port } = new URL(served.url);
+      const sockets = [openSocket(Number(port), hostname), openSocket(Number(port), hostname)];
+      await expect.poll(() => sockets.some((socket) => socket.closed)).toBe(true);
+      for (const socket of sockets) socket.destroy();
+      expect(served.stderr().match(/warning .*connections.*/g)).toEqual([
+        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient lets one address hold (an MCP client holds one for its stream and one for each call under way): closing its new ones",
+      ]);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a cap set in a config file is named in the log as the key and the file, not as a variable never set", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ maxSessions: 1 }));

@@ -131,7 +131,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           })
           .toBe(true);
       }
-      await expect.poll(() => lines.join("")).toContain("webhook listener at 4 connections: closing new ones");
+      await expect
+        .poll(() => lines.join(""))
+        .toContain("MCP and webhook listener at 4 connections, the most webhooks.maxConnections lets it hold");
       await locker.query("ROLLBACK");
       locker.release();
       const serving = await starting;

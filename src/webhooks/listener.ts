@@ -425,12 +425,21 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // A line a minute for each limit, and for connections not accepted: a flood that reaches one
   // must not hide that another is reached too (one address's connections, past all of them).
   const warn = throttled((message) => log.warning(message));
+  // In waiter serve the connections closed are MCP clients' too, which hold one for their stream
+  // and one for each call: 50 agents waiting on this machine fill the 100 one address may hold.
+  const [listenerName, held] =
+    parts.mode === "serve"
+      ? ["MCP and webhook listener", " (an MCP client holds one for its stream and one for each call under way)"]
+      : ["webhook listener", ""];
   server.on("drop", () =>
-    warn(`webhook listener at ${webhooks.maxConnections} connections: closing new ones`, "maxConnections"),
+    warn(
+      `${listenerName} at ${webhooks.maxConnections} connections, the most webhooks.maxConnections lets it hold${held}: closing new ones`,
+      "maxConnections",
+    ),
   );
   capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, (client) =>
     warn(
-      `webhook listener: ${client} holds ${webhooks.maxConnectionsPerClient} connections: closing its new ones`,
+      `${listenerName}: ${client} holds ${webhooks.maxConnectionsPerClient} connections, the most webhooks.maxConnectionsPerClient lets one address hold${held}: closing its new ones`,
       "maxConnectionsPerClient",
     ),
   );
