@@ -3310,11 +3310,12 @@ describe("OAuth access tokens", () => {
         "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID,Mcp-Method,Mcp-Name",
       );
       await preflight.body.dump();
-      // The challenge that sends the page to the metadata, and the session's id once it has a token.
+      // The challenge that sends the page to the metadata, the session's id once it has a token,
+      // and when to come back after a 429 or a 503, which a browser hides from a page unless exposed.
       const refused = await initializeAt(served.url, { origin: page });
       expect(refused.statusCode).toBe(401);
       expect(allowed(refused.headers)).toBe(page);
-      expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id");
+      expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id,Retry-After");
       await refused.body.dump();
       const token = await sign({ scope: "waiter:read" });
       const opened = await initializeAt(served.url, { origin: page, authorization: `Bearer ${token}` });

@@ -103,8 +103,8 @@ function refuseOversized(refused: Refused): RequestHandler {
 
 /**
  * CORS for MCP clients in a browser page (a web app of the company's; not the MCP Inspector 2, which
- * calls from its own server): they may send MCP's headers, and read a 401's challenge and the
- * session's id. The listener has refused any Origin but waiter's own and those in
+ * calls from its own server): they may send MCP's headers, and read a 401's challenge, the
+ * session's id and a refusal's Retry-After. The listener has refused any Origin but waiter's own and those in
  * webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
  */
 const pageAccess = cors({
@@ -121,7 +121,8 @@ const pageAccess = cors({
     "Mcp-Method",
     "Mcp-Name",
   ],
-  exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
+  // Retry-After: when a 429 or a 503 says to come back, which a browser hides from the page otherwise.
+  exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id", "Retry-After"],
 });
 
 /** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
