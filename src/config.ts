@@ -109,7 +109,7 @@ export const coreSettings = {
   maxSessions: {
     env: "WAITER_MAX_SESSIONS",
     description:
-      "Most MCP sessions `waiter serve` holds open at once. Past it, the idlest is left to the event store, which keeps it for its next request; when each is in use, an initialize gets 503. With several callers (OAuth, tokens), one holds half at most: its idlest session makes room.",
+      "Most MCP sessions `waiter serve` holds open at once. Past it, the idlest is left to the event store, which keeps it for its next request; when each is in use, or there is no event store (no webhook sources or database), an initialize gets 503. With several callers (OAuth, tokens), one holds half at most: its idlest session makes room.",
     schema: integer(100, 1, 10_000),
   },
   sessionIdleMinutes: {
