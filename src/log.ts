@@ -249,7 +249,8 @@ export function consoleToLog(log: Log): void {
 export interface Throttled {
   /**
    * Writes `line`, unless a line under `key` was written less than a minute ago: then counts it,
-   * and the next line written says how many like it were left out since.
+   * and the next line written says how many like it were left out since; with none by the
+   * minute's end (or by `sayLeftOut`), the last of them is written then, with how many there were.
    */
   (line: string, key?: string): void;
   /**
@@ -275,6 +276,20 @@ interface Run {
   /** Lines left out since the last written, and the last of them. */
   left: number;
   lastLeft?: string;
+  lastLeftAt?: number;
+  /** What says the lines left out once the minute is over, when no line of the run comes to say them. */
+  sayLeft?: NodeJS.Timeout;
+}
+
+/** The runs with lines left out, each with what says them: a stop says them all, as their minute will not end. */
+const leftOutRuns = new Map<Run, () => void>();
+
+/**
+ * Says the lines every throttle left out and has not said yet, as waiter stops: a client that
+ * sent a bad token thirty times before the stop would else be one line in the log.
+ */
+export function sayLeftOut(): void {
+  for (const say of [...leftOutRuns.values()]) say();
 }
 
 /** A flood of refused connections, forged deliveries or failed calls to a store must not flood the log. */
@@ -282,9 +297,24 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
   const runs = new Map<string, Run>();
   const leftOut = (line: string, left: number) =>
     left > 0 ? `${line} (and ${left} more like it since the last line)` : line;
+  /**
+   * Writes the lines `run` left out, if any, with no line to come to say them: the last of them,
+   * with how many there were and when the last came, as it is written later than it came.
+   */
+  const sayLeft = (run: Run) => {
+    clearTimeout(run.sayLeft);
+    leftOutRuns.delete(run);
+    const line = run.lastLeft;
+    run.sayLeft = undefined;
+    run.lastLeft = undefined;
+    if (line === undefined) return;
+    const ago = Math.max(0, Math.round((clock.now() - (run.lastLeftAt ?? clock.now())) / 1000));
+    write(`${line} (${run.left} more like it since the last line, the last ${ago} s ago)`);
+    run.left = 0;
+  };
   const drop = (key: string, run: Run) => {
     runs.delete(key);
-    if (run.lastLeft !== undefined) write(leftOut(run.lastLeft, run.left - 1));
+    sayLeft(run);
   };
   const makeRoom = (now: number) => {
     for (const [key, run] of runs) if (now - run.at >= everyMs) drop(key, run);
@@ -312,8 +342,21 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     if (now - run.at < everyMs) {
       run.left += 1;
       run.lastLeft = line;
+      run.lastLeftAt = now;
+      if (!run.sayLeft) {
+        // Said when the minute is over, if no line of the run comes by then to say them.
+        const say = () => {
+          sayLeft(run);
+          run.at = clock.now();
+        };
+        run.sayLeft = setTimeout(say, run.at + everyMs - now).unref();
+        leftOutRuns.set(run, say);
+      }
       return;
     }
+    clearTimeout(run.sayLeft);
+    leftOutRuns.delete(run);
+    run.sayLeft = undefined;
     write(leftOut(line, run.left));
     run.at = now;
     run.left = 0;
@@ -322,6 +365,10 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
   const end = (key = "") => {
     const run = runs.get(key);
     runs.delete(key);
+    if (run) {
+      clearTimeout(run.sayLeft);
+      leftOutRuns.delete(run);
+    }
     // Not after now, though the clock was set back since: a run lasts no negative time.
     return run && { count: run.count, first: Math.min(run.first, clock.now()) };
   };

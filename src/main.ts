@@ -3,7 +3,7 @@ import { CannotStart, servingLine, startApp, startServe, startWebhooks } from ".
 import type { Stopped } from "./app-types.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
-import { consoleToLog, Log, logWarnings } from "./log.js";
+import { consoleToLog, Log, logWarnings, sayLeftOut } from "./log.js";
 import { meantKey, quote, withControlsEscaped } from "./shown.js";
 import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
@@ -224,9 +224,11 @@ async function closeThenExit(
     stopped = await running.close();
   } catch (err) {
     if (!(err instanceof LeftUndone)) throw err;
+    sayLeftOut();
     log.warning(err.message);
     process.exit(1);
   }
+  sayLeftOut();
   log.info(
     stopped.cut
       ? `stopped; the drain time (${config.origin("stopSeconds")}, ${config.core.stopSeconds} s) ran out and cut what was still in flight`

@@ -496,6 +496,27 @@ describe("waiter serve", () => {
     );
   });
 
+  test("refusals a minute's throttle left out are said as waiter stops, not lost with it", async () => {
+    const server = await serve({
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+      OPS_TOKEN: "o".repeat(40),
+    });
+    for (let i = 0; i < 5; i++) {
+      const refused = await initializeAt(server.base, { authorization: `Bearer ${"x".repeat(40)}` });
+      expect(refused.statusCode).toBe(401);
+      await refused.body.dump();
+    }
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr().match(/^.* got 401: .*$/gm)).toEqual([
+      expect.stringMatching(/MCP request got 401: The token is not one this server knows$/),
+      expect.stringMatching(
+        /got 401: The token is not one this server knows \(4 more like it since the last line, the last \d+ s ago\)$/,
+      ),
+    ]);
+    expect(server.stderr()).toMatch(/the last \d+ s ago\)\n.* info +\[waiter\] stopped\n$/);
+  });
+
   test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered, and its upstream's answer is not waited for", async () => {
     const server = await serve({ WAITER_STOP_SECONDS: "1" });
     const calling = await connect(server.base);
@@ -2662,7 +2683,10 @@ describe("bearer tokens", () => {
       expect(lines).toHaveLength(THROTTLED_KEYS);
       // One caller more within the minute: the oldest run goes, saying the line it left out.
       refusals("a new caller refused", "new");
-      expect(lines.slice(-2)).toEqual(["caller 0 refused again", "a new caller refused"]);
+      expect(lines.slice(-2)).toEqual([
+        "caller 0 refused again (1 more like it since the last line, the last 0 s ago)",
+        "a new caller refused",
+      ]);
       refusals("caller 0 refused a third time", "0");
       expect(lines.at(-1)).toBe("caller 0 refused a third time");
       // A caller refused again is kept: the one used longest ago makes room.

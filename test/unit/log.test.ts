@@ -1,5 +1,5 @@
-import { expect, test } from "vitest";
-import { Log, logWarnings, throttled } from "../../src/log.js";
+import { expect, test, vi } from "vitest";
+import { Log, logWarnings, sayLeftOut, throttled } from "../../src/log.js";
 import { clock, setClock } from "../../src/time.js";
 
 test("process warnings (a store's failed retention) are log lines with time and level, not Node's bare ones", async () => {
@@ -133,4 +133,40 @@ test("a fault whose error says nothing itself (a connection tried at several add
   // An error with a message of its own is told as it was.
   log.fault("MCP request failed", new TypeError("the index is gone"));
   expect(told.at(-1)).toBe("MCP request failed: TypeError: the index is gone");
+});
+
+test("lines a throttle left out are said once their minute is over, though no line of the run comes after them", () => {
+  vi.useFakeTimers({ now: Date.parse("2026-11-30T09:00:00Z") });
+  const lines: string[] = [];
+  const refused = throttled((line) => lines.push(line));
+  try {
+    // A client with a bad token tries four times, and gives up.
+    for (let i = 1; i <= 4; i++) {
+      refused(`refused ${i}`);
+      vi.advanceTimersByTime(10_000);
+    }
+    expect(lines).toEqual(["refused 1"]);
+    vi.advanceTimersByTime(20_000);
+    expect(lines).toEqual(["refused 1", "refused 4 (3 more like it since the last line, the last 30 s ago)"]);
+    // Said once: the next failure within the minute is left out again, said when that minute is over.
+    vi.advanceTimersByTime(120_000);
+    refused("refused 5");
+    expect(lines).toHaveLength(3);
+    expect(lines.at(-1)).toBe("refused 5");
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+test("lines a throttle left out are said as waiter stops, before their minute is over", () => {
+  const lines: string[] = [];
+  const refused = throttled((line) => lines.push(line));
+  const other = throttled((line) => lines.push(line));
+  refused("refused 1", "a");
+  refused("refused 2", "a");
+  other("failed 1");
+  sayLeftOut();
+  expect(lines).toEqual(["refused 1", "failed 1", "refused 2 (1 more like it since the last line, the last 0 s ago)"]);
+  sayLeftOut();
+  expect(lines).toHaveLength(3);
 });
