@@ -602,7 +602,7 @@ async function runTool(
     if (refused) throw new ToolError(refused);
     const result = await tool.run(args, call);
     done = true;
-    log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
+    log.debug(`${tool.name} answered${caller ? ` for ${caller}` : ""} in ${clock.now() - started} ms`);
     return {
       content: [{ type: "text", text: tool.render(result, args, call) }],
       structuredContent: result as Record<string, unknown>,

@@ -496,6 +496,26 @@ describe("waiter serve", () => {
     );
   });
 
+  test("at debug, each call's line names the token it was made with, as a failed call's does", async () => {
+    const tokens = [
+      { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+      { name: "dashboard", secretEnv: "DASHBOARD_TOKEN", scope: "read" },
+    ];
+    const server = await serve({
+      WAITER_LOG_LEVEL: "debug",
+      WAITER_HTTP_TOKENS: JSON.stringify(tokens),
+      OPS_TOKEN: "o".repeat(40),
+      DASHBOARD_TOKEN: "d".repeat(40),
+    });
+    const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
+    expect((await (await connect(server.base, "o".repeat(40))).callTool(rates)).isError).toBeFalsy();
+    expect((await (await connect(server.base, "d".repeat(40))).callTool(rates)).isError).toBeFalsy();
+    expect(server.stderr().match(/currency_rates answered.*$/gm)).toEqual([
+      expect.stringMatching(/^currency_rates answered for ops in \d+ ms$/),
+      expect.stringMatching(/^currency_rates answered for dashboard in \d+ ms$/),
+    ]);
+  });
+
   test("refusals a minute's throttle left out are said as waiter stops, not lost with it", async () => {
     const server = await serve({
       WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
