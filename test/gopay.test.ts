@@ -360,6 +360,30 @@ describe("a GoPay notification", () => {
     }
   });
 
+  test("once GoPay's API confirms notifications again after an outage, the log says the outage is over, and how many it missed", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008006, { ...PAID, id: 3000008006 });
+    // An outage begun at once, none of an earlier test's left.
+    expect(await notify(3000008006)).toMatchObject({ status: 200 });
+    api.intercept = (req) => (req.path.startsWith("/api/payments/") ? { status: 503, body: "" } : undefined);
+    try {
+      for (let i = 0; i < 3; i++) expect(await notify(3000008006)).toMatchObject({ status: 503 });
+      setClock(clock.now() + 90_000);
+      expect(await notify(3000008006)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
+    const before = waiter.stderr().length;
+    expect(await notify(3000008006)).toMatchObject({ status: 200 });
+    expect(waiter.stderr().slice(before)).toMatch(
+      /warning +\[waiter\] webhook gopay: notifications are confirmed again after 9\d s; 4 not confirmed meanwhile were answered 503, for the sender to send again\n/,
+    );
+    // Said once.
+    const after = waiter.stderr().length;
+    expect(await notify(3000008006)).toMatchObject({ status: 200 });
+    expect(waiter.stderr().slice(after)).not.toMatch(/confirmed again/);
+  });
+
   test("when GoPay's API gives no token is logged as such, never as a change that may have been made", async () => {
     api.tokens.clear();
     api.payments.set(3000008002, { ...PAID, id: 3000008002 });

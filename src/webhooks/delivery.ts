@@ -155,6 +155,22 @@ export function mountDeliveries(
     return last && Date.parse(last.receivedAt);
   });
 
+  // The kinds of reason each source's notifications could not be confirmed for, since one was last
+  // confirmed: the warnings of an outage of its gateway's API end with a line saying it is over.
+  const unconfirmedKinds = new Map<string, Set<string>>();
+  const confirmedAgain = (source: string) => {
+    const kinds = unconfirmedKinds.get(source);
+    if (!kinds) return;
+    unconfirmedKinds.delete(source);
+    const runs = [...kinds].flatMap((kind) => unconfirmedWarning.end(`${source}\n${kind}`) ?? []);
+    if (runs.length === 0) return;
+    const seconds = Math.round((clock.now() - Math.min(...runs.map((run) => run.first))) / 1000);
+    const count = runs.reduce((sum, run) => sum + run.count, 0);
+    log.warning(
+      `webhook ${source}: notifications are confirmed again after ${seconds} s; ${count} not confirmed meanwhile ${count === 1 ? "was" : "were"} answered 503, for the sender to send again`,
+    );
+  };
+
   /** Whether `json` nests too deep to be stored, refused if so: the same again on every retry of it. */
   const refusedDeep = (req: Request, res: Response, source: WebhookSource, json: Buffer) => {
     if (!pastBound(json, { depth: MAX_PAYLOAD_DEPTH })) return false;
@@ -318,7 +334,8 @@ export function mountDeliveries(
     if (verdict.kind === "unavailable") {
       count(source.name, "rejected:not confirmed yet");
       // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
-      const kind = verdict.reason.split(":")[0];
+      const kind = verdict.reason.split(":")[0] ?? "";
+      unconfirmedKinds.set(source.name, (unconfirmedKinds.get(source.name) ?? new Set()).add(kind));
       unconfirmedWarning(
         `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
         `${source.name}\n${kind}`,
@@ -425,6 +442,7 @@ export function mountDeliveries(
       answerUnaccepted(req, res, source, verdict, receivedAt);
       return;
     }
+    confirmedAgain(source.name);
     if (refusedBadId(req, res, source, verdict.id)) return;
     const stored = verdict.payload ?? body;
     // A payload the verifier found in the body (a GitHub form's JSON) is read only now.
