@@ -1636,6 +1636,19 @@ describe("sessions", () => {
       expect(served.stderr()).toMatch(
         /recording session .* failed: .*SQLITE_FULL.* \(and 9 more like it since the last line\)/,
       );
+      expect(served.stderr()).not.toMatch(/answers again/);
+      // Space freed: the next sweep writes, and says the store's outage is over, once.
+      vi.restoreAllMocks();
+      setClock(clock.now() + 60_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await expect
+        .poll(() => served.stderr())
+        .toMatch(
+          /warning +\[waiter\] MCP sessions: the event store answers again after 240 s; 43 of its writes failed meanwhile\n/,
+        );
+      setClock(clock.now() + 60_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(served.stderr().match(/answers again/g)).toHaveLength(1);
     } finally {
       vi.useRealTimers();
       await served.close();

@@ -109,10 +109,24 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    * kind of failure (`kind`, else `what`), saying how many like it were left out, not one each.
    */
   const storeWarning = throttled((line) => log.warning(line));
+  /** The kinds of failure under way: the first write that goes through after them says it is over. */
+  const failing = new Set<string>();
   const storeFailed =
     (what: string, kind = what) =>
-    (err: unknown) =>
+    (err: unknown) => {
+      failing.add(kind);
       storeWarning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`, kind);
+    };
+  const storeAnswers = () => {
+    const runs = [...failing].flatMap((kind) => storeWarning.end(kind) ?? []);
+    failing.clear();
+    if (runs.length === 0) return;
+    const seconds = Math.round((clock.now() - Math.min(...runs.map((run) => run.first))) / 1000);
+    const count = runs.reduce((sum, run) => sum + run.count, 0);
+    log.warning(
+      `MCP sessions: the event store answers again after ${seconds} s; ${count} of its writes failed meanwhile`,
+    );
+  };
 
   /** Writes a session this replica opened to the shared store; false when the store failed. */
   const record = (id: string, entry: Open) =>
@@ -261,6 +275,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
     const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
+    if (stillOpen) storeAnswers();
     for (const [id, entry] of recorded) {
       const now = subscriptionsOf(entry.session);
       if (now === entry.keptSubscriptions) continue;
