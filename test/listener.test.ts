@@ -1667,9 +1667,10 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
   await forged.body.dump();
   expect(forged.statusCode).toBe(401);
   const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
-  // Where GitHub keeps the secret: it shows it no more, so it is typed anew.
+  // Where GitHub keeps the secret: it shows it no more, so it is typed anew; a GitHub App's webhook
+  // has no page under a repository's or organization's Settings → Webhooks.
   const shown =
-    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit";
+    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit, or for a GitHub App's webhook as its Webhook secret under Developer settings → GitHub Apps → Edit";
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
     expect.stringMatching(
       new RegExp(`info .*webhook gh rejected: body arrived slower than .*; ${gh} \\(delivery ID "d-slow"\\)\n$`),

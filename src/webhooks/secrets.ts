@@ -74,7 +74,7 @@ function secretNotHeld(source: WebhookSource, reason: string): string | undefine
 const SECRET_SHOWN: Partial<Record<WebhookSource["scheme"], string>> = {
   stripe: "Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks",
   github:
-    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit",
+    "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit, or for a GitHub App's webhook as its Webhook secret under Developer settings → GitHub Apps → Edit",
   woocommerce: "WooCommerce shows it as the webhook's Secret, under WooCommerce → Settings → Advanced → Webhooks",
   shopify:
     "Shopify shows it under Settings → Notifications → Webhooks, or, for an app's webhooks, as the app's client secret",
