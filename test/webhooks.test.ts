@@ -500,7 +500,7 @@ describe("the listener", () => {
       "shopify-shop-domain": "shop.myshopify.com",
     };
     const legacy = Object.fromEntries(Object.entries(current).map(([name, value]) => [`x-${name}`, value]));
-    // As Shopify's webhooks come for now: both sets.
+    // As Shopify's Events deliveries come for now: both sets.
     const stored = await post("store", body, { ...legacy, ...current });
     expect(stored).toEqual({ status: 200, body: { id: expect.any(String), duplicate: false } });
     for (const headers of [current, legacy]) {

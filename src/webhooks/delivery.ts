@@ -60,7 +60,7 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
-    // Shopify sends each header under its new name and, for now, its legacy X- one: kept once, new.
+    // Shopify's Events deliveries send each header under its new name and, for now, its legacy X- one: kept once, new.
     if (source.scheme === "shopify" && name.startsWith("x-") && headers[name.slice(2)] !== undefined) continue;
     // What is stored in place of the body (a GitHub form's JSON) is not what its Content-Type names.
     if ((name === "content-type" && asSent) || name === "user-agent" || own?.test(name) || extra.has(name)) {

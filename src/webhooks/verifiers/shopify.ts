@@ -2,10 +2,10 @@ import type { IncomingHttpHeaders } from "node:http";
 import { type Delivery, header, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
 
 /**
- * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries and, alongside
- * the legacy ones for now, its webhooks send it, else the legacy `X-Shopify-<name>`. Shopify's own
- * libraries read the new name first too: once the legacy headers are dropped, a delivery still
- * verifies, and one sent with either set is the same delivery.
+ * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries send it (beside
+ * the legacy one, for now), else the legacy `X-Shopify-<name>`, the only one its webhooks send.
+ * Shopify's own libraries read the new name first too: once the legacy headers are dropped, an
+ * Events delivery still verifies, and one sent with either set is the same delivery.
  */
 function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
   return header(headers, `shopify-${name}`) ?? header(headers, `x-shopify-${name}`);
