@@ -199,6 +199,30 @@ test("the docs show four automations in JSON and two GoPay variants in prose", (
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
 });
 
+test("each payment example's order field is named where the docs say the order number must be the order's id", () => {
+  const page = read("../docs/automations.md");
+  const warning = /^\*\*The order number must be the order's id\.\*\*[\s\S]*?\n\n/m.exec(page)?.[0] ?? "";
+  const markPaid = (example: Example) =>
+    ((example.automations[0]?.do ?? []) as { tool?: string; args?: { id?: { path: string } } }[]).find(
+      (step) => step.tool === "eshop_order_mark_paid",
+    )?.args?.id?.path ?? "";
+  // The field as a reader knows it: `metadata.order_id`, `refId`, `order_number`.
+  const field = (path: string) => /^to_number\(payload\.(?:data\.object\.)?([\w.]+)\)$/.exec(path)?.[1];
+  const fields = [
+    markPaid(named(readme, "stripe-paid")),
+    markPaid(named(automationsPage, "stripe-paid")),
+    markPaid(named(automationsPage, "comgate-paid")),
+    markPaid(gopayVariant("comgate-paid")),
+  ].map(field);
+  expect(fields).toEqual(["metadata.order_id", "metadata.order_id", "refId", "order_number"]);
+  for (const name of new Set(fields)) expect(warning).toContain(`\`${name}\``);
+  // The README's example reads the number too, and points to the warning.
+  const readmeAfter = read("../README.md").split('"name": "stripe-paid"')[1] ?? "";
+  expect(readmeAfter.slice(readmeAfter.indexOf("```\n") + 4).split("\n\n")[0]).toContain(
+    "(docs/automations.md#the-payment-example)",
+  );
+});
+
 for (const [page, example, said, noted] of [
   [
     "README.md",
