@@ -258,6 +258,12 @@ export interface Throttled {
    * failure is written at once. Returns how many failures the run held and when the first came.
    */
   end(key?: string): { count: number; first: number } | undefined;
+  /**
+   * Ends every run whose key starts with `prefix` (every run, unless given), as `end` does: what
+   * answers again after failures of several kinds. Returns how many failures they held together
+   * and over how many seconds, from the first.
+   */
+  endAll(prefix?: string): { count: number; seconds: number } | undefined;
   /** Ends the run as `end` does, and writes `line` with how many failures there were and over how long; whether one was. */
   ended(line: string, key?: string): boolean;
 }
@@ -372,6 +378,18 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     // Not after now, though the clock was set back since: a run lasts no negative time.
     return run && { count: run.count, first: Math.min(run.first, clock.now()) };
   };
+  const endAll = (prefix = "") => {
+    let count = 0;
+    let first = Number.POSITIVE_INFINITY;
+    // A Map goes on iterating past the keys deleted from it.
+    for (const key of runs.keys()) {
+      const run = key.startsWith(prefix) ? end(key) : undefined;
+      if (!run) continue;
+      count += run.count;
+      first = Math.min(first, run.first);
+    }
+    return count > 0 ? { count, seconds: Math.round((clock.now() - first) / 1000) } : undefined;
+  };
   const ended = (line: string, key = "") => {
     const run = end(key);
     if (!run) return false;
@@ -379,5 +397,5 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     write(`${line}, after ${run.count} failed attempt${run.count === 1 ? "" : "s"} over ${seconds} s`);
     return true;
   };
-  return Object.assign(failed, { end, ended });
+  return Object.assign(failed, { end, endAll, ended });
 }

@@ -109,23 +109,18 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    * kind of failure (`kind`, else `what`), saying how many like it were left out, not one each.
    */
   const storeWarning = throttled((line) => log.warning(line));
-  /** The kinds of failure under way: the first write that goes through after them says it is over. */
-  const failing = new Set<string>();
   const storeFailed =
     (what: string, kind = what) =>
-    (err: unknown) => {
-      failing.add(kind);
+    (err: unknown) =>
       storeWarning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`, kind);
-    };
+  /** The first write that goes through after failures says the store answers again. */
   const storeAnswers = () => {
-    const runs = [...failing].flatMap((kind) => storeWarning.end(kind) ?? []);
-    failing.clear();
-    if (runs.length === 0) return;
-    const seconds = Math.round((clock.now() - Math.min(...runs.map((run) => run.first))) / 1000);
-    const count = runs.reduce((sum, run) => sum + run.count, 0);
-    log.warning(
-      `MCP sessions: the event store answers again after ${seconds} s; ${count} of its writes failed meanwhile`,
-    );
+    const failed = storeWarning.endAll();
+    if (failed) {
+      log.warning(
+        `MCP sessions: the event store answers again after ${failed.seconds} s; ${failed.count} of its writes failed meanwhile`,
+      );
+    }
   };
 
   /** Writes a session this replica opened to the shared store; false when the store failed. */

@@ -155,17 +155,11 @@ export function mountDeliveries(
     return last && Date.parse(last.receivedAt);
   });
 
-  // The kinds of reason each source's notifications could not be confirmed for, since one was last
-  // confirmed: the warnings of an outage of its gateway's API end with a line saying it is over.
-  const unconfirmedKinds = new Map<string, Set<string>>();
+  // The warnings of an outage of a source's gateway's API end with a line saying it is over.
   const confirmedAgain = (source: string) => {
-    const kinds = unconfirmedKinds.get(source);
-    if (!kinds) return;
-    unconfirmedKinds.delete(source);
-    const runs = [...kinds].flatMap((kind) => unconfirmedWarning.end(`${source}\n${kind}`) ?? []);
-    if (runs.length === 0) return;
-    const seconds = Math.round((clock.now() - Math.min(...runs.map((run) => run.first))) / 1000);
-    const count = runs.reduce((sum, run) => sum + run.count, 0);
+    const unconfirmed = unconfirmedWarning.endAll(`${source}\n`);
+    if (!unconfirmed) return;
+    const { count, seconds } = unconfirmed;
     log.warning(
       `webhook ${source}: notifications are confirmed again after ${seconds} s; ${count} not confirmed meanwhile ${count === 1 ? "was" : "were"} answered 503, for the sender to send again`,
     );
@@ -335,7 +329,6 @@ export function mountDeliveries(
       count(source.name, "rejected:not confirmed yet");
       // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
       const kind = verdict.reason.split(":")[0] ?? "";
-      unconfirmedKinds.set(source.name, (unconfirmedKinds.get(source.name) ?? new Set()).add(kind));
       unconfirmedWarning(
         `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
         `${source.name}\n${kind}`,

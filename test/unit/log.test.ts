@@ -170,3 +170,26 @@ test("lines a throttle left out are said as waiter stops, before their minute is
   sayLeftOut();
   expect(lines).toHaveLength(3);
 });
+
+test("ending every run of a prefix says how many failures they held together, from the first, and ends no other", () => {
+  setClock("2026-11-30T09:00:00Z");
+  const lines: string[] = [];
+  const unconfirmed = throttled((line) => lines.push(line));
+  try {
+    unconfirmed("gopay: no token", "gopay\nno token");
+    setClock(clock.now() + 30_000);
+    unconfirmed("gopay: no status", "gopay\nno status");
+    unconfirmed("gopay: no status", "gopay\nno status");
+    unconfirmed("gopay2: no token", "gopay2\nno token");
+    setClock(clock.now() + 10_000);
+    expect(unconfirmed.endAll("gopay\n")).toEqual({ count: 3, seconds: 40 });
+    expect(unconfirmed.endAll("gopay\n")).toBeUndefined();
+    // Ended: the next failure is written at once; another source's run goes on.
+    unconfirmed("gopay: no token again", "gopay\nno token");
+    unconfirmed("gopay2: no token again", "gopay2\nno token");
+    expect(lines).toEqual(["gopay: no token", "gopay: no status", "gopay2: no token", "gopay: no token again"]);
+    expect(unconfirmed.endAll()).toEqual({ count: 3, seconds: 10 });
+  } finally {
+    setClock();
+  }
+});
