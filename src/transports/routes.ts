@@ -239,12 +239,19 @@ function scopeless(refused: Refused, oauth: SessionOptions["oauth"]): RequestHan
  * request, a GET that opens the session's stream and a DELETE ask for no work, and refused they
  * would leave a cancelled call running, an ended session open, or a session deaf to its
  * notifications (the SDK's client sends a cancel or opens its stream once, and gives up on a 429).
+ * A batch is one request to refuse or let go, but as many calls as it holds to the rate: up to 100
+ * events_wait in one POST would otherwise cost a token what one does.
  */
 function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused: Refused): RequestHandler {
   return (req, res, next) => {
-    if (!(Array.isArray(req.body) ? req.body : [req.body]).some((message) => isJSONRPCRequest(message))) return next();
-    const wait = rate.take(req.auth?.clientId ?? "");
-    if (wait === undefined) return next();
+    const calls = (Array.isArray(req.body) ? req.body : [req.body]).filter((message) => isJSONRPCRequest(message));
+    if (calls.length === 0) return next();
+    const caller = req.auth?.clientId ?? "";
+    const wait = rate.take(caller);
+    if (wait === undefined) {
+      if (calls.length > 1) rate.owe(caller, calls.length - 1);
+      return next();
+    }
     res.set("retry-after", String(wait));
     refused(
       429,
@@ -280,20 +287,6 @@ const refuseBatch: RequestHandler = (req, res, next) => {
     `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
   );
 };
-
-/**
- * A batch is one request to refuse or let go, but as many calls as it holds to the rate:
- * up to 100 events_wait in one POST would otherwise cost a token what one does.
- */
-function batchRate(rate: ReturnType<typeof rateLimit>): RequestHandler {
-  return (req, _res, next) => {
-    if (Array.isArray(req.body)) {
-      const calls = req.body.filter((message) => isJSONRPCRequest(message)).length;
-      if (calls > 1) rate.owe(req.auth?.clientId ?? "", calls - 1);
-    }
-    next();
-  };
-}
 
 /**
  * Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
@@ -428,9 +421,8 @@ export function mountRoutes(
     refuseOversized(refused),
     // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
-    ...(auth.length ? [throttle(rate, limits.requestsPerMinute, refused)] : []),
     refuseBatch,
-    ...(auth.length ? [batchRate(rate)] : []),
+    ...(auth.length ? [throttle(rate, limits.requestsPerMinute, refused)] : []),
     handle,
   );
   web.get("/mcp", ...auth, handle);
