@@ -30,7 +30,7 @@ export function toolsets(
       store,
       whyOff,
       sources,
-      automations.length > 0 ? (event) => whyNoRun(automations, event, new Set()) : undefined,
+      store && automations.length > 0 ? (event) => whyNoRun(automations, store.runs, event, new Set()) : undefined,
     ),
     webhooksToolset(store, whyOff, port),
     currency,

@@ -43,7 +43,7 @@ import { freePort } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, silentProxy, startPostgres } from "./postgres.js";
 import { SERVING, startNode } from "./spawn.js";
-import { CLI, startServer, text } from "./stdio.js";
+import { CLI, type Session, startServer, text } from "./stdio.js";
 
 useFakes();
 
@@ -1424,6 +1424,51 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       release();
       await agent.close();
       await server.close();
+    }
+  });
+
+  test("an automation that takes an event and has no run on it is said to be one that will not run on it, or one that has not reached it yet", async () => {
+    const alsoTold = {
+      name: "also-told",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ notify: "team", text: "Payment {{payload.data.object.id}}" }],
+    };
+    const noteOf = async (agent: Session, id: string) =>
+      ((await agent.call("automations_runs", { event_id: id })).structuredContent as { note?: string }).note;
+    // Stored while no waiter has run automations on the store: the first to run them leaves it as history.
+    const listening = await serve([]);
+    const history = await pay(listening, String(O.pending1999));
+    const first = await startWaiter(env([PAID]));
+    try {
+      expect(await noteOf(first, history.id)).toBe(
+        "stripe-paid takes it but will not run on it: no waiter serve or waiter listen has run automations on this store yet, and the first to do so leaves the events stored before it started; what the automation does is left to be done by hand.",
+      );
+    } finally {
+      await first.close();
+      await listening.close();
+    }
+    const running = await serve([PAID]);
+    const paid = await pay(running, String(O.pendingStockManaged));
+    await runsOf(paid.id);
+    await running.close();
+    const behind = await serve([]);
+    const later = await pay(behind, String(O.pending1999));
+    await behind.close();
+    const agent = await startWaiter(env([PAID, alsoTold]));
+    try {
+      const passed = (name: string) =>
+        `${name} takes it but will not run on it: the automations had passed the event before ${name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`;
+      expect(await noteOf(agent, history.id)).toBe(`${passed("stripe-paid")} ${passed("also-told")}`);
+      expect(await noteOf(agent, paid.id)).toBe(passed("also-told"));
+      const notYet = (name: string) =>
+        `${name} takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).`;
+      expect(await noteOf(agent, later.id)).toBe(`${notYet("stripe-paid")} ${notYet("also-told")}`);
+      // events_get says the same of an event no automation ran on.
+      expect(((await agent.call("events_get", { id: later.id })).structuredContent as { note: string }).note).toContain(
+        notYet("also-told"),
+      );
+    } finally {
+      await agent.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
-import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
+import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
 import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
@@ -21,12 +21,15 @@ const MAX_RUNS_BYTES = 40_000;
 /**
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
- * as the engine decides, and which takes it and has not run on it; undefined when every one ran.
- * `running` names those whose run on it is running: the automations on an event run one after the
- * other, in the order configured, so one after such a run has its turn when that run is done or waits.
+ * as the engine decides, and which takes it and has not run on it, whether it will (the
+ * automations have not reached the event) or not (they had passed it before it was configured,
+ * and do not go back): undefined when every one ran. `running` names those whose run on it is
+ * running: the automations on an event run one after the other, in the order configured, so one
+ * after such a run has its turn when that run is done or waits.
  */
 export async function whyNoRun(
   automations: readonly Automation[],
+  runLog: Pick<RunLog, "cursor">,
   event: StoredEvent,
   ran: ReadonlySet<string>,
   asked?: string,
@@ -42,8 +45,14 @@ export async function whyNoRun(
   if (mine.length === 0) return undefined;
   let parsed: ReturnType<typeof viewOf> | undefined;
   const view = () => (parsed ??= viewOf(event));
-  return mine
-    .map((automation) => {
+  // The last event the automations looked at: they take events in the order stored, and an
+  // automation acts only on those stored after they first ran with it. Before any process that
+  // runs automations has started on the store, none is set, and the first to start leaves every
+  // event stored before it as history.
+  let handled: Promise<number | undefined> | undefined;
+  const cursor = () => (handled ??= runLog.cursor());
+  const said = await Promise.all(
+    mine.map(async (automation) => {
       let why: string | undefined;
       try {
         why = whyNotTaken(automation, event, view);
@@ -52,11 +61,17 @@ export async function whyNoRun(
       }
       if (why) return `${automation.name} does not take it: ${why}.`;
       const before = automations.slice(0, automations.indexOf(automation)).find((a) => running.has(a.name));
-      return before
-        ? `${automation.name} takes it and has not run on it yet: the automations on an event run one after the other, and ${before.name}'s run on it, which comes before, is running.`
-        : `${automation.name} takes it and has not run on it: the event came before the automation was configured, or no waiter serve or waiter listen has reached it yet.`;
-    })
-    .join(" ");
+      if (before)
+        return `${automation.name} takes it and has not run on it yet: the automations on an event run one after the other, and ${before.name}'s run on it, which comes before, is running.`;
+      const through = await cursor();
+      if (through === undefined)
+        return `${automation.name} takes it but will not run on it: no waiter serve or waiter listen has run automations on this store yet, and the first to do so leaves the events stored before it started; what the automation does is left to be done by hand.`;
+      return event.seq <= through
+        ? `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`
+        : `${automation.name} takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).`;
+    }),
+  );
+  return said.join(" ");
 }
 
 /**
@@ -254,6 +269,7 @@ export function automationsToolset(
                 ? undefined
                 : await whyNoRun(
                     automations,
+                    store.runs,
                     event,
                     new Set(found.map((run) => run.automation)),
                     args.automation,
