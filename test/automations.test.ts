@@ -1376,6 +1376,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs on an event retention may have dropped says its runs went with it, not that none ran", async () => {
+    const server = await serve([PAID]);
+    const event = await pay(server, String(O.pending1999));
+    await runsOf(event.id);
+    await server.close();
+    const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    await s.expire(clock.now() + 2 * 86_400_000);
+    await s.close();
+    const agent = await startWaiter(env([PAID]));
+    try {
+      expect(text(await agent.call("automations_runs", { event_id: `${event.id}.` }))).toBe(
+        `No runs on it. No event "${event.id}." is stored. Retention has dropped every event up to c1, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept. Runs go with their event: that none is listed does not mean no automation ran on it.`,
+      );
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("runs go with their events when retention drops them", async () => {
     const server = await serve([PAID]);
     const event = await pay(server, String(O.pending1999));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { notStored, storedId } from "../events/ids.js";
+import { droppedAmong, isEventId, notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
 import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
@@ -125,6 +125,18 @@ function conditionsOf(automation: Automation | undefined): string {
     return `${oneLine(condition.path, 200)} ${shown}`;
   });
   return said.length > 0 ? ` where ${said.join(" and ")}` : "";
+}
+
+/**
+ * What a model must not read into no run on an event id retention may have dropped: a run goes
+ * with its event, so none listed does not say that no automation ran on it.
+ */
+async function runsDropped(store: EventStore, id: string): Promise<string> {
+  if (!isEventId(id)) return "";
+  const dropped = await droppedAmong(store, [id]);
+  return dropped === "newer" || dropped === 0
+    ? ""
+    : " Runs go with their event: that none is listed does not mean no automation ran on it.";
 }
 
 /** What `noSuchName` calls an automation. */
@@ -263,7 +275,7 @@ export function automationsToolset(
             const event = await store.get(storedId(args.event_id));
             note = !event
               ? found.length === 0
-                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call)}`
+                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call)}${await runsDropped(store, args.event_id)}`
                 : undefined
               : args.status
                 ? undefined
