@@ -305,6 +305,14 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         true,
         true,
       ]);
+      // Nothing goes back to do for real what they would have done: a model must not wait for it.
+      expect(text(runs)).toMatch(
+        /\n#2 and #1 are dry runs of stripe-paid, which now runs for real but does not go back to the events its dry runs took: what they would have done is left to be done by hand\.$/,
+      );
+      // A real run of an automation that is a dry run now did what it did.
+      expect(await agent.call("automations_runs", { automation: "watch-payments" })).not.toHaveProperty(
+        "structuredContent.note",
+      );
     } finally {
       await agent.close();
     }
@@ -342,7 +350,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 
   test("automations_runs of long runs stays a size a client takes, and says which runs it left out", async () => {
-    const agent = await startWaiter(env([PAID]));
+    const agent = await startWaiter(env([{ ...PAID, dryRun: true }]));
     const stored = agent.store as EventStore;
     try {
       // Dry runs of twenty steps, each told by arguments as long as a step shows them.

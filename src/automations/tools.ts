@@ -139,6 +139,31 @@ async function runsDropped(store: EventStore, id: string): Promise<string> {
     : " Runs go with their event: that none is listed does not mean no automation ran on it.";
 }
 
+/**
+ * The dry runs shown of automations that run for real now: those do not go back to the events
+ * their dry runs took, so what those runs would have done is left to a person, which a model
+ * asked whether an order was paid must not take for a real run to come; undefined when none.
+ */
+function leftByDryRuns(
+  automations: readonly Automation[],
+  runs: readonly { id: number; automation: string; dry_run: boolean }[],
+): string | undefined {
+  const real = new Set(automations.filter((a) => !a.dryRun).map((a) => a.name));
+  const byAutomation = new Map<string, number[]>();
+  for (const run of runs) {
+    if (run.dry_run && real.has(run.automation))
+      byAutomation.set(run.automation, [...(byAutomation.get(run.automation) ?? []), run.id]);
+  }
+  const said = [...byAutomation].map(([name, dry]) => {
+    const ids = enumerated(
+      dry.map((id) => `#${id}`),
+      "and",
+    );
+    return `${dry.length === 1 ? `${ids} is a dry run` : `${ids} are dry runs`} of ${name}, which now runs for real but does not go back to the events its dry runs took: what ${dry.length === 1 ? "it" : "they"} would have done is left to be done by hand.`;
+  });
+  return said.length > 0 ? said.join(" ") : undefined;
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -351,7 +376,10 @@ export function automationsToolset(
           } else if (matched.length > limit) {
             note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
           }
-          return { ...(note ? { note } : {}), runs: runs.slice(0, fitting) };
+          const shown = runs.slice(0, fitting);
+          const left = leftByDryRuns(automations, shown);
+          if (left) note = note ? `${note} ${left}` : left;
+          return { ...(note ? { note } : {}), runs: shown };
         },
         render(r) {
           if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
