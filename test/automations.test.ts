@@ -420,8 +420,13 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("automations_runs of long runs on one event points at the filters not given yet", async () => {
-    const agent = await startWaiter(env([PAID]));
+  test("automations_runs of long runs on one event points at the filters not given yet, and still says why one did not run", async () => {
+    const refunded = {
+      name: "stripe-refunded",
+      when: { source: "stripe", type: "charge.refunded" },
+      do: [{ ack: true }],
+    };
+    const agent = await startWaiter(env([PAID, refunded]));
     const stored = agent.store as EventStore;
     try {
       const { id } = await stored.add({
@@ -456,7 +461,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const shown = (answer.structuredContent as { runs: unknown[] }).runs;
       expect(shown.length).toBeLessThan(names.length);
       expect(answer.structuredContent).toMatchObject({
-        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation or status for older ones.`,
+        note: `stripe-refunded does not take it: its type is not "charge.refunded". Only the newest ${shown.length} runs fit in one answer: narrow by automation or status for older ones.`,
       });
     } finally {
       await agent.close();

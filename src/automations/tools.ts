@@ -372,7 +372,8 @@ export function automationsToolset(
           const narrow = `narrow by ${enumerated(unused, "or")}`;
           if (fitting < runs.length) {
             const newest = fitting === 1 ? "run fits" : `${fitting} runs fit`;
-            note = `Only the newest ${newest} in one answer: ${narrow} for older ones.`;
+            // After why an automation did not run on the event asked about, which the runs left out do not change.
+            note = `${note ? `${note} ` : ""}Only the newest ${newest} in one answer: ${narrow} for older ones.`;
           } else if (matched.length > limit) {
             note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
           }
