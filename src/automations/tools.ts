@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { droppedAmong, isEventId, notStored, storedId } from "../events/ids.js";
+import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
 import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
@@ -128,18 +128,6 @@ function conditionsOf(automation: Automation | undefined): string {
 }
 
 /**
- * What a model must not read into no run on an event id retention may have dropped: a run goes
- * with its event, so none listed does not say that no automation ran on it.
- */
-async function runsDropped(store: EventStore, id: string): Promise<string> {
-  if (!isEventId(id)) return "";
-  const dropped = await droppedAmong(store, [id]);
-  return dropped === "newer" || dropped === 0
-    ? ""
-    : " Runs go with their event: that none is listed does not mean no automation ran on it.";
-}
-
-/**
  * The dry runs shown of automations that run for real now: those do not go back to the events
  * their dry runs took, so what those runs would have done is left to a person, which a model
  * asked whether an order was paid must not take for a real run to come; undefined when none.
@@ -163,6 +151,12 @@ function leftByDryRuns(
   });
   return said.length > 0 ? said.join(" ") : undefined;
 }
+
+/**
+ * What a model must not read into no run on an event id retention may have dropped: a run goes
+ * with its event, so none listed does not say that no automation ran on it.
+ */
+const RUNS_GONE = "Runs go with their event: that none is listed does not mean no automation ran on it.";
 
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
@@ -300,7 +294,7 @@ export function automationsToolset(
             const event = await store.get(storedId(args.event_id));
             note = !event
               ? found.length === 0
-                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call)}${await runsDropped(store, args.event_id)}`
+                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call, RUNS_GONE)}`
                 : undefined
               : args.status
                 ? undefined

@@ -73,10 +73,11 @@ export const NOT_DROPPED =
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as, and a
  * Comgate or GoPay payment's id (its payload's, its delivery id without the state) the events of
- * that payment; an event id, whether retention may have dropped it; any other id is told what
- * waiter's look like.
+ * that payment; an event id, whether retention may have dropped it, and then `gone` (what went
+ * with it, that a model must not read its absence as never having been); any other id is told
+ * what waiter's look like.
  */
-export async function notStored(store: EventStore, ids: string[], session: Serving): Promise<string> {
+export async function notStored(store: EventStore, ids: string[], session: Serving, gone = ""): Promise<string> {
   const listed = session.serves("events_list");
   const said: string[] = [];
   const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
@@ -97,7 +98,7 @@ export async function notStored(store: EventStore, ids: string[], session: Servi
       dropped === "newer"
         ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each is"} ${NOT_DROPPED}${stored}.`
         : dropped > 0
-          ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}`
+          ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}${gone && ` ${gone}`}`
           : `Retention has dropped no event here, so the id is ${NOT_DROPPED}${stored}.`,
     );
   }
