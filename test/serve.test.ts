@@ -2678,7 +2678,12 @@ describe("bearer tokens", () => {
     try {
       for (const version of ["2025-06-18", "2025-11-25"]) {
         const inSession = await opened(version);
-        for (const batch of [calls(100), [{ jsonrpc: "2.0", method: "notifications/initialized" }]]) {
+        // More batches than a token's burst of 10 calls: were each to cost one, the last would be a 429.
+        const batches = [
+          ...Array.from({ length: 10 }, () => calls(100)),
+          [{ jsonrpc: "2.0", method: "notifications/initialized" }],
+        ];
+        for (const batch of batches) {
           const refused = await post(batch, inSession);
           expect(refused.statusCode, version).toBe(400);
           expect(await refused.body.json(), version).toEqual({
