@@ -27,10 +27,11 @@ import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js"
 import { startTelegram, type TelegramFake } from "./fakes/telegram.js";
 
 /**
- * Every automation the README and docs/automations.md show, in JSON or as a GoPay variant told in
- * prose, is read out of the page, given the delivery its provider really sends, and must do what
- * the page says: the order paid with the payment's id, the team told, the event acknowledged; or,
- * for the refunds, the team told of each refund and dispute.
+ * Every automation the README and docs/automations.md show, in JSON, as a GoPay variant told in
+ * prose or as the conditions for an order a gateway's plugin marked paid, is read out of the page,
+ * given the delivery its provider really sends, and must do what the page says: the order paid with
+ * the payment's id, the team told, the event acknowledged; for the refunds, the team told of each
+ * refund and dispute; for the plugin's orders, the team told at each save of a paid one.
  */
 
 useFakes();
@@ -465,6 +466,78 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
         "“Premium Quality” (product 794): 0 left in stock.",
         "Order “728” for “529.00” “USD” from “john.doe@example.com”.",
       ]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("docs/automations.md's conditions for an order GoPay's plugin marked paid tell the team from WooCommerce's Order updated, again at each save of it", async () => {
+  const page = read("../docs/automations.md");
+  const section = /^### With the gateway's plugin\n([\s\S]*?)^## /m.exec(page)?.[1] ?? "";
+  const where = JSON.parse(/whose `where` is\n`(\[[^`]+\])`/.exec(section)?.[1] ?? "null") as object[];
+  expect(where).toHaveLength(2);
+  // The shop's source of "From the shop", with the automation the section tells in prose.
+  const server = await serveExample({
+    ...named(automationsPage, "low-stock"),
+    automations: [
+      {
+        name: "gopay-plugin-paid",
+        when: { source: "shop", type: "order.updated", where },
+        do: [{ notify: "team", text: "Order {{payload.number}} is paid through GoPay: {{payload.status}}." }],
+      },
+    ],
+  });
+  const sample = JSON.parse(
+    readFileSync(new URL("./fakes/samples/woocommerce-v3-order-retrieve.json", import.meta.url), "utf8"),
+  ) as Record<string, unknown>;
+  // An order placed with GoPay's plugin, not paid yet, as WooCommerce sends it at each save.
+  const placed = {
+    ...sample,
+    id: 1043,
+    number: "1043",
+    status: "pending",
+    payment_method: "wc_gopay_gateway",
+    payment_method_title: "GoPay",
+    date_paid: null,
+    date_paid_gmt: null,
+    date_modified_gmt: "2026-11-30T07:58:00",
+  };
+  const saved = (order: object, at: string, changes: object = {}) => ({ ...order, ...changes, date_modified_gmt: at });
+  try {
+    const texts = told();
+    await deliverWoo(server, "order.updated", placed);
+    // The plugin saves the order paid when the payer comes back, and again when GoPay notifies the
+    // shop: with High-Performance Order Storage each save is a new modification time.
+    const paidOrder = saved(placed, "2026-11-30T07:59:00", {
+      status: "processing",
+      date_paid: "2026-11-30T08:59:00",
+      date_paid_gmt: "2026-11-30T07:59:00",
+    });
+    await deliverWoo(server, "order.updated", paidOrder);
+    const notified = await deliverWoo(server, "order.updated", saved(paidOrder, "2026-11-30T07:59:04"));
+    // In the posts storage a save that changes nothing keeps the time: the same delivery, stored once.
+    const kept = await deliverWoo(server, "order.updated", saved(paidOrder, "2026-11-30T07:59:04"));
+    expect(kept).toMatchObject({ id: notified.id, duplicate: true });
+    // Another gateway's paid order, and GoPay's cancelled and refunded ones, are none of its.
+    await deliverWoo(server, "order.updated", { ...sample, id: 1044, number: "1044", payment_method: "cod" });
+    await deliverWoo(server, "order.updated", { ...placed, id: 1045, number: "1045", status: "failed" });
+    await deliverWoo(server, "order.updated", { ...paidOrder, id: 1046, number: "1046", status: "refunded" });
+    // Each later change to the paid order is told again: a refund of part of it, completing it,
+    // editing its address.
+    const refunds = [{ id: 1050, reason: "", total: "-5.00" }];
+    await deliverWoo(server, "order.updated", saved(paidOrder, "2026-11-30T08:05:00", { refunds }));
+    const completed = saved(paidOrder, "2026-11-30T08:10:00", { refunds, status: "completed" });
+    await deliverWoo(server, "order.updated", completed);
+    const shipping = { ...(sample.shipping as object), address_1: "Vinohradská 12" };
+    await deliverWoo(server, "order.updated", saved(completed, "2026-11-30T08:20:00", { shipping }));
+    await expect
+      .poll(texts)
+      .toEqual([
+        ...Array(3).fill("Order “1043” is paid through GoPay: “processing”."),
+        ...Array(2).fill("Order “1043” is paid through GoPay: “completed”."),
+      ]);
+    // The section says so.
+    expect(section.replace(/\s+/g, " ")).toMatch(/when the payer comes back .* when GoPay notifies it/);
   } finally {
     await server.close();
   }
