@@ -761,6 +761,32 @@ test("a refund's negative amount is refused saying what to send: the amount with
   expect(text(zero)).not.toContain("refund");
 });
 
+/**
+ * Currencies the ECB fixed until their countries took the euro, each with its last fixing and that
+ * fixing's EUR rates of it and of USD, as its eurofxref-hist.csv has them.
+ */
+const ECB_EURO_CHANGEOVERS: [string, string, number, number][] = [
+  ["SIT", "2006-12-29", 239.64, 1.317],
+  ["CYP", "2007-12-31", 0.585274, 1.4721],
+  ["MTL", "2007-12-31", 0.4293, 1.4721],
+  ["SKK", "2008-12-31", 30.126, 1.3917],
+  ["EEK", "2010-12-31", 15.6466, 1.3362],
+  ["LVL", "2013-12-31", 0.702804, 1.3791],
+  ["LTL", "2014-12-31", 3.4528, 1.2141],
+];
+
+test.each(ECB_EURO_CHANGEOVERS)(
+  "%s converts at the ECB's fixing of %s, its last before its country took the euro",
+  async (code, last, rate, usd) => {
+    frankfurter.queue.push(
+      json(200, JSON.stringify({ amount: 1, base: "EUR", date: last, rates: { [code]: rate, USD: usd } })),
+    );
+    const result = await server.call("currency_convert", { amount: 1000, from: code, to: "USD", date: last });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ date: last, result: Math.round((1000 / rate) * usd * 100) / 100 });
+  },
+);
+
 describe("bad input is a clear tool error", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],
@@ -802,6 +828,15 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "HRK", to: "EUR", date: "2024-06-03" },
       /^No rate for currency "HRK" in the fixing of 2024-06-03 by the European Central Bank\. HRK was fixed by the ECB until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "ecb" lists/,
     ],
+    // The currencies the ECB fixed until their countries took the euro are no misspellings either.
+    ...ECB_EURO_CHANGEOVERS.map(([code, last]): [string, Record<string, unknown>, RegExp] => [
+      "currency_convert",
+      { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
+      new RegExp(
+        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, [^:;]* took the euro: an earlier date has its rate; currency_list`,
+        "s",
+      ),
+    ]),
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },

@@ -32,12 +32,20 @@ const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /**
  * What the ECB fixed once: its last EUR/RUB rate is of 2022-03-01, and it took HRK and BGN off its
- * list as Croatia and Bulgaria took the euro (its reference rates page; nbs.sk quotes it).
+ * list as Croatia and Bulgaria took the euro (its reference rates page; nbs.sk quotes it), as it had
+ * the currencies of the countries before them (the last fixings of each in its eurofxref-hist.csv).
  */
 const STOPPED = {
   RUB: "was last fixed by the ECB on 2022-03-01",
   HRK: "was fixed by the ECB until Croatia took the euro in 2023",
   BGN: "was fixed by the ECB until Bulgaria took the euro in 2026",
+  SIT: "was last fixed by the ECB on 2006-12-29, before Slovenia took the euro",
+  CYP: "was last fixed by the ECB on 2007-12-31, before Cyprus took the euro",
+  MTL: "was last fixed by the ECB on 2007-12-31, before Malta took the euro",
+  SKK: "was last fixed by the ECB on 2008-12-31, before Slovakia took the euro",
+  EEK: "was last fixed by the ECB on 2010-12-31, before Estonia took the euro",
+  LVL: "was last fixed by the ECB on 2013-12-31, before Latvia took the euro",
+  LTL: "was last fixed by the ECB on 2014-12-31, before Lithuania took the euro",
 };
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */

@@ -149,7 +149,7 @@ export async function withRatesFor(
  */
 export async function fixedLater(codes: string[], source: RateSource, call: Call): Promise<string[]> {
   const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code));
-  if (candidates.length === 0 || !areCurrencies(codes)) return [];
+  if (candidates.length === 0 || !areCurrencies(candidates)) return [];
   try {
     const listed = new Set((await source.currencies(call)).map(({ code }) => code));
     return candidates.filter((code) => listed.has(code));
@@ -173,11 +173,12 @@ export function noRateAdvice(
   const lists = serves("currency_list")
     ? `; currency_list with source "${source.id}" lists the currencies it publishes`
     : "";
-  if (!areCurrencies(codes)) {
+  // One it stopped fixing is a currency even where the platform no longer knows it (SKK, the ECB's until 2009).
+  const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
+  if (!areCurrencies(codes.filter((code) => !stopped.includes(code)))) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD)${lists}.`;
   }
   // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
-  const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
   const later = codes.filter((code) => !stopped.includes(code) && fixedLater.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
