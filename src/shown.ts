@@ -56,10 +56,22 @@ function unitBytes(code: number, asJson: boolean): number {
   return code < 0x20 ? 6 : 1;
 }
 
-/** `text` whole when it has at most `max` characters, else its first `max` - 1 and "…". */
+/**
+ * `text` whole when it has at most `max` characters, else as many of its first `max` - 1 as end
+ * between two characters a reader sees, and "…": never a letter without the accent typed apart
+ * from it, half a flag or part of an emoji sequence.
+ */
 export function cut(text: string, max: number): string {
-  return text.length > max ? `${firstCharacters(text, max - 1)}…` : text;
+  if (text.length <= max) return text;
+  let end = 0;
+  for (const { index, segment } of graphemes.segment(text)) {
+    if (index + segment.length > max - 1) break;
+    end = index + segment.length;
+  }
+  return `${text.slice(0, end)}…`;
 }
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * How many characters `text` has as notify_send, zod and Telegram count them: by code point, an
@@ -70,8 +82,6 @@ export function codePoints(text: string): number {
   for (const _ of text) count++;
   return count;
 }
-
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * `text` whole when it has at most `max` code points (codePoints), else as many of its first

@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
-import { argumentsFor, whyNotTaken } from "../../src/automations/view.js";
+import { argumentsFor, inserted, whyNotTaken } from "../../src/automations/view.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
@@ -842,4 +842,12 @@ test("an automation on a type with letters beyond ASCII takes the events of that
     const written = automation.parse({ name: "a", when: { source: "s", type }, do: [{ tool: "shop_do", args: {} }] });
     expect(whyNotTaken(written, stored), type).toBeUndefined();
   }
+});
+
+test("a value cut to fit an automation's text ends between characters a reader sees, not inside one", () => {
+  // A name typed on macOS keeps its caron apart from its letter (r and U+030C); a flag is two letters.
+  const name = `${"x".repeat(196)}Jir\u030C\u00ED`;
+  expect(inserted(name, false)).toBe(`${"x".repeat(196)}Ji…`);
+  expect(inserted(`${"x".repeat(197)}🇨🇿`, false)).toBe(`${"x".repeat(197)}…`);
+  expect(inserted("x".repeat(200), false)).toBe("x".repeat(200));
 });
