@@ -42,20 +42,16 @@ export async function serveStdio(
   stdout.setMaxListeners(0);
   /** Requests received and not yet answered (nor cancelled, which the SDK never answers). */
   const unanswered = new Set<unknown>();
-  /** Waits up to ANSWER_MS for the calls in flight to be answered. */
-  const answered = async () => {
-    for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
-  };
   const stop = async (why: string, calls?: { end(): void; cut(): void }, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
     if (calls) {
       calls.end();
-      await answered();
+      for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
       if (unanswered.size > 0) {
         calls.cut();
-        await answered();
+        for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
       }
     }
     // The client may be gone: its log lines stop before the last one is written.
