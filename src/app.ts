@@ -375,7 +375,7 @@ export async function startApp(
      */
     listener?: "take" | "leave";
     storeRequired?: boolean;
-    /** A stop may cut calls in flight (waiter serve's, and a stdio server's on a signal); each call then listens for it. */
+    /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
     cutsCalls?: boolean;
     /** How long the SQLite store waits for another program's write lock; by default, its BUSY_MS. */
     storeBusyMs?: number;

@@ -297,7 +297,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
         "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with `npm run inspect`.\n",
     );
   }
-  const app = await startApp(config, log, { listener, cutsCalls: true }).catch((err) => {
+  const app = await startApp(config, log, { listener }).catch((err) => {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   });
@@ -334,7 +334,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     await session.close();
     await closeThenExit(app, config, log, status);
   });
-  onStopSignals(log, (signal) => void stop(signal, { end: () => app.endWaits(), cut: () => app.cutCalls() }));
+  onStopSignals(log, (signal) => void stop(signal, () => app.endWaits()));
 }
 
 /**

@@ -20,19 +20,17 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  * the part never read. So waiter says why and exits 1, and the client fails every pending
  * request at once instead of waiting for answers that cannot come.
  *
- * `stop(why, calls)`: a stop by signal first calls `calls.end` (which ends the waits, each
- * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, then
- * `calls.cut`, which ends those still running, each answered that the stop cut it, as `waiter
- * serve` does; the SDK would otherwise drop them unanswered as it closes, and log each as
- * cancelled by its client. Every stop then gives stdout up to FLUSH_MS to be read, so that no
- * answer already written is cut by the exit.
+ * `stop(why, endCalls)`: a stop by signal first calls `endCalls` (which ends the waits, each
+ * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, as
+ * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Every stop then
+ * gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
  */
 export async function serveStdio(
   server: McpServer,
   log: Log,
   onClose: (status: number) => Promise<void>,
   { stdin = process.stdin, stdout = process.stdout }: { stdin?: Readable; stdout?: Writable } = {},
-): Promise<(why: string, calls?: { end(): void; cut(): void }) => Promise<void>> {
+): Promise<(why: string, endCalls?: () => void) => Promise<void>> {
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
@@ -42,17 +40,13 @@ export async function serveStdio(
   stdout.setMaxListeners(0);
   /** Requests received and not yet answered (nor cancelled, which the SDK never answers). */
   const unanswered = new Set<unknown>();
-  const stop = async (why: string, calls?: { end(): void; cut(): void }, status = 0) => {
+  const stop = async (why: string, endCalls?: () => void, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
-    if (calls) {
-      calls.end();
+    if (endCalls) {
+      endCalls();
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
-      if (unanswered.size > 0) {
-        calls.cut();
-        for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
-      }
     }
     // The client may be gone: its log lines stop before the last one is written.
     log.attachClient(undefined);
@@ -133,7 +127,7 @@ export async function serveStdio(
   return stop;
 }
 
-/** How long a stop by signal waits for the calls in flight to be answered, and again once it cut them. */
+/** How long a stop by signal waits for the calls in flight to be answered. */
 const ANSWER_MS = 1000;
 
 /** How long a stop waits for what is written to stdout to be read by the client. */
