@@ -349,28 +349,45 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  /** Twelve payment events, each with a finished run of stripe-paid whose steps `steps` gives. */
+  async function twelveRuns(
+    stored: EventStore,
+    prefix: string,
+    dryRun: boolean,
+    steps: (n: number) => { status: "would" | "done"; detail: object }[],
+  ): Promise<void> {
+    for (let n = 1; n <= 12; n++) {
+      const { id } = await stored.add({
+        source: "stripe",
+        type: "payment_intent.succeeded",
+        scheme: "stripe",
+        dedupeId: `${prefix}_${n}`,
+        headers: {},
+        body: Buffer.from(JSON.stringify({ id: `${prefix}_${n}` })),
+        receivedAt: clock.now(),
+      });
+      const run = (await stored.runs.begin("stripe-paid", id, dryRun, clock.now())) as number;
+      for (const [step, { status, detail }] of steps(n).entries()) {
+        await stored.runs.step(run, step, status, JSON.stringify(detail), clock.now());
+      }
+      await stored.runs.finish(run, "done", clock.now());
+    }
+  }
+
   test("automations_runs of long runs stays a size a client takes, and says which runs it left out", async () => {
     const agent = await startWaiter(env([{ ...PAID, dryRun: true }]));
     const stored = agent.store as EventStore;
     try {
       // Dry runs of twenty steps, each told by arguments as long as a step shows them.
-      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
-        const { id } = await stored.add({
-          source: "stripe",
-          type: "payment_intent.succeeded",
-          scheme: "stripe",
-          dedupeId: `evt_long_${n}`,
-          headers: {},
-          body: Buffer.from(JSON.stringify({ id: `evt_long_${n}` })),
-          receivedAt: clock.now(),
-        });
-        const run = (await stored.runs.begin("stripe-paid", id, true, clock.now())) as number;
-        for (let step = 0; step < 20; step++) {
-          const args = { channel: "team", text: `Order ${n}: ${"paid in full, ".repeat(40)}` };
-          await stored.runs.step(run, step, "would", JSON.stringify({ tool: "notify_send", args }), clock.now());
-        }
-        await stored.runs.finish(run, "done", clock.now());
-      }
+      await twelveRuns(stored, "evt_long", true, (n) =>
+        Array.from({ length: 20 }, () => ({
+          status: "would" as const,
+          detail: {
+            tool: "notify_send",
+            args: { channel: "team", text: `Order ${n}: ${"paid in full, ".repeat(40)}` },
+          },
+        })),
+      );
       const answer = await agent.call("automations_runs", { limit: 50 });
       const shown = (answer.structuredContent as { runs: { event_id: string }[] }).runs;
       expect(JSON.stringify(answer.structuredContent).length).toBeLessThanOrEqual(42_000);
@@ -389,25 +406,17 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const agent = await startWaiter(env([PAID]));
     const stored = agent.store as EventStore;
     try {
-      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
-        const { id } = await stored.add({
-          source: "stripe",
-          type: "payment_intent.succeeded",
-          scheme: "stripe",
-          dedupeId: `evt_ja_${n}`,
-          headers: {},
-          body: Buffer.from(JSON.stringify({ id: `evt_ja_${n}` })),
-          receivedAt: clock.now(),
-        });
-        const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
-        // Two steps whose answers are as long as a step keeps them: an order's items, named in Japanese.
-        for (let step = 0; step < 2; step++) {
-          const said = `Order ${n}: ${"有機コーヒー豆 1kg、".repeat(400)}`.slice(0, 4_000);
-          const detail = JSON.stringify({ tool: "eshop_order_get", args: { id: 7084 }, said });
-          await stored.runs.step(run, step, "done", detail, clock.now());
-        }
-        await stored.runs.finish(run, "done", clock.now());
-      }
+      // Two steps whose answers are as long as a step keeps them: an order's items, named in Japanese.
+      await twelveRuns(stored, "evt_ja", false, (n) =>
+        Array.from({ length: 2 }, () => ({
+          status: "done" as const,
+          detail: {
+            tool: "eshop_order_get",
+            args: { id: 7084 },
+            said: `Order ${n}: ${"有機コーヒー豆 1kg、".repeat(400)}`.slice(0, 4_000),
+          },
+        })),
+      );
       const answer = await agent.call("automations_runs", { limit: 50 });
       const shown = (answer.structuredContent as { runs: unknown[] }).runs;
       expect(Buffer.byteLength(JSON.stringify(answer.structuredContent))).toBeLessThanOrEqual(42_000);
