@@ -136,3 +136,6 @@ export class ProtocolError extends Error {
     super(message);
   }
 }
+
+/** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
+export const CUT = "waiter stopped before this call finished: ";

@@ -12,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
-import { AdvisesTool, ConfigError, ProtocolError, ToolError } from "./errors.js";
+import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import { eitherSignal } from "./http/deadline.js";
@@ -526,9 +526,6 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
   return kept;
 }
 
-/** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
-const CUT = "waiter stopped before this call finished: ";
-
 /**
  * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
@@ -615,11 +612,13 @@ async function runTool(
       // The client has it as the result; a notification too would say it twice. A call the stop
       // cut is said as its client is told it, not as a cancellation of the client's own; one its
       // client cancelled did not fail, and is said with the reason the client gave.
-      const ended = cut?.aborted
-        ? `failed${caller ? ` for ${caller}` : ""}: ${CUT}`
-        : call.signal.aborted
-          ? `cancelled by its client${caller ? ` ${caller}` : ""}${typeof call.signal.reason === "string" ? ` (${oneLine(call.signal.reason)})` : ""}: `
-          : `failed${caller ? ` for ${caller}` : ""}: `;
+      // Over stdio the stop answered such a call itself before its close ended it (transports/stdio.ts).
+      const ended =
+        cut?.aborted || (call.signal.aborted && call.stopping?.aborted)
+          ? `failed${caller ? ` for ${caller}` : ""}: ${CUT}`
+          : call.signal.aborted
+            ? `cancelled by its client${caller ? ` ${caller}` : ""}${typeof call.signal.reason === "string" ? ` (${oneLine(call.signal.reason)})` : ""}: `
+            : `failed${caller ? ` for ${caller}` : ""}: `;
       log.operatorOnly(err.logLevel, `${tool.name} ${ended}${message}`);
       return { content: [{ type: "text", text: message }], isError: true };
     }

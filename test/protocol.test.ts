@@ -571,6 +571,46 @@ describe("oversized input", () => {
     sender.destroy();
   });
 
+  test("a call still running a second after SIGTERM is answered that the stop cut it, and logged so, not as its client's cancellation", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency", WAITER_LOG_LEVEL: "debug" });
+    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    frankfurter.delayMs = 50_000;
+    try {
+      send({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "currency_rates", arguments: { date: "2025-06-05", symbols: ["USD"] } },
+      });
+      await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-05"))).toBe(true);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+    const answer = server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult })
+      .find((message) => message.id === 2);
+    expect(answer?.result?.isError).toBe(true);
+    expect(answer?.result && text(answer.result)).toBe(
+      "waiter stopped before this call finished: it was still running a second after the stop began; a tool that changes something may have made its change: check before calling it again.",
+    );
+    expect(server.stderr()).toMatch(
+      /info +\[currency\] currency_rates failed: waiter stopped before this call finished: /,
+    );
+    expect(server.stderr()).not.toMatch(/cancelled by its client/);
+  });
   test("answers waiting for a busy client to read them are no leak to warn the operator of", async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ReadBuffer, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { CUT } from "../errors.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
 
@@ -22,7 +23,9 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  *
  * `stop(why, endCalls)`: a stop by signal first calls `endCalls` (which ends the waits, each
  * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, as
- * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Every stop then
+ * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Those still
+ * running then are answered that the stop cut them (STOPPED_CALL), without a link from each call
+ * to the stop, which would cost every call over stdio; the close then ends them. Every stop then
  * gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
  */
 export async function serveStdio(
@@ -38,8 +41,8 @@ export async function serveStdio(
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
-  /** Requests received and not yet answered (nor cancelled, which the SDK never answers). */
-  const unanswered = new Set<unknown>();
+  /** Requests received and not yet answered (nor cancelled, which the SDK never answers), with their methods. */
+  const unanswered = new Map<RequestId, string>();
   const stop = async (why: string, endCalls?: () => void, status = 0) => {
     if (closing) return;
     closing = true;
@@ -47,6 +50,13 @@ export async function serveStdio(
     if (endCalls) {
       endCalls();
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
+      for (const [id, method] of unanswered) {
+        await transport.send(
+          method === "tools/call"
+            ? { jsonrpc: "2.0", id, result: { content: [{ type: "text", text: STOPPED_CALL }], isError: true } }
+            : { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message: STOPPED_CALL } },
+        );
+      }
     }
     // The client may be gone: its log lines stop before the last one is written.
     log.attachClient(undefined);
@@ -114,14 +124,14 @@ export async function serveStdio(
   await server.connect(transport);
   const receive = transport.onmessage;
   transport.onmessage = (message: JSONRPCMessage) => {
-    if ("method" in message && "id" in message) unanswered.add(message.id);
+    if ("method" in message && "id" in message) unanswered.set(message.id, message.method);
     if ("method" in message && message.method === "notifications/cancelled")
-      unanswered.delete(message.params?.requestId);
+      unanswered.delete(message.params?.requestId as RequestId);
     receive?.(message);
   };
   const send = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage) => {
-    if (!("method" in message) && "id" in message) unanswered.delete(message.id);
+    if (!("method" in message) && "id" in message) unanswered.delete(message.id as RequestId);
     return send(message);
   };
   return stop;
@@ -129,6 +139,9 @@ export async function serveStdio(
 
 /** How long a stop by signal waits for the calls in flight to be answered. */
 const ANSWER_MS = 1000;
+
+/** What a request still running as a stop by signal ends is answered. */
+const STOPPED_CALL = `${CUT}it was still running a second after the stop began; a tool that changes something may have made its change: check before calling it again.`;
 
 /** How long a stop waits for what is written to stdout to be read by the client. */
 const FLUSH_MS = 1000;
