@@ -837,6 +837,18 @@ describe("bad input is a clear tool error", () => {
         "s",
       ),
     ]),
+    // Nor are the old lei and lira, which the ECB fixed until their new currencies took their place.
+    ...[
+      ["ROL", "2005-06-30", "RON"],
+      ["TRL", "2004-12-31", "TRY"],
+    ].map(([code, last, next]): [string, Record<string, unknown>, RegExp] => [
+      "currency_convert",
+      { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
+      new RegExp(
+        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate; currency_list`,
+        "s",
+      ),
+    ]),
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },

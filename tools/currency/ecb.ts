@@ -33,7 +33,8 @@ const OTHERS = "the ECB publishes reference rates for about 30 currencies, and n
 /**
  * What the ECB fixed once: its last EUR/RUB rate is of 2022-03-01, and it took HRK and BGN off its
  * list as Croatia and Bulgaria took the euro (its reference rates page; nbs.sk quotes it), as it had
- * the currencies of the countries before them (the last fixings of each in its eurofxref-hist.csv).
+ * the currencies of the countries before them, and ROL and TRL before the new leu and lira (the
+ * last fixings of each in its eurofxref-hist.csv).
  */
 const STOPPED = {
   RUB: "was last fixed by the ECB on 2022-03-01",
@@ -46,6 +47,8 @@ const STOPPED = {
   EEK: "was last fixed by the ECB on 2010-12-31, before Estonia took the euro",
   LVL: "was last fixed by the ECB on 2013-12-31, before Latvia took the euro",
   LTL: "was last fixed by the ECB on 2014-12-31, before Lithuania took the euro",
+  ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place",
+  TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place",
 };
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
