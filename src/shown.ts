@@ -62,10 +62,16 @@ function unitBytes(code: number, asJson: boolean): number {
  * from it, half a flag or part of an emoji sequence.
  */
 export function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
+  return text.length <= max ? text : cutBetweenGraphemes(text, max - 1, (segment) => segment.length);
+}
+
+/** The start of `text` whose characters a reader sees take at most `room` by `size`, and "…". */
+function cutBetweenGraphemes(text: string, room: number, size: (segment: string) => number): string {
   let end = 0;
+  let used = 0;
   for (const { index, segment } of graphemes.segment(text)) {
-    if (index + segment.length > max - 1) break;
+    used += size(segment);
+    if (used > room) break;
     end = index + segment.length;
   }
   return `${text.slice(0, end)}…`;
@@ -91,15 +97,7 @@ export function codePoints(text: string): number {
 export function cutCodePoints(text: string, max: number): string {
   // A text of at most `max` units has at most `max` code points.
   if (text.length <= max || codePoints(text) <= max) return text;
-  let kept = "";
-  let count = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    const size = codePoints(segment);
-    if (count + size > max - 1) break;
-    kept += segment;
-    count += size;
-  }
-  return `${kept}…`;
+  return cutBetweenGraphemes(text, max - 1, codePoints);
 }
 
 /**
