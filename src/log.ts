@@ -301,6 +301,12 @@ export function sayLeftOut(): void {
 /** A flood of refused connections, forged deliveries or failed calls to a store must not flood the log. */
 export function throttled(write: (line: string) => void, everyMs = 60_000): Throttled {
   const runs = new Map<string, Run>();
+  /** Stops what would say the lines `run` left out: a line of it says them, or it ended. */
+  const unschedule = (run: Run) => {
+    clearTimeout(run.sayLeft);
+    leftOutRuns.delete(run);
+    run.sayLeft = undefined;
+  };
   const leftOut = (line: string, left: number) =>
     left > 0 ? `${line} (and ${left} more like it since the last line)` : line;
   /**
@@ -308,10 +314,8 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
    * with how many there were and when the last came, as it is written later than it came.
    */
   const sayLeft = (run: Run) => {
-    clearTimeout(run.sayLeft);
-    leftOutRuns.delete(run);
+    unschedule(run);
     const line = run.lastLeft;
-    run.sayLeft = undefined;
     run.lastLeft = undefined;
     if (line === undefined) return;
     const ago = Math.max(0, Math.round((clock.now() - (run.lastLeftAt ?? clock.now())) / 1000));
@@ -360,9 +364,7 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
       }
       return;
     }
-    clearTimeout(run.sayLeft);
-    leftOutRuns.delete(run);
-    run.sayLeft = undefined;
+    unschedule(run);
     write(leftOut(line, run.left));
     run.at = now;
     run.left = 0;
@@ -371,10 +373,7 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
   const end = (key = "") => {
     const run = runs.get(key);
     runs.delete(key);
-    if (run) {
-      clearTimeout(run.sayLeft);
-      leftOutRuns.delete(run);
-    }
+    if (run) unschedule(run);
     // Not after now, though the clock was set back since: a run lasts no negative time.
     return run && { count: run.count, first: Math.min(run.first, clock.now()) };
   };
