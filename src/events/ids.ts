@@ -96,10 +96,10 @@ export async function notStored(store: EventStore, ids: string[], session: Servi
     const stored = listed ? ": events_list gives the ids of those stored" : "";
     said.push(
       dropped === "newer"
-        ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each is"} ${NOT_DROPPED}${stored}.`
+        ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each id is"} ${NOT_DROPPED}${stored}.`
         : dropped > 0
           ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}${gone && ` ${gone}`}`
-          : `Retention has dropped no event here, so the id is ${NOT_DROPPED}${stored}.`,
+          : `Retention has dropped no event here, so ${one ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
     );
   }
   if (others) {

@@ -487,6 +487,11 @@ test("an event id a restored backup lost is not said to be one waiter never stor
   expect((await call("events_ack", { ids: [lost.id] })).structuredContent).toMatchObject({
     note: `Retention has dropped no event here, so the id is ${gone}: events_list gives the ids of those stored.`,
   });
+  // Several ids are each said to be so, not as one.
+  const typo = "01JD3Q6Z8W5M9R2T4V7X0Y1A2B";
+  expect((await call("events_ack", { ids: [lost.id, typo] })).structuredContent).toMatchObject({
+    note: `Retention has dropped no event here, so each id is ${gone}: events_list gives the ids of those stored.`,
+  });
   expect(text(await call("events_list", { since: lost.id }))).toBe(
     `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none: it is ${gone}. Call events_list without it for a fresh cursor.`,
   );
@@ -523,6 +528,12 @@ test("an event id a restored backup lost, newer than every event retention dropp
   expect(text(await call("events_get", { id: lost.id }))).toBe(
     `No event "${lost.id}" is stored. Retention has dropped no event as new as this id, so the id is ${gone}: events_list gives the ids of those stored.`,
   );
+  expect(
+    (await call("events_ack", { ids: [lost.id, `${lost.id.slice(0, -1)}${lost.id.endsWith("0") ? "1" : "0"}`] }))
+      .structuredContent,
+  ).toMatchObject({
+    note: `Retention has dropped no event as new as these ids, so each id is ${gone}: events_list gives the ids of those stored.`,
+  });
   expect(text(await call("events_list", { since: lost.id }))).toBe(
     `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none as new: it is ${gone}. Call events_list without it for a fresh cursor.`,
   );
