@@ -1456,10 +1456,12 @@ describe("the latest fixing follows each source's publication time", () => {
         date: "2026-11-26",
         note: expect.stringMatching(/rates of 2026-11-26 kept from an earlier answer.*CNB API answered 502/),
       });
-      // A refusal is not a failure for now: nothing old stands in for it.
-      frankfurter.intercept = failing("/v1/latest", 404);
-      const refused = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK" });
-      expect(refused.isError).toBe(true);
+      // A refusal is not a failure for now, nor a 501 (RFC 5861 keeps it out): nothing old stands in for them.
+      for (const status of [404, 501]) {
+        frankfurter.intercept = failing("/v1/latest", status);
+        const refused = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK" });
+        expect(refused.isError, String(status)).toBe(true);
+      }
     } finally {
       frankfurter.intercept = undefined;
       cnb.intercept = undefined;

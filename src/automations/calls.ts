@@ -10,7 +10,7 @@ import {
   UpstreamError,
 } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
-import { NOT_IMPLEMENTED } from "../http/proxy.js";
+import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
@@ -54,16 +54,13 @@ const LAPSED =
   "this waiter's lease on the automations ran out before the request was sent (the process was frozen, or its store slow to answer)";
 
 /**
- * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
- * too slow, busy or failing, not one that takes no such request (501, a proxy's to CONNECT too).
- * A tool that is not idempotent is tried again only when the request was not carried out: refused
+ * Whether a failure may pass by itself, so the step is tried again (the upstream's `passing`). A
+ * tool that is not idempotent is tried again only when the request was not carried out: refused
  * for now (a 429, a mail server's 4xx), or never sent, as no connection opened; any other failure
  * of a write may have been.
  */
-function passing(err: unknown, idempotent: boolean): err is UpstreamError {
-  if (!(err instanceof UpstreamError)) return false;
-  if (err.refused) return true;
-  return idempotent && (err.status === undefined || (err.status >= 500 && err.status !== NOT_IMPLEMENTED));
+function tryAgain(err: unknown, idempotent: boolean): err is UpstreamError {
+  return err instanceof UpstreamError && (err.refused || (idempotent && passing(err)));
 }
 
 /**
@@ -285,7 +282,7 @@ export class StepCalls {
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? this.firstDelayMs * 2 ** attempt;
-      if (!passing(err, tool.annotations.idempotentHint)) throw err;
+      if (!tryAgain(err, tool.annotations.idempotentHint)) throw err;
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
       const until = clock.now() + wait;
       if (until - started > retryForMs) {

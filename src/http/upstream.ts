@@ -8,6 +8,7 @@ import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
 import { BASE_URL, describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "./failures.js";
+import { NOT_IMPLEMENTED } from "./proxy.js";
 import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
 import { type Progress, StoppedAnswer } from "./whole.js";
 
@@ -115,9 +116,15 @@ function authorizationIn(headers: Record<string, string>): string[] {
   return [token, pair.slice(0, colon), pair.slice(colon + 1)];
 }
 
-/** A failure that says nothing about the answer kept: the upstream could not answer now. */
+/**
+ * A failure that may pass by itself and says nothing about the answer kept: the upstream could not
+ * answer now (unreachable, too slow, busy, failing), not one that takes no such request (a 501,
+ * which RFC 5861's stale-if-error leaves out, and no wait mends).
+ */
 export function passing(err: unknown): err is UpstreamError {
-  return err instanceof UpstreamError && (err.status === undefined || err.status >= 500 || err.status === 429);
+  if (!(err instanceof UpstreamError)) return false;
+  const { status } = err;
+  return status === undefined || status === 429 || (status >= 500 && status !== NOT_IMPLEMENTED);
 }
 
 /** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
