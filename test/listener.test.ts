@@ -1684,6 +1684,40 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
   ]);
 });
 
+test("a delivery from GitHub or WooCommerce refused for its encoding or its method is logged as lost, as every refusal of theirs is", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const push = JSON.stringify({ ref: "refs/heads/main" });
+  const encoded = await request(`${url}/webhooks/gh`, {
+    method: "POST",
+    body: gzipSync(push),
+    headers: {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+      "x-github-delivery": "d-gzip",
+      "x-github-event": "push",
+    },
+  });
+  await encoded.body.dump();
+  expect(encoded.statusCode).toBe(415);
+  const put = await request(`${url}/webhooks/shop`, {
+    method: "PUT",
+    body: "{}",
+    headers: { "content-type": "application/json", "x-wc-webhook-delivery-id": "wc-put" },
+  });
+  await put.body.dump();
+  expect(put.statusCode).toBe(405);
+  const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
+  expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
+    expect.stringMatching(
+      new RegExp(`info .*webhook gh rejected: Content-Encoding .*; ${gh} \\(delivery ID "d-gzip"\\)\n$`),
+    ),
+    expect.stringMatching(
+      /info .*webhook shop rejected: a PUT; .*; WooCommerce does not send it again and .* \(delivery ID "wc-put"\)\n$/,
+    ),
+  ]);
+});
+
 test("a sender that closes its connection before its body has come is said to have, not to be rejected, with what to send again", async () => {
   const lines: string[] = [];
   const { listener, port, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -103,7 +103,7 @@ export interface DeliveryParts {
   refuse: (
     req: Request,
     res: Response,
-    refusal: { status: number; reason: string; error?: string; said?: string; source?: string | undefined },
+    refusal: { status: number; reason: string; error?: string; said?: string; source?: WebhookSource | undefined },
   ) => void;
   refuseTooLarge: (req: Request, res: Response, source: WebhookSource | undefined) => void;
   infoAMinute: Throttled;
@@ -174,7 +174,7 @@ export function mountDeliveries(
       reason: "nested too deep",
       error,
       said: `${error}; refused the same each time it is sent again, as no provider's event nests so deep`,
-      source: source.name,
+      source,
     });
     return true;
   };
@@ -248,17 +248,13 @@ export function mountDeliveries(
     answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later", limits);
   };
 
-  const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) => {
-    const error = `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`;
-    const lost = notSentAgain(req.headers, source);
+  const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) =>
     refuse(req, res, {
       status: 408,
       reason: "body too slow",
-      error,
-      said: `${error}${lost ? `; ${lost}` : ""}`,
-      source: source.name,
+      error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
+      source,
     });
-  };
 
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
   // answered at once instead of after reading (or waiting for) the whole body.
@@ -315,12 +311,11 @@ export function mountDeliveries(
     receivedAt: number,
   ) => {
     if (verdict.kind === "reject") {
-      const lost = notSentAgain(req.headers, source);
       refuse(req, res, {
         status: 401,
         reason: verdict.reason,
-        said: `${withCause(verdict, source)}${lost ? `; ${lost}` : ""}`,
-        source: source.name,
+        said: withCause(verdict, source),
+        source,
       });
       if (isMismatch(verdict.reason)) secrets.mismatched(source, receivedAt, verdict.reason);
       return;
@@ -352,7 +347,7 @@ export function mountDeliveries(
   const refusedBadId = (req: Request, res: Response, source: WebhookSource, id: string) => {
     const error = badIdReason(id);
     if (!error) return false;
-    refuse(req, res, { status: 400, reason: "bad delivery id", error, source: source.name });
+    refuse(req, res, { status: 400, reason: "bad delivery id", error, source });
     return true;
   };
 
@@ -483,7 +478,7 @@ export function mountDeliveries(
       reason: "wrong method",
       error,
       said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}`,
-      source: source.name,
+      source,
     });
   };
 

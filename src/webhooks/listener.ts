@@ -179,13 +179,15 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   const refuse = (
     req: Request,
     res: Response,
-    refusal: { status: number; reason: string; error?: string; said?: string; source?: string | undefined },
+    refusal: { status: number; reason: string; error?: string; said?: string; source?: WebhookSource | undefined },
   ) => {
     const { status, reason, error = reason, said = error, source } = refusal;
-    if (source) count(source, `rejected:${reason}`);
+    if (source) count(source.name, `rejected:${reason}`);
+    // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
+    const lost = notSentAgain(req.headers, source);
     infoAMinute(
-      `${source ? `webhook ${source} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}`,
-      `${source ?? ""}\n${reason}`,
+      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}${lost ? `; ${lost}` : ""}`,
+      `${source?.name ?? ""}\n${reason}`,
     );
     answerUnread(req, res, status, error, limits);
   };
@@ -195,14 +197,12 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // Past a small sender's own bound, raising the setting would not help: no delivery of its is that large.
     const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
     const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
-    // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = notSentAgain(req.headers, source);
     refuse(req, res, {
       status: 413,
       reason: "body too large",
       error,
-      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)${lost ? `; ${lost}` : ""}`}`,
-      source: source?.name,
+      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)`}`,
+      source,
     });
   };
 
@@ -215,14 +215,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
     const source = named ? sources.get(named)?.source : undefined;
-    const lost = notSentAgain(req.headers, source);
     // A forgotten publicUrl behind a proxy refuses every delivery: said.
     refuse(req, res, {
       status: 403,
       reason: refusal.reason,
       error: refusal.message,
-      said: `${refusal.message.replace(/^refused: /, "")}${lost ? `; ${lost}` : ""}`,
-      source: source?.name,
+      said: refusal.message.replace(/^refused: /, ""),
+      source,
     });
   });
 
@@ -330,7 +329,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
     const configured = (res.locals.entry as { source: WebhookSource } | undefined)?.source;
-    const source = configured?.name;
     if (err.type === "entity.too.large") {
       refuseTooLarge(req, res, configured);
       return;
@@ -352,18 +350,23 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         status: 415,
         reason: "encoded body",
         error: `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
-        source,
+        source: configured,
       });
       return;
     }
     if (err.status && err.status >= 400 && err.status < 500) {
-      refuse(req, res, { status: err.status, reason: err.type ?? "bad request", error: err.message, source });
+      refuse(req, res, {
+        status: err.status,
+        reason: err.type ?? "bad request",
+        error: err.message,
+        source: configured,
+      });
       return;
     }
     // A fault: the event was not committed, and a 5xx tells the sender to try again later.
     // Counted for its source as every request is, so that received stays their sum and a bug
     // that fails a source's deliveries shows in webhooks_sources beside its refusals.
-    if (source) count(source, "rejected:failed in waiter");
+    if (configured) count(configured.name, "rejected:failed in waiter");
     log.fault("webhook listener failed", err);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
