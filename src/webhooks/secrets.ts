@@ -12,11 +12,8 @@ import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
  * who may be a stranger, is told no more than the mismatch. A sender's stale retry is refused
  * alone; a clock of waiter's that is off refuses every delivery, which only its operator can mend.
  */
-export function withCause(
-  { reason, missingHeader }: Extract<Verdict, { kind: "reject" }>,
-  source: WebhookSource,
-): string {
-  const cause = refusalCause(reason, source, missingHeader);
+export function withCause({ reason }: Extract<Verdict, { kind: "reject" }>, source: WebhookSource): string {
+  const cause = refusalCause(reason, source);
   return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
 }
 
@@ -25,11 +22,7 @@ export function withCause(
  * counted, or undefined where it says nothing of the setup: the variable or setting to mend, for
  * the log and for webhooks_sources, whose counts name only the reason.
  */
-export function refusalCause(
-  reason: string,
-  source: WebhookSource,
-  missingHeader = headerMissingIn(reason),
-): string | undefined {
+export function refusalCause(reason: string, source: WebhookSource): string | undefined {
   if (reason === STALE_TIMESTAMP) return "this machine's clock may be wrong (check NTP)";
   if (isMismatch(reason)) return secretNotHeld(source, reason);
   if (reason === MERCHANT_MISMATCH) {
@@ -39,6 +32,7 @@ export function refusalCause(
   if (reason === PAYMENT_UNKNOWN) {
     return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
   }
+  const missingHeader = headerMissingIn(reason);
   return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);
 }
 

@@ -39,10 +39,10 @@ export type Verdict =
    */
   | { kind: "ping"; sender: string; signed?: true; id?: string }
   /**
-   * Not authentic; `reason` names the check that failed, never an expected value. `missingHeader`
-   * names the header the delivery lacks, where that is the refusal (see `missingHeader`).
+   * Not authentic; `reason` names the check that failed, never an expected value (a header the
+   * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back).
    */
-  | { kind: "reject"; reason: string; missingHeader?: string };
+  | { kind: "reject"; reason: string };
 
 export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 
@@ -125,10 +125,13 @@ export function reject(reason: string): Verdict {
  * source may lack it goes by the header's name, not by the reason's words.
  */
 export function missingHeader(name: string, or?: string): Verdict {
-  return { kind: "reject", reason: `missing ${name}${or ? ` (or ${or})` : ""} header`, missingHeader: name };
+  return reject(`missing ${name}${or ? ` (or ${or})` : ""} header`);
 }
 
-/** The header a refusal `missingHeader` made names as missing, read back from its reason as counted. */
+/**
+ * The header a refusal `missingHeader` made names as missing, read back from its reason: the log
+ * has the verdict, webhooks_sources only the reason as counted, and both say the same of it.
+ */
 export function headerMissingIn(reason: string): string | undefined {
   return /^missing (\S+)(?: \(or \S+\))? header$/.exec(reason)?.[1];
 }
