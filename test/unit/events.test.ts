@@ -433,26 +433,36 @@ test("a client is told of new events only once it has said it is initialized", a
   await expect.poll(() => heard).toEqual(["answer 1", "notifications/resources/list_changed"]);
 });
 
-test("after a backup is restored as the docs say, a cursor given before reads every new event", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
-  const first = await served({ dir });
-  await addTrial(first.store, "d1");
-  await addTrial(first.store, "d2");
+// A backup of a running waiter's store, taken as docs/webhooks.md says.
+function backUp(dir: string, file: string) {
   const backup = join(dir, "backup.db");
-  const copier = new Database(first.file);
+  const copier = new Database(file);
   copier.exec(`VACUUM INTO '${backup}'`);
   copier.close();
-  await addTrial(first.store, "d3");
-  await addTrial(first.store, "d4");
-  const { cursor } = (await first.call("events_list", {})).structuredContent as { cursor: string };
-  expect(cursor).toBe("c4");
+  return backup;
+}
+
+// The restore in docs/webhooks.md: waiter stopped, the stale WAL gone, the backup in, the sequence moved on.
+async function restore(first: Awaited<ReturnType<typeof served>>, dir: string, backup: string) {
   await first.store.close();
-  // The restore in docs/webhooks.md: the stale WAL gone, the backup in, the sequence moved on.
   for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
   copyFileSync(backup, first.file);
   const restored = new Database(first.file);
   for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
   restored.close();
+}
+
+test("after a backup is restored as the docs say, a cursor given before reads every new event", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+  const first = await served({ dir });
+  await addTrial(first.store, "d1");
+  await addTrial(first.store, "d2");
+  const backup = backUp(dir, first.file);
+  await addTrial(first.store, "d3");
+  await addTrial(first.store, "d4");
+  const { cursor } = (await first.call("events_list", {})).structuredContent as { cursor: string };
+  expect(cursor).toBe("c4");
+  await restore(first, dir, backup);
   const { store, call, text } = await served({ dir });
   // Taken before the next delivery too.
   const early = await call("events_list", { since: cursor });
@@ -467,17 +477,9 @@ test("an event id a restored backup lost is not said to be one waiter never stor
   const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
   const first = await served({ dir });
   await addTrial(first.store, "d1");
-  const backup = join(dir, "backup.db");
-  const copier = new Database(first.file);
-  copier.exec(`VACUUM INTO '${backup}'`);
-  copier.close();
+  const backup = backUp(dir, first.file);
   const lost = await addTrial(first.store, "d2");
-  await first.store.close();
-  for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
-  copyFileSync(backup, first.file);
-  const restored = new Database(first.file);
-  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
-  restored.close();
+  await restore(first, dir, backup);
   const { client, call, text } = await served({ dir });
   const gone =
     "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
@@ -509,18 +511,10 @@ test("an event id a restored backup lost, newer than every event retention dropp
   await first.store.expire(clock.now() + 31 * 86_400_000);
   setClock("2026-12-05T09:00:00Z");
   const kept = await addTrial(first.store, "d1");
-  const backup = join(dir, "backup.db");
-  const copier = new Database(first.file);
-  copier.exec(`VACUUM INTO '${backup}'`);
-  copier.close();
+  const backup = backUp(dir, first.file);
   setClock("2026-12-05T10:00:00Z");
   const lost = await addTrial(first.store, "d2");
-  await first.store.close();
-  for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
-  copyFileSync(backup, first.file);
-  const restored = new Database(first.file);
-  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
-  restored.close();
+  await restore(first, dir, backup);
   const { client, call, text } = await served({ dir });
   expect(await call("events_get", { id: kept.id })).not.toHaveProperty("isError", true);
   const gone =
