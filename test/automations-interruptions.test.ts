@@ -6,6 +6,7 @@ import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { env, O, PAID, pay, runsOf, serve, store, TELL, telegram, useFakes, woo } from "./automations-harness.js";
+import type { SeenRequest } from "./fakes/http.js";
 import { SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -197,19 +198,35 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
   }
 });
 
-test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
+/**
+ * Serves two waiters with a 3-second lease, each paying orders: one the shop freezes (SIGSTOP) as it
+ * answers the first request `freezes` matches, and another that renews, and so finds the frozen
+ * one's lease run out, each half second. `stop` wakes and ends the frozen one and closes the other.
+ */
+async function frozenAndOther(freezes: (req: SeenRequest) => boolean) {
   const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
   const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
-  // The other renews, and so finds the frozen one's lease run out, each half second.
   const other = await serveLeased([PAID], {}, [], 1.5);
-  const sent = telegram.delivered.length;
-  // The shop records the payment while the process that asked for it is frozen, its answer waiting.
   woo.intercept = (req) => {
-    if (req.method !== "PUT") return undefined;
+    if (!freezes(req)) return undefined;
     woo.intercept = undefined;
     frozen.child.kill("SIGSTOP");
     return undefined;
   };
+  const stop = async () => {
+    woo.intercept = undefined;
+    frozen.child.kill("SIGCONT");
+    frozen.child.kill("SIGKILL");
+    await frozen.exited;
+    await other.close();
+  };
+  return { frozen, stop };
+}
+
+test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
+  // The shop records the payment while the process that asked for it is frozen, its answer waiting.
+  const { frozen, stop } = await frozenAndOther((req) => req.method === "PUT");
+  const sent = telegram.delivered.length;
   try {
     const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
     await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
@@ -227,29 +244,19 @@ test("a waiter frozen past its lease while the order is being paid (a machine as
     const [run] = await runsOf(event.id);
     expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
   } finally {
-    woo.intercept = undefined;
-    frozen.child.kill("SIGCONT");
-    frozen.child.kill("SIGKILL");
-    await frozen.exited;
-    await other.close();
+    await stop();
   }
 });
 
 test("a waiter frozen past its lease as it reads the order sends no change once it wakes: the order is paid once, by the waiter that took the run up", async () => {
-  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
-  const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
-  const other = await serveLeased([PAID], {}, [], 1.5);
+  // The shop answers the order's read while the process that asked for it is frozen, the answer
+  // (the order still pending) waiting for it.
+  const { frozen, stop } = await frozenAndOther(
+    (req) => req.method === "GET" && req.path.endsWith(`/orders/${O.pending1999}`),
+  );
   const sent = telegram.delivered.length;
   const changes = () => woo.requests.filter((r) => r.method === "PUT" && r.path.endsWith(`/orders/${O.pending1999}`));
   const before = changes().length;
-  // The shop answers the order's read while the process that asked for it is frozen, the answer
-  // (the order still pending) waiting for it.
-  woo.intercept = (req) => {
-    if (req.method !== "GET" || !req.path.endsWith(`/orders/${O.pending1999}`)) return undefined;
-    woo.intercept = undefined;
-    frozen.child.kill("SIGSTOP");
-    return undefined;
-  };
   try {
     const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen_reading");
     await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
@@ -265,11 +272,7 @@ test("a waiter frozen past its lease as it reads the order sends no change once 
     const [run] = await runsOf(event.id);
     expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
   } finally {
-    woo.intercept = undefined;
-    frozen.child.kill("SIGCONT");
-    frozen.child.kill("SIGKILL");
-    await frozen.exited;
-    await other.close();
+    await stop();
   }
 });
 
