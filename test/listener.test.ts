@@ -436,6 +436,31 @@ describe("an assistant's waiter's hold on the port", () => {
   });
 });
 
+/**
+ * A port held by another assistant's waiter with the source erp, which says `storeId` (if any), as
+ * this waiter of store abcd, with `sources`, finds it, and the lines this one logs.
+ */
+async function heldByAnother(storeId: string | undefined, sources: string[]) {
+  const holder = await startFake(() =>
+    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], ...(storeId ? { storeId } : {}) })),
+  );
+  cleanups.push(() => holder.close());
+  const port = Number(new URL(holder.origin).port);
+  const lines: string[] = [];
+  const hold = await holdPort({
+    listen: { host: "127.0.0.1", port },
+    take: true,
+    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
+    sources,
+    sourceLines: () => [],
+    log: new Log("info", (line) => lines.push(line)),
+    retryMs: 60_000,
+    storeId: "abcd",
+  });
+  cleanups.push(() => hold.close());
+  return { port, lines, hold };
+}
+
 test.each([
   [
     "an older waiter, which says no store id, is taken to store into this waiter's store",
@@ -456,23 +481,7 @@ test.each([
     "into the store this waiter reads",
   ],
 ])("an assistant's waiter holding the port: %s", async (_, storeId, level, noted) => {
-  const holder = await startFake(() =>
-    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], ...(storeId ? { storeId } : {}) })),
-  );
-  cleanups.push(() => holder.close());
-  const port = Number(new URL(holder.origin).port);
-  const lines: string[] = [];
-  const hold = await holdPort({
-    listen: { host: "127.0.0.1", port },
-    take: true,
-    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
-    sources: ["erp"],
-    sourceLines: () => [],
-    log: new Log("info", (line) => lines.push(line)),
-    retryMs: 60_000,
-    storeId: "abcd",
-  });
-  cleanups.push(() => hold.close());
+  const { port, lines, hold } = await heldByAnother(storeId, ["erp"]);
   expect(lines.join("")).toMatch(
     new RegExp(`${level} +\\[waiter\\] 127\\.0\\.0\\.1:${port} is taken by another assistant's waiter`),
   );
@@ -480,23 +489,7 @@ test.each([
 });
 
 test("a waiter holding the port that has not this waiter's every source is said to refuse deliveries to the others", async () => {
-  const holder = await startFake(() =>
-    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], storeId: "abcd" })),
-  );
-  cleanups.push(() => holder.close());
-  const port = Number(new URL(holder.origin).port);
-  const lines: string[] = [];
-  const hold = await holdPort({
-    listen: { host: "127.0.0.1", port },
-    take: true,
-    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
-    sources: ["erp", "gh", "shop"],
-    sourceLines: () => [],
-    log: new Log("info", (line) => lines.push(line)),
-    retryMs: 60_000,
-    storeId: "abcd",
-  });
-  cleanups.push(() => hold.close());
+  const { port, lines, hold } = await heldByAnother("abcd", ["erp", "gh", "shop"]);
   const refused =
     'has no source "gh" nor "shop" of this waiter\'s, and refuses a delivery to their URLs (404, unknown webhook source) until it stops: give both assistants\' settings the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)';
   expect(lines.join("")).toMatch(
@@ -719,9 +712,10 @@ describe("a source whose sender signs with another secret than waiter's", () => 
   });
 });
 
-test("a Comgate notification for another merchant than the source's is logged with the setting to check", async () => {
+/** A listener with a Comgate source of `merchant`, its secret in COMGATE_SECRET, and the lines it logs. */
+async function startComgate(merchant: string) {
   const lines: string[] = [];
-  const comgate = { scheme: "comgate", merchant: "498612", secretEnv: "COMGATE_SECRET", confirm: false };
+  const comgate = { scheme: "comgate", merchant, secretEnv: "COMGATE_SECRET", confirm: false };
   const { url } = await start(
     {
       COMGATE_SECRET: "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U",
@@ -730,10 +724,20 @@ test("a Comgate notification for another merchant than the source's is logged wi
     {},
     new Log("info", (line) => lines.push(line)),
   );
+  return { url, lines };
+}
+
+/** Posts a Comgate notification to the listener at `url`; its status code. */
+async function postComgate(url: string, body: string) {
+  const headers = { "content-type": "application/x-www-form-urlencoded" };
+  return (await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode;
+}
+
+test("a Comgate notification for another merchant than the source's is logged with the setting to check", async () => {
+  const { url, lines } = await startComgate("498612");
   // The merchant id was typed into the source with two digits swapped.
   const body = notification("498621", "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U", PAID_PAYMENT);
-  const headers = { "content-type": "application/x-www-form-urlencoded" };
-  expect((await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode).toBe(401);
+  expect(await postComgate(url, body)).toBe(401);
   expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
     expect.stringMatching(
       /webhook comgate rejected: merchant mismatch: if every delivery of this source is refused so, the source's merchant is not the e-shop's id its sender sends \(Comgate's client portal shows it under Integration > Store settings > Store connection\), or its sender is not Comgate\n$/,
@@ -742,21 +746,11 @@ test("a Comgate notification for another merchant than the source's is logged wi
 });
 
 test("a Comgate source whose notifications carry another secret than waiter's is warned of as a signature mismatch is, naming its variable", async () => {
-  const lines: string[] = [];
-  const comgate = { scheme: "comgate", merchant: "498621", secretEnv: "COMGATE_SECRET", confirm: false };
-  const { url } = await start(
-    {
-      COMGATE_SECRET: "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, comgate }),
-    },
-    {},
-    new Log("info", (line) => lines.push(line)),
-  );
+  const { url, lines } = await startComgate("498621");
   const push = async (instant: string, secret: string, transId: string) => {
     setClock(instant);
     const body = notification("498621", secret, { ...PAID_PAYMENT, transId });
-    const headers = { "content-type": "application/x-www-form-urlencoded" };
-    return (await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode;
+    return postComgate(url, body);
   };
   try {
     expect(await push("2026-11-30T08:00:00Z", "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U", "AB12-0001")).toBe(200);
