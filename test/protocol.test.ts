@@ -73,6 +73,20 @@ function cli(args: string[], env: Record<string, string>, nodeArgs: string[] = [
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
+/** Initializes the server `cli` started with raw lines (id 1); what sends it a message. */
+async function initialized(server: ReturnType<typeof cli>) {
+  const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+  send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  });
+  await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
+  send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  return send;
+}
+
 /** Runs the server on raw pipes, sends `messages` one per line, returns all it printed when stdin closes. */
 async function rawSession(messages: object[], env: Record<string, string>) {
   const server = cli([], env);
@@ -509,15 +523,7 @@ describe("oversized input", () => {
 
   test("an answer of a megabyte still in stdout's buffer as SIGTERM comes reaches the client whole", async () => {
     const server = withTrialListener();
-    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-    });
-    await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
-    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const send = await initialized(server);
     const url = /receiving webhooks on (http:\S+)/.exec(server.stderr())?.[1];
     const posted = await request(`${url}/webhooks/trial`, {
       method: "POST",
@@ -573,15 +579,7 @@ describe("oversized input", () => {
 
   test("a call still running a second after SIGTERM is answered that the stop cut it, and logged so, not as its client's cancellation", async () => {
     const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency", WAITER_LOG_LEVEL: "debug" });
-    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-    });
-    await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
-    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const send = await initialized(server);
     frankfurter.delayMs = 50_000;
     try {
       send({
