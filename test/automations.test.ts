@@ -1398,12 +1398,18 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("automations_runs on an event retention may have dropped says its runs went with it, not that none ran", async () => {
+  /** A pending order paid and its run done, waiter then stopped: the event, and its store opened again with a day's retention. */
+  async function paidAndStopped() {
     const server = await serve([PAID]);
     const event = await pay(server, String(O.pending1999));
     await runsOf(event.id);
     await server.close();
     const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    return { event, s };
+  }
+
+  test("automations_runs on an event retention may have dropped says its runs went with it, not that none ran", async () => {
+    const { event, s } = await paidAndStopped();
     await s.expire(clock.now() + 2 * 86_400_000);
     await s.close();
     const agent = await startWaiter(env([PAID]));
@@ -1417,11 +1423,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 
   test("runs go with their events when retention drops them", async () => {
-    const server = await serve([PAID]);
-    const event = await pay(server, String(O.pending1999));
-    await runsOf(event.id);
-    await server.close();
-    const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    const { event, s } = await paidAndStopped();
     try {
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toHaveLength(1);
       await s.expire(clock.now() + 2 * 86_400_000);
