@@ -2498,15 +2498,24 @@ describe("bearer tokens", () => {
     }
   });
 
+  /** waiter in this process at 60 requests a minute a token, its clock held still and moved only by the test. */
+  async function heldAtRate() {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    setClock("2026-11-30T09:00:00Z");
+    return inProcess({ maxSessions: 50, idleMs: 60_000 }, { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" });
+  }
+
+  /** Closes what heldAtRate served, and lets its clock go. */
+  async function letGo(served: Awaited<ReturnType<typeof inProcess>>) {
+    vi.useRealTimers();
+    await served.close();
+    setClock();
+  }
+
   test("past its rate a token gets 429 with the wait; other tokens go on, and it may call again after the wait", async () => {
     // The clock held still, moved only by the test: on a busy machine ten requests can take the
     // second that gives the token one more, and the eleventh would go.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 50, idleMs: 60_000 },
-      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
-    );
+    const served = await heldAtRate();
     const post = (token: string) => initializeAt(served.url, { authorization: `Bearer ${token}` });
     try {
       // A burst of a sixth of a minute's 60: ten.
@@ -2529,21 +2538,14 @@ describe("bearer tokens", () => {
       expect(again.statusCode).toBe(200);
       await again.body.dump();
     } finally {
-      vi.useRealTimers();
-      await served.close();
-      setClock();
+      await letGo(served);
     }
   });
 
   test("each call in a JSON-RPC batch counts against its token's rate, as the same calls sent one by one would", async () => {
     // The clock held still, moved only by the test: on a busy machine the batch's 100 calls can
     // take longer than the second that pays one of them back, and the wait told would be 91 s.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 50, idleMs: 60_000 },
-      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
-    );
+    const served = await heldAtRate();
     const post = (body: unknown, session: string) =>
       request(`${served.url}/mcp`, {
         method: "POST",
@@ -2575,19 +2577,12 @@ describe("bearer tokens", () => {
       expect(later.statusCode).toBe(200);
       await later.body.dump();
     } finally {
-      vi.useRealTimers();
-      await served.close();
-      setClock();
+      await letGo(served);
     }
   });
 
   test("a token past its rate may still cancel a call, end its session and open its stream: only requests count", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 50, idleMs: 60_000 },
-      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
-    );
+    const served = await heldAtRate();
     try {
       const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
       const inSession = {
@@ -2636,9 +2631,7 @@ describe("bearer tokens", () => {
       await stream.body.dump();
       expect(served.sessions.count()).toBe(0);
     } finally {
-      vi.useRealTimers();
-      await served.close();
-      setClock();
+      await letGo(served);
     }
   });
 
@@ -2833,12 +2826,7 @@ describe("bearer tokens", () => {
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
     // The clock held still, moved only by the test: on a busy machine twelve requests can take
     // the seconds that give the token more, and fewer of them would be refused.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 50, idleMs: 60_000 },
-      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
-    );
+    const served = await heldAtRate();
     const post = async (authorization?: string) => {
       const answer = await initializeAt(served.url, authorization ? { authorization } : {});
       await answer.body.dump();
@@ -2885,9 +2873,7 @@ describe("bearer tokens", () => {
       );
       for (const secret of [OPS, VIEW, ...guesses]) expect(served.stderr()).not.toContain(secret);
     } finally {
-      vi.useRealTimers();
-      await served.close();
-      setClock();
+      await letGo(served);
     }
   });
 
