@@ -1141,7 +1141,29 @@ describe("broken upstreams fail clearly and in time", () => {
       body: '{"description":"Date out of range","endPoint":"/cnbapi/exrates/daily","errorCode":"VALIDATION_ERROR","happenedAt":"2026-01-01T00:00:00Z","messageId":"x"}',
     });
     const result = await server.call("currency_rates", { source: "cnb", date: "2020-03-03" });
-    expect(text(result)).toMatch(/CNB API answered 400 "Date out of range"/);
+    expect(text(result)).toBe(
+      'CNB API answered 400 "Date out of range": it refused the request; if its words point at an argument, change that, else tell whoever runs waiter.',
+    );
+  });
+
+  test("a 422 from Frankfurter tells its words, and does not blame arguments it was not sent", async () => {
+    frankfurter.queue.push(json(422, '{"message":"bad currency pair"}'));
+    const result = await server.call("currency_rates", { date: "2020-03-11" });
+    expect(text(result)).toBe(
+      'Frankfurter (ECB rates) answered 422 "bad currency pair": it refused the request; if its words point at an argument, change that, else tell whoever runs waiter.',
+    );
+  });
+
+  test("a 408 is the service that did not wait for the request, nothing wrong with the arguments: try again", async () => {
+    frankfurter.queue.push({
+      status: 408,
+      body: "<html>Request Timeout</html>",
+      headers: { "content-type": "text/html" },
+    });
+    const result = await server.call("currency_rates", { date: "2020-03-12" });
+    expect(text(result)).toBe(
+      "Frankfurter (ECB rates) answered 408: it did not receive the whole request in time (a slow network, or the service busy); try again.",
+    );
   });
 
   test("an answer that is not JSON is reported, not crashed on", async () => {

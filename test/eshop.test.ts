@@ -2704,6 +2704,21 @@ describe("errors", () => {
     );
   });
 
+  test("a 400 that names no parameter is told in WooCommerce's words, with nothing changed, not as the arguments' fault", async () => {
+    // WC_REST_Products_Controller's answer to a product it cannot save, whatever the change asked.
+    woo.intercept = (r) =>
+      r.method === "PUT"
+        ? json(400, { code: "product_invalid_sku", message: "Invalid or duplicated SKU.", data: { status: 400 } })
+        : undefined;
+    try {
+      expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 2 }))).toBe(
+        'WooCommerce refused the request (400 product_invalid_sku: "Invalid or duplicated SKU."), so nothing was changed; if its message points at an argument, change that, else tell whoever runs the shop.',
+      );
+    } finally {
+      woo.intercept = undefined;
+    }
+  });
+
   test("a 304 that a cache in front of the shop sends unasked is said as that, not as a redirect", async () => {
     woo.queue.push({ status: 304, headers: { etag: '"x"' } });
     const result = await server.call("eshop_orders_list", {});

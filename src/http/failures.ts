@@ -356,13 +356,20 @@ export function describeStatus(
       seconds,
     );
   }
+  if (status === 408) {
+    // Request Timeout (RFC 9110 15.5.9): the service gave up waiting for the rest of the request.
+    const late = `${answered}: it did not receive the whole request in time (a slow network, or the service busy)`;
+    return response.changes
+      ? new UpstreamError(`${late}, so the change should not have been made. ${changeAdvice}.`, status, seconds)
+      : new UpstreamError(`${late}; ${again ?? "try again"}.`, status, seconds);
+  }
   let advice: string;
   if (status === 429) {
     advice = `it is rate-limiting waiter; ${again ?? "wait a minute before trying again"}.`;
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
-    advice = `${statusAdvice(response, urlSetting, keys, ownUrl)}${again ? `, or ${again}` : ""}.`;
+    advice = `${statusAdvice(response, urlSetting, keys, ownUrl, said !== undefined)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
@@ -376,7 +383,14 @@ export function retryAfterSeconds(response: HttpResponse): number | undefined {
   return ms ? Math.ceil(ms / 1000) : undefined;
 }
 
-function statusAdvice(response: HttpResponse, urlSetting: string, keys: string | undefined, ownUrl: boolean): string {
+/** `said`: whether the answer carries the upstream's own words, which alone can point at an argument. */
+function statusAdvice(
+  response: HttpResponse,
+  urlSetting: string,
+  keys: string | undefined,
+  ownUrl: boolean,
+  said: boolean,
+): string {
   const { status } = response;
   if ((status === 401 || status === 403) && keys)
     return `it refused waiter's credentials or permissions; check ${keys}`;
@@ -406,7 +420,12 @@ function statusAdvice(response: HttpResponse, urlSetting: string, keys: string |
       ? `it moved this to ${target}; check ${urlSetting}`
       : `it redirects elsewhere without saying where; check ${urlSetting}`;
   }
-  return "the request was not accepted; check the arguments";
+  // A tool's arguments are checked before they are sent, and much of a request is waiter's own:
+  // only the upstream's words can say an argument is at fault.
+  const unchanged = response.changes ? ", so nothing was changed" : "";
+  return said
+    ? `it refused the request${unchanged}; if its words point at an argument, change that, else tell whoever runs waiter`
+    : `it refused the request without saying why${unchanged}; tell whoever runs waiter`;
 }
 
 /** A redirect's Location, resolved against the request, without its query: that may carry a key. */
@@ -427,9 +446,15 @@ export function upstreamMessage(response: HttpResponse): string | undefined {
   if (!text) return undefined;
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
-    for (const key of ["message", "reason", "description", "error_description", "detail", "error"]) {
-      const value = body?.[key];
-      if (typeof value === "string" && value) return oneLine(value);
+    // Beside the usual fields: a list of errors (GoPay's {"errors":[{"message"}]}), or an error
+    // that is an object (Stripe's {"error":{"message"}}), whose first words are told.
+    const [listed] = Array.isArray(body?.errors) ? body.errors : [];
+    const nested = typeof body?.error === "object" ? body.error : undefined;
+    for (const found of [body, listed, nested]) {
+      for (const key of ["message", "reason", "description", "error_description", "detail", "error"]) {
+        const value = (found as Record<string, unknown> | null | undefined)?.[key];
+        if (typeof value === "string" && value) return oneLine(value);
+      }
     }
     return undefined;
   } catch {

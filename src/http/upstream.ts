@@ -118,13 +118,14 @@ function authorizationIn(headers: Record<string, string>): string[] {
 
 /**
  * A failure that may pass by itself and says nothing about the answer kept: the upstream could not
- * answer now (unreachable, too slow, busy, failing), not one that takes no such request (a 501,
- * which RFC 5861's stale-if-error leaves out, and no wait mends).
+ * answer now (unreachable, too slow, busy, failing, or gave up waiting for the request: a 408), not
+ * one that takes no such request (a 501, which RFC 5861's stale-if-error leaves out, and no wait
+ * mends).
  */
 export function passing(err: unknown): err is UpstreamError {
   if (!(err instanceof UpstreamError)) return false;
   const { status } = err;
-  return status === undefined || status === 429 || (status >= 500 && status !== NOT_IMPLEMENTED);
+  return status === undefined || status === 408 || status === 429 || (status >= 500 && status !== NOT_IMPLEMENTED);
 }
 
 /** How an upstream is declared, once: what goes with every request to it, and how its errors read. */

@@ -5,7 +5,7 @@ import { UnconfirmedChange } from "../../src/errors.js";
 import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
-import { Upstream } from "../../src/http/upstream.js";
+import { passing, Upstream } from "../../src/http/upstream.js";
 import { neverConnected } from "../../src/net-failures.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
@@ -302,6 +302,35 @@ test("a 409 says the request conflicts with the current state, which is read bef
     'WooCommerce answered 409 "Order is being edited.": it was not carried out, as it conflicts with the current state; read that before trying again.',
   );
   expect(status).toBe(409);
+});
+
+test("a 408 says the service did not wait for the whole request, not that the arguments are wrong; it passes", () => {
+  const read = describeStatus("WooCommerce", answer("GET", 408));
+  expect(read.message).toBe(
+    "WooCommerce answered 408: it did not receive the whole request in time (a slow network, or the service busy); try again.",
+  );
+  expect(passing(read)).toBe(true);
+  expect(describeStatus("WooCommerce", answer("POST", 408)).message).toBe(
+    "WooCommerce answered 408: it did not receive the whole request in time (a slow network, or the service busy), so the change should not have been made. Read the current state before trying again.",
+  );
+});
+
+test("a 400 or 422 tells the upstream's words and points at the arguments only through them", () => {
+  const refused = (status: number, text: string, method: "GET" | "POST" = "GET") =>
+    describeStatus("GoPay API", { ...answer(method, status), text }).message;
+  expect(refused(400, "")).toBe(
+    "GoPay API answered 400: it refused the request without saying why; tell whoever runs waiter.",
+  );
+  // GoPay's errors are a list: {"errors":[{"error_code":…,"message":…,"description":…}]}.
+  const gopay =
+    '{"date_issued":"2026-11-30T09:00:00.000+0100","errors":[{"scope":"G","error_code":110,"error_name":"PAYMENT_NOT_FOUND","message":"Payment not found."}]}';
+  expect(refused(422, gopay, "POST")).toBe(
+    'GoPay API answered 422 "Payment not found.": it refused the request, so nothing was changed; if its words point at an argument, change that, else tell whoever runs waiter.',
+  );
+  // Stripe's (and others') error is an object: {"error":{"type":…,"message":…}}.
+  expect(
+    refused(400, '{"error":{"type":"invalid_request_error","message":"No such payment_intent: \'pi_1\'"}}'),
+  ).toMatch(/^GoPay API answered 400 "No such payment_intent: 'pi_1'": it refused the request;/);
 });
 
 test("an answer over the size limit names the limit, and for a write that the change may have been made", () => {

@@ -448,9 +448,17 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         status,
       );
     }
+    if (status === 400 && body?.data?.params) {
+      const params = oneLine(Object.values(body.data.params).join("; "));
+      return new UpstreamError(`WooCommerce refused the request (400${said} (${params})); check the arguments.`, 400);
+    }
     if (status === 400 && body) {
-      const params = body.data?.params ? ` (${oneLine(Object.values(body.data.params).join("; "))})` : "";
-      return new UpstreamError(`WooCommerce refused the request (400${said}${params}); check the arguments.`, 400);
+      // Not a parameter's check: the shop's own rule, or a plugin's, refused it (a product it cannot save).
+      const unchanged = response.changes ? ", so nothing was changed" : "";
+      return new UpstreamError(
+        `WooCommerce refused the request (400${said})${unchanged}; if its message points at an argument, change that, else tell whoever runs the shop.`,
+        400,
+      );
     }
     return undefined;
   };
