@@ -100,8 +100,16 @@ export function registerPrompts(
       overnight: true,
       // The date, not "yesterday's": counted back by a model, the first of a month's may be its guess.
       // The list has failed and cancelled orders too: counted as one, they would pass for sales.
-      ask: (yesterday: string) =>
-        `New orders: eshop_orders_list with after ${yesterday} (yesterday) and page_size 100, every page; count them, by status, and name the largest with its status.`,
+      // A Monday's brief is the one read for the weekend: counted from Sunday, it would leave out
+      // Saturday's orders and Friday's afternoon, which no weekday's brief showed.
+      ask: (now: number) => {
+        const monday = new Date(now).getUTCDay() === 1;
+        const from = isoDate(now - (monday ? 3 : 1) * DAY_MS);
+        const use = `eshop_orders_list with after ${from} (${monday ? "Friday" : "yesterday"}) and page_size 100, every page; count them, by status, and name the largest with its status`;
+        return monday
+          ? `New orders since Friday, the weekend's with them: ${use}; say they are since Friday.`
+          : `New orders: ${use}.`;
+      },
     },
     {
       tool: "eshop_products_list",
@@ -122,9 +130,8 @@ export function registerPrompts(
       ask: `Rates: currency_rates, the latest fixing (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}); say the day it is of: a day's fixing is published in its afternoon, and none on weekends and holidays.`,
     },
   ].filter((part) => servedBy(tools)(part.tool));
-  /** The brief's parts at `now`: new orders are counted from the UTC day before its. */
-  const partsFor = (now: number) =>
-    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(isoDate(now - DAY_MS))));
+  /** The brief's parts at `now`: new orders are counted from the UTC day before its, on a Monday from Friday. */
+  const partsFor = (now: number) => briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(now)));
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (briefParts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");

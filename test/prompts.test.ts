@@ -604,6 +604,32 @@ test("the morning brief names the date its new orders count from, as waiter's cl
   }
 });
 
+test("the morning brief of a Monday counts the orders from Friday: the weekend's are read on Monday", async () => {
+  // Counted from yesterday, a Monday's brief began with Sunday: Saturday's orders and Friday's
+  // afternoon, which no weekday's brief had shown, were left out of the brief read for them.
+  const waiter = await client();
+  for (const [now, from, said] of [
+    // Mornings in Prague, whose UTC day is the same: on the DST change days too.
+    ["2026-12-07T07:00:00+01:00", "2026-12-04", "Friday"],
+    ["2026-12-08T07:00:00+01:00", "2026-12-07", "yesterday"],
+    ["2026-12-06T07:00:00+01:00", "2026-12-05", "yesterday"],
+    ["2026-03-29T07:00:00+02:00", "2026-03-28", "yesterday"],
+    ["2026-03-30T07:00:00+02:00", "2026-03-27", "Friday"],
+    ["2026-10-25T07:00:00+01:00", "2026-10-24", "yesterday"],
+    ["2026-10-26T07:00:00+01:00", "2026-10-23", "Friday"],
+    ["2027-03-01T07:00:00+01:00", "2027-02-26", "Friday"],
+    // A quarter past midnight in Prague is still Sunday in UTC, the e-shop's day.
+    ["2026-12-07T00:15:00+01:00", "2026-12-05", "yesterday"],
+  ]) {
+    setClock(now);
+    const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+    setClock();
+    const orders = brief.split("\n").find((line) => line.includes("eshop_orders_list"));
+    expect(orders, now).toContain(`eshop_orders_list with after ${from} (${said})`);
+    if (said === "Friday") expect(orders, now).toMatch(/^- New orders since Friday, the weekend's with them:/);
+  }
+});
+
 test("the morning brief's place says that without it the brief has no weather, where it has other parts", async () => {
   // Listed with "weather" among its parts, the brief given no place left the weather out unsaid:
   // the person reading the picker is told what leaving the place empty does.
