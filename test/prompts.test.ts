@@ -630,6 +630,29 @@ test("the morning brief of a Monday counts the orders from Friday: the weekend's
   }
 });
 
+test("the morning brief's stock names the products on backorder too: sold with none in stock", async () => {
+  // Asked for the products out of stock only, the brief left out those the shop sells on backorder,
+  // whose stock has run out as much and whose orders wait for it.
+  const woo = await startWooCommerce();
+  closing.push(() => woo.close());
+  const waiter = await client({
+    WAITER_WOO_URL: woo.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
+  });
+  const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+  const line = brief.split("\n").find((line) => line.includes("eshop_products_list")) ?? "";
+  const asked = [...line.matchAll(/stock_status (\w+)/g)].map(([, status]) => status);
+  expect(asked).toEqual(["outofstock", "onbackorder"]);
+  const backordered = await waiter.callTool({
+    name: "eshop_products_list",
+    arguments: { stock_status: "onbackorder", page_size: 100 },
+  });
+  const names = (backordered.structuredContent as { products: { name: string }[] }).products.map((p) => p.name);
+  expect(names).toContain("Travel Mug");
+  expect(line).toMatch(/how many are on backorder/);
+});
+
 test("the morning brief's place says that without it the brief has no weather, where it has other parts", async () => {
   // Listed with "weather" among its parts, the brief given no place left the weather out unsaid:
   // the person reading the picker is told what leaving the place empty does.
