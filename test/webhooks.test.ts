@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import {
   LoggingMessageNotificationSchema,
   ResourceListChangedNotificationSchema,
@@ -1587,6 +1588,31 @@ describe("embedded in the stdio server", () => {
     await session.call("events_ack", { ids: [old.body.id] });
     await session.call("events_ack", { ids: [newest?.id] });
     await expect.poll(() => updates).toEqual([`events://event/${old.body.id}`, "events://recent"]);
+  });
+
+  test("an event's URI made from the template with its id as copied, white space around it, names the event", async () => {
+    // A client makes the URI with the SDK's template, which percent-encodes the white space of an
+    // id copied with it: the tools and the completion take that id, and the read was told the
+    // event never arrived.
+    const session = await inProcess();
+    const { body, headers } = await signed("erp");
+    const posted = await post("erp", body, headers);
+    const updates: string[] = [];
+    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    const uri = new UriTemplate("events://event/{id}").expand({ id: ` ${posted.body.id.toLowerCase()}\n` });
+    expect(uri).toContain("%20");
+    const read = await session.client.readResource({ uri });
+    expect(JSON.parse((read.contents[0] as { text: string }).text).id).toBe(posted.body.id);
+    await session.client.subscribeResource({ uri });
+    await session.call("events_ack", { ids: [posted.body.id] });
+    await expect.poll(() => updates).toEqual([uri]);
+    // A percent sign that starts no escape is no id, and is said so, not taken for a fault.
+    await expect(session.client.readResource({ uri: "events://event/%E0%A4%A" })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining("it never arrived here"),
+    });
   });
 
   test("event ids complete in the resource template", async () => {

@@ -25,10 +25,21 @@ const EVENT_TEMPLATE = "events://event/{id}";
  * case and drops white space around it and tabs and line breaks within it.
  */
 const asRead = (uri: string) => (URL.canParse(uri) ? new URL(uri).href : uri);
+/**
+ * The id an event's URI names, its percent-escapes read: a client makes the URI with the template,
+ * which escapes the white space of an id copied with it.
+ */
+const unescaped = (id: string) => {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
+};
 /** The stored event's id a URI names, in any letter case; undefined when it names no event. */
 const idIn = (uri: string) => {
   const read = asRead(uri);
-  return read.startsWith(eventUri("")) ? storedId(read.slice(eventUri("").length)) : undefined;
+  return read.startsWith(eventUri("")) ? storedId(unescaped(read.slice(eventUri("").length))) : undefined;
 };
 /**
  * A read or a subscription of what is no resource here, with the ones there are. Its data names
@@ -148,7 +159,7 @@ export function registerEventResources(
       mimeType: "application/json",
     },
     async (uri, variables) => {
-      const id = String(variables.id);
+      const id = unescaped(String(variables.id));
       const event = await store.get(storedId(id));
       if (!event) throw await noEvent(store, id);
       // Said as events_get says them: the resource shows the payload as events_get does.

@@ -396,13 +396,19 @@ test("a URI is subscribed to as it is read: one that reads is taken, one that re
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
     updates.push(n.params.uri);
   });
-  // Read as URLs are parsed: the scheme in any case, white space around the URI, a tab within it.
-  for (const uri of [`EVENTS://event/${id}`, "events://recent ", ` events://event/${id.slice(0, 5)}\t${id.slice(5)}`]) {
+  // Read as URLs are parsed: the scheme in any case, white space around the URI, a tab within it,
+  // a space after the slash (%20 in the URL, an id copied with the space before it).
+  for (const uri of [
+    `EVENTS://event/${id}`,
+    "events://recent ",
+    `events://event/ ${id}`,
+    ` events://event/${id.slice(0, 5)}\t${id.slice(5)}`,
+  ]) {
     await client.readResource({ uri });
     await client.subscribeResource({ uri });
   }
-  // A space after the slash is %20 in the URL, which is no event's id.
-  const uri = `events://event/ ${id}`;
+  // An id one letter short is no event's.
+  const uri = `events://event/ ${id.slice(1)}`;
   await expect(client.readResource({ uri })).rejects.toMatchObject({ code: -32002 });
   await expect(client.subscribeResource({ uri })).rejects.toMatchObject({ code: -32002, data: { uri } });
   // The event's subscription is one, heard under the URI given last; the list's ends as read.
