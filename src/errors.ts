@@ -75,6 +75,17 @@ export class DeadlinePassed extends UpstreamError {
 const BEFORE_DEADLINE = "before the tool call's deadline";
 
 /**
+ * What a failure calls a change, and the word for its being made: "the change" that "may have
+ * been made" by default; "the message" that "may have been sent" for a chat's.
+ */
+export interface ChangeWords {
+  what: string;
+  made: string;
+}
+
+export const A_CHANGE: ChangeWords = { what: "the change", made: "made" };
+
+/**
  * A change an upstream may or may not have made: no answer came once the request was sent (a
  * dropped connection, a timeout, a 5xx after the save), or a 2xx that could not be read. Its
  * message says to check before a retry.

@@ -185,10 +185,29 @@ describe("when a channel cannot be reached", () => {
       const [run] = await runsOf(event.id);
       expect(run).toMatchObject({
         status: "failed",
-        error: expect.stringMatching(/it may have been made\. Sending the message again may send it twice/),
+        error: expect.stringMatching(
+          /did not confirm the message \(the connection was cut\); it may have been sent\. Sending the message again may send it twice/,
+        ),
       });
       expect(telegram.requests.length - asked).toBe(1);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("a notification Telegram does not confirm before the tool timeout says the message may have been sent", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }], {
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    try {
+      telegram.delayMs = 1500;
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call ended; it may have been sent\. Sending the message again may send it twice/,
+      );
+    } finally {
+      telegram.delayMs = 0;
       await server.close();
     }
   });
@@ -202,7 +221,9 @@ describe("when a channel cannot be reached", () => {
       const [run] = await runsOf(event.id);
       expect(run).toMatchObject({
         status: "failed",
-        error: expect.stringMatching(/it was most likely made\. Sending the message again may send it twice/),
+        error: expect.stringMatching(
+          /accepted the message \(status 200\) .*: it was most likely sent\. Sending the message again may send it twice/,
+        ),
       });
       expect(telegram.requests.length - asked).toBe(1);
     } finally {

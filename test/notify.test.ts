@@ -507,10 +507,10 @@ describe("notify_send on Telegram", () => {
     );
     const said = async () => text(await waiter.call("notify_send", { channel: "fancy", text: "Hello" }));
     expect(await said()).toMatch(
-      /sent an answer that is not JSON \(status 200, 21 bytes, beginning "<html>Accepted<\/html>"\); the change may have been made\. Sending the message again may send it twice\.$/,
+      /sent an answer that is not JSON \(status 200, 21 bytes, beginning "<html>Accepted<\/html>"\); the message may have been sent\. Sending the message again may send it twice\.$/,
     );
     expect(await said()).toMatch(
-      /accepted the change \(status 200\) but answered in an unexpected format \(result\.message_id: [^)]+\): it was most likely made\. Sending the message again may send it twice\.$/,
+      /accepted the message \(status 200\) but answered in an unexpected format \(result\.message_id: [^)]+\): it was most likely sent\. Sending the message again may send it twice\.$/,
     );
   });
 
@@ -526,7 +526,7 @@ describe("notify_send on Telegram", () => {
       const result = await hasty.call("notify_send", { channel: "fancy", text: "Slow" });
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
-        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call ended; it may have been made\. Sending the message again may send it twice\.$/,
+        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call ended; it may have been sent\. Sending the message again may send it twice\.$/,
       );
     } finally {
       telegram.delayMs = 0;
@@ -539,7 +539,7 @@ describe("notify_send on Telegram", () => {
     const result = await waiter.call("notify_send", { channel: "fancy", text: "Cut" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
-      /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the change \(the connection was cut\); it may have been made\. Sending the message again may send it twice\.$/,
+      /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message \(the connection was cut\); it may have been sent\. Sending the message again may send it twice\.$/,
     );
     expect(text(result)).not.toMatch(/Read the current state/);
   });

@@ -1,4 +1,4 @@
-import { DeadlinePassed, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
+import { A_CHANGE, DeadlinePassed, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
@@ -33,7 +33,7 @@ export const READ_BEFORE_RETRYING = "Read the current state before trying again"
 export const BASE_URL = "the configured base URL";
 
 /** What a failure's message says of the request that failed. */
-type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "urlIsWaitersOwn" | "changeAdvice">;
+type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "urlIsWaitersOwn" | "changeAdvice" | "change">;
 
 /**
  * Turns a transport failure of the request `sent` into a message a model can act on: one that may
@@ -49,6 +49,7 @@ export function describeFailure(
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const { url, changes, changeAdvice } = sent;
+  const { what: change, made } = sent.change;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
@@ -58,14 +59,14 @@ export function describeFailure(
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by ${options.maxResponseBytesSetting}`;
     return changes
-      ? new UnconfirmedChange(`${limit}; the change may have been made.`, changeAdvice)
+      ? new UnconfirmedChange(`${limit}; ${change} may have been ${made}.`, changeAdvice)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
   // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
   if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
     const what = `${where} sent an answer that does not decode as its Content-Encoding says (${err instanceof Error ? err.message : String(err)})`;
     return changes
-      ? new UnconfirmedChange(`${what}; the change may have been made.`, changeAdvice)
+      ? new UnconfirmedChange(`${what}; ${change} may have been ${made}.`, changeAdvice)
       : new UpstreamError(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
@@ -75,7 +76,7 @@ export function describeFailure(
   if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes) {
-      const failure = `${where} did not confirm the change before the tool call ended; it may have been made.`;
+      const failure = `${where} did not confirm ${change} before the tool call ended; it may have been ${made}.`;
       return reason?.name === "TimeoutError"
         ? new UnconfirmedInTime(where, failure, changeAdvice)
         : new UnconfirmedChange(failure, changeAdvice);
@@ -96,7 +97,7 @@ export function describeFailure(
         ? `its answer stopped midway, nothing more for ${seconds} s`
         : `no answer's headers within ${seconds} s`;
       return new UnconfirmedChange(
-        `${where} did not confirm the change (${silent}); it may have been made.`,
+        `${where} did not confirm ${change} (${silent}); it may have been ${made}.`,
         changeAdvice,
       );
     }
@@ -203,7 +204,7 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
 function connectionFailure(
   err: unknown,
   where: string,
-  { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice }: Sent,
+  { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice, change }: Sent,
 ): UpstreamError {
   const code = tellingCode(err as SocketError) ?? "";
   const message = oneLine(connectionMessage(err));
@@ -219,7 +220,10 @@ function connectionFailure(
         : NO_ROUTE.includes(code)
           ? "the route to it was lost"
           : message;
-    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it may have been made.`, changeAdvice);
+    return new UnconfirmedChange(
+      `${where} did not confirm ${change.what} (${what}); it may have been ${change.made}.`,
+      changeAdvice,
+    );
   }
   const why = notConnected(code, {
     name: "its name",
@@ -325,6 +329,7 @@ export function describeStatus(
   changeAdvice = READ_BEFORE_RETRYING,
   keys?: string,
   ownUrl = false,
+  change = A_CHANGE,
 ): UpstreamError {
   const { status } = response;
   if (status === 304) {
@@ -333,7 +338,7 @@ export function describeStatus(
     // upstream. It fails as an unreachable upstream does, for now and without a status.
     const broken = `${name} answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken`;
     return response.changes
-      ? new UnconfirmedChange(`${broken}, and the change may have been made.`, changeAdvice)
+      ? new UnconfirmedChange(`${broken}, and ${change.what} may have been ${change.made}.`, changeAdvice)
       : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
   }
   const said = upstreamMessage(response);
@@ -350,7 +355,7 @@ export function describeStatus(
   if (status >= 500 && response.changes) {
     const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
     return new UnconfirmedChange(
-      `${answered}: the service is failing, and the change may have been made.`,
+      `${answered}: the service is failing, and ${change.what} may have been ${change.made}.`,
       `${changeAdvice}${when}`,
       status,
       seconds,

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
+import type { ChangeWords } from "../errors.js";
 import type { HttpProxy } from "./proxy.js";
 
 /** What a tool call hands to every upstream request it makes. */
@@ -68,6 +69,8 @@ export interface Outgoing {
   urlIsWaitersOwn: boolean;
   /** What to do about a change no answer confirmed (UpstreamOptions.changeAdvice). */
   changeAdvice: string;
+  /** What a failure calls the change (UpstreamOptions.change). */
+  change: ChangeWords;
 }
 
 /** An upstream's answer, read whole. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
-import { UnconfirmedChange, UpstreamError } from "../errors.js";
+import { A_CHANGE, type ChangeWords, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { isWaitersOwnUrl, percentDecoded } from "../settings.js";
 import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
@@ -159,6 +159,8 @@ export interface UpstreamOptions {
    * chats no tool reads.
    */
   changeAdvice?: string;
+  /** What a failure calls a change and its being made: by default "the change", "made". */
+  change?: ChangeWords;
   /** Hears every answer that comes over the network (not cached ones), before it is read. */
   onAnswer?: (response: HttpResponse, upstream: string) => void;
 }
@@ -203,6 +205,9 @@ export class Upstream {
   /** What a message says to do about a change no answer confirmed. */
   readonly #changeAdvice: string;
 
+  /** What a message calls a change and its being made. */
+  readonly #change: ChangeWords;
+
   /** What holds the credentials every request carries, as a 401 or 403 names it; undefined without any. */
   readonly #keys: string | undefined;
 
@@ -229,6 +234,7 @@ export class Upstream {
     this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
+    this.#change = options.change ?? A_CHANGE;
     const inUrl = baseUrl.username || baseUrl.password || baseUrl.search.length > 1;
     this.#keys =
       options.keySetting ??
@@ -369,6 +375,7 @@ export class Upstream {
       urlSetting: this.#urlSetting,
       urlIsWaitersOwn: this.#urlIsWaitersOwn,
       changeAdvice: this.#changeAdvice,
+      change: this.#change,
     };
   }
 
@@ -414,7 +421,16 @@ export class Upstream {
       // A call's own Authorization (GoPay's access token) is a credential the upstream's declaration has not.
       const keys = this.#keys ?? (response.credentials ? "the configured keys" : undefined);
       const error =
-        own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice, keys, this.#urlIsWaitersOwn);
+        own ??
+        describeStatus(
+          this.name,
+          shown,
+          this.#urlSetting,
+          this.#changeAdvice,
+          keys,
+          this.#urlIsWaitersOwn,
+          this.#change,
+        );
       error.message = withoutSecrets(error.message, credentials);
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       throw error;
@@ -426,8 +442,9 @@ export class Upstream {
       // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
       const begins = quoteLine(withoutSecrets(response.text, credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
+      const { what: change, made } = this.#change;
       throw response.changes
-        ? new UnconfirmedChange(`${what}; the change may have been made.`, this.#changeAdvice, response.status)
+        ? new UnconfirmedChange(`${what}; ${change} may have been ${made}.`, this.#changeAdvice, response.status)
         : new UpstreamError(
             `${what}; ${this.#suspects()} may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
@@ -440,7 +457,7 @@ export class Upstream {
       // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
       throw response.changes
         ? new UnconfirmedChange(
-            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made.`,
+            `${this.name} accepted ${this.#change.what} (status ${response.status}) but answered in ${format}: it was most likely ${this.#change.made}.`,
             this.#changeAdvice,
             response.status,
           )

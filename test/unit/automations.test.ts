@@ -3,7 +3,7 @@ import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
 import { argumentsFor, inserted, whyNotTaken } from "../../src/automations/view.js";
-import { ToolError, UpstreamError } from "../../src/errors.js";
+import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
@@ -114,6 +114,7 @@ test("a step that failed for want of a file handle says so without the advice to
       urlSetting: "WAITER_WOO_URL",
       urlIsWaitersOwn: false,
       changeAdvice: READ_BEFORE_RETRYING,
+      change: A_CHANGE,
     },
     { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
     { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
@@ -173,6 +174,7 @@ test.each([
         urlSetting: "the channel's baseUrl",
         urlIsWaitersOwn: true,
         changeAdvice: READ_BEFORE_RETRYING,
+        change: A_CHANGE,
       },
       { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
       { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { z } from "zod";
-import { UnconfirmedChange } from "../../src/errors.js";
+import { A_CHANGE, UnconfirmedChange } from "../../src/errors.js";
 import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
@@ -34,6 +34,7 @@ const sent = (changes: boolean, urlSetting = "the configured base URL") => ({
   urlSetting,
   urlIsWaitersOwn: false,
   changeAdvice: READ_BEFORE_RETRYING,
+  change: A_CHANGE,
 });
 const READ_FIRST = /may have been made\. Read the current state before trying again/;
 
@@ -343,18 +344,27 @@ test("an answer over the size limit names the limit, and for a write that the ch
   );
 });
 
-test("a change not confirmed ends with its upstream's advice, however it failed", () => {
+test("a change not confirmed is said in its upstream's words and ends with its advice, however it failed", () => {
   const advice = "Sending the message again may send it twice";
-  const told = / may have been made\. Sending the message again may send it twice\.$/;
-  const telegram = { ...sent(true), changeAdvice: advice };
+  const message = { what: "the message", made: "sent" };
+  const told = /(the message|it) may have been sent\. Sending the message again may send it twice\.$/;
+  const telegram = { ...sent(true), changeAdvice: advice, change: message };
   for (const code of ["UND_ERR_HEADERS_TIMEOUT", "ECONNRESET", "UND_ERR_RES_EXCEEDED_MAX_SIZE", "Z_DATA_ERROR"]) {
     expect(describeFailure(failed(code), "Telegram", telegram, call, options).message, code).toMatch(told);
   }
   const cancelled = { signal: AbortSignal.abort(), deadline: Number.MAX_SAFE_INTEGER };
   expect(describeFailure(failed("ABORT_ERR"), "Telegram", telegram, cancelled, options).message).toMatch(told);
   for (const status of [304, 502]) {
-    const { message } = describeStatus("Telegram", answer("POST", status), "the baseUrl of channel ops", advice);
-    expect(message, String(status)).toMatch(told);
+    const failure = describeStatus(
+      "Telegram",
+      answer("POST", status),
+      "the baseUrl of channel ops",
+      advice,
+      undefined,
+      false,
+      message,
+    );
+    expect(failure.message, String(status)).toMatch(told);
   }
 });
 

@@ -354,6 +354,7 @@ function telegramApi(c: Channel & { type: "telegram" }, http: HttpClient, origin
     errors: telegramErrors,
     // No tool reads a chat to check.
     changeAdvice: "Sending the message again may send it twice",
+    change: { what: "the message", made: "sent" },
   });
 }
 
