@@ -365,7 +365,11 @@ export function describeStatus(
     // Request Timeout (RFC 9110 15.5.9): the service gave up waiting for the rest of the request.
     const late = `${answered}: it did not receive the whole request in time (a slow network, or the service busy)`;
     return response.changes
-      ? new UpstreamError(`${late}, so the change should not have been made. ${changeAdvice}.`, status, seconds)
+      ? new UpstreamError(
+          `${late}, so ${change.what} should not have been ${change.made}. ${changeAdvice}.`,
+          status,
+          seconds,
+        )
       : new UpstreamError(`${late}; ${again ?? "try again"}.`, status, seconds);
   }
   let advice: string;

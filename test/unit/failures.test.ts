@@ -366,6 +366,8 @@ test("a change not confirmed is said in its upstream's words and ends with its a
     );
     expect(failure.message, String(status)).toMatch(told);
   }
+  const late = describeStatus("Telegram", answer("POST", 408), "", advice, undefined, false, message);
+  expect(late.message).toMatch(/so the message should not have been sent\. Sending the message again/);
 });
 
 test("the event store's database that takes no connection in time is said with the timeout, and where it was set", () => {
