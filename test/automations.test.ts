@@ -429,6 +429,40 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs shows one run of twenty long steps at a size a client takes, each step cut saying so", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      // Twenty steps, each answered as long as a run keeps an answer (4,000 characters), in Japanese.
+      const said = `${"有機コーヒー豆 1kg、".repeat(400)}`.slice(0, 4_000);
+      const { id } = await stored.add({
+        source: "stripe",
+        type: "payment_intent.succeeded",
+        scheme: "stripe",
+        dedupeId: "evt_steps",
+        headers: {},
+        body: Buffer.from(JSON.stringify({ id: "evt_steps" })),
+        receivedAt: clock.now(),
+      });
+      const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
+      for (let step = 0; step < 20; step++) {
+        await stored.runs.step(run, step, "done", JSON.stringify({ tool: "eshop_order_get", said }), clock.now());
+      }
+      await stored.runs.finish(run, "done", clock.now());
+      const answer = await agent.call("automations_runs", {});
+      const [shown] = (answer.structuredContent as { runs: { steps: { outcome: string }[] }[] }).runs;
+      expect(Buffer.byteLength(JSON.stringify(answer.structuredContent))).toBeLessThanOrEqual(42_000);
+      expect(Buffer.byteLength(text(answer))).toBeLessThanOrEqual(42_000);
+      expect(shown?.steps).toHaveLength(20);
+      for (const step of shown?.steps ?? []) {
+        expect(step.outcome.startsWith(said.slice(0, 100))).toBe(true);
+        expect(step.outcome).toMatch(/…\n\(Cut here at \d+ of its 4000 characters\.\)$/);
+      }
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("automations_runs of long runs on one event points at the filters not given yet, and still says why one did not run", async () => {
     const refunded = {
       name: "stripe-refunded",

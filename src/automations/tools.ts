@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
-import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
+import { cut, enumerated, firstBytes, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, testOf, toolOf, written } from "./rules.js";
 
@@ -17,6 +17,20 @@ const MAX_RUNS = 50;
  * bytes a character. The newest run is shown however long it is.
  */
 const MAX_RUNS_BYTES = 40_000;
+/**
+ * A step's outcome stops here, in bytes as JSON carries it, so that the twenty steps of the newest
+ * run fit MAX_RUNS_BYTES: each told by the 4,000 characters its run keeps of an answer, they would
+ * be 80,000 characters, and three times as many bytes in Japanese.
+ */
+const MAX_OUTCOME_BYTES = 1_800;
+
+/** A step's outcome as an answer shows it: a long one cut, saying where and how long it was. */
+function bounded(outcome: string): string {
+  const shown = firstBytes(outcome, MAX_OUTCOME_BYTES, true);
+  return shown.length < outcome.length
+    ? `${shown}…\n(Cut here at ${shown.length} of its ${outcome.length} characters.)`
+    : outcome;
+}
 
 /**
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
@@ -351,7 +365,7 @@ export function automationsToolset(
                 return {
                   status: waiting ? "waiting" : step.status,
                   tool: detail.tool,
-                  ...(outcome ? { outcome } : {}),
+                  ...(outcome ? { outcome: bounded(outcome) } : {}),
                 };
               })
               .concat(stepsNotRun(automations, run)),
