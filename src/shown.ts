@@ -45,6 +45,50 @@ export function firstBytes(text: string, max: number, asJson = false): string {
 
 const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 
+/** What `withinBytes` adds to a text it cuts, at most: "…(cut at 12345 of its 123456 characters)". */
+const CUT_SAID_BYTES = 48;
+
+/**
+ * `value` whole when its JSON takes at most `max` bytes, else a copy whose longest texts under the
+ * keys `written` names (what people wrote: names, notes) are cut, each to as many bytes as all can
+ * keep (firstBytes, as JSON carries them), saying where and of how many characters: the shorter
+ * ones stay whole, and so does every other value (ids, sums, dates). Where those alone take more
+ * than `max`, every such text is cut to nothing but what says so.
+ */
+export function withinBytes<T>(value: T, max: number, written: ReadonlySet<string>): T {
+  const json = JSON.stringify(value);
+  if (json === undefined || Buffer.byteLength(json) <= max) return value;
+  const copy = JSON.parse(json) as T;
+  const texts: { holder: Record<string, unknown>; key: string; text: string; bytes: number }[] = [];
+  const walk = (node: unknown) => {
+    if (typeof node !== "object" || node === null) return;
+    for (const [key, field] of Object.entries(node)) {
+      if (typeof field === "string" && written.has(key)) {
+        const bytes = Buffer.byteLength(JSON.stringify(field)) - 2;
+        texts.push({ holder: node as Record<string, unknown>, key, text: field, bytes });
+      } else walk(field);
+    }
+  };
+  walk(copy);
+  const room = max - (Buffer.byteLength(json) - texts.reduce((sum, { bytes }) => sum + bytes, 0));
+  const cost = (most: number) =>
+    texts.reduce((sum, { bytes }) => sum + (bytes <= most ? bytes : most + CUT_SAID_BYTES), 0);
+  // The most bytes a text keeps, found by halving: the most for which all of them fit the room.
+  let most = 0;
+  let over = Math.max(0, ...texts.map(({ bytes }) => bytes));
+  while (most + 1 < over) {
+    const middle = Math.floor((most + over) / 2);
+    if (cost(middle) <= room) most = middle;
+    else over = middle;
+  }
+  for (const { holder, key, text, bytes } of texts) {
+    if (bytes <= most) continue;
+    const shown = firstBytes(text, most, true);
+    holder[key] = `${shown}…(cut at ${shown.length} of its ${text.length} characters)`;
+  }
+  return copy;
+}
+
 /**
  * The bytes of one UTF-16 unit that is no half of a pair. In JSON (JSON.stringify's): \b, \t, \n,
  * \f, \r, \" and \\ two, another control or a lone surrogate six; in UTF-8 a lone surrogate is U+FFFD.

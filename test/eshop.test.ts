@@ -742,6 +742,49 @@ describe("orders", () => {
     expect(data(result)).toMatchObject({ customer_note: forged });
   });
 
+  test("an order of many long lines and notes fits one answer, its names and notes cut saying so, its ids and totals whole", async () => {
+    const order = woo.shop.order(O.pending1999);
+    const name = `有機コーヒー豆 1kg ${"深煎り、".repeat(100)}`;
+    order.line_items = Array.from({ length: 200 }, (_, i) => ({
+      id: 5000 + i,
+      name: `${i + 1}. ${name}`,
+      product_id: P.espresso,
+      quantity: 1,
+      subtotal: 1999,
+      total: 1999,
+      meta_data: [],
+    }));
+    order.customer_note = "Please ring twice. ".repeat(200);
+    for (let n = 0; n < 10; n++) {
+      order.notes.push({
+        id: 900 + n,
+        author: "system",
+        date: new Date("2026-11-02T10:00:00Z"),
+        note: `Stock reduced: ${"Espresso Beans 1 kg (COF-ESP-1KG) 41→40, ".repeat(100)}`,
+        customer_note: false,
+      });
+    }
+    const result = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(result.isError).toBeFalsy();
+    const got = data<{
+      total: string;
+      line_items: { id: number; name: string; total: string; product_id: number }[];
+      customer_note: string;
+      notes: { id: number; note: string }[];
+    }>(result);
+    expect(Buffer.byteLength(JSON.stringify(result.structuredContent))).toBeLessThanOrEqual(42_000);
+    expect(Buffer.byteLength(text(result))).toBeLessThanOrEqual(42_000);
+    expect(got.line_items.map((item) => item.id)).toEqual(order.line_items.map((item) => item.id));
+    expect(got.line_items.every((item) => item.total === "19.99" && item.product_id === P.espresso)).toBe(true);
+    expect(got.notes.map((note) => note.id)).toHaveLength(10);
+    const first = got.line_items[0]?.name ?? "";
+    expect(first.startsWith("1. 有機")).toBe(true);
+    expect(first).toMatch(new RegExp(`…\\(cut at \\d+ of its ${`1. ${name}`.length} characters\\)$`));
+    expect(got.customer_note).toMatch(/^Please ring twice\. .*…\(cut at \d+ of its 3800 characters\)$/);
+    expect(got.notes[0]?.note).toMatch(/^Stock reduced: .*…\(cut at \d+ of its \d+ characters\)$/);
+    expect(text(result)).toContain(`total ${got.total} EUR`);
+  });
+
   test("an order's notes say who wrote them, as the shop's admin does: a person by name, the shop itself by none", async () => {
     woo.shop.order(O.processing).notes.push({
       id: 998,
