@@ -785,6 +785,35 @@ describe("orders", () => {
     expect(text(result)).toContain(`total ${got.total} EUR`);
   });
 
+  test("a full page of orders, products or customers with long names fits one answer, its names cut saying so", async () => {
+    const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
+    const order = woo.shop.order(O.pending1999);
+    const product = woo.shop.product(P.espresso);
+    for (let i = 0; i < 100; i++) {
+      const copy = structuredClone(order);
+      copy.id = 20_000 + i;
+      copy.billing.first_name = name;
+      copy.payment_method_title = name;
+      woo.shop.orders.set(copy.id, copy);
+      woo.shop.products.set(30_000 + i, { ...structuredClone(product), id: 30_000 + i, name, sku: `LONG-${i}` });
+    }
+    for (const customer of woo.shop.customers.values()) customer.first_name = name;
+    for (const [tool, list] of [
+      ["eshop_orders_list", "orders"],
+      ["eshop_products_list", "products"],
+      ["eshop_customers_list", "customers"],
+    ] as const) {
+      const result = await server.call(tool, { page_size: 100 });
+      expect(result.isError).toBeFalsy();
+      expect(Buffer.byteLength(JSON.stringify(result.structuredContent))).toBeLessThanOrEqual(42_000);
+      expect(Buffer.byteLength(text(result))).toBeLessThanOrEqual(42_000);
+      const items = data<Record<string, { id: number }[]>>(result)[list] ?? [];
+      expect(items.length).toBeGreaterThan(list === "customers" ? 0 : 99);
+      // The shop's few customers fit whole.
+      if (list !== "customers") expect(JSON.stringify(items)).toMatch(/…\(cut at \d+ of its \d+ characters\)/);
+    }
+  });
+
   test("an order's notes say who wrote them, as the shop's admin does: a person by name, the shop itself by none", async () => {
     woo.shop.order(O.processing).notes.push({
       id: 998,

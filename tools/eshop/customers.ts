@@ -2,7 +2,16 @@ import { z } from "zod";
 import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
-import { customerOut, listEnded, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
+import {
+  customerOut,
+  listEnded,
+  pageLine,
+  pageRequest,
+  pageResult,
+  paging,
+  pagingOut,
+  withinAnswer,
+} from "./shapes.js";
 
 /** WooCommerce searches by the email alone when given one, and would drop `search` unsaid. */
 function emailAndSearch(args: { search?: string | undefined; email?: string | undefined }): string | undefined {
@@ -43,7 +52,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
           request,
           call,
         );
-        return { customers: page.items, ...pageResult(page, request) };
+        return withinAnswer({ customers: page.items, ...pageResult(page, request) });
       },
       render(r, args, session) {
         const ended = r.customers.length === 0 && listEnded(r, args, "customers");

@@ -1,7 +1,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
-import { oneLine, quote, quoteLine, withinBytes } from "../../src/shown.js";
+import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, utcMinute } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, StatusEmail } from "./provider.js";
@@ -19,6 +19,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  withinAnswer,
 } from "./shapes.js";
 
 /**
@@ -34,31 +35,8 @@ const UNFILLED_STATUSES = ["cancelled", "refunded", "checkout-draft"];
 
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
-/** Characters of a note the text shows; structuredContent has it whole, unless ORDER_BYTES cuts it. */
+/** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
 const NOTE_CHARACTERS = 500;
-/**
- * An order answer stops here, in bytes of its structured content as JSON carries it: some clients
- * refuse a result over 25k tokens or keep one over 50,000 characters out of the model's context,
- * and two hundred lines of long names, or long notes, make hundreds of kilobytes.
- */
-const ORDER_BYTES = 40_000;
-/** What people wrote on an order, which ORDER_BYTES cuts: its ids, sums and dates are kept whole. */
-const ORDER_WRITTEN = new Set([
-  "name",
-  "note",
-  "customer_note",
-  "author",
-  "reason",
-  "method",
-  "code",
-  "label",
-  "company",
-  "address",
-  "city",
-  "state",
-  "customer_name",
-  "payment_method",
-]);
 /** A note waiter adds to an order. */
 const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 
@@ -284,7 +262,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // another way, or a "#" before a number, is the same list.
       const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
       const page = await shop.listOrders(filters, request, call);
-      return { orders: page.items, ...pageResult(page, request) };
+      return withinAnswer({ orders: page.items, ...pageResult(page, request) });
     },
     render(r, args, session) {
       if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session);
@@ -306,7 +284,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
-      return withinBytes({ ...order, notes: notes.slice(0, NOTES_SHOWN) }, ORDER_BYTES, ORDER_WRITTEN);
+      return withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
     },
     render(o) {
       // When it was completed (shipped, for most shops), which a summary does not carry.

@@ -16,6 +16,7 @@ import {
   pagingOut,
   productOut,
   stockOut,
+  withinAnswer,
 } from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
@@ -178,7 +179,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         currencyOf(call),
       ]);
       const products = page.items.map(shownProduct);
-      return { products, ...(currency ? { currency } : {}), ...pageResult(page, request) };
+      return withinAnswer({ products, ...(currency ? { currency } : {}), ...pageResult(page, request) });
     },
     render(r, args) {
       if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);

@@ -1,8 +1,42 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { quote } from "../../src/shown.js";
+import { quote, withinBytes } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
+
+/**
+ * An answer stops here, in bytes of its structured content as JSON carries it: some clients refuse
+ * a result over 25k tokens or keep one over 50,000 characters out of the model's context, and an
+ * order of two hundred lines, or a page of a hundred products, with long names makes hundreds of
+ * kilobytes, three bytes a character in Japanese.
+ */
+const ANSWER_BYTES = 40_000;
+
+/** What people wrote in the shop (names, notes, addresses), which an answer cuts; ids, sums and dates stay whole. */
+const WRITTEN = new Set([
+  "name",
+  "first_name",
+  "last_name",
+  "username",
+  "customer_name",
+  "note",
+  "customer_note",
+  "author",
+  "reason",
+  "method",
+  "payment_method",
+  "code",
+  "label",
+  "company",
+  "address",
+  "city",
+  "state",
+]);
+
+/** `result` as an answer shows it: past ANSWER_BYTES, its longest written texts cut, each saying so. */
+export function withinAnswer<T>(result: T): T {
+  return withinBytes(result, ANSWER_BYTES, WRITTEN);
+}
 
 /** Money is a decimal string as the shop keeps it ("19.99"), which the tools' descriptions say once. */
 const money = (what?: string) => (what ? z.string().describe(what) : z.string());
