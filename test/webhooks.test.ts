@@ -521,6 +521,33 @@ describe("the listener", () => {
     ]);
   });
 
+  test("a Shopify Events delivery is typed by its topic and action, so a product created is told from one updated", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-events-")) });
+    // As Shopify's Events deliveries come: the topic is the resource, the action what befell it.
+    const events = async (action: string, webhookId: string) => {
+      const body = JSON.stringify({ topic: "Product", action, handle: "catalog", fields_changed: ["title"] });
+      return post("store", body, {
+        "shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64"),
+        "shopify-webhook-id": webhookId,
+        "shopify-event-id": `event-${webhookId}`,
+        "shopify-topic": "Product",
+        "shopify-action": action,
+        "shopify-handle": "catalog",
+        "shopify-resource-id": "gid://shopify/Product/123",
+      });
+    };
+    const created = await events("create", "d2c9b1f0-0000-4000-8000-000000000001");
+    const updated = await events("update", "d2c9b1f0-0000-4000-8000-000000000002");
+    const ids = async (type: string) =>
+      (
+        (await session.call("events_list", { source: "store", type })).structuredContent as {
+          events: { id: string }[];
+        }
+      ).events.map((e) => e.id);
+    expect(await ids("Product/create")).toEqual([created.body.id]);
+    expect(await ids("Product/")).toEqual([updated.body.id, created.body.id]);
+  });
+
   test("Shopify's test notification, sent by the admin's Send test notification, gets 200 and is not an event: its sample order is no order of the shop", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-test-")) });
     const body = readFileSync(join(import.meta.dirname, "fakes/samples/shopify-webhook-orders-paid-TRIMMED.json"));

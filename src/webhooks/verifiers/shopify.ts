@@ -16,7 +16,9 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
  * delivery is its webhook id, which Shopify's docs name the key to deduplicate deliveries by: the
  * event id is shared by every delivery one merchant action brings (several topics, several
  * resources), so keyed on it a second resource's delivery would be answered as a repeat and never
- * stored. A delivery without a webhook id is its topic and event id.
+ * stored. A delivery without a webhook id is its topic and event id. An Events delivery's topic
+ * names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
+ * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
  * sample order and maybe no ids) is no event: taken for one, its sample would pass for an order of
  * the shop.
@@ -29,7 +31,9 @@ export function shopify(secrets: readonly string[]) {
     const webhook = shopifyHeader(headers, "webhook-id");
     if (shopifyHeader(headers, "test")?.toLowerCase() === "true")
       return { kind: "ping", sender: "Shopify", signed: true, ...(webhook ? { id: webhook } : {}) };
-    const type = shopifyHeader(headers, "topic") ?? "unknown";
+    const topic = shopifyHeader(headers, "topic") ?? "unknown";
+    const action = shopifyHeader(headers, "action");
+    const type = action ? `${topic}/${action}` : topic;
     const event = shopifyHeader(headers, "event-id");
     const id = webhook ?? (event && `${type}:${event}`);
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
