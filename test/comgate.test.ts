@@ -168,6 +168,23 @@ describe("a Comgate notification", () => {
     expect(said).not.toMatch(/tool call|ask for less/);
   });
 
+  test("answered 200 with an error code by Comgate's API gets 503, and the log gives Comgate's message with its code", async () => {
+    const failing = { ...PAID, transId: "FAIL-0001" };
+    api.payments.set(failing.transId, failing);
+    // A minute on: a line a minute for each source and kind of reason.
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    api.queue.push({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: '{"code":1200,"message":"Database error"}',
+    });
+    expect(await push(waiter, notification(MERCHANT, SECRET, failing))).toMatchObject({ status: 503 });
+    expect(waiter.stderr().slice(before)).toMatch(
+      /webhook comgate not stored, the sender will retry: Comgate's API answered code 1200: "Database error"\n/,
+    );
+  });
+
   test("for a payment Comgate does not know is refused", async () => {
     const answer = await push(waiter, notification(MERCHANT, SECRET, { ...PAID, transId: "NONE-0000" }));
     expect(answer).toMatchObject({ status: 401, body: { error: "transaction unknown to Comgate" } });

@@ -118,7 +118,10 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     } catch (err) {
       return { kind: "unavailable", reason: `Comgate's API did not confirm the payment: ${(err as Error).message}` };
     }
-    if (confirmed.code !== 0) return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}` };
+    if (confirmed.code !== 0) {
+      const message = confirmed.message ? `: ${quoteLine(confirmed.message)}` : "";
+      return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}${message}` };
+    }
     if (confirmed.transId !== transId || !confirmed.status) return reject("Comgate's API answered for another payment");
     // A payment Comgate still shows short of what it notified (pending, or authorized where it was
     // paid) is only late to show it: later, as answered now it would be stored as it was, and the
