@@ -332,8 +332,12 @@ export function meantKeys(name: string, known: readonly string[]): string[] {
   return least > most ? [] : known.filter((_, i) => distances[i] === least);
 }
 
-/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
+/**
+ * How many single-character edits make `a` into `b`, two neighbours swapped being one edit, as a
+ * slip of the fingers makes it (`stirpe` for `stripe`): the optimal string alignment distance.
+ */
 function edits(a: string, b: string): number {
+  let before: number[] = [];
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];
@@ -343,7 +347,10 @@ function edits(a: string, b: string): number {
         (next[j - 1] ?? 0) + 1,
         (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        next[j] = Math.min(next[j] ?? 0, (before[j - 2] ?? 0) + 1);
     }
+    before = row;
     row = next;
   }
   return row[b.length] ?? 0;

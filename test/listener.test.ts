@@ -1968,6 +1968,16 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("a delivery to a source's path with two letters swapped, as fingers swap them, names the source meant", async () => {
+    const lines: string[] = [];
+    const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const answer = await send(port, { path: "/webhooks/tiral", host: `127.0.0.1:${port}`, body: "{}" });
+    expect(answer.status).toBe(404);
+    expect(lines.filter((line) => line.includes("no source is named"))).toEqual([
+      expect.stringMatching(/no source is named "tiral"; did you mean trial\? \(the sources: erp, trial\)\n$/),
+    ]);
+  });
+
   test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
     const { port, store } = await start();
     for (const method of ["GET", "PUT", "DELETE"]) {

@@ -1575,7 +1575,7 @@ describe.concurrent("the command line", () => {
       });
       expect(result.status, result.stderr).toBe(2);
       expect(result.stderr).toMatch(
-        `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_list or events_wait? (the enabled toolsets serve: events_list, `,
+        `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_wait? (the enabled toolsets serve: events_list, `,
       );
       expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
     }

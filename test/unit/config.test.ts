@@ -800,8 +800,8 @@ describe("bad settings are refused by name", () => {
   });
 
   test("an unknown key in the file is a typo, not ignored", () => {
-    const path = file({ shop: { ulr: "https://x.example" } });
-    expect(() => load({}, { file: path })).toThrow(`unknown setting shop.ulr in config file ${path}; shop takes url`);
+    const path = file({ shop: { lru: "https://x.example" } });
+    expect(() => load({}, { file: path })).toThrow(`unknown setting shop.lru in config file ${path}; shop takes url`);
     expect(() => load({}, { file: file({ logLevelSetting: "debug" }) })).toThrow(
       /unknown setting logLevelSetting in config file .*; docs\/settings.md lists the settings$/,
     );
@@ -836,9 +836,10 @@ describe("bad settings are refused by name", () => {
     expect(refused({ sorces: {} })).toMatch(
       /; did you mean webhooks\.sources, written \{"webhooks": \{"sources": …\}\}\?$/,
     );
-    // Three letters are one edit from many keys: one is too far.
+    // Two neighbours swapped are one slip; in three letters, two edits are too far.
     expect(refused({ shop: { uri: "https://x.example" } })).toMatch(/; did you mean shop\.url\?$/);
-    expect(refused({ shop: { ulr: "https://x.example" } })).toMatch(/; shop takes url$/);
+    expect(refused({ shop: { ulr: "https://x.example" } })).toMatch(/; did you mean shop\.url\?$/);
+    expect(refused({ shop: { lru: "https://x.example" } })).toMatch(/; shop takes url$/);
   });
 
   test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
