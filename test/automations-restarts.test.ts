@@ -8,6 +8,7 @@ import { clock, setClock } from "../src/time.js";
 import {
   CHAT,
   dataDir,
+  env,
   nextSequence,
   O,
   PAID,
@@ -23,6 +24,7 @@ import {
   woo,
 } from "./automations-harness.js";
 import { tooManyRequests } from "./fakes/telegram.js";
+import { startWaiter } from "./memory.js";
 import { numbersMovedSql } from "./store-contract.js";
 
 useFakes();
@@ -469,6 +471,32 @@ describe("a run a stopped server left", () => {
         lines,
         event.id,
       );
+      // An agent asking how the run went is told why the step it left waiting was not done, not
+      // that it tries again.
+      const agent = await startWaiter(env([{ ...PAID, name: "stripe-paid-v2" }]));
+      try {
+        const { structuredContent } = await agent.call("automations_runs", { event_id: event.id });
+        expect(structuredContent).toMatchObject({
+          runs: [
+            {
+              status: "failed",
+              steps: [
+                { status: "done", tool: "eshop_order_mark_paid" },
+                {
+                  status: "not done",
+                  tool: "notify_send",
+                  outcome: expect.stringMatching(
+                    /^No chat or address of team confirmed the message: 424242: Telegram Bot API .*\(429: .* It was waiting for its next try when its run failed, and was not tried again\. Its arguments were \{"channel":"team",.*\}\.$/,
+                  ),
+                },
+              ],
+            },
+          ],
+        });
+        expect(JSON.stringify(structuredContent)).not.toContain("Trying again");
+      } finally {
+        await agent.close();
+      }
     } finally {
       await second.close();
       setClock(clock.now() - 61_000);

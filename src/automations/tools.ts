@@ -355,15 +355,21 @@ export function automationsToolset(
                 // A step that waits for its next try is recorded as started, or as refused when the
                 // upstream refused it, but is waiting, and says why and until when.
                 const waiting = run.status === "running" ? detail.waiting : undefined;
+                // One its run left waiting when it failed (its automation gone or edited, its event
+                // dropped) was not done: why it waited, without the next try (calls.ts) that never came.
+                const left =
+                  run.status !== "running" && (detail.waiting !== undefined || step.status === "refused")
+                    ? `${detail.waiting ? `${detail.waiting.replace(/ Trying again at \S+\.$/, "")} ` : ""}It was waiting for its next try when its run failed, and was not tried again.${json === undefined ? "" : ` Its arguments were ${cut(json, 300)}.`}`
+                    : undefined;
                 // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand:
                 // a sentence after the reason, which may end in no full stop ("… on this event's payload)").
                 const stop = detail.error && !/[.!?…]$/.test(detail.error) ? "." : "";
                 const failed =
                   detail.error &&
                   (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
-                const outcome = failed || (detail.said ?? waiting ?? called);
+                const outcome = failed || (detail.said ?? waiting ?? left ?? called);
                 return {
-                  status: waiting ? "waiting" : step.status,
+                  status: waiting ? "waiting" : left ? "not done" : step.status,
                   tool: detail.tool,
                   ...(outcome ? { outcome: bounded(outcome) } : {}),
                 };
