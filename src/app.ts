@@ -340,6 +340,7 @@ function httpClient(config: Config, log: Log): HttpClient {
     // At most half a call's time: a tool timeout of a few seconds would otherwise cut the first
     // connection while it opens, and the call say the upstream did not answer, not that it never connected.
     connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, config.core.toolTimeout * 500),
+    log,
   });
 }
 

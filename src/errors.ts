@@ -50,6 +50,12 @@ export class UpstreamError extends ToolError {
   ) {
     super(message);
   }
+
+  /**
+   * Set where the upstream refused waiter's credentials (401, 403), which every call meets until a
+   * person mends them: says `line` as a warning, a line a minute at most while the refusals last.
+   */
+  sayRefused?: (line: string) => void;
 }
 
 /** An upstream that did not answer, or did not finish its answer, before the tool call's deadline. */

@@ -12,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
-import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError } from "./errors.js";
+import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError, UpstreamError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import { eitherSignal } from "./http/deadline.js";
@@ -619,7 +619,9 @@ async function runTool(
           : call.signal.aborted
             ? `cancelled by its client${caller ? ` ${caller}` : ""}${typeof call.signal.reason === "string" ? ` (${oneLine(call.signal.reason)})` : ""}: `
             : `failed${caller ? ` for ${caller}` : ""}: `;
-      log.operatorOnly(err.logLevel, `${tool.name} ${ended}${message}`);
+      const line = `${tool.name} ${ended}${message}`;
+      if (err instanceof UpstreamError && err.sayRefused) err.sayRefused(line);
+      else log.operatorOnly(err.logLevel, line);
       return { content: [{ type: "text", text: message }], isError: true };
     }
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.

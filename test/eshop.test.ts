@@ -2602,6 +2602,35 @@ describe("errors", () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
+  test("a shop that refuses waiter's key is one warning for the operator a run, and said when it takes it again", async () => {
+    const refusing = await start(shopEnv(woo));
+    const warnings = () =>
+      refusing
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+    try {
+      const refusal = json(401, {
+        code: "woocommerce_rest_authentication_error",
+        message: "Consumer secret is invalid.",
+        data: { status: 401 },
+      });
+      woo.queue.push(refusal, refusal, refusal);
+      for (let i = 0; i < 3; i++) expect((await refusing.call("eshop_orders_list", {})).isError).toBe(true);
+      expect(warnings()).toEqual([
+        expect.stringMatching(
+          /warning \[waiter\] eshop_orders_list failed: WooCommerce refused the request \(401 woocommerce_rest_authentication_error: .*Check WAITER_WOO_KEY/,
+        ),
+      ]);
+      expect((await refusing.call("eshop_orders_list", {})).isError).toBeFalsy();
+      expect(warnings()[1]).toMatch(
+        /warning \[waiter\] WooCommerce takes waiter's requests again, after 3 failed attempts over \d+ s$/,
+      );
+    } finally {
+      await refusing.close();
+    }
+  });
+
   test("a wrong secret, a read-only key writing, and a wrong URL each say what to check", async () => {
     const wrong = await start(shopEnv(woo, { WAITER_WOO_SECRET: "cs_wrong" }));
     const readKey = await start(

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { UpstreamError } from "../errors.js";
+import { throttled } from "../log.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
@@ -98,6 +99,7 @@ export class HttpClient {
       send: (upstream, request, call, shared) => this.#send(upstream, request, call, shared),
       cache: new AnswerCache(o.cacheBytes),
       options: o,
+      refusals: o.log && throttled((line) => o.log?.operatorOnly("warning", line)),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import type { ChangeWords } from "../errors.js";
+import type { Log } from "../log.js";
 import type { HttpProxy } from "./proxy.js";
 
 /** What a tool call hands to every upstream request it makes. */
@@ -38,10 +39,13 @@ export interface HttpClientOptions {
   proxy?: HttpProxy | undefined;
   /** Bound of the cache, counted as the cached answers' JSON text length and KEEPING_BYTES each. */
   cacheBytes?: number;
+  /** Where a warning goes that an upstream refuses waiter's credentials, which only a person mends. */
+  log?: Log;
 }
 
-/** The client's options once its defaults are filled in: all but the proxy, which may be none. */
-export type ClientOptions = Required<Omit<HttpClientOptions, "proxy">> & Pick<HttpClientOptions, "proxy">;
+/** The client's options once its defaults are filled in: all but the proxy and the log, which may be none. */
+export type ClientOptions = Required<Omit<HttpClientOptions, "proxy" | "log">> &
+  Pick<HttpClientOptions, "proxy" | "log">;
 
 /** One request as the client sends it. */
 export interface Outgoing {

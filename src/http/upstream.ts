@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { A_CHANGE, type ChangeWords, UnconfirmedChange, UpstreamError } from "../errors.js";
+import type { Throttled } from "../log.js";
 import { isWaitersOwnUrl, percentDecoded } from "../settings.js";
 import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
@@ -174,6 +175,8 @@ export interface Carrier {
   send(upstream: string, request: Outgoing, call: Call, shared: Progress | undefined): Promise<HttpResponse>;
   cache: AnswerCache;
   options: ClientOptions;
+  /** The runs of 401 and 403 answers, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
+  refusals: Throttled | undefined;
 }
 
 /**
@@ -211,6 +214,9 @@ export class Upstream {
   /** What holds the credentials every request carries, as a 401 or 403 names it; undefined without any. */
   readonly #keys: string | undefined;
 
+  /** What the runs of this upstream's refusals are kept under (Carrier.refusals): its name and credentials. */
+  readonly #refusalsKey: string;
+
   /** Whether the base URL is waiter's own choice, not a setting's. */
   readonly #urlIsWaitersOwn: boolean;
 
@@ -232,6 +238,7 @@ export class Upstream {
     this.#headers = headersFor(baseUrl, options.headers);
     this.#credentials = credentialsIn(baseUrl, { ...options, headers: this.#headers });
     this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
+    this.#refusalsKey = `${name} ${this.#root} ${this.#account}`;
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
     this.#change = options.change ?? A_CHANGE;
@@ -433,8 +440,13 @@ export class Upstream {
         );
       error.message = withoutSecrets(error.message, credentials);
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
+      const { status } = response;
+      const { refusals } = this.carrier;
+      if (refusals && error instanceof UpstreamError && (status === 401 || status === 403))
+        error.sayRefused = (line) => refusals(line, this.#refusalsKey);
       throw error;
     }
+    this.carrier.refusals?.ended(`${this.name} takes waiter's requests again`, this.#refusalsKey);
     let body: unknown;
     try {
       body = JSON.parse(response.text);
