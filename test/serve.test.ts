@@ -529,7 +529,7 @@ describe("waiter serve", () => {
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(server.stderr().match(/^.* got 401: .*$/gm)).toEqual([
-      expect.stringMatching(/MCP request got 401: The token is not one this server knows$/),
+      expect.stringMatching(/MCP request from 127\.0\.0\.1 got 401: The token is not one this server knows$/),
       expect.stringMatching(
         /got 401: The token is not one this server knows \(4 more like it since the last line, the last \d+ s ago\)$/,
       ),
@@ -2797,7 +2797,7 @@ describe("bearer tokens", () => {
         expect(await refused.body.json()).toEqual({ error: "invalid_token", error_description: why });
       }
       expect(served.stderr()).toMatch(
-        / info +\[waiter\] MCP request got 401: its Authorization header carries no token after Bearer \(is the variable the client takes it from set\?\)$/m,
+        / info +\[waiter\] MCP request from 127\.0\.0\.1 got 401: its Authorization header carries no token after Bearer \(is the variable the client takes it from set\?\)$/m,
       );
     } finally {
       await served.close();
@@ -2853,11 +2853,16 @@ describe("bearer tokens", () => {
       expect(beyond.statusCode).toBe(403);
       await beyond.body.dump();
       expect(refusals()).toEqual([
-        expect.stringMatching(/ info +\[waiter\] MCP request got 401: The token is not one this server knows$/),
+        // The address says which machine holds a stale token, or none.
         expect.stringMatching(
-          / info +\[waiter\] MCP request got 401: it carries no token \(Authorization: Bearer <token>\)$/,
+          / info +\[waiter\] MCP request from 127\.0\.0\.1 got 401: The token is not one this server knows$/,
         ),
-        expect.stringMatching(/ info .*MCP request got 401: its Authorization header is no Bearer token/),
+        expect.stringMatching(
+          / info +\[waiter\] MCP request from 127\.0\.0\.1 got 401: it carries no token \(Authorization: Bearer <token>\)$/,
+        ),
+        expect.stringMatching(
+          / info .*MCP request from 127\.0\.0\.1 got 401: its Authorization header is no Bearer token/,
+        ),
         expect.stringMatching(
           / info .*MCP request with token ops got 429: past http.requestsPerMinute \(60\); told to try again in 1 s$/,
         ),
@@ -3625,7 +3630,7 @@ describe("OAuth access tokens", () => {
       expect(served.stderr().match(/^.* got \d{3}: .*$/gm)).toEqual([
         expect.stringMatching(
           new RegExp(
-            ` info .*MCP request with token oauth:claude/alice got 401: The access token was refused: it is for another audience: its aud is account, and this server takes only ${PUBLIC}/mcp; `,
+            ` info .*MCP request from 127\\.0\\.0\\.1 with token oauth:claude/alice got 401: The access token was refused: it is for another audience: its aud is account, and this server takes only ${PUBLIC}/mcp; `,
           ),
         ),
         expect.stringMatching(
@@ -3633,7 +3638,7 @@ describe("OAuth access tokens", () => {
         ),
         // Claims no key of the issuer signed are anyone's words: no caller is named, and a flood makes one line.
         expect.stringMatching(
-          / info .*MCP request got 401: The access token was refused: it is not signed by any key the issuer publishes$/,
+          / info .*MCP request from 127\.0\.0\.1 got 401: The access token was refused: it is not signed by any key the issuer publishes$/,
         ),
       ]);
       for (const token of tokens) expect(served.stderr()).not.toContain(token);
@@ -3643,7 +3648,8 @@ describe("OAuth access tokens", () => {
   });
 
   test("with OAuth, a request without a token is logged at debug, not at info: an OAuth client's first request carries none", async () => {
-    const tokenless = / debug +\[waiter\] MCP request got 401: it carries no token \(Authorization: Bearer <token>\)$/m;
+    const tokenless =
+      / debug +\[waiter\] MCP request from 127\.0\.0\.1 got 401: it carries no token \(Authorization: Bearer <token>\)$/m;
     for (const [level, said] of [
       ["info", false],
       ["debug", true],
@@ -4439,7 +4445,9 @@ describe("OAuth access tokens", () => {
           `Bearer error="invalid_token", error_description="${why}", scope="waiter:read waiter:write", ${metadata}`,
         );
         expect(await refused.body.json()).toEqual({ error: "invalid_token", error_description: why });
-        expect(served.stderr()).toContain(`MCP request with token oauth:connector/alice got 401: ${why}`);
+        expect(served.stderr()).toContain(
+          `MCP request from 127.0.0.1 with token oauth:connector/alice got 401: ${why}`,
+        );
       }
       // An empty cnf binds a token to nothing: taken.
       const unbound = await sign({ scope: "waiter:write", azp: "connector", sub: "alice", cnf: {} });
@@ -4460,7 +4468,7 @@ describe("OAuth access tokens", () => {
       expect(dpop.headers["www-authenticate"]).toBe(`Bearer scope="waiter:read waiter:write", ${metadata}`);
       expect(await dpop.body.json()).toEqual({ error_description: why });
       expect(served.stderr()).toMatch(
-        / info .*MCP request got 401: its Authorization header carries a DPoP token, and only Bearer is taken$/m,
+        / info .*MCP request from 127\.0\.0\.1 got 401: its Authorization header carries a DPoP token, and only Bearer is taken$/m,
       );
       expect(served.stderr()).not.toContain(token);
     } finally {

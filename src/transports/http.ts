@@ -205,12 +205,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   /**
    * A refused request to /mcp, said as its client was told: the connectors of claude.ai and ChatGPT
-   * show a 401's reason to no one, so the log is where it is read. A line a minute for each caller
-   * and reason: a flood of bad tokens, whose callers are not known, makes one line a minute.
+   * show a 401's reason to no one, so the log is where it is read. A line a minute for each caller,
+   * reason and address: a flood of bad tokens from one machine, whose callers are not known, makes
+   * one line a minute.
    */
   const refusals = throttled((line) => log.info(line));
-  const refused = (status: number, why: string, caller?: string, reason = why) =>
-    refusals(`MCP request${caller ? ` with token ${caller}` : ""} got ${status}: ${why}`, `${caller ?? ""}\n${reason}`);
+  const refused = (status: number, why: string, caller?: string, reason = why, from?: string) =>
+    refusals(
+      `MCP request${from ? ` from ${from}` : ""}${caller ? ` with token ${caller}` : ""} got ${status}: ${why}`,
+      `${caller ?? ""}\n${reason}\n${from ?? ""}`,
+    );
 
   /**
    * A tools/call, alone or in a JSON-RPC batch, of a tool the caller could call with waiter:write

@@ -149,17 +149,26 @@ const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
  */
 class NoTokenError extends InvalidTokenError {}
 
-/** A refused request to /mcp, said in the log: its status, why, the caller, and what the line is keyed by. */
-type Refused = (status: number, why: string, caller?: string, reason?: string) => void;
+/**
+ * A refused request to /mcp, said in the log: its status, why, the caller, what the line is keyed
+ * by, and the address it came from, for a caller its token does not name.
+ */
+type Refused = (status: number, why: string, caller?: string, reason?: string, from?: string) => void;
 
 /**
  * The bearer check: the token as `verifier` knows it, set on the request, or a refusal in OAuth's
  * words, a 401 naming the scopes to ask for with OAuth. It is the SDK's requireBearerAuth but for
  * that scope, which the SDK names only when it requires every scope it names (requiredScopes),
  * where a token needs either of waiter's; it reads the time from waiter's clock; and it says in
- * the log why a request carried no bearer token.
+ * the log why a request carried no bearer token, or one `verifier` refused, and from which address:
+ * the machine where a variable is unset or a token was left is found so.
  */
-function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptions["oauth"]): RequestHandler {
+function bearerCheck(
+  verifier: OAuthTokenVerifier,
+  log: Log,
+  oauth: SessionOptions["oauth"],
+  refused: Refused,
+): RequestHandler {
   // A request without a bearer token is how an OAuth client's first request finds where to log
   // in: said at debug then.
   const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
@@ -167,14 +176,15 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
   // waiter does not take, which the person who set it up reads here.
   const otherScheme = throttled((line) => log.info(line));
   return async (req, res, next) => {
+    const address = req.socket.remoteAddress ?? "unknown";
     try {
       const header = req.headers.authorization ?? "";
       // "Bearer $WAITER_TOKEN" with the variable unset, a header of the wrong format else: the
       // person is sent to the variable. (Node drops the space after "Bearer".)
       if (/^bearer\s*$/i.test(header)) {
         tokenless(
-          "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
-          "empty",
+          `MCP request from ${address} got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)`,
+          `empty\n${address}`,
         );
         throw new InvalidTokenError(EMPTY_BEARER);
       }
@@ -185,19 +195,26 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
       // carries no error), said in the body and, as no OAuth client's first request, at info.
       if (type?.toLowerCase() === "dpop" && token) {
         otherScheme(
-          "MCP request got 401: its Authorization header carries a DPoP token, and only Bearer is taken",
-          "dpop",
+          `MCP request from ${address} got 401: its Authorization header carries a DPoP token, and only Bearer is taken`,
+          `dpop\n${address}`,
         );
         throw new NoTokenError(DPOP_SCHEME);
       }
       if (type?.toLowerCase() !== "bearer" || !token) {
         const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
-        tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
+        tokenless(`MCP request from ${address} got 401: ${why} (Authorization: Bearer <token>)`, `${why}\n${address}`);
         throw new NoTokenError(
           header ? "Invalid Authorization header format, expected 'Bearer TOKEN'" : "Missing Authorization header",
         );
       }
-      const auth = await verifier.verifyAccessToken(token);
+      const auth = await verifier.verifyAccessToken(token).catch((refusal: unknown) => {
+        // An issuer that cannot be reached is the issuer's failure, which its verifier says.
+        if (refusal instanceof InvalidTokenError) {
+          const caller = refusal instanceof CallerRefusedError ? refusal.caller : undefined;
+          refused(401, refusal.message, caller, refusal.message, address);
+        }
+        throw refusal;
+      });
       // A token without a time, or past it, is taken no more (a configured token's is Infinity).
       if (!((auth.expiresAt ?? Number.NaN) * 1000 >= clock.now())) throw new InvalidTokenError("Token has expired");
       req.auth = auth;
@@ -396,18 +413,7 @@ export function mountRoutes(
     ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init), limits.oauthTimeouts)] : []),
   ];
   const auth: RequestHandler[] = verifiers.length
-    ? [
-        bearerCheck(
-          firstOf(verifiers, (refusal) => {
-            // An issuer that cannot be reached is the issuer's failure, which its verifier says.
-            if (!(refusal instanceof InvalidTokenError)) return;
-            refused(401, refusal.message, refusal instanceof CallerRefusedError ? refusal.caller : undefined);
-          }),
-          log,
-          oauth,
-        ),
-        scopeless(refused, oauth),
-      ]
+    ? [bearerCheck(firstOf(verifiers), log, oauth, refused), scopeless(refused, oauth)]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
   else if (limits.tokens.length) refuseOAuthLogin(web, refused);
@@ -434,9 +440,8 @@ export function mountRoutes(
 /**
  * The first of `verifiers` that knows the token. When none does, the last refusal stands unless it
  * only says the token is no JWT: a mistyped configured token is refused in the words of theirs.
- * `refused` hears the refusal that stands.
  */
-function firstOf(verifiers: OAuthTokenVerifier[], refused: (refusal: unknown) => void): OAuthTokenVerifier {
+function firstOf(verifiers: OAuthTokenVerifier[]): OAuthTokenVerifier {
   return {
     async verifyAccessToken(token) {
       const refusals: unknown[] = [];
@@ -447,9 +452,7 @@ function firstOf(verifiers: OAuthTokenVerifier[], refused: (refusal: unknown) =>
           refusals.push(err);
         }
       }
-      const refusal = refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
-      refused(refusal);
-      throw refusal;
+      throw refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
     },
   };
 }
