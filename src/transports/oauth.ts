@@ -159,7 +159,8 @@ function unreadableKeys(uri: URL, err: unknown, keysMs: number): unknown {
 
 /**
  * The issuer's keys, as jwtVerify asks for the one a token names, and `readAgain`, which reads them
- * again unless they were asked for less than KEYS_COOLDOWN_MS ago, and says whether it did.
+ * again unless they were asked for less than KEYS_COOLDOWN_MS ago, and says whether it did; asked
+ * that soon after a read that failed, it fails as that read did.
  */
 type Keys = JWTVerifyGetKey & { readAgain(): Promise<boolean> };
 
@@ -201,7 +202,12 @@ function issuerKeys(uri: URL, fetch: Fetch, keysMs: number, readOk: () => void):
     }
   };
   const readAgain = async () => {
-    if (lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) return false;
+    // While the last read failed, whether the issuer publishes the key a token needs is not known:
+    // its failure stands (a 503), not a refusal of the token that has its client log in again.
+    if (lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) {
+      if (failure !== undefined) throw failure;
+      return false;
+    }
     await read();
     return true;
   };
