@@ -3339,6 +3339,38 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a client that looks for the login on waiter itself, not at the issuer its metadata names, is told where it is, not that a proxy moved the paths", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    const told = `this waiter serve is no OAuth authorization server: log in at the issuer ${issuer.origin}, which its resource metadata, ${PUBLIC}/.well-known/oauth-protected-resource/mcp, names`;
+    try {
+      // Where a client of MCP 2025-03-26, which reads no resource metadata, looks: the server's
+      // origin taken for the issuer, its metadata and its default endpoints.
+      for (const [method, path] of [
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["GET", "/.well-known/openid-configuration"],
+        ["POST", "/register"],
+        ["GET", "/authorize"],
+        ["POST", "/token"],
+      ] as const) {
+        const answer = await request(`${served.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
+        expect(answer.statusCode, path).toBe(404);
+        expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
+          `not found: "${path}"; ${told}`,
+        );
+      }
+      expect(served.stderr()).toMatch(
+        / info +\[waiter\] MCP request got 404: it looked for an OAuth login at \/register, on waiter, not at the issuer http:\/\/127\.0\.0\.1:\d+ \(http\.oauth\.issuer\): its client reads no resource metadata \(RFC 9728\), which MCP clients read from protocol 2025-06-18 on$/m,
+      );
+      expect(served.stderr()).not.toContain("must pass paths unchanged");
+      // The resource metadata is still served.
+      const metadata = await request(`${served.url}/.well-known/oauth-protected-resource/mcp`);
+      expect(metadata.statusCode).toBe(200);
+      await metadata.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a page whose origin is allowed may call /mcp from a browser; any page may read the resource metadata", async () => {
     const page = "https://app.example.com";
     const served = await inProcess(

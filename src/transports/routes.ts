@@ -324,9 +324,10 @@ function serveResourceMetadata(web: express.Express, oauth: NonNullable<SessionO
 /**
  * Where an OAuth client looks for a login after a 401 (the MCP Inspector, when no header gives it
  * the token): the resource metadata, then the server's origin taken for the issuer, its metadata and
- * its default endpoints. Without http.oauth each is told that tokens are taken, not a login; the
- * listener's 404 would have the person look for a proxy. An OAuth error's shape, which a client
- * shows the description of.
+ * its default endpoints. Without http.oauth each is told that tokens are taken, not a login; with
+ * it, a client that looks past the metadata (MCP 2025-03-26's, which reads none) is told the
+ * issuer. The listener's 404 would have the person look for a proxy. An OAuth error's shape, which
+ * a client shows the description of.
  */
 const OAUTH_LOGIN_PATHS = [
   "/.well-known/oauth-protected-resource",
@@ -337,22 +338,24 @@ const OAUTH_LOGIN_PATHS = [
   "/token",
 ];
 
-function refuseOAuthLogin(web: express.Express, refused: Refused): void {
-  web.use(OAUTH_LOGIN_PATHS, (req, res) => {
+function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: SessionOptions["oauth"]): void {
+  // With http.oauth, the resource metadata is served (serveResourceMetadata).
+  const paths = oauth
+    ? OAUTH_LOGIN_PATHS.filter((path) => !path.endsWith("/oauth-protected-resource"))
+    : OAUTH_LOGIN_PATHS;
+  const told = oauth
+    ? `this waiter serve is no OAuth authorization server: log in at the issuer ${oauth.issuer}, which its resource metadata, ${oauth.metadataUrl}, names`
+    : `this waiter serve takes no OAuth login (http.oauth is not set): send one of its tokens (http.tokens) as "Authorization: Bearer <token>"`;
+  const logged = oauth
+    ? `on waiter, not at the issuer ${oauth.issuer} (http.oauth.issuer): its client reads no resource metadata (RFC 9728), which MCP clients read from protocol 2025-06-18 on`
+    : "and this waiter takes tokens of http.tokens only";
+  web.use(paths, (req, res) => {
     const path = req.originalUrl.split("?", 1)[0] ?? "";
     if (!path.startsWith("/.well-known/")) {
-      refused(
-        404,
-        `it looked for an OAuth login at ${req.baseUrl}, and this waiter takes tokens of http.tokens only`,
-        undefined,
-        "oauth",
-      );
+      refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
     }
     if (!req.complete) res.set("connection", "close");
-    res.status(404).json({
-      error: "invalid_request",
-      error_description: `not found: ${quoteLine(path)}; this waiter serve takes no OAuth login (http.oauth is not set): send one of its tokens (http.tokens) as "Authorization: Bearer <token>"`,
-    });
+    res.status(404).json({ error: "invalid_request", error_description: `not found: ${quoteLine(path)}; ${told}` });
   });
 }
 
@@ -416,7 +419,7 @@ export function mountRoutes(
     ? [bearerCheck(firstOf(verifiers), log, oauth, refused), scopeless(refused, oauth)]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
-  else if (limits.tokens.length) refuseOAuthLogin(web, refused);
+  if (oauth || limits.tokens.length) refuseOAuthLogin(web, refused, oauth);
   // Before the token check: a browser's preflight carries none.
   web.all("/mcp", pageAccess);
   // Express answers HEAD with the GET route, which would check the token and the session first.
