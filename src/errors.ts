@@ -114,21 +114,6 @@ export class UnconfirmedChange extends UpstreamError {
   }
 }
 
-/**
- * A change whose request went out and had no answer before the tool call's deadline: an automation
- * says it with the deadline's setting, which a person raises for a slow upstream.
- */
-export class UnconfirmedInTime extends UnconfirmedChange {
-  constructor(
-    /** The upstream and its host, as the message begins: "WooCommerce (shop.example)". */
-    readonly where: string,
-    failure: string,
-    readonly advice?: string,
-  ) {
-    super(failure, advice);
-  }
-}
-
 /** A setting is missing or wrong; the message names it and never repeats a secret. Stops waiter at start. */
 export class ConfigError extends Error {
   override name = "ConfigError";

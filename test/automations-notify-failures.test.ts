@@ -195,7 +195,7 @@ describe("when a channel cannot be reached", () => {
     }
   });
 
-  test("a notification Telegram does not confirm before the tool timeout says the message may have been sent", async () => {
+  test("a notification Telegram does not confirm before the tool timeout names WAITER_TOOL_TIMEOUT, and says the message may have been sent", async () => {
     const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }], {
       WAITER_TOOL_TIMEOUT: "1",
     });
@@ -204,11 +204,50 @@ describe("when a channel cannot be reached", () => {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
       expect(run?.error).toMatch(
-        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call ended; it may have been sent\. Sending the message again may send it twice/,
+        /: Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 1 s\); it may have been sent\. Sending the message again may send it twice\.$/,
       );
     } finally {
       telegram.delayMs = 0;
       await server.close();
+    }
+  });
+
+  test("an email the mail server does not take before the tool timeout names WAITER_TOOL_TIMEOUT, and one it had but did not confirm may have been delivered", async () => {
+    // The first address is answered after the call's second; the message to the second is confirmed after it.
+    const smtp = await startMailServer(
+      {
+        onRcptTo(address, _session, callback) {
+          setTimeout(callback, address.address.startsWith("slow") ? 1500 : 0);
+        },
+      },
+      1500,
+    );
+    const channels = JSON.stringify({
+      slow: mailChannel(smtp.port, "slow@shop.example"),
+      late: mailChannel(smtp.port, "late@shop.example"),
+    });
+    const tell = (channel: string) => ({
+      name: channel,
+      when: { source: "stripe" },
+      do: [{ notify: channel, text: "Paid" }],
+    });
+    const server = await serve([tell("slow"), tell("late")], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    try {
+      const event = await pay(server, undefined);
+      const runs = await runsOf(event.id);
+      expect(runs.find((r) => r.automation === "slow")?.error).toMatch(
+        /^step 1 \(notify_send\): No chat or address of slow confirmed the message: slow@shop\.example: Not sent: the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out before the mail server had the message\. waiter tried it /,
+      );
+      expect(runs.find((r) => r.automation === "late")?.error).toMatch(
+        /^step 1 \(notify_send\): No chat or address of late confirmed the message: late@shop\.example: The mail server had the whole message but had not confirmed it when the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out: it may have been delivered/,
+      );
+    } finally {
+      await server.close();
+      await smtp.close();
     }
   });
 

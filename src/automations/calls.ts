@@ -1,14 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import {
-  AdvisesTool,
-  DeadlinePassed,
-  ToolError,
-  UnconfirmedChange,
-  UnconfirmedInTime,
-  UpstreamError,
-} from "../errors.js";
+import { AdvisesTool, DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
@@ -101,20 +94,15 @@ function duration(ms: number): string {
 
 /**
  * An upstream too slow for the call's deadline, said as a step's failure: the deadline named with
- * its setting, which a person raises for a slow shop, in place of a model's advice to ask for less
- * at once, which a step's configured arguments cannot follow; a change it did not confirm in time
- * names it too, where a model is told only that its call ended.
+ * its setting (`deadline`), which a person raises for a slow shop, in place of a model's advice to
+ * ask for less at once, which a step's configured arguments cannot follow. A change it did not
+ * confirm in time, or a message, names it as it fails (ToolCall's deadlineSetting); a read may
+ * share another caller's request, and be told with that caller's words.
  */
-function withDeadlineNamed(err: unknown, timeoutMs: number, setting: string): unknown {
-  if (err instanceof UnconfirmedInTime) {
-    return new UnconfirmedChange(
-      `${err.where} did not confirm the change before the tool call's deadline (${setting}, ${duration(timeoutMs)}); it may have been made.`,
-      err.advice,
-    );
-  }
+function withDeadlineNamed(err: unknown, deadline: string): unknown {
   if (!(err instanceof DeadlinePassed)) return err;
   // No status nor Retry-After: nothing answered in time.
-  return new UpstreamError(`${err.failure} (${setting}, ${duration(timeoutMs)}).`);
+  return new UpstreamError(`${err.failure} (${deadline}).`);
 }
 
 /**
@@ -133,10 +121,13 @@ export class StepCalls {
   readonly firstDelayMs: number;
   /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
   readonly maxText: number;
+  /** The tool timeout's setting and value, as a call too slow for it names them: `WAITER_TOOL_TIMEOUT, 20 s`. */
+  readonly deadlineSetting: string;
 
   constructor(private readonly parts: CallParts) {
     this.#served = new Map(parts.tools.map((tool) => [tool.name, tool]));
     this.firstDelayMs = Math.min(2000, parts.retryForMs / 20);
+    this.deadlineSetting = `${parts.settings.toolTimeout}, ${duration(parts.toolTimeoutMs)}`;
     this.maxText =
       (this.#served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
     // Every call under way listens to it, as to the stop's signal.
@@ -227,6 +218,7 @@ export class StepCalls {
       // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
       stopping,
       deadline: clock.now() + this.parts.toolTimeoutMs,
+      deadlineSetting: this.deadlineSetting,
       mayNotSend: () => (heldNow() ? undefined : LAPSED),
       log,
       caller: who,
@@ -268,7 +260,7 @@ export class StepCalls {
       answer.then(settled, settled);
       result = await answer;
     } catch (caught) {
-      const named = withDeadlineNamed(caught, this.parts.toolTimeoutMs, this.parts.settings.toolTimeout);
+      const named = withDeadlineNamed(caught, this.deadlineSetting);
       const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
       await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
       const refused = err instanceof UpstreamError && err.refused;

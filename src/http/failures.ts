@@ -1,4 +1,4 @@
-import { A_CHANGE, DeadlinePassed, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
+import { A_CHANGE, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
@@ -76,10 +76,14 @@ export function describeFailure(
   if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes) {
-      const failure = `${where} did not confirm ${change} before the tool call ended; it may have been ${made}.`;
-      return reason?.name === "TimeoutError"
-        ? new UnconfirmedInTime(where, failure, changeAdvice)
-        : new UnconfirmedChange(failure, changeAdvice);
+      const ended =
+        reason?.name === "TimeoutError" && call.deadlineSetting
+          ? `the tool call's deadline (${call.deadlineSetting})`
+          : "the tool call ended";
+      return new UnconfirmedChange(
+        `${where} did not confirm ${change} before ${ended}; it may have been ${made}.`,
+        changeAdvice,
+      );
     }
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";

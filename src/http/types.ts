@@ -15,6 +15,11 @@ export interface Call {
    * automation's step whose process lost its lease meanwhile (frozen past it) sends nothing.
    */
   mayNotSend?: () => string | undefined;
+  /**
+   * The deadline's setting and value (`WAITER_TOOL_TIMEOUT, 20 s`), for a call whose failure a
+   * person reads, who may raise it: an automation's step. A change not confirmed by then names it.
+   */
+  deadlineSetting?: string;
 }
 
 export interface HttpClientOptions {

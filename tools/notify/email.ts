@@ -250,7 +250,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       ? "the connection closed"
       : call.signal.aborted
         ? "the call was cancelled"
-        : "the call's time ran out";
+        : `the call's time${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""} ran out`;
     const { responseCode } = err as SmtpFailure;
     // Past the message, only the server's answer to it says whether it was delivered: a 4xx or
     // 5xx that it was not (RFC 5321 4.2.1), where any other code says nothing of it.
