@@ -330,11 +330,16 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.started();
   const session = app.session(log);
-  const stop = await serveStdio(session.server, log, async (status) => {
-    await session.close();
-    await closeThenExit(app, config, log, status);
-  });
-  onStopSignals(log, (signal) => void stop(signal, () => app.endWaits()));
+  const stop = await serveStdio(
+    session.server,
+    log,
+    async (status) => {
+      await session.close();
+      await closeThenExit(app, config, log, status);
+    },
+    { endWaits: () => app.endWaits() },
+  );
+  onStopSignals(log, (signal) => void stop(signal, true));
 }
 
 /**

@@ -612,7 +612,8 @@ async function runTool(
       // The client has it as the result; a notification too would say it twice. A call the stop
       // cut is said as its client is told it, not as a cancellation of the client's own; one its
       // client cancelled did not fail, and is said with the reason the client gave.
-      // Over stdio the stop answered such a call itself before its close ended it (transports/stdio.ts).
+      // Over stdio every stop says it is stopping before its close ends such a call, and a stop by
+      // signal answered it itself first (transports/stdio.ts).
       const ended =
         cut?.aborted || (call.signal.aborted && call.stopping?.aborted)
           ? `failed${caller ? ` for ${caller}` : ""}: ${CUT}`

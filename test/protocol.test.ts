@@ -406,7 +406,7 @@ async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
         await app.close();
         resolve(status);
       },
-      { stdin, stdout },
+      { stdin, stdout, endWaits: () => app.endWaits() },
     );
   });
   return { stdin, exited, stderr };
@@ -609,6 +609,70 @@ describe("oversized input", () => {
     );
     expect(server.stderr()).not.toMatch(/cancelled by its client/);
   });
+  /** Starts a currency_rates call whose answer Frankfurter holds for 50 s, and waits until it is asked. */
+  const callHeld = async (send: (message: object) => void) => {
+    frankfurter.delayMs = 50_000;
+    send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "currency_rates", arguments: { date: "2025-06-05", symbols: ["USD"] } },
+    });
+    await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-05"))).toBe(true);
+  };
+  const cutByTheStop = /info +\[currency\] currency_rates failed: waiter stopped before this call finished: /;
+
+  test("a call its client leaves running as it closes stdin or its end of stdout is logged as the stop cut it, not as cancelled", async () => {
+    for (const leaving of ["closes stdin", "closes its end of stdout"]) {
+      const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency", WAITER_LOG_LEVEL: "debug" });
+      const send = await initialized(server);
+      try {
+        await callHeld(send);
+        if (leaving === "closes stdin") server.child.stdin.end();
+        else {
+          server.child.stdout.destroy();
+          send({ jsonrpc: "2.0", id: 3, method: "ping" });
+        }
+        expect(await server.exited, leaving).toBe(0);
+      } finally {
+        frankfurter.delayMs = 0;
+      }
+      expect(server.stderr(), leaving).toMatch(cutByTheStop);
+      expect(server.stderr(), leaving).not.toMatch(/cancelled by its client/);
+    }
+  });
+
+  test("a call running as a stdin line outgrows 10 MiB or stdin fails to read is logged as the stop cut it, not as cancelled", async () => {
+    for (const stopping of ["outgrows", "fails to read"]) {
+      const stdout = new PassThrough({ encoding: "utf8" });
+      let written = "";
+      stdout.on("data", (chunk: string) => {
+        written += chunk;
+      });
+      const { stdin, exited, stderr } = await stdioOnStreams({ ...upstreams, WAITER_TOOLSETS: "currency" }, stdout);
+      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
+      send({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      });
+      await expect.poll(() => written).toMatch(/"id":1/);
+      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      try {
+        await callHeld(send);
+        if (stopping === "outgrows")
+          send({ jsonrpc: "2.0", method: "ping", params: { _meta: { x: "e".repeat(11 << 20) } } });
+        else stdin.destroy(Object.assign(new Error("read EIO"), { code: "EIO" }));
+        expect(await exited, stopping).toBe(1);
+      } finally {
+        frankfurter.delayMs = 0;
+      }
+      expect(stderr(), stopping).toMatch(cutByTheStop);
+      expect(stderr(), stopping).not.toMatch(/cancelled by its client/);
+    }
+  });
+
   test("answers waiting for a busy client to read them are no leak to warn the operator of", async () => {
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);

@@ -21,19 +21,24 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  * the part never read. So waiter says why and exits 1, and the client fails every pending
  * request at once instead of waiting for answers that cannot come.
  *
- * `stop(why, endCalls)`: a stop by signal first calls `endCalls` (which ends the waits, each
- * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, as
- * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Those still
- * running then are answered that the stop cut them (STOPPED_CALL), without a link from each call
- * to the stop, which would cost every call over stdio; the close then ends them. Every stop then
- * gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
+ * Every stop first calls `endWaits` (which ends the waits, each answered with its cursor): the
+ * calls the close then ends are said as the stop cut them, not as cancelled by their client.
+ * `stop(why, true)`, a stop by signal, gives the calls in flight up to ANSWER_MS to be answered
+ * first, as `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Those
+ * still running then are answered that the stop cut them (STOPPED_CALL), without a link from each
+ * call to the stop, which would cost every call over stdio; the close then ends them. Every stop
+ * then gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
  */
 export async function serveStdio(
   server: McpServer,
   log: Log,
   onClose: (status: number) => Promise<void>,
-  { stdin = process.stdin, stdout = process.stdout }: { stdin?: Readable; stdout?: Writable } = {},
-): Promise<(why: string, endCalls?: () => void) => Promise<void>> {
+  {
+    stdin = process.stdin,
+    stdout = process.stdout,
+    endWaits,
+  }: { stdin?: Readable; stdout?: Writable; endWaits?: () => void } = {},
+): Promise<(why: string, bySignal?: boolean) => Promise<void>> {
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
@@ -43,12 +48,12 @@ export async function serveStdio(
   stdout.setMaxListeners(0);
   /** Requests received and not yet answered (nor cancelled, which the SDK never answers), with their methods. */
   const unanswered = new Map<RequestId, string>();
-  const stop = async (why: string, endCalls?: () => void, status = 0) => {
+  const stop = async (why: string, bySignal = false, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
-    if (endCalls) {
-      endCalls();
+    endWaits?.();
+    if (bySignal) {
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
       for (const [id, method] of unanswered) {
         await transport.send(
@@ -104,7 +109,7 @@ export async function serveStdio(
         ? `a message on stdin was larger than ${LIMIT_MIB} MiB, the most one JSON-RPC line may be; the client must send less (smaller arguments) in one call`
         : `stdin can no longer be read${lastError ? ` (${oneLine(lastError.message)})` : ""}`;
     log.error(`stopping: ${why}`);
-    void stop(why, undefined, 1);
+    void stop(why, false, 1);
   };
   stdin.on("end", () => void stop("stdin closed"));
   // A read that fails (a terminal gone, a connection reset, an fd not open for reading) ends stdin
@@ -114,7 +119,7 @@ export async function serveStdio(
     if (closing) return;
     const why = `stdin can no longer be read (${oneLine(error.message)})`;
     log.error(`stopping: ${why}`);
-    void stop(why, undefined, 1);
+    void stop(why, false, 1);
   });
   // A client that closed its end of stdout (EPIPE) has gone as surely as one that closed stdin.
   stdout.on(
