@@ -278,6 +278,37 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
   expect(await server.exited).toBe(0);
 });
 
+test("a line that is no JSON-RPC message is logged and answered saying what is wrong with it, in words, not the schema's", async () => {
+  const { server, answers } = await initializedRaw();
+  const wrong: [object, string][] = [
+    [{ jsonrpc: "2.0", id: 1.5, method: "ping" }, "its id 1.5 is neither a string nor an integer"],
+    [
+      { jsonrpc: "2.0", id: null, method: "ping" },
+      "its id is null, which MCP does not allow: it is a string or an integer",
+    ],
+    [{ jsonrpc: "1.0", id: 2, method: "ping" }, 'its "jsonrpc" is "1.0", not "2.0"'],
+    [{ id: 3, method: "ping" }, 'it has no "jsonrpc": "2.0"'],
+    [{ jsonrpc: "2.0", id: 4, method: 5 }, "its method is a number, not a string"],
+    [{ jsonrpc: "2.0", id: 5 }, "it has no method, nor the result or error of an answer"],
+    [{ jsonrpc: "2.0", id: 6, method: "tools/list", params: [1] }, "its params are an array, not an object"],
+    [
+      { jsonrpc: "2.0", id: 7, method: "tools/list", params: { _meta: { progressToken: 1.5 } } },
+      "its params._meta.progressToken 1.5 is neither a string nor an integer",
+    ],
+    [{ jsonrpc: "2.0", id: 8, method: "ping", Id: 8 }, 'it has a member JSON-RPC does not define: "Id"'],
+  ];
+  server.stdin.write(wrong.map(([message]) => `${JSON.stringify(message)}\n`).join(""));
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 9, method: "ping" })}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 9)).toBe(true);
+  expect(answers().flatMap((answer) => (answer.error ? [answer.error.message] : []))).toEqual(
+    wrong.map(([, why]) => `Invalid Request: not a JSON-RPC 2.0 message MCP takes: ${why}`),
+  );
+  const logged = server.stderr().match(/(?<=answered -32600 to a line on stdin that is not JSON-RPC: ).*/g);
+  expect(logged).toEqual(wrong.map(([, why]) => why));
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a line on stdin that starts with a byte order mark (Windows PowerShell's pipe with UTF-8 output) is read as the JSON after it", async () => {
   const server = await rawOnStreams(upstreams);
   const initialize = {

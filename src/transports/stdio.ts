@@ -93,7 +93,7 @@ export async function serveStdio(
       );
       for (const answer of answers) void transport.send(answer);
     } else if (error instanceof InvalidMessage) {
-      const answers = invalidRequest(error.json);
+      const answers = invalidRequest(error.json, error.message);
       log.warning(
         `${answers.length > 0 ? "answered -32600 to" : "ignored"} a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`,
       );
@@ -230,7 +230,8 @@ class Lines extends ReadBuffer {
       const line = buffer.toString("utf8", 0, end);
       if (err instanceof SyntaxError && line.trim() !== "") throw new NotJson(err.message);
       if (!(err instanceof Error && err.name === "ZodError")) throw err;
-      throw new InvalidMessage(JSON.parse(line), err.message);
+      const json: unknown = JSON.parse(line);
+      throw new InvalidMessage(json, whatIsWrong(json) ?? SHAPE);
     }
   }
 }
@@ -269,15 +270,15 @@ function jsonIn(text: string): unknown {
 }
 
 /**
- * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, with the id the line
- * has when it is a string or a number, null otherwise. A malformed response (a result or an error,
+ * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, saying `why`, with the
+ * id the line has when it is a string or a number, null otherwise. A malformed response (a result or an error,
  * no method) gets none: its id is one of waiter's requests, and the client would take the answer for
  * one of its own. A batch (an array), which MCP takes no longer from 2025-06-18 on, gets one for
  * each request in it, by its id, each on a line of its own as MCP's messages are: its client is
  * told at once that each failed, rather than wait for its own timeout; one with no such request,
  * one with id null.
  */
-function invalidRequest(json: unknown): JSONRPCMessage[] {
+function invalidRequest(json: unknown, why: string): JSONRPCMessage[] {
   if (Array.isArray(json)) {
     const ids = json.filter((item) => isObject(item) && "method" in item).map(idOf);
     const answered = ids.filter((id) => id !== null);
@@ -285,7 +286,80 @@ function invalidRequest(json: unknown): JSONRPCMessage[] {
   }
   const message = isObject(json) ? json : {};
   if (isResponse(message)) return [];
-  return [refusal(idOf(message), NOT_A_MESSAGE)];
+  return [refusal(idOf(message), `${NOT_A_MESSAGE}: ${why}`)];
+}
+
+/**
+ * What makes `json` no JSON-RPC message MCP takes, in words its client's author reads, or undefined
+ * when none of these says it. The SDK's schema says it as zod's issues of its four kinds of message
+ * at once, as "Unrecognized key: id" for an id of 1.5 (the kind with no id, a notification).
+ */
+function whatIsWrong(json: unknown): string | undefined {
+  if (Array.isArray(json))
+    return "it is a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on";
+  if (!isObject(json)) return `it is ${kindOf(json)}, not an object`;
+  const message = json as Record<string, unknown>;
+  if (!("jsonrpc" in message)) return 'it has no "jsonrpc": "2.0"';
+  if (message.jsonrpc !== "2.0") return `its "jsonrpc" is ${JSON.stringify(message.jsonrpc)}, not "2.0"`;
+  if ("method" in message && typeof message.method !== "string") {
+    return `its method is ${kindOf(message.method)}, not a string`;
+  }
+  const request = "method" in message;
+  if (!request && !("result" in message) && !("error" in message)) {
+    return "it has no method, nor the result or error of an answer";
+  }
+  if ("id" in message) {
+    const wrong = notAnId("id", message.id);
+    if (wrong) return wrong;
+  }
+  const members = request ? ["jsonrpc", "id", "method", "params"] : ["jsonrpc", "id", "result", "error"];
+  const unknown = Object.keys(message).filter((key) => !members.includes(key));
+  if (!request && "result" in message && "error" in message) return "it has both a result and an error";
+  if (unknown.length > 0) {
+    return `it has ${unknown.length === 1 ? "a member" : "members"} JSON-RPC does not define: ${unknown.map((key) => JSON.stringify(key)).join(", ")}`;
+  }
+  if ("params" in message) {
+    const { params } = message;
+    if (!isObject(params)) return `its params are ${kindOf(params)}, not an object`;
+    const meta = (params as { _meta?: unknown })._meta;
+    if (meta !== undefined && !isObject(meta)) return `its params._meta is ${kindOf(meta)}, not an object`;
+    if (isObject(meta) && "progressToken" in meta) {
+      const wrong = notAnId("params._meta.progressToken", meta.progressToken);
+      if (wrong) return wrong;
+    }
+  }
+  if ("result" in message && !isObject(message.result)) return `its result is ${kindOf(message.result)}, not an object`;
+  if ("error" in message) {
+    const { error } = message;
+    const valid =
+      isObject(error) &&
+      "code" in error &&
+      Number.isInteger(error.code) &&
+      "message" in error &&
+      typeof error.message === "string";
+    if (!valid) return "its error is no object with an integer code and a string message";
+  }
+  return undefined;
+}
+
+/** What is wrong with the `name` (an id or a progress token) `value`, which MCP takes as a string or an integer. */
+function notAnId(name: string, value: unknown): string | undefined {
+  if (typeof value === "string" || Number.isSafeInteger(value)) return undefined;
+  if (value === null) return `its ${name} is null, which MCP does not allow: it is a string or an integer`;
+  if (typeof value === "number" && Number.isInteger(value)) {
+    return `its ${name} is an integer larger than ${Number.MAX_SAFE_INTEGER}, the largest the MCP SDK takes: give it a smaller one or a string`;
+  }
+  if (typeof value === "number") return `its ${name} ${value} is neither a string nor an integer`;
+  return `its ${name} is ${kindOf(value)}, neither a string nor an integer`;
+}
+
+/** What JSON value `value` is, in words: "an array", "a number". */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "boolean") return `${value}`;
+  return `a ${typeof value}`;
 }
 
 function isObject(json: unknown): json is object {
@@ -302,8 +376,11 @@ function idOf(message: object): string | number | null {
   return "id" in message && (typeof message.id === "string" || typeof message.id === "number") ? message.id : null;
 }
 
-const NOT_A_MESSAGE =
-  "Invalid Request: not a JSON-RPC 2.0 message MCP takes (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
+const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
+
+/** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
+const SHAPE =
+  "it is no message of that shape (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
 
 const BATCH =
   "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on, nor waiter over stdio: send each message on a line of its own";
