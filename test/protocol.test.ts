@@ -653,6 +653,26 @@ describe("oversized input", () => {
   };
   const cutByTheStop = /info +\[currency\] currency_rates failed: waiter stopped before this call finished: /;
 
+  test("a SIGTERM while the client reads nothing of stdout stops waiter all the same, with a call still running", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+    // "close" waits for stdout's end, which a client that reads nothing never reaches.
+    const exit = new Promise<number | null>((resolve) => server.child.on("exit", resolve));
+    const send = await initialized(server);
+    // A client busy elsewhere: what waiter writes fills the pipe, then waits in waiter's stdout.
+    server.child.stdout.pause();
+    for (let id = 10; id < 110; id++) send({ jsonrpc: "2.0", id, method: "tools/list" });
+    try {
+      await callHeld(send);
+      server.child.kill("SIGTERM");
+      expect(await exit).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+      server.child.stdout.resume();
+    }
+    await server.exited;
+    expect(server.stderr()).toMatch(/info +\[waiter\] stopped\n$/);
+  });
+
   test("a call its client leaves running as it closes stdin or its end of stdout is logged as the stop cut it, not as cancelled", async () => {
     for (const leaving of ["closes stdin", "closes its end of stdout"]) {
       const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency", WAITER_LOG_LEVEL: "debug" });

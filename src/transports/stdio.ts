@@ -55,8 +55,10 @@ export async function serveStdio(
     endWaits?.();
     if (bySignal) {
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
+      // Not waited for one by one: a client that reads nothing of stdout would hold the stop for good;
+      // the wait for stdout below gives them their time.
       for (const [id, method] of unanswered) {
-        await transport.send(
+        void transport.send(
           method === "tools/call"
             ? { jsonrpc: "2.0", id, result: { content: [{ type: "text", text: STOPPED_CALL }], isError: true } }
             : { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message: STOPPED_CALL } },
