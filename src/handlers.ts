@@ -125,12 +125,13 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
       (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
       input,
     );
-  // zod says an argument left out "received undefined", a value no JSON holds, and one of fixed
-  // options left out as an option it is not.
+  // zod says an argument left out "received undefined", a value no JSON holds (nor a request's
+  // params left out, though its checked input has them as undefined), and one of fixed options
+  // left out as an option it is not.
   if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.path.length > 0) {
     const parent = at(issue.path.slice(0, -1));
     const key = issue.path[issue.path.length - 1] as PropertyKey;
-    if (parent === null || typeof parent !== "object" || !Object.hasOwn(parent, key)) {
+    if (parent === null || typeof parent !== "object" || (parent as Record<PropertyKey, unknown>)[key] === undefined) {
       return `required, not given (expected ${issue.code === "invalid_type" ? issue.expected : options(issue.values)})`;
     }
   }

@@ -946,6 +946,13 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
     expect((await refused("prompts/get", {})).message).toBe(
       "MCP error -32602: Invalid params for prompts/get: params.name: required, not given (expected string)",
     );
+    // So are the params themselves, when a request that needs them comes without.
+    const bare = await session.client
+      .request({ method: "prompts/get" } as never, EmptyResultSchema)
+      .catch((err: McpError) => err.message);
+    expect(bare).toBe(
+      "MCP error -32602: Invalid params for prompts/get: params: required, not given (expected object)",
+    );
     // A reference that is neither kind, or one kind short of a field, says which, not "Invalid input".
     const complete = (ref: object) => refused("completion/complete", { ref, argument: { name: "source", value: "" } });
     expect((await complete({ type: "ref/tool", name: "process_payments" })).message).toBe(
