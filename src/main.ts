@@ -365,6 +365,10 @@ function forgottenValue(flag: string, next: string | undefined, command?: string
 const joinedLists = (values: string[]) =>
   [...new Set(values.flatMap((value) => value.split(",").map((name) => name.trim())))].filter(Boolean).join(",");
 
+/** What is said of `stdio` or `--stdio`, another server's way of asking for what waiter does unasked. */
+const STDIO_UNASKED = (typed: string) =>
+  `: waiter serves MCP over stdio with no command, so leave '${typed}' out (of an MCP client's "args" too)`;
+
 /** The dashes a word processor or chat puts for hyphens: -- made an en or em dash, a minus sign. */
 const DASHES = /^[\u2010-\u2015\u2212]/;
 
@@ -426,9 +430,8 @@ export async function main(): Promise<string | undefined> {
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
     const unknown = /^Unknown option '--([^']+)'/.exec(first)?.[1];
     const meant = unknown === undefined ? undefined : meantKey(unknown, Object.keys(OPTIONS));
-    fail(
-      `${first.charAt(0).toLowerCase()}${first.slice(1)}${meant ? `; did you mean --${meant}?` : ""} ${seeHelp(typedCommand())}`,
-    );
+    const said = unknown === "stdio" ? STDIO_UNASKED("--stdio") : meant ? `; did you mean --${meant}?` : "";
+    fail(`${first.charAt(0).toLowerCase()}${first.slice(1)}${said} ${seeHelp(typedCommand())}`);
   }
   const { values, positionals, tokens } = parsed;
   // A flag whose value was forgotten before a command takes the command as its value, and the
@@ -452,7 +455,8 @@ export async function main(): Promise<string | undefined> {
   const command = positionals[0];
   if (command !== undefined && !isCommand(command)) {
     const meant = meantKey(command, Object.keys(PAGES));
-    fail(`unknown command '${command}'${meant ? `; did you mean ${meant}?` : ""} (see waiter --help)`);
+    const said = command === "stdio" ? STDIO_UNASKED(command) : meant ? `; did you mean ${meant}?` : "";
+    fail(`unknown command '${command}'${said} (see waiter --help)`);
   }
   // Refused before --help or --version is answered, as it is without them: `waiter serve --help
   // listen` would show serve's help and say nothing of the listen typed after it.

@@ -1547,6 +1547,17 @@ describe.concurrent("the command line", () => {
     ],
     [["--toolset=currency"], {}, "waiter: unknown option '--toolset'; did you mean --toolsets? (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
+    // Another server's way of asking for stdio, which waiter serves with no command or flag.
+    [
+      ["stdio"],
+      {},
+      `waiter: unknown command 'stdio': waiter serves MCP over stdio with no command, so leave 'stdio' out (of an MCP client's "args" too) (see waiter --help)`,
+    ],
+    [
+      ["--stdio"],
+      {},
+      `waiter: unknown option '--stdio': waiter serves MCP over stdio with no command, so leave '--stdio' out (of an MCP client's "args" too) (see waiter --help)`,
+    ],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
     // which would write the rest of the line over its start.
