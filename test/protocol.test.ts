@@ -421,6 +421,17 @@ test("a line that is not JSON is answered -32700 with id null; a blank line is s
   expect(await server.exited).toBe(0);
 });
 
+test("a last message not ended by a line break, which is never read, is said in the log as stdin closes", async () => {
+  const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+  await initialized(server);
+  server.child.stdin.end(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }));
+  expect(await server.exited).toBe(0);
+  expect(server.stdout()).not.toMatch(/"id":2/);
+  expect(server.stderr()).toMatch(
+    /warning +\[waiter\] stdin closed after 46 bytes not ended by a line break, which were not read: each message on stdin ends with one \(\\n\)/,
+  );
+});
+
 /** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
 async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   const { app, log, stderr } = await startApp(env);

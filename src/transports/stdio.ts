@@ -42,7 +42,8 @@ export async function serveStdio(
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
-  (transport as unknown as { _readBuffer: Lines })._readBuffer = new Lines();
+  const lines = new Lines();
+  (transport as unknown as { _readBuffer: Lines })._readBuffer = lines;
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
@@ -113,7 +114,17 @@ export async function serveStdio(
     log.error(`stopping: ${why}`);
     void stop(why, false, 1);
   };
-  stdin.on("end", () => void stop("stdin closed"));
+  stdin.on("end", () => {
+    // A client that wrote its last message without the line break that ends it is never answered:
+    // said, or its author would look for the cause in waiter.
+    const unended = lines.unended();
+    if (unended > 0 && !closing) {
+      log.warning(
+        `stdin closed after ${unended} bytes not ended by a line break, which were not read: each message on stdin ends with one (\\n)`,
+      );
+    }
+    void stop("stdin closed");
+  });
   // A read that fails (a terminal gone, a connection reset, an fd not open for reading) ends stdin
   // without an "end": nothing more will come, and no client is left to stop waiter, whose webhook
   // listener would keep it running.
@@ -210,6 +221,12 @@ const REPLACEMENT = Buffer.from("\uFFFD");
  * U+FFFD, and would run the call with those letters replaced (a note written to an order so).
  */
 class Lines extends ReadBuffer {
+  /** How many bytes after the last line break are held, but for blanks: a line begun and not ended. */
+  unended(): number {
+    const held = (this as unknown as { _buffer?: Buffer })._buffer;
+    return held && held.toString("utf8").trim() !== "" ? held.length : 0;
+  }
+
   override readMessage(): JSONRPCMessage | null {
     // The SDK's (private) buffer as it was before the line was read, for the JSON its error does
     // not hold: the line is found in it only when the SDK refused it, not for every message.
