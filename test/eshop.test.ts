@@ -568,6 +568,19 @@ describe("orders", () => {
     expect(noted.notes.some((n) => n.customer_note)).toBe(true);
   });
 
+  test("an order with more notes than are shown says how many older ones are left out", async () => {
+    const shown = () => server.call("eshop_order_get", { id: O.pending1999 });
+    const before = woo.shop.order(O.pending1999).notes.length;
+    // Exactly as many notes as are shown: none is left out, and none is said to be.
+    for (let i = before; i < 10; i++)
+      await server.call("eshop_order_add_note", { id: O.pending1999, note: `Call ${i}.` });
+    expect(text(await shown())).not.toMatch(/older note/);
+    for (let i = 0; i < 3; i++) await server.call("eshop_order_add_note", { id: O.pending1999, note: `More ${i}.` });
+    const result = await shown();
+    expect(data<{ notes: unknown[] }>(result).notes).toHaveLength(10);
+    expect(text(result)).toMatch(/\n3 older notes are not shown: the shop's admin shows every note of the order\.$/);
+  });
+
   test("times in the text say their zone", async () => {
     const minute = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d UTC`;
     const order = text(await server.call("eshop_order_get", { id: O.completed }));

@@ -35,6 +35,11 @@ const UNFILLED_STATUSES = ["cancelled", "refunded", "checkout-draft"];
 
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
+/**
+ * Notes left out of an order answer, for the text only: structuredContent has no field for them,
+ * and ten notes shown read as all there are without it.
+ */
+const notesLeftOut = new WeakMap<object, number>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
 const NOTE_CHARACTERS = 500;
 /** A note waiter adds to an order. */
@@ -284,7 +289,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
-      return withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
+      const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
+      if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
+      return result;
     },
     render(o) {
       // When it was completed (shipped, for most shops), which a summary does not carry.
@@ -345,6 +352,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const by = note.author && note.author !== "system" ? ` by ${oneLine(note.author, 80)}` : "";
         lines.push(
           `Note ${utcMinute(note.date)}${by}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
+        );
+      }
+      const older = notesLeftOut.get(o);
+      if (older) {
+        lines.push(
+          `${older} older note${older === 1 ? " is" : "s are"} not shown: the shop's admin shows every note of the order.`,
         );
       }
       return lines.join("\n");
