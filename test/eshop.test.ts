@@ -2418,7 +2418,7 @@ describe("customers", () => {
     expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
     // The text has what the structured result has, for clients that show the model only the text.
     expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
-      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha, CZ, phone \+420 601 111 222, account since 2025-02-03, has paid\n/,
+      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha, CZ, phone \+420 601 111 222, account since 2025-02-03 \d\d:\d\d UTC, has paid\n/,
     );
     // An account without a name goes by its username, said once.
     const nameless = woo.shop.customers.get(C.jana) as { first_name: string; last_name: string };
@@ -2534,7 +2534,7 @@ describe("searches", () => {
         search: "Nováková Jana",
       }),
     ).toBe(
-      'No order matches status failed or cancelled, placed after 2026-11-01, customer 36, search "Nováková Jana". ' +
+      'No order matches status failed or cancelled, placed after 2026-11-01 UTC, customer 36, search "Nováková Jana". ' +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
         "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
     );

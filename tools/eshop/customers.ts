@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { oneLine, quote } from "../../src/shown.js";
+import { utcMinute } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import {
@@ -76,7 +77,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
             fullName && c.username && `username ${c.username}`,
             [c.city, c.country].filter(Boolean).join(", "),
             c.phone && `phone ${c.phone}`,
-            `account since ${c.created.slice(0, 10)}`,
+            `account since ${utcMinute(c.created)}`,
             c.paying_customer && "has paid",
           ].filter(Boolean);
           // What a buyer typed, each on one line: it cannot pass for another customer's.

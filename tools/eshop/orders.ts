@@ -46,8 +46,8 @@ const NOTE_CHARACTERS = 500;
 const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 
 /**
- * A date or a time, read as UTC unless it names an offset: the time as given, to quote, and its
- * instant. An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
+ * A date or a time, read as UTC unless it names an offset: the time as given, to quote, as shown
+ * (with the zone it was read in where it names none), and its instant. An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
  */
 const dateTime = z
   .string()
@@ -78,7 +78,7 @@ const dateTime = z
       ctx.addIssue({ code: "custom", message: "is not a real date or time" });
       return z.NEVER;
     }
-    return { given: value, epoch };
+    return { given: value, shown: /Z$/.test(value) || zone !== "Z" ? value : `${value} UTC`, epoch };
   });
 
 /**
@@ -125,8 +125,8 @@ function summaryLine(o: OrderSummary): string {
 function noOrders(
   args: {
     status?: string[] | undefined;
-    after?: { given: string } | undefined;
-    before?: { given: string } | undefined;
+    after?: { shown: string } | undefined;
+    before?: { shown: string } | undefined;
     search?: string | undefined;
     customer_id?: number | undefined;
   },
@@ -134,8 +134,8 @@ function noOrders(
 ): string {
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
-    args.after && `placed after ${args.after.given}`,
-    args.before && `placed before ${args.before.given}`,
+    args.after && `placed after ${args.after.shown}`,
+    args.before && `placed before ${args.before.shown}`,
     args.customer_id && `customer ${args.customer_id}`,
     args.search && `search ${quote(args.search)}`,
   ];
