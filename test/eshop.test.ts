@@ -1062,12 +1062,16 @@ describe("marking paid", () => {
     const sends = (email: string) =>
       `\nWooCommerce emails the customer its "${email}" email on this change, unless it is turned off (WooCommerce → Settings → Emails) or the order has no email; changing the status away and back sends it again.`;
     const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });
-    expect(text(paid)).toMatch(/^Order #7081 \(id 7081\) is now paid \(.* UTC\) and processing; note \d+ added\.\n/);
+    // From what status, which a model asked only to mark it paid has not read.
+    expect(text(paid)).toMatch(
+      /^Order #7081 \(id 7081\) is now paid \(.* UTC\) and processing \(was pending\); note \d+ added\.\n/,
+    );
     expect(text(paid).endsWith(sends("Processing order"))).toBe(true);
     // From on-hold too, and into completed for an order of downloads only.
     for (const item of woo.shop.order(O.onHold).line_items) item.product_id = P.ebook;
     const completed = await server.call("eshop_order_mark_paid", { id: O.onHold });
     expect(data(completed)).toMatchObject({ already_paid: false, order: { status: "completed" } });
+    expect(text(completed)).toMatch(/ and completed \(was on-hold\); note \d+ added\.\n/);
     expect(text(completed).endsWith(sends("Completed order"))).toBe(true);
     // Already paid, nothing changed and nothing was sent.
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });
@@ -1138,7 +1142,7 @@ describe("marking paid", () => {
     expect(data<{ order: Summary }>(result).order).not.toHaveProperty("paid");
     expect(data(result)).toHaveProperty("note_id");
     expect(withoutEmail(result)).toMatch(
-      /^Order #7081 \(id 7081\) is now paid and processing, which the shop counts paid though it recorded no paid date; note \d+ added\.$/,
+      /^Order #7081 \(id 7081\) is now paid and processing \(was pending\), which the shop counts paid though it recorded no paid date; note \d+ added\.$/,
     );
     expect(order).toMatchObject({ status: "processing", datePaid: null, transaction_id: "pi_3Qebook" });
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qebook" });
@@ -1160,7 +1164,7 @@ describe("marking paid", () => {
       order: { status: "processing" },
     });
     expect(data<{ note_error: string }>(result).note_error).toMatch(/400/);
-    expect(text(result)).toMatch(/now paid .* and processing; adding the note failed: .*400/);
+    expect(text(result)).toMatch(/now paid .* and processing \(was pending\); adding the note failed: .*400/);
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
     expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9", transaction_differs: true });
     expect(text(again)).toMatch(
@@ -1193,7 +1197,7 @@ describe("marking paid", () => {
     const renewed = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_second" });
     expect(data(renewed)).toMatchObject({ already_paid: false, order: { status: "processing" } });
     expect(data(renewed)).not.toHaveProperty("transaction_differs");
-    expect(withoutEmail(renewed)).toMatch(/is now paid .* and processing; note \d+ added\.$/);
+    expect(withoutEmail(renewed)).toMatch(/is now paid .* and processing \(was pending\); note \d+ added\.$/);
     expect(woo.shop.order(O.pending1999).transaction_id).toBe("pi_second");
     expect(stock()).toBe(before - 1);
   });
@@ -1513,7 +1517,7 @@ describe("status and notes", () => {
       "the shop did not confirm the note, which may have been added all the same (WooCommerce answered 502: the service is failing, and the change may have been made): eshop_order_get shows the latest notes, to check before eshop_order_add_note adds it.";
     const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qnote" });
     expect(paid.isError).toBeFalsy();
-    expect(text(paid)).toMatch(/is now paid \(.*\) and processing; /);
+    expect(text(paid)).toMatch(/is now paid \(.*\) and processing \(was pending\); /);
     expect(withoutEmail(paid).endsWith(`; ${unconfirmed}`)).toBe(true);
     expect(text(paid)).not.toMatch(/failed|Read the current state before trying again/);
     const held = await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold", note: "Held." });

@@ -40,6 +40,11 @@ const NOTES_SHOWN = 10;
  * and ten notes shown read as all there are without it.
  */
 const notesLeftOut = new WeakMap<object, number>();
+/**
+ * The status an order was paid from, for the text only: a model asked to mark an order paid has
+ * often not read it, and structuredContent has the status it was left in alone.
+ */
+const paidFrom = new WeakMap<object, string>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
 const NOTE_CHARACTERS = 500;
 /** A note waiter adds to an order. */
@@ -480,7 +485,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
           if (err instanceof UnconfirmedChange) unconfirmedPayments.set(id, transaction_id ?? "");
           throw err;
         });
-        return recorded(after);
+        const result = await recorded(after);
+        paidFrom.set(result, before.status);
+        return result;
       });
 
       /** The answer of a payment recorded: the order as it was left, and the note added. */
@@ -516,6 +523,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const emailed = r.already_paid
         ? ""
         : emailLine(shop, shop.statusEmail(shop.awaitingPaymentStatus, r.order.status, false), session);
+      const from = paidFrom.get(r);
+      const status = `${r.order.status}${from && from !== r.order.status ? ` (was ${from})` : ""}`;
       const other = !r.transaction_differs
         ? ""
         : r.transaction_id
@@ -523,7 +532,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           : " It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.";
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${r.order.status}` : `and ${r.order.status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${emailed}`;
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${status}` : `and ${status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${emailed}`;
     },
     needsPerson: (r) => r.transaction_differs === true,
   });
