@@ -2150,6 +2150,24 @@ describe("products and stock", () => {
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(20);
   });
 
+  test('a quantity written as a change ("+10") is refused as one, not as text: sent again as 10 it would be the count', async () => {
+    const writes = woo.shop.writes.length;
+    const added = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.espresso, quantity: "+10" });
+    expect(added.isError).toBe(true);
+    expect(text(added)).toContain(
+      'quantity: expected number, received string: "+10" is written as a change, and quantity is the count to set, not a change to it: read the count now (eshop_product_get) and send it with the change made',
+    );
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: "- 3" }))).toContain(
+      '"- 3" is written as a change',
+    );
+    // A count in quotes is the count.
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: "60" }))).toContain(
+      "quantity: expected number, received string: send 60, without quotes",
+    );
+    expect(woo.shop.writes.length).toBe(writes);
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(40);
+  });
+
   test("stock below 0 is set only on a product that takes backorders; elsewhere it is refused as a change, not a count", async () => {
     // "We sold 3" sent as -3 would leave the product at -3 and out of stock, not at 37.
     const refused = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.espresso, quantity: -3 });

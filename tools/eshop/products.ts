@@ -113,6 +113,19 @@ function noProducts(args: {
   ]);
 }
 
+/**
+ * What a quantity sent as text is told. One written as a change ("+10": ten more came in) is not
+ * the count: told only to send a number, it would be sent again as 10, and set the stock to 10.
+ */
+function quantityAsText(input: unknown): string | undefined {
+  if (typeof input !== "string") return undefined;
+  const given = input.trim();
+  if (/^[+-]\s*\d+$/.test(given)) {
+    return `expected number, received string: ${quote(given)} is written as a change, and quantity is the count to set, not a change to it: read the count now (eshop_product_get) and send it with the change made`;
+  }
+  return /^\d+$/.test(given) ? `expected number, received string: send ${given}, without quotes` : undefined;
+}
+
 /** Why an id and a SKU together, or neither, name no one product. */
 function notOneProduct(args: { id?: number | undefined; sku?: string | undefined }): string | undefined {
   return (args.id === undefined) === (args.sku === undefined)
@@ -282,7 +295,12 @@ export function productTools(shop: ShopProvider): Tool[] {
       "follows. Not for stock kept per variation.",
     input: {
       ...which,
-      quantity: z.number().int().min(-1_000_000).max(1_000_000_000).describe("Below 0 only for backorders."),
+      quantity: z
+        .number({ error: (issue) => quantityAsText(issue.input) })
+        .int()
+        .min(-1_000_000)
+        .max(1_000_000_000)
+        .describe("Below 0 only for backorders."),
     },
     output: {
       product: stockOut,
