@@ -126,6 +126,13 @@ function summaryLine(o: OrderSummary): string {
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
+/**
+ * What a list by customer_id leaves out: WooCommerce does not give an account the orders its buyer
+ * placed as a guest (before the account, or signed out).
+ */
+const GUEST_ORDERS =
+  "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.";
+
 /** What a list without orders says: the filters that found none, and where else to look. */
 function noOrders(
   args: {
@@ -147,8 +154,7 @@ function noOrders(
   return noneMatch("order", filters, [
     args.search &&
       "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
-    args.customer_id &&
-      "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
+    args.customer_id && GUEST_ORDERS,
     // An order deleted in the shop waits in its trash, which the list's statuses leave out.
     args.search &&
       /^#?\d+$/.test(args.search) &&
@@ -276,7 +282,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     render(r, args, session) {
       if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session);
-      return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders")].join("\n");
+      const guests = args.customer_id ? [GUEST_ORDERS] : [];
+      return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");
     },
   });
 
