@@ -1705,6 +1705,14 @@ describe("status and notes", () => {
     expect(withoutEmail(pending)).toMatch(
       /processing → pending\.\nIt was paid \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, transaction ch_3Qpaid\): moving it to pending sent no money back, and the shop now awaits another payment for it\. Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice\.$/,
     );
+    // Listed among the orders awaiting payment, its paid date must not read as paid now.
+    const awaiting = text(await server.call("eshop_orders_list", { status: ["pending"] }));
+    expect(awaiting).toMatch(
+      /^#7075 \(id 7075\) pending: .*, placed .* UTC, paid \d{4}-\d\d-\d\d \d\d:\d\d UTC, then set back to pending$/m,
+    );
+    expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(
+      /^#7075 \(id 7075\) pending: .*, paid .* UTC, then set back to pending\n/,
+    );
     woo.shop.reset();
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.processing, status: "failed" })),

@@ -120,7 +120,9 @@ function summaryLine(o: OrderSummary): string {
     [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
     " ",
   );
-  const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
+  // A paid date stays on an order set back to await payment (a bounced transfer): it is not paid now.
+  const setBack = ["pending", "failed"].includes(o.status) ? `, then set back to ${o.status}` : "";
+  const paid = o.paid ? `, paid ${utcMinute(o.paid)}${setBack}` : "";
   const by = o.payment_method ? `, by ${oneLine(o.payment_method)}` : "";
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
