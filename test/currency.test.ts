@@ -860,6 +860,23 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "HRK", to: "CZK", date: "2026-08-28", source: "cnb" },
       /\. HRK was fixed by the Czech National Bank until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "cnb" lists/,
     ],
+    // Its daily fixing had the currencies of the countries that took the euro before Croatia too.
+    ...[
+      ["SIT", "Slovenia", "2007"],
+      ["CYP", "Cyprus", "2008"],
+      ["MTL", "Malta", "2008"],
+      ["SKK", "Slovakia", "2009"],
+      ["EEK", "Estonia", "2011"],
+      ["LVL", "Latvia", "2014"],
+      ["LTL", "Lithuania", "2015"],
+    ].map(([code, country, year]): [string, Record<string, unknown>, RegExp] => [
+      "currency_convert",
+      { amount: 5, from: code, to: "CZK", date: "2026-08-28", source: "cnb" },
+      new RegExp(
+        `^(?!.*Check the code).*\\. ${code} was fixed by the Czech National Bank until ${country} took the euro in ${year}: an earlier date has its rate; currency_list with source "cnb" lists`,
+        "s",
+      ),
+    ]),
     // A currency the source fixes only from a later date on is not one it has no rates for: a later date has them.
     [
       "currency_convert",
