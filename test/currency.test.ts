@@ -817,6 +817,17 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "XAG", to: "CZK", source: "cnb" },
       /^(?!.*last working day).*XAG is silver, a precious metal, which neither the ECB nor the CNB quotes; currency_list with source "cnb"/s,
     ],
+    // One the other source fixes daily is where that source is: XDR, the CNB's and not the ECB's.
+    [
+      "currency_convert",
+      { amount: 5, from: "XDR", to: "EUR", date: "2026-08-28" },
+      /^No rate for currency "XDR" in the fixing of 2026-08-28 by the European Central Bank\. XDR is fixed by the Czech National Bank, not by the European Central Bank: source "cnb" may have its rate; currency_list with source "ecb" lists/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD", "XDR", "VND"], start: "2026-08-24", end: "2026-08-28" },
+      /^The European Central Bank published no rate for XDR, VND between 2026-08-24 and 2026-08-28\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; XDR is fixed by the Czech National Bank, not by the European Central Bank: source "cnb" may have its rate; currency_list/,
+    ],
     [
       "currency_rates",
       { base: "CLF" },

@@ -111,7 +111,7 @@ export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
   // Only a fixing withRatesFor has not checked lacks a code here, which no session is sent on from.
-  if (!quote) throw noRateIn(fixing, code, source, [], () => false);
+  if (!quote) throw noRateIn(fixing, code, source, source, NOT_LISTED, () => false);
   return quote;
 }
 
@@ -119,55 +119,75 @@ function noRateIn(
   fixing: Fixing,
   code: string,
   source: RateSource,
-  fixedLater: string[],
+  other: RateSource,
+  listed: Listed,
   serves: Serving["serves"],
 ): ToolError {
   return new ToolError(
-    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, fixedLater, serves)}`,
+    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, other, listed, serves)}`,
   );
 }
 
 /**
  * `fixing`, when it has a rate for each of `codes`; else the ToolError naming the first it lacks and
- * where its rate is, which for a currency the source fixes from a later date on is a later date.
+ * where its rate is: for a currency the source fixes from a later date on, a later date; for one
+ * only `other` fixes, that source.
  */
 export async function withRatesFor(
   fixing: Fixing,
   codes: string[],
   source: RateSource,
+  other: RateSource,
   call: Call & Serving,
 ): Promise<Fixing> {
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
-  throw noRateIn(fixing, missing, source, await fixedLater([missing], source, call), call.serves);
+  throw noRateIn(fixing, missing, source, other, await listedToday([missing], source, other, call), call.serves);
 }
 
 /**
- * Those of `codes`, absent from a date's fixing or a range's, that the source fixes today (as
- * currency_list lists them) and did not stop fixing: it began to fix them after that date (CNY at
- * the ECB in 2005). None when the list cannot be had now: the advice then says less, not wrong.
+ * Which of the codes a date's fixing or a range's lacks are on a list of today's currencies (as
+ * currency_list lists them): `later`, the source's own, which it began to fix after that date (CNY
+ * at the ECB in 2005); `elsewhere`, the other source's alone (XDR, the CNB's, asked of the ECB).
  */
-export async function fixedLater(codes: string[], source: RateSource, call: Call): Promise<string[]> {
+export interface Listed {
+  later: string[];
+  elsewhere: string[];
+}
+
+const NOT_LISTED: Listed = { later: [], elsewhere: [] };
+
+/**
+ * Where today's lists put `codes`, leaving out those the source stopped fixing. A list that cannot
+ * be had now puts none on it: the advice then says less, not wrong.
+ */
+export async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
   const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code));
-  if (candidates.length === 0 || !areCurrencies(candidates)) return [];
-  try {
-    const listed = new Set((await source.currencies(call)).map(({ code }) => code));
-    return candidates.filter((code) => listed.has(code));
-  } catch (failure) {
-    if (call.signal.aborted) throw failure;
-    return [];
-  }
+  if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
+  const list = async (of: RateSource) => {
+    try {
+      return new Set((await of.currencies(call)).map(({ code }) => code));
+    } catch (failure) {
+      if (call.signal.aborted) throw failure;
+      return new Set<string>();
+    }
+  };
+  const [own, others] = await Promise.all([list(source), list(other)]);
+  const later = candidates.filter((code) => own.has(code));
+  return { later, elsewhere: candidates.filter((code) => !own.has(code) && others.has(code)) };
 }
 
 /**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
- * (VND at the CNB; a later date for those of `fixedLater`), or, when one of them is no currency, to
- * check the codes; and currency_list, where the session serves it.
+ * (VND at the CNB; a later date for those it fixes later; the other source for those only it
+ * fixes), or, when one of them is no currency, to check the codes; and currency_list, where the
+ * session serves it.
  */
 export function noRateAdvice(
   codes: string[],
   source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
-  fixedLater: string[],
+  other: Pick<RateSource, "id" | "name">,
+  listed: Listed,
   serves: Serving["serves"],
 ): string {
   const lists = serves("currency_list")
@@ -179,19 +199,26 @@ export function noRateAdvice(
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD)${lists}.`;
   }
   // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
-  const later = codes.filter((code) => !stopped.includes(code) && fixedLater.includes(code));
+  const later = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
+  const elsewhere = codes.filter((code) => !stopped.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
-  const never = codes.filter((code) => !stopped.includes(code) && !later.includes(code) && !metals.includes(code));
+  const never = codes.filter(
+    (code) => !stopped.includes(code) && !later.includes(code) && !elsewhere.includes(code) && !metals.includes(code),
+  );
   const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
-  const other = source.id === "ecb" ? "cnb" : "ecb";
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
     ...(later.length > 0
       ? [
-          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other}" may`,
+          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other.id}" may`,
+        ]
+      : []),
+    ...(elsewhere.length > 0
+      ? [
+          `${elsewhere.join(", ")} ${elsewhere.length === 1 ? "is" : "are"} fixed by ${other.name}, not by ${source.name}: source "${other.id}" may have ${elsewhere.length === 1 ? "its rate" : "their rates"}`,
         ]
       : []),
   ];

@@ -5,8 +5,8 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   capitalized,
   crossRate,
-  fixedLater,
   hasCurrency,
+  listedToday,
   noRateAdvice,
   type RateSource,
   significant,
@@ -30,7 +30,7 @@ const MAX_HISTORY_SYMBOLS = 10;
 /** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
 const MAX_HISTORY_CELLS = 1830;
 
-export function historyTool({ configured, pick }: Sources): Tool {
+export function historyTool({ configured, pick, otherThan }: Sources): Tool {
   return defineTool({
     name: "currency_history",
     title: "Exchange-rate history",
@@ -93,7 +93,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
         // Without the base no currency has a rate against it: the base alone is what is missing.
         const missing = fixings.length ? unpublished : [args.base];
         throw new ToolError(
-          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source, await fixedLater(missing, source, call), call.serves)}`,
+          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source, otherThan(source), await listedToday(missing, source, otherThan(source), call), call.serves)}`,
         );
       }
       const first = fixings[0];

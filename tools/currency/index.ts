@@ -44,6 +44,7 @@ export const currency = defineToolset({
       cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl, { urlSetting: origin("cnbUrl") })),
     };
     const pick = (id: SourceId | undefined) => sources[id ?? settings.source];
+    const otherThan = (source: RateSource) => sources[source.id === "ecb" ? "cnb" : "ecb"];
 
     async function fixingFor(
       source: RateSource,
@@ -54,10 +55,10 @@ export const currency = defineToolset({
       if (day !== undefined && day < source.earliest) {
         throw new ToolError(`date must not be before ${firstFixing(source)}; send ${source.earliest} or later.`);
       }
-      return withRatesFor(await source.fixing(day, call), codes, source, call);
+      return withRatesFor(await source.fixing(day, call), codes, source, otherThan(source), call);
     }
 
-    const shared = { configured: settings.source, pick, fixingFor };
+    const shared = { configured: settings.source, pick, otherThan, fixingFor };
     return [ratesTool(shared), convertTool(shared), historyTool(shared), listTool(shared)];
   },
 });

@@ -13,6 +13,8 @@ export interface Sources {
   /** The source a call that names none is answered from. */
   configured: SourceId;
   pick(id: SourceId | undefined): RateSource;
+  /** The other source, where a currency one of them lacks may be. */
+  otherThan(source: RateSource): RateSource;
   /** Its fixing of `day` (or the latest), which has a rate for each of `codes`, else a ToolError saying where they are. */
   fixingFor(source: RateSource, day: string | undefined, codes: string[], call: ToolCall): Promise<Fixing>;
 }
