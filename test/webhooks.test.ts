@@ -697,6 +697,27 @@ describe("the listener", () => {
     expect(said).toMatch(/^Store: 1 event, \d+ bytes;/m);
   });
 
+  test("a Standard Webhooks delivery signed with v1a alone is refused for that, not as a secret that does not match", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-v1a-")) });
+    const { body, headers } = await signed("svc");
+    // The spec's own example of an ed25519 signature: waiter holds no public key to check it with.
+    const v1a = "v1a,hnO3f9T8Ytu9HwrXslvumlUpqtNVqkhqw/enGzPCXe5BdqzCInXqYXFymVJaA7AZdpXwVLPo3mNl8EM+m7TBAg==";
+    const posted = await post("svc", body, { ...headers, "webhook-signature": v1a });
+    expect(posted).toEqual({ status: 401, body: { error: "no v1 signature, only v1a" } });
+    const cause =
+      "its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in SVC_WEBHOOK_SECRET";
+    expect(session.stderr()).toContain(
+      `webhook svc rejected: no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}\n`,
+    );
+    const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+    expect(note).toContain(
+      `svc's no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}.`,
+    );
+    // With a v1 signature beside it, the delivery verifies as its sender signed it.
+    const both = await post("svc", body, { ...headers, "webhook-signature": `${v1a} ${headers["webhook-signature"]}` });
+    expect(both.status).toBe(200);
+  });
+
   test("waiter listen and an assistant's waiter that has the port log where each source posts, on stderr", async () => {
     const lines = Object.entries(SOURCES).map(
       ([name, { scheme }]) => `source ${name} (${scheme}): ${base}/webhooks/${name}`,

@@ -5,6 +5,7 @@ import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import { headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
+import { ONLY_V1A } from "./verifiers/standard-webhooks.js";
 
 /**
  * A refusal as the operator's log says it. A signature that never matches is most often a secret
@@ -31,6 +32,9 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   // GoPay gave waiter a token, so the credentials are the apiUrl's: the payments are the other GoPay's.
   if (reason === PAYMENT_UNKNOWN) {
     return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
+  }
+  if (reason === ONLY_V1A && "secretEnv" in source) {
+    return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;
   }
   const missingHeader = headerMissingIn(reason);
   return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);

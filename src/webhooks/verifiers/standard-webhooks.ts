@@ -10,6 +10,12 @@ import {
 } from "./common.js";
 
 /**
+ * The refusal of a delivery signed with asymmetric v1a signatures alone: its sender's setup, not
+ * a secret that does not match, so it is not counted as a mismatch.
+ */
+export const ONLY_V1A = "no v1 signature, only v1a";
+
+/**
  * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
  * `id.timestamp.body`, keyed with the base64 secret after `whsec_`; `webhook-signature` is a
  * space-separated list of `v1,<base64>`, any of which may match.
@@ -28,10 +34,9 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
-    const received = signatures
-      .split(" ")
-      .filter((entry) => entry.startsWith("v1,"))
-      .map((entry) => entry.slice(3));
+    const entries = signatures.split(" ");
+    const received = entries.filter((entry) => entry.startsWith("v1,")).map((entry) => entry.slice(3));
+    if (received.length === 0 && entries.some((entry) => entry.startsWith("v1a,"))) return reject(ONLY_V1A);
     if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
