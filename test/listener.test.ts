@@ -1798,6 +1798,18 @@ test("a WooCommerce delivery is logged with WooCommerce's own delivery ID, by wh
   ]);
 });
 
+test("a GET or HEAD to GitHub's or WooCommerce's URL without their delivery ID, as a browser or a monitor sends, is no lost delivery to send again by hand", async () => {
+  const lines: string[] = [];
+  const { port } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const host = `127.0.0.1:${port}`;
+  expect((await send(port, { method: "GET", path: "/webhooks/gh", host })).status).toBe(405);
+  expect((await send(port, { method: "HEAD", path: "/webhooks/shop", host })).status).toBe(405);
+  expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
+    expect.stringMatching(/info .*webhook gh rejected: a GET; gh's webhooks are POSTed\n$/),
+    expect.stringMatching(/info .*webhook shop rejected: a HEAD; shop's webhooks are POSTed\n$/),
+  ]);
+});
+
 /** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
 function send(
   port: number,

@@ -92,6 +92,17 @@ export function answerUnread(
   res.status(status).json({ error });
 }
 
+/** A request the listener refuses: its answer, the reason it is counted under, and what the log says. */
+export interface Refusal {
+  status: number;
+  reason: string;
+  error?: string;
+  said?: string;
+  source?: WebhookSource | undefined;
+  /** False for a request its source's sender never sends (a GET where it POSTs): none of its is lost. */
+  fromSender?: false;
+}
+
 /** What the delivery routes are given: the listener's settings and store, and its refusals, counts and warnings. */
 export interface DeliveryParts {
   webhooks: WebhooksConfig;
@@ -100,11 +111,7 @@ export interface DeliveryParts {
   limits: ListenerTimeouts;
   sources: Map<string, { source: WebhookSource; verify: Verifier }>;
   count: (source: string, outcome: string) => void;
-  refuse: (
-    req: Request,
-    res: Response,
-    refusal: { status: number; reason: string; error?: string; said?: string; source?: WebhookSource | undefined },
-  ) => void;
+  refuse: (req: Request, res: Response, refusal: Refusal) => void;
   refuseTooLarge: (req: Request, res: Response, source: WebhookSource | undefined) => void;
   infoAMinute: Throttled;
   storeWarning: Throttled;
@@ -467,6 +474,12 @@ export function mountDeliveries(
     void receive(req, res).catch(next);
   };
 
+  /** The delivery ID a sender that never sends a delivery again gives in its header, if the request has one. */
+  const idHeaderOf = (req: Request, source: WebhookSource) => {
+    const idHeader = NOT_SENT_AGAIN[source.scheme]?.idHeader;
+    return idHeader === undefined ? undefined : req.headers[idHeader];
+  };
+
   /** The 405 to a method the source does not deliver with, naming the ones it does. */
   const wrongMethod = (req: Request, res: Response) => {
     const { source } = res.locals.entry as { source: WebhookSource };
@@ -479,6 +492,9 @@ export function mountDeliveries(
       error,
       said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}`,
       source,
+      // GitHub and WooCommerce, which never send a delivery again, POST every one: another method
+      // is theirs only where something on the way changed it, and then it carries their delivery ID.
+      ...(idHeaderOf(req, source) === undefined ? { fromSender: false as const } : {}),
     });
   };
 

@@ -9,7 +9,7 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, bodyLimit, mountDeliveries } from "./delivery.js";
+import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
@@ -176,15 +176,11 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
    * reason saying how many like it were left out since: a stranger's flood of forgeries must not
    * flood the log nor hide another reason, and a sender refused for its size or method is heard of.
    */
-  const refuse = (
-    req: Request,
-    res: Response,
-    refusal: { status: number; reason: string; error?: string; said?: string; source?: WebhookSource | undefined },
-  ) => {
-    const { status, reason, error = reason, said = error, source } = refusal;
+  const refuse = (req: Request, res: Response, refusal: Refusal) => {
+    const { status, reason, error = reason, said = error, source, fromSender } = refusal;
     if (source) count(source.name, `rejected:${reason}`);
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = notSentAgain(req.headers, source);
+    const lost = fromSender === false ? undefined : notSentAgain(req.headers, source);
     infoAMinute(
       `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}${lost ? `; ${lost}` : ""}`,
       `${source?.name ?? ""}\n${reason}`,
