@@ -697,6 +697,21 @@ describe("the listener", () => {
     expect(said).toMatch(/^Store: 1 event, \d+ bytes;/m);
   });
 
+  test("a Standard Webhooks delivery signed with another secret is logged with where such a sender shows its secret", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-svc-secret-")) });
+    const { body, headers } = await signed("svc");
+    const now = new Date(Number(headers["webhook-timestamp"]) * 1000);
+    const other = new Webhook("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").sign(
+      headers["webhook-id"] as string,
+      now,
+      body,
+    );
+    expect((await post("svc", body, { ...headers, "webhook-signature": other })).status).toBe(401);
+    expect(session.stderr()).toContain(
+      "webhook svc rejected: signature mismatch: if every delivery of this source is refused so, SVC_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's)\n",
+    );
+  });
+
   test("a Standard Webhooks delivery signed with v1a alone is refused for that, not as a secret that does not match", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-v1a-")) });
     const { body, headers } = await signed("svc");

@@ -77,6 +77,8 @@ const SECRET_SHOWN: Partial<Record<WebhookSource["scheme"], string>> = {
   shopify:
     "Shopify shows it under Settings → Notifications → Webhooks, or, for an app's webhooks, as the app's client secret",
   comgate: `Comgate's client portal shows it under ${STORE_CONNECTION}`,
+  "standard-webhooks":
+    "a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's)",
 };
 
 /**
