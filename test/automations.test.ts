@@ -243,6 +243,35 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("events_wait says an automation that takes the event it answers has not run on it yet, as events_get does", async () => {
+    // The automations have run on this store, so they take every event stored since.
+    const running = await serve([PAID]);
+    await runsOf((await pay(running, String(O.pendingStockManaged))).id);
+    await running.close();
+    const agent = await startWaiter(env([PAID]));
+    // A waiter that stores the payment before any runs the automation on it.
+    const listening = await serve([]);
+    try {
+      const { cursor } = (await agent.call("events_list", {})).structuredContent as { cursor: string };
+      const waiting = agent.call("events_wait", { since: cursor, type: "payment_intent.succeeded", timeout_s: 10 });
+      const event = await pay(listening, String(O.pending1999));
+      const waited = await waiting;
+      const notYet =
+        "No automation ran on it. stripe-paid takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).";
+      // A model told to mark the order paid leaves it to the automation, as it would reading it with events_get.
+      expect(waited.structuredContent).toMatchObject({
+        event: { id: event.id, note: expect.stringContaining(notYet) },
+      });
+      expect(text(waited)).toContain(notYet);
+      expect(((await agent.call("events_get", { id: event.id })).structuredContent as { note: string }).note).toContain(
+        notYet,
+      );
+    } finally {
+      await agent.close();
+      await listening.close();
+    }
+  });
+
   test("automations_list says each condition with its test and value as configured", async () => {
     const large = {
       ...TELL,

@@ -442,7 +442,8 @@ export function eventsToolset(
       /**
        * The event whole, with the automations that ran on it: a model must not do again what one did.
        * With `whyNone`, why none ran when none did, as automations_runs says it, where automations
-       * are configured: a model must not take an event none took for one they handled.
+       * are configured: a model must not take an event none took for one they handled, nor one a
+       * wait answers as it arrives, before the automation that takes it has run, for one left to it.
        */
       const withRuns = async (event: StoredEvent, fields: string[] | undefined, partsBy: PartsBy, whyNone = false) => {
         const runs = await store.runs.list({ eventId: event.id, limit: 20 });
@@ -607,7 +608,7 @@ export function eventsToolset(
             // Read at once: each is a round trip to a PostgreSQL store, while the wait's answer waits.
             const [more, whole, dropped] = await Promise.all([
               store.firstAfter(filter, event.seq).catch(() => undefined),
-              withRuns(event, undefined, partsBy).catch((err: unknown) => {
+              withRuns(event, undefined, partsBy, true).catch((err: unknown) => {
                 const named = call.serves("events_get") ? ": events_get names them" : "";
                 unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
                 return fullEvent(event, undefined, partsBy);
