@@ -774,7 +774,7 @@ describe("sessions", () => {
   test("a POST with no body is told it sent no message, not that its type or Accept is wrong", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     const { hostname, port } = new URL(served.url);
-    // Raw, as `curl -X POST` sends it: neither Content-Length nor Transfer-Encoding.
+    // Raw, as `curl -X POST` sends it: neither Content-Length nor Transfer-Encoding, unless given.
     const post = async (headers: string) => {
       const socket = openSocket(Number(port), hostname);
       let received = "";
@@ -802,6 +802,9 @@ describe("sessions", () => {
         `${inSession}Accept: application/json\r\n`,
         `${inSession}Accept: application/json, text/event-stream\r\n`,
         `${inSession}Accept: application/json\r\nContent-Length: 0\r\n`,
+        // Sent chunked, as a client that streams its body does, with no bytes: its last chunk alone.
+        "Accept: application/json, text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+        `${inSession}Accept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n`,
       ]) {
         const answer = await post(headers);
         expect(answer, headers).toMatch(/^HTTP\/1\.1 400 /);

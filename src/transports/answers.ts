@@ -3,6 +3,9 @@ import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprot
 import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Request, Response } from "express";
 
+/** What a POST that carries no message at all is told, with -32700. */
+export const NO_BODY = "Parse error: the request has no body; each MCP message is sent as JSON in the body of a POST";
+
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 export function rpcError(
   res: Response,

@@ -12,7 +12,7 @@ import type { App } from "../app-types.js";
 import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { bearerRefusal, rpcError, serveThrough } from "./answers.js";
+import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
@@ -102,17 +102,13 @@ function refuseNonMessage(req: Request, res: Response): boolean {
  * Answers a POST that carries no body at all (`curl -X POST`, or a Content-Length of 0) -32700 by
  * itself: read further, one that names no Content-Length would be told its type is not JSON, or,
  * Accept taking JSON alone, that it must take the event stream too, and one of 0 bytes, read as
- * `{}`, that it is no JSON-RPC message. True when it did.
+ * `{}`, that it is no JSON-RPC message. True when it did. One sent chunked is known to be empty
+ * only once read: the body's bounds check refuses it so.
  */
 function refuseEmpty(req: Request, res: Response): boolean {
   if (req.method !== "POST" || req.headers["transfer-encoding"] !== undefined) return false;
   if (Number(req.headers["content-length"] ?? 0) !== 0) return false;
-  rpcError(
-    res,
-    400,
-    ErrorCode.ParseError,
-    "Parse error: the request has no body; each MCP message is sent as JSON in the body of a POST",
-  );
+  rpcError(res, 400, ErrorCode.ParseError, NO_BODY);
   return true;
 }
 

@@ -22,7 +22,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
-import { bearerRefusal, rpcError } from "./answers.js";
+import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
 import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
@@ -47,8 +47,12 @@ const MAX_VALUES = 10_000;
  */
 const CHECKED_CHARSETS = new Set(["utf-8", "utf-16le", "utf-16be"]);
 
-/** express.json's check of the bytes before they are parsed: a body past a bound is refused unread. */
+/**
+ * express.json's check of the bytes before they are parsed: a body past a bound is refused unread,
+ * and one of no bytes sent chunked, which the parser would read as `{}`, as a body that has none.
+ */
 function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset: string): void {
+  if (body.length === 0) throw Object.assign(new Error("no body"), { status: 400, type: "entity.empty" });
   if (!CHECKED_CHARSETS.has(charset)) {
     throw Object.assign(new Error(`charset ${charset} is not checked`), { status: 415, type: "charset.unchecked" });
   }
@@ -374,6 +378,7 @@ function jsonRpcErrors(log: Log, refused: Refused): ErrorRequestHandler {
     // Answered already: a body past its bound, refused before the parser had read it to its end.
     if (res.headersSent) return;
     if (err.type === "entity.too.large") refuseTooLarge(req, res, refused);
+    else if (err.type === "entity.empty") rpcError(res, 400, ErrorCode.ParseError, NO_BODY);
     else if (err.type === "entity.depth") {
       rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
     } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
