@@ -771,6 +771,37 @@ describe("sessions", () => {
     }
   });
 
+  test("an initialize sent in a JSON-RPC batch is told to send it alone, not to start with the initialize it sent", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const init = {
+        ...JSON.parse(initialize),
+        params: { ...JSON.parse(initialize).params, protocolVersion: "2025-03-26" },
+      };
+      for (const batch of [[init], [init, { jsonrpc: "2.0", method: "notifications/initialized" }]]) {
+        const answer = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(batch),
+          headers: mcpHeaders,
+        });
+        expect(answer.statusCode).toBe(400);
+        expect(answer.headers["mcp-session-id"]).toBeUndefined();
+        expect(await answer.body.json()).toEqual({
+          jsonrpc: "2.0",
+          id: null,
+          error: {
+            code: -32600,
+            message:
+              "Invalid Request: an initialize is sent alone, in a POST of its own, not in a JSON-RPC batch (an array)",
+          },
+        });
+      }
+      expect(served.sessions.count()).toBe(0);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a POST with no body is told it sent no message, not that its type or Accept is wrong", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     const { hostname, port } = new URL(served.url);

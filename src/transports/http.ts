@@ -122,6 +122,21 @@ function refuseOutsideSession(req: Request, res: Response): boolean {
     rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
     return true;
   }
+  // MCP 2025-03-26, the one version with batches, has an initialize sent alone: one in a batch is
+  // refused, but told so, not to start its session with the initialize it sent.
+  if (
+    req.method === "POST" &&
+    Array.isArray(req.body) &&
+    req.body.some((m) => isJSONRPCRequest(m) && m.method === "initialize")
+  ) {
+    rpcError(
+      res,
+      400,
+      ErrorCode.InvalidRequest,
+      "Invalid Request: an initialize is sent alone, in a POST of its own, not in a JSON-RPC batch (an array)",
+    );
+    return true;
+  }
   // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
   // number) opens none, and is told what is wrong as over stdio.
   const initialize =
