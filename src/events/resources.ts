@@ -9,6 +9,7 @@ import {
 import { ProtocolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
+import { percentDecoded } from "../settings.js";
 import { quote } from "../shown.js";
 import { copied, droppedAmong, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
@@ -26,20 +27,13 @@ const EVENT_TEMPLATE = "events://event/{id}";
  */
 const asRead = (uri: string) => (URL.canParse(uri) ? new URL(uri).href : uri);
 /**
- * The id an event's URI names, its percent-escapes read: a client makes the URI with the template,
- * which escapes the white space of an id copied with it.
+ * The stored event's id a URI names, in any letter case, its percent-escapes read (a client makes
+ * the URI with the template, which escapes the white space of an id copied with it); undefined
+ * when it names no event.
  */
-const unescaped = (id: string) => {
-  try {
-    return decodeURIComponent(id);
-  } catch {
-    return id;
-  }
-};
-/** The stored event's id a URI names, in any letter case; undefined when it names no event. */
 const idIn = (uri: string) => {
   const read = asRead(uri);
-  return read.startsWith(eventUri("")) ? storedId(unescaped(read.slice(eventUri("").length))) : undefined;
+  return read.startsWith(eventUri("")) ? storedId(percentDecoded(read.slice(eventUri("").length))) : undefined;
 };
 /**
  * A read or a subscription of what is no resource here, with the ones there are. Its data names
@@ -159,7 +153,7 @@ export function registerEventResources(
       mimeType: "application/json",
     },
     async (uri, variables) => {
-      const id = unescaped(String(variables.id));
+      const id = percentDecoded(String(variables.id));
       const event = await store.get(storedId(id));
       if (!event) throw await noEvent(store, id);
       // Said as events_get says them: the resource shows the payload as events_get does.
