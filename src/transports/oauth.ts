@@ -203,11 +203,9 @@ function issuerKeys(uri: URL, fetch: Fetch, keysMs: number, readOk: () => void):
   };
   const readAgain = async () => {
     // While the last read failed, whether the issuer publishes the key a token needs is not known:
-    // its failure stands (a 503), not a refusal of the token that has its client log in again.
-    if (lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) {
-      if (failure !== undefined) throw failure;
-      return false;
-    }
+    // read, which fails as that read did, has its failure stand (a 503), not a refusal of the token
+    // that has its client log in again.
+    if (failure === undefined && lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) return false;
     await read();
     return true;
   };
