@@ -1021,6 +1021,14 @@ describe("several processes, one file", () => {
     });
     expect((await two.stats()).events).toBe(1);
   });
+
+  test("each waiter on one file drops by its own retention, so the lowest limit holds for all", async () => {
+    const { store: keeping, file } = open({ ...LOOSE, maxEvents: 100 });
+    for (let i = 0; i < 5; i++) await keeping.add(event());
+    const { store: strict } = open({ ...LOOSE, maxEvents: 2 }, file);
+    await strict.expire();
+    expect(await keeping.stats()).toMatchObject({ events: 2, droppedBy: { count: 3 } });
+  });
 });
 
 describe("what the store does on its own does not end the process", () => {
