@@ -232,12 +232,25 @@ function nativeModuleProblem(err: unknown): string | undefined {
 }
 
 /**
- * Why waiter cannot open the store when one of its files is another user's and not writable by
- * waiter's (waiter run once with sudo, a backup restored as root): the data directory is fine then.
+ * Why waiter cannot open the store when its data directory or one of its files is another user's
+ * and not writable by waiter's (waiter run once with sudo, a backup restored as root).
  */
 function anotherUsers(file: string): string | undefined {
   const uid = process.getuid?.();
   if (uid === undefined) return undefined;
+  const dir = dirname(file);
+  try {
+    const { uid: owner, mode } = statSync(dir);
+    // Private to its owner, as waiter makes it, or holding a store: the data directory a sudo made,
+    // not a directory of the system's named by mistake. Its files given alone would not do: SQLite
+    // makes the -wal and -shm beside them.
+    const waitersOwn = (mode & 0o077) === 0 || existsSync(file);
+    if (owner !== uid && waitersOwn && !mayEnterAndWrite(dir)) {
+      return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
+    }
+  } catch {
+    // A directory that is not there, or cannot be reached: SQLite's error says which.
+  }
   for (const path of [file, `${file}-wal`, `${file}-shm`]) {
     let owner: number;
     try {
@@ -267,6 +280,15 @@ function spaceLeft(err: unknown, dir: string): string | undefined {
     } catch {
       if (dirname(path) === path) return undefined;
     }
+  }
+}
+
+function mayEnterAndWrite(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 

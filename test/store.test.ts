@@ -243,6 +243,32 @@ describe("storing in a file", () => {
   );
 
   test.runIf(canRunAsNobody)(
+    "a data directory waiter made as another user (run once with sudo) stops waiter listen with one line naming it, the owner and the chown",
+    async () => {
+      const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+      chmodSync(home, 0o755);
+      chownSync(home, 65534, 65534);
+      const dir = join(home, "state");
+      // Made by root, as a `sudo waiter listen` makes the directory and the store: root's alone (0700).
+      await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
+      const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          WAITER_DATA_DIR: dir,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
+      ]);
+    },
+  );
+
+  test.runIf(canRunAsNobody)(
     "a store restored read-only (a backup kept 0444) opens at the first start, the user's alone",
     async () => {
       const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
