@@ -501,6 +501,34 @@ test("a waiter holding the port that has not this waiter's every source is said 
   );
 });
 
+test("a waiter that takes the port from one that had a source it has not says that source's deliveries are refused from now on", async () => {
+  const holder = await startFake(() =>
+    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp", "shop"], storeId: "abcd" })),
+  );
+  cleanups.push(() => holder.close());
+  const lines: string[] = [];
+  let tries = 0;
+  const hold = await holdPort({
+    listen: { host: "127.0.0.1", port: Number(new URL(holder.origin).port) },
+    take: true,
+    bind: async () => {
+      tries += 1;
+      if (tries === 1) throw Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" });
+      return (await start()).listener;
+    },
+    sources: ["erp"],
+    sourceLines: () => [],
+    log: new Log("info", (line) => lines.push(line)),
+    retryMs: 10,
+    storeId: "abcd",
+  });
+  cleanups.push(() => hold.close());
+  await expect.poll(() => hold.listener).toBeDefined();
+  expect(lines.find((line) => line.includes("from now on"))).toMatch(
+    /warning +\[waiter\] receiving webhooks on \S+ from now on: the port is free again; the waiter that had it received "shop", a source this waiter has not: a delivery to its URL is refused from now on \(404, unknown webhook source\): give both assistants' settings the same webhooks.sources \(WAITER_WEBHOOKS_SOURCES\)\n$/,
+  );
+});
+
 describe("stopping", () => {
   test("a stop closes the connections that sent nothing yet, and finishes a request that came", async () => {
     // A connection that has sent nothing is kept 300 ms once the stop begins, not a second.

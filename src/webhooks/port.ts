@@ -140,6 +140,18 @@ function sourcesNotThere(
 }
 
 /**
+ * What to say, as this waiter takes the port, of the sources the assistant's waiter that had it
+ * received (`theirs`) and this one has not (`ours`), if any: a delivery to one is refused now.
+ */
+function sourcesNotHere(ours: readonly string[], theirs: readonly string[] | undefined): string | undefined {
+  const dropped = theirs ? theirs.filter((name) => !ours.includes(name)) : [];
+  if (dropped.length === 0) return undefined;
+  const names = dropped.map((name) => JSON.stringify(name)).join(" and ");
+  const one = dropped.length === 1;
+  return `the waiter that had it received ${names}, ${one ? "a source" : "sources"} this waiter has not: a delivery to ${one ? "its URL" : "their URLs"} is refused from now on (404, unknown webhook source): give both assistants' settings the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
+}
+
+/**
  * Whether the waiter holding the port says (`theirs`, in its /healthz) that it stores into another
  * store than this waiter reads (`ours`). A waiter of a release that says no id is taken to share it.
  */
@@ -193,6 +205,8 @@ export async function holdPort(parts: {
   let failed: string | undefined;
   /** The error code of the last failed bind, which a later success is said against. */
   let failedCode: string | undefined;
+  /** The sources of the assistant's waiter that held the port when last asked, which this one takes it from. */
+  let holderSources: readonly string[] | undefined;
   /** What was last said of the port, so that a try again says only what changed. */
   let said: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -209,7 +223,12 @@ export async function holdPort(parts: {
       listener = await bind();
       trying = false;
       if (first) log.info(`receiving webhooks on ${listener.url}`);
-      else log.notice(`receiving webhooks on ${listener.url} from now on: ${nowBound(failedCode)}`);
+      else {
+        const taken = `receiving webhooks on ${listener.url} from now on: ${nowBound(failedCode)}`;
+        const dropped = sourcesNotHere(parts.sources, holderSources);
+        if (dropped) log.warning(`${taken}; ${dropped}`);
+        else log.notice(taken);
+      }
       for (const line of parts.sourceLines(listener.url)) log.info(line);
       return;
     } catch (err) {
@@ -223,6 +242,7 @@ export async function holdPort(parts: {
       } else {
         failed = undefined;
         const { holder, storeId, sources } = await portHolding(listen);
+        holderSources = holder === "stdio" ? sources : undefined;
         const notThere =
           holder === "stranger" || holder === "nothing" ? undefined : sourcesNotThere(parts.sources, sources, holder);
         if (holder !== "stranger" && holder !== "nothing" && elsewhere(storeId)) {
