@@ -140,6 +140,24 @@ function sourcesNotThere(
 }
 
 /**
+ * What to say of the sources the waiter holding the port receives (`theirs`) and this one has not
+ * (`ours`), if any: its tools refuse such a name until a delivery of it is counted in the store.
+ */
+function sourcesOnlyThere(
+  ours: readonly string[],
+  theirs: readonly string[] | undefined,
+  holder: ListenerMode | "waiter",
+): string | undefined {
+  const extra = theirs ? theirs.filter((name) => !ours.includes(name)) : [];
+  if (extra.length === 0) return undefined;
+  const names = extra.map((name) => JSON.stringify(name)).join(" and ");
+  const one = extra.length === 1;
+  const taking =
+    holder === "stdio" ? `, and once this waiter takes the port it refuses them (404, unknown webhook source)` : "";
+  return `receives ${names}, ${one ? "a source" : "sources"} this waiter has not: this waiter's tools refuse ${one ? "its name until one of its deliveries arrives" : "their names until one of their deliveries arrives"}${taking}: give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
+}
+
+/**
  * What to say, as this waiter takes the port, of the sources the assistant's waiter that had it
  * received (`theirs`) and this one has not (`ours`), if any: a delivery to one is refused now.
  */
@@ -243,8 +261,11 @@ export async function holdPort(parts: {
         failed = undefined;
         const { holder, storeId, sources } = await portHolding(listen);
         holderSources = holder === "stdio" ? sources : undefined;
+        // One line of advice where the sources differ both ways: the same sources mend both.
         const notThere =
-          holder === "stranger" || holder === "nothing" ? undefined : sourcesNotThere(parts.sources, sources, holder);
+          holder === "stranger" || holder === "nothing"
+            ? undefined
+            : (sourcesNotThere(parts.sources, sources, holder) ?? sourcesOnlyThere(parts.sources, sources, holder));
         if (holder !== "stranger" && holder !== "nothing" && elsewhere(storeId)) {
           // A port waiter listen or serve holds is never tried again, as below.
           if (holder !== "stdio") trying = false;
@@ -310,7 +331,8 @@ export async function holdPort(parts: {
       if (elsewhere(storeId)) {
         return `These webhooks are received on ${where} by ${WAITERS[holder]}, which stores them in another store than this waiter reads: none of them shows here; ${sameStore(holder)}.${taking ? " This waiter takes the port when that one stops." : ""}`;
       }
-      const notThere = sourcesNotThere(parts.sources, sources, holder);
+      const notThere =
+        sourcesNotThere(parts.sources, sources, holder) ?? sourcesOnlyThere(parts.sources, sources, holder);
       return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${taking ? "; this waiter takes the port when that one stops" : ""}.${notThere ? ` That waiter ${notThere}.` : ""}`;
     },
     async close() {
