@@ -1485,6 +1485,43 @@ describe("status and notes", () => {
     expect(woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201)).toEqual([]);
   });
 
+  test("a status the shop set without confirming it, set again, is answered as that change, with its note", async () => {
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    try {
+      // The shop cancels the paid order, and answers after the tool call's deadline.
+      woo.intercept = (r) => {
+        if (r.method === "PUT") woo.delayMs = 3_000;
+        return undefined;
+      };
+      const args = { id: O.processing, status: "cancelled", note: "Cancelled: the customer asked." };
+      const first = await slow.call("eshop_order_update_status", args);
+      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+      woo.intercept = undefined;
+      woo.delayMs = 0;
+      expect(woo.shop.order(O.processing).status).toBe("cancelled");
+      const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
+      expect(notes()).toBe(0);
+      // An automation's next try, or a model's: the cancel was this change, and the payment is still to return.
+      const again = await slow.call("eshop_order_update_status", args);
+      expect(data(again)).toMatchObject({
+        changed: true,
+        previous_status: "processing",
+        order: { status: "cancelled" },
+        note_id: expect.any(Number),
+      });
+      expect(withoutEmail(again)).toMatch(
+        /^Order #7075 \(id 7075\): processing → cancelled; note \d+ added\.\nIt was paid \(.*\): cancelling sent no money back\. Refund the payment/,
+      );
+      expect(notes()).toBe(1);
+      // Once answered, the same call again changes nothing and adds no second note.
+      expect(data(await slow.call("eshop_order_update_status", args))).toMatchObject({ changed: false });
+      expect(notes()).toBe(1);
+    } finally {
+      woo.delayMs = 0;
+      await slow.close();
+    }
+  });
+
   test("a payment the shop recorded without confirming it, marked again, gets the note the first try meant to add", async () => {
     const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
     try {

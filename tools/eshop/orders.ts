@@ -247,6 +247,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
    * note was never added: it is added then, as the first try would have.
    */
   const unconfirmedPayments = new Map<number, string>();
+  /**
+   * The status changes this process sent that the shop did not confirm, by order: the status asked
+   * for, and the order as it was before. The same status asked again finds the order in it, maybe
+   * by that request: answered as that change, with the note it was to add.
+   */
+  const unconfirmedStatuses = new Map<number, { status: string; before: Order }>();
 
   const list = defineTool({
     name: "eshop_orders_list",
@@ -572,16 +578,26 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         refuseTrashed(shop, before, "its status was not changed", "change its status", false);
-        const changed = before.status !== wanted;
-        const after = changed ? await shop.setStatus(id, wanted, call) : before;
+        const sent = unconfirmedStatuses.get(id);
+        unconfirmedStatuses.delete(id);
+        // Set by this status's request the shop did not confirm: the change is that request's.
+        const from = sent?.status === wanted && before.status === wanted ? sent.before : before;
+        const changed = from.status !== wanted;
+        const after =
+          before.status !== wanted
+            ? await shop.setStatus(id, wanted, call).catch((err: unknown) => {
+                if (err instanceof UnconfirmedChange) unconfirmedStatuses.set(id, { status: wanted, before });
+                throw err;
+              })
+            : before;
         const result = {
           changed,
-          previous_status: before.status,
+          previous_status: from.status,
           order: orderStateOut.parse(after),
           // The shop dates a payment when a status it counts paid is set, if the order had no date.
-          ...(!before.paid && after.paid ? { paid_now: true } : {}),
+          ...(!from.paid && after.paid ? { paid_now: true } : {}),
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
-          ...(changed && before.refunded ? { refunded_before: before.refunded } : {}),
+          ...(changed && from.refunded ? { refunded_before: from.refunded } : {}),
         };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
