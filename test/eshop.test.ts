@@ -2409,6 +2409,37 @@ describe("products and stock", () => {
     expect(text(await server.call("eshop_stock_set", { id: P.grinder, quantity: 0 }))).not.toMatch(/backorder/);
   });
 
+  test("stock the shop set without confirming it, set again, is answered as that change", async () => {
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    try {
+      // The shop counts the frother's stock, and answers after the tool call's deadline.
+      woo.intercept = (r) => {
+        if (r.method === "PUT") woo.delayMs = 3_000;
+        return undefined;
+      };
+      const args = { id: P.frother, quantity: 3 };
+      const first = await slow.call("eshop_stock_set", args);
+      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+      woo.intercept = undefined;
+      woo.delayMs = 0;
+      expect(woo.shop.product(P.frother)).toMatchObject({ manage_stock: true, stock_quantity: 3 });
+      // An automation's next try, or a model's: counting was started by the first, which ended its backorders.
+      const again = await slow.call("eshop_stock_set", args);
+      expect(data(again)).toMatchObject({ started_counting: true, product: { stock_quantity: 3 } });
+      expect(data(again)).not.toHaveProperty("previous_quantity");
+      expect(text(again)).toMatch(
+        /^Milk Frother \(id 111\): 3 in stock \(stock was not counted before\), instock\. It was on backorder by its stock status alone: /,
+      );
+      // Once answered, the same call again is answered from the stock as it is.
+      expect(text(await slow.call("eshop_stock_set", args))).toBe(
+        "Milk Frother (id 111): 3 in stock (was 3), instock.",
+      );
+    } finally {
+      woo.delayMs = 0;
+      await slow.close();
+    }
+  });
+
   test("a variation whose stock its product counts shows that stock, and setting it points to the product", async () => {
     // WooCommerce answers such a variation with manage_stock "parent" and its product's quantity.
     const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AdvisesTool, ToolError } from "../../src/errors.js";
+import { AdvisesTool, ToolError, UnconfirmedChange } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { oneLine, quote } from "../../src/shown.js";
 import { utcMinute } from "../../src/time.js";
@@ -140,6 +140,12 @@ export function productTools(shop: ShopProvider): Tool[] {
    * answered anyway.
    */
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
+  /**
+   * The stock this process set that the shop did not confirm, by product: the quantity sent, and the
+   * product as it was before. The same quantity set again finds it counted so, maybe by that
+   * request: answered as that change, from the stock it had before.
+   */
+  const unconfirmedStock = new Map<number, { quantity: number; before: Product }>();
 
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
     if (args.id !== undefined) return shop.getProduct(args.id, call);
@@ -264,7 +270,14 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${named(before)} (id ${before.id}) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. ${now}`,
       );
     }
-    const after = await shop.setStock(before.id, quantity, call);
+    const sent = unconfirmedStock.get(before.id);
+    unconfirmedStock.delete(before.id);
+    const was =
+      sent?.quantity === quantity && before.manage_stock && before.stock_quantity === quantity ? sent.before : before;
+    const after = await shop.setStock(before.id, quantity, call).catch((err: unknown) => {
+      if (err instanceof UnconfirmedChange) unconfirmedStock.set(before.id, { quantity, before: was });
+      throw err;
+    });
     // Asked to count it, a product counts no stock only where the shop counts none at all:
     // WooCommerce then ignores both fields and answers as if it had set them.
     if (!after.manage_stock) {
@@ -274,14 +287,12 @@ export function productTools(shop: ShopProvider): Tool[] {
     }
     const result = {
       product: stockOut.parse(after),
-      ...(before.manage_stock && before.stock_quantity !== undefined
-        ? { previous_quantity: before.stock_quantity }
-        : {}),
-      started_counting: !before.manage_stock,
+      ...(was.manage_stock && was.stock_quantity !== undefined ? { previous_quantity: was.stock_quantity } : {}),
+      started_counting: !was.manage_stock,
     };
     // WooCommerce keeps backorders off while it counts no stock: one on backorder by its status
     // alone takes none once counted, and is out of stock at 0.
-    if (!before.manage_stock && before.stock_status === "onbackorder" && after.backorders_allowed !== true) {
+    if (!was.manage_stock && was.stock_status === "onbackorder" && after.backorders_allowed !== true) {
       backordersEnded.add(result);
     }
     return result;
