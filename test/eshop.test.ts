@@ -2020,6 +2020,12 @@ describe("status and notes", () => {
       expect(text(await server.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
         'The shop has no product with SKU "NOPE-1". Search for it with eshop_products_list.',
       );
+      // A quantity written as a change is refused before the tool runs, naming no tool to read the count with.
+      const added = text(await stocking.call("eshop_stock_set", { sku: "NOPE-1", quantity: "+10" }));
+      expect(added).toContain(
+        "is written as a change, and quantity is the count to set, not a change to it: read the count it has now and send that with the change made",
+      );
+      expect(added).not.toMatch(/eshop_product_get|eshop_products_list/);
     } finally {
       await stocking.close();
     }
@@ -2210,7 +2216,7 @@ describe("products and stock", () => {
     const added = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.espresso, quantity: "+10" });
     expect(added.isError).toBe(true);
     expect(text(added)).toContain(
-      'quantity: expected number, received string: "+10" is written as a change, and quantity is the count to set, not a change to it: read the count now (eshop_product_get) and send it with the change made',
+      'quantity: expected number, received string: "+10" is written as a change, and quantity is the count to set, not a change to it: read the count it has now and send that with the change made',
     );
     expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: "- 3" }))).toContain(
       '"- 3" is written as a change',

@@ -116,12 +116,13 @@ function noProducts(args: {
 /**
  * What a quantity sent as text is told. One written as a change ("+10": ten more came in) is not
  * the count: told only to send a number, it would be sent again as 10, and set the stock to 10.
+ * Said as the arguments are checked, where what the session serves is not known: it names no tool.
  */
 function quantityAsText(input: unknown): string | undefined {
   if (typeof input !== "string") return undefined;
   const given = input.trim();
   if (/^[+-]\s*\d+$/.test(given)) {
-    return `expected number, received string: ${quote(given)} is written as a change, and quantity is the count to set, not a change to it: read the count now (eshop_product_get) and send it with the change made`;
+    return `expected number, received string: ${quote(given)} is written as a change, and quantity is the count to set, not a change to it: read the count it has now and send that with the change made`;
   }
   return /^\d+$/.test(given) ? `expected number, received string: send ${given}, without quotes` : undefined;
 }
