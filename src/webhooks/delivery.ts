@@ -99,8 +99,6 @@ export interface Refusal {
   error?: string;
   said?: string;
   source?: WebhookSource | undefined;
-  /** False for a request its source's sender never sends (a GET where it POSTs): none of its is lost. */
-  fromSender?: false;
 }
 
 /** What the delivery routes are given: the listener's settings and store, and its refusals, counts and warnings. */
@@ -226,7 +224,7 @@ export function mountDeliveries(
   const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string) => {
     res.set("retry-after", "5");
     // A 503 brings no retry from a sender that never sends a delivery again: this one is lost.
-    const lost = notSentAgain(req.headers, source);
+    const lost = notSentAgain(req, source);
     if (lost) {
       busyWarning(
         `webhook ${source.name} delivery not stored, answered 503 as the listener is busy (${lost})`,
@@ -474,12 +472,6 @@ export function mountDeliveries(
     void receive(req, res).catch(next);
   };
 
-  /** The delivery ID a sender that never sends a delivery again gives in its header, if the request has one. */
-  const idHeaderOf = (req: Request, source: WebhookSource) => {
-    const idHeader = NOT_SENT_AGAIN[source.scheme]?.idHeader;
-    return idHeader === undefined ? undefined : req.headers[idHeader];
-  };
-
   /** The 405 to a method the source does not deliver with, naming the ones it does. */
   const wrongMethod = (req: Request, res: Response) => {
     const { source } = res.locals.entry as { source: WebhookSource };
@@ -492,9 +484,6 @@ export function mountDeliveries(
       error,
       said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}`,
       source,
-      // GitHub and WooCommerce, which never send a delivery again, POST every one: another method
-      // is theirs only where something on the way changed it, and then it carries their delivery ID.
-      ...(idHeaderOf(req, source) === undefined ? { fromSender: false as const } : {}),
     });
   };
 

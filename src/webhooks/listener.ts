@@ -177,10 +177,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
    * flood the log nor hide another reason, and a sender refused for its size or method is heard of.
    */
   const refuse = (req: Request, res: Response, refusal: Refusal) => {
-    const { status, reason, error = reason, said = error, source, fromSender } = refusal;
+    const { status, reason, error = reason, said = error, source } = refusal;
     if (source) count(source.name, `rejected:${reason}`);
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = fromSender === false ? undefined : notSentAgain(req.headers, source);
+    const lost = notSentAgain(req, source);
     infoAMinute(
       `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}${lost ? `; ${lost}` : ""}`,
       `${source?.name ?? ""}\n${reason}`,
@@ -335,7 +335,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       const { received, expected } = err as { received?: number; expected?: number | null };
       count(configured.name, "rejected:closed by sender");
       infoAMinute(
-        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req.headers, configured) ?? "a sender that retries sends it again"})`,
+        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
         `${configured.name}\nclosed by sender`,
       );
       return;

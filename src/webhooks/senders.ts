@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
 import { header } from "./verifiers/common.js";
@@ -46,11 +46,18 @@ export function neverResentBy(scheme: string): string | undefined {
 
 /**
  * What to do about a delivery not stored, for a sender that never sends one again, with its
- * delivery ID as the request gave it, unverified: the sender's log finds it by that.
+ * delivery ID as the request gave it, unverified: the sender's log finds it by that. Such senders
+ * POST every delivery: a request of another method is theirs only where something on the way
+ * changed it, and then it carries their delivery ID; without it (a browser's GET, a monitor's
+ * HEAD) it is none of theirs, and nothing is lost.
  */
-export function notSentAgain(headers: IncomingHttpHeaders, source: WebhookSource | undefined): string | undefined {
+export function notSentAgain(
+  req: Pick<IncomingMessage, "method" | "headers">,
+  source: WebhookSource | undefined,
+): string | undefined {
   const notAgain = source && NOT_SENT_AGAIN[source.scheme];
   if (!notAgain) return undefined;
-  const id = header(headers, notAgain.idHeader);
+  const id = header(req.headers, notAgain.idHeader);
+  if (req.method !== "POST" && id === undefined) return undefined;
   return `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
 }
