@@ -921,6 +921,78 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a dry run says which insertions found nothing in the event, and where each stops finding: a live run would insert nothing there", async () => {
+    const trial = {
+      name: "misspelt-trial",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [
+        {
+          notify: "team",
+          text: "Order {{payload.data.object.metdata.order_id}} is paid ({{payload.data.object.id}}).",
+        },
+        {
+          tool: "eshop_order_add_note",
+          args: { id: 1, note: "Paid: {{payload.data.object.description}} {{payload.data.object.metadata.order_id}}" },
+        },
+      ],
+      dryRun: true,
+    };
+    const lines: string[] = [];
+    const server = await serve([trial], {}, lines);
+    const agent = await startWaiter(env([trial]));
+    try {
+      const event = await pay(server, "1042", "evt_misspelt_trial", { description: null });
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done", dryRun: true });
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const [told, noted] =
+        (runs.structuredContent as { runs: { steps: { outcome: string }[] }[] }).runs[0]?.steps ?? [];
+      expect(told?.outcome).toBe(
+        `with {"channel":"team","text":"Order  is paid (“pi_evt_misspelt_trial”)."}. Found nothing to insert for {{payload.data.object.metdata.order_id}} in text (payload.data.object has no metdata: did you mean metadata?), so it is inserted as nothing.`,
+      );
+      expect(noted?.outcome).toBe(
+        'with {"id":1,"note":"Paid:  1042","customer_note":false}. Found nothing to insert for {{payload.data.object.description}} in note (payload.data.object.description is null), so it is inserted as nothing.',
+      );
+      expect(lines.filter((line) => line.includes("Found nothing"))).toEqual([
+        expect.stringContaining(
+          `automation misspelt-trial, dry run ${run?.id} (event ${event.id}), step 1: Found nothing to insert for {{payload.data.object.metdata.order_id}} in text`,
+        ),
+        expect.stringContaining("step 2: Found nothing to insert for {{payload.data.object.description}} in note"),
+      ]);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  test("a live run's step says which insertions found nothing: in its outcome when done, in its failure when the tool refuses what was left", async () => {
+    const told = {
+      name: "misspelt",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [
+        { notify: "team", text: "Order {{payload.data.object.metdata.order_id}} is paid." },
+        { tool: "eshop_order_mark_paid", args: { id: O.pending1999, transaction_id: "{{payload.data.object.idd}}" } },
+      ],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([told]);
+    const agent = await startWaiter(env([told]));
+    try {
+      const event = await pay(server, "1042");
+      const [run] = await runsOf(event.id);
+      const refused = `step 2 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: transaction_id: Too small: expected string to have >=1 characters (the template "{{payload.data.object.idd}}" gave "" on this event's payload). Found nothing to insert for {{payload.data.object.idd}} in transaction_id (payload.data.object has no idd: did you mean id?), so it was inserted as nothing.`;
+      expect(run).toMatchObject({ status: "failed", error: refused });
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const [first] = (runs.structuredContent as { runs: { steps: { outcome: string }[] }[] }).runs[0]?.steps ?? [];
+      expect(first?.outcome).toBe(
+        `Sent on team to ${CHAT}. Found nothing to insert for {{payload.data.object.metdata.order_id}} in text (payload.data.object has no metdata: did you mean metadata?), so it was inserted as nothing.`,
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("a long payload is cut in a message: each value at 200 characters, the text at what notify_send takes, counted as it counts, never in a surrogate pair", async () => {
     const loud = {
       name: "loud",
@@ -1155,7 +1227,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         /^step 1 \(eshop_order_add_note\): argument note: the path join\(', ', payload\.data\.object\.items\) failed on this event's payload: .*join\(\)/,
       );
       expect(runs.find((run) => run.automation === "tell-customer")?.error).toMatch(
-        /^step 1 \(notify_send\): invalid arguments for notify_send: text: .+ \(the template "\{\{payload\.data\.object\.customer\}\}" gave "" on this event's payload\)$/,
+        /^step 1 \(notify_send\): invalid arguments for notify_send: text: .+ \(the template "\{\{payload\.data\.object\.customer\}\}" gave "" on this event's payload\)\. Found nothing to insert for \{\{payload\.data\.object\.customer\}\} in text \(payload\.data\.object has no customer\), so it is inserted as nothing\.$/,
       );
     } finally {
       await server.close();

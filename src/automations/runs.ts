@@ -8,7 +8,7 @@ import type { Lease } from "./lease.js";
 import { asLogged, type FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
 import { CutAtStop, Postponed, type Tries, Waiting } from "./tries.js";
-import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
+import { argumentsFor, argumentsShown, inserted, insertedNothing, type View, viewOf, whyNotTaken } from "./view.js";
 
 /** What a failure told to an onFailure channel begins with. */
 const REPORTED = "waiter: ";
@@ -251,6 +251,12 @@ export function automationRuns(parts: RunParts) {
       const tool = toolOf(step);
       let filled: Record<string, unknown> | undefined;
       let input: Record<string, unknown>;
+      // Insertions that found nothing in this event are said with the step, whatever it comes to: a
+      // misspelt name leaves only a gap in the text, or an empty argument the tool refuses.
+      const nothing = insertedNothing(step, view, !automation.dryRun);
+      /** A failure's reason, with the insertions that found nothing, which may be why. */
+      const withNothing = (reason: string) =>
+        nothing ? `${reason}${/[.!?…]$/.test(reason) ? "" : "."} ${nothing}` : reason;
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
@@ -258,7 +264,7 @@ export function automationRuns(parts: RunParts) {
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
-        const message = err instanceof Error ? err.message : String(err);
+        const message = withNothing(err instanceof Error ? err.message : String(err));
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
         await failed(automation, event, run, i, { tool, args: filled }, message);
@@ -268,7 +274,15 @@ export function automationRuns(parts: RunParts) {
       // date into its instant) reads in the run and in a failure notice as the step gave it.
       const args = { ...input, ...filled };
       if (automation.dryRun) {
-        await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
+        await store.runs.step(
+          run,
+          i,
+          "would",
+          JSON.stringify({ tool, args, ...(nothing ? { nothing } : {}) }),
+          clock.now(),
+        );
+        if (nothing)
+          log.info(`automation ${automation.name}, dry run ${run} (event ${event.id}), step ${i + 1}: ${nothing}`);
         continue;
       }
       if (!(await holds())) throw new Postponed("another waiter holds the automations now");
@@ -314,15 +328,15 @@ export function automationRuns(parts: RunParts) {
           setAside(run, err);
           return;
         }
-        const message = err instanceof Error ? err.message : String(err);
+        const message = withNothing(err instanceof Error ? err.message : String(err));
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
         await failed(automation, event, run, i, { tool, args }, message);
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
-        await record(run, i, "failed", JSON.stringify({ tool, args, error: said }));
-        await failed(automation, event, run, i, { tool, args }, said);
+        await record(run, i, "failed", JSON.stringify({ tool, args, error: withNothing(said) }));
+        await failed(automation, event, run, i, { tool, args }, withNothing(said));
         return;
       }
       // What automations change, as what agents change: the operator's record of who did it, which
@@ -330,7 +344,7 @@ export function automationRuns(parts: RunParts) {
       if (!calls.tool(tool)?.annotations.readOnlyHint) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
-      await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said) }));
+      await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said), ...(nothing ? { nothing } : {}) }));
     }
     await store.runs.finish(run, "done", clock.now());
     log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);

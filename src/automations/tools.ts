@@ -33,6 +33,15 @@ function bounded(outcome: string): string {
 }
 
 /**
+ * What a step did, or would do, and the insertions of its templates that found nothing (`nothing`):
+ * after it, as a gap in its text, or before an answer so long that the outcome is cut in it.
+ */
+function withNothing(done: string, nothing: string): string {
+  const after = `${done}${/[.!?…]$/.test(done) ? "" : "."} ${nothing}`;
+  return Buffer.byteLength(after) <= MAX_OUTCOME_BYTES ? after : `${nothing} ${done}`;
+}
+
+/**
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
  * as the engine decides, and which takes it and has not run on it, whether it will (the
@@ -345,6 +354,7 @@ export function automationsToolset(
                   said?: string;
                   error?: string;
                   waiting?: string;
+                  nothing?: string;
                 };
                 // A step that would run, or was under way, is told by what it was called with.
                 // As JSON, every string quoted; line separators, NEL and invisible characters, which
@@ -367,7 +377,10 @@ export function automationsToolset(
                 const failed =
                   detail.error &&
                   (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
-                const outcome = failed || (detail.said ?? waiting ?? left ?? called);
+                const done = detail.said ?? (step.status === "would" ? called : undefined);
+                const outcome =
+                  failed ||
+                  (done && detail.nothing ? withNothing(done, detail.nothing) : (done ?? waiting ?? left ?? called));
                 return {
                   status: waiting ? "waiting" : left ? "not done" : step.status,
                   tool: detail.tool,

@@ -12,7 +12,7 @@ import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
 import { cut, cutCodePoints, meantKey, oneLine, quote } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
-import { isPathArgument } from "./rules.js";
+import { isPathArgument, isTemplate } from "./rules.js";
 
 /**
  * The number a sender writes as text ("529.00", " 1042"), or undefined for text that writes none:
@@ -165,6 +165,61 @@ function numberAsText(condition: Condition, value: unknown): string {
   if (typeof value === "number" && texts.some((v) => numberIn(v) === value))
     return `, a number: write the value to compare without quotes`;
   return "";
+}
+
+/**
+ * Where a template's insertion (a dotted name, as EventData reads it) finds nothing in the view,
+ * which Mustache inserts as nothing: where the name stops finding, with the name likely meant there
+ * (`payload.data has no objet: did you mean object?`), or that it finds null; undefined when it
+ * finds a value.
+ */
+function whereInsertionMissing(name: string, view: View): string | undefined {
+  const names = name.split(".");
+  let here: unknown = view;
+  for (const [i, key] of names.entries()) {
+    const at = names.slice(0, i).join(".");
+    if (key === "length" && (typeof here === "string" || Array.isArray(here))) {
+      here = here.length;
+      continue;
+    }
+    if (typeof here !== "object" || here === null)
+      return `${at} is ${here === null ? "null" : typeof here === "string" ? "text" : typeof here === "number" ? "a number" : here}`;
+    if (Array.isArray(here))
+      return `${at} ${/^\d+$/.test(key) ? `has ${here.length} item${here.length === 1 ? "" : "s"}, none at ${key}` : "is a list"}`;
+    if (!Object.hasOwn(here, key)) {
+      // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.
+      const meant = meantKey(
+        key,
+        Object.keys(here).filter((k) => /^[A-Za-z_]\w*$/.test(k)),
+      );
+      return `${at} has no ${key}${meant ? `: did you mean ${meant}?` : ""}`;
+    }
+    here = (here as Record<string, unknown>)[key];
+  }
+  return here === null || here === undefined ? `${name} is null` : undefined;
+}
+
+/**
+ * A sentence that names the insertions of a step's templates that found nothing in this event (a
+ * misspelt name, a field its payload lacks or holds as null), inserted as nothing, each with its
+ * argument and where it stops finding; empty when each found a value. Without it, a dry run, which
+ * shows what a live run would do, and a live run's outcome would show only the gap it left.
+ * `done`: said of a step that ran, or failed, rather than of one a dry run checked.
+ */
+export function insertedNothing(step: Step, view: View, done: boolean): string {
+  const args = "tool" in step ? step.args : "notify" in step ? { text: step.text } : {};
+  const found: string[] = [];
+  for (const [arg, value] of Object.entries(args)) {
+    if (typeof value !== "string" || !isTemplate(value)) continue;
+    for (const [type, name] of Mustache.parse(value)) {
+      if (type !== "name") continue;
+      const missing = whereInsertionMissing(name, view);
+      if (missing !== undefined) found.push(`{{${name}}} in ${arg} (${missing})`);
+    }
+  }
+  if (found.length === 0) return "";
+  const them = found.length === 1 ? "it" : "each";
+  return `Found nothing to insert for ${found.slice(0, -1).join(", ")}${found.length > 1 ? " and " : ""}${found.at(-1)}, so ${them} ${done ? "was" : "is"} inserted as nothing.`;
 }
 
 /**
