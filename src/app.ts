@@ -811,6 +811,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     whyNotServed: app.whyNotServed,
     store: app.store,
     sources: webhooksOf(config).sources.map((source) => source.name),
+    schemes: Object.fromEntries(webhooksOf(config).sources.map((source) => [source.name, source.scheme])),
     log,
     toolTimeoutMs: toolTimeout * 1000,
     retryForMs: automationRetrySeconds * 1000,

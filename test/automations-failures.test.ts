@@ -659,6 +659,29 @@ describe("automations are checked at start", () => {
     await expect(serve([PAID], { WAITER_WEBHOOKS_SOURCES: "" })).rejects.toThrow(message);
   });
 
+  test("a type a Comgate or GoPay source never stores, as waiter names their events payment.<state> in lowercase, stops waiter serve", async () => {
+    const sources = JSON.stringify({
+      stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },
+      comgate: { scheme: "comgate", merchant: "498621", secretEnv: "STRIPE_SECRET" },
+      gopay: { scheme: "gopay", clientId: "1744960415", secretEnv: "STRIPE_SECRET" },
+    });
+    const on = (source: string, type: string) => ({ ...TELL, when: { source, type } });
+    await expect(serve([on("comgate", "PAID")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "PAID" never matches: waiter stores the events of comgate, a comgate source, as payment.<state>, in lowercase ("payment.paid", perhaps)',
+    );
+    await expect(serve([on("gopay", "payment.PAID")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "payment.PAID" never matches: waiter stores the events of gopay, a gopay source, as payment.<state>, in lowercase ("payment.paid", perhaps)',
+    );
+    // A prefix of their types, and Stripe's own types, are left as they are.
+    const fine = await serve(
+      [on("comgate", "payment."), { ...on("gopay", "pay*"), name: "g" }, { ...on("stripe", "Payment.X"), name: "s" }],
+      {
+        WAITER_WEBHOOKS_SOURCES: sources,
+      },
+    );
+    await fine.close();
+  });
+
   test("a date range one end of which a path fills is left to each event, as only its values can refuse it", async () => {
     const orders = { tool: "eshop_orders_list", args: { after: { path: "event.received_at" }, before: "2026-11-01" } };
     const server = await serve([{ ...PAID, do: [orders] }]);

@@ -2,6 +2,7 @@ import { compile, getRegisteredFunctions, TreeInterpreter } from "@jmespath-comm
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { typePrefix } from "../events/filter.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
@@ -32,6 +33,7 @@ export function checkAutomations({
   tools,
   whyNotServed,
   sources,
+  schemes,
 }: {
   automations: readonly Automation[];
   /** The tools this server serves: an automation may call these and no other. */
@@ -40,6 +42,8 @@ export function checkAutomations({
   sources: readonly string[];
   /** Why a tool is not among `tools`, for a step that names it. */
   whyNotServed(name: string): string;
+  /** The configured webhook sources' schemes, by source. */
+  schemes: Readonly<Record<string, string>>;
 }): void {
   const served = new Map(tools.map((tool) => [tool.name, tool]));
   for (const automation of automations) {
@@ -90,6 +94,7 @@ export function checkAutomations({
       }
     }
     checkSource(automation, sources);
+    checkType(automation, schemes[automation.when.source]);
     // The failure notification is checked as one more step.
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
@@ -178,6 +183,34 @@ export function checkSource(automation: Automation, sources: readonly string[]):
       : `${sources.join(", ")})`;
   throw new ConfigError(
     `automation ${automation.name}: when.source "${automation.when.source}" is no configured webhook source (${set}`,
+  );
+}
+
+/** The schemes whose events' types waiter writes itself, from a payment's state (PAID): payment.paid. */
+const PAYMENT_STATE_TYPES = new Set(["comgate", "gopay"]);
+const PAYMENT = "payment.";
+
+/**
+ * Throws a ConfigError when `automation`'s type, or prefix, matches no type its source's scheme
+ * stores: a Comgate or GoPay source's are payment.<state>, in lowercase, whatever the gateway's
+ * own word (PAID), so `PAID` or `payment.PAID` would leave every payment to no one, in silence.
+ */
+function checkType(automation: Automation, scheme: string | undefined): void {
+  const { type, source } = automation.when;
+  if (type === undefined || scheme === undefined || !PAYMENT_STATE_TYPES.has(scheme)) return;
+  const stem = typePrefix(type) ?? type;
+  const exact = typePrefix(type) === undefined;
+  const lower = stem.toLowerCase();
+  if (
+    stem === lower &&
+    (exact
+      ? stem.startsWith(PAYMENT) && stem.length > PAYMENT.length
+      : stem.startsWith(PAYMENT) || PAYMENT.startsWith(stem))
+  )
+    return;
+  const meant = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+  throw new ConfigError(
+    `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase (${JSON.stringify(exact ? meant : `${meant}${type.endsWith("*") ? "*" : ""}`)}, perhaps)`,
   );
 }
 
