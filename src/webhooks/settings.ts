@@ -220,7 +220,7 @@ export function webhooksOf(config: Config): WebhooksConfig {
  * floor is 16 bytes). Every secret a provider issues is longer, so a shorter one was cut short
  * when pasted, or chosen by hand.
  */
-const MIN_HMAC_SECRET = 16;
+export const MIN_HMAC_SECRET = 16;
 const STRIPE_PREFIX = "whsec_";
 /** How Standard Webhooks writes an ed25519 public key, which verifies its asymmetric (v1a) signatures. */
 const STANDARD_PUBLIC_KEY_PREFIX = "whpk_";
