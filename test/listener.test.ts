@@ -712,6 +712,35 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect(recovered()).toHaveLength(1);
   });
 
+  test("a WooCommerce source is told to set its webhook back to Active only once waiter holds its secret: one more failure disables it again", async () => {
+    const lines: string[] = [];
+    const { url } = await start(
+      {
+        WOO_WEBHOOK_SECRET: "woo-webhook-secret",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
+    const order = (key: string, id: number) => {
+      const body = JSON.stringify({ id, status: "processing", date_modified_gmt: "2026-11-30T08:00:00" });
+      const signature = createHmac("sha256", key).update(body).digest("base64");
+      return { body, headers: { "x-wc-webhook-signature": signature, "x-wc-webhook-id": "12" } };
+    };
+    const post = async (instant: string, delivery: { body: string; headers: Record<string, string> }) => {
+      setClock(instant);
+      return (await request(`${url}/webhooks/shop`, { method: "POST", ...delivery })).statusCode;
+    };
+    expect(await post("2026-11-30T08:00:00Z", order("woo-webhook-secret", 1))).toBe(200);
+    expect(await post("2026-11-30T08:10:00Z", order("woo-webhook-secret-new", 2))).toBe(401);
+    expect(await post("2026-11-30T09:10:01Z", order("woo-webhook-secret-new", 3))).toBe(401);
+    expect(lines.filter((line) => / warning .*webhook shop: /.test(line))).toEqual([
+      expect.stringMatching(
+        /; WooCommerce does not send the refused deliveries again \(WooCommerce → Status → Logs lists them\), and disables the webhook at its seventh failure in a row: once WOO_WEBHOOK_SECRET holds the secret it signs with, set it back to Active under WooCommerce → Settings → Advanced → Webhooks \(WooCommerce keeps its count of failures until a delivery succeeds, so before that one more failure disables it again\)\n$/,
+      ),
+    ]);
+  });
+
   test("after a restart, is warned of from the last delivery the store holds from it: a secret changed in waiter alone", async () => {
     const lines: string[] = [];
     const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
