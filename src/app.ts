@@ -689,8 +689,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     await app.close();
     throw err;
   }
-  // The toolsets that are off were said above; a token they leave nothing to call is said too.
-  for (const line of toollessTokens(config.http.tokens, app.tools)) log.warning(line);
+  // The toolsets that are off were said above; a token they leave nothing to call is said too, to
+  // the operator alone: every session's client hears what waiter said at start, and one token's
+  // holder is not told of the others.
+  for (const line of toollessTokens(config.http.tokens, app.tools)) log.operatorOnly("warning", line);
   // express and the SDK's HTTP transport load for this mode only, as the listener's do.
   const { mcpSessions } = await import("./transports/http.js");
   const sessions = mcpSessions(app, log, sessionOptions(config));

@@ -3200,7 +3200,7 @@ describe("bearer tokens", () => {
     expect(refusal).not.toContain(pasted);
   });
 
-  test("a token left no tool to call, its toolsets off or serving no read-only tool for a read token, is said at start", async () => {
+  test("a token left no tool to call, its toolsets off or serving no read-only tool for a read token, is said at start, to the operator alone", async () => {
     const { config, log, stderr } = await startApp({
       WAITER_HTTP_TOKENS: JSON.stringify([
         { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
@@ -3225,6 +3225,14 @@ describe("bearer tokens", () => {
         /http token notices is served no tool: its scope is read, and its toolsets \(notify, weather\) serve no read-only tool$/,
       ),
     ]);
+    // A client hears what waiter said at start when it sets its level: ops's must not hear of
+    // the other tokens.
+    const session = log.forSession();
+    const heard: string[] = [];
+    session.attachClient((_level, _logger, message) => heard.push(message));
+    session.setClientLevel("debug");
+    expect(heard).toContainEqual(expect.stringMatching(/^toolset weather is off/));
+    expect(heard).not.toContainEqual(expect.stringContaining("http token"));
   });
 
   test("two tokens holding one secret stop waiter, named, in either order: the read token's holder would be taken for the write one's, or the write agent lose its writes", async () => {
