@@ -255,8 +255,10 @@ export function shortenEchoes(text: string, values: unknown): string {
 /**
  * `text` with each of `secrets` shown as [credential], as written, URL-encoded and form-encoded (a
  * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped), in upper- or
- * lower-case hex: an answer may repeat the request that carried them. Those shorter than 8
- * characters are left, as they could be any word (a user's name).
+ * lower-case hex, and in a JSON string, as PHP's json_encode writes it too (a / as \/, a letter
+ * past ASCII as \u00e9): an answer may repeat the request that carried them, and what quotes it
+ * reads its JSON, then cuts its words short, where what is left of a secret is no longer found.
+ * Those shorter than 8 characters are left, as they could be any word (a user's name).
  */
 export function withoutSecrets(text: string, secrets: readonly string[]): string {
   let shown = text;
@@ -266,7 +268,11 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
   for (const secret of secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)) {
     const encoded = encodeURIComponent(secret);
     const form = new URLSearchParams([["", secret]]).toString().slice(1);
-    for (const each of new Set([secret, encoded, lower(encoded), form, lower(form)])) {
+    const json = JSON.stringify(secret).slice(1, -1);
+    const php = json
+      .replaceAll("/", "\\/")
+      .replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    for (const each of new Set([secret, encoded, lower(encoded), form, lower(form), json, php])) {
       shown = shown.replaceAll(each, "[credential]");
     }
   }

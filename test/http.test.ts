@@ -1070,6 +1070,43 @@ describe("cache and coalescing", () => {
     ]);
   });
 
+  test("credentials an answer repeats as PHP writes JSON (\\/, \\u00e9) are taken out before its words are cut", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // A generated password whose Basic pair holds a /, and a token with a / and an é.
+    const base = new URL(`${fake.origin}/v1`);
+    base.username = "gateway-user";
+    base.password = "x%3Fs3cr3t~Passw0rd";
+    const pair = Buffer.from("gateway-user:x?s3cr3t~Passw0rd").toString("base64");
+    expect(pair).toContain("/");
+    const token = "tok/0123456789/clé-abcdef";
+    const gated = http.upstream("Gated API", base);
+    const keyed = http.upstream("Keyed API", new URL(`${fake.origin}/v1`), { secrets: [token] });
+    // A gateway that repeats the request's headers, far enough in for its words to be cut within them.
+    const php = (value: string) =>
+      JSON.stringify(value)
+        .replaceAll("/", "\\/")
+        .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const lead = `${"The request was refused by the gateway policy. ".repeat(3)}Seen:`;
+    const echo = (credential: string) => ({
+      status: 401,
+      headers: { "content-type": "application/json" },
+      body: `{"message":${php(`${lead} ${credential} and more headers after it`)}}`,
+    });
+    fake.queue.push(echo(`authorization: Basic ${pair}`), echo(`token ${token}`));
+    const said = [
+      (await failure(gated.json(any, "/x", {}, call()))).message,
+      (await failure(keyed.json(any, "/x", {}, call()))).message,
+    ];
+    expect(said[0]).toContain("Basic [credential]");
+    expect(said[1]).toContain("token [credential]");
+    for (const message of said) {
+      for (const part of [pair.slice(0, 24), pair.slice(16, 40), "s3cr3t~Pass", token.slice(0, 12), "clé-abc"]) {
+        expect(message).not.toContain(part);
+      }
+    }
+  });
+
   test("a kept answer stands in for a failing upstream as long as asked, never for a call its caller cancelled", async () => {
     const api = client({ maxRetries: 0 });
     const heard: string[] = [];
