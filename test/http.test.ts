@@ -1107,6 +1107,27 @@ describe("cache and coalescing", () => {
     }
   });
 
+  test("an error answer a toolset reads itself (send) comes without the credentials it repeats", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    const token = "7012345678:AAPathToken_0123456789";
+    const api = http.upstream("Path API", new URL(`${fake.origin}/`), { secrets: [token] });
+    fake.intercept = (request) => json(403, JSON.stringify({ ok: false, description: `Forbidden: ${request.path}` }));
+    try {
+      const refused = await api.send(`/bot${token}/getChat`, {}, call());
+      expect(refused.status).toBe(403);
+      expect(JSON.parse(refused.text)).toEqual({ ok: false, description: "Forbidden: /bot[credential]/getChat" });
+      // A 2xx is the upstream's answer as sent: what a toolset reads in it is its own.
+      fake.intercept = (request) => json(200, JSON.stringify({ ok: true, path: request.path }));
+      expect(JSON.parse((await api.send(`/bot${token}/getMe`, {}, call())).text)).toEqual({
+        ok: true,
+        path: `/bot${token}/getMe`,
+      });
+    } finally {
+      fake.intercept = undefined;
+    }
+  });
+
   test("a kept answer stands in for a failing upstream as long as asked, never for a call its caller cancelled", async () => {
     const api = client({ maxRetries: 0 });
     const heard: string[] = [];

@@ -362,7 +362,11 @@ export class Upstream {
     const sent = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
     // A call's own Authorization (GoPay's access token for a lookup) is its request's credential.
     const own = options.headers ? authorizationIn(options.headers) : [];
-    const response = own.length ? { ...sent, credentials: own } : sent;
+    const answered = own.length ? { ...sent, credentials: own } : sent;
+    // An error answer may repeat the request, its credentials with it: taken out before anyone
+    // reads its words, a toolset that reads them itself (a refused chat, a payment API's code) too.
+    const ok = sent.status >= 200 && sent.status < 300;
+    const response = ok ? answered : { ...answered, text: withoutSecrets(sent.text, [...this.#credentials, ...own]) };
     this.options.onAnswer?.(response, this.name);
     return response;
   }
