@@ -667,10 +667,10 @@ describe("automations are checked at start", () => {
     });
     const on = (source: string, type: string) => ({ ...TELL, when: { source, type } });
     await expect(serve([on("comgate", "PAID")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
-      'automation tell: when.type "PAID" never matches: waiter stores the events of comgate, a comgate source, as payment.<state>, in lowercase ("payment.paid", perhaps)',
+      'automation tell: when.type "PAID" never matches: waiter stores the events of comgate, a comgate source, as payment.<state>, in lowercase, from Comgate\'s states: payment.pending, payment.authorized, payment.paid, payment.cancelled ("payment.paid", perhaps)',
     );
     await expect(serve([on("gopay", "payment.PAID")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
-      'automation tell: when.type "payment.PAID" never matches: waiter stores the events of gopay, a gopay source, as payment.<state>, in lowercase ("payment.paid", perhaps)',
+      'automation tell: when.type "payment.PAID" never matches: waiter stores the events of gopay, a gopay source, as payment.<state>, in lowercase, from GoPay\'s states: payment.created, payment.payment_method_chosen, payment.paid, payment.authorized, payment.canceled, payment.timeouted, payment.refunded, payment.partially_refunded ("payment.paid", perhaps)',
     );
     // A prefix of their types, and Stripe's own types, are left as they are.
     const fine = await serve(
@@ -678,6 +678,37 @@ describe("automations are checked at start", () => {
       {
         WAITER_WEBHOOKS_SOURCES: sources,
       },
+    );
+    await fine.close();
+  });
+
+  test("a state of the other gateway, or of none, on a Comgate or GoPay source stops waiter serve, naming the gateway's states", async () => {
+    const sources = JSON.stringify({
+      comgate: { scheme: "comgate", merchant: "498621", secretEnv: "STRIPE_SECRET" },
+      gopay: { scheme: "gopay", clientId: "1744960415", secretEnv: "STRIPE_SECRET" },
+    });
+    const on = (source: string, type: string) => ({ ...TELL, when: { source, type } });
+    // GoPay writes CANCELED, Comgate CANCELLED: the other's spelling takes no cancelled payment.
+    await expect(serve([on("gopay", "payment.cancelled")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "payment.cancelled" never matches: waiter stores the events of gopay, a gopay source, as payment.<state>, in lowercase, from GoPay\'s states: payment.created, payment.payment_method_chosen, payment.paid, payment.authorized, payment.canceled, payment.timeouted, payment.refunded, payment.partially_refunded ("payment.canceled", perhaps)',
+    );
+    await expect(serve([on("comgate", "payment.canceled")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "payment.canceled" never matches: waiter stores the events of comgate, a comgate source, as payment.<state>, in lowercase, from Comgate\'s states: payment.pending, payment.authorized, payment.paid, payment.cancelled ("payment.cancelled", perhaps)',
+    );
+    // Comgate notifies no refund, and GoPay's prefix of refunds names no Comgate state.
+    await expect(serve([on("comgate", "payment.refunded")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "payment.refunded" never matches: waiter stores the events of comgate, a comgate source, as payment.<state>, in lowercase, from Comgate\'s states: payment.pending, payment.authorized, payment.paid, payment.cancelled',
+    );
+    await expect(serve([on("comgate", "payment.partially_*")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'when.type "payment.partially_*" never matches',
+    );
+    const fine = await serve(
+      [
+        on("gopay", "payment.canceled"),
+        { ...on("comgate", "payment.cancelled"), name: "c" },
+        { ...on("gopay", "payment.partially_*"), name: "g" },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
     );
     await fine.close();
   });

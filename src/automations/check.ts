@@ -186,31 +186,54 @@ export function checkSource(automation: Automation, sources: readonly string[]):
   );
 }
 
-/** The schemes whose events' types waiter writes itself, from a payment's state (PAID): payment.paid. */
-const PAYMENT_STATE_TYPES = new Set(["comgate", "gopay"]);
+/**
+ * The schemes whose events' types waiter writes itself, from a payment's state (PAID):
+ * payment.paid. Each gateway's states as its documentation gives them: GoPay spells CANCELED,
+ * Comgate CANCELLED, and Comgate notifies no refund.
+ */
+const PAYMENT_STATES: Record<string, { gateway: string; states: readonly string[] }> = {
+  comgate: { gateway: "Comgate", states: ["PENDING", "AUTHORIZED", "PAID", "CANCELLED"] },
+  gopay: {
+    gateway: "GoPay",
+    states: [
+      "CREATED",
+      "PAYMENT_METHOD_CHOSEN",
+      "PAID",
+      "AUTHORIZED",
+      "CANCELED",
+      "TIMEOUTED",
+      "REFUNDED",
+      "PARTIALLY_REFUNDED",
+    ],
+  },
+};
 const PAYMENT = "payment.";
 
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, matches no type its source's scheme
- * stores: a Comgate or GoPay source's are payment.<state>, in lowercase, whatever the gateway's
- * own word (PAID), so `PAID` or `payment.PAID` would leave every payment to no one, in silence.
+ * stores: a Comgate or GoPay source's are payment.<state>, in lowercase, of the gateway's own
+ * states, so `PAID`, `payment.PAID` or the other gateway's `payment.cancelled` would leave every
+ * such payment to no one, in silence.
  */
 function checkType(automation: Automation, scheme: string | undefined): void {
   const { type, source } = automation.when;
-  if (type === undefined || scheme === undefined || !PAYMENT_STATE_TYPES.has(scheme)) return;
-  const stem = typePrefix(type) ?? type;
-  const exact = typePrefix(type) === undefined;
-  const lower = stem.toLowerCase();
-  if (
-    stem === lower &&
-    (exact
-      ? stem.startsWith(PAYMENT) && stem.length > PAYMENT.length
-      : stem.startsWith(PAYMENT) || PAYMENT.startsWith(stem))
-  )
-    return;
-  const meant = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+  const gateway = scheme === undefined ? undefined : PAYMENT_STATES[scheme];
+  if (type === undefined || gateway === undefined) return;
+  const types = gateway.states.map((state) => `${PAYMENT}${state.toLowerCase()}`);
+  const prefix = typePrefix(type);
+  if (prefix === undefined ? types.includes(type) : types.some((stored) => stored.startsWith(prefix))) return;
+  const stem = (prefix ?? type).toLowerCase();
+  const lower = stem.startsWith(PAYMENT) || PAYMENT.startsWith(stem) ? stem : `${PAYMENT}${stem}`;
+  const meant =
+    prefix === undefined
+      ? types.includes(lower)
+        ? lower
+        : meantKey(lower, types)
+      : types.some((stored) => stored.startsWith(lower))
+        ? `${lower}${type.endsWith("*") ? "*" : ""}`
+        : undefined;
   throw new ConfigError(
-    `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase (${JSON.stringify(exact ? meant : `${meant}${type.endsWith("*") ? "*" : ""}`)}, perhaps)`,
+    `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`,
   );
 }
 
