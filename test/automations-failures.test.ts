@@ -713,6 +713,24 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a type a GoPay or Comgate source never stores, in a condition on event.type, stops waiter serve", async () => {
+    const sources = JSON.stringify({
+      gopay: { scheme: "gopay", clientId: "1744960415", secretEnv: "STRIPE_SECRET" },
+    });
+    // docs/automations.md's refunds, told for GoPay, with the cancellation spelt as Comgate spells it.
+    const refunds = (types: string[]) => ({
+      ...TELL,
+      when: { source: "gopay", type: "payment.", where: [{ path: "event.type", in: types }] },
+    });
+    await expect(
+      serve([refunds(["payment.refunded", "payment.cancelled"])], { WAITER_WEBHOOKS_SOURCES: sources }),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "payment.cancelled" never matches: waiter stores the events of gopay, a gopay source, as payment.<state>, in lowercase, from GoPay\'s states: payment.created, payment.payment_method_chosen, payment.paid, payment.authorized, payment.canceled, payment.timeouted, payment.refunded, payment.partially_refunded ("payment.canceled", perhaps)',
+    );
+    const fine = await serve([refunds(["payment.refunded", "payment.canceled"])], { WAITER_WEBHOOKS_SOURCES: sources });
+    await fine.close();
+  });
+
   test("a date range one end of which a path fills is left to each event, as only its values can refuse it", async () => {
     const orders = { tool: "eshop_orders_list", args: { after: { path: "event.received_at" }, before: "2026-11-01" } };
     const server = await serve([{ ...PAID, do: [orders] }]);

@@ -210,31 +210,40 @@ const PAYMENT_STATES: Record<string, { gateway: string; states: readonly string[
 const PAYMENT = "payment.";
 
 /**
- * Throws a ConfigError when `automation`'s type, or prefix, matches no type its source's scheme
- * stores: a Comgate or GoPay source's are payment.<state>, in lowercase, of the gateway's own
- * states, so `PAID`, `payment.PAID` or the other gateway's `payment.cancelled` would leave every
- * such payment to no one, in silence.
+ * Throws a ConfigError when `automation`'s type, or prefix, or a type a condition on `event.type`
+ * takes, matches no type its source's scheme stores: a Comgate or GoPay source's are
+ * payment.<state>, in lowercase, of the gateway's own states, so `PAID`, `payment.PAID` or the
+ * other gateway's `payment.cancelled` would leave every such payment to no one, in silence.
  */
 function checkType(automation: Automation, scheme: string | undefined): void {
-  const { type, source } = automation.when;
+  const { type, source, where } = automation.when;
   const gateway = scheme === undefined ? undefined : PAYMENT_STATES[scheme];
-  if (type === undefined || gateway === undefined) return;
+  if (gateway === undefined) return;
   const types = gateway.states.map((state) => `${PAYMENT}${state.toLowerCase()}`);
+  const neverMatches = (what: string, written: string, meant: string | undefined) =>
+    new ConfigError(
+      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`,
+    );
+  const meantType = (written: string) => {
+    const lower = written.toLowerCase();
+    const typed = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+    return types.includes(typed) ? typed : meantKey(typed, types);
+  };
+  for (const [i, condition] of where.entries()) {
+    if (condition.path.trim() !== "event.type") continue;
+    const { test, value } = testOf(condition);
+    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+    const stray = taken.find((given): given is string => typeof given === "string" && !types.includes(given));
+    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, meantType(stray));
+  }
+  if (type === undefined) return;
   const prefix = typePrefix(type);
   if (prefix === undefined ? types.includes(type) : types.some((stored) => stored.startsWith(prefix))) return;
-  const stem = (prefix ?? type).toLowerCase();
-  const lower = stem.startsWith(PAYMENT) || PAYMENT.startsWith(stem) ? stem : `${PAYMENT}${stem}`;
-  const meant =
-    prefix === undefined
-      ? types.includes(lower)
-        ? lower
-        : meantKey(lower, types)
-      : types.some((stored) => stored.startsWith(lower))
-        ? `${lower}${type.endsWith("*") ? "*" : ""}`
-        : undefined;
-  throw new ConfigError(
-    `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`,
-  );
+  if (prefix === undefined) throw neverMatches(": when.type", type, meantType(type));
+  const lower = prefix.toLowerCase();
+  const stem = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+  const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
+  throw neverMatches(": when.type", type, meant);
 }
 
 /** What a refusal is asked with for an argument a path or template fills: given, its value not known. */
