@@ -1383,6 +1383,30 @@ describe("retention of a large backlog (a limit lowered on a large store)", () =
     expect(dropped).toBe(BACKLOG + 1 - 10);
   });
 
+  test("takes the finished runs of the dropped events in batches too, a delivery taking its turn between them", async () => {
+    const { store, file } = open();
+    // Runs whose events retention dropped, one per event as an automation makes them, and one
+    // still running, which stays.
+    const db = new Database(file);
+    db.transaction(() => {
+      const run = db.prepare(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at) VALUES ('paid', ?, ?, 0, 0)",
+      );
+      const step = db.prepare(
+        "INSERT INTO automation_steps (run_id, step, status, detail, at) VALUES (?, 0, 'done', '{}', 0)",
+      );
+      for (let i = 1; i <= BACKLOG; i++) step.run(run.run(`E${i}`, i === BACKLOG ? "running" : "done").lastInsertRowid);
+    })();
+    const order: string[] = [];
+    const expiring = store.expire().then(() => order.push("retention"));
+    const adding = store.add(event()).then(() => order.push("delivery"));
+    await Promise.all([expiring, adding]);
+    expect(order).toEqual(["delivery", "retention"]);
+    expect(db.prepare("SELECT event_id FROM automation_runs").pluck().all()).toEqual([`E${BACKLOG}`]);
+    expect(db.prepare("SELECT count(*) FROM automation_steps").pluck().get()).toBe(1);
+    db.close();
+  });
+
   test("does not hold the store's opening: the rest goes after it, with no caller", async () => {
     const { store: first, file } = open();
     backlog(file, BACKLOG);

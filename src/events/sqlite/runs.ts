@@ -1,6 +1,7 @@
 import type Database from "better-sqlite3";
 import { type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
 import type { RunFilter, RunLog, RunRecord } from "../store.js";
+import { RETENTION_BATCH } from "./retention.js";
 
 export const RUNS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS automation_runs (
@@ -34,13 +35,14 @@ CREATE TABLE IF NOT EXISTS automation_lease (one INTEGER PRIMARY KEY CHECK (one 
 /**
  * Drops the finished runs whose event retention has dropped: their steps hold what the tools said
  * (orders, customers), which must not outlive the event. A failed run whose notice is not yet told
- * stays until it is. Runs at the store's age check.
+ * stays until it is. Runs at the store's age check, RETENTION_BATCH runs a transaction as the
+ * events go, a backlog's runs in turns; returns whether there may be more.
  */
-export function pruneRuns(sql: (text: string) => Database.Statement): void {
-  const gone =
-    "SELECT id FROM automation_runs WHERE status != 'running' AND notice IS NULL AND event_id NOT IN (SELECT id FROM events)";
+export function pruneRuns(sql: (text: string) => Database.Statement): boolean {
+  const gone = `SELECT id FROM automation_runs WHERE status != 'running' AND notice IS NULL AND event_id NOT IN (SELECT id FROM events)
+    ORDER BY id LIMIT ${RETENTION_BATCH}`;
   sql(`DELETE FROM automation_steps WHERE run_id IN (${gone})`).run();
-  sql(`DELETE FROM automation_runs WHERE id IN (${gone})`).run();
+  return sql(`DELETE FROM automation_runs WHERE id IN (${gone})`).run().changes === RETENTION_BATCH;
 }
 
 /** Automation runs in the store's own file, each write its own immediate transaction. */

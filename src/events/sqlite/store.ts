@@ -541,11 +541,10 @@ export class SqliteEventStore implements EventStore {
   #retain(now: number): { dropped: Dropped; more: boolean } {
     const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
     const retained = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
-    if (!retained.more) {
-      pruneRuns((text) => this.#sql(text));
-      forgetDropped((text) => this.#sql(text), now);
-    }
-    return retained;
+    if (retained.more) return retained;
+    const more = pruneRuns((text) => this.#sql(text));
+    forgetDropped((text) => this.#sql(text), now);
+    return { ...retained, more };
   }
 
   /**
