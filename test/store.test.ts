@@ -754,7 +754,9 @@ test("a page of events is read by index, newest first, never by walking every ac
   const forget = (db.prepare(`EXPLAIN QUERY PLAN ${FORGET_DROPPED}`).all(0) as { detail: string }[])
     .map((row) => row.detail)
     .join("; ");
-  expect(forget).toMatch(/^SEARCH dropped_deliveries USING (COVERING )?INDEX dropped_deliveries_at \(dropped_at<\?\)$/);
+  expect(forget).toMatch(
+    /^SEARCH dropped_deliveries USING INTEGER PRIMARY KEY \(rowid=\?\); LIST SUBQUERY \d+; SEARCH dropped_deliveries USING (COVERING )?INDEX dropped_deliveries_at \(dropped_at<\?\)$/,
+  );
   db.close();
 });
 
@@ -1404,6 +1406,25 @@ describe("retention of a large backlog (a limit lowered on a large store)", () =
     expect(order).toEqual(["delivery", "retention"]);
     expect(db.prepare("SELECT event_id FROM automation_runs").pluck().all()).toEqual([`E${BACKLOG}`]);
     expect(db.prepare("SELECT count(*) FROM automation_steps").pluck().get()).toBe(1);
+    db.close();
+  });
+
+  test("forgets the deliveries of events dropped a year before in batches too, a delivery taking its turn between them", async () => {
+    const { store, file } = open();
+    // The deliveries of a backlog retention dropped all at once, a year and two days ago.
+    const db = new Database(file);
+    db.transaction(() => {
+      const forgotten = db.prepare(
+        "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', ?, ?, ?)",
+      );
+      for (let i = 1; i <= BACKLOG; i++) forgotten.run(`d${i}`, `E${i}`, clock.now() - 367 * 86_400_000);
+    })();
+    const order: string[] = [];
+    const expiring = store.expire().then(() => order.push("retention"));
+    const adding = store.add(event()).then(() => order.push("delivery"));
+    await Promise.all([expiring, adding]);
+    expect(order).toEqual(["delivery", "retention"]);
+    expect(db.prepare("SELECT count(*) FROM dropped_deliveries").pluck().get()).toBe(0);
     db.close();
   });
 

@@ -3,12 +3,24 @@ import { DAY_MS } from "../../time.js";
 import { forgottenBefore } from "../rows.js";
 import type { Dropped, Retention } from "../store.js";
 
-/** Read through dropped_deliveries_at: a year of deliveries walked at every check stalls the listener. */
-export const FORGET_DROPPED = "DELETE FROM dropped_deliveries WHERE dropped_at < ?";
+/**
+ * How many events each limit drops at most in one transaction. SQLite holds the process's event
+ * loop while it deletes: a backlog (a limit lowered on a large store) goes in turns, the loop
+ * answering deliveries and calls between them, and the -wal file holds one turn's pages, not all.
+ */
+export const RETENTION_BATCH = 2_000;
 
-/** Forgets the deliveries whose events were dropped too long ago to be remembered. */
-export function forgetDropped(sql: Sql, now: number): void {
-  sql(FORGET_DROPPED).run(forgottenBefore(now));
+/**
+ * Read through dropped_deliveries_at: a year of deliveries walked at every check stalls the
+ * listener. RETENTION_BATCH at a time: a backlog retention dropped at once is forgotten at once a
+ * year later.
+ */
+export const FORGET_DROPPED = `DELETE FROM dropped_deliveries WHERE rowid IN
+  (SELECT rowid FROM dropped_deliveries WHERE dropped_at < ? LIMIT ${RETENTION_BATCH})`;
+
+/** Forgets the deliveries whose events were dropped too long ago to be remembered; whether there may be more. */
+export function forgetDropped(sql: Sql, now: number): boolean {
+  return sql(FORGET_DROPPED).run(forgottenBefore(now)).changes === RETENTION_BATCH;
 }
 
 type Sql = (text: string) => Database.Statement;
@@ -19,13 +31,6 @@ interface Run {
   bytes: number;
   unacked: number;
 }
-
-/**
- * How many events each limit drops at most in one transaction. SQLite holds the process's event
- * loop while it deletes: a backlog (a limit lowered on a large store) goes in turns, the loop
- * answering deliveries and calls between them, and the -wal file holds one turn's pages, not all.
- */
-export const RETENTION_BATCH = 2_000;
 
 /**
  * Drops the oldest events past the limits, inside the caller's write transaction: past the age

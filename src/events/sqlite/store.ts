@@ -542,9 +542,9 @@ export class SqliteEventStore implements EventStore {
     const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
     const retained = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
     if (retained.more) return retained;
-    const more = pruneRuns((text) => this.#sql(text));
-    forgetDropped((text) => this.#sql(text), now);
-    return { ...retained, more };
+    const pruning = pruneRuns((text) => this.#sql(text));
+    const forgetting = forgetDropped((text) => this.#sql(text), now);
+    return { ...retained, more: pruning || forgetting };
   }
 
   /**
