@@ -142,31 +142,26 @@ function sourcesNotThere(
 /**
  * What to say of the sources the waiter holding the port receives (`theirs`) and this one has not
  * (`ours`), if any: its tools refuse such a name until a delivery of it is counted in the store.
+ * `taken`: said as this waiter takes the port from that assistant's waiter, when a delivery to one
+ * is refused from then on.
  */
 function sourcesOnlyThere(
   ours: readonly string[],
   theirs: readonly string[] | undefined,
   holder: ListenerMode | "waiter",
+  taken = false,
 ): string | undefined {
   const extra = theirs ? theirs.filter((name) => !ours.includes(name)) : [];
   if (extra.length === 0) return undefined;
   const names = extra.map((name) => JSON.stringify(name)).join(" and ");
   const one = extra.length === 1;
+  const mend = `give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
+  if (taken) {
+    return `the waiter that had it received ${names}, ${one ? "a source" : "sources"} this waiter has not: a delivery to ${one ? "its URL" : "their URLs"} is refused from now on (404, unknown webhook source): ${mend}`;
+  }
   const taking =
-    holder === "stdio" ? `, and once this waiter takes the port it refuses them (404, unknown webhook source)` : "";
-  return `receives ${names}, ${one ? "a source" : "sources"} this waiter has not: this waiter's tools refuse ${one ? "its name until one of its deliveries arrives" : "their names until one of their deliveries arrives"}${taking}: give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
-}
-
-/**
- * What to say, as this waiter takes the port, of the sources the assistant's waiter that had it
- * received (`theirs`) and this one has not (`ours`), if any: a delivery to one is refused now.
- */
-function sourcesNotHere(ours: readonly string[], theirs: readonly string[] | undefined): string | undefined {
-  const dropped = theirs ? theirs.filter((name) => !ours.includes(name)) : [];
-  if (dropped.length === 0) return undefined;
-  const names = dropped.map((name) => JSON.stringify(name)).join(" and ");
-  const one = dropped.length === 1;
-  return `the waiter that had it received ${names}, ${one ? "a source" : "sources"} this waiter has not: a delivery to ${one ? "its URL" : "their URLs"} is refused from now on (404, unknown webhook source): give both assistants' settings the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
+    holder === "stdio" ? ", and once this waiter takes the port it refuses them (404, unknown webhook source)" : "";
+  return `receives ${names}, ${one ? "a source" : "sources"} this waiter has not: this waiter's tools refuse ${one ? "its name until one of its deliveries arrives" : "their names until one of their deliveries arrives"}${taking}: ${mend}`;
 }
 
 /**
@@ -243,7 +238,7 @@ export async function holdPort(parts: {
       if (first) log.info(`receiving webhooks on ${listener.url}`);
       else {
         const taken = `receiving webhooks on ${listener.url} from now on: ${nowBound(failedCode)}`;
-        const dropped = sourcesNotHere(parts.sources, holderSources);
+        const dropped = sourcesOnlyThere(parts.sources, holderSources, "stdio", true);
         if (dropped) log.warning(`${taken}; ${dropped}`);
         else log.notice(taken);
       }
