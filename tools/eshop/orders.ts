@@ -19,6 +19,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  unconfirmedWrites,
   withinAnswer,
 } from "./shapes.js";
 
@@ -246,13 +247,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
    * "" for none. The same payment marked again finds the order paid, maybe by that request, whose
    * note was never added: it is added then, as the first try would have.
    */
-  const unconfirmedPayments = new Map<number, string>();
+  const unconfirmedPayments = unconfirmedWrites<string>();
   /**
    * The status changes this process sent that the shop did not confirm, by order: the status asked
    * for, and the order as it was before. The same status asked again finds the order in it, maybe
    * by that request: answered as that change, with the note it was to add.
    */
-  const unconfirmedStatuses = new Map<number, { status: string; before: Order }>();
+  const unconfirmedStatuses = unconfirmedWrites<{ status: string; before: Order }>();
 
   const list = defineTool({
     name: "eshop_orders_list",
@@ -439,8 +440,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ...(before.transaction_id ? { transaction_id: before.transaction_id } : {}),
           ...(differs ? { transaction_differs: true } : {}),
         };
-        const sentBefore = unconfirmedPayments.get(id);
-        unconfirmedPayments.delete(id);
+        const sentBefore = unconfirmedPayments.take(id);
         // Paid by this payment's request the shop did not confirm: that try's answer, with its note.
         const paidBySent =
           sentBefore === (transaction_id ?? "") && (transaction_id === undefined || carried) && !differs;
@@ -496,10 +496,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
             `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${utcMinute(before.paid)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid.`,
           );
         }
-        const after = await shop.setPaid(before, transaction_id, call).catch((err: unknown) => {
-          if (err instanceof UnconfirmedChange) unconfirmedPayments.set(id, transaction_id ?? "");
-          throw err;
-        });
+        const after = await unconfirmedPayments.send(
+          id,
+          transaction_id ?? "",
+          shop.setPaid(before, transaction_id, call),
+        );
         const result = await recorded(after);
         paidFrom.set(result, before.status);
         return result;
@@ -578,17 +579,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         refuseTrashed(shop, before, "its status was not changed", "change its status", false);
-        const sent = unconfirmedStatuses.get(id);
-        unconfirmedStatuses.delete(id);
+        const sent = unconfirmedStatuses.take(id);
         // Set by this status's request the shop did not confirm: the change is that request's.
         const from = sent?.status === wanted && before.status === wanted ? sent.before : before;
         const changed = from.status !== wanted;
         const after =
           before.status !== wanted
-            ? await shop.setStatus(id, wanted, call).catch((err: unknown) => {
-                if (err instanceof UnconfirmedChange) unconfirmedStatuses.set(id, { status: wanted, before });
-                throw err;
-              })
+            ? await unconfirmedStatuses.send(id, { status: wanted, before }, shop.setStatus(id, wanted, call))
             : before;
         const result = {
           changed,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AdvisesTool, ToolError, UnconfirmedChange } from "../../src/errors.js";
+import { AdvisesTool, ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { oneLine, quote } from "../../src/shown.js";
 import { utcMinute } from "../../src/time.js";
@@ -16,6 +16,7 @@ import {
   pagingOut,
   productOut,
   stockOut,
+  unconfirmedWrites,
   withinAnswer,
 } from "./shapes.js";
 
@@ -146,7 +147,7 @@ export function productTools(shop: ShopProvider): Tool[] {
    * product as it was before. The same quantity set again finds it counted so, maybe by that
    * request: answered as that change, from the stock it had before.
    */
-  const unconfirmedStock = new Map<number, { quantity: number; before: Product }>();
+  const unconfirmedStock = unconfirmedWrites<{ quantity: number; before: Product }>();
 
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
     if (args.id !== undefined) return shop.getProduct(args.id, call);
@@ -271,14 +272,14 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${named(before)} (id ${before.id}) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. ${now}`,
       );
     }
-    const sent = unconfirmedStock.get(before.id);
-    unconfirmedStock.delete(before.id);
+    const sent = unconfirmedStock.take(before.id);
     const was =
       sent?.quantity === quantity && before.manage_stock && before.stock_quantity === quantity ? sent.before : before;
-    const after = await shop.setStock(before.id, quantity, call).catch((err: unknown) => {
-      if (err instanceof UnconfirmedChange) unconfirmedStock.set(before.id, { quantity, before: was });
-      throw err;
-    });
+    const after = await unconfirmedStock.send(
+      before.id,
+      { quantity, before: was },
+      shop.setStock(before.id, quantity, call),
+    );
     // Asked to count it, a product counts no stock only where the shop counts none at all:
     // WooCommerce then ignores both fields and answers as if it had set them.
     if (!after.manage_stock) {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { ToolError } from "../../src/errors.js";
+import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { quote, withinBytes } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
@@ -295,6 +295,31 @@ export function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
     if (queues.get(key) === settled) queues.delete(key);
   });
   return next;
+}
+
+/**
+ * The writes this process sent that the shop did not confirm (no answer in time, a 5xx), by order or
+ * product id, each with what it was sent with (`T`). The same write asked again may find it made
+ * by that request, and answers as that change: `take` reads what was sent, and forgets it.
+ */
+export function unconfirmedWrites<T>() {
+  const sent = new Map<number, T>();
+  return {
+    take(id: number): T | undefined {
+      const value = sent.get(id);
+      sent.delete(id);
+      return value;
+    },
+    /** `write`'s answer; `value` is kept for `id` when the shop does not confirm it. */
+    async send<R>(id: number, value: T, write: Promise<R>): Promise<R> {
+      try {
+        return await write;
+      } catch (err) {
+        if (err instanceof UnconfirmedChange) sent.set(id, value);
+        throw err;
+      }
+    },
+  };
 }
 
 /**
