@@ -90,7 +90,7 @@ function savedSecret(secret: string): string | undefined {
  * strip_tags), a lone `<` is escaped, runs of blanks become one space, the ends are trimmed and
  * each `%` with two hex digits goes.
  */
-export function wpSanitizeTextField(text: string): string {
+function wpSanitizeTextField(text: string): string {
   let filtered = text;
   if (filtered.includes("<")) {
     // wp_pre_kses_less_than: a `<` with no `>` before the next `<` is no tag, but escaped (as
@@ -115,7 +115,10 @@ function phpTrim(text: string): string {
   return text.replace(/^[ \t\n\r\v]+|[ \t\n\r\v]+$/g, "");
 }
 
-/** PHP's strip_tags($text) with no tag allowed: its state machine, in PHP 8's php_strip_tags_ex. */
+/**
+ * PHP's strip_tags($text) with no tag allowed: its state machine, in PHP 8's php_strip_tags_ex, but
+ * for NUL, which it drops and no secret from the environment holds.
+ */
 function phpStripTags(text: string): string {
   const isSpace = (c: string | undefined) => c !== undefined && /^[ \t\n\v\f\r]$/.test(c);
   let out = "";
@@ -129,7 +132,6 @@ function phpStripTags(text: string): string {
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string;
     if (state === 0) {
-      if (c === "\0") continue;
       if (c === "<") {
         if (inQuote) continue;
         if (isSpace(text[i + 1])) out += c;
