@@ -377,6 +377,18 @@ test("docs/compose.yml's environment sets the database alone: what it sets beats
   expect(replicaEnv).toHaveProperty(webhookSettings.publicUrl.env);
 });
 
+test("docs/compose.yml's database is healthy, so the replicas start, once it takes connections over TCP as they do", () => {
+  const db =
+    read("docs/compose.yml")
+      .split(/^ {2}db:/m)[1]
+      ?.split(/^ {2}\S/m)[0] ?? "";
+  const check = JSON.parse(/^ {6}test: (\[.*\])$/m.exec(db)?.[1] ?? "[]") as string[];
+  expect(check.slice(0, 2)).toEqual(["CMD", "pg_isready"]);
+  // The image sets a new volume up on a server that listens on its Unix socket alone, then stops it:
+  // pg_isready through the socket, its default, says ready then, and the replicas find no server.
+  expect(check[check.indexOf("-h") + 1]).toBe("127.0.0.1");
+});
+
 test("every docker compose command the docs give for docs/compose.yml names services it has", () => {
   const services = new Set([...read("docs/compose.yml").matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]));
   // `up` takes the services it names; `exec` one, before the command run in it.
