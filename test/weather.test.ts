@@ -92,6 +92,12 @@ const tokyoDays: WeatherAt = (epoch) => ({
   precipitation: 0.1,
 });
 
+/** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
+const SUMS =
+  "Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00.";
+const SUMS_OFF =
+  "Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's.";
+
 function data<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
   return result.structuredContent as T;
 }
@@ -1528,7 +1534,9 @@ describe(`at ${AFTERNOON}`, () => {
           /^Open-Meteo could not be asked now, so this comes from the answer it gave 31 min ago, and may be out of date: Open-Meteo answered 429 "Daily API request limit exceeded/;
         const later = await om.call("weather_forecast", { ...point, days: 3 });
         expect(data(later).days).toEqual(data(forecast).days);
-        expect(data<{ note: string }>(later).note).toMatch(kept);
+        const laterNote = data<{ note: string }>(later).note;
+        expect(laterNote.startsWith(`${SUMS} `)).toBe(true);
+        expect(laterNote.slice(SUMS.length + 1)).toMatch(kept);
         const now = await om.call("weather_current", point);
         expect(data(now).time).toBe(data(current).time);
         expect(data<{ note: string }>(now).note).toMatch(kept);
@@ -1570,12 +1578,12 @@ describe(`at ${AFTERNOON}`, () => {
         // The day clocks go back ends at 23:00, its last hour counted in the next.
         const back =
           "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-10-25 runs from midnight to 23:00, and from 2026-10-26 on each runs from 23:00 the day before to 23:00, not midnight to midnight.";
-        expect(autumn.r.note).toBe(back);
-        expect(text(autumn.result)).toContain(back);
+        expect(autumn.r.note).toBe(`${back} ${SUMS_OFF}`);
+        expect(text(autumn.result)).toContain(`${back} ${SUMS_OFF}`);
         // Asked in winter time (UTC+1): the day clocks go forward ends at 01:00 in summer time, and 2026-03-30 on begin then.
         const spring = await days("2026-03-28T10:00:00Z", 50.09, 14.43);
         expect(spring.r.note).toBe(
-          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, and from 2026-03-30 on each runs from 01:00 to 01:00 the day after, not midnight to midnight.",
+          `Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, and from 2026-03-30 on each runs from 01:00 to 01:00 the day after, not midnight to midnight. ${SUMS_OFF}`,
         );
         // Where Santiago's clocks skip midnight, that day begins at 01:00 all the same, and each runs so from it on.
         const santiago = await days("2026-09-05T15:00:00Z", -33.45, -70.66);
@@ -1586,28 +1594,73 @@ describe(`at ${AFTERNOON}`, () => {
         const last = await om.call("weather_forecast", { latitude: 50.09, longitude: 14.45, days: 2 });
         expect(data<{ days: Day[] }>(last).days.map((d) => d.date)).toEqual(["2026-03-28", "2026-03-29"]);
         expect(data<{ note?: string }>(last).note).toBe(
-          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, not midnight to midnight.",
+          `Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, not midnight to midnight. ${SUMS_OFF}`,
         );
         // Asked on that day after the change (UTC+2), today began at 23:00 the day before; the days after it at midnight.
         const after = await days("2026-03-29T10:00:00Z", 50.09, 14.46);
         expect(after.r.note).toBe(
-          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from 23:00 the day before to midnight, not midnight to midnight.",
+          `Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from 23:00 the day before to midnight, not midnight to midnight. ${SUMS_OFF}`,
         );
         // No clock change, or one already past: days are midnight to midnight.
-        expect((await days("2026-10-26T10:00:00Z", 50.09, 14.44)).r).not.toHaveProperty("note");
+        expect((await days("2026-10-26T10:00:00Z", 50.09, 14.44)).r.note).toBe(SUMS);
         // A quarter-hour offset (Kathmandu's +05:45, the Chatham Islands' +12:45): days are of UTC's whole hours.
         for (const [at, latitude, longitude] of [
           ["2026-11-27T18:20:00Z", 27.7, 85.3],
           ["2026-04-10T13:40:00Z", -43.95, -176.55],
         ] as const) {
           expect((await days(at, latitude, longitude)).r.note, at).toBe(
-            "Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: each runs from 00:45 to 00:45 the day after, not midnight to midnight.",
+            `Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: each runs from 00:45 to 00:45 the day after, not midnight to midnight. ${SUMS_OFF}`,
           );
         }
         // Adelaide's clocks go forward from +09:30 to +10:30 on 2026-10-04: the days after it run an hour later still.
         expect((await days("2026-10-02T02:00:00Z", -34.93, 138.6)).r.note).toBe(
-          "Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: before 2026-10-04, each runs from 00:30 to 00:30 the day after; across a clock change, 2026-10-04 runs from 00:30 to 01:30 the day after, and from 2026-10-05 on each runs from 01:30 to 01:30 the day after, not midnight to midnight.",
+          `Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: before 2026-10-04, each runs from 00:30 to 00:30 the day after; across a clock change, 2026-10-04 runs from 00:30 to 01:30 the day after, and from 2026-10-05 on each runs from 01:30 to 01:30 the day after, not midnight to midnight. ${SUMS_OFF}`,
         );
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
+    test("a day's precipitation, probability, gusts and condition are of the hours Open-Meteo sums them over, and the note says which", async () => {
+      // Rain in the last hour of 2026-03-28 (23:00 to midnight, +01:00), and of 2026-03-29 (23:00 to midnight, +02:00).
+      const wet = [Date.parse("2026-03-28T22:00:00Z"), Date.parse("2026-03-29T21:00:00Z")];
+      openMeteo.weather = (epoch) => {
+        const rain = wet.includes(Math.floor(epoch / HOUR) * HOUR);
+        return {
+          ...defaultWeather(epoch),
+          precipitation: rain ? 1.2 : 0,
+          probability: rain ? 90 : 5,
+          gust: rain ? 20 : 8,
+        };
+      };
+      try {
+        setClock("2026-03-28T10:00:00Z");
+        const result = await om.call("weather_forecast", { latitude: 50.09, longitude: 14.47, days: 3, hourly: true });
+        expect(result.isError, text(result)).toBeFalsy();
+        const r = data<{
+          days: (Day & { precipitation_probability_percent: number; wind_gusts_max_ms: number; condition: string })[];
+          hours: { time: string; precipitation_mm: number }[];
+          note: string;
+        }>(result);
+        // The hours shown at their start: the rain falls in the last hour of each day.
+        expect(r.hours.filter((h) => h.precipitation_mm > 0).map((h) => h.time)).toEqual([
+          "2026-03-28T23:00+01:00",
+          "2026-03-29T23:00+02:00",
+        ]);
+        // Open-Meteo's days of hourly values reported at the end of their hour: 2026-03-28's last
+        // hour is counted in 2026-03-29, whose own last one (its day ends at 01:00 the day after) too.
+        expect(r.days.map((d) => d.precipitation_mm)).toEqual([0, 2.4, 0]);
+        expect(r.days.map((d) => d.precipitation_probability_percent)).toEqual([5, 90, 5]);
+        expect(r.days.map((d) => d.wind_gusts_max_ms)).toEqual([8, 20, 8]);
+        expect(r.days[1]?.condition).toMatch(/rain/);
+        expect(r.note).toContain(
+          `from 2026-03-30 on each runs from 01:00 to 01:00 the day after, not midnight to midnight. ${SUMS_OFF}`,
+        );
+        // Days of midnight to midnight: the sums are of 23:00 the day before to 23:00.
+        setClock(AFTERNOON);
+        const plain = await om.call("weather_forecast", { latitude: 50.09, longitude: 14.48, days: 2 });
+        expect(data<{ note?: string }>(plain).note).toBe(SUMS);
+        expect(text(plain)).toContain(SUMS);
       } finally {
         setClock(AFTERNOON);
       }
@@ -1825,7 +1878,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       const dates = Array.from({ length: 16 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date);
       expect(days.map((d) => d.date)).toEqual(dates.filter((date) => date <= last));
       expect(note).toBe(
-        days.length < 16 ? `Open-Meteo forecasts 15 of the 16 days asked for here, up to ${last}.` : undefined,
+        days.length < 16 ? `Open-Meteo forecasts 15 of the 16 days asked for here, up to ${last}. ${SUMS}` : SUMS,
       );
       for (const [i, day] of days.entries()) {
         const dom = Number(day.date.slice(8));

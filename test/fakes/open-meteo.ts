@@ -230,7 +230,14 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
     };
   }
   if (lists.daily.length) {
-    const byDate = dates.map((date) => hours.filter((t) => localParts(t, zone).date === date));
+    // A day is the 24 hourly values from its midnight at the answer's offset (cut to whole hours, as
+    // the hours are read), each as the hourly series gives it: precipitation, its probability and
+    // gusts of the hour before, the weather code derived from that precipitation
+    // (DailyReaderConverter: the day's time range at 1-hour steps, summed or maxed by 24).
+    const wholeHours = offset(now) - (offset(now) % 3600);
+    const byDate = dates.map((date) =>
+      Array.from({ length: 24 }, (_, i) => Date.parse(`${date}T00:00:00Z`) - wholeHours * 1000 + i * HOUR),
+    );
     body.daily_units = {
       time: timeUnit,
       ...Object.fromEntries(
@@ -243,7 +250,20 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
       ...Object.fromEntries(
         lists.daily.map((name) => [
           name,
-          byDate.map((day) => (DAILY[name] as [Aggregate, string])[0](day.map(weather), windFactor)),
+          byDate.map((day) =>
+            (DAILY[name] as [Aggregate, string])[0](
+              day.map((t) => {
+                const before = weather(t - HOUR);
+                return {
+                  ...weather(t),
+                  precipitation: before.precipitation,
+                  probability: before.probability,
+                  gust: before.gust,
+                };
+              }),
+              windFactor,
+            ),
+          ),
         ]),
       ),
     };

@@ -132,6 +132,11 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             ]
           : []),
         ...(forecast.offMidnight ? [offMidnightNote(provider.name, forecast.offMidnight)] : []),
+        ...(provider.dailySumsHourEarlier
+          ? [
+              `${provider.name} sums a day's precipitation, and takes its probability, gusts and condition, ${forecast.offMidnight ? "over 24 hours that begin and end an hour before the day's" : "from 23:00 the day before to 23:00"}.`,
+            ]
+          : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]

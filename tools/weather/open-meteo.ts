@@ -188,6 +188,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     name: "Open-Meteo",
     attribution: "Weather data by Open-Meteo.com (CC BY 4.0)",
     maxDays: MAX_DAYS,
+    dailySumsHourEarlier: true,
 
     async current(place, call) {
       const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>

@@ -55,6 +55,11 @@ export interface WeatherProvider {
   /** The credit the provider's licence asks for, shown with every answer. */
   attribution: string;
   maxDays: number;
+  /**
+   * Its days' precipitation, probability, gusts and condition are of 24 hours an hour before the
+   * day's own: Open-Meteo sums its hourly values of the day's hours, each of the hour before it.
+   */
+  dailySumsHourEarlier?: true;
   current(place: Place, call: Call): Promise<Now>;
   /** `days` local days from today, and with `withHours` the forecast steps of those days. */
   forecast(
