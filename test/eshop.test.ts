@@ -3047,6 +3047,22 @@ describe("errors", () => {
     );
   });
 
+  test("a date the shop writes in another format is said to be the shop's answer, not a bug in waiter", async () => {
+    // A plugin that rewrites the REST API's dates as its admin shows them.
+    const original = (await (
+      await fetch(`${woo.api}/orders/${O.processing}`, {
+        headers: { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` },
+      })
+    ).json()) as object;
+    woo.intercept = (r) =>
+      r.method === "GET" && r.path.endsWith(`/orders/${O.processing}`)
+        ? json(200, { ...original, date_paid_gmt: "27/11/2026 09:12" })
+        : undefined;
+    expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(
+      /^WooCommerce sent an answer in an unexpected format \(date_paid_gmt: [^)]+\); check WAITER_WOO_URL, /,
+    );
+  });
+
   test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {
     const header = await start(shopEnv(stripping));
     const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));

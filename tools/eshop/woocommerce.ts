@@ -31,6 +31,13 @@ export const WOO_STATUSES = [
 ] as const;
 
 const text = z.string().nullish();
+/**
+ * A GMT time as the REST API writes it ("2017-03-22T19:28:08", no zone designator). Another form (a
+ * plugin's "22/03/2017 19:28") is refused with the shop's answer: read, it would be no time at all.
+ */
+const gmt = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:?\d\d)?$/, "is not a date and time");
 const money = z.string();
 /** Money waiter adds up: a decimal as WooCommerce writes one ("-5.00"). */
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "is not a decimal number");
@@ -67,11 +74,11 @@ const orderSchema = z.object({
   payment_method: text,
   payment_method_title: text,
   transaction_id: text,
-  date_created_gmt: z.string(),
-  date_paid_gmt: text,
+  date_created_gmt: gmt,
+  date_paid_gmt: gmt.nullish(),
   needs_payment: z.boolean().optional(),
   needs_processing: z.boolean().optional(),
-  date_completed_gmt: text,
+  date_completed_gmt: gmt.nullish(),
   meta_data: z.array(z.object({ key: z.string(), value: z.unknown() })).optional(),
   line_items: z.array(
     z.object({
@@ -108,7 +115,7 @@ const productSchema = z.object({
   regular_price: z.string(),
   sale_price: text,
   on_sale: z.boolean(),
-  date_on_sale_from_gmt: text,
+  date_on_sale_from_gmt: gmt.nullish(),
   // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   parent_id: z.number().optional(),
@@ -123,7 +130,7 @@ const customerSchema = z.object({
   first_name: text,
   last_name: text,
   username: text,
-  date_created_gmt: z.string(),
+  date_created_gmt: gmt,
   is_paying_customer: z.boolean().optional(),
   billing: address.optional(),
 });
@@ -131,7 +138,7 @@ const customerSchema = z.object({
 const noteSchema = z.object({
   id: z.number(),
   author: text,
-  date_created_gmt: z.string(),
+  date_created_gmt: gmt,
   note: z.string(),
   customer_note: z.boolean(),
 });
