@@ -87,6 +87,27 @@ function whileWaiting(err: UpstreamError, message: string): string {
   return err instanceof UnconfirmedChange ? withoutRetryAdvice(err.failure) : message;
 }
 
+/**
+ * What the person told of a run does about a change its step may have made: waiter does not make
+ * it again, and they, who read no state with a tool, look where they would make it by hand.
+ */
+const CHECK_BY_HAND = "Check whether it was made before doing it by hand.";
+
+/**
+ * A step's failure told to its automation's onFailure in other words (`told`) than a model reads
+ * in the run (automations_runs): the advice to read the current state before trying again, which
+ * a model follows with a tool, is for the person what to check before doing it by hand.
+ */
+export class StepFailure extends ToolError {
+  override name = "StepFailure";
+  constructor(
+    message: string,
+    readonly told: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
@@ -274,7 +295,9 @@ export class StepCalls {
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? this.firstDelayMs * 2 ** attempt;
-      if (!tryAgain(err, tool.annotations.idempotentHint)) throw err;
+      if (!tryAgain(err, tool.annotations.idempotentHint)) {
+        throw err instanceof UnconfirmedChange ? new StepFailure(err.message, `${err.failure} ${CHECK_BY_HAND}`) : err;
+      }
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
       const until = clock.now() + wait;
       if (until - started > retryForMs) {
@@ -282,9 +305,9 @@ export class StepCalls {
         const next = asked
           ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
           : "a next try would come after the retry time";
-        throw new ToolError(
-          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`,
-        );
+        const tried = `waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`;
+        if (!(err instanceof UnconfirmedChange)) throw new ToolError(`${what} ${tried}`);
+        throw new StepFailure(`${what} ${tried}`, `${whileWaiting(err, what)} ${tried} ${CHECK_BY_HAND}`);
       }
       const nextTry = reached(attempt + 1);
       const failure = whileWaiting(err, what);

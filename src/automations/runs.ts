@@ -3,7 +3,7 @@ import type { Log } from "../log.js";
 import { codePoints, cut, cutCodePoints, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine } from "../toolset.js";
-import type { StepCalls } from "./calls.js";
+import { type StepCalls, StepFailure } from "./calls.js";
 import type { Lease } from "./lease.js";
 import { asLogged, type FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
@@ -150,7 +150,8 @@ export function automationRuns(parts: RunParts) {
    * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
    * log, and tells the automation's onFailure channel, for a person who finishes by hand what the
    * run left: the sender's own delivery id, which they can look up with the sender, and the steps
-   * not run. The reason is cut so that the message, at the most notify_send takes, keeps both.
+   * not run. The reason is cut so that the message, at the most notify_send takes, keeps both;
+   * `told`, where given, is the reason in a person's words, for the message and the log.
    */
   async function failed(
     automation: Automation,
@@ -159,6 +160,7 @@ export function automationRuns(parts: RunParts) {
     step: number,
     { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
+    told = reason,
   ): Promise<void> {
     const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
@@ -167,7 +169,7 @@ export function automationRuns(parts: RunParts) {
     const acked = stored && stored.ackedAt !== null;
     const steps = notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
-    const sentence = /[.!?…]$/.test(reason) ? reason : `${reason}.`;
+    const sentence = /[.!?…]$/.test(told) ? told : `${told}.`;
     const room = maxText - codePoints(`${REPORTED}${head}${steps}`);
     await fail(
       automation,
@@ -330,7 +332,8 @@ export function automationRuns(parts: RunParts) {
         }
         const message = withNothing(err instanceof Error ? err.message : String(err));
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
-        await failed(automation, event, run, i, { tool, args }, message);
+        const told = err instanceof StepFailure ? withNothing(err.told) : message;
+        await failed(automation, event, run, i, { tool, args }, message, told);
         return;
       }
       if (needsPerson) {
