@@ -115,6 +115,9 @@ function eventOf(event: StoredEvent): string {
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
 
+/** UNDER_WAY as its run's onFailure tells it, to the person who finishes the run by hand. */
+const UNDER_WAY_TOLD = `${UNDER_WAY}. Check whether it happened before doing it by hand.`;
+
 /** Arguments as JSON in the order of their names, which a config file may change without changing them. */
 function inOrder(args: Record<string, unknown>): string {
   return JSON.stringify(Object.entries(args).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -446,12 +449,12 @@ export function automationRuns(parts: RunParts) {
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
-      await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY);
+      await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY, call.error ?? UNDER_WAY_TOLD);
       return;
     }
     if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {
       await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-      await failed(automation, event, run.id, next, call, UNDER_WAY);
+      await failed(automation, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD);
       return;
     }
     const view = viewOf(event);
