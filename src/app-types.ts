@@ -9,6 +9,16 @@ export interface Stopped {
   cut: boolean;
 }
 
+/**
+ * A start that a stop signal may end: `signal` aborts at the signal, which ends a wait of no known
+ * end (another waiter's upgrade lock), and each step names itself in `step` as it begins, for the
+ * stop to say where it found the start.
+ */
+export interface Starting {
+  signal: AbortSignal;
+  step?: string;
+}
+
 /** One client's MCP server, before its transport. */
 export interface Session {
   server: McpServer;

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { accessSync, constants, existsSync, statfsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { App, Stopped } from "./app-types.js";
+import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
@@ -30,7 +30,7 @@ import { toollessTokens } from "./transports/tokens.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { holderIfInUse, holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
+import { holderIfInUse, holdPort, listenProblem, type PortHold, shownAddress } from "./webhooks/port.js";
 import { neverResentBy } from "./webhooks/senders.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -54,9 +54,11 @@ function storeLabel(config: Config): string {
 /**
  * Opens the shared event store: on the PostgreSQL server when a database URL is set, else in the
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
- * a plain start neither pays for them nor needs them to load.
+ * a plain start neither pays for them nor needs them to load. A stop signal during `starting`
+ * ends the PostgreSQL store's waits, and the open rejects with the signal's reason.
  */
-async function openStore(config: Config, log: Log, busyMs?: number): Promise<EventStore> {
+async function openStore(config: Config, log: Log, starting?: Starting, busyMs?: number): Promise<EventStore> {
+  if (starting) starting.step = `opening the event store (${storeLabel(config)})`;
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
   const onNewerSchema = (newer: Error) => log.error(newer.message);
@@ -75,8 +77,10 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
         onDropped,
         onNewerSchema,
         neverResentBy,
+        signal: starting?.signal,
       });
     } catch (err) {
+      if (starting?.signal.aborted) throw err;
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
     saidSetUp(store, databaseLabel(url), log);
@@ -404,6 +408,8 @@ export async function startApp(
     storeBusyMs?: number;
     /** Where the caller's own listener is bound once it is (waiter serve's). */
     listenerUrl?: () => string | undefined;
+    /** What a stop signal during the start ends; the caller closes what a start it ended returns. */
+    starting?: Starting;
   },
 ): Promise<App> {
   const webhooks = webhooksOf(config);
@@ -414,7 +420,7 @@ export async function startApp(
   // A database is opened when configured, sources or none: replicas keep their sessions there.
   if (webhooks.sources.length > 0 || config.database.url) {
     try {
-      store = await openStore(config, log, options.storeBusyMs);
+      store = await openStore(config, log, options.starting, options.storeBusyMs);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
@@ -435,7 +441,13 @@ export async function startApp(
   // Every call in flight listens on these, and a server holds many: no number is a leak.
   setMaxListeners(0, stopping.signal, cutting.signal);
 
-  if (store && options.listener && webhooks.sources.length > 0) {
+  // A stop asked for meanwhile takes no webhook it would cut.
+  if (store && options.listener && webhooks.sources.length > 0 && !options.starting?.signal.aborted) {
+    if (options.starting) {
+      const where = shownAddress(webhooks.listen);
+      options.starting.step =
+        options.listener === "take" ? `binding the webhook listener to ${where}` : `asking what listens on ${where}`;
+    }
     port = await holdPort({
       listen: webhooks.listen,
       take: options.listener === "take",
@@ -548,12 +560,12 @@ export interface RunningWebhooks extends Checked {
  * Start-up of `waiter listen`: config -> store -> listener, no MCP server. Throws CannotStart
  * when the store cannot open or the address cannot be listened on.
  */
-export async function startWebhooks(config: Config, log: Log): Promise<RunningWebhooks> {
+export async function startWebhooks(config: Config, log: Log, starting?: Starting): Promise<RunningWebhooks> {
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
   let store: EventStore;
   try {
-    store = await openStore(config, log);
+    store = await openStore(config, log, starting);
   } catch (err) {
     if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
     throw err;
@@ -568,6 +580,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
       const known = toolsets(store, undefined, config.core.automations, sources);
       const served = enabledTools({ config, toolsets: known, http, log });
       tools = served.tools;
+      if (starting) starting.step = "setting up the automations";
       startAutomations = await checkedAutomations(config, { ...served, store }, log);
     } else if (config.core.tools || config.core.excludeTools) {
       // No tool is called here, but a name of no tool is refused as in every mode, not left for the
@@ -585,6 +598,13 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     throw err;
   }
   let listener: RunningListener;
+  // A stop asked for meanwhile takes no webhook it would cut.
+  if (starting?.signal.aborted) {
+    await store.close();
+    await http.close();
+    throw starting.signal.reason;
+  }
+  if (starting) starting.step = `binding the webhook listener to ${shownAddress(webhooks.listen)}`;
   try {
     listener = await startListener({
       webhooks,
@@ -602,6 +622,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
+  if (starting && startAutomations) starting.step = "starting the automations";
   const automations = await startAutomations?.();
   // The release said at start: after an upgrade the log shows what runs.
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
@@ -652,7 +673,7 @@ export interface RunningServe extends Checked {
  * asked who it is, so only a server this machine alone reaches is started: a ConfigError says so
  * for a non-loopback address, or a publicUrl or allowedHosts name that a proxy brings others to.
  */
-export async function startServe(config: Config, log: Log): Promise<RunningServe> {
+export async function startServe(config: Config, log: Log, starting?: Starting): Promise<RunningServe> {
   const webhooks = webhooksOf(config);
   const listen = config.core.listen ?? webhooks.listen;
   const listenFrom = config.origin(config.core.listen ? "listen" : "webhooks.listen");
@@ -681,13 +702,24 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     origin: (path) => (path === "webhooks.listen" ? listenFrom : config.origin(path)),
   };
   let listener: RunningListener | undefined;
-  const app = await startApp(served, log, { storeRequired: true, cutsCalls: true, listenerUrl: () => listener?.url });
+  const app = await startApp(served, log, {
+    storeRequired: true,
+    cutsCalls: true,
+    listenerUrl: () => listener?.url,
+    starting,
+  });
   let startAutomations: (() => Promise<{ close(): Promise<Stopped> }>) | undefined;
   try {
+    if (starting && config.core.automations.length > 0) starting.step = "setting up the automations";
     startAutomations = await checkedAutomations(config, app, log);
   } catch (err) {
     await app.close();
     throw err;
+  }
+  // A stop asked for meanwhile takes no connection it would cut.
+  if (starting?.signal.aborted) {
+    await app.close();
+    throw starting.signal.reason;
   }
   // The toolsets that are off were said above; a token they leave nothing to call is said too, to
   // the operator alone: every session's client hears what waiter said at start, and one token's
@@ -699,6 +731,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // Start-up is over once connections are taken: a line of what comes in on them (a flood, a
   // failure), or of the automations that start meanwhile, is not kept for every client to come.
   log.started();
+  if (starting) starting.step = `binding ${shownAddress(listen)}`;
   try {
     listener = await startListener({
       webhooks: { ...webhooks, listen },
@@ -721,6 +754,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     await app.close();
     throw new CannotStart(listenProblem(listen, err, "--listen (WAITER_LISTEN)", holder));
   }
+  if (starting && startAutomations) starting.step = "starting the automations";
   const automations = await startAutomations?.();
   // The address to give connectors, where it is not the one bound (a proxy in front).
   const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";

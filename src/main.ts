@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
-import type { Stopped } from "./app-types.js";
+import type { Starting, Stopped } from "./app-types.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings, sayLeftOut } from "./log.js";
@@ -138,6 +138,42 @@ function onStopSignals(log: Log, stop: (signal: string) => void): void {
 }
 
 /**
+ * Stops waiter on the stop signals from the start of a mode on. One during the start aborts
+ * `starting`'s signal, which ends the start's waits of no known end (another waiter's upgrade lock,
+ * for minutes), and is said with the step it came at: the caller closes what the start opened, if
+ * it ended, and exits as every stop does. Without it Node's default would end waiter without a
+ * word, and, as a container's PID 1, ignore it until the stop timeout's kill. Once the start is
+ * over, `running` gives the stop a signal calls, and calls it at once for one that came during
+ * the start.
+ */
+function stopsFromStart(log: Log): { starting: Starting; running(stop: (signal: string) => void): void } {
+  const controller = new AbortController();
+  const starting: Starting = { signal: controller.signal };
+  let asked: string | undefined;
+  let stop: ((signal: string) => void) | undefined;
+  onStopSignals(log, (signal) => {
+    if (stop) return stop(signal);
+    asked = signal;
+    log.info(`${signal} while starting${starting.step ? `, as it was ${starting.step}` : ""}: stopping`);
+    controller.abort();
+  });
+  return {
+    starting,
+    running(then) {
+      stop = then;
+      if (asked !== undefined) then(asked);
+    },
+  };
+}
+
+/** Exits as a stop does once a stop signal ended the start before it returned anything to close. */
+function stoppedWhileStarting(log: Log): never {
+  sayLeftOut();
+  log.info("stopped");
+  process.exit(0);
+}
+
+/**
  * Says why waiter stops, as one line: a control character in what was typed (the CR a script
  * saved with Windows line endings leaves on its last argument) is shown as an escape, not obeyed.
  */
@@ -242,23 +278,27 @@ async function closeThenExit(
  * start is one line on stderr and exit status 1 (2 for a configuration it refuses).
  */
 async function runUntilSignal(
-  start: () => Promise<{ close(): Promise<Stopped>; checkToolsets(): void }>,
+  start: (starting: Starting) => Promise<{ close(): Promise<Stopped>; checkToolsets(): void }>,
   config: Config,
   log: Log,
   stopping: string,
 ): Promise<void> {
+  const stops = stopsFromStart(log);
+  const { signal } = stops.starting;
   let running: { close(): Promise<Stopped>; checkToolsets(): void };
   try {
-    running = await start();
+    running = await start(stops.starting);
   } catch (err) {
+    if (signal.aborted) stoppedWhileStarting(log);
     if (err instanceof ConfigError) fail(err.message);
     if (!(err instanceof CannotStart)) throw err;
     sayStop(err.message);
     process.exit(1);
   }
+  if (signal.aborted) return closeThenExit(running, config, log, 0);
   // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.
   running.checkToolsets();
-  onStopSignals(log, (signal) => {
+  stops.running((signal) => {
     log.info(`${signal}: ${stopping}`);
     void closeThenExit(running, config, log, 0);
   });
@@ -267,13 +307,18 @@ async function runUntilSignal(
 /** `waiter listen`: the listener alone, until a stop signal. */
 async function listen(config: Config, log: Log): Promise<void> {
   if (webhooksOf(config).sources.length === 0) fail(noSources(config.file));
-  await runUntilSignal(() => startWebhooks(config, log), config, log, "finishing requests in flight, then stopping");
+  await runUntilSignal(
+    (starting) => startWebhooks(config, log, starting),
+    config,
+    log,
+    "finishing requests in flight, then stopping",
+  );
 }
 
 /** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until a stop signal. */
 async function serveHttp(config: Config, log: Log): Promise<void> {
   await runUntilSignal(
-    () => startServe(config, log),
+    (starting) => startServe(config, log, starting),
     config,
     log,
     "ending the streams, finishing calls and deliveries in flight, then stopping",
@@ -297,10 +342,14 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
         "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with `npm run inspect`.\n",
     );
   }
-  const app = await startApp(config, log, { listener }).catch((err) => {
+  const stops = stopsFromStart(log);
+  const { starting } = stops;
+  const app = await startApp(config, log, { listener, starting }).catch((err) => {
+    if (starting.signal.aborted) stoppedWhileStarting(log);
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   });
+  if (starting.signal.aborted) return closeThenExit(app, config, log, 0);
   if (process.stdin.isTTY) process.stderr.write("Serving now; press Ctrl+C to stop.\n");
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(servingLine(app.tools, "stdio"));
@@ -312,6 +361,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
       `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${where} to waiter listen, and serves the events it stores`,
     );
     // Port 0 asks nobody: each waiter that binds it is given a port of its own.
+    starting.step = `asking what listens on ${where}`;
     const { holder, storeId } = port === 0 ? { holder: undefined } : await portHolding(listen);
     if (holder === undefined) {
       log.notice(PORT_0);
@@ -339,7 +389,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     },
     { endWaits: () => app.endWaits() },
   );
-  onStopSignals(log, (signal) => void stop(signal, true));
+  stops.running((signal) => void stop(signal, true));
 }
 
 /**

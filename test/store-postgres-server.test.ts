@@ -1150,6 +1150,70 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  // In a container, where node is PID 1, a signal it has no handler for is not even obeyed.
+  test.each(["serve", "listen", "stdio"] as const)(
+    "SIGTERM while waiter %s waits for its turn to set up the tables stops it at once, exit 0, saying at which step",
+    async (mode) => {
+      const url = await freshSchema();
+      const upgrading = new pg.Client(server.url);
+      await upgrading.connect();
+      try {
+        // Another replica's upgrade, under the lock every replica takes to upgrade.
+        await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+        const env = {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+          WAITER_DATABASE_URL: url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        };
+        const waiter = await startNode(mode === "stdio" ? [CLI] : [CLI, mode], env, /waiting for its turn/);
+        const started = performance.now();
+        waiter.child.kill("SIGTERM");
+        const status = await waiter.exited;
+        expect(performance.now() - started).toBeLessThan(3_000);
+        await expect.poll(waiter.stderr).toMatch(/ info +\[waiter\] stopped\n$/);
+        expect(status, waiter.stderr()).toBe(0);
+        const label = `PostgreSQL 127.0.0.1:${server.port}/waiter`;
+        expect(waiter.stderr()).toContain(
+          `info    [waiter] SIGTERM while starting, as it was opening the event store (${label}): stopping\n`,
+        );
+        // Nothing else is said of it: neither a store that could not open nor an error.
+        expect(
+          waiter
+            .stderr()
+            .split("\n")
+            .filter((line) => / (error|warning) +\[/.test(line)),
+        ).toEqual([expect.stringContaining("waiting for its turn to set up waiter's tables")]);
+      } finally {
+        await upgrading.end();
+      }
+    },
+  );
+
+  test("SIGTERM while waiter listen's start waits for a connection the database does not answer stops it at once, exit 0", async () => {
+    // The first connection sets the tables up; the listening connection's is taken and never answered.
+    const proxy = await silentProxy(await freshSchema(), 1);
+    proxies.push(proxy);
+    const env = {
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+      WAITER_DATABASE_URL: proxy.url,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    };
+    const waiter = await startNode([CLI, "listen"], env, /^/);
+    await expect.poll(() => proxy.unanswered(), { timeout: 5_000 }).toBeGreaterThan(0);
+    const started = performance.now();
+    waiter.child.kill("SIGTERM");
+    const status = await waiter.exited;
+    // Not the 5 s of the connect timeout.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await expect.poll(waiter.stderr).toMatch(/ info +\[waiter\] stopped\n$/);
+    expect(status, waiter.stderr()).toBe(0);
+    expect(waiter.stderr()).toMatch(/ info +\[waiter\] SIGTERM while starting, as it was opening the event store/);
+  });
+
   describe("a database that goes away", () => {
     test("calls fail with words a model can act on, and the store works again when it is back", async () => {
       const url = await freshSchema();

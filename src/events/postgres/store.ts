@@ -180,6 +180,12 @@ export interface PostgresOptions {
   queryMs?: number;
   /** How long a notification the store sends itself may take to come back before the log says none does: PROBE_MS unless said. */
   probeMs?: number;
+  /**
+   * A stop asked for while waiter starts: it ends the open's waits, for a connection and for its
+   * turn to upgrade (which lasts as long as another session holds the lock), and the open rejects
+   * with its reason, having closed what it opened.
+   */
+  signal?: AbortSignal;
 }
 
 /** The sslmode the driver connects with, and whether it takes it as libpq does (`urlSslmode`). */
@@ -880,9 +886,15 @@ export class PostgresEventStore implements EventStore {
     let schema: string;
     let upgraded: Upgraded | undefined;
     let storeId: string | undefined;
+    const { signal } = options;
     try {
       // The connection that brings the schema up to date stays in the pool for the store's own queries.
-      const client = await pool.connect();
+      const connecting = pool.connect();
+      if (signal) connecting.then((late) => signal.aborted && late.release(true)).catch(() => {});
+      const client = await (signal ? untilAborted(connecting, signal) : connecting);
+      // Its statement, under way as the stop comes, fails as the connection ends.
+      const endWait = () => void client.end().catch(() => {});
+      signal?.addEventListener("abort", endWait, { once: true });
       try {
         // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes,
         // and an index built on a full store takes as long as it needs: a statement_timeout or a
@@ -900,12 +912,20 @@ export class PostgresEventStore implements EventStore {
         schema = found?.schema ?? "public";
         storeId = found?.id ?? undefined;
         inSchema = `SET search_path = ${client.escapeIdentifier(schema)}; `;
+        signal?.throwIfAborted();
         client.release();
       } catch (err) {
         client.release(true);
         throw err;
+      } finally {
+        signal?.removeEventListener("abort", endWait);
       }
     } catch (err) {
+      if (signal?.aborted) {
+        // Not waited for: a connection still being made ends at its connect timeout, or as the process does.
+        void pool.end().catch(() => {});
+        throw signal.reason;
+      }
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
       if (err instanceof BindingRefused) throw err;
@@ -968,7 +988,15 @@ export class PostgresEventStore implements EventStore {
     store.upgraded = upgraded?.from ? upgraded : undefined;
     store.created = upgraded?.from === 0;
     store.storeId = storeId;
-    await store.#watch.start(await store.latestSeq());
+    const listening = (async () => store.#watch.start(await store.latestSeq()))();
+    try {
+      await (signal ? untilAborted(listening, signal) : listening);
+      signal?.throwIfAborted();
+    } catch (err) {
+      // Not waited for: a server that does not answer holds a statement until its timeout.
+      if (signal?.aborted) void store.close().catch(() => {});
+      throw err;
+    }
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();
     return store;
