@@ -1242,6 +1242,25 @@ test("a /healthz that reads the store while it takes no write (a lock another pr
   ]);
 });
 
+test("the line that says the store answers again counts a delivery its sender sent again as one, beside the requests", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const add = store.add.bind(store);
+  store.add = () =>
+    Promise.reject(new ToolError("The event store is busy: another program has held its write lock for over 5 s."));
+  // A sender that retries sends the same delivery again and again while the store does not answer.
+  const retried = signed();
+  for (let i = 0; i < 3; i++) expect((await deliver(url, retried)).status).toBe(503);
+  expect((await deliver(url)).status).toBe(503);
+  store.add = add;
+  expect((await deliver(url)).status).toBe(200);
+  expect(lines.filter((line) => line.includes("answers again"))).toEqual([
+    expect.stringMatching(
+      /the event store answers again after \d+ s; deliveries it did not store meanwhile: 2 from erp \(in 4 requests\)\n$/,
+    ),
+  ]);
+});
+
 test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {
   const { url } = await start();
   expect((await request(`${url}/healthz`)).statusCode).toBe(200);

@@ -118,9 +118,10 @@ export interface DeliveryParts {
   /**
    * Said when a delivery was not stored for the store's own failure, for /healthz: `full` when the
    * store takes no writes at all (a full disk), else for a while (a lock another program holds);
-   * `bytes`, the delivery's size, for /healthz's own write to stand for it.
+   * `bytes`, the delivery's size, for /healthz's own write to stand for it; the source and delivery
+   * id, so that a delivery sent again meanwhile is told from another.
    */
-  storeFailed: (full: boolean, bytes: number) => void;
+  storeFailed: (full: boolean, bytes: number, source: string, id: string) => void;
   storeAnswers: () => void;
 }
 
@@ -363,7 +364,7 @@ export function mountDeliveries(
   const answerNotStored = (
     res: Response,
     source: WebhookSource,
-    delivery: string,
+    { id, delivery }: { id: string; delivery: string },
     receivedAt: number,
     bytes: number,
     err: unknown,
@@ -376,7 +377,7 @@ export function mountDeliveries(
     const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme]?.what ?? "a sender that retries sends it again"})`;
     count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
     if (err instanceof ToolError) {
-      storeFailed(err instanceof StoreNotWritable, bytes);
+      storeFailed(err instanceof StoreNotWritable, bytes, source.name, id);
       storeWarning(`${lost}: ${err.message}`, notStored(source.name));
     } else {
       // A failure of the database the store does not name (a corrupt file), or a fault in waiter's
@@ -457,7 +458,7 @@ export function mountDeliveries(
         receivedAt,
       });
     } catch (err) {
-      answerNotStored(res, source, delivery, receivedAt, stored.length, err);
+      answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }
     answerStored(res, source, added, type, delivery, receivedAt);

@@ -77,6 +77,18 @@ const HEALTH_STORE_MS = 500;
  */
 const PROOF_MAX_BYTES = 1024 * 1024;
 
+/** How many ids of a source's deliveries not stored are kept to tell them apart, while the store does not answer. */
+const MAX_UNSTORED_IDS = 10_000;
+
+/**
+ * A source's deliveries not stored while the store did not answer: distinct deliveries, and the
+ * requests that carried them where a sender sent some again.
+ */
+function unstoredFrom({ source, requests, ids }: { source: string; requests: number; ids: number }): string {
+  const deliveries = ids >= MAX_UNSTORED_IDS ? `at least ${ids}` : `${ids}`;
+  return `${deliveries} from ${source}${requests > ids ? ` (in ${requests} requests)` : ""}`;
+}
+
 /**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
@@ -136,13 +148,17 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // The size of the last delivery not stored, up to PROOF_MAX_BYTES: what /healthz writes to prove
   // the store takes writes.
   let refusedBytes = 0;
+  // The ids of each source's deliveries not stored since the store last answered: a sender that
+  // retries sends one delivery many times, each a request refused.
+  const unstoredIds = new Map<string, Set<string>>();
   const storeAnswers = () => {
     unwritable = false;
     unwritten = false;
     const lost = [...sources.keys()].flatMap((source) => {
       const run = storeWarning.end(notStored(source));
-      return run ? [{ source, ...run }] : [];
+      return run ? [{ source, requests: run.count, first: run.first, ids: unstoredIds.get(source)?.size ?? 0 }] : [];
     });
+    unstoredIds.clear();
     const firsts = [...[NOT_COUNTED, HEALTH].map((key) => storeWarning.end(key)), ...lost].flatMap((run) =>
       run ? [run.first] : [],
     );
@@ -151,7 +167,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     log.warning(
       `webhook listener: the event store answers again after ${seconds} s; ${
         lost.length > 0
-          ? `deliveries it did not store meanwhile: ${lost.map(({ source, count }) => `${count} from ${source}`).join(", ")}`
+          ? `deliveries it did not store meanwhile: ${lost.map(unstoredFrom).join(", ")}`
           : "every delivery meanwhile was stored"
       }`,
     );
@@ -296,8 +312,11 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     storeWarning,
     notStored,
     unconfirmedWarning,
-    storeFailed: (full, bytes) => {
+    storeFailed: (full, bytes, source, id) => {
       unwritten = true;
+      const ids = unstoredIds.get(source) ?? new Set();
+      unstoredIds.set(source, ids);
+      if (ids.size < MAX_UNSTORED_IDS) ids.add(id);
       refusedBytes = Math.min(bytes, PROOF_MAX_BYTES);
       if (full) unwritable = true;
     },
