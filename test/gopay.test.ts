@@ -200,7 +200,9 @@ describe("a GoPay notification", () => {
     expect(await notify(3000000004)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
     const cause =
       "if every delivery of this source is refused so, its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
-    expect(waiter.stderr().slice(before)).toContain(`webhook gopay rejected: payment unknown to GoPay: ${cause}`);
+    expect(waiter.stderr().slice(before)).toContain(
+      `webhook gopay rejected from 127.0.0.1: payment unknown to GoPay: ${cause}`,
+    );
     const { note } = (await waiter.call("webhooks_sources", { source: "gopay" })).structuredContent as {
       note?: string;
     };

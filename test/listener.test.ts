@@ -277,7 +277,9 @@ describe("slow and numerous clients", () => {
     expect(await rejected("body too slow")).toBe(2);
     // A line a minute for the source and reason.
     expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
-      expect.stringMatching(/info .*webhook erp rejected: body arrived slower than 1000 bytes\/s after 0\.3 s\n$/),
+      expect.stringMatching(
+        /info .*webhook erp rejected from 127.0.0.1: body arrived slower than 1000 bytes\/s after 0\.3 s\n$/,
+      ),
     ]);
   });
 
@@ -602,11 +604,13 @@ test("forged deliveries are logged a line a minute for each source and reason, a
     return deliver(url, { body, headers: { ...headers, "x-signature": "sha256=00" } });
   };
   for (let i = 0; i < 5; i++) expect((await forged()).status).toBe(401);
-  const logged = () => lines.filter((line) => line.includes("webhook erp rejected: signature mismatch"));
+  const logged = () => lines.filter((line) => line.includes("webhook erp rejected from 127.0.0.1: signature mismatch"));
   expect(logged()).toHaveLength(1);
   // Another reason is not held back by the first one's flood.
   expect((await deliver(url, { body: "{}", headers: {} })).status).toBe(401);
-  expect(lines.filter((line) => line.includes("webhook erp rejected: missing X-Signature header"))).toHaveLength(1);
+  expect(
+    lines.filter((line) => line.includes("webhook erp rejected from 127.0.0.1: missing X-Signature header")),
+  ).toHaveLength(1);
   setClock(clock.now() + 60_000);
   try {
     await forged();
@@ -628,7 +632,7 @@ test("a delivery signed with another secret than the source's is logged with the
   expect(answer.body).toEqual({ error: "signature mismatch" });
   expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
     expect.stringMatching(
-      /info .*webhook erp rejected: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
+      /info .*webhook erp rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
     ),
   ]);
 });
@@ -825,7 +829,7 @@ test("a Comgate notification for another merchant than the source's is logged wi
   expect(await postComgate(url, body)).toBe(401);
   expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
     expect.stringMatching(
-      /webhook comgate rejected: merchant mismatch: if every delivery of this source is refused so, the source's merchant is not the e-shop's id its sender sends \(Comgate's client portal shows it under Integration > Store settings > Store connection\), or its sender is not Comgate\n$/,
+      /webhook comgate rejected from 127.0.0.1: merchant mismatch: if every delivery of this source is refused so, the source's merchant is not the e-shop's id its sender sends \(Comgate's client portal shows it under Integration > Store settings > Store connection\), or its sender is not Comgate\n$/,
     ),
   ]);
 });
@@ -843,7 +847,7 @@ test("a Comgate source whose notifications carry another secret than waiter's is
     expect(await push("2026-11-30T08:10:00Z", "the-new-comgate-secret", "AB12-0002")).toBe(401);
     expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
       expect.stringMatching(
-        /webhook comgate rejected: secret mismatch: if every delivery of this source is refused so, COMGATE_SECRET does not hold the secret its sender sends; Comgate's client portal shows it under Integration > Store settings > Store connection\n$/,
+        /webhook comgate rejected from 127.0.0.1: secret mismatch: if every delivery of this source is refused so, COMGATE_SECRET does not hold the secret its sender sends; Comgate's client portal shows it under Integration > Store settings > Store connection\n$/,
       ),
     ]);
     expect(await push("2026-11-30T08:40:00Z", "the-new-comgate-secret", "AB12-0003")).toBe(401);
@@ -1242,6 +1246,42 @@ test("a /healthz that reads the store while it takes no write (a lock another pr
   ]);
 });
 
+test("a refusal's line names the address it came from, so a provider with the wrong secret is told from a stranger", async () => {
+  const lines: string[] = [];
+  const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const forged = (from: string) => {
+    const { body, headers } = signed();
+    return new Promise<number | undefined>((resolve, reject) => {
+      const req = httpRequest(`${url}/webhooks/erp`, {
+        method: "POST",
+        headers: { ...headers, "x-signature": "sha256=00" },
+        localAddress: from,
+        agent: false,
+      });
+      req.once("response", (response) => {
+        response.resume();
+        response.once("end", () => resolve(response.statusCode));
+      });
+      req.once("error", reject);
+      req.end(body);
+    });
+  };
+  // A stranger probes first; the provider whose secret is wrong is not hidden behind its line.
+  expect(await forged("127.0.0.2")).toBe(401);
+  expect(await forged("127.0.0.1")).toBe(401);
+  expect(await forged("127.0.0.1")).toBe(401);
+  expect(lines.filter((line) => line.includes("signature mismatch"))).toEqual([
+    expect.stringMatching(/info .*webhook erp rejected from 127\.0\.0\.2: signature mismatch: /),
+    expect.stringMatching(/info .*webhook erp rejected from 127\.0\.0\.1: signature mismatch: /),
+  ]);
+  expect((await request(`${url}/webhooks/nope`, { method: "POST", body: "{}" })).statusCode).toBe(404);
+  expect(lines.filter((line) => line.includes("no source is named"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook listener refused POST "\/webhooks\/nope" from 127\.0\.0\.1: no source is named/,
+    ),
+  ]);
+});
+
 test("the line that says the store answers again counts a delivery its sender sent again as one, beside the requests", async () => {
   const lines: string[] = [];
   const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
@@ -1506,7 +1546,7 @@ describe("bodies", () => {
     // A line a minute for the source and reason, as for any refusal.
     expect(lines.filter((line) => line.includes("rejected"))).toEqual([
       expect.stringMatching(
-        /webhook erp rejected: body larger than 65536 bytes: if its sender's deliveries are this large, raise webhooks\.maxBodyBytes/,
+        /webhook erp rejected from 127.0.0.1: body larger than 65536 bytes: if its sender's deliveries are this large, raise webhooks\.maxBodyBytes/,
       ),
     ]);
   });
@@ -1645,11 +1685,11 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
   expect((await deliver(url, { body, headers: erpHeaders(body, "d\tx") })).status).toBe(400);
   expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
     expect.stringMatching(
-      /info .*webhook erp rejected: body larger than 65536 bytes \(Content-Length 100000\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\)\n$/,
+      /info .*webhook erp rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length 100000\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\)\n$/,
     ),
-    expect.stringMatching(/info .*webhook erp rejected: Content-Encoding "gzip" refused: /),
-    expect.stringMatching(/info .*webhook erp rejected: a PUT; erp's webhooks are POSTed\n$/),
-    expect.stringMatching(/info .*webhook erp rejected: the delivery id holds control characters\n$/),
+    expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: Content-Encoding "gzip" refused: /),
+    expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: a PUT; erp's webhooks are POSTed\n$/),
+    expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: the delivery id holds control characters\n$/),
   ]);
   await expect
     .poll(async () => (await store.counters()).erp)
@@ -1674,7 +1714,7 @@ test("a request whose headers are past Node's bound gets its 431 and is logged, 
   }
   expect(lines.filter((line) => line.includes("431"))).toEqual([
     expect.stringMatching(
-      /info .*webhook listener refused POST "\/webhooks\/erp" with 431: its headers are larger than 16384 bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size\n$/,
+      /info .*webhook listener refused POST "\/webhooks\/erp" from 127.0.0.1 with 431: its headers are larger than 16384 bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size\n$/,
     ),
   ]);
 });
@@ -1723,12 +1763,12 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   const shop = await request(`${url}/webhooks/shop`, { method: "POST", ...wooDelivery(1043, "wc-large", 70_000) });
   await shop.body.dump();
   expect(shop.statusCode).toBe(413);
-  expect(lines.filter((line) => line.includes("rejected: body larger"))).toEqual([
+  expect(lines.filter((line) => line.includes(" rejected from 127.0.0.1: body larger"))).toEqual([
     expect.stringMatching(
-      /info .*webhook gh rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
+      /info .*webhook gh rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
+      /info .*webhook shop rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
     ),
   ]);
 });
@@ -1771,13 +1811,17 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
     "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit, or for a GitHub App's webhook as its Webhook secret under Developer settings → GitHub Apps → Edit";
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
     expect.stringMatching(
-      new RegExp(`info .*webhook gh rejected: body arrived slower than .*; ${gh} \\(delivery ID "d-slow"\\)\n$`),
+      new RegExp(
+        `info .*webhook gh rejected from 127.0.0.1: body arrived slower than .*; ${gh} \\(delivery ID "d-slow"\\)\n$`,
+      ),
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected: .*Host.*; WooCommerce does not send it again and .* \(delivery ID "wc-host"\)\n$/,
+      /info .*webhook shop rejected from 127.0.0.1: .*Host.*; WooCommerce does not send it again and .* \(delivery ID "wc-host"\)\n$/,
     ),
     expect.stringMatching(
-      new RegExp(`info .*webhook gh rejected: signature mismatch.*; ${shown}; ${gh} \\(delivery ID "d-signed"\\)\n$`),
+      new RegExp(
+        `info .*webhook gh rejected from 127.0.0.1: signature mismatch.*; ${shown}; ${gh} \\(delivery ID "d-signed"\\)\n$`,
+      ),
     ),
   ]);
 });
@@ -1808,10 +1852,10 @@ test("a delivery from GitHub or WooCommerce refused for its encoding or its meth
   const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
     expect.stringMatching(
-      new RegExp(`info .*webhook gh rejected: Content-Encoding .*; ${gh} \\(delivery ID "d-gzip"\\)\n$`),
+      new RegExp(`info .*webhook gh rejected from 127.0.0.1: Content-Encoding .*; ${gh} \\(delivery ID "d-gzip"\\)\n$`),
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected: a PUT; .*; WooCommerce does not send it again and .* \(delivery ID "wc-put"\)\n$/,
+      /info .*webhook shop rejected from 127.0.0.1: a PUT; .*; WooCommerce does not send it again and .* \(delivery ID "wc-put"\)\n$/,
     ),
   ]);
 });
@@ -1839,10 +1883,10 @@ test("a sender that closes its connection before its body has come is said to ha
   await expect.poll(() => lines.length).toBe(2);
   expect(lines).toEqual([
     expect.stringMatching(
-      /info .*webhook gh delivery not stored: its sender closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
+      /info .*webhook gh delivery not stored: its sender, 127.0.0.1, closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop delivery not stored: its sender closed the connection after 5 bytes of the body \(WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time\)\n$/,
+      /info .*webhook shop delivery not stored: its sender, 127.0.0.1, closed the connection after 5 bytes of the body \(WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time\)\n$/,
     ),
   ]);
   await expect
@@ -1909,8 +1953,8 @@ test("a GET or HEAD to GitHub's or WooCommerce's URL without their delivery ID, 
   expect((await send(port, { method: "GET", path: "/webhooks/gh", host })).status).toBe(405);
   expect((await send(port, { method: "HEAD", path: "/webhooks/shop", host })).status).toBe(405);
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
-    expect.stringMatching(/info .*webhook gh rejected: a GET; gh's webhooks are POSTed\n$/),
-    expect.stringMatching(/info .*webhook shop rejected: a HEAD; shop's webhooks are POSTed\n$/),
+    expect.stringMatching(/info .*webhook gh rejected from 127.0.0.1: a GET; gh's webhooks are POSTed\n$/),
+    expect.stringMatching(/info .*webhook shop rejected from 127.0.0.1: a HEAD; shop's webhooks are POSTed\n$/),
   ]);
 });
 
@@ -2017,13 +2061,15 @@ describe("Host and Origin", () => {
     // A line a minute for each source and reason: a proxy that does not pass on the Host is heard of.
     expect(lines.filter((line) => / (webhook listener refused|webhook trial rejected)/.test(line))).toEqual([
       expect.stringMatching(
-        /info .*webhook trial rejected: a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
+        /info .*webhook trial rejected from 127.0.0.1: a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
       ),
       expect.stringMatching(
-        /info .*webhook trial rejected: Host "rebind\.evil\.example:\d+" is not an address of this listener, which answers to webhooks\.publicUrl's host, hooks\.example\.com: a reverse proxy in front must pass on the Host/,
+        /info .*webhook trial rejected from 127.0.0.1: Host "rebind\.evil\.example:\d+" is not an address of this listener, which answers to webhooks\.publicUrl's host, hooks\.example\.com: a reverse proxy in front must pass on the Host/,
       ),
-      expect.stringMatching(/info .*webhook listener refused GET "\/healthz": Host /),
-      expect.stringMatching(/info .*webhook listener refused GET "\/healthz": a request from a web page/),
+      expect.stringMatching(/info .*webhook listener refused GET "\/healthz" from 127.0.0.1: Host /),
+      expect.stringMatching(
+        /info .*webhook listener refused GET "\/healthz" from 127.0.0.1: a request from a web page/,
+      ),
     ]);
 
     for (const host of [
@@ -2078,7 +2124,7 @@ describe("Host and Origin", () => {
     expect(said).toEqual([
       expect.stringMatching(/no source is named "paypal" \(the sources: erp, trial\)\n$/),
       expect.stringMatching(
-        /refused POST "\/webhooks\/tril": no source is named "tril"; did you mean trial\? \(the sources: erp, trial\)\n$/,
+        /refused POST "\/webhooks\/tril" from 127.0.0.1: no source is named "tril"; did you mean trial\? \(the sources: erp, trial\)\n$/,
       ),
       expect.stringMatching(/no source is named "ERP"; did you mean erp\? \(the sources: erp, trial\)\n$/),
     ]);
@@ -2111,7 +2157,7 @@ describe("Host and Origin", () => {
     const answer = await send(port, { method: "OPTIONS", path: "/webhooks/trial", host: `127.0.0.1:${port}` });
     expect(answer.status).toBe(405);
     expect(lines).toEqual([
-      expect.stringMatching(/info .*webhook trial rejected: an OPTIONS; trial's webhooks are POSTed\n$/),
+      expect.stringMatching(/info .*webhook trial rejected from 127.0.0.1: an OPTIONS; trial's webhooks are POSTed\n$/),
     ]);
   });
 

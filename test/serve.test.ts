@@ -741,7 +741,7 @@ test("a path waiter serve does not serve is told where MCP and webhooks are, and
     expect(await served404("/.well-known/oauth-authorization-server")).toMatch(/^not found: /);
     expect(refusals()).toEqual([
       expect.stringMatching(
-        / info .*webhook listener refused POST "\/waiter\/mcp": no such path; MCP is served at \/mcp and webhooks at POST \/webhooks\/<source>; a reverse proxy must pass paths unchanged$/,
+        / info .*webhook listener refused POST "\/waiter\/mcp" from 127.0.0.1: no such path; MCP is served at \/mcp and webhooks at POST \/webhooks\/<source>; a reverse proxy must pass paths unchanged$/,
       ),
     ]);
     expect(served.stderr()).not.toContain("secret-in-query");

@@ -403,12 +403,12 @@ describe("the listener", () => {
     }
     // A renamed source, or one set up in the wrong case, is said in the log with the names there are.
     expect(session.stderr()).toMatch(
-      /info .*webhook listener refused POST "\/webhooks\/paypal": no source is named "paypal" \(the sources: .*stripe/,
+      /info .*webhook listener refused POST "\/webhooks\/paypal" from 127.0.0.1: no source is named "paypal" \(the sources: .*stripe/,
     );
     // A GitHub webhook made without a Secret signs nothing; a proxy may drop the header: the sender
     // hears only what is missing, the log says why it may be.
     expect(session.stderr()).toMatch(
-      /webhook gh rejected: missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign \(a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET\), .* or something on the way \(a proxy, a tunnel\) drops the header; GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "x"\)$/m,
+      /webhook gh rejected from 127.0.0.1: missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign \(a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET\), .* or something on the way \(a proxy, a tunnel\) drops the header; GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "x"\)$/m,
     );
     const get = await request(`${base}/webhooks/stripe`);
     expect(get.statusCode).toBe(405);
@@ -708,7 +708,7 @@ describe("the listener", () => {
     );
     expect((await post("svc", body, { ...headers, "webhook-signature": other })).status).toBe(401);
     expect(session.stderr()).toContain(
-      "webhook svc rejected: signature mismatch: if every delivery of this source is refused so, SVC_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's)\n",
+      "webhook svc rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, SVC_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's)\n",
     );
   });
 
@@ -722,7 +722,7 @@ describe("the listener", () => {
     const cause =
       "its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in SVC_WEBHOOK_SECRET";
     expect(session.stderr()).toContain(
-      `webhook svc rejected: no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}\n`,
+      `webhook svc rejected from 127.0.0.1: no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}\n`,
     );
     const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
     expect(note).toContain(

@@ -190,9 +190,9 @@ export function mountDeliveries(
     const name = String(req.params.source);
     const entry = sources.get(name);
     if (!entry) {
-      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in
-      // all, and one for each source a path misspells, so that a stranger's scan hides no provider's
-      // mistyped URL. The answer, which anyone may ask for, names no source.
+      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute for
+      // each address, and one for each source a path misspells, so that a stranger's scan hides no
+      // provider's mistyped URL. The answer, which anyone may ask for, names no source.
       const meant = meantKey(name, [...sources.keys()]);
       const guess = meant ? `; did you mean ${meant}?` : "";
       refuse(req, res, {

@@ -11,7 +11,7 @@ import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
-import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
+import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
@@ -188,18 +188,20 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   /**
    * Every refusal: answered `status` with `error`, counted under rejected:<reason> for the source
-   * its path names, and said at info (`said`, else the error), a line a minute for each source and
-   * reason saying how many like it were left out since: a stranger's flood of forgeries must not
-   * flood the log nor hide another reason, and a sender refused for its size or method is heard of.
+   * its path names, and said at info (`said`, else the error) with the address it came from, a line
+   * a minute for each source, reason and address saying how many like it were left out since: a
+   * stranger's flood of forgeries must not flood the log nor hide another reason, nor a provider
+   * whose secret is wrong, and a sender refused for its size or method is heard of.
    */
   const refuse = (req: Request, res: Response, refusal: Refusal) => {
     const { status, reason, error = reason, said = error, source } = refusal;
     if (source) count(source.name, `rejected:${reason}`);
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
     const lost = notSentAgain(req, source);
+    const client = clientOf(req.socket);
     infoAMinute(
-      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}${lost ? `; ${lost}` : ""}`,
-      `${source?.name ?? ""}\n${reason}`,
+      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${lost ? `; ${lost}` : ""}`,
+      `${source?.name ?? ""}\n${reason}\n${client}`,
     );
     answerUnread(req, res, status, error, limits);
   };
@@ -325,8 +327,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // A path nothing serves: a proxy that adds a prefix (/waiter/mcp) publicUrl does not have, a
   // client given the host without /mcp. Said with the paths there are, and logged, a line a
-  // minute in all; but for the metadata clients look for under /.well-known/, whose 404 they take
-  // as an answer.
+  // minute for each address; but for the metadata clients look for under /.well-known/, whose 404
+  // they take as an answer.
   const prefix = publicPath(webhooks.publicUrl);
   const paths =
     mode === "serve"
@@ -353,9 +355,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       // that failed), and hears no answer. Counted, so that received stays the sum.
       const { received, expected } = err as { received?: number; expected?: number | null };
       count(configured.name, "rejected:closed by sender");
+      const client = clientOf(req.socket);
       infoAMinute(
-        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
-        `${configured.name}\nclosed by sender`,
+        `webhook ${configured.name} delivery not stored: its sender, ${client}, closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
+        `${configured.name}\nclosed by sender\n${client}`,
       );
       return;
     }
@@ -470,7 +473,11 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     // route sees the request: a sender whose deliveries all end so is heard of here.
     socket.on("error", (err: Error & { code?: string; rawPacket?: Buffer }) => {
       if (err.code !== "HPE_HEADER_OVERFLOW") return;
-      refusedHeaders(`webhook listener refused ${requestLine(err.rawPacket)} with 431: ${HEADERS_TOO_LARGE}`, "431");
+      const client = clientOf(socket);
+      refusedHeaders(
+        `webhook listener refused ${requestLine(err.rawPacket)} from ${client} with 431: ${HEADERS_TOO_LARGE}`,
+        `431\n${client}`,
+      );
     });
   });
   return new Promise((resolve, reject) => {
