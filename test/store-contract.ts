@@ -573,16 +573,22 @@ export function eventStoreContract(open: OpenStore): void {
       const { store, another } = await open();
       const other = await another();
       const now = clock.now();
-      expect(await store.runs.lease("a", now, 1000)).toEqual({ holder: "a", renewed: false });
-      expect(await other.runs.lease("b", now + 500, 1000)).toEqual({ holder: "a", renewed: false });
-      expect(await store.runs.lease("a", now + 900, 1000)).toEqual({ holder: "a", renewed: true });
-      expect(await other.runs.lease("b", now + 1500, 1000)).toEqual({ holder: "a", renewed: false });
-      // Run out, it is taken over: the one it was taken from finds it not renewed once it is its own again.
-      expect(await other.runs.lease("b", now + 2000, 1000)).toEqual({ holder: "b", renewed: false });
+      expect(await store.runs.lease("a", now, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1000 });
+      expect(await other.runs.lease("b", now + 500, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1000 });
+      expect(await store.runs.lease("a", now + 900, 1000)).toEqual({ holder: "a", renewed: true, until: now + 1900 });
+      expect(await other.runs.lease("b", now + 1500, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1900 });
+      // Run out, it is taken over, saying from whom: the one it was taken from finds it not renewed
+      // once it is its own again.
+      expect(await other.runs.lease("b", now + 2000, 1000)).toEqual({
+        holder: "b",
+        renewed: false,
+        until: now + 3000,
+        from: { owner: "a", until: now + 1900 },
+      });
       await other.runs.release("b");
-      expect(await store.runs.lease("a", now + 2100, 1000)).toEqual({ holder: "a", renewed: false });
+      expect(await store.runs.lease("a", now + 2100, 1000)).toEqual({ holder: "a", renewed: false, until: now + 3100 });
       // Renewed after it ran out, no other having held it meanwhile.
-      expect(await store.runs.lease("a", now + 5000, 1000)).toEqual({ holder: "a", renewed: true });
+      expect(await store.runs.lease("a", now + 5000, 1000)).toEqual({ holder: "a", renewed: true, until: now + 6000 });
     });
 
     test("an owner's renewals made at once, the lease free, take it anew once: the others renew that hold", async () => {

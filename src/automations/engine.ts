@@ -1,14 +1,14 @@
 import { setMaxListeners } from "node:events";
 import type { Stopped } from "../app-types.js";
 import { ToolError } from "../errors.js";
-import type { EventStore, StoredEvent } from "../events/store.js";
+import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool } from "../toolset.js";
 import { type CallParts, StepCalls } from "./calls.js";
-import { Lease } from "./lease.js";
+import { holderName, Lease, type TakenFrom } from "./lease.js";
 import { FailureNotices } from "./notices.js";
 import type { Automation } from "./rules.js";
 import { automationRuns } from "./runs.js";
@@ -244,6 +244,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     term = lease.term;
     const begun = term;
     let cursor: number;
+    // Taken from another holder, not said yet: the runs it left under way are said with it.
+    let takenOver: { from: TakenFrom; at: number; runs: RunRecord[] } | undefined;
     try {
       // Where the last holder got to; at the first start ever, what was stored before this process
       // took webhooks is history, and the store keeps that mark, so a lease taken again or by
@@ -256,6 +258,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       for (const automation of automations) {
         startedAt.set(automation.name, await store.runs.firstSeen(automation.name, cursor));
       }
+      const from = lease.takenFrom;
+      if (from && from !== takeOverSaid) takenOver = { from, at: clock.now(), runs: await store.runs.unfinished() };
     } catch (err) {
       // Not begun: the next renewal of the lease begins them, once the store answers.
       running = false;
@@ -326,6 +330,20 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           storeFailed(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
         });
     };
+    if (takenOver) {
+      takeOverSaid = takenOver.from;
+      log.notice(
+        `automations taken over from another waiter process (${holderName(takenOver.from.holder)}), ${
+          takenOver.from.gone
+            ? `whose process is gone (its lease would have run until ${new Date(takenOver.from.until).toISOString()})`
+            : `whose lease ran out at ${new Date(takenOver.from.until).toISOString()}, ${howLong(takenOver.at - takenOver.from.until)} ago`
+        }; ${
+          takenOver.runs.length === 0
+            ? "it left no run under way"
+            : `taken up: ${takenOver.runs.map((run) => `run ${run.id} (automation ${run.automation})`).join(", ")}`
+        }`,
+      );
+    }
     unsubscribe = store.subscribe(drain);
     drain();
     log.info(
@@ -334,6 +352,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   const startedAt = new Map<string, number>();
+  /** The take-over last said: a start begun again in the same hold (after a store failure) says it once. */
+  let takeOverSaid: TakenFrom | undefined;
   if (!(await tryLease())) {
     log.notice("automations run in another waiter process on this store; this one takes over if that one stops");
   }
@@ -364,4 +384,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       return stopped;
     },
   };
+}
+
+/** A while as a person reads it in a log line: "12 s", "14 min", "3 h". */
+function howLong(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  return seconds < 7200 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
 }

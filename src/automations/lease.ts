@@ -54,8 +54,10 @@ export class Lease {
   async renew(): Promise<boolean> {
     let asked = clock.now();
     let lease = await this.runs.lease(this.#owner, asked, this.ms);
+    let from: TakenFrom | undefined;
     // A holder among this process's pids whose process is gone (killed) cannot renew: its lease ends now.
     if (lease.holder !== this.#owner && gone(lease.holder, this.#space)) {
+      from = { holder: lease.holder, until: lease.until, gone: true };
       await this.runs.release(lease.holder);
       asked = clock.now();
       lease = await this.runs.lease(this.#owner, asked, this.ms);
@@ -63,9 +65,18 @@ export class Lease {
     if (lease.holder !== this.#owner) return false;
     // Not renewed but taken anew (never held, let go, or another's meanwhile: this process was
     // frozen, or its store slow to answer, past its lease).
-    if (!lease.renewed) this.#term += 1;
+    if (!lease.renewed) {
+      this.#term += 1;
+      this.#takenFrom = lease.from ? { holder: lease.from.owner, until: lease.from.until, gone: false } : from;
+    }
     this.#heldUntil = asked + this.ms;
     return true;
+  }
+
+  #takenFrom: TakenFrom | undefined;
+  /** The other's lease this process took it from, the last time it took it anew; undefined if it was free. */
+  get takenFrom(): TakenFrom | undefined {
+    return this.#takenFrom;
   }
 
   /** How many times this process took the lease anew: while it stays the same, no other waiter held it. */
@@ -81,6 +92,23 @@ export class Lease {
   release(): Promise<void> {
     return this.runs.release(this.#owner);
   }
+}
+
+/** A lease taken from another holder: who (`holderName`), until when its lease ran, and whether its process was found gone before. */
+export interface TakenFrom {
+  holder: string;
+  until: number;
+  gone: boolean;
+}
+
+/**
+ * A lease's holder as a person reads it: its pid and host ("pid 4242 on shop-1"), from the
+ * space:pid:… it is named by, or by the host alone as older waiters named themselves.
+ */
+export function holderName(owner: string): string {
+  const [space = "", pid] = owner.split(":");
+  if (pid === undefined || !/^\d+$/.test(pid)) return JSON.stringify(owner);
+  return `pid ${pid} on ${space.split("/")[0]}`;
 }
 
 /**

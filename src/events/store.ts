@@ -49,6 +49,14 @@ export interface Added {
   dropped?: true;
 }
 
+/** Who holds the automations' lease, as `RunLog.lease` answers. */
+export interface LeaseHeld {
+  holder: string;
+  renewed: boolean;
+  until: number;
+  from?: { owner: string; until: number };
+}
+
 export interface Retention {
   maxEvents: number;
   maxBytes: number;
@@ -238,9 +246,10 @@ export interface RunLog {
    * Takes, or renews, the right to run automations on this store until `now + ms`, unless another
    * owner's lease has not run out. One process runs them, so no run is taken up twice. `holder` is
    * who holds it now (`owner`, or that other); `renewed`, whether it was `owner`'s already, so that
-   * no other held it since `owner` last took it.
+   * no other held it since `owner` last took it; `until`, when the holder's lease runs out. `from`
+   * is the run-out lease of another owner that `owner` took it from, as it was.
    */
-  lease(owner: string, now: number, ms: number): Promise<{ holder: string; renewed: boolean }>;
+  lease(owner: string, now: number, ms: number): Promise<LeaseHeld>;
   release(owner: string): Promise<void>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;

@@ -807,7 +807,7 @@ test("a waiting run's renewal that finds the lease taken anew stops the runs unt
     await trapped.runs.release("other");
     await trapped.add(anEvent("2"));
     const taken = await lease(...args);
-    expect(taken).toEqual({ holder: args[0], renewed: false });
+    expect(taken).toEqual({ holder: args[0], renewed: false, until: args[1] + args[2] });
     return taken;
   });
   try {
@@ -852,4 +852,36 @@ test("a value cut to fit an automation's text ends between characters a reader s
   expect(inserted(name, false)).toBe(`${"x".repeat(196)}Ji…`);
   expect(inserted(`${"x".repeat(197)}🇨🇿`, false)).toBe(`${"x".repeat(197)}…`);
   expect(inserted("x".repeat(200), false)).toBe("x".repeat(200));
+});
+
+test("a waiter that takes the automations over from one whose lease ran out says so at notice: from whom, since when, and the runs it takes up", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const added = await store.add(anEvent("1"));
+  await store.runs.setCursor(await store.latestSeq());
+  // A waiter on another machine, killed as it ran a step; its lease ran out 12 s ago.
+  const ranOut = clock.now() - 12_000;
+  await store.runs.lease("shop-2/boot/4026531836:4242:x", ranOut - 60_000, 60_000);
+  const run = (await store.runs.begin("a", added.id, false, ranOut - 1_000)) as number;
+  const lines: string[] = [];
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [ONE_STEP],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log("notice", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await expect.poll(async () => (await store.runs.unfinished()).length).toBe(0);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `notice .*automations taken over from another waiter process \\(pid 4242 on shop-2\\), whose lease ran out at ${new Date(ranOut).toISOString()}, 1[23] s ago; taken up: run ${run} \\(automation a\\)\n$`,
+        ),
+      ),
+    ]);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
 });

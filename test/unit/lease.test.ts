@@ -66,3 +66,25 @@ test("a process that cannot tell its pid namespace takes over from none before t
   const blind = new Lease(store.runs, LEASE_MS, { pid: process.pid, space: undefined });
   expect(await takesOver(blind)).toEqual({ before: false, after: true });
 });
+
+test("a lease taken from a holder says whom from and until when it ran: gone, or run out", async () => {
+  const pid = endedPid();
+  const asked = clock.now();
+  expect(await new Lease(store.runs, LEASE_MS, { pid, space: pidSpace() }).renew()).toBe(true);
+  const next = new Lease(store.runs, LEASE_MS);
+  expect(await next.renew()).toBe(true);
+  expect(next.takenFrom).toEqual({
+    holder: expect.stringContaining(`:${pid}:`),
+    until: expect.any(Number),
+    gone: true,
+  });
+  expect((next.takenFrom?.until ?? 0) - asked).toBeGreaterThanOrEqual(LEASE_MS);
+  const waiting = new Lease(store.runs, LEASE_MS, { pid: process.ppid, space: "elsewhere" });
+  expect(await takesOver(waiting)).toEqual({ before: false, after: true });
+  expect(waiting.takenFrom).toEqual({
+    holder: expect.stringContaining(`:${process.pid}:`),
+    until: expect.any(Number),
+    gone: false,
+  });
+  expect(clock.now() - (waiting.takenFrom?.until ?? 0)).toBeGreaterThan(0);
+});

@@ -102,20 +102,29 @@ export function postgresRuns(query: Query): RunLog {
           owner,
           now + ms,
         ]);
-        if (renewed) return { holder: owner, renewed: true };
-        // One statement: taken when free or run out; else the holder is asked for.
-        const [taken] = await query(
-          `INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
+        if (renewed) return { holder: owner, renewed: true, until: now + ms };
+        // One statement: taken when free or run out; else the holder is asked for. What it was
+        // is read beside, only to be said.
+        const [taken] = await query<{ was: string | null; was_until: string | null }>(
+          `WITH was AS (SELECT owner, until FROM automation_lease)
+           INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
            ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until
-           WHERE l.until <= $3 RETURNING one`,
+           WHERE l.until <= $3
+           RETURNING (SELECT owner FROM was) AS was, (SELECT until FROM was) AS was_until`,
           [owner, now + ms, now],
         );
-        if (taken) return { holder: owner, renewed: false };
-        const [held] = await query<{ owner: string }>("SELECT owner FROM automation_lease");
+        if (taken) {
+          const from =
+            taken.was !== null && taken.was !== owner
+              ? { owner: taken.was, until: Number(taken.was_until) }
+              : undefined;
+          return { holder: owner, renewed: false, until: now + ms, ...(from && { from }) };
+        }
+        const [held] = await query<{ owner: string; until: string }>("SELECT owner, until FROM automation_lease");
         // Another's; else let go between the two, it is free again, or taken between them by the
         // owner's own renewal made at once (its timer's, a waiting run's), which took it anew: this
         // one renews that hold.
-        if (held && held.owner !== owner) return { holder: held.owner, renewed: false };
+        if (held && held.owner !== owner) return { holder: held.owner, renewed: false, until: Number(held.until) };
       }
     },
     async release(owner) {

@@ -132,11 +132,16 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         const held = sql("SELECT owner, until FROM automation_lease").get() as
           | { owner: string; until: number }
           | undefined;
-        if (held && held.owner !== owner && held.until > now) return { holder: held.owner, renewed: false };
+        if (held && held.owner !== owner && held.until > now) {
+          return { holder: held.owner, renewed: false, until: held.until };
+        }
         sql(
           "INSERT INTO automation_lease (one, owner, until) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until",
         ).run(owner, now + ms);
-        return { holder: owner, renewed: held?.owner === owner };
+        if (held && held.owner !== owner) {
+          return { holder: owner, renewed: false, until: now + ms, from: { owner: held.owner, until: held.until } };
+        }
+        return { holder: owner, renewed: held !== undefined, until: now + ms };
       });
     },
     async release(owner) {
