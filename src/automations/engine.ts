@@ -355,7 +355,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /** The take-over last said: a start begun again in the same hold (after a store failure) says it once. */
   let takeOverSaid: TakenFrom | undefined;
   if (!(await tryLease())) {
-    log.notice("automations run in another waiter process on this store; this one takes over if that one stops");
+    // The holder may be a waiter that stopped without letting it go (killed, on another machine or
+    // container, or a store restored from a backup): only its lease running out tells.
+    // Undefined when the store failed to answer, which is said.
+    const held = lease.heldBy;
+    if (held) {
+      log.notice(
+        `automations: their lease on this store is held by ${holderName(held.holder)} until ${new Date(held.until).toISOString()}: by a waiter that runs them while it renews it, or one that stopped without letting it go; this one takes them over if it is not renewed by then`,
+      );
+    }
   }
   return {
     async close() {

@@ -62,7 +62,11 @@ export class Lease {
       asked = clock.now();
       lease = await this.runs.lease(this.#owner, asked, this.ms);
     }
-    if (lease.holder !== this.#owner) return false;
+    if (lease.holder !== this.#owner) {
+      this.#heldBy = { holder: lease.holder, until: lease.until };
+      return false;
+    }
+    this.#heldBy = undefined;
     // Not renewed but taken anew (never held, let go, or another's meanwhile: this process was
     // frozen, or its store slow to answer, past its lease).
     if (!lease.renewed) {
@@ -71,6 +75,12 @@ export class Lease {
     }
     this.#heldUntil = asked + this.ms;
     return true;
+  }
+
+  #heldBy: { holder: string; until: number } | undefined;
+  /** Another's lease, as the last renewal found it held: who holds it (`holderName`), and until when. */
+  get heldBy(): { holder: string; until: number } | undefined {
+    return this.#heldBy;
   }
 
   #takenFrom: TakenFrom | undefined;

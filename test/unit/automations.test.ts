@@ -885,3 +885,29 @@ test("a waiter that takes the automations over from one whose lease ran out says
     await store.close();
   }
 });
+
+test("a waiter that waits for the lease of a holder named as older waiters named them says who holds it and until when, not that it runs the automations", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  // A store restored from a backup holds the lease of a waiter before pid namespaces were named.
+  const until = clock.now() + 10_000;
+  await store.runs.lease("shop-1:4242:x", until - 60_000, 60_000);
+  const lines: string[] = [];
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [ONE_STEP],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log("notice", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    expect(lines).toEqual([
+      expect.stringMatching(
+        `notice .*automations: their lease on this store is held by pid 4242 on shop-1 until ${new Date(until).toISOString()}: by a waiter that runs them while it renews it, or one that stopped without letting it go; this one takes them over if it is not renewed by then`,
+      ),
+    ]);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
