@@ -236,6 +236,23 @@ function joinedArgs(): string | undefined {
 }
 
 /**
+ * An argument that is a long flag typed with one hyphen (`-help`, `-config=x.json`), as some
+ * commands take them: node reads it as short flags run together, and would name only its first
+ * unknown letter. What to type instead, with the flag meant and any value after `=`.
+ */
+function oneHyphen(): string | undefined {
+  const args = process.argv.slice(2);
+  const end = args.indexOf("--");
+  for (const arg of end === -1 ? args : args.slice(0, end)) {
+    const [, name = "", value = ""] = /^-([^-=][^=]+)(=.*)?$/s.exec(arg) ?? [];
+    const meant = Object.hasOwn(OPTIONS, name) ? name : meantKey(name, Object.keys(OPTIONS));
+    if (meant === undefined) continue;
+    return `'${arg}' begins with one hyphen: an option begins with two, as in --${meant}${value}`;
+  }
+  return undefined;
+}
+
+/**
  * Where a refusal points: the help of `command` when one was given, which lists the flags it
  * takes, and the general help otherwise.
  */
@@ -476,6 +493,8 @@ export async function main(): Promise<string | undefined> {
         ),
       );
     }
+    const hyphen = oneHyphen();
+    if (hyphen !== undefined) fail(`${hyphen} ${seeHelp(typedCommand())}`);
     // node's wording runs on with advice about '--'; its first sentence names the flag.
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
     const unknown = /^Unknown option '--([^']+)'/.exec(first)?.[1];

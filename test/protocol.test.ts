@@ -1557,6 +1557,23 @@ describe.concurrent("the command line", () => {
       "waiter: unknown option '--readonly'; did you mean --read-only? (see waiter listen --help)",
     ],
     [["--toolset=currency"], {}, "waiter: unknown option '--toolset'; did you mean --toolsets? (see waiter --help)"],
+    // A long flag typed with one hyphen, as some commands take them: node reads it as short flags
+    // run together, and its first unknown letter would be all the line names.
+    [
+      ["-help"],
+      {},
+      "waiter: '-help' begins with one hyphen: an option begins with two, as in --help (see waiter --help)",
+    ],
+    [
+      ["serve", "-config=waiter.json"],
+      {},
+      "waiter: '-config=waiter.json' begins with one hyphen: an option begins with two, as in --config=waiter.json (see waiter serve --help)",
+    ],
+    [
+      ["-readonly"],
+      {},
+      "waiter: '-readonly' begins with one hyphen: an option begins with two, as in --read-only (see waiter --help)",
+    ],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // Another server's way of asking for stdio, which waiter serves with no command or flag.
     [
