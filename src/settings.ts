@@ -274,6 +274,16 @@ export function listenAddress(defaultValue?: string) {
   return text.transform((value, ctx) => {
     // No blanks inside: "127.0.0.1 :8790" would bind a host "127.0.0.1 " and be told it is no loopback.
     const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+    // Only a flag's value keeps them (the environment's and the file's lose them), and the address
+    // would otherwise look like the one the refusal asks for.
+    if (!match && value !== value.trim()) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "has a blank or line break around it (the CR a script saved with Windows line endings leaves on its last argument): write host:port alone, like 127.0.0.1:8790",
+      });
+      return z.NEVER;
+    }
     if (!match) {
       ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });
       return z.NEVER;

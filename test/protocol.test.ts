@@ -1619,6 +1619,13 @@ describe.concurrent("the command line", () => {
       {},
       'waiter: invalid setting --listen: must be host:port, like 127.0.0.1:8790 (got "localhost")',
     ],
+    // The CR a script saved with Windows line endings leaves on its last argument: the address
+    // typed would otherwise look like the one the line asks for.
+    [
+      ["serve", "--listen", "127.0.0.1:9000\r"],
+      {},
+      "waiter: invalid setting --listen: has a blank or line break around it (the CR a script saved with Windows line endings leaves on its last argument): write host:port alone, like 127.0.0.1:8790",
+    ],
     // The first value would be dropped without a word: only events served, or the other file read.
     [
       ["--toolsets", "currency", "--toolsets=events"],
