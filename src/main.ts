@@ -521,6 +521,16 @@ export async function main(): Promise<string | undefined> {
       `'${dashed}' begins with a dash that is no hyphen (U+${dash}): an option begins with two hyphens, as in --${dashed.replace(/^[-\u2010-\u2015\u2212]+/, "")} ${seeHelp(positionals[0])}`,
     );
   }
+  // `waiter -- --read-only` would be told of an unknown command, or an argument, the flag taken for one.
+  const ended = tokens.findIndex((token) => token.kind === "option-terminator");
+  const flagAfterEnd = tokens
+    .slice(ended + 1)
+    .find((token) => token.kind === "positional" && token.value.startsWith("-"));
+  if (ended !== -1 && flagAfterEnd?.kind === "positional") {
+    fail(
+      `'${flagAfterEnd.value}' comes after '--', which ends the options and makes it an argument: leave '--' out ${seeHelp(positionals[0])}`,
+    );
+  }
   const command = positionals[0];
   if (command !== undefined && !isCommand(command)) {
     const meant = meantKey(command, Object.keys(PAGES));

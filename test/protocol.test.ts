@@ -1587,6 +1587,17 @@ describe.concurrent("the command line", () => {
       `waiter: unknown option '--stdio': waiter serves MCP over stdio with no command, so leave '--stdio' out (of an MCP client's "args" too) (see waiter --help)`,
     ],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
+    // `--` ends the options: a flag after it is no flag, and no unknown command either.
+    [
+      ["--", "--read-only"],
+      {},
+      "waiter: '--read-only' comes after '--', which ends the options and makes it an argument: leave '--' out (see waiter --help)",
+    ],
+    [
+      ["serve", "--", "--listen", "127.0.0.1:0"],
+      {},
+      "waiter: '--listen' comes after '--', which ends the options and makes it an argument: leave '--' out (see waiter serve --help)",
+    ],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
     // which would write the rest of the line over its start.
     [["serve\r"], {}, "waiter: unknown command 'serve\\u000d'; did you mean serve? (see waiter --help)"],
