@@ -209,6 +209,34 @@ describe("a GoPay notification", () => {
     expect(note).toContain(`gopay's payment unknown to GoPay: ${cause}.`);
   });
 
+  test("for another e-shop's payment, refused with a new token too, says the payment is not the clientId's, not to check the credentials GoPay took", async () => {
+    setClock(clock.now() + 61_000);
+    // GoPay's 403, "Not-authorized access", for a payment its token's client may not see.
+    api.intercept = (req) =>
+      req.path === "/api/payments/payment/3100000001"
+        ? {
+            status: 403,
+            headers: { "content-type": "application/json" },
+            body: '{"date_issued":"2026-12-01T10:00:00.000+0100","errors":[{"scope":"G","error_code":200,"message":"Not authorized access"}]}',
+          }
+        : undefined;
+    const before = waiter.stderr().length;
+    try {
+      expect(await notify(3100000001)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
+    const bearers = api.requests
+      .filter((r) => r.path === "/api/payments/payment/3100000001")
+      .map((r) => r.headers.authorization);
+    expect(new Set(bearers).size).toBe(2);
+    const said = waiter.stderr().slice(before);
+    expect(said).toContain(
+      "GoPay API refused waiter payment 3100000001 (403 \"Not authorized access\") with an access token it had just issued: it takes the source's clientId and secret, and the payment is not one of the e-shop (goid) that clientId is for; if every notification is refused so, check that the clientId is the one GoPay issued for the e-shop whose payments notify this URL, else another e-shop's payments are notified to it (their notification_url), or someone other than GoPay sends their ids",
+    );
+    expect(said).not.toContain("check the clientId and secretEnv");
+  });
+
   test("a request target in absolute form with a port no parser takes is refused like any other", async () => {
     const { hostname: host, port } = new URL(waiter.listenerUrl as string);
     const socket = connect(Number(port), host);
@@ -281,7 +309,7 @@ describe("a GoPay notification", () => {
     await expect
       .poll(async () => ((await waiter.call("webhooks_sources", {})).structuredContent as { note?: string }).note)
       .toContain(
-        "gopay's not confirmed yet: if every delivery of this source is refused so, GoPay's API gives waiter no access token (check the source's clientId, the client secret in GOPAY_SECRET, and its apiUrl: sandbox credentials work only with the sandbox's), or cannot be asked: the log says which.",
+        "gopay's not confirmed yet: if every delivery of this source is refused so, GoPay's API gives waiter no access token (check the source's clientId, the client secret in GOPAY_SECRET, and its apiUrl: sandbox credentials work only with the sandbox's), or will not show it the payments, which are not of the e-shop the clientId is for, or cannot be asked: the log says which.",
       );
   });
 

@@ -47,11 +47,20 @@ function gopaySaid(response: HttpResponse): string | undefined {
 /**
  * GoPay's API refusing to issue a token is the source's configuration, not the request's
  * arguments: the answer says what to check, the apiUrl when nothing answers at the token's
- * address (a 404: the URL without its /api), else the credentials. Other answers read as any
- * upstream's.
+ * address (a 404: the URL without its /api), else the credentials. A payment's lookup refused
+ * with a token issued after the one refused before is not the credentials, which GoPay took: the
+ * payment is not the client's to see. Other answers read as any upstream's.
  */
 export const gopayErrors: ErrorMapper = (response, upstream, urlSetting) => {
   const { status, url } = response;
+  const lookedUp = /^\/payments\/payment\/(\d+)/.exec(response.path)?.[1];
+  if (lookedUp && (status === 401 || status === 403)) {
+    const said = gopaySaid(response) ?? upstreamMessage(response);
+    return new UpstreamError(
+      `${upstream} refused waiter payment ${lookedUp} (${status}${said ? ` ${JSON.stringify(said)}` : ""}) with an access token it had just issued: it takes the source's clientId and secret, and the payment is not one of the e-shop (goid) that clientId is for; if every notification is refused so, check that the clientId is the one GoPay issued for the e-shop whose payments notify this URL, else another e-shop's payments are notified to it (their notification_url), or someone other than GoPay sends their ids`,
+      status,
+    );
+  }
   if (response.path !== "/oauth2/token" || status < 400 || status >= 500 || status === 429) return undefined;
   const said = gopaySaid(response) ?? upstreamMessage(response);
   const answered = `(${status}${said ? ` ${JSON.stringify(said)}` : ""})`;
