@@ -390,6 +390,32 @@ describe("a GoPay notification", () => {
     }
   });
 
+  test("a clientId pasted with a blank at its end is taken without it, as GoPay issued it", async () => {
+    api.payments.set(3000008010, { ...PAID, id: 3000008010 });
+    const pasted = await startWaiter(
+      {
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          gopay: {
+            scheme: "gopay",
+            clientId: ` ${CLIENT_ID} `,
+            secretEnv: "GOPAY_SECRET",
+            apiUrl: `${api.origin}/api`,
+          },
+        }),
+        GOPAY_SECRET: SECRET,
+      },
+      { listener: true },
+    );
+    try {
+      const response = await request(`${pasted.listenerUrl}/webhooks/gopay?id=3000008010`);
+      await response.body.dump();
+      expect(response.statusCode).toBe(200);
+    } finally {
+      await pasted.close();
+    }
+  });
+
   test("once GoPay's API confirms notifications again after an outage, the log says the outage is over, and how many it missed", async () => {
     api.tokens.clear();
     api.payments.set(3000008006, { ...PAID, id: 3000008006 });

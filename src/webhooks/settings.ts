@@ -76,7 +76,8 @@ const source = z.discriminatedUnion("scheme", [
   closedObject("a gopay source", {
     scheme: z.literal("gopay"),
     /** The OAuth client GoPay issued for the e-shop; its secret comes from `secretEnv`. */
-    clientId: z.string().min(1).describe("the ClientID GoPay issued the e-shop"),
+    // Without blanks a copy and paste brings: GoPay's token endpoint takes the id as it issued it.
+    clientId: z.string().trim().min(1).describe("the ClientID GoPay issued the e-shop"),
     ...apiSecret,
     /** GoPay's API: production by default, https://gw.sandbox.gopay.com/api for the sandbox. */
     apiUrl: upstreamUrl("https://gate.gopay.cz/api"),
