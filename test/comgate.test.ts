@@ -180,8 +180,30 @@ describe("a Comgate notification", () => {
       body: '{"code":1200,"message":"Database error"}',
     });
     expect(await push(waiter, notification(MERCHANT, SECRET, failing))).toMatchObject({ status: 503 });
-    expect(waiter.stderr().slice(before)).toMatch(
-      /webhook comgate not stored, the sender will retry: Comgate's API answered code 1200: "Database error"\n/,
+    expect(waiter.stderr().slice(before)).toContain(
+      `webhook comgate not stored, the sender will retry: Comgate's API answered code 1200 "Database error", which Comgate documents as a database error of its own: no setting of waiter's mends it; Comgate sends the notification again, and if this goes on for hours, tell Comgate's support\n`,
+    );
+  });
+
+  test("answered 200 with an error code and no message says what Comgate documents the code as, or that it documents none", async () => {
+    const failing = { ...PAID, transId: "FAIL-0002" };
+    api.payments.set(failing.transId, failing);
+    const said: string[] = [];
+    for (const body of ['{"code":1500}', '{"code":"1100"}', '{"code":1104}']) {
+      setClock(clock.now() + 61_000);
+      const before = waiter.stderr().length;
+      api.queue.push({ status: 200, headers: { "content-type": "application/json" }, body });
+      expect(await push(waiter, notification(MERCHANT, SECRET, failing))).toMatchObject({ status: 503 });
+      said.push(waiter.stderr().slice(before));
+    }
+    expect(said[0]).toContain(
+      "Comgate's API answered code 1500, which Comgate documents as an unexpected error of its own: no setting of waiter's mends it;",
+    );
+    expect(said[1]).toContain(
+      "Comgate's API answered code 1100, which Comgate documents as an unknown error of its own: no setting of waiter's mends it;",
+    );
+    expect(said[2]).toContain(
+      "Comgate's API answered code 1104, which Comgate does not document for a payment's status (0, 1100, 1200, 1400 and 1500); Comgate sends the notification again, and if this goes on, tell Comgate's support",
     );
   });
 
@@ -232,7 +254,7 @@ describe("a Comgate notification", () => {
       note?: string;
     };
     expect(note).toContain(
-      "comgate's not confirmed yet: if every delivery of this source is refused so, Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, Integration > Store settings > Store connection), or cannot be asked at the source's apiUrl: the log says which.",
+      "comgate's not confirmed yet: if every delivery of this source is refused so, Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, Integration > Store settings > Store connection), or cannot be asked at the source's apiUrl, or fails itself (its codes 1100, 1200, 1500): the log says which.",
     );
     api.queue.length = 0;
     const retried = await push(waiter, notification(MERCHANT, SECRET, later));

@@ -42,7 +42,7 @@ function whyRefused(reason: string, source: WebhookSource, publicUrl: string | u
     return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
   }
   if (reason === "not confirmed yet" && source.scheme === "comgate") {
-    return `Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, ${STORE_CONNECTION}), or cannot be asked at the source's apiUrl: the log says which`;
+    return `Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, ${STORE_CONNECTION}), or cannot be asked at the source's apiUrl, or fails itself (its codes 1100, 1200, 1500): the log says which`;
   }
   if (reason === "not confirmed yet" && source.scheme === "gopay") {
     return `GoPay's API gives waiter no access token (check the source's clientId, the client secret in ${source.secretEnv}, and its apiUrl: sandbox credentials work only with the sandbox's), or will not show it the payments, which are not of the e-shop the clientId is for, or cannot be asked: the log says which`;

@@ -47,6 +47,26 @@ function behind(shown: string, notified: string): boolean {
   return at !== undefined && told !== undefined && at < told;
 }
 
+/**
+ * The codes Comgate documents for a payment's status besides 0 and 1400 (its wrong query: an
+ * unknown payment, or a call from an address it does not take), each a failure of its own
+ * (https://apidoc.comgate.cz, the status method).
+ */
+const OWN_FAILURES = new Map([
+  [1100, "an unknown error"],
+  [1200, "a database error"],
+  [1500, "an unexpected error"],
+]);
+
+/** Why a notification waits when Comgate's API answered `code`, not 0, with `message`, if any. */
+function failed(code: number, message: string | undefined): string {
+  const answered = `Comgate's API answered code ${code}${message ? ` ${quoteLine(message)}` : ""}`;
+  const documented = OWN_FAILURES.get(code);
+  return documented
+    ? `${answered}, which Comgate documents as ${documented} of its own: no setting of waiter's mends it; Comgate sends the notification again, and if this goes on for hours, tell Comgate's support`
+    : `${answered}, which Comgate does not document for a payment's status (0, 1100, 1200, 1400 and 1500); Comgate sends the notification again, and if this goes on, tell Comgate's support`;
+}
+
 /** Equal, in time that does not depend on where they differ. */
 function same(a: string, b: string): boolean {
   const digest = (text: string) => createHash("sha256").update(text).digest();
@@ -118,10 +138,7 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     } catch (err) {
       return { kind: "unavailable", reason: `Comgate's API did not confirm the payment: ${(err as Error).message}` };
     }
-    if (confirmed.code !== 0) {
-      const message = confirmed.message ? `: ${quoteLine(confirmed.message)}` : "";
-      return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}${message}` };
-    }
+    if (confirmed.code !== 0) return { kind: "unavailable", reason: failed(confirmed.code, confirmed.message) };
     if (confirmed.transId !== transId || !confirmed.status) return reject("Comgate's API answered for another payment");
     // A payment Comgate still shows short of what it notified (pending, or authorized where it was
     // paid) is only late to show it: later, as answered now it would be stored as it was, and the
