@@ -235,7 +235,8 @@ export function pastRange(value: unknown): value is number {
 
 /**
  * A whole number within bounds, from a string or a number: never from true, a list or null, which
- * Number() would make 1, the list's one item, or 0.
+ * Number() would make 1, the list's one item, or 0, nor from text of blanks alone ("toolTimeout": ""
+ * in the config file), which it makes 0 too.
  */
 export function integer(defaultValue: number, min: number, max: number) {
   return z
@@ -248,6 +249,7 @@ export function integer(defaultValue: number, min: number, max: number) {
             : `must be at least ${min}`
           : `expected a number, got ${input !== null && typeof input === "object" ? kindOf(input) : JSON.stringify(input)}`,
     })
+    .transform((value) => (typeof value === "string" && value.trim() === "" ? Number.NaN : value))
     .pipe(
       z.coerce
         // Its own words for text that is no number ("20s"), not the schema's "received NaN".

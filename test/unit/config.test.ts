@@ -433,6 +433,15 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("an empty number in the config file is said to be empty, not taken for 0 and said to be below the least", () => {
+    for (const value of ["", "  "]) {
+      const path = file({ maxResponseBytes: value });
+      expect(messageOf(() => load({}, { file: path }))).toBe(
+        `invalid setting maxResponseBytes in ${path}: expected a whole number (got "")`,
+      );
+    }
+  });
+
   test("a number past the range JSON's numbers are read in (1e400) is said to be too large, not null, as JSON.parse makes it Infinity", () => {
     const toolTimeout = file('{"toolTimeout": 1e400}');
     expect(messageOf(() => load({}, { file: toolTimeout }))).toBe(
