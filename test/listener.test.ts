@@ -2259,6 +2259,13 @@ describe("Host and Origin", () => {
     const load = (env: Record<string, string>) => () => loadConfig({ env }, toolsets());
     expect(load({ WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.example.com:443" })).toThrow(/host names without a port/);
     expect(load({ WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com/path" })).toThrow(/lists origins/);
+    // Several written with blanks or semicolons between them, as some lists are: said how to separate them.
+    expect(load({ WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.example.com admin.example.com" })).toThrow(
+      "invalid setting WAITER_WEBHOOKS_ALLOWED_HOSTS: lists host names without a port, like hooks.example.com or [::1]; separate several with commas: hooks.example.com,admin.example.com",
+    );
+    expect(load({ WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://a.example.com;https://b.example.com" })).toThrow(
+      "invalid setting WAITER_WEBHOOKS_ALLOWED_ORIGINS: lists origins, like https://admin.example.com; separate several with commas: https://admin.example.com,https://app.example.com",
+    );
     const webhooks = webhooksOf(
       loadConfig(
         {

@@ -100,13 +100,21 @@ const sourceName = settingName("source");
 /** A host name or address as a Host header carries it, without the port: hooks.example.com, 10.0.0.5, [::1]. */
 export const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/;
 
+/** What a refusal of `item` adds when it holds several, blanks or semicolons between them, where the list takes commas. */
+function severalInOne(item: string, example: string): string {
+  return /[\s;]/.test(item) ? `; separate several with commas: ${example}` : "";
+}
+
 const hostNames = list()
   .default([])
   .transform((names, ctx) => {
     const lower = names.map((name) => name.toLowerCase());
     const bad = lower.find((name) => !HOST_NAME.test(name));
     if (bad !== undefined) {
-      ctx.addIssue({ code: "custom", message: "lists host names without a port, like hooks.example.com or [::1]" });
+      ctx.addIssue({
+        code: "custom",
+        message: `lists host names without a port, like hooks.example.com or [::1]${severalInOne(bad, "hooks.example.com,admin.example.com")}`,
+      });
       return z.NEVER;
     }
     return lower;
@@ -120,7 +128,10 @@ const origins = list()
       const url = URL.canParse(value) ? new URL(value) : undefined;
       const bare = url && /^https?:$/.test(url.protocol) && !url.username && url.pathname === "/" && !url.search;
       if (!url || !bare || url.hash) {
-        ctx.addIssue({ code: "custom", message: "lists origins, like https://admin.example.com" });
+        ctx.addIssue({
+          code: "custom",
+          message: `lists origins, like https://admin.example.com${severalInOne(value, "https://admin.example.com,https://app.example.com")}`,
+        });
         return z.NEVER;
       }
       normalized.push(url.origin);
