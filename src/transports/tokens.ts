@@ -9,6 +9,7 @@ import {
   closedObject,
   integer,
   jsonSetting,
+  NAME,
   requiredUpstreamUrl,
   type SecretRead,
   type Secrets,
@@ -37,12 +38,23 @@ const token = closedObject("a token", {
   toolsets: z.array(z.string()).min(1).optional(),
 });
 
+/**
+ * Where in the tokens a bad value is, the token named by its name (ops.scope), as the sources and
+ * channels are and as the checks after these name it; by its place from 1 where it has none (#1.name).
+ */
+function locateToken([index, ...inside]: readonly PropertyKey[], tokens: unknown): string {
+  const name = (tokens as { name?: unknown }[] | undefined)?.[index as number]?.name;
+  const which = typeof name === "string" && NAME.test(name) ? name : `#${Number(index) + 1}`;
+  return [which, ...inside.map(String)].join(".");
+}
+
 /** `waiter serve`'s callers: the "http" section of the config file. */
 export const httpSettings = {
   tokens: {
     env: "WAITER_HTTP_TOKENS",
     description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters, each token's its own.`,
     schema: jsonSetting(z.array(token), []),
+    locate: locateToken,
   },
   requestsPerMinute: {
     env: "WAITER_HTTP_REQUESTS_PER_MINUTE",

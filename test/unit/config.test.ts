@@ -1951,7 +1951,7 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     );
     const token = file({ http: { tokens: [{ name: "ops", secret: "x".repeat(40), scope: "write" }] } });
     expect(refused({}, { file: token })).toBe(
-      `invalid setting http.tokens in ${token} at 0: unknown key "secret": a secret is set in the environment, not here; secretEnv takes the name of the environment variable that holds the token`,
+      `invalid setting http.tokens in ${token} at ops: unknown key "secret": a secret is set in the environment, not here; secretEnv takes the name of the environment variable that holds the token`,
     );
     expect(
       refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secret: "whsec_x" } }) }),
@@ -1984,7 +1984,15 @@ describe("a secret written where its variable's name goes, a key's near miss, or
       "invalid setting WAITER_NOTIFY_CHANNELS at team.type: is missing; it takes telegram or email",
     );
     expect(refused({ WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN" }]) })).toBe(
-      "invalid setting WAITER_HTTP_TOKENS at 0.scope: is missing; it takes read or write",
+      "invalid setting WAITER_HTTP_TOKENS at ops.scope: is missing; it takes read or write",
+    );
+    // A token is named by its name, as the sources and channels are, not by where it sits in the list.
+    const two = [
+      { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+      { name: "rates", secretEnv: "RATES_TOKEN", scope: "admin" },
+    ];
+    expect(refused({ WAITER_HTTP_TOKENS: JSON.stringify(two) })).toBe(
+      'invalid setting WAITER_HTTP_TOKENS at rates.scope: expected read or write (got "admin")',
     );
     expect(refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe" } }) })).toBe(
       "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: is missing; it takes the name of the environment variable that holds the signing secret, or a list of such names while it is rotated",
@@ -2016,7 +2024,7 @@ describe("a secret written where its variable's name goes, a key's near miss, or
       "invalid setting WAITER_NOTIFY_CHANNELS at team.to: is missing; it takes a list of the addresses messages go to",
     );
     expect(refused({ WAITER_HTTP_TOKENS: JSON.stringify([{ secretEnv: "OPS_TOKEN", scope: "read" }]) })).toBe(
-      "invalid setting WAITER_HTTP_TOKENS at 0.name: is missing; it takes the token's name: 1 to 63 characters, lowercase a-z, digits, - and _",
+      "invalid setting WAITER_HTTP_TOKENS at #1.name: is missing; it takes the token's name: 1 to 63 characters, lowercase a-z, digits, - and _",
     );
     expect(refused({ WAITER_HTTP_OAUTH: JSON.stringify({ audience: "waiter" }) })).toBe(
       "invalid setting WAITER_HTTP_OAUTH at issuer: is missing; it takes the authorization server's issuer URL, like https://id.example.com",
