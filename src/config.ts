@@ -4,7 +4,13 @@ import { dirname, isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
-import { type DatabaseConfig, databaseSettings, resolveDatabase, unreadVariables } from "./events/database.js";
+import {
+  type DatabaseConfig,
+  databaseSettings,
+  passwordWithoutDatabase,
+  resolveDatabase,
+  unreadVariables,
+} from "./events/database.js";
 import { type HttpProxy, proxyFrom } from "./http/proxy.js";
 import { jsonText, lineAndColumn } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
@@ -308,14 +314,15 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     httpOrigin,
     toolsets.map((toolset) => toolset.name),
   );
-  const database = resolveDatabase(data.database as SettingValues<typeof databaseSettings>, secrets, (name) =>
-    origin(`database.${name}`),
-  );
+  const databaseValues = data.database as SettingValues<typeof databaseSettings>;
+  const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
+  const database = resolveDatabase(databaseValues, secrets, databaseOrigin);
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = [
     ...misspeltVariables(sources.env, sections, JSON.stringify(fromFile)),
     ...unreadVariables(sources.env, database.url, database.urlFrom),
+    ...passwordWithoutDatabase(databaseValues, databaseOrigin),
   ];
   const proxy = proxyFrom(sources.env);
   return {

@@ -19,7 +19,7 @@ export const databaseSettings = {
   passwordEnv: {
     env: "WAITER_DATABASE_PASSWORD_ENV",
     description:
-      "The environment variable that holds the database password, when it is not PGPASSWORD (which is read too) or in WAITER_DATABASE_URL.",
+      "The environment variable that holds the database password, when it is not PGPASSWORD (which is read too) or in WAITER_DATABASE_URL. Without a WAITER_DATABASE_URL, it is not read, as the start's log warns.",
     schema: envName.optional(),
   },
 } satisfies Settings;
@@ -417,6 +417,21 @@ export interface DatabaseConfig {
   password?: string;
   /** Where the password comes from, as a message may name it (never the password itself). */
   passwordFrom?: string;
+}
+
+/**
+ * What to warn of where passwordEnv is set without a URL: waiter then keeps the events in SQLite
+ * and reads no password, where the one who set it meant a PostgreSQL server (each replica would
+ * keep a store of its own).
+ */
+export function passwordWithoutDatabase(
+  values: SettingValues<typeof databaseSettings>,
+  origin: (setting: keyof typeof databaseSettings) => string,
+): string[] {
+  if (values.passwordEnv === undefined || values.url !== undefined) return [];
+  return [
+    `${origin("passwordEnv")} is set, but no database is: without ${origin("url")} (database.url), the events are kept in the SQLite file in dataDir, and the password is not read; set the PostgreSQL server's URL too`,
+  ];
 }
 
 /** Reads the password from the variable passwordEnv names; refuses a password written into the config file. */

@@ -1505,6 +1505,18 @@ describe("the event store's database", () => {
     ]);
   });
 
+  test("a database password's variable set without a database URL is said at start to go unread", () => {
+    const unread =
+      "WAITER_DATABASE_PASSWORD_ENV is set, but no database is: without WAITER_DATABASE_URL (database.url), the events are kept in the SQLite file in dataDir, and the password is not read; set the PostgreSQL server's URL too";
+    expect(
+      load({ WAITER_DATABASE_PASSWORD_ENV: "WAITER_DB_PASSWORD", WAITER_DB_PASSWORD: "x".repeat(20) }).warnings,
+    ).toEqual([unread]);
+    const path = file({ database: { passwordEnv: "WAITER_DB_PASSWORD" } });
+    expect(load({}, { file: path }).warnings).toEqual([
+      unread.replace("WAITER_DATABASE_PASSWORD_ENV is set", `database.passwordEnv in ${path} is set`),
+    ]);
+  });
+
   test("libpq's sslrootcert=system, which the driver would read as a file's name, is refused, saying to leave it out", () => {
     const system =
       "invalid setting WAITER_DATABASE_URL: must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
