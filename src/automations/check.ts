@@ -3,6 +3,7 @@ import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { typePrefix } from "../events/filter.js";
+import { PAYMENT_STATES } from "../events/payments.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
@@ -186,27 +187,6 @@ export function checkSource(automation: Automation, sources: readonly string[]):
   );
 }
 
-/**
- * The schemes whose events' types waiter writes itself, from a payment's state (PAID):
- * payment.paid. Each gateway's states as its documentation gives them: GoPay spells CANCELED,
- * Comgate CANCELLED, and Comgate notifies no refund.
- */
-const PAYMENT_STATES: Record<string, { gateway: string; states: readonly string[] }> = {
-  comgate: { gateway: "Comgate", states: ["PENDING", "AUTHORIZED", "PAID", "CANCELLED"] },
-  gopay: {
-    gateway: "GoPay",
-    states: [
-      "CREATED",
-      "PAYMENT_METHOD_CHOSEN",
-      "PAID",
-      "AUTHORIZED",
-      "CANCELED",
-      "TIMEOUTED",
-      "REFUNDED",
-      "PARTIALLY_REFUNDED",
-    ],
-  },
-};
 const PAYMENT = "payment.";
 
 /**

@@ -31,6 +31,7 @@ import {
 } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
+import { PAYMENT_STATES } from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -126,28 +127,12 @@ const READ_COMMITTED = "SET default_transaction_isolation = 'read committed'";
 /** How many of a payment's events paymentEvents lists, the oldest. */
 const PAYMENT_EVENTS_LISTED = 10;
 /**
- * The states GoPay's and Comgate's documentation give a payment, the second half of the delivery
- * ids waiter stores their notifications under (3000006542:PAID): what paymentEvents looks up.
- */
-const PAYMENT_STATES = [
-  "CREATED",
-  "PAYMENT_METHOD_CHOSEN",
-  "PENDING",
-  "AUTHORIZED",
-  "PAID",
-  "CANCELED",
-  "CANCELLED",
-  "TIMEOUTED",
-  "REFUNDED",
-  "PARTIALLY_REFUNDED",
-];
-/**
- * The delivery ids of a payment's events, after its id: each state's, and those of a GoPay payment
+ * The delivery ids of a payment's events, after its id: each of its gateway's PAYMENT_STATES, and those of a GoPay payment
  * refunded in part, one for each refund from the second on, numbered (3000006542:PARTIALLY_REFUNDED:2),
  * as many as paymentQuery lists.
  */
 const PAYMENT_DELIVERIES = [
-  ...PAYMENT_STATES,
+  ...new Set(Object.values(PAYMENT_STATES).flatMap((gateway) => gateway.states)),
   ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 2}`),
 ];
 
