@@ -204,10 +204,14 @@ function checkType(automation: Automation, scheme: string | undefined): void {
     new ConfigError(
       `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`,
     );
-  const meantType = (written: string) => {
+  // What was written, in lowercase, as a payment.<state> type or a prefix of one.
+  const typed = (written: string) => {
     const lower = written.toLowerCase();
-    const typed = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
-    return types.includes(typed) ? typed : meantKey(typed, types);
+    return lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+  };
+  const meantType = (written: string) => {
+    const stem = typed(written);
+    return types.includes(stem) ? stem : meantKey(stem, types);
   };
   for (const [i, condition] of where.entries()) {
     if (condition.path.trim() !== "event.type") continue;
@@ -220,8 +224,7 @@ function checkType(automation: Automation, scheme: string | undefined): void {
   const prefix = typePrefix(type);
   if (prefix === undefined ? types.includes(type) : types.some((stored) => stored.startsWith(prefix))) return;
   if (prefix === undefined) throw neverMatches(": when.type", type, meantType(type));
-  const lower = prefix.toLowerCase();
-  const stem = lower.startsWith(PAYMENT) || PAYMENT.startsWith(lower) ? lower : `${PAYMENT}${lower}`;
+  const stem = typed(prefix);
   const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
   throw neverMatches(": when.type", type, meant);
 }
