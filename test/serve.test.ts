@@ -2308,6 +2308,36 @@ test("an address another program holds stops waiter serve and waiter listen, say
   }
 });
 
+test("a stop asked for while waiter listen or serve starts ends the start before it takes the port", async () => {
+  const port = await freePort();
+  const config = () =>
+    loadConfig(
+      {
+        env: {
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+          WAITER_LISTEN: `127.0.0.1:${port}`,
+          WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+        },
+      },
+      toolsets(),
+    );
+  const quiet = new Log("error", () => {});
+  // The SQLite store opens without a wait a stop ends: the start ends at its next step.
+  const starting = () => ({ signal: AbortSignal.abort() });
+  await expect(startServe(config(), quiet, starting())).rejects.toThrow(
+    expect.objectContaining({ name: "AbortError" }),
+  );
+  await expect(startWebhooks(config(), quiet, starting())).rejects.toThrow(
+    expect.objectContaining({ name: "AbortError" }),
+  );
+  // Neither took the port.
+  const free = createServer();
+  await new Promise<void>((resolve, reject) => free.once("error", reject).listen(port, "127.0.0.1", resolve));
+  free.close();
+});
+
 test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
   const port = await freePort();
   const env = {
