@@ -592,18 +592,14 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
         log: new Log(config.core.logLevel, () => {}),
       });
     }
+    // A stop asked for meanwhile takes no webhook it would cut.
+    starting?.signal.throwIfAborted();
   } catch (err) {
     await store.close();
     await http.close();
     throw err;
   }
   let listener: RunningListener;
-  // A stop asked for meanwhile takes no webhook it would cut.
-  if (starting?.signal.aborted) {
-    await store.close();
-    await http.close();
-    throw starting.signal.reason;
-  }
   if (starting) starting.step = `binding the webhook listener to ${shownAddress(webhooks.listen)}`;
   try {
     listener = await startListener({
@@ -712,14 +708,11 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
   try {
     if (starting && config.core.automations.length > 0) starting.step = "setting up the automations";
     startAutomations = await checkedAutomations(config, app, log);
+    // A stop asked for meanwhile takes no connection it would cut.
+    starting?.signal.throwIfAborted();
   } catch (err) {
     await app.close();
     throw err;
-  }
-  // A stop asked for meanwhile takes no connection it would cut.
-  if (starting?.signal.aborted) {
-    await app.close();
-    throw starting.signal.reason;
   }
   // The toolsets that are off were said above; a token they leave nothing to call is said too, to
   // the operator alone: every session's client hears what waiter said at start, and one token's
