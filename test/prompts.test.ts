@@ -52,6 +52,13 @@ async function client(
   return waiter.client;
 }
 
+/** A waiter whose shop is the fake WooCommerce, with its orders and products to list. */
+async function clientOfShop(): Promise<Client> {
+  const woo = await startWooCommerce();
+  closing.push(() => woo.close());
+  return client({ WAITER_WOO_URL: woo.origin, WAITER_WOO_KEY: CONSUMER_KEY, WAITER_WOO_SECRET: CONSUMER_SECRET });
+}
+
 const textOf = (result: { messages: { content: { type: string; text?: string } }[] }) =>
   result.messages.map((m) => m.content.text ?? "").join("\n");
 
@@ -633,13 +640,7 @@ test("the morning brief of a Monday counts the orders from Friday: the weekend's
 test("the morning brief's stock names the products on backorder too: sold with none in stock", async () => {
   // Asked for the products out of stock only, the brief left out those the shop sells on backorder,
   // whose stock has run out as much and whose orders wait for it.
-  const woo = await startWooCommerce();
-  closing.push(() => woo.close());
-  const waiter = await client({
-    WAITER_WOO_URL: woo.origin,
-    WAITER_WOO_KEY: CONSUMER_KEY,
-    WAITER_WOO_SECRET: CONSUMER_SECRET,
-  });
+  const waiter = await clientOfShop();
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
   const line = brief.split("\n").find((line) => line.includes("eshop_products_list")) ?? "";
   const asked = [...line.matchAll(/stock_status (\w+)/g)].map(([, status]) => status);
@@ -706,13 +707,7 @@ test("the morning brief asks for the latest fixing and its date: a morning's bri
 });
 
 test("the morning brief counts the new orders by status: the shop lists failed and cancelled orders among them", async () => {
-  const woo = await startWooCommerce();
-  closing.push(() => woo.close());
-  const waiter = await client({
-    WAITER_WOO_URL: woo.origin,
-    WAITER_WOO_KEY: CONSUMER_KEY,
-    WAITER_WOO_SECRET: CONSUMER_SECRET,
-  });
+  const waiter = await clientOfShop();
   setClock("2026-11-04T07:00:00Z");
   try {
     const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
