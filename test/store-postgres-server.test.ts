@@ -29,7 +29,7 @@ import {
   silentProxy,
   startPostgres,
 } from "./postgres.js";
-import { SERVING, startNode } from "./spawn.js";
+import { SERVING, type Started, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 import { event, LOOSE } from "./store-contract.js";
 import {
@@ -48,6 +48,16 @@ import {
   waitingOnLocks,
   warningsSaid,
 } from "./store-postgres-shared.js";
+
+/** Sends a starting waiter SIGTERM: it stops within `ms`, says it stopped, and exits 0. */
+async function stopsAtOnce(waiter: Started, ms: number): Promise<void> {
+  const started = performance.now();
+  waiter.child.kill("SIGTERM");
+  const status = await waiter.exited;
+  expect(performance.now() - started).toBeLessThan(ms);
+  await expect.poll(waiter.stderr).toMatch(/ info +\[waiter\] stopped\n$/);
+  expect(status, waiter.stderr()).toBe(0);
+}
 
 describe.runIf(postgresAvailable || postgresRequired)("the event store on PostgreSQL", () => {
   usePostgres();
@@ -1168,12 +1178,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         };
         const waiter = await startNode(mode === "stdio" ? [CLI] : [CLI, mode], env, /waiting for its turn/);
-        const started = performance.now();
-        waiter.child.kill("SIGTERM");
-        const status = await waiter.exited;
-        expect(performance.now() - started).toBeLessThan(3_000);
-        await expect.poll(waiter.stderr).toMatch(/ info +\[waiter\] stopped\n$/);
-        expect(status, waiter.stderr()).toBe(0);
+        await stopsAtOnce(waiter, 3_000);
         const label = `PostgreSQL 127.0.0.1:${server.port}/waiter`;
         expect(waiter.stderr()).toContain(
           `info    [waiter] SIGTERM while starting, as it was opening the event store (${label}): stopping\n`,
@@ -1204,13 +1209,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     };
     const waiter = await startNode([CLI, "listen"], env, /^/);
     await expect.poll(() => proxy.unanswered(), { timeout: 5_000 }).toBeGreaterThan(0);
-    const started = performance.now();
-    waiter.child.kill("SIGTERM");
-    const status = await waiter.exited;
     // Not the 5 s of the connect timeout.
-    expect(performance.now() - started).toBeLessThan(2_000);
-    await expect.poll(waiter.stderr).toMatch(/ info +\[waiter\] stopped\n$/);
-    expect(status, waiter.stderr()).toBe(0);
+    await stopsAtOnce(waiter, 2_000);
     expect(waiter.stderr()).toMatch(/ info +\[waiter\] SIGTERM while starting, as it was opening the event store/);
   });
 
