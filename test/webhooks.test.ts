@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import {
@@ -182,6 +183,15 @@ async function storeDirectly(
       receivedAt: clock.now(),
     });
   }
+}
+
+/** The URIs of the resource updates `client` is told of, in the order told. */
+function updatesHeard(client: Client): string[] {
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  return updates;
 }
 
 async function health() {
@@ -945,11 +955,8 @@ describe("what agents see", () => {
 
   test("a subscribed client hears of a new event, and of the list's change", async () => {
     const session = await inProcess();
-    const updates: string[] = [];
+    const updates = updatesHeard(session.client);
     let listChanges = 0;
-    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
     session.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
       listChanges += 1;
     });
@@ -1606,10 +1613,7 @@ describe("embedded in the stdio server", () => {
     const session = await inProcess();
     const { body, headers } = await signed("erp");
     const posted = await post("erp", body, headers);
-    const updates: string[] = [];
-    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
+    const updates = updatesHeard(session.client);
     await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
     // A resource that is not here is no subscription that never hears anything: -32002.
     await expect(session.client.subscribeResource({ uri: "events://event/evt_none" })).rejects.toMatchObject({
@@ -1641,10 +1645,7 @@ describe("embedded in the stdio server", () => {
     const old = await post("erp", body, headers);
     await storeDirectly(session, "erp", "newer", 50);
     const [newest] = (await session.store?.list({}, { limit: 1, bodies: false })) ?? [];
-    const updates: string[] = [];
-    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
+    const updates = updatesHeard(session.client);
     await session.client.subscribeResource({ uri: "events://recent" });
     await session.client.subscribeResource({ uri: `events://event/${old.body.id}` });
     // The old event is not among the 50 newest: the list reads as it did, and only the event changed.
@@ -1660,10 +1661,7 @@ describe("embedded in the stdio server", () => {
     const session = await inProcess();
     const { body, headers } = await signed("erp");
     const posted = await post("erp", body, headers);
-    const updates: string[] = [];
-    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-      updates.push(n.params.uri);
-    });
+    const updates = updatesHeard(session.client);
     const uri = new UriTemplate("events://event/{id}").expand({ id: ` ${posted.body.id.toLowerCase()}\n` });
     expect(uri).toContain("%20");
     const read = await session.client.readResource({ uri });
