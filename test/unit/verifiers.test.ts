@@ -412,26 +412,29 @@ describe("WooCommerce", () => {
   });
 });
 
+/** An order's update as WooCommerce delivers it, signed with `key`. */
+function wooSignedWith(key: string): Delivery {
+  const body = '{"id":1042,"date_modified_gmt":"2026-03-02T10:00:00"}';
+  return delivery(
+    {
+      "x-wc-webhook-signature": createHmac("sha256", key).update(body).digest("base64"),
+      "x-wc-webhook-id": "7",
+      "x-wc-webhook-topic": "order.updated",
+    },
+    body,
+  );
+}
+
 describe("a WooCommerce secret with a space at an end", () => {
   // One WooCommerce generated (wp_generate_password's characters include the space) and signs with
   // as it is, until the webhook is saved again: sanitize_text_field then trims it.
   const generated = " Kq7}x<Lm@2=vT;9hR|pZ[4wN&c8]Yf^3sJ`e6aG-u1(oD~b5i ";
-  const body = '{"id":1042,"date_modified_gmt":"2026-03-02T10:00:00"}';
   const woo = source({ scheme: "woocommerce", secretEnv: "X", secrets: [generated] });
-  const signedWith = (key: string) =>
-    delivery(
-      {
-        "x-wc-webhook-signature": createHmac("sha256", key).update(body).digest("base64"),
-        "x-wc-webhook-id": "7",
-        "x-wc-webhook-topic": "order.updated",
-      },
-      body,
-    );
 
   test("verifies what WooCommerce signs with the secret as generated, and once saved again, trimmed", () => {
-    expect(woo(signedWith(generated)).kind).toBe("accept");
-    expect(woo(signedWith(generated.trim())).kind).toBe("accept");
-    expect(woo(signedWith(generated.slice(1))).kind).toBe("reject");
+    expect(woo(wooSignedWith(generated)).kind).toBe("accept");
+    expect(woo(wooSignedWith(generated.trim())).kind).toBe("accept");
+    expect(woo(wooSignedWith(generated.slice(1))).kind).toBe("reject");
   });
 });
 
@@ -441,16 +444,6 @@ describe("a WooCommerce secret that sanitize_text_field changes on saving", () =
   // result (its form then shows that). A secret WooCommerce generated is stored as generated until
   // the webhook is saved again, as it is to set it back to Active; about one in seven of them
   // changes so. What each becomes is what PHP 8.2 gives for WordPress's functions.
-  const body = '{"id":1042,"date_modified_gmt":"2026-03-02T10:00:00"}';
-  const signedWith = (key: string) =>
-    delivery(
-      {
-        "x-wc-webhook-signature": createHmac("sha256", key).update(body).digest("base64"),
-        "x-wc-webhook-id": "7",
-        "x-wc-webhook-topic": "order.updated",
-      },
-      body,
-    );
 
   test.each([
     ["Kq7}x<Lm@2=vT;9hR|pZ[4wN>c8]Yf^3sJ`e6aG-u1(oD~b5iQ", "Kq7}xc8]Yf^3sJ`e6aG-u1(oD~b5iQ"],
@@ -461,8 +454,8 @@ describe("a WooCommerce secret that sanitize_text_field changes on saving", () =
     ['0123456789abcdef<!DOCTYPE x>y<?xml v="1"?>w', "0123456789abcdefyw"],
   ])("verifies %s signed as generated, and once saved, as %s", (secret, saved) => {
     const woo = source({ scheme: "woocommerce", secretEnv: "X", secrets: [secret] });
-    expect(woo(signedWith(secret)).kind).toBe("accept");
-    expect(woo(signedWith(saved)).kind).toBe("accept");
+    expect(woo(wooSignedWith(secret)).kind).toBe("accept");
+    expect(woo(wooSignedWith(saved)).kind).toBe("accept");
   });
 
   test("what it leaves of a secret is no key when shorter than a secret may be: none left keys nothing", () => {
@@ -471,8 +464,8 @@ describe("a WooCommerce secret that sanitize_text_field changes on saving", () =
       ["0123456789<abcdefghijklmnop>", "0123456789"],
     ] as const) {
       const woo = source({ scheme: "woocommerce", secretEnv: "X", secrets: [secret] });
-      expect(woo(signedWith(secret)).kind).toBe("accept");
-      expect(woo(signedWith(saved)).kind).toBe("reject");
+      expect(woo(wooSignedWith(secret)).kind).toBe("accept");
+      expect(woo(wooSignedWith(saved)).kind).toBe("reject");
     }
   });
 });
