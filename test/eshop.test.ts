@@ -114,6 +114,21 @@ function data<T = Record<string, unknown>>(result: { structuredContent?: unknown
   return result.structuredContent as T;
 }
 
+/**
+ * Calls `tool` while the shop makes the change a PUT asks for but answers only after the call's
+ * deadline: the answer says the change may have been made. The shop then answers at once again.
+ */
+async function unconfirmedPut(session: Session, tool: string, args: Record<string, unknown>): Promise<void> {
+  woo.intercept = (r) => {
+    if (r.method === "PUT") woo.delayMs = 3_000;
+    return undefined;
+  };
+  const first = await session.call(tool, args);
+  expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+  woo.intercept = undefined;
+  woo.delayMs = 0;
+}
+
 beforeAll(async () => {
   [woo, stripping] = await Promise.all([startWooCommerce(), startWooCommerce({ stripAuthorization: true })]);
   server = await start(shopEnv(woo));
@@ -1489,15 +1504,8 @@ describe("status and notes", () => {
     const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
     try {
       // The shop cancels the paid order, and answers after the tool call's deadline.
-      woo.intercept = (r) => {
-        if (r.method === "PUT") woo.delayMs = 3_000;
-        return undefined;
-      };
       const args = { id: O.processing, status: "cancelled", note: "Cancelled: the customer asked." };
-      const first = await slow.call("eshop_order_update_status", args);
-      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
-      woo.intercept = undefined;
-      woo.delayMs = 0;
+      await unconfirmedPut(slow, "eshop_order_update_status", args);
       expect(woo.shop.order(O.processing).status).toBe("cancelled");
       const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
       expect(notes()).toBe(0);
@@ -1526,15 +1534,8 @@ describe("status and notes", () => {
     const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
     try {
       // The shop records the payment, and answers after the tool call's deadline.
-      woo.intercept = (r) => {
-        if (r.method === "PUT") woo.delayMs = 3_000;
-        return undefined;
-      };
       const args = { id: O.pending1999, transaction_id: "pi_3Qslow" };
-      const first = await slow.call("eshop_order_mark_paid", args);
-      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
-      woo.intercept = undefined;
-      woo.delayMs = 0;
+      await unconfirmedPut(slow, "eshop_order_mark_paid", args);
       expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "pi_3Qslow" });
       const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
       expect(notes()).toBe(0);
@@ -2419,15 +2420,8 @@ describe("products and stock", () => {
     const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
     try {
       // The shop counts the frother's stock, and answers after the tool call's deadline.
-      woo.intercept = (r) => {
-        if (r.method === "PUT") woo.delayMs = 3_000;
-        return undefined;
-      };
       const args = { id: P.frother, quantity: 3 };
-      const first = await slow.call("eshop_stock_set", args);
-      expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
-      woo.intercept = undefined;
-      woo.delayMs = 0;
+      await unconfirmedPut(slow, "eshop_stock_set", args);
       expect(woo.shop.product(P.frother)).toMatchObject({ manage_stock: true, stock_quantity: 3 });
       // An automation's next try, or a model's: counting was started by the first, which ended its backorders.
       const again = await slow.call("eshop_stock_set", args);
