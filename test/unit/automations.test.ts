@@ -8,7 +8,7 @@ import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions } from "../../src/http/types.js";
-import { Log } from "../../src/log.js";
+import { Log, type LogLevel } from "../../src/log.js";
 import { clock } from "../../src/time.js";
 import { defineTool } from "../../src/toolset.js";
 
@@ -61,6 +61,19 @@ const ENGINE = {
     retention: "WAITER_WEBHOOKS_RETENTION",
   },
 };
+
+/** Starts ONE_STEP on `store` with a shop that answers, keeping the lines logged at `level` in `lines`. */
+async function startOneStep(store: EventStore, level: LogLevel, lines: string[], leaseMs = ENGINE.leaseMs) {
+  return startAutomations({
+    ...ENGINE,
+    leaseMs,
+    automations: [ONE_STEP],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log(level, (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+}
 
 test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
@@ -463,14 +476,7 @@ test("a waiter that stops while it holds the lease without running the automatio
     throw new ToolError("The event store cannot be written: the disk is full.");
   };
   const lines: string[] = [];
-  const engine = await startAutomations({
-    ...ENGINE,
-    automations: [ONE_STEP],
-    tools: [shopTool(async () => ({}))],
-    store,
-    log: new Log("warning", (line) => lines.push(line)),
-    historyThrough: await store.latestSeq(),
-  });
+  const engine = await startOneStep(store, "warning", lines);
   try {
     expect(lines.join("")).toMatch(/automations could not start on a store failure/);
     await engine.close();
@@ -494,15 +500,7 @@ test("a renewal that answers after a stop begins nothing: the stop leaves the ru
     }
     return begin(...args);
   };
-  const engine = await startAutomations({
-    ...ENGINE,
-    leaseMs: 300,
-    automations: [ONE_STEP],
-    tools: [shopTool(async () => ({}))],
-    store,
-    log: new Log("info", (line) => lines.push(line)),
-    historyThrough: await store.latestSeq(),
-  });
+  const engine = await startOneStep(store, "info", lines, 300);
   // Every renewal once the run is paused the store answers only once the stop is done: none can
   // take the run up first, however slow the machine.
   const paused = () => lines.some((line) => line.includes("automations paused on a store failure"));
@@ -863,14 +861,7 @@ test("a waiter that takes the automations over from one whose lease ran out says
   await store.runs.lease("shop-2/boot/4026531836:4242:x", ranOut - 60_000, 60_000);
   const run = (await store.runs.begin("a", added.id, false, ranOut - 1_000)) as number;
   const lines: string[] = [];
-  const engine = await startAutomations({
-    ...ENGINE,
-    automations: [ONE_STEP],
-    tools: [shopTool(async () => ({}))],
-    store,
-    log: new Log("notice", (line) => lines.push(line)),
-    historyThrough: await store.latestSeq(),
-  });
+  const engine = await startOneStep(store, "notice", lines);
   try {
     await expect.poll(async () => (await store.runs.unfinished()).length).toBe(0);
     expect(lines).toEqual([
@@ -892,14 +883,7 @@ test("a waiter that waits for the lease of a holder named as older waiters named
   const until = clock.now() + 10_000;
   await store.runs.lease("shop-1:4242:x", until - 60_000, 60_000);
   const lines: string[] = [];
-  const engine = await startAutomations({
-    ...ENGINE,
-    automations: [ONE_STEP],
-    tools: [shopTool(async () => ({}))],
-    store,
-    log: new Log("notice", (line) => lines.push(line)),
-    historyThrough: await store.latestSeq(),
-  });
+  const engine = await startOneStep(store, "notice", lines);
   try {
     expect(lines).toEqual([
       expect.stringMatching(
