@@ -2275,24 +2275,28 @@ describe("cancellation", () => {
   });
 });
 
+/** Settings for waiter serve and waiter listen both on `port`, each on a data directory of its own. */
+function onePortConfig(port: number) {
+  return loadConfig(
+    {
+      env: {
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+        WAITER_LISTEN: `127.0.0.1:${port}`,
+        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+      },
+    },
+    toolsets(),
+  );
+}
+
 test("an address another program holds stops waiter serve and waiter listen, saying which setting to change", async () => {
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
   const { port } = holder.address() as AddressInfo;
   try {
-    const config = () =>
-      loadConfig(
-        {
-          env: {
-            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
-            WAITER_LISTEN: `127.0.0.1:${port}`,
-            WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-            ERP_SECRET,
-          },
-        },
-        toolsets(),
-      );
+    const config = () => onePortConfig(port);
     const quiet = new Log("error", () => {});
     const taken = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program holds the port; stop it, or set`;
     // Side by side, each on a store of its own: each waits out the 1 s its question to the port's
@@ -2310,19 +2314,7 @@ test("an address another program holds stops waiter serve and waiter listen, say
 
 test("a stop asked for while waiter listen or serve starts ends the start before it takes the port", async () => {
   const port = await freePort();
-  const config = () =>
-    loadConfig(
-      {
-        env: {
-          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
-          WAITER_LISTEN: `127.0.0.1:${port}`,
-          WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
-        },
-      },
-      toolsets(),
-    );
+  const config = () => onePortConfig(port);
   const quiet = new Log("error", () => {});
   // The SQLite store opens without a wait a stop ends: the start ends at its next step.
   const starting = () => ({ signal: AbortSignal.abort() });
