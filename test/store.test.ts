@@ -216,6 +216,19 @@ describe("storing in a file", () => {
   const canRunAsNobody =
     process.getuid?.() === 0 && spawnSync(process.execPath, ["--import", asNobody, CLI, "--version"]).status === 0;
 
+  /** Runs waiter listen as nobody (uid 65534) on the data directory `dir`, to its end. */
+  const listenAsNobody = (dir: string) =>
+    spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        WAITER_DATA_DIR: dir,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+
   test.runIf(canRunAsNobody)(
     "a store whose files are another user's (waiter run once with sudo) stops waiter listen with one line naming the file, the owner and the chown",
     async () => {
@@ -225,16 +238,7 @@ describe("storing in a file", () => {
       const file = join(dir, "events.db");
       // Made by root, as a `sudo waiter listen` makes it: the user's alone (0600).
       await new SqliteEventStore(file, LOOSE).close();
-      const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
-        env: {
-          PATH: process.env.PATH ?? "",
-          WAITER_DATA_DIR: dir,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        },
-        encoding: "utf8",
-        timeout: 10_000,
-      });
+      const run = listenAsNobody(dir);
       expect(run.status).toBe(1);
       expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
         `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
@@ -251,16 +255,7 @@ describe("storing in a file", () => {
       const dir = join(home, "state");
       // Made by root, as a `sudo waiter listen` makes the directory and the store: root's alone (0700).
       await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
-      const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
-        env: {
-          PATH: process.env.PATH ?? "",
-          WAITER_DATA_DIR: dir,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        },
-        encoding: "utf8",
-        timeout: 10_000,
-      });
+      const run = listenAsNobody(dir);
       expect(run.status).toBe(1);
       expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
         `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
