@@ -454,6 +454,24 @@ async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   return { stdin, exited, stderr };
 }
 
+/**
+ * waiter's stdio transport on streams in this process, initialized: `written` is what it has put on
+ * `stdout` so far; `send` writes one message as a line on its stdin.
+ */
+async function initializedOnStreams(env: Record<string, string>, stdout: Writable, written: () => string) {
+  const { stdin, exited, stderr } = await stdioOnStreams(env, stdout);
+  const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
+  send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  });
+  await expect.poll(written).toMatch(/"id":1/);
+  send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  return { stdin, exited, stderr, send };
+}
+
 describe("oversized input", () => {
   test("a stdin line over the SDK's 10 MiB limit: waiter says why and exits 1", async () => {
     // The stdio transport on streams in this process: through a pipe the server would get the
@@ -511,16 +529,11 @@ describe("oversized input", () => {
           done();
         },
       });
-      const { stdin, exited, stderr } = await stdioOnStreams({ ...upstreams, WAITER_LOG_LEVEL: "debug" }, stdout);
-      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
-      send({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-      });
-      await expect.poll(() => written).toMatch(/"id":1/);
-      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const { stdin, exited, stderr, send } = await initializedOnStreams(
+        { ...upstreams, WAITER_LOG_LEVEL: "debug" },
+        stdout,
+        () => written,
+      );
       send({ jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "debug" } });
       await expect.poll(() => written).toMatch(/"id":2/);
       gone = true;
@@ -711,16 +724,11 @@ describe("oversized input", () => {
       stdout.on("data", (chunk: string) => {
         written += chunk;
       });
-      const { stdin, exited, stderr } = await stdioOnStreams({ ...upstreams, WAITER_TOOLSETS: "currency" }, stdout);
-      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
-      send({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-      });
-      await expect.poll(() => written).toMatch(/"id":1/);
-      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const { stdin, exited, stderr, send } = await initializedOnStreams(
+        { ...upstreams, WAITER_TOOLSETS: "currency" },
+        stdout,
+        () => written,
+      );
       try {
         await callHeld(send);
         if (stopping === "outgrows")
