@@ -439,12 +439,12 @@ describe("an assistant's waiter's hold on the port", () => {
 });
 
 /**
- * A port held by another assistant's waiter with the source erp, which says `storeId` (if any), as
+ * A port held by another assistant's waiter with `holderSources`, which says `storeId` (if any), as
  * this waiter of store abcd, with `sources`, finds it, and the lines this one logs.
  */
-async function heldByAnother(storeId: string | undefined, sources: string[]) {
+async function heldByAnother(storeId: string | undefined, sources: string[], holderSources = ["erp"]) {
   const holder = await startFake(() =>
-    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], ...(storeId ? { storeId } : {}) })),
+    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: holderSources, ...(storeId ? { storeId } : {}) })),
   );
   cleanups.push(() => holder.close());
   const port = Number(new URL(holder.origin).port);
@@ -504,23 +504,7 @@ test("a waiter holding the port that has not this waiter's every source is said 
 });
 
 test("a waiter holding the port with a source this waiter has not is said, with what that source meets here", async () => {
-  const holder = await startFake(() =>
-    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp", "shop"], storeId: "abcd" })),
-  );
-  cleanups.push(() => holder.close());
-  const port = Number(new URL(holder.origin).port);
-  const lines: string[] = [];
-  const hold = await holdPort({
-    listen: { host: "127.0.0.1", port },
-    take: true,
-    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
-    sources: ["erp"],
-    sourceLines: () => [],
-    log: new Log("info", (line) => lines.push(line)),
-    retryMs: 60_000,
-    storeId: "abcd",
-  });
-  cleanups.push(() => hold.close());
+  const { port, lines, hold } = await heldByAnother("abcd", ["erp"], ["erp", "shop"]);
   expect(lines.join("")).toMatch(
     new RegExp(
       `warning +\\[waiter\\] 127\\.0\\.0\\.1:${port} is taken by another assistant's waiter, which receives "shop", a source this waiter has not: this waiter's tools refuse its name until one of its deliveries arrives, and once this waiter takes the port it refuses them \\(404, unknown webhook source\\): give both assistants' settings the same webhooks.sources \\(WAITER_WEBHOOKS_SOURCES\\); serving`,
