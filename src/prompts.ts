@@ -159,7 +159,9 @@ export function registerPrompts(
     // Orders placed and events waiting are what happened; stock, rates and the weather what today holds.
     const overnight = briefParts.some((part) => "overnight" in part);
     const today = forecast !== undefined || briefParts.some((part) => !("overnight" in part));
-    const held = overnight ? `What happened overnight${today ? " and what today holds" : ""}` : "What today holds";
+    const held = overnight
+      ? `What came in since yesterday (since Friday on a Monday)${today ? " and what today holds" : ""}`
+      : "What today holds";
     register(
       "morning_brief",
       {

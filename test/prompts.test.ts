@@ -667,20 +667,22 @@ test("the morning brief's place says that without it the brief has no weather, w
   expect(asked?.description).toBe("Where to give today's weather for; without it, the brief asks for one.");
 });
 
-test("the morning brief says it tells what happened overnight only when it has orders or events to tell", async () => {
+test("the morning brief says it tells what came in since yesterday only when it has orders or events to tell", async () => {
   const described = async (extra: Record<string, string>) =>
     (await (await client(extra)).listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description;
   expect(await described({})).toBe(
-    "What happened overnight and what today holds: orders, stock, waiting events, rates, weather.",
+    "What came in since yesterday (since Friday on a Monday) and what today holds: orders, stock, waiting events, rates, weather.",
   );
-  // Rates and the weather are what today holds; nothing of them happened overnight.
+  // Rates and the weather are what today holds; nothing of them came in since yesterday.
   expect(await described({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" })).toBe(
     "What today holds: rates, weather.",
   );
   // Orders placed and events waiting are what happened: a brief of them alone holds nothing of today.
-  expect(await described({ WAITER_TOOLSETS: "events" })).toBe("What happened overnight: waiting events.");
+  expect(await described({ WAITER_TOOLSETS: "events" })).toBe(
+    "What came in since yesterday (since Friday on a Monday): waiting events.",
+  );
   expect(await described({ WAITER_TOOLS: "eshop_orders_list,events_list" })).toBe(
-    "What happened overnight: orders, waiting events.",
+    "What came in since yesterday (since Friday on a Monday): orders, waiting events.",
   );
 });
 
