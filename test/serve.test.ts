@@ -162,6 +162,18 @@ async function subscribedSession(base: string) {
 }
 
 // One process for the first two.
+
+/** Asks each of `places` (a method and a path) of the server at `url`, which answers 404 saying `told`. */
+async function expectLoginRefused(url: string, told: string, places: (readonly ["GET" | "POST", string])[]) {
+  for (const [method, path] of places) {
+    const answer = await request(`${url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
+    expect(answer.statusCode, path).toBe(404);
+    expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
+      `not found: "${path}"; ${told}`,
+    );
+  }
+}
+
 describe("waiter serve", () => {
   let server: Awaited<ReturnType<typeof serve>>;
   beforeAll(async () => {
@@ -2814,7 +2826,7 @@ describe("bearer tokens", () => {
         client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`), { authProvider: login })),
       ).rejects.toThrow(told);
       // Each place such a client looks answers so.
-      for (const [method, path] of [
+      await expectLoginRefused(served.url, told, [
         ["GET", "/.well-known/oauth-protected-resource/mcp"],
         ["GET", "/.well-known/oauth-protected-resource"],
         ["GET", "/.well-known/oauth-authorization-server"],
@@ -2822,13 +2834,7 @@ describe("bearer tokens", () => {
         ["POST", "/register"],
         ["GET", "/authorize"],
         ["POST", "/token"],
-      ] as const) {
-        const answer = await request(`${served.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
-        expect(answer.statusCode, path).toBe(404);
-        expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
-          `not found: "${path}"; ${told}`,
-        );
-      }
+      ]);
       expect(served.stderr()).toMatch(
         / info +\[waiter\] MCP request got 404: it looked for an OAuth login at \/register, and this waiter takes tokens of http\.tokens only$/m,
       );
@@ -3409,19 +3415,13 @@ describe("OAuth access tokens", () => {
     try {
       // Where a client of MCP 2025-03-26, which reads no resource metadata, looks: the server's
       // origin taken for the issuer, its metadata and its default endpoints.
-      for (const [method, path] of [
+      await expectLoginRefused(served.url, told, [
         ["GET", "/.well-known/oauth-authorization-server"],
         ["GET", "/.well-known/openid-configuration"],
         ["POST", "/register"],
         ["GET", "/authorize"],
         ["POST", "/token"],
-      ] as const) {
-        const answer = await request(`${served.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
-        expect(answer.statusCode, path).toBe(404);
-        expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
-          `not found: "${path}"; ${told}`,
-        );
-      }
+      ]);
       expect(served.stderr()).toMatch(
         / info +\[waiter\] MCP request got 404: it looked for an OAuth login at \/register, on waiter, not at the issuer http:\/\/127\.0\.0\.1:\d+ \(http\.oauth\.issuer\): its client reads no resource metadata \(RFC 9728\), which MCP clients read from protocol 2025-06-18 on$/m,
       );
