@@ -174,15 +174,7 @@ test.skipIf(process.platform === "win32")(
 });`)}`;
     const server = cli([], { ...upstreams, WAITER_LOG_LEVEL: "debug" }, ["--import", chatty]);
     const answered = (id: number) => server.stdout().includes(`"id":${id}`);
-    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-    });
-    await expect.poll(() => answered(1), { timeout: 10_000 }).toBe(true);
-    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const send = await initialized(server);
     server.child.kill("SIGUSR2");
     await expect.poll(() => server.stdout() + server.stderr(), { timeout: 10_000 }).toMatch(/fetches: 1/);
     send({
@@ -481,16 +473,7 @@ describe("oversized input", () => {
     stdout.on("data", (chunk: string) => {
       written += chunk;
     });
-    const { stdin, exited, stderr } = await stdioOnStreams(upstreams, stdout);
-    const initialize = {
-      jsonrpc: "2.0",
-      id: 1,
-      method: "initialize",
-      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-    };
-    stdin.write(`${JSON.stringify(initialize)}\n`);
-    await expect.poll(() => written).toMatch(/"id":1/);
-    stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    const { stdin, exited, stderr } = await initializedOnStreams(upstreams, stdout, () => written);
     // A line that is not JSON is answered -32700, one that is JSON and no JSON-RPC message -32600,
     // and a blank one skipped; the next one is served.
     stdin.write('this is not json\n\n{"jsonrpc":"2.0","id":"x"}\n');
