@@ -109,6 +109,11 @@ export function cut(text: string, max: number): string {
   return text.length <= max ? text : cutBetweenGraphemes(text, max - 1, (segment) => segment.length);
 }
 
+/** `text` as a sentence another follows: with a full stop unless it ends in one, a ! or ?, or a cut's "…". */
+export function sentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
+}
+
 /** The start of `text` whose characters a reader sees take at most `room` by `size`, and "…". */
 function cutBetweenGraphemes(text: string, room: number, size: (segment: string) => number): string {
   let end = 0;

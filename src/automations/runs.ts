@@ -1,6 +1,6 @@
 import type { EventStore, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import type { Log } from "../log.js";
-import { codePoints, cut, cutCodePoints, oneLine } from "../shown.js";
+import { codePoints, cut, cutCodePoints, oneLine, sentence } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine } from "../toolset.js";
 import { type StepCalls, StepFailure } from "./calls.js";
@@ -172,13 +172,12 @@ export function automationRuns(parts: RunParts) {
     const acked = stored && stored.ackedAt !== null;
     const steps = notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
-    const sentence = /[.!?…]$/.test(told) ? told : `${told}.`;
     const room = maxText - codePoints(`${REPORTED}${head}${steps}`);
     await fail(
       automation,
       run,
       `step ${step + 1} (${tool}): ${reason}`,
-      `${head}${cutCodePoints(sentence, Math.max(room, 1))}${steps}`,
+      `${head}${cutCodePoints(sentence(told), Math.max(room, 1))}${steps}`,
     );
   }
 
@@ -260,8 +259,7 @@ export function automationRuns(parts: RunParts) {
       // misspelt name leaves only a gap in the text, or an empty argument the tool refuses.
       const nothing = insertedNothing(step, view, !automation.dryRun);
       /** A failure's reason, with the insertions that found nothing, which may be why. */
-      const withNothing = (reason: string) =>
-        nothing ? `${reason}${/[.!?…]$/.test(reason) ? "" : "."} ${nothing}` : reason;
+      const withNothing = (reason: string) => (nothing ? `${sentence(reason)} ${nothing}` : reason);
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.

@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
-import { cut, enumerated, firstBytes, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
+import { cut, enumerated, firstBytes, noSuchName, oneLine, quote, sentence, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, testOf, toolOf, written } from "./rules.js";
 
@@ -37,7 +37,7 @@ function bounded(outcome: string): string {
  * after it, as a gap in its text, or before an answer so long that the outcome is cut in it.
  */
 function withNothing(done: string, nothing: string): string {
-  const after = `${done}${/[.!?…]$/.test(done) ? "" : "."} ${nothing}`;
+  const after = `${sentence(done)} ${nothing}`;
   return Buffer.byteLength(after) <= MAX_OUTCOME_BYTES ? after : `${nothing} ${done}`;
 }
 
@@ -373,10 +373,11 @@ export function automationsToolset(
                     : undefined;
                 // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand:
                 // a sentence after the reason, which may end in no full stop ("… on this event's payload)").
-                const stop = detail.error && !/[.!?…]$/.test(detail.error) ? "." : "";
                 const failed =
                   detail.error &&
-                  (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
+                  (json === undefined
+                    ? detail.error
+                    : `${sentence(detail.error)} Its arguments were ${cut(json, 300)}.`);
                 const done = detail.said ?? (step.status === "would" ? called : undefined);
                 const outcome =
                   failed ||
