@@ -110,22 +110,20 @@ export function hasCurrency(fixing: Fixing, code: string): boolean {
 export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
-  // Only a fixing withRatesFor has not checked lacks a code here, which no session is sent on from.
-  if (!quote) throw noRateIn(fixing, code, source, source, NOT_LISTED, () => false);
+  if (!quote) {
+    // Only a fixing withRatesFor has not checked lacks a code here, which no session is sent on from.
+    throw noRateIn(
+      fixing,
+      code,
+      source,
+      noRateAdvice([code], source, source, NOT_LISTED, () => false),
+    );
+  }
   return quote;
 }
 
-function noRateIn(
-  fixing: Fixing,
-  code: string,
-  source: RateSource,
-  other: RateSource,
-  listed: Listed,
-  serves: Serving["serves"],
-): ToolError {
-  return new ToolError(
-    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, other, listed, serves)}`,
-  );
+function noRateIn(fixing: Fixing, code: string, source: RateSource, advice: string): ToolError {
+  return new ToolError(`No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${advice}`);
 }
 
 /**
@@ -142,7 +140,17 @@ export async function withRatesFor(
 ): Promise<Fixing> {
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
-  throw noRateIn(fixing, missing, source, other, await listedToday([missing], source, other, call), call.serves);
+  throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call));
+}
+
+/** What to do about `codes` a date's fixing or a range's lacks, with where today's lists put them. */
+export async function whereRatesAre(
+  codes: string[],
+  source: RateSource,
+  other: RateSource,
+  call: Call & Serving,
+): Promise<string> {
+  return noRateAdvice(codes, source, other, await listedToday(codes, source, other, call), call.serves);
 }
 
 /**
@@ -150,7 +158,7 @@ export async function withRatesFor(
  * currency_list lists them): `later`, the source's own, which it began to fix after that date (CNY
  * at the ECB in 2005); `elsewhere`, the other source's alone (XDR, the CNB's, asked of the ECB).
  */
-export interface Listed {
+interface Listed {
   later: string[];
   elsewhere: string[];
 }
@@ -161,7 +169,7 @@ const NOT_LISTED: Listed = { later: [], elsewhere: [] };
  * Where today's lists put `codes`, leaving out those the source stopped fixing. A list that cannot
  * be had now puts none on it: the advice then says less, not wrong.
  */
-export async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
+async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
   const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code));
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
@@ -183,7 +191,7 @@ export async function listedToday(codes: string[], source: RateSource, other: Ra
  * fixes), or, when one of them is no currency, to check the codes; and currency_list, where the
  * session serves it.
  */
-export function noRateAdvice(
+function noRateAdvice(
   codes: string[],
   source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
   other: Pick<RateSource, "id" | "name">,

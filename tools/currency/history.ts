@@ -2,15 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import {
-  capitalized,
-  crossRate,
-  hasCurrency,
-  listedToday,
-  noRateAdvice,
-  type RateSource,
-  significant,
-} from "./fixing.js";
+import { capitalized, crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
 import {
   code,
   firstFixing,
@@ -93,7 +85,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         // Without the base no currency has a rate against it: the base alone is what is missing.
         const missing = fixings.length ? unpublished : [args.base];
         throw new ToolError(
-          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source, otherThan(source), await listedToday(missing, source, otherThan(source), call), call.serves)}`,
+          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${await whereRatesAre(missing, source, otherThan(source), call)}`,
         );
       }
       const first = fixings[0];
