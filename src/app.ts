@@ -249,7 +249,7 @@ function anotherUsers(file: string): string | undefined {
     // not a directory of the system's named by mistake. Its files given alone would not do: SQLite
     // makes the -wal and -shm beside them.
     const waitersOwn = (mode & 0o077) === 0 || existsSync(file);
-    if (owner !== uid && waitersOwn && !mayEnterAndWrite(dir)) {
+    if (owner !== uid && waitersOwn && !mayAccess(dir, constants.W_OK | constants.X_OK)) {
       return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
     }
   } catch {
@@ -262,7 +262,7 @@ function anotherUsers(file: string): string | undefined {
     } catch {
       continue;
     }
-    if (owner === uid || mayWrite(path)) continue;
+    if (owner === uid || mayAccess(path, constants.R_OK | constants.W_OK)) continue;
     return `${path} belongs to uid ${owner}, and waiter runs as uid ${uid}: give the store's files to that user (\`chown ${uid} ${shellWord(file)}*\`) or run waiter as uid ${owner}`;
   }
   return undefined;
@@ -287,18 +287,10 @@ function spaceLeft(err: unknown, dir: string): string | undefined {
   }
 }
 
-function mayEnterAndWrite(dir: string): boolean {
+/** Whether waiter's user may use `path` as `mode` (constants' R_OK, W_OK, X_OK) says. */
+function mayAccess(path: string, mode: number): boolean {
   try {
-    accessSync(dir, constants.W_OK | constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function mayWrite(path: string): boolean {
-  try {
-    accessSync(path, constants.R_OK | constants.W_OK);
+    accessSync(path, mode);
     return true;
   } catch {
     return false;
