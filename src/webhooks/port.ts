@@ -165,6 +165,18 @@ function sourcesOnlyThere(
 }
 
 /**
+ * What to say where the sources of this waiter's (`ours`) and of the one holding the port
+ * (`theirs`) differ: one line of advice where they differ both ways, as the same sources mend both.
+ */
+function sourcesDiffer(
+  ours: readonly string[],
+  theirs: readonly string[] | undefined,
+  holder: ListenerMode | "waiter",
+): string | undefined {
+  return sourcesNotThere(ours, theirs, holder) ?? sourcesOnlyThere(ours, theirs, holder);
+}
+
+/**
  * Whether the waiter holding the port says (`theirs`, in its /healthz) that it stores into another
  * store than this waiter reads (`ours`). A waiter of a release that says no id is taken to share it.
  */
@@ -256,11 +268,8 @@ export async function holdPort(parts: {
         failed = undefined;
         const { holder, storeId, sources } = await portHolding(listen);
         holderSources = holder === "stdio" ? sources : undefined;
-        // One line of advice where the sources differ both ways: the same sources mend both.
         const notThere =
-          holder === "stranger" || holder === "nothing"
-            ? undefined
-            : (sourcesNotThere(parts.sources, sources, holder) ?? sourcesOnlyThere(parts.sources, sources, holder));
+          holder === "stranger" || holder === "nothing" ? undefined : sourcesDiffer(parts.sources, sources, holder);
         if (holder !== "stranger" && holder !== "nothing" && elsewhere(storeId)) {
           // A port waiter listen or serve holds is never tried again, as below.
           if (holder !== "stdio") trying = false;
@@ -326,8 +335,7 @@ export async function holdPort(parts: {
       if (elsewhere(storeId)) {
         return `These webhooks are received on ${where} by ${WAITERS[holder]}, which stores them in another store than this waiter reads: none of them shows here; ${sameStore(holder)}.${taking ? " This waiter takes the port when that one stops." : ""}`;
       }
-      const notThere =
-        sourcesNotThere(parts.sources, sources, holder) ?? sourcesOnlyThere(parts.sources, sources, holder);
+      const notThere = sourcesDiffer(parts.sources, sources, holder);
       return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${taking ? "; this waiter takes the port when that one stops" : ""}.${notThere ? ` That waiter ${notThere}.` : ""}`;
     },
     async close() {
