@@ -13,7 +13,7 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { CompactEncrypt, decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { Agent, request } from "undici";
+import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
 import { type Config, type ConfigSources, loadConfig } from "../src/config.js";
@@ -1418,6 +1418,46 @@ describe("sessions", () => {
       ]);
     } finally {
       await served.close();
+    }
+  });
+
+  test("a team of 100 agents behind one address, each holding its stream and a call under way, is served", async () => {
+    const served = await inProcess(
+      { maxSessions: 100, idleMs: 60_000 },
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+      },
+    );
+    // Each agent runs on a machine of its own, with connections of its own, all behind one NAT.
+    const agents = Array.from({ length: 100 }, () => new Agent());
+    const cancel = new AbortController();
+    try {
+      const team = await Promise.all(
+        agents.map(async (agent) => {
+          const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+          const fetch = (url: string | URL, init?: RequestInit) =>
+            undiciFetch(url, {
+              ...(init as Parameters<typeof undiciFetch>[1]),
+              dispatcher: agent,
+            }) as Promise<Response>;
+          await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`), { fetch }));
+          clients.push(client);
+          return client;
+        }),
+      );
+      await expect.poll(() => served.sessions.streams(), { timeout: 10_000 }).toBe(100);
+      const waits = team.map((client) =>
+        client.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, { signal: cancel.signal }),
+      );
+      await expect.poll(() => served.sessions.answering(), { timeout: 10_000 }).toBe(100);
+      cancel.abort();
+      await Promise.allSettled(waits);
+      expect(served.stderr()).not.toMatch(/maxConnectionsPerClient/);
+    } finally {
+      cancel.abort();
+      await served.close();
+      await Promise.all(agents.map((agent) => agent.close()));
     }
   });
 

@@ -207,10 +207,10 @@ export function mountDeliveries(
     next();
   };
 
-  // With the defaults a client's share is a tenth, 6.4 MiB: the share of the budget that it may hold
-  // of the connections. A real sender's body is held only while it arrives and is stored,
-  // milliseconds, so a burst of a hundred 64 KiB deliveries in flight at once, or six of 1 MiB,
-  // still fits in that; behind a proxy, where every sender is the proxy, raising
+  // With the defaults a client's share is three tenths, 19.2 MiB: the share of the budget that it
+  // may hold of the connections. A real sender's body is held only while it arrives and is stored,
+  // milliseconds, so a burst of three hundred 64 KiB deliveries in flight at once, or nineteen of
+  // 1 MiB, still fits in that; behind a proxy, where every sender is the proxy, raising
   // maxConnectionsPerClient raises the share with it. Never less than one largest body.
   const bodies = new HeldBodies(
     limits.maxHeldBytes,

@@ -447,7 +447,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // must not hide that another is reached too (one address's connections, past all of them).
   const warn = throttled((message) => log.warning(message));
   // In waiter serve the connections closed are MCP clients' too, which hold one for their stream
-  // and one for each call: 50 agents waiting on this machine fill the 100 one address may hold.
+  // and one for each call (kept alive after it): a team of 100 behind one NAT holds 200 and more.
   const [listenerName, held] =
     parts.mode === "serve"
       ? ["MCP and webhook listener", " (an MCP client holds one for its stream and one for each call under way)"]

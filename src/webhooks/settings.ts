@@ -185,7 +185,7 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT",
     description:
       "Most connections one client address may hold open at once; its share of maxConnections is also its share of the webhook bodies being read at once (64 MiB in all). Behind a reverse proxy or tunnel, every connection comes from its address.",
-    schema: integer(100, 1, 100_000),
+    schema: integer(300, 1, 100_000),
   },
   retention: {
     env: "WAITER_WEBHOOKS_RETENTION",
