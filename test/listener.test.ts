@@ -286,7 +286,7 @@ describe("slow and numerous clients", () => {
   test.each([
     ["per client", { WAITER_WEBHOOKS_MAX_CONNECTIONS: "1000", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "10" }],
     ["overall", { WAITER_WEBHOOKS_MAX_CONNECTIONS: "10", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "100" }],
-  ])("connections past the cap %s are closed at once, and its slots come back", async (_cap, settings) => {
+  ])("silent connections past the cap %s are closed, and its slots come back", async (_cap, settings) => {
     const { url, port } = await start(settings, { headersMs: 10_000, requestMs: 20_000 });
     const probes: Probe[] = [];
     for (let i = 0; i < 15; i++) probes.push(await probe(port));
@@ -295,6 +295,27 @@ describe("slow and numerous clients", () => {
     for (const p of probes) p.socket.destroy();
     await expect.poll(async () => (await deliver(url)).status, { timeout: 2000 }).toBe(200);
   });
+});
+
+test("a delivery on a connection past its address's cap gets 503 naming the setting; past ten such at once, one is closed at once", async () => {
+  const { url, port } = await start(
+    { WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
+    { headersMs: 10_000, requestMs: 20_000, silentMs: 10_000 },
+  );
+  const held = [await probe(port), await probe(port)];
+  // A sender that retries a 503 later, told why.
+  expect(await deliver(url)).toEqual({
+    status: 503,
+    body: {
+      error:
+        "127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: retry once some close, or raise it",
+    },
+  });
+  // Ten that send nothing wait for their request; an eleventh is not kept.
+  const waiting: Probe[] = [];
+  for (let i = 0; i < 11; i++) waiting.push(await probe(port));
+  await expect.poll(() => waiting.map((p) => p.closed())).toEqual([...Array(10).fill(false), true]);
+  for (const p of [...held, ...waiting]) p.socket.destroy();
 });
 
 test("a connection a proxy keeps is kept longer than proxies keep theirs idle (Caddy's 2 minutes): none is closed as the proxy sends on it", async () => {
@@ -339,7 +360,7 @@ test("one address past its connections and the listener past all of them within 
   await expect.poll(() => past.closed()).toBe(true);
   expect(
     warned(
-      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient lets one address hold: closing its new ones",
+      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: answering its new ones 503",
     ),
   ).toHaveLength(1);
   expect(

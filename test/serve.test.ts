@@ -73,6 +73,16 @@ async function connect(base: string, token?: string): Promise<Client> {
   return client;
 }
 
+/** The SDK's client at `base`, on connections of `agent`'s own: an agent on a machine of its own. */
+async function connectThrough(base: string, agent: Agent): Promise<Client> {
+  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+  const fetch = (url: string | URL, init?: RequestInit) =>
+    undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent }) as Promise<Response>;
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { fetch }));
+  clients.push(client);
+  return client;
+}
+
 const initialize = JSON.stringify({
   jsonrpc: "2.0",
   id: 1,
@@ -1400,24 +1410,40 @@ describe("sessions", () => {
     }
   });
 
-  test("an address past its connections, MCP clients' streams and calls among them, is warned of naming the setting to raise", async () => {
+  test("a connection past its address's cap is answered 503 naming the setting to raise, which the client shows", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       { WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
     );
+    const agent = new Agent();
     try {
-      // The SDK's client holds its stream open on one connection; others come from the same address.
+      // The SDK's client holds its stream open on one connection, and one kept alive for its calls.
       await connect(served.url);
       await expect.poll(() => served.sessions.streams()).toBe(1);
+      // Another agent behind the same address, with connections of its own.
+      await expect(connectThrough(served.url, agent)).rejects.toThrow(
+        'Error POSTing to endpoint: {"error":"127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold (an MCP client holds one for its stream and one for each call under way): retry once some close, or raise it"}',
+      );
+      const refused = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: initialize,
+        headers: mcpHeaders,
+        dispatcher: agent,
+      });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("5");
+      expect(refused.headers.connection).toBe("close");
+      await refused.body.dump();
+      // A connection that sends no request is not kept for one.
       const { hostname, port } = new URL(served.url);
-      const sockets = [openSocket(Number(port), hostname), openSocket(Number(port), hostname)];
-      await expect.poll(() => sockets.some((socket) => socket.closed)).toBe(true);
-      for (const socket of sockets) socket.destroy();
+      const silent = openSocket(Number(port), hostname);
+      await expect.poll(() => silent.closed, { timeout: 3_000 }).toBe(true);
       expect(served.stderr().match(/warning .*connections.*/g)).toEqual([
-        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient lets one address hold (an MCP client holds one for its stream and one for each call under way): closing its new ones",
+        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503",
       ]);
     } finally {
       await served.close();
+      await agent.close();
     }
   });
 
@@ -1433,19 +1459,7 @@ describe("sessions", () => {
     const agents = Array.from({ length: 100 }, () => new Agent());
     const cancel = new AbortController();
     try {
-      const team = await Promise.all(
-        agents.map(async (agent) => {
-          const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-          const fetch = (url: string | URL, init?: RequestInit) =>
-            undiciFetch(url, {
-              ...(init as Parameters<typeof undiciFetch>[1]),
-              dispatcher: agent,
-            }) as Promise<Response>;
-          await client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`), { fetch }));
-          clients.push(client);
-          return client;
-        }),
-      );
+      const team = await Promise.all(agents.map((agent) => connectThrough(served.url, agent)));
       await expect.poll(() => served.sessions.streams(), { timeout: 10_000 }).toBe(100);
       const waits = team.map((client) =>
         client.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, { signal: cancel.signal }),

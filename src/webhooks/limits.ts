@@ -20,7 +20,7 @@ export interface ListenerTimeouts {
    * hold. One client may hold the share of it that it may hold of the connections.
    */
   maxHeldBytes: number;
-  /** How long a connection that has sent nothing is kept once the listener stops. */
+  /** How long a connection that has sent nothing is kept once the listener stops, or once past its client's cap. */
   silentMs: number;
   /** How long a body refused before it was read is still read and dropped, once answered, before its connection closes. */
   lingerMs: number;
@@ -57,23 +57,51 @@ export function clientOf(socket: Socket): string {
   return socket.remoteAddress ?? "unknown";
 }
 
-/** Closes a new connection at once while its client address already holds `max`. */
-export function capConnectionsPerClient(server: Server, max: number, refused: (client: string) => void): void {
+/** Counts one connection of `client`'s fewer. */
+function release(held: Map<string, number>, client: string): void {
+  const left = (held.get(client) ?? 1) - 1;
+  if (left > 0) held.set(client, left);
+  else held.delete(client);
+}
+
+/** How many connections past its cap one address may have answered 503 at once; more are closed at once. */
+const ANSWERED_PAST_CAP = 10;
+const pastCap = new WeakSet<Socket>();
+
+/** Whether a connection came while its client address held its most: its request gets 503. */
+export const isPastCap = (socket: Socket): boolean => pastCap.has(socket);
+
+/**
+ * Marks a new connection past its cap while its client address already holds `max`, so that its
+ * request is answered 503 saying which setting to raise (closed at once, its client would read
+ * only that the connection failed); one that sends no request within `silentMs` is closed.
+ */
+export function capConnectionsPerClient(
+  server: Server,
+  max: number,
+  silentMs: number,
+  refused: (client: string) => void,
+): void {
   const open = new Map<string, number>();
+  const answering = new Map<string, number>();
   server.on("connection", (socket: Socket) => {
     const client = clientOf(socket);
     const count = open.get(client) ?? 0;
     if (count >= max) {
-      socket.destroy();
       refused(client);
+      const past = answering.get(client) ?? 0;
+      if (past >= ANSWERED_PAST_CAP) {
+        socket.destroy();
+        return;
+      }
+      pastCap.add(socket);
+      answering.set(client, past + 1);
+      socket.setTimeout(silentMs, () => socket.destroy());
+      socket.once("close", () => release(answering, client));
       return;
     }
     open.set(client, count + 1);
-    socket.once("close", () => {
-      const left = (open.get(client) ?? 1) - 1;
-      if (left > 0) open.set(client, left);
-      else open.delete(client);
-    });
+    socket.once("close", () => release(open, client));
   });
 }
 

@@ -11,7 +11,14 @@ import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
-import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
+import {
+  capConnectionsPerClient,
+  clientOf,
+  closeOnceRead,
+  DEFAULT_TIMEOUTS,
+  isPastCap,
+  type ListenerTimeouts,
+} from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
@@ -39,6 +46,15 @@ export interface ListenerParts {
   /** Run when the drain time is out, before the connections still open are cut: their last answers. */
   beforeCut?: () => Promise<void>;
 }
+
+// In waiter serve the connections are MCP clients' too, which hold one for their stream and one for
+// each call (kept alive after it): a team of 100 agents behind one NAT holds 200 and more.
+const heldFor = (mode: ListenerMode) =>
+  mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
+
+/** An address at its most connections, as the log and its next connection's 503 say it: the setting to raise. */
+const atItsMost = (client: string, webhooks: WebhooksConfig, mode: ListenerMode) =>
+  `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold${heldFor(mode)}`;
 
 /**
  * A request's target as waiter serves it: without the path of publicUrl (/waiter) when a proxy
@@ -107,9 +123,22 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   app.disable("x-powered-by");
   app.set("etag", false);
 
-  // First, so that every route and check, the Host and Origin guard's among them, sees the path
-  // the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path as
-  // it arrived, which is what the log and the 404 show.
+  // A connection its address opened past its cap gets a word on what to do, not a bare close.
+  app.use((req, res, next) => {
+    if (!isPastCap(req.socket)) {
+      next();
+      return;
+    }
+    closeOnceRead(req, res, limits);
+    res.setHeader("retry-after", "5");
+    res
+      .status(503)
+      .json({ error: `${atItsMost(clientOf(req.socket), webhooks, mode)}: retry once some close, or raise it` });
+  });
+
+  // Before every route and check, so that each, the Host and Origin guard's among them, sees the
+  // path the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path
+  // as it arrived, which is what the log and the 404 show.
   const served = withoutPublicPath(webhooks.publicUrl);
   app.use((req, _res, next) => {
     req.url = served(req.url);
@@ -446,21 +475,16 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // A line a minute for each limit, and for connections not accepted: a flood that reaches one
   // must not hide that another is reached too (one address's connections, past all of them).
   const warn = throttled((message) => log.warning(message));
-  // In waiter serve the connections closed are MCP clients' too, which hold one for their stream
-  // and one for each call (kept alive after it): a team of 100 behind one NAT holds 200 and more.
-  const [listenerName, held] =
-    parts.mode === "serve"
-      ? ["MCP and webhook listener", " (an MCP client holds one for its stream and one for each call under way)"]
-      : ["webhook listener", ""];
+  const listenerName = parts.mode === "serve" ? "MCP and webhook listener" : "webhook listener";
   server.on("drop", () =>
     warn(
-      `${listenerName} at ${webhooks.maxConnections} connections, the most webhooks.maxConnections lets it hold${held}: closing new ones`,
+      `${listenerName} at ${webhooks.maxConnections} connections, the most webhooks.maxConnections lets it hold${heldFor(parts.mode)}: closing new ones`,
       "maxConnections",
     ),
   );
-  capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, (client) =>
+  capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, timeouts.silentMs, (client) =>
     warn(
-      `${listenerName}: ${client} holds ${webhooks.maxConnectionsPerClient} connections, the most webhooks.maxConnectionsPerClient lets one address hold${held}: closing its new ones`,
+      `${listenerName}: ${atItsMost(client, webhooks, parts.mode)}: answering its new ones 503`,
       "maxConnectionsPerClient",
     ),
   );
