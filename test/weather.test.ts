@@ -1178,6 +1178,15 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.has("altitude")).toBe(false);
     });
 
+    test("a point at sea, in a zone of POSIX's inverted sign (Etc/GMT+3 is UTC-3), reads its offset truly", async () => {
+      const current = await server.call("weather_current", { latitude: 30, longitude: -40 });
+      expect(data(current).place).toMatchObject({ timezone: "Etc/GMT+3" });
+      expect(text(current)).toMatch(/^30, -40 \(UTC-03:00\) at \d{4}-\d\d-\d\dT\d\d:00-03:00 /);
+      const forecast = await server.call("weather_forecast", { latitude: 10, longitude: -30, days: 2 });
+      expect(text(forecast)).toMatch(/^10, -30 \(UTC-02:00\), MET Norway forecast:/);
+      for (const result of [current, forecast]) expect(text(result)).not.toContain("GMT");
+    });
+
     test("GeoNames' 9999 for an elevation it does not know is no altitude: none is sent, none shown", async () => {
       // The geocoder answers so for places GeoNames has no height for (open-meteo/open-meteo#869),
       // mostly north of the Arctic Circle; Everest's summit is a real 8,848 m.

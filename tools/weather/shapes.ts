@@ -89,7 +89,16 @@ export function keptNote(providerName: string, stale: Stale): string {
 /** "Ostrava, Moravskoslezský kraj, Czechia (49.8347, 18.282; Europe/Prague)" */
 export function placeLine(place: Place): string {
   const coordinates = `${place.latitude}, ${place.longitude}`;
-  return place.name ? `${label(place)} (${coordinates}; ${place.timezone})` : `${coordinates} (${place.timezone})`;
+  const zone = zoneName(place.timezone);
+  return place.name ? `${label(place)} (${coordinates}; ${zone})` : `${coordinates} (${zone})`;
+}
+
+/**
+ * A zone as a reader takes it. The sea's zones, Etc/GMT+3 and the like, have POSIX's inverted sign
+ * (Etc/GMT+3 is three hours behind UTC): they are written as their offset, UTC-03:00.
+ */
+function zoneName(zone: string): string {
+  return /^Etc\/GMT[+-]\d+$/.test(zone) ? `UTC${localIso(clock.now(), zone).slice(16)}` : zone;
 }
 
 export function round(value: number, digits = 1): number {
