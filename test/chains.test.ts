@@ -247,7 +247,7 @@ test("an order's total copied into currency_convert as text is refused with the 
   const said = async (amount: string) =>
     text(await waiter.call("currency_convert", { amount, from: "CZK", to: "EUR" }));
   expect(await said("1 234,50")).toContain("send 1234.50, without quotes");
-  expect(await said("1\u00a0234,50 Kč")).toContain("send the amount as a number, without quotes, grouping or currency");
+  expect(await said("1\u00a0234,50 Kč")).toContain("send 1234.50, without quotes, and CZK as `from`");
   expect(await said("1234.50 CZK")).toContain("send 1234.50, without quotes, and CZK as `from`");
   expect(await said("EUR 1,234.50")).toContain("send 1234.50, without quotes, and EUR as `from`");
   expect(await said("1.234.567,8")).toContain("send 1234567.8, without quotes");

@@ -761,6 +761,37 @@ test("a refund's negative amount is refused saying what to send: the amount with
   expect(text(zero)).not.toContain("refund");
 });
 
+test("an amount written with its currency's symbol or unit is refused with the number and the code to send", async () => {
+  const said = async (amount: string) =>
+    text(await server.call("currency_convert", { amount, from: "CZK", to: "USD", date: "2026-08-28" }));
+  const cases: [string, string][] = [
+    ["€100", "send 100, without quotes, and EUR as `from`"],
+    ["100 €", "send 100, without quotes, and EUR as `from`"],
+    ["100 Kč", "send 100, without quotes, and CZK as `from`"],
+    ["1 234,50 Kč", "send 1234.50, without quotes, and CZK as `from`"],
+    ["1\u00a0234,50\u00a0Kč", "send 1234.50, without quotes, and CZK as `from`"],
+    // As Czech prices write whole crowns.
+    ["1 500,- Kč", "send 1500, without quotes, and CZK as `from`"],
+    ["CZK 100", "send 100, without quotes, and CZK as `from`"],
+    ["£20.99", "send 20.99, without quotes, and GBP as `from`"],
+    ["250 zł", "send 250, without quotes, and PLN as `from`"],
+    ["US$100", "send 100, without quotes, and USD as `from`"],
+    // A sign several currencies write: the number, and the code of the one meant.
+    ["$100", "send 100, without quotes, and the ISO 4217 code of the currency meant as `from`: $ is written for USD, "],
+    [
+      "¥1000",
+      "send 1000, without quotes, and the ISO 4217 code of the currency meant as `from`: ¥ is written for JPY, CNY",
+    ],
+    // A thousand or one and a bit: no number, but the code all the same.
+    ["€1.234", "with a dot before its decimals: 1234.5, and EUR as `from`"],
+  ];
+  for (const [amount, expected] of cases) expect(await said(amount), amount).toContain(expected);
+  // Words that name no currency get the plain advice, not a guess.
+  expect(await said("about 100")).toMatch(
+    /without quotes, grouping or currency, with a dot before its decimals: 1234\.5$/,
+  );
+});
+
 /**
  * Currencies the ECB fixed until their countries took the euro, each with its last fixing and that
  * fixing's EUR rates of it and of USD, as its eurofxref-hist.csv has them.

@@ -157,16 +157,21 @@ function notPositive(issue: { input: unknown }): string {
 
 /**
  * What to send for an amount given as text, as the e-shop's tools write money ("98.87") or a
- * person does ("1 234,50 CZK"): the number written plainly when the text says it without doubt;
+ * person does ("1 234,50 Kč", "€100"): the number written plainly when the text says it without
+ * doubt, and the code of a currency written before or after it, by its code or a sign only it has;
  * "1,234" or "1.234" may be a thousand or one and a bit, so no number is offered for those.
  */
 function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
-  const given = issue.input.trim().slice(0, 40);
-  const code = /^([A-Za-z]{3})\s*(?=\d)|(?<=\d)\s*([A-Za-z]{3})$/.exec(given);
-  const digits = given
-    .slice(code?.[1] ? code[0].length : 0, code?.[2] ? given.length - code[0].length : given.length)
-    .replace(/[\s\u00a0\u202f']/g, "");
+  const general =
+    "send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
+  // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
+  const [, before = "", number = "", after = ""] =
+    /^(\D*?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(issue.input.trim().slice(0, 40)) ?? [];
+  const unit = before && after ? undefined : before || after;
+  const codes = !unit ? [] : /^[A-Za-z]{3}$/.test(unit) ? [unit.toUpperCase()] : SIGNS[unit.toLowerCase()];
+  if (!number || !codes) return `expected number, received string: ${general}`;
+  const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)
     ? undefined
     : /^\d+(\.\d+)?$/.test(digits)
@@ -176,8 +181,40 @@ function amountAsText(issue: { input: unknown }): string | undefined {
         : /^\d{1,3}(\.\d{3})*,\d{1,2}$|^\d+,\d{1,2}$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
           : undefined;
-  const currency = code ? `, and ${(code[1] ?? code[2] ?? "").toUpperCase()} as \`from\`` : "";
-  return plain
-    ? `expected number, received string: send ${plain}, without quotes${currency}`
-    : "expected number, received string: send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
+  const currency =
+    codes.length === 0
+      ? ""
+      : codes.length === 1
+        ? `, and ${codes[0]} as \`from\``
+        : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")} and more`;
+  return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}`;
 }
+
+/** Signs and units written for currencies, in lower case: the codes each is written for, most used first. */
+const SIGNS: Record<string, string[]> = {
+  "€": ["EUR"],
+  "£": ["GBP"],
+  kč: ["CZK"],
+  zł: ["PLN"],
+  ft: ["HUF"],
+  lei: ["RON"],
+  "₹": ["INR"],
+  "₩": ["KRW"],
+  "₺": ["TRY"],
+  "₴": ["UAH"],
+  "₪": ["ILS"],
+  "₱": ["PHP"],
+  "฿": ["THB"],
+  us$: ["USD"],
+  ca$: ["CAD"],
+  a$: ["AUD"],
+  au$: ["AUD"],
+  nz$: ["NZD"],
+  hk$: ["HKD"],
+  s$: ["SGD"],
+  r$: ["BRL"],
+  $: ["USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD"],
+  "¥": ["JPY", "CNY"],
+  kr: ["SEK", "NOK", "DKK", "ISK"],
+  "kr.": ["DKK", "SEK", "NOK", "ISK"],
+};
