@@ -1358,6 +1358,37 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.days[3]).toMatchObject({ date: "2026-11-30", temperature_min_c: -5 });
     });
 
+    test("where hourly steps give way to 6-hourly ones, the step between shows no condition or chance of hours after it", async () => {
+      // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th, three hours before the first
+      // 6-hour step. Reykjavik keeps UTC: it rains only after midnight, from 00:00 to 03:00 on the 30th.
+      const rain = Date.parse("2026-11-30T00:00:00Z");
+      met.weather = (t) => {
+        const wet = t >= rain && t < rain + 3 * HOUR;
+        return { ...defaultWeather(t), precipitation: wet ? 1 : 0, probability: wet ? 90 : 0, cloud: 10 };
+      };
+      const result = await server.call("weather_forecast", {
+        latitude: 64.15,
+        longitude: -21.95,
+        days: 3,
+        hourly: true,
+      });
+      const r = data<{ days: (Day & { condition?: string; precipitation_probability_percent?: number })[] }>(result);
+      const hours = data<{ hours: { time: string; period_hours: number; condition?: string }[] }>(result).hours;
+      const gap = hours.find((h) => h.time === "2026-11-29T21:00+00:00");
+      expect(gap).toMatchObject({ period_hours: 3, precipitation_mm: 0 });
+      expect(gap).not.toHaveProperty("precipitation_probability_percent");
+      expect(gap).not.toHaveProperty("condition");
+      expect(text(result)).toContain("\n2026-11-29T21:00+00:00 ");
+      expect(text(result)).not.toMatch(/^2026-11-29T21:00\+00:00 .*(rain|%)/m);
+      // The dry Sunday is dry, its chance that of its own hours.
+      expect(r.days[2]).toMatchObject({
+        date: "2026-11-29",
+        precipitation_mm: 0,
+        precipitation_probability_percent: 0,
+        condition: "clear sky",
+      });
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {

@@ -117,8 +117,9 @@ function gapAmount(at: Map<number, Entry>, start: number, hours: number): number
 /**
  * The forecast steps of a timeseries. Each step's period runs to the next step: one hour while
  * the series is hourly, six hours after; its precipitation and condition come from the
- * matching `next_N_hours`, so nothing is counted twice, also across the gap where hourly steps
- * give way to 6-hourly ones.
+ * matching `next_N_hours`, so nothing is counted twice. Where hourly steps give way to 6-hourly
+ * ones, the step between, of two to five hours, has the precipitation of its own hours worked
+ * out, and no condition or chance: MET Norway gives none of those hours alone.
  */
 function stepsOf(series: Entry[]): Step[] {
   const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
@@ -141,8 +142,10 @@ function stepsOf(series: Entry[]): Step[] {
       covered?.length === 6 && hours < 6
         ? (gapAmount(at, time, hours) ?? (own === undefined ? undefined : (own * hours) / 6))
         : own;
-    const symbol = covered?.data?.summary?.symbol_code;
-    const details = covered?.data?.details;
+    // A step cut short by the next (hourly steps giving way to 6-hourly ones) has no condition, chance
+    // or extremes of its own: the period's are of hours after it too, the next step's, maybe past midnight.
+    const symbol = whole ? covered?.data?.summary?.symbol_code : undefined;
+    const details = whole ? covered?.data?.details : undefined;
     return {
       time,
       period_hours: hours,
@@ -157,10 +160,8 @@ function stepsOf(series: Entry[]): Step[] {
       ...(d.wind_speed_of_gust === undefined ? {} : { wind_gusts_ms: d.wind_speed_of_gust }),
       ...(d.cloud_area_fraction === undefined ? {} : { cloud_cover_percent: d.cloud_area_fraction }),
       ...(symbol ? { condition: metCondition(symbol) } : {}),
-      // The extremes are of the whole period: a step cut short by the next (hourly steps giving way to
-      // 6-hourly ones) would take in hours of the next step's, maybe past midnight.
-      ...(details?.air_temperature_min === undefined || !whole ? {} : { period_min_c: details.air_temperature_min }),
-      ...(details?.air_temperature_max === undefined || !whole ? {} : { period_max_c: details.air_temperature_max }),
+      ...(details?.air_temperature_min === undefined ? {} : { period_min_c: details.air_temperature_min }),
+      ...(details?.air_temperature_max === undefined ? {} : { period_max_c: details.air_temperature_max }),
     };
   });
 }
