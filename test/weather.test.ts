@@ -305,6 +305,25 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a country's code given as the language, cz for Czech, is refused naming the language's code, before any request", async () => {
+      const before = geocoding.requests.length;
+      // The geocoder answers an unknown language in English, without a word: Czech names never come.
+      for (const [given, country, language] of [
+        ["cz", "Czechia", "cs"],
+        ["DK", "Denmark", "da"],
+        ["jp", "Japan", "ja"],
+        ["ua", "Ukraine", "uk"],
+      ]) {
+        expect(text(await server.call("weather_geocode", { name: "Ostrava", language: given }))).toBe(
+          `Invalid arguments for weather_geocode: language: ${given?.toLowerCase()} is no ISO 639-1 language code but the country code of ${country}, whose language is ${language}: send that`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "Ostrava", language: "qq" }))).toBe(
+        "Invalid arguments for weather_geocode: language: qq is no ISO 639-1 language code: send one such as en, de or cs",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a name of white space, or with nothing before its comma, is refused as such a place is, before any request", async () => {
       const before = geocoding.requests.length;
       for (const blank of ["   ", " , CZ"]) {

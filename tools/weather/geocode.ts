@@ -24,6 +24,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .trim()
         .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 639-1 language code such as en, de or cs")
         .transform((code) => code.toLowerCase())
+        .refine(isLanguage, { error: (issue) => notALanguage(String(issue.input)) })
         .optional()
         .describe("ISO 639-1 of the names: en (default), de, cs."),
       count: z.number().int().min(1).max(10).default(5).describe("1 to 10; default 5."),
@@ -67,4 +68,25 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .join("\n");
     },
   });
+}
+
+let languages: Intl.DisplayNames | undefined;
+
+/**
+ * A language ISO 639-1 has: the geocoder answers one it does not know in English without a word,
+ * so a country's code given for its language (cz for Czech) would never bring its names.
+ */
+function isLanguage(code: string): boolean {
+  languages ??= new Intl.DisplayNames(["en"], { type: "language", fallback: "none" });
+  return languages.of(code) !== undefined;
+}
+
+/** Why `code` is refused, naming the language to send where it is a country's code. */
+function notALanguage(code: string): string {
+  const region = code.toUpperCase();
+  const country = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" }).of(region);
+  const spoken = new Intl.Locale("und", { region }).maximize();
+  return country && spoken.region === region
+    ? `${code} is no ISO 639-1 language code but the country code of ${country}, whose language is ${spoken.language}: send that`
+    : `${code} is no ISO 639-1 language code: send one such as en, de or cs`;
 }
