@@ -792,6 +792,24 @@ test("an amount written with its currency's symbol or unit is refused with the n
   );
 });
 
+test("a currency's sign or unit given as its code is refused naming the code to send", async () => {
+  const refused = async (args: Record<string, unknown>) =>
+    text(await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", ...args }));
+  expect(await refused({ from: "€" })).toBe(
+    "Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR: € is written for EUR, send that",
+  );
+  expect(await refused({ to: "Kč" })).toBe(
+    "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: Kč is written for CZK, send that",
+  );
+  expect(await refused({ to: " kr " })).toBe(
+    "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: kr is written for SEK, NOK, DKK, ISK and more, send the one meant",
+  );
+  const rates = await server.call("currency_rates", { base: "$", symbols: ["zł"] });
+  expect(text(rates)).toBe(
+    "Invalid arguments for currency_rates: base: must be a three-letter ISO 4217 currency code such as EUR: $ is written for USD, CAD, AUD, NZD, MXN, HKD, SGD and more, send the one meant; symbols.0: must be a three-letter ISO 4217 currency code such as EUR: zł is written for PLN, send that",
+  );
+});
+
 /**
  * Currencies the ECB fixed until their countries took the euro, each with its last fixing and that
  * fixing's EUR rates of it and of USD, as its eurofxref-hist.csv has them.

@@ -20,6 +20,7 @@ import {
   formatNumber,
   note,
   requestedDate,
+  SIGNS,
   type Sources,
   sourceArg,
   sourceLabel,
@@ -189,32 +190,3 @@ function amountAsText(issue: { input: unknown }): string | undefined {
         : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")} and more`;
   return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}`;
 }
-
-/** Signs and units written for currencies, in lower case: the codes each is written for, most used first. */
-const SIGNS: Record<string, string[]> = {
-  "€": ["EUR"],
-  "£": ["GBP"],
-  kč: ["CZK"],
-  zł: ["PLN"],
-  ft: ["HUF"],
-  lei: ["RON"],
-  "₹": ["INR"],
-  "₩": ["KRW"],
-  "₺": ["TRY"],
-  "₴": ["UAH"],
-  "₪": ["ILS"],
-  "₱": ["PHP"],
-  "฿": ["THB"],
-  us$: ["USD"],
-  ca$: ["CAD"],
-  a$: ["AUD"],
-  au$: ["AUD"],
-  nz$: ["NZD"],
-  hk$: ["HKD"],
-  s$: ["SGD"],
-  r$: ["BRL"],
-  $: ["USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD"],
-  "¥": ["JPY", "CNY"],
-  kr: ["SEK", "NOK", "DKK", "ISK"],
-  "kr.": ["DKK", "SEK", "NOK", "ISK"],
-};

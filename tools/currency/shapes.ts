@@ -24,8 +24,47 @@ export interface Sources {
 export const code = z
   .string()
   .trim()
-  .regex(/^[A-Za-z]{3}$/, "must be a three-letter ISO 4217 currency code such as EUR")
+  .regex(/^[A-Za-z]{3}$/, { error: (issue) => notACode(issue.input) })
   .transform((value) => value.toUpperCase());
+
+/** Why a code is refused, and for a sign or unit written for a currency ("€", "Kč") the code to send. */
+function notACode(input: unknown): string {
+  const refused = "must be a three-letter ISO 4217 currency code such as EUR";
+  const codes = typeof input === "string" ? SIGNS[input.toLowerCase()] : undefined;
+  if (!codes) return refused;
+  return codes.length === 1
+    ? `${refused}: ${input} is written for ${codes[0]}, send that`
+    : `${refused}: ${input} is written for ${codes.join(", ")} and more, send the one meant`;
+}
+
+/** Signs and units written for currencies, in lower case: the codes each is written for, most used first. */
+export const SIGNS: Record<string, string[]> = {
+  "€": ["EUR"],
+  "£": ["GBP"],
+  kč: ["CZK"],
+  zł: ["PLN"],
+  ft: ["HUF"],
+  lei: ["RON"],
+  "₹": ["INR"],
+  "₩": ["KRW"],
+  "₺": ["TRY"],
+  "₴": ["UAH"],
+  "₪": ["ILS"],
+  "₱": ["PHP"],
+  "฿": ["THB"],
+  us$: ["USD"],
+  ca$: ["CAD"],
+  a$: ["AUD"],
+  au$: ["AUD"],
+  nz$: ["NZD"],
+  hk$: ["HKD"],
+  s$: ["SGD"],
+  r$: ["BRL"],
+  $: ["USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD"],
+  "¥": ["JPY", "CNY"],
+  kr: ["SEK", "NOK", "DKK", "ISK"],
+  "kr.": ["DKK", "SEK", "NOK", "ISK"],
+};
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
