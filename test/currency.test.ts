@@ -523,6 +523,23 @@ describe("cross rates", () => {
     });
   });
 
+  test("a date written as a person or a shop writes it is refused naming the date to send", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // As Czech and German write a date, and as an order's time stamp has it.
+    for (const date of ["30.8.2026", "30. 8. 2026", "30.08.2026", "2026-08-30T10:15:00", "2026-08-30 10:15"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-30",
+      );
+    }
+    // No such day, or a day and month either way round: today's date, not a guess.
+    for (const date of ["31.2.2026", "8/30/2026"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC",
+      );
+    }
+  });
+
   test("a date with white space around it is the date", async () => {
     const rates = await server.call("currency_rates", { symbols: ["USD"], date: " 2026-03-02 " });
     expect(rates.isError).toBeFalsy();

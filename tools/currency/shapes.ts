@@ -91,11 +91,7 @@ function dateArg(instead: (latest: string) => string) {
   return z
     .string()
     .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, {
-      // A day in words ("yesterday") needs today's date, which a model may not know.
-      error: () => `must be a date as YYYY-MM-DD; today is ${isoDate(clock.now())} in UTC`,
-      abort: true,
-    })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input), abort: true })
     .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
     .refine(begun, {
       error: () => {
@@ -103,6 +99,21 @@ function dateArg(instead: (latest: string) => string) {
         return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
       },
     });
+}
+
+/**
+ * Why a date is refused: the date to send where the text names one day without doubt, as Czech and
+ * German write it (30. 8. 2026) or as an order's time stamp begins (2026-08-30T10:15:00); otherwise
+ * today's date, which a day in words ("yesterday") needs and a model may not know.
+ */
+function notADate(input: unknown): string {
+  const text = String(input);
+  const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(text) ?? [];
+  const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
+  const meant = day && month && year ? `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}` : stamped;
+  return meant && isCalendarDate(meant)
+    ? `must be a date as YYYY-MM-DD: send ${meant}`
+    : `must be a date as YYYY-MM-DD; today is ${isoDate(clock.now())} in UTC`;
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing");
