@@ -423,19 +423,17 @@ export class Upstream {
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     const credentials = response.credentials ? [...this.#credentials, ...response.credentials] : this.#credentials;
     if (response.status < 200 || response.status >= 300) {
-      // An error page may repeat the request, its key in the query with it: taken out before its
-      // words are cut short, and out of the words made of the answer (a redirect's Location,
-      // resolved against the request's URL, a token in its path with it).
-      const shown = { ...response, text: withoutSecrets(response.text, credentials) };
+      // Its text came without credentials from #send; the words made of it are taken out of them
+      // below (a redirect's Location, resolved against the request's URL, a token in its path with it).
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
-      const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
+      const own = response.status === 304 ? undefined : this.options.errors?.(response, this.name, this.#urlSetting);
       // A call's own Authorization (GoPay's access token) is a credential the upstream's declaration has not.
       const keys = this.#keys ?? (response.credentials ? "the configured keys" : undefined);
       const error =
         own ??
         describeStatus(
           this.name,
-          shown,
+          response,
           this.#urlSetting,
           this.#changeAdvice,
           keys,
