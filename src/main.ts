@@ -138,15 +138,20 @@ function onStopSignals(log: Log, stop: (signal: string) => void): void {
 }
 
 /**
- * Stops waiter on the stop signals from the start of a mode on. One during the start aborts
- * `starting`'s signal, which ends the start's waits of no known end (another waiter's upgrade lock,
- * for minutes), and is said with the step it came at: the caller closes what the start opened, if
- * it ended, and exits as every stop does. Without it Node's default would end waiter without a
- * word, and, as a container's PID 1, ignore it until the stop timeout's kill. Once the start is
- * over, `running` gives the stop a signal calls, and calls it at once for one that came during
- * the start.
+ * Starts a mode with `start`, stopping waiter on the stop signals from then on. One during the
+ * start aborts `starting`'s signal, which ends the start's waits of no known end (another waiter's
+ * upgrade lock, for minutes), and is said with the step it came at; what the start opened, if it
+ * ended, is closed, and waiter exits as every stop does. Without it Node's default would end waiter
+ * without a word, and, as a container's PID 1, ignore it until the stop timeout's kill. What
+ * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses). Once
+ * started, `running` gives the stop a signal calls, and calls it at once for one that came
+ * meanwhile: `starting` names the steps a mode takes after `start` too.
  */
-function stopsFromStart(log: Log): { starting: Starting; running(stop: (signal: string) => void): void } {
+async function startStoppable<T extends { close(): Promise<Stopped> }>(
+  start: (starting: Starting) => Promise<T>,
+  config: Config,
+  log: Log,
+): Promise<{ started: T; starting: Starting; running(stop: (signal: string) => void): void }> {
   const controller = new AbortController();
   const starting: Starting = { signal: controller.signal };
   let asked: string | undefined;
@@ -157,20 +162,30 @@ function stopsFromStart(log: Log): { starting: Starting; running(stop: (signal: 
     log.info(`${signal} while starting${starting.step ? `, as it was ${starting.step}` : ""}: stopping`);
     controller.abort();
   });
+  let started: T;
+  try {
+    started = await start(starting);
+  } catch (err) {
+    if (starting.signal.aborted) {
+      // Stopped before the start returned anything to close.
+      sayLeftOut();
+      log.info("stopped");
+      process.exit(0);
+    }
+    if (err instanceof ConfigError) fail(err.message);
+    if (!(err instanceof CannotStart)) throw err;
+    sayStop(err.message);
+    process.exit(1);
+  }
+  if (starting.signal.aborted) return closeThenExit(started, config, log, 0);
   return {
+    started,
     starting,
     running(then) {
       stop = then;
       if (asked !== undefined) then(asked);
     },
   };
-}
-
-/** Exits as a stop does once a stop signal ended the start before it returned anything to close. */
-function stoppedWhileStarting(log: Log): never {
-  sayLeftOut();
-  log.info("stopped");
-  process.exit(0);
 }
 
 /**
@@ -290,34 +305,19 @@ async function closeThenExit(
   process.exit(status);
 }
 
-/**
- * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on a stop signal: what cannot
- * start is one line on stderr and exit status 1 (2 for a configuration it refuses).
- */
+/** Starts a long-running mode (`listen`, `serve`) and stops it cleanly on a stop signal. */
 async function runUntilSignal(
   start: (starting: Starting) => Promise<{ close(): Promise<Stopped>; checkToolsets(): void }>,
   config: Config,
   log: Log,
   stopping: string,
 ): Promise<void> {
-  const stops = stopsFromStart(log);
-  const { signal } = stops.starting;
-  let running: { close(): Promise<Stopped>; checkToolsets(): void };
-  try {
-    running = await start(stops.starting);
-  } catch (err) {
-    if (signal.aborted) stoppedWhileStarting(log);
-    if (err instanceof ConfigError) fail(err.message);
-    if (!(err instanceof CannotStart)) throw err;
-    sayStop(err.message);
-    process.exit(1);
-  }
-  if (signal.aborted) return closeThenExit(running, config, log, 0);
+  const { started, running } = await startStoppable(start, config, log);
   // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.
-  running.checkToolsets();
-  stops.running((signal) => {
+  started.checkToolsets();
+  running((signal) => {
     log.info(`${signal}: ${stopping}`);
-    void closeThenExit(running, config, log, 0);
+    void closeThenExit(started, config, log, 0);
   });
 }
 
@@ -359,14 +359,11 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
         "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with `npm run inspect`.\n",
     );
   }
-  const stops = stopsFromStart(log);
-  const { starting } = stops;
-  const app = await startApp(config, log, { listener, starting }).catch((err) => {
-    if (starting.signal.aborted) stoppedWhileStarting(log);
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  });
-  if (starting.signal.aborted) return closeThenExit(app, config, log, 0);
+  const {
+    started: app,
+    starting,
+    running,
+  } = await startStoppable((starting) => startApp(config, log, { listener, starting }), config, log);
   if (process.stdin.isTTY) process.stderr.write("Serving now; press Ctrl+C to stop.\n");
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(servingLine(app.tools, "stdio"));
@@ -406,7 +403,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     },
     { endWaits: () => app.endWaits() },
   );
-  stops.running((signal) => void stop(signal, true));
+  running((signal) => void stop(signal, true));
 }
 
 /**
