@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { UpstreamError } from "../errors.js";
 import { throttled } from "../log.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
-import { withDeadline } from "./deadline.js";
+import { throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { throughProxy } from "./proxy.js";
 import { deadlineRetry, retryAfterMs } from "./retry.js";
@@ -247,9 +246,7 @@ export class HttpClient {
           };
         } else await sleep(left, undefined, { signal: call.signal });
       }
-      const notSent = call.mayNotSend?.();
-      if (notSent)
-        throw new UpstreamError(`${upstream} (${url.host}) was not asked: ${notSent}.`, undefined, undefined, true);
+      throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
       const { statusCode: status, headers } = response;

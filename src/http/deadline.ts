@@ -1,3 +1,4 @@
+import { UpstreamError } from "../errors.js";
 import { clock } from "../time.js";
 import type { Call } from "./types.js";
 
@@ -23,6 +24,16 @@ export function withDeadline(call: Call): { call: Call; end: () => void } {
       call.signal.removeEventListener("abort", cancel);
     },
   };
+}
+
+/**
+ * Throws, before a request goes out, where the call may send none (Call.mayNotSend): `upstream` was
+ * not asked (`to` send it). Nothing was sent, so it may be asked later.
+ */
+export function throwIfMayNotSend(call: Call, upstream: string, to?: string): void {
+  const why = call.mayNotSend?.();
+  if (why)
+    throw new UpstreamError(`${upstream} was not asked${to ? ` to ${to}` : ""}: ${why}.`, undefined, undefined, true);
 }
 
 /** Whether `signal` aborted for another reason than the deadline withDeadline set: a stop or a cancel. */

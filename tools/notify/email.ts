@@ -1,7 +1,7 @@
 import { Transform } from "node:stream";
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
-import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/http/deadline.js";
+import { stoppedBeforeDeadline, throwIfMayNotSend, untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
 import {
   CUT,
@@ -219,15 +219,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
   const refused = pool.loginFailed.signal;
   if (refused.aborted) throw refused.reason;
   // As the HTTP client asks before each request: an automation's replica frozen past its lease sends nothing.
-  const notSent = call.mayNotSend?.();
-  if (notSent) {
-    throw new UpstreamError(
-      `The mail server (${options.host}:${options.port}) was not asked to send it: ${notSent}.`,
-      undefined,
-      undefined,
-      true,
-    );
-  }
+  throwIfMayNotSend(call, `The mail server (${options.host}:${options.port})`, "send it");
   const bounded = withDeadline(call);
   const signal = AbortSignal.any([bounded.call.signal, refused]);
   try {
