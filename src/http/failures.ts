@@ -1,4 +1,4 @@
-import { A_CHANGE, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { A_CHANGE, type ChangeWords, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
@@ -317,23 +317,34 @@ function certificateNames(err: unknown): string | undefined {
   return `${names.slice(0, 3).join(", ")}${more}`;
 }
 
+/** What describeStatus says of an upstream beside its name. */
+export interface StatusWords {
+  /** The setting that holds the upstream's base URL: an answer that a wrong one explains names it. */
+  urlSetting?: string;
+  /** Advice a write the service failed on (5xx: a proxy that gave up, an error after the save) ends with. */
+  changeAdvice?: string;
+  /** What holds the credentials its requests carry, which a 401 or 403 says to check; none where they carry none. */
+  keys?: string | undefined;
+  /** Whether its base URL is a public API's address that waiter chose, which no setting pointed elsewhere. */
+  ownUrl?: boolean;
+  change?: ChangeWords;
+}
+
 /**
  * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to
  * do; a Retry-After, whatever the status, is passed on as when to try again. A write the service
- * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out, and
- * its message ends with `changeAdvice`. `urlSetting` holds the upstream's base URL: an answer that
- * a wrong one explains names it, unless `ownUrl`: a public API's address that waiter chose, which no
- * setting pointed elsewhere. `keys` names what holds the credentials its requests carry, which a
- * 401 or 403 says to check; undefined where they carry none.
+ * failed on may have been carried out, and its message ends with `changeAdvice`.
  */
 export function describeStatus(
   name: string,
   response: HttpResponse,
-  urlSetting = BASE_URL,
-  changeAdvice = READ_BEFORE_RETRYING,
-  keys?: string,
-  ownUrl = false,
-  change = A_CHANGE,
+  {
+    urlSetting = BASE_URL,
+    changeAdvice = READ_BEFORE_RETRYING,
+    keys,
+    ownUrl = false,
+    change = A_CHANGE,
+  }: StatusWords = {},
 ): UpstreamError {
   const { status } = response;
   if (status === 304) {

@@ -431,15 +431,13 @@ export class Upstream {
       const keys = this.#keys ?? (response.credentials ? "the configured keys" : undefined);
       const error =
         own ??
-        describeStatus(
-          this.name,
-          response,
-          this.#urlSetting,
-          this.#changeAdvice,
+        describeStatus(this.name, response, {
+          urlSetting: this.#urlSetting,
+          changeAdvice: this.#changeAdvice,
           keys,
-          this.#urlIsWaitersOwn,
-          this.#change,
-        );
+          ownUrl: this.#urlIsWaitersOwn,
+          change: this.#change,
+        });
       error.message = withoutSecrets(error.message, credentials);
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       const { status } = response;

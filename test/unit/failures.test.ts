@@ -355,18 +355,18 @@ test("a change not confirmed is said in its upstream's words and ends with its a
   const cancelled = { signal: AbortSignal.abort(), deadline: Number.MAX_SAFE_INTEGER };
   expect(describeFailure(failed("ABORT_ERR"), "Telegram", telegram, cancelled, options).message).toMatch(told);
   for (const status of [304, 502]) {
-    const failure = describeStatus(
-      "Telegram",
-      answer("POST", status),
-      "the baseUrl of channel ops",
-      advice,
-      undefined,
-      false,
-      message,
-    );
+    const failure = describeStatus("Telegram", answer("POST", status), {
+      urlSetting: "the baseUrl of channel ops",
+      changeAdvice: advice,
+      change: message,
+    });
     expect(failure.message, String(status)).toMatch(told);
   }
-  const late = describeStatus("Telegram", answer("POST", 408), "", advice, undefined, false, message);
+  const late = describeStatus("Telegram", answer("POST", 408), {
+    urlSetting: "",
+    changeAdvice: advice,
+    change: message,
+  });
   expect(late.message).toMatch(/so the message should not have been sent\. Sending the message again/);
 });
 
