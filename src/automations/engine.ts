@@ -273,6 +273,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     unfinishedLeft = true;
+    let takenUp = takenOver?.runs;
     let warnedThrough = 0;
     drain = () => {
       // What a stop left is the next start's: a renewal or a wait that ends during the stop begins nothing.
@@ -284,11 +285,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           if (term !== begun) return;
           const holds = holding();
           if (unfinishedLeft) {
+            // Those the take-over was said with were read with the lease held: no other waiter ran them since.
+            const said = takenUp;
+            takenUp = undefined;
             // Another waiter's runs under way, and notices being told, are among them once it took the lease over.
             if (!(await holds())) throw new Postponed("another waiter holds the automations now");
             unfinishedLeft = false;
             await notices.tellUntold();
-            for (const run of await store.runs.unfinished()) {
+            for (const run of said ?? (await store.runs.unfinished())) {
               if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
               if (!(await holds())) throw new Postponed("another waiter holds the automations now");
               if (runs.waits(run.id)) continue;
