@@ -184,7 +184,8 @@ function whereInsertionMissing(name: string, view: View): string | undefined {
     }
     if (typeof here !== "object" || here === null)
       return `${at} is ${here === null ? "null" : typeof here === "string" ? "text" : typeof here === "number" ? "a number" : here}`;
-    if (Array.isArray(here))
+    // A list's item is read by its number, as EventData reads it.
+    if (Array.isArray(here) && !Object.hasOwn(here, key))
       return `${at} ${/^\d+$/.test(key) ? `has ${here.length} item${here.length === 1 ? "" : "s"}, none at ${key}` : "is a list"}`;
     if (!Object.hasOwn(here, key)) {
       // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.

@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
-import { argumentsFor, inserted, whyNotTaken } from "../../src/automations/view.js";
+import { argumentsFor, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
 import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
@@ -842,6 +842,18 @@ test("an automation on a type with letters beyond ASCII takes the events of that
     const written = automation.parse({ name: "a", when: { source: "s", type }, do: [{ tool: "shop_do", args: {} }] });
     expect(whyNotTaken(written, stored), type).toBeUndefined();
   }
+});
+
+test("a template's insertion of a list's item by its number (.0.) is not said to find nothing where the item is there", () => {
+  const [step] = automation.parse({
+    name: "a",
+    when: { source: "s" },
+    do: [{ notify: "team", text: "First {{payload.charges.0.id}}, third {{payload.charges.2.id}}" }],
+  }).do;
+  const view = { payload: { charges: [{ id: "ch_first" }, { id: "ch_second" }] } } as never;
+  expect(insertedNothing(step as never, view, false)).toBe(
+    "Found nothing to insert for {{payload.charges.2.id}} in text (payload.charges has 2 items, none at 2), so it is inserted as nothing.",
+  );
 });
 
 test("a value cut to fit an automation's text ends between characters a reader sees, not inside one", () => {
