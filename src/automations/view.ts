@@ -129,26 +129,45 @@ export function whyNotTaken(
 export function whereMissing(path: string, view: View): string {
   const [, inFunction, dotted] = /^([a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path) ?? [];
   if (!dotted) return "";
-  const names = dotted.split(".");
+  const { stop, found } = whereNamesStop(dotted.split("."), view, false);
+  if (stop) return `; ${stop}`;
+  return inFunction ? `; ${dotted} is ${oneLine(JSON.stringify(found) ?? "null", 60)}` : "";
+}
+
+/**
+ * Where dotted `names` stop finding in the view: at a value that is no object (`payload.total is
+ * text`), or one without the next name, with the name likely meant there (`payload.data has no
+ * objet: did you mean object?`); else what they `found`. `template`: read as a template's
+ * insertion reads them (EventData), a list's item and the length of a list or text too.
+ */
+function whereNamesStop(names: string[], view: View, template: boolean): { stop?: string; found?: unknown } {
   let here: unknown = view;
-  for (const [i, name] of names.entries()) {
+  for (const [i, key] of names.entries()) {
     const at = names.slice(0, i).join(".");
-    if (typeof here !== "object" || here === null || Array.isArray(here)) {
-      const kind =
-        here === null ? "null" : Array.isArray(here) ? "a list" : typeof here === "string" ? "text" : "a value";
-      return `; ${at} is ${kind}`;
+    if (template && key === "length" && (typeof here === "string" || Array.isArray(here))) {
+      here = here.length;
+      continue;
     }
-    if (!Object.hasOwn(here, name)) {
+    // A dot reads no list's item in JMESPath; in a template, one by its number (EventData).
+    if (Array.isArray(here) && !(template && Object.hasOwn(here, key)))
+      return {
+        stop: `${at} ${/^\d+$/.test(key) ? `has ${here.length} item${here.length === 1 ? "" : "s"}, none at ${key}` : "is a list"}`,
+      };
+    if (typeof here !== "object" || here === null)
+      return {
+        stop: `${at} is ${here === null ? "null" : typeof here === "string" ? "text" : typeof here === "number" ? "a number" : here}`,
+      };
+    if (!Object.hasOwn(here, key)) {
       // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.
       const meant = meantKey(
-        name,
-        Object.keys(here).filter((key) => /^[A-Za-z_]\w*$/.test(key)),
+        key,
+        Object.keys(here).filter((k) => /^[A-Za-z_]\w*$/.test(k)),
       );
-      return `; ${at} has no ${name}${meant ? `: did you mean ${meant}?` : ""}`;
+      return { stop: `${at} has no ${key}${meant ? `: did you mean ${meant}?` : ""}` };
     }
-    here = (here as Record<string, unknown>)[name];
+    here = (here as Record<string, unknown>)[key];
   }
-  return inFunction ? `; ${dotted} is ${oneLine(JSON.stringify(here) ?? "null", 60)}` : "";
+  return { found: here };
 }
 
 /**
@@ -174,30 +193,8 @@ function numberAsText(condition: Condition, value: unknown): string {
  * finds a value.
  */
 function whereInsertionMissing(name: string, view: View): string | undefined {
-  const names = name.split(".");
-  let here: unknown = view;
-  for (const [i, key] of names.entries()) {
-    const at = names.slice(0, i).join(".");
-    if (key === "length" && (typeof here === "string" || Array.isArray(here))) {
-      here = here.length;
-      continue;
-    }
-    if (typeof here !== "object" || here === null)
-      return `${at} is ${here === null ? "null" : typeof here === "string" ? "text" : typeof here === "number" ? "a number" : here}`;
-    // A list's item is read by its number, as EventData reads it.
-    if (Array.isArray(here) && !Object.hasOwn(here, key))
-      return `${at} ${/^\d+$/.test(key) ? `has ${here.length} item${here.length === 1 ? "" : "s"}, none at ${key}` : "is a list"}`;
-    if (!Object.hasOwn(here, key)) {
-      // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.
-      const meant = meantKey(
-        key,
-        Object.keys(here).filter((k) => /^[A-Za-z_]\w*$/.test(k)),
-      );
-      return `${at} has no ${key}${meant ? `: did you mean ${meant}?` : ""}`;
-    }
-    here = (here as Record<string, unknown>)[key];
-  }
-  return here === null || here === undefined ? `${name} is null` : undefined;
+  const { stop, found } = whereNamesStop(name.split("."), view, true);
+  return stop ?? (found === null || found === undefined ? `${name} is null` : undefined);
 }
 
 /**
