@@ -588,6 +588,31 @@ describe("history and lists", () => {
     expect(days).toHaveLength(255);
   });
 
+  test("the largest history a call takes fits a client's context, and one day more says what to ask for", async () => {
+    // Claude Code gives the model structuredContent as JSON, keeps one over 50,000 characters out
+    // of its context and refuses one over 25,000 tokens. The longest rates are a weak base's cross
+    // rates, of eight significant digits each (1 IDR = 0.000056123456 EUR), over a year of the
+    // most fixings (260: its closing days but Good Friday and Easter Monday fall on weekends).
+    const strong = ["EUR", "GBP", "CHF", "USD", "AUD", "CAD", "SGD", "NZD", "PLN", "ILS"];
+    const start = "2021-11-29";
+    const day = (n: number) => new Date(Date.parse(start) + n * 86_400_000).toISOString().slice(0, 10);
+    for (let count = 1; count <= strong.length; count++) {
+      const symbols = strong.slice(0, count);
+      const most = Math.min(366, Math.floor(1000 / count));
+      const largest = await server.call("currency_history", { base: "IDR", symbols, start, end: day(most - 1) });
+      expect(largest.isError, text(largest)).toBeFalsy();
+      const bytes = Buffer.byteLength(JSON.stringify(largest.structuredContent));
+      expect(bytes, `${count} currencies of ${most} days`).toBeLessThanOrEqual(40_000);
+      const over = await server.call("currency_history", { base: "IDR", symbols, start, end: day(most) });
+      const ask = `ask for ${start} to ${day(most - 1)}, then go on from ${day(most)}.`;
+      expect(text(over)).toBe(
+        most === 366
+          ? `The range spans 367 days for ${count} ${count === 1 ? "currency" : "currencies"}; at most 366 days fit in one call: ${ask}`
+          : `The range spans ${most + 1} days for ${count} currencies; at most ${most} days of ${count} currencies fit in one call (days times currencies at most 1000): ${ask}`,
+      );
+    }
+  });
+
   test("ECB history has every working day of the range, oldest first", async () => {
     const result = await server.call("currency_history", {
       base: "EUR",
@@ -1152,14 +1177,14 @@ describe("a date before a source's first fixing", () => {
     // Too long all the same: counted from the first fixing, which the message names once.
     const long = await server.call("currency_history", { ...range, start: "0000-01-01", end: "2024-01-01" });
     expect(text(long)).toBe(
-      "The range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+      "The range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days fit in one call: ask for 1999-01-04 to 2000-01-04, then go on from 2000-01-05.",
     );
   });
 
   test("in a reversed range is told to swap them only where the swapped range is taken", async () => {
     const reversed = await server.call("currency_history", { ...range, start: "2024-01-01", end: "0000-01-01" });
     expect(text(reversed)).toBe(
-      "start (2024-01-01) is after end (0000-01-01), and the range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+      "start (2024-01-01) is after end (0000-01-01), and the range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days fit in one call: ask for 1999-01-04 to 2000-01-04, then go on from 2000-01-05.",
     );
     const swap = await server.call("currency_history", { ...range, start: "1999-01-10", end: "0000-01-01" });
     expect(text(swap)).toBe("start (1999-01-10) is after end (0000-01-01); swap them.");

@@ -19,8 +19,14 @@ import {
 
 const MAX_HISTORY_DAYS = 366;
 const MAX_HISTORY_SYMBOLS = 10;
-/** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
-const MAX_HISTORY_CELLS = 1830;
+/**
+ * Days times currencies per call, so a history fits a context window: a year of 2, 100 days of 10.
+ * Its structuredContent, which Claude Code gives the model as JSON, stays within 40,000 bytes with
+ * the longest rates (a weak base's cross rates, 0.000056123456) and the most fixings a range has:
+ * Claude Code keeps an answer over 50,000 characters out of the model's context and refuses one
+ * over 25,000 tokens.
+ */
+const MAX_HISTORY_CELLS = 1000;
 
 export function historyTool({ configured, pick, otherThan }: Sources): Tool {
   return defineTool({
@@ -69,10 +75,16 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const from = earlier < source.earliest ? source.earliest : earlier;
       const reversed = args.start > args.end ? `start (${args.start}) is after end (${args.end})` : "";
       const span = (Date.parse(later) - Date.parse(from)) / DAY_MS + 1;
-      if (span > MAX_HISTORY_DAYS || span * symbols.length > MAX_HISTORY_CELLS) {
+      const most = Math.min(MAX_HISTORY_DAYS, Math.floor(MAX_HISTORY_CELLS / symbols.length));
+      if (span > most) {
         const counted = from === earlier ? "" : ` from ${firstFixing(source)},`;
+        const fit =
+          most === MAX_HISTORY_DAYS
+            ? `at most ${most} days fit in one call`
+            : `at most ${most} days of ${symbols.length} currencies fit in one call (days times currencies at most ${MAX_HISTORY_CELLS})`;
+        const next = Date.parse(from) + most * DAY_MS;
         throw new ToolError(
-          `${reversed ? `${reversed}, and the` : "The"} range spans ${span} days${counted} for ${symbols.length} ${symbols.length === 1 ? "currency" : "currencies"}; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
+          `${reversed ? `${reversed}, and the` : "The"} range spans ${span} days${counted} for ${symbols.length} ${symbols.length === 1 ? "currency" : "currencies"}; ${fit}: ask for ${from} to ${isoDate(next - DAY_MS)}, then go on from ${isoDate(next)}.`,
         );
       }
       if (reversed) throw new ToolError(`${reversed}; swap them.`);
