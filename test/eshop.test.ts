@@ -2478,6 +2478,23 @@ describe("products and stock", () => {
     expect(text(refused)).toMatch(
       /whose stock is counted on its product \(id 119\) for all its variations: set that product's stock\./,
     );
+    // A name of hundreds of kilobytes (a description pasted into it) is cut as every answer's is,
+    // and the stock is still said to be the product's.
+    variation.name = `有機コーヒー豆 ${"モカ・ハラー、".repeat(20_000)}`;
+    for (const answer of [
+      await server.call("eshop_product_get", { id: 120 }),
+      await server.call("eshop_products_list", { sku: "SET-TASTE-L" }),
+    ]) {
+      expect(answer.isError, text(answer)).toBeFalsy();
+      expect(Buffer.byteLength(JSON.stringify(answer.structuredContent))).toBeLessThanOrEqual(42_000);
+      expect(Buffer.byteLength(text(answer))).toBeLessThanOrEqual(42_000);
+      expect(JSON.stringify(answer.structuredContent)).toMatch(
+        /"有機コーヒー豆 モカ.*…\(cut at \d+ of its 140008 characters\)"/,
+      );
+      expect(text(answer).split("\n")[0]).toMatch(
+        /^有機コーヒー豆 モカ.*… \[SET-TASTE-L\] \(id 120, variation\): .*, counted on product 119 for all its variations$/,
+      );
+    }
   });
 });
 

@@ -57,11 +57,21 @@ function underThreshold(p: { stock_quantity?: number | undefined; stock_status: 
  */
 const countedOn = new WeakMap<object, number>();
 
-/** A product as structuredContent has it, remembering for the text the product that counts its stock. */
-function shownProduct(p: Product): z.output<typeof productOut> {
-  const out = productOut.parse(p);
-  if (p.counted_on !== undefined) countedOn.set(out, p.counted_on);
-  return out;
+/**
+ * `products` as an answer shows them, `answer` made of them and cut by withinAnswer, remembering
+ * for the text the product that counts each one's stock: the cut answer holds copies.
+ */
+function shownProducts<T>(
+  products: Product[],
+  answer: (shown: z.output<typeof productOut>[]) => T,
+  shown: (r: T) => object[],
+): T {
+  const result = withinAnswer(answer(products.map((p) => productOut.parse(p))));
+  shown(result).forEach((out, i) => {
+    const parent = products[i]?.counted_on;
+    if (parent !== undefined) countedOn.set(out, parent);
+  });
+  return result;
 }
 
 /**
@@ -199,8 +209,11 @@ export function productTools(shop: ShopProvider): Tool[] {
         ),
         currencyOf(call),
       ]);
-      const products = page.items.map(shownProduct);
-      return withinAnswer({ products, ...(currency ? { currency } : {}), ...pageResult(page, request) });
+      return shownProducts(
+        page.items,
+        (products) => ({ products, ...(currency ? { currency } : {}), ...pageResult(page, request) }),
+        (r) => r.products,
+      );
     },
     render(r, args) {
       if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);
@@ -219,7 +232,11 @@ export function productTools(shop: ShopProvider): Tool[] {
     refuses: notOneProduct,
     async run(args, call) {
       const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
-      return Object.assign(shownProduct(product), currency ? { currency } : {});
+      return shownProducts(
+        [product],
+        ([shown]) => Object.assign(shown as z.output<typeof productOut>, currency ? { currency } : {}),
+        (r) => [r],
+      );
     },
     render: (r) => productLine(r, r.currency),
   });
