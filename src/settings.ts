@@ -177,15 +177,19 @@ function upstreamUrlProblem(url: URL): string | undefined {
 const TRUE = ["1", "true", "yes", "on"];
 const FALSE = ["0", "false", "no", "off", ""];
 
+/**
+ * true or false, or a word of TRUE or FALSE in any case: a variable's "1", and the config file's
+ * 1 too, as the settings page says of both.
+ */
 export function flag(defaultValue = false) {
   return z
-    .union([z.boolean(), z.string()], {
+    .union([z.boolean(), z.string(), z.number()], {
       error: (issue) => `expected true or false, got ${JSON.stringify(issue.input)}`,
     })
     .default(defaultValue)
     .transform((value, ctx) => {
       if (typeof value === "boolean") return value;
-      const word = value.trim().toLowerCase();
+      const word = String(value).trim().toLowerCase();
       if (TRUE.includes(word)) return true;
       if (FALSE.includes(word)) return false;
       ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(value)}` });

@@ -802,10 +802,18 @@ describe("bad settings are refused by name", () => {
   test("a bad value in the file names its key and the file", () => {
     const path = file({ shop: { url: 42 } });
     expect(() => load({}, { file: path })).toThrow(`invalid setting shop.url in ${path}`);
-    const flagged = file({ readOnly: 1 });
+    const flagged = file({ readOnly: 2 });
     expect(() => load({}, { file: flagged })).toThrow(
-      `invalid setting readOnly in ${flagged}: expected true or false, got 1`,
+      `invalid setting readOnly in ${flagged}: expected true or false, got 2`,
     );
+  });
+
+  test("a true/false setting takes 1 and 0 in the file, as its variable does", () => {
+    expect(load({}, { file: file({ readOnly: 1, noListener: 0 }) }).core).toMatchObject({
+      readOnly: true,
+      noListener: false,
+    });
+    expect(load({ WAITER_READ_ONLY: "1" }).core.readOnly).toBe(true);
   });
 
   test("an unknown key in the file is a typo, not ignored", () => {
