@@ -204,9 +204,31 @@ export function flag(defaultValue = false) {
  */
 export function word<const T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess((value) => {
-    const read = typeof value === "string" ? value.trim().toLowerCase() : value;
+    const read = wordRead(value);
     return values.includes(read as string) ? read : value;
   }, z.enum(values));
+}
+
+/** A value as `word` reads it: text without blanks around it, in lowercase. */
+function wordRead(value: unknown): unknown {
+  return typeof value === "string" ? value.trim().toLowerCase() : value;
+}
+
+/**
+ * Objects told apart by their `key`, one of a few lowercase words (a source's scheme, a channel's
+ * type), which is read as `word` reads one: "Stripe" is stripe.
+ */
+export function byWord<
+  const K extends string,
+  const T extends readonly [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]],
+>(key: K, options: T) {
+  const union = z.discriminatedUnion(key, options);
+  const words = union._zod.propValues[key] ?? new Set();
+  return z.preprocess((value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+    const read = wordRead((value as Record<string, unknown>)[key]);
+    return words.has(read as string) ? { ...value, [key]: read } : value;
+  }, union);
 }
 
 /** Text that must not be empty, and what it `takes`, as a message says when it is missing or empty. */
@@ -587,16 +609,6 @@ function expected(takes: string, given: unknown): string {
 }
 
 /**
- * One of `values` given with a blank around it ("github "), which the message would otherwise not
- * show, a blank being no character a value is quoted back with: the message would list the value
- * meant as if it were not given.
- */
-function blankedValue(values: readonly unknown[], given: unknown): string {
-  if (typeof given !== "string" || given === given.trim() || !values.includes(given.trim())) return "";
-  return `, got ${JSON.stringify(given.trim())} with a blank around it`;
-}
-
-/**
  * How the config loader words an issue zod would word as a type's: a key that is missing says
  * so, with what it takes (its schema's description, or the values a discriminator takes); a value
  * of another kind than goes there (a list where an object goes) says what goes there.
@@ -607,9 +619,7 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     const { options = [] } = issue as { options?: unknown[] };
     const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-    return given === undefined
-      ? `is missing; it takes ${oneOf(options)}`
-      : expected(oneOf(options), given) + blankedValue(options, given);
+    return given === undefined ? `is missing; it takes ${oneOf(options)}` : expected(oneOf(options), given);
   }
   // The issue holds the check, not the schema whose description would say what goes there: `needed` says it.
   if (issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && issue.minimum === 1) {
@@ -622,8 +632,7 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
     return `must be ${issue.inclusive ? (small ? "at least" : "at most") : small ? "more than" : "less than"} ${bound}`;
   }
   if (issue.input !== undefined) {
-    if (issue.code === "invalid_value")
-      return expected(oneOf(issue.values), issue.input) + blankedValue(issue.values, issue.input);
+    if (issue.code === "invalid_value") return expected(oneOf(issue.values), issue.input);
     // A union of kinds (a list, or a string for one) whose every option refused the value's kind.
     const types =
       issue.code === "invalid_type"

@@ -40,7 +40,7 @@ test("WAITER_AUTOMATIONS' description, and so docs/settings.md, names every key 
 
 test("WAITER_NOTIFY_CHANNELS' description, and so docs/settings.md, names every key a channel of each type takes", () => {
   const { description } = notify.settings.channels as { description: string };
-  const keys = channel.options.flatMap((type) => Object.keys(type.shape));
+  const keys = channel.out.options.flatMap((type) => Object.keys(type.shape));
   expect(keys.filter((key) => !new RegExp(`[{ ]${key}[,:}]`).test(description))).toEqual([]);
 });
 

@@ -151,7 +151,7 @@ export async function renderSettings(): Promise<string> {
     `file named by \`--config FILE\` or \`${CONFIG_FILE_ENV}\`. Flags beat the environment, which beats the file.`,
     "An empty variable, or one of blanks only, counts as unset, and blanks around a value (the line break",
     "an env file saved with Windows line endings keeps) are no part of it, there or in the config file.",
-    "A setting of a few words (`info`, `cnb`, `basic`) takes them in any case (`INFO`), as one of true or",
+    "A setting of a few words (`info`, `cnb`, `basic`, a webhook source's `scheme`) takes them in any case (`INFO`), as one of true or",
     "false takes `true`, `yes`, `on` or `1` and their opposites in any case. A misspelt key in the file, or an invalid",
     "value anywhere, stops waiter with one line naming the setting and exit status 2 (JSON that does not",
     "parse, in a variable or the file, with the line and column where it breaks); a `WAITER_` variable",

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
   bracketedHost,
+  byWord,
   closedObject,
   envName,
   integer,
@@ -18,6 +19,7 @@ import {
   secretVariable,
   settingName,
   upstreamUrl,
+  word,
 } from "../settings.js";
 import { standardWebhooksKey } from "./verifiers/standard-webhooks.js";
 
@@ -48,7 +50,7 @@ const secretEnvs = z
 const signed = { secretEnv: secretEnvs };
 /** Comgate and GoPay call their API with the secret too: it is one credential, never a list. */
 const apiSecret = { secretEnv: secretVariable("the secret the gateway issued the e-shop") };
-const source = z.discriminatedUnion("scheme", [
+const source = byWord("scheme", [
   closedObject("a standard-webhooks source", { scheme: z.literal("standard-webhooks"), ...signed }),
   closedObject("a stripe source", { scheme: z.literal("stripe"), ...signed }),
   closedObject("a github source", { scheme: z.literal("github"), ...signed }),
@@ -58,7 +60,7 @@ const source = z.discriminatedUnion("scheme", [
     scheme: z.literal("hmac-sha256"),
     ...signed,
     header: headerName.describe("the HTTP header that carries the signature, like X-Signature"),
-    encoding: z.enum(["hex", "base64"]).default("hex"),
+    encoding: word(["hex", "base64"]).default("hex"),
     prefix: z.string().default(""),
     idHeader: headerName.optional(),
     typeHeader: headerName.optional(),

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import type { HttpClient } from "../../src/http/client.js";
 import {
+  byWord,
   closedObject,
   isLoopbackHost,
   jsonSetting,
@@ -89,7 +90,7 @@ const ONE_LINE = /^[^\r\n]*$/;
 
 const channelName = settingName("channel");
 
-export const channel = z.discriminatedUnion("type", [
+export const channel = byWord("type", [
   closedObject("a telegram channel", {
     type: z.literal("telegram"),
     botTokenEnv: secretVariable("the Telegram bot token"),
