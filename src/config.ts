@@ -575,10 +575,11 @@ function fromJson(value: unknown): unknown {
 
 /**
  * Variables of the environment that look like a misspelt setting (WAITER_LOGLEVEL,
- * WAITER_WEBHOOK_SOURCES), each with the setting closest: the config file refuses an unknown
- * key, and a variable would otherwise be ignored without a word. Only near misses are named (a
- * WAITER_… variable may hold a secret: WAITER_DB_PASSWORD), and never one that the environment
- * or `fileText`, the config file, names (a token's secretEnv: WAITER_HTTP_TOKEN).
+ * WAITER_WEBHOOK_SOURCES) or name one in other words (WAITER_DB_URL, WAITER_PORT), each with the
+ * setting meant: the config file refuses an unknown key, and a variable would otherwise be ignored
+ * without a word (WAITER_DB_URL's events kept in SQLite). Only near misses are named (a WAITER_…
+ * variable may hold a secret: WAITER_DB_PASSWORD), and never one that the environment or
+ * `fileText`, the config file, names (a token's secretEnv: WAITER_HTTP_TOKEN).
  */
 function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText: string): string[] {
   const known = [
@@ -614,9 +615,57 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
           `${name} is no setting of waiter's and is ignored; ${name}_ENV names the variable it is read from: set ${name}_ENV=${name}`,
         ];
       }
-      const meant = meantKey(name.slice(prefix.length), settings);
+      const rest = name.slice(prefix.length);
+      const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
       return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}?`] : [];
     });
+}
+
+/** Words an operator may write for a setting's own (WAITER_DB_URL, WAITER_PORT), each with the settings' word. */
+const OTHER_WORDS: Record<string, string> = {
+  DB: "DATABASE",
+  PG: "DATABASE",
+  POSTGRES: "DATABASE",
+  POSTGRESQL: "DATABASE",
+  DSN: "URL",
+  URI: "URL",
+  PORT: "LISTEN",
+  HOST: "LISTEN",
+  BIND: "LISTEN",
+  ADDRESS: "LISTEN",
+  ADDR: "LISTEN",
+  STATE: "DATA",
+  PATH: "DIR",
+  DIRECTORY: "DIR",
+  DEBUG: "LOG",
+  VERBOSE: "LOG",
+  WOOCOMMERCE: "WOO",
+  // WooCommerce's words: a consumer key and secret.
+  CONSUMER: "",
+};
+
+/**
+ * The setting, of `settings` (without the prefix), that `name` names in other words or fewer
+ * (DB_URL, PORT, TIMEOUT): the one holding each of its words, or the settings' word for it, in
+ * order, with the fewest words left over. None where several are as near (URL), nor the setting
+ * that names a secret's variable (DB_PASSWORD is the secret's own).
+ */
+function inOtherWords(name: string, settings: readonly string[]): string | undefined {
+  const words = name
+    .toUpperCase()
+    .split("_")
+    .map((word) => OTHER_WORDS[word] ?? word)
+    .filter((word, i, all) => word !== "" && word !== all[i - 1]);
+  if (words.length === 0) return undefined;
+  const leftOver = settings.map((setting) => {
+    const own = setting.split("_");
+    let found = 0;
+    for (const word of own) if (word === words[found]) found++;
+    return found === words.length && !setting.endsWith("_ENV") ? own.length - found : Number.POSITIVE_INFINITY;
+  });
+  const least = Math.min(...leftOver);
+  const nearest = settings.filter((_, i) => leftOver[i] === least);
+  return Number.isFinite(least) && nearest.length === 1 ? nearest[0] : undefined;
 }
 
 /**

@@ -1863,8 +1863,6 @@ test("a variable that looks like a misspelt setting is named with the setting me
           WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "WAITER_HTTP_TOKEN", scope: "write" }]),
           WAITER_HTTP_TOKEN: "x".repeat(40),
           WAITER_STRIPE_SECRE: "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG",
-          // Too far from any setting for a short name: WAITER_CNB_URL is not what was meant.
-          WAITER_DB_URL: "postgres://db/waiter",
           PATH: "/usr/bin",
         },
         file: file({ webhooks: { sources: { stripe: { scheme: "stripe", secretEnv: "WAITER_STRIPE_SECRE" } } } }),
@@ -1876,6 +1874,31 @@ test("a variable that looks like a misspelt setting is named with the setting me
     "WAITER_WEBHOOK_SOURCES is no setting of waiter's and is ignored; did you mean WAITER_WEBHOOKS_SOURCES?",
     "WAITER_CURENCY_SOURCE is no setting of waiter's and is ignored; did you mean WAITER_CURRENCY_SOURCE?",
   ]);
+});
+
+test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT) is named with the setting meant", () => {
+  const guessed = {
+    WAITER_DB_URL: "WAITER_DATABASE_URL",
+    WAITER_POSTGRES_URL: "WAITER_DATABASE_URL",
+    WAITER_DATABASE: "WAITER_DATABASE_URL",
+    WAITER_PORT: "WAITER_LISTEN",
+    WAITER_HOST: "WAITER_LISTEN",
+    WAITER_TIMEOUT: "WAITER_TOOL_TIMEOUT",
+    WAITER_DEBUG: "WAITER_LOG_LEVEL",
+    WAITER_STATE_DIR: "WAITER_DATA_DIR",
+    WAITER_PUBLIC_URL: "WAITER_WEBHOOKS_PUBLIC_URL",
+    WAITER_SOURCES: "WAITER_WEBHOOKS_SOURCES",
+    WAITER_WOO_CONSUMER_KEY: "WAITER_WOO_KEY",
+  };
+  const env = Object.fromEntries(Object.keys(guessed).map((name) => [name, "x"]));
+  expect(load(env).warnings).toEqual(
+    Object.entries(guessed).map(
+      ([name, meant]) => `${name} is no setting of waiter's and is ignored; did you mean ${meant}?`,
+    ),
+  );
+  // Words of no setting (a client's token, the tests' own), a secret's variable, and a word of many settings are let be.
+  const quiet = ["WAITER_TOKEN", "WAITER_TOKEN_OPS", "WAITER_TEST_POSTGRES", "WAITER_DB_PASSWORD", "WAITER_URL"];
+  expect(load(Object.fromEntries(quiet.map((name) => [name, "x"]))).warnings).toEqual([]);
 });
 
 test("a variable that would name a file holding a setting or a secret (WAITER_WOO_SECRET_FILE, as Docker's secrets are given) is said to be read by nothing", () => {
