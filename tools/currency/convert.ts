@@ -61,10 +61,10 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     async run(args, call) {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, [args.from, args.to], call);
-      const rate = crossRate(fixing, args.from, args.to, source);
+      const rate = significant(crossRate(fixing, args.from, args.to, source));
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();
-      const atRate = new Big(args.amount).times(significant(rate)).round(minorUnits(args.to), Big.roundHalfUp);
+      const atRate = new Big(args.amount).times(rate).round(minorUnits(args.to), Big.roundHalfUp);
       const note = [
         dateNote(args.date, fixing, source),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
@@ -78,7 +78,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
         amount: args.amount,
         from: args.from,
         to: args.to,
-        rate: significant(rate),
+        rate,
         result,
         ...(through ? { via: fixing.base } : {}),
         date: fixing.date,
