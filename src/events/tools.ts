@@ -76,6 +76,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
     }
     return seq;
   }
+  if (/^\d{4}-\d{2}-\d{2}(?:[T ]|$)/.test(copied(value))) throw new ToolError(timeGiven(value, name, fresh));
   const event = await store.get(storedId(value));
   if (event) return event.seq;
   // Every event kept comes after those retention dropped: reading on from them misses none of them.
@@ -96,6 +97,19 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,
   );
+}
+
+/**
+ * What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said
+ * in UTC where it names its zone (a date alone is its UTC midnight, as JavaScript reads it).
+ */
+function timeGiven(value: string, name: string, fresh: FreshCursor): string {
+  const given = `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`;
+  if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
+  const zoned = /(?:^[\d-]+|Z|[+-]\d{2}:?\d{2})$/i.test(copied(value)) ? Date.parse(copied(value)) : Number.NaN;
+  const utc = Number.isNaN(zoned) ? "" : ` (that time is ${new Date(zoned).toISOString()})`;
+  const which = name === "since" ? "the last one received before it" : "the first one received after it";
+  return `${given}. events_list lists events newest first, each with its received_at in UTC${utc}: pass as ${name} the id of ${which}.`;
 }
 
 /**

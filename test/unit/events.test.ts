@@ -699,6 +699,28 @@ test("a next_before given as since is refused with where it goes, not read as th
   }
 });
 
+test("a time given as since or before is told to pass the id of an event received before or after it, that time in UTC", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "t1");
+  // A model asked for the payments since ten in Prague sends that time, in its zone.
+  expect(text(await call("events_list", { since: "2026-12-05T10:00:00+01:00" }))).toBe(
+    'since "2026-12-05T10:00:00+01:00" is a time, and since takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T09:00:00.000Z): pass as since the id of the last one received before it.',
+  );
+  expect(text(await call("events_list", { before: "2026-12-05" }))).toBe(
+    'before "2026-12-05" is a time, and before takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T00:00:00.000Z): pass as before the id of the first one received after it.',
+  );
+  expect(text(await call("events_wait", { since: "2026-12-05T09:00Z", timeout_s: 1 }))).toMatch(
+    /^since "2026-12-05T09:00Z" is a time, and since takes a cursor or an event id\. events_list lists /,
+  );
+});
+
+test("a time given as since to events_wait served without events_list is sent to wait from now", async () => {
+  const { call, text } = await served({ tools: "events_wait" });
+  expect(text(await call("events_wait", { since: "2026-12-05T10:00:00+01:00", timeout_s: 1 }))).toBe(
+    'since "2026-12-05T10:00:00+01:00" is a time, and since takes a cursor or an event id: call events_wait without it to wait from now.',
+  );
+});
+
 test("a cursor copied with white space around it or in capitals is that cursor, as an event id is", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
