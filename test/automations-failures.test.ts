@@ -1177,6 +1177,23 @@ describe("automations are checked at start", () => {
     }
   });
 
+  test("an insertion written in single braces, or after a $ as in JavaScript, stops waiter serve, where it would be sent as written", async () => {
+    for (const [text, part] of [
+      ["Order {payload.data.object.id} is paid.", "{payload.data.object.id}"],
+      // \u0024 is $: JavaScript's ${…}, written so in a string.
+      ["Order \u0024{payload.data.object.id} is paid.", "\u0024{payload.data.object.id}"],
+      ["Order { event.id } is paid.", "{ event.id }"],
+    ]) {
+      await expect(serve([{ ...PAID, do: [{ notify: "team", text }] }])).rejects.toThrow(
+        `automation stripe-paid, step 1: the template ${JSON.stringify(text)} has ${part}, which is sent as written: an insertion is in double braces, {{${(part as string).replace(/^\$?\{\s*|\s*\}$/g, "")}}}`,
+      );
+    }
+    // Braces around other words are text, as JSON in a message is.
+    await (
+      await serve([{ ...PAID, do: [{ notify: "team", text: 'Paid {"order": {{payload.id}}} {payloads}' }] }])
+    ).close();
+  });
+
   test("a template written as JMESPath stops waiter serve, saying templates take dotted names", async () => {
     const said = [
       [

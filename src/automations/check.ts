@@ -333,6 +333,13 @@ function checkTemplate(where: string, template: string): void {
     );
   }
   for (const [type, name] of tokens as [string, string][]) {
+    // Mustache leaves single braces as text: {payload.id} and JavaScript's ${payload.id} reach the reader as written.
+    const single = type === "text" ? /\$?\{\s*((?:payload|event)(?:\.[^\s{}]+)?)\s*\}/.exec(name) : null;
+    if (single) {
+      throw new ConfigError(
+        `${where}: the template ${JSON.stringify(template)} has ${single[0]}, which is sent as written: an insertion is in double braces, {{${single[1]}}}`,
+      );
+    }
     if (type !== "name") continue;
     if (!DOTTED_NAME.test(name)) {
       const dotted = name.replace(/\[(\d+)\]/g, ".$1");
