@@ -180,6 +180,19 @@ export const automation = closedObject("an automation", {
       .min(1, "is empty; leave it out for events of every type")
       // As the listener keeps types, so that one with letters beyond ASCII matches the events stored.
       .transform(cleanType)
+      .superRefine((type, ctx) => {
+        const star = type.indexOf("*");
+        if (star === -1 || star === type.length - 1) return;
+        const start = type.slice(0, star);
+        const end = type.slice(type.lastIndexOf("*") + 1);
+        const instead = start
+          ? `${JSON.stringify(`${start}*`)} takes the types that begin with ${JSON.stringify(start)}`
+          : `for the types that end in ${JSON.stringify(end)}, leave type out and add the condition {"path": "ends_with(event.type, '${end}')", "equals": true}`;
+        ctx.addIssue({
+          code: "custom",
+          message: `has a "*" before its end, which is matched as written, so no event's type matches it: only a "*" at the end is a wildcard (${instead})`,
+        });
+      })
       .optional(),
     where: z.array(condition).default([]),
   }).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),

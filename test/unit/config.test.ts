@@ -2124,6 +2124,19 @@ describe("a secret written where its variable's name goes, a key's near miss, or
       /at automation a, onFailure\.notify: is empty; it takes the notification channel told when a run fails$/,
     );
   });
+
+  test('a type with a "*" before its end, which no type matches as written, is told that only a "*" at the end is a wildcard', () => {
+    const automations = (type: string) => ({
+      WAITER_AUTOMATIONS: JSON.stringify([{ name: "a", when: { source: "shop", type }, do: [{ ack: true }] }]),
+    });
+    expect(refused(automations("order.*.paid"))).toMatch(
+      /at automation a, when\.type: has a "\*" before its end, which is matched as written, so no event's type matches it: only a "\*" at the end is a wildcard \("order\.\*" takes the types that begin with "order\."\)$/,
+    );
+    expect(refused(automations("*.paid"))).toMatch(
+      /at automation a, when\.type: has a "\*" before its end, .*: only a "\*" at the end is a wildcard \(for the types that end in "\.paid", leave type out and add the condition \{"path": "ends_with\(event\.type, '\.paid'\)", "equals": true\}\)$/,
+    );
+    expect(() => load(automations("order.*"))).not.toThrow();
+  });
 });
 
 test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {
