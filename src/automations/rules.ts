@@ -50,6 +50,19 @@ const condition = closedObject("a condition", {
   lt: bound.optional(),
   lte: bound.optional(),
 }).superRefine((c, ctx) => {
+  const compared = c.equals !== undefined ? [{ value: c.equals, at: ["equals"] }] : [];
+  for (const [i, value] of (c.in ?? []).entries()) compared.push({ value, at: ["in", String(i)] });
+  for (const { value, at } of compared) {
+    // Text as a path writes it ('paid', `paid`) is compared quotes and all.
+    const quoted = typeof value === "string" ? /^(['`"])(.*)\1$/s.exec(value) : null;
+    if (!quoted) continue;
+    const marks = { "'": "single quotes", "`": "backticks", '"': "double quotes" }[quoted[1] as "'" | "`" | '"'];
+    ctx.addIssue({
+      code: "custom",
+      path: at,
+      message: `is in ${marks}, which the payload's value would have to hold too, so it never matches: write it without them, ${JSON.stringify(quoted[2])} (quotes are for text inside a path: payload.status == 'paid')`,
+    });
+  }
   const tests = TESTS.filter((k) => k in c);
   if (tests.length === 1) return;
   // Two tests are most often a range (gte and lt): conditions that must all hold, each of its own.

@@ -2137,6 +2137,22 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     );
     expect(() => load(automations("order.*"))).not.toThrow();
   });
+
+  test("a value a condition compares with, written in a path's quotes, is told that it would be compared quotes and all", () => {
+    const automations = (condition: object) => ({
+      WAITER_AUTOMATIONS: JSON.stringify([
+        { name: "a", when: { source: "shop", where: [{ path: "payload.status", ...condition }] }, do: [{ ack: true }] },
+      ]),
+    });
+    expect(refused(automations({ equals: "'paid'" }))).toMatch(
+      /at automation a, when\.where 1, equals: is in single quotes, which the payload's value would have to hold too, so it never matches: write it without them, "paid" \(quotes are for text inside a path: payload\.status == 'paid'\)$/,
+    );
+    expect(refused(automations({ in: ["processing", "`completed`"] }))).toMatch(
+      /at automation a, when\.where 1, in\.1: is in backticks, .*: write it without them, "completed" /,
+    );
+    expect(() => load(automations({ equals: "paid" }))).not.toThrow();
+    expect(() => load(automations({ equals: "'" }))).not.toThrow();
+  });
 });
 
 test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {
