@@ -67,6 +67,8 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {
+  // A cursor of events_list or events_wait (c42, or a next_before's c20-40) names a place, never an event.
+  if (/^c\d+(-\d+)?$/i.test(copied(id))) return "it is a cursor, not an event id";
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;

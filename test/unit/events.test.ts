@@ -355,6 +355,19 @@ test("an event is read as a resource by its URI; one not stored is a resource no
   });
 });
 
+test("a cursor read or subscribed to as an event's URI is told it is a cursor, not an event that never arrived or was dropped", async () => {
+  const { store, client } = await served();
+  await addTrial(store, "r1");
+  for (const uri of ["events://event/c1", "events://event/c1-2"]) {
+    const told = {
+      code: -32002,
+      message: `MCP error -32002: No stored event "${uri.slice("events://event/".length)}": it is a cursor, not an event id; events://recent lists the stored ones.`,
+    };
+    await expect(client.readResource({ uri })).rejects.toMatchObject(told);
+    await expect(client.subscribeResource({ uri })).rejects.toMatchObject(told);
+  }
+});
+
 test("a sender's delivery id read or subscribed to as an event's URI is told the URI of the event it names, not that it never arrived", async () => {
   const { store, client } = await served();
   const { id } = await addTrial(store, "evt_1R3s4T");
