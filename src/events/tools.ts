@@ -402,9 +402,23 @@ function renderEvent(
   ].join("\n");
 }
 
+/** A filter given as a list, as a model asks for several types or sources at once: said how to read them. */
+const oneOf = (one: string) => (issue: { input?: unknown }) => (Array.isArray(issue.input) ? one : undefined);
+
 const filterShape = {
-  source: z.string().optional().describe("A source's name (webhooks_sources)."),
-  type: z.string().trim().optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
+  source: z
+    .string({ error: oneOf("is one source's name; leave it out for every source's events, or call once for each") })
+    .optional()
+    .describe("A source's name (webhooks_sources)."),
+  type: z
+    .string({
+      error: oneOf(
+        'is one type, or a prefix ending in ".", "/" or "*" ("order."); for several types, pass the prefix they share or call once for each',
+      ),
+    })
+    .trim()
+    .optional()
+    .describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
 };
 
 /**

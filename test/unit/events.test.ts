@@ -734,6 +734,21 @@ test("a time given as since to events_wait served without events_list is sent to
   );
 });
 
+test("several types or sources given as a list are told a filter takes one, and how to read several", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "l1");
+  for (const tool of ["events_list", "events_wait"]) {
+    const wait = tool === "events_wait" ? { timeout_s: 1 } : {};
+    const types = await call(tool, { type: ["order.paid", "order.created"], ...wait });
+    expect(text(types)).toBe(
+      `Invalid arguments for ${tool}: type: is one type, or a prefix ending in ".", "/" or "*" ("order."); for several types, pass the prefix they share or call once for each`,
+    );
+    expect(text(await call(tool, { source: ["trial", "shop"], ...wait }))).toBe(
+      `Invalid arguments for ${tool}: source: is one source's name; leave it out for every source's events, or call once for each`,
+    );
+  }
+});
+
 test("a cursor copied with white space around it or in capitals is that cursor, as an event id is", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
