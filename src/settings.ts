@@ -524,10 +524,16 @@ export function characterNamed(character: string): string {
  * meant (onfailure for onFailure), or the key that names the variable of a secret written in its
  * place (botToken for botTokenEnv), or else the keys `what` takes.
  */
-export function closedObject<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
+export function closedObject<Shape extends z.ZodRawShape>(
+  what: string,
+  shape: Shape,
+  /** What a value that is no object is told, when it may say more than the kind expected. */
+  notObject?: (input: unknown) => string | undefined,
+) {
   const keys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
+      if (issue.code === "invalid_type") return notObject?.(issue.input);
       if (issue.code !== "unrecognized_keys") return undefined;
       const [key = ""] = issue.keys;
       const unknown = `unknown key ${JSON.stringify(key)}`;

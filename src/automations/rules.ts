@@ -40,16 +40,24 @@ const bound = z.number({ error: (issue) => (pastRange(issue.input) ? PAST_RANGE 
 /** What a condition tests its path's value with: one of these. */
 const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;
 
-const condition = closedObject("a condition", {
-  path,
-  equals: equalled.optional(),
-  in: z.array(scalar).min(1, "is empty: it lists the values of which the path's must be one").optional(),
-  present: z.boolean().optional(),
-  gt: bound.optional(),
-  gte: bound.optional(),
-  lt: bound.optional(),
-  lte: bound.optional(),
-}).superRefine((c, ctx) => {
+const condition = closedObject(
+  "a condition",
+  {
+    path,
+    equals: equalled.optional(),
+    in: z.array(scalar).min(1, "is empty: it lists the values of which the path's must be one").optional(),
+    present: z.boolean().optional(),
+    gt: bound.optional(),
+    gte: bound.optional(),
+    lt: bound.optional(),
+    lte: bound.optional(),
+  },
+  // A comparison written alone, as the paths of the docs write one.
+  (input) =>
+    typeof input === "string"
+      ? `is text, where a condition is an object, a path and one test: a JMESPath comparison is {"path": "payload.status == 'paid'", "equals": true}`
+      : undefined,
+).superRefine((c, ctx) => {
   const compared = c.equals !== undefined ? [{ value: c.equals, at: ["equals"] }] : [];
   for (const [i, value] of (c.in ?? []).entries()) compared.push({ value, at: ["in", String(i)] });
   for (const { value, at } of compared) {

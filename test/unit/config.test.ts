@@ -2138,6 +2138,17 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     expect(() => load(automations("order.*"))).not.toThrow();
   });
 
+  test("a condition written as a JMESPath comparison alone is told how a condition holds one", () => {
+    const where = (condition: unknown) => ({
+      WAITER_AUTOMATIONS: JSON.stringify([
+        { name: "a", when: { source: "shop", where: [condition] }, do: [{ ack: true }] },
+      ]),
+    });
+    expect(refused(where("payload.amount > `1000`"))).toMatch(
+      /at automation a, when\.where 1: is text, where a condition is an object, a path and one test: a JMESPath comparison is \{"path": "payload\.status == 'paid'", "equals": true\}$/,
+    );
+  });
+
   test("a value a condition compares with, written in a path's quotes, is told that it would be compared quotes and all", () => {
     const automations = (condition: object) => ({
       WAITER_AUTOMATIONS: JSON.stringify([
