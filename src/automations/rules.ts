@@ -186,37 +186,44 @@ const MAX_STEPS = 20;
 /** One automation, as the settings declare it. */
 export const automation = closedObject("an automation", {
   name: settingName("automation"),
-  when: closedObject("when", {
-    source: needed("the webhook source whose events it runs on"),
-    /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
-    type: z
-      .string({
-        // A list of types is most often meant as the events of any of them.
-        error: (issue) =>
-          Array.isArray(issue.input)
-            ? 'is one type, or a prefix ending in ".", "/" or "*" ("charge."); an automation on several types has a condition {"path": "event.type", "in": [the types]}'
-            : undefined,
-      })
-      .trim()
-      .min(1, "is empty; leave it out for events of every type")
-      // As the listener keeps types, so that one with letters beyond ASCII matches the events stored.
-      .transform(cleanType)
-      .superRefine((type, ctx) => {
-        const star = type.indexOf("*");
-        if (star === -1 || star === type.length - 1) return;
-        const start = type.slice(0, star);
-        const end = type.slice(type.lastIndexOf("*") + 1);
-        const instead = start
-          ? `${JSON.stringify(`${start}*`)} takes the types that begin with ${JSON.stringify(start)}`
-          : `for the types that end in ${JSON.stringify(end)}, leave type out and add the condition {"path": "ends_with(event.type, '${end}')", "equals": true}`;
-        ctx.addIssue({
-          code: "custom",
-          message: `has a "*" before its end, which is matched as written, so no event's type matches it: only a "*" at the end is a wildcard (${instead})`,
-        });
-      })
-      .optional(),
-    where: z.array(condition).default([]),
-  }).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),
+  when: closedObject(
+    "when",
+    {
+      source: needed("the webhook source whose events it runs on"),
+      /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
+      type: z
+        .string({
+          // A list of types is most often meant as the events of any of them.
+          error: (issue) =>
+            Array.isArray(issue.input)
+              ? 'is one type, or a prefix ending in ".", "/" or "*" ("charge."); an automation on several types has a condition {"path": "event.type", "in": [the types]}'
+              : undefined,
+        })
+        .trim()
+        .min(1, "is empty; leave it out for events of every type")
+        // As the listener keeps types, so that one with letters beyond ASCII matches the events stored.
+        .transform(cleanType)
+        .superRefine((type, ctx) => {
+          const star = type.indexOf("*");
+          if (star === -1 || star === type.length - 1) return;
+          const start = type.slice(0, star);
+          const end = type.slice(type.lastIndexOf("*") + 1);
+          const instead = start
+            ? `${JSON.stringify(`${start}*`)} takes the types that begin with ${JSON.stringify(start)}`
+            : `for the types that end in ${JSON.stringify(end)}, leave type out and add the condition {"path": "ends_with(event.type, '${end}')", "equals": true}`;
+          ctx.addIssue({
+            code: "custom",
+            message: `has a "*" before its end, which is matched as written, so no event's type matches it: only a "*" at the end is a wildcard (${instead})`,
+          });
+        })
+        .optional(),
+      where: z.array(condition).default([]),
+    },
+    (input) =>
+      typeof input === "string"
+        ? `is the source alone; when is {"source": ${JSON.stringify(input)}}, with "type" and "where" to narrow it`
+        : undefined,
+  ).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),
   do: z
     .array(step)
     .min(1, `has no steps: an automation takes 1 to ${MAX_STEPS}`)
@@ -225,9 +232,9 @@ export const automation = closedObject("an automation", {
     })
     .describe(`its steps, 1 to ${MAX_STEPS}: ${SHAPES}`),
   /** Who is told when a run fails: a notification channel. */
-  onFailure: closedObject("onFailure", {
-    notify: needed("the notification channel told when a run fails"),
-  }).optional(),
+  onFailure: closedObject("onFailure", { notify: needed("the notification channel told when a run fails") }, (input) =>
+    typeof input === "string" ? `is the channel alone; onFailure is {"notify": ${JSON.stringify(input)}}` : undefined,
+  ).optional(),
   dryRun: z.boolean().default(false),
 });
 export type Automation = z.output<typeof automation>;

@@ -2138,6 +2138,18 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     expect(() => load(automations("order.*"))).not.toThrow();
   });
 
+  test("a channel or a source given alone where its object goes is told the object that holds it", () => {
+    const automations = (automation: object) => ({
+      WAITER_AUTOMATIONS: JSON.stringify([{ name: "a", when: { source: "shop" }, do: [{ ack: true }], ...automation }]),
+    });
+    expect(refused(automations({ onFailure: "team" }))).toMatch(
+      /at automation a, onFailure: is the channel alone; onFailure is \{"notify": "team"\}$/,
+    );
+    expect(refused(automations({ when: "shop" }))).toMatch(
+      /at automation a, when: is the source alone; when is \{"source": "shop"\}, with "type" and "where" to narrow it$/,
+    );
+  });
+
   test("a condition written as a JMESPath comparison alone is told how a condition holds one", () => {
     const where = (condition: unknown) => ({
       WAITER_AUTOMATIONS: JSON.stringify([
