@@ -1,7 +1,7 @@
 /** Event ids as tools take them, and what a model is told of an id that names no stored event. */
 
 import { decodeTime } from "ulid";
-import { quote } from "../shown.js";
+import { enumerated, quote } from "../shown.js";
 import type { Serving } from "../toolset.js";
 import type { EventStore } from "./store.js";
 
@@ -29,6 +29,11 @@ export function isEventId(value: string): boolean {
  */
 export function copied(value: string): string {
   return value.trim().replace(/\.$/, "");
+}
+
+/** Whether a value reads as a cursor of events_list or events_wait (c42), or a next_before (c20-40). */
+export function isCursor(value: string): boolean {
+  return /^c\d+(-\d+)?$/i.test(copied(value));
 }
 
 /** The event id `value` reads as, in capitals; undefined where it reads as none. */
@@ -77,9 +82,18 @@ export const NOT_DROPPED =
  * with it, that a model must not read its absence as never having been); any other id is told
  * what waiter's look like.
  */
-export async function notStored(store: EventStore, ids: string[], session: Serving, gone = ""): Promise<string> {
+export async function notStored(store: EventStore, given: string[], session: Serving, gone = ""): Promise<string> {
   const listed = session.serves("events_list");
   const said: string[] = [];
+  // A cursor names a place among events, never one: no look-up tells more.
+  const cursors = given.filter(isCursor);
+  if (cursors.length > 0) {
+    const one = cursors.length === 1;
+    said.push(
+      `${enumerated(cursors.slice(0, DELIVERY_LOOKUPS).map(quote), "and")}${cursors.length > DELIVERY_LOOKUPS ? " and more" : ""} ${one ? "is a cursor, not an event id" : "are cursors, not event ids"}${listed ? ": events_list gives each event's id" : ""}.`,
+    );
+  }
+  const ids = given.filter((id) => !isCursor(id));
   const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.

@@ -11,7 +11,7 @@ import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { percentDecoded } from "../settings.js";
 import { quote } from "../shown.js";
-import { copied, droppedAmong, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
+import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -67,8 +67,7 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {
-  // A cursor of events_list or events_wait (c42, or a next_before's c20-40) names a place, never an event.
-  if (/^c\d+(-\d+)?$/i.test(copied(id))) return "it is a cursor, not an event id";
+  if (isCursor(id)) return "it is a cursor, not an event id";
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;

@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { enumerated, firstBytes, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { copied, droppedAmong, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
+import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
   isRecord,
@@ -575,11 +575,11 @@ export function eventsToolset(
           const event = await store.get(storedId(args.id));
           if (!event) {
             // A next_before (c20-40) pages back: it is passed as before.
-            const cursor = /^c\d+(-\d+)?$/i.exec(copied(args.id));
-            const listed = cursor && call.serves("events_list");
+            const back = copied(args.id).includes("-");
+            const listed = call.serves("events_list");
             throw new ToolError(
-              cursor
-                ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${cursor[1] ? "before" : "since"} to events_list for the events ${cursor[1] ? "before" : "after"} it` : ""}.`
+              isCursor(args.id)
+                ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id], call)}`,
             );
           }

@@ -1732,6 +1732,21 @@ test("a sender's delivery id that reads as a lower-case event id is traced as se
   });
 });
 
+test("a cursor given as an event id to events_ack or automations_runs is told it is a cursor, not an id never stored", async () => {
+  const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
+  const { store, call } = await served({ automations: [trial] });
+  await addTrial(store, "k1");
+  const told = '"c1" is a cursor, not an event id: events_list gives each event\'s id.';
+  expect((await call("automations_runs", { event_id: "c1" })).structuredContent).toEqual({
+    runs: [],
+    note: `No event "c1" is stored. ${told}`,
+  });
+  expect((await call("events_ack", { ids: ["c1", "c2-4"] })).structuredContent).toMatchObject({
+    unknown: ["c1", "c2-4"],
+    note: '"c1" and "c2-4" are cursors, not event ids: events_list gives each event\'s id.',
+  });
+});
+
 test("an event id in lower case names the stored event, in each tool and resource that takes one", async () => {
   const { store, client, call } = await served();
   const [first, second] = [(await addTrial(store, "l1")).id, (await addTrial(store, "l2")).id];
