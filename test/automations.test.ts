@@ -921,6 +921,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a dry run's line in the log says where to read what each step would have done, which the line does not say", async () => {
+    const lines: string[] = [];
+    const server = await serve([WATCH], {}, lines);
+    try {
+      const event = await pay(server, undefined);
+      await runsOf(event.id);
+      expect(lines.filter((line) => line.includes("would have run"))).toEqual([
+        expect.stringContaining(
+          `automation watch-payments would have run on event ${event.id}: automations_runs with event_id "${event.id}" shows what each step would have done\n`,
+        ),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a dry run says which insertions found nothing in the event, and where each stops finding: a live run would insert nothing there", async () => {
     const trial = {
       name: "misspelt-trial",

@@ -351,7 +351,11 @@ export function automationRuns(parts: RunParts) {
       await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said), ...(nothing ? { nothing } : {}) }));
     }
     await store.runs.finish(run, "done", clock.now());
-    log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
+    // A dry run's arguments hold the payload's text (a customer's name, an email): the log says where they are.
+    const shows = `: automations_runs with event_id "${event.id}" shows what each step would have done`;
+    log.info(
+      `automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}${automation.dryRun ? shows : ""}`,
+    );
   }
 
   /**
