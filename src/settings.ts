@@ -527,16 +527,22 @@ export function characterNamed(character: string): string {
 export function closedObject<Shape extends z.ZodRawShape>(
   what: string,
   shape: Shape,
-  /** What a value that is no object is told, when it may say more than the kind expected. */
-  notObject?: (input: unknown) => string | undefined,
+  told: {
+    /** What a value that is no object is told, when it may say more than the kind expected. */
+    notObject?: (input: unknown) => string | undefined;
+    /** What a key it does not take is told, when it is one written for what the object does otherwise. */
+    unknownKey?: (key: string) => string | undefined;
+  } = {},
 ) {
   const keys = Object.keys(shape);
   return z.strictObject(shape, {
     error: (issue) => {
-      if (issue.code === "invalid_type") return notObject?.(issue.input);
+      if (issue.code === "invalid_type") return told.notObject?.(issue.input);
       if (issue.code !== "unrecognized_keys") return undefined;
       const [key = ""] = issue.keys;
       const unknown = `unknown key ${JSON.stringify(key)}`;
+      const otherwise = told.unknownKey?.(key);
+      if (otherwise) return `${unknown}: ${otherwise}`;
       const meant = meantKey(key, keys);
       if (meant) return `${unknown} (did you mean ${meant}?)`;
       const variable = meantKey(`${key}Env`, keys);

@@ -40,6 +40,20 @@ const bound = z.number({ error: (issue) => (pastRange(issue.input) ? PAST_RANGE 
 /** What a condition tests its path's value with: one of these. */
 const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;
 
+const NOT = `a condition that holds where the value is not one is {"path": "payload.status != 'cancelled'", "equals": true}; not any of several, {"path": "!contains(['cancelled', 'failed'], payload.status)", "equals": true}`;
+
+/** Tests other languages have, by their keys with no case or separators, and the path that makes each. */
+const OTHER_TESTS: Record<string, string> = {
+  ne: NOT,
+  neq: NOT,
+  not: NOT,
+  notequals: NOT,
+  notequal: NOT,
+  notin: NOT,
+  nin: NOT,
+  contains: `a condition on a list or text that holds a value is {"path": "contains(payload.tags, 'gift')", "equals": true}`,
+};
+
 const condition = closedObject(
   "a condition",
   {
@@ -52,11 +66,14 @@ const condition = closedObject(
     lt: bound.optional(),
     lte: bound.optional(),
   },
-  // A comparison written alone, as the paths of the docs write one.
-  (input) =>
-    typeof input === "string"
-      ? `is text, where a condition is an object, a path and one test: a JMESPath comparison is {"path": "payload.status == 'paid'", "equals": true}`
-      : undefined,
+  {
+    // A comparison written alone, as the paths of the docs write one.
+    notObject: (input) =>
+      typeof input === "string"
+        ? `is text, where a condition is an object, a path and one test: a JMESPath comparison is {"path": "payload.status == 'paid'", "equals": true}`
+        : undefined,
+    unknownKey: (key) => OTHER_TESTS[key.toLowerCase().replace(/[_\s-]/g, "")],
+  },
 ).superRefine((c, ctx) => {
   const compared = c.equals !== undefined ? [{ value: c.equals, at: ["equals"] }] : [];
   for (const [i, value] of (c.in ?? []).entries()) compared.push({ value, at: ["in", String(i)] });
@@ -219,10 +236,12 @@ export const automation = closedObject("an automation", {
         .optional(),
       where: z.array(condition).default([]),
     },
-    (input) =>
-      typeof input === "string"
-        ? `is the source alone; when is {"source": ${JSON.stringify(input)}}, with "type" and "where" to narrow it`
-        : undefined,
+    {
+      notObject: (input) =>
+        typeof input === "string"
+          ? `is the source alone; when is {"source": ${JSON.stringify(input)}}, with "type" and "where" to narrow it`
+          : undefined,
+    },
   ).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),
   do: z
     .array(step)
@@ -232,8 +251,15 @@ export const automation = closedObject("an automation", {
     })
     .describe(`its steps, 1 to ${MAX_STEPS}: ${SHAPES}`),
   /** Who is told when a run fails: a notification channel. */
-  onFailure: closedObject("onFailure", { notify: needed("the notification channel told when a run fails") }, (input) =>
-    typeof input === "string" ? `is the channel alone; onFailure is {"notify": ${JSON.stringify(input)}}` : undefined,
+  onFailure: closedObject(
+    "onFailure",
+    { notify: needed("the notification channel told when a run fails") },
+    {
+      notObject: (input) =>
+        typeof input === "string"
+          ? `is the channel alone; onFailure is {"notify": ${JSON.stringify(input)}}`
+          : undefined,
+    },
   ).optional(),
   dryRun: z.boolean().default(false),
 });

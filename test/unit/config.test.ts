@@ -2150,6 +2150,22 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     );
   });
 
+  test("a condition's test that waiter has not (not equals, contains) is told the path that tests it", () => {
+    const where = (condition: object) => ({
+      WAITER_AUTOMATIONS: JSON.stringify([
+        { name: "a", when: { source: "shop", where: [{ path: "payload.status", ...condition }] }, do: [{ ack: true }] },
+      ]),
+    });
+    for (const key of ["ne", "not", "not_equals", "notEquals"]) {
+      expect(refused(where({ [key]: "cancelled" }))).toBe(
+        `invalid setting WAITER_AUTOMATIONS at automation a, when.where 1: unknown key "${key}": a condition that holds where the value is not one is {"path": "payload.status != 'cancelled'", "equals": true}; not any of several, {"path": "!contains(['cancelled', 'failed'], payload.status)", "equals": true}`,
+      );
+    }
+    expect(refused(where({ contains: "gift" }))).toMatch(
+      /unknown key "contains": a condition on a list or text that holds a value is \{"path": "contains\(payload\.tags, 'gift'\)", "equals": true\}$/,
+    );
+  });
+
   test("a condition written as a JMESPath comparison alone is told how a condition holds one", () => {
     const where = (condition: unknown) => ({
       WAITER_AUTOMATIONS: JSON.stringify([
