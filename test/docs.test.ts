@@ -389,6 +389,41 @@ test("docs/compose.yml's database is healthy, so the replicas start, once it tak
   expect(check[check.indexOf("-h") + 1]).toBe("127.0.0.1");
 });
 
+/** docs/compose.yml's services by name, each its block of lines; one written `*anchor` is the block anchored `&anchor`. */
+function composeServices(): Map<string, string> {
+  const services =
+    read("docs/compose.yml")
+      .split(/^services:\n/m)[1]
+      ?.split(/^\S/m)[0] ?? "";
+  const anchored = new Map<string, string>();
+  const blocks = new Map<string, string>();
+  for (const chunk of services.split(/^ {2}(?=[\w-]+:)/m).slice(1)) {
+    const [, name = "", anchor, alias, block = ""] = /^([\w-]+):(?: &(\S+)| \*(\S+))?\n([\s\S]*)$/.exec(chunk) ?? [];
+    if (anchor) anchored.set(anchor, block);
+    blocks.set(name, alias ? (anchored.get(alias) ?? "") : block);
+  }
+  return blocks;
+}
+
+test("docs/compose.yml's services each start again after a crash or a reboot", () => {
+  const services = composeServices();
+  expect([...services.keys()]).toEqual(expect.arrayContaining(["db", "waiter-1", "waiter-2", "proxy"]));
+  for (const [name, block] of services) expect(block, name).toMatch(/^ {4}restart: unless-stopped$/m);
+});
+
+test("docs/compose.yml's nginx starts once the replicas answer /healthz, as the image's HEALTHCHECK asks", () => {
+  const services = composeServices();
+  const replicas = [...services.keys()].filter((name) => /^waiter-\d+$/.test(name));
+  expect(replicas.length).toBeGreaterThanOrEqual(2);
+  const proxy = services.get("proxy") ?? "";
+  for (const replica of replicas) {
+    expect(proxy, replica).toMatch(
+      new RegExp(`^ {4}depends_on:\\n(?: {6}.*\\n)*? {6}${replica}:\\n {8}condition: service_healthy$`, "m"),
+    );
+  }
+  expect(read("Dockerfile")).toMatch(/^HEALTHCHECK .*\/healthz/ms);
+});
+
 test("every docker compose command the docs give for docs/compose.yml names services it has", () => {
   const services = new Set([...read("docs/compose.yml").matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]));
   // `up` takes the services it names; `exec` one, before the command run in it.
