@@ -411,6 +411,10 @@ test("docs/compose.yml's services each start again after a crash or a reboot", (
   for (const [name, block] of services) expect(block, name).toMatch(/^ {4}restart: unless-stopped$/m);
 });
 
+test("docs/compose.yml's services each keep a bounded log: Docker's default driver, json-file, keeps every line", () => {
+  for (const [name, block] of composeServices()) expect(block, name).toMatch(/^ {4}logging:\n {6}driver: local$/m);
+});
+
 test("docs/compose.yml's nginx starts once the replicas answer /healthz, as the image's HEALTHCHECK asks", () => {
   const services = composeServices();
   const replicas = [...services.keys()].filter((name) => /^waiter-\d+$/.test(name));
