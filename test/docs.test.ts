@@ -428,6 +428,14 @@ test("docs/compose.yml's nginx starts once the replicas answer /healthz, as the 
   expect(read("Dockerfile")).toMatch(/^HEALTHCHECK .*\/healthz/ms);
 });
 
+test("docs/compose.yml's replicas read docs/waiter.env as written: compose would replace a $ in a secret, drop quotes and a # after a blank", () => {
+  for (const [name, block] of composeServices()) {
+    if (!block.includes("env_file")) continue;
+    expect(block, name).toMatch(/^ {4}env_file:\n {6}- path: waiter\.env\n {8}format: raw$/m);
+  }
+  expect(composeServices().get("waiter-2")).toContain("env_file");
+});
+
 test("every docker compose command the docs give for docs/compose.yml names services it has", () => {
   const services = new Set([...read("docs/compose.yml").matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]));
   // `up` takes the services it names; `exec` one, before the command run in it.
