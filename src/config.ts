@@ -40,13 +40,18 @@ import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } fro
 
 /** A list of tool names: snake_case, as tools/list has them. */
 function toolNames(empty: string) {
-  return list()
-    .refine((names) => names.length > 0, empty)
-    .refine(
-      (names) => names.every((name) => /^[a-z][a-z0-9_]{0,63}$/.test(name)),
-      "holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
-    )
-    .optional();
+  return (
+    list()
+      .refine((names) => names.length > 0, empty)
+      // A word with hyphens reaches enabledTools, which names the tool meant.
+      .refine(
+        (names) => names.every((name) => /^[a-z][\w-]{0,63}$/i.test(name)),
+        "holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
+      )
+      // In any case, as toolsets: Currency_Convert is currency_convert.
+      .transform((names) => names.map((name) => name.toLowerCase()))
+      .optional()
+  );
 }
 
 /** The core's settings; each toolset declares its own, under its name in the config file. */

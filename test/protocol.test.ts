@@ -1702,6 +1702,12 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: invalid setting --exclude-tools: holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
     ],
+    // A name with hyphens, as a command's flags are written, is told with the name meant.
+    [
+      ["--tools", "currency-convert"],
+      {},
+      /^waiter: unknown tool 'currency-convert' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? /,
+    ],
     [
       ["--tools", "currency_convrt"],
       {},

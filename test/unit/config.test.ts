@@ -324,6 +324,14 @@ describe("sources and precedence", () => {
     expect(load({}, { overrides: { toolsets: "Currency" } }).core.toolsets).toEqual(["currency"]);
     expect(load({}, { file: file({ toolsets: ["Shop"] }) }).core.toolsets).toEqual(["shop"]);
   });
+
+  test("tools are named in any case, as toolsets are", () => {
+    expect(load({ WAITER_TOOLS: "Currency_Convert, CURRENCY_LIST" }).core.tools).toEqual([
+      "currency_convert",
+      "currency_list",
+    ]);
+    expect(load({}, { overrides: { excludeTools: "Events_Wait" } }).core.excludeTools).toEqual(["events_wait"]);
+  });
 });
 
 describe("bad settings are refused by name", () => {
