@@ -98,6 +98,31 @@ describe("storing in a file", () => {
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
   });
 
+  // Node's recursive mkdir asks again without end where mkdir says ENOENT though the parent is there.
+  test.runIf(existsSync("/proc/self"))(
+    "a data directory no directory can be made in (under /proc) stops waiter listen at once, saying why",
+    () => {
+      const dir = `/proc/waiter-${randomBytes(4).toString("hex")}/data`;
+      const run = spawnSync(process.execPath, [CLI, "listen"], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          WAITER_DATA_DIR: dir,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        encoding: "utf8",
+        timeout: 10_000,
+        // A start stuck in a loop of the main thread never hears SIGTERM.
+        killSignal: "SIGKILL",
+      });
+      expect(run.signal).toBeNull();
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${dir}/events.db: ENOENT: no such file or directory, mkdir '${dirname(dir)}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      ]);
+    },
+  );
+
   test("a store file that is no SQLite database (another file copied over it) is said to be one, with what to do, not blamed on the data directory", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
     const file = join(dir, "events.db");

@@ -323,6 +323,24 @@ function fileAt(path: string): string | undefined {
 }
 
 /**
+ * Makes `dir` and the directories missing above it, as mkdir -p. Node's recursive mkdir asks
+ * again without end where mkdir says ENOENT though the parent is there (under /proc): that start
+ * would hang, deaf to SIGTERM, where this one throws.
+ */
+function makeDirectory(dir: string, mode: number, parentMade = false): void {
+  try {
+    mkdirSync(dir, { mode });
+  } catch (err) {
+    const { code } = err as NodeJS.ErrnoException;
+    // Made meanwhile by another waiter, too.
+    if (code === "EEXIST" && statSync(dir).isDirectory()) return;
+    if (code !== "ENOENT" || parentMade || dirname(dir) === dir) throw err;
+    makeDirectory(dirname(dir), mode);
+    makeDirectory(dir, mode, true);
+  }
+}
+
+/**
  * The event store: one SQLite file in WAL mode, which several processes (an assistant's stdio
  * server, a long-running listener) share. Every write is one immediate transaction; the listener
  * answers only after it. Bounded by count, bytes and age; what the bounds drop is counted. Pass
@@ -383,7 +401,7 @@ export class SqliteEventStore implements EventStore {
     } = {},
   ) {
     if (file !== ":memory:") {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      makeDirectory(dirname(file), 0o700);
       // Payloads hold customers' names and orders: the file is the user's alone from the moment it
       // is made, as a directory that was there may be open to others, who could open a file SQLite
       // made with the umask's mode (0644) before its mode is set. SQLite gives the -wal and -shm
