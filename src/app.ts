@@ -574,15 +574,24 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
       tools = served.tools;
       if (starting) starting.step = "setting up the automations";
       startAutomations = await checkedAutomations(config, { ...served, store }, log);
-    } else if (config.core.tools || config.core.excludeTools) {
+    } else {
       // No tool is called here, but a name of no tool is refused as in every mode, not left for the
-      // next mode started with these settings; what is off or left out means nothing here, unsaid.
-      enabledTools({
-        config,
-        toolsets: toolsets(store, undefined, [], sources),
-        http,
-        log: new Log(config.core.logLevel, () => {}),
-      });
+      // next mode started with these settings; which tools are off is for the modes that serve them.
+      if (config.core.tools || config.core.excludeTools) {
+        enabledTools({
+          config,
+          toolsets: toolsets(store, undefined, [], sources),
+          http,
+          log: new Log(config.core.logLevel, () => {}),
+        });
+      }
+      const unheeded = (["toolsets", "tools", "excludeTools", "readOnly"] as const).filter((key) => config.core[key]);
+      if (unheeded.length > 0) {
+        const one = unheeded.length === 1;
+        log.notice(
+          `${enumerated(unheeded.map(config.origin), "and")} ${one ? "changes" : "change"} nothing in waiter listen without automations, which serves no MCP and runs no automation: ${one ? "it chooses" : "they choose"} the tools that MCP clients and automations call`,
+        );
+      }
     }
     // A stop asked for meanwhile takes no webhook it would cut.
     starting?.signal.throwIfAborted();

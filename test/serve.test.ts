@@ -2396,6 +2396,40 @@ test("a stop asked for while waiter listen or serve starts ends the start before
   free.close();
 });
 
+test("waiter listen without automations says that the settings choosing the tools change nothing there", async () => {
+  const config = (env: Record<string, string>, overrides: ConfigSources["overrides"] = {}) =>
+    loadConfig(
+      {
+        env: {
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          ...env,
+        },
+        overrides,
+      },
+      toolsets(),
+    );
+  const said = async (listening: Config) => {
+    let lines = "";
+    const running = await startWebhooks(
+      listening,
+      new Log("notice", (line) => {
+        lines += line;
+      }),
+    );
+    await running.close();
+    return lines;
+  };
+  expect(
+    await said(config({ WAITER_READ_ONLY: "true" }, { tools: "currency_convert", toolsets: "currency" })),
+  ).toContain(
+    "--toolsets, --tools and WAITER_READ_ONLY change nothing in waiter listen without automations, which serves no MCP and runs no automation: they choose the tools that MCP clients and automations call",
+  );
+  expect(await said(config({ WAITER_READ_ONLY: "false" }))).not.toContain("change nothing");
+});
+
 test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
   const port = await freePort();
   const env = {
