@@ -436,6 +436,12 @@ test("docs/compose.yml's replicas read docs/waiter.env as written: compose would
   expect(composeServices().get("waiter-2")).toContain("env_file");
 });
 
+test("no page runs waiter as npx waiter: npx runs no bin of the project it is in, and fetches a package of that name", () => {
+  const bins = Object.keys((JSON.parse(read("package.json")) as { bin: Record<string, string> }).bin);
+  const npx = new RegExp(`npx (?:-\\S+ )*(?:${bins.join("|")})(?![\\w-])`);
+  expect(pages.filter((page) => npx.test(read(page)))).toEqual([]);
+});
+
 test("every docker compose command the docs give for docs/compose.yml names services it has", () => {
   const services = new Set([...read("docs/compose.yml").matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]));
   // `up` takes the services it names; `exec` one, before the command run in it.
