@@ -114,7 +114,8 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
         if (why) notices.push(`tool ${name} of ${setting} is not served: ${why}`);
         continue;
       }
-      const toolset = [...off.keys()].find((toolset) => name.startsWith(`${toolset}_`));
+      // eshop-order-get too: its name is told once the toolset is on.
+      const toolset = [...off.keys()].find((toolset) => name.replaceAll("-", "_").startsWith(`${toolset}_`));
       if (toolset) {
         // A toolset --toolsets leaves out is said nowhere else.
         const why = [...offFor.values()].some((names) => names.includes(toolset)) ? "" : `: ${off.get(toolset)}`;
