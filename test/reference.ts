@@ -172,6 +172,8 @@ export async function renderSettings(): Promise<string> {
     "value (`KEY=value # …`), which systemd's `EnvironmentFile`, `docker run --env-file` and a raw `env_file`",
     "keep as part of it, stops waiter too; a secret's value is taken whole, as a password may hold ` #`, so",
     "a comment after it there would be taken as part of the secret: keep comments on lines of their own.",
+    "systemd's `EnvironmentFile` reads a backslash outside quotes as an escape and drops it (`a\\b` gives",
+    "`ab`): there, write a value holding one in single quotes (`KEY='a\\b'`), which systemd takes off.",
     "",
     "## The config file",
     "",
