@@ -733,7 +733,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       store: app.store,
       http: app.http,
       log,
-      routes: sessions.mount,
+      routes: sessions,
       drainMs: config.core.stopSeconds * 1000,
       // The calls the drain time left are ended, and their answers, that the stop cut them, sent
       // before the connections close: a client would otherwise wait out its own timeout unanswered.

@@ -446,7 +446,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
           store: app.store,
           http: app.http,
           log,
-          routes: sessions.mount,
+          routes: sessions,
           drainMs: config.core.stopSeconds * 1000,
         });
         replicas.push({ app, config, sessions, listener, stderr });
@@ -513,7 +513,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         store: b.app.store,
         http: b.app.http,
         log: new Log("error", () => {}),
-        routes: full.mount,
+        routes: full,
         drainMs: b.config.core.stopSeconds * 1000,
       });
       const refused = await rpc(fullListener.url, "POST", unrecorded, list());

@@ -671,7 +671,7 @@ async function inProcess(
     mode: "serve",
     store: app.store,
     log,
-    routes: sessions.mount,
+    routes: sessions,
     drainMs: config.core.stopSeconds * 1000,
   });
   return {
@@ -1126,7 +1126,7 @@ describe("sessions", () => {
         mode: "serve",
         store: app.store,
         log,
-        routes: sessions.mount,
+        routes: sessions,
         drainMs: config.core.stopSeconds * 1000,
       });
       return { url: listener.url, stop: () => Promise.all([sessions.close(), listener.close()]) };
@@ -3591,6 +3591,74 @@ describe("OAuth access tokens", () => {
       expect(allowed(hook.headers)).toBeUndefined();
       await hook.body.dump();
     } finally {
+      await served.close();
+    }
+  });
+
+  test("a page whose origin is allowed reads the listener's refusals of /mcp too; a page not allowed reads none", async () => {
+    const page = "https://app.example.com";
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_ALLOWED_ORIGINS: page, WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
+    );
+    const { hostname, port } = new URL(served.url);
+    const held: ReturnType<typeof openSocket>[] = [];
+    try {
+      // A proxy in front that does not pass on the Host the page asked for: the page is told so.
+      const misnamed = await initializeAt(served.url, { origin: page, host: "tools.example.com" });
+      expect(misnamed.statusCode).toBe(403);
+      expect(misnamed.headers["access-control-allow-origin"]).toBe(page);
+      expect(misnamed.headers.vary).toBe("Origin");
+      await misnamed.body.dump();
+
+      // The address holds its most connections: each request comes on a connection of its own.
+      for (const _ of [1, 2]) {
+        const socket = openSocket(Number(port), hostname);
+        held.push(socket);
+        await new Promise((connected) => socket.once("connect", connected));
+      }
+      const once = async (headers: Record<string, string>, method = "POST") => {
+        const agent = new Agent();
+        try {
+          const answer = await request(`${served.url}/mcp`, {
+            method,
+            ...(method === "POST" ? { body: initialize } : {}),
+            headers: { ...(method === "POST" ? mcpHeaders : {}), ...headers },
+            dispatcher: agent,
+          });
+          return { ...answer, text: await answer.body.text() };
+        } finally {
+          await agent.close();
+        }
+      };
+      const refused = await once({ origin: page });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["access-control-allow-origin"]).toBe(page);
+      expect(refused.headers.vary).toBe("Origin");
+      // When to come back, which a browser shows a page only when exposed.
+      expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id,Retry-After");
+      expect(refused.headers["retry-after"]).toBe("5");
+      expect(refused.text).toContain("webhooks.maxConnectionsPerClient");
+      // The request's preflight is answered, so that the request comes and reads its 503; on a
+      // connection of its own, as the address holds its most.
+      const preflight = await once(
+        { origin: page, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        "OPTIONS",
+      );
+      expect(preflight.statusCode).toBe(204);
+      expect(preflight.headers["access-control-allow-origin"]).toBe(page);
+      expect(preflight.headers.connection).toBe("close");
+      const foreign = await once({ origin: "https://elsewhere.example" });
+      expect(foreign.statusCode).toBe(503);
+      expect(foreign.headers["access-control-allow-origin"]).toBeUndefined();
+      const foreignPreflight = await once(
+        { origin: "https://elsewhere.example", "access-control-request-method": "POST" },
+        "OPTIONS",
+      );
+      expect(foreignPreflight.statusCode).toBe(503);
+      expect(foreignPreflight.headers["access-control-allow-origin"]).toBeUndefined();
+    } finally {
+      for (const socket of held) socket.destroy();
       await served.close();
     }
   });

@@ -13,7 +13,7 @@ import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
-import { mountRoutes } from "./routes.js";
+import { mountRoutes, pageAccess } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
   endCancelled,
@@ -32,6 +32,8 @@ import { allowedTools, WRITE_SCOPE, writeRefused } from "./tokens.js";
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
 export interface McpSessions {
   mount(web: express.Express): void;
+  /** CORS for a page whose origin is allowed, run before any answer to /mcp. */
+  pageAccess: express.RequestHandler;
   count(): number;
   /** GET streams open across the sessions: clients listening for notifications. */
   streams(): number;
@@ -472,6 +474,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   return {
     mount: (web) => mountRoutes(web, app, log, limits, refused, handle),
+    pageAccess,
     count: () => open.size,
     endStreams() {
       stopping = true;

@@ -108,10 +108,10 @@ function refuseOversized(refused: Refused): RequestHandler {
 /**
  * CORS for MCP clients in a browser page (a web app of the company's; not the MCP Inspector 2, which
  * calls from its own server): they may send MCP's headers, and read a 401's challenge, the
- * session's id and a refusal's Retry-After. The listener has refused any Origin but waiter's own and those in
- * webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
+ * session's id and a refusal's Retry-After. The listener runs it for a request of an allowed Origin
+ * (waiter's own, or one in webhooks.allowedOrigins), or of none, before any answer to it.
  */
-const pageAccess = cors({
+export const pageAccess = cors({
   origin: true,
   methods: ["GET", "POST", "DELETE"],
   allowedHeaders: [
@@ -403,8 +403,8 @@ function jsonRpcErrors(log: Log, refused: Refused): ErrorRequestHandler {
 }
 
 /**
- * Mounts /mcp on the listener's app with what a request passes before `handle`: CORS for pages, the
- * bearer check (tokens, OAuth), the rate and the body's bounds, each refusal said as JSON-RPC.
+ * Mounts /mcp on the listener's app with what a request passes before `handle`: the bearer check
+ * (tokens, OAuth), the rate and the body's bounds, each refusal said as JSON-RPC.
  */
 export function mountRoutes(
   web: express.Express,
@@ -425,8 +425,6 @@ export function mountRoutes(
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
   if (oauth || limits.tokens.length) refuseOAuthLogin(web, refused, oauth);
-  // Before the token check: a browser's preflight carries none.
-  web.all("/mcp", pageAccess);
   // Express answers HEAD with the GET route, which would check the token and the session first.
   web.head("/mcp", notAllowed);
   web.post(

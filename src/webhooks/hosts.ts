@@ -42,6 +42,32 @@ function asHostName(address: string): string {
 /** Only a name or address and a port: `evil.example@127.0.0.1` must not pass as 127.0.0.1. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
 
+/** The names a request may give listen address `host` by: its own, and on loopback or a wildcard every loopback name. */
+function listenNamesOf(host: string): Set<string> {
+  const wildcard = isWildcardHost(host);
+  const names = new Set(wildcard || isLoopbackHost(host) ? LOOPBACK_NAMES : []);
+  if (!wildcard) names.add(bracketedHost(host));
+  return names;
+}
+
+/**
+ * Whether a page of `origin` may call waiter (on the listen port `localPort`): one in
+ * allowedOrigins, or waiter's own (publicUrl's, or the listen address's over plain HTTP).
+ */
+export function originCheck(
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedOrigins">,
+): (origin: string, localPort: number) => boolean {
+  const listenNames = listenNamesOf(webhooks.listen.host.toLowerCase());
+  const own = webhooks.publicUrl ? new URL(webhooks.publicUrl).origin : undefined;
+  const allowedOrigins = new Set(webhooks.allowedOrigins);
+  return (value, localPort) => {
+    if (!URL.canParse(value)) return false;
+    const origin = new URL(value);
+    if (allowedOrigins.has(origin.origin) || origin.origin === own) return true;
+    return origin.protocol === "http:" && listenNames.has(origin.hostname) && Number(origin.port || 80) === localPort;
+  };
+}
+
 /**
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
  * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
@@ -66,12 +92,10 @@ export function requestGuard(
   const publicNames = new Set(
     publicUrl ? [publicUrl.hostname, ...(isLoopbackHost(publicUrl.hostname) ? LOOPBACK_NAMES : [])] : [],
   );
-  const wildcard = isWildcardHost(listenHost);
-  const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
-  const listenNames = new Set(wildcard || isLoopbackHost(listenHost) ? LOOPBACK_NAMES : []);
-  if (!wildcard) listenNames.add(bracketedHost(listenHost));
+  const anyHost = isWildcardHost(listenHost) && !publicUrl && webhooks.allowedHosts.length === 0;
+  const listenNames = listenNamesOf(listenHost);
   const allowedHosts = new Set(webhooks.allowedHosts);
-  const allowedOrigins = new Set(webhooks.allowedOrigins);
+  const originAllowed = originCheck(webhooks);
 
   const hostAllowed = (value: string, localPort: number, localAddress: string | undefined): boolean => {
     const match = HOST_HEADER.exec(value.toLowerCase());
@@ -82,13 +106,6 @@ export function requestGuard(
     if (localAddress && name === asHostName(localAddress) && samePort) return true;
     if (publicNames.has(name) && (port === undefined || port === publicPort)) return true;
     return allowedHosts.has(name);
-  };
-
-  const originAllowed = (value: string, localPort: number): boolean => {
-    if (!URL.canParse(value)) return false;
-    const origin = new URL(value);
-    if (allowedOrigins.has(origin.origin) || origin.origin === publicUrl?.origin) return true;
-    return origin.protocol === "http:" && listenNames.has(origin.hostname) && Number(origin.port || 80) === localPort;
   };
 
   return (headers, localPort, path, localAddress) => {

@@ -1,6 +1,6 @@
 import { createServer, maxHeaderSize, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Stopped } from "../app-types.js";
 import { type EventStore, NewerSchema, type StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
@@ -10,7 +10,7 @@ import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
-import { requestGuard } from "./hosts.js";
+import { originCheck, requestGuard } from "./hosts.js";
 import {
   capConnectionsPerClient,
   clientOf,
@@ -35,8 +35,12 @@ export interface ListenerParts {
   /** For the schemes that ask the sender's API before storing (Comgate). */
   http?: HttpClient;
   log: Log;
-  /** More routes on the same address, behind the same Host and Origin checks (MCP, in `waiter serve`). */
-  routes?: (app: express.Express) => void;
+  /**
+   * More routes on the same address, behind the same Host and Origin checks (MCP at /mcp, in
+   * `waiter serve`), and their CORS, which a request to /mcp from a page whose origin is allowed
+   * passes before any answer: the listener's refusals are read by the page too.
+   */
+  routes?: { mount(app: express.Express): void; pageAccess: RequestHandler };
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
@@ -123,6 +127,31 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   app.disable("x-powered-by");
   app.set("etag", false);
 
+  // Before every route and check, so that each, the Host and Origin guard's among them, sees the
+  // path the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path
+  // as it arrived, which is what the log and the 404 show.
+  const served = withoutPublicPath(webhooks.publicUrl);
+  app.use((req, _res, next) => {
+    req.url = served(req.url);
+    next();
+  });
+
+  if (routes) {
+    // Before any answer, so that a page whose origin is allowed reads each refusal below; one not
+    // allowed reads none. Its preflight is answered here, so that the request it clears comes and
+    // reads its refusal; past the address's cap, its connection is closed as the 503's would be.
+    const allowed = originCheck(webhooks);
+    app.all("/mcp", (req, res, next) => {
+      const { origin } = req.headers;
+      if (origin !== undefined && !allowed(origin, req.socket.localPort ?? 0)) {
+        next();
+        return;
+      }
+      if (isPastCap(req.socket)) res.setHeader("connection", "close");
+      routes.pageAccess(req, res, next);
+    });
+  }
+
   // A connection its address opened past its cap gets a word on what to do, not a bare close.
   app.use((req, res, next) => {
     if (!isPastCap(req.socket)) {
@@ -134,15 +163,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     res
       .status(503)
       .json({ error: `${atItsMost(clientOf(req.socket), webhooks, mode)}: retry once some close, or raise it` });
-  });
-
-  // Before every route and check, so that each, the Host and Origin guard's among them, sees the
-  // path the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path
-  // as it arrived, which is what the log and the 404 show.
-  const served = withoutPublicPath(webhooks.publicUrl);
-  app.use((req, _res, next) => {
-    req.url = served(req.url);
-    next();
   });
 
   if (stopping) {
@@ -328,7 +348,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     storeAnswers();
     res.json(ok);
   });
-  routes?.(app);
+  routes?.mount(app);
 
   mountDeliveries(app, {
     webhooks,
