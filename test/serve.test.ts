@@ -3546,6 +3546,9 @@ describe("OAuth access tokens", () => {
       expect(preflight.headers["access-control-allow-headers"]).toBe(
         "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID,Mcp-Method,Mcp-Name",
       );
+      // Kept by the browser a day (Firefox's most; Chromium keeps it 2 hours), not the 5 s it keeps
+      // a preflight that says nothing, which would precede nearly every request.
+      expect(preflight.headers["access-control-max-age"]).toBe("86400");
       await preflight.body.dump();
       // The challenge that sends the page to the metadata, the session's id once it has a token,
       // and when to come back after a 429 or a 503, which a browser hides from a page unless exposed.

@@ -127,6 +127,10 @@ export const pageAccess = cors({
   ],
   // Retry-After: when a 429 or a 503 says to come back, which a browser hides from the page otherwise.
   exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id", "Retry-After"],
+  // A day, Firefox's most (Chromium keeps it 2 hours): without it a browser keeps a preflight 5 s,
+  // and sends one before nearly every request. A request with a header the preflight did not allow
+  // is preflighted again, so one kept from before an upgrade holds back no request.
+  maxAge: 86_400,
 });
 
 /** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
