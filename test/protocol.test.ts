@@ -660,6 +660,30 @@ describe("oversized input", () => {
   };
   const cutByTheStop = /info +\[currency\] currency_rates failed: waiter stopped before this call finished: /;
 
+  test("a call still running at SIGTERM is answered though another request of its id was answered meanwhile", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+    const send = await initialized(server);
+    const answersTo2 = () =>
+      server
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult })
+        .filter((message) => message.id === 2);
+    try {
+      await callHeld(send);
+      // A client that uses an id again before its first request is answered, which MCP forbids.
+      send({ jsonrpc: "2.0", id: 2, method: "ping" });
+      await expect.poll(answersTo2).toHaveLength(1);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+    const [, cut] = answersTo2();
+    expect(cut?.result && text(cut.result)).toMatch(/^waiter stopped before this call finished: /);
+  });
+
   test("a SIGTERM while the client reads nothing of stdout stops waiter all the same, with a call still running", async () => {
     const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
     // "close" waits for stdout's end, which a client that reads nothing never reaches.
