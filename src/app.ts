@@ -80,7 +80,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
         signal: starting?.signal,
       });
     } catch (err) {
-      if (starting?.signal.aborted) throw err;
+      if (starting?.signal.aborted && err === starting.signal.reason) throw err;
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
     saidSetUp(store, databaseLabel(url), log);

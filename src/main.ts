@@ -166,8 +166,9 @@ async function startStoppable<T extends { close(): Promise<Stopped> }>(
   try {
     started = await start(starting);
   } catch (err) {
-    if (starting.signal.aborted) {
-      // Stopped before the start returned anything to close.
+    // Ended by the stop signal (with its reason) before the start returned anything to close; a
+    // start that failed for a reason of its own as the stop came (a port another program holds) is said.
+    if (starting.signal.aborted && err === starting.signal.reason) {
       sayLeftOut();
       log.info("stopped");
       process.exit(0);

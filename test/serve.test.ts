@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, connect as openSocket } from "node:net";
@@ -2373,6 +2374,39 @@ test("an address another program holds stops waiter serve and waiter listen, say
         `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
       ),
     ]);
+  } finally {
+    holder.close();
+  }
+});
+
+test("a stop signal while waiter listen fails to start for another reason says that reason, with status 1", async () => {
+  // A program that holds the port and never answers: waiter asks it who it is for 1 s, and the stop comes meanwhile.
+  let asked: () => void = () => {};
+  const asking = new Promise<void>((resolve) => {
+    asked = resolve;
+  });
+  const holder = createServer(() => asked());
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const { port } = holder.address() as AddressInfo;
+  try {
+    const child = spawn(process.execPath, [CLI, "listen"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    await asking;
+    child.kill("SIGTERM");
+    expect(await exited).toBe(1);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program holds the port`);
   } finally {
     holder.close();
   }
