@@ -50,6 +50,9 @@ export interface AutomationParts {
  */
 const STOP_MS = 2_000;
 
+/** How many of the runs a waiter that took the automations over takes up are named in its line; the rest are counted. */
+const NAMED_RUNS = 10;
+
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<Stopped> }> {
   const { automations, store, log, leaseMs } = parts;
   const stopping = new AbortController();
@@ -344,7 +347,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         }; ${
           takenOver.runs.length === 0
             ? "it left no run under way"
-            : `taken up: ${takenOver.runs.map((run) => `run ${run.id} (automation ${run.automation})`).join(", ")}`
+            : `taken up: ${takenOver.runs
+                .slice(0, NAMED_RUNS)
+                .map((run) => `run ${run.id} (automation ${run.automation})`)
+                .join(
+                  ", ",
+                )}${takenOver.runs.length > NAMED_RUNS ? ` and ${takenOver.runs.length - NAMED_RUNS} more` : ""}`
         }`,
       );
     }

@@ -889,6 +889,30 @@ test("a waiter that takes the automations over from one whose lease ran out says
   }
 });
 
+test("a waiter that takes over many runs under way names the first ten, and says how many more", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const added = [];
+  for (let i = 1; i <= 25; i++) added.push(await store.add(anEvent(`${i}`)));
+  await store.runs.setCursor(await store.latestSeq());
+  const ranOut = clock.now() - 12_000;
+  await store.runs.lease("shop-2/boot/4026531836:4242:x", ranOut - 60_000, 60_000);
+  const runs: number[] = [];
+  for (const event of added) runs.push((await store.runs.begin("a", event.id, false, ranOut - 1_000)) as number);
+  const lines: string[] = [];
+  const engine = await startOneStep(store, "notice", lines);
+  try {
+    await expect.poll(async () => (await store.runs.unfinished()).length).toBe(0);
+    const named = runs
+      .slice(0, 10)
+      .map((run) => `run ${run} \\(automation a\\)`)
+      .join(", ");
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`; taken up: ${named} and 15 more\n$`))]);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
 test("a waiter that waits for the lease of a holder named as older waiters named them says who holds it and until when, not that it runs the automations", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   // A store restored from a backup holds the lease of a waiter before pid namespaces were named.
