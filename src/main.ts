@@ -128,6 +128,7 @@ function onStopSignals(log: Log, stop: (signal: string) => void): void {
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
       if (stopping) {
+        sayLeftOut();
         log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
         process.exit(1);
       }
@@ -580,6 +581,7 @@ export async function main(): Promise<string | undefined> {
   process.on("unhandledRejection", (reason) => log.fault("unhandled rejection", reason));
   // Node's own report of it is several lines without time or level: journald would file it as info.
   process.on("uncaughtException", (err) => {
+    sayLeftOut();
     log.fault("stopping at once on an uncaught exception", err);
     process.exit(1);
   });

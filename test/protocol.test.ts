@@ -588,10 +588,13 @@ describe("oversized input", () => {
     expect(JSON.stringify(answers[1]?.result)).toContain("x".repeat(1_000_000));
   });
 
-  test("a second SIGTERM during a stop that waits on a webhook in flight stops at once, with status 1", async () => {
+  test("a second SIGTERM during a stop that waits on a webhook in flight stops at once, with status 1, saying the lines the log held", async () => {
     const server = withTrialListener();
     await expect.poll(() => server.stderr(), { timeout: 10_000 }).toMatch(/receiving webhooks on http:\S+/);
     const url = new URL(/receiving webhooks on (http:\S+)/.exec(server.stderr())?.[1] ?? "");
+    // Three deliveries to a path nothing serves: a line for the first, the others held for the minute.
+    for (let i = 0; i < 3; i++)
+      expect((await request(`${url.origin}/webhooks/nope`, { method: "POST" })).statusCode).toBe(404);
     // A sender that sends its headers and never its body: the stop waits for it.
     const sender = openSocket(Number(url.port), url.hostname);
     sender.setEncoding("utf8");
@@ -612,6 +615,7 @@ describe("oversized input", () => {
     expect(server.stderr()).toMatch(
       /warning +\[waiter\] SIGTERM again: stopping at once, without finishing what is in flight/,
     );
+    expect(server.stderr()).toMatch(/refused POST "\/webhooks\/nope" .*\(2 more like it since the last line/);
     sender.destroy();
   });
 

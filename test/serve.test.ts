@@ -519,6 +519,22 @@ describe("waiter serve", () => {
     );
   });
 
+  test("a fault nothing catches says the lines the log held before the fault's own", async () => {
+    const fault = `data:text/javascript,${encodeURIComponent('process.on("SIGUSR2", () => { throw "the index is gone"; });')}`;
+    const server = await startNode(
+      ["--import", fault, CLI, "serve", "--listen", "127.0.0.1:0"],
+      { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) },
+      SERVING,
+    );
+    // Three requests to a path nothing serves: a line for the first, the others held for the minute.
+    for (let i = 0; i < 3; i++) expect((await request(`${server.said}/nope`)).statusCode).toBe(404);
+    server.child.kill("SIGUSR2");
+    expect(await server.exited).toBe(1);
+    const [last, held] = server.stderr().split("\n").reverse().slice(1, 3);
+    expect(held).toMatch(/refused GET "\/nope" .*\(2 more like it since the last line/);
+    expect(last).toMatch(/uncaught exception: the index is gone$/);
+  });
+
   test("at debug, each call's line names the token it was made with, as a failed call's does", async () => {
     const tokens = [
       { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
