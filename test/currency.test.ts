@@ -826,6 +826,9 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ],
     // A thousand or one and a bit: no number, but the code all the same.
     ["€1.234", "with a dot before its decimals: 1234.5, and EUR as `from`"],
+    // A currency's name, and three letters that are another name of it, not its code.
+    ["100 euros", "send 100, without quotes, and EUR as `from`"],
+    ["500 RMB", "send 500, without quotes, and CNY as `from`"],
   ];
   for (const [amount, expected] of cases) expect(await said(amount), amount).toContain(expected);
   // Words that name no currency get the plain advice, not a guess.
@@ -846,6 +849,21 @@ test("a currency's sign or unit given as its code is refused naming the code to 
   expect(await refused({ to: " kr " })).toBe(
     "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: kr is written for SEK, NOK, DKK, ISK and more, send the one meant",
   );
+  // A name, or three letters written for a currency that are not its code.
+  const told: [string, string][] = [
+    ["euro", "euro is written for EUR, send that"],
+    ["Dollar", "Dollar is written for USD, CAD, AUD, NZD, HKD, SGD and more, send the one meant"],
+    ["koruna", "koruna is written for CZK, send that"],
+    ["crowns", "crowns is written for CZK, SEK, NOK, DKK, ISK and more, send the one meant"],
+    ["RMB", "RMB is written for CNY, send that"],
+    ["NIS", "NIS is written for ILS, send that"],
+    ["YEN", "YEN is written for JPY, send that"],
+  ];
+  for (const [name, said] of told) {
+    expect(await refused({ to: name }), name).toBe(
+      `Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: ${said}`,
+    );
+  }
   const rates = await server.call("currency_rates", { base: "$", symbols: ["zł"] });
   expect(text(rates)).toBe(
     "Invalid arguments for currency_rates: base: must be a three-letter ISO 4217 currency code such as EUR: $ is written for USD, CAD, AUD, NZD, MXN, HKD, SGD and more, send the one meant; symbols.0: must be a three-letter ISO 4217 currency code such as EUR: zł is written for PLN, send that",

@@ -170,7 +170,9 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   const [, before = "", number = "", after = ""] =
     /^(\D*?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(issue.input.trim().slice(0, 40)) ?? [];
   const unit = before && after ? undefined : before || after;
-  const codes = !unit ? [] : /^[A-Za-z]{3}$/.test(unit) ? [unit.toUpperCase()] : SIGNS[unit.toLowerCase()];
+  const codes = !unit
+    ? []
+    : (SIGNS[unit.toLowerCase()] ?? (/^[A-Za-z]{3}$/.test(unit) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)
