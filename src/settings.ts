@@ -209,6 +209,18 @@ export function word<const T extends readonly [string, ...string[]]>(values: T) 
   }, z.enum(values));
 }
 
+/**
+ * A number, or one written as plain decimal text ("50.08", "-3"), as some MCP clients send every
+ * argument: text with units, grouping or a plus sign is refused as written. A preprocess, so that
+ * a tool's published schema is the number's.
+ */
+export function decimal<T extends z.ZodType>(number: T) {
+  return z.preprocess(
+    (value) => (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value),
+    number,
+  );
+}
+
 /** A value as `word` reads it: text without blanks around it, in lowercase. */
 function wordRead(value: unknown): unknown {
   return typeof value === "string" ? value.trim().toLowerCase() : value;

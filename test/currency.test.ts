@@ -837,6 +837,23 @@ test("an amount written with its currency's symbol or unit is refused with the n
   );
 });
 
+test("an amount sent as plain decimal text, as some clients send every argument, is converted", async () => {
+  const asText = await server.call("currency_convert", {
+    amount: " 98.87 ",
+    from: "EUR",
+    to: "CZK",
+    date: "2026-08-28",
+  });
+  const asNumber = await server.call("currency_convert", { amount: 98.87, from: "EUR", to: "CZK", date: "2026-08-28" });
+  expect(asText.isError, text(asText)).toBeFalsy();
+  expect(asText.structuredContent).toEqual(asNumber.structuredContent);
+  // Not read in part: a sign, a comma or a unit leaves it text, refused saying what to send.
+  for (const amount of ["+98.87", "98,87", "98.87 EUR"]) {
+    const refused = await server.call("currency_convert", { amount, from: "EUR", to: "CZK", date: "2026-08-28" });
+    expect(text(refused), amount).toContain("amount: expected number, received string: send ");
+  }
+});
+
 test("a currency's sign or unit given as its code is refused naming the code to send", async () => {
   const refused = async (args: Record<string, unknown>) =>
     text(await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", ...args }));

@@ -1197,6 +1197,29 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.has("altitude")).toBe(false);
     });
 
+    test("numbers sent as plain decimal text, as some clients send every argument, are taken", async () => {
+      const forecast = await server.call("weather_forecast", {
+        latitude: " 49.8347 ",
+        longitude: "-18.282",
+        days: "2",
+      });
+      expect(forecast.isError, text(forecast)).toBeFalsy();
+      expect(data<{ place: unknown; days: unknown[] }>(forecast)).toMatchObject({
+        place: { latitude: 49.8347, longitude: -18.282 },
+        days: [{}, {}],
+      });
+      expect(met.requests.at(-1)?.query.get("lon")).toBe("-18.282");
+      const geocoded = await server.call("weather_geocode", { name: "Springfield", count: "2" });
+      expect(data<{ places: unknown[] }>(geocoded).places).toHaveLength(2);
+      // Text that is more than a number is refused as written, not read in part.
+      for (const latitude of ["49.8 N", "+49.8", "49,8"]) {
+        const refused = await server.call("weather_current", { latitude, longitude: 18.28 });
+        expect(text(refused), latitude).toMatch(
+          /^Invalid arguments for weather_current: latitude: (Invalid input: )?expected number, received string$/,
+        );
+      }
+    });
+
     test("a point at sea, in a zone of POSIX's inverted sign (Etc/GMT+3 is UTC-3), reads its offset truly", async () => {
       const current = await server.call("weather_current", { latitude: 30, longitude: -40 });
       expect(data(current).place).toMatchObject({ timezone: "Etc/GMT+3" });

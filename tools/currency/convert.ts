@@ -1,5 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
+import { decimal } from "../../src/settings.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   booked,
@@ -35,11 +36,13 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       "Converts an amount at an official reference rate of one day, default the latest, " +
       "rounded to the target's minor unit. Weekends and holidays use the last fixing before, valid for them; `date` is its day.",
     input: {
-      amount: z
-        .number({ error: amountAsText })
-        .positive({ error: notPositive })
-        .max(1e12)
-        .describe("Above 0, at most 1,000,000,000,000."),
+      amount: decimal(
+        z
+          .number({ error: amountAsText })
+          .positive({ error: notPositive })
+          .max(1e12)
+          .describe("Above 0, at most 1,000,000,000,000."),
+      ),
       from: code.describe("ISO 4217 code, e.g. JPY."),
       to: code.describe("ISO 4217 code, e.g. CZK."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimal } from "../../src/settings.js";
 import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
@@ -61,7 +62,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       "Units are in the field names: °C, mm, %, m/s.",
     input: {
       ...location,
-      days: z.number().int().min(1).max(max).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
+      days: decimal(z.number().int().min(1).max(max)).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
       hourly: z
         .boolean()
         .default(false)

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimal } from "../../src/settings.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, geonamesCountry } from "./places.js";
 import { placeLine, placeOut } from "./shapes.js";
@@ -27,7 +28,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .refine(isLanguage, { error: (issue) => notALanguage(String(issue.input)) })
         .optional()
         .describe("ISO 639-1 of the names: en (default), de, cs."),
-      count: z.number().int().min(1).max(10).default(5).describe("1 to 10; default 5."),
+      count: decimal(z.number().int().min(1).max(10)).default(5).describe("1 to 10; default 5."),
     },
     output: {
       query: z.string(),

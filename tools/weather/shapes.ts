@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Stale } from "../../src/http/upstream.js";
+import { decimal } from "../../src/settings.js";
 import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
 import { label, type Place, type Resolved } from "./places.js";
@@ -12,8 +13,8 @@ export const location = {
     .max(200)
     .optional()
     .describe('A name, narrowed by a country or region: "Frankfurt, DE". Or use latitude, longitude.'),
-  latitude: z.number().min(-90).max(90).optional().describe("Degrees, north positive."),
-  longitude: z.number().min(-180).max(180).optional().describe("Degrees, east positive."),
+  latitude: decimal(z.number().min(-90).max(90)).optional().describe("Degrees, north positive."),
+  longitude: decimal(z.number().min(-180).max(180)).optional().describe("Degrees, east positive."),
 };
 
 export const placeOut = z.object({
