@@ -965,6 +965,12 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "HRK", to: "EUR", date: "2024-06-03" },
       /^No rate for currency "HRK" in the fixing of 2024-06-03 by the European Central Bank\. HRK was fixed by the ECB until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "ecb" lists/,
     ],
+    // The lev's last fixing was of 2025-12-31, as Bulgaria took the euro on 2026-01-01.
+    [
+      "currency_convert",
+      { amount: 5, from: "BGN", to: "EUR", date: "2026-01-02" },
+      /^No rate for currency "BGN" in the fixing of 2026-01-02 by the European Central Bank\. BGN was fixed by the ECB until Bulgaria took the euro in 2026: an earlier date has its rate;/,
+    ],
     // The currencies the ECB fixed until their countries took the euro are no misspellings either.
     ...ECB_EURO_CHANGEOVERS.map(([code, last]): [string, Record<string, unknown>, RegExp] => [
       "currency_convert",

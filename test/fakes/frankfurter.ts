@@ -90,10 +90,20 @@ const FIXED_FROM: Record<string, string> = {
   THB: "2005-04-01",
 };
 
+/**
+ * Currencies of that table the ECB stopped fixing, and the last day it did: it took the lev off its
+ * list as Bulgaria took the euro on 1 January 2026 (its notice of 16 December 2025).
+ */
+const FIXED_UNTIL: Record<string, string> = {
+  BGN: "2025-12-31",
+};
+
 /** The EUR table of one working day: the currencies the ECB fixed on it. */
 export function ecbTable(date: string): Record<string, number> {
   const published = PUBLISHED[date] ?? {};
-  const codes = Object.keys(FULL.rates).filter((code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date);
+  const codes = Object.keys(FULL.rates).filter(
+    (code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date && date <= (FIXED_UNTIL[code] ?? date),
+  );
   return Object.fromEntries(
     codes.map((code, i) => [
       code,
