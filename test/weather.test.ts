@@ -250,6 +250,15 @@ describe(`at ${AFTERNOON}`, () => {
       const region = await server.call("weather_geocode", { name: "Springfield, Missouri", count: 1 });
       expect(data<{ places: { region: string }[] }>(region).places.map((p) => p.region)).toEqual(["Missouri"]);
 
+      // Without the comma the code is read as part of the name: what to send is said.
+      const spaced = await server.call("weather_geocode", { name: "Ostrava CZ" });
+      expect(data(spaced).places).toEqual([]);
+      expect(data<{ note: string }>(spaced).note).toContain(
+        'No place called "Ostrava CZ" was found. A country code goes after a comma: send "Ostrava, CZ".',
+      );
+      const forecast = await server.call("weather_forecast", { place: "Springfield USA" });
+      expect(text(forecast)).toContain('A country code goes after a comma: send "Springfield, USA".');
+
       const elsewhere = await server.call("weather_geocode", { name: "Ostrava, DE" });
       expect(data(elsewhere).places).toEqual([]);
       expect(data<{ note: string }>(elsewhere).note).toMatch(

@@ -134,7 +134,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier ? "" : commaForgotten(name)}`;
   }
 
   /**
@@ -586,6 +586,16 @@ function countryCodes(): Map<string, string> {
     }
   }
   return englishNames;
+}
+
+/**
+ * For a name that ends in a country's code without the comma before it ("Ostrava CZ"), which the
+ * geocoder reads as part of the name: the name to send.
+ */
+function commaForgotten(name: string): string {
+  const [, town, code = ""] = /^(.*\S)\s+([A-Z]{2,3})$/.exec(name) ?? [];
+  const known = [...countryCodes().values()].includes(code) || code.toLowerCase() in COUNTRY_ALIASES;
+  return town && known ? ` A country code goes after a comma: send ${quote(`${town}, ${code}`)}.` : "";
 }
 
 /** A country's code, or its name as people or the geocoder write it. */
