@@ -6,7 +6,7 @@ import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
-import { clock } from "../time.js";
+import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
@@ -301,9 +301,10 @@ export class StepCalls {
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
       const until = clock.now() + wait;
       if (until - started > retryForMs) {
-        // The person who finishes it by hand needs the upstream's own time, which the advice held.
+        // The person who finishes it by hand needs the upstream's own time, which the advice held,
+        // as a notice says a time: to the minute, the one it ends in or after, and in UTC.
         const next = asked
-          ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
+          ? `it asked not to be tried again before ${utcMinute(Math.ceil(until / 60_000) * 60_000)}, after the retry time`
           : "a next try would come after the retry time";
         const tried = `waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`;
         if (!(err instanceof UnconfirmedChange)) throw new ToolError(`${what} ${tried}`);
