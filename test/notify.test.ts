@@ -1039,12 +1039,19 @@ describe("notify_send by email", () => {
           callback(Object.assign(new Error("5.2.2 Mailbox full"), { responseCode: 552 }));
         } else if (address.address === "old@shop.example") {
           callback(Object.assign(new Error("5.2.1 Mailbox disabled, not accepting messages"), { responseCode: 550 }));
+        } else if (address.address === "quota@shop.example") {
+          // RFC 5321's own words for 552, which a server without enhanced codes answers alone.
+          callback(
+            Object.assign(new Error("Requested mail action aborted: exceeded storage allocation"), {
+              responseCode: 552,
+            }),
+          );
         } else callback();
       },
     });
     const team = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(full.port, {
-        to: ["boss@shop.example", "old@shop.example", "accounts@shop.example"],
+        to: ["boss@shop.example", "old@shop.example", "quota@shop.example", "accounts@shop.example"],
       }),
     });
     try {
@@ -1056,6 +1063,9 @@ describe("notify_send by email", () => {
       );
       expect(told).toMatch(
         /old@shop.example: The mail server refused it \(550 5.2.1 Mailbox disabled, not accepting messages\): not sent; the mailbox takes no mail/,
+      );
+      expect(told).toMatch(
+        /quota@shop.example: The mail server refused it \(552 Requested mail action aborted: exceeded storage allocation\): not sent; the mailbox takes no mail/,
       );
       expect(told).not.toMatch(/correct the address/);
     } finally {

@@ -393,12 +393,14 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // RFC 3463's enhanced code tells an address (5.1.x) from the server's policy (5.7.x: relaying
     // denied), which no change of address in to mends. To MAIL FROM of a login, it is a sender the
     // login may not send as (Postfix's "not owned by user"), which the channel's from mends.
-    const policy = /^5\.7\./.test(response?.slice(4) ?? "");
+    const enhanced = response?.slice(4) ?? "";
+    const policy = /^5\.7\./.test(enhanced);
     // 5.1.7 and 5.1.8 (the sender's address or its domain): the channel's from, whichever command
     // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
-    const sender = /^5\.1\.[78]\b/.test(response?.slice(4) ?? "");
-    // 5.2.1 and 5.2.2 (mailbox disabled, full): the address is right, and its owner can mend it.
-    const mailbox = /^5\.2\.[12]\b/.test(response?.slice(4) ?? "");
+    const sender = /^5\.1\.[78]\b/.test(enhanced);
+    // 5.2.1 and 5.2.2 (mailbox disabled, full), or a 552 without an enhanced code (RFC 5321:
+    // exceeded storage allocation): the address is right, and its owner can mend it.
+    const mailbox = /^5\.2\.[12]\b/.test(enhanced) || (responseCode === 552 && !/^\d\.\d/.test(enhanced));
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
     // gives none: there is no user to check, one is to be given.
     const anonymous = !options.user && (command === "MAIL FROM" || command === "RCPT TO");
@@ -407,7 +409,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     const messageRefused = code === "EMESSAGE" && command === "DATA";
     // RFC 7372's 5.7.20 to 5.7.29: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
     // whichever command it answers (policyd-spf answers RCPT TO): neither the login nor the address.
-    const senderDomain = /^5\.7\.2\d\b/.test(response?.slice(4) ?? "");
+    const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix =
