@@ -590,8 +590,10 @@ describe("notify_send by email", () => {
       expect(mail.data).toMatch(/^Subject: From the shop: Order 1042 is paid\.\r?$/m);
       // The channel's fromName, encoded as RFC 2047 has it: mail clients show "Kavárna, s.r.o.".
       expect(mail.data).toMatch(/^From: =\?UTF-8\?Q\?Kav=C3=A1rna=2C_s=2Er=2Eo=2E\?= <waiter@shop\.example>\r?$/m);
-      // Made by a machine (RFC 3834): an out-of-office reply does not answer it.
+      // Made by a machine (RFC 3834): an out-of-office reply does not answer it, nor Exchange's and
+      // Outlook's, which heed their own header (MS-OXCMAIL 2.1.3.2.20).
       expect(mail.data).toMatch(/^Auto-Submitted: auto-generated\r?$/m);
+      expect(mail.data).toMatch(/^X-Auto-Response-Suppress: OOF, AutoReply\r?$/m);
     }
   });
 

@@ -227,8 +227,9 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
       to,
       subject: await subjectHeader(subjectOf(options.subject, text)),
-      // A machine's message (RFC 3834): auto-responders (out of office) do not answer it.
-      headers: { "Auto-Submitted": "auto-generated" },
+      // A machine's message (RFC 3834): auto-responders (out of office) do not answer it; Exchange's
+      // and Outlook's heed their own header for it (MS-OXCMAIL 2.1.3.2.20).
+      headers: { "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply" },
       date: new Date(clock.now()),
       text,
       ...(FROM_LINE.test(text) ? { textEncoding: "quoted-printable" as const } : {}),
