@@ -9,5 +9,6 @@ import { withoutInvisible } from "./shown.js";
  * (`&#xE0049;`, `&ZeroWidthSpace;`) after, as a page shows nothing of them and a model would read them.
  */
 export function htmlAsText(html: string): string {
-  return withoutInvisible(decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, "")));
+  // A line break (a long name broken on the shop's pages) parts two words: left out, it would run them together.
+  return withoutInvisible(decodeHTML(html.replace(/<br\s*\/?>/gi, " ").replace(/<\/?[a-z][^<>]*>/gi, "")));
 }
