@@ -2394,6 +2394,22 @@ describe("products and stock", () => {
     expect(text(refused)).toMatch(/is a product variation; waiter sets the stock of simple products and of variable/);
   });
 
+  test("a product name of hundreds of kilobytes is cut in eshop_stock_set's answer, which still says what it says", async () => {
+    // A description pasted into the name: the frother is on backorder by its status alone.
+    woo.shop.product(P.frother).name = `Milk Frother ${"pěna, ".repeat(25_000)}`;
+    const set = await server.call("eshop_stock_set", { id: P.frother, quantity: 3 });
+    expect(set.isError, text(set)).toBeFalsy();
+    expect(Buffer.byteLength(JSON.stringify(set.structuredContent))).toBeLessThanOrEqual(42_000);
+    expect(Buffer.byteLength(text(set))).toBeLessThanOrEqual(42_000);
+    expect(data(set)).toMatchObject({ product: { id: P.frother, stock_quantity: 3 }, started_counting: true });
+    expect(JSON.stringify(set.structuredContent)).toMatch(
+      /"Milk Frother pěna, .*…\(cut at \d+ of its 150013 characters\)"/,
+    );
+    expect(text(set)).toMatch(
+      /^Milk Frother pěna, .*… \(id 111\): 3 in stock \(stock was not counted before\), instock\. It was on backorder by its stock status alone: /,
+    );
+  });
+
   test("a product on backorder by its status alone, counted, takes no backorders, and the answer says so", async () => {
     // WooCommerce's validate_props() keeps backorders "no" while a product counts no stock.
     const ended =

@@ -304,11 +304,11 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${named(before)} (id ${before.id}): the shop did not take the stock: it counts no product's stock, as stock management is off for the whole shop (WooCommerce → Settings → Products → Inventory, "Enable stock management"). Turn it on there, then set the stock.`,
       );
     }
-    const result = {
+    const result = withinAnswer({
       product: stockOut.parse(after),
       ...(was.manage_stock && was.stock_quantity !== undefined ? { previous_quantity: was.stock_quantity } : {}),
       started_counting: !was.manage_stock,
-    };
+    });
     // WooCommerce keeps backorders off while it counts no stock: one on backorder by its status
     // alone takes none once counted, and is out of stock at 0.
     if (!was.manage_stock && was.stock_status === "onbackorder" && after.backorders_allowed !== true) {
