@@ -931,3 +931,29 @@ test("a waiter that waits for the lease of a holder named as older waiters named
     await store.close();
   }
 });
+
+test("a condition's path through a number or a true/false value says what it found there, as a template's does", () => {
+  const stored = {
+    id: "evt_1",
+    seq: 1,
+    source: "s",
+    type: "order.paid",
+    scheme: "none",
+    dedupeId: "1",
+    receivedAt: new Date(clock.now()).toISOString(),
+    headers: {},
+    payload: JSON.stringify({ total: 1250, paid: true }),
+    isJson: true,
+    size: 2,
+    ackedAt: null,
+  };
+  const said = (path: string) =>
+    whyNotTaken(
+      automation.parse({ name: "a", when: { source: "s", where: [{ path, equals: "CZK" }] }, do: [{ ack: true }] }),
+      stored,
+    );
+  expect(said("payload.total.currency")).toBe(
+    "condition 1 does not hold (payload.total.currency is null; payload.total is a number)",
+  );
+  expect(said("payload.paid.at")).toBe("condition 1 does not hold (payload.paid.at is null; payload.paid is true)");
+});
