@@ -192,6 +192,6 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       ? ""
       : codes.length === 1
         ? `, and ${codes[0]} as \`from\``
-        : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")} and more`;
+        : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")}`;
   return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}`;
 }

@@ -36,7 +36,7 @@ function notACode(input: unknown): string {
   if (!codes) return refused;
   return codes.length === 1
     ? `${refused}: ${input} is written for ${codes[0]}, send that`
-    : `${refused}: ${input} is written for ${codes.join(", ")} and more, send the one meant`;
+    : `${refused}: ${input} is written for ${codes.join(", ")}, send the one meant`;
 }
 
 /**
