@@ -82,12 +82,15 @@ function isLanguage(code: string): boolean {
   return languages.of(code) !== undefined;
 }
 
-/** Why `code` is refused, naming the language to send where it is a country's code. */
+/**
+ * Why `code` is refused, naming the language to send where it is a country's code and its
+ * language has a code of two letters (the Philippines' Filipino has only fil).
+ */
 function notALanguage(code: string): string {
   const region = code.toUpperCase();
   const country = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" }).of(region);
   const spoken = new Intl.Locale("und", { region }).maximize();
-  return country && spoken.region === region
+  return country && spoken.region === region && /^[a-z]{2}$/.test(spoken.language)
     ? `${code} is no ISO 639-1 language code but the country code of ${country}, whose language is ${spoken.language}: send that`
     : `${code} is no ISO 639-1 language code: send one such as en, de or cs`;
 }
