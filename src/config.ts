@@ -598,10 +598,16 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
   // Windows finds a variable whatever the case of its name: there, waiter_log_level is read as WAITER_LOG_LEVEL.
   const readAsSetting = (name: string) =>
     known.some((setting) => setting.toUpperCase() === name.toUpperCase()) && env[name.toUpperCase()] === env[name];
+  // Kubernetes gives a pod WAITER_PORT=tcp://10.96.0.11:8790 for a Service named waiter, as Docker's links did.
+  const serviceLink = (name: string) => /^(?:tcp|udp|sctp):\/\/[^/]+:\d+$/.test(env[name] ?? "");
   return Object.keys(env)
     .filter(
       (name) =>
-        name.toUpperCase().startsWith(prefix) && !known.includes(name) && !named.has(name) && !readAsSetting(name),
+        name.toUpperCase().startsWith(prefix) &&
+        !known.includes(name) &&
+        !named.has(name) &&
+        !readAsSetting(name) &&
+        !serviceLink(name),
     )
     .flatMap((name) => {
       // A setting's variable with _FILE or _PATH after it, as Docker's secrets are given to images that read them so.

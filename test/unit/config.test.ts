@@ -1907,6 +1907,17 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
   // Words of no setting (a client's token, the tests' own), a secret's variable, and a word of many settings are let be.
   const quiet = ["WAITER_TOKEN", "WAITER_TOKEN_OPS", "WAITER_TEST_POSTGRES", "WAITER_DB_PASSWORD", "WAITER_URL"];
   expect(load(Object.fromEntries(quiet.map((name) => [name, "x"]))).warnings).toEqual([]);
+  // Kubernetes gives every pod such variables for a Service named waiter in its namespace.
+  const serviceLinks = {
+    WAITER_SERVICE_HOST: "10.96.0.11",
+    WAITER_SERVICE_PORT: "8790",
+    WAITER_PORT: "tcp://10.96.0.11:8790",
+    WAITER_PORT_8790_TCP: "tcp://10.96.0.11:8790",
+    WAITER_PORT_8790_TCP_PROTO: "tcp",
+    WAITER_PORT_8790_TCP_PORT: "8790",
+    WAITER_PORT_8790_TCP_ADDR: "10.96.0.11",
+  };
+  expect(load(serviceLinks).warnings).toEqual([]);
 });
 
 test("a variable that would name a file holding a setting or a secret (WAITER_WOO_SECRET_FILE, as Docker's secrets are given) is said to be read by nothing", () => {
