@@ -817,6 +817,8 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ["CZK 100", "send 100, without quotes, and CZK as `from`"],
     ["£20.99", "send 20.99, without quotes, and GBP as `from`"],
     ["250 zł", "send 250, without quotes, and PLN as `from`"],
+    // A unit of three letters that is no code: Romanian prices are written in lei.
+    ["100 lei", "send 100, without quotes, and RON as `from`"],
     ["US$100", "send 100, without quotes, and USD as `from`"],
     // A sign several currencies write: the number, and the code of the one meant, of those the sources fix.
     [
@@ -865,6 +867,10 @@ test("a currency's sign or unit given as its code is refused naming the code to 
   );
   expect(await refused({ to: "Kč" })).toBe(
     "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: Kč is written for CZK, send that",
+  );
+  // Three letters, yet no code: lei is Romania's unit, RON its code.
+  expect(await refused({ from: "Lei" })).toBe(
+    "Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR: Lei is written for RON, send that",
   );
   expect(await refused({ to: " kr " })).toBe(
     "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: kr is written for SEK, NOK, DKK, ISK, send the one meant",
