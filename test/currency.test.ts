@@ -872,6 +872,15 @@ test("a currency's sign or unit given as its code is refused naming the code to 
   expect(await refused({ from: "Lei" })).toBe(
     "Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR: Lei is written for RON, send that",
   );
+  // Names an object has of its own are no signs.
+  for (const name of ["__proto__", "constructor"]) {
+    expect(await refused({ from: name })).toBe(
+      "Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR",
+    );
+    expect(await refused({ amount: `100 ${name}` })).toBe(
+      "Invalid arguments for currency_convert: amount: expected number, received string: send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5",
+    );
+  }
   expect(await refused({ to: " kr " })).toBe(
     "Invalid arguments for currency_convert: to: must be a three-letter ISO 4217 currency code such as EUR: kr is written for SEK, NOK, DKK, ISK, send the one meant",
   );

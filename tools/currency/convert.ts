@@ -175,7 +175,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   const unit = before && after ? undefined : before || after;
   const codes = !unit
     ? []
-    : (SIGNS[unit.toLowerCase()] ?? (/^[A-Za-z]{3}$/.test(unit) ? [unit.toUpperCase()] : undefined));
+    : (SIGNS.get(unit.toLowerCase()) ?? (/^[A-Za-z]{3}$/.test(unit) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)

@@ -26,13 +26,13 @@ export const code = z
   .trim()
   .regex(/^[A-Za-z]{3}$/, { error: (issue) => notACode(issue.input), abort: true })
   // Three letters that are no code but another name of a currency ("RMB", "YEN") are told its code.
-  .refine((value) => !Object.hasOwn(SIGNS, value.toLowerCase()), { error: (issue) => notACode(issue.input) })
+  .refine((value) => !SIGNS.has(value.toLowerCase()), { error: (issue) => notACode(issue.input) })
   .transform((value) => value.toUpperCase());
 
 /** Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the code to send. */
 function notACode(input: unknown): string {
   const refused = "must be a three-letter ISO 4217 currency code such as EUR";
-  const codes = typeof input === "string" ? SIGNS[input.toLowerCase()] : undefined;
+  const codes = typeof input === "string" ? SIGNS.get(input.toLowerCase()) : undefined;
   if (!codes) return refused;
   return codes.length === 1
     ? `${refused}: ${input} is written for ${codes[0]}, send that`
@@ -41,69 +41,72 @@ function notACode(input: unknown): string {
 
 /**
  * Signs, units and names written for currencies, in lower case: the codes each is written for, most
- * used first. None is an ISO 4217 code, as the three-letter ones here are refused as codes.
+ * used first. None is an ISO 4217 code, as the three-letter ones here are refused as codes. A map,
+ * so that no name an object has of its own (constructor, __proto__) reads as a sign.
  */
-export const SIGNS: Record<string, string[]> = {
-  "€": ["EUR"],
-  "£": ["GBP"],
-  kč: ["CZK"],
-  zł: ["PLN"],
-  ft: ["HUF"],
-  lei: ["RON"],
-  "₹": ["INR"],
-  "₩": ["KRW"],
-  "₺": ["TRY"],
-  "₴": ["UAH"],
-  "₪": ["ILS"],
-  "₱": ["PHP"],
-  "฿": ["THB"],
-  us$: ["USD"],
-  ca$: ["CAD"],
-  a$: ["AUD"],
-  au$: ["AUD"],
-  nz$: ["NZD"],
-  hk$: ["HKD"],
-  s$: ["SGD"],
-  r$: ["BRL"],
-  $: ["USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD"],
-  "¥": ["JPY", "CNY"],
-  kr: ["SEK", "NOK", "DKK", "ISK"],
-  "kr.": ["DKK", "SEK", "NOK", "ISK"],
-  euro: ["EUR"],
-  euros: ["EUR"],
-  dollar: ["USD", "CAD", "AUD", "NZD", "HKD", "SGD"],
-  dollars: ["USD", "CAD", "AUD", "NZD", "HKD", "SGD"],
-  pound: ["GBP"],
-  pounds: ["GBP"],
-  sterling: ["GBP"],
-  koruna: ["CZK"],
-  koruny: ["CZK"],
-  korun: ["CZK"],
-  crown: ["CZK", "SEK", "NOK", "DKK", "ISK"],
-  crowns: ["CZK", "SEK", "NOK", "DKK", "ISK"],
-  krona: ["SEK", "ISK"],
-  krone: ["NOK", "DKK"],
-  zloty: ["PLN"],
-  forint: ["HUF"],
-  franc: ["CHF", "XOF", "XAF"],
-  francs: ["CHF", "XOF", "XAF"],
-  yen: ["JPY"],
-  yuan: ["CNY"],
-  renminbi: ["CNY"],
-  rmb: ["CNY"],
-  won: ["KRW"],
-  rupee: ["INR", "PKR", "LKR"],
-  rupees: ["INR", "PKR", "LKR"],
-  shekel: ["ILS"],
-  shekels: ["ILS"],
-  nis: ["ILS"],
-  lira: ["TRY"],
-  hryvnia: ["UAH"],
-  rand: ["ZAR"],
-  real: ["BRL"],
-  peso: ["MXN", "PHP"],
-  pesos: ["MXN", "PHP"],
-};
+export const SIGNS = new Map<string, string[]>(
+  Object.entries({
+    "€": ["EUR"],
+    "£": ["GBP"],
+    kč: ["CZK"],
+    zł: ["PLN"],
+    ft: ["HUF"],
+    lei: ["RON"],
+    "₹": ["INR"],
+    "₩": ["KRW"],
+    "₺": ["TRY"],
+    "₴": ["UAH"],
+    "₪": ["ILS"],
+    "₱": ["PHP"],
+    "฿": ["THB"],
+    us$: ["USD"],
+    ca$: ["CAD"],
+    a$: ["AUD"],
+    au$: ["AUD"],
+    nz$: ["NZD"],
+    hk$: ["HKD"],
+    s$: ["SGD"],
+    r$: ["BRL"],
+    $: ["USD", "CAD", "AUD", "NZD", "MXN", "HKD", "SGD"],
+    "¥": ["JPY", "CNY"],
+    kr: ["SEK", "NOK", "DKK", "ISK"],
+    "kr.": ["DKK", "SEK", "NOK", "ISK"],
+    euro: ["EUR"],
+    euros: ["EUR"],
+    dollar: ["USD", "CAD", "AUD", "NZD", "HKD", "SGD"],
+    dollars: ["USD", "CAD", "AUD", "NZD", "HKD", "SGD"],
+    pound: ["GBP"],
+    pounds: ["GBP"],
+    sterling: ["GBP"],
+    koruna: ["CZK"],
+    koruny: ["CZK"],
+    korun: ["CZK"],
+    crown: ["CZK", "SEK", "NOK", "DKK", "ISK"],
+    crowns: ["CZK", "SEK", "NOK", "DKK", "ISK"],
+    krona: ["SEK", "ISK"],
+    krone: ["NOK", "DKK"],
+    zloty: ["PLN"],
+    forint: ["HUF"],
+    franc: ["CHF", "XOF", "XAF"],
+    francs: ["CHF", "XOF", "XAF"],
+    yen: ["JPY"],
+    yuan: ["CNY"],
+    renminbi: ["CNY"],
+    rmb: ["CNY"],
+    won: ["KRW"],
+    rupee: ["INR", "PKR", "LKR"],
+    rupees: ["INR", "PKR", "LKR"],
+    shekel: ["ILS"],
+    shekels: ["ILS"],
+    nis: ["ILS"],
+    lira: ["TRY"],
+    hryvnia: ["UAH"],
+    rand: ["ZAR"],
+    real: ["BRL"],
+    peso: ["MXN", "PHP"],
+    pesos: ["MXN", "PHP"],
+  }),
+);
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
