@@ -369,7 +369,7 @@ test("one address past its connections and the listener past all of them within 
   await expect.poll(() => past.closed()).toBe(true);
   expect(
     warned(
-      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: answering its new ones 503",
+      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: answering its new ones 503, closing those past 10 at once",
     ),
   ).toHaveLength(1);
   expect(

@@ -1456,7 +1456,7 @@ describe("sessions", () => {
       const silent = openSocket(Number(port), hostname);
       await expect.poll(() => silent.closed, { timeout: 3_000 }).toBe(true);
       expect(served.stderr().match(/warning .*connections.*/g)).toEqual([
-        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503",
+        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503, closing those past 10 at once",
       ]);
     } finally {
       await served.close();

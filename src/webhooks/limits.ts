@@ -65,7 +65,7 @@ function release(held: Map<string, number>, client: string): void {
 }
 
 /** How many connections past its cap one address may have answered 503 at once; more are closed at once. */
-const ANSWERED_PAST_CAP = 10;
+export const ANSWERED_PAST_CAP = 10;
 const pastCap = new WeakSet<Socket>();
 
 /** Whether a connection came while its client address held its most: its request gets 503. */

@@ -12,6 +12,7 @@ import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
 import { originCheck, requestGuard } from "./hosts.js";
 import {
+  ANSWERED_PAST_CAP,
   capConnectionsPerClient,
   clientOf,
   closeOnceRead,
@@ -504,7 +505,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   );
   capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, timeouts.silentMs, (client) =>
     warn(
-      `${listenerName}: ${atItsMost(client, webhooks, parts.mode)}: answering its new ones 503`,
+      `${listenerName}: ${atItsMost(client, webhooks, parts.mode)}: answering its new ones 503, closing those past ${ANSWERED_PAST_CAP} at once`,
       "maxConnectionsPerClient",
     ),
   );
