@@ -1,3 +1,4 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { expect, test } from "vitest";
 import { setClock } from "../src/time.js";
@@ -71,6 +72,35 @@ test("tools/list, what a model reads first of it, and the instructions stay with
  * What is larger is cut, with a marker that says how to get the rest.
  */
 const RESULT_BYTES = 80_000;
+/**
+ * What Claude Code gives the model of a result: its structuredContent alone, as JSON, where it has
+ * one, else its text; past 50,000 characters, it saves that to a file in place of the model's context.
+ */
+const GIVEN_CHARACTERS = 50_000;
+
+/** A result as the model is given it (GIVEN_CHARACTERS). */
+function given(result: CallToolResult): string {
+  if (result.structuredContent) return JSON.stringify(result.structuredContent);
+  return result.content.map((part) => (part.type === "text" ? part.text : JSON.stringify(part))).join("\n");
+}
+
+/** Checks each result whole (RESULT_BYTES) and as the model is given it (GIVEN_CHARACTERS), printing their sizes. */
+function expectWithin(results: Record<string, CallToolResult>) {
+  const sizes = Object.entries(results).map(([tool, result]) => {
+    expect(result.isError, `${tool}: ${given(result).slice(0, 300)}`).toBeFalsy();
+    const shown = given(result);
+    return { tool, all: bytes(result), shown: shown.length, shownBytes: Buffer.byteLength(shown) };
+  });
+  console.log(
+    sizes.map(({ tool, all, shown }) => `${tool}: ${all} bytes, ${shown} characters given the model`).join("\n"),
+    `\n(at most ${RESULT_BYTES} bytes, ${GIVEN_CHARACTERS} characters)`,
+  );
+  for (const { tool, all, shown, shownBytes } of sizes) {
+    expect(all, tool).toBeLessThanOrEqual(RESULT_BYTES);
+    expect(shown, `${tool}, as the model is given it`).toBeLessThanOrEqual(GIVEN_CHARACTERS);
+    expect(shownBytes, `${tool}, as the model is given it`).toBeLessThanOrEqual(RESULT_BYTES);
+  }
+}
 
 test("the largest results stay within 20k tokens", async () => {
   setClock("2026-11-27T16:40:00Z");
@@ -86,13 +116,16 @@ test("the largest results stay within 20k tokens", async () => {
   try {
     // A payload of 1 MiB, the most the listener takes, and a hundred wide ones behind it.
     const field = (k: number) => [`field_${k}`, `"quoted" ${"z".repeat(500)}`];
-    const post = (body: object) =>
+    const post = (body: object, headers: Record<string, string> = {}) =>
       request(`${waiter.listenerUrl}/webhooks/trial`, {
         method: "POST",
         body: JSON.stringify(body),
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...headers },
       }).then(async (r) => ((await r.body.json()) as { id: string }).id);
-    const huge = await post(Object.fromEntries(Array.from({ length: 1_900 }, (_, k) => field(k))));
+    const wide = Object.fromEntries(Array.from({ length: 1_900 }, (_, k) => field(k)));
+    const huge = await post(wide);
+    // With a User-Agent of nearly the 16 KiB of headers Node reads.
+    const agent = await post({ ...wide, again: true }, { "user-agent": `Sender/1.0 (${"x".repeat(15_000)})` });
     // As large in bytes, of characters that take more than one each as JSON carries them: a
     // Japanese shop's order (three bytes a character), a pull request's text (quotes and line breaks).
     const japanese = await post({ note: "ご注文ありがとうございます。".repeat(24_000) });
@@ -104,6 +137,7 @@ test("the largest results stay within 20k tokens", async () => {
       events_get: await waiter.call("events_get", { id: huge }),
       "events_get of Japanese": await waiter.call("events_get", { id: japanese }),
       "events_get of escapes": await waiter.call("events_get", { id: escaped }),
+      "events_get with a long User-Agent": await waiter.call("events_get", { id: agent }),
       events_list: await waiter.call("events_list", { limit: 100 }),
       currency_history: await waiter.call("currency_history", {
         base: "EUR",
@@ -112,13 +146,9 @@ test("the largest results stay within 20k tokens", async () => {
         end: "2024-12-31",
       }),
     };
-    const sizes = Object.entries(largest).map(([tool, result]) => {
-      expect(result.isError, tool).toBeFalsy();
-      return [tool, bytes(result)] as const;
-    });
-    console.log(sizes.map(([tool, size]) => `${tool}: ${size} bytes`).join(", "), `(at most ${RESULT_BYTES})`);
-    for (const [tool, size] of sizes) expect(size, tool).toBeLessThanOrEqual(RESULT_BYTES);
+    expectWithin(largest);
     expect(largest.events_get.structuredContent).toMatchObject({ payload_cut_at: expect.any(Number) });
+    expect(given(largest["events_get with a long User-Agent"])).toContain("…(cut at ");
   } finally {
     await waiter.close();
     await frankfurter.close();

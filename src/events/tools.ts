@@ -3,7 +3,17 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { enumerated, firstBytes, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
+import {
+  enumerated,
+  firstBytes,
+  noSuchName,
+  quote,
+  quoteLine,
+  SOURCE,
+  shorten,
+  withEscapes,
+  withinBytes,
+} from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
@@ -28,6 +38,11 @@ const MAX_PAYLOAD_TEXT = 16_384;
  * would take two or three times as much. With the text, a result stays under 20k tokens.
  */
 const MAX_PAYLOAD = 40_000;
+/** A whole event stops here, as JSON carries it: a client keeps an answer past 50,000 characters from its model. */
+const MAX_EVENT = 46_000;
+/** The headers' values stop here, as JSON carries them, the longest cut: a sender's User-Agent may fill 16 KiB. */
+const MAX_HEADERS = 4_000;
+const HEADER_VALUES = new Set(["value"]);
 
 /** What a wait that waiter's stop ended says: no timeout, and the client waits on elsewhere or later. */
 const STOPPING = "waiter is stopping: wait once it is back, or on another of its servers.";
@@ -259,31 +274,37 @@ function fullEvent(
   const units = minorUnitsNote([{ ...event, payload }]);
   if (units) notes.unshift(units);
   if (noRun) notes.push(`No automation ran on it. ${noRun}`);
-  const shown = firstBytes(payload, MAX_PAYLOAD, true);
-  if (shown.length < payload.length) {
-    const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
-    // fields count only on an object: on anything else they were ignored, as said above.
-    // Of fields, those it has: one it lacks is not shown, so asking for fewer would show no more.
-    const advice = isRecord(parsed)
-      ? howToReadAll(parsed, present, partsBy)
-      : howToReadAll(undefined, undefined, partsBy);
-    notes.push(`The payload is cut at ${shown.length} of its ${payload.length} characters${invalid}; ${advice}.`);
-  }
-  return {
-    ...eventRecord(event),
-    payload: shown,
-    ...(shown.length < payload.length ? { payload_cut_at: shown.length } : {}),
-    ...(notes.length > 0 ? { note: notes.join(" ") } : {}),
-    ...(runs.length
-      ? {
-          // A dry run acted on nothing: it never reads as plainly "done".
-          automations: runs.map((run) => ({
-            name: run.automation,
-            status: run.dryRun ? `dry run, ${run.status}` : run.status,
-          })),
-        }
-      : {}),
+  const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
+  // fields count only on an object: on anything else they were ignored, as said above.
+  // Of fields, those it has: one it lacks is not shown, so asking for fewer would show no more.
+  const cutNote = (at: number) =>
+    `The payload is cut at ${at} of its ${payload.length} characters${invalid}; ${isRecord(parsed) ? howToReadAll(parsed, present, partsBy) : howToReadAll(undefined, undefined, partsBy)}.`;
+  const whole = eventRecord(event);
+  const headers = withinBytes(whole.headers, MAX_HEADERS, HEADER_VALUES);
+  const record = (shown: string) => {
+    const cut = shown.length < payload.length;
+    const said = cut ? [...notes, cutNote(shown.length)] : notes;
+    return {
+      ...whole,
+      headers,
+      payload: shown,
+      ...(cut ? { payload_cut_at: shown.length } : {}),
+      ...(said.length > 0 ? { note: said.join(" ") } : {}),
+      ...(runs.length
+        ? {
+            // A dry run acted on nothing: it never reads as plainly "done".
+            automations: runs.map((run) => ({
+              name: run.automation,
+              status: run.dryRun ? `dry run, ${run.status}` : run.status,
+            })),
+          }
+        : {}),
+    };
   };
+  // The payload has the room the rest leaves, that rest saying it is cut: its headers and notes
+  // (the names of a thousand fields, a sender's long User-Agent) would take the answer past MAX_EVENT.
+  const rest = Buffer.byteLength(JSON.stringify(record(""))) + 2 * String(payload.length).length;
+  return record(firstBytes(payload, Math.max(0, Math.min(MAX_PAYLOAD, MAX_EVENT - rest)), true));
 }
 
 /**
