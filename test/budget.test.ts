@@ -130,8 +130,15 @@ test("the largest results stay within 20k tokens", async () => {
     // Japanese shop's order (three bytes a character), a pull request's text (quotes and line breaks).
     const japanese = await post({ note: "ご注文ありがとうございます。".repeat(24_000) });
     const escaped = await post({ body: '"quoted"\n'.repeat(85_000) });
+    // Each line as long as JSON makes it: a type of 100 characters it escapes, and a gist of them.
+    const escapes = '"\\'.repeat(50);
     for (let i = 0; i < 100; i++)
-      await post({ n: i, ...Object.fromEntries(Array.from({ length: 40 }, (_, k) => field(k))) });
+      await post({
+        type: escapes,
+        status: escapes.repeat(4),
+        n: i,
+        ...Object.fromEntries(Array.from({ length: 40 }, (_, k) => field(k))),
+      });
     const two = ["USD", "CZK"];
     const largest = {
       events_get: await waiter.call("events_get", { id: huge }),
@@ -149,6 +156,7 @@ test("the largest results stay within 20k tokens", async () => {
     expectWithin(largest);
     expect(largest.events_get.structuredContent).toMatchObject({ payload_cut_at: expect.any(Number) });
     expect(given(largest["events_get with a long User-Agent"])).toContain("…(cut at ");
+    expect(largest.events_list.structuredContent).toMatchObject({ next_before: expect.any(String) });
   } finally {
     await waiter.close();
     await frankfurter.close();

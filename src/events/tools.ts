@@ -225,6 +225,20 @@ const summaryShape = z.object({
   gist: z.string().describe("Untrusted text."),
 });
 
+type Summary = z.infer<typeof summaryShape>;
+
+/** One event as a line of events_list's text. Type and gist are quoted as string literals: the sender wrote them, not waiter. */
+function line(e: Summary): string {
+  return `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`;
+}
+
+/**
+ * A page of events_list stops here, its events counted as JSON carries them, as structuredContent
+ * and as lines of text: some clients refuse a result over 25k tokens, and a sender's type and gist
+ * of quotes and backslashes take twice their length in each, escaped again in the text's JSON.
+ */
+const PAGE_BYTES = 70_000;
+
 const eventShape = {
   notice: z.string(),
   id: z.string(),
@@ -532,10 +546,17 @@ export function eventsToolset(
           const after = args.since ? await seqOf(store, args.since, "since", "events_list") : 0;
           const filter = { ...filterOf(args), unackedOnly: args.unacked_only };
           const found = await store.list(filter, { after, before, limit: limit + 1 });
-          const shown = found.slice(0, limit);
+          const lines = found.slice(0, limit).map(summary);
+          let fitting = 0;
+          for (let used = 0; fitting < lines.length; fitting++) {
+            const e = lines[fitting] as Summary;
+            used += Buffer.byteLength(JSON.stringify(e)) + Buffer.byteLength(JSON.stringify(line(e)));
+            if (used > PAGE_BYTES && fitting > 0) break;
+          }
+          const shown = found.slice(0, fitting);
           const last = shown.at(-1);
           const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
-          const nextBefore = found.length > limit && last ? `${cursorOf(last.seq)}-${now}` : undefined;
+          const nextBefore = found.length > fitting && last ? `${cursorOf(last.seq)}-${now}` : undefined;
           // Without since, the pages back would go on past it, to the events read before it; without
           // the filters, they would list what the filters left out. Said in the note, which a client
           // that gives the model only structuredContent passes on too.
@@ -555,12 +576,17 @@ export function eventsToolset(
               ? `Keep ${enumerated(kept, "and")} when paging back with before: ${without}.`
               : undefined;
           const notes = [
+            ...(fitting < lines.length
+              ? [
+                  `Only ${fitting} of the ${lines.length} events asked for fit in one answer, their lines being long: next_before gives the rest.`,
+                ]
+              : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);
           return {
-            events: shown.map(summary),
+            events: lines.slice(0, fitting),
             cursor: cursorOf(now),
             ...(nextBefore ? { next_before: nextBefore } : {}),
             ...(notes.length ? { note: notes.join(" ") } : {}),
@@ -569,14 +595,9 @@ export function eventsToolset(
         render(r) {
           const note = r.note ? `\n${r.note}` : "";
           if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.${note}`;
-          // Type and gist are quoted as string literals: the sender wrote them, not waiter.
-          const lines = r.events.map(
-            (e) =>
-              `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
-          );
           // That since and the filters go with it is the note's to say.
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
-          return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
+          return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${r.events.map(line).join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
         },
       });
 
