@@ -3,6 +3,9 @@ import { request } from "undici";
 import { expect, test } from "vitest";
 import { setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
+import { startMet } from "./fakes/met.js";
+import { startGeocoding } from "./fakes/open-meteo.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { EVERY_TOOLSET, SERVED_BY_EVERY_TOOLSET, TOOL_COUNT } from "./reference.js";
 
@@ -104,10 +107,40 @@ function expectWithin(results: Record<string, CallToolResult>) {
 
 test("the largest results stay within 20k tokens", async () => {
   setClock("2026-11-27T16:40:00Z");
-  const frankfurter = await startFrankfurter();
+  const [frankfurter, met, geocoding, woo] = await Promise.all([
+    startFrankfurter(),
+    startMet(),
+    startGeocoding(),
+    startWooCommerce(),
+  ]);
+  // A shop whose orders and products have long names, three bytes a character, and an order of 200 lines of them.
+  const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
+  const order = woo.shop.order(WOO_IDS.orders.pending1999);
+  const product = woo.shop.product(WOO_IDS.products.espresso);
+  for (let i = 0; i < 100; i++) {
+    const copy = structuredClone(order);
+    copy.id = 20_000 + i;
+    copy.billing.first_name = name;
+    copy.payment_method_title = name;
+    woo.shop.orders.set(copy.id, copy);
+    woo.shop.products.set(30_000 + i, { ...structuredClone(product), id: 30_000 + i, name, sku: `LONG-${i}` });
+  }
+  for (const customer of woo.shop.customers.values()) customer.first_name = name;
+  order.line_items = Array.from({ length: 200 }, (_, i) => ({
+    ...structuredClone(order.line_items[0] as (typeof order.line_items)[number]),
+    id: 5000 + i,
+    name: `${i + 1}. ${name}`,
+  }));
+  order.customer_note = "Please ring twice. ".repeat(200);
   const waiter = await startWaiter(
     {
       WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+      WAITER_CONTACT: "ops@waiter.cz",
+      WAITER_WOO_URL: woo.origin,
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+      WAITER_MET_URL: `${met.origin}/weatherapi`,
+      WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
     },
@@ -152,6 +185,12 @@ test("the largest results stay within 20k tokens", async () => {
         start: "2024-01-01",
         end: "2024-12-31",
       }),
+      weather_forecast: await waiter.call("weather_forecast", { place: "Frankfurt", days: 10 }),
+      "weather_forecast hourly": await waiter.call("weather_forecast", { place: "Frankfurt", days: 3, hourly: true }),
+      eshop_orders_list: await waiter.call("eshop_orders_list", { page_size: 100 }),
+      eshop_order_get: await waiter.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 }),
+      eshop_products_list: await waiter.call("eshop_products_list", { page_size: 100 }),
+      eshop_customers_list: await waiter.call("eshop_customers_list", { page_size: 100 }),
     };
     expectWithin(largest);
     expect(largest.events_get.structuredContent).toMatchObject({ payload_cut_at: expect.any(Number) });
@@ -159,7 +198,7 @@ test("the largest results stay within 20k tokens", async () => {
     expect(largest.events_list.structuredContent).toMatchObject({ next_before: expect.any(String) });
   } finally {
     await waiter.close();
-    await frankfurter.close();
+    await Promise.all([frankfurter.close(), met.close(), geocoding.close(), woo.close()]);
     setClock();
   }
 });
