@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { expect, test } from "vitest";
-import { setClock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
@@ -143,6 +143,23 @@ test("the largest results stay within 20k tokens", async () => {
       WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: ["424242"],
+          baseUrl: "http://127.0.0.1:9",
+        },
+      }),
+      TELEGRAM_BOT_TOKEN: "123456:budget",
+      // Of twenty steps, on a type the deliveries below never have: its runs are written below.
+      WAITER_AUTOMATIONS: JSON.stringify([
+        {
+          name: "tell-all",
+          when: { source: "trial", type: "order.told" },
+          do: Array(20).fill({ notify: "team", text: "Told." }),
+        },
+      ]),
     },
     { listener: true },
   );
@@ -172,6 +189,34 @@ test("the largest results stay within 20k tokens", async () => {
         n: i,
         ...Object.fromEntries(Array.from({ length: 40 }, (_, k) => field(k))),
       });
+    // A run of twenty steps, each told by as long an answer as a step keeps, in Japanese, the last failed.
+    const told = await waiter.store?.add({
+      source: "trial",
+      type: "order.told",
+      scheme: "none",
+      dedupeId: "told-1",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    const run = (await waiter.store?.runs.begin("tell-all", told?.id ?? "", false, clock.now())) as number;
+    const answer = "有機コーヒー豆 1kg、".repeat(400).slice(0, 4_000);
+    for (let step = 0; step < 19; step++)
+      await waiter.store?.runs.step(
+        run,
+        step,
+        "done",
+        JSON.stringify({ tool: "notify_send", said: answer }),
+        clock.now(),
+      );
+    await waiter.store?.runs.step(
+      run,
+      19,
+      "failed",
+      JSON.stringify({ tool: "notify_send", args: { text: answer }, error: answer }),
+      clock.now(),
+    );
+    await waiter.store?.runs.finish(run, "failed", clock.now(), `step 20 (notify_send): ${answer}`);
     const two = ["USD", "CZK"];
     const largest = {
       events_get: await waiter.call("events_get", { id: huge }),
@@ -187,6 +232,7 @@ test("the largest results stay within 20k tokens", async () => {
       }),
       weather_forecast: await waiter.call("weather_forecast", { place: "Frankfurt", days: 10 }),
       "weather_forecast hourly": await waiter.call("weather_forecast", { place: "Frankfurt", days: 3, hourly: true }),
+      automations_runs: await waiter.call("automations_runs", { limit: 50 }),
       eshop_orders_list: await waiter.call("eshop_orders_list", { page_size: 100 }),
       eshop_order_get: await waiter.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 }),
       eshop_products_list: await waiter.call("eshop_products_list", { page_size: 100 }),

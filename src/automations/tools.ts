@@ -345,7 +345,7 @@ export function automationsToolset(
             status: run.status,
             dry_run: run.dryRun,
             started_at: run.startedAt,
-            ...(run.error ? { error: run.error } : {}),
+            ...(run.error ? { error: bounded(run.error) } : {}),
             steps: run.steps
               .map((step) => {
                 const detail = JSON.parse(step.detail) as {
