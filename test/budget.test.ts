@@ -5,6 +5,7 @@ import { clock, setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
+import { BOT_TOKEN, startTelegram } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { EVERY_TOOLSET, SERVED_BY_EVERY_TOOLSET, TOOL_COUNT } from "./reference.js";
@@ -105,7 +106,7 @@ function expectWithin(results: Record<string, CallToolResult>) {
   }
 }
 
-test("the largest results stay within 20k tokens", async () => {
+test("the largest results stay within 20k tokens, and what the model is given within 50,000 characters", async () => {
   setClock("2026-11-27T16:40:00Z");
   const [frankfurter, met, geocoding, woo] = await Promise.all([
     startFrankfurter(),
@@ -113,6 +114,9 @@ test("the largest results stay within 20k tokens", async () => {
     startGeocoding(),
     startWooCommerce(),
   ]);
+  // A channel of many chats, each told.
+  const chats = Array.from({ length: 50 }, (_, i) => String(-1001234567800 - i));
+  const telegram = await startTelegram(chats);
   // A shop whose orders and products have long names, three bytes a character, and an order of 200 lines of them.
   const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
   const order = woo.shop.order(WOO_IDS.orders.pending1999);
@@ -147,11 +151,11 @@ test("the largest results stay within 20k tokens", async () => {
         team: {
           type: "telegram",
           botTokenEnv: "TELEGRAM_BOT_TOKEN",
-          chatIds: ["424242"],
-          baseUrl: "http://127.0.0.1:9",
+          chatIds: chats,
+          baseUrl: telegram.origin,
         },
       }),
-      TELEGRAM_BOT_TOKEN: "123456:budget",
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       // Of twenty steps, on a type the deliveries below never have: its runs are written below.
       WAITER_AUTOMATIONS: JSON.stringify([
         {
@@ -232,6 +236,7 @@ test("the largest results stay within 20k tokens", async () => {
       }),
       weather_forecast: await waiter.call("weather_forecast", { place: "Frankfurt", days: 10 }),
       "weather_forecast hourly": await waiter.call("weather_forecast", { place: "Frankfurt", days: 3, hourly: true }),
+      notify_send: await waiter.call("notify_send", { channel: "team", text: "有機コーヒー豆".repeat(570) }),
       automations_runs: await waiter.call("automations_runs", { limit: 50 }),
       eshop_orders_list: await waiter.call("eshop_orders_list", { page_size: 100 }),
       eshop_order_get: await waiter.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 }),
@@ -244,7 +249,7 @@ test("the largest results stay within 20k tokens", async () => {
     expect(largest.events_list.structuredContent).toMatchObject({ next_before: expect.any(String) });
   } finally {
     await waiter.close();
-    await Promise.all([frankfurter.close(), met.close(), geocoding.close(), woo.close()]);
+    await Promise.all([frankfurter.close(), met.close(), geocoding.close(), woo.close(), telegram.close()]);
     setClock();
   }
 });
