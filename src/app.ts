@@ -6,7 +6,7 @@ import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import { type EventStore, logDropped, NewerStore } from "./events/store.js";
+import { type EventStore, logDropped, NewerStore, sourcesHeld } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
 import { unmatchedNoProxy } from "./http/proxy.js";
@@ -474,7 +474,13 @@ export async function startApp(
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
       const stopResources =
         store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
-      const offerPrompts = registerPrompts(server, served, sources, log);
+      const offerPrompts = registerPrompts(
+        server,
+        served,
+        // A store that cannot say whom it heard from leaves the configured ones.
+        async () => (store ? sourcesHeld(store, sources).catch(() => sources) : sources),
+        log,
+      );
       refuseUnknownCursors(server);
       refuseInvalidParams(server);
       return {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
-import { folded, quote } from "./shown.js";
+import { folded, noSuchName, quote, SOURCE } from "./shown.js";
 import { clock, DAY_MS, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
 
@@ -36,7 +36,7 @@ const completion = new AsyncLocalStorage<{ signal: AbortSignal; more: boolean }>
 export function registerPrompts(
   server: McpServer,
   tools: readonly Tool[],
-  sources: readonly string[],
+  sources: () => Promise<readonly string[]>,
   log: Log,
 ): (tools: readonly Tool[]) => void {
   const servedBy = (list: readonly Tool[]) => (name: string) => list.some((tool) => tool.name === name);
@@ -59,22 +59,20 @@ export function registerPrompts(
           "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
         argsSchema: {
           // Source names are lowercase: "S" typed (a capital put in by habit) still means one of them.
-          source: optionalCompletable("Only events from this webhook source.", (value) =>
-            sources.filter((name) => name.startsWith(value.trim().toLowerCase())),
+          source: optionalCompletable("Only events from this webhook source.", async (value) =>
+            (await sources()).filter((name) => name.startsWith(value.trim().toLowerCase())),
           ),
         },
       },
-      (args: { source?: string | undefined }) => {
+      async (args: { source?: string | undefined }) => {
         // A client may send an argument left empty as "": that is no source. Source names are
         // lowercase, so "Stripe", the brand as a person writes it, is the source stripe.
         const given = args.source?.trim() || undefined;
         const source = given?.toLowerCase();
         // A source the store never saw would list no events: "no payments arrived" when some wait.
-        if (given !== undefined && !sources.includes(source as string)) {
-          throw new ProtocolError(
-            ErrorCode.InvalidParams,
-            `No webhook source is called ${quote(given)}; the sources are ${sources.join(", ")}.`,
-          );
+        const named = given === undefined ? [] : await sources();
+        if (given !== undefined && !named.includes(source as string)) {
+          throw new ProtocolError(ErrorCode.InvalidParams, noSuchName(SOURCE, given, named));
         }
         return ask(
           [

@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { PromptListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
@@ -170,7 +173,7 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     /events_list \(unacked_only: true, source: "stripe"\)/,
   );
   await expect(waiter.getPrompt({ name: "process_payments", arguments: { source: "Strype" } })).rejects.toThrow(
-    'MCP error -32602: No webhook source is called "Strype"; the sources are stripe, shop, erp.',
+    'MCP error -32602: No webhook source is named "Strype"; the sources are stripe (the closest), shop, erp.',
   );
   // What the client sent comes back as a message quotes any outside value: short, on one line.
   const long = await waiter
@@ -205,6 +208,44 @@ test("a payment event of a source that checks no signature marks no order paid: 
     /An event whose scheme is "none" comes from an unsigned source: anyone could have sent it\. Mark no order paid from it; leave it unacknowledged for a person\./,
   );
   expect(payments).toMatch(/report: .*payment events of an unsigned source/);
+});
+
+test("the payments flow takes a source events_list takes: one no longer configured whose events are still stored", async () => {
+  // The payments of a gateway taken out of the config last week still wait in the store.
+  const dir = mkdtempSync(join(tmpdir(), "waiter-prompts-"));
+  const before = await startWaiter(
+    { ...env, WAITER_DATA_DIR: dir, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
+    { listener: true },
+  );
+  const posted = await request(`${before.listenerUrl}/webhooks/erp`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "payment.paid", order: "7084" }),
+  });
+  expect(posted.statusCode).toBe(200);
+  await before.close();
+  const sources = JSON.stringify({ stripe: { scheme: "none", allowUnsigned: true } });
+  const after = await startWaiter({ ...env, WAITER_DATA_DIR: dir, WAITER_WEBHOOKS_SOURCES: sources });
+  closing.push(after.close);
+  const listed = await after.call("events_list", { source: "erp" });
+  expect(listed.isError).toBeFalsy();
+  expect(textOf(await after.client.getPrompt({ name: "process_payments", arguments: { source: "ERP" } }))).toContain(
+    'events_list (unacked_only: true, source: "erp")',
+  );
+  const offered = await after.client.complete({
+    ref: { type: "ref/prompt", name: "process_payments" },
+    argument: { name: "source", value: "" },
+  });
+  expect(offered.completion.values).toEqual(["stripe", "erp"]);
+  // A source neither configured nor heard from is refused as events_list refuses it.
+  await expect(after.client.getPrompt({ name: "process_payments", arguments: { source: "erd" } })).rejects.toThrow(
+    'MCP error -32602: No webhook source is named "erd"; the sources are erp (the closest), stripe.',
+  );
+  // A store that cannot say whom it heard from leaves the configured sources to choose from.
+  if (after.store) after.store.counters = () => Promise.reject(new Error("connection terminated"));
+  expect(textOf(await after.client.getPrompt({ name: "process_payments", arguments: { source: "stripe" } }))).toContain(
+    'source: "stripe"',
+  );
 });
 
 test("a prompt this session does not offer is refused in waiter's words, naming the ones it does", async () => {

@@ -153,6 +153,15 @@ export function logDropped(
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */
 export type Counters = Record<string, Record<string, number>>;
 
+/**
+ * The sources whose events a filter finds: those configured, then those no longer configured
+ * (or configured in another process) whose events the store still holds.
+ */
+export async function sourcesHeld(store: EventStore, sources: readonly string[]): Promise<string[]> {
+  const heard = Object.keys(await store.counters());
+  return [...sources, ...heard.filter((name) => !sources.includes(name)).sort()];
+}
+
 export interface EventFilter {
   source?: string | undefined;
   /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */

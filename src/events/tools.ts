@@ -26,7 +26,7 @@ import {
   repeatedKeysNote,
   summary,
 } from "./present.js";
-import type { EventFilter, EventStore, StoredEvent } from "./store.js";
+import { type EventFilter, type EventStore, type StoredEvent, sourcesHeld } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
@@ -495,11 +495,8 @@ export function eventsToolset(
        */
       const checkSource = async (source: string | undefined) => {
         if (!source || sources.includes(source)) return;
-        const heard = Object.keys(await store.counters());
-        if (heard.includes(source)) return;
-        // Named with those no longer configured, which still list their events.
-        const named = [...sources, ...heard.filter((name) => !sources.includes(name)).sort()];
-        throw new ToolError(noSuchName(SOURCE, source, named));
+        const named = await sourcesHeld(store, sources);
+        if (!named.includes(source)) throw new ToolError(noSuchName(SOURCE, source, named));
       };
 
       /**
