@@ -980,6 +980,24 @@ describe("what agents see", () => {
     expect(listChanges - before).toBeLessThanOrEqual(windows + 1);
   });
 
+  test("the list of recent events says when older events are stored, and how to list them", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-recent-")) });
+    const recent = async () =>
+      JSON.parse(
+        ((await session.client.readResource({ uri: "events://recent" })).contents[0] as { text: string }).text,
+      );
+    await storeDirectly(session, "store", "old", 50);
+    expect((await recent()).note).toBeUndefined();
+    // Attached by a person, the list shows the newest 50: the model must not take them for all there are.
+    await storeDirectly(session, "store", "new", 1);
+    const shown = await recent();
+    expect(shown.events).toHaveLength(50);
+    const last = shown.events[49].id;
+    expect(shown.note).toBe(`Older events are stored: events_list with before "${last}" lists them.`);
+    const older = await session.call("events_list", { before: last });
+    expect((older.structuredContent as { events: unknown[] }).events).toHaveLength(1);
+  });
+
   test("payloads are shown as sent: big integers and number formatting intact", async () => {
     const session = await inProcess();
     const body = '{"id":820982911946154508,"total":"19.990","ratio":1.0}';

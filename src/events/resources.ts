@@ -114,8 +114,14 @@ export function registerEventResources(
       mimeType: "application/json",
     },
     async (uri) => {
-      const events = await store.list({}, { limit: RECENT_COUNT });
-      const note = minorUnitsNote(events);
+      const found = await store.list({}, { limit: RECENT_COUNT + 1 });
+      const events = found.slice(0, RECENT_COUNT);
+      // Attached by a person, the list may be all the model reads of the events: it is told there are more.
+      const older =
+        found.length > RECENT_COUNT
+          ? `Older events are stored: events_list with before ${JSON.stringify(events.at(-1)?.id)} lists them.`
+          : undefined;
+      const note = [minorUnitsNote(events), older].filter((part) => part !== undefined).join(" ") || undefined;
       return {
         contents: [
           {
