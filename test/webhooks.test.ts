@@ -1644,6 +1644,13 @@ describe("embedded in the stdio server", () => {
         message: expect.stringContaining(`No resource "${uri}" here: events://recent lists the newest events`),
       });
     }
+    // An event's URI with a slash after it is longer than a value quoted in a message: said whole,
+    // or the slash that makes it no resource would be cut off.
+    const slashed = `events://event/${posted.body.id}/`;
+    await expect(session.client.readResource({ uri: slashed })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(`No resource "${slashed}" here: events://recent lists the newest events`),
+    });
     await session.call("events_ack", { ids: [posted.body.id] });
     await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);
     // A read or a subscription refused as not found names the URI in its data, as the MCP

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { percentDecoded } from "../settings.js";
-import { quote } from "../shown.js";
+import { quote, withEscapes } from "../shown.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
@@ -43,7 +43,9 @@ const idIn = (uri: string) => {
 const noResource = (uri: string) =>
   new ProtocolError(
     RESOURCE_NOT_FOUND,
-    `No resource ${quote(uri)} here: ${RECENT_URI} lists the newest events, ${eventUri("<id>")} is one stored event`,
+    // Whole, as refuseLongUri keeps it short: cut as other values are, an event's URI would lose what
+    // follows its id, the very part that makes it no resource.
+    `No resource ${withEscapes(JSON.stringify(uri))} here: ${RECENT_URI} lists the newest events, ${eventUri("<id>")} is one stored event`,
     { uri },
   );
 /**
