@@ -1644,6 +1644,17 @@ describe("embedded in the stdio server", () => {
         message: expect.stringContaining(`No resource "${uri}" here: events://recent lists the newest events`),
       });
     }
+    // The template read as it is listed, its placeholder unfilled, is told what goes in its place.
+    for (const uri of ["events://event/{id}", "events://event/%7Bid%7D"]) {
+      for (const asked of [session.client.readResource({ uri }), session.client.subscribeResource({ uri })]) {
+        await expect(asked, uri).rejects.toMatchObject({
+          code: -32002,
+          message: expect.stringContaining(
+            'No stored event "{id}": {id} stands for an event\'s id; events://recent lists the stored ones.',
+          ),
+        });
+      }
+    }
     // An event's URI with a slash after it is longer than a value quoted in a message: said whole,
     // or the slash that makes it no resource would be cut off.
     const slashed = `events://event/${posted.body.id}/`;

@@ -70,6 +70,8 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (isCursor(id)) return "it is a cursor, not an event id";
+  // The template read as listed, its placeholder unfilled.
+  if (id === "{id}") return "{id} stands for an event's id";
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
