@@ -1655,12 +1655,31 @@ describe("embedded in the stdio server", () => {
         });
       }
     }
+    // A stored event's URI with a query after it names an event that did arrive: told so, not that it never did.
+    const queried = `events://event/${posted.body.id}?fields=payload`;
+    for (const asked of [
+      session.client.readResource({ uri: queried }),
+      session.client.subscribeResource({ uri: queried }),
+    ]) {
+      await expect(asked).rejects.toMatchObject({
+        code: -32002,
+        message: expect.stringContaining(
+          `: it is events://event/${posted.body.id} with "?fields=payload" after it, which an event's URI does not take;`,
+        ),
+      });
+    }
     // An event's URI with a slash after it is longer than a value quoted in a message: said whole,
     // or the slash that makes it no resource would be cut off.
     const slashed = `events://event/${posted.body.id}/`;
     await expect(session.client.readResource({ uri: slashed })).rejects.toMatchObject({
       code: -32002,
       message: expect.stringContaining(`No resource "${slashed}" here: events://recent lists the newest events`),
+    });
+    await expect(session.client.subscribeResource({ uri: slashed })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(
+        `: it is events://event/${posted.body.id} with "/" after it, which an event's URI does not take;`,
+      ),
     });
     await session.call("events_ack", { ids: [posted.body.id] });
     await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);

@@ -72,6 +72,11 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (isCursor(id)) return "it is a cursor, not an event id";
   // The template read as listed, its placeholder unfilled.
   if (id === "{id}") return "{id} stands for an event's id";
+  // A query or a fragment written after an id, as if the URI took events_get's fields, or a slash.
+  const [, named, after] = /^([^?#/]+)([?#/].*)$/s.exec(id) ?? [];
+  if (named && after && (await store.get(storedId(named)).catch(() => undefined))) {
+    return `it is ${eventUri(storedId(named))} with ${quote(after)} after it, which an event's URI does not take`;
+  }
   if (!isEventId(id)) return "it never arrived here, or retention dropped it";
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
