@@ -160,10 +160,10 @@ function notPositive(issue: { input: unknown }): string {
 }
 
 /**
- * What to send for an amount given as text, as the e-shop's tools write money ("98.87") or a
- * person does ("1 234,50 Kč", "€100"): the number written plainly when the text says it without
- * doubt, and the code of a currency written before or after it, by its code or a sign only it has;
- * "1,234" or "1.234" may be a thousand or one and a bit, so no number is offered for those.
+ * What to send for an amount given as text that is not plain decimal (which `decimal` takes), as a
+ * person writes money ("1 234,50 Kč", "€100"): the number written plainly when the text says it
+ * without doubt, and the code of a currency written before or after it, by its code or a sign only
+ * it has; "1,234" or "1.234 Kč" may be a thousand or one and a bit, so no number is offered for those.
  */
 function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
