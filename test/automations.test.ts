@@ -370,6 +370,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation or event_id.",
       });
       expect(text(two)).toMatch(/\nOlder runs match too: pass a higher limit \(at most 50\)/);
+      // As some clients send every argument: plain decimal text is the number.
+      const asText = await agent.call("automations_runs", { status: "failed", limit: "2" });
+      expect((asText.structuredContent as { runs: unknown[] } | undefined)?.runs, text(asText)).toHaveLength(2);
       const all = await agent.call("automations_runs", { status: "failed", limit: 3 });
       expect((all.structuredContent as { runs: unknown[] }).runs).toHaveLength(3);
       expect(all.structuredContent).not.toHaveProperty("note");

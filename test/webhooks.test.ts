@@ -324,6 +324,23 @@ test("a timestamp is checked as the senders' own libraries check it: 300 s old p
 });
 
 describe("the listener", () => {
+  test("a limit or timeout sent as plain decimal text, as some clients send every argument, is taken", async () => {
+    const session = await inProcess();
+    const { body, headers } = await signed("stripe");
+    await post("stripe", body, headers);
+    const listed = await session.call("events_list", { limit: "1" });
+    expect(listed.isError, JSON.stringify(listed.content)).toBeFalsy();
+    const { events, cursor } = listed.structuredContent as { events: unknown[]; cursor: string };
+    expect(events).toHaveLength(1);
+    const waited = await session.call("events_wait", { since: cursor, timeout_s: "1" });
+    expect(waited.isError, JSON.stringify(waited.content)).toBeFalsy();
+    expect(waited.structuredContent).toMatchObject({ timed_out: true });
+    // Text that is more than a number is refused as written.
+    expect(JSON.stringify((await session.call("events_list", { limit: "+1" })).content)).toContain(
+      "expected number, received string",
+    );
+  });
+
   test("a delivery signed by each provider is stored once, however often it is sent", async () => {
     const session = await inProcess();
     const before = (await health()).store.events;

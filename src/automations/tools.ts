@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
-import { noneConfigured } from "../settings.js";
+import { decimal, noneConfigured } from "../settings.js";
 import { cut, enumerated, firstBytes, noSuchName, oneLine, quote, sentence, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, testOf, toolOf, written } from "./rules.js";
@@ -268,7 +268,7 @@ export function automationsToolset(
           automation: z.string().min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
           event_id: z.string().min(1).optional().describe("Runs on this event."),
-          limit: z.number().int().min(1).max(MAX_RUNS).optional().describe(`1-${MAX_RUNS}, default 10.`),
+          limit: decimal(z.number().int().min(1).max(MAX_RUNS)).optional().describe(`1-${MAX_RUNS}, default 10.`),
         },
         output: {
           runs: z.array(

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { integer } from "../settings.js";
+import { decimal, integer } from "../settings.js";
 import {
   enumerated,
   firstBytes,
@@ -522,7 +522,7 @@ export function eventsToolset(
           since: z.string().optional().describe("A cursor or event id: only later events."),
           before: z.string().optional().describe("A cursor or event id: only earlier events."),
           unacked_only: z.boolean().optional().describe("Only unacknowledged events."),
-          limit: z.number().int().min(1).max(100).optional().describe("1-100, default 20."),
+          limit: decimal(z.number().int().min(1).max(100)).optional().describe("1-100, default 20."),
         },
         output: {
           events: z.array(summaryShape),
@@ -636,11 +636,7 @@ export function eventsToolset(
         input: {
           ...filterShape,
           since: z.string().optional().describe("A cursor or event id to wait after."),
-          timeout_s: z
-            .number()
-            .int()
-            .min(1)
-            .max(MAX_WAIT_SECONDS)
+          timeout_s: decimal(z.number().int().min(1).max(MAX_WAIT_SECONDS))
             .optional()
             .describe(`1-${MAX_WAIT_SECONDS}, default 30.`),
         },
