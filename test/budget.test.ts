@@ -6,7 +6,7 @@ import { startFrankfurter } from "./fakes/frankfurter.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
 import { BOT_TOKEN, startTelegram } from "./fakes/telegram.js";
-import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, withLongNames } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { EVERY_TOOLSET, SERVED_BY_EVERY_TOOLSET, TOOL_COUNT } from "./reference.js";
 
@@ -119,17 +119,8 @@ test("the largest results stay within 20k tokens, and what the model is given wi
   const telegram = await startTelegram(chats);
   // A shop whose orders and products have long names, three bytes a character, and an order of 200 lines of them.
   const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
+  withLongNames(woo.shop, name);
   const order = woo.shop.order(WOO_IDS.orders.pending1999);
-  const product = woo.shop.product(WOO_IDS.products.espresso);
-  for (let i = 0; i < 100; i++) {
-    const copy = structuredClone(order);
-    copy.id = 20_000 + i;
-    copy.billing.first_name = name;
-    copy.payment_method_title = name;
-    woo.shop.orders.set(copy.id, copy);
-    woo.shop.products.set(30_000 + i, { ...structuredClone(product), id: 30_000 + i, name, sku: `LONG-${i}` });
-  }
-  for (const customer of woo.shop.customers.values()) customer.first_name = name;
   order.line_items = Array.from({ length: 200 }, (_, i) => ({
     ...structuredClone(order.line_items[0] as (typeof order.line_items)[number]),
     id: 5000 + i,

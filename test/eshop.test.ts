@@ -21,6 +21,7 @@ import {
   startWooCommerce,
   WOO_IDS,
   type WooCommerceFake,
+  withLongNames,
 } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -825,17 +826,7 @@ describe("orders", () => {
 
   test("a full page of orders, products or customers with long names fits one answer, its names cut saying so", async () => {
     const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
-    const order = woo.shop.order(O.pending1999);
-    const product = woo.shop.product(P.espresso);
-    for (let i = 0; i < 100; i++) {
-      const copy = structuredClone(order);
-      copy.id = 20_000 + i;
-      copy.billing.first_name = name;
-      copy.payment_method_title = name;
-      woo.shop.orders.set(copy.id, copy);
-      woo.shop.products.set(30_000 + i, { ...structuredClone(product), id: 30_000 + i, name, sku: `LONG-${i}` });
-    }
-    for (const customer of woo.shop.customers.values()) customer.first_name = name;
+    withLongNames(woo.shop, name);
     for (const [tool, list] of [
       ["eshop_orders_list", "orders"],
       ["eshop_products_list", "products"],

@@ -360,6 +360,24 @@ export interface WooShop {
   reset(): void;
 }
 
+/**
+ * Fills `shop` with a page's worth of long names: 100 orders (ids from 20,000) and products (ids
+ * from 30,000) copied from the pending order and the espresso, and every customer, named `name`.
+ */
+export function withLongNames(shop: WooShop, name: string): void {
+  const order = shop.order(WOO_IDS.orders.pending1999);
+  const product = shop.product(WOO_IDS.products.espresso);
+  for (let i = 0; i < 100; i++) {
+    const copy = structuredClone(order);
+    copy.id = 20_000 + i;
+    copy.billing.first_name = name;
+    copy.payment_method_title = name;
+    shop.orders.set(copy.id, copy);
+    shop.products.set(30_000 + i, { ...structuredClone(product), id: 30_000 + i, name, sku: `LONG-${i}` });
+  }
+  for (const customer of shop.customers.values()) customer.first_name = name;
+}
+
 export interface WooCommerceOptions {
   /** Answer as a host that drops the Authorization header does: only query-string credentials work. */
   stripAuthorization?: boolean;
