@@ -1076,6 +1076,24 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a 552 to MAIL FROM, before any recipient is named, is not said to be a full mailbox", async () => {
+    // RFC 1870's words for a message larger than the server takes, answered to MAIL FROM.
+    const { result, received } = await sentThrough({
+      onMailFrom(_address, _session, callback) {
+        callback(
+          Object.assign(new Error("Message size exceeds fixed maximum message size"), {
+            responseCode: 552,
+          }),
+        );
+      },
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop.example: The mail server refused it \(552 Message size exceeds fixed maximum message size\): not sent; the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it, as sending it again will not help\.$/,
+    );
+    expect(received).toEqual([]);
+  });
+
   /**
    * What notify_send of "Hello" to the office channel answers, sent through a mail server started with
    * `server` (logged in as waiter where `login`), and the recipients that server took; both waiter and

@@ -400,8 +400,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
     const sender = /^5\.1\.[78]\b/.test(enhanced);
     // 5.2.1 and 5.2.2 (mailbox disabled, full), or a 552 without an enhanced code (RFC 5321:
-    // exceeded storage allocation): the address is right, and its owner can mend it.
-    const mailbox = /^5\.2\.[12]\b/.test(enhanced) || (responseCode === 552 && !/^\d\.\d/.test(enhanced));
+    // exceeded storage allocation) to RCPT TO or DATA, each message having one recipient: the
+    // address is right, and its owner can mend it. To MAIL FROM, no mailbox is named yet: it is
+    // RFC 1870's "message size exceeds fixed maximum", or the server's own storage.
+    const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
+    const mailbox = /^5\.2\.[12]\b/.test(enhanced) || (bare552 && (command === "RCPT TO" || command === "DATA"));
+    const tooLarge = bare552 && command === "MAIL FROM";
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
     // gives none: there is no user to check, one is to be given.
     const anonymous = !options.user && (command === "MAIL FROM" || command === "RCPT TO");
@@ -426,11 +430,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
                 ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
                 : mailbox
                   ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                  : sender || command === "MAIL FROM"
-                    ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
-                    : command === "RCPT TO"
-                      ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                      : "check the channel's settings";
+                  : tooLarge
+                    ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
+                    : sender || command === "MAIL FROM"
+                      ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                      : command === "RCPT TO"
+                        ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                        : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
