@@ -628,7 +628,10 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       }
       const rest = name.slice(prefix.length);
       const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
-      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}?`] : [];
+      if (!meant) return [];
+      // A port or host alone, where WAITER_LISTEN takes both.
+      const takes = meant === "LISTEN" ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)` : "";
+      return [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}${takes}?`];
     });
 }
 
