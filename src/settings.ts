@@ -90,9 +90,13 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   try {
     url = new URL(value);
   } catch {
-    // Not echoed: a URL may carry a token. The form wanted is said: the host alone is how a shop's
-    // address is often written.
-    ctx.addIssue({ code: "custom", message: "must be an https:// URL (plain http only to loopback addresses)" });
+    // Echoed only where echoable, as a URL may carry a token: the host alone, as a shop's address
+    // is often written, is named as the URL meant.
+    const meant = echoable(value) && URL.canParse(`https://${value}`) ? `: write https://${value}` : "";
+    ctx.addIssue({
+      code: "custom",
+      message: `must be an https:// URL (plain http only to loopback addresses)${meant}`,
+    });
     return z.NEVER;
   }
   const problem = upstreamUrlProblem(url);

@@ -393,10 +393,10 @@ describe("bad settings are refused by name", () => {
       { TEST_SHOP_URL: "not a url" },
       /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\)$/,
     ],
-    // The host alone, as a shop's address is often written: told the form that is wanted.
+    // The host alone, as a shop's address is often written: told the URL meant.
     [
       { TEST_SHOP_URL: "shop.example" },
-      /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\) \(got "shop\.example"\)$/,
+      /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\): write https:\/\/shop\.example \(got "shop\.example"\)$/,
     ],
     [
       { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
