@@ -59,8 +59,9 @@ export function registerPrompts(
           "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
         argsSchema: {
           // Source names are lowercase: "S" typed (a capital put in by habit) still means one of them.
-          source: optionalCompletable("Only events from this webhook source.", async (value) =>
-            (await sources()).filter((name) => name.startsWith(value.trim().toLowerCase())),
+          source: optionalCompletable(
+            "Only events from this webhook source; without it, every source's.",
+            async (value) => (await sources()).filter((name) => name.startsWith(value.trim().toLowerCase())),
           ),
         },
       },

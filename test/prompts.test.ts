@@ -73,6 +73,14 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(prompts.find((p) => p.name === "process_payments")?.description).toBe(
     "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
   );
+  // The person reading the picker is told what leaving the source empty does.
+  expect(prompts.find((p) => p.name === "process_payments")?.arguments).toEqual([
+    expect.objectContaining({
+      name: "source",
+      required: false,
+      description: "Only events from this webhook source; without it, every source's.",
+    }),
+  ]);
   expect(prompts.find((p) => p.name === "morning_brief")?.arguments).toEqual([
     expect.objectContaining({ name: "place", required: false }),
   ]);
