@@ -218,11 +218,19 @@ export function word<const T extends readonly [string, ...string[]]>(values: T) 
  * argument: text with units, grouping or a plus sign is refused as written. A preprocess, so that
  * a tool's published schema is the number's.
  */
-export function decimal<T extends z.ZodType>(number: T) {
+export function decimal<T extends z.ZodType>(number: T, written = /^-?\d+(\.\d+)?$/) {
   return z.preprocess(
-    (value) => (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value),
+    (value) => (typeof value === "string" && written.test(value.trim()) ? Number(value) : value),
     number,
   );
+}
+
+/**
+ * A number, or one written as plain digits ("7081"), as `decimal` takes one: where a sign or a
+ * fraction would be read otherwise (an id, a count that "-5" would take for a change).
+ */
+export function digits<T extends z.ZodType>(number: T) {
+  return decimal(number, /^\d+$/);
 }
 
 /** A value as `word` reads it: text without blanks around it, in lowercase. */

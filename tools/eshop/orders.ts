@@ -1,6 +1,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
+import { digits } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, utcMinute } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
@@ -265,7 +266,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
       search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
-      customer_id: z.number().int().positive().optional().describe("From eshop_customers_list."),
+      customer_id: digits(z.number().int().positive()).optional().describe("From eshop_customers_list."),
       ...paging,
     },
     output: { orders: z.array(orderSummaryOut), ...pagingOut },

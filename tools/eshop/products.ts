@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AdvisesTool, ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
+import { digits } from "../../src/settings.js";
 import { oneLine, quote } from "../../src/shown.js";
 import { utcMinute } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
@@ -23,7 +24,7 @@ import {
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
 const which = {
-  id: z.number().int().positive().optional().describe("This or sku."),
+  id: digits(z.number().int().positive()).optional().describe("This or sku."),
   sku: z.string().trim().min(1).max(100).optional().describe("Whole, in any letter case; or id."),
 };
 
@@ -125,17 +126,15 @@ function noProducts(args: {
 }
 
 /**
- * What a quantity sent as text is told. One written as a change ("+10": ten more came in) is not
- * the count: told only to send a number, it would be sent again as 10, and set the stock to 10.
+ * What a quantity sent as text other than plain digits is told. One written as a change ("+10": ten
+ * more came in) is not the count: read as 10, it would set the stock to 10.
  * Said as the arguments are checked, where what the session serves is not known: it names no tool.
  */
 function quantityAsText(input: unknown): string | undefined {
-  if (typeof input !== "string") return undefined;
-  const given = input.trim();
-  if (/^[+-]\s*\d+$/.test(given)) {
-    return `expected number, received string: ${quote(given)} is written as a change, and quantity is the count to set, not a change to it: read the count it has now and send that with the change made`;
-  }
-  return /^\d+$/.test(given) ? `expected number, received string: send ${given}, without quotes` : undefined;
+  const given = typeof input === "string" ? input.trim() : "";
+  return /^[+-]\s*\d+$/.test(given)
+    ? `expected number, received string: ${quote(given)} is written as a change, and quantity is the count to set, not a change to it: read the count it has now and send that with the change made`
+    : undefined;
 }
 
 /** Why an id and a SKU together, or neither, name no one product. */
@@ -325,12 +324,14 @@ export function productTools(shop: ShopProvider): Tool[] {
       "follows. Not for stock kept per variation.",
     input: {
       ...which,
-      quantity: z
-        .number({ error: (issue) => quantityAsText(issue.input) })
-        .int()
-        .min(-1_000_000)
-        .max(1_000_000_000)
-        .describe("Below 0 only for backorders."),
+      quantity: digits(
+        z
+          .number({ error: (issue) => quantityAsText(issue.input) })
+          .int()
+          .min(-1_000_000)
+          .max(1_000_000_000)
+          .describe("Below 0 only for backorders."),
+      ),
     },
     output: {
       product: stockOut,

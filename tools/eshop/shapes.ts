@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
+import { digits } from "../../src/settings.js";
 import { quote, withinBytes } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
@@ -157,26 +158,27 @@ export const customerOut = z.object({
 });
 
 /**
- * An order's id. Given as text it is said what to send: "#7084" is how the shop writes an order's
- * number, which a plugin may make differ from its id, so sending 7084 as the id could be another order.
+ * An order's id, plain digits as text too. Other text is said what to send: "#7084" is how the shop
+ * writes an order's number, which a plugin may make differ from its id, so sending 7084 as the id
+ * could be another order.
  */
-export const orderId = z
-  .number({
-    error: (issue) => {
-      const given = typeof issue.input === "string" ? issue.input : "";
-      // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
-      // A numbering plugin writes numbers with a prefix or a year ("WC-7084", "2026/0042").
-      const written = /^(#?)\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given.trim());
-      if (!written) return undefined;
-      const [, hash, number = ""] = written;
-      return hash || !/^\d+$/.test(number)
-        ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number)} finds the order with its id`
-        : `expected number, received string: send ${number}, without quotes`;
-    },
-  })
-  .int()
-  .positive()
-  .describe("From eshop_orders_list.");
+export const orderId = digits(
+  z
+    .number({
+      error: (issue) => {
+        const given = typeof issue.input === "string" ? issue.input : "";
+        // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
+        // A numbering plugin writes numbers with a prefix or a year ("WC-7084", "2026/0042").
+        const number = /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given.trim())?.[1];
+        return number
+          ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number)} finds the order with its id`
+          : undefined;
+      },
+    })
+    .int()
+    .positive()
+    .describe("From eshop_orders_list."),
+);
 
 /**
  * Paging: a cursor is "p", a page number and, after a dot, a tag of the list and the other
@@ -184,7 +186,7 @@ export const orderId = z
  * or given other filters or another page size, would be read as a page of a list it is not of.
  */
 export const paging = {
-  page_size: z.number().int().min(1).max(100).default(20).describe("1 to 100; default 20."),
+  page_size: digits(z.number().int().min(1).max(100)).default(20).describe("1 to 100; default 20."),
   cursor: z
     .string()
     // Checked, not published as a pattern: what a model reads of it is its description.
