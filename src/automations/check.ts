@@ -609,6 +609,7 @@ type SchemaDef = {
   coerce?: boolean;
   innerType?: z.ZodType;
   in?: z.ZodType;
+  out?: z.ZodType;
   options?: z.ZodType[];
   entries?: Record<string, unknown>;
   values?: unknown[];
@@ -647,8 +648,12 @@ function taken(schema: z.ZodType): readonly Kind[] {
     case "prefault":
     case "readonly":
     case "nonoptional":
-    case "pipe":
       return taken(inner as z.ZodType);
+    case "pipe":
+      // A preprocess (`decimal`, `word`) takes text too, read as what its schema takes.
+      return (def.in as z.ZodType).def.type === "transform"
+        ? [...taken(def.out as z.ZodType), "text"]
+        : taken(inner as z.ZodType);
     default:
       return EVERY_KIND;
   }
