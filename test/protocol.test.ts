@@ -770,15 +770,7 @@ describe("oversized input", () => {
           else done();
         },
       });
-      const { stdin, exited } = await stdioOnStreams(upstreams, stdout);
-      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
-      send({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-      });
-      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const { stdin, exited, send } = await initializedOnStreams(upstreams, stdout, () => written);
       send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
       await expect.poll(() => written).toMatch(/"id":2\b/);
       const size = written.split("\n").find((line) => /"id":2\b/.test(line))?.length ?? 0;
