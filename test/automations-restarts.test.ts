@@ -27,6 +27,9 @@ import { tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { numbersMovedSql } from "./store-contract.js";
 
+/** automations_runs' structured answer, as far as these tests read it. */
+type RunsAnswer = { runs: { steps: { status: string; tool: string; outcome?: string }[] }[] };
+
 useFakes();
 
 describe("a run a stopped server left", () => {
@@ -340,20 +343,38 @@ describe("a run a stopped server left", () => {
     await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
     const failedAt = (await runsOf(event.id))[0]?.finishedAt as string;
     await first.close();
+    // An agent reading the run meanwhile is told the team has not been told yet; once it has, that it was.
+    const agent = await startWaiter(env([failing]));
+    const onFailure = async () =>
+      (
+        (await agent.call("automations_runs", { event_id: event.id })).structuredContent as RunsAnswer
+      ).runs[0]?.steps.at(-1);
     setClock(clock.now() + 3 * 3600_000);
-    const second = await serve([failing]);
     try {
-      await expect
-        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
-        .toEqual([
-          expect.stringMatching(
-            new RegExp(
-              `^waiter: automation stripe-paid failed on the delivery “evt_late_\\d+” from stripe\\.\n.*\nThe run failed at ${failedAt.slice(0, 10)} ${failedAt.slice(11, 16)} UTC, and is told only now\\.$`,
+      expect(await onFailure()).toEqual({
+        status: "waiting",
+        tool: "onFailure",
+        outcome: "Not told on team yet: its first try, or its next after the channel refused it for now, is to come.",
+      });
+      const second = await serve([failing]);
+      try {
+        await expect
+          .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+          .toEqual([
+            expect.stringMatching(
+              new RegExp(
+                `^waiter: automation stripe-paid failed on the delivery “evt_late_\\d+” from stripe\\.\n.*\nThe run failed at ${failedAt.slice(0, 10)} ${failedAt.slice(11, 16)} UTC, and is told only now\\.$`,
+              ),
             ),
-          ),
-        ]);
+          ]);
+        await expect
+          .poll(onFailure)
+          .toEqual({ status: "told", tool: "onFailure", outcome: `Sent on team to ${CHAT}.` });
+      } finally {
+        await second.close();
+      }
     } finally {
-      await second.close();
+      await agent.close();
       setClock(clock.now() - 3 * 3600_000);
     }
   });
@@ -378,6 +399,10 @@ describe("a run a stopped server left", () => {
           ),
         ),
       ]);
+      expect(run?.noticeOutcome).toEqual({
+        status: "not tried",
+        said: "the automation is no longer configured, nor is the channel team it began with",
+      });
       expect(telegram.delivered.length).toBe(sent);
     } finally {
       await second.close();
@@ -399,6 +424,19 @@ describe("a run a stopped server left", () => {
     try {
       event = await pay(first, "999999", `evt_maybe_told_${nextSequence()}`);
       await expect.poll(() => telegram.requests.length).toBe(asked + 1);
+      // An agent reading the run meanwhile is told the message is being told.
+      const agent = await startWaiter(env([failing]));
+      try {
+        const { structuredContent } = await agent.call("automations_runs", { event_id: event.id });
+        expect((structuredContent as RunsAnswer).runs[0]?.steps.at(-1)).toEqual({
+          status: "started",
+          tool: "onFailure",
+          outcome:
+            "Being told on team; if waiter stopped meanwhile, it may or may not have reached it, and is not told again.",
+        });
+      } finally {
+        await agent.close();
+      }
       await first.close();
     } finally {
       answer();
@@ -420,6 +458,10 @@ describe("a run a stopped server left", () => {
           ),
         ),
       ]);
+      expect(run?.noticeOutcome).toEqual({
+        status: "interrupted",
+        said: "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again",
+      });
       expect(telegram.requests.length - asked).toBe(1);
       expect(telegram.delivered.length - sent).toBe(1);
     } finally {
@@ -476,24 +518,28 @@ describe("a run a stopped server left", () => {
       // that it tries again.
       const agent = await startWaiter(env([{ ...PAID, name: "stripe-paid-v2" }]));
       try {
+        // The failure told to the channel the run began with is said to be, after the steps.
+        await expect
+          .poll(async () => (await agent.call("automations_runs", { event_id: event.id })).structuredContent)
+          .toMatchObject({
+            runs: [
+              {
+                status: "failed",
+                steps: [
+                  { status: "done", tool: "eshop_order_mark_paid" },
+                  {
+                    status: "not done",
+                    tool: "notify_send",
+                    outcome: expect.stringMatching(
+                      /^No chat or address of team confirmed the message: 424242: Telegram Bot API .*\(429: .* It was waiting for its next try when its run failed, and was not tried again\. Its arguments were \{"channel":"team",.*\}\.$/,
+                    ),
+                  },
+                  { status: "told", tool: "onFailure", outcome: `Sent on team to ${CHAT}.` },
+                ],
+              },
+            ],
+          });
         const { structuredContent } = await agent.call("automations_runs", { event_id: event.id });
-        expect(structuredContent).toMatchObject({
-          runs: [
-            {
-              status: "failed",
-              steps: [
-                { status: "done", tool: "eshop_order_mark_paid" },
-                {
-                  status: "not done",
-                  tool: "notify_send",
-                  outcome: expect.stringMatching(
-                    /^No chat or address of team confirmed the message: 424242: Telegram Bot API .*\(429: .* It was waiting for its next try when its run failed, and was not tried again\. Its arguments were \{"channel":"team",.*\}\.$/,
-                  ),
-                },
-              ],
-            },
-          ],
-        });
         expect(JSON.stringify(structuredContent)).not.toContain("Trying again");
       } finally {
         await agent.close();
@@ -527,7 +573,15 @@ describe("a run a stopped server left", () => {
       const second = await serve([markOnly], { WAITER_NOTIFY_CHANNELS: channels }, lines);
       try {
         const [run] = await runsOf(event.id);
-        expect(run).toMatchObject({ automation: "stripe-paid", status: "failed", notice: null });
+        expect(run).toMatchObject({
+          automation: "stripe-paid",
+          status: "failed",
+          notice: null,
+          noticeOutcome: {
+            status: "not tried",
+            said: "the automation is no longer configured, nor is the channel team it began with",
+          },
+        });
         await expect
           .poll(() => lines.filter((line) => line.includes("stripe-paid")))
           .toEqual([

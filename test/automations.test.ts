@@ -47,6 +47,72 @@ import { CLI, type Session, startServer, text } from "./stdio.js";
 
 useFakes();
 
+/**
+ * Two automations that fail on a payment for an order the shop does not have: one's onFailure
+ * channel takes its message, the other's is a chat Telegram does not know (400). An agent reading
+ * the runs over MCP is told which message reached its channel, and why the other did not.
+ */
+async function onFailureOutcomes(extra: Record<string, string> = {}) {
+  const channels = JSON.stringify({
+    team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+    gone: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["-100404"], baseUrl: telegram.origin },
+  });
+  const automations = [
+    { ...PAID, onFailure: { notify: "team" } },
+    { ...PAID, name: "paid-gone", onFailure: { notify: "gone" } },
+  ];
+  const settings = { WAITER_NOTIFY_CHANNELS: channels, ...extra };
+  const server = await serve(automations, settings);
+  const agent = await startWaiter(env(automations, settings));
+  try {
+    const sent = telegram.delivered.length;
+    const event = await pay(server, "999999");
+    const notRun = [
+      { status: "failed", tool: "eshop_order_mark_paid" },
+      { status: "not run", tool: "notify_send" },
+      { status: "not run", tool: "events_ack" },
+    ];
+    await expect
+      .poll(async () => (await agent.call("automations_runs", { event_id: event.id })).structuredContent, {
+        timeout: 10_000,
+      })
+      .toMatchObject({
+        runs: [
+          {
+            automation: "paid-gone",
+            status: "failed",
+            steps: [
+              ...notRun,
+              {
+                status: "not told",
+                tool: "onFailure",
+                outcome: expect.stringMatching(/^No chat or address of gone confirmed the message: .*chat not found/),
+              },
+            ],
+          },
+          {
+            automation: "stripe-paid",
+            status: "failed",
+            steps: [...notRun, { status: "told", tool: "onFailure", outcome: `Sent on team to ${CHAT}.` }],
+          },
+        ],
+      });
+    expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual([
+      expect.stringMatching(/^waiter: automation stripe-paid failed on /),
+    ]);
+    const lines = text(await agent.call("automations_runs", { event_id: event.id })).split("\n");
+    expect(lines.filter((line) => line.startsWith("  onFailure: "))).toEqual([
+      expect.stringMatching(
+        /^ {2}onFailure: not told — No chat or address of gone confirmed the message: .*chat not found/,
+      ),
+      `  onFailure: told — Sent on team to ${CHAT}.`,
+    ]);
+  } finally {
+    await agent.close();
+    await server.close();
+  }
+}
+
 describe("a Stripe payment marks its order paid, tells the team and acknowledges the event", () => {
   test("once, however often the webhook is delivered", async () => {
     const server = await serve([PAID, WATCH]);
@@ -541,6 +607,10 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     } finally {
       await agent.close();
     }
+  });
+
+  test("automations_runs says whether a failed run's onFailure message reached its channel, and why not", async () => {
+    await onFailureOutcomes();
   });
 
   test("a notify step that reached some of its chats reads in automations_runs with all its lines under the step", async () => {
@@ -1941,6 +2011,10 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     do: [{ notify: "team", text: "Paid: {{payload.id}}" }, { ack: true }],
   };
 
+  test("automations_runs says whether a failed run's onFailure message reached its channel, and why not", async () => {
+    await onFailureOutcomes({ WAITER_DATABASE_URL: database.url });
+  }, 30_000);
+
   test("a replica that lost the automations' lease runs none until it holds it again", async () => {
     const lines: string[] = [];
     const server = await serve(
@@ -2046,7 +2120,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     try {
       const asked = telegram.requests.length;
       const sent = telegram.delivered.length;
-      await pay(server, undefined, "evt_told_while_away");
+      const away = await pay(server, undefined, "evt_told_while_away");
       // Telegram has the notice; the store goes away before its answer is recorded.
       await expect.poll(() => telegram.requests.length, { timeout: 5_000 }).toBeGreaterThan(asked);
       await database.halt();
@@ -2073,6 +2147,16 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
       expect(telegram.delivered.slice(sent)).toEqual([
         expect.objectContaining({ text: expect.stringMatching(/^waiter: automation unpaid failed/) }),
       ]);
+      // Recorded as told, with what Telegram answered, as if the store had been there.
+      const reader = await openReader();
+      try {
+        expect((await reader.runs.list({ eventId: away.id, limit: 5 }))[0]?.noticeOutcome).toEqual({
+          status: "told",
+          said: `Sent on team to ${CHAT}.`,
+        });
+      } finally {
+        await reader.close();
+      }
       expect(lines.filter((line) => /may or may not have reached|failure is not told/.test(line))).toEqual([]);
     } finally {
       answer();

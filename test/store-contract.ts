@@ -535,11 +535,57 @@ export function eventStoreContract(open: OpenStore): void {
       ]);
       await store.runs.notice(run, "owed");
       expect((await store.runs.get(run))?.notice?.status).toBe("owed");
-      await store.runs.notice(run, null);
+      await store.runs.notice(run, { status: "told", said: "Sent on team to 1." });
       expect(await other.runs.untold()).toEqual([]);
       // A notice told is owed no more, whatever is recorded of it later.
       await store.runs.notice(run, "started");
-      expect(await store.runs.get(run)).toMatchObject({ status: "failed", error: "step 1: no", notice: null });
+      expect(await store.runs.get(run)).toMatchObject({
+        status: "failed",
+        error: "step 1: no",
+        notice: null,
+        noticeOutcome: { status: "told", said: "Sent on team to 1." },
+      });
+    });
+
+    test("what became of a failed run's notice is kept with the run: told, not told and why, or not tried and why", async () => {
+      const { store, another } = await open();
+      const e = await stored(store, event());
+      const begin = async (name: string) => (await store.runs.begin(name, e.id, false, clock.now(), "team")) as number;
+      const toldRun = await begin("told");
+      const refusedRun = await begin("refused");
+      const goneRun = await begin("gone");
+      const quietRun = await begin("quiet");
+      await store.runs.finish(toldRun, "failed", clock.now(), "step 1: no", "waiter: told failed");
+      await store.runs.finish(refusedRun, "failed", clock.now(), "step 1: no", "waiter: refused failed");
+      expect(await store.runs.get(toldRun)).toMatchObject({ noticeOutcome: null });
+      await store.runs.notice(toldRun, { status: "told", said: "Sent on team to 1." });
+      await store.runs.notice(refusedRun, { status: "not told", said: "Bad Request: chat not found" });
+      // A run whose notice cannot be told records why from the write that fails it, and owes none.
+      await store.runs.finish(goneRun, "failed", clock.now(), "gone", {
+        status: "not tried",
+        said: "the channel team is no longer configured",
+      });
+      await store.runs.finish(quietRun, "failed", clock.now(), "step 1: no");
+      const other = await another();
+      expect(await other.runs.list({ eventId: e.id, limit: 5 })).toEqual([
+        expect.objectContaining({ id: quietRun, notice: null, noticeOutcome: null }),
+        expect.objectContaining({
+          id: goneRun,
+          notice: null,
+          noticeOutcome: { status: "not tried", said: "the channel team is no longer configured" },
+        }),
+        expect.objectContaining({
+          id: refusedRun,
+          notice: null,
+          noticeOutcome: { status: "not told", said: "Bad Request: chat not found" },
+        }),
+        expect.objectContaining({
+          id: toldRun,
+          notice: null,
+          noticeOutcome: { status: "told", said: "Sent on team to 1." },
+        }),
+      ]);
+      expect(await other.runs.untold()).toEqual([]);
     });
 
     test("a failed run whose notice is owed is kept when retention drops its event, until it is told", async () => {
@@ -550,7 +596,7 @@ export function eventStoreContract(open: OpenStore): void {
       await store.expire(clock.now() + 2 * 86_400_000);
       expect(await store.get(e.id)).toBeUndefined();
       expect((await store.runs.untold()).map((r) => r.id)).toEqual([run]);
-      await store.runs.notice(run, null);
+      await store.runs.notice(run, { status: "told", said: "Sent on team to 1." });
       await store.expire(clock.now() + 2 * 86_400_000);
       expect(await store.runs.list({ eventId: e.id, limit: 5 })).toEqual([]);
     });

@@ -787,6 +787,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.runs.untold()).map((r) => r.id)).toEqual([run]);
     });
 
+    test("a database of schema 18 keeps the notice a failed run owes, and what becomes of it is kept with the run", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 18);
+      const { rows } = await old.query<{ id: number }>(
+        `WITH e AS (INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+                    VALUES ('01OLD', 'shop', 'order.paid', 'woocommerce', 'd-old', $1, '{}', '\\x7b7d', true, 2))
+         INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at, error, notice, notice_status, on_failure)
+         VALUES ('paid', '01OLD', 'failed', false, $1, $1, 'step 1: no', 'waiter: paid failed', 'owed', 'team') RETURNING id`,
+        [clock.now()],
+      );
+      await old.end();
+      const run = Number(rows[0]?.id);
+      const store = await open(url);
+      expect(store.upgraded).toEqual({ from: 18, to: MIGRATIONS.length });
+      expect((await store.runs.untold()).map((r) => [r.id, r.notice, r.noticeOutcome])).toEqual([
+        [run, { text: "waiter: paid failed", status: "owed" }, null],
+      ]);
+      await store.runs.notice(run, { status: "not told", said: "Bad Request: chat not found" });
+      expect(await (await open(url)).runs.get(run)).toMatchObject({
+        notice: null,
+        noticeOutcome: { status: "not told", said: "Bad Request: chat not found" },
+      });
+    });
+
     test("a user refused its login or its rights, or a database not there, is said with what to check", async () => {
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;

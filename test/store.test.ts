@@ -578,7 +578,7 @@ describe("storing in a file", () => {
     await store.close();
     const older = new Database(file);
     older.exec(
-      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure",
+      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure; ALTER TABLE automation_runs DROP COLUMN notice_outcome",
     );
     older.pragma("user_version = 2");
     older.close();
@@ -621,6 +621,35 @@ describe("storing in a file", () => {
     expect(await reopened.latestSeq()).toBe(newest.seq);
     const later = await stored(reopened, event());
     expect(await reopened.latestSeq()).toBe(later.seq);
+    await reopened.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  test("a store of schema 5 keeps its runs and the notice one owes, and what becomes of that notice is kept with it", async () => {
+    const { store, file } = open();
+    const e = await stored(store, event());
+    const kept = (await store.runs.begin("paid", e.id, false, clock.now(), "team")) as number;
+    await store.runs.finish(kept, "done", clock.now());
+    const owing = (await store.runs.begin("other", e.id, false, clock.now(), "team")) as number;
+    await store.runs.finish(owing, "failed", clock.now(), "step 1: no", "waiter: other failed");
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE automation_runs DROP COLUMN notice_outcome");
+    older.pragma("user_version = 5");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(reopened.upgraded).toEqual({ from: 5, to: SCHEMA_VERSION });
+    expect(await reopened.runs.get(kept)).toMatchObject({ status: "done", notice: null, noticeOutcome: null });
+    expect((await reopened.runs.untold()).map((r) => [r.id, r.notice])).toEqual([
+      [owing, { text: "waiter: other failed", status: "owed" }],
+    ]);
+    await reopened.runs.notice(owing, { status: "told", said: "Sent on team to 1." });
+    expect(await reopened.runs.get(owing)).toMatchObject({
+      notice: null,
+      noticeOutcome: { status: "told", said: "Sent on team to 1." },
+    });
     await reopened.close();
     const db = new Database(file, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -815,7 +844,7 @@ describe("several processes, one file", () => {
     await store.close();
     const older = new Database(file);
     older.exec(
-      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure",
+      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure; ALTER TABLE automation_runs DROP COLUMN notice_outcome",
     );
     older.pragma("user_version = 2");
     older.close();

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { NoticeStatus, RunLog } from "../events/store.js";
+import type { NoticeOutcome, NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cutCodePoints } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
@@ -48,7 +48,7 @@ export interface NoticeParts {
     who: string,
     mark: (refused: boolean) => Promise<void>,
     tries: Tries | undefined,
-  ): Promise<unknown>;
+  ): Promise<{ said: string }>;
   /** Says that a notice was left for later: it is taken up with the runs left. */
   left(): void;
   /** Whether a notification channel of that name is configured. */
@@ -66,8 +66,8 @@ export interface NoticeParts {
 export class FailureNotices {
   /** Notices being told, by run, which a stop waits for to record where they got to. */
   readonly #telling = new Map<number, Promise<void>>();
-  /** Runs whose notice reached its channel while the store could not record so: recorded once it answers. */
-  readonly #toldUnrecorded = new Set<number>();
+  /** Runs whose notice reached its channel while the store could not record so, with notify_send's answer: recorded once it answers. */
+  readonly #toldUnrecorded = new Map<number, string>();
 
   constructor(private readonly parts: NoticeParts) {}
 
@@ -80,9 +80,9 @@ export class FailureNotices {
   tell(automation: string, channel: string, run: number, text: string, failedAt: number): void {
     const { runs, log, stopping } = this.parts;
     const who = `automation ${automation}, telling its failure`;
-    let recorded: NoticeStatus | null = "owed";
+    let recorded: NoticeStatus | NoticeOutcome = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
-    const record = async (status: NoticeStatus | null) => {
+    const record = async (status: NoticeStatus | NoticeOutcome) => {
       const owed = await runs.notice(run, status).catch((err: unknown) => {
         throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
       });
@@ -96,6 +96,7 @@ export class FailureNotices {
     /** Whether it was left for the waiter that holds the automations now: this one's hold broke. */
     let leaseLost = false;
     const told = (async () => {
+      let outcome: NoticeOutcome | undefined;
       try {
         for (let tries: Tries | undefined; ; ) {
           if (stopping.aborted) throw new Postponed("waiter is stopping");
@@ -112,8 +113,15 @@ export class FailureNotices {
             break;
           }
           try {
-            await this.parts.send(channel, toldAt(text, failedAt, this.parts.maxText), who, mark, tries);
-            this.#toldUnrecorded.add(run);
+            const { said } = await this.parts.send(
+              channel,
+              toldAt(text, failedAt, this.parts.maxText),
+              who,
+              mark,
+              tries,
+            );
+            outcome = { status: "told", said };
+            this.#toldUnrecorded.set(run, said);
             break;
           } catch (err) {
             if (!(err instanceof Waiting)) throw err;
@@ -123,11 +131,13 @@ export class FailureNotices {
         }
       } catch (err) {
         if (err instanceof Postponed) throw err;
-        log.warning(
-          `automation ${automation}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
-        );
+        const why = err instanceof Error ? err.message : String(err);
+        outcome = { status: "not told", said: why };
+        log.warning(`automation ${automation}: its failure could not be told: ${why}`);
       }
-      await record(null);
+      // Erased with its run: nothing is left to record it in.
+      if (!outcome) return;
+      await record(outcome);
       this.#toldUnrecorded.delete(run);
     })().catch((err: Postponed) => {
       // Taken up with what else is left: told, or said not to be.
@@ -166,8 +176,9 @@ export class FailureNotices {
     // Only runs, whose turn this is, begin telling a notice: those told now are all known here.
     const busy = new Set(this.#telling.keys());
     for (const run of await runs.untold()) {
-      if (this.#toldUnrecorded.has(run.id)) {
-        await runs.notice(run.id, null);
+      const said = this.#toldUnrecorded.get(run.id);
+      if (said !== undefined) {
+        await runs.notice(run.id, { status: "told", said });
         this.#toldUnrecorded.delete(run.id);
         continue;
       }
@@ -181,18 +192,18 @@ export class FailureNotices {
         this.tell(run.automation, channel, run.id, run.notice.text, failedAt);
         continue;
       }
-      const why =
-        run.notice.status === "started"
-          ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
-          : automation
-            ? "the automation no longer has an onFailure"
-            : run.onFailure
-              ? `the automation is no longer configured, nor is the channel ${run.onFailure} it began with`
-              : "the automation is no longer configured";
+      const underWay = run.notice.status === "started";
+      const why = underWay
+        ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
+        : automation
+          ? "the automation no longer has an onFailure"
+          : run.onFailure
+            ? `the automation is no longer configured, nor is the channel ${run.onFailure} it began with`
+            : "the automation is no longer configured";
       log.warning(
         `automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${asLogged(run.notice.text)}`,
       );
-      await runs.notice(run.id, null);
+      await runs.notice(run.id, { status: underWay ? "interrupted" : "not tried", said: why });
     }
   }
 
@@ -202,7 +213,7 @@ export class FailureNotices {
    * forgets them.
    */
   sayToldUnrecorded(before: string, then: string): void {
-    for (const run of this.#toldUnrecorded) {
+    for (const run of this.#toldUnrecorded.keys()) {
       this.parts.log.warning(
         `automation run ${run}: its failure was told, which the event store could not record before ${before}: ${then}`,
       );

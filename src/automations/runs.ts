@@ -426,8 +426,12 @@ export function automationRuns(parts: RunParts) {
       const began = run.onFailure && calls.hasChannel(run.onFailure) ? { notify: run.onFailure } : undefined;
       const onFailure = automation ? automation.onFailure : began;
       if (!automation && !onFailure) {
-        await store.runs.finish(run.id, "failed", clock.now(), why);
         const gone = run.onFailure ? `, nor is the channel ${run.onFailure} it began with` : "";
+        // The run had a notice to tell, which automations_runs says was not tried, and why.
+        const notTried = run.onFailure
+          ? { status: "not tried" as const, said: `the automation is no longer configured${gone}` }
+          : undefined;
+        await store.runs.finish(run.id, "failed", clock.now(), why, notTried);
         log.warning(`${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.

@@ -130,6 +130,38 @@ function stepsNotRun(automations: readonly Automation[], run: RunRecord) {
   });
 }
 
+/** What automations_runs names a failed run's onFailure message by, after its steps. */
+const ON_FAILURE = "onFailure";
+
+/**
+ * What became of a failed run's onFailure message, after its steps, so that whoever reads the run
+ * knows whether the team was told: told (to whom), not told and why, not tried and why, or under
+ * way when waiter stopped; while it is owed, waiting for its try or being told. None for a run that
+ * had no message to tell (its automation has no onFailure, or runs from before waiter kept this).
+ */
+function onFailureOf(automations: readonly Automation[], run: RunRecord) {
+  if (run.noticeOutcome) {
+    const { status, said } = run.noticeOutcome;
+    return [{ status, tool: ON_FAILURE, outcome: sentence(`${said.charAt(0).toUpperCase()}${said.slice(1)}`) }];
+  }
+  if (!run.notice) return [];
+  const channel = automations.find((a) => a.name === run.automation)?.onFailure?.notify ?? run.onFailure;
+  const on = channel ? ` on ${channel}` : "";
+  return [
+    run.notice.status === "started"
+      ? {
+          status: "started",
+          tool: ON_FAILURE,
+          outcome: `Being told${on}; if waiter stopped meanwhile, it may or may not have reached it, and is not told again.`,
+        }
+      : {
+          status: "waiting",
+          tool: ON_FAILURE,
+          outcome: `Not told${on} yet: its first try, or its next after the channel refused it for now, is to come.`,
+        },
+  ];
+}
+
 /**
  * An automation's conditions as its line in automations_list says them, each with its test as the
  * config names it (`to_number(payload.total) gte 500`): a model asked why it did not run on an event
@@ -388,7 +420,8 @@ export function automationsToolset(
                   ...(outcome ? { outcome: bounded(outcome) } : {}),
                 };
               })
-              .concat(stepsNotRun(automations, run)),
+              .concat(stepsNotRun(automations, run))
+              .concat(onFailureOf(automations, run).map((told) => ({ ...told, outcome: bounded(told.outcome) }))),
           }));
           let fitting = 0;
           for (let used = 0; fitting < runs.length; fitting++) {
@@ -421,8 +454,12 @@ export function automationsToolset(
             });
             const why = at >= 0 ? ` at step ${at + 1}` : run.error ? ` — ${under(run.error, 2)}` : "";
             // When, for whoever asks later who told the team or marked the order paid.
+            // The onFailure message comes after the steps, told apart from them by its name in place of a number.
             return `#${run.id} ${run.automation} on ${run.event_id}, started ${run.started_at}: ${run.status}${run.dry_run ? " (dry run)" : ""}${why}\n${run.steps
-              .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
+              .map(
+                (s, i) =>
+                  `  ${s.tool === ON_FAILURE ? "" : `${i + 1}. `}${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`,
+              )
               .join("\n")}`;
           });
           return [...runs, ...(r.note ? [r.note] : [])].join("\n");

@@ -3,7 +3,16 @@ import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { jsonText } from "../json.js";
 import { DAY_MS } from "../time.js";
-import type { Counters, NoticeStatus, RunFilter, RunRecord, StepStatus, StoredEvent, StoreStats } from "./store.js";
+import type {
+  Counters,
+  NoticeOutcome,
+  NoticeStatus,
+  RunFilter,
+  RunRecord,
+  StepStatus,
+  StoredEvent,
+  StoreStats,
+} from "./store.js";
 
 /** An event as both stores keep it; SQLite has no booleans, so `is_json` is 0 or 1 there. */
 export interface EventRow {
@@ -138,6 +147,8 @@ export interface RunRow {
   notice: string | null;
   notice_status: NoticeStatus | null;
   on_failure: string | null;
+  /** A NoticeOutcome as JSON. */
+  notice_outcome: string | null;
 }
 
 export interface StepRow {
@@ -160,7 +171,32 @@ export function toRun(row: RunRow, steps: StepRow[]): RunRecord {
     steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: iso(s.at) as string })),
     notice: row.notice === null ? null : { text: row.notice, status: row.notice_status as NoticeStatus },
     onFailure: row.on_failure,
+    noticeOutcome: row.notice_outcome === null ? null : (JSON.parse(row.notice_outcome) as NoticeOutcome),
   };
+}
+
+/**
+ * notice, notice_status and notice_outcome as a failed run's write sets them: a notice owed, or,
+ * for one that cannot be told, what became of it; none for a run with none to tell.
+ */
+export function noticeColumns(
+  notice: string | NoticeOutcome | undefined,
+): [text: string | null, status: NoticeStatus | null, outcome: string | null] {
+  if (notice === undefined) return [null, null, null];
+  return typeof notice === "string" ? [notice, "owed", null] : [null, null, JSON.stringify(notice)];
+}
+
+/** The statement that records where telling a run's notice got to, or what became of it: the run's id last. */
+export function noticeUpdate(status: NoticeStatus | NoticeOutcome, placeholder: (i: number) => string) {
+  return typeof status === "string"
+    ? {
+        text: `UPDATE automation_runs SET notice_status = ${placeholder(1)} WHERE id = ${placeholder(2)} AND notice IS NOT NULL`,
+        params: [status],
+      }
+    : {
+        text: `UPDATE automation_runs SET notice = NULL, notice_status = NULL, notice_outcome = ${placeholder(1)} WHERE id = ${placeholder(2)} AND notice IS NOT NULL`,
+        params: [JSON.stringify(status)],
+      };
 }
 
 /** The columns a run filter names, with their values: each store writes its own placeholders. */

@@ -193,6 +193,18 @@ export interface StepRecord {
  */
 export type NoticeStatus = "owed" | "started";
 
+/**
+ * What became of a failed run's onFailure notice once telling it ended: "told", the channel took
+ * it (`said`: notify_send's answer, who has it); "not told", the channel refused it, or could not
+ * be reached for the retry time (`said`: why); "not tried", as its automation or channel is gone
+ * (`said`: which); "interrupted", a try was under way when waiter stopped or its store failed, and
+ * may or may not have reached the channel, so it was not told again (`said`: so).
+ */
+export interface NoticeOutcome {
+  status: "told" | "not told" | "not tried" | "interrupted";
+  said: string;
+}
+
 export interface RunRecord {
   id: number;
   automation: string;
@@ -205,6 +217,8 @@ export interface RunRecord {
   steps: StepRecord[];
   /** The onFailure notice of a failed run while it is not yet told: its text and where telling it got to. */
   notice: { text: string; status: NoticeStatus } | null;
+  /** What became of the notice once telling it ended; null while it is owed, and for a run that had none to tell. */
+  noticeOutcome: NoticeOutcome | null;
   /** The onFailure channel its automation had when it began: told of its end once the automation is gone. */
   onFailure: string | null;
 }
@@ -230,13 +244,22 @@ export interface RunLog {
     onFailure?: string,
   ): Promise<number | undefined>;
   step(runId: number, step: number, status: StepStatus, detail: string, now: number): Promise<void>;
-  /** `notice`: the failed run's onFailure notice, owed from the same write that marks the run failed. */
-  finish(runId: number, status: "done" | "failed", now: number, error?: string, notice?: string): Promise<void>;
   /**
-   * Where telling the run's notice got to; null once it is told, or given up. Whether the store
-   * still owed it: not for a run erased by hand meanwhile.
+   * `notice`: the failed run's onFailure notice, owed from the same write that marks the run
+   * failed; or, for one that cannot be told (its automation and channel gone), why not.
    */
-  notice(runId: number, status: NoticeStatus | null): Promise<boolean>;
+  finish(
+    runId: number,
+    status: "done" | "failed",
+    now: number,
+    error?: string,
+    notice?: string | NoticeOutcome,
+  ): Promise<void>;
+  /**
+   * Where telling the run's notice got to; once it is told, or given up, what became of it, and it
+   * is owed no more. Whether the store still owed it: not for a run erased by hand meanwhile.
+   */
+  notice(runId: number, status: NoticeStatus | NoticeOutcome): Promise<boolean>;
   get(runId: number): Promise<RunRecord | undefined>;
   /** Runs a stopped process left running. */
   unfinished(): Promise<RunRecord[]>;

@@ -1,4 +1,4 @@
-import { type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
+import { noticeColumns, noticeUpdate, type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
 import type { RunFilter, RunLog, RunRecord } from "../store.js";
 
 /** Runs one statement on the store's pool, its failures worded for a caller. */
@@ -44,15 +44,13 @@ export function postgresRuns(query: Query): RunLog {
     },
     async finish(runId, status, now, error, notice) {
       await query(
-        "UPDATE automation_runs SET status = $1, finished_at = $2, error = $3, notice = $4, notice_status = $5 WHERE id = $6",
-        [status, now, error ?? null, notice ?? null, notice === undefined ? null : "owed", runId],
+        "UPDATE automation_runs SET status = $1, finished_at = $2, error = $3, notice = $4, notice_status = $5, notice_outcome = $6 WHERE id = $7",
+        [status, now, error ?? null, ...noticeColumns(notice), runId],
       );
     },
     async notice(runId, status) {
-      const owed = await query(
-        "UPDATE automation_runs SET notice = CASE WHEN $1::text IS NULL THEN NULL ELSE notice END, notice_status = $1 WHERE id = $2 AND notice IS NOT NULL RETURNING id",
-        [status, runId],
-      );
+      const { text, params } = noticeUpdate(status, (i) => `$${i}`);
+      const owed = await query(`${text} RETURNING id`, [...params, runId]);
       return owed.length > 0;
     },
     async get(runId) {

@@ -407,6 +407,8 @@ export const MIGRATIONS: readonly string[] = [
   // port held can tell whether the holder stores into the store it reads.
   `CREATE TABLE store_identity (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
    INSERT INTO store_identity (one, id) VALUES (1, md5(random()::text || clock_timestamp()::text));`,
+  // 19: what became of a failed run's onFailure notice once telling it ended, shown with the run.
+  `ALTER TABLE automation_runs ADD COLUMN notice_outcome TEXT;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
+import { noticeColumns, noticeUpdate, type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
 import type { RunFilter, RunLog, RunRecord } from "../store.js";
 import { RETENTION_BATCH } from "./retention.js";
 
@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS automation_runs (
   notice TEXT,
   notice_status TEXT,
   on_failure TEXT,
+  notice_outcome TEXT,
   UNIQUE (automation, event_id)
 );
 CREATE TABLE IF NOT EXISTS automation_steps (
@@ -75,16 +76,13 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
     async finish(runId, status, now, error, notice) {
       await write(() =>
         sql(
-          "UPDATE automation_runs SET status = ?, finished_at = ?, error = ?, notice = ?, notice_status = ? WHERE id = ?",
-        ).run(status, now, error ?? null, notice ?? null, notice === undefined ? null : "owed", runId),
+          "UPDATE automation_runs SET status = ?, finished_at = ?, error = ?, notice = ?, notice_status = ?, notice_outcome = ? WHERE id = ?",
+        ).run(status, now, error ?? null, ...noticeColumns(notice), runId),
       );
     },
     async notice(runId, status) {
-      const { changes } = await write(() =>
-        sql(
-          "UPDATE automation_runs SET notice = CASE WHEN ? IS NULL THEN NULL ELSE notice END, notice_status = ? WHERE id = ? AND notice IS NOT NULL",
-        ).run(status, status, runId),
-      );
+      const { text, params } = noticeUpdate(status, () => "?");
+      const { changes } = await write(() => sql(text).run(...params, runId));
       return changes > 0;
     },
     async get(runId) {

@@ -96,7 +96,7 @@ INSERT OR IGNORE INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(1
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
@@ -149,6 +149,12 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
     db.exec(`ALTER TABLE totals ADD COLUMN latest_seq INTEGER NOT NULL DEFAULT 0;
       UPDATE totals SET latest_seq = max(dropped_through, COALESCE((SELECT MAX(seq) FROM events), 0),
         COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0));`);
+  },
+  // 6: automation_runs.notice_outcome, what became of a failed run's onFailure notice once telling it ended.
+  5: (db) => {
+    const columns = db.pragma("table_info(automation_runs)") as { name: string }[];
+    if (columns.some((column) => column.name === "notice_outcome")) return;
+    db.exec("ALTER TABLE automation_runs ADD COLUMN notice_outcome TEXT;");
   },
 };
 
