@@ -1077,11 +1077,11 @@ describe("notify_send by email", () => {
   });
 
   test("a 552 to MAIL FROM, before any recipient is named, is not said to be a full mailbox", async () => {
-    // RFC 1870's words for a message larger than the server takes, answered to MAIL FROM.
+    // RFC 5321's own words for 552, answered to MAIL FROM: the server's storage, or the message's size.
     const { result, received } = await sentThrough({
       onMailFrom(_address, _session, callback) {
         callback(
-          Object.assign(new Error("Message size exceeds fixed maximum message size"), {
+          Object.assign(new Error("Requested mail action aborted: exceeded storage allocation"), {
             responseCode: 552,
           }),
         );
@@ -1089,9 +1089,38 @@ describe("notify_send by email", () => {
     });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
-      /b@shop.example: The mail server refused it \(552 Message size exceeds fixed maximum message size\): not sent; the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it, as sending it again will not help\.$/,
+      /b@shop.example: The mail server refused it \(552 Requested mail action aborted: exceeded storage allocation\): not sent; the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it, as sending it again will not help\.$/,
     );
     expect(received).toEqual([]);
+  });
+
+  test.each([
+    // Postfix's answer to a message over its message_size_limit (RFC 3463's 5.3.4: message too big for system).
+    ["with RFC 3463's code for it", "5.3.4 Message size exceeds fixed limit"],
+    // RFC 1870's words, which a server without enhanced codes (smtp-server's own example) answers alone.
+    ["in words alone", "Message exceeds fixed maximum message size"],
+  ])("a message too large, refused at its end %s, is not said to be a full mailbox nor spam", async (_, said) => {
+    const small = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: 552 })));
+      },
+    });
+    await new Promise<void>((resolve) => small.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office((small.server.address() as AddressInfo).port) });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(
+        `b@shop.example: The mail server refused it (552 ${said}): not sent; the message is larger than the server takes: send a shorter text, or ask whoever runs the server to take larger messages, as sending it again will not help.`,
+      );
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => small.close(() => resolve()));
+    }
   });
 
   /**

@@ -399,12 +399,16 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // 5.1.7 and 5.1.8 (the sender's address or its domain): the channel's from, whichever command
     // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
     const sender = /^5\.1\.[78]\b/.test(enhanced);
-    // 5.2.1 and 5.2.2 (mailbox disabled, full), or a 552 without an enhanced code (RFC 5321:
+    // A message larger than the server takes: RFC 3463's 5.3.4 (Postfix's message_size_limit) and
+    // 5.2.3, or a 552 without an enhanced code in RFC 1870's words ("message size exceeds fixed maximum").
+    const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
+    const tooBig = /^5\.(3\.4|2\.3)\b/.test(enhanced) || (bare552 && /\bsize\b/i.test(enhanced));
+    // 5.2.1 and 5.2.2 (mailbox disabled, full), or another 552 without an enhanced code (RFC 5321:
     // exceeded storage allocation) to RCPT TO or DATA, each message having one recipient: the
     // address is right, and its owner can mend it. To MAIL FROM, no mailbox is named yet: it is
-    // RFC 1870's "message size exceeds fixed maximum", or the server's own storage.
-    const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
-    const mailbox = /^5\.2\.[12]\b/.test(enhanced) || (bare552 && (command === "RCPT TO" || command === "DATA"));
+    // the message's size, or the server's own storage.
+    const mailbox =
+      /^5\.2\.[12]\b/.test(enhanced) || (bare552 && !tooBig && (command === "RCPT TO" || command === "DATA"));
     const tooLarge = bare552 && command === "MAIL FROM";
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
     // gives none: there is no user to check, one is to be given.
@@ -417,8 +421,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
-    const fix =
-      messageRefused && !mailbox
+    const fix = tooBig
+      ? "the message is larger than the server takes: send a shorter text, or ask whoever runs the server to take larger messages"
+      : messageRefused && !mailbox
         ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
         : senderDomain
           ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
