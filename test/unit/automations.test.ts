@@ -1,15 +1,18 @@
 import { expect, test } from "vitest";
 import { z } from "zod";
+import { StepCalls } from "../../src/automations/calls.js";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
+import { type Tries, Waiting } from "../../src/automations/tries.js";
 import { argumentsFor, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
+import { coreSettings } from "../../src/config.js";
 import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions } from "../../src/http/types.js";
 import { Log, type LogLevel } from "../../src/log.js";
-import { clock } from "../../src/time.js";
+import { clock, setClock } from "../../src/time.js";
 import { defineTool } from "../../src/toolset.js";
 
 const RETENTION = { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 };
@@ -959,4 +962,42 @@ test("a condition's path through a number or a true/false value says what it fou
     "condition 1 does not hold (payload.total.currency is null; payload.total is a number)",
   );
   expect(said("payload.paid.at")).toBe("condition 1 does not hold (payload.paid.at is null; payload.paid is true)");
+});
+
+test("at the default retry time, a step refused for now is tried past the 5 minutes a greylisting mail server refuses a new sender for", async () => {
+  const retryForMs = coreSettings.automationRetrySeconds.schema.parse(undefined) * 1000;
+  const first = clock.now();
+  // As postgrey's default --delay: the same sender and recipient are refused 300 s from the first try.
+  const greylisting = shopTool(async () => {
+    if (clock.now() - first < 300_000) throw new UpstreamError("451 4.7.1 Greylisted", 451, undefined, true);
+    return {};
+  });
+  const calls = new StepCalls({
+    ...ENGINE,
+    retryForMs,
+    tools: [greylisting],
+    log: new Log("error", () => {}),
+    stopping: new AbortController().signal,
+    holding: () => async () => true,
+    holdingNow: () => () => true,
+  });
+  const triedAt: number[] = [];
+  let tries: Tries | undefined;
+  try {
+    for (;;) {
+      triedAt.push(Math.round((clock.now() - first) / 1000));
+      try {
+        await calls.call("shop_do", {}, "automation a", async () => {}, tries);
+        break;
+      } catch (err) {
+        if (!(err instanceof Waiting)) throw err;
+        tries = err.tries;
+        // The next try at its instant.
+        setClock(clock.now() + err.ms);
+      }
+    }
+  } finally {
+    setClock();
+  }
+  expect(triedAt).toEqual([0, 2, 6, 14, 30, 62, 126, 254, 510]);
 });
