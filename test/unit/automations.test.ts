@@ -964,17 +964,22 @@ test("a condition's path through a number or a true/false value says what it fou
   expect(said("payload.paid.at")).toBe("condition 1 does not hold (payload.paid.at is null; payload.paid is true)");
 });
 
-test("at the default retry time, a step refused for now is tried past the 5 minutes a greylisting mail server refuses a new sender for", async () => {
-  const retryForMs = coreSettings.automationRetrySeconds.schema.parse(undefined) * 1000;
+/**
+ * The seconds after the first try at which a step is tried, with a retry time of `retrySeconds`,
+ * against a mail server that greylists for `greylistSeconds`, refusing the step's email for now
+ * (451) until then, each try at its instant by the test clock; the last is the one it took.
+ */
+async function greylistedTries(retrySeconds: number, greylistSeconds: number): Promise<number[]> {
   const first = clock.now();
-  // As postgrey's default --delay: the same sender and recipient are refused 300 s from the first try.
   const greylisting = shopTool(async () => {
-    if (clock.now() - first < 300_000) throw new UpstreamError("451 4.7.1 Greylisted", 451, undefined, true);
+    if (clock.now() - first < greylistSeconds * 1000) {
+      throw new UpstreamError("451 4.7.1 Greylisted", 451, undefined, true);
+    }
     return {};
   });
   const calls = new StepCalls({
     ...ENGINE,
-    retryForMs,
+    retryForMs: retrySeconds * 1000,
     tools: [greylisting],
     log: new Log("error", () => {}),
     stopping: new AbortController().signal,
@@ -988,16 +993,31 @@ test("at the default retry time, a step refused for now is tried past the 5 minu
       triedAt.push(Math.round((clock.now() - first) / 1000));
       try {
         await calls.call("shop_do", {}, "automation a", async () => {}, tries);
-        break;
+        return triedAt;
       } catch (err) {
         if (!(err instanceof Waiting)) throw err;
         tries = err.tries;
-        // The next try at its instant.
         setClock(clock.now() + err.ms);
       }
     }
   } finally {
     setClock();
   }
-  expect(triedAt).toEqual([0, 2, 6, 14, 30, 62, 126, 254, 510]);
+}
+
+test("at the default retry time, a step refused for now is tried past the 5 minutes a greylisting mail server refuses a new sender for", async () => {
+  // postgrey's default --delay: the same sender and recipient are refused for 300 s from the first try.
+  const retry = coreSettings.automationRetrySeconds.schema.parse(undefined);
+  expect(await greylistedTries(retry, 300)).toEqual([0, 2, 6, 14, 30, 62, 126, 254, 510]);
 });
+
+test.each([
+  [1800, 1022],
+  [3600, 2046],
+])(
+  "a retry time of %i s tries a greylisted step last %i s after the first, as docs/automations.md says",
+  async (retry, last) => {
+    expect((await greylistedTries(retry, last)).at(-1)).toBe(last);
+    await expect(greylistedTries(retry, last + 1)).rejects.toThrow(/is not tried again/);
+  },
+);
