@@ -15,6 +15,7 @@ import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
 import { channel, notify } from "../tools/notify/index.js";
+import { freePort } from "./fakes/http.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -481,3 +482,35 @@ test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, lo
   expect(webhooksOf(config).sources.map((source) => source.name)).toEqual(["stripe"]);
   expect(config.http.tokens.map((token) => token.name)).toEqual(["ops"]);
 });
+
+const hasCurlAndOpenssl =
+  spawnSync("curl", ["--version"]).status === 0 && spawnSync("openssl", ["version"]).status === 0;
+test.runIf(hasCurlAndOpenssl)(
+  "the delivery docs/webhooks.md signs by hand is stored, and is a duplicate sent again",
+  async () => {
+    const block = /^### Sending a delivery by hand\n[\s\S]*?^```sh\n([\s\S]*?)^```/m.exec(
+      read("docs/webhooks.md"),
+    )?.[1];
+    expect(block, "docs/webhooks.md shows how to send a delivery by hand").toBeDefined();
+    const port = await freePort();
+    const script = (block ?? "").replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`);
+    const send = script.split("\n").find((line) => line.startsWith("curl "));
+    const run = spawnSync("bash", ["-c", `${script}echo\n${send}\necho\nkill $!\nwait $!`], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-by-hand-")),
+        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      },
+    });
+    const [first, again] = run.stdout.split("\n");
+    expect({ first, status: run.status, stderr: run.stderr }).toMatchObject({
+      first: expect.stringMatching(/^\{"id":"[0-9A-Z]{26}","duplicate":false\}$/),
+      status: 0,
+    });
+    expect(again).toBe(first?.replace('"duplicate":false', '"duplicate":true'));
+  },
+);
