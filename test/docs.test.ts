@@ -406,6 +406,16 @@ function composeServices(): Map<string, string> {
   return blocks;
 }
 
+test("every docker run the docs give publishes waiter's plain HTTP on loopback, for a proxy on the host to put HTTPS in front", () => {
+  const published = [...pages, "Dockerfile"].flatMap((page) =>
+    [...read(page).matchAll(/^[#\s]*docker run ((?:.*\\\n)*.*)$/gm)].flatMap((m) =>
+      [...(m[1] ?? "").matchAll(/(?:-p|--publish)[ =](\S+)/g)].map(([, port]) => [page, port]),
+    ),
+  );
+  expect(published.map(([page]) => page)).toEqual(expect.arrayContaining(["docs/serve.md", "Dockerfile"]));
+  expect(published.filter(([, port]) => !port?.startsWith("127.0.0.1:"))).toEqual([]);
+});
+
 test("docs/compose.yml's services each start again after a crash or a reboot", () => {
   const services = composeServices();
   expect([...services.keys()]).toEqual(expect.arrayContaining(["db", "waiter-1", "waiter-2", "proxy"]));
