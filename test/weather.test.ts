@@ -1443,6 +1443,20 @@ describe(`at ${AFTERNOON}`, () => {
       });
     });
 
+    test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {
+      // Reykjavik keeps UTC. On December 2nd, in 6-hour steps, light showers fall in the morning
+      // and heavy rain in the afternoon: WMO's code order (showers 80, heavy rain 65) would say showers.
+      const day = Date.parse("2026-12-02T00:00:00Z");
+      met.weather = (t) => {
+        const hour = (t - day) / HOUR;
+        const wet = hour >= 0 && hour < 24 ? (hour >= 12 && hour < 18 ? 4 : hour >= 6 && hour < 12 ? 0.3 : 0) : 0;
+        return { ...defaultWeather(t), precipitation: wet, cloud: 10 };
+      };
+      const result = await server.call("weather_forecast", { latitude: 64.1201, longitude: -21.8201, days: 6 });
+      const r = data<{ days: (Day & { condition?: string })[] }>(result);
+      expect(r.days.find((d) => d.date === "2026-12-02")).toMatchObject({ condition: "heavy rain" });
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {

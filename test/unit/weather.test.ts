@@ -33,11 +33,15 @@ describe("conditions in words", () => {
       "clearsky_day",
       "cloudy",
       "fog",
+      "lightrainshowers_day",
       "lightrain",
-      "rain",
-      "heavyrain",
       "lightsnow",
       "rainshowers_day",
+      "rain",
+      "heavyrainshowers_day",
+      "heavyrain",
+      "heavysnow",
+      "lightrainshowersandthunder_day",
       "heavyrainandthunder",
     ];
     const ranks = order.map((s) => metCondition(s).rank);

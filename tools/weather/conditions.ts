@@ -1,7 +1,6 @@
 /**
  * Weather conditions in plain words, with a rank so a day's most significant condition can be
- * picked: clear < clouds < fog < drizzle < rain < snow < showers < thunder, light < heavy.
- * Open-Meteo reports WMO weather codes (its daily code is the day's most severe); MET Norway
+ * picked. Open-Meteo reports WMO weather codes (it picks its daily code itself); MET Norway
  * reports symbol codes. Both become a Condition.
  */
 export interface Condition {
@@ -54,7 +53,7 @@ const MET_SKY: Record<string, Condition> = {
 };
 
 const MET_PRECIPITATION = /^(light|lights|heavy)?(rain|sleet|snow)(showers)?(andthunder)?$/;
-const TYPE_RANK = { rain: 61, sleet: 66, snow: 71 } as const;
+const TYPES = ["rain", "sleet", "snow"] as const;
 
 /**
  * A MET Norway symbol code (`lightrainshowers_day`) in words. The `_day`/`_night`/`_polartwilight`
@@ -67,17 +66,15 @@ export function metCondition(symbol: string): Condition {
   const match = MET_PRECIPITATION.exec(name);
   if (!match) return { text: name.replaceAll("_", " "), rank: 3 };
   const [, intensity, precipitation, showers, thunder] = match;
-  const type = precipitation as keyof typeof TYPE_RANK;
+  const type = precipitation as (typeof TYPES)[number];
   const light = intensity?.startsWith("light") ?? false;
   const heavy = intensity === "heavy";
   const words = [light ? "light" : heavy ? "heavy" : "", type, showers ? "showers" : "", thunder ? "and thunder" : ""];
   const strength = light ? 0 : heavy ? 2 : 1;
-  // Ranked like the WMO codes: rain 61-65, sleet 66-70, snow 71-75, showers 80-87, thunder 95-97.
-  const rank = thunder
-    ? 95 + strength
-    : showers
-      ? (type === "rain" ? 80 : 85) + strength
-      : TYPE_RANK[type] + 2 * strength;
+  // Thunder first, then how heavy, then snow over sleet over rain, and steady over showers: not
+  // WMO's code order, where light showers (80) outrank heavy rain (65) and a day of it reads as showers.
+  const weight = 10 * strength + 3 * TYPES.indexOf(type) + (showers ? 0 : 1);
+  const rank = (thunder ? 80 : 50) + weight;
   return { text: words.filter(Boolean).join(" "), rank };
 }
 
