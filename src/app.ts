@@ -443,7 +443,16 @@ export async function startApp(
     port = await holdPort({
       listen: webhooks.listen,
       take: options.listener === "take",
-      bind: () => startListener({ webhooks, mode: "stdio", store, http, log, drainMs: config.core.stopSeconds * 1000 }),
+      bind: () =>
+        startListener({
+          webhooks,
+          mode: "stdio",
+          store,
+          http,
+          log,
+          limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
+          drainMs: config.core.stopSeconds * 1000,
+        }),
       sources,
       sourceLines: (url) => sourceLines(webhooks, url),
       log,
@@ -615,6 +624,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
       store,
       http,
       log,
+      limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
       drainMs: config.core.stopSeconds * 1000,
     });
   } catch (err) {
@@ -740,6 +750,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       http: app.http,
       log,
       routes: sessions,
+      limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
       drainMs: config.core.stopSeconds * 1000,
       // The calls the drain time left are ended, and their answers, that the stop cut them, sent
       // before the connections close: a client would otherwise wait out its own timeout unanswered.

@@ -1464,6 +1464,59 @@ describe("sessions", () => {
     }
   });
 
+  test("limits set in a config file are named in their refusals as the key and the file, not as variables never set", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { maxConnectionsPerClient: 2, maxBodyBytes: 1024 } }));
+    const env = {
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    };
+    const config = loadConfig({ env, file, overrides: { listen: "127.0.0.1:0" } }, toolsets());
+    let stderr = "";
+    const log = new Log("info", (line) => {
+      stderr += line;
+    });
+    const served = await startServe(config, log);
+    const { hostname, port } = new URL(served.url);
+    const held: ReturnType<typeof openSocket>[] = [];
+    const agent = new Agent();
+    try {
+      const body = JSON.stringify({ pad: "x".repeat(2000) });
+      const large = await request(`${served.url}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, "d-large"),
+        dispatcher: agent,
+      });
+      expect(large.statusCode).toBe(413);
+      await large.body.dump();
+      expect(stderr).toContain(`raise webhooks.maxBodyBytes in ${file}\n`);
+
+      for (const _ of [1, 2]) {
+        const socket = openSocket(Number(port), hostname);
+        held.push(socket);
+        await new Promise((connected) => socket.once("connect", connected));
+      }
+      const refused = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: initialize,
+        headers: mcpHeaders,
+        dispatcher: agent,
+      });
+      expect(refused.statusCode).toBe(503);
+      const most = `127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient in ${file} lets one address hold`;
+      expect(await refused.body.json()).toEqual({
+        error: `${most} (an MCP client holds one for its stream and one for each call under way): retry once some close, or raise it`,
+      });
+      expect(stderr).toContain(most);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await agent.close();
+      await served.close();
+    }
+  });
+
   test("a team of 100 agents behind one address, each holding its stream and a call under way, is served", async () => {
     const served = await inProcess(
       { maxSessions: 100, idleMs: 60_000 },

@@ -21,7 +21,7 @@ import {
   type ListenerTimeouts,
 } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import type { WebhookSource, WebhooksConfig } from "./settings.js";
+import { type ListenerLimit, limitNamed, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -44,6 +44,8 @@ export interface ListenerParts {
   routes?: { mount(app: express.Express): void; pageAccess: RequestHandler };
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
+  /** Where each limit its refusals name was set, as the configuration says it (its origin). */
+  limitsFrom?: (setting: ListenerLimit) => string;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
   timeouts?: Partial<ListenerTimeouts>;
   /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */
@@ -58,8 +60,8 @@ const heldFor = (mode: ListenerMode) =>
   mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
 
 /** An address at its most connections, as the log and its next connection's 503 say it: the setting to raise. */
-const atItsMost = (client: string, webhooks: WebhooksConfig, mode: ListenerMode) =>
-  `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold${heldFor(mode)}`;
+const atItsMost = (client: string, { webhooks, mode, limitsFrom }: ListenerParts) =>
+  `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most ${limitNamed("maxConnectionsPerClient", limitsFrom?.("maxConnectionsPerClient"))} lets one address hold${heldFor(mode)}`;
 
 /**
  * A request's target as waiter serves it: without the path of publicUrl (/waiter) when a proxy
@@ -116,10 +118,11 @@ function unstoredFrom({ source, requests, ids }: { source: string; requests: num
  * the check's name, never a 5xx (that would make the sender retry forever). `writeHeldCounts`
  * writes the counts still held once no more requests come.
  */
-export function listenerApp({ webhooks, mode, store, http, log, stopping, timeouts, routes }: ListenerParts): {
+export function listenerApp(parts: ListenerParts): {
   app: express.Express;
   writeHeldCounts: () => void;
 } {
+  const { webhooks, mode, store, http, log, stopping, timeouts, routes, limitsFrom } = parts;
   const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source, http) }]),
@@ -161,9 +164,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     closeOnceRead(req, res, limits);
     res.setHeader("retry-after", "5");
-    res
-      .status(503)
-      .json({ error: `${atItsMost(clientOf(req.socket), webhooks, mode)}: retry once some close, or raise it` });
+    res.status(503).json({ error: `${atItsMost(clientOf(req.socket), parts)}: retry once some close, or raise it` });
   });
 
   if (stopping) {
@@ -265,7 +266,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       status: 413,
       reason: "body too large",
       error,
-      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)`}`,
+      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise ${limitNamed("maxBodyBytes", limitsFrom?.("maxBodyBytes"))}`}`,
       source,
     });
   };
@@ -505,7 +506,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   );
   capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, timeouts.silentMs, (client) =>
     warn(
-      `${listenerName}: ${atItsMost(client, webhooks, parts.mode)}: answering its new ones 503, closing those past ${ANSWERED_PAST_CAP} at once`,
+      `${listenerName}: ${atItsMost(client, parts)}: answering its new ones 503, closing those past ${ANSWERED_PAST_CAP} at once`,
       "maxConnectionsPerClient",
     ),
   );
