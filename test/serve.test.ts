@@ -2443,6 +2443,26 @@ test("an address another program holds stops waiter serve and waiter listen, say
         `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
       ),
     ]);
+    // Set in a config file, the address is named where it was set.
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    const address = `127.0.0.1:${port}`;
+    writeFileSync(file, JSON.stringify({ listen: address, webhooks: { listen: address } }));
+    const fromFile = () =>
+      loadConfig(
+        {
+          env: {
+            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+            ERP_SECRET,
+          },
+          file,
+        },
+        toolsets(),
+      );
+    await Promise.all([
+      expect(startServe(fromFile(), quiet)).rejects.toThrow(`${taken} listen in ${file} to another port`),
+      expect(startWebhooks(fromFile(), quiet)).rejects.toThrow(`${taken} webhooks.listen in ${file} to another port`),
+    ]);
   } finally {
     holder.close();
   }
