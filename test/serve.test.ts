@@ -1669,7 +1669,7 @@ describe("sessions", () => {
     }
   });
 
-  test("an initialize that names a session is told to name none: an empty Mcp-Session-Id names none, and one that ended is no session to start", async () => {
+  test("an initialize that names a session no one holds opens a new one, as one naming none: a client that kept the ended session's id gets in", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {
       // An empty header names no session, as the SDK's transport takes it: the initialize opens one.
@@ -1677,15 +1677,31 @@ describe("sessions", () => {
       expect(opened.statusCode).toBe(200);
       expect(opened.headers["mcp-session-id"]).toMatch(/^[0-9a-f-]{36}$/);
       await opened.body.dump();
-      const stale = await initializeAt(served.url, { "mcp-session-id": randomUUID() });
-      expect(stale.statusCode).toBe(404);
-      expect(await stale.body.json()).toMatchObject({
-        error: {
-          code: -32001,
-          message:
-            "Session not found: it ended or expired; start a new one with an initialize that names no session (no Mcp-Session-Id header)",
-        },
+      // A client that starts again after its session ended (idle, or the server restarted) and
+      // still sends the id it had: told 404, it would send the same initialize again and again.
+      const ended = randomUUID();
+      const again = await initializeAt(served.url, { "mcp-session-id": ended });
+      expect(again.statusCode).toBe(200);
+      const id = again.headers["mcp-session-id"] as string;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(id).not.toBe(ended);
+      await again.body.dump();
+      const listed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
       });
+      expect(listed.statusCode).toBe(200);
+      expect(await listed.body.text()).toContain('"currency_convert"');
+      // Any other request of the ended session is told it ended.
+      const pinged = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" }),
+        headers: { ...mcpHeaders, "mcp-session-id": ended },
+      });
+      expect(pinged.statusCode).toBe(404);
+      await pinged.body.dump();
+      expect(served.sessions.count()).toBe(2);
     } finally {
       await served.close();
     }

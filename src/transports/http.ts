@@ -49,7 +49,7 @@ export interface McpSessions {
   close(): Promise<void>;
 }
 
-/** A client that sends its initialize with the session it had would be told 404 again and again. */
+/** What a request of a session that ended is told, with 404: how its client starts a new one. */
 const SESSION_NOT_FOUND =
   "Session not found: it ended or expired; start a new one with an initialize that names no session (no Mcp-Session-Id header)";
 
@@ -468,8 +468,21 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (refuseEmpty(req, res) || refuseNonMessage(req, res)) return;
     const id = req.headers["mcp-session-id"];
     // An empty header names no session, as the SDK's transport takes it.
-    if (typeof id === "string" && id !== "") await serveInSession(req, res, id);
+    if (typeof id === "string" && id !== "" && !(await startsAfresh(req, id))) await serveInSession(req, res, id);
     else if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
+  };
+
+  /**
+   * Whether a request is an initialize naming a session that no server holds for its caller: one
+   * that ended (idle, or on a restart). It opens a new session, as one that names none: a client
+   * that starts again with the id it had kept would be told 404 for it again and again. One naming
+   * a session the caller holds is refused as initialized already.
+   */
+  const startsAfresh = async (req: Request, id: string): Promise<boolean> => {
+    if (req.method !== "POST" || !isJSONRPCRequest(req.body) || req.body.method !== "initialize") return false;
+    const held = open.get(id);
+    if (held && held.caller === req.auth?.clientId) return false;
+    return shared === undefined || (await heldInStore(req, id)) === undefined;
   };
 
   return {
