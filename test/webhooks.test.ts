@@ -575,6 +575,62 @@ describe("the listener", () => {
     expect(await ids("Product/")).toEqual([updated.body.id, created.body.id]);
   });
 
+  test("one Shopify event delivered by two subscriptions of its topic is stored once; other topics and resources of one action are events of their own", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-twice-")) });
+    const event = "7f0b2c64-5a1e-4c39-9d2f-3e8a1b6c4d50";
+    const deliver = (topic: string, resource: Record<string, unknown>, webhookId: string, apiVersion: string) => {
+      const body = JSON.stringify(resource);
+      return post("store", body, {
+        "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64"),
+        "x-shopify-topic": topic,
+        "x-shopify-webhook-id": webhookId,
+        "x-shopify-event-id": event,
+        "x-shopify-api-version": apiVersion,
+        "x-shopify-shop-domain": "shop.myshopify.com",
+      });
+    };
+    const order = (extra: Record<string, unknown> = {}) => ({
+      id: 5902813462617,
+      admin_graphql_api_id: "gid://shopify/Order/5902813462617",
+      financial_status: "paid",
+      ...extra,
+    });
+    // The subscription made in the admin, and the same topic's made by an app, on its own API version.
+    const first = await deliver("orders/paid", order(), "3c1b2a90-0000-4000-8000-000000000001", "2025-07");
+    expect(first).toEqual({ status: 200, body: { id: expect.any(String), duplicate: false } });
+    const twice = await deliver(
+      "orders/paid",
+      order({ current_total_duties_set: null }),
+      "3c1b2a90-0000-4000-8000-000000000002",
+      "2025-10",
+    );
+    expect(twice).toEqual({ status: 200, body: { id: first.body.id, duplicate: true } });
+    // The same action's other topic, and a bulk edit's two products, are each an event.
+    const created = await deliver("orders/create", order(), "3c1b2a90-0000-4000-8000-000000000003", "2025-07");
+    expect(created.body).toMatchObject({ duplicate: false });
+    const products = await Promise.all(
+      [111, 222].map((id) =>
+        deliver(
+          "products/update",
+          { id, admin_graphql_api_id: `gid://shopify/Product/${id}` },
+          `3c1b2a90-0000-4000-8000-00000000010${id % 10}`,
+          "2025-07",
+        ),
+      ),
+    );
+    expect(products.map((p) => p.body.duplicate)).toEqual([false, false]);
+    expect(new Set([first, created, ...products].map((p) => p.body.id)).size).toBe(4);
+    const listed = (await session.call("events_list", { source: "store" })).structuredContent as {
+      events: { type: string }[];
+    };
+    expect(listed.events.map((e) => e.type).sort()).toEqual([
+      "orders/create",
+      "orders/paid",
+      "products/update",
+      "products/update",
+    ]);
+  });
+
   test("Shopify's test notification, sent by the admin's Send test notification, gets 200 and is not an event: its sample order is no order of the shop", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-test-")) });
     const body = readFileSync(join(import.meta.dirname, "fakes/samples/shopify-webhook-orders-paid-TRIMMED.json"));

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Delivery, header, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
+import { type Delivery, header, jsonBody, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
 
 /**
  * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries send it (beside
@@ -12,13 +12,18 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
 }
 
 /**
- * Shopify: `Shopify-Hmac-Sha256` (or `X-Shopify-Hmac-Sha256`), base64 HMAC-SHA256 of the body. The
- * delivery is its webhook id, which Shopify's docs name the key to deduplicate deliveries by: the
- * event id is shared by every delivery one merchant action brings (several topics, several
- * resources), so keyed on it a second resource's delivery would be answered as a repeat and never
- * stored. A delivery without a webhook id is its topic and event id. An Events delivery's topic
- * names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
- * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
+ * Shopify: `Shopify-Hmac-Sha256` (or `X-Shopify-Hmac-Sha256`), base64 HMAC-SHA256 of the body. A
+ * webhook's delivery is its topic, its event id and the resource it names: the event id is shared
+ * by every delivery one merchant action brings (several topics, several resources: a bulk edit's
+ * products), and a topic subscribed twice (in the admin and by an app) brings one delivery per
+ * subscription, each with its own webhook id and maybe its own API version's body: Shopify's docs
+ * say the same event id across deliveries is a duplicate. Where the body names no resource exactly
+ * (no `admin_graphql_api_id`, no id a double holds), or no event id came, the delivery is its
+ * webhook id, else its topic and event id. An Events delivery is its webhook id, as Shopify's
+ * Events docs say: its subscriptions of one topic are meant to differ (each its handle, triggers and
+ * query). Its topic names the resource alone (`Product`), and its `Shopify-Action` what befell it:
+ * the type is both (`Product/create`), as a webhook's topic is (`products/create`), so a type tells
+ * them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
  * sample order and maybe no ids) is no event: taken for one, its sample would pass for an order of
  * the shop.
@@ -35,8 +40,23 @@ export function shopify(secrets: readonly string[]) {
     const action = shopifyHeader(headers, "action");
     const type = action ? `${topic}/${action}` : topic;
     const event = shopifyHeader(headers, "event-id");
-    const id = webhook ?? (event && `${type}:${event}`);
+    const resource = action ? undefined : resourceOf(body);
+    const id = event && resource ? `${type}:${event}:${resource}` : (webhook ?? (event && `${type}:${event}`));
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
-    return { kind: "accept", id, type };
+    return {
+      kind: "accept",
+      id,
+      type,
+      ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook } } : {}),
+    };
   };
+}
+
+/** The resource a webhook's body is, exactly: its GraphQL id, else its id where a double holds it. */
+function resourceOf(body: Buffer): string | undefined {
+  const json = jsonBody(body);
+  const gid = json?.admin_graphql_api_id;
+  if (typeof gid === "string" && gid) return gid;
+  const id = json?.id;
+  return (typeof id === "string" && id) || Number.isSafeInteger(id) ? String(id) : undefined;
 }
