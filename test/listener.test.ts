@@ -2122,17 +2122,22 @@ describe("Host and Origin", () => {
     for (const line of said) expect(line).not.toMatch(/[\u0080-\u009f\u2028\u2029]/);
   });
 
-  test("a delivery to a misspelt source's path names the source meant in a line of its own though a stranger's unknown paths came first, and not in its answer", async () => {
+  test("a delivery to a misspelt source's path names the source meant in a line of its own though a stranger's unknown paths came first, and its answer the path meant alone", async () => {
     const lines: string[] = [];
     const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
     const host = `127.0.0.1:${port}`;
     // A stranger's scan within the minute must not fold the provider's mistyped URL into its count.
-    expect((await send(port, { path: "/webhooks/paypal", host, body: "{}" })).status).toBe(404);
+    expect(await send(port, { path: "/webhooks/paypal", host, body: "{}" })).toMatchObject({
+      status: 404,
+      body: { error: 'unknown webhook source "paypal"' },
+    });
     for (const path of ["/webhooks/tril", "/webhooks/ERP"]) {
       const answer = await send(port, { path, host, body: "{}" });
       expect(answer.status, path).toBe(404);
-      // Anyone may post: the answer tells no one which sources there are.
-      expect(answer.body.error, path).toBe(`unknown webhook source "${path.slice("/webhooks/".length)}"`);
+      // Anyone may post: the answer names the path meant, which a POST to it would show, and no other source.
+      expect(answer.body.error, path).toBe(
+        `unknown webhook source "${path.slice("/webhooks/".length)}"; did you mean /webhooks/${path === "/webhooks/ERP" ? "erp" : "trial"}?`,
+      );
     }
     const said = lines.filter((line) => line.includes("no source is named"));
     expect(said).toEqual([

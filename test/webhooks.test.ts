@@ -421,7 +421,14 @@ describe("the listener", () => {
         401,
         /tolerance/,
       ],
-      ["unknown source", post("paypal", body, headers), 404, /unknown webhook source "paypal"/],
+      ["unknown source", post("paypal", body, headers), 404, /^unknown webhook source "paypal"$/],
+      // A URL mistyped in the provider's dashboard: its delivery log shows the path meant.
+      [
+        "misspelt source",
+        post("stroe", body, headers),
+        404,
+        /^unknown webhook source "stroe"; did you mean \/webhooks\/store\?$/,
+      ],
     ];
     for (const [name, pending, status, message] of cases) {
       const answer = await pending;
@@ -738,6 +745,18 @@ describe("the listener", () => {
     );
     // No secret is shown, only the variables that hold them.
     for (const secret of Object.values(SECRETS)) expect(JSON.stringify(await report())).not.toContain(secret);
+  });
+
+  test("a delivery to a misspelt source's path is told the path meant under publicUrl's, and nothing of the other sources", async () => {
+    await inProcess({ WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com/waiter" });
+    // As a proxy passes the path on, and as one that takes publicUrl's path off does.
+    for (const path of ["/waiter/webhooks/shpo", "/webhooks/shpo"]) {
+      const response = await request(`${base}${path}`, { method: "POST", body: "{}" });
+      expect(response.statusCode).toBe(404);
+      expect(await response.body.json()).toEqual({
+        error: 'unknown webhook source "shpo"; did you mean /waiter/webhooks/shop?',
+      });
+    }
   });
 
   test("webhooks_sources sends a Host refused behind publicUrl to the proxy that does not pass it on, as the log does", async () => {

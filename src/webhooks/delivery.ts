@@ -10,7 +10,7 @@ import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import { deliveredBy, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -192,13 +192,16 @@ export function mountDeliveries(
     if (!entry) {
       // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute for
       // each address, and one for each source a path misspells, so that a stranger's scan hides no
-      // provider's mistyped URL. The answer, which anyone may ask for, names no source.
+      // provider's mistyped URL. The answer, which anyone may ask for and the provider's delivery log
+      // shows, names the one path meant: what a POST to it would show anyway (401, not 404), and
+      // nothing of the sources not near the name.
       const meant = meantKey(name, [...sources.keys()]);
       const guess = meant ? `; did you mean ${meant}?` : "";
+      const path = meant ? `; did you mean ${publicPath(webhooks.publicUrl)}/webhooks/${meant}?` : "";
       refuse(req, res, {
         status: 404,
         reason: meant ? `unknown source near ${meant}` : "unknown source",
-        error: `unknown webhook source "${req.params.source}"`,
+        error: `unknown webhook source "${req.params.source}"${path}`,
         said: `no source is named ${quote(name)}${guess} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
       });
       return;

@@ -21,7 +21,7 @@ import {
   type ListenerTimeouts,
 } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { type ListenerLimit, limitNamed, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import { type ListenerLimit, limitNamed, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -83,9 +83,6 @@ function withoutPublicPath(publicUrl: string | undefined): (target: string) => s
     return `${requested.slice(path.length) || "/"}${query}`;
   };
 }
-
-/** The path of publicUrl without its last slash (/waiter), or "" for none. */
-const publicPath = (publicUrl: string | undefined) => (publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "");
 
 /** The path as it arrived, before the path of publicUrl was taken off. */
 const arrivedPath = (req: Request) => req.originalUrl.split("?", 1)[0] ?? "";

@@ -369,3 +369,7 @@ export function sourceUrl(
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
   return `${base.replace(/\/$/, "")}/webhooks/${name}`;
 }
+
+/** The path of publicUrl without its last slash (/waiter), or "" for none. */
+export const publicPath = (publicUrl: string | undefined) =>
+  publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "";
