@@ -888,7 +888,12 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
       retention: config.origin("webhooks.retention"),
     },
   };
-  inSetting(config, () => checkAutomations(parts));
+  inSetting(config, () =>
+    checkAutomations({
+      ...parts,
+      warn: (line) => log.warning(`setting ${config.origin("automations")} at ${line}`),
+    }),
+  );
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the
   // automations start is no history, nor after this process died before they began.
   const historyThrough = await app.store.latestSeq();

@@ -699,6 +699,49 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a type a WooCommerce source is meant to send, misspelt, is warned of at start with the core topic meant; a plugin's own topic is not", async () => {
+    const sources = JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "STRIPE_SECRET" } });
+    const on = (name: string, type: string, where: object[] = []) => ({
+      ...TELL,
+      name,
+      when: { source: "shop", type, where },
+    });
+    const lines: string[] = [];
+    const server = await serve(
+      [
+        on("created", "order.create"),
+        on("cased", "Order.Updated"),
+        on("prefix", "ordr.*"),
+        on("either", "order.", [{ path: "event.type", in: ["order.updated", "order.deletd"] }]),
+        // Topics WooCommerce and its plugins send: no word of them.
+        on("core", "order.created"),
+        on("action", "action.woocommerce_order_status_completed"),
+        on("plugin", "subscription.created"),
+        on("all", "product."),
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+      lines,
+      "warning",
+    );
+    await server.close();
+    const warned = lines.filter((line) => line.includes("WooCommerce"));
+    const but = " A plugin's own topic is taken as written.";
+    expect(warned).toEqual([
+      expect.stringContaining(
+        `setting WAITER_AUTOMATIONS at automation created: when.type "order.create" is no core topic of WooCommerce's, which shop sends; did you mean "order.created"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation cased: when.type "Order.Updated" is no core topic of WooCommerce's, which shop sends; did you mean "order.updated"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation prefix: when.type "ordr.*" is no core topic of WooCommerce's, which shop sends; did you mean "order.*"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation either, when.where 1: "order.deletd" is no core topic of WooCommerce's, which shop sends; did you mean "order.deleted"?${but}`,
+      ),
+    ]);
+  });
+
   test("a state of the other gateway, or of none, on a Comgate or GoPay source stops waiter serve, naming the gateway's states", async () => {
     const sources = JSON.stringify({
       comgate: { scheme: "comgate", merchant: "498621", secretEnv: "STRIPE_SECRET" },

@@ -7,6 +7,7 @@ import { PAYMENT_STATES } from "../events/payments.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
+import { WOOCOMMERCE_TOPICS } from "../webhooks/senders.js";
 import {
   type Automation,
   type Condition,
@@ -35,6 +36,7 @@ export function checkAutomations({
   whyNotServed,
   sources,
   schemes,
+  warn,
 }: {
   automations: readonly Automation[];
   /** The tools this server serves: an automation may call these and no other. */
@@ -45,6 +47,8 @@ export function checkAutomations({
   whyNotServed(name: string): string;
   /** The configured webhook sources' schemes, by source. */
   schemes: Readonly<Record<string, string>>;
+  /** Told what may be a mistake but may not: a type a plugin may send. */
+  warn(line: string): void;
 }): void {
   const served = new Map(tools.map((tool) => [tool.name, tool]));
   for (const automation of automations) {
@@ -96,6 +100,7 @@ export function checkAutomations({
     }
     checkSource(automation, sources);
     checkType(automation, schemes[automation.when.source]);
+    if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     // The failure notification is checked as one more step.
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
@@ -227,6 +232,43 @@ function checkType(automation: Automation, scheme: string | undefined): void {
   const stem = typed(prefix);
   const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
   throw neverMatches(": when.type", type, meant);
+}
+
+/**
+ * What `automation`'s type, or prefix, or a type a condition on `event.type` takes, says where it
+ * is no core topic of WooCommerce's but near one (`order.create`, `Order.Updated`, `ordr.*`): only
+ * said, as a plugin adds topics of its own, which waiter cannot know.
+ */
+function wooTopicsMisspelt(automation: Automation): string[] {
+  const { type, source, where } = automation.when;
+  const prefixes = [...new Set(WOOCOMMERCE_TOPICS.map((topic) => topic.replace(/\..*/, ".")))];
+  const meant = (written: string) => {
+    const prefix = typePrefix(written);
+    if (
+      prefix === undefined ? WOOCOMMERCE_TOPICS.includes(written) : WOOCOMMERCE_TOPICS.some((t) => t.startsWith(prefix))
+    )
+      return undefined;
+    const near = meantKey(
+      prefix ?? written,
+      prefix === undefined ? WOOCOMMERCE_TOPICS : [...prefixes, ...WOOCOMMERCE_TOPICS],
+    );
+    return near && `${near}${written.endsWith("*") ? "*" : ""}`;
+  };
+  const said = (what: string, written: string, near: string) =>
+    `automation ${automation.name}${what} ${JSON.stringify(written)} is no core topic of WooCommerce's, which ${source} sends; did you mean ${JSON.stringify(near)}? A plugin's own topic is taken as written.`;
+  const lines: string[] = [];
+  const near = type === undefined ? undefined : meant(type);
+  if (type !== undefined && near) lines.push(said(": when.type", type, near));
+  for (const [i, condition] of where.entries()) {
+    if (condition.path.trim() !== "event.type") continue;
+    const { test, value } = testOf(condition);
+    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+    for (const given of taken) {
+      const near = typeof given === "string" && !given.includes("*") ? meant(given) : undefined;
+      if (near) lines.push(said(`, when.where ${i + 1}:`, given as string, near));
+    }
+  }
+  return lines;
 }
 
 /** What a refusal is asked with for an argument a path or template fills: given, its value not known. */

@@ -39,6 +39,14 @@ export const NOT_SENT_AGAIN: Partial<
   },
 };
 
+/**
+ * WooCommerce's core webhook topics, as wc_is_webhook_valid_topic takes them: a resource and an
+ * event. Plugins add resources and events, and `action.<hook>` topics name any action.
+ */
+export const WOOCOMMERCE_TOPICS = ["coupon", "customer", "order", "product"].flatMap((resource) =>
+  ["created", "updated", "deleted", "restored"].map((event) => `${resource}.${event}`),
+);
+
 /** The name of the sender of a scheme's deliveries that never sends one again (GitHub), for the store's last words. */
 export function neverResentBy(scheme: string): string | undefined {
   return NOT_SENT_AGAIN[scheme as WebhookSource["scheme"]]?.sender;
