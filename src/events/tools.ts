@@ -149,6 +149,16 @@ async function droppedUnread(store: EventStore, after: number, from = "after `si
 }
 
 /**
+ * What the last page back is told when retention has dropped events older than it, past `after`
+ * (its since): a reader paging back meanwhile would take the end of the pages for the oldest event.
+ */
+async function droppedOlder(store: EventStore, after: number): Promise<string | undefined> {
+  const dropped = await store.droppedThrough();
+  if (dropped <= after) return undefined;
+  return `Retention has dropped every event up to ${cursorOf(dropped)}, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
+}
+
+/**
  * How many of the newest events a type that matched nothing is looked for among: no index serves
  * a type in any letter case, and a poll that found nothing new must not read the whole store.
  */
@@ -579,6 +589,7 @@ export function eventsToolset(
                 ]
               : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
+            ...(args.before && !nextBefore ? [await droppedOlder(store, after)] : []),
             shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);

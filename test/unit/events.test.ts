@@ -654,6 +654,34 @@ test("a reader paging back through what is new reads on from the last page's cur
   expect(byHand.events).toHaveLength(1);
 });
 
+test("a page back past the oldest event kept says retention dropped the older ones while the reader paged", async () => {
+  const { store, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-11-10T09:00:00Z");
+  for (const d of ["d1", "d2"]) await addTrial(store, d);
+  setClock("2026-12-05T09:00:00Z");
+  for (const d of ["d3", "d4", "d5"]) await addTrial(store, d);
+  type Page = { events: { id: string }[]; cursor: string; next_before?: string; note?: string };
+  const first = (await call("events_list", { limit: 2 })).structuredContent as Page;
+  // Retention takes d1 and d2, 30 days old, between the pages.
+  setClock("2026-12-11T09:00:00Z");
+  await store.expire();
+  const said =
+    "Retention has dropped every event up to c2, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.";
+  const last = await call("events_list", { before: first.next_before, limit: 2 });
+  expect(last.structuredContent).toMatchObject({ events: [expect.anything()], note: said });
+  expect(last.structuredContent).not.toHaveProperty("next_before");
+  expect(text(last)).toContain(said);
+  // A page past the oldest kept, as a cursor given by hand.
+  const past = await call("events_list", { before: "c3" });
+  expect(past.structuredContent).toEqual({ events: [], cursor: "c5", note: said });
+  // A page back that ends where nothing was dropped, or that more pages follow, says nothing of it.
+  expect((await call("events_list", { before: first.next_before, since: "c2" })).structuredContent).not.toHaveProperty(
+    "note",
+  );
+  expect((await call("events_list", { before: "c5", limit: 1 })).structuredContent).not.toHaveProperty("note");
+});
+
 test("a page of events_list that filtered says to keep its filters when paging back, not to pass before alone", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
