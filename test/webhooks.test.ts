@@ -759,6 +759,22 @@ describe("the listener", () => {
     }
   });
 
+  test("deliveries to a misspelt source's path are counted under the source meant, which webhooks_sources tells to fix the sender's URL", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-")) });
+    for (const path of ["stroe", "Store", "paypal"]) expect((await post(path, "{}")).status).toBe(404);
+    const report = async () =>
+      (await session.call("webhooks_sources", { source: "store" })).structuredContent as {
+        sources: { received: number; rejected: { reason: string; count: number }[] }[];
+        note?: string;
+      };
+    await expect
+      .poll(async () => (await report()).sources[0])
+      .toMatchObject({ received: 2, rejected: [{ reason: "misspelt path", count: 2 }] });
+    expect((await report()).note).toContain(
+      "store's misspelt path: if every delivery of this source is refused so, its sender was given a URL a letter or two off the source's url: give it that url.",
+    );
+  });
+
   test("webhooks_sources sends a Host refused behind publicUrl to the proxy that does not pass it on, as the log does", async () => {
     const session = await inProcess({
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-proxied-host-")),

@@ -10,7 +10,7 @@ import { clock } from "../time.js";
 import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { deliveredBy, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -198,6 +198,8 @@ export function mountDeliveries(
       const meant = meantKey(name, [...sources.keys()]);
       const guess = meant ? `; did you mean ${meant}?` : "";
       const path = meant ? `; did you mean ${publicPath(webhooks.publicUrl)}/webhooks/${meant}?` : "";
+      // Counted under the source meant, whose counts are where its sender's setup is checked.
+      if (meant) count(meant, `rejected:${MISSPELT_PATH}`);
       refuse(req, res, {
         status: 404,
         reason: meant ? `unknown source near ${meant}` : "unknown source",

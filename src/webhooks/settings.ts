@@ -373,3 +373,6 @@ export function sourceUrl(
 /** The path of publicUrl without its last slash (/waiter), or "" for none. */
 export const publicPath = (publicUrl: string | undefined) =>
   publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "";
+
+/** What a delivery to a path a letter or two off a source's is counted under, for that source. */
+export const MISSPELT_PATH = "misspelt path";

@@ -6,7 +6,14 @@ import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { refusalCause } from "./secrets.js";
 import { SMALL_DELIVERIES } from "./senders.js";
-import { deliveredBy, resolveWebhooks, sourceUrl, type WebhookSource, webhookSettings } from "./settings.js";
+import {
+  deliveredBy,
+  MISSPELT_PATH,
+  resolveWebhooks,
+  sourceUrl,
+  type WebhookSource,
+  webhookSettings,
+} from "./settings.js";
 import { STORE_CONNECTION } from "./verifiers/comgate.js";
 
 /** The webhook listener as this process knows it. */
@@ -41,6 +48,8 @@ function whyRefused(reason: string, source: WebhookSource, publicUrl: string | u
   if (reason === "Host not allowed") {
     return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
   }
+  if (reason === MISSPELT_PATH)
+    return "its sender was given a URL a letter or two off the source's url: give it that url";
   if (reason === "not confirmed yet" && source.scheme === "comgate") {
     return `Comgate's API does not take calls from this machine's public address (add it in Comgate's client portal, ${STORE_CONNECTION}), or cannot be asked at the source's apiUrl, or fails itself (its codes 1100, 1200, 1500): the log says which`;
   }
