@@ -422,7 +422,7 @@ export async function startApp(
   }
   const sources = webhooks.sources.map((source) => source.name);
   let port: PortHold | undefined;
-  const known = toolsets(store, noStore, config.core.automations, sources, {
+  const known = toolsets(store, noStore, config.core.automations, webhooks.sources, {
     url: () => port?.listener?.url ?? options.listenerUrl?.(),
     note: async () => port?.note(),
   });
@@ -581,7 +581,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   const http = httpClient(config, log);
   let startAutomations: (() => Promise<{ close(): Promise<Stopped> }>) | undefined;
   let tools: Tool[] = [];
-  const sources = webhooks.sources.map((source) => source.name);
+  const { sources } = webhooks;
   try {
     if (config.core.automations.length) {
       const known = toolsets(store, undefined, config.core.automations, sources);

@@ -7,7 +7,7 @@ import { automationsToolset, whyNoRun } from "./automations/tools.js";
 import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
-import { noSources } from "./webhooks/settings.js";
+import { noSources, type WebhookSource } from "./webhooks/settings.js";
 import { type ListenerPort, webhooksToolset } from "./webhooks/tools.js";
 
 /**
@@ -21,7 +21,7 @@ export function toolsets(
   store?: EventStore,
   noStore?: string,
   automations: readonly Automation[] = [],
-  sources: readonly string[] = [],
+  sources: readonly Pick<WebhookSource, "name" | "scheme">[] = [],
   port?: ListenerPort,
 ): readonly Toolset[] {
   const whyOff = (configFile: string | undefined) => noStore ?? noSources(configFile);

@@ -638,6 +638,28 @@ describe("the listener", () => {
     ]);
   });
 
+  test("a misspelt WooCommerce topic given as events_list's or events_wait's type is told the core topic meant", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-woo-type-")) });
+    const said =
+      'The type "order.create" is no core topic of WooCommerce\'s, which shop sends; did you mean "order.created"? A plugin\'s own topic is taken as written.';
+    for (const source of ["shop", undefined]) {
+      const listed = await session.call("events_list", { type: "order.create", ...(source ? { source } : {}) });
+      expect(listed.structuredContent).toMatchObject({ events: [], note: said });
+    }
+    const waited = await session.call("events_wait", { source: "shop", type: "ordr.*", timeout_s: 1 });
+    expect(waited.structuredContent).toMatchObject({
+      timed_out: true,
+      note: 'The type "ordr.*" is no core topic of WooCommerce\'s, which shop sends; did you mean "order.*"? A plugin\'s own topic is taken as written.',
+    });
+    // Another source's types, and a plugin's topic, are not WooCommerce's to tell.
+    for (const args of [
+      { source: "stripe", type: "order.create" },
+      { source: "shop", type: "subscription.created" },
+    ]) {
+      expect((await session.call("events_list", args)).structuredContent).not.toHaveProperty("note");
+    }
+  });
+
   test("Shopify's test notification, sent by the admin's Send test notification, gets 200 and is not an event: its sample order is no order of the shop", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-test-")) });
     const body = readFileSync(join(import.meta.dirname, "fakes/samples/shopify-webhook-orders-paid-TRIMMED.json"));

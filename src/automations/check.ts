@@ -7,7 +7,7 @@ import { PAYMENT_STATES } from "../events/payments.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { WOOCOMMERCE_TOPICS } from "../webhooks/senders.js";
+import { wooTopicMeant, wooTopicMisspelt } from "../webhooks/senders.js";
 import {
   type Automation,
   type Condition,
@@ -241,34 +241,22 @@ function checkType(automation: Automation, scheme: string | undefined): void {
  */
 function wooTopicsMisspelt(automation: Automation): string[] {
   const { type, source, where } = automation.when;
-  const prefixes = [...new Set(WOOCOMMERCE_TOPICS.map((topic) => topic.replace(/\..*/, ".")))];
-  const meant = (written: string) => {
-    const prefix = typePrefix(written);
-    if (
-      prefix === undefined ? WOOCOMMERCE_TOPICS.includes(written) : WOOCOMMERCE_TOPICS.some((t) => t.startsWith(prefix))
-    )
-      return undefined;
-    const near = meantKey(
-      prefix ?? written,
-      prefix === undefined ? WOOCOMMERCE_TOPICS : [...prefixes, ...WOOCOMMERCE_TOPICS],
-    );
-    return near && `${near}${written.endsWith("*") ? "*" : ""}`;
+  const said = (what: string, written: string) => {
+    const meant = wooTopicMeant(written);
+    return meant ? [`automation ${automation.name}${what} ${wooTopicMisspelt(written, source, meant)}`] : [];
   };
-  const said = (what: string, written: string, near: string) =>
-    `automation ${automation.name}${what} ${JSON.stringify(written)} is no core topic of WooCommerce's, which ${source} sends; did you mean ${JSON.stringify(near)}? A plugin's own topic is taken as written.`;
-  const lines: string[] = [];
-  const near = type === undefined ? undefined : meant(type);
-  if (type !== undefined && near) lines.push(said(": when.type", type, near));
-  for (const [i, condition] of where.entries()) {
-    if (condition.path.trim() !== "event.type") continue;
-    const { test, value } = testOf(condition);
-    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
-    for (const given of taken) {
-      const near = typeof given === "string" && !given.includes("*") ? meant(given) : undefined;
-      if (near) lines.push(said(`, when.where ${i + 1}:`, given as string, near));
-    }
-  }
-  return lines;
+  return [
+    ...(type === undefined ? [] : said(": when.type", type)),
+    ...where.flatMap((condition, i) => {
+      if (condition.path.trim() !== "event.type") return [];
+      const { test, value } = testOf(condition);
+      const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+      // A condition's value is matched whole: a "*" in it is no wildcard.
+      return taken.flatMap((given) =>
+        typeof given === "string" && !/[./*]$/.test(given) ? said(`, when.where ${i + 1}:`, given) : [],
+      );
+    }),
+  ];
 }
 
 /** What a refusal is asked with for an argument a path or template fills: given, its value not known. */

@@ -15,6 +15,7 @@ import {
   withinBytes,
 } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
+import { wooTopicMeant, wooTopicMisspelt } from "../webhooks/senders.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
@@ -468,14 +469,14 @@ const filterShape = {
 
 /**
  * The events toolset over the shared store; without one, `whyOff` says why it is off, given the
- * config file read. `sources`: the configured webhook sources' names, which a filter is checked
+ * config file read. `sources`: the configured webhook sources, whose names a filter is checked
  * against; `whyNoRun`: why no automation ran on an event none ran on, where automations are
  * configured, which events_get says.
  */
 export function eventsToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
-  sources: readonly string[],
+  configured: readonly { name: string; scheme: string }[],
   whyNoRun?: (event: StoredEvent) => Promise<string | undefined>,
 ): Toolset {
   return defineToolset({
@@ -492,12 +493,24 @@ export function eventsToolset(
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
+      const sources = configured.map((source) => source.name);
       // A type is matched as the listener keeps it: a payload's "objednávka.vytvořena" is stored
       // in plain characters, and a model may pass the word it read in the payload.
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({
         source: args.source,
         type: args.type ? cleanType(args.type) : args.type,
       });
+      /**
+       * What a type that matched nothing is told where a WooCommerce source it covers sends a core
+       * topic near it: "order.create" for order.created.
+       */
+      const wooHint = (filter: EventFilter) => {
+        const woo = configured.find(
+          (source) => source.scheme === "woocommerce" && (filter.source ?? source.name) === source.name,
+        );
+        const meant = woo && filter.type ? wooTopicMeant(filter.type) : undefined;
+        return meant && `The type ${wooTopicMisspelt(filter.type as string, woo?.name ?? "", meant)}`;
+      };
       /**
        * A source neither configured nor ever heard from (a typo, "Stripe" for stripe) is refused:
        * it would list nothing, and a wait on it would sit out its timeout. A source no longer
@@ -590,7 +603,7 @@ export function eventsToolset(
               : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             ...(args.before && !nextBefore ? [await droppedOlder(store, after)] : []),
-            shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
+            shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);
           return {
@@ -759,7 +772,7 @@ export function eventsToolset(
             const note = [
               call.stopping?.aborted ? STOPPING : undefined,
               (await droppedMeanwhile()).note,
-              await typeHint(store, filter, latest),
+              wooHint(filter) ?? (await typeHint(store, filter, latest)),
             ]
               .filter((part) => part !== undefined)
               .join(" ");
