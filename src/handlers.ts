@@ -139,6 +139,7 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
   if (issue.code === "invalid_type" && issue.expected === "int") {
     const value = at(issue.path);
     if (typeof value === "number") return `expected a whole number, got ${value}`;
+    if (typeof value === "string") return `expected a whole number, got ${quote(value)}`;
   }
   if (issue.code !== "invalid_value") return issue.message;
   const value = at(issue.path);

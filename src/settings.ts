@@ -226,11 +226,12 @@ export function decimal<T extends z.ZodType>(number: T, written = /^-?\d+(\.\d+)
 }
 
 /**
- * A number, or one written as plain digits ("7081"), as `decimal` takes one: where a sign or a
- * fraction would be read otherwise (an id, a count that "-5" would take for a change).
+ * A number, or one written as unsigned decimal text ("7081"), as `decimal` takes one: where a sign
+ * would be read otherwise (an id, a count that "-5" would take for a change). A fraction is read,
+ * for a whole number's refusal to say what is asked.
  */
 export function digits<T extends z.ZodType>(number: T) {
-  return decimal(number, /^\d+$/);
+  return decimal(number, /^\d+(\.\d+)?$/);
 }
 
 /** A value as `word` reads it: text without blanks around it, in lowercase. */

@@ -1257,20 +1257,25 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("a number a path takes as text, as Stripe's metadata holds an order's id, is taken as plain digits, else told with the path that takes it as a number", async () => {
+  test("a number a path takes as text, as Stripe's metadata holds an order's id, is taken as unsigned decimal text, else told with the path that takes it as a number", async () => {
     const paid = {
       ...PAID,
       do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.data.object.metadata.order_id" } } }],
     };
     const server = await serve([paid]);
     try {
-      const [taken] = await runsOf((await pay(server, String(O.pending1999))).id);
-      expect(taken?.status, taken?.error ?? "").toBe("done");
-      const event = await pay(server, `${O.pending1999}.0`);
-      const [run] = await runsOf(event.id);
-      expect(run?.error).toBe(
+      for (const id of [String(O.pending1999), `${O.pending1999}.0`]) {
+        const [taken] = await runsOf((await pay(server, id)).id);
+        expect(taken?.status, taken?.error ?? "").toBe("done");
+      }
+      const [signed] = await runsOf((await pay(server, `+${O.pending1999}`)).id);
+      expect(signed?.error).toBe(
         // Not the tool's advice to a model: a person changes the path.
-        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected number, received string (the path payload.data.object.metadata.order_id gave "7081.0" on this event\'s payload; to_number(payload.data.object.metadata.order_id) takes it as a number)',
+        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected number, received string (the path payload.data.object.metadata.order_id gave "+7081" on this event\'s payload; to_number(payload.data.object.metadata.order_id) takes it as a number)',
+      );
+      const [fraction] = await runsOf((await pay(server, `${O.pending1999}.5`)).id);
+      expect(fraction?.error).toBe(
+        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected a whole number (the path payload.data.object.metadata.order_id gave "7081.5" on this event\'s payload)',
       );
     } finally {
       await server.close();

@@ -2737,6 +2737,17 @@ describe("errors", () => {
     expect(woo.shop.writes.length).toBe(writes);
   });
 
+  test("an id or a count sent as text with decimals is told a whole number is asked, not taken for an order's number", async () => {
+    const before = woo.requests.length;
+    expect(text(await server.call("eshop_order_get", { id: "7081.5" }))).toBe(
+      'Invalid arguments for eshop_order_get: id: expected a whole number, got "7081.5"',
+    );
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: " 2.5" }))).toBe(
+      'Invalid arguments for eshop_stock_set: quantity: expected a whole number, got " 2.5"',
+    );
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("an order's number given as its id is told where the id is, since the two may differ", async () => {
     const before = woo.requests.length;
     expect(text(await server.call("eshop_order_get", { id: "#7084" }))).toBe(

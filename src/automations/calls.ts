@@ -203,7 +203,9 @@ export class StepCalls {
       // tool's own message tells a model to send it, which the person told of the run cannot do.
       const said =
         filledBy && issue?.code === "invalid_type"
-          ? `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
+          ? issue.expected === "int"
+            ? "expected a whole number"
+            : `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
           : issue?.message;
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${said}${gave}`);
     }
