@@ -1068,15 +1068,15 @@ describe("automations are checked at start", () => {
     });
     // A projection or a filter gives a list even when it finds one item.
     await expect(serve([stock("payload.data.object.items[*].quantity")])).rejects.toThrow(
-      `automation stripe-paid, step 1: eshop_stock_set's argument quantity takes a number or text, which the path "payload.data.object.items[*].quantity" never gives: it gives a list or null, whatever the event ("payload.data.object.items[*].quantity | [0]" gives its first item, perhaps)`,
+      `automation stripe-paid, step 1: eshop_stock_set's argument quantity takes a number or text that writes a number, which the path "payload.data.object.items[*].quantity" never gives: it gives a list or null, whatever the event ("payload.data.object.items[*].quantity | [0]" gives its first item, perhaps)`,
     );
     await expect(serve([stock("payload.data.object.items[?sku == 'COF-ESP-1KG']")])).rejects.toThrow(
-      /step 1: eshop_stock_set's argument quantity takes a number or text, which the path .* never gives: it gives a list or null/,
+      /step 1: eshop_stock_set's argument quantity takes a number or text that writes a number, which the path .* never gives: it gives a list or null/,
     );
     // Text it takes, read as the number its digits write ("7"), or refused at the step when it is not.
     await (await serve([stock("to_string(payload.data.object.quantity)")])).close();
     await expect(serve([stock("{q: payload.data.object.quantity}")])).rejects.toThrow(
-      /step 1: eshop_stock_set's argument quantity takes a number or text, which the path "\{q: payload.data.object.quantity\}" never gives: it gives an object, whatever the event$/,
+      /step 1: eshop_stock_set's argument quantity takes a number or text that writes a number, which the path "\{q: payload.data.object.quantity\}" never gives: it gives an object, whatever the event$/,
     );
     const paid = {
       ...PAID,

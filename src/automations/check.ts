@@ -646,10 +646,16 @@ type SchemaDef = {
 };
 
 /**
+ * What an argument may take: a kind of value, or text that writes a number (`decimal`'s, `digits`'s),
+ * which a path that gives text may give.
+ */
+type Taken = Kind | "numeral";
+
+/**
  * The kinds of value a tool's argument may take, from its zod schema: every kind where the schema
  * does not plainly tell (a coercion, a transform that comes first, any).
  */
-function taken(schema: z.ZodType): readonly Kind[] {
+function taken(schema: z.ZodType): readonly Taken[] {
   const def = schema.def as unknown as SchemaDef;
   const inner = def.innerType ?? def.in;
   switch (def.type) {
@@ -679,19 +685,21 @@ function taken(schema: z.ZodType): readonly Kind[] {
     case "readonly":
     case "nonoptional":
       return taken(inner as z.ZodType);
-    case "pipe":
-      // A preprocess (`decimal`, `word`) takes text too, read as what its schema takes.
-      return (def.in as z.ZodType).def.type === "transform"
-        ? [...taken(def.out as z.ZodType), "text"]
-        : taken(inner as z.ZodType);
+    case "pipe": {
+      // A preprocess (`decimal`, `word`) takes text too, read as what its schema takes: a number
+      // from text that writes one.
+      if ((def.in as z.ZodType).def.type !== "transform") return taken(inner as z.ZodType);
+      const out = taken(def.out as z.ZodType);
+      return out.includes("text") ? out : [...out, "numeral"];
+    }
     default:
       return EVERY_KIND;
   }
 }
 
 /** Kinds as a message says them: "a list or null". */
-function said(kinds: readonly Kind[]): string {
-  const words = kinds.map((kind) => KINDS[kind]);
+function said(kinds: readonly Taken[]): string {
+  const words = kinds.map((kind) => (kind === "numeral" ? "text that writes a number" : KINDS[kind]));
   return enumerated(words, "or") || "nothing";
 }
 
@@ -706,7 +714,7 @@ function neverTaken(path: string, schema: z.ZodType): string | undefined {
   if (given === undefined) return undefined;
   const takes = [...new Set(taken(schema))];
   const usable = given.length > 1 ? given.filter((kind) => kind !== "null") : given;
-  if (usable.some((kind) => takes.includes(kind))) return undefined;
+  if (usable.some((kind) => takes.includes(kind) || (kind === "text" && takes.includes("numeral")))) return undefined;
   const wanted = takes.length > 1 ? takes.filter((kind) => kind !== "null") : takes;
   return `takes ${said(wanted)}, which the path ${JSON.stringify(path)} never gives: it gives ${said(given)}, whatever the event${firstItem(path, given, takes)}`;
 }
@@ -715,7 +723,7 @@ function neverTaken(path: string, schema: z.ZodType): string | undefined {
  * The path to a list's first item, for a path that gives a list where no list is taken; or to a
  * list of one value, for a path that gives one where only a list is taken (events_ack's ids).
  */
-function firstItem(path: string, given: readonly Kind[], takes: readonly Kind[]): string {
+function firstItem(path: string, given: readonly Kind[], takes: readonly Taken[]): string {
   if (given.includes("list") && !takes.includes("list"))
     return ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`;
   return takes.length === 1 && takes[0] === "list" && !given.includes("list")
