@@ -1050,6 +1050,27 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(mixed)).toMatch(/either `place` .* or both `latitude` and `longitude`/);
     });
 
+    test("a coordinate written as text of no number is told the number to send, once for each", async () => {
+      const before = met.requests.length;
+      expect(text(await server.call("weather_current", { latitude: "49,8", longitude: "18,3" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "49,8" is no number of degrees: send 49.8; longitude: "18,3" is no number of degrees: send 18.3',
+      );
+      expect(text(await server.call("weather_forecast", { latitude: "33.87S", longitude: "W 70.6" }))).toBe(
+        'Invalid arguments for weather_forecast: latitude: "33.87S" is no number of degrees: send -33.87, north positive; longitude: "W 70.6" is no number of degrees: send -70.6, east positive',
+      );
+      expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
+        'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
+      );
+      // Any token may call the tool, with megabytes of text: read at once, not after the server hung on it.
+      const started = performance.now();
+      const long = await server.call("weather_current", { latitude: `1${" ".repeat(100_000)}x`, longitude: 18.3 });
+      expect(text(long)).toMatch(
+        /^Invalid arguments for weather_current: latitude: ".*" is no number of degrees: send one as 49\.8/,
+      );
+      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(met.requests.length).toBe(before);
+    });
+
     test("coordinates written as a place are refused with the latitude and longitude to send, before any request", async () => {
       const before = geocoding.requests.length;
       for (const written of ["49.19,16.61", " 49.19, 16.61 ", "49.19 16.61", "49.19°, 16.61°"]) {
@@ -1224,10 +1245,14 @@ describe(`at ${AFTERNOON}`, () => {
       const geocoded = await server.call("weather_geocode", { name: "Springfield", count: "2" });
       expect(data<{ places: unknown[] }>(geocoded).places).toHaveLength(2);
       // Text that is more than a number is refused as written, not read in part.
-      for (const latitude of ["49.8 N", "+49.8", "49,8"]) {
+      for (const [latitude, send] of [
+        ["49.8 N", "49.8, north positive"],
+        ["+49.8", "49.8"],
+        ["49,8", "49.8"],
+      ]) {
         const refused = await server.call("weather_current", { latitude, longitude: 18.28 });
-        expect(text(refused), latitude).toMatch(
-          /^Invalid arguments for weather_current: latitude: (Invalid input: )?expected number, received string$/,
+        expect(text(refused), latitude).toBe(
+          `Invalid arguments for weather_current: latitude: "${latitude}" is no number of degrees: send ${send}`,
         );
       }
     });

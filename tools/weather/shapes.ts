@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Stale } from "../../src/http/upstream.js";
 import { decimal } from "../../src/settings.js";
+import { quote } from "../../src/shown.js";
 import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
 import { label, type Place, type Resolved } from "./places.js";
@@ -13,9 +14,34 @@ export const location = {
     .max(200)
     .optional()
     .describe('A name, narrowed by a country or region: "Frankfurt, DE". Or use latitude, longitude.'),
-  latitude: decimal(z.number().min(-90).max(90)).optional().describe("Degrees, north positive."),
-  longitude: decimal(z.number().min(-180).max(180)).optional().describe("Degrees, east positive."),
+  latitude: degrees(90, "north").optional().describe("Degrees, north positive."),
+  longitude: degrees(180, "east").optional().describe("Degrees, east positive."),
 };
+
+/**
+ * A coordinate, a number or decimal text. Text of no number is told the number it writes, as maps
+ * write one with a decimal comma ("49,8") or a hemisphere's letter ("33.87S", "W 70.6"), else how
+ * one is written.
+ */
+function degrees(max: number, positive: "north" | "east") {
+  const letters = positive === "north" ? "NS" : "EW";
+  const error = (issue: { input?: unknown }) => {
+    if (typeof issue.input !== "string") return undefined;
+    const written = new RegExp(
+      `^([${letters}])?\\s*([+-])?(\\d{1,3}(?:[.,]\\d{1,15})?)\\s*(?:°\\s*)?([${letters}])?$`,
+      "i",
+    ).exec(issue.input.length > 40 ? "" : issue.input.trim());
+    const [, before, sign, number = "", after] = written ?? [];
+    const letter = (before ?? after)?.toUpperCase();
+    const value = Number(number.replace(",", ".")) * (letter === letters[1] || sign === "-" ? -1 : 1);
+    const send =
+      !written || (before && after) || (sign && letter) || Math.abs(value) > max
+        ? `one as ${positive === "north" ? "49.8" : "18.3"}, ${positive} positive`
+        : `${value}${letter ? `, ${positive} positive` : ""}`;
+    return `${quote(issue.input)} is no number of degrees: send ${send}`;
+  };
+  return decimal(z.number({ error }).min(-max).max(max));
+}
 
 export const placeOut = z.object({
   name: z.string().optional(),
