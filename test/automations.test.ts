@@ -1610,6 +1610,13 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         expect(answer.isError).toBe(true);
         expect(text(answer)).toBe(`No automation is named "${Object.values(args)[0]}"; ${said}`);
       }
+      // A name with blanks around it, as copied from a sentence, is the name: no name has a blank in it.
+      expect(await agent.call("automations_list", { name: " stripe-paid " })).toEqual(
+        await agent.call("automations_list", { name: "stripe-paid" }),
+      );
+      expect(await agent.call("automations_runs", { automation: "stripe-paid\n" })).toEqual(
+        await agent.call("automations_runs", { automation: "stripe-paid" }),
+      );
       // "" is a name left out, as a form sends a field left empty: every automation, every run.
       expect(await agent.call("automations_list", { name: "" })).toEqual(await agent.call("automations_list"));
       expect(await agent.call("automations_runs", { automation: "", event_id: "" })).toEqual(

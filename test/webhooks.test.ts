@@ -480,6 +480,15 @@ describe("the listener", () => {
         new RegExp(`No webhook source is named \\\\"${args.source}\\\\"; the sources are `),
       );
     }
+    // A name with blanks around it, as copied from a sentence, is the name: no name has a blank in it.
+    for (const [tool, args] of [
+      ["webhooks_sources", { source: " stripe " }],
+      ["events_list", { source: " stripe\n" }],
+      ["events_wait", { source: " stripe ", timeout_s: 1, since: "c0" }],
+    ] as const) {
+      const taken = await session.call(tool, args);
+      expect(taken.isError, `${tool}: ${JSON.stringify(taken.content)}`).toBeFalsy();
+    }
     // A source no longer configured still lists the events it sent.
     await session.store?.add({
       source: "retired",

@@ -454,6 +454,7 @@ const oneOf = (one: string) => (issue: { input?: unknown }) => (Array.isArray(is
 const filterShape = {
   source: z
     .string({ error: oneOf("is one source's name; leave it out for every source's events, or call once for each") })
+    .trim()
     .optional()
     .describe("A source's name (webhooks_sources)."),
   type: z

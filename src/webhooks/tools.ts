@@ -85,7 +85,7 @@ export function webhooksToolset(
           "Each webhook source: its URL to give the provider, signature scheme, and counts of what arrived: to check a " +
           "provider's setup and that its deliveries verify.",
         input: {
-          source: z.string().min(1).optional().describe("One source; default: all."),
+          source: z.string().trim().min(1).optional().describe("One source; default: all."),
         },
         output: {
           sources: z.array(
