@@ -16,7 +16,7 @@ import type { Tool } from "./toolset.js";
  */
 const LINE_BREAK = /[\n\v\f\r\u0085\u2028\u2029]/;
 
-/** How long a place completion may take: a person is typing. */
+/** How long a place search for a prompt may take: a person is typing, or waits for the prompt. */
 const COMPLETION_MS = 3_000;
 
 /**
@@ -139,7 +139,7 @@ export function registerPrompts(
      * The weather part, for the place given as weather_forecast takes it; without a place none,
      * unless the weather is all the brief has: then the place is asked for.
      */
-    const weather = (given: string | undefined): string[] => {
+    const weather = async (given: string | undefined, signal: AbortSignal): Promise<string[]> => {
       const place = given?.trim();
       if (!forecast || (!place && briefParts.length > 0)) return [];
       if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
@@ -151,6 +151,16 @@ export function registerPrompts(
           ErrorCode.InvalidParams,
           `place ${quote(place)}: ${wrong}, as weather_forecast takes it`,
         );
+      }
+      // A place the geocoder finds nothing for would be weather_forecast's failure, after the other
+      // parts: told now, while the person can mend it. One it cannot search for now is left to the forecast.
+      const found =
+        geocode &&
+        ((await geocode.run({ name: place, count: 10 }, geocodeCall(log, signal)).catch(() => undefined)) as
+          | { places: unknown[]; note?: string }
+          | undefined);
+      if (found?.places.length === 0 && found.note) {
+        throw new ProtocolError(ErrorCode.InvalidParams, `place ${quote(place)}: ${found.note}`);
       }
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
@@ -177,8 +187,8 @@ export function registerPrompts(
             }
           : {},
       },
-      (args: { place?: string | undefined }) => {
-        const weatherPart = weather(args.place);
+      async (args: { place?: string | undefined }, extra) => {
+        const weatherPart = await weather(args.place, extra.signal);
         const now = clock.now();
         return ask(
           [
@@ -277,15 +287,7 @@ async function placesLike(
     if (request) request.more = true;
     return [];
   }
-  const timeout = AbortSignal.timeout(COMPLETION_MS);
-  const call = {
-    signal: request ? AbortSignal.any([timeout, request.signal]) : timeout,
-    deadline: clock.now() + COMPLETION_MS,
-    log,
-    progress: async () => {},
-    // Its places are taken, never its words.
-    serves: () => false,
-  };
+  const call = geocodeCall(log, request?.signal);
   const searched = async (name: string, count: number) =>
     ((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places;
   const search = async (name: string, count: number) => placeNames(await searched(name, count));
@@ -315,6 +317,19 @@ async function placesLike(
     // A completion that cannot be had is none; the prompt still takes any place typed.
     return [];
   }
+}
+
+/** A call of weather_geocode for a prompt, within COMPLETION_MS and `signal`. */
+function geocodeCall(log: Log, signal?: AbortSignal) {
+  const timeout = AbortSignal.timeout(COMPLETION_MS);
+  return {
+    signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+    deadline: clock.now() + COMPLETION_MS,
+    log,
+    progress: async () => {},
+    // Its places are taken, never its words.
+    serves: () => false,
+  };
 }
 
 type FoundPlace = { name?: string; region?: string; country_code?: string; population?: number };

@@ -336,6 +336,23 @@ test("a brief's place is one weather_forecast takes, and a brief of weather alon
   expect(said).not.toContain("\n");
 });
 
+test("a brief's place the geocoder finds nothing for is refused, saying what to check, not left for the forecast to fail", async () => {
+  const waiter = await client();
+  for (const place of ["Atlantis", "Ostarva", " Ostrava, Mars "]) {
+    await expect(waiter.getPrompt({ name: "morning_brief", arguments: { place } })).rejects.toThrow(
+      /^MCP error -32602: place ".*": No place called ".*" was found\. .*Check the spelling/,
+    );
+  }
+  expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava" } }))).toContain(
+    'weather_forecast for "Ostrava"',
+  );
+  // A geocoder that cannot be asked now leaves the place to the forecast, which may reach it later.
+  const offline = await client({ WAITER_GEOCODING_URL: `http://127.0.0.1:${await freePort()}/v1` });
+  expect(textOf(await offline.getPrompt({ name: "morning_brief", arguments: { place: "Atlantis" } }))).toContain(
+    'weather_forecast for "Atlantis"',
+  );
+});
+
 test("arguments complete: the configured sources, and places as weather_forecast takes them", async () => {
   const waiter = await client();
   const sources = await waiter.complete({
