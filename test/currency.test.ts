@@ -851,6 +851,23 @@ test("an amount written with its currency's symbol or unit is refused with the n
   );
 });
 
+test("codes sent as text, one or a list of them, are the list of those codes", async () => {
+  const asList = await server.call("currency_rates", { symbols: ["USD", "CZK"], date: "2026-08-28" });
+  for (const symbols of ["USD, CZK", " USD CZK ", '["USD","CZK"]']) {
+    const asText = await server.call("currency_rates", { symbols, date: "2026-08-28" });
+    expect(asText.isError, text(asText)).toBeFalsy();
+    expect(asText.structuredContent, symbols).toEqual(asList.structuredContent);
+  }
+  const one = await server.call("currency_history", {
+    base: "EUR",
+    symbols: "USD",
+    start: "2026-08-24",
+    end: "2026-08-28",
+  });
+  expect(one.isError, text(one)).toBeFalsy();
+  expect(text(one)).toMatch(/^USD: /m);
+});
+
 test("an amount sent as plain decimal text, as some clients send every argument, is converted", async () => {
   const asText = await server.call("currency_convert", {
     amount: " 98.87 ",

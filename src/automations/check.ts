@@ -686,11 +686,11 @@ function taken(schema: z.ZodType): readonly Taken[] {
     case "nonoptional":
       return taken(inner as z.ZodType);
     case "pipe": {
-      // A preprocess (`decimal`, `word`) takes text too, read as what its schema takes: a number
-      // from text that writes one.
+      // A preprocess (`decimal`, `word`, `codes`) takes text too, read as what its schema takes: a
+      // number from text that writes one.
       if ((def.in as z.ZodType).def.type !== "transform") return taken(inner as z.ZodType);
       const out = taken(def.out as z.ZodType);
-      return out.includes("text") ? out : [...out, "numeral"];
+      return out.includes("text") ? out : [...out, out.includes("number") ? "numeral" : "text"];
     }
     default:
       return EVERY_KIND;

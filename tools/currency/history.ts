@@ -5,6 +5,7 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import { capitalized, crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
 import {
   code,
+  codes,
   firstFixing,
   formatNumber,
   note,
@@ -38,7 +39,9 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       "ECB from 1999-01-04, CNB from 1991; days without a fixing are absent.",
     input: {
       base: code.describe("Rates are per 1 unit of it."),
-      symbols: z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
+      symbols: codes(
+        z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
+      ),
       start: rangeStart.describe("YYYY-MM-DD, included."),
       end: rangeEnd.describe("YYYY-MM-DD, included."),
       source: sourceArg(configured),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   code,
+  codes,
   date,
   dateNote,
   formatNumber,
@@ -25,7 +26,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       "To convert: currency_convert.",
     input: {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
-      symbols: z.array(code).max(50).optional().describe("Default: all the source publishes."),
+      symbols: codes(z.array(code).max(50)).optional().describe("Default: all the source publishes."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg(configured),
     },

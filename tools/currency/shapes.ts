@@ -29,6 +29,24 @@ export const code = z
   .refine((value) => !SIGNS.has(value.toLowerCase()), { error: (issue) => notACode(issue.input) })
   .transform((value) => value.toUpperCase());
 
+/**
+ * ISO 4217 codes: a list, or text of one or several, as some clients send every argument ("USD",
+ * "EUR, USD", or the list as JSON). A preprocess, so that a tool's published schema is the list's.
+ */
+export function codes<T extends z.ZodType>(list: T) {
+  return z.preprocess((value) => (typeof value === "string" ? codesIn(value) : value), list);
+}
+
+function codesIn(text: string): unknown {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith("[")) return trimmed.split(/[\s,;]+/).filter(Boolean);
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return text;
+  }
+}
+
 /** Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the code to send. */
 function notACode(input: unknown): string {
   const refused = "must be a three-letter ISO 4217 currency code such as EUR";
