@@ -966,6 +966,15 @@ test.each(ECB_EURO_CHANGEOVERS)(
   },
 );
 
+test("several currencies where one is taken are told to be asked for one at a time", async () => {
+  expect(text(await server.call("currency_convert", { amount: 100, from: "EUR", to: ["CZK", "USD"] }))).toBe(
+    "Invalid arguments for currency_convert: to: is one ISO 4217 code, not a list: call once for each",
+  );
+  expect(text(await server.call("currency_rates", { base: ["EUR"] }))).toBe(
+    "Invalid arguments for currency_rates: base: is one ISO 4217 code, not a list: call once for each",
+  );
+});
+
 describe("bad input is a clear tool error", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],

@@ -22,7 +22,10 @@ export interface Sources {
 // --- arguments ---------------------------------------------------------------------------
 
 export const code = z
-  .string()
+  // Several, where one is taken: a model converting to two currencies at once.
+  .string({
+    error: (issue) => (Array.isArray(issue.input) ? "is one ISO 4217 code, not a list: call once for each" : undefined),
+  })
   .trim()
   .regex(/^[A-Za-z]{3}$/, { error: (issue) => notACode(issue.input), abort: true })
   // Three letters that are no code but another name of a currency ("RMB", "YEN") are told its code.
