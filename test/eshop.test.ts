@@ -2748,21 +2748,39 @@ describe("errors", () => {
     expect(woo.requests.length).toBe(before);
   });
 
-  test("an order's number given as its id is told where the id is, since the two may differ", async () => {
-    const before = woo.requests.length;
-    expect(text(await server.call("eshop_order_get", { id: "#7084" }))).toBe(
-      'Invalid arguments for eshop_order_get: id: expected number, received string: "#7084" is written as the shop writes an order\'s number, which may differ from its id; eshop_orders_list with search "7084" finds the order with its id',
-    );
-    // A numbering plugin's numbers, with a prefix or a year.
-    for (const [given, number] of [
-      ["#WC-7084", "WC-7084"],
-      ["2026/0042", "2026/0042"],
-    ]) {
-      expect(text(await server.call("eshop_order_get", { id: given }))).toBe(
-        `Invalid arguments for eshop_order_get: id: expected number, received string: "${given}" is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search "${number}" finds the order with its id`,
-      );
+  test("an order is found by its number as the shop writes it, which a numbering plugin makes differ from its id", async () => {
+    // Sequential Order Numbers: order 7081 is the shop's #7084, and the order whose id is 7084 is #7090;
+    // order 7075 is #WC-0042, with its plugin's prefix.
+    const meta = (id: number, key: string, value: string) =>
+      woo.shop.order(id).meta_data.push({ id: 90_000 + id, key, value });
+    meta(O.pending1999, "_order_number", "7084");
+    meta(O.pendingStockManaged, "_order_number", "7090");
+    meta(O.processing, "_order_number", "42");
+    meta(O.processing, "_order_number_formatted", "WC-0042");
+    const got = await server.call("eshop_order_get", { id: "#7084" });
+    expect(got.isError, text(got)).toBeFalsy();
+    expect(data(got)).toMatchObject({ id: O.pending1999, number: "7084" });
+    expect(text(got)).toMatch(/^#7084 \(id 7081\) pending: 19\.99 /);
+    for (const id of ["WC-0042", "#wc-0042", " #WC-0042 "]) {
+      expect(data(await server.call("eshop_order_get", { id })), id).toMatchObject({ id: O.processing });
     }
-    expect(woo.requests.length).toBe(before);
+    // Digits alone are the id, as before.
+    expect(data(await server.call("eshop_order_get", { id: "7084" }))).toMatchObject({ id: 7084, number: "7090" });
+
+    // A payment's plugin sends the number: the order numbered so is paid, not the one of that id.
+    const paid = await server.call("eshop_order_mark_paid", { id: "#7084", transaction_id: "pi_3Nx7084" });
+    expect(paid.isError, text(paid)).toBeFalsy();
+    expect(woo.shop.order(O.pending1999).datePaid).not.toBeNull();
+    expect(woo.shop.order(O.pendingStockManaged).datePaid).toBeNull();
+    const noted = await server.call("eshop_order_add_note", { id: "WC-0042", note: "Packed." });
+    expect(data(noted)).toMatchObject({ order_id: O.processing });
+
+    // A number no order has: nothing is read or changed, and the answer says where to look.
+    const writes = woo.shop.writes.length;
+    expect(text(await server.call("eshop_order_update_status", { id: "#7085", status: "completed" }))).toBe(
+      'No order that the shop\'s search finds for "7085" is numbered #7085; nothing was read or changed. Check the number (eshop_orders_list with search "7085" lists what it finds); an order in the shop\'s trash is not searched, which eshop_order_get reads by its id.',
+    );
+    expect(woo.shop.writes.length).toBe(writes);
   });
 
   test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {

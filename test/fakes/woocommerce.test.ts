@@ -205,6 +205,21 @@ describe("order filters", () => {
     const invalid = await call("/orders?after=2026-11-01");
     expect(err(invalid).data.params).toEqual({ after: "Invalid date." });
   });
+
+  test("a numbering plugin's number is the order's number, and its search finds it", async () => {
+    // Sequential Order Numbers Pro with a prefix: _order_number, and _order_number_formatted shown.
+    const order = woo.shop.order(WOO_IDS.orders.processing);
+    order.meta_data.push(
+      { id: 9001, key: "_order_number", value: "42" },
+      { id: 9002, key: "_order_number_formatted", value: "WC-0042" },
+    );
+    const one = (await call(`/orders/${order.id}`)).json as Item;
+    expect(one.number).toBe("WC-0042");
+    expect(ids(await call("/orders?search=wc-0042"))).toEqual([order.id]);
+    // The id still finds it; another order's number stays its id.
+    expect(ids(await call(`/orders?search=${order.id}`))).toEqual([order.id]);
+    expect(((await call("/orders/7063")).json as Item).number).toBe("7063");
+  });
 });
 
 describe("order updates", () => {

@@ -30,6 +30,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   out), a plugin's `shipped`, which nothing in WooCommerce sets, and the trash (`trash`: deleted
  *   in the admin, or by DELETE without `force`, which is not modelled; `any` leaves it out too, and
  *   a GET by id reads it with its status `trash`).
+ * - Order numbers: an order's id, unless a numbering plugin's meta (`_order_number`, or
+ *   `_order_number_formatted` with a prefix, as Sequential Order Numbers keeps them) gives it
+ *   another, which is its `number` and which the search finds as it finds an address.
  * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
@@ -1221,7 +1224,7 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
   return {
     id: order.id,
     parent_id: 0,
-    number: String(order.id),
+    number: orderNumber(order),
     order_key: order.order_key,
     created_via: order.created_via,
     version: order.version,
@@ -1439,6 +1442,19 @@ function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) =>
   return { status: 200, body: items.slice((page - 1) * perPage, page * perPage).map(render), headers };
 }
 
+/**
+ * The meta keys a numbering plugin keeps an order's number in: Sequential Order Numbers (Pro)
+ * keeps `_order_number` (and, with a prefix or suffix, `_order_number_formatted`), and gives it
+ * as the order's number (the `woocommerce_order_number` filter), which the REST API's `number` is.
+ */
+const NUMBER_KEYS = ["_order_number", "_order_number_formatted"];
+
+/** The order's number: its id, unless a numbering plugin gave it one. */
+function orderNumber(order: WooOrder): string {
+  const meta = (key: string) => order.meta_data.find((m) => m.key === key)?.value;
+  return meta("_order_number_formatted") ?? meta("_order_number") ?? String(order.id);
+}
+
 /** The default order of orders and products: newest first, then by ID. */
 const newestFirst = (a: { id: number; dateCreated: Date }, b: { id: number; dateCreated: Date }) =>
   b.dateCreated.getTime() - a.dateCreated.getTime() || b.id - a.id;
@@ -1472,6 +1488,9 @@ function listOrders(ctx: Ctx): Reply {
       const s = order.shipping;
       const fields = [
         String(order.id),
+        // A numbering plugin adds its meta key to the search (woocommerce_shop_order_search_fields,
+        // and woocommerce_order_table_search_query_meta_keys under HPOS), compared as LIKE '%…%'.
+        ...order.meta_data.filter((m) => NUMBER_KEYS.includes(m.key)).map((m) => m.value),
         b.first_name,
         b.last_name,
         `${b.first_name} ${b.last_name}`,

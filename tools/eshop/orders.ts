@@ -4,12 +4,13 @@ import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, utcMinute } from "../../src/time.js";
-import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
+import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, StatusEmail } from "./provider.js";
 import {
   listEnded,
   noneMatch,
   noteOut,
+  OrderNumber,
   oneAtATime,
   orderId,
   orderOut,
@@ -256,6 +257,34 @@ export function orderTools(shop: ShopProvider): Tool[] {
    */
   const unconfirmedStatuses = unconfirmedWrites<{ status: string; before: Order }>();
 
+  /**
+   * The id of the order `ref` names: an id as it is; a number as the shop writes it, the order the
+   * shop's search finds numbered so (a numbering plugin adds its numbers to the search, which finds
+   * an order's id too), as a payment gateway's plugin sends the number, not the id.
+   */
+  async function idOf(ref: number | OrderNumber, call: ToolCall): Promise<number> {
+    if (!(ref instanceof OrderNumber)) return ref;
+    const { number } = ref;
+    const page = await shop.listOrders({ search: number }, { page: 1, size: 100 }, call);
+    const numbered = page.items.filter((o) => o.number.toLowerCase() === number.toLowerCase());
+    const [only, ...others] = numbered;
+    if (only && others.length === 0) return only.id;
+    if (only) {
+      throw new ToolError(
+        `Orders ${numbered.map((o) => o.id).join(", ")} are each numbered #${only.number}: give the id of the one meant.`,
+      );
+    }
+    const unread =
+      page.total !== undefined && page.total > page.items.length ? ` of the newest ${page.items.length}` : "";
+    const list = call.serves("eshop_orders_list")
+      ? `eshop_orders_list with search ${quote(number)}`
+      : "the shop's admin";
+    const get = call.serves("eshop_order_get") ? ", which eshop_order_get reads by its id" : "";
+    throw new ToolError(
+      `No order${unread} that the shop's search finds for ${quote(number)} is numbered #${number}; nothing was read or changed. Check the number (${list} lists what it finds); an order in the shop's trash is not searched${get}.`,
+    );
+  }
+
   const list = defineTool({
     name: "eshop_orders_list",
     title: "List orders",
@@ -306,7 +335,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     input: { id: orderId },
     output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    async run({ id }, call) {
+    async run(args, call) {
+      const id = await idOf(args.id, call);
       const [{ payment_ids: _, paid_offline: __, ...order }, notes] = await Promise.all([
         shop.getOrder(id, call),
         shop.listNotes(id, call),
@@ -420,7 +450,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       note_error: z.string().optional(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    run({ id, transaction_id, note }, call) {
+    async run({ id: ref, transaction_id, note }, call) {
+      const id = await idOf(ref, call);
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         // Its paid date, if any, is from before it was deleted: it is not paid as it stands, nor payable.
@@ -576,7 +607,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       note_error: z.string().optional(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    run({ id, status: wanted, note }, call) {
+    async run({ id: ref, status: wanted, note }, call) {
+      const id = await idOf(ref, call);
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         refuseTrashed(shop, before, "its status was not changed", "change its status", false);
@@ -697,7 +729,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     output: { order_id: z.number(), note: noteOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    async run({ id, note, customer_note }, call) {
+    async run({ id: ref, note, customer_note }, call) {
+      const id = await idOf(ref, call);
       // The shop mails a note to the customer to the order's billing email, and to no one without it.
       if (customer_note && !(await shop.getOrder(id, call)).email) {
         throw new ToolError(

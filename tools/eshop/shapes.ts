@@ -157,28 +157,48 @@ export const customerOut = z.object({
   paying_customer: z.boolean(),
 });
 
+/** An order named by its number as the shop writes it ("#7084", a numbering plugin's "WC-7084"). */
+export class OrderNumber {
+  constructor(readonly number: string) {}
+}
+
+/** An id, or one written as decimal text, which `digits` reads (and says when it is no whole number). */
+const positiveId = digits(z.number().int().positive());
+
+/** The id, or an OrderNumber, each with positiveId's refusals of anything else. */
+const idOrNumber = z.unknown().transform((value, ctx) => {
+  if (value instanceof OrderNumber) return value;
+  const id = positiveId.safeParse(value);
+  if (id.success) return id.data;
+  // Worded by the parse's own words (an automation's check says them as the settings do).
+  ctx.issues.push(
+    ...id.error.issues.map(({ message: _, ...issue }) => ({ ...issue, input: value }) as z.core.$ZodRawIssue),
+  );
+  return z.NEVER;
+});
+// Published as the id, as digits as text are taken beside a number unpublished: a model that sends
+// the number ("#7084") is answered with its order, and tools/list stays within its ceiling.
+idOrNumber._zod.toJSONSchema = () => {
+  const { $schema: _, ...id } = z.toJSONSchema(positiveId, { target: "draft-7" });
+  return id;
+};
+
 /**
- * An order's id, plain digits as text too. Other text is said what to send: "#7084" is how the shop
- * writes an order's number, which a plugin may make differ from its id, so sending 7084 as the id
- * could be another order.
+ * An order's id, plain digits as text too; or its number as the shop writes it, "#7084", or with
+ * a numbering plugin's prefix or year ("WC-7084", "2026/0042"), which the order tools look up: a
+ * plugin may number orders apart from their ids, so 7084 as the id could be another order.
  */
-export const orderId = digits(
-  z
-    .number({
-      error: (issue) => {
-        const given = typeof issue.input === "string" ? issue.input : "";
-        // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
-        // A numbering plugin writes numbers with a prefix or a year ("WC-7084", "2026/0042").
-        const number = /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given.trim())?.[1];
-        return number
-          ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number)} finds the order with its id`
-          : undefined;
-      },
-    })
-    .int()
-    .positive()
-    .describe("From eshop_orders_list."),
-);
+export const orderId = z
+  .preprocess((value) => {
+    if (typeof value !== "string") return value;
+    // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
+    const given = value.trim();
+    // Decimal text ("7084", "7084.0") is the id written as text, which positiveId reads.
+    if (/^\d+(\.\d+)?$/.test(given)) return value;
+    const number = /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given)?.[1];
+    return number ? new OrderNumber(number) : value;
+  }, idOrNumber)
+  .describe("Id, or #number as text.");
 
 /**
  * Paging: a cursor is "p", a page number and, after a dot, a tag of the list and the other
