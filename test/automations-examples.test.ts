@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
@@ -35,6 +35,19 @@ import { startTelegram, type TelegramFake } from "./fakes/telegram.js";
  */
 
 useFakes();
+
+/**
+ * The number the payments name their order by. A numbering plugin (Sequential Order Numbers) makes
+ * it differ from the order's id: the order paid is 7081, numbered 7084, and the order whose id is
+ * 7084 is numbered 7090.
+ */
+const NUMBER = "7084";
+beforeEach(() => {
+  const renumber = (id: number, number: string) =>
+    woo.shop.order(id).meta_data.push({ id: 95_000 + id, key: "_order_number", value: number });
+  renumber(O.pending1999, NUMBER);
+  renumber(O.pendingStockManaged, "7090");
+});
 
 // The chat, merchant and GoPay client the docs' examples name.
 const DOC_CHAT = "-1001234567890";
@@ -200,15 +213,15 @@ test("the docs show four automations in JSON and two GoPay variants in prose", (
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
 });
 
-test("each payment example's order field is named where the docs say the order number must be the order's id", () => {
+test("each payment example gives its order's number with # before it, and its field is named where the docs say why", () => {
   const page = read("../docs/automations.md");
-  const warning = /^\*\*The order number must be the order's id\.\*\*[\s\S]*?\n\n/m.exec(page)?.[0] ?? "";
+  const why = /^\*\*The order is found by its number\.\*\*[\s\S]*?\n\n/m.exec(page)?.[0] ?? "";
   const markPaid = (example: Example) =>
-    ((example.automations[0]?.do ?? []) as { tool?: string; args?: { id?: { path: string } } }[]).find(
+    ((example.automations[0]?.do ?? []) as { tool?: string; args?: { id?: string } }[]).find(
       (step) => step.tool === "eshop_order_mark_paid",
-    )?.args?.id?.path ?? "";
+    )?.args?.id ?? "";
   // The field as a reader knows it: `metadata.order_id`, `refId`, `order_number`.
-  const field = (path: string) => /^to_number\(payload\.(?:data\.object\.)?([\w.]+)\)$/.exec(path)?.[1];
+  const field = (template: string) => /^#\{\{payload\.(?:data\.object\.)?([\w.]+)\}\}$/.exec(template)?.[1];
   const fields = [
     markPaid(named(readme, "stripe-paid")),
     markPaid(named(automationsPage, "stripe-paid")),
@@ -216,8 +229,8 @@ test("each payment example's order field is named where the docs say the order n
     markPaid(gopayVariant("comgate-paid")),
   ].map(field);
   expect(fields).toEqual(["metadata.order_id", "metadata.order_id", "refId", "order_number"]);
-  for (const name of new Set(fields)) expect(warning).toContain(`\`${name}\``);
-  // The README's example reads the number too, and points to the warning.
+  for (const name of new Set(fields)) expect(why).toContain(`\`${name}\``);
+  // The README's example reads the number too, and points to why.
   const readmeAfter = read("../README.md").split('"name": "stripe-paid"')[1] ?? "";
   expect(readmeAfter.slice(readmeAfter.indexOf("```\n") + 4).split("\n\n")[0]).toContain(
     "(docs/automations.md#the-payment-example)",
@@ -228,13 +241,13 @@ for (const [page, example, said, noted] of [
   [
     "README.md",
     () => named(readme, "stripe-paid"),
-    `Order “${O.pending1999}” is marked paid: 1999 “eur” in minor units.`,
+    `Order “${NUMBER}” is marked paid: 1999 “eur” in minor units.`,
     undefined,
   ],
   [
     "docs/automations.md",
     () => named(automationsPage, "stripe-paid"),
-    `Order “${O.pending1999}” is marked paid: Stripe took 1999 “eur” in minor units (“pi_doc”).`,
+    `Order “${NUMBER}” is marked paid: Stripe took 1999 “eur” in minor units (“pi_doc”).`,
     "Marked paid by waiter: Stripe payment pi_doc, 1999 eur in minor units.",
   ],
 ] as const) {
@@ -248,7 +261,7 @@ for (const [page, example, said, noted] of [
         server,
         "evt_doc_test",
         "payment_intent.succeeded",
-        payment(`${O.pending1999}`, "pi_doc_test"),
+        payment(`${NUMBER}`, "pi_doc_test"),
         false,
       );
       // A connected account's live payment, which a platform's Connect endpoint receives with its
@@ -257,7 +270,7 @@ for (const [page, example, said, noted] of [
         server,
         "evt_doc_connected",
         "payment_intent.succeeded",
-        payment(`${O.pending1999}`, "pi_doc_connected"),
+        payment(`${NUMBER}`, "pi_doc_connected"),
         true,
         { account: "acct_1Nv0FGQ9RKHgCVdK" },
       );
@@ -265,7 +278,7 @@ for (const [page, example, said, noted] of [
         server,
         "evt_doc",
         "payment_intent.succeeded",
-        payment(`${O.pending1999}`, "pi_doc"),
+        payment(`${NUMBER}`, "pi_doc"),
         true,
       );
       await paid(event.id, "pi_doc", texts, said, noted);
@@ -288,8 +301,8 @@ test("docs/automations.md's Comgate payment marks its order paid, tells the team
         status: "PAID" as const,
         price: "1999",
         curr: "CZK",
-        label: `Objednávka ${O.pending1999}`,
-        refId: `${O.pending1999}`,
+        label: `Objednávka ${NUMBER}`,
+        refId: `${NUMBER}`,
         email: "jana.novakova@example.cz",
         method: "CARD_CZ_CSOB_2",
         test,
@@ -311,7 +324,7 @@ test("docs/automations.md's Comgate payment marks its order paid, tells the team
       id,
       "AB12-CD34-EF56",
       texts,
-      `Order “${O.pending1999}” is marked paid: Comgate took “1999” “CZK” in minor units (“AB12-CD34-EF56”).`,
+      `Order “${NUMBER}” is marked paid: Comgate took “1999” “CZK” in minor units (“AB12-CD34-EF56”).`,
       "Marked paid by waiter: Comgate payment AB12-CD34-EF56, 1999 CZK in minor units.",
     );
     expect(await acknowledged(testEvent)).toBe(false);
@@ -322,7 +335,7 @@ test("docs/automations.md's Comgate payment marks its order paid, tells the team
 
 const gopayPayment = (id: number, state: GoPayPayment["state"]): GoPayPayment => ({
   id,
-  order_number: `${O.pending1999}`,
+  order_number: `${NUMBER}`,
   state,
   amount: 1999,
   currency: "CZK",
@@ -346,7 +359,7 @@ test("the GoPay variant of the Comgate payment marks its order paid, tells the t
       id,
       "3000006542",
       texts,
-      `Order “${O.pending1999}” is marked paid: GoPay took 1999 “CZK” in minor units (3000006542).`,
+      `Order “${NUMBER}” is marked paid: GoPay took 1999 “CZK” in minor units (3000006542).`,
       "Marked paid by waiter: GoPay payment 3000006542, 1999 CZK in minor units.",
     );
   } finally {
@@ -408,8 +421,8 @@ test("the GoPay variant of the refunds tells the team of a refund and a partial 
     await expect
       .poll(texts)
       .toEqual([
-        `GoPay “payment.refunded” of order “${O.pending1999}”: check it in the shop.`,
-        `GoPay “payment.partially_refunded” of order “${O.pending1999}”: check it in the shop.`,
+        `GoPay “payment.refunded” of order “${NUMBER}”: check it in the shop.`,
+        `GoPay “payment.partially_refunded” of order “${NUMBER}”: check it in the shop.`,
       ]);
     expect(await acknowledged(refunded)).toBe(false);
   } finally {

@@ -154,8 +154,14 @@ export function checkAutomations({
             `${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${gotten(message, given)}`,
           );
         }
-        // A template always gives text: an argument that takes no text needs a path.
-        const wrongType = template && schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
+        // A template always gives text: an argument that takes no text needs a path. One that takes
+        // text of a form of its own (an order's number, "#{{payload.refId}}") takes the template's
+        // text with a digit for each insertion; digits alone would be a number, which a path gives.
+        const filled = template ? (value as string).replace(/\{\{[^}]*\}\}/g, "1").trim() : "";
+        const wrongType =
+          template &&
+          schema.safeParse("text").error?.issues[0]?.code === "invalid_type" &&
+          (/^\d*$/.test(filled) || !schema.safeParse(filled).success);
         if (wrongType) {
           throw new ConfigError(
             `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
