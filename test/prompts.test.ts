@@ -142,9 +142,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toMatch(/Do not acknowledge an event whose order you could not find or would not be marked paid,/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
-  // eshop_order_get takes an id: a number the payment names (a numbering plugin's 1042) is checked too.
+  // A payment names its order by number, which a numbering plugin makes differ from the id: given
+  // as the id, 1042 would be another order; "#1042" finds the one numbered so.
   expect(payments).toMatch(
-    /eshop_order_get takes the order's id; when the payment names the order's number, the order's number must match it/,
+    /eshop_order_get takes the number the payment names with # before it \("#1042"\), which finds the order numbered so: digits alone are read as the order's id/,
   );
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
   for (const part of ["eshop_orders_list", "eshop_products_list", "events_list", "currency_rates"]) {
