@@ -1153,7 +1153,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const event = await pay(server, "999999", "evt_no_such_order");
       const [run] = await runsOf(event.id);
       const reason =
-        'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin.';
+        'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin; if 999999 is its number, "#999999" finds it by that.';
       expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
       const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid, id 999999, transaction_id “pi_evt_no_such_order”) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
       await toldAndLogged(sent, said, lines, event.id);

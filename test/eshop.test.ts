@@ -1964,7 +1964,7 @@ describe("status and notes", () => {
       );
       const unknown = await paying.call("eshop_order_mark_paid", { id: 9999, transaction_id: "pi_3Qlate" });
       expect(text(unknown)).toBe(
-        `The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop's admin.`,
+        `The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop's admin; if 9999 is its number, "#9999" finds it by that.`,
       );
 
       const same = await changing.call("eshop_order_update_status", {
@@ -2696,8 +2696,9 @@ describe("searches", () => {
 
 describe("errors", () => {
   test("an unknown order or product is named; bad arguments never reach the shop", async () => {
+    // 9999 may be the order's number, which a numbering plugin makes differ from its id.
     expect(text(await server.call("eshop_order_get", { id: 9999 }))).toBe(
-      'The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with eshop_orders_list first.',
+      'The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with eshop_orders_list first; if 9999 is its number, "#9999" finds it by that.',
     );
     expect(text(await server.call("eshop_stock_set", { id: 9999, quantity: 1 }))).toMatch(
       /^The shop has no product 9999 \(.*\)\. Look it up with eshop_products_list first\.$/,

@@ -350,10 +350,12 @@ function toNote(n: z.output<typeof noteSchema>): Note {
  * What a request's path names, for messages: /orders/1042/notes names "order 1042", which
  * eshop_orders_list lists.
  */
-function named(path: string): { name: string; listTool: string } | undefined {
+function named(path: string): { name: string; listTool: string; byNumber: string } | undefined {
   const [, kind, id] = /^\/(order|product)s\/(\d+)/.exec(path) ?? [];
   if (!kind) return undefined;
-  return { name: `${kind} ${id}`, listTool: kind === "order" ? "eshop_orders_list" : "eshop_products_list" };
+  // An order's number, which a numbering plugin makes differ from its id, given as the id.
+  const byNumber = kind === "order" ? `; if ${id} is its number, "#${id}" finds it by that` : "";
+  return { name: `${kind} ${id}`, listTool: kind === "order" ? "eshop_orders_list" : "eshop_products_list", byNumber };
 }
 
 /**
@@ -437,8 +439,8 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       return new AdvisesTool(
         `The shop has no ${asked.name} (${status}${said}).`,
         asked.listTool,
-        `Look it up with ${asked.listTool} first.`,
-        "Look it up in the shop's admin.",
+        `Look it up with ${asked.listTool} first${asked.byNumber}.`,
+        `Look it up in the shop's admin${asked.byNumber}.`,
       );
     }
     if (status === 404 && (!body || body.code === "rest_no_route")) {
