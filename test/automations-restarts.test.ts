@@ -409,6 +409,28 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a failure whose telling waited when waiter stopped, its automation's onFailure taken out since, is kept with the run as not tried", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, "999999", `evt_untold_${nextSequence()}`);
+    await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
+    await first.close();
+    const lines: string[] = [];
+    const second = await serve([PAID], {}, lines);
+    try {
+      await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
+      const [run] = await runsOf(event.id);
+      expect(lines.filter((line) => line.includes(`run ${run?.id}'s failure`))).toEqual([
+        expect.stringMatching(/ warning .* is not told \(the automation no longer has an onFailure\): waiter: /),
+      ]);
+      expect(run?.noticeOutcome).toEqual({ status: "not tried", said: "the automation no longer has an onFailure" });
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a failure being told when waiter stopped may have reached Telegram: the stop names its drain time, and the next start says so and does not tell it again", async () => {
     const sent = telegram.delivered.length;
     const asked = telegram.requests.length;
