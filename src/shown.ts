@@ -109,6 +109,9 @@ export function cut(text: string, max: number): string {
   return text.length <= max ? text : cutBetweenGraphemes(text, max - 1, (segment) => segment.length);
 }
 
+/** `text` with its first letter a capital, as a sentence begins. */
+export const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
 /** `text` as a sentence another follows: with a full stop unless it ends in one, a ! or ?, or a cut's "…". */
 export function sentence(text: string): string {
   return /[.!?…]$/.test(text) ? text : `${text}.`;

@@ -3,7 +3,17 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
 import { decimal, noneConfigured } from "../settings.js";
-import { cut, enumerated, firstBytes, noSuchName, oneLine, quote, sentence, withEscapes } from "../shown.js";
+import {
+  capitalized,
+  cut,
+  enumerated,
+  firstBytes,
+  noSuchName,
+  oneLine,
+  quote,
+  sentence,
+  withEscapes,
+} from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, testOf, toolOf, written } from "./rules.js";
 
@@ -142,7 +152,7 @@ const ON_FAILURE = "onFailure";
 function onFailureOf(automations: readonly Automation[], run: RunRecord) {
   if (run.noticeOutcome) {
     const { status, said } = run.noticeOutcome;
-    return [{ status, tool: ON_FAILURE, outcome: sentence(`${said.charAt(0).toUpperCase()}${said.slice(1)}`) }];
+    return [{ status, tool: ON_FAILURE, outcome: sentence(capitalized(said)) }];
   }
   if (!run.notice) return [];
   const channel = automations.find((a) => a.name === run.automation)?.onFailure?.notify ?? run.onFailure;

@@ -2,6 +2,7 @@ import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
+import { capitalized } from "../../src/shown.js";
 import type { Serving } from "../../src/toolset.js";
 import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
 
@@ -88,9 +89,6 @@ export async function fixingOrKept(
 export function emptyFixing(name: string): UpstreamError {
   return new UpstreamError(`${capitalized(name)} answered an empty fixing; try again later.`);
 }
-
-/** A sentence's beginning: a source's name ("the European Central Bank") starts one with a capital. */
-export const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
 /**
  * The rate from one currency to another in a fixing: how many `to` one `from` buys. Cross

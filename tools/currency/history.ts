@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
+import { capitalized } from "../../src/shown.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { capitalized, crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
+import { crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
 import {
   code,
   codes,

@@ -1,8 +1,9 @@
 import { z } from "zod";
 import { word } from "../../src/settings.js";
+import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
-import { capitalized, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
+import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, dueBy, fixingDay, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
