@@ -1097,6 +1097,8 @@ describe("notify_send by email", () => {
   test.each([
     // Postfix's answer to a message over its message_size_limit (RFC 3463's 5.3.4: message too big for system).
     ["with RFC 3463's code for it", "5.3.4 Message size exceeds fixed limit"],
+    // Gmail's answer to a message over its size limit (RFC 3463's 5.2.3: message length exceeds administrative limit).
+    ["with RFC 3463's code for a length limit", "5.2.3 Your message exceeded Google's message size limits."],
     // RFC 1870's words, which a server without enhanced codes (smtp-server's own example) answers alone.
     ["in words alone", "Message exceeds fixed maximum message size"],
   ])("a message too large, refused at its end %s, is not said to be a full mailbox nor spam", async (_, said) => {
