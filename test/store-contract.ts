@@ -307,6 +307,23 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.get(a.id))?.ackedAt).toBe(first);
     });
 
+    test("an acknowledgement made through another connection is told to the listeners of acknowledgements, once", async () => {
+      const { store, another } = await open();
+      const other = await another();
+      const [a, b, c] = await addMany(store, 3);
+      const told: string[][] = [];
+      store.onAck((ids) => told.push(ids));
+      // Another process's, as an automation in waiter listen or another assistant's waiter acknowledges.
+      await other.ack([a?.id as string, b?.id as string]);
+      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([[a?.id, b?.id]]);
+      // This one's own is told at once, and not again when the other connection's is heard.
+      await store.ack([c?.id as string]);
+      expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
+      await other.ack([a?.id as string]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
+    });
+
     test("completion offers the newest ids with a prefix", async () => {
       const { store } = await open();
       const ids = (await addMany(store, 3)).map((e) => e.id);

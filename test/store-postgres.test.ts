@@ -415,6 +415,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       newerThan: async () => [],
       wanted: () => false,
       tell: () => {},
+      acked: () => {},
       probeMs,
     });
     try {

@@ -1833,6 +1833,23 @@ describe("embedded in the stdio server", () => {
     expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });
 
+  test("an event acknowledged by another waiter on the store updates its resource and the list for their subscribers", async () => {
+    const session = await inProcess();
+    // Another assistant's waiter, or waiter listen's automations, on the same store.
+    const other = await inProcess({}, { listener: false });
+    const { body, headers } = await signed("erp");
+    const posted = await post("erp", body, headers);
+    const updates = updatesHeard(session.client);
+    await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
+    await session.client.subscribeResource({ uri: "events://recent" });
+    await other.call("events_ack", { ids: [posted.body.id] });
+    await expect
+      .poll(() => updates, { timeout: 2000 })
+      .toEqual([`events://event/${posted.body.id}`, "events://recent"]);
+    const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
+    expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
+  });
+
   test("acknowledging an event the list of recent events does not show leaves the list's subscribers alone", async () => {
     const session = await inProcess();
     const { body, headers } = await signed("erp");

@@ -408,7 +408,7 @@ export interface EventStore {
   readonly runs: RunLog;
   /** MCP sessions of `waiter serve`. */
   readonly sessions: SessionLog;
-  /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
+  /** Calls `listener` with the ids acknowledged, whichever process acknowledged them. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
   /** Writes what was added, then closes; rejects with a LeftUndone naming what it may not have stored. */
   close(): Promise<void>;

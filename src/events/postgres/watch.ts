@@ -12,8 +12,13 @@ const PING_MS = 30_000;
 const PAGE = 500;
 /** How long a notification the watch sends itself may take to come back before the log says none does. */
 export const PROBE_MS = 5_000;
-/** The payload of a notification a watch sends itself; every other is a sequence number. */
+/** The payload of a notification a watch sends itself; every other but an acknowledgement's is a sequence number. */
 const PROBE = "probe ";
+/**
+ * What an acknowledgement's notification starts with: the store that made it and the ids follow,
+ * separated by spaces. A replica from before these reads it as no sequence number, and ignores it.
+ */
+export const ACKED = "acked ";
 
 export interface WatchParts {
   connect: () => pg.Client;
@@ -30,6 +35,8 @@ export interface WatchParts {
   /** Whether anyone in this process listens: only then are the events read. */
   wanted: () => boolean;
   tell: (event: StoredEvent) => void;
+  /** Told the ids of an acknowledgement, with the store that made it. */
+  acked: (by: string, ids: string[]) => void;
   /**
    * Words for a failure to listen that say more than the driver's, if any: a connection attempt
    * the connect timeout ended, with the time and where it was set, rather than "timeout expired".
@@ -121,6 +128,11 @@ export class ListenWatch {
     client.on("notification", (message) => {
       if (message.payload?.startsWith(PROBE)) {
         if (message.payload === this.#probe?.payload) this.#probe.heard();
+        return;
+      }
+      if (message.payload?.startsWith(ACKED)) {
+        const [by = "", ...ids] = message.payload.slice(ACKED.length).split(" ");
+        this.parts.acked(by, ids);
         return;
       }
       this.#notified = Math.max(this.#notified, Number(message.payload) || 0);

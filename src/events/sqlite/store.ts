@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -90,6 +91,16 @@ const IDENTITY_SCHEMA = `
 CREATE TABLE IF NOT EXISTS store_identity (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
 INSERT OR IGNORE INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
 `;
+
+/**
+ * The latest acknowledgements, numbered as they were made and named by the store that made them, so
+ * that every process on the file hears of the others' (an event's subscribers, the list's). Like the
+ * identity, a table an older waiter does not read; a store opened without it hears its own alone.
+ */
+const ACKS_SCHEMA =
+  "CREATE TABLE IF NOT EXISTS acks (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, writer TEXT NOT NULL);";
+/** How many acknowledgements the acks table keeps: far more than a process that looks every 200 ms misses. */
+const ACKS_KEPT = 1_000;
 
 /**
  * The version of the tables above, kept in the file's user_version: a change an older waiter
@@ -373,6 +384,9 @@ export class SqliteEventStore implements EventStore {
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
+  /** Whether the file has the acks table; and this store's name in it. */
+  readonly #acksKept: boolean;
+  readonly #me = randomUUID();
   readonly #watch: CommitWatch;
   readonly #expiry: NodeJS.Timeout;
   /** The retention run no caller waits for, if one is under way. */
@@ -452,6 +466,7 @@ export class SqliteEventStore implements EventStore {
         this.#db.exec(RUNS_SCHEMA);
         this.#db.exec(SESSIONS_SCHEMA);
         this.#db.exec(IDENTITY_SCHEMA);
+        this.#db.exec(ACKS_SCHEMA);
         for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
         this.#db.exec(LATEST_SEQ_CAUGHT_UP);
@@ -486,6 +501,7 @@ export class SqliteEventStore implements EventStore {
       .prepare("SELECT (SELECT id FROM store_identity) FROM sqlite_master WHERE name = 'store_identity'")
       .pluck()
       .get() as string | undefined;
+    this.#acksKept = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'acks'").get() !== undefined;
     this.#busyMs = Math.round(busyMs);
     this.#dataDirFrom = dataDirFrom;
     const sql = (text: string) => this.#sql(text);
@@ -503,6 +519,7 @@ export class SqliteEventStore implements EventStore {
         return row && toEvent(row);
       },
       (event) => this.#listeners.tell(event),
+      this.#acksKept ? this.#othersAcks() : undefined,
     );
     // The age limit holds while no webhook arrives too; at opening, before anything is read, but
     // for the rest of a backlog larger than a batch, which goes in turns with the first calls.
@@ -887,16 +904,37 @@ export class SqliteEventStore implements EventStore {
         else if (row.acked_at !== null) outcome.already.push(id);
         else {
           this.#sql("UPDATE events SET acked_at = ? WHERE id = ?").run(now, id);
+          if (this.#acksKept) this.#sql("INSERT INTO acks (id, writer) VALUES (?, ?)").run(id, this.#me);
           outcome.acked.push(id);
         }
+      }
+      if (this.#acksKept && outcome.acked.length > 0) {
+        this.#sql("DELETE FROM acks WHERE n <= last_insert_rowid() - ?").run(ACKS_KEPT);
       }
     });
     if (outcome.acked.length > 0) this.#ackListeners.tell(outcome.acked);
     return outcome;
   }
 
+  /** Calls `listener` with the ids acknowledged, by this process at once, by others within a poll interval. */
   onAck(listener: (ids: string[]) => void): () => void {
-    return this.#ackListeners.add(listener);
+    return this.#watched(this.#ackListeners, listener);
+  }
+
+  /** The acknowledgements the commit watch reads: the latest's number, and those of other stores after one. */
+  #othersAcks() {
+    return {
+      latest: () => this.#sql("SELECT COALESCE(MAX(n), 0) FROM acks").pluck().get() as number,
+      after: (n: number) => {
+        const rows = this.#sql("SELECT n, id, writer FROM acks WHERE n > ? ORDER BY n").all(n) as {
+          n: number;
+          id: string;
+          writer: string;
+        }[];
+        return { last: rows.at(-1)?.n ?? n, ids: rows.filter((row) => row.writer !== this.#me).map((row) => row.id) };
+      },
+      tell: (ids: string[]) => this.#ackListeners.tell(ids),
+    };
   }
 
   async latestSeq(): Promise<number> {
@@ -940,11 +978,17 @@ export class SqliteEventStore implements EventStore {
    * others within a poll interval. Returns the unsubscribe function.
    */
   subscribe(listener: (event: StoredEvent) => void): () => void {
-    if (this.#listeners.size === 0) this.#watch.start(this.#latestSeq());
-    const remove = this.#listeners.add(listener);
+    return this.#watched(this.#listeners, listener);
+  }
+
+  /** Adds `listener` to `listeners`, the commit watch looking while anyone listens. */
+  #watched<T>(listeners: Listeners<T>, listener: (news: T) => void): () => void {
+    const listening = () => this.#listeners.size + this.#ackListeners.size > 0;
+    if (!listening()) this.#watch.start(this.#latestSeq());
+    const remove = listeners.add(listener);
     return () => {
       remove();
-      if (this.#listeners.size === 0) this.#watch.stop();
+      if (!listening()) this.#watch.stop();
     };
   }
 

@@ -5,8 +5,17 @@ import type { StoredEvent } from "../store.js";
 /** How often a listening process looks for events other processes committed. */
 const POLL_MS = 200;
 
+/** The acknowledgements other processes make in the same file, as the store reads them. */
+export interface OthersAcks {
+  /** The number of the latest acknowledgement. */
+  latest(): number;
+  /** The number of the latest after `n`, and the ids other processes acknowledged after it. */
+  after(n: number): { last: number; ids: string[] };
+  tell(ids: string[]): void;
+}
+
 /**
- * Hears of the events other processes commit to the same file. While someone in this process
+ * Hears of the events other processes commit to the same file, and of their acknowledgements. While someone in this process
  * listens, it asks SQLite every 200 ms whether another connection committed (data_version: a
  * cheap question) and, when one did, reads the newer rows. Events this process committed were
  * told at once as they were; the watch skips them, without reading them again: SQLite's
@@ -18,6 +27,8 @@ export class CommitWatch {
   /** The last sequence number looked at. */
   #seen = 0;
   #version = 0;
+  /** The number of the last acknowledgement looked at. */
+  #ackSeen = 0;
   /** Whether the last look failed: a failure is said once, not at every poll until a look succeeds. */
   #failing = false;
   /** Told as this process committed them, not yet met by the watch. */
@@ -29,10 +40,12 @@ export class CommitWatch {
     private readonly newerThan: (seq: number) => number[],
     private readonly read: (seq: number) => StoredEvent | undefined,
     private readonly tell: (event: StoredEvent) => void,
+    private readonly acks?: OthersAcks,
   ) {}
 
   start(latestSeq: number): void {
     this.#seen = latestSeq;
+    this.#ackSeen = this.acks?.latest() ?? 0;
     this.#version = this.db.pragma("data_version", { simple: true }) as number;
     this.#timer = setInterval(() => {
       try {
@@ -76,6 +89,11 @@ export class CommitWatch {
         if (event) this.tell(event);
       }
       this.#seen = seq;
+    }
+    if (this.acks) {
+      const { last, ids } = this.acks.after(this.#ackSeen);
+      this.#ackSeen = last;
+      if (ids.length > 0) this.acks.tell(ids);
     }
     this.#version = version;
     // Those retention dropped before the watch met them.
