@@ -234,6 +234,24 @@ export function digits<T extends z.ZodType>(number: T) {
   return decimal(number, /^\d+(\.\d+)?$/);
 }
 
+/** The schema each of `published`'s readers is published as. */
+export const publishedAs = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * `reader`, published as `schema`: for an argument that reads text of its own beside what `schema`
+ * takes (the order id, an order's number), which publishing would lengthen tools/list for. The
+ * start check of automations reads it as taking what `schema` takes, or text. Described in
+ * `schema`: a copy of `reader` (`.describe`) is published as what it reads.
+ */
+export function published<T extends z.ZodType>(reader: T, schema: z.ZodType): T {
+  reader._zod.toJSONSchema = () => {
+    const { $schema: _, ...json } = z.toJSONSchema(schema, { target: "draft-7" });
+    return json;
+  };
+  publishedAs.set(reader, schema);
+  return reader;
+}
+
 /** A value as `word` reads it: text without blanks around it, in lowercase. */
 function wordRead(value: unknown): unknown {
   return typeof value === "string" ? value.trim().toLowerCase() : value;

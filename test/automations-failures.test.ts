@@ -1090,6 +1090,14 @@ describe("automations are checked at start", () => {
     await expect(serve([paid])).rejects.toThrow(
       `automation stripe-paid, step 1: eshop_order_mark_paid's argument transaction_id takes text, which the path "payload.data.object.status == 'succeeded'" never gives: it gives true or false, whatever the event`,
     );
+    // An order's id takes its number as text too, and no list.
+    const order = {
+      ...PAID,
+      do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.data.object.items[*].id" } } }],
+    };
+    await expect(serve([order])).rejects.toThrow(
+      `automation stripe-paid, step 1: eshop_order_mark_paid's argument id takes a number or text, which the path "payload.data.object.items[*].id" never gives: it gives a list or null, whatever the event ("payload.data.object.items[*].id | [0]" gives its first item, perhaps)`,
+    );
   });
 
   test("a path to one of event's fields, always text, where a list or a number is taken stops waiter serve", async () => {

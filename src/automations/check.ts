@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { typePrefix } from "../events/filter.js";
 import { PAYMENT_STATES } from "../events/payments.js";
-import { gotten, settingsErrors } from "../settings.js";
+import { gotten, publishedAs, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { wooTopicMeant, wooTopicMisspelt } from "../webhooks/senders.js";
@@ -662,6 +662,8 @@ type Taken = Kind | "numeral";
  * does not plainly tell (a coercion, a transform that comes first, any).
  */
 function taken(schema: z.ZodType): readonly Taken[] {
+  const as = publishedAs.get(schema);
+  if (as) return [...taken(as).filter((kind) => kind !== "numeral"), "text"];
   const def = schema.def as unknown as SchemaDef;
   const inner = def.innerType ?? def.in;
   switch (def.type) {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
-import { digits } from "../../src/settings.js";
+import { digits, published } from "../../src/settings.js";
 import { quote, withinBytes } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
@@ -165,40 +165,30 @@ export class OrderNumber {
 /** An id, or one written as decimal text, which `digits` reads (and says when it is no whole number). */
 const positiveId = digits(z.number().int().positive());
 
-/** The id, or an OrderNumber, each with positiveId's refusals of anything else. */
-const idOrNumber = z.unknown().transform((value, ctx) => {
-  if (value instanceof OrderNumber) return value;
-  const id = positiveId.safeParse(value);
-  if (id.success) return id.data;
-  // Worded by the parse's own words (an automation's check says them as the settings do).
-  ctx.issues.push(
-    ...id.error.issues.map(({ message: _, ...issue }) => ({ ...issue, input: value }) as z.core.$ZodRawIssue),
-  );
-  return z.NEVER;
-});
-// Published as the id, as digits as text are taken beside a number unpublished: a model that sends
-// the number ("#7084") is answered with its order, and tools/list stays within its ceiling.
-idOrNumber._zod.toJSONSchema = () => {
-  const { $schema: _, ...id } = z.toJSONSchema(positiveId, { target: "draft-7" });
-  return id;
-};
-
 /**
  * An order's id, plain digits as text too; or its number as the shop writes it, "#7084", or with
  * a numbering plugin's prefix or year ("WC-7084", "2026/0042"), which the order tools look up: a
  * plugin may number orders apart from their ids, so 7084 as the id could be another order.
  */
-export const orderId = z
-  .preprocess((value) => {
-    if (typeof value !== "string") return value;
+export const orderId = published(
+  z.unknown().transform((value, ctx) => {
     // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
-    const given = value.trim();
+    const given = typeof value === "string" ? value.trim() : "";
     // Decimal text ("7084", "7084.0") is the id written as text, which positiveId reads.
-    if (/^\d+(\.\d+)?$/.test(given)) return value;
-    const number = /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given)?.[1];
-    return number ? new OrderNumber(number) : value;
-  }, idOrNumber)
-  .describe("Id, or #number as text.");
+    const number = /^\d+(\.\d+)?$/.test(given)
+      ? undefined
+      : /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given)?.[1];
+    if (number) return new OrderNumber(number);
+    const id = positiveId.safeParse(value);
+    if (id.success) return id.data;
+    // Worded by the parse's own words (an automation's check says them as the settings do).
+    ctx.issues.push(
+      ...id.error.issues.map(({ message: _, ...issue }) => ({ ...issue, input: value }) as z.core.$ZodRawIssue),
+    );
+    return z.NEVER;
+  }),
+  positiveId.describe("Id, or #number as text."),
+);
 
 /**
  * Paging: a cursor is "p", a page number and, after a dot, a tag of the list and the other
