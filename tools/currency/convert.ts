@@ -1,7 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
 import { decimal } from "../../src/settings.js";
-import { quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   areCurrencies,
@@ -179,10 +178,6 @@ function amountAsText(issue: { input: unknown }): string | undefined {
     ? []
     : (SIGNS.get(unit.toLowerCase()) ??
       (/^[A-Za-z]{3}$/.test(unit) && areCurrencies([unit.toUpperCase()]) ? [unit.toUpperCase()] : undefined));
-  // A unit after the number that is none of a currency's ("100 pcs"): no code to guess from it.
-  if (number && !codes && !before && /^\p{L}+\.?$/u.test(after)) {
-    return `expected number, received string: ${quote(after)} is no currency: amount is money, a number without quotes (1234.5) of the currency \`from\` names`;
-  }
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)
