@@ -742,6 +742,64 @@ describe("automations are checked at start", () => {
     ]);
   });
 
+  test("an automation that marks orders paid on a payment event that pays nothing, or may not yet, is warned of at start", async () => {
+    const sources = JSON.stringify({
+      stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },
+      gopay: { scheme: "gopay", clientId: "1744960415", secretEnv: "STRIPE_SECRET" },
+    });
+    const markPaid = PAID.do[0] as object;
+    const on = (name: string, source: string, type: string | undefined, where: object[] = []) => ({
+      name,
+      when: { source, ...(type === undefined ? {} : { type }), where },
+      do: [markPaid],
+    });
+    const lines: string[] = [];
+    const server = await serve(
+      [
+        // Stripe's own guide fulfils on a session completed: one paid by a bank debit completes unpaid.
+        on("session", "stripe", "checkout.session.completed"),
+        // docs/automations.md's prefix: every PaymentIntent event, one created at checkout too.
+        on("every-intent", "stripe", "payment_intent."),
+        on("every-session", "stripe", "checkout.session."),
+        on("every-charge", "stripe", "charge."),
+        on("every-gopay", "gopay", "payment."),
+        // Payments made, or a condition that leaves out those not made: no word of them.
+        on("session-paid", "stripe", "checkout.session.completed", [
+          { path: "payload.data.object.payment_status", equals: "paid" },
+        ]),
+        on("intent", "stripe", "payment_intent.succeeded"),
+        on("intent-narrowed", "stripe", "payment_intent.", [{ path: "event.type", in: ["payment_intent.succeeded"] }]),
+        on("intent-status", "stripe", "payment_intent.", [{ path: "payload.data.object.status", equals: "succeeded" }]),
+        on("gopay-paid", "gopay", "payment.paid"),
+        { ...on("told", "stripe", "payment_intent."), do: [{ notify: "team", text: "{{event.type}}" }] },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+      lines,
+      "warning",
+    );
+    await server.close();
+    expect(lines.filter((line) => line.includes("marks an order paid"))).toEqual([
+      expect.stringContaining(
+        'setting WAITER_AUTOMATIONS at automation session, step 1: eshop_order_mark_paid marks an order paid on "checkout.session.completed", which Stripe sends unpaid too (payment_status "unpaid") for a payment the customer completes later, as a bank debit or a voucher, which may never come: add the condition {"path": "payload.data.object.payment_status", "equals": "paid"}, and mark those paid later on "checkout.session.async_payment_succeeded".',
+      ),
+      expect.stringContaining(
+        'automation every-intent, step 1: eshop_order_mark_paid marks an order paid on "payment_intent.created", "payment_intent.processing", "payment_intent.requires_action", "payment_intent.amount_capturable_updated", "payment_intent.partially_funded", "payment_intent.payment_failed" and "payment_intent.canceled" too, which when.type "payment_intent." takes, and which leave the order unpaid, or not yet paid: take only payments made, as {"path": "event.type", "equals": "payment_intent.succeeded"} does.',
+      ),
+      expect.stringContaining(
+        'automation every-session, step 1: eshop_order_mark_paid marks an order paid on "checkout.session.completed", which Stripe sends unpaid too',
+      ),
+      expect.stringContaining(
+        'automation every-session, step 1: eshop_order_mark_paid marks an order paid on "checkout.session.expired" and "checkout.session.async_payment_failed" too, which when.type "checkout.session." takes, and which leave the order unpaid, or not yet paid: take only payments made, as {"path": "payload.data.object.payment_status", "equals": "paid"} does.',
+      ),
+      expect.stringContaining(
+        'automation every-charge, step 1: eshop_order_mark_paid marks an order paid on "charge.pending", "charge.failed", "charge.expired", "charge.refunded" and "charge.dispute.created" too, which when.type "charge." takes, and which leave the order unpaid, or not yet paid: take only payments made, as {"path": "event.type", "equals": "charge.succeeded"} does.',
+      ),
+      expect.stringContaining(
+        'automation every-gopay, step 1: eshop_order_mark_paid marks an order paid on "payment.created", "payment.payment_method_chosen", "payment.authorized", "payment.canceled", "payment.timeouted", "payment.refunded" and "payment.partially_refunded" too, which when.type "payment." takes, and which leave the order unpaid, or not yet paid: take only payments made, as {"path": "event.type", "equals": "payment.paid"} does.',
+      ),
+    ]);
+  });
+
   test("a state of the other gateway, or of none, on a Comgate or GoPay source stops waiter serve, naming the gateway's states", async () => {
     const sources = JSON.stringify({
       comgate: { scheme: "comgate", merchant: "498621", secretEnv: "STRIPE_SECRET" },

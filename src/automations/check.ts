@@ -101,6 +101,7 @@ export function checkAutomations({
     checkSource(automation, sources);
     checkType(automation, schemes[automation.when.source]);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
+    for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
     // The failure notification is checked as one more step.
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
@@ -263,6 +264,90 @@ function wooTopicsMisspelt(automation: Automation): string[] {
       );
     }),
   ];
+}
+
+/** Stripe's session completed: paid, or, by a payment the customer completes later, not yet. */
+const SESSION_COMPLETED = "checkout.session.completed";
+
+/**
+ * Stripe's types of a payment's objects that leave its order unpaid, or not yet paid: begun,
+ * awaiting the customer or a capture, failed, cancelled, returned or disputed.
+ */
+const STRIPE_UNPAID = [
+  "payment_intent.created",
+  "payment_intent.processing",
+  "payment_intent.requires_action",
+  "payment_intent.amount_capturable_updated",
+  "payment_intent.partially_funded",
+  "payment_intent.payment_failed",
+  "payment_intent.canceled",
+  "charge.pending",
+  "charge.failed",
+  "charge.expired",
+  "charge.refunded",
+  "charge.dispute.created",
+  "checkout.session.expired",
+  "checkout.session.async_payment_failed",
+];
+
+/**
+ * The condition that takes only payments made, by the prefix of the types above and of GoPay's and
+ * Comgate's: a session's type says not whether it was paid, its payment_status does.
+ */
+const MADE: Readonly<Record<string, string>> = {
+  "payment_intent.": '{"path": "event.type", "equals": "payment_intent.succeeded"}',
+  "charge.": '{"path": "event.type", "equals": "charge.succeeded"}',
+  "checkout.session.": '{"path": "payload.data.object.payment_status", "equals": "paid"}',
+  [PAYMENT]: `{"path": "event.type", "equals": "${PAYMENT}paid"}`,
+};
+
+/**
+ * What `automation` says where it marks orders paid on events of its source's scheme that pay for
+ * nothing, or not yet: taken by its type or prefix, and by its conditions on `event.type`, with no
+ * condition on the payment's status (Stripe's session: its payment_status) to leave them out. Only
+ * said, as a condition waiter cannot read may leave them out.
+ */
+function paidForNothing(automation: Automation, scheme: string | undefined): string[] {
+  const step = automation.do.findIndex((s) => toolOf(s) === "eshop_order_mark_paid");
+  const gateway = scheme === undefined ? undefined : PAYMENT_STATES[scheme];
+  const unpaid =
+    scheme === "stripe"
+      ? STRIPE_UNPAID
+      : (gateway?.states.filter((state) => state !== "PAID").map((state) => `${PAYMENT}${state.toLowerCase()}`) ?? []);
+  if (step === -1 || unpaid.length === 0) return [];
+  const { type, where } = automation.when;
+  const prefix = type === undefined ? "" : typePrefix(type);
+  const takes = (stored: string) =>
+    (prefix === undefined ? stored === type : stored.startsWith(prefix)) &&
+    where.every((condition) => {
+      if (condition.path.trim() !== "event.type") return true;
+      const { test, value } = testOf(condition);
+      return test === "equals" ? value === stored : test === "in" ? (value as unknown[]).includes(stored) : true;
+    });
+  const checks = (stored: string) =>
+    where.some((condition) =>
+      (stored.startsWith("checkout.session.") ? /payment_status/ : /status|state/).test(condition.path),
+    );
+  const at = `automation ${automation.name}, step ${step + 1}: eshop_order_mark_paid marks an order paid on`;
+  const said: string[] = [];
+  if (scheme === "stripe" && takes(SESSION_COMPLETED) && !checks(SESSION_COMPLETED)) {
+    said.push(
+      `${at} "${SESSION_COMPLETED}", which Stripe sends unpaid too (payment_status "unpaid") for a payment the customer completes later, as a bank debit or a voucher, which may never come: add the condition {"path": "payload.data.object.payment_status", "equals": "paid"}, and mark those paid later on "checkout.session.async_payment_succeeded".`,
+    );
+  }
+  const left = unpaid.filter((stored) => takes(stored) && !checks(stored));
+  const first = left[0];
+  if (first !== undefined) {
+    const made = Object.entries(MADE).find(([family]) => first.startsWith(family))?.[1] as string;
+    const by = type === undefined ? "its when" : `when.type ${JSON.stringify(type)}`;
+    said.push(
+      `${at} ${enumerated(
+        left.map((stored) => JSON.stringify(stored)),
+        "and",
+      )} too, which ${by} takes, and which leave the order unpaid, or not yet paid: take only payments made, as ${made} does.`,
+    );
+  }
+  return said;
 }
 
 /** What a refusal is asked with for an argument a path or template fills: given, its value not known. */
