@@ -742,6 +742,28 @@ describe("automations are checked at start", () => {
     ]);
   });
 
+  test("an automation that changes the shop without an onFailure is warned of at start: its failures would be told to no one", async () => {
+    const lines: string[] = [];
+    const server = await serve(
+      [
+        PAID,
+        { ...PAID, name: "told", onFailure: { notify: "team" } },
+        // Only tells, or only reads: a failure leaves nothing changed undone.
+        TELL,
+        { ...TELL, name: "reads", do: [{ tool: "eshop_order_get", args: { id: 7081 } }] },
+      ],
+      {},
+      lines,
+      "warning",
+    );
+    await server.close();
+    expect(lines.filter((line) => line.includes("onFailure"))).toEqual([
+      expect.stringContaining(
+        'setting WAITER_AUTOMATIONS at automation stripe-paid: it changes the shop (step 1, eshop_order_mark_paid) and has no onFailure, so a run of it that fails (an order it cannot change, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.',
+      ),
+    ]);
+  });
+
   test("an automation that marks orders paid on a payment event that pays nothing, or may not yet, is warned of at start", async () => {
     const sources = JSON.stringify({
       stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },

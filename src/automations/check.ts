@@ -102,6 +102,18 @@ export function checkAutomations({
     checkType(automation, schemes[automation.when.source]);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
+    // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
+    const changes = automation.do.findIndex(
+      (step) =>
+        "tool" in step &&
+        !["notify_send", "events_ack"].includes(step.tool) &&
+        served.get(step.tool)?.annotations.readOnlyHint === false,
+    );
+    if (changes !== -1 && !automation.onFailure) {
+      warn(
+        `${where}: it changes the shop (step ${changes + 1}, ${toolOf(automation.do[changes] as Step)}) and has no onFailure, so a run of it that fails (an order it cannot change, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.`,
+      );
+    }
     // The failure notification is checked as one more step.
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
