@@ -4,6 +4,7 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { Webhook } from "standardwebhooks";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -2013,6 +2014,34 @@ function send(
     req.end(options.body);
   });
 }
+
+test("a Standard Webhooks secret written as Supabase's Auth Hooks show it, v1,whsec_…, verifies the deliveries it signs", async () => {
+  const key = Buffer.alloc(32, 9).toString("base64");
+  const { url, store } = await start({
+    AUTH_HOOK_SECRET: `v1,whsec_${key}`,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+      ...SOURCES,
+      auth: { scheme: "standard-webhooks", secretEnv: "AUTH_HOOK_SECRET" },
+    }),
+  });
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const body = JSON.stringify({ user: { id: "8484b834" }, email_data: { email_action_type: "signup" } });
+  const id = "msg_2hDxB4LqMF8eZs1";
+  const response = await request(`${url}/webhooks/auth`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(clock.now() / 1000),
+      "webhook-signature": new Webhook(key).sign(id, new Date(clock.now()), body),
+    },
+    body,
+  });
+  expect(response.statusCode).toBe(200);
+  await response.body.dump();
+  expect((await store.list({ source: "auth" }, { limit: 5, bodies: false })).length).toBe(1);
+});
 
 describe("Host and Origin", () => {
   test("a web page's POST, or a request for a foreign Host, gets 403, stores nothing, and is logged", async () => {

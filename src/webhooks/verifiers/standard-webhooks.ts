@@ -45,10 +45,11 @@ export function standardWebhooks(secrets: readonly string[]) {
 /**
  * The HMAC key a Standard Webhooks secret (`whsec_` + base64) stands for, or undefined when it is
  * not base64 of at least 16 bytes: Buffer.from skips what is not base64, so a mistyped secret
- * would make a short key (`whsec_` alone an empty one) that anyone could sign with.
+ * would make a short key (`whsec_` alone an empty one) that anyone could sign with. A secret may
+ * come after the signature version it makes (`v1,whsec_…`), as Supabase's Auth Hooks show it.
  */
 export function standardWebhooksKey(secret: string): Buffer | undefined {
-  const encoded = secret.replace(/^whsec_/, "");
+  const encoded = secret.replace(/^v1,/, "").replace(/^whsec_/, "");
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined;
   const key = Buffer.from(encoded, "base64");
   return key.length >= 16 ? key : undefined;
