@@ -88,6 +88,10 @@ async function deliver(url: string, delivery = signed()) {
   return { status: response.statusCode, body: (await response.body.json()) as { error?: string; id?: string } };
 }
 
+/** What a sender keyed with another secret than the erp source's signs `body` with. */
+const forgedSignature = (body: string) =>
+  `sha256=${createHmac("sha256", "not-the-erp-secret").update(body).digest("hex")}`;
+
 /** A raw connection, to send what no well-behaved client sends: headers or a body a byte at a time. */
 interface Probe {
   socket: Socket;
@@ -616,7 +620,7 @@ test("forged deliveries are logged a line a minute for each source and reason, a
   const { url, rejected } = await start({}, {}, new Log("info", (line) => lines.push(line)));
   const forged = () => {
     const { body, headers } = signed();
-    return deliver(url, { body, headers: { ...headers, "x-signature": "sha256=00" } });
+    return deliver(url, { body, headers: { ...headers, "x-signature": forgedSignature(body) } });
   };
   for (let i = 0; i < 5; i++) expect((await forged()).status).toBe(401);
   const logged = () => lines.filter((line) => line.includes("webhook erp rejected from 127.0.0.1: signature mismatch"));
@@ -649,6 +653,38 @@ test("a delivery signed with another secret than the source's is logged with the
     expect.stringMatching(
       /info .*webhook erp rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
     ),
+  ]);
+});
+
+test("a generic sender that writes its signature otherwise than the source's prefix and encoding say is told so, not that the secret differs", async () => {
+  const lines: string[] = [];
+  // One source that expects no prefix, as a sender that writes "sha256=" before its hex HMAC (as GitHub does) is set up when prefix is forgotten.
+  const bare = { ...ERP_SOURCE, prefix: "" };
+  const { url } = await start(
+    { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, bare }) },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = '{"invoice":2}';
+  const hex = createHmac("sha256", ERP_SECRET).update(body).digest("hex");
+  const post = async (source: string, signature: string) => {
+    const response = await request(`${url}/webhooks/${source}`, {
+      method: "POST",
+      headers: { ...erpHeaders(body, `d-${source}`), "x-signature": signature },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  expect(await post("bare", `sha256=${hex}`)).toEqual({ status: 401, body: { error: "malformed X-Signature header" } });
+  // And the other way: a source with prefix sha256= whose sender writes the hex alone.
+  expect(await post("erp", hex)).toEqual({ status: 401, body: { error: "malformed X-Signature header" } });
+  const cause = (source: string) =>
+    new RegExp(
+      `info .*webhook ${source} rejected from 127\\.0\\.0\\.1: malformed X-Signature header: if every delivery of this source is refused so, its sender writes the signature otherwise than the source's prefix \\(${source === "bare" ? '""' : '"sha256="'}\\) and encoding \\(hex\\) say: set them to what it writes`,
+    );
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringMatching(cause("bare")),
+    expect.stringMatching(cause("erp")),
   ]);
 });
 
@@ -1269,7 +1305,7 @@ test("a refusal's line names the address it came from, so a provider with the wr
     return new Promise<number | undefined>((resolve, reject) => {
       const req = httpRequest(`${url}/webhooks/erp`, {
         method: "POST",
-        headers: { ...headers, "x-signature": "sha256=00" },
+        headers: { ...headers, "x-signature": forgedSignature(body) },
         localAddress: from,
         agent: false,
       });

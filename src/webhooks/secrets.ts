@@ -5,6 +5,7 @@ import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import { headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
+import { malformedSignature } from "./verifiers/hmac-sha256.js";
 import { ONLY_V1A } from "./verifiers/standard-webhooks.js";
 
 /**
@@ -32,6 +33,9 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   // GoPay gave waiter a token, so the credentials are the apiUrl's: the payments are the other GoPay's.
   if (reason === PAYMENT_UNKNOWN) {
     return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
+  }
+  if (source.scheme === "hmac-sha256" && reason === malformedSignature(source.header)) {
+    return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
   if (reason === ONLY_V1A && "secretEnv" in source) {
     return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;

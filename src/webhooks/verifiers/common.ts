@@ -77,15 +77,25 @@ function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
   return mac.digest();
 }
 
-/** Constant-time comparison of a received signature with the expected one; lengths first. */
-function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
+/** The bytes of an HMAC-SHA256 as `encoding` writes it, or undefined when `received` is none. */
+function digestOf(received: string, encoding: "hex" | "base64"): Buffer | undefined {
   const decoded = Buffer.from(received, encoding);
   // Buffer.from skips what is not hex or base64: an odd length or a stray character must not
   // shrink a garbage signature into a match, so the received text must re-encode to itself.
-  if (decoded.length !== expected.length) return false;
+  if (decoded.length !== 32) return undefined;
   const canonical = encoding === "hex" ? decoded.toString("hex") : decoded.toString("base64");
-  if (canonical !== (encoding === "hex" ? received.toLowerCase() : received)) return false;
-  return timingSafeEqual(decoded, expected);
+  return canonical === (encoding === "hex" ? received.toLowerCase() : received) ? decoded : undefined;
+}
+
+/** Whether `received` is an HMAC-SHA256 as `encoding` writes one, whatever key made it. */
+export function isDigest(received: string, encoding: "hex" | "base64"): boolean {
+  return digestOf(received, encoding) !== undefined;
+}
+
+/** Constant-time comparison of a received signature with the expected one; its form first. */
+function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
+  const decoded = digestOf(received, encoding);
+  return decoded !== undefined && timingSafeEqual(decoded, expected);
 }
 
 /**

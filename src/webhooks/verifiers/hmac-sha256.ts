@@ -2,6 +2,7 @@ import {
   bodyDigest,
   type Delivery,
   header,
+  isDigest,
   missingHeader,
   payloadType,
   reject,
@@ -17,13 +18,18 @@ export interface HmacOptions {
   typeHeader?: string | undefined;
 }
 
+/** The refusal of a signature that is no HMAC-SHA256 after the source's prefix, in its encoding. */
+export const malformedSignature = (name: string) => `malformed ${name} header`;
+
 /** Any sender that puts an HMAC-SHA256 of the body in a header; id and type from headers. */
 export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, options.header);
     if (!signature) return missingHeader(options.header);
-    if (!signature.startsWith(options.prefix)) return reject(`malformed ${options.header} header`);
-    const received = signature.slice(options.prefix.length);
+    const received = signature.startsWith(options.prefix) ? signature.slice(options.prefix.length) : "";
+    // A sender that writes a prefix the source does not name (sha256=), or another encoding, has
+    // its setup to mend, not its secret.
+    if (!isDigest(received, options.encoding)) return reject(malformedSignature(options.header));
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
     return { kind: "accept", ...identify({ headers, body }, options) };
   };
