@@ -254,7 +254,8 @@ const STANDARD_PUBLIC_KEY_PREFIX = "whpk_";
 function weakSecret(scheme: Scheme, variable: string, secret: string): string | undefined {
   switch (scheme) {
     case "standard-webhooks":
-      if (secret.startsWith(STANDARD_PUBLIC_KEY_PREFIX)) {
+      // Written after the signature version it checks (v1a,whpk_…) where Supabase's Auth Hooks show it.
+      if (secret.replace(/^v1a,/, "").startsWith(STANDARD_PUBLIC_KEY_PREFIX)) {
         return `${variable} holds a public key (${STANDARD_PUBLIC_KEY_PREFIX}), which checks a sender's asymmetric v1a signatures; waiter checks only symmetric v1 signatures, keyed with a whsec_ secret: have the sender sign with one, and put it in ${variable}`;
       }
       return standardWebhooksKey(secret)

@@ -698,12 +698,13 @@ describe("bad settings are refused by name", () => {
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ hooks: { scheme: "standard-webhooks", secretEnv: "HOOKS_SECRET" } }),
         HOOKS_SECRET: secret,
       });
-    // An ed25519 public key as the specification writes it: whpk_ and the base64 of its 32 bytes.
-    expect(load32(`whpk_${Buffer.alloc(32, 7).toString("base64")}`)).toThrow(
-      new ConfigError(
-        "webhook source hooks: HOOKS_SECRET holds a public key (whpk_), which checks a sender's asymmetric v1a signatures; waiter checks only symmetric v1 signatures, keyed with a whsec_ secret: have the sender sign with one, and put it in HOOKS_SECRET",
-      ),
+    const publicKey = new ConfigError(
+      "webhook source hooks: HOOKS_SECRET holds a public key (whpk_), which checks a sender's asymmetric v1a signatures; waiter checks only symmetric v1 signatures, keyed with a whsec_ secret: have the sender sign with one, and put it in HOOKS_SECRET",
     );
+    // An ed25519 public key as the specification writes it: whpk_ and the base64 of its 32 bytes;
+    // and after the signature version it checks, as Supabase's Auth Hooks write it.
+    expect(load32(`whpk_${Buffer.alloc(32, 7).toString("base64")}`)).toThrow(publicKey);
+    expect(load32(`v1a,whpk_${Buffer.alloc(32, 7).toString("base64")}`)).toThrow(publicKey);
   });
 
   test("a Stripe secret not shaped as Stripe's, or an HMAC secret shorter than 16 characters, is refused, naming the variable, never the value", () => {
