@@ -2,12 +2,11 @@ import { compile, getRegisteredFunctions, TreeInterpreter } from "@jmespath-comm
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { typePrefix } from "../events/filter.js";
+import { typePrefix, wooTopicMeant, wooTopicMisspelt } from "../events/filter.js";
 import { PAYMENT_STATES } from "../events/payments.js";
 import { gotten, publishedAs, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { wooTopicMeant, wooTopicMisspelt } from "../webhooks/senders.js";
 import {
   type Automation,
   type Condition,

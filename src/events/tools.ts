@@ -15,8 +15,7 @@ import {
   withinBytes,
 } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
-import { wooTopicMeant, wooTopicMisspelt } from "../webhooks/senders.js";
-import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
+import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
