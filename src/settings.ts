@@ -774,6 +774,10 @@ export function jsonProblem(message: string, text: string): string {
   const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
   const json = jsonText(text);
   const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
+  // Where an object's key begins: a YAML file's first line is no such place.
+  const unquotedKey = /[{,]\s*$/.test(json.slice(0, position))
+    ? /^[A-Za-z_$][\w$]*(?=\s*:)/.exec(json.slice(position))?.[0]
+    : undefined;
   // JavaScript takes a comma after a list's or object's last item, and comments, as do editors'
   // JSON with comments (VS Code's settings) and JSON5; JSON does not. A # starts a comment in a
   // shell script, YAML or TOML, and nothing in JSON.
@@ -785,10 +789,13 @@ export function jsonProblem(message: string, text: string): string {
         : // JavaScript and Python write their text in single quotes too; JSON does not.
           json.startsWith("'", position)
           ? `: a single quote, where JSON needs double quotes around each key and text ("name", not 'name')`
-          : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
-            /^Bad (?:escaped character|Unicode escape)/.test(reason)
-            ? `: a single backslash, which begins an escape in JSON; write a Windows path ${WINDOWS_PATH_IN_JSON}`
-            : "";
+          : // JavaScript and JSON5 take a key that is a name without quotes; JSON does not.
+            unquotedKey
+            ? `: a key without quotes, where JSON needs double quotes around each key ("${unquotedKey}", not ${unquotedKey})`
+            : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
+              /^Bad (?:escaped character|Unicode escape)/.test(reason)
+              ? `: a single backslash, which begins an escape in JSON; write a Windows path ${WINDOWS_PATH_IN_JSON}`
+              : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
   return `${reason} (${lineAndColumn(json, position)})${hint}`;
 }

@@ -2255,6 +2255,16 @@ test("a Comgate source's merchant id is read without the blanks around it, as Co
   expect(webhooksOf(config).sources.find((source) => source.name === "comgate")).toMatchObject({ merchant: "498621" });
 });
 
+test("a key written without quotes, as JavaScript and JSON5 take it, is told to put it in double quotes", () => {
+  expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: "{maxEvents: 10}" }))).toMatch(
+    /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: .* \(line 1,? column 2\): a key without quotes, where JSON needs double quotes around each key \("maxEvents", not maxEvents\)$/,
+  );
+  const path = file('{\n  "logLevel": "debug",\n  readOnly: true\n}');
+  expect(messageOf(() => load({}, { file: path }))).toMatch(
+    /\(line 3,? column 3\): a key without quotes, where JSON needs double quotes around each key \("readOnly", not readOnly\)$/,
+  );
+});
+
 test("JSON written with single quotes, as JavaScript and Python take it, is told to use double quotes", () => {
   expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: "{'maxEvents': 10}" }))).toMatch(
     /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: .* \(line 1,? column 2\): a single quote, where JSON needs double quotes around each key and text \("name", not 'name'\)$/,
