@@ -388,6 +388,16 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   if (jsonText(text).trim() === "") {
     throw new ConfigError(`config file ${file} is empty: write {} in it for no settings, or ${otherwise}`);
   }
+  // An env file (a unit's EnvironmentFile, docker's --env-file), comments first as often: JSON's
+  // error would name the first # as a comment to remove, then the first letter of its first line.
+  const firstLine = jsonText(text)
+    .split(/\r?\n/)
+    .find((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
+  if (firstLine !== undefined && /^\s*(?:export\s+)?[A-Za-z_]\w*=/.test(firstLine)) {
+    throw new ConfigError(
+      `config file ${file} holds environment variables (KEY=value lines), not JSON: give them to waiter as its environment (a systemd unit's EnvironmentFile=, docker run --env-file, compose's env_file), and ${otherwise}, or name a JSON file`,
+    );
+  }
   let value: unknown;
   try {
     // Windows editors (Notepad, Windows PowerShell's Out-File -Encoding utf8) start a UTF-8 file

@@ -972,6 +972,24 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("an environment file (KEY=value lines) named as the config file is told to be given as the environment", () => {
+    const said = (path: string) =>
+      `config file ${path} holds environment variables (KEY=value lines), not JSON: give them to waiter as its environment (a systemd unit's EnvironmentFile=, docker run --env-file, compose's env_file), and leave out --config, or name a JSON file`;
+    // As docs/waiter.env.example begins: comments, then a variable; one with export before it too.
+    for (const content of [
+      "# the replicas' settings\n\nWAITER_LOG_LEVEL=debug\nWAITER_WOO_SECRET=cs_x\n",
+      "export WAITER_LOG_LEVEL=debug\r\n",
+    ]) {
+      const path = file(content);
+      expect(
+        messageOf(() => load({}, { file: path })),
+        JSON.stringify(content),
+      ).toBe(said(path));
+    }
+    // The secret after = is not repeated.
+    expect(messageOf(() => load({}, { file: file("WAITER_WOO_SECRET=cs_secret\n") }))).not.toContain("cs_secret");
+  });
+
   test("a key written twice in one object with other values, which JSON keeps only the last of, is named with where the second is", () => {
     // A second automations list, added below the first, would leave the first's automations out.
     const twice = file('{\n  "automations": [],\n  "logLevel": "debug",\n  "automations": [{ "name": "b" }]\n}');
