@@ -708,6 +708,39 @@ describe("oversized input", () => {
     expect(server.stderr()).toMatch(/info +\[waiter\] stopped\n$/);
   });
 
+  test("calls in flight as stdin closes, as a script that pipes its requests closes it, are answered on stdout before waiter exits", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+    const send = await initialized(server);
+    const answerTo = (id: number) =>
+      server
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult })
+        .find((message) => message.id === id)?.result;
+    // Frankfurter's requests since `from`: earlier tests asked it the same.
+    const askedSince = (from: number, path: string) =>
+      frankfurter.requests.slice(from).some((r) => r.path.endsWith(path));
+    try {
+      const before = frankfurter.requests.length;
+      await callHeld(send);
+      await expect.poll(() => askedSince(before, "/2025-06-05")).toBe(true);
+      // A second call whose answer comes a moment after stdin closes.
+      frankfurter.delayMs = 200;
+      const asked = frankfurter.requests.length;
+      send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "currency_list", arguments: {} } });
+      await expect.poll(() => askedSince(asked, "/currencies")).toBe(true);
+      server.child.stdin.end();
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+    expect(answerTo(3)?.isError).toBeFalsy();
+    expect(answerTo(3)?.structuredContent).toBeDefined();
+    expect(answerTo(2)?.isError).toBe(true);
+    expect(answerTo(2) && text(answerTo(2) as CallToolResult)).toMatch(/^waiter stopped before this call finished: /);
+  });
+
   test("a call its client leaves running as it closes stdin or its end of stdout is logged as the stop cut it, not as cancelled", async () => {
     for (const leaving of ["closes stdin", "closes its end of stdout"]) {
       const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency", WAITER_LOG_LEVEL: "debug" });

@@ -24,7 +24,9 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  * Every stop first calls `endWaits` (which ends the waits, each answered with its cursor): the
  * calls the close then ends are said as the stop cut them, not as cancelled by their client.
  * `stop(why, true)`, a stop by signal, gives the calls in flight up to ANSWER_MS to be answered
- * first, as `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Those
+ * first, as `waiter serve` does, and so does stdin's end: a client closes it and reads on until
+ * waiter exits, as MCP's shutdown has it and a script that pipes its requests does. The SDK would
+ * otherwise drop them unanswered as it closes. Those
  * still running then are answered that the stop cut them (STOPPED_CALL), without a link from each
  * call to the stop, which would cost every call over stdio; the close then ends them. Every stop
  * then gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
@@ -38,7 +40,7 @@ export async function serveStdio(
     stdout = process.stdout,
     endWaits,
   }: { stdin?: Readable; stdout?: Writable; endWaits?: () => void } = {},
-): Promise<(why: string, bySignal?: boolean) => Promise<void>> {
+): Promise<(why: string, answering?: boolean) => Promise<void>> {
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
@@ -52,12 +54,12 @@ export async function serveStdio(
    * methods: an id a client uses again before its first request is answered (MCP forbids it) holds both.
    */
   const unanswered = new Map<RequestId, string[]>();
-  const stop = async (why: string, bySignal = false, status = 0) => {
+  const stop = async (why: string, answering = false, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
     endWaits?.();
-    if (bySignal) {
+    if (answering) {
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
       // Not waited for one by one: a client that reads nothing of stdout would hold the stop for good;
       // the wait for stdout below gives them their time.
@@ -128,7 +130,7 @@ export async function serveStdio(
         `stdin closed after ${unended} bytes not ended by a line break, which were not read: each message on stdin ends with one (\\n)`,
       );
     }
-    void stop("stdin closed");
+    void stop("stdin closed", true);
   });
   // A read that fails (a terminal gone, a connection reset, an fd not open for reading) ends stdin
   // without an "end": nothing more will come, and no client is left to stop waiter, whose webhook
@@ -175,10 +177,10 @@ export async function serveStdio(
   return stop;
 }
 
-/** How long a stop by signal waits for the calls in flight to be answered. */
+/** How long a stop by signal or stdin's end waits for the calls in flight to be answered. */
 const ANSWER_MS = 1000;
 
-/** What a request still running as a stop by signal ends is answered. */
+/** What a request still running as such a stop ends is answered. */
 const STOPPED_CALL = `${CUT}it was still running a second after the stop began; a tool that changes something may have made its change: check before calling it again.`;
 
 /** How long a stop waits for what is written to stdout to be read by the client. */
