@@ -388,14 +388,20 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   if (jsonText(text).trim() === "") {
     throw new ConfigError(`config file ${file} is empty: write {} in it for no settings, or ${otherwise}`);
   }
-  // An env file (a unit's EnvironmentFile, docker's --env-file), comments first as often: JSON's
-  // error would name the first # as a comment to remove, then the first letter of its first line.
+  // An env file (a unit's EnvironmentFile, docker's --env-file) or YAML, comments first as often:
+  // JSON's error would name the first # as a comment to remove, then the first letter of its first line.
   const firstLine = jsonText(text)
     .split(/\r?\n/)
-    .find((line) => line.trim() !== "" && !line.trimStart().startsWith("#"));
+    .find((line) => line.trim() !== "" && !line.trimStart().startsWith("#") && line.trimEnd() !== "---");
   if (firstLine !== undefined && /^\s*(?:export\s+)?[A-Za-z_]\w*=/.test(firstLine)) {
     throw new ConfigError(
       `config file ${file} holds environment variables (KEY=value lines), not JSON: give them to waiter as its environment (a systemd unit's EnvironmentFile=, docker run --env-file, compose's env_file), and ${otherwise}, or name a JSON file`,
+    );
+  }
+  const yamlKey = firstLine === undefined ? undefined : /^([A-Za-z_][\w-]*):(?:\s|$)/.exec(firstLine)?.[1];
+  if (yamlKey !== undefined) {
+    throw new ConfigError(
+      `config file ${file} is YAML (key: value lines), and waiter reads JSON: write it as one JSON object, each key in double quotes ({"${yamlKey}": ...})`,
     );
   }
   let value: unknown;

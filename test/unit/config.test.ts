@@ -990,6 +990,22 @@ describe("bad settings are refused by name", () => {
     expect(messageOf(() => load({}, { file: file("WAITER_WOO_SECRET=cs_secret\n") }))).not.toContain("cs_secret");
   });
 
+  test("a YAML config file is told to be written as JSON, with its first key as JSON writes it", () => {
+    for (const content of [
+      "# waiter\nlogLevel: debug\nreadOnly: true\n",
+      "---\nwebhooks:\n  listen: 127.0.0.1:8790\n",
+    ]) {
+      const path = file(content);
+      const key = content.includes("logLevel") ? "logLevel" : "webhooks";
+      expect(
+        messageOf(() => load({}, { file: path })),
+        JSON.stringify(content),
+      ).toBe(
+        `config file ${path} is YAML (key: value lines), and waiter reads JSON: write it as one JSON object, each key in double quotes ({"${key}": ...})`,
+      );
+    }
+  });
+
   test("a key written twice in one object with other values, which JSON keeps only the last of, is named with where the second is", () => {
     // A second automations list, added below the first, would leave the first's automations out.
     const twice = file('{\n  "automations": [],\n  "logLevel": "debug",\n  "automations": [{ "name": "b" }]\n}');
