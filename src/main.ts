@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
 import type { Starting, Stopped } from "./app-types.js";
@@ -350,6 +351,12 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
  * in waiter listen or serve, which must get the port, after a restart too.
  */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
+  // No client writes there: the start would serve nothing, and stdin's end would stop it with status 0.
+  if (stdinIsNull()) {
+    fail(
+      `stdin is /dev/null, and waiter without a command serves the MCP client that started it, on stdin and stdout; a service or a container runs waiter serve (MCP over HTTP) or waiter listen (webhooks alone) ${seeHelp(undefined)}`,
+    );
+  }
   const { automations } = config.core;
   const listener = noListener || automations.length > 0 ? "leave" : "take";
   // stdout is the client's: what a package prints with console goes to the log.
@@ -406,6 +413,20 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     { endWaits: () => app.endWaits() },
   );
   running((signal) => void stop(signal, true));
+}
+
+/**
+ * Whether stdin is the null device, as a service manager (systemd's StandardInput=null) and
+ * `docker run` without -i give it; an MCP client gives a pipe.
+ */
+function stdinIsNull(): boolean {
+  if (process.platform === "win32") return false;
+  try {
+    const stdin = fstatSync(0);
+    return stdin.isCharacterDevice() && stdin.rdev === statSync("/dev/null").rdev;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -90,4 +91,23 @@ test("WAITER_NO_LISTENER keeps an assistant's waiter from receiving webhooks, as
   };
   expect(await started({})).toMatch(/receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
   expect(await started({ WAITER_NO_LISTENER: "true" })).not.toMatch(/receiving webhooks|WAITER_NO_LISTENER/);
+});
+
+/**
+ * A service manager (systemd's default StandardInput=null) and `docker run` without -i give stdin
+ * as /dev/null: waiter started there without a command, as a unit or an image's command that lost
+ * its `serve`, has no client to serve.
+ */
+test("waiter without a command, its stdin /dev/null as a service's or a container's, stops at once naming the command to run", () => {
+  const run = spawnSync(process.execPath, [CLI], {
+    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-null-")) },
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stdout).toBe("");
+  expect(run.stderr).toBe(
+    "waiter: stdin is /dev/null, and waiter without a command serves the MCP client that started it, on stdin and stdout; a service or a container runs waiter serve (MCP over HTTP) or waiter listen (webhooks alone) (see waiter --help)\n",
+  );
 });
