@@ -29,8 +29,10 @@ export function lessAgoThan(at: number, ms: number): boolean {
 
 /** Puts the clock at `epoch` (ISO 8601 or epoch ms), running on from there; without one, back to real time. */
 export function setClock(at?: number | string): void {
-  offset = at === undefined ? 0 : (typeof at === "string" ? Date.parse(at) : at) - Date.now();
-  if (Number.isNaN(offset)) throw new Error(`setClock: not a time: ${at}`);
+  const next = at === undefined ? 0 : (typeof at === "string" ? Date.parse(at) : at) - Date.now();
+  // Refused before it is set: a clock left at NaN fails every timer's log line after.
+  if (Number.isNaN(next)) throw new Error(`setClock: not a time: ${at}`);
+  offset = next;
 }
 
 /** Wall-clock time in an IANA time zone, from the platform's Intl data (DST-correct). */

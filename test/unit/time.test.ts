@@ -47,6 +47,8 @@ test("the clock can be put at an instant, runs on from there, and goes back to r
   setClock();
   expect(Math.abs(clock.now() - Date.now())).toBeLessThan(5);
   expect(() => setClock("not a time")).toThrow(/not a time/);
+  // Refused, it leaves the clock as it was.
+  expect(Math.abs(clock.now() - Date.now())).toBeLessThan(5);
 });
 
 /** Whether a line of code reads the wall clock, called there or handed on uncalled ({ now: Date.now }). */
