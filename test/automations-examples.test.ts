@@ -142,7 +142,7 @@ function gopayVariant(name: string): Example {
 }
 
 /** waiter serve with `example` as its config file, pointed at the fakes rather than the providers. */
-async function serveExample(example: Example) {
+async function serveExample(example: Example, lines?: string[]) {
   const config = structuredClone(example);
   for (const channel of Object.values(config.notify.channels)) channel.baseUrl = team.origin;
   for (const source of Object.values(config.webhooks.sources)) {
@@ -163,7 +163,7 @@ async function serveExample(example: Example) {
     OPS_TOKEN: "0123456789abcdef".repeat(4),
   };
   const loaded = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
-  return startServe(loaded, new Log("error", () => {}));
+  return startServe(loaded, lines ? new Log("warning", (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
 /** What the team is told from here on. */
@@ -200,6 +200,15 @@ const payment = (orderId: string, id: string) => ({
   amount_received: 1999,
   currency: "eur",
   metadata: { order_id: orderId },
+});
+
+test("every automation the docs show, and each GoPay variant, starts without a warning", async () => {
+  for (const example of [...readme, ...automationsPage, gopayVariant("comgate-paid"), gopayVariant("stripe-refunds")]) {
+    const lines: string[] = [];
+    const server = await serveExample(example, lines);
+    await server.close();
+    expect(lines, String(example.automations[0]?.name)).toEqual([]);
+  }
 });
 
 test("the docs show four automations in JSON and two GoPay variants in prose", () => {
