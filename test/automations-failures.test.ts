@@ -748,6 +748,8 @@ describe("automations are checked at start", () => {
       [
         PAID,
         { ...PAID, name: "told", onFailure: { notify: "team" } },
+        // A dry run changes nothing: it is warned of once dryRun is switched off.
+        { ...PAID, name: "tried", dryRun: true },
         // Only tells, or only reads: a failure leaves nothing changed undone.
         TELL,
         { ...TELL, name: "reads", do: [{ tool: "eshop_order_get", args: { id: 7081 } }] },

@@ -108,7 +108,7 @@ export function checkAutomations({
         !["notify_send", "events_ack"].includes(step.tool) &&
         served.get(step.tool)?.annotations.readOnlyHint === false,
     );
-    if (changes !== -1 && !automation.onFailure) {
+    if (changes !== -1 && !automation.onFailure && !automation.dryRun) {
       warn(
         `${where}: it changes the shop (step ${changes + 1}, ${toolOf(automation.do[changes] as Step)}) and has no onFailure, so a run of it that fails (an order it cannot change, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.`,
       );
