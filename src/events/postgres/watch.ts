@@ -16,7 +16,8 @@ export const PROBE_MS = 5_000;
 const PROBE = "probe ";
 /**
  * What an acknowledgement's notification starts with: the store that made it and the ids follow,
- * separated by spaces. A replica from before these reads it as no sequence number, and ignores it.
+ * separated by spaces. A replica from before these reads it as no sequence number: it reads the
+ * events after its last once more, and finds none it has not told.
  */
 export const ACKED = "acked ";
 
