@@ -450,7 +450,7 @@ export async function startApp(
           store,
           http,
           log,
-          limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
+          named: config.named,
           drainMs: config.core.stopSeconds * 1000,
         }),
       sources,
@@ -624,21 +624,14 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
       store,
       http,
       log,
-      limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
+      named: config.named,
       drainMs: config.core.stopSeconds * 1000,
     });
   } catch (err) {
     const holder = await holderIfInUse(webhooks.listen, err);
     await store.close();
     await http.close();
-    throw new CannotStart(
-      listenProblem(
-        webhooks.listen,
-        err,
-        boundFrom(config, "webhooks.listen", "webhooks.listen (WAITER_WEBHOOKS_LISTEN)"),
-        holder,
-      ),
-    );
+    throw new CannotStart(listenProblem(webhooks.listen, err, config.named("webhooks.listen"), holder));
   }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
@@ -671,15 +664,6 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
 /** How the stops of the parts that drain together went, as one: cut when any was. */
 function anyCut(parts: readonly (Stopped | undefined)[]): Stopped {
   return { cut: parts.some((part) => part?.cut) };
-}
-
-/**
- * The address setting to change where it cannot be bound: the key and the file, where it was set in
- * the config file, else `otherwise`, a flag or variable that beats the file.
- */
-function boundFrom(config: Config, path: string, otherwise: string): string {
-  const from = config.origin(path);
-  return config.file !== undefined && from === `${path} in ${config.file}` ? from : otherwise;
 }
 
 /** How long a stop waits, once it cut the calls in flight, for their answers to go out. */
@@ -766,7 +750,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       http: app.http,
       log,
       routes: sessions,
-      limitsFrom: (setting) => config.origin(`webhooks.${setting}`),
+      named: config.named,
       drainMs: config.core.stopSeconds * 1000,
       // The calls the drain time left are ended, and their answers, that the stop cut them, sent
       // before the connections close: a client would otherwise wait out its own timeout unanswered.
@@ -779,7 +763,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     const holder = await holderIfInUse(listen, err);
     await sessions.close();
     await app.close();
-    const setting = boundFrom(config, config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
+    const setting = config.named(config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
     throw new CannotStart(listenProblem(listen, err, setting, holder));
   }
   if (starting && startAutomations) starting.step = "starting the automations";

@@ -169,6 +169,11 @@ export interface Config {
    * variable, or the key and the file; a setting given nowhere, its variable.
    */
   origin(path: string): string;
+  /**
+   * A setting as a message asking to change it names it: its key and the file where the file set
+   * it, else `otherwise`, which beats the file; by default its key and its variable.
+   */
+  named(path: string, otherwise?: string): string;
 }
 
 export interface ConfigSources {
@@ -216,6 +221,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
   const givenInFile = new Set<string>();
+  /** Each setting with its variable, as a message that asks to set it names it. */
+  const withVariable = new Map<string, string>();
   for (const section of sections) {
     const fileValues = (section.key ? fromFile[section.key] : fromFile) as Record<string, unknown> | undefined;
     const values: Record<string, unknown> = {};
@@ -223,6 +230,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     for (const [name, setting] of Object.entries(section.settings)) {
       const path = section.key ? `${section.key}.${name}` : name;
       sectionShape[name] = setting.schema;
+      // A core key, at the top of the file, says less than its variable.
+      withVariable.set(path, section.key ? `${path} (${setting.env})` : `${setting.env} (${path})`);
       const override = section.key ? undefined : sources.overrides?.[name as keyof typeof coreSettings];
       // Blanks around a value (the \r an env file saved with Windows line endings keeps, the byte-order
       // mark of a JSON file a Windows editor saved, read into a variable) are no part of it:
@@ -254,6 +263,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   }
 
   const origin = (path: string) => origins.get(path) ?? path;
+  const named = (path: string, otherwise?: string) =>
+    givenInFile.has(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
 
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
@@ -339,6 +350,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     warnings,
     ...(proxy ? { proxy } : {}),
     origin,
+    named,
   };
 }
 

@@ -42,26 +42,26 @@ async function start(
   drainMs = 10_000,
   storeFile = ":memory:",
 ) {
-  const webhooks = webhooksOf(
-    loadConfig(
-      {
-        env: {
-          ERP_SECRET,
-          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
-          WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
-          ...env,
-        },
+  const config = loadConfig(
+    {
+      env: {
+        ERP_SECRET,
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
+        WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
+        ...env,
       },
-      toolsets(),
-    ),
+    },
+    toolsets(),
   );
+  const webhooks = webhooksOf(config);
   const store = new SqliteEventStore(storeFile, webhooks.retention);
   const listener: RunningListener = await startListener({
     webhooks,
     mode: "listen",
     store,
     log,
+    named: config.named,
     timeouts,
     drainMs,
   });

@@ -447,6 +447,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
           http: app.http,
           log,
           routes: sessions,
+          named: config.named,
           drainMs: config.core.stopSeconds * 1000,
         });
         replicas.push({ app, config, sessions, listener, stderr });
@@ -514,6 +515,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         http: b.app.http,
         log: new Log("error", () => {}),
         routes: full,
+        named: b.config.named,
         drainMs: b.config.core.stopSeconds * 1000,
       });
       const refused = await rpc(fullListener.url, "POST", unrecorded, list());

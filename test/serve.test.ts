@@ -689,6 +689,7 @@ async function inProcess(
     store: app.store,
     log,
     routes: sessions,
+    named: config.named,
     drainMs: config.core.stopSeconds * 1000,
   });
   return {
@@ -1144,6 +1145,7 @@ describe("sessions", () => {
         store: app.store,
         log,
         routes: sessions,
+        named: config.named,
         drainMs: config.core.stopSeconds * 1000,
       });
       return { url: listener.url, stop: () => Promise.all([sessions.close(), listener.close()]) };

@@ -21,7 +21,7 @@ import {
   type ListenerTimeouts,
 } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { type ListenerLimit, limitNamed, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import { publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -44,8 +44,8 @@ export interface ListenerParts {
   routes?: { mount(app: express.Express): void; pageAccess: RequestHandler };
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
-  /** Where each limit its refusals name was set, as the configuration says it (its origin). */
-  limitsFrom?: (setting: ListenerLimit) => string;
+  /** The limits its refusals name, as the configuration's `named` gives them (webhooks.maxBodyBytes). */
+  named: (path: string) => string;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
   timeouts?: Partial<ListenerTimeouts>;
   /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */
@@ -60,8 +60,8 @@ const heldFor = (mode: ListenerMode) =>
   mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
 
 /** An address at its most connections, as the log and its next connection's 503 say it: the setting to raise. */
-const atItsMost = (client: string, { webhooks, mode, limitsFrom }: ListenerParts) =>
-  `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most ${limitNamed("maxConnectionsPerClient", limitsFrom?.("maxConnectionsPerClient"))} lets one address hold${heldFor(mode)}`;
+const atItsMost = (client: string, { webhooks, mode, named }: ListenerParts) =>
+  `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most ${named("webhooks.maxConnectionsPerClient")} lets one address hold${heldFor(mode)}`;
 
 /**
  * A request's target as waiter serves it: without the path of publicUrl (/waiter) when a proxy
@@ -119,7 +119,7 @@ export function listenerApp(parts: ListenerParts): {
   app: express.Express;
   writeHeldCounts: () => void;
 } {
-  const { webhooks, mode, store, http, log, stopping, timeouts, routes, limitsFrom } = parts;
+  const { webhooks, mode, store, http, log, stopping, timeouts, routes } = parts;
   const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source, http) }]),
@@ -263,7 +263,7 @@ export function listenerApp(parts: ListenerParts): {
       status: 413,
       reason: "body too large",
       error,
-      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise ${limitNamed("maxBodyBytes", limitsFrom?.("maxBodyBytes"))}`}`,
+      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise ${parts.named("webhooks.maxBodyBytes")}`}`,
       source,
     });
   };

@@ -223,17 +223,6 @@ export function noSources(configFile: string | undefined): string {
   );
 }
 
-/** The listener's limits its refusals name, for the operator to raise. */
-export type ListenerLimit = "maxConnectionsPerClient" | "maxBodyBytes";
-
-/**
- * A listener's limit as a refusal names it: the key and the file it was set in, or else the key and
- * its variable; `origin` is where it was set, as the configuration says it.
- */
-export function limitNamed(setting: ListenerLimit, origin: string = webhookSettings[setting].env): string {
-  return origin === webhookSettings[setting].env ? `webhooks.${setting} (${origin})` : origin;
-}
-
 /** The webhooks section of a loaded configuration. */
 export function webhooksOf(config: Config): WebhooksConfig {
   return config.toolsets.webhooks as WebhooksConfig;

@@ -97,9 +97,10 @@ describe("sources and precedence", () => {
     const path = file({ toolTimeout: 30, toolsets: ["shop"], readOnly: true, shop: { url: "https://file.example/" } });
     const names = ["WAITER_TOOL_TIMEOUT", "WAITER_TOOLSETS", "WAITER_READ_ONLY", "TEST_SHOP_URL", "TEST_SHOP_KEY"];
     // What was read, and where from.
-    const read = ({ origin, ...values }: ReturnType<typeof load>) => ({
+    const read = ({ origin, named, ...values }: ReturnType<typeof load>) => ({
       ...values,
       timeoutFrom: origin("toolTimeout"),
+      timeoutNamed: named("toolTimeout"),
     });
     const empty = read(load(Object.fromEntries(names.map((name) => [name, ""])), { file: path }));
     expect(empty.core).toMatchObject({ toolTimeout: 30, toolsets: ["shop"], readOnly: true });
