@@ -442,6 +442,7 @@ export async function startApp(
     }
     port = await holdPort({
       listen: webhooks.listen,
+      setting: config.named("webhooks.listen"),
       take: options.listener === "take",
       bind: () =>
         startListener({

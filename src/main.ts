@@ -10,7 +10,7 @@ import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
-import { PORT_0, portHolding, shownAddress, storesElsewhere, takenForAnotherStore } from "./webhooks/port.js";
+import { port0, portHolding, shownAddress, storesElsewhere, takenForAnotherStore } from "./webhooks/port.js";
 import { noSources, webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
@@ -387,7 +387,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     starting.step = `asking what listens on ${where}`;
     const { holder, storeId } = port === 0 ? { holder: undefined } : await portHolding(listen);
     if (holder === undefined) {
-      log.notice(PORT_0);
+      log.notice(port0(config.named("webhooks.listen")));
     } else if (holder === "nothing" || holder === "stranger") {
       log.warning(
         `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${where} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,

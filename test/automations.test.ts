@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -904,6 +904,16 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       );
     } finally {
       await assistant.close();
+    }
+    // Set in the config file, it is named there.
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { listen: "127.0.0.1:0" } }));
+    const fromFile = await startServer({ ...env([PAID]), WAITER_LOG_LEVEL: "notice" }, ["--config", file]);
+    try {
+      expect((await fromFile.call("automations_list")).isError).toBeFalsy();
+      expect(fromFile.stderr()).toContain(`notice  [waiter] webhooks.listen in ${file} names port 0, `);
+    } finally {
+      await fromFile.close();
     }
   });
 

@@ -402,6 +402,7 @@ describe("an assistant's waiter's hold on the port", () => {
     let tries = 0;
     const hold = await holdPort({
       listen: { host: "192.0.2.1", port: 8790 },
+      setting: "webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
       take: true,
       bind: async () => {
         tries += 1;
@@ -437,6 +438,7 @@ describe("an assistant's waiter's hold on the port", () => {
     try {
       const hold = await holdPort({
         listen: { host: "127.0.0.1", port },
+        setting: "webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
         take: true,
         bind: async () => {
           throw Object.assign(new Error(`listen EACCES: permission denied 127.0.0.1:${port}`), { code: "EACCES" });
@@ -486,6 +488,7 @@ async function heldByAnother(storeId: string | undefined, sources: string[], hol
   const lines: string[] = [];
   const hold = await holdPort({
     listen: { host: "127.0.0.1", port },
+    setting: "webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
     take: true,
     bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
     sources,
@@ -559,6 +562,7 @@ test("a waiter that takes the port from one that had a source it has not says th
   let tries = 0;
   const hold = await holdPort({
     listen: { host: "127.0.0.1", port: Number(new URL(holder.origin).port) },
+    setting: "webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
     take: true,
     bind: async () => {
       tries += 1;

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -1685,6 +1685,25 @@ describe("embedded in the stdio server", () => {
     );
     expect(await portNote(session)).toBe(
       `This waiter ${problem}. No delivery to these URLs is stored meanwhile; it tries again every 2 s.`,
+    );
+  });
+
+  test("a listen address the config file sets is named as its key and the file where this waiter cannot bind it or tell its port", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    const { WAITER_WEBHOOKS_LISTEN: _, ...unset } = env;
+    writeFileSync(file, JSON.stringify({ webhooks: { listen: "192.0.2.1:8790" } }));
+    const unbound = await startWaiter(unset, { listener: true, file });
+    sessions.push(unbound);
+    const problem = `cannot listen on 192.0.2.1:8790: EADDRNOTAVAIL: no network interface here has that address; set webhooks.listen in ${file} to one this machine has`;
+    expect(unbound.stderr()).toContain(`warning [waiter] ${problem}; no webhook reaches the store through this waiter`);
+    expect(await portNote(unbound)).toBe(
+      `This waiter ${problem}. No delivery to these URLs is stored meanwhile; it tries again every 2 s.`,
+    );
+    writeFileSync(file, JSON.stringify({ webhooks: { listen: "127.0.0.1:0" } }));
+    const leaving = await startWaiter(unset, { file });
+    sessions.push(leaving);
+    expect(await portNote(leaving)).toContain(
+      `webhooks.listen in ${file} names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").`,
     );
   });
 

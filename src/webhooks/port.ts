@@ -112,8 +112,6 @@ export interface PortHold {
   close(): Promise<Stopped>;
 }
 
-const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
-
 /** Whose settings to make alike, this waiter's and those of the waiter holding the port. */
 function bothSettings(holder: ListenerMode | "waiter"): string {
   return holder === "stdio" ? "both assistants' settings" : `this assistant's settings and ${WAITERS[holder]}'s`;
@@ -189,8 +187,12 @@ export function takenForAnotherStore(where: string, holder: ListenerMode | "wait
   return `${where} is taken by ${WAITERS[holder]}, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; ${sameStore(holder)}`;
 }
 
-/** What a waiter that does not listen can say of a listen address of port 0; PORT_0_LOGGED where the URLs are. */
-export const PORT_0 = `${SETTING} names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens`;
+/**
+ * What a waiter that does not listen can say of a listen address of port 0, which `setting` set;
+ * PORT_0_LOGGED where the URLs are.
+ */
+export const port0 = (setting: string) =>
+  `${setting} names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens`;
 const PORT_0_LOGGED = 'The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").';
 
 /** What changed for a bind that failed with `code` to succeed: a port in use is free again. */
@@ -209,6 +211,8 @@ function nowBound(code: string | undefined): string {
  */
 export async function holdPort(parts: {
   listen: Listen;
+  /** The setting that gave `listen`, as a message asking to change it names it. */
+  setting: string;
   take: boolean;
   bind: () => Promise<RunningListener>;
   /** This waiter's sources' names, which a waiter holding the port may not receive. */
@@ -260,7 +264,7 @@ export async function holdPort(parts: {
       const code = (err as NodeJS.ErrnoException).code;
       failedCode = code;
       if (code !== "EADDRINUSE") {
-        failed = listenProblem(listen, err, SETTING);
+        failed = listenProblem(listen, err, parts.setting);
         say(failed, () =>
           log.warning(`${failed}; no webhook reaches the store through this waiter, which tries again ${every}`),
         );
@@ -281,7 +285,7 @@ export async function holdPort(parts: {
         } else if (holder === "stranger") {
           say(holder, () =>
             log.warning(
-              `${where} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set ${SETTING} to another. This waiter takes the port once it is free, trying ${every}`,
+              `${where} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set ${parts.setting} to another. This waiter takes the port once it is free, trying ${every}`,
             ),
           );
         } else if (holder !== "nothing") {
@@ -322,14 +326,14 @@ export async function holdPort(parts: {
       if (failed)
         return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
       // Port 0 asks nobody: each waiter that binds it is given a port of its own.
-      if (listen.port === 0) return `${PORT_0}. ${PORT_0_LOGGED}`;
+      if (listen.port === 0) return `${port0(parts.setting)}. ${PORT_0_LOGGED}`;
       const { holder, storeId, sources } = await portHolding(listen);
       if (holder === "nothing") {
         const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;
         return `${refused} ${trying ? `This waiter takes the port within ${retryMs / 1000} s.` : "Start waiter listen (or serve), which receives them."}`;
       }
       if (holder === "stranger") {
-        return `Something that is not a waiter holds ${where}: no delivery to these URLs is stored. Free the port, or set ${SETTING} to another${trying ? "; this waiter takes the port once it is free" : ""}.`;
+        return `Something that is not a waiter holds ${where}: no delivery to these URLs is stored. Free the port, or set ${parts.setting} to another${trying ? "; this waiter takes the port once it is free" : ""}.`;
       }
       const taking = trying && holder === "stdio";
       if (elsewhere(storeId)) {
