@@ -42,6 +42,7 @@ export function toolsetContext(
     log: log.child(toolset.name),
     ...(config.file ? { configFile: config.file } : {}),
     origin: (setting) => config.origin(`${toolset.name}.${setting}`),
+    named: (setting) => config.named(`${toolset.name}.${setting}`),
     toolTimeoutSetting: config.origin("toolTimeout"),
   };
 }

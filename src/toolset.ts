@@ -137,6 +137,8 @@ export interface ToolsetContext<V> {
    * key and the config file (`eshop.wooUrl in /etc/waiter.json`); one given nowhere, its variable.
    */
   origin(setting: keyof V & string): string;
+  /** One of its settings as a message asking to change it names it (Config's `named`). */
+  named(setting: keyof V & string): string;
   /**
    * The tool timeout's setting, which bounds a call and the check at start, as a message that says
    * it ran out names it: WAITER_TOOL_TIMEOUT, or toolTimeout in the config file.

@@ -778,6 +778,28 @@ describe("the listener", () => {
     for (const secret of Object.values(SECRETS)) expect(JSON.stringify(await report())).not.toContain(secret);
   });
 
+  test("webhooks_sources names the listener's limits the config file sets as their keys and the file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { maxBodyBytes: 65536, allowedHosts: ["admin.example.com"] } }));
+    const { WAITER_WEBHOOKS_MAX_BODY_BYTES: _, ...unset } = env;
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-why-"));
+    const session = await startWaiter({ ...unset, WAITER_DATA_DIR: dataDir }, { listener: true, file });
+    sessions.push(session);
+    const order = await signed("shop");
+    expect((await post("shop", "x".repeat(70_000), order.headers)).status).toBe(413);
+    const invoice = await signed("svc");
+    expect((await post("svc", invoice.body, { ...invoice.headers, host: "hooks.example.com" })).status).toBe(403);
+    const report = async () => (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+    await expect.poll(async () => (await report()).note).toContain("svc's Host not allowed: ");
+    const { note } = await report();
+    expect(note).toContain(
+      `shop's body too large: if every delivery of this source is refused so, raise webhooks.maxBodyBytes in ${file} to the size of its sender's deliveries`,
+    );
+    expect(note).toContain(
+      `svc's Host not allowed: if every delivery of this source is refused so, set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts in ${file}`,
+    );
+  });
+
   test("a delivery to a misspelt source's path is told the path meant under publicUrl's, and nothing of the other sources", async () => {
     await inProcess({ WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com/waiter" });
     // As a proxy passes the path on, and as one that takes publicUrl's path off does.

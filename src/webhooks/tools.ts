@@ -36,17 +36,22 @@ const loopbackOnly = (listenFrom: string) =>
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
  * it beside each refusal, which the model reading the counts does not see.
  */
-function whyRefused(reason: string, source: WebhookSource, publicUrl: string | undefined): string | undefined {
+function whyRefused(
+  reason: string,
+  source: WebhookSource,
+  publicUrl: string | undefined,
+  named: (setting: keyof typeof webhookSettings) => string,
+): string | undefined {
   // A sender whose deliveries are small (Comgate's) is refused past its own bound, which no setting raises.
   if (reason === "body too large" && !SMALL_DELIVERIES[source.scheme]) {
-    return "raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES) to the size of its sender's deliveries";
+    return `raise ${named("maxBodyBytes")} to the size of its sender's deliveries`;
   }
   // With publicUrl set, a Host of another name is most often a proxy that does not pass it on, as the log says.
   if (reason === "Host not allowed" && publicUrl) {
-    return `a reverse proxy in front does not pass on the Host it was asked for, webhooks.publicUrl's host, ${new URL(publicUrl).host} (nginx: proxy_set_header Host $host); or, if the host refused is an address of this listener, add it to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)`;
+    return `a reverse proxy in front does not pass on the Host it was asked for, webhooks.publicUrl's host, ${new URL(publicUrl).host} (nginx: proxy_set_header Host $host); or, if the host refused is an address of this listener, add it to ${named("allowedHosts")}`;
   }
   if (reason === "Host not allowed") {
-    return "set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)";
+    return `set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to ${named("allowedHosts")}`;
   }
   if (reason === MISSPELT_PATH)
     return "its sender was given a URL a letter or two off the source's url: give it that url";
@@ -76,7 +81,7 @@ export function webhooksToolset(
     settings: webhookSettings,
     resolve: resolveWebhooks,
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
-    tools({ settings, origin }) {
+    tools({ settings, origin, named }) {
       if (!store) throw new Error("the event store is not open");
       const sources = defineTool({
         name: "webhooks_sources",
@@ -137,7 +142,7 @@ export function webhooksToolset(
           });
           const causes = listed.flatMap((source, i) =>
             (sources[i]?.rejected ?? []).flatMap(({ reason }) => {
-              const cause = whyRefused(reason, source, settings.publicUrl);
+              const cause = whyRefused(reason, source, settings.publicUrl, named);
               return cause
                 ? [`${source.name}'s ${reason}: if every delivery of this source is refused so, ${cause}.`]
                 : [];

@@ -1902,6 +1902,7 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
       http,
       log,
       origin: (setting) => setting,
+      named: (setting) => setting,
       toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
     })
     .find((t) => t.name === "events_wait");

@@ -143,6 +143,7 @@ describe("where requests go", () => {
       http,
       log: new Log("error"),
       origin: (setting) => setting,
+      named: (setting) => setting,
       toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
     });
     void http.close();
