@@ -138,7 +138,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
         ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`
         : "";
     throw new StoreUnavailable(
-      `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write${privacy}`,
+      `${file}: ${why}; ${config.named("dataDir")} must name a directory waiter may create and write${privacy}`,
     );
   }
 }

@@ -96,6 +96,18 @@ describe("storing in a file", () => {
       await app.close();
     }
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+    // Set in the config file, it is named there.
+    const configFile = join(dirname(file), "waiter.json");
+    writeFileSync(
+      configFile,
+      JSON.stringify({ dataDir: file, webhooks: { sources: { trial: { scheme: "none", allowUnsigned: true } } } }),
+    );
+    const fromFile = loadConfig({ env: {}, file: configFile }, toolsets());
+    await expect(startWebhooks(fromFile, log)).rejects.toEqual(
+      new CannotStart(
+        `cannot open the event store: ${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; dataDir in ${configFile} must name a directory waiter may create and write`,
+      ),
+    );
   });
 
   // Node's recursive mkdir asks again without end where mkdir says ENOENT though the parent is there.
