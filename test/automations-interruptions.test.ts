@@ -103,7 +103,9 @@ test("a step the stop cut is said in the log as the stop cuts it, with the drain
 
 test("a step whose answer, within the drain time, sends it to wait for a next try is said to be left to the next start, not tried again", async () => {
   const lines: string[] = [];
-  const server = await serveLeased([PAID], {}, lines);
+  // A retry time the test's own pace does not use up: on a busy machine the 503 came 2.3 s after
+  // the try, past the harness's 2 s, and the run failed for good. 15 s makes the next try 750 ms.
+  const server = await serveLeased([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "15" }, lines);
   let release = () => {};
   const held = new Promise<void>((resolve) => {
     release = resolve;
