@@ -32,6 +32,7 @@ export function standardWebhooks(secrets: readonly string[]) {
     const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
+    if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
     const entries = signatures.split(" ");
