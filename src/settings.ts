@@ -225,13 +225,16 @@ export function decimal<T extends z.ZodType>(number: T, written = /^-?\d+(\.\d+)
   );
 }
 
+/** Text `digits` reads as a number. */
+export const UNSIGNED_DECIMAL = /^\d+(\.\d+)?$/;
+
 /**
  * A number, or one written as unsigned decimal text ("7081"), as `decimal` takes one: where a sign
  * would be read otherwise (an id, a count that "-5" would take for a change). A fraction is read,
  * for a whole number's refusal to say what is asked.
  */
 export function digits<T extends z.ZodType>(number: T) {
-  return decimal(number, /^\d+(\.\d+)?$/);
+  return decimal(number, UNSIGNED_DECIMAL);
 }
 
 /** The schema each of `published`'s readers is published as. */

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
-import { digits, published } from "../../src/settings.js";
+import { digits, published, UNSIGNED_DECIMAL } from "../../src/settings.js";
 import { quote, withinBytes } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
@@ -175,7 +175,7 @@ export const orderId = published(
     // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
     const given = typeof value === "string" ? value.trim() : "";
     // Decimal text ("7084", "7084.0") is the id written as text, which positiveId reads.
-    const number = /^\d+(\.\d+)?$/.test(given)
+    const number = UNSIGNED_DECIMAL.test(given)
       ? undefined
       : /^#?\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given)?.[1];
     if (number) return new OrderNumber(number);
