@@ -615,7 +615,7 @@ async function runTool(
       // cut is said as its client is told it, not as a cancellation of the client's own; one its
       // client cancelled did not fail, and is said with the reason the client gave.
       // Over stdio every stop says it is stopping before its close ends such a call, and a stop by
-      // signal answered it itself first (transports/stdio.ts).
+      // signal or by stdin's end answered it itself first (transports/stdio.ts).
       const ended =
         cut?.aborted || (call.signal.aborted && call.stopping?.aborted)
           ? `failed${caller ? ` for ${caller}` : ""}: ${CUT}`

@@ -23,13 +23,13 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  *
  * Every stop first calls `endWaits` (which ends the waits, each answered with its cursor): the
  * calls the close then ends are said as the stop cut them, not as cancelled by their client.
- * `stop(why, true)`, a stop by signal, gives the calls in flight up to ANSWER_MS to be answered
- * first, as `waiter serve` does, and so does stdin's end: a client closes it and reads on until
- * waiter exits, as MCP's shutdown has it and a script that pipes its requests does. The SDK would
- * otherwise drop them unanswered as it closes. Those
- * still running then are answered that the stop cut them (STOPPED_CALL), without a link from each
- * call to the stop, which would cost every call over stdio; the close then ends them. Every stop
- * then gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
+ * `stop(why, true)`, a stop by signal or by stdin's end, gives the calls in flight up to ANSWER_MS
+ * to be answered first, as `waiter serve` does: a client that closes stdin reads on until waiter
+ * exits, as MCP's shutdown has it and a script that pipes its requests does, and the SDK would
+ * otherwise drop them unanswered as it closes. Those still running then are answered that the stop
+ * cut them (STOPPED_CALL), without a link from each call to the stop, which would cost every call
+ * over stdio; the close then ends them. Every stop then gives stdout up to FLUSH_MS to be read, so
+ * that no answer already written is cut by the exit.
  */
 export async function serveStdio(
   server: McpServer,
