@@ -442,6 +442,20 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.add(event({ dedupeId: "pay_1" }))).duplicate).toBe(false);
     });
 
+    test("a delivery stored under the id an older waiter keyed it on is a repeat when it comes keyed anew, its event kept or dropped", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 3 });
+      const anew = (source = "shop") => event({ source, dedupeId: "orders/paid:e1:o1", formerDedupeId: "wh_1" });
+      const before = await store.add(event({ dedupeId: "wh_1" }));
+      expect(await store.add(anew())).toEqual({ id: before.id, duplicate: true });
+      // A former id nothing was stored under, or another source's, is no repeat.
+      expect((await store.add(event({ dedupeId: "orders/paid:e2:o2", formerDedupeId: "wh_2" }))).duplicate).toBe(false);
+      expect((await store.add(anew("other"))).duplicate).toBe(false);
+      await addMany(store, 1);
+      expect(await store.get(before.id)).toBeUndefined();
+      expect(await store.add(anew())).toEqual({ id: before.id, duplicate: true, dropped: true });
+      expect((await store.counters()).shop).toMatchObject({ accepted: 3, duplicate: 2 });
+    });
+
     test("by age", async () => {
       const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
       await store.add(event({ receivedAt: clock.now() - 3 * 86_400_000 }));

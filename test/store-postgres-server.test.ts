@@ -29,6 +29,7 @@ import {
   silentProxy,
   startPostgres,
 } from "./postgres.js";
+import { shopifyAcrossTheUpgrade } from "./shopify.js";
 import { SERVING, type Started, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 import { event, LOOSE } from "./store-contract.js";
@@ -64,6 +65,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, stored once (PostgreSQL)", async () => {
+      const url = await freshSchema();
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      await shopifyAcrossTheUpgrade({ WAITER_DATABASE_URL: url, WAITER_DATA_DIR: dataDir }, await open(url));
+    });
 
     test("a database configured without webhook sources is still opened: it keeps the sessions", async () => {
       const url = await freshSchema();

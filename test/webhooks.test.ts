@@ -20,13 +20,16 @@ import Stripe from "stripe";
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { ConfigError } from "../src/errors.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
+import { shopifyAcrossTheUpgrade } from "./shopify.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
+import { LOOSE } from "./store-contract.js";
 
 const SECRETS = {
   STRIPE_WEBHOOK_SECRET: "whsec_stripe_test_secret",
@@ -589,6 +592,16 @@ describe("the listener", () => {
       ).events.map((e) => e.id);
     expect(await ids("Product/create")).toEqual([created.body.id]);
     expect(await ids("Product/")).toEqual([updated.body.id, created.body.id]);
+  });
+
+  test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, stored once (SQLite)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-shopify-upgrade-"));
+    const older = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
+    try {
+      await shopifyAcrossTheUpgrade({ WAITER_DATA_DIR: dataDir }, older);
+    } finally {
+      await older.close();
+    }
   });
 
   test("one Shopify event delivered by two subscriptions of its topic is stored once; other topics and resources of one action are events of their own", async () => {

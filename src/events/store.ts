@@ -12,6 +12,11 @@ export interface NewEvent {
   type: string;
   scheme: string;
   dedupeId: string;
+  /**
+   * The delivery id an older waiter stored the delivery under, where it is not `dedupeId`: a retry
+   * of a delivery stored (or dropped) under it is a repeat of that one.
+   */
+  formerDedupeId?: string;
   /** The headers worth keeping; never a signature. */
   headers: Record<string, string>;
   /** The raw bytes as they arrived; stored verbatim. */

@@ -457,6 +457,7 @@ export function mountDeliveries(
         type,
         scheme: source.scheme,
         dedupeId: verdict.id,
+        ...(verdict.formerId ? { formerDedupeId: verdict.formerId } : {}),
         headers: keptHeaders(req.headers, source, verdict.payload === undefined),
         body: stored,
         isJson: parseBody(stored) !== undefined,

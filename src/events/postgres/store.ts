@@ -1097,7 +1097,7 @@ export class PostgresEventStore implements EventStore {
 
   /** Stores a batch in one statement, has this process's listeners told, and resolves each add. */
   async #commit(batch: Pending[]): Promise<void> {
-    const events = batch.map((p) => p.event);
+    const events = await this.#keyedAsStored(batch.map((p) => p.event));
     const ids = events.map((e) => this.#nextId(e.receivedAt));
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies.
@@ -1142,11 +1142,36 @@ export class PostgresEventStore implements EventStore {
     // Told through the watch, which reads every event up to this commit in sequence order: one
     // another replica committed just before is told before this one, never after it.
     if (this.#listeners.size > 0) await this.#watch.catchUp();
-    batch.forEach(({ event, resolve }, i) => {
+    batch.forEach(({ resolve }, i) => {
       const id = ids[i] as string;
+      const event = events[i] as NewEvent;
       if (added.has(id)) resolve({ id, duplicate: false });
       else resolve(storedAs.get(`${event.source}\0${event.dedupeId}`) as Added);
     });
+  }
+
+  /**
+   * The events, each keyed as stored: a retry of a delivery an older waiter stored under its former
+   * id (an event, or a delivery retention dropped) is that one again.
+   */
+  async #keyedAsStored(events: NewEvent[]): Promise<NewEvent[]> {
+    const formers = events.filter((e) => e.formerDedupeId !== undefined);
+    if (formers.length === 0) return events;
+    const held = new Set(
+      (
+        await this.#query<{ source: string; dedupe_id: string }>(
+          `SELECT source, dedupe_id FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+           UNION ALL
+           SELECT source, dedupe_id FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [formers.map((e) => e.source), formers.map((e) => e.formerDedupeId)],
+        )
+      ).map((r) => `${r.source}\0${r.dedupe_id}`),
+    );
+    return events.map((e) =>
+      e.formerDedupeId !== undefined && held.has(`${e.source}\0${e.formerDedupeId}`)
+        ? { ...e, dedupeId: e.formerDedupeId }
+        : e,
+    );
   }
 
   async expire(now = clock.now()): Promise<void> {

@@ -184,6 +184,10 @@ const LATEST_SEQ_UNCAUGHT = `SELECT max((${LATEST_SEQ}),
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
+/** Whether a source's delivery id is held, as an event or as a delivery retention dropped: source, id, twice. */
+const HELD = `SELECT 1 FROM events WHERE source = ? AND dedupe_id = ?
+  UNION ALL SELECT 1 FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?`;
+
 /** What storing one delivery came to: the event's sequence number (0 for a dropped one's repeat), and its id. */
 type Inserted = Added & { seq: number };
 /**
@@ -777,9 +781,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   #insert(event: NewEvent): Inserted {
+    // A retry of a delivery an older waiter stored under its former id is keyed as that one was.
+    const former = event.formerDedupeId;
+    const dedupeId =
+      former !== undefined && this.#sql(HELD).get(event.source, former, event.source, former) ? former : event.dedupeId;
     const dropped = this.#sql("SELECT id FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?").get(
       event.source,
-      event.dedupeId,
+      dedupeId,
     ) as { id: string } | undefined;
     if (dropped) {
       this.#count(event.source, "duplicate");
@@ -793,7 +801,7 @@ export class SqliteEventStore implements EventStore {
       event.source,
       event.type,
       event.scheme,
-      event.dedupeId,
+      dedupeId,
       event.receivedAt,
       JSON.stringify(event.headers),
       event.body,
@@ -804,7 +812,7 @@ export class SqliteEventStore implements EventStore {
     if (inserted) return { ...inserted, duplicate: false };
     const existing = this.#sql("SELECT seq, id FROM events WHERE source = ? AND dedupe_id = ?").get(
       event.source,
-      event.dedupeId,
+      dedupeId,
     ) as { seq: number; id: string };
     return { ...existing, duplicate: true };
   }

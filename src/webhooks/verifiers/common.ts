@@ -28,6 +28,11 @@ export type Verdict =
        * delivery ID), with the sender's name: said beside `id` in waiter's log.
        */
       sendersId?: { sender: string; id: string };
+      /**
+       * The id an older waiter keyed the delivery on, where `id` is not it (a Shopify webhook's id):
+       * a retry of a delivery it stored is a repeat of that one.
+       */
+      formerId?: string;
     }
   /** Cannot be checked now (the sender's API is unreachable): a 503, so the sender tries again. */
   | { kind: "unavailable"; reason: string }

@@ -19,11 +19,11 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
  * subscription, each with its own webhook id and maybe its own API version's body: Shopify's docs
  * say the same event id across deliveries is a duplicate. Where the body names no resource exactly
  * (no `admin_graphql_api_id`, no id a double holds), or no event id came, the delivery is its
- * webhook id, else its topic and event id. An Events delivery is its webhook id, as Shopify's
- * Events docs say: its subscriptions of one topic are meant to differ (each its handle, triggers and
- * query). Its topic names the resource alone (`Product`), and its `Shopify-Action` what befell it:
- * the type is both (`Product/create`), as a webhook's topic is (`products/create`), so a type tells
- * them apart.
+ * webhook id, else its topic and event id. An older waiter keyed it on its webhook id alone, which
+ * is its `formerId`. An Events delivery is its webhook id, as Shopify's Events docs say: its
+ * subscriptions of one topic are meant to differ (each its handle, triggers and query). Its topic
+ * names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
+ * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
  * sample order and maybe no ids) is no event: taken for one, its sample would pass for an order of
  * the shop.
@@ -47,7 +47,7 @@ export function shopify(secrets: readonly string[]) {
       kind: "accept",
       id,
       type,
-      ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook } } : {}),
+      ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook }, formerId: webhook } : {}),
     };
   };
 }
