@@ -34,7 +34,8 @@ function shopifyHeaders(webhookId: string, eventId: string): Record<string, stri
  * A Shopify delivery across an upgrade from a waiter that keyed each on its webhook id, with the
  * store at `env` (WAITER_DATA_DIR's events.db, or WAITER_DATABASE_URL's database), which `older`
  * has open: a retry of a delivery stored before the upgrade is a repeat of it, stored once, as
- * events_list over MCP shows.
+ * events_list over MCP shows; and a webhook id, as Shopify shows it, finds the event waiter stored
+ * its delivery as, through events_get and events_ack.
  */
 export async function shopifyAcrossTheUpgrade(env: Record<string, string>, older: EventStore): Promise<void> {
   const before = { webhook: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", event: "98880550-7158-44d4-b7cd-2c97c8a091b5" };
@@ -82,6 +83,21 @@ export async function shopifyAcrossTheUpgrade(env: Record<string, string>, older
     await client.connect(new StreamableHTTPClientTransport(new URL(`${waiter.said}/mcp`)));
     const call = async (name: string, args: Record<string, unknown>) =>
       (await client.callTool({ name, arguments: args })) as CallToolResult;
+    const said = (result: CallToolResult) => (result.content[0] as { text: string }).text;
+    for (const [webhook, event] of [
+      [before.webhook, stored.id],
+      [after.webhook, id],
+    ]) {
+      const named = `"${webhook}" is the sender's delivery id of event ${event} (source "shop"): pass waiter's event id instead.`;
+      const got = await call("events_get", { id: webhook });
+      expect(got.isError).toBe(true);
+      expect(said(got)).toContain(named);
+      expect((await call("events_ack", { ids: [webhook] })).structuredContent).toMatchObject({
+        acked: [],
+        unknown: [webhook],
+        note: named,
+      });
+    }
     const listed = (await call("events_list", { source: "shop" })).structuredContent as { events: { id: string }[] };
     expect(listed.events.map((e) => e.id)).toEqual([id, stored.id]);
   } finally {

@@ -390,6 +390,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.deliveredAs(shop.id)).toEqual([]);
     });
 
+    test("a Shopify webhook's id names the event its delivery was stored as, under either header name, once", async () => {
+      const { store } = await open();
+      const shopify = (dedupeId: string, headers: Record<string, string>) =>
+        stored(store, event({ source: "store", scheme: "shopify", dedupeId, headers }));
+      const legacy = await shopify("orders/paid:e1:o1", { "x-shopify-webhook-id": "wh-1" });
+      const current = await shopify("orders/paid:e2:o2", { "shopify-webhook-id": "wh-2" });
+      // As an older waiter stored it: its delivery id is its webhook id too.
+      const older = await shopify("wh-3", { "x-shopify-webhook-id": "wh-3" });
+      expect(await store.deliveredAs("wh-1")).toEqual([{ id: legacy.id, source: "store" }]);
+      expect(await store.deliveredAs("wh-2")).toEqual([{ id: current.id, source: "store" }]);
+      expect(await store.deliveredAs("wh-3")).toEqual([{ id: older.id, source: "store" }]);
+    });
+
     test("a Comgate or GoPay payment's id names the events of its states, each refund in part among them, oldest first, and no other scheme's", async () => {
       const { store } = await open();
       const payment = (dedupeId: string, scheme: string) => stored(store, event({ dedupeId, source: scheme, scheme }));

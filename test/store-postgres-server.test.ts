@@ -66,7 +66,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
 
-    test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, stored once (PostgreSQL)", async () => {
+    test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, and a webhook id finds the event its delivery was stored as (PostgreSQL)", async () => {
       const url = await freshSchema();
       const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
       await shopifyAcrossTheUpgrade({ WAITER_DATABASE_URL: url, WAITER_DATA_DIR: dataDir }, await open(url));

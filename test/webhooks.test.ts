@@ -594,7 +594,7 @@ describe("the listener", () => {
     expect(await ids("Product/")).toEqual([updated.body.id, created.body.id]);
   });
 
-  test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, stored once (SQLite)", async () => {
+  test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, and a webhook id finds the event its delivery was stored as (SQLite)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "waiter-shopify-upgrade-"));
     const older = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
     try {

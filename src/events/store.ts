@@ -373,7 +373,10 @@ export interface EventStore {
   /** The oldest matching event committed after sequence number `after`. */
   firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;
   get(id: string): Promise<StoredEvent | undefined>;
-  /** The stored events a sender's delivery id (`dedupeId`) names, at most one per source, oldest first. */
+  /**
+   * The stored events a sender's delivery id (`dedupeId`, or a Shopify webhook's id its headers
+   * carry) names, at most one per source, oldest first.
+   */
   deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**
    * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state

@@ -4,6 +4,14 @@ import { NewerStore, type Upgraded } from "../store.js";
 import { throughTransactionPooler } from "./pooler.js";
 
 /**
+ * A Shopify webhook's events by the webhook id they came with, which is not their delivery id (see
+ * verifiers/shopify.ts), under either header name: the id Shopify shows finds the event. Step 20
+ * indexes it as written here, so it never changes.
+ */
+export const SHOPIFY_WEBHOOK_ID =
+  "coalesce(headers::jsonb ->> 'shopify-webhook-id', headers::jsonb ->> 'x-shopify-webhook-id')";
+
+/**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
  * date at start; each step runs once, in its own transaction, and never changes once released:
  * a change is a new step. Times are milliseconds since the epoch, as the SQLite store keeps them.
@@ -409,6 +417,8 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO store_identity (one, id) VALUES (1, md5(random()::text || clock_timestamp()::text));`,
   // 19: what became of a failed run's onFailure notice once telling it ended, shown with the run.
   `ALTER TABLE automation_runs ADD COLUMN notice_outcome TEXT;`,
+  // 20: a Shopify webhook's events by the webhook id they came with.
+  `CREATE INDEX events_by_shopify_webhook ON events ((${SHOPIFY_WEBHOOK_ID})) WHERE scheme = 'shopify';`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -67,7 +67,7 @@ import {
   type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
-import { MIGRATIONS, migrate } from "./schema.js";
+import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
@@ -1256,7 +1256,9 @@ export class PostgresEventStore implements EventStore {
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#query<{ id: string; source: string }>(
-      "SELECT id, source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY seq",
+      `SELECT id, source FROM events WHERE seq IN (
+         SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
+         UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = $1) ORDER BY seq`,
       [deliveryId],
     );
   }

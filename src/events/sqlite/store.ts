@@ -99,6 +99,13 @@ INSERT OR IGNORE INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(1
  */
 const ACKS_SCHEMA =
   "CREATE TABLE IF NOT EXISTS acks (n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, writer TEXT NOT NULL);";
+/**
+ * A Shopify webhook's events by the webhook id they came with, which is not their delivery id (see
+ * verifiers/shopify.ts), under either header name: the id Shopify shows finds the event. Like the
+ * acks, an index an older waiter does not read; SQLite keeps it whoever writes.
+ */
+const SHOPIFY_WEBHOOK_ID = `coalesce(json_extract(headers, '$."shopify-webhook-id"'), json_extract(headers, '$."x-shopify-webhook-id"'))`;
+const SHOPIFY_SCHEMA = `CREATE INDEX IF NOT EXISTS events_by_shopify_webhook ON events (${SHOPIFY_WEBHOOK_ID}) WHERE scheme = 'shopify';`;
 /** How many acknowledgements the acks table keeps: far more than a process that looks every 200 ms misses. */
 const ACKS_KEPT = 1_000;
 
@@ -471,6 +478,7 @@ export class SqliteEventStore implements EventStore {
         this.#db.exec(SESSIONS_SCHEMA);
         this.#db.exec(IDENTITY_SCHEMA);
         this.#db.exec(ACKS_SCHEMA);
+        this.#db.exec(SHOPIFY_SCHEMA);
         for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
         this.#db.exec(LATEST_SEQ_CAUGHT_UP);
@@ -877,8 +885,10 @@ export class SqliteEventStore implements EventStore {
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#sql(
-      "SELECT id, source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY seq",
-    ).all(deliveryId) as { id: string; source: string }[];
+      `SELECT id, source FROM events WHERE seq IN (
+         SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = ?
+         UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = ?) ORDER BY seq`,
+    ).all(deliveryId, deliveryId) as { id: string; source: string }[];
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
