@@ -311,20 +311,27 @@ describe("slow and numerous clients", () => {
   });
 });
 
-test("a delivery on a connection past its address's cap gets 503 naming the setting; past ten such at once, one is closed at once", async () => {
+test("a delivery on a connection past its address's cap gets 503 saying so, the setting in the log alone; past ten such at once, one is closed at once", async () => {
+  const lines: string[] = [];
   const { url, port } = await start(
     { WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
     { headersMs: 10_000, requestMs: 20_000, silentMs: 10_000 },
+    new Log("warning", (line) => lines.push(line)),
   );
   const held = [await probe(port), await probe(port)];
-  // A sender that retries a 503 later, told why.
+  // A sender that retries a 503 later, told why; the address (behind a proxy, the proxy's) and the
+  // setting to raise are the operator's.
   expect(await deliver(url)).toEqual({
     status: 503,
     body: {
-      error:
-        "127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: retry once some close, or raise it",
+      error: "too many connections from this address: it holds 2, the most one address may hold; retry once some close",
     },
   });
+  expect(lines).toEqual([
+    expect.stringContaining(
+      "127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold",
+    ),
+  ]);
   // Ten that send nothing wait for their request; an eleventh is not kept.
   const waiting: Probe[] = [];
   for (let i = 0; i < 11; i++) waiting.push(await probe(port));

@@ -59,7 +59,7 @@ export interface ListenerParts {
 const heldFor = (mode: ListenerMode) =>
   mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
 
-/** An address at its most connections, as the log and its next connection's 503 say it: the setting to raise. */
+/** An address at its most connections, as the log says it: the setting to raise. */
 const atItsMost = (client: string, { webhooks, mode, named }: ListenerParts) =>
   `${client} holds ${webhooks.maxConnectionsPerClient} connections, the most ${named("webhooks.maxConnectionsPerClient")} lets one address hold${heldFor(mode)}`;
 
@@ -153,7 +153,9 @@ export function listenerApp(parts: ListenerParts): {
     });
   }
 
-  // A connection its address opened past its cap gets a word on what to do, not a bare close.
+  // A connection its address opened past its cap gets a word on what to do, not a bare close. Anyone
+  // may open the connections: the address (behind a proxy, the proxy's own) and the setting, in the
+  // config file or the environment, are said in the log alone.
   app.use((req, res, next) => {
     if (!isPastCap(req.socket)) {
       next();
@@ -161,7 +163,9 @@ export function listenerApp(parts: ListenerParts): {
     }
     closeOnceRead(req, res, limits);
     res.setHeader("retry-after", "5");
-    res.status(503).json({ error: `${atItsMost(clientOf(req.socket), parts)}: retry once some close, or raise it` });
+    res.status(503).json({
+      error: `too many connections from this address: it holds ${webhooks.maxConnectionsPerClient}, the most one address may hold${heldFor(mode)}; retry once some close`,
+    });
   });
 
   if (stopping) {
