@@ -1375,6 +1375,23 @@ test("/healthz answers at that spelling alone, so a proxy that hides it hides it
   }
 });
 
+test("/healthz asked by publicUrl's name, as a proxy or tunnel passes it on from anyone, says its status alone; asked at waiter's own address, its sources and store too", async () => {
+  const { port, store } = await start({ WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com" });
+  const healthz = (host: string) => send(port, { method: "GET", path: "/healthz", host });
+  for (const host of ["hooks.example.com", "HOOKS.example.com:443"]) {
+    expect(await healthz(host), host).toEqual({ status: 200, body: { status: "ok" } });
+  }
+  expect((await healthz(`127.0.0.1:${port}`)).body).toMatchObject({ status: "ok", sources: ["erp", "trial"] });
+  store.stats = () => Promise.reject(new ToolError("The event store's database cannot be reached"));
+  expect(await healthz("hooks.example.com")).toEqual({ status: 503, body: { status: "store unavailable" } });
+  expect((await healthz(`localhost:${port}`)).body).toEqual({
+    status: "store unavailable",
+    mode: "listen",
+    sources: ["erp", "trial"],
+    storeId: store.storeId,
+  });
+});
+
 test("under publicUrl's path, a delivery is taken with that path and without it, and /healthz only at its own", async () => {
   const { url, port, store } = await start({ WAITER_WEBHOOKS_PUBLIC_URL: "http://localhost:8790/waiter" });
   expect((await deliver(url)).status).toBe(200);

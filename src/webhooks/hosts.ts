@@ -69,6 +69,19 @@ export function originCheck(
 }
 
 /**
+ * Whether a request names the listener by publicUrl's host, as a reverse proxy or tunnel passes on
+ * a request from anyone; never where that host is loopback or the listen address, which this
+ * machine's own checks name it by too.
+ */
+export function byPublicName(
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">,
+): (host: string | undefined) => boolean {
+  const name = webhooks.publicUrl ? new URL(webhooks.publicUrl).hostname : undefined;
+  if (!name || isLoopbackHost(name) || listenNamesOf(webhooks.listen.host.toLowerCase()).has(name)) return () => false;
+  return (host) => host !== undefined && HOST_HEADER.exec(host.toLowerCase())?.[1] === name;
+}
+
+/**
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
  * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
  * host. So a request must name the listen address (with the bound port; on loopback any loopback

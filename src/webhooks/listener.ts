@@ -10,7 +10,7 @@ import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
-import { originCheck, requestGuard } from "./hosts.js";
+import { byPublicName, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
   capConnectionsPerClient,
@@ -291,6 +291,7 @@ export function listenerApp(parts: ListenerParts): {
     });
   });
 
+  const publicly = byPublicName(webhooks);
   app.get("/healthz", async (req, res, next) => {
     // At this one spelling, as it arrived: a proxy that keeps /healthz from the internet keeps it
     // all (express would also answer /HEALTHZ and /healthz/, and publicUrl's path then /healthz).
@@ -299,8 +300,14 @@ export function listenerApp(parts: ListenerParts): {
       return;
     }
     // Who answers, in every answer: the store's id tells another waiter that finds the port held
-    // whether the webhooks go into the store it reads.
-    const who = { mode, sources: [...sources.keys()], ...(store?.storeId ? { storeId: store.storeId } : {}) };
+    // whether the webhooks go into the store it reads. Asked by publicUrl's name, through a proxy or
+    // tunnel that passes /healthz on from anyone, the status alone, which a load balancer or an
+    // uptime monitor reads: the sources and the store's figures are for waiter's own address.
+    const shown = !publicly(req.headers.host);
+    const who = shown
+      ? { mode, sources: [...sources.keys()], ...(store?.storeId ? { storeId: store.storeId } : {}) }
+      : {};
+    const figures = (stats: StoreStats | undefined) => (shown && stats ? { store: stats } : {});
     let stats: StoreStats | undefined;
     let unfit: NewerSchema | StoreNotWritable | undefined;
     try {
@@ -321,17 +328,17 @@ export function listenerApp(parts: ListenerParts): {
     }
     if (unfit instanceof NewerSchema) {
       // Said at error by the store, once: a deployment's health check shows it too.
-      res.status(503).json({ status: "store upgraded by a newer waiter", ...who, store: stats });
+      res.status(503).json({ status: "store upgraded by a newer waiter", ...who, ...figures(stats) });
       return;
     }
     if (unfit) {
       // A database made read-only (a standby after a failover) refuses every delivery a load
       // balancer would send here: said before the first is refused, and a line a minute after.
       storeWarning(`webhook listener: /healthz: ${unfit.message}`, HEALTH);
-      res.status(503).json({ status: "store not writable", ...who, store: stats });
+      res.status(503).json({ status: "store not writable", ...who, ...figures(stats) });
       return;
     }
-    const ok = { status: "ok", ...who, ...(stats ? { store: stats } : {}) };
+    const ok = { status: "ok", ...who, ...figures(stats) };
     if (unwritable || unwritten) {
       // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
       // store takes writes again: a write of its own, which leaves nothing, shows it instead; as
@@ -340,7 +347,7 @@ export function listenerApp(parts: ListenerParts): {
         if (store) await untilAborted(store.proveWritable(refusedBytes), AbortSignal.timeout(HEALTH_STORE_MS));
       } catch {
         if (unwritable) {
-          res.status(503).json({ status: "store not writable", ...who, store: stats });
+          res.status(503).json({ status: "store not writable", ...who, ...figures(stats) });
           return;
         }
         // It reads, and takes no write yet: the deliveries it refuses are still said a line a minute.
