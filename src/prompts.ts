@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
+import { givenName } from "./settings.js";
 import { folded, noSuchName, quote, SOURCE } from "./shown.js";
 import { clock, DAY_MS, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
@@ -58,18 +59,16 @@ export function registerPrompts(
         description:
           "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
         argsSchema: {
-          // Source names are lowercase: "S" typed (a capital put in by habit) still means one of them.
           source: optionalCompletable(
             "Only events from this webhook source; without it, every source's.",
-            async (value) => (await sources()).filter((name) => name.startsWith(value.trim().toLowerCase())),
+            async (value) => (await sources()).filter((name) => name.startsWith(givenName(value))),
           ),
         },
       },
       async (args: { source?: string | undefined }) => {
-        // A client may send an argument left empty as "": that is no source. Source names are
-        // lowercase, so "Stripe", the brand as a person writes it, is the source stripe.
+        // A client may send an argument left empty as "": that is no source.
         const given = args.source?.trim() || undefined;
-        const source = given?.toLowerCase();
+        const source = given && givenName(given);
         // A source the store never saw would list no events: "no payments arrived" when some wait.
         const named = given === undefined ? [] : await sources();
         if (given !== undefined && !named.includes(source as string)) {

@@ -374,6 +374,12 @@ export function listenAddress(defaultValue?: string) {
 /** The pattern of every name the settings give (a source, a channel, a token, an automation). */
 export const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/**
+ * A settings name as a model gives one, to be taken: without blanks around it (copied from a
+ * sentence) and in lowercase, as every name is ("Stripe", a brand as a model writes it, is stripe).
+ */
+export const givenName = (name: string) => name.trim().toLowerCase();
+
 /** A name the settings give a `kind` ("source"): one a URL, a log line and a tool's argument carry as written. */
 export function settingName(kind: string) {
   return z

@@ -470,11 +470,11 @@ describe("the listener", () => {
     expect(JSON.stringify(unknown.content)).toMatch(
       /No webhook source is named \\"strip\\"; the sources are stripe \(the closest\), /,
     );
-    // So are the event tools' filters: "Stripe" would list nothing, and a wait on it sit out its time.
+    // So are the event tools' filters: "strype" would list nothing, and a wait on it sit out its time.
     // A name every object answers to ("constructor") is no source either.
     for (const [tool, args] of [
-      ["events_list", { source: "Stripe" }],
-      ["events_wait", { source: "Stripe", timeout_s: 50 }],
+      ["events_list", { source: "strype" }],
+      ["events_wait", { source: "strype", timeout_s: 50 }],
       ["events_list", { source: "constructor" }],
     ] as const) {
       const refused = await session.call(tool, args);
@@ -484,10 +484,15 @@ describe("the listener", () => {
       );
     }
     // A name with blanks around it, as copied from a sentence, is the name: no name has a blank in it.
+    // Nor a capital: "Stripe", the brand as a model writes it, is the source stripe, as the
+    // process_payments prompt takes it.
     for (const [tool, args] of [
       ["webhooks_sources", { source: " stripe " }],
       ["events_list", { source: " stripe\n" }],
       ["events_wait", { source: " stripe ", timeout_s: 1, since: "c0" }],
+      ["webhooks_sources", { source: "Stripe" }],
+      ["events_list", { source: "Stripe" }],
+      ["events_wait", { source: "STRIPE", timeout_s: 1, since: "c0" }],
     ] as const) {
       const taken = await session.call(tool, args);
       expect(taken.isError, `${tool}: ${JSON.stringify(taken.content)}`).toBeFalsy();

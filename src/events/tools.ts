@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { decimal, integer } from "../settings.js";
+import { decimal, givenName, integer } from "../settings.js";
 import {
   enumerated,
   firstBytes,
@@ -453,7 +453,7 @@ const oneOf = (one: string) => (issue: { input?: unknown }) => (Array.isArray(is
 const filterShape = {
   source: z
     .string({ error: oneOf("is one source's name; leave it out for every source's events, or call once for each") })
-    .trim()
+    .overwrite(givenName)
     .optional()
     .describe("A source's name (webhooks_sources)."),
   type: z
@@ -512,7 +512,7 @@ export function eventsToolset(
         return meant && `The type ${wooTopicMisspelt(filter.type as string, woo?.name ?? "", meant)}`;
       };
       /**
-       * A source neither configured nor ever heard from (a typo, "Stripe" for stripe) is refused:
+       * A source neither configured nor ever heard from (a typo, "strpie" for stripe) is refused:
        * it would list nothing, and a wait on it would sit out its timeout. A source no longer
        * configured still lists the events it sent.
        */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
-import { isLoopbackHost } from "../settings.js";
+import { givenName, isLoopbackHost } from "../settings.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { refusalCause } from "./secrets.js";
@@ -90,7 +90,7 @@ export function webhooksToolset(
           "Each webhook source: its URL to give the provider, signature scheme, and counts of what arrived: to check a " +
           "provider's setup and that its deliveries verify.",
         input: {
-          source: z.string().trim().min(1).optional().describe("One source; default: all."),
+          source: z.string().overwrite(givenName).min(1).optional().describe("One source; default: all."),
         },
         output: {
           sources: z.array(

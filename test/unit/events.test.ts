@@ -200,11 +200,15 @@ test("a source mistyped is told the sources no longer configured that events are
   await addTrial(store, "r1");
   expect((await call("events_list", { source: "trial" })).isError).toBeFalsy();
   for (const [name, args] of [
-    ["events_list", { source: "Trial" }],
-    ["events_wait", { source: "Trial", timeout_s: 1 }],
+    ["events_list", { source: "trail" }],
+    ["events_wait", { source: "trail", timeout_s: 1 }],
   ] as const) {
-    expect(text(await call(name, args))).toBe('No webhook source is named "Trial"; the only webhook source is trial.');
+    expect(text(await call(name, args))).toBe('No webhook source is named "trail"; the only webhook source is trial.');
   }
+  // Every name is lowercase: "Trial", as a model writes a name, is the source trial.
+  expect((await call("events_list", { source: "Trial" })).structuredContent).toMatchObject({
+    events: [{ source: "trial" }],
+  });
 });
 
 test("events_wait served without events_list or events_get sends the model to neither", async () => {
