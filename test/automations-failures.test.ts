@@ -1198,6 +1198,58 @@ describe("automations are checked at start", () => {
     await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: "event.type", equals: "x" }] } }])).close();
   });
 
+  test("the event's id or time of receipt, text that writes no number, given a number or an order id stops waiter serve", async () => {
+    const stock = (quantity: unknown) => ({
+      ...PAID,
+      do: [{ tool: "eshop_stock_set", args: { sku: "COF-ESP-1KG", quantity } }],
+    });
+    const paid = (id: unknown) => ({
+      ...PAID,
+      do: [{ tool: "eshop_order_mark_paid", args: { id, transaction_id: { path: "payload.data.object.id" } } }],
+    });
+    const time =
+      "event.received_at is the time waiter received the event, as 2026-12-05T10:00:00.000Z, whatever the event";
+    const id = "event.id is waiter's id of the event, as 01KBQ3M9Z4X8T2V6N5R7W1Y0HC, whatever the event";
+    for (const [automation, message] of [
+      [
+        stock("{{event.received_at}}"),
+        `eshop_stock_set's argument quantity takes a number or text that writes one, which the template "{{event.received_at}}" never writes: ${time}`,
+      ],
+      [
+        stock({ path: "event.received_at" }),
+        `eshop_stock_set's argument quantity takes a number or text that writes one, which the path "event.received_at" never gives: ${time}`,
+      ],
+      [
+        stock({ path: "event.id" }),
+        `eshop_stock_set's argument quantity takes a number or text that writes one, which the path "event.id" never gives: ${id}`,
+      ],
+      [
+        paid("#{{event.id}}"),
+        `eshop_order_mark_paid's argument id takes a number or text that writes one, which the template "#{{event.id}}" never writes: ${id}`,
+      ],
+      [
+        paid("Order {{ event.received_at }}"),
+        `eshop_order_mark_paid's argument id takes a number or text that writes one, which the template "Order {{ event.received_at }}" never writes: ${time}`,
+      ],
+      [
+        paid({ path: "event.received_at" }),
+        `eshop_order_mark_paid's argument id takes a number or text that writes one, which the path "event.received_at" never gives: ${time}`,
+      ],
+    ] as const) {
+      await expect(serve([automation]), JSON.stringify(automation.do)).rejects.toThrow(
+        `automation stripe-paid, step 1: ${message}`,
+      );
+    }
+    // A payload's field may write a number, which only the event tells; so may the length of the event's id.
+    for (const automation of [
+      paid("#{{payload.data.object.metadata.order_id}}"),
+      paid({ path: "payload.data.object.metadata.order_id" }),
+      stock({ path: "length(event.id)" }),
+    ]) {
+      await (await serve([automation])).close();
+    }
+  });
+
   test("a path whose value's kind only the event tells is left to each event", async () => {
     for (const quantity of [
       "to_number(payload.data.object.metadata.quantity)",

@@ -166,14 +166,22 @@ export function checkAutomations({
             `${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${gotten(message, given)}`,
           );
         }
+        // Text refused for its kind: the argument takes a number, or text of a number's (an order's "#7084").
+        const takesNoText = schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
+        const writesNone = takesNoText && taken(schema).includes("number") ? numberless(value) : undefined;
+        if (writesNone) {
+          const by = isPathArgument(value)
+            ? `the path ${JSON.stringify(value.path)} never gives`
+            : `the template ${JSON.stringify(value)} never writes`;
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${arg} takes a number or text that writes one, which ${by}: ${writesNone}, whatever the event`,
+          );
+        }
         // A template always gives text: an argument that takes no text needs a path. One that takes
         // text of a form of its own (an order's number, "#{{payload.refId}}") takes the template's
         // text with a digit for each insertion; digits alone would be a number, which a path gives.
         const filled = template ? (value as string).replace(/\{\{[^}]*\}\}/g, "1").trim() : "";
-        const wrongType =
-          template &&
-          schema.safeParse("text").error?.issues[0]?.code === "invalid_type" &&
-          (/^\d*$/.test(filled) || !schema.safeParse(filled).success);
+        const wrongType = template && takesNoText && (/^\d*$/.test(filled) || !schema.safeParse(filled).success);
         if (wrongType) {
           throw new ConfigError(
             `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
@@ -856,6 +864,32 @@ function neverHolds(condition: Condition): string | undefined {
   const path = JSON.stringify(condition.path);
   const holdsFor = test === "present" && !value ? "nothing found (null, or an empty list)" : said(takes);
   return `${test} ${JSON.stringify(value)} holds only for ${holdsFor}, which the path ${path} never gives: it gives ${said(given)}, whatever the event${firstItem(condition.path, given, takes)}`;
+}
+
+/** The event's fields whose text writes no number on any event, each as said of it. */
+const NUMBERLESS: Readonly<Record<string, string>> = {
+  id: "event.id is waiter's id of the event, as 01KBQ3M9Z4X8T2V6N5R7W1Y0HC",
+  received_at: "event.received_at is the time waiter received the event, as 2026-12-05T10:00:00.000Z",
+};
+
+/**
+ * What is said of the field of the event's that writes no number (NUMBERLESS) which `value` gives
+ * whole as a path or inserts as a template, if it does; undefined for any other value.
+ */
+function numberless(value: unknown): string | undefined {
+  if (isPathArgument(value)) {
+    const node = compile(value.path);
+    const { left, right } = node as { left?: Node; right?: Node };
+    const whole = node.type === "Subexpression" && left?.type === "Field" && left.name === "event";
+    return whole && right?.type === "Field" ? NUMBERLESS[right.name as string] : undefined;
+  }
+  if (!isTemplate(value)) return undefined;
+  for (const [type, name] of Mustache.parse(value as string)) {
+    if (type !== "name") continue;
+    const said = /^event\.(\w+)$/.exec(name)?.[1];
+    if (said !== undefined && Object.hasOwn(NUMBERLESS, said)) return NUMBERLESS[said];
+  }
+  return undefined;
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
