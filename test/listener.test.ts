@@ -699,6 +699,55 @@ test("a generic sender that writes its signature otherwise than the source's pre
   ]);
 });
 
+test("a signature header sent twice, as a proxy that sets it again beside its sender's does, is told so: not a secret, prefix or encoding to change", async () => {
+  const lines: string[] = [];
+  const sources = {
+    ...SOURCES,
+    gh: { scheme: "github", secretEnv: "GH_SECRET" },
+    shop: { scheme: "woocommerce", secretEnv: "WOO_SECRET" },
+    shopify: { scheme: "shopify", secretEnv: "SHOPIFY_SECRET" },
+  };
+  const secrets = {
+    GH_SECRET: "gh-secret-for-tests",
+    WOO_SECRET: "woo-secret-for-tests",
+    SHOPIFY_SECRET: "shopify-secret-for-tests",
+  };
+  const { url } = await start(
+    { ...secrets, WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources) },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = '{"id":7,"date_modified_gmt":"2026-11-27T10:00:00"}';
+  const mac = (secret: string, encoding: "hex" | "base64") =>
+    createHmac("sha256", secret).update(body).digest(encoding);
+  const cases = [
+    ["erp", "X-Signature", `sha256=${mac(ERP_SECRET, "hex")}`, erpHeaders(body, "d-twice")],
+    ["gh", "X-Hub-Signature-256", `sha256=${mac(secrets.GH_SECRET, "hex")}`, { "x-github-delivery": "g-twice" }],
+    ["shop", "X-WC-Webhook-Signature", mac(secrets.WOO_SECRET, "base64"), { "x-wc-webhook-id": "12" }],
+    ["shopify", "X-Shopify-Hmac-Sha256", mac(secrets.SHOPIFY_SECRET, "base64"), { "x-shopify-webhook-id": "w-1" }],
+  ] as const;
+  for (const [source, name, signature, headers] of cases) {
+    // Node joins the copies of a header as one value, with ", " between them.
+    const response = await request(`${url}/webhooks/${source}`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json", [name.toLowerCase()]: [signature, signature] },
+      body,
+    });
+    expect({ source, status: response.statusCode, body: await response.body.json() }).toEqual({
+      source,
+      status: 401,
+      body: { error: `${name} header sent more than once` },
+    });
+  }
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual(
+    cases.map(([source, name]) =>
+      expect.stringContaining(
+        `webhook ${source} rejected from 127.0.0.1: ${name} header sent more than once: if every delivery of this source is refused so, something on the way (a proxy, a tunnel) sends the ${name} header again beside its sender's, and waiter reads the copies as Node joins them, as one value, which is no signature: have it pass the sender's header on once`,
+      ),
+    ),
+  );
+});
+
 test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));

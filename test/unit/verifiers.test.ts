@@ -616,3 +616,57 @@ describe("while a secret is rotated, a source keyed with the new and the old acc
     expect(verify(signedWith(neither))).toEqual({ kind: "reject", reason: "signature mismatch" });
   });
 });
+
+describe("a signature header sent more than once, its copies joined by Node with a comma", () => {
+  const twice = (value: string) => `${value}, ${value}`;
+  const body = '{"id":1042,"date_modified_gmt":"2026-11-27T10:00:00"}';
+  const hex = createHmac("sha256", "a-secret-of-sixteen").update(body).digest("hex");
+  const base64 = base64Hmac("a-secret-of-sixteen", body);
+  const of = (scheme: string, extra: Record<string, string> = {}) =>
+    source({ scheme, secretEnv: "X", secrets: ["a-secret-of-sixteen"], ...extra });
+
+  test.each([
+    ["github", of("github"), "X-Hub-Signature-256", `sha256=${hex}`],
+    ["shopify", of("shopify"), "Shopify-Hmac-Sha256", base64],
+    ["shopify's legacy header", of("shopify"), "X-Shopify-Hmac-Sha256", base64],
+    ["woocommerce", of("woocommerce"), "X-WC-Webhook-Signature", base64],
+    [
+      "hmac-sha256",
+      of("hmac-sha256", { header: "X-Signature", encoding: "hex", prefix: "sha256=" }),
+      "X-Signature",
+      `sha256=${hex}`,
+    ],
+    ["hmac-sha256 in base64", of("hmac-sha256", { header: "X-Sig", encoding: "base64", prefix: "" }), "X-Sig", base64],
+  ])("%s, whose header holds one signature, is told it came twice", (_, verify, name, signature) => {
+    const headers = { "x-github-delivery": "d", "x-shopify-webhook-id": "w", "x-wc-webhook-id": "12" };
+    expect(verify(delivery({ ...headers, [name]: signature }, body)).kind).toBe("accept");
+    const verdict = verify(delivery({ ...headers, [name]: twice(signature) }, body));
+    expect(verdict).toEqual({ kind: "reject", reason: `${name} header sent more than once` });
+    // A value with a comma whose first part is no signature is refused as it was: it tells no copy.
+    expect(verify(delivery({ ...headers, [name]: twice("zz") }, body))).not.toEqual(verdict);
+  });
+
+  test("Stripe's and Standard Webhooks' headers, which list signatures, are taken twice", () => {
+    const stripeSecret = "whsec_test_secret_for_waiter";
+    const payload = JSON.stringify({ id: "evt_1", object: "event", type: "payment_intent.succeeded" });
+    const timestamp = Math.floor(NOW / 1000);
+    const stripeSigned = new Stripe("sk_test_waiter").webhooks.generateTestHeaderString({
+      payload,
+      secret: stripeSecret,
+      timestamp,
+    });
+    const stripe = source({ scheme: "stripe", secretEnv: "X", secrets: [stripeSecret] });
+    expect(stripe(delivery({ "stripe-signature": twice(stripeSigned) }, payload)).kind).toBe("accept");
+    const standard = source({
+      scheme: "standard-webhooks",
+      secretEnv: "X",
+      secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    });
+    const signed = {
+      "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+      "webhook-timestamp": "1614265330",
+      "webhook-signature": twice("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+    };
+    expect(standard(delivery(signed, '{"test": 2432232314}')).kind).toBe("accept");
+  });
+});

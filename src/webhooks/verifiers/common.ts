@@ -151,6 +151,21 @@ export function headerMissingIn(reason: string): string | undefined {
   return /^missing (\S+)(?: \(or \S+\))? header$/.exec(reason)?.[1];
 }
 
+/**
+ * The refusal of a header of one value that came more than once (a proxy that sets it again beside
+ * its sender's), where `value`, as Node joins the copies, with ", " between them, begins with one
+ * that is `wellFormed`: read as one value, it is no signature, and no secret or setting is to blame.
+ */
+export function repeatedHeader(name: string, value: string, wellFormed: (one: string) => boolean): Verdict | undefined {
+  const [first = "", ...more] = value.split(", ");
+  return more.length > 0 && wellFormed(first) ? reject(`${name} header sent more than once`) : undefined;
+}
+
+/** The header a refusal `repeatedHeader` made names as sent more than once, read back from its reason. */
+export function headerRepeatedIn(reason: string): string | undefined {
+  return /^(\S+) header sent more than once$/.exec(reason)?.[1];
+}
+
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
 
 /** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */

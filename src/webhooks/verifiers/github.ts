@@ -1,4 +1,14 @@
-import { type Delivery, header, jsonBody, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
+import {
+  type Delivery,
+  header,
+  isDigest,
+  jsonBody,
+  missingHeader,
+  reject,
+  repeatedHeader,
+  signedWithAny,
+  type Verdict,
+} from "./common.js";
 
 /** The header GitHub signs a delivery in; a webhook whose Secret is empty sends none. */
 export const GITHUB_SIGNATURE = "X-Hub-Signature-256";
@@ -13,6 +23,8 @@ export function github(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, GITHUB_SIGNATURE);
     if (!signature) return missingHeader(GITHUB_SIGNATURE);
+    const twice = repeatedHeader(GITHUB_SIGNATURE, signature, (one) => isDigest(one.replace(/^sha256=/, ""), "hex"));
+    if (twice) return twice;
     if (!signature.startsWith("sha256=")) return reject(`malformed ${GITHUB_SIGNATURE} header`);
     if (!signedWithAny([signature.slice(7)], secrets, "hex", body)) return reject("signature mismatch");
     const id = header(headers, "x-github-delivery");

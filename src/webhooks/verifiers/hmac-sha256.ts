@@ -6,6 +6,7 @@ import {
   missingHeader,
   payloadType,
   reject,
+  repeatedHeader,
   signedWithAny,
   type Verdict,
 } from "./common.js";
@@ -26,6 +27,13 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, options.header);
     if (!signature) return missingHeader(options.header);
+    const { prefix, encoding } = options;
+    const twice = repeatedHeader(
+      options.header,
+      signature,
+      (one) => one.startsWith(prefix) && isDigest(one.slice(prefix.length), encoding),
+    );
+    if (twice) return twice;
     const received = signature.startsWith(options.prefix) ? signature.slice(options.prefix.length) : "";
     // A sender that writes a prefix the source does not name (sha256=), or another encoding, has
     // its setup to mend, not its secret.

@@ -1,5 +1,15 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Delivery, header, jsonBody, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
+import {
+  type Delivery,
+  header,
+  isDigest,
+  jsonBody,
+  missingHeader,
+  reject,
+  repeatedHeader,
+  signedWithAny,
+  type Verdict,
+} from "./common.js";
 
 /**
  * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries send it (beside
@@ -32,6 +42,9 @@ export function shopify(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = shopifyHeader(headers, "hmac-sha256");
     if (!signature) return missingHeader("Shopify-Hmac-Sha256", "X-Shopify-Hmac-Sha256");
+    const name = header(headers, "shopify-hmac-sha256") ? "Shopify-Hmac-Sha256" : "X-Shopify-Hmac-Sha256";
+    const twice = repeatedHeader(name, signature, (one) => isDigest(one, "base64"));
+    if (twice) return twice;
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
     const webhook = shopifyHeader(headers, "webhook-id");
     if (shopifyHeader(headers, "test")?.toLowerCase() === "true")

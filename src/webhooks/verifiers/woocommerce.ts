@@ -3,9 +3,11 @@ import {
   bodyDigest,
   type Delivery,
   header,
+  isDigest,
   jsonBody,
   missingHeader,
   reject,
+  repeatedHeader,
   signedWithAny,
   type Verdict,
 } from "./common.js";
@@ -38,6 +40,8 @@ export function woocommerce(secrets: readonly string[]) {
         ? { kind: "ping", sender: "WooCommerce" }
         : missingHeader("X-WC-Webhook-Signature");
     }
+    const twice = repeatedHeader("X-WC-Webhook-Signature", signature, (one) => isDigest(one, "base64"));
+    if (twice) return twice;
     if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
     const resource = jsonBody(body);
     const webhook = header(headers, "x-wc-webhook-id");
