@@ -237,21 +237,25 @@ export function digits<T extends z.ZodType>(number: T) {
   return decimal(number, UNSIGNED_DECIMAL);
 }
 
-/** The schema each of `published`'s readers is published as. */
-export const publishedAs = new WeakMap<z.ZodType, z.ZodType>();
+/**
+ * Each of `published`'s readers: the schema it is published as, and what it reads a number as,
+ * said where a number is advised for text it refuses (`to_number(…)` in an automation's path).
+ */
+export const publishedAs = new WeakMap<z.ZodType, { schema: z.ZodType; number: (n: number) => string }>();
 
 /**
  * `reader`, published as `schema`: for an argument that reads text of its own beside what `schema`
  * takes (the order id, an order's number), which publishing would lengthen tools/list for. The
  * start check of automations reads it as taking what `schema` takes, or text. Described in
- * `schema`: a copy of `reader` (`.describe`) is published as what it reads.
+ * `schema`: a copy of `reader` (`.describe`) is published as what it reads. `number`: what it
+ * reads a number as, which text of its own may mean otherwise ("as the order's id 7081, …").
  */
-export function published<T extends z.ZodType>(reader: T, schema: z.ZodType): T {
+export function published<T extends z.ZodType>(reader: T, schema: z.ZodType, number: (n: number) => string): T {
   reader._zod.toJSONSchema = () => {
     const { $schema: _, ...json } = z.toJSONSchema(schema, { target: "draft-7" });
     return json;
   };
-  publishedAs.set(reader, schema);
+  publishedAs.set(reader, { schema, number });
   return reader;
 }
 

@@ -1267,7 +1267,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("a number a path takes as text, as Stripe's metadata holds an order's id, is taken as unsigned decimal text, else told with the path that takes it as a number", async () => {
+  test("a number a path takes as text, as Stripe's metadata holds an order's id, is taken as unsigned decimal text, else told with the path that takes it as the id", async () => {
     const paid = {
       ...PAID,
       do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.data.object.metadata.order_id" } } }],
@@ -1281,7 +1281,8 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const [signed] = await runsOf((await pay(server, `+${O.pending1999}`)).id);
       expect(signed?.error).toBe(
         // Not the tool's advice to a model: a person changes the path.
-        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected number, received string (the path payload.data.object.metadata.order_id gave "+7081" on this event\'s payload; to_number(payload.data.object.metadata.order_id) takes it as a number)',
+        // Nor one that hides what to_number makes of it: the id, where the text may be the order's number.
+        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected number, received string (the path payload.data.object.metadata.order_id gave "+7081" on this event\'s payload; to_number(payload.data.object.metadata.order_id) takes it as the order\'s id 7081, where the order numbered 7081 is "#7081")',
       );
       const [fraction] = await runsOf((await pay(server, `${O.pending1999}.5`)).id);
       expect(fraction?.error).toBe(

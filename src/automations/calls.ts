@@ -5,6 +5,7 @@ import { AdvisesTool, DeadlinePassed, ToolError, UnconfirmedChange, UpstreamErro
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
+import { publishedAs } from "../settings.js";
 import { cut, oneLine } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
@@ -180,11 +181,15 @@ export class StepCalls {
       // A number a sender writes as text (Stripe's metadata holds only strings) is read by
       // to_number, and one it writes as a number where text is taken (GoPay's payment id) by to_string.
       const value = args[arg];
-      const takes = (converted: unknown) => (input[arg] as z.ZodType | undefined)?.safeParse(converted).success;
+      const schema = input[arg] as z.ZodType | undefined;
+      const takes = (converted: unknown) => schema?.safeParse(converted).success;
+      const number = typeof value === "string" ? numberIn(value) : undefined;
+      // Said as the argument reads a number, where it reads text of its own too (an order's id, not its number).
+      const asNumber = (schema && number !== undefined && publishedAs.get(schema)?.number(number)) || "as a number";
       const conversion = !isPathArgument(given)
         ? ""
-        : typeof value === "string" && numberIn(value) !== undefined && takes(numberIn(value))
-          ? `; to_number(${given.path}) takes it as a number`
+        : number !== undefined && takes(number)
+          ? `; to_number(${given.path}) takes it ${asNumber}`
           : typeof value === "number" && takes(String(value))
             ? `; to_string(${given.path}) takes it as text`
             : "";

@@ -766,7 +766,7 @@ type Taken = Kind | "numeral";
  * does not plainly tell (a coercion, a transform that comes first, any).
  */
 function taken(schema: z.ZodType): readonly Taken[] {
-  const as = publishedAs.get(schema);
+  const as = publishedAs.get(schema)?.schema;
   if (as) return [...taken(as).filter((kind) => kind !== "numeral"), "text"];
   const def = schema.def as unknown as SchemaDef;
   const inner = def.innerType ?? def.in;

@@ -188,6 +188,7 @@ export const orderId = published(
     return z.NEVER;
   }),
   positiveId.describe("Id, or #number as text."),
+  (n) => `as the order's id ${n}, where the order numbered ${n} is "#${n}"`,
 );
 
 /**
