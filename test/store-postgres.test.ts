@@ -293,6 +293,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await store.stats()).toMatchObject({ events: 0, droppedBy: { age: 3 } });
     });
 
+    test("an acknowledgement and its notice to the other replicas commit together: one that cannot be told is not made", async () => {
+      const url = await roleWith();
+      const [store, other] = [await open(url), await open(url)];
+      const told: string[][] = [];
+      other.onAck((ids) => told.push(ids));
+      await backlog(url, 150);
+      const ids = Array.from({ length: 150 }, (_, i) => `b${i + 1}`);
+      // A DBA's revoke: the notice cannot be sent.
+      await admin.query("REVOKE EXECUTE ON FUNCTION pg_notify(text, text) FROM PUBLIC");
+      try {
+        await expect(store.ack(["b1"])).rejects.toThrow(/permission denied for function pg_notify/);
+      } finally {
+        await admin.query("GRANT EXECUTE ON FUNCTION pg_notify(text, text) TO PUBLIC");
+      }
+      expect((await store.get("b1"))?.ackedAt).toBeNull();
+      expect((await store.ack(ids)).acked).toEqual(ids);
+      // In notifications of 100 ids at most, which a notification's 8,000 bytes hold.
+      await expect.poll(() => told).toEqual([ids.slice(0, 100), ids.slice(100)]);
+    });
+
     test("the same delivery arriving at two replicas at once is stored once", async () => {
       const url = await freshSchema();
       const [a, b] = [await open(url), await open(url)];

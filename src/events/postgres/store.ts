@@ -1285,13 +1285,16 @@ export class PostgresEventStore implements EventStore {
     const wanted = [...new Set(ids)];
     // One statement: a row another caller acknowledges first is waited for, then seen as
     // acknowledged. Rows are locked in sequence order, as retention deletes them, so the two
-    // never wait on each other crosswise.
+    // never wait on each other crosswise. The other replicas' subscribers are told in the same
+    // commit, ACKS_TOLD ids a notification: never an acknowledgement without its notice.
     const rows = await this.#query<{ id: string; acked: boolean; known: boolean }>(
       `WITH locked AS (SELECT seq FROM events WHERE id = ANY($1) AND acked_at IS NULL ORDER BY seq FOR UPDATE),
-       done AS (UPDATE events SET acked_at = $2 WHERE seq IN (SELECT seq FROM locked) AND acked_at IS NULL RETURNING id)
+       done AS (UPDATE events SET acked_at = $2 WHERE seq IN (SELECT seq FROM locked) AND acked_at IS NULL RETURNING id, seq),
+       told AS (SELECT pg_notify($3, $4 || string_agg(id, ' ' ORDER BY seq)) FROM
+         (SELECT id, seq, (row_number() OVER (ORDER BY seq) - 1) / ${ACKS_TOLD} AS part FROM done) d GROUP BY part)
        SELECT w.id, w.id IN (SELECT id FROM done) AS acked, EXISTS (SELECT 1 FROM events e WHERE e.id = w.id) AS known
-       FROM unnest($1::text[]) AS w (id)`,
-      [wanted, now],
+       FROM unnest($1::text[]) AS w (id) CROSS JOIN (SELECT count(*) FROM told) AS t`,
+      [wanted, now, this.#channel, `${ACKED}${this.#me} `],
     );
     const outcome: Acked = { acked: [], already: [], unknown: [] };
     for (const row of rows) {
@@ -1299,16 +1302,7 @@ export class PostgresEventStore implements EventStore {
       else if (row.known) outcome.already.push(row.id);
       else outcome.unknown.push(row.id);
     }
-    if (outcome.acked.length > 0) {
-      this.#ackListeners.tell(outcome.acked);
-      // The other replicas' subscribers hear of it too.
-      for (let at = 0; at < outcome.acked.length; at += ACKS_TOLD) {
-        const payload = `${ACKED}${this.#me} ${outcome.acked.slice(at, at + ACKS_TOLD).join(" ")}`;
-        await this.#query("SELECT pg_notify($1, $2)", [this.#channel, payload]).catch((err) =>
-          warn("telling the other replicas of an acknowledgement failed", err),
-        );
-      }
-    }
+    if (outcome.acked.length > 0) this.#ackListeners.tell(outcome.acked);
     return outcome;
   }
 
