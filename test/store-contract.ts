@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
 import { matchesFilter } from "../src/events/filter.js";
-import type { Dropped, EventFilter, EventStore, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
+import type { Dropped, EventFilter, EventStore, Gone, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 
 /**
@@ -322,6 +322,26 @@ export function eventStoreContract(open: OpenStore): void {
       await other.ack([a?.id as string]);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
+    });
+
+    test("what retention drops, through this connection or another, is told to the listeners of drops, once", async () => {
+      const { store, another } = await open({ ...LOOSE, maxEvents: 2 });
+      const other = await another();
+      const told: Gone[] = [];
+      store.onGone((gone) => told.push(gone));
+      const [a] = await addMany(store, 2);
+      // Past maxEvents: this one's retention drops the oldest.
+      const c = await stored(store, event());
+      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([{ through: a?.seq, left: 2 }]);
+      // Another process's, on its timer, past maxAgeDays.
+      await other.expire(clock.now() + 31 * 86_400_000);
+      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toHaveLength(2);
+      expect(told[1]).toEqual({ through: c.seq, left: 0 });
+      // Told once: neither another connection's next commit nor this one's tells them again.
+      await other.count("shop", "ping");
+      await store.count("shop", "ping");
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(told).toHaveLength(2);
     });
 
     test("completion offers the newest ids with a prefix", async () => {

@@ -5,7 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from "vitest";
@@ -267,6 +270,53 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       } finally {
         await listening.close();
       }
+    });
+
+    test("an event retention drops updates its resource and the list for their subscribers on every replica, whichever dropped it", async () => {
+      const url = await freshSchema();
+      const env = {
+        ...sources,
+        WAITER_DATABASE_URL: url,
+        WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 1.5 }),
+      };
+      const [one, two] = [await startApp(env), await startApp(env)];
+      onTestFinished(async () => {
+        await Promise.all([one.app.close(), two.app.close()]);
+      });
+      const client = await connect(one.app.session(new Log("error", () => {})));
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      const day = 86_400_000;
+      const start = clock.now();
+      const add = async (name: string, receivedAt: number) =>
+        (await one.app.store?.add({ ...event({ dedupeId: name }), receivedAt }))?.id as string;
+      const [first, unheard] = [await add("first", start), await add("unheard", start)];
+      const second = await add("second", start + day);
+      for (const id of [first, second]) await client.subscribeResource({ uri: `events://event/${id}` });
+      await client.subscribeResource({ uri: "events://recent" });
+      // A session another replica opened, taken up here with the subscriptions the database holds.
+      const takenUp = await connect(
+        one.app.session(new Log("error", () => {}), undefined, [`events://event/${second}`]),
+      );
+      const takenUpHeard: string[] = [];
+      takenUp.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        takenUpHeard.push(n.params.uri);
+      });
+      // The other replica's retention, past maxAgeDays, drops the first two: only the one subscribed to is told.
+      await two.app.store?.expire(start + 2 * day);
+      await expect.poll(() => updates).toEqual([`events://event/${first}`, "events://recent"]);
+      await expect(client.readResource({ uri: `events://event/${first}` })).rejects.toMatchObject({ code: -32002 });
+      // This replica's own.
+      await one.app.store?.expire(start + 3 * day);
+      await expect
+        .poll(() => updates)
+        .toEqual([`events://event/${first}`, "events://recent", `events://event/${second}`, "events://recent"]);
+      await expect.poll(() => takenUpHeard).toEqual([`events://event/${second}`]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(updates).not.toContain(`events://event/${unheard}`);
+      expect(updates).toHaveLength(4);
     });
 
     test("a URL naming a Unix socket's directory in place of a host connects through that socket, with the password passwordEnv names too", async () => {

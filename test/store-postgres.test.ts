@@ -11,7 +11,7 @@ import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery, paymentQuery, typesQuery } from "../src/events/postgres/store.js";
 import { ListenWatch } from "../src/events/postgres/watch.js";
-import { NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
+import { type Gone, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -425,7 +425,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       setUp: "SELECT 1",
       channel,
       urlFrom: "WAITER_DATABASE_URL",
-      latestSeq: async () => 0,
+      latest: async () => ({ seq: 0, gone: { through: 0, left: 0 } }),
       // Sent once a connection is free, longer after it was asked for than a notification may take.
       notify: async (payload) => {
         await new Promise((resolve) => setTimeout(resolve, probeMs + 500));
@@ -436,6 +436,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       wanted: () => false,
       tell: () => {},
       acked: () => {},
+      dropped: () => {},
       probeMs,
     });
     try {
@@ -832,6 +833,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         notice: null,
         noticeOutcome: { status: "not told", said: "Bad Request: chat not found" },
       });
+    });
+
+    test("a database of schema 19 is upgraded so that retention tells every replica what it dropped, an older replica's retention too", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      onTestFinished(() => old.end());
+      await migrate(old, 19);
+      const { rows } = await old.query<{ seq: string }>(
+        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         SELECT 'e' || g, 'shop', 'order.paid', 'none', 'old' || g, $1, '{}', '\\x7b7d', true, 2
+         FROM generate_series(1, 3) AS g RETURNING seq`,
+        [clock.now()],
+      );
+      await old.query("UPDATE totals SET events = 3, bytes = 6");
+      const [store, replica] = [await open(url), await open(url)];
+      expect(store.upgraded).toEqual({ from: 19, to: MIGRATIONS.length });
+      const told: Gone[] = [];
+      replica.onGone((gone) => told.push(gone));
+      // Retention as an older replica, which the upgrade did not stop, runs it on its timer: the
+      // same function, whose upgrade tells the drop in the same commit.
+      await old.query("SELECT waiter_retain($1, 1, $2, $3) FROM (SELECT 1 FROM totals FOR UPDATE) AS turn", [
+        clock.now(),
+        LOOSE.maxBytes,
+        LOOSE.maxAgeDays * 86_400_000,
+      ]);
+      await expect.poll(() => told).toEqual([{ through: Number(rows[1]?.seq), left: 1 }]);
+      // And as this one's deliveries run it.
+      await stored(store, event({ receivedAt: clock.now() + 31 * 86_400_000 }));
+      await expect.poll(() => told).toHaveLength(2);
+      expect(told[1]).toEqual({ through: Number(rows[2]?.seq), left: 1 });
     });
 
     test("a user refused its login or its rights, or a database not there, is said with what to check", async () => {

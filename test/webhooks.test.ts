@@ -1909,6 +1909,60 @@ describe("embedded in the stdio server", () => {
     expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });
 
+  test("an event retention drops updates its resource and the list for their subscribers, whichever waiter on the store dropped it", async () => {
+    const day = 86_400_000;
+    const setting = {
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-gone-")),
+      WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 1.5 }),
+    };
+    const session = await inProcess(setting, { listener: false });
+    // Another assistant's waiter on the same store, whose retention runs on its own timer.
+    const other = await inProcess(setting, { listener: false });
+    const start = clock.now();
+    const add = async (name: string, receivedAt: number) => {
+      const body = Buffer.from("{}");
+      const headers = {};
+      return (
+        await session.store?.add({
+          source: "erp",
+          type: "t",
+          scheme: "none",
+          dedupeId: name,
+          headers,
+          body,
+          receivedAt,
+        })
+      )?.id as string;
+    };
+    const [first, unheard] = [await add("first", start), await add("unheard", start)];
+    const second = await add("second", start + day);
+    // Past the quarter second in which the arrivals' list changes are told.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const updates = updatesHeard(session.client);
+    let listChanges = 0;
+    session.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      listChanges += 1;
+    });
+    for (const id of [first, second]) await session.client.subscribeResource({ uri: `events://event/${id}` });
+    await session.client.subscribeResource({ uri: "events://recent" });
+    // Past maxAgeDays, the first two: of them, only the one subscribed to is told.
+    await other.store?.expire(start + 2 * day);
+    await expect.poll(() => updates, { timeout: 2000 }).toEqual([`events://event/${first}`, "events://recent"]);
+    await expect(session.client.readResource({ uri: `events://event/${first}` })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining("retention has dropped the oldest events, and it may be one of them"),
+    });
+    await expect.poll(() => listChanges).toBe(1);
+    // This waiter's own retention.
+    await session.store?.expire(start + 3 * day);
+    await expect
+      .poll(() => updates, { timeout: 2000 })
+      .toEqual([`events://event/${first}`, "events://recent", `events://event/${second}`, "events://recent"]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(updates).not.toContain(`events://event/${unheard}`);
+    expect(updates).toHaveLength(4);
+  });
+
   test("acknowledging an event the list of recent events does not show leaves the list's subscribers alone", async () => {
     const session = await inProcess();
     const { body, headers } = await signed("erp");

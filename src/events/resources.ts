@@ -247,34 +247,52 @@ export function registerEventResources(
    * letter case names the same subscription.
    */
   const held = new Map<string, string>();
+  /**
+   * The sequence numbers of the events subscribed to, until their drop is told: retention drops
+   * every event up to a number, so a drop of thousands is matched against these alone.
+   */
+  const seqs = new Map<string, number>();
   const named = (uri: string) => idIn(uri) ?? asRead(uri);
   const drop = (uri: string) => {
     const given = held.get(named(uri));
     if (given === undefined) return;
     held.delete(named(uri));
+    seqs.delete(named(uri));
     subscribed.delete(given);
   };
-  /** Holds `uri` in place of another URI of the same event. */
-  const keep = (uri: string) => {
+  /** The event `id` names, undefined when none is stored; null when the store cannot say, which is no reason to refuse a subscription. */
+  const lookUp = (id: string) => store.get(id).catch(() => null);
+  /** Holds `uri` in place of another URI of the same event, which has sequence number `seq` (looked up when not given). */
+  const keep = (uri: string, seq?: number) => {
     drop(uri);
-    held.set(named(uri), uri);
+    const name = named(uri);
+    held.set(name, uri);
     subscribed.add(uri);
+    if (seq !== undefined) seqs.set(name, seq);
+    else if (name !== RECENT_URI) {
+      void lookUp(name).then((event) => {
+        if (event && held.get(name) === uri) seqs.set(name, event.seq);
+      });
+    }
   };
   for (const uri of [...subscribed]) keep(uri);
-  /** Whether `id` names a stored event; a store that cannot say is no reason to refuse one. */
-  const stored = (id: string) => store.get(id).then(Boolean, () => true);
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     refuseLongUri(uri);
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
     const id = idIn(uri);
+    let seq: number | undefined;
     if (asRead(uri) !== RECENT_URI) {
       if (!id) throw noResource(uri);
-      if (!(await stored(id))) throw await noEvent(store, id, uri);
+      const event = await lookUp(id);
+      if (event === undefined) throw await noEvent(store, id, uri);
+      seq = event?.seq;
     }
     if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
-      for (const [what, given] of [...held]) if (what !== RECENT_URI && !(await stored(what))) drop(given);
+      for (const [what, given] of [...held]) {
+        if (what !== RECENT_URI && (await lookUp(what)) === undefined) drop(given);
+      }
     }
     if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
@@ -282,7 +300,7 @@ export function registerEventResources(
         `A session subscribes to at most ${MAX_SUBSCRIPTIONS} resources; unsubscribe from one first (${RECENT_URI} hears every event)`,
       );
     }
-    keep(uri);
+    keep(uri, seq);
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
@@ -344,9 +362,19 @@ export function registerEventResources(
     notify(ids);
     if (held.has(RECENT_URI) && listening()) void listShows(ids).then((shows) => shows && notify([RECENT_URI]));
   });
+  // A dropped event changes: a read says it is gone. The list changes where it showed one, or said
+  // that older events were stored: where no more than it shows are left.
+  const stopGone = store.onGone(({ through, left }) => {
+    const gone = [...seqs].filter(([, seq]) => seq <= through).map(([id]) => id);
+    for (const id of gone) seqs.delete(id);
+    if (left <= RECENT_COUNT) gone.push(RECENT_URI);
+    notify(gone);
+    if (left < RECENT_COUNT) listChanged();
+  });
   return () => {
     stopEvents();
     stopAcks();
+    stopGone();
     clearTimeout(listWindow);
   };
 }

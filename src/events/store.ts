@@ -83,6 +83,15 @@ export interface StoreStats {
  */
 export type Dropped = Partial<Record<keyof StoreStats["droppedBy"], { events: number; unacked: number }>>;
 
+/**
+ * What the store holds after a run of retention that dropped events: every event up to sequence
+ * number `through` is gone (it drops the oldest first), and `left` events are stored.
+ */
+export interface Gone {
+  through: number;
+  left: number;
+}
+
 /** Adds what a run of retention dropped to `total`, limit by limit. */
 export function addDropped(total: Dropped, dropped: Dropped): void {
   for (const [by, run] of Object.entries(dropped) as [keyof Dropped, { events: number; unacked: number }][]) {
@@ -418,6 +427,11 @@ export interface EventStore {
   readonly sessions: SessionLog;
   /** Calls `listener` with the ids acknowledged, whichever process acknowledged them. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
+  /**
+   * Calls `listener` with what retention left when it drops events, whichever process ran it, each
+   * drop once (another process's several may come in one call). Returns the unsubscribe function.
+   */
+  onGone(listener: (gone: Gone) => void): () => void;
   /** Writes what was added, then closes; rejects with a LeftUndone naming what it may not have stored. */
   close(): Promise<void>;
 }

@@ -419,6 +419,22 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE automation_runs ADD COLUMN notice_outcome TEXT;`,
   // 20: a Shopify webhook's events by the webhook id they came with.
   `CREATE INDEX events_by_shopify_webhook ON events ((${SHOPIFY_WEBHOOK_ID})) WHERE scheme = 'shopify';`,
+  // 21: retention tells every replica what it dropped, in its own commit, so that the subscribers of
+  // a dropped event hear of it: the greatest sequence number dropped and how many events are left,
+  // on the channel the store's schema has (PostgresEventStore.open names it alike). Under the same
+  // name and arguments, which an older replica's deliveries and timer call too: its drops are told.
+  `ALTER FUNCTION waiter_retain(BIGINT, BIGINT, BIGINT, BIGINT) RENAME TO waiter_retain_limits;
+   CREATE FUNCTION waiter_retain(now_ms BIGINT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE dropped JSONB := waiter_retain_limits(now_ms, max_events, max_bytes, max_age_ms); t RECORD;
+   BEGIN
+     IF dropped <> '{}' THEN
+       SELECT dropped_through, events INTO t FROM totals;
+       PERFORM pg_notify('waiter_events_' || left(encode(sha256(convert_to(current_schema(), 'UTF8')), 'hex'), 16),
+         'dropped ' || t.dropped_through || ' ' || t.events);
+     END IF;
+     RETURN dropped;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

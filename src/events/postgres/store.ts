@@ -54,6 +54,7 @@ import {
   type EventFilter,
   type EventPage,
   type EventStore,
+  type Gone,
   type NewEvent,
   type NewerSchema,
   newerSchemaWatch,
@@ -818,6 +819,9 @@ export class PostgresEventStore implements EventStore {
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
+  readonly #goneListeners = new Listeners<Gone>();
+  /** The greatest sequence number told dropped: a drop read again (as the watch listens again) is not told twice. */
+  #goneTold = 0;
   /** This store's name in the notifications of its acknowledgements, which it has told already. */
   readonly #me = randomUUID();
   readonly #watch: ListenWatch;
@@ -1036,7 +1040,13 @@ export class PostgresEventStore implements EventStore {
       setUp: `${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`,
       channel,
       urlFrom: this.#named.urlFrom,
-      latestSeq: () => this.latestSeq(),
+      latest: async () => {
+        const [row] = await this.#query<{ seq: number; through: number; left: number }>(
+          `SELECT (${LATEST_SEQ}) AS seq, dropped_through AS through, events AS left FROM totals`,
+        );
+        const { seq, through, left } = row as { seq: number; through: number; left: number };
+        return { seq, gone: { through, left } };
+      },
       notify: async (payload) => {
         await this.#query("SELECT pg_notify($1, $2)", [channel, payload]);
       },
@@ -1048,6 +1058,11 @@ export class PostgresEventStore implements EventStore {
       tell: (event) => this.#listeners.tell(event),
       acked: (by, ids) => {
         if (by !== this.#me) this.#ackListeners.tell(ids);
+      },
+      dropped: (gone) => {
+        if (gone.through <= this.#goneTold) return;
+        this.#goneTold = gone.through;
+        this.#goneListeners.tell(gone);
       },
       failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
       probeMs: options.probeMs,
@@ -1309,6 +1324,11 @@ export class PostgresEventStore implements EventStore {
   /** Calls `listener` with the ids acknowledged, by this replica at once, by others as they notify. */
   onAck(listener: (ids: string[]) => void): () => void {
     return this.#ackListeners.add(listener);
+  }
+
+  /** Calls `listener` with what retention left as it drops events, whichever replica ran it, as the replicas notify. */
+  onGone(listener: (gone: Gone) => void): () => void {
+    return this.#goneListeners.add(listener);
   }
 
   async latestSeq(): Promise<number> {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { throttled } from "../../log.js";
-import type { StoredEvent } from "../store.js";
+import type { Gone, StoredEvent } from "../store.js";
 import { throughTransactionPooler } from "./pooler.js";
 
 /** The longest wait between attempts to listen again after the database went away. */
@@ -20,6 +20,8 @@ const PROBE = "probe ";
  * events after its last once more, and finds none it has not told.
  */
 export const ACKED = "acked ";
+/** What the notification of a run of retention that dropped events starts with: what it left (`Gone`) follows, the numbers separated by a space. */
+const DROPPED = "dropped ";
 
 export interface WatchParts {
   connect: () => pg.Client;
@@ -29,7 +31,8 @@ export interface WatchParts {
   channel: string;
   /** Where the database URL was given, as a warning names it: WAITER_DATABASE_URL, or database.url in the config file. */
   urlFrom: string;
-  latestSeq: () => Promise<number>;
+  /** The newest sequence number, and what retention has left. */
+  latest: () => Promise<{ seq: number; gone: Gone }>;
   /** Sends a notification on the channel from another connection than the listening one. */
   notify: (payload: string) => Promise<void>;
   newerThan: (seq: number, limit: number) => Promise<StoredEvent[]>;
@@ -38,6 +41,8 @@ export interface WatchParts {
   tell: (event: StoredEvent) => void;
   /** Told the ids of an acknowledgement, with the store that made it. */
   acked: (by: string, ids: string[]) => void;
+  /** Told what retention left as it drops events, and as the watch listens (again): some drops it may have told before. */
+  dropped: (gone: Gone) => void;
   /**
    * Words for a failure to listen that say more than the driver's, if any: a connection attempt
    * the connect timeout ended, with the time and where it was set, rather than "timeout expired".
@@ -136,6 +141,11 @@ export class ListenWatch {
         this.parts.acked(by, ids);
         return;
       }
+      if (message.payload?.startsWith(DROPPED)) {
+        const [through = 0, left = 0] = message.payload.slice(DROPPED.length).split(" ").map(Number);
+        this.parts.dropped({ through, left });
+        return;
+      }
       this.#notified = Math.max(this.#notified, Number(message.payload) || 0);
       this.#look();
     });
@@ -143,8 +153,10 @@ export class ListenWatch {
       await client.connect();
       await client.query(this.parts.setUp);
       await client.query(`LISTEN ${client.escapeIdentifier(this.parts.channel)}`);
-      // After LISTEN, what was committed while no one listened is read, and nothing after it is missed.
-      this.#notified = Math.max(this.#notified, await this.parts.latestSeq());
+      // After LISTEN, what was committed or dropped while no one listened is read, and nothing after it is missed.
+      const latest = await this.parts.latest();
+      this.#notified = Math.max(this.#notified, latest.seq);
+      this.parts.dropped(latest.gone);
       this.#backoff = 250;
       this.#trouble.ended("listening again for events committed by other waiter processes");
       this.#look();

@@ -26,6 +26,7 @@ import {
   type EventFilter,
   type EventPage,
   type EventStore,
+  type Gone,
   type NewEvent,
   type NewerSchema,
   NewerStore,
@@ -395,6 +396,9 @@ export class SqliteEventStore implements EventStore {
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
+  readonly #goneListeners = new Listeners<Gone>();
+  /** The greatest sequence number told dropped: a drop read again (this process's, by the commit watch) is not told twice. */
+  #goneTold = 0;
   /** Whether the file has the acks table; and this store's name in it. */
   readonly #acksKept: boolean;
   readonly #me = randomUUID();
@@ -532,14 +536,16 @@ export class SqliteEventStore implements EventStore {
       },
       (event) => this.#listeners.tell(event),
       this.#acksKept ? this.#othersAcks() : undefined,
+      () => this.#tellGone(this.#gone()),
     );
     // The age limit holds while no webhook arrives too; at opening, before anything is read, but
     // for the rest of a backlog larger than a batch, which goes in turns with the first calls.
     const now = clock.now();
     try {
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
-      const { dropped, more } = this.#immediate(() => this.#retain(now));
+      const { dropped, more, gone } = this.#immediate(() => this.#retain(now));
       tellDropped(this.#onDropped, dropped);
+      this.#tellGone(gone);
       if (more) this.#expireUnattended(now);
     } catch (err) {
       // Another program holds the write lock: retention waits its turn as every write does, after the opening.
@@ -586,18 +592,36 @@ export class SqliteEventStore implements EventStore {
     for (let more = true; more && !this.#closing; ) {
       const retained = await this.#write(() => this.#retain(now));
       tellDropped(this.#onDropped, retained.dropped);
+      this.#tellGone(retained.gone);
       more = retained.more;
       if (more) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
-  #retain(now: number): { dropped: Dropped; more: boolean } {
+  #retain(now: number): { dropped: Dropped; more: boolean; gone: Gone | undefined } {
     const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
     const retained = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
-    if (retained.more) return retained;
+    const gone = this.#goneIn(retained.dropped);
+    if (retained.more) return { ...retained, gone };
     const pruning = pruneRuns((text) => this.#sql(text));
     const forgetting = forgetDropped((text) => this.#sql(text), now);
-    return { ...retained, more: pruning || forgetting };
+    return { ...retained, more: pruning || forgetting, gone };
+  }
+
+  /** What retention left, read in its transaction, where it dropped any event. */
+  #goneIn(dropped: Dropped): Gone | undefined {
+    return Object.keys(dropped).length > 0 ? this.#gone() : undefined;
+  }
+
+  #gone(): Gone {
+    return this.#sql("SELECT dropped_through AS through, events AS left FROM totals").get() as Gone;
+  }
+
+  /** Tells the listeners of drops of `gone`, unless they were told of it: a drop is told once. */
+  #tellGone(gone: Gone | undefined): void {
+    if (!gone || gone.through <= this.#goneTold) return;
+    this.#goneTold = gone.through;
+    this.#goneListeners.tell(gone);
   }
 
   /**
@@ -749,6 +773,7 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     let results: Inserted[];
     let dropped: Dropped | undefined;
+    let gone: Gone | undefined;
     let backlog = false;
     try {
       results = await this.#write(() => {
@@ -762,6 +787,7 @@ export class SqliteEventStore implements EventStore {
           ).get(added.length, bytes, added.at(-1)?.seq) as { events: number; bytes: number };
           const retained = enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
           dropped = retained.dropped;
+          gone = this.#goneIn(dropped);
           backlog = retained.more;
         }
         return inserted;
@@ -771,6 +797,7 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     tellDropped(this.#onDropped, dropped);
+    this.#tellGone(gone);
     if (backlog) this.#expireUnattended();
     batch.forEach(({ resolve }, i) => {
       const { seq, id, duplicate, dropped: gone } = results[i] as Inserted;
@@ -939,6 +966,11 @@ export class SqliteEventStore implements EventStore {
     return this.#watched(this.#ackListeners, listener);
   }
 
+  /** Calls `listener` with what retention left as it drops events: in this process at once, in others within a poll interval. */
+  onGone(listener: (gone: Gone) => void): () => void {
+    return this.#watched(this.#goneListeners, listener);
+  }
+
   /** The acknowledgements the commit watch reads: the latest's number, and those of other stores after one. */
   #othersAcks() {
     return {
@@ -1001,8 +1033,12 @@ export class SqliteEventStore implements EventStore {
 
   /** Adds `listener` to `listeners`, the commit watch looking while anyone listens. */
   #watched<T>(listeners: Listeners<T>, listener: (news: T) => void): () => void {
-    const listening = () => this.#listeners.size + this.#ackListeners.size > 0;
-    if (!listening()) this.#watch.start(this.#latestSeq());
+    const listening = () => this.#listeners.size + this.#ackListeners.size + this.#goneListeners.size > 0;
+    if (!listening()) {
+      // Drops before anyone listened are no news.
+      this.#goneTold = Math.max(this.#goneTold, this.#gone().through);
+      this.#watch.start(this.#latestSeq());
+    }
     const remove = listeners.add(listener);
     return () => {
       remove();

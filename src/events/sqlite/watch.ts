@@ -15,7 +15,7 @@ export interface OthersAcks {
 }
 
 /**
- * Hears of the events other processes commit to the same file, and of their acknowledgements. While someone in this process
+ * Hears of the events other processes commit to the same file, of their acknowledgements and of what their retention drops. While someone in this process
  * listens, it asks SQLite every 200 ms whether another connection committed (data_version: a
  * cheap question) and, when one did, reads the newer rows. Events this process committed were
  * told at once as they were; the watch skips them, without reading them again: SQLite's
@@ -41,6 +41,8 @@ export class CommitWatch {
     private readonly read: (seq: number) => StoredEvent | undefined,
     private readonly tell: (event: StoredEvent) => void,
     private readonly acks?: OthersAcks,
+    /** Reads what retention left, told where another process's retention dropped events since. */
+    private readonly dropped?: () => void,
   ) {}
 
   start(latestSeq: number): void {
@@ -95,6 +97,7 @@ export class CommitWatch {
       this.#ackSeen = last;
       if (ids.length > 0) this.acks.tell(ids);
     }
+    this.dropped?.();
     this.#version = version;
     // Those retention dropped before the watch met them.
     for (const seq of this.#toldHere) if (seq <= this.#seen) this.#toldHere.delete(seq);
