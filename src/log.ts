@@ -266,6 +266,8 @@ export interface Throttled {
   endAll(prefix?: string): { count: number; seconds: number } | undefined;
   /** Ends the run as `end` does, and writes `line` with how many failures there were and over how long; whether one was. */
   ended(line: string, key?: string): boolean;
+  /** Writes now the lines left out that the minute's end would: what closes the throttle's owner calls. */
+  sayLeftOut(): void;
 }
 
 /**
@@ -396,5 +398,8 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     write(`${line}, after ${run.count} failed attempt${run.count === 1 ? "" : "s"} over ${seconds} s`);
     return true;
   };
-  return Object.assign(failed, { end, endAll, ended });
+  const sayLeftOut = () => {
+    for (const run of runs.values()) sayLeft(run);
+  };
+  return Object.assign(failed, { end, endAll, ended, sayLeftOut });
 }

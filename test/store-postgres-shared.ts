@@ -196,6 +196,8 @@ export function usePostgres(): void {
   beforeEach(() => setClock("2026-12-31T23:30:00Z"));
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
+    // What a close says it says as a process warning, which comes on the next tick: heard by the test that closed it.
+    await new Promise((resolve) => setImmediate(resolve));
     killStarted();
     for (const proxy of proxies.splice(0)) await proxy.close();
     setClock();

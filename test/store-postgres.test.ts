@@ -15,6 +15,7 @@ import { type Gone, NewerStore, type StoredEvent, StoreNotWritable } from "../sr
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
+import { freePort } from "./fakes/http.js";
 import { PSQL, poolerProxy, postgresAvailable, postgresRequired } from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 import {
@@ -453,6 +454,40 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   }, 15_000);
 
+  test("failures to listen that the line a minute left out are said as the watch stops, not a minute after it", async () => {
+    const warnings = warningsSaid();
+    const port = await freePort();
+    let attempts = 0;
+    const watch = new ListenWatch({
+      connect: () => {
+        attempts += 1;
+        return new pg.Client(`postgres://waiter@127.0.0.1:${port}/waiter`);
+      },
+      setUp: "SELECT 1",
+      channel: "waiter_unreachable",
+      urlFrom: "WAITER_DATABASE_URL",
+      latest: async () => ({ seq: 0, gone: { through: 0, left: 0 } }),
+      notify: async () => {},
+      newerThan: async () => [],
+      wanted: () => false,
+      tell: () => {},
+      acked: () => {},
+      dropped: () => {},
+    });
+    onTestFinished(() => watch.stop());
+    await watch.start(0);
+    // A third attempt: the second has failed, and its line is left out.
+    await expect.poll(() => attempts).toBe(3);
+    watch.stop();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((line) => line.startsWith("listening for events"))).toEqual([
+      expect.stringMatching(/ECONNREFUSED.*; trying again every 10 s at most$/),
+      expect.stringMatching(
+        /ECONNREFUSED.*; trying again every 10 s at most \(\d+ more like it since the last line, the last \d+ s ago\)$/,
+      ),
+    ]);
+  });
+
   describe("MCP sessions", () => {
     test("subscriptions a write kept while another replica ended their session go at the next expiry", async () => {
       const url = await freshSchema();
@@ -531,6 +566,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       "the event store's database server ended an idle connection of waiter's (PostgreSQL 57P01: terminating connection due to administrator command): it restarted, or someone ended the connection (pg_terminate_backend); waiter connects anew when it needs one",
     ]);
     expect((await store.stats()).events).toBe(0);
+  });
+
+  test("idle connections ended that the line a minute left out are said as the store closes, not a minute after it", async () => {
+    const warnings = warningsSaid();
+    const idle = () => warnings.filter((line) => /idle connection/.test(line));
+    const url = await roleWith();
+    const store = await open(url);
+    await Promise.all(Array.from({ length: 30 }, () => store.list({}, { limit: 5 })));
+    await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%'",
+      [new URL(url).username],
+    );
+    await expect.poll(() => idle().length).toBeGreaterThan(0);
+    // The other connections' errors, which the line a minute leaves out.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await store.close();
+    // process.emitWarning emits on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(idle()).toEqual([
+      expect.stringMatching(/pg_terminate_backend\); waiter connects anew when it needs one$/),
+      expect.stringMatching(/ \(\d+ more like it since the last line, the last \d+ s ago\)$/),
+    ]);
   });
 
   test("the server finds a replica's machine gone within 2 minutes, not the system's 2 hours, so the other replicas do not wait that long on what it held; a URL's own settings stay", async () => {

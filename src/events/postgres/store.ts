@@ -810,6 +810,11 @@ export class PostgresEventStore implements EventStore {
   created = false;
   storeId: string | undefined;
   readonly #pool: pg.Pool;
+  /**
+   * An idle connection the server closed: the pool drops it and connects anew when asked. A
+   * restart ends every one at once, a line each but for the throttle.
+   */
+  readonly #idleLost = throttled((line) => process.emitWarning(line));
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #neverResentBy: ((scheme: string) => string | undefined) | undefined;
@@ -1004,12 +1009,9 @@ export class PostgresEventStore implements EventStore {
     connect: ConnectTimeout,
   ) {
     this.#pool = pool;
-    // An idle connection the server closed: the pool drops it and connects anew when asked. A
-    // restart ends every one at once, a line each but for the throttle.
-    const idleLost = throttled((line) => process.emitWarning(line));
     this.#pool.on("error", (err) => {
       const { code, message } = err as { code?: string; message?: string };
-      idleLost(
+      this.#idleLost(
         code === "57P01"
           ? `the event store's database server ended an idle connection of waiter's (PostgreSQL ${code}: ${message}): it restarted, or someone ended the connection (pg_terminate_backend); waiter connects anew when it needs one`
           : `an idle connection to the event store's database failed (${message ?? err}); waiter connects anew when it needs one`,
@@ -1381,6 +1383,8 @@ export class PostgresEventStore implements EventStore {
       return;
     } catch (err) {
       if (!bound.aborted) throw err;
+    } finally {
+      this.#idleLost.sayLeftOut();
     }
     // What is under way ends when the database answers or the query times out, unheard.
     const unwritten = [...this.#inCommit, ...this.#queue.splice(0)];

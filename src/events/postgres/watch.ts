@@ -110,6 +110,7 @@ export class ListenWatch {
     const client = this.#client;
     this.#client = undefined;
     client?.end().catch(() => {});
+    this.#trouble.sayLeftOut();
   }
 
   /**
