@@ -1532,19 +1532,24 @@ describe("sessions", () => {
     );
     // Each agent runs on a machine of its own, with connections of its own, all behind one NAT.
     const agents = Array.from({ length: 100 }, () => new Agent());
-    const cancel = new AbortController();
+    const cancels = agents.map(() => new AbortController());
+    const cancelAll = () => {
+      for (const cancel of cancels) cancel.abort();
+    };
     try {
       const team = await Promise.all(agents.map((agent) => connectThrough(served.url, agent)));
       await expect.poll(() => served.sessions.streams(), { timeout: 10_000 }).toBe(100);
-      const waits = team.map((client) =>
-        client.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, { signal: cancel.signal }),
+      const waits = team.map((client, i) =>
+        client.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, {
+          signal: cancels[i]?.signal,
+        }),
       );
       await expect.poll(() => served.sessions.answering(), { timeout: 10_000 }).toBe(100);
-      cancel.abort();
+      cancelAll();
       await Promise.allSettled(waits);
       expect(served.stderr()).not.toMatch(/maxConnectionsPerClient/);
     } finally {
-      cancel.abort();
+      cancelAll();
       await served.close();
       await Promise.all(agents.map((agent) => agent.close()));
     }
