@@ -540,6 +540,8 @@ function startChecks(config: Config, tools: readonly Tool[], http: HttpClient, l
     if (!toolset.check || !served.has(toolset.name)) continue;
     const context = toolsetContext(toolset, { config, http, log });
     const bounded = withDeadline({ signal: stop.signal, deadline: clock.now() + config.core.toolTimeout * 1000 });
+    // Each request of the check listens on it, one to each chat of a channel at once: no number is a leak.
+    setMaxListeners(0, bounded.call.signal);
     toolset
       .check(context, bounded.call)
       .catch((err) => {

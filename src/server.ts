@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { McpServer, type ToolCallback } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
@@ -559,6 +560,8 @@ function toolCallback(
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
     const { signal, end } = eitherSignal(extra.signal, cut);
+    // Each request of the call listens on it, one to each target of a channel at once: no number is a leak.
+    setMaxListeners(0, signal);
     let result: CallToolResult;
     try {
       result = await runTool(

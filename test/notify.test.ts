@@ -1876,6 +1876,41 @@ describe("channels checked when waiter serve or listen starts", () => {
 
   afterAll(() => killStarted());
 
+  test("a channel of more than ten chats, checked at start and sent a message, logs no memory leak warning", async () => {
+    const chats = Array.from({ length: 12 }, (_, i) => String(-1001234567800 - i));
+    const many = await startTelegram(chats);
+    const warnings: string[] = [];
+    // Only the warning guarded against: process warnings are the worker's, which other test files share.
+    const heard = (warning: Error) => {
+      if (warning.name === "MaxListenersExceededWarning") warnings.push(warning.message);
+    };
+    process.on("warning", heard);
+    const lines: string[] = [];
+    const env = {
+      ...base(),
+      WAITER_LISTEN: "127.0.0.1:0",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: { ...bot(...chats), baseUrl: many.origin } }),
+    };
+    const server = await startServe(loadConfig({ env }, toolsets()), new Log("info", (line) => lines.push(line)));
+    const assistant = await startWaiter(env);
+    try {
+      server.checkToolsets();
+      await expect
+        .poll(() => lines.filter((line) => line.includes("[notify] channel team passed its check")))
+        .toHaveLength(1);
+      const sent = await assistant.call("notify_send", { channel: "team", text: "Told." });
+      expect(sent.structuredContent).toMatchObject({ sent: chats, failed: [] });
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", heard);
+      await assistant.close();
+      await server.close();
+      await many.close();
+    }
+  });
+
   test("waiter serve warns of a refused login and a chat the bot cannot reach, names what passed, and sends nothing", async () => {
     const [asked, sent, mailed] = [telegram.requests.length, telegram.delivered.length, smtp.received.length];
     telegram.kicked.add("-100777");
