@@ -281,3 +281,68 @@ export function poolerProxy(url: string): Promise<{ url: string; close(): Promis
     client.once("close", () => upstream.destroy());
   });
 }
+
+/** PgBouncer's refusal of a connection, as it sends it: an ErrorResponse of SQLSTATE 08P01. */
+function poolerError(message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C08P01\0M${message}\0\0`);
+  const head = Buffer.alloc(5);
+  head.write("E");
+  head.writeInt32BE(4 + fields.length, 1);
+  return Buffer.concat([head, fields]);
+}
+
+/**
+ * A proxy to the server at `url` that meets each client's startup as PgBouncer does by its
+ * settings. `options`: "ignore" passes the startup on without the URL's options (`options` in its
+ * ignore_startup_parameters); a message refuses a startup that has them, in those words (before
+ * PgBouncer 1.20, "unsupported startup parameter: options"). `clients`: how many connections it
+ * holds at once (max_client_conn) before it refuses each new one.
+ */
+export function startupProxy(
+  url: string,
+  { options, clients = Number.POSITIVE_INFINITY }: { options?: "ignore" | string; clients?: number },
+): Promise<{ url: string; close(): Promise<void> }> {
+  let open = 0;
+  return tcpRelay(url, (client, held, target) => {
+    open += 1;
+    client.once("close", () => {
+      open -= 1;
+    });
+    let upstream: Socket | undefined;
+    let first = Buffer.alloc(0);
+    client.on("data", (chunk) => {
+      if (upstream) return void upstream.write(chunk);
+      first = Buffer.concat([first, chunk]);
+      if (first.length < 8 || first.length < first.readInt32BE(0)) return;
+      const length = first.readInt32BE(0);
+      let startup = first.subarray(0, length);
+      // The startup message (protocol 3.0): its parameters, name and value, each ended by a zero byte.
+      if (startup.readInt32BE(4) === 196608) {
+        if (open > clients) return void client.end(poolerError("no more connections allowed (max_client_conn)"));
+        const words = startup
+          .subarray(8, length - 1)
+          .toString()
+          .split("\0")
+          .slice(0, -1);
+        const kept: string[] = [];
+        for (let i = 0; i < words.length; i += 2) {
+          if (words[i] !== "options") kept.push(words[i] as string, words[i + 1] as string);
+          else if (options !== undefined && options !== "ignore") return void client.end(poolerError(options));
+          else if (options === undefined) kept.push("options", words[i + 1] as string);
+        }
+        const body = Buffer.from(`${kept.join("\0")}\0\0`);
+        startup = Buffer.alloc(8 + body.length);
+        startup.writeInt32BE(startup.length, 0);
+        startup.writeInt32BE(196608, 4);
+        body.copy(startup, 8);
+      }
+      const joined = connectTcp(Number(target.port), target.hostname);
+      upstream = joined;
+      held(joined);
+      joined.write(Buffer.concat([startup, first.subarray(length)]));
+      joined.on("data", (data) => client.write(data));
+      joined.once("close", () => client.destroy());
+      client.once("close", () => joined.destroy());
+    });
+  });
+}

@@ -16,7 +16,7 @@ import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { freePort } from "./fakes/http.js";
-import { PSQL, poolerProxy, postgresAvailable, postgresRequired } from "./postgres.js";
+import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startupProxy } from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 import {
   admin,
@@ -1131,6 +1131,24 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await admin.query(`CREATE SCHEMA ${created}`);
       const store = await open(url.href);
       expect((await store.add(event())).duplicate).toBe(false);
+    });
+
+    test("a schema the URL's options name that a pooler does not pass on stops the start, rather than open the store in another schema", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
+      // Closed after the stores (afterEach), which the open's retention run may still be using.
+      const pooler = await startupProxy(url, { options: "ignore" });
+      onTestFinished(() => pooler.close());
+      await expect(open(pooler.url)).rejects.toThrow(
+        `the options in WAITER_DATABASE_URL give search_path=${schema}, which did not reach the database server (its search_path is "$user", public): a connection pooler between passes no options on (PgBouncer with options in its ignore_startup_parameters), and waiter would keep its events in another schema than the one asked; set the schema on the database user instead (ALTER ROLE waiter SET search_path = ${schema}), and leave it out of the URL`,
+      );
+      expect((await admin.query(`SELECT tablename FROM pg_tables WHERE schemaname = '${schema}'`)).rows).toEqual([]);
+      // The user's own search_path, the same as the options', is the one asked: the store opens.
+      const role = new URL(await roleWith());
+      role.searchParams.set("options", `-c search_path=${role.username}`);
+      const onRole = await startupProxy(role.href, { options: "ignore" });
+      onTestFinished(() => onRole.close());
+      expect((await (await open(onRole.url)).add(event())).duplicate).toBe(false);
     });
 
     test("the schema's URL, as docs/scaling.md and a start's words write it, is one psql and pg_dump take too, as the backup's steps use it", async () => {

@@ -320,6 +320,31 @@ export function urlFiles(url: string, env: NodeJS.ProcessEnv = process.env): { p
 }
 
 /**
+ * The search_path the connection's options give (the URL's, else PGOPTIONS, as the driver takes
+ * them), read as PostgreSQL reads them: arguments split at blanks not escaped by a backslash,
+ * each setting `-c name=value` or `--name=value`, the last one winning. `from` names where, as a
+ * message says it. Undefined where they give none.
+ */
+export function optionsSearchPath(
+  url: string,
+  urlFrom: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { path: string; from: string } | undefined {
+  const inUrl = parsedUrl(url).searchParams.get("options");
+  const options = inUrl || env.PGOPTIONS;
+  if (!options) return undefined;
+  const args = (options.match(/(?:\\.|[^\s\\])+/g) ?? []).map((arg) => arg.replace(/\\(.)/g, "$1"));
+  let path: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const setting = arg === "-c" ? args[++i] : /^(?:-c|--)(.+)$/.exec(arg)?.[1];
+    const [name, value] = [setting?.split("=")[0], setting?.slice(setting.indexOf("=") + 1)];
+    if (setting?.includes("=") && name?.replaceAll("-", "_").toLowerCase() === "search_path") path = value;
+  }
+  return path === undefined ? undefined : { path, from: inUrl ? `the options in ${urlFrom}` : "PGOPTIONS" };
+}
+
+/**
  * What a start says of libpq's variables the driver does not read, where waiter uses a database
  * URL that does not name the same: each is ignored, where psql, pg_dump and the like take it.
  * `urlFrom`: where the URL was given, as the lines name it.

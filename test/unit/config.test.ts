@@ -5,7 +5,13 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { checkedPort, connectTimeout, databaseLabel, urlSslmode } from "../../src/events/database.js";
+import {
+  checkedPort,
+  connectTimeout,
+  databaseLabel,
+  optionsSearchPath,
+  urlSslmode,
+} from "../../src/events/database.js";
 import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
@@ -1655,6 +1661,30 @@ describe("the event store's database", () => {
     expect(databaseLabel("postgres://waiter@db.internal:6543/waiter", { PGPORT: "5433" })).toBe(
       "PostgreSQL db.internal:6543/waiter",
     );
+  });
+
+  test("the search_path the connection's options give is read as PostgreSQL reads them: the URL's, else PGOPTIONS", () => {
+    const inUrl = (options: string) =>
+      optionsSearchPath(`postgres://waiter@db/waiter?options=${encodeURIComponent(options)}`, "WAITER_DATABASE_URL", {})
+        ?.path;
+    for (const options of ["-c search_path=ws", "-csearch_path=ws", "--search-path=ws", "-c SEARCH_PATH=ws"]) {
+      expect(inUrl(options), options).toBe("ws");
+    }
+    expect(inUrl("-c search_path=ws,\\ public -c statement_timeout=0")).toBe("ws, public");
+    expect(inUrl("-c search_path=a -c search_path=b")).toBe("b");
+    expect(inUrl("-c statement_timeout=0")).toBeUndefined();
+    expect(
+      optionsSearchPath("postgres://waiter@db/waiter", "WAITER_DATABASE_URL", { PGOPTIONS: "-c search_path=ws" }),
+    ).toEqual({
+      path: "ws",
+      from: "PGOPTIONS",
+    });
+    // The URL's options beat PGOPTIONS, which the driver then does not read.
+    expect(
+      optionsSearchPath("postgres://waiter@db/waiter?options=-c%20statement_timeout%3D0", "WAITER_DATABASE_URL", {
+        PGOPTIONS: "-c search_path=ws",
+      }),
+    ).toBeUndefined();
   });
 
   test("a port that is no port number, in the URL at start or in PGPORT as the store opens, is refused as libpq refuses it: the driver took it to a connection that never ended, and waiter exited 13 without a word", () => {

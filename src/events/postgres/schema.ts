@@ -476,7 +476,7 @@ async function schemaVersion(client: ClientBase): Promise<number> {
 }
 
 /** A name as SQL must spell it: quoted only when it must be. */
-function sqlName(name: string): string {
+export function sqlName(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
 

@@ -24,6 +24,7 @@ import {
   databaseLabel,
   databaseNameCheck,
   databaseSettings,
+  optionsSearchPath,
   PASSWORD_FILE,
   urlChannelBinding,
   urlFiles,
@@ -68,7 +69,7 @@ import {
   type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
-import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID } from "./schema.js";
+import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID, sqlName } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
@@ -574,6 +575,24 @@ function tlsRefused(
   return undefined;
 }
 
+/**
+ * Throws where the search_path the connection's options give (`optionsSearchPath`) did not reach
+ * the server: a pooler between that passes no options on leaves the connection in the user's own
+ * search_path, where waiter would set up or open another store than the one asked. The user's own,
+ * where it is the one asked, is no matter.
+ */
+async function searchPathReached(client: pg.ClientBase, asked: { path: string; from: string }): Promise<void> {
+  const { rows } = await client.query<{ setting: string; source: string; user: string }>(
+    `SELECT setting, source, current_user AS "user" FROM pg_settings WHERE name = 'search_path'`,
+  );
+  const { setting, source, user } = rows[0] as { setting: string; source: string; user: string };
+  const bare = (path: string) => path.replace(/\s/g, "");
+  if (source === "client" || bare(setting) === bare(asked.path)) return;
+  throw new Error(
+    `${asked.from} give search_path=${asked.path}, which did not reach the database server (its search_path is ${setting}): a connection pooler between passes no options on (PgBouncer with options in its ignore_startup_parameters), and waiter would keep its events in another schema than the one asked; set the schema on the database user instead (ALTER ROLE ${sqlName(user)} SET search_path = ${asked.path}), and leave it out of the URL`,
+  );
+}
+
 /** The schema of the tables the store opened, as a running store reads it again. */
 const SCHEMA_VERSION = "SELECT version FROM waiter_schema";
 
@@ -899,6 +918,8 @@ export class PostgresEventStore implements EventStore {
         // transaction_timeout set on the user or the database would stop every start while another
         // replica upgrades.
         await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
+        const asked = optionsSearchPath(options.url, urlFrom);
+        if (asked) await searchPathReached(client, asked);
         upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs);
         await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
         // Asked together: each query at start is a round trip to a server that may be far.
