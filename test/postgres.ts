@@ -293,14 +293,18 @@ function poolerError(message: string): Buffer {
 
 /**
  * A proxy to the server at `url` that meets each client's startup as PgBouncer does by its
- * settings. `options`: "ignore" passes the startup on without the URL's options (`options` in its
- * ignore_startup_parameters); a message refuses a startup that has them, in those words (before
- * PgBouncer 1.20, "unsupported startup parameter: options"). `clients`: how many connections it
- * holds at once (max_client_conn) before it refuses each new one.
+ * settings. `ignore`: a startup parameter it passes the rest on without (one in its
+ * ignore_startup_parameters, as `options` often is); `refuse`: the parameters it refuses, each
+ * with its words (before PgBouncer 1.20, "unsupported startup parameter: options"). `clients`: how
+ * many connections it holds at once (max_client_conn) before it refuses each new one.
  */
 export function startupProxy(
   url: string,
-  { options, clients = Number.POSITIVE_INFINITY }: { options?: "ignore" | string; clients?: number },
+  {
+    ignore,
+    refuse = {},
+    clients = Number.POSITIVE_INFINITY,
+  }: { ignore?: string; refuse?: Record<string, string>; clients?: number },
 ): Promise<{ url: string; close(): Promise<void> }> {
   let open = 0;
   return tcpRelay(url, (client, held, target) => {
@@ -326,9 +330,10 @@ export function startupProxy(
           .slice(0, -1);
         const kept: string[] = [];
         for (let i = 0; i < words.length; i += 2) {
-          if (words[i] !== "options") kept.push(words[i] as string, words[i + 1] as string);
-          else if (options !== undefined && options !== "ignore") return void client.end(poolerError(options));
-          else if (options === undefined) kept.push("options", words[i + 1] as string);
+          const [name, value] = [words[i] as string, words[i + 1] as string];
+          const refusal = refuse[name];
+          if (refusal) return void client.end(poolerError(refusal));
+          if (name !== ignore) kept.push(name, value);
         }
         const body = Buffer.from(`${kept.join("\0")}\0\0`);
         startup = Buffer.alloc(8 + body.length);

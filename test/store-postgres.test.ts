@@ -1137,7 +1137,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
       // Closed after the stores (afterEach), which the open's retention run may still be using.
-      const pooler = await startupProxy(url, { options: "ignore" });
+      const pooler = await startupProxy(url, { ignore: "options" });
       onTestFinished(() => pooler.close());
       await expect(open(pooler.url)).rejects.toThrow(
         `the options in WAITER_DATABASE_URL give search_path=${schema}, which did not reach the database server (its search_path is "$user", public): a connection pooler between passes no options on (PgBouncer with options in its ignore_startup_parameters), and waiter would keep its events in another schema than the one asked; set the schema on the database user instead (ALTER ROLE waiter SET search_path = ${schema}), and leave it out of the URL`,
@@ -1146,9 +1146,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       // The user's own search_path, the same as the options', is the one asked: the store opens.
       const role = new URL(await roleWith());
       role.searchParams.set("options", `-c search_path=${role.username}`);
-      const onRole = await startupProxy(role.href, { options: "ignore" });
+      const onRole = await startupProxy(role.href, { ignore: "options" });
       onTestFinished(() => onRole.close());
       expect((await (await open(onRole.url)).add(event())).duplicate).toBe(false);
+    });
+
+    test("a pooler that refuses the URL's options stops the start saying to set them on the user instead", async () => {
+      const url = await freshSchema();
+      const refusals: Record<string, string> = {
+        // PgBouncer before 1.20, which takes no options.
+        "unsupported startup parameter: options":
+          "a connection pooler between waiter and the database server (PgBouncer) refuses the options given as waiter connects (options in WAITER_DATABASE_URL, or PGOPTIONS): leave them out, and set what they give on the database user instead (ALTER ROLE … SET search_path = …)",
+        // PgBouncer 1.20 and later, which takes the settings it tracks.
+        "unsupported startup parameter in options: search_path":
+          "a connection pooler between waiter and the database server (PgBouncer) refuses search_path in the options given as waiter connects (options in WAITER_DATABASE_URL, or PGOPTIONS): leave it out, and set it on the database user instead (ALTER ROLE … SET search_path = …)",
+      };
+      for (const [refusal, said] of Object.entries(refusals)) {
+        const pooler = await startupProxy(url, { refuse: { options: refusal } });
+        onTestFinished(() => pooler.close());
+        await expect(open(pooler.url)).rejects.toThrow(`${refusal} (PostgreSQL 08P01): ${said}`);
+      }
+      // A setting the URL gives besides, which the driver sends as it connects.
+      const refusal = "unsupported startup parameter: statement_timeout";
+      const pooler = await startupProxy(server.url, { refuse: { statement_timeout: refusal } });
+      onTestFinished(() => pooler.close());
+      await expect(open(`${pooler.url}?statement_timeout=5000`)).rejects.toThrow(
+        `${refusal} (PostgreSQL 08P01): a connection pooler between waiter and the database server (PgBouncer) refuses statement_timeout, which WAITER_DATABASE_URL gives as waiter connects: leave it out, and set it on the database user instead (ALTER ROLE … SET statement_timeout = …)`,
+      );
     });
 
     test("the schema's URL, as docs/scaling.md and a start's words write it, is one psql and pg_dump take too, as the backup's steps use it", async () => {

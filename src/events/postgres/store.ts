@@ -529,12 +529,31 @@ function socketsBeside(path: string): string {
 const NO_CONNECTION_TO_SPARE =
   "raise its max_connections, or the connection limit of waiter's user (ALTER ROLE … CONNECTION LIMIT), or end the sessions of other programs; each waiter holds up to 11";
 
+/**
+ * What to change where a connection pooler refuses what the driver sends as it connects (08P01):
+ * PgBouncer before 1.20 takes no options ("unsupported startup parameter: options"), later ones
+ * only the settings they track ("unsupported startup parameter in options: search_path"), and
+ * none takes another setting the URL gives (?statement_timeout=…).
+ */
+function poolerRefused(message: string | undefined, urlFrom: string): string | undefined {
+  const [, inOptions, name] = /^unsupported startup parameter( in options)?: (\S+)$/.exec(message ?? "") ?? [];
+  if (!name) return undefined;
+  const pooler = "a connection pooler between waiter and the database server (PgBouncer) refuses";
+  const given = `given as waiter connects (options in ${urlFrom}, or PGOPTIONS)`;
+  if (name === "options") {
+    return `${pooler} the options ${given}: leave them out, and set what they give on the database user instead (ALTER ROLE … SET search_path = …)`;
+  }
+  const what = inOptions ? `${name} in the options ${given}` : `${name}, which ${urlFrom} gives as waiter connects`;
+  return `${pooler} ${what}: leave it out, and set it on the database user instead (ALTER ROLE … SET ${name} = …)`;
+}
+
 /** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
-function refusedAtStart(code: string | undefined, urlFrom: string): string | undefined {
+function refusedAtStart(code: string | undefined, message: string | undefined, urlFrom: string): string | undefined {
   if (code === "25006") {
     return `the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point ${urlFrom} at the primary server`;
   }
   if (code === "53300") return `the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`;
+  if (code === "08P01") return poolerRefused(message, urlFrom);
   return undefined;
 }
 
@@ -959,7 +978,7 @@ export class PostgresEventStore implements EventStore {
         );
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
-      const refused = refusedAtStart(code, urlFrom);
+      const refused = refusedAtStart(code, (err as Error).message, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       const said = connectionMessage(err);
       const socket = noSocket(err, urlFrom);
