@@ -31,6 +31,7 @@ import {
   type SilentProxy,
   silentProxy,
   startPostgres,
+  startupProxy,
 } from "./postgres.js";
 import { shopifyAcrossTheUpgrade } from "./shopify.js";
 import { SERVING, type Started, startNode } from "./spawn.js";
@@ -1120,6 +1121,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(failed?.reason).toBeInstanceOf(ToolError);
       expect(String(failed?.reason)).toMatch(
         /^ToolError: The event store's database has no connection to spare for waiter \(PostgreSQL 53300: too many connections for role "dba\d+"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): raise its max_connections, or the connection limit of waiter's user \(ALTER ROLE … CONNECTION LIMIT\), or end the sessions of other programs; each waiter holds up to 11\. waiter tries again at each call; try again in a moment\.$/,
+      );
+    });
+
+    test("a pooler's clients used up (PgBouncer's max_client_conn) are said with what to raise, at start and after, not as a database out of reach", async () => {
+      const url = await freshSchema();
+      const pooler = await startupProxy(url, { clients: 2 });
+      // Closed after the stores (afterEach).
+      onTestFinished(() => pooler.close());
+      const held = [new pg.Client(pooler.url), new pg.Client(pooler.url)];
+      for (const client of held) await client.connect();
+      const limit =
+        "the connection pooler between waiter and the database server (PgBouncer) takes no more clients: raise its max_client_conn, or end the connections of other programs through it; each waiter holds up to 11";
+      try {
+        await expect(open(pooler.url)).rejects.toThrow(
+          `no more connections allowed (max_client_conn) (PostgreSQL 08P01): ${limit}`,
+        );
+      } finally {
+        for (const client of held) await client.end();
+      }
+      // One for its queries and one listening: the third a burst of calls needs is refused.
+      const store = await open(pooler.url);
+      const failed = (await Promise.allSettled([1, 2, 3].map(() => store.stats()))).find(
+        (outcome) => outcome.status === "rejected",
+      );
+      expect(failed?.reason).toBeInstanceOf(ToolError);
+      expect(String(failed?.reason)).toMatch(
+        /^ToolError: The event store's database cannot be connected to \(PostgreSQL 08P01: no more connections allowed \(max_client_conn\); PostgreSQL 127\.0\.0\.1:\d+\/waiter\): the connection pooler between waiter and the database server \(PgBouncer\) takes no more clients: raise its max_client_conn, or end the connections of other programs through it; each waiter holds up to 11\. waiter tries again at each call; try again in a moment\.$/,
       );
     });
 

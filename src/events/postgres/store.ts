@@ -547,13 +547,26 @@ function poolerRefused(message: string | undefined, urlFrom: string): string | u
   return `${pooler} ${what}: leave it out, and set it on the database user instead (ALTER ROLE … SET ${name} = …)`;
 }
 
+/**
+ * What to change where a connection pooler holds as many clients as it takes (08P01): PgBouncer's
+ * max_client_conn, or its limits by database or user (max_db_client_connections,
+ * max_user_client_connections). Unlike a database out of reach, it lasts until someone acts.
+ */
+function poolerFull(message: string | undefined): string | undefined {
+  const limit = /^(?:no more connections allowed|client connections exceeded) \((max_\w+)\)$/.exec(message ?? "")?.[1];
+  return (
+    limit &&
+    `the connection pooler between waiter and the database server (PgBouncer) takes no more clients: raise its ${limit}, or end the connections of other programs through it; each waiter holds up to 11`
+  );
+}
+
 /** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
 function refusedAtStart(code: string | undefined, message: string | undefined, urlFrom: string): string | undefined {
   if (code === "25006") {
     return `the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point ${urlFrom} at the primary server`;
   }
   if (code === "53300") return `the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`;
-  if (code === "08P01") return poolerRefused(message, urlFrom);
+  if (code === "08P01") return poolerRefused(message, urlFrom) ?? poolerFull(message);
   return undefined;
 }
 
@@ -697,6 +710,12 @@ export function storeError(
   if (code === "53300") {
     return new ToolError(
       `The event store's database has no connection to spare for waiter (PostgreSQL ${code}: ${message}; ${database}): ${NO_CONNECTION_TO_SPARE}. waiter tries again at each call; try again in a moment.`,
+    );
+  }
+  const full = code === "08P01" ? poolerFull(message) : undefined;
+  if (full) {
+    return new ToolError(
+      `The event store's database cannot be connected to (PostgreSQL ${code}: ${message}; ${database}): ${full}. waiter tries again at each call; try again in a moment.`,
     );
   }
   if (code === "57014") {
