@@ -296,7 +296,9 @@ function poolerError(message: string): Buffer {
  * settings. `ignore`: a startup parameter it passes the rest on without (one in its
  * ignore_startup_parameters, as `options` often is); `refuse`: the parameters it refuses, each
  * with its words (before PgBouncer 1.20, "unsupported startup parameter: options"). `clients`: how
- * many connections it holds at once (max_client_conn) before it refuses each new one.
+ * many connections it holds at once (max_client_conn) before it refuses each new one. `servers`: how
+ * many of them it gives a server connection at once, each for as long as it is open (session mode's
+ * pool size): the others, logged in, wait with what they send until one closes.
  */
 export function startupProxy(
   url: string,
@@ -304,17 +306,30 @@ export function startupProxy(
     ignore,
     refuse = {},
     clients = Number.POSITIVE_INFINITY,
-  }: { ignore?: string; refuse?: Record<string, string>; clients?: number },
+    servers = Number.POSITIVE_INFINITY,
+  }: { ignore?: string; refuse?: Record<string, string>; clients?: number; servers?: number },
 ): Promise<{ url: string; close(): Promise<void> }> {
   let open = 0;
+  let serving = 0;
+  const waiting: (() => void)[] = [];
+  const served = (client: Socket) => {
+    serving += 1;
+    client.once("close", () => {
+      serving -= 1;
+      waiting.shift()?.();
+    });
+  };
   return tcpRelay(url, (client, held, target) => {
     open += 1;
     client.once("close", () => {
       open -= 1;
     });
     let upstream: Socket | undefined;
+    /** What the client sent while it waits for a server connection. */
+    let queued: Buffer[] | undefined;
     let first = Buffer.alloc(0);
     client.on("data", (chunk) => {
+      if (queued) return void queued.push(chunk);
       if (upstream) return void upstream.write(chunk);
       first = Buffer.concat([first, chunk]);
       if (first.length < 8 || first.length < first.readInt32BE(0)) return;
@@ -344,7 +359,20 @@ export function startupProxy(
       const joined = connectTcp(Number(target.port), target.hostname);
       upstream = joined;
       held(joined);
-      joined.write(Buffer.concat([startup, first.subarray(length)]));
+      joined.write(startup);
+      const rest = [first.subarray(length)];
+      if (serving < servers) {
+        served(client);
+        joined.write(rest[0] as Buffer);
+      } else {
+        queued = rest;
+        waiting.push(() => {
+          if (client.destroyed) return void waiting.shift()?.();
+          served(client);
+          for (const data of queued ?? []) joined.write(data);
+          queued = undefined;
+        });
+      }
       joined.on("data", (data) => client.write(data));
       joined.once("close", () => client.destroy());
       client.once("close", () => joined.destroy());

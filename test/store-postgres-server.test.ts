@@ -1151,6 +1151,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("a start that a pooler's server connections all in use hold unanswered (session mode's pool size) says what to raise, not a bare read timeout", async () => {
+      const url = await freshSchema();
+      const pooler = await startupProxy(url, { servers: 1 });
+      onTestFinished(() => pooler.close());
+      // Another replica's connection, which holds the one server connection while it is open.
+      const holder = new pg.Client(pooler.url);
+      await holder.connect();
+      try {
+        await holder.query("SELECT 1");
+        await expect(
+          PostgresEventStore.open({ url: pooler.url, retention: LOOSE, connectMs: 2_000, queryMs: 500 }),
+        ).rejects.toThrow(
+          "Query read timeout: what waiter connected to took the connection but answered no statement within 0.5 s: a connection pooler between (PgBouncer) whose server connections are all in use holds each statement until one is free, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering",
+        );
+      } finally {
+        await holder.end();
+      }
+    });
+
     test("an idle_session_timeout on the user ends none of waiter's connections, which end their idle ones themselves", async () => {
       const warnings = warningsSaid();
       const url = await roleWith("idle_session_timeout = 500");

@@ -911,13 +911,14 @@ export class PostgresEventStore implements EventStore {
     const sslmode = urlSslmode(options.url);
     const binding = urlChannelBinding(options.url, process.env, urlFrom);
     checkedPort(options.url);
+    const queryMs = options.queryMs ?? 15_000;
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
       // The driver reads no channel_binding; asked, it binds the login where the server offers it.
       enableChannelBinding: binding.mode !== "disable",
       connectionTimeoutMillis: connect.ms,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
-      query_timeout: options.queryMs ?? 15_000,
+      query_timeout: queryMs,
       application_name: "waiter",
       types,
     };
@@ -1019,6 +1020,13 @@ export class PostgresEventStore implements EventStore {
       if (timedOut(err, connect)) {
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
+        );
+      }
+      // The driver's words for a statement unanswered within query_timeout: a pooler in session mode
+      // gives a client a server connection, once one is free, for as long as the client keeps it.
+      if ((err as Error).message === "Query read timeout") {
+        throw new Error(
+          `${(err as Error).message}: what waiter connected to took the connection but answered no statement within ${queryMs / 1000} s: a connection pooler between (PgBouncer) whose server connections are all in use holds each statement until one is free, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering`,
         );
       }
       // The driver's words when the server asks for a password and it has none.
