@@ -1151,7 +1151,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
-    test("a start that a pooler's server connections all in use hold unanswered (session mode's pool size) says what to raise, not a bare read timeout", async () => {
+    test("statements a pooler holds unanswered, its server connections all in use (session mode's pool size), say what to raise, at start and after", async () => {
       const url = await freshSchema();
       const pooler = await startupProxy(url, { servers: 1 });
       onTestFinished(() => pooler.close());
@@ -1163,11 +1163,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await expect(
           PostgresEventStore.open({ url: pooler.url, retention: LOOSE, connectMs: 2_000, queryMs: 500 }),
         ).rejects.toThrow(
-          "Query read timeout: what waiter connected to took the connection but answered no statement within 0.5 s: a connection pooler between (PgBouncer) whose server connections are all in use holds each statement until one is free, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering",
+          "Query read timeout: what waiter connected to took the connection but answered no statement within 0.5 s: a connection pooler between (PgBouncer) has its server connections all in use and holds the statement until one is free, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering",
         );
       } finally {
         await holder.end();
       }
+      // Two server connections, its first and its listening one: a burst of calls needs more.
+      const two = await startupProxy(url, { servers: 2 });
+      onTestFinished(() => two.close());
+      const store = await PostgresEventStore.open({ url: two.url, retention: LOOSE, connectMs: 2_000, queryMs: 500 });
+      stores.push(store);
+      const failed = (await Promise.allSettled([1, 2, 3].map(() => store.stats()))).find(
+        (outcome) => outcome.status === "rejected",
+      );
+      expect(failed?.reason).toBeInstanceOf(ToolError);
+      expect(String(failed?.reason)).toBe(
+        "ToolError: The event store's database answered no statement of waiter's within 0.5 s: the server is overloaded or stopped answering, or a connection pooler between (PgBouncer) has its server connections all in use and holds the statement until one is free (give it as many as the replicas hold at once: its default_pool_size, 11 for each waiter). waiter tries again at each call; try again in a moment.",
+      );
     });
 
     test("an idle_session_timeout on the user ends none of waiter's connections, which end their idle ones themselves", async () => {

@@ -74,6 +74,14 @@ import { postgresSessions } from "./sessions.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+/** How long a query may go unanswered before the call fails, unless said (queryMs). */
+const QUERY_MS = 15_000;
+/**
+ * Why a statement may go unanswered where the server took the connection: a pooler in session mode
+ * gives each client a server connection, once one is free, for as long as the client keeps it.
+ */
+const POOL_FULL =
+  "a connection pooler between (PgBouncer) has its server connections all in use and holds the statement until one is free";
 /** How many connections a store's queries use at most (its listening one aside). */
 const POOL_MAX = 10;
 /**
@@ -407,11 +415,7 @@ function unreachable(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   if (code && /^(08|57P0|53200)/.test(code)) return `PostgreSQL ${code}: ${message}`;
   if (code && /^E[A-Z]+$/.test(code)) return code;
-  if (
-    /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(
-      message ?? "",
-    )
-  ) {
+  if (/Connection terminated|not queryable|timeout exceeded when trying to connect/i.test(message ?? "")) {
     return "the connection failed or timed out";
   }
   return undefined;
@@ -650,6 +654,8 @@ export interface StoreNamed {
   urlFrom?: string;
   /** What to check when the server knows no such database (`databaseNameCheck`). */
   databaseCheck?: string;
+  /** How long a statement may go unanswered before the call fails. */
+  queryMs?: number;
 }
 
 /**
@@ -666,6 +672,7 @@ export function storeError(
     connect,
     urlFrom = databaseSettings.url.env,
     databaseCheck,
+    queryMs = QUERY_MS,
   }: StoreNamed,
 ): unknown {
   if (err instanceof UnreadableFile) {
@@ -740,6 +747,11 @@ export function storeError(
   if (check) {
     return new ToolError(
       `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+    );
+  }
+  if (message === "Query read timeout") {
+    return new ToolError(
+      `The event store's database answered no statement of waiter's within ${queryMs / 1000} s: the server is overloaded or stopped answering, or ${POOL_FULL} (give it as many as the replicas hold at once: its default_pool_size, 11 for each waiter). waiter tries again at each call; try again in a moment.`,
     );
   }
   const late = timedOut(err, connect);
@@ -911,7 +923,7 @@ export class PostgresEventStore implements EventStore {
     const sslmode = urlSslmode(options.url);
     const binding = urlChannelBinding(options.url, process.env, urlFrom);
     checkedPort(options.url);
-    const queryMs = options.queryMs ?? 15_000;
+    const queryMs = options.queryMs ?? QUERY_MS;
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
       // The driver reads no channel_binding; asked, it binds the login where the server offers it.
@@ -1022,11 +1034,10 @@ export class PostgresEventStore implements EventStore {
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
         );
       }
-      // The driver's words for a statement unanswered within query_timeout: a pooler in session mode
-      // gives a client a server connection, once one is free, for as long as the client keeps it.
+      // The driver's words for a statement unanswered within query_timeout.
       if ((err as Error).message === "Query read timeout") {
         throw new Error(
-          `${(err as Error).message}: what waiter connected to took the connection but answered no statement within ${queryMs / 1000} s: a connection pooler between (PgBouncer) whose server connections are all in use holds each statement until one is free, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering`,
+          `${(err as Error).message}: what waiter connected to took the connection but answered no statement within ${queryMs / 1000} s: ${POOL_FULL}, so give it as many as the replicas hold at once (its default_pool_size, 11 for each waiter); else the database server is overloaded or stopped answering`,
         );
       }
       // The driver's words when the server asks for a password and it has none.
@@ -1097,6 +1108,7 @@ export class PostgresEventStore implements EventStore {
       connect,
       urlFrom: options.urlFrom ?? databaseSettings.url.env,
       databaseCheck: databaseNameCheck(options.url, options.urlFrom ?? databaseSettings.url.env),
+      queryMs: options.queryMs ?? QUERY_MS,
     };
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
