@@ -1043,6 +1043,22 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event())).duplicate).toBe(false);
     });
 
+    test("a user without rights on tables up to date, granted before their owner made them, is told at start what to grant", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
+      const user = `${schema}_early`;
+      await admin.query(`CREATE ROLE ${user} LOGIN`);
+      // A DBA's grants, made before the tables were: ALL TABLES is those there at the time.
+      await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
+      await open(url);
+      const asUser = new URL(url);
+      asUser.username = user;
+      await expect(open(asUser.href)).rejects.toThrow(
+        "permission denied for table waiter_schema (PostgreSQL 42501): waiter's database user lacks rights on its tables: grant it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences (GRANT … ON ALL TABLES IN SCHEMA …, GRANT … ON ALL SEQUENCES IN SCHEMA …), which hold for the tables there at the time: again after an upgrade that adds one, or once for all with ALTER DEFAULT PRIVILEGES FOR ROLE (their owner) IN SCHEMA … GRANT …",
+      );
+    });
+
     test("a schema that exists, which waiter's user neither owns nor may create in, is to be made the user's, not created", async () => {
       const name = uniqueName("owned");
       await admin.query(`CREATE DATABASE ${name}`);

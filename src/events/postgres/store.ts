@@ -564,6 +564,10 @@ function poolerFull(message: string | undefined): string | undefined {
   );
 }
 
+/** The rights waiter's database user needs on the tables someone else owns. */
+const TABLE_RIGHTS =
+  "USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences";
+
 /** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
 function refusedAtStart(code: string | undefined, message: string | undefined, urlFrom: string): string | undefined {
   if (code === "25006") {
@@ -571,6 +575,10 @@ function refusedAtStart(code: string | undefined, message: string | undefined, u
   }
   if (code === "53300") return `the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`;
   if (code === "08P01") return poolerRefused(message, urlFrom) ?? poolerFull(message);
+  // A DBA's GRANT … ON ALL TABLES covers the tables there at the time, not those made after it.
+  if (code === "42501" && /^permission denied for (table|sequence) /.test(message ?? "")) {
+    return `waiter's database user lacks rights on its tables: grant it ${TABLE_RIGHTS} (GRANT … ON ALL TABLES IN SCHEMA …, GRANT … ON ALL SEQUENCES IN SCHEMA …), which hold for the tables there at the time: again after an upgrade that adds one, or once for all with ALTER DEFAULT PRIVILEGES FOR ROLE (their owner) IN SCHEMA … GRANT …`;
+  }
   return undefined;
 }
 
@@ -706,7 +714,7 @@ export function storeError(
     return new StoreNotWritable(
       `PostgreSQL ${code}: ${message}`,
       `its database user lacks rights on waiter's tables (${database})`,
-      "grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences",
+      `grants it ${TABLE_RIGHTS}`,
     );
   }
   if (code === "55P03") {
