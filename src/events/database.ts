@@ -341,7 +341,7 @@ export function optionsSearchPath(
     const [name, value] = [setting?.split("=")[0], setting?.slice(setting.indexOf("=") + 1)];
     if (setting?.includes("=") && name?.replaceAll("-", "_").toLowerCase() === "search_path") path = value;
   }
-  return path === undefined ? undefined : { path, from: inUrl ? `the options in ${urlFrom}` : "PGOPTIONS" };
+  return path === undefined ? undefined : { path, from: `the options in ${inUrl ? urlFrom : "PGOPTIONS"}` };
 }
 
 /**

@@ -1677,7 +1677,7 @@ describe("the event store's database", () => {
       optionsSearchPath("postgres://waiter@db/waiter", "WAITER_DATABASE_URL", { PGOPTIONS: "-c search_path=ws" }),
     ).toEqual({
       path: "ws",
-      from: "PGOPTIONS",
+      from: "the options in PGOPTIONS",
     });
     // The URL's options beat PGOPTIONS, which the driver then does not read.
     expect(
