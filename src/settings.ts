@@ -438,6 +438,21 @@ const IN_QUOTES =
 const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
+/**
+ * The placeholder an MCP client's entry wrote as a setting's whole value (`${NAME}`, `${env:NAME}`,
+ * `${input:id}`) and the client passed on as written, without a `:-default`, which may be the
+ * secret itself; else undefined.
+ */
+function unreplaced(value: string): string | undefined {
+  const name = /^\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}$/.exec(value)?.[1];
+  return name === undefined ? undefined : `\${${name}}`;
+}
+
+/** What a message says of a value that is a client's placeholder, `unreplaced` gives it. */
+function leftAsWritten(placeholder: string): string {
+  return `is ${placeholder} as the MCP client's entry writes it, which the client did not replace: it replaces none, or the variable is not set where the client runs (Claude Code then passes it on as written), or it is an \${input:…}, which only VS Code asks for; write the value itself in the entry, or set the variable before starting the client`;
+}
+
 /** Whether `value` is an absolute path (POSIX, Windows or UNC) that goes on past its last # into a folder. */
 function inPathName(value: string): boolean {
   return /^(?:\/|[A-Za-z]:[/\\]|\\\\)/.test(value) && /[/\\]/.test(value.slice(value.lastIndexOf("#")));
@@ -458,6 +473,8 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   const value = setValue(env[variable])?.trim();
   if (value === undefined) return undefined;
   if (inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
+  const placeholder = unreplaced(value);
+  if (placeholder) throw new ConfigError(`invalid setting ${variable}: ${leftAsWritten(placeholder)}`);
   // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
   // Nor does a path's, but in a folder's name (C# Projects): a comment is not followed by more of the path.
   if (!/^[[{]/.test(value) && /\s#|#\s/.test(value) && !inPathName(value)) {
@@ -511,6 +528,9 @@ export class Secrets {
     if (!padded && inQuotes(secret)) {
       throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${IN_QUOTES}`);
     }
+    const placeholder = padded ? undefined : unreplaced(secret);
+    if (placeholder)
+      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${leftAsWritten(placeholder)}`);
     if (!padded) {
       this.record({
         secret,

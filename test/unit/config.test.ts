@@ -173,6 +173,41 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_HTTP_TOKENS: tokens, OPS_TOKEN: token }).http.tokens).toMatchObject([{ secret: token }]);
   });
 
+  test(`a value that is an MCP client's \${NAME} left as written stops waiter saying the client did not replace it, never showing a default`, () => {
+    const left = (placeholder: string) =>
+      `is ${placeholder} as the MCP client's entry writes it, which the client did not replace: it replaces none, or the variable is not set where the client runs (Claude Code then passes it on as written), or it is an \${input:…}, which only VS Code asks for; write the value itself in the entry, or set the variable before starting the client`;
+    const stripe = JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" } });
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ WAITER_CONTACT: `\${WAITER_CONTACT}` }, `invalid setting WAITER_CONTACT: ${left(`\${WAITER_CONTACT}`)}`],
+      [{ WAITER_DATA_DIR: `\${env:WAITER_DATA}` }, `invalid setting WAITER_DATA_DIR: ${left(`\${env:WAITER_DATA}`)}`],
+      [
+        { WAITER_WOO_URL: "https://shop.example", WAITER_WOO_KEY: "ck_1", WAITER_WOO_SECRET: `\${input:woo-secret}` },
+        `WAITER_WOO_SECRET ${left(`\${input:woo-secret}`)}`,
+      ],
+      // A default written after :- may be the secret itself: only the variable's name is said.
+      [
+        {
+          WAITER_WEBHOOKS_SOURCES: stripe,
+          STRIPE_WEBHOOK_SECRET: `\${STRIPE_SECRET:-whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}`,
+        },
+        `webhook source stripe: STRIPE_WEBHOOK_SECRET ${left(`\${STRIPE_SECRET}`)}`,
+      ],
+    ];
+    for (const [env, message] of cases)
+      expect(
+        messageOf(() => load(env)),
+        JSON.stringify(env),
+      ).toBe(message);
+    // A $ or a ${ inside a value is the value's own.
+    const secret = `whsec_\${MfKQ9r8GKYqr}TwjUPD8ILPZIo2$LaLaSw`;
+    expect(
+      webhooksOf(load({ WAITER_WEBHOOKS_SOURCES: stripe, STRIPE_WEBHOOK_SECRET: secret })).sources[0]?.secrets,
+    ).toEqual([secret]);
+    expect(load({ WAITER_CONTACT: `https://example.com/\${x}` }).toolsets.weather?.contact).toBe(
+      `https://example.com/\${x}`,
+    );
+  });
+
   test("a comment after a variable's value, which an env file keeps as part of it, stops waiter naming the comment", () => {
     const comment =
       "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
