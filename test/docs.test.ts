@@ -240,13 +240,13 @@ test("mcp.json and the client entries the docs show start waiter and set only re
   expect(entries.length).toBeGreaterThanOrEqual(4);
   const known = new Set([CONFIG_FILE_ENV, ...settings.map((s) => s.env)]);
   for (const { page, entry, vsCode } of entries) {
+    // VS Code requires the transport named; an entry that names it names the right one.
     if (entry.url) {
-      // A client of waiter serve: VS Code names the transport, which it requires.
       expect(entry.url, page).toBe("https://waiter.example.com/mcp");
-      if (vsCode) expect(entry.type, page).toBe("http");
+      if (vsCode || entry.type) expect(entry.type, page).toBe("http");
       continue;
     }
-    if (vsCode) expect(entry.type, page).toBe("stdio");
+    if (vsCode || entry.type) expect(entry.type, page).toBe("stdio");
     expect(entry.command, page).toBe("node");
     expect(entry.args, page).toEqual(["/path/to/waiter/dist/src/cli.js"]);
     for (const name of Object.keys(entry.env ?? {})) expect(known, `${page}: ${name}`).toContain(name);

@@ -154,7 +154,7 @@ test("run by hand in a terminal, waiter says what it is and points to each clien
   server.child.stdin.end();
   expect(await server.exited).toBe(0);
   expect(server.stdout()).toBe("");
-  // VS Code's file takes "servers" and Claude Code a command line: mcp.json's "mcpServers" entry is not theirs.
+  // VS Code's entry needs a "type" and Claude Code takes a command line: mcp.json's entry is not theirs as it is.
   expect(server.stderr()).toContain(
     `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\nAdd it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with \`npm run inspect\`.\n`,
   );
