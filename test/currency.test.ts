@@ -535,9 +535,18 @@ describe("cross rates", () => {
     // No such day, or a day and month either way round: today's date, not a guess.
     for (const date of ["31.2.2026", "8/30/2026"]) {
       expect(await refused(date), date).toBe(
-        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC",
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
       );
     }
+  });
+
+  test("a day in words, asked just after midnight in Prague, is told Prague's date, not UTC's of the day before", async () => {
+    // Wednesday 00:30 in Prague and Frankfurt, still Tuesday in UTC: a Czech user's "yesterday" is Tuesday.
+    setClock("2026-12-08T23:30:00Z");
+    const refused = await server.call("currency_rates", { date: "yesterday", symbols: ["USD"], source: "cnb" });
+    expect(text(refused)).toBe(
+      "Invalid arguments for currency_rates: date: must be a date as YYYY-MM-DD; today is 2026-12-09 in Prague and Frankfurt, where the fixings are dated; it is 2026-12-08T23:30Z now",
+    );
   });
 
   test("a date with white space around it is the date", async () => {
@@ -1110,12 +1119,12 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 1, from: "EUR", to: "CZK", date: "yesterday" },
-      /date: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC$/,
+      /date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now$/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["USD"], start: "last monday", end: "2026-11-27" },
-      /start: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC$/,
+      /start: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now$/,
     ],
     ["currency_rates", { date: "2999-01-01" }, /date: must not be after 2026-11-30/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],

@@ -3,6 +3,7 @@ import { word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
+import { PUBLICATION } from "./cnb.js";
 import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, dueBy, fixingDay, lastWorkingDay, publishes } from "./schedule.js";
 
@@ -168,7 +169,9 @@ function dateArg(instead: (latest: string) => string) {
 /**
  * Why a date is refused: the date to send where the text names one day without doubt, as Czech and
  * German write it (30. 8. 2026) or as an order's time stamp begins (2026-08-30T10:15:00); otherwise
- * today's date, which a day in words ("yesterday") needs and a model may not know.
+ * today's date, which a day in words ("yesterday") needs and a model may not know: the banks' (Prague
+ * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
+ * hours, and the time in UTC, for a user elsewhere.
  */
 function notADate(input: unknown): string {
   const text = String(input);
@@ -177,7 +180,7 @@ function notADate(input: unknown): string {
   const meant = day && month && year ? `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}` : stamped;
   return meant && isCalendarDate(meant)
     ? `must be a date as YYYY-MM-DD: send ${meant}`
-    : `must be a date as YYYY-MM-DD; today is ${isoDate(clock.now())} in UTC`;
+    : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing");
