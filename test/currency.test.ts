@@ -1931,6 +1931,32 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a past date answered without its own fixing, by an upstream behind, is asked again once the next is due, not kept a month", async () => {
+    // Tuesday 10:00 in Frankfurt: Frankfurter has not taken in Monday's fixing yet and carries Friday's forward.
+    setClock("2026-12-08T09:00:00Z");
+    frankfurter.intercept = (request) =>
+      request.path === "/v1/2026-12-07"
+        ? {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ amount: 1, base: "EUR", date: "2026-12-04", rates: ecbTable("2026-12-04") }),
+          }
+        : undefined;
+    const session = await startCurrency();
+    try {
+      const behind = await session.call("currency_rates", { date: "2026-12-07", symbols: ["USD"] });
+      expect(behind.structuredContent).toMatchObject({ date: "2026-12-04", requested_date: "2026-12-07" });
+      frankfurter.intercept = undefined;
+      setClock("2026-12-08T15:05:00Z"); // Tuesday 16:05: the next publication is due
+      const caught = await session.call("currency_rates", { date: "2026-12-07", symbols: ["USD"] });
+      expect(caught.structuredContent).toMatchObject({ date: "2026-12-07" });
+      expect(caught.structuredContent).not.toHaveProperty("note");
+    } finally {
+      frankfurter.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

@@ -23,16 +23,26 @@ const PAST_TTL = 30 * 24 * 3600;
 /**
  * Whether a fixing asked for by date is final (its date is before today where it is published),
  * and how long to cache an answer: long when final, else as `latestTtl` says for the date
- * `dated` reads off the answer. That wait is worked out in the publisher's time zone, which costs
- * more than a cached answer: it is a function, asked only when an answer is kept.
+ * `dated` reads off the answer. A final answer older than the fixing the calendar gives its date
+ * (Friday's for Monday, from an upstream that has not taken Monday's in yet) is kept as the latest
+ * would be, until the next publication is due, not a month. That wait is worked out in the
+ * publisher's time zone, which costs more than a cached answer: it is a function, asked only when
+ * an answer is kept.
  */
 export function cachePolicy<T>(
   publication: Publication,
   date: string | undefined,
   dated: (answer: T) => string | undefined,
-): { final: boolean; ttl: number | ((answer: T) => number) } {
+): { final: boolean; ttl: (answer: T) => number } {
   const final = date !== undefined && dayOver(publication, date);
-  return { final, ttl: final ? PAST_TTL : (answer) => latestTtl(publication, dated(answer)) };
+  return {
+    final,
+    ttl: (answer) => {
+      const day = dated(answer);
+      if (final && day !== undefined && day >= lastWorkingDay(publication, date)) return PAST_TTL;
+      return latestTtl(publication, day);
+    },
+  };
 }
 
 /** Whether the day `date` is over where `publication` is made: its fixing, if it has one, is out. */
