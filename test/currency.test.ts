@@ -1946,6 +1946,10 @@ describe("the latest fixing follows each source's publication time", () => {
     try {
       const behind = await session.call("currency_rates", { date: "2026-12-07", symbols: ["USD"] });
       expect(behind.structuredContent).toMatchObject({ date: "2026-12-04", requested_date: "2026-12-07" });
+      // Not a holiday: Monday is a working day of the ECB's calendar, whose fixing the source lacks.
+      expect(text(behind)).toContain(
+        "\nThe European Central Bank gave no fixing for 2026-12-07 (a Monday, a working day in its calendar: the source may not have it yet); these are the rates of 2026-12-04, the last before it.",
+      );
       frankfurter.intercept = undefined;
       setClock("2026-12-08T15:05:00Z"); // Tuesday 16:05: the next publication is due
       const caught = await session.call("currency_rates", { date: "2026-12-07", symbols: ["USD"] });

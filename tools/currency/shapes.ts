@@ -233,8 +233,8 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
 
 /**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
- * publishes, or the day has none (a weekend; one of the source's closing days; a weekday without
- * one all the same, once the day is over there), and the working day's before that stands for it
+ * publishes, or the day has none (a weekend; one of the source's closing days), or the source gave
+ * none for a working day that is over there, and the working day's before that stands for it
  * may be still to come too. A fixing kept when the source failed is not the latest available: the
  * one standing for the day, once its time has come, is said to be due, never still to come.
  */
@@ -252,8 +252,12 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
   if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
   const weekday = weekdayOf(requested);
-  const why =
-    weekday === 0 || weekday === 6 ? "" : `: a ${publishes(publication, requested) ? "holiday" : publication.holiday}`;
+  // A working day over without its fixing (neither due nor to come, or it was said above): the
+  // source may not have taken it in yet, or closed on a day its calendar does not know.
+  if (publishes(publication, requested)) {
+    return `${capitalized(source.name)} gave no fixing for ${requested} (a ${WEEKDAYS[weekday]}, a working day in its calendar: the source may not have it yet); these are the rates of ${fixing.date}, the last before it.`;
+  }
+  const why = weekday === 0 || weekday === 6 ? "" : `: a ${publication.holiday}`;
   const none = `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why})`;
   if (due) return `${none}, and ${due}.`;
   return pending
