@@ -176,6 +176,33 @@ describe("each bank publishes on its own calendar", () => {
     );
   });
 
+  test("a history of a working day its source has not taken in yet says so, not that the bank publishes none then", async () => {
+    // Tuesday 10:00 in Frankfurt: Frankfurter has not taken in Monday's fixing, and answers with Friday's before it.
+    setClock("2026-12-08T09:00:00Z");
+    frankfurter.intercept = (request) =>
+      request.path.startsWith("/v1/2026-12-0")
+        ? {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ amount: 1, base: "EUR", rates: { "2026-12-04": ecbTable("2026-12-04") } }),
+          }
+        : undefined;
+    try {
+      const range = { base: "EUR", symbols: ["USD"], end: "2026-12-07" };
+      const none = await server.call("currency_history", { ...range, start: "2026-12-07" });
+      expect(text(none)).toBe(
+        "No fixing between 2026-12-07 and 2026-12-07: the European Central Bank gave none for 2026-12-07, a working day in its calendar: the source may not have it yet.",
+      );
+      const some = await server.call("currency_history", { ...range, start: "2026-12-04" });
+      expect(some.structuredContent).toMatchObject({
+        end: "2026-12-04",
+        note: "The European Central Bank gave none for 2026-12-07, a working day in its calendar: the source may not have it yet; the range ends with the fixing of 2026-12-04.",
+      });
+    } finally {
+      frankfurter.intercept = undefined;
+    }
+  });
+
   test("a CNB history to New Year's Day, begun east of Prague only, asks for no year Prague has not begun", async () => {
     setClock("2026-12-31T12:00:00Z"); // 13:00 in Prague; 02:00 on New Year's Day in UTC+14
     const asked = cnb.requests.length;

@@ -4,6 +4,7 @@ import { capitalized } from "../../src/shown.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
+import { dayOver, publishes } from "./schedule.js";
 import {
   code,
   codes,
@@ -108,15 +109,21 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const last = fixings.at(-1);
       if (!first || !last) {
         const pending = firstPending(from, args.end, source);
+        const lacking = pending ? undefined : firstLacking(from, args.end, source);
         throw new ToolError(
           pending
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
-            : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
+            : lacking
+              ? `No fixing between ${args.start} and ${args.end}: ${lacking}.`
+              : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
         );
       }
       // A range reaching a fixing still to come says so, lest its days read as ones without a fixing;
-      // so does one with fixings left out for want of the base (CNY's before 2005).
-      const pending = firstPending(isoDate(Date.parse(last.date) + DAY_MS), args.end, source);
+      // so does one ending on working days the source gave none for, and one with fixings left out for
+      // want of the base (CNY's before 2005).
+      const after = isoDate(Date.parse(all.at(-1)?.date ?? last.date) + DAY_MS);
+      const pending = firstPending(after, args.end, source);
+      const lacking = pending ? undefined : firstLacking(after, args.end, source);
       const note = [
         fixings.length < all.length
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
@@ -124,6 +131,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         pending
           ? `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`
           : undefined,
+        lacking ? `${capitalized(lacking)}; the range ends with the fixing of ${last.date}.` : undefined,
       ]
         .filter(Boolean)
         .join(" ");
@@ -167,6 +175,21 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       return [head, ...(r.note ? [r.note] : []), ...lines].join("\n");
     },
   });
+}
+
+/**
+ * The first working day of the source's calendar from `first` to `end` that is over without a fixing
+ * in the answer, said as the source's lack: it may not have taken it in yet (Frankfurter, which polls
+ * the ECB until 16:30 UTC, takes a fixing published later in the next working day).
+ */
+function firstLacking(first: string, end: string, source: RateSource): string | undefined {
+  for (let day = Date.parse(first); day <= Date.parse(end); day += DAY_MS) {
+    const date = isoDate(day);
+    if (publishes(source.publication, date) && dayOver(source.publication, date)) {
+      return `${source.name} gave none for ${date}, a working day in its calendar: the source may not have it yet`;
+    }
+  }
+  return undefined;
 }
 
 /** Why the first working day from `first` to `end` has no fixing yet, if one of them is still to come. */
