@@ -1201,29 +1201,42 @@ export class PostgresEventStore implements EventStore {
 
   /** Stores a batch in one statement, has this process's listeners told, and resolves each add. */
   async #commit(batch: Pending[]): Promise<void> {
-    const events = await this.#keyedAsStored(batch.map((p) => p.event));
-    const ids = events.map((e) => this.#nextId(e.receivedAt));
+    const given = batch.map((p) => p.event);
+    const ids = given.map((e) => this.#nextId(e.receivedAt));
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies.
-    const inserted = await this.#query<{ id: string; dropped: Dropped | null }>(
-      "SELECT added_id AS id, dropped FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies. A
+    // retry of a delivery an older waiter stored under its former id (an event, or a delivery
+    // retention dropped) is keyed as that one was, and the keys are returned, nothing added too.
+    const rows = await this.#query<{ keyed: string[]; id: string | null; dropped: Dropped | null }>(
+      `SELECT k.keyed, a.added_id AS id, a.dropped FROM (SELECT ARRAY(
+         SELECT CASE WHEN n.former IS NOT NULL AND (
+             EXISTS (SELECT FROM events e WHERE e.source = n.source AND e.dedupe_id = n.former)
+             OR EXISTS (SELECT FROM dropped_deliveries d WHERE d.source = n.source AND d.dedupe_id = n.former))
+           THEN n.former ELSE n.dedupe END
+         FROM unnest($2::text[], $5::text[], $15::text[]) WITH ORDINALITY AS n (source, dedupe, former, at) ORDER BY at
+       ) AS keyed) k
+       LEFT JOIN LATERAL waiter_add($1, $2, $3, $4, k.keyed, $6, $7, $8, $9, $10, $11, $12, $13, $14) a ON true`,
       [
         ids,
-        events.map((e) => e.source),
-        events.map((e) => e.type),
-        events.map((e) => e.scheme),
-        events.map((e) => e.dedupeId),
-        events.map((e) => e.receivedAt),
-        events.map((e) => JSON.stringify(e.headers)),
-        events.map((e) => e.body),
-        events.map((e) => e.isJson ?? isJson(e.body)),
-        events.map((e) => e.body.length),
+        given.map((e) => e.source),
+        given.map((e) => e.type),
+        given.map((e) => e.scheme),
+        given.map((e) => e.dedupeId),
+        given.map((e) => e.receivedAt),
+        given.map((e) => JSON.stringify(e.headers)),
+        given.map((e) => e.body),
+        given.map((e) => e.isJson ?? isJson(e.body)),
+        given.map((e) => e.body.length),
         this.#channel,
         maxEvents,
         maxBytes,
         ageLimitMs(maxAgeDays),
+        given.map((e) => e.formerDedupeId ?? null),
       ],
     );
+    const keyed = (rows[0] as { keyed: string[] }).keyed;
+    const events = given.map((e, i) => ({ ...e, dedupeId: keyed[i] as string }));
+    const inserted = rows.filter((r) => r.id !== null);
     tellDropped(this.#onDropped, inserted[0]?.dropped);
     const added = new Set(inserted.map((r) => r.id));
     const repeats = events.filter((_, i) => !added.has(ids[i] as string));
@@ -1252,30 +1265,6 @@ export class PostgresEventStore implements EventStore {
       if (added.has(id)) resolve({ id, duplicate: false });
       else resolve(storedAs.get(`${event.source}\0${event.dedupeId}`) as Added);
     });
-  }
-
-  /**
-   * The events, each keyed as stored: a retry of a delivery an older waiter stored under its former
-   * id (an event, or a delivery retention dropped) is that one again.
-   */
-  async #keyedAsStored(events: NewEvent[]): Promise<NewEvent[]> {
-    const formers = events.filter((e) => e.formerDedupeId !== undefined);
-    if (formers.length === 0) return events;
-    const held = new Set(
-      (
-        await this.#query<{ source: string; dedupe_id: string }>(
-          `SELECT source, dedupe_id FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-           UNION ALL
-           SELECT source, dedupe_id FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-          [formers.map((e) => e.source), formers.map((e) => e.formerDedupeId)],
-        )
-      ).map((r) => `${r.source}\0${r.dedupe_id}`),
-    );
-    return events.map((e) =>
-      e.formerDedupeId !== undefined && held.has(`${e.source}\0${e.formerDedupeId}`)
-        ? { ...e, dedupeId: e.formerDedupeId }
-        : e,
-    );
   }
 
   async expire(now = clock.now()): Promise<void> {
