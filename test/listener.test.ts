@@ -1424,10 +1424,13 @@ test("/healthz answers at that spelling alone, so a proxy that hides it hides it
   }
 });
 
-test("/healthz asked by publicUrl's name, as a proxy or tunnel passes it on from anyone, says its status alone; asked at waiter's own address, its sources and store too", async () => {
-  const { port, store } = await start({ WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com" });
+test("/healthz asked by publicUrl's name or an allowedHosts one, as a proxy or tunnel passes it on from anyone, says its status alone; asked at waiter's own address, its sources and store too", async () => {
+  const { port, store } = await start({
+    WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+    WAITER_WEBHOOKS_ALLOWED_HOSTS: "abc.trycloudflare.com",
+  });
   const healthz = (host: string) => send(port, { method: "GET", path: "/healthz", host });
-  for (const host of ["hooks.example.com", "HOOKS.example.com:443"]) {
+  for (const host of ["hooks.example.com", "HOOKS.example.com:443", "abc.trycloudflare.com"]) {
     expect(await healthz(host), host).toEqual({ status: 200, body: { status: "ok" } });
   }
   expect((await healthz(`127.0.0.1:${port}`)).body).toMatchObject({ status: "ok", sources: ["erp", "trial"] });

@@ -69,16 +69,20 @@ export function originCheck(
 }
 
 /**
- * Whether a request names the listener by publicUrl's host, as a reverse proxy or tunnel passes on
- * a request from anyone; never where that host is loopback or the listen address, which this
- * machine's own checks name it by too.
+ * Whether a request names the listener by publicUrl's host or an allowedHosts one, as a reverse
+ * proxy or tunnel passes on a request from anyone; never by a loopback name or the listen
+ * address, which this machine's own checks name it by too.
  */
 export function byPublicName(
-  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">,
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts">,
 ): (host: string | undefined) => boolean {
-  const name = webhooks.publicUrl ? new URL(webhooks.publicUrl).hostname : undefined;
-  if (!name || isLoopbackHost(name) || listenNamesOf(webhooks.listen.host.toLowerCase()).has(name)) return () => false;
-  return (host) => host !== undefined && HOST_HEADER.exec(host.toLowerCase())?.[1] === name;
+  const own = listenNamesOf(webhooks.listen.host.toLowerCase());
+  const names = new Set(
+    [...(webhooks.publicUrl ? [new URL(webhooks.publicUrl).hostname] : []), ...webhooks.allowedHosts].filter(
+      (name) => !isLoopbackHost(name) && !own.has(name),
+    ),
+  );
+  return (host) => host !== undefined && names.has(HOST_HEADER.exec(host.toLowerCase())?.[1] ?? "");
 }
 
 /**

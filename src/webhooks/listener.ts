@@ -300,8 +300,8 @@ export function listenerApp(parts: ListenerParts): {
       return;
     }
     // Who answers, in every answer: the store's id tells another waiter that finds the port held
-    // whether the webhooks go into the store it reads. Asked by publicUrl's name, through a proxy or
-    // tunnel that passes /healthz on from anyone, the status alone, which a load balancer or an
+    // whether the webhooks go into the store it reads. Asked by publicUrl's or an allowedHosts name,
+    // through a proxy or tunnel that passes /healthz on from anyone, the status alone, which a load balancer or an
     // uptime monitor reads: the sources and the store's figures are for waiter's own address.
     const shown = !publicly(req.headers.host);
     const who = shown
