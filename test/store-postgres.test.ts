@@ -9,7 +9,13 @@ import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
-import { PostgresEventStore, pageQuery, paymentQuery, typesQuery } from "../src/events/postgres/store.js";
+import {
+  deliveredAsQuery,
+  PostgresEventStore,
+  pageQuery,
+  paymentQuery,
+  typesQuery,
+} from "../src/events/postgres/store.js";
 import { ListenWatch } from "../src/events/postgres/watch.js";
 import { type Gone, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
@@ -1399,6 +1405,21 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await planned(rows, async (explain) => {
         const plan = await explain(paymentQuery("3000006542"));
         expect(plan).toMatch(/Index Scan using events_source_dedupe_id_key on events/);
+        expect(plan).not.toMatch(/Seq Scan on events/);
+      });
+    });
+
+    test("a Shopify webhook's id is looked up through its index, never by reading every event", async () => {
+      // 20,000 events of a Shopify source, each with its webhook id under one of the header names.
+      const rows = `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+        SELECT 'e' || g, 'shop', 'orders/paid', 'shopify', 'orders/paid:' || g || ':o' || g, g,
+               json_build_object(CASE WHEN g % 2 = 0 THEN 'shopify-webhook-id' ELSE 'x-shopify-webhook-id' END, 'wh-' || g)::text,
+               '\\x7b7d', true, 2
+        FROM generate_series(1, 20000) AS g;
+        INSERT INTO counters (source, outcome, n) VALUES ('shop', 'received', 20000)`;
+      await planned(rows, async (explain) => {
+        const plan = await explain(deliveredAsQuery("wh-6542"));
+        expect(plan).toMatch(/Index Scan (using|on) events_by_shopify_webhook/);
         expect(plan).not.toMatch(/Seq Scan on events/);
       });
     });

@@ -846,6 +846,16 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   return [sql, params];
 }
 
+/** The stored events `deliveryId` names: by its key in each source, or as a Shopify webhook's id. */
+export function deliveredAsQuery(deliveryId: string): [string, unknown[]] {
+  return [
+    `SELECT id, source FROM events WHERE seq IN (
+       SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
+       UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = $1) ORDER BY seq`,
+    [deliveryId],
+  ];
+}
+
 /**
  * The statement that finds a Comgate or GoPay payment's events, and its parameters: each delivery id
  * the payment's documented states make, looked up by its key. A prefix cannot be, as the database's
@@ -1348,12 +1358,7 @@ export class PostgresEventStore implements EventStore {
 
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
-    return this.#query<{ id: string; source: string }>(
-      `SELECT id, source FROM events WHERE seq IN (
-         SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
-         UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = $1) ORDER BY seq`,
-      [deliveryId],
-    );
+    return this.#query<{ id: string; source: string }>(...deliveredAsQuery(deliveryId));
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

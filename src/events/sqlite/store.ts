@@ -107,6 +107,10 @@ const ACKS_SCHEMA =
  */
 const SHOPIFY_WEBHOOK_ID = `coalesce(json_extract(headers, '$."shopify-webhook-id"'), json_extract(headers, '$."x-shopify-webhook-id"'))`;
 const SHOPIFY_SCHEMA = `CREATE INDEX IF NOT EXISTS events_by_shopify_webhook ON events (${SHOPIFY_WEBHOOK_ID}) WHERE scheme = 'shopify';`;
+/** The stored events a delivery id names (given twice): by its key in each source, or as a Shopify webhook's id. */
+export const DELIVERED_AS = `SELECT id, source FROM events WHERE seq IN (
+  SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = ?
+  UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = ?) ORDER BY seq`;
 /** How many acknowledgements the acks table keeps: far more than a process that looks every 200 ms misses. */
 const ACKS_KEPT = 1_000;
 
@@ -911,11 +915,7 @@ export class SqliteEventStore implements EventStore {
 
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
-    return this.#sql(
-      `SELECT id, source FROM events WHERE seq IN (
-         SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = ?
-         UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = ?) ORDER BY seq`,
-    ).all(deliveryId, deliveryId) as { id: string; source: string }[];
+    return this.#sql(DELIVERED_AS).all(deliveryId, deliveryId) as { id: string; source: string }[];
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
