@@ -439,9 +439,9 @@ const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
 /**
- * The placeholder an MCP client's entry wrote as a setting's whole value (`${NAME}`, `${env:NAME}`,
- * `${input:id}`) and the client passed on as written, without a `:-default`, which may be the
- * secret itself; else undefined.
+ * The placeholder written as a setting's whole value (`${NAME}`, `${env:NAME}`, `${input:id}`) that
+ * reached waiter as written, from an env file or an MCP client's entry, without a `:-default`, which
+ * may be the secret itself; else undefined.
  */
 function unreplaced(value: string): string | undefined {
   const name = /^\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}$/.exec(value)?.[1];
@@ -450,7 +450,7 @@ function unreplaced(value: string): string | undefined {
 
 /** What a message says of a value that is a client's placeholder, `unreplaced` gives it. */
 function leftAsWritten(placeholder: string): string {
-  return `is ${placeholder} as the MCP client's entry writes it, which the client did not replace: it replaces none, or the variable is not set where the client runs (Claude Code then passes it on as written), or it is an \${input:…}, which only VS Code asks for; write the value itself in the entry, or set the variable before starting the client`;
+  return `is ${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
 }
 
 /** Whether `value` is an absolute path (POSIX, Windows or UNC) that goes on past its last # into a folder. */

@@ -173,9 +173,10 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_HTTP_TOKENS: tokens, OPS_TOKEN: token }).http.tokens).toMatchObject([{ secret: token }]);
   });
 
-  test(`a value that is an MCP client's \${NAME} left as written stops waiter saying the client did not replace it, never showing a default`, () => {
+  test(`a value that is a \${NAME} left as written, by an env file or an MCP client, stops waiter saying nothing replaced it, never showing a default`, () => {
+    // docs/compose.yml's raw env_file, systemd's EnvironmentFile and docker run --env-file replace none.
     const left = (placeholder: string) =>
-      `is ${placeholder} as the MCP client's entry writes it, which the client did not replace: it replaces none, or the variable is not set where the client runs (Claude Code then passes it on as written), or it is an \${input:…}, which only VS Code asks for; write the value itself in the entry, or set the variable before starting the client`;
+      `is ${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
     const stripe = JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" } });
     const cases: [NodeJS.ProcessEnv, string][] = [
       [{ WAITER_CONTACT: `\${WAITER_CONTACT}` }, `invalid setting WAITER_CONTACT: ${left(`\${WAITER_CONTACT}`)}`],
