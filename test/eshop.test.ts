@@ -597,6 +597,41 @@ describe("orders", () => {
     expect(noted.notes.some((n) => n.customer_note)).toBe(true);
   });
 
+  test("an item's options (a variation's attributes, a plugin's field) are read with its name, as the shop's admin shows them under it", async () => {
+    const [beans, filters, grinder] = woo.shop.order(O.pendingStockManaged).line_items;
+    // A variation of three attributes: WooCommerce names it by its product alone, its attributes in its meta.
+    Object.assign(beans as object, { product_id: P.houseBlend, variation_id: 130, name: "House Blend" });
+    beans?.meta_data.push(
+      { id: 9001, key: "pa_weight", value: "1-kg", display_key: "Weight", display_value: "1 kg" },
+      { id: 9002, key: "pa_grind", value: "espresso", display_key: "Grind", display_value: "Espresso" },
+      { id: 9003, key: "roast", value: "Dark" },
+      // The shop's own bookkeeping, which its admin shows no one.
+      { id: 9004, key: "_reduced_stock", value: "2" },
+    );
+    // A variation of one attribute carries it in its name already: not said twice.
+    Object.assign(filters as object, { variation_id: 131, name: "Paper Filters (100 pcs) - White" });
+    filters?.meta_data.push({
+      id: 9005,
+      key: "pa_colour",
+      value: "white",
+      display_key: "Colour",
+      display_value: "White",
+    });
+    // A plugin's field on a simple product, written as HTML.
+    grinder?.meta_data.push({ id: 9006, key: "Engraving", value: "Jana &amp; Petr" });
+
+    const result = await server.call("eshop_order_get", { id: O.pendingStockManaged });
+    const items = data<{ line_items: { name: string }[] }>(result).line_items.map((item) => item.name);
+    expect(items).toEqual([
+      "House Blend – Weight: 1 kg, Grind: Espresso, roast: Dark",
+      "Paper Filters (100 pcs) - White",
+      "Hand Grinder – Engraving: Jana & Petr",
+    ]);
+    expect(text(result)).toContain(
+      "- 2 × House Blend – Weight: 1 kg, Grind: Espresso, roast: Dark (product 116, variation 130): 39.98 EUR",
+    );
+  });
+
   test("an order with more notes than are shown says how many older ones are left out", async () => {
     const shown = () => server.call("eshop_order_get", { id: O.pending1999 });
     const before = woo.shop.order(O.pending1999).notes.length;

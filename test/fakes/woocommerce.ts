@@ -40,6 +40,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   cancelled/pending, notes; refunded records a refund of what is left, as wc_order_fully_refunded()
  *   does, without the gateway), then `set_paid: true` only when needs_payment() (pending or failed,
  *   total > 0) runs payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
+ * - Line items: a simple product's (`product_id`), or a variation's (`variation_id` beside its
+ *   product's id, and the variation's SKU), with their meta as get_all_formatted_meta_data() shows it
+ *   (`display_key`, `display_value`; the key and value where a test gives none).
  * - Taxes: one rate, Austria's, on the orders of buyers there; prices before tax, as WooCommerce
  *   stores them. Each line item and shipping line carries its tax; a tax line (`tax_lines`) has the
  *   rate's tax on the items (`tax_total`) and on shipping (`shipping_tax_total`) apart, and the
@@ -254,12 +257,22 @@ export interface WooMeta {
   id: number;
   key: string;
   value: string;
+  /**
+   * How a line item's meta reads in the shop's admin and emails, as WC_Order_Item's
+   * get_all_formatted_meta_data() makes it: an attribute's label ("Size" for pa_size) and its
+   * term's name ("M" for m). Without them, the key and value as they are.
+   */
+  display_key?: string;
+  display_value?: string;
 }
 
 export interface WooLineItem {
   id: number;
   name: string;
+  /** The variable product's id where the item is a variation. */
   product_id: number;
+  /** The variation's id; none for a simple product. */
+  variation_id?: number;
   quantity: number;
   /** Cents. */
   subtotal: number;
@@ -1258,12 +1271,13 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
     cart_hash: order.cart_hash,
     meta_data: order.meta_data.map((m) => ({ ...m })),
     line_items: order.line_items.map((item) => {
-      const product = ctx.shop.products.get(item.product_id);
+      // The item's product: its variation, where it is one, whose SKU it carries.
+      const product = ctx.shop.products.get(item.variation_id || item.product_id);
       return {
         id: item.id,
         name: item.name,
         product_id: item.product_id,
-        variation_id: 0,
+        variation_id: item.variation_id ?? 0,
         quantity: item.quantity,
         tax_class: "",
         subtotal: money(item.subtotal),
@@ -1271,7 +1285,7 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
         total: money(item.total),
         total_tax: money(taxOn(item.total, rate)),
         taxes: lineTaxes(item.total, item.subtotal),
-        meta_data: item.meta_data.map((m) => ({ ...m, display_key: m.key, display_value: m.value })),
+        meta_data: item.meta_data.map((m) => ({ display_key: m.key, display_value: m.value, ...m })),
         sku: product ? product.sku : null,
         price: item.quantity ? item.total / 100 / item.quantity : 0,
         image: { id: "", src: "" },

@@ -91,6 +91,16 @@ const orderSchema = z.object({
       subtotal: money,
       total: money,
       total_tax: money,
+      meta_data: z
+        .array(
+          z.object({
+            key: z.string(),
+            value: z.unknown(),
+            display_key: z.unknown().optional(),
+            display_value: z.unknown().optional(),
+          }),
+        )
+        .optional(),
     }),
   ),
   // tax_total is the rate's tax on the items; its tax on shipping is apart.
@@ -210,6 +220,30 @@ function toSummary(o: WooOrder): OrderSummary {
 }
 
 /**
+ * An item's name with what the shop's admin and emails show under it: its options (a variation's
+ * attributes, a plugin's fields: "Size: M", "Engraving: Jana") and WooCommerce's "Backordered: 2".
+ * A variation of more than two attributes is named by its product alone, so that without them the
+ * item reads as any of its variations. Keys that start "_" are the shop's own bookkeeping; a
+ * variation's attribute already in its name ("Paper Filters - White") is not said twice, as
+ * wc_is_attribute_in_product_name() decides.
+ */
+function itemName(item: WooOrder["line_items"][number]): string {
+  const name = htmlAsText(item.name);
+  const inName = (value: string) => {
+    const [lower, wanted] = [name.toLowerCase(), ` ${value.toLowerCase()}`];
+    return lower.includes(`${wanted},`) || lower.endsWith(wanted);
+  };
+  const options = (item.meta_data ?? []).flatMap(({ key, value, display_key, display_value }) => {
+    const shown = display_value ?? value;
+    if (key.startsWith("_") || (typeof shown !== "string" && typeof shown !== "number")) return [];
+    const text = htmlAsText(String(shown)).trim();
+    if (!text || (item.variation_id && inName(text))) return [];
+    return [`${htmlAsText(typeof display_key === "string" && display_key ? display_key : key)}: ${text}`];
+  });
+  return options.length ? `${name} – ${options.join(", ")}` : name;
+}
+
+/**
  * WooCommerce's own offline methods (bank transfer, cheque, cash on delivery), and none. A
  * gateway's plugin may pay an order without recording its transaction (GoPay's keeps its id in
  * its own meta): only these say the payment came by no gateway.
@@ -236,7 +270,7 @@ function toOrder(o: WooOrder): Order {
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
-      name: htmlAsText(item.name),
+      name: itemName(item),
       ...(item.product_id ? { product_id: item.product_id } : {}),
       ...(item.variation_id ? { variation_id: item.variation_id } : {}),
       ...(present(item.sku) ? { sku: item.sku as string } : {}),
