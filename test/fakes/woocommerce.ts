@@ -52,6 +52,13 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   system's; 201 + Location). The system's notes read with the author WC_Order::add_order_note()
  *   gives them, "WooCommerce": WC_REST_Order_Notes_Controller says "system" only of an author
  *   "woocommerce", in lower case.
+ * - Variations: products of their own (type `variation`, `parent_id`, named as
+ *   generate_product_title() names them), which GET /products/{id} reads and the `sku` filter finds,
+ *   with `manage_stock` "parent" and their product's stock where it counts one for all; PUT
+ *   /products/{id} refuses them (404 woocommerce_rest_invalid_product_id, as WooCommerce's products
+ *   endpoint writes no variation); /products/{product_id}/variations lists them and
+ *   /products/{product_id}/variations/{id} reads and writes one (`manage_stock`, `stock_quantity`),
+ *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent.
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
@@ -73,9 +80,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *
  * Not modelled: parameters and writable fields other than those above (ignored), bodies other
  * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a signatures,
- * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations
- * themselves (a variable product lists their ids and prices; no endpoint serves them), total_sales
- * bookkeeping, `_fields`, `_embed`.
+ * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations'
+ * own prices, sales and trash (a variable product keeps its variations' prices, as
+ * WC_Product_Variable::sync() does), total_sales bookkeeping, `_fields`, `_embed`.
  * Data: the documentation's sample product (794) and customer (25), plus a made-up coffee shop.
  */
 
@@ -172,7 +179,7 @@ export const WOO_IDS = {
     giftBox: 115,
     /** The documentation's sample product: no SKU, stock not managed. */
     docsSample: 794,
-    /** Variable, SKU COF-HOUSE, from "8.90" (variations 117, 118): stock kept per variation. */
+    /** Variable, SKU COF-HOUSE, from "8.90": stock kept per variation (117: 250 g, 12 in stock; 118: 1 kg, not counted). */
     houseBlend: 116,
     /** Variable (variations 120, 121): its stock counted on the product, 4. */
     tastingSet: 119,
@@ -225,11 +232,18 @@ export interface Address {
 export interface WooProduct {
   id: number;
   name: string;
-  type: "simple" | "variable";
+  type: "simple" | "variable" | "variation";
   /** publish, draft, pending or private. */
   status: string;
-  /** A variable product's variations: their ids and prices. */
+  /**
+   * A variable product's variations: their ids and prices, as WooCommerce keeps them synced on
+   * the product (WC_Product_Variable::sync()); each is a product of its own too.
+   */
   variations: { id: number; price: string }[];
+  /** A variation's variable product. */
+  parent_id?: number;
+  /** A variation's attributes: the attribute's name and the variation's option of it. */
+  attributes?: { name: string; option: string }[];
   slug: string;
   sku: string;
   regular_price: string;
@@ -674,6 +688,34 @@ function buildProducts(): Map<number, WooProduct> {
     { id: 120, price: "15.00" },
     { id: 121, price: "15.00" },
   ]);
+  // The variations, each with its name as WooCommerce makes it of its product's and its attribute's
+  // (WC_Product_Variation_Data_Store_CPT::generate_product_title()).
+  // id | product | option | SKU | stock counted | quantity
+  const variations: [number, number, string, string, boolean, number | null][] = [
+    [117, 116, "250 g", "COF-HOUSE-250", true, 12],
+    [118, 116, "1 kg", "COF-HOUSE-1KG", false, null],
+    [120, 119, "Light", "SET-TASTE-L", false, null],
+    [121, 119, "Dark", "SET-TASTE-D", false, null],
+  ];
+  for (const [id, parentId, option, sku, manage, quantity] of variations) {
+    const parent = products.get(parentId) as WooProduct;
+    const price = parent.variations.find((v) => v.id === id)?.price ?? "";
+    products.set(id, {
+      ...structuredClone(parent),
+      id,
+      name: `${parent.name} - ${option}`,
+      type: "variation",
+      variations: [],
+      parent_id: parentId,
+      attributes: [{ name: parentId === 116 ? "Weight" : "Roast", option }],
+      slug: `${parent.slug}-${option.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`,
+      sku,
+      regular_price: price,
+      manage_stock: manage,
+      stock_quantity: quantity,
+      stock_status: "instock",
+    });
+  }
   Object.assign(products.get(115) as WooProduct, {
     saleFrom: atLocal("2026-12-01 00:00:00"),
     saleTo: atLocal("2026-12-24 23:59:59"),
@@ -1348,6 +1390,65 @@ function priceHtml(product: WooProduct, now: Date): string {
   return `<del aria-hidden="true">${amount(product.regular_price)}</del> <ins aria-hidden="true">${amount(product.sale_price)}</ins>`;
 }
 
+/**
+ * Where a product's stock is counted, as WC_Product_Variation reads it: a variation that counts none
+ * of its own, of a product that counts one for all its variations, is counted on that product
+ * (`manage_stock` "parent", with its quantity and status).
+ */
+function stockOf(product: WooProduct, ctx: Ctx) {
+  const parent = product.parent_id === undefined ? undefined : ctx.shop.products.get(product.parent_id);
+  const counted = !product.manage_stock && parent?.manage_stock ? parent : product;
+  return {
+    manage_stock:
+      ctx.shop.manageStock && product.manage_stock
+        ? true
+        : counted !== product && ctx.shop.manageStock
+          ? "parent"
+          : false,
+    stock_quantity: counted.manage_stock ? counted.stock_quantity : null,
+    stock_status: counted.stock_status,
+    backorders: counted.backorders,
+    backorders_allowed: counted.backorders !== "no",
+    backordered: counted.stock_status === "onbackorder",
+  };
+}
+
+/** A variation as WC_REST_Product_Variations_Controller answers it: without name, type or parent. */
+function renderVariation(variation: WooProduct, ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  return {
+    id: variation.id,
+    date_created: date(variation.dateCreated),
+    date_created_gmt: dateGmt(variation.dateCreated),
+    date_modified: date(variation.dateModified),
+    date_modified_gmt: dateGmt(variation.dateModified),
+    description: "",
+    permalink: `${ctx.origin}/product/${variation.slug}/`,
+    sku: variation.sku,
+    price: priceOf(variation, ctx.now),
+    regular_price: variation.regular_price,
+    sale_price: variation.sale_price,
+    date_on_sale_from: date(variation.saleFrom),
+    date_on_sale_from_gmt: dateGmt(variation.saleFrom),
+    date_on_sale_to: date(variation.saleTo),
+    date_on_sale_to_gmt: dateGmt(variation.saleTo),
+    on_sale: onSale(variation, ctx.now),
+    status: variation.status,
+    purchasable: priceOf(variation, ctx.now) !== "",
+    virtual: variation.virtual,
+    downloadable: variation.downloadable,
+    ...stockOf(variation, ctx),
+    attributes: (variation.attributes ?? []).map((a) => ({ id: 0, name: a.name, option: a.option })),
+    menu_order: 0,
+    meta_data: [],
+    _links: {
+      self: link(`${api}/products/${variation.parent_id}/variations/${variation.id}`),
+      collection: link(`${api}/products/${variation.parent_id}/variations`),
+      up: link(`${api}/products/${variation.parent_id}`),
+    },
+  };
+}
+
 function renderProduct(product: WooProduct, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   return {
@@ -1380,17 +1481,16 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     total_sales: product.total_sales,
     virtual: product.virtual,
     downloadable: product.downloadable,
-    manage_stock: ctx.shop.manageStock && product.manage_stock,
-    stock_quantity: product.manage_stock ? product.stock_quantity : null,
-    stock_status: product.stock_status,
-    backorders: product.backorders,
-    backorders_allowed: product.backorders !== "no",
-    backordered: product.stock_status === "onbackorder",
+    ...stockOf(product, ctx),
     shipping_required: !product.virtual,
     shipping_taxable: !product.virtual,
     categories: product.categories,
     tags: [],
     ...product.extra,
+    parent_id: product.parent_id ?? 0,
+    ...(product.attributes
+      ? { attributes: product.attributes.map((a) => ({ id: 0, name: a.name, slug: a.name, option: a.option })) }
+      : {}),
     variations: product.variations.map((v) => v.id),
     meta_data: [],
     _links: { self: link(`${api}/products/${product.id}`), collection: link(`${api}/products`) },
@@ -1534,6 +1634,8 @@ function listProducts(ctx: Ctx): Reply {
           .filter((s) => s !== "")
       : null;
   const products = [...ctx.shop.products.values()].filter((product) => {
+    // A SKU is looked for among variations too (post_type product and product_variation).
+    if (product.type === "variation" && !skus) return false;
     if (skus && !skus.includes(collated(product.sku))) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
     if (search !== "") {
@@ -1697,6 +1799,14 @@ function updateOrder(ctx: Ctx): Reply {
 function updateProduct(ctx: Ctx): Reply {
   const product = ctx.shop.products.get(ctx.ids.id as number);
   if (!product) return wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400);
+  if (product.type === "variation") {
+    // WC_REST_Products_Controller's write endpoints take no variation.
+    return wpError(
+      "woocommerce_rest_invalid_product_id",
+      "To manipulate product variations you should use the /products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.",
+      404,
+    );
+  }
   const v = ctx.values;
   const before = JSON.stringify(renderProduct(product, ctx));
   // Stock data is read only while the shop manages stock at all.
@@ -1707,6 +1817,31 @@ function updateProduct(ctx: Ctx): Reply {
   }
   if (JSON.stringify(renderProduct(product, ctx)) !== before) product.dateModified = ctx.now;
   return { status: 200, body: renderProduct(product, ctx) };
+}
+
+/** The variation a variations route names, of the product it names; undefined for another. */
+function variationOf(ctx: Ctx): WooProduct | undefined {
+  const variation = ctx.shop.products.get(ctx.ids.id as number);
+  return variation?.type === "variation" && variation.parent_id === ctx.ids.product_id ? variation : undefined;
+}
+
+const NO_VARIATION = wpError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404);
+
+/**
+ * WC_REST_Product_Variations_Controller::prepare_object_for_database(): `manage_stock`, then
+ * `stock_quantity` only while the variation counts its own.
+ */
+function updateVariation(ctx: Ctx): Reply {
+  const variation = variationOf(ctx);
+  if (!variation) return NO_VARIATION;
+  const v = ctx.values;
+  if (ctx.shop.manageStock) {
+    if (typeof v.manage_stock === "boolean") variation.manage_stock = v.manage_stock;
+    if (variation.manage_stock && typeof v.stock_quantity === "number") variation.stock_quantity = v.stock_quantity;
+    settleStockStatus(variation, ctx.shop.outOfStockThreshold);
+  }
+  variation.dateModified = ctx.now;
+  return { status: 200, body: renderVariation(variation, ctx) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1886,6 +2021,40 @@ const ROUTES: Route[] = [
         args: { manage_stock: { type: "boolean" }, stock_quantity: { type: "integer" } },
         permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.edit),
         handle: updateProduct,
+      },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/products\/(?<product_id>\d+)\/variations$/i,
+    endpoints: {
+      GET: {
+        args: PAGING,
+        permission: keyed(cannot.list),
+        handle: (ctx) => {
+          const product = ctx.shop.products.get(ctx.ids.product_id as number);
+          const variations = (product?.variations ?? [])
+            .map((v) => ctx.shop.products.get(v.id))
+            .filter((v): v is WooProduct => v !== undefined);
+          return paged(ctx, `products/${ctx.ids.product_id}/variations`, variations, (v) => renderVariation(v, ctx));
+        },
+      },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/products\/(?<product_id>\d+)\/variations\/(?<id>\d+)$/i,
+    endpoints: {
+      GET: {
+        args: {},
+        permission: keyed(cannot.view),
+        handle: (ctx) => {
+          const variation = variationOf(ctx);
+          return variation ? { status: 200, body: renderVariation(variation, ctx) } : NO_VARIATION;
+        },
+      },
+      EDIT: {
+        args: { manage_stock: { type: "boolean" }, stock_quantity: { type: "integer" } },
+        permission: keyed(cannot.edit),
+        handle: updateVariation,
       },
     },
   },

@@ -250,8 +250,15 @@ export function productTools(shop: ShopProvider): Tool[] {
     }
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
+      // Their ids, which no other answer shows: a variation's stock is set by its id.
+      const variations = (await shop.listVariations(before.id, call).catch(() => []))
+        .map((v) => {
+          const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
+          return `${v.id} (${oneLine(v.name)})${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
+        })
+        .join("; ");
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
+        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set the stock of the variation meant, by its id${variations ? `: ${variations}` : ""}. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
       );
     }
     if (before.counted_on !== undefined) {
@@ -270,9 +277,9 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${oneLine(before.name)} (id ${before.id}) is an external product, sold on another site: the shop keeps no stock for it.`,
       );
     }
-    if (before.type !== "simple" && before.type !== "variable") {
+    if (!["simple", "variable", "variation"].includes(before.type)) {
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
+        `${oneLine(before.name)} (id ${before.id}) is a ${before.type} product; waiter sets the stock of simple products, of variations, and of variable ones counted as a whole. Set it in the shop's admin.`,
       );
     }
     if (quantity < 0 && before.backorders_allowed === false) {
@@ -294,7 +301,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     const after = await unconfirmedStock.send(
       before.id,
       { quantity, before: was },
-      shop.setStock(before.id, quantity, call),
+      shop.setStock(before, quantity, call),
     );
     // Asked to count it, a product counts no stock only where the shop counts none at all:
     // WooCommerce then ignores both fields and answers as if it had set them.
@@ -320,8 +327,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      "Sets (not adds to: read it first) a product's stock quantity, turning counting on; its stock status " +
-      "follows. Not for stock kept per variation.",
+      "Sets (not adds to: read it first) a product's or variation's stock quantity, turning counting on; its " +
+      "stock status follows.",
     input: {
       ...which,
       quantity: digits(

@@ -57,8 +57,13 @@ export interface ShopProvider {
    * compares SKUs without regard to letter case or accents, and NFC and NFD alike.
    */
   findProductsBySku(sku: string, call: Call): Promise<Product[]>;
-  /** Sets the stock quantity, turning stock management on for the product if it was off. */
-  setStock(id: number, quantity: number, call: Call): Promise<Product>;
+  /**
+   * A variable product's variations (the first hundred), each named by its attributes ("Weight:
+   * 250 g"), for the ids that set their stock.
+   */
+  listVariations(id: number, call: Call): Promise<Product[]>;
+  /** Sets the stock quantity, turning stock management on for the product (or variation) if it was off. */
+  setStock(product: Product, quantity: number, call: Call): Promise<Product>;
   listCustomers(filter: CustomerFilter, page: PageRequest, call: Call): Promise<Page<Customer>>;
 }
 
@@ -185,6 +190,8 @@ export interface Product {
   manage_stock: boolean;
   /** The product that counts this variation's stock (its quantity is that one's). */
   counted_on?: number;
+  /** The variable product this variation is of, through which its own stock is set. */
+  variation_of?: number;
   stock_quantity?: number;
   stock_status: string;
   /** Whether its stock may go below 0, when the shop says; the tools check it and do not show it. */

@@ -134,6 +134,14 @@ const productSchema = z.object({
   backorders_allowed: z.boolean().optional(),
 });
 
+/**
+ * A variation as WooCommerce's variations endpoint answers it: without the name, type and product
+ * the products endpoint gives, and with its attributes.
+ */
+const variationSchema = productSchema.omit({ name: true, type: true }).extend({
+  attributes: z.array(z.object({ name: z.string(), option: z.string() })).optional(),
+});
+
 const customerSchema = z.object({
   id: z.number(),
   email: z.string(),
@@ -319,6 +327,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     ...sale,
     manage_stock: managed,
     ...(p.manage_stock === "parent" && p.parent_id ? { counted_on: p.parent_id } : {}),
+    ...(p.type === "variation" && p.parent_id ? { variation_of: p.parent_id } : {}),
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
@@ -677,14 +686,26 @@ export function wooCommerce(api: Upstream): ShopProvider {
       return found.items.filter((p) => p.sku !== undefined && folded(p.sku) === folded(sku));
     },
 
-    async setStock(id, quantity, call) {
-      const body = await api.json(
-        productSchema,
-        `/products/${id}`,
-        write("PUT", { manage_stock: true, stock_quantity: quantity }),
-        call,
-      );
-      return toProduct(body);
+    async listVariations(id, call) {
+      const named = (v: z.output<typeof variationSchema>) =>
+        toProduct({
+          ...v,
+          name: (v.attributes ?? []).map((a) => `${a.name}: ${a.option}`).join(", "),
+          type: "variation",
+          parent_id: id,
+        });
+      const page = await list(`/products/${id}/variations`, variationSchema, named, {}, { page: 1, size: 100 }, call);
+      return page.items;
+    },
+
+    async setStock(product, quantity, call) {
+      const change = write("PUT", { manage_stock: true, stock_quantity: quantity });
+      const parent = product.variation_of;
+      if (parent === undefined)
+        return toProduct(await api.json(productSchema, `/products/${product.id}`, change, call));
+      // The products endpoint writes no variation; the variations one answers without its name.
+      const body = await api.json(variationSchema, `/products/${parent}/variations/${product.id}`, change, call);
+      return { ...toProduct({ ...body, name: "", type: "variation", parent_id: parent }), name: product.name };
     },
 
     listCustomers(filter, page, call) {
