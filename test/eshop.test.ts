@@ -2965,6 +2965,33 @@ describe("errors", () => {
     );
   });
 
+  test("a JWT plugin that refuses the Authorization header as a malformed token is told to be passed with the key in the query", async () => {
+    // The JWT Authentication for WP REST API plugin reads every REST request's Authorization header
+    // as its Bearer token, and refuses one that is not (Jwt_Auth_Public::validate_token); without
+    // the header, it leaves the request to WooCommerce.
+    woo.intercept = (r) =>
+      r.headers.authorization && !/^Bearer /.test(String(r.headers.authorization))
+        ? json(403, {
+            code: "jwt_auth_bad_auth_header",
+            message: "Authorization header malformed.",
+            data: { status: 403 },
+          })
+        : undefined;
+    const query = await start(shopEnv(woo, { WAITER_WOO_AUTH: "query" }));
+    try {
+      const refused = await server.call("eshop_orders_list", {});
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain('(403 jwt_auth_bad_auth_header: "Authorization header malformed.")');
+      expect(text(refused)).toMatch(/Set WAITER_WOO_AUTH to query, which sends the key in the query/);
+      // Not a firewall's refusal of this machine, which an allowed address would end.
+      expect(text(refused)).not.toMatch(/from this machine/);
+      const listed = await query.call("eshop_orders_list", { status: ["failed"] });
+      expect(listed.isError, text(listed)).toBeFalsy();
+    } finally {
+      await query.close();
+    }
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

@@ -429,6 +429,20 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         status,
       );
     }
+    if (
+      auth === "basic" &&
+      (status === 401 || status === 403) &&
+      body &&
+      !body.code.startsWith("woocommerce_") &&
+      /jwt|bearer|auth(orization)?[_ ]header/i.test(`${body.code} ${body.message}`)
+    ) {
+      // A JWT plugin (JWT Authentication for WP REST API) reads every REST request's Authorization
+      // header as its token and refuses one that is not; without the header it lets the request by.
+      return new UpstreamError(
+        `A plugin on the shop refused the request (${status}${said}) before WooCommerce saw the key: it reads the Authorization header, where waiter sends the key, as its own login token (a JWT plugin's). Set ${authSetting} to query, which sends the key in the query instead.`,
+        status,
+      );
+    }
     if (status === 401) {
       // This code means WooCommerce found the key: the Authorization header arrived.
       const found = body?.code === "woocommerce_rest_authentication_error";
