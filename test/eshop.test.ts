@@ -2992,6 +2992,24 @@ describe("errors", () => {
     }
   });
 
+  test("a 503 page that is not WordPress's JSON (a security plugin's block) is quoted by its title, which says what answered", async () => {
+    // Wordfence answers the requests it limits or blocks 503, with its own page.
+    woo.intercept = () => ({
+      status: 503,
+      headers: { "content-type": "text/html; charset=UTF-8" },
+      body: "<!DOCTYPE html><html><head><title>Your access to this site has been limited by the site owner</title></head><body><h1>Your access to this site has been limited by the site owner</h1><p>If you think you have been blocked in error, contact the owner of this site for assistance.</p></body></html>",
+    });
+    const fresh = await start(shopEnv(woo));
+    try {
+      const refused = await fresh.call("eshop_orders_list", {});
+      expect(text(refused)).toMatch(
+        /^WooCommerce answered 503 "Your access to this site has been limited by the site owner": /,
+      );
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

@@ -1,4 +1,5 @@
 import { A_CHANGE, type ChangeWords, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { htmlAsText } from "../html.js";
 import {
   CUT,
   certificateReason,
@@ -483,7 +484,11 @@ export function upstreamMessage(response: HttpResponse): string | undefined {
     return undefined;
   } catch {
     const type = String(response.headers["content-type"] ?? "");
-    return type.startsWith("text/plain") ? oneLine(text) : undefined;
+    if (type.startsWith("text/plain")) return oneLine(text);
+    // A page's title says what answered in the service's place: a security plugin's block ("Your
+    // access to this site has been limited"), a proxy's or a CDN's error.
+    const title = type.startsWith("text/html") ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : undefined;
+    return title ? oneLine(htmlAsText(title), 120) || undefined : undefined;
   }
 }
 
