@@ -2401,6 +2401,13 @@ describe("products and stock", () => {
       ["PUT", "/wc/v3/products/116/variations/117", 200],
     ]);
 
+    // A variation left to "Any weight" has no option of it: named by its id and SKU alone.
+    const any = woo.shop.product(118);
+    any.attributes = [{ name: "Weight", option: "" }];
+    expect(text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }))).toContain(
+      "; 118 [COF-HOUSE-1KG], stock not counted.",
+    );
+
     // One whose stock was not counted starts counting.
     const counted = await server.call("eshop_stock_set", { id: 118, quantity: 0 });
     expect(counted.isError, text(counted)).toBeFalsy();

@@ -254,7 +254,8 @@ export function productTools(shop: ShopProvider): Tool[] {
       const variations = (await shop.listVariations(before.id, call).catch(() => []))
         .map((v) => {
           const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
-          return `${v.id} (${oneLine(v.name)})${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
+          const name = v.name ? ` (${oneLine(v.name)})` : "";
+          return `${v.id}${name}${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
         })
         .join("; ");
       throw new ToolError(

@@ -704,7 +704,11 @@ export function wooCommerce(api: Upstream): ShopProvider {
       const named = (v: z.output<typeof variationSchema>) =>
         toProduct({
           ...v,
-          name: (v.attributes ?? []).map((a) => `${a.name}: ${a.option}`).join(", "),
+          // An attribute left to "Any …" has no option of its own.
+          name: (v.attributes ?? [])
+            .filter((a) => a.option)
+            .map((a) => `${a.name}: ${a.option}`)
+            .join(", "),
           type: "variation",
           parent_id: id,
         });
