@@ -3142,15 +3142,27 @@ describe("errors", () => {
     }
     woo.intercept = () => json(500, { code: "rest_error", message: "Boom." });
     expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(/failing; try again later/);
-    // PHP's warnings printed before the JSON (display_errors on): how the answer begins says so.
+    // PHP's warnings printed before the JSON (display_errors on) are read past: the JSON after them
+    // is the answer, here in another shape, said without the key it carries.
     woo.intercept = () => ({
       status: 200,
       headers: { "content-type": "application/json" },
       body: `<br />\n<b>Warning</b>:  Undefined array key "tax" in <b>/var/www/shop/functions.php</b> on line <b>12</b><br />\n[{"id":1,"key":"${CONSUMER_KEY}"}]`,
     });
     expect(text(await server.call("eshop_orders_list", {}))).toMatch(
-      /^WooCommerce sent an answer that is not JSON \(status 200, \d+ bytes, beginning "<br \/> <b>Warning<\/b>: Undefined array key \\"tax\\" in <b>\/var\/www\/shop\/functions/,
+      /^WooCommerce sent an answer in an unexpected format \(0\.number: /,
     );
+    // Text that is no PHP warning, before the JSON, is said as the answer's beginning.
+    woo.intercept = () => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: `<p>Maintenance</p>[{"id":1,"key":"${CONSUMER_KEY}"}]`,
+    });
+    const unread = text(await server.call("eshop_orders_list", {}));
+    expect(unread).toMatch(
+      /^WooCommerce sent an answer that is not JSON \(status 200, \d+ bytes, beginning "<p>Maintenance<\/p>\[\{/,
+    );
+    expect(unread).not.toContain(CONSUMER_KEY);
     // Blanks before it fold away: the key they push past the first characters is taken out all the same.
     woo.intercept = () => ({
       status: 200,
@@ -3165,6 +3177,32 @@ describe("errors", () => {
     expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(
       /^WordPress failed with a PHP error \(500 internal_server_error: "There has been a critical error on this website\."\): a plugin or theme that broke, or a PHP time or memory limit reached, which waits for whoever runs the shop; .*says which\.$/,
     );
+  });
+
+  test("PHP's warnings a shop shows before WooCommerce's JSON (display_errors on) are read past, as a shop that logs them answers", async () => {
+    // php_error_cb() prints each one ahead of the output, with html_errors on and off.
+    const warnings = [
+      "<br />\n<b>Deprecated</b>:  Creation of dynamic property Shipping_Zone::$rate is deprecated in <b>/var/www/wp-content/plugins/ship/zone.php</b> on line <b>42</b><br />\n",
+      '\nWarning: Undefined array key "label" in /var/www/wp-content/themes/shop/functions.php on line 7\n',
+    ];
+    const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+    const [order, notes] = await Promise.all(
+      [`${woo.api}/orders/${O.processing}`, `${woo.api}/orders/${O.processing}/notes`].map(async (url) =>
+        (await fetch(url, { headers: auth })).text(),
+      ),
+    );
+    woo.intercept = (r) =>
+      r.method !== "GET"
+        ? undefined
+        : r.path.endsWith(`/orders/${O.processing}`)
+          ? { status: 200, headers: { "content-type": "application/json" }, body: `${warnings.join("")}${order}` }
+          : r.path.endsWith(`/orders/${O.processing}/notes`)
+            ? { status: 200, headers: { "content-type": "application/json" }, body: `${warnings[0]}${notes}` }
+            : undefined;
+    const read = await server.call("eshop_order_get", { id: O.processing });
+    expect(read.isError, text(read)).toBeFalsy();
+    expect(data(read)).toMatchObject({ id: O.processing, status: "processing", total: "38.20" });
+    expect(text(read)).not.toMatch(/Deprecated|Undefined array key/);
   });
 
   test("WordPress's fatal-error message, HTML as wp_die writes it, is quoted as its text", async () => {

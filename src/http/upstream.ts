@@ -155,6 +155,11 @@ export interface UpstreamOptions {
   /** The upstream's own words for its error answers. */
   errors?: ErrorMapper;
   /**
+   * The JSON of an answer whose text may carry something before it that the upstream's own
+   * server prints there (PHP's warnings, with display_errors on); by default the text as it is.
+   */
+  jsonIn?: (text: string) => string;
+  /**
    * What to do about a change no answer confirmed (the connection cut, the call's time over, a 5xx,
    * a 2xx waiter cannot read): by default, read the current state before trying again; Telegram's
    * chats no tool reads.
@@ -449,9 +454,9 @@ export class Upstream {
     this.carrier.refusals?.ended(`${this.name} takes waiter's requests again`, this.#refusalsKey);
     let body: unknown;
     try {
-      body = JSON.parse(response.text);
+      body = JSON.parse(this.options.jsonIn?.(response.text) ?? response.text);
     } catch {
-      // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
+      // How it begins tells what answered: a maintenance page, a plugin's text before the JSON.
       const begins = quoteLine(withoutSecrets(response.text, credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       const { what: change, made } = this.#change;

@@ -5,7 +5,7 @@ import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
 import { orderTools } from "./orders.js";
 import { productTools } from "./products.js";
-import { wooCommerce, wooErrors } from "./woocommerce.js";
+import { withoutPhpWarnings, wooCommerce, wooErrors } from "./woocommerce.js";
 
 const settings = {
   wooUrl: {
@@ -88,6 +88,7 @@ export const eshop = defineToolset({
         ...credentials,
         urlSetting: origin("wooUrl"),
         errors: wooErrors(base, wooAuth, origin("wooAuth")),
+        jsonIn: withoutPhpWarnings,
       }),
     );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];

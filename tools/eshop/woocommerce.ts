@@ -168,6 +168,22 @@ const errorSchema = z.object({
   data: z.object({ status: z.number().optional(), params: z.record(z.string(), z.string()).optional() }).nullish(),
 });
 
+/**
+ * The warnings PHP prints ahead of a shop's answer where display_errors is on (php_error_cb():
+ * "<br />\n<b>Deprecated</b>:  … in <b>…</b> on line <b>42</b><br />\n" with html_errors, else
+ * "\nDeprecated: … in … on line 42\n"), followed by the JSON. Fatal errors end the answer instead.
+ */
+const PHP_WARNINGS =
+  /^(?:\s*(?:<br \/>\s*<b>(?:Deprecated|Notice|Warning|Strict Standards)<\/b>:[^\n]* on line <b>\d+<\/b><br \/>|(?:Deprecated|Notice|Warning|Strict Standards): [^\n]* on line \d+))+\s*(?=[[{])/;
+
+/**
+ * WooCommerce's JSON without the PHP warnings a shop that shows them prints before it: the answer
+ * a shop that logs them gives.
+ */
+export function withoutPhpWarnings(text: string): string {
+  return text.replace(PHP_WARNINGS, "");
+}
+
 /** WooCommerce's GMT times have no zone designator. */
 function utc(time: string | null | undefined): string | undefined {
   if (!time) return undefined;
@@ -411,7 +427,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
   return (response, _upstream, urlSetting) => {
     let body: z.output<typeof errorSchema> | undefined;
     try {
-      body = errorSchema.parse(JSON.parse(response.text));
+      body = errorSchema.parse(JSON.parse(withoutPhpWarnings(response.text)));
     } catch {
       body = undefined;
     }
