@@ -630,6 +630,16 @@ describe("orders", () => {
     expect(text(result)).toContain(
       "- 2 × House Blend – Weight: 1 kg, Grind: Espresso, roast: Dark (product 116, variation 130): 39.98 EUR",
     );
+
+    // WooCommerce's note of an item sold on backorder stands until the order is completed, as its
+    // admin and emails show it (WC_Order_Item::get_formatted_meta_data()).
+    const [mug] = woo.shop.order(O.completed).line_items;
+    mug?.meta_data.push({ id: 9007, key: "Backordered", value: "1" });
+    const names = async (id: number) =>
+      data<{ line_items: { name: string }[] }>(await server.call("eshop_order_get", { id })).line_items[0]?.name;
+    expect(await names(O.completed)).not.toContain("Backordered");
+    woo.shop.order(O.completed).status = "processing";
+    expect(await names(O.completed)).toMatch(/ – Backordered: 1$/);
   });
 
   test("an order with more notes than are shown says how many older ones are left out", async () => {

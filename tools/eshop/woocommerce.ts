@@ -245,13 +245,13 @@ function toSummary(o: WooOrder): OrderSummary {
 
 /**
  * An item's name with what the shop's admin and emails show under it: its options (a variation's
- * attributes, a plugin's fields: "Size: M", "Engraving: Jana") and WooCommerce's "Backordered: 2".
- * A variation of more than two attributes is named by its product alone, so that without them the
- * item reads as any of its variations. Keys that start "_" are the shop's own bookkeeping; a
- * variation's attribute already in its name ("Paper Filters - White") is not said twice, as
- * wc_is_attribute_in_product_name() decides.
+ * attributes, a plugin's fields: "Size: M", "Engraving: Jana") and WooCommerce's "Backordered: 2"
+ * until the order is completed. A variation of more than two attributes is named by its product
+ * alone, so that without them the item reads as any of its variations. Keys that start "_" are the
+ * shop's own bookkeeping; a variation's attribute already in its name ("Paper Filters - White") is
+ * not said twice, as wc_is_attribute_in_product_name() decides.
  */
-function itemName(item: WooOrder["line_items"][number]): string {
+function itemName(item: WooOrder["line_items"][number], status: string): string {
   const name = htmlAsText(item.name);
   const inName = (value: string) => {
     const [lower, wanted] = [name.toLowerCase(), ` ${value.toLowerCase()}`];
@@ -260,6 +260,7 @@ function itemName(item: WooOrder["line_items"][number]): string {
   const options = (item.meta_data ?? []).flatMap(({ key, value, display_key, display_value }) => {
     const shown = display_value ?? value;
     if (key.startsWith("_") || (typeof shown !== "string" && typeof shown !== "number")) return [];
+    if (key === "Backordered" && status === "completed") return [];
     const text = htmlAsText(String(shown)).trim();
     if (!text || (item.variation_id && inName(text))) return [];
     return [`${htmlAsText(typeof display_key === "string" && display_key ? display_key : key)}: ${text}`];
@@ -294,7 +295,7 @@ function toOrder(o: WooOrder): Order {
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
-      name: itemName(item),
+      name: itemName(item, o.status),
       ...(item.product_id ? { product_id: item.product_id } : {}),
       ...(item.variation_id ? { variation_id: item.variation_id } : {}),
       ...(present(item.sku) ? { sku: item.sku as string } : {}),
