@@ -2369,10 +2369,24 @@ describe("products and stock", () => {
   });
 
   test("a variable product says where its stock is kept, and its stock is set only where the product counts it", async () => {
+    // Its variations' ids, which read each one's stock: WooCommerce lists them with the product.
     const perVariation = await server.call("eshop_product_get", { id: P.houseBlend });
     expect(text(perVariation)).toBe(
-      "House Blend [COF-HOUSE] (id 116, variable): from 8.90 EUR, instock, stock kept per variation",
+      "House Blend [COF-HOUSE] (id 116, variable): from 8.90 EUR, instock, stock kept per variation (variations 117, 118)",
     );
+    expect(text(await server.call("eshop_products_list", { search: "House Blend" }))).toContain(
+      "stock kept per variation (variations 117, 118)\n",
+    );
+    expect(text(await server.call("eshop_product_get", { id: 117 }))).toBe(
+      "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
+    );
+    // Hundreds of them are named by the first twenty.
+    const many = Array.from({ length: 300 }, (_, i) => ({ id: 5000 + i, price: "8.90" }));
+    woo.shop.product(P.houseBlend).variations = many;
+    expect(text(await server.call("eshop_product_get", { id: P.houseBlend }))).toMatch(
+      /stock kept per variation \(variations 5000, 5001, .*, 5019 and 280 more\)$/,
+    );
+    woo.shop.reset();
     const writes = woo.shop.writes.length;
     const refused = await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 });
     expect(refused.isError).toBe(true);

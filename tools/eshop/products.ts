@@ -59,8 +59,15 @@ function underThreshold(p: { stock_quantity?: number | undefined; stock_status: 
 const countedOn = new WeakMap<object, number>();
 
 /**
+ * A variable product's variations, for the text only: structuredContent has no field for them, and
+ * a stock kept per variation is read by their ids.
+ */
+const variationsOf = new WeakMap<object, number[]>();
+
+/**
  * `products` as an answer shows them, `answer` made of them and cut by withinAnswer, remembering
- * for the text the product that counts each one's stock: the cut answer holds copies.
+ * for the text the product that counts each one's stock, and a variable one's variations: the cut
+ * answer holds copies.
  */
 function shownProducts<T>(
   products: Product[],
@@ -71,6 +78,8 @@ function shownProducts<T>(
   shown(result).forEach((out, i) => {
     const parent = products[i]?.counted_on;
     if (parent !== undefined) countedOn.set(out, parent);
+    const variations = products[i]?.variations;
+    if (variations) variationsOf.set(out, variations);
   });
   return result;
 }
@@ -81,13 +90,22 @@ function shownProducts<T>(
  */
 const backordersEnded = new WeakSet<object>();
 
+/** Variations a product's line names by id: a page of products with hundreds each stays short. */
+const VARIATIONS_SHOWN = 20;
+
+function variationIds(ids: number[] | undefined): string {
+  if (!ids?.length) return "";
+  const more = ids.length > VARIATIONS_SHOWN ? ` and ${ids.length - VARIATIONS_SHOWN} more` : "";
+  return ` (variations ${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more})`;
+}
+
 function productLine(p: z.output<typeof productOut>, currency: string | undefined): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
   const stock = p.manage_stock
     ? `${p.stock_quantity ?? 0} in stock${parent === undefined ? "" : `, counted on product ${parent} for all its variations`}`
     : variable
-      ? "stock kept per variation"
+      ? `stock kept per variation${variationIds(variationsOf.get(p))}`
       : "stock not counted";
   const sale = p.sale_from
     ? ` (sale ${p.sale_price} from ${utcMinute(p.sale_from)})`

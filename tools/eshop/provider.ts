@@ -192,6 +192,8 @@ export interface Product {
   counted_on?: number;
   /** The variable product this variation is of, through which its own stock is set. */
   variation_of?: number;
+  /** A variable product's variations, by id. */
+  variations?: number[];
   stock_quantity?: number;
   stock_status: string;
   /** Whether its stock may go below 0, when the shop says; the tools check it and do not show it. */

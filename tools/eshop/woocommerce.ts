@@ -129,6 +129,7 @@ const productSchema = z.object({
   // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   parent_id: z.number().optional(),
+  variations: z.array(z.number()).optional(),
   stock_quantity: z.number().nullish(),
   stock_status: z.string(),
   backorders_allowed: z.boolean().optional(),
@@ -345,6 +346,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     manage_stock: managed,
     ...(p.manage_stock === "parent" && p.parent_id ? { counted_on: p.parent_id } : {}),
     ...(p.type === "variation" && p.parent_id ? { variation_of: p.parent_id } : {}),
+    ...(p.type === "variable" && p.variations?.length ? { variations: p.variations } : {}),
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
