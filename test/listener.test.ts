@@ -748,6 +748,50 @@ test("a signature header sent twice, as a proxy that sets it again beside its se
   );
 });
 
+test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once its repeat; copies that differ are told", async () => {
+  const lines: string[] = [];
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const { url } = await start(
+    {
+      SW_SECRET: `whsec_${key}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        ...SOURCES,
+        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const body = '{"type":"invoice.paid"}';
+  const send = async (id: string | string[]) => {
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        // Node joins the copies of a header as one value, with ", " between them.
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(clock.now() / 1000)),
+        "webhook-signature": new Webhook(key).sign("msg_1", new Date(clock.now()), body),
+      },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  expect(await send(["msg_1", "msg_1"])).toMatchObject({ status: 200, body: { duplicate: false } });
+  expect(await send("msg_1")).toMatchObject({ status: 200, body: { duplicate: true } });
+  expect(await send(["msg_1", "msg_2"])).toEqual({
+    status: 401,
+    body: { error: "webhook-id header sent more than once, its copies differing" },
+  });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      "webhook sw rejected from 127.0.0.1: webhook-id header sent more than once, its copies differing: if every delivery of this source is refused so, something on the way (a proxy, a tunnel) sends the webhook-id header again beside its sender's, with another value, and waiter cannot tell which is the sender's: have it pass the sender's header on once",
+    ),
+  ]);
+});
+
 test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));

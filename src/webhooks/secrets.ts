@@ -2,7 +2,13 @@ import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
-import { headerMissingIn, headerRepeatedIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
+import {
+  copiesDifferIn,
+  headerMissingIn,
+  headerRepeatedIn,
+  STALE_TIMESTAMP,
+  type Verdict,
+} from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 import { malformedSignature } from "./verifiers/hmac-sha256.js";
@@ -43,6 +49,10 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   const repeated = headerRepeatedIn(reason);
   if (repeated !== undefined) {
     return `something on the way (a proxy, a tunnel) sends the ${repeated} header again beside its sender's, and waiter reads the copies as Node joins them, as one value, which is no signature: have it pass the sender's header on once`;
+  }
+  const differing = copiesDifferIn(reason);
+  if (differing !== undefined) {
+    return `something on the way (a proxy, a tunnel) sends the ${differing} header again beside its sender's, with another value, and waiter cannot tell which is the sender's: have it pass the sender's header on once`;
   }
   const missingHeader = headerMissingIn(reason);
   return missingHeader === undefined ? undefined : headerNotSent(source, missingHeader);

@@ -670,3 +670,36 @@ describe("a signature header sent more than once, its copies joined by Node with
     expect(standard(delivery(signed, '{"test": 2432232314}')).kind).toBe("accept");
   });
 });
+
+describe("a delivery's id or timestamp sent more than once, its copies joined by Node with a comma", () => {
+  const standard = source({
+    scheme: "standard-webhooks",
+    secretEnv: "X",
+    secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+  });
+  const id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+  const signed = (headers: Record<string, string>) =>
+    delivery(
+      { "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", ...headers },
+      '{"test": 2432232314}',
+    );
+
+  test.each([
+    ["webhook-id", "webhook-timestamp"],
+    ["svix-id", "svix-timestamp"],
+  ])("a Standard Webhooks %s or %s sent twice alike is the one its sender signed", (idHeader, timestampHeader) => {
+    const accepted = { kind: "accept", id, type: "unknown" };
+    expect(standard(signed({ [idHeader]: `${id}, ${id}`, [timestampHeader]: "1614265330" }))).toEqual(accepted);
+    expect(standard(signed({ [idHeader]: id, [timestampHeader]: "1614265330, 1614265330" }))).toEqual(accepted);
+  });
+
+  test.each([
+    ["webhook-id", `${id}, msg_2`, "1614265330"],
+    ["webhook-timestamp", id, "1614265330, 1614265331"],
+  ])("a Standard Webhooks %s sent twice, the copies differing, is told so", (name, sentId, timestamp) => {
+    expect(standard(signed({ "webhook-id": sentId, "webhook-timestamp": timestamp }))).toEqual({
+      kind: "reject",
+      reason: `${name} header sent more than once, its copies differing`,
+    });
+  });
+});

@@ -166,6 +166,31 @@ export function headerRepeatedIn(reason: string): string | undefined {
   return /^(\S+) header sent more than once$/.exec(reason)?.[1];
 }
 
+/**
+ * The first of `names` sent, a header its sender sends once (a delivery's id, its timestamp),
+ * where something on the way (a proxy) may have sent it again beside the sender's: Node joins the
+ * copies, with ", " between them. Copies alike are the sender's one value, the one its retry
+ * sends, so a retry is a repeat however many copies either brought, and a delivery is not refused
+ * that no retry would bring again (GitHub and WooCommerce send none). Copies that differ leave no
+ * value to take for the sender's: the refusal that says so, which `copiesDifferIn` reads back.
+ */
+export function headerOnce(headers: IncomingHttpHeaders, ...names: string[]): string | undefined | Verdict {
+  for (const name of names) {
+    const value = header(headers, name);
+    if (value === undefined) continue;
+    const [first = "", ...more] = value.split(", ");
+    return more.every((copy) => copy === first)
+      ? first
+      : reject(`${name} header sent more than once, its copies differing`);
+  }
+  return undefined;
+}
+
+/** The header a refusal `headerOnce` made names as sent more than once, read back from its reason. */
+export function copiesDifferIn(reason: string): string | undefined {
+  return /^(\S+) header sent more than once, its copies differing$/.exec(reason)?.[1];
+}
+
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
 
 /** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */

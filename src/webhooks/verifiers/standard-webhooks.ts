@@ -1,6 +1,7 @@
 import {
   type Delivery,
   header,
+  headerOnce,
   missingHeader,
   payloadType,
   reject,
@@ -27,8 +28,10 @@ export function standardWebhooks(secrets: readonly string[]) {
     return key;
   });
   return ({ headers, body, now }: Delivery): Verdict => {
-    const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
-    const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
+    const id = headerOnce(headers, "webhook-id", "svix-id");
+    if (typeof id === "object") return id;
+    const timestamp = headerOnce(headers, "webhook-timestamp", "svix-timestamp");
+    if (typeof timestamp === "object") return timestamp;
     const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
