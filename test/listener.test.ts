@@ -792,6 +792,33 @@ test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once
   ]);
 });
 
+test("a GitHub delivery whose X-GitHub-Delivery a proxy sent twice is stored by its one id, and its redelivery is its repeat", async () => {
+  const { url, store } = await start({
+    GH_SECRET: "gh-secret-for-tests",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, gh: { scheme: "github", secretEnv: "GH_SECRET" } }),
+  });
+  const body = '{"action":"opened"}';
+  const send = async (id: string | string[]) => {
+    const response = await request(`${url}/webhooks/gh`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "issues",
+        // Node joins the copies of a header as one value, with ", " between them.
+        "x-github-delivery": id,
+        "x-hub-signature-256": `sha256=${createHmac("sha256", "gh-secret-for-tests").update(body).digest("hex")}`,
+      },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  expect(await send(["g-1", "g-1"])).toMatchObject({ status: 200, body: { duplicate: false } });
+  expect(await send("g-1")).toMatchObject({ status: 200, body: { duplicate: true } });
+  expect((await store.list({ source: "gh" }, { limit: 5, bodies: false })).map((event) => event.dedupeId)).toEqual([
+    "g-1",
+  ]);
+});
+
 test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));

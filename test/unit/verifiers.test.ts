@@ -703,3 +703,67 @@ describe("a delivery's id or timestamp sent more than once, its copies joined by
     });
   });
 });
+
+describe("a header a delivery's id is made of, sent more than once, its copies joined by Node with a comma", () => {
+  const body = '{"id":1042,"date_modified_gmt":"2026-11-27T10:00:00"}';
+  const hex = createHmac("sha256", "a-secret-of-sixteen").update(body).digest("hex");
+  const base64 = base64Hmac("a-secret-of-sixteen", body);
+  const of = (scheme: string, extra: Record<string, unknown> = {}) =>
+    source({ scheme, secretEnv: "X", secrets: ["a-secret-of-sixteen"], ...extra });
+  const shopify = { "x-shopify-hmac-sha256": base64, "x-shopify-topic": "orders/paid" };
+  const woocommerce = {
+    "x-wc-webhook-signature": base64,
+    "x-wc-webhook-id": "12",
+    "x-wc-webhook-topic": "order.deleted",
+  };
+  const generic = { idHeader: "X-Delivery-Id" };
+
+  test.each([
+    ["github", of("github"), { "x-hub-signature-256": `sha256=${hex}`, "x-github-event": "push" }, "X-GitHub-Delivery"],
+    [
+      "github's event",
+      of("github"),
+      { "x-hub-signature-256": `sha256=${hex}`, "x-github-delivery": "g" },
+      "X-GitHub-Event",
+    ],
+    ["shopify's webhook id", of("shopify"), shopify, "X-Shopify-Webhook-Id"],
+    ["shopify's event id", of("shopify"), shopify, "X-Shopify-Event-Id"],
+    ["shopify's topic", of("shopify"), { ...shopify, "x-shopify-event-id": "e" }, "X-Shopify-Topic"],
+    [
+      "shopify's Events action",
+      of("shopify"),
+      { "shopify-hmac-sha256": base64, "shopify-topic": "Product", "shopify-webhook-id": "w" },
+      "Shopify-Action",
+    ],
+    ["woocommerce's webhook id", of("woocommerce"), woocommerce, "X-WC-Webhook-Id"],
+    ["woocommerce's delivery id", of("woocommerce"), woocommerce, "X-WC-Webhook-Delivery-ID"],
+    ["woocommerce's topic", of("woocommerce"), woocommerce, "X-WC-Webhook-Topic"],
+    [
+      "hmac-sha256",
+      of("hmac-sha256", { ...generic, header: "X-Sig", encoding: "hex", prefix: "" }),
+      { "x-sig": hex },
+      "X-Delivery-Id",
+    ],
+    ["none", source({ scheme: "none", allowUnsigned: true, ...generic }), {}, "X-Delivery-Id"],
+    ["a generic type", source({ scheme: "none", allowUnsigned: true, typeHeader: "X-Event-Type" }), {}, "X-Event-Type"],
+  ])(
+    "%s sent twice alike is the one value its sender sent; copies that differ are told",
+    (_, verify, headers, name) => {
+      const sent = (value: string) => verify(delivery({ ...headers, [name]: value }, body));
+      const once = sent("upd");
+      expect(once.kind).toBe("accept");
+      expect(sent("upd, upd")).toEqual(once);
+      expect(sent("upd, other")).toEqual({
+        kind: "reject",
+        reason: `${name} header sent more than once, its copies differing`,
+      });
+    },
+  );
+
+  test("a Shopify test notification sent twice alike is no event", () => {
+    const verify = of("shopify");
+    expect(verify(delivery({ ...shopify, "x-shopify-test": "true, true" }, body))).toEqual(
+      verify(delivery({ ...shopify, "x-shopify-test": "true" }, body)),
+    );
+  });
+});

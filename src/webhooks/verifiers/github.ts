@@ -1,6 +1,7 @@
 import {
   type Delivery,
   header,
+  headerOnce,
   isDigest,
   jsonBody,
   missingHeader,
@@ -27,9 +28,12 @@ export function github(secrets: readonly string[]) {
     if (twice) return twice;
     if (!signature.startsWith("sha256=")) return reject(`malformed ${GITHUB_SIGNATURE} header`);
     if (!signedWithAny([signature.slice(7)], secrets, "hex", body)) return reject("signature mismatch");
-    const id = header(headers, "x-github-delivery");
+    const id = headerOnce(headers, "X-GitHub-Delivery");
+    if (typeof id === "object") return id;
     if (!id) return missingHeader("X-GitHub-Delivery");
-    const event = header(headers, "x-github-event") ?? "unknown";
+    const sentEvent = headerOnce(headers, "X-GitHub-Event");
+    if (typeof sentEvent === "object") return sentEvent;
+    const event = sentEvent ?? "unknown";
     if (event === "ping") return { kind: "ping", sender: "GitHub", signed: true, id };
     const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
     const json = form ? new URLSearchParams(body.toString("utf8")).get("payload") : undefined;

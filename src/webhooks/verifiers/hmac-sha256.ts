@@ -2,6 +2,7 @@ import {
   bodyDigest,
   type Delivery,
   header,
+  headerOnce,
   isDigest,
   missingHeader,
   payloadType,
@@ -39,16 +40,21 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
     // its setup to mend, not its secret.
     if (!isDigest(received, options.encoding)) return reject(malformedSignature(options.header));
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
-    return { kind: "accept", ...identify({ headers, body }, options) };
+    return identify({ headers, body }, options);
   };
 }
 
-/** The id and type of a delivery from configured headers, else the body's digest and its own type. */
+/**
+ * A delivery taken, its id and type from configured headers, else the body's digest and its own
+ * type; or the refusal of such a header sent more than once, its copies differing (`headerOnce`).
+ */
 export function identify(
   { headers, body }: Pick<Delivery, "headers" | "body">,
   options: Pick<HmacOptions, "idHeader" | "typeHeader">,
-): { id: string; type: string } {
-  const id = (options.idHeader && header(headers, options.idHeader)) || bodyDigest(body);
-  const type = (options.typeHeader && header(headers, options.typeHeader)) || payloadType(body) || "unknown";
-  return { id, type };
+): Verdict {
+  const id = options.idHeader ? headerOnce(headers, options.idHeader) : undefined;
+  if (typeof id === "object") return id;
+  const type = options.typeHeader ? headerOnce(headers, options.typeHeader) : undefined;
+  if (typeof type === "object") return type;
+  return { kind: "accept", id: id || bodyDigest(body), type: type || payloadType(body) || "unknown" };
 }

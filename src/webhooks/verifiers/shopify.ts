@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import {
   type Delivery,
   header,
+  headerOnce,
   isDigest,
   jsonBody,
   missingHeader,
@@ -11,14 +12,25 @@ import {
   type Verdict,
 } from "./common.js";
 
+const SENT_ONCE = ["Webhook-Id", "Test", "Topic", "Action", "Event-Id"] as const;
+type SentOnce = (typeof SENT_ONCE)[number];
+
 /**
- * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries send it (beside
- * the legacy one, for now), else the legacy `X-Shopify-<name>`, the only one its webhooks send.
- * Shopify's own libraries read the new name first too: once the legacy headers are dropped, an
- * Events delivery still verifies, and one sent with either set is the same delivery.
+ * The Shopify headers a delivery's id and type are made of, each by its name: `Shopify-<name>`, as
+ * Shopify's Events deliveries send it (beside the legacy one, for now), else the legacy
+ * `X-Shopify-<name>`, the only one its webhooks send. Shopify's own libraries read the new name
+ * first too: once the legacy headers are dropped, an Events delivery still verifies, and one sent
+ * with either set is the same delivery. Each is read as `headerOnce` reads it: the refusal of one
+ * sent more than once, its copies differing, is returned instead.
  */
-function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
-  return header(headers, `shopify-${name}`) ?? header(headers, `x-shopify-${name}`);
+function shopifyHeaders(headers: IncomingHttpHeaders): Partial<Record<SentOnce, string>> | Verdict {
+  const sent: Partial<Record<SentOnce, string>> = {};
+  for (const name of SENT_ONCE) {
+    const value = headerOnce(headers, `Shopify-${name}`, `X-Shopify-${name}`);
+    if (typeof value === "object") return value;
+    if (value !== undefined) sent[name] = value;
+  }
+  return sent;
 }
 
 /**
@@ -40,19 +52,22 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
  */
 export function shopify(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
-    const signature = shopifyHeader(headers, "hmac-sha256");
+    // The new name first, as for the headers below.
+    const name = header(headers, "shopify-hmac-sha256") === undefined ? "X-Shopify-Hmac-Sha256" : "Shopify-Hmac-Sha256";
+    const signature = header(headers, name);
     if (!signature) return missingHeader("Shopify-Hmac-Sha256", "X-Shopify-Hmac-Sha256");
-    const name = header(headers, "shopify-hmac-sha256") ? "Shopify-Hmac-Sha256" : "X-Shopify-Hmac-Sha256";
     const twice = repeatedHeader(name, signature, (one) => isDigest(one, "base64"));
     if (twice) return twice;
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
-    const webhook = shopifyHeader(headers, "webhook-id");
-    if (shopifyHeader(headers, "test")?.toLowerCase() === "true")
+    const sent = shopifyHeaders(headers);
+    if ("kind" in sent) return sent;
+    const webhook = sent["Webhook-Id"];
+    if (sent.Test?.toLowerCase() === "true")
       return { kind: "ping", sender: "Shopify", signed: true, ...(webhook ? { id: webhook } : {}) };
-    const topic = shopifyHeader(headers, "topic") ?? "unknown";
-    const action = shopifyHeader(headers, "action");
+    const topic = sent.Topic ?? "unknown";
+    const action = sent.Action;
     const type = action ? `${topic}/${action}` : topic;
-    const event = shopifyHeader(headers, "event-id");
+    const event = sent["Event-Id"];
     const resource = action ? undefined : resourceOf(body);
     const id = event && resource ? `${type}:${event}:${resource}` : (webhook ?? (event && `${type}:${event}`));
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");

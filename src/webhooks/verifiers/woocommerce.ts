@@ -3,6 +3,7 @@ import {
   bodyDigest,
   type Delivery,
   header,
+  headerOnce,
   isDigest,
   jsonBody,
   missingHeader,
@@ -43,11 +44,15 @@ export function woocommerce(secrets: readonly string[]) {
     const twice = repeatedHeader("X-WC-Webhook-Signature", signature, (one) => isDigest(one, "base64"));
     if (twice) return twice;
     if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
+    const webhook = headerOnce(headers, "X-WC-Webhook-Id");
+    if (typeof webhook === "object") return webhook;
+    const sentTopic = headerOnce(headers, "X-WC-Webhook-Topic");
+    if (typeof sentTopic === "object") return sentTopic;
+    const topic = sentTopic ?? "unknown";
+    const delivery = headerOnce(headers, "X-WC-Webhook-Delivery-ID");
+    if (typeof delivery === "object") return delivery;
     const resource = jsonBody(body);
-    const webhook = header(headers, "x-wc-webhook-id");
-    const topic = header(headers, "x-wc-webhook-topic") ?? "unknown";
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
-    const delivery = header(headers, "x-wc-webhook-delivery-id");
     const id =
       webhook && resource?.id !== undefined && typeof modified === "string"
         ? `${webhook}:${resource.id}:${modified}:${bodyDigest(body).slice(-16)}`
