@@ -2810,6 +2810,20 @@ describe("errors", () => {
     expect(woo.shop.writes.length).toBe(writes);
   });
 
+  test("an order's id given text that is neither its id nor its number is told what it takes, not that a number is expected", async () => {
+    const before = woo.requests.length;
+    const takes = `expected the order's id (7084) or its number as the shop writes it ("#7084", "WC-0042")`;
+    for (const id of ["abc", "", "+7081"]) {
+      expect(text(await server.call("eshop_order_get", { id }))).toBe(
+        `Invalid arguments for eshop_order_get: id: ${takes}, got ${JSON.stringify(id)}`,
+      );
+    }
+    expect(text(await server.call("eshop_order_mark_paid", { id: "pi_abc", transaction_id: "pi_abc" }))).toBe(
+      `Invalid arguments for eshop_order_mark_paid: id: ${takes}, got "pi_abc"`,
+    );
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("an id or a count sent as text with decimals is told a whole number is asked, not taken for an order's number", async () => {
     const before = woo.requests.length;
     expect(text(await server.call("eshop_order_get", { id: "7081.5" }))).toBe(
@@ -2860,7 +2874,8 @@ describe("errors", () => {
     // Every token may call eshop_order_get; a request's body may be megabytes.
     const started = performance.now();
     const refused = await server.call("eshop_order_get", { id: `${" ".repeat(100_000)}x` });
-    expect(text(refused)).toMatch(/^Invalid arguments for eshop_order_get: id: .*expected number, received string$/);
+    expect(text(refused)).toMatch(/^Invalid arguments for eshop_order_get: id: expected the order's id .*, got " +/);
+    expect(text(refused).length).toBeLessThan(1_000);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 

@@ -162,6 +162,9 @@ export class OrderNumber {
   constructor(readonly number: string) {}
 }
 
+/** What `orderId` takes, as text that is neither is told. */
+const ORDER_REF = `the order's id (7084) or its number as the shop writes it ("#7084", "WC-0042")`;
+
 /** An id, or one written as decimal text, which `digits` reads (and says when it is no whole number). */
 const positiveId = digits(z.number().int().positive());
 
@@ -181,9 +184,19 @@ export const orderId = published(
     if (number) return new OrderNumber(number);
     const id = positiveId.safeParse(value);
     if (id.success) return id.data;
-    // Worded by the parse's own words (an automation's check says them as the settings do).
+    // Worded by the parse's own words (an automation's check says them as the settings do), but
+    // for text: told a number is expected, a model would stop sending an order's number.
     ctx.issues.push(
-      ...id.error.issues.map(({ message: _, ...issue }) => ({ ...issue, input: value }) as z.core.$ZodRawIssue),
+      ...id.error.issues.map(
+        ({ message: _, ...issue }) =>
+          ({
+            ...issue,
+            input: value,
+            ...(typeof value === "string" && issue.code === "invalid_type" && issue.expected === "number"
+              ? { message: `expected ${ORDER_REF}, got ${quote(value)}` }
+              : {}),
+          }) as z.core.$ZodRawIssue,
+      ),
     );
     return z.NEVER;
   }),
