@@ -699,50 +699,97 @@ test("a generic sender that writes its signature otherwise than the source's pre
   ]);
 });
 
-test("a signature header sent twice, as a proxy that sets it again beside its sender's does, is told so: not a secret, prefix or encoding to change", async () => {
+test("a signature header a proxy sent twice alike is its sender's one signature, the delivery stored; copies that differ are told", async () => {
   const lines: string[] = [];
+  const key = Buffer.alloc(32, 7).toString("base64");
   const sources = {
     ...SOURCES,
     gh: { scheme: "github", secretEnv: "GH_SECRET" },
     shop: { scheme: "woocommerce", secretEnv: "WOO_SECRET" },
     shopify: { scheme: "shopify", secretEnv: "SHOPIFY_SECRET" },
+    pay: { scheme: "stripe", secretEnv: "PAY_SECRET" },
+    sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
   };
   const secrets = {
     GH_SECRET: "gh-secret-for-tests",
     WOO_SECRET: "woo-secret-for-tests",
     SHOPIFY_SECRET: "shopify-secret-for-tests",
+    PAY_SECRET: "whsec_the-stripe-webhook-secret",
+    SW_SECRET: `whsec_${key}`,
   };
-  const { url } = await start(
+  const { url, store } = await start(
     { ...secrets, WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources) },
     {},
     new Log("info", (line) => lines.push(line)),
   );
-  const body = '{"id":7,"date_modified_gmt":"2026-11-27T10:00:00"}';
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const t = Math.floor(clock.now() / 1000);
+  const body = '{"id":"evt_7","type":"invoice.paid","date_modified_gmt":"2026-11-27T10:00:00"}';
   const mac = (secret: string, encoding: "hex" | "base64") =>
     createHmac("sha256", secret).update(body).digest(encoding);
-  const cases = [
-    ["erp", "X-Signature", `sha256=${mac(ERP_SECRET, "hex")}`, erpHeaders(body, "d-twice")],
-    ["gh", "X-Hub-Signature-256", `sha256=${mac(secrets.GH_SECRET, "hex")}`, { "x-github-delivery": "g-twice" }],
-    ["shop", "X-WC-Webhook-Signature", mac(secrets.WOO_SECRET, "base64"), { "x-wc-webhook-id": "12" }],
-    ["shopify", "X-Shopify-Hmac-Sha256", mac(secrets.SHOPIFY_SECRET, "base64"), { "x-shopify-webhook-id": "w-1" }],
+  const forged = mac("not-the-secret-anyone-signs-with", "base64");
+  // Source, its signature header, the signature, what else its sender sends, and another well-formed signature.
+  const single = [
+    ["erp", "X-Signature", `sha256=${mac(ERP_SECRET, "hex")}`, erpHeaders(body, "d-twice"), forgedSignature(body)],
+    [
+      "gh",
+      "X-Hub-Signature-256",
+      `sha256=${mac(secrets.GH_SECRET, "hex")}`,
+      { "x-github-delivery": "g-twice", "x-github-event": "issues" },
+      forgedSignature(body),
+    ],
+    ["shop", "X-WC-Webhook-Signature", mac(secrets.WOO_SECRET, "base64"), { "x-wc-webhook-id": "12" }, forged],
+    [
+      "shopify",
+      "X-Shopify-Hmac-Sha256",
+      mac(secrets.SHOPIFY_SECRET, "base64"),
+      { "x-shopify-webhook-id": "w-1", "x-shopify-topic": "orders/paid" },
+      forged,
+    ],
   ] as const;
-  for (const [source, name, signature, headers] of cases) {
+  const listing = [
+    [
+      "pay",
+      "Stripe-Signature",
+      `t=${t},v1=${createHmac("sha256", secrets.PAY_SECRET).update(`${t}.${body}`).digest("hex")}`,
+      {},
+    ],
+    [
+      "sw",
+      "webhook-signature",
+      new Webhook(key).sign("msg_1", new Date(clock.now()), body),
+      { "webhook-id": "msg_1", "webhook-timestamp": String(t) },
+    ],
+  ] as const;
+  const post = async (source: string, name: string, copies: string[], headers: Record<string, string>) => {
     // Node joins the copies of a header as one value, with ", " between them.
     const response = await request(`${url}/webhooks/${source}`, {
       method: "POST",
-      headers: { ...headers, "content-type": "application/json", [name.toLowerCase()]: [signature, signature] },
+      headers: { ...headers, "content-type": "application/json", [name.toLowerCase()]: copies },
       body,
     });
-    expect({ source, status: response.statusCode, body: await response.body.json() }).toEqual({
+    return { source, status: response.statusCode, body: await response.body.json() };
+  };
+  for (const [source, name, signature, headers] of [...single, ...listing]) {
+    expect(await post(source, name, [signature, signature], headers)).toMatchObject({
+      source,
+      status: 200,
+      body: { duplicate: false },
+    });
+    expect((await store.list({ source }, { limit: 5, bodies: false })).length).toBe(1);
+  }
+  for (const [source, name, signature, headers, other] of single) {
+    expect(await post(source, name, [signature, other], headers)).toEqual({
       source,
       status: 401,
-      body: { error: `${name} header sent more than once` },
+      body: { error: `${name} header sent more than once, its copies differing` },
     });
   }
   expect(lines.filter((line) => line.includes("rejected"))).toEqual(
-    cases.map(([source, name]) =>
+    single.map(([source, name]) =>
       expect.stringContaining(
-        `webhook ${source} rejected from 127.0.0.1: ${name} header sent more than once: if every delivery of this source is refused so, something on the way (a proxy, a tunnel) sends the ${name} header again beside its sender's, and waiter reads the copies as Node joins them, as one value, which is no signature: have it pass the sender's header on once`,
+        `webhook ${source} rejected from 127.0.0.1: ${name} header sent more than once, its copies differing: if every delivery of this source is refused so, something on the way (a proxy, a tunnel) sends the ${name} header again beside its sender's, with another value, and waiter cannot tell which is the sender's: have it pass the sender's header on once`,
       ),
     ),
   );

@@ -2,13 +2,7 @@ import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
-import {
-  copiesDifferIn,
-  headerMissingIn,
-  headerRepeatedIn,
-  STALE_TIMESTAMP,
-  type Verdict,
-} from "./verifiers/common.js";
+import { copiesDifferIn, headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 import { malformedSignature } from "./verifiers/hmac-sha256.js";
@@ -45,10 +39,6 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   }
   if (reason === ONLY_V1A && "secretEnv" in source) {
     return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;
-  }
-  const repeated = headerRepeatedIn(reason);
-  if (repeated !== undefined) {
-    return `something on the way (a proxy, a tunnel) sends the ${repeated} header again beside its sender's, and waiter reads the copies as Node joins them, as one value, which is no signature: have it pass the sender's header on once`;
   }
   const differing = copiesDifferIn(reason);
   if (differing !== undefined) {

@@ -622,29 +622,46 @@ describe("a signature header sent more than once, its copies joined by Node with
   const body = '{"id":1042,"date_modified_gmt":"2026-11-27T10:00:00"}';
   const hex = createHmac("sha256", "a-secret-of-sixteen").update(body).digest("hex");
   const base64 = base64Hmac("a-secret-of-sixteen", body);
+  const forgedHex = createHmac("sha256", "not-the-secret-of-16").update(body).digest("hex");
+  const forgedBase64 = base64Hmac("not-the-secret-of-16", body);
   const of = (scheme: string, extra: Record<string, string> = {}) =>
     source({ scheme, secretEnv: "X", secrets: ["a-secret-of-sixteen"], ...extra });
 
   test.each([
-    ["github", of("github"), "X-Hub-Signature-256", `sha256=${hex}`],
-    ["shopify", of("shopify"), "Shopify-Hmac-Sha256", base64],
-    ["shopify's legacy header", of("shopify"), "X-Shopify-Hmac-Sha256", base64],
-    ["woocommerce", of("woocommerce"), "X-WC-Webhook-Signature", base64],
+    ["github", of("github"), "X-Hub-Signature-256", `sha256=${hex}`, `sha256=${forgedHex}`],
+    ["shopify", of("shopify"), "Shopify-Hmac-Sha256", base64, forgedBase64],
+    ["shopify's legacy header", of("shopify"), "X-Shopify-Hmac-Sha256", base64, forgedBase64],
+    ["woocommerce", of("woocommerce"), "X-WC-Webhook-Signature", base64, forgedBase64],
     [
       "hmac-sha256",
       of("hmac-sha256", { header: "X-Signature", encoding: "hex", prefix: "sha256=" }),
       "X-Signature",
       `sha256=${hex}`,
+      `sha256=${forgedHex}`,
     ],
-    ["hmac-sha256 in base64", of("hmac-sha256", { header: "X-Sig", encoding: "base64", prefix: "" }), "X-Sig", base64],
-  ])("%s, whose header holds one signature, is told it came twice", (_, verify, name, signature) => {
-    const headers = { "x-github-delivery": "d", "x-shopify-webhook-id": "w", "x-wc-webhook-id": "12" };
-    expect(verify(delivery({ ...headers, [name]: signature }, body)).kind).toBe("accept");
-    const verdict = verify(delivery({ ...headers, [name]: twice(signature) }, body));
-    expect(verdict).toEqual({ kind: "reject", reason: `${name} header sent more than once` });
-    // A value with a comma whose first part is no signature is refused as it was: it tells no copy.
-    expect(verify(delivery({ ...headers, [name]: twice("zz") }, body))).not.toEqual(verdict);
-  });
+    [
+      "hmac-sha256 in base64",
+      of("hmac-sha256", { header: "X-Sig", encoding: "base64", prefix: "" }),
+      "X-Sig",
+      base64,
+      forgedBase64,
+    ],
+  ])(
+    "%s, whose header holds one signature, sent twice alike is that signature, checked as ever",
+    (_, verify, name, signature, forged) => {
+      const headers = { "x-github-delivery": "d", "x-shopify-webhook-id": "w", "x-wc-webhook-id": "12" };
+      const sent = (value: string) => verify(delivery({ ...headers, [name]: value }, body));
+      const once = sent(signature);
+      expect(once.kind).toBe("accept");
+      expect(sent(twice(signature))).toEqual(once);
+      expect(sent(`${signature}, ${signature}, ${signature}`)).toEqual(once);
+      expect(sent(twice(forged))).toEqual(sent(forged));
+      expect(sent(twice(forged))).toEqual({ kind: "reject", reason: "signature mismatch" });
+      const differing = { kind: "reject", reason: `${name} header sent more than once, its copies differing` };
+      expect(sent(`${signature}, ${forged}`)).toEqual(differing);
+      expect(sent(`${forged}, ${signature}`)).toEqual(differing);
+    },
+  );
 
   test("Stripe's and Standard Webhooks' headers, which list signatures, are taken twice", () => {
     const stripeSecret = "whsec_test_secret_for_waiter";

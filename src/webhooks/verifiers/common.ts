@@ -152,27 +152,13 @@ export function headerMissingIn(reason: string): string | undefined {
 }
 
 /**
- * The refusal of a header of one value that came more than once (a proxy that sets it again beside
- * its sender's), where `value`, as Node joins the copies, with ", " between them, begins with one
- * that is `wellFormed`: read as one value, it is no signature, and no secret or setting is to blame.
- */
-export function repeatedHeader(name: string, value: string, wellFormed: (one: string) => boolean): Verdict | undefined {
-  const [first = "", ...more] = value.split(", ");
-  return more.length > 0 && wellFormed(first) ? reject(`${name} header sent more than once`) : undefined;
-}
-
-/** The header a refusal `repeatedHeader` made names as sent more than once, read back from its reason. */
-export function headerRepeatedIn(reason: string): string | undefined {
-  return /^(\S+) header sent more than once$/.exec(reason)?.[1];
-}
-
-/**
- * The first of `names` sent, a header its sender sends once (a delivery's id, its timestamp),
- * where something on the way (a proxy) may have sent it again beside the sender's: Node joins the
- * copies, with ", " between them. Copies alike are the sender's one value, the one its retry
- * sends, so a retry is a repeat however many copies either brought, and a delivery is not refused
- * that no retry would bring again (GitHub and WooCommerce send none). Copies that differ leave no
- * value to take for the sender's: the refusal that says so, which `copiesDifferIn` reads back.
+ * The first of `names` sent, a header its sender sends once (a delivery's id, its timestamp, a
+ * signature where the scheme takes one), where something on the way (a proxy) may have sent it
+ * again beside the sender's: Node joins the copies, with ", " between them. Copies alike are the
+ * sender's one value, the one its retry sends, so a retry is a repeat however many copies either
+ * brought, and a delivery is not refused that no retry would bring again (GitHub and WooCommerce
+ * send none). Copies that differ leave no value to take for the sender's: the refusal that says
+ * so, which `copiesDifferIn` reads back.
  */
 export function headerOnce(headers: IncomingHttpHeaders, ...names: string[]): string | undefined | Verdict {
   for (const name of names) {
