@@ -991,6 +991,108 @@ test.each(ECB_EURO_CHANGEOVERS)(
   },
 );
 
+describe("currencies the euro replaced", () => {
+  const replaced = (code: string, since: string, rate: string) =>
+    `${code} was replaced by the euro on ${since} at the fixed rate of ${rate} ${code} to 1 EUR (Council Regulation (EC) No 2866/98)`;
+
+  test("one asked for from its changeover on converts at its fixed rate, saying so", async () => {
+    const kuna = await server.call("currency_convert", { amount: 100, from: "HRK", to: "EUR" });
+    expect(kuna.isError, text(kuna)).toBeFalsy();
+    expect(kuna.structuredContent).toMatchObject({ rate: 0.13272281, result: 13.27, date: "2026-11-27" });
+    expect(text(kuna)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
+    // The lev, whose 1.95583 the ECB's own table had as 1.9558: 100 BGN is 51.13 EUR, as Bulgaria's banks book it.
+    const lev = await server.call("currency_convert", { amount: 100, from: "BGN", to: "EUR", date: "2026-01-02" });
+    expect(lev.structuredContent).toMatchObject({ rate: 0.51129188, result: 51.13, date: "2026-01-02" });
+    expect(text(lev)).toContain(replaced("BGN", "2026-01-01", "1.95583"));
+    // One the ECB never fixed, through the euro's rate of the day.
+    const usd = ecbTable("2026-08-28").USD as number;
+    const mark = await server.call("currency_convert", { amount: 1000, from: "dem", to: "USD", date: "2026-08-28" });
+    expect(mark.structuredContent).toMatchObject({
+      via: "EUR",
+      result: Math.round((1000 / 1.95583) * usd * 100) / 100,
+    });
+    expect(text(mark)).toContain(replaced("DEM", "1999-01-01", "1.95583"));
+    const rates = await server.call("currency_rates", { base: "HRK", symbols: ["EUR", "SKK"] });
+    expect(rates.structuredContent).toMatchObject({
+      rates: [
+        { currency: "EUR", rate: 0.13272281 },
+        { currency: "SKK", rate: 3.9984073 },
+      ],
+    });
+  });
+
+  test("each the ECB fixed until its country took the euro converts at its fixed rate after", async () => {
+    // Their last fixings had them at their fixed rates.
+    for (const [code, , rate] of ECB_EURO_CHANGEOVERS) {
+      const result = await server.call("currency_convert", { amount: 500, from: code, to: "EUR", date: "2024-06-03" });
+      expect(result.structuredContent, text(result)).toMatchObject({ result: Math.round((500 / rate) * 100) / 100 });
+      expect(text(result)).toMatch(
+        new RegExp(`\\n${code} was replaced by the euro on \\d{4}-01-01 at the fixed rate of `),
+      );
+    }
+  });
+
+  test("at the Czech National Bank, through its euro rate, and between euro currencies through none", async () => {
+    const czk = await server.call("currency_convert", {
+      amount: 100,
+      from: "HRK",
+      to: "CZK",
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    expect(czk.structuredContent).toMatchObject({ result: 323.38, date: "2026-08-28" });
+    const eur = await server.call("currency_convert", { amount: 100, from: "HRK", to: "EUR", source: "cnb" });
+    expect(eur.structuredContent).toMatchObject({ rate: 0.13272281, result: 13.27 });
+    expect(eur.structuredContent).not.toHaveProperty("via");
+    // A note naming the rates the result is worked out from names the fixed one as such, not as the CNB's.
+    const idr = await server.call("currency_convert", {
+      amount: 10_000_000,
+      from: "HRK",
+      to: "IDR",
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    expect(text(idr)).toMatch(/: 1 EUR = 7\.5345 HRK \(fixed\), 1 EUR = 24\.365 CZK, 1,000 IDR = [\d.]+ CZK\.$/);
+  });
+
+  test("a date before its changeover has the source's own rate; one from it on, the fixed rate", async () => {
+    const kuna = (rate: number) =>
+      json(200, JSON.stringify({ amount: 1, base: "EUR", date: "2022-12-30", rates: { HRK: rate, USD: 1.0666 } }));
+    frankfurter.queue.push(kuna(7.5365));
+    const before = await server.call("currency_convert", { amount: 1000, from: "HRK", to: "EUR", date: "2022-12-30" });
+    expect(before.structuredContent).toMatchObject({ result: 132.69, date: "2022-12-30" });
+    expect(text(before)).not.toContain("replaced by the euro");
+    // New Year's Day, a Sunday: the ECB's fixing standing for it is Friday's, which still had the kuna.
+    frankfurter.queue.push(kuna(7.5365));
+    const after = await server.call("currency_convert", { amount: 1000, from: "HRK", to: "EUR", date: "2023-01-01" });
+    expect(after.structuredContent).toMatchObject({ result: 132.72, date: "2022-12-30", requested_date: "2023-01-01" });
+    expect(text(after)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
+  });
+
+  test("a date or range without its rate says when and at what rate the euro replaced it", async () => {
+    const result = await server.call("currency_convert", {
+      amount: 5,
+      from: "SKK",
+      to: "CZK",
+      date: "2008-06-02",
+      source: "cnb",
+    });
+    expect(result.isError).toBe(true);
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["HRK"],
+      start: "2024-06-03",
+      end: "2024-06-07",
+    });
+    expect(text(history)).toMatch(
+      /^The European Central Bank published no rate for HRK between 2024-06-03 and 2024-06-07\. HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7\.53450 HRK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it;/,
+    );
+    expect(text(result)).toMatch(
+      /^No rate for currency "SKK" in the fixing of 2008-06-02 by the Czech National Bank\. SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30\.1260 SKK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it; currency_list with source "cnb" lists/,
+    );
+  });
+});
+
 test("several currencies where one is taken are told to be asked for one at a time", async () => {
   expect(text(await server.call("currency_convert", { amount: 100, from: "EUR", to: ["CZK", "USD"] }))).toBe(
     "Invalid arguments for currency_convert: to: is one ISO 4217 code, not a list: call once for each",
@@ -1047,27 +1149,7 @@ describe("bad input is a clear tool error", () => {
       /^(?!.*Check the code).*CLF is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies/s,
     ],
     // A currency the source stopped fixing had rates before: not "none", but an earlier date's.
-    [
-      "currency_convert",
-      { amount: 5, from: "HRK", to: "EUR", date: "2024-06-03" },
-      /^No rate for currency "HRK" in the fixing of 2024-06-03 by the European Central Bank\. HRK was fixed by the ECB until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "ecb" lists/,
-    ],
-    // The lev's last fixing was of 2025-12-31, as Bulgaria took the euro on 2026-01-01.
-    [
-      "currency_convert",
-      { amount: 5, from: "BGN", to: "EUR", date: "2026-01-02" },
-      /^No rate for currency "BGN" in the fixing of 2026-01-02 by the European Central Bank\. BGN was fixed by the ECB until Bulgaria took the euro in 2026: an earlier date has its rate;/,
-    ],
-    // The currencies the ECB fixed until their countries took the euro are no misspellings either.
-    ...ECB_EURO_CHANGEOVERS.map(([code, last]): [string, Record<string, unknown>, RegExp] => [
-      "currency_convert",
-      { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
-      new RegExp(
-        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, [^:;]* took the euro: an earlier date has its rate; currency_list`,
-        "s",
-      ),
-    ]),
-    // Nor are the old lei and lira, which the ECB fixed until their new currencies took their place.
+    // The old lei and lira, which the ECB fixed until their new currencies took their place.
     ...[
       ["ROL", "2005-06-30", "RON"],
       ["TRL", "2004-12-31", "TRY"],
@@ -1084,29 +1166,6 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
       /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate; currency_list with source "cnb" lists/,
     ],
-    // Its daily fixing had the kuna until Croatia took the euro, as the ECB's did.
-    [
-      "currency_convert",
-      { amount: 5, from: "HRK", to: "CZK", date: "2026-08-28", source: "cnb" },
-      /\. HRK was fixed by the Czech National Bank until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "cnb" lists/,
-    ],
-    // Its daily fixing had the currencies of the countries that took the euro before Croatia too.
-    ...[
-      ["SIT", "Slovenia", "2007"],
-      ["CYP", "Cyprus", "2008"],
-      ["MTL", "Malta", "2008"],
-      ["SKK", "Slovakia", "2009"],
-      ["EEK", "Estonia", "2011"],
-      ["LVL", "Latvia", "2014"],
-      ["LTL", "Lithuania", "2015"],
-    ].map(([code, country, year]): [string, Record<string, unknown>, RegExp] => [
-      "currency_convert",
-      { amount: 5, from: code, to: "CZK", date: "2026-08-28", source: "cnb" },
-      new RegExp(
-        `^(?!.*Check the code).*\\. ${code} was fixed by the Czech National Bank until ${country} took the euro in ${year}: an earlier date has its rate; currency_list with source "cnb" lists`,
-        "s",
-      ),
-    ]),
     // A currency the source fixes only from a later date on is not one it has no rates for: a later date has them.
     [
       "currency_convert",

@@ -62,20 +62,10 @@ export function cnbSource(cnb: Upstream): RateSource {
     publication: PUBLICATION,
     others:
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
-    // It suspended the rouble in March 2022; its fixings had HRK until 2022-12-30, BGN in 2023,
-    // and have none in 2026; they had the currencies of the countries that took the euro before
-    // (100 SKK until 2008), as the ECB's did.
+    // It suspended the rouble in March 2022. Its fixings had HRK until 2022-12-30, BGN in 2023,
+    // and have none in 2026, as the euro replaced them.
     stopped: {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022",
-      SIT: "was fixed by the Czech National Bank until Slovenia took the euro in 2007",
-      CYP: "was fixed by the Czech National Bank until Cyprus took the euro in 2008",
-      MTL: "was fixed by the Czech National Bank until Malta took the euro in 2008",
-      SKK: "was fixed by the Czech National Bank until Slovakia took the euro in 2009",
-      EEK: "was fixed by the Czech National Bank until Estonia took the euro in 2011",
-      LVL: "was fixed by the Czech National Bank until Latvia took the euro in 2014",
-      LTL: "was fixed by the Czech National Bank until Lithuania took the euro in 2015",
-      HRK: "was fixed by the Czech National Bank until Croatia took the euro in 2023",
-      BGN: "was fixed by the Czech National Bank until Bulgaria took the euro in 2026",
     },
 
     async fixing(date, call) {

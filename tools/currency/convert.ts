@@ -6,6 +6,7 @@ import {
   areCurrencies,
   booked,
   crossRate,
+  euroNote,
   type Fixing,
   heldExactly,
   minorUnits,
@@ -71,13 +72,20 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const atRate = new Big(args.amount).times(rate).round(minorUnits(args.to), Big.roundHalfUp);
       const note = [
         dateNote(args.date, fixing, source),
+        euroNote(fixing, [args.from, args.to]),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
         atRate.eq(exact) ? undefined : notAtRate(args, atRate, fixing, source),
       ]
         .filter(Boolean)
         .join(" ");
-      const through = args.from !== fixing.base && args.to !== fixing.base && args.from !== args.to;
+      // Between the euro and the currencies it replaced, the fixed rates alone convert.
+      const euro = (code: string) => code === "EUR" || fixing.euroFixed?.includes(code);
+      const through =
+        args.from !== fixing.base &&
+        args.to !== fixing.base &&
+        args.from !== args.to &&
+        !(euro(args.from) && euro(args.to));
       return {
         amount: args.amount,
         from: args.from,
@@ -122,10 +130,16 @@ function notAtRate(
   fixing: Fixing,
   source: RateSource,
 ): string {
-  const published = [from, to]
+  // A currency the euro replaced is named at its fixed rate, and the euro at the fixing's.
+  const fixed = fixing.euroFixed ?? [];
+  const named = new Set([from, to].flatMap((currency) => (fixed.includes(currency) ? [currency, "EUR"] : [currency])));
+  const published = [...named]
     .filter((currency) => currency !== fixing.base)
     .map((currency) => {
       const { units, value } = quoteOf(fixing, currency, source);
+      if (fixed.includes(currency)) {
+        return `1 EUR = ${formatNumber(units / quoteOf(fixing, "EUR", source).units)} ${currency} (fixed)`;
+      }
       // The ECB's rates are so much of a currency per 1 EUR; the CNB's, CZK per so many of it.
       return value === 1
         ? `1 ${fixing.base} = ${formatNumber(units)} ${currency}`

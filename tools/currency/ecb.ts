@@ -31,22 +31,12 @@ const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /**
- * What the ECB fixed once: its last EUR/RUB rate is of 2022-03-01, and it took HRK and BGN off its
- * list as Croatia and Bulgaria took the euro (its reference rates page; nbs.sk quotes it), as it had
- * the currencies of the countries before them, and ROL and TRL before the new leu and lira (the
- * last fixings of each in its eurofxref-hist.csv).
+ * What the ECB fixed once, besides the currencies the euro replaced: its last EUR/RUB rate is of
+ * 2022-03-01, and ROL and TRL were fixed until the new leu and lira (the last fixings of each in its
+ * eurofxref-hist.csv).
  */
 const STOPPED = {
   RUB: "was last fixed by the ECB on 2022-03-01",
-  HRK: "was fixed by the ECB until Croatia took the euro in 2023",
-  BGN: "was fixed by the ECB until Bulgaria took the euro in 2026",
-  SIT: "was last fixed by the ECB on 2006-12-29, before Slovenia took the euro",
-  CYP: "was last fixed by the ECB on 2007-12-31, before Cyprus took the euro",
-  MTL: "was last fixed by the ECB on 2007-12-31, before Malta took the euro",
-  SKK: "was last fixed by the ECB on 2008-12-31, before Slovakia took the euro",
-  EEK: "was last fixed by the ECB on 2010-12-31, before Estonia took the euro",
-  LVL: "was last fixed by the ECB on 2013-12-31, before Latvia took the euro",
-  LTL: "was last fixed by the ECB on 2014-12-31, before Lithuania took the euro",
   ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place",
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place",
 };

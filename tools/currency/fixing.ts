@@ -3,6 +3,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
 import { capitalized } from "../../src/shown.js";
+import { dateIn } from "../../src/time.js";
 import type { Serving } from "../../src/toolset.js";
 import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
 
@@ -24,6 +25,8 @@ export interface Fixing {
    * earlier answer (the failure's message).
    */
   stale?: string;
+  /** The currencies the euro replaced whose quotes are worked out from their fixed rates and EUR's. */
+  euroFixed?: string[];
 }
 
 export interface CurrencyName {
@@ -125,17 +128,89 @@ function noRateIn(fixing: Fixing, code: string, source: RateSource, advice: stri
 }
 
 /**
- * `fixing`, when it has a rate for each of `codes`; else the ToolError naming the first it lacks and
- * where its rate is: for a currency the source fixes from a later date on, a later date; for one
+ * The currencies the euro replaced, each with the day it did and its irrevocably fixed rate, so many
+ * of it to 1 EUR, as Council Regulation (EC) No 2866/98 (Article 1, amended as each country joined)
+ * has them.
+ */
+const REPLACED_BY_EURO = new Map<string, { since: string; rate: string }>(
+  (
+    [
+      ["ATS", "1999-01-01", "13.7603"],
+      ["BEF", "1999-01-01", "40.3399"],
+      ["DEM", "1999-01-01", "1.95583"],
+      ["ESP", "1999-01-01", "166.386"],
+      ["FIM", "1999-01-01", "5.94573"],
+      ["FRF", "1999-01-01", "6.55957"],
+      ["IEP", "1999-01-01", "0.787564"],
+      ["ITL", "1999-01-01", "1936.27"],
+      ["LUF", "1999-01-01", "40.3399"],
+      ["NLG", "1999-01-01", "2.20371"],
+      ["PTE", "1999-01-01", "200.482"],
+      ["GRD", "2001-01-01", "340.750"],
+      ["SIT", "2007-01-01", "239.640"],
+      ["CYP", "2008-01-01", "0.585274"],
+      ["MTL", "2008-01-01", "0.429300"],
+      ["SKK", "2009-01-01", "30.1260"],
+      ["EEK", "2011-01-01", "15.6466"],
+      ["LVL", "2014-01-01", "0.702804"],
+      ["LTL", "2015-01-01", "3.45280"],
+      ["HRK", "2023-01-01", "7.53450"],
+      ["BGN", "2026-01-01", "1.95583"],
+    ] as const
+  ).map(([code, since, rate]) => [code, { since, rate }]),
+);
+
+/** What a currency the euro replaced is from then on. */
+function replacedByEuro(code: string): string | undefined {
+  const replaced = REPLACED_BY_EURO.get(code);
+  return (
+    replaced &&
+    `${code} was replaced by the euro on ${replaced.since} at the fixed rate of ${replaced.rate} ${code} to 1 EUR (Council Regulation (EC) No 2866/98)`
+  );
+}
+
+/** What a result worked out from fixed euro rates says of them. */
+export function euroNote(fixing: Fixing, codes: string[]): string | undefined {
+  const fixed = fixing.euroFixed?.filter((code) => codes.includes(code)) ?? [];
+  return fixed.length > 0
+    ? `${fixed.map(replacedByEuro).join("; ")}: worked out through EUR at ${fixed.length === 1 ? "it" : "them"}.`
+    : undefined;
+}
+
+/**
+ * `fixing` with the quotes of the `codes` the euro had replaced by `day`, worked out from their fixed
+ * rates and the fixing's EUR: the only rates at which they convert from then on, even where the
+ * fixing still had the source's own (the ECB's of Friday 30 December 2022 for Sunday 1 January 2023).
+ */
+function withEuroRates(fixing: Fixing, codes: string[], day: string): Fixing {
+  const eur = fixing.base === "EUR" ? { units: 1, value: 1 } : fixing.quotes.get("EUR");
+  const replaced = [...new Set(codes)].flatMap((code) => {
+    const fixed = REPLACED_BY_EURO.get(code);
+    return fixed && fixed.since <= day ? [{ code, rate: fixed.rate }] : [];
+  });
+  if (!eur || replaced.length === 0) return fixing;
+  const quotes = new Map(fixing.quotes);
+  for (const { code, rate } of replaced) {
+    quotes.set(code, { units: new Big(rate).times(eur.units).toNumber(), value: eur.value });
+  }
+  return { ...fixing, quotes, euroFixed: replaced.map(({ code }) => code) };
+}
+
+/**
+ * `fixing`, with the rates of currencies the euro had replaced by `day` (the source's today when
+ * undefined), when it has a rate for each of `codes`; else the ToolError naming the first it lacks
+ * and where its rate is: for a currency the source fixes from a later date on, a later date; for one
  * only `other` fixes, that source.
  */
 export async function withRatesFor(
-  fixing: Fixing,
+  given: Fixing,
   codes: string[],
+  day: string | undefined,
   source: RateSource,
   other: RateSource,
   call: Call & Serving,
 ): Promise<Fixing> {
+  const fixing = withEuroRates(given, codes, day ?? dateIn(source.publication.zone));
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
   throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call));
@@ -168,7 +243,7 @@ const NOT_LISTED: Listed = { later: [], elsewhere: [] };
  * be had now puts none on it: the advice then says less, not wrong.
  */
 async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
-  const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code));
+  const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code) && !REPLACED_BY_EURO.has(code));
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
@@ -199,24 +274,32 @@ function noRateAdvice(
   const lists = serves("currency_list")
     ? `; currency_list with source "${source.id}" lists the currencies it publishes`
     : "";
-  // One it stopped fixing is a currency even where the platform no longer knows it (SKK, the ECB's until 2009).
+  // One it stopped fixing is a currency even where the platform no longer knows it (ROL, the ECB's until 2005).
   const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
   if (!areCurrencies(codes.filter((code) => !stopped.includes(code)))) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD)${lists}.`;
   }
-  // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
+  // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
+  const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
+  // One it stopped fixing (RUB) has rates of the dates before.
   const later = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
   const elsewhere = codes.filter((code) => !stopped.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
   const never = codes.filter(
-    (code) => !stopped.includes(code) && !later.includes(code) && !elsewhere.includes(code) && !metals.includes(code),
+    (code) =>
+      !stopped.includes(code) &&
+      !replaced.includes(code) &&
+      !later.includes(code) &&
+      !elsewhere.includes(code) &&
+      !metals.includes(code),
   );
   const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
+    ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
     ...(later.length > 0
       ? [
           `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other.id}" may`,
@@ -247,7 +330,9 @@ const ISO_4217_BEYOND_ICU = new Set([
 /** Whether every code is a real ISO 4217 currency, none of them misspelt. */
 export function areCurrencies(codes: string[]): boolean {
   const currencies = Intl.supportedValuesOf("currency");
-  return codes.every((code) => currencies.includes(code) || ISO_4217_BEYOND_ICU.has(code));
+  return codes.every(
+    (code) => currencies.includes(code) || ISO_4217_BEYOND_ICU.has(code) || REPLACED_BY_EURO.has(code),
+  );
 }
 
 /** Rounded to `digits` significant digits, which also clears binary floating-point noise. */

@@ -55,7 +55,7 @@ export const currency = defineToolset({
       if (day !== undefined && day < source.earliest) {
         throw new ToolError(`date must not be before ${firstFixing(source)}; send ${source.earliest} or later.`);
       }
-      return withRatesFor(await source.fixing(day, call), codes, source, otherThan(source), call);
+      return withRatesFor(await source.fixing(day, call), codes, day, source, otherThan(source), call);
     }
 
     const shared = { configured: settings.source, pick, otherThan, fixingFor };

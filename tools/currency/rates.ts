@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
+import { euroNote } from "./fixing.js";
 import {
   code,
   codes,
@@ -47,7 +48,9 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
-      const note = dateNote(args.date, fixing, source);
+      const note = [dateNote(args.date, fixing, source), euroNote(fixing, [base, ...symbols])]
+        .filter(Boolean)
+        .join(" ");
       return {
         source: source.id,
         base,
