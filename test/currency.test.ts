@@ -728,8 +728,8 @@ describe("history and lists", () => {
     expect(text(result)).toContain("\nBGN (1 of the 3 fixings, 2023-11-13): 0.079535513 -> 0.079535513 (0.00%)");
   });
 
-  test("a currency that stops within the range says on which fixings its line stands", async () => {
-    // The ECB quoted HRK to 2022-12-30: Croatia took the euro on 1 January 2023.
+  test("a currency the euro replaced within the range has its fixed rate from then on", async () => {
+    // The ECB quoted HRK to 2022-12-30: Croatia took the euro on 1 January 2023, at 7.53450 HRK to 1 EUR.
     frankfurter.queue.push(
       json(
         200,
@@ -745,7 +745,8 @@ describe("history and lists", () => {
     expect(text(result)).toBe(
       [
         "ECB rates against EUR, 4 fixings from 2022-12-29 to 2023-01-03:",
-        "HRK (2 of the 4 fixings, 2022-12-29 to 2022-12-30): 7.5355 -> 7.5365 (0.01%), low 7.5355 on 2022-12-29, high 7.5365 on 2022-12-30",
+        "HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7.53450 HRK to 1 EUR (Council Regulation (EC) No 2866/98): rates from that day on are worked out through EUR at it.",
+        "HRK: 7.5355 -> 7.5345 (-0.01%), low 7.5345 on 2023-01-02, high 7.5365 on 2022-12-30",
         "USD: 1.0639 -> 1.0545 (-0.88%), low 1.0545 on 2023-01-03, high 1.0683 on 2023-01-02",
       ].join("\n"),
     );
@@ -1032,6 +1033,24 @@ describe("currencies the euro replaced", () => {
     }
   });
 
+  test("a history has its rates from the changeover on", async () => {
+    const result = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["HRK", "EUR"],
+      start: "2026-08-24",
+      end: "2026-08-28",
+      source: "cnb",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const days = (result.structuredContent as { days: { rates: { currency: string; rate: number }[] }[] }).days;
+    expect(days).toHaveLength(5);
+    for (const { rates } of days) {
+      const [hrk, eur] = rates.map((row) => row.rate) as [number, number];
+      expect(hrk).toBeCloseTo(eur * 7.5345, 6);
+    }
+    expect(text(result)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
+  });
+
   test("at the Czech National Bank, through its euro rate, and between euro currencies through none", async () => {
     const czk = await server.call("currency_convert", {
       amount: 100,
@@ -1069,7 +1088,7 @@ describe("currencies the euro replaced", () => {
     expect(text(after)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
   });
 
-  test("a date or range without its rate says when and at what rate the euro replaced it", async () => {
+  test("a date or range before its changeover without its rate says when and at what rate the euro replaced it", async () => {
     const result = await server.call("currency_convert", {
       amount: 5,
       from: "SKK",
@@ -1079,13 +1098,14 @@ describe("currencies the euro replaced", () => {
     });
     expect(result.isError).toBe(true);
     const history = await server.call("currency_history", {
-      base: "EUR",
-      symbols: ["HRK"],
-      start: "2024-06-03",
-      end: "2024-06-07",
+      base: "USD",
+      symbols: ["SKK"],
+      start: "2008-06-02",
+      end: "2008-06-06",
+      source: "cnb",
     });
     expect(text(history)).toMatch(
-      /^The European Central Bank published no rate for HRK between 2024-06-03 and 2024-06-07\. HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7\.53450 HRK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it;/,
+      /^The Czech National Bank published no rate for SKK between 2008-06-02 and 2008-06-06\. SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30\.1260 SKK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it;/,
     );
     expect(text(result)).toMatch(
       /^No rate for currency "SKK" in the fixing of 2008-06-02 by the Czech National Bank\. SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30\.1260 SKK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it; currency_list with source "cnb" lists/,

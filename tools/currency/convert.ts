@@ -72,7 +72,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const atRate = new Big(args.amount).times(rate).round(minorUnits(args.to), Big.roundHalfUp);
       const note = [
         dateNote(args.date, fixing, source),
-        euroNote(fixing, [args.from, args.to]),
+        euroNote(fixing.euroFixed),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
         atRate.eq(exact) ? undefined : notAtRate(args, atRate, fixing, source),

@@ -169,11 +169,10 @@ function replacedByEuro(code: string): string | undefined {
   );
 }
 
-/** What a result worked out from fixed euro rates says of them. */
-export function euroNote(fixing: Fixing, codes: string[]): string | undefined {
-  const fixed = fixing.euroFixed?.filter((code) => codes.includes(code)) ?? [];
+/** What rates worked out from the fixed rates of `fixed`, currencies the euro replaced, say of them. */
+export function euroNote(fixed: string[] = []): string | undefined {
   return fixed.length > 0
-    ? `${fixed.map(replacedByEuro).join("; ")}: worked out through EUR at ${fixed.length === 1 ? "it" : "them"}.`
+    ? `${fixed.map(replacedByEuro).join("; ")}: rates from that day on are worked out through EUR at ${fixed.length === 1 ? "it" : "them"}.`
     : undefined;
 }
 
@@ -182,7 +181,7 @@ export function euroNote(fixing: Fixing, codes: string[]): string | undefined {
  * rates and the fixing's EUR: the only rates at which they convert from then on, even where the
  * fixing still had the source's own (the ECB's of Friday 30 December 2022 for Sunday 1 January 2023).
  */
-function withEuroRates(fixing: Fixing, codes: string[], day: string): Fixing {
+export function withEuroRates(fixing: Fixing, codes: string[], day: string): Fixing {
   const eur = fixing.base === "EUR" ? { units: 1, value: 1 } : fixing.quotes.get("EUR");
   const replaced = [...new Set(codes)].flatMap((code) => {
     const fixed = REPLACED_BY_EURO.get(code);

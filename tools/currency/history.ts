@@ -3,7 +3,15 @@ import { ToolError } from "../../src/errors.js";
 import { capitalized } from "../../src/shown.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { crossRate, hasCurrency, type RateSource, significant, whereRatesAre } from "./fixing.js";
+import {
+  crossRate,
+  euroNote,
+  hasCurrency,
+  type RateSource,
+  significant,
+  whereRatesAre,
+  withEuroRates,
+} from "./fixing.js";
 import { dayOver, publishes } from "./schedule.js";
 import {
   code,
@@ -94,7 +102,8 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       }
       if (reversed) throw new ToolError(`${reversed}; swap them.`);
       // A range that has not begun where the source publishes has nothing to ask for.
-      const all = from > dateIn(source.publication.zone) ? [] : await source.series(from, args.end, call);
+      const published = from > dateIn(source.publication.zone) ? [] : await source.series(from, args.end, call);
+      const all = published.map((fixing) => withEuroRates(fixing, [args.base, ...symbols], fixing.date));
       // A day without the base can say nothing; a currency missing on a day is left out of that day.
       const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
@@ -125,6 +134,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const pending = firstPending(after, args.end, source);
       const lacking = pending ? undefined : firstLacking(after, args.end, source);
       const note = [
+        euroNote([...new Set(fixings.flatMap((fixing) => fixing.euroFixed ?? []))]),
         fixings.length < all.length
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
           : undefined,
@@ -163,8 +173,8 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         const lastRate = points.at(-1)?.rate ?? Number.NaN;
         // A fall too small to show is no change, not "-0.00%".
         const change = ((lastRate / firstRate - 1) * 100).toFixed(2).replace(/^-(0\.00)$/, "$1");
-        // A currency quoted on only some of the days (HRK to 2022-12-30, when Croatia took the euro)
-        // says which, lest its last rate read as the range's.
+        // A currency quoted on only some of the days (CNY from 2005-04-01, when the ECB began to fix
+        // it) says which, lest its first rate read as the range's.
         const firstDate = points[0]?.date;
         const lastDate = points.at(-1)?.date;
         const span = firstDate === lastDate ? firstDate : `${firstDate} to ${lastDate}`;

@@ -48,9 +48,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
-      const note = [dateNote(args.date, fixing, source), euroNote(fixing, [base, ...symbols])]
-        .filter(Boolean)
-        .join(" ");
+      const note = [dateNote(args.date, fixing, source), euroNote(fixing.euroFixed)].filter(Boolean).join(" ");
       return {
         source: source.id,
         base,
