@@ -566,8 +566,8 @@ describe("automations are checked at start", () => {
     ],
     [
       "an item of a literal list the tool refuses",
-      { ...PAID, do: [{ tool: "eshop_orders_list", args: { status: ["processing", "payed"] } }] },
-      /step 1: eshop_orders_list's argument status\.1: expected one of pending, processing, .* \(got "payed"\)$/,
+      { ...PAID, do: [{ tool: "currency_rates", args: { symbols: ["USD", "dollars"] } }] },
+      /step 1: currency_rates's argument symbols\.1: must be a three-letter ISO 4217 currency code such as EUR: .* \(got "dollars"\)$/,
     ],
     [
       "an item of a literal list of another kind than the list takes",

@@ -194,6 +194,16 @@ describe("order filters", () => {
     );
   });
 
+  test("every status the shop has, a plugin's too, is listed with its name and orders by /reports/orders/totals", async () => {
+    const totals = (await call("/reports/orders/totals")).json as { slug: string; name: string; total: number }[];
+    expect(totals.find((s) => s.slug === "shipped")).toEqual({ slug: "shipped", name: "Shipped", total: 0 });
+    expect(totals.find((s) => s.slug === "pending")).toMatchObject({ name: "Pending payment" });
+    expect(totals.map((s) => s.slug)).not.toContain("trash");
+    expect(totals.reduce((sum, s) => sum + s.total, 0)).toBe(
+      [...woo.shop.orders.values()].filter((o) => o.status !== "trash").length,
+    );
+  });
+
   test("customer, search, after/before", async () => {
     expect(ids(await call("/orders?customer=33"))).toEqual([7078, 7051, 7003]);
     expect(ids(await call("/orders?search=anna.schmidt@example.de"))).toEqual([7078, 7051, 7003]);

@@ -29,7 +29,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
  *   out), a plugin's `shipped`, which nothing in WooCommerce sets, and the trash (`trash`: deleted
  *   in the admin, or by DELETE without `force`, which is not modelled; `any` leaves it out too, and
- *   a GET by id reads it with its status `trash`).
+ *   a GET by id reads it with its status `trash`). `/reports/orders/totals` lists every status but
+ *   the trash, by slug and name, with its count of orders; lists and updates take each slug.
  * - Order numbers: an order's id, unless a numbering plugin's meta (`_order_number`, or
  *   `_order_number_formatted` with a prefix, as Sequential Order Numbers keeps them) gives it
  *   another, which is its `number` and which the search finds as it finds an address.
@@ -760,7 +761,11 @@ interface ShopData {
   outOfStockThreshold: number;
 }
 
-const STATUS_NAMES: Record<string, string> = {
+/**
+ * wc_get_order_statuses(), without the "wc-" each is stored with: WooCommerce's, the block checkout's
+ * draft and a plugin's, registered through the wc_order_statuses filter.
+ */
+const ORDER_STATUS_NAMES: Record<string, string> = {
   pending: "Pending payment",
   processing: "Processing",
   "on-hold": "On hold",
@@ -770,9 +775,9 @@ const STATUS_NAMES: Record<string, string> = {
   failed: "Failed",
   "checkout-draft": "Draft",
   shipped: "Shipped",
-  // wc_get_order_status_name() names a status it does not know by itself.
-  trash: "trash",
 };
+// wc_get_order_status_name() names a status it does not know by itself.
+const STATUS_NAMES: Record<string, string> = { ...ORDER_STATUS_NAMES, trash: "trash" };
 
 function buildOrders(products: Map<number, WooProduct>, customers: Map<number, WooCustomer>, counters: Counters) {
   const orders = new Map<number, WooOrder>();
@@ -1870,17 +1875,7 @@ const cannot = {
 /** The permission check of an endpoint any API key may use. */
 const keyed = (denied: Reply) => (ctx: Ctx) => (ctx.user ? null : denied);
 
-const ORDER_STATUSES = [
-  "pending",
-  "processing",
-  "on-hold",
-  "completed",
-  "cancelled",
-  "refunded",
-  "failed",
-  "checkout-draft",
-  "shipped",
-] as const;
+const ORDER_STATUSES = Object.keys(ORDER_STATUS_NAMES);
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"];
 
 const PAGING: Record<string, Spec> = {
@@ -1990,6 +1985,26 @@ const ROUTES: Route[] = [
             },
           },
         }),
+      },
+    },
+  },
+  {
+    // WC_REST_Report_Orders_Totals_Controller: every status wc_get_order_statuses() has, with its
+    // name and its orders (OrderUtil::get_count_for_type() counts each, 0 too); no paging.
+    pattern: /^\/wc\/v3\/reports\/orders\/totals$/i,
+    endpoints: {
+      GET: {
+        args: {},
+        permission: keyed(cannot.list),
+        handle: (ctx) => {
+          const orders = [...ctx.shop.orders.values()];
+          const body = Object.entries(ORDER_STATUS_NAMES).map(([slug, name]) => ({
+            slug,
+            name,
+            total: orders.filter((o) => o.status === slug).length,
+          }));
+          return { status: 200, body };
+        },
       },
     },
   },

@@ -236,8 +236,9 @@ function hashAlone({ search }: { search?: string | undefined }): string | undefi
 }
 
 export function orderTools(shop: ShopProvider): Tool[] {
-  const statuses = shop.orderStatuses as [string, ...string[]];
-  const status = z.enum(statuses);
+  // A plugin's status is the shop's own as WooCommerce's are: refuseUnknown() checks it, not the schema.
+  const status = z.string();
+  const statuses = `${shop.orderStatuses.join(", ")}, or the shop's own`;
   /**
    * Whether an order in `current` with a paid date is paid: a plugin's status (shipped) says nothing
    * of payment to waiter, the paid date the order kept does.
@@ -285,13 +286,33 @@ export function orderTools(shop: ShopProvider): Tool[] {
     );
   }
 
+  /**
+   * Refuses a status the shop does not have, naming those it has. The shop system's own are taken
+   * without asking; another (a plugin's: shipped) is looked up among the shop's, whose API takes it.
+   */
+  async function refuseUnknown(given: string[], change: boolean, call: ToolCall): Promise<void> {
+    const others = given.filter((s) => !shop.orderStatuses.includes(s));
+    if (others.length === 0) return;
+    const known = await shop.shopStatuses(call);
+    const unknown = others.find((s) => !known.some((k) => k.status === s));
+    if (unknown === undefined) return;
+    // Written as WooCommerce stores it ("wc-shipped") or by its name ("On hold").
+    const meant = known.find(
+      (k) => k.status === unknown.toLowerCase().replace(/^wc-/, "") || k.name.toLowerCase() === unknown.toLowerCase(),
+    );
+    const send = meant ? `: send ${quote(meant.status)}` : "";
+    const unchanged = change ? "; nothing was read or changed" : "";
+    const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
+    throw new ToolError(`The shop has no order status ${quote(unknown)}${send}${unchanged}. Its statuses: ${all}.`);
+  }
+
   const list = defineTool({
     name: "eshop_orders_list",
     title: "List orders",
     description:
       "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
-      status: z.array(status).max(statuses.length).optional().describe("Any of these."),
+      status: z.array(status).max(20).optional().describe(`Any of: ${statuses}.`),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
       search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
@@ -302,6 +323,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     refuses: (args) => emptyRange(args) ?? hashAlone(args),
     async run(args, call) {
+      await refuseUnknown(args.status ?? [], false, call);
       const { after, before } = args;
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
       const search = args.search?.replace(/^#/, "");
@@ -593,7 +615,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "sends no money). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
-      status: status.describe("The new one."),
+      status: status.describe(`The new one: ${statuses}.`),
       note: noteText.optional().describe("Private; added only on a change."),
     },
     output: {
@@ -608,6 +630,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run({ id: ref, status: wanted, note }, call) {
+      await refuseUnknown([wanted], true, call);
       const id = await idOf(ref, call);
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);

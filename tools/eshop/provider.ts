@@ -18,8 +18,13 @@ export interface StatusEmail {
 export interface ShopProvider {
   /** The shop system's name, for messages: "WooCommerce". */
   name: string;
-  /** Order statuses the shop knows, for validation before any call. */
+  /** The shop system's own order statuses, taken without asking the shop. */
   orderStatuses: readonly string[];
+  /**
+   * Every status an order may take in this shop, a plugin's too (WooCommerce: shipped), with its
+   * name there ("Shipped"); read at most once an hour.
+   */
+  shopStatuses(call: Call): Promise<{ status: string; name: string }[]>;
   /** Statuses an order may be marked paid from. */
   payableStatuses: readonly string[];
   /**

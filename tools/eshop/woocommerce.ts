@@ -679,6 +679,18 @@ export function wooCommerce(api: Upstream): ShopProvider {
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
     },
 
+    async shopStatuses(call) {
+      // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
+      // and which the orders endpoint's status takes: listed here with each one's name and orders.
+      const body = await api.json(
+        z.array(z.object({ slug: z.string(), name: z.string() })),
+        "/reports/orders/totals",
+        { ttl: 3600 },
+        call,
+      );
+      return body.map(({ slug, name }) => ({ status: slug, name }));
+    },
+
     async currency(call) {
       if (clock.now() < currencyRefusedUntil) return undefined;
       try {
