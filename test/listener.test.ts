@@ -839,6 +839,44 @@ test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once
   ]);
 });
 
+test("a Standard Webhooks signature header a proxy sent again with another list verifies by the sender's copy, first or last", async () => {
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const { url, store } = await start({
+    SW_SECRET: `whsec_${key}`,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+      ...SOURCES,
+      sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
+    }),
+  });
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const body = '{"type":"invoice.paid"}';
+  const send = async (id: string, order: (signed: string, other: string) => string[]) => {
+    const at = new Date(clock.now());
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(clock.now() / 1000)),
+        // Node joins the copies of a header as one value, with ", " between them.
+        "webhook-signature": order(
+          new Webhook(key).sign(id, at, body),
+          new Webhook(Buffer.alloc(32, 8).toString("base64")).sign(id, at, body),
+        ),
+      },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  const stored = { status: 200, body: { duplicate: false } };
+  expect(await send("msg_1", (signed, other) => [signed, other])).toMatchObject(stored);
+  expect(await send("msg_2", (signed, other) => [other, signed])).toMatchObject(stored);
+  expect(
+    (await store.list({ source: "sw" }, { limit: 5, bodies: false })).map((event) => event.dedupeId).sort(),
+  ).toEqual(["msg_1", "msg_2"]);
+});
+
 test("a GitHub delivery whose X-GitHub-Delivery a proxy sent twice is stored by its one id, and its redelivery is its repeat", async () => {
   const { url, store } = await start({
     GH_SECRET: "gh-secret-for-tests",

@@ -686,6 +686,40 @@ describe("a signature header sent more than once, its copies joined by Node with
     };
     expect(standard(delivery(signed, '{"test": 2432232314}')).kind).toBe("accept");
   });
+
+  test.each(["webhook", "svix"])(
+    "a %s-signature sent twice, the copies differing, lists each copy's signatures: the signed one verifies",
+    (prefix) => {
+      const standard = source({
+        scheme: "standard-webhooks",
+        secretEnv: "X",
+        secrets: ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+      });
+      const signature = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+      const forged = `v1,${forgedBase64}`;
+      const sent = (value: string) =>
+        standard(
+          delivery(
+            {
+              [`${prefix}-id`]: "msg_p5jXN8AQM9LWM0D4loKWxJek",
+              [`${prefix}-timestamp`]: "1614265330",
+              [`${prefix}-signature`]: value,
+            },
+            '{"test": 2432232314}',
+          ),
+        );
+      const accepted = { kind: "accept", id: "msg_p5jXN8AQM9LWM0D4loKWxJek", type: "unknown" };
+      expect(sent(`${signature}, ${forged}`)).toEqual(accepted);
+      expect(sent(`${forged}, ${signature}`)).toEqual(accepted);
+      expect(sent(`${forged} ${signature.replace("v1,", "v1a,")}, ${signature}`)).toEqual(accepted);
+      const mismatch = { kind: "reject", reason: "signature mismatch" };
+      expect(sent(`${forged}, ${forged}`)).toEqual(mismatch);
+      // Only a v1 signature counts, in whichever copy: a v1a or a comma the copies' join left is none.
+      expect(sent(`${signature.replace("v1,", "v1a,")}, ${forged}`)).toEqual(mismatch);
+      expect(sent(`${forged}, ${signature},`)).toEqual(mismatch);
+      expect(sent(`${forged}, v1a,x, ${signature.replace("v1,", "")}`)).toEqual(mismatch);
+    },
+  );
 });
 
 describe("a delivery's id or timestamp sent more than once, its copies joined by Node with a comma", () => {

@@ -38,7 +38,9 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
-    const entries = signatures.split(" ");
+    // A proxy that sends the header again beside the sender's makes Node join the copies with ", ":
+    // each copy is a list of its own.
+    const entries = signatures.split(/, | /);
     const received = entries.filter((entry) => entry.startsWith("v1,")).map((entry) => entry.slice(3));
     if (received.length === 0 && entries.some((entry) => entry.startsWith("v1a,"))) return reject(ONLY_V1A);
     if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
