@@ -2113,6 +2113,52 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
   ]);
 });
 
+test("a delivery from GitHub or WooCommerce whose delivery ID a proxy sent twice is logged as lost by its one ID, or as its copies differing", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const push = JSON.stringify({ ref: "refs/heads/main" });
+  const send = async (ids: string[], secret: string) => {
+    const response = await request(`${url}/webhooks/gh`, {
+      method: "POST",
+      body: push,
+      headers: {
+        "content-type": "application/json",
+        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(push).digest("hex")}`,
+        // Node joins the copies of a header as one value, with ", " between them.
+        "x-github-delivery": ids,
+        "x-github-event": "push",
+      },
+    });
+    await response.body.dump();
+    return response.statusCode;
+  };
+  expect(await send(["d-twice", "d-twice"], "another secret")).toBe(401);
+  expect(await send(["d-sender", "d-proxy"], UNREPEATED.GH_SECRET)).toBe(401);
+  const { body, headers } = wooDelivery(1043, "wc-twice");
+  const shop = await request(`${url}/webhooks/shop`, {
+    method: "POST",
+    body,
+    headers: {
+      ...headers,
+      "x-wc-webhook-signature": "bm90IHRoZSBzaWduYXR1cmU=",
+      "x-wc-webhook-delivery-id": ["wc-twice", "wc-twice"],
+    },
+  });
+  await shop.body.dump();
+  expect(shop.statusCode).toBe(401);
+  expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
+    expect.stringMatching(
+      /webhook gh rejected from 127\.0\.0\.1: signature mismatch.*Recent Deliveries \(delivery ID "d-twice"\)\n$/,
+    ),
+    expect.stringMatching(
+      /webhook gh rejected from 127\.0\.0\.1: X-GitHub-Delivery header sent more than once, its copies differing.*Recent Deliveries \(delivery ID "d-sender" or "d-proxy", the header's copies differing\)\n$/,
+    ),
+    expect.stringMatching(
+      /webhook shop rejected from 127\.0\.0\.1: .*WooCommerce does not send it again .* \(delivery ID "wc-twice"\)\n$/,
+    ),
+  ]);
+});
+
 test("a delivery from GitHub or WooCommerce refused for its encoding or its method is logged as lost, as every refusal of theirs is", async () => {
   const lines: string[] = [];
   const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
-import { header } from "./verifiers/common.js";
+import { header, headerOnce } from "./verifiers/common.js";
 
 /*
  * What waiter knows of particular senders, apart from the listener: webhooks_sources reads it
@@ -57,7 +57,11 @@ export function notSentAgain(
 ): string | undefined {
   const notAgain = source && NOT_SENT_AGAIN[source.scheme];
   if (!notAgain) return undefined;
-  const id = header(req.headers, notAgain.idHeader);
-  if (req.method !== "POST" && id === undefined) return undefined;
-  return `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
+  const sent = header(req.headers, notAgain.idHeader);
+  if (sent === undefined) return req.method === "POST" ? notAgain.what : undefined;
+  const id = headerOnce(req.headers, notAgain.idHeader);
+  // Of copies a proxy sent that differ, one is the sender's.
+  const shown =
+    typeof id === "string" ? quote(id) : `${sent.split(", ").map(quote).join(" or ")}, the header's copies differing`;
+  return `${notAgain.what} (delivery ID ${shown})`;
 }
