@@ -539,7 +539,11 @@ function startChecks(config: Config, tools: readonly Tool[], http: HttpClient, l
   for (const toolset of toolsets()) {
     if (!toolset.check || !served.has(toolset.name)) continue;
     const context = toolsetContext(toolset, { config, http, log });
-    const bounded = withDeadline({ signal: stop.signal, deadline: clock.now() + config.core.toolTimeout * 1000 });
+    const bounded = withDeadline({
+      signal: stop.signal,
+      deadline: clock.now() + config.core.toolTimeout * 1000,
+      deadlineSetting: config.origin("toolTimeout"),
+    });
     // Each request of the check listens on it, one to each chat of a channel at once: no number is a leak.
     setMaxListeners(0, bounded.call.signal);
     toolset

@@ -44,7 +44,6 @@ export function toolsetContext(
     ...(config.file ? { configFile: config.file } : {}),
     origin: (setting) => config.origin(`${toolset.name}.${setting}`),
     named: (setting) => config.named(`${toolset.name}.${setting}`),
-    toolTimeoutSetting: config.origin("toolTimeout"),
   };
 }
 
@@ -237,7 +236,7 @@ export function createServer(
     });
   };
 
-  const timeoutMs = config.core.toolTimeout * 1000;
+  const toolTimeoutMs = config.core.toolTimeout * 1000;
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
   const serves = (name: string) => inputs.has(name);
@@ -252,7 +251,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, timeoutMs, toolLog(tool, log), serves, stopping, cut),
+      toolCallback(tool, toolTimeoutMs, toolLog(tool, log), serves, stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
   };
@@ -536,7 +535,7 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
  */
 function toolCallback(
   tool: Tool,
-  timeoutMs: number,
+  toolTimeoutMs: number,
   log: Log,
   serves: (name: string) => boolean,
   stopping?: AbortSignal,
@@ -556,7 +555,7 @@ function toolCallback(
               })
               .catch(() => {});
           };
-    const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
+    const ms = Math.max(toolTimeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
     const { signal, end } = eitherSignal(extra.signal, cut);

@@ -139,11 +139,6 @@ export interface ToolsetContext<V> {
   origin(setting: keyof V & string): string;
   /** One of its settings as a message asking to change it names it (Config's `named`). */
   named(setting: keyof V & string): string;
-  /**
-   * The tool timeout's setting, which bounds a call and the check at start, as a message that says
-   * it ran out names it: WAITER_TOOL_TIMEOUT, or toolTimeout in the config file.
-   */
-  toolTimeoutSetting: string;
 }
 
 /**
@@ -179,8 +174,8 @@ export interface Toolset<S extends Settings = Settings> {
    * Tries, once, what the settings cannot show until used (a login, a token, a chat), changing
    * nothing and sending nothing, when waiter serve or waiter listen starts with the toolset's tools
    * served: the log it is given gets a warning for each problem, naming the setting to check, and
-   * an info line for each thing that passed. Runs in the background, within `call`'s deadline;
-   * `call.signal` aborts when waiter stops.
+   * an info line for each thing that passed. Runs in the background, within `call`'s deadline,
+   * whose setting `call.deadlineSetting` names; `call.signal` aborts when waiter stops.
    */
   check?(context: ToolsetContext<SettingValues<S>>, call: Call): Promise<void>;
 }

@@ -42,7 +42,11 @@ const AGAIN_TO_ALL =
 
 /** A channel's check at start, as waiter serve and listen make it, with time for a slow fake. */
 const checkedNow = (channel: SmtpOptions) =>
-  checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 }, "WAITER_TOOL_TIMEOUT");
+  checkSmtp(channel, {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  });
 
 /** A channel on the fake at `port` with a login and no TLS. */
 const plainLogin = (port: number): SmtpOptions => ({
@@ -2174,11 +2178,11 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
   const silent = await startSilentServer();
   try {
     const stop = new AbortController();
-    const checked = checkSmtp(
-      channel(silent.port),
-      { signal: stop.signal, deadline: clock.now() + 20_000 },
-      "WAITER_TOOL_TIMEOUT",
-    );
+    const checked = checkSmtp(channel(silent.port), {
+      signal: stop.signal,
+      deadline: clock.now() + 20_000,
+      deadlineSetting: "WAITER_TOOL_TIMEOUT",
+    });
     await expect.poll(() => silent.held.length).toBe(1);
     stop.abort(new Error("waiter is stopping"));
     await expect(checked).rejects.toThrow("waiter is stopping");
@@ -2234,7 +2238,11 @@ test("the check at start says which chats do not let the bot post, and what righ
   const chats = ["-1001", "-1002", "-1003", "-1004", "-1005", "-1006", "-1007", "424242"];
   const telegram = await startTelegram(chats);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   const standing = (id: string, type: string, member: object, permissions?: object) =>
     telegram.standing.set(id, { type, member, ...(permissions ? { permissions } : {}) });
   standing("-1001", "channel", { status: "administrator", can_post_messages: false });
@@ -2245,7 +2253,7 @@ test("the check at start says which chats do not let the bot post, and what righ
   standing("-1006", "channel", { status: "left" });
   standing("-1007", "supergroup", { status: "member" }, { can_send_messages: true });
   try {
-    const { bot, problems } = await checkTelegram(api, BOT_TOKEN, chats, call, "WAITER_TOOL_TIMEOUT");
+    const { bot, problems } = await checkTelegram(api, BOT_TOKEN, chats, call);
     expect(bot).toBe("@shop_notices_bot");
     expect(problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1001: it is an administrator of the channel without the right to post messages; give it that right.",
@@ -2265,10 +2273,14 @@ test("the check at start says which chats do not let the bot post, and what righ
 test("the check at start names the new id of a group upgraded to a supergroup, which getChat still reads", async () => {
   const telegram = await startTelegram(["-1013", "-1014"]);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   telegram.migrated.set("-1013", -1001987654321);
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1013", "-1014"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1013", "-1014"], call)).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot reach chat -1013 (400: Bad Request: group chat was upgraded to a supergroup chat); the group is now chat -1001987654321: put that id in the channel's chatIds.",
     ]);
   } finally {
@@ -2279,20 +2291,22 @@ test("the check at start names the new id of a group upgraded to a supergroup, w
 test("the check at start says a channel's topic was given for a chat without topics", async () => {
   const telegram = await startTelegram(["-1011", "-1012", "424242"]);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   telegram.standing.set("-1011", { type: "supergroup", member: { status: "member" }, topics: [7] });
   telegram.standing.set("-1012", { type: "supergroup", member: { status: "member" } });
   try {
     // topicId goes to each chat of the channel: one without topics moves to another channel, the forum's
     // topic stays; a person's chat has no topics to turn on.
-    expect(
-      (await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012", "424242"], call, "WAITER_TOOL_TIMEOUT", 7)).problems,
-    ).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012", "424242"], call, 7)).problems).toEqual([
       "Telegram Bot API says chat -1012 has no topics, though the channel's topicId is 7: turn topics on in the group, or list the chat in a channel without topicId (its messages then go to the chat itself).",
       "Telegram Bot API says chat 424242 has no topics, though the channel's topicId is 7: list the chat in a channel without topicId (its messages then go to the chat itself).",
     ]);
     // Without a topic, a chat without topics is as good as any.
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([]);
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call)).problems).toEqual([]);
   } finally {
     await telegram.close();
   }
@@ -2301,7 +2315,11 @@ test("the check at start says a channel's topic was given for a chat without top
 test("a bot restricted in a group it is no longer in is said not to be a member, though its restriction lets it write", async () => {
   const telegram = await startTelegram(["-1009"]);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   // A restricted user that left or was removed stays "restricted", with is_member false.
   telegram.standing.set("-1009", {
     type: "supergroup",
@@ -2309,7 +2327,7 @@ test("a bot restricted in a group it is no longer in is said not to be a member,
     permissions: { can_send_messages: true },
   });
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1009"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1009"], call)).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1009: it is not a member of the group; add it again.",
     ]);
   } finally {
@@ -2320,7 +2338,11 @@ test("a bot restricted in a group it is no longer in is said not to be a member,
 test("a channel that refuses the bot its own standing is said to need it as an administrator", async () => {
   const telegram = await startTelegram(["-1010"]);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   telegram.standing.set("-1010", { type: "channel", member: { status: "member" } });
   // Of a channel, only its administrators may read its members.
   telegram.intercept = (request) =>
@@ -2328,7 +2350,7 @@ test("a channel that refuses the bot its own standing is said to need it as an a
       ? json(400, '{"ok":false,"error_code":400,"description":"Bad Request: member list is inaccessible"}')
       : undefined;
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1010"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1010"], call)).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1010 (400: Bad Request: member list is inaccessible): it is no administrator of the channel; make it one with the right to post messages.",
     ]);
   } finally {
@@ -2339,15 +2361,19 @@ test("a channel that refuses the bot its own standing is said to need it as an a
 test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);
-  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const call = {
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  };
   try {
     telegram.queue.push(json(500, '{"ok":false,"error_code":500,"description":"Internal Server Error"}'));
-    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call, "WAITER_TOOL_TIMEOUT")).toEqual({
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
       problems: ["Telegram Bot API answered 500: Internal Server Error."],
     });
     telegram.queue.push(json(200, JSON.stringify({ ok: true, result: BOT })));
     telegram.queue.push(tooManyRequests(5));
-    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call, "WAITER_TOOL_TIMEOUT")).toEqual({
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
       bot: "@shop_notices_bot",
       problems: ["chat 424242: Telegram Bot API answered 429: Too Many Requests: retry after 5."],
     });
@@ -2363,15 +2389,13 @@ test("a Bot API that does not answer the check at start in the tool timeout is s
     answer = resolve;
   });
   // As a check at start is bounded: its signal aborts at the tool timeout.
-  const bounded = withDeadline({ signal: new AbortController().signal, deadline: clock.now() + 500 });
+  const bounded = withDeadline({
+    signal: new AbortController().signal,
+    deadline: clock.now() + 500,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  });
   try {
-    const { problems } = await checkTelegram(
-      botApi(telegram),
-      BOT_TOKEN,
-      ["424242"],
-      bounded.call,
-      "WAITER_TOOL_TIMEOUT",
-    );
+    const { problems } = await checkTelegram(botApi(telegram), BOT_TOKEN, ["424242"], bounded.call);
     expect(problems).toEqual([
       expect.stringMatching(
         /^Telegram Bot API \(127\.0\.0\.1:\d+\) did not answer within the tool timeout \(WAITER_TOOL_TIMEOUT\); check the channel's baseUrl, and this machine's network and proxy settings\.$/,

@@ -16,8 +16,9 @@ export interface Call {
    */
   mayNotSend?: () => string | undefined;
   /**
-   * The deadline's setting and value (`WAITER_TOOL_TIMEOUT, 20 s`), for a call whose failure a
-   * person reads, who may raise it: an automation's step. A change not confirmed by then names it.
+   * The deadline's setting, for a call whose failure a person reads, who may raise it: a check at
+   * start (`WAITER_TOOL_TIMEOUT`), an automation's step with its value (`WAITER_TOOL_TIMEOUT, 20 s`).
+   * A change not confirmed by then names it.
    */
   deadlineSetting?: string;
 }

@@ -1907,7 +1907,6 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
       log,
       origin: (setting) => setting,
       named: (setting) => setting,
-      toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
     })
     .find((t) => t.name === "events_wait");
   const controller = new AbortController();

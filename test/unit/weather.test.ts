@@ -144,7 +144,6 @@ describe("where requests go", () => {
       log: new Log("error"),
       origin: (setting) => setting,
       named: (setting) => setting,
-      toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
     });
     void http.close();
     return http.seen;

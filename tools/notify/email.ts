@@ -544,9 +544,9 @@ const NOT_SENT = "Not sent: ";
  * the greeting, EHLO, STARTTLS as configured, AUTH), sending nothing: what is wrong with the
  * channel, in a send's words, or undefined when nothing is. A stop (`call.signal` aborted before
  * the deadline) rejects with its reason; the connection then ends at its own timeouts. `call` ends
- * at the tool timeout, which a server too slow for it is said not to log in within, named as `timeoutSetting`.
+ * at the tool timeout, which a server too slow for it is said not to log in within, named as `call.deadlineSetting`.
  */
-export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting: string): Promise<string | undefined> {
+export async function checkSmtp(options: SmtpOptions, call: Call): Promise<string | undefined> {
   const nodemailer = await import("nodemailer");
   const { host, port } = options;
   const ehlo = { startTls: false };
@@ -561,7 +561,7 @@ export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting
   } catch (err) {
     if (call.signal.aborted) {
       if (stoppedBeforeDeadline(call.signal)) throw call.signal.reason;
-      return `the mail server ${host}:${port} did not greet and log in within the tool timeout (${timeoutSetting}); check the channel's host, port and tls.`;
+      return `the mail server ${host}:${port} did not greet and log in within the tool timeout${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""}; check the channel's host, port and tls.`;
     }
     const failure = err as SmtpFailure;
     const { responseCode, code, command } = failure;

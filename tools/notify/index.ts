@@ -314,25 +314,18 @@ export const notify = defineToolset({
       }),
     ];
   },
-  async check({ settings, http, log, origin, toolTimeoutSetting }, call) {
+  async check({ settings, http, log, origin }, call) {
     await Promise.all(
       (settings.channels as Channel[]).map(async (c) => {
         let problems: string[];
         let passed: string;
         if (c.type === "telegram") {
-          const checked = await checkTelegram(
-            telegramApi(c, http, origin),
-            c.secret ?? "",
-            c.chatIds,
-            call,
-            toolTimeoutSetting,
-            c.topicId,
-          );
+          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call, c.topicId);
           problems = checked.problems;
           passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
         } else {
           const options = smtpOptions(c);
-          const problem = await checkSmtp(options, call, toolTimeoutSetting);
+          const problem = await checkSmtp(options, call);
           problems = problem ? [problem] : [];
           // verify asks nothing without a login that would show whether the server wants one (no MAIL FROM).
           passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ", without a login: the channel has no user, and a server that wants one says so only at the first message"}`;

@@ -299,14 +299,13 @@ function whyCannotPost(
  * a group or channel, whether it may post there.
  * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
  * blocked the bot may show only when a message is sent. A stop rejects. `call` ends at the tool
- * timeout, which a Bot API too slow for it is said not to answer within, named as `timeoutSetting`.
+ * timeout, which a Bot API too slow for it is said not to answer within, named as `call.deadlineSetting`.
  */
 export async function checkTelegram(
   api: Upstream,
   token: string,
   chatIds: readonly string[],
   call: Call,
-  timeoutSetting: string,
   topicId?: number,
 ): Promise<{ bot?: string; problems: string[] }> {
   const ask = (method: string, query?: Record<string, string>) =>
@@ -315,7 +314,7 @@ export async function checkTelegram(
     if (stoppedBeforeDeadline(call.signal)) throw err;
     // A call's words for its deadline ask for less at once; a check asks for nothing to cut down.
     if (err instanceof DeadlinePassed) {
-      return `${api.name} (${api.baseUrl.host}) did not answer within the tool timeout (${timeoutSetting}); check the channel's baseUrl, and this machine's network and proxy settings.`;
+      return `${api.name} (${api.baseUrl.host}) did not answer within the tool timeout${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""}; check the channel's baseUrl, and this machine's network and proxy settings.`;
     }
     return err instanceof Error ? err.message : String(err);
   };
