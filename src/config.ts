@@ -37,6 +37,7 @@ import {
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
+import type { webhookSettings } from "./webhooks/settings.js";
 
 /** A list of tool names: snake_case, as tools/list has them. */
 function toolNames(empty: string) {
@@ -150,6 +151,19 @@ export const coreSettings = {
 
 export type CoreConfig = SettingValues<typeof coreSettings> & { dataDir: string };
 
+/** The paths of a section's settings: webhooks.listen. */
+type Paths<Key extends string, S extends Settings> = `${Key}.${keyof S & string}`;
+
+/**
+ * A setting's path, as a message names it: a core key (dataDir) or a section's (webhooks.listen).
+ * A toolset of tools/ names its own settings by their keys (ToolsetContext).
+ */
+export type SettingPath =
+  | keyof typeof coreSettings
+  | Paths<"http", typeof httpSettings>
+  | Paths<"database", typeof databaseSettings>
+  | Paths<"webhooks", typeof webhookSettings>;
+
 export interface Config {
   core: CoreConfig;
   /** Who may call `waiter serve`. */
@@ -165,15 +179,15 @@ export interface Config {
   /** The HTTP proxy the environment names for upstream requests (HTTPS_PROXY...), not a setting of waiter's. */
   proxy?: HttpProxy;
   /**
-   * Where a setting, by its path (`eshop.wooUrl`), was given, as a message names it: the flag, the
+   * Where a setting, by its path (`webhooks.listen`), was given, as a message names it: the flag, the
    * variable, or the key and the file; a setting given nowhere, its variable.
    */
-  origin(path: string): string;
+  origin(path: SettingPath): string;
   /**
    * A setting as a message asking to change it names it: its key and the file where the file set
    * it, else `otherwise`, which beats the file; by default its key and its variable.
    */
-  named(path: string, otherwise?: string): string;
+  named(path: SettingPath, otherwise?: string): string;
 }
 
 export interface ConfigSources {

@@ -12,7 +12,7 @@ import {
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Config } from "./config.js";
+import type { Config, SettingPath } from "./config.js";
 import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError, UpstreamError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
@@ -37,13 +37,15 @@ export function toolsetContext(
   toolset: Toolset,
   { config, http, log }: Omit<ServerParts, "toolsets">,
 ): ToolsetContext<Record<string, unknown>> {
+  // The context types the setting as one of the toolset's own keys.
+  const path = (setting: string) => `${toolset.name}.${setting}` as SettingPath;
   return {
     settings: config.toolsets[toolset.name] ?? {},
     http,
     log: log.child(toolset.name),
     ...(config.file ? { configFile: config.file } : {}),
-    origin: (setting) => config.origin(`${toolset.name}.${setting}`),
-    named: (setting) => config.named(`${toolset.name}.${setting}`),
+    origin: (setting) => config.origin(path(setting)),
+    named: (setting) => config.named(path(setting)),
   };
 }
 

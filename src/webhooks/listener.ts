@@ -21,7 +21,7 @@ import {
   type ListenerTimeouts,
 } from "./limits.js";
 import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import { publicPath, type WebhookSource, type WebhooksConfig, type webhookSettings } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -45,7 +45,7 @@ export interface ListenerParts {
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
   /** The limits its refusals name, as the configuration's `named` gives them (webhooks.maxBodyBytes). */
-  named: (path: string) => string;
+  named: (path: `webhooks.${keyof typeof webhookSettings}`) => string;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
   timeouts?: Partial<ListenerTimeouts>;
   /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */

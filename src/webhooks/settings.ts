@@ -1,5 +1,4 @@
 import { z } from "zod";
-import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
   bracketedHost,
@@ -224,7 +223,7 @@ export function noSources(configFile: string | undefined): string {
 }
 
 /** The webhooks section of a loaded configuration. */
-export function webhooksOf(config: Config): WebhooksConfig {
+export function webhooksOf(config: { toolsets: Record<string, unknown> }): WebhooksConfig {
   return config.toolsets.webhooks as WebhooksConfig;
 }
 
