@@ -65,23 +65,17 @@ const countedOn = new WeakMap<object, number>();
 const variationsOf = new WeakMap<object, number[]>();
 
 /**
- * `products` as an answer shows them, `answer` made of them and cut by withinAnswer, remembering
- * for the text the product that counts each one's stock, and a variable one's variations: the cut
- * answer holds copies.
+ * Remembers for the text the product that counts the stock of each of `products`, and a variable
+ * one's variations, as the answer, once cut by withinAnswer, shows it (`shown`, in the same order):
+ * the cut answer holds copies.
  */
-function shownProducts<T>(
-  products: Product[],
-  answer: (shown: z.output<typeof productOut>[]) => T,
-  shown: (r: T) => object[],
-): T {
-  const result = withinAnswer(answer(products.map((p) => productOut.parse(p))));
-  shown(result).forEach((out, i) => {
+function rememberForText(products: Product[], shown: object[]): void {
+  shown.forEach((out, i) => {
     const parent = products[i]?.counted_on;
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
     if (variations) variationsOf.set(out, variations);
   });
-  return result;
 }
 
 /**
@@ -226,11 +220,13 @@ export function productTools(shop: ShopProvider): Tool[] {
         ),
         currencyOf(call),
       ]);
-      return shownProducts(
-        page.items,
-        (products) => ({ products, ...(currency ? { currency } : {}), ...pageResult(page, request) }),
-        (r) => r.products,
-      );
+      const result = withinAnswer({
+        products: page.items.map((p) => productOut.parse(p)),
+        ...(currency ? { currency } : {}),
+        ...pageResult(page, request),
+      });
+      rememberForText(page.items, result.products);
+      return result;
     },
     render(r, args) {
       if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);
@@ -249,11 +245,9 @@ export function productTools(shop: ShopProvider): Tool[] {
     refuses: notOneProduct,
     async run(args, call) {
       const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
-      return shownProducts(
-        [product],
-        ([shown]) => Object.assign(shown as z.output<typeof productOut>, currency ? { currency } : {}),
-        (r) => [r],
-      );
+      const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
+      rememberForText([product], [result]);
+      return result;
     },
     render: (r) => productLine(r, r.currency),
   });
