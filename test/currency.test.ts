@@ -1022,6 +1022,19 @@ describe("currencies the euro replaced", () => {
     });
   });
 
+  test("rates worked out from fixed ones say an amount converts through EUR, not at them", async () => {
+    // Regulation (EC) No 1103/97, Article 4: an amount goes to EUR at the fixed rate, and from EUR on
+    // at the other's; a rate worked out from them, rounded, books another cent for a large amount.
+    const rates = await server.call("currency_rates", { base: "DEM", symbols: ["FRF"], date: "2026-08-28" });
+    expect(rates.structuredContent).toMatchObject({ rates: [{ currency: "FRF", rate: 3.3538549 }] });
+    expect(text(rates)).toContain(
+      "An amount converts through EUR at the fixed rates, as currency_convert converts it, not at these rates worked out from them and rounded (Council Regulation (EC) No 1103/97).",
+    );
+    // 1,000,000 DEM at 3.3538549 would be 3,353,854.90 FRF.
+    const at = await server.call("currency_convert", { amount: 1_000_000, from: "DEM", to: "FRF", date: "2026-08-28" });
+    expect(at.structuredContent).toMatchObject({ result: 3_353_854.89 });
+  });
+
   test("each the ECB fixed until its country took the euro converts at its fixed rate after", async () => {
     // Their last fixings had them at their fixed rates.
     for (const [code, , rate] of ECB_EURO_CHANGEOVERS) {

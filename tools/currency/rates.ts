@@ -48,7 +48,17 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
-      const note = [dateNote(args.date, fixing, source), euroNote(fixing.euroFixed)].filter(Boolean).join(" ");
+      // Regulation (EC) No 1103/97 converts only through EUR at the fixed rates, never at rates derived from them.
+      const convert = call.serves("currency_convert") ? ", as currency_convert converts it" : "";
+      const note = [
+        dateNote(args.date, fixing, source),
+        euroNote(fixing.euroFixed),
+        fixing.euroFixed?.length
+          ? `An amount converts through EUR at the fixed rates${convert}, not at these rates worked out from them and rounded (Council Regulation (EC) No 1103/97).`
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(" ");
       return {
         source: source.id,
         base,
