@@ -259,6 +259,19 @@ export function published<T extends z.ZodType>(reader: T, schema: z.ZodType, num
   return reader;
 }
 
+/** Each of `withCore`'s schemas: the core words it takes, what one is called, and whose they are. */
+export const coreWordsOf = new WeakMap<z.ZodType, { words: readonly string[]; one: string; system: string }>();
+
+/**
+ * `schema`, text that takes `system`'s core `words` (WooCommerce's order statuses) and the shop's
+ * own, which only the shop can tell: the start check of automations warns of a literal one near a
+ * core word but none of them ("complete"), as it cannot ask the shop. `one`: what a word is called.
+ */
+export function withCore<T extends z.ZodType>(schema: T, words: readonly string[], one: string, system: string): T {
+  coreWordsOf.set(schema, { words, one, system });
+  return schema;
+}
+
 /** A value as `word` reads it: text without blanks around it, in lowercase. */
 function wordRead(value: unknown): unknown {
   return typeof value === "string" ? value.trim().toLowerCase() : value;

@@ -742,6 +742,45 @@ describe("automations are checked at start", () => {
     ]);
   });
 
+  test("an order status misspelt from one of WooCommerce's in a step is warned of at start with the status meant; a shop's own is not", async () => {
+    const steps = (name: string, ...step: object[]) => ({ ...TELL, name, do: step, onFailure: { notify: "team" } });
+    const lines: string[] = [];
+    const server = await serve(
+      [
+        steps("complete", { tool: "eshop_order_update_status", args: { id: O.processing, status: "complete" } }),
+        steps("cased", { tool: "eshop_order_update_status", args: { id: O.processing, status: "Processing" } }),
+        steps("listed", {
+          tool: "eshop_orders_list",
+          // "payed" is near no status of WooCommerce's: only the shop can tell it.
+          args: { status: ["processing", "on_hold", "payed", "shipped"] },
+        }),
+        // WooCommerce's own, a plugin's, and one an event gives: no word of them.
+        steps("core", { tool: "eshop_order_update_status", args: { id: O.processing, status: "on-hold" } }),
+        steps("plugin", { tool: "eshop_order_update_status", args: { id: O.processing, status: "shipped" } }),
+        steps("given", {
+          tool: "eshop_order_update_status",
+          args: { id: O.processing, status: "{{payload.data.object.metadata.status}}" },
+        }),
+      ],
+      {},
+      lines,
+      "warning",
+    );
+    await server.close();
+    const but = " A shop's own order status is taken as written.";
+    expect(lines.filter((line) => line.includes("order status"))).toEqual([
+      expect.stringContaining(
+        `setting WAITER_AUTOMATIONS at automation complete, step 1: eshop_order_update_status's argument status: "complete" is no core order status of WooCommerce's; did you mean "completed"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation cased, step 1: eshop_order_update_status's argument status: "Processing" is no core order status of WooCommerce's; did you mean "processing"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation listed, step 1: eshop_orders_list's argument status.1: "on_hold" is no core order status of WooCommerce's; did you mean "on-hold"?${but}`,
+      ),
+    ]);
+  });
+
   test("an automation that changes the shop without an onFailure is warned of at start: its failures would be told to no one", async () => {
     const lines: string[] = [];
     const server = await serve(

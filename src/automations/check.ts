@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { typePrefix, wooTopicMeant, wooTopicMisspelt } from "../events/filter.js";
 import { PAYMENT_STATES } from "../events/payments.js";
-import { gotten, publishedAs, settingsErrors } from "../settings.js";
+import { coreWordsOf, gotten, publishedAs, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import {
@@ -165,6 +165,9 @@ export function checkAutomations({
           throw new ConfigError(
             `${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${gotten(message, given)}`,
           );
+        }
+        if (checked?.success) {
+          for (const line of nearCoreWords(schema, value, arg)) warn(`${where}, ${at}: ${name}'s argument ${line}`);
         }
         // Text refused for its kind: the argument takes a number, or text of a number's (an order's "#7084").
         const takesNoText = schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
@@ -743,11 +746,36 @@ function givenBy(node: ReturnType<typeof compile>, top = true): readonly Kind[] 
   }
 }
 
-/** The parts of a zod schema's definition `taken` reads. */
+/**
+ * What is said of the text of a literal argument (`at`), or of an item of its list, that is none of
+ * the core words its schema takes (withCore) but near one ("complete"): only said, as the system's
+ * own words, which only it can tell, are taken as written.
+ */
+function nearCoreWords(schema: z.ZodType, value: unknown, at: string): string[] {
+  const core = coreWordsOf.get(schema);
+  const def = schema.def as unknown as SchemaDef;
+  if (core === undefined) {
+    if (def.type === "array" && Array.isArray(value) && def.element) {
+      const element = def.element;
+      return value.flatMap((item, i) => nearCoreWords(element, item, `${at}.${i}`));
+    }
+    return def.innerType ? nearCoreWords(def.innerType, value, at) : [];
+  }
+  if (typeof value !== "string" || core.words.includes(value)) return [];
+  const meant = meantKey(value, core.words);
+  return meant
+    ? [
+        `${at}: ${JSON.stringify(value)} is no core ${core.one} of ${core.system}'s; did you mean ${JSON.stringify(meant)}? A shop's own ${core.one} is taken as written.`,
+      ]
+    : [];
+}
+
+/** The parts of a zod schema's definition `taken` and `nearCoreWords` read. */
 type SchemaDef = {
   type: string;
   coerce?: boolean;
   innerType?: z.ZodType;
+  element?: z.ZodType;
   in?: z.ZodType;
   out?: z.ZodType;
   options?: z.ZodType[];

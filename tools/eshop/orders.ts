@@ -1,7 +1,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
-import { digits } from "../../src/settings.js";
+import { digits, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, utcMinute } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
@@ -237,7 +237,7 @@ function hashAlone({ search }: { search?: string | undefined }): string | undefi
 
 export function orderTools(shop: ShopProvider): Tool[] {
   // A plugin's status is the shop's own as WooCommerce's are: refuseUnknown() checks it, not the schema.
-  const status = z.string();
+  const status = (schema: z.ZodString) => withCore(schema, shop.orderStatuses, "order status", shop.name);
   const statuses = `${shop.orderStatuses.join(", ")}, or the shop's own`;
   /**
    * Whether an order in `current` with a paid date is paid: a plugin's status (shipped) says nothing
@@ -312,7 +312,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     description:
       "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
-      status: z.array(status).max(20).optional().describe(`Any of: ${statuses}.`),
+      status: z.array(status(z.string())).max(20).optional().describe(`Any of: ${statuses}.`),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
       search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
@@ -615,7 +615,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "sends no money). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
-      status: status.describe(`The new one: ${statuses}.`),
+      status: status(z.string().describe(`The new one: ${statuses}.`)),
       note: noteText.optional().describe("Private; added only on a change."),
     },
     output: {
