@@ -2450,7 +2450,7 @@ describe("products and stock", () => {
       ["PUT", "/wc/v3/products/116/variations/117", 200],
     ]);
 
-    // A variation left to "Any weight" has no option of it: named by its id and SKU alone.
+    // A variation left to "Any weight" is answered without that attribute: named by its id and SKU alone.
     const any = woo.shop.product(118);
     any.attributes = [{ name: "Weight", option: "" }];
     expect(text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }))).toContain(

@@ -59,7 +59,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   /products/{id} refuses them (404 woocommerce_rest_invalid_product_id, as WooCommerce's products
  *   endpoint writes no variation); /products/{product_id}/variations lists them and
  *   /products/{product_id}/variations/{id} reads and writes one (`manage_stock`, `stock_quantity`),
- *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent.
+ *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent. A
+ *   variation's `attributes` leave out one left to "Any …", as get_attributes() does.
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
@@ -243,7 +244,7 @@ export interface WooProduct {
   variations: { id: number; price: string }[];
   /** A variation's variable product. */
   parent_id?: number;
-  /** A variation's attributes: the attribute's name and the variation's option of it. */
+  /** A variation's attributes: the attribute's name and the variation's option of it ("" for "Any …"). */
   attributes?: { name: string; option: string }[];
   slug: string;
   sku: string;
@@ -1418,6 +1419,14 @@ function stockOf(product: WooProduct, ctx: Ctx) {
   };
 }
 
+/**
+ * A variation's attributes as get_attributes() gives them: one left to "Any …" (an empty option)
+ * is left out.
+ */
+function variationAttributes(variation: WooProduct) {
+  return (variation.attributes ?? []).filter((a) => a.option !== "");
+}
+
 /** A variation as WC_REST_Product_Variations_Controller answers it: without name, type or parent. */
 function renderVariation(variation: WooProduct, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
@@ -1443,7 +1452,7 @@ function renderVariation(variation: WooProduct, ctx: Ctx) {
     virtual: variation.virtual,
     downloadable: variation.downloadable,
     ...stockOf(variation, ctx),
-    attributes: (variation.attributes ?? []).map((a) => ({ id: 0, name: a.name, option: a.option })),
+    attributes: variationAttributes(variation).map((a) => ({ id: 0, name: a.name, option: a.option })),
     menu_order: 0,
     meta_data: [],
     _links: {
@@ -1494,7 +1503,7 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     ...product.extra,
     parent_id: product.parent_id ?? 0,
     ...(product.attributes
-      ? { attributes: product.attributes.map((a) => ({ id: 0, name: a.name, slug: a.name, option: a.option })) }
+      ? { attributes: variationAttributes(product).map(({ name, option }) => ({ id: 0, name, slug: name, option })) }
       : {}),
     variations: product.variations.map((v) => v.id),
     meta_data: [],

@@ -735,11 +735,8 @@ export function wooCommerce(api: Upstream): ShopProvider {
       const named = (v: z.output<typeof variationSchema>) =>
         toProduct({
           ...v,
-          // An attribute left to "Any …" has no option of its own.
-          name: (v.attributes ?? [])
-            .filter((a) => a.option)
-            .map((a) => `${a.name}: ${a.option}`)
-            .join(", "),
+          // An attribute left to "Any …" is not among them: one left so alone leaves no name.
+          name: (v.attributes ?? []).map((a) => `${a.name}: ${a.option}`).join(", "),
           type: "variation",
           parent_id: id,
         });
