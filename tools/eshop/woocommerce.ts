@@ -250,7 +250,8 @@ function toSummary(o: WooOrder): OrderSummary {
  * until the order is completed. A variation of more than two attributes is named by its product
  * alone, so that without them the item reads as any of its variations. Keys that start "_" are the
  * shop's own bookkeeping; a variation's attribute already in its name ("Paper Filters - White") is
- * not said twice, as wc_is_attribute_in_product_name() decides.
+ * not said twice, as wc_is_attribute_in_product_name() decides. Each value is quoted, on one line:
+ * a plugin's field holds what the buyer wrote (a gift message), which must not read as the order's.
  */
 function itemName(item: WooOrder["line_items"][number], status: string): string {
   const name = htmlAsText(item.name);
@@ -264,7 +265,7 @@ function itemName(item: WooOrder["line_items"][number], status: string): string 
     if (key === "Backordered" && status === "completed") return [];
     const text = htmlAsText(String(shown)).trim();
     if (!text || (item.variation_id && inName(text))) return [];
-    return [`${htmlAsText(typeof display_key === "string" && display_key ? display_key : key)}: ${text}`];
+    return [`${htmlAsText(typeof display_key === "string" && display_key ? display_key : key)}: ${quoteLine(text)}`];
   });
   return options.length ? `${name} – ${options.join(", ")}` : name;
 }
