@@ -3271,6 +3271,19 @@ describe("errors", () => {
     expect(read.isError, text(read)).toBeFalsy();
     expect(data(read)).toMatchObject({ id: O.processing, status: "processing", total: "38.20" });
     expect(text(read)).not.toMatch(/Deprecated|Undefined array key/);
+
+    // A refusal too: WooCommerce's own error after them is read as such.
+    woo.intercept = (r) =>
+      r.path.includes("/orders/999999")
+        ? {
+            status: 404,
+            headers: { "content-type": "application/json" },
+            body: `${warnings[0]}{"code":"woocommerce_rest_shop_order_invalid_id","message":"Invalid ID.","data":{"status":404}}`,
+          }
+        : undefined;
+    expect(text(await server.call("eshop_order_get", { id: 999999 }))).toMatch(
+      /^The shop has no order 999999 \(404 woocommerce_rest_shop_order_invalid_id: "Invalid ID\."\)/,
+    );
   });
 
   test("WordPress's fatal-error message, HTML as wp_die writes it, is quoted as its text", async () => {
