@@ -2454,6 +2454,16 @@ describe("products and stock", () => {
       ["PUT", "/wc/v3/products/116/variations/117", 200],
     ]);
 
+    // Where they cannot be read, the refusal says why rather than leaving them out unsaid.
+    woo.intercept = (r) =>
+      r.path.endsWith(`/products/${P.houseBlend}/variations`)
+        ? json(500, { code: "internal_server_error", message: "There has been a critical error on this website." })
+        : undefined;
+    expect(text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }))).toMatch(
+      /kept per variation: set the stock of the variation meant, by its id \(its variations could not be listed: WordPress failed with a PHP error \(500 internal_server_error: /,
+    );
+    woo.intercept = undefined;
+
     // A variation left to "Any weight" is answered without that attribute: named by its id and SKU alone.
     const any = woo.shop.product(118);
     any.attributes = [{ name: "Weight", option: "" }];

@@ -263,15 +263,22 @@ export function productTools(shop: ShopProvider): Tool[] {
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
       // Their ids, which no other answer shows: a variation's stock is set by its id.
-      const variations = (await shop.listVariations(before.id, call).catch(() => []))
-        .map((v) => {
-          const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
-          const name = v.name ? ` (${oneLine(v.name)})` : "";
-          return `${v.id}${name}${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
-        })
-        .join("; ");
+      const variations = await shop.listVariations(before.id, call).then(
+        (listed) =>
+          listed.length === 0
+            ? ""
+            : `: ${listed
+                .map((v) => {
+                  const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
+                  const name = v.name ? ` (${oneLine(v.name)})` : "";
+                  return `${v.id}${name}${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
+                })
+                .join("; ")}`,
+        (err: unknown) =>
+          ` (its variations could not be listed: ${(err instanceof Error ? err.message : String(err)).replace(/\.$/, "")})`,
+      );
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set the stock of the variation meant, by its id${variations ? `: ${variations}` : ""}. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
+        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set the stock of the variation meant, by its id${variations}. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
       );
     }
     if (before.counted_on !== undefined) {
