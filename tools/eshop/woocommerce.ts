@@ -262,6 +262,7 @@ function itemName(item: WooOrder["line_items"][number], status: string): string 
   const options = (item.meta_data ?? []).flatMap(({ key, value, display_key, display_value }) => {
     const shown = display_value ?? value;
     if (key.startsWith("_") || (typeof shown !== "string" && typeof shown !== "number")) return [];
+    // WooCommerce names it in the shop's language (woocommerce_backordered_item_meta_name): English alone is known.
     if (key === "Backordered" && status === "completed") return [];
     const text = htmlAsText(String(shown)).trim();
     if (!text || (item.variation_id && inName(text))) return [];
