@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { vi } from "vitest";
 import { startApp as startWaiterApp } from "../src/app.js";
 import type { App, Session as AppSession } from "../src/app-types.js";
 import { type Config, type ConfigSources, loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
-import type { Session } from "./stdio.js";
+import { CLI, type Session } from "./stdio.js";
 
 /**
  * waiter's app in this process, before any transport, with its log lines kept for `stderr()`;
@@ -76,4 +77,46 @@ export async function startWaiter(
       await app.close();
     },
   };
+}
+
+/**
+ * `waiter ...args` as src/main.ts runs it in this process, with only `env` and PATH, up to its
+ * exit: the status it exits with (undefined when it returns), what it returned for stdout, and
+ * what it wrote to stderr. Only for a command that refuses or prints: one that got as far as
+ * starting would leave its handlers on this process, which is refused.
+ */
+export async function runMain(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
+  const { argv, env: saved } = process;
+  const handlers = process.listenerCount("uncaughtException");
+  let stderr = "";
+  const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  class Exited {
+    constructor(readonly status: number) {}
+  }
+  const exit = vi.spyOn(process, "exit").mockImplementation((code) => {
+    throw new Exited(Number(code ?? 0));
+  });
+  process.argv = [process.execPath, CLI, ...args];
+  process.env = { PATH: saved.PATH, ...env };
+  let ended: { status: number | undefined; stdout: string };
+  try {
+    const { main } = await import("../src/main.js");
+    ended = { status: undefined, stdout: (await main()) ?? "" };
+  } catch (err) {
+    if (!(err instanceof Exited)) throw err;
+    ended = { status: err.status, stdout: "" };
+  } finally {
+    process.argv = argv;
+    process.env = saved;
+    write.mockRestore();
+    exit.mockRestore();
+  }
+  if (process.listenerCount("uncaughtException") !== handlers) throw new Error(`waiter ${args.join(" ")} started`);
+  return { ...ended, stderr };
 }

@@ -25,7 +25,7 @@ import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
 import { ERROR_400, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
-import { connect, startApp, startWaiter } from "./memory.js";
+import { connect, runMain, startApp, startWaiter } from "./memory.js";
 import { CLI, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
@@ -1490,12 +1490,6 @@ describe.concurrent("the command line", () => {
     const status = await server.exited;
     return { status, stdout: server.stdout(), stderr: server.stderr() };
   };
-  // waiter --help, which the tests below only read: one run for them all.
-  let help: ReturnType<typeof run> | undefined;
-  const generalHelp = () => {
-    help ??= run(["--help"]);
-    return help;
-  };
 
   test("--version prints the package version", async () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -1505,7 +1499,7 @@ describe.concurrent("the command line", () => {
   });
 
   test("--help explains the flags", async () => {
-    const result = await generalHelp();
+    const result = await run(["--help"]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Usage:\n {2}waiter \[options\]/);
     expect(result.stdout).toMatch(/waiter listen/);
@@ -1518,13 +1512,146 @@ describe.concurrent("the command line", () => {
     );
   });
 
+  // As `waiter --help | grep -q listen` does, the reader gone before waiter writes.
+  test.each([["--help"], ["--version"]])("%s to a pipe already closed ends quietly", async (flag) => {
+    const server = cli([flag], {});
+    server.child.stdout.destroy();
+    const status = await server.exited;
+    expect(server.stderr()).toBe("");
+    expect(status).toBe(0);
+  });
+
+  // The built command's side of a refusal: its status and its one line. The words of the refusals
+  // made before a mode starts are tested below, from src/main.ts in this process; here, two of
+  // those (a flag node refuses, a setting the configuration refuses), and those a mode makes as it
+  // starts, which only a process shows.
+  test.each([
+    [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
+    [
+      ["listen"],
+      {},
+      "waiter: no webhook sources are configured: set webhooks.sources in a JSON config file (named by --config FILE, or by WAITER_CONFIG as an absolute path) or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how",
+    ],
+    // A name with hyphens, as a command's flags are written, is told with the name meant.
+    [
+      ["--tools", "currency-convert"],
+      {},
+      /^waiter: unknown tool 'currency-convert' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? /,
+    ],
+    [
+      ["--tools", "currency_convrt"],
+      {},
+      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? \(the enabled toolsets serve: currency_rates, currency_convert, /,
+    ],
+    // Every invalid setting goes this way; test/unit/config.test.ts has their words.
+    [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
+  ])("%j %j is one line on stderr and exit status 2", async (args, env, message) => {
+    const result = await run(args, env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  test("waiter listen without automations refuses a name of no tool in --tools or --exclude-tools, as every mode does", () => {
+    const env = {
+      PATH: process.env.PATH ?? "",
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-cli-")),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        erp: { scheme: "hmac-sha256", secretEnv: "ERP_SECRET", header: "X-Signature", encoding: "hex" },
+      }),
+      ERP_SECRET: "erp-signing-secret",
+      WAITER_LOG_LEVEL: "warning",
+    };
+    for (const [flag, setting] of [
+      ["--tools", "--tools (WAITER_TOOLS, tools in the config file)"],
+      ["--exclude-tools", "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)"],
+    ] as const) {
+      const result = spawnSync(process.execPath, [CLI, "listen", flag, "events_wiat"], {
+        env,
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(
+        `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_wait? (the enabled toolsets serve: events_list, `,
+      );
+      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    }
+  });
+
+  test("waiter listen with a config file and no sources names the key in that file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-cli-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ logLevel: "notice" }));
+    const result = await run(["listen", "--config", file]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `waiter: no webhook sources are configured: set webhooks.sources in ${file} or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how\n`,
+    );
+  });
+
+  test("--toolsets, --read-only and --config shape what a client is served", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const names = async (args: string[]) => {
+      const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources }, ["--no-listener", ...args]);
+      const listed = (await session.client.listTools()).tools.map((t) => t.name);
+      await session.close();
+      return listed;
+    };
+    const dir = mkdtempSync(join(tmpdir(), "waiter-cli-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ currency: { source: "cnb" }, toolsets: ["currency"] }));
+    const fromFile = async () => {
+      const session = await startServer(upstreams, ["--config", file]);
+      const rates = await session.call("currency_rates", { symbols: ["EUR"] });
+      await session.close();
+      return { rates: rates.structuredContent, stderr: session.stderr() };
+    };
+    const [readOnly, fromConfig] = await Promise.all([
+      names(["--toolsets", "events,webhooks", "--read-only"]),
+      fromFile(),
+    ]);
+    expect(readOnly).toEqual(["events_list", "events_get", "events_wait", "webhooks_sources"]);
+    expect(fromConfig.rates).toMatchObject({ source: "cnb", base: "CZK" });
+    // The start names what is on, as its notices name what is off.
+    expect(fromConfig.stderr).toMatch(/ serving 4 tools over stdio: currency\n/);
+    // A session that ends cleanly leaves no error in the log.
+    expect(fromConfig.stderr).not.toMatch(/error/i);
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  test.runIf(hasScript)("on a terminal it says what it is and how to connect, and keeps serving", async () => {
+    // script(1) gives the server a terminal for stdin, as `npm start` typed by a person does.
+    const child = spawn("script", ["-qfec", `${process.execPath} ${CLI}`, "/dev/null"], {
+      env: { PATH: process.env.PATH, ...upstreams },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    await expect.poll(() => output, { timeout: 10_000 }).toMatch(/Serving now/);
+    // What it is comes first, before the notices of the toolsets that are off.
+    expect(output).toMatch(
+      /^waiter \S+: an MCP server .*\r?\n.*npm run inspect.*\r?\n.* notice +\[waiter\] toolsets? [\w, ]+ (is|are) off/,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBeNull();
+    child.kill();
+  });
+});
+
+describe("the command line's words", () => {
   test.each([
     [["serve", "--help"], /Streamable HTTP at \/mcp/, ["--listen HOST:PORT"], ["--no-listener", "waiter listen"]],
     [["--help", "listen"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
     [["listen", "-h"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
   ])("%j says what that command does and lists the flags it takes", async (args, does, takes, without) => {
-    const [general, result] = await Promise.all([generalHelp(), run(args)]);
-    expect(result.status).toBe(0);
+    // One after the other: each stands in for this process's argv, env and exit.
+    const general = await runMain(["--help"]);
+    const result = await runMain(args);
+    expect(result.status).toBeUndefined();
     expect(result.stderr).toBe("");
     const command = args.find((arg) => !arg.startsWith("-"));
     expect(result.stdout).toMatch(new RegExp(`Usage:\\n {2}waiter ${command} \\[options\\] +`));
@@ -1539,24 +1666,14 @@ describe.concurrent("the command line", () => {
     }
   });
 
-  // As `waiter --help | grep -q listen` does, the reader gone before waiter writes.
-  test.each([["--help"], ["--version"]])("%s to a pipe already closed ends quietly", async (flag) => {
-    const server = cli([flag], {});
-    server.child.stdout.destroy();
-    const status = await server.exited;
-    expect(server.stderr()).toBe("");
-    expect(status).toBe(0);
-  });
-
   test("--help after an unknown command names the command, not the general help", async () => {
-    const result = await run(["deploy", "--help"]);
+    const result = await runMain(["deploy", "--help"]);
     expect(result.status).toBe(2);
     expect(result.stdout).toBe("");
     expect(result.stderr).toBe("waiter: unknown command 'deploy' (see waiter --help)\n");
   });
 
   test.each([
-    [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     // With a command, its own help: the flags it takes, and only those.
     [["serve", "--bogus"], {}, "waiter: unknown option '--bogus' (see waiter serve --help)"],
     [["--bogus", "listen"], {}, "waiter: unknown option '--bogus' (see waiter listen --help)"],
@@ -1761,117 +1878,12 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: invalid setting --exclude-tools: holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
     ],
-    // A name with hyphens, as a command's flags are written, is told with the name meant.
-    [
-      ["--tools", "currency-convert"],
-      {},
-      /^waiter: unknown tool 'currency-convert' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? /,
-    ],
-    [
-      ["--tools", "currency_convrt"],
-      {},
-      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? \(the enabled toolsets serve: currency_rates, currency_convert, /,
-    ],
-    [
-      ["listen"],
-      {},
-      "waiter: no webhook sources are configured: set webhooks.sources in a JSON config file (named by --config FILE, or by WAITER_CONFIG as an absolute path) or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how",
-    ],
-    // Every invalid setting goes this way; test/unit/config.test.ts has their words.
-    [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
-  ])("%j %j is one line on stderr and exit status 2", async (args, env, message) => {
-    const result = await run(args, env);
+  ])("%j %j is refused in one line, with status 2", async (args, env, message) => {
+    const result = await runMain(args, env);
     expect(result.status).toBe(2);
     expect(result.stdout).toBe("");
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
-  });
-
-  test("waiter listen without automations refuses a name of no tool in --tools or --exclude-tools, as every mode does", () => {
-    const env = {
-      PATH: process.env.PATH ?? "",
-      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-cli-")),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
-        erp: { scheme: "hmac-sha256", secretEnv: "ERP_SECRET", header: "X-Signature", encoding: "hex" },
-      }),
-      ERP_SECRET: "erp-signing-secret",
-      WAITER_LOG_LEVEL: "warning",
-    };
-    for (const [flag, setting] of [
-      ["--tools", "--tools (WAITER_TOOLS, tools in the config file)"],
-      ["--exclude-tools", "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)"],
-    ] as const) {
-      const result = spawnSync(process.execPath, [CLI, "listen", flag, "events_wiat"], {
-        env,
-        encoding: "utf8",
-        timeout: 10_000,
-      });
-      expect(result.status, result.stderr).toBe(2);
-      expect(result.stderr).toMatch(
-        `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_wait? (the enabled toolsets serve: events_list, `,
-      );
-      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
-    }
-  });
-
-  test("waiter listen with a config file and no sources names the key in that file", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "waiter-cli-")), "waiter.json");
-    writeFileSync(file, JSON.stringify({ logLevel: "notice" }));
-    const result = await run(["listen", "--config", file]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toBe(
-      `waiter: no webhook sources are configured: set webhooks.sources in ${file} or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how\n`,
-    );
-  });
-
-  test("--toolsets, --read-only and --config shape what a client is served", async () => {
-    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const names = async (args: string[]) => {
-      const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources }, ["--no-listener", ...args]);
-      const listed = (await session.client.listTools()).tools.map((t) => t.name);
-      await session.close();
-      return listed;
-    };
-    const dir = mkdtempSync(join(tmpdir(), "waiter-cli-"));
-    const file = join(dir, "config.json");
-    writeFileSync(file, JSON.stringify({ currency: { source: "cnb" }, toolsets: ["currency"] }));
-    const fromFile = async () => {
-      const session = await startServer(upstreams, ["--config", file]);
-      const rates = await session.call("currency_rates", { symbols: ["EUR"] });
-      await session.close();
-      return { rates: rates.structuredContent, stderr: session.stderr() };
-    };
-    const [readOnly, fromConfig] = await Promise.all([
-      names(["--toolsets", "events,webhooks", "--read-only"]),
-      fromFile(),
-    ]);
-    expect(readOnly).toEqual(["events_list", "events_get", "events_wait", "webhooks_sources"]);
-    expect(fromConfig.rates).toMatchObject({ source: "cnb", base: "CZK" });
-    // The start names what is on, as its notices name what is off.
-    expect(fromConfig.stderr).toMatch(/ serving 4 tools over stdio: currency\n/);
-    // A session that ends cleanly leaves no error in the log.
-    expect(fromConfig.stderr).not.toMatch(/error/i);
-  });
-
-  const hasScript = spawnSync("script", ["--version"]).status === 0;
-  test.runIf(hasScript)("on a terminal it says what it is and how to connect, and keeps serving", async () => {
-    // script(1) gives the server a terminal for stdin, as `npm start` typed by a person does.
-    const child = spawn("script", ["-qfec", `${process.execPath} ${CLI}`, "/dev/null"], {
-      env: { PATH: process.env.PATH, ...upstreams },
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    await expect.poll(() => output, { timeout: 10_000 }).toMatch(/Serving now/);
-    // What it is comes first, before the notices of the toolsets that are off.
-    expect(output).toMatch(
-      /^waiter \S+: an MCP server .*\r?\n.*npm run inspect.*\r?\n.* notice +\[waiter\] toolsets? [\w, ]+ (is|are) off/,
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(child.exitCode).toBeNull();
-    child.kill();
   });
 });

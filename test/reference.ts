@@ -1,4 +1,3 @@
-import { vi } from "vitest";
 import { z } from "zod";
 import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
@@ -9,7 +8,7 @@ import { CONFIG_FILE_ENV, type Setting, type Settings } from "../src/settings.js
 import { toolsetOf } from "../src/toolset.js";
 import { toolsets } from "../src/toolsets.js";
 import { httpSettings } from "../src/transports/tokens.js";
-import { startWaiter } from "./memory.js";
+import { runMain, startWaiter } from "./memory.js";
 
 /**
  * What is written from the code rather than by hand: docs/settings.md from the settings the core,
@@ -84,23 +83,11 @@ function settingsTable(section: Section): string[] {
   return ["| variable | key in the config file | meaning | default |", "|---|---|---|---|", ...rows];
 }
 
-/**
- * `waiter --help` as the command line prints it, from src/main.ts run in this process with
- * process.argv and exit stood in for.
- */
+/** `waiter --help` as the command line prints it, from src/main.ts run in this process. */
 async function helpText(): Promise<string> {
-  const argv = process.argv;
-  const exit = vi.spyOn(process, "exit").mockImplementation((code) => {
-    throw new Error(`waiter --help exited with status ${code}`);
-  });
-  process.argv = [argv[0] ?? "node", "waiter", "--help"];
-  try {
-    const { main } = await import("../src/main.js");
-    return (await main()) ?? "";
-  } finally {
-    process.argv = argv;
-    exit.mockRestore();
-  }
+  const { status, stdout } = await runMain(["--help"]);
+  if (status !== undefined) throw new Error(`waiter --help exited with status ${status}`);
+  return stdout;
 }
 
 /** The help from its usage on: its first line names the version, which would date the reference. */
