@@ -535,26 +535,6 @@ describe("waiter serve", () => {
     expect(last).toMatch(/uncaught exception: the index is gone$/);
   });
 
-  test("at debug, each call's line names the token it was made with, as a failed call's does", async () => {
-    const tokens = [
-      { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
-      { name: "dashboard", secretEnv: "DASHBOARD_TOKEN", scope: "read" },
-    ];
-    const server = await serve({
-      WAITER_LOG_LEVEL: "debug",
-      WAITER_HTTP_TOKENS: JSON.stringify(tokens),
-      OPS_TOKEN: "o".repeat(40),
-      DASHBOARD_TOKEN: "d".repeat(40),
-    });
-    const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
-    expect((await (await connect(server.base, "o".repeat(40))).callTool(rates)).isError).toBeFalsy();
-    expect((await (await connect(server.base, "d".repeat(40))).callTool(rates)).isError).toBeFalsy();
-    expect(server.stderr().match(/currency_rates answered.*$/gm)).toEqual([
-      expect.stringMatching(/^currency_rates answered for ops in \d+ ms$/),
-      expect.stringMatching(/^currency_rates answered for dashboard in \d+ ms$/),
-    ]);
-  });
-
   test("refusals a minute's throttle left out are said as waiter stops, not lost with it", async () => {
     const server = await serve({
       WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
@@ -2647,6 +2627,24 @@ describe("bearer tokens", () => {
       expect((await ops.callTool({ name: "events_ack", arguments: { ids: [added?.id] } })).isError).toBeFalsy();
       expect(served.stderr()).toMatch(new RegExp(`info .*events_ack done for ops: Acknowledged .*${added?.id}`));
       for (const secret of [OPS, VIEW]) expect(served.stderr()).not.toContain(secret);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("at debug, each call's line names the token it was made with, as a failed call's does", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...TOKENS, WAITER_LOG_LEVEL: "debug", WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1` },
+    );
+    try {
+      const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
+      expect((await (await connect(served.url, OPS)).callTool(rates)).isError).toBeFalsy();
+      expect((await (await connect(served.url, VIEW)).callTool(rates)).isError).toBeFalsy();
+      expect(served.stderr().match(/currency_rates answered.*$/gm)).toEqual([
+        expect.stringMatching(/^currency_rates answered for ops in \d+ ms$/),
+        expect.stringMatching(/^currency_rates answered for viewer in \d+ ms$/),
+      ]);
     } finally {
       await served.close();
     }
