@@ -135,6 +135,27 @@ test("a fault whose error says nothing itself (a connection tried at several add
   expect(told.at(-1)).toBe("MCP request failed: TypeError: the index is gone");
 });
 
+test("a fault nothing catches is one line that keeps what Node's report showed: the cause that says why and the code", () => {
+  const lines: string[] = [];
+  const log = new Log("info", (line) => lines.push(line));
+  const said = (thrown: unknown) => {
+    log.fault("stopping at once on an uncaught exception", thrown);
+    return lines.at(-1);
+  };
+  // Not an Error, as a package may throw.
+  expect(said("the index is gone")).toMatch(
+    /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: the index is gone\n$/,
+  );
+  // fetch's "fetch failed" names no cause itself.
+  const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+  expect(said(new TypeError("fetch failed", { cause: refused }))).toMatch(
+    /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: TypeError: fetch failed \| at .* \[cause\]: Error: connect ECONNREFUSED 127\.0\.0\.1:5432 \| at .*code: 'ECONNREFUSED'.*\n$/,
+  );
+  expect(said({ status: 503, reason: "the index is gone" })).toMatch(
+    /uncaught exception: \{ status: 503, reason: 'the index is gone' \}\n$/,
+  );
+});
+
 test("lines a throttle left out are said once their minute is over, though no line of the run comes after them", () => {
   vi.useFakeTimers({ now: Date.parse("2026-11-30T09:00:00Z") });
   const lines: string[] = [];
