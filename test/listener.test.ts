@@ -904,6 +904,44 @@ test("a GitHub delivery whose X-GitHub-Delivery a proxy sent twice is stored by 
   ]);
 });
 
+test("a signed GitHub delivery whose X-GitHub-Delivery a proxy sent again, differing, is stored by the sender's copy, and the log names the copies", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start(
+    {
+      GH_SECRET: "gh-secret-for-tests",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, gh: { scheme: "github", secretEnv: "GH_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = '{"action":"opened"}';
+  const send = async (secret: string) => {
+    const response = await request(`${url}/webhooks/gh`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "issues",
+        // Sent twice on the wire: GitHub's, then the one a proxy adds after it.
+        "x-github-delivery": ["g-sender", "req-proxy"],
+        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+      },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  expect(await send("not-the-secret-of-gh")).toMatchObject({ status: 401, body: { error: "signature mismatch" } });
+  expect(await send("gh-secret-for-tests")).toMatchObject({ status: 200, body: { duplicate: false } });
+  expect((await store.list({ source: "gh" }, { limit: 5, bodies: false })).map((event) => event.dedupeId)).toEqual([
+    "g-sender",
+  ]);
+  expect(lines.filter((line) => line.includes("req-proxy"))).toEqual([
+    expect.stringContaining("webhook gh rejected from 127.0.0.1: signature mismatch"),
+    expect.stringContaining(
+      'webhook gh took "g-sender" reading the first of the differing copies of X-GitHub-Delivery ("g-sender", "req-proxy")',
+    ),
+  ]);
+});
+
 test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));
@@ -2117,13 +2155,13 @@ test("a delivery from GitHub or WooCommerce whose delivery ID a proxy sent twice
   const lines: string[] = [];
   const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
   const push = JSON.stringify({ ref: "refs/heads/main" });
-  const send = async (ids: string[], secret: string) => {
+  const send = async (ids: string[], signature: string) => {
     const response = await request(`${url}/webhooks/gh`, {
       method: "POST",
       body: push,
       headers: {
         "content-type": "application/json",
-        "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(push).digest("hex")}`,
+        "x-hub-signature-256": signature,
         // Node joins the copies of a header as one value, with ", " between them.
         "x-github-delivery": ids,
         "x-github-event": "push",
@@ -2132,8 +2170,10 @@ test("a delivery from GitHub or WooCommerce whose delivery ID a proxy sent twice
     await response.body.dump();
     return response.statusCode;
   };
-  expect(await send(["d-twice", "d-twice"], "another secret")).toBe(401);
-  expect(await send(["d-sender", "d-proxy"], UNREPEATED.GH_SECRET)).toBe(401);
+  expect(
+    await send(["d-twice", "d-twice"], `sha256=${createHmac("sha256", "another secret").update(push).digest("hex")}`),
+  ).toBe(401);
+  expect(await send(["d-sender", "d-proxy"], "not a signature")).toBe(401);
   const { body, headers } = wooDelivery(1043, "wc-twice");
   const shop = await request(`${url}/webhooks/shop`, {
     method: "POST",
@@ -2151,7 +2191,7 @@ test("a delivery from GitHub or WooCommerce whose delivery ID a proxy sent twice
       /webhook gh rejected from 127\.0\.0\.1: signature mismatch.*Recent Deliveries \(delivery ID "d-twice"\)\n$/,
     ),
     expect.stringMatching(
-      /webhook gh rejected from 127\.0\.0\.1: X-GitHub-Delivery header sent more than once, its copies differing.*Recent Deliveries \(delivery ID "d-sender" or "d-proxy", the header's copies differing\)\n$/,
+      /webhook gh rejected from 127\.0\.0\.1: malformed X-Hub-Signature-256 header.*Recent Deliveries \(delivery ID "d-sender" or "d-proxy", the header's copies differing\)\n$/,
     ),
     expect.stringMatching(
       /webhook shop rejected from 127\.0\.0\.1: .*WooCommerce does not send it again .* \(delivery ID "wc-twice"\)\n$/,

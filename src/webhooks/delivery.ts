@@ -467,6 +467,11 @@ export function mountDeliveries(
       answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }
+    if (verdict.differing) {
+      log.warning(
+        `webhook ${source.name} took ${delivery} reading the first of the differing copies of ${verdict.differing.join(" and ")}: something on the way (a proxy, a tunnel) sends it again after its sender's, and the signature does not cover it: have it pass the sender's header on once`,
+      );
+    }
     answerStored(res, source, added, type, delivery, receivedAt);
   };
 

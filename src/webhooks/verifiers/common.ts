@@ -2,6 +2,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { DeadlinePassed } from "../../errors.js";
 import { jsonText } from "../../json.js";
+import { quote } from "../../shown.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
 export interface Delivery {
@@ -33,6 +34,11 @@ export type Verdict =
        * a retry of a delivery it stored is a repeat of that one.
        */
       formerId?: string;
+      /**
+       * The headers the signature does not cover that came more than once with copies that differ,
+       * each with its copies, as `unsignedHeader` words them: said in waiter's log.
+       */
+      differing?: string[];
     }
   /** Cannot be checked now (the sender's API is unreachable): a 503, so the sender tries again. */
   | { kind: "unavailable"; reason: string }
@@ -152,8 +158,8 @@ export function headerMissingIn(reason: string): string | undefined {
 }
 
 /**
- * The first of `names` sent, a header its sender sends once (a delivery's id, its timestamp, a
- * signature where the scheme takes one), where something on the way (a proxy) may have sent it
+ * The first of `names` sent, a header its sender sends once (a signature where the scheme takes
+ * one, a signed id or timestamp, any header of an unsigned source), where something on the way (a proxy) may have sent it
  * again beside the sender's: Node joins the copies, with ", " between them. Copies alike are the
  * sender's one value, the one its retry sends, so a retry is a repeat however many copies either
  * brought, and a delivery is not refused that no retry would bring again (GitHub and WooCommerce
@@ -168,6 +174,28 @@ export function headerOnce(headers: IncomingHttpHeaders, ...names: string[]): st
     return more.every((copy) => copy === first)
       ? first
       : reject(`${name} header sent more than once, its copies differing`);
+  }
+  return undefined;
+}
+
+/**
+ * The first of `names` sent, a header its signature does not cover, on a delivery whose signature
+ * verified. Of copies that differ it is the first: Node joins them in the order they came, and a
+ * proxy adds its own after the sender's; the header and its copies are pushed onto `differing`,
+ * for the log. Refusing them (`headerOnce`) would lose a signed delivery, which GitHub and
+ * WooCommerce never send again, for a header anyone on the way can add.
+ */
+export function unsignedHeader(
+  headers: IncomingHttpHeaders,
+  differing: string[],
+  ...names: string[]
+): string | undefined {
+  for (const name of names) {
+    const value = header(headers, name);
+    if (value === undefined) continue;
+    const [first = "", ...more] = value.split(", ");
+    if (more.some((copy) => copy !== first)) differing.push(`${name} (${[first, ...more].map(quote).join(", ")})`);
+    return first;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import {
   missingHeader,
   reject,
   signedWithAny,
+  unsignedHeader,
   type Verdict,
 } from "./common.js";
 
@@ -25,12 +26,10 @@ export function github(secrets: readonly string[]) {
     if (!signature) return missingHeader(GITHUB_SIGNATURE);
     if (!signature.startsWith("sha256=")) return reject(`malformed ${GITHUB_SIGNATURE} header`);
     if (!signedWithAny([signature.slice(7)], secrets, "hex", body)) return reject("signature mismatch");
-    const id = headerOnce(headers, "X-GitHub-Delivery");
-    if (typeof id === "object") return id;
+    const differing: string[] = [];
+    const id = unsignedHeader(headers, differing, "X-GitHub-Delivery");
     if (!id) return missingHeader("X-GitHub-Delivery");
-    const sentEvent = headerOnce(headers, "X-GitHub-Event");
-    if (typeof sentEvent === "object") return sentEvent;
-    const event = sentEvent ?? "unknown";
+    const event = unsignedHeader(headers, differing, "X-GitHub-Event") ?? "unknown";
     if (event === "ping") return { kind: "ping", sender: "GitHub", signed: true, id };
     const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
     const json = form ? new URLSearchParams(body.toString("utf8")).get("payload") : undefined;
@@ -42,6 +41,7 @@ export function github(secrets: readonly string[]) {
       id,
       type: typeof action === "string" ? `${event}.${action}` : event,
       ...(payload ? { payload } : {}),
+      ...(differing.length > 0 ? { differing } : {}),
     };
   };
 }

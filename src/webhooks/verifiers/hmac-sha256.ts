@@ -7,6 +7,7 @@ import {
   payloadType,
   reject,
   signedWithAny,
+  unsignedHeader,
   type Verdict,
 } from "./common.js";
 
@@ -32,21 +33,31 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
     // its setup to mend, not its secret.
     if (!isDigest(received, options.encoding)) return reject(malformedSignature(options.header));
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
-    return identify({ headers, body }, options);
+    return identify({ headers, body }, options, true);
   };
 }
 
 /**
  * A delivery taken, its id and type from configured headers, else the body's digest and its own
- * type; or the refusal of such a header sent more than once, its copies differing (`headerOnce`).
+ * type. The signature covers no header: on a `verified` delivery each is read as `unsignedHeader`
+ * reads it; on an unsigned one, as `headerOnce` does, its copies differing refused.
  */
 export function identify(
   { headers, body }: Pick<Delivery, "headers" | "body">,
   options: Pick<HmacOptions, "idHeader" | "typeHeader">,
+  verified: boolean,
 ): Verdict {
-  const id = options.idHeader ? headerOnce(headers, options.idHeader) : undefined;
+  const differing: string[] = [];
+  const read = (name: string | undefined) =>
+    name === undefined ? undefined : verified ? unsignedHeader(headers, differing, name) : headerOnce(headers, name);
+  const id = read(options.idHeader);
   if (typeof id === "object") return id;
-  const type = options.typeHeader ? headerOnce(headers, options.typeHeader) : undefined;
+  const type = read(options.typeHeader);
   if (typeof type === "object") return type;
-  return { kind: "accept", id: id || bodyDigest(body), type: type || payloadType(body) || "unknown" };
+  return {
+    kind: "accept",
+    id: id || bodyDigest(body),
+    type: type || payloadType(body) || "unknown",
+    ...(differing.length > 0 ? { differing } : {}),
+  };
 }

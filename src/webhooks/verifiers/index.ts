@@ -14,7 +14,7 @@ export { type Delivery, parseBody, type Verdict, type Verifier } from "./common.
 
 /** The verifier of a configured source's scheme, keyed with its secrets; `http` asks a sender's API. */
 export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
-  if (source.scheme === "none") return (delivery) => identify(delivery, source);
+  if (source.scheme === "none") return (delivery) => identify(delivery, source, false);
   // An empty key would make signatures anyone can compute: a signed source without one is a bug.
   const secrets = source.secrets ?? [];
   const [secret] = secrets;

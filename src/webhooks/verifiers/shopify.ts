@@ -1,5 +1,14 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Delivery, headerOnce, jsonBody, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
+import {
+  type Delivery,
+  headerOnce,
+  jsonBody,
+  missingHeader,
+  reject,
+  signedWithAny,
+  unsignedHeader,
+  type Verdict,
+} from "./common.js";
 
 const SENT_ONCE = ["Webhook-Id", "Test", "Topic", "Action", "Event-Id"] as const;
 type SentOnce = (typeof SENT_ONCE)[number];
@@ -9,14 +18,13 @@ type SentOnce = (typeof SENT_ONCE)[number];
  * Shopify's Events deliveries send it (beside the legacy one, for now), else the legacy
  * `X-Shopify-<name>`, the only one its webhooks send. Shopify's own libraries read the new name
  * first too: once the legacy headers are dropped, an Events delivery still verifies, and one sent
- * with either set is the same delivery. Each is read as `headerOnce` reads it: the refusal of one
- * sent more than once, its copies differing, is returned instead.
+ * with either set is the same delivery. The signature covers none of them: each is read as
+ * `unsignedHeader` reads it.
  */
-function shopifyHeaders(headers: IncomingHttpHeaders): Partial<Record<SentOnce, string>> | Verdict {
+function shopifyHeaders(headers: IncomingHttpHeaders, differing: string[]): Partial<Record<SentOnce, string>> {
   const sent: Partial<Record<SentOnce, string>> = {};
   for (const name of SENT_ONCE) {
-    const value = headerOnce(headers, `Shopify-${name}`, `X-Shopify-${name}`);
-    if (typeof value === "object") return value;
+    const value = unsignedHeader(headers, differing, `Shopify-${name}`, `X-Shopify-${name}`);
     if (value !== undefined) sent[name] = value;
   }
   return sent;
@@ -46,8 +54,8 @@ export function shopify(secrets: readonly string[]) {
     if (typeof signature === "object") return signature;
     if (!signature) return missingHeader("Shopify-Hmac-Sha256", "X-Shopify-Hmac-Sha256");
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
-    const sent = shopifyHeaders(headers);
-    if ("kind" in sent) return sent;
+    const differing: string[] = [];
+    const sent = shopifyHeaders(headers, differing);
     const webhook = sent["Webhook-Id"];
     if (sent.Test?.toLowerCase() === "true")
       return { kind: "ping", sender: "Shopify", signed: true, ...(webhook ? { id: webhook } : {}) };
@@ -63,6 +71,7 @@ export function shopify(secrets: readonly string[]) {
       id,
       type,
       ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook }, formerId: webhook } : {}),
+      ...(differing.length > 0 ? { differing } : {}),
     };
   };
 }

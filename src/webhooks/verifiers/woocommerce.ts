@@ -7,6 +7,7 @@ import {
   missingHeader,
   reject,
   signedWithAny,
+  unsignedHeader,
   type Verdict,
 } from "./common.js";
 
@@ -40,13 +41,10 @@ export function woocommerce(secrets: readonly string[]) {
         : missingHeader("X-WC-Webhook-Signature");
     }
     if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
-    const webhook = headerOnce(headers, "X-WC-Webhook-Id");
-    if (typeof webhook === "object") return webhook;
-    const sentTopic = headerOnce(headers, "X-WC-Webhook-Topic");
-    if (typeof sentTopic === "object") return sentTopic;
-    const topic = sentTopic ?? "unknown";
-    const delivery = headerOnce(headers, "X-WC-Webhook-Delivery-ID");
-    if (typeof delivery === "object") return delivery;
+    const differing: string[] = [];
+    const webhook = unsignedHeader(headers, differing, "X-WC-Webhook-Id");
+    const topic = unsignedHeader(headers, differing, "X-WC-Webhook-Topic") ?? "unknown";
+    const delivery = unsignedHeader(headers, differing, "X-WC-Webhook-Delivery-ID");
     const resource = jsonBody(body);
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
     const id =
@@ -60,6 +58,7 @@ export function woocommerce(secrets: readonly string[]) {
       id,
       type: topic,
       ...(delivery ? { sendersId: { sender: "WooCommerce", id: delivery } } : {}),
+      ...(differing.length > 0 ? { differing } : {}),
     };
   };
 }
