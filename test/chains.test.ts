@@ -310,11 +310,15 @@ test("an order's shipping address copied into weather_forecast is refused with t
   expect(searched.filter((name) => /Marie|Stodoln|phone/.test(name ?? ""))).toEqual([]);
 });
 
-test("a time copied from an order's text into eshop_orders_list's after is refused with the time to send", async () => {
+test("a time copied from an order's text into eshop_orders_list's after is taken, one in UTC words refused with the time to send", async () => {
   const order = await waiter.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 });
-  const placed = /placed (\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)/.exec(text(order))?.[1] ?? "";
-  expect(placed).toBe("2026-11-15 09:02 UTC");
-  const refused = await waiter.call("eshop_orders_list", { after: placed });
+  // The shop's time, with its offset: an ISO 8601 time as after takes it.
+  const placed = /placed (\S+?)(?:,|$)/m.exec(text(order))?.[1] ?? "";
+  expect(placed).toBe("2026-11-15T10:02+01:00");
+  const since = await waiter.call("eshop_orders_list", { after: placed.replace("10:02", "10:01") });
+  expect(data<{ orders: { id: number }[] }>(since).orders.map((o) => o.id)).toContain(WOO_IDS.orders.pending1999);
+  // As the texts of the tools that write to an order show a time.
+  const refused = await waiter.call("eshop_orders_list", { after: "2026-11-15 09:02 UTC" });
   expect(text(refused)).toContain("after: must be an ISO 8601 time: send 2026-11-15T09:02Z");
   const listed = await waiter.call("eshop_orders_list", { after: "2026-11-15T09:02Z" });
   expect(data<{ orders: { id: number }[] }>(listed).orders.map((o) => o.id)).toContain(WOO_IDS.orders.pending1999);

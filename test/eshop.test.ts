@@ -411,8 +411,9 @@ describe("orders", () => {
     const since = { after: "2026-09-01", before: "2026-11-30T12:00:00+01:00", status: ["completed"], page_size: 2 };
     const first = data<{ orders: Summary[]; next_cursor: string }>(await server.call("eshop_orders_list", since));
     for (const same of [
-      { after: "2026-09-01T00:00:00Z", before: "2026-11-30T11:00:00Z" },
-      { after: "2026-09-01T02:00+0200", before: "2026-11-30T11:00:00.000Z" },
+      // The shop's day: its UTC+1 midnight.
+      { after: "2026-08-31T23:00:00Z", before: "2026-11-30T11:00:00Z" },
+      { after: "2026-09-01T01:00+0200", before: "2026-11-30T11:00:00.000Z" },
       { status: ["completed", "completed"] },
     ]) {
       const result = await server.call("eshop_orders_list", { ...since, ...same, cursor: first.next_cursor });
@@ -526,6 +527,73 @@ describe("orders", () => {
       expect((await server.call("eshop_orders_list", args)).isError, JSON.stringify(args)).toBe(true);
     }
     expect(woo.requests.length).toBe(before);
+  });
+
+  test("a date is the shop's own day, at its midnight and on both days its clocks change, and times show its offset", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    // Orders at the instants around the shop's midnights, copied from one order of the shop.
+    const placed = {
+      8001: "2026-12-04T22:50:00Z", // 23:50 in Prague, the day before
+      8002: "2026-12-04T23:10:00Z", // 00:10 in Prague: its day, not yet in UTC
+      8003: "2026-03-28T23:30:00Z", // 00:30 on 29 March, the day clocks go forward
+      8004: "2026-03-29T21:30:00Z", // 23:30 that day, in summer time
+      8005: "2026-03-29T22:30:00Z", // 00:30 the day after, still 29 March in UTC
+      8006: "2026-10-24T21:30:00Z", // 23:30 the day before clocks go back
+      8007: "2026-10-24T22:30:00Z", // 00:30 on 25 October, the day clocks go back
+      8008: "2026-10-25T22:30:00Z", // 23:30 that day, in winter time again
+    };
+    for (const [id, at] of Object.entries(placed)) {
+      const order = structuredClone(prague.shop.order(O.pending1999));
+      Object.assign(order, { id: Number(id), dateCreated: new Date(at), dateModified: new Date(at) });
+      prague.shop.orders.set(order.id, order);
+    }
+    const session = await start(shopEnv(prague));
+    const day = async (after: string, before: string) => {
+      const result = await session.call("eshop_orders_list", { after, before, page_size: 100 });
+      expect(result.isError, text(result)).toBeFalsy();
+      const ids = data<{ orders: Summary[] }>(result).orders.map((o) => o.id);
+      return { ids: ids.filter((id) => id in placed).sort(), text: text(result), sent: prague.requests.at(-1)?.query };
+    };
+    try {
+      // "What came in today?", asked at 00:30 in Prague.
+      setClock("2026-12-04T23:30:00Z");
+      const today = await day("2026-12-05", "2026-12-06");
+      expect(today.ids).toEqual([8002]);
+      expect(today.sent?.get("after")).toBe("2026-12-04T23:00:00");
+      expect(today.sent?.get("dates_are_gmt")).toBe("true");
+      expect(today.text).toContain(", placed 2026-12-05T00:10+01:00\n");
+      expect(today.text).toContain(
+        "\nTimes are the shop's, Europe/Prague; after and before without an offset are read in it.",
+      );
+      expect((await day("2026-12-04", "2026-12-05")).ids).toEqual([8001]);
+
+      const spring = await day("2026-03-29", "2026-03-30");
+      expect(spring.ids).toEqual([8003, 8004]);
+      expect([spring.sent?.get("after"), spring.sent?.get("before")]).toEqual([
+        "2026-03-28T23:00:00",
+        "2026-03-29T22:00:00",
+      ]);
+      expect(spring.text).toContain(", placed 2026-03-29T23:30+02:00\n");
+      expect(spring.text).toContain(", placed 2026-03-29T00:30+01:00\n");
+      const autumn = await day("2026-10-25", "2026-10-26");
+      expect(autumn.ids).toEqual([8007, 8008]);
+      expect([autumn.sent?.get("after"), autumn.sent?.get("before")]).toEqual([
+        "2026-10-24T22:00:00",
+        "2026-10-25T23:00:00",
+      ]);
+      expect(autumn.text).toContain(", placed 2026-10-25T23:30+01:00\n");
+      // A time with an offset is that instant wherever the shop is.
+      expect((await day("2026-12-04T23:00:00Z", "2026-12-05T00:00:00Z")).ids).toEqual([8002]);
+
+      const one = text(await session.call("eshop_order_get", { id: 8002 }));
+      expect(one).toMatch(/, placed 2026-12-05T00:10\+01:00\n/);
+      expect(one).toMatch(/\nTimes are the shop's, Europe\/Prague\.(\n|$)/);
+    } finally {
+      setClock();
+      await session.close();
+      await prague.close();
+    }
   });
 
   test("a date in words is refused with the time now, which a model may not know, to write it from", async () => {
@@ -661,13 +729,15 @@ describe("orders", () => {
 
   test("times in the text say their zone", async () => {
     const minute = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d UTC`;
+    // An order's times are the shop's, with its offset; structuredContent keeps them in UTC.
+    const shops = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d\+01:00`;
     const order = text(await server.call("eshop_order_get", { id: O.completed }));
     // When it was completed too, which structuredContent has: some clients show the model only the text.
-    expect(order).toMatch(new RegExp(`placed ${minute}, paid ${minute}, completed 2026-10-30 18:53 UTC\n`));
+    expect(order).toMatch(new RegExp(`placed ${shops}, paid ${shops}, completed 2026-10-30T19:53\\+01:00\n`));
     expect(data(await server.call("eshop_order_get", { id: O.completed }))).toMatchObject({
       completed: "2026-10-30T18:53:04Z",
     });
-    expect(order).toMatch(new RegExp(`^Note ${minute}: `, "m"));
+    expect(order).toMatch(new RegExp(`^Note ${shops}: `, "m"));
     const paid = text(await server.call("eshop_order_mark_paid", { id: O.completed }));
     expect(paid).toMatch(new RegExp(`was already paid on ${minute} and`));
   });
@@ -906,7 +976,7 @@ describe("orders", () => {
     const shown = text(await server.call("eshop_order_get", { id: O.processing })).split("\n");
     // Asked a month later who held the order, the text alone answers.
     expect(shown).toContain(
-      'Note 2026-11-02 10:00 UTC by Jana Nováková: "Order status changed from Processing to On hold."',
+      'Note 2026-11-02T11:00+01:00 by Jana Nováková: "Order status changed from Processing to On hold."',
     );
     expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(1);
   });
@@ -942,7 +1012,7 @@ describe("orders", () => {
     const result = await server.call("eshop_order_get", { id: O.processing });
     const notes = data<{ notes: { id: number; author?: string }[] }>(result).notes;
     expect(notes.find((n) => n.id === 996)?.author).toBe("Seán O’Brien & Co");
-    expect(text(result).split("\n")).toContain('Note 2026-11-03 10:00 UTC by Seán O’Brien & Co: "Called the buyer."');
+    expect(text(result).split("\n")).toContain('Note 2026-11-03T11:00+01:00 by Seán O’Brien & Co: "Called the buyer."');
   });
 
   test("notes read as the shop's admin shows them: WooCommerce's HTML entities decoded, tags left out", async () => {
@@ -1031,6 +1101,7 @@ describe("orders", () => {
       "Payment: ",
       "Bill to: ",
       "Ship to: ",
+      undefined, // the shop's time zone
     ]);
     expect(lines[0]).toContain(
       ", Filip Refund 19.99 EUR Beneš <filip.benes@example.cz>, by Card Paid in full, placed ",
@@ -1822,10 +1893,10 @@ describe("status and notes", () => {
     // Listed among the orders awaiting payment, its paid date must not read as paid now.
     const awaiting = text(await server.call("eshop_orders_list", { status: ["pending"] }));
     expect(awaiting).toMatch(
-      /^#7075 \(id 7075\) pending: .*, placed .* UTC, paid \d{4}-\d\d-\d\d \d\d:\d\d UTC, then set back to pending$/m,
+      /^#7075 \(id 7075\) pending: .*, placed .*\+01:00, paid \d{4}-\d\d-\d\dT\d\d:\d\d\+01:00, then set back to pending$/m,
     );
     expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(
-      /^#7075 \(id 7075\) pending: .*, paid .* UTC, then set back to pending\n/,
+      /^#7075 \(id 7075\) pending: .*, paid .*\+01:00, then set back to pending\n/,
     );
     woo.shop.reset();
     expect(
@@ -2773,7 +2844,7 @@ describe("searches", () => {
         search: "Nováková Jana",
       }),
     ).toBe(
-      'No order matches status failed or cancelled, placed after 2026-11-01 UTC, customer 36, search "Nováková Jana". ' +
+      'No order matches status failed or cancelled, placed after 2026-11-01 (UTC+1), customer 36, search "Nováková Jana". ' +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
         "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
     );
@@ -3364,7 +3435,11 @@ describe("errors", () => {
       expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*set WAITER_WOO_AUTH to query\.$/);
       const listed = await query.call("eshop_orders_list", { status: ["failed"] });
       expect(listed.isError).toBeFalsy();
-      expect(stripping.requests.at(-1)?.query.get("consumer_key")).toBe(CONSUMER_KEY);
+      const orders = stripping.requests.findLast((r) => r.path.endsWith("/orders"));
+      expect(orders?.query.get("consumer_key")).toBe(CONSUMER_KEY);
+      // WordPress's index, which tells the shop's time zone, is asked without the key.
+      const index = stripping.requests.findLast((r) => r.path === "/wp-json/");
+      expect([index?.query.get("consumer_key"), index?.headers.authorization]).toEqual([null, undefined]);
       const paid = await query.call("eshop_order_mark_paid", { id: O.failed });
       expect(data(paid)).toMatchObject({ already_paid: false });
       expect(await query.call("eshop_order_get", { id: 9999 })).toMatchObject({ isError: true });

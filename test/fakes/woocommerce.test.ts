@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { setClock } from "../../src/time.js";
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -399,6 +400,29 @@ test("in a subdirectory, or with plain permalinks, the REST API is where WordPre
     ]);
   } finally {
     await Promise.all([subdirectory.close(), plain.close()]);
+  }
+});
+
+test("WordPress's index says the site's time zone, a city's with its offset now or a fixed one, and takes no consumer key", async () => {
+  const index = async (headers: Record<string, string> = {}) => {
+    const res = await fetch(`${woo.origin}/wp-json/?_fields=gmt_offset,timezone_string`, { headers });
+    return [res.status, await res.json()];
+  };
+  expect(await index()).toEqual([200, { gmt_offset: "1", timezone_string: "" }]);
+  woo.shop.timeZone = "Europe/Prague";
+  try {
+    setClock("2026-07-01T12:00:00Z");
+    expect(await index()).toEqual([200, { gmt_offset: 2, timezone_string: "Europe/Prague" }]);
+    // date_created is the wall time when the order was placed (November: +01:00), not at the offset now.
+    const order = (await (
+      await fetch(`${woo.api}/orders/${WOO_IDS.orders.pending1999}`, { headers: { authorization: basic() } })
+    ).json()) as Record<string, string>;
+    expect(Date.parse(`${order.date_created}Z`) - Date.parse(`${order.date_created_gmt}Z`)).toBe(3_600_000);
+    // WordPress reads HTTP Basic on its own routes as an application password, of no user here.
+    const [status, body] = await index({ authorization: basic() });
+    expect([status, (body as { code: string }).code]).toEqual([401, "invalid_username"]);
+  } finally {
+    setClock();
   }
 });
 

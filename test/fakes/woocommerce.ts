@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { clock } from "../../src/time.js";
+import { clock, offsetMinutes } from "../../src/time.js";
 import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.js";
 
 /**
@@ -122,7 +122,10 @@ export const CONSUMER_SECRET = "cs_52428c91b453307f688eea274d4d339657470e79";
 /** A key pair whose permission is `read`: writes get 401. */
 export const READ_ONLY_CONSUMER_KEY = "ck_0ad3d2d6b740c69afd2b522df5a8212315794af6";
 export const READ_ONLY_CONSUMER_SECRET = "cs_2c02909fde7666693dc3b1802c8ef3ed54758c84";
-/** The shop's timezone setting is a fixed "UTC+1": date_created is this far ahead of date_created_gmt. */
+/**
+ * The site's timezone setting (Settings → General) unless a test names a city's: a fixed "UTC+1"
+ * (timezone_string empty, gmt_offset "1"), date_created this far ahead of date_created_gmt.
+ */
 export const SITE_UTC_OFFSET_MINUTES = 60;
 export const CURRENCY = "EUR";
 
@@ -386,6 +389,11 @@ export interface WooShop {
    * threshold", default 0): a counted product at or below it is out of stock, or on backorder.
    */
   outOfStockThreshold: number;
+  /**
+   * The site's timezone_string (Settings → General → Timezone, a city: "Europe/Prague"), by which
+   * its local times (date_created, a date filter without dates_are_gmt) go; "" for the fixed UTC+1.
+   */
+  timeZone: string;
   product(id: number): WooProduct;
   order(id: number): WooOrder;
   /** Back to the initial data; clears `writes`. */
@@ -449,7 +457,9 @@ export interface WooCommerceFake extends Fake {
 
 const OFFSET_MS = SITE_UTC_OFFSET_MINUTES * 60_000;
 const gmtWall = (d: Date) => d.toISOString().slice(0, 19);
-const localWall = (d: Date) => new Date(d.getTime() + OFFSET_MS).toISOString().slice(0, 19);
+/** The site's wall time at `d`: in its city's zone (`zone`, DST and all), or else at the fixed UTC+1. */
+const localWall = (d: Date, zone = "") =>
+  new Date(d.getTime() + (zone ? offsetMinutes(d.getTime(), zone) * MINUTE : OFFSET_MS)).toISOString().slice(0, 19);
 /** A site-local wall time "2026-09-01 10:12:31" as an instant. */
 const atLocal = (wall: string) => new Date(Date.parse(`${wall.replace(" ", "T")}Z`) - OFFSET_MS);
 const money = (cents: number) => (cents / 100).toFixed(2);
@@ -760,6 +770,8 @@ interface ShopData {
   manageStock: boolean;
   /** The option woocommerce_notify_no_stock_amount (Settings → Products → Inventory, "Out of stock threshold"). */
   outOfStockThreshold: number;
+  /** The option timezone_string (Settings → General, a city's zone), or "" for the fixed UTC+1. */
+  timeZone: string;
 }
 
 /**
@@ -966,7 +978,7 @@ function buildShop(): ShopData {
   const products = buildProducts();
   const customers = buildCustomers();
   const orders = buildOrders(products, customers, counters);
-  return { products, orders, customers, counters, manageStock: true, outOfStockThreshold: 0 };
+  return { products, orders, customers, counters, manageStock: true, outOfStockThreshold: 0, timeZone: "" };
 }
 
 /** The order's taxes in cents: on its items (cart tax) and on its shipping. */
@@ -1151,11 +1163,11 @@ function parseRestDate(value: string): { wall: string; offsetMinutes: number | n
 }
 
 /** WP_Date_Query: the value as the site's local wall time (an offset, if given, is converted). */
-function siteLocalWall(value: string): string {
+function siteLocalWall(value: string, zone: string): string {
   const parsed = parseRestDate(value) as { wall: string; offsetMinutes: number | null };
   if (parsed.offsetMinutes === null) return parsed.wall;
   const instant = Date.parse(`${parsed.wall}Z`) - parsed.offsetMinutes * MINUTE;
-  return localWall(new Date(instant));
+  return localWall(new Date(instant), zone);
 }
 
 function sanitize(value: unknown, spec: Spec): unknown {
@@ -1262,7 +1274,7 @@ function versionAtLeast(version: string, least: number[]): boolean {
   return true;
 }
 
-const date = (d: Date | null) => (d ? localWall(d) : null);
+const date = (d: Date | null, ctx: Ctx) => (d ? localWall(d, ctx.shop.timeZone) : null);
 const dateGmt = (d: Date | null) => (d ? gmtWall(d) : null);
 
 function renderOrder(order: WooOrder, ctx: Ctx) {
@@ -1291,9 +1303,9 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
     version: order.version,
     status: order.status,
     currency: order.currency,
-    date_created: date(order.dateCreated),
+    date_created: date(order.dateCreated, ctx),
     date_created_gmt: dateGmt(order.dateCreated),
-    date_modified: date(order.dateModified),
+    date_modified: date(order.dateModified, ctx),
     date_modified_gmt: dateGmt(order.dateModified),
     discount_total: "0.00",
     discount_tax: "0.00",
@@ -1312,9 +1324,9 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
     payment_method: order.payment_method,
     payment_method_title: order.payment_method_title,
     transaction_id: order.transaction_id,
-    date_paid: date(order.datePaid),
+    date_paid: date(order.datePaid, ctx),
     date_paid_gmt: dateGmt(order.datePaid),
-    date_completed: date(order.dateCompleted),
+    date_completed: date(order.dateCompleted, ctx),
     date_completed_gmt: dateGmt(order.dateCompleted),
     cart_hash: order.cart_hash,
     meta_data: order.meta_data.map((m) => ({ ...m })),
@@ -1432,9 +1444,9 @@ function renderVariation(variation: WooProduct, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   return {
     id: variation.id,
-    date_created: date(variation.dateCreated),
+    date_created: date(variation.dateCreated, ctx),
     date_created_gmt: dateGmt(variation.dateCreated),
-    date_modified: date(variation.dateModified),
+    date_modified: date(variation.dateModified, ctx),
     date_modified_gmt: dateGmt(variation.dateModified),
     description: "",
     permalink: `${ctx.origin}/product/${variation.slug}/`,
@@ -1442,9 +1454,9 @@ function renderVariation(variation: WooProduct, ctx: Ctx) {
     price: priceOf(variation, ctx.now),
     regular_price: variation.regular_price,
     sale_price: variation.sale_price,
-    date_on_sale_from: date(variation.saleFrom),
+    date_on_sale_from: date(variation.saleFrom, ctx),
     date_on_sale_from_gmt: dateGmt(variation.saleFrom),
-    date_on_sale_to: date(variation.saleTo),
+    date_on_sale_to: date(variation.saleTo, ctx),
     date_on_sale_to_gmt: dateGmt(variation.saleTo),
     on_sale: onSale(variation, ctx.now),
     status: variation.status,
@@ -1471,9 +1483,9 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     name: product.name,
     slug: product.slug,
     permalink: `${ctx.origin}/product/${product.slug}/`,
-    date_created: date(product.dateCreated),
+    date_created: date(product.dateCreated, ctx),
     date_created_gmt: dateGmt(product.dateCreated),
-    date_modified: date(product.dateModified),
+    date_modified: date(product.dateModified, ctx),
     date_modified_gmt: dateGmt(product.dateModified),
     type: product.type,
     status: product.status,
@@ -1485,9 +1497,9 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     price: priceOf(product, ctx.now),
     regular_price: product.regular_price,
     sale_price: product.sale_price,
-    date_on_sale_from: date(product.saleFrom),
+    date_on_sale_from: date(product.saleFrom, ctx),
     date_on_sale_from_gmt: dateGmt(product.saleFrom),
-    date_on_sale_to: date(product.saleTo),
+    date_on_sale_to: date(product.saleTo, ctx),
     date_on_sale_to_gmt: dateGmt(product.saleTo),
     price_html: priceHtml(product, ctx.now),
     on_sale: onSale(product, ctx.now),
@@ -1518,9 +1530,9 @@ function renderCustomer(customer: WooCustomer, ctx: Ctx) {
   );
   return {
     id: customer.id,
-    date_created: date(customer.registered),
+    date_created: date(customer.registered, ctx),
     date_created_gmt: dateGmt(customer.registered),
-    date_modified: date(customer.modified),
+    date_modified: date(customer.modified, ctx),
     date_modified_gmt: dateGmt(customer.modified),
     email: customer.email,
     first_name: customer.first_name,
@@ -1541,7 +1553,7 @@ function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
   return {
     id: note.id,
     author: note.author === "system" ? "WooCommerce" : note.author,
-    date_created: localWall(note.date),
+    date_created: localWall(note.date, ctx.shop.timeZone),
     date_created_gmt: gmtWall(note.date),
     note: note.note,
     customer_note: note.customer_note,
@@ -1600,7 +1612,8 @@ function listOrders(ctx: Ctx): Reply {
   const statuses = ctx.values.status as string[];
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
   // `after`/`before` as WP_Date_Query compares them: strictly, against the local or GMT column.
-  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d));
+  const zone = ctx.shop.timeZone;
+  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d, zone));
   const after = ctx.values.after as string | undefined;
   const before = ctx.values.before as string | undefined;
   const orders = [...ctx.shop.orders.values()].filter((order) => {
@@ -1609,8 +1622,8 @@ function listOrders(ctx: Ctx): Reply {
     if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number)) {
       return false;
     }
-    if (after !== undefined && wall(order.dateCreated) <= siteLocalWall(after)) return false;
-    if (before !== undefined && wall(order.dateCreated) >= siteLocalWall(before)) return false;
+    if (after !== undefined && wall(order.dateCreated) <= siteLocalWall(after, zone)) return false;
+    if (before !== undefined && wall(order.dateCreated) >= siteLocalWall(before, zone)) return false;
     if (search !== "") {
       const b = order.billing;
       const s = order.shipping;
@@ -1894,6 +1907,40 @@ const PAGING: Record<string, Spec> = {
 };
 
 const ROUTES: Route[] = [
+  {
+    // WP_REST_Server::get_index(): the site's data, public, `_fields` as rest_filter_response_fields()
+    // keeps them. gmt_offset is the option as stored ("1") for a fixed offset, and the offset now,
+    // a number, where a city is set (wp_timezone_override_offset()). Its routes are left out.
+    pattern: /^\/$/,
+    endpoints: {
+      GET: {
+        args: {},
+        permission: () => null,
+        handle: (ctx) => {
+          const zone = ctx.shop.timeZone;
+          const index: Record<string, unknown> = {
+            name: "Kafe Praha",
+            description: "",
+            url: ctx.origin,
+            home: ctx.origin,
+            gmt_offset: zone ? offsetMinutes(ctx.now.getTime(), zone) / 60 : String(SITE_UTC_OFFSET_MINUTES / 60),
+            timezone_string: zone,
+            namespaces: ["oembed/1.0", "wc/v3", "wp/v2"],
+            authentication: [],
+            routes: {},
+          };
+          const fields = String(ctx.query.get("_fields") ?? "")
+            .split(",")
+            .map((f) => f.trim())
+            .filter(Boolean);
+          const body = fields.length
+            ? Object.fromEntries(Object.entries(index).filter(([k]) => fields.includes(k)))
+            : index;
+          return { status: 200, body };
+        },
+      },
+    },
+  },
   {
     pattern: /^\/wc\/v3\/orders$/i,
     endpoints: {
@@ -2238,6 +2285,13 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
         ? { user: null }
         : authenticate(query, settings.stripAuthorization ? undefined : req.headers.authorization);
     if (auth.error) return reply(auth.error);
+    // WordPress's own application passwords read HTTP Basic on its routes (the index, wp/v2), and
+    // refuse the request for a user name (a consumer key) that is no user's. (WooCommerce's routes
+    // reached by ?rest_route= are left as they were: not modelled.)
+    const basicAuth = /^basic /i.test(String(req.headers.authorization ?? ""));
+    if (!route.startsWith("/wc/") && !settings.plainHttp && basicAuth) {
+      return reply(wpError("invalid_username", "Unknown username. Check again or try your email address.", 401));
+    }
     if (auth.user?.permissions === "read" && WRITES.includes(method)) {
       return reply(authError("The API key provided does not have write permissions."));
     }
@@ -2294,6 +2348,12 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     },
     set outOfStockThreshold(amount) {
       data.outOfStockThreshold = amount;
+    },
+    get timeZone() {
+      return data.timeZone;
+    },
+    set timeZone(zone) {
+      data.timeZone = zone;
     },
     product(id) {
       const product = data.products.get(id);

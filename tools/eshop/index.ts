@@ -83,6 +83,8 @@ export const eshop = defineToolset({
       wooAuth === "query"
         ? { query: { consumer_key: wooKey, consumer_secret: wooSecret } }
         : { headers: { authorization: `Basic ${Buffer.from(`${wooKey}:${wooSecret}`).toString("base64")}` } };
+    const site = new URL(base);
+    site.pathname = site.pathname.replace(/\/wc\/v3$/, "");
     const shop = wooCommerce(
       http.upstream("WooCommerce", base, {
         ...credentials,
@@ -90,6 +92,7 @@ export const eshop = defineToolset({
         errors: wooErrors(base, wooAuth, origin("wooAuth")),
         jsonIn: withoutPhpWarnings,
       }),
+      http.upstream("WordPress", site, { urlSetting: origin("wooUrl"), jsonIn: withoutPhpWarnings }),
     );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];
   },

@@ -3,9 +3,9 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, utcMinute } from "../../src/time.js";
+import { clock, localIso, utcMinute, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
-import type { Order, OrderSummary, ShopProvider, StatusEmail } from "./provider.js";
+import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
   listEnded,
   noneMatch,
@@ -54,8 +54,9 @@ const NOTE_CHARACTERS = 500;
 const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 
 /**
- * A date or a time, read as UTC unless it names an offset: the time as given, to quote, as shown
- * (with the zone it was read in where it names none), and its instant. An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
+ * A date or a time: the time as given, to quote, and its instant, or, where it names no offset
+ * (`local`), the instant its wall time is in UTC, which the shop's time zone makes its own (`atShop`).
+ * An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
  */
 const dateTime = z
   .string()
@@ -86,8 +87,40 @@ const dateTime = z
       ctx.addIssue({ code: "custom", message: "is not a real date or time" });
       return z.NEVER;
     }
-    return { given: value, shown: /Z$/.test(value) || zone !== "Z" ? value : `${value} UTC`, epoch };
+    return { given: value, local: !/Z$/.test(value) && zone === "Z", epoch };
   });
+
+/**
+ * The instant `t` names: one without an offset is read in the shop's time zone, as the shop's
+ * admin and its owner read a date ("2026-12-05" is the shop's day); in UTC where the shop does not
+ * say its zone.
+ */
+function atShop(t: { local: boolean; epoch: number }, shopZone: ShopZone | undefined): number {
+  if (!t.local || !shopZone) return t.epoch;
+  const wall = new Date(t.epoch);
+  const minutes = wall.getUTCHours() * 60 + wall.getUTCMinutes();
+  const [y, m, d] = [wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate()];
+  return zonedEpoch(y, m, d, minutes, shopZone.zone) + (t.epoch % 60_000);
+}
+
+/** A time as a text shows it: the shop's wall time with its offset (2026-12-05T00:10+01:00), or else UTC. */
+function shopTime(time: string, shopZone: ShopZone | undefined): string {
+  return shopZone ? localIso(Date.parse(time), shopZone.zone) : utcMinute(time);
+}
+
+/** What a text says of the times it shows, and where `filters`, of the times given without an offset. */
+function zoneLine(shopZone: ShopZone | undefined, filters: boolean): string {
+  const read = filters ? `; after and before without an offset are read in ${shopZone ? "it" : "UTC"}` : "";
+  return shopZone
+    ? `Times are the shop's, ${shopZone.name}${read}.`
+    : `The shop did not say its time zone: times are UTC${read}.`;
+}
+
+/**
+ * The time zone of the orders a text shows, for the text only: structuredContent keeps each time
+ * in UTC, and a field for the zone would lengthen every order tool's schema.
+ */
+const zoneOf = new WeakMap<object, ShopZone>();
 
 /**
  * An instant as the shop takes it: UTC (dates_are_gmt) to the whole second. The shop keeps whole
@@ -117,7 +150,7 @@ function parts(values: (string | undefined)[], separator = ", "): string {
     .join(separator);
 }
 
-function summaryLine(o: OrderSummary): string {
+function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
   const who = parts(
     [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
@@ -125,10 +158,10 @@ function summaryLine(o: OrderSummary): string {
   );
   // A paid date stays on an order set back to await payment (a bounced transfer): it is not paid now.
   const setBack = ["pending", "failed"].includes(o.status) ? `, then set back to ${o.status}` : "";
-  const paid = o.paid ? `, paid ${utcMinute(o.paid)}${setBack}` : "";
+  const paid = o.paid ? `, paid ${shopTime(o.paid, shopZone)}${setBack}` : "";
   const by = o.payment_method ? `, by ${oneLine(o.payment_method)}` : "";
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${shopTime(o.created, shopZone)}${paid}`;
 }
 
 /**
@@ -142,17 +175,20 @@ const GUEST_ORDERS =
 function noOrders(
   args: {
     status?: string[] | undefined;
-    after?: { shown: string } | undefined;
-    before?: { shown: string } | undefined;
+    after?: Instant | undefined;
+    before?: Instant | undefined;
     search?: string | undefined;
     customer_id?: number | undefined;
   },
   session: Serving,
+  shopZone: ShopZone | undefined,
 ): string {
+  // A time without an offset names the zone it was read in.
+  const when = (t: Instant) => (t.local ? `${t.given} (${shopZone?.name ?? "UTC"})` : t.given);
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
-    args.after && `placed after ${args.after.shown}`,
-    args.before && `placed before ${args.before.shown}`,
+    args.after && `placed after ${when(args.after)}`,
+    args.before && `placed before ${when(args.before)}`,
     args.customer_id && `customer ${args.customer_id}`,
     args.search && `search ${quote(args.search)}`,
   ];
@@ -212,15 +248,16 @@ function emailLine(shop: ShopProvider, email: StatusEmail | "none" | undefined, 
 
 type Instant = z.output<typeof dateTime>;
 
-/** Why orders placed after `after` and before `before` can be none: `after` is not earlier. */
-function emptyRange({
-  after,
-  before,
-}: {
-  after?: Instant | undefined;
-  before?: Instant | undefined;
-}): string | undefined {
-  return after && before && after.epoch >= before.epoch
+/**
+ * Why orders placed after `after` and before `before` can be none: `after` is not earlier. Without
+ * `shopZone`, only where both are read alike, before the shop says its zone.
+ */
+function emptyRange(
+  { after, before }: { after?: Instant | undefined; before?: Instant | undefined },
+  shopZone?: ShopZone,
+): string | undefined {
+  const comparable = shopZone !== undefined || after?.local === before?.local;
+  return after && before && comparable && atShop(after, shopZone) >= atShop(before, shopZone)
     ? `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`
     : undefined;
 }
@@ -313,7 +350,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
       status: z.array(status(z.string())).max(20).optional().describe(`Any of: ${statuses}.`),
-      after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
+      after: dateTime
+        .optional()
+        .describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
       search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
       customer_id: digits(z.number().int().positive()).optional().describe("From eshop_customers_list."),
@@ -324,14 +363,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
     refuses: (args) => emptyRange(args) ?? hashAlone(args),
     async run(args, call) {
       await refuseUnknown(args.status ?? [], false, call);
-      const { after, before } = args;
+      // The shop's time zone is asked first only where a time given needs it, so that a shop that
+      // refuses waiter's key is told of by the list's own request.
+      const local = [args.after, args.before].some((t) => t?.local);
+      const zoneFirst = local ? await shop.timeZone(call) : undefined;
+      const empty = emptyRange(args, zoneFirst);
+      if (empty) throw new ToolError(empty);
+      const [after, before] = [args.after, args.before].map((t) => t && atShop(t, zoneFirst));
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
       const search = args.search?.replace(/^#/, "");
       const filters = {
         // An empty list is no filter: sent as `status=`, it would match no order.
         ...(args.status?.length ? { status: args.status } : {}),
-        ...(after ? { after: shopSecond(after.epoch, Math.floor) } : {}),
-        ...(before ? { before: shopSecond(before.epoch, Math.ceil) } : {}),
+        ...(after !== undefined ? { after: shopSecond(after, Math.floor) } : {}),
+        ...(before !== undefined ? { before: shopSecond(before, Math.ceil) } : {}),
         ...(search ? { search } : {}),
         ...(args.customer_id ? { customerId: args.customer_id } : {}),
       };
@@ -339,12 +384,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // another way, or a "#" before a number, is the same list.
       const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
       const page = await shop.listOrders(filters, request, call);
-      return withinAnswer({ orders: page.items, ...pageResult(page, request) });
+      const result = withinAnswer({ orders: page.items, ...pageResult(page, request) });
+      const shopZone = local ? zoneFirst : await shop.timeZone(call);
+      if (shopZone) zoneOf.set(result, shopZone);
+      return result;
     },
     render(r, args, session) {
-      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session);
+      const shopZone = zoneOf.get(r);
+      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session, shopZone);
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
-      return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");
+      const lines = r.orders.map((o) => summaryLine(o, shopZone));
+      return [...lines, zoneLine(shopZone, true), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");
     },
   });
 
@@ -363,13 +413,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
+      const shopZone = await shop.timeZone(call);
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
+      if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
       return result;
     },
     render(o) {
       // When it was completed (shipped, for most shops), which a summary does not carry.
-      const lines = [`${summaryLine(o)}${o.completed ? `, completed ${utcMinute(o.completed)}` : ""}`];
+      const shopZone = zoneOf.get(o);
+      const completed = o.completed ? `, completed ${shopTime(o.completed, shopZone)}` : "";
+      const lines = [`${summaryLine(o, shopZone)}${completed}`];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
       if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
       // Names (of items, fees, shipping, coupons, taxes, the buyer) are made one line each, so that
@@ -420,12 +474,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
+      // Of the times above and of the notes' below.
+      lines.push(zoneLine(shopZone, false));
       // Who wrote a note, as the shop's admin says it: a person (or the API key's user) by name,
       // the shop itself not.
       for (const note of o.notes) {
         const by = note.author && note.author !== "system" ? ` by ${oneLine(note.author, 80)}` : "";
         lines.push(
-          `Note ${utcMinute(note.date)}${by}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
+          `Note ${shopTime(note.date, shopZone)}${by}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
         );
       }
       const older = notesLeftOut.get(o);

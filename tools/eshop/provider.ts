@@ -55,6 +55,8 @@ export interface ShopProvider {
    * undefined when the shop will not say.
    */
   currency(call: Call): Promise<string | undefined>;
+  /** The time zone the shop's days and its admin's times go by, or undefined when the shop will not say. */
+  timeZone(call: Call): Promise<ShopZone | undefined>;
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
   /**
@@ -70,6 +72,13 @@ export interface ShopProvider {
   /** Sets the stock quantity, turning stock management on for the product (or variation) if it was off. */
   setStock(product: Product, quantity: number, call: Call): Promise<Product>;
   listCustomers(filter: CustomerFilter, page: PageRequest, call: Call): Promise<Page<Customer>>;
+}
+
+export interface ShopZone {
+  /** An IANA zone the clock's helpers take: "Europe/Prague", or "Etc/GMT-1" for a fixed UTC+1. */
+  zone: string;
+  /** As the shop's settings name it: "Europe/Prague", "UTC+1". */
+  name: string;
 }
 
 export interface PageRequest {

@@ -6,7 +6,7 @@ import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
-import { clock } from "../../src/time.js";
+import { clock, isTimeZone } from "../../src/time.js";
 import type {
   Address,
   Customer,
@@ -17,6 +17,7 @@ import type {
   PageRequest,
   Product,
   ShopProvider,
+  ShopZone,
 } from "./provider.js";
 
 /** WooCommerce's order statuses (without plugins'). */
@@ -552,7 +553,25 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
 }
 
 /** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
-export function wooCommerce(api: Upstream): ShopProvider {
+/**
+ * The site's timezone as WordPress's REST index gives it: a city's (timezone_string), or else a
+ * fixed offset in hours (gmt_offset, "1" or 5.5), which an Etc zone writes for whole hours only.
+ */
+const siteIndex = z
+  .object({ timezone_string: z.string().nullish(), gmt_offset: z.union([z.number(), z.string()]).nullish() })
+  .transform(({ timezone_string: city, gmt_offset }): ShopZone | undefined => {
+    if (city && isTimeZone(city)) return { zone: city, name: city };
+    const hours = Number(gmt_offset ?? Number.NaN);
+    if (!Number.isInteger(hours) || Math.abs(hours) > 14) return undefined;
+    if (hours === 0) return { zone: "UTC", name: "UTC" };
+    return { zone: `Etc/GMT${hours > 0 ? "-" : "+"}${Math.abs(hours)}`, name: `UTC${hours > 0 ? "+" : ""}${hours}` };
+  });
+
+/**
+ * WooCommerce's shop through its REST API; `site` is WordPress's own (/wp-json), asked without the
+ * key, which WordPress would take for a user's application password and refuse.
+ */
+export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
   async function list<S extends z.ZodType, T>(
     path: string,
     schema: S,
@@ -580,6 +599,8 @@ export function wooCommerce(api: Upstream): ShopProvider {
 
   /** Until when the shop's refusal to say its currency stands. */
   let currencyRefusedUntil = 0;
+  /** Until when the site's refusal to say its time zone stands. */
+  let zoneRefusedUntil = 0;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
   // whole body for it (JSON_ERROR_UTF16), so the shop would answer 400 "Invalid JSON body passed".
@@ -706,6 +727,21 @@ export function wooCommerce(api: Upstream): ShopProvider {
           return undefined;
         }
         throw err;
+      }
+    },
+
+    async timeZone(call) {
+      if (!site || clock.now() < zoneRefusedUntil) return undefined;
+      try {
+        // The site's setting, which changes as good as never: read at most once an hour.
+        const query = { _fields: "gmt_offset,timezone_string" };
+        return await site.json(siteIndex, "/", { query, ttl: 3600 }, call);
+      } catch (err) {
+        // A security plugin that closes WordPress's index to callers without a login: asked again in
+        // an hour. Any other failure leaves this answer's times in UTC, saying so, rather than failing it.
+        const refused = err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500;
+        if (refused && err.status !== 429) zoneRefusedUntil = clock.now() + 3_600_000;
+        return undefined;
       }
     },
 
