@@ -90,7 +90,11 @@ export async function runMain(
   env: Record<string, string> = {},
 ): Promise<{ status: number | undefined; stdout: string; stderr: string }> {
   const { argv, env: saved } = process;
-  const handlers = process.listenerCount("uncaughtException");
+  // main puts its own on the process as a mode starts (and takes "warning" from the others): this
+  // worker's are put back, so that a later test's warning or fault is not waiter's to handle.
+  const events = ["warning", "unhandledRejection", "uncaughtException"];
+  const emitter: NodeJS.EventEmitter = process;
+  const handlers = events.map((event) => emitter.listeners(event) as ((...args: unknown[]) => void)[]);
   let stderr = "";
   const write = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
     stderr += String(chunk);
@@ -117,6 +121,11 @@ export async function runMain(
     write.mockRestore();
     exit.mockRestore();
   }
-  if (process.listenerCount("uncaughtException") !== handlers) throw new Error(`waiter ${args.join(" ")} started`);
+  const started = events.some((event, i) => emitter.listenerCount(event) !== handlers[i]?.length);
+  events.forEach((event, i) => {
+    emitter.removeAllListeners(event);
+    for (const handler of handlers[i] ?? []) emitter.on(event, handler);
+  });
+  if (started) throw new Error(`waiter ${args.join(" ")} started`);
   return { ...ended, stderr };
 }

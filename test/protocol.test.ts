@@ -1886,4 +1886,13 @@ describe("the command line's words", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
   });
+
+  test("leaves this process's handlers as they were when a mode refuses as it starts", async () => {
+    const events = ["warning", "unhandledRejection", "uncaughtException"];
+    const emitter: NodeJS.EventEmitter = process;
+    const before = events.map((event) => emitter.listeners(event));
+    // No webhook sources: waiter listen refuses after it has put its handlers on the process.
+    await expect(runMain(["listen"])).rejects.toThrow("waiter listen started");
+    expect(events.map((event) => emitter.listeners(event))).toEqual(before);
+  });
 });
