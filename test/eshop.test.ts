@@ -596,6 +596,43 @@ describe("orders", () => {
     }
   });
 
+  test("a shop whose WordPress index a security plugin closes lists its orders in UTC, asking again in an hour", async () => {
+    const closed = await startWooCommerce();
+    closed.shop.timeZone = "Europe/Prague";
+    // As a plugin that closes the REST API to callers without a login answers.
+    const refusal = {
+      code: "rest_cannot_access",
+      message: "Only authenticated users can access the REST API.",
+      data: { status: 401 },
+    };
+    closed.intercept = (r) =>
+      r.path === "/wp-json/"
+        ? { status: 401, headers: { "content-type": "application/json" }, body: JSON.stringify(refusal) }
+        : undefined;
+    const session = await start(shopEnv(closed));
+    const asked = () => closed.requests.filter((r) => r.path === "/wp-json/").length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const first = await session.call("eshop_orders_list", { after: "2026-11-01" });
+      expect(first.isError, text(first)).toBeFalsy();
+      expect(text(first)).toContain(
+        "\nThe shop did not say its time zone: times are UTC; after and before without an offset are read in UTC.",
+      );
+      expect(closed.requests.at(-1)?.query.get("after")).toBe("2026-11-01T00:00:00");
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T08:59:00Z");
+      await session.call("eshop_orders_list", {});
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T09:01:00Z");
+      await session.call("eshop_orders_list", {});
+      expect(asked()).toBe(2);
+    } finally {
+      setClock();
+      await session.close();
+      await closed.close();
+    }
+  });
+
   test("a date in words is refused with the time now, which a model may not know, to write it from", async () => {
     setClock("2026-11-30T08:00:00Z");
     try {
