@@ -616,7 +616,7 @@ describe("orders", () => {
       const first = await session.call("eshop_orders_list", { after: "2026-11-01" });
       expect(first.isError, text(first)).toBeFalsy();
       expect(text(first)).toContain(
-        "\nThe shop did not say its time zone: times are UTC; after and before without an offset are read in UTC.",
+        "\nThe shop's time zone could not be read: times are UTC; after and before without an offset are read in UTC.",
       );
       expect(closed.requests.at(-1)?.query.get("after")).toBe("2026-11-01T00:00:00");
       expect(asked()).toBe(1);
@@ -630,6 +630,25 @@ describe("orders", () => {
       setClock();
       await session.close();
       await closed.close();
+    }
+  });
+
+  test("a shop set to a half-hour offset by hand is not said to keep its time zone to itself", async () => {
+    const india = await startWooCommerce();
+    // Settings → General → Timezone "UTC+5:30": no city, a fractional gmt_offset.
+    const index = { gmt_offset: 5.5, timezone_string: "" };
+    india.intercept = (r) =>
+      r.path === "/wp-json/"
+        ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(index) }
+        : undefined;
+    const session = await start(shopEnv(india));
+    try {
+      const listed = text(await session.call("eshop_orders_list", {}));
+      expect(listed).toContain("\nThe shop's time zone could not be read: times are UTC;");
+      expect(listed).not.toContain("did not say");
+    } finally {
+      await session.close();
+      await india.close();
     }
   });
 

@@ -113,7 +113,7 @@ function zoneLine(shopZone: ShopZone | undefined, filters: boolean): string {
   const read = filters ? `; after and before without an offset are read in ${shopZone ? "it" : "UTC"}` : "";
   return shopZone
     ? `Times are the shop's, ${shopZone.name}${read}.`
-    : `The shop did not say its time zone: times are UTC${read}.`;
+    : `The shop's time zone could not be read: times are UTC${read}.`;
 }
 
 /**
