@@ -9,7 +9,7 @@ import type { ErrorMapper, HttpResponse } from "../src/http/types.js";
 import type { UpstreamOptions } from "../src/http/upstream.js";
 import { Log } from "../src/log.js";
 import { toolsetContext } from "../src/server.js";
-import { clock, setClock } from "../src/time.js";
+import { clock, localIso, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { eshop } from "../tools/eshop/index.js";
 import { wooErrors } from "../tools/eshop/woocommerce.js";
@@ -652,6 +652,36 @@ describe("orders", () => {
     }
   });
 
+  test("the texts of the tools that write to orders show the shop's times", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    const session = await start(shopEnv(prague));
+    try {
+      setClock("2026-12-04T23:30:00Z");
+      const paidOf = async (id: number) => {
+        const got = data<{ paid: string }>(await session.call("eshop_order_get", { id }));
+        return localIso(Date.parse(got.paid), "Europe/Prague");
+      };
+      const completedPaid = await paidOf(O.completed);
+      expect(completedPaid).toMatch(/\+01:00$/);
+      const already = await session.call("eshop_order_mark_paid", { id: O.completed });
+      expect(text(already)).toContain(`was already paid on ${completedPaid} and is completed`);
+      expect(text(already)).toContain("Times are the shop's, Europe/Prague.");
+      expect(data<{ order: { paid: string } }>(already).order.paid).toMatch(/Z$/);
+      const cancelled = await session.call("eshop_order_update_status", { id: O.completed, status: "cancelled" });
+      expect(text(cancelled)).toContain(`It was paid (${completedPaid}): cancelling sent no money back.`);
+      expect(text(cancelled)).toContain("Times are the shop's, Europe/Prague.");
+      const refused = await session.call("eshop_order_mark_paid", { id: O.completed });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toContain(`it was paid on ${completedPaid} `);
+      expect(text(refused)).toContain("Times are the shop's, Europe/Prague.");
+    } finally {
+      setClock();
+      await session.close();
+      await prague.close();
+    }
+  });
+
   test("a date in words is refused with the time now, which a model may not know, to write it from", async () => {
     setClock("2026-11-30T08:00:00Z");
     try {
@@ -784,7 +814,6 @@ describe("orders", () => {
   });
 
   test("times in the text say their zone", async () => {
-    const minute = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d UTC`;
     // An order's times are the shop's, with its offset; structuredContent keeps them in UTC.
     const shops = String.raw`\d{4}-\d\d-\d\dT\d\d:\d\d\+01:00`;
     const order = text(await server.call("eshop_order_get", { id: O.completed }));
@@ -795,7 +824,11 @@ describe("orders", () => {
     });
     expect(order).toMatch(new RegExp(`^Note ${shops}: `, "m"));
     const paid = text(await server.call("eshop_order_mark_paid", { id: O.completed }));
-    expect(paid).toMatch(new RegExp(`was already paid on ${minute} and`));
+    expect(paid).toMatch(
+      new RegExp(
+        `was already paid on ${shops} and is completed; nothing was changed\\. Times are the shop's, UTC\\+1\\.$`,
+      ),
+    );
   });
 
   test("the text has what structuredContent has: refunds, payment, billing contact, fees, coupons, taxes", async () => {
@@ -1259,7 +1292,7 @@ describe("marking paid", () => {
     const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });
     // From what status, which a model asked only to mark it paid has not read.
     expect(text(paid)).toMatch(
-      /^Order #7081 \(id 7081\) is now paid \(.* UTC\) and processing \(was pending\); note \d+ added\.\n/,
+      /^Order #7081 \(id 7081\) is now paid \(.*\+01:00\) and processing \(was pending\); note \d+ added\.\nTimes are the shop's, UTC\+1\.\n/,
     );
     expect(text(paid).endsWith(sends("Processing order"))).toBe(true);
     // From on-hold too, and into completed for an order of downloads only.
@@ -1363,7 +1396,7 @@ describe("marking paid", () => {
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
     expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9", transaction_differs: true });
     expect(text(again)).toMatch(
-      /was already paid .* nothing was changed\. Its transaction is "pi_9", not the one given: the customer may have paid twice/,
+      /was already paid .* nothing was changed\. Times are the shop's, UTC\+1\. Its transaction is "pi_9", not the one given: the customer may have paid twice/,
     );
     const same = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_9" });
     expect(data(same)).not.toHaveProperty("transaction_differs");
@@ -1386,13 +1419,15 @@ describe("marking paid", () => {
     const old = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_first" });
     expect(old.isError).toBe(true);
     expect(text(old)).toMatch(
-      /^Order \d+ is pending and needs payment, but its payment "pi_first" was recorded before \(.* UTC\) and the order set back since: that payment is not taken again\. Check with the gateway whether it was reversed; a new payment's id marks it paid\.$/,
+      /^Order \d+ is pending and needs payment, but its payment "pi_first" was recorded before \(.*\+01:00\) and the order set back since: that payment is not taken again\. Check with the gateway whether it was reversed; a new payment's id marks it paid\. Times are the shop's, UTC\+1\.$/,
     );
     expect(stock()).toBe(before);
     const renewed = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_second" });
     expect(data(renewed)).toMatchObject({ already_paid: false, order: { status: "processing" } });
     expect(data(renewed)).not.toHaveProperty("transaction_differs");
-    expect(withoutEmail(renewed)).toMatch(/is now paid .* and processing \(was pending\); note \d+ added\.$/);
+    expect(withoutEmail(renewed)).toMatch(
+      /is now paid .* and processing \(was pending\); note \d+ added\.\nTimes are the shop's, UTC\+1\.$/,
+    );
     expect(woo.shop.order(O.pending1999).transaction_id).toBe("pi_second");
     expect(stock()).toBe(before - 1);
   });
@@ -1424,7 +1459,7 @@ describe("marking paid", () => {
     const old = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qfirst" });
     expect(old.isError).toBe(true);
     expect(text(old)).toMatch(
-      /^Order \d+ is pending and needs payment, but its payment "pi_3Qfirst" was recorded before \(.* UTC\) and the order set back since: that payment is not taken again\./,
+      /^Order \d+ is pending and needs payment, but its payment "pi_3Qfirst" was recorded before \(.*\+01:00\) and the order set back since: that payment is not taken again\./,
     );
     expect(woo.shop.writes.length).toBe(writes);
     expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "pending", transaction_id: "ch_3Qfirst" });
@@ -1460,34 +1495,34 @@ describe("marking paid", () => {
     });
     expect(late.isError).toBe(true);
     expect(text(late)).toBe(
-      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01 12:39 UTC with this payment ("${refunded.transaction_id}") and refunded since. Check with the gateway that the payment was returned; the order needs nothing more.`,
+      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01T13:39+01:00 with this payment ("${refunded.transaction_id}") and refunded since. Check with the gateway that the payment was returned; the order needs nothing more. Times are the shop's, UTC+1.`,
     );
     const other = await server.call("eshop_order_mark_paid", { id: O.refunded, transaction_id: "pi_3QanotherOne" });
     expect(text(other)).toBe(
-      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01 12:39 UTC (transaction "${refunded.transaction_id}") and refunded since. "pi_3QanotherOne" is another payment: the customer may have paid twice; check both with the gateway.`,
+      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01T13:39+01:00 (transaction "${refunded.transaction_id}") and refunded since. "pi_3QanotherOne" is another payment: the customer may have paid twice; check both with the gateway. Times are the shop's, UTC+1.`,
     );
     // Paid, then cancelled in the shop: a cancel keeps the paid date, and sends no money back.
     const paid = woo.shop.order(O.processing);
     await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" });
     const cancelled = await server.call("eshop_order_mark_paid", { id: O.processing });
     expect(text(cancelled)).toBe(
-      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09 10:23 UTC (transaction "${paid.transaction_id}") and cancelled since. Check with the gateway or the bank what this payment is before changing the order.`,
+      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09T11:23+01:00 (transaction "${paid.transaction_id}") and cancelled since. Check with the gateway or the bank what this payment is before changing the order. Times are the shop's, UTC+1.`,
     );
     // The payment it was paid with, delivered after the cancel: its money is still held.
     const held = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: paid.transaction_id });
     expect(text(held)).toBe(
-      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09 10:23 UTC with this payment ("${paid.transaction_id}") and cancelled since. The shop holds the payment still unless it was refunded: check with the gateway, and refund it there if the order stays cancelled.`,
+      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09T11:23+01:00 with this payment ("${paid.transaction_id}") and cancelled since. The shop holds the payment still unless it was refunded: check with the gateway, and refund it there if the order stays cancelled. Times are the shop's, UTC+1.`,
     );
     // Stripe's charge for an order that records the intent: maybe the same payment, maybe not.
     const charge = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "ch_3Qcharge" });
     expect(text(charge)).toMatch(
-      /and cancelled since\. "ch_3Qcharge" may be that payment under Stripe's other id for it, or another one: check with the gateway\.$/,
+      /and cancelled since\. "ch_3Qcharge" may be that payment under Stripe's other id for it, or another one: check with the gateway\. Times are the shop's, UTC\+1\.$/,
     );
     // Paid on delivery, recorded by hand without a transaction, refunded since.
     await server.call("eshop_order_update_status", { id: 7021, status: "refunded" });
     const untold = await server.call("eshop_order_mark_paid", { id: 7021, transaction_id: "pi_3Qcard" });
     expect(text(untold)).toBe(
-      `Order 7021 is refunded, so it was not marked paid: it was paid on 2026-09-17 08:32 UTC and refunded since. It records no transaction: check with the gateway whether "pi_3Qcard" is the payment it was paid with before changing the order.`,
+      `Order 7021 is refunded, so it was not marked paid: it was paid on 2026-09-17T09:32+01:00 and refunded since. It records no transaction: check with the gateway whether "pi_3Qcard" is the payment it was paid with before changing the order. Times are the shop's, UTC+1.`,
     );
     for (const result of [late, other, cancelled, held, charge, untold]) {
       expect(text(result)).not.toContain("eshop_order_update_status");
@@ -1523,7 +1558,7 @@ describe("marking paid", () => {
     const paid = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "pi_3Qagain" });
     expect(paid.isError).toBe(true);
     expect(text(paid)).toBe(
-      `Order ${O.processing} is in the shop's trash (status trash), so it was not marked paid: it was deleted, after it was paid on 2026-11-09 10:23 UTC. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+      `Order ${O.processing} is in the shop's trash (status trash), so it was not marked paid: it was deleted, after it was paid on 2026-11-09T11:23+01:00. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned. Times are the shop's, UTC+1.`,
     );
     woo.shop.order(O.pending1999).status = "trash";
     const unpaid = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
@@ -1541,7 +1576,7 @@ describe("marking paid", () => {
     expect(data(card)).toMatchObject({ already_paid: true, transaction_differs: true });
     expect(data(card)).not.toHaveProperty("transaction_id");
     expect(text(card)).toBe(
-      `Order #7066 (id 7066) was already paid on 2026-10-31 11:29 UTC and is processing; nothing was changed. It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.`,
+      `Order #7066 (id 7066) was already paid on 2026-10-31T12:29+01:00 and is processing; nothing was changed. Times are the shop's, UTC+1. It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.`,
     );
     // Asked again without a payment's id, nothing is compared.
     const bare = await server.call("eshop_order_mark_paid", { id: 7066 });
@@ -1558,7 +1593,9 @@ describe("marking paid", () => {
     expect(gopay.isError).toBeFalsy();
     expect(data(gopay)).toMatchObject({ already_paid: true });
     expect(data(gopay)).not.toHaveProperty("transaction_differs");
-    expect(text(gopay)).toMatch(/was already paid on .* and is processing; nothing was changed\.$/);
+    expect(text(gopay)).toMatch(
+      /was already paid on .* and is processing; nothing was changed\. Times are the shop's, UTC\+1\.$/,
+    );
     // The order's own answer says nothing of how waiter tells payment methods apart.
     expect(Object.keys(data(await server.call("eshop_order_get", { id: 7057 })))).not.toContain("paid_offline");
     // Paid on delivery, or by a transfer marked paid by hand, nothing shows it was this payment.
@@ -1580,7 +1617,9 @@ describe("marking paid", () => {
     });
     expect(data(again)).toMatchObject({ already_paid: true, order: { status: "shipped" } });
     expect(data(again)).not.toHaveProperty("transaction_differs");
-    expect(text(again)).toMatch(/was already paid on .* UTC and is shipped; nothing was changed\.$/);
+    expect(text(again)).toMatch(
+      /was already paid on .*\+01:00 and is shipped; nothing was changed\. Times are the shop's, UTC\+1\.$/,
+    );
     const other = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "pi_other" });
     expect(data(other)).toMatchObject({ already_paid: true, transaction_differs: true });
     woo.shop.order(O.onHold).status = "shipped";
@@ -1641,7 +1680,7 @@ describe("status and notes", () => {
     });
     expect(paid.isError).toBe(true);
     expect(text(paid)).toBe(
-      `Order ${O.processing} is in the shop's trash (status trash), so its status was not changed: it was deleted, after it was paid on 2026-11-09 10:23 UTC. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and change its status then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+      `Order ${O.processing} is in the shop's trash (status trash), so its status was not changed: it was deleted, after it was paid on 2026-11-09T11:23+01:00. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and change its status then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned. Times are the shop's, UTC+1.`,
     );
     woo.shop.order(O.pending1999).status = "trash";
     const unpaid = await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" });
@@ -1712,7 +1751,7 @@ describe("status and notes", () => {
       const again = await slow.call("eshop_order_mark_paid", args);
       expect(data(again)).toMatchObject({ already_paid: false, order: { status: "processing" } });
       expect(withoutEmail(again)).toMatch(
-        /^Order #7081 \(id 7081\) is now paid \(.*\) and processing; note \d+ added\.$/,
+        /^Order #7081 \(id 7081\) is now paid \(.*\) and processing; note \d+ added\.\nTimes are the shop's, UTC\+1\.$/,
       );
       expect(notes()).toBe(1);
       const listed = await slow.call("eshop_order_get", { id: O.pending1999 });
@@ -1736,7 +1775,7 @@ describe("status and notes", () => {
     const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qnote" });
     expect(paid.isError).toBeFalsy();
     expect(text(paid)).toMatch(/is now paid \(.*\) and processing \(was pending\); /);
-    expect(withoutEmail(paid).endsWith(`; ${unconfirmed}`)).toBe(true);
+    expect(withoutEmail(paid).endsWith(`; ${unconfirmed}\nTimes are the shop's, UTC+1.`)).toBe(true);
     expect(text(paid)).not.toMatch(/failed|Read the current state before trying again/);
     const held = await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold", note: "Held." });
     expect(withoutEmail(held)).toBe(
@@ -1746,7 +1785,7 @@ describe("status and notes", () => {
     const alone = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_order_mark_paid" });
     try {
       expect(withoutEmail(await alone.call("eshop_order_mark_paid", { id: O.failed }))).toMatch(
-        /; the shop did not confirm the note, which may have been added all the same \(.*\): read the order's notes in the shop before adding it again\.$/,
+        /; the shop did not confirm the note, which may have been added all the same \(.*\): read the order's notes in the shop before adding it again\.\nTimes are the shop's, UTC\+1\.$/,
       );
     } finally {
       await alone.close();
@@ -1862,13 +1901,13 @@ describe("status and notes", () => {
     woo.shop.reset();
     const cancelled = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
     expect(withoutEmail(cancelled)).toMatch(
-      /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+      /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.\nTimes are the shop's, UTC\+1\.$/,
     );
     woo.shop.reset();
     // Set back to await payment, the payment it keeps is to return less what was refunded of it too.
     const pending = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "pending" });
     expect(withoutEmail(pending)).toMatch(
-      /the shop now awaits another payment for it\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+      /the shop now awaits another payment for it\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An order with no refund before says nothing of one.
     const whole = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
@@ -1895,13 +1934,13 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }),
     );
     expect(cancelled).toMatch(
-      /→ cancelled\.\nIt was paid \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.$/,
+      /→ cancelled\.\nIt was paid \(\d{4}-\d\d-\d\dT\d\d:\d\d\+01:00\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.\nTimes are the shop's, UTC\+1\.$/,
     );
     const completed = withoutEmail(
       await server.call("eshop_order_update_status", { id: O.pending1999, status: "completed" }),
     );
     expect(completed).toMatch(
-      /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked; eshop_order_mark_paid is for payments that came\.$/,
+      /pending → completed\.\nThe shop counts it paid now \(.*\+01:00\), though no payment was checked; eshop_order_mark_paid is for payments that came\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An unpaid order cancelled says nothing of money, though a bounced payment left its paid date.
     expect(
@@ -1921,13 +1960,13 @@ describe("status and notes", () => {
     const unrefunded = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
     expect(data(unrefunded)).toMatchObject({ refunded_before: "23.40" });
     expect(withoutEmail(unrefunded)).toMatch(
-      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-01 12:39 UTC\), though that money went back\. Before it is shipped, have it paid again or set it back to refunded\.$/,
+      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-01T13:39\+01:00\), though that money went back\. Before it is shipped, have it paid again or set it back to refunded\.\nTimes are the shop's, UTC\+1\.$/,
     );
     await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
     ).toMatch(
-      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-04 17:11 UTC\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.$/,
+      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An order never paid, set to refunded, has nothing to return.
     const failed = [...woo.shop.orders.values()].find((o) => o.status === "failed");
@@ -1944,7 +1983,7 @@ describe("status and notes", () => {
     const pending = await server.call("eshop_order_update_status", { id: O.processing, status: "pending" });
     expect(data(pending)).toMatchObject({ changed: true, order: { status: "pending" }, transaction_id: "ch_3Qpaid" });
     expect(withoutEmail(pending)).toMatch(
-      /processing → pending\.\nIt was paid \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, transaction ch_3Qpaid\): moving it to pending sent no money back, and the shop now awaits another payment for it\. Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice\.$/,
+      /processing → pending\.\nIt was paid \(\d{4}-\d\d-\d\dT\d\d:\d\d\+01:00, transaction ch_3Qpaid\): moving it to pending sent no money back, and the shop now awaits another payment for it\. Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // Listed among the orders awaiting payment, its paid date must not read as paid now.
     const awaiting = text(await server.call("eshop_orders_list", { status: ["pending"] }));
@@ -1958,7 +1997,7 @@ describe("status and notes", () => {
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.processing, status: "failed" })),
     ).toMatch(
-      /processing → failed\.\nIt was paid \(.* UTC, transaction pi_\w+\): moving it to failed sent no money back, and the shop now awaits another payment for it\./,
+      /processing → failed\.\nIt was paid \(.*\+01:00, transaction pi_\w+\): moving it to failed sent no money back, and the shop now awaits another payment for it\./,
     );
     // Paid, then held: the payment may never have come.
     woo.shop.reset();
@@ -1966,7 +2005,7 @@ describe("status and notes", () => {
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.processing, status: "pending" })),
     ).toMatch(
-      /on-hold → pending\.\nIt was recorded paid \(.* UTC, transaction pi_\w+\) before it was put on hold: moving it to pending sent no money back, and the shop now awaits another payment for it\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.$/,
+      /on-hold → pending\.\nIt was recorded paid \(.*\+01:00, transaction pi_\w+\) before it was put on hold: moving it to pending sent no money back, and the shop now awaits another payment for it\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An order never paid says nothing of money.
     expect(withoutEmail(await server.call("eshop_order_update_status", { id: O.onHold, status: "pending" }))).toMatch(
@@ -2022,7 +2061,7 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }),
     );
     expect(refunded).toMatch(
-      /on-hold → refunded\.\nNo money was sent back and no stock put back: .* It was recorded paid \(.* UTC\) before it was put on hold\. Check with the payment gateway .* refunding it there\. If the goods came back, eshop_stock_set counts them again\.$/,
+      /on-hold → refunded\.\nNo money was sent back and no stock put back: .* It was recorded paid \(.*\+01:00\) before it was put on hold\. Check with the payment gateway .* refunding it there\. If the goods came back, eshop_stock_set counts them again\.\nTimes are the shop's, UTC\+1\.$/,
     );
 
     await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_held" });
@@ -2034,7 +2073,7 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" }),
     );
     expect(cancelled).toMatch(
-      /on-hold → cancelled\.\nIt was recorded paid \(.* UTC\) before it was put on hold: cancelling sent no money back\./,
+      /on-hold → cancelled\.\nIt was recorded paid \(.*\+01:00\) before it was put on hold: cancelling sent no money back\./,
     );
   });
 
@@ -2047,7 +2086,7 @@ describe("status and notes", () => {
       await server.call("eshop_order_update_status", { id: O.onHold, status: "cancelled" }),
     );
     expect(cancelled).toMatch(
-      /on-hold → cancelled\.\nIt was recorded paid \(.* UTC\) before it was put on hold: cancelling sent no money back\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.$/,
+      /on-hold → cancelled\.\nIt was recorded paid \(.*\+01:00\) before it was put on hold: cancelling sent no money back\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.\nTimes are the shop's, UTC\+1\.$/,
     );
   });
 
@@ -2065,7 +2104,7 @@ describe("status and notes", () => {
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" })),
     ).toMatch(
-      /shipped → cancelled\.\nIt was paid \(.* UTC\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.$/,
+      /shipped → cancelled\.\nIt was paid \(.*\+01:00\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.\nTimes are the shop's, UTC\+1\.$/,
     );
     woo.shop.reset();
     woo.shop.order(O.processing).status = "shipped";
@@ -2081,7 +2120,7 @@ describe("status and notes", () => {
     woo.shop.reset();
     woo.shop.order(O.onHold).status = "shipped";
     expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" }))).toMatch(
-      /shipped → processing\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked/,
+      /shipped → processing\.\nThe shop counts it paid now \(.*\+01:00\), though no payment was checked/,
     );
   });
 
@@ -2180,13 +2219,15 @@ describe("status and notes", () => {
       expect(withoutEmail(same)).toMatch(/was already completed; nothing was changed, so the note was not added\.$/);
       const completed = await changing.call("eshop_order_update_status", { id: O.pending1999, status: "completed" });
       expect(withoutEmail(completed)).toMatch(
-        /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked\.$/,
+        /pending → completed\.\nThe shop counts it paid now \(.*\+01:00\), though no payment was checked\.\nTimes are the shop's, UTC\+1\.$/,
       );
       const cancelled = await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
       expect(text(cancelled).endsWith("\nWooCommerce emails the customer nothing of this change.")).toBe(true);
       expect(
         withoutEmail(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
-      ).toMatch(/, though that part went back: check the refund's reason before it is shipped\.$/);
+      ).toMatch(
+        /, though that part went back: check the refund's reason before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
+      );
       const refunded = await changing.call("eshop_order_update_status", { id: O.completed, status: "refunded" });
       expect(withoutEmail(refunded)).toMatch(
         /\nNo money was sent back and no stock put back: the shop only recorded the refund\. Return the payment through the payment gateway that took it\.$/,
@@ -3122,7 +3163,11 @@ describe("errors", () => {
         const marked = await session.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_sub" });
         expect(data(marked)).toMatchObject({ order: { id: O.pending1999, status: "processing" } });
       }
-      expect(subdirectory.requests.every((r) => r.path.startsWith("/shop/wp-json/wc/v3/"))).toBe(true);
+      // WordPress's index (the shop's time zone) is at /shop/wp-json/, the rest under wc/v3.
+      const paths = subdirectory.requests.map((r) => r.path);
+      expect([...new Set(paths.filter((path) => !path.startsWith("/shop/wp-json/wc/v3/")))]).toEqual([
+        "/shop/wp-json/",
+      ]);
       expect(text(await sessions[2]?.call("eshop_orders_list", {}))).toMatch(
         /^No WooCommerce REST API answers at 127\.0\.0\.1:\d+\/wp-json\/wc\/v3 \(404\)\. .*WordPress permalinks are not set to "Plain"\.$/,
       );

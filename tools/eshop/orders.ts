@@ -530,10 +530,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run({ id: ref, transaction_id, note }, call) {
       const id = await idOf(ref, call);
-      return oneAtATime(`order:${id}`, async () => {
+      // Asked once the order is read: a shop that cannot be reached is told of by that request.
+      let shopZone: ShopZone | undefined;
+      const result = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
+        shopZone = await shop.timeZone(call);
         // Its paid date, if any, is from before it was deleted: it is not paid as it stands, nor payable.
-        refuseTrashed(shop, before, "it was not marked paid", "mark it paid", true);
+        refuseTrashed(shop, before, "it was not marked paid", "mark it paid", true, shopZone);
         // Paid already with another payment than this one, or offline with none on record (on
         // delivery, a transfer marked by hand): nothing shows this one paid it, and the customer may
         // have paid twice. A gateway's plugin may pay an order recording no transaction: its
@@ -582,7 +585,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
                   ? `${quote(transaction_id)} is another payment: the customer may have paid twice; check both with the gateway.`
                   : `${quote(transaction_id)} may be that payment under Stripe's other id for it, or another one: check with the gateway.`;
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: it was paid on ${utcMinute(before.paid)}${recorded ? ` ${recorded}` : ""} and ${before.status} since. ${what}`,
+            `Order ${id} is ${before.status}, so it was not marked paid: it was paid on ${shopTime(before.paid, shopZone)}${recorded ? ` ${recorded}` : ""} and ${before.status} since. ${what} ${zoneLine(shopZone, false)}`,
           );
         }
         if (!shop.payableStatuses.includes(before.status)) {
@@ -603,7 +606,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         if (before.paid && !needsPayment) return alreadyPaid();
         if (before.paid && carried) {
           throw new ToolError(
-            `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${utcMinute(before.paid)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid.`,
+            `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${shopTime(before.paid, shopZone)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid. ${zoneLine(shopZone, false)}`,
           );
         }
         const after = await unconfirmedPayments.send(
@@ -615,6 +618,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         paidFrom.set(result, before.status);
         return result;
       });
+      if (shopZone) zoneOf.set(result, shopZone);
+      return result;
 
       /** The answer of a payment recorded: the order as it was left, and the note added. */
       async function recorded(after: Order) {
@@ -645,6 +650,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       }
     },
     render(r, _args, session) {
+      const shopZone = zoneOf.get(r);
+      const zoneSaid = r.order.paid ? zoneLine(shopZone, false) : "";
       // An order is paid from a status awaiting payment, and the shop mails alike from each of them.
       const emailed = r.already_paid
         ? ""
@@ -657,8 +664,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ? ` Its transaction is ${quote(r.transaction_id)}, not the one given: the customer may have paid twice; check both with the gateway.`
           : " It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.";
       return r.already_paid
-        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${status}` : `and ${status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${emailed}`;
+        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${shopTime(r.order.paid, shopZone)}` : ""} and is ${r.order.status}; nothing was changed.${zoneSaid && ` ${zoneSaid}`}${other}`
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${shopTime(r.order.paid, shopZone)}) and ${status}` : `and ${status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${zoneSaid && `\n${zoneSaid}`}${emailed}`;
     },
     needsPerson: (r) => r.transaction_differs === true,
   });
@@ -688,9 +695,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     async run({ id: ref, status: wanted, note }, call) {
       await refuseUnknown([wanted], true, call);
       const id = await idOf(ref, call);
-      return oneAtATime(`order:${id}`, async () => {
+      let shopZone: ShopZone | undefined;
+      const changedTo = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
-        refuseTrashed(shop, before, "its status was not changed", "change its status", false);
+        shopZone = await shop.timeZone(call);
+        refuseTrashed(shop, before, "its status was not changed", "change its status", false, shopZone);
         const sent = unconfirmedStatuses.take(id);
         // Set by this status's request the shop did not confirm: the change is that request's.
         const from = sent?.status === wanted && before.status === wanted ? sent.before : before;
@@ -721,6 +730,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
           return { ...result, note_error: noteFailure(err, call) };
         }
       });
+      if (shopZone) zoneOf.set(changedTo, shopZone);
+      return changedTo;
     },
     render(r, _args, session) {
       // What the change did to money, which no status name says: WooCommerce records a refund of
@@ -736,8 +747,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
         : "Refund the payment through the payment gateway that took it.";
+      const shopZone = zoneOf.get(r);
       const recorded = [
-        r.order.paid && utcMinute(r.order.paid),
+        r.order.paid && shopTime(r.order.paid, shopZone),
         r.transaction_id && `transaction ${oneLine(r.transaction_id)}`,
       ]
         .filter(Boolean)
@@ -768,12 +780,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? `\nIts total is ${r.order.total} ${r.order.currency}: there is no money to return.`
             : wasPaid
               ? toReturn(
-                  `\nNo money was sent back and no stock put back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
+                  `\nNo money was sent back and no stock put back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(shopTime(r.order.paid as string, shopZone))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
                 ) + (refundedWhole ? "" : restock)
               : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid && !nothingPaid
             ? toReturn(
-                `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}`,
+                `\n${paidSaid(r.order.paid ? shopTime(r.order.paid, shopZone) : "")}: cancelling sent no money back. ${refundIt}`,
               )
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
@@ -784,14 +796,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
-                ? `\n${countedPaid(r, session)}`
+                ? `\n${countedPaid(r, session, shopZone)}`
                 : "";
       const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
       const emailed = r.changed
         ? emailLine(shop, shop.statusEmail(r.previous_status, r.order.status, refundRecorded), session)
         : "";
+      // The paid date shows in what the change did to money.
+      const zoneSaid =
+        r.order.paid && money.includes(shopTime(r.order.paid, shopZone)) ? `\n${zoneLine(shopZone, false)}` : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${emailed}`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${zoneSaid}${emailed}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? `, so the note was not added${session.serves("eshop_order_add_note") ? " (eshop_order_add_note adds one)" : ""}` : ""}.`;
     },
   });
@@ -834,10 +849,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
  * undo a deletion nobody asked to undo. `payment` says a payment came for it, which, like one it
  * was paid with before, may be to return.
  */
-function refuseTrashed(shop: ShopProvider, order: Order, refused: string, then: string, payment: boolean): void {
+function refuseTrashed(
+  shop: ShopProvider,
+  order: Order,
+  refused: string,
+  then: string,
+  payment: boolean,
+  shopZone: ShopZone | undefined,
+): void {
   if (order.status !== shop.trashStatus) return;
   throw new ToolError(
-    `Order ${order.id} is in the shop's trash (status ${order.status}), so ${refused}: it was deleted${order.paid ? `, after it was paid on ${utcMinute(order.paid)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and ${then} then; if it was deleted on purpose, leave it${payment || order.paid ? ", and check with the gateway whether a payment for it is to be returned" : ""}.`,
+    `Order ${order.id} is in the shop's trash (status ${order.status}), so ${refused}: it was deleted${order.paid ? `, after it was paid on ${shopTime(order.paid, shopZone)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and ${then} then; if it was deleted on purpose, leave it${payment || order.paid ? ", and check with the gateway whether a payment for it is to be returned" : ""}.${order.paid ? ` ${zoneLine(shopZone, false)}` : ""}`,
   );
 }
 
@@ -871,8 +893,9 @@ function countedPaid(
     previous_status: string;
   },
   session: Serving,
+  shopZone: ShopZone | undefined,
 ): string {
-  const when = r.order.paid ? ` (${utcMinute(r.order.paid)})` : "";
+  const when = r.order.paid ? ` (${shopTime(r.order.paid, shopZone)})` : "";
   if (!r.refunded_before) {
     const markPaid = session.serves("eshop_order_mark_paid") ? "; eshop_order_mark_paid is for payments that came" : "";
     return `The shop counts it paid now${when}, though no payment was checked${markPaid}.`;
