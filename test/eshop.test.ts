@@ -2818,6 +2818,24 @@ test("a grouped or an external product, which keep no stock in WooCommerce, is n
 });
 
 describe("customers", () => {
+  test("an account's time is the shop's, in a Prague shop as in its orders", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    const session = await start(shopEnv(prague));
+    try {
+      setClock("2026-12-04T23:30:00Z");
+      const listed = await session.call("eshop_customers_list", { email: "jana.novakova@example.cz" });
+      const created = data<{ customers: { created: string }[] }>(listed).customers[0]?.created ?? "";
+      expect(created).toMatch(/Z$/);
+      expect(text(listed)).toContain(`, account since ${localIso(Date.parse(created), "Europe/Prague")}, has paid\n`);
+      expect(text(listed)).toContain("\nTimes are the shop's, Europe/Prague.");
+    } finally {
+      setClock();
+      await session.close();
+      await prague.close();
+    }
+  });
+
   test("by email, by search, paged", async () => {
     const byEmail = data<{ customers: { id: number }[] }>(
       await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),
@@ -2825,7 +2843,7 @@ describe("customers", () => {
     expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
     // The text has what the structured result has, for clients that show the model only the text.
     expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
-      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha, CZ, phone \+420 601 111 222, account since 2025-02-03 \d\d:\d\d UTC, has paid\n/,
+      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha, CZ, phone \+420 601 111 222, account since 2025-02-03T\d\d:\d\d\+01:00, has paid\n/,
     );
     // An account without a name goes by its username, said once.
     const nameless = woo.shop.customers.get(C.jana) as { first_name: string; last_name: string };
@@ -2845,7 +2863,7 @@ describe("customers", () => {
     jana.billing.city = "Praha\u2028Eva";
     try {
       expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
-        /^Jana Petr Svoboda <petr@example\.cz> \(id 32\), Brno, CZ, has paid Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha Eva, CZ, phone .*\n1 of 1 customers$/,
+        /^Jana Petr Svoboda <petr@example\.cz> \(id 32\), Brno, CZ, has paid Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha Eva, CZ, phone .*\nTimes are the shop's, UTC\+1\.\n1 of 1 customers$/,
       );
     } finally {
       jana.first_name = firstName;

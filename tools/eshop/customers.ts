@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { oneLine, quote } from "../../src/shown.js";
-import { utcMinute } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import {
@@ -11,7 +10,10 @@ import {
   pageResult,
   paging,
   pagingOut,
+  shopTime,
   withinAnswer,
+  zoneLine,
+  zoneOf,
 } from "./shapes.js";
 
 /** WooCommerce searches by the email alone when given one, and would drop `search` unsaid. */
@@ -53,7 +55,10 @@ export function customerTools(shop: ShopProvider): Tool[] {
           request,
           call,
         );
-        return withinAnswer({ customers: page.items, ...pageResult(page, request) });
+        const result = withinAnswer({ customers: page.items, ...pageResult(page, request) });
+        const shopZone = await shop.timeZone(call);
+        if (shopZone) zoneOf.set(result, shopZone);
+        return result;
       },
       render(r, args, session) {
         const ended = r.customers.length === 0 && listEnded(r, args, "customers");
@@ -77,13 +82,13 @@ export function customerTools(shop: ShopProvider): Tool[] {
             fullName && c.username && `username ${c.username}`,
             [c.city, c.country].filter(Boolean).join(", "),
             c.phone && `phone ${c.phone}`,
-            `account since ${utcMinute(c.created)}`,
+            `account since ${shopTime(c.created, zoneOf.get(r))}`,
             c.paying_customer && "has paid",
           ].filter(Boolean);
           // What a buyer typed, each on one line: it cannot pass for another customer's.
           return oneLine(`${name} <${c.email}> (id ${c.id}), ${details.join(", ")}`, Number.POSITIVE_INFINITY);
         });
-        return [...lines, pageLine(r.customers.length, r, "customers")].join("\n");
+        return [...lines, zoneLine(zoneOf.get(r), false), pageLine(r.customers.length, r, "customers")].join("\n");
       },
     }),
   ];

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, localIso, utcMinute, zonedEpoch } from "../../src/time.js";
+import { clock, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -21,8 +21,11 @@ import {
   pageResult,
   paging,
   pagingOut,
+  shopTime,
   unconfirmedWrites,
   withinAnswer,
+  zoneLine,
+  zoneOf,
 } from "./shapes.js";
 
 /**
@@ -102,25 +105,6 @@ function atShop(t: { local: boolean; epoch: number }, shopZone: ShopZone | undef
   const [y, m, d] = [wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate()];
   return zonedEpoch(y, m, d, minutes, shopZone.zone) + (t.epoch % 60_000);
 }
-
-/** A time as a text shows it: the shop's wall time with its offset (2026-12-05T00:10+01:00), or else UTC. */
-function shopTime(time: string, shopZone: ShopZone | undefined): string {
-  return shopZone ? localIso(Date.parse(time), shopZone.zone) : utcMinute(time);
-}
-
-/** What a text says of the times it shows, and where `filters`, of the times given without an offset. */
-function zoneLine(shopZone: ShopZone | undefined, filters: boolean): string {
-  const read = filters ? `; after and before without an offset are read in ${shopZone ? "it" : "UTC"}` : "";
-  return shopZone
-    ? `Times are the shop's, ${shopZone.name}${read}.`
-    : `The shop's time zone could not be read: times are UTC${read}.`;
-}
-
-/**
- * The time zone of the orders a text shows, for the text only: structuredContent keeps each time
- * in UTC, and a field for the zone would lengthen every order tool's schema.
- */
-const zoneOf = new WeakMap<object, ShopZone>();
 
 /**
  * An instant as the shop takes it: UTC (dates_are_gmt) to the whole second. The shop keeps whole

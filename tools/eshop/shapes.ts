@@ -3,7 +3,8 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, published, UNSIGNED_DECIMAL } from "../../src/settings.js";
 import { quote, withinBytes } from "../../src/shown.js";
-import type { Page, PageRequest } from "./provider.js";
+import { localIso, utcMinute } from "../../src/time.js";
+import type { Page, PageRequest, ShopZone } from "./provider.js";
 
 /**
  * An answer stops here, in bytes of its structured content as JSON carries it: some clients refuse
@@ -361,3 +362,22 @@ export function noneMatch(
   if (given.length === 0) return `The shop has no ${what}s.`;
   return [`No ${what} matches ${given.join(", ")}.`, ...hints.filter(Boolean)].join(" ");
 }
+
+/** A time as a text shows it: the shop's wall time with its offset (2026-12-05T00:10+01:00), or else UTC. */
+export function shopTime(time: string, shopZone: ShopZone | undefined): string {
+  return shopZone ? localIso(Date.parse(time), shopZone.zone) : utcMinute(time);
+}
+
+/** What a text says of the times it shows, and where `filters`, of the times given without an offset. */
+export function zoneLine(shopZone: ShopZone | undefined, filters: boolean): string {
+  const read = filters ? `; after and before without an offset are read in ${shopZone ? "it" : "UTC"}` : "";
+  return shopZone
+    ? `Times are the shop's, ${shopZone.name}${read}.`
+    : `The shop's time zone could not be read: times are UTC${read}.`;
+}
+
+/**
+ * The shop's time zone of the times a text shows, for the text only: structuredContent keeps each time
+ * in UTC, and a field for the zone would lengthen every tool's schema.
+ */
+export const zoneOf = new WeakMap<object, ShopZone>();
