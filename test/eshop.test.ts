@@ -2369,7 +2369,9 @@ describe("products and stock", () => {
       setClock("2026-11-20T12:00:00Z");
       const before = await read();
       expect(data(before)).toMatchObject({ price: "39.00", sale_price: "33.00", sale_from: "2026-11-30T23:00:00Z" });
-      expect(text(before)).toContain(": 39.00 EUR (sale 33.00 from 2026-11-30 23:00 UTC), instock");
+      // The shop's midnight, as its admin shows the sale's start.
+      expect(text(before)).toContain(": 39.00 EUR (sale 33.00 from 2026-12-01T00:00+01:00), instock");
+      expect(text(before)).toContain("\nTimes are the shop's, UTC+1.");
       setClock("2026-12-10T12:00:00Z");
       expect(text(await read())).toContain(": 33.00 EUR (on sale; regular 39.00), instock");
       // Ended: WooCommerce keeps the sale price until its daily job clears it.

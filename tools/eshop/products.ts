@@ -3,9 +3,8 @@ import { AdvisesTool, ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { digits } from "../../src/settings.js";
 import { oneLine, quote } from "../../src/shown.js";
-import { utcMinute } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import type { Product, ShopProvider } from "./provider.js";
+import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
   listEnded,
   noneMatch,
@@ -16,9 +15,12 @@ import {
   paging,
   pagingOut,
   productOut,
+  shopTime,
   stockOut,
   unconfirmedWrites,
   withinAnswer,
+  zoneLine,
+  zoneOf,
 } from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
@@ -93,7 +95,7 @@ function variationIds(ids: number[] | undefined): string {
   return ` (variations ${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more})`;
 }
 
-function productLine(p: z.output<typeof productOut>, currency: string | undefined): string {
+function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
   const stock = p.manage_stock
@@ -102,7 +104,7 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
       ? `stock kept per variation${variationIds(variationsOf.get(p))}`
       : "stock not counted";
   const sale = p.sale_from
-    ? ` (sale ${p.sale_price} from ${utcMinute(p.sale_from)})`
+    ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)})`
     : p.sale_price
       ? ` (on sale; regular ${p.regular_price})`
       : "";
@@ -208,7 +210,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const request = pageRequest("products", args);
-      const [page, currency] = await Promise.all([
+      const [page, currency, shopZone] = await Promise.all([
         shop.listProducts(
           {
             ...(args.search ? { search: args.search } : {}),
@@ -219,6 +221,7 @@ export function productTools(shop: ShopProvider): Tool[] {
           call,
         ),
         currencyOf(call),
+        shop.timeZone(call),
       ]);
       const result = withinAnswer({
         products: page.items.map((p) => productOut.parse(p)),
@@ -226,12 +229,14 @@ export function productTools(shop: ShopProvider): Tool[] {
         ...pageResult(page, request),
       });
       rememberForText(page.items, result.products);
+      if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
     render(r, args) {
       if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);
-      const lines = r.products.map((p) => productLine(p, r.currency));
-      return [...lines, pageLine(r.products.length, r, "products")].join("\n");
+      const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
+      const zone = r.products.some((p) => p.sale_from) ? [zoneLine(zoneOf.get(r), false)] : [];
+      return [...lines, ...zone, pageLine(r.products.length, r, "products")].join("\n");
     },
   });
 
@@ -244,12 +249,18 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     refuses: notOneProduct,
     async run(args, call) {
-      const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
+      const [product, currency, shopZone] = await Promise.all([
+        find(args, call),
+        currencyOf(call),
+        shop.timeZone(call),
+      ]);
       const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
       rememberForText([product], [result]);
+      if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
-    render: (r) => productLine(r, r.currency),
+    render: (r) =>
+      `${productLine(r, r.currency, zoneOf.get(r))}${r.sale_from ? `\n${zoneLine(zoneOf.get(r), false)}` : ""}`,
   });
 
   async function setStock(id: number, quantity: number, call: Call) {
