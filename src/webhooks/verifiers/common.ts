@@ -167,15 +167,12 @@ export function headerMissingIn(reason: string): string | undefined {
  * so, which `copiesDifferIn` reads back.
  */
 export function headerOnce(headers: IncomingHttpHeaders, ...names: string[]): string | undefined | Verdict {
-  for (const name of names) {
-    const value = header(headers, name);
-    if (value === undefined) continue;
-    const [first = "", ...more] = value.split(", ");
-    return more.every((copy) => copy === first)
-      ? first
-      : reject(`${name} header sent more than once, its copies differing`);
-  }
-  return undefined;
+  const sent = copiesOf(headers, names);
+  if (!sent) return undefined;
+  const [first = "", ...more] = sent.copies;
+  return more.every((copy) => copy === first)
+    ? first
+    : reject(`${sent.name} header sent more than once, its copies differing`);
 }
 
 /**
@@ -190,12 +187,18 @@ export function unsignedHeader(
   differing: string[],
   ...names: string[]
 ): string | undefined {
+  const sent = copiesOf(headers, names);
+  if (!sent) return undefined;
+  const [first = "", ...more] = sent.copies;
+  if (more.some((copy) => copy !== first)) differing.push(`${sent.name} (${sent.copies.map(quote).join(", ")})`);
+  return first;
+}
+
+/** The first of `names` sent, with its copies: Node joins a header sent more than once with ", ". */
+function copiesOf(headers: IncomingHttpHeaders, names: string[]): { name: string; copies: string[] } | undefined {
   for (const name of names) {
     const value = header(headers, name);
-    if (value === undefined) continue;
-    const [first = "", ...more] = value.split(", ");
-    if (more.some((copy) => copy !== first)) differing.push(`${name} (${[first, ...more].map(quote).join(", ")})`);
-    return first;
+    if (value !== undefined) return { name, copies: value.split(", ") };
   }
   return undefined;
 }
