@@ -423,6 +423,26 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.deliveredAs("wh-3")).toEqual([{ id: older.id, source: "store" }]);
     });
 
+    test("a WooCommerce delivery ID names the events stored for it, each delivery of its webhook within that second, and no other scheme's", async () => {
+      const { store } = await open();
+      const woo = (dedupeId: string, delivery: string) =>
+        stored(store, event({ dedupeId, headers: { "x-wc-webhook-delivery-id": delivery } }));
+      // WooCommerce makes the ID of its webhook's id and the second it sends in: two orders updated in one share it.
+      const first = await woo("12:1043:2025-07-01T10:00:00:aa", "5f2a0c9d1e");
+      const second = await woo("12:1044:2025-07-01T10:00:00:bb", "5f2a0c9d1e");
+      const deleted = await woo("12:order.deleted:7b31e4a6c0:cc", "7b31e4a6c0");
+      await stored(
+        store,
+        event({ source: "erp", scheme: "hmac-sha256", headers: { "x-wc-webhook-delivery-id": "e1" } }),
+      );
+      expect(await store.deliveredAs("5f2a0c9d1e")).toEqual([
+        { id: first.id, source: "shop" },
+        { id: second.id, source: "shop" },
+      ]);
+      expect(await store.deliveredAs("7b31e4a6c0")).toEqual([{ id: deleted.id, source: "shop" }]);
+      expect(await store.deliveredAs("e1")).toEqual([]);
+    });
+
     test("a Comgate or GoPay payment's id names the events of its states, each refund in part among them, oldest first, and no other scheme's", async () => {
       const { store } = await open();
       const payment = (dedupeId: string, scheme: string) => stored(store, event({ dedupeId, source: scheme, scheme }));

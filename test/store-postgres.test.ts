@@ -1424,6 +1424,20 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       });
     });
 
+    test("a WooCommerce delivery ID is looked up through its index, never by reading every event", async () => {
+      // 20,000 events of a WooCommerce source, each with the delivery ID WooCommerce sent it with.
+      const rows = `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+        SELECT 'e' || g, 'shop', 'order.updated', 'woocommerce', '12:' || g || ':2025-07-01T10:00:00:aa', g,
+               json_build_object('x-wc-webhook-delivery-id', 'wc-' || g)::text, '\\x7b7d', true, 2
+        FROM generate_series(1, 20000) AS g;
+        INSERT INTO counters (source, outcome, n) VALUES ('shop', 'received', 20000)`;
+      await planned(rows, async (explain) => {
+        const plan = await explain(deliveredAsQuery("wc-6542"));
+        expect(plan).toMatch(/Index Scan (using|on) events_by_woocommerce_delivery/);
+        expect(plan).not.toMatch(/Seq Scan on events/);
+      });
+    });
+
     test("a database a newer waiter set up is refused, not changed", async () => {
       const url = await freshSchema();
       await open(url);

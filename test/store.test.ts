@@ -812,11 +812,13 @@ test("a page of events is read by index, newest first, never by walking every ac
     .map((row) => row.detail)
     .join("; ");
   expect(completion).toMatch(/^SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 \(id>\? AND id<\?\)$/);
-  // A delivery id is a seek of each source's key, and a Shopify webhook's id one of events_by_shopify_webhook.
-  const delivered = (db.prepare(`EXPLAIN QUERY PLAN ${DELIVERED_AS}`).all("wh-1", "wh-1") as { detail: string }[])
+  // A delivery id is a seek of each source's key, a Shopify webhook's id one of events_by_shopify_webhook, and
+  // a WooCommerce delivery ID one of events_by_woocommerce_delivery.
+  const delivered = (db.prepare(`EXPLAIN QUERY PLAN ${DELIVERED_AS}`).all({ delivery: "wh-1" }) as { detail: string }[])
     .map((row) => row.detail)
     .join("; ");
   expect(delivered).toMatch(/SEARCH events USING INDEX events_by_shopify_webhook \(<expr>=\?\)/);
+  expect(delivered).toMatch(/SEARCH events USING INDEX events_by_woocommerce_delivery \(<expr>=\?\)/);
   expect(delivered).not.toMatch(/SCAN events/);
   // Forgetting year-old deliveries reads only those, not every delivery remembered.
   const forget = (db.prepare(`EXPLAIN QUERY PLAN ${FORGET_DROPPED}`).all(0) as { detail: string }[])

@@ -723,6 +723,29 @@ describe("the listener", () => {
     expect((await health()).store.events).toBe(before);
   });
 
+  test("the delivery ID WooCommerce's log shows finds the event its delivery was stored as", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-woo-delivery-")) });
+    const body = JSON.stringify({ id: 1043, status: "processing", date_modified_gmt: "2026-11-27T10:00:00" });
+    // wp_hash of the webhook's id and the second it was sent in, as WooCommerce makes it.
+    const delivery = "0f6a5b1fd0c7c2b4e2d0b8a1c3e5f7a9";
+    const posted = await post("shop", body, {
+      "x-wc-webhook-signature": createHmac("sha256", SECRETS.WOO_WEBHOOK_SECRET).update(body).digest("base64"),
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-topic": "order.updated",
+      "x-wc-webhook-delivery-id": delivery,
+    });
+    expect(posted).toMatchObject({ status: 200, body: { duplicate: false } });
+    const named = `"${delivery}" is the sender's delivery id of event ${posted.body.id} (source "shop"): pass waiter's event id instead.`;
+    const got = await session.call("events_get", { id: delivery });
+    expect(got.isError).toBe(true);
+    expect(text(got)).toContain(named);
+    expect((await session.call("events_ack", { ids: [delivery] })).structuredContent).toMatchObject({
+      acked: [],
+      unknown: [delivery],
+      note: named,
+    });
+  });
+
   test("a GitHub webhook of content type form is read and stored as its JSON; GitHub's ping is no event", async () => {
     const session = await inProcess();
     const json = JSON.stringify({ action: "opened", issue: { number: 77, title: "Crash & burn? 100% + more" } });

@@ -12,6 +12,12 @@ export const SHOPIFY_WEBHOOK_ID =
   "coalesce(headers::jsonb ->> 'shopify-webhook-id', headers::jsonb ->> 'x-shopify-webhook-id')";
 
 /**
+ * A WooCommerce webhook's events by the delivery ID its log shows, which is not their delivery id (see
+ * verifiers/woocommerce.ts). Step 22 indexes it as written here, so it never changes.
+ */
+export const WOOCOMMERCE_DELIVERY_ID = "headers::jsonb ->> 'x-wc-webhook-delivery-id'";
+
+/**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
  * date at start; each step runs once, in its own transaction, and never changes once released:
  * a change is a new step. Times are milliseconds since the epoch, as the SQLite store keeps them.
@@ -435,6 +441,8 @@ export const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN dropped;
    END $$;`,
+  // 22: a WooCommerce webhook's events by the delivery ID its log shows.
+  `CREATE INDEX events_by_woocommerce_delivery ON events ((${WOOCOMMERCE_DELIVERY_ID})) WHERE scheme = 'woocommerce';`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

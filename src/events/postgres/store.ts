@@ -69,7 +69,7 @@ import {
   type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
-import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID, sqlName } from "./schema.js";
+import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID, sqlName, WOOCOMMERCE_DELIVERY_ID } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
@@ -846,12 +846,13 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   return [sql, params];
 }
 
-/** The stored events `deliveryId` names: by its key in each source, or as a Shopify webhook's id. */
+/** The stored events `deliveryId` names: by its key in each source, or as a Shopify webhook's id or a WooCommerce delivery ID. */
 export function deliveredAsQuery(deliveryId: string): [string, unknown[]] {
   return [
     `SELECT id, source FROM events WHERE seq IN (
        SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
-       UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = $1) ORDER BY seq`,
+       UNION SELECT seq FROM events WHERE scheme = 'shopify' AND ${SHOPIFY_WEBHOOK_ID} = $1
+       UNION SELECT seq FROM events WHERE scheme = 'woocommerce' AND ${WOOCOMMERCE_DELIVERY_ID} = $1) ORDER BY seq`,
     [deliveryId],
   ];
 }
