@@ -132,7 +132,7 @@ function postStripe(body: string) {
   });
 }
 
-async function post(source: string, body: string | Buffer, headers: Record<string, string> = {}) {
+async function post(source: string, body: string | Buffer, headers: Record<string, string | string[]> = {}) {
   const response = await request(`${base}/webhooks/${source}`, {
     method: "POST",
     body,
@@ -744,6 +744,39 @@ describe("the listener", () => {
       unknown: [delivery],
       note: named,
     });
+  });
+
+  test("the id a sender shows finds its event where a proxy sent the id's header again alike, the header kept once", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-id-twice-")) });
+    const order = JSON.stringify({ id: 1044, status: "processing", date_modified_gmt: "2026-11-27T10:00:00" });
+    const woo = await post("shop", order, {
+      "x-wc-webhook-signature": createHmac("sha256", SECRETS.WOO_WEBHOOK_SECRET).update(order).digest("base64"),
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-topic": "order.updated",
+      "x-wc-webhook-delivery-id": ["9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f"],
+    });
+    const paid = JSON.stringify({ id: 5902813462618, admin_graphql_api_id: "gid://shopify/Order/5902813462618" });
+    const shopify = await post("store", paid, {
+      "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(paid).digest("base64"),
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-webhook-id": ["4d2e1f30-0000-4000-8000-000000000001", "4d2e1f30-0000-4000-8000-000000000001"],
+      "x-shopify-event-id": "4d2e1f30-0000-4000-8000-0000000000e1",
+    });
+    for (const [id, posted, header, source] of [
+      ["9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f", woo, "x-wc-webhook-delivery-id", "shop"],
+      ["4d2e1f30-0000-4000-8000-000000000001", shopify, "x-shopify-webhook-id", "store"],
+    ] as const) {
+      expect(posted).toMatchObject({ status: 200, body: { duplicate: false } });
+      const got = await session.call("events_get", { id });
+      expect(text(got)).toContain(
+        `"${id}" is the sender's delivery id of event ${posted.body.id} (source "${source}"): pass waiter's event id instead.`,
+      );
+      const event = await session.call("events_get", { id: posted.body.id });
+      expect((event.structuredContent as { headers: { name: string; value: string }[] }).headers).toContainEqual({
+        name: header,
+        value: id,
+      });
+    }
   });
 
   test("a GitHub webhook of content type form is read and stored as its JSON; GitHub's ping is no event", async () => {

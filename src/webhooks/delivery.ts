@@ -64,7 +64,10 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent
     if (source.scheme === "shopify" && name.startsWith("x-") && headers[name.slice(2)] !== undefined) continue;
     // What is stored in place of the body (a GitHub form's JSON) is not what its Content-Type names.
     if ((name === "content-type" && asSent) || name === "user-agent" || own?.test(name) || extra.has(name)) {
-      kept[name] = Array.isArray(value) ? value.join(", ") : value;
+      const sent = Array.isArray(value) ? value.join(", ") : value;
+      // Copies alike, a proxy's beside the sender's, are its one value (see headerOnce): the id its sender shows finds the event.
+      const [first = "", ...more] = sent.split(", ");
+      kept[name] = more.length > 0 && more.every((copy) => copy === first) ? first : sent;
     }
   }
   return kept;
