@@ -50,8 +50,13 @@ export interface WallClock {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The wall clock in `zone` at `epoch`, to the minute. */
+/** The wall clock in `zone` (an IANA zone, or an offset: "+05:30", which Node 20's Intl refuses) at `epoch`, to the minute. */
 export function wallClock(epoch: number, zone: string): WallClock {
+  const offset = /^([+-])(\d\d):(\d\d)$/.exec(zone);
+  if (offset) {
+    const minutes = Number(offset[2]) * 60 + Number(offset[3]);
+    return wallClock(epoch + (offset[1] === "-" ? -minutes : minutes) * 60_000, "UTC");
+  }
   let format = formatters.get(zone);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", {

@@ -633,22 +633,43 @@ describe("orders", () => {
     }
   });
 
-  test("a shop set to a half-hour offset by hand is not said to keep its time zone to itself", async () => {
-    const india = await startWooCommerce();
+  test("a shop set by hand to an offset of part of an hour reads and shows times at that offset", async () => {
+    const shop = await startWooCommerce();
     // Settings → General → Timezone "UTC+5:30": no city, a fractional gmt_offset.
-    const index = { gmt_offset: 5.5, timezone_string: "" };
-    india.intercept = (r) =>
+    let index = {};
+    shop.intercept = (r) =>
       r.path === "/wp-json/"
         ? { status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify(index) }
         : undefined;
-    const session = await start(shopEnv(india));
+    const placed = new Date("2026-12-04T18:40:00Z");
+    const order = structuredClone(shop.shop.order(O.pending1999));
+    Object.assign(order, { id: 8101, dateCreated: placed, dateModified: placed });
+    shop.shop.orders.set(order.id, order);
     try {
-      const listed = text(await session.call("eshop_orders_list", {}));
-      expect(listed).toContain("\nThe shop's time zone could not be read: times are UTC;");
-      expect(listed).not.toContain("did not say");
+      // The shop's day the order was placed on, and its midnight in UTC.
+      for (const [offset, name, shown, day, after] of [
+        [5.5, "UTC+5:30", "2026-12-05T00:10+05:30", "2026-12-05", "2026-12-04T18:30:00"],
+        [5.75, "UTC+5:45", "2026-12-05T00:25+05:45", "2026-12-05", "2026-12-04T18:15:00"],
+        [-3.5, "UTC-3:30", "2026-12-04T15:10-03:30", "2026-12-04", "2026-12-04T03:30:00"],
+      ] as const) {
+        index = { gmt_offset: offset, timezone_string: "" };
+        const session = await start(shopEnv(shop));
+        try {
+          const listed = await session.call("eshop_orders_list", { after: day, search: "8101" });
+          expect(listed.isError, text(listed)).toBeFalsy();
+          expect(shop.requests.at(-1)?.query.get("after")).toBe(after);
+          expect(text(listed)).toContain(
+            `\nTimes are the shop's, ${name}; after and before without an offset are read in it.`,
+          );
+          expect(text(listed)).toContain(`, placed ${shown}`);
+          const got = text(await session.call("eshop_order_get", { id: 8101 }));
+          expect(got).toContain(`, placed ${shown}`);
+        } finally {
+          await session.close();
+        }
+      }
     } finally {
-      await session.close();
-      await india.close();
+      await shop.close();
     }
   });
 

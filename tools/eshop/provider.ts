@@ -75,7 +75,7 @@ export interface ShopProvider {
 }
 
 export interface ShopZone {
-  /** An IANA zone the clock's helpers take: "Europe/Prague", or "Etc/GMT-1" for a fixed UTC+1. */
+  /** A zone the clock's helpers take: an IANA one, "Europe/Prague", or a fixed offset, "+05:30". */
   zone: string;
   /** As the shop's settings name it: "Europe/Prague", "UTC+1". */
   name: string;

@@ -555,16 +555,18 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
 /** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
 /**
  * The site's timezone as WordPress's REST index gives it: a city's (timezone_string), or else a
- * fixed offset in hours (gmt_offset, "1" or 5.5), which an Etc zone writes for whole hours only.
+ * fixed offset in hours (gmt_offset, "1" or 5.5), named as WordPress's settings name it ("UTC+5:30").
  */
 const siteIndex = z
   .object({ timezone_string: z.string().nullish(), gmt_offset: z.union([z.number(), z.string()]).nullish() })
   .transform(({ timezone_string: city, gmt_offset }): ShopZone | undefined => {
     if (city && isTimeZone(city)) return { zone: city, name: city };
-    const hours = Number(gmt_offset ?? Number.NaN);
-    if (!Number.isInteger(hours) || Math.abs(hours) > 14) return undefined;
-    if (hours === 0) return { zone: "UTC", name: "UTC" };
-    return { zone: `Etc/GMT${hours > 0 ? "-" : "+"}${Math.abs(hours)}`, name: `UTC${hours > 0 ? "+" : ""}${hours}` };
+    const minutes = Math.round(Number(gmt_offset ?? Number.NaN) * 60);
+    if (!Number.isFinite(minutes) || Math.abs(minutes) > 14 * 60) return undefined;
+    if (minutes === 0) return { zone: "UTC", name: "UTC" };
+    const [sign, h, m] = [minutes < 0 ? "-" : "+", Math.floor(Math.abs(minutes) / 60), Math.abs(minutes) % 60];
+    const mm = String(m).padStart(2, "0");
+    return { zone: `${sign}${String(h).padStart(2, "0")}:${mm}`, name: `UTC${sign}${h}${m ? `:${mm}` : ""}` };
   });
 
 /**
