@@ -1590,19 +1590,57 @@ describe("marking paid", () => {
   });
 
   test("a payment for an order paid without a transaction (on delivery, by hand) is not taken for the payment it was paid with", async () => {
-    // Paid on delivery a month ago: no transaction is recorded, and a card payment names the order now.
-    expect(woo.shop.order(7066).transaction_id).toBe("");
-    const card = await server.call("eshop_order_mark_paid", { id: 7066, transaction_id: "pi_3Qcard" });
+    // Paid on delivery: no transaction is recorded, and a card payment names the order now.
+    expect(woo.shop.order(7045).transaction_id).toBe("");
+    const card = await server.call("eshop_order_mark_paid", { id: 7045, transaction_id: "pi_3Qcard" });
     expect(card.isError).toBeFalsy();
     expect(data(card)).toMatchObject({ already_paid: true, transaction_differs: true });
     expect(data(card)).not.toHaveProperty("transaction_id");
     expect(text(card)).toBe(
-      `Order #7066 (id 7066) was already paid on 2026-10-31T12:29+01:00 and is processing; nothing was changed. Times are the shop's, UTC+1. It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.`,
+      `Order #7045 (id 7045) was already paid on 2026-10-10T17:27+01:00 and is completed; nothing was changed. Times are the shop's, UTC+1. It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.`,
     );
     // Asked again without a payment's id, nothing is compared.
-    const bare = await server.call("eshop_order_mark_paid", { id: 7066 });
+    const bare = await server.call("eshop_order_mark_paid", { id: 7045 });
     expect(data(bare)).not.toHaveProperty("transaction_differs");
     expect(woo.shop.writes).toEqual([]);
+  });
+
+  test("an order to be paid in cash on delivery is not paid before it is completed, whatever date the shop gave it", async () => {
+    // Processing since its checkout, with the paid date a shop gives an order set to processing.
+    const cod = woo.shop.order(7066);
+    expect([cod.status, cod.payment_method, cod.datePaid]).toEqual(["processing", "cod", expect.any(Date)]);
+    const got = await server.call("eshop_order_get", { id: 7066 });
+    expect(data(got)).not.toHaveProperty("paid");
+    expect(text(got)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
+    expect(text(got)).not.toMatch(/\bpaid 20/);
+    const listed = await server.call("eshop_orders_list", { search: "7066" });
+    const [summary] = data<{ orders: Summary[] }>(listed).orders.filter((o) => o.id === 7066);
+    expect(summary).not.toHaveProperty("paid");
+    expect(summary).not.toHaveProperty("due_on_delivery");
+    expect(text(listed)).toContain("#7066 (id 7066) processing: ");
+    expect(text(listed)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
+
+    // The courier brought the cash: the shop records it paid when the order is completed.
+    const marked = await server.call("eshop_order_mark_paid", { id: 7066 });
+    expect(marked.isError).toBe(true);
+    expect(text(marked)).toBe(
+      "Order 7066 is processing, to be paid on delivery (Cash on delivery), so it was not marked paid: WooCommerce records it paid when it is completed. Once it is delivered and its cash collected, set it to completed with eshop_order_update_status.",
+    );
+    expect(woo.shop.writes).toEqual([]);
+
+    // Cancelled before delivery: no money was taken, none is to return.
+    const cancelled = await server.call("eshop_order_update_status", { id: 7066, status: "cancelled" });
+    expect(withoutEmail(cancelled)).toBe("Order #7066 (id 7066): processing → cancelled.");
+
+    // Set to processing from pending: the shop does not count it paid.
+    const pending = woo.shop.order(O.pending1999);
+    Object.assign(pending, { payment_method: "cod", payment_method_title: "Cash on delivery" });
+    const processing = await server.call("eshop_order_update_status", { id: O.pending1999, status: "processing" });
+    expect(withoutEmail(processing)).toBe(
+      `Order #${O.pending1999} (id ${O.pending1999}): pending → processing.\nIt is to be paid on delivery: the shop counts it paid once it is completed.`,
+    );
+    expect(data(processing)).not.toHaveProperty("paid_now");
+    expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");
   });
 
   test("a payment for an order its gateway's plugin paid without recording a transaction is not said to differ", async () => {

@@ -51,6 +51,13 @@ const notesLeftOut = new WeakMap<object, number>();
  * often not read it, and structuredContent has the status it was left in alone.
  */
 const paidFrom = new WeakMap<object, string>();
+/**
+ * The orders of an answer that are to be paid on delivery and are not yet, by id, for the text only:
+ * structuredContent leaves out the paid date the shop may give them, and has no field for it.
+ */
+const dueOnDelivery = new WeakMap<object, Set<number>>();
+/** The status changes whose order was to be paid on delivery before, for the text only. */
+const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
 const NOTE_CHARACTERS = 500;
 /** A note waiter adds to an order. */
@@ -134,7 +141,7 @@ function parts(values: (string | undefined)[], separator = ", "): string {
     .join(separator);
 }
 
-function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined): string {
+function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = false): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
   const who = parts(
     [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
@@ -143,7 +150,7 @@ function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined): string {
   // A paid date stays on an order set back to await payment (a bounced transfer): it is not paid now.
   const setBack = ["pending", "failed"].includes(o.status) ? `, then set back to ${o.status}` : "";
   const paid = o.paid ? `, paid ${shopTime(o.paid, shopZone)}${setBack}` : "";
-  const by = o.payment_method ? `, by ${oneLine(o.payment_method)}` : "";
+  const by = `${o.payment_method ? `, by ${oneLine(o.payment_method)}` : ""}${due ? ", to be paid on delivery (not collected yet)" : ""}`;
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${shopTime(o.created, shopZone)}${paid}`;
 }
@@ -368,7 +375,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // another way, or a "#" before a number, is the same list.
       const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
       const page = await shop.listOrders(filters, request, call);
-      const result = withinAnswer({ orders: page.items, ...pageResult(page, request) });
+      const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);
+      const result = withinAnswer({ orders, ...pageResult(page, request) });
+      dueOnDelivery.set(result, new Set(page.items.filter((o) => o.due_on_delivery).map((o) => o.id)));
       const shopZone = local ? zoneFirst : await shop.timeZone(call);
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
@@ -377,7 +386,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const shopZone = zoneOf.get(r);
       if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session, shopZone);
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
-      const lines = r.orders.map((o) => summaryLine(o, shopZone));
+      const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
       return [...lines, zoneLine(shopZone, true), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");
     },
   });
@@ -393,12 +402,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const id = await idOf(args.id, call);
-      const [{ payment_ids: _, paid_offline: __, ...order }, notes] = await Promise.all([
+      const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, ...order }, notes] = await Promise.all([
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
       const shopZone = await shop.timeZone(call);
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
+      if (due) dueOnDelivery.set(result, new Set([id]));
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
       return result;
@@ -407,7 +417,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // When it was completed (shipped, for most shops), which a summary does not carry.
       const shopZone = zoneOf.get(o);
       const completed = o.completed ? `, completed ${shopTime(o.completed, shopZone)}` : "";
-      const lines = [`${summaryLine(o, shopZone)}${completed}`];
+      const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id))}${completed}`];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
       if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
       // Names (of items, fees, shipping, coupons, taxes, the buyer) are made one line each, so that
@@ -521,6 +531,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shopZone = await shop.timeZone(call);
         // Its paid date, if any, is from before it was deleted: it is not paid as it stands, nor payable.
         refuseTrashed(shop, before, "it was not marked paid", "mark it paid", true, shopZone);
+        if (before.due_on_delivery) {
+          const complete = call.serves("eshop_order_update_status")
+            ? "set it to completed with eshop_order_update_status"
+            : "have it set to completed in the shop's admin";
+          throw new ToolError(
+            `Order ${id} is ${before.status}, to be paid on delivery${before.payment_method ? ` (${oneLine(before.payment_method)})` : ""}, so it was not marked paid: ${shop.name} records it paid when it is completed. Once it is delivered and its cash collected, ${complete}.`,
+          );
+        }
         // Paid already with another payment than this one, or offline with none on record (on
         // delivery, a transfer marked by hand): nothing shows this one paid it, and the customer may
         // have paid twice. A gateway's plugin may pay an order recording no transaction: its
@@ -680,6 +698,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       await refuseUnknown([wanted], true, call);
       const id = await idOf(ref, call);
       let shopZone: ShopZone | undefined;
+      let due = { before: false, now: false };
       const changedTo = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         shopZone = await shop.timeZone(call);
@@ -701,6 +720,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
           ...(changed && from.refunded ? { refunded_before: from.refunded } : {}),
         };
+        due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
         if (!changed) {
@@ -715,6 +735,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
       });
       if (shopZone) zoneOf.set(changedTo, shopZone);
+      if (due.now) dueOnDelivery.set(changedTo, new Set([id]));
+      if (due.before) dueBefore.add(changedTo);
       return changedTo;
     },
     render(r, _args, session) {
@@ -726,7 +748,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
       // The paid date it kept, not the one this change gave it.
       const pluginPaid = !r.paid_now && paidInPluginStatus(r.previous_status, r.order.paid);
-      const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid;
+      const wasPaid = !dueBefore.has(r) && (shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid);
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
@@ -777,11 +799,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
               ? toReturn(
                   `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`,
                 )
-              : // An order with nothing to ship counts paid in processing too, though the shop dates it
-                // paid only when it is completed.
-                !wasPaid && shop.paidStatuses.includes(r.order.status)
-                ? `\n${countedPaid(r, session, shopZone)}`
-                : "";
+              : dueOnDelivery.get(r)?.has(r.order.id)
+                ? "\nIt is to be paid on delivery: the shop counts it paid once it is completed."
+                : // An order with nothing to ship counts paid in processing too, though the shop dates it
+                  // paid only when it is completed.
+                  !wasPaid && shop.paidStatuses.includes(r.order.status)
+                  ? `\n${countedPaid(r, session, shopZone)}`
+                  : "";
       const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
       const emailed = r.changed
         ? emailLine(shop, shop.statusEmail(r.previous_status, r.order.status, refundRecorded), session)

@@ -128,6 +128,11 @@ export interface OrderSummary {
   paid?: string;
   payment_method?: string;
   item_count: number;
+  /**
+   * To be paid on delivery, and not yet (WooCommerce: cash on delivery, before it is completed):
+   * not paid, though its status is one the shop counts paid. The tools leave it out of their answers.
+   */
+  due_on_delivery?: true;
 }
 
 /** Without a name or email: the billing ones are the order's customer_name and email. */

@@ -223,7 +223,11 @@ function toAddress(a: z.output<typeof address>): Address {
 
 function toSummary(o: WooOrder): OrderSummary {
   const name = nameOf(o.billing);
-  const paid = utc(o.date_paid_gmt);
+  // WC_Gateway_COD puts an order in processing (on-hold, with downloads) and completes its payment
+  // when it is completed: a paid date before that (WooCommerce 3.0 gave one, as a status set where
+  // the gateway is not loaded does) is not the cash collected.
+  const dueOnDelivery = o.payment_method === "cod" && ["processing", "on-hold"].includes(o.status);
+  const paid = dueOnDelivery ? undefined : utc(o.date_paid_gmt);
   // WooCommerce leaves the total as it was and lists the refunds beside it.
   const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
   // An order made over the REST API or in the admin may carry the method without its title ("").
@@ -242,6 +246,7 @@ function toSummary(o: WooOrder): OrderSummary {
     ...(paid ? { paid } : {}),
     ...(method ? { payment_method: method } : {}),
     item_count: o.line_items.reduce((sum, item) => sum + item.quantity, 0),
+    ...(dueOnDelivery ? { due_on_delivery: true as const } : {}),
   };
 }
 
