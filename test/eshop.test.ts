@@ -1884,6 +1884,32 @@ describe("status and notes", () => {
     expect(new Set(statuses)).toEqual(new Set(["shipped", "completed"]));
   });
 
+  test("a list by status any finds what one without a status finds, and by trash the deleted orders; auto-draft is refused", async () => {
+    woo.shop.order(O.processing).status = "trash";
+    const ids = (result: Parameters<typeof text>[0]) =>
+      data<{ orders: { id: number }[] }>(result).orders.map((o) => o.id);
+    const all = await server.call("eshop_orders_list", { page_size: 100 });
+    const any = await server.call("eshop_orders_list", { status: ["any"], page_size: 100 });
+    expect(any.isError, text(any)).toBeFalsy();
+    expect(ids(any)).toEqual(ids(all));
+    expect(ids(any)).not.toContain(O.processing);
+    const trash = await server.call("eshop_orders_list", { status: ["trash"] });
+    expect(trash.isError, text(trash)).toBeFalsy();
+    expect(ids(trash)).toEqual([O.processing]);
+    expect(text(trash)).toMatch(/^#7075 \(id 7075\) trash: /);
+    // WordPress's own post status of a draft no one saved, which no order list takes.
+    const draft = await server.call("eshop_orders_list", { status: ["auto-draft"] });
+    expect(draft.isError).toBe(true);
+    expect(text(draft)).toMatch(
+      /^The shop has no order status "auto-draft"\. Its statuses: .*\. A list takes "any" too \(all but the trash\) and "trash" \(deleted orders\)\.$/,
+    );
+    // A status is set only to one an order can have.
+    const set = await server.call("eshop_order_update_status", { id: O.completed, status: "any" });
+    expect(text(set)).toMatch(
+      /^The shop has no order status "any"; nothing was read or changed\. Its statuses: [^"]*\.$/,
+    );
+  });
+
   test("a status the shop does not have is refused with those it has, read once; one written as stored or by its name is told its slug", async () => {
     const own = await start(shopEnv(woo));
     const read = woo.count("/wp-json/wc/v3/reports/orders/totals");
@@ -1906,7 +1932,9 @@ describe("status and notes", () => {
         );
       }
       const listed = await own.call("eshop_orders_list", { status: ["completed", "packed"] });
-      expect(text(listed)).toBe(`The shop has no order status "packed". Its statuses: ${statuses}.`);
+      expect(text(listed)).toBe(
+        `The shop has no order status "packed". Its statuses: ${statuses}. A list takes "any" too (all but the trash) and "trash" (deleted orders).`,
+      );
       expect(woo.shop.writes).toEqual([]);
       // The shop's statuses are read once, and not for WooCommerce's own.
       expect(woo.count("/wp-json/wc/v3/reports/orders/totals")).toBe(read + 1);
@@ -2294,7 +2322,7 @@ describe("status and notes", () => {
 
       woo.shop.order(O.processing).status = "trash";
       const trashed = await listing.call("eshop_orders_list", { search: `#${O.processing}` });
-      expect(text(trashed)).toMatch(/ Orders in the shop's trash are not listed\.$/);
+      expect(text(trashed)).toMatch(/ Orders in the shop's trash are listed by status trash alone\.$/);
       const guest = "filip.benes@example.cz";
       expect(text(await listing.call("eshop_customers_list", { email: guest }))).toMatch(
         / eshop_orders_list's search finds their orders by name, email or address\.$/,
@@ -3024,12 +3052,12 @@ describe("searches", () => {
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
         "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
     );
-    // An order deleted in the shop is in its trash, which no status lists; read by its id, it says so.
+    // An order deleted in the shop is in its trash, which only status trash lists; read by its id, it says so.
     woo.shop.order(O.processing).status = "trash";
     expect(await said("eshop_orders_list", { search: `#${O.processing}` })).toBe(
       `No order matches search "#${O.processing}". ` +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
-        "Orders in the shop's trash are not listed: eshop_order_get reads one by its id.",
+        "Orders in the shop's trash are listed by status trash alone.",
     );
     expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(/^#7075 \(id 7075\) trash: /);
     // A guest buyer has orders and no account.

@@ -171,7 +171,7 @@ function noOrders(
     search?: string | undefined;
     customer_id?: number | undefined;
   },
-  session: Serving,
+  trashStatus: string,
   shopZone: ShopZone | undefined,
 ): string {
   // A time without an offset names the zone it was read in.
@@ -187,10 +187,11 @@ function noOrders(
     args.search &&
       "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
     args.customer_id && GUEST_ORDERS,
-    // An order deleted in the shop waits in its trash, which the list's statuses leave out.
+    // An order deleted in the shop waits in its trash, which only its own status lists.
     args.search &&
       /^#?\d+$/.test(args.search) &&
-      `Orders in the shop's trash are not listed${session.serves("eshop_order_get") ? ": eshop_order_get reads one by its id" : ""}.`,
+      !args.status?.includes(trashStatus) &&
+      `Orders in the shop's trash are listed by status ${trashStatus} alone.`,
   ]);
 }
 
@@ -319,7 +320,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
    * without asking; another (a plugin's: shipped) is looked up among the shop's, whose API takes it.
    */
   async function refuseUnknown(given: string[], change: boolean, call: ToolCall): Promise<void> {
-    const others = given.filter((s) => !shop.orderStatuses.includes(s));
+    const listed = change ? [] : [shop.anyStatus, shop.trashStatus];
+    const others = given.filter((s) => !shop.orderStatuses.includes(s) && !listed.includes(s));
     if (others.length === 0) return;
     const known = await shop.shopStatuses(call);
     const unknown = others.find((s) => !known.some((k) => k.status === s));
@@ -331,7 +333,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const send = meant ? `: send ${quote(meant.status)}` : "";
     const unchanged = change ? "; nothing was read or changed" : "";
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
-    throw new ToolError(`The shop has no order status ${quote(unknown)}${send}${unchanged}. Its statuses: ${all}.`);
+    const alsoListed = change
+      ? ""
+      : ` A list takes "${shop.anyStatus}" too (all but the trash) and "${shop.trashStatus}" (deleted orders).`;
+    throw new ToolError(
+      `The shop has no order status ${quote(unknown)}${send}${unchanged}. Its statuses: ${all}.${alsoListed}`,
+    );
   }
 
   const list = defineTool({
@@ -382,9 +389,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
-    render(r, args, session) {
+    render(r, args) {
       const shopZone = zoneOf.get(r);
-      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session, shopZone);
+      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, shop.trashStatus, shopZone);
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
       return [...lines, zoneLine(shopZone, true), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");

@@ -36,6 +36,8 @@ export interface ShopProvider {
   paidStatuses: readonly string[];
   /** The status an order or product in the shop's trash reads with: deleted, not for good, and no order status. */
   trashStatus: string;
+  /** The status a list of orders takes for every order but those in the trash (WooCommerce: any). */
+  anyStatus: string;
   /**
    * The email the shop sends the customer of itself when an order's status goes from `from` to
    * `to`, by its name in the shop's settings; `refund` says the change records a refund. "none"

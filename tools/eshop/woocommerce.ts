@@ -628,6 +628,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     paidStatuses: ["processing", "completed"],
     // A trashed order's or product's post status (or HPOS's status column), which the REST API shows as it is.
     trashStatus: "trash",
+    // The orders endpoint's status takes any and trash besides the orders' own statuses.
+    anyStatus: "any",
 
     // The customer's emails WC_Emails hooks on status transitions, and the refund's: a status set to
     // refunded records a refund of what is left (wc_order_fully_refunded), which sends one.
