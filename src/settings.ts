@@ -451,19 +451,38 @@ const IN_QUOTES =
 const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
+/** A placeholder for a variable's value: `${NAME}`, `${env:NAME}`, `${input:id}`, the variable's name captured. */
+const PLACEHOLDER = /\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}/;
+
 /**
- * The placeholder written as a setting's whole value (`${NAME}`, `${env:NAME}`, `${input:id}`) that
- * reached waiter as written, from an env file or an MCP client's entry, without a `:-default`, which
- * may be the secret itself; else undefined.
+ * The placeholder written as a setting's whole value that reached waiter as written, from an env
+ * file or an MCP client's entry, without a `:-default`, which may be the secret itself; else undefined.
  */
 function unreplaced(value: string): string | undefined {
-  const name = /^\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}$/.exec(value)?.[1];
+  const name = new RegExp(`^${PLACEHOLDER.source}$`).exec(value)?.[1];
   return name === undefined ? undefined : `\${${name}}`;
 }
 
-/** What a message says of a value that is a client's placeholder, `unreplaced` gives it. */
+/** What a message says of a placeholder that reached waiter as written, `unreplaced` gives it. */
 function leftAsWritten(placeholder: string): string {
-  return `is ${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
+  return `${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
+}
+
+/**
+ * What a message says of a placeholder inside a longer value (https://${SHOP}.example/), which
+ * would be sent as written. A URL's password may hold a ${ of its own: only a password that is a
+ * placeholder whole is one. JSON's text (a notification's) may hold one too.
+ */
+function placeholderInside(value: string): string | undefined {
+  if (/^[[{]/.test(value)) return undefined;
+  let rest = value;
+  for (const password of [/^([A-Za-z][\w+.-]*:\/\/(?:\$\{[^}]*\}|[^/?#@:{])*:)([^/?#]*)@/, /([?&]password=)([^&#]*)/]) {
+    const placeholder = unreplaced(password.exec(rest)?.[2] ?? "");
+    if (placeholder) return `its password is ${leftAsWritten(placeholder)}`;
+    rest = rest.replace(password, "$1");
+  }
+  const placeholder = PLACEHOLDER.exec(rest)?.[1];
+  return placeholder === undefined ? undefined : `holds ${leftAsWritten(`\${${placeholder}}`)}`;
 }
 
 /** Whether `value` is an absolute path (POSIX, Windows or UNC) that goes on past its last # into a folder. */
@@ -487,7 +506,8 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   if (value === undefined) return undefined;
   if (inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
   const placeholder = unreplaced(value);
-  if (placeholder) throw new ConfigError(`invalid setting ${variable}: ${leftAsWritten(placeholder)}`);
+  const inside = placeholder ? `is ${leftAsWritten(placeholder)}` : placeholderInside(value);
+  if (inside) throw new ConfigError(`invalid setting ${variable}: ${inside}`);
   // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
   // Nor does a path's, but in a folder's name (C# Projects): a comment is not followed by more of the path.
   if (!/^[[{]/.test(value) && /\s#|#\s/.test(value) && !inPathName(value)) {
@@ -543,7 +563,7 @@ export class Secrets {
     }
     const placeholder = padded ? undefined : unreplaced(secret);
     if (placeholder)
-      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${leftAsWritten(placeholder)}`);
+      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} is ${leftAsWritten(placeholder)}`);
     if (!padded) {
       this.record({
         secret,

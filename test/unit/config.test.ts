@@ -204,9 +204,44 @@ describe("sources and precedence", () => {
     expect(
       webhooksOf(load({ WAITER_WEBHOOKS_SOURCES: stripe, STRIPE_WEBHOOK_SECRET: secret })).sources[0]?.secrets,
     ).toEqual([secret]);
-    expect(load({ WAITER_CONTACT: `https://example.com/\${x}` }).toolsets.weather?.contact).toBe(
-      `https://example.com/\${x}`,
-    );
+  });
+
+  test(`a \${NAME} left as written inside a longer value stops waiter naming it, but not one in a password`, () => {
+    const left = (placeholder: string) =>
+      `${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ WAITER_WOO_URL: `https://\${SHOP}.example/` }, `invalid setting WAITER_WOO_URL: holds ${left(`\${SHOP}`)}`],
+      [{ WAITER_DATA_DIR: `\${HOME}/waiter` }, `invalid setting WAITER_DATA_DIR: holds ${left(`\${HOME}`)}`],
+      [
+        { WAITER_DATABASE_URL: `postgres://\${env:DB_USER}@db/waiter` },
+        `invalid setting WAITER_DATABASE_URL: holds ${left(`\${env:DB_USER}`)}`,
+      ],
+      // The whole password a placeholder: the login would fail naming the password. Its default may be the password.
+      [
+        { WAITER_DATABASE_URL: `postgres://waiter:\${PASS}@db/waiter` },
+        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
+      ],
+      [
+        { WAITER_DATABASE_URL: `postgres://waiter:\${PASS:-hunter2hunter2}@db/waiter` },
+        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
+      ],
+      [
+        { WAITER_DATABASE_URL: `postgres://db/waiter?user=waiter&password=\${PASS}` },
+        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
+      ],
+    ];
+    for (const [env, message] of cases)
+      expect(
+        messageOf(() => load(env)),
+        JSON.stringify(env),
+      ).toBe(message);
+    // A password may hold a ${ among its other characters, in a URL as in a secret's variable.
+    for (const password of [`pa\${ss}word`, `\${PASS}word`]) {
+      for (const url of [`postgres://waiter:${password}@db/waiter`, `postgres://db/waiter?password=${password}`]) {
+        expect(load({ WAITER_DATABASE_URL: url }).database.url, url).toBe(url);
+      }
+    }
+    expect(load({ WAITER_OPEN_METEO_API_KEY: `k\${EY}` }).toolsets.weather?.openMeteoApiKey).toBe(`k\${EY}`);
   });
 
   test("a comment after a variable's value, which an env file keeps as part of it, stops waiter naming the comment", () => {
