@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { accessSync, constants, existsSync, statfsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Starting, Stopped } from "./app-types.js";
@@ -249,8 +249,14 @@ function anotherUsers(file: string): string | undefined {
     // not a directory of the system's named by mistake. Its files given alone would not do: SQLite
     // makes the -wal and -shm beside them.
     const waitersOwn = (mode & 0o077) === 0 || existsSync(file);
-    if (owner !== uid && waitersOwn && !mayAccess(dir, constants.W_OK | constants.X_OK)) {
-      return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
+    if (owner !== uid && !mayAccess(dir, constants.W_OK | constants.X_OK)) {
+      if (waitersOwn) {
+        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
+      }
+      // Empty, as a volume Docker made for a bind mount (root's, 0755): nothing else is given with it.
+      if (readdirSync(dir).length === 0) {
+        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it to that user (\`chown ${uid} ${shellWord(dir)}\`), or run waiter as uid ${owner}`;
+      }
     }
   } catch {
     // A directory that is not there, or cannot be reached: SQLite's error says which.

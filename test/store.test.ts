@@ -4,6 +4,7 @@ import fs, {
   chmodSync,
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -297,6 +298,22 @@ describe("storing in a file", () => {
       expect(run.status).toBe(1);
       expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
         `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
+      ]);
+    },
+  );
+
+  test.runIf(canRunAsNobody)(
+    "an empty data directory another user made (a bind mount Docker made as root) stops waiter listen with one line naming it, the owner and the chown",
+    () => {
+      const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+      chmodSync(home, 0o755);
+      // As `docker run -v /srv/waiter:/data` makes a host directory that is not there: root's, 0755.
+      const dir = join(home, "data");
+      mkdirSync(dir, { mode: 0o755 });
+      const run = listenAsNobody(dir);
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
       ]);
     },
   );
