@@ -24,6 +24,7 @@ import {
   list,
   listenAddress,
   NO_FILE,
+  placeholderIn,
   repeatedKey,
   Secrets,
   type Setting,
@@ -261,6 +262,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
         // As in a variable: "/srv/waiter " would be another directory, "cnb " no source.
         const fileValue = fileValues[name];
         values[name] = typeof fileValue === "string" ? fileValue.trim() : fileValue;
+        const placeholder = typeof fileValue === "string" ? placeholderIn(fileValue.trim(), false) : undefined;
+        if (placeholder) {
+          throw new ConfigError(
+            `invalid setting ${path} in ${file}: ${placeholder}, a placeholder for a variable's value, which waiter does not replace in its config file: write the value itself`,
+          );
+        }
         origins.set(path, `${path} in ${file}`);
         givenInFile.add(path);
       } else {

@@ -463,26 +463,30 @@ function unreplaced(value: string): string | undefined {
   return name === undefined ? undefined : `\${${name}}`;
 }
 
-/** What a message says of a placeholder that reached waiter as written, `unreplaced` gives it. */
+/** What a message says of a placeholder in an environment variable's value, as `placeholderIn` says where it stands. */
 function leftAsWritten(placeholder: string): string {
   return `${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
 }
 
 /**
- * What a message says of a placeholder inside a longer value (https://${SHOP}.example/), which
- * would be sent as written. A URL's password may hold a ${ of its own: only a password that is a
- * placeholder whole is one. JSON's text (a notification's) may hold one too.
+ * Where a placeholder stands in a setting's value, which would be taken as written: "is ${NAME}"
+ * as the whole value, "its password is ${PASS}" as a URL's password, "holds ${SHOP}" within the
+ * rest (https://${SHOP}.example/); else undefined. A URL's password may hold a ${ of its own: only
+ * one that is a placeholder whole is one, and that only where `passwords` (a file holds none). JSON's
+ * text (a notification's) may hold one too.
  */
-function placeholderInside(value: string): string | undefined {
+export function placeholderIn(value: string, passwords = true): string | undefined {
+  const whole = unreplaced(value);
+  if (whole) return `is ${whole}`;
   if (/^[[{]/.test(value)) return undefined;
   let rest = value;
   for (const password of [/^([A-Za-z][\w+.-]*:\/\/(?:\$\{[^}]*\}|[^/?#@:{])*:)([^/?#]*)@/, /([?&]password=)([^&#]*)/]) {
     const placeholder = unreplaced(password.exec(rest)?.[2] ?? "");
-    if (placeholder) return `its password is ${leftAsWritten(placeholder)}`;
+    if (placeholder && passwords) return `its password is ${placeholder}`;
     rest = rest.replace(password, "$1");
   }
-  const placeholder = PLACEHOLDER.exec(rest)?.[1];
-  return placeholder === undefined ? undefined : `holds ${leftAsWritten(`\${${placeholder}}`)}`;
+  const name = PLACEHOLDER.exec(rest)?.[1];
+  return name === undefined ? undefined : `holds \${${name}}`;
 }
 
 /** Whether `value` is an absolute path (POSIX, Windows or UNC) that goes on past its last # into a folder. */
@@ -505,9 +509,8 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   const value = setValue(env[variable])?.trim();
   if (value === undefined) return undefined;
   if (inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
-  const placeholder = unreplaced(value);
-  const inside = placeholder ? `is ${leftAsWritten(placeholder)}` : placeholderInside(value);
-  if (inside) throw new ConfigError(`invalid setting ${variable}: ${inside}`);
+  const placeholder = placeholderIn(value);
+  if (placeholder) throw new ConfigError(`invalid setting ${variable}: ${leftAsWritten(placeholder)}`);
   // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
   // Nor does a path's, but in a folder's name (C# Projects): a comment is not followed by more of the path.
   if (!/^[[{]/.test(value) && /\s#|#\s/.test(value) && !inPathName(value)) {
@@ -563,7 +566,7 @@ export class Secrets {
     }
     const placeholder = padded ? undefined : unreplaced(secret);
     if (placeholder)
-      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} is ${leftAsWritten(placeholder)}`);
+      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${leftAsWritten(`is ${placeholder}`)}`);
     if (!padded) {
       this.record({
         secret,

@@ -244,6 +244,28 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_OPEN_METEO_API_KEY: `k\${EY}` }).toolsets.weather?.openMeteoApiKey).toBe(`k\${EY}`);
   });
 
+  test(`a \${NAME} in the config file, which waiter replaces no more than an env file does, stops waiter naming it`, () => {
+    const replacesNone =
+      "a placeholder for a variable's value, which waiter does not replace in its config file: write the value itself";
+    const shop = file({ eshop: { wooUrl: `https://\${SHOP}.example/` } });
+    expect(messageOf(() => load({ WAITER_WOO_KEY: "ck_1", WAITER_WOO_SECRET: "cs_1" }, { file: shop }))).toBe(
+      `invalid setting eshop.wooUrl in ${shop}: holds \${SHOP}, ${replacesNone}`,
+    );
+    const contact = file({ weather: { contact: `\${CONTACT:-it@example.com}` } });
+    expect(messageOf(() => load({}, { file: contact }))).toBe(
+      `invalid setting weather.contact in ${contact}: is \${CONTACT}, ${replacesNone}`,
+    );
+    // A password, placeholder or not, goes in the environment, not in the file.
+    const database = file({ database: { url: `postgres://waiter:\${PASS}@db/waiter` } });
+    expect(messageOf(() => load({}, { file: database }))).toBe(
+      `invalid setting database.url in ${database}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
+    );
+    // A variable's value beats the file's, which is then not read.
+    expect(load({ WAITER_CONTACT: "it@example.com" }, { file: contact }).toolsets.weather?.contact).toBe(
+      "it@example.com",
+    );
+  });
+
   test("a comment after a variable's value, which an env file keeps as part of it, stops waiter naming the comment", () => {
     const comment =
       "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
