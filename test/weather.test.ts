@@ -1468,6 +1468,31 @@ describe(`at ${AFTERNOON}`, () => {
       });
     });
 
+    test("rain in the step where hourly steps give way to 6-hourly ones gives its day the condition and chance of the 6 hours ending with it", async () => {
+      // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th, three hours before the first
+      // 6-hour step. Reykjavik keeps UTC: it rains only in those three hours, the day's last.
+      const rain = Date.parse("2026-11-29T21:00:00Z");
+      met.weather = (t) => {
+        const wet = t >= rain && t < rain + 3 * HOUR;
+        return { ...defaultWeather(t), precipitation: wet ? 1 : 0, probability: wet ? 90 : 0, cloud: 10 };
+      };
+      const result = await server.call("weather_forecast", { latitude: 64.16, longitude: -21.96, days: 4 });
+      const r = data<{ days: (Day & { condition?: string; precipitation_probability_percent?: number })[] }>(result);
+      expect(r.days[2]).toMatchObject({
+        date: "2026-11-29",
+        precipitation_mm: 3,
+        precipitation_probability_percent: 90,
+        condition: "light rain showers",
+      });
+      expect(text(result)).toMatch(/^2026-11-29: .*, light rain showers, 3 mm \(90%\)/m);
+      // The day after, dry, takes none of it.
+      expect(r.days[3]).toMatchObject({
+        date: "2026-11-30",
+        precipitation_mm: 0,
+        precipitation_probability_percent: 0,
+      });
+    });
+
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {
       // Reykjavik keeps UTC. On December 2nd, in 6-hour steps, light showers fall in the morning
       // and heavy rain in the afternoon: WMO's code order (showers 80, heavy rain 65) would say showers.

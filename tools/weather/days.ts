@@ -1,11 +1,16 @@
 import { clock, dateIn, HOUR_MS, midnight } from "../../src/time.js";
-import { mostSignificant } from "./conditions.js";
+import { type Condition, mostSignificant } from "./conditions.js";
 import type { Day, Hour } from "./provider.js";
 
 /** A forecast step, with the extremes of its period where the provider gives them. */
 export interface Step extends Hour {
   period_min_c?: number;
   period_max_c?: number;
+  /**
+   * For its day only, of a step cut short, which has no condition or chance of its own: those of
+   * the provider's period that ends where the step ends, its hours among them.
+   */
+  ending?: { condition?: Condition; probability?: number };
 }
 
 /** The `count` local days of `zone` from the day `now` falls on, midnight to midnight. */
@@ -51,10 +56,12 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
           0,
         )
       : undefined;
-    const probability = max(periods.map((p) => p.step.precipitation_probability_percent));
+    const probability = max(
+      periods.map(({ step }) => step.precipitation_probability_percent ?? step.ending?.probability),
+    );
     const wind = max(instants.map((s) => s.wind_speed_ms));
     const gusts = max(instants.map((s) => s.wind_gusts_ms));
-    const condition = mostSignificant(centred.flatMap((s) => (s.condition ? [s.condition] : [])));
+    const condition = mostSignificant(centred.flatMap((s) => s.condition ?? s.ending?.condition ?? []));
     const first = steps[0]?.time ?? start;
     const last = steps.at(-1);
     const coveredUntil = last ? last.time + last.period_hours * HOUR_MS : end;

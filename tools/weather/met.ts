@@ -119,7 +119,8 @@ function gapAmount(at: Map<number, Entry>, start: number, hours: number): number
  * the series is hourly, six hours after; its precipitation and condition come from the
  * matching `next_N_hours`, so nothing is counted twice. Where hourly steps give way to 6-hourly
  * ones, the step between, of two to five hours, has the precipitation of its own hours worked
- * out, and no condition or chance: MET Norway gives none of those hours alone.
+ * out, and no condition or chance: MET Norway gives none of those hours alone. Its day takes
+ * those of the 6 hours that end where it ends.
  */
 function stepsOf(series: Entry[]): Step[] {
   const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
@@ -146,6 +147,10 @@ function stepsOf(series: Entry[]): Step[] {
     // or extremes of its own: the period's are of hours after it too, the next step's, maybe past midnight.
     const symbol = whole ? covered?.data?.summary?.symbol_code : undefined;
     const details = whole ? covered?.data?.details : undefined;
+    // The 6 hours that end where a step cut short ends: the hourly steps' hours before it, and its own.
+    const ending = whole || covered?.length !== 6 ? undefined : at.get(time + (hours - 6) * HOUR_MS)?.data.next_6_hours;
+    const endingSymbol = ending?.summary?.symbol_code;
+    const endingChance = ending?.details?.probability_of_precipitation;
     return {
       time,
       period_hours: hours,
@@ -162,6 +167,14 @@ function stepsOf(series: Entry[]): Step[] {
       ...(symbol ? { condition: metCondition(symbol) } : {}),
       ...(details?.air_temperature_min === undefined ? {} : { period_min_c: details.air_temperature_min }),
       ...(details?.air_temperature_max === undefined ? {} : { period_max_c: details.air_temperature_max }),
+      ...(ending
+        ? {
+            ending: {
+              ...(endingSymbol ? { condition: metCondition(endingSymbol) } : {}),
+              ...(endingChance === undefined ? {} : { probability: endingChance }),
+            },
+          }
+        : {}),
     };
   });
 }
@@ -234,7 +247,7 @@ export function metNorway(api: Upstream): WeatherProvider {
 
     async forecast(place, days, withHours, call) {
       const { value: all, stale } = await steps(place, call);
-      const hours = withHours ? all.map(({ period_min_c: _, period_max_c: __, ...hour }) => hour) : [];
+      const hours = withHours ? all.map(({ period_min_c: _, period_max_c: __, ending: ___, ...hour }) => hour) : [];
       const ends = all.at(-1)?.time;
       return {
         days: localDays(all, place.timezone, days),
