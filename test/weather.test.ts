@@ -81,6 +81,7 @@ beforeEach(() => {
   met.expiresIn = 1800;
   met.deprecated = false;
   met.reachHours = 228;
+  met.chanceHours = [1, 6, 12];
   openMeteo.weather = defaultWeather;
   openMeteo.currentInterval = 900;
 });
@@ -1491,6 +1492,25 @@ describe(`at ${AFTERNOON}`, () => {
         precipitation_mm: 0,
         precipitation_probability_percent: 0,
       });
+    });
+
+    test("a day with a step MET Norway gives no chance for has no chance, never that of its other steps alone", async () => {
+      // Reykjavik keeps UTC. The hourly steps carry no chance, as MET Norway leaves it out in some
+      // areas; the 6-hour periods do. On the 29th it rains from 12:00 to 15:00, hourly steps all,
+      // and the 6 hours from 18:00 that end with the day are dry: their 0% is no chance of that rain.
+      met.chanceHours = [6, 12];
+      const rain = Date.parse("2026-11-29T12:00:00Z");
+      met.weather = (t) => {
+        const wet = t >= rain && t < rain + 3 * HOUR;
+        return { ...defaultWeather(t), precipitation: wet ? 1 : 0, probability: wet ? 90 : 0, cloud: 10 };
+      };
+      const result = await server.call("weather_forecast", { latitude: 64.17, longitude: -21.97, days: 5 });
+      const r = data<{ days: (Day & { precipitation_probability_percent?: number })[] }>(result);
+      expect(r.days[2]).toMatchObject({ date: "2026-11-29", precipitation_mm: 3 });
+      expect(r.days[2]).not.toHaveProperty("precipitation_probability_percent");
+      expect(text(result)).toMatch(/^2026-11-29: .*, 3 mm, wind/m);
+      // A day of 6-hour steps, each with its chance, has it.
+      expect(r.days[4]).toMatchObject({ date: "2026-12-01", precipitation_probability_percent: 0 });
     });
 
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {

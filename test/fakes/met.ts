@@ -29,6 +29,11 @@ export interface MetFake extends Fake {
   deprecated: boolean;
   /** Hours from the current hour that the series reaches, about nine and a half days as MET Norway's does. */
   reachHours: number;
+  /**
+   * The periods (1, 6 or 12 hours) whose details carry `probability_of_precipitation`: MET Norway
+   * has some variables only in some areas ("make sure your client can handle that").
+   */
+  chanceHours: number[];
 }
 
 const HOURLY_STEPS = 60;
@@ -43,7 +48,7 @@ function symbol(w: HourWeather): string {
   return w.cloud > 80 ? "cloudy" : w.cloud > 30 ? "partlycloudy_day" : "clearsky_day";
 }
 
-function period(weather: WeatherAt, start: number, hours: number, complete: boolean) {
+function period(weather: WeatherAt, start: number, hours: number, complete: boolean, chanceHours: number[]) {
   const span = Array.from({ length: hours }, (_, i) => weather(start + i * HOUR));
   const wettest = span.reduce((a, b) => (b.precipitation > a.precipitation ? b : a));
   const temperatures = span.map((w) => w.temperature);
@@ -54,7 +59,9 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
       ...(hours <= 6 ? { precipitation_amount: amount } : {}),
       ...(complete
         ? {
-            probability_of_precipitation: Math.max(...span.map((w) => w.probability)),
+            ...(chanceHours.includes(hours)
+              ? { probability_of_precipitation: Math.max(...span.map((w) => w.probability)) }
+              : {}),
             ...(hours === 6
               ? { air_temperature_max: Math.max(...temperatures), air_temperature_min: Math.min(...temperatures) }
               : {}),
@@ -64,7 +71,7 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
   };
 }
 
-function timeseries(weather: WeatherAt, now: number, reachHours: number, complete: boolean) {
+function timeseries(weather: WeatherAt, now: number, reachHours: number, complete: boolean, chanceHours: number[]) {
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
   // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
@@ -91,9 +98,9 @@ function timeseries(weather: WeatherAt, now: number, reachHours: number, complet
             ...(complete ? { wind_speed_of_gust: w.gust, dew_point_temperature: round(w.temperature - 3) } : {}),
           },
         },
-        ...(hourly ? { next_1_hours: period(weather, time, 1, complete) } : {}),
-        ...(time < end ? { next_6_hours: period(weather, time, 6, complete) } : {}),
-        ...(time + 12 * HOUR <= end ? { next_12_hours: period(weather, time, 12, complete) } : {}),
+        ...(hourly ? { next_1_hours: period(weather, time, 1, complete, chanceHours) } : {}),
+        ...(time < end ? { next_6_hours: period(weather, time, 6, complete, chanceHours) } : {}),
+        ...(time + 12 * HOUR <= end ? { next_12_hours: period(weather, time, 12, complete, chanceHours) } : {}),
       },
     };
   });
@@ -110,6 +117,7 @@ export async function startMet(): Promise<MetFake> {
     modelRun: clock.now() - 20 * 60_000,
     deprecated: false,
     reachHours: 228,
+    chanceHours: [1, 6, 12],
   };
   const fake = await startFake((request) => {
     const flavour = /^\/weatherapi\/locationforecast\/2\.0\/(compact|complete)$/.exec(request.path)?.[1];
@@ -148,7 +156,7 @@ export async function startMet(): Promise<MetFake> {
             ...(complete ? { wind_speed_of_gust: "m/s", probability_of_precipitation: "%" } : {}),
           },
         },
-        timeseries: timeseries(met.weather, now, met.reachHours, complete),
+        timeseries: timeseries(met.weather, now, met.reachHours, complete, met.chanceHours),
       },
     };
     return json(met.deprecated ? 203 : 200, JSON.stringify(body), headers);
