@@ -214,6 +214,18 @@ export function word<const T extends readonly [string, ...string[]]>(values: T) 
 }
 
 /**
+ * A boolean, or one written as text, "true" or "false" in any case, as some MCP clients send every
+ * argument (anthropics/claude-code#29104): other text is refused as written. A preprocess, so that
+ * a tool's published schema is the boolean's.
+ */
+export function truth<T extends z.ZodType>(boolean: T) {
+  return z.preprocess((value) => {
+    const read = typeof value === "string" ? value.trim().toLowerCase() : undefined;
+    return read === "true" ? true : read === "false" ? false : value;
+  }, boolean);
+}
+
+/**
  * A number, or one written as plain decimal text ("50.08", "-3"), as some MCP clients send every
  * argument: text with units, grouping or a plus sign is refused as written. A preprocess, so that
  * a tool's published schema is the number's.

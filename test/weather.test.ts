@@ -1231,17 +1231,33 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.has("altitude")).toBe(false);
     });
 
-    test("numbers sent as plain decimal text, as some clients send every argument, are taken", async () => {
+    test("numbers and true or false sent as text, as some clients send every argument, are taken", async () => {
       const forecast = await server.call("weather_forecast", {
         latitude: " 49.8347 ",
         longitude: "-18.282",
         days: "2",
+        hourly: "true",
       });
       expect(forecast.isError, text(forecast)).toBeFalsy();
-      expect(data<{ place: unknown; days: unknown[] }>(forecast)).toMatchObject({
+      expect(data<{ place: unknown; days: unknown[]; hours: unknown[] }>(forecast)).toMatchObject({
         place: { latitude: 49.8347, longitude: -18.282 },
         days: [{}, {}],
+        hours: expect.arrayContaining([expect.anything()]),
       });
+      const daysOnly = await server.call("weather_forecast", {
+        latitude: 49.8347,
+        longitude: -18.282,
+        hourly: "False",
+      });
+      expect(daysOnly.isError, text(daysOnly)).toBeFalsy();
+      expect(data(daysOnly)).not.toHaveProperty("hours");
+      // Other text is no truth value.
+      const refused = await server.call("weather_forecast", {
+        latitude: 49.8347,
+        longitude: -18.282,
+        hourly: "hourly",
+      });
+      expect(refused.isError).toBe(true);
       expect(met.requests.at(-1)?.query.get("lon")).toBe("-18.282");
       const geocoded = await server.call("weather_geocode", { name: "Springfield", count: "2" });
       expect(data<{ places: unknown[] }>(geocoded).places).toHaveLength(2);

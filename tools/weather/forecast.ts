@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { decimal } from "../../src/settings.js";
+import { decimal, truth } from "../../src/settings.js";
 import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
@@ -63,8 +63,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     input: {
       ...location,
       days: decimal(z.number().int().min(1).max(max)).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
-      hourly: z
-        .boolean()
+      hourly: truth(z.boolean())
         .default(false)
         .describe(`Also the steps (1 h${provider.id === "met" ? ", later 6 h" : ""}), ${HOURLY_DAYS} days at most.`),
     },
