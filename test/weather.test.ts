@@ -82,6 +82,7 @@ beforeEach(() => {
   met.deprecated = false;
   met.reachHours = 228;
   met.chanceHours = [1, 6, 12];
+  met.sixHourlyGusts = true;
   openMeteo.weather = defaultWeather;
   openMeteo.currentInterval = 900;
 });
@@ -1527,6 +1528,22 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toMatch(/^2026-11-29: .*, 3 mm, wind/m);
       // A day of 6-hour steps, each with its chance, has it.
       expect(r.days[4]).toMatchObject({ date: "2026-12-01", precipitation_probability_percent: 0 });
+    });
+
+    test("a day with a step MET Norway gives no gusts for has no gusts, never those of its other steps alone", async () => {
+      // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th, 06:00 on the 30th in Tokyo; the
+      // 6-hourly steps after carry no gusts, as MET Norway's answers for the Nordic area do. The wind
+      // rises at 00:00 UTC: the 30th's strongest wind, 15 m/s, is of steps with no gusts given.
+      met.sixHourlyGusts = false;
+      const windy = Date.parse("2026-11-30T00:00:00Z");
+      met.weather = (t) => ({ ...defaultWeather(t), wind: t >= windy ? 15 : 4, gust: t >= windy ? 18 : 7 });
+      const result = await server.call("weather_forecast", { latitude: 35.68, longitude: 139.69, days: 5 });
+      const r = data<{ days: (Day & { wind_speed_max_ms?: number; wind_gusts_max_ms?: number })[] }>(result);
+      expect(r.days[3]).toMatchObject({ date: "2026-11-30", wind_speed_max_ms: 15 });
+      expect(r.days[3]).not.toHaveProperty("wind_gusts_max_ms");
+      expect(text(result)).toMatch(/^2026-11-30: .*, wind to 15 m\/s$/m);
+      // A day of hourly steps, each with its gusts, has them.
+      expect(r.days[2]).toMatchObject({ date: "2026-11-29", wind_gusts_max_ms: 7 });
     });
 
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {

@@ -34,6 +34,8 @@ export interface MetFake extends Fake {
    * has some variables only in some areas ("make sure your client can handle that").
    */
   chanceHours: number[];
+  /** Whether the 6-hourly steps carry `wind_speed_of_gust`: answers for the Nordic area have none there. */
+  sixHourlyGusts: boolean;
 }
 
 const HOURLY_STEPS = 60;
@@ -71,7 +73,14 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
   };
 }
 
-function timeseries(weather: WeatherAt, now: number, reachHours: number, complete: boolean, chanceHours: number[]) {
+function timeseries(
+  weather: WeatherAt,
+  now: number,
+  reachHours: number,
+  complete: boolean,
+  chanceHours: number[],
+  sixHourlyGusts: boolean,
+) {
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
   // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
@@ -95,7 +104,8 @@ function timeseries(weather: WeatherAt, now: number, reachHours: number, complet
             relative_humidity: w.humidity,
             wind_from_direction: w.direction,
             wind_speed: w.wind,
-            ...(complete ? { wind_speed_of_gust: w.gust, dew_point_temperature: round(w.temperature - 3) } : {}),
+            ...(complete ? { dew_point_temperature: round(w.temperature - 3) } : {}),
+            ...(complete && (hourly || sixHourlyGusts) ? { wind_speed_of_gust: w.gust } : {}),
           },
         },
         ...(hourly ? { next_1_hours: period(weather, time, 1, complete, chanceHours) } : {}),
@@ -118,6 +128,7 @@ export async function startMet(): Promise<MetFake> {
     deprecated: false,
     reachHours: 228,
     chanceHours: [1, 6, 12],
+    sixHourlyGusts: true,
   };
   const fake = await startFake((request) => {
     const flavour = /^\/weatherapi\/locationforecast\/2\.0\/(compact|complete)$/.exec(request.path)?.[1];
@@ -156,7 +167,7 @@ export async function startMet(): Promise<MetFake> {
             ...(complete ? { wind_speed_of_gust: "m/s", probability_of_precipitation: "%" } : {}),
           },
         },
-        timeseries: timeseries(met.weather, now, met.reachHours, complete, met.chanceHours),
+        timeseries: timeseries(met.weather, now, met.reachHours, complete, met.chanceHours, met.sixHourlyGusts),
       },
     };
     return json(met.deprecated ? 203 : 200, JSON.stringify(body), headers);

@@ -26,8 +26,8 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
  * extremes of the temperatures within the day and of the periods centred in it (a 6-hour period's
  * minimum and maximum, given for the whole period, may reach a few hours past midnight),
  * precipitation shared out by the hours of each period that fall in the day (none where a period
- * has no amount), the highest probability (none where a period has none), wind and gusts, and the
- * most significant condition of the periods centred in the day. Days without data are left out, and so is a day the steps reach
+ * has no amount), the highest probability (none where a period has none), wind and gusts (none
+ * where a step has none), and the most significant condition of the periods centred in the day. Days without data are left out, and so is a day the steps reach
  * only at its midnight: the last step is an instant, with no hour of the day after it.
  */
 export function localDays(steps: readonly Step[], zone: string, count: number, now = clock.now()): Day[] {
@@ -60,7 +60,9 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
     const chances = periods.map(({ step }) => step.precipitation_probability_percent ?? step.ending?.probability);
     const probability = chances.includes(undefined) ? undefined : max(chances);
     const wind = max(instants.map((s) => s.wind_speed_ms));
-    const gusts = max(instants.map((s) => s.wind_gusts_ms));
+    const gusts = instants.some((s) => s.wind_gusts_ms === undefined)
+      ? undefined
+      : max(instants.map((s) => s.wind_gusts_ms));
     const condition = mostSignificant(centred.flatMap((s) => s.condition ?? s.ending?.condition ?? []));
     const first = steps[0]?.time ?? start;
     const last = steps.at(-1);
