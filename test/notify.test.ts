@@ -611,6 +611,18 @@ describe("notify_send by email", () => {
     expect(bodyOf(mail?.data)).toBe("Zaplaceno: 100\r\n5 kusů\r\nJan\r\nPoznámka: evil konec\r\n");
   });
 
+  test("the blank lines, spaces and tabs at the text's ends are left out, as Telegram leaves them out", async () => {
+    // A template whose first or last field is empty (a customer's note) begins or ends so: Telegram
+    // trims spaces, tabs and line breaks at both ends, and the mail would open on an empty screen.
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "\n\t  Objednávka 1042 zaplacena\n\n\tDěkujeme.\t\n \n",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("1042 zaplacena"));
+    expect(bodyOf(mail?.data)).toBe("Objednávka 1042 zaplacena\r\n\r\n\tDěkujeme.\r\n");
+  });
+
   test("a vertical tab or form feed is sent as a line break, and another control as a space, as on Telegram", async () => {
     // A mail client shows a raw control as nothing or as a box, and may end the text at a NUL.
     const result = await waiter.call("notify_send", {

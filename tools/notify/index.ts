@@ -73,7 +73,8 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
  * amount in it too. A letter with the combining ring above (U+030A), which Telegram deletes, is
  * composed (NFC): "ů" written as u and the ring, as macOS and some shops store it, would show as
  * "u"; composed, it is one character Telegram keeps. Only those: NFC of the whole text would
- * lengthen some (Devanagari's क़ is two).
+ * lengthen some (Devanagari's क़ is two). Spaces, tabs and line breaks at either end are left out,
+ * as Telegram leaves them out (tdlib's fix_formatted_text), where a mail would open on blank lines.
  */
 function asShown(text: string): string {
   return (
@@ -83,6 +84,7 @@ function asShown(text: string): string {
       // The C0 controls left, but the tab: Telegram keeps DEL and the C1 controls.
       .replace(/(?![\t\n\x7f-\x9f])\p{Cc}/gu, " ")
       .replace(/[\u202a-\u202e]/g, "")
+      .replace(/^[ \t\n]+|[ \t\n]+$/g, "")
   );
 }
 
