@@ -1280,6 +1280,47 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server whose blocklist names this machine, in its answer to RCPT TO, says so, with a login or none", async () => {
+    // Postfix's reject_rbl_client answers RCPT TO (smtpd_delay_reject, on by default) in its
+    // default_rbl_reply; Exim's dnslists and Microsoft 365 say it in their own words.
+    const refusals = {
+      "postfix@other.example":
+        "5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1",
+      "exim@other.example": "rejected because 127.0.0.1 is in a black list at zen.spamhaus.org",
+      "outlook@other.example": "5.7.606 Access denied, banned sending IP [127.0.0.1]",
+    };
+    const listing = await startMailServer({
+      allowInsecureAuth: true,
+      authOptional: true,
+      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onRcptTo(address, _session, callback) {
+        const said = refusals[address.address as keyof typeof refusals];
+        callback(Object.assign(new Error(said), { responseCode: address.address.startsWith("postfix") ? 554 : 550 }));
+      },
+    });
+    const to = Object.keys(refusals);
+    const loggedIn = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(listing.port, { to, user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    const anonymous = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(listing.port, { to }) });
+    try {
+      for (const team of [loggedIn, anonymous]) {
+        const told = text(await team.call("notify_send", { channel: "office", text: "Hello" }));
+        for (const [address, said] of Object.entries(refusals)) {
+          expect(told).toContain(
+            `${address}: The mail server refused it (${address.startsWith("postfix") ? 554 : 550} ${said}): not sent; the server takes no mail from this machine, whose address a blocklist names: send through another mail server (the channel's host, port, user and passwordEnv), or ask whoever runs it to take mail from this machine, as sending it again will not help.`,
+          );
+        }
+      }
+      expect(listing.received).toEqual([]);
+    } finally {
+      await loggedIn.close();
+      await anonymous.close();
+      await listing.close();
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({
