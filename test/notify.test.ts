@@ -324,21 +324,36 @@ describe("notify_send on Telegram", () => {
     setClock(clock.now() + 3_601_000);
   });
 
-  test("a group upgraded to a supergroup names its new chat id; a bot blocked or removed, or a chat not found, says what to do", async () => {
-    telegram.queue.push(
-      json(
-        400,
-        JSON.stringify({
-          ok: false,
-          error_code: 400,
-          description: "Bad Request: group chat was upgraded to a supergroup chat",
-          parameters: { migrate_to_chat_id: -1001987654321 },
-        }),
-      ),
-    );
-    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
-      /\(400: Bad Request: group chat was upgraded to a supergroup chat\); the group is now chat -1001987654321: put that id in the channel's chatIds/,
-    );
+  test("a message to a group upgraded to a supergroup goes to the supergroup, and the log names its id for chatIds", async () => {
+    // A group's members, history and bot go to the supergroup, which Telegram names in its refusal
+    // (migrate_to_chat_id): the people of the group are still the ones told.
+    const group = "-4012345678";
+    const supergroup = -1004012345678;
+    const upgraded = await startTelegram([group, String(supergroup)]);
+    upgraded.migrated.set(group, supergroup);
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [group], baseUrl: upgraded.origin },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "team", text: "Order 1042 is paid." });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ sent: [group], failed: [] });
+      expect(upgraded.delivered.map((m) => [String(m.chat_id), m.text])).toEqual([
+        [String(supergroup), "Order 1042 is paid."],
+      ]);
+      expect(team.stderr()).toContain(
+        `warning [notify] Telegram Bot API says group ${group} was upgraded to a supergroup, chat ${supergroup}, and the message went there: put that id in the channel's chatIds`,
+      );
+    } finally {
+      await team.close();
+      await upgraded.close();
+    }
+  });
+
+  test("a bot blocked or removed, or a chat not found, says what to do", async () => {
     telegram.queue.push(
       json(403, JSON.stringify({ ok: false, error_code: 403, description: "Forbidden: bot was blocked by the user" })),
     );

@@ -168,13 +168,15 @@ export function telegramSender(
 ): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
-      const chat = `${api.baseUrl.href} ${token} ${sameChat(chatId)}`;
+      /** The chat it goes to: `chatId`, or the supergroup Telegram says that group was upgraded to. */
+      let to = chatId;
+      const floodKey = () => `${api.baseUrl.href} ${token} ${sameChat(to)}`;
       /** The flood wait this message holds a turn in, once it has taken one. */
       let turn: FloodWait | undefined;
       /** Waits for this message's turn while a flood wait holds the chat; throws when it cannot. */
       const held = async () => {
         for (;;) {
-          const flood = floodWaits.get(chat);
+          const flood = floodWaits.get(floodKey());
           // Its turn has come, unless a 429 heard meanwhile asked for a new wait.
           if (!flood || flood === turn || !lessAgoThan(flood.at, flood.next - flood.at)) return;
           const left = flood.next - clock.now();
@@ -196,28 +198,37 @@ export function telegramSender(
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
-      const body = JSON.stringify({
-        chat_id: chatId,
-        ...(topicId === undefined ? {} : { message_thread_id: topicId }),
-        text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
-        ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
-        link_preview_options: { is_disabled: true },
-      });
+      const body = () =>
+        JSON.stringify({
+          chat_id: to,
+          ...(topicId === undefined ? {} : { message_thread_id: topicId }),
+          text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
+          ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
+          link_preview_options: { is_disabled: true },
+        });
       for (;;) {
         await held();
         const response = await api.send(
           `/bot${token}/sendMessage`,
-          { method: "POST", headers: { "content-type": "application/json" }, body },
+          { method: "POST", headers: { "content-type": "application/json" }, body: body() },
           call,
         );
+        // A group upgraded to a supergroup took its members and the bot there: the message goes
+        // to the supergroup, once, and the operator is told the id to put in chatIds.
+        const moved =
+          to === chatId && response.status === 400 ? refusal(response)?.parameters?.migrate_to_chat_id : undefined;
+        if (moved !== undefined) {
+          to = String(moved);
+          continue;
+        }
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
         const flood =
           wait === undefined ? undefined : { at: clock.now(), ms: wait * 1000, next: clock.now() + wait * 1000 };
-        if (flood) floodWaits.set(chat, flood);
+        if (flood) floodWaits.set(floodKey(), flood);
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
-          call.log.info(`${api.name} asked for ${wait} s without messages to chat ${chatId} (429); sending it then`);
+          call.log.info(`${api.name} asked for ${wait} s without messages to chat ${to} (429); sending it then`);
           // The message Telegram refused goes first once the wait is over; those held meanwhile after it.
           turn = flood;
           flood.next += PACE_MS;
@@ -227,6 +238,11 @@ export function telegramSender(
           continue;
         }
         api.read(sent, response);
+        if (to !== chatId) {
+          call.log.warning(
+            `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message went there: put that id in the channel's chatIds`,
+          );
+        }
         return;
       }
     },
