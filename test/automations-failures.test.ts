@@ -742,6 +742,35 @@ describe("automations are checked at start", () => {
     ]);
   });
 
+  test("a type without a dot on a Stripe or WooCommerce source, whose every type has one, stops waiter serve, naming the prefix meant", async () => {
+    const sources = JSON.stringify({
+      stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },
+      shop: { scheme: "woocommerce", secretEnv: "STRIPE_SECRET" },
+    });
+    const on = (source: string, type: string, where: object[] = []) => ({ ...TELL, when: { source, type, where } });
+    await expect(serve([on("stripe", "payment_intent")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "payment_intent" never matches: Stripe names every event object.event ("payment_intent.succeeded"), so no type stripe sends is without a dot ("payment_intent.", which takes each of them that begins so, perhaps)',
+    );
+    await expect(serve([on("shop", "order")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "order" never matches: WooCommerce names every webhook topic resource.event ("order.created") or action.hook, so no type shop sends is without a dot ("order.", which takes each of them that begins so, perhaps)',
+    );
+    await expect(
+      serve([on("shop", "order.", [{ path: "event.type", in: ["order.updated", "product"] }])], {
+        WAITER_WEBHOOKS_SOURCES: sources,
+      }),
+    ).rejects.toThrow('automation tell, when.where 1: "product" never matches: WooCommerce names every webhook topic');
+    // Prefixes, and a type the listener stores for a delivery that names none, are left as they are.
+    const fine = await serve(
+      [
+        on("stripe", "payment_intent*"),
+        { ...on("shop", "unknown"), name: "u" },
+        { ...on("shop", "action."), name: "a" },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+    );
+    await fine.close();
+  });
+
   test("an order status misspelt from one of WooCommerce's in a step is warned of at start with the status meant; a shop's own is not", async () => {
     const steps = (name: string, ...step: object[]) => ({ ...TELL, name, do: step, onFailure: { notify: "team" } });
     const lines: string[] = [];
@@ -1234,7 +1263,11 @@ describe("automations are checked at start", () => {
     for (const ids of ["[event.id]", "payload.event.id"]) {
       await (await serve([{ ...PAID, do: [{ tool: "events_ack", args: { ids: { path: ids } } }] }])).close();
     }
-    await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: "event.type", equals: "x" }] } }])).close();
+    await (
+      await serve([
+        { ...PAID, when: { ...PAID.when, where: [{ path: "event.type", equals: "payment_intent.succeeded" }] } },
+      ])
+    ).close();
   });
 
   test("the event's id or time of receipt, text that writes no number, given a number or an order id stops waiter serve", async () => {

@@ -99,6 +99,7 @@ export function checkAutomations({
     }
     checkSource(automation, sources);
     checkType(automation, schemes[automation.when.source]);
+    checkDotted(automation, schemes[automation.when.source]);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
@@ -261,6 +262,36 @@ function checkType(automation: Automation, scheme: string | undefined): void {
   const stem = typed(prefix);
   const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
   throw neverMatches(": when.type", type, meant);
+}
+
+/** How the senders whose every type has a dot name them, by scheme. */
+const DOTTED: Readonly<Record<string, string>> = {
+  stripe: 'Stripe names every event object.event ("payment_intent.succeeded")',
+  woocommerce: 'WooCommerce names every webhook topic resource.event ("order.created") or action.hook',
+};
+
+/**
+ * Throws a ConfigError when `automation`'s exact type, or a type a condition on `event.type` takes,
+ * has no dot on a source whose sender puts one in every type (`payment_intent`, `order`: meant as
+ * the prefix `payment_intent.`). `unknown` is the listener's own, for a delivery that names none.
+ */
+function checkDotted(automation: Automation, scheme: string | undefined): void {
+  const named = scheme === undefined ? undefined : DOTTED[scheme];
+  if (named === undefined) return;
+  const { type, source, where } = automation.when;
+  const undotted = (written: unknown): written is string =>
+    typeof written === "string" && written !== "unknown" && !written.includes(".") && typePrefix(written) === undefined;
+  const neverMatches = (what: string, written: string) =>
+    new ConfigError(
+      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${named}, so no type ${source} sends is without a dot (${JSON.stringify(`${written}.`)}, which takes each of them that begins so, perhaps)`,
+    );
+  if (undotted(type)) throw neverMatches(": when.type", type);
+  for (const [i, condition] of where.entries()) {
+    if (condition.path.trim() !== "event.type") continue;
+    const { test, value } = testOf(condition);
+    const stray = (test === "equals" ? [value] : test === "in" ? (value as unknown[]) : []).find(undotted);
+    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray);
+  }
 }
 
 /**
