@@ -771,6 +771,25 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a type a condition on event.type takes that when.type leaves out stops waiter serve, as the condition never holds for it", async () => {
+    const on = (type: string, where: object[]) => ({ ...TELL, when: { source: "stripe", type, where } });
+    // docs/automations.md's refunds, with Stripe's refund objects' own events added to the list.
+    const refunds = on("charge.", [{ path: "event.type", in: ["charge.refunded", "refund.created"] }]);
+    await expect(serve([refunds])).rejects.toThrow(
+      'automation tell, when.where 1: "refund.created" never matches: when.type "charge." takes only the types that begin with "charge.", so event.type is never "refund.created" on the events it takes (leave type out, or widen it, to take that type too)',
+    );
+    await expect(
+      serve([on("payment_intent.succeeded", [{ path: " event.type", equals: "charge.succeeded" }])]),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "charge.succeeded" never matches: when.type "payment_intent.succeeded" takes only that type, so event.type is never "charge.succeeded" on the events it takes',
+    );
+    const fine = await serve([
+      on("charge.", [{ path: "event.type", in: ["charge.refunded", "charge.dispute.created"] }]),
+      { ...TELL, name: "any", when: { source: "stripe", where: [{ path: "event.type", equals: "refund.created" }] } },
+    ]);
+    await fine.close();
+  });
+
   test("an order status misspelt from one of WooCommerce's in a step is warned of at start with the status meant; a shop's own is not", async () => {
     const steps = (name: string, ...step: object[]) => ({ ...TELL, name, do: step, onFailure: { notify: "team" } });
     const lines: string[] = [];

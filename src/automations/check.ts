@@ -100,6 +100,7 @@ export function checkAutomations({
     checkSource(automation, sources);
     checkType(automation, schemes[automation.when.source]);
     checkDotted(automation, schemes[automation.when.source]);
+    checkTypeTaken(automation);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
@@ -262,6 +263,30 @@ function checkType(automation: Automation, scheme: string | undefined): void {
   const stem = typed(prefix);
   const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
   throw neverMatches(": when.type", type, meant);
+}
+
+/**
+ * Throws a ConfigError when a condition on `event.type` takes a type `automation`'s own type, or
+ * prefix, leaves out: on the events it takes, event.type is never that one.
+ */
+function checkTypeTaken(automation: Automation): void {
+  const { type, where } = automation.when;
+  if (type === undefined) return;
+  const prefix = typePrefix(type);
+  const takes = prefix === undefined ? "only that type" : `only the types that begin with ${JSON.stringify(prefix)}`;
+  for (const [i, condition] of where.entries()) {
+    if (condition.path.trim() !== "event.type") continue;
+    const { test, value } = testOf(condition);
+    const stray = (test === "equals" ? [value] : test === "in" ? (value as unknown[]) : []).find(
+      (given): given is string =>
+        typeof given === "string" && (prefix === undefined ? given !== type : !given.startsWith(prefix)),
+    );
+    if (stray === undefined) continue;
+    const widen = prefix === undefined ? "" : " (leave type out, or widen it, to take that type too)";
+    throw new ConfigError(
+      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(stray)} never matches: when.type ${JSON.stringify(type)} takes ${takes}, so event.type is never ${JSON.stringify(stray)} on the events it takes${widen}`,
+    );
+  }
 }
 
 /** How the senders whose every type has a dot name them, by scheme. */
