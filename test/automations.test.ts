@@ -107,6 +107,22 @@ async function onFailureOutcomes(extra: Record<string, string> = {}) {
       ),
       `  onFailure: told — Sent on team to ${CHAT}.`,
     ]);
+    // A token whose toolsets are events alone reads from the event whether the team was told.
+    const reader = await startWaiter(env(automations, settings), { allow: (tool) => tool.name.startsWith("events_") });
+    try {
+      const read = await reader.call("events_get", { id: event.id });
+      expect(read.structuredContent).toMatchObject({
+        automations: [
+          { name: "stripe-paid", status: "failed, onFailure told" },
+          { name: "paid-gone", status: "failed, onFailure not told" },
+        ],
+      });
+      expect(text(read)).toContain(
+        "Automations on it: stripe-paid (failed, onFailure told), paid-gone (failed, onFailure not told).",
+      );
+    } finally {
+      await reader.close();
+    }
   } finally {
     await agent.close();
     await server.close();

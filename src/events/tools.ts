@@ -26,7 +26,7 @@ import {
   repeatedKeysNote,
   summary,
 } from "./present.js";
-import { type EventFilter, type EventStore, type StoredEvent, sourcesHeld } from "./store.js";
+import { type EventFilter, type EventStore, type RunRecord, type StoredEvent, sourcesHeld } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
@@ -271,7 +271,7 @@ function fullEvent(
   event: StoredEvent,
   fields: string[] | undefined,
   partsBy: PartsBy,
-  runs: { automation: string; status: string; dryRun: boolean }[] = [],
+  runs: Pick<RunRecord, "automation" | "status" | "dryRun" | "notice" | "noticeOutcome">[] = [],
   /** Why no automation ran on it, when one might have. */
   noRun?: string,
 ) {
@@ -316,10 +316,11 @@ function fullEvent(
       ...(said.length > 0 ? { note: said.join(" ") } : {}),
       ...(runs.length
         ? {
-            // A dry run acted on nothing: it never reads as plainly "done".
+            // A dry run acted on nothing: it never reads as plainly "done". A failed run says whether
+            // its onFailure told the team, for a reader not served automations_runs too.
             automations: runs.map((run) => ({
               name: run.automation,
-              status: run.dryRun ? `dry run, ${run.status}` : run.status,
+              status: [run.dryRun ? "dry run" : "", run.status, onFailureOf(run)].filter(Boolean).join(", "),
             })),
           }
         : {}),
@@ -375,12 +376,23 @@ function fieldNames(parsed: Record<string, unknown>): string {
   return names.length ? `its fields are: ${quoted.join(", ")}${more}` : "it has none";
 }
 
+/**
+ * What became of a failed run's onFailure message, in automations_runs' words: told, not told, not
+ * tried, interrupted; while it is owed, waiting or started. "" for a run that had none to tell.
+ */
+function onFailureOf(run: Pick<RunRecord, "notice" | "noticeOutcome">): string {
+  const status = run.noticeOutcome?.status ?? (run.notice && (run.notice.status === "started" ? "started" : "waiting"));
+  return status ? `onFailure ${status}` : "";
+}
+
 /** Where a run that failed or is not over says how far it got: a model finishing it by hand needs its step and arguments. */
 function whereRunsAre(event: ReturnType<typeof fullEvent>, session: Serving): string {
   if (!session.serves("automations_runs")) return "";
   const statuses = event.automations?.map((a) => a.status) ?? [];
   const told = [
-    ...(statuses.some((s) => s.endsWith("failed")) ? ["the step a failed one stopped at, why, and its arguments"] : []),
+    ...(statuses.some((s) => / failed\b|^failed\b/.test(s))
+      ? ["the step a failed one stopped at, why, and its arguments"]
+      : []),
     ...(statuses.some((s) => s.endsWith("running"))
       ? ["the step a running one is at, and why it waits if it does"]
       : []),
