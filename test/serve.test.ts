@@ -941,7 +941,7 @@ describe("sessions", () => {
       return opened;
     });
     try {
-      for (const accept of ["text/html", "text/event-stream"]) {
+      for (const accept of ["text/html", "text/event-stream;q=0, text/plain"]) {
         const refused = await initializeAt(served.url, { accept });
         expect(refused.statusCode).toBe(406);
         await refused.body.dump();
@@ -1025,6 +1025,53 @@ describe("sessions", () => {
       }
       // One that takes neither is still refused, saying what to send.
       const refused = await initializeAt(served.url, { accept: "text/html" });
+      expect(refused.statusCode).toBe(406);
+      await refused.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a client whose Accept names the event stream but not JSON (text/event-stream alone, as claude.ai's connector sends, or with */*) is answered as a stream", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1` },
+    );
+    try {
+      for (const accept of ["text/event-stream", "text/event-stream, */*", "application/*, text/event-stream"]) {
+        const headers = { "content-type": "application/json", accept };
+        const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers });
+        expect(opened.statusCode, accept).toBe(200);
+        expect(opened.headers["content-type"], accept).toMatch(/^text\/event-stream/);
+        expect(await opened.body.text(), accept).toMatch(/^data: .*"serverInfo":\{"name":"waiter"/m);
+        const inSession = {
+          ...headers,
+          "mcp-session-id": opened.headers["mcp-session-id"] as string,
+          "mcp-protocol-version": "2025-06-18",
+        };
+        const told = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+          headers: inSession,
+        });
+        expect(told.statusCode, accept).toBe(202);
+        await told.body.dump();
+        const called = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 2,
+            method: "tools/call",
+            params: { name: "currency_convert", arguments: { amount: 100, from: "EUR", to: "CZK" } },
+          }),
+          headers: inSession,
+        });
+        expect(called.statusCode, accept).toBe(200);
+        expect(called.headers["content-type"], accept).toMatch(/^text\/event-stream/);
+        expect(await called.body.text(), accept).toMatch(/^data: \{"result":\{.*"jsonrpc":"2\.0","id":2\}$/m);
+      }
+      // The event stream taken at no weight is not taken.
+      const refused = await initializeAt(served.url, { accept: "text/event-stream;q=0, text/html" });
       expect(refused.statusCode).toBe(406);
       await refused.body.dump();
     } finally {

@@ -43,20 +43,23 @@ export function bearerRefusal(
 }
 
 /**
- * Whether an Accept header takes JSON but names no event stream: connectors that send
- * `application/json` alone, any type, or no Accept at all, whom the SDK's transport refuses with 406
- * (it wants both named), so that they cannot connect. MCP lets a server answer such a POST in JSON.
+ * How a POST is answered by what its Accept takes: `"stream"` where it names the event stream,
+ * `"json"` where it takes JSON but names no event stream (connectors that send `application/json`
+ * alone, any type, or no Accept at all), undefined where it takes neither. The SDK's transport
+ * refuses with 406 any that does not name both, as claude.ai's connector, which sends
+ * `text/event-stream` alone, or one of those could not connect. MCP lets a server answer a POST
+ * either way.
  */
-function takesJsonOnly(accept: string | undefined): boolean {
-  if (accept === undefined) return true;
+function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
+  if (accept === undefined) return "json";
   const ranges = accept.split(",").flatMap((part) => {
     const [range = "", ...params] = part.split(";").map((piece) => piece.trim().toLowerCase());
     return params.some((param) => /^q=0(\.0*)?$/.test(param)) ? [] : [range];
   });
-  return (
-    !ranges.includes("text/event-stream") &&
-    ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")
-  );
+  if (ranges.includes("text/event-stream")) return "stream";
+  return ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")
+    ? "json"
+    : undefined;
 }
 
 /**
@@ -98,9 +101,11 @@ export async function serveThrough(
 ) {
   // The body was read as JSON: the transport is given it, and does not read the request's.
   const bodyRead = req.method !== "POST" || req.body !== undefined;
-  const jsonOnly = req.method === "POST" && req.body !== undefined && takesJsonOnly(req.headers.accept);
-  // Media types are case-insensitive (RFC 9110 §8.3.1), and the transport looks for Accept's in lower case.
-  const accept = jsonOnly ? "application/json, text/event-stream" : req.headers.accept?.toLowerCase();
+  const answered = req.method === "POST" && req.body !== undefined ? answeredAs(req.headers.accept) : undefined;
+  const jsonOnly = answered === "json";
+  // The transport answers a POST as a stream where Accept names both types, and looks for them in
+  // lower case: media types are case-insensitive (RFC 9110 §8.3.1).
+  const accept = answered ? "application/json, text/event-stream" : req.headers.accept?.toLowerCase();
   const listener = getRequestListener(
     async (webRequest) => {
       let asked = webRequest;
