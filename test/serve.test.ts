@@ -893,6 +893,25 @@ describe("sessions", () => {
     }
   });
 
+  test("an OPTIONS from no page passes the Host check as every request does, and is told the methods /mcp takes", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      // A name a rebinding page or a misconfigured proxy brings: refused, as a GET or a POST is.
+      const foreign = await request(`${served.url}/mcp`, { method: "OPTIONS", headers: { host: "evil.example" } });
+      expect(foreign.statusCode).toBe(403);
+      expect(foreign.headers["access-control-allow-methods"]).toBeUndefined();
+      expect(((await foreign.body.json()) as { error: string }).error).toMatch(/^refused: Host "evil\.example"/);
+      // Asked by its own name, it says what /mcp takes, as HTTP has OPTIONS do, with no CORS to a page that is not one.
+      const own = await request(`${served.url}/mcp`, { method: "OPTIONS" });
+      expect(own.statusCode).toBe(204);
+      expect(own.headers.allow).toBe("GET, POST, DELETE, OPTIONS");
+      expect(own.headers["access-control-allow-methods"]).toBeUndefined();
+      await own.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a DELETE the transport refuses ends nothing, here or in the store; one it takes ends both", async () => {
     // Sessions are kept in the event store, which webhook sources open.
     const served = await inProcess(

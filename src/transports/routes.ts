@@ -109,7 +109,7 @@ function refuseOversized(refused: Refused): RequestHandler {
  * CORS for MCP clients in a browser page (a web app of the company's; not the MCP Inspector 2, which
  * calls from its own server): they may send MCP's headers, and read a 401's challenge, the
  * session's id and a refusal's Retry-After. The listener runs it for a request of an allowed Origin
- * (waiter's own, or one in webhooks.allowedOrigins), or of none, before any answer to it.
+ * (waiter's own, or one in webhooks.allowedOrigins), before any answer to it.
  */
 export const pageAccess = cors({
   origin: true,
@@ -367,9 +367,12 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
   });
 }
 
+/** The methods /mcp takes: OPTIONS for a browser's preflight, which pageAccess answers. */
+const ALLOW = "GET, POST, DELETE, OPTIONS";
+
 /** The 405 to a method /mcp does not take, naming those it does. */
 const notAllowed: RequestHandler = (_req, res) => {
-  res.set("allow", "GET, POST, DELETE, OPTIONS");
+  res.set("allow", ALLOW);
   rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
 };
 
@@ -443,6 +446,8 @@ export function mountRoutes(
   );
   web.get("/mcp", ...auth, handle);
   web.delete("/mcp", ...auth, handle);
+  // An OPTIONS from no page, no preflight, is told the methods (RFC 9110 §9.3.7).
+  web.options("/mcp", (_req, res) => void res.set("allow", ALLOW).status(204).end());
   web.all("/mcp", notAllowed);
   web.use("/mcp", jsonRpcErrors(log, refused));
 }

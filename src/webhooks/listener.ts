@@ -141,10 +141,11 @@ export function listenerApp(parts: ListenerParts): {
     // Before any answer, so that a page whose origin is allowed reads each refusal below; one not
     // allowed reads none. Its preflight is answered here, so that the request it clears comes and
     // reads its refusal; past the address's cap, its connection is closed as the 503's would be.
+    // A request with no Origin is from no page: an OPTIONS then is no preflight, and is checked.
     const allowed = originCheck(webhooks);
     app.all("/mcp", (req, res, next) => {
       const { origin } = req.headers;
-      if (origin !== undefined && !allowed(origin, req.socket.localPort ?? 0)) {
+      if (origin === undefined || !allowed(origin, req.socket.localPort ?? 0)) {
         next();
         return;
       }
