@@ -252,12 +252,15 @@ export function registerEventResources(
    * every event up to a number, so a drop of thousands is matched against these alone.
    */
   const seqs = new Map<string, number>();
+  /** The events subscribed to while the store could not say their sequence numbers: looked up at a drop. */
+  const unsure = new Set<string>();
   const named = (uri: string) => idIn(uri) ?? asRead(uri);
   const drop = (uri: string) => {
     const given = held.get(named(uri));
     if (given === undefined) return;
     held.delete(named(uri));
     seqs.delete(named(uri));
+    unsure.delete(named(uri));
     subscribed.delete(given);
   };
   /** The event `id` names, undefined when none is stored; null when the store cannot say, which is no reason to refuse a subscription. */
@@ -270,8 +273,11 @@ export function registerEventResources(
     subscribed.add(uri);
     if (seq !== undefined) seqs.set(name, seq);
     else if (name !== RECENT_URI) {
+      unsure.add(name);
       void lookUp(name).then((event) => {
-        if (event && held.get(name) === uri) seqs.set(name, event.seq);
+        if (event === null || held.get(name) !== uri) return;
+        unsure.delete(name);
+        if (event) seqs.set(name, event.seq);
       });
     }
   };
@@ -364,9 +370,16 @@ export function registerEventResources(
   });
   // A dropped event changes: a read says it is gone. The list changes where it showed one, or said
   // that older events were stored: where no more than it shows are left.
-  const stopGone = store.onGone(({ through, left }) => {
+  const stopGone = store.onGone(async ({ through, left }) => {
     const gone = [...seqs].filter(([, seq]) => seq <= through).map(([id]) => id);
     for (const id of gone) seqs.delete(id);
+    for (const id of [...unsure]) {
+      const event = await lookUp(id);
+      if (event === null || !unsure.has(id)) continue;
+      unsure.delete(id);
+      if (event) seqs.set(id, event.seq);
+      else gone.push(id);
+    }
     if (left <= RECENT_COUNT) gone.push(RECENT_URI);
     notify(gone);
     if (left < RECENT_COUNT) listChanged();

@@ -2190,3 +2190,22 @@ test("a payload is cut by the bytes it takes as JSON, never inside a character",
     expect(Buffer.byteLength(shown?.[1] ?? ""), name).toBeGreaterThan(16_370);
   }
 });
+
+test("an event subscribed to while the store could not answer is told when retention drops it", async () => {
+  const { store, client } = await served();
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  const { id } = await addTrial(store, "u1");
+  const get = vi.spyOn(store, "get").mockRejectedValue(new Error("disk I/O error"));
+  await client.subscribeResource({ uri: `events://event/${id}` });
+  get.mockRestore();
+  await store.expire(clock.now() + 400 * 86_400_000);
+  await expect.poll(() => updates).toEqual([`events://event/${id}`]);
+  // Told once: a later drop does not tell it again.
+  await addTrial(store, "u2");
+  await store.expire(clock.now() + 800 * 86_400_000);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(updates).toEqual([`events://event/${id}`]);
+});
