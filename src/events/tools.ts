@@ -737,7 +737,9 @@ export function eventsToolset(
             // Counted in ticks, not read off the clock: progress must only go up (MCP), and a clock
             // set back while the call waits would take it back.
             let ticks = 0;
+            let ended = false;
             const finish = (event: StoredEvent | undefined) => {
+              ended = true;
               unsubscribe();
               clearTimeout(timer);
               clearInterval(ticker);
@@ -746,17 +748,32 @@ export function eventsToolset(
               resolve(event);
             };
             // The oldest match after the cursor, which ends the wait; a store that cannot answer
-            // ends it too, and the look after it says why.
-            const look = () =>
+            // ends it too, and the look after it says why. One look at a time: events told while it
+            // is under way are looked for once more after it, so a burst told to many waits costs
+            // each a look or two, not one per event (a round trip each, to a PostgreSQL store).
+            let looking = false;
+            let again = false;
+            const look = () => {
+              if (looking) {
+                again = true;
+                return;
+              }
+              looking = true;
+              again = false;
               store.firstAfter(filter, after).then(
-                (oldest) => oldest && finish(oldest),
+                (oldest) => {
+                  looking = false;
+                  if (oldest) finish(oldest);
+                  else if (again && !ended) look();
+                },
                 () => finish(undefined),
               );
+            };
             // Subscribe before looking, so an event committed in between is not missed. An event
             // told looks again rather than answering: an older one may be told after it (another
             // process's, which this one hears of only at its next poll of the store).
             const unsubscribe = store.subscribe((event) => {
-              if (matches(event)) void look();
+              if (matches(event)) look();
             });
             const timer = setTimeout(() => finish(undefined), timeout);
             const ticker = setInterval(() => {
@@ -771,7 +788,7 @@ export function eventsToolset(
             call.stopping?.addEventListener("abort", onAbort, { once: true });
             // Cancelled or stopping during the look for the cursor: the listener came too late to hear it.
             if (call.signal.aborted || call.stopping?.aborted) onAbort();
-            void look();
+            look();
           });
           if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
           if (!found) {

@@ -2209,3 +2209,20 @@ test("an event subscribed to while the store could not answer is told when reten
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(updates).toEqual([`events://event/${id}`]);
 });
+
+test("waits from many sessions at once look at the store a few times each through a burst, not once per event", async () => {
+  const { store, call } = await served();
+  const since = `c${await store.latestSeq()}`;
+  // Each look a round trip, as to a PostgreSQL store, while the burst is committed and told.
+  const look = store.firstAfter.bind(store);
+  const looks = vi.spyOn(store, "firstAfter").mockImplementation(async (...args) => {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return look(...args);
+  });
+  const waits = Array.from({ length: 10 }, () => call("events_wait", { since, timeout_s: 5 }));
+  await vi.waitFor(() => expect(looks).toHaveBeenCalledTimes(10));
+  await Promise.all(Array.from({ length: 30 }, (_, i) => addTrial(store, `b${i}`)));
+  for (const result of await Promise.all(waits)) expect(result.structuredContent).toMatchObject({ timed_out: false });
+  const fromStart = looks.mock.calls.filter(([, after]) => `c${after}` === since);
+  expect(fromStart.length).toBeLessThanOrEqual(30);
+});
