@@ -239,6 +239,7 @@ export function createServer(
   };
 
   const toolTimeoutMs = config.core.toolTimeout * 1000;
+  const client: ClientCuts = {};
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
   const serves = (name: string) => inputs.has(name);
@@ -253,7 +254,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, toolTimeoutMs, toolLog(tool, log), serves, stopping, cut),
+      toolCallback(tool, toolTimeoutMs, toolLog(tool, log), serves, client, stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
   };
@@ -535,11 +536,20 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
  * schema after.
  */
+/** What a session's client showed of its own timeout: see ToolCall's `clientCutMs`. */
+interface ClientCuts {
+  cutMs?: number;
+}
+
+/** A cancellation's reason that says the client's own timeout cut the call: the SDK's "Request timed out". */
+const TIMED_OUT = /timed?[ -]?out/i;
+
 function toolCallback(
   tool: Tool,
   toolTimeoutMs: number,
   log: Log,
   serves: (name: string) => boolean,
+  client: ClientCuts,
   stopping?: AbortSignal,
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {
@@ -563,15 +573,31 @@ function toolCallback(
     const { signal, end } = eitherSignal(extra.signal, cut);
     // Each request of the call listens on it, one to each target of a channel at once: no number is a leak.
     setMaxListeners(0, signal);
+    const started = clock.now();
+    const onCancel = () => {
+      if (!TIMED_OUT.test(String(extra.signal.reason))) return;
+      client.cutMs = Math.min(client.cutMs ?? Number.POSITIVE_INFINITY, clock.now() - started);
+    };
+    extra.signal.addEventListener("abort", onCancel, { once: true });
     let result: CallToolResult;
     try {
       result = await runTool(
         tool,
         args,
-        { signal, deadline: clock.now() + ms, log: callLog, progress, serves, stopping, ...(caller ? { caller } : {}) },
+        {
+          signal,
+          deadline: started + ms,
+          log: callLog,
+          progress,
+          serves,
+          stopping,
+          ...(caller ? { caller } : {}),
+          ...(client.cutMs === undefined ? {} : { clientCutMs: client.cutMs }),
+        },
         cut,
       );
     } finally {
+      extra.signal.removeEventListener("abort", onCancel);
       end();
     }
     const [first] = result.content;

@@ -28,6 +28,11 @@ export interface ToolCall extends Call, Serving {
    * for an automation its run, event and step. Absent over stdio, whose one client is the user's.
    */
   caller?: string;
+  /**
+   * How long, in ms, the session's client let the shortest of its earlier calls run before it cut
+   * it for taking too long (its own timeout): a call that waits ends before that, with what it has.
+   */
+  clientCutMs?: number;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
   /**

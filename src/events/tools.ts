@@ -686,7 +686,12 @@ export function eventsToolset(
         deadline: (args) => (args.timeout_s ?? 30) + 5,
         async run(args, call) {
           await checkSource(args.source);
-          const timeout = (args.timeout_s ?? 30) * 1000;
+          const asked = (args.timeout_s ?? 30) * 1000;
+          // Ended a second before the client's own timeout cut an earlier call: a wait cut answers nothing, not even its cursor.
+          const timeout =
+            call.clientCutMs === undefined
+              ? asked
+              : Math.min(asked, 1000 * Math.max(1, Math.floor(call.clientCutMs / 1000) - 1));
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : await store.latestSeq();
@@ -798,8 +803,13 @@ export function eventsToolset(
             const late = await store.firstAfter(filter, after);
             if (late) return answered(late);
             const cursor = cursorOf(Math.max(after, latest));
+            const shortened =
+              timeout < asked && !call.stopping?.aborted
+                ? `This client cut an earlier call after ${Math.floor((call.clientCutMs ?? 0) / 1000)} s for taking too long, so the wait ended after ${timeout / 1000} s, before that.`
+                : undefined;
             const note = [
               call.stopping?.aborted ? STOPPING : undefined,
+              shortened,
               (await droppedMeanwhile()).note,
               wooHint(filter) ?? (await typeHint(store, filter, latest)),
             ]

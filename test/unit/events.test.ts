@@ -2226,3 +2226,17 @@ test("waits from many sessions at once look at the store a few times each throug
   const fromStart = looks.mock.calls.filter(([, after]) => `c${after}` === since);
   expect(fromStart.length).toBeLessThanOrEqual(30);
 });
+
+test("events_wait in a session whose client cut an earlier call for its timeout ends before it, with the cursor", async () => {
+  const { client } = await served();
+  const wait = (timeout_s: number) =>
+    client.callTool({ name: "events_wait", arguments: { timeout_s } }, undefined, { timeout: 2_500 });
+  await expect(wait(5)).rejects.toThrow(/Request timed out/);
+  const result = (await wait(5)) as CallToolResult;
+  expect(result.isError).toBeFalsy();
+  expect(result.structuredContent).toMatchObject({
+    timed_out: true,
+    cursor: expect.stringMatching(/^c\d+$/),
+    note: expect.stringContaining("cut an earlier call after 2 s"),
+  });
+});
