@@ -298,6 +298,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.latestSeq()).toBe(e5.seq);
     });
 
+    test("a thousand and more acknowledgements made through another connection at once are each told", async () => {
+      const { store, another } = await open({ ...LOOSE, maxEvents: 2_000 });
+      const other = await another();
+      const ids = (await addMany(store, 1_100)).map((e) => e.id);
+      const told = new Set<string>();
+      store.onAck((acked) => {
+        for (const id of acked) told.add(id);
+      });
+      // Eleven calls of events_ack's hundred, made before this connection looks again.
+      for (let i = 0; i < ids.length; i += 100) await other.ack(ids.slice(i, i + 100));
+      await expect.poll(() => told.size, { timeout: 2000, interval: 20 }).toBe(ids.length);
+    });
+
     test("acknowledging is idempotent and says what it did", async () => {
       const { store } = await open();
       const a = await stored(store, event());
