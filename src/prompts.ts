@@ -118,7 +118,7 @@ export function registerPrompts(
     {
       tool: "events_list",
       about: "waiting events",
-      overnight: true,
+      // Every event not acknowledged, whenever it came: what today holds, not what came in since yesterday.
       ask: "Events: events_list with unacked_only true and limit 100, the first page only; say how many wait (more than 100 when it says older events match) and of which types.",
     },
     {
@@ -164,7 +164,7 @@ export function registerPrompts(
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
     const placeDescription = `Where to give today's weather for; without it, the brief ${briefParts.length > 0 ? "has no weather" : "asks for one"}.`;
-    // Orders placed and events waiting are what happened; stock, rates and the weather what today holds.
+    // Orders placed are what came in; stock, events waiting, rates and the weather what today holds.
     const overnight = briefParts.some((part) => "overnight" in part);
     const today = forecast !== undefined || briefParts.some((part) => !("overnight" in part));
     const held = overnight

@@ -734,7 +734,7 @@ test("the morning brief's place says that without it the brief has no weather, w
   expect(asked?.description).toBe("Where to give today's weather for; without it, the brief asks for one.");
 });
 
-test("the morning brief says it tells what came in since yesterday only when it has orders or events to tell", async () => {
+test("the morning brief says it tells what came in since yesterday only when it has orders to tell", async () => {
   const described = async (extra: Record<string, string>) =>
     (await (await client(extra)).listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description;
   expect(await described({})).toBe(
@@ -744,12 +744,14 @@ test("the morning brief says it tells what came in since yesterday only when it 
   expect(await described({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" })).toBe(
     "What today holds: rates, weather.",
   );
-  // Orders placed and events waiting are what happened: a brief of them alone holds nothing of today.
-  expect(await described({ WAITER_TOOLSETS: "events" })).toBe(
-    "What came in since yesterday (since Friday on a Monday): waiting events.",
-  );
+  // The events waiting are every one not acknowledged, whenever it came: what today holds.
+  expect(await described({ WAITER_TOOLSETS: "events" })).toBe("What today holds: waiting events.");
   expect(await described({ WAITER_TOOLS: "eshop_orders_list,events_list" })).toBe(
-    "What came in since yesterday (since Friday on a Monday): orders, waiting events.",
+    "What came in since yesterday (since Friday on a Monday) and what today holds: orders, waiting events.",
+  );
+  // Orders placed are what came in: a brief of them alone holds nothing of today.
+  expect(await described({ WAITER_TOOLS: "eshop_orders_list" })).toBe(
+    "What came in since yesterday (since Friday on a Monday): orders.",
   );
 });
 
