@@ -119,7 +119,8 @@ export function registerPrompts(
       tool: "events_list",
       about: "waiting events",
       // Every event not acknowledged, whenever it came: what today holds, not what came in since yesterday.
-      ask: "Events: events_list with unacked_only true and limit 100, the first page only; say how many wait (more than 100 when it says older events match) and of which types.",
+      // A page of long lines holds fewer than 100.
+      ask: "Events: events_list with unacked_only true and limit 100, the first page only; say how many wait (more than it lists when it says older events match) and of which types.",
     },
     {
       tool: "currency_rates",

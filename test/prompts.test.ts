@@ -797,3 +797,29 @@ test("the morning brief counts the new orders by status: the shop lists failed a
     setClock();
   }
 });
+
+test("the morning brief counts the waiting events a page holds, which long lines make fewer than 100", async () => {
+  // A shop writing in Japanese sends events whose lines take three bytes a character: a page of
+  // 100 holds fewer, and says older events match while far fewer than 100 wait.
+  const waiter = await startWaiter(
+    { ...env, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
+    { listener: true },
+  );
+  closing.push(waiter.close);
+  for (let i = 0; i < 80; i++) {
+    const posted = await request(`${waiter.listenerUrl}/webhooks/shop`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "order.created", id: i, note: "配達は午前中にお願いします。".repeat(12) }),
+    });
+    expect(posted.statusCode).toBe(200);
+  }
+  const listed = await waiter.call("events_list", { unacked_only: true, limit: 100 });
+  const page = listed.structuredContent as { events: unknown[]; next_before?: string };
+  expect(page.events.length).toBeLessThan(80);
+  expect(page.next_before).toBeDefined();
+  const brief = textOf(await waiter.client.getPrompt({ name: "morning_brief", arguments: {} }));
+  const line = brief.split("\n").find((line) => line.includes("events_list")) ?? "";
+  expect(line).not.toMatch(/more than 100/);
+  expect(line).toContain("say how many wait (more than it lists when it says older events match)");
+});
