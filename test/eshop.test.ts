@@ -468,6 +468,15 @@ describe("orders", () => {
     expect(found.orders.map((o) => o.id).sort()).toEqual([7003, 7051, 7078]);
     const byNumber = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { search: "#7084" }));
     expect(byNumber.orders.map((o) => o.id)).toEqual([7084]);
+    // The shop's search finds an item's name too: who bought a product is one call, which a model
+    // knows only if the argument says so.
+    const grinders = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { search: "Hand Grinder" }));
+    expect(grinders.orders.map((o) => o.id)).toContain(7084);
+    const { tools } = await server.client.listTools();
+    const search = tools.find((t) => t.name === "eshop_orders_list")?.inputSchema.properties?.search as {
+      description?: string;
+    };
+    expect(search.description).toBe("In the name, email, address, item names or order number.");
 
     const newest = woo.shop.order(O.pendingStockManaged);
     const day = data<{ orders: Summary[] }>(

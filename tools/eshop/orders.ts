@@ -352,7 +352,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
         .optional()
         .describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
-      search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
+      search: z
+        .string()
+        .trim()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("In the name, email, address, item names or order number."),
       customer_id: digits(z.number().int().positive()).optional().describe("From eshop_customers_list."),
       ...paging,
     },
