@@ -469,6 +469,14 @@ test("every docker compose command the docs give for docs/compose.yml names serv
   expect(named.filter(([, service]) => !services.has(service))).toEqual([]);
 });
 
+test("every docker compose command the docs give names docs/compose.yml: from the repository's root, compose finds no file else", () => {
+  const commands = pages.flatMap((page) =>
+    [...read(page).matchAll(/docker compose(?: -[\w-]+(?: [^ `-][^ `]*)?)* (?!-)[\w-]+/g)].map((m) => [page, m[0]]),
+  );
+  expect(commands.length).toBeGreaterThan(3);
+  expect(commands.filter(([, command]) => !command?.startsWith("docker compose -f docs/compose.yml "))).toEqual([]);
+});
+
 test("the proxies the docs set up say to let the proxy's address hold every connection, and the replicas' environment does", () => {
   const { maxConnections, maxConnectionsPerClient } = webhookSettings;
   expect(replicaEnv[maxConnectionsPerClient.env]).toBe(String(maxConnections.schema.parse(undefined)));
