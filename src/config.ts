@@ -177,6 +177,8 @@ export interface Config {
   file?: string;
   /** What to warn of at start: variables of the environment that look like misspelt settings. */
   warnings: string[];
+  /** What to say at start: the config file's keys a flag or a variable beats, which are not read. */
+  notices: string[];
   /** The HTTP proxy the environment names for upstream requests (HTTPS_PROXY...), not a setting of waiter's. */
   proxy?: HttpProxy;
   /**
@@ -236,6 +238,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
   const givenInFile = new Set<string>();
+  const notices: string[] = [];
   /** Each setting with its variable, as a message that asks to set it names it. */
   const withVariable = new Map<string, string>();
   for (const section of sections) {
@@ -252,6 +255,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       // mark of a JSON file a Windows editor saved, read into a variable) are no part of it:
       // WAITER_DATA_DIR=/data\r would be another directory. A secret's are refused instead.
       const envValue = setting.secret ? secrets.optional(setting.env) : settingFromEnv(sources.env, setting.env);
+      // The image's own environment (WAITER_LISTEN, WAITER_DATA_DIR) beats a config file mounted in it.
+      const beats = override !== undefined ? flagName(name) : envValue !== undefined ? setting.env : undefined;
+      if (beats && fileValues?.[name] !== undefined) notices.push(`${path} in ${file} is not read: ${beats} beats it`);
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);
@@ -369,6 +375,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     toolsets: toolsetValues,
     ...(file ? { file } : {}),
     warnings,
+    notices,
     ...(proxy ? { proxy } : {}),
     origin,
     named,

@@ -599,6 +599,8 @@ export async function main(): Promise<string | undefined> {
   const log = new Log(config.core.logLevel);
   logWarnings(log);
   for (const line of config.warnings) log.warning(line);
+  // Where the operator's settings come from is theirs to mend; a client can do nothing with it.
+  for (const line of config.notices) log.operatorOnly("notice", line);
   process.on("unhandledRejection", (reason) => log.fault("unhandled rejection", reason));
   // Node's own report of it is several lines without time or level: journald would file it as info.
   process.on("uncaughtException", (err) => {

@@ -244,6 +244,21 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_OPEN_METEO_API_KEY: `k\${EY}` }).toolsets.weather?.openMeteoApiKey).toBe(`k\${EY}`);
   });
 
+  test("a key of the config file that a variable or a flag beats is said to be unread, as the image's own WAITER_LISTEN beats listen", () => {
+    const path = file({ listen: "0.0.0.0:9000", dataDir: "/srv/waiter", weather: { contact: "it@example.com" } });
+    const image = { WAITER_LISTEN: "0.0.0.0:8790", WAITER_DATA_DIR: "/data" };
+    const config = load(image, { file: path });
+    expect(config.core.listen).toEqual({ host: "0.0.0.0", port: 8790 });
+    expect(config.notices).toEqual([
+      `dataDir in ${path} is not read: WAITER_DATA_DIR beats it`,
+      `listen in ${path} is not read: WAITER_LISTEN beats it`,
+    ]);
+    expect(load(image, { file: path, overrides: { listen: "127.0.0.1:9001" } }).notices).toContain(
+      `listen in ${path} is not read: --listen beats it`,
+    );
+    expect(load({}, { file: path }).notices).toEqual([]);
+  });
+
   test(`a \${NAME} in the config file, which waiter replaces no more than an env file does, stops waiter naming it`, () => {
     const replacesNone =
       "a placeholder for a variable's value, which waiter does not replace in its config file: write the value itself";
