@@ -1336,6 +1336,44 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that finds no host name for this machine's address says so, not to check the text or the login", async () => {
+    // Postfix's reject_unknown_client_hostname answers RCPT TO; Gmail answers the message's end
+    // with RFC 7372's 5.7.25 (reverse DNS validation failed).
+    const gmail =
+      "5.7.25 [127.0.0.1] The IP address sending this message does not have a PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.";
+    const postfix = "5.7.1 Client host rejected: cannot find your hostname, [127.0.0.1]";
+    const checking = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("postfix")) {
+          callback(Object.assign(new Error(postfix), { responseCode: 550 }));
+        } else callback();
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () => callback(Object.assign(new Error(gmail), { responseCode: 550 })));
+      },
+    });
+    await new Promise<void>((resolve) => checking.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office((checking.server.address() as AddressInfo).port, {
+        to: ["postfix@other.example", "gmail@other.example"],
+      }),
+    });
+    const fix =
+      "not sent; the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): have one set by whoever runs this machine's network, or send through another mail server (the channel's host, port, user and passwordEnv), as sending it again will not help.";
+    try {
+      const told = text(await team.call("notify_send", { channel: "office", text: "Hello" }));
+      expect(told).toContain(`postfix@other.example: The mail server refused it (550 ${postfix}): ${fix}`);
+      expect(told).toContain(`gmail@other.example: The mail server refused it (550 ${gmail}): ${fix}`);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => checking.close(() => resolve()));
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({

@@ -416,9 +416,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // Refused at the message's end (nodemailer's EMESSAGE): its envelope was taken, so not the
     // addresses nor the login, but the message, by a spam filter or the sender's domain's SPF or DMARC.
     const messageRefused = code === "EMESSAGE" && command === "DATA";
-    // RFC 7372's 5.7.20 to 5.7.29: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
+    // RFC 7372's 5.7.20 to 5.7.29 but 5.7.25: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
     // whichever command it answers (policyd-spf answers RCPT TO): neither the login nor the address.
     const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
+    // RFC 7372's 5.7.25 (reverse DNS validation failed), as Gmail answers the message, or Postfix's
+    // reject_unknown_client_hostname in its own words: this machine's address names no host that
+    // leads back to it (a PTR record), which no setting of the channel but another server mends.
+    const noHostName = /^5\.7\.25\b|\bcannot find your hostname\b|\bPTR record/i.test(enhanced);
     // This machine's address on a blocklist (a DNSBL), said in the answer to an address as Postfix's
     // reject_rbl_client ("Client host [ip] blocked using …"), Exim's dnslists and Microsoft 365 say
     // it: no address, login or sender of the channel mends it.
@@ -426,29 +430,32 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned sending IP\b/i.test(enhanced);
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
+    const elsewhere = "send through another mail server (the channel's host, port, user and passwordEnv)";
     const fix = tooBig
       ? "the message is larger than the server takes: send a shorter text, or ask whoever runs the server to take larger messages"
       : blocklisted
-        ? "the server takes no mail from this machine, whose address a blocklist names: send through another mail server (the channel's host, port, user and passwordEnv), or ask whoever runs it to take mail from this machine"
-        : messageRefused && !mailbox
-          ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
-          : senderDomain
-            ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
-            : anonymous && responseCode === 530
-              ? `the server wants a login, ${login}`
-              : anonymous && policy
-                ? `the server's policy refuses it, ${login}, and to such addresses`
-                : policy && command !== "MAIL FROM"
-                  ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-                  : mailbox
-                    ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                    : tooLarge
-                      ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
-                      : sender || command === "MAIL FROM"
-                        ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
-                        : command === "RCPT TO"
-                          ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                          : "check the channel's settings";
+        ? `the server takes no mail from this machine, whose address a blocklist names: ${elsewhere}, or ask whoever runs it to take mail from this machine`
+        : noHostName
+          ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): have one set by whoever runs this machine's network, or ${elsewhere}`
+          : messageRefused && !mailbox
+            ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
+            : senderDomain
+              ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
+              : anonymous && responseCode === 530
+                ? `the server wants a login, ${login}`
+                : anonymous && policy
+                  ? `the server's policy refuses it, ${login}, and to such addresses`
+                  : policy && command !== "MAIL FROM"
+                    ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+                    : mailbox
+                      ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+                      : tooLarge
+                        ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
+                        : sender || command === "MAIL FROM"
+                          ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                          : command === "RCPT TO"
+                            ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                            : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
