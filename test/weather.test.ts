@@ -1275,6 +1275,41 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("coordinates near the date line, whose zone the offline map may put a day off, say so and to ask by name", async () => {
+      // Pago Pago (UTC-11) reads as Apia's zone (UTC+13), Little Diomede (UTC-9) as Anadyr's (UTC+12).
+      const pagoPago = await server.call("weather_forecast", { latitude: -14.2794, longitude: -170.7009, days: 2 });
+      expect(data(pagoPago).place).toMatchObject({ timezone: "Pacific/Apia" });
+      const doubt =
+        "These coordinates' time zone, Pacific/Apia (UTC+13:00), is from an offline map that is coarse near the date line, and puts Pacific/Pago_Pago (UTC-11:00), a day apart, within about 55 km of them: the dates and times here may be a day off; ask by the place's name for its own zone.";
+      expect(data<{ note?: string }>(pagoPago).note).toBe(doubt);
+      expect(text(pagoPago)).toContain(doubt);
+      const diomede = await server.call("weather_current", { latitude: 65.7584, longitude: -168.9533 });
+      expect(data<{ note?: string }>(diomede).note).toMatch(
+        /^These coordinates' time zone, Asia\/Anadyr \(UTC\+12:00\), .*, and puts America\/Nome \(UTC-09:00\), a day apart, within about 55 km of them: /,
+      );
+      expect(text(diomede)).toContain("America/Nome");
+      // Apia itself, far enough from American Samoa, and a named Pago Pago, whose zone GeoNames gives, say nothing of it.
+      const apia = await server.call("weather_current", { latitude: -13.83, longitude: -171.76 });
+      expect(data(apia)).not.toHaveProperty("note");
+      geocoding.queue.push(
+        geocoded([
+          {
+            name: "Pago Pago",
+            latitude: -14.27806,
+            longitude: -170.7025,
+            country_code: "AS",
+            country: "American Samoa",
+            admin1: "Eastern District",
+            timezone: "Pacific/Pago_Pago",
+            population: 11500,
+          },
+        ]),
+      );
+      const named = await server.call("weather_forecast", { place: "Pago Pago", days: 2 });
+      expect(data(named).place).toMatchObject({ timezone: "Pacific/Pago_Pago" });
+      expect(data(named)).not.toHaveProperty("note");
+    });
+
     test("a point at sea, in a zone of POSIX's inverted sign (Etc/GMT+3 is UTC-3), reads its offset truly", async () => {
       const current = await server.call("weather_current", { latitude: 30, longitude: -40 });
       expect(data(current).place).toMatchObject({ timezone: "Etc/GMT+3" });

@@ -54,7 +54,9 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
         ...times(time, resolved.place.timezone),
         ...values,
         ...conditionText(condition),
-        ...(stale ? { note: keptNote(provider.name, stale) } : {}),
+        ...(resolved.zoneDoubt || stale
+          ? { note: [resolved.zoneDoubt, stale && keptNote(provider.name, stale)].filter(Boolean).join(" ") }
+          : {}),
         provider: provider.id,
         attribution: provider.attribution,
       };

@@ -119,6 +119,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const last = days.at(-1);
       const ends = forecast.ends;
       const notes = [
+        ...(resolved.zoneDoubt ? [resolved.zoneDoubt] : []),
         ...(days.length < args.days
           ? [
               `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,

@@ -4,7 +4,7 @@ import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quote } from "../../src/shown.js";
-import { isTimeZone } from "../../src/time.js";
+import { clock, isTimeZone, localIso, offsetMinutes } from "../../src/time.js";
 
 /** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
 export interface Place {
@@ -24,6 +24,8 @@ export interface Place {
 export interface Resolved {
   place: Place;
   alternatives: Place[];
+  /** Why bare coordinates' zone may be a day off, to say with the answer. */
+  zoneDoubt?: string;
 }
 
 const result = z.object({
@@ -152,7 +154,9 @@ export function geocoder(api: Upstream) {
   ): Promise<Resolved> {
     const { place, latitude, longitude } = args;
     if (latitude !== undefined && longitude !== undefined) {
-      return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
+      const timezone = tzlookup(latitude, longitude);
+      const doubt = zoneDoubt(latitude, longitude, timezone);
+      return { place: { latitude, longitude, timezone }, alternatives: [], ...(doubt ? { zoneDoubt: doubt } : {}) };
     }
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
@@ -210,6 +214,43 @@ export function geocoder(api: Upstream) {
   }
 
   return { lookup, nothingFound, resolve };
+}
+
+/** How far around bare coordinates, in degrees of latitude (about 55 km), a zone a day apart is looked for. */
+const DATE_LINE_REACH = 0.5;
+
+/**
+ * Why the zone the offline map gives bare coordinates may be a day off: it is coarse near the date
+ * line, where it puts Pago Pago (UTC-11) in Apia's zone (UTC+13) and Little Diomede (UTC-9) in
+ * Anadyr's (UTC+12). Said where the map puts a zone a day apart around them, within DATE_LINE_REACH.
+ */
+function zoneDoubt(latitude: number, longitude: number, zone: string): string | undefined {
+  const now = clock.now();
+  const offset = offsetMinutes(now, zone);
+  // Degrees of longitude as far as DATE_LINE_REACH of latitude, at most 5 near the poles.
+  const wide = DATE_LINE_REACH / Math.max(Math.cos((latitude * Math.PI) / 180), DATE_LINE_REACH / 5);
+  const apart = new Set<string>();
+  for (let k = 0; k < 16; k++) {
+    const angle = (k * Math.PI) / 8;
+    const lat = Math.max(-90, Math.min(90, latitude + DATE_LINE_REACH * Math.sin(angle)));
+    const other = tzlookup(lat, ((longitude + wide * Math.cos(angle) + 540) % 360) - 180);
+    if (Math.abs(offsetMinutes(now, other) - offset) >= 12 * 60) apart.add(other);
+  }
+  if (apart.size === 0) return undefined;
+  const shown = (z: string) => {
+    const utc = `UTC${localIso(now, z).slice(16)}`;
+    return zoneName(z) === utc ? utc : `${z} (${utc})`;
+  };
+  const others = [...apart].map(shown);
+  return `These coordinates' time zone, ${shown(zone)}, is from an offline map that is coarse near the date line, and puts ${others.join(" or ")}, a day apart, within about 55 km of them: the dates and times here may be a day off; ask by the place's name for its own zone.`;
+}
+
+/**
+ * A zone as a reader takes it. The sea's zones, Etc/GMT+3 and the like, have POSIX's inverted sign
+ * (Etc/GMT+3 is three hours behind UTC): they are written as their offset, UTC-03:00.
+ */
+export function zoneName(zone: string): string {
+  return /^Etc\/GMT[+-]\d+$/.test(zone) ? `UTC${localIso(clock.now(), zone).slice(16)}` : zone;
 }
 
 /**

@@ -4,7 +4,7 @@ import { decimal } from "../../src/settings.js";
 import { quote } from "../../src/shown.js";
 import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
-import { label, type Place, type Resolved } from "./places.js";
+import { label, type Place, type Resolved, zoneName } from "./places.js";
 
 /** Where: a place name, or coordinates. Exactly one of the two is checked when the tool runs. */
 export const location = {
@@ -118,14 +118,6 @@ export function placeLine(place: Place): string {
   const coordinates = `${place.latitude}, ${place.longitude}`;
   const zone = zoneName(place.timezone);
   return place.name ? `${label(place)} (${coordinates}; ${zone})` : `${coordinates} (${zone})`;
-}
-
-/**
- * A zone as a reader takes it. The sea's zones, Etc/GMT+3 and the like, have POSIX's inverted sign
- * (Etc/GMT+3 is three hours behind UTC): they are written as their offset, UTC-03:00.
- */
-function zoneName(zone: string): string {
-  return /^Etc\/GMT[+-]\d+$/.test(zone) ? `UTC${localIso(clock.now(), zone).slice(16)}` : zone;
 }
 
 export function round(value: number, digits = 1): number {
