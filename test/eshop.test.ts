@@ -712,16 +712,28 @@ describe("orders", () => {
     }
   });
 
-  test("a date in words is refused with the time now, which a model may not know, to write it from", async () => {
-    setClock("2026-11-30T08:00:00Z");
+  test("a date in words is refused with the time now, which a model may not know, in the shop's zone once it is read", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    const session = await start(shopEnv(prague));
+    const refusal = async (after: string) => text(await session.call("eshop_orders_list", { after }));
     try {
+      // 00:30 on Saturday in Prague, still Friday in UTC: the owner's "yesterday" is Friday.
+      setClock("2026-12-04T23:30:00Z");
+      // Before the shop's zone is read, UTC's time, as the refusal cannot wait for the shop.
+      expect(await refusal("yesterday")).toBe(
+        "Invalid arguments for eshop_orders_list: after: must be YYYY-MM-DD or an ISO 8601 time; it is 2026-12-04T23:30Z now",
+      );
+      await session.call("eshop_orders_list", {});
       for (const after of ["yesterday", "30.11.2026"]) {
-        expect(text(await server.call("eshop_orders_list", { after }))).toBe(
-          "Invalid arguments for eshop_orders_list: after: must be YYYY-MM-DD or an ISO 8601 time; it is 2026-11-30T08:00Z now",
+        expect(await refusal(after)).toBe(
+          "Invalid arguments for eshop_orders_list: after: must be YYYY-MM-DD or an ISO 8601 time; it is 2026-12-05T00:30+01:00 now, the shop's time (Europe/Prague)",
         );
       }
     } finally {
       setClock();
+      await session.close();
+      await prague.close();
     }
   });
 

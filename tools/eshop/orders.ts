@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, zonedEpoch } from "../../src/time.js";
+import { clock, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -66,39 +66,41 @@ const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 /**
  * A date or a time: the time as given, to quote, and its instant, or, where it names no offset
  * (`local`), the instant its wall time is in UTC, which the shop's time zone makes its own (`atShop`).
- * An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
+ * An offset may be written as ISO 8601 allows, +01:00, +0100 or +01. A time in words ("yesterday")
+ * is refused with the time now, which a model may not know: the shop's, in which a date is read,
+ * where `shopZone` has it.
  */
-const dateTime = z
-  .string()
-  .regex(
-    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/,
-    // A time in words ("yesterday") needs the time now, which a model may not know.
-    {
+const dateTime = (shopZone: () => ShopZone | undefined) =>
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/, {
       error: (issue) => {
         // The way waiter's texts write a time ("placed 2026-11-15 09:02 UTC"), copied from one.
         const shown = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?) ?(?:UTC|Z)$/.exec(String(issue.input).trim());
-        return shown
-          ? `must be an ISO 8601 time: send ${shown[1]}T${shown[2]}Z`
-          : `must be YYYY-MM-DD or an ISO 8601 time; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+        if (shown) return `must be an ISO 8601 time: send ${shown[1]}T${shown[2]}Z`;
+        const zone = shopZone();
+        const now = zone
+          ? `${localIso(clock.now(), zone.zone)} now, the shop's time (${zone.name})`
+          : `${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+        return `must be YYYY-MM-DD or an ISO 8601 time; it is ${now}`;
       },
-    },
-  )
-  .transform((value, ctx) => {
-    const zone = /(Z|[+-]\d{2}(:?\d{2})?)$/.exec(value.slice(10))?.[1] ?? "Z";
-    const [date, time = "00:00"] = value.slice(0, value.length - (zone === "Z" ? 0 : zone.length)).split(/T|Z$/);
-    const [y, m, d] = (date as string).split("-").map(Number);
-    const [h = 0, min = 0, s = 0] = time.split(":").map(Number);
-    const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
-    const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
-    // JavaScript reads an offset only as +01:00.
-    const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.length > 3 ? zone.slice(-2) : "00"}`;
-    const epoch = Date.parse(`${date}T${time}${offset}`);
-    if (!real || Number.isNaN(epoch)) {
-      ctx.addIssue({ code: "custom", message: "is not a real date or time" });
-      return z.NEVER;
-    }
-    return { given: value, local: !/Z$/.test(value) && zone === "Z", epoch };
-  });
+    })
+    .transform((value, ctx) => {
+      const zone = /(Z|[+-]\d{2}(:?\d{2})?)$/.exec(value.slice(10))?.[1] ?? "Z";
+      const [date, time = "00:00"] = value.slice(0, value.length - (zone === "Z" ? 0 : zone.length)).split(/T|Z$/);
+      const [y, m, d] = (date as string).split("-").map(Number);
+      const [h = 0, min = 0, s = 0] = time.split(":").map(Number);
+      const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
+      const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
+      // JavaScript reads an offset only as +01:00.
+      const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.length > 3 ? zone.slice(-2) : "00"}`;
+      const epoch = Date.parse(`${date}T${time}${offset}`);
+      if (!real || Number.isNaN(epoch)) {
+        ctx.addIssue({ code: "custom", message: "is not a real date or time" });
+        return z.NEVER;
+      }
+      return { given: value, local: !/Z$/.test(value) && zone === "Z", epoch };
+    });
 
 /**
  * The instant `t` names: one without an offset is read in the shop's time zone, as the shop's
@@ -238,7 +240,7 @@ function emailLine(shop: ShopProvider, email: StatusEmail | "none" | undefined, 
   return `\nThe customer is emailed of this change only where the shop turned on its "${email.name}" email to customers (newer ${shop.name} versions, ${settings})${tell}.`;
 }
 
-type Instant = z.output<typeof dateTime>;
+type Instant = z.output<ReturnType<typeof dateTime>>;
 
 /**
  * Why orders placed after `after` and before `before` can be none: `after` is not earlier. Without
@@ -341,6 +343,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     );
   }
 
+  const placed = dateTime(() => shop.lastTimeZone());
   const list = defineTool({
     name: "eshop_orders_list",
     title: "List orders",
@@ -348,10 +351,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
       status: z.array(status(z.string())).max(20).optional().describe(`Any of: ${statuses}.`),
-      after: dateTime
-        .optional()
-        .describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
-      before: dateTime.optional().describe("Placed before, the same way."),
+      after: placed.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
+      before: placed.optional().describe("Placed before, the same way."),
       search: z
         .string()
         .trim()

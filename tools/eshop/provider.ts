@@ -59,6 +59,8 @@ export interface ShopProvider {
   currency(call: Call): Promise<string | undefined>;
   /** The time zone the shop's days and its admin's times go by, or undefined when the shop will not say. */
   timeZone(call: Call): Promise<ShopZone | undefined>;
+  /** What `timeZone` last answered, for a refusal of an argument, which is worded before the shop is asked. */
+  lastTimeZone(): ShopZone | undefined;
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
   /**

@@ -608,6 +608,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
   let currencyRefusedUntil = 0;
   /** Until when the site's refusal to say its time zone stands. */
   let zoneRefusedUntil = 0;
+  /** What timeZone last answered. */
+  let zoneRead: ShopZone | undefined;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
   // whole body for it (JSON_ERROR_UTF16), so the shop would answer 400 "Invalid JSON body passed".
@@ -740,19 +742,25 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     },
 
     async timeZone(call) {
-      if (!site || clock.now() < zoneRefusedUntil) return undefined;
+      if (!site || clock.now() < zoneRefusedUntil) {
+        zoneRead = undefined;
+        return undefined;
+      }
       try {
         // The site's setting, which changes as good as never: read at most once an hour.
         const query = { _fields: "gmt_offset,timezone_string" };
-        return await site.json(siteIndex, "/", { query, ttl: 3600 }, call);
+        zoneRead = await site.json(siteIndex, "/", { query, ttl: 3600 }, call);
       } catch (err) {
+        zoneRead = undefined;
         // A security plugin that closes WordPress's index to callers without a login: asked again in
         // an hour. Any other failure leaves this answer's times in UTC, saying so, rather than failing it.
         const refused = err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500;
         if (refused && err.status !== 429) zoneRefusedUntil = clock.now() + 3_600_000;
-        return undefined;
       }
+      return zoneRead;
     },
+
+    lastTimeZone: () => zoneRead,
 
     listProducts(filter, page, call) {
       return list(
