@@ -3200,9 +3200,27 @@ describe("errors", () => {
     // A number no order has: nothing is read or changed, and the answer says where to look.
     const writes = woo.shop.writes.length;
     expect(text(await server.call("eshop_order_update_status", { id: "#7085", status: "completed" }))).toBe(
-      'No order that the shop\'s search finds for "7085" is numbered #7085; nothing was read or changed. Check the number (eshop_orders_list with search "7085" lists what it finds); an order in the shop\'s trash is not searched, which eshop_order_get reads by its id.',
+      'No order that the shop\'s search finds for "7085" is numbered #7085; nothing was read or changed. Check the number (eshop_orders_list with search "7085" lists what it finds).',
     );
     expect(woo.shop.writes.length).toBe(writes);
+  });
+
+  test("an order no list shows without its status, deleted or a checkout's draft, is found by its number", async () => {
+    // A gateway's payment names the order by its number: one deleted since, or a block checkout
+    // that never came back from the gateway.
+    woo.shop.order(O.processing).status = "trash";
+    woo.shop.order(O.pending1999).status = "checkout-draft";
+    const writes = woo.shop.writes.length;
+    const trashed = await server.call("eshop_order_mark_paid", { id: `#${O.processing}`, transaction_id: "pi_3Qlate" });
+    expect(text(trashed)).toMatch(new RegExp(`^Order ${O.processing} is in the shop's trash \\(status trash\\)`));
+    const draft = await server.call("eshop_order_mark_paid", { id: `#${O.pending1999}`, transaction_id: "pi_3Qdraft" });
+    expect(text(draft)).toMatch(new RegExp(`^Order ${O.pending1999} is checkout-draft, so it was not marked paid: `));
+    expect(text(draft)).toContain('the payment "pi_3Qdraft" is the customer\'s to get back');
+    expect(woo.shop.writes.length).toBe(writes);
+    // A number no order has is still said so, searched there too.
+    expect(text(await server.call("eshop_order_get", { id: "#7085" }))).toMatch(
+      /^No order that the shop's search finds for "7085" is numbered #7085; /,
+    );
   });
 
   test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {

@@ -297,8 +297,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
   async function idOf(ref: number | OrderNumber, call: ToolCall): Promise<number> {
     if (!(ref instanceof OrderNumber)) return ref;
     const { number } = ref;
-    const page = await shop.listOrders({ search: number }, { page: 1, size: 100 }, call);
-    const numbered = page.items.filter((o) => o.number.toLowerCase() === number.toLowerCase());
+    const search = async (status?: string[]) => {
+      const page = await shop.listOrders(
+        { search: number, ...(status ? { status } : {}) },
+        { page: 1, size: 100 },
+        call,
+      );
+      return { page, numbered: page.items.filter((o) => o.number.toLowerCase() === number.toLowerCase()) };
+    };
+    const listed = await search();
+    // Else among the orders a list leaves out but by their status (a payment may name one deleted
+    // since, or a checkout's draft), of those statuses the shop has.
+    const known = listed.numbered.length ? [] : (await shop.shopStatuses(call)).map((k) => k.status);
+    const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
+    const { numbered } = listed.numbered.length ? listed : await search(hidden);
     const [only, ...others] = numbered;
     if (only && others.length === 0) return only.id;
     if (only) {
@@ -306,14 +318,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
         `Orders ${numbered.map((o) => o.id).join(", ")} are each numbered #${only.number}: give the id of the one meant.`,
       );
     }
+    const { page } = listed;
     const unread =
       page.total !== undefined && page.total > page.items.length ? ` of the newest ${page.items.length}` : "";
     const list = call.serves("eshop_orders_list")
       ? `eshop_orders_list with search ${quote(number)}`
       : "the shop's admin";
-    const get = call.serves("eshop_order_get") ? ", which eshop_order_get reads by its id" : "";
     throw new ToolError(
-      `No order${unread} that the shop's search finds for ${quote(number)} is numbered #${number}; nothing was read or changed. Check the number (${list} lists what it finds); an order in the shop's trash is not searched${get}.`,
+      `No order${unread} that the shop's search finds for ${quote(number)} is numbered #${number}; nothing was read or changed. Check the number (${list} lists what it finds).`,
     );
   }
 

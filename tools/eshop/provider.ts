@@ -38,6 +38,8 @@ export interface ShopProvider {
   trashStatus: string;
   /** The status a list of orders takes for every order but those in the trash (WooCommerce: any). */
   anyStatus: string;
+  /** The statuses of orders a list leaves out unless asked for by them: the trash's, and a checkout's draft. */
+  unlistedStatuses: readonly string[];
   /**
    * The email the shop sends the customer of itself when an order's status goes from `from` to
    * `to`, by its name in the shop's settings; `refund` says the change records a refund. "none"

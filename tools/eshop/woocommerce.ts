@@ -632,6 +632,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     trashStatus: "trash",
     // The orders endpoint's status takes any and trash besides the orders' own statuses.
     anyStatus: "any",
+    // The block checkout's drafts, which a shop may leave out of a list by any, as it does the trash.
+    unlistedStatuses: ["trash", "checkout-draft"],
 
     // The customer's emails WC_Emails hooks on status transitions, and the refund's: a status set to
     // refunded records a refund of what is left (wc_order_fully_refunded), which sends one.
