@@ -226,6 +226,26 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
     : `The type ${passed(type)} is matched exactly and in its letter case: for the types that begin with it, pass ${passed(start)}.`;
 }
 
+/**
+ * What a wait on a type that no stored event has, and no hint of typeHint's took up, is told: the
+ * types the newest HINT_EVENTS events (after `recent`) have, where a typo in it shows, which would
+ * otherwise wait out every wait.
+ */
+async function unstoredType(store: EventStore, filter: EventFilter, recent: number): Promise<string | undefined> {
+  const type = filter.type;
+  if (!type) return undefined;
+  // The newest first: a type waited for is most often among them.
+  for (const page of [{ after: recent }, { before: recent + 1 }]) {
+    if ((await store.list(filter, { ...page, limit: 1, bodies: false })).length > 0) return undefined;
+  }
+  const types = await store.typesLike({ source: filter.source }, recent, 10);
+  if (types.length === 0) return undefined;
+  const from = filter.source ? ` from ${passed(filter.source)}` : "";
+  const begun = typePrefix(type) === undefined ? "" : " nor of one that begins with it";
+  const newest = `the newest ${HINT_EVENTS.toLocaleString("en")} events`;
+  return `No stored event${from} is of the type ${passed(type)}${begun}; ${filter.source ? `among ${newest}, those${from}` : newest} have ${types.length === 10 ? "these types among others" : "these types"}: ${types.map(passed).join(", ")}.`;
+}
+
 const summaryShape = z.object({
   id: z.string(),
   source: z.string(),
@@ -811,7 +831,9 @@ export function eventsToolset(
               call.stopping?.aborted ? STOPPING : undefined,
               shortened,
               (await droppedMeanwhile()).note,
-              wooHint(filter) ?? (await typeHint(store, filter, latest)),
+              wooHint(filter) ??
+                (await typeHint(store, filter, latest)) ??
+                (await unstoredType(store, filter, Math.max(0, latest - HINT_EVENTS))),
             ]
               .filter((part) => part !== undefined)
               .join(" ");

@@ -2067,7 +2067,7 @@ test("events_wait says events it never saw were dropped when retention drops the
     expect((await waiting).structuredContent).toEqual({
       timed_out: true,
       cursor: `c${await store.latestSeq()}`,
-      note: `Retention dropped events stored ${from} before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.`,
+      note: `Retention dropped events stored ${from} before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile. No stored event is of the type "order.paid"; the newest 1,000 events have these types: "order.updated".`,
     });
   }
 });
@@ -2239,4 +2239,17 @@ test("events_wait in a session whose client cut an earlier call for its timeout 
     cursor: expect.stringMatching(/^c\d+$/),
     note: expect.stringContaining("cut an earlier call after 2 s"),
   });
+});
+
+test("a wait on a type no stored event has, nor one near it, is told the types stored, where a typo would wait out every wait", async () => {
+  const { store, call } = await served();
+  await addTrial(store, "t1", "{}", "payment_intent.succeeded");
+  await addTrial(store, "t2", "{}", "charge.refunded");
+  const told =
+    'No stored event is of the type "paymnet_intent.succeeded"; the newest 1,000 events have these types: "charge.refunded", "payment_intent.succeeded".';
+  const waited = await call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({ timed_out: true, note: told });
+  // A type stored is said nothing of, though nothing newer matched.
+  const stored = await call("events_wait", { type: "charge.refunded", since: "c2", timeout_s: 1 });
+  expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c2" });
 });
