@@ -628,6 +628,11 @@ export function eventsToolset(
               ? `Keep ${enumerated(kept, "and")} when paging back with before: ${without}.`
               : undefined;
           const notes = [
+            ...(args.since && args.before && after >= before
+              ? [
+                  `since ${quote(args.since)} is not older than before ${quote(args.before)}: no event comes after the one and before the other. Pass the older as since.`,
+                ]
+              : []),
             ...(fitting < lines.length
               ? [
                   `Only ${fitting} of the ${lines.length} events asked for fit in one answer, their lines being long: next_before gives the rest.`,

@@ -2253,3 +2253,15 @@ test("a wait on a type no stored event has, nor one near it, is told the types s
   const stored = await call("events_wait", { type: "charge.refunded", since: "c2", timeout_s: 1 });
   expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c2" });
 });
+
+test("events_list given a since no older than its before is told so, not only that nothing matched", async () => {
+  const { store, call, text } = await served();
+  for (const id of ["s1", "s2", "s3"]) await addTrial(store, id);
+  const swapped = await call("events_list", { since: "c2", before: "c1" });
+  expect(swapped.structuredContent).toMatchObject({
+    events: [],
+    note: 'since "c2" is not older than before "c1": no event comes after the one and before the other. Pass the older as since.',
+  });
+  expect(text(swapped)).toContain("no event comes after the one and before the other");
+  expect((await call("events_list", { since: "c1", before: "c2" })).structuredContent).not.toHaveProperty("note");
+});
