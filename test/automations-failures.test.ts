@@ -749,10 +749,10 @@ describe("automations are checked at start", () => {
     });
     const on = (source: string, type: string, where: object[] = []) => ({ ...TELL, when: { source, type, where } });
     await expect(serve([on("stripe", "payment_intent")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
-      'automation tell: when.type "payment_intent" never matches: Stripe names every event object.event ("payment_intent.succeeded"), so no type stripe sends is without a dot ("payment_intent.", which takes each of them that begins so, perhaps)',
+      'automation tell: when.type "payment_intent" never matches: Stripe names every event object.event ("payment_intent.succeeded"), so no type stripe sends is "payment_intent" ("payment_intent.", which takes each of them that begins so, perhaps)',
     );
     await expect(serve([on("shop", "order")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
-      'automation tell: when.type "order" never matches: WooCommerce names every webhook topic resource.event ("order.created") or action.hook, so no type shop sends is without a dot ("order.", which takes each of them that begins so, perhaps)',
+      'automation tell: when.type "order" never matches: WooCommerce names every webhook topic resource.event ("order.created") or action.hook, so no type shop sends is "order" ("order.", which takes each of them that begins so, perhaps)',
     );
     await expect(
       serve([on("shop", "order.", [{ path: "event.type", in: ["order.updated", "product"] }])], {
@@ -768,6 +768,20 @@ describe("automations are checked at start", () => {
       ],
       { WAITER_WEBHOOKS_SOURCES: sources },
     );
+    await fine.close();
+  });
+
+  test("a GitHub event that always has an action, as a type without it, stops waiter serve: waiter's type adds the action", async () => {
+    const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
+    const on = (type: string) => ({ ...TELL, when: { source: "gh", type } });
+    await expect(serve([on("issues")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "issues" never matches: GitHub sends every issues event with an action, which waiter adds to its type ("issues.opened"), so no type gh sends is "issues" ("issues.", which takes each of them that begins so, perhaps)',
+    );
+    await expect(serve([on("pull_request")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'when.type "pull_request" never matches: GitHub sends every pull_request event with an action',
+    );
+    // A push has no action, and a prefix takes every action.
+    const fine = await serve([on("push"), { ...on("issues."), name: "i" }], { WAITER_WEBHOOKS_SOURCES: sources });
     await fine.close();
   });
 

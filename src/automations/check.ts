@@ -289,26 +289,65 @@ function checkTypeTaken(automation: Automation): void {
   }
 }
 
-/** How the senders whose every type has a dot name them, by scheme. */
-const DOTTED: Readonly<Record<string, string>> = {
-  stripe: 'Stripe names every event object.event ("payment_intent.succeeded")',
-  woocommerce: 'WooCommerce names every webhook topic resource.event ("order.created") or action.hook',
+/**
+ * GitHub's events sent with an action in every payload (octokit/webhooks' examples), which the
+ * listener adds to the type (`issues.opened`, never `issues`), each with one of its actions.
+ */
+const GITHUB_ACTIONED: Readonly<Record<string, string>> = {
+  check_run: "completed",
+  check_suite: "completed",
+  discussion: "created",
+  discussion_comment: "created",
+  issue_comment: "created",
+  issues: "opened",
+  label: "created",
+  milestone: "created",
+  pull_request: "opened",
+  pull_request_review: "submitted",
+  pull_request_review_comment: "created",
+  release: "published",
+  star: "created",
+  watch: "started",
+  workflow_job: "completed",
+  workflow_run: "completed",
+};
+
+/**
+ * The senders whose types always have a dot, by scheme: where a type without one never comes from
+ * them (`dotless`), and why, said of it.
+ */
+const DOTTED: Readonly<Record<string, { dotless(type: string): boolean; why(type: string): string }>> = {
+  stripe: { dotless: () => true, why: () => 'Stripe names every event object.event ("payment_intent.succeeded")' },
+  woocommerce: {
+    dotless: () => true,
+    why: () => 'WooCommerce names every webhook topic resource.event ("order.created") or action.hook',
+  },
+  github: {
+    dotless: (type) => Object.hasOwn(GITHUB_ACTIONED, type),
+    why: (type) =>
+      `GitHub sends every ${type} event with an action, which waiter adds to its type (${JSON.stringify(`${type}.${GITHUB_ACTIONED[type]}`)})`,
+  },
 };
 
 /**
  * Throws a ConfigError when `automation`'s exact type, or a type a condition on `event.type` takes,
- * has no dot on a source whose sender puts one in every type (`payment_intent`, `order`: meant as
- * the prefix `payment_intent.`). `unknown` is the listener's own, for a delivery that names none.
+ * has no dot on a source whose sender puts one in every such type (`payment_intent`, `order`,
+ * GitHub's `issues`: meant as the prefix `payment_intent.`). `unknown` is the listener's own, for a
+ * delivery that names none.
  */
 function checkDotted(automation: Automation, scheme: string | undefined): void {
-  const named = scheme === undefined ? undefined : DOTTED[scheme];
-  if (named === undefined) return;
+  const sender = scheme === undefined ? undefined : DOTTED[scheme];
+  if (sender === undefined) return;
   const { type, source, where } = automation.when;
   const undotted = (written: unknown): written is string =>
-    typeof written === "string" && written !== "unknown" && !written.includes(".") && typePrefix(written) === undefined;
+    typeof written === "string" &&
+    written !== "unknown" &&
+    !written.includes(".") &&
+    typePrefix(written) === undefined &&
+    sender.dotless(written);
   const neverMatches = (what: string, written: string) =>
     new ConfigError(
-      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${named}, so no type ${source} sends is without a dot (${JSON.stringify(`${written}.`)}, which takes each of them that begins so, perhaps)`,
+      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(`${written}.`)}, which takes each of them that begins so, perhaps)`,
     );
   if (undotted(type)) throw neverMatches(": when.type", type);
   for (const [i, condition] of where.entries()) {
