@@ -1283,6 +1283,25 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an order's number a template left empty is told as what the id takes, not as a number expected", async () => {
+    const paid = {
+      ...PAID,
+      when: { ...PAID.when, where: [] },
+      do: [{ tool: "eshop_order_mark_paid", args: { id: "#{{payload.data.object.metadata.order_number}}" } }],
+    };
+    const server = await serve([paid]);
+    try {
+      const [run] = await runsOf((await pay(server, String(O.pending1999))).id);
+      // Told a number is expected, its author would give the id a number by path, which in a shop
+      // that renumbers its orders names another order.
+      expect(run?.error).toBe(
+        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected the order\'s id (7084) or its number as the shop writes it ("#7084", "WC-0042"), got "#" (the template "#{{payload.data.object.metadata.order_number}}" gave "#" on this event\'s payload). Found nothing to insert for {{payload.data.object.metadata.order_number}} in id (payload.data.object.metadata has no order_number), so it was inserted as nothing.',
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a number a path takes as text, as Stripe's metadata holds an order's id, is taken as unsigned decimal text, else told with the path that takes it as the id", async () => {
     const paid = {
       ...PAID,

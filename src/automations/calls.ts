@@ -205,9 +205,12 @@ export class StepCalls {
         ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${conversion}${missing})`
         : "";
       // A value of the wrong kind from a path is mended in the path, which `gave` names: not as the
-      // tool's own message tells a model to send it, which the person told of the run cannot do.
+      // tool's own message tells a model to send it, which the person told of the run cannot do. A
+      // template's text for an argument that takes text of its own (an order's "#{{…}}") is told
+      // what that takes: told a number is expected, its author would give one, another order's id.
+      const ownText = isTemplate(given) && schema !== undefined && publishedAs.has(schema);
       const said =
-        filledBy && issue?.code === "invalid_type"
+        filledBy && !ownText && issue?.code === "invalid_type"
           ? issue.expected === "int"
             ? "expected a whole number"
             : `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
