@@ -785,6 +785,18 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a prefix among a condition's types, which it matches whole, stops waiter serve, pointing to starts_with", async () => {
+    const refunds = {
+      ...TELL,
+      when: { source: "stripe", where: [{ path: "event.type", in: ["charge.refunded", "refund.*"] }] },
+    };
+    await expect(serve([refunds])).rejects.toThrow(
+      `automation tell, when.where 1: "refund.*" never matches: a condition's value is matched whole, and no type stripe sends ends in "*" (a prefix is when.type's, or {"path": "starts_with(event.type, 'refund.')", "equals": true} takes the types that begin so)`,
+    );
+    const dotted = { ...refunds, when: { ...refunds.when, where: [{ path: "event.type", equals: "refund." }] } };
+    await expect(serve([dotted])).rejects.toThrow(`"refund." never matches: a condition's value is matched whole`);
+  });
+
   test("a type a condition on event.type takes that when.type leaves out stops waiter serve, as the condition never holds for it", async () => {
     const on = (type: string, where: object[]) => ({ ...TELL, when: { source: "stripe", type, where } });
     // docs/automations.md's refunds, with Stripe's refund objects' own events added to the list.

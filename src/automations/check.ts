@@ -353,8 +353,16 @@ function checkDotted(automation: Automation, scheme: string | undefined): void {
   for (const [i, condition] of where.entries()) {
     if (condition.path.trim() !== "event.type") continue;
     const { test, value } = testOf(condition);
-    const stray = (test === "equals" ? [value] : test === "in" ? (value as unknown[]) : []).find(undotted);
+    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+    const stray = taken.find(undotted);
     if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray);
+    // Written as when.type writes a prefix: a condition's value is a whole type, which none of these ends so.
+    const prefix = taken.find((given): given is string => typeof given === "string" && typePrefix(given) !== undefined);
+    if (prefix === undefined) continue;
+    const stem = typePrefix(prefix) as string;
+    throw new ConfigError(
+      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(prefix)} never matches: a condition's value is matched whole, and no type ${source} sends ends in ${JSON.stringify(prefix.at(-1))} (a prefix is when.type's, or {"path": "starts_with(event.type, '${stem.replace(/['\\]/g, "\\$&")}')", "equals": true} takes the types that begin so)`,
+    );
   }
 }
 
