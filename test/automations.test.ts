@@ -1090,11 +1090,18 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       ],
       onFailure: { notify: "team" },
     };
-    const server = await serve([told]);
+    const lines: string[] = [];
+    const server = await serve([told], {}, lines, "warning");
     const agent = await startWaiter(env([told]));
     try {
       const event = await pay(server, "1042");
       const [run] = await runsOf(event.id);
+      // The team read "Order  is paid.": the log says why, as the operator reads no run.
+      expect(lines.filter((line) => line.includes("step 1: Found nothing"))).toEqual([
+        expect.stringContaining(
+          `warning [waiter] automation misspelt, run ${run?.id} (event ${event.id}), step 1: Found nothing to insert for {{payload.data.object.metdata.order_id}} in text (payload.data.object has no metdata: did you mean metadata?), so it was inserted as nothing.`,
+        ),
+      ]);
       const refused = `step 2 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: transaction_id: Too small: expected string to have >=1 characters (the template "{{payload.data.object.idd}}" gave "" on this event's payload). Found nothing to insert for {{payload.data.object.idd}} in transaction_id (payload.data.object has no idd: did you mean id?), so it was inserted as nothing.`;
       expect(run).toMatchObject({ status: "failed", error: refused });
       const runs = await agent.call("automations_runs", { event_id: event.id });

@@ -349,6 +349,9 @@ export function automationRuns(parts: RunParts) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
       await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said), ...(nothing ? { nothing } : {}) }));
+      // Done with a gap where a value was to be (a message that reads "Order  is paid."): the operator,
+      // who reads no run, hears why.
+      if (nothing) log.warning(`${who}: ${nothing}`);
     }
     await store.runs.finish(run, "done", clock.now());
     // A dry run's arguments hold the payload's text (a customer's name, an email): the log says where they are.
