@@ -3223,6 +3223,19 @@ describe("errors", () => {
     );
   });
 
+  test("a payment refused for an order a numbering plugin renumbered names the order by its number, not by its id alone", async () => {
+    // Sequential Order Numbers: order 7081 is the shop's #7084; the order numbered 7081 is another.
+    woo.shop.order(O.pending1999).meta_data.push({ id: 90_001, key: "_order_number", value: "7084" });
+    woo.shop.order(O.pendingStockManaged).meta_data.push({ id: 90_002, key: "_order_number", value: "7090" });
+    woo.shop.order(O.pending1999).status = "cancelled";
+    const refused = await server.call("eshop_order_mark_paid", { id: "#7084", transaction_id: "pi_3Qlate" });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/^Order #7084 \(id 7081\) is cancelled, so it was not marked paid: /);
+    woo.shop.order(O.pending1999).status = "trash";
+    const deleted = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qlate" });
+    expect(text(deleted)).toMatch(/^Order #7084 \(id 7081\) is in the shop's trash /);
+  });
+
   test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {
     // Every token may call eshop_order_get; a request's body may be megabytes.
     const started = performance.now();

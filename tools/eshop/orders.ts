@@ -562,7 +562,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? "set it to completed with eshop_order_update_status"
             : "have it set to completed in the shop's admin";
           throw new ToolError(
-            `Order ${id} is ${before.status}, to be paid on delivery${before.payment_method ? ` (${oneLine(before.payment_method)})` : ""}, so it was not marked paid: ${shop.name} records it paid when it is completed. Once it is delivered and its cash collected, ${complete}.`,
+            `Order ${named(before)} is ${before.status}, to be paid on delivery${before.payment_method ? ` (${oneLine(before.payment_method)})` : ""}, so it was not marked paid: ${shop.name} records it paid when it is completed. Once it is delivered and its cash collected, ${complete}.`,
           );
         }
         // Paid already with another payment than this one, or offline with none on record (on
@@ -613,7 +613,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
                   ? `${quote(transaction_id)} is another payment: the customer may have paid twice; check both with the gateway.`
                   : `${quote(transaction_id)} may be that payment under Stripe's other id for it, or another one: check with the gateway.`;
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: it was paid on ${shopTime(before.paid, shopZone)}${recorded ? ` ${recorded}` : ""} and ${before.status} since. ${what} ${zoneLine(shopZone, false)}`,
+            `Order ${named(before)} is ${before.status}, so it was not marked paid: it was paid on ${shopTime(before.paid, shopZone)}${recorded ? ` ${recorded}` : ""} and ${before.status} since. ${what} ${zoneLine(shopZone, false)}`,
           );
         }
         if (!shop.payableStatuses.includes(before.status)) {
@@ -624,7 +624,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
               ? ` If it stays ${before.status}, the payment ${quote(transaction_id)} is the customer's to get back: refund it with the gateway.`
               : "";
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.${held}`,
+            `Order ${named(before)} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.${held}`,
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
@@ -634,7 +634,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         if (before.paid && !needsPayment) return alreadyPaid();
         if (before.paid && carried) {
           throw new ToolError(
-            `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${shopTime(before.paid, shopZone)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid. ${zoneLine(shopZone, false)}`,
+            `Order ${named(before)} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${shopTime(before.paid, shopZone)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid. ${zoneLine(shopZone, false)}`,
           );
         }
         const after = await unconfirmedPayments.send(
@@ -878,6 +878,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
 }
 
 /**
+ * An order as a person finds it in the shop's admin: by its number, with its id where a numbering
+ * plugin makes them differ (the order whose number is its id is another one).
+ */
+function named(order: Pick<Order, "id" | "number">): string {
+  return order.number === String(order.id) ? String(order.id) : `#${order.number} (id ${order.id})`;
+}
+
+/**
  * Refuses a write to an order in the shop's trash: deleted, not for good. A status set on it would
  * take it out of the trash without what the admin's Restore does (the status it had put back), and
  * undo a deletion nobody asked to undo. `payment` says a payment came for it, which, like one it
@@ -893,7 +901,7 @@ function refuseTrashed(
 ): void {
   if (order.status !== shop.trashStatus) return;
   throw new ToolError(
-    `Order ${order.id} is in the shop's trash (status ${order.status}), so ${refused}: it was deleted${order.paid ? `, after it was paid on ${shopTime(order.paid, shopZone)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and ${then} then; if it was deleted on purpose, leave it${payment || order.paid ? ", and check with the gateway whether a payment for it is to be returned" : ""}.${order.paid ? ` ${zoneLine(shopZone, false)}` : ""}`,
+    `Order ${named(order)} is in the shop's trash (status ${order.status}), so ${refused}: it was deleted${order.paid ? `, after it was paid on ${shopTime(order.paid, shopZone)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and ${then} then; if it was deleted on purpose, leave it${payment || order.paid ? ", and check with the gateway whether a payment for it is to be returned" : ""}.${order.paid ? ` ${zoneLine(shopZone, false)}` : ""}`,
   );
 }
 
