@@ -95,6 +95,11 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toMatch(
     /Stripe, GoPay and Comgate send amounts in the currency's minor units \(9887 EUR is 98\.87 EUR\)/,
   );
+  // A partial payment, or one in another currency, pays no order in full: marked paid, it ships.
+  expect(payments).toMatch(
+    /If they differ \(a partial payment, another currency\), mark nothing: leave the event for a person\./,
+  );
+  expect(payments).toMatch(/report: .*payments whose amount or currency differs from their order's/);
   // Yen have none: divided by a hundred, a 5000 JPY payment would not match its 5000 JPY order.
   expect(payments).toMatch(/the events' note says how a currency of other decimals reads \(9887 JPY is 9887 JPY\)/);
   // Every payment type the verifiers make, and other events left to whoever waits for them.
