@@ -8,7 +8,7 @@ import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { givenName } from "./settings.js";
 import { folded, noSuchName, quote, SOURCE } from "./shown.js";
-import { clock, DAY_MS, isoDate } from "./time.js";
+import { clock, isoDate, type WallClock, wallClock } from "./time.js";
 import type { Tool } from "./toolset.js";
 
 /**
@@ -100,9 +100,9 @@ export function registerPrompts(
       // The list has failed and cancelled orders too: counted as one, they would pass for sales.
       // A Monday's brief is the one read for the weekend: counted from Sunday, it would leave out
       // Saturday's orders and Friday's afternoon, which no weekday's brief showed.
-      ask: (now: number) => {
-        const monday = new Date(now).getUTCDay() === 1;
-        const from = isoDate(now - (monday ? 3 : 1) * DAY_MS);
+      ask: (today: WallClock) => {
+        const monday = today.weekday === 1;
+        const from = isoDate(Date.UTC(today.year, today.month - 1, today.day - (monday ? 3 : 1)));
         const use = `eshop_orders_list with after ${from} (${monday ? "Friday" : "yesterday"}) and page_size 100, every page; count them, by status, and name the largest with its status`;
         return monday
           ? `New orders since Friday, the weekend's with them: ${use}; say they are since Friday.`
@@ -130,8 +130,10 @@ export function registerPrompts(
       ask: `Rates: currency_rates, the latest fixing (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}); say the day it is of: a day's fixing is published in its afternoon, and none on weekends and holidays.`,
     },
   ].filter((part) => servedBy(tools)(part.tool));
-  /** The brief's parts at `now`: new orders are counted from the UTC day before its, on a Monday from Friday. */
-  const partsFor = (now: number) => briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(now)));
+  /** The brief's parts `today`: new orders are counted from the day before, on a Monday from Friday. */
+  const partsFor = (today: WallClock) =>
+    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today)));
+  const orders = tools.find((tool) => tool.name === "eshop_orders_list");
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (briefParts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");
@@ -156,7 +158,7 @@ export function registerPrompts(
       // parts: told now, while the person can mend it. One it cannot search for now is left to the forecast.
       const found =
         geocode &&
-        ((await geocode.run({ name: place, count: 10 }, geocodeCall(log, signal)).catch(() => undefined)) as
+        ((await geocode.run({ name: place, count: 10 }, toolCall(log, signal)).catch(() => undefined)) as
           | { places: unknown[]; note?: string }
           | undefined);
       if (found?.places.length === 0 && found.note) {
@@ -189,11 +191,14 @@ export function registerPrompts(
       },
       async (args: { place?: string | undefined }, extra) => {
         const weatherPart = await weather(args.place, extra.signal);
-        const now = clock.now();
+        // The shop's days, by which eshop_orders_list reads a date: UTC's are another day for much of
+        // a shop's day east or west of it.
+        const shop = await orders?.timeZone?.(toolCall(log, extra.signal));
+        const today = wallClock(clock.now(), shop?.zone ?? "UTC");
         return ask(
           [
-            `Give me a short morning brief, one line per part, with the figures that matter (today is ${isoDate(now)} in UTC):`,
-            ...[...partsFor(now), ...weatherPart].map((part) => `- ${part}`),
+            `Give me a short morning brief, one line per part, with the figures that matter (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"}):`,
+            ...[...partsFor(today), ...weatherPart].map((part) => `- ${part}`),
             // A tool's error says what to send instead where it can (coordinates typed as the place,
             // a date in words): skipped at once, the part would be lost to a mistake it names.
             `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,
@@ -287,7 +292,7 @@ async function placesLike(
     if (request) request.more = true;
     return [];
   }
-  const call = geocodeCall(log, request?.signal);
+  const call = toolCall(log, request?.signal);
   const searched = async (name: string, count: number) =>
     ((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places;
   const search = async (name: string, count: number) => placeNames(await searched(name, count));
@@ -319,15 +324,15 @@ async function placesLike(
   }
 }
 
-/** A call of weather_geocode for a prompt, within COMPLETION_MS and `signal`. */
-function geocodeCall(log: Log, signal?: AbortSignal) {
+/** A tool's call for a prompt, within COMPLETION_MS and `signal`. */
+function toolCall(log: Log, signal?: AbortSignal) {
   const timeout = AbortSignal.timeout(COMPLETION_MS);
   return {
     signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     deadline: clock.now() + COMPLETION_MS,
     log,
     progress: async () => {},
-    // Its places are taken, never its words.
+    // Its answer is taken, never its words.
     serves: () => false,
   };
 }

@@ -82,6 +82,11 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
   render(result: z.input<z.ZodObject<O>>, args: z.output<z.ZodObject<I>>, session: Serving): string;
   /**
+   * The time zone whose days the tool reads a date given without an offset by (a shop's), as the
+   * clock's helpers take it (`zone`) and as a text names it; undefined for UTC's, or when it cannot say.
+   */
+  timeZone?(call: ToolCall): Promise<{ zone: string; name: string } | undefined>;
+  /**
    * Whether a result, though the call succeeded, says something a person must look into (a payment
    * that may have been made twice). An automation's run fails at such a step, with the rendered
    * result as the reason, so its onFailure tells someone and its later steps do not run.

@@ -10,7 +10,7 @@ import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { geocoded, startGeocoding, village } from "./fakes/open-meteo.js";
-import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce } from "./fakes/woocommerce.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, type WooCommerceFake } from "./fakes/woocommerce.js";
 
 const novaVes = (region: string, latitude: number, longitude: number) =>
   village("Nová Ves", region, latitude, longitude);
@@ -20,20 +20,29 @@ import { connect, startApp, startWaiter } from "./memory.js";
 let frankfurter: Fake;
 let geocoding: Fake;
 let met: Fake;
+let shop: Fake;
 let env: Record<string, string>;
 const closing: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  [frankfurter, geocoding, met] = await Promise.all([startFrankfurter(), startGeocoding(), startMet()]);
+  let woo: WooCommerceFake;
+  [frankfurter, geocoding, met, woo] = await Promise.all([
+    startFrankfurter(),
+    startGeocoding(),
+    startMet(),
+    startWooCommerce(),
+  ]);
+  // The prompts name the shop's tools and ask the shop its time zone, whose days the orders go by.
+  woo.shop.timeZone = "Europe/Prague";
+  shop = woo;
   env = {
     WAITER_MET_URL: `${met.origin}/weatherapi`,
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
     WAITER_CONTACT: "ops@eshop-waiter.cz",
-    // Listed, never called: the prompts only name the shop's tools.
-    WAITER_WOO_URL: "https://shop.example",
-    WAITER_WOO_KEY: "ck_prompts",
-    WAITER_WOO_SECRET: "cs_prompts",
+    WAITER_WOO_URL: shop.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
     WAITER_WEBHOOKS_SOURCES: JSON.stringify({
       stripe: { scheme: "none", allowUnsigned: true },
       shop: { scheme: "none", allowUnsigned: true },
@@ -44,7 +53,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const close of closing.splice(0)) await close();
 });
-afterAll(() => Promise.all([frankfurter.close(), geocoding.close(), met.close()]));
+afterAll(() => Promise.all([frankfurter.close(), geocoding.close(), met.close(), shop.close()]));
 
 async function client(
   extra: Record<string, string> = {},
@@ -172,7 +181,7 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   setClock("2026-12-01T23:59:00+01:00");
   const dated = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
   setClock();
-  expect(dated).toContain("(today is 2026-12-01 in UTC)");
+  expect(dated).toContain("(today is 2026-12-01 in the shop's time zone, Europe/Prague)");
   // No place given, no weather asked for: no places to choose among either.
   expect(dated).not.toContain("places");
   // A place of blanks asks for no weather; a source not configured is refused with the ones there are.
@@ -688,7 +697,7 @@ test("the morning brief of a Monday counts the orders from Friday: the weekend's
   // afternoon, which no weekday's brief had shown, were left out of the brief read for them.
   const waiter = await client();
   for (const [now, from, said] of [
-    // Mornings in Prague, whose UTC day is the same: on the DST change days too.
+    // Mornings at a shop in Prague: on the DST change days too.
     ["2026-12-07T07:00:00+01:00", "2026-12-04", "Friday"],
     ["2026-12-08T07:00:00+01:00", "2026-12-07", "yesterday"],
     ["2026-12-06T07:00:00+01:00", "2026-12-05", "yesterday"],
@@ -697,8 +706,8 @@ test("the morning brief of a Monday counts the orders from Friday: the weekend's
     ["2026-10-25T07:00:00+01:00", "2026-10-24", "yesterday"],
     ["2026-10-26T07:00:00+01:00", "2026-10-23", "Friday"],
     ["2027-03-01T07:00:00+01:00", "2027-02-26", "Friday"],
-    // A quarter past midnight in Prague is still Sunday in UTC, the e-shop's day.
-    ["2026-12-07T00:15:00+01:00", "2026-12-05", "yesterday"],
+    // A quarter past midnight in Prague is Monday at the shop, though still Sunday in UTC.
+    ["2026-12-07T00:15:00+01:00", "2026-12-04", "Friday"],
   ]) {
     setClock(now);
     const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
@@ -706,6 +715,63 @@ test("the morning brief of a Monday counts the orders from Friday: the weekend's
     const orders = brief.split("\n").find((line) => line.includes("eshop_orders_list"));
     expect(orders, now).toContain(`eshop_orders_list with after ${from} (${said})`);
     if (said === "Friday") expect(orders, now).toMatch(/^- New orders since Friday, the weekend's with them:/);
+  }
+});
+
+test("the morning brief counts new orders from the shop's yesterday, and its Monday, in the shop's time zone", async () => {
+  // eshop_orders_list reads a date at the shop's midnight: counted from the UTC day before, a Tokyo
+  // shop's morning brief took in two days of orders, and a New York shop's evening one missed the
+  // day's last hours; a Monday was UTC's, not the shop's.
+  for (const [zone, instants] of [
+    [
+      "Asia/Tokyo",
+      [
+        // 08:00 on a Wednesday, still Tuesday in UTC.
+        ["2026-12-09T08:00:00+09:00", "2026-12-09", "2026-12-08", "yesterday"],
+        // 00:30 on a Tuesday, a Monday in UTC.
+        ["2026-12-08T00:30:00+09:00", "2026-12-08", "2026-12-07", "yesterday"],
+        // 08:00 on a Monday, a Sunday in UTC.
+        ["2026-12-07T08:00:00+09:00", "2026-12-07", "2026-12-04", "Friday"],
+      ],
+    ],
+    [
+      "America/New_York",
+      // 23:30 on a Tuesday and on a Monday, the next day in UTC.
+      [
+        ["2026-12-08T23:30:00-05:00", "2026-12-08", "2026-12-07", "yesterday"],
+        ["2026-12-07T23:30:00-05:00", "2026-12-07", "2026-12-04", "Friday"],
+        // 23:30 on the Sunday clocks go back, a Monday in UTC.
+        ["2026-11-01T23:30:00-05:00", "2026-11-01", "2026-10-31", "yesterday"],
+      ],
+    ],
+    [
+      "Australia/Sydney",
+      [
+        // 08:00 on the Sunday clocks go forward, a Saturday in UTC.
+        ["2026-10-04T08:00:00+11:00", "2026-10-04", "2026-10-03", "yesterday"],
+        // 00:30 the Monday after, a Sunday in UTC.
+        ["2026-10-05T00:30:00+11:00", "2026-10-05", "2026-10-02", "Friday"],
+      ],
+    ],
+    // 00:30 on the Monday after clocks go forward, a Sunday in UTC.
+    ["Europe/Prague", [["2026-03-30T00:30:00+02:00", "2026-03-30", "2026-03-27", "Friday"]]],
+  ] as const) {
+    const woo = await startWooCommerce();
+    closing.push(() => woo.close());
+    woo.shop.timeZone = zone;
+    const waiter = await client({
+      WAITER_WOO_URL: woo.origin,
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+    });
+    for (const [now, today, from, said] of instants) {
+      setClock(now);
+      const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} })).split("\n");
+      setClock();
+      expect(brief[0], now).toContain(`(today is ${today} in the shop's time zone, ${zone})`);
+      const orders = brief.find((line) => line.includes("eshop_orders_list"));
+      expect(orders, now).toContain(`eshop_orders_list with after ${from} (${said})`);
+    }
   }
 });
 

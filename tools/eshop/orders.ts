@@ -378,6 +378,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     refuses: (args) => emptyRange(args) ?? hashAlone(args),
+    timeZone: (call) => shop.timeZone(call),
     async run(args, call) {
       await refuseUnknown(args.status ?? [], false, call);
       // The shop's time zone is asked first only where a time given needs it, so that a shop that
