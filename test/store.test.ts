@@ -24,6 +24,7 @@ import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
 import {
+  ACKED_IDS,
   DELIVERED_AS,
   pageQuery,
   RECENT_IDS,
@@ -837,6 +838,13 @@ test("a page of events is read by index, newest first, never by walking every ac
   expect(delivered).toMatch(/SEARCH events USING INDEX events_by_shopify_webhook \(<expr>=\?\)/);
   expect(delivered).toMatch(/SEARCH events USING INDEX events_by_woocommerce_delivery \(<expr>=\?\)/);
   expect(delivered).not.toMatch(/SCAN events/);
+  // Every acknowledged event, told where some acknowledgements went unread, is read from the indexes: no
+  // event's row, whose acked_at lies past its body, a walk of a large one's every page.
+  const acked = (db.prepare(`EXPLAIN QUERY PLAN ${ACKED_IDS}`).all() as { detail: string }[])
+    .map((row) => row.detail)
+    .join("; ");
+  expect(acked).toMatch(/^SCAN events USING COVERING INDEX sqlite_autoindex_events_1; .*events_unacked/);
+  expect(acked).not.toMatch(/SCAN events(;|$)/);
   // Forgetting year-old deliveries reads only those, not every delivery remembered.
   const forget = (db.prepare(`EXPLAIN QUERY PLAN ${FORGET_DROPPED}`).all(0) as { detail: string }[])
     .map((row) => row.detail)
