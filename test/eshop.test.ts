@@ -1658,7 +1658,7 @@ describe("marking paid", () => {
     Object.assign(pending, { payment_method: "cod", payment_method_title: "Cash on delivery" });
     const processing = await server.call("eshop_order_update_status", { id: O.pending1999, status: "processing" });
     expect(withoutEmail(processing)).toBe(
-      `Order #${O.pending1999} (id ${O.pending1999}): pending → processing.\nIt is to be paid on delivery: the shop counts it paid once it is completed.`,
+      `Order #${O.pending1999} (id ${O.pending1999}): pending → processing.\nIt is to be paid on delivery: WooCommerce records it paid when it is completed.`,
     );
     expect(data(processing)).not.toHaveProperty("paid_now");
     expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");

@@ -827,7 +827,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
                   `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`,
                 )
               : dueOnDelivery.get(r)?.has(r.order.id)
-                ? "\nIt is to be paid on delivery: the shop counts it paid once it is completed."
+                ? `\nIt is to be paid on delivery: ${shop.name} records it paid when it is completed.`
                 : // An order with nothing to ship counts paid in processing too, though the shop dates it
                   // paid only when it is completed.
                   !wasPaid && shop.paidStatuses.includes(r.order.status)
