@@ -11,7 +11,7 @@ import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody }
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
-import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
+import { alike, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -66,8 +66,7 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent
     if ((name === "content-type" && asSent) || name === "user-agent" || own?.test(name) || extra.has(name)) {
       const sent = Array.isArray(value) ? value.join(", ") : value;
       // Copies alike, a proxy's beside the sender's, are its one value (see headerOnce): the id its sender shows finds the event.
-      const [first = "", ...more] = sent.split(", ");
-      kept[name] = more.length > 0 && more.every((copy) => copy === first) ? first : sent;
+      kept[name] = alike(sent.split(", ")) ?? sent;
     }
   }
   return kept;

@@ -169,10 +169,7 @@ export function headerMissingIn(reason: string): string | undefined {
 export function headerOnce(headers: IncomingHttpHeaders, ...names: string[]): string | undefined | Verdict {
   const sent = copiesOf(headers, names);
   if (!sent) return undefined;
-  const [first = "", ...more] = sent.copies;
-  return more.every((copy) => copy === first)
-    ? first
-    : reject(`${sent.name} header sent more than once, its copies differing`);
+  return alike(sent.copies) ?? reject(`${sent.name} header sent more than once, its copies differing`);
 }
 
 /**
@@ -189,9 +186,14 @@ export function unsignedHeader(
 ): string | undefined {
   const sent = copiesOf(headers, names);
   if (!sent) return undefined;
-  const [first = "", ...more] = sent.copies;
-  if (more.some((copy) => copy !== first)) differing.push(`${sent.name} (${sent.copies.map(quote).join(", ")})`);
-  return first;
+  if (alike(sent.copies) === undefined) differing.push(`${sent.name} (${sent.copies.map(quote).join(", ")})`);
+  return sent.copies[0];
+}
+
+/** The one value of a header's copies (a value Node joined, split at ", "), undefined where they differ. */
+export function alike(copies: string[]): string | undefined {
+  const [first = "", ...more] = copies;
+  return more.every((copy) => copy === first) ? first : undefined;
 }
 
 /** The first of `names` sent, with its copies: Node joins a header sent more than once with ", ". */
