@@ -2265,3 +2265,16 @@ test("events_list given a since no older than its before is told so, not only th
   expect(text(swapped)).toContain("no event comes after the one and before the other");
   expect((await call("events_list", { since: "c1", before: "c2" })).structuredContent).not.toHaveProperty("note");
 });
+
+test("events_wait in a session whose client cancelled an earlier call, not for its timeout, waits as long as asked", async () => {
+  const { client } = await served();
+  const stop = new AbortController();
+  const cancelled = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, {
+    signal: stop.signal,
+  });
+  setTimeout(() => stop.abort("the user stopped it"), 2_500);
+  await expect(cancelled).rejects.toThrow();
+  const result = (await client.callTool({ name: "events_wait", arguments: { timeout_s: 2 } })) as CallToolResult;
+  expect(result.structuredContent).toMatchObject({ timed_out: true });
+  expect(result.structuredContent).not.toMatchObject({ note: expect.stringContaining("cut an earlier call") });
+});
