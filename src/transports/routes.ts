@@ -367,7 +367,7 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
   });
 }
 
-/** The methods /mcp takes: OPTIONS for a browser's preflight, which pageAccess answers. */
+/** The methods /mcp takes, as its 405 and its answer to an OPTIONS from no page name them. */
 const ALLOW = "GET, POST, DELETE, OPTIONS";
 
 /** The 405 to a method /mcp does not take, naming those it does. */
