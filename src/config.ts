@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
@@ -255,9 +256,17 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       // mark of a JSON file a Windows editor saved, read into a variable) are no part of it:
       // WAITER_DATA_DIR=/data\r would be another directory. A secret's are refused instead.
       const envValue = setting.secret ? secrets.optional(setting.env) : settingFromEnv(sources.env, setting.env);
-      // The image's own environment (WAITER_LISTEN, WAITER_DATA_DIR) beats a config file mounted in it.
+      // The image's own environment (WAITER_LISTEN, WAITER_DATA_DIR) beats a config file mounted in it:
+      // said where the file's value is another, as one the same changes nothing.
       const beats = override !== undefined ? flagName(name) : envValue !== undefined ? setting.env : undefined;
-      if (beats && fileValues?.[name] !== undefined) notices.push(`${path} in ${file} is not read: ${beats} beats it`);
+      const read = (value: unknown) => setting.schema.safeParse(typeof value === "string" ? value.trim() : value).data;
+      if (
+        beats &&
+        fileValues?.[name] !== undefined &&
+        !isDeepStrictEqual(read(override ?? envValue), read(fileValues[name]))
+      ) {
+        notices.push(`${path} in ${file} is not read: ${beats} beats it`);
+      }
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);

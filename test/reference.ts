@@ -136,7 +136,7 @@ export async function renderSettings(): Promise<string> {
     "",
     "Every setting is an environment variable; all but secrets can also be written in a JSON config",
     `file named by \`--config FILE\` or \`${CONFIG_FILE_ENV}\`. Flags beat the environment, which beats the file`,
-    "(a key of the file left unread so is named at start, at notice).",
+    "(a key of the file left unread so, with another value, is named at start, at notice).",
     "An empty variable, or one of blanks only, counts as unset, and blanks around a value (the line break",
     "an env file saved with Windows line endings keeps) are no part of it, there or in the config file.",
     "A setting of a few words (`info`, `cnb`, `basic`, a webhook source's `scheme`) takes them in any case (`INFO`), as one of true or",

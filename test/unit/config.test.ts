@@ -259,6 +259,15 @@ describe("sources and precedence", () => {
     expect(load({}, { file: path }).notices).toEqual([]);
   });
 
+  test("a key of the config file that a variable gives the same value goes unsaid, as the image's own WAITER_DATA_DIR=/data", () => {
+    const path = file({ listen: "0.0.0.0:8790", dataDir: "/data", webhooks: { listen: "0.0.0.0:8790" } });
+    const image = { WAITER_LISTEN: "0.0.0.0:8790 ", WAITER_WEBHOOKS_LISTEN: "0.0.0.0:8790", WAITER_DATA_DIR: "/data" };
+    expect(load(image, { file: path }).notices).toEqual([]);
+    expect(load({ ...image, WAITER_DATA_DIR: "/srv" }, { file: path }).notices).toEqual([
+      `dataDir in ${path} is not read: WAITER_DATA_DIR beats it`,
+    ]);
+  });
+
   test(`a \${NAME} in the config file, which waiter replaces no more than an env file does, stops waiter naming it`, () => {
     const replacesNone =
       "a placeholder for a variable's value, which waiter does not replace in its config file: write the value itself";
