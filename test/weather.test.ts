@@ -1319,6 +1319,18 @@ describe(`at ${AFTERNOON}`, () => {
       for (const result of [current, forecast]) expect(text(result)).not.toContain("GMT");
     });
 
+    test("a point at sea by the date line, whose zone follows its longitude, is not said to be a day off", async () => {
+      // The map's sea zones are exact: UTC+12 up to the 180th meridian, UTC-12 past it.
+      for (const [latitude, longitude, zone] of [
+        [30, 179.9, "Etc/GMT-12"],
+        [10, -179.9, "Etc/GMT+12"],
+      ] as const) {
+        const current = await server.call("weather_current", { latitude, longitude });
+        expect(data(current).place).toMatchObject({ timezone: zone });
+        expect(data(current)).not.toHaveProperty("note");
+      }
+    });
+
     test("GeoNames' 9999 for an elevation it does not know is no altitude: none is sent, none shown", async () => {
       // The geocoder answers so for places GeoNames has no height for (open-meteo/open-meteo#869),
       // mostly north of the Arctic Circle; Everest's summit is a real 8,848 m.

@@ -225,6 +225,8 @@ const DATE_LINE_REACH = 0.5;
  * Anadyr's (UTC+12). Said where the map puts a zone a day apart around them, within DATE_LINE_REACH.
  */
 function zoneDoubt(latitude: number, longitude: number, zone: string): string | undefined {
+  // The map's zones at sea are the nautical ones, which follow the longitude exactly.
+  if (atSea(zone)) return undefined;
   const now = clock.now();
   const offset = offsetMinutes(now, zone);
   // Degrees of longitude as far as DATE_LINE_REACH of latitude, at most 5 near the poles.
@@ -250,7 +252,11 @@ function zoneDoubt(latitude: number, longitude: number, zone: string): string | 
  * (Etc/GMT+3 is three hours behind UTC): they are written as their offset, UTC-03:00.
  */
 export function zoneName(zone: string): string {
-  return /^Etc\/GMT[+-]\d+$/.test(zone) ? `UTC${localIso(clock.now(), zone).slice(16)}` : zone;
+  return atSea(zone) ? `UTC${localIso(clock.now(), zone).slice(16)}` : zone;
+}
+
+function atSea(zone: string): boolean {
+  return /^Etc\/GMT[+-]\d+$/.test(zone);
 }
 
 /**
