@@ -1374,6 +1374,41 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("Postfix's refusal for now of a machine it finds no host name for says so with its try again later", async () => {
+    // reject_unknown_client_hostname and reject_unknown_reverse_client_hostname answer 450 unless
+    // the server's unknown_client_reject_code says otherwise: the answer is the same at every try.
+    const answers = [
+      "4.7.25 Client host rejected: cannot find your hostname, [127.0.0.1]",
+      "4.7.1 Client host rejected: cannot find your reverse hostname, [127.0.0.1]",
+    ];
+    const checking = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        const answer = answers[Number(address.address.slice(1, 2))];
+        callback(Object.assign(new Error(answer), { responseCode: 450 }));
+      },
+    });
+    await new Promise<void>((resolve) => checking.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office((checking.server.address() as AddressInfo).port, {
+        to: ["p0@other.example", "p1@other.example"],
+      }),
+    });
+    const fix =
+      "not sent; try again later, but while it finds no host name that leads back to this machine's address (reverse DNS, a PTR record) it will not take it: have one set by whoever runs this machine's network, or send through another mail server (the channel's host, port, user and passwordEnv).";
+    try {
+      const told = text(await team.call("notify_send", { channel: "office", text: "Hello" }));
+      for (const [i, answer] of answers.entries()) {
+        expect(told).toContain(`p${i}@other.example: The mail server refused it for now (450 ${answer}): ${fix}`);
+      }
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => checking.close(() => resolve()));
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({

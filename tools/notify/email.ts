@@ -349,9 +349,21 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       true,
     );
   }
+  // RFC 7372's x.7.25 (reverse DNS validation failed), as Gmail answers the message, or Postfix's
+  // reject_unknown_client_hostname and reject_unknown_reverse_client_hostname in their own words,
+  // 450 unless its unknown_client_reject_code says 550: this machine's address names no host that
+  // leads back to it (a PTR record), which no setting of the channel but another server mends.
+  const noHostName = /^[45]\.7\.25\b|\bcannot find your (?:reverse )?hostname\b|\bPTR record/i.test(
+    response?.slice(4) ?? "",
+  );
+  const elsewhere = "send through another mail server (the channel's host, port, user and passwordEnv)";
+  const setHostName = `have one set by whoever runs this machine's network, or ${elsewhere}`;
   if (responseCode && responseCode < 500) {
+    const hostName = noHostName
+      ? `, but while it finds no host name that leads back to this machine's address (reverse DNS, a PTR record) it will not take it: ${setHostName}`
+      : "";
     return new UpstreamError(
-      `The mail server refused it for now (${said}): not sent; try again later.`,
+      `The mail server refused it for now (${said}): not sent; try again later${hostName}.`,
       responseCode,
       undefined,
       true,
@@ -419,10 +431,6 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // RFC 7372's 5.7.20 to 5.7.29 but 5.7.25: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
     // whichever command it answers (policyd-spf answers RCPT TO): neither the login nor the address.
     const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
-    // RFC 7372's 5.7.25 (reverse DNS validation failed), as Gmail answers the message, or Postfix's
-    // reject_unknown_client_hostname in its own words: this machine's address names no host that
-    // leads back to it (a PTR record), which no setting of the channel but another server mends.
-    const noHostName = /^5\.7\.25\b|\bcannot find your hostname\b|\bPTR record/i.test(enhanced);
     // This machine's address on a blocklist (a DNSBL), said in the answer to an address as Postfix's
     // reject_rbl_client ("Client host [ip] blocked using …"), Exim's dnslists and Microsoft 365 say
     // it: no address, login or sender of the channel mends it.
@@ -430,13 +438,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned sending IP\b/i.test(enhanced);
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
-    const elsewhere = "send through another mail server (the channel's host, port, user and passwordEnv)";
     const fix = tooBig
       ? "the message is larger than the server takes: send a shorter text, or ask whoever runs the server to take larger messages"
       : blocklisted
         ? `the server takes no mail from this machine, whose address a blocklist names: ${elsewhere}, or ask whoever runs it to take mail from this machine`
         : noHostName
-          ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): have one set by whoever runs this machine's network, or ${elsewhere}`
+          ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): ${setHostName}`
           : messageRefused && !mailbox
             ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
             : senderDomain
