@@ -3236,6 +3236,18 @@ describe("errors", () => {
     expect(text(deleted)).toMatch(/^Order #7084 \(id 7081\) is in the shop's trash /);
   });
 
+  test("a number no order has is said so to a key whose user may not view the shop's reports", async () => {
+    // The trash is looked in without them; the statuses they list only add a checkout's drafts.
+    woo.shop.reportsClosed = true;
+    woo.shop.order(O.processing).status = "trash";
+    expect(text(await server.call("eshop_order_get", { id: "#7085" }))).toMatch(
+      /^No order that the shop's search finds for "7085" is numbered #7085; /,
+    );
+    expect(text(await server.call("eshop_order_get", { id: `#${O.processing}` }))).toMatch(
+      new RegExp(`^#${O.processing} \\(id ${O.processing}\\) trash: `),
+    );
+  });
+
   test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {
     // Every token may call eshop_order_get; a request's body may be megabytes.
     const started = performance.now();

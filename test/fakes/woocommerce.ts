@@ -394,6 +394,8 @@ export interface WooShop {
    * its local times (date_created, a date filter without dates_are_gmt) go; "" for the fixed UTC+1.
    */
   timeZone: string;
+  /** The key's user may not view the shop's reports (view_woocommerce_reports): they answer 403. */
+  reportsClosed: boolean;
   product(id: number): WooProduct;
   order(id: number): WooOrder;
   /** Back to the initial data; clears `writes`. */
@@ -772,6 +774,7 @@ interface ShopData {
   outOfStockThreshold: number;
   /** The option timezone_string (Settings → General, a city's zone), or "" for the fixed UTC+1. */
   timeZone: string;
+  reportsClosed: boolean;
 }
 
 /**
@@ -978,7 +981,16 @@ function buildShop(): ShopData {
   const products = buildProducts();
   const customers = buildCustomers();
   const orders = buildOrders(products, customers, counters);
-  return { products, orders, customers, counters, manageStock: true, outOfStockThreshold: 0, timeZone: "" };
+  return {
+    products,
+    orders,
+    customers,
+    counters,
+    manageStock: true,
+    outOfStockThreshold: 0,
+    timeZone: "",
+    reportsClosed: false,
+  };
 }
 
 /** The order's taxes in cents: on its items (cart tax) and on its shipping. */
@@ -2051,7 +2063,13 @@ const ROUTES: Route[] = [
     endpoints: {
       GET: {
         args: {},
-        permission: keyed(cannot.list),
+        // wc_rest_check_manager_permissions('reports'): 403 to a user without the capability.
+        permission: (ctx) =>
+          !ctx.user
+            ? cannot.list
+            : ctx.shop.reportsClosed
+              ? wpError("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 403)
+              : null,
         handle: (ctx) => {
           const orders = [...ctx.shop.orders.values()];
           const body = Object.entries(ORDER_STATUS_NAMES).map(([slug, name]) => ({
@@ -2354,6 +2372,12 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     },
     set timeZone(zone) {
       data.timeZone = zone;
+    },
+    get reportsClosed() {
+      return data.reportsClosed;
+    },
+    set reportsClosed(closed) {
+      data.reportsClosed = closed;
     },
     product(id) {
       const product = data.products.get(id);

@@ -307,8 +307,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
     };
     const listed = await search();
     // Else among the orders a list leaves out but by their status (a payment may name one deleted
-    // since, or a checkout's draft), of those statuses the shop has.
-    const known = listed.numbered.length ? [] : (await shop.shopStatuses(call)).map((k) => k.status);
+    // since, or a checkout's draft), of those statuses the shop has: the trash alone where it will
+    // not list them, as to a key whose user may not view its reports.
+    const known = listed.numbered.length
+      ? []
+      : await shop.shopStatuses(call).then(
+          (statuses) => statuses.map((k) => k.status),
+          () => [],
+        );
     const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
     const { numbered } = listed.numbered.length ? listed : await search(hidden);
     const [only, ...others] = numbered;
