@@ -2293,6 +2293,16 @@ describe("status and notes", () => {
     const kept = await server.call("eshop_order_add_note", { id: O.completed, note: "Called the customer." });
     expect(data(kept)).toMatchObject({ note: { customer_note: false } });
   });
+
+  test("a note refused for a renumbered order without an email names the order by its number, not by its id alone", async () => {
+    // Sequential Order Numbers: the order numbered as this one's id is another.
+    const order = woo.shop.order(O.completed);
+    order.meta_data.push({ id: 90_003, key: "_order_number", value: "7095" });
+    order.billing.email = "";
+    const result = await server.call("eshop_order_add_note", { id: "#7095", note: "Shipped.", customer_note: true });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(new RegExp(`^Order #7095 \\(id ${O.completed}\\) has no email, `));
+  });
   test("a session that serves only some of the order tools is sent to none of the others", async () => {
     const only = (...names: string[]) => startWaiter(shopEnv(woo), { allow: (tool) => names.includes(tool.name) });
     const paying = await only("eshop_order_mark_paid", "eshop_order_add_note");

@@ -867,9 +867,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
     async run({ id: ref, note, customer_note }, call) {
       const id = await idOf(ref, call);
       // The shop mails a note to the customer to the order's billing email, and to no one without it.
-      if (customer_note && !(await shop.getOrder(id, call)).email) {
+      const order = customer_note ? await shop.getOrder(id, call) : undefined;
+      if (order && !order.email) {
         throw new ToolError(
-          `Order ${id} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address${call.serves("eshop_order_get") ? ", eshop_order_get" : ""}), or add the note without customer_note.`,
+          `Order ${named(order)} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address${call.serves("eshop_order_get") ? ", eshop_order_get" : ""}), or add the note without customer_note.`,
         );
       }
       return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
