@@ -866,6 +866,7 @@ describe("automations are checked at start", () => {
         // Only tells, or only reads: a failure leaves nothing changed undone.
         TELL,
         { ...TELL, name: "reads", do: [{ tool: "eshop_order_get", args: { id: 7081 } }] },
+        { ...PAID, name: "restock", do: [{ tool: "eshop_stock_set", args: { sku: "COF-ESP-1KG", quantity: 3 } }] },
       ],
       {},
       lines,
@@ -875,6 +876,9 @@ describe("automations are checked at start", () => {
     expect(lines.filter((line) => line.includes("onFailure"))).toEqual([
       expect.stringContaining(
         'setting WAITER_AUTOMATIONS at automation stripe-paid: it changes the shop (step 1, eshop_order_mark_paid) and has no onFailure, so a run of it that fails (an order it cannot change, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.',
+      ),
+      expect.stringContaining(
+        "automation restock: it changes the shop (step 1, eshop_stock_set) and has no onFailure, so a run of it that fails (a product whose stock it cannot set, the shop away past the retry time) is told to no one,",
       ),
     ]);
   });

@@ -111,8 +111,10 @@ export function checkAutomations({
         served.get(step.tool)?.annotations.readOnlyHint === false,
     );
     if (changes !== -1 && !automation.onFailure && !automation.dryRun) {
+      const tool = toolOf(automation.do[changes] as Step);
+      const refused = tool === "eshop_stock_set" ? "a product whose stock it cannot set" : "an order it cannot change";
       warn(
-        `${where}: it changes the shop (step ${changes + 1}, ${toolOf(automation.do[changes] as Step)}) and has no onFailure, so a run of it that fails (an order it cannot change, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.`,
+        `${where}: it changes the shop (step ${changes + 1}, ${tool}) and has no onFailure, so a run of it that fails (${refused}, the shop away past the retry time) is told to no one, only said in this log and in automations_runs; add "onFailure": {"notify": "<channel>"} to have a person told, who finishes the run by hand.`,
       );
     }
     // The failure notification is checked as one more step.
