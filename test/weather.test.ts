@@ -285,6 +285,19 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note: string }>(abroad).note).toMatch(/^No place called "Ostrava" in "PL" was found\. /);
     });
 
+    test("a country after a comma in the name narrows as country_code does, which the description does not deny", async () => {
+      const named = await server.call("weather_geocode", { name: "Ostrava, CZ" });
+      const coded = await server.call("weather_geocode", { name: "Ostrava", country_code: "CZ" });
+      expect(data(named).places).toEqual(data(coded).places);
+      expect(data<{ places: unknown[] }>(named).places).not.toEqual([]);
+      const { tools } = await server.client.listTools();
+      const geocode = tools.find((t) => t.name === "weather_geocode");
+      expect(geocode?.inputSchema.properties?.name).toMatchObject({
+        description: expect.stringContaining('"Frankf, DE"'),
+      });
+      expect(geocode?.description).not.toMatch(/country goes in/);
+    });
+
     test("country_code UK, as people write the United Kingdom, asks for GB, its ISO 3166-1 code", async () => {
       await server.call("weather_geocode", { name: "London", country_code: "uk" });
       expect(geocoding.requests.at(-1)?.query.get("countryCode")).toBe("GB");

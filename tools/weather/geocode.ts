@@ -10,7 +10,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     title: "Find a place",
     description:
       "Finds places by name, most relevant first: to tell apart places of one name, then pass " +
-      "the chosen one's coordinates to the weather tools. The country goes in `country_code`.",
+      "the chosen one's coordinates to the weather tools.",
     input: {
       name: z.string().min(2).max(200).describe('A name or its start: "Ostrava", "Frankf, DE".'),
       country_code: z
