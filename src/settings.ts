@@ -226,6 +226,25 @@ export function truth<T extends z.ZodType>(boolean: T) {
 }
 
 /**
+ * A list, or one written as text, as some MCP clients send every argument: JSON text of the list
+ * ('["a","b"]'), or its one item alone ("a"). Empty text and "null" stay as sent, for the call to
+ * take as the argument left out. A preprocess, so that a tool's published schema is the list's.
+ */
+export function listed<T extends z.ZodType>(items: T) {
+  return z.preprocess((value) => {
+    if (typeof value !== "string") return value;
+    const text = value.trim();
+    if (text === "" || text === "null") return value;
+    if (!text.startsWith("[")) return [text];
+    try {
+      return JSON.parse(text);
+    } catch {
+      return value;
+    }
+  }, items);
+}
+
+/**
  * A number, or one written as plain decimal text ("50.08", "-3"), as some MCP clients send every
  * argument: text with units, grouping or a plus sign is refused as written. A preprocess, so that
  * a tool's published schema is the number's.

@@ -864,7 +864,9 @@ function nearCoreWords(schema: z.ZodType, value: unknown, at: string): string[] 
       const element = def.element;
       return value.flatMap((item, i) => nearCoreWords(element, item, `${at}.${i}`));
     }
-    return def.innerType ? nearCoreWords(def.innerType, value, at) : [];
+    // A preprocess (`listed`) reads a literal list as it is.
+    const inner = def.innerType ?? (def.type === "pipe" ? def.out : undefined);
+    return inner ? nearCoreWords(inner, value, at) : [];
   }
   if (typeof value !== "string" || core.words.includes(value)) return [];
   const meant = meantKey(value, core.words);
@@ -965,14 +967,12 @@ function neverTaken(path: string, schema: z.ZodType): string | undefined {
 }
 
 /**
- * The path to a list's first item, for a path that gives a list where no list is taken; or to a
- * list of one value, for a path that gives one where only a list is taken (events_ack's ids).
+ * The path to a list's first item, for a path that gives a list where no list is taken (a list
+ * argument takes its one item alone, `listed`).
  */
 function firstItem(path: string, given: readonly Kind[], takes: readonly Taken[]): string {
-  if (given.includes("list") && !takes.includes("list"))
-    return ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`;
-  return takes.length === 1 && takes[0] === "list" && !given.includes("list")
-    ? ` (${JSON.stringify(`[${path}]`)} gives a list of it, perhaps)`
+  return given.includes("list") && !takes.includes("list")
+    ? ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`
     : "";
 }
 

@@ -1,7 +1,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
-import { digits, withCore } from "../../src/settings.js";
+import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
@@ -368,7 +368,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
     description:
       "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
-      status: z.array(status(z.string())).max(20).optional().describe(`Any of: ${statuses}.`),
+      status: listed(z.array(status(z.string())).max(20))
+        .optional()
+        .describe(`Any of: ${statuses}.`),
       after: placed.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
       before: placed.optional().describe("Placed before, the same way."),
       search: z
@@ -860,7 +862,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     input: {
       id: orderId,
       note: noteText.describe("Its text."),
-      customer_note: z.boolean().default(false).describe("Email it to the customer too."),
+      customer_note: truth(z.boolean()).default(false).describe("Email it to the customer too."),
     },
     output: { order_id: z.number(), note: noteOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
