@@ -515,14 +515,15 @@ function bug(tool: Tool, what: string, done: boolean): CallToolResult {
 /**
  * The arguments without the nulls and empty strings that stand for an optional argument left out:
  * clients that call with OpenAI's strict function calling send null for every optional argument
- * they omit, and a form (the MCP Inspector's) sends "" for a text field left empty. Either stays
- * where the argument is required (the error then says so) or may itself be null or "".
+ * they omit, a form (the MCP Inspector's) sends "" for a text field left empty, and a client that
+ * sends every argument as text sends "null". Each stays where the argument is required (the error
+ * then says so) or may itself be null, "" or "null".
  */
 function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
   let kept = args;
   for (const name in args) {
     const value = args[name];
-    if ((value !== null && value !== "") || !Object.hasOwn(tool.input, name)) continue;
+    if ((value !== null && value !== "" && value !== "null") || !Object.hasOwn(tool.input, name)) continue;
     const schema = tool.input[name] as z.ZodType;
     if (z.safeParse(schema, value).success || !z.safeParse(schema, undefined).success) continue;
     if (kept === args) kept = { ...args };
