@@ -275,17 +275,15 @@ export function digits<T extends z.ZodType>(number: T) {
 export const publishedAs = new WeakMap<z.ZodType, { schema: z.ZodType; number: (n: number) => string }>();
 
 /**
- * `reader`, published as `schema`: for an argument that reads text of its own beside what `schema`
- * takes (the order id, an order's number), which publishing would lengthen tools/list for. The
- * start check of automations reads it as taking what `schema` takes, or text. Described in
- * `schema`: a copy of `reader` (`.describe`) is published as what it reads. `number`: what it
- * reads a number as, which text of its own may mean otherwise ("as the order's id 7081, …").
+ * `reader`, for an argument that reads text of its own beside what `schema` takes (the order id,
+ * an order's number): published as text, with `schema`'s description, as every value it reads can
+ * be written; published as `schema`, a client that checks or converts arguments by it (the MCP
+ * Inspector's form) could not send that text. The start check of automations reads it as taking
+ * what `schema` takes, or text. `number`: what it reads a number as, which text of its own may
+ * mean otherwise ("as the order's id 7081, …").
  */
 export function published<T extends z.ZodType>(reader: T, schema: z.ZodType, number: (n: number) => string): T {
-  reader._zod.toJSONSchema = () => {
-    const { $schema: _, ...json } = z.toJSONSchema(schema, { target: "draft-7" });
-    return json;
-  };
+  reader._zod.toJSONSchema = () => ({ type: "string", description: schema.description });
   publishedAs.set(reader, { schema, number });
   return reader;
 }

@@ -3180,6 +3180,18 @@ describe("errors", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("the order tools publish their id as text, so a client that goes by the schema can send a number", async () => {
+    // A client that checks or converts arguments by the schema (the MCP Inspector's form turns the
+    // text "#7084" into the number an integer takes, NaN, sent as null) never sends what the
+    // description says the id takes. The id, 7084 or "7084", is still read as the id.
+    const { tools } = await server.client.listTools();
+    const ids = ["eshop_order_get", "eshop_order_mark_paid", "eshop_order_update_status", "eshop_order_add_note"].map(
+      (name) => tools.find((t) => t.name === name)?.inputSchema.properties?.id,
+    );
+    for (const id of ids) expect(id).toEqual({ type: "string", description: "Id, or #number as text." });
+    expect(data(await server.call("eshop_order_get", { id: 7084 }))).toMatchObject({ id: 7084 });
+  });
+
   test("an order is found by its number as the shop writes it, which a numbering plugin makes differ from its id", async () => {
     // Sequential Order Numbers: order 7081 is the shop's #7084, and the order whose id is 7084 is #7090;
     // order 7075 is #WC-0042, with its plugin's prefix.
