@@ -6,6 +6,7 @@ import { decimal, givenName, integer, listed, truth } from "../settings.js";
 import {
   enumerated,
   firstBytes,
+  meantKeys,
   noSuchName,
   quote,
   quoteLine,
@@ -227,9 +228,9 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
 }
 
 /**
- * What a wait on a type that no stored event has, and no hint of typeHint's took up, is told: the
- * types the newest HINT_EVENTS events (after `recent`) have, where a typo in it shows, which would
- * otherwise wait out every wait.
+ * What a wait on a type that no stored event has, and no hint of typeHint's took up, is told: ten of
+ * the types the newest HINT_EVENTS events (after `recent`) have, those a letter or two off it first,
+ * where a typo in it shows, which would otherwise wait out every wait.
  */
 async function unstoredType(store: EventStore, filter: EventFilter, recent: number): Promise<string | undefined> {
   const type = filter.type;
@@ -238,12 +239,15 @@ async function unstoredType(store: EventStore, filter: EventFilter, recent: numb
   for (const page of [{ after: recent }, { before: recent + 1 }]) {
     if ((await store.list(filter, { ...page, limit: 1, bodies: false })).length > 0) return undefined;
   }
-  const types = await store.typesLike({ source: filter.source }, recent, 10);
-  if (types.length === 0) return undefined;
+  // All of them: typesLike gives the shortest first, which would leave out a longer type meant.
+  const stored = await store.typesLike({ source: filter.source }, recent, HINT_EVENTS);
+  if (stored.length === 0) return undefined;
+  const near = meantKeys(type, stored);
+  const types = [...near, ...stored.filter((t) => !near.includes(t))].slice(0, 10);
   const from = filter.source ? ` from ${passed(filter.source)}` : "";
   const begun = typePrefix(type) === undefined ? "" : " nor of one that begins with it";
   const newest = `the newest ${HINT_EVENTS.toLocaleString("en")} events`;
-  return `No stored event${from} is of the type ${passed(type)}${begun}; ${filter.source ? `among ${newest}, those${from}` : newest} have ${types.length === 10 ? "these types among others" : "these types"}: ${types.map(passed).join(", ")}.`;
+  return `No stored event${from} is of the type ${passed(type)}${begun}; ${filter.source ? `among ${newest}, those${from}` : newest} have ${stored.length > types.length ? "these types among others" : "these types"}: ${types.map(passed).join(", ")}.`;
 }
 
 const summaryShape = z.object({

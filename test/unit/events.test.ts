@@ -2246,7 +2246,7 @@ test("a wait on a type no stored event has, nor one near it, is told the types s
   await addTrial(store, "t1", "{}", "payment_intent.succeeded");
   await addTrial(store, "t2", "{}", "charge.refunded");
   const told =
-    'No stored event is of the type "paymnet_intent.succeeded"; the newest 1,000 events have these types: "charge.refunded", "payment_intent.succeeded".';
+    'No stored event is of the type "paymnet_intent.succeeded"; the newest 1,000 events have these types: "payment_intent.succeeded", "charge.refunded".';
   const waited = await call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 });
   expect(waited.structuredContent).toMatchObject({ timed_out: true, note: told });
   // A type stored is said nothing of, though nothing newer matched.
@@ -2277,4 +2277,28 @@ test("events_wait in a session whose client cancelled an earlier call, not for i
   const result = (await client.callTool({ name: "events_wait", arguments: { timeout_s: 2 } })) as CallToolResult;
   expect(result.structuredContent).toMatchObject({ timed_out: true });
   expect(result.structuredContent).not.toMatchObject({ note: expect.stringContaining("cut an earlier call") });
+});
+
+test("a wait on a misspelt type among many stored is told the type it was near first, however long", async () => {
+  const { store, call } = await served();
+  const short = ["charge.failed", "charge.pending", "charge.refunded", "charge.updated", "customer.created"];
+  const more = ["invoice.created", "invoice.paid", "payout.created", "payout.paid", "refund.created", "refund.updated"];
+  for (const [i, type] of [...short, ...more, "payment_intent.succeeded"].entries()) {
+    await addTrial(store, `m${i}`, "{}", type);
+  }
+  const waited = await call("events_wait", { type: "paymnet_intent.succeeded", timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({
+    timed_out: true,
+    note: expect.stringContaining('these types among others: "payment_intent.succeeded", "payout.paid"'),
+  });
+});
+
+test("a wait on a type no stored event has, where ten types are stored, is told those ten as all there are", async () => {
+  const { store, call } = await served();
+  for (let i = 0; i < 10; i++) await addTrial(store, `t${i}`, "{}", `order.state${i}`);
+  const waited = await call("events_wait", { type: "payment.paid", timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({
+    timed_out: true,
+    note: expect.stringContaining("the newest 1,000 events have these types: "),
+  });
 });
