@@ -797,6 +797,14 @@ describe("automations are checked at start", () => {
     await expect(serve([dotted])).rejects.toThrow(`"refund." never matches: a condition's value is matched whole`);
   });
 
+  test("a type without its dot among a condition's types is pointed to starts_with, not to a prefix the condition matches whole", async () => {
+    const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
+    const issues = { ...TELL, when: { source: "gh", where: [{ path: "event.type", in: ["push", "issues"] }] } };
+    await expect(serve([issues], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      `automation tell, when.where 1: "issues" never matches: GitHub sends every issues event with an action, which waiter adds to its type ("issues.opened"), so no type gh sends is "issues" ({"path": "starts_with(event.type, 'issues.')", "equals": true} takes each of them that begins so, perhaps)`,
+    );
+  });
+
   test("a type a condition on event.type takes that when.type leaves out stops waiter serve, as the condition never holds for it", async () => {
     const on = (type: string, where: object[]) => ({ ...TELL, when: { source: "stripe", type, where } });
     // docs/automations.md's refunds, with Stripe's refund objects' own events added to the list.

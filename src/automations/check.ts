@@ -347,25 +347,30 @@ function checkDotted(automation: Automation, scheme: string | undefined): void {
     !written.includes(".") &&
     typePrefix(written) === undefined &&
     sender.dotless(written);
-  const neverMatches = (what: string, written: string) =>
+  // A condition's value is matched whole: the prefix meant is a starts_with condition's there.
+  const neverMatches = (what: string, written: string, taking: string) =>
     new ConfigError(
-      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(`${written}.`)}, which takes each of them that begins so, perhaps)`,
+      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${taking} takes each of them that begins so, perhaps)`,
     );
-  if (undotted(type)) throw neverMatches(": when.type", type);
+  if (undotted(type)) throw neverMatches(": when.type", type, `${JSON.stringify(`${type}.`)}, which`);
   for (const [i, condition] of where.entries()) {
     if (condition.path.trim() !== "event.type") continue;
     const { test, value } = testOf(condition);
     const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
     const stray = taken.find(undotted);
-    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray);
+    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, startsWith(`${stray}.`));
     // Written as when.type writes a prefix: a condition's value is a whole type, which none of these ends so.
     const prefix = taken.find((given): given is string => typeof given === "string" && typePrefix(given) !== undefined);
     if (prefix === undefined) continue;
-    const stem = typePrefix(prefix) as string;
     throw new ConfigError(
-      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(prefix)} never matches: a condition's value is matched whole, and no type ${source} sends ends in ${JSON.stringify(prefix.at(-1))} (a prefix is when.type's, or {"path": "starts_with(event.type, '${stem.replace(/['\\]/g, "\\$&")}')", "equals": true} takes the types that begin so)`,
+      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(prefix)} never matches: a condition's value is matched whole, and no type ${source} sends ends in ${JSON.stringify(prefix.at(-1))} (a prefix is when.type's, or ${startsWith(typePrefix(prefix) as string)} takes the types that begin so)`,
     );
   }
+}
+
+/** The condition that takes the types that begin with `stem`. */
+function startsWith(stem: string): string {
+  return `{"path": "starts_with(event.type, '${stem.replace(/['\\]/g, "\\$&")}')", "equals": true}`;
 }
 
 /**
