@@ -227,6 +227,15 @@ export function checkSource(automation: Automation, sources: readonly string[]):
 
 const PAYMENT = "payment.";
 
+/** The types each condition on `event.type` takes (equals' and in's), with its index among `where`. */
+function typesTaken(where: readonly Condition[]): [number, unknown[]][] {
+  return where.flatMap((condition, i) => {
+    if (condition.path.trim() !== "event.type") return [];
+    const { test, value } = testOf(condition);
+    return test === "equals" ? [[i, [value]]] : test === "in" ? [[i, value as unknown[]]] : [];
+  });
+}
+
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, or a type a condition on `event.type`
  * takes, matches no type its source's scheme stores: a Comgate or GoPay source's are
@@ -251,10 +260,7 @@ function checkType(automation: Automation, scheme: string | undefined): void {
     const stem = typed(written);
     return types.includes(stem) ? stem : meantKey(stem, types);
   };
-  for (const [i, condition] of where.entries()) {
-    if (condition.path.trim() !== "event.type") continue;
-    const { test, value } = testOf(condition);
-    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+  for (const [i, taken] of typesTaken(where)) {
     const stray = taken.find((given): given is string => typeof given === "string" && !types.includes(given));
     if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, meantType(stray));
   }
@@ -276,10 +282,8 @@ function checkTypeTaken(automation: Automation): void {
   if (type === undefined) return;
   const prefix = typePrefix(type);
   const takes = prefix === undefined ? "only that type" : `only the types that begin with ${JSON.stringify(prefix)}`;
-  for (const [i, condition] of where.entries()) {
-    if (condition.path.trim() !== "event.type") continue;
-    const { test, value } = testOf(condition);
-    const stray = (test === "equals" ? [value] : test === "in" ? (value as unknown[]) : []).find(
+  for (const [i, taken] of typesTaken(where)) {
+    const stray = taken.find(
       (given): given is string =>
         typeof given === "string" && (prefix === undefined ? given !== type : !given.startsWith(prefix)),
     );
@@ -353,10 +357,7 @@ function checkDotted(automation: Automation, scheme: string | undefined): void {
       `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${taking} takes each of them that begins so, perhaps)`,
     );
   if (undotted(type)) throw neverMatches(": when.type", type, `${JSON.stringify(`${type}.`)}, which`);
-  for (const [i, condition] of where.entries()) {
-    if (condition.path.trim() !== "event.type") continue;
-    const { test, value } = testOf(condition);
-    const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
+  for (const [i, taken] of typesTaken(where)) {
     const stray = taken.find(undotted);
     if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, startsWith(`${stray}.`));
     // Written as when.type writes a prefix: a condition's value is a whole type, which none of these ends so.
@@ -386,15 +387,9 @@ function wooTopicsMisspelt(automation: Automation): string[] {
   };
   return [
     ...(type === undefined ? [] : said(": when.type", type)),
-    ...where.flatMap((condition, i) => {
-      if (condition.path.trim() !== "event.type") return [];
-      const { test, value } = testOf(condition);
-      const taken = test === "equals" ? [value] : test === "in" ? (value as unknown[]) : [];
-      // A condition's value is matched whole: a "*" in it is no wildcard.
-      return taken.flatMap((given) =>
-        typeof given === "string" && !/[./*]$/.test(given) ? said(`, when.where ${i + 1}:`, given) : [],
-      );
-    }),
+    ...typesTaken(where).flatMap(([i, taken]) =>
+      taken.flatMap((given) => (typeof given === "string" ? said(`, when.where ${i + 1}:`, given) : [])),
+    ),
   ];
 }
 
