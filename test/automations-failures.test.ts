@@ -797,6 +797,17 @@ describe("automations are checked at start", () => {
     await expect(serve([dotted])).rejects.toThrow(`"refund." never matches: a condition's value is matched whole`);
   });
 
+  test("a prefix among a condition's types on a Shopify source, whose topics end in none, stops waiter serve too", async () => {
+    const sources = JSON.stringify({ shop: { scheme: "shopify", secretEnv: "STRIPE_SECRET" } });
+    const refunds = {
+      ...TELL,
+      when: { source: "shop", where: [{ path: "event.type", in: ["orders/create", "refunds/"] }] },
+    };
+    await expect(serve([refunds], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      `automation tell, when.where 1: "refunds/" never matches: a condition's value is matched whole, and no type shop sends ends in "/" (a prefix is when.type's, or {"path": "starts_with(event.type, 'refunds/')", "equals": true} takes the types that begin so)`,
+    );
+  });
+
   test("a type without its dot among a condition's types is pointed to starts_with, not to a prefix the condition matches whole", async () => {
     const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
     const issues = { ...TELL, when: { source: "gh", where: [{ path: "event.type", in: ["push", "issues"] }] } };

@@ -100,6 +100,7 @@ export function checkAutomations({
     checkSource(automation, sources);
     checkType(automation, schemes[automation.when.source]);
     checkDotted(automation, schemes[automation.when.source]);
+    checkConditionPrefix(automation, schemes[automation.when.source]);
     checkTypeTaken(automation);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
@@ -360,7 +361,21 @@ function checkDotted(automation: Automation, scheme: string | undefined): void {
   for (const [i, taken] of typesTaken(where)) {
     const stray = taken.find(undotted);
     if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, startsWith(`${stray}.`));
-    // Written as when.type writes a prefix: a condition's value is a whole type, which none of these ends so.
+  }
+}
+
+/** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
+const WHOLE_TYPES = new Set(["stripe", "woocommerce", "github", "shopify"]);
+
+/**
+ * Throws a ConfigError when a condition on `event.type` takes a type written as when.type writes a
+ * prefix (`refund.*`), on a source whose sender's types never end so: a condition's value is
+ * matched whole.
+ */
+function checkConditionPrefix(automation: Automation, scheme: string | undefined): void {
+  if (scheme === undefined || !WHOLE_TYPES.has(scheme)) return;
+  const { source, where } = automation.when;
+  for (const [i, taken] of typesTaken(where)) {
     const prefix = taken.find((given): given is string => typeof given === "string" && typePrefix(given) !== undefined);
     if (prefix === undefined) continue;
     throw new ConfigError(
