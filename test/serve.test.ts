@@ -1051,7 +1051,7 @@ describe("sessions", () => {
     }
   });
 
-  test("a client whose Accept names the event stream but not JSON (text/event-stream alone, as claude.ai's connector sends, or with */*) is answered as a stream", async () => {
+  test("a client whose Accept names the event stream but not JSON (text/event-stream alone, or with */*) is answered as a stream", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1` },

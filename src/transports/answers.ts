@@ -46,9 +46,8 @@ export function bearerRefusal(
  * How a POST is answered by what its Accept takes: `"stream"` where it names the event stream,
  * `"json"` where it takes JSON but names no event stream (connectors that send `application/json`
  * alone, any type, or no Accept at all), undefined where it takes neither. The SDK's transport
- * refuses with 406 any that does not name both, as claude.ai's connector, which sends
- * `text/event-stream` alone, or one of those could not connect. MCP lets a server answer a POST
- * either way.
+ * refuses with 406 any that does not name both, as claude.ai's connector, which sends any type,
+ * could not connect. MCP lets a server answer a POST either way.
  */
 function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
   if (accept === undefined) return "json";
