@@ -3256,6 +3256,20 @@ describe("errors", () => {
     woo.shop.order(O.pending1999).status = "trash";
     const deleted = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qlate" });
     expect(text(deleted)).toMatch(/^Order #7084 \(id 7081\) is in the shop's trash /);
+    // A note to be emailed is refused as much so, the person told looking the order up by its number.
+    woo.shop.order(O.pending1999).status = "pending";
+    woo.shop.order(O.pending1999).billing.email = "";
+    const unmailed = await server.call("eshop_order_add_note", { id: "#7084", note: "Shipped.", customer_note: true });
+    expect(text(unmailed)).toMatch(/^Order #7084 \(id 7081\) has no email, /);
+    // A payment the shop took without recording it (a plugin that holds the order) is told the same way.
+    const auth = `consumer_key=${CONSUMER_KEY}&consumer_secret=${CONSUMER_SECRET}`;
+    const unchanged = await (await fetch(`${woo.api}/orders/${O.pending1999}?${auth}`)).text();
+    woo.intercept = (r) =>
+      r.method === "PUT"
+        ? { status: 200, headers: { "content-type": "application/json" }, body: unchanged }
+        : undefined;
+    const unrecorded = await server.call("eshop_order_mark_paid", { id: "#7084", transaction_id: "pi_3Qheld" });
+    expect(text(unrecorded)).toMatch(/accepted the payment for order #7084 \(id 7081\) but did not record it as paid/);
   });
 
   test("a number no order has is said so to a key whose user may not view the shop's reports", async () => {

@@ -666,7 +666,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         // Its status says it is paid.
         if (!after.paid && !shop.paidStatuses.includes(after.status)) {
           throw new ToolError(
-            `${shop.name} accepted the payment for order ${id} but did not record it as paid (status ${after.status}); check the order in the shop.`,
+            `${shop.name} accepted the payment for order ${named(after)} but did not record it as paid (status ${after.status}); check the order in the shop.`,
           );
         }
         // Who asked, as waiter's log names them: the shop records every write as its API key's user.
