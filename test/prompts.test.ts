@@ -775,6 +775,38 @@ test("the morning brief counts new orders from the shop's yesterday, and its Mon
   }
 });
 
+test("the morning brief of a shop that will not say its time zone counts the orders by UTC's days, and says so", async () => {
+  // eshop_orders_list reads a date in UTC where the shop's WordPress index is closed: counted by
+  // another zone's days, the brief's dates would be read a day off.
+  const closed = await startWooCommerce();
+  closing.push(() => closed.close());
+  closed.shop.timeZone = "Europe/Prague";
+  closed.intercept = (r) =>
+    r.path === "/wp-json/"
+      ? {
+          status: 401,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            code: "rest_cannot_access",
+            message: "Only authenticated users.",
+            data: { status: 401 },
+          }),
+        }
+      : undefined;
+  const waiter = await client({
+    WAITER_WOO_URL: closed.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
+  });
+  // A quarter past midnight on a Monday in Prague, still Sunday in UTC.
+  setClock("2026-12-07T00:15:00+01:00");
+  const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+  setClock();
+  expect(closed.requests.some((r) => r.path === "/wp-json/")).toBe(true);
+  expect(brief).toContain("(today is 2026-12-06 in UTC)");
+  expect(brief).toContain("eshop_orders_list with after 2026-12-05 (yesterday)");
+});
+
 test("the morning brief's stock names the products on backorder too: sold with none in stock", async () => {
   // Asked for the products out of stock only, the brief left out those the shop sells on backorder,
   // whose stock has run out as much and whose orders wait for it.
