@@ -83,7 +83,8 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   render(result: z.input<z.ZodObject<O>>, args: z.output<z.ZodObject<I>>, session: Serving): string;
   /**
    * The time zone whose days the tool reads a date given without an offset by (a shop's), as the
-   * clock's helpers take it (`zone`) and as a text names it; undefined for UTC's, or when it cannot say.
+   * clock's helpers take it (`zone`) and as a text names it; undefined when it cannot say, its
+   * dates then read in UTC (a shop set to UTC says so by name).
    */
   timeZone?(call: ToolCall): Promise<{ zone: string; name: string } | undefined>;
   /**
