@@ -499,22 +499,25 @@ function leftAsWritten(placeholder: string): string {
 
 /**
  * Where a placeholder stands in a setting's value, which would be taken as written: "is ${NAME}"
- * as the whole value, "its password is ${PASS}" as a URL's password, "holds ${SHOP}" within the
- * rest (https://${SHOP}.example/); else undefined. A URL's password may hold a ${ of its own: only
- * one that is a placeholder whole is one, and that only where `passwords` (a file holds none). JSON's
- * text (a notification's) may hold one too.
+ * as the whole value, "its password is ${PASS}" as a URL's password or a query's value ("its token
+ * is"), "holds ${SHOP}" within the rest (https://${SHOP}.example/); else undefined. A password or a
+ * query's value (a key every request sends) may hold a ${ of its own: only one that is a placeholder
+ * whole is one, and a password that only where `passwords` (a file holds none). JSON's text (a
+ * notification's) may hold one too.
  */
 export function placeholderIn(value: string, passwords = true): string | undefined {
   const whole = unreplaced(value);
   if (whole) return `is ${whole}`;
   if (/^[[{]/.test(value)) return undefined;
-  let rest = value;
-  for (const password of [/^([A-Za-z][\w+.-]*:\/\/(?:\$\{[^}]*\}|[^/?#@:{])*:)([^/?#]*)@/, /([?&]password=)([^&#]*)/]) {
-    const placeholder = unreplaced(password.exec(rest)?.[2] ?? "");
-    if (placeholder && passwords) return `its password is ${placeholder}`;
-    rest = rest.replace(password, "$1");
+  const userinfo = /^([A-Za-z][\w+.-]*:\/\/(?:\$\{[^}]*\}|[^/?#@:{])*:)([^/?#]*)@/;
+  const rest = value.replace(userinfo, "$1");
+  const [head = "", query = ""] = rest.split(/\?([^#]*)/);
+  const keys = query ? query.split("&").map((pair) => pair.split(/=(.*)/s)) : [];
+  for (const [name = "", key = ""] of [["password", userinfo.exec(value)?.[2] ?? ""], ...keys]) {
+    const placeholder = unreplaced(key);
+    if (placeholder && (passwords || name !== "password")) return `its ${name} is ${placeholder}`;
   }
-  const name = PLACEHOLDER.exec(rest)?.[1];
+  const name = PLACEHOLDER.exec(head)?.[1];
   return name === undefined ? undefined : `holds \${${name}}`;
 }
 

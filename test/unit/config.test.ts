@@ -241,6 +241,12 @@ describe("sources and precedence", () => {
         expect(load({ WAITER_DATABASE_URL: url }).database.url, url).toBe(url);
       }
     }
+    // So may a key in a URL's query, which every request sends; one that is a placeholder whole is none.
+    const keyed = `https://rates.example/v1?token=pa\${ss}word`;
+    expect(String(load({ WAITER_FRANKFURTER_URL: keyed }).toolsets.currency?.frankfurterUrl)).toBe(keyed);
+    expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?token=\${TOKEN}` }))).toBe(
+      `invalid setting WAITER_FRANKFURTER_URL: its token is ${left(`\${TOKEN}`)}`,
+    );
     expect(load({ WAITER_OPEN_METEO_API_KEY: `k\${EY}` }).toolsets.weather?.openMeteoApiKey).toBe(`k\${EY}`);
   });
 
