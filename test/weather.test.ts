@@ -1571,6 +1571,25 @@ describe(`at ${AFTERNOON}`, () => {
       });
     });
 
+    test("the 6 hours a step between hourly and 6-hourly ones takes its condition and chance from lend a day none of the day before's", async () => {
+      // Helsinki is 2 hours ahead of UTC: the step from 21:00 UTC on the 29th, 23:00 there, ends at
+      // 02:00 on the 30th, the day that holds its middle; the 6 hours ending with it began at 20:00 on
+      // the 29th. It rains there from 21:00 to 23:00, in hourly steps: the 29th's rain, not the 30th's.
+      const rain = Date.parse("2026-11-29T19:00:00Z");
+      met.weather = (t) => {
+        const wet = t >= rain && t < rain + 2 * HOUR;
+        return { ...defaultWeather(t), precipitation: wet ? 1 : 0, probability: wet ? 90 : 0, cloud: 10 };
+      };
+      const result = await server.call("weather_forecast", { latitude: 60.17, longitude: 24.94, days: 5 });
+      const r = data<{ days: (Day & { condition?: string; precipitation_probability_percent?: number })[] }>(result);
+      expect(r.days.find((d) => d.date === "2026-11-29")).toMatchObject({ condition: "light rain showers" });
+      const after = r.days.find((d) => d.date === "2026-11-30");
+      expect(after).toMatchObject({ date: "2026-11-30", precipitation_mm: 0 });
+      expect(after?.condition).not.toBe("light rain showers");
+      expect(after).not.toHaveProperty("precipitation_probability_percent");
+      expect(text(result)).toMatch(/^2026-11-30: [^\n]*, 0 mm, wind/m);
+    });
+
     test("a day with a step MET Norway gives no chance for has no chance, never that of its other steps alone", async () => {
       // Reykjavik keeps UTC. The hourly steps carry no chance, as MET Norway leaves it out in some
       // areas; the 6-hour periods do. On the 29th it rains from 12:00 to 15:00, hourly steps all,

@@ -8,9 +8,9 @@ export interface Step extends Hour {
   period_max_c?: number;
   /**
    * For its day only, of a step cut short, which has no condition or chance of its own: those of
-   * the provider's period that ends where the step ends, its hours among them.
+   * the provider's period that ends where the step ends, from `from`, its hours among them.
    */
-  ending?: { condition?: Condition; probability?: number };
+  ending?: { from: number; condition?: Condition; probability?: number };
 }
 
 /** The `count` local days of `zone` from the day `now` falls on, midnight to midnight. */
@@ -56,14 +56,17 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
           0,
         )
       : undefined;
+    // A period past midnight would lend a day the hours of the day before or after.
+    const ending = (s: Step) =>
+      s.ending && s.ending.from >= start && s.time + s.period_hours * HOUR_MS <= end ? s.ending : undefined;
     // So too a chance: the highest of some of its steps is not the day's.
-    const chances = periods.map(({ step }) => step.precipitation_probability_percent ?? step.ending?.probability);
+    const chances = periods.map(({ step }) => step.precipitation_probability_percent ?? ending(step)?.probability);
     const probability = chances.includes(undefined) ? undefined : max(chances);
     const wind = max(instants.map((s) => s.wind_speed_ms));
     const gusts = instants.some((s) => s.wind_gusts_ms === undefined)
       ? undefined
       : max(instants.map((s) => s.wind_gusts_ms));
-    const condition = mostSignificant(centred.flatMap((s) => s.condition ?? s.ending?.condition ?? []));
+    const condition = mostSignificant(centred.flatMap((s) => s.condition ?? ending(s)?.condition ?? []));
     const first = steps[0]?.time ?? start;
     const last = steps.at(-1);
     const coveredUntil = last ? last.time + last.period_hours * HOUR_MS : end;

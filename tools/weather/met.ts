@@ -148,7 +148,8 @@ function stepsOf(series: Entry[]): Step[] {
     const symbol = whole ? covered?.data?.summary?.symbol_code : undefined;
     const details = whole ? covered?.data?.details : undefined;
     // The 6 hours that end where a step cut short ends: the hourly steps' hours before it, and its own.
-    const ending = whole || covered?.length !== 6 ? undefined : at.get(time + (hours - 6) * HOUR_MS)?.data.next_6_hours;
+    const from = time + (hours - 6) * HOUR_MS;
+    const ending = whole || covered?.length !== 6 ? undefined : at.get(from)?.data.next_6_hours;
     const endingSymbol = ending?.summary?.symbol_code;
     const endingChance = ending?.details?.probability_of_precipitation;
     return {
@@ -170,6 +171,7 @@ function stepsOf(series: Entry[]): Step[] {
       ...(ending
         ? {
             ending: {
+              from,
               ...(endingSymbol ? { condition: metCondition(endingSymbol) } : {}),
               ...(endingChance === undefined ? {} : { probability: endingChance }),
             },
