@@ -26,7 +26,7 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
  * extremes of the temperatures within the day and of the periods centred in it (a 6-hour period's
  * minimum and maximum, given for the whole period, may reach a few hours past midnight),
  * precipitation shared out by the hours of each period that fall in the day (none where a period
- * has no amount), the highest probability (none where a period has none), wind and gusts (none
+ * has no amount), the highest probability (none where a period has none), the strongest wind, gusts (none
  * where a step has none), and the most significant condition of the periods centred in the day. Days without data are left out, and so is a day the steps reach
  * only at its midnight: the last step is an instant, with no hour of the day after it.
  */
