@@ -101,7 +101,7 @@ export function checkAutomations({
     checkType(automation, schemes[automation.when.source]);
     checkDotted(automation, schemes[automation.when.source]);
     checkConditionPrefix(automation, schemes[automation.when.source]);
-    checkTypeTaken(automation);
+    checkTypeTaken(automation, warn);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
@@ -275,24 +275,24 @@ function checkType(automation: Automation, scheme: string | undefined): void {
 }
 
 /**
- * Throws a ConfigError when a condition on `event.type` takes a type `automation`'s own type, or
- * prefix, leaves out: on the events it takes, event.type is never that one.
+ * Throws a ConfigError when a condition on `event.type` takes only types `automation`'s own type,
+ * or prefix, leaves out: on the events it takes, event.type is never one of them. One that takes
+ * others too holds for those: `warn` is told of the ones it leaves out.
  */
-function checkTypeTaken(automation: Automation): void {
+function checkTypeTaken(automation: Automation, warn: (line: string) => void): void {
   const { type, where } = automation.when;
   if (type === undefined) return;
   const prefix = typePrefix(type);
   const takes = prefix === undefined ? "only that type" : `only the types that begin with ${JSON.stringify(prefix)}`;
-  for (const [i, taken] of typesTaken(where)) {
-    const stray = taken.find(
-      (given): given is string =>
-        typeof given === "string" && (prefix === undefined ? given !== type : !given.startsWith(prefix)),
-    );
+  const reached = (given: string) => (prefix === undefined ? given === type : given.startsWith(prefix));
+  for (const [i, given] of typesTaken(where)) {
+    const taken = given.filter((one): one is string => typeof one === "string");
+    const stray = taken.find((one) => !reached(one));
     if (stray === undefined) continue;
     const widen = prefix === undefined ? "" : " (leave type out, or widen it, to take that type too)";
-    throw new ConfigError(
-      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(stray)} never matches: when.type ${JSON.stringify(type)} takes ${takes}, so event.type is never ${JSON.stringify(stray)} on the events it takes${widen}`,
-    );
+    const never = `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(stray)} never matches: when.type ${JSON.stringify(type)} takes ${takes}, so event.type is never ${JSON.stringify(stray)} on the events it takes${widen}`;
+    if (!taken.some(reached)) throw new ConfigError(never);
+    warn(`${never}; it runs on the others it takes`);
   }
 }
 
