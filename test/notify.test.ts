@@ -353,6 +353,38 @@ describe("notify_send on Telegram", () => {
     }
   });
 
+  test("a group upgraded to a supergroup that chatIds lists too is not sent to twice", async () => {
+    // The operator put the supergroup's id in chatIds, as told, and left the group's there.
+    const group = "-4012345679";
+    const supergroup = -1004012345679;
+    const upgraded = await startTelegram([group, String(supergroup)]);
+    upgraded.migrated.set(group, supergroup);
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [group, String(supergroup)],
+          baseUrl: upgraded.origin,
+        },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "team", text: "Order 1042 is paid." });
+      expect(upgraded.delivered.map((m) => [String(m.chat_id), m.text])).toEqual([
+        [String(supergroup), "Order 1042 is paid."],
+      ]);
+      expect(result.structuredContent).toMatchObject({
+        sent: [String(supergroup)],
+        failed: [{ target: group, error: expect.stringContaining(`the group is now chat ${supergroup}`) }],
+      });
+    } finally {
+      await team.close();
+      await upgraded.close();
+    }
+  });
+
   test("a bot blocked or removed, or a chat not found, says what to do", async () => {
     telegram.queue.push(
       json(403, JSON.stringify({ ok: false, error_code: 403, description: "Forbidden: bot was blocked by the user" })),

@@ -218,7 +218,7 @@ export const notify = defineToolset({
       (settings.channels as Channel[]).map((c) => {
         const sender: Sender =
           c.type === "telegram"
-            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits, c.topicId)
+            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits, c.topicId, c.chatIds)
             : emailSender(smtpOptions(c));
         return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),

@@ -165,6 +165,8 @@ export function telegramSender(
   format: "text" | "markdownv2",
   floodWaits: FloodWaits = new Map(),
   topicId?: number,
+  /** The channel's chats: a supergroup among them is sent to as itself, not again for its old group. */
+  chatIds: readonly string[] = [],
 ): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
@@ -217,7 +219,7 @@ export function telegramSender(
         // to the supergroup, once, and the operator is told the id to put in chatIds.
         const moved =
           to === chatId && response.status === 400 ? refusal(response)?.parameters?.migrate_to_chat_id : undefined;
-        if (moved !== undefined) {
+        if (moved !== undefined && !chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
           to = String(moved);
           continue;
         }
