@@ -107,6 +107,10 @@ async function onFailureOutcomes(extra: Record<string, string> = {}) {
       ),
       `  onFailure: told — Sent on team to ${CHAT}.`,
     ]);
+    // A session served automations_runs too is sent there for the step each failed run stopped at.
+    expect(text(await agent.call("events_get", { id: event.id }))).toContain(
+      `automations_runs with event_id="${event.id}" shows the step a failed one stopped at, why, and its arguments.`,
+    );
     // A token whose toolsets are events alone reads from the event whether the team was told.
     const reader = await startWaiter(env(automations, settings), { allow: (tool) => tool.name.startsWith("events_") });
     try {
