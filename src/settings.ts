@@ -227,15 +227,16 @@ export function truth<T extends z.ZodType>(boolean: T) {
 
 /**
  * A list, or one written as text, as some MCP clients send every argument: JSON text of the list
- * ('["a","b"]'), or its one item alone ("a"). Empty text and "null" stay as sent, for the call to
- * take as the argument left out. A preprocess, so that a tool's published schema is the list's.
+ * ('["a","b"]'), or its one item alone ("a"), or with `separators` its items between them
+ * ("EUR, USD"). Empty text and "null" stay as sent, for the call to take as the argument left out.
+ * A preprocess, so that a tool's published schema is the list's.
  */
-export function listed<T extends z.ZodType>(items: T) {
+export function listed<T extends z.ZodType>(items: T, separators?: RegExp) {
   return z.preprocess((value) => {
     if (typeof value !== "string") return value;
     const text = value.trim();
     if (text === "" || text === "null") return value;
-    if (!text.startsWith("[")) return [text];
+    if (!text.startsWith("[")) return separators ? text.split(separators).filter(Boolean) : [text];
     try {
       return JSON.parse(text);
     } catch {

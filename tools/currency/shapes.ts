@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { word } from "../../src/settings.js";
+import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -34,23 +34,8 @@ export const code = z
   .refine((value) => !SIGNS.has(value.toLowerCase()), { error: (issue) => notACode(issue.input) })
   .transform((value) => value.toUpperCase());
 
-/**
- * ISO 4217 codes: a list, or text of one or several, as some clients send every argument ("USD",
- * "EUR, USD", or the list as JSON). A preprocess, so that a tool's published schema is the list's.
- */
-export function codes<T extends z.ZodType>(list: T) {
-  return z.preprocess((value) => (typeof value === "string" ? codesIn(value) : value), list);
-}
-
-function codesIn(text: string): unknown {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith("[")) return trimmed.split(/[\s,;]+/).filter(Boolean);
-  try {
-    return JSON.parse(trimmed);
-  } catch {
-    return text;
-  }
-}
+/** ISO 4217 codes: a list, or text of one or several ("USD", "EUR, USD", the list as JSON). */
+export const codes = <T extends z.ZodType>(list: T) => listed(list, /[\s,;]+/);
 
 /** Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the code to send. */
 function notACode(input: unknown): string {
