@@ -3284,6 +3284,24 @@ describe("errors", () => {
     );
   });
 
+  test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
+    // Only a key whose user may not view them leaves the drafts unsearched; a report that fails
+    // otherwise is said, not taken for a number no order has. A server of its own reads them anew.
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.order(O.pending1999).status = "checkout-draft";
+      woo.intercept = (r) =>
+        r.path.endsWith("/reports/orders/totals")
+          ? json(500, { code: "internal_server_error", message: "There has been a critical error on this website." })
+          : undefined;
+      expect(text(await own.call("eshop_order_get", { id: `#${O.pending1999}` }))).toMatch(
+        /^WordPress failed with a PHP error \(500 internal_server_error: /,
+      );
+    } finally {
+      await own.close();
+    }
+  });
+
   test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {
     // Every token may call eshop_order_get; a request's body may be megabytes.
     const started = performance.now();

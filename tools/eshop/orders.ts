@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { ToolError, UnconfirmedChange } from "../../src/errors.js";
+import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, localIso, zonedEpoch } from "../../src/time.js";
@@ -313,7 +313,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
       ? []
       : await shop.shopStatuses(call).then(
           (statuses) => statuses.map((k) => k.status),
-          () => [],
+          (err) => {
+            if (err instanceof UpstreamError && err.status === 403) return [];
+            throw err;
+          },
         );
     const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
     const { numbered } = listed.numbered.length ? listed : await search(hidden);
