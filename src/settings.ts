@@ -270,8 +270,9 @@ export function digits<T extends z.ZodType>(number: T) {
 }
 
 /**
- * Each of `published`'s readers: the schema it is published as, and what it reads a number as,
- * said where a number is advised for text it refuses (`to_number(…)` in an automation's path).
+ * Each of `published`'s readers: the schema whose values it takes beside text of its own, as the
+ * start check of automations reads it, and what it reads a number as, said where a number is
+ * advised for text it refuses (`to_number(…)` in an automation's path).
  */
 export const publishedAs = new WeakMap<z.ZodType, { schema: z.ZodType; number: (n: number) => string }>();
 
