@@ -98,10 +98,14 @@ export function checkAutomations({
       }
     }
     checkSource(automation, sources);
-    checkType(automation, schemes[automation.when.source]);
-    checkDotted(automation, schemes[automation.when.source]);
-    checkConditionPrefix(automation, schemes[automation.when.source]);
-    checkTypeTaken(automation, warn);
+    const scheme = schemes[automation.when.source];
+    const nevers = [
+      checkType(automation, scheme),
+      checkDotted(automation, scheme),
+      conditionPrefix(automation, scheme),
+      typeLeavesOut(automation),
+    ];
+    checkTypesTaken(automation, (given) => nevers.map((never) => never(given)).find(Boolean), warn);
     if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
     for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
@@ -237,21 +241,44 @@ function typesTaken(where: readonly Condition[]): [number, unknown[]][] {
   });
 }
 
+/** Why a type a condition on `event.type` takes never matches, after "never matches: "; none where it may. */
+type Never = (given: string) => string | undefined;
+
 /**
- * Throws a ConfigError when `automation`'s type, or prefix, or a type a condition on `event.type`
- * takes, matches no type its source's scheme stores: a Comgate or GoPay source's are
- * payment.<state>, in lowercase, of the gateway's own states, so `PAID`, `payment.PAID` or the
- * other gateway's `payment.cancelled` would leave every such payment to no one, in silence.
+ * Throws a ConfigError when a condition on `event.type` takes only types that never match (`never`
+ * says why); one that takes others too runs on those, and `warn` is told of each it leaves out.
  */
-function checkType(automation: Automation, scheme: string | undefined): void {
-  const { type, source, where } = automation.when;
+function checkTypesTaken(automation: Automation, never: Never, warn: (line: string) => void): void {
+  for (const [i, given] of typesTaken(automation.when.where)) {
+    const taken = given.filter((one): one is string => typeof one === "string");
+    const nevers = taken.flatMap((one) => {
+      const why = never(one);
+      return why
+        ? [`automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(one)} never matches: ${why}`]
+        : [];
+    });
+    if (nevers.length === 0) continue;
+    if (nevers.length === taken.length) throw new ConfigError(nevers[0] as string);
+    for (const line of nevers) warn(`${line}; it runs on the others it takes`);
+  }
+}
+
+/**
+ * Throws a ConfigError when `automation`'s type, or prefix, matches no type its source's scheme
+ * stores, and says why a type a condition on `event.type` takes matches none: a Comgate or GoPay
+ * source's are payment.<state>, in lowercase, of the gateway's own states, so `PAID`,
+ * `payment.PAID` or the other gateway's `payment.cancelled` would leave every such payment to no
+ * one, in silence.
+ */
+function checkType(automation: Automation, scheme: string | undefined): Never {
+  const { type, source } = automation.when;
   const gateway = scheme === undefined ? undefined : PAYMENT_STATES[scheme];
-  if (gateway === undefined) return;
+  if (gateway === undefined) return () => undefined;
   const types = gateway.states.map((state) => `${PAYMENT}${state.toLowerCase()}`);
-  const neverMatches = (what: string, written: string, meant: string | undefined) =>
-    new ConfigError(
-      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`,
-    );
+  const why = (meant: string | undefined) =>
+    `waiter stores the events of ${source}, a ${scheme} source, as payment.<state>, in lowercase, from ${gateway.gateway}'s states: ${types.join(", ")}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`;
+  const neverMatches = (written: string, meant: string | undefined) =>
+    new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(written)} never matches: ${why(meant)}`);
   // What was written, in lowercase, as a payment.<state> type or a prefix of one.
   const typed = (written: string) => {
     const lower = written.toLowerCase();
@@ -261,39 +288,30 @@ function checkType(automation: Automation, scheme: string | undefined): void {
     const stem = typed(written);
     return types.includes(stem) ? stem : meantKey(stem, types);
   };
-  for (const [i, taken] of typesTaken(where)) {
-    const stray = taken.find((given): given is string => typeof given === "string" && !types.includes(given));
-    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, meantType(stray));
-  }
-  if (type === undefined) return;
+  const never: Never = (given) => (types.includes(given) ? undefined : why(meantType(given)));
+  if (type === undefined) return never;
   const prefix = typePrefix(type);
-  if (prefix === undefined ? types.includes(type) : types.some((stored) => stored.startsWith(prefix))) return;
-  if (prefix === undefined) throw neverMatches(": when.type", type, meantType(type));
+  if (prefix === undefined ? types.includes(type) : types.some((stored) => stored.startsWith(prefix))) return never;
+  if (prefix === undefined) throw neverMatches(type, meantType(type));
   const stem = typed(prefix);
   const meant = types.some((stored) => stored.startsWith(stem)) ? `${stem}${type.endsWith("*") ? "*" : ""}` : undefined;
-  throw neverMatches(": when.type", type, meant);
+  throw neverMatches(type, meant);
 }
 
 /**
- * Throws a ConfigError when a condition on `event.type` takes only types `automation`'s own type,
- * or prefix, leaves out: on the events it takes, event.type is never one of them. One that takes
- * others too holds for those: `warn` is told of the ones it leaves out.
+ * Why a type a condition on `event.type` takes that `automation`'s own type, or prefix, leaves out
+ * never matches: on the events it takes, event.type is never that one.
  */
-function checkTypeTaken(automation: Automation, warn: (line: string) => void): void {
-  const { type, where } = automation.when;
-  if (type === undefined) return;
+function typeLeavesOut(automation: Automation): Never {
+  const { type } = automation.when;
+  if (type === undefined) return () => undefined;
   const prefix = typePrefix(type);
   const takes = prefix === undefined ? "only that type" : `only the types that begin with ${JSON.stringify(prefix)}`;
-  const reached = (given: string) => (prefix === undefined ? given === type : given.startsWith(prefix));
-  for (const [i, given] of typesTaken(where)) {
-    const taken = given.filter((one): one is string => typeof one === "string");
-    const stray = taken.find((one) => !reached(one));
-    if (stray === undefined) continue;
-    const widen = prefix === undefined ? "" : " (leave type out, or widen it, to take that type too)";
-    const never = `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(stray)} never matches: when.type ${JSON.stringify(type)} takes ${takes}, so event.type is never ${JSON.stringify(stray)} on the events it takes${widen}`;
-    if (!taken.some(reached)) throw new ConfigError(never);
-    warn(`${never}; it runs on the others it takes`);
-  }
+  const widen = prefix === undefined ? "" : " (leave type out, or widen it, to take that type too)";
+  return (given) =>
+    (prefix === undefined ? given === type : given.startsWith(prefix))
+      ? undefined
+      : `when.type ${JSON.stringify(type)} takes ${takes}, so event.type is never ${JSON.stringify(given)} on the events it takes${widen}`;
 }
 
 /**
@@ -342,46 +360,42 @@ const DOTTED: Readonly<Record<string, { dotless(type: string): boolean; why(type
  * GitHub's `issues`: meant as the prefix `payment_intent.`). `unknown` is the listener's own, for a
  * delivery that names none.
  */
-function checkDotted(automation: Automation, scheme: string | undefined): void {
+function checkDotted(automation: Automation, scheme: string | undefined): Never {
   const sender = scheme === undefined ? undefined : DOTTED[scheme];
-  if (sender === undefined) return;
-  const { type, source, where } = automation.when;
+  if (sender === undefined) return () => undefined;
+  const { type, source } = automation.when;
   const undotted = (written: unknown): written is string =>
     typeof written === "string" &&
     written !== "unknown" &&
     !written.includes(".") &&
     typePrefix(written) === undefined &&
     sender.dotless(written);
-  // A condition's value is matched whole: the prefix meant is a starts_with condition's there.
-  const neverMatches = (what: string, written: string, taking: string) =>
-    new ConfigError(
-      `automation ${automation.name}${what} ${JSON.stringify(written)} never matches: ${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${taking} takes each of them that begins so, perhaps)`,
+  const why = (written: string, taking: string) =>
+    `${sender.why(written)}, so no type ${source} sends is ${JSON.stringify(written)} (${taking} takes each of them that begins so, perhaps)`;
+  if (undotted(type)) {
+    throw new ConfigError(
+      `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why(type, `${JSON.stringify(`${type}.`)}, which`)}`,
     );
-  if (undotted(type)) throw neverMatches(": when.type", type, `${JSON.stringify(`${type}.`)}, which`);
-  for (const [i, taken] of typesTaken(where)) {
-    const stray = taken.find(undotted);
-    if (stray !== undefined) throw neverMatches(`, when.where ${i + 1}:`, stray, startsWith(`${stray}.`));
   }
+  // A condition's value is matched whole: the prefix meant is a starts_with condition's there.
+  return (given) => (undotted(given) ? why(given, startsWith(`${given}.`)) : undefined);
 }
 
 /** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
 const WHOLE_TYPES = new Set(["stripe", "woocommerce", "github", "shopify"]);
 
 /**
- * Throws a ConfigError when a condition on `event.type` takes a type written as when.type writes a
- * prefix (`refund.*`), on a source whose sender's types never end so: a condition's value is
- * matched whole.
+ * Why a type a condition on `event.type` takes, written as when.type writes a prefix (`refund.*`),
+ * never matches on a source whose sender's types never end so: a condition's value is matched whole.
  */
-function checkConditionPrefix(automation: Automation, scheme: string | undefined): void {
-  if (scheme === undefined || !WHOLE_TYPES.has(scheme)) return;
-  const { source, where } = automation.when;
-  for (const [i, taken] of typesTaken(where)) {
-    const prefix = taken.find((given): given is string => typeof given === "string" && typePrefix(given) !== undefined);
-    if (prefix === undefined) continue;
-    throw new ConfigError(
-      `automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(prefix)} never matches: a condition's value is matched whole, and no type ${source} sends ends in ${JSON.stringify(prefix.at(-1))} (a prefix is when.type's, or ${startsWith(typePrefix(prefix) as string)} takes the types that begin so)`,
-    );
-  }
+function conditionPrefix(automation: Automation, scheme: string | undefined): Never {
+  if (scheme === undefined || !WHOLE_TYPES.has(scheme)) return () => undefined;
+  return (given) => {
+    const stem = typePrefix(given);
+    return stem === undefined
+      ? undefined
+      : `a condition's value is matched whole, and no type ${automation.when.source} sends ends in ${JSON.stringify(given.at(-1))} (a prefix is when.type's, or ${startsWith(stem)} takes the types that begin so)`;
+  };
 }
 
 /** The condition that takes the types that begin with `stem`. */
