@@ -513,13 +513,13 @@ export function placeholderIn(value: string, passwords = true): string | undefin
   if (/^[[{]/.test(value)) return undefined;
   const userinfo = /^([A-Za-z][\w+.-]*:\/\/(?:\$\{[^}]*\}|[^/?#@:{])*:)([^/?#]*)@/;
   const rest = value.replace(userinfo, "$1");
-  const [head = "", query = ""] = rest.split(/\?([^#]*)/);
+  const [head = "", query = "", fragment = ""] = rest.split(/\?([^#]*)/);
   const keys = query ? query.split("&").map((pair) => pair.split(/=(.*)/s)) : [];
   for (const [name = "", key = ""] of [["password", userinfo.exec(value)?.[2] ?? ""], ...keys]) {
     const placeholder = unreplaced(key);
     if (placeholder && (passwords || name !== "password")) return `its ${name} is ${placeholder}`;
   }
-  const name = PLACEHOLDER.exec(head)?.[1];
+  const name = PLACEHOLDER.exec([head, ...keys.map(([name]) => name), fragment].join("&"))?.[1];
   return name === undefined ? undefined : `holds \${${name}}`;
 }
 

@@ -247,6 +247,12 @@ describe("sources and precedence", () => {
     expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?token=\${TOKEN}` }))).toBe(
       `invalid setting WAITER_FRANKFURTER_URL: its token is ${left(`\${TOKEN}`)}`,
     );
+    // A query's names, or a query left whole to a variable, are no key: a ${ there still stops it.
+    for (const query of [`\${QUERY}`, `\${QUERY}=1`, `base=EUR&\${QUERY}`]) {
+      expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?${query}` }))).toBe(
+        `invalid setting WAITER_FRANKFURTER_URL: holds ${left(`\${QUERY}`)}`,
+      );
+    }
     expect(load({ WAITER_OPEN_METEO_API_KEY: `k\${EY}` }).toolsets.weather?.openMeteoApiKey).toBe(`k\${EY}`);
   });
 
