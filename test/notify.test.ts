@@ -379,6 +379,10 @@ describe("notify_send on Telegram", () => {
         sent: [String(supergroup)],
         failed: [{ target: group, error: expect.stringContaining(`the group is now chat ${supergroup}`) }],
       });
+      // The supergroup is in chatIds already: what is left to do is take the group's id out.
+      const { error } = (result.structuredContent as { failed: { error: string }[] }).failed[0] as { error: string };
+      expect(error).toContain(`which chatIds lists too: take ${group} out of the channel's chatIds`);
+      expect(error).not.toContain("put that id in");
     } finally {
       await team.close();
       await upgraded.close();

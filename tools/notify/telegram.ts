@@ -219,7 +219,13 @@ export function telegramSender(
         // to the supergroup, once, and the operator is told the id to put in chatIds.
         const moved =
           to === chatId && response.status === 400 ? refusal(response)?.parameters?.migrate_to_chat_id : undefined;
-        if (moved !== undefined && !chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
+        if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
+          throw new UpstreamError(
+            `${api.name} did not take the message (400): the group is now chat ${moved}, which chatIds lists too: take ${chatId} out of the channel's chatIds.`,
+            400,
+          );
+        }
+        if (moved !== undefined) {
           to = String(moved);
           continue;
         }
