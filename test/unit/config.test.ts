@@ -247,8 +247,9 @@ describe("sources and precedence", () => {
     expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?token=\${TOKEN}` }))).toBe(
       `invalid setting WAITER_FRANKFURTER_URL: its token is ${left(`\${TOKEN}`)}`,
     );
-    // A query's names, or a query left whole to a variable, are no key: a ${ there still stops it.
-    for (const query of [`\${QUERY}`, `\${QUERY}=1`, `base=EUR&\${QUERY}`]) {
+    // A query's names, a query left whole to a variable, or the fragment after it are no key: a ${
+    // there still stops it.
+    for (const query of [`\${QUERY}`, `\${QUERY}=1`, `base=EUR&\${QUERY}`, `base=EUR#\${QUERY}`]) {
       expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?${query}` }))).toBe(
         `invalid setting WAITER_FRANKFURTER_URL: holds ${left(`\${QUERY}`)}`,
       );
