@@ -2460,6 +2460,11 @@ test("the check at start names the new id of a group upgraded to a supergroup, w
     expect((await checkTelegram(api, BOT_TOKEN, ["-1013", "-1014"], call)).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot reach chat -1013 (400: Bad Request: group chat was upgraded to a supergroup chat); the group is now chat -1001987654321: put that id in the channel's chatIds.",
     ]);
+    // Where chatIds lists the supergroup already, what is left to do is take the group's id out.
+    telegram.chats.add("-1001987654321");
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1013", "-1001987654321"], call)).problems).toEqual([
+      "Telegram Bot API says @shop_notices_bot cannot reach chat -1013 (400: Bad Request: group chat was upgraded to a supergroup chat); the group is now chat -1001987654321, which chatIds lists too: take -1013 out of the channel's chatIds.",
+    ]);
   } finally {
     await telegram.close();
   }

@@ -68,9 +68,20 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   return new UpstreamError(`${upstream} ${answered}${advice}.`, response.status, wait);
 };
 
-/** What to change when Telegram refuses a chat (with its refusal's leading "; "), or "". */
-function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined): string {
+/**
+ * What to change when Telegram refuses a chat (with its refusal's leading "; "), or "": of chat
+ * `chatId` among `chatIds`, where they are known.
+ */
+function chatAdvice(
+  status: number,
+  answer: z.infer<typeof failure> | undefined,
+  chatId?: string,
+  chatIds: readonly string[] = [],
+): string {
   const moved = answer?.parameters?.migrate_to_chat_id;
+  if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
+    return `; the group is now chat ${moved}, which chatIds lists too: take ${chatId} out of the channel's chatIds`;
+  }
   if (moved !== undefined) return `; the group is now chat ${moved}: put that id in the channel's chatIds`;
   const said = answer?.description ?? "";
   if (status === 403) {
@@ -220,10 +231,8 @@ export function telegramSender(
         const moved =
           to === chatId && response.status === 400 ? refusal(response)?.parameters?.migrate_to_chat_id : undefined;
         if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
-          throw new UpstreamError(
-            `${api.name} did not take the message (400): the group is now chat ${moved}, which chatIds lists too: take ${chatId} out of the channel's chatIds.`,
-            400,
-          );
+          const advice = chatAdvice(400, refusal(response), chatId, chatIds);
+          throw new UpstreamError(`${api.name} did not take the message (400)${advice}.`, 400);
         }
         if (moved !== undefined) {
           to = String(moved);
@@ -357,7 +366,7 @@ export async function checkTelegram(
       const unreachable = (response: HttpResponse) => {
         const answer = refusal(response);
         if (!answer || (response.status !== 400 && response.status !== 403)) return undefined;
-        return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
+        return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer, id, chatIds)}.`;
       };
       try {
         const response = await ask("getChat", { chat_id: id });
