@@ -532,11 +532,6 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
   return kept;
 }
 
-/**
- * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
- * client's cancellation, a deadline and progress. McpServer checks the result against the output
- * schema after.
- */
 /** What a session's client showed of its own timeout: see ToolCall's `clientCutMs`. */
 interface ClientCuts {
   cutMs?: number;
@@ -545,6 +540,11 @@ interface ClientCuts {
 /** A cancellation's reason that says the client's own timeout cut the call: the SDK's "Request timed out". */
 const TIMED_OUT = /timed?[ -]?out/i;
 
+/**
+ * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
+ * client's cancellation, a deadline and progress. McpServer checks the result against the output
+ * schema after.
+ */
 function toolCallback(
   tool: Tool,
   toolTimeoutMs: number,
