@@ -106,8 +106,8 @@ export function checkAutomations({
       typeLeavesOut(automation),
     ];
     checkTypesTaken(automation, (given) => nevers.map((never) => never(given)).find(Boolean), warn);
-    if (schemes[automation.when.source] === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
-    for (const line of paidForNothing(automation, schemes[automation.when.source])) warn(line);
+    if (scheme === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
+    for (const line of paidForNothing(automation, scheme)) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
     const changes = automation.do.findIndex(
       (step) =>
