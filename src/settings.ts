@@ -484,13 +484,14 @@ const COMMENT =
 
 /** A placeholder for a variable's value: `${NAME}`, `${env:NAME}`, `${input:id}`, the variable's name captured. */
 const PLACEHOLDER = /\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}/;
+const WHOLE_PLACEHOLDER = new RegExp(`^${PLACEHOLDER.source}$`);
 
 /**
  * The placeholder written as a setting's whole value that reached waiter as written, from an env
  * file or an MCP client's entry, without a `:-default`, which may be the secret itself; else undefined.
  */
 function unreplaced(value: string): string | undefined {
-  const name = new RegExp(`^${PLACEHOLDER.source}$`).exec(value)?.[1];
+  const name = WHOLE_PLACEHOLDER.exec(value)?.[1];
   return name === undefined ? undefined : `\${${name}}`;
 }
 
