@@ -557,7 +557,6 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
   };
 }
 
-/** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
 /**
  * The site's timezone as WordPress's REST index gives it: a city's (timezone_string), or else a
  * fixed offset in hours (gmt_offset, "1" or 5.5), named as WordPress's settings name it ("UTC+5:30").
@@ -575,8 +574,9 @@ const siteIndex = z
   });
 
 /**
- * WooCommerce's shop through its REST API; `site` is WordPress's own (/wp-json), asked without the
- * key, which WordPress would take for a user's application password and refuse.
+ * WooCommerce's shop through its REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key
+ * and secret; `site` is WordPress's own (/wp-json), asked without the key, which WordPress would take
+ * for a user's application password and refuse.
  */
 export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
   async function list<S extends z.ZodType, T>(
