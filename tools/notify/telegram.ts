@@ -228,10 +228,10 @@ export function telegramSender(
         );
         // A group upgraded to a supergroup took its members and the bot there: the message goes
         // to the supergroup, once, and the operator is told the id to put in chatIds.
-        const moved =
-          to === chatId && response.status === 400 ? refusal(response)?.parameters?.migrate_to_chat_id : undefined;
+        const answer = to === chatId && response.status === 400 ? refusal(response) : undefined;
+        const moved = answer?.parameters?.migrate_to_chat_id;
         if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
-          const advice = chatAdvice(400, refusal(response), chatId, chatIds);
+          const advice = chatAdvice(400, answer, chatId, chatIds);
           throw new UpstreamError(`${api.name} did not take the message (400)${advice}.`, 400);
         }
         if (moved !== undefined) {
