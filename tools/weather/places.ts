@@ -241,7 +241,7 @@ function zoneDoubt(latitude: number, longitude: number, zone: string): string | 
   if (apart.size === 0) return undefined;
   const shown = (z: string) => {
     const utc = `UTC${localIso(now, z).slice(16)}`;
-    return zoneName(z) === utc ? utc : `${z} (${utc})`;
+    return atSea(z) ? utc : `${z} (${utc})`;
   };
   const others = [...apart].map(shown);
   return `These coordinates' time zone, ${shown(zone)}, is from an offline map that is coarse near the date line, and puts ${others.join(" or ")}, a day apart, within about 55 km of them: the dates and times here may be a day off; ask by the place's name for its own zone.`;
