@@ -13,7 +13,7 @@ import { percentDecoded } from "../settings.js";
 import { quote, withEscapes } from "../shown.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
-import type { EventStore } from "./store.js";
+import type { EventStore, StoredEvent } from "./store.js";
 
 export const RECENT_URI = "events://recent";
 /** The MCP specification's code for a resource that does not exist; the SDK names none. */
@@ -274,12 +274,15 @@ export function registerEventResources(
     if (seq !== undefined) seqs.set(name, seq);
     else if (name !== RECENT_URI) {
       unsure.add(name);
-      void lookUp(name).then((event) => {
-        if (event === null || held.get(name) !== uri) return;
-        unsure.delete(name);
-        if (event) seqs.set(name, event.seq);
-      });
+      void lookUp(name).then((event) => settle(name, event));
     }
+  };
+  /** Keeps the sequence number of `id`, held unsure, as the store said it: true where none is stored. */
+  const settle = (id: string, event: StoredEvent | undefined | null) => {
+    if (event === null || !unsure.has(id)) return false;
+    unsure.delete(id);
+    if (event) seqs.set(id, event.seq);
+    return event === undefined;
   };
   for (const uri of [...subscribed]) keep(uri);
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
@@ -373,13 +376,7 @@ export function registerEventResources(
   const stopGone = store.onGone(async ({ through, left }) => {
     const gone = [...seqs].filter(([, seq]) => seq <= through).map(([id]) => id);
     for (const id of gone) seqs.delete(id);
-    for (const id of [...unsure]) {
-      const event = await lookUp(id);
-      if (event === null || !unsure.has(id)) continue;
-      unsure.delete(id);
-      if (event) seqs.set(id, event.seq);
-      else gone.push(id);
-    }
+    for (const id of [...unsure]) if (settle(id, await lookUp(id))) gone.push(id);
     if (left <= RECENT_COUNT) gone.push(RECENT_URI);
     notify(gone);
     if (left < RECENT_COUNT) listChanged();
