@@ -1664,6 +1664,23 @@ describe("marking paid", () => {
     expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");
   });
 
+  test("a cash-on-delivery order completed, then set back to processing, keeps the payment completion recorded", async () => {
+    // WooCommerce dates the payment and the completion once, and keeps both when the order goes back.
+    const cod = woo.shop.order(7066);
+    await server.call("eshop_order_update_status", { id: 7066, status: "completed" });
+    const back = await server.call("eshop_order_update_status", { id: 7066, status: "processing" });
+    expect(withoutEmail(back)).not.toContain("to be paid on delivery");
+    expect([cod.status, cod.datePaid, cod.dateCompleted]).toEqual(["processing", expect.any(Date), expect.any(Date)]);
+    const got = await server.call("eshop_order_get", { id: 7066 });
+    expect(data(got)).toHaveProperty("paid");
+    expect(text(got)).not.toContain("to be paid on delivery");
+    expect(text(got)).toMatch(/, by Cash on delivery, placed .*, paid 20/);
+    const listed = await server.call("eshop_orders_list", { search: "7066" });
+    expect(text(listed)).toMatch(/#7066 \(id 7066\) processing: .*, by Cash on delivery, placed .*, paid 20/);
+    const marked = await server.call("eshop_order_mark_paid", { id: 7066 });
+    expect(data(marked)).toMatchObject({ already_paid: true });
+  });
+
   test("a payment for an order its gateway's plugin paid without recording a transaction is not said to differ", async () => {
     // GoPay's plugin sets an order it was paid for to processing and keeps GoPay's id in its own
     // meta, not as the transaction: the payment's event that names the order is that payment.

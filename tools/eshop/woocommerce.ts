@@ -225,8 +225,10 @@ function toSummary(o: WooOrder): OrderSummary {
   const name = nameOf(o.billing);
   // WC_Gateway_COD puts an order in processing (on-hold, with downloads) and completes its payment
   // when it is completed: a paid date before that (WooCommerce 3.0 gave one, as a status set where
-  // the gateway is not loaded does) is not the cash collected.
-  const dueOnDelivery = o.payment_method === "cod" && ["processing", "on-hold"].includes(o.status);
+  // the gateway is not loaded does) is not the cash collected. One completed and set back since
+  // keeps the payment its completion recorded, as WooCommerce keeps both dates.
+  const dueOnDelivery =
+    o.payment_method === "cod" && ["processing", "on-hold"].includes(o.status) && !o.date_completed_gmt;
   const paid = dueOnDelivery ? undefined : utc(o.date_paid_gmt);
   // WooCommerce leaves the total as it was and lists the refunds beside it.
   const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
