@@ -3233,8 +3233,19 @@ describe("errors", () => {
     expect(paid.isError, text(paid)).toBeFalsy();
     expect(woo.shop.order(O.pending1999).datePaid).not.toBeNull();
     expect(woo.shop.order(O.pendingStockManaged).datePaid).toBeNull();
-    const noted = await server.call("eshop_order_add_note", { id: "WC-0042", note: "Packed." });
+    const noted = await server.call("eshop_order_add_note", { id: "wc-0042", note: "Packed." });
     expect(data(noted)).toMatchObject({ order_id: O.processing });
+    // Named as the shop writes it, as every other answer names a renumbered order.
+    expect(text(noted)).toMatch(
+      new RegExp(`^Note \\d+ added to order #WC-0042 \\(id ${O.processing}\\) \\(private\\)\\.$`),
+    );
+    // Given by its id, the number comes with the read that checks the order's email.
+    const mailed = await server.call("eshop_order_add_note", {
+      id: O.pending1999,
+      note: "Shipped.",
+      customer_note: true,
+    });
+    expect(text(mailed)).toMatch(new RegExp(`^Note \\d+ added to order #7084 \\(id ${O.pending1999}\\) and emailed `));
 
     // A number no order has: nothing is read or changed, and the answer says where to look.
     const writes = woo.shop.writes.length;

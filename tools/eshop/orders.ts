@@ -56,6 +56,8 @@ const paidFrom = new WeakMap<object, string>();
  * structuredContent leaves out the paid date the shop may give them, and has no field for it.
  */
 const dueOnDelivery = new WeakMap<object, Set<number>>();
+/** The number of the order a note was added to, where the call read it, for the text only. */
+const numberOf = new WeakMap<object, string>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
@@ -290,12 +292,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
   const unconfirmedStatuses = unconfirmedWrites<{ status: string; before: Order }>();
 
   /**
-   * The id of the order `ref` names: an id as it is; a number as the shop writes it, the order the
-   * shop's search finds numbered so (a numbering plugin adds its numbers to the search, which finds
-   * an order's id too), as a payment gateway's plugin sends the number, not the id.
+   * The order `ref` names: an id as it is; a number as the shop writes it, the order the shop's
+   * search finds numbered so (a numbering plugin adds its numbers to the search, which finds an
+   * order's id too), as a payment gateway's plugin sends the number, not the id.
    */
-  async function idOf(ref: number | OrderNumber, call: ToolCall): Promise<number> {
-    if (!(ref instanceof OrderNumber)) return ref;
+  async function orderOf(ref: number | OrderNumber, call: ToolCall): Promise<{ id: number; number?: string }> {
+    if (!(ref instanceof OrderNumber)) return { id: ref };
     const { number } = ref;
     const search = async (status?: string[]) => {
       const page = await shop.listOrders(
@@ -321,7 +323,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
     const { numbered } = listed.numbered.length ? listed : await search(hidden);
     const [only, ...others] = numbered;
-    if (only && others.length === 0) return only.id;
+    if (only && others.length === 0) return only;
     if (only) {
       throw new ToolError(
         `Orders ${numbered.map((o) => o.id).join(", ")} are each numbered #${only.number}: give the id of the one meant.`,
@@ -439,7 +441,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
-      const id = await idOf(args.id, call);
+      const { id } = await orderOf(args.id, call);
       const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, ...order }, notes] = await Promise.all([
         shop.getOrder(id, call),
         shop.listNotes(id, call),
@@ -561,7 +563,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run({ id: ref, transaction_id, note }, call) {
-      const id = await idOf(ref, call);
+      const { id } = await orderOf(ref, call);
       // Asked once the order is read: a shop that cannot be reached is told of by that request.
       let shopZone: ShopZone | undefined;
       const result = await oneAtATime(`order:${id}`, async () => {
@@ -734,7 +736,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run({ id: ref, status: wanted, note }, call) {
       await refuseUnknown([wanted], true, call);
-      const id = await idOf(ref, call);
+      const { id } = await orderOf(ref, call);
       let shopZone: ShopZone | undefined;
       let due = { before: false, now: false };
       const changedTo = await oneAtATime(`order:${id}`, async () => {
@@ -870,7 +872,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { order_id: z.number(), note: noteOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     async run({ id: ref, note, customer_note }, call) {
-      const id = await idOf(ref, call);
+      const found = await orderOf(ref, call);
+      const { id } = found;
       // The shop mails a note to the customer to the order's billing email, and to no one without it.
       const order = customer_note ? await shop.getOrder(id, call) : undefined;
       if (order && !order.email) {
@@ -878,12 +881,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
           `Order ${named(order)} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address${call.serves("eshop_order_get") ? ", eshop_order_get" : ""}), or add the note without customer_note.`,
         );
       }
-      return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
+      const result = { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
+      const number = order?.number ?? found.number;
+      if (number) numberOf.set(result, number);
+      return result;
     },
     render(r) {
       // WooCommerce emails a note to the customer only while its email for notes is on.
       const emailed = ` and emailed to the customer by the shop's "Customer note" email, unless it is turned off (${shop.name} → Settings → Emails)`;
-      return `Note ${r.note.id} added to order ${r.order_id}${r.note.customer_note ? emailed : " (private)"}.`;
+      const order = named({ id: r.order_id, number: numberOf.get(r) ?? String(r.order_id) });
+      return `Note ${r.note.id} added to order ${order}${r.note.customer_note ? emailed : " (private)"}.`;
     },
   });
 
