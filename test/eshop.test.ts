@@ -2785,6 +2785,24 @@ describe("products and stock", () => {
     });
   });
 
+  test("a list by stock status says that a variation out of stock is not listed by its own status", async () => {
+    // WooCommerce lists products, not their variations, and a variable product whose stock is kept
+    // per variation is in stock while any of its variations is: the 1 kg House Blend sold out reads
+    // as nothing to restock.
+    await server.call("eshop_stock_set", { id: 118, quantity: 0 });
+    const hint =
+      "A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).";
+    const out = await server.call("eshop_products_list", { stock_status: "outofstock" });
+    expect(data<{ products: { id: number }[] }>(out).products.map((p) => p.id)).not.toContain(118);
+    expect(text(out).split("\n")).toContain(hint);
+    const none = await server.call("eshop_products_list", { search: "House Blend", stock_status: "outofstock" });
+    expect(text(none)).toMatch(/^No product matches search "House Blend", stock status outofstock\. /);
+    expect(text(none).endsWith(` ${hint}`)).toBe(true);
+    // In stock, or found by SKU (which finds a variation too), nothing is left out so.
+    expect(text(await server.call("eshop_products_list", { stock_status: "instock" }))).not.toContain(hint);
+    expect(text(await server.call("eshop_products_list", { sku: "COF-HOUSE-1KG" }))).not.toContain(hint);
+  });
+
   test("a product that is not simple, or not published, says so", async () => {
     woo.shop.product(P.espresso).status = "draft";
     expect(text(await server.call("eshop_product_get", { id: P.espresso }))).toMatch(
@@ -3120,7 +3138,7 @@ describe("searches", () => {
       /^No customer account's username, email or display name contains "Beneš" \(letter case and accents aside\)\. A buyer who checked out as a guest has none: eshop_orders_list's search/,
     );
     expect(await said("eshop_products_list", { search: "COF-ESP-1KG", stock_status: "onbackorder" })).toBe(
-      'No product matches search "COF-ESP-1KG", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.',
+      "No product matches search \"COF-ESP-1KG\", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`. A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).",
     );
     expect(await said("eshop_products_list", { sku: "COF-ESP" })).toBe(
       'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.',

@@ -3,7 +3,7 @@ import { AdvisesTool, ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { digits } from "../../src/settings.js";
 import { oneLine, quote } from "../../src/shown.js";
-import { defineTool, type Tool } from "../../src/toolset.js";
+import { defineTool, type Serving, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
   listEnded,
@@ -120,12 +120,26 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}${underThreshold(p, false)}`;
 }
 
+/**
+ * What a list by a stock status other than in stock leaves out: WooCommerce lists products, not
+ * their variations (but by SKU), and a variable product whose stock is kept per variation is in
+ * stock while any of its variations is.
+ */
+function variationsLeftOut(args: { sku?: string | undefined; stock_status?: string | undefined }, session: Serving) {
+  if (!args.stock_status || args.stock_status === "instock" || args.sku) return undefined;
+  const read = session.serves("eshop_product_get") ? ", by which eshop_product_get reads each" : "";
+  return `A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids${read}).`;
+}
+
 /** What a list without products says: the filters that found none, and what to try. */
-function noProducts(args: {
-  search?: string | undefined;
-  sku?: string | undefined;
-  stock_status?: string | undefined;
-}) {
+function noProducts(
+  args: {
+    search?: string | undefined;
+    sku?: string | undefined;
+    stock_status?: string | undefined;
+  },
+  session: Serving,
+) {
   const filters = [
     args.search && `search ${quote(args.search)}`,
     args.sku && `SKU ${quote(args.sku)}`,
@@ -136,6 +150,7 @@ function noProducts(args: {
       "The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.",
     args.sku &&
       "`sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.",
+    variationsLeftOut(args, session),
   ]);
 }
 
@@ -232,11 +247,12 @@ export function productTools(shop: ShopProvider): Tool[] {
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
-    render(r, args) {
-      if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);
+    render(r, args, session) {
+      if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args, session);
       const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
       const zone = r.products.some((p) => p.sale_from) ? [zoneLine(zoneOf.get(r), false)] : [];
-      return [...lines, ...zone, pageLine(r.products.length, r, "products")].join("\n");
+      const leftOut = variationsLeftOut(args, session);
+      return [...lines, ...zone, ...(leftOut ? [leftOut] : []), pageLine(r.products.length, r, "products")].join("\n");
     },
   });
 
