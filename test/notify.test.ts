@@ -1339,6 +1339,8 @@ describe("notify_send by email", () => {
         "5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1",
       "exim@other.example": "rejected because 127.0.0.1 is in a black list at zen.spamhaus.org",
       "outlook@other.example": "5.7.606 Access denied, banned sending IP [127.0.0.1]",
+      "office365@other.example":
+        "5.7.511 Access denied, banned sender[127.0.0.1]. To request removal from this list please forward this message to delist@microsoft.com",
     };
     const listing = await startMailServer({
       allowInsecureAuth: true,
@@ -1369,6 +1371,34 @@ describe("notify_send by email", () => {
       await loggedIn.close();
       await anonymous.close();
       await listing.close();
+    }
+  });
+
+  test("Outlook.com's block list, in its answer to MAIL FROM, is said as a blocklist that names this machine", async () => {
+    const said =
+      "5.7.1 Unfortunately, messages from [127.0.0.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).";
+    const outlook = await startMailServer({
+      allowInsecureAuth: true,
+      authOptional: true,
+      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onMailFrom: (_address, _session, callback) => callback(Object.assign(new Error(said), { responseCode: 550 })),
+    });
+    const to = ["someone@hotmail.example"];
+    const loggedIn = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(outlook.port, { to, user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    const anonymous = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(outlook.port, { to }) });
+    try {
+      for (const team of [loggedIn, anonymous]) {
+        expect(text(await team.call("notify_send", { channel: "office", text: "Hello" }))).toContain(
+          `someone@hotmail.example: The mail server refused it (550 ${said}): not sent; the server takes no mail from this machine, whose address a blocklist names: send through another mail server (the channel's host, port, user and passwordEnv), or ask whoever runs it to take mail from this machine, as sending it again will not help.`,
+        );
+      }
+    } finally {
+      await loggedIn.close();
+      await anonymous.close();
+      await outlook.close();
     }
   });
 

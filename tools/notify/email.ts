@@ -433,9 +433,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
     // This machine's address on a blocklist (a DNSBL), said in the answer to an address as Postfix's
     // reject_rbl_client ("Client host [ip] blocked using …"), Exim's dnslists and Microsoft 365 say
-    // it: no address, login or sender of the channel mends it.
+    // it (5.7.606 to 5.7.649 "banned sending IP", 5.7.511 "banned sender[ip]"), or to MAIL FROM as
+    // Outlook.com does ("on our block list (S3150)"): no address, login or sender of the channel mends it.
     const blocklisted =
-      /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned sending IP\b/i.test(enhanced);
+      /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned send(?:ing IP|er ?\[)|\bon our block ?list\b/i.test(
+        enhanced,
+      );
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix = tooBig
