@@ -82,6 +82,7 @@ beforeEach(() => {
   met.deprecated = false;
   met.reachHours = 228;
   met.chanceHours = [1, 6, 12];
+  met.periodChance = (hourly) => Math.max(...hourly);
   met.sixHourlyGusts = true;
   openMeteo.weather = defaultWeather;
   openMeteo.currentInterval = 900;
@@ -1590,11 +1591,27 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toMatch(/^2026-11-30: [^\n]*, 0 mm, wind/m);
     });
 
+    test("a day of hourly steps has the chance of its wettest 6 hours, as a day of 6-hour steps has", async () => {
+      // Reykjavik keeps UTC. Every hour has a 30% chance of rain, each apart from the others: any 6
+      // hours have an 88% chance. From 13:00 UTC on the 27th the steps are hourly until 21:00 on the
+      // 29th; the 28th is all hourly steps, the 30th and 1st 6-hour ones.
+      met.weather = (t) => ({ ...defaultWeather(t), probability: 30 });
+      met.periodChance = (hourly) => Math.round(100 * (1 - hourly.reduce((dry, p) => dry * (1 - p / 100), 1)));
+      const result = await server.call("weather_forecast", { latitude: 64.18, longitude: -21.98, days: 5 });
+      const r = data<{ days: (Day & { precipitation_probability_percent?: number })[] }>(result);
+      expect(r.days.slice(1).map((d) => [d.date, d.precipitation_probability_percent])).toEqual([
+        ["2026-11-28", 88],
+        ["2026-11-29", 88],
+        ["2026-11-30", 88],
+        ["2026-12-01", 88],
+      ]);
+    });
+
     test("a day with a step MET Norway gives no chance for has no chance, never that of its other steps alone", async () => {
-      // Reykjavik keeps UTC. The hourly steps carry no chance, as MET Norway leaves it out in some
-      // areas; the 6-hour periods do. On the 29th it rains from 12:00 to 15:00, hourly steps all,
-      // and the 6 hours from 18:00 that end with the day are dry: their 0% is no chance of that rain.
-      met.chanceHours = [6, 12];
+      // Reykjavik keeps UTC. The 6-hour periods carry no chance, as MET Norway leaves it out in some
+      // areas; the hours do. On the 29th it rains from 12:00 to 15:00, hourly steps all, and the
+      // step from 21:00 between hourly and 6-hourly ones has no chance: the hours' 90% is not the day's.
+      met.chanceHours = [1, 12];
       const rain = Date.parse("2026-11-29T12:00:00Z");
       met.weather = (t) => {
         const wet = t >= rain && t < rain + 3 * HOUR;
@@ -1605,8 +1622,16 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.days[2]).toMatchObject({ date: "2026-11-29", precipitation_mm: 3 });
       expect(r.days[2]).not.toHaveProperty("precipitation_probability_percent");
       expect(text(result)).toMatch(/^2026-11-29: .*, 3 mm, wind/m);
-      // A day of 6-hour steps, each with its chance, has it.
-      expect(r.days[4]).toMatchObject({ date: "2026-12-01", precipitation_probability_percent: 0 });
+      // A day of hourly steps, each with its chance, has it.
+      expect(r.days[1]).toMatchObject({ date: "2026-11-28", precipitation_probability_percent: 0 });
+      // Where the hours carry none and the 6-hour periods do, those from each hourly step, and the
+      // day's last 6 hours, give every hour of the day its chance.
+      met.chanceHours = [6, 12];
+      const sixes = await server.call("weather_forecast", { latitude: 64.19, longitude: -21.99, days: 5 });
+      expect(data<{ days: Day[] }>(sixes).days[2]).toMatchObject({
+        date: "2026-11-29",
+        precipitation_probability_percent: 90,
+      });
     });
 
     test("a day with a step MET Norway gives no gusts for has no gusts, never those of its other steps alone", async () => {

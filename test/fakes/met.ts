@@ -34,6 +34,11 @@ export interface MetFake extends Fake {
    * has some variables only in some areas ("make sure your client can handle that").
    */
   chanceHours: number[];
+  /**
+   * A period's chance from its hours': the highest by default. MET Norway's is of precipitation at
+   * any time in the period, so a 6-hour chance may be higher than each of its hours'.
+   */
+  periodChance: (hourly: number[]) => number;
   /** Whether the 6-hourly steps carry `wind_speed_of_gust`: answers for the Nordic area have none there. */
   sixHourlyGusts: boolean;
 }
@@ -50,7 +55,7 @@ function symbol(w: HourWeather): string {
   return w.cloud > 80 ? "cloudy" : w.cloud > 30 ? "partlycloudy_day" : "clearsky_day";
 }
 
-function period(weather: WeatherAt, start: number, hours: number, complete: boolean, chanceHours: number[]) {
+function period(weather: WeatherAt, start: number, hours: number, complete: boolean, met: MetFake) {
   const span = Array.from({ length: hours }, (_, i) => weather(start + i * HOUR));
   const wettest = span.reduce((a, b) => (b.precipitation > a.precipitation ? b : a));
   const temperatures = span.map((w) => w.temperature);
@@ -61,8 +66,8 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
       ...(hours <= 6 ? { precipitation_amount: amount } : {}),
       ...(complete
         ? {
-            ...(chanceHours.includes(hours)
-              ? { probability_of_precipitation: Math.max(...span.map((w) => w.probability)) }
+            ...(met.chanceHours.includes(hours)
+              ? { probability_of_precipitation: met.periodChance(span.map((w) => w.probability)) }
               : {}),
             ...(hours === 6
               ? { air_temperature_max: Math.max(...temperatures), air_temperature_min: Math.min(...temperatures) }
@@ -73,14 +78,8 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
   };
 }
 
-function timeseries(
-  weather: WeatherAt,
-  now: number,
-  reachHours: number,
-  complete: boolean,
-  chanceHours: number[],
-  sixHourlyGusts: boolean,
-) {
+function timeseries(met: MetFake, now: number, complete: boolean) {
+  const { weather, reachHours, sixHourlyGusts } = met;
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
   // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
@@ -108,9 +107,9 @@ function timeseries(
             ...(complete && (hourly || sixHourlyGusts) ? { wind_speed_of_gust: w.gust } : {}),
           },
         },
-        ...(hourly ? { next_1_hours: period(weather, time, 1, complete, chanceHours) } : {}),
-        ...(time < end ? { next_6_hours: period(weather, time, 6, complete, chanceHours) } : {}),
-        ...(time + 12 * HOUR <= end ? { next_12_hours: period(weather, time, 12, complete, chanceHours) } : {}),
+        ...(hourly ? { next_1_hours: period(weather, time, 1, complete, met) } : {}),
+        ...(time < end ? { next_6_hours: period(weather, time, 6, complete, met) } : {}),
+        ...(time + 12 * HOUR <= end ? { next_12_hours: period(weather, time, 12, complete, met) } : {}),
       },
     };
   });
@@ -128,6 +127,7 @@ export async function startMet(): Promise<MetFake> {
     deprecated: false,
     reachHours: 228,
     chanceHours: [1, 6, 12],
+    periodChance: (hourly: number[]) => Math.max(...hourly),
     sixHourlyGusts: true,
   };
   const fake = await startFake((request) => {
@@ -167,7 +167,7 @@ export async function startMet(): Promise<MetFake> {
             ...(complete ? { wind_speed_of_gust: "m/s", probability_of_precipitation: "%" } : {}),
           },
         },
-        timeseries: timeseries(met.weather, now, met.reachHours, complete, met.chanceHours, met.sixHourlyGusts),
+        timeseries: timeseries(met, now, complete),
       },
     };
     return json(met.deprecated ? 203 : 200, JSON.stringify(body), headers);

@@ -11,6 +11,8 @@ export interface Step extends Hour {
    * the provider's period that ends where the step ends, from `from`, its hours among them.
    */
   ending?: { from: number; condition?: Condition; probability?: number };
+  /** Of an hourly step, for its day only: the chance of the 6 hours from it, where the provider gives it. */
+  sixHourChance?: number;
 }
 
 /** The `count` local days of `zone` from the day `now` falls on, midnight to midnight. */
@@ -26,7 +28,7 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
  * extremes of the temperatures within the day and of the periods centred in it (a 6-hour period's
  * minimum and maximum, given for the whole period, may reach a few hours past midnight),
  * precipitation shared out by the hours of each period that fall in the day (none where a period
- * has no amount), the highest probability (none where a period has none), the strongest wind, gusts (none
+ * has no amount), the highest probability, of 6 hours where the provider gives an hourly step's (none where a period has none), the strongest wind, gusts (none
  * where a step has none), and the most significant condition of the periods centred in the day. Days without data are left out, and so is a day the steps reach
  * only at its midnight: the last step is an instant, with no hour of the day after it.
  */
@@ -59,8 +61,17 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
     // A period past midnight would lend a day the hours of the day before or after.
     const ending = (s: Step) =>
       s.ending && s.ending.from >= start && s.time + s.period_hours * HOUR_MS <= end ? s.ending : undefined;
+    // An hour's chance is lower than 6 hours', which a day of 6-hour steps has: an hourly step gives
+    // its day that of the 6 hours from it, or, in the day's last 6 hours, that of those hours.
+    const sixHours = (s: Step) => {
+      if (s.period_hours !== 1) return undefined;
+      const from = Math.min(s.time, Math.floor((end - 6 * HOUR_MS) / HOUR_MS) * HOUR_MS);
+      return from >= start ? steps.find((other) => other.time === from)?.sixHourChance : undefined;
+    };
     // So too a chance: the highest of some of its steps is not the day's.
-    const chances = periods.map(({ step }) => step.precipitation_probability_percent ?? ending(step)?.probability);
+    const chances = periods.map(
+      ({ step }) => sixHours(step) ?? step.precipitation_probability_percent ?? ending(step)?.probability,
+    );
     const probability = chances.includes(undefined) ? undefined : max(chances);
     const wind = max(instants.map((s) => s.wind_speed_ms));
     const gusts = instants.some((s) => s.wind_gusts_ms === undefined)

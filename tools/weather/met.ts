@@ -152,6 +152,7 @@ function stepsOf(series: Entry[]): Step[] {
     const ending = whole || covered?.length !== 6 ? undefined : at.get(from)?.data.next_6_hours;
     const endingSymbol = ending?.summary?.symbol_code;
     const endingChance = ending?.details?.probability_of_precipitation;
+    const sixHourChance = whole && hours === 1 ? six?.details?.probability_of_precipitation : undefined;
     return {
       time,
       period_hours: hours,
@@ -177,6 +178,7 @@ function stepsOf(series: Entry[]): Step[] {
             },
           }
         : {}),
+      ...(sixHourChance === undefined ? {} : { sixHourChance }),
     };
   });
 }
@@ -249,7 +251,9 @@ export function metNorway(api: Upstream): WeatherProvider {
 
     async forecast(place, days, withHours, call) {
       const { value: all, stale } = await steps(place, call);
-      const hours = withHours ? all.map(({ period_min_c: _, period_max_c: __, ending: ___, ...hour }) => hour) : [];
+      const hours = withHours
+        ? all.map(({ period_min_c: _, period_max_c: __, ending: ___, sixHourChance: ____, ...hour }) => hour)
+        : [];
       const ends = all.at(-1)?.time;
       return {
         days: localDays(all, place.timezone, days),
