@@ -564,3 +564,23 @@ test("docs/automations.md's conditions for an order GoPay's plugin marked paid t
     await server.close();
   }
 });
+
+test("docs/automations.md's failure message is the one its Stripe payment tells the team for an order number no order has", async () => {
+  const page = read("../docs/automations.md");
+  const shown = /```\n(waiter: automation stripe-paid failed on [^`]*)\n```/.exec(page)?.[1] ?? "";
+  expect(shown).not.toBe("");
+  const server = await serveExample(named(automationsPage, "stripe-paid"));
+  try {
+    const texts = told();
+    await sendStripe(server, "evt_3NxUnknown", "payment_intent.succeeded", payment("999999", "pi_3NxUnknown"), true);
+    await expect.poll(texts).toHaveLength(1);
+    // What the docs elide with "…" (ids) is any text there.
+    const pattern = shown
+      .split("…")
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+      .join("[^ ]*");
+    expect(texts()[0]).toMatch(new RegExp(`^${pattern}$`));
+  } finally {
+    await server.close();
+  }
+});
