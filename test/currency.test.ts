@@ -868,6 +868,11 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ],
     // A thousand or one and a bit: no number, but the code all the same.
     ["€1.234", "with a dot before its decimals: 1234.5, and EUR as `from`"],
+    // A decimal comma no grouping can be: after a 0, after four digits, or after a dot's groups.
+    ["0,125 €", "send 0.125, without quotes, and EUR as `from`"],
+    ["1000,505 Kč", "send 1000.505, without quotes, and CZK as `from`"],
+    ["1.234,567 Kč", "send 1234.567, without quotes, and CZK as `from`"],
+    ["12,3456", "send 12.3456, without quotes"],
     // A currency's name, and three letters that are another name of it, not its code.
     ["100 euros", "send 100, without quotes, and EUR as `from`"],
     ["500 RMB", "send 500, without quotes, and CNY as `from`"],

@@ -194,13 +194,14 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       (/^[A-Za-z]{3}$/.test(unit) && areCurrencies([unit.toUpperCase()]) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
-  const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)
+  // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either.
+  const plain = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits)
     ? undefined
     : /^\d+(\.\d+)?$/.test(digits)
       ? digits
-      : /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(digits)
+      : /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(digits)
         ? digits.replace(/,/g, "")
-        : /^\d{1,3}(\.\d{3})*,\d{1,2}$|^\d+,\d{1,2}$/.test(digits)
+        : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^\d+,\d+$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
           : undefined;
   const currency =
