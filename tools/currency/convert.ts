@@ -163,6 +163,9 @@ function formatDigits(value: number): string {
   return new Intl.NumberFormat("en-US", { maximumSignificantDigits: 15 }).format(value);
 }
 
+/** What a refund's amount, sent without its minus, does with the result: rounded half away from zero, it is the refund's. */
+const MINUS_ON_RESULT = "put the minus on the result (rounding is the same either way)";
+
 /**
  * Why an amount of 0 or less is refused, and for a refund (-1234.5) what to send: its amount without
  * the minus, whose result, rounded half away from zero, is the refund's without its minus.
@@ -170,7 +173,7 @@ function formatDigits(value: number): string {
 function notPositive(issue: { input: unknown }): string {
   const { input } = issue;
   return typeof input === "number" && input < 0
-    ? `must be above 0: for a refund, send ${-input} and put the minus on the result (rounding is the same either way)`
+    ? `must be above 0: for a refund, send ${-input} and ${MINUS_ON_RESULT}`
     : "must be above 0";
 }
 
@@ -184,9 +187,11 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
   const general =
     "send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
+  // A refund's minus, as a credit note writes it ("-1 234,50 Kč"), is not part of the number to send.
+  const [, minus, written = ""] = /^([-\u2212]?)\s*(.*)$/su.exec(issue.input.trim().slice(0, 40)) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
   const [, before = "", number = "", after = ""] =
-    /^(\D*?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(issue.input.trim().slice(0, 40)) ?? [];
+    /^(\D*?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(written) ?? [];
   const unit = before && after ? undefined : before || after;
   const codes = !unit
     ? []
@@ -210,5 +215,6 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       : codes.length === 1
         ? `, and ${codes[0]} as \`from\``
         : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")}`;
-  return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}`;
+  const refund = minus && plain ? `; for a refund, ${MINUS_ON_RESULT}` : "";
+  return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}${refund}`;
 }
