@@ -126,7 +126,7 @@ describe("weekends and holidays", () => {
         source: "cnb",
       });
       expect(text(range)).toBe(
-        "No fixing between 2026-12-05 and 2026-12-05: the Czech National Bank publishes none on weekends and Czech public holidays; widen the range.",
+        "No fixing between 2026-12-05 and 2026-12-05: the Czech National Bank publishes none on weekends and Czech public holidays; start the range on 2026-12-04, the last working day before, whose fixing stands for these days.",
       );
       // Christmas Eve, 17:00 in Prague and Frankfurt, Christmas Day in Tokyo: a closing day at both banks.
       setClock("2026-12-24T16:00:00Z");
@@ -172,7 +172,7 @@ describe("each bank publishes on its own calendar", () => {
       source: "cnb",
     });
     expect(text(history)).toBe(
-      "No fixing between 2026-10-28 and 2026-10-28: the Czech National Bank publishes none on weekends and Czech public holidays; widen the range.",
+      "No fixing between 2026-10-28 and 2026-10-28: the Czech National Bank publishes none on weekends and Czech public holidays; start the range on 2026-10-27, the last working day before, whose fixing stands for these days.",
     );
   });
 
@@ -279,7 +279,7 @@ describe("each bank publishes on its own calendar", () => {
     setClock("2026-07-03T23:30:00Z");
     const saturday = await server.call("currency_history", { ...range, start: "2026-07-04", end: "2026-07-04" });
     expect(text(saturday)).toBe(
-      "No fixing between 2026-07-04 and 2026-07-04: the European Central Bank publishes none on weekends and TARGET closing days; widen the range.",
+      "No fixing between 2026-07-04 and 2026-07-04: the European Central Bank publishes none on weekends and TARGET closing days; start the range on 2026-07-03, the last working day before, whose fixing stands for these days.",
     );
   });
 

@@ -12,7 +12,7 @@ import {
   whereRatesAre,
   withEuroRates,
 } from "./fixing.js";
-import { dayOver, publishes } from "./schedule.js";
+import { dayOver, lastWorkingDay, publishes } from "./schedule.js";
 import {
   code,
   codes,
@@ -124,7 +124,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
             : lacking
               ? `No fixing between ${args.start} and ${args.end}: ${lacking}.`
-              : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
+              : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; start the range on ${lastWorkingDay(source.publication, from)}, the last working day before, whose fixing stands for these days.`,
         );
       }
       // A range reaching a fixing still to come says so, lest its days read as ones without a fixing;
