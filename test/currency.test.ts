@@ -932,6 +932,25 @@ test("an amount sent as plain decimal text, as some clients send every argument,
   }
 });
 
+test("a currency pair given for one code, as a quote is written, is refused naming each code", async () => {
+  const told =
+    "EUR/CZK is a pair, 1 EUR in CZK: send EUR and CZK each as a code of its own (base and symbols, or from and to)";
+  for (const pair of ["EUR/CZK", "eur/czk", "EURCZK", "EUR-CZK"]) {
+    const rates = await server.call("currency_rates", { symbols: pair, source: "cnb" });
+    expect(text(rates), pair).toBe(
+      `Invalid arguments for currency_rates: symbols.0: must be a three-letter ISO 4217 currency code such as EUR: ${told.replace("EUR/CZK", pair)}`,
+    );
+  }
+  const convert = await server.call("currency_convert", { amount: 1000, from: "JPY/CZK", to: "CZK" });
+  expect(text(convert)).toContain(
+    "from: must be a three-letter ISO 4217 currency code such as EUR: JPY/CZK is a pair, 1 JPY in CZK: send JPY and CZK each as a code of its own",
+  );
+  // Six letters that are not two codes are no pair.
+  expect(text(await server.call("currency_rates", { base: "ABCDEF" }))).toBe(
+    "Invalid arguments for currency_rates: base: must be a three-letter ISO 4217 currency code such as EUR",
+  );
+});
+
 test("a currency's sign or unit given as its code is refused naming the code to send", async () => {
   const refused = async (args: Record<string, unknown>) =>
     text(await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", ...args }));

@@ -4,7 +4,7 @@ import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { PUBLICATION } from "./cnb.js";
-import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
+import { areCurrencies, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, dueBy, fixingDay, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
@@ -37,9 +37,18 @@ export const code = z
 /** ISO 4217 codes: a list, or text of one or several ("USD", "EUR, USD", the list as JSON). */
 export const codes = <T extends z.ZodType>(list: T) => listed(list, /[\s,;]+/);
 
-/** Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the code to send. */
+/**
+ * Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the
+ * code to send; for a pair as a quote writes it ("EUR/CZK", 1 EUR in CZK), the two codes.
+ */
 function notACode(input: unknown): string {
   const refused = "must be a three-letter ISO 4217 currency code such as EUR";
+  const [, a = "", b = ""] =
+    (typeof input === "string" && /^([A-Za-z]{3})\s*[/\-:]?\s*([A-Za-z]{3})$/.exec(input.trim())) || [];
+  const pair = [a.toUpperCase(), b.toUpperCase()];
+  if (a && areCurrencies(pair)) {
+    return `${refused}: ${String(input).trim()} is a pair, 1 ${pair[0]} in ${pair[1]}: send ${pair[0]} and ${pair[1]} each as a code of its own (base and symbols, or from and to)`;
+  }
   const codes = typeof input === "string" ? SIGNS.get(input.toLowerCase()) : undefined;
   if (!codes) return refused;
   return codes.length === 1
