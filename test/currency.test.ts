@@ -554,7 +554,16 @@ describe("cross rates", () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     // As Czech and German write a date, and as an order's time stamp has it.
-    for (const date of ["30.8.2026", "30. 8. 2026", "30.08.2026", "2026-08-30T10:15:00", "2026-08-30 10:15"]) {
+    // And year first, without the zeros or with slashes, as some write it.
+    for (const date of [
+      "30.8.2026",
+      "30. 8. 2026",
+      "30.08.2026",
+      "2026-08-30T10:15:00",
+      "2026-08-30 10:15",
+      "2026-8-30",
+      "2026/08/30",
+    ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-30",
       );

@@ -170,8 +170,11 @@ function dateArg(instead: (latest: string) => string) {
 function notADate(input: unknown): string {
   const text = String(input);
   const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(text) ?? [];
+  // Year first too, without a zero or with slashes: 2026-8-30, 2026/08/30.
+  const [, y, m, d] = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$/.exec(text) ?? [];
   const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
-  const meant = day && month && year ? `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}` : stamped;
+  const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
+  const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : stamped;
   return meant && isCalendarDate(meant)
     ? `must be a date as YYYY-MM-DD: send ${meant}`
     : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
