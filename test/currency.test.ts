@@ -870,6 +870,9 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ["CZK 100", "send 100, without quotes, and CZK as `from`"],
     ["£20.99", "send 20.99, without quotes, and GBP as `from`"],
     ["250 zł", "send 250, without quotes, and PLN as `from`"],
+    // As written without diacritics, on a keyboard that has none.
+    ["1 234,50 Kc", "send 1234.50, without quotes, and CZK as `from`"],
+    ["250 zl", "send 250, without quotes, and PLN as `from`"],
     // A unit of three letters that is no code: Romanian prices are written in lei.
     ["100 lei", "send 100, without quotes, and RON as `from`"],
     ["US$100", "send 100, without quotes, and USD as `from`"],
@@ -990,6 +993,7 @@ test("a currency's sign or unit given as its code is refused naming the code to 
     ["euro", "euro is written for EUR, send that"],
     ["Dollar", "Dollar is written for USD, CAD, AUD, NZD, HKD, SGD, send the one meant"],
     ["koruna", "koruna is written for CZK, send that"],
+    ["Kc", "Kc is written for CZK, send that"],
     ["crowns", "crowns is written for CZK, SEK, NOK, DKK, ISK, send the one meant"],
     ["RMB", "RMB is written for CNY, send that"],
     ["NIS", "NIS is written for ILS, send that"],

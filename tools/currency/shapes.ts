@@ -67,6 +67,9 @@ export const SIGNS = new Map<string, string[]>(
     "£": ["GBP"],
     kč: ["CZK"],
     zł: ["PLN"],
+    // As typed on a keyboard without diacritics.
+    kc: ["CZK"],
+    zl: ["PLN"],
     ft: ["HUF"],
     lei: ["RON"],
     "₹": ["INR"],
