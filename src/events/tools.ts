@@ -718,11 +718,13 @@ export function eventsToolset(
         async run(args, call) {
           await checkSource(args.source);
           const asked = (args.timeout_s ?? 30) * 1000;
-          // Ended a second before the client's own timeout cut an earlier call: a wait cut answers nothing, not even its cursor.
+          // Ended a second before the client's own timeout cut an earlier call (half its time, under 2 s),
+          // in tenths of a second: a wait cut answers nothing, not even its cursor.
+          const cutMs = call.clientCutMs;
           const timeout =
-            call.clientCutMs === undefined
+            cutMs === undefined
               ? asked
-              : Math.min(asked, 1000 * Math.max(1, Math.floor(call.clientCutMs / 1000) - 1));
+              : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : await store.latestSeq();
@@ -836,7 +838,7 @@ export function eventsToolset(
             const cursor = cursorOf(Math.max(after, latest));
             const shortened =
               timeout < asked && !call.stopping?.aborted
-                ? `This client cut an earlier call after ${Math.floor((call.clientCutMs ?? 0) / 1000)} s for taking too long, so the wait ended after ${timeout / 1000} s, before that.`
+                ? `This client cut an earlier call after ${Math.round((cutMs ?? 0) / 100) / 10} s for taking too long, so the wait ended after ${timeout / 1000} s, before that.`
                 : undefined;
             const note = [
               call.stopping?.aborted ? STOPPING : undefined,

@@ -2237,8 +2237,22 @@ test("events_wait in a session whose client cut an earlier call for its timeout 
   expect(result.structuredContent).toMatchObject({
     timed_out: true,
     cursor: expect.stringMatching(/^c\d+$/),
-    note: expect.stringContaining("cut an earlier call after 2 s"),
+    note: expect.stringMatching(/cut an earlier call after 2\.\d s .* ended after 1\.\d s, before that/),
   });
+});
+
+test("events_wait in a session whose client cuts a call in under 2 s ends before that, and says so truly", async () => {
+  const { client } = await served();
+  const wait = () => client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 900 });
+  await expect(wait()).rejects.toThrow(/Request timed out/);
+  const result = (await wait()) as CallToolResult;
+  const note = String((result.structuredContent as { note?: string }).note);
+  const [, cut, ended] =
+    /cut an earlier call after ([\d.]+) s for taking too long, so the wait ended after ([\d.]+) s, before that/.exec(
+      note,
+    ) ?? [];
+  expect(Number(ended)).toBeGreaterThan(0);
+  expect(Number(ended)).toBeLessThan(Number(cut));
 });
 
 test("a wait on a type no stored event has, nor one near it, is told the types stored, where a typo would wait out every wait", async () => {
