@@ -22,7 +22,15 @@ import { connectionMessage } from "./net-failures.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { enumerated, meantKey, meantKeys, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
-import { doneLine, type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
+import {
+  doneLine,
+  type Session,
+  type Tool,
+  type ToolCall,
+  type Toolset,
+  type ToolsetContext,
+  toolsetOf,
+} from "./toolset.js";
 import { VERSION } from "./version.js";
 
 export interface ServerParts {
@@ -239,7 +247,7 @@ export function createServer(
   };
 
   const toolTimeoutMs = config.core.toolTimeout * 1000;
-  const client: ClientCuts = {};
+  const client: Session = {};
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
   const serves = (name: string) => inputs.has(name);
@@ -532,11 +540,6 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
   return kept;
 }
 
-/** What a session's client showed of its own timeout: see ToolCall's `clientCutMs`. */
-interface ClientCuts {
-  cutMs?: number;
-}
-
 /** A cancellation's reason that says the client's own timeout cut the call: the SDK's "Request timed out". */
 const TIMED_OUT = /timed?[ -]?out/i;
 
@@ -550,7 +553,7 @@ function toolCallback(
   toolTimeoutMs: number,
   log: Log,
   serves: (name: string) => boolean,
-  client: ClientCuts,
+  client: Session,
   stopping?: AbortSignal,
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {
@@ -594,6 +597,7 @@ function toolCallback(
           stopping,
           ...(caller ? { caller } : {}),
           ...(client.cutMs === undefined ? {} : { clientCutMs: client.cutMs }),
+          session: client,
         },
         cut,
       );

@@ -20,6 +20,17 @@ export interface Serving {
   serves(name: string): boolean;
 }
 
+/** What a session keeps between its calls. */
+export interface Session {
+  /** What its client showed of its own timeout: see ToolCall's `clientCutMs`. */
+  cutMs?: number;
+  /**
+   * Where its last events_wait without `since` that its client cancelled began, and that wait's
+   * filter: the answer, with its cursor, went nowhere, so the session's next wait reads on from there.
+   */
+  cancelledWait?: { after: number; filter: string };
+}
+
 /** What a tool's `run` gets besides its arguments. */
 export interface ToolCall extends Call, Serving {
   log: Log;
@@ -33,6 +44,8 @@ export interface ToolCall extends Call, Serving {
    * it for taking too long (its own timeout): a call that waits ends before that, with what it has.
    */
   clientCutMs?: number;
+  /** What the session keeps between its calls. Absent outside a client's session. */
+  session?: Session;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
   /**

@@ -725,14 +725,19 @@ export function eventsToolset(
             cutMs === undefined
               ? asked
               : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
+          const filter = filterOf(args);
+          // Taken by the session's next wait alone: a wait after that had a cursor of its own.
+          const cancelled = call.session?.cancelledWait;
+          if (call.session) call.session.cancelledWait = undefined;
+          const key = JSON.stringify([filter.source, filter.type]);
+          const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
-            : await store.latestSeq();
+            : (resumed ?? (await store.latestSeq()));
           // Read once the wait ends: another process's burst may have been dropped before this one
           // heard of it, and the cursor given moves on past it.
           const droppedMeanwhile = () =>
             droppedUnread(store, after, args.since ? "after `since`" : "since the wait began");
-          const filter = filterOf(args);
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
           /**
            * The event that ended the wait, whole; a backlog behind it is said, as events_list reads
@@ -763,7 +768,11 @@ export function eventsToolset(
               : call.serves("events_list")
                 ? `More matching events arrived after it: events_list with ${enumerated(listArgs, "and")} lists them at once.`
                 : "More matching events arrived after it.";
-            const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
+            const before =
+              resumed === undefined
+                ? undefined
+                : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
+            const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),
@@ -828,7 +837,11 @@ export function eventsToolset(
             if (call.signal.aborted || call.stopping?.aborted) onAbort();
             look();
           });
-          if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
+          if (call.signal.aborted && !found) {
+            // Its answer goes nowhere, its cursor with it: the session's next wait reads on from here.
+            if (!args.since && call.session) call.session.cancelledWait = { after, filter: key };
+            throw new ToolError("events_wait was cancelled before an event arrived.");
+          }
           if (!found) {
             // Another process's event may be committed but not yet polled: look once more, and
             // read "now" first, so the cursor passes nothing that matched.

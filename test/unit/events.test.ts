@@ -2241,6 +2241,23 @@ test("events_wait in a session whose client cut an earlier call for its timeout 
   });
 });
 
+test("the wait after one its client cut answers what arrived meanwhile, which the cut one's cursor would have", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const meanwhile = await addTrial(store, "meanwhile");
+  const next = await call("events_wait", { timeout_s: 2 });
+  expect(next.structuredContent).toMatchObject({
+    timed_out: false,
+    cursor: "c2",
+    event: { id: meanwhile.id },
+    note: expect.stringContaining("waited from where that one began (c1)"),
+  });
+  // The next wait only: one after it waits from its own start.
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
+});
+
 test("events_wait in a session whose client cuts a call in under 2 s ends before that, and says so truly", async () => {
   const { client } = await served();
   const wait = () => client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 900 });
