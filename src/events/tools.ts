@@ -611,7 +611,9 @@ export function eventsToolset(
           }
           const shown = found.slice(0, fitting);
           const last = shown.at(-1);
-          const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
+          // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
+          const paged = pagedFrom(args.before);
+          const now = Math.max(Math.min(latest, paged ?? before - 1), after);
           const nextBefore = found.length > fitting && last ? `${cursorOf(last.seq)}-${now}` : undefined;
           // Without since, the pages back would go on past it, to the events read before it; without
           // the filters, they would list what the filters left out. Said in the note, which a client
@@ -635,6 +637,11 @@ export function eventsToolset(
             ...(args.since && args.before && after >= before
               ? [
                   `since ${quote(args.since)} is not older than before ${quote(args.before)}: no event comes after the one and before the other. Pass the older as since.`,
+                ]
+              : []),
+            ...(args.before && paged === undefined && now === before - 1 && now > after && now < latest
+              ? [
+                  `The cursor, ${cursorOf(now)}, is where before ${quote(args.before)} stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.`,
                 ]
               : []),
             ...(fitting < lines.length

@@ -678,12 +678,32 @@ test("a page back past the oldest event kept says retention dropped the older on
   expect(text(last)).toContain(said);
   // A page past the oldest kept, as a cursor given by hand.
   const past = await call("events_list", { before: "c3" });
-  expect(past.structuredContent).toEqual({ events: [], cursor: "c5", note: said });
+  const stops =
+    'The cursor, c2, is where before "c3" stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.';
+  expect(past.structuredContent).toEqual({ events: [], cursor: "c2", note: `${stops} ${said}` });
   // A page back that ends where nothing was dropped, or that more pages follow, says nothing of it.
   expect((await call("events_list", { before: first.next_before, since: "c2" })).structuredContent).not.toHaveProperty(
     "note",
   );
-  expect((await call("events_list", { before: "c5", limit: 1 })).structuredContent).not.toHaveProperty("note");
+  expect((await call("events_list", { before: "c5", limit: 1 })).structuredContent).toMatchObject({
+    note: 'The cursor, c4, is where before "c5" stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.',
+  });
+});
+
+test("events_list before an event given by hand answers the cursor just before it, which passes none newer", async () => {
+  const { store, call, text } = await served();
+  const [first, second, third] = [
+    await addTrial(store, "h1"),
+    await addTrial(store, "h2"),
+    await addTrial(store, "h3"),
+  ];
+  const said =
+    'The cursor, c1, is where before "c2" stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.';
+  const page = await call("events_list", { before: "c2" });
+  expect(page.structuredContent).toMatchObject({ events: [{ id: first.id }], cursor: "c1", note: said });
+  expect(text(page)).toContain(said);
+  const newer = (await call("events_list", { since: "c1" })).structuredContent as { events: { id: string }[] };
+  expect(newer.events.map((e) => e.id)).toEqual([third.id, second.id]);
 });
 
 test("a page of events_list that filtered says to keep its filters when paging back, not to pass before alone", async () => {
