@@ -175,7 +175,13 @@ const HINT_EVENTS = 1_000;
  * of the newest HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins
  * with it, or with such a prefix's type, in any case.
  */
-async function typeHint(store: EventStore, filter: EventFilter, latest: number): Promise<string | undefined> {
+async function typeHint(
+  store: EventStore,
+  filter: EventFilter,
+  latest: number,
+  /** Whether a type no stored event has, nor one that begins with it, is told the types stored (`storedTypes`). */
+  typesStored = false,
+): Promise<string | undefined> {
   const { type } = filter;
   if (!type) return undefined;
   const recent = Math.max(0, latest - HINT_EVENTS);
@@ -201,14 +207,12 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
       ? (await store.typesLike({ ...filter, type: bare }, recent, 10)).filter((t) => t.length === bare.length)
       : [];
   // An event of the type as given may have come since.
-  if (
-    (stored.length === 0 && itself.length === 0) ||
-    stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))
-  ) {
-    return undefined;
-  }
+  if (stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))) return undefined;
+  const none = stored.length === 0 && itself.length === 0;
+  if (none && !typesStored) return undefined;
   // What it looks like is advised only when no older event has it as given either: a rare type.
   if (await storedAsGiven({ before: recent + 1 })) return undefined;
+  if (none) return storedTypes(store, { ...filter, type }, recent);
   if (itself.length > 0) {
     return `The prefix ${passed(type)} matches only types that go on past it: pass ${itself.map(passed).join(" or ")} for that type itself.`;
   }
@@ -228,17 +232,16 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
 }
 
 /**
- * What a wait on a type that no stored event has, and no hint of typeHint's took up, is told: ten of
- * the types the newest HINT_EVENTS events (after `recent`) have, those a letter or two off it first,
- * where a typo in it shows, which would otherwise wait out every wait.
+ * What a wait on a type `type` that no stored event has, nor one typeHint's hints take up, is told:
+ * ten of the types the newest HINT_EVENTS events (after `recent`) have, those a letter or two off it
+ * first, where a typo in it shows, which would otherwise wait out every wait.
  */
-async function unstoredType(store: EventStore, filter: EventFilter, recent: number): Promise<string | undefined> {
+async function storedTypes(
+  store: EventStore,
+  filter: EventFilter & { type: string },
+  recent: number,
+): Promise<string | undefined> {
   const type = filter.type;
-  if (!type) return undefined;
-  // The newest first: a type waited for is most often among them.
-  for (const page of [{ after: recent }, { before: recent + 1 }]) {
-    if ((await store.list(filter, { ...page, limit: 1, bodies: false })).length > 0) return undefined;
-  }
   // All of them: typesLike gives the shortest first, which would leave out a longer type meant.
   const stored = await store.typesLike({ source: filter.source }, recent, HINT_EVENTS);
   if (stored.length === 0) return undefined;
@@ -864,9 +867,7 @@ export function eventsToolset(
               call.stopping?.aborted ? STOPPING : undefined,
               shortened,
               (await droppedMeanwhile()).note,
-              wooHint(filter) ??
-                (await typeHint(store, filter, latest)) ??
-                (await unstoredType(store, filter, Math.max(0, latest - HINT_EVENTS))),
+              wooHint(filter) ?? (await typeHint(store, filter, latest, true)),
             ]
               .filter((part) => part !== undefined)
               .join(" ");

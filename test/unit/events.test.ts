@@ -2330,6 +2330,20 @@ test("events_wait in a session whose client cancelled an earlier call, not for i
   expect(result.structuredContent).not.toMatchObject({ note: expect.stringContaining("cut an earlier call") });
 });
 
+test("a wait that timed out looks for its type among the stored events once, not again for each note", async () => {
+  const { store, call } = await served();
+  await addTrial(store, "p1", "{}", "payment.paid");
+  const looks = vi.spyOn(store, "list");
+  const stored = await call("events_wait", { type: "payment.paid", since: "c1", timeout_s: 1 });
+  expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c1" });
+  expect(looks).toHaveBeenCalledTimes(1);
+  looks.mockClear();
+  const misspelt = await call("events_wait", { type: "paymnet.paid", timeout_s: 1 });
+  expect(misspelt.structuredContent).toMatchObject({ note: expect.stringContaining('these types: "payment.paid"') });
+  // Among the newest events, and among the older.
+  expect(looks).toHaveBeenCalledTimes(2);
+});
+
 test("a wait on a misspelt type among many stored is told the type it was near first, however long", async () => {
   const { store, call } = await served();
   const short = ["charge.failed", "charge.pending", "charge.refunded", "charge.updated", "customer.created"];
