@@ -885,6 +885,17 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a condition on event.source that takes only another source than when.source stops waiter serve; one beside it is warned of", async () => {
+    const on = (where: object[]) => ({ ...TELL, when: { source: "stripe", where } });
+    const never =
+      'automation tell, when.where 1: "shop" never matches: when.source is "stripe", so event.source is "stripe" on every event it takes';
+    await expect(serve([on([{ path: "event.source", equals: "shop" }])])).rejects.toThrow(never);
+    const lines: string[] = [];
+    const runs = await serve([on([{ path: "event.source", in: ["stripe", "shop"] }])], {}, lines, "warning");
+    await runs.close();
+    expect(lines).toContainEqual(expect.stringContaining(`${never}; it runs on the others it takes`));
+  });
+
   test("an order status misspelt from one of WooCommerce's in a step is warned of at start with the status meant; a shop's own is not", async () => {
     const steps = (name: string, ...step: object[]) => ({ ...TELL, name, do: step, onFailure: { notify: "team" } });
     const lines: string[] = [];

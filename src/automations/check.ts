@@ -232,27 +232,43 @@ export function checkSource(automation: Automation, sources: readonly string[]):
 
 const PAYMENT = "payment.";
 
-/** The types each condition on `event.type` takes (equals' and in's), with its index among `where`. */
-function typesTaken(where: readonly Condition[]): [number, unknown[]][] {
+/**
+ * The values each condition on the event's `field` (its type unless said) takes (equals' and in's),
+ * with its index among `where`.
+ */
+function typesTaken(where: readonly Condition[], field: "type" | "source" = "type"): [number, unknown[]][] {
   return where.flatMap((condition, i) => {
-    if (condition.path.trim() !== "event.type") return [];
+    if (condition.path.trim() !== `event.${field}`) return [];
     const { test, value } = testOf(condition);
     return test === "equals" ? [[i, [value]]] : test === "in" ? [[i, value as unknown[]]] : [];
   });
 }
 
-/** Why a type a condition on `event.type` takes never matches, after "never matches: "; none where it may. */
+/**
+ * Why a type (or source) a condition on `event.type` (`event.source`) takes never matches, after
+ * "never matches: "; none where it may.
+ */
 type Never = (given: string) => string | undefined;
 
 /**
  * Throws a ConfigError when a condition on `event.type` takes only types that never match (`never`
- * says why); one that takes others too runs on those, and `warn` is told of each it leaves out.
+ * says why), or one on `event.source` only sources other than when.source; one that takes others
+ * too runs on those, and `warn` is told of each it leaves out.
  */
 function checkTypesTaken(automation: Automation, never: Never, warn: (line: string) => void): void {
-  for (const [i, given] of typesTaken(automation.when.where)) {
+  const { source, where } = automation.when;
+  const otherSource: Never = (given) =>
+    given === source
+      ? undefined
+      : `when.source is ${JSON.stringify(source)}, so event.source is ${JSON.stringify(source)} on every event it takes`;
+  const conditions = [
+    ...typesTaken(where).map(([i, given]) => [i, given, never] as const),
+    ...typesTaken(where, "source").map(([i, given]) => [i, given, otherSource] as const),
+  ];
+  for (const [i, given, neverOf] of conditions) {
     const taken = given.filter((one): one is string => typeof one === "string");
     const nevers = taken.flatMap((one) => {
-      const why = never(one);
+      const why = neverOf(one);
       return why
         ? [`automation ${automation.name}, when.where ${i + 1}: ${JSON.stringify(one)} never matches: ${why}`]
         : [];
