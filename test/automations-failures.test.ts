@@ -896,6 +896,28 @@ describe("automations are checked at start", () => {
     expect(lines).toContainEqual(expect.stringContaining(`${never}; it runs on the others it takes`));
   });
 
+  test("a condition's type with letters beyond ASCII, which the listener never stores, stops waiter serve, naming the type stored", async () => {
+    const sources = JSON.stringify({
+      shop: { scheme: "hmac-sha256", secretEnv: "STRIPE_SECRET", header: "X-Signature" },
+    });
+    const on = (where: object[], type?: string) => ({ ...TELL, when: { source: "shop", type, where } });
+    await expect(
+      serve([on([{ path: "event.type", equals: "objednávka.vytvořena" }])], { WAITER_WEBHOOKS_SOURCES: sources }),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "objednávka.vytvořena" never matches: the listener stores a type as one line of at most 100 plain characters (ASCII) without blanks around it, so no event\'s type is "objednávka.vytvořena" ("objedn vka.vytvo ena", perhaps, as when.type takes it)',
+    );
+    // when.type is read as the listener stores it: the condition is told so, not that when.type leaves it out.
+    await expect(
+      serve([on([{ path: "event.type", in: ["objednávka.vytvořena"] }], "objednávka.vytvořena")], {
+        WAITER_WEBHOOKS_SOURCES: sources,
+      }),
+    ).rejects.toThrow('"objednávka.vytvořena" never matches: the listener stores a type as one line');
+    const fine = await serve([on([{ path: "event.type", equals: "objedn vka.vytvo ena" }], "objednávka.vytvořena")], {
+      WAITER_WEBHOOKS_SOURCES: sources,
+    });
+    await fine.close();
+  });
+
   test("an order status misspelt from one of WooCommerce's in a step is warned of at start with the status meant; a shop's own is not", async () => {
     const steps = (name: string, ...step: object[]) => ({ ...TELL, name, do: step, onFailure: { notify: "team" } });
     const lines: string[] = [];

@@ -2,7 +2,7 @@ import { compile, getRegisteredFunctions, TreeInterpreter } from "@jmespath-comm
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { typePrefix, wooTopicMeant, wooTopicMisspelt } from "../events/filter.js";
+import { cleanType, typePrefix, wooTopicMeant, wooTopicMisspelt } from "../events/filter.js";
 import { PAYMENT_STATES } from "../events/payments.js";
 import { coreWordsOf, gotten, publishedAs, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
@@ -100,6 +100,7 @@ export function checkAutomations({
     checkSource(automation, sources);
     const scheme = schemes[automation.when.source];
     const nevers = [
+      unstored,
       checkType(automation, scheme),
       checkDotted(automation, scheme),
       conditionPrefix(automation, scheme),
@@ -278,6 +279,17 @@ function checkTypesTaken(automation: Automation, never: Never, warn: (line: stri
     for (const line of nevers) warn(`${line}; it runs on the others it takes`);
   }
 }
+
+/**
+ * Why a type a condition on `event.type` takes is no type the listener stores (cleanType): one with
+ * letters beyond ASCII, or blanks around it, which when.type is read as.
+ */
+const unstored: Never = (given) => {
+  const stored = cleanType(given);
+  return stored === given
+    ? undefined
+    : `the listener stores a type as one line of at most 100 plain characters (ASCII) without blanks around it, so no event's type is ${JSON.stringify(given)} (${JSON.stringify(stored)}, perhaps, as when.type takes it)`;
+};
 
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, matches no type its source's scheme
