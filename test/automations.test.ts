@@ -1119,6 +1119,45 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an insertion that found nothing is warned of in the log once, not at every event whose field is null", async () => {
+    const told = {
+      name: "described",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [
+        {
+          notify: "team",
+          text: "Paid {{payload.data.object.metadata.order_id}}: {{payload.data.object.description}}",
+        },
+      ],
+    };
+    const lines: string[] = [];
+    const server = await serve([told], {}, lines, "warning");
+    try {
+      const first = await pay(server, "1042", undefined, { description: null });
+      await runsOf(first.id);
+      // Stripe's description is null on most payments: its first is warned of, the next is not.
+      const second = await pay(server, "1043", undefined, { description: null });
+      // An insertion that finds nothing for the first time is, the other one's said already.
+      const third = await pay(server, undefined, undefined, { description: null });
+      const [run] = await runsOf(third.id);
+      await runsOf(second.id);
+      expect(lines.filter((line) => line.includes("Found nothing"))).toEqual([
+        expect.stringContaining(
+          `(event ${first.id}), step 1: Found nothing to insert for {{payload.data.object.description}} in text (payload.data.object.description is null), so it was inserted as nothing. Said once for each insertion until waiter restarts; automations_runs shows it in each run.`,
+        ),
+        expect.stringContaining(
+          `(event ${third.id}), step 1: Found nothing to insert for {{payload.data.object.metadata.order_id}} in text (payload.data.object.metadata has no order_id), so it was inserted as nothing. Said once`,
+        ),
+      ]);
+      // The run still says each.
+      expect(JSON.parse(run?.steps[0]?.detail ?? "{}").nothing).toBe(
+        "Found nothing to insert for {{payload.data.object.metadata.order_id}} in text (payload.data.object.metadata has no order_id) and {{payload.data.object.description}} in text (payload.data.object.description is null), so each was inserted as nothing.",
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a long payload is cut in a message: each value at 200 characters, the text at what notify_send takes, counted as it counts, never in a surrogate pair", async () => {
     const loud = {
       name: "loud",

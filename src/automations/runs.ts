@@ -8,7 +8,16 @@ import type { Lease } from "./lease.js";
 import { asLogged, type FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
 import { CutAtStop, Postponed, type Tries, Waiting } from "./tries.js";
-import { argumentsFor, argumentsShown, inserted, insertedNothing, type View, viewOf, whyNotTaken } from "./view.js";
+import {
+  argumentsFor,
+  argumentsShown,
+  foundNothing,
+  inserted,
+  insertedNothing,
+  type View,
+  viewOf,
+  whyNotTaken,
+} from "./view.js";
 
 /** What a failure told to an onFailure channel begins with. */
 const REPORTED = "waiter: ";
@@ -148,6 +157,8 @@ export interface RunParts {
 export function automationRuns(parts: RunParts) {
   const { automations, store, log, calls, notices } = parts;
   const { maxText } = calls;
+  /** The insertions that found nothing the log has warned of, each once (by automation, step, argument and name). */
+  const warnedNothing = new Set<string>();
 
   /**
    * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
@@ -257,7 +268,8 @@ export function automationRuns(parts: RunParts) {
       let input: Record<string, unknown>;
       // Insertions that found nothing in this event are said with the step, whatever it comes to: a
       // misspelt name leaves only a gap in the text, or an empty argument the tool refuses.
-      const nothing = insertedNothing(step, view, !automation.dryRun);
+      const found = foundNothing(step, view);
+      const nothing = insertedNothing(found, !automation.dryRun);
       /** A failure's reason, with the insertions that found nothing, which may be why. */
       const withNothing = (reason: string) => (nothing ? `${sentence(reason)} ${nothing}` : reason);
       try {
@@ -350,8 +362,16 @@ export function automationRuns(parts: RunParts) {
       }
       await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said), ...(nothing ? { nothing } : {}) }));
       // Done with a gap where a value was to be (a message that reads "Order  is paid."): the operator,
-      // who reads no run, hears why.
-      if (nothing) log.warning(`${who}: ${nothing}`);
+      // who reads no run, hears why, once for each insertion, as a field a sender often leaves null
+      // (Stripe's description) would be said at every event.
+      const key = ({ arg, name }: { arg: string; name: string }) => JSON.stringify([automation.name, i, arg, name]);
+      const unsaid = found.filter((one) => !warnedNothing.has(key(one)));
+      for (const one of unsaid) warnedNothing.add(key(one));
+      if (unsaid.length > 0) {
+        log.warning(
+          `${who}: ${insertedNothing(unsaid, true)} Said once for each insertion until waiter restarts; automations_runs shows it in each run.`,
+        );
+      }
     }
     await store.runs.finish(run, "done", clock.now());
     // A dry run's arguments hold the payload's text (a customer's name, an email): the log says where they are.

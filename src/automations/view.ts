@@ -198,26 +198,37 @@ function whereInsertionMissing(name: string, view: View): string | undefined {
 }
 
 /**
- * A sentence that names the insertions of a step's templates that found nothing in this event (a
- * misspelt name, a field its payload lacks or holds as null), inserted as nothing, each with its
- * argument and where it stops finding; empty when each found a value. Without it, a dry run, which
- * shows what a live run would do, and a live run's outcome would show only the gap it left.
- * `done`: said of a step that ran, or failed, rather than of one a dry run checked.
+ * The insertions of a step's templates that found nothing in this event (a misspelt name, a field
+ * its payload lacks or holds as null), which are inserted as nothing, each with its argument and
+ * where it stops finding.
  */
-export function insertedNothing(step: Step, view: View, done: boolean): string {
+export function foundNothing(step: Step, view: View): { arg: string; name: string; missing: string }[] {
   const args = "tool" in step ? step.args : "notify" in step ? { text: step.text } : {};
-  const found: string[] = [];
+  const found: { arg: string; name: string; missing: string }[] = [];
   for (const [arg, value] of Object.entries(args)) {
     if (typeof value !== "string" || !isTemplate(value)) continue;
     for (const [type, name] of Mustache.parse(value)) {
       if (type !== "name") continue;
       const missing = whereInsertionMissing(name, view);
-      if (missing !== undefined) found.push(`{{${name}}} in ${arg} (${missing})`);
+      if (missing !== undefined) found.push({ arg, name, missing });
     }
   }
-  if (found.length === 0) return "";
-  const them = found.length === 1 ? "it" : "each";
-  return `Found nothing to insert for ${found.slice(0, -1).join(", ")}${found.length > 1 ? " and " : ""}${found.at(-1)}, so ${them} ${done ? "was" : "is"} inserted as nothing.`;
+  return found;
+}
+
+/**
+ * A sentence that names insertions that found nothing (foundNothing); empty for none. Without it, a
+ * dry run, which shows what a live run would do, and a live run's outcome would show only the gap
+ * it left. `done`: said of a step that ran, or failed, rather than of one a dry run checked.
+ */
+export function insertedNothing(
+  found: readonly { arg: string; name: string; missing: string }[],
+  done: boolean,
+): string {
+  const said = found.map(({ arg, name, missing }) => `{{${name}}} in ${arg} (${missing})`);
+  if (said.length === 0) return "";
+  const them = said.length === 1 ? "it" : "each";
+  return `Found nothing to insert for ${said.slice(0, -1).join(", ")}${said.length > 1 ? " and " : ""}${said.at(-1)}, so ${them} ${done ? "was" : "is"} inserted as nothing.`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { StepCalls } from "../../src/automations/calls.js";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
 import { type Tries, Waiting } from "../../src/automations/tries.js";
-import { argumentsFor, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
+import { argumentsFor, foundNothing, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
 import { coreSettings } from "../../src/config.js";
 import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
@@ -857,7 +857,7 @@ test("a template's insertion of a list's item by its number (.0.) is not said to
     do: [{ notify: "team", text: "First {{payload.charges.0.id}}, third {{payload.charges.2.id}}" }],
   }).do;
   const view = { payload: { charges: [{ id: "ch_first" }, { id: "ch_second" }] } } as never;
-  expect(insertedNothing(step as never, view, false)).toBe(
+  expect(insertedNothing(foundNothing(step as never, view), false)).toBe(
     "Found nothing to insert for {{payload.charges.2.id}} in text (payload.charges has 2 items, none at 2), so it is inserted as nothing.",
   );
 });
