@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
-import type { EventStore, RunLog, RunRecord, StoredEvent } from "../events/store.js";
+import { type EventStore, noticeStatus, type RunLog, type RunRecord, type StoredEvent } from "../events/store.js";
 import { decimal, noneConfigured } from "../settings.js";
 import {
   capitalized,
@@ -150,26 +150,16 @@ const ON_FAILURE = "onFailure";
  * had no message to tell (its automation has no onFailure, or runs from before waiter kept this).
  */
 function onFailureOf(automations: readonly Automation[], run: RunRecord) {
-  if (run.noticeOutcome) {
-    const { status, said } = run.noticeOutcome;
-    return [{ status, tool: ON_FAILURE, outcome: sentence(capitalized(said)) }];
-  }
-  if (!run.notice) return [];
+  const status = noticeStatus(run);
+  if (status === undefined) return [];
+  if (run.noticeOutcome) return [{ status, tool: ON_FAILURE, outcome: sentence(capitalized(run.noticeOutcome.said)) }];
   const channel = automations.find((a) => a.name === run.automation)?.onFailure?.notify ?? run.onFailure;
   const on = channel ? ` on ${channel}` : "";
-  return [
-    run.notice.status === "started"
-      ? {
-          status: "started",
-          tool: ON_FAILURE,
-          outcome: `Being told${on}; if waiter stopped meanwhile, it may or may not have reached it, and is not told again.`,
-        }
-      : {
-          status: "waiting",
-          tool: ON_FAILURE,
-          outcome: `Not told${on} yet: its first try, or its next after the channel refused it for now, is to come.`,
-        },
-  ];
+  const outcome =
+    status === "started"
+      ? `Being told${on}; if waiter stopped meanwhile, it may or may not have reached it, and is not told again.`
+      : `Not told${on} yet: its first try, or its next after the channel refused it for now, is to come.`;
+  return [{ status, tool: ON_FAILURE, outcome }];
 }
 
 /**

@@ -237,6 +237,16 @@ export interface RunRecord {
   onFailure: string | null;
 }
 
+/**
+ * What became of a failed run's onFailure notice, as automations_runs names it: told, not told, not
+ * tried, interrupted; while it is owed, waiting or started. Undefined for a run that had none to tell.
+ */
+export function noticeStatus(run: Pick<RunRecord, "notice" | "noticeOutcome">): string | undefined {
+  if (run.noticeOutcome) return run.noticeOutcome.status;
+  if (run.notice) return run.notice.status === "started" ? "started" : "waiting";
+  return undefined;
+}
+
 export interface RunFilter {
   automation?: string | undefined;
   status?: RunRecord["status"] | undefined;

@@ -27,7 +27,14 @@ import {
   repeatedKeysNote,
   summary,
 } from "./present.js";
-import { type EventFilter, type EventStore, type RunRecord, type StoredEvent, sourcesHeld } from "./store.js";
+import {
+  type EventFilter,
+  type EventStore,
+  noticeStatus,
+  type RunRecord,
+  type StoredEvent,
+  sourcesHeld,
+} from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
@@ -345,10 +352,11 @@ function fullEvent(
         ? {
             // A dry run acted on nothing: it never reads as plainly "done". A failed run says whether
             // its onFailure told the team, for a reader not served automations_runs too.
-            automations: runs.map((run) => ({
-              name: run.automation,
-              status: [run.dryRun ? "dry run" : "", run.status, onFailureOf(run)].filter(Boolean).join(", "),
-            })),
+            automations: runs.map((run) => {
+              const told = noticeStatus(run);
+              const status = [run.dryRun ? "dry run" : "", run.status, told && `onFailure ${told}`];
+              return { name: run.automation, status: status.filter(Boolean).join(", ") };
+            }),
           }
         : {}),
     };
@@ -401,15 +409,6 @@ function fieldNames(parsed: Record<string, unknown>): string {
   }
   const more = names.length > quoted.length ? `, and ${names.length - quoted.length} more` : "";
   return names.length ? `its fields are: ${quoted.join(", ")}${more}` : "it has none";
-}
-
-/**
- * What became of a failed run's onFailure message, in automations_runs' words: told, not told, not
- * tried, interrupted; while it is owed, waiting or started. "" for a run that had none to tell.
- */
-function onFailureOf(run: Pick<RunRecord, "notice" | "noticeOutcome">): string {
-  const status = run.noticeOutcome?.status ?? (run.notice && (run.notice.status === "started" ? "started" : "waiting"));
-  return status ? `onFailure ${status}` : "";
 }
 
 /** Where a run that failed or is not over says how far it got: a model finishing it by hand needs its step and arguments. */
