@@ -808,6 +808,24 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test("a type with a dot on a Shopify source, whose topics are resource/event, stops waiter serve, naming the topic meant", async () => {
+    const sources = JSON.stringify({ shop: { scheme: "shopify", secretEnv: "STRIPE_SECRET" } });
+    const on = (type: string | undefined, where: object[] = []) => ({ ...TELL, when: { source: "shop", type, where } });
+    await expect(serve([on("orders.paid")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "orders.paid" never matches: Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.paid" ("orders/paid", perhaps)',
+    );
+    await expect(serve([on("orders.")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow('("orders/", perhaps)');
+    await expect(
+      serve([on(undefined, [{ path: "event.type", equals: "orders.create" }])], { WAITER_WEBHOOKS_SOURCES: sources }),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "orders.create" never matches: Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.create" ("orders/create", perhaps)',
+    );
+    const fine = await serve([on("orders/paid"), { ...on("Product/"), name: "events" }], {
+      WAITER_WEBHOOKS_SOURCES: sources,
+    });
+    await fine.close();
+  });
+
   test("a type without its dot among a condition's types is pointed to starts_with, not to a prefix the condition matches whole", async () => {
     const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
     const issues = { ...TELL, when: { source: "gh", where: [{ path: "event.type", in: ["issues"] }] } };

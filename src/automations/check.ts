@@ -103,6 +103,7 @@ export function checkAutomations({
       unstored,
       checkType(automation, scheme),
       checkDotted(automation, scheme),
+      checkSlashed(automation, scheme),
       conditionPrefix(automation, scheme),
       typeLeavesOut(automation),
     ];
@@ -407,6 +408,25 @@ function checkDotted(automation: Automation, scheme: string | undefined): Never 
   }
   // A condition's value is matched whole: the prefix meant is a starts_with condition's there.
   return (given) => (undotted(given) ? why(given, startsWith(`${given}.`)) : undefined);
+}
+
+/**
+ * Throws a ConfigError when `automation`'s type, or prefix, has a dot on a Shopify source, and says
+ * so of a type a condition on `event.type` takes: Shopify's topics are resource/event
+ * (`orders/paid`), its Events deliveries' Resource/action, never with a dot (`orders.paid`, written
+ * as Stripe's and WooCommerce's are).
+ */
+function checkSlashed(automation: Automation, scheme: string | undefined): Never {
+  if (scheme !== "shopify") return () => undefined;
+  const { type, source } = automation.when;
+  const why = (written: string) =>
+    `Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(written.replaceAll(".", "/"))}, perhaps)`;
+  if (type?.includes(".")) {
+    throw new ConfigError(
+      `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why(type)}`,
+    );
+  }
+  return (given) => (given.includes(".") ? why(given) : undefined);
 }
 
 /** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
