@@ -502,11 +502,10 @@ function leftAsWritten(placeholder: string): string {
 
 /**
  * Where a placeholder stands in a setting's value, which would be taken as written: "is ${NAME}"
- * as the whole value, "its password is ${PASS}" as a URL's password or a query's value ("its token
- * is"), "holds ${SHOP}" within the rest (https://${SHOP}.example/); else undefined. A password or a
- * query's value (a key every request sends) may hold a ${ of its own: only one that is a placeholder
- * whole is one, and a password that only where `passwords` (a file holds none). JSON's text (a
- * notification's) may hold one too.
+ * as the whole value, "its password holds ${…}" in a URL's password or a query's value ("its token
+ * holds"), never shown as it may be the password or key itself, whose own $ a URL writes as %24;
+ * "holds ${SHOP}" within the rest (https://${SHOP}.example/); else undefined. A password is looked
+ * into only where `passwords` (a file holds none). JSON's text (a notification's) may hold one.
  */
 export function placeholderIn(value: string, passwords = true): string | undefined {
   const whole = unreplaced(value);
@@ -517,8 +516,8 @@ export function placeholderIn(value: string, passwords = true): string | undefin
   const [head = "", query = "", fragment = ""] = rest.split(/\?([^#]*)/);
   const keys = query ? query.split("&").map((pair) => pair.split(/=(.*)/s)) : [];
   for (const [name = "", key = ""] of [["password", userinfo.exec(value)?.[2] ?? ""], ...keys]) {
-    const placeholder = unreplaced(key);
-    if (placeholder && (passwords || name !== "password")) return `its ${name} is ${placeholder}`;
+    if (PLACEHOLDER.test(key) && (passwords || name !== "password"))
+      return `its ${name} holds \${…} (if the ${name}'s own, write its $ as %24)`;
   }
   const name = PLACEHOLDER.exec([head, ...keys.map(([name]) => name), fragment].join("&"))?.[1];
   return name === undefined ? undefined : `holds \${${name}}`;

@@ -206,9 +206,11 @@ describe("sources and precedence", () => {
     ).toEqual([secret]);
   });
 
-  test(`a \${NAME} left as written inside a longer value stops waiter naming it, but not one in a password`, () => {
+  test(`a \${NAME} left as written inside a URL or a path stops waiter, naming none in a password or a query's value`, () => {
     const left = (placeholder: string) =>
       `${placeholder}, a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
+    // What it holds there may be the password or the key itself: it is not shown.
+    const unshown = (name: string) => left(`its ${name} holds \${…} (if the ${name}'s own, write its $ as %24)`);
     const cases: [NodeJS.ProcessEnv, string][] = [
       [{ WAITER_WOO_URL: `https://\${SHOP}.example/` }, `invalid setting WAITER_WOO_URL: holds ${left(`\${SHOP}`)}`],
       [{ WAITER_DATA_DIR: `\${HOME}/waiter` }, `invalid setting WAITER_DATA_DIR: holds ${left(`\${HOME}`)}`],
@@ -216,18 +218,25 @@ describe("sources and precedence", () => {
         { WAITER_DATABASE_URL: `postgres://\${env:DB_USER}@db/waiter` },
         `invalid setting WAITER_DATABASE_URL: holds ${left(`\${env:DB_USER}`)}`,
       ],
-      // The whole password a placeholder: the login would fail naming the password. Its default may be the password.
+      ...[`\${abc}`, `\${PASS:-hunter2hunter2}`, `pa\${ss}word`, `\${PASS}word`].flatMap(
+        (password): [NodeJS.ProcessEnv, string][] => [
+          [
+            { WAITER_DATABASE_URL: `postgres://waiter:${password}@db/waiter` },
+            `invalid setting WAITER_DATABASE_URL: ${unshown("password")}`,
+          ],
+          [
+            { WAITER_DATABASE_URL: `postgres://db/waiter?user=waiter&password=${password}` },
+            `invalid setting WAITER_DATABASE_URL: ${unshown("password")}`,
+          ],
+        ],
+      ),
       [
-        { WAITER_DATABASE_URL: `postgres://waiter:\${PASS}@db/waiter` },
-        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
+        { WAITER_FRANKFURTER_URL: `https://rates.example/v1?token=\${TOKEN}` },
+        `invalid setting WAITER_FRANKFURTER_URL: ${unshown("token")}`,
       ],
       [
-        { WAITER_DATABASE_URL: `postgres://waiter:\${PASS:-hunter2hunter2}@db/waiter` },
-        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
-      ],
-      [
-        { WAITER_DATABASE_URL: `postgres://db/waiter?user=waiter&password=\${PASS}` },
-        `invalid setting WAITER_DATABASE_URL: its password is ${left(`\${PASS}`)}`,
+        { WAITER_FRANKFURTER_URL: `https://rates.example/v1?base=\${BASE}EUR` },
+        `invalid setting WAITER_FRANKFURTER_URL: ${unshown("base")}`,
       ],
     ];
     for (const [env, message] of cases)
@@ -235,20 +244,14 @@ describe("sources and precedence", () => {
         messageOf(() => load(env)),
         JSON.stringify(env),
       ).toBe(message);
-    // A password may hold a ${ among its other characters, in a URL as in a secret's variable.
-    for (const password of [`pa\${ss}word`, `\${PASS}word`]) {
-      for (const url of [`postgres://waiter:${password}@db/waiter`, `postgres://db/waiter?password=${password}`]) {
-        expect(load({ WAITER_DATABASE_URL: url }).database.url, url).toBe(url);
-      }
+    // A password or a key of its own holding ${ is written with its $ percent-encoded, as a URL takes it.
+    const password = "pa%24%7Bss%7Dword";
+    for (const url of [`postgres://waiter:${password}@db/waiter`, `postgres://db/waiter?password=${password}`]) {
+      expect(load({ WAITER_DATABASE_URL: url }).database.url, url).toBe(url);
     }
-    // So may a key in a URL's query, which every request sends; one that is a placeholder whole is none.
-    const keyed = `https://rates.example/v1?token=pa\${ss}word`;
+    const keyed = `https://rates.example/v1?token=${password}`;
     expect(String(load({ WAITER_FRANKFURTER_URL: keyed }).toolsets.currency?.frankfurterUrl)).toBe(keyed);
-    expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?token=\${TOKEN}` }))).toBe(
-      `invalid setting WAITER_FRANKFURTER_URL: its token is ${left(`\${TOKEN}`)}`,
-    );
-    // A query's names, a query left whole to a variable, or the fragment after it are no key: a ${
-    // there still stops it.
+    // A query's names, a query left whole to a variable, or the fragment after it: a ${ there is named.
     for (const query of [`\${QUERY}`, `\${QUERY}=1`, `base=EUR&\${QUERY}`, `base=EUR#\${QUERY}`]) {
       expect(messageOf(() => load({ WAITER_FRANKFURTER_URL: `https://rates.example/v1?${query}` }))).toBe(
         `invalid setting WAITER_FRANKFURTER_URL: holds ${left(`\${QUERY}`)}`,
