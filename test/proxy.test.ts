@@ -513,3 +513,27 @@ test("the proxy is read as curl and npm read it, and one waiter cannot go throug
     new ConfigError("invalid HTTPS_PROXY: it is no proxy's URL; write it as http://proxy.example:3128"),
   );
 });
+
+test(`a \${NAME} nothing replaced, or quotes an env file kept, in the proxy's variables stop waiter at start`, () => {
+  const left = `a placeholder for a variable's value that nothing replaced: systemd's EnvironmentFile, docker run --env-file, a raw env_file (format: raw) and some MCP clients replace none, Claude Code none whose variable is unset where it runs, and only VS Code asks for an \${input:…}; write the value itself, or set the variable where the client starts`;
+  const refused = (env: NodeJS.ProcessEnv) => () =>
+    loadConfig({ env: { WAITER_DATA_DIR: "/tmp/waiter-unused", ...env } }, toolsets());
+  // Each parses as a proxy's URL, whose host no request would resolve.
+  const cases: [NodeJS.ProcessEnv, string][] = [
+    [{ HTTPS_PROXY: `\${HTTPS_PROXY}` }, `invalid setting HTTPS_PROXY: is \${HTTPS_PROXY}, ${left}`],
+    [{ http_proxy: `http://\${PROXY_HOST}:3128` }, `invalid setting http_proxy: holds \${PROXY_HOST}, ${left}`],
+    [
+      { HTTPS_PROXY: `http://waiter:\${PROXY_PASSWORD}@proxy.example:3128` },
+      `invalid setting HTTPS_PROXY: its password holds \${…} (if the password's own, write its $ as %24), ${left}`,
+    ],
+    [
+      { HTTPS_PROXY: "proxy.example:3128", NO_PROXY: `\${NO_PROXY}` },
+      `invalid setting NO_PROXY: is \${NO_PROXY}, ${left}`,
+    ],
+    [
+      { HTTPS_PROXY: '"http://proxy.example:3128"' },
+      `invalid setting HTTPS_PROXY: is in quotes, which are part of its value: docker run --env-file keeps them, as does set NAME="value" in Windows cmd (a POSIX shell, PowerShell, systemd's EnvironmentFile and Compose's env_file take them off); remove them, and in cmd write set "NAME=value"`,
+    ],
+  ];
+  for (const [env, message] of cases) expect(refused(env), JSON.stringify(env)).toThrow(new ConfigError(message));
+});

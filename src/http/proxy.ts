@@ -1,7 +1,7 @@
 import { BlockList, isIP } from "node:net";
 import type { Agent, Dispatcher, Pool } from "undici";
 import { ConfigError } from "../errors.js";
-import { isLoopbackHost } from "../settings.js";
+import { isLoopbackHost, settingFromEnv } from "../settings.js";
 
 /**
  * The HTTP proxy the environment names for waiter's requests, read as curl, npm and pip read it.
@@ -28,7 +28,7 @@ const PROXY_VARIABLES = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY
 export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
   const variable = PROXY_VARIABLES.find((name) => env[name]?.trim());
   if (!variable) return undefined;
-  const given = (env[variable] ?? "").trim();
+  const given = settingFromEnv(env, variable) ?? "";
   // A Windows domain's user as written, CORP\user: the URL would go to the host corp, without them.
   if (given.includes("\\")) {
     throw new ConfigError(
@@ -62,7 +62,7 @@ export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
     variable,
     credentials: url.username !== "" && url.password !== "",
     // One set empty is unset, as for the proxy: curl then reads NO_PROXY.
-    noProxy: [env.no_proxy, env.NO_PROXY].find((value) => value?.trim()) ?? "",
+    noProxy: settingFromEnv(env, env.no_proxy?.trim() ? "no_proxy" : "NO_PROXY") ?? "",
   };
 }
 
