@@ -235,6 +235,10 @@ function nativeModuleProblem(err: unknown): string | undefined {
   return `better-sqlite3 ${why}. Fix: ${rebuild()}, or run waiter with the node that installed it (an MCP client's "command", a service's ExecStart).`;
 }
 
+/** The root and the system's directories at its top, and the users' homes: named by mistake, never waiter's alone. */
+const SYSTEM_DIR =
+  /^\/(?:(?:home|Users)(?:\/[^/]+)?|bin|boot|dev|etc|lib\w*|media|mnt|opt|proc|root|run|sbin|srv|sys|tmp|usr|var|Applications|Library|System|Volumes|private)?$/;
+
 /**
  * Why waiter cannot open the store when its data directory or one of its files is another user's
  * and not writable by waiter's (waiter run once with sudo, a backup restored as root).
@@ -250,6 +254,9 @@ function anotherUsers(file: string): string | undefined {
     // makes the -wal and -shm beside them.
     const waitersOwn = (mode & 0o077) === 0 || existsSync(file);
     if (owner !== uid && !mayAccess(dir, constants.W_OK | constants.X_OK)) {
+      if (SYSTEM_DIR.test(dir)) {
+        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid ${owner}`;
+      }
       if (waitersOwn) {
         return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
       }

@@ -319,6 +319,21 @@ describe("storing in a file", () => {
     },
   );
 
+  // The system's own, named by mistake: root's home (root's alone, 0700), and one left empty here.
+  const systemDirs = ["/root", ["/srv", "/media", "/mnt"].find((dir) => existsSync(dir) && !readdirSync(dir).length)];
+  test.runIf(canRunAsNobody && statSync("/root").uid === 0)(
+    "a system directory named as the data directory is not given to waiter's user: the line says to pick one of its own",
+    () => {
+      for (const dir of systemDirs.filter((dir) => dir !== undefined)) {
+        const run = listenAsNobody(dir);
+        expect(run.status).toBe(1);
+        expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+          `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid 0`,
+        ]);
+      }
+    },
+  );
+
   test.runIf(canRunAsNobody)(
     "a store restored read-only (a backup kept 0444) opens at the first start, the user's alone",
     async () => {
