@@ -3135,6 +3135,49 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a browser page reads where it looked for a login is none", async () => {
+    const page = "https://inspector.example";
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...TOKENS, WAITER_WEBHOOKS_ALLOWED_ORIGINS: page },
+    );
+    const told =
+      'this waiter serve takes no OAuth login (http.oauth is not set): send one of its tokens (http.tokens) as "Authorization: Bearer <token>"';
+    try {
+      for (const [method, path] of [
+        ["GET", "/.well-known/oauth-protected-resource/mcp"],
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["POST", "/register"],
+        ["POST", "/token"],
+      ] as const) {
+        // The SDK's client sends its JSON, and MCP-Protocol-Version to the metadata: a browser asks first.
+        const preflight = await request(`${served.url}${path}`, {
+          method: "OPTIONS",
+          headers: {
+            origin: page,
+            "access-control-request-method": method,
+            "access-control-request-headers": method === "POST" ? "content-type" : "mcp-protocol-version",
+          },
+        });
+        expect(preflight.statusCode, path).toBe(204);
+        expect(preflight.headers["access-control-allow-origin"], path).toBe(page);
+        await preflight.body.dump();
+        const answer = await request(`${served.url}${path}`, {
+          method,
+          headers: { origin: page, "content-type": "application/json" },
+          body: method === "POST" ? "{}" : undefined,
+        });
+        expect(answer.statusCode, path).toBe(404);
+        expect(answer.headers["access-control-allow-origin"], path).toBe(page);
+        expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
+          `not found: "${path}"; ${told}`,
+        );
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("Bearer with no token after it, as a client sends it when the variable it takes the token from is unset, is told so", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

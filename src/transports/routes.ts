@@ -357,7 +357,9 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
   const logged = oauth
     ? `on waiter, not at the issuer ${oauth.issuer} (http.oauth.issuer): its client reads no resource metadata (RFC 9728), which MCP clients read from protocol 2025-06-18 on`
     : "and this waiter takes tokens of http.tokens only";
-  web.use(paths, (req, res) => {
+  // A page's too (the MCP Inspector in a browser): the listener let through only an allowed Origin,
+  // but under /.well-known/, which any page may read.
+  web.use(paths, pageAccess, (req, res) => {
     const path = req.originalUrl.split("?", 1)[0] ?? "";
     if (!path.startsWith("/.well-known/")) {
       refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
