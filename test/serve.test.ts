@@ -3135,7 +3135,7 @@ describe("bearer tokens", () => {
     }
   });
 
-  test("a browser page reads where it looked for a login is none", async () => {
+  test("a browser page reads where it looked for a login is none, on a connection kept open", async () => {
     const page = "https://inspector.example";
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -3169,6 +3169,8 @@ describe("bearer tokens", () => {
         });
         expect(answer.statusCode, path).toBe(404);
         expect(answer.headers["access-control-allow-origin"], path).toBe(page);
+        // One with no body leaves its connection for the next; one whose body is unread closes it.
+        expect(answer.headers.connection, path).toBe(method === "GET" ? "keep-alive" : "close");
         expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
           `not found: "${path}"; ${told}`,
         );

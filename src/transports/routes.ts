@@ -364,7 +364,9 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
     if (!path.startsWith("/.well-known/")) {
       refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
     }
-    if (!req.complete) res.set("connection", "close");
+    // A body left unread would be taken for the next request.
+    const body = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+    if (body && !req.complete) res.set("connection", "close");
     res.status(404).json({ error: "invalid_request", error_description: `not found: ${quoteLine(path)}; ${told}` });
   });
 }
