@@ -69,7 +69,7 @@ const FLAGS: { shown: string; says: string; for?: Command[] }[] = [
   { shown: "--no-listener", says: "do not receive webhooks in this process (stdio mode)", for: ["stdio"] },
   {
     shown: "--listen HOST:PORT",
-    says: "address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)",
+    says: "address of waiter serve (default: $WAITER_LISTEN, else the config file's listen, else webhooks.listen)",
     for: ["serve"],
   },
   { shown: "-h, --help", says: "show this help" },

@@ -1505,7 +1505,10 @@ describe.concurrent("the command line", () => {
     expect(result.stdout).toMatch(/waiter listen/);
     expect(result.stdout).toMatch(/--read-only/);
     // Two blanks at least part each flag from its words, as they part --read-only from "remove".
-    expect(result.stdout).toContain("\n  --listen HOST:PORT  address of waiter serve");
+    // Each place its address is set, as they beat each other: the config file's key too.
+    expect(result.stdout).toContain(
+      "\n  --listen HOST:PORT  address of waiter serve (default: $WAITER_LISTEN, else the config file's listen, else webhooks.listen)\n",
+    );
     // Either way of authenticating callers lets other machines reach waiter serve, as its refusal says.
     expect(result.stdout).toMatch(
       /reached from other\s+machines \(not loopback, or through a public URL\), only with\s+http\.tokens or http\.oauth/,
