@@ -190,10 +190,12 @@ export function registerPrompts(
           : {},
       },
       async (args: { place?: string | undefined }, extra) => {
-        const weatherPart = await weather(args.place, extra.signal);
         // The shop's days, by which eshop_orders_list reads a date: UTC's are another day for much of
         // a shop's day east or west of it.
-        const shop = await orders?.timeZone?.(toolCall(log, extra.signal));
+        const [weatherPart, shop] = await Promise.all([
+          weather(args.place, extra.signal),
+          orders?.timeZone?.(toolCall(log, extra.signal)),
+        ]);
         const today = wallClock(clock.now(), shop?.zone ?? "UTC");
         return ask(
           [

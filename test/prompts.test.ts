@@ -926,3 +926,30 @@ test("the morning brief counts the waiting events a page holds, which long lines
   expect(line).not.toMatch(/more than 100/);
   expect(line).toContain("say how many wait (more than it lists when it says older events match)");
 });
+
+test("the morning brief asks the geocoder and the shop's time zone at once, not one after the other", async () => {
+  const [slowGeocoding, woo] = await Promise.all([startGeocoding(), startWooCommerce()]);
+  closing.push(
+    () => slowGeocoding.close(),
+    () => woo.close(),
+  );
+  woo.shop.timeZone = "Europe/Prague";
+  // The geocoder answers once the shop is asked: asked one after the other, its search would time
+  // out first, and a place it finds nothing for would be left for the forecast to fail.
+  let release = () => {};
+  slowGeocoding.held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  woo.intercept = (r) => {
+    if (r.path === "/wp-json/") release();
+    return undefined;
+  };
+  const waiter = await client({ WAITER_GEOCODING_URL: `${slowGeocoding.origin}/v1`, WAITER_WOO_URL: woo.origin });
+  try {
+    await expect(waiter.getPrompt({ name: "morning_brief", arguments: { place: "Atlantis" } })).rejects.toThrow(
+      /^MCP error -32602: place "Atlantis": No place called "Atlantis" was found\./,
+    );
+  } finally {
+    release();
+  }
+});
