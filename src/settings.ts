@@ -214,14 +214,15 @@ export function word<const T extends readonly [string, ...string[]]>(values: T) 
 }
 
 /**
- * A boolean, or one written as text, "true" or "false" in any case, as some MCP clients send every
- * argument (anthropics/claude-code#29104): other text is refused as written. A preprocess, so that
- * a tool's published schema is the boolean's.
+ * A boolean, or one written as text, a word of TRUE or FALSE in any case ("true", "no", "1"), as
+ * some MCP clients send every argument (anthropics/claude-code#29104): other text is refused as
+ * written, empty text left for the call to take as the argument left out. A preprocess, so that a
+ * tool's published schema is the boolean's.
  */
 export function truth<T extends z.ZodType>(boolean: T) {
   return z.preprocess((value) => {
-    const read = typeof value === "string" ? value.trim().toLowerCase() : undefined;
-    return read === "true" ? true : read === "false" ? false : value;
+    const read = typeof value === "string" ? value.trim().toLowerCase() : "";
+    return TRUE.includes(read) ? true : read && FALSE.includes(read) ? false : value;
   }, boolean);
 }
 

@@ -169,6 +169,34 @@ describe("each argument that is not text", () => {
     expect(tried).toBeGreaterThan(20);
   });
 
+  test('a boolean written as "yes" or "no", "1" or "0", "on" or "off" is taken as its word says', async () => {
+    // One event acknowledged, one not: unacked_only's true and false then answer apart.
+    await waiter.call("events_ack", { ids: [events[1]] });
+    let tried = 0;
+    for (const tool of await tools()) {
+      for (const [name, schema] of Object.entries(tool.schema.properties ?? {})) {
+        if (schema.type !== "boolean") continue;
+        const args = base()[tool.name] ?? {};
+        const answers: unknown[] = [];
+        for (const [value, words] of [
+          [true, ["yes", "1", "on", " Yes "]],
+          [false, ["no", "0", "off", "NO"]],
+        ] as const) {
+          const typed = await waiter.call(tool.name, { ...args, [name]: value });
+          answers.push(typed.structuredContent);
+          for (const word of words) {
+            const sent = await waiter.call(tool.name, { ...args, [name]: word });
+            expectAlike(sent, typed, tool.readOnly, `${tool.name} ${name}=${JSON.stringify(word)}`);
+          }
+        }
+        // Else a reader that took every word for true would pass.
+        if (tool.readOnly) expect.soft(answers[0], `${tool.name} ${name}`).not.toEqual(answers[1]);
+        tried++;
+      }
+    }
+    expect(tried).toBeGreaterThan(2);
+  });
+
   test('left out as null, "" or "null" is taken as left out', async () => {
     for (const tool of await tools()) {
       const required = new Set(tool.schema.required ?? []);
