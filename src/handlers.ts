@@ -141,6 +141,14 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
     if (typeof value === "number") return `expected a whole number, got ${value}`;
     if (typeof value === "string") return `expected a whole number, got ${quote(value)}`;
   }
+  // Text a list or a number could not be read from (a "null" for a required list, broken JSON, blanks).
+  if (issue.code === "invalid_type" && issue.message === `Invalid input: expected ${issue.expected}, received string`) {
+    const value = at(issue.path) as string;
+    if (issue.expected === "array") {
+      return `expected a list, got ${quote(value)}: send it as JSON text, ["a","b"], or its one item alone`;
+    }
+    if (issue.expected === "number") return `expected a number, got ${quote(value)}: send one in digits, as 20`;
+  }
   if (issue.code !== "invalid_value") return issue.message;
   const value = at(issue.path);
   const type = z.core.util.parsedType(value);

@@ -197,6 +197,28 @@ describe("each argument that is not text", () => {
     expect(tried).toBeGreaterThan(2);
   });
 
+  test("a list or a number sent as text it cannot be read from is refused, saying what to send", async () => {
+    let tried = 0;
+    for (const tool of await tools()) {
+      const required = new Set(tool.schema.required ?? []);
+      for (const [name, schema] of Object.entries(tool.schema.properties ?? {})) {
+        const texts =
+          schema.type === "array"
+            ? ['["a",', ...(required.has(name) ? ["null"] : [])]
+            : schema.type === "number" || schema.type === "integer"
+              ? [" ", "twenty"]
+              : [];
+        for (const text of texts) {
+          const sent = await waiter.call(tool.name, { ...(base()[tool.name] ?? {}), [name]: text });
+          expect.soft(refused(sent), `${tool.name} ${name}=${JSON.stringify(text)}: ${said(sent)}`).toBe(true);
+          expect.soft(said(sent), `${tool.name} ${name}=${JSON.stringify(text)}`).toMatch(/\bsend\b/);
+          tried++;
+        }
+      }
+    }
+    expect(tried).toBeGreaterThan(10);
+  });
+
   test('left out as null, "" or "null" is taken as left out', async () => {
     for (const tool of await tools()) {
       const required = new Set(tool.schema.required ?? []);

@@ -340,7 +340,7 @@ describe("the listener", () => {
     expect(waited.structuredContent).toMatchObject({ timed_out: true });
     // Text that is more than a number is refused as written.
     expect(JSON.stringify((await session.call("events_list", { limit: "+1" })).content)).toContain(
-      "expected number, received string",
+      'expected a number, got \\"+1\\": send one in digits, as 20',
     );
   });
 

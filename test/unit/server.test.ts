@@ -307,13 +307,13 @@ describe("tool calls", () => {
     expect(result.content).toEqual([
       {
         type: "text",
-        text: "Invalid arguments for math_double: n: Invalid input: expected number, received string; unit: Invalid input: expected string, received number",
+        text: 'Invalid arguments for math_double: n: expected a number, got "two": send one in digits, as 20; unit: Invalid input: expected string, received number',
       },
     ]);
     // As a tool's own failure is: the client has it in the result, the operator's log once.
     expect(operator).toEqual([
       expect.stringMatching(
-        /info +\[\w+\] math_double refused its arguments: n: Invalid input: expected number, received string; unit: /,
+        /info +\[\w+\] math_double refused its arguments: n: expected a number, got "two": send one in digits, as 20; unit: /,
       ),
     ]);
     expect(logged).toEqual([]);
