@@ -183,6 +183,8 @@ export interface Toolset<S extends Settings = Settings> {
    * give it beside the toolset's tools, all toolsets within 2,048 characters (test/budget.test.ts).
    */
   description: string;
+  /** `description` for a session served none of the toolset's tools that change something (a read-only token's). */
+  reads?: string;
   settings: S;
   /**
    * Runs once the settings are parsed, for what one setting cannot check alone: secrets they name

@@ -1349,6 +1349,11 @@ describe("choosing tools", () => {
     const reader = await served({}, (tool) => !/_(ack|mark_paid|update_status|add_note|stock_set)$/.test(tool.name));
     expect(reader.instructions).not.toMatch(/events_ack|eshop_order_mark_paid/);
     expect(reader.instructions).toMatch(/^- eshop: .*\(eshop_orders_list, eshop_order_get, /m);
+    // Nor of their work: told it may acknowledge events or take payments, a model would offer to.
+    expect(all.instructions).toMatch(/^- events: .*acknowledge/m);
+    expect(all.instructions).toMatch(/^- eshop: .*payments, products, stock/m);
+    expect(reader.instructions).not.toMatch(/^- events: .*acknowledge/m);
+    expect(reader.instructions).not.toMatch(/^- eshop: .*(payments|stock)/m);
     // automations_runs shows each step's arguments, which an automation's templates fill from payloads.
     const runs = await served({
       WAITER_TOOLS: "automations_runs",

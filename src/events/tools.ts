@@ -520,6 +520,7 @@ export function eventsToolset(
   return defineToolset({
     name: "events",
     description: "Webhook events the listener received and stored: list, read, wait for, acknowledge.",
+    reads: "Webhook events the listener received and stored: list, read, wait for.",
     settings: {
       progressSeconds: {
         env: "WAITER_EVENTS_PROGRESS_SECONDS",
