@@ -3044,10 +3044,15 @@ describe("customers", () => {
   });
 
   test("staff who buy are listed with the customers: the shop lists only customers unless asked for every role", async () => {
-    const staff = data<{ customers: { id: number }[] }>(
-      await server.call("eshop_customers_list", { email: "admin@coffee-shop.example" }),
-    );
+    const listed = await server.call("eshop_customers_list", { email: "admin@coffee-shop.example" });
+    const staff = data<{ customers: { id: number; role?: string }[] }>(listed);
     expect(staff.customers.map((c) => c.id)).toEqual([C.admin]);
+    // Each says its role where it is no customer's: the administrator is no buyer to write to as one.
+    expect(staff.customers[0]?.role).toBe("administrator");
+    expect(text(listed)).toMatch(/^Shop Admin <admin@coffee-shop\.example> \(id 1\), role administrator, /);
+    const customer = await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" });
+    expect(data<{ customers: { role?: string }[] }>(customer).customers[0]?.role).toBe("customer");
+    expect(text(customer)).not.toContain("role");
   });
 
   test("an email WordPress takes is looked up, whatever characters its local part has", async () => {

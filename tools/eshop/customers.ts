@@ -29,7 +29,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
       name: "eshop_customers_list",
       title: "List customers",
       description:
-        "Finds customer accounts by name, email or text, with contact details; guest orders have none " +
+        "Finds accounts by name, email or text, with contact details; guest orders have none " +
         "(eshop_orders_list's search finds them).",
       input: {
         search: z.string().trim().min(1).max(200).optional().describe("In the name, username or email."),
@@ -79,6 +79,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
           const name = fullName || c.username || "(no name)";
           // Every field structuredContent has: clients that show the model only the text have no other way to them.
           const details = [
+            c.role && c.role !== "customer" && `role ${c.role}`,
             fullName && c.username && `username ${c.username}`,
             [c.city, c.country].filter(Boolean).join(", "),
             c.phone && `phone ${c.phone}`,

@@ -236,4 +236,6 @@ export interface Customer {
   phone?: string;
   created: string;
   paying_customer: boolean;
+  /** WordPress's: customer, or another, as staff who buy have. */
+  role?: string;
 }

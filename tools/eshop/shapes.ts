@@ -156,6 +156,7 @@ export const customerOut = z.object({
   phone: z.string().optional(),
   created: z.string(),
   paying_customer: z.boolean(),
+  role: z.string().optional(),
 });
 
 /** An order named by its number as the shop writes it ("#7084", a numbering plugin's "WC-7084"). */

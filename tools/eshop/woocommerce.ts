@@ -152,6 +152,7 @@ const customerSchema = z.object({
   username: text,
   date_created_gmt: gmt,
   is_paying_customer: z.boolean().optional(),
+  role: text,
   billing: address.optional(),
 });
 
@@ -376,6 +377,7 @@ function toCustomer(c: z.output<typeof customerSchema>): Customer {
     ...(present(b.phone) ? { phone: b.phone as string } : {}),
     created: utc(c.date_created_gmt) as string,
     paying_customer: c.is_paying_customer ?? false,
+    ...(present(c.role) ? { role: c.role as string } : {}),
   };
 }
 
