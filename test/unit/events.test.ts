@@ -2318,12 +2318,17 @@ test("events_list given a since no older than its before is told so, not only th
 });
 
 test("events_wait in a session whose client cancelled an earlier call, not for its timeout, waits as long as asked", async () => {
-  const { client } = await served();
+  const { store, client } = await served();
+  const looks = vi.spyOn(store, "firstAfter");
   const stop = new AbortController();
   const cancelled = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, {
     signal: stop.signal,
   });
-  setTimeout(() => stop.abort("the user stopped it"), 2_500);
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  // Stopped by its user 2.5 s into the wait, by the clock: a cut counted would end the next wait after 1 s.
+  onTestFinished(() => setClock());
+  setClock(clock.now() + 2_500);
+  stop.abort("the user stopped it");
   await expect(cancelled).rejects.toThrow();
   const result = (await client.callTool({ name: "events_wait", arguments: { timeout_s: 2 } })) as CallToolResult;
   expect(result.structuredContent).toMatchObject({ timed_out: true });
