@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
-import { header, headerOnce } from "./verifiers/common.js";
+import { alike, copiesOf } from "./verifiers/common.js";
 
 /*
  * What waiter knows of particular senders, apart from the listener: webhooks_sources reads it
@@ -57,11 +57,10 @@ export function notSentAgain(
 ): string | undefined {
   const notAgain = source && NOT_SENT_AGAIN[source.scheme];
   if (!notAgain) return undefined;
-  const sent = header(req.headers, notAgain.idHeader);
-  if (sent === undefined) return req.method === "POST" ? notAgain.what : undefined;
-  const id = headerOnce(req.headers, notAgain.idHeader);
+  const sent = copiesOf(req.headers, [notAgain.idHeader]);
+  if (!sent) return req.method === "POST" ? notAgain.what : undefined;
+  const id = alike(sent.copies);
   // Of copies a proxy sent that differ, one is the sender's.
-  const shown =
-    typeof id === "string" ? quote(id) : `${sent.split(", ").map(quote).join(" or ")}, the header's copies differing`;
+  const shown = id === undefined ? `${sent.copies.map(quote).join(" or ")}, the header's copies differing` : quote(id);
   return `${notAgain.what} (delivery ID ${shown})`;
 }

@@ -197,7 +197,10 @@ export function alike(copies: string[]): string | undefined {
 }
 
 /** The first of `names` sent, with its copies: Node joins a header sent more than once with ", ". */
-function copiesOf(headers: IncomingHttpHeaders, names: string[]): { name: string; copies: string[] } | undefined {
+export function copiesOf(
+  headers: IncomingHttpHeaders,
+  names: string[],
+): { name: string; copies: string[] } | undefined {
   for (const name of names) {
     const value = header(headers, name);
     if (value !== undefined) return { name, copies: value.split(", ") };
