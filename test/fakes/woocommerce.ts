@@ -2237,7 +2237,7 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     droppedHeaders: [] as string[],
   };
   const home = options.home ?? "";
-  let data = buildShop();
+  const data = buildShop();
   const writes: WooWrite[] = [];
 
   const handle = (req: SeenRequest): FakeAnswer => {
@@ -2344,55 +2344,23 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
   };
 
   const fake = await startFake(handle);
-  const shop: WooShop = {
-    get products() {
-      return data.products;
-    },
-    get orders() {
-      return data.orders;
-    },
-    get customers() {
-      return data.customers;
-    },
+  // The tests read and set the shop's data itself; a reset fills it anew in place.
+  const shop: WooShop = Object.assign(data, {
     writes,
-    get manageStock() {
-      return data.manageStock;
-    },
-    set manageStock(on) {
-      data.manageStock = on;
-    },
-    get outOfStockThreshold() {
-      return data.outOfStockThreshold;
-    },
-    set outOfStockThreshold(amount) {
-      data.outOfStockThreshold = amount;
-    },
-    get timeZone() {
-      return data.timeZone;
-    },
-    set timeZone(zone) {
-      data.timeZone = zone;
-    },
-    get reportsClosed() {
-      return data.reportsClosed;
-    },
-    set reportsClosed(closed) {
-      data.reportsClosed = closed;
-    },
-    product(id) {
+    product(id: number) {
       const product = data.products.get(id);
       if (!product) throw new Error(`no product ${id} in the fake shop`);
       return product;
     },
-    order(id) {
+    order(id: number) {
       const order = data.orders.get(id);
       if (!order) throw new Error(`no order ${id} in the fake shop`);
       return order;
     },
     reset() {
-      data = buildShop();
+      Object.assign(data, buildShop());
       writes.length = 0;
     },
-  };
+  });
   return Object.assign(fake, { shop, api: `${fake.origin}${home}/wp-json/wc/v3`, settings });
 }
