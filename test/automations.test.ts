@@ -39,7 +39,7 @@ import {
 } from "./automations-harness.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, startComgate } from "./fakes/comgate.js";
-import { freePort } from "./fakes/http.js";
+import { freePort, onFreePort } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, silentProxy, startPostgres } from "./postgres.js";
 import { SERVING, startNode } from "./spawn.js";
@@ -758,13 +758,15 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 
   test("a payment delivered while the automations start, the first time they do on a store, is run, not taken for history", async () => {
-    const port = await freePort();
-    const listener = { url: `http://127.0.0.1:${port}` };
     // The store holds what came before automations were configured: that is history.
-    let running = await startWebhooks(
-      loadConfig({ env: env([], { WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}` }) }, toolsets()),
-      new Log("error", () => {}),
+    let running = await onFreePort((port) =>
+      startWebhooks(
+        loadConfig({ env: env([], { WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}` }) }, toolsets()),
+        new Log("error", () => {}),
+      ),
     );
+    const listener = { url: running.listener.url };
+    const port = Number(new URL(listener.url).port);
     const before = await pay(listener, String(O.pending1999), "evt_history");
     await running.close();
     // Stripe retries what it could not deliver while waiter restarted: one comes in as soon as the
@@ -946,10 +948,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     said: (listen: string) => string,
     unsaid?: string,
   ) => {
-    const listen = `127.0.0.1:${await freePort()}`;
-    const other = await startWaiter(env([], { WAITER_WEBHOOKS_LISTEN: listen, ...otherEnv }), { listener: true });
+    const other = await startWaiter(env([], { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0", ...otherEnv }), {
+      listener: true,
+    });
     try {
-      expect(other.listenerUrl).toBe(`http://${listen}`);
+      const listen = new URL(other.listenerUrl as string).host;
       const assistant = await startServer({
         ...env([PAID]),
         WAITER_WEBHOOKS_LISTEN: listen,

@@ -208,10 +208,7 @@ test("the payments flow and the morning brief are listed, and say the tools to u
 test("a payment event of a source that checks no signature marks no order paid: events_get names its scheme, the flow leaves it for a person", async () => {
   // An unsigned source (scheme "none") stores what anyone who reaches the listener posts, a
   // payment_intent.succeeded naming a real order among them: paid on its word, the goods would ship.
-  const waiter = await startWaiter(
-    { ...env, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
-    { listener: true },
-  );
+  const waiter = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" }, { listener: true });
   closing.push(waiter.close);
   const posted = await request(`${waiter.listenerUrl}/webhooks/stripe`, {
     method: "POST",
@@ -237,7 +234,7 @@ test("the payments flow takes a source events_list takes: one no longer configur
   // The payments of a gateway taken out of the config last week still wait in the store.
   const dir = mkdtempSync(join(tmpdir(), "waiter-prompts-"));
   const before = await startWaiter(
-    { ...env, WAITER_DATA_DIR: dir, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
+    { ...env, WAITER_DATA_DIR: dir, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" },
     { listener: true },
   );
   const posted = await request(`${before.listenerUrl}/webhooks/erp`, {
@@ -904,10 +901,7 @@ test("the morning brief counts the new orders by status: the shop lists failed a
 test("the morning brief counts the waiting events a page holds, which long lines make fewer than 100", async () => {
   // A shop writing in Japanese sends events whose lines take three bytes a character: a page of
   // 100 holds fewer, and says older events match while far fewer than 100 wait.
-  const waiter = await startWaiter(
-    { ...env, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
-    { listener: true },
-  );
+  const waiter = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" }, { listener: true });
   closing.push(waiter.close);
   for (let i = 0; i < 80; i++) {
     const posted = await request(`${waiter.listenerUrl}/webhooks/shop`, {

@@ -30,7 +30,7 @@ import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import { type Fake, freePort, json, startFake } from "./fakes/http.js";
+import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
 import { startApp } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
@@ -3464,9 +3464,11 @@ describe("bearer tokens", () => {
 
   test("webhooks_sources gives senders serve's own address, which --listen sets", async () => {
     const { config, log } = await startApp(TOKENS);
-    const port = await freePort();
-    const running = await startServe({ ...config, core: { ...config.core, listen: { host: "127.0.0.1", port } } }, log);
+    const running = await onFreePort((port) =>
+      startServe({ ...config, core: { ...config.core, listen: { host: "127.0.0.1", port } } }, log),
+    );
     try {
+      const { port } = new URL(running.url);
       const client = await connect(running.url, OPS);
       const listed = await client.callTool({ name: "webhooks_sources", arguments: {} });
       expect(listed.structuredContent).toMatchObject({

@@ -263,6 +263,22 @@ export async function freePort(): Promise<number> {
 
 let nextInBlock = 0;
 
+/**
+ * What `start` starts on a port from freePort, started again on another port where something took
+ * the first between its pick and the start (EADDRINUSE): another run's server, whose worker picks
+ * from the same block. For a port a setting names before the start; a server that can listen on
+ * port 0 and say its address should, instead.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (tries === 3 || !String((err as Error).message).includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
 function bindable(port: number): Promise<boolean> {
   const server = createNetServer();
   return new Promise((resolve) => {

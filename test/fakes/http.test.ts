@@ -1,0 +1,42 @@
+import { createServer, type Server } from "node:net";
+import { afterEach, expect, test } from "vitest";
+import { onFreePort } from "./http.js";
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+const listen = (port: number) =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      servers.push(server);
+      resolve(port);
+    });
+  });
+
+test("a port taken between its pick and the start is left for another", async () => {
+  const tried: number[] = [];
+  const bound = await onFreePort(async (port) => {
+    tried.push(port);
+    // Another run's server binds the first port picked before this start does.
+    if (tried.length === 1) await listen(port);
+    return listen(port);
+  });
+  expect(tried).toHaveLength(2);
+  expect(bound).toBe(tried[1]);
+  expect(bound).not.toBe(tried[0]);
+});
+
+test("a start that fails otherwise is not tried again", async () => {
+  let tries = 0;
+  await expect(
+    onFreePort(async () => {
+      tries += 1;
+      throw new Error("cannot listen on 127.0.0.1:8790: EACCES");
+    }),
+  ).rejects.toThrow(/EACCES/);
+  expect(tries).toBe(1);
+});
