@@ -30,7 +30,7 @@ import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { type Fake, freePort, json, startFake } from "./fakes/http.js";
+import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
@@ -154,25 +154,24 @@ test("the image's command serves with its environment, refuses to start there wi
 
   // The image's environment, on a free port and a fresh data directory; the image's WORKDIR is
   // the package root, as the tests' working directory is.
-  const port = await freePort();
-  const env = {
-    ...envOf(run),
-    WAITER_LISTEN: `0.0.0.0:${port}`,
-    WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-image-")),
-  };
-  const refused = await promisify(execFile)(process.execPath, command, { env }).catch((e) => e);
+  const image = { ...envOf(run), WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-image-")) };
+  const refused = await promisify(execFile)(process.execPath, command, { env: image }).catch((e) => e);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/WAITER_HTTP_TOKENS/);
 
-  await startNode(
-    command,
-    {
-      ...env,
-      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
-      OPS_TOKEN: "0123456789abcdef".repeat(4),
-    },
-    SERVING,
-  );
+  const env = await onFreePort(async (port) => {
+    const env = { ...image, WAITER_LISTEN: `0.0.0.0:${port}` };
+    await startNode(
+      command,
+      {
+        ...env,
+        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+        OPS_TOKEN: "0123456789abcdef".repeat(4),
+      },
+      SERVING,
+    );
+    return env;
+  });
   // The health check, run with the container's environment, where the listen address is not the image's.
   const probe = (probed: Record<string, string>) =>
     promisify(execFile)(process.execPath, healthcheck.slice(1), { env: probed }).then(
@@ -182,19 +181,21 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(await probe(env)).toBe(0);
 
   // `docker run … waiter listen`: the listener alone, reachable from outside the container too.
-  const listenPort = await freePort();
-  const listening = await startNode(
-    [command[0] as string, "listen"],
-    {
-      ...env,
-      WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${listenPort}`),
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
-      WAITER_LOG_LEVEL: "info",
-    },
-    /listening for webhooks on (\S+);/,
+  const listening = await onFreePort((port) =>
+    startNode(
+      [command[0] as string, "listen"],
+      {
+        ...env,
+        WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${port}`),
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_LOG_LEVEL: "info",
+      },
+      /listening for webhooks on (\S+);/,
+    ),
   );
-  expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
+  expect(listening.said).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+  const listenPort = new URL(listening.said).port;
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
 });
