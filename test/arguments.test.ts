@@ -2,14 +2,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
-import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
-import { startMet } from "./fakes/met.js";
-import { startGeocoding } from "./fakes/open-meteo.js";
-import { BOT_TOKEN, startTelegram } from "./fakes/telegram.js";
-import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
+import { WOO_IDS } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { TOOL_COUNT } from "./reference.js";
+import { startUpstreams, type Upstreams } from "./upstreams.js";
 
 /**
  * Every tool's arguments as clients really send them: some send each one as text
@@ -26,7 +22,7 @@ type JsonSchema = {
 };
 
 let waiter: Awaited<ReturnType<typeof startWaiter>>;
-let fakes: Fake[];
+let upstreams: Upstreams;
 const events: string[] = [];
 
 /** Arguments each tool is called with, on which each argument tried is changed. */
@@ -73,34 +69,12 @@ const said = (result: CallToolResult) => (result.content[0]?.type === "text" ? r
 
 beforeAll(async () => {
   setClock("2026-11-27T16:40:00Z");
-  const [frankfurter, met, geocoding, woo, telegram] = await Promise.all([
-    startFrankfurter(),
-    startMet(),
-    startGeocoding(),
-    startWooCommerce(),
-    startTelegram(["-1001234567800"]),
-  ]);
-  fakes = [frankfurter, met, geocoding, woo, telegram];
+  upstreams = await startUpstreams();
   waiter = await startWaiter(
     {
-      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
-      WAITER_CONTACT: "ops@waiter.cz",
-      WAITER_WOO_URL: woo.origin,
-      WAITER_WOO_KEY: CONSUMER_KEY,
-      WAITER_WOO_SECRET: CONSUMER_SECRET,
-      WAITER_MET_URL: `${met.origin}/weatherapi`,
-      WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+      ...upstreams.env,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        team: {
-          type: "telegram",
-          botTokenEnv: "TELEGRAM_BOT_TOKEN",
-          chatIds: ["-1001234567800"],
-          baseUrl: telegram.origin,
-        },
-      }),
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       WAITER_AUTOMATIONS: JSON.stringify([
         { name: "ack", when: { source: "trial", type: "none." }, do: [{ ack: true }] },
       ]),
@@ -119,7 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await waiter?.close();
-  await Promise.all(fakes.map((fake) => fake.close()));
+  await upstreams?.close();
   setClock();
 });
 

@@ -2,13 +2,10 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
-import { startFrankfurter } from "./fakes/frankfurter.js";
-import { startMet } from "./fakes/met.js";
-import { startGeocoding } from "./fakes/open-meteo.js";
-import { BOT_TOKEN, startTelegram } from "./fakes/telegram.js";
-import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, withLongNames } from "./fakes/woocommerce.js";
+import { WOO_IDS, withLongNames } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { EVERY_TOOLSET, SERVED_BY_EVERY_TOOLSET, TOOL_COUNT } from "./reference.js";
+import { startUpstreams } from "./upstreams.js";
 
 /**
  * What waiter's tools cost a model's context, with every toolset on. Most clients put each
@@ -108,15 +105,9 @@ function expectWithin(results: Record<string, CallToolResult>) {
 
 test("the largest results stay within 20k tokens, and what the model is given within 50,000 characters", async () => {
   setClock("2026-11-27T16:40:00Z");
-  const [frankfurter, met, geocoding, woo] = await Promise.all([
-    startFrankfurter(),
-    startMet(),
-    startGeocoding(),
-    startWooCommerce(),
-  ]);
   // A channel of many chats, each told.
-  const chats = Array.from({ length: 50 }, (_, i) => String(-1001234567800 - i));
-  const telegram = await startTelegram(chats);
+  const upstreams = await startUpstreams(Array.from({ length: 50 }, (_, i) => String(-1001234567800 - i)));
+  const { woo } = upstreams;
   // A shop whose orders and products have long names, three bytes a character, and an order of 200 lines of them.
   const name = `有機コーヒー豆 深煎り ${"モカ・ハラー、".repeat(60)}`;
   withLongNames(woo.shop, name);
@@ -129,24 +120,9 @@ test("the largest results stay within 20k tokens, and what the model is given wi
   order.customer_note = "Please ring twice. ".repeat(200);
   const waiter = await startWaiter(
     {
-      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
-      WAITER_CONTACT: "ops@waiter.cz",
-      WAITER_WOO_URL: woo.origin,
-      WAITER_WOO_KEY: CONSUMER_KEY,
-      WAITER_WOO_SECRET: CONSUMER_SECRET,
-      WAITER_MET_URL: `${met.origin}/weatherapi`,
-      WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+      ...upstreams.env,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        team: {
-          type: "telegram",
-          botTokenEnv: "TELEGRAM_BOT_TOKEN",
-          chatIds: chats,
-          baseUrl: telegram.origin,
-        },
-      }),
-      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       // Of twenty steps, on a type the deliveries below never have: its runs are written below.
       WAITER_AUTOMATIONS: JSON.stringify([
         {
@@ -240,7 +216,7 @@ test("the largest results stay within 20k tokens, and what the model is given wi
     expect(largest.events_list.structuredContent).toMatchObject({ next_before: expect.any(String) });
   } finally {
     await waiter.close();
-    await Promise.all([frankfurter.close(), met.close(), geocoding.close(), woo.close(), telegram.close()]);
+    await upstreams.close();
     setClock();
   }
   // Megabytes of payloads stored and read back: 16 s beside other runs, nearer 20 s in a full one.
