@@ -3269,6 +3269,9 @@ describe("errors", () => {
       customer_note: true,
     });
     expect(text(mailed)).toMatch(new RegExp(`^Note \\d+ added to order #7084 \\(id ${O.pending1999}\\) and emailed `));
+    // Given by its id alone, with nothing read, the answer names the id, not a number the shop may give another order.
+    const byId = await server.call("eshop_order_add_note", { id: O.pending1999, note: "Packed." });
+    expect(text(byId)).toMatch(new RegExp(`^Note \\d+ added to order id ${O.pending1999} \\(private\\)\\.$`));
 
     // A number no order has: nothing is read or changed, and the answer says where to look.
     const writes = woo.shop.writes.length;

@@ -889,7 +889,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       // WooCommerce emails a note to the customer only while its email for notes is on.
       const emailed = ` and emailed to the customer by the shop's "Customer note" email, unless it is turned off (${shop.name} → Settings → Emails)`;
-      const order = named({ id: r.order_id, number: numberOf.get(r) ?? String(r.order_id) });
+      // Given by its id alone nothing was read: its number, which may be another order's id, is not known.
+      const number = numberOf.get(r);
+      const order = number ? named({ id: r.order_id, number }) : `id ${r.order_id}`;
       return `Note ${r.note.id} added to order ${order}${r.note.customer_note ? emailed : " (private)"}.`;
     },
   });
