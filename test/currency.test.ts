@@ -845,7 +845,7 @@ test("a refund's negative amount is refused saying what to send: the amount with
     "amount: must be above 0: for a refund, send 1234.5 and put the minus on the result (rounding is the same either way)",
   );
   // As a credit note writes it, with a decimal comma and the currency's unit.
-  for (const amount of ["-1 234,50 Kč", "\u22121 234,50 Kč"]) {
+  for (const amount of ["-1 234,50 Kč", "\u22121 234,50 Kč", "\u20131 234,50 Kč"]) {
     const written = await server.call("currency_convert", { amount, from: "EUR", to: "CZK", date: "2026-08-28" });
     expect(text(written), amount).toContain(
       "amount: expected number, received string: send 1234.50, without quotes, and CZK as `from`; for a refund, put the minus on the result (rounding is the same either way)",
