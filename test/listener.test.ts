@@ -795,6 +795,45 @@ test("a signature header a proxy sent twice alike is its sender's one signature,
   );
 });
 
+test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first, is stored by Stripe's copy, each copy's v1 checked with its own t", async () => {
+  const { url, store } = await start({
+    PAY_SECRET: "whsec_the-stripe-webhook-secret",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+  });
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const t = Math.floor(clock.now() / 1000);
+  const body = '{"id":"evt_relayed","object":"event","type":"invoice.paid"}';
+  const header = (secret: string, at: number) =>
+    `t=${at},v1=${createHmac("sha256", secret).update(`${at}.${body}`).digest("hex")}`;
+  const send = async (copies: string[]) => {
+    const response = await request(`${url}/webhooks/pay`, {
+      method: "POST",
+      // Node joins the copies of a header as one value, with ", " between them.
+      headers: { "content-type": "application/json", "stripe-signature": copies },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  const stripes = header("whsec_the-stripe-webhook-secret", t - 2);
+  // A relay's own signature, stamped when it passed the delivery on, written before Stripe's.
+  const relays = header("whsec_the-relay-s-own-secret", t);
+  expect(await send([relays, stripes])).toMatchObject({ status: 200, body: { duplicate: false } });
+  expect(await send([stripes, relays])).toMatchObject({ status: 200, body: { duplicate: true } });
+  // Stripe's v1 under the relay's t signs nothing Stripe sent.
+  const mixed = `t=${t},v1=${stripes.split("v1=")[1]}`;
+  expect(await send([mixed, relays])).toEqual({ status: 401, body: { error: "signature mismatch" } });
+  // A copy signed by Stripe's secret long ago is refused for its age, as a single one is.
+  const old = header("whsec_the-stripe-webhook-secret", t - 3600);
+  expect(await send([relays, old])).toEqual({
+    status: 401,
+    body: { error: "timestamp outside the 300 s tolerance" },
+  });
+  expect((await store.list({ source: "pay" }, { limit: 5, bodies: false })).map((e) => e.dedupeId)).toEqual([
+    "evt_relayed",
+  ]);
+});
+
 test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once its repeat; copies that differ are told", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");

@@ -9,6 +9,26 @@ import {
   type Verdict,
 } from "./common.js";
 
+/** The most timestamps read: Stripe's and those of the copies added on the way. */
+const MAX_SIGNED = 4;
+
+/**
+ * The timestamps of a Stripe-Signature, each with the v1 signatures after it. Node joins a header
+ * sent more than once with ", ": a relay that signs a delivery again may write its copy before
+ * Stripe's, and each copy's v1 signs its own t.
+ */
+function signedParts(signature: string): { timestamp: string; candidates: string[] }[] {
+  const signed: { timestamp: string; candidates: string[] }[] = [];
+  // Those before the first t are its, as Stripe's SDK reads a copy whatever the order of its parts.
+  const before: string[] = [];
+  for (const part of signature.split(",")) {
+    const [key = "", value] = part.split("=", 2);
+    if (key.trim() === "t" && value) signed.push({ timestamp: value, candidates: signed.length ? [] : before });
+    else if (key.trim() === "v1" && value) (signed.at(-1)?.candidates ?? before).push(value);
+  }
+  return signed.filter(({ candidates }) => candidates.length > 0);
+}
+
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`, HMAC-SHA256 over `t.body` keyed
  * with the whole `whsec_…` string. The event's own `id` is the delivery id; retries repeat it.
@@ -19,13 +39,16 @@ export function stripe(secrets: readonly string[]) {
   return ({ headers, body, now }: Delivery): Verdict => {
     const signature = header(headers, "stripe-signature");
     if (!signature) return missingHeader("Stripe-Signature");
-    const pairs = signature.split(",").map((part) => part.split("=", 2) as [string, string | undefined]);
-    const timestamp = pairs.find(([k]) => k.trim() === "t")?.[1];
-    const candidates = pairs.filter(([k, v]) => k.trim() === "v1" && v).map(([, v]) => v as string);
-    if (!timestamp || candidates.length === 0) return reject("malformed Stripe-Signature header");
-    const stale = timestampProblem(timestamp, now, false);
-    if (stale) return reject(stale);
-    if (!signedWithAny(candidates, secrets, "hex", `${timestamp}.`, body)) return reject("signature mismatch");
+    const copies = signedParts(signature);
+    if (copies.length === 0 || copies.length > MAX_SIGNED) return reject("malformed Stripe-Signature header");
+    const signed = copies.filter(({ timestamp, candidates }) =>
+      signedWithAny(candidates, secrets, "hex", `${timestamp}.`, body),
+    );
+    const fresh = signed.find(({ timestamp }) => !timestampProblem(timestamp, now, false));
+    if (!fresh) {
+      const [first = copies[0]] = signed;
+      return reject(timestampProblem(first?.timestamp, now, false) ?? "signature mismatch");
+    }
     const event = jsonBody(body);
     if (typeof event?.id !== "string") return reject("body is not a Stripe event (no id)");
     if (event.type === "v2.core.event_destination.ping")
