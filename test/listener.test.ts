@@ -981,6 +981,56 @@ test("a signed GitHub delivery whose X-GitHub-Delivery a proxy sent again, diffe
   ]);
 });
 
+test("a GitHub ping or Shopify test notification whose unsigned header a proxy sent again, differing, is answered 200 and the log names the copies", async () => {
+  const lines: string[] = [];
+  const secrets = { GH_SECRET: "gh-secret-for-tests", SHOPIFY_SECRET: "shopify-secret-for-tests" };
+  const { url } = await start(
+    {
+      ...secrets,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        ...SOURCES,
+        gh: { scheme: "github", secretEnv: "GH_SECRET" },
+        shopify: { scheme: "shopify", secretEnv: "SHOPIFY_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = '{"zen":"Keep it logically awesome.","hook_id":1}';
+  const send = async (source: string, headers: Record<string, string | string[]>) =>
+    (
+      await request(`${url}/webhooks/${source}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      })
+    ).statusCode;
+  expect(
+    await send("gh", {
+      "x-github-event": "ping",
+      // Sent twice on the wire: GitHub's, then the one a proxy adds after it.
+      "x-github-delivery": ["g-ping", "req-proxy"],
+      "x-hub-signature-256": `sha256=${createHmac("sha256", secrets.GH_SECRET).update(body).digest("hex")}`,
+    }),
+  ).toBe(200);
+  expect(
+    await send("shopify", {
+      "x-shopify-test": "true",
+      "x-shopify-topic": "orders/create",
+      "x-shopify-webhook-id": ["w-test", "req-proxy"],
+      "x-shopify-hmac-sha256": createHmac("sha256", secrets.SHOPIFY_SECRET).update(body).digest("base64"),
+    }),
+  ).toBe(200);
+  expect(lines.filter((line) => line.includes("req-proxy"))).toEqual([
+    expect.stringContaining(
+      `warning [waiter] webhook gh took GitHub's test delivery "g-ping" reading the first of the differing copies of X-GitHub-Delivery ("g-ping", "req-proxy")`,
+    ),
+    expect.stringContaining(
+      `warning [waiter] webhook shopify took Shopify's test delivery "w-test" reading the first of the differing copies of X-Shopify-Webhook-Id ("w-test", "req-proxy")`,
+    ),
+  ]);
+});
+
 test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -312,6 +312,12 @@ export function mountDeliveries(
   // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
   const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
+  /** The warning that `what` was taken by the first of a header's differing copies, which it names. */
+  const tookFirstCopy = (source: WebhookSource, what: string, differing: string[]) =>
+    `webhook ${source.name} took ${what} reading the first of the differing copies of ${differing.join(" and ")}: something on the way (a proxy, a tunnel) sends it again after its sender's, and the signature does not cover it: have it pass the sender's header on once`;
+  // Of a signed ping, which anyone may replay (GitHub's carries no time): a line a minute for each source.
+  const pingWarning = throttled((line) => log.warning(line));
+
   /**
    * The answer to a verdict that stores nothing: the 401 of a check that failed, the 503 of a
    * delivery its sender's API could not confirm yet, or the 200 of a sender's ping.
@@ -348,7 +354,10 @@ export function mountDeliveries(
     if (verdict.signed) secrets.verified(source, receivedAt);
     // Anyone may post an unsigned ping, and replay a signed one (GitHub's carries no time): a line
     // a minute for each source.
-    const delivery = verdict.id === undefined ? "" : `, delivery ${withEscapes(JSON.stringify(verdict.id))}`;
+    const shown = verdict.id === undefined ? "" : ` ${withEscapes(JSON.stringify(verdict.id))}`;
+    if (verdict.differing)
+      pingWarning(tookFirstCopy(source, `${verdict.sender}'s test delivery${shown}`, verdict.differing), source.name);
+    const delivery = shown && `, delivery${shown}`;
     infoAMinute(
       `webhook ${source.name} ping${delivery}: ${verdict.sender}'s test delivery, ${verdict.signed ? "verified" : `unsigned as ${verdict.sender} sends it`}, not stored`,
       `${source.name}\nping`,
@@ -469,11 +478,7 @@ export function mountDeliveries(
       answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }
-    if (verdict.differing) {
-      log.warning(
-        `webhook ${source.name} took ${delivery} reading the first of the differing copies of ${verdict.differing.join(" and ")}: something on the way (a proxy, a tunnel) sends it again after its sender's, and the signature does not cover it: have it pass the sender's header on once`,
-      );
-    }
+    if (verdict.differing) log.warning(tookFirstCopy(source, delivery, verdict.differing));
     answerStored(res, source, added, type, delivery, receivedAt);
   };
 

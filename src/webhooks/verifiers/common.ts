@@ -46,9 +46,10 @@ export type Verdict =
    * A sender's handshake that must get 200 but is no event: WooCommerce's creation ping, unsigned,
    * or GitHub's or Stripe's ping or Shopify's test notification, `signed` with the source's secret
    * as its deliveries are, with its delivery `id` (where Shopify's test notification has one).
-   * `sender` names the provider, for the log line that says the ping came.
+   * `sender` names the provider, for the log line that says the ping came; `differing`, as an
+   * accepted delivery's.
    */
-  | { kind: "ping"; sender: string; signed?: true; id?: string }
+  | { kind: "ping"; sender: string; signed?: true; id?: string; differing?: string[] }
   /**
    * Not authentic; `reason` names the check that failed, never an expected value (a header the
    * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back).

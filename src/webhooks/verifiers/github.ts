@@ -30,7 +30,8 @@ export function github(secrets: readonly string[]) {
     const id = unsignedHeader(headers, differing, "X-GitHub-Delivery");
     if (!id) return missingHeader("X-GitHub-Delivery");
     const event = unsignedHeader(headers, differing, "X-GitHub-Event") ?? "unknown";
-    if (event === "ping") return { kind: "ping", sender: "GitHub", signed: true, id };
+    if (event === "ping")
+      return { kind: "ping", sender: "GitHub", signed: true, id, ...(differing.length > 0 ? { differing } : {}) };
     const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
     const json = form ? new URLSearchParams(body.toString("utf8")).get("payload") : undefined;
     if (json === null) return reject("form delivery without a payload field");

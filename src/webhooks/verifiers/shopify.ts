@@ -58,7 +58,13 @@ export function shopify(secrets: readonly string[]) {
     const sent = shopifyHeaders(headers, differing);
     const webhook = sent["Webhook-Id"];
     if (sent.Test?.toLowerCase() === "true")
-      return { kind: "ping", sender: "Shopify", signed: true, ...(webhook ? { id: webhook } : {}) };
+      return {
+        kind: "ping",
+        sender: "Shopify",
+        signed: true,
+        ...(webhook ? { id: webhook } : {}),
+        ...(differing.length > 0 ? { differing } : {}),
+      };
     const topic = sent.Topic ?? "unknown";
     const action = sent.Action;
     const type = action ? `${topic}/${action}` : topic;
