@@ -2480,7 +2480,7 @@ test("a Standard Webhooks secret written as Supabase's Auth Hooks show it, v1,wh
     headers: {
       "content-type": "application/json",
       "webhook-id": id,
-      "webhook-timestamp": String(clock.now() / 1000),
+      "webhook-timestamp": String(Math.floor(clock.now() / 1000)),
       "webhook-signature": new Webhook(key).sign(id, new Date(clock.now()), body),
     },
     body,
