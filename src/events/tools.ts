@@ -744,6 +744,13 @@ export function eventsToolset(
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
+          // A call cancelled drops its answer, cursor and all, even one under way: the session's next
+          // wait reads on from here.
+          const keep = () => {
+            if (!args.since && call.session) call.session.cancelledWait = { after, filter: key };
+          };
+          if (call.signal.aborted) keep();
+          else call.signal.addEventListener("abort", keep, { once: true });
           // Read once the wait ends: another process's burst may have been dropped before this one
           // heard of it, and the cursor given moves on past it.
           const droppedMeanwhile = () =>
@@ -847,11 +854,7 @@ export function eventsToolset(
             if (call.signal.aborted || call.stopping?.aborted) onAbort();
             look();
           });
-          if (call.signal.aborted && !found) {
-            // Its answer goes nowhere, its cursor with it: the session's next wait reads on from here.
-            if (!args.since && call.session) call.session.cancelledWait = { after, filter: key };
-            throw new ToolError("events_wait was cancelled before an event arrived.");
-          }
+          if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
           if (!found) {
             // Another process's event may be committed but not yet polled: look once more, and
             // read "now" first, so the cursor passes nothing that matched.

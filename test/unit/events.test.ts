@@ -2278,6 +2278,45 @@ test("the wait after one its client cut answers what arrived meanwhile, which th
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
+test("a wait cancelled while its answer was under way leaves the event it found to the session's next wait", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const subscribe = store.subscribe.bind(store);
+  const waiting = new Promise<void>((resolve) =>
+    vi.spyOn(store, "subscribe").mockImplementationOnce((listener) => {
+      const off = subscribe(listener);
+      resolve();
+      return off;
+    }),
+  );
+  // The runs on the event found are read when the call is cancelled: its answer goes nowhere.
+  const list = store.runs.list.bind(store.runs);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const reading = vi.spyOn(store.runs, "list").mockImplementationOnce(async (filter) => {
+    await released;
+    return list(filter);
+  });
+  onTestFinished(release);
+  const stop = new AbortController();
+  const cancelled = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, {
+    signal: stop.signal,
+  });
+  await waiting;
+  const arrived = await addTrial(store, "arrived");
+  await vi.waitFor(() => expect(reading).toHaveBeenCalled());
+  stop.abort("stopped by the user");
+  await expect(cancelled).rejects.toThrow(/stopped by the user/);
+  await new Promise(setImmediate);
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: arrived.id },
+    note: expect.stringContaining("waited from where that one began (c1)"),
+  });
+});
+
 test("events_wait in a session whose client cuts a call in under 2 s ends before that, and says so truly", async () => {
   const { client } = await served();
   const wait = () => client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 900 });
