@@ -539,6 +539,8 @@ export function eventsToolset(
         source: args.source,
         type: args.type ? cleanType(args.type) : args.type,
       });
+      /** What a cancelled wait's start is kept with (Session's `cancelledWait`): its source and type. */
+      const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
        * What a type that matched nothing is told where a WooCommerce source it covers sends a core
        * topic near it: "order.create" for order.created.
@@ -593,8 +595,13 @@ export function eventsToolset(
           note: z.string().optional(),
         },
         annotations: READS,
-        async run(args) {
+        async run(args, call) {
           await checkSource(args.source);
+          // The cursor this answers takes the place of a cancelled wait's start (events_wait): the
+          // session's next wait would answer again the events listed here.
+          if (!args.before && call.session?.cancelledWait?.filter === waitedOn(filterOf(args))) {
+            call.session.cancelledWait = undefined;
+          }
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
@@ -739,7 +746,7 @@ export function eventsToolset(
           // Taken by the session's next wait alone: a wait after that had a cursor of its own.
           const cancelled = call.session?.cancelledWait;
           if (call.session) call.session.cancelledWait = undefined;
-          const key = JSON.stringify([filter.source, filter.type]);
+          const key = waitedOn(filter);
           const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")

@@ -2278,6 +2278,19 @@ test("the wait after one its client cut answers what arrived meanwhile, which th
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
+test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const listed = await addTrial(store, "listed");
+  expect((await call("events_list", {})).structuredContent).toMatchObject({
+    events: [{ id: listed.id }, {}],
+    cursor: "c2",
+  });
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
+});
+
 test("a wait cancelled while its answer was under way leaves the event it found to the session's next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
