@@ -598,7 +598,6 @@ function toolCallback(
           serves,
           stopping,
           ...(caller ? { caller } : {}),
-          ...(client.cutMs === undefined ? {} : { clientCutMs: client.cutMs }),
           session: client,
         },
         cut,

@@ -22,7 +22,10 @@ export interface Serving {
 
 /** What a session keeps between its calls. */
 export interface Session {
-  /** What its client showed of its own timeout: see ToolCall's `clientCutMs`. */
+  /**
+   * How long, in ms, its client let the shortest of its earlier calls run before it cut it for
+   * taking too long (its own timeout): a call that waits ends before that, with what it has.
+   */
   cutMs?: number;
   /**
    * Where its last events_wait without `since` that its client cancelled began, and that wait's
@@ -39,11 +42,6 @@ export interface ToolCall extends Call, Serving {
    * for an automation its run, event and step. Absent over stdio, whose one client is the user's.
    */
   caller?: string;
-  /**
-   * How long, in ms, the session's client let the shortest of its earlier calls run before it cut
-   * it for taking too long (its own timeout): a call that waits ends before that, with what it has.
-   */
-  clientCutMs?: number;
   /** What the session keeps between its calls. Absent outside a client's session. */
   session?: Session;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */

@@ -737,7 +737,7 @@ export function eventsToolset(
           const asked = (args.timeout_s ?? 30) * 1000;
           // Ended a second before the client's own timeout cut an earlier call (half its time, under 2 s),
           // in tenths of a second: a wait cut answers nothing, not even its cursor.
-          const cutMs = call.clientCutMs;
+          const cutMs = call.session?.cutMs;
           const timeout =
             cutMs === undefined
               ? asked
