@@ -812,17 +812,27 @@ describe("automations are checked at start", () => {
     const sources = JSON.stringify({ shop: { scheme: "shopify", secretEnv: "STRIPE_SECRET" } });
     const on = (type: string | undefined, where: object[] = []) => ({ ...TELL, when: { source: "shop", type, where } });
     await expect(serve([on("orders.paid")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
-      'automation tell: when.type "orders.paid" never matches: Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.paid" ("orders/paid", perhaps)',
+      'automation tell: when.type "orders.paid" never matches: Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.paid" ("orders/paid", perhaps)',
     );
     await expect(serve([on("orders.")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow('("orders/", perhaps)');
     await expect(
       serve([on(undefined, [{ path: "event.type", equals: "orders.create" }])], { WAITER_WEBHOOKS_SOURCES: sources }),
     ).rejects.toThrow(
-      'automation tell, when.where 1: "orders.create" never matches: Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.create" ("orders/create", perhaps)',
+      'automation tell, when.where 1: "orders.create" never matches: Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type shop sends is "orders.create" ("orders/create", perhaps)',
     );
-    const fine = await serve([on("orders/paid"), { ...on("Product/"), name: "events" }], {
-      WAITER_WEBHOOKS_SOURCES: sources,
-    });
+    // The customer's segment and tag topics are Shopify's own with a dot.
+    const fine = await serve(
+      [
+        on("orders/paid"),
+        { ...on("Product/"), name: "events" },
+        { ...on("customer.tags_added"), name: "tags" },
+        {
+          ...on("customer.", [{ path: "event.type", in: ["customer.joined_segment", "customer.left_segment"] }]),
+          name: "segments",
+        },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+    );
     await fine.close();
   });
 

@@ -410,23 +410,38 @@ function checkDotted(automation: Automation, scheme: string | undefined): Never 
   return (given) => (undotted(given) ? why(given, startsWith(`${given}.`)) : undefined);
 }
 
+/** Shopify's topics written with a dot: the customer's segments and tags. */
+const SHOPIFY_DOTTED = [
+  "customer.joined_segment",
+  "customer.left_segment",
+  "customer.tags_added",
+  "customer.tags_removed",
+];
+
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, has a dot on a Shopify source, and says
  * so of a type a condition on `event.type` takes: Shopify's topics are resource/event
- * (`orders/paid`), its Events deliveries' Resource/action, never with a dot (`orders.paid`, written
- * as Stripe's and WooCommerce's are).
+ * (`orders/paid`), its Events deliveries' Resource/action, with a dot only in SHOPIFY_DOTTED
+ * (`orders.paid` is written as Stripe's and WooCommerce's are).
  */
 function checkSlashed(automation: Automation, scheme: string | undefined): Never {
   if (scheme !== "shopify") return () => undefined;
   const { type, source } = automation.when;
+  const dotted = (written: string) => {
+    const prefix = typePrefix(written);
+    return (
+      written.includes(".") &&
+      !SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === written : topic.startsWith(prefix)))
+    );
+  };
   const why = (written: string) =>
-    `Shopify names every topic resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(written.replaceAll(".", "/"))}, perhaps)`;
-  if (type?.includes(".")) {
+    `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(written.replaceAll(".", "/"))}, perhaps)`;
+  if (type && dotted(type)) {
     throw new ConfigError(
       `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why(type)}`,
     );
   }
-  return (given) => (given.includes(".") ? why(given) : undefined);
+  return (given) => (dotted(given) ? why(given) : undefined);
 }
 
 /** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
