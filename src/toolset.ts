@@ -27,11 +27,6 @@ export interface Session {
    * taking too long (its own timeout): a call that waits ends before that, with what it has.
    */
   cutMs?: number;
-  /**
-   * Where its last events_wait without `since` that its client cancelled began, and that wait's
-   * filter: the answer, with its cursor, went nowhere, so the session's next wait reads on from there.
-   */
-  cancelledWait?: { after: number; filter: string };
 }
 
 /** What a tool's `run` gets besides its arguments. */
@@ -42,7 +37,10 @@ export interface ToolCall extends Call, Serving {
    * for an automation its run, event and step. Absent over stdio, whose one client is the user's.
    */
   caller?: string;
-  /** What the session keeps between its calls. Absent outside a client's session. */
+  /**
+   * What the session keeps between its calls, and its identity for what a toolset keeps per session.
+   * Absent outside a client's session.
+   */
   session?: Session;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;

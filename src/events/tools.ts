@@ -15,7 +15,7 @@ import {
   withEscapes,
   withinBytes,
 } from "../shown.js";
-import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
+import { defineTool, defineToolset, type Serving, type Session, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
@@ -539,7 +539,13 @@ export function eventsToolset(
         source: args.source,
         type: args.type ? cleanType(args.type) : args.type,
       });
-      /** What a cancelled wait's start is kept with (Session's `cancelledWait`): its source and type. */
+      /**
+       * Where a session's last events_wait without `since` that its client cancelled began, and
+       * that wait's source and type: the answer, with its cursor, went nowhere, so the session's
+       * next wait reads on from there.
+       */
+      const cancelledWaits = new WeakMap<Session, { after: number; filter: string }>();
+      /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
        * What a type that matched nothing is told where a WooCommerce source it covers sends a core
@@ -599,8 +605,8 @@ export function eventsToolset(
           await checkSource(args.source);
           // The cursor this answers takes the place of a cancelled wait's start (events_wait): the
           // session's next wait would answer again the events listed here.
-          if (!args.before && call.session?.cancelledWait?.filter === waitedOn(filterOf(args))) {
-            call.session.cancelledWait = undefined;
+          if (call.session && !args.before && cancelledWaits.get(call.session)?.filter === waitedOn(filterOf(args))) {
+            cancelledWaits.delete(call.session);
           }
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
@@ -744,8 +750,8 @@ export function eventsToolset(
               : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
           const filter = filterOf(args);
           // Taken by the session's next wait alone: a wait after that had a cursor of its own.
-          const cancelled = call.session?.cancelledWait;
-          if (call.session) call.session.cancelledWait = undefined;
+          const cancelled = call.session && cancelledWaits.get(call.session);
+          if (call.session) cancelledWaits.delete(call.session);
           const key = waitedOn(filter);
           const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
           const after = args.since
@@ -754,7 +760,7 @@ export function eventsToolset(
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
           const keep = () => {
-            if (!args.since && call.session) call.session.cancelledWait = { after, filter: key };
+            if (!args.since && call.session) cancelledWaits.set(call.session, { after, filter: key });
           };
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", keep, { once: true });
