@@ -184,10 +184,8 @@ export function instructionsFor(toolsets: readonly Toolset[], tools: readonly To
     "waiter serves a small company's business APIs as tools:",
   ];
   for (const toolset of toolsets) {
-    const own = tools.filter((tool) => toolsetOf(tool) === toolset.name);
-    const reads = own.every((tool) => tool.annotations.readOnlyHint) && toolset.reads;
-    const names = own.map((tool) => tool.name);
-    if (names.length > 0) lines.push(`- ${toolset.name}: ${reads || toolset.description} (${names.join(", ")})`);
+    const names = tools.filter((tool) => toolsetOf(tool) === toolset.name).map((tool) => tool.name);
+    if (names.length > 0) lines.push(`- ${toolset.name}: ${toolset.description} (${names.join(", ")})`);
   }
   if (served("events_get")) {
     const find = [

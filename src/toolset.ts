@@ -175,12 +175,11 @@ export interface Toolset<S extends Settings = Settings> {
    */
   name: string;
   /**
-   * One sentence for a model: what the toolset serves. The instructions a client gets on connecting
-   * give it beside the toolset's tools, all toolsets within 2,048 characters (test/budget.test.ts).
+   * One sentence for a model: what the toolset serves, not what its tools do, as a session may be
+   * served some of them (a read-only token's). The instructions a client gets on connecting give it
+   * beside the toolset's tools, all toolsets within 2,048 characters (test/budget.test.ts).
    */
   description: string;
-  /** `description` for a session served none of the toolset's tools that change something (a read-only token's). */
-  reads?: string;
   settings: S;
   /**
    * Runs once the settings are parsed, for what one setting cannot check alone: secrets they name

@@ -1350,10 +1350,12 @@ describe("choosing tools", () => {
     expect(reader.instructions).not.toMatch(/events_ack|eshop_order_mark_paid/);
     expect(reader.instructions).toMatch(/^- eshop: .*\(eshop_orders_list, eshop_order_get, /m);
     // Nor of their work: told it may acknowledge events or take payments, a model would offer to.
-    expect(all.instructions).toMatch(/^- events: .*acknowledge/m);
-    expect(all.instructions).toMatch(/^- eshop: .*payments, products, stock/m);
     expect(reader.instructions).not.toMatch(/^- events: .*acknowledge/m);
     expect(reader.instructions).not.toMatch(/^- eshop: .*(payments|stock)/m);
+    // Nor, in a session served some of a toolset's tools (WAITER_TOOLS), of the others' work.
+    const getter = await served({}, (tool) => !tool.name.startsWith("events_") || tool.name === "events_get");
+    expect(getter.instructions).toMatch(/^- events: .*\(events_get\)$/m);
+    expect(getter.instructions).not.toMatch(/^- events: .*\b(list|wait|acknowledge)\b.*\(/m);
     // automations_runs shows each step's arguments, which an automation's templates fill from payloads.
     const runs = await served({
       WAITER_TOOLS: "automations_runs",

@@ -519,8 +519,7 @@ export function eventsToolset(
 ): Toolset {
   return defineToolset({
     name: "events",
-    description: "Webhook events the listener received and stored: list, read, wait for, acknowledge.",
-    reads: "Webhook events the listener received and stored: list, read, wait for.",
+    description: "Webhook events the listener received and stored.",
     settings: {
       progressSeconds: {
         env: "WAITER_EVENTS_PROGRESS_SECONDS",
