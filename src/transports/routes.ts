@@ -364,7 +364,7 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
     if (!path.startsWith("/.well-known/")) {
       refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
     }
-    // A body left unread would be taken for the next request.
+    // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.
     const body = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
     if (body && !req.complete) res.set("connection", "close");
     res.status(404).json({ error: "invalid_request", error_description: `not found: ${quoteLine(path)}; ${told}` });
