@@ -751,6 +751,11 @@ test("a path waiter serve does not serve is told where MCP and webhooks are, and
     expect(await served404("/")).toMatch(/^not found: "\/"; MCP is served at \/mcp /);
     expect(await served404(`/${"x".repeat(300)}`)).toMatch(/^not found: "\/x{39}…\(301 characters\)"; /);
     expect(await served404("/.well-known/oauth-authorization-server")).toMatch(/^not found: /);
+    // A GET's, with no body to come, leaves the connection for the client's next look.
+    const looked = await request(`${served.url}/.well-known/oauth-protected-resource/mcp`);
+    expect(looked.statusCode).toBe(404);
+    expect(looked.headers.connection).toBe("keep-alive");
+    await looked.body.dump();
     expect(refusals()).toEqual([
       expect.stringMatching(
         / info .*webhook listener refused POST "\/waiter\/mcp" from 127.0.0.1: no such path; MCP is served at \/mcp and webhooks at POST \/webhooks\/<source>; a reverse proxy must pass paths unchanged$/,

@@ -22,6 +22,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
+import { bodyComing } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
@@ -365,8 +366,7 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
       refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
     }
     // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.
-    const body = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-    if (body && !req.complete) res.set("connection", "close");
+    if (bodyComing(req)) res.set("connection", "close");
     res.status(404).json({ error: "invalid_request", error_description: `not found: ${quoteLine(path)}; ${told}` });
   });
 }

@@ -7,7 +7,7 @@ import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
-import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
+import { bodyComing, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
@@ -90,7 +90,7 @@ export function answerUnread(
   error: string,
   limits: ListenerTimeouts,
 ): void {
-  if (!req.complete) closeOnceRead(req, res, limits);
+  if (bodyComing(req)) closeOnceRead(req, res, limits);
   res.status(status).json({ error });
 }
 
