@@ -785,6 +785,31 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a GitHub type in capitals or with a slash, which GitHub never sends, stops waiter serve; a repository_dispatch's action is the caller's", async () => {
+    const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
+    const on = (type: string | undefined, where: object[] = []) => ({ ...TELL, when: { source: "gh", type, where } });
+    await expect(serve([on("Issues.opened")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "Issues.opened" never matches: GitHub names every event and its action in lower case, the action after a dot ("issues.opened"), so no type gh sends is "Issues.opened" ("issues.opened", perhaps)',
+    );
+    await expect(serve([on("issues/")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'so no type gh sends is "issues/" ("issues.", perhaps)',
+    );
+    await expect(
+      serve([on(undefined, [{ path: "event.type", in: ["issues/opened"] }])], { WAITER_WEBHOOKS_SOURCES: sources }),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "issues/opened" never matches: GitHub names every event and its action in lower case, the action after a dot ("issues.opened"), so no type gh sends is "issues/opened" ("issues.opened", perhaps)',
+    );
+    const fine = await serve(
+      [
+        on("issues.opened"),
+        { ...on("repository_dispatch.Deploy/Prod"), name: "dispatch" },
+        { ...on("unknown"), name: "u" },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+    );
+    await fine.close();
+  });
+
   test("a prefix among a condition's types, which it matches whole, stops waiter serve, pointing to starts_with", async () => {
     const refunds = {
       ...TELL,

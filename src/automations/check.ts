@@ -103,6 +103,7 @@ export function checkAutomations({
       unstored,
       checkType(automation, scheme),
       checkDotted(automation, scheme),
+      checkCased(automation, scheme),
       checkSlashed(automation, scheme),
       conditionPrefix(automation, scheme),
       typeLeavesOut(automation),
@@ -417,6 +418,39 @@ const SHOPIFY_DOTTED = [
   "customer.tags_added",
   "customer.tags_removed",
 ];
+
+/**
+ * The senders that name every type in lower case, without a "/", by scheme: each its types' form,
+ * and the part of a type it names (GitHub's event and action, but a repository_dispatch's action,
+ * the caller's own event_type).
+ */
+const LOWER_CASE: Readonly<Record<string, { form: string; named(type: string): string }>> = {
+  github: {
+    form: 'GitHub names every event and its action in lower case, the action after a dot ("issues.opened")',
+    named: (type) => type.replace(/^(repository_dispatch)\..*$/is, "$1"),
+  },
+};
+
+/**
+ * Throws a ConfigError when `automation`'s type, or prefix, has a capital or a "/" in the part of
+ * it its source's sender names (LOWER_CASE), and says so of a type a condition on `event.type`
+ * takes: GitHub's `Issues.opened` and `issues/opened` are `issues.opened`.
+ */
+function checkCased(automation: Automation, scheme: string | undefined): Never {
+  const sender = scheme === undefined ? undefined : LOWER_CASE[scheme];
+  if (sender === undefined) return () => undefined;
+  const { type, source } = automation.when;
+  const never: Never = (given) => {
+    const named = sender.named(given);
+    if (!/[A-Z/]/.test(named)) return undefined;
+    const meant = named.toLowerCase().replaceAll("/", ".") + given.slice(named.length);
+    return `${sender.form}, so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
+  };
+  const why = type === undefined ? undefined : never(type);
+  if (why)
+    throw new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why}`);
+  return never;
+}
 
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, has a dot on a Shopify source, and says
