@@ -691,7 +691,7 @@ describe("automations are checked at start", () => {
     );
     // A prefix of their types, and Stripe's own types, are left as they are.
     const fine = await serve(
-      [on("comgate", "payment."), { ...on("gopay", "pay*"), name: "g" }, { ...on("stripe", "Payment.X"), name: "s" }],
+      [on("comgate", "payment."), { ...on("gopay", "pay*"), name: "g" }, { ...on("stripe", "payment.x"), name: "s" }],
       {
         WAITER_WEBHOOKS_SOURCES: sources,
       },
@@ -807,6 +807,24 @@ describe("automations are checked at start", () => {
       ],
       { WAITER_WEBHOOKS_SOURCES: sources },
     );
+    await fine.close();
+  });
+
+  test("a Stripe type in capitals or with a slash, which Stripe never sends, stops waiter serve, naming the type meant", async () => {
+    const on = (type: string | undefined, where: object[] = []) => ({
+      ...TELL,
+      when: { source: "stripe", type, where },
+    });
+    await expect(serve([on("Payment_Intent.Succeeded")])).rejects.toThrow(
+      'automation tell: when.type "Payment_Intent.Succeeded" never matches: Stripe names every event in lower case, object.event ("payment_intent.succeeded"), so no type stripe sends is "Payment_Intent.Succeeded" ("payment_intent.succeeded", perhaps)',
+    );
+    await expect(serve([on("charge.", [{ path: "event.type", equals: "charge.dispute/created" }])])).rejects.toThrow(
+      '"charge.dispute/created" never matches: Stripe names every event in lower case, object.event ("payment_intent.succeeded"), so no type stripe sends is "charge.dispute/created" ("charge.dispute.created", perhaps)',
+    );
+    const fine = await serve([
+      on("payment_intent.succeeded"),
+      { ...on("v2.core.account[requirements].updated"), name: "v2" },
+    ]);
     await fine.close();
   });
 

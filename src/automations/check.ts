@@ -429,12 +429,17 @@ const LOWER_CASE: Readonly<Record<string, { form: string; named(type: string): s
     form: 'GitHub names every event and its action in lower case, the action after a dot ("issues.opened")',
     named: (type) => type.replace(/^(repository_dispatch)\..*$/is, "$1"),
   },
+  stripe: {
+    form: 'Stripe names every event in lower case, object.event ("payment_intent.succeeded")',
+    named: (type) => type,
+  },
 };
 
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, has a capital or a "/" in the part of
  * it its source's sender names (LOWER_CASE), and says so of a type a condition on `event.type`
- * takes: GitHub's `Issues.opened` and `issues/opened` are `issues.opened`.
+ * takes: GitHub's `Issues.opened` and `issues/opened` are `issues.opened`, Stripe's
+ * `Payment_Intent.Succeeded` is `payment_intent.succeeded`.
  */
 function checkCased(automation: Automation, scheme: string | undefined): Never {
   const sender = scheme === undefined ? undefined : LOWER_CASE[scheme];
