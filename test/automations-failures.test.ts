@@ -879,6 +879,32 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a Shopify type without a slash, or with its event in capitals, stops waiter serve: Shopify sends neither", async () => {
+    const sources = JSON.stringify({ shop: { scheme: "shopify", secretEnv: "STRIPE_SECRET" } });
+    const on = (type: string | undefined, where: object[] = []) => ({ ...TELL, when: { source: "shop", type, where } });
+    await expect(serve([on("ORDERS_PAID")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "ORDERS_PAID" never matches: Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type shop sends is "ORDERS_PAID" ("orders/paid", perhaps)',
+    );
+    await expect(
+      serve([on(undefined, [{ path: "event.type", in: ["Orders/Paid"] }])], { WAITER_WEBHOOKS_SOURCES: sources }),
+    ).rejects.toThrow(
+      'automation tell, when.where 1: "Orders/Paid" never matches: Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type shop sends is "Orders/Paid" ("orders/paid", perhaps)',
+    );
+    await expect(serve([on("orders/Paid*")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'so no type shop sends is "orders/Paid*" ("orders/paid*", perhaps)',
+    );
+    const fine = await serve(
+      [
+        on("app/scopes_update"),
+        { ...on("Product/update"), name: "events" },
+        { ...on("orders*"), name: "prefix" },
+        { ...on("unknown"), name: "u" },
+      ],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+    );
+    await fine.close();
+  });
+
   test("a type without its dot among a condition's types is pointed to starts_with, not to a prefix the condition matches whole", async () => {
     const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
     const issues = { ...TELL, when: { source: "gh", where: [{ path: "event.type", in: ["issues"] }] } };

@@ -458,29 +458,35 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
 }
 
 /**
- * Throws a ConfigError when `automation`'s type, or prefix, has a dot on a Shopify source, and says
- * so of a type a condition on `event.type` takes: Shopify's topics are resource/event
- * (`orders/paid`), its Events deliveries' Resource/action, with a dot only in SHOPIFY_DOTTED
- * (`orders.paid` is written as Stripe's and WooCommerce's are).
+ * Throws a ConfigError when `automation`'s type, or prefix, is none Shopify sends, and says so of a
+ * type a condition on `event.type` takes: Shopify's topics are resource/event in lower case
+ * (`orders/paid`), its Events deliveries' Resource/action (`Product/create`), with a dot only in
+ * SHOPIFY_DOTTED (`orders.paid` is written as Stripe's and WooCommerce's are), never without a "/"
+ * (`ORDERS_PAID`, the topic's GraphQL name) or with an event in capitals (`Orders/Paid`).
  */
 function checkSlashed(automation: Automation, scheme: string | undefined): Never {
   if (scheme !== "shopify") return () => undefined;
   const { type, source } = automation.when;
-  const dotted = (written: string) => {
-    const prefix = typePrefix(written);
-    return (
-      written.includes(".") &&
-      !SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === written : topic.startsWith(prefix)))
-    );
+  const never: Never = (given) => {
+    const prefix = typePrefix(given);
+    if (given.includes(".")) {
+      if (SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === given : topic.startsWith(prefix)))) {
+        return undefined;
+      }
+      return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(given.replaceAll(".", "/"))}, perhaps)`;
+    }
+    const event = given.split("/")[1];
+    const unslashed = event === undefined && prefix === undefined && given !== "unknown";
+    if (!unslashed && !/[A-Z]/.test(event ?? "")) return undefined;
+    // A GraphQL name of one word in each part (ORDERS_PAID) is the topic's but for its "/".
+    const lower = given.toLowerCase();
+    const meant = !unslashed ? lower : lower.split("_").length === 2 ? lower.replace("_", "/") : undefined;
+    return `Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type ${source} sends is ${JSON.stringify(given)}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`;
   };
-  const why = (written: string) =>
-    `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(written)} (${JSON.stringify(written.replaceAll(".", "/"))}, perhaps)`;
-  if (type && dotted(type)) {
-    throw new ConfigError(
-      `automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why(type)}`,
-    );
-  }
-  return (given) => (dotted(given) ? why(given) : undefined);
+  const why = type === undefined ? undefined : never(type);
+  if (why)
+    throw new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why}`);
+  return never;
 }
 
 /** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
