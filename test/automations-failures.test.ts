@@ -810,6 +810,25 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a GitHub type whose event is one GitHub sends with an action but for its plural, as issue.opened, stops waiter serve", async () => {
+    const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
+    const on = (type: string | undefined, where: object[] = []) => ({ ...TELL, when: { source: "gh", type, where } });
+    await expect(serve([on("issue.opened")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "issue.opened" never matches: GitHub sends no issue event, but issues, so no type gh sends is "issue.opened" ("issues.opened", perhaps)',
+    );
+    await expect(
+      serve([on(undefined, [{ path: "event.type", equals: "pull_requests.opened" }])], {
+        WAITER_WEBHOOKS_SOURCES: sources,
+      }),
+    ).rejects.toThrow('"pull_requests.opened" never matches: GitHub sends no pull_requests event, but pull_request');
+    await expect(serve([on("issue.*")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow('("issues.*", perhaps)');
+    const fine = await serve(
+      [on("issue_comment.created"), { ...on("status"), name: "status" }, { ...on("issues.opened"), name: "i" }],
+      { WAITER_WEBHOOKS_SOURCES: sources },
+    );
+    await fine.close();
+  });
+
   test("a Stripe type in capitals or with a slash, which Stripe never sends, stops waiter serve, naming the type meant", async () => {
     const on = (type: string | undefined, where: object[] = []) => ({
       ...TELL,

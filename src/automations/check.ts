@@ -420,16 +420,28 @@ const SHOPIFY_DOTTED = [
 ];
 
 /**
- * The senders that name every type in lower case, without a "/", by scheme: each its types' form,
- * and the part of a type it names (GitHub's event and action, but a repository_dispatch's action,
- * the caller's own event_type).
+ * The senders that name every type in lower case, without a "/", by scheme: each its name, its
+ * types' form, the part of a type it names (GitHub's event and action, but a repository_dispatch's
+ * action, the caller's own event_type), and the event meant by one it never names.
  */
-const LOWER_CASE: Readonly<Record<string, { form: string; named(type: string): string }>> = {
+const LOWER_CASE: Readonly<
+  Record<
+    string,
+    { name: string; form: string; named(type: string): string; eventMeant?(event: string): string | undefined }
+  >
+> = {
   github: {
+    name: "GitHub",
     form: 'GitHub names every event and its action in lower case, the action after a dot ("issues.opened")',
     named: (type) => type.replace(/^(repository_dispatch)\..*$/is, "$1"),
+    // GitHub has no event named as one it sends with an action but for a plural's "s" (issue, pull_requests).
+    eventMeant: (event) => {
+      const meant = event.endsWith("s") ? event.slice(0, -1) : `${event}s`;
+      return Object.hasOwn(GITHUB_ACTIONED, meant) && !Object.hasOwn(GITHUB_ACTIONED, event) ? meant : undefined;
+    },
   },
   stripe: {
+    name: "Stripe",
     form: 'Stripe names every event in lower case, object.event ("payment_intent.succeeded")',
     named: (type) => type,
   },
@@ -438,7 +450,7 @@ const LOWER_CASE: Readonly<Record<string, { form: string; named(type: string): s
 /**
  * Throws a ConfigError when `automation`'s type, or prefix, has a capital or a "/" in the part of
  * it its source's sender names (LOWER_CASE), and says so of a type a condition on `event.type`
- * takes: GitHub's `Issues.opened` and `issues/opened` are `issues.opened`, Stripe's
+ * takes: GitHub's `Issues.opened`, `issues/opened` and `issue.opened` are `issues.opened`, Stripe's
  * `Payment_Intent.Succeeded` is `payment_intent.succeeded`.
  */
 function checkCased(automation: Automation, scheme: string | undefined): Never {
@@ -447,6 +459,11 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
   const { type, source } = automation.when;
   const never: Never = (given) => {
     const named = sender.named(given);
+    const event = given.replace(/[.*].*$/s, "");
+    const eventMeant = sender.eventMeant?.(event);
+    if (eventMeant !== undefined) {
+      return `${sender.name} sends no ${event} event, but ${eventMeant}, so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(eventMeant + given.slice(event.length))}, perhaps)`;
+    }
     if (!/[A-Z/]/.test(named)) return undefined;
     const meant = named.toLowerCase().replaceAll("/", ".") + given.slice(named.length);
     return `${sender.form}, so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
