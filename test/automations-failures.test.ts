@@ -742,6 +742,39 @@ describe("automations are checked at start", () => {
     ]);
   });
 
+  test("a Stripe payment type misspelt is warned of at start with the type meant; another of Stripe's types is not", async () => {
+    const on = (name: string, type: string, where: object[] = []) => ({
+      ...TELL,
+      name,
+      when: { source: "stripe", type, where },
+    });
+    const lines: string[] = [];
+    const server = await serve(
+      [
+        on("succeed", "payment_intent.succeed"),
+        on("either", "payment_intent.", [
+          { path: "event.type", in: ["payment_intent.succeeded", "payment_intent.cancelled"] },
+        ]),
+        on("paid", "payment_intent.succeeded"),
+        on("invoice", "invoice.paid"),
+        on("dispute", "charge.dispute.closed"),
+      ],
+      {},
+      lines,
+      "warning",
+    );
+    await server.close();
+    const but = " Another of Stripe's types is taken as written.";
+    expect(lines.filter((line) => line.includes("did you mean"))).toEqual([
+      expect.stringContaining(
+        `automation succeed: when.type "payment_intent.succeed" is none of Stripe's payment types, which stripe sends; did you mean "payment_intent.succeeded"?${but}`,
+      ),
+      expect.stringContaining(
+        `automation either, when.where 1: "payment_intent.cancelled" is none of Stripe's payment types, which stripe sends; did you mean "payment_intent.canceled"?${but}`,
+      ),
+    ]);
+  });
+
   test("a type without a dot on a Stripe or WooCommerce source, whose every type has one, stops waiter serve, naming the prefix meant", async () => {
     const sources = JSON.stringify({
       stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },

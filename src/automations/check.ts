@@ -109,7 +109,7 @@ export function checkAutomations({
       typeLeavesOut(automation),
     ];
     checkTypesTaken(automation, (given) => nevers.map((never) => never(given)).find(Boolean), warn);
-    if (scheme === "woocommerce") for (const line of wooTopicsMisspelt(automation)) warn(line);
+    for (const line of typesMisspelt(automation, scheme)) warn(line);
     for (const line of paidForNothing(automation, scheme)) warn(line);
     // A change a failed run left undone is for a person to finish, who hears of it only from onFailure.
     const changes = automation.do.findIndex(
@@ -530,14 +530,16 @@ function startsWith(stem: string): string {
 
 /**
  * What `automation`'s type, or prefix, or a type a condition on `event.type` takes, says where it
- * is no core topic of WooCommerce's but near one (`order.create`, `Order.Updated`, `ordr.*`): only
- * said, as a plugin adds topics of its own, which waiter cannot know.
+ * is none its source's sender is known to send but near one (MISSPELT): only said, as a sender
+ * sends others too, which waiter cannot know.
  */
-function wooTopicsMisspelt(automation: Automation): string[] {
+function typesMisspelt(automation: Automation, scheme: string | undefined): string[] {
+  const misspelt = scheme === undefined ? undefined : MISSPELT[scheme];
+  if (misspelt === undefined) return [];
   const { type, source, where } = automation.when;
   const said = (what: string, written: string) => {
-    const meant = wooTopicMeant(written);
-    return meant ? [`automation ${automation.name}${what} ${wooTopicMisspelt(written, source, meant)}`] : [];
+    const line = misspelt(written, source);
+    return line ? [`automation ${automation.name}${what} ${line}`] : [];
   };
   return [
     ...(type === undefined ? [] : said(": when.type", type)),
@@ -580,6 +582,35 @@ const MADE: Readonly<Record<string, string>> = {
   "charge.": '{"path": "event.type", "equals": "charge.succeeded"}',
   "checkout.session.": '{"path": "payload.data.object.payment_status", "equals": "paid"}',
   [PAYMENT]: `{"path": "event.type", "equals": "${PAYMENT}paid"}`,
+};
+
+/** Stripe's types of a payment's objects waiter knows: those above, and those of a payment made. */
+const STRIPE_PAYMENT_TYPES = [
+  ...STRIPE_UNPAID,
+  "payment_intent.succeeded",
+  "charge.succeeded",
+  SESSION_COMPLETED,
+  "checkout.session.async_payment_succeeded",
+];
+
+/**
+ * What is said, by scheme, of a type or prefix written near one its sender sends, and `source`
+ * sends, but none of them (`order.create`, `payment_intent.succeed`); nothing of any other: a
+ * WooCommerce plugin's own topic, another of Stripe's types.
+ */
+const MISSPELT: Readonly<Record<string, (written: string, source: string) => string | undefined>> = {
+  woocommerce: (written, source) => {
+    const meant = wooTopicMeant(written);
+    return meant && wooTopicMisspelt(written, source, meant);
+  },
+  stripe: (written, source) => {
+    if (typePrefix(written) !== undefined || STRIPE_PAYMENT_TYPES.includes(written)) return undefined;
+    const meant = meantKey(written, STRIPE_PAYMENT_TYPES);
+    return (
+      meant &&
+      `${JSON.stringify(written)} is none of Stripe's payment types, which ${source} sends; did you mean ${JSON.stringify(meant)}? Another of Stripe's types is taken as written.`
+    );
+  },
 };
 
 /**
