@@ -1383,6 +1383,64 @@ test.each([
   },
 );
 
+/**
+ * The image's node scripts docs/webhooks.md gives for a container's store, their shell escapes
+ * undone: the backup, written to stdout, and the restore, reading stdin, with the SQL it is given.
+ */
+function containerCommands(): { backup: string; restore: string; sql: string } {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
+  const quoted = String.raw`"((?:[^"\\]|\\.)*)"`;
+  const unquoted = (text = "") => text.replace(/\\(["\\$`])/g, "$1");
+  const backup = new RegExp(String.raw`^\(umask 077; docker exec waiter node -e ${quoted} > /path/backup\.db\)$`, "m");
+  const restore = new RegExp(
+    String.raw`^docker run --rm -i -v waiter-data:/data --entrypoint node waiter -e ${quoted} ${quoted} < /path/backup\.db$`,
+    "m",
+  );
+  const [, restoring, sql] = restore.exec(section) ?? [];
+  return { backup: unquoted(backup.exec(section)?.[1]), restore: unquoted(restoring), sql: unquoted(sql) };
+}
+
+test("a container's store, backed up and restored by the image's node as docs/webhooks.md says, keeps what the backup held and gives a cursor handed out before the events after it", async () => {
+  const { backup, restore, sql } = containerCommands();
+  expect(backup).toContain("VACUUM INTO");
+  expect(sql).toBe(numbersMovedSql("sqlite3")[0]);
+  // The volume, and the container's /tmp, as directories here; the image's WORKDIR is the package root.
+  const data = mkdtempSync(join(tmpdir(), "waiter-volume-"));
+  const scratch = mkdtempSync(join(tmpdir(), "waiter-container-tmp-"));
+  const inContainer = (script: string) => script.replaceAll("/tmp/", `${scratch}/`).replaceAll("/data/", `${data}/`);
+  const cwd = fileURLToPath(new URL("..", import.meta.url));
+  const file = join(data, "events.db");
+  const copy = join(mkdtempSync(join(tmpdir(), "waiter-backups-")), "backup.db");
+
+  const before = new SqliteEventStore(file, LOOSE);
+  const kept = await stored(before, event());
+  const out = fs.openSync(copy, "w");
+  const taken = spawnSync(process.execPath, ["-e", inContainer(backup)], { cwd, stdio: ["ignore", out, "pipe"] });
+  fs.closeSync(out);
+  expect(taken.stderr.toString()).toBe("");
+  expect(readdirSync(scratch)).toEqual([]);
+  const lost = await stored(before, event());
+  const cursor = await before.latestSeq();
+  await before.close();
+
+  const backupFile = fs.openSync(copy, "r");
+  const restored = spawnSync(process.execPath, ["-e", inContainer(restore), sql], {
+    cwd,
+    stdio: [backupFile, "ignore", "pipe"],
+  });
+  fs.closeSync(backupFile);
+  expect(restored.stderr.toString()).toBe("");
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+
+  const { store } = open(LOOSE, file);
+  expect((await store.get(kept.id))?.id).toBe(kept.id);
+  expect(await store.get(lost.id)).toBeUndefined();
+  expect(await store.latestSeq()).toBeGreaterThanOrEqual(cursor);
+  const after = await stored(store, event());
+  expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
+});
+
 test("a backup restored with its event numbers moved, opened while another program holds the write lock, takes a cursor past the lost events at once", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
   const before = new SqliteEventStore(file, LOOSE);
