@@ -1278,7 +1278,8 @@ test("the erasing SQL of docs/webhooks.md takes only the events with the text gi
 function backupCommand(): { options: string[]; command: string } {
   const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
   const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
-  const [, options = "", command = ""] = /^sqlite3 ((?:-\w+ )*)"\$store" "([^"]*)"/m.exec(section) ?? [];
+  const [, options = "", command = ""] =
+    /^(?:\(umask 077; )?sqlite3 ((?:-\w+ )*)"\$store" "([^"]*)"/m.exec(section) ?? [];
   return { options: options.split(" ").filter(Boolean), command };
 }
 
@@ -1322,6 +1323,25 @@ test("the backup docs/webhooks.md gives finishes while waiter stores deliveries 
   expect(copy.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
   expect(copy.prepare("SELECT count(*) FROM events").pluck().get()).toBeGreaterThanOrEqual(200);
   copy.close();
+});
+
+test("the backup docs/webhooks.md gives is its owner's alone to read from its first byte, whatever the shell's umask", async ({
+  skip,
+}) => {
+  if (spawnSync("sqlite3", ["-version"]).error) skip("the sqlite3 shell is not installed");
+  const { store, file } = open();
+  await stored(store, event());
+  const backup = join(dirname(file), "backup.db");
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
+  const line = /^.*sqlite3 .*"\$store" "VACUUM INTO .*$/m.exec(section)?.[0] ?? "";
+  expect(line).toContain("/path/backup.db");
+  const taken = spawnSync("sh", ["-c", `umask 022; ${line.replaceAll("/path/backup.db", backup)}`], {
+    env: { ...process.env, store: file },
+    encoding: "utf8",
+  });
+  expect(taken.stderr).toBe("");
+  expect(statSync(backup).mode & 0o777).toBe(0o600);
 });
 
 test("the backup docs/webhooks.md gives, run where there is no store (another user, WAITER_DATA_DIR unset), makes no store there and no backup", async () => {
