@@ -510,7 +510,7 @@ describe("storing in a file", () => {
     try {
       expect(app.store).toBeUndefined();
       expect(stderr()).toContain(
-        `webhook events are off: ${file}: set up by a newer waiter (schema ${SCHEMA_VERSION + 1}; this waiter, ${VERSION}, knows schemas up to ${SCHEMA_VERSION}), and left as it is: upgrade waiter to open it\n`,
+        `webhook events are off: ${file}: set up by a newer waiter (schema ${SCHEMA_VERSION + 1}; this waiter, ${VERSION}, knows schemas up to ${SCHEMA_VERSION}), and left as it is: upgrade waiter to the release that upgraded it (its log says "waiter … upgraded the event store"), or, to go back to this one, restore the backup taken before that upgrade (docs/webhooks.md#backing-up-and-restoring-the-store)\n`,
       );
     } finally {
       await app.close();

@@ -467,7 +467,7 @@ export class StoreNotWritable extends ToolError {
 export class NewerStore extends Error {
   constructor(version: number, known: number) {
     super(
-      `set up by a newer waiter (schema ${version}; this waiter, ${VERSION}, knows schemas up to ${known}), and left as it is: upgrade waiter to open it`,
+      `set up by a newer waiter (schema ${version}; this waiter, ${VERSION}, knows schemas up to ${known}), and left as it is: upgrade waiter to the release that upgraded it (its log says "waiter … upgraded the event store"), or, to go back to this one, restore the backup taken before that upgrade (docs/webhooks.md#backing-up-and-restoring-the-store)`,
     );
   }
 }
