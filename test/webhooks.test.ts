@@ -326,6 +326,29 @@ test("a timestamp is checked as the senders' own libraries check it: 300 s old p
   });
 });
 
+test("a Stripe-Signature is read as Stripe's SDK reads it, its v1 before its t too; more than four signed copies are refused before any is checked", () => {
+  const now = Date.parse("2026-12-02T10:00:00Z");
+  const body = '{"id":"evt_1","object":"event","type":"charge.succeeded"}';
+  const copy = stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret: SECRETS.STRIPE_WEBHOOK_SECRET,
+    timestamp: now / 1000,
+  });
+  const verdict = (signature: string) =>
+    verifierFor({ ...SOURCES.stripe, scheme: "stripe", name: "stripe", secrets: [SECRETS.STRIPE_WEBHOOK_SECRET] })({
+      headers: { "stripe-signature": signature },
+      body: Buffer.from(body),
+      now,
+    });
+  expect(verdict(copy.split(",").reverse().join(","))).toMatchObject({ kind: "accept", id: "evt_1" });
+  // Each copy's t costs an HMAC over the body: a header of many is refused before any is worked out.
+  expect(verdict(Array(4).fill(copy).join(", "))).toMatchObject({ kind: "accept", id: "evt_1" });
+  expect(verdict(Array(5).fill(copy).join(", "))).toEqual({
+    kind: "reject",
+    reason: "malformed Stripe-Signature header",
+  });
+});
+
 describe("the listener", () => {
   test("a limit or timeout sent as plain decimal text, as some clients send every argument, is taken", async () => {
     const session = await inProcess();
