@@ -981,7 +981,7 @@ test("a signed GitHub delivery whose X-GitHub-Delivery a proxy sent again, diffe
   ]);
 });
 
-test("a GitHub ping or Shopify test notification whose unsigned header a proxy sent again, differing, is answered 200 and the log names the copies", async () => {
+test("a GitHub ping or Shopify test notification whose unsigned header a proxy sent again, differing, is answered 200 and the log names the copies once a minute", async () => {
   const lines: string[] = [];
   const secrets = { GH_SECRET: "gh-secret-for-tests", SHOPIFY_SECRET: "shopify-secret-for-tests" };
   const { url } = await start(
@@ -1005,14 +1005,15 @@ test("a GitHub ping or Shopify test notification whose unsigned header a proxy s
         body,
       })
     ).statusCode;
-  expect(
-    await send("gh", {
-      "x-github-event": "ping",
-      // Sent twice on the wire: GitHub's, then the one a proxy adds after it.
-      "x-github-delivery": ["g-ping", "req-proxy"],
-      "x-hub-signature-256": `sha256=${createHmac("sha256", secrets.GH_SECRET).update(body).digest("hex")}`,
-    }),
-  ).toBe(200);
+  const ping = {
+    "x-github-event": "ping",
+    // Sent twice on the wire: GitHub's, then the one a proxy adds after it.
+    "x-github-delivery": ["g-ping", "req-proxy"],
+    "x-hub-signature-256": `sha256=${createHmac("sha256", secrets.GH_SECRET).update(body).digest("hex")}`,
+  };
+  expect(await send("gh", ping)).toBe(200);
+  // Anyone may replay a signed ping, with copies of their own: a line a minute for each source.
+  expect(await send("gh", ping)).toBe(200);
   expect(
     await send("shopify", {
       "x-shopify-test": "true",
