@@ -3552,6 +3552,17 @@ describe("errors", () => {
     }
   });
 
+  test("a proxy's own error page (nginx's 400) is quoted by its title but not taken for the shop's words on an argument", async () => {
+    // nginx's page for a request it refuses itself (a header too large, a malformed request line).
+    const page =
+      "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    woo.queue.push({ status: 400, headers: { "content-type": "text/html" }, body: page });
+    const said = text(await server.call("eshop_orders_list", {}));
+    expect(said).toMatch(
+      /^WooCommerce answered 400 "400 Bad Request": it refused the request with a web page, not its API's answer \(a page of a proxy, firewall or web server in front of it\), which says nothing of the arguments; tell whoever runs waiter\.$/,
+    );
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

@@ -357,7 +357,7 @@ export function describeStatus(
       ? new UnconfirmedChange(`${broken}, and ${change.what} may have been ${change.made}.`, changeAdvice)
       : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
   }
-  const said = upstreamMessage(response);
+  const { said, page } = upstreamWords(response);
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
@@ -394,7 +394,7 @@ export function describeStatus(
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
-    advice = `${statusAdvice(response, urlSetting, keys, ownUrl, said !== undefined)}${again ? `, or ${again}` : ""}.`;
+    advice = `${statusAdvice(response, urlSetting, keys, ownUrl, page ? "page" : said !== undefined)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
@@ -408,13 +408,16 @@ export function retryAfterSeconds(response: HttpResponse): number | undefined {
   return ms ? Math.ceil(ms / 1000) : undefined;
 }
 
-/** `said`: whether the answer carries the upstream's own words, which alone can point at an argument. */
+/**
+ * `said`: whether the answer carries the upstream's own words, which alone can point at an argument;
+ * "page" where they are a web page's title, which the API does not write.
+ */
 function statusAdvice(
   response: HttpResponse,
   urlSetting: string,
   keys: string | undefined,
   ownUrl: boolean,
-  said: boolean,
+  said: boolean | "page",
 ): string {
   const { status } = response;
   if ((status === 401 || status === 403) && keys)
@@ -448,6 +451,8 @@ function statusAdvice(
   // A tool's arguments are checked before they are sent, and much of a request is waiter's own:
   // only the upstream's words can say an argument is at fault.
   const unchanged = response.changes ? ", so nothing was changed" : "";
+  if (said === "page")
+    return `it refused the request${unchanged} with a web page, not its API's answer (a page of a proxy, firewall or web server in front of it), which says nothing of the arguments; tell whoever runs waiter`;
   return said
     ? `it refused the request${unchanged}; if its words point at an argument, change that, else tell whoever runs waiter`
     : `it refused the request without saying why${unchanged}; tell whoever runs waiter`;
@@ -467,8 +472,13 @@ export function movedTo(response: HttpResponse): string | undefined {
 
 /** The upstream's own error words, from the usual JSON error fields or a short plain-text body. */
 export function upstreamMessage(response: HttpResponse): string | undefined {
+  return upstreamWords(response).said;
+}
+
+/** The upstream's error words, and whether they are a web page's title (`page`). */
+function upstreamWords(response: HttpResponse): { said: string | undefined; page: boolean } {
   const text = response.text.trim();
-  if (!text) return undefined;
+  if (!text) return { said: undefined, page: false };
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
     // Beside the usual fields: a list of errors (GoPay's {"errors":[{"message"}]}), or an error
@@ -478,17 +488,18 @@ export function upstreamMessage(response: HttpResponse): string | undefined {
     for (const found of [body, listed, nested]) {
       for (const key of ["message", "reason", "description", "error_description", "detail", "error"]) {
         const value = (found as Record<string, unknown> | null | undefined)?.[key];
-        if (typeof value === "string" && value) return oneLine(value);
+        if (typeof value === "string" && value) return { said: oneLine(value), page: false };
       }
     }
-    return undefined;
+    return { said: undefined, page: false };
   } catch {
     const type = String(response.headers["content-type"] ?? "");
-    if (type.startsWith("text/plain")) return oneLine(text);
+    if (type.startsWith("text/plain")) return { said: oneLine(text), page: false };
     // A page's title says what answered in the service's place: a security plugin's block ("Your
     // access to this site has been limited"), a proxy's or a CDN's error.
     const title = type.startsWith("text/html") ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : undefined;
-    return title ? oneLine(htmlAsText(title), 120) || undefined : undefined;
+    const said = title ? oneLine(htmlAsText(title), 120) || undefined : undefined;
+    return { said, page: said !== undefined };
   }
 }
 
