@@ -3563,6 +3563,35 @@ describe("errors", () => {
     );
   });
 
+  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried after its Retry-After", async () => {
+    // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600; to a request that
+    // accepts JSON, wp_die answers in JSON, else with its HTML page.
+    const message = "Briefly unavailable for scheduled maintenance. Check back in a minute.";
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    for (const answer of [
+      json(503, { code: "wp_die", message, data: { status: 503 }, additional_errors: [] }, { "retry-after": "600" }),
+      {
+        status: 503,
+        headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+        body: `<!DOCTYPE html><html dir="ltr" lang="en-US"><head><meta charset="utf-8"><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">${message}</div></body></html>`,
+      },
+    ]) {
+      woo.intercept = (r) => (r.method === "PUT" ? answer : undefined);
+      // A fresh server each time: a 503's Retry-After holds the reads after it.
+      const fresh = await start(shopEnv(woo));
+      try {
+        const result = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
+        expect(result.isError).toBe(true);
+        expect(text(result)).toMatch(
+          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 600 s\.$/,
+        );
+      } finally {
+        await fresh.close();
+      }
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

@@ -2,7 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
-import { movedTo } from "../../src/http/failures.js";
+import { movedTo, retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
@@ -458,6 +458,17 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       return new UpstreamError(
         `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
+      );
+    }
+    if (status === 503 && /Briefly unavailable for scheduled maintenance/.test(response.text)) {
+      // wp_maintenance(): WordPress stops before it loads a plugin while an update runs (10 minutes at most).
+      const seconds = retryAfterSeconds(response);
+      const unchanged = response.changes ? " and made no change" : "";
+      return new UpstreamError(
+        `WordPress is in maintenance mode (503: an update is under way)${unchanged}; try again ${seconds ? `in ${seconds} s` : "later"}.`,
+        status,
+        seconds,
+        true,
       );
     }
     if (
