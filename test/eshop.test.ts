@@ -3627,6 +3627,50 @@ describe("errors", () => {
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
   });
 
+  test("Cloudflare's 521, 523, 525 and 526, which never reached the shop, say a change was not made, and what lasts", async () => {
+    const page = (status: number, title: string) => ({
+      status,
+      headers: { "content-type": "text/html; charset=UTF-8", server: "cloudflare", "cf-ray": "8f0c2a1b3c4d5e6f-PRG" },
+      body: `<!DOCTYPE html><html class="no-js" lang="en-US"><head><title>shop.example | ${status}: ${title}</title></head><body><div id="cf-wrapper"><span class="cf-error-code">${status}</span></div></body></html>`,
+    });
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    for (const [status, title, why] of [
+      [
+        521,
+        "Web server is down",
+        "its web server refused the connection \\(down, or its firewall does not let Cloudflare in\\)",
+      ],
+      [
+        523,
+        "Origin is unreachable",
+        "it could not reach its web server \\(the address Cloudflare has for it is wrong, or its network is down\\)",
+      ],
+      [
+        525,
+        "SSL handshake failed",
+        "the TLS handshake with its web server failed \\(its TLS setup does not match Cloudflare's SSL mode\\)",
+      ],
+      [
+        526,
+        "Invalid SSL certificate",
+        "its web server's certificate is not valid \\(expired, self-signed or for another name\\)",
+      ],
+    ] as const) {
+      woo.intercept = (r) => (r.method === "PUT" ? page(status, title) : undefined);
+      const result = await server.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
+      const lasts =
+        status >= 525
+          ? "tell whoever runs it, as a retry will not mend it"
+          : "try again later, and if it lasts, tell whoever runs it";
+      expect(text(result)).toMatch(
+        new RegExp(
+          `^WooCommerce answered ${status} "shop\\.example \\| ${status}: ${title}": Cloudflare in front of it did not pass the request on, as ${why}, so the change was not made; ${lasts}\\.$`,
+        ),
+      );
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

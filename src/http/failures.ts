@@ -368,6 +368,20 @@ export function describeStatus(
       status,
     );
   }
+  const unsent = CLOUDFLARE_UNSENT[status];
+  if (unsent && (response.headers.server === "cloudflare" || response.headers["cf-ray"])) {
+    const unchanged = response.changes ? `, so ${change.what} was not ${change.made}` : "";
+    const lasts =
+      status >= 525
+        ? "tell whoever runs it, as a retry will not mend it"
+        : "try again later, and if it lasts, tell whoever runs it";
+    return new UpstreamError(
+      `${answered}: Cloudflare in front of it did not pass the request on, as ${unsent}${unchanged}; ${lasts}.`,
+      status,
+      seconds,
+      true,
+    );
+  }
   if (status >= 500 && response.changes) {
     const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
     return new UnconfirmedChange(
@@ -398,6 +412,18 @@ export function describeStatus(
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
+
+/**
+ * Why Cloudflare did not pass a request on to the server behind it, by its own statuses that say so
+ * (developers.cloudflare.com, Cloudflare 5xx errors); its 520, 522 and 524 may follow a request the
+ * server took, and are told as any 5xx.
+ */
+const CLOUDFLARE_UNSENT: Record<number, string> = {
+  521: "its web server refused the connection (down, or its firewall does not let Cloudflare in)",
+  523: "it could not reach its web server (the address Cloudflare has for it is wrong, or its network is down)",
+  525: "the TLS handshake with its web server failed (its TLS setup does not match Cloudflare's SSL mode)",
+  526: "its web server's certificate is not valid (expired, self-signed or for another name)",
+};
 
 /**
  * Seconds an answer's Retry-After asks to wait (delta-seconds or an HTTP date), if it asks for a
