@@ -3671,6 +3671,23 @@ describe("errors", () => {
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
   });
 
+  test("Cloudflare's challenge (403 with cf-mitigated: challenge) is told as one waiter cannot pass, not as a refused key", async () => {
+    const challenge = {
+      status: 403,
+      headers: { "content-type": "text/html; charset=UTF-8", "cf-mitigated": "challenge", server: "cloudflare" },
+      body: '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head><body><noscript>Enable JavaScript and cookies to continue</noscript></body></html>',
+    };
+    for (const [method, tool, args, unchanged] of [
+      ["GET", "eshop_orders_list", {}, ""],
+      ["PUT", "eshop_stock_set", { id: P.espresso, quantity: 5 }, ", so nothing was changed"],
+    ] as const) {
+      woo.intercept = (r) => (r.method === method ? challenge : undefined);
+      expect(text(await server.call(tool, args))).toBe(
+        `WooCommerce answered 403 "Just a moment...": Cloudflare in front of it answered with a challenge for a browser to solve, which waiter cannot${unchanged}; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the API's path).`,
+      );
+    }
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

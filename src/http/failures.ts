@@ -361,6 +361,13 @@ export function describeStatus(
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
+  if (challenged(response)) {
+    const unchanged = response.changes ? ", so nothing was changed" : "";
+    return new UpstreamError(
+      `${answered}: Cloudflare in front of it answered with a challenge for a browser to solve, which waiter cannot${unchanged}; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the API's path).`,
+      status,
+    );
+  }
   if (status === NOT_IMPLEMENTED) {
     // Not Implemented (RFC 9110 15.6.2): the server takes no such request, so it did nothing, and no wait changes that.
     return new UpstreamError(
@@ -411,6 +418,11 @@ export function describeStatus(
     advice = `${statusAdvice(response, urlSetting, keys, ownUrl, page ? "page" : said !== undefined)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
+}
+
+/** Whether Cloudflare answered in the service's place with a challenge for a browser (its cf-mitigated header). */
+export function challenged(response: HttpResponse): boolean {
+  return response.headers["cf-mitigated"] === "challenge";
 }
 
 /**
