@@ -3688,6 +3688,27 @@ describe("errors", () => {
     }
   });
 
+  test("a redirect to the shop's login page (a plugin that keeps the site private) is not told to be set as the shop's address", async () => {
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    const login = {
+      status: 302,
+      headers: { location: `${woo.origin}/wp-login.php?redirect_to=%2Fwp-json%2Fwc%2Fv3%2Forders` },
+      body: "",
+    };
+    for (const [method, tool, args, unchanged] of [
+      ["GET", "eshop_orders_list", {}, ""],
+      ["PUT", "eshop_stock_set", { id: P.espresso, quantity: 5 }, ", so nothing was changed"],
+    ] as const) {
+      woo.intercept = (r) => (r.method === method ? login : undefined);
+      expect(text(await server.call(tool, args))).toMatch(
+        new RegExp(
+          `^The shop sends its REST API's requests to its login page \\(302 to http://127\\.0\\.0\\.1:\\d+/wp-login\\.php\\)${unchanged}: a plugin that keeps the site for signed-in users \\(a force-login, members-only or coming-soon plugin\\) turns waiter away before WooCommerce answers\\. Ask whoever runs the shop to leave the REST API open there \\(127\\.0\\.0\\.1:\\d+/wp-json/wc/v3\\)\\.$`,
+        ),
+      );
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

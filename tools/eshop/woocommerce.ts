@@ -457,6 +457,13 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     const asked = named(response.path);
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
+      const unchanged = response.changes ? ", so nothing was changed" : "";
+      if (target && /login/i.test(new URL(target).pathname)) {
+        return new UpstreamError(
+          `The shop sends its REST API's requests to its login page (${status} to ${target})${unchanged}: a plugin that keeps the site for signed-in users (a force-login, members-only or coming-soon plugin) turns waiter away before WooCommerce answers. Ask whoever runs the shop to leave the REST API open there (${where}).`,
+          status,
+        );
+      }
       return new UpstreamError(
         `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
