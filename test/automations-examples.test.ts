@@ -25,6 +25,7 @@ import {
 import { type ComgateFake, notification, startComgate } from "./fakes/comgate.js";
 import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
 import { startTelegram, type TelegramFake } from "./fakes/telegram.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, WOO_IDS } from "./fakes/woocommerce.js";
 
 /**
  * Every automation the README and docs/automations.md show, in JSON, as a GoPay variant told in
@@ -456,6 +457,16 @@ async function deliverWoo(server: { url: string }, topic: string, record: object
   return (await response.body.json()) as { id: string };
 }
 
+/** A product or variation as the shop's products endpoint answers it, the body of its Product updated. */
+async function wooProduct(id: number) {
+  const auth = Buffer.from(`${CONSUMER_KEY}:${CONSUMER_SECRET}`).toString("base64");
+  const answer = await request(`${woo.origin}/wp-json/wc/v3/products/${id}`, {
+    headers: { authorization: `Basic ${auth}` },
+  });
+  expect(answer.statusCode).toBe(200);
+  return (await answer.body.json()) as object;
+}
+
 test("docs/automations.md's shop example tells the team of a product down to 5 in stock and of an order of 500 or more", async () => {
   const server = await serveExample(named(automationsPage, "low-stock"));
   const sample = (name: string) =>
@@ -475,17 +486,22 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
         date_modified_gmt: `2026-11-30T08:0${edit++}:00`,
         ...changes,
       });
-    await updated({ manage_stock: true, stock_quantity: 12 });
-    await updated({ manage_stock: true, stock_quantity: 5 });
-    await updated({ manage_stock: false, stock_quantity: null });
-    await updated({ manage_stock: true, stock_quantity: 0 });
+    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 12 });
+    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 5 });
+    await updated({ sku: "PQ-TEE", manage_stock: false, stock_quantity: null });
+    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 0 });
+    // A variation's stock change is a Product updated too, of the variation as the products endpoint reads it.
+    const variation = (woo.shop.product(WOO_IDS.products.houseBlend).variations[0] as { id: number }).id;
+    Object.assign(woo.shop.product(variation), { stock_quantity: 0, stock_status: "outofstock" });
+    await deliverWoo(server, "product.updated", await wooProduct(variation));
     await deliverWoo(server, "order.created", order);
     await deliverWoo(server, "order.created", { ...order, id: 728, number: "728", total: "529.00" });
     await expect
       .poll(texts)
       .toEqual([
-        "“Premium Quality” (product 794): 5 left in stock.",
-        "“Premium Quality” (product 794): 0 left in stock.",
+        "Low stock: “Premium Quality”, SKU “PQ-TEE”, 5 left.",
+        "Low stock: “Premium Quality”, SKU “PQ-TEE”, 0 left.",
+        "Low stock: “House Blend - 250 g”, SKU “COF-HOUSE-250”, 0 left.",
         "Order “728” for “529.00” “USD” from “john.doe@example.com”.",
       ]);
   } finally {
