@@ -467,7 +467,7 @@ async function wooProduct(id: number) {
   return (await answer.body.json()) as object;
 }
 
-test("docs/automations.md's shop example tells the team of a product down to 5 in stock and of an order of 500 or more", async () => {
+test("docs/automations.md's shop example tells the team of a product down to its low stock threshold and of an order of 500 or more", async () => {
   const server = await serveExample(named(automationsPage, "low-stock"));
   const sample = (name: string) =>
     JSON.parse(readFileSync(new URL(`./fakes/samples/${name}.json`, import.meta.url), "utf8")) as Record<
@@ -486,10 +486,15 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
         date_modified_gmt: `2026-11-30T08:0${edit++}:00`,
         ...changes,
       });
-    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 12 });
-    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 5 });
-    await updated({ sku: "PQ-TEE", manage_stock: false, stock_quantity: null });
-    await updated({ sku: "PQ-TEE", manage_stock: true, stock_quantity: 0 });
+    // Its own low stock threshold where it has one, else the shop's, 2.
+    const stock = { sku: "PQ-TEE", manage_stock: true, low_stock_amount: null };
+    await updated({ ...stock, stock_quantity: 12 });
+    await updated({ ...stock, stock_quantity: 3 });
+    await updated({ ...stock, stock_quantity: 2 });
+    await updated({ ...stock, stock_quantity: 5, low_stock_amount: 5 });
+    await updated({ ...stock, stock_quantity: 6, low_stock_amount: 5 });
+    await updated({ ...stock, manage_stock: false, stock_quantity: null });
+    await updated({ ...stock, stock_quantity: 0 });
     // A variation's stock change is a Product updated too, of the variation as the products endpoint reads it.
     const variation = (woo.shop.product(WOO_IDS.products.houseBlend).variations[0] as { id: number }).id;
     Object.assign(woo.shop.product(variation), { stock_quantity: 0, stock_status: "outofstock" });
@@ -499,6 +504,7 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
     await expect
       .poll(texts)
       .toEqual([
+        "Low stock: “Premium Quality”, SKU “PQ-TEE”, 2 left.",
         "Low stock: “Premium Quality”, SKU “PQ-TEE”, 5 left.",
         "Low stock: “Premium Quality”, SKU “PQ-TEE”, 0 left.",
         "Low stock: “House Blend - 250 g”, SKU “COF-HOUSE-250”, 0 left.",
