@@ -74,12 +74,12 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * What says what an event is about, most telling first, each matched on a field's last name: its
- * status, that it is a test (TEST_MODE), the payment a Stripe charge, refund or dispute takes back,
+ * status, that it is a test (TEST_MODE), a product's stock, the payment a Stripe charge, refund or dispute takes back,
  * a review or an early fraud warning holds in doubt, or a checkout session made (its payment_intent,
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
  * session's order too, which only its line ties to that payment), its sum, currency, the order it
  * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
- * the ref and repository of a GitHub push, its own id, its name and stock, an email, then its other sums and statuses. Those marked `own` match only the
+ * the ref and repository of a GitHub push, its own id, its name, an email, then its other sums and statuses. Those marked `own` match only the
  * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
  * status, a customer's currency or id; those with `of` only in an object whose own `object` field
  * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
@@ -90,6 +90,8 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   // what a push did to its ref besides moving it (PUSHED, which shows them only when so).
   { name: /^(status|state|payment_status|financial_status|conclusion|merged|created|deleted|forced)$/, own: true },
   { name: /^(livemode|test)$/, own: true },
+  // A product's stock (WooCommerce's), before its price and a name long enough to fill the line.
+  { name: /^(stock_quantity|stock_status)$/, own: true },
   {
     name: /^payment_intent$/,
     own: true,
@@ -104,8 +106,8 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   { name: /^ref$/, own: true },
   { name: /^repository\.full_name$/, whole: true },
   { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
-  // What a product is, and its stock (WooCommerce's): before its tax status and units sold.
-  { name: /^(name|stock_quantity|stock_status)$/, own: true },
+  // What a product is: before its tax status and units sold.
+  { name: /^name$/, own: true },
   { name: /^email$/ },
   { name: /^(amount|total)_\w+$/, own: true },
   { name: /^\w+_status$/, own: true },

@@ -1245,11 +1245,16 @@ test("a product's gist names the product and its stock, not its tax status and u
     "product.updated",
   );
   await addTrial(store, "out", JSON.stringify({ ...product, stock_status: "outofstock" }), "product.updated");
+  // A name as long as shops give them: the stock still shows.
+  const name = "Ethiopia Yirgacheffe Natural, light roast, whole beans - 1 kg";
+  const sold = { ...product, name, manage_stock: true, stock_quantity: 0, stock_status: "outofstock" };
+  await addTrial(store, "sold", JSON.stringify(sold), "product.updated");
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events.map((e) => e.gist).reverse()).toEqual([
-    '{"status":"publish","price":"21.99","id":794,"name":"Premium Quality","stock_quantity":2,"stock_status":"instock","tota…',
+    '{"status":"publish","stock_quantity":2,"stock_status":"instock","price":"21.99","id":794,"name":"Premium Quality","tota…',
     // Its stock not counted: its stock status is all there is.
-    '{"status":"publish","price":"21.99","id":794,"name":"Premium Quality","stock_status":"outofstock","total_sales":0,"tax_…',
+    '{"status":"publish","stock_status":"outofstock","price":"21.99","id":794,"name":"Premium Quality","total_sales":0,"tax_…',
+    '{"status":"publish","stock_quantity":0,"stock_status":"outofstock","price":"21.99","id":794,"name":"Ethiopia Yirgacheff…',
   ]);
 });
 
