@@ -499,6 +499,9 @@ test("docs/automations.md's shop example tells the team of a product down to its
     const variation = (woo.shop.product(WOO_IDS.products.houseBlend).variations[0] as { id: number }).id;
     Object.assign(woo.shop.product(variation), { stock_quantity: 0, stock_status: "outofstock" });
     await deliverWoo(server, "product.updated", await wooProduct(variation));
+    // Its own threshold, above the shop's.
+    Object.assign(woo.shop.product(variation), { stock_quantity: 4, stock_status: "instock", low_stock_amount: 5 });
+    await deliverWoo(server, "product.updated", await wooProduct(variation));
     await deliverWoo(server, "order.created", order);
     await deliverWoo(server, "order.created", { ...order, id: 728, number: "728", total: "529.00" });
     await expect
@@ -508,6 +511,7 @@ test("docs/automations.md's shop example tells the team of a product down to its
         "Low stock: “Premium Quality”, SKU “PQ-TEE”, 5 left.",
         "Low stock: “Premium Quality”, SKU “PQ-TEE”, 0 left.",
         "Low stock: “House Blend - 250 g”, SKU “COF-HOUSE-250”, 0 left.",
+        "Low stock: “House Blend - 250 g”, SKU “COF-HOUSE-250”, 4 left.",
         "Order “728” for “529.00” “USD” from “john.doe@example.com”.",
       ]);
   } finally {

@@ -259,6 +259,8 @@ export interface WooProduct {
   manage_stock: boolean;
   stock_quantity: number | null;
   stock_status: StockStatus;
+  /** Its own "Low stock threshold" (Inventory tab); unset (null) where it follows the shop's. */
+  low_stock_amount?: number | null;
   backorders: "no" | "notify" | "yes";
   virtual: boolean;
   downloadable: boolean;
@@ -1440,6 +1442,7 @@ function stockOf(product: WooProduct, ctx: Ctx) {
     backorders: counted.backorders,
     backorders_allowed: counted.backorders !== "no",
     backordered: counted.stock_status === "onbackorder",
+    low_stock_amount: product.low_stock_amount ?? null,
   };
 }
 
