@@ -2073,22 +2073,38 @@ describe("the note that a sender writes sums in minor units", () => {
   });
 });
 
+/**
+ * Another process's burst, stored as `store`'s next wait subscribes and in one commit: its
+ * retention drops what it drops before this process's poll or the wait's timeout could come between.
+ */
+function burstAsWaitBegins<T>(store: SqliteEventStore, burst: () => Promise<T>): Promise<T> {
+  const subscribe = store.subscribe.bind(store);
+  return new Promise((resolve, reject) => {
+    vi.spyOn(store, "subscribe").mockImplementationOnce((listener) => {
+      burst().then(resolve, reject);
+      return subscribe(listener);
+    });
+  });
+}
+
 test("events_wait says events it never saw were dropped when retention drops them while it waits, as another process stores a burst", async () => {
   const { store, file, call } = await served();
   // The other process (waiter listen) keeps 2 events: a burst of 3 drops the first before this one polls.
   const other = new SqliteEventStore(file, { maxEvents: 2, maxBytes: 1e6, maxAgeDays: 1 });
   cleanups.push(() => other.close());
-  const subscribed = vi.spyOn(store, "subscribe");
   for (const [args, from] of [
     [{ since: "c0" }, "after `since`"],
     [{}, "since the wait began"],
   ] as const) {
-    subscribed.mockClear();
+    const stored = burstAsWaitBegins(store, () =>
+      Promise.all([
+        addTrial(other, `paid ${from}`),
+        addTrial(other, `updated ${from}`, "{}", "order.updated"),
+        addTrial(other, `updated again ${from}`, "{}", "order.updated"),
+      ]),
+    );
     const waiting = call("events_wait", { ...args, type: "order.paid", timeout_s: 1 });
-    await vi.waitFor(() => expect(subscribed).toHaveBeenCalled());
-    await addTrial(other, `paid ${from}`);
-    await addTrial(other, `updated ${from}`, "{}", "order.updated");
-    await addTrial(other, `updated again ${from}`, "{}", "order.updated");
+    await stored;
     expect((await waiting).structuredContent).toEqual({
       timed_out: true,
       cursor: `c${await store.latestSeq()}`,
@@ -2101,13 +2117,16 @@ test("events_wait that answers a later event says an earlier one was dropped whi
   const { store, file, call } = await served();
   const other = new SqliteEventStore(file, { maxEvents: 2, maxBytes: 1e6, maxAgeDays: 1 });
   cleanups.push(() => other.close());
-  const subscribed = vi.spyOn(store, "subscribe");
-  const waiting = call("events_wait", { type: "order.paid", timeout_s: 5 });
-  await vi.waitFor(() => expect(subscribed).toHaveBeenCalled());
   // The first payment is dropped by the third event before this process polls; the second is answered.
-  await addTrial(other, "paid first");
-  const { id } = await addTrial(other, "paid second");
-  await addTrial(other, "updated", "{}", "order.updated");
+  const stored = burstAsWaitBegins(store, () =>
+    Promise.all([
+      addTrial(other, "paid first"),
+      addTrial(other, "paid second"),
+      addTrial(other, "updated", "{}", "order.updated"),
+    ]),
+  );
+  const waiting = call("events_wait", { type: "order.paid", timeout_s: 5 });
+  const [, { id }] = await stored;
   expect((await waiting).structuredContent).toMatchObject({
     timed_out: false,
     event: { id },
