@@ -1,5 +1,5 @@
 import { createServer, type Server } from "node:net";
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
 import { onFreePort } from "./http.js";
 
 const servers: Server[] = [];
@@ -39,4 +39,18 @@ test("a start that fails otherwise is not tried again", async () => {
     }),
   ).rejects.toThrow(/EACCES/);
   expect(tries).toBe(1);
+});
+
+test("two runs of the tests, whose workers pick from the same block, pick their ports in different orders", async () => {
+  const pid = process.pid;
+  const firstPick = async (run: number) => {
+    vi.resetModules();
+    Object.defineProperty(process, "pid", { value: run, configurable: true });
+    try {
+      return await (await import("./http.js")).freePort();
+    } finally {
+      Object.defineProperty(process, "pid", { value: pid, configurable: true });
+    }
+  };
+  expect(await firstPick(4242)).not.toBe(await firstPick(4243));
 });

@@ -250,7 +250,9 @@ export function wobble(date: string, seed: number): number {
  * hands out ports for listen(0) and for every outgoing connection from its ephemeral range
  * (32768–60999 on Linux, 49152 and up elsewhere), so a port freed there can be taken by another
  * worker's connection before the server it was picked for binds it. These come from below that
- * range, from a block of 1,000 for each vitest worker, each tried before it is handed out.
+ * range, from a block of 1,000 for each vitest worker, each tried before it is handed out. Runs of
+ * the tests side by side share the blocks: each process starts at its own place in its block, lest
+ * both pick the same ports in the same order and one bind what the other picked.
  */
 export async function freePort(): Promise<number> {
   const block = 20_000 + (Number(process.env.VITEST_POOL_ID ?? process.pid) % 12) * 1_000;
@@ -261,7 +263,7 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free loopback port in ${block}–${block + 999}`);
 }
 
-let nextInBlock = 0;
+let nextInBlock = (process.pid * 379) % 1_000;
 
 /**
  * What `start` starts on a port from freePort, started again on another port where something took
