@@ -181,21 +181,21 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(await probe(env)).toBe(0);
 
   // `docker run … waiter listen`: the listener alone, reachable from outside the container too.
-  const listening = await onFreePort((port) =>
-    startNode(
+  const { listening, listenPort } = await onFreePort(async (listenPort) => ({
+    listenPort,
+    listening: await startNode(
       [command[0] as string, "listen"],
       {
         ...env,
-        WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${port}`),
+        WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${listenPort}`),
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
         ERP_SECRET,
         WAITER_LOG_LEVEL: "info",
       },
       /listening for webhooks on (\S+);/,
     ),
-  );
-  expect(listening.said).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
-  const listenPort = new URL(listening.said).port;
+  }));
+  expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
 });

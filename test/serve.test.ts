@@ -3469,11 +3469,11 @@ describe("bearer tokens", () => {
 
   test("webhooks_sources gives senders serve's own address, which --listen sets", async () => {
     const { config, log } = await startApp(TOKENS);
-    const running = await onFreePort((port) =>
-      startServe({ ...config, core: { ...config.core, listen: { host: "127.0.0.1", port } } }, log),
-    );
+    const { port, running } = await onFreePort(async (port) => ({
+      port,
+      running: await startServe({ ...config, core: { ...config.core, listen: { host: "127.0.0.1", port } } }, log),
+    }));
     try {
-      const { port } = new URL(running.url);
       const client = await connect(running.url, OPS);
       const listed = await client.callTool({ name: "webhooks_sources", arguments: {} });
       expect(listed.structuredContent).toMatchObject({
