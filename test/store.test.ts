@@ -1461,6 +1461,27 @@ test("a container's store, backed up and restored by the image's node as docs/we
   expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
 });
 
+test("the container's restore of docs/webhooks.md, given a file that is no store (a backup whose docker exec failed leaves one empty), leaves the store as it was", async () => {
+  const { restore, sql } = containerCommands();
+  const data = mkdtempSync(join(tmpdir(), "waiter-volume-"));
+  const file = join(data, "events.db");
+  const store = new SqliteEventStore(file, LOOSE);
+  const kept = await stored(store, event());
+  await store.close();
+  const before = readFileSync(file);
+  for (const given of ["", "docker: Error response from daemon: No such container: waiter\n"]) {
+    const restored = spawnSync(process.execPath, ["-e", restore.replaceAll("/data/", `${data}/`), sql], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      input: given,
+    });
+    expect(restored.status).not.toBe(0);
+    expect(restored.stderr.toString()).toContain("not a backup of the store");
+    expect(readFileSync(file).equals(before)).toBe(true);
+  }
+  const { store: after } = open(LOOSE, file);
+  expect((await after.get(kept.id))?.id).toBe(kept.id);
+});
+
 test("a backup restored with its event numbers moved, opened while another program holds the write lock, takes a cursor past the lost events at once", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
   const before = new SqliteEventStore(file, LOOSE);
