@@ -1461,6 +1461,27 @@ test("a container's store, backed up and restored by the image's node as docs/we
   expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
 });
 
+test("the container's backup of docs/webhooks.md that fails for want of room in the container's /tmp leaves no part of its copy there", async ({
+  skip,
+}) => {
+  const { backup } = containerCommands();
+  // The container's /tmp, on the disk Docker keeps its volumes on: smaller than the store's copy.
+  const scratch = smallDisk("64k", skip);
+  onTestFinished(scratch.unmount);
+  const data = mkdtempSync(join(tmpdir(), "waiter-volume-"));
+  const store = new SqliteEventStore(join(data, "events.db"), LOOSE);
+  await stored(store, event({ body: Buffer.from(JSON.stringify({ note: randomBytes(64 * 1024).toString("hex") })) }));
+  const script = backup.replaceAll("/tmp/", `${scratch.dir}/`).replaceAll("/data/", `${data}/`);
+  const taken = spawnSync(process.execPath, ["-e", script], {
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  await store.close();
+  expect(taken.status).not.toBe(0);
+  expect(taken.stderr.toString()).toMatch(/full/i);
+  expect(readdirSync(scratch.dir)).toEqual([]);
+});
+
 test("the container's restore of docs/webhooks.md, given a file that is no store (a backup whose docker exec failed leaves one empty), leaves the store as it was", async () => {
   const { restore, sql } = containerCommands();
   const data = mkdtempSync(join(tmpdir(), "waiter-volume-"));
