@@ -2743,6 +2743,63 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("of two sessions that acknowledge one event at once, one acknowledges it and the other is told when it was", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const [first, second] = [await connect(served.url, OPS), await connect(served.url, OPS)];
+      const added = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "acked-twice",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const ack = { name: "events_ack", arguments: { ids: [added?.id] } };
+      const both = await Promise.all([first.callTool(ack), second.callTool(ack)]);
+      const acked = both.map((r) => r.structuredContent as { acked: string[]; already_acked: string[] });
+      expect(acked.map((r) => r.acked.length).sort()).toEqual([0, 1]);
+      const late = both[acked.findIndex((r) => r.already_acked.length === 1)] as { content: { text: string }[] };
+      const stored = await served.app.store?.get(added?.id as string);
+      expect(stored?.ackedAt).toMatch(/^2026-11-30T09:00:0/);
+      expect(late.content[0]?.text).toBe(
+        `Acknowledged 0.\nAlready acknowledged: ${added?.id}.\n${added?.id} was acknowledged at ${stored?.ackedAt}.`,
+      );
+      // Asked again later, it is told the time it was acknowledged, not the time of asking.
+      setClock("2026-11-30T09:05:00Z");
+      const again = await second.callTool(ack);
+      expect((again.structuredContent as { note?: string }).note).toBe(
+        `${added?.id} was acknowledged at ${stored?.ackedAt}.`,
+      );
+      // Events acknowledged together are told once, with their time.
+      const more = [];
+      for (const n of [1, 2]) {
+        more.push(
+          await served.app.store?.add({
+            source: "erp",
+            type: "payment.paid",
+            scheme: "hmac-sha256",
+            dedupeId: `acked-together-${n}`,
+            headers: {},
+            body: Buffer.from("{}"),
+            receivedAt: clock.now(),
+          }),
+        );
+      }
+      const ids = more.map((e) => e?.id as string);
+      await first.callTool({ name: "events_ack", arguments: { ids } });
+      const together = (await served.app.store?.get(ids[0] as string))?.ackedAt;
+      const told = await second.callTool({ name: "events_ack", arguments: { ids: [added?.id, ...ids] } });
+      expect((told.structuredContent as { note?: string }).note).toBe(
+        `${added?.id} was acknowledged at ${stored?.ackedAt}. ${ids.join(", ")} were acknowledged at ${together}.`,
+      );
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a payment a token records is noted on the order with the token's name, which the shop's admin shows", async () => {
     const woo = await startWooCommerce();
     const served = await inProcess(

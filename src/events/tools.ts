@@ -925,11 +925,23 @@ export function eventsToolset(
           const given = new Map<string, string>();
           for (const id of args.ids) if (!given.has(storedId(id))) given.set(storedId(id), id);
           const unknown = [...given].filter(([stored]) => notFound.has(stored)).map(([, id]) => id);
+          // Another session or an automation may have acknowledged it a moment before: when, it is told,
+          // once for those acknowledged together.
+          const at = new Map<string, string[]>();
+          for (const event of await Promise.all(outcome.already.map((id) => store.get(id)))) {
+            if (event?.ackedAt) at.set(event.ackedAt, [...(at.get(event.ackedAt) ?? []), event.id]);
+          }
+          const before = [...at].map(
+            ([when, ids]) => `${ids.join(", ")} ${ids.length === 1 ? "was" : "were"} acknowledged at ${when}.`,
+          );
+          const note = [...before, unknown.length ? await notStored(store, unknown, call) : undefined]
+            .filter((part) => part !== undefined)
+            .join(" ");
           return {
             acked: outcome.acked,
             already_acked: outcome.already,
             unknown: unknown.map(shorten),
-            ...(unknown.length ? { note: await notStored(store, unknown, call) } : {}),
+            ...(note ? { note } : {}),
           };
         },
         render(r) {
