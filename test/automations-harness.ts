@@ -6,6 +6,7 @@ import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
+import { asLogged } from "../src/automations/notices.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
@@ -128,7 +129,7 @@ export async function toldAndLogged(sent: number, said: string, lines: string[],
     .poll(() => telegram.delivered.slice(sent))
     .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
   expect(lines.filter((line) => line.includes(`waiter's event ${eventId}`))).toEqual([
-    expect.stringContaining(`${said.replace("\n", " ")}\n`),
+    expect.stringContaining(`${asLogged(said)}\n`),
   ]);
 }
 

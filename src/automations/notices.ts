@@ -8,10 +8,12 @@ import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js
 
 /**
  * A failure's notice as the log says it: its headline and its details, which the notice has on
- * lines of their own, on the log's one line.
+ * lines of their own, on the log's one line. The steps' quoted arguments are left out: they may
+ * hold the event's text (a customer's name, an email), for the person told and automations_runs,
+ * not for everyone who reads the log. argumentsShown quotes them so no ” is left inside.
  */
 export function asLogged(notice: string): string {
-  return notice.replace("\n", " ");
+  return notice.replace("\n", " ").replace(/(, [a-z_][a-z0-9_]* )“[^”]*”/g, "$1…");
 }
 
 /** How long after its run failed a notice is told late: from then on, it says when the run failed. */
