@@ -3707,6 +3707,17 @@ describe("errors", () => {
       );
     }
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+    // WooCommerce's own login page, where a members-only plugin sends callers.
+    woo.intercept = () => ({ status: 302, headers: { location: `${woo.origin}/my-account/` }, body: "" });
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^The shop sends its REST API's requests to its login page \(302 to http:\/\/127\.0\.0\.1:\d+\/my-account\/\)/,
+    );
+    // A shop moved to a path that holds "login" keeps the REST API's route: a moved address.
+    const moved = "https://www.shop.example/bloginfo/wp-json/wc/v3/orders";
+    woo.intercept = () => ({ status: 301, headers: { location: moved }, body: "" });
+    expect(text(await server.call("eshop_orders_list", {}))).toBe(
+      `The shop redirects its REST API (301 to ${moved}); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
+    );
   });
 
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {

@@ -458,7 +458,9 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       const unchanged = response.changes ? ", so nothing was changed" : "";
-      if (target && /login/i.test(new URL(target).pathname)) {
+      // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
+      // a moved shop keeps the REST API's route, whatever its path holds.
+      if (target && /\/(wp-login\.php|login|my-account)\/?$/i.test(new URL(target).pathname)) {
         return new UpstreamError(
           `The shop sends its REST API's requests to its login page (${status} to ${target})${unchanged}: a plugin that keeps the site for signed-in users (a force-login, members-only or coming-soon plugin) turns waiter away before WooCommerce answers. Ask whoever runs the shop to leave the REST API open there (${where}).`,
           status,
