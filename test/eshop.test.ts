@@ -3609,7 +3609,7 @@ describe("errors", () => {
     };
     const said = (unchanged: string) =>
       new RegExp(
-        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\); until then, try again in 3600 s\\.$`,
+        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\), or try again in 3600 s\\.$`,
       );
     // A fresh server for each: a 503's Retry-After holds the reads after it.
     for (const [method, tool, args, unchanged] of [

@@ -478,7 +478,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       const reason = /Reason:\s*<span[^>]*>([^<]+)</.exec(response.text)?.[1];
       const seconds = retryAfterSeconds(response);
       return new UpstreamError(
-        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${response.changes ? ", so nothing was changed" : ""}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses); until then, try again ${seconds ? `in ${seconds} s` : "later"}.`,
+        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${response.changes ? ", so nothing was changed" : ""}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${seconds ? `in ${seconds} s` : "later"}.`,
         status,
         seconds,
         true,
