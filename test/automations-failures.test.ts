@@ -97,6 +97,32 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a change Cloudflare did not pass on for the shop's certificate is tried again, and not told that no retry mends it", async () => {
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "1" });
+    try {
+      woo.intercept = (req) =>
+        req.method === "PUT"
+          ? {
+              status: 526,
+              headers: {
+                "content-type": "text/html; charset=UTF-8",
+                server: "cloudflare",
+                "cf-ray": "8f0c2a1b3c4d5e6f-PRG",
+              },
+              body: "<!DOCTYPE html><html><head><title>shop.example | 526: Invalid SSL certificate</title></head><body></body></html>",
+            }
+          : undefined;
+      const event = await pay(server, String(O.pending1999), "evt_cloudflare_526");
+      await expect.poll(async () => (await runsOf(event.id))[0]?.status).toBe("failed");
+      expect((await runsOf(event.id))[0]?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): WooCommerce answered 526 "shop\.example \| 526: Invalid SSL certificate": Cloudflare in front of it did not pass the request on, as its web server's certificate is not valid \(expired, self-signed or for another name\), so the change was not made; tell whoever runs it, as it lasts until they mend that\. waiter tried it (once|\d+ times); a next try would come after the retry time/,
+      );
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a run that fails after another automation acknowledged its event does not tell the team it is not acknowledged", async () => {
     // Two automations on the payment: the first tells the team and acknowledges, the second fails.
     const seen = {

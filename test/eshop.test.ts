@@ -3660,7 +3660,7 @@ describe("errors", () => {
       const result = await server.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
       const lasts =
         status >= 525
-          ? "tell whoever runs it, as a retry will not mend it"
+          ? "tell whoever runs it, as it lasts until they mend that"
           : "try again later, and if it lasts, tell whoever runs it";
       expect(text(result)).toMatch(
         new RegExp(

@@ -380,7 +380,7 @@ export function describeStatus(
     const unchanged = response.changes ? `, so ${change.what} was not ${change.made}` : "";
     const lasts =
       status >= 525
-        ? "tell whoever runs it, as a retry will not mend it"
+        ? "tell whoever runs it, as it lasts until they mend that"
         : "try again later, and if it lasts, tell whoever runs it";
     return new UpstreamError(
       `${answered}: Cloudflare in front of it did not pass the request on, as ${unsent}${unchanged}; ${lasts}.`,
