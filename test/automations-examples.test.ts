@@ -499,6 +499,12 @@ test("docs/automations.md's shop example tells the team of a product down to its
     const variation = (woo.shop.product(WOO_IDS.products.houseBlend).variations[0] as { id: number }).id;
     Object.assign(woo.shop.product(variation), { stock_quantity: 0, stock_status: "outofstock" });
     await deliverWoo(server, "product.updated", await wooProduct(variation));
+    // Without one of its own it follows its product's, 5, which its Product updated does not carry: not told at 3.
+    woo.shop.product(WOO_IDS.products.houseBlend).low_stock_amount = 5;
+    Object.assign(woo.shop.product(variation), { stock_quantity: 3, stock_status: "instock" });
+    const following = await wooProduct(variation);
+    expect(following).toMatchObject({ stock_quantity: 3, low_stock_amount: null });
+    await deliverWoo(server, "product.updated", following);
     // Its own threshold, above the shop's.
     Object.assign(woo.shop.product(variation), { stock_quantity: 4, stock_status: "instock", low_stock_amount: 5 });
     await deliverWoo(server, "product.updated", await wooProduct(variation));
