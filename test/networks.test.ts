@@ -78,6 +78,7 @@ test("offline, a public API waiter chose whose name does not resolve says this m
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
   try {
     const offline = await waiter.call("currency_rates", { symbols: ["USD"] });
+    expect(offline.isError).toBe(true);
     expect(text(offline)).toBe(
       "Could not reach Frankfurter (ECB rates) (api.frankfurter.dev): its name does not resolve, so this machine is offline or its DNS is failing; try again once it is online, or if it lasts, check this machine's network and DNS settings.",
     );
