@@ -455,9 +455,9 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       ? ` ${oneLine(body.code, 100)}: ${quoteLine(htmlAsText(body.message.replace(/<\/p>|<br\s*\/?>/gi, " ")))}`
       : "";
     const asked = named(response.path);
+    const unchanged = response.changes ? ", so nothing was changed" : "";
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
-      const unchanged = response.changes ? ", so nothing was changed" : "";
       // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
       // a moved shop keeps the REST API's route, whatever its path holds.
       if (target && /\/(wp-login\.php|login|my-account)\/?$/i.test(new URL(target).pathname)) {
@@ -478,7 +478,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       const reason = /Reason:\s*<span[^>]*>([^<]+)</.exec(response.text)?.[1];
       const seconds = retryAfterSeconds(response);
       return new UpstreamError(
-        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${response.changes ? ", so nothing was changed" : ""}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${seconds ? `in ${seconds} s` : "later"}.`,
+        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${seconds ? `in ${seconds} s` : "later"}.`,
         status,
         seconds,
         true,
@@ -586,7 +586,6 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     }
     if (status === 400 && body) {
       // Not a parameter's check: the shop's own rule, or a plugin's, refused it (a product it cannot save).
-      const unchanged = response.changes ? ", so nothing was changed" : "";
       return new UpstreamError(
         `WooCommerce refused the request (400${said})${unchanged}; if its message points at an argument, change that, else tell whoever runs the shop.`,
         400,
