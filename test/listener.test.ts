@@ -2188,6 +2188,40 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   ]);
 });
 
+test("a delivery too large whose delivery ID came twice is logged with that ID once, or with both where the copies differ", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const push = JSON.stringify({ ref: "refs/heads/main", pad: "x".repeat(70_000) });
+  // Each sent twice, as a proxy that adds its own copy sends it.
+  const gh = await request(`${url}/webhooks/gh`, {
+    method: "POST",
+    body: push,
+    headers: [
+      ["content-type", "application/json"],
+      ["x-hub-signature-256", `sha256=${createHmac("sha256", UNREPEATED.GH_SECRET).update(push).digest("hex")}`],
+      ["x-github-delivery", "d-push"],
+      ["x-github-delivery", "d-push"],
+      ["x-github-event", "push"],
+    ].flat(),
+  });
+  await gh.body.dump();
+  expect(gh.statusCode).toBe(413);
+  const { body, headers } = wooDelivery(1043, "wc-large", 70_000);
+  const shop = await request(`${url}/webhooks/shop`, {
+    method: "POST",
+    body,
+    headers: [...Object.entries(headers), ["x-wc-webhook-delivery-id", "wc-relay"]].flat(),
+  });
+  await shop.body.dump();
+  expect(shop.statusCode).toBe(413);
+  expect(lines.filter((line) => line.includes(" rejected from 127.0.0.1: body larger"))).toEqual([
+    expect.stringMatching(/^.* webhook gh rejected .*Recent Deliveries \(delivery ID "d-push"\)\n$/),
+    expect.stringMatching(
+      /^.* webhook shop rejected .*topic and time \(delivery ID "wc-large" or "wc-relay", the header's copies differing\)\n$/,
+    ),
+  ]);
+});
+
 test("a delivery from GitHub or WooCommerce refused for its pace, its Host or its signature is logged as lost, with its delivery ID", async () => {
   const lines: string[] = [];
   const { url, port } = await start(
