@@ -917,6 +917,14 @@ describe("automations are checked at start", () => {
     await fine.close();
   });
 
+  test("a GitHub prefix that ends within an event's name, as issue*, takes the events it begins (issues, issue_comment)", async () => {
+    const sources = JSON.stringify({ gh: { scheme: "github", secretEnv: "STRIPE_SECRET" } });
+    const fine = await serve([{ ...TELL, when: { source: "gh", type: "issue*" } }], {
+      WAITER_WEBHOOKS_SOURCES: sources,
+    });
+    await fine.close();
+  });
+
   test("a Stripe type in capitals or with a slash, which Stripe never sends, stops waiter serve, naming the type meant", async () => {
     const on = (type: string | undefined, where: object[] = []) => ({
       ...TELL,

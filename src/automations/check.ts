@@ -460,7 +460,8 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
   const never: Never = (given) => {
     const named = sender.named(given);
     const event = given.replace(/[.*].*$/s, "");
-    const eventMeant = sender.eventMeant?.(event);
+    // A prefix that ends within the event's name (issue*) takes others too (issue_comment).
+    const eventMeant = given[event.length] === "*" ? undefined : sender.eventMeant?.(event);
     if (eventMeant !== undefined) {
       return `${sender.name} sends no ${event} event, but ${eventMeant}, so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(eventMeant + given.slice(event.length))}, perhaps)`;
     }
