@@ -411,6 +411,15 @@ function checkDotted(automation: Automation, scheme: string | undefined): Never 
   return (given) => (undotted(given) ? why(given, startsWith(`${given}.`)) : undefined);
 }
 
+/** `never`, where `automation`'s own type, or prefix, is one it lets match; else a ConfigError says why not. */
+function checkedType(automation: Automation, never: Never): Never {
+  const { type } = automation.when;
+  const why = type === undefined ? undefined : never(type);
+  if (why)
+    throw new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why}`);
+  return never;
+}
+
 /** Shopify's topics written with a dot: the customer's segments and tags. */
 const SHOPIFY_DOTTED = [
   "customer.joined_segment",
@@ -456,8 +465,8 @@ const LOWER_CASE: Readonly<
 function checkCased(automation: Automation, scheme: string | undefined): Never {
   const sender = scheme === undefined ? undefined : LOWER_CASE[scheme];
   if (sender === undefined) return () => undefined;
-  const { type, source } = automation.when;
-  const never: Never = (given) => {
+  const { source } = automation.when;
+  return checkedType(automation, (given) => {
     const named = sender.named(given);
     const event = given.replace(/[.*].*$/s, "");
     // A prefix that ends within the event's name (issue*) takes others too (issue_comment).
@@ -468,11 +477,7 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
     if (!/[A-Z/]/.test(named)) return undefined;
     const meant = named.toLowerCase().replaceAll("/", ".") + given.slice(named.length);
     return `${sender.form}, so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
-  };
-  const why = type === undefined ? undefined : never(type);
-  if (why)
-    throw new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why}`);
-  return never;
+  });
 }
 
 /**
@@ -484,8 +489,8 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
  */
 function checkSlashed(automation: Automation, scheme: string | undefined): Never {
   if (scheme !== "shopify") return () => undefined;
-  const { type, source } = automation.when;
-  const never: Never = (given) => {
+  const { source } = automation.when;
+  return checkedType(automation, (given) => {
     const prefix = typePrefix(given);
     if (given.includes(".")) {
       if (SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === given : topic.startsWith(prefix)))) {
@@ -500,11 +505,7 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
     const lower = given.toLowerCase();
     const meant = !unslashed ? lower : lower.split("_").length === 2 ? lower.replace("_", "/") : undefined;
     return `Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type ${source} sends is ${JSON.stringify(given)}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`;
-  };
-  const why = type === undefined ? undefined : never(type);
-  if (why)
-    throw new ConfigError(`automation ${automation.name}: when.type ${JSON.stringify(type)} never matches: ${why}`);
-  return never;
+  });
 }
 
 /** The schemes whose senders' types never end in ".", "/" or "*", as a prefix does. */
