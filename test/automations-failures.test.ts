@@ -1008,6 +1008,14 @@ describe("automations are checked at start", () => {
     await expect(serve([on("orders/Paid*")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
       'so no type shop sends is "orders/Paid*" ("orders/paid*", perhaps)',
     );
+    await expect(serve([on("customer/tags_added")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'automation tell: when.type "customer/tags_added" never matches: Shopify names the topics of a customer\'s tags and segments with a dot ("customer.tags_added"), so no type shop sends is "customer/tags_added" ("customer.tags_added", perhaps)',
+    );
+    await expect(
+      serve([on(undefined, [{ path: "event.type", in: ["customer/left_segment"] }])], {
+        WAITER_WEBHOOKS_SOURCES: sources,
+      }),
+    ).rejects.toThrow('so no type shop sends is "customer/left_segment" ("customer.left_segment", perhaps)');
     const fine = await serve(
       [
         on("app/scopes_update"),

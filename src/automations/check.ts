@@ -484,7 +484,8 @@ function checkCased(automation: Automation, scheme: string | undefined): Never {
  * Throws a ConfigError when `automation`'s type, or prefix, is none Shopify sends, and says so of a
  * type a condition on `event.type` takes: Shopify's topics are resource/event in lower case
  * (`orders/paid`), its Events deliveries' Resource/action (`Product/create`), with a dot only in
- * SHOPIFY_DOTTED (`orders.paid` is written as Stripe's and WooCommerce's are), never without a "/"
+ * SHOPIFY_DOTTED (`orders.paid` is written as Stripe's and WooCommerce's are, `customer/tags_added`
+ * as the others are), never without a "/"
  * (`ORDERS_PAID`, the topic's GraphQL name) or with an event in capitals (`Orders/Paid`).
  */
 function checkSlashed(automation: Automation, scheme: string | undefined): Never {
@@ -497,6 +498,10 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
         return undefined;
       }
       return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(given.replaceAll(".", "/"))}, perhaps)`;
+    }
+    const dotted = given.replace("/", ".");
+    if (SHOPIFY_DOTTED.includes(dotted)) {
+      return `Shopify names the topics of a customer's tags and segments with a dot ("customer.tags_added"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(dotted)}, perhaps)`;
     }
     const event = given.split("/")[1];
     const unslashed = event === undefined && prefix === undefined && given !== "unknown";
