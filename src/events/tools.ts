@@ -602,11 +602,6 @@ export function eventsToolset(
         annotations: READS,
         async run(args, call) {
           await checkSource(args.source);
-          // The cursor this answers takes the place of a cancelled wait's start (events_wait): the
-          // session's next wait would answer again the events listed here.
-          if (call.session && !args.before && cancelledWaits.get(call.session)?.filter === waitedOn(filterOf(args))) {
-            cancelledWaits.delete(call.session);
-          }
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
@@ -625,6 +620,19 @@ export function eventsToolset(
             if (used > PAGE_BYTES && fitting > 0) break;
           }
           const shown = found.slice(0, fitting);
+          // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
+          // this page lists every event since: the session's next wait would answer them again.
+          const cancelled = call.session && cancelledWaits.get(call.session);
+          const unlisted = found[fitting];
+          if (
+            call.session &&
+            cancelled &&
+            !args.before &&
+            cancelled.filter === waitedOn(filterOf(args)) &&
+            !(unlisted && unlisted.seq > cancelled.after)
+          ) {
+            cancelledWaits.delete(call.session);
+          }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
           const paged = pagedFrom(args.before);

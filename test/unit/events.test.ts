@@ -2315,6 +2315,23 @@ test("the wait after one its client cut answers no event events_list gave meanwh
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
+test("the wait after one its client cut answers the event an events_list page meanwhile left out", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const unlisted = await addTrial(store, "unlisted");
+  const listed = await addTrial(store, "listed");
+  expect((await call("events_list", { limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: listed.id }],
+    next_before: expect.any(String),
+  });
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: unlisted.id },
+  });
+});
+
 test("a wait cancelled while its answer was under way leaves the event it found to the session's next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
