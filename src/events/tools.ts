@@ -621,17 +621,21 @@ export function eventsToolset(
           }
           const shown = found.slice(0, fitting);
           // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
-          // this page lists every event since: the session's next wait would answer them again.
-          const cancelled = call.session && cancelledWaits.get(call.session);
+          // this page lists every event since: the session's next wait would answer them again. A
+          // page cancelled goes nowhere, its cursor with it, even one under way.
+          const { session } = call;
+          const cancelled = session && cancelledWaits.get(session);
           const unlisted = found[fitting];
           if (
-            call.session &&
+            session &&
             cancelled &&
+            !call.signal.aborted &&
             !args.before &&
             cancelled.filter === waitedOn(filterOf(args)) &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
-            cancelledWaits.delete(call.session);
+            cancelledWaits.delete(session);
+            call.signal.addEventListener("abort", () => cancelledWaits.set(session, cancelled), { once: true });
           }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.

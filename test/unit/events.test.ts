@@ -2332,6 +2332,43 @@ test("the wait after one its client cut answers the event an events_list page me
   });
 });
 
+// Cancelled as it reads its page, or once it has read it, while it reads what retention dropped.
+test.each([
+  ["list", {}],
+  ["droppedThrough", { since: "c1" }],
+] as const)(
+  "the wait after one its client cut answers what arrived meanwhile when an events_list between was cancelled (in %s)",
+  async (read, args) => {
+    const { store, client, call } = await served();
+    await addTrial(store, "before");
+    const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+    await expect(cut).rejects.toThrow(/Request timed out/);
+    const arrived = await addTrial(store, "arrived");
+    // Its answer, cursor and all, goes nowhere.
+    const original = (store[read] as (...a: unknown[]) => Promise<unknown>).bind(store);
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const reading = vi.spyOn(store, read).mockImplementationOnce((async (...a: unknown[]) => {
+      await released;
+      return original(...a);
+    }) as never);
+    onTestFinished(release);
+    const stop = new AbortController();
+    const listing = client.callTool({ name: "events_list", arguments: args }, undefined, { signal: stop.signal });
+    await vi.waitFor(() => expect(reading).toHaveBeenCalled());
+    stop.abort("stopped by the user");
+    await expect(listing).rejects.toThrow(/stopped by the user/);
+    release();
+    await new Promise(setImmediate);
+    expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+      timed_out: false,
+      event: { id: arrived.id },
+    });
+  },
+);
+
 test("a wait cancelled while its answer was under way leaves the event it found to the session's next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
