@@ -1016,6 +1016,9 @@ describe("automations are checked at start", () => {
         WAITER_WEBHOOKS_SOURCES: sources,
       }),
     ).rejects.toThrow('so no type shop sends is "customer/left_segment" ("customer.left_segment", perhaps)');
+    await expect(serve([on("Customer.Tags_Added")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'so no type shop sends is "Customer.Tags_Added" ("customer.tags_added", perhaps)',
+    );
     const fine = await serve(
       [
         on("app/scopes_update"),

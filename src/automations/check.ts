@@ -497,7 +497,9 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
       if (SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === given : topic.startsWith(prefix)))) {
         return undefined;
       }
-      return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(given.replaceAll(".", "/"))}, perhaps)`;
+      const lower = given.toLowerCase();
+      const meant = SHOPIFY_DOTTED.includes(lower) ? lower : given.replaceAll(".", "/");
+      return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
     }
     const dotted = given.replace("/", ".");
     if (SHOPIFY_DOTTED.includes(dotted)) {
