@@ -316,7 +316,11 @@ export function eventStoreContract(open: OpenStore): void {
       const a = await stored(store, event());
       expect(await store.ack([a.id, a.id, "nope"])).toEqual({ acked: [a.id], already: [], unknown: ["nope"] });
       const first = (await store.get(a.id))?.ackedAt;
-      expect(await store.ack([a.id], clock.now() + 5000)).toEqual({ acked: [], already: [a.id], unknown: [] });
+      expect(await store.ack([a.id], clock.now() + 5000)).toEqual({
+        acked: [],
+        already: [{ id: a.id, ackedAt: first }],
+        unknown: [],
+      });
       expect((await store.get(a.id))?.ackedAt).toBe(first);
     });
 

@@ -1370,6 +1370,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }, 30_000);
   });
 
+  test("an acknowledgement that waited for another replica's of the same event says when that one acknowledged it", async () => {
+    const url = await freshSchema();
+    const store = await PostgresEventStore.open({ url, retention: LOOSE, lockWaitMs: 60_000, queryMs: 60_000 });
+    stores.push(store);
+    const { id } = await store.add(event({ dedupeId: "acked-elsewhere" }));
+    const other = new pg.Client(url);
+    await other.connect();
+    try {
+      const before = clock.now() - 1000;
+      await other.query("BEGIN");
+      await other.query("UPDATE events SET acked_at = $2 WHERE id = $1", [id, before]);
+      const acking = store.ack([id]);
+      await expect.poll(() => waitingOnLocks(other), { timeout: 40_000 }).toBe(1);
+      await other.query("COMMIT");
+      expect(await acking).toEqual({
+        acked: [],
+        already: [{ id, ackedAt: new Date(before).toISOString() }],
+        unknown: [],
+      });
+    } finally {
+      await other.end();
+    }
+  });
+
   test("a delivery kept waiting by a lock a person's session holds fails in the lock wait, and is not stored after it was refused", async () => {
     const url = await freshSchema();
     const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });

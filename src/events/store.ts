@@ -185,7 +185,8 @@ export interface EventFilter {
 
 export interface Acked {
   acked: string[];
-  already: string[];
+  /** Those acknowledged before, with when. */
+  already: { id: string; ackedAt: string }[];
   unknown: string[];
 }
 

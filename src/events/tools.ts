@@ -940,9 +940,7 @@ export function eventsToolset(
           // Another session or an automation may have acknowledged it a moment before: when, it is told,
           // once for those acknowledged together.
           const at = new Map<string, string[]>();
-          for (const event of await Promise.all(outcome.already.map((id) => store.get(id)))) {
-            if (event?.ackedAt) at.set(event.ackedAt, [...(at.get(event.ackedAt) ?? []), event.id]);
-          }
+          for (const { id, ackedAt } of outcome.already) at.set(ackedAt, [...(at.get(ackedAt) ?? []), id]);
           const before = [...at].map(
             ([when, ids]) => `${ids.join(", ")} ${ids.length === 1 ? "was" : "were"} acknowledged at ${when}.`,
           );
@@ -951,7 +949,7 @@ export function eventsToolset(
             .join(" ");
           return {
             acked: outcome.acked,
-            already_acked: outcome.already,
+            already_acked: outcome.already.map(({ id }) => id),
             unknown: unknown.map(shorten),
             ...(note ? { note } : {}),
           };

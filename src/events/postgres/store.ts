@@ -38,6 +38,7 @@ import {
   eventIds,
   forgottenBefore,
   isJson,
+  iso,
   LATEST_SEQ,
   STATS_SQL,
   type TotalsRow,
@@ -1383,22 +1384,23 @@ export class PostgresEventStore implements EventStore {
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
     const wanted = [...new Set(ids)];
     // One statement: a row another caller acknowledges first is waited for, then seen as
-    // acknowledged. Rows are locked in sequence order, as retention deletes them, so the two
-    // never wait on each other crosswise. The other replicas' subscribers are told in the same
-    // commit, ACKS_TOLD ids a notification: never an acknowledgement without its notice.
-    const rows = await this.#query<{ id: string; acked: boolean; known: boolean }>(
-      `WITH locked AS (SELECT seq FROM events WHERE id = ANY($1) AND acked_at IS NULL ORDER BY seq FOR UPDATE),
-       done AS (UPDATE events SET acked_at = $2 WHERE seq IN (SELECT seq FROM locked) AND acked_at IS NULL RETURNING id, seq),
+    // acknowledged, with its time as that caller committed it (only a locked row is read as it is
+    // now, the rest of the statement as it began). Rows are locked in sequence order, as retention
+    // deletes them, so the two never wait on each other crosswise. The other replicas' subscribers
+    // are told in the same commit, ACKS_TOLD ids a notification: never an acknowledgement without its notice.
+    const rows = await this.#query<{ id: string; acked: boolean; known: boolean; acked_at: number | null }>(
+      `WITH locked AS (SELECT seq, id, acked_at FROM events WHERE id = ANY($1) ORDER BY seq FOR UPDATE),
+       done AS (UPDATE events SET acked_at = $2 WHERE seq IN (SELECT seq FROM locked WHERE acked_at IS NULL) RETURNING id, seq),
        told AS (SELECT pg_notify($3, $4 || string_agg(id, ' ' ORDER BY seq)) FROM
          (SELECT id, seq, (row_number() OVER (ORDER BY seq) - 1) / ${ACKS_TOLD} AS part FROM done) d GROUP BY part)
-       SELECT w.id, w.id IN (SELECT id FROM done) AS acked, EXISTS (SELECT 1 FROM events e WHERE e.id = w.id) AS known
-       FROM unnest($1::text[]) AS w (id) CROSS JOIN (SELECT count(*) FROM told) AS t`,
+       SELECT w.id, w.id IN (SELECT id FROM done) AS acked, l.id IS NOT NULL AS known, l.acked_at
+       FROM unnest($1::text[]) AS w (id) LEFT JOIN locked l ON l.id = w.id CROSS JOIN (SELECT count(*) FROM told) AS t`,
       [wanted, now, this.#channel, `${ACKED}${this.#me} `],
     );
     const outcome: Acked = { acked: [], already: [], unknown: [] };
     for (const row of rows) {
       if (row.acked) outcome.acked.push(row.id);
-      else if (row.known) outcome.already.push(row.id);
+      else if (row.known) outcome.already.push({ id: row.id, ackedAt: iso(row.acked_at) as string });
       else outcome.unknown.push(row.id);
     }
     if (outcome.acked.length > 0) this.#ackListeners.tell(outcome.acked);

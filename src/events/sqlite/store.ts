@@ -10,6 +10,7 @@ import {
   type EventRow,
   eventIds,
   isJson,
+  iso,
   LATEST_SEQ,
   STATS_SQL,
   type TotalsRow,
@@ -959,7 +960,7 @@ export class SqliteEventStore implements EventStore {
           | { acked_at: number | null }
           | undefined;
         if (!row) outcome.unknown.push(id);
-        else if (row.acked_at !== null) outcome.already.push(id);
+        else if (row.acked_at !== null) outcome.already.push({ id, ackedAt: iso(row.acked_at) as string });
         else {
           this.#sql("UPDATE events SET acked_at = ? WHERE id = ?").run(now, id);
           if (this.#acksKept) this.#sql("INSERT INTO acks (id, writer) VALUES (?, ?)").run(id, this.#me);
