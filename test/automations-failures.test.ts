@@ -1019,6 +1019,9 @@ describe("automations are checked at start", () => {
     await expect(serve([on("Customer.Tags_Added")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
       'so no type shop sends is "Customer.Tags_Added" ("customer.tags_added", perhaps)',
     );
+    await expect(serve([on("Orders.Paid")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'so no type shop sends is "Orders.Paid" ("orders/paid", perhaps)',
+    );
     const fine = await serve(
       [
         on("app/scopes_update"),

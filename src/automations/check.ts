@@ -498,7 +498,13 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
         return undefined;
       }
       const lower = given.toLowerCase();
-      const meant = SHOPIFY_DOTTED.includes(lower) ? lower : given.replaceAll(".", "/");
+      const slashed = given.replaceAll(".", "/");
+      // An event in capitals (Orders.Paid) is refused slashed too: the topic meant is in lower case.
+      const meant = SHOPIFY_DOTTED.includes(lower)
+        ? lower
+        : /[A-Z]/.test(slashed.split("/")[1] ?? "")
+          ? slashed.toLowerCase()
+          : slashed;
       return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
     }
     const dotted = given.replace("/", ".");
