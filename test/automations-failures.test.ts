@@ -1022,6 +1022,9 @@ describe("automations are checked at start", () => {
     await expect(serve([on("Orders.Paid")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
       'so no type shop sends is "Orders.Paid" ("orders/paid", perhaps)',
     );
+    await expect(serve([on("CUSTOMER_TAGS_ADDED")], { WAITER_WEBHOOKS_SOURCES: sources })).rejects.toThrow(
+      'so no type shop sends is "CUSTOMER_TAGS_ADDED" ("customer.tags_added", perhaps)',
+    );
     const fine = await serve(
       [
         on("app/scopes_update"),

@@ -514,9 +514,14 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
     const event = given.split("/")[1];
     const unslashed = event === undefined && prefix === undefined && given !== "unknown";
     if (!unslashed && !/[A-Z]/.test(event ?? "")) return undefined;
-    // A GraphQL name of one word in each part (ORDERS_PAID) is the topic's but for its "/".
+    // A GraphQL name of one word in each part (ORDERS_PAID) is the topic's but for its "/", a
+    // dotted topic's (CUSTOMER_TAGS_ADDED) but for its ".".
     const lower = given.toLowerCase();
-    const meant = !unslashed ? lower : lower.split("_").length === 2 ? lower.replace("_", "/") : undefined;
+    const meant = !unslashed
+      ? lower
+      : lower.split("_").length === 2
+        ? lower.replace("_", "/")
+        : SHOPIFY_DOTTED.find((topic) => topic.replace(".", "_") === lower);
     return `Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type ${source} sends is ${JSON.stringify(given)}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`;
   });
 }
