@@ -9,6 +9,7 @@ import {
 import type express from "express";
 import type { Request, Response } from "express";
 import type { App } from "../app-types.js";
+import { declaresBody } from "../bodies.js";
 import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
@@ -108,8 +109,7 @@ function refuseNonMessage(req: Request, res: Response): boolean {
  * only once read: the body's bounds check refuses it so.
  */
 function refuseEmpty(req: Request, res: Response): boolean {
-  if (req.method !== "POST" || req.headers["transfer-encoding"] !== undefined) return false;
-  if (Number(req.headers["content-length"] ?? 0) !== 0) return false;
+  if (req.method !== "POST" || declaresBody(req)) return false;
   rpcError(res, 400, ErrorCode.ParseError, NO_BODY);
   return true;
 }

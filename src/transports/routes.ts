@@ -18,11 +18,11 @@ import express, {
   type Response,
 } from "express";
 import type { App } from "../app-types.js";
+import { bodyComing } from "../bodies.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
-import { bodyComing } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
 import { cleanType } from "../events/filter.js";
 import { type Added, type EventStore, StoreNotWritable } from "../events/store.js";
@@ -7,7 +8,7 @@ import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
-import { bodyComing, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
+import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";

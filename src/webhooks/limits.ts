@@ -192,15 +192,6 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
 }
 
 /**
- * Whether a request has a body still to come: one it declares that Node has not read to its end. A
- * GET's has none, though Node marks it complete only after its handler runs.
- */
-export function bodyComing(req: IncomingMessage): boolean {
-  const declared = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-  return declared && !req.complete;
-}
-
-/**
  * Closes the connection of a request answered before its body was read as nginx's lingering close
  * does: the answer says Connection: close and ends the listener's side, and what the sender still
  * sends is read and dropped until the body's end or the sender's own close, for at most lingerMs
