@@ -1356,6 +1356,14 @@ describe("choosing tools", () => {
     const getter = await served({}, (tool) => !tool.name.startsWith("events_") || tool.name === "events_get");
     expect(getter.instructions).toMatch(/^- events: .*\(events_get\)$/m);
     expect(getter.instructions).not.toMatch(/^- events: .*\b(list|wait|acknowledge)\b.*\(/m);
+    const some = await served({
+      WAITER_TOOLS: "weather_current,eshop_orders_list,automations_list",
+      WAITER_AUTOMATIONS: JSON.stringify([{ name: "ack-all", when: { source: "trial" }, do: [{ ack: true }] }]),
+    });
+    expect(some.names).toEqual(["weather_current", "eshop_orders_list", "automations_list"]);
+    expect(some.instructions).not.toMatch(/^- weather: .*forecast.*\(/m);
+    expect(some.instructions).not.toMatch(/^- eshop: .*\b(products|customers)\b.*\(/m);
+    expect(some.instructions).not.toMatch(/^- automations: .*\bruns?\b.*\(/m);
     // automations_runs shows each step's arguments, which an automation's templates fill from payloads.
     const runs = await served({
       WAITER_TOOLS: "automations_runs",

@@ -224,8 +224,7 @@ export function automationsToolset(
 ): Toolset {
   return defineToolset({
     name: "automations",
-    description:
-      "What waiter serve and waiter listen do by themselves when webhook events arrive, and how each run went.",
+    description: "What waiter serve and waiter listen do by themselves when webhook events arrive.",
     settings: {},
     unconfigured: ({ configFile }) =>
       !store

@@ -44,8 +44,7 @@ const settings = {
 
 export const eshop = defineToolset({
   name: "eshop",
-  description:
-    "The company's e-shop (WooCommerce): orders, products, customers; money as decimal strings in the shop's or order's currency.",
+  description: "The company's e-shop (WooCommerce); money as decimal strings in the shop's or order's currency.",
   settings,
   resolve(values, _secrets, origin) {
     // WooCommerce's own keys start ck_ and its secrets cs_; other auth plugins' keys start with neither.

@@ -101,7 +101,7 @@ const TERMS_PAGE = "docs/weather.md#providers-one-line-of-terms-each gives each 
 export const weather = defineToolset({
   name: "weather",
   description:
-    "Current weather and forecasts for a place name or coordinates, from MET Norway or Open-Meteo; a name several places share is the most populous, the others listed; with no population known, all are listed to pick from.",
+    "Weather for a place name or coordinates, from MET Norway or Open-Meteo; a name several places share is the most populous, the others listed; with no population known, all are listed to pick from.",
   settings,
   unconfigured({ settings, origin }) {
     if (settings.provider === "met" && !settings.contact) {
