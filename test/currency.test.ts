@@ -851,6 +851,13 @@ test("a refund's negative amount is refused saying what to send: the amount with
       "amount: expected number, received string: send 1234.50, without quotes, and CZK as `from`; for a refund, put the minus on the result (rounding is the same either way)",
     );
   }
+  // The minus after a currency sign written before the number.
+  for (const amount of ["€-1 234,50", "€ \u22121 234,50", "-€1 234,50"]) {
+    const written = await server.call("currency_convert", { amount, from: "CZK", to: "USD", date: "2026-08-28" });
+    expect(text(written), amount).toContain(
+      "amount: expected number, received string: send 1234.50, without quotes, and EUR as `from`; for a refund, put the minus on the result (rounding is the same either way)",
+    );
+  }
   const zero = await server.call("currency_convert", { amount: 0, from: "EUR", to: "CZK", date: "2026-08-28" });
   expect(text(zero)).toContain("amount: must be above 0");
   expect(text(zero)).not.toContain("refund");

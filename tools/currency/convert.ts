@@ -187,11 +187,12 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
   const general =
     "send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
-  // A refund's minus, as a credit note writes it ("-1 234,50 Kč", typeset as − or –), is not part of the number to send.
-  const [, minus, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(issue.input.trim().slice(0, 40)) ?? [];
+  // A refund's minus, as a credit note writes it ("-1 234,50 Kč", "€-1 234,50", typeset as − or –), is not part of the number to send.
+  const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(issue.input.trim().slice(0, 40)) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
-  const [, before = "", number = "", after = ""] =
-    /^(\D*?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(written) ?? [];
+  const [, before = "", signed, number = "", after = ""] =
+    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(written) ?? [];
+  const minus = leading || signed;
   const unit = before && after ? undefined : before || after;
   const codes = !unit
     ? []
