@@ -2061,6 +2061,34 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a CNB fixing kept does not answer for a later day made a Czech holiday only since: Good Friday 2015, 28 September 1999", async () => {
+    const down = (request: { path: string }) =>
+      request.path.startsWith("/cnbapi/")
+        ? { status: 500, headers: { "content-type": "text/plain" }, body: "down" }
+        : undefined;
+    // [asked while the CNB answers, asked while it fails]: the CNB fixed on the second day.
+    const pairs: [string, string][] = [
+      ["2015-04-02", "2015-04-03"],
+      ["1999-09-27", "1999-09-28"],
+      ["1999-11-16", "1999-11-17"],
+    ];
+    for (const [answered, asked] of pairs) {
+      const session = await startCurrency();
+      try {
+        const convert = (date: string) =>
+          session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb", date });
+        expect((await convert(answered)).structuredContent, answered).toMatchObject({ date: answered });
+        cnb.intercept = down;
+        const offline = await convert(asked);
+        expect(offline.isError, `${asked} after ${answered}: ${text(offline)}`).toBe(true);
+        expect(text(offline)).not.toContain("kept from an earlier answer");
+      } finally {
+        cnb.intercept = undefined;
+        await session.close();
+      }
+    }
+  });
+
   test("a fixing kept answers for a day whose own is still to come when the source fails, as it answers for the latest", async () => {
     // 500, which is not retried: each failing call answers at once.
     const down = (request: { path: string }) =>

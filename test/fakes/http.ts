@@ -142,7 +142,7 @@ export function json(status: number, body: string, headers: Record<string, strin
  * (YYYY-MM-DD), and days counted from Easter Sunday.
  */
 export interface Closing {
-  fixed: string[];
+  fixed: (year: number) => string[];
   fromEaster: (year: number) => number[];
 }
 
@@ -151,13 +151,19 @@ export interface Closing {
  * and 31 December 1999 and 2001 (the ECB's press releases of 31 March 1999 and 14 December 2000).
  */
 export const TARGET: Closing = {
-  fixed: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"],
+  fixed: () => ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"],
   fromEaster: () => [-2, 1],
 };
 
-/** The Czech days of rest (zákon 245/2000 Sb.), on which the CNB publishes none; Good Friday since 2016. */
+/**
+ * The Czech days of rest (zákon 245/2000 Sb.), on which the CNB publishes none; 28 September and
+ * 17 November since 2000, Good Friday since 2016.
+ */
 export const CZECH: Closing = {
-  fixed: ["01-01", "05-01", "05-08", "07-05", "07-06", "09-28", "10-28", "11-17", "12-24", "12-25", "12-26"],
+  fixed: (year) =>
+    ["01-01", "05-01", "05-08", "07-05", "07-06", "10-28", "12-24", "12-25", "12-26"].concat(
+      year >= 2000 ? ["09-28", "11-17"] : [],
+    ),
   fromEaster: (year) => (year >= 2016 ? [-2, 1] : [1]),
 };
 
@@ -177,10 +183,9 @@ const EASTER_SUNDAYS = new Map(
 /** Whether a bank publishes a fixing on `date`: a weekday that is none of its closing days. */
 export function isWorkingDay(date: string, closing: Closing): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  if (weekday === 0 || weekday === 6 || closing.fixed.includes(date.slice(5)) || closing.fixed.includes(date)) {
-    return false;
-  }
   const year = Number(date.slice(0, 4));
+  const fixed = closing.fixed(year);
+  if (weekday === 0 || weekday === 6 || fixed.includes(date.slice(5)) || fixed.includes(date)) return false;
   const easter = EASTER_SUNDAYS.get(year);
   if (!easter) throw new Error(`test/fakes/http.ts knows no Easter of ${year}: add it to EASTER_SUNDAYS`);
   return !closing.fromEaster(year).some((days) => addDays(easter, days) === date);

@@ -73,7 +73,8 @@ describe("each source publishes on its own calendar", () => {
   ];
 
   test.each(easters)("neither publishes on Good Friday %s nor Easter Monday %s", (friday, monday) => {
-    for (const publication of [ECB, CNB]) {
+    // Good Friday is a Czech holiday from 2016 (zákon 359/2015 Sb.).
+    for (const publication of friday < "2016" ? [ECB] : [ECB, CNB]) {
       expect(publishes(publication, friday), `${publication.city} ${friday}`).toBe(false);
       expect(publishes(publication, monday), `${publication.city} ${monday}`).toBe(false);
       expect(publishes(publication, isoDate(Date.parse(friday) - DAY_MS))).toBe(true);
@@ -87,6 +88,13 @@ describe("each source publishes on its own calendar", () => {
     const czech = ["2026-05-08", "2029-07-05", "2026-07-06", "2026-09-28", "2026-10-28", "2026-11-17", "2026-12-24"];
     for (const day of both) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([false, false]);
     for (const day of czech) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([true, false]);
+  });
+
+  test("the CNB fixed on the days zákon 245/2000 Sb. and 359/2015 Sb. made holidays, before they were", () => {
+    for (const day of ["1998-09-28", "1999-09-28", "1999-11-17", "2008-03-21", "2015-04-03"]) {
+      expect(publishes(CNB, day), day).toBe(true);
+    }
+    for (const day of ["2000-09-28", "2000-11-17", "2016-03-25"]) expect(publishes(CNB, day), day).toBe(false);
   });
 
   test("TARGET closed on 31 December 1999 and 2001 only: the ECB fixed none then, and did on 29 December 2000", () => {

@@ -5,7 +5,11 @@ import { dateIn } from "../../src/time.js";
 import { emptyFixing, type Fixing, fixingOrKept, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
-/** The CNB publishes after 14:30 Prague time on Czech working days: not on the holidays of zákon 245/2000 Sb. */
+/**
+ * The CNB publishes after 14:30 Prague time on Czech working days: not on the holidays of zákon
+ * 245/2000 Sb., which made 28 September and 17 November holidays from 2000, nor on Good Friday,
+ * a holiday from 2016 (zákon 359/2015 Sb.).
+ */
 export const PUBLICATION: Publication = {
   zone: "Europe/Prague",
   hour: 14,
@@ -13,10 +17,12 @@ export const PUBLICATION: Publication = {
   city: "Prague",
   when: "after 14:30 Prague time",
   holiday: "Czech public holiday",
-  closed: {
-    dates: ["01-01", "05-01", "05-08", "07-05", "07-06", "09-28", "10-28", "11-17", "12-24", "12-25", "12-26"],
-    fromEaster: [-2, 1],
-  },
+  closed: (year) => ({
+    dates: ["01-01", "05-01", "05-08", "07-05", "07-06", "10-28", "12-24", "12-25", "12-26"].concat(
+      year >= 2000 ? ["09-28", "11-17"] : [],
+    ),
+    fromEaster: year >= 2016 ? [-2, 1] : [1],
+  }),
 };
 
 const NAME = "the Czech National Bank";

@@ -24,7 +24,7 @@ export const PUBLICATION: Publication = {
   city: "Frankfurt",
   when: "around 16:00 Frankfurt time",
   holiday: "TARGET closing day",
-  closed: { dates: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"], fromEaster: [-2, 1] },
+  closed: () => ({ dates: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"], fromEaster: [-2, 1] }),
 };
 
 const NAME = "the European Central Bank";

@@ -11,10 +11,10 @@ export interface Publication {
   /** What one of its closing days is called, for messages: "TARGET closing day". */
   holiday: string;
   /**
-   * Its closing days: dates fixed in the year (MM-DD), or of one year only (YYYY-MM-DD), and days
-   * counted from Easter Sunday (-2 is Good Friday).
+   * Its closing days in a year: dates fixed in the year (MM-DD), or of one year only (YYYY-MM-DD),
+   * and days counted from Easter Sunday (-2 is Good Friday).
    */
-  closed: { dates: string[]; fromEaster: number[] };
+  closed: (year: number) => { dates: string[]; fromEaster: number[] };
 }
 
 /** A published fixing never changes; a month in memory is plenty. */
@@ -80,11 +80,10 @@ export function latestTtl(publication: Publication, answered: string | undefined
 /** Whether the source publishes a fixing on `date` (YYYY-MM-DD, its local date): a weekday it is open. */
 export function publishes({ closed }: Publication, date: string): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  if (weekday === 0 || weekday === 6 || closed.dates.includes(date.slice(5)) || closed.dates.includes(date)) {
-    return false;
-  }
-  const fromEaster = (Date.parse(date) - easterSunday(Number(date.slice(0, 4)))) / DAY_MS;
-  return !closed.fromEaster.includes(fromEaster);
+  const year = Number(date.slice(0, 4));
+  const { dates, fromEaster } = closed(year);
+  if (weekday === 0 || weekday === 6 || dates.includes(date.slice(5)) || dates.includes(date)) return false;
+  return !fromEaster.includes((Date.parse(date) - easterSunday(year)) / DAY_MS);
 }
 
 /** Easter Sunday of a Gregorian year, as its UTC midnight: the Anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
