@@ -24,7 +24,7 @@ import { enumerated, meantKey, meantKeys, oneLine, quote, shorten, shortenEchoes
 import { clock } from "./time.js";
 import {
   doneLine,
-  type Session,
+  type SessionState,
   type Tool,
   type ToolCall,
   type Toolset,
@@ -247,7 +247,7 @@ export function createServer(
   };
 
   const toolTimeoutMs = config.core.toolTimeout * 1000;
-  const client: Session = {};
+  const client: SessionState = {};
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
   const serves = (name: string) => inputs.has(name);
@@ -553,7 +553,7 @@ function toolCallback(
   toolTimeoutMs: number,
   log: Log,
   serves: (name: string) => boolean,
-  client: Session,
+  client: SessionState,
   stopping?: AbortSignal,
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {

@@ -21,7 +21,7 @@ export interface Serving {
 }
 
 /** What a session keeps between its calls. */
-export interface Session {
+export interface SessionState {
   /**
    * How long, in ms, its client let the shortest of its earlier calls run before it cut it for
    * taking too long (its own timeout): a call that waits ends before that, with what it has.
@@ -41,7 +41,7 @@ export interface ToolCall extends Call, Serving {
    * What the session keeps between its calls, and its identity for what a toolset keeps per session.
    * Absent outside a client's session.
    */
-  session?: Session;
+  session?: SessionState;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
   /**

@@ -15,7 +15,7 @@ import {
   withEscapes,
   withinBytes,
 } from "../shown.js";
-import { defineTool, defineToolset, type Serving, type Session, type Toolset } from "../toolset.js";
+import { defineTool, defineToolset, type Serving, type SessionState, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
 import {
@@ -543,7 +543,7 @@ export function eventsToolset(
        * that wait's source and type: the answer, with its cursor, went nowhere, so the session's
        * next wait reads on from there.
        */
-      const cancelledWaits = new WeakMap<Session, { after: number; filter: string }>();
+      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string }>();
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
