@@ -197,14 +197,17 @@ function whereInsertionMissing(name: string, view: View): string | undefined {
   return stop ?? (found === null || found === undefined ? `${name} is null` : undefined);
 }
 
+/** An insertion that found nothing: its argument, its name, and where it stops finding. */
+type Missing = { arg: string; name: string; missing: string };
+
 /**
  * The insertions of a step's templates that found nothing in this event (a misspelt name, a field
  * its payload lacks or holds as null), which are inserted as nothing, each with its argument and
  * where it stops finding.
  */
-export function foundNothing(step: Step, view: View): { arg: string; name: string; missing: string }[] {
+export function foundNothing(step: Step, view: View): Missing[] {
   const args = "tool" in step ? step.args : "notify" in step ? { text: step.text } : {};
-  const found: { arg: string; name: string; missing: string }[] = [];
+  const found: Missing[] = [];
   for (const [arg, value] of Object.entries(args)) {
     if (typeof value !== "string" || !isTemplate(value)) continue;
     for (const [type, name] of Mustache.parse(value)) {
@@ -221,10 +224,7 @@ export function foundNothing(step: Step, view: View): { arg: string; name: strin
  * dry run, which shows what a live run would do, and a live run's outcome would show only the gap
  * it left. `done`: said of a step that ran, or failed, rather than of one a dry run checked.
  */
-export function insertedNothing(
-  found: readonly { arg: string; name: string; missing: string }[],
-  done: boolean,
-): string {
+export function insertedNothing(found: readonly Missing[], done: boolean): string {
   const said = found.map(({ arg, name, missing }) => `{{${name}}} in ${arg} (${missing})`);
   if (said.length === 0) return "";
   const them = said.length === 1 ? "it" : "each";
