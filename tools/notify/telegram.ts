@@ -79,7 +79,7 @@ function chatAdvice(
   chatIds: readonly string[] = [],
 ): string {
   const moved = answer?.parameters?.migrate_to_chat_id;
-  if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
+  if (moved !== undefined && lists(chatIds, moved)) {
     return `; the group is now chat ${moved}, which chatIds lists too: take ${chatId} out of the channel's chatIds`;
   }
   if (moved !== undefined) return `; the group is now chat ${moved}: put that id in the channel's chatIds`;
@@ -120,6 +120,11 @@ const RESERVED = /[_*[\]()~`>#+\-=|{}.!\\]/g;
 
 export function escapeMarkdownV2(text: string): string {
   return text.replace(RESERVED, "\\$&");
+}
+
+/** Whether `chatIds` lists chat `id`, written either way sameChat reads. */
+function lists(chatIds: readonly string[], id: string | number): boolean {
+  return chatIds.some((listed) => sameChat(listed) === sameChat(String(id)));
 }
 
 /**
@@ -230,7 +235,7 @@ export function telegramSender(
         // to the supergroup, once, and the operator is told the id to put in chatIds.
         const answer = to === chatId && response.status === 400 ? refusal(response) : undefined;
         const moved = answer?.parameters?.migrate_to_chat_id;
-        if (moved !== undefined && chatIds.some((id) => sameChat(id) === sameChat(String(moved)))) {
+        if (moved !== undefined && lists(chatIds, moved)) {
           const advice = chatAdvice(400, answer, chatId, chatIds);
           throw new UpstreamError(`${api.name} did not take the message (400)${advice}.`, 400);
         }
