@@ -2631,6 +2631,30 @@ describe("products and stock", () => {
     );
   });
 
+  test("a count below 0, which a product taking backorders reaches, reads as that many on backorder, not as a stock", async () => {
+    const owed = await server.call("eshop_stock_set", { id: P.travelMug, quantity: -2 });
+    expect(text(owed)).toBe("Travel Mug [MUG-TRV-02] (id 104): 2 on backorder, none in stock (was 0), onbackorder.");
+    expect(text(await server.call("eshop_stock_set", { id: P.travelMug, quantity: 5 }))).toBe(
+      "Travel Mug [MUG-TRV-02] (id 104): 5 in stock (was 2 on backorder, none in stock), instock.",
+    );
+    woo.shop.product(P.travelMug).stock_quantity = -3;
+    expect(text(await server.call("eshop_product_get", { id: P.travelMug }))).toMatch(
+      /^Travel Mug \[MUG-TRV-02\] \(id 104\): .*, 3 on backorder, none in stock$/,
+    );
+    expect(text(await server.call("eshop_products_list", { sku: "MUG-TRV-02" }))).toContain(
+      ", 3 on backorder, none in stock\n",
+    );
+    // Backorders turned off since: the count still owes them.
+    woo.shop.product(P.travelMug).backorders = "no";
+    expect(text(await server.call("eshop_stock_set", { id: P.travelMug, quantity: -1 }))).toMatch(
+      / It has 3 on backorder, none in stock now\.$/,
+    );
+    woo.shop.product(117).stock_quantity = -4;
+    expect(text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }))).toContain(
+      "117 (Weight: 250 g) [COF-HOUSE-250], 4 on backorder, none in stock;",
+    );
+  });
+
   test("sets stock by SKU, and turns on counting for a product that was not counted", async () => {
     const set = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.paperFilters, quantity: 7 });
     expect(data(set)).toMatchObject({

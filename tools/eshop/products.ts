@@ -95,11 +95,16 @@ function variationIds(ids: number[] | undefined): string {
   return ` (variations ${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more})`;
 }
 
+/** A stock count as a model reads it: below 0, a product that takes backorders owes them. */
+function stockCount(quantity: number): string {
+  return quantity < 0 ? `${-quantity} on backorder, none in stock` : `${quantity} in stock`;
+}
+
 function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
   const stock = p.manage_stock
-    ? `${p.stock_quantity ?? 0} in stock${parent === undefined ? "" : `, counted on product ${parent} for all its variations`}`
+    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? "" : `, counted on product ${parent} for all its variations`}`
     : variable
       ? `stock kept per variation${variationIds(variationsOf.get(p))}`
       : "stock not counted";
@@ -298,7 +303,7 @@ export function productTools(shop: ShopProvider): Tool[] {
                 .map((v) => {
                   const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
                   const name = v.name ? ` (${oneLine(v.name)})` : "";
-                  return `${v.id}${name}${sku}, ${v.manage_stock ? `${v.stock_quantity ?? 0} in stock` : "stock not counted"}`;
+                  return `${v.id}${name}${sku}, ${v.manage_stock ? stockCount(v.stock_quantity ?? 0) : "stock not counted"}`;
                 })
                 .join("; ")}`,
         (err: unknown) =>
@@ -337,7 +342,7 @@ export function productTools(shop: ShopProvider): Tool[] {
           ? before.stock_status === "onbackorder"
             ? "It is on backorder by its stock status alone, its stock not counted: counted, it takes none (WooCommerce keeps backorders off while it counts no stock) and is out of stock at 0, unless backorders are allowed on its Inventory tab in the shop's admin first."
             : "Its stock is not counted now."
-          : `It has ${counted} in stock now${counted + quantity >= 0 ? `; to take ${-quantity} off, send ${counted + quantity}` : ""}.`;
+          : `It has ${stockCount(counted)} now${counted + quantity >= 0 ? `; to take ${-quantity} off, send ${counted + quantity}` : ""}.`;
       throw new ToolError(
         `${named(before)} (id ${before.id}) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. ${now}`,
       );
@@ -408,8 +413,8 @@ export function productTools(shop: ShopProvider): Tool[] {
           ? r.started_counting
             ? " (stock was not counted before)"
             : ""
-          : ` (was ${r.previous_quantity})`;
-      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${ended}`;
+          : ` (was ${r.previous_quantity < 0 ? stockCount(r.previous_quantity) : r.previous_quantity})`;
+      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity === undefined ? "? in stock" : stockCount(r.product.stock_quantity)}${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${ended}`;
     },
   });
 
