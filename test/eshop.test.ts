@@ -2819,6 +2819,13 @@ describe("products and stock", () => {
     const out = await server.call("eshop_products_list", { stock_status: "outofstock" });
     expect(data<{ products: { id: number }[] }>(out).products.map((p) => p.id)).not.toContain(118);
     expect(text(out).split("\n")).toContain(hint);
+    // Said once, on the first page: the pages after it leave out nothing more.
+    const first = await server.call("eshop_products_list", { stock_status: "outofstock", page_size: 1 });
+    expect(text(first)).toContain(hint);
+    const cursor = data<{ next_cursor: string }>(first).next_cursor;
+    const next = await server.call("eshop_products_list", { stock_status: "outofstock", page_size: 1, cursor });
+    expect(data<{ products: unknown[] }>(next).products).toHaveLength(1);
+    expect(text(next)).not.toContain(hint);
     const none = await server.call("eshop_products_list", { search: "House Blend", stock_status: "outofstock" });
     expect(text(none)).toMatch(/^No product matches search "House Blend", stock status outofstock\. /);
     expect(text(none).endsWith(` ${hint}`)).toBe(true);

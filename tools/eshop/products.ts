@@ -128,10 +128,13 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
 /**
  * What a list by a stock status other than in stock leaves out: WooCommerce lists products, not
  * their variations (but by SKU), and a variable product whose stock is kept per variation is in
- * stock while any of its variations is.
+ * stock while any of its variations is. Said on the first page; the pages after it leave out no more.
  */
-function variationsLeftOut(args: { sku?: string | undefined; stock_status?: string | undefined }, session: Serving) {
-  if (!args.stock_status || args.stock_status === "instock" || args.sku) return undefined;
+function variationsLeftOut(
+  args: { sku?: string | undefined; stock_status?: string | undefined; cursor?: string | undefined },
+  session: Serving,
+) {
+  if (!args.stock_status || args.stock_status === "instock" || args.sku || args.cursor) return undefined;
   const read = session.serves("eshop_product_get") ? ", by which eshop_product_get reads each" : "";
   return `A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids${read}).`;
 }
