@@ -3751,6 +3751,26 @@ describe("errors", () => {
     );
   });
 
+  test("a write answered with a redirect says nothing was changed: waiter follows no redirect", async () => {
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    for (const status of [301, 302, 307, 308]) {
+      // To the same shop, where a write followed would be made.
+      const target = `${woo.origin}/wp-json/wc/v3/products/${P.espresso}`;
+      woo.intercept = (r) =>
+        r.method === "PUT" && r.query.has("moved")
+          ? undefined
+          : r.method === "PUT"
+            ? { status, headers: { location: `${target}?moved=1` }, body: "" }
+            : undefined;
+      const sent = woo.requests.length;
+      expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 5 }))).toBe(
+        `The shop redirects its REST API (${status} to ${target}), so nothing was changed; set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
+      );
+      expect(woo.requests.slice(sent).filter((r) => r.method === "PUT")).toHaveLength(1);
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

@@ -456,6 +456,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       : "";
     const asked = named(response.path);
     const unchanged = response.changes ? ", so nothing was changed" : "";
+    // waiter follows no redirect: a write redirected was not made, whatever the status.
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
@@ -467,7 +468,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         );
       }
       return new UpstreamError(
-        `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
+        `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""})${unchanged}; set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
       );
     }
