@@ -1076,8 +1076,8 @@ describe("cache and coalescing", () => {
     expect(said).toEqual([
       expect.stringContaining('beginning "Blocked: POST /bot[credential]/send is not allowed"'),
       expect.stringContaining('"No route for /bot[credential]/send"'),
-      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/;`),
-      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/;`),
+      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/, so nothing was changed;`),
+      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/, so nothing was changed;`),
     ]);
   });
 
@@ -1584,6 +1584,14 @@ describe("error answers", () => {
     expect((await failure(api.json(any, "/rates", {}, call()))).message).toBe(
       "Keyed API answered 302: it redirects elsewhere without saying where; check the configured base URL.",
     );
+    // A change redirected is not sent again to where it leads: it was not made.
+    for (const status of [302, 307]) {
+      fake.queue.push({ status, headers: { location: `${fake.origin}/new-home/send` } });
+      expect((await failure(api.json(any, "/send", { method: "POST", body: "{}" }, call()))).message).toBe(
+        `Keyed API answered ${status}: it moved this to ${fake.origin}/new-home/send, so nothing was changed; check the configured base URL.`,
+      );
+    }
+    expect(fake.count("/new-home/send")).toBe(0);
   });
 
   test("a 2xx that is not the upstream's answer names the setting first where one gave the URL, which may point at another service", async () => {

@@ -480,15 +480,16 @@ function statusAdvice(
   // whatever a tool's arguments.
   if ([405, 406, 410, 415].includes(status))
     return `it takes no such request at that address, whatever the arguments; ${urlWrong}`;
+  const unchanged = response.changes ? ", so nothing was changed" : "";
+  // waiter follows no redirect: a change redirected was not made.
   if (status >= 300 && status < 400) {
     const target = movedTo(response);
     return target
-      ? `it moved this to ${target}; check ${urlSetting}`
-      : `it redirects elsewhere without saying where; check ${urlSetting}`;
+      ? `it moved this to ${target}${unchanged}; check ${urlSetting}`
+      : `it redirects elsewhere without saying where${unchanged}; check ${urlSetting}`;
   }
   // A tool's arguments are checked before they are sent, and much of a request is waiter's own:
   // only the upstream's words can say an argument is at fault.
-  const unchanged = response.changes ? ", so nothing was changed" : "";
   if (said === "page")
     return `it refused the request${unchanged} with a web page, not its API's answer (a page of a proxy, firewall or web server in front of it), which says nothing of the arguments; tell whoever runs waiter`;
   return said
