@@ -3719,6 +3719,28 @@ describe("errors", () => {
     }
   });
 
+  test("Cloudflare Access's redirect to its login is told as a gate waiter cannot pass, not as a moved address", async () => {
+    const stock = woo.shop.product(P.espresso).stock_quantity;
+    const login = {
+      status: 302,
+      headers: {
+        location:
+          "https://acme.cloudflareaccess.com/cdn-cgi/access/login/shop.example?kid=4714c1358e65&redirect_url=%2Fwp-json%2Fwc%2Fv3%2Forders",
+      },
+      body: "",
+    };
+    for (const [method, tool, args, unchanged] of [
+      ["GET", "eshop_orders_list", {}, ""],
+      ["PUT", "eshop_stock_set", { id: P.espresso, quantity: 5 }, ", so nothing was changed"],
+    ] as const) {
+      woo.intercept = (r) => (r.method === method ? login : undefined);
+      expect(text(await server.call(tool, args))).toBe(
+        `WooCommerce answered 302: Cloudflare Access in front of it sends waiter to its login (acme.cloudflareaccess.com), which only a person in a browser passes${unchanged}; ask whoever runs it to let waiter's requests by (a Bypass policy in the Access application for this machine's address, or the API's path left out of it).`,
+      );
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
   test("a redirect to the shop's login page (a plugin that keeps the site private) is not told to be set as the shop's address", async () => {
     const stock = woo.shop.product(P.espresso).stock_quantity;
     const login = {

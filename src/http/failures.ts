@@ -368,6 +368,14 @@ export function describeStatus(
       status,
     );
   }
+  const gate = accessLogin(response);
+  if (gate) {
+    const unchanged = response.changes ? ", so nothing was changed" : "";
+    return new UpstreamError(
+      `${answered}: Cloudflare Access in front of it sends waiter to its login (${gate}), which only a person in a browser passes${unchanged}; ask whoever runs it to let waiter's requests by (a Bypass policy in the Access application for this machine's address, or the API's path left out of it).`,
+      status,
+    );
+  }
   if (status === NOT_IMPLEMENTED) {
     // Not Implemented (RFC 9110 15.6.2): the server takes no such request, so it did nothing, and no wait changes that.
     return new UpstreamError(
@@ -423,6 +431,18 @@ export function describeStatus(
 /** Whether Cloudflare answered in the service's place with a challenge for a browser (its cf-mitigated header). */
 export function challenged(response: HttpResponse): boolean {
   return response.headers["cf-mitigated"] === "challenge";
+}
+
+/**
+ * The host of the Cloudflare Access login a redirect sends to (its /cdn-cgi/access/login path, on
+ * the team's cloudflareaccess.com domain or the service's own), if it sends to one.
+ */
+export function accessLogin(response: HttpResponse): string | undefined {
+  if (response.status < 300 || response.status >= 400) return undefined;
+  const target = movedTo(response);
+  if (!target) return undefined;
+  const url = new URL(target);
+  return /^\/cdn-cgi\/access\/login(\/|$)/.test(url.pathname) ? url.host : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
-import { challenged, movedTo, retryAfterSeconds } from "../../src/http/failures.js";
+import { accessLogin, challenged, movedTo, retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
@@ -440,8 +440,8 @@ function named(path: string): { name: string; listTool: string; byNumber: string
 export function wooErrors(base: URL, auth: "basic" | "query", authSetting: string): ErrorMapper {
   const where = `${base.host}${base.pathname.replace(/\/$/, "")}`;
   return (response, _upstream, urlSetting) => {
-    // Told as for every upstream: not the shop's refusal, nor a firewall's that an address lets by.
-    if (challenged(response)) return undefined;
+    // Told as for every upstream: not the shop's refusal or move, nor a firewall's that an address lets by.
+    if (challenged(response) || accessLogin(response)) return undefined;
     let body: z.output<typeof errorSchema> | undefined;
     try {
       body = errorSchema.parse(JSON.parse(withoutPhpWarnings(response.text)));
