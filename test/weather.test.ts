@@ -1587,8 +1587,9 @@ describe(`at ${AFTERNOON}`, () => {
       const after = r.days.find((d) => d.date === "2026-11-30");
       expect(after).toMatchObject({ date: "2026-11-30", precipitation_mm: 0 });
       expect(after?.condition).not.toBe("light rain showers");
-      expect(after).not.toHaveProperty("precipitation_probability_percent");
-      expect(text(result)).toMatch(/^2026-11-30: [^\n]*, 0 mm, wind/m);
+      // Its chance is of the 6 hours from the step's 23:00, as a 6-hour step's past midnight is: dry.
+      expect(after).toMatchObject({ precipitation_probability_percent: 0 });
+      expect(text(result)).toMatch(/^2026-11-30: [^\n]*, 0 mm \(0%\), wind/m);
     });
 
     test("a day of hourly steps has the chance of its wettest 6 hours, as a day of 6-hour steps has", async () => {
@@ -1605,6 +1606,25 @@ describe(`at ${AFTERNOON}`, () => {
         ["2026-11-30", 88],
         ["2026-12-01", 88],
       ]);
+    });
+
+    test("where the step between hourly and 6-hourly ones reaches past midnight, both its days have a chance", async () => {
+      // Prague is an hour ahead of UTC: the step from 21:00 UTC on the 29th runs from 22:00 there to
+      // 01:00 on the 30th. Every hour has a 30% chance of rain, each apart from the others: any 6 hours 88%.
+      met.weather = (t) => ({ ...defaultWeather(t), probability: 30 });
+      met.periodChance = (hourly) => Math.round(100 * (1 - hourly.reduce((dry, p) => dry * (1 - p / 100), 1)));
+      const result = await server.call("weather_forecast", { latitude: 50.09, longitude: 14.43, days: 5 });
+      const r = data<{ days: (Day & { precipitation_probability_percent?: number })[]; place: { timezone: string } }>(
+        result,
+      );
+      expect(r.place.timezone).toBe("Europe/Prague");
+      expect(r.days.slice(1).map((d) => [d.date, d.precipitation_probability_percent])).toEqual([
+        ["2026-11-28", 88],
+        ["2026-11-29", 88],
+        ["2026-11-30", 88],
+        ["2026-12-01", 88],
+      ]);
+      expect(text(result)).toMatch(/^2026-11-30: .* \(88%\), wind/m);
     });
 
     test("a day with a step MET Norway gives no chance for has no chance, never that of its other steps alone", async () => {

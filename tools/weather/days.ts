@@ -7,11 +7,14 @@ export interface Step extends Hour {
   period_min_c?: number;
   period_max_c?: number;
   /**
-   * For its day only, of a step cut short, which has no condition or chance of its own: those of
-   * the provider's period that ends where the step ends, from `from`, its hours among them.
+   * Of a step cut short, which has no condition or chance of its own: the provider's period that
+   * ends where the step ends, from `from`, its hours among them, and for its day only, its condition.
    */
-  ending?: { from: number; condition?: Condition; probability?: number };
-  /** Of an hourly step, for its day only: the chance of the 6 hours from it, where the provider gives it. */
+  ending?: { from: number; condition?: Condition };
+  /**
+   * For its day only, where the provider gives it: of an hourly step, the chance of the 6 hours from
+   * it; of a step cut short, of the 6 hours from it, which reach into the next step's hours.
+   */
   sixHourChance?: number;
 }
 
@@ -62,16 +65,19 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
     const ending = (s: Step) =>
       s.ending && s.ending.from >= start && s.time + s.period_hours * HOUR_MS <= end ? s.ending : undefined;
     // An hour's chance is lower than 6 hours', which a day of 6-hour steps has: an hourly step gives
-    // its day that of the 6 hours from it, or, in the day's last 6 hours, that of those hours.
+    // its day that of the 6 hours from it, a step cut short that of the 6 hours ending with it, or,
+    // in the day's last 6 hours, that of those hours; where those begin the day before, a step cut
+    // short gives that of the 6 hours from it, as a 6-hour step reaching past midnight does.
+    const lastSix = Math.floor((end - 6 * HOUR_MS) / HOUR_MS) * HOUR_MS;
     const sixHours = (s: Step) => {
-      if (s.period_hours !== 1) return undefined;
-      const from = Math.min(s.time, Math.floor((end - 6 * HOUR_MS) / HOUR_MS) * HOUR_MS);
-      return from >= start ? steps.find((other) => other.time === from)?.sixHourChance : undefined;
+      const own = s.period_hours === 1 ? s.time : s.ending?.from;
+      const from = own === undefined ? undefined : Math.min(own, lastSix);
+      const within =
+        from !== undefined && from >= start ? steps.find((o) => o.time === from)?.sixHourChance : undefined;
+      return within ?? (s.period_hours > 1 ? s.sixHourChance : undefined);
     };
     // So too a chance: the highest of some of its steps is not the day's.
-    const chances = periods.map(
-      ({ step }) => sixHours(step) ?? step.precipitation_probability_percent ?? ending(step)?.probability,
-    );
+    const chances = periods.map(({ step }) => sixHours(step) ?? step.precipitation_probability_percent);
     const probability = chances.includes(undefined) ? undefined : max(chances);
     const wind = max(instants.map((s) => s.wind_speed_ms));
     const gusts = instants.some((s) => s.wind_gusts_ms === undefined)

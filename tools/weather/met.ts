@@ -151,8 +151,11 @@ function stepsOf(series: Entry[]): Step[] {
     const from = time + (hours - 6) * HOUR_MS;
     const ending = whole || covered?.length !== 6 ? undefined : at.get(from)?.data.next_6_hours;
     const endingSymbol = ending?.summary?.symbol_code;
-    const endingChance = ending?.details?.probability_of_precipitation;
-    const sixHourChance = whole && hours === 1 ? six?.details?.probability_of_precipitation : undefined;
+    // An hourly step's 6 hours from it, and a step cut short's, which reach into the next step's hours.
+    const sixHourChance =
+      (whole && hours === 1) || (!whole && covered?.length === 6)
+        ? six?.details?.probability_of_precipitation
+        : undefined;
     return {
       time,
       period_hours: hours,
@@ -171,11 +174,7 @@ function stepsOf(series: Entry[]): Step[] {
       ...(details?.air_temperature_max === undefined ? {} : { period_max_c: details.air_temperature_max }),
       ...(ending
         ? {
-            ending: {
-              from,
-              ...(endingSymbol ? { condition: metCondition(endingSymbol) } : {}),
-              ...(endingChance === undefined ? {} : { probability: endingChance }),
-            },
+            ending: { from, ...(endingSymbol ? { condition: metCondition(endingSymbol) } : {}) },
           }
         : {}),
       ...(sixHourChance === undefined ? {} : { sixHourChance }),
