@@ -96,10 +96,13 @@ const tokyoDays: WeatherAt = (epoch) => ({
 });
 
 /** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
-const SUMS =
-  "Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00.";
-const SUMS_OFF =
-  "Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's.";
+/** What a day's probability is a chance of, where a day has one. */
+const CHANCE_OM =
+  "A day's probability is the highest of Open-Meteo's chances of precipitation in an hour of it, not the whole day's.";
+const CHANCE_MET =
+  "A day's probability is the highest of MET Norway's chances of precipitation in 6 hours of it (in an hour, where it gives none for 6), not the whole day's.";
+const SUMS = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00. ${CHANCE_OM}`;
+const SUMS_OFF = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's. ${CHANCE_OM}`;
 
 function data<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
   return result.structuredContent as T;
@@ -1295,7 +1298,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data(pagoPago).place).toMatchObject({ timezone: "Pacific/Apia" });
       const doubt =
         "These coordinates' time zone, Pacific/Apia (UTC+13:00), is from an offline map that is coarse near the date line, and puts Pacific/Pago_Pago (UTC-11:00), a day apart, within about 55 km of them: the dates and times here may be a day off; ask by the place's name for its own zone.";
-      expect(data<{ note?: string }>(pagoPago).note).toBe(doubt);
+      expect(data<{ note?: string }>(pagoPago).note).toBe(`${doubt} ${CHANCE_MET}`);
       expect(text(pagoPago)).toContain(doubt);
       const diomede = await server.call("weather_current", { latitude: 65.7584, longitude: -168.9533 });
       expect(data<{ note?: string }>(diomede).note).toMatch(
@@ -1321,7 +1324,7 @@ describe(`at ${AFTERNOON}`, () => {
       );
       const named = await server.call("weather_forecast", { place: "Pago Pago", days: 2 });
       expect(data(named).place).toMatchObject({ timezone: "Pacific/Pago_Pago" });
-      expect(data(named)).not.toHaveProperty("note");
+      expect(data<{ note?: string }>(named).note).toBe(CHANCE_MET);
     });
 
     test("a point at sea, in a zone of POSIX's inverted sign (Etc/GMT+3 is UTC-3), reads its offset truly", async () => {
@@ -1423,7 +1426,7 @@ describe(`at ${AFTERNOON}`, () => {
       met.expiresIn = 2;
       const point = { latitude: 48.2082, longitude: 16.3738 };
       const first = await server.call("weather_forecast", { ...point, days: 2 });
-      expect(data(first)).not.toHaveProperty("note");
+      expect(data<{ note?: string }>(first).note).toBe(CHANCE_MET);
       setClock(clock.now() + 2_200);
       met.intercept = () => ({ status: 429, body: "" });
       try {
@@ -1432,7 +1435,9 @@ describe(`at ${AFTERNOON}`, () => {
         const forecast = await server.call("weather_forecast", { ...point, days: 2 });
         expect(forecast.isError, text(forecast)).toBeFalsy();
         expect(data(forecast).days).toEqual(data(first).days);
-        expect(data<{ note: string }>(forecast).note).toMatch(kept);
+        const note = data<{ note: string }>(forecast).note;
+        expect(note.startsWith(`${CHANCE_MET} `)).toBe(true);
+        expect(note.slice(CHANCE_MET.length + 1)).toMatch(kept);
         const now = await server.call("weather_current", point);
         expect(data<{ note: string }>(now).note).toMatch(kept);
         expect(text(now)).toContain("may be out of date");
@@ -1468,11 +1473,11 @@ describe(`at ${AFTERNOON}`, () => {
       const r = data<{ days: Day[]; note?: string }>(result);
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-06", partial: true });
       const ends = "MET Norway's forecast ends at 2026-12-06T01:00+01:00: 2026-12-06 covers only its hours up to then.";
-      expect(r.note).toBe(ends);
+      expect(r.note).toBe(`${ends} ${CHANCE_MET}`);
       expect(text(result)).toContain(ends);
       // A forecast that ends in a day not asked for says nothing of it.
       const week = await server.call("weather_forecast", { latitude: 50.0755, longitude: 14.4378, days: 7 });
-      expect(data(week)).not.toHaveProperty("note");
+      expect(data<{ note?: string }>(week).note).toBe(CHANCE_MET);
     });
 
     test("a day the forecast reaches only at its midnight is left out, not shown as a dry day of one temperature", async () => {
@@ -1486,7 +1491,7 @@ describe(`at ${AFTERNOON}`, () => {
       // The day before ends where the forecast does: it is whole.
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05" });
       expect(r.days.at(-1)).not.toHaveProperty("partial");
-      expect(r.note).toBe("MET Norway forecasts 9 of the 10 days asked for here, up to 2026-12-05.");
+      expect(r.note).toBe(`MET Norway forecasts 9 of the 10 days asked for here, up to 2026-12-05. ${CHANCE_MET}`);
       expect(text(result)).not.toMatch(/2026-12-06 \(part\)/);
     });
 
@@ -1500,7 +1505,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.place.timezone).toBe("America/Denver");
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05", precipitation_mm: 2.3, partial: true });
       expect(r.note).toBe(
-        "MET Norway's forecast ends at 2026-12-05T23:00-07:00: 2026-12-05 covers only its hours up to then.",
+        `MET Norway's forecast ends at 2026-12-05T23:00-07:00: 2026-12-05 covers only its hours up to then. ${CHANCE_MET}`,
       );
     });
 
@@ -1599,13 +1604,16 @@ describe(`at ${AFTERNOON}`, () => {
       met.weather = (t) => ({ ...defaultWeather(t), probability: 30 });
       met.periodChance = (hourly) => Math.round(100 * (1 - hourly.reduce((dry, p) => dry * (1 - p / 100), 1)));
       const result = await server.call("weather_forecast", { latitude: 64.18, longitude: -21.98, days: 5 });
-      const r = data<{ days: (Day & { precipitation_probability_percent?: number })[] }>(result);
+      const r = data<{ days: (Day & { precipitation_probability_percent?: number })[]; note?: string }>(result);
       expect(r.days.slice(1).map((d) => [d.date, d.precipitation_probability_percent])).toEqual([
         ["2026-11-28", 88],
         ["2026-11-29", 88],
         ["2026-11-30", 88],
         ["2026-12-01", 88],
       ]);
+      // Open-Meteo's day of the same hours would say 30%, its hours' highest: each answer says which it is.
+      expect(r.note).toBe(CHANCE_MET);
+      expect(text(result)).toContain(`\n${CHANCE_MET}\n`);
     });
 
     test("where the step between hourly and 6-hourly ones reaches past midnight, both its days have a chance", async () => {
@@ -2115,7 +2123,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(r.days.at(-1)?.partial).toBe(true);
       expect(r.note).toMatch(
         new RegExp(
-          `^MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}\\. MET Norway's forecast ends at ${r.days.at(-1)?.date}T\\d\\d:00\\+0[12]:00: ${r.days.at(-1)?.date} covers only its hours up to then\\.$`,
+          `^MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}\\. MET Norway's forecast ends at ${r.days.at(-1)?.date}T\\d\\d:00\\+0[12]:00: ${r.days.at(-1)?.date} covers only its hours up to then\\. ${CHANCE_MET.replace(/[.()]/g, "\\$&")}$`,
         ),
       );
       const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });

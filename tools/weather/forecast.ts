@@ -138,6 +138,12 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
               `${provider.name} sums a day's precipitation, and takes its probability, gusts and condition, ${forecast.offMidnight ? "over 24 hours that begin and end an hour before the day's" : "from 23:00 the day before to 23:00"}.`,
             ]
           : []),
+        // A day's chance, read as the whole day's, reads higher from MET Norway than from Open-Meteo: each is of its own span.
+        ...(days.some((d) => d.precipitation_probability_percent !== undefined)
+          ? [
+              `A day's probability is the highest of ${provider.name}'s chances of precipitation in ${provider.chanceIn}, not the whole day's.`,
+            ]
+          : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
