@@ -2128,6 +2128,11 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       );
       const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
       expect(eleven.isError).toBe(true);
+      // A traveller's date two weeks out: no forecast reaches it yet, which the refusal says.
+      const fortnight = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 14 });
+      expect(text(fortnight)).toBe(
+        "Invalid arguments for weather_forecast: days: MET Norway forecasts 10 days at most, today the first: no forecast reaches a later date yet; send 10 or fewer",
+      );
     });
 
     test("hourly lists the steps from the current hour to the end of the last day asked, at most three", async () => {
@@ -2233,7 +2238,9 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       }
       expect(days[0]?.condition).toBe("light rain showers");
       expect(openMeteo.requests.at(-1)?.query.has("hourly")).toBe(false);
-      expect((await om.call("weather_forecast", { place: "Tokyo", days: 17 })).isError).toBe(true);
+      expect(text(await om.call("weather_forecast", { place: "Tokyo", days: 17 }))).toBe(
+        "Invalid arguments for weather_forecast: days: Open-Meteo forecasts 16 days at most, today the first: no forecast reaches a later date yet; send 16 or fewer",
+      );
       if (localParts(now, "Asia/Tokyo").date > localParts(now, "UTC").date) {
         // With hours, the day after the last one asked is asked for within that date too.
         const hourly = await om.call("weather_forecast", { place: "Tokyo", days: 15, hourly: true });

@@ -62,7 +62,18 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       "Units are in the field names: °C, mm, %, m/s.",
     input: {
       ...location,
-      days: decimal(z.number().int().min(1).max(max)).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
+      days: decimal(
+        z
+          .number()
+          .int()
+          .min(1)
+          .max(
+            max,
+            `${provider.name} forecasts ${max} days at most, today the first: no forecast reaches a later date yet; send ${max} or fewer`,
+          ),
+      )
+        .default(3)
+        .describe(`Counting today, 1 to ${max}; default 3.`),
       hourly: truth(z.boolean())
         .default(false)
         .describe(`Also the steps (1 h${provider.id === "met" ? ", later 6 h" : ""}), ${HOURLY_DAYS} days at most.`),
