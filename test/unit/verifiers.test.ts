@@ -145,6 +145,22 @@ describe("Stripe", () => {
     expect(verdict).toEqual({ kind: "reject", reason: expect.stringContaining(reason) });
   });
 
+  test("a signature no copy's secret makes is a mismatch, whatever a relay's copy or its age: Stripe's SDK checks it first", () => {
+    const timestamp = Math.floor(NOW / 1000);
+    const sign = (key: string, t: number | string) =>
+      `t=${t},v1=${createHmac("sha256", key).update(`${t}.${payload}`).digest("hex")}`;
+    const reason = (signature: string) => verify(delivery({ "stripe-signature": signature }, payload, NOW));
+    // A relay's copy first, its t no number; Stripe's after it, signed with another secret than waiter's.
+    const stripes = sign("whsec_another_endpoint_secret", timestamp);
+    expect(reason(`${sign("relay", "abc")}, ${stripes}`)).toEqual({ kind: "reject", reason: "signature mismatch" });
+    expect(reason(sign("whsec_another_endpoint_secret", timestamp - 400))).toEqual({
+      kind: "reject",
+      reason: "signature mismatch",
+    });
+    // No copy with a t that is a number is no Stripe delivery's.
+    expect(reason(sign("relay", "abc"))).toEqual({ kind: "reject", reason: "missing or malformed timestamp" });
+  });
+
   test("takes a delivery stamped ahead of its clock, as Stripe's own library does: it checks the age only", () => {
     const timestamp = Math.floor(NOW / 1000) + 400;
     const signature = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });

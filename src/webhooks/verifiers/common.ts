@@ -64,6 +64,9 @@ export const TOLERANCE_SECONDS = 300;
 /** The refusal of a signed timestamp too far from waiter's clock, as its sender is told it. */
 export const STALE_TIMESTAMP = `timestamp outside the ${TOLERANCE_SECONDS} s tolerance`;
 
+/** The refusal of a signed timestamp that is no number of seconds. */
+export const MALFORMED_TIMESTAMP = "missing or malformed timestamp";
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -259,7 +262,7 @@ export function payloadType(body: Buffer): string | undefined {
  * reason per failed check: reasons are counted per source, so none may carry a number.
  */
 export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
-  if (!seconds || !/^\d{1,12}$/.test(seconds)) return "missing or malformed timestamp";
+  if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
   // In whole seconds, as the senders' own libraries count.
   const age = Math.floor(now / 1000) - Number(seconds);
   const skew = aheadToo ? Math.abs(age) : age;

@@ -2,6 +2,7 @@ import {
   type Delivery,
   header,
   jsonBody,
+  MALFORMED_TIMESTAMP,
   missingHeader,
   reject,
   signedWithAny,
@@ -46,8 +47,12 @@ export function stripe(secrets: readonly string[]) {
     );
     const fresh = signed.find(({ timestamp }) => !timestampProblem(timestamp, now, false));
     if (!fresh) {
-      const [first = copies[0]] = signed;
-      return reject(timestampProblem(first?.timestamp, now, false) ?? "signature mismatch");
+      const [first] = signed;
+      if (first) return reject(timestampProblem(first.timestamp, now, false) as string);
+      // None signed: the signature is what failed, as Stripe's SDK checks it before the age, and a
+      // relay's copy beside Stripe's has a t of its own; without a t that is a number, none is Stripe's.
+      const malformed = copies.every(({ timestamp }) => timestampProblem(timestamp, now) === MALFORMED_TIMESTAMP);
+      return reject(malformed ? MALFORMED_TIMESTAMP : "signature mismatch");
     }
     const event = jsonBody(body);
     if (typeof event?.id !== "string") return reject("body is not a Stripe event (no id)");
