@@ -2304,6 +2304,70 @@ test("a delivery from GitHub or WooCommerce whose delivery ID a proxy sent twice
   ]);
 });
 
+test("a refused Stripe, Shopify or Standard Webhooks delivery is logged with the id it claims, as its sender's dashboard lists it, in one line", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      PAY_SECRET: "whsec_the-stripe-webhook-secret",
+      STORE_SECRET: "shopify-webhook-secret-for-tests",
+      SW_SECRET: `whsec_${Buffer.alloc(32, 7).toString("base64")}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        pay: { scheme: "stripe", secretEnv: "PAY_SECRET" },
+        store: { scheme: "shopify", secretEnv: "STORE_SECRET" },
+        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const send = async (source: string, body: string, headers: Record<string, string | string[]>) => {
+    const response = await request(`${url}/webhooks/${source}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    });
+    await response.body.dump();
+    return response.statusCode;
+  };
+  const t = Math.floor(clock.now() / 1000);
+  const stripe = (body: string) => ({
+    "stripe-signature": `t=${t},v1=${createHmac("sha256", "whsec_another_endpoint").update(`${t}.${body}`).digest("hex")}`,
+  });
+  const event = '{\n  "id": "evt_1NG8Du2eZvKYlo2CUI79vXWy",\n  "object": "event",\n  "type": "invoice.paid"\n}';
+  expect(await send("pay", event, stripe(event))).toBe(401);
+  // A stranger's id that would write a line of its own, and colour the terminal, is one quoted line,
+  // cut short; refused for another reason, as a line a minute is said of each.
+  const hostile = `{"id":"evt_\u001b[31m\n2026-12-05 info webhook pay stored${"y".repeat(300)}"}`;
+  expect(await send("pay", hostile, { "stripe-signature": "garbage" })).toBe(401);
+  expect(
+    await send("store", "{}", {
+      "x-shopify-hmac-sha256": "bm90IHRoZSBzaWduYXR1cmU=",
+      "x-shopify-webhook-id": ["b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"],
+    }),
+  ).toBe(401);
+  expect(
+    await send("sw", "{}", {
+      "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+      "webhook-timestamp": String(t),
+      "webhook-signature": "v1,bm90IHRoZSBzaWduYXR1cmU=",
+    }),
+  ).toBe(401);
+  expect(lines.filter((line) => / webhook (pay|store|sw) rejected/.test(line))).toEqual([
+    expect.stringMatching(
+      /info .*webhook pay rejected from 127\.0\.0\.1: signature mismatch: .*; it claims to be event "evt_1NG8Du2eZvKYlo2CUI79vXWy"\n$/,
+    ),
+    expect.stringMatching(
+      /info .*webhook pay rejected from 127\.0\.0\.1: malformed Stripe-Signature header; it claims to be event "evt_\\u001b\[31m\\n2026-12-05 info webhook [^"\n]*…\(\d+ characters\)"\n$/,
+    ),
+    expect.stringMatching(
+      /info .*webhook store rejected from 127\.0\.0\.1: signature mismatch: .*; it claims to be delivery "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"\n$/,
+    ),
+    expect.stringMatching(
+      /info .*webhook sw rejected from 127\.0\.0\.1: signature mismatch: .*; it claims to be delivery "msg_p5jXN8AQM9LWM0D4loKWxJek"\n$/,
+    ),
+  ]);
+});
+
 test("a delivery from GitHub or WooCommerce refused for its encoding or its method is logged as lost, as every refusal of theirs is", async () => {
   const lines: string[] = [];
   const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

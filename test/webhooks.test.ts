@@ -976,7 +976,7 @@ describe("the listener", () => {
     );
     expect((await post("svc", body, { ...headers, "webhook-signature": other })).status).toBe(401);
     expect(session.stderr()).toContain(
-      "webhook svc rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, SVC_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's)\n",
+      `webhook svc rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, SVC_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; a Standard Webhooks sender shows it as the endpoint's signing secret (whsec_…), on the endpoint's page of its webhook settings (Clerk's, Resend's, Svix's); it claims to be delivery "${headers["webhook-id"]}"\n`,
     );
   });
 
@@ -990,7 +990,7 @@ describe("the listener", () => {
     const cause =
       "its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in SVC_WEBHOOK_SECRET";
     expect(session.stderr()).toContain(
-      `webhook svc rejected from 127.0.0.1: no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}\n`,
+      `webhook svc rejected from 127.0.0.1: no v1 signature, only v1a: if every delivery of this source is refused so, ${cause}; it claims to be delivery "${headers["webhook-id"]}"\n`,
     );
     const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
     expect(note).toContain(

@@ -20,7 +20,7 @@ import {
   isPastCap,
   type ListenerTimeouts,
 } from "./limits.js";
-import { notSentAgain, SMALL_DELIVERIES } from "./senders.js";
+import { claimedDelivery, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { publicPath, type WebhookSource, type WebhooksConfig, type webhookSettings } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
@@ -249,11 +249,12 @@ export function listenerApp(parts: ListenerParts): {
   const refuse = (req: Request, res: Response, refusal: Refusal) => {
     const { status, reason, error = reason, said = error, source } = refusal;
     if (source) count(source.name, `rejected:${reason}`);
-    // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = notSentAgain(req, source);
+    // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand;
+    // another's is found in its dashboard by the id it claims.
+    const which = notSentAgain(req, source) ?? claimedDelivery(req, source);
     const client = clientOf(req.socket);
     infoAMinute(
-      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${lost ? `; ${lost}` : ""}`,
+      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,
       `${source?.name ?? ""}\n${reason}\n${client}`,
     );
     answerUnread(req, res, status, error, limits);

@@ -39,6 +39,46 @@ export const NOT_SENT_AGAIN: Partial<
   },
 };
 
+/**
+ * The headers that carry the delivery ID a sender's own log lists, for the senders that send a
+ * delivery again, whose refusals `notSentAgain` does not name it: Shopify's webhook id, by its new
+ * name and its legacy one, and Standard Webhooks' message id (Svix's msg_…).
+ */
+const CLAIMED_IN: Partial<Record<WebhookSource["scheme"], string[]>> = {
+  shopify: ["shopify-webhook-id", "x-shopify-webhook-id"],
+  "standard-webhooks": ["webhook-id", "svix-id"],
+};
+
+/**
+ * The id a Stripe event's body opens with, as Stripe writes it, read from its first bytes: a
+ * refused body is anyone's, not parsed whole (one nested too deep takes seconds).
+ */
+const STRIPE_EVENT_ID = /^\s*\{\s*"id"\s*:\s*"([^"\\]+)"/;
+
+/**
+ * The delivery a refused request claims to be, unverified, by the id its sender's dashboard lists
+ * it under, where `notSentAgain` does not name it: Stripe's event id, in the body once read, else
+ * the header `CLAIMED_IN` names.
+ */
+export function claimedDelivery(
+  req: Pick<IncomingMessage, "headers"> & { body?: unknown },
+  source: WebhookSource | undefined,
+): string | undefined {
+  if (source?.scheme === "stripe") {
+    const id = Buffer.isBuffer(req.body) ? STRIPE_EVENT_ID.exec(req.body.toString("utf8", 0, 512))?.[1] : undefined;
+    return id === undefined ? undefined : `it claims to be event ${quote(id)}`;
+  }
+  const names = source && CLAIMED_IN[source.scheme];
+  const sent = names && copiesOf(req.headers, names);
+  return sent ? `it claims to be delivery ${shownCopies(sent.copies)}` : undefined;
+}
+
+/** A header's copies as a line shows them: its one value, or each where a proxy sent copies that differ. */
+function shownCopies(copies: string[]): string {
+  const id = alike(copies);
+  return id === undefined ? `${copies.map(quote).join(" or ")}, the header's copies differing` : quote(id);
+}
+
 /** The name of the sender of a scheme's deliveries that never sends one again (GitHub), for the store's last words. */
 export function neverResentBy(scheme: string): string | undefined {
   return NOT_SENT_AGAIN[scheme as WebhookSource["scheme"]]?.sender;
@@ -59,8 +99,6 @@ export function notSentAgain(
   if (!notAgain) return undefined;
   const sent = copiesOf(req.headers, [notAgain.idHeader]);
   if (!sent) return req.method === "POST" ? notAgain.what : undefined;
-  const id = alike(sent.copies);
   // Of copies a proxy sent that differ, one is the sender's.
-  const shown = id === undefined ? `${sent.copies.map(quote).join(" or ")}, the header's copies differing` : quote(id);
-  return `${notAgain.what} (delivery ID ${shown})`;
+  return `${notAgain.what} (delivery ID ${shownCopies(sent.copies)})`;
 }
