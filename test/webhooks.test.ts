@@ -662,6 +662,15 @@ describe("the listener", () => {
       "2025-10",
     );
     expect(twice).toEqual({ status: 200, body: { id: first.body.id, duplicate: true } });
+    // The second subscription's webhook id is kept nowhere: it is told it may be such a repeat, not
+    // only that it never arrived.
+    const repeat = "3c1b2a90-0000-4000-8000-000000000002";
+    const kept = "the id of a delivery refused, or of a repeat (another Shopify subscription's), is kept nowhere";
+    expect(text(await session.call("events_get", { id: repeat }))).toContain(kept);
+    await expect(session.client.readResource({ uri: `events://event/${repeat}` })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining(kept),
+    });
     // The same action's other topic, and a bulk edit's two products, are each an event.
     const created = await deliver("orders/create", order(), "3c1b2a90-0000-4000-8000-000000000003", "2025-07");
     expect(created.body).toMatchObject({ duplicate: false });

@@ -74,6 +74,21 @@ export async function droppedAmong(store: EventStore, ids: string[]): Promise<nu
 export const NOT_DROPPED =
   "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
 
+/** The form of a Shopify webhook id (a UUID). */
+const UUID = /^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/i;
+
+/**
+ * Why a sender's id may name no stored event though its delivery arrived: only the delivery an event
+ * was stored from is found by its id (a second Shopify subscription's delivery of a stored event is
+ * its repeat, with a webhook id of its own). Said after ids of that form alone, as an answer about
+ * any other stays short.
+ */
+export function idNotKept(ids: string[]): string {
+  return ids.some((id) => UUID.test(id))
+    ? "; the id of a delivery refused, or of a repeat (another Shopify subscription's), is kept nowhere"
+    : "";
+}
+
 /**
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as, and a
@@ -118,7 +133,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
   }
   if (others) {
     said.push(
-      `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}; retention drops old ones.`,
+      `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}; retention drops old ones${idNotKept(ids)}.`,
     );
   }
   return said.join(" ");

@@ -11,7 +11,7 @@ import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { percentDecoded } from "../settings.js";
 import { quote, withEscapes } from "../shown.js";
-import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
+import { copied, droppedAmong, idNotKept, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore, StoredEvent } from "./store.js";
 
@@ -77,7 +77,7 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (named && after && (await store.get(storedId(named)).catch(() => undefined))) {
     return `it is ${eventUri(storedId(named))} with ${quote(after)} after it, which an event's URI does not take`;
   }
-  if (!isEventId(id)) return "it never arrived here, or retention dropped it";
+  if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
   return dropped > 0
