@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
-import { startCnb } from "./fakes/cnb.js";
+import { cnbFixing, startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
 import { CZECH, type Fake, isWorkingDay, json, TARGET } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -1839,6 +1839,56 @@ describe("the latest fixing follows each source's publication time", () => {
     } finally {
       frankfurter.intercept = undefined;
       await session.close();
+    }
+  });
+
+  test("the latest fixing read while today's is late says which day's it is and that today's is not out yet", async () => {
+    // The sources answer with the working day's before until `late` is cleared.
+    const before = { ecb: "2026-03-27", cnb: "2026-10-23" };
+    frankfurter.intercept = (request) =>
+      request.path === "/v1/latest"
+        ? json(200, JSON.stringify({ amount: 1, base: "EUR", date: before.ecb, rates: ecbTable(before.ecb) }))
+        : undefined;
+    cnb.intercept = (request) =>
+      request.path === "/cnbapi/exrates/daily" && !request.query.has("date")
+        ? json(200, JSON.stringify({ rates: cnbFixing(before.cnb).map((row) => ({ ...row, validFor: before.cnb })) }))
+        : undefined;
+    // [moment, what it is, source, the note then]
+    const moments: [string, string, "ecb" | "cnb", string | undefined][] = [
+      ["2026-03-30T13:59:00Z", "15:59 in Frankfurt, the Monday after clocks went forward", "ecb", undefined],
+      [
+        "2026-03-30T14:01:00Z",
+        "16:01 summer time, 15:01 by winter time",
+        "ecb",
+        "The fixing of 2026-03-30 is due by now (the European Central Bank publishes around 16:00 Frankfurt time on working days) but is not out yet; these are the rates of 2026-03-27, the latest available.",
+      ],
+      ["2026-10-26T13:29:00Z", "14:29 in Prague, the Monday after clocks went back", "cnb", undefined],
+      [
+        "2026-10-26T13:31:00Z",
+        "14:31 winter time, 15:31 by summer time",
+        "cnb",
+        "The fixing of 2026-10-26 is due by now (the Czech National Bank publishes after 14:30 Prague time on working days) but is not out yet; these are the rates of 2026-10-23, the latest available.",
+      ],
+      ["2026-10-25T13:31:00Z", "the Sunday clocks went back, which has no fixing", "cnb", undefined],
+    ];
+    try {
+      for (const [moment, what, source, note] of moments) {
+        setClock(moment);
+        const session = await startCurrency();
+        try {
+          const latest = await session.call("currency_rates", { source, symbols: ["USD"] });
+          expect(latest.structuredContent, what).toMatchObject({ date: before[source] });
+          if (note) {
+            expect(latest.structuredContent, what).toMatchObject({ note });
+            expect(text(latest)).toContain(note);
+          } else expect(latest.structuredContent, what).not.toHaveProperty("note");
+        } finally {
+          await session.close();
+        }
+      }
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
     }
   });
 

@@ -236,11 +236,18 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
  * publishes, or the day has none (a weekend; one of the source's closing days), or the source gave
  * none for a working day that is over there, and the working day's before that stands for it
  * may be still to come too. A fixing kept when the source failed is not the latest available: the
- * one standing for the day, once its time has come, is said to be due, never still to come.
+ * one standing for the day, once its time has come, is said to be due, never still to come. The
+ * latest, asked for without a date, is older than the newest due only while that one is late.
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
-  if (requested === undefined || requested === fixing.date) return undefined;
   const { publication } = source;
+  if (requested === undefined) {
+    const newest = fixingDay(publication, undefined);
+    return fixing.date < newest && !fixing.stale
+      ? `The fixing of ${newest} is due by now (${publishing(source)}) but is not out yet; these are the rates of ${fixing.date}, the latest available.`
+      : undefined;
+  }
+  if (requested === fixing.date) return undefined;
   const standing = lastWorkingDay(publication, requested);
   // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
   const due =
