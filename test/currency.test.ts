@@ -1281,6 +1281,22 @@ describe("bad input is a clear tool error", () => {
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
       /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
     ],
+    // A currency the source stopped fixing for a while has rates on either side of the gap, not only later.
+    [
+      "currency_convert",
+      { amount: 5, from: "EUR", to: "ISK", date: "2012-06-01" },
+      /^No rate for currency "ISK" in the fixing of 2012-06-01 by the European Central Bank\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["ISK", "CNY"], start: "2004-01-05", end: "2004-01-09" },
+      /^The European Central Bank published no rate for CNY between 2004-01-05 and 2004-01-09\. CNY is fixed/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD", "ISK"], start: "2015-01-05", end: "2015-01-09" },
+      /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may;/,
+    ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],

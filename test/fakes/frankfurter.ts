@@ -98,11 +98,23 @@ const FIXED_UNTIL: Record<string, string> = {
   BGN: "2025-12-31",
 };
 
+/**
+ * Currencies of that table the ECB did not fix for a while, and the first and last day it did not:
+ * the Icelandic krona from after 2008-12-09 to 2018-02-01 (its eurofxref-hist.csv).
+ */
+const NOT_FIXED: Record<string, [string, string]> = {
+  ISK: ["2008-12-10", "2018-01-31"],
+};
+
 /** The EUR table of one working day: the currencies the ECB fixed on it. */
 export function ecbTable(date: string): Record<string, number> {
   const published = PUBLISHED[date] ?? {};
+  const paused = (code: string) => {
+    const [from, to] = NOT_FIXED[code] ?? [];
+    return from !== undefined && to !== undefined && from <= date && date <= to;
+  };
   const codes = Object.keys(FULL.rates).filter(
-    (code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date && date <= (FIXED_UNTIL[code] ?? date),
+    (code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date && date <= (FIXED_UNTIL[code] ?? date) && !paused(code),
   );
   return Object.fromEntries(
     codes.map((code, i) => [

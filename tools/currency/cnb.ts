@@ -73,6 +73,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     stopped: {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022",
     },
+    paused: {},
 
     async fixing(date, call) {
       return fixingOrKept(

@@ -41,6 +41,9 @@ const STOPPED = {
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place",
 };
 
+/** What the ECB stopped fixing for a while: the Icelandic krona after 2008-12-09, until 2018-02-01 (eurofxref-hist.csv). */
+const PAUSED: Record<string, [string, string]> = { ISK: ["2008-12-09", "2018-02-01"] };
+
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
 const table = z
   .object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) })
@@ -104,6 +107,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     publication: PUBLICATION,
     others: OTHERS,
     stopped: STOPPED,
+    paused: PAUSED,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

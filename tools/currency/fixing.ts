@@ -46,6 +46,8 @@ export interface RateSource {
   others: string;
   /** Currencies it fixed once and no longer does, each with when it stopped: earlier dates have their rates. */
   stopped: Record<string, string>;
+  /** Currencies it stopped fixing for a while, each with the last date before and the first after. */
+  paused: Record<string, [string, string]>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first, each whole. */
@@ -265,7 +267,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
+  source: Pick<RateSource, "id" | "name" | "others" | "stopped" | "paused">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   serves: Serving["serves"],
@@ -281,7 +283,10 @@ function noRateAdvice(
   // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
   const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
   // One it stopped fixing (RUB) has rates of the dates before.
-  const later = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
+  const fixedLater = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
+  // One it stopped fixing for a while (ISK at the ECB) has rates of dates before and after.
+  const paused = fixedLater.filter((code) => Object.hasOwn(source.paused, code));
+  const later = fixedLater.filter((code) => !paused.includes(code));
   const elsewhere = codes.filter((code) => !stopped.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
@@ -289,7 +294,7 @@ function noRateAdvice(
     (code) =>
       !stopped.includes(code) &&
       !replaced.includes(code) &&
-      !later.includes(code) &&
+      !fixedLater.includes(code) &&
       !elsewhere.includes(code) &&
       !metals.includes(code),
   );
@@ -299,6 +304,10 @@ function noRateAdvice(
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
+    ...paused.map((code) => {
+      const [last, again] = source.paused[code] as [string, string];
+      return `${code} was fixed by ${source.name} until ${last} and again from ${again} on: a date up to ${last}, or from ${again} on, has its rate, or source "${other.id}" may`;
+    }),
     ...(later.length > 0
       ? [
           `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other.id}" may`,
