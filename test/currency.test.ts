@@ -1281,6 +1281,12 @@ describe("bad input is a clear tool error", () => {
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
       /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
     ],
+    // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked for.
+    [
+      "currency_convert",
+      { amount: 5, from: "RUB", to: "EUR", date: "2003-06-02" },
+      /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; currency_list/,
+    ],
     // A currency the source stopped fixing for a while has rates on either side of the gap, not only later.
     [
       "currency_convert",
@@ -1350,7 +1356,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["VND", "RUB"], start: "2026-01-05", end: "2026-01-09" },
-      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was last fixed by the ECB on 2022-03-01: an earlier date has its rate; currency_list/,
+      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; currency_list/,
     ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [

@@ -71,7 +71,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     // It suspended the rouble in March 2022. Its fixings had HRK until 2022-12-30, BGN in 2023,
     // and have none in 2026, as the euro replaced them.
     stopped: {
-      RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022",
+      RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
     paused: {},
 

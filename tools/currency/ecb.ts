@@ -31,14 +31,14 @@ const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /**
- * What the ECB fixed once, besides the currencies the euro replaced: its last EUR/RUB rate is of
- * 2022-03-01, and ROL and TRL were fixed until the new leu and lira (the last fixings of each in its
- * eurofxref-hist.csv).
+ * What the ECB fixed once, besides the currencies the euro replaced, and so which dates have its
+ * rates: RUB from 2005-04-01 to 2022-03-01, and ROL and TRL until the new leu and lira (the first
+ * and last fixings of each in its eurofxref-hist.csv).
  */
 const STOPPED = {
-  RUB: "was last fixed by the ECB on 2022-03-01",
-  ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place",
-  TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place",
+  RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
+  ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
+  TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
 };
 
 /** What the ECB stopped fixing for a while: the Icelandic krona after 2008-12-09, until 2018-02-01 (eurofxref-hist.csv). */

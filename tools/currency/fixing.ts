@@ -44,7 +44,7 @@ export interface RateSource {
   publication: Publication;
   /** What of a currency its fixing lacks, when the code is a real one: where its rate is, if anywhere. */
   others: string;
-  /** Currencies it fixed once and no longer does, each with when it stopped: earlier dates have their rates. */
+  /** Currencies it fixed once and no longer does, each with when it did, and so which dates have their rates. */
   stopped: Record<string, string>;
   /** Currencies it stopped fixing for a while, each with the last date before and the first after. */
   paused: Record<string, [string, string]>;
@@ -302,7 +302,7 @@ function noRateAdvice(
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
-    ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
+    ...stopped.map((code) => `${code} ${source.stopped[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
     ...paused.map((code) => {
       const [last, again] = source.paused[code] as [string, string];
