@@ -1287,6 +1287,17 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RUB", to: "EUR", date: "2003-06-02" },
       /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; currency_list/,
     ],
+    // A currency the euro replaced that the ECB began to fix after its first day: its own rates lie between.
+    [
+      "currency_convert",
+      { amount: 100, from: "HRK", to: "EUR", date: "2003-06-02" },
+      /^No rate for currency "HRK" in the fixing of 2003-06-02 by the European Central Bank\. HRK was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate; HRK was replaced by the euro on 2023-01-01/,
+    ],
+    [
+      "currency_convert",
+      { amount: 100, from: "BGN", to: "EUR", date: "2000-03-01" },
+      /^No rate for currency "BGN" in the fixing of 2000-03-01 by the European Central Bank\. BGN was fixed by the ECB from 2000-07-19 until 2025-12-31: a date from the first to the last has its rate; BGN was replaced by the euro on 2026-01-01/,
+    ],
     // A currency the source stopped fixing for a while has rates on either side of the gap, not only later.
     [
       "currency_convert",

@@ -77,9 +77,11 @@ const NAMES: Record<string, string> = {
 
 /**
  * Currencies of today's table the ECB began to fix after its first day, and the first day it did
- * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008).
+ * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008; the lev's first in its
+ * eurofxref-hist.csv).
  */
 const FIXED_FROM: Record<string, string> = {
+  BGN: "2000-07-19",
   BRL: "2008-01-02",
   CNY: "2005-04-01",
   IDR: "2005-04-01",

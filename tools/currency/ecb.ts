@@ -31,11 +31,13 @@ const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /**
- * What the ECB fixed once, besides the currencies the euro replaced, and so which dates have its
- * rates: RUB from 2005-04-01 to 2022-03-01, and ROL and TRL until the new leu and lira (the first
- * and last fixings of each in its eurofxref-hist.csv).
+ * What the ECB fixed once, and so which dates have its rates: RUB from 2005-04-01 to 2022-03-01, ROL
+ * and TRL until the new leu and lira, and HRK and BGN, which it began to fix after its first day,
+ * until the euro replaced them (the first and last fixings of each in its eurofxref-hist.csv).
  */
 const STOPPED = {
+  HRK: "was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate",
+  BGN: "was fixed by the ECB from 2000-07-19 until 2025-12-31: a date from the first to the last has its rate",
   RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
   ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
