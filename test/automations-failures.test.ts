@@ -192,7 +192,7 @@ describe("when the shop fails", () => {
         .poll(() =>
           lines.filter((line) =>
             line.includes(
-              `of automation stripe-paid ${said.replace("\n", " ").replace("“pi_evt_dropped_waiting”", "…")}`,
+              `of automation stripe-paid ${said.replace("\n", " ").replace(`id ${O.pending1999}, transaction_id “pi_evt_dropped_waiting”`, "id …, transaction_id …")}`,
             ),
           ),
         )

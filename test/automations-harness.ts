@@ -6,7 +6,6 @@ import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, expect } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
-import { asLogged } from "../src/automations/notices.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
@@ -121,15 +120,23 @@ export function holdTelegram(): () => void {
 }
 
 /**
- * The team was told `said` once since `sent` deliveries, and the log said it in the event's one
- * line: its headline and details, which the notice has on lines of their own, one after the other.
+ * The team was told `said`, then what `steps` says of the steps with their arguments' values
+ * (paidNotTold), once since `sent` deliveries, and the log said it in the event's one line: its
+ * headline and details, which the notice has on lines of their own, one after the other, the
+ * steps' arguments by their names alone.
  */
-export async function toldAndLogged(sent: number, said: string, lines: string[], eventId: string) {
+export async function toldAndLogged(
+  sent: number,
+  said: string,
+  lines: string[],
+  eventId: string,
+  steps?: (values: boolean) => string,
+) {
   await expect
     .poll(() => telegram.delivered.slice(sent))
-    .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
+    .toEqual([expect.objectContaining({ text: `waiter: ${said}${steps?.(true) ?? ""}` })]);
   expect(lines.filter((line) => line.includes(`waiter's event ${eventId}`))).toEqual([
-    expect.stringContaining(`${asLogged(said)}\n`),
+    expect.stringContaining(`${said.replace("\n", " ")}${steps?.(false) ?? ""}\n`),
   ]);
 }
 
@@ -220,8 +227,11 @@ export async function paidWhileTelegramWaits(delivery?: string, automation: obje
 }
 
 /** What a run paidWhileTelegramWaits left had done, as its failure notice says it. */
-export function paidNotTold(delivery: string): string {
-  return `Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`;
+export function paidNotTold(delivery: string): (values: boolean) => string {
+  return (values) =>
+    values
+      ? `Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`
+      : "Step 1 (eshop_order_mark_paid, id …, transaction_id …) was done. Step 2 (notify_send, channel …, text …) was not done. No other step of it was run.";
 }
 
 /**

@@ -146,9 +146,10 @@ describe("a run a stopped server left", () => {
       // What the run did is said, not what the automation's steps now are.
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It is not gone on with: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send). ${paidNotTold(delivery)}`,
+        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It is not gone on with: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send). `,
         lines,
         event.id,
+        paidNotTold(delivery),
       );
     } finally {
       await second.close();
@@ -395,7 +396,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes("automation stripe-paid"))).toEqual([
         expect.stringMatching(
           new RegExp(
-            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(the automation is no longer configured, nor is the channel team it began with\\): waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” from stripe\\. The delivery is `,
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(the automation is no longer configured, nor is the channel team it began with\\): waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” from stripe\\. automations_runs with event_id "${event.id}" shows what its steps did\\.\n$`,
           ),
         ),
       ]);
@@ -476,7 +477,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes(`run ${run?.id}'s failure`))).toEqual([
         expect.stringMatching(
           new RegExp(
-            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again\\): waiter: automation stripe-paid failed on the delivery “evt_maybe_told_\\d+” from stripe\\. The delivery is `,
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again\\): waiter: automation stripe-paid failed on the delivery “evt_maybe_told_\\d+” from stripe\\. automations_runs with event_id "${event.id}" shows what its steps did\\.\n$`,
           ),
         ),
       ]);
@@ -532,9 +533,10 @@ describe("a run a stopped server left", () => {
       expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It stopped before it finished, and the automation is no longer configured. ${paidNotTold(delivery)}`,
+        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It stopped before it finished, and the automation is no longer configured. `,
         lines,
         event.id,
+        paidNotTold(delivery),
       );
       // An agent asking how the run went is told why the step it left waiting was not done, not
       // that it tries again.
@@ -609,7 +611,7 @@ describe("a run a stopped server left", () => {
           .toEqual([
             expect.stringMatching(
               new RegExp(
-                `warning.*run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe\\. The delivery is .* It stopped before it finished, and the automation is no longer configured, nor is the channel team it began with, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid, .*was done\\. Step 2 \\(notify_send, .*was not done\\. No other step of it was run\\.\n$`,
+                `warning.*run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe\\. The delivery is .* It stopped before it finished, and the automation is no longer configured, nor is the channel team it began with, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid, id …, transaction_id …\\) was done\\. Step 2 \\(notify_send, channel …, text …\\) was not done\\. No other step of it was run\\.\n$`,
               ),
             ),
           ]);

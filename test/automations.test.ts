@@ -1234,14 +1234,18 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const reason =
         'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin; if 999999 is its number, "#999999" finds it by that.';
       expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
-      const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid, id 999999, transaction_id “pi_evt_no_such_order”) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
-      await toldAndLogged(sent, said, lines, event.id);
+      const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). `;
+      await toldAndLogged(sent, said, lines, event.id, (values) =>
+        values
+          ? `Step 1 (eshop_order_mark_paid, id 999999, transaction_id “pi_evt_no_such_order”) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`
+          : `Step 1 (eshop_order_mark_paid, id …, transaction_id …) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
+      );
     } finally {
       await server.close();
     }
   });
 
-  test("a failed step's arguments, which may hold the customer's email, are told to the team, not put in the log", async () => {
+  test("a failed step's arguments, which may hold the customer's email or a number of theirs, are told to the team, not put in the log", async () => {
     const lines: string[] = [];
     const note = {
       ...PAID.do[0],
@@ -1261,7 +1265,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .toEqual([expect.stringContaining("note “Paid by jane.doe@example.com”) failed:")]);
       const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
       expect(logged).toEqual([
-        expect.stringContaining("Step 1 (eshop_order_mark_paid, id 999999, transaction_id …, note …) failed:"),
+        expect.stringContaining("Step 1 (eshop_order_mark_paid, id …, transaction_id …, note …) failed:"),
       ]);
       expect(lines.join("")).not.toContain("jane.doe@example.com");
     } finally {
@@ -1304,7 +1308,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: expect.stringContaining(`waiter: ${said}`) })]);
-      const logged = said.replace("\n", " ").replace(`“pi_evt_${sequence}”`, "…");
+      const logged = said
+        .replace("\n", " ")
+        .replace(`id null, transaction_id “pi_evt_${sequence}”`, "id …, transaction_id …");
       expect(lines.filter((line) => line.includes(logged))).toEqual([expect.stringContaining("warning")]);
     } finally {
       await server.close();

@@ -6,16 +6,6 @@ import { clock, utcMinute } from "../time.js";
 import type { Automation } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
-/**
- * A failure's notice as the log says it: its headline and its details, which the notice has on
- * lines of their own, on the log's one line. The steps' quoted arguments are left out: they may
- * hold the event's text (a customer's name, an email), for the person told and automations_runs,
- * not for everyone who reads the log. argumentsShown quotes them so no ” is left inside.
- */
-export function asLogged(notice: string): string {
-  return notice.replace("\n", " ").replace(/(, [a-z_][a-z0-9_]* )“[^”]*”/g, "$1…");
-}
-
 /** How long after its run failed a notice is told late: from then on, it says when the run failed. */
 const LATE_MS = 5 * 60_000;
 
@@ -202,8 +192,11 @@ export class FailureNotices {
           : run.onFailure
             ? `the automation is no longer configured, nor is the channel ${run.onFailure} it began with`
             : "the automation is no longer configured";
+      // Its headline alone: the details name the steps' arguments, which the log said without their
+      // values as the run failed (argumentsShown).
+      const [headline] = run.notice.text.split("\n");
       log.warning(
-        `automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${asLogged(run.notice.text)}`,
+        `automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${headline} automations_runs with event_id "${run.eventId}" shows what its steps did.`,
       );
       await runs.notice(run.id, { status: underWay ? "interrupted" : "not tried", said: why });
     }

@@ -5,7 +5,7 @@ import { clock } from "../time.js";
 import { doneLine } from "../toolset.js";
 import { type StepCalls, StepFailure } from "./calls.js";
 import type { Lease } from "./lease.js";
-import { asLogged, type FailureNotices } from "./notices.js";
+import type { FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
 import { CutAtStop, Postponed, type Tries, Waiting } from "./tries.js";
 import {
@@ -64,9 +64,10 @@ function stepsLeft(automation: Automation, failedAt: number, acked: boolean | un
  * (one waiting for its next try, or refused) or under way when waiter stopped, and the steps of
  * `automation` after it not run, and whether its event is `acked` (undefined once retention
  * removed it). Without `automation` (its steps were edited, or it is gone), what
- * the run would have gone on with is not known. A sentence each, each beginning with a space.
+ * the run would have gone on with is not known. A sentence each, each beginning with a space; the
+ * arguments' `values` left out for the log (argumentsShown).
  */
-function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): string {
+function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean, values = true): string {
   const said: string[] = [];
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
@@ -75,7 +76,7 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): 
       args?: Record<string, unknown>;
       waiting?: string;
     };
-    const which = `Step ${i + 1} (${tool}${argumentsShown(args)})`;
+    const which = `Step ${i + 1} (${tool}${argumentsShown(args, values)})`;
     if (step.status === "done" || step.status === "would") {
       said.push(` ${which} was ${step.status === "would" ? "checked" : "done"}.`);
       reached = i;
@@ -176,19 +177,21 @@ export function automationRuns(parts: RunParts) {
     reason: string,
     told = reason,
   ): Promise<void> {
-    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
+    const head = (values: boolean) =>
+      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args, values)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
     // or retention removed it.
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
     const steps = notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
-    const room = maxText - codePoints(`${REPORTED}${head}${steps}`);
+    const room = maxText - codePoints(`${REPORTED}${head(true)}${steps}`);
     await fail(
       automation,
       run,
       `step ${step + 1} (${tool}): ${reason}`,
-      `${head}${cutCodePoints(sentence(told), Math.max(room, 1))}${steps}`,
+      (values) =>
+        `${head(values)}${values ? cutCodePoints(sentence(told), Math.max(room, 1)) : sentence(told)}${steps}`,
     );
   }
 
@@ -197,19 +200,19 @@ export function automationRuns(parts: RunParts) {
    * onFailure channel: the notice is owed in the store from the same write, so a stop neither
    * loses it nor, once it may have reached the channel, repeats it. `line` is a headline (which
    * automation failed on which delivery), a line break, and the details: an email's subject shows
-   * only the headline.
+   * only the headline. The log says it on one line, the steps' arguments without their `values`.
    */
   async function fail(
     { name, onFailure }: Pick<Automation, "name" | "onFailure">,
     run: number,
     error: string,
-    line: string,
+    line: (values: boolean) => string,
   ): Promise<void> {
     const channel = onFailure?.notify;
-    const notice = channel && cutCodePoints(`${REPORTED}${line}`, maxText);
+    const notice = channel && cutCodePoints(`${REPORTED}${line(true)}`, maxText);
     const failedAt = clock.now();
     await store.runs.finish(run, "failed", failedAt, error, notice);
-    log.warning(asLogged(line));
+    log.warning(line(false).replace("\n", " "));
     if (channel && notice) notices.tell(name, channel, run, notice, failedAt);
   }
 
@@ -455,12 +458,19 @@ export function automationRuns(parts: RunParts) {
           ? { status: "not tried" as const, said: `the automation is no longer configured${gone}` }
           : undefined;
         await store.runs.finish(run.id, "failed", clock.now(), why, notTried);
-        log.warning(`${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
+        log.warning(
+          `${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run, undefined, undefined, false)}`,
+        );
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.
         const begun = automation && { ...automation, dryRun: run.dryRun };
-        const left = whatRunLeft(run, begun, event && event.ackedAt !== null);
-        await fail({ name: run.automation, onFailure }, run.id, why, `${headline}\n${said}.${left}`);
+        const acked = event && event.ackedAt !== null;
+        await fail(
+          { name: run.automation, onFailure },
+          run.id,
+          why,
+          (values) => `${headline}\n${said}.${whatRunLeft(run, begun, acked, values)}`,
+        );
       }
       return;
     }
@@ -491,12 +501,13 @@ export function automationRuns(parts: RunParts) {
     if (changed) {
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} failed on ${deliveryOf(event)}.\n${eventOf(event)} It is not gone on with: ${changed.why}.`;
       // The steps the automation has now are not those the run would have gone on with.
-      const left = whatRunLeft(
-        run,
-        changed.steps ? undefined : { ...automation, dryRun: run.dryRun },
-        event.ackedAt !== null,
+      const begun = changed.steps ? undefined : { ...automation, dryRun: run.dryRun };
+      await fail(
+        automation,
+        run.id,
+        changed.why,
+        (values) => `${line}${whatRunLeft(run, begun, event.ackedAt !== null, values)}`,
       );
-      await fail(automation, run.id, changed.why, `${line}${left}`);
       return;
     }
     // A step a stopped process left goes on where it was in its tries: its retry time counts from its

@@ -279,11 +279,15 @@ const MAX_ARGUMENT_SHOWN = 80;
 /**
  * A failed step's arguments, for the person who finishes by hand what the run left: which order,
  * which message. Text is quoted, as it may be the event's. They are those the run recorded, so
- * that a notice reads the same after a restart: defaults the tool's schema adds included.
+ * that a notice reads the same after a restart: defaults the tool's schema adds included. Without
+ * `values`, as the log says them: their names alone, as any value may be the event's (a customer's
+ * email, a phone sent as a number), for the person told and automations_runs, not for everyone who
+ * reads the log.
  */
-export function argumentsShown(args: Record<string, unknown> | undefined): string {
+export function argumentsShown(args: Record<string, unknown> | undefined, values = true): string {
   return Object.entries(args ?? {})
     .map(([name, value]) => {
+      if (!values) return `, ${name} …`;
       if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
       const text = typeof value === "string" ? value : JSON.stringify(value);
       return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
