@@ -1439,6 +1439,36 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a payload value a step could not take is kept with its run and told to the team, not put in the log", async () => {
+    const lines: string[] = [];
+    const phone = { path: "payload.data.object.shipping.phone" };
+    const paid = {
+      ...PAID,
+      do: [{ ...PAID.do[0], args: { ...PAID.do[0]?.args, note: phone } }],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([paid], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, String(O.pending1999), undefined, { shipping: { phone: 420777123456 } });
+      const [run] = await runsOf(event.id);
+      const gave =
+        "(the path payload.data.object.shipping.phone gave 420777123456 on this event's payload; to_string(payload.data.object.shipping.phone) takes it as text)";
+      expect(run?.error).toContain(gave);
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringContaining(gave)]);
+      expect(lines.filter((line) => line.includes(`waiter's event ${event.id}`))).toEqual([
+        expect.stringContaining(
+          "failed: invalid arguments for eshop_order_mark_paid: note: expected string, received number (the path payload.data.object.shipping.phone gave a number on this event's payload; to_string(payload.data.object.shipping.phone) takes it as text).",
+        ),
+      ]);
+      expect(lines.join("")).not.toContain("420777123456");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",
@@ -1481,8 +1511,12 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: expect.stringContaining(gave) })]);
+      // The log says what kind of value it was, not the payload's text.
       const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
-      expect(logged).toEqual([expect.stringContaining(gave)]);
+      expect(logged).toEqual([
+        expect.stringContaining("(the path payload.data.object.metadata.order_id gave text on this event's payload)"),
+      ]);
+      expect(lines.join("")).not.toContain("it is paid");
     } finally {
       await server.close();
     }

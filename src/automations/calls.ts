@@ -11,7 +11,7 @@ import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { numberIn, type View, whereMissing } from "./view.js";
+import { kindOf, numberIn, type View, whereMissing } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
 export interface CallParts {
@@ -97,13 +97,15 @@ const CHECK_BY_HAND = "Check whether it was made before doing it by hand.";
 /**
  * A step's failure told to its automation's onFailure in other words (`told`) than a model reads
  * in the run (automations_runs): the advice to read the current state before trying again, which
- * a model follows with a tool, is for the person what to check before doing it by hand.
+ * a model follows with a tool, is for the person what to check before doing it by hand. The log
+ * says it as `logged`: without the payload's values it names, for the person told and the run.
  */
 export class StepFailure extends ToolError {
   override name = "StepFailure";
   constructor(
     message: string,
     readonly told: string,
+    readonly logged = told,
   ) {
     super(message);
   }
@@ -168,7 +170,7 @@ export class StepCalls {
   /**
    * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
    * one a step's path or template filled (`from`), that and what it gave: the payload is what to
-   * look at.
+   * look at. That is a StepFailure whose log line says what kind of value it gave, not the value.
    */
   checked(name: string, args: Record<string, unknown>, from?: Step, view?: View): Record<string, unknown> {
     const tool = this.#served.get(name) as Tool;
@@ -193,17 +195,19 @@ export class StepCalls {
           : typeof value === "number" && takes(String(value))
             ? `; to_string(${given.path}) takes it as text`
             : "";
-      const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : "";
+      const missing = (values: boolean) =>
+        isPathArgument(given) && value === null && view ? whereMissing(given.path, view, values) : "";
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
         : isTemplate(given)
           ? `the template ${cut(JSON.stringify(given), 100)}`
           : undefined;
-      // The payload's text, told to people and the log: JSON leaves line separators, NEL and
-      // invisible characters as they are.
-      const gave = filledBy
-        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${conversion}${missing})`
-        : "";
+      // The payload's text, told to people: JSON leaves line separators, NEL and invisible
+      // characters as they are. The log says what kind of value it was.
+      const gave = (values: boolean) =>
+        filledBy
+          ? ` (${filledBy} gave ${values ? oneLine(JSON.stringify(value) ?? "nothing", 60) : kindOf(value)} on this event's payload${conversion}${missing(values)})`
+          : "";
       // A value of the wrong kind from a path is mended in the path, which `gave` names: not as the
       // tool's own message tells a model to send it, which the person told of the run cannot do. A
       // template's text for an argument that takes text of its own (an order's "#{{…}}") is told
@@ -215,7 +219,9 @@ export class StepCalls {
             ? "expected a whole number"
             : `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
           : issue?.message;
-      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${said}${gave}`);
+      const refused = `invalid arguments for ${name}: ${issue?.path.join(".")}: ${said}`;
+      if (!filledBy) throw new ToolError(refused);
+      throw new StepFailure(`${refused}${gave(true)}`, `${refused}${gave(true)}`, `${refused}${gave(false)}`);
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
     const refused = tool.refuses?.(parsed.data);

@@ -166,7 +166,8 @@ export function automationRuns(parts: RunParts) {
    * log, and tells the automation's onFailure channel, for a person who finishes by hand what the
    * run left: the sender's own delivery id, which they can look up with the sender, and the steps
    * not run. The reason is cut so that the message, at the most notify_send takes, keeps both;
-   * `told`, where given, is the reason in a person's words, for the message and the log.
+   * `told`, where given, is the reason in a person's words, for the message and the log, and
+   * `logged` the log's, without the payload's values (StepFailure).
    */
   async function failed(
     automation: Automation,
@@ -176,6 +177,7 @@ export function automationRuns(parts: RunParts) {
     { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
     told = reason,
+    logged = told,
   ): Promise<void> {
     const head = (values: boolean) =>
       `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args, values)}) failed: `;
@@ -191,7 +193,7 @@ export function automationRuns(parts: RunParts) {
       run,
       `step ${step + 1} (${tool}): ${reason}`,
       (values) =>
-        `${head(values)}${values ? cutCodePoints(sentence(told), Math.max(room, 1)) : sentence(told)}${steps}`,
+        `${head(values)}${values ? cutCodePoints(sentence(told), Math.max(room, 1)) : sentence(logged)}${steps}`,
     );
   }
 
@@ -285,7 +287,8 @@ export function automationRuns(parts: RunParts) {
         const message = withNothing(err instanceof Error ? err.message : String(err));
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
-        await failed(automation, event, run, i, { tool, args: filled }, message);
+        const logged = err instanceof StepFailure ? withNothing(err.logged) : message;
+        await failed(automation, event, run, i, { tool, args: filled }, message, message, logged);
         return;
       }
       // Recorded as filled in, with the defaults the tool adds: one it reads into another shape (a
@@ -349,7 +352,8 @@ export function automationRuns(parts: RunParts) {
         const message = withNothing(err instanceof Error ? err.message : String(err));
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
         const told = err instanceof StepFailure ? withNothing(err.told) : message;
-        await failed(automation, event, run, i, { tool, args }, message, told);
+        const logged = err instanceof StepFailure ? withNothing(err.logged) : message;
+        await failed(automation, event, run, i, { tool, args }, message, told, logged);
         return;
       }
       if (needsPerson) {

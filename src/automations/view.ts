@@ -124,14 +124,25 @@ export function whyNotTaken(
  * Where a path of dotted names (perhaps inside one function, to_number(…)) that found nothing
  * stops finding, and the name likely meant there: a misspelt name (payload.data.objet) reads
  * apart from a field this payload lacks. Where the whole path is there, what it holds when a
- * function read it as nothing (to_number of "#1042"); empty for other paths.
+ * function read it as nothing (to_number of "#1042"), or without `values`, as the log says it,
+ * what kind of value (kindOf); empty for other paths.
  */
-export function whereMissing(path: string, view: View): string {
+export function whereMissing(path: string, view: View, values = true): string {
   const [, inFunction, dotted] = /^([a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path) ?? [];
   if (!dotted) return "";
   const { stop, found } = whereNamesStop(dotted.split("."), view, false);
   if (stop) return `; ${stop}`;
-  return inFunction ? `; ${dotted} is ${oneLine(JSON.stringify(found) ?? "null", 60)}` : "";
+  if (!inFunction) return "";
+  return `; ${dotted} is ${values ? oneLine(JSON.stringify(found) ?? "null", 60) : kindOf(found)}`;
+}
+
+/** What kind of value a payload holds, said without it: text, a number, a list; true, false and null as they are. */
+export function kindOf(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (typeof value === "string") return "text";
+  if (typeof value === "number") return "a number";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" && value !== null ? "an object" : String(value);
 }
 
 /**
@@ -153,10 +164,7 @@ function whereNamesStop(names: string[], view: View, template: boolean): { stop?
       return {
         stop: `${at} ${/^\d+$/.test(key) ? `has ${here.length} item${here.length === 1 ? "" : "s"}, none at ${key}` : "is a list"}`,
       };
-    if (typeof here !== "object" || here === null)
-      return {
-        stop: `${at} is ${here === null ? "null" : typeof here === "string" ? "text" : typeof here === "number" ? "a number" : here}`,
-      };
+    if (typeof here !== "object" || here === null) return { stop: `${at} is ${kindOf(here)}` };
     if (!Object.hasOwn(here, key)) {
       // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.
       const meant = meantKey(
