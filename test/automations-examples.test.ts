@@ -212,12 +212,12 @@ test("every automation the docs show, and each GoPay variant, starts without a w
   }
 });
 
-test("the docs show four automations in JSON and two GoPay variants in prose", () => {
+test("the docs show their automations in four JSON examples and two GoPay variants in prose", () => {
   expect(readme.map((example) => example.automations.map((a) => a.name))).toEqual([["stripe-paid"]]);
   expect(automationsPage.map((example) => example.automations.map((a) => a.name))).toEqual([
     ["stripe-paid"],
     ["comgate-paid"],
-    ["stripe-refunds"],
+    ["stripe-refunds", "stripe-disputes"],
     ["low-stock", "big-order"],
   ]);
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
@@ -377,9 +377,15 @@ test("the GoPay variant of the Comgate payment marks its order paid, tells the t
   }
 });
 
-test("docs/automations.md's Stripe refunds tell the team of a live refund or dispute, even one that came before its payment, and leave them unacknowledged", async () => {
-  const [refunds] = named(automationsPage, "stripe-refunds").automations;
-  const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
+test("docs/automations.md's Stripe refunds tell the team of a live refund, naming its order, or dispute, even one that came before its payment, and leave them unacknowledged", async () => {
+  const [refunds, disputes] = named(automationsPage, "stripe-refunds").automations;
+  const lines: string[] = [];
+  const server = await serve(
+    [{ ...PAID, onFailure: { notify: "team" } }, refunds as object, disputes as object],
+    {},
+    lines,
+    "warning",
+  );
   try {
     const sent = telegram.delivered.length;
     const deliver = async (id: string, type: string, object: object, livemode = true) =>
@@ -392,11 +398,13 @@ test("docs/automations.md's Stripe refunds tell the team of a live refund or dis
       false,
     );
     // The refund first, its payment after it: the payment still marks the order paid.
+    // Stripe copies the payment's metadata, the order's number, to its charge.
     const refund = await deliver("evt_refund_first", "charge.refunded", {
       id: "ch_refunded",
       object: "charge",
       amount_refunded: 1999,
       payment_intent: "pi_refunded",
+      metadata: { order_id: String(O.pending1999) },
     });
     await pay(server, String(O.pending1999), "evt_refunded_payment", { id: "pi_refunded" });
     await deliver("evt_charge_ok", "charge.succeeded", { id: "ch_ok", object: "charge", payment_intent: "pi_ok" });
@@ -410,10 +418,12 @@ test("docs/automations.md's Stripe refunds tell the team of a live refund or dis
     await expect
       .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
       .toEqual([
-        "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
+        `Stripe “charge.refunded” of order “${O.pending1999}” (payment “pi_refunded”): check it in the shop.`,
         `Order “${O.pending1999}” is paid (“pi_refunded”).`,
         "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
       ]);
+    // Nothing was inserted as nothing: a dispute, which carries no order, is not told of one.
+    expect(lines).toEqual([]);
     expect(await acknowledged(refund)).toBe(false);
     expect(await acknowledged(tested)).toBe(false);
   } finally {
