@@ -3242,6 +3242,36 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a browser page reads the 404 of OAuth metadata a waiter serve without tokens has none of", async () => {
+    // No webhooks.allowedOrigins: what is under /.well-known/ is public.
+    const page = "https://inspector.example";
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      for (const path of ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"]) {
+        // The SDK's client sends MCP-Protocol-Version to the metadata: a browser asks first.
+        const preflight = await request(`${served.url}${path}`, {
+          method: "OPTIONS",
+          headers: {
+            origin: page,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "mcp-protocol-version",
+          },
+        });
+        expect(preflight.statusCode, path).toBe(204);
+        expect(preflight.headers["access-control-allow-origin"], path).toBe(page);
+        await preflight.body.dump();
+        const answer = await request(`${served.url}${path}`, {
+          headers: { origin: page, "mcp-protocol-version": "2025-06-18" },
+        });
+        expect(answer.statusCode, path).toBe(404);
+        expect(answer.headers["access-control-allow-origin"], path).toBe(page);
+        await answer.body.dump();
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("Bearer with no token after it, as a client sends it when the variable it takes the token from is unset, is told so", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

@@ -400,8 +400,13 @@ export function listenerApp(parts: ListenerParts): {
     : `${paths("")}${mode === "serve" ? "; a reverse proxy must pass paths unchanged" : ""}`;
   app.use((req, res) => {
     const error = `not found: ${quote(arrivedPath(req))}; ${whereServed}`;
-    if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error, limits);
-    else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${whereServed}` });
+    // Any page reads it, as it reads the metadata waiter serves there: an MCP client in a browser
+    // looks for OAuth metadata there, and is told "Failed to fetch" of a 404 it may not read.
+    if (req.path.startsWith("/.well-known/")) {
+      const answer = () => answerUnread(req, res, 404, error, limits);
+      if (routes) routes.pageAccess(req, res, answer);
+      else answer();
+    } else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${whereServed}` });
   });
 
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
