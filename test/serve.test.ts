@@ -26,6 +26,7 @@ import { mcpSessions } from "../src/transports/http.js";
 import type { OAuthTimeouts } from "../src/transports/oauth.js";
 import { ANSWER_LOST, ReplayBuffer } from "../src/transports/streams.js";
 import { VERSION } from "../src/version.js";
+import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
@@ -650,11 +651,12 @@ describe("waiter serve", () => {
 
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
 async function inProcess(
-  limits: { maxSessions: number; idleMs: number; oauthTimeouts?: OAuthTimeouts },
+  limits: { maxSessions: number; idleMs: number; oauthTimeouts?: OAuthTimeouts; timeouts?: Partial<ListenerTimeouts> },
   env: Record<string, string> = {},
 ) {
   const { app, config, log, stderr } = await startApp(env);
-  const sessions = mcpSessions(app, log, { ...sessionOptions(config), ...limits });
+  const { timeouts, ...sessionLimits } = limits;
+  const sessions = mcpSessions(app, log, { ...sessionOptions(config), ...sessionLimits });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
     mode: "serve",
@@ -662,6 +664,7 @@ async function inProcess(
     log,
     routes: sessions,
     named: config.named,
+    timeouts,
     drainMs: config.core.stopSeconds * 1000,
   });
   return {
@@ -694,6 +697,49 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
     await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
   } finally {
     socket.destroy();
+    await served.close();
+  }
+});
+
+test("a page whose origin is allowed reads Node's own 431 and 408 to its request to /mcp; a page not allowed reads neither", async () => {
+  const page = "https://app.example.com";
+  const served = await inProcess(
+    { maxSessions: 10, idleMs: 60_000, timeouts: { headersMs: 500, requestMs: 500, checkEveryMs: 50 } },
+    { WAITER_WEBHOOKS_ALLOWED_ORIGINS: page },
+  );
+  const { hostname, port } = new URL(served.url);
+  /** What a request written on a connection of its own is answered, once the connection closes. */
+  const answerTo = async (head: string) => {
+    const socket = openSocket(Number(port), hostname);
+    let received = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      received += chunk;
+    });
+    // Cut as it still writes, or reset: the answer read before is the point.
+    socket.on("error", () => {});
+    const closed = new Promise((done) => socket.once("close", done));
+    socket.write(`POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${head}`);
+    await closed;
+    return received;
+  };
+  const corsOf = (answer: string) => /^access-control-allow-origin: *(.*?)\r$/im.exec(answer)?.[1];
+  try {
+    for (const origin of [page, "https://elsewhere.example"]) {
+      // A token past Node's bound on a request's headers (16 KiB).
+      const large = await answerTo(
+        `Origin: ${origin}\r\nAuthorization: Bearer ${"x".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+      );
+      expect(large).toMatch(/^HTTP\/1\.1 431 /);
+      expect(corsOf(large), origin).toBe(origin === page ? page : undefined);
+    }
+    // A body that does not come whole within the request timeout. (A page not allowed is refused
+    // 403 before its body is read.)
+    const slow = await answerTo(
+      `Origin: ${page}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{`,
+    );
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /);
+    expect(corsOf(slow)).toBe(page);
+  } finally {
     await served.close();
   }
 });

@@ -1,4 +1,4 @@
-import { createServer, maxHeaderSize, type Server } from "node:http";
+import { createServer, type IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Stopped } from "../app-types.js";
@@ -459,12 +459,25 @@ export function listenerApp(parts: ListenerParts): {
 
 const HEADERS_TOO_LARGE = `its headers are larger than ${maxHeaderSize} bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size`;
 
-/** The method and path of the request a chunk of it begins, as the log says them, or "a request". */
-function requestLine(chunk: Buffer | undefined): string {
-  const line = /^([A-Z]{1,20}) (\S{1,2000}) HTTP\/1\.[01]\r?\n/.exec(chunk?.toString("latin1", 0, 2100) ?? "");
+/**
+ * Of the request a chunk of it begins, as far as the chunk holds them: the method and path as the
+ * log says them, or "a request"; the path; its Origin.
+ */
+function requestHead(chunk: Buffer | undefined): { said: string; path?: string; origin?: string } {
+  const text = chunk?.toString("latin1") ?? "";
+  const line = /^([A-Z]{1,20}) (\S{1,2000}) HTTP\/1\.[01]\r?\n/.exec(text.slice(0, 2100));
   // Without its query, as every line of the log shows a path: a query may carry a token.
-  return line ? `${line[1]} ${quote(line[2]?.split("?", 1)[0] ?? "")}` : "a request";
+  const path = line?.[2]?.split("?", 1)[0];
+  const origin = /\norigin:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(text)?.[1];
+  return { said: line && path !== undefined ? `${line[1]} ${quote(path)}` : "a request", path, origin };
 }
+
+/** The status Node answers a request it cannot read with, by its error's code: 400 for any other. */
+const UNREAD: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+};
 
 export interface RunningListener {
   server: Server;
@@ -530,16 +543,39 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    // Node answers headers past its bound with a bare 431 and closes the connection, before any
-    // route sees the request: a sender whose deliveries all end so is heard of here.
-    socket.on("error", (err: Error & { code?: string; rawPacket?: Buffer }) => {
-      if (err.code !== "HPE_HEADER_OVERFLOW") return;
+  });
+  // The answer under way on each connection, whose request Node may find it cannot read whole.
+  const answering = new WeakMap<Socket, ServerResponse>();
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    answering.set(req.socket, res);
+    res.once("close", () => answering.get(req.socket) === res && answering.delete(req.socket));
+  });
+  const pageAllowed = originCheck(webhooks);
+  // A request Node cannot read (headers past its bound, a body not whole within the request
+  // timeout) is answered as Node answers it, with the CORS its route gives a page: without it, a
+  // page calling /mcp reads "Failed to fetch", not the status.
+  server.on("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
+    const head = requestHead(err.rawPacket);
+    if (err.code === "HPE_HEADER_OVERFLOW") {
+      // Before any route sees the request: a sender whose deliveries all end so is heard of here.
       const client = clientOf(socket);
       refusedHeaders(
-        `webhook listener refused ${requestLine(err.rawPacket)} from ${client} with 431: ${HEADERS_TOO_LARGE}`,
+        `webhook listener refused ${head.said} from ${client} with 431: ${HEADERS_TOO_LARGE}`,
         `431\n${client}`,
       );
-    });
+    }
+    const answer = answering.get(socket);
+    if (err.code !== "ECONNRESET" && socket.writable && !answer?.headersSent) {
+      const { origin, path = "" } = head;
+      const page = answer
+        ? answer.getHeader("access-control-allow-origin")
+        : parts.routes && origin && served(path) === "/mcp" && pageAllowed(origin, socket.localPort ?? 0)
+          ? origin
+          : undefined;
+      const cors = page === undefined ? "" : `Access-Control-Allow-Origin: ${page}\r\nVary: Origin\r\n`;
+      socket.write(`HTTP/1.1 ${UNREAD[err.code ?? ""] ?? "400 Bad Request"}\r\n${cors}Connection: close\r\n\r\n`);
+    }
+    socket.destroy(err);
   });
   return new Promise((resolve, reject) => {
     server.listen(port, host);
