@@ -1102,6 +1102,30 @@ describe("sessions", () => {
     }
   });
 
+  test("a GET whose Accept takes the event stream by */* or text/*, or that sends none, opens the session's stream", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const { inSession } = await rawSession(served.url, "2025-06-18");
+      for (const accept of ["*/*", "text/*", "application/json, */*;q=0.8", undefined]) {
+        const opened = new AbortController();
+        const stream = await request(`${served.url}/mcp`, {
+          headers: { ...inSession, ...(accept ? { accept } : {}) },
+          signal: opened.signal,
+        });
+        expect(stream.statusCode, accept).toBe(200);
+        expect(stream.headers["content-type"], accept).toMatch(/^text\/event-stream/);
+        opened.abort();
+        await stream.body.dump().catch(() => {});
+      }
+      // One that takes no event stream is still refused.
+      const refused = await request(`${served.url}/mcp`, { headers: { ...inSession, accept: "application/json" } });
+      expect(refused.statusCode).toBe(406);
+      await refused.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client whose Accept names the event stream but not JSON (text/event-stream alone, or with */*) is answered as a stream", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

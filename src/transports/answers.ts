@@ -42,6 +42,25 @@ export function bearerRefusal(
   res.status(status).json(error ? { error, error_description: why } : { error_description: why });
 }
 
+/** The media ranges an Accept takes, in lower case: those it gives no weight (q=0) left out. */
+function rangesOf(accept: string): string[] {
+  return accept.split(",").flatMap((part) => {
+    const [range = "", ...params] = part.split(";").map((piece) => piece.trim().toLowerCase());
+    return params.some((param) => /^q=0(\.0*)?$/.test(param)) ? [] : [range];
+  });
+}
+
+/**
+ * Whether a GET's Accept takes the event stream: by name, by `text/*` or `*\/*`, or, sending none,
+ * any type. The SDK's transport refuses with 406 one that does not name it: a connector that sends
+ * `*\/*` heard no notification.
+ */
+export function takesEventStream(accept: string | undefined): boolean {
+  return (
+    accept === undefined || rangesOf(accept).some((range) => ["text/event-stream", "text/*", "*/*"].includes(range))
+  );
+}
+
 /**
  * How a POST is answered by what its Accept takes: `"stream"` where it names the event stream,
  * `"json"` where it takes JSON but names no event stream (connectors that send `application/json`
@@ -51,10 +70,7 @@ export function bearerRefusal(
  */
 function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
   if (accept === undefined) return "json";
-  const ranges = accept.split(",").flatMap((part) => {
-    const [range = "", ...params] = part.split(";").map((piece) => piece.trim().toLowerCase());
-    return params.some((param) => /^q=0(\.0*)?$/.test(param)) ? [] : [range];
-  });
+  const ranges = rangesOf(accept);
   if (ranges.includes("text/event-stream")) return "stream";
   return ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")
     ? "json"
@@ -104,7 +120,11 @@ export async function serveThrough(
   const jsonOnly = answered === "json";
   // The transport answers a POST as a stream where Accept names both types, and looks for them in
   // lower case: media types are case-insensitive (RFC 9110 §8.3.1).
-  const accept = answered ? "application/json, text/event-stream" : req.headers.accept?.toLowerCase();
+  const accept = answered
+    ? "application/json, text/event-stream"
+    : req.method === "GET" && takesEventStream(req.headers.accept)
+      ? "text/event-stream"
+      : req.headers.accept?.toLowerCase();
   const listener = getRequestListener(
     async (webRequest) => {
       let asked = webRequest;

@@ -3,6 +3,7 @@ import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/se
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { type JSONRPCMessage, type RequestId, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import type { Request, Response } from "express";
+import { takesEventStream } from "./answers.js";
 
 /**
  * Which stream carries each request's answer, as the SDK's transport keeps it: it says so to no
@@ -162,9 +163,9 @@ export function speaksVersion(req: Request): boolean {
 export const unspokenVersion = (req: Request) =>
   `Bad Request: Unsupported protocol version: ${req.headers["mcp-protocol-version"]} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`;
 
-/** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
+/** Whether the SDK's transport takes a GET as a stream to open: it takes event streams and names a version the SDK speaks. */
 export function opensStream(req: Request): boolean {
-  return (req.headers.accept ?? "").toLowerCase().includes("text/event-stream") && speaksVersion(req);
+  return takesEventStream(req.headers.accept) && speaksVersion(req);
 }
 
 /**
