@@ -358,8 +358,8 @@ export function refuseUnknownCursors(server: McpServer): void {
  * each otherwise:
  * - arguments that are not an object (an array, a string) are a tool error like other bad input;
  *   the SDK's request schema makes them a -32603 that carries zod's issues as JSON;
- * - null, or "" where the argument takes no empty text, for an optional argument is the argument
- *   left out; the SDK refuses them;
+ * - null, or "" or [] where the argument takes no empty text or list, for an optional argument is
+ *   the argument left out; the SDK refuses them;
  * - an unknown tool is a JSON-RPC error, as the MCP specification has it; McpServer answers a
  *   tool result;
  * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
@@ -521,19 +521,24 @@ function bug(tool: Tool, what: string, done: boolean): CallToolResult {
 }
 
 /**
- * The arguments without the nulls and empty strings that stand for an optional argument left out:
- * clients that call with OpenAI's strict function calling send null for every optional argument
- * they omit, a form (the MCP Inspector's) sends "" for a text field left empty, and a client that
- * sends every argument as text sends "null". Each stays where the argument is required (the error
- * then says so) or may itself be null, "" or "null".
+ * The arguments without the nulls, empty strings and empty lists that stand for an optional
+ * argument left out: clients that call with OpenAI's strict function calling send null for every
+ * optional argument they omit, a form (the MCP Inspector's) sends "" for a text field left empty
+ * and [] for a list whose items were all removed, and a client that sends every argument as text
+ * sends "null". Each stays where the argument is required (the error then says so) or may itself
+ * be null, "", "null" or [].
  */
 function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
   let kept = args;
   for (const name in args) {
     const value = args[name];
-    if ((value !== null && value !== "" && value !== "null") || !Object.hasOwn(tool.input, name)) continue;
+    const blank = value === null || value === "" || value === "null" || (Array.isArray(value) && value.length === 0);
+    if (!blank || !Object.hasOwn(tool.input, name)) continue;
     const schema = tool.input[name] as z.ZodType;
-    if (z.safeParse(schema, value).success || !z.safeParse(schema, undefined).success) continue;
+    const checked = z.safeParse(schema, value);
+    // [] where no list goes is a value of the wrong type, and told so.
+    const notList = Array.isArray(value) && checked.error?.issues.some((issue) => issue.code === "invalid_type");
+    if (checked.success || notList || !z.safeParse(schema, undefined).success) continue;
     if (kept === args) kept = { ...args };
     delete kept[name];
   }
