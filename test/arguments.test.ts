@@ -15,6 +15,7 @@ import { startUpstreams, type Upstreams } from "./upstreams.js";
 
 type JsonSchema = {
   type?: string;
+  enum?: unknown[];
   minimum?: number;
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
@@ -188,6 +189,27 @@ describe("each argument that is not text", () => {
           expect.soft(said(sent), `${tool.name} ${name}=${JSON.stringify(text)}`).toMatch(/\bsend\b/);
           tried++;
         }
+      }
+    }
+    expect(tried).toBeGreaterThan(10);
+  });
+
+  test("a required argument left out is said to be required, of the type tools/list publishes for it", async () => {
+    let tried = 0;
+    for (const tool of await tools()) {
+      for (const name of tool.schema.required ?? []) {
+        const schema = tool.schema.properties?.[name] ?? {};
+        const { [name]: _, ...others } = base()[tool.name] ?? {};
+        const expected = schema.enum
+          ? schema.enum.map((value) => JSON.stringify(value)).join("|")
+          : schema.type === "integer"
+            ? "number"
+            : schema.type;
+        const sent = await waiter.call(tool.name, others);
+        expect
+          .soft(said(sent), `${tool.name} without ${name}`)
+          .toContain(`${name}: required, not given (expected ${expected})`);
+        tried++;
       }
     }
     expect(tried).toBeGreaterThan(10);

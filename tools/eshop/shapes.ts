@@ -187,16 +187,20 @@ export const orderId = published(
     const id = positiveId.safeParse(value);
     if (id.success) return id.data;
     // Worded by the parse's own words (an automation's check says them as the settings do), but
-    // for text: told a number is expected, a model would stop sending an order's number.
+    // for text, or none: told a number is expected, a model would stop sending an order's number,
+    // and a form would read it as a number where tools/list publishes text.
+    const asText = (issue: { code: string; expected?: unknown }) =>
+      issue.code === "invalid_type" && issue.expected === "number";
     ctx.issues.push(
       ...id.error.issues.map(
         ({ message: _, ...issue }) =>
           ({
             ...issue,
             input: value,
-            ...(typeof value === "string" && issue.code === "invalid_type" && issue.expected === "number"
+            ...(typeof value === "string" && asText(issue)
               ? { message: `expected ${ORDER_REF}, got ${quote(value)}` }
               : {}),
+            ...(value === undefined && asText(issue) ? { expected: "string" } : {}),
           }) as z.core.$ZodRawIssue,
       ),
     );
