@@ -359,7 +359,7 @@ export function refuseUnknownCursors(server: McpServer): void {
  * - arguments that are not an object (an array, a string) are a tool error like other bad input;
  *   the SDK's request schema makes them a -32603 that carries zod's issues as JSON;
  * - null, or "" or [] where the argument takes no empty text or list, for an optional argument is
- *   the argument left out; the SDK refuses them;
+ *   the argument left out, and "" in a list no item; the SDK refuses them;
  * - an unknown tool is a JSON-RPC error, as the MCP specification has it; McpServer answers a
  *   tool result;
  * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
@@ -526,14 +526,20 @@ function bug(tool: Tool, what: string, done: boolean): CallToolResult {
  * optional argument they omit, a form (the MCP Inspector's) sends "" for a text field left empty
  * and [] for a list whose items were all removed, and a client that sends every argument as text
  * sends "null". Each stays where the argument is required (the error then says so) or may itself
- * be null, "", "null" or [].
+ * be null, "", "null" or []. A list's items left blank in such a form ("") are no items.
  */
 function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
   let kept = args;
   for (const name in args) {
-    const value = args[name];
+    if (!Object.hasOwn(tool.input, name)) continue;
+    let value = args[name];
+    if (Array.isArray(value) && value.includes("")) {
+      value = value.filter((item) => item !== "");
+      if (kept === args) kept = { ...args };
+      kept[name] = value;
+    }
     const blank = value === null || value === "" || value === "null" || (Array.isArray(value) && value.length === 0);
-    if (!blank || !Object.hasOwn(tool.input, name)) continue;
+    if (!blank) continue;
     const schema = tool.input[name] as z.ZodType;
     const checked = z.safeParse(schema, value);
     // [] where no list goes is a value of the wrong type, and told so.

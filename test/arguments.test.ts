@@ -215,16 +215,17 @@ describe("each argument that is not text", () => {
     expect(tried).toBeGreaterThan(10);
   });
 
-  test('left out as null, "", "null" or an empty list is taken as left out', async () => {
+  test('left out as null, "", "null" or a list empty or of blank items is taken as left out', async () => {
     for (const tool of await tools()) {
       const required = new Set(tool.schema.required ?? []);
       const args = base()[tool.name] ?? {};
       for (const [name, schema] of Object.entries(tool.schema.properties ?? {})) {
         if (required.has(name) || name in args) continue;
         const without = await waiter.call(tool.name, args);
-        // "null" is text a text argument may mean. A form's list whose items were all removed is [].
+        // "null" is text a text argument may mean. A form's list whose items were all removed is [],
+        // one with an item added and left blank [""].
         const absent =
-          schema.type === "string" ? [null, ""] : [null, "", "null", ...(schema.type === "array" ? [[]] : [])];
+          schema.type === "string" ? [null, ""] : [null, "", "null", ...(schema.type === "array" ? [[], [""]] : [])];
         for (const value of absent) {
           const sent = await waiter.call(tool.name, { ...args, [name]: value });
           expectAlike(sent, without, tool.readOnly, `${tool.name} ${name}=${JSON.stringify(value)}`);
