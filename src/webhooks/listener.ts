@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, maxHeaderSize, type Server, type ServerResponse } from "node:http";
+import { createServer, maxHeaderSize, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Stopped } from "../app-types.js";
@@ -544,12 +544,6 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-  // The answer under way on each connection, whose request Node may find it cannot read whole.
-  const answering = new WeakMap<Socket, ServerResponse>();
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    answering.set(req.socket, res);
-    res.once("close", () => answering.get(req.socket) === res && answering.delete(req.socket));
-  });
   const pageAllowed = originCheck(webhooks);
   // A request Node cannot read (headers past its bound, a body not whole within the request
   // timeout) is answered as Node answers it, with the CORS its route gives a page: without it, a
@@ -564,7 +558,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
         `431\n${client}`,
       );
     }
-    const answer = answering.get(socket);
+    // The answer under way on the connection, as Node's own answer looks for it: kept by Node on
+    // the socket, not tracked here for every request.
+    const answer = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     if (err.code !== "ECONNRESET" && socket.writable && !answer?.headersSent) {
       const { origin, path = "" } = head;
       const page = answer
