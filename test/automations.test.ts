@@ -1469,6 +1469,34 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an order's number a template filled with a customer's text is told to the team, the log saying only that it gave text", async () => {
+    const lines: string[] = [];
+    const paid = {
+      ...PAID,
+      when: { ...PAID.when, where: [] },
+      do: [{ tool: "eshop_order_mark_paid", args: { id: "#{{payload.data.object.shipping.name}}" } }],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([paid], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, String(O.pending1999), undefined, { shipping: { name: "Jana Novakova" } });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toContain('got "#Jana Novakova"');
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringContaining('got "#Jana Novakova"')]);
+      expect(lines.filter((line) => line.includes(`waiter's event ${event.id}`))).toEqual([
+        expect.stringContaining(
+          'id: expected the order\'s id (7084) or its number as the shop writes it ("#7084", "WC-0042"), got text (the template "#{{payload.data.object.shipping.name}}" gave text on this event\'s payload).',
+        ),
+      ]);
+      expect(lines.join("")).not.toContain("Novakova");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",

@@ -6,7 +6,7 @@ import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
 import { publishedAs } from "../settings.js";
-import { cut, oneLine } from "../shown.js";
+import { cut, oneLine, quote } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
@@ -219,9 +219,17 @@ export class StepCalls {
             ? "expected a whole number"
             : `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
           : issue?.message;
-      const refused = `invalid arguments for ${name}: ${issue?.path.join(".")}: ${said}`;
-      if (!filledBy) throw new ToolError(refused);
-      throw new StepFailure(`${refused}${gave(true)}`, `${refused}${gave(true)}`, `${refused}${gave(false)}`);
+      const refused = (values: boolean) =>
+        `invalid arguments for ${name}: ${issue?.path.join(".")}: ${
+          // An order's id quotes what it was given in its own words: the log says what kind it was.
+          values || typeof value !== "string" ? said : said?.replaceAll(quote(value), kindOf(value))
+        }`;
+      if (!filledBy) throw new ToolError(refused(true));
+      throw new StepFailure(
+        `${refused(true)}${gave(true)}`,
+        `${refused(true)}${gave(true)}`,
+        `${refused(false)}${gave(false)}`,
+      );
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
     const refused = tool.refuses?.(parsed.data);
