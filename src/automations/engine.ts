@@ -33,6 +33,8 @@ export interface AutomationParts {
   settings: CallParts["settings"] & { retention: string };
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
+  /** How often the lease is renewed, or tried by a waiter that waits for it, when not each third of leaseMs. */
+  renewEveryMs?: number;
   /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */
   drainMs: number;
   /**
@@ -239,7 +241,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const since = term;
     return () => running && lease.current && lease.term === since;
   };
-  const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
+  const leaseTimer = setInterval(() => void tryLease(), parts.renewEveryMs ?? leaseMs / 3);
   leaseTimer.unref();
 
   async function begin(): Promise<void> {

@@ -300,7 +300,8 @@ test("a notification of emoji is cut where notify_send counts its characters, by
 /**
  * Two waiters on one store: `first` holds the automations' lease, and its store goes away (a
  * PostgreSQL replica cut off from the database) whenever `away` is set, or it waits for `frozen`,
- * while the other's answers, which takes the lease over once it runs out (300 ms).
+ * while the other's answers, which takes the lease over once `lapse` has moved the clock past it:
+ * however late a loaded machine runs their timers, neither lease runs out before.
  */
 async function twoWaiters(told: string[] = [], tools = failingShopAndChannel(told), automations = [TOLD]) {
   const store = new SqliteEventStore(":memory:", RETENTION);
@@ -327,7 +328,7 @@ async function twoWaiters(told: string[] = [], tools = failingShopAndChannel(tol
   });
   const parts = {
     ...ENGINE,
-    leaseMs: 300,
+    renewEveryMs: 20,
     automations,
     tools,
     historyThrough: await store.latestSeq(),
@@ -338,29 +339,32 @@ async function twoWaiters(told: string[] = [], tools = failingShopAndChannel(tol
     log: new Log("info", (line) => firstLines.push(line)),
   });
   const other = await startAutomations({ ...parts, store, log: new Log("error", () => {}) });
+  const lapse = () => setClock(clock.now() + parts.leaseMs);
   const close = async () => {
     await first.close();
     await other.close();
     await store.close();
+    setClock();
   };
-  return { store, told, tools, lines: firstLines, state, other, close };
+  return { store, told, tools, lines: firstLines, state, other, lapse, close };
 }
 
 test("a failure a waiter told while its store was away, and another took the automations over meanwhile, is said as told when it finds so, and its stop warns of nothing left", async () => {
-  const { store, told, tools, lines, state, close } = await twoWaiters();
+  const { store, told, tools, lines, state, lapse, close } = await twoWaiters();
   // The store goes away as Telegram confirms the notice.
   const notify = tools[1] as (typeof tools)[1];
   const send = notify.run;
   notify.run = async (...args) => {
     const result = await send(...args);
     state.away = true;
+    lapse();
     return result;
   };
   try {
     await store.add(anEvent("1"));
     await expect.poll(() => told.length).toBe(1);
     // The other waiter finds the notice being told: that one says it may or may not have reached the team.
-    await expect.poll(async () => (await store.runs.untold()).length, { timeout: 3_000 }).toBe(0);
+    await expect.poll(async () => (await store.runs.untold()).length).toBe(0);
     state.away = false;
     await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
   } finally {
@@ -375,18 +379,19 @@ test("a failure a waiter told while its store was away, and another took the aut
 });
 
 test("what a step came to while its waiter's store was away, and another took the automations over meanwhile, is said when it finds so", async () => {
-  const { store, told, tools, lines, state, close } = await twoWaiters();
+  const { store, told, tools, lines, state, lapse, close } = await twoWaiters();
   // The store goes away as the shop answers that it has no such order.
   const shop = tools[0] as (typeof tools)[0];
   const run = shop.run;
   shop.run = async (...args) => {
     state.away = true;
+    lapse();
     return run(...args);
   };
   try {
     await store.add(anEvent("1"));
     // The other waiter takes the run up and tells the team the step may or may not have happened.
-    await expect.poll(() => told.length, { timeout: 3_000 }).toBe(1);
+    await expect.poll(() => told.length).toBe(1);
     state.away = false;
     await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
   } finally {
@@ -400,7 +405,7 @@ test("what a step came to while its waiter's store was away, and another took th
 });
 
 test("a failure's notice a waiter frozen past its lease sent as it froze is not said to have been cut short once it wakes: it was sent", async () => {
-  const { store, told, tools, lines, state, close } = await twoWaiters();
+  const { store, told, tools, lines, state, lapse, close } = await twoWaiters();
   // The waiter freezes as Telegram takes the notice, and wakes once the other has taken the automations over.
   const notify = tools[1] as (typeof tools)[1];
   const send = notify.run;
@@ -410,14 +415,15 @@ test("a failure's notice a waiter frozen past its lease sent as it froze is not 
     state.frozen = new Promise((resolve) => {
       wake = resolve;
     });
-    await expect.poll(async () => (await store.runs.untold()).length, { timeout: 3_000 }).toBe(0);
+    lapse();
+    await expect.poll(async () => (await store.runs.untold()).length).toBe(0);
     state.frozen = undefined;
     wake();
     return result;
   };
   try {
     await store.add(anEvent("1"));
-    await expect.poll(() => lines.join("\n"), { timeout: 5_000 }).toMatch(/another waiter took over their lease/);
+    await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
     await expect
       .poll(() => lines.join("\n"))
       .toMatch(/automation a, telling its failure: notify_send was done \(sent to team\) after another waiter took/);
@@ -446,14 +452,19 @@ test("a waiter frozen past its lease as the shop answers, whose lease another to
       { notify: "team", text: "Done" },
     ],
   });
-  const { store, lines, state, other, close } = await twoWaiters(told, [shop, notify as typeof shop], [paidThenTold]);
+  const { store, lines, state, other, lapse, close } = await twoWaiters(
+    told,
+    [shop, notify as typeof shop],
+    [paidThenTold],
+  );
   // The first waiter freezes as the shop takes its step; the other takes the run up, finishes it and stops.
   wake = async () => {
     let thaw = () => {};
     state.frozen = new Promise((resolve) => {
       thaw = resolve;
     });
-    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status, { timeout: 3_000 }).toBe("done");
+    lapse();
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
     await other.close();
     state.frozen = undefined;
     thaw();
@@ -461,7 +472,7 @@ test("a waiter frozen past its lease as the shop answers, whose lease another to
   try {
     await store.add(anEvent("1"));
     await expect
-      .poll(() => lines.join("\n"), { timeout: 5_000 })
+      .poll(() => lines.join("\n"))
       .toMatch(/shop_do was done \(done\) after another waiter took the automations over/);
     await expect
       .poll(() => lines.join("\n"))
