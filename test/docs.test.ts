@@ -15,7 +15,7 @@ import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
 import { channel, notify } from "../tools/notify/index.js";
-import { freePort } from "./fakes/http.js";
+import { onFreePort } from "./fakes/http.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -509,20 +509,28 @@ test.runIf(hasCurlAndOpenssl)(
       read("docs/webhooks.md"),
     )?.[1];
     expect(block, "docs/webhooks.md shows how to send a delivery by hand").toBeDefined();
-    const port = await freePort();
-    const script = (block ?? "").replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`);
-    const send = script.split("\n").find((line) => line.startsWith("curl "));
-    const run = spawnSync("bash", ["-c", `${script}echo\n${send}\necho\nkill $!\nwait $!`], {
-      cwd: root,
-      encoding: "utf8",
-      timeout: 30_000,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-by-hand-")),
-        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-      },
-    });
+    // curl's retries wait for the listener however slow its start on a loaded machine; a port
+    // another run took between its pick and the listener's start is left for another.
+    const sent = (port: number) => {
+      const script = (block ?? "")
+        .replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`)
+        .replace("--retry 10 ", "--retry 30 ");
+      const send = script.split("\n").find((line) => line.startsWith("curl "));
+      const run = spawnSync("bash", ["-c", `${script}echo\n${send}\necho\nkill $!\nwait $!`], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-by-hand-")),
+          WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+        },
+      });
+      if (run.stderr.includes("EADDRINUSE")) throw new Error(run.stderr);
+      return run;
+    };
+    const run = await onFreePort(async (port) => sent(port));
     const [first, again] = run.stdout.split("\n");
     expect({ first, status: run.status, stderr: run.stderr }).toMatchObject({
       first: expect.stringMatching(/^\{"id":"[0-9A-Z]{26}","duplicate":false\}$/),
