@@ -17,8 +17,8 @@ import {
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
-import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { Agent, request } from "undici";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
@@ -66,12 +66,19 @@ let base: string;
 const children: ChildProcess[] = [];
 const sessions: Session[] = [];
 
-beforeAll(async () => {
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(join(tmpdir(), "waiter-hooks-"));
+});
+
+// A port of its own for each test: one the file bound again after it had let it go could be
+// another run's meanwhile, picked as free between two tests.
+beforeEach(async () => {
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
   env = {
     ...SECRETS,
-    WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-hooks-")),
+    WAITER_DATA_DIR: dataDir,
     WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
     WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
     WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
@@ -80,10 +87,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
-  // The next test's listener takes the same port: no connection kept alive may carry over to it.
-  await getGlobalDispatcher().destroy();
-  setGlobalDispatcher(new Agent());
-  // Gone, not just told to go: the next test binds the same port.
+  // Gone, not just told to go: the next test opens the same store.
   for (const child of children.splice(0)) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     const gone = new Promise((resolve) => child.once("exit", resolve));
