@@ -1893,7 +1893,7 @@ describe("embedded in the stdio server", () => {
     const bound = /listening for webhooks on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())?.[1];
     // Logged after the line listen() waits for, maybe in a chunk of its own.
     await expect.poll(() => stderr()).toContain(`source gh (github): ${bound}/webhooks/gh`);
-    const assistant = await mcp(zero);
+    const assistant = await inProcess(zero, { listener: false });
     const listed = (await assistant.call("webhooks_sources", { source: "gh" })).structuredContent as {
       sources: { url: string }[];
       note?: string;
