@@ -1844,7 +1844,7 @@ describe("embedded in the stdio server", () => {
     sessions.push(unbound);
     expect(unbound.stderr()).toContain("warning [waiter] cannot listen on [2001:db8::1]:8790: EADDRNOTAVAIL");
     const free = await freePort();
-    const leaving = await mcp({ WAITER_WEBHOOKS_LISTEN: `[::1]:${free}` });
+    const leaving = await inProcess({ WAITER_WEBHOOKS_LISTEN: `[::1]:${free}` }, { listener: false });
     expect(await portNote(leaving)).toMatch(new RegExp(`^Nothing listens on \\[::1\\]:${free}: `));
   });
 
