@@ -875,7 +875,7 @@ describe("orders", () => {
 
   test("the text has what structuredContent has: refunds, payment, billing contact, fees, coupons, taxes", async () => {
     const refunded = text(await server.call("eshop_order_get", { id: 7012 }));
-    expect(refunded).toMatch(/^Refund \d+\.\d\d EUR: "Damaged in transit"$/m);
+    expect(refunded).toMatch(/^Refund \d+\.\d\d EUR, .*: "Damaged in transit"$/m);
     expect(refunded).toMatch(/^Payment: Credit \/ Debit Card, transaction \S+$/m);
     expect(refunded).toMatch(/^Bill to: Via Torino 40, 20123, Milano, IT, phone \+39 02 1234 5678$/m);
 
@@ -951,12 +951,28 @@ describe("orders", () => {
     const order = text(await server.call("eshop_order_get", { id: O.partlyRefunded }));
     expect(order).toMatch(line);
     // The refund reads as what was returned, as the summary says it; structuredContent keeps WooCommerce's sign.
-    expect(order).toMatch(/^Refund 6\.99 EUR: "One pack arrived crushed"$/m);
+    expect(order).toMatch(/^Refund 6\.99 EUR, .*: "One pack arrived crushed"$/m);
     expect(data(await server.call("eshop_order_get", { id: O.partlyRefunded }))).toMatchObject({
       refunded: "6.99",
       refunds: [expect.objectContaining({ total: "-6.99" })],
     });
     expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toHaveProperty("refunded");
+  });
+
+  test("a refund says whether the gateway sent the money back or the shop only recorded it", async () => {
+    // Refunded through the card's gateway in the admin.
+    const sent = await server.call("eshop_order_get", { id: O.refunded });
+    expect(text(sent)).toMatch(/^Refund 23\.40 EUR, sent back through the payment gateway$/m);
+    // "Refund manually" in the admin: recorded, the money returned another way or not at all.
+    const recorded = await server.call("eshop_order_get", { id: O.partlyRefunded });
+    expect(text(recorded)).toMatch(
+      /^Refund 6\.99 EUR, recorded only: no payment gateway sent it back \(returned another way, or not yet\): "One pack arrived crushed"$/m,
+    );
+    // The refund a status set to refunded records is the shop's alone too.
+    await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
+    expect(text(await server.call("eshop_order_get", { id: O.partlyRefunded }))).toMatch(
+      /^Refund 19\.87 EUR, recorded only: .*: "Order fully refunded\."$/m,
+    );
   });
 
   test("a rate's tax is its tax on the items and on shipping, so the rates add up to the order's tax", async () => {

@@ -48,6 +48,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   stores them. Each line item and shipping line carries its tax; a tax line (`tax_lines`) has the
  *   rate's tax on the items (`tax_total`) and on shipping (`shipping_tax_total`) apart, and the
  *   order's `total_tax` is both.
+ * - Order refunds: GET `/orders/{id}/refunds` (newest first, without their line items; an unknown
+ *   order has none), each with `refunded_payment`: true for the gateway's, false for those only
+ *   recorded (by hand, or by a status set to refunded).
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
  *   `customer_note`, `added_by_user`: the note is the key's user's, by display name, else the
  *   system's; 201 + Location). The system's notes read with the author WC_Order::add_order_note()
@@ -336,8 +339,11 @@ export interface WooOrder {
   shipping_lines: { id: number; method_title: string; method_id: string; instance_id: string; total: number }[];
   /** The tax rate the order was taxed at, with its tax line's item id; null for none. */
   tax: (TaxRate & { itemId: number }) | null;
-  /** `total` in cents, positive. */
-  refunds: { id: number; reason: string; total: number }[];
+  /**
+   * `total` in cents, positive; `refunded_payment` when the payment gateway sent the money back (a
+   * refund "via" the gateway in the admin, or `api_refund`), false when the shop only recorded it.
+   */
+  refunds: { id: number; reason: string; total: number; date: Date; refunded_payment: boolean }[];
   meta_data: WooMeta[];
   /** Newest last. */
   notes: WooNote[];
@@ -949,12 +955,25 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
       }
       if (status === "refunded") {
         const total = orderTotal(order);
-        order.refunds.push({ id: id + 1, reason: id === 7012 ? "Damaged in transit" : "", total });
+        // Refunded through the card's gateway from the order's admin page.
+        order.refunds.push({
+          id: id + 1,
+          reason: id === 7012 ? "Damaged in transit" : "",
+          total,
+          date: at(5 * DAY),
+          refunded_payment: true,
+        });
         note(order, at(5 * DAY), "Order status changed from Completed to Refunded.");
         order.dateModified = at(5 * DAY);
       } else if (id === 7039) {
-        // A partial refund from the order's admin page: the status stays.
-        order.refunds.push({ id: id + 1, reason: "One pack arrived crushed", total: 699 });
+        // A partial refund from the order's admin page ("Refund manually"): the status stays.
+        order.refunds.push({
+          id: id + 1,
+          reason: "One pack arrived crushed",
+          total: 699,
+          date: at(6 * DAY),
+          refunded_payment: false,
+        });
         order.dateModified = at(6 * DAY);
       } else {
         order.dateModified = order.dateCompleted ?? (order.datePaid as Date);
@@ -1563,6 +1582,30 @@ function renderCustomer(customer: WooCustomer, ctx: Ctx) {
   };
 }
 
+/** As WC_REST_Order_Refunds_V2_Controller::prepare_object_for_response() writes one, without line items. */
+function renderRefund(orderId: number, refund: WooOrder["refunds"][number], ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  return {
+    id: refund.id,
+    date_created: localWall(refund.date, ctx.shop.timeZone),
+    date_created_gmt: gmtWall(refund.date),
+    amount: money(refund.total),
+    reason: refund.reason,
+    refunded_by: ADMIN.id,
+    refunded_payment: refund.refunded_payment,
+    meta_data: [],
+    line_items: [],
+    shipping_lines: [],
+    tax_lines: [],
+    fee_lines: [],
+    _links: {
+      self: link(`${api}/orders/${orderId}/refunds/${refund.id}`),
+      collection: link(`${api}/orders/${orderId}/refunds`),
+      up: link(`${api}/orders/${orderId}`),
+    },
+  };
+}
+
 function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   return {
@@ -1806,7 +1849,13 @@ function recordFullRefund(ctx: Ctx, order: WooOrder) {
   const left = orderTotal(order) - order.refunds.reduce((sum, refund) => sum + refund.total, 0);
   if (left <= 0) return;
   const ids = [...ctx.shop.orders.values()].flatMap((o) => [o.id, ...o.refunds.map((refund) => refund.id)]);
-  order.refunds.push({ id: Math.max(...ids) + 1, reason: "Order fully refunded.", total: left });
+  order.refunds.push({
+    id: Math.max(...ids) + 1,
+    reason: "Order fully refunded.",
+    total: left,
+    date: ctx.now,
+    refunded_payment: false,
+  });
   addNote(
     ctx,
     order,
@@ -2033,6 +2082,23 @@ const ROUTES: Route[] = [
             body: renderNote(order.id, note, ctx),
             headers: { Location: `${ctx.origin}/wp-json/wc/v3/orders/${order.id}/notes/${note.id}` },
           };
+        },
+      },
+    },
+  },
+  {
+    // WC_REST_Order_Refunds_Controller: an order's refunds, newest first.
+    pattern: /^\/wc\/v3\/orders\/(?<order_id>\d+)\/refunds$/i,
+    endpoints: {
+      GET: {
+        args: {},
+        permission: keyed(cannot.list),
+        handle: (ctx) => {
+          // WooCommerce queries the refunds by their parent: an unknown order has none.
+          const order = ctx.shop.orders.get(ctx.ids.order_id as number);
+          if (!order) return { status: 200, body: [] };
+          const refunds = [...order.refunds].sort((a, b) => b.date.getTime() - a.date.getTime() || b.id - a.id);
+          return { status: 200, body: refunds.map((r) => renderRefund(order.id, r, ctx)) };
         },
       },
     },

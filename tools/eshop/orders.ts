@@ -56,6 +56,11 @@ const paidFrom = new WeakMap<object, string>();
  * structuredContent leaves out the paid date the shop may give them, and has no field for it.
  */
 const dueOnDelivery = new WeakMap<object, Set<number>>();
+/**
+ * Of an order read whole, whether each refund, by id, went back through the payment gateway, for
+ * the text only: structuredContent has no field for it.
+ */
+const refundsSent = new WeakMap<object, Map<number, boolean>>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
@@ -447,7 +452,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.listNotes(id, call),
       ]);
       const shopZone = await shop.timeZone(call);
+      // A refund may have been only recorded: the order does not say whether money went back.
+      const sent = order.refunds.length ? await shop.refundsSent(id, call) : undefined;
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
+      if (sent) refundsSent.set(result, sent);
       if (due) dueOnDelivery.set(result, new Set([id]));
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
@@ -486,9 +494,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
           `tax ${o.total_tax}${each(o.taxes.map((t) => `${oneLine(t.label)} ${t.total}`))}, total ${o.total} ${o.currency}`,
       );
       // WooCommerce writes a refund's total negative ("-6.99"); the text says what was returned, as
-      // the summary's "refunded 6.99" does.
-      for (const r of o.refunds)
-        lines.push(`Refund ${difference("0", r.total)} ${o.currency}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`);
+      // the summary's "refunded 6.99" does, and whether a gateway returned it: one only recorded is
+      // money the customer has not had back through the payment.
+      for (const r of o.refunds) {
+        const sent = refundsSent.get(o)?.get(r.id);
+        const how =
+          sent === undefined
+            ? ""
+            : sent
+              ? ", sent back through the payment gateway"
+              : ", recorded only: no payment gateway sent it back (returned another way, or not yet)";
+        lines.push(
+          `Refund ${difference("0", r.total)} ${o.currency}${how}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`,
+        );
+      }
       const payment = [o.payment_method, o.transaction_id && `transaction ${o.transaction_id}`].filter(Boolean);
       if (payment.length) lines.push(`Payment: ${oneLine(payment.join(", "))}`);
       // The billing name and email are on the first line.

@@ -55,6 +55,11 @@ export interface ShopProvider {
   /** The order's notes, newest first. */
   listNotes(id: number, call: Call): Promise<Note[]>;
   /**
+   * Whether each of the order's refunds, by id, was sent back by the payment gateway (true) or only
+   * recorded by the shop (a refund made by hand, or the one a status set to refunded records).
+   */
+  refundsSent(id: number, call: Call): Promise<Map<number, boolean>>;
+  /**
    * The currency its products are priced in (ISO 4217: "CZK"; an order names its own), or
    * undefined when the shop will not say.
    */

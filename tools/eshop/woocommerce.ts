@@ -754,6 +754,14 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
     },
 
+    async refundsSent(id, call) {
+      // The order lists its refunds without refunded_payment: the refunds endpoint has it, 10 a page
+      // unless asked for more.
+      const refunds = z.array(z.object({ id: z.number(), refunded_payment: z.boolean() }));
+      const body = await api.json(refunds, `/orders/${id}/refunds`, { query: { per_page: 100 }, ttl: 0 }, call);
+      return new Map(body.map((r) => [r.id, r.refunded_payment]));
+    },
+
     async shopStatuses(call) {
       // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
       // and which the orders endpoint's status takes: listed here with each one's name and orders.
