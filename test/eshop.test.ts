@@ -959,6 +959,14 @@ describe("orders", () => {
     expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toHaveProperty("refunded");
   });
 
+  test("an item refunded in part says how many of it were refunded", async () => {
+    // One pack of product 113 came back crushed and was refunded; the order still lists it as bought.
+    const order = await server.call("eshop_order_get", { id: O.partlyRefunded });
+    expect(text(order)).toMatch(/^- 1 × .*\(product 113.*\): 6\.99 EUR, 1 refunded$/m);
+    // The item nothing was refunded of says nothing of refunds.
+    expect(text(order)).toMatch(/^- 3 × .*\(product 107.*\): \d+\.\d\d EUR$/m);
+  });
+
   test("a refund says whether the gateway sent the money back or the shop only recorded it", async () => {
     // Refunded through the card's gateway in the admin.
     const sent = await server.call("eshop_order_get", { id: O.refunded });

@@ -48,7 +48,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   stores them. Each line item and shipping line carries its tax; a tax line (`tax_lines`) has the
  *   rate's tax on the items (`tax_total`) and on shipping (`shipping_tax_total`) apart, and the
  *   order's `total_tax` is both.
- * - Order refunds: GET `/orders/{id}/refunds` (newest first, without their line items; an unknown
+ * - Order refunds: GET `/orders/{id}/refunds` (newest first, with the line items they refund; an unknown
  *   order has none), each with `refunded_payment`: true for the gateway's, false for those only
  *   recorded (by hand, or by a status set to refunded).
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
@@ -343,7 +343,15 @@ export interface WooOrder {
    * `total` in cents, positive; `refunded_payment` when the payment gateway sent the money back (a
    * refund "via" the gateway in the admin, or `api_refund`), false when the shop only recorded it.
    */
-  refunds: { id: number; reason: string; total: number; date: Date; refunded_payment: boolean }[];
+  refunds: {
+    id: number;
+    reason: string;
+    total: number;
+    date: Date;
+    refunded_payment: boolean;
+    /** The order's line items it refunds, by their id, with the units refunded (positive). */
+    items?: { itemId: number; quantity: number }[];
+  }[];
   meta_data: WooMeta[];
   /** Newest last. */
   notes: WooNote[];
@@ -973,6 +981,9 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
           total: 699,
           date: at(6 * DAY),
           refunded_payment: false,
+          items: order.line_items
+            .filter((item) => item.product_id === 113)
+            .map((item) => ({ itemId: item.id, quantity: 1 })),
         });
         order.dateModified = at(6 * DAY);
       } else {
@@ -1582,9 +1593,49 @@ function renderCustomer(customer: WooCustomer, ctx: Ctx) {
   };
 }
 
-/** As WC_REST_Order_Refunds_V2_Controller::prepare_object_for_response() writes one, without line items. */
-function renderRefund(orderId: number, refund: WooOrder["refunds"][number], ctx: Ctx) {
+/**
+ * As WC_REST_Order_Refunds_V2_Controller::prepare_object_for_response() writes one: its line items
+ * with negative quantities and amounts, each naming the order's item it refunds in its
+ * `_refunded_item_id` meta, as wc_create_refund() saves it. No tax, shipping or fee lines.
+ */
+function renderRefund(order: WooOrder, refund: WooOrder["refunds"][number], ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
+  const orderId = order.id;
+  const lines = (refund.items ?? []).flatMap(({ itemId, quantity }, i) => {
+    const item = order.line_items.find((line) => line.id === itemId);
+    if (!item) return [];
+    const amount = -Math.round((item.subtotal * quantity) / item.quantity);
+    const product = ctx.shop.products.get(item.variation_id || item.product_id);
+    const metaId = refund.id * 100 + i;
+    return [
+      {
+        id: refund.id * 100 + i,
+        name: item.name,
+        product_id: item.product_id,
+        variation_id: item.variation_id ?? 0,
+        quantity: -quantity,
+        tax_class: "",
+        subtotal: money(amount),
+        subtotal_tax: "0.00",
+        total: money(amount),
+        total_tax: "0.00",
+        taxes: [],
+        meta_data: [
+          {
+            id: metaId,
+            key: "_refunded_item_id",
+            value: String(item.id),
+            display_key: "_refunded_item_id",
+            display_value: String(item.id),
+          },
+        ],
+        sku: product ? product.sku : null,
+        price: amount / 100 / quantity,
+        image: { id: "", src: "" },
+        parent_name: null,
+      },
+    ];
+  });
   return {
     id: refund.id,
     date_created: localWall(refund.date, ctx.shop.timeZone),
@@ -1594,7 +1645,7 @@ function renderRefund(orderId: number, refund: WooOrder["refunds"][number], ctx:
     refunded_by: ADMIN.id,
     refunded_payment: refund.refunded_payment,
     meta_data: [],
-    line_items: [],
+    line_items: lines,
     shipping_lines: [],
     tax_lines: [],
     fee_lines: [],
@@ -2098,7 +2149,7 @@ const ROUTES: Route[] = [
           const order = ctx.shop.orders.get(ctx.ids.order_id as number);
           if (!order) return { status: 200, body: [] };
           const refunds = [...order.refunds].sort((a, b) => b.date.getTime() - a.date.getTime() || b.id - a.id);
-          return { status: 200, body: refunds.map((r) => renderRefund(order.id, r, ctx)) };
+          return { status: 200, body: refunds.map((r) => renderRefund(order, r, ctx)) };
         },
       },
     },

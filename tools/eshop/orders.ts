@@ -57,10 +57,10 @@ const paidFrom = new WeakMap<object, string>();
  */
 const dueOnDelivery = new WeakMap<object, Set<number>>();
 /**
- * Of an order read whole, whether each refund, by id, went back through the payment gateway, for
- * the text only: structuredContent has no field for it.
+ * Of an order read whole, whether each refund, by id, went back through the payment gateway, and the
+ * units refunded of each item, by id, for the text only: structuredContent has no field for them.
  */
-const refundsSent = new WeakMap<object, Map<number, boolean>>();
+const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map<number, number> }>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
@@ -452,10 +452,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.listNotes(id, call),
       ]);
       const shopZone = await shop.timeZone(call);
-      // A refund may have been only recorded: the order does not say whether money went back.
-      const sent = order.refunds.length ? await shop.refundsSent(id, call) : undefined;
+      // The order says neither whether money went back (a refund may be only recorded) nor which
+      // items were refunded.
+      const refunds = order.refunds.length ? await shop.refundDetails(id, call) : undefined;
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
-      if (sent) refundsSent.set(result, sent);
+      if (refunds) refundsRead.set(result, refunds);
       if (due) dueOnDelivery.set(result, new Set([id]));
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
@@ -464,6 +465,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(o) {
       // When it was completed (shipped, for most shops), which a summary does not carry.
       const shopZone = zoneOf.get(o);
+      const refunds = refundsRead.get(o);
       const completed = o.completed ? `, completed ${shopTime(o.completed, shopZone)}` : "";
       const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id))}${completed}`];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
@@ -479,7 +481,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ].filter(Boolean);
         // Before discounts: the totals line takes the discount off once, so the lines add up to the total.
         lines.push(
-          `- ${item.quantity} × ${oneLine(item.name)}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.subtotal} ${o.currency}`,
+          `- ${item.quantity} × ${oneLine(item.name)}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.subtotal} ${o.currency}${refunds?.units.get(item.id) ? `, ${refunds.units.get(item.id)} refunded` : ""}`,
         );
       }
       const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
@@ -497,7 +499,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // the summary's "refunded 6.99" does, and whether a gateway returned it: one only recorded is
       // money the customer has not had back through the payment.
       for (const r of o.refunds) {
-        const sent = refundsSent.get(o)?.get(r.id);
+        const sent = refunds?.sent.get(r.id);
         const how =
           sent === undefined
             ? ""

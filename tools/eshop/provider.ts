@@ -55,10 +55,11 @@ export interface ShopProvider {
   /** The order's notes, newest first. */
   listNotes(id: number, call: Call): Promise<Note[]>;
   /**
-   * Whether each of the order's refunds, by id, was sent back by the payment gateway (true) or only
-   * recorded by the shop (a refund made by hand, or the one a status set to refunded records).
+   * What the order says of its refunds only apart: whether each, by id, was sent back by the payment
+   * gateway (true) or only recorded by the shop (a refund made by hand, or the one a status set to
+   * refunded records), and the units refunded of each line item, by its id.
    */
-  refundsSent(id: number, call: Call): Promise<Map<number, boolean>>;
+  refundDetails(id: number, call: Call): Promise<{ sent: Map<number, boolean>; units: Map<number, number> }>;
   /**
    * The currency its products are priced in (ISO 4217: "CZK"; an order names its own), or
    * undefined when the shop will not say.

@@ -116,6 +116,22 @@ const orderSchema = z.object({
 });
 type WooOrder = z.output<typeof orderSchema>;
 
+/** An order's refunds, as /orders/{id}/refunds lists them. */
+const refundSchema = z.array(
+  z.object({
+    id: z.number(),
+    refunded_payment: z.boolean(),
+    line_items: z
+      .array(
+        z.object({
+          quantity: z.number(),
+          meta_data: z.array(z.object({ key: z.string(), value: z.unknown() })).optional(),
+        }),
+      )
+      .optional(),
+  }),
+);
+
 const productSchema = z.object({
   id: z.number(),
   name: z.string(),
@@ -754,12 +770,17 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
     },
 
-    async refundsSent(id, call) {
-      // The order lists its refunds without refunded_payment: the refunds endpoint has it, 10 a page
-      // unless asked for more.
-      const refunds = z.array(z.object({ id: z.number(), refunded_payment: z.boolean() }));
-      const body = await api.json(refunds, `/orders/${id}/refunds`, { query: { per_page: 100 }, ttl: 0 }, call);
-      return new Map(body.map((r) => [r.id, r.refunded_payment]));
+    async refundDetails(id, call) {
+      // The order lists its refunds without refunded_payment and its items without what was
+      // refunded of them: the refunds endpoint has both, 10 a page unless asked for more. A refund's
+      // item names the order's item in its _refunded_item_id, with a negative quantity.
+      const body = await api.json(refundSchema, `/orders/${id}/refunds`, { query: { per_page: 100 }, ttl: 0 }, call);
+      const units = new Map<number, number>();
+      for (const item of body.flatMap((r) => r.line_items ?? [])) {
+        const of = Number(item.meta_data?.find((meta) => meta.key === "_refunded_item_id")?.value);
+        if (Number.isSafeInteger(of)) units.set(of, (units.get(of) ?? 0) - item.quantity);
+      }
+      return { sent: new Map(body.map((r) => [r.id, r.refunded_payment])), units };
     },
 
     async shopStatuses(call) {
