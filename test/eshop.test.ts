@@ -2041,6 +2041,26 @@ describe("status and notes", () => {
     expect(text(again)).not.toMatch(/email/);
   });
 
+  test("an order paid offline, refunded or cancelled, is told to return the money as it was paid, not through a gateway", async () => {
+    // Cash collected on delivery (7021), a bank transfer received (7015): no gateway took either.
+    const cash = await server.call("eshop_order_update_status", { id: 7021, status: "refunded" });
+    expect(withoutEmail(cash)).toMatch(
+      /\nNo money was sent back and no stock put back: the shop only recorded the refund\. It was paid by Cash on delivery, which no payment gateway took: return the money to the customer yourself\./,
+    );
+    expect(text(cash)).not.toMatch(/through the payment gateway/);
+    const transfer = await server.call("eshop_order_update_status", { id: 7015, status: "cancelled" });
+    expect(withoutEmail(transfer)).toMatch(
+      /cancelling sent no money back\. It was paid by Direct bank transfer, which no payment gateway took: return the money to the customer yourself\./,
+    );
+    const pending = await server.call("eshop_order_update_status", { id: 7045, status: "pending" });
+    expect(withoutEmail(pending)).toMatch(
+      /Unless that payment was reversed, return it to the customer yourself \(it was paid by Cash on delivery, which no payment gateway took\), or the customer may pay twice\./,
+    );
+    // A card payment is still returned through its gateway.
+    const card = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(withoutEmail(card)).toMatch(/Return the payment through the payment gateway that took it\./);
+  });
+
   test("a partly refunded order set to refunded, cancelled or pending says what was refunded before, so only what is left is returned", async () => {
     const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
     expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });

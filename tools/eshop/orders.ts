@@ -63,6 +63,11 @@ const dueOnDelivery = new WeakMap<object, Set<number>>();
 const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map<number, number> }>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
+/**
+ * The payment method of a status change's order paid offline (a bank transfer, cash on delivery),
+ * which no gateway can return, for the text only.
+ */
+const paidOfflineBy = new WeakMap<object, string>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
@@ -760,6 +765,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const { id } = await orderOf(ref, call);
       let shopZone: ShopZone | undefined;
       let due = { before: false, now: false };
+      let offlineBy: string | undefined;
       const changedTo = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         shopZone = await shop.timeZone(call);
@@ -782,6 +788,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ...(changed && from.refunded ? { refunded_before: from.refunded } : {}),
         };
         due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
+        offlineBy = from.paid_offline ? from.payment_method : undefined;
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
         if (!changed) {
@@ -798,6 +805,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (shopZone) zoneOf.set(changedTo, shopZone);
       if (due.now) dueOnDelivery.set(changedTo, new Set([id]));
       if (due.before) dueBefore.add(changedTo);
+      if (offlineBy) paidOfflineBy.set(changedTo, offlineBy);
       return changedTo;
     },
     render(r, _args, session) {
@@ -810,10 +818,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The paid date it kept, not the one this change gave it.
       const pluginPaid = !r.paid_now && paidInPluginStatus(r.previous_status, r.order.paid);
       const wasPaid = !dueBefore.has(r) && (shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid);
+      // Paid by a bank transfer, a cheque or in cash: no gateway took the money, so none returns it.
+      const offline = paidOfflineBy.get(r);
+      const byHand = offline
+        ? `It was paid by ${oneLine(offline)}, which no payment gateway took: return the money to the customer yourself.`
+        : undefined;
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
-        : "Refund the payment through the payment gateway that took it.";
+        : (byHand ?? "Refund the payment through the payment gateway that took it.");
       const shopZone = zoneOf.get(r);
       const recorded = [
         r.order.paid && shopTime(r.order.paid, shopZone),
@@ -847,7 +860,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? `\nIts total is ${r.order.total} ${r.order.currency}: there is no money to return.`
             : wasPaid
               ? toReturn(
-                  `\nNo money was sent back and no stock put back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(shopTime(r.order.paid as string, shopZone))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
+                  `\nNo money was sent back and no stock put back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(shopTime(r.order.paid as string, shopZone))}. ${refundIt}` : (byHand ?? "Return the payment through the payment gateway that took it.")}`,
                 ) + (refundedWhole ? "" : restock)
               : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid && !nothingPaid
@@ -858,7 +871,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
               // date and would take a new payment, while the old one is still taken unless reversed.
               awaitsPayment(r.order) && wasPaid
               ? toReturn(
-                  `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`,
+                  `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : `Unless that payment was reversed, ${offline ? `return it to the customer yourself (it was paid by ${oneLine(offline)}, which no payment gateway took)` : "refund it through the payment gateway that took it"}, or the customer may pay twice.`}`,
                 )
               : dueOnDelivery.get(r)?.has(r.order.id)
                 ? `\nIt is to be paid on delivery: ${shop.name} records it paid when it is completed.`
