@@ -666,7 +666,7 @@ test("a delivery signed with another secret than the source's is logged with the
   expect(answer.body).toEqual({ error: "signature mismatch" });
   expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
     expect.stringMatching(
-      /info .*webhook erp rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
+      /info .*webhook erp rejected from 127.0.0.1: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it; it claims to be delivery "d-other"\n$/,
     ),
   ]);
 });
@@ -2108,7 +2108,9 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
     ),
     expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: Content-Encoding "gzip" refused: /),
     expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: a PUT; erp's webhooks are POSTed\n$/),
-    expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: the delivery id holds control characters\n$/),
+    expect.stringMatching(
+      /info .*webhook erp rejected from 127.0.0.1: the delivery id holds control characters; it claims to be delivery "d\\tx"\n$/,
+    ),
   ]);
   await expect
     .poll(async () => (await store.counters()).erp)
@@ -2369,6 +2371,34 @@ test("a refused Stripe, Shopify or Standard Webhooks delivery is logged with the
     expect.stringMatching(
       /info .*webhook sw rejected from 127\.0\.0\.1: signature mismatch: .*; it claims to be delivery "msg_p5jXN8AQM9LWM0D4loKWxJek"\n$/,
     ),
+  ]);
+});
+
+test("a refused delivery of a source with an idHeader is logged with the id that header claims, as the other senders' are", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        erp: ERP_SOURCE,
+        trial: { scheme: "none", allowUnsigned: true, idHeader: "X-Request-Id" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const send = async (source: string, headers: Record<string, string>) => {
+    const response = await request(`${url}/webhooks/${source}`, { method: "PUT", body: "{}", headers });
+    await response.body.dump();
+    return response.statusCode;
+  };
+  const { "x-signature": _, ...unsigned } = erpHeaders("{}", "inv-2026-0042");
+  const response = await request(`${url}/webhooks/erp`, { method: "POST", body: "{}", headers: unsigned });
+  await response.body.dump();
+  expect(response.statusCode).toBe(401);
+  expect(await send("trial", { "x-request-id": "req-7" })).toBe(405);
+  expect(lines.filter((line) => / webhook (erp|trial) rejected/.test(line))).toEqual([
+    expect.stringMatching(/webhook erp rejected from 127\.0\.0\.1: .*; it claims to be delivery "inv-2026-0042"\n$/),
+    expect.stringMatching(/webhook trial rejected from 127\.0\.0\.1: .*; it claims to be delivery "req-7"\n$/),
   ]);
 });
 

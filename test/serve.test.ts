@@ -1606,7 +1606,7 @@ describe("sessions", () => {
       });
       expect(large.statusCode).toBe(413);
       await large.body.dump();
-      expect(stderr).toContain(`raise webhooks.maxBodyBytes in ${file}\n`);
+      expect(stderr).toContain(`raise webhooks.maxBodyBytes in ${file}; it claims to be delivery "d-large"\n`);
 
       for (const _ of [1, 2]) {
         const socket = openSocket(Number(port), hostname);

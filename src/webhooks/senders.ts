@@ -42,7 +42,8 @@ export const NOT_SENT_AGAIN: Partial<
 /**
  * The headers that carry the delivery ID a sender's own log lists, for the senders that send a
  * delivery again, whose refusals `notSentAgain` does not name it: Shopify's webhook id, by its new
- * name and its legacy one, and Standard Webhooks' message id (Svix's msg_…).
+ * name and its legacy one, and Standard Webhooks' message id (Svix's msg_…); a generic source's
+ * is its `idHeader`.
  */
 const CLAIMED_IN: Partial<Record<WebhookSource["scheme"], string[]>> = {
   shopify: ["shopify-webhook-id", "x-shopify-webhook-id"],
@@ -68,7 +69,8 @@ export function claimedDelivery(
     const id = Buffer.isBuffer(req.body) ? STRIPE_EVENT_ID.exec(req.body.toString("utf8", 0, 512))?.[1] : undefined;
     return id === undefined ? undefined : `it claims to be event ${quote(id)}`;
   }
-  const names = source && CLAIMED_IN[source.scheme];
+  const names =
+    source && (CLAIMED_IN[source.scheme] ?? ("idHeader" in source && source.idHeader ? [source.idHeader] : undefined));
   const sent = names && copiesOf(req.headers, names);
   return sent ? `it claims to be delivery ${shownCopies(sent.copies)}` : undefined;
 }
