@@ -2054,6 +2054,25 @@ describe("bodies", () => {
     expect(await rejected("encoded body")).toBe(1);
   });
 
+  test("Expect: 100-continue to a webhook refused for its Host, source or method gets its refusal at once, not an invitation to send the body", async () => {
+    const { port } = await start();
+    const heads = {
+      403: `POST /webhooks/erp HTTP/1.1\r\nHost: hooks.example.com\r\n`,
+      404: `POST /webhooks/nope HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`,
+      405: `PUT /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`,
+    };
+    for (const [status, head] of Object.entries(heads)) {
+      const sender = await probe(port);
+      sender.socket.write(
+        `${head}Content-Type: application/json\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await expect
+        .poll(() => /HTTP\/1\.1 [1-5]\d\d (?!Continue)/.test(sender.received()), { timeout: 1000 })
+        .toBe(true);
+      expect(sender.received()).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    }
+  });
+
   test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
     const { url, store, rejected } = await start();
     for (const [encoding, compress] of [

@@ -83,6 +83,9 @@ function badIdReason(id: string): string | undefined {
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
 
+/** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
+const encoded = (req: Request) => (req.headers["content-encoding"] || "identity").toLowerCase() !== "identity";
+
 /** An answer to a request whose body may still be coming: the connection closes once what still comes is dropped, within bounds. */
 export function answerUnread(
   req: Request,
@@ -307,6 +310,9 @@ export function mountDeliveries(
         tooSlow: () => refuseTooSlow(req, res, source),
       });
       res.once("close", stop);
+      // Asked for by a sender that waits for it before its body (see startListener); an encoded
+      // body gets its 415 instead, from the body's reader.
+      if (req.headers.expect?.toLowerCase() === "100-continue" && !encoded(req)) res.writeContinue();
     }
     next();
   };

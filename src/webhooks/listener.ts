@@ -507,18 +507,13 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     },
     app,
   );
-  // Node answers Expect: 100-continue by itself, inviting a body the listener is sure to refuse:
-  // a webhook whose declared length is over the limit gets its 413 instead, before the body is
-  // sent, and one whose body is encoded its 415. Other routes (MCP in waiter serve) have limits of
-  // their own and get their 100.
+  // Node answers Expect: 100-continue by itself, inviting a body the listener may refuse: a webhook
+  // gets its 100 from the delivery route once every check that needs no body has passed (see
+  // mountDeliveries), and a refusal (its Host, source, method, size or encoding) before the body is
+  // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
-    const name = /^\/webhooks\/([^/?]+)/.exec(served(req.url ?? ""))?.[1];
-    const source = webhooks.sources.find((known) => known.name === name);
-    const encoded = (req.headers["content-encoding"] || "identity").toLowerCase() !== "identity";
-    const refused =
-      name !== undefined && (encoded || Number(req.headers["content-length"]) > bodyLimit(webhooks, source));
-    if (!refused) res.writeContinue();
+    if (!/^\/webhooks\//.test(served(req.url ?? ""))) res.writeContinue();
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
