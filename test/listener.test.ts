@@ -2492,6 +2492,26 @@ test("a sender that closes its connection before its body has come is said to ha
     });
 });
 
+test("a delivery the listener cuts at its request timeout is said to be cut, not closed by its sender, and counted too slow", async () => {
+  const lines: string[] = [];
+  const { port, store } = await start(
+    UNREPEATED,
+    { headersMs: 500, requestMs: 500, checkEveryMs: 50, bodyGraceMs: 600_000 },
+    new Log("info", (line) => lines.push(line)),
+  );
+  const gh = await probe(port);
+  gh.socket.write(
+    `POST /webhooks/gh HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nContent-Length: 1000\r\n\r\n{"ref":`,
+  );
+  await expect.poll(() => gh.closed()).toBe(true);
+  expect(statusOf(gh)).toBe("408");
+  await expect.poll(() => lines.length).toBe(1);
+  expect(lines[0]).toMatch(
+    /info .*webhook gh delivery not stored: the listener cut its sender, 127.0.0.1, with 408 after 7 of the body's 1000 bytes, as the request took longer than 0\.5 s to arrive \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
+  );
+  await expect.poll(async () => await store.counters()).toEqual({ gh: { received: 1, "rejected:body too slow": 1 } });
+});
+
 test("a delivery from GitHub or WooCommerce refused while the listener is busy is logged as lost, with what to do and its delivery ID", async () => {
   const lines: string[] = [];
   const { listener, url, port } = await start(

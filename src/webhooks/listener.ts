@@ -418,13 +418,17 @@ export function listenerApp(parts: ListenerParts): {
     }
     if (err.type === "request.aborted" && configured) {
       // No refusal: the sender went away before its body had come (its own timeout, a network
-      // that failed), and hears no answer. Counted, so that received stays the sum.
+      // that failed), and hears no answer; or Node cut it with a bare 408 at the request timeout,
+      // while its body still came. Counted, so that received stays the sum.
       const { received, expected } = err as { received?: number; expected?: number | null };
-      count(configured.name, "rejected:closed by sender");
+      const cut = (req.socket.errored as { code?: string } | null)?.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      const reason = cut ? "body too slow" : "closed by sender";
+      count(configured.name, `rejected:${reason}`);
       const client = clientOf(req.socket);
+      const came = expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`;
       infoAMinute(
-        `webhook ${configured.name} delivery not stored: its sender, ${client}, closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
-        `${configured.name}\nclosed by sender\n${client}`,
+        `webhook ${configured.name} delivery not stored: ${cut ? `the listener cut its sender, ${client}, with 408 after ${came}, as the request took longer than ${limits.requestMs / 1000} s to arrive` : `its sender, ${client}, closed the connection after ${came}`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
+        `${configured.name}\n${reason}\n${client}`,
       );
       return;
     }
