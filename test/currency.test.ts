@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { setClock } from "../src/time.js";
 import { cnbFixing, startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
@@ -1766,6 +1766,26 @@ describe("caching and coalescing", () => {
     await server.call("currency_convert", { amount: 1, from: "GBP", to: "JPY", date: "2019-06-04" });
     await server.call("currency_rates", { date: "2019-06-04" });
     expect(frankfurter.count("/v1/2019-06-04")).toBe(1);
+  });
+
+  test("the latest answered from the cache reads no time zone's clock", async () => {
+    const calls = [
+      ["currency_rates", { symbols: ["USD"] }],
+      ["currency_convert", { amount: 1, from: "EUR", to: "USD" }],
+    ] as const;
+    const latest = () =>
+      Promise.all(
+        calls.flatMap(([name, args]) => ["ecb", "cnb"].map((source) => server.call(name, { ...args, source }))),
+      );
+    expect((await latest()).every((r) => !r.isError)).toBe(true);
+    // Reading a zone's wall clock is the dearest step of an answer that needs no upstream.
+    const zoned = vi.spyOn(Intl.DateTimeFormat.prototype, "formatToParts");
+    try {
+      expect((await latest()).every((r) => !r.isError)).toBe(true);
+      expect(zoned).not.toHaveBeenCalled();
+    } finally {
+      zoned.mockRestore();
+    }
   });
 
   test("requests name waiter in the User-Agent", async () => {

@@ -211,7 +211,10 @@ export async function withRatesFor(
   other: RateSource,
   call: Call & Serving,
 ): Promise<Fixing> {
-  const fixing = withEuroRates(given, codes, day ?? dateIn(source.publication.zone));
+  // The source's today is worked out in its time zone, only for a code the euro replaced.
+  const fixing = codes.some((code) => REPLACED_BY_EURO.has(code))
+    ? withEuroRates(given, codes, day ?? dateIn(source.publication.zone))
+    : given;
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
   throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call));

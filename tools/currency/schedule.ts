@@ -128,14 +128,28 @@ export function datesStoodFor(publication: Publication, day: string): string[] {
  * still to come (today's before the publication) is answered with the newest one due, as the latest is.
  */
 export function fixingDay(publication: Publication, date: string | undefined): string {
-  const newest = lastDue(
-    publication,
-    wallClock(clock.now(), publication.zone),
-    publication.hour * 60 + publication.minute,
-  );
+  const newest = newestDue(publication);
   if (date === undefined) return newest;
   const standing = lastWorkingDay(publication, date);
   return standing < newest ? standing : newest;
+}
+
+/** Each source's newest fixing due, and the span of time it stays so: from when it was read until the next is due. */
+const newestKnown = new Map<Publication, { date: string; from: number; until: number }>();
+
+/**
+ * The date of the newest fixing due by now. The latest's every answer, cached too, asks it; it is
+ * worked out in the publisher's time zone only once until the next publication is due.
+ */
+function newestDue(publication: Publication): string {
+  const now = clock.now();
+  const known = newestKnown.get(publication);
+  if (known && known.from <= now && now < known.until) return known.date;
+  const local = wallClock(now, publication.zone);
+  const due = publication.hour * 60 + publication.minute;
+  const date = lastDue(publication, local, due);
+  newestKnown.set(publication, { date, from: now, until: nextDueAt(publication, local, due) });
+  return date;
 }
 
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
