@@ -95,12 +95,12 @@ const tokyoDays: WeatherAt = (epoch) => ({
   precipitation: 0.1,
 });
 
-/** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
 /** What a day's probability is a chance of, where a day has one. */
 const CHANCE_OM =
-  "A day's probability is the highest of Open-Meteo's chances of precipitation in an hour of it, not the whole day's.";
+  "A day's probability is the highest of Open-Meteo's hourly chances of precipitation, not the whole day's.";
 const CHANCE_MET =
-  "A day's probability is the highest of MET Norway's chances of precipitation in 6 hours of it (in an hour, where it gives none for 6), not the whole day's.";
+  "A day's probability is the highest of MET Norway's 6-hour chances of precipitation (hourly where it gives none), not the whole day's.";
+/** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
 const SUMS = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00. ${CHANCE_OM}`;
 const SUMS_OFF = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's. ${CHANCE_OM}`;
 

@@ -151,9 +151,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           : []),
         // A day's chance, read as the whole day's, reads higher from MET Norway than from Open-Meteo: each is of its own span.
         ...(days.some((d) => d.precipitation_probability_percent !== undefined)
-          ? [
-              `A day's probability is the highest of ${provider.name}'s chances of precipitation in ${provider.chanceIn}, not the whole day's.`,
-            ]
+          ? [`A day's probability is the highest of ${provider.name}'s ${provider.chances}, not the whole day's.`]
           : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
         ...(args.hourly && args.days > HOURLY_DAYS

@@ -216,7 +216,7 @@ export function metNorway(api: Upstream): WeatherProvider {
     name: "MET Norway",
     attribution: "Weather data from MET Norway (the Norwegian Meteorological Institute), CC BY 4.0",
     maxDays: 10,
-    chanceIn: "6 hours of it (in an hour, where it gives none for 6)",
+    chances: "6-hour chances of precipitation (hourly where it gives none)",
 
     async current(place, call): Promise<Now> {
       const { value: all, stale } = await steps(place, call);

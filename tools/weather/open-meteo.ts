@@ -189,7 +189,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     attribution: "Weather data by Open-Meteo.com (CC BY 4.0)",
     maxDays: MAX_DAYS,
     dailySumsHourEarlier: true,
-    chanceIn: "an hour of it",
+    chances: "hourly chances of precipitation",
 
     async current(place, call) {
       const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>

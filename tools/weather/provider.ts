@@ -60,8 +60,8 @@ export interface WeatherProvider {
    * day's own: Open-Meteo sums its hourly values of the day's hours, each of the hour before it.
    */
   dailySumsHourEarlier?: true;
-  /** Where a day's probability, the highest of the provider's chances in the day, is a chance of precipitation. */
-  chanceIn: string;
+  /** The chances of precipitation a day's probability is the highest of: "hourly chances of precipitation". */
+  chances: string;
   current(place: Place, call: Call): Promise<Now>;
   /** `days` local days from today, and with `withHours` the forecast steps of those days. */
   forecast(
