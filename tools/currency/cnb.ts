@@ -73,7 +73,6 @@ export function cnbSource(cnb: Upstream): RateSource {
     stopped: {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
-    paused: {},
 
     async fixing(date, call) {
       return fixingOrKept(

@@ -31,9 +31,10 @@ const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 /**
- * What the ECB fixed once, and so which dates have its rates: RUB from 2005-04-01 to 2022-03-01, ROL
- * and TRL until the new leu and lira, and HRK and BGN, which it began to fix after its first day,
- * until the euro replaced them (the first and last fixings of each in its eurofxref-hist.csv).
+ * What the ECB fixed for a time only, and so which dates have its rates: RUB from 2005-04-01 to
+ * 2022-03-01, ROL and TRL until the new leu and lira, HRK and BGN, which it began to fix after its
+ * first day, until the euro replaced them, and ISK but from 2008-12-10 to 2018-01-31 (the first and
+ * last fixings of each in its eurofxref-hist.csv).
  */
 const STOPPED = {
   HRK: "was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate",
@@ -41,10 +42,8 @@ const STOPPED = {
   RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
   ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
+  ISK: 'was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may',
 };
-
-/** What the ECB stopped fixing for a while: the Icelandic krona after 2008-12-09, until 2018-02-01 (eurofxref-hist.csv). */
-const PAUSED: Record<string, [string, string]> = { ISK: ["2008-12-09", "2018-02-01"] };
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
 const table = z
@@ -109,7 +108,6 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     publication: PUBLICATION,
     others: OTHERS,
     stopped: STOPPED,
-    paused: PAUSED,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

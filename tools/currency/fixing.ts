@@ -44,10 +44,8 @@ export interface RateSource {
   publication: Publication;
   /** What of a currency its fixing lacks, when the code is a real one: where its rate is, if anywhere. */
   others: string;
-  /** Currencies it fixed once and no longer does, each with when it did, and so which dates have their rates. */
+  /** Currencies it fixed for a time only, each with when it did, and so which dates have their rates. */
   stopped: Record<string, string>;
-  /** Currencies it stopped fixing for a while, each with the last date before and the first after. */
-  paused: Record<string, [string, string]>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first, each whole. */
@@ -270,7 +268,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "stopped" | "paused">,
+  source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   serves: Serving["serves"],
@@ -286,10 +284,7 @@ function noRateAdvice(
   // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
   const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
   // One it stopped fixing (RUB) has rates of the dates before.
-  const fixedLater = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
-  // One it stopped fixing for a while (ISK at the ECB) has rates of dates before and after.
-  const paused = fixedLater.filter((code) => Object.hasOwn(source.paused, code));
-  const later = fixedLater.filter((code) => !paused.includes(code));
+  const later = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
   const elsewhere = codes.filter((code) => !stopped.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
@@ -297,7 +292,7 @@ function noRateAdvice(
     (code) =>
       !stopped.includes(code) &&
       !replaced.includes(code) &&
-      !fixedLater.includes(code) &&
+      !later.includes(code) &&
       !elsewhere.includes(code) &&
       !metals.includes(code),
   );
@@ -307,10 +302,6 @@ function noRateAdvice(
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...stopped.map((code) => `${code} ${source.stopped[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
-    ...paused.map((code) => {
-      const [last, again] = source.paused[code] as [string, string];
-      return `${code} was fixed by ${source.name} until ${last} and again from ${again} on: a date up to ${last}, or from ${again} on, has its rate, or source "${other.id}" may`;
-    }),
     ...(later.length > 0
       ? [
           `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other.id}" may`,
