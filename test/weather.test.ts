@@ -2128,10 +2128,10 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       );
       const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
       expect(eleven.isError).toBe(true);
-      // A traveller's date two weeks out: no forecast reaches it yet, which the refusal says.
+      // A traveller's date two weeks out: MET Norway's forecast does not reach it, though Open-Meteo's may.
       const fortnight = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 14 });
       expect(text(fortnight)).toBe(
-        "Invalid arguments for weather_forecast: days: MET Norway forecasts 10 days at most, today the first: no forecast reaches a later date yet; send 10 or fewer",
+        "Invalid arguments for weather_forecast: days: MET Norway's forecast reaches 10 days at most, today the first: send 10 or fewer",
       );
     });
 
@@ -2239,7 +2239,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(days[0]?.condition).toBe("light rain showers");
       expect(openMeteo.requests.at(-1)?.query.has("hourly")).toBe(false);
       expect(text(await om.call("weather_forecast", { place: "Tokyo", days: 17 }))).toBe(
-        "Invalid arguments for weather_forecast: days: Open-Meteo forecasts 16 days at most, today the first: no forecast reaches a later date yet; send 16 or fewer",
+        "Invalid arguments for weather_forecast: days: Open-Meteo's forecast reaches 16 days at most, today the first: send 16 or fewer",
       );
       if (localParts(now, "Asia/Tokyo").date > localParts(now, "UTC").date) {
         // With hours, the day after the last one asked is asked for within that date too.

@@ -67,10 +67,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           .number()
           .int()
           .min(1)
-          .max(
-            max,
-            `${provider.name} forecasts ${max} days at most, today the first: no forecast reaches a later date yet; send ${max} or fewer`,
-          ),
+          .max(max, `${provider.name}'s forecast reaches ${max} days at most, today the first: send ${max} or fewer`),
       )
         .default(3)
         .describe(`Counting today, 1 to ${max}; default 3.`),
