@@ -564,6 +564,16 @@ test("a waiter holding the port with a source this waiter has not is said, with 
   );
 });
 
+test("a waiter holding the port whose sources differ both ways is said to lack some and to have others", async () => {
+  const { port, lines, hold } = await heldByAnother("abcd", ["erp", "gh"], ["erp", "shop"]);
+  const differ =
+    'has no source "gh" of this waiter\'s, and refuses a delivery to its URL (404, unknown webhook source) until it stops, and receives "shop", a source this waiter has not: this waiter\'s tools refuse its name until one of its deliveries arrives, and once this waiter takes the port it refuses them (404, unknown webhook source): give both assistants\' settings the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)';
+  expect(lines.join("")).toContain(
+    `127.0.0.1:${port} is taken by another assistant's waiter, which ${differ}; serving`,
+  );
+  expect(await hold.note()).toContain(`That waiter ${differ}.`);
+});
+
 test("a waiter that takes the port from one that had a source it has not says that source's deliveries are refused from now on", async () => {
   const holder = await startFake(() =>
     json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp", "shop"], storeId: "abcd" })),

@@ -134,7 +134,7 @@ function sourcesNotThere(
   const missing = theirs ? ours.filter((name) => !theirs.includes(name)) : [];
   if (missing.length === 0) return undefined;
   const names = missing.map((name) => JSON.stringify(name)).join(" nor ");
-  return `has no source ${names} of this waiter's, and refuses a delivery to ${missing.length === 1 ? "its URL" : "their URLs"} (404, unknown webhook source)${holder === "stdio" ? " until it stops" : ""}: give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
+  return `has no source ${names} of this waiter's, and refuses a delivery to ${missing.length === 1 ? "its URL" : "their URLs"} (404, unknown webhook source)${holder === "stdio" ? " until it stops" : ""}`;
 }
 
 /**
@@ -153,25 +153,30 @@ function sourcesOnlyThere(
   if (extra.length === 0) return undefined;
   const names = extra.map((name) => JSON.stringify(name)).join(" and ");
   const one = extra.length === 1;
-  const mend = `give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
   if (taken) {
-    return `the waiter that had it received ${names}, ${one ? "a source" : "sources"} this waiter has not: a delivery to ${one ? "its URL" : "their URLs"} is refused from now on (404, unknown webhook source): ${mend}`;
+    return `the waiter that had it received ${names}, ${one ? "a source" : "sources"} this waiter has not: a delivery to ${one ? "its URL" : "their URLs"} is refused from now on (404, unknown webhook source): ${sameSources(holder)}`;
   }
   const taking =
     holder === "stdio" ? ", and once this waiter takes the port it refuses them (404, unknown webhook source)" : "";
-  return `receives ${names}, ${one ? "a source" : "sources"} this waiter has not: this waiter's tools refuse ${one ? "its name until one of its deliveries arrives" : "their names until one of their deliveries arrives"}${taking}: ${mend}`;
+  return `receives ${names}, ${one ? "a source" : "sources"} this waiter has not: this waiter's tools refuse ${one ? "its name until one of its deliveries arrives" : "their names until one of their deliveries arrives"}${taking}`;
+}
+
+/** What to change when the waiter holding the port and this one have not the same sources. */
+function sameSources(holder: ListenerMode | "waiter"): string {
+  return `give ${bothSettings(holder)} the same webhooks.sources (WAITER_WEBHOOKS_SOURCES)`;
 }
 
 /**
  * What to say where the sources of this waiter's (`ours`) and of the one holding the port
- * (`theirs`) differ: one line of advice where they differ both ways, as the same sources mend both.
+ * (`theirs`) differ: both ways in one line where they differ so, as the same sources mend both.
  */
 function sourcesDiffer(
   ours: readonly string[],
   theirs: readonly string[] | undefined,
   holder: ListenerMode | "waiter",
 ): string | undefined {
-  return sourcesNotThere(ours, theirs, holder) ?? sourcesOnlyThere(ours, theirs, holder);
+  const differ = [sourcesNotThere(ours, theirs, holder), sourcesOnlyThere(ours, theirs, holder)].filter(Boolean);
+  return differ.length === 0 ? undefined : `${differ.join(", and ")}: ${sameSources(holder)}`;
 }
 
 /**
