@@ -607,6 +607,16 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   if (variable) {
     return `that is the environment variable's name; the file's key is ${variable.path}, written ${variable.written}`;
   }
+  // A section's name misspelt, or in other case: its keys are that section's, which another may share (listen).
+  const sectionMeant = section.key
+    ? []
+    : meantKeys(
+        name,
+        sections.flatMap((s) => (s.key ? [s.key] : [])),
+      );
+  if (sectionMeant.length > 0) {
+    return `did you mean ${sectionMeant.map((key) => `${key}, written {"${key}": {…}}`).join(", or ")}?`;
+  }
   const inside = !section.key && typeof value === "object" && value !== null && !Array.isArray(value);
   if (inside && name === "mcpServers") {
     return "that is an MCP client's config, not waiter's: the client reads it, and waiter's settings go in the env of its entry there, or in a file of waiter's own keys (docs/settings.md)";

@@ -2196,6 +2196,23 @@ test("an unknown section of the config file that holds settings says where they 
   );
 });
 
+test("a section's name misspelt or in other case is named with the section meant, not its keys sent to another section's", () => {
+  const refused = (content: object) => {
+    const path = file(content);
+    return messageOf(() => load({}, { file: path })).replace(path, "FILE");
+  };
+  // Sent to the top, webhooks.listen would be taken for listen, waiter serve's own address.
+  expect(refused({ Webhooks: { listen: "127.0.0.1:8791" } })).toBe(
+    'unknown setting Webhooks in config file FILE; did you mean webhooks, written {"webhooks": {…}}?',
+  );
+  expect(refused({ webhook: { listen: "127.0.0.1:8791" } })).toBe(
+    'unknown setting webhook in config file FILE; did you mean webhooks, written {"webhooks": {…}}?',
+  );
+  expect(refused({ Weather: { contact: "ops@eshop-waiter.cz" } })).toBe(
+    'unknown setting Weather in config file FILE; did you mean weather, written {"weather": {…}}?',
+  );
+});
+
 test("a misspelt key of a webhook source is named with the key meant, not reported as the key missing", () => {
   const refused = (source: object) =>
     (() => {
