@@ -2500,6 +2500,23 @@ test("the check at start names the new id of a group upgraded to a supergroup, w
   }
 });
 
+test("the check at start names a chat chatIds lists twice, by its @name and by its id", async () => {
+  const telegram = await startTelegram(["-1001555", "424242"]);
+  telegram.usernames.set("@shop_news", "-1001555");
+  telegram.standing.set("-1001555", { type: "channel", member: { status: "administrator" } });
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  try {
+    // Only Telegram knows the @name is that id: each message would go to the channel twice.
+    expect(
+      (await checkTelegram(botApi(telegram), BOT_TOKEN, ["@Shop_News", "424242", "-1001555"], call)).problems,
+    ).toEqual([
+      "Telegram Bot API says chat -1001555 is chat @Shop_News, which chatIds lists too, so each message goes to it twice: take -1001555 out of the channel's chatIds.",
+    ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("the check at start says a channel's topic was given for a chat without topics", async () => {
   const telegram = await startTelegram(["-1011", "-1012", "424242"]);
   const api = botApi(telegram);

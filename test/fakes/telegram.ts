@@ -35,6 +35,8 @@ export interface TelegramFake extends Fake {
   kicked: Set<string>;
   /** The groups upgraded to a supergroup, each with the supergroup's id. */
   migrated: Map<string, number>;
+  /** The @names of public groups and channels, in lower case, each with its chat's id: every method takes either. */
+  usernames: Map<string, string>;
   /**
    * What getChat says a chat is (its type, a group's permissions for members) and getChatMember
    * the bot's ChatMember there, by chat id: else a group (negative ids) the bot is a member of.
@@ -92,6 +94,7 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     chats: new Set(chats),
     kicked: new Set<string>(),
     migrated: new Map<string, number>(),
+    usernames: new Map<string, string>(),
     standing: new Map<string, Standing>(),
     delivered: [] as TelegramFake["delivered"],
   };
@@ -101,7 +104,8 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
     // The Bot API takes a method's parameters in the query string or as a JSON body, by GET or POST.
     const parameters = { ...Object.fromEntries(request.query), ...(request.body ? JSON.parse(request.body) : {}) };
-    const chatId = String(parameters.chat_id);
+    const given = String(parameters.chat_id);
+    const chatId = (given.startsWith("@") && state.usernames.get(given.toLowerCase())) || given;
     if (match[2] === "getMe") return json(200, JSON.stringify({ ok: true, result: BOT }));
     const upgraded = state.migrated.get(chatId);
     if (upgraded !== undefined && (match[2] === "sendMessage" || match[2] === "getChatMemberCount")) {
@@ -182,7 +186,7 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
         result: {
           ...OK.result,
           message_id: nextId++,
-          chat: { id: Number(body.chat_id) },
+          chat: { id: Number(chatId) },
           date: Math.floor(clock.now() / 1000),
           text: body.text,
         },

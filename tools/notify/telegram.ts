@@ -334,7 +334,8 @@ function whyCannotPost(
  * token, getChat whether the bot can reach each chat (a chat it was never added to, or was
  * removed from, is refused), and whether it has topics when the channel names one (`topicId`),
  * getChatMemberCount, of a group, whether it was upgraded to a supergroup, and getChatMember, of
- * a group or channel, whether it may post there.
+ * a group or channel, whether it may post there; getChat's ids, whether two of them (an @name and
+ * its id) are one chat.
  * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
  * blocked the bot may show only when a message is sent. A stop rejects. `call` ends at the tool
  * timeout, which a Bot API too slow for it is said not to answer within, named as `call.deadlineSetting`.
@@ -365,6 +366,8 @@ export async function checkTelegram(
   } catch (err) {
     return { problems: [asked(err)] };
   }
+  /** The id Telegram gives each chat it read, an @name's too. */
+  const read = new Map<string, number>();
   const problems = await Promise.all(
     chatIds.map(async (id) => {
       /** Telegram's refusal of the chat, as a sentence with what to change, or undefined. */
@@ -377,7 +380,8 @@ export async function checkTelegram(
         const response = await ask("getChat", { chat_id: id });
         const unread = unreachable(response);
         if (unread) return unread;
-        const { type = "private", is_forum, permissions } = api.read(chat, response).result;
+        const { id: chatId, type = "private", is_forum, permissions } = api.read(chat, response).result;
+        read.set(id, chatId);
         // getChat, and getChatMember of the bot itself, still read a group upgraded to a supergroup;
         // getChatMemberCount, as sendMessage, is refused with the supergroup's id.
         if (type === "group") {
@@ -406,5 +410,14 @@ export async function checkTelegram(
       }
     }),
   );
-  return { bot: name, problems: problems.filter((problem) => problem !== undefined) };
+  // A public chat's @name and its id, both listed, are one chat, which each message would reach twice.
+  const twice = chatIds.flatMap((id, i) => {
+    const first = chatIds.slice(0, i).find((other) => read.has(id) && read.get(other) === read.get(id));
+    return first === undefined
+      ? []
+      : [
+          `${api.name} says chat ${id} is chat ${first}, which chatIds lists too, so each message goes to it twice: take ${id} out of the channel's chatIds.`,
+        ];
+  });
+  return { bot: name, problems: [...problems.filter((problem) => problem !== undefined), ...twice] };
 }
