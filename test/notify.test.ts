@@ -1215,6 +1215,34 @@ describe("notify_send by email", () => {
     }
   }
 
+  test.each([
+    // Gmail's answer once the login has sent its day's most (RFC 3463's 5.4.5), to MAIL FROM.
+    ["MAIL FROM", "5.4.5 Daily user sending limit exceeded."],
+    // A Postfix host's sending quota per domain, in its answer to each address.
+    ["RCPT TO", "5.4.5 <b@shop.example>: Recipient address rejected: Domain Sending Quota Exceeded"],
+  ])(
+    "a channel that sent what the server's quota allows, refused at %s, is not told to correct an address",
+    async (command, said) => {
+      const refuse = (callback: (err?: Error | null) => void) =>
+        callback(Object.assign(new Error(said), { responseCode: 550 }));
+      const { result, received } = await sentThrough(
+        {
+          allowInsecureAuth: true,
+          onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+          ...(command === "MAIL FROM"
+            ? { onMailFrom: (_address, _session, callback) => refuse(callback) }
+            : { onRcptTo: (_address, _session, callback) => refuse(callback) }),
+        },
+        true,
+      );
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(
+        `b@shop.example: The mail server refused it (550 ${said}): not sent; the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server.`,
+      );
+      expect(received).toEqual([]);
+    },
+  );
+
   test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
     // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
     const { result, received } = await sentThrough(

@@ -439,6 +439,15 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned send(?:ing IP|er ?\[)|\bon our block ?list\b/i.test(
         enhanced,
       );
+    // A sending quota used up: RFC 3463's 5.4.5 (mail system congestion, "a persistent transient error"),
+    // as Gmail answers a login past its daily sending limit, or its words (a Postfix host's "Sending
+    // Quota Exceeded", Exchange Online's SubmissionQuotaExceeded). No address, sender or login of the
+    // channel is wrong, and the server takes its mail again once the quota frees up.
+    if (/^5\.4\.5\b/.test(enhanced) || /\bsending (?:quota|limit)\b|SubmissionQuotaExceeded/i.test(enhanced)) {
+      return new ToolError(
+        `The mail server refused it (${said}): not sent; the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server.`,
+      );
+    }
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix = tooBig
