@@ -1243,6 +1243,31 @@ describe("notify_send by email", () => {
     },
   );
 
+  test.each([
+    "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+    "5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy.",
+  ])("a login Microsoft 365 takes by no password is not told to check the password: %s", async (said) => {
+    const server = {
+      allowInsecureAuth: true,
+      onAuth: (_auth: unknown, _session: unknown, callback: (err: Error) => void) =>
+        callback(Object.assign(new Error(said), { responseCode: 535 })),
+    };
+    const advice =
+      /the mail server takes no password for the channel's user \(535 5\.7\.139 Authentication unsuccessful, [^)]*\), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must turn on Authenticated SMTP for the user, or send through another mail server, as no password mends it\./;
+    const { result, received } = await sentThrough(server as Parameters<typeof startMailServer>[0], true);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(new RegExp(`b@shop\\.example: Not sent: ${advice.source}`));
+    expect(text(result)).not.toMatch(/check the channel's user and the password/);
+    expect(received).toEqual([]);
+    // The check at start says the same.
+    const relay = await startMailServer(server as Parameters<typeof startMailServer>[0]);
+    try {
+      expect(await checkedNow(plainLogin(relay.port))).toMatch(new RegExp(`^${advice.source}$`));
+    } finally {
+      await relay.close();
+    }
+  });
+
   test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
     // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
     const { result, received } = await sentThrough(

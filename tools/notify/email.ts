@@ -390,6 +390,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       `Not sent: the mail server takes none of the login mechanisms waiter uses, PLAIN, LOGIN and CRAM-MD5 (${said}); have it take one of them for the channel's user, on its port or another (usually 587), or leave out the channel's user and passwordEnv if it takes the channel's mail without a login.`,
     );
   }
+  // Microsoft 365's 535 5.7.139 where SMTP AUTH is off for the tenant or the mailbox, or its security
+  // defaults block it: the same refusal whatever the password.
+  if (code === "EAUTH" && /SmtpClientAuthentication is disabled|security defaults/i.test(response ?? "")) {
+    return new ToolError(
+      `Not sent: the mail server takes no password for the channel's user (${said}), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must turn on Authenticated SMTP for the user, or send through another mail server, as no password mends it.`,
+    );
+  }
   if (code === "EAUTH") {
     return new ToolError(
       `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
