@@ -1268,6 +1268,24 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("Gmail's call for an app password says to create one, not only to check the password", async () => {
+    // Gmail's answer to the account's own password where it has 2-Step Verification.
+    const said =
+      "5.7.9 Application-specific password required. For more information, go to https://support.google.com/mail/?p=InvalidSecondFactor";
+    const { result, received } = await sentThrough(
+      {
+        allowInsecureAuth: true,
+        onAuth: (_auth, _session, callback) => callback(Object.assign(new Error(said), { responseCode: 534 })),
+      },
+      true,
+    );
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop\.example: Not sent: the mail server wants an app password for the channel's user \(534 5\.7\.9 Application-specific password required\.[^)]*\), as Gmail does for an account with 2-Step Verification: create one in the Google account \(Security, App passwords\), put it in the variable the channel's passwordEnv names, then restart waiter, which reads it only as it starts\.$/,
+    );
+    expect(received).toEqual([]);
+  });
+
   test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
     // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
     const { result, received } = await sentThrough(

@@ -397,6 +397,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       `Not sent: the mail server takes no password for the channel's user (${said}), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must turn on Authenticated SMTP for the user, or send through another mail server, as no password mends it.`,
     );
   }
+  // Gmail's 534 5.7.9 to an account's own password where the account has 2-Step Verification.
+  if (code === "EAUTH" && /Application-specific password required/i.test(response ?? "")) {
+    return new ToolError(
+      `Not sent: the mail server wants an app password for the channel's user (${said}), as Gmail does for an account with 2-Step Verification: create one in the Google account (Security, App passwords), put it in the variable the channel's passwordEnv names, then restart waiter, which reads it only as it starts.`,
+    );
+  }
   if (code === "EAUTH") {
     return new ToolError(
       `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
