@@ -1577,42 +1577,53 @@ describe("notify_send by email", () => {
   });
 
   test.each([
-    "5.2.252 SendAsDenied; waiter@shop.example not allowed to send as w@shop.example; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData]",
-    "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message.",
-  ])("Microsoft 365's refusal of a from the login may not send as says so, not to check the text: %s", async (said) => {
-    // Exchange Online answers the message's end so where the channel's from is not its login's own address.
-    const exchange = new SMTPServer({
-      authOptional: true,
-      allowInsecureAuth: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
-      onData(stream, _session, callback) {
-        stream.resume();
-        stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: 554 })));
-      },
-    });
-    await new Promise<void>((resolve) => exchange.listen(0, "127.0.0.1", resolve));
-    const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office((exchange.server.address() as AddressInfo).port, {
-        user: "waiter@shop.example",
-        passwordEnv: "SMTP_PASSWORD",
-      }),
-      SMTP_PASSWORD,
-    });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      // The server's words, cut where they are long.
-      expect(text(result)).toContain(`b@shop.example: The mail server refused it (554 ${said.slice(0, 100)}`);
-      expect(text(result)).toMatch(
-        /\): not sent; the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it, as sending it again will not help\.$/,
-      );
-    } finally {
-      await team.close();
-      await new Promise<void>((resolve) => exchange.close(() => resolve()));
-    }
-  });
+    [
+      554,
+      "5.2.252 SendAsDenied; waiter@shop.example not allowed to send as w@shop.example; STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message [BeginDiagnosticData]Cannot submit message.[EndDiagnosticData]",
+    ],
+    [
+      554,
+      "5.2.0 STOREDRV.Submission.Exception:SendAsDeniedException.MapiExceptionSendAsDenied; Failed to process message due to a permanent exception with message Cannot submit message.",
+    ],
+    // Exchange Server's own words for it.
+    [550, "5.7.60 SMTP; Client does not have permissions to send as this sender"],
+  ])(
+    "Exchange's refusal of a from the login may not send as says so, not to check the text: %i %s",
+    async (code, said) => {
+      // Exchange Online answers the message's end so where the channel's from is not its login's own address.
+      const exchange = new SMTPServer({
+        authOptional: true,
+        allowInsecureAuth: true,
+        disabledCommands: ["STARTTLS"],
+        logger: false,
+        onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+        onData(stream, _session, callback) {
+          stream.resume();
+          stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: code })));
+        },
+      });
+      await new Promise<void>((resolve) => exchange.listen(0, "127.0.0.1", resolve));
+      const team = await startWaiter({
+        WAITER_NOTIFY_CHANNELS: office((exchange.server.address() as AddressInfo).port, {
+          user: "waiter@shop.example",
+          passwordEnv: "SMTP_PASSWORD",
+        }),
+        SMTP_PASSWORD,
+      });
+      try {
+        const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+        expect(result.isError).toBe(true);
+        // The server's words, cut where they are long.
+        expect(text(result)).toContain(`b@shop.example: The mail server refused it (${code} ${said.slice(0, 100)}`);
+        expect(text(result)).toMatch(
+          /\): not sent; the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it, as sending it again will not help\.$/,
+        );
+      } finally {
+        await team.close();
+        await new Promise<void>((resolve) => exchange.close(() => resolve()));
+      }
+    },
+  );
 
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).

@@ -425,8 +425,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
     const sender = /^5\.1\.[78]\b/.test(enhanced);
     // Exchange Online's answer to the message's end where the login may not send as its From (5.2.252,
-    // or 5.2.0 with STOREDRV's SendAsDeniedException): neither the text nor the sender's domain.
-    const sendAs = /\bSendAsDenied/.test(enhanced);
+    // or 5.2.0 with STOREDRV's SendAsDeniedException), and Exchange Server's 5.7.60 in its words for
+    // it: neither the text nor the sender's domain.
+    const sendAs = /\bSendAsDenied|\bpermissions? to send as this sender/i.test(enhanced);
     // A message larger than the server takes: RFC 3463's 5.3.4 (Postfix's message_size_limit) and
     // 5.2.3, or a 552 without an enhanced code in RFC 1870's words ("message size exceeds fixed maximum").
     const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
