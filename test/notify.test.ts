@@ -454,7 +454,7 @@ describe("notify_send on Telegram", () => {
     );
   });
 
-  test("a person who never started the bot, or whose account is gone, is not told to unblock it", async () => {
+  test("a person who never started the bot, whose account is gone, or a bot is not told to unblock it", async () => {
     const forbidden = (description: string) => json(403, JSON.stringify({ ok: false, error_code: 403, description }));
     telegram.queue.push(forbidden("Forbidden: bot can't initiate conversation with a user"));
     const never = text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }));
@@ -468,6 +468,13 @@ describe("notify_send on Telegram", () => {
       /\(403: Forbidden: user is deactivated\); the account or chat no longer exists: take it out of chatIds/,
     );
     expect(gone).not.toMatch(/unblock/);
+    // A bot's id, as the number before a token's colon is, which no bot can write to.
+    telegram.queue.push(forbidden("Forbidden: bot can't send messages to bots"));
+    const bot = text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }));
+    expect(bot).toMatch(
+      /\(403: Forbidden: bot can't send messages to bots\); the chat is a bot's, which no bot can write to \(the number before the colon in a bot token is that bot's id\): take it out of chatIds, and list the people, groups or channels to tell\./,
+    );
+    expect(bot).not.toMatch(/unblock/);
   });
 
   test("a bot a channel or group does not let post is told which right to give it", async () => {

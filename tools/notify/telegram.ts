@@ -91,6 +91,9 @@ function chatAdvice(
     }
     // A deleted account or group: no one can unblock the bot or add it again.
     if (/deactivated|was deleted/i.test(said)) return "; the account or chat no longer exists: take it out of chatIds";
+    if (/can't send messages to bots/i.test(said)) {
+      return "; the chat is a bot's, which no bot can write to (the number before the colon in a bot token is that bot's id): take it out of chatIds, and list the people, groups or channels to tell";
+    }
     return "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
   }
   // A channel posts only through its administrators with the right to; a group may let no member post.
