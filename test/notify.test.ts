@@ -1632,6 +1632,33 @@ describe("notify_send by email", () => {
     },
   );
 
+  test("Amazon SES's refusal of an address not verified with it says to verify it, not to check the text", async () => {
+    // SES answers the message's end so for a from (and, in its sandbox, an address in to) it has not verified.
+    const said =
+      "Message rejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: w@shop.example";
+    const ses = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: 554 })));
+      },
+    });
+    await new Promise<void>((resolve) => ses.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office((ses.server.address() as AddressInfo).port) });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(
+        `b@shop.example: The mail server refused it (554 ${said}): not sent; the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified, as sending it again will not help.`,
+      );
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => ses.close(() => resolve()));
+    }
+  });
+
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
     const submission = await startMailServer({ authOptional: false });

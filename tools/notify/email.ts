@@ -428,6 +428,8 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // or 5.2.0 with STOREDRV's SendAsDeniedException), and Exchange Server's 5.7.60 in its words for
     // it: neither the text nor the sender's domain.
     const sendAs = /\bSendAsDenied|\bpermissions? to send as this sender/i.test(enhanced);
+    // Amazon SES's answer to the message's end where an address it names is none of its verified identities.
+    const unverified = /\bEmail address is not verified\b/i.test(enhanced);
     // A message larger than the server takes: RFC 3463's 5.3.4 (Postfix's message_size_limit) and
     // 5.2.3, or a 552 without an enhanced code in RFC 1870's words ("message size exceeds fixed maximum").
     const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
@@ -475,25 +477,27 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
           ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): ${setHostName}`
           : sendAs
             ? "the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it"
-            : messageRefused && !mailbox
-              ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
-              : senderDomain
-                ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
-                : anonymous && responseCode === 530
-                  ? `the server wants a login, ${login}`
-                  : anonymous && policy
-                    ? `the server's policy refuses it, ${login}, and to such addresses`
-                    : policy && command !== "MAIL FROM"
-                      ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-                      : mailbox
-                        ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                        : tooLarge
-                          ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
-                          : sender || command === "MAIL FROM"
-                            ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
-                            : command === "RCPT TO"
-                              ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                              : "check the channel's settings";
+            : unverified
+              ? "the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified"
+              : messageRefused && !mailbox
+                ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
+                : senderDomain
+                  ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
+                  : anonymous && responseCode === 530
+                    ? `the server wants a login, ${login}`
+                    : anonymous && policy
+                      ? `the server's policy refuses it, ${login}, and to such addresses`
+                      : policy && command !== "MAIL FROM"
+                        ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+                        : mailbox
+                          ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+                          : tooLarge
+                            ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
+                            : sender || command === "MAIL FROM"
+                              ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                              : command === "RCPT TO"
+                                ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                                : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
