@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { env, O, PAID, pay, runsOf, serve, store, TELL, telegram, useFakes, woo } from "./automations-harness.js";
 import type { SeenRequest } from "./fakes/http.js";
@@ -210,45 +210,69 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
 });
 
 /**
- * Serves two waiters with a 3-second lease, each paying orders: one the shop freezes (SIGSTOP) as it
- * answers the first request `freezes` matches, and another that renews, and so finds the frozen
- * one's lease run out, each half second. `stop` wakes and ends the frozen one and closes the other.
+ * Serves a waiter with a 3-second lease paying orders, which the shop freezes (SIGSTOP) as it
+ * answers the first request `freezes` matches. `other` then serves another waiter in this process,
+ * its clock put past the frozen one's lease, which it takes over at its first renewal however late a
+ * loaded machine runs either: the frozen one, alone until it froze, held the lease meanwhile, and the
+ * other's own (30 s) outlasts any late renewal. `wake` wakes the frozen one once its own (real)
+ * clock is past its lease too; `stop` ends it and closes the other.
  */
 async function frozenAndOther(freezes: (req: SeenRequest) => boolean) {
-  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+  const leaseMs = 3_000;
+  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: String(leaseMs / 1000) };
   const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
-  const other = await serveLeased([PAID], {}, [], 1.5);
-  woo.intercept = (req) => {
-    if (!freezes(req)) return undefined;
-    woo.intercept = undefined;
-    frozen.child.kill("SIGSTOP");
-    return undefined;
+  let frozeAt = 0;
+  const froze = new Promise<void>((resolve) => {
+    woo.intercept = (req) => {
+      if (!freezes(req)) return undefined;
+      woo.intercept = undefined;
+      frozen.child.kill("SIGSTOP");
+      frozeAt = Date.now();
+      resolve();
+      return undefined;
+    };
+  });
+  let other: RunningServe | undefined;
+  return {
+    frozen,
+    other: async () => {
+      await froze;
+      // Its last renewal came before it froze: the lease it holds runs until leaseMs after at most.
+      setClock(Date.now() + leaseMs + 1);
+      other = await serveLeased([PAID]);
+    },
+    wake: async () => {
+      for (let left = frozeAt + leaseMs - Date.now(); left >= 0; left = frozeAt + leaseMs - Date.now()) {
+        await new Promise((resolve) => setTimeout(resolve, left + 1));
+      }
+      frozen.child.kill("SIGCONT");
+    },
+    stop: async () => {
+      woo.intercept = undefined;
+      frozen.child.kill("SIGCONT");
+      frozen.child.kill("SIGKILL");
+      await frozen.exited;
+      await other?.close();
+      setClock();
+    },
   };
-  const stop = async () => {
-    woo.intercept = undefined;
-    frozen.child.kill("SIGCONT");
-    frozen.child.kill("SIGKILL");
-    await frozen.exited;
-    await other.close();
-  };
-  return { frozen, stop };
 }
 
 test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
   // The shop records the payment while the process that asked for it is frozen, its answer waiting.
-  const { frozen, stop } = await frozenAndOther((req) => req.method === "PUT");
+  const { frozen, other, wake, stop } = await frozenAndOther((req) => req.method === "PUT");
   const sent = telegram.delivered.length;
   try {
     const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
-    await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
+    await other();
     // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
-    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 10_000 }).toBe("done");
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
     expect(telegram.delivered.length - sent).toBe(1);
-    frozen.child.kill("SIGCONT");
+    await wake();
     // Woken, it has the shop's answer, and its lease timer finds the lease another's.
-    await expect.poll(() => frozen.stderr(), { timeout: 5_000 }).toMatch(/another waiter took over their lease/);
+    await expect.poll(() => frozen.stderr()).toMatch(/another waiter took over their lease/);
     await expect
-      .poll(() => frozen.stderr(), { timeout: 5_000 })
+      .poll(() => frozen.stderr())
       .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(telegram.delivered.length - sent).toBe(1);
@@ -262,7 +286,7 @@ test("a waiter frozen past its lease while the order is being paid (a machine as
 test("a waiter frozen past its lease as it reads the order sends no change once it wakes: the order is paid once, by the waiter that took the run up", async () => {
   // The shop answers the order's read while the process that asked for it is frozen, the answer
   // (the order still pending) waiting for it.
-  const { frozen, stop } = await frozenAndOther(
+  const { frozen, other, wake, stop } = await frozenAndOther(
     (req) => req.method === "GET" && req.path.endsWith(`/orders/${O.pending1999}`),
   );
   const sent = telegram.delivered.length;
@@ -270,12 +294,12 @@ test("a waiter frozen past its lease as it reads the order sends no change once 
   const before = changes().length;
   try {
     const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen_reading");
-    await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
-    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 10_000 }).toBe("done");
+    await other();
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
     expect(changes().length - before).toBe(1);
-    frozen.child.kill("SIGCONT");
+    await wake();
     await expect
-      .poll(() => frozen.stderr(), { timeout: 5_000 })
+      .poll(() => frozen.stderr())
       .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(changes().length - before).toBe(1);
