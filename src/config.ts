@@ -526,6 +526,24 @@ function fileText(bytes: Buffer, file: string): string {
   }
 }
 
+/**
+ * The path to a web address that has a user, a password or a query: [] for `value` itself, else
+ * one a JSON setting holds as a URL (a key ending in url: a channel's baseUrl, a source's apiUrl),
+ * not a link in a message's text; undefined for none.
+ */
+function urlWithCredentials(value: unknown): string[] | undefined {
+  if (typeof value === "string") {
+    const url = /^https?:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
+    return url && (url.username || url.password || url.search) ? [] : undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, each] of Object.entries(value)) {
+    const inside = typeof each === "string" && !/url$/i.test(key) ? undefined : urlWithCredentials(each);
+    if (inside) return [key, ...inside];
+  }
+  return undefined;
+}
+
 /** A typo in the file must not pass silently, and a secret must not be written there. */
 function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], file: string | undefined): void {
   const check = (section: Section, values: Record<string, unknown>) => {
@@ -543,13 +561,13 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
           `${prefix}${name} is a secret: set it in the environment as ${setting.env}, not in config file ${file}`,
         );
       }
-      // A web address with a user, a password or a query may carry a key (a shop's, a proxy's token).
-      const value = values[name];
-      const url =
-        typeof value === "string" && /^https?:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
-      if (url && (url.username || url.password || url.search)) {
+      // A web address with a user, a password or a query may carry a key (a shop's, a proxy's token),
+      // a JSON setting's too (a channel's baseUrl, a source's apiUrl).
+      const inside = urlWithCredentials(values[name]);
+      if (inside !== undefined) {
+        const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
         throw new ConfigError(
-          `${prefix}${name} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
+          `${prefix}${name}${at} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
         );
       }
     }

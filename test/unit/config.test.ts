@@ -1076,6 +1076,48 @@ describe("bad settings are refused by name", () => {
     expect(load({ TEST_SHOP_URL: "https://shop.example/api?token=proxy" }).toolsets.shop?.url).toBeDefined();
   });
 
+  test("a URL with credentials inside a JSON setting in the file is refused too, without its value", () => {
+    const telegram = { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] };
+    const gopay = { scheme: "gopay", clientId: "1234", secretEnv: "GOPAY_SECRET" };
+    const env = { TG: "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", GOPAY_SECRET: "gopay-client-secret" };
+    for (const [content, where, variable] of [
+      [
+        { notify: { channels: { ops: { ...telegram, baseUrl: "https://gw:Gat3wayPassw0rd@tg.example.com" } } } },
+        "notify.channels at ops.baseUrl",
+        "WAITER_NOTIFY_CHANNELS",
+      ],
+      [
+        {
+          webhooks: { sources: { pay: { ...gopay, apiUrl: "https://gw.sandbox.gopay.com/api?key=Gat3wayPassw0rd" } } },
+        },
+        "webhooks.sources at pay.apiUrl",
+        "WAITER_WEBHOOKS_SOURCES",
+      ],
+    ] as const) {
+      const path = file(content);
+      const said = messageOf(() => load(env, { file: path }));
+      expect(said).toBe(
+        `${where} in config file ${path} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${variable}, not in a file`,
+      );
+      expect(said).not.toContain("Gat3wayPassw0rd");
+    }
+    // A link in a message's text is no URL waiter reaches: taken.
+    const plain = {
+      notify: { channels: { ops: { ...telegram, baseUrl: "https://tg.example.com" } } },
+      webhooks: { sources: { shop: { scheme: "woocommerce", secretEnv: "SHOP_SECRET" } } },
+      automations: [
+        {
+          name: "tell",
+          when: { source: "shop" },
+          do: [{ notify: "ops", text: "https://shop.example/wp-admin/post.php?post={{payload.id}}&action=edit" }],
+        },
+      ],
+    };
+    expect(load({ ...env, SHOP_SECRET: "shop-webhook-secret" }, { file: file(plain) }).core.automations).toHaveLength(
+      1,
+    );
+  });
+
   test("a secret comes from the environment", () => {
     expect(load({ TEST_SHOP_KEY: "k" }).toolsets.shop?.key).toBe("k");
   });
