@@ -1076,6 +1076,26 @@ describe("bad settings are refused by name", () => {
     expect(load({ TEST_SHOP_URL: "https://shop.example/api?token=proxy" }).toolsets.shop?.url).toBeDefined();
   });
 
+  test("a Telegram channel's baseUrl holding a bot token is refused, without the token", () => {
+    const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    const channels = {
+      ops: { type: "telegram", botTokenEnv: "TG", chatIds: ["1"], baseUrl: `https://api.telegram.org/bot${token}/` },
+    };
+    const path = file({ notify: { channels } });
+    for (const [said, where] of [
+      [
+        messageOf(() => load({ TG: token, WAITER_NOTIFY_CHANNELS: JSON.stringify(channels) })),
+        "WAITER_NOTIFY_CHANNELS",
+      ],
+      [messageOf(() => load({ TG: token }, { file: path })), `notify.channels in ${path}`],
+    ]) {
+      expect(said).toBe(
+        `invalid setting ${where} at ops.baseUrl: holds a bot token in its path (/bot<token>): put the token in the variable botTokenEnv names, and in baseUrl the Bot API's address alone, like https://api.telegram.org`,
+      );
+      expect(said).not.toContain("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw");
+    }
+  });
+
   test("a URL with credentials inside a JSON setting in the file is refused too, without its value", () => {
     const telegram = { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] };
     const gopay = { scheme: "gopay", clientId: "1234", secretEnv: "GOPAY_SECRET" };

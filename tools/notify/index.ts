@@ -111,7 +111,12 @@ export const channel = byWord("type", [
       .positive()
       .refine((id) => id !== 1, "is the General topic's, which messages go to without a topicId: leave topicId out")
       .optional(),
-    baseUrl: upstreamUrl("https://api.telegram.org"),
+    // A Bot API address copied with its /bot<token> would carry the token where a setting's value
+    // may be written down (the config file), and every request would go to /bot<token>/bot<token>/.
+    baseUrl: upstreamUrl("https://api.telegram.org").refine(
+      (url) => !/\/bot\d+(:|%3a)/i.test(url.pathname),
+      "holds a bot token in its path (/bot<token>): put the token in the variable botTokenEnv names, and in baseUrl the Bot API's address alone, like https://api.telegram.org",
+    ),
   }),
   closedObject("an email channel", {
     type: z.literal("email"),
