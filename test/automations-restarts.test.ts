@@ -173,7 +173,7 @@ describe("a run a stopped server left", () => {
     [
       "narrowed to another type",
       { when: { ...PAID.when, type: "payment_intent.payment_failed" } },
-      'the automation no longer takes this event (its type is not "payment_intent.payment_failed")',
+      'the automation no longer takes this event (its type is "payment_intent.succeeded", not "payment_intent.payment_failed")',
       " Step 3 (ack) was not run; the event is not acknowledged.",
     ],
   ])("whose automation was %s while a step waited is marked failed and told", async (_, edit, why, rest) => {

@@ -622,7 +622,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const shown = (answer.structuredContent as { runs: unknown[] }).runs;
       expect(shown.length).toBeLessThan(names.length);
       expect(answer.structuredContent).toMatchObject({
-        note: `stripe-refunded does not take it: its type is not "charge.refunded". Only the newest ${shown.length} runs fit in one answer: narrow by automation or status for older ones.`,
+        note: `stripe-refunded does not take it: its type is "payment_intent.succeeded", not "charge.refunded". Only the newest ${shown.length} runs fit in one answer: narrow by automation or status for older ones.`,
       });
     } finally {
       await agent.close();
@@ -1960,7 +1960,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
         .toEqual([
           `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id)\n`,
-          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not "charge.refunded"\n`,
+          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is "payment_intent.succeeded", not "charge.refunded"\n`,
         ]);
       const s = store();
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
@@ -1971,7 +1971,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         const why = await agent.call("automations_runs", { event_id: event.id });
         expect(why.structuredContent).toEqual({
           runs: [],
-          note: 'stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not "charge.refunded".',
+          note: 'stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is "payment_intent.succeeded", not "charge.refunded".',
         });
         expect(text(why)).toMatch(/^No runs on it\. stripe-paid does not take it: /);
         expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
@@ -1993,7 +1993,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         // or one it missed by waiter's fault.
         const read = await agent.call("events_get", { id: event.id });
         const noRun =
-          'No automation ran on it. stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not "charge.refunded".';
+          'No automation ran on it. stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is "payment_intent.succeeded", not "charge.refunded".';
         expect((read.structuredContent as { note?: string }).note?.endsWith(noRun)).toBe(true);
         expect(text(read)).toContain(`${noRun}\nEvent ${event.id}: `);
         const { delivery_id } = read.structuredContent as { delivery_id: string };
@@ -2085,7 +2085,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await runsOf(event.id);
       const agent = await startWaiter(env([PAID, misspelt]));
       try {
-        const why = 'paid-typo does not take it: its type is not "payment_intent.succeded".';
+        // The event's own type beside the one configured shows the misspelling without another call.
+        const why =
+          'paid-typo does not take it: its type is "payment_intent.succeeded", not "payment_intent.succeded".';
         const all = await agent.call("automations_runs", { event_id: event.id });
         expect(all.structuredContent).toMatchObject({
           runs: [{ automation: "stripe-paid", status: "done" }],
@@ -2113,7 +2115,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const event = await sendStripe(server, "evt_refund_watched", "charge.refunded", { id: "ch_1", object: "charge" });
       expect((await agent.call("automations_runs", { event_id: event.id })).structuredContent).toEqual({
         runs: [],
-        note: 'watch-payments does not take it: its type does not begin with "payment_intent.".',
+        note: 'watch-payments does not take it: its type "charge.refunded" does not begin with "payment_intent.".',
       });
     } finally {
       await agent.close();

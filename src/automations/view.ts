@@ -83,8 +83,8 @@ function holds(condition: Condition, view: View): boolean {
 }
 
 /**
- * Why `automation` does not take `event` of its source, in words ('its type is not
- * "charge.refunded"', or the first condition that does not hold and what its path found), or
+ * Why `automation` does not take `event` of its source, in words ('its type is
+ * "payment_intent.succeeded", not "charge.refunded"', or the first condition that does not hold and what its path found), or
  * undefined when it takes it. A condition that fails on this payload (a function given the wrong
  * type) throws an Error that names it, in the same words. `view` is the event's, parsed once for
  * every automation that asks.
@@ -98,10 +98,11 @@ export function whyNotTaken(
   if (!matchesFilter({ type }, event)) {
     const prefix = type && typePrefix(type);
     // Quoted: a prefix may end in ".", which the sentence's own full stop would run into, and a
-    // type copied with a blank at its end would read as the event's own type.
+    // type copied with a blank at its end would read as the event's own type. The event's type
+    // beside it shows a misspelt one, which the model asked why nothing ran sees nowhere else.
     return prefix === undefined
-      ? `its type is not ${quote(type ?? "")}`
-      : `its type does not begin with ${quote(prefix)}`;
+      ? `its type is ${quote(event.type)}, not ${quote(type ?? "")}`
+      : `its type ${quote(event.type)} does not begin with ${quote(prefix)}`;
   }
   const failing = where.findIndex((condition, i) => {
     try {
