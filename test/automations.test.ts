@@ -2108,6 +2108,27 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs of an automation that never ran says where to ask why, rather than only that none match", async () => {
+    const misspelt = { ...PAID, name: "paid-typo", when: { ...PAID.when, type: "payment_intent.succeded" } };
+    const server = await serve([misspelt]);
+    const agent = await startWaiter(env([misspelt]));
+    try {
+      await pay(server, String(O.pending1999));
+      const note =
+        'paid-typo has not run on any event kept: automations_runs with the event_id of one it should have taken says why it did not (events_list with source "stripe" gives their ids).';
+      const none = await agent.call("automations_runs", { automation: "paid-typo" });
+      expect(none.structuredContent).toEqual({ runs: [], note });
+      expect(text(none)).toBe(`No runs match. ${note}`);
+      // Runs of one state leave out the others: none failed says nothing of whether it ran.
+      expect(text(await agent.call("automations_runs", { automation: "paid-typo", status: "failed" }))).toBe(
+        "No runs match.",
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("an automation on a prefix of types is told not to take an event whose type does not begin with it", async () => {
     const server = await serve([WATCH]);
     const agent = await startWaiter(env([WATCH]));

@@ -344,6 +344,13 @@ export function automationsToolset(
           // Runs of one state leave out those of the others, so only without `status` do they tell
           // which automations did not run; with it too, an id no event has (a sender's) is said to be none.
           let note: string | undefined;
+          // An automation that never ran, as a misspelt type or path leaves it: where to ask why.
+          const never = found.length === 0 && args.event_id === undefined && args.status === undefined;
+          const source = never && automations.find((a) => a.name === automation)?.when.source;
+          if (source) {
+            const ids = call.serves("events_list") ? ` (events_list with source ${quote(source)} gives their ids)` : "";
+            note = `${automation} has not run on any event kept: automations_runs with the event_id of one it should have taken says why it did not${ids}.`;
+          }
           if (args.event_id !== undefined && matched.length <= limit) {
             const event = await store.get(storedId(args.event_id));
             note = !event
@@ -442,8 +449,9 @@ export function automationsToolset(
           if (left) note = note ? `${note} ${left}` : left;
           return { ...(note ? { note } : {}), runs: shown };
         },
-        render(r) {
-          if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
+        render(r, args) {
+          if (r.runs.length === 0)
+            return r.note ? `No runs ${args.event_id === undefined ? "match" : "on it"}. ${r.note}` : "No runs match.";
           const runs = r.runs.map((run) => {
             // A run that failed at a step has the step's reason for its error: said once, at the step,
             // whose outcome goes on with the step's arguments.
