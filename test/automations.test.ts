@@ -343,7 +343,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const event = await pay(listening, String(O.pending1999));
       const waited = await waiting;
       const notYet =
-        "No automation ran on it. stripe-paid takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).";
+        "No automation ran on it. stripe-paid takes it and has not run on it yet: no waiter serve or waiter listen runs the automations on this store now, and the next to start with stripe-paid configured runs it on this event.";
       // A model told to mark the order paid leaves it to the automation, as it would reading it with events_get.
       expect(waited.structuredContent).toMatchObject({
         event: { id: event.id, note: expect.stringContaining(notYet) },
@@ -1935,7 +1935,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(await noteOf(agent, history.id)).toBe(`${passed("stripe-paid")} ${passed("also-told")}`);
       expect(await noteOf(agent, paid.id)).toBe(passed("also-told"));
       const notYet = (name: string) =>
-        `${name} takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).`;
+        `${name} takes it and has not run on it yet: no waiter serve or waiter listen runs the automations on this store now, and the next to start with ${name} configured runs it on this event.`;
       expect(await noteOf(agent, later.id)).toBe(`${notYet("stripe-paid")} ${notYet("also-told")}`);
       // events_get says the same of an event no automation ran on.
       expect(((await agent.call("events_get", { id: later.id })).structuredContent as { note: string }).note).toContain(
@@ -2104,6 +2104,28 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         await agent.close();
       }
     } finally {
+      await server.close();
+    }
+  });
+
+  test("an event the running automations have not reached yet is said to wait for them, not for a waiter to start", async () => {
+    const server = await serve([TELL]);
+    const agent = await startWaiter(env([TELL]));
+    const release = holdTelegram();
+    try {
+      // The message for the first payment holds the automations on it.
+      const first = await pay(server, undefined);
+      await runsOf(first.id, false);
+      const second = await pay(server, undefined);
+      expect((await agent.call("automations_runs", { event_id: second.id })).structuredContent).toEqual({
+        runs: [],
+        note: "tell takes it and has not run on it yet: the automations take events in the order stored, and the waiter that runs them now has not reached this one.",
+      });
+      release();
+      expect((await runsOf(second.id)).map((run) => run.status)).toEqual(["done"]);
+    } finally {
+      release();
+      await agent.close();
       await server.close();
     }
   });

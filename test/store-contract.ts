@@ -720,7 +720,10 @@ export function eventStoreContract(open: OpenStore): void {
       const { store, another } = await open();
       const other = await another();
       const now = clock.now();
+      expect(await other.runs.leaseUntil()).toBeUndefined();
       expect(await store.runs.lease("a", now, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1000 });
+      // Read without being taken, as a model asking why an automation has not run yet is told whether any runs them.
+      expect(await other.runs.leaseUntil()).toBe(now + 1000);
       expect(await other.runs.lease("b", now + 500, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1000 });
       expect(await store.runs.lease("a", now + 900, 1000)).toEqual({ holder: "a", renewed: true, until: now + 1900 });
       expect(await other.runs.lease("b", now + 1500, 1000)).toEqual({ holder: "a", renewed: false, until: now + 1900 });
@@ -733,6 +736,7 @@ export function eventStoreContract(open: OpenStore): void {
         from: { owner: "a", until: now + 1900 },
       });
       await other.runs.release("b");
+      expect(await store.runs.leaseUntil()).toBeUndefined();
       expect(await store.runs.lease("a", now + 2100, 1000)).toEqual({ holder: "a", renewed: false, until: now + 3100 });
       // Renewed after it ran out, no other having held it meanwhile.
       expect(await store.runs.lease("a", now + 5000, 1000)).toEqual({ holder: "a", renewed: true, until: now + 6000 });

@@ -14,6 +14,7 @@ import {
   sentence,
   withEscapes,
 } from "../shown.js";
+import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, testOf, toolOf, written } from "./rules.js";
 
@@ -62,7 +63,7 @@ function withNothing(done: string, nothing: string): string {
  */
 export async function whyNoRun(
   automations: readonly Automation[],
-  runLog: Pick<RunLog, "cursor">,
+  runLog: Pick<RunLog, "cursor" | "leaseUntil">,
   event: StoredEvent,
   ran: ReadonlySet<string>,
   asked?: string,
@@ -84,6 +85,8 @@ export async function whyNoRun(
   // event stored before it as history.
   let handled: Promise<number | undefined> | undefined;
   const cursor = () => (handled ??= runLog.cursor());
+  let lease: Promise<number | undefined> | undefined;
+  const leaseEnds = () => (lease ??= runLog.leaseUntil());
   const said = await Promise.all(
     mine.map(async (automation) => {
       let why: string | undefined;
@@ -99,9 +102,13 @@ export async function whyNoRun(
       const through = await cursor();
       if (through === undefined)
         return `${automation.name} takes it but will not run on it: no waiter serve or waiter listen has run automations on this store yet, and the first to do so leaves the events stored before it started; what the automation does is left to be done by hand.`;
-      return event.seq <= through
-        ? `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`
-        : `${automation.name} takes it and has not run on it yet: the automations take events in the order stored, and have not reached this one (no waiter serve or waiter listen runs them now, or they are behind).`;
+      if (event.seq <= through)
+        return `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`;
+      // Whether a waiter runs them, which an operator is to start, or they are behind, which is waited for.
+      const until = await leaseEnds();
+      return until !== undefined && until > clock.now()
+        ? `${automation.name} takes it and has not run on it yet: the automations take events in the order stored, and the waiter that runs them now has not reached this one.`
+        : `${automation.name} takes it and has not run on it yet: no waiter serve or waiter listen runs the automations on this store now, and the next to start with ${automation.name} configured runs it on this event.`;
     }),
   );
   return said.join(" ");

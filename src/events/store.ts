@@ -308,6 +308,8 @@ export interface RunLog {
    */
   lease(owner: string, now: number, ms: number): Promise<LeaseHeld>;
   release(owner: string): Promise<void>;
+  /** When the lease runs out, read without taking it; undefined when no owner holds it. */
+  leaseUntil(): Promise<number | undefined>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
   setCursor(seq: number): Promise<void>;

@@ -128,6 +128,10 @@ export function postgresRuns(query: Query): RunLog {
     async release(owner) {
       await query("DELETE FROM automation_lease WHERE owner = $1", [owner]);
     },
+    async leaseUntil() {
+      const [row] = await query<{ until: string }>("SELECT until FROM automation_lease");
+      return row && Number(row.until);
+    },
     async cursor() {
       const [row] = await query<{ seq: number }>("SELECT seq FROM automation_cursor");
       return row?.seq;

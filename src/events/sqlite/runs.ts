@@ -145,6 +145,9 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
     async release(owner) {
       await write(() => sql("DELETE FROM automation_lease WHERE owner = ?").run(owner));
     },
+    async leaseUntil() {
+      return (sql("SELECT until FROM automation_lease").get() as { until: number } | undefined)?.until;
+    },
     async cursor() {
       return (sql("SELECT seq FROM automation_cursor").get() as { seq: number } | undefined)?.seq;
     },
