@@ -2130,6 +2130,26 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an automation the waiter running the automations is configured without is said to be, not to have its run to come", async () => {
+    // Two replicas on one store, the second started with an automation the first, which runs them, lacks.
+    const running = await serve([TELL]);
+    const replica = await serve([TELL, PAID]);
+    const agent = await startWaiter(env([TELL, PAID]));
+    try {
+      const event = await pay(replica, String(O.pending1999));
+      await expect
+        .poll(async () => (await agent.call("automations_runs", { event_id: event.id })).structuredContent)
+        .toEqual({
+          runs: [],
+          note: `tell does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is "${O.pending1999}"). stripe-paid takes it but will not run on it: the waiter that runs the automations on this store now is configured without stripe-paid, and no waiter ran it on this store; give every waiter on it the same automations. What the automation does is left to be done by hand.`,
+        });
+    } finally {
+      await agent.close();
+      await replica.close();
+      await running.close();
+    }
+  });
+
   test("automations_runs of an automation that never ran says where to ask why, rather than only that none match", async () => {
     const misspelt = { ...PAID, name: "paid-typo", when: { ...PAID.when, type: "payment_intent.succeded" } };
     const server = await serve([misspelt]);

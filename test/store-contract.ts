@@ -705,8 +705,11 @@ export function eventStoreContract(open: OpenStore): void {
     test("an automation starts from the first sequence number it was seen with, and the cursor only moves on", async () => {
       const { store } = await open();
       expect(await store.runs.cursor()).toBeUndefined();
+      // Read without being set, as a model asking why an automation did not run is told whether any waiter ran it.
+      expect(await store.runs.seenFrom("paid")).toBeUndefined();
       expect(await store.runs.firstSeen("paid", 7)).toBe(7);
       expect(await store.runs.firstSeen("paid", 12)).toBe(7);
+      expect(await store.runs.seenFrom("paid")).toBe(7);
       await store.runs.markHistory(4);
       await store.runs.markHistory(6);
       expect(await store.runs.cursor()).toBe(4);

@@ -299,6 +299,8 @@ export interface RunLog {
    * same number ever after. An automation added later does not act on the events before it.
    */
   firstSeen(automation: string, seq: number): Promise<number>;
+  /** What `firstSeen` answers for `automation`, read without setting it: undefined before it first ran. */
+  seenFrom(automation: string): Promise<number | undefined>;
   /**
    * Takes, or renews, the right to run automations on this store until `now + ms`, unless another
    * owner's lease has not run out. One process runs them, so no run is taken up twice. `holder` is

@@ -93,6 +93,12 @@ export function postgresRuns(query: Query): RunLog {
       ]);
       return (row as { seq: number }).seq;
     },
+    async seenFrom(automation) {
+      const [row] = await query<{ seq: number }>("SELECT seq FROM automation_starts WHERE automation = $1", [
+        automation,
+      ]);
+      return row?.seq;
+    },
     async lease(owner, now, ms) {
       for (;;) {
         // Still ours, run out or not: no other took it since, or the row would name it (or be gone).

@@ -125,6 +125,11 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         return (sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number }).seq;
       });
     },
+    async seenFrom(automation) {
+      return (
+        sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number } | undefined
+      )?.seq;
+    },
     async lease(owner, now, ms) {
       return write(() => {
         const held = sql("SELECT owner, until FROM automation_lease").get() as
