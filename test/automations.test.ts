@@ -2150,6 +2150,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a sender's delivery id whose event retention dropped is said to be that event's, gone, not an id never stored", async () => {
+    const retention = { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) };
+    const server = await serve([TELL], retention);
+    const agent = await startWaiter(env([TELL], retention));
+    try {
+      const dropped = await pay(server, String(O.pending1999), "evt_dropped_early");
+      await pay(server, String(O.pending1999));
+      await expect
+        .poll(async () => text(await agent.call("automations_runs", { event_id: "evt_dropped_early" })))
+        .toBe(
+          `No runs on it. No event "evt_dropped_early" is stored. "evt_dropped_early" is the sender's delivery id of event ${dropped.id} (source "stripe"), which retention has dropped: gone from waiter, its payload too. Runs go with their event: that none is listed does not mean no automation ran on it.`,
+        );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("automations_runs of an automation that never ran says where to ask why, rather than only that none match", async () => {
     const misspelt = { ...PAID, name: "paid-typo", when: { ...PAID.when, type: "payment_intent.succeded" } };
     const server = await serve([misspelt]);

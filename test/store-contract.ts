@@ -427,6 +427,16 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.deliveredAs(shop.id)).toEqual([]);
     });
 
+    test("a sender's delivery id whose event retention dropped names that event while the delivery is remembered", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 1 });
+      const first = await stored(store, event({ dedupeId: "evt_1" }));
+      await store.add(event({ dedupeId: "evt_2" }));
+      await store.expire();
+      expect(await store.deliveredAs("evt_1")).toEqual([]);
+      expect(await store.droppedAs("evt_1")).toEqual([{ id: first.id, source: "shop" }]);
+      expect(await store.droppedAs("evt_2")).toEqual([]);
+    });
+
     test("a Shopify webhook's id names the event its delivery was stored as, under either header name, once", async () => {
       const { store } = await open();
       const shopify = (dedupeId: string, headers: Record<string, string>) =>

@@ -113,7 +113,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const known = await storedAs(store, id);
+    const known = (await storedAs(store, id)) ?? (await droppedDelivery(store, id, gone));
     if (known) said.push(known);
     else if (isEventId(id)) eventIds.push(id);
     else others = true;
@@ -137,6 +137,17 @@ export async function notStored(store: EventStore, given: string[], session: Ser
     );
   }
   return said.join(" ");
+}
+
+/**
+ * The events retention dropped that a sender's delivery id named, while the delivery is remembered:
+ * the delivery arrived, which a model must not take for one never sent. Undefined for none.
+ */
+async function droppedDelivery(store: EventStore, id: string, gone: string): Promise<string | undefined> {
+  const dropped = await store.droppedAs(id);
+  if (dropped.length === 0) return undefined;
+  const named = dropped.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+  return `${quote(id)} is the sender's delivery id of ${named}, which retention has dropped: gone from waiter, its payload too.${gone && ` ${gone}`}`;
 }
 
 /**

@@ -402,6 +402,8 @@ export interface EventStore {
    * carry) names, at most one per source, oldest first.
    */
   deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
+  /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */
+  droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**
    * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state
    * (`3000006542:PAID`), oldest first, at most ten.

@@ -1363,6 +1363,13 @@ export class PostgresEventStore implements EventStore {
     return this.#query<{ id: string; source: string }>(...deliveredAsQuery(deliveryId));
   }
 
+  async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    return this.#query<{ id: string; source: string }>(
+      "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY dropped_at, id",
+      [deliveryId],
+    );
+  }
+
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
     return this.#query<{ id: string; source: string; dedupeId: string }>(...paymentQuery(paymentId));
   }

@@ -932,6 +932,12 @@ export class SqliteEventStore implements EventStore {
     return this.#sql(DELIVERED_AS).all({ delivery: deliveryId }) as { id: string; source: string }[];
   }
 
+  async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    return this.#sql(
+      "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY dropped_at, id",
+    ).all(deliveryId) as { id: string; source: string }[];
+  }
+
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
     // The ids that begin "<payment id>:" are those from it up to the same with ";", the character after ":".
     return this.#sql(
