@@ -983,6 +983,19 @@ describe("orders", () => {
     );
   });
 
+  test("an order whose refunds list fails still answers, saying what of its refunds could not be read", async () => {
+    woo.intercept = (r) =>
+      r.path.endsWith("/refunds") ? json(500, { code: "rest_error", message: "Boom." }) : undefined;
+    const result = await server.call("eshop_order_get", { id: O.partlyRefunded });
+    expect(result.isError).toBeFalsy();
+    expect(data(result)).toMatchObject({ refunded: "6.99", refunds: [expect.objectContaining({ total: "-6.99" })] });
+    expect(text(result)).toMatch(/^Refund 6\.99 EUR: "One pack arrived crushed"$/m);
+    expect(text(result)).toMatch(/^- 1 × .*\(product 113.*\): 6\.99 EUR$/m);
+    expect(text(result)).toMatch(
+      /^Whether a payment gateway sent each refund back, and which items were refunded, could not be read \(WooCommerce answered 500[^\n]*\)\.$/m,
+    );
+  });
+
   test("a rate's tax is its tax on the items and on shipping, so the rates add up to the order's tax", async () => {
     const result = await server.call("eshop_order_get", { id: O.taxed });
     expect(data(result)).toMatchObject({ total_tax: "5.74", taxes: [{ label: "USt 20%", total: "5.74" }] });

@@ -61,6 +61,8 @@ const dueOnDelivery = new WeakMap<object, Set<number>>();
  * units refunded of each item, by id, for the text only: structuredContent has no field for them.
  */
 const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map<number, number> }>();
+/** Of an order read whole, why its refunds could not be read apart, for the text only. */
+const refundsUnread = new WeakMap<object, string>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /**
@@ -458,10 +460,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       ]);
       const shopZone = await shop.timeZone(call);
       // The order says neither whether money went back (a refund may be only recorded) nor which
-      // items were refunded.
-      const refunds = order.refunds.length ? await shop.refundDetails(id, call) : undefined;
+      // items were refunded; without them it is still the order, so their failure fails no read.
+      const refunds = order.refunds.length
+        ? await shop.refundDetails(id, call).catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
+        : undefined;
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
-      if (refunds) refundsRead.set(result, refunds);
+      if (typeof refunds === "string") refundsUnread.set(result, refunds);
+      else if (refunds) refundsRead.set(result, refunds);
       if (due) dueOnDelivery.set(result, new Set([id]));
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
@@ -513,6 +518,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
               : ", recorded only: no payment gateway sent it back (returned another way, or not yet)";
         lines.push(
           `Refund ${difference("0", r.total)} ${o.currency}${how}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`,
+        );
+      }
+      const unread = refundsUnread.get(o);
+      if (unread) {
+        lines.push(
+          `Whether a payment gateway sent each refund back, and which items were refunded, could not be read (${unread.replace(/\.$/, "")}).`,
         );
       }
       const payment = [o.payment_method, o.transaction_id && `transaction ${o.transaction_id}`].filter(Boolean);
