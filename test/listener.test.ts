@@ -2083,6 +2083,22 @@ describe("bodies", () => {
     }
   });
 
+  test("a sender that does not wait for 100 Continue is not sent one: HTTP/1.0 ignores the expectation", async () => {
+    const { port, store } = await start();
+    const { body, headers } = signed();
+    const head = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    // An HTTP/1.0 client reads the first status line as the answer: a 100 would be taken for it.
+    const old = await probe(port);
+    old.socket.write(
+      `POST /webhooks/erp HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\nExpect: 100-continue\r\n${head}\r\n${body}`,
+    );
+    await expect.poll(() => old.closed(), { timeout: 1000 }).toBe(true);
+    expect(old.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect((await store.stats()).events).toBe(1);
+  });
+
   test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
     const { url, store, rejected } = await start();
     for (const [encoding, compress] of [

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
@@ -82,6 +82,13 @@ function badIdReason(id: string): string | undefined {
   if (/\p{Cc}/u.test(id)) return "the delivery id holds control characters";
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
+
+/**
+ * The deliveries whose sender waits for 100 Continue before its body, as Node read them (HTTP/1.1
+ * and `Expect: 100-continue`; an HTTP/1.0 client takes a 100 for the answer): the delivery route
+ * invites those it does not refuse first.
+ */
+export const awaitingContinue = new WeakSet<IncomingMessage>();
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
 const encoded = (req: Request) => (req.headers["content-encoding"] || "identity").toLowerCase() !== "identity";
@@ -312,7 +319,7 @@ export function mountDeliveries(
       res.once("close", stop);
       // Asked for by a sender that waits for it before its body (see startListener); an encoded
       // body gets its 415 instead, from the body's reader.
-      if (req.headers.expect?.toLowerCase() === "100-continue" && !encoded(req)) res.writeContinue();
+      if (awaitingContinue.has(req) && !encoded(req)) res.writeContinue();
     }
     next();
   };

@@ -9,7 +9,7 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
+import { answerUnread, awaitingContinue, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
 import { byPublicName, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
@@ -517,7 +517,8 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
-    if (!/^\/webhooks\//.test(served(req.url ?? ""))) res.writeContinue();
+    if (/^\/webhooks\//.test(served(req.url ?? ""))) awaitingContinue.add(req);
+    else res.writeContinue();
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
