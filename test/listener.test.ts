@@ -2083,6 +2083,29 @@ describe("bodies", () => {
     }
   });
 
+  test("Expect: 100-continue to a webhook path in another case, which the delivery route takes, waits on its checks too", async () => {
+    const { port, store } = await start();
+    const refused = await probe(port);
+    refused.socket.write(
+      `POST /Webhooks/erp HTTP/1.1\r\nHost: hooks.example.com\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => statusOf(refused), { timeout: 1000 }).toBe("403");
+    expect(refused.received()).not.toMatch(/100 Continue/);
+
+    const { body, headers } = signed();
+    const fits = await probe(port);
+    const head = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    fits.socket.write(`POST /WEBHOOKS/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nExpect: 100-continue\r\n${head}\r\n`);
+    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    fits.socket.write(body);
+    await expect
+      .poll(() => fits.received(), { timeout: 1000 })
+      .toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect((await store.stats()).events).toBe(1);
+  });
+
   test("a sender that does not wait for 100 Continue is not sent one: HTTP/1.0 ignores the expectation", async () => {
     const { port, store } = await start();
     const { body, headers } = signed();

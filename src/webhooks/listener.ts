@@ -517,7 +517,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
-    if (/^\/webhooks\//.test(served(req.url ?? ""))) awaitingContinue.add(req);
+    if (/^\/webhooks\//i.test(served(req.url ?? ""))) awaitingContinue.add(req);
     else res.writeContinue();
     server.emit("request", req, res);
   });
