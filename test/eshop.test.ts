@@ -2074,6 +2074,17 @@ describe("status and notes", () => {
     expect(withoutEmail(card)).toMatch(/Return the payment through the payment gateway that took it\./);
   });
 
+  test("an order paid with no payment method, as one entered in the admin, is not told a gateway took it", async () => {
+    const entered = woo.shop.order(O.processing);
+    entered.payment_method = "";
+    entered.payment_method_title = "";
+    const refunded = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(withoutEmail(refunded)).toMatch(
+      /the shop only recorded the refund\. No payment gateway took its payment: return the money to the customer yourself\./,
+    );
+    expect(text(refunded)).not.toMatch(/through the payment gateway/);
+  });
+
   test("a partly refunded order set to refunded, cancelled or pending says what was refunded before, so only what is left is returned", async () => {
     const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
     expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });

@@ -2,7 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
-import { oneLine, quote, quoteLine } from "../../src/shown.js";
+import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
@@ -66,8 +66,8 @@ const refundsUnread = new WeakMap<object, string>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /**
- * The payment method of a status change's order paid offline (a bank transfer, cash on delivery),
- * which no gateway can return, for the text only.
+ * The payment method of a status change's order paid offline (a bank transfer, cash on delivery;
+ * "" for none), which no gateway can return, for the text only.
  */
 const paidOfflineBy = new WeakMap<object, string>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
@@ -799,7 +799,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ...(changed && from.refunded ? { refunded_before: from.refunded } : {}),
         };
         due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
-        offlineBy = from.paid_offline ? from.payment_method : undefined;
+        offlineBy = from.paid_offline ? (from.payment_method ?? "") : undefined;
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
         if (!changed) {
@@ -816,7 +816,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (shopZone) zoneOf.set(changedTo, shopZone);
       if (due.now) dueOnDelivery.set(changedTo, new Set([id]));
       if (due.before) dueBefore.add(changedTo);
-      if (offlineBy) paidOfflineBy.set(changedTo, offlineBy);
+      if (offlineBy !== undefined) paidOfflineBy.set(changedTo, offlineBy);
       return changedTo;
     },
     render(r, _args, session) {
@@ -830,10 +830,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const pluginPaid = !r.paid_now && paidInPluginStatus(r.previous_status, r.order.paid);
       const wasPaid = !dueBefore.has(r) && (shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid);
       // Paid by a bank transfer, a cheque or in cash: no gateway took the money, so none returns it.
+      // With no method named: an order entered in the admin.
       const offline = paidOfflineBy.get(r);
-      const byHand = offline
-        ? `It was paid by ${oneLine(offline)}, which no payment gateway took: return the money to the customer yourself.`
-        : undefined;
+      const tookIt = offline
+        ? `it was paid by ${oneLine(offline)}, which no payment gateway took`
+        : "no payment gateway took its payment";
+      const byHand =
+        offline === undefined ? undefined : `${capitalized(tookIt)}: return the money to the customer yourself.`;
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
@@ -882,7 +885,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
               // date and would take a new payment, while the old one is still taken unless reversed.
               awaitsPayment(r.order) && wasPaid
               ? toReturn(
-                  `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : `Unless that payment was reversed, ${offline ? `return it to the customer yourself (it was paid by ${oneLine(offline)}, which no payment gateway took)` : "refund it through the payment gateway that took it"}, or the customer may pay twice.`}`,
+                  `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : `Unless that payment was reversed, ${offline === undefined ? "refund it through the payment gateway that took it" : `return it to the customer yourself (${tookIt})`}, or the customer may pay twice.`}`,
                 )
               : dueOnDelivery.get(r)?.has(r.order.id)
                 ? `\nIt is to be paid on delivery: ${shop.name} records it paid when it is completed.`
