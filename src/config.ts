@@ -562,8 +562,8 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
         );
       }
       // A web address with a user, a password or a query may carry a key (a shop's, a proxy's token),
-      // a JSON setting's too (a channel's baseUrl, a source's apiUrl).
-      const inside = urlWithCredentials(values[name]);
+      // a JSON setting's too (a channel's baseUrl, a source's apiUrl), written as JSON or as its text.
+      const inside = urlWithCredentials(fromJson(values[name]));
       if (inside !== undefined) {
         const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
         throw new ConfigError(

@@ -1113,6 +1113,16 @@ describe("bad settings are refused by name", () => {
         "webhooks.sources at pay.apiUrl",
         "WAITER_WEBHOOKS_SOURCES",
       ],
+      // Written as its variable holds it, JSON text, which the file takes too.
+      [
+        {
+          notify: {
+            channels: JSON.stringify({ ops: { ...telegram, baseUrl: "https://tg.example.com/?key=Gat3wayPassw0rd" } }),
+          },
+        },
+        "notify.channels at ops.baseUrl",
+        "WAITER_NOTIFY_CHANNELS",
+      ],
     ] as const) {
       const path = file(content);
       const said = messageOf(() => load(env, { file: path }));
