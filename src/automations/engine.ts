@@ -33,7 +33,10 @@ export interface AutomationParts {
   settings: CallParts["settings"] & { retention: string };
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
-  /** How often the lease is renewed, or tried by a waiter that waits for it, when more often than each third of leaseMs. */
+  /**
+   * How often the lease is renewed, or tried by a waiter that waits for it, when not each third of
+   * leaseMs: no setting gives it; tests renew often under a long lease, run out only as they move the clock.
+   */
   renewEveryMs?: number;
   /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */
   drainMs: number;
@@ -241,8 +244,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const since = term;
     return () => running && lease.current && lease.term === since;
   };
-  // Renewed less often, the lease would run out between two renewals, for another waiter to take.
-  const leaseTimer = setInterval(() => void tryLease(), Math.min(parts.renewEveryMs ?? Infinity, leaseMs / 3));
+  const leaseTimer = setInterval(() => void tryLease(), parts.renewEveryMs ?? leaseMs / 3);
   leaseTimer.unref();
 
   async function begin(): Promise<void> {

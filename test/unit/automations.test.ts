@@ -486,32 +486,6 @@ test("a waiter frozen past its lease as the shop answers, whose lease another to
   expect(told).toEqual(["Done"]);
 });
 
-test("a lease is renewed each third of it at least, whatever renewEveryMs says: it never runs out between two renewals for another waiter to take", async () => {
-  const store = new SqliteEventStore(":memory:", RETENTION);
-  const lease = store.runs.lease.bind(store.runs);
-  let renewals = 0;
-  store.runs.lease = async (...args: Parameters<typeof lease>) => {
-    renewals += 1;
-    return lease(...args);
-  };
-  const engine = await startAutomations({
-    ...ENGINE,
-    leaseMs: 300,
-    renewEveryMs: 60_000,
-    automations: [ONE_STEP],
-    tools: [shopTool(async () => ({}))],
-    store,
-    log: new Log("error", () => {}),
-    historyThrough: await store.latestSeq(),
-  });
-  try {
-    await expect.poll(() => renewals).toBeGreaterThanOrEqual(3);
-  } finally {
-    await engine.close();
-    await store.close();
-  }
-});
-
 test("a waiter that stops while it holds the lease without running the automations (their start failed on the store) lets it go: the next waiter need not wait it out", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   // The store takes the lease and fails the start: the next renewal would begin them again.
