@@ -509,8 +509,8 @@ test.runIf(hasCurlAndOpenssl)(
       read("docs/webhooks.md"),
     )?.[1];
     expect(block, "docs/webhooks.md shows how to send a delivery by hand").toBeDefined();
-    // curl's retries wait 30 s for the listener's start on a loaded machine; a port another run
-    // took between its pick and the listener's start is left for another.
+    // curl's retries wait 30 s for the listener's start on a loaded machine, within the test's
+    // minute; a port another run took between its pick and the listener's start is left for another.
     const sent = (port: number) => {
       const script = (block ?? "")
         .replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`)
@@ -538,4 +538,5 @@ test.runIf(hasCurlAndOpenssl)(
     });
     expect(again).toBe(first?.replace('"duplicate":false', '"duplicate":true'));
   },
+  60_000,
 );
