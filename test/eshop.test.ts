@@ -521,10 +521,10 @@ describe("orders", () => {
     const hours = (epoch: number) => prague(epoch).replace("+01:00", "+01");
     expect(await ids({ after: hours(created - minute) })).toContain(O.pendingStockManaged);
     expect(await ids({ after: hours(created + minute) })).not.toContain(O.pendingStockManaged);
-    expect(woo.requests.at(-1)?.query.get("after")).toBe(`${utc(created + minute).slice(0, 17)}00`);
+    expect(woo.requests.at(-1)?.query.get("after")).toBe(`${utc(created + minute - 60_000).slice(0, 17)}59`);
     expect(await ids({ after: utc(created - 2 * minute).slice(0, 16) })).toContain(O.pendingStockManaged);
     expect(await ids({ after: `${utc(created + minute)}Z` })).not.toContain(O.pendingStockManaged);
-    expect(woo.requests.at(-1)?.query.get("after")).toBe(utc(created + minute));
+    expect(woo.requests.at(-1)?.query.get("after")).toBe(utc(created + minute - 1000));
 
     const before = woo.requests.length;
     for (const args of [
@@ -543,6 +543,7 @@ describe("orders", () => {
     prague.shop.timeZone = "Europe/Prague";
     // Orders at the instants around the shop's midnights, copied from one order of the shop.
     const placed = {
+      8000: "2026-12-04T23:00:00Z", // 00:00:00 in Prague: the first second of its day
       8001: "2026-12-04T22:50:00Z", // 23:50 in Prague, the day before
       8002: "2026-12-04T23:10:00Z", // 00:10 in Prague: its day, not yet in UTC
       8003: "2026-03-28T23:30:00Z", // 00:30 on 29 March, the day clocks go forward
@@ -568,8 +569,9 @@ describe("orders", () => {
       // "What came in today?", asked at 00:30 in Prague.
       setClock("2026-12-04T23:30:00Z");
       const today = await day("2026-12-05", "2026-12-06");
-      expect(today.ids).toEqual([8002]);
-      expect(today.sent?.get("after")).toBe("2026-12-04T23:00:00");
+      expect(today.ids).toEqual([8000, 8002]);
+      // The shop compares strictly: its midnight is sent as the second before.
+      expect(today.sent?.get("after")).toBe("2026-12-04T22:59:59");
       expect(today.sent?.get("dates_are_gmt")).toBe("true");
       expect(today.text).toContain(", placed 2026-12-05T00:10+01:00\n");
       expect(today.text).toContain(
@@ -580,7 +582,7 @@ describe("orders", () => {
       const spring = await day("2026-03-29", "2026-03-30");
       expect(spring.ids).toEqual([8003, 8004]);
       expect([spring.sent?.get("after"), spring.sent?.get("before")]).toEqual([
-        "2026-03-28T23:00:00",
+        "2026-03-28T22:59:59",
         "2026-03-29T22:00:00",
       ]);
       expect(spring.text).toContain(", placed 2026-03-29T23:30+02:00\n");
@@ -588,12 +590,12 @@ describe("orders", () => {
       const autumn = await day("2026-10-25", "2026-10-26");
       expect(autumn.ids).toEqual([8007, 8008]);
       expect([autumn.sent?.get("after"), autumn.sent?.get("before")]).toEqual([
-        "2026-10-24T22:00:00",
+        "2026-10-24T21:59:59",
         "2026-10-25T23:00:00",
       ]);
       expect(autumn.text).toContain(", placed 2026-10-25T23:30+01:00\n");
       // A time with an offset is that instant wherever the shop is.
-      expect((await day("2026-12-04T23:00:00Z", "2026-12-05T00:00:00Z")).ids).toEqual([8002]);
+      expect((await day("2026-12-04T23:00:00Z", "2026-12-05T00:00:00Z")).ids).toEqual([8000, 8002]);
 
       const one = text(await session.call("eshop_order_get", { id: 8002 }));
       expect(one).toMatch(/, placed 2026-12-05T00:10\+01:00\n/);
@@ -627,7 +629,7 @@ describe("orders", () => {
       expect(text(first)).toContain(
         "\nThe shop's time zone could not be read: times are UTC; after and before without an offset are read in UTC.",
       );
-      expect(closed.requests.at(-1)?.query.get("after")).toBe("2026-11-01T00:00:00");
+      expect(closed.requests.at(-1)?.query.get("after")).toBe("2026-10-31T23:59:59");
       expect(asked()).toBe(1);
       setClock("2026-12-05T08:59:00Z");
       await session.call("eshop_orders_list", {});
@@ -657,9 +659,9 @@ describe("orders", () => {
     try {
       // The shop's day the order was placed on, and its midnight in UTC.
       for (const [offset, name, shown, day, after] of [
-        [5.5, "UTC+5:30", "2026-12-05T00:10+05:30", "2026-12-05", "2026-12-04T18:30:00"],
-        [5.75, "UTC+5:45", "2026-12-05T00:25+05:45", "2026-12-05", "2026-12-04T18:15:00"],
-        [-3.5, "UTC-3:30", "2026-12-04T15:10-03:30", "2026-12-04", "2026-12-04T03:30:00"],
+        [5.5, "UTC+5:30", "2026-12-05T00:10+05:30", "2026-12-05", "2026-12-04T18:29:59"],
+        [5.75, "UTC+5:45", "2026-12-05T00:25+05:45", "2026-12-05", "2026-12-04T18:14:59"],
+        [-3.5, "UTC-3:30", "2026-12-04T15:10-03:30", "2026-12-04", "2026-12-04T03:29:59"],
       ] as const) {
         index = { gmt_offset: offset, timezone_string: "" };
         const session = await start(shopEnv(shop));
@@ -745,13 +747,17 @@ describe("orders", () => {
       expect(result.isError, `${JSON.stringify(args)}: ${text(result)}`).toBeFalsy();
       return data<{ orders: Summary[] }>(result).orders.map((o) => o.id);
     };
-    // The shop keeps whole seconds and compares strictly: `before` goes up to the next second, `after` down.
+    // The shop keeps whole seconds and compares strictly: `before` goes up to the next second, `after`
+    // to the second before the one it is in, as an order placed at that instant is from it on.
     expect(await ids({ before: `${second(created)}.999Z` })).toContain(O.pendingStockManaged);
     expect(woo.requests.at(-1)?.query.get("before")).toBe(second(created + 1000));
     expect(await ids({ after: `${second(created - 1000)}.5Z` })).toContain(O.pendingStockManaged);
     expect(await ids({ after: `${second(created)}.5Z` })).not.toContain(O.pendingStockManaged);
     expect(woo.requests.at(-1)?.query.get("after")).toBe(second(created));
-    expect(await ids({ after: `${second(created)}Z`, before: `${second(created)}.5Z` })).toEqual([]);
+    expect(await ids({ after: `${second(created)}Z`, before: `${second(created)}.5Z` })).toEqual([
+      O.pendingStockManaged,
+    ]);
+    expect(await ids({ after: `${second(created)}.5Z`, before: `${second(created)}.9Z` })).toEqual([]);
 
     const refused = await server.call("eshop_orders_list", {
       after: "2026-11-18T12:58:30.5Z",
@@ -3218,7 +3224,7 @@ describe("searches", () => {
         search: "Nováková Jana",
       }),
     ).toBe(
-      'No order matches status failed or cancelled, placed after 2026-11-01 (UTC+1), customer 36, search "Nováková Jana". ' +
+      'No order matches status failed or cancelled, placed from 2026-11-01 (UTC+1), customer 36, search "Nováková Jana". ' +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
         "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
     );

@@ -131,10 +131,11 @@ function atShop(t: { local: boolean; epoch: number }, shopZone: ShopZone | undef
 
 /**
  * An instant as the shop takes it: UTC (dates_are_gmt) to the whole second. The shop keeps whole
- * seconds and compares strictly, so `after` rounded down and `before` up find what lies between.
+ * seconds and compares strictly; a range is from `after` on and up to `before`, so that an order
+ * placed at the shop's midnight is in the day it starts: `after` goes to the second before.
  */
-function shopSecond(epoch: number, round: (seconds: number) => number): string {
-  return new Date(round(epoch / 1000) * 1000).toISOString().slice(0, 19);
+function shopSecond(epoch: number, from: boolean): string {
+  return new Date((Math.ceil(epoch / 1000) - (from ? 1 : 0)) * 1000).toISOString().slice(0, 19);
 }
 
 /** `amount` less `less`, to as many decimals as the shop writes them: "26.86" less "6.99" is "19.87". */
@@ -194,7 +195,7 @@ function noOrders(
   const when = (t: Instant) => (t.local ? `${t.given} (${shopZone?.name ?? "UTC"})` : t.given);
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
-    args.after && `placed after ${when(args.after)}`,
+    args.after && `placed from ${when(args.after)}`,
     args.before && `placed before ${when(args.before)}`,
     args.customer_id && `customer ${args.customer_id}`,
     args.search && `search ${quote(args.search)}`,
@@ -257,7 +258,7 @@ function emailLine(shop: ShopProvider, email: StatusEmail | "none" | undefined, 
 type Instant = z.output<ReturnType<typeof dateTime>>;
 
 /**
- * Why orders placed after `after` and before `before` can be none: `after` is not earlier. Without
+ * Why orders placed from `after` and before `before` can be none: `after` is not earlier. Without
  * `shopZone`, only where both are read alike, before the shop says its zone.
  */
 function emptyRange(
@@ -388,7 +389,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       status: listed(z.array(status(z.string())).max(20))
         .optional()
         .describe(`Any of: ${statuses}.`),
-      after: placed.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
+      after: placed.optional().describe("Placed from: YYYY-MM-DD (its 00:00) or ISO 8601, shop's time if no offset."),
       before: placed.optional().describe("Placed before, the same way."),
       search: z
         .string()
@@ -418,8 +419,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const filters = {
         // An empty list is no filter: sent as `status=`, it would match no order.
         ...(args.status?.length ? { status: args.status } : {}),
-        ...(after !== undefined ? { after: shopSecond(after, Math.floor) } : {}),
-        ...(before !== undefined ? { before: shopSecond(before, Math.ceil) } : {}),
+        ...(after !== undefined ? { after: shopSecond(after, true) } : {}),
+        ...(before !== undefined ? { before: shopSecond(before, false) } : {}),
         ...(search ? { search } : {}),
         ...(args.customer_id ? { customerId: args.customer_id } : {}),
       };
