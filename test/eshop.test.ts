@@ -578,6 +578,12 @@ describe("orders", () => {
         "\nTimes are the shop's, Europe/Prague; after and before without an offset are read in it.",
       );
       expect((await day("2026-12-04", "2026-12-05")).ids).toEqual([8001]);
+      // One day asked as the same date twice: the refusal names the range of that day, not the day before.
+      const same = await session.call("eshop_orders_list", { after: "2026-12-05", before: "2026-12-05" });
+      expect(same.isError).toBe(true);
+      expect(text(same)).toBe(
+        "`after` (2026-12-05) must be earlier than `before` (2026-12-05). `before` is not in the range: the orders of 2026-12-05 are from 2026-12-05 and before 2026-12-06.",
+      );
 
       const spring = await day("2026-03-29", "2026-03-30");
       expect(spring.ids).toEqual([8003, 8004]);
