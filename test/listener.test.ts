@@ -1874,6 +1874,24 @@ test("/healthz answers 503 on a disk that is really full, where a count's write 
   }
 });
 
+test("a sender's retry of a delivery stored before the disk filled is answered as the duplicate it is, not 503", async ({
+  skip,
+}) => {
+  const { dir, fill, unmount } = smallDisk("1m", skip);
+  try {
+    const { url } = await start({}, {}, new Log("error"), 10_000, join(dir, "events.db"));
+    const delivery = signed();
+    const first = await deliver(url, delivery);
+    expect(first.status).toBe(200);
+    fill();
+    expect((await deliver(url)).status).toBe(503);
+    expect(await deliver(url, delivery)).toEqual({ status: 200, body: { id: first.body.id, duplicate: true } });
+  } finally {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    unmount();
+  }
+});
+
 describe("bodies", () => {
   /** A sender that goes on sending a body the listener refused: its connection, and the listener's end of it. */
   async function uploader(listener: RunningListener, port: number) {

@@ -1681,7 +1681,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       return { ...started, health };
     };
 
-    test("a database made read-only answers 503 before any write of waiter's is refused, and 200 once it takes writes again", async () => {
+    test("a database made read-only answers 503 before any write of waiter's is refused, a retry of a stored delivery 200, and 200 once it takes writes again", async () => {
       const name = uniqueName("ro");
       await admin.query(`CREATE DATABASE ${name}`);
       const url = new URL(server.url);
@@ -1698,10 +1698,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       };
       try {
         expect(await health()).toEqual({ code: 200, status: "ok" });
+        expect(await deliverTo(app.listener?.url, "inv-0")).toBe(200);
         await admin.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
         await reconnect();
         await expect.poll(health).toEqual({ code: 503, status: "store not writable" });
         expect(await health()).toEqual({ code: 503, status: "store not writable" });
+        // Its sender's retry, as it would be answered were the database writable.
+        expect(await deliverTo(app.listener?.url, "inv-0")).toBe(200);
         expect(stderr().match(/warning .*webhook listener: \/healthz: .*\n/g)).toEqual([
           expect.stringMatching(
             /The event store cannot be written \(transaction_read_only is on\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL 127\.0\.0\.1:\d+\/ro\d+\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server/,

@@ -426,7 +426,6 @@ export function mountDeliveries(
     delivery: string,
     receivedAt: number,
   ) => {
-    storeAnswers();
     // A repeat verifies with the secret it was signed with when first stored: it says nothing of
     // the secret its sender signs with now.
     if (!duplicate) secrets.verified(source, receivedAt);
@@ -489,9 +488,18 @@ export function mountDeliveries(
         receivedAt,
       });
     } catch (err) {
-      answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
+      // A retry of a delivery stored before the store stopped taking writes (a full disk) has its
+      // answer still, where the store can be read: a 503 would have it sent again and again. Not
+      // asked of a store out of reach, whose 503 would wait for it twice.
+      const kept =
+        err instanceof StoreNotWritable
+          ? (await store.deliveredAs(verdict.id).catch(() => [])).find((e) => e.source === source.name)
+          : undefined;
+      if (kept) answerStored(res, source, { id: kept.id, duplicate: true }, type, delivery, receivedAt);
+      else answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }
+    storeAnswers();
     if (verdict.differing) log.warning(tookFirstCopy(source, delivery, verdict.differing));
     answerStored(res, source, added, type, delivery, receivedAt);
   };
