@@ -2071,6 +2071,27 @@ describe("bodies", () => {
     expect((await store.stats()).events).toBe(1);
   });
 
+  test("Expect: 100-continue for a body past what the bodies' budget has left gets 503 at once, not an invitation to send it", async () => {
+    const { listener, port, rejected } = await start({}, { maxHeldBytes: 1000 });
+    const host = `127.0.0.1:${port}`;
+    const served = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+    const holding = await probe(port);
+    const held = `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2000\r\n\r\n${"x".repeat(600)}`;
+    holding.socket.write(held);
+    // Its 600 bytes are held before the next sender asks.
+    const server = await served;
+    await expect.poll(() => server.bytesRead).toBe(held.length);
+    const sender = await probe(port, "127.0.0.2");
+    sender.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 600\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("503");
+    expect(sender.received()).not.toMatch(/100 Continue/);
+    expect(sender.received()).toMatch(/^retry-after: 5\r$/im);
+    expect(await rejected("busy")).toBe(1);
+    expect(holding.closed()).toBe(false);
+  });
+
   test("Expect: 100-continue with an encoded body gets 415 at once, not an invitation to send a body it refuses", async () => {
     const { port, rejected } = await start();
     const gzipped = await probe(port);

@@ -240,7 +240,7 @@ export function mountDeliveries(
   const busyWarning = throttled((line) => log.warning(line));
 
   /** The 503 to a body past the budgets: past `client`'s share of them, or past the whole. */
-  const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string) => {
+  const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string, more = 0) => {
     res.set("retry-after", "5");
     // A 503 brings no retry from a sender that never sends a delivery again: this one is lost.
     const lost = notSentAgain(req, source);
@@ -250,7 +250,7 @@ export function mountDeliveries(
         `${source.name}\nbusy`,
       );
     }
-    if (bodies.pastShare(client)) {
+    if (bodies.pastShare(client, more)) {
       count(source.name, "rejected:client busy");
       busyWarning(
         `webhook listener: ${client} holds its share of the bodies being read at once (${bodies.share} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
@@ -309,6 +309,14 @@ export function mountDeliveries(
         return;
       }
     } else {
+      // Asked for by a sender that waits for it before its body (see startListener); an encoded
+      // body gets its 415 instead, from the body's reader, and one past the budgets its 503 now.
+      const invited = awaitingContinue.has(req) && !encoded(req);
+      const declared = Number(req.headers["content-length"]) || 0;
+      if (invited && !bodies.fits(client, declared)) {
+        refuseBusy(req, res, source, client, declared);
+        return;
+      }
       const stop = watchBody(req, limits, {
         maxBytes,
         tooLarge: () => refuseTooLarge(req, res, source),
@@ -317,9 +325,7 @@ export function mountDeliveries(
         tooSlow: () => refuseTooSlow(req, res, source),
       });
       res.once("close", stop);
-      // Asked for by a sender that waits for it before its body (see startListener); an encoded
-      // body gets its 415 instead, from the body's reader.
-      if (awaitingContinue.has(req) && !encoded(req)) res.writeContinue();
+      if (invited) res.writeContinue();
     }
     next();
   };

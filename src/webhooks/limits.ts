@@ -122,10 +122,10 @@ export class HeldBodies {
 
   /** Holds `bytes` more for `client`: whether it stays within its share and the whole budget. */
   hold(client: string, bytes: number): boolean {
+    const fits = this.fits(client, bytes);
     this.held += bytes;
-    const clientHeld = (this.heldBy.get(client) ?? 0) + bytes;
-    this.heldBy.set(client, clientHeld);
-    return clientHeld <= this.share && this.held <= this.maxHeldBytes;
+    this.heldBy.set(client, (this.heldBy.get(client) ?? 0) + bytes);
+    return fits;
   }
 
   /** Gives back what a request held for `client`, once its answer is done. */
@@ -136,9 +136,14 @@ export class HeldBodies {
     else this.heldBy.delete(client);
   }
 
-  /** Whether `client` holds more than its share (else the whole budget is what ran out). */
-  pastShare(client: string): boolean {
-    return (this.heldBy.get(client) ?? 0) > this.share;
+  /** Whether `client`, holding `more` bytes besides, holds more than its share (else the whole budget is what ran out). */
+  pastShare(client: string, more = 0): boolean {
+    return (this.heldBy.get(client) ?? 0) + more > this.share;
+  }
+
+  /** Whether `bytes` more for `client` would stay within its share and the whole budget. */
+  fits(client: string, bytes: number): boolean {
+    return !this.pastShare(client, bytes) && this.held + bytes <= this.maxHeldBytes;
   }
 }
 

@@ -513,8 +513,8 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   );
   // Node answers Expect: 100-continue by itself, inviting a body the listener may refuse: a webhook
   // gets its 100 from the delivery route once every check that needs no body has passed (see
-  // mountDeliveries), and a refusal (its Host, source, method, size or encoding) before the body is
-  // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
+  // mountDeliveries), and a refusal (its Host, source, method, size, encoding or the bodies' budget)
+  // before the body is sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
     if (/^\/webhooks\//i.test(served(req.url ?? ""))) awaitingContinue.add(req);
