@@ -99,20 +99,19 @@ export async function whyNoRun(
       const before = automations.slice(0, automations.indexOf(automation)).find((a) => running.has(a.name));
       if (before)
         return `${automation.name} takes it and has not run on it yet: the automations on an event run one after the other, and ${before.name}'s run on it, which comes before, is running.`;
-      // A waiter runs the automations and never ran this one: a replica's, or an assistant's, configuration has it, not the running one's.
-      const held = async () => {
-        const until = await leaseEnds();
-        return until !== undefined && until > clock.now();
-      };
-      if ((await held()) && (await runLog.seenFrom(automation.name)) === undefined)
-        return `${automation.name} takes it but will not run on it: the waiter that runs the automations on this store now is configured without ${automation.name}, and no waiter ran it on this store; give every waiter on it the same automations. What the automation does is left to be done by hand.`;
       const through = await cursor();
       if (through === undefined)
         return `${automation.name} takes it but will not run on it: no waiter serve or waiter listen has run automations on this store yet, and the first to do so leaves the events stored before it started; what the automation does is left to be done by hand.`;
+      // Each waiter sets where its automations start as it begins them, before it takes any event:
+      // one never started was in no configuration of a waiter that ran them (a replica's or an
+      // assistant's has it). Until they pass the event, the waiter that just took the lease may have it.
       if (event.seq <= through)
-        return `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`;
+        return (await runLog.seenFrom(automation.name)) === undefined
+          ? `${automation.name} takes it but will not run on it: the automations passed it, and no waiter that ran them on this store was configured with ${automation.name}; give every waiter on it the same automations. What the automation does is left to be done by hand.`
+          : `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`;
       // Whether a waiter runs them, which an operator is to start, or they are behind, which is waited for.
-      return (await held())
+      const until = await leaseEnds();
+      return until !== undefined && until > clock.now()
         ? `${automation.name} takes it and has not run on it yet: the automations take events in the order stored, and the waiter that runs them now has not reached this one.`
         : `${automation.name} takes it and has not run on it yet: no waiter serve or waiter listen runs the automations on this store now, and the next to start with ${automation.name} configured runs it on this event.`;
     }),

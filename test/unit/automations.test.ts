@@ -3,12 +3,13 @@ import { z } from "zod";
 import { StepCalls } from "../../src/automations/calls.js";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
+import { whyNoRun } from "../../src/automations/tools.js";
 import { type Tries, Waiting } from "../../src/automations/tries.js";
 import { argumentsFor, foundNothing, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
 import { coreSettings } from "../../src/config.js";
 import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
-import type { EventStore } from "../../src/events/store.js";
+import type { EventStore, StoredEvent } from "../../src/events/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions } from "../../src/http/types.js";
 import { Log, type LogLevel } from "../../src/log.js";
@@ -1032,3 +1033,22 @@ test.each([
     await expect(greylistedTries(retry, last + 1)).rejects.toThrow(/is not tried again/);
   },
 );
+
+test("an automation a waiter that just took the lease has not begun is told to have its run to come, not to be missing from that waiter", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  await store.add(anEvent("1"));
+  await store.runs.setCursor(await store.latestSeq());
+  const { id } = await store.add(anEvent("2"));
+  const event = (await store.get(id)) as StoredEvent;
+  // A waiter restarted with the automation added has the lease, and has not yet begun its automations.
+  await store.runs.lease("restarted", clock.now(), ENGINE.leaseMs);
+  expect(await whyNoRun([ONE_STEP], store.runs, event, new Set())).toBe(
+    "a takes it and has not run on it yet: the automations take events in the order stored, and the waiter that runs them now has not reached this one.",
+  );
+  // Passed by waiters none of which was configured with it, it will not run on the event.
+  await store.runs.setCursor(event.seq);
+  expect(await whyNoRun([ONE_STEP], store.runs, event, new Set())).toBe(
+    "a takes it but will not run on it: the automations passed it, and no waiter that ran them on this store was configured with a; give every waiter on it the same automations. What the automation does is left to be done by hand.",
+  );
+  store.close();
+});
