@@ -1963,7 +1963,8 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
         .toEqual([
           `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id)\n`,
-          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is "payment_intent.succeeded", not "charge.refunded"\n`,
+          // The event's type is said once: the reason names it.
+          `debug   [waiter] automation stripe-refunded: event ${event.id} not taken: its type is "payment_intent.succeeded", not "charge.refunded"\n`,
         ]);
       const s = store();
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);

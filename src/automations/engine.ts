@@ -98,9 +98,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     try {
       const why = whyNotTaken(automation, event, view);
       if (why === undefined) return true;
-      log.debug(
-        `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken: ${why}`,
-      );
+      // The event's type beside a condition that does not hold; a type that does not match is said with it.
+      const type = why.startsWith("its type ") ? "" : ` (type ${JSON.stringify(oneLine(event.type, 100))})`;
+      log.debug(`automation ${automation.name}: event ${event.id}${type} not taken: ${why}`);
       return false;
     } catch (err) {
       log.warning(
