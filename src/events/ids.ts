@@ -111,7 +111,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
   const ids = given.filter((id) => !isCursor(id));
   const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
-  // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
+  // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
     const known = (await storedAs(store, id)) ?? (await droppedDelivery(store, id, gone));
     if (known) said.push(known);

@@ -310,7 +310,10 @@ export interface RunLog {
    */
   lease(owner: string, now: number, ms: number): Promise<LeaseHeld>;
   release(owner: string): Promise<void>;
-  /** When the lease runs out, read without taking it; undefined when no owner holds it. */
+  /**
+   * When the last lease taken runs out, read without taking it: past where its holder stopped without
+   * letting it go (killed); undefined when none was taken or it was let go.
+   */
   leaseUntil(): Promise<number | undefined>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
