@@ -2197,3 +2197,16 @@ describe("embedded in the stdio server", () => {
     }
   });
 });
+
+test("a read of a sender's delivery id whose event retention dropped names that event, not one that never arrived", async () => {
+  const session = await inProcess({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
+  const first = await signed("stripe");
+  const posted = await postStripe(first.body);
+  await postStripe((await signed("stripe")).body);
+  const sent = (JSON.parse(first.body) as { id: string }).id;
+  await expect
+    .poll(async () => session.client.readResource({ uri: `events://event/${sent}` }).catch((err: Error) => err.message))
+    .toContain(
+      `No stored event "${sent}": it is the sender's delivery id of events://event/${posted.body.id}, which retention has dropped;`,
+    );
+});

@@ -77,7 +77,13 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (named && after && (await store.get(storedId(named)).catch(() => undefined))) {
     return `it is ${eventUri(storedId(named))} with ${quote(after)} after it, which an event's URI does not take`;
   }
-  if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
+  if (!isEventId(id)) {
+    // A delivery remembered past its event arrived: the model must not report it never did.
+    const dropped = await store.droppedAs(id);
+    return dropped.length > 0
+      ? `it is the sender's delivery id of ${dropped.map((event) => eventUri(event.id)).join(" and ")}, which retention has dropped`
+      : `it never arrived here, or retention dropped it${idNotKept([id])}`;
+  }
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
   return dropped > 0
