@@ -46,11 +46,11 @@ function postgresUrlProblem(value: string): string | undefined {
     return "must name one database server: libpq tries a list of hosts in turn (with target_session_attrs, until one takes writes), the driver does not and would look the whole list up as one name; name the primary server, or an address that follows it across a failover (a virtual IP, a DNS name, a proxy such as HAProxy)";
   }
   if (!url) {
-    // A port the URL parser refuses (past 65535, or no number) is said as the port's; as it may be
-    // a password written without its user's @ (postgres://waiter:s3cret/db), only digits are shown.
+    // A port the URL parser refuses (past 65535, or no number) is said as the port's, not shown: it may
+    // be a password written without its user's @ (postgres://waiter:20240917/db).
     const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostAndPort(value))?.[1];
     if (port === undefined || portNumber(port) !== undefined) return notPostgres;
-    return `must give port as a whole number from 1 to 65535, as libpq reads it (port=5432)${/^\d{1,10}$/.test(port) ? `, not ${port}` : ""}`;
+    return "must give port as a whole number from 1 to 65535, as libpq reads it (port=5432)";
   }
   if (value.includes("#")) {
     return "must be a postgres:// URL without a fragment: the driver drops a # and all that follows it, so percent-encode a # that belongs to the database's name or to a query's value (?password=…) as %23";
