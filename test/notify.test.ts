@@ -1224,27 +1224,37 @@ describe("notify_send by email", () => {
 
   test.each([
     // Gmail's answer once the login has sent its day's most (RFC 3463's 5.4.5), to MAIL FROM.
-    ["MAIL FROM", "5.4.5 Daily user sending limit exceeded."],
+    ["MAIL FROM", 550, "5.4.5 Daily user sending limit exceeded."],
     // A Postfix host's sending quota per domain, in its answer to each address.
-    ["RCPT TO", "5.4.5 <b@shop.example>: Recipient address rejected: Domain Sending Quota Exceeded"],
-  ])(
+    ["RCPT TO", 550, "5.4.5 <b@shop.example>: Recipient address rejected: Domain Sending Quota Exceeded"],
+    // Exchange Online's past a mailbox's recipients a day, to the message's end, as Microsoft's
+    // "SMTP AUTH client submission" page quotes it: no 5.4.5, and 5.2.0 to the message's end is
+    // otherwise the text's (a spam filter's).
+    ["DATA", 554, "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException"],
+  ] as const)(
     "a channel that sent what the server's quota allows, refused at %s, is not told to correct an address",
-    async (command, said) => {
-      const refuse = (callback: (err?: Error | null) => void) =>
-        callback(Object.assign(new Error(said), { responseCode: 550 }));
+    async (command, code, said) => {
+      const refusal = Object.assign(new Error(said), { responseCode: code });
       const { result, received } = await sentThrough(
         {
           allowInsecureAuth: true,
           onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
           ...(command === "MAIL FROM"
-            ? { onMailFrom: (_address, _session, callback) => refuse(callback) }
-            : { onRcptTo: (_address, _session, callback) => refuse(callback) }),
+            ? { onMailFrom: (_address, _session, callback) => callback(refusal) }
+            : command === "RCPT TO"
+              ? { onRcptTo: (_address, _session, callback) => callback(refusal) }
+              : {
+                  onData: (stream, _session, callback) => {
+                    stream.resume();
+                    stream.on("end", () => callback(refusal));
+                  },
+                }),
         },
         true,
       );
       expect(result.isError).toBe(true);
       expect(text(result)).toContain(
-        `b@shop.example: The mail server refused it (550 ${said}): not sent; the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server.`,
+        `b@shop.example: The mail server refused it (${code} ${said}): not sent; the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server.`,
       );
       expect(received).toEqual([]);
     },

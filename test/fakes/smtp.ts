@@ -12,7 +12,8 @@ export interface MailServer {
 
 /**
  * A real SMTP server (smtp-server) on a free loopback port, without STARTTLS, that takes any
- * message and keeps its recipients; `options` add its checks (onRcptTo, maxClients, no AUTH). A
+ * message and keeps its recipients; `options` add its checks (onRcptTo, maxClients, no AUTH, an
+ * onData that answers the message's end in place of taking it). A
  * `disabledCommands` of its own that leaves STARTTLS out offers it in EHLO, with smtp-server's
  * own certificate.
  * `answerAfterMs` holds the answer to each message that long.
@@ -24,7 +25,6 @@ export async function startMailServer(options: SMTPServerOptions = {}, answerAft
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
-    ...options,
     onData(stream, session, callback) {
       let data = "";
       stream.on("data", (chunk: Buffer) => {
@@ -36,6 +36,7 @@ export async function startMailServer(options: SMTPServerOptions = {}, answerAft
         setTimeout(callback, answerAfterMs);
       });
     },
+    ...options,
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
