@@ -295,6 +295,47 @@ function saidBy({ reason, response, message }: SmtpFailure, { user = "", passwor
 /** OpenSSL's words when one side speaks TLS and the other does not. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
 
+/** What to do where no setting of the channel but the mail server it sends through mends a refusal. */
+const ELSEWHERE = "send through another mail server (the channel's host, port, user and passwordEnv)";
+
+/**
+ * Mail servers' own words for a refusal that neither an address nor the text mends, whichever
+ * command they answer and whatever their codes otherwise say, each with what to change; the
+ * first that matches is told. `later`: the server takes the mail again in time.
+ */
+const SERVER_WORDS: readonly { words: RegExp; fix: string; later?: true }[] = [
+  {
+    // A sending quota used up: RFC 3463's 5.4.5 (mail system congestion, "a persistent transient error"),
+    // as Gmail answers a login past its daily sending limit, or its words (a Postfix host's "Sending
+    // Quota Exceeded", Exchange Online's SubmissionQuotaExceeded). No address, sender or login of the
+    // channel is wrong.
+    words: /^5\.4\.5\b|\bsending (?:quota|limit)\b|SubmissionQuotaExceeded/i,
+    fix: "the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server",
+    later: true,
+  },
+  {
+    // This machine's address on a blocklist (a DNSBL), said in the answer to an address as Postfix's
+    // reject_rbl_client ("Client host [ip] blocked using …"), Exim's dnslists and Microsoft 365 say
+    // it (5.7.606 to 5.7.649 "banned sending IP", 5.7.511 "banned sender[ip]"), or to MAIL FROM as
+    // Outlook.com does ("on our block list (S3150)").
+    words:
+      /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned send(?:ing IP|er ?\[)|\bon our block ?list\b/i,
+    fix: `the server takes no mail from this machine, whose address a blocklist names: ${ELSEWHERE}, or ask whoever runs it to take mail from this machine`,
+  },
+  {
+    // Exchange Online's answer to the message's end where the login may not send as its From (5.2.252,
+    // or 5.2.0 with STOREDRV's SendAsDeniedException), and Exchange Server's 5.7.60 in its words for
+    // it: neither the text nor the sender's domain.
+    words: /\bSendAsDenied|\bpermissions? to send as this sender/i,
+    fix: "the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it",
+  },
+  {
+    // Amazon SES's answer to the message's end where an address it names is none of its verified identities.
+    words: /\bEmail address is not verified\b/i,
+    fix: "the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified",
+  },
+];
+
 /**
  * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
  * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so are
@@ -356,8 +397,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
   const noHostName = /^[45]\.7\.25\b|\bcannot find your (?:reverse )?hostname\b|\bPTR record/i.test(
     response?.slice(4) ?? "",
   );
-  const elsewhere = "send through another mail server (the channel's host, port, user and passwordEnv)";
-  const setHostName = `have one set by whoever runs this machine's network, or ${elsewhere}`;
+  const setHostName = `have one set by whoever runs this machine's network, or ${ELSEWHERE}`;
   if (responseCode && responseCode < 500) {
     const hostName = noHostName
       ? `, but while it finds no host name that leads back to this machine's address (reverse DNS, a PTR record) it will not take it: ${setHostName}`
@@ -424,12 +464,6 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // 5.1.7 and 5.1.8 (the sender's address or its domain): the channel's from, whichever command
     // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
     const sender = /^5\.1\.[78]\b/.test(enhanced);
-    // Exchange Online's answer to the message's end where the login may not send as its From (5.2.252,
-    // or 5.2.0 with STOREDRV's SendAsDeniedException), and Exchange Server's 5.7.60 in its words for
-    // it: neither the text nor the sender's domain.
-    const sendAs = /\bSendAsDenied|\bpermissions? to send as this sender/i.test(enhanced);
-    // Amazon SES's answer to the message's end where an address it names is none of its verified identities.
-    const unverified = /\bEmail address is not verified\b/i.test(enhanced);
     // A message larger than the server takes: RFC 3463's 5.3.4 (Postfix's message_size_limit) and
     // 5.2.3, or a 552 without an enhanced code in RFC 1870's words ("message size exceeds fixed maximum").
     const bare552 = responseCode === 552 && !/^\d\.\d/.test(enhanced);
@@ -450,54 +484,37 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // RFC 7372's 5.7.20 to 5.7.29 but 5.7.25: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
     // whichever command it answers (policyd-spf answers RCPT TO): neither the login nor the address.
     const senderDomain = /^5\.7\.2\d\b/.test(enhanced);
-    // This machine's address on a blocklist (a DNSBL), said in the answer to an address as Postfix's
-    // reject_rbl_client ("Client host [ip] blocked using …"), Exim's dnslists and Microsoft 365 say
-    // it (5.7.606 to 5.7.649 "banned sending IP", 5.7.511 "banned sender[ip]"), or to MAIL FROM as
-    // Outlook.com does ("on our block list (S3150)"): no address, login or sender of the channel mends it.
-    const blocklisted =
-      /\bclient(?: host)? \[[^\]]*\] blocked using\b|\bis in a black ?list at\b|\bbanned send(?:ing IP|er ?\[)|\bon our block ?list\b/i.test(
-        enhanced,
-      );
-    // A sending quota used up: RFC 3463's 5.4.5 (mail system congestion, "a persistent transient error"),
-    // as Gmail answers a login past its daily sending limit, or its words (a Postfix host's "Sending
-    // Quota Exceeded", Exchange Online's SubmissionQuotaExceeded). No address, sender or login of the
-    // channel is wrong, and the server takes its mail again once the quota frees up.
-    if (/^5\.4\.5\b/.test(enhanced) || /\bsending (?:quota|limit)\b|SubmissionQuotaExceeded/i.test(enhanced)) {
+    const known = SERVER_WORDS.find(({ words }) => words.test(enhanced));
+    if (known) {
       return new ToolError(
-        `The mail server refused it (${said}): not sent; the server lets the channel send no more for now, as it has sent what its sending quota allows (as Gmail's daily one): it takes mail again once that frees up, so send it then, or through another mail server.`,
+        `The mail server refused it (${said}): not sent; ${known.fix}${known.later ? "" : ", as sending it again will not help"}.`,
       );
     }
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix = tooBig
       ? "the message is larger than the server takes: send a shorter text, or ask whoever runs the server to take larger messages"
-      : blocklisted
-        ? `the server takes no mail from this machine, whose address a blocklist names: ${elsewhere}, or ask whoever runs it to take mail from this machine`
-        : noHostName
-          ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): ${setHostName}`
-          : sendAs
-            ? "the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it"
-            : unverified
-              ? "the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified"
-              : messageRefused && !mailbox
-                ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
-                : senderDomain
-                  ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
-                  : anonymous && responseCode === 530
-                    ? `the server wants a login, ${login}`
-                    : anonymous && policy
-                      ? `the server's policy refuses it, ${login}, and to such addresses`
-                      : policy && command !== "MAIL FROM"
-                        ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-                        : mailbox
-                          ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                          : tooLarge
-                            ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
-                            : sender || command === "MAIL FROM"
-                              ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
-                              : command === "RCPT TO"
-                                ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                                : "check the channel's settings";
+      : noHostName
+        ? `the server takes no mail from this machine, whose address has no host name that leads back to it (reverse DNS, a PTR record): ${setHostName}`
+        : messageRefused && !mailbox
+          ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
+          : senderDomain
+            ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
+            : anonymous && responseCode === 530
+              ? `the server wants a login, ${login}`
+              : anonymous && policy
+                ? `the server's policy refuses it, ${login}, and to such addresses`
+                : policy && command !== "MAIL FROM"
+                  ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+                  : mailbox
+                    ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+                    : tooLarge
+                      ? "the server refused it before any recipient was named, so not for a mailbox: it takes no message this large, or has no room for the channel's mail; ask whoever runs it"
+                      : sender || command === "MAIL FROM"
+                        ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                        : command === "RCPT TO"
+                          ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                          : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
