@@ -1261,16 +1261,25 @@ describe("notify_send by email", () => {
   );
 
   test.each([
-    "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
-    "5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy.",
-  ])("a login Microsoft 365 takes by no password is not told to check the password: %s", async (said) => {
+    [
+      "5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant. Visit https://aka.ms/smtp_auth_disabled for more information.",
+      "turn on Authenticated SMTP for the user",
+    ],
+    // Security defaults keep SMTP AUTH off whatever the mailbox's setting, as Microsoft's "Enable or
+    // disable SMTP AUTH in Exchange Online" says.
+    [
+      "5.7.139 Authentication unsuccessful, user is locked by your organization's security defaults policy.",
+      "turn off the security defaults \\(in Microsoft Entra ID\\), which keep SMTP AUTH off whatever the mailbox's Authenticated SMTP says",
+    ],
+  ])("a login Microsoft 365 takes by no password is not told to check the password: %s", async (said, mend) => {
     const server = {
       allowInsecureAuth: true,
       onAuth: (_auth: unknown, _session: unknown, callback: (err: Error) => void) =>
         callback(Object.assign(new Error(said), { responseCode: 535 })),
     };
-    const advice =
-      /the mail server takes no password for the channel's user \(535 5\.7\.139 Authentication unsuccessful, [^)]*\), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must turn on Authenticated SMTP for the user, or send through another mail server, as no password mends it\./;
+    const advice = new RegExp(
+      `the mail server takes no password for the channel's user \\(535 5\\.7\\.139 Authentication unsuccessful, [^)]*\\), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must ${mend}, or send through another mail server, as no password mends it\\.`,
+    );
     const { result, received } = await sentThrough(server as Parameters<typeof startMailServer>[0], true);
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(new RegExp(`b@shop\\.example: Not sent: ${advice.source}`));

@@ -431,10 +431,15 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     );
   }
   // Microsoft 365's 535 5.7.139 where SMTP AUTH is off for the tenant or the mailbox, or its security
-  // defaults block it: the same refusal whatever the password.
-  if (code === "EAUTH" && /SmtpClientAuthentication is disabled|security defaults/i.test(response ?? "")) {
+  // defaults block it: the same refusal whatever the password. Security defaults keep it off whatever
+  // the mailbox's Authenticated SMTP says.
+  const smtpAuthOff = /SmtpClientAuthentication is disabled|(security defaults)/i.exec(response ?? "");
+  if (code === "EAUTH" && smtpAuthOff) {
+    const mend = smtpAuthOff[1]
+      ? "turn off the security defaults (in Microsoft Entra ID), which keep SMTP AUTH off whatever the mailbox's Authenticated SMTP says"
+      : "turn on Authenticated SMTP for the user";
     return new ToolError(
-      `Not sent: the mail server takes no password for the channel's user (${said}), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must turn on Authenticated SMTP for the user, or send through another mail server, as no password mends it.`,
+      `Not sent: the mail server takes no password for the channel's user (${said}), as Microsoft 365 does where SMTP AUTH is off for its tenant or mailbox or its security defaults are on: an administrator must ${mend}, or send through another mail server, as no password mends it.`,
     );
   }
   // Gmail's 534 5.7.9 to an account's own password where the account has 2-Step Verification.
