@@ -1617,37 +1617,23 @@ describe("notify_send by email", () => {
     "Exchange's refusal of a from the login may not send as says so, not to check the text: %i %s",
     async (code, said) => {
       // Exchange Online answers the message's end so where the channel's from is not its login's own address.
-      const exchange = new SMTPServer({
-        authOptional: true,
-        allowInsecureAuth: true,
-        disabledCommands: ["STARTTLS"],
-        logger: false,
-        onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
-        onData(stream, _session, callback) {
-          stream.resume();
-          stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: code })));
+      const { result } = await sentThrough(
+        {
+          allowInsecureAuth: true,
+          onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+          onData(stream, _session, callback) {
+            stream.resume();
+            stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: code })));
+          },
         },
-      });
-      await new Promise<void>((resolve) => exchange.listen(0, "127.0.0.1", resolve));
-      const team = await startWaiter({
-        WAITER_NOTIFY_CHANNELS: office((exchange.server.address() as AddressInfo).port, {
-          user: "waiter@shop.example",
-          passwordEnv: "SMTP_PASSWORD",
-        }),
-        SMTP_PASSWORD,
-      });
-      try {
-        const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-        expect(result.isError).toBe(true);
-        // The server's words, cut where they are long.
-        expect(text(result)).toContain(`b@shop.example: The mail server refused it (${code} ${said.slice(0, 100)}`);
-        expect(text(result)).toMatch(
-          /\): not sent; the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it, as sending it again will not help\.$/,
-        );
-      } finally {
-        await team.close();
-        await new Promise<void>((resolve) => exchange.close(() => resolve()));
-      }
+        true,
+      );
+      expect(result.isError).toBe(true);
+      // The server's words, cut where they are long.
+      expect(text(result)).toContain(`b@shop.example: The mail server refused it (${code} ${said.slice(0, 100)}`);
+      expect(text(result)).toMatch(
+        /\): not sent; the channel's login may not send as its from: set from to the login's own address, or have the login given the right to send as it, as sending it again will not help\.$/,
+      );
     },
   );
 
@@ -1655,27 +1641,16 @@ describe("notify_send by email", () => {
     // SES answers the message's end so for a from (and, in its sandbox, an address in to) it has not verified.
     const said =
       "Message rejected: Email address is not verified. The following identities failed the check in region EU-WEST-1: w@shop.example";
-    const ses = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
+    const { result } = await sentThrough({
       onData(stream, _session, callback) {
         stream.resume();
         stream.on("end", () => callback(Object.assign(new Error(said), { responseCode: 554 })));
       },
     });
-    await new Promise<void>((resolve) => ses.listen(0, "127.0.0.1", resolve));
-    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office((ses.server.address() as AddressInfo).port) });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toContain(
-        `b@shop.example: The mail server refused it (554 ${said}): not sent; the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified, as sending it again will not help.`,
-      );
-    } finally {
-      await team.close();
-      await new Promise<void>((resolve) => ses.close(() => resolve()));
-    }
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(
+      `b@shop.example: The mail server refused it (554 ${said}): not sent; the server sends only from and to addresses verified with it (Amazon SES's identities, which its answer names; in its sandbox, the addresses in to too): verify those with it, or set from to an address it has verified, as sending it again will not help.`,
+    );
   });
 
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
