@@ -223,13 +223,10 @@ export class StepCalls {
         `invalid arguments for ${name}: ${issue?.path.join(".")}: ${
           // An order's id quotes what it was given in its own words: the log says what kind it was.
           values || typeof value !== "string" ? said : said?.replaceAll(quote(value), kindOf(value))
-        }`;
-      if (!filledBy) throw new ToolError(refused(true));
-      throw new StepFailure(
-        `${refused(true)}${gave(true)}`,
-        `${refused(true)}${gave(true)}`,
-        `${refused(false)}${gave(false)}`,
-      );
+        }${gave(values)}`;
+      const told = refused(true);
+      if (!filledBy) throw new ToolError(told);
+      throw new StepFailure(told, told, refused(false));
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
     const refused = tool.refuses?.(parsed.data);
