@@ -277,6 +277,13 @@ export function automationRuns(parts: RunParts) {
       const nothing = insertedNothing(found, !automation.dryRun);
       /** A failure's reason, with the insertions that found nothing, which may be why. */
       const withNothing = (reason: string) => (nothing ? `${sentence(reason)} ${nothing}` : reason);
+      /** A failure as its run keeps it, as its onFailure is told it, and as the log says it (StepFailure). */
+      const reasons = (err: unknown) => {
+        const message = withNothing(err instanceof Error ? err.message : String(err));
+        return err instanceof StepFailure
+          ? { message, told: withNothing(err.told), logged: withNothing(err.logged) }
+          : { message, told: message, logged: message };
+      };
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
@@ -284,11 +291,10 @@ export function automationRuns(parts: RunParts) {
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
-        const message = withNothing(err instanceof Error ? err.message : String(err));
+        const { message, told, logged } = reasons(err);
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
-        const logged = err instanceof StepFailure ? withNothing(err.logged) : message;
-        await failed(automation, event, run, i, { tool, args: filled }, message, message, logged);
+        await failed(automation, event, run, i, { tool, args: filled }, message, told, logged);
         return;
       }
       // Recorded as filled in, with the defaults the tool adds: one it reads into another shape (a
@@ -349,10 +355,8 @@ export function automationRuns(parts: RunParts) {
           setAside(run, err);
           return;
         }
-        const message = withNothing(err instanceof Error ? err.message : String(err));
+        const { message, told, logged } = reasons(err);
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
-        const told = err instanceof StepFailure ? withNothing(err.told) : message;
-        const logged = err instanceof StepFailure ? withNothing(err.logged) : message;
         await failed(automation, event, run, i, { tool, args }, message, told, logged);
         return;
       }
