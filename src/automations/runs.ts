@@ -166,8 +166,8 @@ export function automationRuns(parts: RunParts) {
    * log, and tells the automation's onFailure channel, for a person who finishes by hand what the
    * run left: the sender's own delivery id, which they can look up with the sender, and the steps
    * not run. The reason is cut so that the message, at the most notify_send takes, keeps both;
-   * `told`, where given, is the reason in a person's words, for the message and the log, and
-   * `logged` the log's, without the payload's values (StepFailure).
+   * `told`, where given, is the reason in a person's words, for the message, and `logged`, where
+   * given, the log's, without the payload's values (StepFailure); else the log says `told`.
    */
   async function failed(
     automation: Automation,
