@@ -362,17 +362,15 @@ export function describeStatus(
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
   if (challenged(response)) {
-    const unchanged = response.changes ? ", so nothing was changed" : "";
     return new UpstreamError(
-      `${answered}: Cloudflare in front of it answered with a challenge for a browser to solve, which waiter cannot${unchanged}; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the API's path).`,
+      `${answered}: Cloudflare in front of it answered with a challenge for a browser to solve, which waiter cannot${nothingChanged(response)}; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the API's path).`,
       status,
     );
   }
   const gate = accessLogin(response);
   if (gate) {
-    const unchanged = response.changes ? ", so nothing was changed" : "";
     return new UpstreamError(
-      `${answered}: Cloudflare Access in front of it sends waiter to its login (${gate}), which only a person in a browser passes${unchanged}; ask whoever runs it to let waiter's requests by (a Bypass policy in the Access application for this machine's address, or the API's path left out of it).`,
+      `${answered}: Cloudflare Access in front of it sends waiter to its login (${gate}), which only a person in a browser passes${nothingChanged(response)}; ask whoever runs it to let waiter's requests by (a Bypass policy in the Access application for this machine's address, or the API's path left out of it).`,
       status,
     );
   }
@@ -431,6 +429,11 @@ export function describeStatus(
 /** Whether Cloudflare answered in the service's place with a challenge for a browser (its cf-mitigated header). */
 export function challenged(response: HttpResponse): boolean {
   return response.headers["cf-mitigated"] === "challenge";
+}
+
+/** What the refusal of a change adds: the upstream made none. Empty for a read. */
+export function nothingChanged(response: HttpResponse): string {
+  return response.changes ? ", so nothing was changed" : "";
 }
 
 /**
@@ -500,7 +503,7 @@ function statusAdvice(
   // whatever a tool's arguments.
   if ([405, 406, 410, 415].includes(status))
     return `it takes no such request at that address, whatever the arguments; ${urlWrong}`;
-  const unchanged = response.changes ? ", so nothing was changed" : "";
+  const unchanged = nothingChanged(response);
   // waiter follows no redirect: a change redirected was not made.
   if (status >= 300 && status < 400) {
     const target = movedTo(response);

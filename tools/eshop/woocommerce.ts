@@ -2,7 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
-import { accessLogin, challenged, movedTo, retryAfterSeconds } from "../../src/http/failures.js";
+import { accessLogin, challenged, movedTo, nothingChanged, retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
@@ -471,7 +471,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       ? ` ${oneLine(body.code, 100)}: ${quoteLine(htmlAsText(body.message.replace(/<\/p>|<br\s*\/?>/gi, " ")))}`
       : "";
     const asked = named(response.path);
-    const unchanged = response.changes ? ", so nothing was changed" : "";
+    const unchanged = nothingChanged(response);
     // waiter follows no redirect: a write redirected was not made, whatever the status.
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
