@@ -13,6 +13,10 @@ export const PRUNE_RUNS =
 
 /** Automation runs in the store's database, each write one statement (its own transaction). */
 export function postgresRuns(query: Query): RunLog {
+  const seenFrom = async (automation: string): Promise<number | undefined> => {
+    const [row] = await query<{ seq: number }>("SELECT seq FROM automation_starts WHERE automation = $1", [automation]);
+    return row?.seq;
+  };
   const records = async (rows: RunRow[]): Promise<RunRecord[]> => {
     if (rows.length === 0) return [];
     const steps = await query<StepRow & { run_id: number }>(
@@ -88,17 +92,9 @@ export function postgresRuns(query: Query): RunLog {
         "INSERT INTO automation_starts (automation, seq) VALUES ($1, $2) ON CONFLICT (automation) DO NOTHING",
         [automation, seq],
       );
-      const [row] = await query<{ seq: number }>("SELECT seq FROM automation_starts WHERE automation = $1", [
-        automation,
-      ]);
-      return (row as { seq: number }).seq;
+      return (await seenFrom(automation)) as number;
     },
-    async seenFrom(automation) {
-      const [row] = await query<{ seq: number }>("SELECT seq FROM automation_starts WHERE automation = $1", [
-        automation,
-      ]);
-      return row?.seq;
-    },
+    seenFrom,
     async lease(owner, now, ms) {
       for (;;) {
         // Still ours, run out or not: no other took it since, or the row would name it (or be gone).

@@ -48,6 +48,8 @@ export function pruneRuns(sql: (text: string) => Database.Statement): boolean {
 
 /** Automation runs in the store's own file, each write its own immediate transaction. */
 export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => Promise<T>): RunLog {
+  const seenFrom = (automation: string) =>
+    (sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number } | undefined)?.seq;
   const record = (row: RunRow): RunRecord =>
     toRun(
       row,
@@ -122,13 +124,11 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
           automation,
           seq,
         );
-        return (sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number }).seq;
+        return seenFrom(automation) as number;
       });
     },
     async seenFrom(automation) {
-      return (
-        sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number } | undefined
-      )?.seq;
+      return seenFrom(automation);
     },
     async lease(owner, now, ms) {
       return write(() => {
