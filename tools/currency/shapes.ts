@@ -241,21 +241,20 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   const { publication } = source;
+  const dueNow = (day: string) => `the fixing of ${day} is due by now (${publishing(source)})`;
+  const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
   if (requested === undefined) {
     const newest = fixingDay(publication, undefined);
     return fixing.date < newest && !fixing.stale
-      ? `The fixing of ${newest} is due by now (${publishing(source)}) but is not out yet; these are the rates of ${fixing.date}, the latest available.`
+      ? `${capitalized(dueNow(newest))} but is not out yet; ${latest}`
       : undefined;
   }
   if (requested === fixing.date) return undefined;
   const standing = lastWorkingDay(publication, requested);
   // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
   const due =
-    fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing)
-      ? `the fixing of ${standing} is due by now (${publishing(source)})`
-      : undefined;
+    fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing) ? dueNow(standing) : undefined;
   const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
-  const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
   if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
   const weekday = weekdayOf(requested);
