@@ -56,8 +56,9 @@ function withNothing(done: string, nothing: string): string {
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
  * as the engine decides, and which takes it and has not run on it, whether it will (the
- * automations have not reached the event) or not (they had passed it before it was configured,
- * and do not go back): undefined when every one ran. `running` names those whose run on it is
+ * automations have not reached the event: the waiter running them, or the next to start when none
+ * does) or not (they had passed it before it was configured, and do not go back, or the waiter
+ * running them is configured without it): undefined when every one ran. `running` names those whose run on it is
  * running: the automations on an event run one after the other, in the order configured, so one
  * after such a run has its turn when that run is done or waits.
  */
