@@ -146,8 +146,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
 async function droppedDelivery(store: EventStore, id: string, gone: string): Promise<string | undefined> {
   const dropped = await store.droppedAs(id);
   if (dropped.length === 0) return undefined;
-  const named = dropped.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
-  return `${quote(id)} is the sender's delivery id of ${named}, which retention has dropped: gone from waiter, its payload too.${gone && ` ${gone}`}`;
+  return `${quote(id)} is the sender's delivery id of ${eventsNamed(dropped)}, which retention has dropped: gone from waiter, its payload too.${gone && ` ${gone}`}`;
 }
 
 /**
@@ -168,12 +167,16 @@ export async function storedUnder(
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;
 }
 
+/** Events a sender's delivery id named, as an answer names them. */
+function eventsNamed(events: { id: string; source: string }[]): string {
+  return events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+}
+
 /** Which stored events `id` names, as a sender's delivery id or a payment's id; undefined if none. */
 export async function storedAs(store: EventStore, id: string): Promise<string | undefined> {
   const under = await storedUnder(store, id);
   if (under?.as === "delivery") {
-    const named = under.events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
-    return `${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`;
+    return `${quote(id)} is the sender's delivery id of ${eventsNamed(under.events)}: pass waiter's event id instead.`;
   }
   if (!under) return undefined;
   const named = under.events
