@@ -86,8 +86,9 @@ export async function whyNoRun(
   // event stored before it as history.
   let handled: Promise<number | undefined> | undefined;
   const cursor = () => (handled ??= runLog.cursor());
-  let lease: Promise<number | undefined> | undefined;
-  const leaseEnds = () => (lease ??= runLog.leaseUntil());
+  // Whether a waiter runs the automations on this store now: its lease has not run out.
+  let leased: Promise<boolean> | undefined;
+  const held = () => (leased ??= runLog.leaseUntil().then((until) => until !== undefined && until > clock.now()));
   const said = await Promise.all(
     mine.map(async (automation) => {
       let why: string | undefined;
@@ -111,8 +112,7 @@ export async function whyNoRun(
           ? `${automation.name} takes it but will not run on it: the automations passed it, and no waiter that ran them on this store was configured with ${automation.name}; give every waiter on it the same automations. What the automation does is left to be done by hand.`
           : `${automation.name} takes it but will not run on it: the automations had passed the event before ${automation.name} was configured to take it, and do not go back to it; what the automation does is left to be done by hand.`;
       // Whether a waiter runs them, which an operator is to start, or they are behind, which is waited for.
-      const until = await leaseEnds();
-      return until !== undefined && until > clock.now()
+      return (await held())
         ? `${automation.name} takes it and has not run on it yet: the automations take events in the order stored, and the waiter that runs them now has not reached this one.`
         : `${automation.name} takes it and has not run on it yet: no waiter serve or waiter listen runs the automations on this store now, and the next to start with ${automation.name} configured runs it on this event.`;
     }),
