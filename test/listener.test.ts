@@ -2092,6 +2092,35 @@ describe("bodies", () => {
     expect(holding.closed()).toBe(false);
   });
 
+  test("Expect: 100-continue for a body past its sender's share of the bodies' budget is told its share ran out", async () => {
+    // A client may hold 25 of the 100 connections, so a quarter of the 8,000 bytes: 2,000.
+    const { listener, port, rejected } = await start(
+      {
+        WAITER_WEBHOOKS_MAX_BODY_BYTES: "1024",
+        WAITER_WEBHOOKS_MAX_CONNECTIONS: "100",
+        WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "25",
+      },
+      { maxHeldBytes: 8000 },
+    );
+    const host = `127.0.0.1:${port}`;
+    const served = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+    const holding = await probe(port, "127.0.0.2");
+    const held = `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1024\r\n\r\n${"x".repeat(1000)}`;
+    holding.socket.write(held);
+    const server = await served;
+    await expect.poll(() => server.bytesRead).toBe(held.length);
+    // The same address asks for 1,024 more: past its 2,000, far within the whole 8,000.
+    const sender = await probe(port, "127.0.0.2");
+    sender.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("503");
+    expect(sender.received()).not.toMatch(/100 Continue/);
+    expect(sender.received()).toContain("too many webhook bodies from this client are being read at once");
+    expect(await rejected("client busy")).toBe(1);
+    expect(await rejected("busy")).toBe(0);
+  });
+
   test("Expect: 100-continue with an encoded body gets 415 at once, not an invitation to send a body it refuses", async () => {
     const { port, rejected } = await start();
     const gzipped = await probe(port);
