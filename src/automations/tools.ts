@@ -57,10 +57,10 @@ function withNothing(done: string, nothing: string): string {
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
  * as the engine decides, and which takes it and has not run on it, whether it will (the
  * automations have not reached the event: the waiter running them, or the next to start when none
- * does) or not (they had passed it before it was configured, and do not go back, or the waiter
- * running them is configured without it): undefined when every one ran. `running` names those whose run on it is
- * running: the automations on an event run one after the other, in the order configured, so one
- * after such a run has its turn when that run is done or waits.
+ * does) or not (they passed it, and it was configured only after, or in no waiter that ran them):
+ * undefined when every one ran. `running` names those whose run on it is running: the automations
+ * on an event run one after the other, in the order configured, so one after such a run has its
+ * turn when that run is done or waits.
  */
 export async function whyNoRun(
   automations: readonly Automation[],
