@@ -93,9 +93,9 @@ export function idNotKept(ids: string[]): string {
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as (or did,
  * before retention dropped it, with `gone`), and a Comgate or GoPay payment's id (its payload's,
- * its delivery id without the state) the events of that payment; an event id, whether retention may have dropped it, and then `gone` (what went
- * with it, that a model must not read its absence as never having been); any other id is told
- * what waiter's look like.
+ * its delivery id without the state) the events of that payment; an event id, whether retention
+ * may have dropped it, and then `gone` (what went with it, that a model must not read its absence
+ * as never having been); any other id is told what waiter's look like.
  */
 export async function notStored(store: EventStore, given: string[], session: Serving, gone = ""): Promise<string> {
   const listed = session.serves("events_list");
