@@ -285,7 +285,8 @@ export function mountDeliveries(
   const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
     const { source } = res.locals.entry as { source: WebhookSource };
     const maxBytes = bodyLimit(webhooks, source);
-    if (Number(req.headers["content-length"]) > maxBytes) {
+    const declared = Number(req.headers["content-length"]) || 0;
+    if (declared > maxBytes) {
       refuseTooLarge(req, res, source);
       return;
     }
@@ -312,7 +313,6 @@ export function mountDeliveries(
       // Asked for by a sender that waits for it before its body (see startListener); an encoded
       // body gets its 415 instead, from the body's reader, and one past the budgets its 503 now.
       const invited = awaitingContinue.has(req) && !encoded(req);
-      const declared = Number(req.headers["content-length"]) || 0;
       if (invited && !bodies.fits(client, declared)) {
         refuseBusy(req, res, source, client, declared);
         return;
