@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, isoDate, localIso, zonedEpoch } from "../../src/time.js";
+import { clock, DAY_MS, isoDate, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -271,7 +271,7 @@ function emptyRange(
   // One date twice is one day asked for, whose end is the next day's 00:00.
   const day = /^\d{4}-\d{2}-\d{2}$/.test(after.given) && after.given === before.given ? after.given : undefined;
   const oneDay = day
-    ? ` \`before\` is not in the range: the orders of ${day} are from ${day} and before ${isoDate(after.epoch + 86_400_000)}.`
+    ? ` \`before\` is not in the range: the orders of ${day} are from ${day} and before ${isoDate(after.epoch + DAY_MS)}.`
     : "";
   return `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).${oneDay}`;
 }
