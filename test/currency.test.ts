@@ -1945,6 +1945,72 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("today's date asked while its fixing is late says it is due but not out, as the latest does", async () => {
+    // The sources answer with the working day's before, today's being late at both.
+    const before = { ecb: "2026-03-27", cnb: "2026-10-23" };
+    frankfurter.intercept = (request) =>
+      request.path === "/v1/latest"
+        ? json(200, JSON.stringify({ amount: 1, base: "EUR", date: before.ecb, rates: ecbTable(before.ecb) }))
+        : undefined;
+    cnb.intercept = (request) =>
+      request.path === "/cnbapi/exrates/daily"
+        ? json(200, JSON.stringify({ rates: cnbFixing(before.cnb).map((row) => ({ ...row, validFor: before.cnb })) }))
+        : undefined;
+    const ecb = "(the European Central Bank publishes around 16:00 Frankfurt time on working days)";
+    const czech = "(the Czech National Bank publishes after 14:30 Prague time on working days)";
+    // [moment, source, today there, the note then]
+    const moments: [string, "ecb" | "cnb", string, string][] = [
+      [
+        "2026-03-30T13:59:00Z", // 15:59 in Frankfurt
+        "ecb",
+        "2026-03-30",
+        `The fixing of 2026-03-30 is not published yet ${ecb}; these are the rates of 2026-03-27, the latest available.`,
+      ],
+      [
+        "2026-03-30T14:01:00Z", // 16:01 in Frankfurt
+        "ecb",
+        "2026-03-30",
+        `The fixing of 2026-03-30 is due by now ${ecb} but is not out yet; these are the rates of 2026-03-27, the latest available.`,
+      ],
+      [
+        "2026-10-26T13:29:00Z", // 14:29 in Prague
+        "cnb",
+        "2026-10-26",
+        `The fixing of 2026-10-26 is not published yet ${czech}; these are the rates of 2026-10-23, the latest available.`,
+      ],
+      [
+        "2026-10-26T13:31:00Z", // 14:31 in Prague
+        "cnb",
+        "2026-10-26",
+        `The fixing of 2026-10-26 is due by now ${czech} but is not out yet; these are the rates of 2026-10-23, the latest available.`,
+      ],
+    ];
+    try {
+      for (const [moment, source, date, note] of moments) {
+        setClock(moment);
+        const session = await startCurrency();
+        try {
+          const rates = await session.call("currency_rates", { source, symbols: ["USD"], date });
+          expect(rates.structuredContent, moment).toMatchObject({ date: before[source], requested_date: date, note });
+          const converted = await session.call("currency_convert", {
+            amount: 100,
+            from: "EUR",
+            to: "CZK",
+            date,
+            source,
+          });
+          expect(converted.structuredContent, moment).toMatchObject({ date: before[source], requested_date: date });
+          expect(text(converted), moment).toContain(`\n${note}`);
+        } finally {
+          await session.close();
+        }
+      }
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+    }
+  });
+
   test("a source failing when a newer fixing is due answers with the one kept, saying a newer one may exist", async () => {
     setClock("2026-11-26T16:00:00Z"); // Thursday, after both sources published
     const session = await startCurrency();

@@ -254,7 +254,9 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
   // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
   const due =
     fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing) ? dueNow(standing) : undefined;
-  const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
+  const waiting = fixing.date < standing && !due ? notYet(standing, source) : undefined;
+  // Today's, its time passed and the source still without it, is late rather than to come.
+  const pending = waiting && dueBy(publication, standing) ? `${dueNow(standing)} but is not out yet` : waiting;
   if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
   const weekday = weekdayOf(requested);
