@@ -1096,6 +1096,23 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("a Telegram bot token variable holding bot<token> or a Bot API URL is refused, without the token", () => {
+    const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    const channels = JSON.stringify({ ops: { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] } });
+    for (const held of [
+      `bot${token}`,
+      `https://api.telegram.org/bot${token}`,
+      `https://api.telegram.org/bot${token}/`,
+    ]) {
+      const said = messageOf(() => load({ TG: held, WAITER_NOTIFY_CHANNELS: channels }));
+      expect(said).toBe(
+        "notification channel ops: TG holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown",
+      );
+      expect(said).not.toContain("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw");
+    }
+    expect(load({ TG: token, WAITER_NOTIFY_CHANNELS: channels }).toolsets.notify).toBeDefined();
+  });
+
   test("a URL with credentials inside a JSON setting in the file is refused too, without its value", () => {
     const telegram = { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] };
     const gopay = { scheme: "gopay", clientId: "1234", secretEnv: "GOPAY_SECRET" };

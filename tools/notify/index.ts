@@ -185,10 +185,15 @@ export const notify = defineToolset({
         );
       }
       if (configured.type === "telegram") {
-        return {
-          ...configured,
-          secret: secretIn(configured.botTokenEnv, "the Telegram bot token", "TELEGRAM_BOT_TOKEN"),
-        };
+        const token = secretIn(configured.botTokenEnv, "the Telegram bot token", "TELEGRAM_BOT_TOKEN");
+        // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
+        // and every send told the token was refused.
+        if (/(^|\/)bot\d+(:|%3a)/i.test(token)) {
+          throw new ConfigError(
+            `notification channel ${configured.name}: ${configured.botTokenEnv} holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown`,
+          );
+        }
+        return { ...configured, secret: token };
       }
       if (configured.tls === "none" && !isLoopbackHost(configured.host)) {
         throw new ConfigError(
