@@ -95,7 +95,7 @@ export function idNotKept(ids: string[]): string {
  * before retention dropped it, with `gone`), and a Comgate or GoPay payment's id (its payload's,
  * its delivery id without the state) the events of that payment; an event id, whether retention
  * may have dropped it, and then `gone` (what went with it, that a model must not read its absence
- * as never having been); any other id is told what waiter's look like.
+ * as never having been); a blank id or any other is told what waiter's look like.
  */
 export async function notStored(store: EventStore, given: string[], session: Serving, gone = ""): Promise<string> {
   const listed = session.serves("events_list");
@@ -108,7 +108,8 @@ export async function notStored(store: EventStore, given: string[], session: Ser
       `${enumerated(cursors.slice(0, DELIVERY_LOOKUPS).map(quote), "and")}${cursors.length > DELIVERY_LOOKUPS ? " and more" : ""} ${one ? "is a cursor, not an event id" : "are cursors, not event ids"}${listed ? ": events_list gives each event's id" : ""}.`,
     );
   }
-  const ids = given.filter((id) => !isCursor(id));
+  const blank = given.some((id) => copied(id) === "");
+  const ids = given.filter((id) => !isCursor(id) && copied(id) !== "");
   const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
@@ -131,10 +132,10 @@ export async function notStored(store: EventStore, given: string[], session: Ser
           : `Retention has dropped no event here, so ${one ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
     );
   }
-  if (others) {
-    said.push(
-      `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}; retention drops old ones${idNotKept(ids)}.`,
-    );
+  const form = `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}`;
+  if (others) said.push(`${form}; retention drops old ones${idNotKept(ids)}.`);
+  if (blank) {
+    said.push(`${given.length === 1 ? "The" : "An"} id is blank${others ? "" : `: ${form}`}.`);
   }
   return said.join(" ");
 }

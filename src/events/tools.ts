@@ -720,7 +720,7 @@ export function eventsToolset(
             throw new ToolError(
               isCursor(args.id)
                 ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`
-                : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id], call)}`,
+                : `${copied(args.id) ? `No event ${quote(args.id)} is stored. ` : ""}${await notStored(store, [args.id], call)}`,
             );
           }
           return withRuns(event, args.fields, "fields", true);

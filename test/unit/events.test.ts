@@ -1745,6 +1745,26 @@ test("a sender's delivery id given as an event id is told which event it is; any
   expect(lookups).toBe(5);
 });
 
+test("a blank id is told it is blank and what an event id looks like, not that retention may have dropped it", async () => {
+  const { call, text } = await served();
+  const form = "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them.";
+  for (const id of ["", "  "]) {
+    const got = await call("events_get", { id });
+    expect(got.isError).toBe(true);
+    expect(text(got)).toBe(`The id is blank: ${form}`);
+  }
+  expect((await call("events_ack", { ids: [" "] })).structuredContent).toEqual({
+    acked: [],
+    already_acked: [],
+    unknown: [" "],
+    note: `The id is blank: ${form}`,
+  });
+  // With another id not stored, the form is said once, with that id's.
+  expect((await call("events_ack", { ids: ["pi_3Q2w3E", "  "] })).structuredContent).toMatchObject({
+    note: "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones. An id is blank.",
+  });
+});
+
 test("a Comgate or GoPay payment's id given as an event id is told the events of that payment", async () => {
   const { store, call, text } = await served();
   const payment = (dedupeId: string, scheme: string, type = "payment.paid") =>
