@@ -464,12 +464,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
-      const shopZone = await shop.timeZone(call);
       // The order says neither whether money went back (a refund may be only recorded) nor which
       // items were refunded; without them it is still the order, so their failure fails no read.
-      const refunds = order.refunds.length
-        ? await shop.refundDetails(id, call).catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
-        : undefined;
+      const [shopZone, refunds] = await Promise.all([
+        shop.timeZone(call),
+        order.refunds.length
+          ? shop.refundDetails(id, call).catch((err: unknown) => (err instanceof Error ? err.message : String(err)))
+          : undefined,
+      ]);
       const result = withinAnswer({ ...order, notes: notes.slice(0, NOTES_SHOWN) });
       if (typeof refunds === "string") refundsUnread.set(result, refunds);
       else if (refunds) refundsRead.set(result, refunds);
