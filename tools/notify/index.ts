@@ -90,6 +90,9 @@ function asShown(text: string): string {
 
 const ONE_LINE = /^[^\r\n]*$/;
 
+/** A bot token copied with what comes before it in a Bot API URL: `bot<token>`, alone or in a path. */
+const TOKEN_COPIED = /(^|\/)bot\d+(:|%3a)/i;
+
 const channelName = settingName("channel");
 
 export const channel = byWord("type", [
@@ -114,7 +117,7 @@ export const channel = byWord("type", [
     // A Bot API address copied with its /bot<token> would carry the token where a setting's value
     // may be written down (the config file), and every request would go to /bot<token>/bot<token>/.
     baseUrl: upstreamUrl("https://api.telegram.org").refine(
-      (url) => !/\/bot\d+(:|%3a)/i.test(url.pathname),
+      (url) => !TOKEN_COPIED.test(url.pathname),
       "holds a bot token in its path (/bot<token>): put the token in the variable botTokenEnv names, and in baseUrl the Bot API's address alone, like https://api.telegram.org",
     ),
   }),
@@ -188,7 +191,7 @@ export const notify = defineToolset({
         const token = secretIn(configured.botTokenEnv, "the Telegram bot token", "TELEGRAM_BOT_TOKEN");
         // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
         // and every send told the token was refused.
-        if (/(^|\/)bot\d+(:|%3a)/i.test(token)) {
+        if (TOKEN_COPIED.test(token)) {
           throw new ConfigError(
             `notification channel ${configured.name}: ${configured.botTokenEnv} holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown`,
           );
