@@ -1,9 +1,12 @@
 import { createHmac } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import Database from "better-sqlite3";
 import { Webhook } from "standardwebhooks";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
@@ -41,6 +44,7 @@ async function start(
   log = new Log("error"),
   drainMs = 10_000,
   storeFile = ":memory:",
+  storeBusyMs?: number,
 ) {
   const config = loadConfig(
     {
@@ -55,7 +59,7 @@ async function start(
     toolsets(),
   );
   const webhooks = webhooksOf(config);
-  const store = new SqliteEventStore(storeFile, webhooks.retention);
+  const store = new SqliteEventStore(storeFile, webhooks.retention, { busyMs: storeBusyMs });
   const listener: RunningListener = await startListener({
     webhooks,
     mode: "listen",
@@ -1652,6 +1656,33 @@ test("a /healthz that reads the store while it takes no write (a lock another pr
   expect((await deliver(url)).status).toBe(200);
   expect(said("answers again")).toEqual([
     expect.stringMatching(/the event store answers again after \d+ s; .*: 3 from erp\n$/),
+  ]);
+});
+
+test("a delivery refused while another program holds the store's write lock is one line, not one more for its count", async () => {
+  const lines: string[] = [];
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)), 10_000, file, 100);
+  const count = store.count.bind(store);
+  const counted: Promise<unknown>[] = [];
+  store.count = (...args) => {
+    const written = count(...args);
+    counted.push(written.catch(() => {}));
+    return written;
+  };
+  // A transaction left open in sqlite3.
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  expect((await deliver(url)).status).toBe(503);
+  // Its count is written after its answer, and fails on the same lock.
+  await expect.poll(() => counted.length).toBe(1);
+  await Promise.all(counted);
+  holder.exec("COMMIT");
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /warning .*webhook erp delivery "d-\d+" not stored, answered 503 .*: The event store is busy/,
+    ),
   ]);
 });
 

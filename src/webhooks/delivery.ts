@@ -36,6 +36,9 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   shopify: /^(x-)?shopify-/,
   woocommerce: /^x-wc-webhook-/,
 };
+/** What a delivery the store did not commit is counted under. */
+export const NOT_STORED = "rejected:not stored";
+
 const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
 
 /**
@@ -411,7 +414,7 @@ export function mountDeliveries(
     // closed while the store had not answered (a stop's drain time cut it, or the sender gave up).
     const answered = res.req.socket.destroyed ? "its connection closed before an answer" : "answered 503";
     const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme]?.what ?? "a sender that retries sends it again"})`;
-    count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
+    count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : NOT_STORED);
     if (err instanceof ToolError) {
       storeFailed(err instanceof StoreNotWritable, bytes, source.name, id);
       storeWarning(`${lost}: ${err.message}`, notStored(source.name));

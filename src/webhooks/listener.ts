@@ -9,7 +9,7 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, awaitingContinue, bodyLimit, mountDeliveries, type Refusal } from "./delivery.js";
+import { answerUnread, awaitingContinue, bodyLimit, mountDeliveries, NOT_STORED, type Refusal } from "./delivery.js";
 import { byPublicName, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
@@ -233,6 +233,8 @@ export function listenerApp(parts: ListenerParts): {
   // failures are the store's, said with theirs: every request counts, a stranger's too.
   const { count, writeHeldCounts } = boundedCounts(store, (source, outcome, n, err) => {
     unwritten = true;
+    // Of a delivery the store did not take: its own line says the store's failure.
+    if (outcome === NOT_STORED) return;
     storeWarning(
       `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${err instanceof Error ? err.message : err}`,
       NOT_COUNTED,
