@@ -1604,6 +1604,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a delivery while the database is out of reach is answered 503 without a look-up of its id in a store that cannot answer", async () => {
+      const proxy = await proxied();
+      const { app, stderr } = await startApp(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATABASE_URL: proxy.url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      const store = app.store;
+      if (!store) throw new Error("no store");
+      try {
+        expect(await deliverTo(app.listener?.url, "inv-1")).toBe(200);
+        const deliveredAs = store.deliveredAs.bind(store);
+        const lookedUp: string[] = [];
+        store.deliveredAs = (id) => {
+          lookedUp.push(id);
+          return deliveredAs(id);
+        };
+        await proxy.close();
+        // Its sender's retry, and a delivery not stored before.
+        expect(await deliverTo(app.listener?.url, "inv-1")).toBe(503);
+        expect(await deliverTo(app.listener?.url, "inv-2")).toBe(503);
+        expect(lookedUp).toEqual([]);
+        expect(stderr()).toMatch(/webhook erp delivery "inv-1" not stored, answered 503/);
+      } finally {
+        await app.close().catch(() => {});
+      }
+    });
+
     test("SIGTERM while a delivery's commit gets no answer: waiter listen stops 1 s after the drain, waiter serve 3 s, each exits 1 naming the delivery, whose sender got no 2xx", async () => {
       const start = async (mode: "listen" | "serve") => {
         const proxy = await proxied();
