@@ -709,7 +709,7 @@ test("a page whose origin is allowed reads Node's own 431 and 408 to its request
   );
   const { hostname, port } = new URL(served.url);
   /** What a request written on a connection of its own is answered, once the connection closes. */
-  const answerTo = async (head: string) => {
+  const answerTo = async (head: string, path = "/mcp") => {
     const socket = openSocket(Number(port), hostname);
     let received = "";
     socket.setEncoding("utf8").on("data", (chunk: string) => {
@@ -718,7 +718,7 @@ test("a page whose origin is allowed reads Node's own 431 and 408 to its request
     // Cut as it still writes, or reset: the answer read before is the point.
     socket.on("error", () => {});
     const closed = new Promise((done) => socket.once("close", done));
-    socket.write(`POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${head}`);
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n${head}`);
     await closed;
     return received;
   };
@@ -731,6 +731,15 @@ test("a page whose origin is allowed reads Node's own 431 and 408 to its request
       );
       expect(large).toMatch(/^HTTP\/1\.1 431 /);
       expect(corsOf(large), origin).toBe(origin === page ? page : undefined);
+    }
+    // The URL its user typed, which /mcp serves as it serves /mcp.
+    for (const path of ["/mcp/", "/MCP"]) {
+      const large = await answerTo(
+        `Origin: ${page}\r\nAuthorization: Bearer ${"x".repeat(20_000)}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
+        path,
+      );
+      expect(large).toMatch(/^HTTP\/1\.1 431 /);
+      expect(corsOf(large), path).toBe(page);
     }
     // A body that does not come whole within the request timeout. (A page not allowed is refused
     // 403 before its body is read.)

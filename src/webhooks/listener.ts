@@ -478,6 +478,9 @@ function requestHead(chunk: Buffer | undefined): { said: string; path?: string; 
   return { said: line && path !== undefined ? `${line[1]} ${quote(path)}` : "a request", path, origin };
 }
 
+/** /mcp as express routes it: in any letter case, with or without a trailing slash. */
+const MCP_PATH = /^\/mcp\/?$/i;
+
 /** The status Node answers a request it cannot read with, by its error's code: 400 for any other. */
 const UNREAD: Record<string, string> = {
   HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
@@ -567,7 +570,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
       const { origin, path = "" } = head;
       const page = answer
         ? answer.getHeader("access-control-allow-origin")
-        : parts.routes && origin && served(path) === "/mcp" && pageAllowed(origin, socket.localPort ?? 0)
+        : parts.routes && origin && MCP_PATH.test(served(path)) && pageAllowed(origin, socket.localPort ?? 0)
           ? origin
           : undefined;
       const cors = page === undefined ? "" : `Access-Control-Allow-Origin: ${page}\r\nVary: Origin\r\n`;
