@@ -3263,6 +3263,7 @@ describe("bearer tokens", () => {
         ["GET", "/.well-known/oauth-protected-resource"],
         ["GET", "/.well-known/oauth-authorization-server"],
         ["GET", "/.well-known/openid-configuration"],
+        ["GET", "/mcp/.well-known/openid-configuration"],
         ["POST", "/register"],
         ["GET", "/authorize"],
         ["POST", "/token"],
@@ -3326,7 +3327,12 @@ describe("bearer tokens", () => {
     const page = "https://inspector.example";
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {
-      for (const path of ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"]) {
+      for (const path of [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-authorization-server",
+        // OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks.
+        "/mcp/.well-known/openid-configuration",
+      ]) {
         // The SDK's client sends MCP-Protocol-Version to the metadata: a browser asks first.
         const preflight = await request(`${served.url}${path}`, {
           method: "OPTIONS",

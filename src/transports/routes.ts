@@ -23,6 +23,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
+import { isWellKnown } from "../webhooks/hosts.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
@@ -332,8 +333,8 @@ function serveResourceMetadata(web: express.Express, oauth: NonNullable<SessionO
 
 /**
  * Where an OAuth client looks for a login after a 401 (the MCP Inspector, when no header gives it
- * the token): the resource metadata, then the server's origin taken for the issuer, its metadata and
- * its default endpoints. Without http.oauth each is told that tokens are taken, not a login; with
+ * the token): the resource metadata, then the server's origin (or /mcp) taken for the issuer, its
+ * metadata and its default endpoints. Without http.oauth each is told that tokens are taken, not a login; with
  * it, a client that looks past the metadata (MCP 2025-03-26's, which reads none) is told the
  * issuer. The listener's 404 would have the person look for a proxy. An OAuth error's shape, which
  * a client shows the description of.
@@ -342,6 +343,7 @@ const OAUTH_LOGIN_PATHS = [
   "/.well-known/oauth-protected-resource",
   "/.well-known/oauth-authorization-server",
   "/.well-known/openid-configuration",
+  "/mcp/.well-known/openid-configuration",
   "/register",
   "/authorize",
   "/token",
@@ -362,7 +364,7 @@ function refuseOAuthLogin(web: express.Express, refused: Refused, oauth: Session
   // but under /.well-known/, which any page may read.
   web.use(paths, pageAccess, (req, res) => {
     const path = req.originalUrl.split("?", 1)[0] ?? "";
-    if (!path.startsWith("/.well-known/")) {
+    if (!isWellKnown(path)) {
       refused(404, `it looked for an OAuth login at ${req.baseUrl}, ${logged}`, undefined, "oauth");
     }
     // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.

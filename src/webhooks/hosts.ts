@@ -99,6 +99,12 @@ export function byPublicName(
  * What is under /.well-known/ (the OAuth metadata of `waiter serve`) is published for anyone to
  * discover, browser-based MCP clients included: any page may read it.
  */
+/**
+ * Whether `path` is where OAuth metadata is looked for, which any page may read: under /.well-known/,
+ * or OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks.
+ */
+export const isWellKnown = (path: string): boolean => /^(?:\/mcp)?\/\.well-known\//.test(path);
+
 export function requestGuard(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts" | "allowedOrigins">,
 ): (headers: IncomingHttpHeaders, localPort: number, path: string, localAddress?: string) => Refusal | undefined {
@@ -140,7 +146,7 @@ export function requestGuard(
       };
     }
     const origin = headers.origin;
-    if (origin !== undefined && !path.startsWith("/.well-known/") && !originAllowed(origin, localPort)) {
+    if (origin !== undefined && !isWellKnown(path) && !originAllowed(origin, localPort)) {
       const page = `refused: a request from a web page (Origin ${quote(origin)})`;
       return {
         reason: "Origin not allowed",

@@ -10,7 +10,7 @@ import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import { answerUnread, awaitingContinue, bodyLimit, mountDeliveries, NOT_STORED, type Refusal } from "./delivery.js";
-import { byPublicName, originCheck, requestGuard } from "./hosts.js";
+import { byPublicName, isWellKnown, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
   capConnectionsPerClient,
@@ -404,7 +404,7 @@ export function listenerApp(parts: ListenerParts): {
     const error = `not found: ${quote(arrivedPath(req))}; ${whereServed}`;
     // Any page reads it, as it reads the metadata waiter serves there: an MCP client in a browser
     // looks for OAuth metadata there, and is told "Failed to fetch" of a 404 it may not read.
-    if (req.path.startsWith("/.well-known/")) {
+    if (isWellKnown(req.path)) {
       const answer = () => answerUnread(req, res, 404, error, limits);
       if (routes) routes.pageAccess(req, res, answer);
       else answer();
