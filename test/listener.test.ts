@@ -1923,6 +1923,33 @@ test("a sender's retry of a delivery stored before the disk filled is answered a
   }
 });
 
+test("while the disk is full, a delivery whose id another source's stored event has is answered 503, not as that event's duplicate", async ({
+  skip,
+}) => {
+  const { dir, fill, unmount } = smallDisk("1m", skip);
+  try {
+    // Two systems that sign alike and number their deliveries alike.
+    const sources = JSON.stringify({ erp: ERP_SOURCE, books: ERP_SOURCE });
+    const { url } = await start(
+      { WAITER_WEBHOOKS_SOURCES: sources },
+      {},
+      new Log("error"),
+      10_000,
+      join(dir, "events.db"),
+    );
+    const delivery = signed();
+    expect((await deliver(url, delivery)).status).toBe(200);
+    fill();
+    const books = await request(`${url}/webhooks/books`, { method: "POST", ...delivery });
+    expect(books.statusCode).toBe(503);
+    await books.body.dump();
+    expect(await deliver(url, delivery)).toMatchObject({ status: 200, body: { duplicate: true } });
+  } finally {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    unmount();
+  }
+});
+
 describe("bodies", () => {
   /** A sender that goes on sending a body the listener refused: its connection, and the listener's end of it. */
   async function uploader(listener: RunningListener, port: number) {
