@@ -1686,6 +1686,36 @@ test("a delivery refused while another program holds the store's write lock is o
   ]);
 });
 
+test("the line that says the store answers again names the sender that never sends again the deliveries it did not store", async () => {
+  const lines: string[] = [];
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const sources = JSON.stringify({ ...SOURCES, gh: { scheme: "github", secretEnv: "GH_SECRET" } });
+  const { url } = await start(
+    { WAITER_WEBHOOKS_SOURCES: sources, GH_SECRET: "gh-signing-secret-0123" },
+    {},
+    new Log("info", (line) => lines.push(line)),
+    10_000,
+    file,
+    100,
+  );
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  for (const id of ["g-1", "g-2"]) {
+    const body = JSON.stringify({ action: "opened" });
+    const signature = `sha256=${createHmac("sha256", "gh-signing-secret-0123").update(body).digest("hex")}`;
+    const headers = { "x-hub-signature-256": signature, "x-github-delivery": id, "x-github-event": "issues" };
+    const posted = await request(`${url}/webhooks/gh`, { method: "POST", body, headers });
+    expect(posted.statusCode).toBe(503);
+    await posted.body.dump();
+  }
+  holder.exec("COMMIT");
+  expect((await deliver(url)).status).toBe(200);
+  expect(lines.filter((line) => line.includes("answers again"))).toEqual([
+    expect.stringMatching(/deliveries it did not store meanwhile: 2 from gh, which GitHub does not send again\n$/),
+  ]);
+});
+
 test("a refusal's line names the address it came from, so a provider with the wrong secret is told from a stranger", async () => {
   const lines: string[] = [];
   const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -20,7 +20,7 @@ import {
   isPastCap,
   type ListenerTimeouts,
 } from "./limits.js";
-import { claimedDelivery, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
+import { claimedDelivery, neverResentBy, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { publicPath, type WebhookSource, type WebhooksConfig, type webhookSettings } from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
@@ -104,9 +104,19 @@ const MAX_UNSTORED_IDS = 10_000;
  * A source's deliveries not stored while the store did not answer: distinct deliveries, and the
  * requests that carried them where a sender sent some again.
  */
-function unstoredFrom({ source, requests, ids }: { source: string; requests: number; ids: number }): string {
+function unstoredFrom({
+  source,
+  requests,
+  ids,
+  lostBy,
+}: {
+  source: string;
+  requests: number;
+  ids: number;
+  lostBy: string | undefined;
+}): string {
   const deliveries = ids >= MAX_UNSTORED_IDS ? `at least ${ids}` : `${ids}`;
-  return `${deliveries} from ${source}${requests > ids ? ` (in ${requests} requests)` : ""}`;
+  return `${deliveries} from ${source}${requests > ids ? ` (in ${requests} requests)` : ""}${lostBy ? `, which ${lostBy} does not send again` : ""}`;
 }
 
 /**
@@ -209,7 +219,10 @@ export function listenerApp(parts: ListenerParts): {
     unwritten = false;
     const lost = [...sources.keys()].flatMap((source) => {
       const run = storeWarning.end(notStored(source));
-      return run ? [{ source, requests: run.count, first: run.first, ids: unstoredIds.get(source)?.size ?? 0 }] : [];
+      if (!run) return [];
+      // The run's lines named some of them, a line a minute: all must be sent again by hand.
+      const lostBy = neverResentBy(sources.get(source)?.source.scheme ?? "");
+      return [{ source, requests: run.count, first: run.first, ids: unstoredIds.get(source)?.size ?? 0, lostBy }];
     });
     unstoredIds.clear();
     const firsts = [...[NOT_COUNTED, HEALTH].map((key) => storeWarning.end(key)), ...lost].flatMap((run) =>
