@@ -3511,6 +3511,25 @@ describe("errors", () => {
     }
   });
 
+  test("Cloudflare's challenge is no refused key: no warning to check the key, nor that the shop takes requests again", async () => {
+    const challenged = await start(shopEnv(woo));
+    try {
+      const challenge = {
+        status: 403,
+        headers: { "content-type": "text/html; charset=UTF-8", "cf-mitigated": "challenge", server: "cloudflare" },
+        body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
+      };
+      woo.queue.push(challenge, challenge);
+      for (let i = 0; i < 2; i++) expect((await challenged.call("eshop_orders_list", {})).isError).toBe(true);
+      expect((await challenged.call("eshop_orders_list", {})).isError).toBeFalsy();
+      const lines = challenged.stderr().split("\n");
+      expect(lines.filter((line) => /Cloudflare in front of it answered with a challenge/.test(line))).toHaveLength(2);
+      expect(lines.filter((line) => /takes waiter's requests again/.test(line))).toEqual([]);
+    } finally {
+      await challenged.close();
+    }
+  });
+
   test("a wrong secret, a read-only key writing, and a wrong URL each say what to check", async () => {
     const wrong = await start(shopEnv(woo, { WAITER_WOO_SECRET: "cs_wrong" }));
     const readKey = await start(

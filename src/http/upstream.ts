@@ -8,7 +8,14 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { BASE_URL, describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "./failures.js";
+import {
+  BASE_URL,
+  challenged,
+  describeFailure,
+  describeStatus,
+  mayHaveActed,
+  READ_BEFORE_RETRYING,
+} from "./failures.js";
 import { NOT_IMPLEMENTED } from "./proxy.js";
 import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
 import { type Progress, StoppedAnswer } from "./whole.js";
@@ -447,7 +454,8 @@ export class Upstream {
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       const { status } = response;
       const { refusals } = this.carrier;
-      if (refusals && error instanceof UpstreamError && (status === 401 || status === 403))
+      // A Cloudflare challenge is a 403 no key mends.
+      if (refusals && error instanceof UpstreamError && (status === 401 || status === 403) && !challenged(response))
         error.sayRefused = (line) => refusals(line, this.#refusalsKey);
       throw error;
     }
