@@ -2097,22 +2097,22 @@ describe("status and notes", () => {
     expect(text(refunded)).not.toMatch(/through the payment gateway/);
   });
 
-  test("a partly refunded order set to refunded, cancelled or pending says what was refunded before, so only what is left is returned", async () => {
+  test("a partly refunded order set to refunded, cancelled or pending says what was refunded before, and that it was only recorded", async () => {
     const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
     expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });
     expect(withoutEmail(refunded)).toMatch(
-      /\nNo money was sent back and no stock put back: .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\. If the goods came back, eshop_stock_set counts them again\.$/,
+      /\nNo money was sent back and no stock put back: .* 6\.99 EUR of its 26\.86 EUR was refunded before, only recorded: no payment gateway sent that back\. The 19\.87 EUR left is to return, and the 6\.99 EUR too unless it was returned another way\. If the goods came back, eshop_stock_set counts them again\.$/,
     );
     woo.shop.reset();
     const cancelled = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
     expect(withoutEmail(cancelled)).toMatch(
-      /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.\nTimes are the shop's, UTC\+1\.$/,
+      /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before, only recorded: no payment gateway sent that back\. The 19\.87 EUR left is to return, and the 6\.99 EUR too unless it was returned another way\.\nTimes are the shop's, UTC\+1\.$/,
     );
     woo.shop.reset();
     // Set back to await payment, the payment it keeps is to return less what was refunded of it too.
     const pending = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "pending" });
     expect(withoutEmail(pending)).toMatch(
-      /the shop now awaits another payment for it\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.\nTimes are the shop's, UTC\+1\.$/,
+      /the shop now awaits another payment for it\. .* 6\.99 EUR of its 26\.86 EUR was refunded before, only recorded: no payment gateway sent that back\. The 19\.87 EUR left is to return, and the 6\.99 EUR too unless it was returned another way\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An order with no refund before says nothing of one.
     const whole = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
@@ -2128,10 +2128,21 @@ describe("status and notes", () => {
       expect(data(again)).toMatchObject({ changed: true, refunded_before: "23.40" });
       expect(withoutEmail(again)).toMatch(
         new RegExp(
-          `processing → ${status}\\.\nIts 23\\.40 EUR was refunded before: there is nothing left to return\\.$`,
+          `processing → ${status}\\.\nIts 23\\.40 EUR was refunded before through the payment gateway: there is nothing left to return\\.$`,
         ),
       );
     }
+  });
+
+  test("an order whose refund was only recorded, set back and refunded again, is told that refund may still be owed", async () => {
+    // Set to refunded, the shop records a refund of the whole, which no payment gateway sends.
+    await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    await server.call("eshop_order_update_status", { id: O.processing, status: "processing" });
+    const again = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(withoutEmail(again)).toMatch(
+      /processing → refunded\.\nIts (\S+) EUR was refunded before, only recorded: no payment gateway sent that back\. Unless it was returned another way, the \1 EUR is still to return\.$/,
+    );
+    expect(withoutEmail(again)).not.toMatch(/nothing left/);
   });
 
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {

@@ -70,6 +70,12 @@ const numberOf = new WeakMap<object, string>();
  * "" for none), which no gateway can return, for the text only.
  */
 const paidOfflineBy = new WeakMap<object, string>();
+/**
+ * Of a status change's order refunded in part or whole before, how much of that no payment gateway
+ * sent back (the shop only recorded it; "0" when a gateway sent all), or why that could not be read,
+ * for the text only.
+ */
+const recordedBefore = new WeakMap<object, { amount: string } | { unread: string }>();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
@@ -382,6 +388,19 @@ export function orderTools(shop: ShopProvider): Tool[] {
     throw new ToolError(
       `The shop has no order status ${quote(unknown)}${send}${unchanged}. Its statuses: ${all}.${alsoListed}`,
     );
+  }
+
+  /** How much of `order`'s refunds no payment gateway sent back, as the shop writes it, or why that could not be read. */
+  async function recordedOnly(order: Order, call: ToolCall): Promise<{ amount: string } | { unread: string }> {
+    try {
+      const { sent } = await shop.refundDetails(order.id, call);
+      if (order.refunds.some((r) => !sent.has(r.id))) return { unread: `${shop.name} did not list each refund` };
+      const places = Math.max(0, ...order.refunds.map((r) => r.total.split(".")[1]?.length ?? 0));
+      const amount = order.refunds.filter((r) => !sent.get(r.id)).reduce((all, r) => all.minus(r.total), new Big(0));
+      return { amount: amount.toFixed(places) };
+    } catch (err) {
+      return { unread: err instanceof Error ? err.message : String(err) };
+    }
   }
 
   const placed = dateTime(() => shop.lastTimeZone());
@@ -785,6 +804,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       let shopZone: ShopZone | undefined;
       let due = { before: false, now: false };
       let offlineBy: string | undefined;
+      let recorded: { amount: string } | { unread: string } | undefined;
       const changedTo = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         shopZone = await shop.timeZone(call);
@@ -808,6 +828,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         };
         due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
         offlineBy = from.paid_offline ? (from.payment_method ?? "") : undefined;
+        // A refund only recorded may not have reached the customer: what is left is not all to return.
+        // The change is made: a failure to read this fails it not.
+        if (changed && from.refunded) recorded = await recordedOnly(from, call);
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
         if (!changed) {
@@ -825,6 +848,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (due.now) dueOnDelivery.set(changedTo, new Set([id]));
       if (due.before) dueBefore.add(changedTo);
       if (offlineBy !== undefined) paidOfflineBy.set(changedTo, offlineBy);
+      if (recorded) recordedBefore.set(changedTo, recorded);
       return changedTo;
     },
     render(r, _args, session) {
@@ -860,14 +884,29 @@ export function orderTools(shop: ShopProvider): Tool[] {
         `${heldPaid ? "It was recorded paid" : "It was paid"}${when ? ` (${when})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
       // A refund recorded before (from the shop's admin, or a refunded status set back) was returned
       // then: told, so that it is not twice; of refunds that cover the whole total, nothing is left.
-      const left = r.refunded_before
-        ? ` ${r.refunded_before} ${r.order.currency} of its ${r.order.total} ${r.order.currency} was refunded before: only the ${difference(r.order.total, r.refunded_before)} ${r.order.currency} left is to return.`
-        : "";
+      // Of that, a refund only recorded (by hand, or by a refunded status) may not have reached the customer.
+      const { currency } = r.order;
+      const way = recordedBefore.get(r);
+      const unsent = way && "amount" in way && new Big(way.amount).gt(0) ? way.amount : undefined;
+      const recordedPart = `${unsent && r.refunded_before && new Big(unsent).eq(r.refunded_before) ? "" : `${unsent} ${currency} of it `}only recorded: no payment gateway sent that back.`;
+      const unread =
+        way && "unread" in way
+          ? `, unless no payment gateway sent that back (which could not be read: ${way.unread.replace(/\.$/, "")})`
+          : "";
+      const left = !r.refunded_before
+        ? ""
+        : ` ${r.refunded_before} ${currency} of its ${r.order.total} ${currency} was refunded before${
+            unsent
+              ? `, ${recordedPart} The ${difference(r.order.total, r.refunded_before)} ${currency} left is to return, and the ${unsent} ${currency} too unless it was returned another way.`
+              : `${way && !unread ? " through the payment gateway" : ""}: only the ${difference(r.order.total, r.refunded_before)} ${currency} left is to return${unread}.`
+          }`;
       const refundedWhole = r.refunded_before !== undefined && new Big(r.refunded_before).gte(r.order.total);
       const toReturn = (said: string) =>
-        refundedWhole
-          ? `\nIts ${r.order.total} ${r.order.currency} was refunded before: there is nothing left to return.`
-          : `${said}${left}`;
+        !refundedWhole
+          ? `${said}${left}`
+          : unsent
+            ? `\nIts ${r.order.total} ${currency} was refunded before, ${recordedPart} Unless it was returned another way, the ${unsent} ${currency} is still to return.`
+            : `\nIts ${r.order.total} ${currency} was refunded before${way && !unread ? " through the payment gateway" : ""}: there is nothing left to return${unread}.`;
       // A refund in the shop's admin puts the stock back as its ticked "Restock refunded items" does;
       // the refund a status records puts back none.
       const restock = session.serves("eshop_stock_set")
