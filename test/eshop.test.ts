@@ -574,6 +574,8 @@ describe("orders", () => {
       expect(today.sent?.get("after")).toBe("2026-12-04T22:59:59");
       expect(today.sent?.get("dates_are_gmt")).toBe("true");
       expect(today.text).toContain(", placed 2026-12-05T00:10+01:00\n");
+      // The instants the dates were read as, which a model asking for a day's orders checks.
+      expect(today.text).toContain("\nPlaced from 2026-12-05T00:00+01:00 and before 2026-12-06T00:00+01:00.\n");
       expect(today.text).toContain(
         "\nTimes are the shop's, Europe/Prague; after and before without an offset are read in it.",
       );
@@ -592,6 +594,7 @@ describe("orders", () => {
         "2026-03-29T22:00:00",
       ]);
       expect(spring.text).toContain(", placed 2026-03-29T23:30+02:00\n");
+      expect(spring.text).toContain("\nPlaced from 2026-03-29T00:00+01:00 and before 2026-03-30T00:00+02:00.\n");
       expect(spring.text).toContain(", placed 2026-03-29T00:30+01:00\n");
       const autumn = await day("2026-10-25", "2026-10-26");
       expect(autumn.ids).toEqual([8007, 8008]);
@@ -601,7 +604,9 @@ describe("orders", () => {
       ]);
       expect(autumn.text).toContain(", placed 2026-10-25T23:30+01:00\n");
       // A time with an offset is that instant wherever the shop is.
-      expect((await day("2026-12-04T23:00:00Z", "2026-12-05T00:00:00Z")).ids).toEqual([8000, 8002]);
+      const utc = await day("2026-12-04T23:00:00Z", "2026-12-05T00:00:30Z");
+      expect(utc.ids).toEqual([8000, 8002]);
+      expect(utc.text).toContain("\nPlaced from 2026-12-05T00:00+01:00 and before 2026-12-05T01:00:30+01:00.\n");
 
       const one = text(await session.call("eshop_order_get", { id: 8002 }));
       expect(one).toMatch(/, placed 2026-12-05T00:10\+01:00\n/);
@@ -636,6 +641,7 @@ describe("orders", () => {
         "\nThe shop's time zone could not be read: times are UTC; after and before without an offset are read in UTC.",
       );
       expect(closed.requests.at(-1)?.query.get("after")).toBe("2026-10-31T23:59:59");
+      expect(text(first)).toContain("\nPlaced from 2026-11-01 00:00 UTC on.\n");
       expect(asked()).toBe(1);
       setClock("2026-12-05T08:59:00Z");
       await session.call("eshop_orders_list", {});

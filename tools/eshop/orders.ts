@@ -264,6 +264,27 @@ function emailLine(shop: ShopProvider, email: StatusEmail | "none" | undefined, 
 type Instant = z.output<ReturnType<typeof dateTime>>;
 
 /**
+ * The instants a list's `after` and `before` were taken as, to the second the shop compares, as the
+ * list's times are shown: a model asking for a day's orders sees which it got.
+ */
+function placedRange(
+  { after, before }: { after?: Instant | undefined; before?: Instant | undefined },
+  shopZone: ShopZone | undefined,
+): string[] {
+  const shown = (t: Instant) => {
+    const second = Math.ceil(atShop(t, shopZone) / 1000) * 1000;
+    const time = shopTime(new Date(second).toISOString(), shopZone);
+    // Both ways of showing a time end its minutes at the 16th character.
+    return second % 60_000
+      ? `${time.slice(0, 16)}:${String((second % 60_000) / 1000).padStart(2, "0")}${time.slice(16)}`
+      : time;
+  };
+  if (after && before) return [`Placed from ${shown(after)} and before ${shown(before)}.`];
+  if (after) return [`Placed from ${shown(after)} on.`];
+  return before ? [`Placed before ${shown(before)}.`] : [];
+}
+
+/**
  * Why orders placed from `after` and before `before` can be none: `after` is not earlier. Without
  * `shopZone`, only where both are read alike, before the shop says its zone.
  */
@@ -464,7 +485,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, shop.trashStatus, shopZone);
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
-      return [...lines, zoneLine(shopZone, true), pageLine(r.orders.length, r, "orders"), ...guests].join("\n");
+      const range = placedRange(args, shopZone);
+      return [...lines, ...range, zoneLine(shopZone, true), pageLine(r.orders.length, r, "orders"), ...guests].join(
+        "\n",
+      );
     },
   });
 
