@@ -217,7 +217,7 @@ test("the docs show their automations in four JSON examples and two GoPay varian
   expect(automationsPage.map((example) => example.automations.map((a) => a.name))).toEqual([
     ["stripe-paid"],
     ["comgate-paid"],
-    ["stripe-refunds", "stripe-disputes"],
+    ["stripe-refunds", "stripe-no-order"],
     ["low-stock", "big-order"],
   ]);
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
@@ -377,7 +377,7 @@ test("the GoPay variant of the Comgate payment marks its order paid, tells the t
   }
 });
 
-test("docs/automations.md's Stripe refunds tell the team of a live refund, naming its order, or dispute, even one that came before its payment, and leave them unacknowledged", async () => {
+test("docs/automations.md's Stripe refunds tell the team of a live refund, naming its order where it has one, or dispute, even one that came before its payment, and leave them unacknowledged", async () => {
   const [refunds, disputes] = named(automationsPage, "stripe-refunds").automations;
   const lines: string[] = [];
   const server = await serve(
@@ -415,16 +415,26 @@ test("docs/automations.md's Stripe refunds tell the team of a live refund, namin
       charge: "ch_disputed",
       payment_intent: "pi_disputed",
     });
+    // A payment made outside the shop's checkout (a payment link, the Dashboard) names no order.
+    const unnamed = await deliver("evt_refund_unnamed", "charge.refunded", {
+      id: "ch_unnamed",
+      object: "charge",
+      amount_refunded: 500,
+      payment_intent: "pi_unnamed",
+      metadata: {},
+    });
     await expect
       .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
       .toEqual([
         `Stripe “charge.refunded” of order “${O.pending1999}” (payment “pi_refunded”): check it in the shop.`,
         `Order “${O.pending1999}” is paid (“pi_refunded”).`,
         "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
+        "Stripe “charge.refunded” of payment “pi_unnamed”: check its order in the shop.",
       ]);
-    // Nothing was inserted as nothing: a dispute, which carries no order, is not told of one.
+    // Nothing was inserted as nothing: a dispute, or a refund, that carries no order is not told of one.
     expect(lines).toEqual([]);
     expect(await acknowledged(refund)).toBe(false);
+    expect(await acknowledged(unnamed)).toBe(false);
     expect(await acknowledged(tested)).toBe(false);
   } finally {
     await server.close();
