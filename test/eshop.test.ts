@@ -2188,7 +2188,7 @@ describe("status and notes", () => {
     expect(
       withoutEmail(await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
     ).toMatch(
-      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
+      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, only recorded: no payment gateway sent that back\. It stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\); before it is shipped, check whether the 6\.99 EUR was returned another way: eshop_order_get shows the refund's reason\.\nTimes are the shop's, UTC\+1\.$/,
     );
     // An order never paid, set to refunded, has nothing to return.
     const failed = [...woo.shop.orders.values()].find((o) => o.status === "failed");
@@ -2458,7 +2458,7 @@ describe("status and notes", () => {
       expect(
         withoutEmail(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
       ).toMatch(
-        /, though that part went back: check the refund's reason before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
+        /, check whether the 6\.99 EUR was returned another way: the refund's reason may say\.\nTimes are the shop's, UTC\+1\.$/,
       );
       const refunded = await changing.call("eshop_order_update_status", { id: O.completed, status: "refunded" });
       expect(withoutEmail(refunded)).toMatch(

@@ -963,7 +963,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
                 : // An order with nothing to ship counts paid in processing too, though the shop dates it
                   // paid only when it is completed.
                   !wasPaid && shop.paidStatuses.includes(r.order.status)
-                  ? `\n${countedPaid(r, session, shopZone)}`
+                  ? `\n${countedPaid(r, session, shopZone, unsent ? { amount: unsent, said: recordedPart } : undefined)}`
                   : "";
       const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
       const emailed = r.changed
@@ -1077,6 +1077,7 @@ function countedPaid(
   },
   session: Serving,
   shopZone: ShopZone | undefined,
+  unsent?: { amount: string; said: string } | undefined,
 ): string {
   const when = r.order.paid ? ` (${shopTime(r.order.paid, shopZone)})` : "";
   if (!r.refunded_before) {
@@ -1088,5 +1089,12 @@ function countedPaid(
   const refund = whole
     ? `Its ${r.refunded_before} ${currency}`
     : `Of its ${total} ${currency}, ${r.refunded_before} ${currency}`;
+  const reason = session.serves("eshop_order_get")
+    ? "eshop_order_get shows the refund's reason"
+    : "the refund's reason may say";
+  // A refund only recorded may never have left: the payment may stand, and is not to be taken again.
+  if (unsent) {
+    return `${refund} was refunded before, ${unsent.said} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent.amount} ${currency} was returned another way: ${reason}.`;
+  }
   return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : `that part went back: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
 }
