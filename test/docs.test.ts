@@ -311,7 +311,10 @@ test("the config files shown load, with the secrets they name in the environment
       ...sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]] : [])),
       // Each token its own secret, as waiter requires.
       ...tokens.map((t, j) => [t.secretEnv, `${"0123456789abcdef".repeat(4)}${j}`]),
-      ...channels.flatMap((c) => [c.botTokenEnv, c.passwordEnv].filter(Boolean).map((name) => [name, "secret"])),
+      ...channels.flatMap((c) => [
+        ...(c.botTokenEnv ? [[c.botTokenEnv, "7000000005:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"]] : []),
+        ...(c.passwordEnv ? [[c.passwordEnv, "secret"]] : []),
+      ]),
     ]);
     expect(
       () => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, file }, toolsets()),

@@ -883,7 +883,7 @@ describe("what agents see in tools/list", () => {
       ...upstreams,
       WAITER_WEBHOOKS_SOURCES: sources,
       WAITER_NOTIFY_CHANNELS: channels,
-      BOT_TOKEN: "listing-only",
+      BOT_TOKEN: "7000000002:AAListingOnlyListingOnlyListingOnl",
     });
     tools = (await session.client.listTools()).tools;
     await session.close();

@@ -265,7 +265,7 @@ export const EVERY_TOOLSET = {
   WAITER_NOTIFY_CHANNELS: JSON.stringify({
     ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["1"] },
   }),
-  TELEGRAM_BOT_TOKEN: "reference",
+  TELEGRAM_BOT_TOKEN: "7000000003:AAReferenceReferenceReferenceRefer",
   WAITER_AUTOMATIONS: JSON.stringify([
     { name: "ack-orders", when: { source: "shop", type: "order." }, do: [{ ack: true }] },
   ]),

@@ -38,7 +38,7 @@ export async function load(url, context, next) {
         team: { type: "telegram", botTokenEnv: "BOT_TOKEN", chatIds: ["1"] },
         office: { type: "email", host: "127.0.0.1", tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
       }),
-      BOT_TOKEN: "start",
+      BOT_TOKEN: "7000000001:AAStartStartStartStartStartStartStar",
     },
     [],
     ["--import", hook],

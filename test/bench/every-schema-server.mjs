@@ -18,7 +18,7 @@ const env = {
   WAITER_WOO_KEY: "ck_bench",
   WAITER_WOO_SECRET: "cs_bench",
   WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: { type: "telegram", botTokenEnv: "BOT_TOKEN", chatIds: ["1"] } }),
-  BOT_TOKEN: "bench",
+  BOT_TOKEN: "7000000004:AABenchBenchBenchBenchBenchBenchBen",
 };
 const log = new Log("error", () => {});
 const http = new HttpClient({ userAgent: "bench", maxResponseBytes: 1024 * 1024 });

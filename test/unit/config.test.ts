@@ -1113,6 +1113,23 @@ describe("bad settings are refused by name", () => {
     expect(load({ TG: token, WAITER_NOTIFY_CHANNELS: channels }).toolsets.notify).toBeDefined();
   });
 
+  test("a Telegram bot token variable holding what is no bot token is refused at start, without it", () => {
+    const channels = JSON.stringify({ ops: { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] } });
+    for (const held of [
+      "@ShopNewsBot",
+      "123456789:AAHdqTcvCH1vGWJx feofSAs0K5PALDsaw",
+      "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw'",
+      "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+    ]) {
+      const said = messageOf(() => load({ TG: held, WAITER_NOTIFY_CHANNELS: channels }));
+      expect(said).toBe(
+        "notification channel ops: TG does not hold a Telegram bot token as @BotFather gives it: the bot's digits, a colon and letters, digits, _ or -, like 123456:ABC-DEF1234ghIkl, with no quote, space or @name; what it holds is not shown",
+      );
+      expect(said).not.toContain("AAHdqTcvCH1vGWJx");
+      expect(said).not.toContain("ShopNewsBot");
+    }
+  });
+
   test("a URL with credentials inside a JSON setting in the file is refused too, without its value", () => {
     const telegram = { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] };
     const gopay = { scheme: "gopay", clientId: "1234", secretEnv: "GOPAY_SECRET" };
@@ -1437,9 +1454,11 @@ test("a token whose secret is also another's (a webhook source's, an API key, a 
   const bot = {
     WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: { type: "telegram", botTokenEnv: "BOT", chatIds: [1] } }),
   };
-  expect(messageOf(() => load({ ...tokens, ...bot, BOT: secret }))).toBe(
-    told("WAITER_NOTIFY_CHANNELS at team.botTokenEnv (BOT)"),
-  );
+  // A bot token is the bot's digits, a colon and the rest: one pasted as an HTTP token too.
+  const botToken = "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+  expect(
+    messageOf(() => load({ ...tokens, ...bot, BOT: botToken, OPS_TOKEN: `${botToken}-ops`, AGENT_TOKEN: botToken })),
+  ).toBe(told("WAITER_NOTIFY_CHANNELS at team.botTokenEnv (BOT)"));
   const database = {
     WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter",
     WAITER_DATABASE_PASSWORD_ENV: "DB_PW",

@@ -93,6 +93,9 @@ const ONE_LINE = /^[^\r\n]*$/;
 /** A bot token copied with what comes before it in a Bot API URL: `bot<token>`, alone or in a path. */
 const TOKEN_COPIED = /(^|\/)bot\d+(:|%3a)/i;
 
+/** A bot token as @BotFather gives it: the bot's id, a colon and the rest (core.telegram.org/bots/api#authorizing-your-bot). */
+const BOT_TOKEN = /^\d+:[\w-]+$/;
+
 const channelName = settingName("channel");
 
 export const channel = byWord("type", [
@@ -194,6 +197,12 @@ export const notify = defineToolset({
         if (TOKEN_COPIED.test(token)) {
           throw new ConfigError(
             `notification channel ${configured.name}: ${configured.botTokenEnv} holds more than the Telegram bot token, which is the digits, a colon and the rest, like 123456:ABC-DEF1234ghIkl (without bot or the Bot API's address before it); what it holds is not shown`,
+          );
+        }
+        // Any other shape (a quote or a space pasted in, the bot's @name) would be refused at every send.
+        if (!BOT_TOKEN.test(token)) {
+          throw new ConfigError(
+            `notification channel ${configured.name}: ${configured.botTokenEnv} does not hold a Telegram bot token as @BotFather gives it: the bot's digits, a colon and letters, digits, _ or -, like 123456:ABC-DEF1234ghIkl, with no quote, space or @name; what it holds is not shown`,
           );
         }
         return { ...configured, secret: token };
