@@ -528,17 +528,19 @@ function fileText(bytes: Buffer, file: string): string {
 
 /**
  * The path to a web address that has a user, a password or a query: [] for `value` itself, else
- * one a JSON setting holds as a URL (a key ending in url: a channel's baseUrl, a source's apiUrl),
- * not a link in a message's text; undefined for none.
+ * one a JSON setting holds. A user or a password anywhere (a link in a message's text too); a
+ * query only where the key says a URL (ending in url: a channel's baseUrl, a source's apiUrl), as a
+ * link in a message's text has its own. undefined for none.
  */
-function urlWithCredentials(value: unknown): string[] | undefined {
+function urlWithCredentials(value: unknown, isUrl = true): string[] | undefined {
   if (typeof value === "string") {
-    const url = /^https?:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
-    return url && (url.username || url.password || url.search) ? [] : undefined;
+    if (/https?:\/\/[^\s/?#@]*@/i.test(value)) return [];
+    const url = isUrl && /^https?:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
+    return url?.search ? [] : undefined;
   }
   if (typeof value !== "object" || value === null) return undefined;
   for (const [key, each] of Object.entries(value)) {
-    const inside = typeof each === "string" && !/url$/i.test(key) ? undefined : urlWithCredentials(each);
+    const inside = urlWithCredentials(each, typeof each !== "string" || /url$/i.test(key));
     if (inside) return [key, ...inside];
   }
   return undefined;

@@ -1182,6 +1182,31 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a URL with a user and a password anywhere in a JSON setting in the file is refused, without them", () => {
+    const env = { SHOP_SECRET: "shop-webhook-secret" };
+    const tell = (text: string) => ({
+      notify: {
+        channels: { ops: { type: "email", host: "localhost", tls: "none", from: "a@b.example", to: ["c@d.example"] } },
+      },
+      webhooks: { sources: { shop: { scheme: "woocommerce", secretEnv: "SHOP_SECRET" } } },
+      automations: [{ name: "tell", when: { source: "shop" }, do: [{ notify: "ops", text }] }],
+    });
+    for (const text of [
+      "https://admin:Gat3wayPassw0rd@shop.example/wp-admin/",
+      "Paid: see https://admin:Gat3wayPassw0rd@shop.example/wp-admin/post.php?post={{payload.id}}",
+    ]) {
+      const path = file(tell(text));
+      const said = messageOf(() => load(env, { file: path }));
+      expect(said).toBe(
+        `automations at 0.do.0.text in config file ${path} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as WAITER_AUTOMATIONS, not in a file`,
+      );
+      expect(said).not.toContain("Gat3wayPassw0rd");
+    }
+    // An address in a message's text is no user of a URL.
+    const mail = "Paid: see https://shop.example/@team or write to shop@shop.example";
+    expect(load(env, { file: file(tell(mail)) }).core.automations).toHaveLength(1);
+  });
+
   test("a secret comes from the environment", () => {
     expect(load({ TEST_SHOP_KEY: "k" }).toolsets.shop?.key).toBe("k");
   });
