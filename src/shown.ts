@@ -260,20 +260,24 @@ export function shortenEchoes(text: string, values: unknown): string {
   return shown;
 }
 
+/** How long a value is before it cannot be taken for an ordinary word where it stands in a text. */
+export const MAY_BE_A_WORD = 8;
+
 /**
  * `text` with each of `secrets` shown as [credential], as written, URL-encoded and form-encoded (a
  * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped), in upper- or
  * lower-case hex, and in a JSON string, as PHP's json_encode writes it too (a / as \/, a letter
  * past ASCII as \u00e9): an answer may repeat the request that carried them, and what quotes it
  * reads its JSON, then cuts its words short, where what is left of a secret is no longer found.
- * Those shorter than 8 characters are left, as they could be any word (a user's name).
+ * One shorter than 8 characters (a password such as hunter2) only where it stands as a word of its
+ * own, not inside a longer one; a value that may be an ordinary word (a user's name) is no secret.
  */
 export function withoutSecrets(text: string, secrets: readonly string[]): string {
   let shown = text;
   // Percent-encoding's hex digits in either case (RFC 3986 2.1): a server may write %3a for %3A.
   const lower = (encoded: string) => encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
   // The longest first: one that holds another is taken out whole, not left in part.
-  for (const secret of secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)) {
+  for (const secret of secrets.filter(Boolean).sort((a, b) => b.length - a.length)) {
     const encoded = encodeURIComponent(secret);
     const form = new URLSearchParams([["", secret]]).toString().slice(1);
     const json = JSON.stringify(secret).slice(1, -1);
@@ -281,7 +285,11 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
       .replaceAll("/", "\\/")
       .replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`);
     for (const each of new Set([secret, encoded, lower(encoded), form, lower(form), json, php])) {
-      shown = shown.replaceAll(each, "[credential]");
+      if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, "[credential]");
+      else {
+        const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        shown = shown.replace(new RegExp(`(?<![\\p{L}\\p{N}])${pattern}(?![\\p{L}\\p{N}])`, "gu"), "[credential]");
+      }
     }
   }
   return shown;

@@ -1030,6 +1030,24 @@ describe("cache and coalescing", () => {
     expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer its-own-key-0123");
   });
 
+  test("a short password or key an answer repeats is taken out as a word of its own, a short user or query word left", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    const base = new URL(`${fake.origin}/v1?lang=en`);
+    base.username = "shop";
+    base.password = "s3cr3t";
+    const api = http.upstream("Gated API", base, { query: { apikey: "k3y9" } });
+    fake.intercept = (request) => ({
+      status: 502,
+      headers: { "content-type": "text/plain" },
+      body: `No way to ${request.target} as shop:s3cr3t (s3cr3ts, k3y90)`,
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    expect(message).toBe(
+      'Gated API answered 502 "No way to /v1/x?lang=en&apikey=[credential] as shop:[credential] (s3cr3ts, k3y90)": the service is failing; try again later.',
+    );
+  });
+
   test("an error answer that quotes the request's target shows no credential in the query as sent", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { A_CHANGE, type ChangeWords, UnconfirmedChange, UpstreamError } from "../errors.js";
 import type { Throttled } from "../log.js";
 import { isWaitersOwnUrl, percentDecoded } from "../settings.js";
-import { quoteLine, withoutSecrets } from "../shown.js";
+import { MAY_BE_A_WORD, quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
@@ -84,16 +84,20 @@ export async function orKept<T>(
 
 /**
  * The credentials in an upstream's declaration: its base URL's query (its values read, and as
- * written, which a request sends as they are), and password, its own query's values (a key), its
- * Authorization header's (a Basic pair's user and password, a token), and the secrets it declares.
+ * written, which a request sends as they are; a short one may be a word, lang=en), and password,
+ * its own query's values (a key), its Authorization header's (a Basic pair's user and password, a
+ * token), and the secrets it declares.
  */
 function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }: UpstreamOptions): string[] {
-  return [
+  const search = [
     ...baseUrl.searchParams.values(),
     ...baseUrl.search
       .slice(1)
       .split("&")
       .map((pair) => pair.slice(pair.indexOf("=") + 1)),
+  ];
+  return [
+    ...search.filter((value) => value.length >= MAY_BE_A_WORD),
     baseUrl.password,
     percentDecoded(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
@@ -113,7 +117,10 @@ function headersFor(baseUrl: URL, headers: Record<string, string> = {}): Record<
   return { authorization: `Basic ${Buffer.from(pair).toString("base64")}`, ...headers };
 }
 
-/** The credentials in `headers`' Authorization: a token, or a Basic pair's user and password and the pair. */
+/**
+ * The credentials in `headers`' Authorization: a token, or a Basic pair's password, the pair, and
+ * its user where it is no name that may be a word (a key, WooCommerce's ck_…, not a gateway's "shop").
+ */
 function authorizationIn(headers: Record<string, string>): string[] {
   const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
   if (!authorization) return [];
@@ -121,7 +128,8 @@ function authorizationIn(headers: Record<string, string>): string[] {
   if (scheme.toLowerCase() !== "basic") return [token];
   const pair = Buffer.from(token, "base64").toString("utf8");
   const colon = pair.indexOf(":");
-  return [token, pair.slice(0, colon), pair.slice(colon + 1)];
+  const user = pair.slice(0, colon);
+  return [token, ...(user.length >= MAY_BE_A_WORD ? [user] : []), pair.slice(colon + 1)];
 }
 
 /**
