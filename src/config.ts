@@ -320,7 +320,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const inside =
       insidePath.length === 0 ? "" : setting?.locate ? setting.locate(insidePath, given) : insidePath.join(".");
     const value = insidePath.reduce(dig, given);
-    const hide = hiddenStrings(input, sections);
+    const hide = hiddenStrings(input, sections, sources.env);
     // The file holds a JSON setting as JSON: a string there that is none is of the wrong kind, and
     // the line and column JSON.parse found in it are no place in the file.
     const wrongKind =
@@ -334,7 +334,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     );
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
-    const got = setting?.secret || namesSecret ? "" : gotten(message, value);
+    const got = setting?.secret || namesSecret || hide.includes(value as string) ? "" : gotten(message, value);
     const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${message}${got}`);
   }
@@ -865,9 +865,10 @@ const HIDDEN = "[not shown]";
 
 /**
  * Every string of the settings as given (keys too, and inside a JSON string) that a message must
- * not repeat: the ones that cannot be echoed, and every secret setting's value.
+ * not repeat: the ones that cannot be echoed, every secret setting's value, and what the variables
+ * a …Env key names hold (a password pasted into another setting too).
  */
-function hiddenStrings(input: Record<string, unknown>, sections: Section[]): string[] {
+function hiddenStrings(input: Record<string, unknown>, sections: Section[], env: NodeJS.ProcessEnv): string[] {
   const hidden = new Set<string>();
   const walk = (value: unknown, secret: boolean, depth: number) => {
     if (typeof value === "string") {
@@ -880,6 +881,7 @@ function hiddenStrings(input: Record<string, unknown>, sections: Section[]): str
     } else if (typeof value === "object" && value !== null && depth < 8) {
       for (const [key, item] of Object.entries(value)) {
         if (!Array.isArray(value)) walk(key, secret, depth + 1);
+        if (/Env$/.test(key) && typeof item === "string" && env[item]) hidden.add(env[item]);
         walk(item, secret, depth + 1);
       }
     }

@@ -1113,6 +1113,27 @@ describe("bad settings are refused by name", () => {
     expect(load({ TG: token, WAITER_NOTIFY_CHANNELS: channels }).toolsets.notify).toBeDefined();
   });
 
+  test("a password pasted into an ordinary setting is not quoted back in its refusal, a typo is", () => {
+    const mail = (settings: object) =>
+      JSON.stringify({
+        m: { type: "email", host: "localhost", tls: "none", from: "a@b.example", to: ["c@d.example"], ...settings },
+      });
+    // Shaped as passwords are: letters in both cases and digits.
+    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({ tls: "Hunter2024" }) }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none",
+    );
+    // The password its variable holds, whatever its shape.
+    const login = { user: "shop", passwordEnv: "SMTP_PASSWORD" };
+    expect(
+      messageOf(() =>
+        load({ SMTP_PASSWORD: "horsebattery", WAITER_NOTIFY_CHANNELS: mail({ ...login, port: "horsebattery" }) }),
+      ),
+    ).toBe("invalid setting WAITER_NOTIFY_CHANNELS at m.port: expected a number");
+    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({ tls: "startls" }) }))).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none (got "startls")',
+    );
+  });
+
   test("a Telegram bot token variable holding what is no bot token is refused at start, without it", () => {
     const channels = JSON.stringify({ ops: { type: "telegram", botTokenEnv: "TG", chatIds: ["1"] } });
     for (const held of [
