@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { notStored, storedId } from "../events/ids.js";
+import { noEventStored, storedId } from "../events/ids.js";
 import { type EventStore, noticeStatus, type RunLog, type RunRecord, type StoredEvent } from "../events/store.js";
 import { decimal, noneConfigured } from "../settings.js";
 import {
@@ -368,7 +368,7 @@ export function automationsToolset(
             const event = await store.get(storedId(args.event_id));
             note = !event
               ? found.length === 0
-                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call, RUNS_GONE)}`
+                ? await noEventStored(store, args.event_id, call, RUNS_GONE)
                 : undefined
               : args.status
                 ? undefined

@@ -132,12 +132,26 @@ export async function notStored(store: EventStore, given: string[], session: Ser
           : `Retention has dropped no event here, so ${one ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
     );
   }
-  const form = `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}`;
+  const form = idForm(listed);
   if (others) said.push(`${form}; retention drops old ones${idNotKept(ids)}.`);
-  if (blank) {
-    said.push(`${given.length === 1 ? "The" : "An"} id is blank${others ? "" : `: ${form}`}.`);
-  }
+  if (blank)
+    said.push(others ? "An id is blank." : given.length === 1 ? `${blankId(listed)}.` : `An id is blank: ${form}.`);
   return said.join(" ");
+}
+
+/** What a blank id is told: the form of waiter's event ids, and where the session is given them (`listed`). */
+export function blankId(listed: boolean): string {
+  return `The id is blank: ${idForm(listed)}`;
+}
+
+/** The form of waiter's event ids, and where the session is given them (`listed`: it serves events_list). */
+function idForm(listed: boolean): string {
+  return `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}`;
+}
+
+/** Why the one id a model gave names no stored event, after that none is, unless the id is blank (`notStored`). */
+export async function noEventStored(store: EventStore, id: string, session: Serving, gone = ""): Promise<string> {
+  return `${copied(id) ? `No event ${quote(id)} is stored. ` : ""}${await notStored(store, [id], session, gone)}`;
 }
 
 /**

@@ -11,7 +11,17 @@ import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { percentDecoded } from "../settings.js";
 import { quote, withEscapes } from "../shown.js";
-import { copied, droppedAmong, idNotKept, isCursor, isEventId, NOT_DROPPED, storedId, storedUnder } from "./ids.js";
+import {
+  blankId,
+  copied,
+  droppedAmong,
+  idNotKept,
+  isCursor,
+  isEventId,
+  NOT_DROPPED,
+  storedId,
+  storedUnder,
+} from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore, StoredEvent } from "./store.js";
 
@@ -54,6 +64,10 @@ const noResource = (uri: string) =>
  * payment. Its data names the URI as its client wrote it, where that is known.
  */
 async function noEvent(store: EventStore, id: string, uri?: string): Promise<ProtocolError> {
+  const data = uri === undefined ? undefined : { uri };
+  if (copied(id) === "") {
+    return new ProtocolError(RESOURCE_NOT_FOUND, `${blankId(false)}; ${RECENT_URI} lists the stored ones.`, data);
+  }
   const under = await storedUnder(store, id);
   const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
   const why = !under
@@ -64,7 +78,7 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
   return new ProtocolError(
     RESOURCE_NOT_FOUND,
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
-    uri === undefined ? undefined : { uri },
+    data,
   );
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */

@@ -17,7 +17,17 @@ import {
 } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type SessionState, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
-import { copied, droppedAmong, isCursor, isEventId, NOT_DROPPED, notStored, storedAs, storedId } from "./ids.js";
+import {
+  copied,
+  droppedAmong,
+  isCursor,
+  isEventId,
+  NOT_DROPPED,
+  noEventStored,
+  notStored,
+  storedAs,
+  storedId,
+} from "./ids.js";
 import {
   eventRecord,
   isRecord,
@@ -720,7 +730,7 @@ export function eventsToolset(
             throw new ToolError(
               isCursor(args.id)
                 ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`
-                : `${copied(args.id) ? `No event ${quote(args.id)} is stored. ` : ""}${await notStored(store, [args.id], call)}`,
+                : await noEventStored(store, args.id, call),
             );
           }
           return withRuns(event, args.fields, "fields", true);

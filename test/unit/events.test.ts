@@ -1746,12 +1746,28 @@ test("a sender's delivery id given as an event id is told which event it is; any
 });
 
 test("a blank id is told it is blank and what an event id looks like, not that retention may have dropped it", async () => {
-  const { call, text } = await served();
+  const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
+  const { client, call, text } = await served({ automations: [trial] });
   const form = "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them.";
   for (const id of ["", "  "]) {
     const got = await call("events_get", { id });
     expect(got.isError).toBe(true);
     expect(text(got)).toBe(`The id is blank: ${form}`);
+  }
+  expect((await call("automations_runs", { event_id: "  " })).structuredContent).toEqual({
+    runs: [],
+    note: `The id is blank: ${form}`,
+  });
+  // Read or subscribed to as an event's URI, as a client's template makes it of an id of spaces.
+  for (const uri of ["events://event/%20", "events://event/%20%20"]) {
+    const told = {
+      code: -32002,
+      message:
+        "MCP error -32002: The id is blank: waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B; events://recent lists the stored ones.",
+      data: { uri },
+    };
+    await expect(client.readResource({ uri })).rejects.toMatchObject(told);
+    await expect(client.subscribeResource({ uri })).rejects.toMatchObject(told);
   }
   expect((await call("events_ack", { ids: [" "] })).structuredContent).toEqual({
     acked: [],
