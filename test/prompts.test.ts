@@ -632,6 +632,9 @@ test("every tool, argument and field a prompt names is one tools/list has, spell
     { WAITER_TOOLSETS: "events,eshop" },
     { WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" },
     { WAITER_TOOLS: "currency_rates,events_list" },
+    {
+      WAITER_AUTOMATIONS: JSON.stringify([{ name: "a", when: { source: "stripe" }, do: [{ ack: true }] }]),
+    },
   ];
   for (const extra of settings) {
     const waiter = await client(extra);
@@ -670,6 +673,22 @@ test("every tool, argument and field a prompt names is one tools/list has, spell
       }
     }
   }
+});
+
+test("with automations, the payments flow says one may have marked an order paid, not the customer twice", async () => {
+  const automations = JSON.stringify([
+    { name: "stripe-paid", when: { source: "stripe", type: "payment_intent.succeeded" }, do: [{ ack: true }] },
+  ]);
+  const waiter = await client({ WAITER_AUTOMATIONS: automations });
+  const payments = textOf(await waiter.getPrompt({ name: "process_payments", arguments: {} }));
+  // An order an automation marked paid from this very event reads as already paid: not a second payment,
+  // and one whose run is yet to come is marked again harmlessly.
+  expect(payments).toContain(
+    "An automation may mark orders paid by itself: events_get names the runs on the event, and an order one marked paid (its step done, not in a dry run) was paid by this payment, not twice; one that has not run yet may mark it meanwhile, which is fine, as eshop_order_mark_paid is safe to repeat.",
+  );
+  // Without automations, it says no word of them.
+  const plain = await client();
+  expect(textOf(await plain.getPrompt({ name: "process_payments", arguments: {} }))).not.toContain("automation");
 });
 
 test("the morning brief names the date its new orders count from, as waiter's clock has it", async () => {
