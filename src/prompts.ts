@@ -106,12 +106,21 @@ export function registerPrompts(
       // A Monday's brief is the one read for the weekend: counted from Sunday, it would leave out
       // Saturday's orders and Friday's afternoon, which no weekday's brief showed.
       ask: (today: WallClock) => {
-        const monday = today.weekday === 1;
-        const from = isoDate(Date.UTC(today.year, today.month - 1, today.day - (monday ? 3 : 1)));
-        const use = `eshop_orders_list with after ${from} (${monday ? "Friday" : "yesterday"}) and page_size 100, every page; count them, by status, and name the largest with its status`;
-        return monday
+        const { from, day } = since(today);
+        const use = `eshop_orders_list with after ${from} (${day}) and page_size 100, every page; count them, by status, and name the largest with its status`;
+        return day === "Friday"
           ? `New orders since Friday, the weekend's with them: ${use}; say they are since Friday.`
           : `New orders: ${use}.`;
+      },
+    },
+    {
+      tool: "automations_runs",
+      about: "failed automations",
+      overnight: true,
+      // A failed run left its steps to a person; its runs are kept as long as its event, failures of weeks ago with them.
+      ask: (today: WallClock) => {
+        const { from, day } = since(today);
+        return `Failed automations: automations_runs with status failed and limit 50; name the runs started since ${from} (${day}), each with its automation, its event and what it left to be done by hand, or say none failed.`;
       },
     },
     {
@@ -269,6 +278,18 @@ export function registerPrompts(
     });
   }
   return offerPayments;
+}
+
+/**
+ * The day a brief counts what came in from, and what a person calls it: yesterday, or on a Monday
+ * Friday, as the weekend's is read on Monday.
+ */
+function since(today: WallClock): { from: string; day: string } {
+  const monday = today.weekday === 1;
+  return {
+    from: isoDate(Date.UTC(today.year, today.month - 1, today.day - (monday ? 3 : 1))),
+    day: monday ? "Friday" : "yesterday",
+  };
 }
 
 /**

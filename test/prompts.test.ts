@@ -675,7 +675,7 @@ test("every tool, argument and field a prompt names is one tools/list has, spell
   }
 });
 
-test("with automations, the payments flow says one may have marked an order paid, not the customer twice", async () => {
+test("with automations, the payments flow says one may have marked an order paid, and the brief asks what failed overnight", async () => {
   const automations = JSON.stringify([
     { name: "stripe-paid", when: { source: "stripe", type: "payment_intent.succeeded" }, do: [{ ack: true }] },
   ]);
@@ -686,9 +686,20 @@ test("with automations, the payments flow says one may have marked an order paid
   expect(payments).toContain(
     "An automation may mark orders paid by itself: events_get names the runs on the event, and an order one marked paid (its step done, not in a dry run) was paid by this payment, not twice; one that has not run yet may mark it meanwhile, which is fine, as eshop_order_mark_paid is safe to repeat.",
   );
-  // Without automations, it says no word of them.
+  // A failed run left its steps to a person: the morning names those of the night, from the shop's yesterday.
+  setClock("2026-12-08T07:00:00+01:00");
+  const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+  setClock();
+  expect(brief).toContain(
+    "- Failed automations: automations_runs with status failed and limit 50; name the runs started since 2026-12-07 (yesterday), each with its automation, its event and what it left to be done by hand, or say none failed.",
+  );
+  expect((await waiter.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description).toBe(
+    "What came in since yesterday (since Friday on a Monday) and what today holds: orders, failed automations, stock, waiting events, rates, weather.",
+  );
+  // Without automations, neither says a word of them.
   const plain = await client();
   expect(textOf(await plain.getPrompt({ name: "process_payments", arguments: {} }))).not.toContain("automation");
+  expect(textOf(await plain.getPrompt({ name: "morning_brief", arguments: {} }))).not.toContain("automation");
 });
 
 test("the morning brief names the date its new orders count from, as waiter's clock has it", async () => {
