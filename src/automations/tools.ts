@@ -226,6 +226,17 @@ function leftByDryRuns(
  */
 const RUNS_GONE = "Runs go with their event: that none is listed does not mean no automation ran on it.";
 
+/**
+ * The events retention dropped before the automations reached them, while they are behind it (the
+ * last event they handled before the last one it dropped): no automation ran on those, which the
+ * engine says only in the log. Once they take an event after those, the store no longer tells.
+ */
+async function droppedUnreached(store: EventStore): Promise<string | undefined> {
+  const [through, cursor = 0] = await Promise.all([store.droppedThrough(), store.runs.cursor()]);
+  if (through <= cursor) return undefined;
+  return `Retention dropped ${cursor === 0 ? "every event" : `the events after c${cursor}`} up to c${through} before the automations reached them: no automation ran on those.`;
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -364,11 +375,18 @@ export function automationsToolset(
             const ids = call.serves("events_list") ? ` (events_list with source ${quote(source)} gives their ids)` : "";
             note = `${automation} has not run on any event kept: automations_runs with the event_id of one it should have taken says why it did not${ids}.`;
           }
+          const unreached = args.event_id === undefined ? await droppedUnreached(store) : undefined;
+          if (unreached) note = note ? `${note} ${unreached}` : unreached;
           if (args.event_id !== undefined && matched.length <= limit) {
             const event = await store.get(storedId(args.event_id));
             note = !event
               ? found.length === 0
-                ? await noEventStored(store, args.event_id, call, RUNS_GONE)
+                ? await noEventStored(
+                    store,
+                    args.event_id,
+                    call,
+                    [RUNS_GONE, await droppedUnreached(store)].filter(Boolean).join(" "),
+                  )
                 : undefined
               : args.status
                 ? undefined
@@ -455,7 +473,7 @@ export function automationsToolset(
             // After why an automation did not run on the event asked about, which the runs left out do not change.
             note = `${note ? `${note} ` : ""}Only the newest ${newest} in one answer: ${narrow} for older ones.`;
           } else if (matched.length > limit) {
-            note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
+            note = `${note ? `${note} ` : ""}Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
           }
           const shown = runs.slice(0, fitting);
           const left = leftByDryRuns(automations, shown);

@@ -1825,6 +1825,37 @@ test("a sender's delivery id that reads as a lower-case event id is traced as se
   });
 });
 
+test("automations_runs says retention dropped events before the automations reached them, while they are behind it", async () => {
+  const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
+  const { store, call } = await served({ automations: [trial] });
+  const ids = [];
+  for (const dedupeId of ["b1", "b2", "b3"]) ids.push((await addTrial(store, dedupeId)).id);
+  // The automations handled the first event, then fell behind: retention dropped all three.
+  await store.runs.setCursor(1);
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const behind =
+    "Retention dropped the events after c1 up to c3 before the automations reached them: no automation ran on those.";
+  expect((await call("automations_runs", { event_id: ids[1] })).structuredContent).toEqual({
+    runs: [],
+    note: `No event "${ids[1]}" is stored. Retention has dropped every event up to c3, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept. Runs go with their event: that none is listed does not mean no automation ran on it. ${behind}`,
+  });
+  expect((await call("automations_runs", { automation: "a" })).structuredContent).toEqual({
+    runs: [],
+    note: `a has not run on any event kept: automations_runs with the event_id of one it should have taken says why it did not (events_list with source "trial" gives their ids). ${behind}`,
+  });
+  // Beside the runs on events after those, whatever else the answer says of them.
+  for (const dedupeId of ["b4", "b5"])
+    await store.runs.begin("a", (await addTrial(store, dedupeId)).id, false, clock.now());
+  expect((await call("automations_runs", { limit: 1 })).structuredContent).toMatchObject({
+    note: `${behind} Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.`,
+  });
+  // Once they take an event after those, nothing says which were dropped unreached.
+  await store.runs.setCursor(4);
+  expect((await call("automations_runs", { limit: 1 })).structuredContent).toMatchObject({
+    note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.",
+  });
+});
+
 test("a cursor given as an event id to events_ack or automations_runs is told it is a cursor, not an id never stored", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
   const { store, call } = await served({ automations: [trial] });
