@@ -16,7 +16,9 @@ import {
   insertedNothing,
   type View,
   viewOf,
+  type Worded,
   whyNotTaken,
+  worded,
 } from "./view.js";
 
 /** What a failure told to an onFailure channel begins with. */
@@ -65,10 +67,10 @@ function stepsLeft(automation: Automation, failedAt: number, acked: boolean | un
  * `automation` after it not run, and whether its event is `acked` (undefined once retention
  * removed it). Without `automation` (its steps were edited, or it is gone), what
  * the run would have gone on with is not known. A sentence each, each beginning with a space; the
- * arguments' `values` left out for the log (argumentsShown).
+ * arguments' values left out for the log (argumentsShown).
  */
-function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean, values = true): string {
-  const said: string[] = [];
+function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): Worded {
+  let said = worded``;
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
     const { tool, args, waiting } = JSON.parse(step.detail) as {
@@ -76,23 +78,21 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean, v
       args?: Record<string, unknown>;
       waiting?: string;
     };
-    const which = `Step ${i + 1} (${tool}${argumentsShown(args, values)})`;
+    const which = worded`Step ${i + 1} (${tool}${argumentsShown(args)})`;
     if (step.status === "done" || step.status === "would") {
-      said.push(` ${which} was ${step.status === "would" ? "checked" : "done"}.`);
+      said = worded`${said} ${which} was ${step.status === "would" ? "checked" : "done"}.`;
       reached = i;
       continue;
     }
     const underWay = (step.status === "started" && waiting === undefined) || step.status === "interrupted";
-    said.push(
-      ` ${which} ${underWay ? "was under way when waiter stopped, and may or may not have happened" : "was not done"}.`,
-    );
+    said = worded`${said} ${which} ${underWay ? "was under way when waiter stopped, and may or may not have happened" : "was not done"}.`;
     reached = i;
     break;
   }
   const rest = automation
     ? notRun(automation, reached, acked)
     : ` No other step of it was ${run.dryRun ? "checked" : "run"}.`;
-  return `${said.join("")}${rest}`;
+  return worded`${said}${rest}`;
 }
 
 /**
@@ -179,22 +179,16 @@ export function automationRuns(parts: RunParts) {
     told = reason,
     logged = told,
   ): Promise<void> {
-    const head = (values: boolean) =>
-      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args, values)}) failed: `;
+    const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
     // or retention removed it.
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
     const steps = notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
-    const room = maxText - codePoints(`${REPORTED}${head(true)}${steps}`);
-    await fail(
-      automation,
-      run,
-      `step ${step + 1} (${tool}): ${reason}`,
-      (values) =>
-        `${head(values)}${values ? cutCodePoints(sentence(told), Math.max(room, 1)) : sentence(logged)}${steps}`,
-    );
+    const room = maxText - codePoints(`${REPORTED}${head.told}${steps}`);
+    const why = { told: cutCodePoints(sentence(told), Math.max(room, 1)), logged: sentence(logged) };
+    await fail(automation, run, `step ${step + 1} (${tool}): ${reason}`, worded`${head}${why}${steps}`);
   }
 
   /**
@@ -202,19 +196,19 @@ export function automationRuns(parts: RunParts) {
    * onFailure channel: the notice is owed in the store from the same write, so a stop neither
    * loses it nor, once it may have reached the channel, repeats it. `line` is a headline (which
    * automation failed on which delivery), a line break, and the details: an email's subject shows
-   * only the headline. The log says it on one line, the steps' arguments without their `values`.
+   * only the headline. The log says it on one line, as `line` is logged.
    */
   async function fail(
     { name, onFailure }: Pick<Automation, "name" | "onFailure">,
     run: number,
     error: string,
-    line: (values: boolean) => string,
+    line: Worded,
   ): Promise<void> {
     const channel = onFailure?.notify;
-    const notice = channel && cutCodePoints(`${REPORTED}${line(true)}`, maxText);
+    const notice = channel && cutCodePoints(`${REPORTED}${line.told}`, maxText);
     const failedAt = clock.now();
     await store.runs.finish(run, "failed", failedAt, error, notice);
-    log.warning(line(false).replace("\n", " "));
+    log.warning(line.logged.replace("\n", " "));
     if (channel && notice) notices.tell(name, channel, run, notice, failedAt);
   }
 
@@ -466,9 +460,7 @@ export function automationRuns(parts: RunParts) {
           ? { status: "not tried" as const, said: `the automation is no longer configured${gone}` }
           : undefined;
         await store.runs.finish(run.id, "failed", clock.now(), why, notTried);
-        log.warning(
-          `${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run, undefined, undefined, false)}`,
-        );
+        log.warning(`${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run).logged}`);
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.
         const begun = automation && { ...automation, dryRun: run.dryRun };
@@ -477,7 +469,7 @@ export function automationRuns(parts: RunParts) {
           { name: run.automation, onFailure },
           run.id,
           why,
-          (values) => `${headline}\n${said}.${whatRunLeft(run, begun, acked, values)}`,
+          worded`${headline}\n${said}.${whatRunLeft(run, begun, acked)}`,
         );
       }
       return;
@@ -510,12 +502,7 @@ export function automationRuns(parts: RunParts) {
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} failed on ${deliveryOf(event)}.\n${eventOf(event)} It is not gone on with: ${changed.why}.`;
       // The steps the automation has now are not those the run would have gone on with.
       const begun = changed.steps ? undefined : { ...automation, dryRun: run.dryRun };
-      await fail(
-        automation,
-        run.id,
-        changed.why,
-        (values) => `${line}${whatRunLeft(run, begun, event.ackedAt !== null, values)}`,
-      );
+      await fail(automation, run.id, changed.why, worded`${line}${whatRunLeft(run, begun, event.ackedAt !== null)}`);
       return;
     }
     // A step a stopped process left goes on where it was in its tries: its retry time counts from its

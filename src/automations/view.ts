@@ -285,23 +285,41 @@ export function inserted(value: unknown, quoted: boolean, html = false): string 
 /** Characters of each argument a failure notice shows: the reason comes after them. */
 const MAX_ARGUMENT_SHOWN = 80;
 
+/** A text as the person told of a run reads it, and as the log says it, without the payload's values. */
+export interface Worded {
+  told: string;
+  logged: string;
+}
+
 /**
  * A failed step's arguments, for the person who finishes by hand what the run left: which order,
  * which message. Text is quoted, as it may be the event's. They are those the run recorded, so
- * that a notice reads the same after a restart: defaults the tool's schema adds included. Without
- * `values`, as the log says them: their names alone, as any value may be the event's (a customer's
- * email, a phone sent as a number), for the person told and automations_runs, not for everyone who
- * reads the log.
+ * that a notice reads the same after a restart: defaults the tool's schema adds included. The log
+ * says their names alone, as any value may be the event's (a customer's email, a phone sent as a
+ * number), for the person told and automations_runs, not for everyone who reads the log.
  */
-export function argumentsShown(args: Record<string, unknown> | undefined, values = true): string {
-  return Object.entries(args ?? {})
-    .map(([name, value]) => {
-      if (!values) return `, ${name} …`;
-      if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
-      const text = typeof value === "string" ? value : JSON.stringify(value);
-      return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
-    })
-    .join("");
+export function argumentsShown(args: Record<string, unknown> | undefined): Worded {
+  const given = Object.entries(args ?? {});
+  return {
+    told: given
+      .map(([name, value]) => {
+        if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
+        const text = typeof value === "string" ? value : JSON.stringify(value);
+        return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
+      })
+      .join(""),
+    logged: given.map(([name]) => `, ${name} …`).join(""),
+  };
+}
+
+/** A template's text in both of Worded's forms, each Worded part put in as that form has it. */
+export function worded(strings: TemplateStringsArray, ...parts: (string | number | Worded)[]): Worded {
+  const form = (key: keyof Worded) =>
+    strings.reduce((text, next, i) => {
+      const part = parts[i - 1] ?? "";
+      return `${text}${typeof part === "object" ? part[key] : part}${next}`;
+    });
+  return { told: form("told"), logged: form("logged") };
 }
 
 /**
