@@ -220,6 +220,14 @@ export function quote(value: string): string {
 }
 
 /**
+ * A zod issue's words that end with the value refused: its `message` quotes it, and `words` keeps
+ * them apart, so that an automation's log, which names no payload's values, says what kind it was.
+ */
+export function endingWith(words: string, value: string): { message: string; words: string } {
+  return { message: `${words} ${quote(value)}`, words };
+}
+
+/**
  * A JSON text with what JSON.stringify leaves as it is written as escapes: the controls a terminal
  * or a log viewer takes as such (UNESCAPED_CONTROLS) and the invisible format characters.
  */

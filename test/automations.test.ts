@@ -1497,6 +1497,36 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a payload value a tool's refusal names without quoting it is told to the team, not put in the log", async () => {
+    const lines: string[] = [];
+    const convert = {
+      ...PAID,
+      do: [
+        { tool: "currency_convert", args: { amount: 1, from: { path: "payload.data.object.currency" }, to: "EUR" } },
+      ],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([convert], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      // A currency's sign is told the code it is written for, the sign unquoted in the tool's words.
+      const event = await pay(server, String(O.pending1999), undefined, { currency: "Kč" });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toContain("Kč is written for CZK");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringContaining("Kč is written for CZK")]);
+      expect(lines.filter((line) => line.includes(`waiter's event ${event.id}`))).toEqual([
+        expect.stringContaining(
+          "failed: invalid arguments for currency_convert: from: Invalid string: must match pattern /^[A-Za-z]{3}$/ (the path payload.data.object.currency gave text on this event's payload).",
+        ),
+      ]);
+      expect(lines.join("")).not.toContain("Kč");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",

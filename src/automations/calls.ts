@@ -6,7 +6,7 @@ import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
 import { publishedAs } from "../settings.js";
-import { cut, oneLine, quote } from "../shown.js";
+import { cut, oneLine } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
@@ -213,17 +213,19 @@ export class StepCalls {
       // template's text for an argument that takes text of its own (an order's "#{{…}}") is told
       // what that takes: told a number is expected, its author would give one, another order's id.
       const ownText = isTemplate(given) && schema !== undefined && publishedAs.has(schema);
-      const said =
+      const own =
         filledBy && !ownText && issue?.code === "invalid_type"
           ? issue.expected === "int"
             ? "expected a whole number"
             : `expected ${issue.expected}, received ${z.core.util.parsedType(value)}`
-          : issue?.message;
+          : undefined;
+      // A tool's words may name the value, quoted or not ("Kč is written for CZK"): the log, which
+      // names no payload's values, says waiter's, those the tool keeps apart from it, or zod's own.
+      const { words } = (issue ?? {}) as { words?: string };
+      const zods = issue && z.config().localeError?.({ ...issue, input: value } as z.core.$ZodRawIssue);
+      const unvalued = own ?? (words ? `${words} ${kindOf(value)}` : typeof zods === "string" ? zods : "Invalid input");
       const refused = (values: boolean) =>
-        `invalid arguments for ${name}: ${issue?.path.join(".")}: ${
-          // An order's id quotes what it was given in its own words: the log says what kind it was.
-          values || typeof value !== "string" ? said : said?.replaceAll(quote(value), kindOf(value))
-        }${gave(values)}`;
+        `invalid arguments for ${name}: ${issue?.path.join(".")}: ${values ? (own ?? issue?.message) : unvalued}${gave(values)}`;
       const told = refused(true);
       if (!filledBy) throw new ToolError(told);
       throw new StepFailure(told, told, refused(false));

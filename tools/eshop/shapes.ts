@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, published, UNSIGNED_DECIMAL } from "../../src/settings.js";
-import { quote, withinBytes } from "../../src/shown.js";
+import { endingWith, quote, withinBytes } from "../../src/shown.js";
 import { localIso, utcMinute } from "../../src/time.js";
 import type { Page, PageRequest, ShopZone } from "./provider.js";
 
@@ -197,9 +197,7 @@ export const orderId = published(
           ({
             ...issue,
             input: value,
-            ...(typeof value === "string" && asText(issue)
-              ? { message: `expected ${ORDER_REF}, got ${quote(value)}` }
-              : {}),
+            ...(typeof value === "string" && asText(issue) ? endingWith(`expected ${ORDER_REF}, got`, value) : {}),
             ...(value === undefined && asText(issue) ? { expected: "string" } : {}),
           }) as z.core.$ZodRawIssue,
       ),
