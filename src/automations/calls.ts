@@ -6,12 +6,12 @@ import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
 import { publishedAs } from "../settings.js";
-import { cut, oneLine } from "../shown.js";
+import { cut } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { kindOf, numberIn, type View, whereMissing } from "./view.js";
+import { kindOf, numberIn, type View, valueShown, whereMissing, worded } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
 export interface CallParts {
@@ -195,8 +195,7 @@ export class StepCalls {
           : typeof value === "number" && takes(String(value))
             ? `; to_string(${given.path}) takes it as text`
             : "";
-      const missing = (values: boolean) =>
-        isPathArgument(given) && value === null && view ? whereMissing(given.path, view, values) : "";
+      const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : worded``;
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
         : isTemplate(given)
@@ -204,10 +203,9 @@ export class StepCalls {
           : undefined;
       // The payload's text, told to people: JSON leaves line separators, NEL and invisible
       // characters as they are. The log says what kind of value it was.
-      const gave = (values: boolean) =>
-        filledBy
-          ? ` (${filledBy} gave ${values ? oneLine(JSON.stringify(value) ?? "nothing", 60) : kindOf(value)} on this event's payload${conversion}${missing(values)})`
-          : "";
+      const gave = filledBy
+        ? worded` (${filledBy} gave ${valueShown(value, "nothing")} on this event's payload${conversion}${missing})`
+        : worded``;
       // A value of the wrong kind from a path is mended in the path, which `gave` names: not as the
       // tool's own message tells a model to send it, which the person told of the run cannot do. A
       // template's text for an argument that takes text of its own (an order's "#{{…}}") is told
@@ -223,12 +221,13 @@ export class StepCalls {
       // names no payload's values, says waiter's, those the tool keeps apart from it, or zod's own.
       const { words } = (issue ?? {}) as { words?: string };
       const zods = issue && z.config().localeError?.({ ...issue, input: value } as z.core.$ZodRawIssue);
-      const unvalued = own ?? (words ? `${words} ${kindOf(value)}` : typeof zods === "string" ? zods : "Invalid input");
-      const refused = (values: boolean) =>
-        `invalid arguments for ${name}: ${issue?.path.join(".")}: ${values ? (own ?? issue?.message) : unvalued}${gave(values)}`;
-      const told = refused(true);
+      const said = {
+        told: own ?? issue?.message ?? "",
+        logged: own ?? (words ? `${words} ${kindOf(value)}` : typeof zods === "string" ? zods : "Invalid input"),
+      };
+      const { told, logged } = worded`invalid arguments for ${name}: ${issue?.path.join(".") ?? ""}: ${said}${gave}`;
       if (!filledBy) throw new ToolError(told);
-      throw new StepFailure(told, told, refused(false));
+      throw new StepFailure(told, told, logged);
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
     const refused = tool.refuses?.(parsed.data);

@@ -117,7 +117,7 @@ export function whyNotTaken(
   const { path } = condition;
   const value = search(view() as never, path) as unknown;
   const found = JSON.stringify(value) ?? "null";
-  const missing = value === null || value === undefined ? whereMissing(path, view()) : "";
+  const missing = value === null || value === undefined ? whereMissing(path, view()).told : "";
   return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${numberAsText(condition, value)}${missing})`;
 }
 
@@ -125,16 +125,21 @@ export function whyNotTaken(
  * Where a path of dotted names (perhaps inside one function, to_number(…)) that found nothing
  * stops finding, and the name likely meant there: a misspelt name (payload.data.objet) reads
  * apart from a field this payload lacks. Where the whole path is there, what it holds when a
- * function read it as nothing (to_number of "#1042"), or without `values`, as the log says it,
- * what kind of value (kindOf); empty for other paths.
+ * function read it as nothing (to_number of "#1042"), as the log says it what kind of value
+ * (kindOf); empty for other paths.
  */
-export function whereMissing(path: string, view: View, values = true): string {
+export function whereMissing(path: string, view: View): Worded {
   const [, inFunction, dotted] = /^([a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path) ?? [];
-  if (!dotted) return "";
+  if (!dotted) return worded``;
   const { stop, found } = whereNamesStop(dotted.split("."), view, false);
-  if (stop) return `; ${stop}`;
-  if (!inFunction) return "";
-  return `; ${dotted} is ${values ? oneLine(JSON.stringify(found) ?? "null", 60) : kindOf(found)}`;
+  if (stop) return worded`; ${stop}`;
+  if (!inFunction) return worded``;
+  return worded`; ${dotted} is ${valueShown(found, "null")}`;
+}
+
+/** A payload's value as a person is told it, on one line (`none`: what says it is missing), and as the log says it, by its kind. */
+export function valueShown(value: unknown, none: string): Worded {
+  return { told: oneLine(JSON.stringify(value) ?? none, 60), logged: kindOf(value) };
 }
 
 /** What kind of value a payload holds, said without it: text, a number, a list; true, false and null as they are. */
