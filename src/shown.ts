@@ -166,12 +166,29 @@ export function withoutInvisible(text: string): string {
   return text.replace(INVISIBLE, "");
 }
 
+/** Letters no accent is taken off to write them in ASCII, as people type them: "Lodz" for Łódź. */
+const UNACCENTED: Record<string, string> = {
+  ł: "l",
+  ø: "o",
+  æ: "ae",
+  ß: "ss",
+  đ: "d",
+  ð: "d",
+  þ: "th",
+  œ: "oe",
+  ı: "i",
+};
+
 /**
  * `text` as compared without regard to letter case or accents, NFC and NFD alike: "mostoles" is
- * "Móstoles", and KAVA-1 is a SKU stored as KÁVA-1, or as KA\u0301VA-1 pasted from macOS.
+ * "Móstoles", "strasse" "Straße", and KAVA-1 is a SKU stored as KÁVA-1, or as KA\u0301VA-1 pasted from macOS.
  */
 export function folded(text: string): string {
-  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+  return text
+    .normalize("NFD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[łøæßđðþœı]/g, (letter) => UNACCENTED[letter] ?? letter);
 }
 
 /**

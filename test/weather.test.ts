@@ -562,6 +562,57 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("letters people type without (ł, ø, æ, ß, đ, þ, œ, ı) are folded as accents are", async () => {
+      const place = (name: string, admin1: string, country_code: string, latitude: number, population?: number) => ({
+        name,
+        latitude,
+        longitude: 18,
+        country_code,
+        admin1,
+        ...(population ? { population } : {}),
+      });
+      // The geocoder finds them by the names people type; its answers spell them as the places do.
+      const found: Record<string, object[]> = {
+        Lodz: [place("Łódź", "Łódź Voivodeship", "PL", 51.77, 768755)],
+        Trondheim: [place("Trondheim", "Trøndelag", "NO", 63.43, 147139)],
+        Bialka: [
+          place("Białka", "Lesser Poland", "PL", 49.7),
+          place("Białka", "Lublin", "PL", 51.2),
+          place("Białka Tatrzańska", "Lesser Poland", "PL", 49.39, 2300),
+        ],
+        Weissenbach: [
+          place("Weißenbach", "Tyrol", "AT", 47.44),
+          place("Weißenbach", "Styria", "AT", 47.55),
+          place("Weißenbach an der Triesting", "Lower Austria", "AT", 48.02, 1700),
+        ],
+      };
+      geocoding.intercept = (r) => {
+        const results = found[r.query.get("name") ?? ""];
+        return results ? geocoded(results) : undefined;
+      };
+      try {
+        for (const [asked, region] of [
+          ["Lodz, Lodz Voivodeship", "Łódź Voivodeship"],
+          ["Trondheim, Trondelag", "Trøndelag"],
+        ]) {
+          const result = await server.call("weather_current", { place: asked });
+          expect(result.isError, `${asked}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region).toBe(region);
+        }
+        // The villages called so, none known to be bigger, are listed: not the town whose name only begins so.
+        for (const [asked, town] of [
+          ["Bialka", "Białka Tatrzańska"],
+          ["Weissenbach", "Weißenbach an der Triesting"],
+        ]) {
+          expect(text(await server.call("weather_current", { place: asked }))).toMatch(
+            new RegExp(`^Several places are called "${asked}", .*Also found, with a known population: ${town},`),
+          );
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("among hamlets of the asked name, none known to be bigger, a town whose name begins so is listed too", async () => {
       const place = (name: string, region: string, latitude: number, longitude: number, population?: number) => ({
         name,
