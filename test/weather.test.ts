@@ -1343,20 +1343,34 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
-    test("coordinates near the date line, whose zone the offline map may put a day off, say so and to ask by name", async () => {
-      // Pago Pago (UTC-11) reads as Apia's zone (UTC+13), Little Diomede (UTC-9) as Anadyr's (UTC+12).
+    test("coordinates where the date line runs between islands take the zone of their side of the border", async () => {
+      // The offline map puts Tutuila (UTC-11) in Samoa's zone (UTC+13), Fakaofo (UTC+13) in American
+      // Samoa's, Little Diomede and St Lawrence Island (UTC-9) in Chukotka's (UTC+12).
       const pagoPago = await server.call("weather_forecast", { latitude: -14.2794, longitude: -170.7009, days: 2 });
-      expect(data(pagoPago).place).toMatchObject({ timezone: "Pacific/Apia" });
-      const doubt =
-        "These coordinates' time zone, Pacific/Apia (UTC+13:00), is from an offline map that is coarse near the date line, and puts Pacific/Pago_Pago (UTC-11:00), a day apart, within about 55 km of them: the dates and times here may be a day off; ask by the place's name for its own zone.";
-      expect(data<{ note?: string }>(pagoPago).note).toBe(`${doubt} ${CHANCE_MET}`);
-      expect(text(pagoPago)).toContain(doubt);
-      const diomede = await server.call("weather_current", { latitude: 65.7584, longitude: -168.9533 });
-      expect(data<{ note?: string }>(diomede).note).toMatch(
-        /^These coordinates' time zone, Asia\/Anadyr \(UTC\+12:00\), .*, and puts America\/Nome \(UTC-09:00\), a day apart, within about 55 km of them: /,
+      expect(data(pagoPago).place).toMatchObject({ timezone: "Pacific/Pago_Pago" });
+      expect(data<{ note?: string }>(pagoPago).note).toBe(CHANCE_MET);
+      expect(text(pagoPago)).toMatch(/^-14\.2794, -170\.7009 \(Pacific\/Pago_Pago\), /);
+      for (const [latitude, longitude, zone] of [
+        [-14.32, -170.83, "Pacific/Pago_Pago"], // Tutuila's west cape
+        [-14.05, -171.42, "Pacific/Apia"], // Samoa's easternmost islets
+        [65.7584, -168.9533, "America/Nome"], // Little Diomede
+        [65.78, -169.06, "Asia/Anadyr"], // Big Diomede, 4 km west, across the border
+        [63.78, -171.74, "America/Nome"], // Gambell, St Lawrence Island
+        [64.42, -173.23, "Asia/Anadyr"], // Provideniya, Chukotka
+        [-9.38, -171.22, "Pacific/Fakaofo"], // Tokelau's Fakaofo
+        [-11.055, -171.08, "Pacific/Pago_Pago"], // Swains Island, American Samoa
+      ] as const) {
+        const current = await server.call("weather_current", { latitude, longitude });
+        expect(data(current).place, `${latitude}, ${longitude}`).toMatchObject({ timezone: zone });
+        expect(data(current)).not.toHaveProperty("note");
+      }
+      // Elsewhere by the date line, where the map puts a zone a day apart nearby, the note says so:
+      // between Tonga (UTC+13) and Niue (UTC-11).
+      const between = await server.call("weather_current", { latitude: -19, longitude: -172.8 });
+      expect(data<{ note?: string }>(between).note).toMatch(
+        /^These coordinates' time zone, Pacific\/Tongatapu \(UTC\+13:00\), .*, and puts Pacific\/Niue \(UTC-11:00\), a day apart, within about 55 km of them: /,
       );
-      expect(text(diomede)).toContain("America/Nome");
-      // Apia itself, far enough from American Samoa, and a named Pago Pago, whose zone GeoNames gives, say nothing of it.
+      // Apia, and a named Pago Pago, whose zone GeoNames gives, say nothing of it.
       const apia = await server.call("weather_current", { latitude: -13.83, longitude: -171.76 });
       expect(data(apia)).not.toHaveProperty("note");
       geocoding.queue.push(

@@ -154,7 +154,7 @@ export function geocoder(api: Upstream) {
   ): Promise<Resolved> {
     const { place, latitude, longitude } = args;
     if (latitude !== undefined && longitude !== undefined) {
-      const timezone = tzlookup(latitude, longitude);
+      const timezone = zoneAt(latitude, longitude);
       const doubt = zoneDoubt(latitude, longitude, timezone);
       return { place: { latitude, longitude, timezone }, alternatives: [], ...(doubt ? { zoneDoubt: doubt } : {}) };
     }
@@ -216,17 +216,49 @@ export function geocoder(api: Upstream) {
   return { lookup, nothingFound, resolve };
 }
 
+/**
+ * The zone of coordinates from the offline map, whose cells are too coarse where the date line runs
+ * between islands a few dozen kilometres apart: it puts Tutuila (UTC-11) in Samoa's zone (UTC+13),
+ * Fakaofo (UTC+13) in American Samoa's, Little Diomede and St Lawrence Island (UTC-9) in Chukotka's
+ * (UTC+12). There the border between them decides.
+ */
+function zoneAt(latitude: number, longitude: number): string {
+  const zone = tzlookup(latitude, longitude);
+  const border = dateLineBorder(latitude, longitude);
+  return border?.zones.includes(zone) ? border.zone : zone;
+}
+
+/** The two zones of a border the date line follows between islands, where it runs there, and the one side it gives. */
+function dateLineBorder(latitude: number, longitude: number): { zones: string[]; zone: string } | undefined {
+  const side = (zones: [string, string], first: boolean) => ({ zones, zone: first ? zones[0] : zones[1] });
+  // Between Samoa's easternmost islets (171.35°W) and Tutuila's west cape (170.84°W).
+  if (latitude > -15 && latitude < -12.5 && longitude > -173 && longitude < -168) {
+    return side(["Pacific/Apia", "Pacific/Pago_Pago"], longitude < -171.09);
+  }
+  // Between Tokelau's southernmost atoll, Fakaofo (9.4°S), and Swains Island (11.05°S).
+  if (latitude >= -12.5 && latitude < -7.5 && longitude > -173.5 && longitude < -170) {
+    return side(["Pacific/Fakaofo", "Pacific/Pago_Pago"], latitude > -10.2);
+  }
+  // The 1867 convention line: due north from 65°30'N on 168°58'37"W, between the Diomedes, and south-west
+  // from there, midway between Cape Chukotsky and St Lawrence Island's north-west point (64°N, 172.4°W).
+  if (latitude > 62.5 && longitude > -175 && longitude < -167) {
+    const south = Math.min(1, Math.max(0, (65.5 - latitude) / 1.5));
+    return side(["Asia/Anadyr", "America/Nome"], longitude < -168.977 - south * 3.42);
+  }
+  return undefined;
+}
+
 /** How far around bare coordinates, in degrees of latitude (about 55 km), a zone a day apart is looked for. */
 const DATE_LINE_REACH = 0.5;
 
 /**
  * Why the zone the offline map gives bare coordinates may be a day off: it is coarse near the date
- * line, where it puts Pago Pago (UTC-11) in Apia's zone (UTC+13) and Little Diomede (UTC-9) in
- * Anadyr's (UTC+12). Said where the map puts a zone a day apart around them, within DATE_LINE_REACH.
+ * line. Said where the map puts a zone a day apart around them, within DATE_LINE_REACH, but where a
+ * border the date line follows between islands (dateLineBorder) decided it.
  */
 function zoneDoubt(latitude: number, longitude: number, zone: string): string | undefined {
   // The map's zones at sea are the nautical ones, which follow the longitude exactly.
-  if (atSea(zone)) return undefined;
+  if (atSea(zone) || dateLineBorder(latitude, longitude)) return undefined;
   const now = clock.now();
   const offset = offsetMinutes(now, zone);
   // Degrees of longitude as far as DATE_LINE_REACH of latitude, at most 5 near the poles.
@@ -235,7 +267,7 @@ function zoneDoubt(latitude: number, longitude: number, zone: string): string | 
   for (let k = 0; k < 16; k++) {
     const angle = (k * Math.PI) / 8;
     const lat = Math.max(-90, Math.min(90, latitude + DATE_LINE_REACH * Math.sin(angle)));
-    const other = tzlookup(lat, ((longitude + wide * Math.cos(angle) + 540) % 360) - 180);
+    const other = zoneAt(lat, ((longitude + wide * Math.cos(angle) + 540) % 360) - 180);
     if (Math.abs(offsetMinutes(now, other) - offset) >= 12 * 60) apart.add(other);
   }
   if (apart.size === 0) return undefined;
@@ -270,7 +302,7 @@ const HIGHEST_GROUND_M = 8849;
  * line without invisible characters, as the tools' lines and completions show them.
  */
 function toPlace(r: z.output<typeof result>): Place {
-  const timezone = r.timezone && isTimeZone(r.timezone) ? r.timezone : tzlookup(r.latitude, r.longitude);
+  const timezone = r.timezone && isTimeZone(r.timezone) ? r.timezone : zoneAt(r.latitude, r.longitude);
   const region = r.admin1 && oneLine(r.admin1);
   const country = r.country && oneLine(r.country);
   return {
