@@ -1128,6 +1128,13 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_forecast", { latitude: "33.87S", longitude: "W 70.6" }))).toBe(
         'Invalid arguments for weather_forecast: latitude: "33.87S" is no number of degrees: send -33.87, north positive; longitude: "W 70.6" is no number of degrees: send -70.6, east positive',
       );
+      // In degrees and minutes, as maps and travel guides write them: the decimal degrees they are.
+      expect(text(await server.call("weather_current", { latitude: "50°05'N", longitude: "-14°25'30\"" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "50°05\'N" is no number of degrees: send 50.083333, north positive; longitude: "-14°25\'30\\"" is no number of degrees: send -14.425',
+      );
+      expect(text(await server.call("weather_current", { latitude: "33° 52′ S", longitude: "151°12'" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "33° 52′ S" is no number of degrees: send -33.866667, north positive; longitude: "151°12\'" is no number of degrees: send 151.2',
+      );
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );

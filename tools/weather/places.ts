@@ -396,6 +396,44 @@ function inOrder(first: number, second: number): { latitude: number; longitude: 
 const COORDINATE_PART =
   /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?)?)/y;
 
+/** The degrees a COORDINATE_PART's angle is, to 6 decimals; none where its minutes or seconds are no such. */
+function angleOf(degrees = "0", minute = "0", second = "0"): number | undefined {
+  const [d, m, s] = [degrees, minute, second].map((n) => Number(n.replace(",", "."))) as [number, number, number];
+  if (m >= 60 || s >= 60 || (minute !== "0" && !Number.isInteger(d))) return undefined;
+  return Math.round((d + m / 60 + s / 3600) * 1e6) / 1e6;
+}
+
+/**
+ * One coordinate as text, as a latitude or longitude argument may come: its degrees, south and west
+ * negative, and whether a hemisphere's letter said so. "50.08 N", "S 33.87", "50,08", "-33°52'",
+ * "50°05'15\"N"; none where it is more or other than that, or has both a sign and a letter.
+ */
+export function writtenCoordinate(
+  text: string,
+  letters: "NS" | "EW",
+): { degrees: number; lettered: boolean } | undefined {
+  const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
+  const upper = rest.trim().toUpperCase();
+  let letter: string | undefined;
+  let angle: number | undefined;
+  COORDINATE_PART.lastIndex = 0;
+  while (COORDINATE_PART.lastIndex < upper.length) {
+    const part = COORDINATE_PART.exec(upper);
+    if (!part || part[0].trim() === "") return undefined;
+    const [, named, degrees, minute, second] = part;
+    if (named) {
+      if (letter !== undefined || sign || !letters.includes(named)) return undefined;
+      letter = named;
+    } else {
+      if (angle !== undefined) return undefined;
+      angle = angleOf(degrees, minute, second);
+      if (angle === undefined) return undefined;
+    }
+  }
+  if (angle === undefined) return undefined;
+  return { degrees: sign === "-" || letter === letters[1] ? -angle : angle, lettered: letter !== undefined };
+}
+
 /**
  * Coordinates as maps and GPS devices write them: with a hemisphere's letter before or after
  * each ("50.0875N, 14.4213E", "N 50.0875, E 14.4213", S and W south and west) or in degrees and
@@ -418,15 +456,14 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
       order += "L";
       continue;
     }
-    const decimal = (n = "0") => Number(n.replace(",", "."));
-    const [d, m, s] = [decimal(degrees), decimal(minute), decimal(second)];
-    if (m >= 60 || s >= 60 || (minute !== undefined && !Number.isInteger(d))) return undefined;
+    const value = angleOf(degrees, minute, second);
+    if (value === undefined) return undefined;
     minutes ||= minute !== undefined;
     decimalCommas ||= degrees?.includes(",") === true;
-    angles.push(d + m / 60 + s / 3600);
+    angles.push(value);
     order += "A";
   }
-  const [first = 0, second = 0] = angles.map((angle) => Math.round(angle * 1e6) / 1e6);
+  const [first = 0, second = 0] = angles;
   // Two bare numbers are coordinates only with something no postal code has: minutes, a decimal comma.
   if (order === "AA" && (minutes || decimalCommas)) return inOrder(first, second);
   if (order !== "LALA" && order !== "ALAL") return undefined;

@@ -4,7 +4,7 @@ import { decimal } from "../../src/settings.js";
 import { quote } from "../../src/shown.js";
 import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
-import { label, type Place, type Resolved, zoneName } from "./places.js";
+import { label, type Place, type Resolved, writtenCoordinate, zoneName } from "./places.js";
 
 /** Where: a place name, or coordinates. Exactly one of the two is checked when the tool runs. */
 export const location = {
@@ -24,20 +24,14 @@ export const location = {
  * one is written.
  */
 function degrees(max: number, positive: "north" | "east") {
-  const letters = positive === "north" ? "NS" : "EW";
   const error = (issue: { input?: unknown }) => {
     if (typeof issue.input !== "string") return undefined;
-    const written = new RegExp(
-      `^([${letters}])?\\s*([+-])?(\\d{1,3}(?:[.,]\\d{1,15})?)\\s*(?:°\\s*)?([${letters}])?$`,
-      "i",
-    ).exec(issue.input.length > 40 ? "" : issue.input.trim());
-    const [, before, sign, number = "", after] = written ?? [];
-    const letter = (before ?? after)?.toUpperCase();
-    const value = Number(number.replace(",", ".")) * (letter === letters[1] || sign === "-" ? -1 : 1);
+    const written =
+      issue.input.length > 40 ? undefined : writtenCoordinate(issue.input, positive === "north" ? "NS" : "EW");
     const send =
-      !written || (before && after) || (sign && letter) || Math.abs(value) > max
+      !written || Math.abs(written.degrees) > max
         ? `one as ${positive === "north" ? "49.8" : "18.3"}, ${positive} positive`
-        : `${value}${letter ? `, ${positive} positive` : ""}`;
+        : `${written.degrees}${written.lettered ? `, ${positive} positive` : ""}`;
     return `${quote(issue.input)} is no number of degrees: send ${send}`;
   };
   return decimal(z.number({ error }).min(-max).max(max));
