@@ -1222,6 +1222,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["50°05'15.0\"N 14°25'16.7\"E", "latitude 50.0875 and longitude 14.421306"],
         ["33°52′S, 151°12′E", "latitude -33.866667 and longitude 151.2"],
         ["W 0.1278, N 51.5074", "latitude 51.5074 and longitude -0.1278"],
+        // Geocaching's and GPS devices' degrees and decimal minutes, the minutes without their mark.
+        ["N 50° 05.250 E 014° 25.280", "latitude 50.0875 and longitude 14.421333"],
+        ["S 33° 52.000, E 151° 12.000", "latitude -33.866667 and longitude 151.2"],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,

@@ -390,11 +390,12 @@ function inOrder(first: number, second: number): { latitude: number; longitude: 
 }
 
 /**
- * A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0".
+ * A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0",
+ * or decimal minutes without their mark after a degree sign, as geocaching writes them: 50° 05.250.
  * A comma between digits is a decimal one, as Czech writes "50,0875".
  */
 const COORDINATE_PART =
-  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?)?)/y;
+  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?|(?<=[°º]\s*)(\d{1,2}\.\d+)(?![\d°º]))?)/y;
 
 /** The degrees a COORDINATE_PART's angle is, to 6 decimals; none where its minutes or seconds are no such. */
 function angleOf(degrees = "0", minute = "0", second = "0"): number | undefined {
@@ -420,13 +421,13 @@ export function writtenCoordinate(
   while (COORDINATE_PART.lastIndex < upper.length) {
     const part = COORDINATE_PART.exec(upper);
     if (!part || part[0].trim() === "") return undefined;
-    const [, named, degrees, minute, second] = part;
+    const [, named, degrees, marked, second, unmarked] = part;
     if (named) {
       if (letter !== undefined || sign || !letters.includes(named)) return undefined;
       letter = named;
     } else {
       if (angle !== undefined) return undefined;
-      angle = angleOf(degrees, minute, second);
+      angle = angleOf(degrees, marked ?? unmarked, second);
       if (angle === undefined) return undefined;
     }
   }
@@ -450,12 +451,13 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
   while (COORDINATE_PART.lastIndex < upper.length) {
     const part = COORDINATE_PART.exec(upper);
     if (!part || part[0].trim() === "") return undefined;
-    const [, letter, degrees, minute, second] = part;
+    const [, letter, degrees, marked, second, unmarked] = part;
     if (letter) {
       letters.push(letter);
       order += "L";
       continue;
     }
+    const minute = marked ?? unmarked;
     const value = angleOf(degrees, minute, second);
     if (value === undefined) return undefined;
     minutes ||= minute !== undefined;
