@@ -241,6 +241,55 @@ describe("each bank publishes on its own calendar", () => {
     expect(published.structuredContent).not.toHaveProperty("note");
   });
 
+  test("a history reaching today's fixing, its time passed and not out, says it is due, as the rates do", async () => {
+    // Friday 16:01 in Frankfurt and 16:01 in Prague: both fixings are due, neither source has one.
+    setClock("2026-11-27T15:01:00Z");
+    const before = "2026-11-26";
+    const days = ["2026-11-23", "2026-11-24", "2026-11-25", before];
+    frankfurter.intercept = (request) =>
+      /^\/v1\/\d{4}-\d{2}-\d{2}\.\./.test(request.path)
+        ? json(
+            200,
+            JSON.stringify({
+              amount: 1,
+              base: "EUR",
+              start_date: days[0],
+              end_date: before,
+              rates: Object.fromEntries(days.map((day) => [day, ecbTable(day)])),
+            }),
+          )
+        : undefined;
+    cnb.intercept = (request) =>
+      request.path === "/cnbapi/exrates/daily-year"
+        ? json(
+            200,
+            JSON.stringify({ rates: days.flatMap((day) => cnbFixing(day).map((row) => ({ ...row, validFor: day }))) }),
+          )
+        : undefined;
+    const session = await startCurrency();
+    try {
+      for (const [source, due] of [
+        ["ecb", "the European Central Bank publishes around 16:00 Frankfurt time on working days"],
+        ["cnb", "the Czech National Bank publishes after 14:30 Prague time on working days"],
+      ]) {
+        const range = { base: "EUR", symbols: ["USD"], source };
+        const week = await session.call("currency_history", { ...range, start: "2026-11-23", end: "2026-11-27" });
+        expect(week.structuredContent, source).toMatchObject({
+          end: before,
+          note: `The fixing of 2026-11-27 is due by now (${due}) but is not out yet; the range ends with the fixing of ${before}, the latest available.`,
+        });
+        const today = await session.call("currency_history", { ...range, start: "2026-11-27", end: "2026-11-27" });
+        expect(text(today), source).toBe(
+          `No fixing between 2026-11-27 and 2026-11-27 yet: the fixing of 2026-11-27 is due by now (${due}) but is not out yet.`,
+        );
+      }
+    } finally {
+      await session.close();
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+    }
+  });
+
   test("a history with no fixing yet names the first one to come, not a later day's", async () => {
     // Its own server: the CNB's year it reads would otherwise be one cached at another instant.
     const session = await startCurrency();

@@ -241,22 +241,21 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   const { publication } = source;
-  const dueNow = (day: string) => `the fixing of ${day} is due by now (${publishing(source)})`;
   const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
   if (requested === undefined) {
     const newest = fixingDay(publication, undefined);
     return fixing.date < newest && !fixing.stale
-      ? `${capitalized(dueNow(newest))} but is not out yet; ${latest}`
+      ? `${capitalized(dueNow(newest, source))} but is not out yet; ${latest}`
       : undefined;
   }
   if (requested === fixing.date) return undefined;
   const standing = lastWorkingDay(publication, requested);
   // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
   const due =
-    fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing) ? dueNow(standing) : undefined;
-  const waiting = fixing.date < standing && !due ? notYet(standing, source) : undefined;
-  // Today's, its time passed and the source still without it, is late rather than to come.
-  const pending = waiting && dueBy(publication, standing) ? `${dueNow(standing)} but is not out yet` : waiting;
+    fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing)
+      ? dueNow(standing, source)
+      : undefined;
+  const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
   if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
   const weekday = weekdayOf(requested);
@@ -275,17 +274,22 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
 
 /**
  * Why `date` has no fixing yet, when that is why: it is a working day where the source publishes,
- * and its day has not begun there or its fixing is still to come. Undefined for a day over there
+ * and its day has not begun there, or its fixing is still to come, or its time has passed and the
+ * source is still without it (late rather than to come). Undefined for a day over there
  * (cachePolicy's `final`) and for a weekend or a closing day, which has none.
  */
 export function notYet(date: string, source: RateSource): string | undefined {
   const { publication } = source;
   if (dayOver(publication, date) || !publishes(publication, date)) return undefined;
+  if (dueBy(publication, date)) return `${dueNow(date, source)} but is not out yet`;
   const due = publishing(source);
   return date > dateIn(publication.zone)
     ? `${date} has not begun yet in ${publication.city} (${due})`
     : `the fixing of ${date} is not published yet (${due})`;
 }
+
+/** That the fixing of `day` is due by now where the source publishes. */
+const dueNow = (day: string, source: RateSource) => `the fixing of ${day} is due by now (${publishing(source)})`;
 
 /** When a source's fixings come out, as the notes say it. */
 const publishing = (source: RateSource) => `${source.name} publishes ${source.publication.when} on working days`;
