@@ -1299,16 +1299,32 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
       /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate; currency_list with source "cnb" lists/,
     ],
-    // A currency the source fixes only from a later date on is not one it has no rates for: a later date has them.
+    // A currency the source fixes only from a later date on is not one it has no rates for: the date it began has them.
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CNY", date: "2004-06-01" },
-      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
     ],
     [
       "currency_rates",
       { symbols: ["USD", "INR", "MXN"], date: "2007-06-01" },
-      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may;/,
+      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the ECB from 2009-01-02 on: a date from then on has its rate, or source "cnb" may;/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "ILS", to: "EUR", date: "2010-12-31" },
+      /^No rate for currency "ILS" in the fixing of 2010-12-31 by the European Central Bank\. ILS is fixed by the ECB from 2011-01-03 on: a date from then on has its rate, or source "cnb" may;/,
+    ],
+    // The new lira and leu, whose old ones the ECB fixed until then: an invoice of before is in the old one.
+    [
+      "currency_convert",
+      { amount: 5, from: "TRY", to: "EUR", date: "2004-12-31" },
+      /^No rate for currency "TRY" in the fixing of 2004-12-31 by the European Central Bank\. TRY is fixed by the ECB from 2005-01-03 on, in the place of TRL, Turkey's old lira: a date from then on has its rate, and an earlier one TRL's;/,
+    ],
+    [
+      "currency_rates",
+      { symbols: ["RON"], date: "2005-06-30" },
+      /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's;/,
     ],
     [
       "currency_convert",
@@ -1318,12 +1334,12 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY, THB are fixed by the European Central Bank from a later date on: a later date has their rates, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; THB is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["USD", "CNY", "VND"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may;/,
+      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may;/,
     ],
     [
       "currency_history",

@@ -77,19 +77,22 @@ const NAMES: Record<string, string> = {
 
 /**
  * Currencies of today's table the ECB began to fix after its first day, and the first day it did
- * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008; the lev's first in its
- * eurofxref-hist.csv).
+ * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008; the first rate of each
+ * in its eurofxref-hist.csv). TRY and RON took the places of TRL and ROL, the old lira and leu.
  */
 const FIXED_FROM: Record<string, string> = {
   BGN: "2000-07-19",
   BRL: "2008-01-02",
   CNY: "2005-04-01",
   IDR: "2005-04-01",
+  ILS: "2011-01-03",
   INR: "2009-01-02",
   MXN: "2008-01-02",
   MYR: "2005-04-01",
   PHP: "2005-04-01",
+  RON: "2005-07-01",
   THB: "2005-04-01",
+  TRY: "2005-01-03",
 };
 
 /**

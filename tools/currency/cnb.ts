@@ -70,7 +70,7 @@ export function cnbSource(cnb: Upstream): RateSource {
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
     // It suspended the rouble in March 2022. Its fixings had HRK until 2022-12-30, BGN in 2023,
     // and have none in 2026, as the euro replaced them.
-    stopped: {
+    fixedFor: {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
 

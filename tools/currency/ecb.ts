@@ -30,19 +30,36 @@ export const PUBLICATION: Publication = {
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
+/** A currency the ECB began to fix after its first day: the dates from `first` on have its rates. */
+const since = (first: string) =>
+  `is fixed by the ECB from ${first} on: a date from then on has its rate, or source "cnb" may`;
+/** A new currency the ECB fixes from `first` on, in the place of `old`, which has the rates of the dates before. */
+const replacing = (first: string, old: string, name: string) =>
+  `is fixed by the ECB from ${first} on, in the place of ${old}, ${name}: a date from then on has its rate, and an earlier one ${old}'s`;
 /**
- * What the ECB fixed for a time only, and so which dates have its rates: RUB from 2005-04-01 to
+ * What the ECB fixed or fixes for a time only, and so which dates have its rates: RUB from 2005-04-01 to
  * 2022-03-01, ROL and TRL until the new leu and lira, HRK and BGN, which it began to fix after its
- * first day, until the euro replaced them, and ISK but from 2008-12-10 to 2018-01-31 (the first and
- * last fixings of each in its eurofxref-hist.csv).
+ * first day, until the euro replaced them, ISK but from 2008-12-10 to 2018-01-31, and the currencies
+ * it began to fix after its first day (the first and last fixings of each in its eurofxref-hist.csv).
  */
-const STOPPED = {
+const FIXED_FOR = {
   HRK: "was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate",
   BGN: "was fixed by the ECB from 2000-07-19 until 2025-12-31: a date from the first to the last has its rate",
   RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
   ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
   ISK: 'was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may',
+  TRY: replacing("2005-01-03", "TRL", "Turkey's old lira"),
+  RON: replacing("2005-07-01", "ROL", "Romania's old leu"),
+  CNY: since("2005-04-01"),
+  IDR: since("2005-04-01"),
+  MYR: since("2005-04-01"),
+  PHP: since("2005-04-01"),
+  THB: since("2005-04-01"),
+  BRL: since("2008-01-02"),
+  MXN: since("2008-01-02"),
+  INR: since("2009-01-02"),
+  ILS: since("2011-01-03"),
 };
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
@@ -107,7 +124,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     earliest: EARLIEST,
     publication: PUBLICATION,
     others: OTHERS,
-    stopped: STOPPED,
+    fixedFor: FIXED_FOR,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

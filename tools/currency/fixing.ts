@@ -44,8 +44,8 @@ export interface RateSource {
   publication: Publication;
   /** What of a currency its fixing lacks, when the code is a real one: where its rate is, if anywhere. */
   others: string;
-  /** Currencies it fixed for a time only, each with when it did, and so which dates have their rates. */
-  stopped: Record<string, string>;
+  /** Currencies it fixed or fixes for a time only, each with when, and so which dates have their rates. */
+  fixedFor: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first, each whole. */
@@ -241,11 +241,11 @@ interface Listed {
 const NOT_LISTED: Listed = { later: [], elsewhere: [] };
 
 /**
- * Where today's lists put `codes`, leaving out those the source stopped fixing. A list that cannot
+ * Where today's lists put `codes`, leaving out those the source fixed or fixes for a time only. A list that cannot
  * be had now puts none on it: the advice then says less, not wrong.
  */
 async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
-  const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code) && !REPLACED_BY_EURO.has(code));
+  const candidates = codes.filter((code) => !Object.hasOwn(source.fixedFor, code) && !REPLACED_BY_EURO.has(code));
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
@@ -268,7 +268,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
+  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   serves: Serving["serves"],
@@ -276,21 +276,21 @@ function noRateAdvice(
   const lists = serves("currency_list")
     ? `; currency_list with source "${source.id}" lists the currencies it publishes`
     : "";
-  // One it stopped fixing is a currency even where the platform no longer knows it (ROL, the ECB's until 2005).
-  const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
-  if (!areCurrencies(codes.filter((code) => !stopped.includes(code)))) {
+  // One it fixed for a time is a currency even where the platform no longer knows it (ROL, the ECB's until 2005).
+  const dated = codes.filter((code) => Object.hasOwn(source.fixedFor, code));
+  if (!areCurrencies(codes.filter((code) => !dated.includes(code)))) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD)${lists}.`;
   }
   // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
   const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
-  // One it stopped fixing (RUB) has rates of the dates before.
-  const later = codes.filter((code) => !stopped.includes(code) && listed.later.includes(code));
-  const elsewhere = codes.filter((code) => !stopped.includes(code) && listed.elsewhere.includes(code));
+  // One it fixed for a time only (RUB, CNY) says which dates have its rates; one on today's list, a later date.
+  const later = codes.filter((code) => !dated.includes(code) && listed.later.includes(code));
+  const elsewhere = codes.filter((code) => !dated.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
   const never = codes.filter(
     (code) =>
-      !stopped.includes(code) &&
+      !dated.includes(code) &&
       !replaced.includes(code) &&
       !later.includes(code) &&
       !elsewhere.includes(code) &&
@@ -300,7 +300,7 @@ function noRateAdvice(
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
-    ...stopped.map((code) => `${code} ${source.stopped[code]}`),
+    ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
     ...(later.length > 0
       ? [
