@@ -1491,21 +1491,32 @@ describe("bad input is a clear tool error", () => {
 describe("a date before a source's first fixing", () => {
   const ecbFirst = "must not be before 1999-01-04, the first fixing of the European Central Bank";
   const cnbFirst = "must not be before 1991-01-02, the first fixing of the Czech National Bank";
+  // A later date's rates are not the rates of the date asked for: the other source's may be.
+  const atCnb =
+    "its rates begin then, and a later date's are not this one's; source \"cnb\" has rates from 1991-01-02 on.";
+  const atNeither = (other: string) =>
+    `its rates begin then, and a later date's are not this one's; ${other}: neither source has rates that early.`;
+  const ecbToo = atNeither("the European Central Bank's begin on 1999-01-04");
+  const cnbToo = atNeither("the Czech National Bank's begin on 1991-01-02");
   const range = { base: "EUR", symbols: ["USD"] };
 
-  test("is refused naming that date and what to send, and what it says to send is taken", async () => {
-    for (const date of ["0000-01-01", "0001-01-01", "1998-12-31", "1999-01-03"]) {
-      expect(text(await server.call("currency_rates", { date })), date).toBe(
-        `date ${ecbFirst}; send 1999-01-04 or later.`,
-      );
+  test("is refused naming that date, and the other source where its rates begin earlier", async () => {
+    for (const date of ["1991-01-02", "1998-12-31", "1999-01-03"]) {
+      expect(text(await server.call("currency_rates", { date })), date).toBe(`date ${ecbFirst}: ${atCnb}`);
       const convert = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date });
-      expect(text(convert), date).toBe(`date ${ecbFirst}; send 1999-01-04 or later.`);
+      expect(text(convert), date).toBe(`date ${ecbFirst}: ${atCnb}`);
+    }
+    for (const date of ["0000-01-01", "1990-12-31"]) {
+      expect(text(await server.call("currency_rates", { date })), date).toBe(`date ${ecbFirst}: ${cnbToo}`);
     }
     // The CNB's series begins with 1991, and 1 January is a Czech holiday without a fixing.
     for (const date of ["0000-01-01", "1990-12-31", "1991-01-01"]) {
       const rates = await server.call("currency_rates", { date, source: "cnb" });
-      expect(text(rates), date).toBe(`date ${cnbFirst}; send 1991-01-02 or later.`);
+      expect(text(rates), date).toBe(`date ${cnbFirst}: ${ecbToo}`);
     }
+    // What it says to send is taken.
+    const cnb = await server.call("currency_rates", { date: "1998-12-31", symbols: ["USD"], source: "cnb" });
+    expect(cnb.structuredContent).toEqual(expect.objectContaining({ date: "1998-12-31" }));
     const ecb = await server.call("currency_rates", { date: "1999-01-04", symbols: ["USD"] });
     expect(ecb.structuredContent).toEqual(expect.objectContaining({ date: "1999-01-04" }));
     expect(ecb.structuredContent).not.toHaveProperty("note");
@@ -1514,16 +1525,13 @@ describe("a date before a source's first fixing", () => {
     expect(cnbRates.structuredContent).not.toHaveProperty("note");
   });
 
-  test("ends a history range: it is refused naming the first fixing and the end to send", async () => {
+  test("ends a history range: it is refused naming the first fixing, and the other source's where earlier", async () => {
     const refused = [
-      [{ start: "0000-01-01", end: "0000-01-05" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
-      [{ start: "1998-01-01", end: "1998-12-31" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
+      [{ start: "0000-01-01", end: "0000-01-05" }, `end ${ecbFirst}: ${cnbToo}`],
+      [{ start: "1998-01-01", end: "1998-12-31" }, `end ${ecbFirst}: ${atCnb}`],
       // Reversed, and before the series all the same: the end is what to change, not the order.
-      [{ start: "1998-12-31", end: "0001-01-01" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
-      [
-        { start: "1900-01-01", end: "1900-12-31", source: "cnb" },
-        `end ${cnbFirst}; end the range on 1991-01-02 or later.`,
-      ],
+      [{ start: "1998-12-31", end: "0001-01-01" }, `end ${ecbFirst}: ${atCnb}`],
+      [{ start: "1900-01-01", end: "1900-12-31", source: "cnb" }, `end ${cnbFirst}: ${ecbToo}`],
     ] as const;
     for (const [dates, message] of refused) {
       expect(text(await server.call("currency_history", { ...range, ...dates })), JSON.stringify(dates)).toBe(message);

@@ -14,6 +14,7 @@ import {
 } from "./fixing.js";
 import { dayOver, lastWorkingDay, publishes } from "./schedule.js";
 import {
+  beforeFirst,
   code,
   codes,
   firstFixing,
@@ -80,11 +81,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const symbols = [...new Set(args.symbols)];
       // The range as meant, whichever date came first; what it has is from the source's first date on.
       const [earlier, later] = args.start <= args.end ? [args.start, args.end] : [args.end, args.start];
-      if (later < source.earliest) {
-        throw new ToolError(
-          `end must not be before ${firstFixing(source)}; end the range on ${source.earliest} or later.`,
-        );
-      }
+      if (later < source.earliest) throw beforeFirst("end", later, source, otherThan(source));
       const from = earlier < source.earliest ? source.earliest : earlier;
       const reversed = args.start > args.end ? `start (${args.start}) is after end (${args.end})` : "";
       const span = (Date.parse(later) - Date.parse(from)) / DAY_MS + 1;

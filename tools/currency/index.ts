@@ -1,4 +1,3 @@
-import { ToolError } from "../../src/errors.js";
 import { upstreamUrl, word } from "../../src/settings.js";
 import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
@@ -8,7 +7,7 @@ import { type Fixing, type RateSource, withRatesFor } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
-import { firstFixing, SOURCES, type SourceId } from "./shapes.js";
+import { beforeFirst, SOURCES, type SourceId } from "./shapes.js";
 
 const settings = {
   source: {
@@ -53,7 +52,7 @@ export const currency = defineToolset({
       call: ToolCall,
     ): Promise<Fixing> {
       if (day !== undefined && day < source.earliest) {
-        throw new ToolError(`date must not be before ${firstFixing(source)}; send ${source.earliest} or later.`);
+        throw beforeFirst("date", day, source, otherThan(source));
       }
       return withRatesFor(await source.fixing(day, call), codes, day, source, otherThan(source), call);
     }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
 import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
@@ -193,6 +194,21 @@ export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range
  */
 export function firstFixing(source: RateSource): string {
   return `${source.earliest}, the first fixing of ${source.name}`;
+}
+
+/**
+ * The refusal of `what` (the argument), `day`, before the source's first fixing: not a later date,
+ * whose rates would be booked as that day's (a 1998 invoice at the ECB's of 1999), but the other
+ * source, where its rates begin by `day`.
+ */
+export function beforeFirst(what: string, day: string, source: RateSource, other: RateSource): ToolError {
+  const elsewhere =
+    other.earliest <= day
+      ? `source "${other.id}" has rates from ${other.earliest} on`
+      : `${other.name}'s begin on ${other.earliest}: neither source has rates that early`;
+  return new ToolError(
+    `${what} must not be before ${firstFixing(source)}: its rates begin then, and a later date's are not this one's; ${elsewhere}.`,
+  );
 }
 
 /**
