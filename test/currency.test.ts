@@ -1329,7 +1329,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CZK", date: "1998-06-01", source: "cnb" },
-      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
+      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate;/,
     ],
     [
       "currency_history",
@@ -1344,7 +1344,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
-      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
+      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate;/,
     ],
     // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked for.
     [

@@ -69,8 +69,10 @@ export function cnbSource(cnb: Upstream): RateSource {
     others:
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
     // It suspended the rouble in March 2022. Its fixings had HRK until 2022-12-30, BGN in 2023,
-    // and have none in 2026, as the euro replaced them.
+    // and have none in 2026, as the euro replaced them. The euro took the ECU's place in its fixing from
+    // 1 January 1999 (its notice of November 1998), a holiday, and the weekend after.
     fixedFor: {
+      EUR: "is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate",
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
 
