@@ -272,7 +272,7 @@ describe("each bank publishes on its own calendar", () => {
         ["ecb", "the European Central Bank publishes around 16:00 Frankfurt time on working days"],
         ["cnb", "the Czech National Bank publishes after 14:30 Prague time on working days"],
       ]) {
-        const range = { base: "EUR", symbols: ["USD"], source };
+        const range = { base: source === "ecb" ? "EUR" : "CZK", symbols: ["USD"], source };
         const week = await session.call("currency_history", { ...range, start: "2026-11-23", end: "2026-11-27" });
         expect(week.structuredContent, source).toMatchObject({
           end: before,
@@ -379,6 +379,39 @@ test("a call without a source gets the configured one, which each tool's source 
 });
 
 describe("cross rates", () => {
+  test("rates against another base than the source's say they are worked out from its own, not published", async () => {
+    const worked =
+      "The Czech National Bank publishes rates against CZK only: these against EUR are worked out from them.";
+    const rates = await server.call("currency_rates", {
+      source: "cnb",
+      base: "EUR",
+      symbols: ["USD"],
+      date: "2026-08-28",
+    });
+    expect(rates.structuredContent).toMatchObject({ note: worked });
+    expect(text(rates).split("\n")[1]).toBe(worked);
+    const history = await server.call("currency_history", {
+      source: "cnb",
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-08-24",
+      end: "2026-08-28",
+    });
+    expect(history.structuredContent).toMatchObject({ note: worked });
+    const usd = await server.call("currency_rates", { base: "USD", symbols: ["JPY"], date: "2026-08-28" });
+    expect(usd.structuredContent).toMatchObject({
+      note: "The European Central Bank publishes rates against EUR only: these against USD are worked out from them.",
+    });
+    // Against its own base, what it published, and against the euro at the ECB: nothing to say.
+    for (const [source, base] of [
+      ["cnb", "CZK"],
+      ["ecb", "EUR"],
+    ]) {
+      const own = await server.call("currency_rates", { source, base, symbols: ["USD"], date: "2026-08-28" });
+      expect(own.structuredContent, source).not.toHaveProperty("note");
+    }
+  });
+
   test("CNB per-100 rows: 1000 JPY at 15.193 per 100 is 151.93 CZK", async () => {
     const result = await server.call("currency_convert", {
       amount: 1000,
@@ -836,10 +869,10 @@ describe("history and lists", () => {
     expect(ecb.structuredContent).toMatchObject({
       start: "2005-04-01",
       end: "2005-04-05",
-      note: "CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out.",
+      note: "The European Central Bank publishes rates against EUR only: these against CNY are worked out from them. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out.",
     });
     expect(text(ecb)).toMatch(
-      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nCNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\.\nUSD: /,
+      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\.\nUSD: /,
     );
     // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
     const cnb = await server.call("currency_history", {
@@ -850,7 +883,7 @@ describe("history and lists", () => {
       source: "cnb",
     });
     expect(cnb.structuredContent).toMatchObject({
-      note: "BGN, the base, is in 1 of the 3 fixings from 2023-11-10 to 2023-11-14: the others have no rate against it and are left out.",
+      note: "The Czech National Bank publishes rates against CZK only: these against BGN are worked out from them. BGN, the base, is in 1 of the 3 fixings from 2023-11-10 to 2023-11-14: the others have no rate against it and are left out.",
     });
   });
 

@@ -17,6 +17,7 @@ import {
   beforeFirst,
   code,
   codes,
+  crossNote,
   firstFixing,
   formatNumber,
   note,
@@ -131,6 +132,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const pending = firstPending(after, args.end, source);
       const lacking = pending ? undefined : firstLacking(after, args.end, source);
       const note = [
+        crossNote(args.base, source),
         euroNote([...new Set(fixings.flatMap((fixing) => fixing.euroFixed ?? []))]),
         fixings.length < all.length
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`

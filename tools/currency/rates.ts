@@ -4,6 +4,7 @@ import { euroNote } from "./fixing.js";
 import {
   code,
   codes,
+  crossNote,
   date,
   dateNote,
   formatNumber,
@@ -52,6 +53,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const convert = call.serves("currency_convert") ? ", as currency_convert converts it" : "";
       const note = [
         dateNote(args.date, fixing, source),
+        crossNote(base, source),
         euroNote(fixing.euroFixed),
         fixing.euroFixed?.length
           ? `An amount converts through EUR at the fixed rates${convert}, not at these rates worked out from them and rounded (Council Regulation (EC) No 1103/97).`

@@ -307,6 +307,13 @@ export function notYet(date: string, source: RateSource): string | undefined {
 /** That the fixing of `day` is due by now where the source publishes. */
 const dueNow = (day: string, source: RateSource) => `the fixing of ${day} is due by now (${publishing(source)})`;
 
+/** That rates against `base` are the source's own against its base worked out, not rates it published. */
+export function crossNote(base: string, source: RateSource): string | undefined {
+  return base === source.base
+    ? undefined
+    : `${capitalized(source.name)} publishes rates against ${source.base} only: these against ${base} are worked out from them.`;
+}
+
 /** When a source's fixings come out, as the notes say it. */
 const publishing = (source: RateSource) => `${source.name} publishes ${source.publication.when} on working days`;
 
