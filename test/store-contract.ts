@@ -327,7 +327,7 @@ export function eventStoreContract(open: OpenStore): void {
     test("an acknowledgement made through another connection is told to the listeners of acknowledgements, once", async () => {
       const { store, another } = await open();
       const other = await another();
-      const [a, b, c] = await addMany(store, 3);
+      const [a, b, c, d] = await addMany(store, 4);
       const told: string[][] = [];
       store.onAck((ids) => told.push(ids));
       // Another process's, as an automation in waiter listen or another assistant's waiter acknowledges.
@@ -337,8 +337,9 @@ export function eventStoreContract(open: OpenStore): void {
       await store.ack([c?.id as string]);
       expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
       await other.ack([a?.id as string]);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
+      // Acknowledgements are told in the order they were made: once the next one is, that one was not.
+      await other.ack([d?.id as string]);
+      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([[a?.id, b?.id], [c?.id], [d?.id]]);
     });
 
     test("what retention drops, through this connection or another, is told to the listeners of drops, once", async () => {
@@ -357,8 +358,11 @@ export function eventStoreContract(open: OpenStore): void {
       // Told once: neither another connection's next commit nor this one's tells them again.
       await other.count("shop", "ping");
       await store.count("shop", "ping");
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(told).toHaveLength(2);
+      // Drops are told in the order they were made: once the next one is, those commits told none.
+      const d = await stored(other, event());
+      await other.expire(clock.now() + 31 * 86_400_000);
+      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toHaveLength(3);
+      expect(told[2]).toEqual({ through: d.seq, left: 0 });
     });
 
     test("completion offers the newest ids with a prefix", async () => {
