@@ -1673,7 +1673,8 @@ describe("what agents see", () => {
 describe("embedded in the stdio server", () => {
   test("the first waiter listens; a second one finds the port taken and serves the shared store", async () => {
     await inProcess();
-    const two = await mcp({}, []);
+    const two = await startWaiter(env, { listener: true });
+    sessions.push(two);
     await expect.poll(() => two.stderr(), { timeout: 5000 }).toMatch(/is taken by another assistant's waiter/);
     const { body, headers } = await signed("gh");
     const posted = await post("gh", body, headers);
@@ -1695,7 +1696,8 @@ describe("embedded in the stdio server", () => {
     const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
     const first = await mcp(quick, []);
     await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
-    const others = await Promise.all([mcp(quick, []), mcp(quick, [])]);
+    const others = await Promise.all([0, 1].map(() => startWaiter({ ...env, ...quick }, { listener: true })));
+    sessions.push(...others);
     const updates = others.map(() => [] as string[]);
     for (const [i, other] of others.entries()) {
       await expect
@@ -1735,7 +1737,11 @@ describe("embedded in the stdio server", () => {
     const first = await mcp(quick, []);
     await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
     // Another assistant's settings name another data directory: another store.
-    const other = await mcp({ ...quick, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-store-")) }, []);
+    const other = await startWaiter(
+      { ...env, ...quick, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-store-")) },
+      { listener: true },
+    );
+    sessions.push(other);
     const same =
       "give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)";
     await expect
@@ -1748,7 +1754,8 @@ describe("embedded in the stdio server", () => {
       `These webhooks are received on 127.0.0.1:${port} by another assistant's waiter, which stores them in another store than this waiter reads: none of them shows here; ${same}. This waiter takes the port when that one stops.`,
     );
     // The waiter that shares the first one's store hears what it heard before.
-    const sharing = await mcp(quick, []);
+    const sharing = await startWaiter({ ...env, ...quick }, { listener: true });
+    sessions.push(sharing);
     await expect
       .poll(() => sharing.stderr(), { timeout: 5000 })
       .toContain("serving the events it stores in the shared store");
