@@ -420,16 +420,13 @@ function checkedType(automation: Automation, never: Never): Never {
   return never;
 }
 
-/**
- * Shopify's topics written with a dot (the customer's segments and tags), by each form they are
- * written in: their own, with a "/" as the others are, and their GraphQL name (CUSTOMER_TAGS_ADDED).
- * Only their own has a ".".
- */
-const SHOPIFY_DOTTED = new Map(
-  ["customer.joined_segment", "customer.left_segment", "customer.tags_added", "customer.tags_removed"].flatMap(
-    (topic) => [topic, topic.replace(".", "/"), topic.replace(".", "_").toUpperCase()].map((form) => [form, topic]),
-  ),
-);
+/** Shopify's topics written with a dot: the customer's segments and tags. */
+const SHOPIFY_DOTTED = [
+  "customer.joined_segment",
+  "customer.left_segment",
+  "customer.tags_added",
+  "customer.tags_removed",
+];
 
 /**
  * The senders that name every type in lower case, without a "/", by scheme: each its name, its
@@ -497,23 +494,21 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
   return checkedType(automation, (given) => {
     const prefix = typePrefix(given);
     if (given.includes(".")) {
-      if (
-        prefix === undefined
-          ? SHOPIFY_DOTTED.has(given)
-          : [...SHOPIFY_DOTTED.keys()].some((form) => form.startsWith(prefix))
-      ) {
+      if (SHOPIFY_DOTTED.some((topic) => (prefix === undefined ? topic === given : topic.startsWith(prefix)))) {
         return undefined;
       }
+      const lower = given.toLowerCase();
       const slashed = given.replaceAll(".", "/");
       // An event in capitals (Orders.Paid) is refused slashed too: the topic meant is in lower case.
-      const meant =
-        SHOPIFY_DOTTED.get(given.toLowerCase()) ??
-        (/[A-Z]/.test(slashed.split("/")[1] ?? "") ? slashed.toLowerCase() : slashed);
+      const meant = SHOPIFY_DOTTED.includes(lower)
+        ? lower
+        : /[A-Z]/.test(slashed.split("/")[1] ?? "")
+          ? slashed.toLowerCase()
+          : slashed;
       return `Shopify names its topics resource/event, with a "/" ("orders/paid"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(meant)}, perhaps)`;
     }
-    // A GraphQL name is told below, as the others are.
-    const dotted = given.includes("/") && SHOPIFY_DOTTED.get(given);
-    if (dotted) {
+    const dotted = given.replace("/", ".");
+    if (SHOPIFY_DOTTED.includes(dotted)) {
       return `Shopify names the topics of a customer's tags and segments with a dot ("customer.tags_added"), so no type ${source} sends is ${JSON.stringify(given)} (${JSON.stringify(dotted)}, perhaps)`;
     }
     const event = given.split("/")[1];
@@ -526,7 +521,7 @@ function checkSlashed(automation: Automation, scheme: string | undefined): Never
       ? lower
       : lower.split("_").length === 2
         ? lower.replace("_", "/")
-        : SHOPIFY_DOTTED.get(given.toUpperCase());
+        : SHOPIFY_DOTTED.find((topic) => topic.replace(".", "_") === lower);
     return `Shopify names every webhook topic resource/event in lower case ("orders/paid"), and an Events delivery Resource/action ("Product/create"), so no type ${source} sends is ${JSON.stringify(given)}${meant ? ` (${JSON.stringify(meant)}, perhaps)` : ""}`;
   });
 }
