@@ -1367,6 +1367,9 @@ describe(`at ${AFTERNOON}`, () => {
         [65.78, -169.06, "Asia/Anadyr"], // Big Diomede, 4 km west, across the border
         [63.78, -171.74, "America/Nome"], // Gambell, St Lawrence Island
         [64.42, -173.23, "Asia/Anadyr"], // Provideniya, Chukotka
+        // South-west of St Lawrence Island the line runs on from 64°05'08"N 172°W: at 63°N, near 174°W.
+        [63, -173.5, "America/Nome"],
+        [63, -174.3, "Asia/Anadyr"],
         [-9.38, -171.22, "Pacific/Fakaofo"], // Tokelau's Fakaofo
         [-11.055, -171.08, "Pacific/Pago_Pago"], // Swains Island, American Samoa
       ] as const) {

@@ -239,11 +239,17 @@ function dateLineBorder(latitude: number, longitude: number): { zones: string[];
   if (latitude >= -12.5 && latitude < -7.5 && longitude > -173.5 && longitude < -170) {
     return side(["Pacific/Fakaofo", "Pacific/Pago_Pago"], latitude > -10.2);
   }
-  // The 1867 convention line: due north from 65°30'N on 168°58'37"W, between the Diomedes, and south-west
-  // from there, midway between Cape Chukotsky and St Lawrence Island's north-west point (64°N, 172.4°W).
+  // The 1867 convention line as the 1990 maritime boundary agreement draws it: due north from 65°30'N on
+  // 168°58'37"W, between the Diomedes, and south-west from there through 64°05'08"N 172°W, between Cape
+  // Chukotsky and St Lawrence Island, on the rhumb line to 53°43'42"N 170°18'31"E (175.085°W at 62.5°N).
   if (latitude > 62.5 && longitude > -175 && longitude < -167) {
-    const south = Math.min(1, Math.max(0, (65.5 - latitude) / 1.5));
-    return side(["Asia/Anadyr", "America/Nome"], longitude < -168.977 - south * 3.42);
+    const line =
+      latitude >= 65.5
+        ? -168.977
+        : latitude >= 64.0856
+          ? -168.977 - ((65.5 - latitude) / (65.5 - 64.0856)) * 3.023
+          : -172 - ((64.0856 - latitude) / (64.0856 - 62.5)) * 3.085;
+    return side(["Asia/Anadyr", "America/Nome"], longitude < line);
   }
   return undefined;
 }
