@@ -42,10 +42,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
         z
           .number({ error: amountAsText })
           .positive({ error: notPositive })
-          .max(1e12, {
-            error:
-              "must be at most 1,000,000,000,000: convert a larger amount in parts of at most that, and add up their results",
-          })
+          .max(1e12, { error: "must be at most 1,000,000,000,000" })
           .describe("Above 0, at most 1,000,000,000,000."),
       ),
       from: code.describe("ISO 4217 code, e.g. JPY."),
