@@ -1336,17 +1336,17 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CNY", date: "2004-06-01" },
-      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
     ],
     [
       "currency_rates",
       { symbols: ["USD", "INR", "MXN"], date: "2007-06-01" },
-      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the ECB from 2009-01-02 on: a date from then on has its rate, or source "cnb" may;/,
+      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the ECB from 2009-01-02 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     [
       "currency_convert",
       { amount: 5, from: "ILS", to: "EUR", date: "2010-12-31" },
-      /^No rate for currency "ILS" in the fixing of 2010-12-31 by the European Central Bank\. ILS is fixed by the ECB from 2011-01-03 on: a date from then on has its rate, or source "cnb" may;/,
+      /^No rate for currency "ILS" in the fixing of 2010-12-31 by the European Central Bank\. ILS is fixed by the ECB from 2011-01-03 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     // The new lira and leu, whose old ones the ECB fixed until then: an invoice of before is in the old one.
     [
@@ -1362,22 +1362,22 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CZK", date: "1998-06-01", source: "cnb" },
-      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate;/,
+      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; THB is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; THB is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["USD", "CNY", "VND"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the ECB from 2005-04-01 on: a date from then on has its rate, or source "cnb" may;/,
+      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     [
       "currency_history",
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
-      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate;/,
+      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
     ],
     // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked for.
     [

@@ -72,7 +72,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     // and have none in 2026, as the euro replaced them. The euro took the ECU's place in its fixing from
     // 1 January 1999 (its notice of November 1998), a holiday, and the weekend after.
     fixedFor: {
-      EUR: "is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: a date from then on has its rate",
+      EUR: "is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate",
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
 

@@ -30,9 +30,9 @@ export const PUBLICATION: Publication = {
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
-/** A currency the ECB began to fix after its first day: the dates from `first` on have its rates. */
+/** A currency the ECB began to fix after its first day, on `first`: a later date's rate is no earlier one's. */
 const since = (first: string) =>
-  `is fixed by the ECB from ${first} on: a date from then on has its rate, or source "cnb" may`;
+  `is fixed by the ECB from ${first} on: a later date's rate is not an earlier one's, but source "cnb" may have it`;
 /** A new currency the ECB fixes from `first` on, in the place of `old`, which has the rates of the dates before. */
 const replacing = (first: string, old: string, name: string) =>
   `is fixed by the ECB from ${first} on, in the place of ${old}, ${name}: a date from then on has its rate, and an earlier one ${old}'s`;
