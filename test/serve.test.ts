@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type OAuthClientProvider, selectResourceURL } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
@@ -286,6 +287,30 @@ describe("waiter serve", () => {
     });
     expect(huge.statusCode).toBe(413);
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
+  });
+
+  test("a client of the HTTP+SSE transport (MCP 2024-11-05), which opens with a GET naming no session, is told to connect with Streamable HTTP, and the log says so", async () => {
+    const { base } = server;
+    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+    // The SDK's client of that transport shows its user the status alone, not the answer's words.
+    await expect(client.connect(new SSEClientTransport(new URL(`${base}/mcp`)))).rejects.toThrow(/400/);
+    const opened = await request(`${base}/mcp`, { headers: { accept: "text/event-stream" } });
+    expect(opened.statusCode).toBe(400);
+    const told =
+      "Bad Request: a GET for an event stream naming no session (no Mcp-Session-Id header) opens the HTTP+SSE transport of MCP 2024-11-05, which waiter does not serve: connect with Streamable HTTP, whose session starts with an initialize POSTed to this address";
+    expect(await opened.body.json()).toEqual({ jsonrpc: "2.0", id: null, error: { code: -32000, message: told } });
+    await expect.poll(() => server.stderr()).toContain(`MCP request got 400: ${told}\n`);
+    // A person who opens the address in a browser is told how a session starts, and so is the
+    // SDK's Streamable HTTP client, which opens its stream again, naming its version, once it
+    // ended its session.
+    for (const headers of [
+      { accept: "text/html,*/*;q=0.8" },
+      { accept: "text/event-stream", "mcp-protocol-version": "2025-11-25" },
+    ]) {
+      const other = await request(`${base}/mcp`, { headers });
+      expect(other.statusCode).toBe(400);
+      expect(JSON.stringify(await other.body.json())).toMatch(/no Mcp-Session-Id header; a session starts/);
+    }
   });
 
   test("in a session, JSON that is no JSON-RPC message is answered -32600 by its id, as over stdio, not as a body that is not JSON", async () => {

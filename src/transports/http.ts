@@ -14,7 +14,7 @@ import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
-import { mountRoutes, pageAccess } from "./routes.js";
+import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
   endCancelled,
@@ -115,10 +115,31 @@ function refuseEmpty(req: Request, res: Response): boolean {
 }
 
 /**
+ * What a GET for an event stream naming no session is told: the HTTP+SSE transport of MCP
+ * 2024-11-05 opens so, and the SDK's client of it shows its user the status alone, so the log says
+ * it too.
+ */
+const NOT_STREAMABLE =
+  "Bad Request: a GET for an event stream naming no session (no Mcp-Session-Id header) opens the HTTP+SSE transport of MCP 2024-11-05, which waiter does not serve: connect with Streamable HTTP, whose session starts with an initialize POSTed to this address";
+
+/**
  * Answers a request without Mcp-Session-Id that opens no session: anything but an initialize its
  * schema takes. True when it did.
  */
-function refuseOutsideSession(req: Request, res: Response): boolean {
+function refuseOutsideSession(req: Request, res: Response, refused: Refused): boolean {
+  // Not a page opened in a browser, which asks for no event stream by name, nor a Streamable HTTP
+  // client that names its version or where its stream stood: the SDK's opens its stream again so
+  // once it ended its session.
+  if (
+    req.method === "GET" &&
+    /text\/event-stream/i.test(req.headers.accept ?? "") &&
+    req.headers["mcp-protocol-version"] === undefined &&
+    req.headers["last-event-id"] === undefined
+  ) {
+    refused(400, NOT_STREAMABLE, req.auth?.clientId);
+    rpcError(res, 400, -32000, NOT_STREAMABLE);
+    return true;
+  }
   if (req.method === "POST" && !req.is("application/json")) {
     // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
     rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
@@ -469,7 +490,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const id = req.headers["mcp-session-id"];
     // An empty header names no session, as the SDK's transport takes it.
     if (typeof id === "string" && id !== "" && !(await startsAfresh(req, id))) await serveInSession(req, res, id);
-    else if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
+    else if (!refuseOutsideSession(req, res, refused)) await serveInitialize(req, res);
   };
 
   /**

@@ -163,7 +163,7 @@ class NoTokenError extends InvalidTokenError {}
  * A refused request to /mcp, said in the log: its status, why, the caller, what the line is keyed
  * by, and the address it came from, for a caller its token does not name.
  */
-type Refused = (status: number, why: string, caller?: string, reason?: string, from?: string) => void;
+export type Refused = (status: number, why: string, caller?: string, reason?: string, from?: string) => void;
 
 /**
  * The bearer check: the token as `verifier` knows it, set on the request, or a refusal in OAuth's
