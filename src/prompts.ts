@@ -8,7 +8,7 @@ import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { givenName } from "./settings.js";
 import { folded, noSuchName, quote, SOURCE } from "./shown.js";
-import { clock, isoDate, type WallClock, wallClock } from "./time.js";
+import { clock, isoDate, type WallClock, wallClock, zonedEpoch } from "./time.js";
 import type { Tool } from "./toolset.js";
 
 /**
@@ -105,8 +105,8 @@ export function registerPrompts(
       // The list has failed and cancelled orders too: counted as one, they would pass for sales.
       // A Monday's brief is the one read for the weekend: counted from Sunday, it would leave out
       // Saturday's orders and Friday's afternoon, which no weekday's brief showed.
-      ask: (today: WallClock) => {
-        const { from, day } = since(today);
+      ask: (today: WallClock, zone: string) => {
+        const { from, day } = since(today, zone);
         const use = `eshop_orders_list with after ${from} (${day}) and page_size 100, every page; count them, by status, and name the largest with its status`;
         return day === "Friday"
           ? `New orders since Friday, the weekend's with them: ${use}; say they are since Friday.`
@@ -118,9 +118,10 @@ export function registerPrompts(
       about: "failed automations",
       overnight: true,
       // A failed run left its steps to a person; its runs are kept as long as its event, failures of weeks ago with them.
-      ask: (today: WallClock) => {
-        const { from, day } = since(today);
-        return `Failed automations: automations_runs with status failed and limit 50; name the runs started since ${from} (${day}), each with its automation, its event and what it left to be done by hand, or say none failed.`;
+      // A run's start is given in UTC: the shop's day began at another hour of it.
+      ask: (today: WallClock, zone: string) => {
+        const { start, day } = since(today, zone);
+        return `Failed automations: automations_runs with status failed and limit 50; name the runs started at ${start} or later (since ${day}, in UTC as runs give it), each with its automation, its event and what it left to be done by hand, or say none failed.`;
       },
     },
     {
@@ -145,8 +146,8 @@ export function registerPrompts(
     },
   ].filter((part) => servedBy(tools)(part.tool));
   /** The brief's parts `today`: new orders are counted from the day before, on a Monday from Friday. */
-  const partsFor = (today: WallClock) =>
-    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today)));
+  const partsFor = (today: WallClock, zone: string) =>
+    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today, zone)));
   const orders = tools.find((tool) => tool.name === "eshop_orders_list");
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (briefParts.length > 0 || forecast) {
@@ -210,11 +211,12 @@ export function registerPrompts(
           weather(args.place, extra.signal),
           orders?.timeZone?.(toolCall(log, extra.signal)),
         ]);
-        const today = wallClock(clock.now(), shop?.zone ?? "UTC");
+        const zone = shop?.zone ?? "UTC";
+        const today = wallClock(clock.now(), zone);
         return ask(
           [
             `Give me a short morning brief, one line per part, with the figures that matter (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"}):`,
-            ...[...partsFor(today), ...weatherPart].map((part) => `- ${part}`),
+            ...[...partsFor(today, zone), ...weatherPart].map((part) => `- ${part}`),
             // A tool's error says what to send instead where it can (coordinates typed as the place,
             // a date in words): skipped at once, the part would be lost to a mistake it names.
             `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,
@@ -281,13 +283,15 @@ export function registerPrompts(
 }
 
 /**
- * The day a brief counts what came in from, and what a person calls it: yesterday, or on a Monday
- * Friday, as the weekend's is read on Monday.
+ * The day a brief counts what came in from (in `zone`), the instant it began there, and what a
+ * person calls it: yesterday, or on a Monday Friday, as the weekend's is read on Monday.
  */
-function since(today: WallClock): { from: string; day: string } {
+function since(today: WallClock, zone: string): { from: string; start: string; day: string } {
   const monday = today.weekday === 1;
+  const day = today.day - (monday ? 3 : 1);
   return {
-    from: isoDate(Date.UTC(today.year, today.month - 1, today.day - (monday ? 3 : 1))),
+    from: isoDate(Date.UTC(today.year, today.month - 1, day)),
+    start: new Date(zonedEpoch(today.year, today.month, day, 0, zone)).toISOString(),
     day: monday ? "Friday" : "yesterday",
   };
 }

@@ -686,12 +686,13 @@ test("with automations, the payments flow says one may have marked an order paid
   expect(payments).toContain(
     "An automation may mark orders paid by itself: events_get names the runs on the event, and an order one marked paid (its step done, not in a dry run) was paid by this payment, not twice; one that has not run yet may mark it meanwhile, which is fine, as eshop_order_mark_paid is safe to repeat.",
   );
-  // A failed run left its steps to a person: the morning names those of the night, from the shop's yesterday.
+  // A failed run left its steps to a person: the morning names those of the night, from the shop's
+  // yesterday. A run's start is given in UTC: the shop's midnight in Prague is 23:00 the day before.
   setClock("2026-12-08T07:00:00+01:00");
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
   setClock();
   expect(brief).toContain(
-    "- Failed automations: automations_runs with status failed and limit 50; name the runs started since 2026-12-07 (yesterday), each with its automation, its event and what it left to be done by hand, or say none failed.",
+    "- Failed automations: automations_runs with status failed and limit 50; name the runs started at 2026-12-06T23:00:00.000Z or later (since yesterday, in UTC as runs give it), each with its automation, its event and what it left to be done by hand, or say none failed.",
   );
   expect((await waiter.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description).toBe(
     "What came in since yesterday (since Friday on a Monday) and what today holds: orders, failed automations, stock, waiting events, rates, weather.",
