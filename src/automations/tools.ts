@@ -232,8 +232,9 @@ const RUNS_GONE = "Runs go with their event: that none is listed does not mean n
  * engine says only in the log. Once they take an event after those, the store no longer tells.
  */
 async function droppedUnreached(store: EventStore): Promise<string | undefined> {
-  const [through, cursor = 0] = await Promise.all([store.droppedThrough(), store.runs.cursor()]);
-  if (through <= cursor) return undefined;
+  const [through, cursor] = await Promise.all([store.droppedThrough(), store.runs.cursor()]);
+  // None set: no waiter has run them here, and the first to leaves what is stored before it as history.
+  if (cursor === undefined || through <= cursor) return undefined;
   return `Retention dropped ${cursor === 0 ? "every event" : `the events after c${cursor}`} up to c${through} before the automations reached them: no automation ran on those.`;
 }
 

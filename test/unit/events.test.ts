@@ -1856,6 +1856,15 @@ test("automations_runs says retention dropped events before the automations reac
   });
 });
 
+test("automations_runs says nothing of events retention dropped before any waiter ran the automations on the store", async () => {
+  const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
+  const { store, call } = await served({ automations: [trial] });
+  for (const dedupeId of ["b1", "b2"]) await addTrial(store, dedupeId);
+  // History the first waiter to run them leaves, had they run: not events they fell behind on.
+  await store.expire(clock.now() + 31 * 86_400_000);
+  expect((await call("automations_runs", {})).structuredContent).toEqual({ runs: [] });
+});
+
 test("a cursor given as an event id to events_ack or automations_runs is told it is a cursor, not an id never stored", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
   const { store, call } = await served({ automations: [trial] });
