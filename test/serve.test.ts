@@ -3337,8 +3337,10 @@ describe("bearer tokens", () => {
       for (const path of [
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-authorization-server",
-        // OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks.
+        // OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks,
+        // and after /MCP, which serves MCP as /mcp does.
         "/mcp/.well-known/openid-configuration",
+        "/MCP/.well-known/openid-configuration",
       ]) {
         // The SDK's client sends MCP-Protocol-Version to the metadata: a browser asks first.
         const preflight = await request(`${served.url}${path}`, {

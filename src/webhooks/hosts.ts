@@ -86,6 +86,13 @@ export function byPublicName(
 }
 
 /**
+ * Whether `path` is where OAuth metadata is looked for, which any page may read: under /.well-known/,
+ * or OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks;
+ * in any letter case, as express routes both.
+ */
+export const isWellKnown = (path: string): boolean => /^(?:\/mcp)?\/\.well-known\//i.test(path);
+
+/**
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
  * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
  * host. So a request must name the listen address (with the bound port; on loopback any loopback
@@ -99,12 +106,6 @@ export function byPublicName(
  * What is under /.well-known/ (the OAuth metadata of `waiter serve`) is published for anyone to
  * discover, browser-based MCP clients included: any page may read it.
  */
-/**
- * Whether `path` is where OAuth metadata is looked for, which any page may read: under /.well-known/,
- * or OpenID's address after the issuer's path, where a client that takes /mcp for the issuer looks.
- */
-export const isWellKnown = (path: string): boolean => /^(?:\/mcp)?\/\.well-known\//.test(path);
-
 export function requestGuard(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts" | "allowedOrigins">,
 ): (headers: IncomingHttpHeaders, localPort: number, path: string, localAddress?: string) => Refusal | undefined {
