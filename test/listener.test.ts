@@ -3134,3 +3134,37 @@ describe("Host and Origin", () => {
     expect(webhooks.allowedOrigins).toEqual(["https://admin.example.com"]);
   });
 });
+
+test("a delivery waiting on a write lock another program holds is answered 503 before Shopify gives up on it", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const secret = "shopify-secret-for-tests";
+  const sources = JSON.stringify({ ...SOURCES, shopify: { scheme: "shopify", secretEnv: "SHOPIFY_SECRET" } });
+  // The store's own wait for the lock, as deployed.
+  const { url } = await start(
+    { WAITER_WEBHOOKS_SOURCES: sources, SHOPIFY_SECRET: secret },
+    {},
+    new Log("error"),
+    10_000,
+    file,
+  );
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  cleanups.push(() => holder.exec("ROLLBACK"));
+  const body = '{"id":820982911946154500,"email":"jon@example.com"}';
+  // Shopify waits 5 s for an answer, a second of it for the connection, and counts a delivery
+  // unanswered by then as failed, toward removing the subscription.
+  const response = await request(`${url}/webhooks/shopify`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64"),
+    },
+    body,
+    signal: AbortSignal.timeout(4_000),
+  });
+  expect(response.statusCode).toBe(503);
+  expect(response.headers["retry-after"]).toBe("5");
+});

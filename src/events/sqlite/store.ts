@@ -319,8 +319,12 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   return [sql, params];
 }
 
-/** How long a write, and the open, waits for another process's write lock before it gives up. */
-export const BUSY_MS = 5_000;
+/**
+ * How long a write, and the open, waits for another process's write lock before it gives up: a
+ * delivery's 503 must reach its sender before the sender gives up on it (Shopify, after 5 s in
+ * all, a second of them to connect), which counts toward removing its subscription.
+ */
+export const BUSY_MS = 3_000;
 
 /**
  * A write the store refused, in words for whoever reads them: another process holding the store
