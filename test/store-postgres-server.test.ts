@@ -273,6 +273,44 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a delivery kept waiting by a lock a person's session holds is answered 503 before a sender that waits 5 s, as Shopify does, gives up", async () => {
+      const url = await freshSchema();
+      const listening = await startWebhooks(
+        loadConfig(
+          {
+            env: {
+              ...sources,
+              WAITER_DATABASE_URL: url,
+              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            },
+          },
+          toolsets(),
+        ),
+        new Log("error", () => {}),
+      );
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        const body = JSON.stringify({ invoice: 8 });
+        // Shopify gives a second of its 5 s to the connection.
+        const posted = await request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, "inv-8"),
+          signal: AbortSignal.timeout(4_000),
+        });
+        expect(posted.statusCode).toBe(503);
+        await posted.body.dump();
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+        await listening.close();
+      }
+    });
+
     test("an event retention drops updates its resource and the list for their subscribers on every replica, whichever dropped it", async () => {
       const url = await freshSchema();
       const env = {

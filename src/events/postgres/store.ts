@@ -95,9 +95,10 @@ const CLOSE_MS = 1_000;
  * How long a statement waits for a lock another session holds (a transaction left open in psql,
  * a LOCK TABLE) before the server cancels it. Below the query timeout: a statement the client
  * gave up on would wait on in the server, holding a connection, and commit once the lock is let
- * go, though its delivery was answered 503.
+ * go, though its delivery was answered 503. Below the 5 s Shopify waits for a delivery's answer
+ * too, a second of them to connect: the 503 must reach it before it counts a failure.
  */
-const LOCK_WAIT_MS = 10_000;
+const LOCK_WAIT_MS = 3_000;
 /**
  * How soon the server gives up a session whose machine went away without a word (a power cut, a
  * kernel panic): probes after 60 s without traffic, 10 s apart, 6 unanswered, so 2 minutes. The
