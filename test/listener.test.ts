@@ -3168,3 +3168,33 @@ test("a delivery waiting on a write lock another program holds is answered 503 b
   expect(response.statusCode).toBe(503);
   expect(response.headers["retry-after"]).toBe("5");
 });
+
+test("a delivery stored after its sender gave up waiting is logged as one its sender counts as failed", async () => {
+  const lines: string[] = [];
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const { listener, port } = await start({}, {}, new Log("info", (line) => lines.push(line)), 10_000, file);
+  // A transaction left open in sqlite3, ended while the delivery waits for the lock.
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+  const sender = await probe(port);
+  const { body, headers } = signed();
+  sender.socket.write(
+    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  // The sender's own timeout ends its wait before the lock is let go.
+  const closed = new Promise((resolve) => connected.then((socket) => socket.once("close", resolve)));
+  sender.socket.destroy();
+  await closed;
+  holder.exec("COMMIT");
+  await expect
+    .poll(() => lines.filter((line) => line.includes("webhook erp stored")))
+    .toEqual([
+      expect.stringMatching(
+        /warning .*webhook erp stored \S+: type "invoice\.created", delivery "d-\d+", after its sender closed the connection: it counts the delivery as failed, and one it sends again is answered as a repeat\n$/,
+      ),
+    ]);
+});
