@@ -707,19 +707,11 @@ function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined 
   return description ?? (schema instanceof z.ZodOptional ? descriptionOf(schema.unwrap()) : undefined);
 }
 
-/**
- * Whether a bad value may be quoted back: a number, or a short plain word that is no credential,
- * nor shaped as a password is (8 or more characters, letters in both cases and digits: Hunter2024).
- */
+/** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
 export function echoable(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (typeof value === "boolean") return true;
-  return (
-    typeof value === "string" &&
-    /^[\w.,:+-]{0,40}$/.test(value) &&
-    !credentialShaped(value) &&
-    !/^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,}$/.test(value)
-  );
+  return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
 }
 
 /**

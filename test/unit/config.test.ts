@@ -1113,17 +1113,25 @@ describe("bad settings are refused by name", () => {
     expect(load({ TG: token, WAITER_NOTIFY_CHANNELS: channels }).toolsets.notify).toBeDefined();
   });
 
-  test("a password pasted into an ordinary setting is not quoted back in its refusal, a typo is", () => {
-    const mail = (settings: object) =>
+  test("a password pasted into an ordinary setting is not quoted back in its refusal, a typo or a name is", () => {
+    const mail = (settings: object, name = "m") =>
       JSON.stringify({
-        m: { type: "email", host: "localhost", tls: "none", from: "a@b.example", to: ["c@d.example"], ...settings },
+        [name]: {
+          type: "email",
+          host: "localhost",
+          tls: "none",
+          from: "a@b.example",
+          to: ["c@d.example"],
+          ...settings,
+        },
       });
-    // Shaped as passwords are: letters in both cases and digits.
-    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({ tls: "Hunter2024" }) }))).toBe(
-      "invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none",
-    );
     // The password its variable holds, whatever its shape.
     const login = { user: "shop", passwordEnv: "SMTP_PASSWORD" };
+    expect(
+      messageOf(() =>
+        load({ SMTP_PASSWORD: "Hunter2024", WAITER_NOTIFY_CHANNELS: mail({ ...login, tls: "Hunter2024" }) }),
+      ),
+    ).toBe("invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none");
     expect(
       messageOf(() =>
         load({ SMTP_PASSWORD: "horsebattery", WAITER_NOTIFY_CHANNELS: mail({ ...login, port: "horsebattery" }) }),
@@ -1131,6 +1139,13 @@ describe("bad settings are refused by name", () => {
     ).toBe("invalid setting WAITER_NOTIFY_CHANNELS at m.port: expected a number");
     expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({ tls: "startls" }) }))).toBe(
       'invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none (got "startls")',
+    );
+    // A name or a typo in both cases and digits is no password: the refusal says which it is.
+    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({}, "Ops2Team2024") }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at Ops2Team2024: channel names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
+    );
+    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: mail({ tls: "StartTLS2" }) }))).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at m.tls: expected one of starttls, tls, none (got "StartTLS2")',
     );
   });
 
