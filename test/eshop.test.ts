@@ -2140,6 +2140,23 @@ describe("status and notes", () => {
     }
   });
 
+  test("a status change whose refunds list fails is made, and says whether a gateway sent its refunds back could not be read", async () => {
+    woo.intercept = (r) =>
+      r.path.endsWith("/refunds") ? json(500, { code: "rest_error", message: "Boom." }) : undefined;
+    const partly = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+    expect(partly.isError).toBeFalsy();
+    expect(data(partly)).toMatchObject({ changed: true, refunded_before: "6.99" });
+    // Told neither that only what is left is to return nor that a gateway sent the rest, unhedged.
+    expect(withoutEmail(partly)).toMatch(
+      /6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\.\n/,
+    );
+    await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
+    const whole = await server.call("eshop_order_update_status", { id: O.refunded, status: "refunded" });
+    expect(withoutEmail(whole)).toMatch(
+      /\nIts 23\.40 EUR was refunded before: there is nothing left to return, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\.$/,
+    );
+  });
+
   test("an order whose refund was only recorded, set back and refunded again, is told that refund may still be owed", async () => {
     // Set to refunded, the shop records a refund of the whole, which no payment gateway sends.
     await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
