@@ -313,7 +313,9 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
       if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, "[credential]");
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        shown = shown.replace(new RegExp(`(?<![\\p{L}\\p{N}])${pattern}(?![\\p{L}\\p{N}])`, "gu"), "[credential]");
+        // After a percent-escape too (%3D, %26 end in a letter or a digit): a URL quoted encoded.
+        const before = "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))";
+        shown = shown.replace(new RegExp(`${before}${pattern}(?![\\p{L}\\p{N}])`, "gu"), "[credential]");
       }
     }
   }

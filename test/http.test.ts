@@ -1048,6 +1048,21 @@ describe("cache and coalescing", () => {
     );
   });
 
+  test("a short key an answer quotes inside a percent-encoded URL is taken out too", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    const api = http.upstream("Gated API", new URL(`${fake.origin}/v1`), { query: { apikey: "k3y9" } });
+    // A login page sends back to the address asked for, percent-encoded: %3D before the key.
+    fake.intercept = (request) => ({
+      status: 403,
+      headers: { "content-type": "text/plain" },
+      body: `Sign in: /login?redirect_to=${encodeURIComponent(request.target)}`,
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    expect(message).toContain("/login?redirect_to=%2Fv1%2Fx%3Fapikey%3D[credential]");
+    expect(message).not.toContain("k3y9");
+  });
+
   test("an error answer that quotes the request's target shows no credential in the query as sent", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);
