@@ -2168,6 +2168,14 @@ describe("status and notes", () => {
     expect(withoutEmail(again)).not.toMatch(/nothing left/);
   });
 
+  test("an order refunded whole by a status alone and set back is told to be paid again if the money was returned another way", async () => {
+    await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    const back = await server.call("eshop_order_update_status", { id: O.processing, status: "processing" });
+    expect(withoutEmail(back)).toMatch(
+      /refunded → processing\.\nIts (\S+) EUR was refunded before, only recorded: no payment gateway sent that back\. It stays refunded: the shop counts it paid now \([^)]*\); before it is shipped, check whether the \1 EUR was returned another way, and if it was, have it paid again or set it back to refunded: eshop_order_get shows the refund's reason\.\n/,
+    );
+  });
+
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
     const cancelled = withoutEmail(
       await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }),

@@ -1094,7 +1094,7 @@ function countedPaid(
     : "the refund's reason may say";
   // A refund only recorded may never have left: the payment may stand, and is not to be taken again.
   if (unsent) {
-    return `${refund} was refunded before, ${unsent.said} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent.amount} ${currency} was returned another way: ${reason}.`;
+    return `${refund} was refunded before, ${unsent.said} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent.amount} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
   }
   return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : `that part went back: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
 }
