@@ -428,8 +428,8 @@ test("docs/automations.md's Stripe refunds tell the team of a live refund, namin
       .toEqual([
         `Stripe “charge.refunded” of order “${O.pending1999}” (payment “pi_refunded”): check it in the shop.`,
         `Order “${O.pending1999}” is paid (“pi_refunded”).`,
-        "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
-        "Stripe “charge.refunded” of payment “pi_unnamed”: check its order in the shop.",
+        "Stripe “charge.dispute.created” of payment “pi_disputed”: find its order in the shop, if it has one.",
+        "Stripe “charge.refunded” of payment “pi_unnamed”: find its order in the shop, if it has one.",
       ]);
     // Nothing was inserted as nothing: a dispute, or a refund, that carries no order is not told of one.
     expect(lines).toEqual([]);
