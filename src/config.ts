@@ -568,8 +568,11 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       const inside = urlWithCredentials(fromJson(values[name]));
       if (inside !== undefined) {
         const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
+        const inText = inside.length > 0 && !/url$/i.test(inside[inside.length - 1] as string);
         throw new ConfigError(
-          `${prefix}${name}${at} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
+          inText
+            ? `${prefix}${name}${at} in config file ${file} holds a link with a user or a password, which would go out wherever that text goes, from the environment too: write the link without them`
+            : `${prefix}${name}${at} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
         );
       }
     }

@@ -1234,7 +1234,7 @@ describe("bad settings are refused by name", () => {
       const path = file(tell(text));
       const said = messageOf(() => load(env, { file: path }));
       expect(said).toBe(
-        `automations at 0.do.0.text in config file ${path} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as WAITER_AUTOMATIONS, not in a file`,
+        `automations at 0.do.0.text in config file ${path} holds a link with a user or a password, which would go out wherever that text goes, from the environment too: write the link without them`,
       );
       expect(said).not.toContain("Gat3wayPassw0rd");
     }
