@@ -653,6 +653,13 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
     await http.close();
     throw new CannotStart(listenProblem(webhooks.listen, err, config.named("webhooks.listen"), holder));
   }
+  // A stop asked for while binding ends the start here: no automation starts, nothing is said to be served.
+  if (starting?.signal.aborted) {
+    await listener.close();
+    await store.close();
+    await http.close();
+    throw starting.signal.reason;
+  }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
   if (starting && startAutomations) starting.step = "starting the automations";
@@ -785,6 +792,12 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     await app.close();
     const setting = config.named(config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
     throw new CannotStart(listenProblem(listen, err, setting, holder));
+  }
+  if (starting?.signal.aborted) {
+    await listener.close();
+    await sessions.close();
+    await app.close();
+    throw starting.signal.reason;
   }
   if (starting && startAutomations) starting.step = "starting the automations";
   const automations = await startAutomations?.();

@@ -2672,6 +2672,29 @@ test("a stop asked for while waiter listen or serve starts ends the start before
   free.close();
 });
 
+test("a stop asked for as waiter listen or serve binds its port ends the start there: nothing is said to be served", async () => {
+  const port = await freePort();
+  for (const start of [startServe, startWebhooks]) {
+    const lines: string[] = [];
+    const log = new Log("info", (line) => lines.push(line));
+    // The signal comes as the start turns to binding, as one sent while the listener's code loads.
+    const controller = new AbortController();
+    const starting = {
+      signal: controller.signal,
+      set step(step: string) {
+        if (step.startsWith("binding")) controller.abort();
+      },
+    };
+    const ended = await start(onePortConfig(port), log, starting).catch((err: unknown) => err);
+    expect(ended).toBe(controller.signal.reason);
+    expect(lines.filter((line) => /serving|listening|source erp/.test(line))).toEqual([]);
+    // The port it had bound is let go.
+    const free = createServer();
+    await new Promise<void>((resolve, reject) => free.once("error", reject).listen(port, "127.0.0.1", resolve));
+    await new Promise((closed) => free.close(closed));
+  }
+});
+
 test("waiter listen without automations says that the settings choosing the tools change nothing there", async () => {
   const config = (env: Record<string, string>, overrides: ConfigSources["overrides"] = {}) =>
     loadConfig(
