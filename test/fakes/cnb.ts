@@ -94,8 +94,11 @@ const NAMES: Record<string, [string, string]> = {
   ZAR: ["South Africa", "rand"],
 };
 
-/** Currencies of today's fixing the CNB began to fix later than its first, and the first day it did. */
-const FIXED_FROM: Record<string, string> = { EUR: "1999-01-04" };
+/**
+ * Currencies of today's fixing the CNB began to fix later than its first, and the first day it did:
+ * RON from the day Romania's new leu took the old one's place, 2005-07-01, as no fixing before had it.
+ */
+const FIXED_FROM: Record<string, string> = { EUR: "1999-01-04", RON: "2005-07-01" };
 
 export function cnbFixing(date: string): Row[] {
   return (

@@ -198,8 +198,8 @@ export function withEuroRates(fixing: Fixing, codes: string[], day: string): Fix
 /**
  * `fixing`, with the rates of currencies the euro had replaced by `day` (the source's today when
  * undefined), when it has a rate for each of `codes`; else the ToolError naming the first it lacks
- * and where its rate is: for a currency the source fixes from a later date on, a later date; for one
- * only `other` fixes, that source.
+ * and where its rate is: for a currency the source fixes from a later date on, or only `other`
+ * fixes, that source.
  */
 export async function withRatesFor(
   given: Fixing,
@@ -262,9 +262,8 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
 
 /**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
- * (VND at the CNB; a later date for those it fixes later; the other source for those only it
- * fixes), or, when one of them is no currency, to check the codes; and currency_list, where the
- * session serves it.
+ * (VND at the CNB; the other source for those it fixes later or only that one fixes), or, when
+ * one of them is no currency, to check the codes; and currency_list, where the session serves it.
  */
 function noRateAdvice(
   codes: string[],
@@ -283,7 +282,7 @@ function noRateAdvice(
   }
   // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
   const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
-  // One it fixed for a time only (RUB, CNY) says which dates have its rates; one on today's list, a later date.
+  // One it fixed for a time only (RUB, CNY) says which dates have its rates; one on today's list, the other source.
   const later = codes.filter((code) => !dated.includes(code) && listed.later.includes(code));
   const elsewhere = codes.filter((code) => !dated.includes(code) && listed.elsewhere.includes(code));
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
@@ -304,7 +303,7 @@ function noRateAdvice(
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
     ...(later.length > 0
       ? [
-          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other.id}" may`,
+          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date's rate is not an earlier one's, but source "${other.id}" may have ${later.length === 1 ? "it" : "them"}`,
         ]
       : []),
     ...(elsewhere.length > 0
