@@ -653,17 +653,18 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
     await http.close();
     throw new CannotStart(listenProblem(webhooks.listen, err, config.named("webhooks.listen"), holder));
   }
-  // A stop asked for while binding ends the start here: no automation starts, nothing is said to be served.
+  // After the port is ours: a second waiter on this store stops at the port, before it could
+  // take up the runs this one is doing.
+  if (starting && startAutomations) starting.step = "starting the automations";
+  // A stop asked for while binding starts no automation; one meanwhile ends the start here, said
+  // to serve nothing.
+  const automations = starting?.signal.aborted ? undefined : await startAutomations?.();
   if (starting?.signal.aborted) {
-    await listener.close();
+    await Promise.all([listener.close(), automations?.close()]);
     await store.close();
     await http.close();
     throw starting.signal.reason;
   }
-  // After the port is ours: a second waiter on this store stops at the port, before it could
-  // take up the runs this one is doing.
-  if (starting && startAutomations) starting.step = "starting the automations";
-  const automations = await startAutomations?.();
   // The release said at start: after an upgrade the log shows what runs.
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const line of sourceLines(webhooks, listener.url)) log.info(line);
@@ -793,14 +794,14 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     const setting = config.named(config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
     throw new CannotStart(listenProblem(listen, err, setting, holder));
   }
+  if (starting && startAutomations) starting.step = "starting the automations";
+  const automations = starting?.signal.aborted ? undefined : await startAutomations?.();
   if (starting?.signal.aborted) {
-    await listener.close();
+    await Promise.all([listener.close(), automations?.close()]);
     await sessions.close();
     await app.close();
     throw starting.signal.reason;
   }
-  if (starting && startAutomations) starting.step = "starting the automations";
-  const automations = await startAutomations?.();
   // The address to give connectors, where it is not the one bound (a proxy in front).
   const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";
   log.info(servingLine(app.tools, "Streamable HTTP"));

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
-import { type RunningServe, startServe } from "../src/app.js";
+import { type RunningServe, startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -523,3 +523,22 @@ test("a start the store fails at several renewals in a row is said once, and the
     expect.stringMatching(/automations: the event store answers again, after 3 failed attempts/),
   ]);
 }, 20_000);
+
+test("a stop asked for as waiter serve or listen starts its automations ends the start there: nothing is said to be served", async () => {
+  for (const start of [startServe, startWebhooks]) {
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const starting = {
+      signal: controller.signal,
+      set step(step: string) {
+        if (step === "starting the automations") controller.abort();
+      },
+    };
+    const config = loadConfig({ env: env([PAID]) }, toolsets());
+    const ended = await start(config, new Log("info", (line) => lines.push(line)), starting).catch(
+      (err: unknown) => err,
+    );
+    expect(ended).toBe(controller.signal.reason);
+    expect(lines.filter((line) => /serving|listening|source stripe/.test(line))).toEqual([]);
+  }
+});
