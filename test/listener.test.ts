@@ -3194,7 +3194,38 @@ test("a delivery stored after its sender gave up waiting is logged as one its se
     .poll(() => lines.filter((line) => line.includes("webhook erp stored")))
     .toEqual([
       expect.stringMatching(
-        /warning .*webhook erp stored \S+: type "invoice\.created", delivery "d-\d+", after its sender closed the connection: it counts the delivery as failed, and one it sends again is answered as a repeat\n$/,
+        /warning .*webhook erp stored \S+: type "invoice\.created", delivery "d-\d+", after its connection closed before an answer: its sender counts the delivery as failed, and one it sends again is answered as a repeat\n$/,
+      ),
+    ]);
+});
+
+test("a delivery stored after a stop's drain time cut its connection is not said to be one its sender gave up", async () => {
+  const lines: string[] = [];
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const { listener, port } = await start({}, {}, new Log("info", (line) => lines.push(line)), 300, file);
+  // A transaction left open in sqlite3, ended once the stop cut the delivery waiting for the lock.
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+  const sender = await probe(port);
+  const { body, headers } = signed();
+  sender.socket.write(
+    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  const socket = await connected;
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  const stopped = listener.close();
+  await closed;
+  holder.exec("COMMIT");
+  await stopped;
+  await expect
+    .poll(() => lines.filter((line) => line.includes("webhook erp stored")))
+    .toEqual([
+      expect.stringMatching(
+        /warning .*webhook erp stored \S+: type "invoice\.created", delivery "d-\d+", after its connection closed before an answer: its sender counts the delivery as failed/,
       ),
     ]);
 });

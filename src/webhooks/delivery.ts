@@ -445,9 +445,10 @@ export function mountDeliveries(
       const gone = dropped ? ", which retention has dropped since; not stored again" : "";
       infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}${gone}`, source.name);
     } else if (res.req.socket.destroyed) {
-      // Its sender's delivery log shows a failure (toward disabling the endpoint), not this event.
+      // Its sender's delivery log shows a failure (toward disabling the endpoint), not this event:
+      // it gave up waiting, or a stop's drain time cut the connection.
       log.warning(
-        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}, after its sender closed the connection: it counts the delivery as failed, and one it sends again is answered as a repeat`,
+        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}, after its connection closed before an answer: its sender counts the delivery as failed, and one it sends again is answered as a repeat`,
       );
     } else {
       log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
