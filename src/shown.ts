@@ -290,7 +290,8 @@ export const MAY_BE_A_WORD = 8;
 
 /**
  * `text` with each of `secrets` shown as [credential], as written, URL-encoded and form-encoded (a
- * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped), in upper- or
+ * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped, and that form
+ * percent-encoded again, as a URL quoting the request's writes it), in upper- or
  * lower-case hex, and in a JSON string, as PHP's json_encode writes it too (a / as \/, a letter
  * past ASCII as \u00e9): an answer may repeat the request that carried them, and what quotes it
  * reads its JSON, then cuts its words short, where what is left of a secret is no longer found.
@@ -309,7 +310,19 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
     const php = json
       .replaceAll("/", "\\/")
       .replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`);
-    for (const each of new Set([secret, encoded, lower(encoded), form, lower(form), json, php])) {
+    // The query as sent, quoted percent-encoded (a login page's redirect_to): its %2B as %252B.
+    const quoted = encodeURIComponent(form);
+    for (const each of new Set([
+      secret,
+      encoded,
+      lower(encoded),
+      form,
+      lower(form),
+      quoted,
+      lower(quoted),
+      json,
+      php,
+    ])) {
       if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, "[credential]");
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

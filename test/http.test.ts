@@ -1063,6 +1063,23 @@ describe("cache and coalescing", () => {
     expect(message).not.toContain("k3y9");
   });
 
+  test("a key escaped in the query as sent is taken out of a percent-encoded URL an answer quotes too", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // Base64 keys hold + and /: sent as %2B and %2F, quoted encoded again as %252B and %252F.
+    for (const key of ["k+y9", "kQ3+vX/9dZ=="]) {
+      const api = http.upstream("Gated API", new URL(`${fake.origin}/v1`), { query: { apikey: key } });
+      fake.intercept = (request) => ({
+        status: 403,
+        headers: { "content-type": "text/plain" },
+        body: `Sign in: /login?redirect_to=${encodeURIComponent(request.target)}`,
+      });
+      const { message } = await failure(api.json(any, "/x", {}, call()));
+      expect(message).toContain("/login?redirect_to=%2Fv1%2Fx%3Fapikey%3D[credential]");
+      expect(message).not.toMatch(/k%252By9|kQ3%252BvX/);
+    }
+  });
+
   test("an error answer that quotes the request's target shows no credential in the query as sent", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);
