@@ -568,7 +568,8 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       const inside = urlWithCredentials(fromJson(values[name]));
       if (inside !== undefined) {
         const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
-        const inText = inside.length > 0 && !/url$/i.test(inside[inside.length - 1] as string);
+        // What an automation's step writes goes out, from the environment too; a condition's value does not.
+        const inText = name === "automations" && inside[1] === "do";
         throw new ConfigError(
           inText
             ? `${prefix}${name}${at} in config file ${file} holds a link with a user or a password, which would go out wherever that text goes, from the environment too: write the link without them`

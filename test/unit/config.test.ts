@@ -1243,6 +1243,22 @@ describe("bad settings are refused by name", () => {
     expect(load(env, { file: file(tell(mail)) }).core.automations).toHaveLength(1);
   });
 
+  test("a URL with a password that goes out in no message is told to move to the environment, not to drop it", () => {
+    const env = { SHOP_SECRET: "shop-webhook-secret" };
+    const link = "https://admin:Gat3wayPassw0rd@shop.example/";
+    const where = [{ path: "payload.referrer", equals: link }];
+    const automations = [{ name: "a", when: { source: "shop", where }, do: [{ ack: true }] }];
+    const sources = { shop: { scheme: "woocommerce", secretEnv: "SHOP_SECRET" } };
+    const compared = file({ webhooks: { sources }, automations });
+    expect(messageOf(() => load(env, { file: compared }))).toBe(
+      `automations at 0.when.where.0.equals in config file ${compared} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as WAITER_AUTOMATIONS, not in a file`,
+    );
+    const origins = file({ webhooks: { sources, allowedOrigins: [link] } });
+    expect(messageOf(() => load(env, { file: origins }))).toBe(
+      `webhooks.allowedOrigins at 0 in config file ${origins} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as WAITER_WEBHOOKS_ALLOWED_ORIGINS, not in a file`,
+    );
+  });
+
   test("a secret comes from the environment", () => {
     expect(load({ TEST_SHOP_KEY: "k" }).toolsets.shop?.key).toBe("k");
   });
