@@ -11,6 +11,8 @@ import {
   SetLevelRequestSchema,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
 import { z } from "zod";
 import type { Config, SettingPath } from "./config.js";
 import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError, UpstreamError } from "./errors.js";
@@ -207,6 +209,18 @@ export function instructionsFor(toolsets: readonly Toolset[], tools: readonly To
   return lines.join("\n");
 }
 
+/**
+ * The validator of an elicitation's answer, which waiter never asks for: made at its first use.
+ * McpServer makes one with each server otherwise, which costs CPU at each start and each session.
+ */
+let ajv: AjvJsonSchemaValidator | undefined;
+const ELICITATION: jsonSchemaValidator = {
+  getValidator: (schema) => {
+    ajv ??= new AjvJsonSchemaValidator();
+    return ajv.getValidator(schema);
+  },
+};
+
 /** A session's MCP server, and how it comes to serve more tools once its client is connected. */
 export interface ToolServer {
   server: McpServer;
@@ -232,6 +246,7 @@ export function createServer(
       instructions,
       // McpServer says the list changed at each tool added: tools added together are said once.
       debouncedNotificationMethods: ["notifications/tools/list_changed"],
+      jsonSchemaValidator: ELICITATION,
     },
   );
 
