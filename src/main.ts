@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { meantKey, quote, withControlsEscaped } from "./shown.js";
-import { toStderr } from "./stderr.js";
+import { fail, isCommand, OPTIONS, PAGES, parseFlags, seeHelp } from "./command.js";
+import { meantKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
 
@@ -36,13 +36,6 @@ const COMMANDS: Record<Command, { usage: string; does: string[] }> = {
     ],
   },
 };
-
-/** Where each command is told at length. */
-export const PAGES = { listen: "docs/webhooks.md", serve: "docs/serve.md" };
-
-/** Whether `arg` names a command (waiter without one serves over stdio). */
-const isCommand = (arg: string | undefined): arg is keyof typeof PAGES =>
-  arg !== undefined && Object.hasOwn(PAGES, arg);
 
 /** Each flag as the help shows it, and the commands that take it (every one when not said). */
 const FLAGS: { shown: string; says: string | ((known: readonly Toolset[]) => string); for?: Command[] }[] = [
@@ -109,39 +102,6 @@ Every setting is also an environment variable (WAITER_*); docs/settings.md lists
 ${PAGES[command]} says more. waiter --help shows every command.`;
 }
 
-/**
- * Says why waiter stops, as one line: a control character in what was typed (the CR a script
- * saved with Windows line endings leaves on its last argument) is shown as an escape, not obeyed.
- */
-export function sayStop(message: string): void {
-  toStderr(`waiter: ${withControlsEscaped(message)}\n`, "error");
-}
-
-export function fail(message: string): never {
-  sayStop(message);
-  process.exit(2);
-}
-
-/** The flags as node reads them; FLAGS says what each does. */
-const OPTIONS = {
-  config: { type: "string" },
-  toolsets: { type: "string" },
-  tools: { type: "string" },
-  "exclude-tools": { type: "string" },
-  "read-only": { type: "boolean" },
-  "no-listener": { type: "boolean" },
-  listen: { type: "string" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "v" },
-} as const;
-
-function parseFlags() {
-  return parseArgs({ strict: true, allowPositionals: true, tokens: true, options: OPTIONS });
-}
-
-/** The flags given, for the mode main.ts loads. */
-export type Flags = ReturnType<typeof parseFlags>["values"];
-
 /** The command typed, read past the flags node refuses (an unknown one, a value forgotten), if any. */
 function typedCommand(): keyof typeof PAGES | undefined {
   const [first] = parseArgs({ strict: false, allowPositionals: true, options: OPTIONS }).positionals;
@@ -189,14 +149,6 @@ function oneHyphen(): string | undefined {
     return `'${arg}' begins with one hyphen: an option begins with two, as in --${meant}${value}`;
   }
   return undefined;
-}
-
-/**
- * Where a refusal points: the help of `command` when one was given, which lists the flags it
- * takes, and the general help otherwise.
- */
-export function seeHelp(command: string | undefined): string {
-  return `(see waiter ${isCommand(command) ? `${command} ` : ""}--help)`;
 }
 
 /**

@@ -1,10 +1,10 @@
 import { fstatSync, statSync } from "node:fs";
 import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
 import type { Starting, Stopped } from "./app-types.js";
+import { type Flags, fail, type PAGES, sayStop, seeHelp } from "./command.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings, sayLeftOut } from "./log.js";
-import { type Flags, fail, type PAGES, sayStop, seeHelp } from "./main.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
