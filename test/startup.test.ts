@@ -84,6 +84,45 @@ test("a start with every toolset but the webhooks on loads none of the packages 
   }
 });
 
+test("WAITER_NO_LISTENER keeps an assistant's waiter from receiving webhooks, as --no-listener does", async () => {
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+  const started = async (env: Record<string, string>) => {
+    const server = await startServer({
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: sources,
+      ...env,
+    });
+    try {
+      // Served once its listener, if any, is up.
+      await expect.poll(() => server.stderr()).toMatch(/serving \d+ tools over stdio/);
+      return server.stderr();
+    } finally {
+      await server.close();
+    }
+  };
+  expect(await started({})).toMatch(/receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
+  expect(await started({ WAITER_NO_LISTENER: "true" })).not.toMatch(/receiving webhooks|WAITER_NO_LISTENER/);
+});
+
+/**
+ * A service manager (systemd's default StandardInput=null) and `docker run` without -i give stdin
+ * as /dev/null: waiter started there without a command, as a unit or an image's command that lost
+ * its `serve`, has no client to serve.
+ */
+test("waiter without a command, its stdin /dev/null as a service's or a container's, stops at once naming the command to run", () => {
+  const run = spawnSync(process.execPath, [CLI], {
+    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-null-")) },
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stdout).toBe("");
+  expect(run.stderr).toBe(
+    "waiter: stdin is /dev/null, and waiter without a command serves the MCP client that started it, on stdin and stdout; a service or a container runs waiter serve (MCP over HTTP) or waiter listen (webhooks alone) (see waiter --help)\n",
+  );
+});
+
 /** What `waiter args` prints on stdout, and the packages it loads. */
 function printedAndLoaded(args: string[]): { stdout: string; packages: Set<string | undefined> } {
   const recorder = loadRecorder();
