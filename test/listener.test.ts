@@ -103,6 +103,12 @@ interface Probe {
   closed(): boolean;
 }
 
+/** `delivery` as the HTTP request a sender writes to erp's path, for a test that holds its socket. */
+function posted(port: number, { body, headers }: { body: string; headers: Record<string, string> }): string {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines.join("")}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
 /** From `from`, another loopback address, for a second client; `first` is written as it connects. */
 function probe(port: number, from = "127.0.0.1", first = ""): Promise<Probe> {
   return new Promise((resolve, reject) => {
@@ -351,17 +357,11 @@ test("a connection a proxy keeps is kept longer than proxies keep theirs idle (C
   // The header timeout is short here: an idle connection past it is still taken.
   const { port } = await start({}, { headersMs: 300 });
   const proxy = await probe(port);
-  const post = (delivery: { body: string; headers: Record<string, string> }) =>
-    `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: ${Buffer.byteLength(delivery.body)}\r\n${Object.entries(
-      delivery.headers,
-    )
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("")}\r\n${delivery.body}`;
-  proxy.socket.write(post(signed()));
+  proxy.socket.write(posted(port, signed()));
   await expect.poll(() => proxy.received().match(/HTTP\/1\.1 200/g)?.length).toBe(1);
   expect(proxy.received()).toMatch(/\r\nKeep-Alive: timeout=130\r\n/i);
   await new Promise((resolve) => setTimeout(resolve, 600));
-  proxy.socket.write(post(signed()));
+  proxy.socket.write(posted(port, signed()));
   await expect.poll(() => proxy.received().match(/HTTP\/1\.1 200/g)?.length).toBe(2);
   expect(proxy.closed()).toBe(false);
 });
@@ -1603,13 +1603,7 @@ test("the line that says the store answers again claims no 503 for a delivery wh
       fail = reject;
     });
   const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
-  const sender = await probe(port);
-  const { body, headers } = signed();
-  sender.socket.write(
-    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  const sender = await probe(port, "127.0.0.1", posted(port, signed()));
   await expect.poll(() => fail).toBeDefined();
   // The sender gives up while the store has not answered.
   const closed = new Promise((resolve) => connected.then((socket) => socket.once("close", resolve)));
@@ -3178,13 +3172,7 @@ test("a delivery stored after its sender gave up waiting is logged as one its se
   cleanups.push(() => holder.close());
   holder.exec("BEGIN IMMEDIATE");
   const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
-  const sender = await probe(port);
-  const { body, headers } = signed();
-  sender.socket.write(
-    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  const sender = await probe(port, "127.0.0.1", posted(port, signed()));
   // The sender's own timeout ends its wait before the lock is let go.
   const closed = new Promise((resolve) => connected.then((socket) => socket.once("close", resolve)));
   sender.socket.destroy();
@@ -3208,13 +3196,7 @@ test("a delivery stored after a stop's drain time cut its connection is not said
   cleanups.push(() => holder.close());
   holder.exec("BEGIN IMMEDIATE");
   const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
-  const sender = await probe(port);
-  const { body, headers } = signed();
-  sender.socket.write(
-    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
-      .map(([name, value]) => `${name}: ${value}\r\n`)
-      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  await probe(port, "127.0.0.1", posted(port, signed()));
   const socket = await connected;
   const closed = new Promise((resolve) => socket.once("close", resolve));
   const stopped = listener.close();
