@@ -70,6 +70,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
 
+    /** waiter listen on the store at `url`, on a port of its own. */
+    const listenOn = (url: string) =>
+      startWebhooks(
+        loadConfig(
+          {
+            env: {
+              ...sources,
+              WAITER_DATABASE_URL: url,
+              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            },
+          },
+          toolsets(),
+        ),
+        new Log("error", () => {}),
+      );
+
     test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, and a webhook id finds the event its delivery was stored as (PostgreSQL)", async () => {
       const url = await freshSchema();
       const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
@@ -236,20 +253,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
       const url = await freshSchema();
-      const listening = await startWebhooks(
-        loadConfig(
-          {
-            env: {
-              ...sources,
-              WAITER_DATABASE_URL: url,
-              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
-            },
-          },
-          toolsets(),
-        ),
-        new Log("error", () => {}),
-      );
+      const listening = await listenOn(url);
       try {
         const body = JSON.stringify({ invoice: 7 });
         const posted = await request(`${listening.listener.url}/webhooks/erp`, {
@@ -275,20 +279,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a delivery kept waiting by a lock a person's session holds is answered 503 before a sender that waits 5 s, as Shopify does, gives up", async () => {
       const url = await freshSchema();
-      const listening = await startWebhooks(
-        loadConfig(
-          {
-            env: {
-              ...sources,
-              WAITER_DATABASE_URL: url,
-              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
-            },
-          },
-          toolsets(),
-        ),
-        new Log("error", () => {}),
-      );
+      const listening = await listenOn(url);
       const psql = new pg.Client(url);
       await psql.connect();
       try {
