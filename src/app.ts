@@ -653,18 +653,10 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
     await http.close();
     throw new CannotStart(listenProblem(webhooks.listen, err, config.named("webhooks.listen"), holder));
   }
-  // After the port is ours: a second waiter on this store stops at the port, before it could
-  // take up the runs this one is doing.
-  if (starting && startAutomations) starting.step = "starting the automations";
-  // A stop asked for while binding starts no automation; one meanwhile ends the start here, said
-  // to serve nothing.
-  const automations = starting?.signal.aborted ? undefined : await startAutomations?.();
-  if (starting?.signal.aborted) {
-    await Promise.all([listener.close(), automations?.close()]);
+  const automations = await automationsOnceBound(startAutomations, listener, starting, async () => {
     await store.close();
     await http.close();
-    throw starting.signal.reason;
-  }
+  });
   // The release said at start: after an upgrade the log shows what runs.
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const line of sourceLines(webhooks, listener.url)) log.info(line);
@@ -794,14 +786,10 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     const setting = config.named(config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
     throw new CannotStart(listenProblem(listen, err, setting, holder));
   }
-  if (starting && startAutomations) starting.step = "starting the automations";
-  const automations = starting?.signal.aborted ? undefined : await startAutomations?.();
-  if (starting?.signal.aborted) {
-    await Promise.all([listener.close(), automations?.close()]);
+  const automations = await automationsOnceBound(startAutomations, listener, starting, async () => {
     await sessions.close();
     await app.close();
-    throw starting.signal.reason;
-  }
+  });
   // The address to give connectors, where it is not the one bound (a proxy in front).
   const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";
   log.info(servingLine(app.tools, "Streamable HTTP"));
@@ -851,6 +839,28 @@ function callersLine(config: Config): string {
   }
   if (oauth) callers.push(`access tokens of the issuer ${oauth.issuer} (${oauthFrom})`);
   return `MCP callers: ${callers.join("; ")}`;
+}
+
+/**
+ * Starts the automations once the listener has the port: a second waiter on this store stops at
+ * the port, before it could take up the runs this one is doing. A stop asked for while binding
+ * starts none; one by the time they started closes them, the listener and the rest (`close`), and
+ * ends the start, which serves nothing.
+ */
+async function automationsOnceBound(
+  start: (() => Promise<{ close(): Promise<Stopped> }>) | undefined,
+  listener: { close(): Promise<unknown> },
+  starting: Starting | undefined,
+  close: () => Promise<void>,
+): Promise<{ close(): Promise<Stopped> } | undefined> {
+  if (starting && start) starting.step = "starting the automations";
+  const automations = starting?.signal.aborted ? undefined : await start?.();
+  if (starting?.signal.aborted) {
+    await Promise.all([listener.close(), automations?.close()]);
+    await close();
+    throw starting.signal.reason;
+  }
+  return automations;
 }
 
 /**
