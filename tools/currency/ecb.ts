@@ -7,6 +7,7 @@ import {
   type CurrencyName,
   emptyFixing,
   type Fixing,
+  fixedFrom,
   fixingOrKept,
   KEPT_FOR_SECONDS,
   type RateSource,
@@ -30,9 +31,8 @@ export const PUBLICATION: Publication = {
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
-/** A currency the ECB began to fix after its first day, on `first`: a later date's rate is no earlier one's. */
-const since = (first: string) =>
-  `is fixed by the ECB from ${first} on: a later date's rate is not an earlier one's, but source "cnb" may have it`;
+/** A currency the ECB began to fix after its first day, on `first`. */
+const since = (first: string) => fixedFrom(first, "the ECB", "cnb");
 /** A new currency the ECB fixes from `first` on, in the place of `old`, which has the rates of the dates before. */
 const replacing = (first: string, old: string, name: string) =>
   `is fixed by the ECB from ${first} on, in the place of ${old}, ${name}: a date from then on has its rate, and an earlier one ${old}'s`;

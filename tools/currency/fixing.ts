@@ -261,6 +261,14 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
 }
 
 /**
+ * That `count` currencies are fixed `by` a source from `first` on only: a later date's rate is not an
+ * earlier one's, but the `other` source's may be.
+ */
+export function fixedFrom(first: string, by: string, other: string, count = 1): string {
+  return `${count === 1 ? "is" : "are"} fixed by ${by} from ${first} on: a later date's rate is not an earlier one's, but source "${other}" may have ${count === 1 ? "it" : "them"}`;
+}
+
+/**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
  * (VND at the CNB; the other source for those it fixes later or only that one fixes), or, when
  * one of them is no currency, to check the codes; and currency_list, where the session serves it.
@@ -302,9 +310,7 @@ function noRateAdvice(
     ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
     ...(later.length > 0
-      ? [
-          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date's rate is not an earlier one's, but source "${other.id}" may have ${later.length === 1 ? "it" : "them"}`,
-        ]
+      ? [`${later.join(", ")} ${fixedFrom("a later date", source.name, other.id, later.length)}`]
       : []),
     ...(elsewhere.length > 0
       ? [
