@@ -906,9 +906,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         .join(", ");
       const paidSaid = (when: string) =>
         `${heldPaid ? "It was recorded paid" : "It was paid"}${when ? ` (${when})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
-      // A refund recorded before (from the shop's admin, or a refunded status set back) was returned
-      // then: told, so that it is not twice; of refunds that cover the whole total, nothing is left.
-      // Of that, a refund only recorded (by hand, or by a refunded status) may not have reached the customer.
+      // A refund recorded before (from the shop's admin, or a refunded status set back) is told, so
+      // that it is not returned twice; of refunds that cover the whole total, nothing is left. Of
+      // that, a refund only recorded (by hand, or by a refunded status) may not have reached the customer.
       const { currency } = r.order;
       const way = recordedBefore.get(r);
       const unsent = way && "amount" in way && new Big(way.amount).gt(0) ? way.amount : undefined;
@@ -917,20 +917,24 @@ export function orderTools(shop: ShopProvider): Tool[] {
         way && "unread" in way
           ? `, unless no payment gateway sent that back (which could not be read: ${way.unread.replace(/\.$/, "")})`
           : "";
+      const refundedBefore = (what: string) =>
+        `${what} was refunded before${unsent ? `, ${recordedPart}` : way && !unread ? " through the payment gateway" : ""}`;
       const left = !r.refunded_before
         ? ""
-        : ` ${r.refunded_before} ${currency} of its ${r.order.total} ${currency} was refunded before${
+        : ` ${refundedBefore(`${r.refunded_before} ${currency} of its ${r.order.total} ${currency}`)}${
             unsent
-              ? `, ${recordedPart} The ${difference(r.order.total, r.refunded_before)} ${currency} left is to return, and the ${unsent} ${currency} too unless it was returned another way.`
-              : `${way && !unread ? " through the payment gateway" : ""}: only the ${difference(r.order.total, r.refunded_before)} ${currency} left is to return${unread}.`
+              ? ` The ${difference(r.order.total, r.refunded_before)} ${currency} left is to return, and the ${unsent} ${currency} too unless it was returned another way.`
+              : `: only the ${difference(r.order.total, r.refunded_before)} ${currency} left is to return${unread}.`
           }`;
       const refundedWhole = r.refunded_before !== undefined && new Big(r.refunded_before).gte(r.order.total);
       const toReturn = (said: string) =>
         !refundedWhole
           ? `${said}${left}`
-          : unsent
-            ? `\nIts ${r.order.total} ${currency} was refunded before, ${recordedPart} Unless it was returned another way, the ${unsent} ${currency} is still to return.`
-            : `\nIts ${r.order.total} ${currency} was refunded before${way && !unread ? " through the payment gateway" : ""}: there is nothing left to return${unread}.`;
+          : `\n${refundedBefore(`Its ${r.order.total} ${currency}`)}${
+              unsent
+                ? ` Unless it was returned another way, the ${unsent} ${currency} is still to return.`
+                : `: there is nothing left to return${unread}.`
+            }`;
       // A refund in the shop's admin puts the stock back as its ticked "Restock refunded items" does;
       // the refund a status records puts back none.
       const restock = session.serves("eshop_stock_set")
