@@ -1537,9 +1537,9 @@ describe("a date before a source's first fixing", () => {
   const cnbFirst = "must not be before 1991-01-02, the first fixing of the Czech National Bank";
   // A later date's rates are not the rates of the date asked for: the other source's may be.
   const atCnb =
-    "its rates begin then, and a later date's are not this one's; source \"cnb\" has rates from 1991-01-02 on.";
+    "its rates begin then, and a later date's rate is not an earlier one's; source \"cnb\" has rates from 1991-01-02 on.";
   const atNeither = (other: string) =>
-    `its rates begin then, and a later date's are not this one's; ${other}: neither source has rates that early.`;
+    `its rates begin then, and a later date's rate is not an earlier one's; ${other}: neither source has rates that early.`;
   const ecbToo = atNeither("the European Central Bank's begin on 1999-01-04");
   const cnbToo = atNeither("the Czech National Bank's begin on 1991-01-02");
   const range = { base: "EUR", symbols: ["USD"] };

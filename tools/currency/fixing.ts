@@ -260,12 +260,15 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
   return { later, elsewhere: candidates.filter((code) => !own.has(code) && others.has(code)) };
 }
 
+/** Why a later date is not offered for a date with no rates: its rates would be booked as that date's. */
+export const NOT_EARLIER = "a later date's rate is not an earlier one's";
+
 /**
  * That `count` currencies are fixed `by` a source from `first` on only: a later date's rate is not an
  * earlier one's, but the `other` source's may be.
  */
 export function fixedFrom(first: string, by: string, other: string, count = 1): string {
-  return `${count === 1 ? "is" : "are"} fixed by ${by} from ${first} on: a later date's rate is not an earlier one's, but source "${other}" may have ${count === 1 ? "it" : "them"}`;
+  return `${count === 1 ? "is" : "are"} fixed by ${by} from ${first} on: ${NOT_EARLIER}, but source "${other}" may have ${count === 1 ? "it" : "them"}`;
 }
 
 /**

@@ -5,7 +5,15 @@ import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { PUBLICATION } from "./cnb.js";
-import { areCurrencies, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
+import {
+  areCurrencies,
+  crossRate,
+  type Fixing,
+  minorUnits,
+  NOT_EARLIER,
+  type RateSource,
+  significant,
+} from "./fixing.js";
 import { dayOver, dueBy, fixingDay, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
@@ -190,7 +198,7 @@ export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range
 
 /**
  * A source's first date, as a refusal of an earlier one names it: in the shape of the refusal of
- * a date after the latest, the date, what it is, and then what to send.
+ * a date after the latest, the date, and then what it is.
  */
 export function firstFixing(source: RateSource): string {
   return `${source.earliest}, the first fixing of ${source.name}`;
@@ -207,7 +215,7 @@ export function beforeFirst(what: string, day: string, source: RateSource, other
       ? `source "${other.id}" has rates from ${other.earliest} on`
       : `${other.name}'s begin on ${other.earliest}: neither source has rates that early`;
   return new ToolError(
-    `${what} must not be before ${firstFixing(source)}: its rates begin then, and a later date's are not this one's; ${elsewhere}.`,
+    `${what} must not be before ${firstFixing(source)}: its rates begin then, and ${NOT_EARLIER}; ${elsewhere}.`,
   );
 }
 
