@@ -2150,7 +2150,11 @@ describe("status and notes", () => {
     expect(withoutEmail(partly)).toMatch(
       /6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\.\n/,
     );
-    await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
+    // Set back to a paid status, it is not told unhedged to be paid again: the refund may not have left.
+    const back = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
+    expect(withoutEmail(back)).toMatch(
+      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \([^)]*\), though that money went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\. Before it is shipped/,
+    );
     const whole = await server.call("eshop_order_update_status", { id: O.refunded, status: "refunded" });
     expect(withoutEmail(whole)).toMatch(
       /\nIts 23\.40 EUR was refunded before: there is nothing left to return, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\.$/,
