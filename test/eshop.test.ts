@@ -2153,7 +2153,7 @@ describe("status and notes", () => {
     // Set back to a paid status, it is not told unhedged to be paid again: the refund may not have left.
     const back = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
     expect(withoutEmail(back)).toMatch(
-      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \([^)]*\), though that money went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\. Before it is shipped/,
+      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \([^)]*\), though that money went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\. Before it is shipped, if it went back, have it paid again or set it back to refunded\.\n/,
     );
     const whole = await server.call("eshop_order_update_status", { id: O.refunded, status: "refunded" });
     expect(withoutEmail(whole)).toMatch(

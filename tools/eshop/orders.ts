@@ -1101,5 +1101,5 @@ function countedPaid(
   if (unsent) {
     return `${refund} was refunded before, ${unsent.said} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent.amount} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
   }
-  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
+  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
 }
