@@ -2150,6 +2150,10 @@ describe("status and notes", () => {
     expect(withoutEmail(partly)).toMatch(
       /6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\)\.\n/,
     );
+    const partBack = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
+    expect(withoutEmail(partBack)).toMatch(
+      /\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now[^\n]*, though that part went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\): /,
+    );
     // Set back to a paid status, it is not told unhedged to be paid again: the refund may not have left.
     const back = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
     expect(withoutEmail(back)).toMatch(
