@@ -2184,6 +2184,17 @@ describe("status and notes", () => {
     );
   });
 
+  test("an order refunded in part through the payment gateway and set back to paid is told the gateway sent that back", async () => {
+    const [refund] = woo.shop.order(O.partlyRefunded).refunds;
+    if (refund) refund.refunded_payment = true;
+    await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+    const back = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
+    expect(data(back)).toMatchObject({ refunded_before: "6.99" });
+    expect(withoutEmail(back)).toMatch(
+      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before through the payment gateway, and stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
+    );
+  });
+
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
     const cancelled = withoutEmail(
       await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }),
@@ -2215,7 +2226,7 @@ describe("status and notes", () => {
     const unrefunded = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
     expect(data(unrefunded)).toMatchObject({ refunded_before: "23.40" });
     expect(withoutEmail(unrefunded)).toMatch(
-      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-01T13:39\+01:00\), though that money went back\. Before it is shipped, have it paid again or set it back to refunded\.\nTimes are the shop's, UTC\+1\.$/,
+      /refunded → processing\.\nIts 23\.40 EUR was refunded before through the payment gateway, and stays refunded: the shop counts it paid now \(2026-10-01T13:39\+01:00\), though that money went back\. Before it is shipped, have it paid again or set it back to refunded\.\nTimes are the shop's, UTC\+1\.$/,
     );
     await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
     expect(

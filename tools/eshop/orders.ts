@@ -967,7 +967,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
                 : // An order with nothing to ship counts paid in processing too, though the shop dates it
                   // paid only when it is completed.
                   !wasPaid && shop.paidStatuses.includes(r.order.status)
-                  ? `\n${countedPaid(r, session, shopZone, unsent ? { amount: unsent, said: recordedPart } : undefined, unread)}`
+                  ? `\n${countedPaid(r, session, shopZone, refundedBefore, unsent, unread)}`
                   : "";
       const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
       const emailed = r.changed
@@ -1081,7 +1081,8 @@ function countedPaid(
   },
   session: Serving,
   shopZone: ShopZone | undefined,
-  unsent?: { amount: string; said: string } | undefined,
+  refundedBefore: (what: string) => string,
+  unsent?: string,
   unread = "",
 ): string {
   const when = r.order.paid ? ` (${shopTime(r.order.paid, shopZone)})` : "";
@@ -1099,7 +1100,7 @@ function countedPaid(
     : "the refund's reason may say";
   // A refund only recorded may never have left: the payment may stand, and is not to be taken again.
   if (unsent) {
-    return `${refund} was refunded before, ${unsent.said} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent.amount} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
+    return `${refundedBefore(refund)} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
   }
-  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
+  return `${refundedBefore(refund)}, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
 }
