@@ -2152,7 +2152,7 @@ describe("status and notes", () => {
     );
     const partBack = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
     expect(withoutEmail(partBack)).toMatch(
-      /\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now[^\n]*, though that part went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\): /,
+      /\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now[^\n]*, though that part went back, unless no payment gateway sent that back \(which could not be read: WooCommerce answered 500 "Boom\."[^\n]*\); before it is shipped, check what it was for: /,
     );
     // Set back to a paid status, it is not told unhedged to be paid again: the refund may not have left.
     const back = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
@@ -2191,7 +2191,7 @@ describe("status and notes", () => {
     const back = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
     expect(data(back)).toMatchObject({ refunded_before: "6.99" });
     expect(withoutEmail(back)).toMatch(
-      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before through the payment gateway, and stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.\nTimes are the shop's, UTC\+1\.$/,
+      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before through the payment gateway, and stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though that part went back; before it is shipped, check what it was for: eshop_order_get shows the refund's reason\.\nTimes are the shop's, UTC\+1\.$/,
     );
   });
 
@@ -2503,6 +2503,14 @@ describe("status and notes", () => {
         withoutEmail(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
       ).toMatch(
         /, check whether the 6\.99 EUR was returned another way: the refund's reason may say\.\nTimes are the shop's, UTC\+1\.$/,
+      );
+      const [refund] = woo.shop.order(O.partlyRefunded).refunds;
+      if (refund) refund.refunded_payment = true;
+      await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+      expect(
+        withoutEmail(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
+      ).toMatch(
+        /, though that part went back; before it is shipped, check what it was for: the refund's reason may say\.\n/,
       );
       const refunded = await changing.call("eshop_order_update_status", { id: O.completed, status: "refunded" });
       expect(withoutEmail(refunded)).toMatch(

@@ -1102,5 +1102,5 @@ function countedPaid(
   if (unsent) {
     return `${refundedBefore(refund)} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
   }
-  return `${refundedBefore(refund)}, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
+  return `${refundedBefore(refund)}, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}; before it is shipped, check what it was for: ${reason}.`}`;
 }
