@@ -3146,8 +3146,8 @@ test("a delivery waiting on a write lock another program holds is answered 503 b
   holder.exec("BEGIN IMMEDIATE");
   cleanups.push(() => holder.exec("ROLLBACK"));
   const body = '{"id":820982911946154500,"email":"jon@example.com"}';
-  // Shopify waits 5 s for an answer, a second of it for the connection, and counts a delivery
-  // unanswered by then as failed, toward removing the subscription.
+  // Shopify waits 5 s in all for an answer (at most one of them for the connection, here at once),
+  // and counts a delivery unanswered by then as failed, toward removing the subscription.
   const response = await request(`${url}/webhooks/shopify`, {
     method: "POST",
     headers: {
@@ -3157,7 +3157,7 @@ test("a delivery waiting on a write lock another program holds is answered 503 b
       "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64"),
     },
     body,
-    signal: AbortSignal.timeout(4_000),
+    signal: AbortSignal.timeout(5_000),
   });
   expect(response.statusCode).toBe(503);
   expect(response.headers["retry-after"]).toBe("5");
