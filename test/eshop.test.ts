@@ -2195,6 +2195,31 @@ describe("status and notes", () => {
     );
   });
 
+  test("an order refunded part through the payment gateway and part only recorded, set back to paid, is told of both", async () => {
+    const [refund] = woo.shop.order(O.partlyRefunded).refunds;
+    if (refund) refund.refunded_payment = true;
+    // Set to refunded, the shop records the 19.87 EUR left, which no payment gateway sends.
+    await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
+    const back = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
+    expect(data(back)).toMatchObject({ refunded_before: "26.86" });
+    expect(withoutEmail(back)).toMatch(
+      /refunded → processing\.\nIts 26\.86 EUR was refunded before, 19\.87 EUR of it only recorded: no payment gateway sent that back\. It stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though the other 6\.99 EUR went back through the payment gateway; before it is shipped, have that paid again or set it back to refunded, and check whether the 19\.87 EUR was returned another way, and if it was, have it paid again too: eshop_order_get shows the refund's reason\.\nTimes are the shop's, UTC\+1\.$/,
+    );
+    // Refunded in part, the part a gateway sent back is told as went back too.
+    woo.shop.reset();
+    const order = woo.shop.order(O.partlyRefunded);
+    const [gateway] = order.refunds;
+    if (gateway) {
+      gateway.refunded_payment = true;
+      order.refunds.push({ ...gateway, id: gateway.id + 1, total: 500, refunded_payment: false, items: [] });
+    }
+    await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+    const partBack = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" });
+    expect(withoutEmail(partBack)).toMatch(
+      /cancelled → processing\.\nOf its 26\.86 EUR, 11\.99 EUR was refunded before, 5\.00 EUR of it only recorded: no payment gateway sent that back\. It stays refunded: the shop counts it paid now \(2026-10-04T18:11\+01:00\), though the other 6\.99 EUR went back through the payment gateway; before it is shipped, check what that was for, and whether the 5\.00 EUR was returned another way: eshop_order_get shows the refund's reason\.\nTimes are the shop's, UTC\+1\.$/,
+    );
+  });
+
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
     const cancelled = withoutEmail(
       await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }),

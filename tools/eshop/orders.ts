@@ -1099,8 +1099,16 @@ function countedPaid(
     ? "eshop_order_get shows the refund's reason"
     : "the refund's reason may say";
   // A refund only recorded may never have left: the payment may stand, and is not to be taken again.
+  // The rest of it a payment gateway sent back.
   if (unsent) {
-    return `${refundedBefore(refund)} It stays refunded: the shop counts it paid now${when}; before it is shipped, check whether the ${unsent} ${currency} was returned another way${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}: ${reason}.`;
+    const sent = new Big(r.refunded_before).gt(unsent) ? difference(r.refunded_before, unsent) : undefined;
+    const whether = `whether the ${unsent} ${currency} was returned another way`;
+    const then = !sent
+      ? `check ${whether}${whole ? `, and if it was, have it paid again or set it back to ${r.previous_status}` : ""}`
+      : whole
+        ? `have that paid again or set it back to ${r.previous_status}, and check ${whether}, and if it was, have it paid again too`
+        : `check what that was for, and ${whether}`;
+    return `${refundedBefore(refund)} It stays refunded: the shop counts it paid now${when}${sent ? `, though the other ${sent} ${currency} went back through the payment gateway` : ""}; before it is shipped, ${then}: ${reason}.`;
   }
   return `${refundedBefore(refund)}, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back${unread}. Before it is shipped, ${unread ? "if it went back, " : ""}have it paid again or set it back to ${r.previous_status}.` : `that part went back${unread}; before it is shipped, check what it was for: ${reason}.`}`;
 }
