@@ -6,7 +6,7 @@ rmSync(new URL("dist/src/chunks", import.meta.url), { recursive: true, force: tr
 
 /**
  * The command an MCP client runs, dist/src/cli.js, which checks the Node.js version and then loads
- * the chunk that reads the arguments, then the mode's with the packages it uses, and a few chunks
+ * the chunk that reads the arguments, then the mode's with the packages it uses, and the chunks
  * that load when first needed (the HTTP server, undici, nodemailer, the stores):
  * assistants start waiter at every launch, and Node finds and loads each module of a package
  * on its own, several hundred of them, which doubled the CPU time of a start.

@@ -103,7 +103,7 @@ interface Probe {
   closed(): boolean;
 }
 
-/** `delivery` as the HTTP request a sender writes to erp's path, for a test that holds its socket. */
+/** A delivery's body and headers as the HTTP request a sender writes to erp's path, for a test that holds its socket. */
 function posted(port: number, { body, headers }: { body: string; headers: Record<string, string> }): string {
   const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   return `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${lines.join("")}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
