@@ -295,8 +295,10 @@ export const MAY_BE_A_WORD = 8;
  * lower-case hex, and in a JSON string, as PHP's json_encode writes it too (a / as \/, a letter
  * past ASCII as \u00e9): an answer may repeat the request that carried them, and what quotes it
  * reads its JSON, then cuts its words short, where what is left of a secret is no longer found.
- * One shorter than 8 characters (a password such as hunter2) only where it stands as a word of its
- * own, not inside a longer one; a value that may be an ordinary word (a user's name) is no secret.
+ * One shorter than 8 characters (a password such as hunter2, admin or 1) may be an ordinary word or
+ * number of the text: it is taken out only where a request carries it, as a value whole after = or
+ * : (a query's key=, a pair's user:, JSON's "key":"), either percent-encoded; a value that may be
+ * an ordinary word (a user's name) is no secret.
  */
 export function withoutSecrets(text: string, secrets: readonly string[]): string {
   let shown = text;
@@ -326,8 +328,8 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
       if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, "[credential]");
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        // After a percent-escape too (%3D, %26 end in a letter or a digit): a URL quoted encoded.
-        const before = "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))";
+        // = or : as written or percent-encoded (a URL quoted encoded), a JSON string's quote after it.
+        const before = '(?<=(?:[=:]|%3[DdAa])(?:\\\\?")?)';
         shown = shown.replace(new RegExp(`${before}${pattern}(?![\\p{L}\\p{N}])`, "gu"), "[credential]");
       }
     }

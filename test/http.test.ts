@@ -1030,7 +1030,7 @@ describe("cache and coalescing", () => {
     expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer its-own-key-0123");
   });
 
-  test("a short password or key an answer repeats is taken out as a word of its own, a short user or query word left", async () => {
+  test("a short password or key an answer repeats is taken out after its user: or key=, a short user or query word left", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);
     const base = new URL(`${fake.origin}/v1?lang=en`);
@@ -1045,6 +1045,26 @@ describe("cache and coalescing", () => {
     const { message } = await failure(api.json(any, "/x", {}, call()));
     expect(message).toBe(
       'Gated API answered 502 "No way to /v1/x?lang=en&apikey=[credential] as shop:[credential] (s3cr3ts, k3y90)": the service is failing; try again later.',
+    );
+  });
+
+  test("a secret too short to tell from a word is taken out where a request carries it, not where a word stands", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // A staging gateway's password "1" and a key "admin": as a word of their own they are a line
+    // number and a role, not the credentials.
+    const base = new URL(`${fake.origin}/v1`);
+    base.username = "shop";
+    base.password = "1";
+    const api = http.upstream("Gated API", base, { query: { apikey: "admin" } });
+    fake.intercept = (request) => ({
+      status: 502,
+      headers: { "content-type": "text/plain" },
+      body: `Line 1 of ${request.target} ({"apikey":"admin"}, shop:1): admin only`,
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    expect(message).toBe(
+      'Gated API answered 502 "Line 1 of /v1/x?apikey=[credential] ({"apikey":"[credential]"}, shop:[credential]): admin only": the service is failing; try again later.',
     );
   });
 

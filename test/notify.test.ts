@@ -1107,6 +1107,25 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a short password is taken out of the login a mail server's reply repeats, not out of its status code", async () => {
+    // Postfix's refusal, its enhanced code 5.7.8 holding the password "8" as a word of its own,
+    // and the PLAIN login it got, as sent and decoded.
+    const refusing = smtpAnswering("220 mail.test ESMTP", (line) => {
+      if (line.startsWith("EHLO")) return "250-mail.test\r\n250 AUTH PLAIN";
+      const sent = line.split(" ").at(-1) ?? "";
+      return `535 5.7.8 Error: authentication failed: ${sent} is ${Buffer.from(sent, "base64").toString()}`;
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (refusing.address() as AddressInfo).port;
+      expect(await checkedNow({ ...plainLogin(port), password: "8" })).toMatch(
+        /^the mail server refused the login \(535 5\.7\.8 Error: authentication failed: \[credential\] is \[credential\]\); /,
+      );
+    } finally {
+      refusing.close();
+    }
+  });
+
   test("a mailbox that is full or disabled is not said to be a wrong address", async () => {
     // RFC 3463's 5.2.x is the mailbox's state: the address is right, and its owner can mend it.
     const full = await startMailServer({

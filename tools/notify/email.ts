@@ -287,8 +287,9 @@ const base64 = (text: string) => Buffer.from(text).toString("base64");
 
 /** What the server or the socket said of a failure, on one line, without the login a reply may repeat. */
 function saidBy({ reason, response, message }: SmtpFailure, { user = "", password = "" }: SmtpOptions): string {
-  // The password as AUTH LOGIN and AUTH PLAIN send it, and as written.
-  const login = [password, base64(password), base64(`\0${user}\0${password}`)];
+  // The password as AUTH LOGIN and AUTH PLAIN send it, and as written; PLAIN's pair decoded too.
+  const plain = `\0${user}\0${password}`;
+  const login = [password, base64(password), plain, base64(plain)];
   return oneLine(withoutSecrets(reason || response || message, login));
 }
 
