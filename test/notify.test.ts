@@ -26,7 +26,7 @@ import {
   telegramSender,
 } from "../tools/notify/telegram.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { json } from "./fakes/http.js";
+import { json, startFake } from "./fakes/http.js";
 import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
@@ -2596,6 +2596,42 @@ function botApi(telegram: { origin: string }) {
     { secrets: [BOT_TOKEN], errors: telegramErrors },
   );
 }
+
+test("a 401 or 404 page that is not the Bot API's says to check the channel's baseUrl, not the bot token", async () => {
+  // A web server at a wrong baseUrl (a local Bot API server's path mistyped), and a gateway in front
+  // of it that asks for credentials of its own: neither read the token.
+  const pages = await startFake(() => ({
+    status: 404,
+    headers: { "content-type": "text/html" },
+    body: "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1><hr>nginx</body></html>",
+  }));
+  pages.queue.push({
+    status: 401,
+    headers: { "content-type": "text/html", "www-authenticate": 'Basic realm="gateway"' },
+    body: "<html><head><title>401 Authorization Required</title></head><body>nginx</body></html>",
+  });
+  const told = await startWaiter({
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: pages.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+  });
+  try {
+    const said = [];
+    for (const _ of [401, 404]) said.push(text(await told.call("notify_send", { channel: "team", text: "Hi" })));
+    const check = "check the baseUrl of channel team in WAITER_NOTIFY_CHANNELS";
+    expect(said[0]).toContain(
+      `Telegram Bot API answered 401 with a page that is not the Bot API's: something in front of it (a proxy, a gateway) asks for credentials of its own, not the bot token; ${check}`,
+    );
+    expect(said[1]).toContain(
+      `Telegram Bot API answered 404 with a page that is not the Bot API's: no Bot API answers at that address; ${check}`,
+    );
+    for (const shown of [...said, told.stderr()]) expect(shown).not.toContain("botTokenEnv names");
+  } finally {
+    await told.close();
+    await pages.close();
+  }
+});
 
 /** A call of a sender that has `ms` left. */
 function senderCall(ms: number) {

@@ -39,12 +39,24 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
 /**
  * Every answer that is not a 2xx, in Telegram's own words or by its status alone: never the
  * general wording, which may quote the request's path or a redirect's, and the path carries the
- * bot token. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait
+ * bot token. A 401 or 404 is the token's only in Telegram's words; else a page of what answers at the
+ * base URL. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait
  * Telegram asks for. A 5xx to a message sent may have come after Telegram took it (a proxy that
  * gave up on Telegram's answer).
  */
-export const telegramErrors: ErrorMapper = (response, upstream) => {
+export const telegramErrors: ErrorMapper = (response, upstream, urlSetting) => {
   const answer = refusal(response);
+  // Not the Bot API's refusal: a page of what answers at the base URL, which did not read the token.
+  if ((response.status === 401 || response.status === 404) && !answer) {
+    const there =
+      response.status === 401
+        ? "something in front of it (a proxy, a gateway) asks for credentials of its own, not the bot token"
+        : "no Bot API answers at that address";
+    return new UpstreamError(
+      `${upstream} answered ${response.status} with a page that is not the Bot API's: ${there}; check ${urlSetting}.`,
+      response.status,
+    );
+  }
   const said = answer?.description ? `: ${answer.description}` : "";
   if (response.status >= 500 && response.changes) {
     return new UnconfirmedChange(
