@@ -192,7 +192,8 @@ export async function renderSettings(): Promise<string> {
     "also as IPv6 writes it, `[::ffff:127.0.0.1]`, and `[::1]`). A user and password in it, set in the",
     "environment (`https://user:password@gateway.example/v1`, a `@`, `:`, `/` or `%` in them written `%40`,",
     "`%3A`, `%2F`, `%25`), go with every request as `Authorization: Basic`, unless the upstream sends its",
-    "own (WooCommerce's key with `WAITER_WOO_AUTH` basic, Comgate's and GoPay's API).",
+    "own (Comgate's and GoPay's API). In `WAITER_WOO_URL` they are refused with `WAITER_WOO_AUTH` basic,",
+    "whose key takes that header: with query, the key goes in the query and they go as Basic.",
   ];
   for (const section of sections) {
     lines.push("", `## ${section.title}`, "", section.intro, "", ...settingsTable(section));

@@ -1484,6 +1484,21 @@ test("WooCommerce's key and secret in each other's variable are refused, saying 
   );
 });
 
+test("a user and password in the shop's URL are refused where the key takes the Authorization header they would go in", () => {
+  const keys = {
+    WAITER_WOO_KEY: "ck_228e704c201b7afca83657b3cc028cfd40f0d939",
+    WAITER_WOO_SECRET: "cs_52428c91b453307f688eea274d4d339657470e79",
+  };
+  // A staging shop behind a web server's HTTP Basic authentication.
+  const gated = { ...keys, WAITER_WOO_URL: "https://staging:pa55word@shop.example" };
+  const refused = messageOf(() => load(gated));
+  expect(refused).toBe(
+    "invalid setting WAITER_WOO_URL: it holds a user and password, which waiter sends as HTTP Basic authorization, and with WAITER_WOO_AUTH basic that header carries the consumer key instead; set WAITER_WOO_AUTH to query, which sends the key in the query and leaves the header to them",
+  );
+  expect(refused).not.toContain("pa55word");
+  expect(load({ ...gated, WAITER_WOO_AUTH: "query" }).toolsets.eshop?.wooAuth).toBe("query");
+});
+
 test("the shop's URL copied from WordPress's admin is refused with the site's address to set; the REST API's is taken", () => {
   for (const [url, site] of [
     ["https://shop.example/wp-admin/", "https://shop.example"],

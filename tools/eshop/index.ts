@@ -47,6 +47,14 @@ export const eshop = defineToolset({
   description: "The company's e-shop (WooCommerce); money as decimal strings in the shop's or order's currency.",
   settings,
   resolve(values, _secrets, origin) {
+    // A gateway's user and password in the URL go as Basic authorization only where the key does not.
+    const { wooUrl } = values;
+    if (values.wooAuth === "basic" && (wooUrl?.username || wooUrl?.password)) {
+      const auth = origin("wooAuth");
+      throw new ConfigError(
+        `invalid setting ${origin("wooUrl")}: it holds a user and password, which waiter sends as HTTP Basic authorization, and with ${auth} basic that header carries the consumer key instead; set ${auth} to query, which sends the key in the query and leaves the header to them`,
+      );
+    }
     // WooCommerce's own keys start ck_ and its secrets cs_; other auth plugins' keys start with neither.
     const [key, secret] = [origin("wooKey"), origin("wooSecret")];
     const keyIsSecret = values.wooKey?.startsWith("cs_");
