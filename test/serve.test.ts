@@ -2452,6 +2452,67 @@ describe("cancellation", () => {
     }
   });
 
+  test("a request that takes the id of one still under way in its session is refused by that id; the one under way is still answered", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const { post } = await rawSession(served.url, "2025-03-26");
+      const waiting = post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: wait }).then((answer) =>
+        answer.body.text(),
+      );
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      for (const again of [{ jsonrpc: "2.0", id: 7, method: "ping" }, [{ jsonrpc: "2.0", id: 7, method: "ping" }]]) {
+        const refused = await post(again);
+        expect(refused.statusCode).toBe(400);
+        expect(await refused.body.json()).toEqual({
+          jsonrpc: "2.0",
+          id: 7,
+          error: {
+            code: -32600,
+            message:
+              "Invalid Request: id 7 is that of a request of this session still under way; MCP has each request of a session take an id of its own: send it with another",
+          },
+        });
+      }
+      // Nor may one POST's requests share an id.
+      const twice = await post([
+        { jsonrpc: "2.0", id: 8, method: "ping" },
+        { jsonrpc: "2.0", id: 8, method: "tools/list" },
+      ]);
+      expect(twice.statusCode).toBe(400);
+      expect(await twice.body.json()).toMatchObject({ id: 8, error: { code: -32600 } });
+      // A request answered whose batch still runs is no longer under way.
+      const batch = (
+        await post([
+          { jsonrpc: "2.0", id: 9, method: "ping" },
+          { jsonrpc: "2.0", id: 10, method: "tools/call", params: wait },
+        ])
+      ).body[Symbol.asyncIterator]();
+      let batchSaid = "";
+      while (!batchSaid.includes('"id":9')) batchSaid += (await batch.next()).value.toString();
+      const pinged = await post({ jsonrpc: "2.0", id: 9, method: "ping" });
+      expect(pinged.statusCode).toBe(200);
+      expect(await pinged.body.text()).toMatch(/"result":\{\},"jsonrpc":"2.0","id":9/);
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "id-reused",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const answers = [...(await waiting).matchAll(/^data: (.+)$/gm)].map((data) => JSON.parse(data[1] as string));
+      expect(answers.filter((m) => "id" in m)).toEqual([
+        expect.objectContaining({ id: 7, result: expect.objectContaining({ structuredContent: expect.anything() }) }),
+      ]);
+      for (let read = await batch.next(); !read.done; read = await batch.next()) batchSaid += read.value.toString();
+      expect(batchSaid).toMatch(/"structuredContent".*"id":10/);
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a JSON-RPC batch's stream that drops after its first answer is resumed while its other calls run, and sent their answers", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     try {

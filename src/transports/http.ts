@@ -26,6 +26,7 @@ import {
   speaksVersion,
   streamEnded,
   takesStandingId,
+  underWay,
   unspokenVersion,
 } from "./streams.js";
 import { allowedTools, WRITE_SCOPE, writeRefused } from "./tokens.js";
@@ -79,6 +80,19 @@ function idOf(body: unknown): RequestId | null {
   const message = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
   if (!("method" in message) || !("id" in message)) return null;
   return typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
+}
+
+/**
+ * The id of a request in `body` that another request of the session under way, or of the same
+ * batch, has too. MCP has each request of a session take an id of its own; the SDK's transport
+ * sends an answer down the stream of the last request of its id, so the one under way would never
+ * be answered, its stream held open for good.
+ */
+function reusedId(body: unknown, transport: Open["transport"]): RequestId | undefined {
+  const ids = (Array.isArray(body) ? body : [body]).flatMap((message) =>
+    isJSONRPCRequest(message) ? [message.id] : [],
+  );
+  return ids.find((id, i) => underWay(transport, id) || ids.indexOf(id) !== i);
 }
 
 /**
@@ -405,6 +419,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     entry.lastSeen = clock.now();
     stepUp(entry, req, id);
     if (refuseWrite(req, res)) return;
+    const reused = req.method === "POST" ? reusedId(req.body, entry.transport) : undefined;
+    if (reused !== undefined) {
+      rpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        `Invalid Request: id ${JSON.stringify(reused)} is that of a request of this session still under way; MCP has each request of a session take an id of its own: send it with another`,
+        reused,
+      );
+      return;
+    }
     const lastId = req.headers["last-event-id"];
     // A GET the transport would refuse (no event stream in Accept, a protocol version it does not
     // speak) is left to it to refuse, as MCP has it, whatever stream it names.

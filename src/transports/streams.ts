@@ -19,6 +19,14 @@ export const requestsCarried = (transport: WebStandardStreamableHTTPServerTransp
   [...answerStreams(transport)].flatMap(([request, of]) => (of === stream ? [request] : []));
 
 /**
+ * Whether request `id` of the session is under way: the SDK's transport holds its stream until it
+ * is answered or cancelled, and a batch's answers until the batch's last.
+ */
+export const underWay = (transport: WebStandardStreamableHTTPServerTransport, id: RequestId): boolean =>
+  answerStreams(transport).has(id) &&
+  !(transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap.has(id);
+
+/**
  * How long a client waits before it opens again a stream waiter ended while its session goes on
  * (on stopping, or as its token lapses), in ms: what a GET refused while stopping is told in
  * Retry-After (5 s).
