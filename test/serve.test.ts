@@ -342,6 +342,28 @@ describe("waiter serve", () => {
     expect(await listed.body.text()).toMatch(/"id":4/);
   });
 
+  test("a JSON-RPC batch holding JSON that is no JSON-RPC message is answered -32600 for each of its requests, by its id; an empty one is told it is empty", async () => {
+    const { post } = await rawSession(server.base, "2025-03-26");
+    const message =
+      "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object); none of the batch was done";
+    const refused = await post([
+      { jsonrpc: "2.0", id: 2, method: "ping" },
+      { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "currency_list", _meta: { progressToken: 1.5 } } },
+      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 9 } },
+    ]);
+    expect(refused.statusCode).toBe(400);
+    expect(await refused.body.json()).toEqual(
+      [2, 3].map((id) => ({ jsonrpc: "2.0", id, error: { code: -32600, message } })),
+    );
+    const empty = await post([]);
+    expect(empty.statusCode).toBe(400);
+    expect(await empty.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32600, message: "Invalid Request: an empty JSON-RPC batch (an array of no message)" },
+    });
+  });
+
   test("an initialize sent again in its session is refused by its id, saying how a new session starts; the session goes on", async () => {
     const { post } = await rawSession(server.base, "2025-06-18");
     const again = await post({ ...JSON.parse(initialize), id: 7 });

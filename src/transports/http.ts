@@ -105,15 +105,35 @@ function reusedId(body: unknown, transport: Open["transport"]): RequestId | unde
 function refuseNonMessage(req: Request, res: Response): boolean {
   // A body of another type was not read as JSON: the transport, or refuseOutsideSession, refuses it.
   if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
-  rpcError(
-    res,
-    400,
-    ErrorCode.InvalidRequest,
-    "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
-    idOf(req.body),
+  const batch: unknown = req.body;
+  if (!Array.isArray(batch)) {
+    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE} ${MESSAGE_SHAPE}`, idOf(batch));
+    return true;
+  }
+  if (batch.length === 0) {
+    rpcError(res, 400, ErrorCode.InvalidRequest, "Invalid Request: an empty JSON-RPC batch (an array of no message)");
+    return true;
+  }
+  // Each request of a batch is told by its id that none of the batch was done, as over stdio: its
+  // client would otherwise wait for its own timeout on every one.
+  const wrong = batch.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success) + 1;
+  const message = `Invalid Request: message ${wrong} of the batch is not a JSON-RPC 2.0 message MCP takes ${MESSAGE_SHAPE}; none of the batch was done`;
+  const ids = batch.map(idOf).filter((id) => id !== null);
+  res.status(400).json(
+    (ids.length > 0 ? ids : [null]).map((id) => ({
+      jsonrpc: "2.0",
+      error: { code: ErrorCode.InvalidRequest, message },
+      id,
+    })),
   );
   return true;
 }
+
+const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
+
+/** What a message MCP takes is. */
+const MESSAGE_SHAPE =
+  "(its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
 
 /**
  * Answers a POST that carries no body at all (`curl -X POST`, or a Content-Length of 0) -32700 by
