@@ -17,6 +17,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
+import { StoreBusy } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -295,6 +296,68 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         });
         expect(posted.statusCode).toBe(503);
         await posted.body.dump();
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+        await listening.close();
+      }
+    });
+
+    test("a retry of a stored delivery, while a person's LOCK TABLE keeps reads waiting too, is still answered 503 before a sender that waits 5 s gives up", async () => {
+      const url = await freshSchema();
+      const listening = await listenOn(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      const body = JSON.stringify({ invoice: 9 });
+      const post = () =>
+        request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, "inv-9"),
+          signal: AbortSignal.timeout(5_000),
+        });
+      try {
+        const first = await post();
+        expect(first.statusCode).toBe(200);
+        await first.body.dump();
+        // LOCK TABLE's own mode, ACCESS EXCLUSIVE, holds the look-up of the retry as it holds the write.
+        await psql.query("BEGIN");
+        await psql.query("LOCK TABLE events");
+        const retried = await post();
+        expect(retried.statusCode).toBe(503);
+        await retried.body.dump();
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+        await listening.close();
+      }
+    });
+
+    test("a burst of deliveries refused under a person's LOCK TABLE leaves the connections free: the next delivery is still answered 503 before a sender that waits 5 s gives up", async () => {
+      const url = await freshSchema();
+      const listening = await listenOn(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      const post = (id: string, signal?: AbortSignal) => {
+        const body = JSON.stringify({ invoice: id });
+        return request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, id),
+          ...(signal ? { signal } : {}),
+        });
+      };
+      try {
+        await psql.query("BEGIN");
+        await psql.query("LOCK TABLE events");
+        const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`burst-${i}`)));
+        for (const answer of burst) {
+          expect(answer.statusCode).toBe(503);
+          await answer.body.dump();
+        }
+        const next = await post("after-burst", AbortSignal.timeout(5_000));
+        expect(next.statusCode).toBe(503);
+        await next.body.dump();
       } finally {
         await psql.query("ROLLBACK");
         await psql.end();
@@ -1442,6 +1505,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => waitingOnLocks(psql)).toBe(0);
       await psql.query("COMMIT");
       expect((await store.stats()).events).toBe(0);
+    } finally {
+      await psql.end();
+    }
+  });
+
+  test("a delivery kept waiting by a lock a person's session holds is told as a busy store, whose stored deliveries can still be found", async () => {
+    const url = await freshSchema();
+    const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });
+    stores.push(store);
+    const { id } = await store.add(event({ dedupeId: "stored-first" }));
+    const psql = new pg.Client(url);
+    await psql.connect();
+    try {
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      await expect(store.add(event({ dedupeId: "held-up" }))).rejects.toBeInstanceOf(StoreBusy);
+      // What the listener asks of a sender's retry, while the lock is held still.
+      expect(await store.deliveredAs("stored-first")).toEqual([{ id, source: "shop" }]);
+      await psql.query("COMMIT");
     } finally {
       await psql.end();
     }

@@ -471,6 +471,15 @@ export class StoreNotWritable extends ToolError {
 }
 
 /**
+ * A write that waited past its bound for a lock another program or session holds on the store (a
+ * transaction left open): writes wait for it to end, while reads go on, so what the store holds
+ * already can still be found.
+ */
+export class StoreBusy extends ToolError {
+  override name = "StoreBusy";
+}
+
+/**
  * A store a newer waiter set up: this one could misread what it keeps, so it refuses the store
  * at open and leaves it as it is. `version`: the store's schema; `known`: the newest this one knows.
  */

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
 import { cleanType } from "../events/filter.js";
-import { type Added, type EventStore, StoreNotWritable } from "../events/store.js";
+import { type Added, type EventStore, StoreBusy, StoreNotWritable } from "../events/store.js";
 import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
@@ -47,6 +47,45 @@ const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]
  * megabyte holds every other request for half a second; no provider's event nests past a dozen.
  */
 const MAX_PAYLOAD_DEPTH = 512;
+
+/**
+ * How long the look-up of a delivery whose write the store refused may take: a lock another
+ * session holds may keep reads waiting too (PostgreSQL's LOCK TABLE, in its own mode, ACCESS
+ * EXCLUSIVE), and the 503 must still reach a sender that waits 5 s in all (Shopify), after the
+ * write's own wait for the lock (BUSY_MS, LOCK_WAIT_MS: 3 s).
+ */
+const LOOKUP_MS = 1_000;
+
+/**
+ * Looks up what `source`'s delivery `id`, whose write the store refused, was stored as, within
+ * LOOKUP_MS. One look-up at a time:
+ * where a lock keeps reads waiting too, a burst of them would hold each of the store's connections
+ * for its lock wait, and the deliveries after would wait for one; a look-up whose time ran out
+ * before its turn came is not made.
+ */
+function retryLookups(store: EventStore) {
+  let last: Promise<unknown> = Promise.resolve();
+  const lookUp = async (source: WebhookSource, id: string): Promise<Added | undefined> => {
+    const ofSource = (found: { id: string; source: string }[]) => found.find((e) => e.source === source.name);
+    const kept = ofSource(await store.deliveredAs(id));
+    return kept && { id: kept.id, duplicate: true };
+  };
+  return async (source: WebhookSource, id: string): Promise<Added | undefined> => {
+    let wanted = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOOKUP_MS);
+    });
+    const turn = last.then(() => (wanted ? lookUp(source, id) : undefined));
+    last = turn.catch(() => {});
+    try {
+      return await Promise.race([turn.catch(() => undefined), late]);
+    } finally {
+      wanted = false;
+      clearTimeout(timer);
+    }
+  };
+}
 
 /** The largest body a source takes: webhooks.maxBodyBytes, or less for a sender whose deliveries are small. */
 export function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: WebhookSource | undefined): number {
@@ -172,6 +211,7 @@ export function mountDeliveries(
     storeAnswers,
   }: DeliveryParts,
 ): void {
+  const storedAlready = store && retryLookups(store);
   const secrets = secretWatch(log, async (source) => {
     const [last] = store ? await store.list({ source }, { limit: 1, bodies: false }) : [];
     return last && Date.parse(last.receivedAt);
@@ -503,14 +543,14 @@ export function mountDeliveries(
         receivedAt,
       });
     } catch (err) {
-      // A retry of a delivery stored before the store stopped taking writes (a full disk) has its
-      // answer still, where the store can be read: a 503 would have it sent again and again. Not
-      // asked of a store out of reach, whose 503 would wait for it twice.
+      // A retry of a delivery stored before the store stopped taking writes (a full disk, a write
+      // lock another program holds) has its answer still, where the store can be read: a 503 would
+      // have it sent again and again. Not asked of a store out of reach, whose 503 would wait for it twice.
       const kept =
-        err instanceof StoreNotWritable
-          ? (await store.deliveredAs(verdict.id).catch(() => [])).find((e) => e.source === source.name)
+        err instanceof StoreNotWritable || err instanceof StoreBusy
+          ? await storedAlready?.(source, verdict.id)
           : undefined;
-      if (kept) answerStored(res, source, { id: kept.id, duplicate: true }, type, delivery, receivedAt);
+      if (kept) answerStored(res, source, kept, type, delivery, receivedAt);
       else answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }

@@ -63,6 +63,7 @@ import {
   type Retention,
   type RunLog,
   type SessionLog,
+  StoreBusy,
   type StoredEvent,
   StoreNotWritable,
   type StoreStats,
@@ -720,7 +721,7 @@ export function storeError(
     );
   }
   if (code === "55P03") {
-    return new ToolError(
+    return new StoreBusy(
       `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
