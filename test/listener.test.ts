@@ -1701,6 +1701,34 @@ test("a sender's retry of a delivery stored before another program took the stor
   ]);
 });
 
+test("a sender's retry of a delivery whose event retention dropped, sent while another program holds the store's write lock, is answered as the duplicate it is, not 503", async () => {
+  const lines: string[] = [];
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const { url } = await start(
+    { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) },
+    {},
+    new Log("info", (line) => lines.push(line)),
+    10_000,
+    file,
+    100,
+  );
+  const delivery = signed();
+  const first = await deliver(url, delivery);
+  expect(first.status).toBe(200);
+  // Its event is dropped for the next one's room.
+  expect((await deliver(url)).status).toBe(200);
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  cleanups.push(() => holder.exec("ROLLBACK"));
+  expect(await deliver(url, delivery)).toEqual({ status: 200, body: { id: first.body.id, duplicate: true } });
+  expect(lines.filter((line) => line.includes("again: already stored"))).toEqual([
+    expect.stringContaining(
+      ` again: already stored as ${first.body.id}, which retention has dropped since; not stored again\n`,
+    ),
+  ]);
+});
+
 test("the line that says the store answers again names the sender that never sends again the deliveries it did not store", async () => {
   const lines: string[] = [];
   const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");

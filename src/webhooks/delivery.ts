@@ -57,8 +57,8 @@ const MAX_PAYLOAD_DEPTH = 512;
 const LOOKUP_MS = 1_000;
 
 /**
- * Looks up what `source`'s delivery `id`, whose write the store refused, was stored as, within
- * LOOKUP_MS. One look-up at a time:
+ * Looks up what `source`'s delivery `id`, whose write the store refused, was stored as, as a repeat
+ * of it is answered (one retention dropped since, too), within LOOKUP_MS. One look-up at a time:
  * where a lock keeps reads waiting too, a burst of them would hold each of the store's connections
  * for its lock wait, and the deliveries after would wait for one; a look-up whose time ran out
  * before its turn came is not made.
@@ -68,7 +68,9 @@ function retryLookups(store: EventStore) {
   const lookUp = async (source: WebhookSource, id: string): Promise<Added | undefined> => {
     const ofSource = (found: { id: string; source: string }[]) => found.find((e) => e.source === source.name);
     const kept = ofSource(await store.deliveredAs(id));
-    return kept && { id: kept.id, duplicate: true };
+    if (kept) return { id: kept.id, duplicate: true };
+    const dropped = ofSource(await store.droppedAs(id));
+    return dropped && { id: dropped.id, duplicate: true, dropped: true };
   };
   return async (source: WebhookSource, id: string): Promise<Added | undefined> => {
     let wanted = true;
