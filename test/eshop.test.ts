@@ -2940,6 +2940,19 @@ describe("products and stock", () => {
     expect(woo.shop.product(P.tastingSet).stock_quantity).toBe(9);
   });
 
+  test("a variable product counting its stock names its variations, which may count their own", async () => {
+    // WC_Product_Variation counts on its product only where it counts none of its own: one that
+    // does (and its own price) is read by its id, which no other answer gives.
+    Object.assign(woo.shop.product(121), { manage_stock: true, stock_quantity: 10 });
+    const line =
+      "Tasting Set [SET-TASTE] (id 119, variable): from 15.00 EUR, instock, 4 in stock, for its variations that count none of their own (variations 120, 121)";
+    expect(text(await server.call("eshop_product_get", { id: P.tastingSet }))).toBe(line);
+    expect(text(await server.call("eshop_products_list", { search: "Tasting Set" })).split("\n")[0]).toBe(line);
+    expect(text(await server.call("eshop_product_get", { id: 121 }))).toBe(
+      "Tasting Set - Dark [SET-TASTE-D] (id 121, variation): 15.00 EUR, instock, 10 in stock",
+    );
+  });
+
   test("a variation's own stock is set through its product, by its id or SKU; a product kept per variation names them", async () => {
     // The variation's ids, which nothing else shows a model of a product whose stock is kept per variation.
     const refused = await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 });

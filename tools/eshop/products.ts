@@ -103,10 +103,13 @@ function stockCount(quantity: number): string {
 function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
+  // A variation that counts its own stock is not counted on its product, which names them all.
+  const variations = variationIds(variationsOf.get(p));
+  const shared = variable && variations ? `, for its variations that count none of their own${variations}` : "";
   const stock = p.manage_stock
-    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? "" : `, counted on product ${parent} for all its variations`}`
+    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on product ${parent} for all its variations`}`
     : variable
-      ? `stock kept per variation${variationIds(variationsOf.get(p))}`
+      ? `stock kept per variation${variations}`
       : "stock not counted";
   const sale = p.sale_from
     ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)})`
