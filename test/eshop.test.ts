@@ -2679,10 +2679,18 @@ describe("products and stock", () => {
       const before = await read();
       expect(data(before)).toMatchObject({ price: "39.00", sale_price: "33.00", sale_from: "2026-11-30T23:00:00Z" });
       // The shop's midnight, as its admin shows the sale's start.
-      expect(text(before)).toContain(": 39.00 EUR (sale 33.00 from 2026-12-01T00:00+01:00), instock");
+      expect(text(before)).toContain(
+        ": 39.00 EUR (sale 33.00 from 2026-12-01T00:00+01:00 until 2026-12-24T23:59+01:00), instock",
+      );
       expect(text(before)).toContain("\nTimes are the shop's, UTC+1.");
       setClock("2026-12-10T12:00:00Z");
-      expect(text(await read())).toContain(": 33.00 EUR (on sale; regular 39.00), instock");
+      // A sale that ends says when, as the shop's admin does: it is not the price from then on.
+      const on = await read();
+      expect(text(on)).toContain(": 33.00 EUR (on sale until 2026-12-24T23:59+01:00; regular 39.00), instock");
+      expect(text(on)).toContain("\nTimes are the shop's, UTC+1.");
+      const listed = await own.call("eshop_products_list", { sku: "BOX-GIFT" });
+      expect(text(listed)).toContain(": 33.00 EUR (on sale until 2026-12-24T23:59+01:00; regular 39.00), instock");
+      expect(text(listed)).toContain("\nTimes are the shop's, UTC+1.");
       // Ended: WooCommerce keeps the sale price until its daily job clears it.
       setClock("2026-12-28T12:00:00Z");
       const ended = await read();

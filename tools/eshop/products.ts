@@ -66,10 +66,16 @@ const countedOn = new WeakMap<object, number>();
  */
 const variationsOf = new WeakMap<object, number[]>();
 
+/** When a product's sale ends, for the text only: structuredContent has no field for it. */
+const saleEnds = new WeakMap<object, string>();
+
+/** Whether a product's line shows a time, which the text then says the zone of. */
+const showsTime = (p: z.output<typeof productOut>) => p.sale_from !== undefined || saleEnds.has(p);
+
 /**
- * Remembers for the text the product that counts the stock of each of `products`, and a variable
- * one's variations, as the answer, once cut by withinAnswer, shows it (`shown`, in the same order):
- * the cut answer holds copies.
+ * Remembers for the text the product that counts the stock of each of `products`, a variable
+ * one's variations, and when a sale ends, as the answer, once cut by withinAnswer, shows it
+ * (`shown`, in the same order): the cut answer holds copies.
  */
 function rememberForText(products: Product[], shown: object[]): void {
   shown.forEach((out, i) => {
@@ -77,6 +83,8 @@ function rememberForText(products: Product[], shown: object[]): void {
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
     if (variations) variationsOf.set(out, variations);
+    const ends = products[i]?.sale_to;
+    if (ends) saleEnds.set(out, ends);
   });
 }
 
@@ -111,10 +119,13 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
     : variable
       ? `stock kept per variation${variations}`
       : "stock not counted";
+  // A sale that ends is no price from then on.
+  const ends = saleEnds.get(p);
+  const until = ends ? ` until ${shopTime(ends, shopZone)}` : "";
   const sale = p.sale_from
-    ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)})`
+    ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)}${until})`
     : p.sale_price
-      ? ` (on sale; regular ${p.regular_price})`
+      ? ` (on sale${until}; regular ${p.regular_price})`
       : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
@@ -261,7 +272,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     render(r, args, session) {
       if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args, session);
       const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
-      const zone = r.products.some((p) => p.sale_from) ? [zoneLine(zoneOf.get(r), false)] : [];
+      const zone = r.products.some(showsTime) ? [zoneLine(zoneOf.get(r), false)] : [];
       const leftOut = variationsLeftOut(args, session);
       return [...lines, ...zone, ...(leftOut ? [leftOut] : []), pageLine(r.products.length, r, "products")].join("\n");
     },
@@ -287,7 +298,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       return result;
     },
     render: (r) =>
-      `${productLine(r, r.currency, zoneOf.get(r))}${r.sale_from ? `\n${zoneLine(zoneOf.get(r), false)}` : ""}`,
+      `${productLine(r, r.currency, zoneOf.get(r))}${showsTime(r) ? `\n${zoneLine(zoneOf.get(r), false)}` : ""}`,
   });
 
   async function setStock(id: number, quantity: number, call: Call) {

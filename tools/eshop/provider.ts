@@ -218,6 +218,8 @@ export interface Product {
   /** While the sale is on, or before a scheduled one starts (then with `sale_from`). */
   sale_price?: string;
   sale_from?: string;
+  /** When the sale ends, where it is set to. */
+  sale_to?: string;
   manage_stock: boolean;
   /** The product that counts this variation's stock (its quantity is that one's). */
   counted_on?: number;

@@ -143,6 +143,7 @@ const productSchema = z.object({
   sale_price: text,
   on_sale: z.boolean(),
   date_on_sale_from_gmt: gmt.nullish(),
+  date_on_sale_to_gmt: gmt.nullish(),
   // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   parent_id: z.number().optional(),
@@ -359,7 +360,11 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   const upcoming = !p.on_sale && from !== undefined && Date.parse(from) > clock.now();
   const sale =
     present(p.sale_price) && (p.on_sale || upcoming)
-      ? { sale_price: p.sale_price as string, ...(upcoming ? { sale_from: from } : {}) }
+      ? {
+          sale_price: p.sale_price as string,
+          ...(upcoming ? { sale_from: from } : {}),
+          ...(p.date_on_sale_to_gmt ? { sale_to: utc(p.date_on_sale_to_gmt) } : {}),
+        }
       : {};
   return {
     id: p.id,
