@@ -1764,7 +1764,9 @@ function listProducts(ctx: Ctx): Reply {
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
   const skus =
     ctx.values.sku !== undefined
-      ? String(ctx.values.sku)
+      ? // sanitize_text_field(), as the endpoint's `sku` argument reads it: white space runs made one space.
+        String(ctx.values.sku)
+          .replace(/[\r\n\t ]+/g, " ")
           .split(",")
           .map((s) => collated(s.trim()))
           .filter((s) => s !== "")

@@ -857,8 +857,10 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
       // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant,
       // compared as the shop's database compares text (MySQL's utf8mb4_0900_ai_ci, WordPress's
-      // utf8mb4_unicode_520_ci).
-      return found.items.filter((p) => p.sku !== undefined && folded(p.sku) === folded(sku));
+      // utf8mb4_unicode_520_ci), and as sanitize_text_field() left both the SKU saved and the one
+      // asked for: each run of spaces, tabs and line breaks one space.
+      const compared = (text: string) => folded(text.replace(/[\r\n\t ]+/g, " "));
+      return found.items.filter((p) => p.sku !== undefined && compared(p.sku) === compared(sku));
     },
 
     async listVariations(id, call) {
