@@ -2990,6 +2990,17 @@ describe("products and stock", () => {
       ["PUT", "/wc/v3/products/116/variations/117", 200],
     ]);
 
+    // The first hundred, as the shop gives them a page at most: the others are said, not left out unsaid.
+    const blend = woo.shop.product(P.houseBlend);
+    const variation = woo.shop.product(117);
+    const many = Array.from({ length: 130 }, (_, i) => ({ id: 6000 + i, price: "8.90" }));
+    for (const { id } of many) woo.shop.products.set(id, { ...structuredClone(variation), id, sku: `COF-HOUSE-${id}` });
+    blend.variations = many;
+    const long = text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }));
+    expect(long).toContain("; 6099 (Weight: 250 g) [COF-HOUSE-6099], 20 in stock; and 30 more, not listed here");
+    expect(long).not.toContain("6100");
+    woo.shop.reset();
+
     // Where they cannot be read, the refusal says why rather than leaving them out unsaid.
     woo.intercept = (r) =>
       r.path.endsWith(`/products/${P.houseBlend}/variations`)

@@ -313,16 +313,18 @@ export function productTools(shop: ShopProvider): Tool[] {
     if (before.type === "variable" && !before.manage_stock) {
       // Their ids, which no other answer shows: a variation's stock is set by its id.
       const variations = await shop.listVariations(before.id, call).then(
-        (listed) =>
-          listed.length === 0
-            ? ""
-            : `: ${listed
-                .map((v) => {
-                  const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
-                  const name = v.name ? ` (${oneLine(v.name)})` : "";
-                  return `${v.id}${name}${sku}, ${v.manage_stock ? stockCount(v.stock_quantity ?? 0) : "stock not counted"}`;
-                })
-                .join("; ")}`,
+        ({ items: listed, total }) => {
+          if (listed.length === 0) return "";
+          const each = listed.map((v) => {
+            const sku = v.sku ? ` [${oneLine(v.sku)}]` : "";
+            const name = v.name ? ` (${oneLine(v.name)})` : "";
+            return `${v.id}${name}${sku}, ${v.manage_stock ? stockCount(v.stock_quantity ?? 0) : "stock not counted"}`;
+          });
+          // The shop gives a hundred at most a page: the others are said, lest the one meant read as missing.
+          const unlisted = (total ?? 0) - listed.length;
+          const more = unlisted > 0 ? `; and ${unlisted} more, not listed here (give the one meant by its SKU)` : "";
+          return `: ${each.join("; ")}${more}`;
+        },
         (err: unknown) =>
           ` (its variations could not be listed: ${(err instanceof Error ? err.message : String(err)).replace(/\.$/, "")})`,
       );

@@ -77,10 +77,10 @@ export interface ShopProvider {
    */
   findProductsBySku(sku: string, call: Call): Promise<Product[]>;
   /**
-   * A variable product's variations (the first hundred), each named by its attributes ("Weight:
-   * 250 g"), for the ids that set their stock.
+   * A variable product's variations (the first hundred, and how many there are), each named by its
+   * attributes ("Weight: 250 g"), for the ids that set their stock.
    */
-  listVariations(id: number, call: Call): Promise<Product[]>;
+  listVariations(id: number, call: Call): Promise<Page<Product>>;
   /** Sets the stock quantity, turning stock management on for the product (or variation) if it was off. */
   setStock(product: Product, quantity: number, call: Call): Promise<Product>;
   listCustomers(filter: CustomerFilter, page: PageRequest, call: Call): Promise<Page<Customer>>;

@@ -872,8 +872,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
           type: "variation",
           parent_id: id,
         });
-      const page = await list(`/products/${id}/variations`, variationSchema, named, {}, { page: 1, size: 100 }, call);
-      return page.items;
+      return list(`/products/${id}/variations`, variationSchema, named, {}, { page: 1, size: 100 }, call);
     },
 
     async setStock(product, quantity, call) {
