@@ -2558,13 +2558,15 @@ describe("status and notes", () => {
   });
 
   test("a SKU the shop has not is sent to eshop_products_list only where the session serves it", async () => {
+    const trashed =
+      "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
     const stocking = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_stock_set" });
     try {
       expect(text(await stocking.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
-        'The shop has no product with SKU "NOPE-1". Look it up in the shop\'s admin (Products).',
+        `The shop has no product with SKU "NOPE-1" (${trashed}). Look it up in the shop's admin (Products).`,
       );
       expect(text(await server.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
-        'The shop has no product with SKU "NOPE-1". Search for it with eshop_products_list.',
+        `The shop has no product with SKU "NOPE-1" (${trashed}). Search for it with eshop_products_list.`,
       );
       // A quantity written as a change is refused before the tool runs, naming no tool to read the count with.
       const added = text(await stocking.call("eshop_stock_set", { sku: "NOPE-1", quantity: "+10" }));
@@ -2902,6 +2904,25 @@ describe("products and stock", () => {
     );
     expect(woo.shop.writes.length).toBe(writes);
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(40);
+
+    // WooCommerce lists products of any status but trash (WP_Query's "any"): by its SKU a deleted
+    // product is not found, which is not to read as a SKU the shop never had.
+    const trashed =
+      "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
+    for (const [tool, args] of [
+      ["eshop_product_get", { sku: "COF-ESP-1KG" }],
+      ["eshop_stock_set", { sku: "COF-ESP-1KG", quantity: 7 }],
+    ] as const) {
+      const missing = await server.call(tool, args);
+      expect(text(missing)).toBe(
+        `The shop has no product with SKU "COF-ESP-1KG" (${trashed}). Search for it with eshop_products_list.`,
+      );
+    }
+    const listed = await server.call("eshop_products_list", { sku: "COF-ESP-1KG" });
+    expect(text(listed)).toMatch(
+      /^No product matches SKU "COF-ESP-1KG"\. .*; (.*)?WooCommerce finds none in its trash by SKU/,
+    );
+    expect(woo.shop.writes.length).toBe(writes);
   });
 
   test("a shop that counts no stock at all (its stock management off) is said so, not told the stock was set", async () => {
@@ -3395,7 +3416,7 @@ describe("searches", () => {
       "No product matches search \"COF-ESP-1KG\", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`. A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).",
     );
     expect(await said("eshop_products_list", { sku: "COF-ESP" })).toBe(
-      'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.',
+      'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop\'s admin.',
     );
   });
 });

@@ -1772,6 +1772,8 @@ function listProducts(ctx: Ctx): Reply {
           .filter((s) => s !== "")
       : null;
   const products = [...ctx.shop.products.values()].filter((product) => {
+    // The default status, any, is WP_Query's: every status but trash and auto-draft.
+    if (product.status === "trash" || product.status === "auto-draft") return false;
     // A SKU is looked for among variations too (post_type product and product_variation).
     if (product.type === "variation" && !skus) return false;
     if (skus && !skus.includes(collated(product.sku))) return false;

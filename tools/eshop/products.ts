@@ -153,6 +153,10 @@ function variationsLeftOut(
   return `A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids${read}).`;
 }
 
+/** Why a SKU the shop had may find nothing: WooCommerce lists products of any status but trash. */
+const NOT_IN_TRASH =
+  "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
+
 /** What a list without products says: the filters that found none, and what to try. */
 function noProducts(
   args: {
@@ -171,7 +175,7 @@ function noProducts(
     args.search &&
       "The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.",
     args.sku &&
-      "`sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.",
+      `\`sku\` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; ${NOT_IN_TRASH}.`,
     variationsLeftOut(args, session),
   ]);
 }
@@ -218,7 +222,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     const [product, ...others] = exact.length ? exact : found;
     if (!product) {
       throw new AdvisesTool(
-        `The shop has no product with SKU "${sku}".`,
+        `The shop has no product with SKU "${sku}" (${NOT_IN_TRASH}).`,
         "eshop_products_list",
         "Search for it with eshop_products_list.",
         "Look it up in the shop's admin (Products).",
