@@ -3174,7 +3174,7 @@ describe("products and stock", () => {
             : undefined;
     // The count is the product's, shared by its variations: a sale of another one takes from it too.
     const line =
-      "Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock, counted on product 119 for all its variations";
+      "Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock, counted on product 119 for its variations that count none of their own";
     const shown = await server.call("eshop_product_get", { id: 120 });
     expect(text(shown)).toBe(line);
     expect(data(shown)).toMatchObject({ manage_stock: true, stock_quantity: 4 });
@@ -3183,7 +3183,7 @@ describe("products and stock", () => {
     expect(text(listed).split("\n")[0]).toBe(line);
     const refused = await server.call("eshop_stock_set", { id: 120, quantity: 3 });
     expect(text(refused)).toMatch(
-      /whose stock is counted on its product \(id 119\) for all its variations: set that product's stock\./,
+      /whose stock is counted on its product \(id 119\) for its variations that count none of their own: set that product's stock\./,
     );
     // A name of hundreds of kilobytes (a description pasted into it) is cut as every answer's is,
     // and the stock is still said to be the product's.
@@ -3199,7 +3199,7 @@ describe("products and stock", () => {
         /"有機コーヒー豆 モカ.*…\(cut at \d+ of its 140008 characters\)"/,
       );
       expect(text(answer).split("\n")[0]).toMatch(
-        /^有機コーヒー豆 モカ.*… \[SET-TASTE-L\] \(id 120, variation\): .*, counted on product 119 for all its variations$/,
+        /^有機コーヒー豆 モカ.*… \[SET-TASTE-L\] \(id 120, variation\): .*, counted on product 119 for its variations that count none of their own$/,
       );
     }
   });

@@ -103,6 +103,12 @@ function variationIds(ids: number[] | undefined): string {
   return ` (variations ${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more})`;
 }
 
+/**
+ * Which variations a variable product's stock counts: WC_Product_Variation counts its own where
+ * it manages stock, its product's only where it does not.
+ */
+const SHARED = "for its variations that count none of their own";
+
 /** A stock count as a model reads it: below 0, a product that takes backorders owes them. */
 function stockCount(quantity: number): string {
   return quantity < 0 ? `${-quantity} on backorder, none in stock` : `${quantity} in stock`;
@@ -113,9 +119,9 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   const parent = countedOn.get(p);
   // A variation that counts its own stock is not counted on its product, which names them all.
   const variations = variationIds(variationsOf.get(p));
-  const shared = variable && variations ? `, for its variations that count none of their own${variations}` : "";
+  const shared = variable && variations ? `, ${SHARED}${variations}` : "";
   const stock = p.manage_stock
-    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on product ${parent} for all its variations`}`
+    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on product ${parent} ${SHARED}`}`
     : variable
       ? `stock kept per variation${variations}`
       : "stock not counted";
@@ -338,7 +344,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     }
     if (before.counted_on !== undefined) {
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a product variation whose stock is counted on its product (id ${before.counted_on}) for all its variations: set that product's stock.`,
+        `${oneLine(before.name)} (id ${before.id}) is a product variation whose stock is counted on its product (id ${before.counted_on}) ${SHARED}: set that product's stock.`,
       );
     }
     // WooCommerce counts stock for neither (its Inventory tab has no stock for them): the admin has none to set.
