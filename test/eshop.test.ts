@@ -3083,6 +3083,11 @@ describe("products and stock", () => {
     expect(text(await server.call("eshop_product_get", { sku: "COF-HOUSE-250" }))).toBe(
       "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
     );
+    // A variation's "Enabled" box unticked in the admin is its status private: sold to no one.
+    woo.shop.product(118).status = "private";
+    expect(text(await server.call("eshop_product_get", { id: 118 }))).toMatch(
+      /^House Blend - 1 kg \[COF-HOUSE-1KG\] \(id 118, variation, private: disabled\): 24\.90 EUR, /,
+    );
   });
 
   test("a product name of hundreds of kilobytes is cut in eshop_stock_set's answer, which still says what it says", async () => {

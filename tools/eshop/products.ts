@@ -134,7 +134,9 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
       ? ` (on sale${until}; regular ${p.regular_price})`
       : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
-  const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
+  // A variation is private where its "Enabled" box is unticked in the admin.
+  const status = p.type === "variation" && p.status === "private" ? "private: disabled" : p.status;
+  const kind = [p.type !== "simple" && p.type, p.status !== "publish" && status].filter(Boolean);
   // A variable product's price is its cheapest variation's, a grouped one's its cheapest product's.
   // Without one (none set, or a variable product without variations) WooCommerce sells it to no one.
   const cheapest = variable || p.type === "grouped";
