@@ -1336,17 +1336,17 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CNY", date: "2004-06-01" },
-      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
+      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
     ],
     [
       "currency_rates",
       { symbols: ["USD", "INR", "MXN"], date: "2007-06-01" },
-      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the ECB from 2009-01-02 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
+      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the European Central Bank from 2009-01-02 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     [
       "currency_convert",
       { amount: 5, from: "ILS", to: "EUR", date: "2010-12-31" },
-      /^No rate for currency "ILS" in the fixing of 2010-12-31 by the European Central Bank\. ILS is fixed by the ECB from 2011-01-03 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
+      /^No rate for currency "ILS" in the fixing of 2010-12-31 by the European Central Bank\. ILS is fixed by the European Central Bank from 2011-01-03 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     // The new lira and leu, whose old ones the ECB fixed until then: an invoice of before is in the old one.
     [
@@ -1359,11 +1359,18 @@ describe("bad input is a clear tool error", () => {
       { symbols: ["RON"], date: "2005-06-30" },
       /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's;/,
     ],
-    // One on the CNB's list today that a fixing lacks, the new leu before it began: no later date's rate is its.
+    // One on the CNB's list today that a fixing lacks, the new leu before it began: no later date's rate
+    // is its, and the ECB, which began it on 2005-07-01 too, has none either: not sent from one to the other.
     [
       "currency_convert",
       { amount: 5, from: "RON", to: "CZK", date: "2004-06-01", source: "cnb" },
-      /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, but source "ecb" may have it; currency_list with source "cnb" lists/,
+      /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 2004-06-01 either: neither source has its rate; currency_list with source "cnb" lists/,
+    ],
+    // Before the ECB's first fixing, the ECB has no rate of anything: the CNB's refusal does not send there.
+    [
+      "currency_convert",
+      { amount: 5, from: "RON", to: "CZK", date: "1998-06-01", source: "cnb" },
+      /^No rate for currency "RON" in the fixing of 1998-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 1998-06-01 either: neither source has its rate;/,
     ],
     [
       "currency_convert",
@@ -1373,12 +1380,12 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; THB is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
+      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; THB is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["USD", "CNY", "VND"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the ECB from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
+      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it;/,
     ],
     [
       "currency_history",

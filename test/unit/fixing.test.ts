@@ -9,7 +9,7 @@ import {
 } from "../../tools/currency/fixing.js";
 import { formatNumber } from "../../tools/currency/shapes.js";
 
-const cnb = { id: "cnb", name: "the Czech National Bank", fixedFor: {} } as RateSource;
+const cnb = { id: "cnb", name: "the Czech National Bank", fixedFor: {}, fixedFrom: {} } as RateSource;
 const fixing: Fixing = {
   date: "2026-08-28",
   base: "CZK",

@@ -76,6 +76,9 @@ export function cnbSource(cnb: Upstream): RateSource {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
     },
 
+    // Which of today's currencies it began to fix after 1991, and when, waiter does not know.
+    fixedFrom: {},
+
     async fixing(date, call) {
       return fixingOrKept(
         PUBLICATION,

@@ -7,7 +7,6 @@ import {
   type CurrencyName,
   emptyFixing,
   type Fixing,
-  fixedFrom,
   fixingOrKept,
   KEPT_FOR_SECONDS,
   type RateSource,
@@ -31,16 +30,14 @@ export const PUBLICATION: Publication = {
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
-/** A currency the ECB began to fix after its first day, on `first`. */
-const since = (first: string) => fixedFrom(first, "the ECB", "cnb");
 /** A new currency the ECB fixes from `first` on, in the place of `old`, which has the rates of the dates before. */
 const replacing = (first: string, old: string, name: string) =>
   `is fixed by the ECB from ${first} on, in the place of ${old}, ${name}: a date from then on has its rate, and an earlier one ${old}'s`;
 /**
  * What the ECB fixed or fixes for a time only, and so which dates have its rates: RUB from 2005-04-01 to
  * 2022-03-01, ROL and TRL until the new leu and lira, HRK and BGN, which it began to fix after its
- * first day, until the euro replaced them, ISK but from 2008-12-10 to 2018-01-31, and the currencies
- * it began to fix after its first day (the first and last fixings of each in its eurofxref-hist.csv).
+ * first day, until the euro replaced them, and ISK but from 2008-12-10 to 2018-01-31 (the first and last
+ * fixings of each in its eurofxref-hist.csv).
  */
 const FIXED_FOR = {
   HRK: "was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate",
@@ -51,15 +48,22 @@ const FIXED_FOR = {
   ISK: 'was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may',
   TRY: replacing("2005-01-03", "TRL", "Turkey's old lira"),
   RON: replacing("2005-07-01", "ROL", "Romania's old leu"),
-  CNY: since("2005-04-01"),
-  IDR: since("2005-04-01"),
-  MYR: since("2005-04-01"),
-  PHP: since("2005-04-01"),
-  THB: since("2005-04-01"),
-  BRL: since("2008-01-02"),
-  MXN: since("2008-01-02"),
-  INR: since("2009-01-02"),
-  ILS: since("2011-01-03"),
+};
+
+/**
+ * The currencies the ECB began to fix after its first day and fixes still, each with its first fixing
+ * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008; its eurofxref-hist.csv).
+ */
+const FIXED_FROM = {
+  CNY: "2005-04-01",
+  IDR: "2005-04-01",
+  MYR: "2005-04-01",
+  PHP: "2005-04-01",
+  THB: "2005-04-01",
+  BRL: "2008-01-02",
+  MXN: "2008-01-02",
+  INR: "2009-01-02",
+  ILS: "2011-01-03",
 };
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
@@ -125,6 +129,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     publication: PUBLICATION,
     others: OTHERS,
     fixedFor: FIXED_FOR,
+    fixedFrom: FIXED_FROM,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

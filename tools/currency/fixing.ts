@@ -46,6 +46,8 @@ export interface RateSource {
   others: string;
   /** Currencies it fixed or fixes for a time only, each with when, and so which dates have their rates. */
   fixedFor: Record<string, string>;
+  /** Currencies it began to fix after its first day and fixes still, each with the date of its first fixing. */
+  fixedFrom: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first, each whole. */
@@ -117,7 +119,7 @@ export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote
       fixing,
       code,
       source,
-      noRateAdvice([code], source, source, NOT_LISTED, () => false),
+      noRateAdvice([code], source, source, NOT_LISTED, undefined, () => false),
     );
   }
   return quote;
@@ -215,17 +217,48 @@ export async function withRatesFor(
     : given;
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
-  throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call));
+  throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call, day));
 }
 
-/** What to do about `codes` a date's fixing or a range's lacks, with where today's lists put them. */
+/**
+ * What to do about `codes` a date's fixing or a range's lacks, with where today's lists put them; for
+ * `day`, a date's, not sending to the other source for a code that source has no rate for on it either.
+ */
 export async function whereRatesAre(
   codes: string[],
   source: RateSource,
   other: RateSource,
   call: Call & Serving,
+  day?: string,
 ): Promise<string> {
-  return noRateAdvice(codes, source, other, await listedToday(codes, source, other, call), call.serves);
+  const listed = await listedToday(codes, source, other, call);
+  const sentOn = codes.filter(
+    (code) => Object.hasOwn(source.fixedFrom, code) || listed.later.includes(code) || listed.elsewhere.includes(code),
+  );
+  const lacking = day === undefined ? undefined : { day, codes: await lackingOn(day, sentOn, other, call) };
+  return noRateAdvice(codes, source, other, listed, lacking, call.serves);
+}
+
+/** Codes the other source has no rate for on `day` either. */
+interface Lacking {
+  day: string;
+  codes: Set<string>;
+}
+
+/**
+ * Which of `codes` the `other` source has no rate for on `day`: every one before its first fixing, and
+ * else those its fixing of the day lacks. None when that fixing cannot be had now: the advice then
+ * says the other source may have them.
+ */
+async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
+  if (codes.length === 0 || day < other.earliest) return new Set(codes);
+  try {
+    const fixing = withEuroRates(await other.fixing(day, call), codes, day);
+    return new Set(codes.filter((code) => !hasCurrency(fixing, code)));
+  } catch (failure) {
+    if (call.signal.aborted) throw failure;
+    return new Set();
+  }
 }
 
 /**
@@ -245,7 +278,10 @@ const NOT_LISTED: Listed = { later: [], elsewhere: [] };
  * be had now puts none on it: the advice then says less, not wrong.
  */
 async function listedToday(codes: string[], source: RateSource, other: RateSource, call: Call): Promise<Listed> {
-  const candidates = codes.filter((code) => !Object.hasOwn(source.fixedFor, code) && !REPLACED_BY_EURO.has(code));
+  const candidates = codes.filter(
+    (code) =>
+      !Object.hasOwn(source.fixedFor, code) && !Object.hasOwn(source.fixedFrom, code) && !REPLACED_BY_EURO.has(code),
+  );
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
@@ -264,23 +300,17 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
 export const NOT_EARLIER = "a later date's rate is not an earlier one's";
 
 /**
- * That `count` currencies are fixed `by` a source from `first` on only: a later date's rate is not an
- * earlier one's, but the `other` source's may be.
- */
-export function fixedFrom(first: string, by: string, other: string, count = 1): string {
-  return `${count === 1 ? "is" : "are"} fixed by ${by} from ${first} on: ${NOT_EARLIER}, but source "${other}" may have ${count === 1 ? "it" : "them"}`;
-}
-
-/**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
- * (VND at the CNB; the other source for those it fixes later or only that one fixes), or, when
- * one of them is no currency, to check the codes; and currency_list, where the session serves it.
+ * (VND at the CNB; the other source for those it fixes later or only that one fixes, unless it has
+ * no rate for them on the date asked, `lacking`, either), or, when one of them is no currency, to
+ * check the codes; and currency_list, where the session serves it.
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor">,
+  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
+  lacking: Lacking | undefined,
   serves: Serving["serves"],
 ): string {
   const lists = serves("currency_list")
@@ -293,31 +323,43 @@ function noRateAdvice(
   }
   // One the euro replaced converts at its fixed rate from then on, whether or not the source fixed it before.
   const replaced = codes.filter((code) => REPLACED_BY_EURO.has(code));
-  // One it fixed for a time only (RUB, CNY) says which dates have its rates; one on today's list, the other source.
+  // One it fixed for a time only (RUB) says which dates have its rates; one it began later (CNY), from when;
+  // one on today's list, the other source, where that has its rate.
+  const began = codes.filter((code) => Object.hasOwn(source.fixedFrom, code));
   const later = codes.filter((code) => !dated.includes(code) && listed.later.includes(code));
   const elsewhere = codes.filter((code) => !dated.includes(code) && listed.elsewhere.includes(code));
+  /** That the other source has no rate for any of `some` on the date asked either: it is sent to for none of them. */
+  const neither = (some: string[]) =>
+    lacking && some.every((code) => lacking.codes.has(code))
+      ? `, and ${other.name} has none for ${lacking.day} either: neither source has ${some.length === 1 ? "its rate" : "their rates"}`
+      : undefined;
+  const fixedFrom = (some: string[], first: string) => {
+    const them = some.length === 1 ? "it" : "them";
+    return `${some.join(", ")} ${some.length === 1 ? "is" : "are"} fixed by ${source.name} from ${first} on: ${NOT_EARLIER}${neither(some) ?? `, but source "${other.id}" may have ${them}`}`;
+  };
   // Neither source quotes a metal, nor does the CNB's monthly list of other currencies hold one.
   const metals = codes.filter((code) => Object.hasOwn(METALS, code));
   const never = codes.filter(
     (code) =>
       !dated.includes(code) &&
       !replaced.includes(code) &&
+      !began.includes(code) &&
       !later.includes(code) &&
       !elsewhere.includes(code) &&
       !metals.includes(code),
   );
   const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
+  const theirs = elsewhere.length === 1 ? "its rate" : "their rates";
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
-    ...(later.length > 0
-      ? [`${later.join(", ")} ${fixedFrom("a later date", source.name, other.id, later.length)}`]
-      : []),
+    ...began.map((code) => fixedFrom([code], source.fixedFrom[code] as string)),
+    ...(later.length > 0 ? [fixedFrom(later, "a later date")] : []),
     ...(elsewhere.length > 0
       ? [
-          `${elsewhere.join(", ")} ${elsewhere.length === 1 ? "is" : "are"} fixed by ${other.name}, not by ${source.name}: source "${other.id}" may have ${elsewhere.length === 1 ? "its rate" : "their rates"}`,
+          `${elsewhere.join(", ")} ${elsewhere.length === 1 ? "is" : "are"} fixed by ${other.name}, not by ${source.name}${neither(elsewhere) ?? `: source "${other.id}" may have ${theirs}`}`,
         ]
       : []),
   ];
