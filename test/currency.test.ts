@@ -801,22 +801,22 @@ describe("history and lists", () => {
   });
 
   test("a currency missing on some days is left out of those days only", async () => {
-    // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
+    // The CNB suspended the rouble after its fixing of 1 March 2022.
     const result = await server.call("currency_history", {
       base: "CZK",
-      symbols: ["BGN", "EUR"],
-      start: "2023-11-10",
-      end: "2023-11-14",
+      symbols: ["RUB", "EUR"],
+      start: "2022-02-28",
+      end: "2022-03-02",
       source: "cnb",
     });
     expect(result.isError).toBeFalsy();
     const days = (result.structuredContent as { days: { date: string; rates: { currency: string }[] }[] }).days;
     expect(days.map((d) => [d.date, d.rates.map((r) => r.currency)])).toEqual([
-      ["2023-11-10", ["EUR"]],
-      ["2023-11-13", ["BGN", "EUR"]],
-      ["2023-11-14", ["EUR"]],
+      ["2022-02-28", ["RUB", "EUR"]],
+      ["2022-03-01", ["RUB", "EUR"]],
+      ["2022-03-02", ["EUR"]],
     ]);
-    expect(text(result)).toContain("\nBGN (1 of the 3 fixings, 2023-11-13): 0.079535513 -> 0.079535513 (0.00%)");
+    expect(text(result)).toMatch(/\nRUB \(2 of the 3 fixings, 2022-02-28 to 2022-03-01\): [\d.]+ -> [\d.]+ \(/);
   });
 
   test("a currency the euro replaced within the range has its fixed rate from then on", async () => {
@@ -874,16 +874,16 @@ describe("history and lists", () => {
     expect(text(ecb)).toMatch(
       /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\.\nUSD: /,
     );
-    // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
+    // The CNB suspended the rouble after its fixing of 1 March 2022.
     const cnb = await server.call("currency_history", {
-      base: "BGN",
+      base: "RUB",
       symbols: ["USD"],
-      start: "2023-11-10",
-      end: "2023-11-14",
+      start: "2022-02-28",
+      end: "2022-03-02",
       source: "cnb",
     });
     expect(cnb.structuredContent).toMatchObject({
-      note: "The Czech National Bank publishes rates against CZK only: these against BGN are worked out from them. BGN, the base, is in 1 of the 3 fixings from 2023-11-10 to 2023-11-14: the others have no rate against it and are left out.",
+      note: "The Czech National Bank publishes rates against CZK only: these against RUB are worked out from them. RUB, the base, is in 2 of the 3 fixings from 2022-02-28 to 2022-03-02: the others have no rate against it and are left out.",
     });
   });
 
@@ -898,6 +898,35 @@ describe("history and lists", () => {
     const currencies = (czech.structuredContent as { currencies: { code: string }[] }).currencies;
     expect(currencies).toContainEqual({ code: "CZK", name: "Czech koruna" });
     expect(currencies).toContainEqual({ code: "JPY", name: "Japan yen" });
+  });
+
+  test("the currencies listed are those of the latest fixing: the lev left both lists with the euro", async () => {
+    for (const source of ["ecb", "cnb"]) {
+      const listed = await server.call("currency_list", { source });
+      const codes = (listed.structuredContent as { currencies: { code: string }[] }).currencies.map((c) => c.code);
+      expect(codes, source).toContain("USD");
+      expect(codes, source).not.toContain("BGN");
+      expect(codes, source).not.toContain("RUB");
+      expect(codes, source).not.toContain("HRK");
+    }
+  });
+
+  test("the rouble and the kuna convert on a date their source fixed them, and not after its last", async () => {
+    for (const [code, fixed, after, last, source] of [
+      ["RUB", "2021-06-01", "2022-03-02", "2022-03-01", "ecb"],
+      ["HRK", "2022-06-01", "2022-12-30", "2022-12-30", "ecb"],
+      ["RUB", "2021-06-01", "2022-03-02", "2022-03-01", "cnb"],
+      ["HRK", "2022-06-01", "2022-12-30", "2022-12-30", "cnb"],
+    ] as const) {
+      const before = await server.call("currency_convert", { amount: 100, from: code, to: "CZK", date: fixed, source });
+      expect(before.isError, `${code} at ${source}: ${text(before)}`).toBeFalsy();
+      expect(before.structuredContent).toMatchObject({ date: fixed });
+      expect(text(before)).not.toMatch(/fixed rate/);
+      const then = await server.call("currency_convert", { amount: 100, from: code, to: "CZK", date: after, source });
+      // The kuna's last fixing is its own rate; the rouble's day after has none.
+      if (code === "HRK") expect(then.structuredContent, source).toMatchObject({ date: last });
+      else expect(then.isError, `${code} at ${source}`).toBe(true);
+    }
   });
 });
 

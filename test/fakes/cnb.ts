@@ -95,16 +95,42 @@ const NAMES: Record<string, [string, string]> = {
 };
 
 /**
- * Currencies of today's fixing the CNB began to fix later than its first, and the first day it did:
- * RON from the day Romania's new leu took the old one's place, 2005-07-01, as no fixing before had it.
+ * Currencies the CNB fixed that its 2026 rows lack, at levels for generated days: the lev as the
+ * fixing of 13.11.2023 has it, the kuna and the rouble (100 RUB) about as its fixings of 2020 had them.
+ */
+const FORMER: Row[] = [
+  { currencyCode: "BGN", amount: 1, rate: 12.573 },
+  { currencyCode: "HRK", amount: 1, rate: 3.573 },
+  { currencyCode: "RUB", amount: 100, rate: 31.957 },
+];
+
+/**
+ * Currencies the CNB began to fix later than its first, and the first day it did: RON from the day
+ * Romania's new leu took the old one's place, 2005-07-01, as no fixing before had it.
  */
 const FIXED_FROM: Record<string, string> = { EUR: "1999-01-04", RON: "2005-07-01" };
 
+/**
+ * Currencies the CNB stopped fixing, and the last day it did: the rouble, which it suspended in March
+ * 2022; the kuna and the lev, as the euro replaced them on 1 January 2023 and 2026 (its fixings of
+ * 2022 have HRK and RUB, of 2024 BGN and neither of them, of 2026 none of the three).
+ */
+const FIXED_UNTIL: Record<string, string> = { RUB: "2022-03-01", HRK: "2022-12-30", BGN: "2025-12-31" };
+
+/** The day from which the CNB fixes 100 TRY, not 1 (its note on the fixing of 2023: "With effect from 2nd January 2024"). */
+const TRY_PER_100 = "2024-01-02";
+
 export function cnbFixing(date: string): Row[] {
-  return (
-    PUBLISHED[date] ??
-    REFERENCE.map((row, i) => ({ ...row, rate: Math.round(row.rate * wobble(date, i) * 1000) / 1000 }))
-  ).filter((row) => (FIXED_FROM[row.currencyCode] ?? date) <= date);
+  const generated = () =>
+    [...REFERENCE, ...FORMER].map((row, i) => {
+      // Before 2024 the lira was fixed per 1: a hundredth of the rate of 100.
+      const per1 = row.currencyCode === "TRY" && date < TRY_PER_100;
+      const rate = (row.rate * wobble(date, i)) / (per1 ? row.amount : 1);
+      return { ...row, amount: per1 ? 1 : row.amount, rate: Math.round(rate * 1000) / 1000 };
+    });
+  return (PUBLISHED[date] ?? generated()).filter(
+    (row) => (FIXED_FROM[row.currencyCode] ?? date) <= date && date <= (FIXED_UNTIL[row.currencyCode] ?? date),
+  );
 }
 
 /** The fixing's number within its year, like the "#219" of the text file. */

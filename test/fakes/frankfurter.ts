@@ -18,7 +18,9 @@ import {
  * Frankfurter's frozen v1 API (ECB reference rates) as lineofflight/frankfurter serves it:
  * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
  * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
- * Weekends and TARGET closing days answer with the last working day; a date not published yet (a
+ * /currencies names EUR and the currencies of the latest fixing only (its CurrencyNames reads
+ * `Rate.where(provider: "ECB").latest`): not BGN from 2026 on. Weekends and TARGET closing days
+ * answer with the last working day; a date not published yet (a
  * future one, or today's before 16:00 in Frankfurt) with the latest, as its source carries forward
  * the newest fixing of the 14 days up to the date asked (a date later than that is 404); a range that
  * starts after the latest fixing answers with the latest too. Its "today" is the UTC date (its docs:
@@ -44,6 +46,9 @@ const PUBLISHED: Record<string, Record<string, number>> = {
   "2026-10-08": { INR: 108.2635 },
 };
 
+/** Levels for the generated days of the currencies the ECB fixed that the sample's 2023 table lacks. */
+const LEVELS: Record<string, number> = { HRK: 7.5365, RUB: 117.2914 };
+
 const NAMES: Record<string, string> = {
   ...(JSON.parse(sample("frankfurter-v1-currencies-EXCERPT.json").toString()) as Record<string, string>),
   BRL: "Brazilian Real",
@@ -54,6 +59,7 @@ const NAMES: Record<string, string> = {
   DKK: "Danish Krone",
   GBP: "British Pound",
   HKD: "Hong Kong Dollar",
+  HRK: "Croatian Kuna",
   HUF: "Hungarian Forint",
   IDR: "Indonesian Rupiah",
   ILS: "Israeli New Sheqel",
@@ -68,6 +74,7 @@ const NAMES: Record<string, string> = {
   PHP: "Philippine Peso",
   PLN: "Polish Złoty",
   RON: "Romanian Leu",
+  RUB: "Russian Ruble",
   SEK: "Swedish Krona",
   SGD: "Singapore Dollar",
   THB: "Thai Baht",
@@ -84,6 +91,7 @@ const FIXED_FROM: Record<string, string> = {
   BGN: "2000-07-19",
   BRL: "2008-01-02",
   CNY: "2005-04-01",
+  HRK: "2005-04-01",
   IDR: "2005-04-01",
   ILS: "2011-01-03",
   INR: "2009-01-02",
@@ -91,16 +99,20 @@ const FIXED_FROM: Record<string, string> = {
   MYR: "2005-04-01",
   PHP: "2005-04-01",
   RON: "2005-07-01",
+  RUB: "2005-04-01",
   THB: "2005-04-01",
   TRY: "2005-01-03",
 };
 
 /**
- * Currencies of that table the ECB stopped fixing, and the last day it did: it took the lev off its
- * list as Bulgaria took the euro on 1 January 2026 (its notice of 16 December 2025).
+ * Currencies the ECB stopped fixing, and the last day it did: the kuna and the lev as Croatia and
+ * Bulgaria took the euro on 1 January 2023 and 2026 (its notice of 16 December 2025 for the lev), the
+ * rouble when it suspended it in March 2022 (the last fixing of each in its eurofxref-hist.csv).
  */
 const FIXED_UNTIL: Record<string, string> = {
   BGN: "2025-12-31",
+  HRK: "2022-12-30",
+  RUB: "2022-03-01",
 };
 
 /**
@@ -118,13 +130,14 @@ export function ecbTable(date: string): Record<string, number> {
     const [from, to] = NOT_FIXED[code] ?? [];
     return from !== undefined && to !== undefined && from <= date && date <= to;
   };
-  const codes = Object.keys(FULL.rates).filter(
+  const levels = { ...FULL.rates, ...LEVELS };
+  const codes = Object.keys(levels).filter(
     (code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date && date <= (FIXED_UNTIL[code] ?? date) && !paused(code),
   );
   return Object.fromEntries(
     codes.map((code, i) => [
       code,
-      published[code] ?? Number(((FULL.rates[code] as number) * wobble(date, i)).toPrecision(5)),
+      published[code] ?? Number(((levels[code] as number) * wobble(date, i)).toPrecision(5)),
     ]),
   );
 }
@@ -156,7 +169,10 @@ function rebase(table: Record<string, number>, base: string, symbols: string[] |
 const latest = () => lastPublished(TARGET, "Europe/Berlin", 16, 0);
 
 function answer(path: string, query: URLSearchParams): FakeAnswer {
-  if (path === "/currencies") return ok(JSON.stringify(NAMES));
+  if (path === "/currencies") {
+    const listed = ["EUR", ...Object.keys(ecbTable(latest()))].sort();
+    return ok(JSON.stringify(Object.fromEntries(listed.map((code) => [code, NAMES[code] ?? code]))));
+  }
   const base = (query.get("base") ?? query.get("from") ?? "EUR").toUpperCase();
   const symbolsParam = query.get("symbols") ?? query.get("to");
   const symbols = symbolsParam ? symbolsParam.toUpperCase().split(",") : undefined;
