@@ -268,9 +268,7 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
   const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
   if (requested === undefined) {
     const newest = fixingDay(publication, undefined);
-    return fixing.date < newest && !fixing.stale
-      ? `${capitalized(dueNow(newest, source))} but is not out yet; ${latest}`
-      : undefined;
+    return fixing.date < newest && !fixing.stale ? `${capitalized(notOutYet(newest, source))}; ${latest}` : undefined;
   }
   if (requested === fixing.date) return undefined;
   const standing = lastWorkingDay(publication, requested);
@@ -305,7 +303,7 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
 export function notYet(date: string, source: RateSource): string | undefined {
   const { publication } = source;
   if (dayOver(publication, date) || !publishes(publication, date)) return undefined;
-  if (dueBy(publication, date)) return `${dueNow(date, source)} but is not out yet`;
+  if (dueBy(publication, date)) return notOutYet(date, source);
   const due = publishing(source);
   return date > dateIn(publication.zone)
     ? `${date} has not begun yet in ${publication.city} (${due})`
@@ -314,6 +312,9 @@ export function notYet(date: string, source: RateSource): string | undefined {
 
 /** That the fixing of `day` is due by now where the source publishes. */
 const dueNow = (day: string, source: RateSource) => `the fixing of ${day} is due by now (${publishing(source)})`;
+
+/** That the fixing of `day` is due by now but the source is still without it: late, not to come. */
+const notOutYet = (day: string, source: RateSource) => `${dueNow(day, source)} but is not out yet`;
 
 /** That rates against `base` are the source's own against its base worked out, not rates it published. */
 export function crossNote(base: string, source: RateSource): string | undefined {
