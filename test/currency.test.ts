@@ -1395,6 +1395,17 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RON", to: "CZK", date: "2004-06-01", source: "cnb" },
       /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 2004-06-01 either: neither source has its rate; currency_list with source "cnb" lists/,
     ],
+    // Before the ECB's first fixing, the CNB's rates begin, but not the new leu's: the refusal does not send there.
+    [
+      "currency_convert",
+      { amount: 5, from: "RON", to: "CZK", date: "1998-06-01" },
+      /^date must not be before 1999-01-04, the first fixing of the European Central Bank: its rates begin then, and a later date's rate is not an earlier one's; the Czech National Bank has none for RON on 1998-06-01 either: neither source has its rate then\.$/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "USD", to: "CZK", date: "1998-06-01" },
+      /; source "cnb" has rates from 1991-01-02 on\.$/,
+    ],
     // Before the ECB's first fixing, the ECB has no rate of anything: the CNB's refusal does not send there.
     [
       "currency_convert",
@@ -1582,9 +1593,15 @@ describe("a date before a source's first fixing", () => {
 
   test("is refused naming that date, and the other source where its rates begin earlier", async () => {
     for (const date of ["1991-01-02", "1998-12-31", "1999-01-03"]) {
-      expect(text(await server.call("currency_rates", { date })), date).toBe(`date ${ecbFirst}: ${atCnb}`);
-      const convert = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date });
+      const rates = await server.call("currency_rates", { date, base: "USD" });
+      expect(text(rates), date).toBe(`date ${ecbFirst}: ${atCnb}`);
+      const convert = await server.call("currency_convert", { amount: 1, from: "USD", to: "CZK", date });
       expect(text(convert), date).toBe(`date ${ecbFirst}: ${atCnb}`);
+      // No fixing had the euro before it began: the CNB's of those dates have none either.
+      const euro = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date });
+      expect(text(euro), date).toBe(
+        `date ${ecbFirst}: its rates begin then, and a later date's rate is not an earlier one's; the Czech National Bank has none for EUR on ${date} either: neither source has its rate then.`,
+      );
     }
     for (const date of ["0000-01-01", "1990-12-31"]) {
       expect(text(await server.call("currency_rates", { date })), date).toBe(`date ${ecbFirst}: ${cnbToo}`);

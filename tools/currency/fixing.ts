@@ -250,7 +250,7 @@ interface Lacking {
  * else those its fixing of the day lacks. None when that fixing cannot be had now: the advice then
  * says the other source may have them.
  */
-async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
+export async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
   if (codes.length === 0 || day < other.earliest) return new Set(codes);
   try {
     const fixing = withEuroRates(await other.fixing(day, call), codes, day);

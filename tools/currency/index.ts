@@ -3,7 +3,7 @@ import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
 import { ecbSource, frankfurterErrors } from "./ecb.js";
-import { type Fixing, type RateSource, withRatesFor } from "./fixing.js";
+import { type Fixing, lackingOn, type RateSource, withRatesFor } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
@@ -52,7 +52,8 @@ export const currency = defineToolset({
       call: ToolCall,
     ): Promise<Fixing> {
       if (day !== undefined && day < source.earliest) {
-        throw beforeFirst("date", day, source, otherThan(source));
+        const other = otherThan(source);
+        throw beforeFirst("date", day, source, other, [...(await lackingOn(day, codes, other, call))]);
       }
       return withRatesFor(await source.fixing(day, call), codes, day, source, otherThan(source), call);
     }
