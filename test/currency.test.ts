@@ -1395,6 +1395,12 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RON", to: "CZK", date: "2004-06-01", source: "cnb" },
       /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 2004-06-01 either: neither source has its rate; currency_list with source "cnb" lists/,
     ],
+    // A range too: the ECB has no RON at either end of it (it began on 2005-07-01).
+    [
+      "currency_history",
+      { base: "CZK", symbols: ["RON"], start: "2004-01-05", end: "2004-01-09", source: "cnb" },
+      /^The Czech National Bank published no rate for RON between 2004-01-05 and 2004-01-09\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none between 2004-01-05 and 2004-01-09 either: neither source has its rate;/,
+    ],
     // Before the ECB's first fixing, the CNB's rates begin, but not the new leu's: the refusal does not send there.
     [
       "currency_convert",

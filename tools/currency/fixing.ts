@@ -217,32 +217,48 @@ export async function withRatesFor(
     : given;
   const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
-  throw noRateIn(fixing, missing, source, await whereRatesAre([missing], source, other, call, day));
+  throw noRateIn(
+    fixing,
+    missing,
+    source,
+    await whereRatesAre([missing], source, other, call, day === undefined ? undefined : [day]),
+  );
 }
 
 /**
- * What to do about `codes` a date's fixing or a range's lacks, with where today's lists put them; for
- * `day`, a date's, not sending to the other source for a code that source has no rate for on it either.
+ * What to do about `codes` a date's fixing or a range's lacks, with where today's lists put them; given
+ * `days`, the date or the range's first and last, not sending to the other source for a code it has no
+ * rate for on any of them either (a range between that has one at neither end is not looked for).
  */
 export async function whereRatesAre(
   codes: string[],
   source: RateSource,
   other: RateSource,
   call: Call & Serving,
-  day?: string,
+  days?: [string] | [string, string],
 ): Promise<string> {
   const listed = await listedToday(codes, source, other, call);
   const sentOn = codes.filter(
     (code) => Object.hasOwn(source.fixedFrom, code) || listed.later.includes(code) || listed.elsewhere.includes(code),
   );
-  const lacking = day === undefined ? undefined : { day, codes: await lackingOn(day, sentOn, other, call) };
+  const lacking = days && {
+    when: days.length === 1 ? `for ${days[0]}` : `between ${days[0]} and ${days[1]}`,
+    codes: await lackingOnAll(days, sentOn, other, call),
+  };
   return noRateAdvice(codes, source, other, listed, lacking, call.serves);
 }
 
 /** Codes the other source has no rate for on `day` either. */
 interface Lacking {
-  day: string;
+  /** The date or range, as the advice says it: "for 2004-06-01". */
+  when: string;
   codes: Set<string>;
+}
+
+/** Which of `codes` the `other` source has no rate for on any of `days`. */
+async function lackingOnAll(days: string[], codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
+  const each = await Promise.all([...new Set(days)].map((day) => lackingOn(day, codes, other, call)));
+  return new Set(codes.filter((code) => each.every((lacking) => lacking.has(code))));
 }
 
 /**
@@ -331,7 +347,7 @@ function noRateAdvice(
   /** That the other source has no rate for any of `some` on the date asked either: it is sent to for none of them. */
   const neither = (some: string[]) =>
     lacking && some.every((code) => lacking.codes.has(code))
-      ? `, and ${other.name} has none for ${lacking.day} either: neither source has ${some.length === 1 ? "its rate" : "their rates"}`
+      ? `, and ${other.name} has none ${lacking.when} either: neither source has ${some.length === 1 ? "its rate" : "their rates"}`
       : undefined;
   const fixedFrom = (some: string[], first: string) => {
     const them = some.length === 1 ? "it" : "them";

@@ -109,7 +109,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         // Without the base no currency has a rate against it: the base alone is what is missing.
         const missing = fixings.length ? unpublished : [args.base];
         throw new ToolError(
-          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${await whereRatesAre(missing, source, otherThan(source), call)}`,
+          `${capitalized(source.name)} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${await whereRatesAre(missing, source, otherThan(source), call, [from, args.end])}`,
         );
       }
       const first = fixings[0];
