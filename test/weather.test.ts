@@ -1135,6 +1135,9 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { latitude: "33° 52′ S", longitude: "151°12'" }))).toBe(
         'Invalid arguments for weather_current: latitude: "33° 52′ S" is no number of degrees: send -33.866667, north positive; longitude: "151°12\'" is no number of degrees: send 151.2',
       );
+      expect(text(await server.call("weather_current", { latitude: "N50 05.250", longitude: "E014 25.280" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "N50 05.250" is no number of degrees: send 50.0875, north positive; longitude: "E014 25.280" is no number of degrees: send 14.421333, east positive',
+      );
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );
@@ -1225,6 +1228,9 @@ describe(`at ${AFTERNOON}`, () => {
         // Geocaching's and GPS devices' degrees and decimal minutes, the minutes without their mark.
         ["N 50° 05.250 E 014° 25.280", "latitude 50.0875 and longitude 14.421333"],
         ["S 33° 52.000, E 151° 12.000", "latitude -33.866667 and longitude 151.2"],
+        // So too without the degree sign, as many type them.
+        ["N50 05.250 E14 25.280", "latitude 50.0875 and longitude 14.421333"],
+        ["S 33 52.000, W 070 40.500", "latitude -33.866667 and longitude -70.675"],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
@@ -1235,10 +1241,11 @@ describe(`at ${AFTERNOON}`, () => {
       );
       expect(geocoding.requests.length).toBe(before);
       // Names that begin with a hemisphere's letter are names still.
-      for (const name of ["Wien", "Nové Město, CZ", "Sokolov"]) {
+      // So are names with numbers in them.
+      for (const name of ["Wien", "Nové Město, CZ", "Sokolov", "Route 66", "N 12 Highway 4.5"]) {
         expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
       }
-      expect(geocoding.requests.length).toBe(before + 3);
+      expect(geocoding.requests.length).toBe(before + 5);
     });
 
     test("coordinates written with decimal commas, as Czech writes numbers, are refused with the decimal ones to send", async () => {

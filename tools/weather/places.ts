@@ -397,11 +397,12 @@ function inOrder(first: number, second: number): { latitude: number; longitude: 
 
 /**
  * A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0",
- * or decimal minutes without their mark after a degree sign, as geocaching writes them: 50° 05.250.
+ * or decimal minutes without their mark after whole degrees, as geocaching writes them: 50° 05.250,
+ * and as many type them, without the degree sign: 50 05.250.
  * A comma between digits is a decimal one, as Czech writes "50,0875".
  */
 const COORDINATE_PART =
-  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?|(?<=[°º]\s*)(\d{1,2}\.\d+)(?![\d°º]))?)/y;
+  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?|(?<=[°º]\s*|(?<![\d.,])\d{1,3}\s+)(\d{1,2}\.\d+)(?![\d°º]))?)/y;
 
 /** The degrees a COORDINATE_PART's angle is, to 6 decimals; none where its minutes or seconds are no such. */
 function angleOf(degrees = "0", minute = "0", second = "0"): number | undefined {
