@@ -411,6 +411,36 @@ function angleOf(degrees = "0", minute = "0", second = "0"): number | undefined 
   return Math.round((d + m / 60 + s / 3600) * 1e6) / 1e6;
 }
 
+/** What coordinates are written with: letter, angle, letter, angle is "LALA" in `order`. */
+interface CoordinateParts {
+  letters: string[];
+  angles: { angle: number; minutes: boolean; decimalComma: boolean }[];
+  order: string;
+}
+
+/** The hemispheres' letters and the angles `text` writes (COORDINATE_PART); none where it writes anything else. */
+function coordinateParts(text: string): CoordinateParts | undefined {
+  const upper = text.trim().toUpperCase();
+  const read: CoordinateParts = { letters: [], angles: [], order: "" };
+  COORDINATE_PART.lastIndex = 0;
+  while (COORDINATE_PART.lastIndex < upper.length) {
+    const part = COORDINATE_PART.exec(upper);
+    if (!part || part[0].trim() === "") return undefined;
+    const [, letter, degrees, marked, second, unmarked] = part;
+    if (letter) {
+      read.letters.push(letter);
+      read.order += "L";
+      continue;
+    }
+    const minute = marked ?? unmarked;
+    const angle = angleOf(degrees, minute, second);
+    if (angle === undefined) return undefined;
+    read.angles.push({ angle, minutes: minute !== undefined, decimalComma: degrees?.includes(",") === true });
+    read.order += "A";
+  }
+  return read;
+}
+
 /**
  * One coordinate as text, as a latitude or longitude argument may come: its degrees, south and west
  * negative, and whether a hemisphere's letter said so. "50.08 N", "S 33.87", "50,08", "-33°52'",
@@ -421,24 +451,11 @@ export function writtenCoordinate(
   letters: "NS" | "EW",
 ): { degrees: number; lettered: boolean } | undefined {
   const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
-  const upper = rest.trim().toUpperCase();
-  let letter: string | undefined;
-  let angle: number | undefined;
-  COORDINATE_PART.lastIndex = 0;
-  while (COORDINATE_PART.lastIndex < upper.length) {
-    const part = COORDINATE_PART.exec(upper);
-    if (!part || part[0].trim() === "") return undefined;
-    const [, named, degrees, marked, second, unmarked] = part;
-    if (named) {
-      if (letter !== undefined || sign || !letters.includes(named)) return undefined;
-      letter = named;
-    } else {
-      if (angle !== undefined) return undefined;
-      angle = angleOf(degrees, marked ?? unmarked, second);
-      if (angle === undefined) return undefined;
-    }
-  }
-  if (angle === undefined) return undefined;
+  const read = coordinateParts(rest);
+  if (!read || !["A", "AL", "LA"].includes(read.order)) return undefined;
+  const [letter] = read.letters;
+  const angle = read.angles[0]?.angle ?? 0;
+  if (letter !== undefined && (sign || !letters.includes(letter))) return undefined;
   return { degrees: sign === "-" || letter === letters[1] ? -angle : angle, lettered: letter !== undefined };
 }
 
@@ -448,33 +465,12 @@ export function writtenCoordinate(
  * minutes ("50°05'N 14°25'E", "50°05'15.0\"N 14°25'16.7\"E").
  */
 function withHemispheres(text: string): { latitude: number; longitude: number } | undefined {
-  const upper = text.trim().toUpperCase();
-  const letters: string[] = [];
-  const angles: number[] = [];
-  let order = "";
-  let minutes = false;
-  let decimalCommas = false;
-  COORDINATE_PART.lastIndex = 0;
-  while (COORDINATE_PART.lastIndex < upper.length) {
-    const part = COORDINATE_PART.exec(upper);
-    if (!part || part[0].trim() === "") return undefined;
-    const [, letter, degrees, marked, second, unmarked] = part;
-    if (letter) {
-      letters.push(letter);
-      order += "L";
-      continue;
-    }
-    const minute = marked ?? unmarked;
-    const value = angleOf(degrees, minute, second);
-    if (value === undefined) return undefined;
-    minutes ||= minute !== undefined;
-    decimalCommas ||= degrees?.includes(",") === true;
-    angles.push(value);
-    order += "A";
-  }
-  const [first = 0, second = 0] = angles;
+  const read = coordinateParts(text);
+  if (!read) return undefined;
+  const { letters, angles, order } = read;
+  const [first = 0, second = 0] = angles.map((part) => part.angle);
   // Two bare numbers are coordinates only with something no postal code has: minutes, a decimal comma.
-  if (order === "AA" && (minutes || decimalCommas)) return inOrder(first, second);
+  if (order === "AA" && angles.some((part) => part.minutes || part.decimalComma)) return inOrder(first, second);
   if (order !== "LALA" && order !== "ALAL") return undefined;
   const [a = "", b = ""] = letters;
   const signed = (angle: number, letter: string) => (letter === "S" || letter === "W" ? -angle : angle);
