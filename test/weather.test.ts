@@ -264,6 +264,16 @@ describe(`at ${AFTERNOON}`, () => {
       );
       const forecast = await server.call("weather_forecast", { place: "Springfield USA" });
       expect(text(forecast)).toContain('A country code goes after a comma: send "Springfield, USA".');
+      // So too a country's or region's name, or a state's code, which the geocoder finds nothing for either.
+      for (const [written, send] of [
+        ["Limerick Ireland", 'A country goes after a comma: send "Limerick, Ireland".'],
+        ["Springfield United States", 'A country goes after a comma: send "Springfield, United States".'],
+        ["White Plains NY", 'A region code goes after a comma: send "White Plains, NY".'],
+        ["Palm Springs CA", 'A country or region code goes after a comma: send "Palm Springs, CA".'],
+        ["Adelaide South Australia", 'A region goes after a comma: send "Adelaide, South Australia".'],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
+      }
 
       const elsewhere = await server.call("weather_geocode", { name: "Ostrava, DE" });
       expect(data(elsewhere).places).toEqual([]);

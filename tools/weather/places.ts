@@ -698,7 +698,7 @@ let englishNames: Map<string, string> | undefined;
 
 function countryCodes(): Map<string, string> {
   if (!englishNames) {
-    const names = new Intl.DisplayNames(["en"], { type: "region" });
+    const names = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
     const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     englishNames = new Map();
     for (const code of [...letters].flatMap((a) => [...letters].map((b) => a + b))) {
@@ -710,13 +710,28 @@ function countryCodes(): Map<string, string> {
 }
 
 /**
- * For a name that ends in a country's code without the comma before it ("Ostrava CZ"), which the
- * geocoder reads as part of the name: the name to send.
+ * For a name that ends in a country or region without the comma before it ("Ostrava CZ", "Limerick
+ * Ireland", "White Plains NY"), which the geocoder reads as part of the name and finds nothing for:
+ * the name to send.
  */
 function commaForgotten(name: string): string {
-  const [, town, code = ""] = /^(.*\S)\s+([A-Z]{2,3})$/.exec(name) ?? [];
-  const known = [...countryCodes().values()].includes(code) || code.toLowerCase() in COUNTRY_ALIASES;
-  return town && known ? ` A country code goes after a comma: send ${quote(`${town}, ${code}`)}.` : "";
+  const words = name.trim().split(/\s+/);
+  // The longest ending first: "Springfield United States" is not "Springfield United, States".
+  for (let count = Math.min(3, words.length - 1); count > 0; count--) {
+    const ending = words.slice(-count).join(" ");
+    // Codes in capitals only: "de" and "la", Delaware's and Louisiana's, are words of names too.
+    const code = /^[A-Z]{2,3}$/.test(ending);
+    if (!code && !/^\p{Lu}/u.test(ending)) continue;
+    const country = code
+      ? [...countryCodes().values()].includes(ending) || ending.toLowerCase() in COUNTRY_ALIASES
+      : isCountryName(ending);
+    // "CA" is Canada and California, "Georgia" a country and a state.
+    const region = isCodedRegion(ending);
+    const kind = country && region ? "country or region" : country ? "country" : region ? "region" : undefined;
+    const what = kind && `A ${kind}${code ? " code" : ""}`;
+    if (what) return ` ${what} goes after a comma: send ${quote(`${words.slice(0, -count).join(" ")}, ${ending}`)}.`;
+  }
+  return "";
 }
 
 /** A country's code, or its name as people or the geocoder write it. */
