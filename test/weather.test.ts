@@ -504,13 +504,17 @@ describe(`at ${AFTERNOON}`, () => {
             ? [hit("Prague", "CZ", "Czechia", 1165581), hit("Praha", "US", "United States", 90)]
             : name === "Plzeň"
               ? [hit("Pilsen", "CZ", "Czechia", 169033)]
-              : name === "Frankfurt"
-                ? [
-                    hit("Frankfurt am Main", "DE", "Germany", 650000),
-                    hit("Frankfurt (Oder)", "DE", "Germany", 57000),
-                    hit("Frankfort", "US", "United States", 28000),
-                  ]
-                : undefined;
+              : name === "Amsterdam"
+                ? [hit("Amsterdam", "NL", "Netherlands", 741636)]
+                : name === "Istanbul"
+                  ? [hit("Istanbul", "TR", "Türkiye", 15701602)]
+                  : name === "Frankfurt"
+                    ? [
+                        hit("Frankfurt am Main", "DE", "Germany", 650000),
+                        hit("Frankfurt (Oder)", "DE", "Germany", 57000),
+                        hit("Frankfort", "US", "United States", 28000),
+                      ]
+                    : undefined;
         return results ? json(200, JSON.stringify({ results, generationtime_ms: 0.5 })) : undefined;
       };
       try {
@@ -525,6 +529,11 @@ describe(`at ${AFTERNOON}`, () => {
         for (const country of ["Česko", "Česká republika"]) {
           const plzen = await server.call("weather_current", { place: `Plzeň, ${country}` });
           expect(data<{ place: { name: string } }>(plzen).place.name).toBe("Pilsen");
+        }
+        // Countries as travellers write them: with "the", by a name other than the geocoder's.
+        for (const place of ["Amsterdam, The Netherlands", "Amsterdam, Holland", "Istanbul, Turkey"]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
         }
       } finally {
         geocoding.intercept = undefined;

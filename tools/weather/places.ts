@@ -739,10 +739,15 @@ function isCountry(part: string): boolean {
   return /^[a-z]{2,3}$/.test(folded(part)) || isCountryName(part);
 }
 
-/** A country's name as people or the geocoder write it: "Czechia", "Czech Republic", "Česko". */
+/** A country's name as people or the geocoder write it: "Czechia", "Czech Republic", "Česko", "the Netherlands". */
 function isCountryName(part: string): boolean {
-  const name = folded(part);
+  const name = qualifierPart(part);
   return name in COUNTRY_ALIASES || countryCodes().has(name);
+}
+
+/** A part of a qualifier as compared: folded, without the "the" some countries' names are written with. */
+function qualifierPart(part: string): string {
+  return folded(part.trim()).replace(/^the\s+/, "");
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
@@ -773,7 +778,7 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
   const region = codes && place.region ? folded(place.region) : undefined;
   return qualifier
     .split(",")
-    .map((part) => folded(part.trim()))
+    .map(qualifierPart)
     .filter(Boolean)
     .every(
       (part) =>
@@ -798,6 +803,9 @@ const COUNTRY_ALIASES: Record<string, string> = {
   "great britain": "gb",
   england: "gb",
   "czech republic": "cz",
+  // Names the country had in English, still written.
+  holland: "nl",
+  turkey: "tr",
   // As a Czech company's people write their country and its neighbours (GeoNames answers in English).
   cesko: "cz",
   "ceska republika": "cz",
