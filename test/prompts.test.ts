@@ -549,8 +549,21 @@ test("a place completion its client cancels (the person typed on) asks the geoco
     typing.abort();
     expect(await completing).toBeInstanceOf(Error);
     release();
-    // The search under way is let go, and none of the look-ups that would follow it is made.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The search under way is let go, and none of the look-ups that would follow it is made: they
+    // would come before those of a completion asked after its answer, whose places are looked up
+    // again the same way.
+    const lhota = [village("Lhota", "Plzeňský kraj", 49.71, 13.23), village("Lhota", "Zlínský kraj", 49.21, 17.61)];
+    geocoding.intercept = (r) => {
+      const name = r.query.get("name");
+      if (name?.startsWith("Lho")) return geocoded(lhota);
+      return name?.startsWith("Nová") ? geocoded(villages) : undefined;
+    };
+    const after = geocoding.requests.length;
+    await waiter.complete({
+      ref: { type: "ref/prompt", name: "morning_brief" },
+      argument: { name: "place", value: "Lho" },
+    });
+    expect(geocoding.requests.slice(after).map((r) => r.query.get("name"))).toEqual(["Lho", "Lhota"]);
     expect(asked()).toBe(before + 1);
   } finally {
     release();
