@@ -1640,24 +1640,36 @@ describe.concurrent("the command line", () => {
   });
 
   const hasScript = spawnSync("script", ["--version"]).status === 0;
-  test.runIf(hasScript)("on a terminal it says what it is and how to connect, and keeps serving", async () => {
-    // script(1) gives the server a terminal for stdin, as `npm start` typed by a person does.
-    const child = spawn("script", ["-qfec", `${process.execPath} ${CLI}`, "/dev/null"], {
-      env: { PATH: process.env.PATH, ...upstreams },
-    });
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    await expect.poll(() => output, { timeout: 10_000 }).toMatch(/Serving now/);
-    // What it is comes first, before the notices of the toolsets that are off.
-    expect(output).toMatch(
-      /^waiter \S+: an MCP server .*\r?\n.*npm run inspect.*\r?\n.* notice +\[waiter\] toolsets? [\w, ]+ (is|are) off/,
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    expect(child.exitCode).toBeNull();
-    child.kill();
-  });
+  // Among tests run at once: the test's own expect, which expect.poll needs to know its test.
+  test.runIf(hasScript)(
+    "on a terminal it says what it is and how to connect, and keeps serving",
+    async ({ expect }) => {
+      // script(1) gives the server a terminal for stdin, as `npm start` typed by a person does.
+      const child = spawn("script", ["-qfec", `${process.execPath} ${CLI}`, "/dev/null"], {
+        env: { PATH: process.env.PATH, ...upstreams },
+      });
+      let output = "";
+      child.stdout.on("data", (chunk) => {
+        output += chunk;
+      });
+      await expect.poll(() => output, { timeout: 10_000 }).toMatch(/Serving now/);
+      // What it is comes first, before the notices of the toolsets that are off.
+      expect(output).toMatch(
+        /^waiter \S+: an MCP server .*\r?\n.*npm run inspect.*\r?\n.* notice +\[waiter\] toolsets? [\w, ]+ (is|are) off/,
+      );
+      // It answers what is typed to it.
+      const initialize = {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "terminal", version: "1" } },
+      };
+      child.stdin.write(`${JSON.stringify(initialize)}\n`);
+      await expect.poll(() => output).toMatch(/\{"result":\{"protocolVersion".*"id":1\}/);
+      expect(child.exitCode).toBeNull();
+      child.kill();
+    },
+  );
 });
 
 describe("the command line's words", () => {
