@@ -1075,9 +1075,13 @@ test("a second SIGTERM during a stop that waits on a request in flight stops at 
   const { body, headers } = await signed("erp");
   // A sender that never sends its body: the first stop waits for it.
   const sender = await headRead("erp", body, headers);
+  const other = await signed("erp");
+  const finishing = await headRead("erp", other.body, other.headers);
   child.kill("SIGTERM");
   await expect.poll(stderr).toMatch(/SIGTERM: finishing requests in flight/);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The stop waits: another request in flight is still answered.
+  finishing.socket.write(other.body);
+  await expect.poll(finishing.received).toMatch(/\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
   expect(child.exitCode).toBeNull();
   child.kill("SIGTERM");
   expect(await exited).toBe(1);
