@@ -288,8 +288,17 @@ export function shortenEchoes(text: string, values: unknown): string {
 /** How long a value is before it cannot be taken for an ordinary word where it stands in a text. */
 export const MAY_BE_A_WORD = 8;
 
+/** Where a value shorter than MAY_BE_A_WORD is found: what comes before it. */
+const SHORT_BEFORE = {
+  // A secret where a request carries it: after = or :, as written or percent-encoded (a URL quoted
+  // encoded), a JSON string's quote after it.
+  carried: '(?<=(?:[=:]|%3[DdAa])(?:\\\\?")?)',
+  // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a digit).
+  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))",
+};
+
 /**
- * `text` with each of `secrets` shown as [credential], as written, URL-encoded and form-encoded (a
+ * `text` with each of `secrets` shown as `shownAs` ([credential] unless told), as written, URL-encoded and form-encoded (a
  * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped, and that form
  * percent-encoded again, as a URL quoting the request's writes it), in upper- or
  * lower-case hex, and in a JSON string, as PHP's json_encode writes it too (a / as \/, a letter
@@ -298,9 +307,15 @@ export const MAY_BE_A_WORD = 8;
  * One shorter than 8 characters (a password such as hunter2, admin or 1) may be an ordinary word or
  * number of the text: it is taken out only where a request carries it, as a value whole after = or
  * : (a query's key=, a pair's user:, JSON's "key":"), either percent-encoded; a value that may be
- * an ordinary word (a user's name) is no secret.
+ * an ordinary word (a user's name) is no secret. `short: "word"` takes a short one out wherever it
+ * stands as a word of its own (a value that is no secret, kept out of the log).
  */
-export function withoutSecrets(text: string, secrets: readonly string[]): string {
+export function withoutSecrets(
+  text: string,
+  secrets: readonly string[],
+  shownAs = "[credential]",
+  short: keyof typeof SHORT_BEFORE = "carried",
+): string {
   let shown = text;
   // Percent-encoding's hex digits in either case (RFC 3986 2.1): a server may write %3a for %3A.
   const lower = (encoded: string) => encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
@@ -325,12 +340,10 @@ export function withoutSecrets(text: string, secrets: readonly string[]): string
       json,
       php,
     ])) {
-      if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, "[credential]");
+      if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, shownAs);
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        // = or : as written or percent-encoded (a URL quoted encoded), a JSON string's quote after it.
-        const before = '(?<=(?:[=:]|%3[DdAa])(?:\\\\?")?)';
-        shown = shown.replace(new RegExp(`${before}${pattern}(?![\\p{L}\\p{N}])`, "gu"), "[credential]");
+        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])`, "gu"), shownAs);
       }
     }
   }

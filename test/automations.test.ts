@@ -1224,7 +1224,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("a run that fails tells the team the sender's delivery id, the step and why, and what is left undone", async () => {
+  test("a run that fails tells the team the sender's delivery id, the step and why, and what is left undone; the log, without the payload's values", async () => {
     const lines: string[] = [];
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
     try {
@@ -1235,11 +1235,15 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin; if 999999 is its number, "#999999" finds it by that.';
       expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
       const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). `;
+      // The tool's words name the order the payload gave: the log says them with it as "…".
+      const logged =
+        'The shop has no order … (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin; if … is its number, "#…" finds it by that.';
       await toldAndLogged(sent, said, lines, event.id, (values) =>
         values
           ? `Step 1 (eshop_order_mark_paid, id 999999, transaction_id “pi_evt_no_such_order”) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`
-          : `Step 1 (eshop_order_mark_paid, id …, transaction_id …) failed: ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
+          : `Step 1 (eshop_order_mark_paid, id …, transaction_id …) failed: ${logged} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
       );
+      expect(lines.join("")).not.toContain("999999");
     } finally {
       await server.close();
     }

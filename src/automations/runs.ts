@@ -14,6 +14,8 @@ import {
   foundNothing,
   inserted,
   insertedNothing,
+  payloadHidden,
+  payloadValues,
   type View,
   viewOf,
   type Worded,
@@ -271,12 +273,18 @@ export function automationRuns(parts: RunParts) {
       const nothing = insertedNothing(found, !automation.dryRun);
       /** A failure's reason, with the insertions that found nothing, which may be why. */
       const withNothing = (reason: string) => (nothing ? `${sentence(reason)} ${nothing}` : reason);
-      /** A failure as its run keeps it, as its onFailure is told it, and as the log says it (StepFailure). */
-      const reasons = (err: unknown) => {
-        const message = withNothing(err instanceof Error ? err.message : String(err));
-        return err instanceof StepFailure
-          ? { message, told: withNothing(err.told), logged: withNothing(err.logged) }
-          : { message, told: message, logged: message };
+      /** Words for the log: the payload's values the step took as "…", as the tool may name them (an order's number). */
+      const hidden = (text: string) => payloadHidden(text, payloadValues(step, view));
+      /**
+       * A failure as its run keeps it, as its onFailure is told it, and as the log says it: a refused
+       * argument's as StepFailure words it, any other's (the tool's or an upstream's words) hidden.
+       */
+      const reasons = (err: unknown, afterArguments: boolean) => {
+        const words = err instanceof Error ? err.message : String(err);
+        const message = withNothing(words);
+        if (!(err instanceof StepFailure)) return { message, told: message, logged: withNothing(hidden(words)) };
+        const logged = afterArguments ? hidden(err.logged) : err.logged;
+        return { message, told: withNothing(err.told), logged: withNothing(logged) };
       };
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
@@ -285,7 +293,7 @@ export function automationRuns(parts: RunParts) {
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
-        const { message, told, logged } = reasons(err);
+        const { message, told, logged } = reasons(err, false);
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
         await failed(automation, event, run, i, { tool, args: filled }, message, told, logged);
@@ -349,7 +357,7 @@ export function automationRuns(parts: RunParts) {
           setAside(run, err);
           return;
         }
-        const { message, told, logged } = reasons(err);
+        const { message, told, logged } = reasons(err, true);
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
         await failed(automation, event, run, i, { tool, args }, message, told, logged);
         return;
@@ -357,7 +365,8 @@ export function automationRuns(parts: RunParts) {
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
         await record(run, i, "failed", JSON.stringify({ tool, args, error: withNothing(said) }));
-        await failed(automation, event, run, i, { tool, args }, withNothing(said));
+        const told = withNothing(said);
+        await failed(automation, event, run, i, { tool, args }, told, told, withNothing(hidden(said)));
         return;
       }
       // What automations change, as what agents change: the operator's record of who did it, which
@@ -488,7 +497,18 @@ export function automationRuns(parts: RunParts) {
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
-      await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY, call.error ?? UNDER_WAY_TOLD);
+      const step = automation.do[next];
+      const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
+      await failed(
+        automation,
+        event,
+        run.id,
+        next,
+        call,
+        call.error ?? UNDER_WAY,
+        call.error ?? UNDER_WAY_TOLD,
+        logged,
+      );
       return;
     }
     if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {

@@ -10,7 +10,7 @@ import { matchesFilter, typePrefix } from "../events/filter.js";
 import { hasInexactNumber, parseExact } from "../events/present.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, cutCodePoints, meantKey, oneLine, quote } from "../shown.js";
+import { cut, cutCodePoints, meantKey, oneLine, quote, shorten, withoutSecrets } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument, isTemplate } from "./rules.js";
 
@@ -231,6 +231,46 @@ export function foundNothing(step: Step, view: View): Missing[] {
     }
   }
   return found;
+}
+
+/**
+ * The payload's values a step's arguments take, each as text: what each path gives and each
+ * template's insertions find (but the event's own fields, waiter's), leaves of a list or an object
+ * alone. A tool's refusal may name them (an order's number, a customer's name), which the log must
+ * not (payloadHidden).
+ */
+export function payloadValues(step: Step, view: View): string[] {
+  const args = "tool" in step ? step.args : "notify" in step ? { text: step.text } : {};
+  const read = new EventData(exactPayloads.has(view) ? { ...view, payload: exactPayloads.get(view) } : view);
+  const values = new Set<string>();
+  const collect = (value: unknown, depth: number) => {
+    if (typeof value === "string" || typeof value === "number" || isLosslessNumber(value)) {
+      const text = String(value);
+      values.add(text);
+      values.add(shorten(text));
+    } else if (typeof value === "object" && value !== null && depth < 8) {
+      for (const item of Object.values(value)) collect(item, depth + 1);
+    }
+  };
+  for (const value of Object.values(args)) {
+    if (isPathArgument(value)) {
+      if (/^event\.[a-z_]+$/.test(value.path)) continue;
+      try {
+        collect(search(view as never, value.path), 0);
+      } catch {}
+    } else if (typeof value === "string" && isTemplate(value)) {
+      for (const [type, name] of Mustache.parse(value)) {
+        if (type === "name" && !name.startsWith("event.")) collect(read.lookup(name), 0);
+      }
+    }
+  }
+  values.delete("");
+  return [...values];
+}
+
+/** A tool's words with the payload's values a step took (payloadValues) as "…", for the log. */
+export function payloadHidden(text: string, values: readonly string[]): string {
+  return withoutSecrets(text, values, "…", "word");
 }
 
 /**
