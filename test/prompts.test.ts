@@ -689,8 +689,16 @@ test("every tool, argument and field a prompt names is one tools/list has, spell
 });
 
 test("with automations, the payments flow says one may have marked an order paid, and the brief asks what failed overnight", async () => {
+  const markPaid = {
+    tool: "eshop_order_mark_paid",
+    args: { id: { path: "to_number(payload.data.object.metadata.order_id)" } },
+  };
   const automations = JSON.stringify([
-    { name: "stripe-paid", when: { source: "stripe", type: "payment_intent.succeeded" }, do: [{ ack: true }] },
+    {
+      name: "stripe-paid",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [markPaid, { ack: true }],
+    },
   ]);
   const waiter = await client({ WAITER_AUTOMATIONS: automations });
   const payments = textOf(await waiter.getPrompt({ name: "process_payments", arguments: {} }));
@@ -710,6 +718,13 @@ test("with automations, the payments flow says one may have marked an order paid
   expect((await waiter.listPrompts()).prompts.find((p) => p.name === "morning_brief")?.description).toBe(
     "What came in since yesterday (since Friday on a Monday) and what today holds: orders, failed automations, stock, waiting events, rates, weather.",
   );
+  // Automations that mark no order paid, or only in a dry run, mark none the flow may find paid.
+  const telling = JSON.stringify([
+    { name: "tell", when: { source: "stripe", type: "payment_intent.succeeded" }, do: [{ ack: true }] },
+    { name: "trial", when: { source: "stripe", type: "payment_intent.succeeded" }, do: [markPaid], dryRun: true },
+  ]);
+  const told = await client({ WAITER_AUTOMATIONS: telling });
+  expect(textOf(await told.getPrompt({ name: "process_payments", arguments: {} }))).not.toContain("An automation");
   // Without automations, neither says a word of them.
   const plain = await client();
   expect(textOf(await plain.getPrompt({ name: "process_payments", arguments: {} }))).not.toContain("automation");
