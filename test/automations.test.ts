@@ -302,6 +302,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect((runs.content[0] as { text: string }).text).toMatch(
         /^#\d+ stripe-paid on \S+, started \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z: done\n {2}1\. eshop_order_mark_paid: done/,
       );
+      // Once the waiter that ran them stops, the list says none runs them, for a model not to wait on them.
+      await server.close();
+      expect((await agent.call("automations_list")).structuredContent).toMatchObject({
+        note: "No waiter serve or waiter listen runs the automations on this store now: the events stored meanwhile wait for the next to start with them configured.",
+      });
     } finally {
       await agent.close();
       await server.close();
@@ -375,7 +380,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const agent = await startWaiter(env([large]));
     try {
       expect(text(await agent.call("automations_list"))).toBe(
-        'large-orders: on stripe payment_intent.succeeded where to_number(payload.data.object.amount) gte 50000 and payload.data.object.currency in ["czk","eur"] and payload.data.object.livemode equals true and payload.data.object.metadata.order_id not present, notify_send; runs 0 done, 0 failed, 0 running',
+        'large-orders: on stripe payment_intent.succeeded where to_number(payload.data.object.amount) gte 50000 and payload.data.object.currency in ["czk","eur"] and payload.data.object.livemode equals true and payload.data.object.metadata.order_id not present, notify_send; runs 0 done, 0 failed, 0 running\nNo waiter serve or waiter listen has run the automations on this store yet; the first to start with them configured leaves alone the events stored before it.',
       );
     } finally {
       await agent.close();

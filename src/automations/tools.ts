@@ -238,6 +238,19 @@ async function droppedUnreached(store: EventStore): Promise<string | undefined> 
   return `Retention dropped ${cursor === 0 ? "every event" : `the events after c${cursor}`} up to c${through} before the automations reached them: no automation ran on those.`;
 }
 
+/**
+ * What a model must not take the configured automations for while no waiter runs them on this
+ * store (its lease has run out, or none ever held it): that they act on the events that arrive.
+ * Undefined while one runs them.
+ */
+async function whoRuns(runLog: Pick<RunLog, "cursor" | "leaseUntil">): Promise<string | undefined> {
+  const [until, cursor] = await Promise.all([runLog.leaseUntil(), runLog.cursor()]);
+  if (until !== undefined && until > clock.now()) return undefined;
+  return cursor === undefined
+    ? "No waiter serve or waiter listen has run the automations on this store yet; the first to start with them configured leaves alone the events stored before it."
+    : "No waiter serve or waiter listen runs the automations on this store now: the events stored meanwhile wait for the next to start with them configured.";
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -279,6 +292,7 @@ export function automationsToolset(
               runs: z.object({ running: z.number(), done: z.number(), failed: z.number() }),
             }),
           ),
+          note: z.string().optional(),
         },
         annotations: READS,
         async run(args) {
@@ -293,8 +307,13 @@ export function automationsToolset(
           }
           // The runs it made as it runs now: a dry run's "done" did nothing, and must not read as a
           // real run's once dryRun is switched off (automations_runs lists both, each said to be which).
-          const [real, dry] = await Promise.all([store.runs.counts(false), store.runs.counts(true)]);
+          const [real, dry, note] = await Promise.all([
+            store.runs.counts(false),
+            store.runs.counts(true),
+            whoRuns(store.runs),
+          ]);
           return {
+            ...(note ? { note } : {}),
             automations: automations
               .filter((a) => args.name === undefined || a.name === args.name)
               .map((a) => ({
@@ -308,12 +327,13 @@ export function automationsToolset(
           };
         },
         render: (r) =>
-          r.automations
-            .map(
+          [
+            ...r.automations.map(
               (a) =>
                 `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}${conditionsOf(automations.find((configured) => configured.name === a.name))}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
-            )
-            .join("\n"),
+            ),
+            ...(r.note ? [r.note] : []),
+          ].join("\n"),
       });
 
       const runs = defineTool({
