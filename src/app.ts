@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } 
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Starting, Stopped } from "./app-types.js";
-import { type Config, macosPrivacy } from "./config.js";
+import { type Config, macosPrivacy, shownSafely } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore, sourcesHeld } from "./events/store.js";
@@ -877,7 +877,7 @@ function inSetting(config: Config, check: () => void): void {
     check();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new ConfigError(`invalid setting ${config.origin("automations")} at ${err.message}`);
+    throw new ConfigError(shownSafely(config, `invalid setting ${config.origin("automations")} at ${err.message}`));
   }
 }
 
@@ -923,7 +923,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
   inSetting(config, () =>
     checkAutomations({
       ...parts,
-      warn: (line) => log.warning(`setting ${config.origin("automations")} at ${line}`),
+      warn: (line) => log.warning(shownSafely(config, `setting ${config.origin("automations")} at ${line}`)),
     }),
   );
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the

@@ -36,7 +36,7 @@ import {
   WINDOWS_PATH_IN_JSON,
   word,
 } from "./settings.js";
-import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
+import { credentialShaped, meantKey, meantKeys, plainKey, quote, shorten } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 import type { webhookSettings } from "./webhooks/settings.js";
@@ -192,6 +192,8 @@ export interface Config {
    * it, else `otherwise`, which beats the file; by default its key and its variable.
    */
   named(path: SettingPath, otherwise?: string): string;
+  /** The secrets the settings read from the environment, which no message may show (shownSafely). */
+  secrets?: readonly string[];
 }
 
 export interface ConfigSources {
@@ -388,6 +390,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...(proxy ? { proxy } : {}),
     origin,
     named,
+    secrets: secrets.read.map((read) => read.secret),
   };
 }
 
@@ -899,12 +902,39 @@ function hiddenStrings(input: Record<string, unknown>, sections: Section[], env:
   return [...hidden].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
 }
 
+/**
+ * A message about the automations (a refusal at start, a warning) as it may be shown: without the
+ * secrets the settings read (a password pasted as an argument), nor a credential-shaped value
+ * written in a step (a key pasted as a channel's name), as given or shortened as a message quotes it.
+ */
+export function shownSafely(config: Pick<Config, "secrets" | "core">, text: string): string {
+  const written = new Set<string>();
+  const walk = (value: unknown, depth: number) => {
+    if (typeof value === "string") {
+      if (credentialShaped(value)) written.add(value);
+    } else if (typeof value === "object" && value !== null && depth < 8) {
+      for (const item of Object.values(value)) walk(item, depth + 1);
+    }
+  };
+  for (const automation of config.core.automations) walk([automation.do, automation.onFailure], 0);
+  const hidden = [...(config.secrets ?? []), ...written].flatMap((secret) => [secret, shorten(secret)]);
+  return withoutHidden(
+    text,
+    [...new Set(hidden)].sort((a, b) => b.length - a.length),
+  );
+}
+
 /** `text` without the hidden strings (quoted anywhere, or plain when long enough not to be a word) and without anything credential-shaped. */
 function scrub(text: string, hidden: readonly string[]): string {
+  return withoutHidden(text, hidden).replace(/[^\s"'`,;()<>]+/g, (token) => (credentialShaped(token) ? HIDDEN : token));
+}
+
+/** `text` without the hidden strings, longest first: quoted anywhere, or plain when long enough not to be a word. */
+function withoutHidden(text: string, hidden: readonly string[]): string {
   let shown = text;
   for (const value of hidden) {
     shown = shown.replaceAll(JSON.stringify(value), `"${HIDDEN}"`);
     if (value.length >= 8) shown = shown.replaceAll(value, HIDDEN);
   }
-  return shown.replace(/[^\s"'`,;()<>]+/g, (token) => (credentialShaped(token) ? HIDDEN : token));
+  return shown;
 }

@@ -26,6 +26,7 @@ import {
   woo,
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
+import { BOT_TOKEN } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { text } from "./stdio.js";
 
@@ -723,6 +724,23 @@ describe("automations are checked at start", () => {
   ];
   test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
     await expect(serve([automation])).rejects.toThrow(message);
+  });
+
+  test("a key or password pasted as a literal argument is not quoted back in the refusal", async () => {
+    // A channel named by the bot's token, and one by the shop's password, as the environment holds them.
+    const channel = { ...PAID, do: [{ tool: "notify_send", args: { channel: BOT_TOKEN, text: "Hi" } }] };
+    const refused = await serve([channel]).catch((err: Error) => err.message);
+    expect(refused).toMatch(/step 1: No notification channel is named "\[not shown\]"/);
+    expect(refused).not.toContain(BOT_TOKEN.slice(0, 20));
+    const password = { ...PAID, do: [{ notify: "hunter2hunter", text: "Hi" }] };
+    const told = await serve([password], { WAITER_WOO_SECRET: "hunter2hunter" }).catch((err: Error) => err.message);
+    expect(told).toMatch(/step 1: No notification channel is named "\[not shown\]"/);
+    expect(told).not.toContain("hunter2hunter");
+    // A key the environment does not hold, shaped as one, pasted as the channel to tell of failures.
+    const key = "sk_live_51NxFakeKeyPastedInTheConfig0123";
+    const keyed = await serve([{ ...PAID, onFailure: { notify: key } }]).catch((err: Error) => err.message);
+    expect(keyed).toMatch(/onFailure: No notification channel is named "\[not shown\]"/);
+    expect(keyed).not.toContain("sk_live_");
   });
 
   test("an automation where no webhook source is configured is named, with its source and where sources are set", async () => {
