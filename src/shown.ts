@@ -291,8 +291,9 @@ export const MAY_BE_A_WORD = 8;
 /** Where a value shorter than MAY_BE_A_WORD is found: what comes before it. */
 const SHORT_BEFORE = {
   // A secret where a request carries it: after = or :, as written or percent-encoded (a URL quoted
-  // encoded), a JSON string's quote after it.
-  carried: '(?<=(?:[=:]|%3[DdAa])(?:\\\\?")?)',
+  // encoded), then what an echoed request puts between: spaces (a header, pretty-printed JSON), an
+  // Authorization scheme, a JSON quote.
+  carried: '(?<=(?:[=:]|%3[DdAa])[ \\t]*(?:(?:[Bb]earer|[Bb]asic) +)?(?:\\\\?")?)',
   // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a digit).
   word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))",
 };
@@ -306,9 +307,10 @@ const SHORT_BEFORE = {
  * reads its JSON, then cuts its words short, where what is left of a secret is no longer found.
  * One shorter than 8 characters (a password such as hunter2, admin or 1) may be an ordinary word or
  * number of the text: it is taken out only where a request carries it, as a value whole after = or
- * : (a query's key=, a pair's user:, JSON's "key":"), either percent-encoded; a value that may be
- * an ordinary word (a user's name) is no secret. `short: "word"` takes a short one out wherever it
- * stands as a word of its own (a value that is no secret, kept out of the log).
+ * : (a query's key=, a pair's user:, a header's "X-Api-Key: " or "Authorization: Bearer ", JSON's
+ * "key": "), either percent-encoded; a value that may be an ordinary word (a user's name) is no secret.
+ * `short: "word"` takes a short one out wherever it stands as a word of its own (a value that is no
+ * secret, kept out of the log).
  */
 export function withoutSecrets(
   text: string,

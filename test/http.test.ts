@@ -1060,11 +1060,32 @@ describe("cache and coalescing", () => {
     fake.intercept = (request) => ({
       status: 502,
       headers: { "content-type": "text/plain" },
-      body: `Line 1 of ${request.target} ({"apikey":"admin"}, shop:1): admin only`,
+      body: `Line 1 of ${request.target} ({"apikey":"admin"}, shop:1), admin only`,
     });
     const { message } = await failure(api.json(any, "/x", {}, call()));
     expect(message).toBe(
-      'Gated API answered 502 "Line 1 of /v1/x?apikey=[credential] ({"apikey":"[credential]"}, shop:[credential]): admin only": the service is failing; try again later.',
+      'Gated API answered 502 "Line 1 of /v1/x?apikey=[credential] ({"apikey":"[credential]"}, shop:[credential]), admin only": the service is failing; try again later.',
+    );
+  });
+
+  test("a short secret an answer repeats after a space, as a header or pretty-printed JSON, is taken out too", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // An error page echoing the request: its headers and body as written, a space after each colon.
+    const base = new URL(`${fake.origin}/v1`);
+    base.password = "1";
+    const api = http.upstream("Gated API", base, {
+      query: { apikey: "admin" },
+      headers: { authorization: "Bearer k3y9" },
+    });
+    fake.intercept = () => ({
+      status: 502,
+      headers: { "content-type": "text/plain" },
+      body: 'Line 1: X-Api-Key: admin, Authorization: Bearer k3y9, {"apikey": "admin", "password": "1"}; admin only',
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    expect(message).toBe(
+      'Gated API answered 502 "Line 1: X-Api-Key: [credential], Authorization: Bearer [credential], {"apikey": "[credential]", "password": "[credential]"}; admin only": the service is failing; try again later.',
     );
   });
 
