@@ -2501,7 +2501,15 @@ describe("cancellation", () => {
         { jsonrpc: "2.0", id: 8, method: "tools/list" },
       ]);
       expect(twice.statusCode).toBe(400);
-      expect(await twice.body.json()).toMatchObject({ id: 8, error: { code: -32600 } });
+      expect(await twice.body.json()).toEqual({
+        jsonrpc: "2.0",
+        id: 8,
+        error: {
+          code: -32600,
+          message:
+            "Invalid Request: id 8 is that of another request of the same batch; MCP has each request of a session take an id of its own: send it with another",
+        },
+      });
       // A request answered whose batch still runs is no longer under way.
       const batch = (
         await post([

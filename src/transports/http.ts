@@ -84,15 +84,19 @@ function idOf(body: unknown): RequestId | null {
 
 /**
  * The id of a request in `body` that another request of the session under way, or of the same
- * batch, has too. MCP has each request of a session take an id of its own; the SDK's transport
- * sends an answer down the stream of the last request of its id, so the one under way would never
- * be answered, its stream held open for good.
+ * batch, has too, and whose it is. MCP has each request of a session take an id of its own; the
+ * SDK's transport sends an answer down the stream of the last request of its id, so the one under
+ * way would never be answered, its stream held open for good.
  */
-function reusedId(body: unknown, transport: Open["transport"]): RequestId | undefined {
+function reusedId(body: unknown, transport: Open["transport"]): { id: RequestId; whose: string } | undefined {
   const ids = (Array.isArray(body) ? body : [body]).flatMap((message) =>
     isJSONRPCRequest(message) ? [message.id] : [],
   );
-  return ids.find((id, i) => underWay(transport, id) || ids.indexOf(id) !== i);
+  for (const [i, id] of ids.entries()) {
+    if (underWay(transport, id)) return { id, whose: "a request of this session still under way" };
+    if (ids.indexOf(id) !== i) return { id, whose: "another request of the same batch" };
+  }
+  return undefined;
 }
 
 /**
@@ -445,8 +449,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         res,
         400,
         ErrorCode.InvalidRequest,
-        `Invalid Request: id ${JSON.stringify(reused)} is that of a request of this session still under way; MCP has each request of a session take an id of its own: send it with another`,
-        reused,
+        `Invalid Request: id ${JSON.stringify(reused.id)} is that of ${reused.whose}; MCP has each request of a session take an id of its own: send it with another`,
+        reused.id,
       );
       return;
     }
