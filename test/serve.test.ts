@@ -2482,34 +2482,38 @@ describe("cancellation", () => {
         answer.body.text(),
       );
       await expect.poll(() => served.sessions.answering()).toBe(1);
-      for (const again of [{ jsonrpc: "2.0", id: 7, method: "ping" }, [{ jsonrpc: "2.0", id: 7, method: "ping" }]]) {
-        const refused = await post(again);
-        expect(refused.statusCode).toBe(400);
-        expect(await refused.body.json()).toEqual({
-          jsonrpc: "2.0",
-          id: 7,
-          error: {
-            code: -32600,
-            message:
-              "Invalid Request: id 7 is that of a request of this session still under way; MCP has each request of a session take an id of its own: send it with another",
-          },
-        });
-      }
+      const refused = await post({ jsonrpc: "2.0", id: 7, method: "ping" });
+      expect(refused.statusCode).toBe(400);
+      const sendAnother = "MCP has each request of a session take an id of its own: send it with another";
+      expect(await refused.body.json()).toEqual({
+        jsonrpc: "2.0",
+        id: 7,
+        error: {
+          code: -32600,
+          message: `Invalid Request: id 7 is that of a request of this session still under way; ${sendAnother}`,
+        },
+      });
+      // A batch holding one: each of its requests is told, by its id, that none of it was done.
+      const reusing = await post([
+        { jsonrpc: "2.0", id: 12, method: "tools/list" },
+        { jsonrpc: "2.0", id: 7, method: "ping" },
+      ]);
+      expect(reusing.statusCode).toBe(400);
+      const underWay = `Invalid Request: id 7 is that of a request of this session still under way; ${sendAnother}; none of the batch was done`;
+      expect(await reusing.body.json()).toEqual(
+        [12, 7].map((id) => ({ jsonrpc: "2.0", id, error: { code: -32600, message: underWay } })),
+      );
       // Nor may one POST's requests share an id.
       const twice = await post([
         { jsonrpc: "2.0", id: 8, method: "ping" },
         { jsonrpc: "2.0", id: 8, method: "tools/list" },
+        { jsonrpc: "2.0", id: 13, method: "ping" },
       ]);
       expect(twice.statusCode).toBe(400);
-      expect(await twice.body.json()).toEqual({
-        jsonrpc: "2.0",
-        id: 8,
-        error: {
-          code: -32600,
-          message:
-            "Invalid Request: id 8 is that of another request of the same batch; MCP has each request of a session take an id of its own: send it with another",
-        },
-      });
+      const shared = `Invalid Request: id 8 is that of another request of the same batch; ${sendAnother}; none of the batch was done`;
+      expect(await twice.body.json()).toEqual(
+        [8, 13].map((id) => ({ jsonrpc: "2.0", id, error: { code: -32600, message: shared } })),
+      );
       // A request answered whose batch still runs is no longer under way.
       const batch = (
         await post([

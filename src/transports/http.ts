@@ -118,19 +118,25 @@ function refuseNonMessage(req: Request, res: Response): boolean {
     rpcError(res, 400, ErrorCode.InvalidRequest, "Invalid Request: an empty JSON-RPC batch (an array of no message)");
     return true;
   }
-  // Each request of a batch is told by its id that none of the batch was done, as over stdio: its
-  // client would otherwise wait for its own timeout on every one.
   const wrong = batch.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success) + 1;
-  const message = `Invalid Request: message ${wrong} of the batch is not a JSON-RPC 2.0 message MCP takes ${MESSAGE_SHAPE}; none of the batch was done`;
-  const ids = batch.map(idOf).filter((id) => id !== null);
-  res.status(400).json(
-    (ids.length > 0 ? ids : [null]).map((id) => ({
-      jsonrpc: "2.0",
-      error: { code: ErrorCode.InvalidRequest, message },
-      id,
-    })),
-  );
+  refuseBatch(res, batch, `message ${wrong} of the batch is not a JSON-RPC 2.0 message MCP takes ${MESSAGE_SHAPE}`);
   return true;
+}
+
+/**
+ * Answers a batch none of which is done 400: each of its requests is told `why` -32600 by its id
+ * (once an id), as over stdio, as its client would otherwise wait for its own timeout on every
+ * one; one error by id null where it holds no request.
+ */
+function refuseBatch(res: Response, batch: readonly unknown[], why: string) {
+  const message = `Invalid Request: ${why}; none of the batch was done`;
+  const ids = new Set(batch.map(idOf).filter((id) => id !== null));
+  const errors = (ids.size > 0 ? [...ids] : [null]).map((id) => ({
+    jsonrpc: "2.0",
+    error: { code: ErrorCode.InvalidRequest, message },
+    id,
+  }));
+  res.status(400).json(errors);
 }
 
 const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
@@ -445,13 +451,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (refuseWrite(req, res)) return;
     const reused = req.method === "POST" ? reusedId(req.body, entry.transport) : undefined;
     if (reused !== undefined) {
-      rpcError(
-        res,
-        400,
-        ErrorCode.InvalidRequest,
-        `Invalid Request: id ${JSON.stringify(reused.id)} is that of ${reused.whose}; MCP has each request of a session take an id of its own: send it with another`,
-        reused.id,
-      );
+      const why = `id ${JSON.stringify(reused.id)} is that of ${reused.whose}; MCP has each request of a session take an id of its own: send it with another`;
+      if (Array.isArray(req.body)) refuseBatch(res, req.body, why);
+      else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`, reused.id);
       return;
     }
     const lastId = req.headers["last-event-id"];
