@@ -342,7 +342,8 @@ export function withoutSecrets(
       json,
       php,
     ])) {
-      if (secret.length >= MAY_BE_A_WORD) shown = shown.replaceAll(each, shownAs);
+      // One that holds a control character (AUTH PLAIN's NUL-separated pair) is no word either.
+      if (secret.length >= MAY_BE_A_WORD || /\p{Cc}/u.test(secret)) shown = shown.replaceAll(each, shownAs);
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
         shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])`, "gu"), shownAs);
