@@ -22,6 +22,8 @@ import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
+import { startListener } from "../src/webhooks/listener.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
@@ -303,18 +305,45 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    /**
+     * waiter listen on the store at `url`, with the lock wait of a write (3 s) and the cap on the
+     * look-up of a refused delivery (1 s) shortened alike: an answer within lockWaitMs + storeLookupMs
+     * and before twice lockWaitMs, SENDER_WAIT_MS, is what reaches a sender that waits 5 s in all.
+     */
+    const HELD = { lockWaitMs: 1_200, storeLookupMs: 100 };
+    const SENDER_WAIT_MS = 2_100;
+    const listenHeld = async (url: string) => {
+      const config = loadConfig({ env: { ...sources, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" } }, toolsets());
+      const store = await PostgresEventStore.open({ url, retention: LOOSE, lockWaitMs: HELD.lockWaitMs });
+      const listener = await startListener({
+        webhooks: webhooksOf(config),
+        mode: "listen",
+        store,
+        log: new Log("error", () => {}),
+        named: config.named,
+        timeouts: { storeLookupMs: HELD.storeLookupMs },
+        drainMs: 1_000,
+      });
+      const close = async () => {
+        listener.server.closeAllConnections();
+        await listener.close();
+        await store.close();
+      };
+      return { url: listener.url, close };
+    };
+
     test("a retry of a stored delivery, while a person's LOCK TABLE keeps reads waiting too, is still answered 503 before a sender that waits 5 s gives up", async () => {
       const url = await freshSchema();
-      const listening = await listenOn(url);
+      const listening = await listenHeld(url);
       const psql = new pg.Client(url);
       await psql.connect();
       const body = JSON.stringify({ invoice: 9 });
       const post = () =>
-        request(`${listening.listener.url}/webhooks/erp`, {
+        request(`${listening.url}/webhooks/erp`, {
           method: "POST",
           body,
           headers: erpHeaders(body, "inv-9"),
-          signal: AbortSignal.timeout(5_000),
+          signal: AbortSignal.timeout(SENDER_WAIT_MS),
         });
       try {
         const first = await post();
@@ -335,12 +364,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a burst of deliveries refused under a person's LOCK TABLE leaves the connections free: the next delivery is still answered 503 before a sender that waits 5 s gives up", async () => {
       const url = await freshSchema();
-      const listening = await listenOn(url);
+      const listening = await listenHeld(url);
       const psql = new pg.Client(url);
       await psql.connect();
       const post = (id: string, signal?: AbortSignal) => {
         const body = JSON.stringify({ invoice: id });
-        return request(`${listening.listener.url}/webhooks/erp`, {
+        return request(`${listening.url}/webhooks/erp`, {
           method: "POST",
           body,
           headers: erpHeaders(body, id),
@@ -350,12 +379,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       try {
         await psql.query("BEGIN");
         await psql.query("LOCK TABLE events");
+        // More than the store's pool holds.
         const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => post(`burst-${i}`)));
         for (const answer of burst) {
           expect(answer.statusCode).toBe(503);
           await answer.body.dump();
         }
-        const next = await post("after-burst", AbortSignal.timeout(5_000));
+        const next = await post("after-burst", AbortSignal.timeout(SENDER_WAIT_MS));
         expect(next.statusCode).toBe(503);
         await next.body.dump();
       } finally {

@@ -49,21 +49,13 @@ const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]
 const MAX_PAYLOAD_DEPTH = 512;
 
 /**
- * How long the look-up of a delivery whose write the store refused may take: a lock another
- * session holds may keep reads waiting too (PostgreSQL's LOCK TABLE, in its own mode, ACCESS
- * EXCLUSIVE), and the 503 must still reach a sender that waits 5 s in all (Shopify), after the
- * write's own wait for the lock (BUSY_MS, LOCK_WAIT_MS: 3 s).
- */
-const LOOKUP_MS = 1_000;
-
-/**
  * Looks up what `source`'s delivery `id`, whose write the store refused, was stored as, as a repeat
- * of it is answered (one retention dropped since, too), within LOOKUP_MS. One look-up at a time:
+ * of it is answered (one retention dropped since, too), within `lookupMs`. One look-up at a time:
  * where a lock keeps reads waiting too, a burst of them would hold each of the store's connections
  * for its lock wait, and the deliveries after would wait for one; a look-up whose time ran out
  * before its turn came is not made.
  */
-function retryLookups(store: EventStore) {
+function retryLookups(store: EventStore, lookupMs: number) {
   let last: Promise<unknown> = Promise.resolve();
   const lookUp = async (source: WebhookSource, id: string): Promise<Added | undefined> => {
     const ofSource = (found: { id: string; source: string }[]) => found.find((e) => e.source === source.name);
@@ -76,7 +68,7 @@ function retryLookups(store: EventStore) {
     let wanted = true;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), LOOKUP_MS);
+      timer = setTimeout(() => resolve(undefined), lookupMs);
     });
     const turn = last.then(() => (wanted ? lookUp(source, id) : undefined));
     last = turn.catch(() => {});
@@ -213,7 +205,7 @@ export function mountDeliveries(
     storeAnswers,
   }: DeliveryParts,
 ): void {
-  const storedAlready = store && retryLookups(store);
+  const storedAlready = store && retryLookups(store, limits.storeLookupMs);
   const secrets = secretWatch(log, async (source) => {
     const [last] = store ? await store.list({ source }, { limit: 1, bodies: false }) : [];
     return last && Date.parse(last.receivedAt);

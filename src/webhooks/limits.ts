@@ -26,6 +26,8 @@ export interface ListenerTimeouts {
   lingerMs: number;
   /** How many bytes of it are read and dropped at most. */
   lingerMaxBytes: number;
+  /** How long the look-up of a delivery whose write the store refused may take, its turn's wait included. */
+  storeLookupMs: number;
 }
 
 /**
@@ -50,6 +52,10 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   // reads the answer stopping within a round trip. Not longer, as anyone may send a body to be refused.
   lingerMs: 5_000,
   lingerMaxBytes: 32 * 1024 * 1024,
+  // A lock another session holds may keep reads waiting too (PostgreSQL's LOCK TABLE, in its own
+  // mode, ACCESS EXCLUSIVE), and the 503 must still reach a sender that waits 5 s in all (Shopify),
+  // after the write's own wait for the lock (BUSY_MS, LOCK_WAIT_MS: 3 s).
+  storeLookupMs: 1_000,
 };
 
 /** Who a connection is for the limits each client has: its address (behind a proxy, the proxy's). */
