@@ -329,7 +329,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await listener.close();
         await store.close();
       };
-      return { url: listener.url, close };
+      return { url: listener.url, store, close };
     };
 
     test("a retry of a stored delivery, while a person's LOCK TABLE keeps reads waiting too, is still answered 503 before a sender that waits 5 s gives up", async () => {
@@ -390,6 +390,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await next.body.dump();
       } finally {
         await psql.query("ROLLBACK");
+        await psql.end();
+        await listening.close();
+      }
+    });
+
+    test("a retry answered as the duplicate it is while a person's lock keeps writes waiting is counted as a duplicate", async () => {
+      const url = await freshSchema();
+      const listening = await listenHeld(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      const body = JSON.stringify({ invoice: 10 });
+      const post = async () => {
+        const answer = await request(`${listening.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, "inv-10"),
+        });
+        return { status: answer.statusCode, body: await answer.body.json() };
+      };
+      try {
+        const first = await post();
+        expect(first.status).toBe(200);
+        // SHARE mode holds the write, not the look-up, nor the counts, kept in a table of their own.
+        await psql.query("BEGIN");
+        await psql.query("LOCK TABLE events IN SHARE MODE");
+        expect(await post()).toEqual({ status: 200, body: { id: (first.body as { id: string }).id, duplicate: true } });
+        await psql.query("COMMIT");
+        await expect
+          .poll(async () => (await listening.store.counters()).erp)
+          .toMatchObject({ accepted: 1, duplicate: 1 });
+      } finally {
         await psql.end();
         await listening.close();
       }

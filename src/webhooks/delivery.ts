@@ -544,8 +544,11 @@ export function mountDeliveries(
         err instanceof StoreNotWritable || err instanceof StoreBusy
           ? await storedAlready?.(source, verdict.id)
           : undefined;
-      if (kept) answerStored(res, source, kept, type, delivery, receivedAt);
-      else answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
+      if (kept) {
+        // Counted here: the store counts a duplicate within its write, which it refused.
+        count(source.name, "duplicate");
+        answerStored(res, source, kept, type, delivery, receivedAt);
+      } else answerNotStored(res, source, { id: verdict.id, delivery }, receivedAt, stored.length, err);
       return;
     }
     storeAnswers();
