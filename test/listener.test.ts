@@ -25,6 +25,7 @@ import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, PAID_PAYMENT } from "./fakes/comgate.js";
 import { json, startFake } from "./fakes/http.js";
+import { SHOPIFY_SECRET, SHOPIFY_SOURCE } from "./shopify.js";
 import { smallDisk } from "./tmpfs.js";
 
 const SOURCES = {
@@ -1730,6 +1731,52 @@ test("a sender's retry of a delivery whose event retention dropped, sent while a
       ` again: already stored as ${first.body.id}, which retention has dropped since; not stored again\n`,
     ),
   ]);
+});
+
+test("a Shopify retry of a delivery an older waiter stored under its webhook id, sent while another program holds the store's write lock, is answered as the duplicate it is, not 503", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-lock-")), "events.db");
+  const sources = JSON.stringify({ ...SOURCES, shop: SHOPIFY_SOURCE });
+  const { url, store } = await start(
+    { SHOPIFY_SECRET, WAITER_WEBHOOKS_SOURCES: sources },
+    {},
+    undefined,
+    10_000,
+    file,
+    100,
+  );
+  const webhook = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043";
+  const body = JSON.stringify({ id: 5902813462617, admin_graphql_api_id: "gid://shopify/Order/5902813462617" });
+  const headers = {
+    "content-type": "application/json",
+    "x-shopify-topic": "orders/paid",
+    "x-shopify-webhook-id": webhook,
+    "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+  };
+  // As the older waiter stored it: keyed on its webhook id.
+  const stored = await store.add({
+    source: "shop",
+    type: "orders/paid",
+    scheme: "shopify",
+    dedupeId: webhook,
+    headers,
+    body: Buffer.from(body),
+    isJson: true,
+    receivedAt: clock.now(),
+  });
+  const holder = new Database(file);
+  cleanups.push(() => holder.close());
+  holder.exec("BEGIN IMMEDIATE");
+  cleanups.push(() => holder.exec("ROLLBACK"));
+  const signature = createHmac("sha256", SHOPIFY_SECRET).update(body).digest("base64");
+  const retried = await request(`${url}/webhooks/shop`, {
+    method: "POST",
+    body,
+    headers: { ...headers, "x-shopify-hmac-sha256": signature },
+  });
+  expect({ status: retried.statusCode, body: await retried.body.json() }).toEqual({
+    status: 200,
+    body: { id: stored.id, duplicate: true },
+  });
 });
 
 test("the line that says the store answers again names the sender that never sends again the deliveries it did not store", async () => {

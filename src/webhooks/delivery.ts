@@ -49,28 +49,31 @@ const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]
 const MAX_PAYLOAD_DEPTH = 512;
 
 /**
- * Looks up what `source`'s delivery `id`, whose write the store refused, was stored as, as a repeat
- * of it is answered (one retention dropped since, too), within `lookupMs`. One look-up at a time:
- * where a lock keeps reads waiting too, a burst of them would hold each of the store's connections
- * for its lock wait, and the deliveries after would wait for one; a look-up whose time ran out
- * before its turn came is not made.
+ * Looks up what `source`'s delivery, whose write the store refused, was stored as, as a repeat of it
+ * is answered (under the former id an older waiter keyed it on first, one retention dropped since
+ * too), within `lookupMs`. One look-up at a time: where a lock keeps reads waiting too, a burst of
+ * them would hold each of the store's connections for its lock wait, and the deliveries after would
+ * wait for one; a look-up whose time ran out before its turn came is not made.
  */
 function retryLookups(store: EventStore, lookupMs: number) {
   let last: Promise<unknown> = Promise.resolve();
-  const lookUp = async (source: WebhookSource, id: string): Promise<Added | undefined> => {
+  const lookUp = async (source: WebhookSource, ids: string[]): Promise<Added | undefined> => {
     const ofSource = (found: { id: string; source: string }[]) => found.find((e) => e.source === source.name);
-    const kept = ofSource(await store.deliveredAs(id));
-    if (kept) return { id: kept.id, duplicate: true };
-    const dropped = ofSource(await store.droppedAs(id));
-    return dropped && { id: dropped.id, duplicate: true, dropped: true };
+    for (const id of ids) {
+      const kept = ofSource(await store.deliveredAs(id));
+      if (kept) return { id: kept.id, duplicate: true };
+      const dropped = ofSource(await store.droppedAs(id));
+      if (dropped) return { id: dropped.id, duplicate: true, dropped: true };
+    }
+    return undefined;
   };
-  return async (source: WebhookSource, id: string): Promise<Added | undefined> => {
+  return async (source: WebhookSource, { id, formerId }: { id: string; formerId?: string }) => {
     let wanted = true;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), lookupMs);
     });
-    const turn = last.then(() => (wanted ? lookUp(source, id) : undefined));
+    const turn = last.then(() => (wanted ? lookUp(source, formerId ? [formerId, id] : [id]) : undefined));
     last = turn.catch(() => {});
     try {
       return await Promise.race([turn.catch(() => undefined), late]);
@@ -542,7 +545,7 @@ export function mountDeliveries(
       // have it sent again and again. Not asked of a store out of reach, whose 503 would wait for it twice.
       const kept =
         err instanceof StoreNotWritable || err instanceof StoreBusy
-          ? await storedAlready?.(source, verdict.id)
+          ? await storedAlready?.(source, verdict)
           : undefined;
       if (kept) {
         // Counted here: the store counts a duplicate within its write, which it refused.
