@@ -271,6 +271,11 @@ describe(`at ${AFTERNOON}`, () => {
         ["White Plains NY", 'A region code goes after a comma: send "White Plains, NY".'],
         ["Palm Springs CA", 'A country or region code goes after a comma: send "Palm Springs, CA".'],
         ["Adelaide South Australia", 'A region goes after a comma: send "Adelaide, South Australia".'],
+        // A region called after its country or region is sent whole, as the geocoder names it.
+        ["Belfast Northern Ireland", 'A region goes after a comma: send "Belfast, Northern Ireland".'],
+        ["Linz Upper Austria", 'A region goes after a comma: send "Linz, Upper Austria".'],
+        ["Leiden South Holland", 'A region goes after a comma: send "Leiden, South Holland".'],
+        ["Tijuana Baja California", 'A region goes after a comma: send "Tijuana, Baja California".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }

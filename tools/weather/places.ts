@@ -728,11 +728,18 @@ function commaForgotten(name: string): string {
     // "CA" is Canada and California, "Georgia" a country and a state.
     const region = isCodedRegion(ending);
     const kind = country && region ? "country or region" : country ? "country" : region ? "region" : undefined;
-    const what = kind && `A ${kind}${code ? " code" : ""}`;
-    if (what) return ` ${what} goes after a comma: send ${quote(`${words.slice(0, -count).join(" ")}, ${ending}`)}.`;
+    if (!kind) continue;
+    // "Linz Upper Austria": a region called after its country or region, which the geocoder names so too.
+    const within = !code && words.length - count > 1 && REGION_OF.test(words.at(-count - 1) ?? "");
+    const at = words.length - count - (within ? 1 : 0);
+    const what = within ? "A region" : `A ${kind}${code ? " code" : ""}`;
+    return ` ${what} goes after a comma: send ${quote(`${words.slice(0, at).join(" ")}, ${words.slice(at).join(" ")}`)}.`;
   }
   return "";
 }
+
+/** Words a region's name puts before its country's or region's: "Northern Ireland", "Upper Austria", "Baja California". */
+const REGION_OF = /^(?:north|south|east|west|northern|southern|eastern|western|upper|lower|central|baja)$/i;
 
 /** A country's code, or its name as people or the geocoder write it. */
 function isCountry(part: string): boolean {
