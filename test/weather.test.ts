@@ -545,6 +545,34 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a region whose name begins with "The", as Anguilla\'s districts, narrows as GeoNames writes it', async () => {
+      const hit = (admin1: string, population: number) => ({
+        name: "George Hill",
+        latitude: 18.2 + population / 1e5,
+        longitude: -63.05,
+        country_code: "AI",
+        country: "Anguilla",
+        admin1,
+        population,
+      });
+      geocoding.intercept = (r) =>
+        r.query.get("name") === "George Hill"
+          ? json(
+              200,
+              JSON.stringify({ results: [hit("George Hill", 800), hit("The Quarter", 300)], generationtime_ms: 0.5 }),
+            )
+          : undefined;
+      try {
+        for (const place of ["George Hill, The Quarter", "George Hill, Quarter"]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region).toBe("The Quarter");
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place called exactly the name asked beats a bigger one whose name only begins so", async () => {
       const hit = (name: string, country_code: string, population: number) => ({
         name,

@@ -780,7 +780,10 @@ const postal = (code: string) => folded(code).replace(/[\s-]/g, "");
 /** Each comma-separated part of the qualifier names the place's country code, country, region or postal code. */
 function matches({ place, postcodes }: Found, qualifier: string): boolean {
   // Only the fields the place has: a missing one would match any word no alias is known for.
-  const fields = [place.country_code, place.country, place.region].flatMap((field) => (field ? [folded(field)] : []));
+  // Compared as the qualifier's parts are, "the" left out: Anguilla's district "The Quarter" is written so too.
+  const fields = [place.country_code, place.country, place.region].flatMap((field) =>
+    field ? [qualifierPart(field)] : [],
+  );
   const codes = REGION_CODES[place.country_code?.toUpperCase() ?? ""];
   const region = codes && place.region ? folded(place.region) : undefined;
   return qualifier
