@@ -2986,7 +2986,7 @@ describe("products and stock", () => {
     // does (and its own price) is read by its id, which no other answer gives.
     Object.assign(woo.shop.product(121), { manage_stock: true, stock_quantity: 10 });
     const line =
-      "Tasting Set [SET-TASTE] (id 119, variable): from 15.00 EUR, instock, 4 in stock, for its variations that count none of their own (variations 120, 121)";
+      "Tasting Set [SET-TASTE] (id 119, variable): from 15.00 EUR, instock, 4 in stock, for those of its variations (120, 121) that count none of their own";
     expect(text(await server.call("eshop_product_get", { id: P.tastingSet }))).toBe(line);
     expect(text(await server.call("eshop_products_list", { search: "Tasting Set" })).split("\n")[0]).toBe(line);
     expect(text(await server.call("eshop_product_get", { id: 121 }))).toBe(

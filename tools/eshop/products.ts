@@ -97,10 +97,13 @@ const backordersEnded = new WeakSet<object>();
 /** Variations a product's line names by id: a page of products with hundreds each stays short. */
 const VARIATIONS_SHOWN = 20;
 
-function variationIds(ids: number[] | undefined): string {
-  if (!ids?.length) return "";
+function idsShown(ids: number[]): string {
   const more = ids.length > VARIATIONS_SHOWN ? ` and ${ids.length - VARIATIONS_SHOWN} more` : "";
-  return ` (variations ${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more})`;
+  return `${ids.slice(0, VARIATIONS_SHOWN).join(", ")}${more}`;
+}
+
+function variationIds(ids: number[] | undefined): string {
+  return ids?.length ? ` (variations ${idsShown(ids)})` : "";
 }
 
 /**
@@ -117,9 +120,12 @@ function stockCount(quantity: number): string {
 function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
-  // A variation that counts its own stock is not counted on its product, which names them all.
-  const variations = variationIds(variationsOf.get(p));
-  const shared = variable && variations ? `, ${SHARED}${variations}` : "";
+  // A variation that counts its own stock is not counted on its product, which names them all:
+  // the ids are all its variations', not only those counted on it.
+  const ids = variationsOf.get(p);
+  const variations = variationIds(ids);
+  const shared =
+    variable && ids?.length ? `, for those of its variations (${idsShown(ids)}) that count none of their own` : "";
   const stock = p.manage_stock
     ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on product ${parent} ${SHARED}`}`
     : variable
