@@ -2559,7 +2559,7 @@ describe("status and notes", () => {
 
   test("a SKU the shop has not is sent to eshop_products_list only where the session serves it", async () => {
     const trashed =
-      "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
+      "WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop's admin";
     const stocking = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_stock_set" });
     try {
       expect(text(await stocking.call("eshop_stock_set", { sku: "NOPE-1", quantity: 3 }))).toBe(
@@ -2908,7 +2908,7 @@ describe("products and stock", () => {
     // WooCommerce lists products of any status but trash (WP_Query's "any"): by its SKU a deleted
     // product is not found, which is not to read as a SKU the shop never had.
     const trashed =
-      "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
+      "WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop's admin";
     for (const [tool, args] of [
       ["eshop_product_get", { sku: "COF-ESP-1KG" }],
       ["eshop_stock_set", { sku: "COF-ESP-1KG", quantity: 7 }],
@@ -2920,7 +2920,7 @@ describe("products and stock", () => {
     }
     const listed = await server.call("eshop_products_list", { sku: "COF-ESP-1KG" });
     expect(text(listed)).toMatch(
-      /^No product matches SKU "COF-ESP-1KG"\. .*; (.*)?WooCommerce finds none in its trash by SKU/,
+      /^No product matches SKU "COF-ESP-1KG"\. .*; (.*)?WooCommerce does not look in its trash by SKU/,
     );
     expect(woo.shop.writes.length).toBe(writes);
   });
@@ -3421,7 +3421,7 @@ describe("searches", () => {
       "No product matches search \"COF-ESP-1KG\", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`. A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).",
     );
     expect(await said("eshop_products_list", { sku: "COF-ESP" })).toBe(
-      'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop\'s admin.',
+      'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop\'s admin.',
     );
   });
 });

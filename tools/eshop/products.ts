@@ -167,9 +167,12 @@ function variationsLeftOut(
   return `A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids${read}).`;
 }
 
-/** Why a SKU the shop had may find nothing: WooCommerce lists products of any status but trash. */
+/**
+ * Why a SKU the shop had may find nothing: WooCommerce lists products of any status but trash. Said
+ * of every SKU that finds none, so worded not to claim the product is in the trash.
+ */
 const NOT_IN_TRASH =
-  "WooCommerce finds none in its trash by SKU: a deleted product is under Products → Trash in the shop's admin";
+  "WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop's admin";
 
 /** What a list without products says: the filters that found none, and what to try. */
 function noProducts(
