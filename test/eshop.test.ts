@@ -3020,6 +3020,11 @@ describe("products and stock", () => {
     const long = text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }));
     expect(long).toContain("; 6099 (Weight: 250 g) [COF-HOUSE-6099], 20 in stock; and 30 more, not listed here");
     expect(long).not.toContain("6100");
+    // A proxy that drops X-WP-Total leaves the product's own list of its variations to count them by.
+    woo.settings.droppedHeaders = ["x-wp-total", "x-wp-totalpages"];
+    const uncounted = text(await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 }));
+    expect(uncounted).toContain("[COF-HOUSE-6099], 20 in stock; and 30 more, not listed here");
+    woo.settings.droppedHeaders = [];
     woo.shop.reset();
 
     // Where they cannot be read, the refusal says why rather than leaving them out unsaid.

@@ -342,7 +342,8 @@ export function productTools(shop: ShopProvider): Tool[] {
             return `${v.id}${name}${sku}, ${v.manage_stock ? stockCount(v.stock_quantity ?? 0) : "stock not counted"}`;
           });
           // The shop gives a hundred at most a page: the others are said, lest the one meant read as missing.
-          const unlisted = (total ?? 0) - listed.length;
+          // Counted by the product's own list of them where a proxy dropped X-WP-Total.
+          const unlisted = (total ?? before.variations?.length ?? 0) - listed.length;
           const more = unlisted > 0 ? `; and ${unlisted} more, not listed here (give the one meant by its SKU)` : "";
           return `: ${each.join("; ")}${more}`;
         },
