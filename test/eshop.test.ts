@@ -3001,6 +3001,10 @@ describe("products and stock", () => {
     expect(text(refused)).toContain(
       "117 (Weight: 250 g) [COF-HOUSE-250], 12 in stock; 118 (Weight: 1 kg) [COF-HOUSE-1KG], stock not counted",
     );
+    // A stock counted on the product would be 118's alone: 117 keeps counting its own.
+    expect(text(refused)).toContain(
+      '(To count one stock for its variations that count none of their own, turn on "Manage stock?"',
+    );
 
     const set = await server.call("eshop_stock_set", { sku: "COF-HOUSE-250", quantity: 20 });
     expect(set.isError, text(set)).toBeFalsy();

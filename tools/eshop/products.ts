@@ -351,7 +351,7 @@ export function productTools(shop: ShopProvider): Tool[] {
           ` (its variations could not be listed: ${(err instanceof Error ? err.message : String(err)).replace(/\.$/, "")})`,
       );
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set the stock of the variation meant, by its id${variations}. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
+        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set the stock of the variation meant, by its id${variations}. (To count one stock ${SHARED}, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
       );
     }
     if (before.counted_on !== undefined) {
