@@ -2644,7 +2644,7 @@ describe("products and stock", () => {
     expect(woo.shop.writes.length).toBe(writes);
   });
 
-  test("a SKU written with white space doubled finds the product the shop finds, as it keeps SKUs single-spaced", async () => {
+  test("a SKU written with white space doubled or a lone < finds the product the shop finds, as it sanitizes SKUs", async () => {
     // WooCommerce saves a SKU and reads the sku filter through sanitize_text_field(), which makes
     // each run of spaces, tabs and line breaks one space.
     woo.shop.product(P.espresso).sku = "KÁVA ETI 250";
@@ -2654,6 +2654,10 @@ describe("products and stock", () => {
     }
     const set = await server.call("eshop_stock_set", { sku: "KÁVA ETI  250", quantity: 9 });
     expect(data(set), text(set)).toMatchObject({ product: { id: P.espresso, stock_quantity: 9 } });
+    // It escapes a lone "<" too: saved as "KÁVA &lt;ETI", which "KÁVA <ETI" finds.
+    woo.shop.product(P.espresso).sku = "KÁVA &lt;ETI";
+    const escaped = await server.call("eshop_product_get", { sku: "KÁVA <ETI" });
+    expect(data(escaped), text(escaped)).toMatchObject({ id: P.espresso });
   });
 
   test("a SKU, search, email or transaction id with white space around it is taken without it", async () => {

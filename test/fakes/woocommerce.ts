@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { clock, offsetMinutes } from "../../src/time.js";
+import { wpSanitizeTextField } from "../../src/wordpress.js";
 import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.js";
 
 /**
@@ -1765,8 +1766,7 @@ function listProducts(ctx: Ctx): Reply {
   const skus =
     ctx.values.sku !== undefined
       ? // sanitize_text_field(), as the endpoint's `sku` argument reads it: white space runs made one space.
-        String(ctx.values.sku)
-          .replace(/[\r\n\t ]+/g, " ")
+        wpSanitizeTextField(String(ctx.values.sku))
           .split(",")
           .map((s) => collated(s.trim()))
           .filter((s) => s !== "")

@@ -7,6 +7,7 @@ import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
 import { clock, isTimeZone } from "../../src/time.js";
+import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
   Address,
   Customer,
@@ -858,8 +859,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant,
       // compared as the shop's database compares text (MySQL's utf8mb4_0900_ai_ci, WordPress's
       // utf8mb4_unicode_520_ci), and as sanitize_text_field() left both the SKU saved and the one
-      // asked for: each run of spaces, tabs and line breaks one space.
-      const compared = (text: string) => folded(text.replace(/[\r\n\t ]+/g, " "));
+      // asked for: each run of spaces, tabs and line breaks one space, a lone "<" escaped.
+      const compared = (text: string) => folded(wpSanitizeTextField(text));
       return found.items.filter((p) => p.sku !== undefined && compared(p.sku) === compared(sku));
     },
 
