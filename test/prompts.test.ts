@@ -304,6 +304,17 @@ test("an argument a prompt does not take is refused, not ignored: a mistyped sou
   );
 });
 
+test("the payments flow says a Stripe payment's metadata.order_id is the order's number, passed with #, not an id", async () => {
+  // WooCommerce's Stripe plugin writes $order->get_order_number() in metadata.order_id: told that a
+  // payment names "an order id or number", a model passes the order_id as the id, which a numbering
+  // plugin makes another order's.
+  const payments = textOf(await (await client()).getPrompt({ name: "process_payments", arguments: {} }));
+  expect(payments).not.toMatch(/an order id or number/);
+  expect(payments).toContain(
+    "find the order it pays by its number (in its metadata or reference: WooCommerce's Stripe plugin writes the number in metadata.order_id)",
+  );
+  expect(payments).toMatch(/eshop_order_get takes the number the payment names with # before it \("#1042"\)/);
+});
 test("a brief's place is one weather_forecast takes, and a brief of weather alone asks for one", async () => {
   const waiter = await client();
   // Every line break counts, not CR and LF alone: Unicode's line and paragraph separators and NEL,
