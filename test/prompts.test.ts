@@ -891,6 +891,25 @@ test("the morning brief's stock names the products on backorder too: sold with n
   expect(line).toMatch(/how many are on backorder/);
 });
 
+test("the morning brief's stock tells a draft out of stock apart: the list's total counts products not on sale", async () => {
+  // WooCommerce lists products of every status but the trash: a product still being set up, its
+  // stock at 0, is counted in the list's total every morning as a product that ran out.
+  const woo = await startWooCommerce();
+  closing.push(() => woo.close());
+  woo.shop.product(103).status = "draft";
+  const waiter = await client({ WAITER_WOO_URL: woo.origin });
+  const listed = await waiter.callTool({
+    name: "eshop_products_list",
+    arguments: { stock_status: "outofstock", page_size: 100 },
+  });
+  const out = listed.structuredContent as { products: { id: number; status: string }[]; total: number };
+  expect(out.products.find((p) => p.id === 103)?.status).toBe("draft");
+  expect(out.total).toBe(out.products.length);
+  const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+  const line = brief.split("\n").find((line) => line.includes("eshop_products_list")) ?? "";
+  expect(line).toContain("one not published (a draft, private) is not on sale: say so");
+});
+
 test("the morning brief's place says that without it the brief has no weather, where it has other parts", async () => {
   // Listed with "weather" among its parts, the brief given no place left the weather out unsaid:
   // the person reading the picker is told what leaving the place empty does.
