@@ -153,7 +153,14 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toContain(
     "If it refuses the order (cancelled, refunded), change no order's status: leave the event for a person.",
   );
-  expect(payments).toMatch(/Do not acknowledge an event whose order you could not find or would not be marked paid,/);
+  // A payment naming an order number no order of the shop has (renumbered, mistyped) is one whose
+  // order could not be found, left for a person: not one that pays no order here, acknowledged.
+  expect(payments).toContain(
+    "4. Acknowledge a payment event with events_ack once its order is handled, or when it pays no order of this shop (it names none).",
+  );
+  expect(payments).toMatch(
+    /Do not acknowledge an event naming an order you could not find, or whose order would not be marked paid,/,
+  );
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
   // A payment names its order by number, which a numbering plugin makes differ from the id: given
