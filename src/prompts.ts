@@ -217,9 +217,14 @@ export function registerPrompts(
         ]);
         const zone = shop?.zone ?? "UTC";
         const today = wallClock(clock.now(), zone);
+        // The date is the one orders and runs are counted from: said without them, UTC's would
+        // contradict the forecast's today, which is the place's.
+        const dated = overnight
+          ? ` (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"})`
+          : "";
         return ask(
           [
-            `Give me a short morning brief, one line per part, with the figures that matter (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"}):`,
+            `Give me a short morning brief, one line per part, with the figures that matter${dated}:`,
             ...[...partsFor(today, zone), ...weatherPart].map((part) => `- ${part}`),
             // A tool's error says what to send instead where it can (coordinates typed as the place,
             // a date in words): skipped at once, the part would be lost to a mistake it names.

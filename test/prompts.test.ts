@@ -951,6 +951,27 @@ test("the morning brief says it tells what came in since yesterday only when it 
   );
 });
 
+test("a morning brief that counts nothing from yesterday gives no UTC date, which its weather's today contradicts", async () => {
+  // 08:00 in Tokyo is still yesterday in UTC: told "today is" UTC's date, a model reads the
+  // forecast's today (the place's) as tomorrow. The date is for the orders and runs counted from it.
+  const waiter = await client({ WAITER_TOOLSETS: "currency,weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  setClock("2026-12-07T08:00:00+09:00");
+  try {
+    const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava" } }));
+    expect(brief.split("\n")[0]).toBe(
+      "Give me a short morning brief, one line per part, with the figures that matter:",
+    );
+    expect(brief).not.toContain("today is");
+    // With orders to count, the day they are counted from is the shop's, and said.
+    const shop = await client();
+    expect(textOf(await shop.getPrompt({ name: "morning_brief", arguments: {} }))).toContain(
+      "(today is 2026-12-07 in the shop's time zone, Europe/Prague)",
+    );
+  } finally {
+    setClock();
+  }
+});
+
 test("the morning brief asks for the latest fixing and its date: a morning's brief comes before the day's rates are published", async () => {
   // The ECB publishes around 16:00 Frankfurt time on working days, the CNB after 14:30: asked for
   // "today's" rates on a Monday morning, the model would give Friday's as today's.
