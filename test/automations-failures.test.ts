@@ -272,6 +272,27 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a retry's line in the log says the shop's words without the order the payload gave", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    try {
+      let failed = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && failed++ === 0
+          ? json(500, `{"code":"internal_error","message":"Database error saving order ${O.pending1999}"}`)
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      const retries = lines.filter((line) => line.includes("trying again"));
+      expect(retries).toEqual([expect.stringContaining('"Database error saving order …"')]);
+      expect(retries.join("")).not.toContain(String(O.pending1999));
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop whose web server takes no PUT (501) fails the step at once: no wait makes it take one", async () => {
     const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
     try {

@@ -243,8 +243,9 @@ export class StepCalls {
    * that a call waiting out a refusal is made later, even one that must not be made twice; and a
    * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
    * targets it reached, so that its next try goes to the others only. `who` names the call in the
-   * log's retry lines: the automation, the run and the event. Resolves to the rendered result, and
-   * whether a person must look into it (needsPerson).
+   * log's retry lines: the automation, the run and the event; `hidden` gives the words those lines
+   * quote (an upstream's, which may name an order the payload gave) as the log may say them.
+   * Resolves to the rendered result, and whether a person must look into it (needsPerson).
    */
   async call(
     name: string,
@@ -252,6 +253,7 @@ export class StepCalls {
     who: string,
     mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
     { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
+    hidden: (text: string) => string = (text) => text,
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
@@ -305,7 +307,7 @@ export class StepCalls {
     } catch (caught) {
       const named = withDeadlineNamed(caught, this.deadlineSetting);
       const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
-      await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
+      await stillHeld(() => `failed (${hidden(err instanceof Error ? err.message : String(err))})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
@@ -339,7 +341,7 @@ export class StepCalls {
       const then = stopping.aborted
         ? `waiter is stopping, so its next try, due in ${duration(wait)}, is left to the next start`
         : `trying again in ${duration(wait)}`;
-      log.info(`${who}: ${name} failed (${failure}); ${then}`);
+      log.info(`${who}: ${name} failed (${hidden(failure)}); ${then}`);
       throw new Waiting(wait, nextTry);
     }
     const said = tool.render(result, input, call);

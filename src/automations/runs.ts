@@ -348,7 +348,7 @@ export function automationRuns(parts: RunParts) {
           ).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        ({ said, needsPerson } = await calls.call(tool, input, who, mark, current));
+        ({ said, needsPerson } = await calls.call(tool, input, who, mark, current, hidden));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof CutAtStop) log.notice(`${who}: ${err.cut}; the next start takes its run up`);
