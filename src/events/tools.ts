@@ -134,13 +134,20 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
 
 /**
  * What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said
- * in UTC where it names its zone (a date alone is its UTC midnight, as JavaScript reads it).
+ * in UTC where it names its zone. A date alone names none: the day a model means is most often the
+ * shop's or its user's, which begins hours off UTC's midnight (JavaScript reads it as UTC's).
  */
 function timeGiven(value: string, name: string, fresh: FreshCursor): string {
   const given = `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`;
   if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
-  const zoned = /(?:^[\d-]+|Z|[+-]\d{2}:?\d{2})$/i.test(copied(value)) ? Date.parse(copied(value)) : Number.NaN;
-  const utc = Number.isNaN(zoned) ? "" : ` (that time is ${new Date(zoned).toISOString()})`;
+  const time = copied(value);
+  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(time) ? Date.parse(time) : Number.NaN;
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(time) ? Date.parse(time) : Number.NaN;
+  const utc = !Number.isNaN(zoned)
+    ? ` (that time is ${new Date(zoned).toISOString()})`
+    : !Number.isNaN(day)
+      ? ` (a date names no time zone: that day begins at ${new Date(day).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
+      : "";
   const which = name === "since" ? "the last one received before it" : "the first one received after it";
   return `${given}. events_list lists events newest first, each with its received_at in UTC${utc}: pass as ${name} the id of ${which}.`;
 }
