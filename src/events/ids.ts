@@ -128,7 +128,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
       dropped === "newer"
         ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each id is"} ${NOT_DROPPED}${stored}.`
         : dropped > 0
-          ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}${gone && ` ${gone}`}`
+          ? `Retention has dropped every event up to c${dropped}, and ${one ? "it may be one of them: gone from waiter, its payload" : "they may be among them: gone from waiter, their payloads"} too.${listed ? " events_list lists the events kept." : ""}${gone && ` ${gone}`}`
           : `Retention has dropped no event here, so ${one ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
     );
   }

@@ -634,6 +634,11 @@ test("an event id that names no stored event is told whether retention may have 
     });
   }
   expect((await call("events_ack", { ids: [dropped] })).structuredContent).toMatchObject({ note: mayBe });
+  // Two ids are not "it": each may be among those dropped.
+  expect((await call("events_ack", { ids: [dropped, never] })).structuredContent).toMatchObject({
+    unknown: [dropped, never],
+    note: "Retention has dropped every event up to c2, and they may be among them: gone from waiter, their payloads too. events_list lists the events kept.",
+  });
 });
 
 test("a reader paging back through what is new reads on from the last page's cursor without missing what arrived meanwhile", async () => {
