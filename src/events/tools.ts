@@ -683,7 +683,8 @@ export function eventsToolset(
                   `since ${quote(args.since)} is not older than before ${quote(args.before)}: no event comes after the one and before the other. Pass the older as since.`,
                 ]
               : []),
-            ...(args.before && paged === undefined && now === before - 1 && now > after && now < latest
+            // Without since, even c0 is a cursor the reader never had: it lists every event again.
+            ...(args.before && paged === undefined && now === before - 1 && (now > after || !args.since) && now < latest
               ? [
                   `The cursor, ${cursorOf(now)}, is where before ${quote(args.before)} stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.`,
                 ]

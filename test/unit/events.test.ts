@@ -709,6 +709,12 @@ test("events_list before an event given by hand answers the cursor just before i
   expect(text(page)).toContain(said);
   const newer = (await call("events_list", { since: "c1" })).structuredContent as { events: { id: string }[] };
   expect(newer.events.map((e) => e.id)).toEqual([third.id, second.id]);
+  // A page past the oldest: its cursor, c0, would list every event again.
+  expect((await call("events_list", { before: first.id })).structuredContent).toEqual({
+    events: [],
+    cursor: "c0",
+    note: `The cursor, c0, is where before "${first.id}" stops, as this page lists nothing newer: as since, it lists the events from there on, some you may have read already.`,
+  });
 });
 
 test("a page of events_list that filtered says to keep its filters when paging back, not to pass before alone", async () => {
