@@ -1580,7 +1580,7 @@ describe("what agents see", () => {
     );
     const object = await shopify(JSON.stringify({ id: 3, blob: "z".repeat(20_000) }), "fields-3");
     expect(text(await session.call("events_get", { id: object }))).toMatch(
-      /\[… cut here at 16384 of its \d+ characters; pass fields to read top-level fields whole \(its fields are: "id", "blob"\)\]/,
+      /\[… cut here at 16384 of the \d+ indented characters; pass fields to read top-level fields whole \(its fields are: "id", "blob"\)\]/,
     );
     const huge = await shopify(JSON.stringify({ id: 4, blob: "y".repeat(45_000) }), "fields-4");
     expect((await session.call("events_get", { id: huge, fields: ["blob"] })).structuredContent).toMatchObject({

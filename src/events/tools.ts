@@ -478,7 +478,8 @@ function renderEvent(
     ? "see the note above"
     : howToReadAll(isRecord(parsed) ? parsed : undefined, picked, partsBy);
   // A payload cut already is longer than the part cut again here: the note above gives its length.
-  const of = cutBefore ? "" : ` of its ${body.length}`;
+  // Indented, it takes more characters than the bytes= its fence gives: said so, as not its own length.
+  const of = cutBefore ? "" : body === event.payload ? ` of its ${body.length}` : ` of the ${body.length} indented`;
   return [
     ...(event.note ? [event.note] : []),
     // The delivery id is the sender's (Stripe's evt_…), which its dashboard finds: quoted whole, as the

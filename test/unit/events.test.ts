@@ -1505,15 +1505,27 @@ test("fields whose text is cut are not told to pass fields, which they did", asy
   const one = await call("events_get", { id, fields: ["blob"] });
   expect(one.structuredContent).not.toHaveProperty("payload_cut_at");
   expect(text(one)).toMatch(
-    /\[… cut here at 16384 of its \d+ characters; that one field is longer than a result may carry, so it cannot be shown whole\]/,
+    /\[… cut here at 16384 of the \d+ indented characters; that one field is longer than a result may carry, so it cannot be shown whole\]/,
   );
   expect(text(await call("events_get", { id, fields: ["blob", "id"] }))).toMatch(
-    /\[… cut here at 16384 of its \d+ characters; ask for fewer fields\]/,
+    /\[… cut here at 16384 of the \d+ indented characters; ask for fewer fields\]/,
   );
   // Without fields, the advice is to pass them.
   expect(text(await call("events_get", { id }))).toMatch(
     /; pass fields to read top-level fields whole \(its fields are: "blob", "id", "status"\)\]/,
   );
+});
+
+test("a payload whose text is cut as indented says the length indented, not as the payload's own", async () => {
+  const { store, call, text } = await served();
+  const items = Array.from({ length: 600 }, (_, k) => ({ sku: `SKU-${k}`, qty: k, price: "19.90" }));
+  const payload = JSON.stringify({ id: 1234, line_items: items });
+  const { id } = await addTrial(store, "i1", payload);
+  const shown = text(await call("events_get", { id }));
+  expect(shown).toContain(`format=json bytes=${payload.length}>>>`);
+  // Indented, the 26 kB payload takes over 46,000 characters: its own size is the fence's bytes.
+  const [, of] = /\[… cut here at 16384 of the (\d+) indented characters; pass fields to read/.exec(shown) ?? [];
+  expect(Number(of)).toBeGreaterThan(payload.length);
 });
 
 test("a payload that repeats a key is read by its last value alike in the gist and in fields, and said to repeat it, by events_get and its resource", async () => {
