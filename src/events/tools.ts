@@ -176,11 +176,13 @@ async function droppedUnread(store: EventStore, after: number, from = "after `si
 /**
  * What the last page back is told when retention has dropped events older than it, past `after`
  * (its since): a reader paging back meanwhile would take the end of the pages for the oldest event.
+ * A page that lists none (`listed` false) has no events for them to be older than.
  */
-async function droppedOlder(store: EventStore, after: number): Promise<string | undefined> {
+async function droppedOlder(store: EventStore, after: number, listed: boolean): Promise<string | undefined> {
   const dropped = await store.droppedThrough();
   if (dropped <= after) return undefined;
-  return `Retention has dropped every event up to ${cursorOf(dropped)}, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
+  const which = listed ? "older than these" : "those this page would list among them";
+  return `Retention has dropped every event up to ${cursorOf(dropped)}, ${which}: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
 }
 
 /**
@@ -696,7 +698,7 @@ export function eventsToolset(
                 ]
               : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            ...(args.before && !nextBefore ? [await droppedOlder(store, after)] : []),
+            ...(args.before && !nextBefore ? [await droppedOlder(store, after, shown.length > 0)] : []),
             shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);
