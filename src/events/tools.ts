@@ -109,7 +109,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
     }
     return seq;
   }
-  if (/^\d{4}-\d{2}-\d{2}(?:[T ]|$)/.test(copied(value))) throw new ToolError(timeGiven(value, name, fresh));
+  if (isTime(value)) throw new ToolError(timeGiven(value, name, fresh));
   const event = await store.get(storedId(value));
   if (event) return event.seq;
   // Every event kept comes after those retention dropped: reading on from them misses none of them.
@@ -132,24 +132,37 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   );
 }
 
-/**
- * What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said
- * in UTC where it names its zone. A date alone names none: the day a model means is most often the
- * shop's or its user's, which begins hours off UTC's midnight (JavaScript reads it as UTC's).
- */
+/** What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said in UTC (`inUtc`). */
 function timeGiven(value: string, name: string, fresh: FreshCursor): string {
   const given = `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`;
   if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
+  return `${given}. events_list lists events newest first, each with its received_at in UTC${inUtc(value)}: pass as ${name} the id of ${eventFor(name)}.`;
+}
+
+/** Whether a value given for a cursor is a time (a date, with or without a time of day). */
+function isTime(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/.test(copied(value));
+}
+
+/** The event whose id a time given as `name` stands for. */
+function eventFor(name: string): string {
+  return name === "since" ? "the last one received before it" : "the first one received after it";
+}
+
+/**
+ * A time given for a cursor in UTC, in brackets, where it names its zone; else "". A date alone
+ * names none: the day a model means is most often the shop's or its user's, which begins hours off
+ * UTC's midnight (JavaScript reads it as UTC's), so that is said with it.
+ */
+function inUtc(value: string): string {
   const time = copied(value);
   const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(time) ? Date.parse(time) : Number.NaN;
   const day = /^\d{4}-\d{2}-\d{2}$/.test(time) ? Date.parse(time) : Number.NaN;
-  const utc = !Number.isNaN(zoned)
+  return !Number.isNaN(zoned)
     ? ` (that time is ${new Date(zoned).toISOString()})`
     : !Number.isNaN(day)
       ? ` (a date names no time zone: that day begins at ${new Date(day).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
       : "";
-  const which = name === "since" ? "the last one received before it" : "the first one received after it";
-  return `${given}. events_list lists events newest first, each with its received_at in UTC${utc}: pass as ${name} the id of ${which}.`;
 }
 
 /**
@@ -625,6 +638,12 @@ export function eventsToolset(
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
+          // A range given as two times: both are told at once, not before alone and then since.
+          if (args.since && args.before && isTime(args.since) && isTime(args.before)) {
+            throw new ToolError(
+              `${timeGiven(args.before, "before", "events_list")} since ${quote(args.since)} is a time too${inUtc(args.since)}: pass as since the id of ${eventFor("since")}.`,
+            );
+          }
           const before = Math.min(
             args.before ? await seqOf(store, args.before, "before", "events_list") : Number.POSITIVE_INFINITY,
             latest + 1,
