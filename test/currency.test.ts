@@ -1601,6 +1601,8 @@ describe("a date before a source's first fixing", () => {
     for (const date of ["1991-01-02", "1998-12-31", "1999-01-03"]) {
       const rates = await server.call("currency_rates", { date, base: "USD" });
       expect(text(rates), date).toBe(`date ${ecbFirst}: ${atCnb}`);
+      // A day's rates asked with no base: the CNB's of that day, against the koruna, are what is sent to.
+      expect(text(await server.call("currency_rates", { date })), date).toBe(`date ${ecbFirst}: ${atCnb}`);
       const convert = await server.call("currency_convert", { amount: 1, from: "USD", to: "CZK", date });
       expect(text(convert), date).toBe(`date ${ecbFirst}: ${atCnb}`);
       // No fixing had the euro before it began: the CNB's of those dates have none either.

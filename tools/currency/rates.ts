@@ -44,7 +44,9 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
     async run(args, call) {
       const source = pick(args.source);
       const base = args.base ?? source.base;
-      const fixing = await fixingFor(source, args.date, [base, ...(args.symbols ?? [])], call);
+      // The source's own base is in each of its fixings: a date before its first is sent on for the codes asked only.
+      const asked = [...(args.base ? [args.base] : []), ...(args.symbols ?? [])];
+      const fixing = await fixingFor(source, args.date, asked, call);
       // An empty list is none asked for, as a form's list left empty sends it.
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
