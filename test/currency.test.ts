@@ -1874,6 +1874,39 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 });
 
+describe("a refusal that asks the other source's fixing of the date", () => {
+  const ron = (date: string, extra: Record<string, unknown> = {}) =>
+    ({ amount: 5, from: "RON", to: "CZK", date, source: "cnb", ...extra }) as const;
+  const mayHave = (date: string) =>
+    `No rate for currency "RON" in the fixing of ${date} by the Czech National Bank. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, but source "ecb" may have it;`;
+
+  test("says the other source may have the rate when that fixing cannot be had", async () => {
+    frankfurter.intercept = (request) =>
+      request.path === "/v1/2004-06-02" ? { status: 500, body: "Internal Server Error" } : undefined;
+    try {
+      const result = await server.call("currency_convert", ron("2004-06-02"));
+      expect(text(result)).toContain(mayHave("2004-06-02"));
+    } finally {
+      frankfurter.intercept = undefined;
+    }
+  });
+
+  test("is answered within the deadline when the other source is slower than it", async () => {
+    frankfurter.intercept = (request) =>
+      request.path === "/v1/2004-06-03" ? { status: 200, body: "{}", delayMs: 10_000 } : undefined;
+    const impatient = await startCurrency({ WAITER_TOOL_TIMEOUT: "2" });
+    try {
+      const started = performance.now();
+      const result = await impatient.call("currency_convert", ron("2004-06-03"));
+      expect(text(result)).toContain(mayHave("2004-06-03"));
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      frankfurter.intercept = undefined;
+      await impatient.close();
+    }
+  });
+});
+
 test("a base URL without the API's path is a clear 404, not a crash", async () => {
   const misconfigured = await startCurrency({ WAITER_FRANKFURTER_URL: frankfurter.origin });
   const result = await misconfigured.call("currency_rates", {});

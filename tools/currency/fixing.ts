@@ -3,7 +3,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
 import { capitalized } from "../../src/shown.js";
-import { dateIn } from "../../src/time.js";
+import { clock, dateIn } from "../../src/time.js";
 import type { Serving } from "../../src/toolset.js";
 import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
 
@@ -269,12 +269,21 @@ async function lackingOnAll(days: string[], codes: string[], other: RateSource, 
 export async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
   if (codes.length === 0 || day < other.earliest) return new Set(codes);
   try {
-    const fixing = withEuroRates(await other.fixing(day, call), codes, day);
+    const fixing = withEuroRates(await other.fixing(day, withHalfTheTimeLeft(call)), codes, day);
     return new Set(codes.filter((code) => !hasCurrency(fixing, code)));
   } catch (failure) {
     if (call.signal.aborted) throw failure;
     return new Set();
   }
+}
+
+/**
+ * `call` with half the time left before its deadline: a refusal's advice waits no longer for what it
+ * looks up, so a slow source leaves the refusal time to be answered, saying less.
+ */
+function withHalfTheTimeLeft(call: Call): Call {
+  const now = clock.now();
+  return { ...call, deadline: now + Math.max(0, call.deadline - now) / 2 };
 }
 
 /**
@@ -301,7 +310,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
-      return new Set((await of.currencies(call)).map(({ code }) => code));
+      return new Set((await of.currencies(withHalfTheTimeLeft(call))).map(({ code }) => code));
     } catch (failure) {
       if (call.signal.aborted) throw failure;
       return new Set<string>();
