@@ -18,11 +18,15 @@ const weekday = (date: string) => new Date(date).toLocaleDateString("en-US", { w
 /** A Monday morning: every date the tests name is in the past, and the latest fixing is Friday's. */
 const MONDAY_MORNING = "2026-11-30T08:00:00Z";
 
+/**
+ * waiter on the fakes. Its tool timeout leaves room for a first call on busy cores (code and time zone
+ * data loaded, connections opened): a test of the deadline starts one with its own.
+ */
 function startCurrency(env: Record<string, string> = {}): Promise<Session> {
   return startWaiter({
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
-    WAITER_TOOL_TIMEOUT: "3",
+    WAITER_TOOL_TIMEOUT: "10",
     ...env,
   });
 }
