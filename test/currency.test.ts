@@ -1416,6 +1416,17 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "USD", to: "CZK", date: "1998-06-01" },
       /; source "cnb" has rates from 1991-01-02 on\.$/,
     ],
+    // A misspelt code is not said to have no rate at either source: the CNB's refusal says to check it.
+    [
+      "currency_convert",
+      { amount: 5, from: "USX", to: "CZK", date: "1998-06-01" },
+      /; source "cnb" has rates from 1991-01-02 on\.$/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "USX", to: "CZK", date: "1998-06-01", source: "cnb" },
+      /^No rate for currency "USX" in the fixing of 1998-06-01 by the Czech National Bank\. Check the code \(ISO 4217, like USD\)/,
+    ],
     // Before the ECB's first fixing, the ECB has no rate of anything: the CNB's refusal does not send there.
     [
       "currency_convert",

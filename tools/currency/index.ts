@@ -3,7 +3,7 @@ import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
 import { ecbSource, frankfurterErrors } from "./ecb.js";
-import { type Fixing, lackingOn, type RateSource, withRatesFor } from "./fixing.js";
+import { areCurrencies, type Fixing, lackingOn, type RateSource, withRatesFor } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
@@ -53,7 +53,14 @@ export const currency = defineToolset({
     ): Promise<Fixing> {
       if (day !== undefined && day < source.earliest) {
         const other = otherThan(source);
-        throw beforeFirst("date", day, source, other, [...(await lackingOn(day, codes, other, call))]);
+        // A misspelt code is sent on too: the other source's refusal says to check it, not that no rate exists.
+        const lacking = await lackingOn(
+          day,
+          codes.filter((code) => areCurrencies([code])),
+          other,
+          call,
+        );
+        throw beforeFirst("date", day, source, other, [...lacking]);
       }
       return withRatesFor(await source.fixing(day, call), codes, day, source, otherThan(source), call);
     }
