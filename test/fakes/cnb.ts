@@ -106,9 +106,17 @@ const FORMER: Row[] = [
 
 /**
  * Currencies the CNB began to fix later than its first, and the first day it did: RON from the day
- * Romania's new leu took the old one's place, 2005-07-01, as no fixing before had it.
+ * Romania's new leu took the old one's place, 2005-07-01, as no fixing before had it; and, from their
+ * first Czech working days, those that did not exist before: the kuna (30 May 1994), the rouble of
+ * 1998 (RUB, in the place of RUR) and Turkey's new lira (TRY, 2005, in the place of TRL).
  */
-const FIXED_FROM: Record<string, string> = { EUR: "1999-01-04", RON: "2005-07-01" };
+const FIXED_FROM: Record<string, string> = {
+  EUR: "1999-01-04",
+  HRK: "1994-05-30",
+  RUB: "1998-01-02",
+  RON: "2005-07-01",
+  TRY: "2005-01-03",
+};
 
 /**
  * Currencies the CNB stopped fixing, and the last day it did: the rouble, which it suspended in March
