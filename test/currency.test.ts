@@ -1648,9 +1648,16 @@ describe("a date before a source's first fixing", () => {
   test("ends a history range: it is refused naming the first fixing, and the other source's where earlier", async () => {
     const refused = [
       [{ start: "0000-01-01", end: "0000-01-05" }, `end ${ecbFirst}: ${cnbToo}`],
-      [{ start: "1998-01-01", end: "1998-12-31" }, `end ${ecbFirst}: ${atCnb}`],
+      [{ start: "1998-01-01", end: "1998-12-31", base: "USD", symbols: ["GBP"] }, `end ${ecbFirst}: ${atCnb}`],
+      // A misspelt code is sent on, for the CNB's refusal to say to check it.
+      [{ start: "1998-01-01", end: "1998-12-31", base: "USD", symbols: ["USX"] }, `end ${ecbFirst}: ${atCnb}`],
+      // No fixing had the euro before it began: the CNB's of the range's ends have none either.
+      [
+        { start: "1998-01-01", end: "1998-12-31" },
+        `end ${ecbFirst}: its rates begin then, and a later date's rate is not an earlier one's; the Czech National Bank has none for EUR between 1998-01-01 and 1998-12-31 either: neither source has its rate then.`,
+      ],
       // Reversed, and before the series all the same: the end is what to change, not the order.
-      [{ start: "1998-12-31", end: "0001-01-01" }, `end ${ecbFirst}: ${atCnb}`],
+      [{ start: "1998-12-31", end: "0001-01-01", base: "USD", symbols: ["GBP"] }, `end ${ecbFirst}: ${atCnb}`],
       [{ start: "1900-01-01", end: "1900-12-31", source: "cnb" }, `end ${cnbFirst}: ${ecbToo}`],
     ] as const;
     for (const [dates, message] of refused) {

@@ -256,7 +256,12 @@ interface Lacking {
 }
 
 /** Which of `codes` the `other` source has no rate for on any of `days`. */
-async function lackingOnAll(days: string[], codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
+export async function lackingOnAll(
+  days: string[],
+  codes: string[],
+  other: RateSource,
+  call: Call,
+): Promise<Set<string>> {
   const each = await Promise.all([...new Set(days)].map((day) => lackingOn(day, codes, other, call)));
   return new Set(codes.filter((code) => each.every((lacking) => lacking.has(code))));
 }

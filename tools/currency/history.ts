@@ -4,9 +4,11 @@ import { capitalized } from "../../src/shown.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
+  areCurrencies,
   crossRate,
   euroNote,
   hasCurrency,
+  lackingOnAll,
   type RateSource,
   significant,
   whereRatesAre,
@@ -82,7 +84,13 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const symbols = [...new Set(args.symbols)];
       // The range as meant, whichever date came first; what it has is from the source's first date on.
       const [earlier, later] = args.start <= args.end ? [args.start, args.end] : [args.end, args.start];
-      if (later < source.earliest) throw beforeFirst("end", later, source, otherThan(source));
+      if (later < source.earliest) {
+        const other = otherThan(source);
+        // As for a date: a misspelt code is sent on, for the other source's refusal to say to check it.
+        const asked = [args.base, ...symbols].filter((code) => areCurrencies([code]));
+        const lacking = await lackingOnAll([earlier, later], asked, other, call);
+        throw beforeFirst("end", later, source, other, [...lacking], `between ${earlier} and ${later}`);
+      }
       const from = earlier < source.earliest ? source.earliest : earlier;
       const reversed = args.start > args.end ? `start (${args.start}) is after end (${args.end})` : "";
       const span = (Date.parse(later) - Date.parse(from)) / DAY_MS + 1;

@@ -208,7 +208,7 @@ export function firstFixing(source: RateSource): string {
  * The refusal of `what` (the argument), `day`, before the source's first fixing: not a later date,
  * whose rates would be booked as that day's (a 1998 invoice at the ECB's of 1999), but the other
  * source, where its rates begin by `day`, unless its fixing of `day` lacks some of the codes asked
- * for, `lacking` (RON in 1998 at the CNB).
+ * for, `lacking` (RON in 1998 at the CNB), `when` (a range's, at both its ends).
  */
 export function beforeFirst(
   what: string,
@@ -216,13 +216,14 @@ export function beforeFirst(
   source: RateSource,
   other: RateSource,
   lacking: string[] = [],
+  when = `on ${day}`,
 ): ToolError {
   const theirs = lacking.length === 1 ? "its rate" : "their rates";
   const elsewhere =
     other.earliest > day
       ? `${other.name}'s begin on ${other.earliest}: neither source has rates that early`
       : lacking.length > 0
-        ? `${other.name} has none for ${lacking.join(", ")} on ${day} either: neither source has ${theirs} then`
+        ? `${other.name} has none for ${lacking.join(", ")} ${when} either: neither source has ${theirs} then`
         : `source "${other.id}" has rates from ${other.earliest} on`;
   return new ToolError(
     `${what} must not be before ${firstFixing(source)}: its rates begin then, and ${NOT_EARLIER}; ${elsewhere}.`,
