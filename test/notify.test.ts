@@ -666,7 +666,23 @@ describe("notify_send by email", () => {
     });
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("Zaplaceno"));
-    expect(bodyOf(mail?.data)).toBe("Zaplaceno: 100\r\n5 kusů\r\nJan\r\nPoznámka: evil konec\r\n");
+    expect(bodyOf(mail?.data)).toBe("Zaplaceno: 100   \r\n5 kusů   \r\nJan   \r\nPoznámka: evil konec\r\n");
+  });
+
+  test("each line followed by another ends in three spaces, so Outlook does not run the lines together", async () => {
+    // Outlook's default "remove extra line breaks" joins a line to the one after it once a line of
+    // 40 characters or more came before, unless it ends in three spaces or more: its reader would
+    // see "…kartou Částka: 1 999 Kč Doprava: Zásilkovna" on one line.
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "Objednávka 1042 od Jana Nováka zaplacena kartou\nČástka: 1 999 Kč\n\nDoprava: Zásilkovna",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("1042 od Jana"));
+    expect(bodyOf(mail?.data)).toBe(
+      "Objednávka 1042 od Jana Nováka zaplacena kartou   \r\nČástka: 1 999 Kč   \r\n\r\nDoprava: Zásilkovna\r\n",
+    );
+    expect(subjectOf(mail?.data)).toBe("From the shop: Objednávka 1042 od Jana Nováka zaplacena kartou");
   });
 
   test("the blank lines, spaces and tabs at the text's ends are left out, as Telegram leaves them out", async () => {
@@ -678,7 +694,7 @@ describe("notify_send by email", () => {
     });
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("1042 zaplacena"));
-    expect(bodyOf(mail?.data)).toBe("Objednávka 1042 zaplacena\r\n\r\n\tDěkujeme.\r\n");
+    expect(bodyOf(mail?.data)).toBe("Objednávka 1042 zaplacena   \r\n\r\n\tDěkujeme.\r\n");
   });
 
   test("a vertical tab or form feed is sent as a line break, and another control as a space, as on Telegram", async () => {
@@ -689,7 +705,7 @@ describe("notify_send by email", () => {
     });
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("Sklad Praha"));
-    expect(bodyOf(mail?.data)).toBe("Sklad Praha\r\nBrno\r\nPozn\u00e1mka: 3 ks OK\tnote\r\n");
+    expect(bodyOf(mail?.data)).toBe("Sklad Praha   \r\nBrno   \r\nPozn\u00e1mka: 3 ks OK\tnote\r\n");
     expect(subjectOf(mail?.data)).toBe("From the shop: Sklad Praha");
   });
 
@@ -780,7 +796,7 @@ describe("notify_send by email", () => {
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("ship it by DPD."));
     expect(mail?.data).not.toMatch(/^From /m);
-    expect(bodyOf(mail?.data)).toBe(`${sent.replaceAll("\n", "\r\n")}\r\n`);
+    expect(bodyOf(mail?.data)).toBe(`${sent.replaceAll("\n", "   \r\n")}\r\n`);
   });
 
   test("the message is dated by waiter's clock", async () => {

@@ -215,6 +215,16 @@ async function subjectHeader(subject: string): Promise<string> {
   return encodeWord(subject, "Q", 52);
 }
 
+/**
+ * The text as a mail's body: each line that another follows ends in three spaces, which no reader
+ * sees. Outlook's default ("remove extra line breaks in plain text messages") runs a line into the
+ * next once a line of 40 characters or more came before, unless it ends in three spaces or more:
+ * its reader would see "Částka: 1 999 Kč Doprava: Zásilkovna" as one line.
+ */
+function asMailBody(text: string): string {
+  return text.replace(/([^\n])\n/g, "$1   \n");
+}
+
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
   const refused = pool.loginFailed.signal;
   if (refused.aborted) throw refused.reason;
@@ -231,7 +241,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       // and Outlook's heed their own header for it (MS-OXCMAIL 2.1.3.2.20).
       headers: { "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply" },
       date: new Date(clock.now()),
-      text,
+      text: asMailBody(text),
       ...(FROM_LINE.test(text) ? { textEncoding: "quoted-printable" as const } : {}),
       signal,
     });
