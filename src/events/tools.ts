@@ -15,6 +15,7 @@ import {
   withEscapes,
   withinBytes,
 } from "../shown.js";
+import { isoDate } from "../time.js";
 import { defineTool, defineToolset, type Serving, type SessionState, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import {
@@ -150,18 +151,23 @@ function eventFor(name: string): string {
 }
 
 /**
- * A time given for a cursor in UTC, in brackets, where it names its zone; else "". A date alone
- * names none: the day a model means is most often the shop's or its user's, which begins hours off
- * UTC's midnight (JavaScript reads it as UTC's), so that is said with it.
+ * A time given for a cursor in UTC, in brackets, where it names its zone; that its date names no
+ * day, where it does not; else "". A date alone names none: the day a model means is most often the
+ * shop's or its user's, which begins hours off UTC's midnight (JavaScript reads it as UTC's), so
+ * that is said with it.
  */
 function inUtc(value: string): string {
   const time = copied(value);
+  // Date.parse rolls a 30th of February over into March: a start of that other day would mislead.
+  const date = time.slice(0, 10);
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+  if (isoDate(Date.UTC(year, month - 1, day)) !== date) return ` (${date} is no calendar date)`;
   const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(time) ? Date.parse(time) : Number.NaN;
-  const day = /^\d{4}-\d{2}-\d{2}$/.test(time) ? Date.parse(time) : Number.NaN;
+  const midnight = time === date ? Date.parse(time) : Number.NaN;
   return !Number.isNaN(zoned)
     ? ` (that time is ${new Date(zoned).toISOString()})`
-    : !Number.isNaN(day)
-      ? ` (a date names no time zone: that day begins at ${new Date(day).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
+    : !Number.isNaN(midnight)
+      ? ` (a date names no time zone: that day begins at ${new Date(midnight).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
       : "";
 }
 

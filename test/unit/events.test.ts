@@ -795,6 +795,13 @@ test("a time given as since or before is told to pass the id of an event receive
   expect(text(await call("events_list", { since: "2026-12-05", before: "2026-12-05T18:00:00+01:00" }))).toBe(
     'before "2026-12-05T18:00:00+01:00" is a time, and before takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T17:00:00.000Z): pass as before the id of the first one received after it. since "2026-12-05" is a time too (a date names no time zone: that day begins at 2026-12-05T00:00:00.000Z in UTC; for a day in another zone, such as the shop\'s, take its midnight there in UTC): pass as since the id of the last one received before it.',
   );
+  // Date.parse reads a 30th of February as the 2nd of March: that is no day's start to give.
+  expect(text(await call("events_list", { since: "2026-02-30" }))).toBe(
+    'since "2026-02-30" is a time, and since takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (2026-02-30 is no calendar date): pass as since the id of the last one received before it.',
+  );
+  expect(text(await call("events_list", { before: "2026-02-29T10:00:00Z" }))).toContain(
+    "in UTC (2026-02-29 is no calendar date): pass as before",
+  );
   expect(text(await call("events_wait", { since: "2026-12-05T09:00Z", timeout_s: 1 }))).toMatch(
     /^since "2026-12-05T09:00Z" is a time, and since takes a cursor or an event id\. events_list lists /,
   );
