@@ -689,7 +689,7 @@ test("a page back past the oldest event kept says retention dropped the older on
   expect(past.structuredContent).toEqual({
     events: [],
     cursor: "c2",
-    note: `${stops} Retention has dropped every event up to c2, those this page would list among them: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+    note: `${stops} Retention has dropped every event up to c2, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
   });
   // A page back that ends where nothing was dropped, or that more pages follow, says nothing of it.
   expect((await call("events_list", { before: first.next_before, since: "c2" })).structuredContent).not.toHaveProperty(
