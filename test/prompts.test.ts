@@ -322,6 +322,14 @@ test("the payments flow says a Stripe payment's metadata.order_id is the order's
   );
   expect(payments).toMatch(/eshop_order_get takes the number the payment names with # before it \("#1042"\)/);
 });
+test("the payments flow has a payment naming no order here said with the site it names: another shop's on the same Stripe account", async () => {
+  // Two shops on one Stripe account each receive the other's payments: left for a person as naming
+  // an order not found, they would be read as this shop's lost ones, every morning.
+  const payments = textOf(await (await client()).getPrompt({ name: "process_payments", arguments: {} }));
+  expect(payments).toContain(
+    "for one naming an order you could not find, give the site its metadata.site_url names, if any: another shop's payment on the same Stripe account is a person's to acknowledge.",
+  );
+});
 test("a brief's place is one weather_forecast takes, and a brief of weather alone asks for one", async () => {
   const waiter = await client();
   // Every line break counts, not CR and LF alone: Unicode's line and paragraph separators and NEL,
