@@ -134,7 +134,7 @@ export function registerPrompts(
       about: "stock",
       // A product on backorder has run out as much as one out of stock, and orders wait for it.
       // The lists hold products of every status but the trash: a draft still being set up counts in their totals.
-      ask: "Stock: eshop_products_list with stock_status outofstock and page_size 100, the first page only, then the same with stock_status onbackorder (sold with none in stock); say how many are out of stock and how many are on backorder (each list's total) and name them, or the first 100 of a list and that more are; one not published (a draft, private) is not on sale: say so.",
+      ask: "Stock: eshop_products_list with stock_status outofstock and page_size 100, the first page only, then the same with stock_status onbackorder (sold with none in stock); say how many are out of stock and how many are on backorder (each list's total) and name them, or the first 100 of a list and that more are; one not published (a draft, pending or private) customers cannot buy: say so.",
     },
     {
       tool: "events_list",

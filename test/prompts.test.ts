@@ -906,7 +906,7 @@ test("the morning brief's stock names the products on backorder too: sold with n
   expect(line).toMatch(/how many are on backorder/);
 });
 
-test("the morning brief's stock tells a draft out of stock apart: the list's total counts products not on sale", async () => {
+test("the morning brief's stock tells a draft out of stock apart: the list's total counts products customers cannot buy", async () => {
   // WooCommerce lists products of every status but the trash: a product still being set up, its
   // stock at 0, is counted in the list's total every morning as a product that ran out.
   const woo = await startWooCommerce();
@@ -922,7 +922,10 @@ test("the morning brief's stock tells a draft out of stock apart: the list's tot
   expect(out.total).toBe(out.products.length);
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
   const line = brief.split("\n").find((line) => line.includes("eshop_products_list")) ?? "";
-  expect(line).toContain("one not published (a draft, private) is not on sale: say so");
+  // Said "not on sale", a product not published reads as one sold at its regular price: a sale is
+  // a sale price (sale_price), as the tool gives it.
+  expect(line).toContain("one not published (a draft, pending or private) customers cannot buy: say so");
+  expect(line).not.toMatch(/on sale/);
 });
 
 test("the morning brief's place says that without it the brief has no weather, where it has other parts", async () => {
