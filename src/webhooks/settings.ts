@@ -238,6 +238,21 @@ const STRIPE_PREFIX = "whsec_";
 /** How Standard Webhooks writes an ed25519 public key, which verifies its asymmetric (v1a) signatures. */
 const STANDARD_PUBLIC_KEY_PREFIX = "whpk_";
 
+/**
+ * The prefixes of the access tokens Shopify issues for its Admin API (public, custom, legacy private
+ * and undecided apps), which call the API and sign nothing; an app's client secret (shpss_) is
+ * what its webhooks are signed with.
+ */
+const SHOPIFY_ACCESS_TOKEN = /^shp(?:at|ca|pa|ua)_/;
+
+/** Why an HMAC secret is too short to keep strangers from finding it, or undefined when it will do. */
+function shortSecret(variable: string, secret: string): string | undefined {
+  // A WooCommerce secret's spaces at its ends are kept, and it is tried trimmed too.
+  return secret.trim().length >= MIN_HMAC_SECRET
+    ? undefined
+    : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
+}
+
 /** Why a source's secret would be a key strangers could find, or undefined when it will do. */
 function weakSecret(scheme: Scheme, variable: string, secret: string): string | undefined {
   switch (scheme) {
@@ -253,14 +268,17 @@ function weakSecret(scheme: Scheme, variable: string, secret: string): string | 
       return secret.startsWith(STRIPE_PREFIX) && secret.length >= STRIPE_PREFIX.length + MIN_HMAC_SECRET
         ? undefined
         : `${variable} must hold the endpoint's signing secret as Stripe shows it, ${STRIPE_PREFIX} and at least ${MIN_HMAC_SECRET} characters after it; what it holds is not one (cut short when pasted, or another of Stripe's keys)`;
+    case "shopify": {
+      const token = SHOPIFY_ACCESS_TOKEN.exec(secret)?.[0];
+      if (token) {
+        return `${variable} holds an access token for Shopify's Admin API (${token}…), which signs no webhook; Shopify signs a webhook made under Settings → Notifications → Webhooks with the key shown there, and an app's webhooks with the app's client secret: put that in ${variable}`;
+      }
+      return shortSecret(variable, secret);
+    }
     case "github":
-    case "shopify":
     case "woocommerce":
     case "hmac-sha256":
-      // A WooCommerce secret's spaces at its ends are kept, and it is tried trimmed too.
-      return secret.trim().length >= MIN_HMAC_SECRET
-        ? undefined
-        : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
+      return shortSecret(variable, secret);
     case "comgate":
     case "gopay":
     case "none":

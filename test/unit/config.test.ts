@@ -879,6 +879,21 @@ describe("bad settings are refused by name", () => {
     ).toBeDefined();
   });
 
+  test("a Shopify access token (shpat_, shpca_, shppa_, shpua_) is refused as one, which signs no webhook, not taken for the secret", () => {
+    const shopify = (secret: string) => () =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ store: { scheme: "shopify", secretEnv: "STORE_SECRET" } }),
+        STORE_SECRET: secret,
+      });
+    for (const prefix of ["shpat_", "shpca_", "shppa_", "shpua_"]) {
+      expect(messageOf(shopify(`${prefix}9c31c19c74c7e92514ef82c7c091cb8e`)), prefix).toBe(
+        `webhook source store: STORE_SECRET holds an access token for Shopify's Admin API (${prefix}…), which signs no webhook; Shopify signs a webhook made under Settings → Notifications → Webhooks with the key shown there, and an app's webhooks with the app's client secret: put that in STORE_SECRET`,
+      );
+    }
+    // An app's client secret is what its webhooks are signed with.
+    expect(shopify("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")).not.toThrow();
+  });
+
   describe("a source keyed with several secrets while one is rotated", () => {
     const rotating =
       (source: object, env: NodeJS.ProcessEnv = {}) =>
