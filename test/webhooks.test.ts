@@ -873,7 +873,7 @@ describe("the listener", () => {
     await expect.poll(async () => (await report()).note).toContain("stripe's signature mismatch: ");
     const { note } = await report();
     expect(note).toContain(
-      "stripe's signature mismatch: if every delivery of this source is refused so, STRIPE_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks.",
+      "stripe's signature mismatch: if every delivery of this source is refused so, STRIPE_WEBHOOK_SECRET does not hold the secret its sender signs with, or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers; Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks, or, for the deliveries `stripe listen` forwards, which are signed with a secret of its own, `stripe listen --print-secret` prints it.",
     );
     expect(note).toContain(
       "gh's missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign (a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET)",

@@ -78,7 +78,8 @@ function secretNotHeld(source: WebhookSource, reason: string): string | undefine
 
 /** Where each provider shows the secret a source's variable must hold. */
 const SECRET_SHOWN: Partial<Record<WebhookSource["scheme"], string>> = {
-  stripe: "Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks",
+  stripe:
+    "Stripe shows it as the endpoint's signing secret (whsec_…), on its page under Workbench → Webhooks, or, for the deliveries `stripe listen` forwards, which are signed with a secret of its own, `stripe listen --print-secret` prints it",
   github:
     "GitHub never shows a webhook's Secret again: type it anew under the repository's or organization's Settings → Webhooks → Edit, or for a GitHub App's webhook as its Webhook secret under Developer settings → GitHub Apps → Edit",
   woocommerce: "WooCommerce shows it as the webhook's Secret, under WooCommerce → Settings → Advanced → Webhooks",
