@@ -480,7 +480,7 @@ const IN_QUOTES =
  * What a message says of a comment after a value: systemd's EnvironmentFile and docker run
  * --env-file take a # as a comment only at the start of a line.
  */
-const COMMENT =
+export const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
 /** A placeholder for a variable's value: `${NAME}`, `${env:NAME}`, `${input:id}`, the variable's name captured. */

@@ -3,6 +3,7 @@ import { ConfigError } from "../errors.js";
 import {
   bracketedHost,
   byWord,
+  COMMENT,
   closedObject,
   envName,
   integer,
@@ -253,6 +254,9 @@ function shortSecret(variable: string, secret: string): string | undefined {
     : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
 }
 
+/** The schemes whose secrets their providers generate, none of which holds a blank. */
+const WRITTEN_WITHOUT_BLANKS: ReadonlySet<Scheme> = new Set(["stripe", "shopify", "standard-webhooks"]);
+
 /** Why a source's secret would be a key strangers could find, or undefined when it will do. */
 function weakSecret(scheme: Scheme, variable: string, secret: string): string | undefined {
   switch (scheme) {
@@ -325,6 +329,11 @@ export function resolveWebhooks(
         // characters include the space, and signs with it as generated.
         spacesKept: source.scheme === "woocommerce",
       });
+      // Stripe, Shopify and Standard Webhooks senders write their secrets without a blank, where a
+      // user's own (GitHub's, WooCommerce's, a generic sender's) may hold " # " as it was chosen.
+      if (WRITTEN_WITHOUT_BLANKS.has(source.scheme) && /\s#|#\s/.test(secret)) {
+        throw new ConfigError(`webhook source ${source.name}: ${variable} ${COMMENT}`);
+      }
       const weak = weakSecret(source.scheme, variable, secret);
       if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);
       return secret;

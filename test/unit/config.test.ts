@@ -894,6 +894,23 @@ describe("bad settings are refused by name", () => {
     expect(shopify("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")).not.toThrow();
   });
 
+  test("a comment after a provider's secret, which docker run --env-file keeps in the value, is refused as one", () => {
+    const commented = (scheme: string, secret: string) => () =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ pay: { scheme, secretEnv: "PAY_SECRET" } }),
+        PAY_SECRET: `${secret} # live endpoint`,
+      });
+    for (const [scheme, secret] of [
+      ["stripe", "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG"],
+      ["shopify", "9c31c19c74c7e92514ef82c7c091cb8e"],
+      ["standard-webhooks", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+    ] as const) {
+      expect(messageOf(commented(scheme, secret)), scheme).toBe(
+        "webhook source pay: PAY_SECRET holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own",
+      );
+    }
+  });
+
   describe("a source keyed with several secrets while one is rotated", () => {
     const rotating =
       (source: object, env: NodeJS.ProcessEnv = {}) =>
