@@ -392,6 +392,33 @@ function checkUnsigned(webhooks: WebhooksConfig, config: Config, log: Log): void
   }
 }
 
+/** The schemes whose senders give each endpoint a signing secret of its own. */
+const SECRET_PER_ENDPOINT = new Set(["stripe", "standard-webhooks"]);
+
+/**
+ * Two sources of a scheme whose senders give each endpoint its own secret, holding one secret: a
+ * secret copied into the other's variable, which refuses every delivery of one of them. Warned of,
+ * not refused: one secret may sign for two URLs (stripe listen's --forward-connect-to).
+ */
+function warnSharedSecrets(webhooks: WebhooksConfig, log: Log): void {
+  const seen = new Map<string, { name: string; variable: string }>();
+  for (const source of webhooks.sources) {
+    if (!SECRET_PER_ENDPOINT.has(source.scheme) || !("secretEnv" in source)) continue;
+    const variables = [source.secretEnv].flat();
+    (source.secrets ?? []).forEach((secret, i) => {
+      const key = `${source.scheme}\n${secret}`;
+      const variable = variables[i] ?? "";
+      const first = seen.get(key);
+      if (!first) seen.set(key, { name: source.name, variable });
+      else if (first.name !== source.name) {
+        log.warning(
+          `webhook sources ${first.name} and ${source.name} hold one secret (${first.variable}, ${variable}), where each ${source.scheme} endpoint has a signing secret of its own: one of the two likely holds the other's, and every delivery of its own sender will be refused as a signature mismatch; copy each endpoint's secret from its own page`,
+        );
+      }
+    });
+  }
+}
+
 /**
  * Start-up every MCP mode shares: config -> store -> toolsets -> server, and the webhook
  * listener in-process when sources are configured and `listener` is "take": when the port is
@@ -419,6 +446,7 @@ export async function startApp(
 ): Promise<App> {
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
+  warnSharedSecrets(webhooks, log);
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
@@ -594,6 +622,7 @@ export interface RunningWebhooks extends Checked {
 export async function startWebhooks(config: Config, log: Log, starting?: Starting): Promise<RunningWebhooks> {
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
+  warnSharedSecrets(webhooks, log);
   let store: EventStore;
   try {
     store = await openStore(config, log, starting);

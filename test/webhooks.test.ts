@@ -2139,6 +2139,24 @@ describe("embedded in the stdio server", () => {
     expect(all.completion.total).toBeUndefined();
   });
 
+  test("two Stripe or Standard Webhooks sources holding one secret, which their senders give each endpoint its own of, are warned about at start", async () => {
+    const secret = "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
+    const session = await inProcess(
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          live: { scheme: "stripe", secretEnv: "LIVE_SECRET" },
+          test: { scheme: "stripe", secretEnv: "TEST_SECRET" },
+        }),
+        LIVE_SECRET: secret,
+        TEST_SECRET: secret,
+      },
+      { listener: false },
+    );
+    expect(session.stderr()).toContain(
+      "webhook sources live and test hold one secret (LIVE_SECRET, TEST_SECRET), where each stripe endpoint has a signing secret of its own: one of the two likely holds the other's, and every delivery of its own sender will be refused as a signature mismatch; copy each endpoint's secret from its own page",
+    );
+  });
+
   test("an unsigned source is warned about at every start, and stops waiter where other machines reach the listener", async () => {
     const trial = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }) };
     const session = await inProcess(trial, { listener: false });
