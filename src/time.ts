@@ -98,6 +98,12 @@ export function dateIn(zone: string, epoch = clock.now()): string {
   return wallClock(epoch, zone).date;
 }
 
+/** The weekday of a date (YYYY-MM-DD) in English: "Saturday". */
+export function weekdayName(date: string): string {
+  const names = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+  return names[new Date(`${date}T00:00:00Z`).getUTCDay()] as string;
+}
+
 export function isoDate(epoch: number): string {
   return new Date(epoch).toISOString().slice(0, 10);
 }

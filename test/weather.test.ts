@@ -1401,6 +1401,18 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.has("altitude")).toBe(false);
     });
 
+    test("each forecast day names its weekday, so a day asked for by name is found by it", async () => {
+      // A Friday afternoon in Prague: Saturday is the day after, whatever weekday the caller reckons.
+      for (const session of [server, om]) {
+        const result = await session.call("weather_forecast", { latitude: 50.08, longitude: 14.42, days: 3 });
+        expect(result.isError, text(result)).toBeFalsy();
+        const lines = text(result).split("\n");
+        expect(lines[1]).toMatch(/^2026-11-27 Friday \(today(, part)?\): /);
+        expect(lines[2]).toMatch(/^2026-11-28 Saturday \(tomorrow\): /);
+        expect(lines[3]).toMatch(/^2026-11-29 Sunday: /);
+      }
+    });
+
     test("numbers and true or false sent as text, as some clients send every argument, are taken", async () => {
       const forecast = await server.call("weather_forecast", {
         latitude: " 49.8347 ",
@@ -1737,7 +1749,7 @@ describe(`at ${AFTERNOON}`, () => {
         precipitation_probability_percent: 90,
         condition: "light rain showers",
       });
-      expect(text(result)).toMatch(/^2026-11-29: .*, light rain showers, 3 mm \(90%\)/m);
+      expect(text(result)).toMatch(/^2026-11-29 Sunday: .*, light rain showers, 3 mm \(90%\)/m);
       // The day after, dry, takes none of it.
       expect(r.days[3]).toMatchObject({
         date: "2026-11-30",
@@ -1763,7 +1775,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(after?.condition).not.toBe("light rain showers");
       // Its chance is of the 6 hours from the step's 23:00, as a 6-hour step's past midnight is: dry.
       expect(after).toMatchObject({ precipitation_probability_percent: 0 });
-      expect(text(result)).toMatch(/^2026-11-30: [^\n]*, 0 mm \(0%\), wind/m);
+      expect(text(result)).toMatch(/^2026-11-30 Monday: [^\n]*, 0 mm \(0%\), wind/m);
     });
 
     test("a day of hourly steps has the chance of its wettest 6 hours, as a day of 6-hour steps has", async () => {
@@ -1801,7 +1813,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["2026-11-30", 88],
         ["2026-12-01", 88],
       ]);
-      expect(text(result)).toMatch(/^2026-11-30: .* \(88%\), wind/m);
+      expect(text(result)).toMatch(/^2026-11-30 Monday: .* \(88%\), wind/m);
     });
 
     test("a day with a step MET Norway gives no chance for has no chance, never that of its other steps alone", async () => {
@@ -1818,7 +1830,7 @@ describe(`at ${AFTERNOON}`, () => {
       const r = data<{ days: (Day & { precipitation_probability_percent?: number })[] }>(result);
       expect(r.days[2]).toMatchObject({ date: "2026-11-29", precipitation_mm: 3 });
       expect(r.days[2]).not.toHaveProperty("precipitation_probability_percent");
-      expect(text(result)).toMatch(/^2026-11-29: .*, 3 mm, wind/m);
+      expect(text(result)).toMatch(/^2026-11-29 Sunday: .*, 3 mm, wind/m);
       // A day of hourly steps, each with its chance, has it.
       expect(r.days[1]).toMatchObject({ date: "2026-11-28", precipitation_probability_percent: 0 });
       // Where the hours carry none and the 6-hour periods do, those from each hourly step, and the
@@ -1842,7 +1854,7 @@ describe(`at ${AFTERNOON}`, () => {
       const r = data<{ days: (Day & { wind_speed_max_ms?: number; wind_gusts_max_ms?: number })[] }>(result);
       expect(r.days[3]).toMatchObject({ date: "2026-11-30", wind_speed_max_ms: 15 });
       expect(r.days[3]).not.toHaveProperty("wind_gusts_max_ms");
-      expect(text(result)).toMatch(/^2026-11-30: .*, wind to 15 m\/s$/m);
+      expect(text(result)).toMatch(/^2026-11-30 Monday: .*, wind to 15 m\/s$/m);
       // A day of hourly steps, each with its gusts, has them.
       expect(r.days[2]).toMatchObject({ date: "2026-11-29", wind_gusts_max_ms: 7 });
     });
@@ -2258,9 +2270,9 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(days.slice(1, 6).every((d) => !d.partial)).toBe(true);
       // The text says which day is today and tomorrow there: Tokyo's, not UTC's.
       const lines = text(result).split("\n");
-      expect(lines[1]).toMatch(new RegExp(`^${days[0]?.date} \\(today(, part)?\\): `));
-      expect(lines[2]).toMatch(new RegExp(`^${days[1]?.date} \\(tomorrow\\): `));
-      expect(lines[3]).toMatch(new RegExp(`^${days[2]?.date}: `));
+      expect(lines[1]).toMatch(new RegExp(`^${days[0]?.date} [A-Z][a-z]+day \\(today(, part)?\\): `));
+      expect(lines[2]).toMatch(new RegExp(`^${days[1]?.date} [A-Z][a-z]+day \\(tomorrow\\): `));
+      expect(lines[3]).toMatch(new RegExp(`^${days[2]?.date} [A-Z][a-z]+day: `));
     });
 
     test("a day's precipitation is the sum of its hours, where hourly steps give way to 6-hour ones too", async () => {

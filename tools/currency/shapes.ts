@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
-import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, isoDate, weekdayName } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { PUBLICATION } from "./cnb.js";
 import {
@@ -249,8 +249,6 @@ export const rateRow = z.object({
 
 // --- helpers -----------------------------------------------------------------------------
 
-const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-
 /**
  * What to know of the fixing used: why it is not of the date asked for, and that it was kept from
  * an earlier answer when the source failed.
@@ -291,14 +289,14 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
   const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
   if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
-  const weekday = weekdayOf(requested);
+  const weekday = weekdayName(requested);
   // A working day over without its fixing (neither due nor to come, or it was said above): the
   // source may not have taken it in yet, or closed on a day its calendar does not know.
   if (publishes(publication, requested)) {
-    return `${capitalized(source.name)} gave no fixing for ${requested} (a ${WEEKDAYS[weekday]}, a working day in its calendar: the source may not have it yet); these are the rates of ${fixing.date}, the last before it.`;
+    return `${capitalized(source.name)} gave no fixing for ${requested} (a ${weekday}, a working day in its calendar: the source may not have it yet); these are the rates of ${fixing.date}, the last before it.`;
   }
-  const why = weekday === 0 || weekday === 6 ? "" : `: a ${publication.holiday}`;
-  const none = `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why})`;
+  const why = weekday === "Saturday" || weekday === "Sunday" ? "" : `: a ${publication.holiday}`;
+  const none = `No fixing exists for ${requested} (a ${weekday}${why})`;
   if (due) return `${none}, and ${due}.`;
   return pending
     ? `${none}, and ${pending}; ${latest}`
@@ -336,11 +334,6 @@ export function crossNote(base: string, source: RateSource): string | undefined 
 
 /** When a source's fixings come out, as the notes say it. */
 const publishing = (source: RateSource) => `${source.name} publishes ${source.publication.when} on working days`;
-
-/** The weekday of a date (YYYY-MM-DD): 0 Sunday … 6 Saturday. */
-function weekdayOf(date: string): number {
-  return new Date(`${date}T00:00:00Z`).getUTCDay();
-}
 
 export function rateRows(fixing: Fixing, base: string, symbols: string[], source: RateSource) {
   return symbols.map((currency) => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { decimal, truth } from "../../src/settings.js";
-import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, localIso, midnight, weekdayName } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
 import type { OffMidnight, WeatherProvider } from "./provider.js";
@@ -166,7 +166,8 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     },
     render(r) {
       const lines = [`${placeLine(r.place)}, ${r.provider === "met" ? "MET Norway" : "Open-Meteo"} forecast:`];
-      // The place's today, which a model's own date (UTC's, or its user's) may not be.
+      // The place's today, which a model's own date (UTC's, or its user's) may not be, and each day's
+      // weekday, which a model working it out from the date may get wrong ("on Saturday").
       const today = localIso(clock.now(), r.place.timezone).slice(0, 10);
       for (const [i, d] of r.days.entries()) {
         const which = d.date === today ? "today" : r.days[i - 1]?.date === today ? "tomorrow" : undefined;
@@ -177,7 +178,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             ? ""
             : `, wind to ${d.wind_speed_max_ms} m/s${d.wind_gusts_max_ms === undefined ? "" : `, gusts to ${d.wind_gusts_max_ms} m/s`}`;
         lines.push(
-          `${d.date}${tags.length ? ` (${tags.join(", ")})` : ""}: ${round(d.temperature_min_c)} to ${round(d.temperature_max_c)} °C${d.condition ? `, ${d.condition}` : ""}, ${rain}${wind}`,
+          `${d.date} ${weekdayName(d.date)}${tags.length ? ` (${tags.join(", ")})` : ""}: ${round(d.temperature_min_c)} to ${round(d.temperature_max_c)} °C${d.condition ? `, ${d.condition}` : ""}, ${rain}${wind}`,
         );
       }
       if (r.note) lines.push(r.note);
