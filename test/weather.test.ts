@@ -100,9 +100,11 @@ const CHANCE_OM =
   "A day's probability is the highest of Open-Meteo's hourly chances of precipitation, not the whole day's.";
 const CHANCE_MET =
   "A day's probability is the highest of MET Norway's 6-hour chances of precipitation (hourly where it gives none), not the whole day's.";
+/** What a forecast says where today's values are of the whole day, not only its hours to come (Open-Meteo's are). */
+const TODAY_WHOLE = "Today's values are of the whole day, its hours already past too.";
 /** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
-const SUMS = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00. ${CHANCE_OM}`;
-const SUMS_OFF = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's. ${CHANCE_OM}`;
+const SUMS = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, from 23:00 the day before to 23:00. ${TODAY_WHOLE} ${CHANCE_OM}`;
+const SUMS_OFF = `Open-Meteo sums a day's precipitation, and takes its probability, gusts and condition, over 24 hours that begin and end an hour before the day's. ${TODAY_WHOLE} ${CHANCE_OM}`;
 
 function data<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
   return result.structuredContent as T;
@@ -1963,6 +1965,13 @@ describe(`at ${AFTERNOON}`, () => {
   });
 
   describe("Open-Meteo", () => {
+    test("today's values are said to be of the whole day, its morning's rain too, not of the hours to come", async () => {
+      // A Prague afternoon: Open-Meteo's today is of midnight to midnight, its morning too.
+      const whole = await om.call("weather_forecast", { latitude: 50.07, longitude: 14.41, days: 2 });
+      expect(whole.isError, text(whole)).toBeFalsy();
+      expect(data<{ note?: string }>(whole).note).toContain(TODAY_WHOLE);
+    });
+
     test("forecasts are kept 30 minutes and place names a day: asking again goes nowhere", async () => {
       const forecasts = openMeteo.requests.length;
       const places = geocoding.requests.length;

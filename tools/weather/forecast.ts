@@ -144,6 +144,9 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(provider.dailySumsHourEarlier
           ? [
               `${provider.name} sums a day's precipitation, and takes its probability, gusts and condition, ${forecast.offMidnight ? "over 24 hours that begin and end an hour before the day's" : "from 23:00 the day before to 23:00"}.`,
+              // Its days are asked for from today's date: asked in the evening whether it rains today, today's
+              // figures may be of the morning's rain.
+              "Today's values are of the whole day, its hours already past too.",
             ]
           : []),
         // A day's chance, read as the whole day's, reads higher from MET Norway than from Open-Meteo: each is of its own span.
