@@ -98,6 +98,21 @@ export function dateIn(zone: string, epoch = clock.now()): string {
   return wallClock(epoch, zone).date;
 }
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * YYYY-MM-DD names a real day (2026-02-30 does not), in any year; arithmetic, since Date costs more
+ * than the call and Date.UTC reads the years 0–99 as 1900–1999.
+ */
+export function isCalendarDate(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day >= 1 && day <= days;
+}
+
 /** The weekday of a date (YYYY-MM-DD) in English: "Saturday". */
 export function weekdayName(date: string): string {
   const names = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];

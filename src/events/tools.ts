@@ -15,7 +15,7 @@ import {
   withEscapes,
   withinBytes,
 } from "../shown.js";
-import { isoDate } from "../time.js";
+import { isCalendarDate } from "../time.js";
 import { defineTool, defineToolset, type Serving, type SessionState, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import {
@@ -160,8 +160,7 @@ function inUtc(value: string): string {
   const time = copied(value);
   // Date.parse rolls a 30th of February over into March: a start of that other day would mislead.
   const date = time.slice(0, 10);
-  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
-  if (isoDate(Date.UTC(year, month - 1, day)) !== date) return ` (${date} is no calendar date)`;
+  if (!isCalendarDate(date)) return ` (${date} is no calendar date)`;
   const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(time) ? Date.parse(time) : Number.NaN;
   const midnight = time === date ? Date.parse(time) : Number.NaN;
   return !Number.isNaN(zoned)

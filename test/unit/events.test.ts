@@ -802,6 +802,10 @@ test("a time given as since or before is told to pass the id of an event receive
   expect(text(await call("events_list", { before: "2026-02-29T10:00:00Z" }))).toContain(
     "in UTC (2026-02-29 is no calendar date): pass as before",
   );
+  // A year before 100 is a year all the same (Date.UTC would read 0096 as 1996): its 29th of February is a day.
+  expect(text(await call("events_list", { since: "0096-02-29" }))).toContain(
+    "(a date names no time zone: that day begins at 0096-02-29T00:00:00.000Z in UTC;",
+  );
   expect(text(await call("events_wait", { since: "2026-12-05T09:00Z", timeout_s: 1 }))).toMatch(
     /^since "2026-12-05T09:00Z" is a time, and since takes a cursor or an event id\. events_list lists /,
   );

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
-import { clock, dateIn, HOUR_MS, isoDate, weekdayName } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, isCalendarDate, isoDate, weekdayName } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { PUBLICATION } from "./cnb.js";
 import {
@@ -136,18 +136,6 @@ export const SIGNS = new Map<string, string[]>(
     pesos: ["MXN", "PHP"],
   }),
 );
-
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** YYYY-MM-DD names a real day (2026-02-30 does not); arithmetic, since Date costs more than the call. */
-function isCalendarDate(value: string): boolean {
-  const year = Number(value.slice(0, 4));
-  const month = Number(value.slice(5, 7));
-  const day = Number(value.slice(8, 10));
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
-  return day >= 1 && day <= days;
-}
 
 /** The day has begun somewhere on Earth (its midnight in UTC+14 has passed), so no user's "today" is refused. */
 function begun(date: string): boolean {
