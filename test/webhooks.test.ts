@@ -2157,6 +2157,23 @@ describe("embedded in the stdio server", () => {
     );
   });
 
+  test("two Standard Webhooks sources whose secrets make one key, one written with whsec_ and one without, are warned about too", async () => {
+    const session = await inProcess(
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          clerk: { scheme: "standard-webhooks", secretEnv: "CLERK_SECRET" },
+          resend: { scheme: "standard-webhooks", secretEnv: "RESEND_SECRET" },
+        }),
+        CLERK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        RESEND_SECRET: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      },
+      { listener: false },
+    );
+    expect(session.stderr()).toContain(
+      "webhook sources clerk and resend hold one secret (CLERK_SECRET, RESEND_SECRET), where each standard-webhooks endpoint",
+    );
+  });
+
   test("an unsigned source is warned about at every start, and stops waiter where other machines reach the listener", async () => {
     const trial = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }) };
     const session = await inProcess(trial, { listener: false });
