@@ -32,8 +32,7 @@ import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { holderIfInUse, holdPort, listenProblem, type PortHold, shownAddress } from "./webhooks/port.js";
 import { neverResentBy } from "./webhooks/senders.js";
-import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
-import { standardWebhooksKey } from "./webhooks/verifiers/standard-webhooks.js";
+import { signingKeyOf, sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** What a mode serving MCP says at start, beside the notices of what is off: how many tools, of which toolsets. */
 export function servingLine(tools: readonly Tool[], transport: string): string {
@@ -407,9 +406,7 @@ function warnSharedSecrets(webhooks: WebhooksConfig, log: Log): void {
     if (!SECRET_PER_ENDPOINT.has(source.scheme) || !("secretEnv" in source)) continue;
     const variables = [source.secretEnv].flat();
     (source.secrets ?? []).forEach((secret, i) => {
-      // A Standard Webhooks secret keys the same with or without its whsec_ (or v1,whsec_) prefix.
-      const signing = source.scheme === "standard-webhooks" ? standardWebhooksKey(secret)?.toString("base64") : secret;
-      const key = `${source.scheme}\n${signing ?? secret}`;
+      const key = `${source.scheme}\n${signingKeyOf(source.scheme, secret)}`;
       const variable = variables[i] ?? "";
       const first = seen.get(key);
       if (!first) seen.set(key, { name: source.name, variable });

@@ -254,6 +254,14 @@ function shortSecret(variable: string, secret: string): string | undefined {
     : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
 }
 
+/**
+ * What a source's secret keys its signatures with, for telling two secrets apart: a Standard Webhooks
+ * secret keys the same written whsec_X, v1,whsec_X or X; any other is compared as written.
+ */
+export function signingKeyOf(scheme: Scheme, secret: string): string {
+  return (scheme === "standard-webhooks" && standardWebhooksKey(secret)?.toString("base64")) || secret;
+}
+
 /** The schemes whose secrets their providers generate, none of which holds a blank. */
 const WRITTEN_WITHOUT_BLANKS: ReadonlySet<Scheme> = new Set(["stripe", "shopify", "standard-webhooks"]);
 
@@ -340,8 +348,9 @@ export function resolveWebhooks(
     });
     // A line copied in the environment file before its value was changed: the rotation would
     // accept the old secret twice and refuse every delivery once the provider signs with the new.
-    signing.forEach((secret, i) => {
-      const twin = signing.indexOf(secret);
+    const keys = signing.map((secret) => signingKeyOf(source.scheme, secret));
+    keys.forEach((key, i) => {
+      const twin = keys.indexOf(key);
       if (twin === i) return;
       throw new ConfigError(
         variables[twin] === variables[i]

@@ -956,6 +956,21 @@ describe("bad settings are refused by name", () => {
       );
     });
 
+    test("a Standard Webhooks list whose variables hold one key, written with whsec_ and without, is refused too", () => {
+      const message = messageOf(() =>
+        load({
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+            svc: { scheme: "standard-webhooks", secretEnv: ["SVC_NEW", "SVC_OLD"] },
+          }),
+          SVC_NEW: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+          SVC_OLD: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        }),
+      );
+      expect(message).toBe(
+        "webhook source svc: SVC_NEW and SVC_OLD hold the same secret, so a delivery signed with the new one would be refused; while a secret is rotated, one variable holds the new secret and another the old",
+      );
+    });
+
     test("each Standard Webhooks secret is checked, and the one that fails is named", () => {
       const message = messageOf(() =>
         load({
