@@ -483,6 +483,9 @@ const IN_QUOTES =
 export const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
+/** A # with a blank beside it, as a comment kept after a value leaves one: what COMMENT speaks of. */
+export const COMMENTED = /\s#|#\s/;
+
 /** A placeholder for a variable's value: `${NAME}`, `${env:NAME}`, `${input:id}`, the variable's name captured. */
 const PLACEHOLDER = /\$\{((?:env:|input:)?[A-Za-z_][\w.-]*)(?::-[^}]*)?\}/;
 const WHOLE_PLACEHOLDER = new RegExp(`^${PLACEHOLDER.source}$`);
@@ -548,7 +551,7 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   if (placeholder) throw new ConfigError(`invalid setting ${variable}: ${leftAsWritten(placeholder)}`);
   // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
   // Nor does a path's, but in a folder's name (C# Projects): a comment is not followed by more of the path.
-  if (!/^[[{]/.test(value) && /\s#|#\s/.test(value) && !inPathName(value)) {
+  if (!/^[[{]/.test(value) && COMMENTED.test(value) && !inPathName(value)) {
     throw new ConfigError(`invalid setting ${variable}: ${COMMENT}`);
   }
   return value;

@@ -4,6 +4,7 @@ import {
   bracketedHost,
   byWord,
   COMMENT,
+  COMMENTED,
   closedObject,
   envName,
   integer,
@@ -339,7 +340,7 @@ export function resolveWebhooks(
       });
       // Stripe, Shopify and Standard Webhooks senders write their secrets without a blank, where a
       // user's own (GitHub's, WooCommerce's, a generic sender's) may hold " # " as it was chosen.
-      if (WRITTEN_WITHOUT_BLANKS.has(source.scheme) && /\s#|#\s/.test(secret)) {
+      if (WRITTEN_WITHOUT_BLANKS.has(source.scheme) && COMMENTED.test(secret)) {
         throw new ConfigError(`webhook source ${source.name}: ${variable} ${COMMENT}`);
       }
       const weak = weakSecret(source.scheme, variable, secret);
