@@ -153,6 +153,12 @@ const DPOP_SCHEME =
  */
 const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
 
+/** The query parameters a token is sent in by a client that puts it in the URL. */
+const QUERY_TOKENS = ["access_token", "token"];
+
+/** The query of a request's URL, without its `?`. */
+const queryOf = (req: Request) => req.originalUrl.split("?").slice(1).join("?");
+
 /**
  * The refusal of a request that carried no Bearer token (no Authorization, or another scheme's):
  * its challenge names no error, as no token was invalid (RFC 6750 §3.1), only where to log in.
@@ -209,6 +215,18 @@ function bearerCheck(
           `dpop\n${address}`,
         );
         throw new NoTokenError(DPOP_SCHEME);
+      }
+      // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
+      // none there, and the person who put it there is told where it goes instead.
+      const inQuery = header ? undefined : QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).has(name));
+      if (inQuery) {
+        tokenless(
+          `MCP request from ${address} got 401: it carries a token in the URL's query (${inQuery}=), where none is taken (Authorization: Bearer <token>)`,
+          `query ${inQuery}\n${address}`,
+        );
+        throw new NoTokenError(
+          `The token was sent in the URL's query (${inQuery}=), where this server takes none: send it as Authorization: Bearer <token> (MCP has a token sent in that header only), and replace it, as a URL is kept in logs on its way`,
+        );
       }
       if (type?.toLowerCase() !== "bearer" || !token) {
         const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
