@@ -3525,6 +3525,26 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("Bearer named twice, as a client that adds it sends a token pasted with it, is told so, not that the token is unknown", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const authorization of [`Bearer Bearer ${VIEW}`, `Bearer bearer  ${VIEW}`]) {
+        const refused = await initializeAt(served.url, { authorization });
+        expect(refused.statusCode).toBe(401);
+        const why =
+          "The Authorization header names Bearer twice: the client adds Bearer itself, so give it the token alone, without Bearer before it";
+        expect(refused.headers["www-authenticate"]).toBe(`Bearer error="invalid_token", error_description="${why}"`);
+        expect(await refused.body.json()).toEqual({ error: "invalid_token", error_description: why });
+      }
+      expect(served.stderr()).toMatch(
+        / info +\[waiter\] MCP request from 127\.0\.0\.1 got 401: its Authorization header names Bearer twice \(the token was given to its client with Bearer before it\)$/m,
+      );
+      expect(served.stderr()).not.toContain(VIEW);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a token sent in the URL's query, which no MCP server takes, is told to go in the Authorization header, not that none was sent", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

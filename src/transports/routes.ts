@@ -139,6 +139,10 @@ export const pageAccess = cors({
 const EMPTY_BEARER =
   "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
 
+/** A 401's words for "Bearer Bearer <token>"; ASCII with no quote, as a challenge's description. */
+const BEARER_TWICE =
+  "The Authorization header names Bearer twice: the client adds Bearer itself, so give it the token alone, without Bearer before it";
+
 /**
  * A 401's words for a token sent with RFC 9449's DPoP scheme: waiter checks no DPoP proof, so it
  * takes no DPoP-bound token, and its client needs one bound to no key.
@@ -188,8 +192,8 @@ function bearerCheck(
   // A request without a bearer token is how an OAuth client's first request finds where to log
   // in: said at debug then.
   const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-  // A token sent as DPoP is no OAuth client's first request: its client was set up for a scheme
-  // waiter does not take, which the person who set it up reads here.
+  // A token sent as DPoP, or after Bearer twice, is no OAuth client's first request: its client was
+  // set up wrong, which the person who set it up reads here.
   const otherScheme = throttled((line) => log.info(line));
   return async (req, res, next) => {
     const address = req.socket.remoteAddress ?? "unknown";
@@ -234,6 +238,15 @@ function bearerCheck(
         throw new NoTokenError(
           header ? "Invalid Authorization header format, expected 'Bearer TOKEN'" : "Missing Authorization header",
         );
+      }
+      // A token pasted with its scheme into a client's token field, which adds Bearer itself: the
+      // token may be right, and the person is told what to take off.
+      if (type?.toLowerCase() === "bearer" && /^bearer\s/i.test(token)) {
+        otherScheme(
+          `MCP request from ${address} got 401: its Authorization header names Bearer twice (the token was given to its client with Bearer before it)`,
+          `twice\n${address}`,
+        );
+        throw new InvalidTokenError(BEARER_TWICE);
       }
       const auth = await verifier.verifyAccessToken(token).catch((refusal: unknown) => {
         // An issuer that cannot be reached is the issuer's failure, which its verifier says.
