@@ -936,8 +936,37 @@ describe("orders", () => {
     );
   });
 
+  test("an order collected in person says it ships nowhere, not to the address its shipping fields keep", async () => {
+    // WC_Order::needs_shipping_address(): no address for local_pickup, nor for the block checkout's
+    // pickup_location, which WooCommerce's admin and emails leave out; the fields stay filled.
+    const shipTo = (result: Parameters<typeof text>[0]) => /^Ship to: .*$/m.exec(text(result))?.[0];
+    expect(shipTo(await server.call("eshop_order_get", { id: O.pending1999 }))).toBe(
+      "Ship to: none, collected in person (Local pickup): the shop shows no shipping address for it, though its fields keep Filip Beneš, Zámecká 11, 74601, Opava, CZ",
+    );
+    Object.assign(woo.shop.order(O.pending1999).shipping_lines[0] as object, {
+      method_title: "Pickup",
+      method_id: "pickup_location",
+    });
+    expect(shipTo(await server.call("eshop_order_get", { id: O.pending1999 }))).toMatch(
+      /^Ship to: none, collected in person \(Pickup\): /,
+    );
+    // A package sent beside one collected has an address to go to.
+    woo.shop.order(O.pending1999).shipping_lines.push({
+      id: 991,
+      method_title: "Flat rate",
+      method_id: "flat_rate",
+      instance_id: "1",
+      total: 490,
+    });
+    expect(shipTo(await server.call("eshop_order_get", { id: O.pending1999 }))).toBe(
+      "Ship to: Filip Beneš, Zámecká 11, 74601, Opava, CZ",
+    );
+  });
+
   test("the text's addresses have their state, and the shipping one its company and phone, as structuredContent", async () => {
     const order = woo.shop.order(O.pending1999);
+    // Sent, not collected: a collected order's text says it ships nowhere.
+    Object.assign(order.shipping_lines[0] as object, { method_title: "Flat rate", method_id: "flat_rate" });
     const street = { address_1: "969 Market", city: "San Francisco", state: "CA", postcode: "94103", country: "US" };
     Object.assign(order.billing, street, { company: "Acme Inc", phone: "(555) 555-5555" });
     Object.assign(order.shipping, street, {

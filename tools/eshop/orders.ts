@@ -63,6 +63,8 @@ const dueOnDelivery = new WeakMap<object, Set<number>>();
 const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map<number, number> }>();
 /** Of an order read whole, why its refunds could not be read apart, for the text only. */
 const refundsUnread = new WeakMap<object, string>();
+/** The orders read whole that are collected in person, for the text only: structuredContent has no field for it. */
+const collectedInPerson = new WeakSet<object>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /**
@@ -503,10 +505,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const { id } = await orderOf(args.id, call);
-      const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, ...order }, notes] = await Promise.all([
-        shop.getOrder(id, call),
-        shop.listNotes(id, call),
-      ]);
+      const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, collected, ...order }, notes] =
+        await Promise.all([shop.getOrder(id, call), shop.listNotes(id, call)]);
       // The order says neither whether money went back (a refund may be only recorded) nor which
       // items were refunded; without them it is still the order, so their failure fails no read.
       const [shopZone, refunds] = await Promise.all([
@@ -519,6 +519,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (typeof refunds === "string") refundsUnread.set(result, refunds);
       else if (refunds) refundsRead.set(result, refunds);
       if (due) dueOnDelivery.set(result, new Set([id]));
+      if (collected) collectedInPerson.add(result);
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
       return result;
@@ -593,7 +594,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const bill = parts(place(o.billing));
       if (bill) lines.push(`Bill to: ${bill}`);
       const ship = parts([o.shipping.name, ...place(o.shipping)]);
-      if (ship) lines.push(`Ship to: ${ship}`);
+      // WooCommerce fills the shipping fields of an order collected in person too (from the billing
+      // ones, or the pickup location's), while its admin and emails show no address for it.
+      if (collectedInPerson.has(o)) {
+        const methods = o.shipping_lines.map((l) => oneLine(l.method)).join(", ");
+        lines.push(
+          `Ship to: none, collected in person (${methods}): the shop shows no shipping address for it${ship ? `, though its fields keep ${ship}` : ""}`,
+        );
+      } else if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
       // Of the times above and of the notes' below.

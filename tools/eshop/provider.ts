@@ -187,6 +187,11 @@ export interface Order extends OrderSummary {
    * delivery, or none, as for an order made in the admin): no gateway's payment is its own.
    */
   paid_offline?: boolean;
+  /**
+   * Every shipping method is one of collecting in person (WooCommerce: local pickup): the shop has
+   * no address to send it to, whatever its shipping fields keep.
+   */
+  collected?: boolean;
   customer_note?: string;
   completed?: string;
   line_items: LineItem[];

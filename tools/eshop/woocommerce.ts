@@ -109,7 +109,9 @@ const orderSchema = z.object({
   tax_lines: z
     .array(z.object({ label: z.string(), tax_total: decimal, shipping_tax_total: decimal.optional() }))
     .optional(),
-  shipping_lines: z.array(z.object({ method_title: z.string(), total: money })).optional(),
+  shipping_lines: z
+    .array(z.object({ method_title: z.string(), method_id: z.string().optional(), total: money }))
+    .optional(),
   fee_lines: z.array(z.object({ name: z.string(), total: money })).optional(),
   coupon_lines: z.array(z.object({ code: z.string(), discount: money })).optional(),
   // A refund's total is negative: "-5.00".
@@ -305,6 +307,13 @@ function itemName(item: WooOrder["line_items"][number], status: string): string 
  */
 const OFFLINE_METHODS = ["bacs", "cheque", "cod", ""];
 
+/**
+ * The shipping methods of an order collected in person, for which WC_Order::needs_shipping_address()
+ * says there is no address (woocommerce_order_hide_shipping_address): core's local pickup, its
+ * pre-zones one, and the block checkout's pickup_location.
+ */
+const PICKUP_METHODS = ["local_pickup", "legacy_local_pickup", "pickup_location"];
+
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
   // WooCommerce's Stripe plugin records a payment's charge as its transaction, and its intent here.
@@ -321,6 +330,9 @@ function toOrder(o: WooOrder): Order {
     ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
     ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
     ...(OFFLINE_METHODS.includes(o.payment_method ?? "") ? { paid_offline: true } : {}),
+    ...(o.shipping_lines?.length && o.shipping_lines.every((line) => PICKUP_METHODS.includes(line.method_id ?? ""))
+      ? { collected: true }
+      : {}),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
