@@ -35,7 +35,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  * - Order numbers: an order's id, unless a numbering plugin's meta (`_order_number`, or
  *   `_order_number_formatted` with a prefix, as Sequential Order Numbers keeps them) gives it
  *   another, which is its `number` and which the search finds as it finds an address.
- * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
+ * - Orders: `status`, `customer`, `search` (a "+" in it read as a space, as the order tables'
+ *   search urldecodes the term again), `after`/`before` (strictly after/before, site-local
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
  *   date_paid, date_completed, stock reduced once on processing/completed/on-hold, restored on
@@ -1720,7 +1721,9 @@ const contains = (haystack: string, needle: string) => collated(haystack).includ
 
 function listOrders(ctx: Ctx): Reply {
   const statuses = ctx.values.status as string[];
-  const search = ((ctx.values.search as string | undefined) ?? "").trim();
+  // The order tables (HPOS, the default storage since WooCommerce 8.2) urldecode() the search term
+  // WordPress decoded already (OrdersTableSearchQuery): a "+" in it is a space.
+  const search = ((ctx.values.search as string | undefined) ?? "").replaceAll("+", " ").trim();
   // `after`/`before` as WP_Date_Query compares them: strictly, against the local or GMT column.
   const zone = ctx.shop.timeZone;
   const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d, zone));

@@ -187,6 +187,11 @@ function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = fals
 const GUEST_ORDERS =
   "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.";
 
+/** The longest part of `text` between `separator`s: "jana+shop@example.cz" is "shop@example.cz". */
+function longestPart(text: string, separator: string): string {
+  return text.split(separator).reduce((longest, part) => (part.length > longest.length ? part : longest), "");
+}
+
 /** What a list without orders says: the filters that found none, and where else to look. */
 function noOrders(
   args: {
@@ -201,6 +206,7 @@ function noOrders(
 ): string {
   // A time without an offset names the zone it was read in.
   const when = (t: Instant) => (t.local ? `${t.given} (${shopZone?.name ?? "UTC"})` : t.given);
+  const withoutPlus = args.search && longestPart(args.search, "+");
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
     args.after && `placed from ${when(args.after)}`,
@@ -212,6 +218,11 @@ function noOrders(
     args.search &&
       "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
     args.customer_id && GUEST_ORDERS,
+    // WooCommerce's order tables urldecode() the term WordPress decoded already (OrdersTableSearchQuery),
+    // so that an address "jana+shop@…" is looked for as "jana shop@…".
+    withoutPlus &&
+      withoutPlus !== args.search &&
+      `The shop may read a "+" in the search as a space (WooCommerce's order tables do): search a part without it, as ${quote(withoutPlus)}.`,
     // An order deleted in the shop waits in its trash, which only its own status lists.
     args.search &&
       /^#?\d+$/.test(args.search) &&
