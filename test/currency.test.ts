@@ -973,6 +973,13 @@ test("a refund's negative amount is refused saying what to send: the amount with
       "amount: expected number, received string: send 1234.50, without quotes, and EUR as `from`; for a refund, put the minus on the result (rounding is the same either way)",
     );
   }
+  // As a ledger writes a negative: in parentheses, or with its minus after the number.
+  for (const amount of ["(1,234.50)", "(€1 234,50)", "(1 234,50) EUR", "€(1,234.50)", "1,234.50-", "1 234,50 \u2212"]) {
+    const written = await server.call("currency_convert", { amount, from: "EUR", to: "CZK", date: "2026-08-28" });
+    expect(text(written), amount).toMatch(
+      /^Invalid arguments for currency_convert: amount: expected number, received string: send 1234\.50, without quotes(, and EUR as `from`)?; for a refund, put the minus on the result \(rounding is the same either way\)/,
+    );
+  }
   const zero = await server.call("currency_convert", { amount: 0, from: "EUR", to: "CZK", date: "2026-08-28" });
   expect(text(zero)).toContain("amount: must be above 0");
   expect(text(zero)).not.toContain("refund");

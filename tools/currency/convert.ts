@@ -187,12 +187,18 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
   const general =
     "send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
-  // A refund's minus, as a credit note writes it ("-1 234,50 Kč", "€-1 234,50", typeset as − or –), is not part of the number to send.
-  const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(issue.input.trim().slice(0, 40)) ?? [];
+  // A refund's minus, as a credit note writes it ("-1 234,50 Kč", "€-1 234,50", typeset as − or –), is not part of the number to send;
+  // nor is a ledger's, the number in parentheses ("(1,234.50) EUR") or its minus after it ("1,234.50-", not a Czech price's ",-").
+  const input = issue.input.trim().slice(0, 40);
+  const [, outsideBefore, inParentheses, outsideAfter] = /^(\D*?)\(([^()]*\d[^()]*)\)(\D*)$/su.exec(input) ?? [];
+  const unbracketed = inParentheses === undefined ? input : `${outsideBefore}${inParentheses.trim()}${outsideAfter}`;
+  const [, minusAfter] = /^(.*\d)\s*[-\u2212\u2013]$/su.exec(unbracketed) ?? [];
+  const ledger = inParentheses !== undefined || minusAfter !== undefined;
+  const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
   const [, before = "", signed, number = "", after = ""] =
     /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(written) ?? [];
-  const minus = leading || signed;
+  const minus = leading || signed || ledger;
   const unit = before && after ? undefined : before || after;
   const codes = !unit
     ? []
