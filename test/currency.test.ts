@@ -530,6 +530,11 @@ describe("cross rates", () => {
     expect(await convert(750, "ISK", "CZK", "2026-01-02", "cnb")).toMatchObject({ result: 122.99 });
     // The ECB's published 23.409 CZK per EUR of 2023-04-06: 5 EUR is 117.045 CZK.
     expect(await convert(5, "EUR", "CZK", "2023-04-06", "ecb")).toMatchObject({ result: 117.05 });
+    // Said where a model reads how the result is rounded, as an accountant checks a booking against the half-up rule.
+    const { tools } = await server.client.listTools();
+    expect(tools.find((tool) => tool.name === "currency_convert")?.description).toContain(
+      "rounded half up to the target's minor unit",
+    );
   });
 
   test("a result the rounded `rate` does not give for the amount names the fixing's rates it is worked out from", async () => {

@@ -36,7 +36,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     title: "Convert currency",
     description:
       "Converts an amount at an official reference rate of one day, default the latest, " +
-      "rounded to the target's minor unit. Weekends and holidays use the last fixing before, valid for them; `date` is its day.",
+      "rounded half up to the target's minor unit. Weekends and holidays use the last fixing before, valid for them; `date` is its day.",
     input: {
       amount: decimal(
         z
