@@ -1026,6 +1026,9 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ["1000,505 Kč", "send 1000.505, without quotes, and CZK as `from`"],
     ["1.234,567 Kč", "send 1234.567, without quotes, and CZK as `from`"],
     ["12,3456", "send 12.3456, without quotes"],
+    // Dots grouping millions, which no decimal has two of.
+    ["1.234.567 Kč", "send 1234567, without quotes, and CZK as `from`"],
+    ["1.234.567", "send 1234567, without quotes"],
     // A currency's name, and three letters that are another name of it, not its code.
     ["100 euros", "send 100, without quotes, and EUR as `from`"],
     ["500 RMB", "send 500, without quotes, and CNY as `from`"],

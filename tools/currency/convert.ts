@@ -213,7 +213,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       ? digits
       : /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(digits)
         ? digits.replace(/,/g, "")
-        : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^\d+,\d+$/.test(digits)
+        : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^[1-9]\d{0,2}(\.\d{3}){2,}$|^\d+,\d+$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
           : undefined;
   const currency =
