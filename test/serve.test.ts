@@ -5324,6 +5324,24 @@ describe("OAuth access tokens", () => {
       expect(served.stderr()).toMatch(
         / info .*MCP request from 127\.0\.0\.1 got 401: its Authorization header carries a DPoP token, and only Bearer is taken$/m,
       );
+      // A token in the URL's query, or after Bearer twice, is no OAuth client's first request either:
+      // its client was set up wrong, which the log says at info.
+      const inQuery = await request(`${served.url}/mcp?access_token=${token}`, {
+        method: "POST",
+        body: initialize,
+        headers: mcpHeaders,
+      });
+      await inQuery.body.dump();
+      expect(inQuery.statusCode).toBe(401);
+      expect(served.stderr()).toMatch(
+        / info .*MCP request from 127\.0\.0\.1 got 401: it carries a token in the URL's query \(access_token=\)/m,
+      );
+      const twice = await initializeAt(served.url, { authorization: `Bearer Bearer ${token}` });
+      await twice.body.dump();
+      expect(twice.statusCode).toBe(401);
+      expect(served.stderr()).toMatch(
+        / info .*MCP request from 127\.0\.0\.1 got 401: its Authorization header names Bearer twice/m,
+      );
       expect(served.stderr()).not.toContain(token);
     } finally {
       await served.close();

@@ -192,8 +192,8 @@ function bearerCheck(
   // A request without a bearer token is how an OAuth client's first request finds where to log
   // in: said at debug then.
   const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-  // A token sent as DPoP, or after Bearer twice, is no OAuth client's first request: its client was
-  // set up wrong, which the person who set it up reads here.
+  // A token sent as DPoP, in the URL's query or after Bearer twice, is no OAuth client's first
+  // request: its client was set up wrong, which the person who set it up reads here.
   const otherScheme = throttled((line) => log.info(line));
   return async (req, res, next) => {
     const address = req.socket.remoteAddress ?? "unknown";
@@ -224,7 +224,7 @@ function bearerCheck(
       // none there, and the person who put it there is told where it goes instead.
       const inQuery = header ? undefined : QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).has(name));
       if (inQuery) {
-        tokenless(
+        otherScheme(
           `MCP request from ${address} got 401: it carries a token in the URL's query (${inQuery}=), where none is taken (Authorization: Bearer <token>)`,
           `query ${inQuery}\n${address}`,
         );
