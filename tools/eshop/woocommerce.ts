@@ -314,6 +314,9 @@ const OFFLINE_METHODS = ["bacs", "cheque", "cod", ""];
  */
 const PICKUP_METHODS = ["local_pickup", "legacy_local_pickup", "pickup_location"];
 
+/** A shipping line's method without the instance an older WooCommerce saved after ":" (local_pickup:3). */
+const methodOf = (id = "") => id.split(":")[0] ?? "";
+
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
   // WooCommerce's Stripe plugin records a payment's charge as its transaction, and its intent here.
@@ -330,7 +333,7 @@ function toOrder(o: WooOrder): Order {
     ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
     ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
     ...(OFFLINE_METHODS.includes(o.payment_method ?? "") ? { paid_offline: true } : {}),
-    ...(o.shipping_lines?.length && o.shipping_lines.every((line) => PICKUP_METHODS.includes(line.method_id ?? ""))
+    ...(o.shipping_lines?.length && o.shipping_lines.every((line) => PICKUP_METHODS.includes(methodOf(line.method_id)))
       ? { collected: true }
       : {}),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
