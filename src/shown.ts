@@ -294,8 +294,18 @@ const SHORT_BEFORE = {
   // encoded), then what an echoed request puts between: spaces (a header, pretty-printed JSON), an
   // Authorization scheme, a JSON quote.
   carried: '(?<=(?:[=:]|%3[DdAa])[ \\t]*(?:(?:[Bb]earer|[Bb]asic) +)?(?:\\\\?")?)',
-  // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a digit).
-  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))",
+  // A value where words name it: after a word (order 404, quantity 2), a #, a quote, a path's /, a
+  // list's comma, = or :, or a percent-escape (%3D, %26 end in a letter or a digit); one that is no
+  // number at the start too, and after "(". Not the same digits as a status waiter quotes, "(404 …"
+  // or "answered 404".
+  named: "(?:(?<=%[0-9A-Fa-f]{2})|(?<=[#\"“'‘«/]|[=:] ?|, |\\p{L} )(?<!\\b(?:answered|status) )|(?<=^|\\()(?!\\p{N}))",
+};
+
+/** What may not follow a value shorter than MAY_BE_A_WORD where SHORT_BEFORE finds it. */
+const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
+  carried: "(?![\\p{L}\\p{N}])",
+  // Nor the start of a larger number (2-3, 2.5, 2:30), nor a wait.
+  named: "(?![\\p{L}\\p{N}])(?![-–.,/:]\\p{N})(?! m?s\\b)",
 };
 
 /**
@@ -309,8 +319,8 @@ const SHORT_BEFORE = {
  * number of the text: it is taken out only where a request carries it, as a value whole after = or
  * : (a query's key=, a pair's user:, a header's "X-Api-Key: " or "Authorization: Bearer ", JSON's
  * "key": "), either percent-encoded; a value that may be an ordinary word (a user's name) is no secret.
- * `short: "word"` takes a short one out wherever it stands as a word of its own (a value that is no
- * secret, kept out of the log).
+ * `short: "named"` takes a short one out where words name it (a value that is no secret, kept out
+ * of the log), not where the same digits are a status or a wait.
  */
 export function withoutSecrets(
   text: string,
@@ -346,7 +356,7 @@ export function withoutSecrets(
       if (secret.length >= MAY_BE_A_WORD || /\p{Cc}/u.test(secret)) shown = shown.replaceAll(each, shownAs);
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])`, "gu"), shownAs);
+        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}${SHORT_AFTER[short]}`, "gu"), shownAs);
       }
     }
   }

@@ -1254,6 +1254,25 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("the log hides a short order number where the words name it, not the same digits as the shop's status", async () => {
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, "404", "evt_order_404");
+      await runsOf(event.id);
+      await expect.poll(() => telegram.delivered.length).toBe(sent + 1);
+      const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
+      expect(logged).toEqual([
+        expect.stringContaining(
+          'failed: The shop has no order … (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up in the shop\'s admin; if … is its number, "#…" finds it by that.',
+        ),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a failed step's arguments, which may hold the customer's email or a number of theirs, are told to the team, not put in the log", async () => {
     const lines: string[] = [];
     const note = {

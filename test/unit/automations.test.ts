@@ -5,7 +5,14 @@ import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
 import { whyNoRun } from "../../src/automations/tools.js";
 import { type Tries, Waiting } from "../../src/automations/tries.js";
-import { argumentsFor, foundNothing, inserted, insertedNothing, whyNotTaken } from "../../src/automations/view.js";
+import {
+  argumentsFor,
+  foundNothing,
+  inserted,
+  insertedNothing,
+  payloadHidden,
+  whyNotTaken,
+} from "../../src/automations/view.js";
 import { coreSettings } from "../../src/config.js";
 import { A_CHANGE, ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
@@ -1051,4 +1058,19 @@ test("an automation a waiter that just took the lease has not begun is told to h
     "a takes it but will not run on it: the automations passed it, and no waiter that ran them on this store was configured with a; give every waiter on it the same automations. What the automation does is left to be done by hand.",
   );
   store.close();
+});
+
+test("the log hides a payload's short value where the words name it, not the same digits as a status, a wait or another number", () => {
+  expect(
+    payloadHidden(
+      "WooCommerce answered 503; try again in 2 s. Product 2 (“2”, quantity=2, /products/2) has 12 in stock, v1.2, steps 2-3; ids 7, 2.",
+      ["2"],
+    ),
+  ).toBe(
+    "WooCommerce answered 503; try again in 2 s. Product … (“…”, quantity=…, /products/…) has 12 in stock, v1.2, steps 2-3; ids 7, ….",
+  );
+  expect(payloadHidden("The shop answered 404 for order 404 (status 404).", ["404"])).toBe(
+    "The shop answered 404 for order … (status 404).",
+  );
+  expect(payloadHidden("Eva's note (Eva), “Eva”", ["Eva"])).toBe("…'s note (…), “…”");
 });
