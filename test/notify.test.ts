@@ -685,6 +685,18 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe("From the shop: Objednávka 1042 od Jana Nováka zaplacena kartou");
   });
 
+  test("a line that already ends in spaces or a tab gets only the spaces it lacks of three, not three more", async () => {
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "Objednávka 1043 zaplacena \nČástka: 1 999 Kč  \nDoprava: Zásilkovna    \nPoznámka:\t\nKonec",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("1043 zaplacena"));
+    expect(bodyOf(mail?.data)).toBe(
+      "Objednávka 1043 zaplacena   \r\nČástka: 1 999 Kč   \r\nDoprava: Zásilkovna    \r\nPoznámka:\t   \r\nKonec\r\n",
+    );
+  });
+
   test("the blank lines, spaces and tabs at the text's ends are left out, as Telegram leaves them out", async () => {
     // A template whose first or last field is empty (a customer's note) begins or ends so: Telegram
     // trims spaces, tabs and line breaks at both ends, and the mail would open on an empty screen.

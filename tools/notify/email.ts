@@ -222,7 +222,8 @@ async function subjectHeader(subject: string): Promise<string> {
  * its reader would see "Částka: 1 999 Kč Doprava: Zásilkovna" as one line.
  */
 function asMailBody(text: string): string {
-  return text.replace(/([^\n])\n/g, "$1   \n");
+  // One that ends in a space or two gets only the spaces it lacks; one of spaces alone is blank.
+  return text.replace(/(?<=[^\n ]) {0,2}\n/g, "   \n");
 }
 
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
