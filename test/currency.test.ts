@@ -1942,6 +1942,29 @@ describe("a refusal that asks the other source's fixing of the date", () => {
       await impatient.close();
     }
   });
+
+  test("gives up waiting without cutting short a call that asked for the same fixing meanwhile", async () => {
+    const session = await startCurrency({ WAITER_TOOL_TIMEOUT: "4" });
+    let release = () => {};
+    frankfurter.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const refusal = session.call("currency_convert", ron("2004-06-07"));
+      await vi.waitFor(() => expect(frankfurter.count("/v1/2004-06-07")).toBe(1), { timeout: 4_000 });
+      // Asked for by a call of its own, with the whole tool timeout to wait: it shares the request.
+      const asked = session.call("currency_convert", { amount: 100, from: "EUR", to: "USD", date: "2004-06-07" });
+      expect(text(await refusal)).toContain(mayHave("2004-06-07"));
+      release();
+      const answer = await asked;
+      expect(answer.isError, text(answer)).toBeFalsy();
+      expect(answer.structuredContent).toMatchObject({ date: "2004-06-07" });
+    } finally {
+      release();
+      frankfurter.held = undefined;
+      await session.close();
+    }
+  });
 });
 
 test("a base URL without the API's path is a clear 404, not a crash", async () => {

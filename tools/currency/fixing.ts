@@ -1,5 +1,6 @@
 import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
+import { untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
 import { capitalized } from "../../src/shown.js";
@@ -274,7 +275,7 @@ export async function lackingOnAll(
 export async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
   if (codes.length === 0 || day < other.earliest) return new Set(codes);
   try {
-    const fixing = withEuroRates(await other.fixing(day, withHalfTheTimeLeft(call)), codes, day);
+    const fixing = withEuroRates(await withinHalfTheTimeLeft(call, (within) => other.fixing(day, within)), codes, day);
     return new Set(codes.filter((code) => !hasCurrency(fixing, code)));
   } catch (failure) {
     if (call.signal.aborted) throw failure;
@@ -283,12 +284,19 @@ export async function lackingOn(day: string, codes: string[], other: RateSource,
 }
 
 /**
- * `call` with half the time left before its deadline: a refusal's advice waits no longer for what it
- * looks up, so a slow source leaves the refusal time to be answered, saying less.
+ * What `look` finds, waited for until half the time left before the call's deadline: a refusal's
+ * advice waits no longer for what it looks up, so a slow source leaves the refusal time to be
+ * answered, saying less. The look-up keeps the call's own deadline: a call that asks for the same
+ * meanwhile shares its request, which must not end at the refusal's half.
  */
-function withHalfTheTimeLeft(call: Call): Call {
+async function withinHalfTheTimeLeft<T>(call: Call, look: (call: Call) => Promise<T>): Promise<T> {
   const now = clock.now();
-  return { ...call, deadline: now + Math.max(0, call.deadline - now) / 2 };
+  const half = withDeadline({ ...call, deadline: now + Math.max(0, call.deadline - now) / 2 });
+  try {
+    return await untilAborted(look(call), half.call.signal);
+  } finally {
+    half.end();
+  }
 }
 
 /**
@@ -315,7 +323,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
-      return new Set((await of.currencies(withHalfTheTimeLeft(call))).map(({ code }) => code));
+      return new Set((await withinHalfTheTimeLeft(call, (within) => of.currencies(within))).map(({ code }) => code));
     } catch (failure) {
       if (call.signal.aborted) throw failure;
       return new Set<string>();
