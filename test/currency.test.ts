@@ -825,7 +825,33 @@ describe("history and lists", () => {
       ["2022-03-01", ["RUB", "EUR"]],
       ["2022-03-02", ["EUR"]],
     ]);
-    expect(text(result)).toMatch(/\nRUB \(2 of the 3 fixings, 2022-02-28 to 2022-03-01\): [\d.]+ -> [\d.]+ \(/);
+    // Said in the note too, which a client reading the JSON gives the model: why the day has none.
+    const note =
+      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate.";
+    expect(result.structuredContent).toMatchObject({ note });
+    expect(text(result)).toContain(`\n${note}\nRUB (2 of the 3 fixings, 2022-02-28 to 2022-03-01): `);
+  });
+
+  test("a currency the ECB dropped or took up again within a range says why the fixings without it have none", async () => {
+    const rub = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["RUB", "USD"],
+      start: "2022-02-24",
+      end: "2022-03-04",
+    });
+    expect((rub.structuredContent as { note?: string }).note).toBe(
+      "RUB is missing from 3 of the 7 fixings, from 2022-03-02 to 2022-03-04, which have no rate for it. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate.",
+    );
+    // The Czech National Bank fixed the krona while the ECB did not.
+    const isk = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["ISK"],
+      start: "2018-01-26",
+      end: "2018-02-06",
+    });
+    expect((isk.structuredContent as { note?: string }).note).toBe(
+      'ISK is missing from 4 of the 8 fixings, from 2018-01-26 to 2018-01-31, which have no rate for it. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may.',
+    );
   });
 
   test("a currency the euro replaced within the range has its fixed rate from then on", async () => {
@@ -863,7 +889,7 @@ describe("history and lists", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ start: "2005-03-29", end: "2005-04-05" });
     expect(text(result)).toMatch(
-      /^ECB rates against EUR, 6 fixings from 2005-03-29 to 2005-04-05:\nCNY \(3 of the 6 fixings, 2005-04-01 to 2005-04-05\): /,
+      /^ECB rates against EUR, 6 fixings from 2005-03-29 to 2005-04-05:\nCNY is missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for it\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it\.\nCNY \(3 of the 6 fixings, 2005-04-01 to 2005-04-05\): /,
     );
   });
 

@@ -139,12 +139,32 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const after = isoDate(Date.parse(all.at(-1)?.date ?? last.date) + DAY_MS);
       const pending = firstPending(after, args.end, source);
       const lacking = pending ? undefined : firstLacking(after, args.end, source);
+      // A currency the source began or stopped fixing within the range says why the fixings it is
+      // missing from have no rate for it, lest they read as gaps in the source's data.
+      const missingFrom = await Promise.all(
+        symbols.map(async (code) => {
+          const without = fixings.filter((fixing) => !hasCurrency(fixing, code)).map((fixing) => fixing.date);
+          const [since, until] = [without[0], without.at(-1)];
+          if (!since || !until) return undefined;
+          const which =
+            since === until
+              ? `the fixing of ${since}, which has`
+              : `${without.length} of the ${fixings.length} fixings, from ${since} to ${until}, which have`;
+          // A note that answers the range sends to no list.
+          const why = await whereRatesAre([code], source, otherThan(source), { ...call, serves: () => false }, [
+            since,
+            until,
+          ]);
+          return `${code} is missing from ${which} no rate for it. ${why}`;
+        }),
+      );
       const note = [
         crossNote(args.base, source),
         euroNote([...new Set(fixings.flatMap((fixing) => fixing.euroFixed ?? []))]),
         fixings.length < all.length
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
           : undefined,
+        ...missingFrom,
         pending
           ? `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`
           : undefined,
