@@ -113,6 +113,43 @@ export function isCalendarDate(value: string): boolean {
   return day >= 1 && day <= days;
 }
 
+/** An ISO 8601 date, with or without a time of day ("T" or a space before it) and its zone: Z, +01:00 or +0100. */
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?)?$/i;
+
+/**
+ * An ISO 8601 date or time as epoch milliseconds, a date alone at UTC's midnight, and whether it
+ * names its zone; undefined for other text, or a day or time no calendar or clock has. Counted
+ * here, in any year: Date.parse reads the years 0000-0099 written with a space before the time
+ * as 1950-2049, and rolls a 30th of February over into March.
+ */
+export function isoTime(text: string): { epoch: number; zoned: boolean } | undefined {
+  const [
+    ,
+    year,
+    month,
+    day,
+    hour = "0",
+    minute = "0",
+    second = "0",
+    fraction = "",
+    utc,
+    sign,
+    offsetHour,
+    offsetMinute,
+  ] = ISO_TIME.exec(text) ?? [];
+  if (year === undefined || !isCalendarDate(text.slice(0, 10))) return undefined;
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
+  if (Number(offsetHour ?? 0) > 23 || Number(offsetMinute ?? 0) > 59) return undefined;
+  const at = new Date(0);
+  // setUTCFullYear takes a year as written, where Date.UTC reads 0-99 as 1900-1999.
+  at.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  const offset = sign ? (sign === "-" ? -1 : 1) * (Number(offsetHour) * 60 + Number(offsetMinute)) : 0;
+  const ms = Math.floor(Number(`0.${fraction || "0"}`) * 1000);
+  at.setUTCHours(Number(hour), Number(minute) - offset, Number(second), ms);
+  return { epoch: at.getTime(), zoned: utc !== undefined || sign !== undefined };
+}
+
 /** The weekday of a date (YYYY-MM-DD) in English: "Saturday". */
 export function weekdayName(date: string): string {
   const names = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];

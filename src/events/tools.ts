@@ -15,7 +15,7 @@ import {
   withEscapes,
   withinBytes,
 } from "../shown.js";
-import { isCalendarDate } from "../time.js";
+import { isCalendarDate, isoTime } from "../time.js";
 import { defineTool, defineToolset, type Serving, type SessionState, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import {
@@ -158,15 +158,14 @@ function eventFor(name: string): string {
  */
 function inUtc(value: string): string {
   const time = copied(value);
-  // Date.parse rolls a 30th of February over into March: a start of that other day would mislead.
+  // A start of the day a 30th of February rolls over into would mislead.
   const date = time.slice(0, 10);
   if (!isCalendarDate(date)) return ` (${date} is no calendar date)`;
-  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/i.test(time) ? Date.parse(time) : Number.NaN;
-  const midnight = time === date ? Date.parse(time) : Number.NaN;
-  return !Number.isNaN(zoned)
-    ? ` (that time is ${new Date(zoned).toISOString()})`
-    : !Number.isNaN(midnight)
-      ? ` (a date names no time zone: that day begins at ${new Date(midnight).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
+  const read = isoTime(time);
+  return read?.zoned
+    ? ` (that time is ${new Date(read.epoch).toISOString()})`
+    : read && time === date
+      ? ` (a date names no time zone: that day begins at ${new Date(read.epoch).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
       : "";
 }
 

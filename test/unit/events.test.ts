@@ -811,6 +811,20 @@ test("a time given as since or before is told to pass the id of an event receive
   );
 });
 
+test("a time before the year 100 is said in its own year, not the 1900s or 2000s", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "y1");
+  // Date.parse reads a year 0000-0099 written with a space before the time as 1950-2049.
+  for (const [given, read] of [
+    ["0099-01-01T00:00:00Z", "0099-01-01T00:00:00.000Z"],
+    ["0099-01-01 00:00:00Z", "0099-01-01T00:00:00.000Z"],
+    ["0049-01-01 00:00+01:00", "0048-12-31T23:00:00.000Z"],
+    ["0000-03-01 12:30:15.5-0230", "0000-03-01T15:00:15.500Z"],
+  ]) {
+    expect(text(await call("events_list", { since: given })), given).toContain(`(that time is ${read})`);
+  }
+});
+
 test("a time given as since to events_wait served without events_list is sent to wait from now", async () => {
   const { call, text } = await served({ tools: "events_wait" });
   expect(text(await call("events_wait", { since: "2026-12-05T10:00:00+01:00", timeout_s: 1 }))).toBe(

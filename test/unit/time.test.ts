@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { clock, isTimeZone, localIso, midnight, offsetMinutes, setClock, zonedEpoch } from "../../src/time.js";
+import { clock, isoTime, isTimeZone, localIso, midnight, offsetMinutes, setClock, zonedEpoch } from "../../src/time.js";
 
 test("local ISO times carry the zone's offset of that moment, across daylight-saving changes", () => {
   expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "Europe/Prague")).toBe("2026-11-27T14:00+01:00");
@@ -91,4 +91,21 @@ test("nothing in waiter or its fakes reads the time but through the clock", () =
     offenders,
     "these read the wall clock: ask clock.now() of src/time.ts instead (new Date(clock.now()) for a Date), so tests can set the time",
   ).toEqual([]);
+});
+
+test("an ISO time is read in its own year, 0000-0099 too, and a day or hour no clock shows is none", () => {
+  const iso = (text: string) => {
+    const read = isoTime(text);
+    return read && { at: new Date(read.epoch).toISOString(), zoned: read.zoned };
+  };
+  // Date.parse reads these as 1999 and 2048.
+  expect(iso("0099-01-01 00:00:00Z")).toEqual({ at: "0099-01-01T00:00:00.000Z", zoned: true });
+  expect(iso("0049-01-01 00:00:00+0100")).toEqual({ at: "0048-12-31T23:00:00.000Z", zoned: true });
+  expect(iso("0099-01-01T00:00:00Z")).toEqual({ at: "0099-01-01T00:00:00.000Z", zoned: true });
+  expect(iso("0096-02-29")).toEqual({ at: "0096-02-29T00:00:00.000Z", zoned: false });
+  expect(iso("2026-12-05T10:00")).toEqual({ at: "2026-12-05T10:00:00.000Z", zoned: false });
+  expect(iso("2026-12-05t10:00:30.25z")).toEqual({ at: "2026-12-05T10:00:30.250Z", zoned: true });
+  for (const none of ["2026-02-30", "2026-12-05T24:00Z", "2026-12-05T10:60Z", "2026-12-05T10:00+25:00", "5 Dec 2026"]) {
+    expect(isoTime(none), none).toBeUndefined();
+  }
 });
