@@ -1568,7 +1568,8 @@ describe("what agents see", () => {
 
     // Text, not JSON: shorter than the structured payload's limit, longer than the text's.
     const words = "x".repeat(30_000);
-    const plain = await session.call("events_get", { id: await shopify(words, "fields-2"), fields: ["id"] });
+    const plainId = await shopify(words, "fields-2");
+    const plain = await session.call("events_get", { id: plainId, fields: ["id"] });
     expect(plain.structuredContent).toMatchObject({
       payload: words,
       payload_format: "text",
@@ -1576,7 +1577,7 @@ describe("what agents see", () => {
     });
     expect(plain.structuredContent).not.toHaveProperty("payload_cut_at");
     expect(text(plain)).toContain(
-      "[… cut here at 16384 of its 30000 characters; the payload is not a JSON object, so it cannot be read in parts]",
+      `[… cut here at 16384 of its 30000 characters; the payload is not a JSON object, so it cannot be read in parts: the payload of this result's structuredContent holds it whole, as does the resource events://event/${plainId}]`,
     );
     const object = await shopify(JSON.stringify({ id: 3, blob: "z".repeat(20_000) }), "fields-3");
     expect(text(await session.call("events_get", { id: object }))).toMatch(
@@ -1584,19 +1585,21 @@ describe("what agents see", () => {
     );
     const huge = await shopify(JSON.stringify({ id: 4, blob: "y".repeat(45_000) }), "fields-4");
     expect((await session.call("events_get", { id: huge, fields: ["blob"] })).structuredContent).toMatchObject({
-      note: expect.stringMatching(/; that one field is longer than a result may carry, so it cannot be shown whole\.$/),
+      note: expect.stringMatching(
+        /; that one field is longer than a result may carry: the resource events:\/\/event\/\w+ serves the payload whole\.$/,
+      ),
     });
     // A field the payload lacks is not one of those shown: fewer fields would show no more.
     const asked = await session.call("events_get", { id: huge, fields: ["blob", "amount"] });
     expect(asked.structuredContent).toMatchObject({
       note: expect.stringMatching(
-        /^The payload has no top-level "amount"; .*; that one field is longer than a result may carry, so it cannot be shown whole\.$/,
+        /^The payload has no top-level "amount"; .*; that one field is longer than a result may carry: the resource events:\/\/event\/\w+ serves the payload whole\.$/,
       ),
     });
     // Text past the structured limit, with fields: one piece of advice, the one that fits.
     const long = await shopify("w".repeat(45_000), "fields-5");
     expect((await session.call("events_get", { id: long, fields: ["id"] })).structuredContent).toMatchObject({
-      note: "fields picks top-level fields of a JSON object, which this payload is not: it is shown whole. The payload is cut at 40000 of its 45000 characters; the payload is not a JSON object, so it cannot be read in parts.",
+      note: `fields picks top-level fields of a JSON object, which this payload is not: it is shown whole. The payload is cut at 40000 of its 45000 characters; the payload is not a JSON object, so it cannot be read in parts: the resource events://event/${long} serves the payload whole.`,
     });
   });
 

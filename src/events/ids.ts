@@ -5,6 +5,9 @@ import { enumerated, quote } from "../shown.js";
 import type { Serving } from "../toolset.js";
 import type { EventStore } from "./store.js";
 
+/** The URI of an event's resource, which serves its payload whole. */
+export const eventUri = (id: string) => `events://event/${id}`;
+
 /** A ULID in any letter case: ten characters of time (the first at most 7), sixteen of randomness. */
 const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 

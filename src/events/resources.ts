@@ -15,6 +15,7 @@ import {
   blankId,
   copied,
   droppedAmong,
+  eventUri,
   idNotKept,
   isCursor,
   isEventId,
@@ -29,7 +30,6 @@ export const RECENT_URI = "events://recent";
 /** The MCP specification's code for a resource that does not exist; the SDK names none. */
 const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
-const eventUri = (id: string) => `events://event/${id}`;
 const EVENT_TEMPLATE = "events://event/{id}";
 /**
  * A URI as resources/read takes it: parsed as McpServer parses it, which puts the scheme in lower

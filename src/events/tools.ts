@@ -21,6 +21,7 @@ import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopic
 import {
   copied,
   droppedAmong,
+  eventUri,
   isCursor,
   isEventId,
   NOT_DROPPED,
@@ -341,6 +342,8 @@ function fullEvent(
   event: StoredEvent,
   fields: string[] | undefined,
   partsBy: PartsBy,
+  /** Whether the session is served the event's resource (`resourceServed`), which serves its payload whole. */
+  resource: boolean,
   runs: Pick<RunRecord, "automation" | "status" | "dryRun" | "notice" | "noticeOutcome">[] = [],
   /** Why no automation ran on it, when one might have. */
   noRun?: string,
@@ -371,8 +374,11 @@ function fullEvent(
   const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
   // fields count only on an object: on anything else they were ignored, as said above.
   // Of fields, those it has: one it lacks is not shown, so asking for fewer would show no more.
+  const served = resource
+    ? `the resource ${eventUri(event.id)} serves ${fields ? "the payload" : "it"} whole`
+    : undefined;
   const cutNote = (at: number) =>
-    `The payload is cut at ${at} of its ${payload.length} characters${invalid}; ${isRecord(parsed) ? howToReadAll(parsed, present, partsBy) : howToReadAll(undefined, undefined, partsBy)}.`;
+    `The payload is cut at ${at} of its ${payload.length} characters${invalid}; ${isRecord(parsed) ? howToReadAll(parsed, present, partsBy, served) : howToReadAll(undefined, undefined, partsBy, served)}.`;
   const whole = eventRecord(event);
   const headers = withinBytes(whole.headers, MAX_HEADERS, HEADER_VALUES);
   const record = (shown: string) => {
@@ -403,22 +409,35 @@ function fullEvent(
   return record(firstBytes(payload, Math.max(0, Math.min(MAX_PAYLOAD, MAX_EVENT - rest)), true));
 }
 
+/** Whether a session is served the events' resources: waiter serves them with events_list and events_get. */
+function resourceServed(session: Serving): boolean {
+  return session.serves("events_list") && session.serves("events_get");
+}
+
 /**
  * What reads a payload's top-level fields whole where it is shown: events_get's own `fields`, or,
  * from events_wait, which takes none, events_get, or no tool where the session is not served it.
  */
 type PartsBy = "fields" | "events_get" | undefined;
 
-/** What to do about a payload too large to show whole: `parsed` is it as a JSON object, if it is one. */
+/**
+ * What to do about a payload too large to show whole: `parsed` is it as a JSON object, if it is one.
+ * `whole` says where it is whole where no part of it can be asked for: the structured content, for a
+ * text cut (`carries` "the text"), or the event's resource.
+ */
 function howToReadAll(
   parsed: Record<string, unknown> | undefined,
   fields: string[] | undefined,
   partsBy: PartsBy,
+  whole: string | undefined,
+  carries = "a result",
 ): string {
-  if (fields?.length === 1) return "that one field is longer than a result may carry, so it cannot be shown whole";
+  const there = whole ? `: ${whole}` : "";
+  if (fields?.length === 1)
+    return `that one field is longer than ${carries} may carry${there || ", so it cannot be shown whole"}`;
   if (fields) return "ask for fewer fields";
-  if (!parsed) return "the payload is not a JSON object, so it cannot be read in parts";
-  if (!partsBy) return "no tool served here reads it in parts";
+  if (!parsed) return `the payload is not a JSON object, so it cannot be read in parts${there}`;
+  if (!partsBy) return `no tool served here reads it in parts${there}`;
   const by = partsBy === "fields" ? "pass fields to read" : "events_get with fields reads";
   return `${by} top-level fields whole (${fieldNames(parsed)})`;
 }
@@ -493,9 +512,17 @@ function renderEvent(
   const cutBefore = event.payload_cut_at !== undefined;
   // With `fields`, what is cut is the fields asked for: passing fields again would cut them again.
   const picked = fields && isRecord(parsed) ? Object.keys(parsed) : undefined;
+  // The structured payload, not cut, holds what the text could not.
+  const resource = resourceServed(session) ? `, as does the resource ${eventUri(event.id)}` : "";
   const advice = cutBefore
     ? "see the note above"
-    : howToReadAll(isRecord(parsed) ? parsed : undefined, picked, partsBy);
+    : howToReadAll(
+        isRecord(parsed) ? parsed : undefined,
+        picked,
+        partsBy,
+        `the payload of this result's structuredContent holds it whole${resource}`,
+        "the text",
+      );
   // A payload cut already is longer than the part cut again here: the note above gives its length.
   // Indented, it takes more characters than the bytes= its fence gives: said so, as not its own length.
   const of = cutBefore ? "" : body === event.payload ? ` of its ${body.length}` : ` of the ${body.length} indented`;
@@ -611,10 +638,16 @@ export function eventsToolset(
        * are configured: a model must not take an event none took for one they handled, nor one a
        * wait answers as it arrives, before the automation that takes it has run, for one left to it.
        */
-      const withRuns = async (event: StoredEvent, fields: string[] | undefined, partsBy: PartsBy, whyNone = false) => {
+      const withRuns = async (
+        event: StoredEvent,
+        fields: string[] | undefined,
+        partsBy: PartsBy,
+        session: Serving,
+        whyNone = false,
+      ) => {
         const runs = await store.runs.list({ eventId: event.id, limit: 20 });
         const noRun = whyNone && runs.length === 0 ? await whyNoRun?.(event) : undefined;
-        return fullEvent(event, fields, partsBy, runs.reverse(), noRun);
+        return fullEvent(event, fields, partsBy, resourceServed(session), runs.reverse(), noRun);
       };
 
       const list = defineTool({
@@ -767,7 +800,7 @@ export function eventsToolset(
                 : await noEventStored(store, args.id, call),
             );
           }
-          return withRuns(event, args.fields, "fields", true);
+          return withRuns(event, args.fields, "fields", call, true);
         },
         render: (event, args, session) => renderEvent(event, session, "fields", args.fields),
       });
@@ -835,10 +868,10 @@ export function eventsToolset(
             // Read at once: each is a round trip to a PostgreSQL store, while the wait's answer waits.
             const [more, whole, dropped] = await Promise.all([
               store.firstAfter(filter, event.seq).catch(() => undefined),
-              withRuns(event, undefined, partsBy, true).catch((err: unknown) => {
+              withRuns(event, undefined, partsBy, call, true).catch((err: unknown) => {
                 const named = call.serves("events_get") ? ": events_get names them" : "";
                 unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
-                return fullEvent(event, undefined, partsBy);
+                return fullEvent(event, undefined, partsBy, resourceServed(call));
               }),
               droppedMeanwhile().catch(() => ({ note: undefined })),
             ]);

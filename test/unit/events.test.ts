@@ -1539,7 +1539,7 @@ test("fields whose text is cut are not told to pass fields, which they did", asy
   const one = await call("events_get", { id, fields: ["blob"] });
   expect(one.structuredContent).not.toHaveProperty("payload_cut_at");
   expect(text(one)).toMatch(
-    /\[… cut here at 16384 of the \d+ indented characters; that one field is longer than a result may carry, so it cannot be shown whole\]/,
+    /\[… cut here at 16384 of the \d+ indented characters; that one field is longer than the text may carry: the payload of this result's structuredContent holds it whole, as does the resource events:\/\/event\/\w+\]/,
   );
   expect(text(await call("events_get", { id, fields: ["blob", "id"] }))).toMatch(
     /\[… cut here at 16384 of the \d+ indented characters; ask for fewer fields\]/,
@@ -1547,6 +1547,49 @@ test("fields whose text is cut are not told to pass fields, which they did", asy
   // Without fields, the advice is to pass them.
   expect(text(await call("events_get", { id }))).toMatch(
     /; pass fields to read top-level fields whole \(its fields are: "blob", "id", "status"\)\]/,
+  );
+});
+
+test("a payload cut short where no part of it reads whole is sent to where it is whole: the structured content or its resource", async () => {
+  const { store, client, call, text } = await served();
+  const whole = async (id: string) => {
+    const { contents } = await client.readResource({ uri: `events://event/${id}` });
+    return (JSON.parse((contents[0] as { text: string }).text) as { payload: string }).payload;
+  };
+  // Text past the text's limit, within the structured payload's.
+  const words = "x".repeat(30_000);
+  const plain = await addTrial(store, "cut-1", words);
+  const got = await call("events_get", { id: plain.id });
+  expect((got.structuredContent as { payload: string }).payload).toBe(words);
+  expect(text(got)).toContain(
+    `[… cut here at 16384 of its 30000 characters; the payload is not a JSON object, so it cannot be read in parts: the payload of this result's structuredContent holds it whole, as does the resource events://event/${plain.id}]`,
+  );
+  // Past the structured payload's limit too: the resource serves it whole.
+  const longer = "w".repeat(45_000);
+  const long = await addTrial(store, "cut-2", longer);
+  expect((await call("events_get", { id: long.id })).structuredContent).toMatchObject({
+    note: `The payload is cut at 40000 of its 45000 characters; the payload is not a JSON object, so it cannot be read in parts: the resource events://event/${long.id} serves it whole.`,
+  });
+  expect(await whole(long.id)).toBe(longer);
+  // One field asked for, longer than the text, and than a result.
+  const object = await addTrial(store, "cut-3", JSON.stringify({ id: 3, blob: "z".repeat(20_000) }));
+  const field = await call("events_get", { id: object.id, fields: ["blob"] });
+  expect(text(field)).toMatch(
+    /; that one field is longer than the text may carry: the payload of this result's structuredContent holds it whole, as does the resource events:\/\/event\/\w+\]/,
+  );
+  const huge = await addTrial(store, "cut-4", JSON.stringify({ id: 4, blob: "y".repeat(45_000) }));
+  const { note } = (await call("events_get", { id: huge.id, fields: ["blob"] })).structuredContent as { note: string };
+  expect(note).toMatch(/^The payload is cut at \d+ of its \d+ characters, so it is not valid JSON as given; /);
+  expect(note).toContain(
+    `; that one field is longer than a result may carry: the resource events://event/${huge.id} serves the payload whole.`,
+  );
+});
+
+test("events_wait served alone sends a payload whose text is cut to the structured content, having no resource", async () => {
+  const { store, call, text } = await served({ tools: "events_wait" });
+  await addTrial(store, "long-1", JSON.stringify({ id: 3, blob: "z".repeat(20_000) }));
+  expect(text(await call("events_wait", { since: "c0", timeout_s: 1 }))).toMatch(
+    /; no tool served here reads it in parts: the payload of this result's structuredContent holds it whole\]/,
   );
 });
 
