@@ -152,10 +152,11 @@ function eventFor(name: string): string {
 }
 
 /**
- * A time given for a cursor in UTC, in brackets, where it names its zone; that its date names no
- * day, where it does not; else "". A date alone names none: the day a model means is most often the
- * shop's or its user's, which begins hours off UTC's midnight (JavaScript reads it as UTC's), so
- * that is said with it.
+ * A time given for a cursor in UTC, in brackets, where it names its zone, or said to name none, as
+ * read in UTC, where it does not; that its date names no day, where it does not; else "". A date
+ * alone, or a time of day without Z or an offset, names no zone: the day or hour a model means is
+ * most often the shop's or its user's, hours off UTC's (JavaScript reads a date as UTC's, a time
+ * as the machine's), so that is said with it.
  */
 function inUtc(value: string): string {
   const time = copied(value);
@@ -163,11 +164,13 @@ function inUtc(value: string): string {
   const date = time.slice(0, 10);
   if (!isCalendarDate(date)) return ` (${date} is no calendar date)`;
   const read = isoTime(time);
-  return read?.zoned
-    ? ` (that time is ${new Date(read.epoch).toISOString()})`
-    : read && time === date
-      ? ` (a date names no time zone: that day begins at ${new Date(read.epoch).toISOString()} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
-      : "";
+  if (!read) return "";
+  const utc = new Date(read.epoch).toISOString();
+  return read.zoned
+    ? ` (that time is ${utc})`
+    : time === date
+      ? ` (a date names no time zone: that day begins at ${utc} in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC)`
+      : ` (a time without Z or an offset names no time zone: read in UTC it is ${utc}; for a time in another zone, such as the shop's, take it in UTC)`;
 }
 
 /**

@@ -811,6 +811,15 @@ test("a time given as since or before is told to pass the id of an event receive
   );
 });
 
+test("a time of day given without its zone is told it names none, as a date alone is", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "z1");
+  // Ten in the morning in Prague, as a model copies it off a customer's message.
+  expect(text(await call("events_list", { since: "2026-12-05T10:00" }))).toBe(
+    'since "2026-12-05T10:00" is a time, and since takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (a time without Z or an offset names no time zone: read in UTC it is 2026-12-05T10:00:00.000Z; for a time in another zone, such as the shop\'s, take it in UTC): pass as since the id of the last one received before it.',
+  );
+});
+
 test("a time before the year 100 is said in its own year, not the 1900s or 2000s", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "y1");
