@@ -141,9 +141,9 @@ function timeGiven(value: string, name: string, fresh: FreshCursor): string {
   return `${given}. events_list lists events newest first, each with its received_at in UTC${inUtc(value)}: pass as ${name} the id of ${eventFor(name)}.`;
 }
 
-/** Whether a value given for a cursor is a time (a date, with or without a time of day). */
+/** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */
 function isTime(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/.test(copied(value));
+  return /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
 }
 
 /** The event whose id a time given as `name` stands for. */

@@ -820,6 +820,14 @@ test("a time of day given without its zone is told it names none, as a date alon
   );
 });
 
+test("a time written with a lowercase t and z, as RFC 3339 allows, is told it is a time", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "t1");
+  expect(text(await call("events_list", { since: "2026-12-05t10:00:00z" }))).toBe(
+    'since "2026-12-05t10:00:00z" is a time, and since takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T10:00:00.000Z): pass as since the id of the last one received before it.',
+  );
+});
+
 test("a time before the year 100 is said in its own year, not the 1900s or 2000s", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "y1");
