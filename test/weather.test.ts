@@ -1334,6 +1334,26 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before + 5);
     });
 
+    test("degrees and whole minutes without their marks, a hemisphere's letter by each, are refused with the decimal ones to send", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        ["N 50 05 E 14 25", "latitude 50.083333 and longitude 14.416667"],
+        ["50 05 N, 014 25 E", "latitude 50.083333 and longitude 14.416667"],
+        ["S 33 52, W 70 40", "latitude -33.866667 and longitude -70.666667"],
+        ["N 50° 05 E 14° 25", "latitude 50.083333 and longitude 14.416667"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // Minutes are under 60, and without a letter by each pair, the numbers may be a postal code's.
+      for (const name of ["N 50 75 E 14 25", "50 05 14 25"]) {
+        expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
+      }
+      expect(geocoding.requests.length).toBe(before + 2);
+    });
+
     test("coordinates written with decimal commas, as Czech writes numbers, are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const written of [

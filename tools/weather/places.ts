@@ -467,7 +467,7 @@ export function writtenCoordinate(
 function withHemispheres(text: string): { latitude: number; longitude: number } | undefined {
   const read = coordinateParts(text);
   if (!read) return undefined;
-  const { letters, angles, order } = read;
+  const { letters, angles, order } = withWholeMinutes(read);
   const [first = 0, second = 0] = angles.map((part) => part.angle);
   // Two bare numbers are coordinates only with something no postal code has: minutes, a decimal comma.
   if (order === "AA" && angles.some((part) => part.minutes || part.decimalComma)) return inOrder(first, second);
@@ -480,6 +480,27 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
     ? [signed(first, a), signed(second, b)]
     : [signed(second, b), signed(first, a)];
   return Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 ? { latitude, longitude } : undefined;
+}
+
+/**
+ * Degrees and whole minutes written without their marks, a hemisphere's letter by each pair ("N 50 05
+ * E 14 25", "50 05 N 14 25 E"), read as an angle each; anything else as read. Without the letters, two
+ * pairs of whole numbers may be postal codes ("110 00"), and are left so.
+ */
+function withWholeMinutes(read: CoordinateParts): CoordinateParts {
+  const { angles, order } = read;
+  if (order !== "LAALAA" && order !== "AALAAL") return read;
+  const whole = (at: number) => {
+    const [degrees, minutes] = [angles[at], angles[at + 1]];
+    if (!degrees || !minutes || [degrees, minutes].some((part) => part.minutes || part.decimalComma)) return undefined;
+    if (!Number.isInteger(degrees.angle) || !Number.isInteger(minutes.angle)) return undefined;
+    const angle = angleOf(String(degrees.angle), String(minutes.angle));
+    return angle === undefined ? undefined : { angle, minutes: true, decimalComma: false };
+  };
+  const [latitude, longitude] = [whole(0), whole(2)];
+  return latitude && longitude
+    ? { letters: read.letters, angles: [latitude, longitude], order: order === "LAALAA" ? "LALA" : "ALAL" }
+    : read;
 }
 
 /**
