@@ -278,6 +278,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Linz Upper Austria", 'A region goes after a comma: send "Linz, Upper Austria".'],
         ["Leiden South Holland", 'A region goes after a comma: send "Leiden, South Holland".'],
         ["Tijuana Baja California", 'A region goes after a comma: send "Tijuana, Baja California".'],
+        // The United Kingdom's nations, which GeoNames has as its regions.
+        ["Glasgow Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
+        ["Cardiff Wales", 'A region goes after a comma: send "Cardiff, Wales".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }

@@ -121,7 +121,7 @@ export function geocoder(api: Upstream) {
     const words = unmatched.filter((part) => !/\d/.test(part)).join(", ");
     // Those no country or region with a code is known as ("CZE", "Hessen"): the places found may well be in them.
     const unknown = unmatched.filter(
-      (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isCodedRegion(part),
+      (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isKnownRegion(part),
     );
     // Named where the qualifier has more than the part that failed.
     const where = parts.length > 1 && words ? quote(words) : "";
@@ -602,7 +602,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   const stateFirst =
     postal > 0 &&
     (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) ||
-      isCodedRegion(region) ||
+      isKnownRegion(region) ||
       regions.some((known) => folded(known) === folded(region))) &&
     !/\d/.test(parts[postal - 1] ?? "");
   // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
@@ -747,7 +747,7 @@ function commaForgotten(name: string): string {
       ? [...countryCodes().values()].includes(ending) || ending.toLowerCase() in COUNTRY_ALIASES
       : isCountryName(ending);
     // "CA" is Canada and California, "Georgia" a country and a state.
-    const region = isCodedRegion(ending);
+    const region = isKnownRegion(ending);
     const kind = country && region ? "country or region" : country ? "country" : region ? "region" : undefined;
     if (!kind) continue;
     // "Linz Upper Austria": a region called after its country or region, which the geocoder names so too.
@@ -947,15 +947,24 @@ function regionsCoded(codes: Record<string, string | string[]> | undefined, code
   return codes && Object.hasOwn(codes, key) ? [codes[key] ?? []].flat() : [];
 }
 
-/** A region's name or code people write after a town: "Illinois", "Ontario", "NSW". */
-function isCodedRegion(text: string): boolean {
+/**
+ * The United Kingdom's nations GeoNames has as its first-level divisions, which people write after a
+ * town as a country ("Glasgow Scotland"); England is the country's alias too (COUNTRY_ALIASES).
+ */
+const UK_NATIONS = new Set(["scotland", "wales", "northern ireland"]);
+
+/** A region's name or code people write after a town: "Illinois", "Ontario", "NSW", "Scotland". */
+function isKnownRegion(text: string): boolean {
   const name = folded(text.trim());
-  return Object.values(REGION_CODES).some(
-    (codes) =>
-      regionsCoded(codes, name).length > 0 ||
-      Object.values(codes)
-        .flat()
-        .some((state) => folded(state) === name),
+  return (
+    UK_NATIONS.has(name) ||
+    Object.values(REGION_CODES).some(
+      (codes) =>
+        regionsCoded(codes, name).length > 0 ||
+        Object.values(codes)
+          .flat()
+          .some((state) => folded(state) === name),
+    )
   );
 }
 
