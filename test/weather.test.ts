@@ -1727,6 +1727,31 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.days[3]).toMatchObject({ date: "2026-11-30", temperature_min_c: -5 });
     });
 
+    test("steps longer than an hour say their temperature and wind are of their start, their precipitation of the step", async () => {
+      // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th: Los Angeles' third day ends in 6-hour steps.
+      const result = await server.call("weather_forecast", {
+        latitude: 34.05,
+        longitude: -118.24,
+        days: 3,
+        hourly: true,
+      });
+      const r = data<{ hours: { time: string; period_hours: number; wind_speed_ms: number }[]; note: string }>(result);
+      const six = r.hours.find((h) => h.period_hours === 6);
+      // MET Norway gives wind only as an instant's: of the step's start, not its 6 hours.
+      expect(six?.wind_speed_ms).toBe(met.weather(Date.parse(six?.time ?? "")).wind);
+      const steps =
+        "MET Norway's steps of more than an hour give their temperature, humidity, wind, gusts and cloud cover at their start, and their precipitation, its chance and their condition over the step.";
+      expect(r.note).toContain(steps);
+      expect(text(result)).toContain(steps);
+      const hourly = await server.call("weather_forecast", {
+        latitude: 34.05,
+        longitude: -118.24,
+        days: 2,
+        hourly: true,
+      });
+      expect(data<{ note?: string }>(hourly).note ?? "").not.toContain("steps of more than an hour");
+    });
+
     test("where hourly steps give way to 6-hourly ones, the step between shows no condition or chance of hours after it", async () => {
       // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th, three hours before the first
       // 6-hour step. Reykjavik keeps UTC: it rains only after midnight, from 00:00 to 03:00 on the 30th.

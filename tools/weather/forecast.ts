@@ -157,6 +157,12 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
           : []),
+        // A step's instant values (MET Norway's `instant`; its `next_6_hours` has no wind) would read as its hours'.
+        ...(args.hourly && hours.some((h) => h.period_hours > 1)
+          ? [
+              `${provider.name}'s steps of more than an hour give their temperature, humidity, wind, gusts and cloud cover at their start, and their precipitation, its chance and their condition over the step.`,
+            ]
+          : []),
       ];
       return {
         ...where(resolved),
