@@ -2145,6 +2145,32 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("just after midnight where the offset has half an hour, Open-Meteo's hours begin with the one now is in", async () => {
+      // Each hour is of UTC's whole hours: from 00:00 to 00:30 (00:45) in Kolkata (Kathmandu, the Chatham
+      // Islands in summer time), now is in the hour from 23:30 (23:45), of Open-Meteo's day before.
+      try {
+        for (const [at, latitude, longitude, first] of [
+          ["2026-12-06T18:40:00Z", 22.58, 88.37, "2026-12-06T23:30+05:30"],
+          ["2026-12-06T18:20:00Z", 27.71, 85.31, "2026-12-06T23:45+05:45"],
+          ["2026-12-06T10:20:00Z", -43.96, -176.56, "2026-12-06T23:45+13:45"],
+        ] as const) {
+          setClock(at);
+          const result = await om.call("weather_forecast", { latitude, longitude, days: 1, hourly: true });
+          const r = data<{ days: Day[]; hours: { time: string; temperature_c: number }[] }>(result);
+          expect(r.hours[0]?.time, at).toBe(first);
+          expect(r.hours[0]?.temperature_c, at).toBe(openMeteo.weather(Date.parse(first)).temperature);
+          // Today is the place's date still, the day before left out.
+          expect(
+            r.days.map((d) => d.date),
+            at,
+          ).toEqual(["2026-12-07"]);
+          expect(text(result), at).toContain("2026-12-07 Monday (today):");
+        }
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("days Open-Meteo counts with the offset before a clock change say they run an hour off midnight", async () => {
       const days = async (at: string, latitude: number, longitude: number) => {
         setClock(at);

@@ -3,7 +3,7 @@ import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { ErrorMapper } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
-import { clock, DAY_MS, dateIn, isoDate, localIso, midnight, zonedEpoch } from "../../src/time.js";
+import { clock, DAY_MS, dateIn, isoDate, localIso, midnight, offsetMinutes, zonedEpoch } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import {
   coordinate,
@@ -230,6 +230,11 @@ export function openMeteo(api: Upstream): WeatherProvider {
 
     async forecast(place, days, withHours, call) {
       const now = clock.now();
+      const today = dateIn(place.timezone, now);
+      // Its hours are of UTC's whole hours (see labelShift below): in the first half hour after
+      // Kolkata's midnight (+05:30), now is in the hour from 23:30, of the day before's hours.
+      const pastWholeHour = (offsetMinutes(now, place.timezone) * 60) % 3600;
+      const hoursFrom = withHours && pastWholeHour > 0 ? dateIn(place.timezone, now - pastWholeHour * 1000) : today;
       const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
         api.json(
           forecast,
@@ -240,7 +245,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
               daily: DAILY.join(","),
               // The place's local dates rather than `forecast_days`: the request, and so the answer
               // kept, names its days, and one kept before the place's midnight is not served after it.
-              start_date: dateIn(place.timezone, now),
+              start_date: hoursFrom,
               // With hours, the day after too (where there is one): the last hour asked takes values from the next.
               end_date: min(
                 dateIn(place.timezone, midnight(place.timezone, now, withHours ? days : days - 1)),
@@ -259,10 +264,12 @@ export function openMeteo(api: Upstream): WeatherProvider {
       const d = body.daily;
       const dayList: Day[] = [];
       let offMidnight: OffMidnight | undefined;
-      const times = d.time.slice(0, days);
       // A daily time is local midnight computed with one offset for the whole answer (the one
       // in force when asked), so across a clock change only that offset finds its date.
       const dateOf = (time: number) => isoDate((time + body.utc_offset_seconds) * 1000);
+      // The day before, asked for its hours only, is left out.
+      const first = hoursFrom !== today && d.time[0] !== undefined && dateOf(d.time[0]) === hoursFrom ? 1 : 0;
+      const times = d.time.slice(first, first + days);
       // Open-Meteo reads its values at UTC's whole hours, from the offset cut to whole hours, but labels
       // them with the whole offset: where it has half an hour (Kolkata's +05:30), each value, and
       // each day's 24 hours, is of half an hour after its label (before it, where the offset is negative).
@@ -272,6 +279,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
         return zonedEpoch(year, month, day, 0, place.timezone);
       };
       times.forEach((time, i) => {
+        const at = first + i;
         const date = dateOf(time);
         // Each day is the 24 hours from its time: the day clocks change ends an hour off the next midnight.
         const begin = time + labelShift;
@@ -292,18 +300,18 @@ export function openMeteo(api: Upstream): WeatherProvider {
         if (offMidnight?.byUtcHours && !offMidnight.change && ends !== offMidnight.begins) {
           offMidnight.change = { date, ends, ...after };
         }
-        const max = d.temperature_2m_max[i];
-        const min = d.temperature_2m_min[i];
+        const max = d.temperature_2m_max[at];
+        const min = d.temperature_2m_min[at];
         if (max === null || max === undefined || min === null || min === undefined) return;
-        const code = d.weather_code[i];
+        const code = d.weather_code[at];
         dayList.push({
           date,
           temperature_min_c: min,
           temperature_max_c: max,
-          ...some("precipitation_mm", d.precipitation_sum[i]),
-          ...some("precipitation_probability_percent", d.precipitation_probability_max[i]),
-          ...some("wind_speed_max_ms", d.wind_speed_10m_max[i]),
-          ...some("wind_gusts_max_ms", d.wind_gusts_10m_max[i]),
+          ...some("precipitation_mm", d.precipitation_sum[at]),
+          ...some("precipitation_probability_percent", d.precipitation_probability_max[at]),
+          ...some("wind_speed_max_ms", d.wind_speed_10m_max[at]),
+          ...some("wind_gusts_max_ms", d.wind_gusts_10m_max[at]),
           ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
         });
       });
