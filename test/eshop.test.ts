@@ -2695,6 +2695,21 @@ describe("products and stock", () => {
     expect(data(escaped), text(escaped)).toMatchObject({ id: P.espresso });
   });
 
+  test("a SKU with a comma in it lists the product of that SKU, not those of its parts", async () => {
+    // WooCommerce reads the sku filter as a list of SKUs split at commas, the whole one among them.
+    woo.shop.product(P.espresso).sku = "FLT-100,MUG-TRV-02";
+    const listed = await server.call("eshop_products_list", { sku: "FLT-100,MUG-TRV-02" });
+    expect(data<{ products: { id: number }[] }>(listed).products.map((p) => p.id)).toEqual([P.espresso]);
+    expect(data(listed)).toMatchObject({ total: 1 });
+    expect(text(listed)).not.toMatch(/Paper Filters|Travel Mug/);
+    expect(data(await server.call("eshop_product_get", { sku: "FLT-100,MUG-TRV-02" }))).toMatchObject({
+      id: P.espresso,
+    });
+    const none = await server.call("eshop_products_list", { sku: "FLT-100,COF-ESP-1KG" });
+    expect(data<{ products: unknown[] }>(none).products).toEqual([]);
+    expect(text(none)).toMatch(/^No product matches SKU "FLT-100,COF-ESP-1KG"\. /);
+  });
+
   test("a SKU, search, email or transaction id with white space around it is taken without it", async () => {
     const padded = ` ${WOO_IDS.skus.espresso} `;
     expect(data(await server.call("eshop_product_get", { sku: padded }))).toMatchObject({ id: P.espresso });

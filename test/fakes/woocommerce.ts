@@ -66,7 +66,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   /products/{product_id}/variations/{id} reads and writes one (`manage_stock`, `stock_quantity`),
  *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent. A
  *   variation's `attributes` leave out one left to "Any …", as get_attributes() does.
- * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
+ * - Products: `sku` (comma list, and the whole of it), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
@@ -1766,14 +1766,14 @@ function listOrders(ctx: Ctx): Reply {
 
 function listProducts(ctx: Ctx): Reply {
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
+  // sanitize_text_field(), as the endpoint's `sku` argument reads it: white space runs made one space.
+  // A comma list, with the whole of it among them ("Include the current string as a SKU too").
+  const sku = ctx.values.sku === undefined ? null : wpSanitizeTextField(String(ctx.values.sku));
+  const parts = sku?.split(",") ?? [];
   const skus =
-    ctx.values.sku !== undefined
-      ? // sanitize_text_field(), as the endpoint's `sku` argument reads it: white space runs made one space.
-        wpSanitizeTextField(String(ctx.values.sku))
-          .split(",")
-          .map((s) => collated(s.trim()))
-          .filter((s) => s !== "")
-      : null;
+    sku === null
+      ? null
+      : [...parts, ...(parts.length > 1 ? [sku] : [])].map((s) => collated(s.trim())).filter((s) => s !== "");
   const products = [...ctx.shop.products.values()].filter((product) => {
     // The default status, any, is WP_Query's: every status but trash and auto-draft.
     if (product.status === "trash" || product.status === "auto-draft") return false;

@@ -369,6 +369,18 @@ function toOrder(o: WooOrder): Order {
   };
 }
 
+/**
+ * Whether a product has the whole of `sku`: the shop reads a SKU with a comma in it as a list of
+ * SKUs too, and the whole one among them. Compared as the shop's database compares text (MySQL's
+ * utf8mb4_0900_ai_ci, WordPress's utf8mb4_unicode_520_ci), and as sanitize_text_field() left both
+ * the SKU saved and the one asked for: each run of spaces, tabs and line breaks one space, a lone
+ * "<" escaped.
+ */
+function hasSku(sku: string): (p: Product) => boolean {
+  const compared = (text: string) => folded(wpSanitizeTextField(text));
+  return (p) => p.sku !== undefined && compared(p.sku) === compared(sku);
+}
+
 function toProduct(p: z.output<typeof productSchema>): Product {
   const managed = p.manage_stock !== false;
   // WooCommerce keeps a sale price before its sale starts and after it ends: on_sale says whether it is on.
@@ -853,15 +865,16 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
 
     lastTimeZone: () => zoneRead,
 
-    listProducts(filter, page, call) {
-      return list(
-        "/products",
-        productSchema,
-        toProduct,
-        { search: filter.search, sku: filter.sku, stock_status: filter.stockStatus },
-        page,
-        call,
-      );
+    async listProducts(filter, page, call) {
+      const query = { search: filter.search, sku: filter.sku, stock_status: filter.stockStatus };
+      if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
+      // The shop lists the products of each part of a SKU with a comma in it too: only the whole
+      // one's are meant, which are few (it keeps SKUs unique), so all are read at once.
+      const found = await list("/products", productSchema, toProduct, query, { page: 1, size: 100 }, call);
+      const items = found.items.filter(hasSku(filter.sku));
+      const from = (page.page - 1) * page.size;
+      const pages = Math.max(1, Math.ceil(items.length / page.size));
+      return { items: items.slice(from, from + page.size), total: items.length, pages };
     },
 
     async getProduct(id, call) {
@@ -871,12 +884,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
 
     async findProductsBySku(sku, call) {
       const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
-      // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant,
-      // compared as the shop's database compares text (MySQL's utf8mb4_0900_ai_ci, WordPress's
-      // utf8mb4_unicode_520_ci), and as sanitize_text_field() left both the SKU saved and the one
-      // asked for: each run of spaces, tabs and line breaks one space, a lone "<" escaped.
-      const compared = (text: string) => folded(wpSanitizeTextField(text));
-      return found.items.filter((p) => p.sku !== undefined && compared(p.sku) === compared(sku));
+      return found.items.filter(hasSku(sku));
     },
 
     async listVariations(id, call) {
