@@ -2770,6 +2770,36 @@ describe("products and stock", () => {
     }
   });
 
+  test("a scheduled sale WooCommerce will never start is not shown as a sale to come, and says why", async () => {
+    const own = await start(shopEnv(woo));
+    const read = () => own.call("eshop_product_get", { id: P.giftBox });
+    const gift = woo.shop.product(P.giftBox);
+    try {
+      setClock("2026-11-20T12:00:00Z");
+      // Set to end before it starts: WC_Product::is_on_sale() is never true, and the sales job
+      // clears it once its end has passed.
+      gift.saleTo = new Date("2026-11-25T22:59:59Z");
+      const ends = await read();
+      expect(data(ends)).not.toHaveProperty("sale_price");
+      expect(data(ends)).not.toHaveProperty("sale_from");
+      expect(text(ends)).toContain(
+        ": 39.00 EUR (its sale price 33.00 will not start: set to end before it starts), instock",
+      );
+      expect(text(ends)).not.toMatch(/sale 33\.00 from/);
+      // A sale price not below the regular one is no sale, whenever it is set to start.
+      gift.saleTo = new Date("2026-12-24T22:59:59Z");
+      gift.sale_price = "45.00";
+      const above = await read();
+      expect(data(above)).not.toHaveProperty("sale_from");
+      expect(text(above)).toContain(
+        ": 39.00 EUR (its sale price 45.00 will not start: not below the regular price), instock",
+      );
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("prices name the shop's currency, read once an hour; a shop that will not say still lists its products", async () => {
     const listed = await server.call("eshop_products_list", { search: "espresso" });
     expect(data(listed)).toMatchObject({ currency: "EUR" });

@@ -69,6 +69,9 @@ const variationsOf = new WeakMap<object, number[]>();
 /** When a product's sale ends, for the text only: structuredContent has no field for it. */
 const saleEnds = new WeakMap<object, string>();
 
+/** A sale price set that the shop will never sell at, and why, for the text only: it is no sale. */
+const idleSales = new WeakMap<object, NonNullable<Product["idle_sale"]>>();
+
 /** Whether a product's line shows a time, which the text then says the zone of. */
 const showsTime = (p: z.output<typeof productOut>) => p.sale_from !== undefined || saleEnds.has(p);
 
@@ -85,6 +88,8 @@ function rememberForText(products: Product[], shown: object[]): void {
     if (variations) variationsOf.set(out, variations);
     const ends = products[i]?.sale_to;
     if (ends) saleEnds.set(out, ends);
+    const idle = products[i]?.idle_sale;
+    if (idle) idleSales.set(out, idle);
   });
 }
 
@@ -134,11 +139,14 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   // A sale that ends is no price from then on.
   const ends = saleEnds.get(p);
   const until = ends ? ` until ${shopTime(ends, shopZone)}` : "";
+  const idle = idleSales.get(p);
   const sale = p.sale_from
     ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)}${until})`
     : p.sale_price
       ? ` (on sale${until}; regular ${p.regular_price})`
-      : "";
+      : idle
+        ? ` (its sale price ${idle.price} will not start: ${idle.why})`
+        : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   // A variation is private where its "Enabled" box is unticked in the admin.
   const status = p.type === "variation" && p.status === "private" ? "private: disabled" : p.status;

@@ -225,6 +225,11 @@ export interface Product {
   sale_from?: string;
   /** When the sale ends, where it is set to. */
   sale_to?: string;
+  /**
+   * A sale price the shop will never sell at, though it is set and has not ended: set to end
+   * before it starts, or not below the regular price.
+   */
+  idle_sale?: { price: string; why: "set to end before it starts" | "not below the regular price" };
   manage_stock: boolean;
   /** The product that counts this variation's stock (its quantity is that one's). */
   counted_on?: number;

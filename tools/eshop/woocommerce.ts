@@ -385,15 +385,28 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   const managed = p.manage_stock !== false;
   // WooCommerce keeps a sale price before its sale starts and after it ends: on_sale says whether it is on.
   const from = utc(p.date_on_sale_from_gmt);
-  const upcoming = !p.on_sale && from !== undefined && Date.parse(from) > clock.now();
+  const to = utc(p.date_on_sale_to_gmt);
+  // WC_Product::is_on_sale() takes a sale price below the regular one, from its start to its end:
+  // one that is not, or set to end before it starts, it never starts (its sales job clears it at its end).
+  const idle =
+    p.on_sale || !present(p.sale_price) || (to !== undefined && Date.parse(to) <= clock.now())
+      ? undefined
+      : present(p.regular_price) && !(Number(p.sale_price) < Number(p.regular_price))
+        ? ("not below the regular price" as const)
+        : from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)
+          ? ("set to end before it starts" as const)
+          : undefined;
+  const upcoming = !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
   const sale =
     present(p.sale_price) && (p.on_sale || upcoming)
       ? {
           sale_price: p.sale_price as string,
           ...(upcoming ? { sale_from: from } : {}),
-          ...(p.date_on_sale_to_gmt ? { sale_to: utc(p.date_on_sale_to_gmt) } : {}),
+          ...(to ? { sale_to: to } : {}),
         }
-      : {};
+      : idle
+        ? { idle_sale: { price: p.sale_price as string, why: idle } }
+        : {};
   return {
     id: p.id,
     name: htmlAsText(p.name),
