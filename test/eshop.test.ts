@@ -3176,6 +3176,14 @@ describe("products and stock", () => {
     expect(text(await server.call("eshop_product_get", { sku: "COF-HOUSE-250" }))).toBe(
       "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
     );
+    // WooCommerce sells a variation only while its product is published
+    // (WC_Product_Variation::is_purchasable()): the variation's own status stays publish.
+    woo.shop.product(116).status = "draft";
+    const drafted =
+      /^House Blend - 250 g \[COF-HOUSE-250\] \(id 117, variation of product 116, a draft: not for sale\): 8\.90 EUR, /;
+    expect(text(await server.call("eshop_product_get", { sku: "COF-HOUSE-250" }))).toMatch(drafted);
+    expect(text(await server.call("eshop_products_list", { sku: "COF-HOUSE-250" }))).toMatch(drafted);
+    woo.shop.product(116).status = "publish";
     // A variation's "Enabled" box unticked in the admin is its status private: sold to no one.
     woo.shop.product(118).status = "private";
     expect(text(await server.call("eshop_product_get", { id: 118 }))).toMatch(

@@ -72,16 +72,36 @@ const saleEnds = new WeakMap<object, string>();
 /** A sale price set that the shop will never sell at, and why, for the text only: it is no sale. */
 const idleSales = new WeakMap<object, NonNullable<Product["idle_sale"]>>();
 
+/**
+ * The product a variation is of, where it is not published, for the text only: WooCommerce sells a
+ * variation only while its product is published (WC_Product_Variation::is_purchasable()), whatever
+ * the variation's own status says.
+ */
+const unpublishedParent = new WeakMap<object, { id: number; status: string }>();
+
+/** A product's status as a line names it. */
+const STATUS_WORDS: Record<string, string> = {
+  draft: "a draft",
+  pending: "pending review",
+  private: "private",
+  future: "scheduled",
+  trash: "in the trash",
+};
+
 /** Whether a product's line shows a time, which the text then says the zone of. */
 const showsTime = (p: z.output<typeof productOut>) => p.sale_from !== undefined || saleEnds.has(p);
 
 /**
  * Remembers for the text the product that counts the stock of each of `products`, a variable
- * one's variations, and when a sale ends, as the answer, once cut by withinAnswer, shows it
- * (`shown`, in the same order): the cut answer holds copies.
+ * one's variations, when a sale ends, and the status of a variation's product not published
+ * (`parents`, by id), as the answer, once cut by withinAnswer, shows it (`shown`, in the same
+ * order): the cut answer holds copies.
  */
-function rememberForText(products: Product[], shown: object[]): void {
+function rememberForText(products: Product[], shown: object[], parents: Map<number, string>): void {
   shown.forEach((out, i) => {
+    const of = products[i]?.variation_of;
+    const parentStatus = of === undefined ? undefined : parents.get(of);
+    if (of !== undefined && parentStatus !== undefined) unpublishedParent.set(out, { id: of, status: parentStatus });
     const parent = products[i]?.counted_on;
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
@@ -150,7 +170,11 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   // A variation is private where its "Enabled" box is unticked in the admin.
   const status = p.type === "variation" && p.status === "private" ? "private: disabled" : p.status;
-  const kind = [p.type !== "simple" && p.type, p.status !== "publish" && status].filter(Boolean);
+  const unpublished = unpublishedParent.get(p);
+  const type = unpublished
+    ? `variation of product ${unpublished.id}, ${STATUS_WORDS[unpublished.status] ?? unpublished.status}: not for sale`
+    : p.type;
+  const kind = [p.type !== "simple" && type, p.status !== "publish" && status].filter(Boolean);
   // A variable product's price is its cheapest variation's, a grouped one's its cheapest product's.
   // Without one (none set, or a variable product without variations) WooCommerce sells it to no one.
   const cheapest = variable || p.type === "grouped";
@@ -238,6 +262,23 @@ export function productTools(shop: ShopProvider): Tool[] {
    */
   const unconfirmedStock = unconfirmedWrites<{ quantity: number; before: Product }>();
 
+  /**
+   * The status of each product a variation among `products` is of, by id, where it is not
+   * published; one that cannot be read is left out, as the variation is answered all the same.
+   */
+  async function unpublishedParents(products: Product[], call: Call): Promise<Map<number, string>> {
+    const ids = new Set(products.flatMap((p) => (p.variation_of === undefined ? [] : [p.variation_of])));
+    const read = await Promise.all(
+      [...ids].map((id) =>
+        shop.getProduct(id, call).then(
+          (parent) => [id, parent.status] as const,
+          () => undefined,
+        ),
+      ),
+    );
+    return new Map(read.filter((entry) => entry !== undefined && entry[1] !== "publish") as [number, string][]);
+  }
+
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
     if (args.id !== undefined) return shop.getProduct(args.id, call);
     const sku = args.sku as string;
@@ -294,7 +335,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         ...(currency ? { currency } : {}),
         ...pageResult(page, request),
       });
-      rememberForText(page.items, result.products);
+      rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
@@ -322,7 +363,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         shop.timeZone(call),
       ]);
       const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
-      rememberForText([product], [result]);
+      rememberForText([product], [result], await unpublishedParents([product], call));
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
     },
