@@ -63,8 +63,11 @@ const dueOnDelivery = new WeakMap<object, Set<number>>();
 const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map<number, number> }>();
 /** Of an order read whole, why its refunds could not be read apart, for the text only. */
 const refundsUnread = new WeakMap<object, string>();
-/** The orders read whole that are collected in person, for the text only: structuredContent has no field for it. */
-const collectedInPerson = new WeakSet<object>();
+/**
+ * The orders read whole that are collected in person, and whether the shop shows an address for
+ * them, for the text only: structuredContent has no field for it.
+ */
+const collectedInPerson = new WeakMap<object, { address_shown: boolean }>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /**
@@ -530,7 +533,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (typeof refunds === "string") refundsUnread.set(result, refunds);
       else if (refunds) refundsRead.set(result, refunds);
       if (due) dueOnDelivery.set(result, new Set([id]));
-      if (collected) collectedInPerson.add(result);
+      if (collected) collectedInPerson.set(result, collected);
       if (shopZone) zoneOf.set(result, shopZone);
       if (notes.length > NOTES_SHOWN) notesLeftOut.set(result, notes.length - NOTES_SHOWN);
       return result;
@@ -606,12 +609,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (bill) lines.push(`Bill to: ${bill}`);
       const ship = parts([o.shipping.name, ...place(o.shipping)]);
       // WooCommerce fills the shipping fields of an order collected in person too (from the billing
-      // ones, or the pickup location's), while its admin and emails show no address for it.
-      if (collectedInPerson.has(o)) {
+      // ones, or the pickup location's), while its admin and emails show no address for it, but
+      // for its pickup from before shipping zones.
+      const collected = collectedInPerson.get(o);
+      if (collected) {
         const methods = o.shipping_lines.map((l) => oneLine(l.method)).join(", ");
-        lines.push(
-          `Ship to: none, collected in person (${methods}): the shop shows no shipping address for it${ship ? `, though its fields keep ${ship}` : ""}`,
-        );
+        const shown = collected.address_shown
+          ? ship
+            ? `: the shop still shows its shipping fields as its address, as for the local pickup from before shipping zones: ${ship}`
+            : ""
+          : `: the shop shows no shipping address for it${ship ? `, though its fields keep ${ship}` : ""}`;
+        lines.push(`Ship to: none, collected in person (${methods})${shown}`);
       } else if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);

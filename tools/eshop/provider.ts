@@ -189,9 +189,10 @@ export interface Order extends OrderSummary {
   paid_offline?: boolean;
   /**
    * Every shipping method is one of collecting in person (WooCommerce: local pickup): the shop has
-   * no address to send it to, whatever its shipping fields keep.
+   * no address to send it to, whatever its shipping fields keep, though it may show them as one
+   * (`address_shown`).
    */
-  collected?: boolean;
+  collected?: { address_shown: boolean };
   customer_note?: string;
   completed?: string;
   line_items: LineItem[];

@@ -308,14 +308,24 @@ function itemName(item: WooOrder["line_items"][number], status: string): string 
 const OFFLINE_METHODS = ["bacs", "cheque", "cod", ""];
 
 /**
- * The shipping methods of an order collected in person, for which WC_Order::needs_shipping_address()
- * says there is no address (woocommerce_order_hide_shipping_address): core's local pickup, its
- * pre-zones one, and the block checkout's pickup_location.
+ * The shipping methods of an order collected in person for which WC_Order::needs_shipping_address()
+ * says there is no address (woocommerce_order_hide_shipping_address: local_pickup, and the methods
+ * that declare local-pickup support, LocalPickupUtils::get_local_pickup_method_ids()): core's local
+ * pickup and the block checkout's pickup_location.
  */
-const PICKUP_METHODS = ["local_pickup", "legacy_local_pickup", "pickup_location"];
+const ADDRESS_HIDDEN = ["local_pickup", "pickup_location"];
+
+/** Core's local pickup from before shipping zones, which declares no local-pickup support: its address is shown. */
+const LEGACY_PICKUP = "legacy_local_pickup";
 
 /** A shipping line's method without the instance an older WooCommerce saved after ":" (local_pickup:3). */
 const methodOf = (id = "") => id.split(":")[0] ?? "";
+
+/** Whether an order of shipping methods `methods` is collected in person, and shown with an address. */
+function collectedOf(methods: string[]): Pick<Order, "collected"> {
+  if (!methods.length || !methods.every((m) => m === LEGACY_PICKUP || ADDRESS_HIDDEN.includes(m))) return {};
+  return { collected: { address_shown: methods.includes(LEGACY_PICKUP) } };
+}
 
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
@@ -333,9 +343,7 @@ function toOrder(o: WooOrder): Order {
     ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
     ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
     ...(OFFLINE_METHODS.includes(o.payment_method ?? "") ? { paid_offline: true } : {}),
-    ...(o.shipping_lines?.length && o.shipping_lines.every((line) => PICKUP_METHODS.includes(methodOf(line.method_id)))
-      ? { collected: true }
-      : {}),
+    ...collectedOf(o.shipping_lines?.map((line) => methodOf(line.method_id)) ?? []),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
