@@ -100,6 +100,8 @@ const CLOSE_MS = 1_000;
  * too, a second of them to connect: the 503 must reach it before it counts a failure.
  */
 const LOCK_WAIT_MS = 3_000;
+/** How long retention pauses before it asks again for the turn another session holds. */
+const TURN_PAUSE_MS = 50;
 /**
  * How soon the server gives up a session whose machine went away without a word (a power cut, a
  * kernel panic): probes after 60 s without traffic, 10 s apart, 6 unanswered, so 2 minutes. The
@@ -1285,16 +1287,28 @@ export class PostgresEventStore implements EventStore {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     const total: Dropped = {};
     // A statement at a time, each dropping a part of a backlog, so the replicas' deliveries take
-    // the turn between them; the turn is taken (the row locked) before the function runs.
+    // the turn between them; the turn is taken (the row locked) before the function runs. It is
+    // not waited for in line: a delivery that came after would wait there behind retention, and
+    // where a person's session holds the turn, out retention's lock wait and then its own, past
+    // the 5 s a sender waits. Held by another, it is asked for again after a pause, for as long
+    // as a statement waits for a lock, and the last time refused at once if still held.
     try {
+      let deadline = clock.now() + this.#named.lockWaitMs;
       for (;;) {
+        const last = clock.now() + TURN_PAUSE_MS > deadline;
         const [retained] = await this.#query<{ dropped: Dropped }>(
-          "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
+          `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE ${last ? "NOWAIT" : "SKIP LOCKED"}) AS turn`,
           [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
         );
-        const dropped = retained?.dropped ?? {};
+        if (!retained) {
+          if (this.#closed) break;
+          await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+          continue;
+        }
+        const dropped = retained.dropped ?? {};
         if (Object.keys(dropped).length === 0) break;
         addDropped(total, dropped);
+        deadline = clock.now() + this.#named.lockWaitMs;
       }
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
