@@ -334,6 +334,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a delivery that comes while another waits for a lock a person's session holds is answered 503 before a sender that waits 5 s gives up, not after both waits", async () => {
+      const url = await freshSchema();
+      const listening = await listenOn(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      const watcher = new pg.Client(url);
+      await watcher.connect();
+      const post = (id: string, signal?: AbortSignal) => {
+        const body = JSON.stringify({ invoice: id });
+        return request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, id),
+          ...(signal ? { signal } : {}),
+        });
+      };
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        const first = post("inv-12");
+        await expect.poll(() => waitingOnLocks(watcher)).toBe(1);
+        const next = await post("inv-13", AbortSignal.timeout(5_000));
+        expect(next.statusCode).toBe(503);
+        await next.body.dump();
+        const answered = await first;
+        expect(answered.statusCode).toBe(503);
+        await answered.body.dump();
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+        await watcher.end();
+        await listening.close();
+      }
+    });
+
     /**
      * waiter listen on the store at `url`, with the lock wait of a write (3 s) and the cap on the
      * look-up of a refused delivery (1 s) shortened alike: an answer within lockWaitMs + storeLookupMs

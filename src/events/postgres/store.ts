@@ -1206,7 +1206,11 @@ export class PostgresEventStore implements EventStore {
     const batch = this.#queue.splice(0);
     this.#inCommit = batch;
     this.#committing = this.#commit(batch).catch((err) => {
-      for (const { reject } of batch) reject(err);
+      // The adds that came while the commit waited for a lock another session holds are refused
+      // with it: their own commit would wait for it anew, and answer their senders only after
+      // both waits, past the 5 s a sender waits.
+      const waited = err instanceof StoreBusy ? this.#queue.splice(0) : [];
+      for (const { reject } of [...batch, ...waited]) reject(err);
     });
     void this.#committing.finally(() => {
       this.#committing = undefined;
