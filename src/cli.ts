@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { holdStopSignals } from "./signals.js";
 import { toStderr } from "./stderr.js";
 import { OLDEST_NODE } from "./version.js";
 
@@ -34,6 +35,9 @@ if (nodeTooOld()) {
   );
   process.exit(1);
 }
+
+// Loading the rest takes a moment, longer than a stop right after the start (`docker stop`) waits.
+holdStopSignals();
 
 // The only writer to stdout besides the stdio mode's JSON-RPC: the help or the version main prints.
 // A failure is thrown again outside the promise, as a failure of the command's first module is: to

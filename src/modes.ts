@@ -5,6 +5,7 @@ import { type Flags, fail, type PAGES, sayStop, seeHelp } from "./command.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings, sayLeftOut } from "./log.js";
+import { takeStopSignals } from "./signals.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
@@ -15,28 +16,20 @@ import { noSources, webhooksOf } from "./webhooks/settings.js";
 // argument are printed without the MCP SDK and the packages a mode needs.
 
 /**
- * The signals that stop waiter cleanly, in every mode. SIGHUP is a closed terminal (or an SSH
- * session ended) without nohup: Node's default for it is to exit at once, cutting what is in flight.
- */
-const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
-
-/**
- * Calls `stop` at the first stop signal. A second one during a slow stop (Ctrl+C again) stops at
+ * Calls `stop` at the first stop signal, one that came as waiter loaded too. A second one during a slow stop (Ctrl+C again) stops at
  * once with status 1, without finishing what is in flight, as an operator asking twice means.
  */
 function onStopSignals(log: Log, stop: (signal: string) => void): void {
   let stopping = false;
-  for (const signal of STOP_SIGNALS) {
-    process.on(signal, () => {
-      if (stopping) {
-        sayLeftOut();
-        log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
-        process.exit(1);
-      }
-      stopping = true;
-      stop(signal);
-    });
-  }
+  takeStopSignals((signal) => {
+    if (stopping) {
+      sayLeftOut();
+      log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
+      process.exit(1);
+    }
+    stopping = true;
+    stop(signal);
+  });
 }
 
 /**

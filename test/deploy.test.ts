@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import {
   closeSync,
   existsSync,
@@ -198,6 +199,37 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
+});
+
+// As a container's PID 1, node has no default action for SIGTERM: one that waiter did not handle
+// would be ignored, and `docker stop` would kill it after its timeout (exit status 137).
+test.each([
+  ["waiter serve", ["serve"]],
+  ["waiter listen", ["listen"]],
+  ["the stdio mode", []],
+])("a SIGTERM as %s is still loading stops it as any stop does: exit 0, saying so", async (_, args) => {
+  const earlySigterm = fileURLToPath(new URL("./fixtures/early-sigterm.mjs", import.meta.url));
+  const child = spawn(process.execPath, ["--import", earlySigterm, CLI, ...args], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-early-")),
+      WAITER_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    },
+    // stdin a pipe that stays open, as an MCP client's.
+    stdio: ["pipe", "ignore", "pipe"],
+  });
+  others.push(child);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const [code, signal] = await once(child, "exit");
+  expect({ code, signal }).toEqual({ code: 0, signal: null });
+  expect(stderr).toMatch(/ info +\[waiter\] SIGTERM while starting: stopping\n/);
+  expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
 });
 
 test("the systemd unit goes on restarting a waiter that stops at start until what it waits for is there", () => {

@@ -1,0 +1,32 @@
+// Loaded before waiter checks the Node.js version (cli.ts): written as Node.js 12 reads it.
+
+/**
+ * The signals that stop waiter cleanly, in every mode. SIGHUP is a closed terminal (or an SSH
+ * session ended) without nohup: Node's default for it is to exit at once, cutting what is in flight.
+ */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+/** The stop signals that came while they were held, in order. */
+const held: string[] = [];
+const hold = (signal: string) => {
+  held.push(signal);
+};
+
+/**
+ * Holds the stop signals from waiter's first line until the mode takes them over, as it starts.
+ * Before, Node's default would end waiter by the signal without a word, and, as a container's
+ * PID 1, which has no default action for them, ignore it: `docker stop` right after `docker run`
+ * would wait for its timeout and kill waiter (exit status 137).
+ */
+export function holdStopSignals(): void {
+  for (const signal of STOP_SIGNALS) process.on(signal, hold);
+}
+
+/** Gives the stop signals to `handler` from now on, and at once those that came while held. */
+export function takeStopSignals(handler: (signal: string) => void): void {
+  for (const signal of STOP_SIGNALS) {
+    process.off(signal, hold);
+    process.on(signal, handler);
+  }
+  for (const signal of held.splice(0)) handler(signal);
+}
