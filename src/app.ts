@@ -755,7 +755,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
   if (reached && config.http.tokens.length === 0 && !oauth) {
     const instead = isLoopbackHost(listen.host)
       ? "; for the webhooks alone, run waiter listen"
-      : `, or bind 127.0.0.1 (--listen 127.0.0.1:${listen.port})`;
+      : `, or bind 127.0.0.1 (--listen 127.0.0.1:${listen.port}) for clients on this machine alone (not in a container, whose published port does not reach its loopback)`;
     throw new ConfigError(
       `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );

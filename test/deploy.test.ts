@@ -159,6 +159,10 @@ test("the image's command serves with its environment, refuses to start there wi
   const refused = await promisify(execFile)(process.execPath, command, { env: image }).catch((e) => e);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/WAITER_HTTP_TOKENS/);
+  // Bound to the container's own loopback, waiter would be healthy and reached by no published port.
+  expect(refused.stderr).toMatch(
+    /, or bind 127\.0\.0\.1 \(--listen 127\.0\.0\.1:8790\) for clients on this machine alone \(not in a container, whose published port does not reach its loopback\)\n$/,
+  );
 
   const env = await onFreePort(async (port) => {
     const env = { ...image, WAITER_LISTEN: `0.0.0.0:${port}` };
