@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -424,7 +424,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
       code === "ENOENT"
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
         : code === "EACCES"
-          ? `EACCES, the user waiter runs as${runningUser()} may not read it`
+          ? `EACCES, the user waiter runs as${runningUser()} may not ${closedAbove(file) ?? "read it"}`
           : code === "EPERM"
             ? `EPERM, the system does not let waiter read it${process.platform === "darwin" ? `: ${macosPrivacy("read", "keep the file elsewhere")}` : ""}`
             : code === "EISDIR"
@@ -489,6 +489,24 @@ function runningUser(): string {
   } catch {
     return "";
   }
+}
+
+/**
+ * What to say of the first directory on `path`'s way that waiter's user may not enter (EACCES
+ * for a file it may read: a service's config file given to its group in a directory of root's
+ * alone), if one.
+ */
+function closedAbove(path: string): string | undefined {
+  const dirs: string[] = [];
+  for (let above = dirname(path); above !== dirname(above); above = dirname(above)) dirs.unshift(above);
+  for (const dir of dirs) {
+    try {
+      accessSync(dir, constants.X_OK);
+    } catch {
+      return `enter ${dir}, a directory on its path (it needs x permission there)`;
+    }
+  }
+  return undefined;
 }
 
 /** The file on `path`'s way that is no directory (ENOTDIR), as `path` names it. */
