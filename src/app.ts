@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } 
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Starting, Stopped } from "./app-types.js";
-import { type Config, macosPrivacy, shownSafely } from "./config.js";
+import { type Config, macosPrivacy, mayNotEnter, shownSafely } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore, sourcesHeld } from "./events/store.js";
@@ -115,13 +115,15 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
     const taken = anotherUsers(file);
     if (taken) throw new StoreUnavailable(taken);
-    if (waits !== undefined && (err as { code?: string }).code === "SQLITE_BUSY") {
+    const code = (err as { code?: string }).code;
+    if (waits !== undefined && code === "SQLITE_BUSY") {
       throw new StoreUnavailable(
         `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
       );
     }
-    const why = err instanceof Error ? err.message : String(err);
-    if (/^SQLITE_(NOTADB|CORRUPT)/.test((err as { code?: string }).code ?? "")) {
+    const closed = code === "EACCES" ? mayNotEnter(file) : undefined;
+    const why = closed ? `EACCES, ${closed}` : err instanceof Error ? err.message : String(err);
+    if (/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) {
       throw new StoreUnavailable(
         `${file}: ${why}: it is no event store waiter can read (another file copied over it, or the store damaged); move it elsewhere with its -wal and -shm, then start waiter again, which sets up a new, empty store, or restore a backup there as docs/webhooks.md says`,
       );
@@ -134,7 +136,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     }
     // The directory is a file, or not the user's to write.
     const privacy =
-      process.platform === "darwin" && (err as { code?: string }).code === "EPERM"
+      process.platform === "darwin" && code === "EPERM"
         ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`
         : "";
     throw new StoreUnavailable(

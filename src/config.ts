@@ -424,7 +424,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
       code === "ENOENT"
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
         : code === "EACCES"
-          ? `EACCES, the user waiter runs as${runningUser()} may not ${closedAbove(file) ?? "read it"}`
+          ? `EACCES, ${mayNotEnter(file) ?? `the user waiter runs as${runningUser()} may not read it`}`
           : code === "EPERM"
             ? `EPERM, the system does not let waiter read it${process.platform === "darwin" ? `: ${macosPrivacy("read", "keep the file elsewhere")}` : ""}`
             : code === "EISDIR"
@@ -492,18 +492,18 @@ function runningUser(): string {
 }
 
 /**
- * What to say of the first directory on `path`'s way that waiter's user may not enter (EACCES
- * for a file it may read: a service's config file given to its group in a directory of root's
- * alone), if one.
+ * The first directory on `path`'s way that waiter's user may not enter, said so, if one: an EACCES
+ * for a file or directory it was given (a service's config file or data directory) in a directory
+ * of root's alone, where the file's own mode is no help.
  */
-function closedAbove(path: string): string | undefined {
+export function mayNotEnter(path: string): string | undefined {
   const dirs: string[] = [];
   for (let above = dirname(path); above !== dirname(above); above = dirname(above)) dirs.unshift(above);
   for (const dir of dirs) {
     try {
       accessSync(dir, constants.X_OK);
     } catch {
-      return `enter ${dir}, a directory on its path (it needs x permission there)`;
+      return `the user waiter runs as${runningUser()} may not enter ${dir}, a directory on its path (it needs x permission there)`;
     }
   }
   return undefined;

@@ -319,6 +319,23 @@ describe("storing in a file", () => {
     },
   );
 
+  test.runIf(canRunAsNobody)(
+    "a data directory of waiter's user inside a directory that user may not enter stops waiter listen naming that directory, not a mkdir",
+    () => {
+      const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
+      // root's alone, as `install -d -m 700 /srv/app` makes it: the data directory's chown is no help.
+      chmodSync(srv, 0o700);
+      const dir = join(srv, "data");
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, 65534, 65534);
+      const run = listenAsNobody(dir);
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      ]);
+    },
+  );
+
   // The system's own, named by mistake: root's home (root's alone, 0700), and one left empty here.
   const systemDirs = ["/root", ["/srv", "/media", "/mnt"].find((dir) => existsSync(dir) && !readdirSync(dir).length)];
   test.runIf(canRunAsNobody && statSync("/root").uid === 0)(
