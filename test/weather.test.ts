@@ -1344,17 +1344,25 @@ describe(`at ${AFTERNOON}`, () => {
         ["50 05 N, 014 25 E", "latitude 50.083333 and longitude 14.416667"],
         ["S 33 52, W 70 40", "latitude -33.866667 and longitude -70.666667"],
         ["N 50° 05 E 14° 25", "latitude 50.083333 and longitude 14.416667"],
+        ["E 14 25 N 50 05", "latitude 50.083333 and longitude 14.416667"],
+        ["S 33 52 E 151 12", "latitude -33.866667 and longitude 151.2"],
+        ["N 50 05 W 1 25", "latitude 50.083333 and longitude -1.416667"],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
         );
       }
       expect(geocoding.requests.length).toBe(before);
-      // Minutes are under 60, and without a letter by each pair, the numbers may be a postal code's.
-      for (const name of ["N 50 75 E 14 25", "50 05 14 25"]) {
+      // Minutes are under 60, a latitude's letter is by one pair and a longitude's by the other, and without
+      // a letter by each pair the numbers may be a postal code's.
+      const names = ["N 50 75 E 14 25", "N 50 05 N 14 25", "50 05 14 25"];
+      for (const name of names) {
         expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
       }
-      expect(geocoding.requests.length).toBe(before + 2);
+      expect(geocoding.requests.length).toBe(before + names.length);
+      // A street's words are no hemisphere's letters.
+      const street = "N 5th St 12 E 4 5";
+      expect(text(await server.call("weather_current", { place: street }))).not.toContain("coordinates");
     });
 
     test("coordinates written with decimal commas, as Czech writes numbers, are refused with the decimal ones to send", async () => {
