@@ -294,18 +294,11 @@ const SHORT_BEFORE = {
   // encoded), then what an echoed request puts between: spaces (a header, pretty-printed JSON), an
   // Authorization scheme, a JSON quote.
   carried: '(?<=(?:[=:]|%3[DdAa])[ \\t]*(?:(?:[Bb]earer|[Bb]asic) +)?(?:\\\\?")?)',
-  // A value where words name it: after a word (order 404, quantity 2), a #, a quote, a path's /, a
-  // list's comma, = or :, or a percent-escape (%3D, %26 end in a letter or a digit); one that is no
-  // number at the start too, and after "(". Not the same digits as a status waiter quotes, "(404 …"
-  // or "answered 404".
-  named: "(?:(?<=%[0-9A-Fa-f]{2})|(?<=[#\"“'‘«/]|[=:] ?|, |\\p{L} )(?<!\\b(?:answered|status) )|(?<=^|\\()(?!\\p{N}))",
-};
-
-/** What may not follow a value shorter than MAY_BE_A_WORD where SHORT_BEFORE finds it. */
-const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
-  carried: "(?![\\p{L}\\p{N}])",
-  // Nor the start of a larger number (2-3, 2.5, 2:30), nor a wait.
-  named: "(?![\\p{L}\\p{N}])(?![-–.,/:]\\p{N})(?! m?s\\b)",
+  // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a
+  // digit). Not a number where the same digits are waiter's words: a status (three digits after
+  // "answered ", "status " or "(", as in "(404 woocommerce_rest_…"), a wait ("in 2 s", "30 ms"), a
+  // part of a larger number (2-3, 1.2, 2:30, 1/2).
+  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?!(?<=\\b(?:answered|status) |\\()[1-5][0-9]{2}(?![\\p{L}\\p{N}]))(?!(?<=\\p{N}[-–./:])\\p{N})(?!\\p{N}+(?: m?s\\b|[-–./:]\\p{N}))",
 };
 
 /**
@@ -319,8 +312,9 @@ const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
  * number of the text: it is taken out only where a request carries it, as a value whole after = or
  * : (a query's key=, a pair's user:, a header's "X-Api-Key: " or "Authorization: Bearer ", JSON's
  * "key": "), either percent-encoded; a value that may be an ordinary word (a user's name) is no secret.
- * `short: "named"` takes a short one out where words name it (a value that is no secret, kept out
- * of the log), not where the same digits are a status or a wait.
+ * `short: "word"` takes a short one out wherever it stands as a word of its own (a value that is no
+ * secret, kept out of the log), but a number where the same digits are a status, a wait or part of
+ * a larger number.
  */
 export function withoutSecrets(
   text: string,
@@ -356,7 +350,7 @@ export function withoutSecrets(
       if (secret.length >= MAY_BE_A_WORD || /\p{Cc}/u.test(secret)) shown = shown.replaceAll(each, shownAs);
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}${SHORT_AFTER[short]}`, "gu"), shownAs);
+        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])`, "gu"), shownAs);
       }
     }
   }

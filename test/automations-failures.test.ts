@@ -293,6 +293,28 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a retry's line in the log hides the order however the shop's words number it, as No. or č.", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    try {
+      let failed = 0;
+      const message = `Objednávka č. ${O.pending1999} nebyla uložena. Order No. ${O.pending1999} is locked.`;
+      woo.intercept = (req) =>
+        req.method === "PUT" && failed++ === 0
+          ? json(500, JSON.stringify({ code: "internal_error", message }))
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      const retries = lines.filter((line) => line.includes("trying again"));
+      expect(retries).toEqual([expect.stringContaining('"Objednávka č. … nebyla uložena. Order No. … is locked."')]);
+      expect(retries.join("")).not.toContain(String(O.pending1999));
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop whose web server takes no PUT (501) fails the step at once: no wait makes it take one", async () => {
     const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
     try {

@@ -1254,7 +1254,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("the log hides a short order number where the words name it, not the same digits as the shop's status", async () => {
+  test("the log hides a short order number, not the same digits as the shop's status", async () => {
     const lines: string[] = [];
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
     try {

@@ -270,7 +270,7 @@ export function payloadValues(step: Step, view: View): string[] {
 
 /** A tool's words with the payload's values a step took (payloadValues) as "…", for the log. */
 export function payloadHidden(text: string, values: readonly string[]): string {
-  return withoutSecrets(text, values, "…", "named");
+  return withoutSecrets(text, values, "…", "word");
 }
 
 /**

@@ -1060,7 +1060,7 @@ test("an automation a waiter that just took the lease has not begun is told to h
   store.close();
 });
 
-test("the log hides a payload's short value where the words name it, not the same digits as a status, a wait or another number", () => {
+test("the log hides a payload's short value wherever it stands as a word, not the same digits as a status, a wait or another number", () => {
   expect(
     payloadHidden(
       "WooCommerce answered 503; try again in 2 s. Product 2 (“2”, quantity=2, /products/2) has 12 in stock, v1.2, steps 2-3; ids 7, 2.",
@@ -1073,4 +1073,17 @@ test("the log hides a payload's short value where the words name it, not the sam
     "The shop answered 404 for order … (status 404).",
   );
   expect(payloadHidden("Eva's note (Eva), “Eva”", ["Eva"])).toBe("…'s note (…), “…”");
+});
+
+test("the log hides a payload's short order number however the words number it", () => {
+  expect(
+    payloadHidden(
+      "Bestellung Nr. 404; Order No. 404; objednávka č. 404\n404 is locked [404] n°404 order  404 (order 12) (404 locked_order",
+      ["404", "12"],
+    ),
+  ).toBe("Bestellung Nr. …; Order No. …; objednávka č. …\n… is locked […] n°… order  … (order …) (404 locked_order");
+  expect(payloadHidden("Jan s manželkou (Jan, 12 s)", ["Jan", "12"])).toBe("… s manželkou (…, 12 s)");
+  expect(payloadHidden("Cannot reach chat 403 (403: Forbidden); chat (12)", ["403", "12"])).toBe(
+    "Cannot reach chat … (403: Forbidden); chat (…)",
+  );
 });
