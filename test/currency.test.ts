@@ -893,6 +893,19 @@ describe("history and lists", () => {
     );
   });
 
+  test("currencies missing from the same fixings of a range are said once, not a sentence each", async () => {
+    // The ECB began to fix these five, and the rouble, on 1 April 2005.
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CNY", "IDR", "MYR", "PHP", "THB", "RUB", "USD"],
+      start: "2005-03-29",
+      end: "2005-04-05",
+    });
+    expect((result.structuredContent as { note?: string }).note).toBe(
+      "CNY, IDR, MYR, PHP, THB, RUB are missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for them. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; CNY, IDR, MYR, PHP, THB are fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source \"cnb\" may have them.",
+    );
+  });
+
   test("a range whose base is missing on some of its fixings says on how many it stands, lest the others read as days without one", async () => {
     // The ECB fixed CNY from 1 April 2005: the fixings of 29 to 31 March have no rate against it.
     const ecb = await server.call("currency_history", {
@@ -1482,7 +1495,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
-      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; THB is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it; currency_list with source "ecb" lists/,
+      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY, THB are fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have them; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",

@@ -393,7 +393,13 @@ function noRateAdvice(
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
     ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
-    ...began.map((code) => fixedFrom([code], source.fixedFrom[code] as string)),
+    // Those it began on one date are said at once (CNY, IDR, MYR, PHP and THB on 2005-04-01).
+    ...[...new Set(began.map((code) => source.fixedFrom[code] as string))].map((first) =>
+      fixedFrom(
+        began.filter((code) => source.fixedFrom[code] === first),
+        first,
+      ),
+    ),
     ...(later.length > 0 ? [fixedFrom(later, "a later date")] : []),
     ...(elsewhere.length > 0
       ? [

@@ -140,22 +140,30 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const pending = firstPending(after, args.end, source);
       const lacking = pending ? undefined : firstLacking(after, args.end, source);
       // A currency the source began or stopped fixing within the range says why the fixings it is
-      // missing from have no rate for it, lest they read as gaps in the source's data.
+      // missing from have no rate for it, lest they read as gaps in the source's data; currencies
+      // missing from the same fixings (five the ECB took up on 2005-04-01) are said at once.
+      const missing = new Map<string, { codes: string[]; without: string[] }>();
+      for (const code of symbols) {
+        const without = fixings.filter((fixing) => !hasCurrency(fixing, code)).map((fixing) => fixing.date);
+        if (without.length === 0) continue;
+        const same = missing.get(without.join());
+        if (same) same.codes.push(code);
+        else missing.set(without.join(), { codes: [code], without });
+      }
       const missingFrom = await Promise.all(
-        symbols.map(async (code) => {
-          const without = fixings.filter((fixing) => !hasCurrency(fixing, code)).map((fixing) => fixing.date);
-          const [since, until] = [without[0], without.at(-1)];
-          if (!since || !until) return undefined;
+        [...missing.values()].map(async ({ codes, without }) => {
+          const [since, until] = [without[0] as string, without.at(-1) as string];
           const which =
             since === until
               ? `the fixing of ${since}, which has`
               : `${without.length} of the ${fixings.length} fixings, from ${since} to ${until}, which have`;
           // A note that answers the range sends to no list.
-          const why = await whereRatesAre([code], source, otherThan(source), { ...call, serves: () => false }, [
+          const why = await whereRatesAre(codes, source, otherThan(source), { ...call, serves: () => false }, [
             since,
             until,
           ]);
-          return `${code} is missing from ${which} no rate for it. ${why}`;
+          const [are, them] = codes.length === 1 ? ["is", "it"] : ["are", "them"];
+          return `${codes.join(", ")} ${are} missing from ${which} no rate for ${them}. ${why}`;
         }),
       );
       const note = [
