@@ -275,7 +275,7 @@ export async function lackingOnAll(
 export async function lackingOn(day: string, codes: string[], other: RateSource, call: Call): Promise<Set<string>> {
   if (codes.length === 0 || day < other.earliest) return new Set(codes);
   try {
-    const fixing = withEuroRates(await withinHalfTheTimeLeft(call, (within) => other.fixing(day, within)), codes, day);
+    const fixing = withEuroRates(await withinHalfTheTimeLeft(call, other.fixing(day, call)), codes, day);
     return new Set(codes.filter((code) => !hasCurrency(fixing, code)));
   } catch (failure) {
     if (call.signal.aborted) throw failure;
@@ -284,16 +284,16 @@ export async function lackingOn(day: string, codes: string[], other: RateSource,
 }
 
 /**
- * What `look` finds, waited for until half the time left before the call's deadline: a refusal's
- * advice waits no longer for what it looks up, so a slow source leaves the refusal time to be
- * answered, saying less. The look-up keeps the call's own deadline: a call that asks for the same
- * meanwhile shares its request, which must not end at the refusal's half.
+ * What `look`, made with `call`, finds, waited for until half the time left before the call's
+ * deadline: a refusal's advice waits no longer for what it looks up, so a slow source leaves the
+ * refusal time to be answered, saying less. The look-up keeps the call's own deadline: a call that
+ * asks for the same meanwhile shares its request, which must not end at the refusal's half.
  */
-async function withinHalfTheTimeLeft<T>(call: Call, look: (call: Call) => Promise<T>): Promise<T> {
+async function withinHalfTheTimeLeft<T>(call: Call, look: Promise<T>): Promise<T> {
   const now = clock.now();
   const half = withDeadline({ ...call, deadline: now + Math.max(0, call.deadline - now) / 2 });
   try {
-    return await untilAborted(look(call), half.call.signal);
+    return await untilAborted(look, half.call.signal);
   } finally {
     half.end();
   }
@@ -323,7 +323,7 @@ async function listedToday(codes: string[], source: RateSource, other: RateSourc
   if (candidates.length === 0 || !areCurrencies(candidates)) return NOT_LISTED;
   const list = async (of: RateSource) => {
     try {
-      return new Set((await withinHalfTheTimeLeft(call, (within) => of.currencies(within))).map(({ code }) => code));
+      return new Set((await withinHalfTheTimeLeft(call, of.currencies(call))).map(({ code }) => code));
     } catch (failure) {
       if (call.signal.aborted) throw failure;
       return new Set<string>();
