@@ -41,9 +41,15 @@ export function stoppedBeforeDeadline(signal: AbortSignal): boolean {
   return signal.aborted && (signal.reason as Error | undefined)?.name !== "TimeoutError";
 }
 
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+/**
+ * `promise`, or a rejection with the signal's reason as soon as it aborts. A promise given up on at
+ * once is still heard: its failure, heard by none, would be an unhandled rejection, logged as a fault.
+ */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const abort = () => reject(signal.reason);
     signal.addEventListener("abort", abort, { once: true });

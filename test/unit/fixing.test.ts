@@ -1,8 +1,10 @@
 import { describe, expect, test } from "vitest";
+import { clock } from "../../src/time.js";
 import {
   booked,
   crossRate,
   type Fixing,
+  lackingOn,
   minorUnits,
   type RateSource,
   significant,
@@ -88,5 +90,32 @@ describe("numbers in the text rendering", () => {
   test("what JavaScript would write with an exponent is written out", () => {
     expect(formatNumber(5.9e-7)).toBe("0.00000059");
     expect(formatNumber(1.2e21)).toBe("1,200,000,000,000,000,000,000");
+  });
+});
+
+describe("what a refusal looks up of the other source", () => {
+  test("a look-up a cancelled call gives up on is still heard: its failure is no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const hear = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", hear);
+    // As an upstream refuses a request for a call cancelled already.
+    const other = {
+      ...cnb,
+      earliest: "1991-01-01",
+      fixing: async () => {
+        throw new Error("not asked: the call was cancelled");
+      },
+    } as RateSource;
+    const cancelled = new AbortController();
+    cancelled.abort(new DOMException("The call was cancelled.", "AbortError"));
+    try {
+      const call = { signal: cancelled.signal, deadline: clock.now() + 10_000 };
+      await expect(lackingOn("2026-08-28", ["JPY"], other, call)).rejects.toThrow("The call was cancelled.");
+      // Node tells of a rejection left unhandled once the microtasks have run.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", hear);
+    }
   });
 });
