@@ -145,9 +145,14 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   for (const notice of notices) log.notice(notice);
   const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {
-    log.warning(
-      "no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
-    );
+    // Named as given: a client's entry sets WAITER_TOOLSETS, which no flag in the line would point to.
+    const given = [
+      config.core.toolsets && config.origin("toolsets"),
+      only && config.origin("tools"),
+      excluded && config.origin("excludeTools"),
+      readOnly && config.origin("readOnly"),
+    ].filter((origin) => typeof origin === "string");
+    log.warning(`no tool is served: ${enumerated(["the toolsets that are on", ...given], "and")} leave none`);
   }
   return {
     tools: served,

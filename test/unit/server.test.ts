@@ -90,7 +90,18 @@ describe("which tools are listed", () => {
     expect(list).toEqual([]);
     expect(log).toEqual([
       "tool rates_get of --tools (WAITER_TOOLS, tools in the config file) is not served: --exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file) lists it",
-      "warning: no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
+      "warning: no tool is served: the toolsets that are on, --tools and --exclude-tools leave none",
+    ]);
+  });
+
+  test("settings that leave no tool are named as they were given: an assistant's client sets variables, not flags", () => {
+    expect(names({ WAITER_TOOLSETS: "shop" }).log).toEqual([
+      "toolset shop is off: set TEST_KEY",
+      "warning: no tool is served: the toolsets that are on and WAITER_TOOLSETS leave none",
+    ]);
+    expect(names({ TEST_KEY: "k", WAITER_TOOLSETS: "shop" }, { tools: "shop_write", readOnly: true }).log).toEqual([
+      "tool shop_write of --tools (WAITER_TOOLS, tools in the config file) is not served: --read-only (WAITER_READ_ONLY, readOnly in the config file) leaves out every tool that changes something",
+      "warning: no tool is served: the toolsets that are on, WAITER_TOOLSETS, --tools and --read-only leave none",
     ]);
   });
 
