@@ -137,8 +137,15 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
       }
       const served = available.map((tool) => tool.name);
       const meant = enumerated(meantKeys(name, served), "or");
+      // --tools weather reads as "the weather tools", which is what --toolsets says.
+      const toolsetNamed = toolsets.find((toolset) => toolset.name === name);
+      const hint = toolsetNamed
+        ? `: ${toolsetNamed.name} is a toolset, and ${TOOLSETS} chooses toolsets`
+        : meant
+          ? `; did you mean ${meant}?`
+          : "";
       throw new ConfigError(
-        `unknown tool '${name}' in ${setting}${meant ? `; did you mean ${meant}?` : ""} (the enabled toolsets serve: ${served.join(", ") || "none"})`,
+        `unknown tool '${name}' in ${setting}${hint} (the enabled toolsets serve: ${served.join(", ") || "none"})`,
       );
     }
   }

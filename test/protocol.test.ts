@@ -1561,6 +1561,17 @@ describe.concurrent("the command line", () => {
       {},
       /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\); did you mean currency_convert\? \(the enabled toolsets serve: currency_rates, currency_convert, /,
     ],
+    // A toolset's name where tools are listed, off (weather, without a contact) or on, is told where toolsets go.
+    [
+      [],
+      { WAITER_TOOLS: "weather" },
+      /^waiter: unknown tool 'weather' in --tools \(WAITER_TOOLS, tools in the config file\): weather is a toolset, and --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) chooses toolsets \(the enabled toolsets serve: currency_rates, /,
+    ],
+    [
+      ["--exclude-tools", "Currency"],
+      {},
+      /^waiter: unknown tool 'currency' in --exclude-tools \(WAITER_EXCLUDE_TOOLS, excludeTools in the config file\): currency is a toolset, and --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) chooses toolsets \(the enabled /,
+    ],
     // Every invalid setting goes this way; test/unit/config.test.ts has their words.
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
   ])("%j %j is one line on stderr and exit status 2", async (args, env, message) => {
