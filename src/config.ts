@@ -196,6 +196,12 @@ export interface Config {
   secrets?: readonly string[];
 }
 
+/** The settings that choose tools, each named where it may be set: a flag, a variable, the config file. */
+export const TOOLSETS = "--toolsets (WAITER_TOOLSETS, toolsets in the config file)";
+export const TOOLS = "--tools (WAITER_TOOLS, tools in the config file)";
+export const EXCLUDE_TOOLS = "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)";
+export const READ_ONLY = "--read-only (WAITER_READ_ONLY, readOnly in the config file)";
+
 export interface ConfigSources {
   env: NodeJS.ProcessEnv;
   /** --config FILE; falls back to WAITER_CONFIG. */
@@ -349,8 +355,13 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
   const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name.toLowerCase()));
   if (unknown !== undefined) {
+    // A tool's name is its toolset's and a word: --toolsets currency_convert meant --tools.
+    const toolOf = toolsets.find((toolset) =>
+      unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
+    );
+    const tool = toolOf ? `: ${unknown} is a tool of toolset ${toolOf.name}, and ${TOOLS} chooses tools` : "";
     throw new ConfigError(
-      `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})`,
+      `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})${tool}`,
     );
   }
   core.toolsets = core.toolsets?.map((name) => name.toLowerCase());

@@ -14,7 +14,7 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
 import { z } from "zod";
-import type { Config, SettingPath } from "./config.js";
+import { type Config, EXCLUDE_TOOLS, READ_ONLY, type SettingPath, TOOLS, TOOLSETS } from "./config.js";
 import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError, UpstreamError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
@@ -58,12 +58,6 @@ export function toolsetContext(
     named: (setting) => config.named(path(setting)),
   };
 }
-
-/** The settings that choose tools, each named where it may be set: a flag, a variable, the config file. */
-const TOOLSETS = "--toolsets (WAITER_TOOLSETS, toolsets in the config file)";
-const TOOLS = "--tools (WAITER_TOOLS, tools in the config file)";
-const EXCLUDE_TOOLS = "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)";
-const READ_ONLY = "--read-only (WAITER_READ_ONLY, readOnly in the config file)";
 
 /** The tools a configuration serves, and why it serves no other. */
 export interface ServedTools {

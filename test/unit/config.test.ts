@@ -459,6 +459,12 @@ describe("sources and precedence", () => {
     expect(() => load({ WAITER_TOOLSETS: "wether" })).toThrow("unknown toolset 'wether' in WAITER_TOOLSETS (known: ");
   });
 
+  test("a tool's name where toolsets are listed is told where tools go", () => {
+    expect(messageOf(() => load({ WAITER_TOOLSETS: "currency_convert" }))).toMatch(
+      /^unknown toolset 'currency_convert' in WAITER_TOOLSETS \(known: [^)]*\): currency_convert is a tool of toolset currency, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
+    );
+  });
+
   test("toolsets are named in any case, as the settings' other words are", () => {
     expect(load({ WAITER_TOOLSETS: "Currency, SHOP" }).core.toolsets).toEqual(["currency", "shop"]);
     expect(load({}, { overrides: { toolsets: "Currency" } }).core.toolsets).toEqual(["currency"]);
