@@ -664,7 +664,7 @@ describe("oversized input", () => {
   };
   const cutByTheStop = /info +\[currency\] currency_rates failed: waiter stopped before this call finished: /;
 
-  test("a call still running at SIGTERM is answered though another request of its id was answered meanwhile", async () => {
+  test("a call still running at SIGTERM is answered though a request reusing its id was refused meanwhile", async () => {
     const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
     const send = await initialized(server);
     const answersTo2 = () =>
@@ -676,7 +676,7 @@ describe("oversized input", () => {
         .filter((message) => message.id === 2);
     try {
       await callHeld(send);
-      // A client that uses an id again before its first request is answered, which MCP forbids.
+      // A client that uses an id again before its first request is answered, which MCP forbids: refused.
       send({ jsonrpc: "2.0", id: 2, method: "ping" });
       await expect.poll(answersTo2).toHaveLength(1);
       server.child.kill("SIGTERM");
@@ -686,6 +686,48 @@ describe("oversized input", () => {
     }
     const [, cut] = answersTo2();
     expect(cut?.result && text(cut.result)).toMatch(/^waiter stopped before this call finished: /);
+  });
+
+  test("a request reusing the id of one still under way is refused by that id, and the one under way can still be cancelled", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+    const send = await initialized(server);
+    const answersTo2 = () =>
+      server
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id?: number; result?: unknown; error?: { code: number; message: string } })
+        .filter((message) => message.id === 2);
+    try {
+      await callHeld(send);
+      // MCP has each request of a session take an id of its own.
+      send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      await expect.poll(answersTo2).toHaveLength(1);
+      expect(answersTo2()[0]).toEqual({
+        jsonrpc: "2.0",
+        id: 2,
+        error: {
+          code: -32600,
+          message:
+            "Invalid Request: id 2 is that of a request still under way; MCP has each request of a session take an id of its own: send it with another",
+        },
+      });
+      expect(server.stderr()).toMatch(
+        /warning +\[waiter\] answered -32600 to a request on stdin whose id 2 is that of a request still under way/,
+      );
+      send({
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: 2, reason: "the person pressed stop" },
+      });
+      await expect.poll(server.stderr).toMatch(/currency_rates cancelled by its client \(the person pressed stop\)/);
+      server.child.stdin.end();
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+    // The call cancelled is answered no more, as MCP has it, nor cut by the stop.
+    expect(answersTo2()).toHaveLength(1);
   });
 
   test("a SIGTERM while the client reads nothing of stdout stops waiter all the same, with a call still running", async () => {

@@ -49,11 +49,8 @@ export async function serveStdio(
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
-  /**
-   * Requests received and not yet answered (nor cancelled, which the SDK never answers), with their
-   * methods: an id a client uses again before its first request is answered (MCP forbids it) holds both.
-   */
-  const unanswered = new Map<RequestId, string[]>();
+  /** Requests received and not yet answered (nor cancelled, which the SDK never answers), with their methods. */
+  const unanswered = new Map<RequestId, string>();
   const stop = async (why: string, answering = false, status = 0) => {
     if (closing) return;
     closing = true;
@@ -63,14 +60,12 @@ export async function serveStdio(
       for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
       // Not waited for one by one: a client that reads nothing of stdout would hold the stop for good;
       // the wait for stdout below gives them their time.
-      for (const [id, methods] of unanswered) {
-        for (const method of methods) {
-          void transport.send(
-            method === "tools/call"
-              ? { jsonrpc: "2.0", id, result: { content: [{ type: "text", text: STOPPED_CALL }], isError: true } }
-              : { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message: STOPPED_CALL } },
-          );
-        }
+      for (const [id, method] of unanswered) {
+        void transport.send(
+          method === "tools/call"
+            ? { jsonrpc: "2.0", id, result: { content: [{ type: "text", text: STOPPED_CALL }], isError: true } }
+            : { jsonrpc: "2.0", id, error: { code: ErrorCode.InternalError, message: STOPPED_CALL } },
+        );
       }
     }
     // The client may be gone: its log lines stop before the last one is written.
@@ -148,30 +143,26 @@ export async function serveStdio(
   );
   await server.connect(transport);
   const receive = transport.onmessage;
-  /** Takes one of `id`'s requests off, a tool call's when `call`, else another's where it has both. */
-  const answered = (id: RequestId, call: boolean) => {
-    const methods = unanswered.get(id) ?? [];
-    methods.splice(
-      Math.max(
-        0,
-        methods.findIndex((method) => (method === "tools/call") === call),
-      ),
-      1,
-    );
-    if (methods.length === 0) unanswered.delete(id);
-  };
+  const send = transport.send.bind(transport);
   transport.onmessage = (message: JSONRPCMessage) => {
-    if ("method" in message && "id" in message)
-      unanswered.set(message.id, [...(unanswered.get(message.id) ?? []), message.method]);
+    if ("method" in message && "id" in message) {
+      // The SDK would run both, and keep only the later one's cancellation: the one under way could
+      // no longer be cancelled, and its client would take the first answer for the later request's.
+      if (unanswered.has(message.id)) {
+        const why = `id ${JSON.stringify(message.id)} is that of a request still under way`;
+        log.warning(`answered -32600 to a request on stdin whose ${why} (${oneLine(message.method)})`);
+        // Sent past the count of requests answered: the one under way is not.
+        void send(refusal(message.id, `Invalid Request: ${why}; ${OWN_ID}`));
+        return;
+      }
+      unanswered.set(message.id, message.method);
+    }
     if ("method" in message && message.method === "notifications/cancelled")
-      answered(message.params?.requestId as RequestId, true);
+      unanswered.delete(message.params?.requestId as RequestId);
     receive?.(message);
   };
-  const send = transport.send.bind(transport);
   transport.send = (message: JSONRPCMessage) => {
-    if (!("method" in message) && "id" in message) {
-      answered(message.id as RequestId, "result" in message && "content" in message.result);
-    }
+    if (!("method" in message) && "id" in message) unanswered.delete(message.id as RequestId);
     return send(message);
   };
   return stop;
@@ -418,6 +409,9 @@ function idOf(message: object): string | number | null {
 }
 
 const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
+
+/** What a request reusing the id of one under way is told, as over HTTP. */
+const OWN_ID = "MCP has each request of a session take an id of its own: send it with another";
 
 /** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
 const SHAPE =
