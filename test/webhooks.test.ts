@@ -19,7 +19,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { ConfigError } from "../src/errors.js";
+import { ConfigError, ToolError } from "../src/errors.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -1271,6 +1271,29 @@ describe("what agents see", () => {
     expect(shown.note).toBe(`Older events are stored: events_list with before "${last}" lists them.`);
     const older = await session.call("events_list", { before: last });
     expect((older.structuredContent as { events: unknown[] }).events).toHaveLength(1);
+  });
+
+  test("resources/list while the store cannot be read lists the recent events' resource, saying why no event is listed", async () => {
+    const session = await inProcess({ WAITER_LOG_LEVEL: "info" });
+    const down =
+      "The event store's database cannot be reached (connect ECONNREFUSED 127.0.0.1:5432). waiter connects again by itself; try again in a moment.";
+    vi.spyOn(session.store as EventStore, "list").mockRejectedValueOnce(new ToolError(down));
+    const { resources } = await session.client.listResources();
+    expect(resources).toEqual([
+      expect.objectContaining({
+        uri: "events://recent",
+        description: expect.stringContaining(` No event is listed now: ${down}`),
+      }),
+    ]);
+    expect(session.stderr()).toMatch(
+      /\[events\] resources\/list listed no event: The event store's database cannot be reached/,
+    );
+    // Once the store answers, the events are listed again, and the description says nothing of it.
+    const { body, headers } = await signed("store");
+    await post("store", body, headers);
+    const again = (await session.client.listResources()).resources;
+    expect(again.find((r) => r.uri === "events://recent")?.description).not.toMatch(/No event is listed/);
+    expect(again.some((r) => r.uri.startsWith("events://event/"))).toBe(true);
   });
 
   test("payloads are shown as sent: big integers and number formatting intact", async () => {

@@ -2,11 +2,12 @@ import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/serv
 import {
   type CompleteResult,
   ErrorCode,
+  type ListResourcesResult,
   McpError,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { ProtocolError } from "../errors.js";
+import { ProtocolError, ToolError } from "../errors.js";
 import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { percentDecoded } from "../settings.js";
@@ -134,6 +135,21 @@ export function registerEventResources(
   log: Log,
   subscribed = new Set<string>(),
 ): () => void {
+  /**
+   * Why a resources/list, known by its request's signal, lists no event: the store could not be
+   * read. The list still names the resources there are, the recent events' saying why.
+   */
+  const unlisted = new WeakMap<AbortSignal, string>();
+  const listed = async (signal: AbortSignal) => {
+    try {
+      return await store.list({}, { limit: RECENT_COUNT, bodies: false });
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      log.child("events").operatorOnly(err.logLevel, `resources/list listed no event: ${err.message}`);
+      unlisted.set(signal, err.message);
+      return [];
+    }
+  };
   server.registerResource(
     "recent-events",
     RECENT_URI,
@@ -166,9 +182,9 @@ export function registerEventResources(
   server.registerResource(
     "webhook-event",
     new ResourceTemplate(EVENT_TEMPLATE, {
-      list: async () => ({
+      list: async (extra) => ({
         // What the list shows: names, not payloads, which may be a megabyte each.
-        resources: (await store.list({}, { limit: RECENT_COUNT, bodies: false })).map((event) => ({
+        resources: (await listed(extra.signal)).map((event) => ({
           uri: eventUri(event.id),
           // The type is the sender's text: quoted, as the tools quote it. Each its own title, or
           // the template's ("Webhook event") would show on every one.
@@ -207,6 +223,21 @@ export function registerEventResources(
       };
     },
   );
+
+  // The events the list could not name are said on the recent events' resource, which it still lists.
+  wrapHandler(server, "resources/list", (sdk) => async (request, extra) => {
+    const result = (await sdk(request, extra)) as ListResourcesResult;
+    const why = unlisted.get(extra.signal);
+    if (why === undefined) return result;
+    return {
+      ...result,
+      resources: result.resources.map((resource) =>
+        resource.uri === RECENT_URI
+          ? { ...resource, description: `${resource.description} No event is listed now: ${why}` }
+          : resource,
+      ),
+    };
+  });
 
   // McpServer counts the ids it was given as the total: of the capped query, one more than the
   // hundred shown, whatever the number that match. With more than shown, only that there are more is said.
