@@ -218,13 +218,13 @@ async function rawOnStreams(env: Record<string, string>) {
 }
 
 /** waiter's stdio transport on streams in this process, initialized with raw lines (id 1). */
-async function initializedRaw() {
+async function initializedRaw(protocolVersion = "2025-11-25") {
   const server = await rawOnStreams(upstreams);
   const initialize = {
     jsonrpc: "2.0",
     id: 1,
     method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    params: { protocolVersion, capabilities: {}, clientInfo: { name: "raw", version: "0" } },
   };
   server.stdin.write(`${JSON.stringify(initialize)}\n`);
   await expect.poll(() => server.answers().some((answer) => answer.id === 1)).toBe(true);
@@ -388,6 +388,50 @@ test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answ
   ]);
   // None is served: the client is told each failed, and sends them again one to a line.
   expect(answers().filter((answer) => answer.id === 2 || answer.id === "three")).toHaveLength(2);
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
+test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must take one, is served: its answers in one array, on one line", async () => {
+  const { server } = await initializedRaw("2025-03-26");
+  const lines = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as unknown);
+  const arrays = () =>
+    lines().filter((line): line is { id: unknown; result?: object; error?: object }[] => Array.isArray(line));
+  server.stdin.write(
+    `${JSON.stringify([
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 2, method: "ping" },
+      { jsonrpc: "2.0", id: "three", method: "tools/list" },
+    ])}\n`,
+  );
+  await expect.poll(arrays).toHaveLength(1);
+  const [served = []] = arrays();
+  expect(served.map((answer) => answer.id).sort()).toEqual([2, "three"]);
+  expect(served.find((answer) => answer.id === 2)).toEqual({ jsonrpc: "2.0", id: 2, result: {} });
+  expect(served.find((answer) => answer.id === "three")?.result).toHaveProperty("tools");
+  // One message MCP does not take, and none of the batch is done: each request told so by its id.
+  server.stdin.write(
+    `${JSON.stringify([
+      { jsonrpc: "2.0", id: 5, method: "tools/list" },
+      { jsonrpc: "2.0", id: 6, method: "ping", params: [1] },
+    ])}\n`,
+  );
+  await expect.poll(arrays).toHaveLength(2);
+  const refused = {
+    code: -32600,
+    message:
+      "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes: its params are an array, not an object; none of the batch was done",
+  };
+  expect(arrays()[1]).toEqual([
+    { jsonrpc: "2.0", id: 5, error: refused },
+    { jsonrpc: "2.0", id: 6, error: refused },
+  ]);
+  expect(lines().filter((line) => !Array.isArray(line))).toHaveLength(1);
   server.stdin.end();
   expect(await server.exited).toBe(0);
 });

@@ -4,7 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ReadBuffer, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  type JSONRPCMessage,
+  JSONRPCMessageSchema,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
 import { CUT } from "../errors.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
@@ -51,6 +56,11 @@ export async function serveStdio(
   stdout.setMaxListeners(0);
   /** Requests received and not yet answered (nor cancelled, which the SDK never answers), with their methods. */
   const unanswered = new Map<RequestId, string>();
+  /** The protocol version the session's initialize agreed on, once answered, and that initialize's id. */
+  let version: string | undefined;
+  let initializeId: RequestId | undefined;
+  /** The JSON-RPC batches being served: the ids of their requests not yet answered, and the answers so far. */
+  const batches: { ids: Set<RequestId>; answers: JSONRPCMessage[] }[] = [];
   const stop = async (why: string, answering = false, status = 0) => {
     if (closing) return;
     closing = true;
@@ -97,6 +107,8 @@ export async function serveStdio(
         `${answers.length > 0 ? "answered -32700 to" : "ignored"} a line on stdin that is not UTF-8, as MCP's messages are (${error.message})`,
       );
       for (const answer of answers) void transport.send(answer);
+    } else if (error instanceof InvalidMessage && Array.isArray(error.json) && takesBatches(version)) {
+      serveBatch(error.json);
     } else if (error instanceof InvalidMessage) {
       const answers = invalidRequest(error.json, error.message);
       log.warning(
@@ -141,9 +153,62 @@ export async function serveStdio(
     "error",
     (error: NodeJS.ErrnoException) => void stop(`stdout cannot be written (${error.code ?? error.message})`),
   );
+  // stdin is read once the messages are counted below: a line already waiting (the initialize, which
+  // says whether the session takes batches) would be read as the SDK connects, before they are.
+  const read = transport.start.bind(transport);
+  transport.start = async () => {};
   await server.connect(transport);
   const receive = transport.onmessage;
   const send = transport.send.bind(transport);
+  /** Sends an answer, held while it answers a request of a batch until the batch's last is answered. */
+  const emit = (message: JSONRPCMessage) => {
+    const id = "id" in message && !("method" in message) ? (message.id as RequestId) : undefined;
+    const batch = id === undefined ? undefined : batches.find(({ ids }) => ids.has(id));
+    if (!batch || id === undefined) return send(message);
+    batch.ids.delete(id);
+    batch.answers.push(message);
+    return settle(batch);
+  };
+  /** Sends a batch's answers, as one array on one line, once none of its requests is left to answer. */
+  const settle = async (batch: (typeof batches)[number]) => {
+    if (batch.ids.size > 0) return;
+    batches.splice(batches.indexOf(batch), 1);
+    // The transport writes any JSON value as a line; the SDK's types have no batch.
+    if (batch.answers.length > 0) await send(batch.answers as unknown as JSONRPCMessage);
+  };
+  /**
+   * Serves a JSON-RPC batch of a session at a protocol that takes them (MCP 2025-03-26 has its
+   * servers take one), as JSON-RPC has it: each message, and the answers in one array. One the
+   * HTTP side would refuse (a message MCP does not take, an id used twice) is refused whole.
+   */
+  const serveBatch = (items: unknown[]) => {
+    const requests = items.filter((item) => isObject(item) && "method" in item);
+    const ids = requests.map(idOf).filter((id) => id !== null);
+    const wrong = items.findIndex((item) => !JSONRPCMessageSchema.safeParse(item).success);
+    const reused = ids.find((id, i) => unanswered.has(id) || ids.indexOf(id) !== i);
+    const why =
+      items.length === 0
+        ? "an empty JSON-RPC batch (an array of no message)"
+        : wrong !== -1
+          ? `message ${wrong + 1} of the batch is not a JSON-RPC 2.0 message MCP takes: ${whatIsWrong(items[wrong]) ?? SHAPE}`
+          : reused !== undefined
+            ? `id ${JSON.stringify(reused)} is that of ${unanswered.has(reused) ? "a request still under way" : "another request of the same batch"}; ${OWN_ID}`
+            : requests.some((request) => (request as { method: unknown }).method === "initialize")
+              ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
+              : undefined;
+    if (why === undefined) {
+      if (ids.length > 0) batches.push({ ids: new Set(ids), answers: [] });
+      for (const item of items) transport.onmessage?.(item as JSONRPCMessage);
+      return;
+    }
+    log.warning(`answered -32600 to a JSON-RPC batch on stdin, none of it done: ${oneLine(why)}`);
+    if (items.length === 0) {
+      void send(refusal(null, `Invalid Request: ${why}`));
+      return;
+    }
+    const answers = [...new Set(ids)].map((id) => refusal(id, `Invalid Request: ${why}; none of the batch was done`));
+    void send((answers.length > 0 ? answers : [refusal(null, `Invalid Request: ${why}`)]) as unknown as JSONRPCMessage);
+  };
   transport.onmessage = (message: JSONRPCMessage) => {
     if ("method" in message && "id" in message) {
       // The SDK would run both, and keep only the later one's cancellation: the one under way could
@@ -156,16 +221,40 @@ export async function serveStdio(
         return;
       }
       unanswered.set(message.id, message.method);
+      if (message.method === "initialize") initializeId = message.id;
     }
-    if ("method" in message && message.method === "notifications/cancelled")
-      unanswered.delete(message.params?.requestId as RequestId);
+    if ("method" in message && message.method === "notifications/cancelled") {
+      const cancelled = message.params?.requestId as RequestId;
+      unanswered.delete(cancelled);
+      // A batch's request cancelled is answered no more: the batch is sent without it.
+      const batch = batches.find(({ ids }) => ids.has(cancelled));
+      if (batch) {
+        batch.ids.delete(cancelled);
+        void settle(batch);
+      }
+    }
     receive?.(message);
   };
   transport.send = (message: JSONRPCMessage) => {
-    if (!("method" in message) && "id" in message) unanswered.delete(message.id as RequestId);
-    return send(message);
+    if (!("method" in message) && "id" in message) {
+      unanswered.delete(message.id as RequestId);
+      if (message.id === initializeId && "result" in message && typeof message.result.protocolVersion === "string") {
+        version = message.result.protocolVersion;
+      }
+    }
+    return emit(message);
   };
+  await read();
   return stop;
+}
+
+/**
+ * Whether a session at protocol `version` takes JSON-RPC batches: MCP 2025-03-26 has its servers
+ * take them, and 2025-06-18 took them out; a session not yet initialized takes none, as its
+ * initialize is sent alone.
+ */
+function takesBatches(version: string | undefined): boolean {
+  return version !== undefined && version < "2025-06-18";
 }
 
 /** How long a stop by signal or stdin's end waits for the calls in flight to be answered. */
@@ -305,7 +394,7 @@ function jsonIn(text: string): unknown {
  * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, saying `why`, with the
  * id the line has when it is a string or a number, null otherwise. A malformed response (a result or an error,
  * no method) gets none: its id is one of waiter's requests, and the client would take the answer for
- * one of its own. A batch (an array), which MCP takes no longer from 2025-06-18 on, gets one for
+ * one of its own. A batch (an array) where the session takes none (from 2025-06-18 on) gets one for
  * each request in it, by its id, each on a line of its own as MCP's messages are: its client is
  * told at once that each failed, rather than wait for its own timeout; one with no such request,
  * one with id null.
@@ -418,7 +507,7 @@ const SHAPE =
   "it is no message of that shape (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
 
 const BATCH =
-  "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on, nor waiter over stdio: send each message on a line of its own";
+  "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (waiter takes one only in a session initialized at 2025-03-26 or older): send each message on a line of its own";
 
 function refusal(id: string | number | null, message: string, code = ErrorCode.InvalidRequest): JSONRPCMessage {
   return {
