@@ -158,6 +158,12 @@ export function registerPrompts(
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (briefParts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");
+    /** Why the brief refuses `place` (trimmed), as weather_forecast takes it, or undefined when it takes it. */
+    const refusedPlace = (place: string) => {
+      const schema = forecast?.input.place;
+      const checked = schema && z.safeParse(schema, place);
+      return checked?.error?.issues[0]?.message ?? (LINE_BREAK.test(place) ? "one line only" : undefined);
+    };
     /**
      * The weather part, for the place given as weather_forecast takes it; without a place none,
      * unless the weather is all the brief has: then the place is asked for.
@@ -166,9 +172,7 @@ export function registerPrompts(
       const place = given?.trim();
       if (!forecast || (!place && briefParts.length > 0)) return [];
       if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
-      const schema = forecast.input.place;
-      const checked = schema && z.safeParse(schema, place);
-      const wrong = checked?.error?.issues[0]?.message ?? (LINE_BREAK.test(place) ? "one line only" : undefined);
+      const wrong = refusedPlace(place);
       if (wrong) {
         throw new ProtocolError(
           ErrorCode.InvalidParams,
@@ -201,10 +205,13 @@ export function registerPrompts(
         description: `${held}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
         argsSchema: forecast
           ? {
-              // Completed with weather_geocode: without it, no completion is offered.
+              // Completed with weather_geocode: without it, no completion is offered. A place the
+              // brief refuses is sent to no geocoder.
               place: geocode
                 ? optionalCompletable(placeDescription, (value) =>
-                    placesLike(geocode, value, log, completion.getStore()),
+                    refusedPlace(value.trim()) === undefined
+                      ? placesLike(geocode, value, log, completion.getStore())
+                      : [],
                   )
                 : z.string().optional().describe(placeDescription),
             }

@@ -548,6 +548,19 @@ test("a place completion says more places may match when the geocoder had more t
   }
 });
 
+test("a place the brief refuses (coordinates, an address, one too long or of two lines) completes to none, asking the geocoder nothing", async () => {
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  const before = geocoding.requests.length;
+  for (const value of ["  ", "49.8, 18.3", "Hlavní 5, 702 00 Ostrava", `Ostrava${"a".repeat(200)}`, "Ostrava\nCZ"]) {
+    const { completion } = await waiter.complete({
+      ref: { type: "ref/prompt", name: "morning_brief" },
+      argument: { name: "place", value },
+    });
+    expect(completion.values, value).toEqual([]);
+  }
+  expect(geocoding.requests.slice(before).map((r) => r.query.get("name"))).toEqual([]);
+});
+
 test("a place completion its client cancels (the person typed on) asks the geocoder nothing more", async () => {
   const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
   // Villages of no known population: each found is looked up again before it is offered.
