@@ -288,10 +288,32 @@ export function createServer(
     inputs.set(tool.name, { tool, input });
   };
   for (const tool of tools) serve(tool);
+  answerUnknownMethods(server);
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
   ignoreTaskRequests(server);
   return { server, serve: (more) => more.forEach(serve) };
+}
+
+/**
+ * A request of a method waiter has no handler for: a notification sent with an id (a client's
+ * notifications/initialized so, which the SDK answered "Method not found" though the method is
+ * MCP's) is told it is one, and another method is named, with the one meant when it is near one.
+ */
+function answerUnknownMethods(server: McpServer): void {
+  server.server.fallbackRequestHandler = async ({ method }) => {
+    if (method.startsWith("notifications/")) {
+      throw new ProtocolError(
+        ErrorCode.InvalidRequest,
+        `Invalid Request: ${quote(method)} is a notification, which is sent without an id and gets no answer; nothing was done`,
+      );
+    }
+    const meant = meantKey(method, [...requestHandlers(server).keys()]);
+    throw new ProtocolError(
+      ErrorCode.MethodNotFound,
+      `Method not found: this session serves no method ${quote(method)}${meant ? `; did you mean ${quote(meant)}?` : ""}`,
+    );
+  };
 }
 
 /**

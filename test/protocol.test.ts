@@ -436,6 +436,31 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
   expect(await server.exited).toBe(0);
 });
 
+test("a notification sent with an id is refused saying it is one, and a method of none named with the one meant", async () => {
+  const { server, answers } = await initializedRaw();
+  server.stdin.write(
+    [
+      { jsonrpc: "2.0", id: 2, method: "notifications/initialized" },
+      { jsonrpc: "2.0", id: 3, method: "tools/lists" },
+      { jsonrpc: "2.0", id: 4, method: "ping" },
+    ]
+      .map((message) => `${JSON.stringify(message)}\n`)
+      .join(""),
+  );
+  await expect.poll(() => answers().filter((answer) => answer.id !== 1)).toHaveLength(3);
+  expect(answers().find((answer) => answer.id === 2)?.error).toEqual({
+    code: -32600,
+    message:
+      'Invalid Request: "notifications/initialized" is a notification, which is sent without an id and gets no answer; nothing was done',
+  });
+  expect(answers().find((answer) => answer.id === 3)?.error).toEqual({
+    code: -32601,
+    message: 'Method not found: this session serves no method "tools/lists"; did you mean "tools/list"?',
+  });
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a line that is not JSON is answered -32700 with id null; a blank line is skipped without an answer", async () => {
   const { server, answers } = await initializedRaw();
   server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
