@@ -2780,7 +2780,7 @@ describe("products and stock", () => {
     }
   });
 
-  test("a scheduled sale WooCommerce will never start is not shown as a sale to come, and says why", async () => {
+  test("a sale price WooCommerce never sells at is not shown as a sale to come, and says why", async () => {
     const own = await start(shopEnv(woo));
     const read = () => own.call("eshop_product_get", { id: P.giftBox });
     const gift = woo.shop.product(P.giftBox);
@@ -2793,7 +2793,7 @@ describe("products and stock", () => {
       expect(data(ends)).not.toHaveProperty("sale_price");
       expect(data(ends)).not.toHaveProperty("sale_from");
       expect(text(ends)).toContain(
-        ": 39.00 EUR (its sale price 33.00 will not start: set to end before it starts), instock",
+        ": 39.00 EUR (its sale price 33.00 never applies: set to end before it starts), instock",
       );
       expect(text(ends)).not.toMatch(/sale 33\.00 from/);
       // A sale price not below the regular one is no sale, whenever it is set to start.
@@ -2802,8 +2802,16 @@ describe("products and stock", () => {
       const above = await read();
       expect(data(above)).not.toHaveProperty("sale_from");
       expect(text(above)).toContain(
-        ": 39.00 EUR (its sale price 45.00 will not start: not below the regular price), instock",
+        ": 39.00 EUR (its sale price 45.00 never applies: not below the regular price), instock",
       );
+      // Without dates it is no sale to come either: it is never on.
+      Object.assign(gift, { saleFrom: null, saleTo: null, sale_price: "39.00" });
+      const equal = await read();
+      expect(data(equal)).not.toHaveProperty("sale_price");
+      expect(text(equal)).toContain(
+        ": 39.00 EUR (its sale price 39.00 never applies: not below the regular price), instock",
+      );
+      expect(text(equal)).not.toMatch(/will not start/);
     } finally {
       setClock();
       await own.close();

@@ -165,7 +165,7 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
     : p.sale_price
       ? ` (on sale${until}; regular ${p.regular_price})`
       : idle
-        ? ` (its sale price ${idle.price} will not start: ${idle.why})`
+        ? ` (its sale price ${idle.price} never applies: ${idle.why})`
         : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   // A variation is private where its "Enabled" box is unticked in the admin.
