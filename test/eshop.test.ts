@@ -2812,6 +2812,17 @@ describe("products and stock", () => {
         ": 39.00 EUR (its sale price 39.00 never applies: not below the regular price), instock",
       );
       expect(text(equal)).not.toMatch(/will not start/);
+      // Without a regular price to be below, is_on_sale() is never true: no sale is to come.
+      Object.assign(gift, { regular_price: "", saleFrom: new Date("2026-11-30T23:00:00Z"), sale_price: "33.00" });
+      const unpriced = await read();
+      expect(data(unpriced)).not.toHaveProperty("sale_from");
+      expect(text(unpriced)).toContain(
+        ": no price, so it cannot be bought (its sale price 33.00 never applies: no regular price), instock",
+      );
+      // A variable product is on sale as its variations are (WC_Product_Variable::is_on_sale()): a
+      // sale price its own fields keep, with no regular price beside it, is none of its prices.
+      woo.shop.product(116).sale_price = "5.00";
+      expect(text(await own.call("eshop_product_get", { id: 116 }))).not.toMatch(/5\.00/);
     } finally {
       setClock();
       await own.close();

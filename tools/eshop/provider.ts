@@ -228,9 +228,12 @@ export interface Product {
   sale_to?: string;
   /**
    * A sale price the shop will never sell at, though it is set and has not ended: set to end
-   * before it starts, or not below the regular price.
+   * before it starts, not below the regular price, or without a regular price.
    */
-  idle_sale?: { price: string; why: "set to end before it starts" | "not below the regular price" };
+  idle_sale?: {
+    price: string;
+    why: "set to end before it starts" | "not below the regular price" | "no regular price";
+  };
   manage_stock: boolean;
   /** The product that counts this variation's stock (its quantity is that one's). */
   counted_on?: number;

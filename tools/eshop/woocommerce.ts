@@ -395,15 +395,23 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   const from = utc(p.date_on_sale_from_gmt);
   const to = utc(p.date_on_sale_to_gmt);
   // WC_Product::is_on_sale() takes a sale price below the regular one, from its start to its end:
-  // one that is not, or set to end before it starts, it never starts (its sales job clears it at its end).
+  // one that is not (or has no regular price to be below), or set to end before it starts, it never
+  // starts (its sales job clears it at its end). A variable or grouped product is on sale as its
+  // children are, whatever its own fields keep.
   const idle =
-    p.on_sale || !present(p.sale_price) || (to !== undefined && Date.parse(to) <= clock.now())
+    p.on_sale ||
+    p.type === "variable" ||
+    p.type === "grouped" ||
+    !present(p.sale_price) ||
+    (to !== undefined && Date.parse(to) <= clock.now())
       ? undefined
-      : present(p.regular_price) && !(Number(p.sale_price) < Number(p.regular_price))
-        ? ("not below the regular price" as const)
-        : from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)
-          ? ("set to end before it starts" as const)
-          : undefined;
+      : !present(p.regular_price)
+        ? ("no regular price" as const)
+        : !(Number(p.sale_price) < Number(p.regular_price))
+          ? ("not below the regular price" as const)
+          : from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)
+            ? ("set to end before it starts" as const)
+            : undefined;
   const upcoming = !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
   const sale =
     present(p.sale_price) && (p.on_sale || upcoming)
