@@ -938,10 +938,11 @@ describe("orders", () => {
 
   test("an order collected in person says it ships nowhere, not to the address its shipping fields keep", async () => {
     // WC_Order::needs_shipping_address(): no address for local_pickup, nor for the block checkout's
-    // pickup_location, which WooCommerce's admin and emails leave out; the fields stay filled.
+    // pickup_location, which WooCommerce's emails and the buyer's order pages leave out; the fields
+    // stay filled, and the admin's order screen shows them whatever the method.
     const shipTo = (result: Parameters<typeof text>[0]) => /^Ship to: .*$/m.exec(text(result))?.[0];
     expect(shipTo(await server.call("eshop_order_get", { id: O.pending1999 }))).toBe(
-      "Ship to: none, collected in person (Local pickup): the shop shows no shipping address for it, though its fields keep Filip Beneš, Zámecká 11, 74601, Opava, CZ",
+      "Ship to: none, collected in person (Local pickup): the shop's emails and the buyer's order pages show no shipping address for it, though its fields keep Filip Beneš, Zámecká 11, 74601, Opava, CZ (shown in the shop's admin)",
     );
     Object.assign(woo.shop.order(O.pending1999).shipping_lines[0] as object, {
       method_title: "Pickup",
@@ -963,7 +964,7 @@ describe("orders", () => {
       method_id: "legacy_local_pickup",
     });
     expect(shipTo(await server.call("eshop_order_get", { id: O.pending1999 }))).toBe(
-      "Ship to: none, collected in person (Local pickup): the shop still shows its shipping fields as its address, as for the local pickup from before shipping zones: Filip Beneš, Zámecká 11, 74601, Opava, CZ",
+      "Ship to: none, collected in person (Local pickup): the shop's emails and the buyer's order pages still show its shipping fields as its address, as they do for the local pickup from before shipping zones: Filip Beneš, Zámecká 11, 74601, Opava, CZ",
     );
     Object.assign(woo.shop.order(O.pending1999).shipping_lines[0] as object, { method_id: "local_pickup" });
     // A package sent beside one collected has an address to go to.

@@ -64,8 +64,8 @@ const refundsRead = new WeakMap<object, { sent: Map<number, boolean>; units: Map
 /** Of an order read whole, why its refunds could not be read apart, for the text only. */
 const refundsUnread = new WeakMap<object, string>();
 /**
- * The orders read whole that are collected in person, and whether the shop shows an address for
- * them, for the text only: structuredContent has no field for it.
+ * The orders read whole that are collected in person, and whether the shop's emails show an
+ * address for them, for the text only: structuredContent has no field for it.
  */
 const collectedInPerson = new WeakMap<object, { address_shown: boolean }>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
@@ -609,16 +609,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (bill) lines.push(`Bill to: ${bill}`);
       const ship = parts([o.shipping.name, ...place(o.shipping)]);
       // WooCommerce fills the shipping fields of an order collected in person too (from the billing
-      // ones, or the pickup location's), while its admin and emails show no address for it, but
-      // for its pickup from before shipping zones.
+      // ones, or the pickup location's), which its emails and the buyer's order pages leave out
+      // (needs_shipping_address()), but for its pickup from before shipping zones; the admin's
+      // order screen shows them whatever the method.
       const collected = collectedInPerson.get(o);
       if (collected) {
         const methods = o.shipping_lines.map((l) => oneLine(l.method)).join(", ");
         const shown = collected.address_shown
           ? ship
-            ? `: the shop still shows its shipping fields as its address, as for the local pickup from before shipping zones: ${ship}`
+            ? `: the shop's emails and the buyer's order pages still show its shipping fields as its address, as they do for the local pickup from before shipping zones: ${ship}`
             : ""
-          : `: the shop shows no shipping address for it${ship ? `, though its fields keep ${ship}` : ""}`;
+          : `: the shop's emails and the buyer's order pages show no shipping address for it${ship ? `, though its fields keep ${ship} (shown in the shop's admin)` : ""}`;
         lines.push(`Ship to: none, collected in person (${methods})${shown}`);
       } else if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.

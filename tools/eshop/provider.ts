@@ -189,7 +189,7 @@ export interface Order extends OrderSummary {
   paid_offline?: boolean;
   /**
    * Every shipping method is one of collecting in person (WooCommerce: local pickup): the shop has
-   * no address to send it to, whatever its shipping fields keep, though it may show them as one
+   * no address to send it to, whatever its shipping fields keep, though its emails may show them as one
    * (`address_shown`).
    */
   collected?: { address_shown: boolean };
