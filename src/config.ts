@@ -513,7 +513,9 @@ export function mayNotEnter(path: string): string | undefined {
   for (const dir of dirs) {
     try {
       accessSync(dir, constants.X_OK);
-    } catch {
+    } catch (err) {
+      // One not there yet (what the data directory's mkdir makes) closes nothing: what refused is said as it is.
+      if ((err as { code?: string }).code !== "EACCES") return undefined;
       return `the user waiter runs as${runningUser()} may not enter ${dir}, a directory on its path (it needs x permission there)`;
     }
   }

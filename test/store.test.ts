@@ -336,6 +336,21 @@ describe("storing in a file", () => {
     },
   );
 
+  test.runIf(canRunAsNobody)(
+    "a data directory to make in one waiter's user may not write is said as the mkdir refused, not as a directory it may not enter",
+    () => {
+      const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
+      // root's, open to all but writable by root alone: waiter's user may enter it, not make `app` in it.
+      chmodSync(srv, 0o755);
+      const dir = join(srv, "app", "data");
+      const run = listenAsNobody(dir);
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      ]);
+    },
+  );
+
   // The system's own, named by mistake: root's home (root's alone, 0700), and one left empty here.
   const systemDirs = ["/root", ["/srv", "/media", "/mnt"].find((dir) => existsSync(dir) && !readdirSync(dir).length)];
   test.runIf(canRunAsNobody && statSync("/root").uid === 0)(
