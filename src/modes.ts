@@ -59,6 +59,8 @@ async function startStoppable<T extends { close(): Promise<Stopped> }>(
   });
   let started: T;
   try {
+    // One that came as waiter loaded: nothing to open (a new store, an upgrade) only to close it.
+    starting.signal.throwIfAborted();
     started = await start(starting);
   } catch (err) {
     // Ended by the stop signal (with its reason) before the start returned anything to close; a

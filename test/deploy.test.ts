@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   type Stats,
   writeFileSync,
@@ -213,30 +214,36 @@ test.each([
   ["waiter serve", ["serve"]],
   ["waiter listen", ["listen"]],
   ["the stdio mode", []],
-])("a SIGTERM as %s is still loading stops it as any stop does: exit 0, saying so", async (_, args) => {
-  const earlySigterm = fileURLToPath(new URL("./fixtures/early-sigterm.mjs", import.meta.url));
-  const child = spawn(process.execPath, ["--import", earlySigterm, CLI, ...args], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-early-")),
-      WAITER_LISTEN: "127.0.0.1:0",
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
-    },
-    // stdin a pipe that stays open, as an MCP client's.
-    stdio: ["pipe", "ignore", "pipe"],
-  });
-  others.push(child);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const [code, signal] = await once(child, "exit");
-  expect({ code, signal }).toEqual({ code: 0, signal: null });
-  expect(stderr).toMatch(/ info +\[waiter\] SIGTERM while starting: stopping\n/);
-  expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
-});
+])(
+  "a SIGTERM as %s is still loading stops it as any stop does, opening nothing: exit 0, saying so",
+  async (_, args) => {
+    const earlySigterm = fileURLToPath(new URL("./fixtures/early-sigterm.mjs", import.meta.url));
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-early-"));
+    const child = spawn(process.execPath, ["--import", earlySigterm, CLI, ...args], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        WAITER_DATA_DIR: dataDir,
+        WAITER_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+      },
+      // stdin a pipe that stays open, as an MCP client's.
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    others.push(child);
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const [code, signal] = await once(child, "exit");
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(stderr).toMatch(/ info +\[waiter\] SIGTERM while starting: stopping\n/);
+    expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
+    // No event store set up (nor upgraded) only to be closed.
+    expect(readdirSync(dataDir)).toEqual([]);
+  },
+);
 
 test("the systemd unit goes on restarting a waiter that stops at start until what it waits for is there", () => {
   const unit = /```ini\n(\[Unit\][^`]*)```/.exec(read("docs/serve.md"))?.[1] ?? "";
