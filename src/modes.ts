@@ -16,8 +16,9 @@ import { noSources, webhooksOf } from "./webhooks/settings.js";
 // argument are printed without the MCP SDK and the packages a mode needs.
 
 /**
- * Calls `stop` at the first stop signal, one that came as waiter loaded too. A second one during a slow stop (Ctrl+C again) stops at
- * once with status 1, without finishing what is in flight, as an operator asking twice means.
+ * Calls `stop` at the first stop signal, one that came as waiter loaded too. A second one during a
+ * slow stop (Ctrl+C again) stops at once with status 1, without finishing what is in flight, as an
+ * operator asking twice means.
  */
 function onStopSignals(log: Log, stop: (signal: string) => void): void {
   let stopping = false;

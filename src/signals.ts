@@ -6,10 +6,13 @@
  */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
-/** The stop signals that came while they were held, in order. */
-const held: string[] = [];
+/**
+ * The first stop signal that came while they were held. Those after it (Ctrl+C pressed twice as
+ * waiter loads) ask no more: nothing is in flight yet to cut.
+ */
+let held: string | undefined;
 const hold = (signal: string) => {
-  held.push(signal);
+  if (held === undefined) held = signal;
 };
 
 /**
@@ -22,11 +25,11 @@ export function holdStopSignals(): void {
   for (const signal of STOP_SIGNALS) process.on(signal, hold);
 }
 
-/** Gives the stop signals to `handler` from now on, and at once those that came while held. */
+/** Gives the stop signals to `handler` from now on, and at once the one that came while held. */
 export function takeStopSignals(handler: (signal: string) => void): void {
   for (const signal of STOP_SIGNALS) {
     process.off(signal, hold);
     process.on(signal, handler);
   }
-  for (const signal of held.splice(0)) handler(signal);
+  if (held !== undefined) handler(held);
 }
