@@ -36,6 +36,7 @@ import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
+import { asNobody, notAsNobody } from "./nobody.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -269,29 +270,28 @@ test("the systemd unit goes on restarting a waiter that stops at start until wha
   expect(interval === 0 || restartSec * (burst - 1) > interval).toBe(true);
 });
 
-// Run as root, so that waiter can be run as another user, as the unit's User= runs it.
-const asNobody = fileURLToPath(new URL("./fixtures/as-nobody.mjs", import.meta.url));
-test.runIf(process.getuid?.() === 0)(
-  "a config file its user may read, in a directory that user may not enter, is refused naming that directory",
-  () => {
-    const etc = mkdtempSync(join(tmpdir(), "waiter-etc-"));
-    // As `install -d -m 750 /etc/waiter` makes it, root's: the file's chown root:waiter and chmod 640 are no help.
-    chmodSync(etc, 0o750);
-    const file = join(etc, "config.json");
-    writeFileSync(file, "{}");
-    chownSync(file, 0, 65534);
-    chmodSync(file, 0o640);
-    const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "serve", "--config", file], {
-      env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-etc-data-")) },
-      encoding: "utf8",
-      timeout: 10_000,
-    });
-    expect(run.status).toBe(2);
-    expect(run.stderr).toBe(
-      `waiter: cannot read config file ${file}: EACCES, the user waiter runs as (uid 65534) may not enter ${etc}, a directory on its path (it needs x permission there)\n`,
-    );
-  },
-);
+// waiter run as another user, as the unit's User= runs it.
+test("a config file its user may read, in a directory that user may not enter, is refused naming that directory", ({
+  skip,
+}) => {
+  skip(notAsNobody !== undefined, notAsNobody);
+  const etc = mkdtempSync(join(tmpdir(), "waiter-etc-"));
+  // As `install -d -m 750 /etc/waiter` makes it, root's: the file's chown root:waiter and chmod 640 are no help.
+  chmodSync(etc, 0o750);
+  const file = join(etc, "config.json");
+  writeFileSync(file, "{}");
+  chownSync(file, 0, 65534);
+  chmodSync(file, 0o640);
+  const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "serve", "--config", file], {
+    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-etc-data-")) },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(2);
+  expect(run.stderr).toBe(
+    `waiter: cannot read config file ${file}: EACCES, the user waiter runs as (uid 65534) may not enter ${etc}, a directory on its path (it needs x permission there)\n`,
+  );
+});
 
 test("under systemd, each line reaches journald at its level's priority; elsewhere the lines stay as they are", async () => {
   const dir = mkdtempSync(join(tmpdir(), "waiter-journal-"));

@@ -41,6 +41,7 @@ import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
+import { asNobody, notAsNobody } from "./nobody.js";
 import { startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 import {
@@ -251,11 +252,6 @@ describe("storing in a file", () => {
     expect(await store.stats()).toMatchObject({ events: 0, bytes: 0 });
   });
 
-  // Run as root, so that the server can be run as another user; the checkout must be readable by it.
-  const asNobody = fileURLToPath(new URL("./fixtures/as-nobody.mjs", import.meta.url));
-  const canRunAsNobody =
-    process.getuid?.() === 0 && spawnSync(process.execPath, ["--import", asNobody, CLI, "--version"]).status === 0;
-
   /** Runs waiter listen as nobody (uid 65534) on the data directory `dir`, to its end. */
   const listenAsNobody = (dir: string) =>
     spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
@@ -269,132 +265,133 @@ describe("storing in a file", () => {
       timeout: 10_000,
     });
 
-  test.runIf(canRunAsNobody)(
-    "a store whose files are another user's (waiter run once with sudo) stops waiter listen with one line naming the file, the owner and the chown",
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
-      chmodSync(dir, 0o755);
-      chownSync(dir, 65534, 65534);
-      const file = join(dir, "events.db");
-      // Made by root, as a `sudo waiter listen` makes it: the user's alone (0600).
-      await new SqliteEventStore(file, LOOSE).close();
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
-      ]);
-    },
-  );
+  test("a store whose files are another user's (waiter run once with sudo) stops waiter listen with one line naming the file, the owner and the chown", async ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    chmodSync(dir, 0o755);
+    chownSync(dir, 65534, 65534);
+    const file = join(dir, "events.db");
+    // Made by root, as a `sudo waiter listen` makes it: the user's alone (0600).
+    await new SqliteEventStore(file, LOOSE).close();
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
+    ]);
+  });
 
-  test.runIf(canRunAsNobody)(
-    "a data directory waiter made as another user (run once with sudo) stops waiter listen with one line naming it, the owner and the chown",
-    async () => {
-      const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
-      chmodSync(home, 0o755);
-      chownSync(home, 65534, 65534);
-      const dir = join(home, "state");
-      // Made by root, as a `sudo waiter listen` makes the directory and the store: root's alone (0700).
-      await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
-      ]);
-    },
-  );
+  test("a data directory waiter made as another user (run once with sudo) stops waiter listen with one line naming it, the owner and the chown", async ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+    chmodSync(home, 0o755);
+    chownSync(home, 65534, 65534);
+    const dir = join(home, "state");
+    // Made by root, as a `sudo waiter listen` makes the directory and the store: root's alone (0700).
+    await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
+    ]);
+  });
 
-  test.runIf(canRunAsNobody)(
-    "an empty data directory another user made (a bind mount Docker made as root) stops waiter listen with one line naming it, the owner and the chown",
-    () => {
-      const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
-      chmodSync(home, 0o755);
-      // As `docker run -v /srv/waiter:/data` makes a host directory that is not there: root's, 0755.
-      const dir = join(home, "data");
-      mkdirSync(dir, { mode: 0o755 });
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
-      ]);
-    },
-  );
+  test("an empty data directory another user made (a bind mount Docker made as root) stops waiter listen with one line naming it, the owner and the chown", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+    chmodSync(home, 0o755);
+    // As `docker run -v /srv/waiter:/data` makes a host directory that is not there: root's, 0755.
+    const dir = join(home, "data");
+    mkdirSync(dir, { mode: 0o755 });
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
+    ]);
+  });
 
-  test.runIf(canRunAsNobody)(
-    "a data directory of waiter's user inside a directory that user may not enter stops waiter listen naming that directory, not a mkdir",
-    () => {
-      const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
-      // root's alone, as `install -d -m 700 /srv/app` makes it: the data directory's chown is no help.
-      chmodSync(srv, 0o700);
-      const dir = join(srv, "data");
-      mkdirSync(dir, { mode: 0o700 });
-      chownSync(dir, 65534, 65534);
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
-      ]);
-    },
-  );
+  test("a data directory of waiter's user inside a directory that user may not enter stops waiter listen naming that directory, not a mkdir", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
+    // root's alone, as `install -d -m 700 /srv/app` makes it: the data directory's chown is no help.
+    chmodSync(srv, 0o700);
+    const dir = join(srv, "data");
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, 65534, 65534);
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+    ]);
+  });
 
-  test.runIf(canRunAsNobody)(
-    "a data directory to make in one waiter's user may not write is said as the mkdir refused, not as a directory it may not enter",
-    () => {
-      const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
-      // root's, open to all but writable by root alone: waiter's user may enter it, not make `app` in it.
-      chmodSync(srv, 0o755);
-      const dir = join(srv, "app", "data");
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
-      ]);
-    },
-  );
+  test("a data directory to make in one waiter's user may not write is said as the mkdir refused, not as a directory it may not enter", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const srv = mkdtempSync(join(tmpdir(), "waiter-srv-"));
+    // root's, open to all but writable by root alone: waiter's user may enter it, not make `app` in it.
+    chmodSync(srv, 0o755);
+    const dir = join(srv, "app", "data");
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+    ]);
+  });
 
   // The system's own, named by mistake: root's home (root's alone, 0700), and one left empty here.
   const systemDirs = ["/root", ["/srv", "/media", "/mnt"].find((dir) => existsSync(dir) && !readdirSync(dir).length)];
-  test.runIf(canRunAsNobody && statSync("/root").uid === 0)(
-    "a system directory named as the data directory is not given to waiter's user: the line says to pick one of its own",
-    () => {
-      for (const dir of systemDirs.filter((dir) => dir !== undefined)) {
-        const run = listenAsNobody(dir);
-        expect(run.status).toBe(1);
-        expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-          `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid 0`,
-        ]);
-      }
-    },
-  );
+  test("a system directory named as the data directory is not given to waiter's user: the line says to pick one of its own", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    skip(statSync("/root").uid !== 0, "/root is not root's here");
+    for (const dir of systemDirs.filter((dir) => dir !== undefined)) {
+      const run = listenAsNobody(dir);
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid 0`,
+      ]);
+    }
+  });
 
-  test.runIf(canRunAsNobody)(
-    "a store restored read-only (a backup kept 0444) opens at the first start, the user's alone",
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
-      const file = join(dir, "events.db");
-      await new SqliteEventStore(file, LOOSE).close();
-      chmodSync(dir, 0o755);
-      chownSync(dir, 65534, 65534);
-      chownSync(file, 65534, 65534);
-      chmodSync(file, 0o444);
-      const listening = await startNode(
-        ["--import", asNobody, CLI, "listen"],
-        {
-          WAITER_DATA_DIR: dir,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        },
-        /listening for webhooks on (http:\/\/[\d.:]+)/,
-      );
-      try {
-        const stored = await fetch(`${listening.said}/webhooks/trial`, { method: "POST", body: "{}" });
-        expect(stored.status).toBe(200);
-        expect(statSync(file).mode & 0o777).toBe(0o600);
-      } finally {
-        listening.child.kill("SIGTERM");
-        await listening.exited;
-      }
-    },
-  );
+  test("a store restored read-only (a backup kept 0444) opens at the first start, the user's alone", async ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    await new SqliteEventStore(file, LOOSE).close();
+    chmodSync(dir, 0o755);
+    chownSync(dir, 65534, 65534);
+    chownSync(file, 65534, 65534);
+    chmodSync(file, 0o444);
+    const listening = await startNode(
+      ["--import", asNobody, CLI, "listen"],
+      {
+        WAITER_DATA_DIR: dir,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      /listening for webhooks on (http:\/\/[\d.:]+)/,
+    );
+    try {
+      const stored = await fetch(`${listening.said}/webhooks/trial`, { method: "POST", body: "{}" });
+      expect(stored.status).toBe(200);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      listening.child.kill("SIGTERM");
+      await listening.exited;
+    }
+  });
 
   test("retention that drops events at open or later says so in the log, a line a minute at most", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
