@@ -313,9 +313,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       try {
         await psql.query("BEGIN");
         await psql.query("SELECT 1 FROM totals FOR UPDATE");
-        // The retention the store's open starts asks for the turn first.
+        const [{ opened }] = (await psql.query("SELECT clock_timestamp() AS opened")).rows;
         const listening = await listenOn(url);
         try {
+          // The retention the store's open starts has asked for the turn before the delivery comes.
+          await expect
+            .poll(
+              async () => {
+                await psql.query("SELECT pg_stat_clear_snapshot()");
+                const { rows } = await psql.query(
+                  "SELECT 1 FROM pg_stat_activity WHERE application_name = 'waiter' AND backend_start > $1 AND query LIKE 'SELECT waiter_retain%'",
+                  [opened],
+                );
+                return rows.length;
+              },
+              { timeout: 10_000 },
+            )
+            .toBe(1);
           const body = JSON.stringify({ invoice: 11 });
           const posted = await request(`${listening.listener.url}/webhooks/erp`, {
             method: "POST",
