@@ -1309,6 +1309,22 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(dropped).toBe(100_000 + 1 - 10);
     });
 
+    test("replicas that run retention on one backlog at once each end their run, neither refused as if a session held the turn", async () => {
+      const url = await freshSchema();
+      // A lock wait shorter than the other replica's whole run, longer than any one of its statements.
+      const opened = () => PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents: 10 }, lockWaitMs: 2_000 });
+      const [one, two] = [await opened(), await opened()];
+      stores.push(one, two);
+      // What lowering WAITER_EVENTS_MAX_EVENTS leaves, as the replicas start again together.
+      await backlog(url, 100_000);
+      const runs = await Promise.allSettled([one.expire(), two.expire()]);
+      expect(runs).toEqual([
+        { status: "fulfilled", value: undefined },
+        { status: "fulfilled", value: undefined },
+      ]);
+      expect((await one.stats()).events).toBe(10);
+    });
+
     test("retention that fails after dropping part of a backlog still says what it dropped", async () => {
       const url = await freshSchema();
       let dropped = 0;

@@ -1295,9 +1295,13 @@ export class PostgresEventStore implements EventStore {
     // not waited for in line: a delivery that came after would wait there behind retention, and
     // where a person's session holds the turn, out retention's lock wait and then its own, past
     // the 5 s a sender waits. Held by another, it is asked for again after a pause, for as long
-    // as a statement waits for a lock, and the last time refused at once if still held.
+    // as a statement waits for a lock, and the last time refused at once if still held. That wait
+    // is counted from when the transaction that holds it (the row's xmax) took it: the turn passed
+    // from write to write (the replicas' deliveries, another's retention run on the same backlog)
+    // is not held, and retention waits for it as long as a delivery in line would.
     try {
       let deadline = clock.now() + this.#named.lockWaitMs;
+      let holder: string | undefined;
       for (;;) {
         const last = clock.now() + TURN_PAUSE_MS > deadline;
         const [retained] = await this.#query<{ dropped: Dropped }>(
@@ -1306,6 +1310,11 @@ export class PostgresEventStore implements EventStore {
         );
         if (!retained) {
           if (this.#closed) break;
+          const [held] = await this.#query<{ by: string }>("SELECT xmax::text AS by FROM totals");
+          if (held?.by !== holder) {
+            holder = held?.by;
+            deadline = clock.now() + this.#named.lockWaitMs;
+          }
           await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
           continue;
         }
