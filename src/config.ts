@@ -355,11 +355,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
   const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name.toLowerCase()));
   if (unknown !== undefined) {
-    // A tool's name is its toolset's and a word: --toolsets currency_convert meant --tools.
+    // A tool's name is its toolset's and a word: --toolsets currency_convert meant --tools. Which
+    // tools a toolset has is known once the settings are read, so the name is not said to be one.
     const toolOf = toolsets.find((toolset) =>
       unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
     );
-    const tool = toolOf ? `: ${unknown} is a tool of toolset ${toolOf.name}, and ${TOOLS} chooses tools` : "";
+    const tool = toolOf ? `: ${unknown} is named like toolset ${toolOf.name}'s tools, and ${TOOLS} chooses tools` : "";
     throw new ConfigError(
       `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})${tool}`,
     );

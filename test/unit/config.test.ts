@@ -461,7 +461,11 @@ describe("sources and precedence", () => {
 
   test("a tool's name where toolsets are listed is told where tools go", () => {
     expect(messageOf(() => load({ WAITER_TOOLSETS: "currency_convert" }))).toMatch(
-      /^unknown toolset 'currency_convert' in WAITER_TOOLSETS \(known: [^)]*\): currency_convert is a tool of toolset currency, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
+      /^unknown toolset 'currency_convert' in WAITER_TOOLSETS \(known: [^)]*\): currency_convert is named like toolset currency's tools, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
+    );
+    // The toolsets' tools are not known before the settings are read: a name of no tool is not called one.
+    expect(messageOf(() => load({ WAITER_TOOLSETS: "eshop_foo" }))).toMatch(
+      /\): eshop_foo is named like toolset eshop's tools, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
     );
   });
 
