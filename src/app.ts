@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } 
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Starting, Stopped } from "./app-types.js";
-import { type Config, macosPrivacy, mayNotEnter, shownSafely } from "./config.js";
+import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore, sourcesHeld } from "./events/store.js";
@@ -655,11 +655,11 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
           log: new Log(config.core.logLevel, () => {}),
         });
       }
-      const unheeded = (["toolsets", "tools", "excludeTools", "readOnly"] as const).filter((key) => config.core[key]);
+      const unheeded = toolChoicesGiven(config);
       if (unheeded.length > 0) {
         const one = unheeded.length === 1;
         log.notice(
-          `${enumerated(unheeded.map(config.origin), "and")} ${one ? "changes" : "change"} nothing in waiter listen without automations, which serves no MCP and runs no automation: ${one ? "it chooses" : "they choose"} the tools that MCP clients and automations call`,
+          `${enumerated(unheeded, "and")} ${one ? "changes" : "change"} nothing in waiter listen without automations, which serves no MCP and runs no automation: ${one ? "it chooses" : "they choose"} the tools that MCP clients and automations call`,
         );
       }
     }

@@ -196,11 +196,21 @@ export interface Config {
   secrets?: readonly string[];
 }
 
-/** The settings that choose tools, each named where it may be set: a flag, a variable, the config file. */
-export const TOOLSETS = "--toolsets (WAITER_TOOLSETS, toolsets in the config file)";
-export const TOOLS = "--tools (WAITER_TOOLS, tools in the config file)";
-export const EXCLUDE_TOOLS = "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)";
-export const READ_ONLY = "--read-only (WAITER_READ_ONLY, readOnly in the config file)";
+/** The settings that choose the tools served. */
+const TOOL_CHOICES = ["toolsets", "tools", "excludeTools", "readOnly"] as const;
+
+/** A setting that chooses tools, named where it may be set: a flag, a variable, the config file. */
+const choosing = (key: (typeof TOOL_CHOICES)[number]) =>
+  `${flagName(key)} (${coreSettings[key].env}, ${key} in the config file)`;
+export const TOOLSETS = choosing("toolsets");
+export const TOOLS = choosing("tools");
+export const EXCLUDE_TOOLS = choosing("excludeTools");
+export const READ_ONLY = choosing("readOnly");
+
+/** The settings that choose tools which were given, each named where it was (WAITER_TOOLSETS, --tools). */
+export function toolChoicesGiven(config: Pick<Config, "core" | "origin">): string[] {
+  return TOOL_CHOICES.filter((key) => config.core[key]).map((key) => config.origin(key));
+}
 
 export interface ConfigSources {
   env: NodeJS.ProcessEnv;

@@ -14,7 +14,15 @@ import {
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/index.js";
 import { z } from "zod";
-import { type Config, EXCLUDE_TOOLS, READ_ONLY, type SettingPath, TOOLS, TOOLSETS } from "./config.js";
+import {
+  type Config,
+  EXCLUDE_TOOLS,
+  READ_ONLY,
+  type SettingPath,
+  TOOLS,
+  TOOLSETS,
+  toolChoicesGiven,
+} from "./config.js";
 import { AdvisesTool, ConfigError, CUT, ProtocolError, ToolError, UpstreamError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
@@ -147,12 +155,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {
     // Named as given: a client's entry sets WAITER_TOOLSETS, which no flag in the line would point to.
-    const given = [
-      config.core.toolsets && config.origin("toolsets"),
-      only && config.origin("tools"),
-      excluded && config.origin("excludeTools"),
-      readOnly && config.origin("readOnly"),
-    ].filter((origin) => typeof origin === "string");
+    const given = toolChoicesGiven(config);
     log.warning(`no tool is served: ${enumerated(["the toolsets that are on", ...given], "and")} leave none`);
   }
   return {
