@@ -1,5 +1,5 @@
 import { getEventListeners } from "node:events";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -71,8 +71,8 @@ class RecordingLog extends Log {
   }
 }
 
-function names(env: NodeJS.ProcessEnv, overrides = {}, toolsets = [shop, rates]) {
-  const config = loadConfig({ env, overrides }, toolsets);
+function names(env: NodeJS.ProcessEnv, overrides = {}, toolsets = [shop, rates], file?: string) {
+  const config = loadConfig({ env, overrides, ...(file ? { file } : {}) }, toolsets);
   const log = new RecordingLog("error");
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const list = enabledTools({ config, toolsets, http, log }).tools.map((t) => t.name);
@@ -102,6 +102,15 @@ describe("which tools are listed", () => {
     expect(names({ TEST_KEY: "k", WAITER_TOOLSETS: "shop" }, { tools: "shop_write", readOnly: true }).log).toEqual([
       "tool shop_write of --tools (WAITER_TOOLS, tools in the config file) is not served: --read-only (WAITER_READ_ONLY, readOnly in the config file) leaves out every tool that changes something",
       "warning: no tool is served: the toolsets that are on, WAITER_TOOLSETS, --tools and --read-only leave none",
+    ]);
+  });
+
+  test("settings that leave no tool given in the config file are named by key and file, unless a variable beats them", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-choices-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ toolsets: ["shop"], tools: ["shop_read"], readOnly: true }));
+    expect(names({ TEST_KEY: "k", WAITER_TOOLS: "shop_write" }, {}, [shop, rates], file).log).toEqual([
+      "tool shop_write of --tools (WAITER_TOOLS, tools in the config file) is not served: --read-only (WAITER_READ_ONLY, readOnly in the config file) leaves out every tool that changes something",
+      `warning: no tool is served: the toolsets that are on, toolsets in ${file}, WAITER_TOOLS and readOnly in ${file} leave none`,
     ]);
   });
 
