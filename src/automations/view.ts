@@ -118,7 +118,7 @@ export function whyNotTaken(
   const value = search(view() as never, path) as unknown;
   const found = JSON.stringify(value) ?? "null";
   const missing = value === null || value === undefined ? whereMissing(path, view()).told : "";
-  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${numberAsText(condition, value)}${missing})`;
+  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${otherKindWritten(condition, value)}${missing})`;
 }
 
 /**
@@ -186,9 +186,10 @@ function whereNamesStop(names: string[], view: View, template: boolean): { stop?
 
 /**
  * What to change when a condition compares numbers with a number the payload holds as text
- * (WooCommerce's order total, Stripe's metadata), or the other way round, which never holds.
+ * (WooCommerce's order total, Stripe's metadata), or true or false with the word as text, or
+ * the other way round, which never holds.
  */
-function numberAsText(condition: Condition, value: unknown): string {
+function otherKindWritten(condition: Condition, value: unknown): string {
   const { equals, path } = condition;
   const numbers = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "number");
   const compared = ["gt", "gte", "lt", "lte"].some((k) => condition[k as keyof Condition] !== undefined);
@@ -197,6 +198,12 @@ function numberAsText(condition: Condition, value: unknown): string {
   const texts = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "string");
   if (typeof value === "number" && texts.some((v) => numberIn(v) === value))
     return `, a number: write the value to compare without quotes`;
+  // Comgate writes its test flag as text ("false"), Stripe its livemode as true or false.
+  const [truth] = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "boolean");
+  if ((value === "true" || value === "false") && truth !== undefined)
+    return `, true or false as text: write the value to compare in quotes, "${truth}"`;
+  if (typeof value === "boolean" && texts.some((v) => v === "true" || v === "false"))
+    return `, true or false: write the value to compare without quotes`;
   return "";
 }
 

@@ -983,6 +983,45 @@ test("a condition's path through a number or a true/false value says what it fou
   expect(said("payload.paid.at")).toBe("condition 1 does not hold (payload.paid.at is null; payload.paid is true)");
 });
 
+test("a condition comparing true or false with the same word the payload holds as text, or the other way round, says which", () => {
+  // Comgate writes its test flag as text ("false"); Stripe its livemode as true or false.
+  const stored = {
+    id: "evt_1",
+    seq: 1,
+    source: "s",
+    type: "payment.paid",
+    scheme: "none",
+    dedupeId: "1",
+    receivedAt: new Date(clock.now()).toISOString(),
+    headers: {},
+    payload: JSON.stringify({ test: "false", livemode: true }),
+    isJson: true,
+    size: 2,
+    ackedAt: null,
+  };
+  const said = (condition: object) =>
+    whyNotTaken(
+      automation.parse({ name: "a", when: { source: "s", where: [condition] }, do: [{ ack: true }] }),
+      stored,
+    );
+  expect(said({ path: "payload.test", equals: false })).toBe(
+    'condition 1 does not hold (payload.test is "false", true or false as text: write the value to compare in quotes, "false")',
+  );
+  expect(said({ path: "payload.test", in: [false] })).toBe(
+    'condition 1 does not hold (payload.test is "false", true or false as text: write the value to compare in quotes, "false")',
+  );
+  expect(said({ path: "payload.livemode", equals: "true" })).toBe(
+    "condition 1 does not hold (payload.livemode is true, true or false: write the value to compare without quotes)",
+  );
+  expect(said({ path: "payload.test", equals: true })).toBe(
+    'condition 1 does not hold (payload.test is "false", true or false as text: write the value to compare in quotes, "true")',
+  );
+  // Text that is no such word is only what the path found.
+  expect(said({ path: "payload.livemode", equals: "yes" })).toBe(
+    "condition 1 does not hold (payload.livemode is true)",
+  );
+});
+
 /**
  * The seconds after the first try at which a step is tried, with a retry time of `retrySeconds`,
  * against a mail server that greylists for `greylistSeconds`, refusing the step's email for now
