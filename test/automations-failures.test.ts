@@ -710,8 +710,14 @@ describe("automations are checked at start", () => {
     ],
     [
       "a template for an argument that takes a number",
+      { ...PAID, do: [{ tool: "eshop_stock_set", args: { sku: "A", quantity: "{{payload.data.object.quantity}}" } }] },
+      /automation stripe-paid, step 1: eshop_stock_set's argument quantity takes no text, which a template always gives; take the value with \{"path": …\}$/,
+    ],
+    [
+      // Stripe's metadata names the order by its number, which a numbering plugin makes differ from its id.
+      "a template of digits alone for an order, which would read them as the order's id",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "{{payload.data.object.metadata.order_id}}" } }] },
-      /automation stripe-paid, step 1: eshop_order_get's argument id takes no text, which a template always gives; take the value with \{"path": …\}/,
+      /automation stripe-paid, step 1: eshop_order_get's argument id reads the digits alone a template writes as a number, as the order's id 7084, where the order numbered 7084 is "#7084": for the number the event names, write "#\{\{payload\.data\.object\.metadata\.order_id\}\}"; for the id, take it with \{"path": …\}$/,
     ],
     [
       "a template inside a list, which is sent as written",

@@ -197,6 +197,14 @@ export function checkAutomations({
         // text with a digit for each insertion; digits alone would be a number, which a path gives.
         const filled = template ? (value as string).replace(/\{\{[^}]*\}\}/g, "1").trim() : "";
         const wrongType = template && takesNoText && (/^\d*$/.test(filled) || !schema.safeParse(filled).success);
+        const ownText = publishedAs.get(schema);
+        if (wrongType && ownText && /^\d+$/.test(filled)) {
+          // Told a template takes no text, its author would take the number the event names by path,
+          // as the id: another order where a numbering plugin numbers orders apart from their ids.
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${arg} reads the digits alone a template writes as a number, ${ownText.number(7084)}: for the number the event names, write ${JSON.stringify(`#${(value as string).trim()}`)}; for the id, take it with {"path": …}`,
+          );
+        }
         if (wrongType) {
           throw new ConfigError(
             `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
