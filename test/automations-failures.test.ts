@@ -1656,6 +1656,20 @@ describe("automations are checked at start", () => {
     await (await serve([where("let $o = payload.data.object in $o.status == 'succeeded'")])).close();
   });
 
+  test("a path with ! before a field's path, which JMESPath reads as a field of true or false, stops waiter serve, pointing to !(…)", async () => {
+    const where = (path: string) => ({ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } });
+    // !payload.livemode is (!payload).livemode: null on every event, so no test payment is ever taken.
+    await expect(serve([where("!payload.livemode")])).rejects.toThrow(
+      `automation stripe-paid, when.where 1: "!payload.livemode" has ! before a field's path, which JMESPath reads as (!payload).livemode, a field of true or false, so it gives null on every event: write what ! negates in parentheses, !(payload.livemode)`,
+    );
+    await expect(serve([where("payload.livemode && !payload.data.object.metadata.order_id")])).rejects.toThrow(
+      /when\.where 1: .* reads as \(!payload\)\.data\.object\.metadata\.order_id, .*, !\(payload\.data\.object\.metadata\.order_id\)$/,
+    );
+    for (const path of ["!(payload.livemode)", "!payload", "!contains(['a'], payload.data.object.status)"]) {
+      await (await serve([where(path)])).close();
+    }
+  });
+
   test("a path that gives a kind of value the argument never takes stops waiter serve, saying what each is", async () => {
     const stock = (quantity: string) => ({
       ...PAID,

@@ -80,6 +80,8 @@ export function checkAutomations({
           `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, ast, stray)})`,
         );
       }
+      const negated = negatedField(ast, path);
+      if (negated !== undefined) throw new ConfigError(`${where}, ${at}: ${JSON.stringify(path)} ${negated}`);
       const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
       if (field !== undefined) {
         throw new ConfigError(
@@ -893,6 +895,28 @@ function misreadIn(node: unknown): string | undefined {
     if (misread !== undefined) return misread;
   }
   return undefined;
+}
+
+/**
+ * What is said of a `!` before a field's path (`!payload.livemode`): JMESPath's `!` binds tighter
+ * than the dot, so it reads a field of what `!payload` gives, true or false, which has none: null
+ * on every event, where `!(payload.livemode)` was meant. Undefined for a path without one.
+ */
+function negatedField(ast: unknown, path: string): string | undefined {
+  const negatesHead = (node: unknown): boolean => {
+    if (typeof node !== "object" || node === null) return false;
+    const n = node as Node;
+    if (n.type === "Literal") return false;
+    if (CHAINED.has(n.type) && n.left?.type === "NotExpression") return true;
+    return Object.values(n).some(negatesHead);
+  };
+  if (!negatesHead(ast)) return undefined;
+  const name = String.raw`(?:[A-Za-z_]\w*|"[^"]*")`;
+  const chain = new RegExp(String.raw`!\s*(${name}(?:\s*\.\s*${name}|\s*\[[^\]]*\])+)`).exec(path)?.[1];
+  const head = chain && new RegExp(`^${name}`).exec(chain)?.[0];
+  const read = chain && head ? `(!${head})${chain.slice(head.length)}` : "a field of !payload";
+  const meant = chain ? `!(${chain})` : "!(payload.…)";
+  return `has ! before a field's path, which JMESPath reads as ${read}, a field of true or false, so it gives null on every event: write what ! negates in parentheses, ${meant}`;
 }
 
 /** Whether `field` is given and no field of the event's: a typo (event.typ) that is never there. */
