@@ -1821,6 +1821,13 @@ describe("automations are checked at start", () => {
     await expect(serve([where({ path: "payload.data.object.status == 'succeeded'", present: false })])).rejects.toThrow(
       /when\.where 2: present false holds only for nothing found \(null, or an empty list\), which the path .* never gives: it gives true or false, whatever the event$/,
     );
+    // Nor does it fail on any payload: present true would hold on every event, the status whatever it is.
+    await expect(serve([where({ path: "payload.data.object.status == 'succeeded'", present: true })])).rejects.toThrow(
+      `automation stripe-paid, when.where 2: present true holds on every event, as the path "payload.data.object.status == 'succeeded'" gives true or false on each, never nothing: for the events where it is true, write {"path": "payload.data.object.status == 'succeeded'", "equals": true}`,
+    );
+    await expect(serve([where({ path: "!(payload.data.object.livemode)", present: true })])).rejects.toThrow(
+      /when\.where 2: present true holds on every event, as the path .* gives true or false on each/,
+    );
   });
 
   test("a condition that can hold on some event is left to each event", async () => {
@@ -1831,7 +1838,6 @@ describe("automations are checked at start", () => {
       { path: "max(payload.data.object.items[*].amount)", gte: 100 },
       { path: "payload.data.object.items[*].amount | [0]", lt: 100 },
       { path: "payload.data.object.items[*].sku", present: true },
-      { path: "payload.data.object.status == 'succeeded'", present: true },
       { path: "length(payload.data.object.items[*].sku)", present: true },
       // A projection gives null on a payload without the list.
       { path: "payload.data.object.items[*].sku", equals: null },

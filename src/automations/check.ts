@@ -1217,12 +1217,21 @@ function firstItem(path: string, given: readonly Kind[], takes: readonly Taken[]
  * Why `condition` holds on no event, if its path alone tells (givenBy): `equals` and `in` hold only
  * for a value of their own kind, as they compare with ===, and a number comparison only for a
  * number (holds, in view.ts). The null a projection gives where it finds nothing counts, as
- * `equals: null` holds for it; `present` holds for a value of any kind, or none.
+ * `equals: null` holds for it; `present` holds for a value of any kind, or none. Said too: present
+ * true on a path that gives true or false on every event, which holds on every event.
  */
 function neverHolds(condition: Condition): string | undefined {
   const { test, value } = testOf(condition);
-  const given = givenBy(compile(condition.path));
+  const ast = compile(condition.path);
+  const given = givenBy(ast);
   if (given === undefined) return undefined;
+  // == and != and ! give true or false on any payload, and fail on none: present true would hold
+  // on every event, where the value was most likely meant to be tested (equals: true).
+  const truth = (ast.type === "Comparator" && (ast.name === "EQ" || ast.name === "NE")) || ast.type === "NotExpression";
+  if (test === "present" && value && truth) {
+    const path = JSON.stringify(condition.path);
+    return `present true holds on every event, as the path ${path} gives true or false on each, never nothing: for the events where it is true, write {"path": ${path}, "equals": true}`;
+  }
   // present: false holds where the path finds nothing (null, or an empty list); present: true elsewhere.
   const takes: readonly Kind[] =
     test === "present"
