@@ -113,9 +113,9 @@ export function isCalendarDate(value: string): boolean {
   return day >= 1 && day <= days;
 }
 
-/** An ISO 8601 date, with or without a time of day ("T" or a space before it) and its zone: Z, +01:00 or +0100. */
+/** An ISO 8601 date, with or without a time of day ("T" or a space before it) and its zone: Z, +01:00, +0100 or +01. */
 const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z)|([+-])(\d{2}):?(\d{2}))?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
 
 /**
  * An ISO 8601 date or time as epoch milliseconds, a date alone at UTC's midnight, and whether it
@@ -135,12 +135,12 @@ export function isoTime(text: string): { epoch: number; zoned: boolean } | undef
     fraction = "",
     utc,
     sign,
-    offsetHour,
-    offsetMinute,
+    offsetHour = "0",
+    offsetMinute = "0",
   ] = ISO_TIME.exec(text) ?? [];
   if (year === undefined || !isCalendarDate(text.slice(0, 10))) return undefined;
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
-  if (Number(offsetHour ?? 0) > 23 || Number(offsetMinute ?? 0) > 59) return undefined;
+  if (Number(offsetHour) > 23 || Number(offsetMinute) > 59) return undefined;
   const at = new Date(0);
   // setUTCFullYear takes a year as written, where Date.UTC reads 0-99 as 1900-1999.
   at.setUTCFullYear(Number(year), Number(month) - 1, Number(day));

@@ -842,6 +842,14 @@ test("a time before the year 100 is said in its own year, not the 1900s or 2000s
   }
 });
 
+test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "h1");
+  expect(text(await call("events_list", { since: "2026-12-05T10:00+01" }))).toContain(
+    "each with its received_at in UTC (that time is 2026-12-05T09:00:00.000Z): pass as since",
+  );
+});
+
 test("a time given as since to events_wait served without events_list is sent to wait from now", async () => {
   const { call, text } = await served({ tools: "events_wait" });
   expect(text(await call("events_wait", { since: "2026-12-05T10:00:00+01:00", timeout_s: 1 }))).toBe(
