@@ -79,8 +79,18 @@ export function wallClock(epoch: number, zone: string): WallClock {
     day,
     weekday: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(parts.weekday ?? ""),
     minutes: Number(parts.hour) * 60 + Number(parts.minute),
-    date: isoDate(Date.UTC(year, month - 1, day)),
+    date: isoDate(utcEpoch(year, month, day)),
   };
+}
+
+/**
+ * The instant a clock in UTC shows at `minutes` into a day (month 1-12; a day or minutes past the
+ * last run on into the next), in the year as written, where Date.UTC reads 0-99 as 1900-1999.
+ */
+export function utcEpoch(year: number, month: number, day: number, minutes = 0): number {
+  const at = new Date(0);
+  at.setUTCFullYear(year, month - 1, day);
+  return at.setUTCHours(0, minutes);
 }
 
 /** Whether `zone` is an IANA time zone this platform knows. */
@@ -141,13 +151,11 @@ export function isoTime(text: string): { epoch: number; zoned: boolean } | undef
   if (year === undefined || !isCalendarDate(text.slice(0, 10))) return undefined;
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
   if (Number(offsetHour) > 23 || Number(offsetMinute) > 59) return undefined;
-  const at = new Date(0);
-  // setUTCFullYear takes a year as written, where Date.UTC reads 0-99 as 1900-1999.
-  at.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
   const offset = sign ? (sign === "-" ? -1 : 1) * (Number(offsetHour) * 60 + Number(offsetMinute)) : 0;
   const ms = Math.floor(Number(`0.${fraction || "0"}`) * 1000);
-  at.setUTCHours(Number(hour), Number(minute) - offset, Number(second), ms);
-  return { epoch: at.getTime(), zoned: utc !== undefined || sign !== undefined };
+  const minutes = Number(hour) * 60 + Number(minute) - offset;
+  const epoch = utcEpoch(Number(year), Number(month), Number(day), minutes) + Number(second) * 1000 + ms;
+  return { epoch, zoned: utc !== undefined || sign !== undefined };
 }
 
 /** The weekday of a date (YYYY-MM-DD) in English: "Saturday". */
@@ -168,7 +176,7 @@ export function utcMinute(time: string | number): string {
 /** Minutes `zone` is ahead of UTC at `epoch`. */
 export function offsetMinutes(epoch: number, zone: string): number {
   const t = wallClock(epoch, zone);
-  const wall = Date.UTC(t.year, t.month - 1, t.day, 0, t.minutes);
+  const wall = utcEpoch(t.year, t.month, t.day, t.minutes);
   return Math.round((wall - Math.floor(epoch / 60_000) * 60_000) / 60_000);
 }
 
@@ -178,7 +186,7 @@ export function offsetMinutes(epoch: number, zone: string): number {
  * midnight in September is 01:00).
  */
 export function zonedEpoch(year: number, month: number, day: number, minutes: number, zone: string): number {
-  const wall = Date.UTC(year, month - 1, day, 0, minutes);
+  const wall = utcEpoch(year, month, day, minutes);
   const before = wall - offsetMinutes(wall - 86_400_000, zone) * 60_000;
   const after = wall - offsetMinutes(wall + 86_400_000, zone) * 60_000;
   const shows = (epoch: number) => epoch + offsetMinutes(epoch, zone) * 60_000 === wall;

@@ -618,6 +618,36 @@ describe("orders", () => {
     }
   });
 
+  test("a date before the year 100 is the shop's day in its own year, not in the 1900s", async () => {
+    const shop = await startWooCommerce();
+    // Settings → General → Timezone "UTC+5:30": every zone with a city kept its local mean time then.
+    shop.intercept = (r) =>
+      r.path === "/wp-json/"
+        ? {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ gmt_offset: 5.5, timezone_string: "" }),
+          }
+        : undefined;
+    const placed = new Date("0099-01-01T18:40:00Z");
+    const order = structuredClone(shop.shop.order(O.pending1999));
+    Object.assign(order, { id: 8102, dateCreated: placed, dateModified: placed });
+    shop.shop.orders.set(order.id, order);
+    const session = await start(shopEnv(shop));
+    try {
+      const result = await session.call("eshop_orders_list", { after: "0099-01-01", before: "0099-01-02T12:00" });
+      expect(result.isError, text(result)).toBeFalsy();
+      const sent = shop.requests.at(-1)?.query;
+      expect([sent?.get("after"), sent?.get("before")]).toEqual(["0098-12-31T18:29:59", "0099-01-02T06:30:00"]);
+      expect(data<{ orders: Summary[] }>(result).orders.map((o) => o.id)).toEqual([8102]);
+      expect(text(result)).toContain(", placed 0099-01-02T00:10+05:30\n");
+      expect(text(result)).toContain("\nPlaced from 0099-01-01T00:00+05:30 and before 0099-01-02T12:00+05:30.\n");
+    } finally {
+      await session.close();
+      await shop.close();
+    }
+  });
+
   test("a shop whose WordPress index a security plugin closes lists its orders in UTC, asking again in an hour", async () => {
     const closed = await startWooCommerce();
     closed.shop.timeZone = "Europe/Prague";
