@@ -125,7 +125,7 @@ export function isCalendarDate(value: string): boolean {
 
 /** An ISO 8601 date, with or without a time of day ("T" or a space before it) and its zone: Z, +01:00, +0100 or +01. */
 const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?(?:(Z)|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
 
 /**
  * An ISO 8601 date or time as epoch milliseconds, a date alone at UTC's midnight, and whether it

@@ -648,6 +648,16 @@ describe("orders", () => {
     }
   });
 
+  test("the 29th of February of the year 0, a leap year, is a day an order range takes", async () => {
+    const result = await server.call("eshop_orders_list", {
+      after: "0000-02-29T00:00Z",
+      before: "0000-03-01T00:00+01",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const sent = woo.requests.findLast((r) => r.query.has("after"))?.query;
+    expect([sent?.get("after"), sent?.get("before")]).toEqual(["0000-02-28T23:59:59", "0000-02-29T23:00:00"]);
+  });
+
   test("a shop whose WordPress index a security plugin closes lists its orders in UTC, asking again in an hour", async () => {
     const closed = await startWooCommerce();
     closed.shop.timeZone = "Europe/Prague";

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, DAY_MS, isoDate, localIso, zonedEpoch } from "../../src/time.js";
+import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -111,20 +111,12 @@ const dateTime = (shopZone: () => ShopZone | undefined) =>
       },
     })
     .transform((value, ctx) => {
-      const zone = /(Z|[+-]\d{2}(:?\d{2})?)$/.exec(value.slice(10))?.[1] ?? "Z";
-      const [date, time = "00:00"] = value.slice(0, value.length - (zone === "Z" ? 0 : zone.length)).split(/T|Z$/);
-      const [y, m, d] = (date as string).split("-").map(Number);
-      const [h = 0, min = 0, s = 0] = time.split(":").map(Number);
-      const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
-      const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
-      // JavaScript reads an offset only as +01:00.
-      const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.length > 3 ? zone.slice(-2) : "00"}`;
-      const epoch = Date.parse(`${date}T${time}${offset}`);
-      if (!real || Number.isNaN(epoch)) {
+      const read = isoTime(value);
+      if (!read) {
         ctx.addIssue({ code: "custom", message: "is not a real date or time" });
         return z.NEVER;
       }
-      return { given: value, local: !/Z$/.test(value) && zone === "Z", epoch };
+      return { given: value, local: !read.zoned, epoch: read.epoch };
     });
 
 /**
