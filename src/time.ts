@@ -68,11 +68,15 @@ export function wallClock(epoch: number, zone: string): WallClock {
       hour: "numeric",
       minute: "numeric",
       weekday: "short",
+      // Without it, the year 0 reads as 1 (before Christ, as its era says).
+      era: "short",
     });
     formatters.set(zone, format);
   }
   const parts = Object.fromEntries(format.formatToParts(epoch).map((p) => [p.type, p.value]));
-  const [year, month, day] = [Number(parts.year), Number(parts.month), Number(parts.day)];
+  const written = Number(parts.year);
+  const year = parts.era === "BC" ? 1 - written : written;
+  const [month, day] = [Number(parts.month), Number(parts.day)];
   return {
     year,
     month,

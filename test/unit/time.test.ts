@@ -2,7 +2,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { clock, isoTime, isTimeZone, localIso, midnight, offsetMinutes, setClock, zonedEpoch } from "../../src/time.js";
+import {
+  clock,
+  isoTime,
+  isTimeZone,
+  localIso,
+  midnight,
+  offsetMinutes,
+  setClock,
+  wallClock,
+  zonedEpoch,
+} from "../../src/time.js";
 
 test("local ISO times carry the zone's offset of that moment, across daylight-saving changes", () => {
   expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "Europe/Prague")).toBe("2026-11-27T14:00+01:00");
@@ -109,4 +119,10 @@ test("an ISO time is read in its own year, 0000-0099 too, and a day or hour no c
   for (const none of ["2026-02-30", "2026-12-05T24:00Z", "2026-12-05T10:60Z", "2026-12-05T10:00+25:00", "5 Dec 2026"]) {
     expect(isoTime(none), none).toBeUndefined();
   }
+});
+
+test("a wall clock in the year 0 or before says that year, not the year 1 before Christ", () => {
+  const noon = (isoTime("0000-02-29T12:00Z") as { epoch: number }).epoch;
+  expect(wallClock(noon, "UTC")).toMatchObject({ year: 0, month: 2, day: 29, date: "0000-02-29" });
+  expect(localIso(midnight("UTC", noon), "UTC")).toBe("0000-02-29T00:00+00:00");
 });
