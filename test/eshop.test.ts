@@ -2761,6 +2761,21 @@ describe("products and stock", () => {
     expect(text(none)).toMatch(/^No product matches SKU "FLT-100,COF-ESP-1KG"\. /);
   });
 
+  test("a SKU with a comma is found by eshop_product_get and eshop_stock_set past ten products of its parts", async () => {
+    // Each part of the SKU is a newer product's SKU: the shop lists those eleven before the whole one's.
+    const parts = Array.from({ length: 11 }, (_, i) => `PART-${i}`);
+    const espresso = woo.shop.product(P.espresso);
+    for (const [i, sku] of parts.entries()) {
+      woo.shop.products.set(40_000 + i, { ...structuredClone(espresso), id: 40_000 + i, sku });
+    }
+    espresso.sku = parts.join(",");
+    const got = await server.call("eshop_product_get", { sku: espresso.sku });
+    expect(data(got), text(got)).toMatchObject({ id: P.espresso });
+    const set = await server.call("eshop_stock_set", { sku: espresso.sku, quantity: 7 });
+    expect(text(set)).toMatch(/\(id \d+\): 7 in stock/);
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(7);
+  });
+
   test("a SKU, search, email or transaction id with white space around it is taken without it", async () => {
     const padded = ` ${WOO_IDS.skus.espresso} `;
     expect(data(await server.call("eshop_product_get", { sku: padded }))).toMatchObject({ id: P.espresso });

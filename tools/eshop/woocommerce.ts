@@ -721,6 +721,16 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     };
   }
 
+  /**
+   * The products of the whole SKU the shop lists for `query`. It lists the products of each part
+   * of a SKU with a comma in it too, before the whole one's when newer; those are few (it keeps
+   * SKUs unique), so all are read in one page of 100, not in the page of the size asked.
+   */
+  async function withWholeSku(query: { sku: string; [name: string]: string | undefined }, call: Call) {
+    const found = await list("/products", productSchema, toProduct, query, { page: 1, size: 100 }, call);
+    return found.items.filter(hasSku(query.sku));
+  }
+
   /** Until when the shop's refusal to say its currency stands. */
   let currencyRefusedUntil = 0;
   /** Until when the site's refusal to say its time zone stands. */
@@ -897,10 +907,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     async listProducts(filter, page, call) {
       const query = { search: filter.search, sku: filter.sku, stock_status: filter.stockStatus };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
-      // The shop lists the products of each part of a SKU with a comma in it too: only the whole
-      // one's are meant, which are few (it keeps SKUs unique), so all are read at once.
-      const found = await list("/products", productSchema, toProduct, query, { page: 1, size: 100 }, call);
-      const items = found.items.filter(hasSku(filter.sku));
+      const items = await withWholeSku({ ...query, sku: filter.sku }, call);
       const from = (page.page - 1) * page.size;
       const pages = Math.max(1, Math.ceil(items.length / page.size));
       return { items: items.slice(from, from + page.size), total: items.length, pages };
@@ -911,10 +918,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return toProduct(body);
     },
 
-    async findProductsBySku(sku, call) {
-      const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
-      return found.items.filter(hasSku(sku));
-    },
+    findProductsBySku: (sku, call) => withWholeSku({ sku }, call),
 
     async listVariations(id, call) {
       const named = (v: z.output<typeof variationSchema>) =>
