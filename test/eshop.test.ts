@@ -2879,6 +2879,12 @@ describe("products and stock", () => {
       // sale price its own fields keep, with no regular price beside it, is none of its prices.
       woo.shop.product(116).sale_price = "5.00";
       expect(text(await own.call("eshop_product_get", { id: 116 }))).not.toMatch(/5\.00/);
+      // Nor are its own sale dates, left from when it was simple, a sale to come.
+      Object.assign(woo.shop.product(116), { saleFrom: new Date("2026-11-30T23:00:00Z") });
+      const variable = await own.call("eshop_product_get", { id: 116 });
+      expect(data(variable)).not.toHaveProperty("sale_from");
+      expect(data(variable)).not.toHaveProperty("sale_price");
+      expect(text(variable)).not.toMatch(/5\.00|sale/);
     } finally {
       setClock();
       await own.close();

@@ -397,13 +397,10 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   // WC_Product::is_on_sale() takes a sale price below the regular one, from its start to its end:
   // one that is not (or has no regular price to be below), or set to end before it starts, it never
   // starts (its sales job clears it at its end). A variable or grouped product is on sale as its
-  // children are, whatever its own fields keep.
+  // children are, whatever sale price and dates its own fields keep from when it was simple.
+  const ownSale = p.type !== "variable" && p.type !== "grouped";
   const idle =
-    p.on_sale ||
-    p.type === "variable" ||
-    p.type === "grouped" ||
-    !present(p.sale_price) ||
-    (to !== undefined && Date.parse(to) <= clock.now())
+    p.on_sale || !ownSale || !present(p.sale_price) || (to !== undefined && Date.parse(to) <= clock.now())
       ? undefined
       : !present(p.regular_price)
         ? ("no regular price" as const)
@@ -412,9 +409,9 @@ function toProduct(p: z.output<typeof productSchema>): Product {
           : from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)
             ? ("set to end before it starts" as const)
             : undefined;
-  const upcoming = !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
+  const upcoming = ownSale && !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
   const sale =
-    present(p.sale_price) && (p.on_sale || upcoming)
+    ownSale && present(p.sale_price) && (p.on_sale || upcoming)
       ? {
           sale_price: p.sale_price as string,
           ...(upcoming ? { sale_from: from } : {}),
