@@ -442,22 +442,49 @@ export function settingName(kind: string) {
  * reads it ($NAME) or with a blank around it is told so, without being shown: it may be a secret.
  */
 export const envName = z.string().superRefine((name, ctx) => {
+  const message = notEnvName(name);
+  if (message) ctx.addIssue({ code: "custom", message });
+});
+
+/** Why `name` is no environment variable's name, or undefined when it is one. */
+function notEnvName(name: string): string | undefined {
   const variable = /^[A-Za-z_][A-Za-z0-9_]*$/;
-  if (variable.test(name)) return;
+  if (variable.test(name)) return undefined;
   const how = variable.test(name.trim())
     ? ", with no blank around it"
     : /^\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})$/.test(name.trim())
       ? ", written without the $ (and braces) a shell reads it with"
       : "";
-  ctx.addIssue({ code: "custom", message: `must be an environment variable name${how}` });
-});
+  return `must be an environment variable name${how}`;
+}
+
+/** Whether what stands where a variable's name goes looks like a secret pasted there instead. */
+const secretShaped = (name: string) => credentialShaped(name) || name.length > 64;
+
+/**
+ * What a setting that names the variable holding `holds` is told when the secret itself stands
+ * there, which it never shows.
+ */
+function secretInNamesPlace(holds: string, example?: string): string {
+  const such = example ? ` (such as ${example})` : "";
+  return `it must name the environment variable that holds ${holds}${such}, not hold it; what it holds is not shown`;
+}
 
 /**
  * A key that names the variable holding `secret` (the Telegram bot token): its description is
  * what a message says of the key when it is missing, or when the secret's own key stands in its place.
+ * What is no variable's name and looks like a credential, or like `pasted.shape`, is called the secret.
  */
-export function secretVariable(secret: string) {
-  return envName.describe(`the name of the environment variable that holds ${secret}`);
+export function secretVariable(secret: string, pasted?: { shape: RegExp; example: string }) {
+  return z
+    .string()
+    .superRefine((name, ctx) => {
+      const message = notEnvName(name);
+      if (!message) return;
+      const secretItself = secretShaped(name) || pasted?.shape.test(name.trim());
+      ctx.addIssue({ code: "custom", message: secretItself ? secretInNamesPlace(secret, pasted?.example) : message });
+    })
+    .describe(`the name of the environment variable that holds ${secret}`);
 }
 
 /**
@@ -638,10 +665,8 @@ export class Secrets {
       const state = blank === "" ? "is set but empty" : "is set to blanks alone";
       throw new ConfigError(`${where.owner}: ${variable} ${state}; it must hold ${where.holds}`);
     }
-    if (credentialShaped(variable) || variable.length > 64) {
-      throw new ConfigError(
-        `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,
-      );
+    if (secretShaped(variable)) {
+      throw new ConfigError(`invalid setting ${where.setting}: ${secretInNamesPlace(where.holds, where.example)}`);
     }
     // A name not written as variables' names are may be a password pasted there ("hunter2hunter2"): never shown.
     if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {

@@ -2097,7 +2097,10 @@ describe("who may be told", () => {
     );
     const pasted = () =>
       load({ ops: { type: "telegram", botTokenEnv: "7000000000:AAPastedTokenPastedTokenPasted", chatIds: ["1"] } });
-    expect(pasted).toThrow(/at ops.botTokenEnv: must be an environment variable name$/);
+    // Refused as a secret pasted into secretEnv is, and not shown.
+    expect(pasted).toThrow(
+      "invalid setting WAITER_NOTIFY_CHANNELS at ops.botTokenEnv: it must name the environment variable that holds the Telegram bot token (such as TELEGRAM_BOT_TOKEN), not hold it; what it holds is not shown",
+    );
     expect(() =>
       load({
         mail: { type: "email", host: "smtp.example.com", tls: "none", from: "a@b.example", to: ["c@d.example"] },

@@ -96,12 +96,15 @@ const TOKEN_COPIED = /(^|\/)bot\d+(:|%3a)/i;
 /** A bot token as @BotFather gives it: the bot's id, a colon and the rest (core.telegram.org/bots/api#authorizing-your-bot). */
 const BOT_TOKEN = /^\d+:[\w-]+$/;
 
+/** The variable a message names as the one to hold the bot token. */
+const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
+
 const channelName = settingName("channel");
 
 export const channel = byWord("type", [
   closedObject("a telegram channel", {
     type: z.literal("telegram"),
-    botTokenEnv: secretVariable("the Telegram bot token"),
+    botTokenEnv: secretVariable("the Telegram bot token", { shape: BOT_TOKEN, example: BOT_TOKEN_VARIABLE }),
     chatIds: z
       .array(z.union([z.string().regex(/^(-?\d+|@\w{5,32})$/, "is not a chat id or @channelname"), z.number().int()]))
       .min(1)
@@ -191,7 +194,7 @@ export const notify = defineToolset({
         );
       }
       if (configured.type === "telegram") {
-        const token = secretIn(configured.botTokenEnv, "the Telegram bot token", "TELEGRAM_BOT_TOKEN");
+        const token = secretIn(configured.botTokenEnv, "the Telegram bot token", BOT_TOKEN_VARIABLE);
         // Copied from a Bot API URL (bot<token>, or the whole URL), it would be sent as /botbot<token>/,
         // and every send told the token was refused.
         if (TOKEN_COPIED.test(token)) {
