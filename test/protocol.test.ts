@@ -757,6 +757,30 @@ describe("oversized input", () => {
     expect(cut?.result && text(cut.result)).toMatch(/^waiter stopped before this call finished: /);
   });
 
+  test("a notifications/cancelled sent with an id cancels nothing: the call it names is still answered at SIGTERM", async () => {
+    const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
+    const send = await initialized(server);
+    const answers = () =>
+      server
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult; error?: { code: number } });
+    try {
+      await callHeld(send);
+      // A request, not the notification: refused, and the call it names goes on.
+      send({ jsonrpc: "2.0", id: 3, method: "notifications/cancelled", params: { requestId: 2 } });
+      await expect.poll(() => answers().find((answer) => answer.id === 3)?.error?.code).toBe(-32600);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+    const cut = answers().find((answer) => answer.id === 2);
+    expect(cut?.result && text(cut.result)).toMatch(/^waiter stopped before this call finished: /);
+    expect(server.stderr()).not.toMatch(/cancelled by its client/);
+  });
+
   test("a request reusing the id of one still under way is refused by that id, and the one under way can still be cancelled", async () => {
     const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
     const send = await initialized(server);

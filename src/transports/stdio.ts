@@ -223,7 +223,8 @@ export async function serveStdio(
       unanswered.set(message.id, message.method);
       if (message.method === "initialize") initializeId = message.id;
     }
-    if ("method" in message && message.method === "notifications/cancelled") {
+    // One sent with an id is a request, refused as such: it cancels nothing.
+    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
       const cancelled = message.params?.requestId as RequestId;
       unanswered.delete(cancelled);
       // A batch's request cancelled is answered no more: the batch is sent without it.
