@@ -2474,6 +2474,38 @@ describe("cancellation", () => {
     }
   });
 
+  test("a notifications/cancelled sent with an id is refused and cancels nothing: the call it names is still answered", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const { post } = await rawSession(served.url, "2025-03-26");
+      const waiting = post({ jsonrpc: "2.0", id: 2, method: "tools/call", params: wait }).then((answer) =>
+        answer.body.text(),
+      );
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      const refused = await post({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "notifications/cancelled",
+        params: { requestId: 2 },
+      });
+      expect(await refused.body.text()).toMatch(
+        /"code":-32600,"message":"Invalid Request: \\"notifications\/cancelled\\" is a notification/,
+      );
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "cancel-with-id",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      expect(await waiting).toMatch(/"id":2/);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a request that takes the id of one still under way in its session is refused by that id; the one under way is still answered", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     try {

@@ -55,12 +55,17 @@ export interface McpSessions {
 const SESSION_NOT_FOUND =
   "Session not found: it ended or expired; start a new one with an initialize that names no session (no Mcp-Session-Id header)";
 
-/** The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). */
+/**
+ * The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). One sent
+ * with an id is a request, refused as such: it cancels nothing.
+ */
 function cancelledIn(body: unknown): RequestId[] {
   return (Array.isArray(body) ? body : [body]).flatMap((message) => {
-    const cancel = message as { method?: unknown; params?: { requestId?: unknown } } | undefined;
+    const cancel = message as { method?: unknown; id?: unknown; params?: { requestId?: unknown } } | undefined;
     const id = cancel?.params?.requestId;
-    return cancel?.method === "notifications/cancelled" && (typeof id === "string" || typeof id === "number")
+    return cancel?.method === "notifications/cancelled" &&
+      cancel.id === undefined &&
+      (typeof id === "string" || typeof id === "number")
       ? [id]
       : [];
   });
