@@ -14,6 +14,7 @@ import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
+import { batchRefusals, EMPTY_BATCH, OWN_ID, requestIdOf } from "./refusals.js";
 import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
@@ -80,13 +81,6 @@ function jsonRpc(body: unknown): boolean {
   return Array.isArray(body) ? body.length > 0 && body.every(valid) : valid(body);
 }
 
-/** A request's id, to answer it with: null unless it is a request's string or number, as JSON-RPC says. */
-function idOf(body: unknown): RequestId | null {
-  const message = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
-  if (!("method" in message) || !("id" in message)) return null;
-  return typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
-}
-
 /**
  * The id of a request in `body` that another request of the session under way, or of the same
  * batch, has too, and whose it is. MCP has each request of a session take an id of its own; the
@@ -116,11 +110,11 @@ function refuseNonMessage(req: Request, res: Response): boolean {
   if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
   const batch: unknown = req.body;
   if (!Array.isArray(batch)) {
-    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE} ${MESSAGE_SHAPE}`, idOf(batch));
+    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE} ${MESSAGE_SHAPE}`, requestIdOf(batch));
     return true;
   }
   if (batch.length === 0) {
-    rpcError(res, 400, ErrorCode.InvalidRequest, "Invalid Request: an empty JSON-RPC batch (an array of no message)");
+    rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${EMPTY_BATCH}`);
     return true;
   }
   const wrong = batch.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success) + 1;
@@ -128,20 +122,9 @@ function refuseNonMessage(req: Request, res: Response): boolean {
   return true;
 }
 
-/**
- * Answers a batch none of which is done 400: each of its requests is told `why` -32600 by its id
- * (once an id), as over stdio, as its client would otherwise wait for its own timeout on every
- * one; one error by id null where it holds no request.
- */
+/** Answers a batch none of which is done 400, each of its requests told `why` by its id. */
 function refuseBatch(res: Response, batch: readonly unknown[], why: string) {
-  const message = `Invalid Request: ${why}; none of the batch was done`;
-  const ids = new Set(batch.map(idOf).filter((id) => id !== null));
-  const errors = (ids.size > 0 ? [...ids] : [null]).map((id) => ({
-    jsonrpc: "2.0",
-    error: { code: ErrorCode.InvalidRequest, message },
-    id,
-  }));
-  res.status(400).json(errors);
+  res.status(400).json(batchRefusals(batch, why));
 }
 
 const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
@@ -456,7 +439,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (refuseWrite(req, res)) return;
     const reused = req.method === "POST" ? reusedId(req.body, entry.transport) : undefined;
     if (reused !== undefined) {
-      const why = `id ${JSON.stringify(reused.id)} is that of ${reused.whose}; MCP has each request of a session take an id of its own: send it with another`;
+      const why = `id ${JSON.stringify(reused.id)} is that of ${reused.whose}; ${OWN_ID}`;
       if (Array.isArray(req.body)) refuseBatch(res, req.body, why);
       else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`, reused.id);
       return;

@@ -13,6 +13,7 @@ import {
 import { CUT } from "../errors.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
+import { batchRefusals, EMPTY_BATCH, OWN_ID, requestIdOf } from "./refusals.js";
 
 const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
@@ -183,12 +184,12 @@ export async function serveStdio(
    */
   const serveBatch = (items: unknown[]) => {
     const requests = items.filter((item) => isObject(item) && "method" in item);
-    const ids = requests.map(idOf).filter((id) => id !== null);
+    const ids = items.map(requestIdOf).filter((id) => id !== null);
     const wrong = items.findIndex((item) => !JSONRPCMessageSchema.safeParse(item).success);
     const reused = ids.find((id, i) => unanswered.has(id) || ids.indexOf(id) !== i);
     const why =
       items.length === 0
-        ? "an empty JSON-RPC batch (an array of no message)"
+        ? EMPTY_BATCH
         : wrong !== -1
           ? `message ${wrong + 1} of the batch is not a JSON-RPC 2.0 message MCP takes: ${whatIsWrong(items[wrong]) ?? SHAPE}`
           : reused !== undefined
@@ -206,8 +207,7 @@ export async function serveStdio(
       void send(refusal(null, `Invalid Request: ${why}`));
       return;
     }
-    const answers = [...new Set(ids)].map((id) => refusal(id, `Invalid Request: ${why}; none of the batch was done`));
-    void send((answers.length > 0 ? answers : [refusal(null, `Invalid Request: ${why}`)]) as unknown as JSONRPCMessage);
+    void send(batchRefusals(items, why) as unknown as JSONRPCMessage);
   };
   transport.onmessage = (message: JSONRPCMessage) => {
     if ("method" in message && "id" in message) {
@@ -499,9 +499,6 @@ function idOf(message: object): string | number | null {
 }
 
 const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
-
-/** What a request reusing the id of one under way is told, as over HTTP. */
-const OWN_ID = "MCP has each request of a session take an id of its own: send it with another";
 
 /** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
 const SHAPE =

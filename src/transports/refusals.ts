@@ -1,0 +1,32 @@
+import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+
+// The words of a refusal said alike over HTTP and stdio, here rather than in answers.ts, which
+// loads the HTTP server that a session over stdio does without.
+
+/** What a request reusing the id of one under way is told. */
+export const OWN_ID = "MCP has each request of a session take an id of its own: send it with another";
+
+/** Why an empty JSON-RPC batch is refused. */
+export const EMPTY_BATCH = "an empty JSON-RPC batch (an array of no message)";
+
+/** A request's id, to answer it with: null unless it is a request's string or number, as JSON-RPC says. */
+export function requestIdOf(body: unknown): RequestId | null {
+  const message = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
+  if (!("method" in message) || !("id" in message)) return null;
+  return typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
+}
+
+/**
+ * The answers to a JSON-RPC batch none of which is done: each of its requests is told `why` -32600
+ * by its id (once an id), as its client would otherwise wait for its own timeout on every one; one
+ * error by id null where it holds no request.
+ */
+export function batchRefusals(batch: readonly unknown[], why: string) {
+  const message = `Invalid Request: ${why}; none of the batch was done`;
+  const ids = new Set(batch.map(requestIdOf).filter((id) => id !== null));
+  return (ids.size > 0 ? [...ids] : [null]).map((id) => ({
+    jsonrpc: "2.0" as const,
+    error: { code: ErrorCode.InvalidRequest, message },
+    id,
+  }));
+}
