@@ -3,11 +3,13 @@ import { McpServer, type ToolCallback } from "@modelcontextprotocol/sdk/server/m
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
   type CallToolResult,
+  ClientRequestSchema,
   ErrorCode,
   type ListToolsResult,
   McpError,
   type ServerNotification,
   type ServerRequest,
+  ServerRequestSchema,
   SetLevelRequestSchema,
   type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -298,6 +300,11 @@ export function createServer(
   return { server, serve: (more) => more.forEach(serve) };
 }
 
+/** Every request method MCP has, a server's to serve or a client's. */
+const MCP_METHODS = new Set<string>(
+  [...ClientRequestSchema.options, ...ServerRequestSchema.options].map((request) => request.shape.method.value),
+);
+
 /**
  * A request of a method waiter has no handler for: a notification sent with an id (a client's
  * notifications/initialized so, which the SDK answered "Method not found" though the method is
@@ -311,7 +318,8 @@ function answerUnknownMethods(server: McpServer): void {
         `Invalid Request: ${quote(method)} is a notification, which is sent without an id and gets no answer; nothing was done`,
       );
     }
-    const meant = meantKey(method, [...requestHandlers(server).keys()]);
+    // A method of MCP's own (roots/list, a client's to serve) is no slip for one near it (tools/list).
+    const meant = MCP_METHODS.has(method) ? undefined : meantKey(method, [...requestHandlers(server).keys()]);
     throw new ProtocolError(
       ErrorCode.MethodNotFound,
       `Method not found: this session serves no method ${quote(method)}${meant ? `; did you mean ${quote(meant)}?` : ""}`,

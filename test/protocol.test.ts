@@ -443,11 +443,17 @@ test("a notification sent with an id is refused saying it is one, and a method o
       { jsonrpc: "2.0", id: 2, method: "notifications/initialized" },
       { jsonrpc: "2.0", id: 3, method: "tools/lists" },
       { jsonrpc: "2.0", id: 4, method: "ping" },
+      // MCP's own, a client's to serve: no slip for another method.
+      { jsonrpc: "2.0", id: 5, method: "roots/list" },
     ]
       .map((message) => `${JSON.stringify(message)}\n`)
       .join(""),
   );
-  await expect.poll(() => answers().filter((answer) => answer.id !== 1)).toHaveLength(3);
+  await expect.poll(() => answers().filter((answer) => answer.id !== 1)).toHaveLength(4);
+  expect(answers().find((answer) => answer.id === 5)?.error).toEqual({
+    code: -32601,
+    message: 'Method not found: this session serves no method "roots/list"',
+  });
   expect(answers().find((answer) => answer.id === 2)?.error).toEqual({
     code: -32600,
     message:
