@@ -436,6 +436,42 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
   expect(await server.exited).toBe(0);
 });
 
+test("a call cancelled in a served JSON-RPC batch is left out of the batch's answers, sent once the others are", async () => {
+  const { server } = await initializedRaw("2025-03-26");
+  const arrays = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as unknown)
+      .filter((line): line is { id: unknown }[] => Array.isArray(line));
+  frankfurter.delayMs = 50_000;
+  try {
+    server.stdin.write(
+      `${JSON.stringify([
+        { jsonrpc: "2.0", id: 2, method: "ping" },
+        {
+          jsonrpc: "2.0",
+          id: 3,
+          method: "tools/call",
+          params: { name: "currency_rates", arguments: { date: "2025-06-04", symbols: ["USD"] } },
+        },
+      ])}\n`,
+    );
+    await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-04"))).toBe(true);
+    expect(arrays()).toEqual([]);
+    server.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 3 } })}\n`,
+    );
+    await expect.poll(arrays).toEqual([[{ jsonrpc: "2.0", id: 2, result: {} }]]);
+  } finally {
+    frankfurter.delayMs = 0;
+  }
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+  expect(arrays()).toHaveLength(1);
+});
+
 test("a notification sent with an id is refused saying it is one, and a method of none named with the one meant", async () => {
   const { server, answers } = await initializedRaw();
   server.stdin.write(
