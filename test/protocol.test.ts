@@ -432,6 +432,16 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
     { jsonrpc: "2.0", id: 6, error: refused },
   ]);
   expect(lines().filter((line) => !Array.isArray(line))).toHaveLength(1);
+  // A batch of notifications alone gets no answer (JSON-RPC 2.0 section 6): the ping after it is the next line.
+  server.stdin.write(
+    `${JSON.stringify([
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      { jsonrpc: "2.0", method: "notifications/roots/list_changed" },
+    ])}\n${JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })}\n`,
+  );
+  await expect.poll(() => lines().at(-1)).toEqual({ jsonrpc: "2.0", id: 7, result: {} });
+  expect(arrays()).toHaveLength(2);
+  expect(lines()).toHaveLength(4);
   server.stdin.end();
   expect(await server.exited).toBe(0);
 });
