@@ -156,7 +156,8 @@ export function isoTime(text: string): { epoch: number; zoned: boolean } | undef
   if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59) return undefined;
   if (Number(offsetHour) > 23 || Number(offsetMinute) > 59) return undefined;
   const offset = sign ? (sign === "-" ? -1 : 1) * (Number(offsetHour) * 60 + Number(offsetMinute)) : 0;
-  const ms = Math.floor(Number(`0.${fraction || "0"}`) * 1000);
+  // Digits, not a number: 0.99999999999999999 is 1 as a number, a second later.
+  const ms = Number(fraction.slice(0, 3).padEnd(3, "0"));
   const minutes = Number(hour) * 60 + Number(minute) - offset;
   const epoch = utcEpoch(Number(year), Number(month), Number(day), minutes) + Number(second) * 1000 + ms;
   return { epoch, zoned: utc !== undefined || sign !== undefined };

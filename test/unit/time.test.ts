@@ -116,6 +116,8 @@ test("an ISO time is read in its own year, 0000-0099 too, and a day or hour no c
   expect(iso("2026-12-05T10:00")).toEqual({ at: "2026-12-05T10:00:00.000Z", zoned: false });
   expect(iso("2026-12-05T10:00+01")).toEqual({ at: "2026-12-05T09:00:00.000Z", zoned: true });
   expect(iso("2026-12-05t10:00:30.25z")).toEqual({ at: "2026-12-05T10:00:30.250Z", zoned: true });
+  // Read as a number, seventeen nines are 1: the next day's midnight.
+  expect(iso("2026-12-05T23:59:59.99999999999999999Z")).toEqual({ at: "2026-12-05T23:59:59.999Z", zoned: true });
   for (const none of ["2026-02-30", "2026-12-05T24:00Z", "2026-12-05T10:60Z", "2026-12-05T10:00+25:00", "5 Dec 2026"]) {
     expect(isoTime(none), none).toBeUndefined();
   }
