@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { McpServer, type ToolCallback } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
@@ -640,8 +639,6 @@ function toolCallback(
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
     const { signal, end } = eitherSignal(extra.signal, cut);
-    // Each request of the call listens on it, one to each target of a channel at once: no number is a leak.
-    setMaxListeners(0, signal);
     const started = clock.now();
     const onCancel = () => {
       if (!TIMED_OUT.test(String(extra.signal.reason))) return;

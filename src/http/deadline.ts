@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { UpstreamError } from "../errors.js";
 import { clock } from "../time.js";
 import type { Call } from "./types.js";
@@ -15,6 +16,10 @@ export function withDeadline(call: Call): { call: Call; end: () => void } {
     () => controller.abort(new DOMException("The tool call's deadline passed.", "TimeoutError")),
     Math.max(0, call.deadline - clock.now()),
   );
+  // Each request of a call listens on its signal, one to each target of a channel at once: no
+  // number is a leak. Said here, where requests begin, so that a call answered from the cache
+  // does not pay for it.
+  setMaxListeners(0, call.signal);
   if (call.signal.aborted) cancel();
   else call.signal.addEventListener("abort", cancel, { once: true });
   return {
