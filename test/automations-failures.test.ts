@@ -1668,6 +1668,9 @@ describe("automations are checked at start", () => {
     for (const path of ["!(payload.livemode)", "!payload", "!contains(['a'], payload.data.object.status)"]) {
       await (await serve([where(path)])).close();
     }
+    // A pipe reads its right from the whole of its left: !(…) | to_string(@) gives "true" or "false".
+    const piped = { path: "!(payload.livemode) | to_string(@)", equals: "true" };
+    await (await serve([{ ...PAID, when: { ...PAID.when, where: [piped] } }])).close();
   });
 
   test("a path that gives a kind of value the argument never takes stops waiter serve, saying what each is", async () => {

@@ -907,7 +907,8 @@ function negatedField(ast: unknown, path: string): string | undefined {
     if (typeof node !== "object" || node === null) return false;
     const n = node as Node;
     if (n.type === "Literal") return false;
-    if (CHAINED.has(n.type) && n.left?.type === "NotExpression") return true;
+    // A pipe reads its right from all its left gives: `!(payload.livemode) | to_string(@)`.
+    if (CHAINED.has(n.type) && n.type !== "Pipe" && n.left?.type === "NotExpression") return true;
     return Object.values(n).some(negatesHead);
   };
   if (!negatesHead(ast)) return undefined;
