@@ -1665,6 +1665,13 @@ describe("automations are checked at start", () => {
     await expect(serve([where("payload.livemode && !payload.data.object.metadata.order_id")])).rejects.toThrow(
       /when\.where 1: .* reads as \(!payload\)\.data\.object\.metadata\.order_id, .*, !\(payload\.data\.object\.metadata\.order_id\)$/,
     );
+    // Said of what ! stands before, a variable or !! alike, never of a payload the path does not name.
+    await expect(serve([where("let $o = payload.data.object in !$o.livemode")])).rejects.toThrow(
+      /reads as \(!\$o\)\.livemode, .*, !\(\$o\.livemode\)$/,
+    );
+    await expect(serve([where("!!payload.livemode")])).rejects.toThrow(
+      /reads as \(!!payload\)\.livemode, .*, !!\(payload\.livemode\)$/,
+    );
     for (const path of ["!(payload.livemode)", "!payload", "!contains(['a'], payload.data.object.status)"]) {
       await (await serve([where(path)])).close();
     }

@@ -912,11 +912,13 @@ function negatedField(ast: unknown, path: string): string | undefined {
     return Object.values(n).some(negatesHead);
   };
   if (!negatesHead(ast)) return undefined;
-  const name = String.raw`(?:[A-Za-z_]\w*|"[^"]*")`;
-  const chain = new RegExp(String.raw`!\s*(${name}(?:\s*\.\s*${name}|\s*\[[^\]]*\])+)`).exec(path)?.[1];
+  // A field, a variable ($o of let) or the current item (@ of a filter).
+  const name = String.raw`(?:[A-Za-z_]\w*|"[^"]*"|\$\w*|@)`;
+  const found = new RegExp(String.raw`(!+)\s*(${name}(?:\s*\.\s*${name}|\s*\[[^\]]*\])+)`).exec(path);
+  const [, nots = "!", chain] = found ?? [];
   const head = chain && new RegExp(`^${name}`).exec(chain)?.[0];
-  const read = chain && head ? `(!${head})${chain.slice(head.length)}` : "a field of !payload";
-  const meant = chain ? `!(${chain})` : "!(payload.…)";
+  const read = chain && head ? `(${nots}${head})${chain.slice(head.length)}` : "a field of what ! gives";
+  const meant = chain ? `${nots}(${chain})` : "!(…)";
   return `has ! before a field's path, which JMESPath reads as ${read}, a field of true or false, so it gives null on every event: write what ! negates in parentheses, ${meant}`;
 }
 
