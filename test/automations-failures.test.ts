@@ -1849,6 +1849,8 @@ describe("automations are checked at start", () => {
       { path: "payload.data.object.items[*].amount | [0]", lt: 100 },
       { path: "payload.data.object.items[*].sku", present: true },
       { path: "length(payload.data.object.items[*].sku)", present: true },
+      // An ordering gives null where a side is no number: present true holds only where it is one.
+      { path: "payload.data.object.amount >= `100`", present: true },
       // A projection gives null on a payload without the list.
       { path: "payload.data.object.items[*].sku", equals: null },
       { path: "payload.data.object.items[?sku == 'X']", in: ["X", null] },
