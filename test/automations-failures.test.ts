@@ -717,7 +717,7 @@ describe("automations are checked at start", () => {
       // Stripe's metadata names the order by its number, which a numbering plugin makes differ from its id.
       "a template of digits alone for an order, which would read them as the order's id",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "{{payload.data.object.metadata.order_id}}" } }] },
-      /automation stripe-paid, step 1: eshop_order_get's argument id reads the digits alone a template writes as a number, as the order's id 7084, where the order numbered 7084 is "#7084": for the number the event names, write "#\{\{payload\.data\.object\.metadata\.order_id\}\}"; for the id, take it with \{"path": …\}$/,
+      /automation stripe-paid, step 1: eshop_order_get's argument id reads the digits a template writes alone, 7084 say, as the order's id 7084, where the order numbered 7084 is "#7084": for the number the event names, write "#\{\{payload\.data\.object\.metadata\.order_id\}\}"; for the id, take it with \{"path": …\}$/,
     ],
     [
       "a template inside a list, which is sent as written",

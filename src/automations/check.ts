@@ -204,7 +204,7 @@ export function checkAutomations({
           // Told a template takes no text, its author would take the number the event names by path,
           // as the id: another order where a numbering plugin numbers orders apart from their ids.
           throw new ConfigError(
-            `${where}, ${at}: ${name}'s argument ${arg} reads the digits alone a template writes as a number, ${ownText.number(7084)}: for the number the event names, write ${JSON.stringify(`#${(value as string).trim()}`)}; for the id, take it with {"path": …}`,
+            `${where}, ${at}: ${name}'s argument ${arg} reads the digits a template writes alone, 7084 say, ${ownText.number(7084)}: for the number the event names, write ${JSON.stringify(`#${(value as string).trim()}`)}; for the id, take it with {"path": …}`,
           );
         }
         if (wrongType) {
