@@ -2891,6 +2891,21 @@ describe("products and stock", () => {
     }
   });
 
+  test("a variable product whose variations are on sale is said to be on sale, as the shop says", async () => {
+    // WC_Product_Variable::is_on_sale() is whether one of its variations is; its price is theirs, synced.
+    const variation = woo.shop.product(117);
+    variation.sale_price = "7.50";
+    Object.assign(woo.shop.product(P.houseBlend).variations[0] ?? {}, { price: "7.50" });
+    const got = await server.call("eshop_product_get", { id: P.houseBlend });
+    expect(text(got)).toBe(
+      "House Blend [COF-HOUSE] (id 116, variable): from 7.50 EUR (some of its variations on sale), instock, stock kept per variation (variations 117, 118)",
+    );
+    expect(text(await server.call("eshop_products_list", { search: "House Blend" }))).toContain(
+      "(id 116, variable): from 7.50 EUR (some of its variations on sale), ",
+    );
+    expect(text(await server.call("eshop_product_get", { id: 117 }))).toMatch(/: 7\.50 EUR \(on sale; regular 8\.90\)/);
+  });
+
   test("prices name the shop's currency, read once an hour; a shop that will not say still lists its products", async () => {
     const listed = await server.call("eshop_products_list", { search: "espresso" });
     expect(data(listed)).toMatchObject({ currency: "EUR" });

@@ -755,8 +755,17 @@ function buildProducts(): Map<number, WooProduct> {
   return products;
 }
 
-/** WC_Product::is_on_sale(): a sale price below the regular one, and now within its dates. */
-function onSale(product: WooProduct, now: Date): boolean {
+/**
+ * WC_Product::is_on_sale(): a sale price below the regular one, and now within its dates. A variable
+ * product's (WC_Product_Variable::is_on_sale()) is whether one of its variations is, in `shop`.
+ */
+function onSale(product: WooProduct, now: Date, shop?: ShopData): boolean {
+  if (product.type === "variable" && shop) {
+    return product.variations.some(({ id }) => {
+      const variation = shop.products.get(id);
+      return variation !== undefined && onSale(variation, now);
+    });
+  }
   return (
     product.sale_price !== "" &&
     Number(product.regular_price) > Number(product.sale_price) &&
@@ -1549,7 +1558,7 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     date_on_sale_to: date(product.saleTo, ctx),
     date_on_sale_to_gmt: dateGmt(product.saleTo),
     price_html: priceHtml(product, ctx.now),
-    on_sale: onSale(product, ctx.now),
+    on_sale: onSale(product, ctx.now, ctx.shop),
     purchasable: priceOf(product, ctx.now) !== "",
     total_sales: product.total_sales,
     virtual: product.virtual,

@@ -69,6 +69,9 @@ const variationsOf = new WeakMap<object, number[]>();
 /** When a product's sale ends, for the text only: structuredContent has no field for it. */
 const saleEnds = new WeakMap<object, string>();
 
+/** A variable or grouped product one of whose variations or products is on sale, for the text only. */
+const childrenOnSale = new WeakSet<object>();
+
 /** A sale price set that the shop will never sell at, and why, for the text only: it is no sale. */
 const idleSales = new WeakMap<object, NonNullable<Product["idle_sale"]>>();
 
@@ -93,9 +96,9 @@ const showsTime = (p: z.output<typeof productOut>) => p.sale_from !== undefined 
 
 /**
  * Remembers for the text the product that counts the stock of each of `products`, a variable
- * one's variations, when a sale ends, and the status of a variation's product not published
- * (`parents`, by id), as the answer, once cut by withinAnswer, shows it (`shown`, in the same
- * order): the cut answer holds copies.
+ * one's variations, when a sale ends, whether a variable or grouped one's children are on sale,
+ * and the status of a variation's product not published (`parents`, by id), as the answer, once
+ * cut by withinAnswer, shows it (`shown`, in the same order): the cut answer holds copies.
  */
 function rememberForText(products: Product[], shown: object[], parents: Map<number, string>): void {
   shown.forEach((out, i) => {
@@ -110,6 +113,7 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
     if (ends) saleEnds.set(out, ends);
     const idle = products[i]?.idle_sale;
     if (idle) idleSales.set(out, idle);
+    if (products[i]?.children_on_sale) childrenOnSale.add(out);
   });
 }
 
@@ -166,7 +170,9 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
       ? ` (on sale${until}; regular ${p.regular_price})`
       : idle
         ? ` (its sale price ${idle.price} never applies: ${idle.why})`
-        : "";
+        : childrenOnSale.has(p)
+          ? ` (some of its ${variable ? "variations" : "products"} on sale)`
+          : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   // A variation is private where its "Enabled" box is unticked in the admin.
   const status = p.type === "variation" && p.status === "private" ? "private: disabled" : p.status;

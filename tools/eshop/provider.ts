@@ -234,6 +234,8 @@ export interface Product {
     price: string;
     why: "set to end before it starts" | "not below the regular price" | "no regular price";
   };
+  /** A variable or grouped product one of whose variations or products is on sale: its own sale fields are none. */
+  children_on_sale?: true;
   manage_stock: boolean;
   /** The product that counts this variation's stock (its quantity is that one's). */
   counted_on?: number;

@@ -429,6 +429,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     price: p.price,
     regular_price: p.regular_price,
     ...sale,
+    ...(!ownSale && p.on_sale ? { children_on_sale: true as const } : {}),
     manage_stock: managed,
     ...(p.manage_stock === "parent" && p.parent_id ? { counted_on: p.parent_id } : {}),
     ...(p.type === "variation" && p.parent_id ? { variation_of: p.parent_id } : {}),
