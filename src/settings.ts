@@ -462,6 +462,13 @@ function notEnvName(name: string): string | undefined {
 const secretShaped = (name: string) => credentialShaped(name) || name.length > 64;
 
 /**
+ * Whether `name` is a variable's name written with dashes between its words: a long one reads as
+ * credential-shaped (dashes join its words into one run), but it is a name mistyped, not a secret.
+ */
+const dashedName = (name: string) =>
+  /^[A-Za-z_]\w*(?:-[A-Za-z_]\w*)+$/.test(name) && !credentialShaped(name.replace(/-/g, "_"));
+
+/**
  * What a setting that names the variable holding `holds` is told when the secret itself stands
  * there, which it never shows.
  */
@@ -481,7 +488,7 @@ export function secretVariable(secret: string, pasted?: { shape: RegExp; example
     .superRefine((name, ctx) => {
       const message = notEnvName(name);
       if (!message) return;
-      const secretItself = secretShaped(name) || pasted?.shape.test(name.trim());
+      const secretItself = (secretShaped(name) && !dashedName(name)) || pasted?.shape.test(name.trim());
       ctx.addIssue({ code: "custom", message: secretItself ? secretInNamesPlace(secret, pasted?.example) : message });
     })
     .describe(`the name of the environment variable that holds ${secret}`);

@@ -2101,6 +2101,11 @@ describe("who may be told", () => {
     expect(pasted).toThrow(
       "invalid setting WAITER_NOTIFY_CHANNELS at ops.botTokenEnv: it must name the environment variable that holds the Telegram bot token (such as TELEGRAM_BOT_TOKEN), not hold it; what it holds is not shown",
     );
+    expect(pasted).not.toThrow(/AAPasted/);
+    // A long name written with dashes is a name, not the token itself.
+    expect(() =>
+      load({ ops: { type: "telegram", botTokenEnv: "ops-alerts-telegram-bot-token-name", chatIds: ["1"] } }),
+    ).toThrow(/at ops\.botTokenEnv: must be an environment variable name$/);
     expect(() =>
       load({
         mail: { type: "email", host: "smtp.example.com", tls: "none", from: "a@b.example", to: ["c@d.example"] },
