@@ -204,6 +204,12 @@ const choosing = (key: (typeof TOOL_CHOICES)[number]) =>
   `${flagName(key)} (${coreSettings[key].env}, ${key} in the config file)`;
 export const TOOLSETS = choosing("toolsets");
 export const TOOLS = choosing("tools");
+
+/**
+ * What is said of `name`, named as toolset `toolset`'s tools are, where the toolset's tools are not
+ * made (before the settings are read, or while it is off): whether it is one of them is not known.
+ */
+export const namedLikeTools = (name: string, toolset: string) => `${name} is named like toolset ${toolset}'s tools`;
 export const EXCLUDE_TOOLS = choosing("excludeTools");
 export const READ_ONLY = choosing("readOnly");
 
@@ -370,7 +376,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const toolOf = toolsets.find((toolset) =>
       unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
     );
-    const tool = toolOf ? `: ${unknown} is named like toolset ${toolOf.name}'s tools, and ${TOOLS} chooses tools` : "";
+    const tool = toolOf ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools` : "";
     throw new ConfigError(
       `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})${tool}`,
     );

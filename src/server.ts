@@ -18,6 +18,7 @@ import { z } from "zod";
 import {
   type Config,
   EXCLUDE_TOOLS,
+  namedLikeTools,
   READ_ONLY,
   type SettingPath,
   TOOLS,
@@ -130,12 +131,15 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
         if (why) notices.push(`tool ${name} of ${setting} is not served: ${why}`);
         continue;
       }
-      // eshop-order-get too: its name is told once the toolset is on.
+      // eshop-order-get too: its name is told once the toolset is on. An off toolset makes no tools,
+      // so whether the name is one of its tools is not known.
       const toolset = [...off.keys()].find((toolset) => name.replaceAll("-", "_").startsWith(`${toolset}_`));
       if (toolset) {
         // A toolset --toolsets leaves out is said nowhere else.
         const why = [...offFor.values()].some((names) => names.includes(toolset)) ? "" : `: ${off.get(toolset)}`;
-        notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off${why}`);
+        notices.push(
+          `${namedLikeTools(`${name} of ${setting}`, toolset)}, which are not served: toolset ${toolset} is off${why}`,
+        );
         continue;
       }
       const served = available.map((tool) => tool.name);

@@ -1483,19 +1483,19 @@ describe("choosing tools", () => {
     const off = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_WOO_URL: "" });
     expect(off.names).toEqual(["currency_list"]);
     expect(off.stderr).toMatch(
-      /tool eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off/,
+      /eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is named like toolset eshop's tools, which are not served: toolset eshop is off/,
     );
     // Written with hyphens too: it is no tool of the toolsets that are on.
     const hyphens = await served({ WAITER_TOOLS: "currency_list,eshop-order-get", WAITER_WOO_URL: "" });
     expect(hyphens.names).toEqual(["currency_list"]);
     expect(hyphens.stderr).toMatch(
-      /tool eshop-order-get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off/,
+      /eshop-order-get of --tools \(WAITER_TOOLS, tools in the config file\) is named like toolset eshop's tools, which are not served: toolset eshop is off/,
     );
     // Where no other line says why the toolset is off, this one does.
     const unlisted = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_TOOLSETS: "currency" });
     expect(unlisted.names).toEqual(["currency_list"]);
     expect(unlisted.stderr).toMatch(
-      /tool eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off: --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) does not list it\n/,
+      /eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is named like toolset eshop's tools, which are not served: toolset eshop is off: --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) does not list it\n/,
     );
   });
 

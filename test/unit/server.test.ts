@@ -125,6 +125,16 @@ describe("which tools are listed", () => {
     expect(log).toEqual(["toolsets shop and stock are off: set TEST_KEY"]);
   });
 
+  test("a name in --tools shaped like an off toolset's tools is not called a tool: its tools are not made", () => {
+    // shop_foo is no tool of shop's; which names are is not known while shop is off.
+    const { list, log } = names({}, { tools: "rates_get,shop_foo" });
+    expect(list).toEqual(["rates_get"]);
+    expect(log).toEqual([
+      "toolset shop is off: set TEST_KEY",
+      "shop_foo of --tools (WAITER_TOOLS, tools in the config file) is named like toolset shop's tools, which are not served: toolset shop is off",
+    ]);
+  });
+
   test("--toolsets enables a subset", () => {
     expect(names({ TEST_KEY: "k" }, { toolsets: ["rates"] }).list).toEqual(["rates_get"]);
     expect(names({ TEST_KEY: "k", WAITER_TOOLSETS: "shop" }).list).toEqual(["shop_read", "shop_write"]);
