@@ -468,6 +468,19 @@ const secretShaped = (name: string) => credentialShaped(name) || name.length > 6
 const dashedName = (name: string) =>
   /^[A-Za-z_]\w*(?:-[A-Za-z_]\w*)+$/.test(name) && !credentialShaped(name.replace(/-/g, "_"));
 
+/** Whether what stands where a variable's name goes, and is none, is a secret pasted there. */
+const pastedSecret = (name: string) => secretShaped(name) && !dashedName(name);
+
+/**
+ * The name of an environment variable whose setting's owner is known only once the settings are
+ * read: a secret pasted there is let through, to be refused by Secrets.required, which says what it
+ * holds with a name its owner suggests and never shows it; any other non-name is refused as envName does.
+ */
+export const envNameOrPastedSecret = z.string().superRefine((name, ctx) => {
+  const message = notEnvName(name);
+  if (message && !pastedSecret(name)) ctx.addIssue({ code: "custom", message });
+});
+
 /**
  * What a setting that names the variable holding `holds` is told when the secret itself stands
  * there, which it never shows.
@@ -488,7 +501,7 @@ export function secretVariable(secret: string, pasted?: { shape: RegExp; example
     .superRefine((name, ctx) => {
       const message = notEnvName(name);
       if (!message) return;
-      const secretItself = (secretShaped(name) && !dashedName(name)) || pasted?.shape.test(name.trim());
+      const secretItself = pastedSecret(name) || pasted?.shape.test(name.trim());
       ctx.addIssue({ code: "custom", message: secretItself ? secretInNamesPlace(secret, pasted?.example) : message });
     })
     .describe(`the name of the environment variable that holds ${secret}`);

@@ -6,7 +6,7 @@ import {
   COMMENT,
   COMMENTED,
   closedObject,
-  envName,
+  envNameOrPastedSecret,
   integer,
   isWildcardHost,
   jsonSetting,
@@ -44,7 +44,7 @@ const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header n
  * delivery signed with any one of them is accepted.
  */
 const secretEnvs = z
-  .union([envName, z.array(envName).min(1, "lists at least one variable")])
+  .union([envNameOrPastedSecret, z.array(envNameOrPastedSecret).min(1, "lists at least one variable")])
   .describe(
     "the name of the environment variable that holds the signing secret, or a list of such names while it is rotated",
   );

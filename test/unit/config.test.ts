@@ -776,6 +776,29 @@ describe("bad settings are refused by name", () => {
       );
     });
 
+    test("a secret holding characters no variable's name has, pasted into secretEnv, is called what it is too", () => {
+      const github = "3f9a1c7e-52b4-4d8e-9a06-c1e2f3a4b5d6";
+      const colon = "whsec:Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
+      for (const pasted of [github, colon, standard]) {
+        const message = messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: pasted }) }));
+        expect(message, pasted).toBe(
+          "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: it must name the environment variable that holds the stripe signing secret (such as STRIPE_WEBHOOK_SECRET), not hold it; what it holds is not shown",
+        );
+        expect(leaks(message, pasted), message).toEqual([]);
+      }
+      // Each name of a list as well, with the example its source's name suggests.
+      const listed = JSON.stringify({ "my-repo": { scheme: "github", secretEnv: ["GH_NEW", github] } });
+      expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: listed, GH_NEW: "new-webhook-secret" }))).toBe(
+        "invalid setting WAITER_WEBHOOKS_SOURCES at my-repo.secretEnv[1]: it must name the environment variable that holds the github signing secret (such as MY_REPO_WEBHOOK_SECRET), not hold it; what it holds is not shown",
+      );
+      // A long name written with dashes is a name mistyped, not a secret.
+      expect(
+        messageOf(() =>
+          load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "stripe-webhook-signing-secret-name" }) }),
+        ),
+      ).toBe("invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: must be an environment variable name");
+    });
+
     test("a password pasted where a variable's name goes is never shown, short and plain as it may be", () => {
       for (const [env, setting] of [
         [{ WAITER_DATABASE_PASSWORD_ENV: "correct-horse-battery-staple" }, "WAITER_DATABASE_PASSWORD_ENV"],
