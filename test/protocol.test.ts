@@ -388,6 +388,15 @@ test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answ
   ]);
   // None is served: the client is told each failed, and sends them again one to a line.
   expect(answers().filter((answer) => answer.id === 2 || answer.id === "three")).toHaveLength(2);
+  // An id two of its requests have is answered once, as over HTTP: a second answer is to no request.
+  server.stdin.write(
+    `${JSON.stringify([
+      { jsonrpc: "2.0", id: 5, method: "ping" },
+      { jsonrpc: "2.0", id: 5, method: "tools/list" },
+    ])}\n${JSON.stringify({ jsonrpc: "2.0", id: 6, method: "ping" })}\n`,
+  );
+  await expect.poll(() => answers().some((answer) => answer.id === 6)).toBe(true);
+  expect(answers().filter((answer) => answer.id === 5)).toEqual([{ jsonrpc: "2.0", id: 5, error: refused }]);
   server.stdin.end();
   expect(await server.exited).toBe(0);
 });

@@ -396,15 +396,14 @@ function jsonIn(text: string): unknown {
  * id the line has when it is a string or a number, null otherwise. A malformed response (a result or an error,
  * no method) gets none: its id is one of waiter's requests, and the client would take the answer for
  * one of its own. A batch (an array) where the session takes none (from 2025-06-18 on) gets one for
- * each request in it, by its id, each on a line of its own as MCP's messages are: its client is
- * told at once that each failed, rather than wait for its own timeout; one with no such request,
- * one with id null.
+ * each request in it, by its id (once an id, as over HTTP), each on a line of its own as MCP's
+ * messages are: its client is told at once that each failed, rather than wait for its own timeout;
+ * one with no such request, one with id null.
  */
 function invalidRequest(json: unknown, why: string): JSONRPCMessage[] {
   if (Array.isArray(json)) {
-    const ids = json.filter((item) => isObject(item) && "method" in item).map(idOf);
-    const answered = ids.filter((id) => id !== null);
-    return (answered.length > 0 ? answered : [null]).map((id) => refusal(id, BATCH));
+    const answered = new Set(json.map(requestIdOf).filter((id) => id !== null));
+    return (answered.size > 0 ? [...answered] : [null]).map((id) => refusal(id, BATCH));
   }
   const message = isObject(json) ? json : {};
   if (isResponse(message)) return [];
