@@ -14,7 +14,7 @@ import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
-import { batchRefusals, EMPTY_BATCH, OWN_ID, requestIdOf } from "./refusals.js";
+import { batchRefusals, EMPTY_BATCH, NOT_A_MESSAGE, OWN_ID, requestIdOf } from "./refusals.js";
 import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
@@ -126,8 +126,6 @@ function refuseNonMessage(req: Request, res: Response): boolean {
 function refuseBatch(res: Response, batch: readonly unknown[], why: string) {
   res.status(400).json(batchRefusals(batch, why));
 }
-
-const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
 
 /** What a message MCP takes is. */
 const MESSAGE_SHAPE =

@@ -3,6 +3,9 @@ import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 // The words of a refusal said alike over HTTP and stdio, here rather than in answers.ts, which
 // loads the HTTP server that a session over stdio does without.
 
+/** How a message MCP does not take begins its refusal. */
+export const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
+
 /** What a request reusing the id of one under way is told. */
 export const OWN_ID = "MCP has each request of a session take an id of its own: send it with another";
 

@@ -13,7 +13,7 @@ import {
 import { CUT } from "../errors.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
-import { batchRefusals, EMPTY_BATCH, OWN_ID, requestIdOf } from "./refusals.js";
+import { batchRefusals, EMPTY_BATCH, NOT_A_MESSAGE, OWN_ID, requestIdOf } from "./refusals.js";
 
 const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
@@ -496,8 +496,6 @@ function isResponse(message: object): boolean {
 function idOf(message: object): string | number | null {
   return "id" in message && (typeof message.id === "string" || typeof message.id === "number") ? message.id : null;
 }
-
-const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";
 
 /** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
 const SHAPE =
