@@ -455,6 +455,34 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
   expect(await server.exited).toBe(0);
 });
 
+test("a batch inside a served JSON-RPC batch is refused as no message a batch holds, not as a batch the protocol left out", async () => {
+  const { server } = await initializedRaw("2025-03-26");
+  const arrays = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as unknown)
+      .filter((line): line is unknown[] => Array.isArray(line));
+  server.stdin.write(
+    `${JSON.stringify([{ jsonrpc: "2.0", id: 2, method: "ping" }, [{ jsonrpc: "2.0", id: 3, method: "ping" }]])}\n`,
+  );
+  await expect.poll(arrays).toHaveLength(1);
+  expect(arrays()[0]).toEqual([
+    {
+      jsonrpc: "2.0",
+      id: 2,
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes: it is an array, and a JSON-RPC batch holds messages, not batches; none of the batch was done",
+      },
+    },
+  ]);
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a call cancelled in a served JSON-RPC batch is left out of the batch's answers, sent once the others are", async () => {
   const { server } = await initializedRaw("2025-03-26");
   const arrays = () =>

@@ -191,7 +191,7 @@ export async function serveStdio(
       items.length === 0
         ? EMPTY_BATCH
         : wrong !== -1
-          ? `message ${wrong + 1} of the batch is not a JSON-RPC 2.0 message MCP takes: ${whatIsWrong(items[wrong]) ?? SHAPE}`
+          ? `message ${wrong + 1} of the batch is not a JSON-RPC 2.0 message MCP takes: ${Array.isArray(items[wrong]) ? NESTED : (whatIsWrong(items[wrong]) ?? SHAPE)}`
           : reused !== undefined
             ? `id ${JSON.stringify(reused)} is that of ${unanswered.has(reused) ? "a request still under way" : "another request of the same batch"}; ${OWN_ID}`
             : requests.some((request) => (request as { method: unknown }).method === "initialize")
@@ -500,6 +500,9 @@ function idOf(message: object): string | number | null {
 /** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
 const SHAPE =
   "it is no message of that shape (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
+
+/** Why a batch inside a batch is refused: the session's protocol, which takes batches, is not. */
+const NESTED = "it is an array, and a JSON-RPC batch holds messages, not batches";
 
 const BATCH =
   "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (waiter takes one only in a session initialized at 2025-03-26 or older): send each message on a line of its own";
