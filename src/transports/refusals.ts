@@ -1,7 +1,15 @@
-import { ErrorCode, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type RequestId, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 
-// The words of a refusal said alike over HTTP and stdio, here rather than in answers.ts, which
-// loads the HTTP server that a session over stdio does without.
+// The refusals, and the rules they rest on, said alike over HTTP and stdio, here rather than in
+// answers.ts, which loads the HTTP server that a session over stdio does without.
+
+/** The versions of MCP waiter speaks that take no JSON-RPC batch: 2025-06-18 removed them. */
+export const WITHOUT_BATCHES: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS.filter(
+  (version) => version >= "2025-06-18",
+);
+
+/** What a batch is told where its session's protocol takes none. */
+export const NO_BATCHES = "a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on";
 
 /** How a message MCP does not take begins its refusal. */
 export const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP takes";

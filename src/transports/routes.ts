@@ -8,7 +8,7 @@ import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/
 // Its types give express's Request the `auth` the bearer check sets.
 import type {} from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
-import { ErrorCode, isJSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, {
   type ErrorRequestHandler,
@@ -26,6 +26,7 @@ import { clock } from "../time.js";
 import { isWellKnown } from "../webhooks/hosts.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
+import { NO_BATCHES, WITHOUT_BATCHES } from "./refusals.js";
 import type { SessionOptions } from "./sessions.js";
 import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
 
@@ -326,9 +327,6 @@ function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused
   };
 }
 
-/** The versions of MCP waiter speaks that take no JSON-RPC batch: 2025-06-18 removed them. */
-const WITHOUT_BATCHES = SUPPORTED_PROTOCOL_VERSIONS.filter((version) => version >= "2025-06-18");
-
 /**
  * A JSON-RPC batch in a version of MCP that takes none (the MCP-Protocol-Version its client sends on
  * every request after initialize; without one, MCP has a server take 2025-03-26, which takes them),
@@ -342,7 +340,7 @@ const refuseBatch: RequestHandler = (req, res, next) => {
     res,
     400,
     ErrorCode.InvalidRequest,
-    `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
+    `Invalid Request: ${NO_BATCHES} (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
   );
 };
 

@@ -13,7 +13,15 @@ import {
 import { CUT } from "../errors.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
-import { batchRefusals, EMPTY_BATCH, NOT_A_MESSAGE, OWN_ID, requestIdOf } from "./refusals.js";
+import {
+  batchRefusals,
+  EMPTY_BATCH,
+  NO_BATCHES,
+  NOT_A_MESSAGE,
+  OWN_ID,
+  requestIdOf,
+  WITHOUT_BATCHES,
+} from "./refusals.js";
 
 const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
@@ -255,7 +263,7 @@ export async function serveStdio(
  * initialize is sent alone.
  */
 function takesBatches(version: string | undefined): boolean {
-  return version !== undefined && version < "2025-06-18";
+  return version !== undefined && !WITHOUT_BATCHES.includes(version);
 }
 
 /** How long a stop by signal or stdin's end waits for the calls in flight to be answered. */
@@ -416,8 +424,7 @@ function invalidRequest(json: unknown, why: string): JSONRPCMessage[] {
  * at once, as "Unrecognized key: id" for an id of 1.5 (the kind with no id, a notification).
  */
 function whatIsWrong(json: unknown): string | undefined {
-  if (Array.isArray(json))
-    return "it is a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on";
+  if (Array.isArray(json)) return `it is ${NO_BATCHES}`;
   if (!isObject(json)) return `it is ${kindOf(json)}, not an object`;
   const message = json as Record<string, unknown>;
   if (!("jsonrpc" in message)) return 'it has no "jsonrpc": "2.0"';
@@ -504,8 +511,7 @@ const SHAPE =
 /** Why a batch inside a batch is refused: the session's protocol, which takes batches, is not. */
 const NESTED = "it is an array, and a JSON-RPC batch holds messages, not batches";
 
-const BATCH =
-  "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (waiter takes one only in a session initialized at 2025-03-26 or older): send each message on a line of its own";
+const BATCH = `Invalid Request: ${NO_BATCHES} (waiter takes one only in a session initialized at 2025-03-26 or older): send each message on a line of its own`;
 
 function refusal(id: string | number | null, message: string, code = ErrorCode.InvalidRequest): JSONRPCMessage {
   return {
