@@ -1869,6 +1869,13 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(await agent.call("automations_runs", { automation: "stripe-paid\n" })).toEqual(
         await agent.call("automations_runs", { automation: "stripe-paid" }),
       );
+      // A name in capitals, as a model writes a name it takes for a brand's, is the name: names are lowercase.
+      expect(await agent.call("automations_list", { name: "Stripe-Paid" })).toEqual(
+        await agent.call("automations_list", { name: "stripe-paid" }),
+      );
+      expect(await agent.call("automations_runs", { automation: "STRIPE-PAID" })).toEqual(
+        await agent.call("automations_runs", { automation: "stripe-paid" }),
+      );
       // "" is a name left out, as a form sends a field left empty: every automation, every run.
       expect(await agent.call("automations_list", { name: "" })).toEqual(await agent.call("automations_list"));
       expect(await agent.call("automations_runs", { automation: "", event_id: "" })).toEqual(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { noEventStored, storedId } from "../events/ids.js";
 import { type EventStore, noticeStatus, type RunLog, type RunRecord, type StoredEvent } from "../events/store.js";
-import { decimal, noneConfigured } from "../settings.js";
+import { decimal, givenName, noneConfigured } from "../settings.js";
 import {
   capitalized,
   cut,
@@ -280,7 +280,7 @@ export function automationsToolset(
         name: "automations_list",
         title: "List automations",
         description: "Each automation: its trigger, steps, dry run or not, and its runs by outcome.",
-        input: { name: z.string().trim().min(1).optional().describe("One automation; default: all.") },
+        input: { name: z.string().overwrite(givenName).min(1).optional().describe("One automation; default: all.") },
         output: {
           automations: z.array(
             z.object({
@@ -341,7 +341,7 @@ export function automationsToolset(
         title: "Automation runs",
         description: "Recent automation runs, newest first, each step with what it did or why it failed.",
         input: {
-          automation: z.string().trim().min(1).optional().describe("Runs of this one."),
+          automation: z.string().overwrite(givenName).min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
           event_id: z.string().min(1).optional().describe("Runs on this event."),
           limit: decimal(z.number().int().min(1).max(MAX_RUNS)).optional().describe(`1-${MAX_RUNS}, default 10.`),
