@@ -1838,6 +1838,15 @@ describe("automations are checked at start", () => {
     await expect(serve([where({ path: "!(payload.data.object.livemode)", present: true })])).rejects.toThrow(
       /when\.where 2: present true holds on every event, as the path .* gives true or false on each/,
     );
+    // to_string and type take any value and give text for each, "null" for nothing found.
+    await expect(
+      serve([where({ path: "to_string(payload.data.object.metadata.order_id)", present: true })]),
+    ).rejects.toThrow(
+      `automation stripe-paid, when.where 2: present true holds on every event, as the path "to_string(payload.data.object.metadata.order_id)" gives text on each, "null" for nothing found: for the events where it finds a value, write {"path": "payload.data.object.metadata.order_id", "present": true}`,
+    );
+    await expect(serve([where({ path: " type( payload.data.object.customer ) ", present: true })])).rejects.toThrow(
+      /when\.where 2: present true holds on every event, as the path .* gives text on each, "null" for nothing found: for the events where it finds a value, write \{"path": "payload\.data\.object\.customer", "present": true\}$/,
+    );
   });
 
   test("a condition that can hold on some event is left to each event", async () => {
@@ -1849,6 +1858,11 @@ describe("automations are checked at start", () => {
       { path: "payload.data.object.items[*].amount | [0]", lt: 100 },
       { path: "payload.data.object.items[*].sku", present: true },
       { path: "length(payload.data.object.items[*].sku)", present: true },
+      // A pipe stops where its left finds nothing, before to_string: null there.
+      { path: "payload.data.object.metadata.order_id | to_string(@)", present: true },
+      // not_null gives null where all it is given is null; to_array an empty list for an empty list.
+      { path: "not_null(payload.data.object.metadata.order_id)", present: true },
+      { path: "to_array(payload.data.object.items)", present: true },
       // An ordering gives null where a side is no number: present true holds only where it is one.
       { path: "payload.data.object.amount >= `100`", present: true },
       // A projection gives null on a payload without the list.

@@ -1031,6 +1031,9 @@ const FUNCTION_GIVES = Object.fromEntries(
   }).flatMap(([names, kinds]) => names.split(" ").map((name) => [name, kinds])),
 ) as Record<string, readonly Kind[]>;
 
+/** The functions that take a value of any kind, or none, and give text for each: never null, never a failure. */
+const TEXT_OF_ANY = ["to_string", "type"];
+
 /**
  * The kinds of value a compiled JMESPath expression can give, whatever it is given, or undefined
  * where that is not certain: a field (but one of waiter's event's, `event.id`, read at the top:
@@ -1234,6 +1237,12 @@ function neverHolds(condition: Condition): string | undefined {
   if (test === "present" && value && truth) {
     const path = JSON.stringify(condition.path);
     return `present true holds on every event, as the path ${path} gives true or false on each, never nothing: for the events where it is true, write {"path": ${path}, "equals": true}`;
+  }
+  // Text of any value gives text for nothing found too ("null"): the argument's presence was most likely meant.
+  const textOfAny = ast.type === "Function" && TEXT_OF_ANY.includes(ast.name) && ast.children.length === 1;
+  const argument = /^\s*\w+\s*\(([\s\S]*)\)\s*$/.exec(condition.path)?.[1]?.trim();
+  if (test === "present" && value && textOfAny && argument) {
+    return `present true holds on every event, as the path ${JSON.stringify(condition.path)} gives text on each, "null" for nothing found: for the events where it finds a value, write {"path": ${JSON.stringify(argument)}, "present": true}`;
   }
   // present: false holds where the path finds nothing (null, or an empty list); present: true elsewhere.
   const takes: readonly Kind[] =
