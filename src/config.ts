@@ -382,23 +382,29 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     );
   }
   core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
-  const toolsetValues = Object.fromEntries(
-    toolsets.map((toolset) => {
+  // Each setting is read before any is taken, so that one refusal names every secret still unset.
+  const toolsetsRead = secrets.unlessUnset(() =>
+    secrets.each(toolsets, (toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
       const own = (name: string) => origin(`${toolset.name}.${name}`);
-      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, own) : values];
+      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, own) : values] as const;
     }),
   );
   const httpOrigin = (name: keyof typeof httpSettings) => origin(`http.${name}`);
-  const http = resolveHttp(
-    data.http as SettingValues<typeof httpSettings>,
-    secrets,
-    httpOrigin,
-    toolsets.map((toolset) => toolset.name),
+  const httpRead = secrets.unlessUnset(() =>
+    resolveHttp(
+      data.http as SettingValues<typeof httpSettings>,
+      secrets,
+      httpOrigin,
+      toolsets.map((toolset) => toolset.name),
+    ),
   );
   const databaseValues = data.database as SettingValues<typeof databaseSettings>;
   const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
-  const database = resolveDatabase(databaseValues, secrets, databaseOrigin);
+  const databaseRead = secrets.unlessUnset(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
+  const toolsetValues = Object.fromEntries(secrets.valueOf(toolsetsRead));
+  const http = secrets.valueOf(httpRead);
+  const database = secrets.valueOf(databaseRead);
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = [

@@ -616,12 +616,19 @@ export interface SecretRead {
   where: string;
 }
 
+/** A secret a setting names that is unset or blank: loadConfig goes on, to name every such one in one refusal. */
+class UnsetSecret extends ConfigError {}
+
+type Read<Result> = { value: Result; unset?: undefined } | { unset: UnsetSecret };
+
 /**
  * The one reader of secrets from the environment: it records each secret it hands out, with its
  * owner and where it is set, and loadConfig checks the tokens against that record.
  */
 export class Secrets {
   readonly read: SecretRead[] = [];
+  /** Why each secret `required` found unset is refused, in the order read. */
+  readonly #unset: string[] = [];
   readonly #env: NodeJS.ProcessEnv;
 
   constructor(env: NodeJS.ProcessEnv) {
@@ -683,7 +690,7 @@ export class Secrets {
     const blank = this.#env[variable];
     if (blank !== undefined) {
       const state = blank === "" ? "is set but empty" : "is set to blanks alone";
-      throw new ConfigError(`${where.owner}: ${variable} ${state}; it must hold ${where.holds}`);
+      throw this.#unsetSecret(`${where.owner}: ${variable} ${state}; it must hold ${where.holds}`);
     }
     if (secretShaped(variable)) {
       throw new ConfigError(`invalid setting ${where.setting}: ${secretInNamesPlace(where.holds, where.example)}`);
@@ -696,7 +703,47 @@ export class Secrets {
     }
     const file = `${variable}_FILE`;
     const fileSet = setValue(this.#env[file]) ? ` (${file} is set, but ${NO_FILE}: set ${variable} itself)` : "";
-    throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}${fileSet}`);
+    throw this.#unsetSecret(`${where.owner}: ${variable} is not set; it must hold ${where.holds}${fileSet}`);
+  }
+
+  #unsetSecret(why: string): UnsetSecret {
+    this.#unset.push(why);
+    return new UnsetSecret(why);
+  }
+
+  /**
+   * `read` of each of `items`, each tried even where one's secret is unset (`required`), so that
+   * a copied env file is told every secret still to fill in at once, not one per start.
+   */
+  each<Item, Result>(items: readonly Item[], read: (item: Item, i: number) => Result): Result[] {
+    let unset: UnsetSecret | undefined;
+    const results: Result[] = [];
+    items.forEach((item, i) => {
+      const result = this.unlessUnset(() => read(item, i));
+      if (result.unset) unset = result.unset;
+      else results.push(result.value);
+    });
+    if (unset) throw unset;
+    return results;
+  }
+
+  /** What `read` gives, or the UnsetSecret it threw, which `valueOf` names with the others. */
+  unlessUnset<Result>(read: () => Result): Read<Result> {
+    try {
+      return { value: read() };
+    } catch (err) {
+      if (err instanceof UnsetSecret) return { unset: err };
+      throw err;
+    }
+  }
+
+  /**
+   * The value `unlessUnset` read; where a secret was unset, a refusal naming every secret found
+   * unset so far: read each setting with `unlessUnset` before taking any value.
+   */
+  valueOf<Result>(read: Read<Result>): Result {
+    if (read.unset) throw new ConfigError(this.#unset.join(". "));
+    return read.value;
   }
 }
 

@@ -156,3 +156,23 @@ test("waiter listen --help loads no MCP SDK", () => {
   expect(packages.has("zod")).toBe(true);
   expect(packages.has("@modelcontextprotocol/sdk")).toBe(false);
 });
+
+test("waiter serve with docs/waiter.env.example copied as it is names every secret still to fill in, in one refusal", () => {
+  const example = readFileSync(fileURLToPath(new URL("../docs/waiter.env.example", import.meta.url)), "utf8");
+  const copied = Object.fromEntries(
+    example
+      .split("\n")
+      .filter((line) => line && !line.startsWith("#"))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  const run = spawnSync(process.execPath, [CLI, "serve"], {
+    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-env-")), ...copied },
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.stderr).toBe(
+    "waiter: webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret. http token ops: OPS_TOKEN is set but empty; it must hold the token\n",
+  );
+  expect(run.status).not.toBe(0);
+});

@@ -105,7 +105,7 @@ export function resolveHttp(
   toolsets: readonly string[],
 ): HttpConfig {
   const names = new Set<string>();
-  const tokens = values.tokens.map((configured): Token => {
+  const tokens = secrets.each(values.tokens, (configured): Token => {
     if (names.has(configured.name)) {
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
     }

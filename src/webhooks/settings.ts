@@ -324,11 +324,11 @@ export function resolveWebhooks(
       `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below webhooks.maxBodyBytes (${values.maxBodyBytes}); a single webhook could not be kept`,
     );
   }
-  const sources = values.sources.map((source) => {
+  const sources = secrets.each(values.sources, (source) => {
     if (source.scheme === "none") return source;
     const listed = typeof source.secretEnv !== "string";
     const variables = [source.secretEnv].flat();
-    const signing = variables.map((variable, i) => {
+    const signing = secrets.each(variables, (variable, i) => {
       const secret = secrets.required(variable, {
         setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
         owner: `webhook source ${source.name}`,

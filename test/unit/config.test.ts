@@ -841,6 +841,40 @@ describe("bad settings are refused by name", () => {
         messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "shop2_hook" }), shop2_hook: "" })),
       ).toBe("webhook source stripe: shop2_hook is set but empty; it must hold the stripe signing secret");
     });
+
+    test("every secret the settings name but that is unset is named in one refusal, not one per start", () => {
+      const env = {
+        WAITER_HTTP_TOKENS: JSON.stringify([
+          { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+          { name: "reader", secretEnv: "READER_TOKEN", scope: "read" },
+        ]),
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
+          gh: { scheme: "github", secretEnv: ["GH_SECRET", "GH_OLD"] },
+        }),
+        WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter",
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        OPS_TOKEN: "",
+        STRIPE_WEBHOOK_SECRET: "",
+        GH_OLD: "  ",
+        READER_TOKEN: "f".repeat(64),
+      };
+      const message = messageOf(() => load(env));
+      expect(message).toBe(
+        [
+          "webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret",
+          "webhook source gh: GH_SECRET is not set; it must hold the github signing secret",
+          "webhook source gh: GH_OLD is set to blanks alone; it must hold the github signing secret",
+          "http token ops: OPS_TOKEN is set but empty; it must hold the token",
+          "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; it must hold the database password",
+        ].join(". "),
+      );
+      expect(message).not.toContain("f".repeat(16));
+      // A secret that is set but refused is still told at once, alone.
+      expect(messageOf(() => load({ ...env, READER_TOKEN: "short" }))).toMatch(
+        /^http token reader: READER_TOKEN is shorter/,
+      );
+    });
   });
 
   test("a Standard Webhooks secret that is not base64 of at least 16 bytes is refused: it would make a key anyone could sign with", () => {

@@ -173,7 +173,7 @@ export const notify = defineToolset({
   description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
   settings,
   resolve(values, secrets, origin) {
-    const channels = values.channels.map((configured): Channel => {
+    const channels = secrets.each(values.channels, (configured): Channel => {
       const secretIn = (variable: string, holds: string, example: string) =>
         secrets.required(variable, {
           setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
