@@ -91,7 +91,7 @@ export function wallClock(epoch: number, zone: string): WallClock {
  * The instant a clock in UTC shows at `minutes` into a day (month 1-12; a day or minutes past the
  * last run on into the next), in the year as written, where Date.UTC reads 0-99 as 1900-1999.
  */
-export function utcEpoch(year: number, month: number, day: number, minutes = 0): number {
+function utcEpoch(year: number, month: number, day: number, minutes = 0): number {
   const at = new Date(0);
   at.setUTCFullYear(year, month - 1, day);
   return at.setUTCHours(0, minutes);
