@@ -333,7 +333,7 @@ function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused
  * refused before its calls count against the rate. A version waiter does not speak is left to the
  * transport to refuse.
  */
-const refuseBatch: RequestHandler = (req, res, next) => {
+const refuseBatchWhereVersionTakesNone: RequestHandler = (req, res, next) => {
   const version = req.headers["mcp-protocol-version"];
   if (!Array.isArray(req.body) || typeof version !== "string" || !WITHOUT_BATCHES.includes(version)) return next();
   rpcError(
@@ -475,7 +475,7 @@ export function mountRoutes(
     refuseOversized(refused),
     // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
-    refuseBatch,
+    refuseBatchWhereVersionTakesNone,
     ...(auth.length ? [throttle(rate, limits.requestsPerMinute, refused)] : []),
     handle,
   );
