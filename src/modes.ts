@@ -37,11 +37,11 @@ function onStopSignals(log: Log, stop: (signal: string) => void): void {
  * Starts a mode with `start`, stopping waiter on the stop signals from then on. One during the
  * start aborts `starting`'s signal, which ends the start's waits of no known end (another waiter's
  * upgrade lock, for minutes), and is said with the step it came at; what the start opened, if it
- * ended, is closed, and waiter exits as every stop does. Without it Node's default would end waiter
- * without a word, and, as a container's PID 1, ignore it until the stop timeout's kill. What
- * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses). Once
- * started, `running` gives the stop a signal calls, and calls it at once for one that came
- * meanwhile: `starting` names the steps a mode takes after `start` too.
+ * ended, is closed, and waiter exits as every stop does (why waiter must take them at all, not
+ * leave them to Node's default: holdStopSignals, in src/signals.ts). What cannot start is one line
+ * on stderr and exit status 1 (2 for a configuration it refuses). Once started, `running` gives the
+ * stop a signal calls, and calls it at once for one that came meanwhile: `starting` names the steps
+ * a mode takes after `start` too.
  */
 async function startStoppable<T extends { close(): Promise<Stopped> }>(
   start: (starting: Starting) => Promise<T>,
