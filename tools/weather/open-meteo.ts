@@ -244,7 +244,10 @@ export function openMeteo(api: Upstream): WeatherProvider {
               ...where(place),
               daily: DAILY.join(","),
               // The place's local dates rather than `forecast_days`: the request, and so the answer
-              // kept, names its days, and one kept before the place's midnight is not served after it.
+              // kept, names its days, and one kept before the place's midnight is not served after it;
+              // but with hours, while they still begin the day before (Kolkata's first half hour, see
+              // hoursFrom), one kept from before midnight for a day more names the same dates and is
+              // served, as a fresh one would be: the days shown are picked below by date from the clock.
               start_date: hoursFrom,
               // With hours, the day after too (where there is one): the last hour asked takes values from the next.
               end_date: min(
