@@ -125,6 +125,8 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
     );
   }
   const known = isEventId(value) ? undefined : await storedAs(store, value);
+  const unix = known ? undefined : unixTime(value);
+  if (unix) throw new ToolError(timeGiven(value, name, fresh, unix));
   // Retention has dropped none here (above), and what is no event id it never dropped.
   const why = isEventId(value)
     ? `, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`
@@ -134,11 +136,29 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   );
 }
 
-/** What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said in UTC (`inUtc`). */
-function timeGiven(value: string, name: string, fresh: FreshCursor): string {
-  const given = `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`;
+/**
+ * What a time given for a cursor is told: events_list's received_at are in UTC, so the time is said
+ * in UTC (`inUtc`), and a Unix time (`unix`, the instant it reads as) as the time it may be.
+ */
+function timeGiven(value: string, name: string, fresh: FreshCursor, unix?: string): string {
+  const given =
+    unix === undefined
+      ? `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`
+      : `${name} ${quote(value)} is no cursor nor a stored event's id; read as a Unix time it is ${unix}, and ${name} takes a cursor or an event id`;
   if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
-  return `${given}. events_list lists events newest first, each with its received_at in UTC${inUtc(value)}: pass as ${name} the id of ${eventFor(name)}.`;
+  const read = unix === undefined ? inUtc(value) : "";
+  return `${given}. events_list lists events newest first, each with its received_at in UTC${read}: pass as ${name} the id of ${eventFor(name)}.`;
+}
+
+/**
+ * The instant a value of ten or thirteen digits reads as, in seconds or milliseconds since 1970 (a
+ * payload's "created" copied as a cursor), in UTC; undefined for other text. Asked only of what names
+ * no stored event: a sender's delivery id may be such a number.
+ */
+function unixTime(value: string): string | undefined {
+  const digits = /^\d{10}(\d{3})?$/.exec(copied(value));
+  if (!digits) return undefined;
+  return new Date(Number(digits[0]) * (digits[1] === undefined ? 1000 : 1)).toISOString();
 }
 
 /** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */

@@ -850,6 +850,23 @@ test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC",
   );
 });
 
+test("a Unix time given as since, which names no stored event, is said as the time it reads as", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "u1");
+  // Seconds, as a model copies them off a payload's "created", and milliseconds.
+  expect(text(await call("events_list", { since: "1764928800" }))).toBe(
+    'since "1764928800" is no cursor nor a stored event\'s id; read as a Unix time it is 2025-12-05T10:00:00.000Z, and since takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC: pass as since the id of the last one received before it.',
+  );
+  expect(text(await call("events_list", { before: "1764928800000" }))).toContain(
+    "read as a Unix time it is 2025-12-05T10:00:00.000Z, and before takes",
+  );
+  // A sender's delivery id of ten digits (GoPay's payment ids) is the delivery it names.
+  const { id } = await addTrial(store, "3000006529");
+  expect(text(await call("events_list", { since: "3000006529" }))).toContain(
+    `"3000006529" is the sender's delivery id of event ${id}`,
+  );
+});
+
 test("a time given as since to events_wait served without events_list is sent to wait from now", async () => {
   const { call, text } = await served({ tools: "events_wait" });
   expect(text(await call("events_wait", { since: "2026-12-05T10:00:00+01:00", timeout_s: 1 }))).toBe(
