@@ -1203,12 +1203,20 @@ const ECB_EURO_CHANGEOVERS: [string, string, number, number][] = [
 test.each(ECB_EURO_CHANGEOVERS)(
   "%s converts at the ECB's fixing of %s, its last before its country took the euro",
   async (code, last, rate, usd) => {
-    frankfurter.queue.push(
-      json(200, JSON.stringify({ amount: 1, base: "EUR", date: last, rates: { [code]: rate, USD: usd } })),
-    );
-    const result = await server.call("currency_convert", { amount: 1000, from: code, to: "USD", date: last });
-    expect(result.isError, text(result)).toBeFalsy();
-    expect(result.structuredContent).toMatchObject({ date: last, result: Math.round((1000 / rate) * usd * 100) / 100 });
+    // The fixing of that day alone: a queued answer would go to whichever request came first (the
+    // currencies' list, fetched again once its minute has passed on a slow run).
+    const fixing = json(200, JSON.stringify({ amount: 1, base: "EUR", date: last, rates: { [code]: rate, USD: usd } }));
+    frankfurter.intercept = (request) => (request.path === `/v1/${last}` ? fixing : undefined);
+    try {
+      const result = await server.call("currency_convert", { amount: 1000, from: code, to: "USD", date: last });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({
+        date: last,
+        result: Math.round((1000 / rate) * usd * 100) / 100,
+      });
+    } finally {
+      frankfurter.intercept = undefined;
+    }
   },
 );
 
