@@ -33,7 +33,11 @@ export function requestIdOf(body: unknown): RequestId | null {
  * error by id null where it holds no request.
  */
 export function batchRefusals(batch: readonly unknown[], why: string) {
-  const message = `Invalid Request: ${why}; none of the batch was done`;
+  return eachRequestTold(batch, `Invalid Request: ${why}; none of the batch was done`);
+}
+
+/** -32600 with `message` to each request of `batch` by its id, once an id; one by id null where it holds none. */
+export function eachRequestTold(batch: readonly unknown[], message: string) {
   const ids = new Set(batch.map(requestIdOf).filter((id) => id !== null));
   return (ids.size > 0 ? [...ids] : [null]).map((id) => ({
     jsonrpc: "2.0" as const,

@@ -16,6 +16,7 @@ import { oneLine } from "../shown.js";
 import {
   batchRefusals,
   EMPTY_BATCH,
+  eachRequestTold,
   NO_BATCHES,
   NOT_A_MESSAGE,
   OWN_ID,
@@ -409,10 +410,8 @@ function jsonIn(text: string): unknown {
  * one with no such request, one with id null.
  */
 function invalidRequest(json: unknown, why: string): JSONRPCMessage[] {
-  if (Array.isArray(json)) {
-    const answered = new Set(json.map(requestIdOf).filter((id) => id !== null));
-    return (answered.size > 0 ? [...answered] : [null]).map((id) => refusal(id, BATCH));
-  }
+  // The SDK's types have no id null, which JSON-RPC answers with where no request is.
+  if (Array.isArray(json)) return eachRequestTold(json, BATCH) as JSONRPCMessage[];
   const message = isObject(json) ? json : {};
   if (isResponse(message)) return [];
   return [refusal(idOf(message), `${NOT_A_MESSAGE}: ${why}`)];
