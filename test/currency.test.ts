@@ -2188,6 +2188,37 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("the latest kept from before a publication instant is not served once the new fixing is out", async () => {
+    // [just before, just after, source, the fixing before, the one published at the instant]
+    const instants: [string, string, "ecb" | "cnb", string, string][] = [
+      ["2026-11-27T13:29:30Z", "2026-11-27T13:30:05Z", "cnb", "2026-11-26", "2026-11-27"], // 14:29:30, 14:30:05 in Prague
+      ["2026-11-27T14:59:30Z", "2026-11-27T15:00:05Z", "ecb", "2026-11-26", "2026-11-27"], // 15:59:30, 16:00:05 in Frankfurt
+      // The Monday after clocks went forward, in summer time, an hour before the same instants by winter time.
+      ["2026-03-30T12:29:30Z", "2026-03-30T12:30:05Z", "cnb", "2026-03-27", "2026-03-30"],
+      ["2026-03-30T13:59:30Z", "2026-03-30T14:00:05Z", "ecb", "2026-03-27", "2026-03-30"],
+      // The Monday after clocks went back.
+      ["2026-10-26T13:29:30Z", "2026-10-26T13:30:05Z", "cnb", "2026-10-23", "2026-10-26"],
+      // Friday's, kept over the weekend clocks went forward, until Monday's instant in summer time.
+      ["2026-03-27T13:30:30Z", "2026-03-30T12:30:05Z", "cnb", "2026-03-27", "2026-03-30"],
+      ["2026-03-27T15:00:30Z", "2026-03-30T14:00:05Z", "ecb", "2026-03-27", "2026-03-30"],
+    ];
+    for (const [before, after, source, previous, published] of instants) {
+      setClock(before);
+      const session = await startCurrency();
+      try {
+        const early = await session.call("currency_rates", { source, symbols: ["USD"] });
+        expect(early.structuredContent, before).toMatchObject({ date: previous });
+        expect(early.structuredContent, before).not.toHaveProperty("note");
+        setClock(after);
+        const out = await session.call("currency_rates", { source, symbols: ["USD"] });
+        expect(out.structuredContent, after).toMatchObject({ date: published });
+        expect(text(out), after).not.toContain("not out yet");
+      } finally {
+        await session.close();
+      }
+    }
+  });
+
   test("a publication late past its window is asked for again within minutes, not after the weekend", async () => {
     let late = true;
     frankfurter.intercept = (request) =>

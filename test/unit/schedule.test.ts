@@ -25,6 +25,14 @@ describe("how long the latest fixing is cached", () => {
     expect(latestTtl(CNB, "2026-11-25", at("2026-11-25T13:40:00Z"))).toBe(24 * 3600 - 10 * 60);
   });
 
+  test("in the last minute before a publication: until its instant, not past it", () => {
+    // 14:29:30 in Prague, 15:59:59.5 in Frankfurt.
+    expect(latestTtl(CNB, "2026-11-26", at("2026-11-27T13:29:30Z"))).toBe(30);
+    expect(latestTtl(ECB, "2026-11-26", at("2026-11-27T14:59:59.500Z"))).toBe(0.5);
+    // An answer without a fixing is rechecked within minutes, and not past the instant either.
+    expect(latestTtl(CNB, undefined, at("2026-11-27T13:28:00Z"))).toBe(120);
+  });
+
   test("across the switch to summer time", () => {
     // Friday 18:00 CET (17:00 UTC) to Monday 16:00 CEST (14:00 UTC).
     expect(latestTtl(ECB, "2026-03-27", at("2026-03-27T17:00:00Z"))).toBe((2 * 24 + 21) * 3600);

@@ -67,14 +67,16 @@ const LATE_TTL_SECONDS = 300;
  * has today's fixing is kept until the next is due: no newer one can come before. No fixing is due
  * on the source's closing days; a day that ended without its fixing all the same was a closing day
  * too: its answer is kept until the next publication is due, not asked for again every few minutes.
+ * Never past that instant, to the millisecond: an answer kept from a second before it would say
+ * the new fixing is not out yet.
  */
 export function latestTtl(publication: Publication, answered: string | undefined, now = clock.now()): number {
   const due = publication.hour * 60 + publication.minute;
   const local = wallClock(now, publication.zone);
   const dueDate = lastDue(publication, local, due);
   const late = answered !== undefined && answered < dueDate && dueDate === local.date;
-  if (answered === undefined || late) return LATE_TTL_SECONDS;
-  return Math.max(60, Math.round((nextDueAt(publication, local, due) - now) / 1000));
+  const untilNext = (nextDueAt(publication, local, due) - now) / 1000;
+  return answered === undefined || late ? Math.min(LATE_TTL_SECONDS, untilNext) : untilNext;
 }
 
 /** Whether the source publishes a fixing on `date` (YYYY-MM-DD, its local date): a weekday it is open. */
