@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vit
 import { setClock } from "../src/time.js";
 import { cnbFixing, startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
-import { CZECH, type Fake, isWorkingDay, json, TARGET } from "./fakes/http.js";
+import { CZECH, type Fake, type FakeAnswer, isWorkingDay, json, type SeenRequest, TARGET } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { type Session, startServer, text } from "./stdio.js";
 
@@ -46,10 +46,26 @@ afterAll(async () => {
 beforeEach(() => {
   setClock(MONDAY_MORNING);
   frankfurter.queue.length = 0;
+  frankfurter.intercept = undefined;
   frankfurter.delayMs = 0;
   cnb.queue.length = 0;
+  cnb.intercept = undefined;
   cnb.delayMs = 0;
 });
+
+/**
+ * A fake's intercept that answers `answers`, in turn, to the requests `picked` picks (those for a
+ * path, or a test of each), and leaves every other to the fake: a queued answer goes to whichever
+ * request comes first, which may be one still on its way from an earlier call.
+ */
+function answering(picked: string | ((request: SeenRequest) => boolean), ...answers: FakeAnswer[]) {
+  const picks = typeof picked === "string" ? (request: SeenRequest) => request.path === picked : picked;
+  return (request: SeenRequest) => (picks(request) ? answers.shift() : undefined);
+}
+
+/** Picks the CNB's daily fixing of `date`, or without one, its latest. */
+const cnbDaily = (date?: string) => (request: SeenRequest) =>
+  request.path === "/cnbapi/exrates/daily" && request.query.get("date") === (date ?? null);
 
 describe("weekends and holidays", () => {
   test("a Sunday's ECB rates are Friday's, and the result says so in data and text", async () => {
@@ -794,7 +810,8 @@ describe("history and lists", () => {
   });
 
   test("a change too small to show is 0.00%, never -0.00%", async () => {
-    frankfurter.queue.push(
+    frankfurter.intercept = answering(
+      "/v1/2020-03-02..2020-03-03",
       json(
         200,
         '{"amount":1.0,"base":"EUR","start_date":"2020-03-02","end_date":"2020-03-03","rates":{"2020-03-02":{"USD":1.1},"2020-03-03":{"USD":1.09999}}}',
@@ -856,7 +873,8 @@ describe("history and lists", () => {
 
   test("a currency the euro replaced within the range has its fixed rate from then on", async () => {
     // The ECB quoted HRK to 2022-12-30: Croatia took the euro on 1 January 2023, at 7.53450 HRK to 1 EUR.
-    frankfurter.queue.push(
+    frankfurter.intercept = answering(
+      "/v1/2022-12-29..2023-01-03",
       json(
         200,
         '{"amount":1.0,"base":"EUR","start_date":"2022-12-29","end_date":"2023-01-03","rates":{"2022-12-29":{"HRK":7.5355,"USD":1.0639},"2022-12-30":{"HRK":7.5365,"USD":1.0666},"2023-01-02":{"USD":1.0683},"2023-01-03":{"USD":1.0545}}}',
@@ -1318,12 +1336,12 @@ describe("currencies the euro replaced", () => {
   test("a date before its changeover has the source's own rate; one from it on, the fixed rate", async () => {
     const kuna = (rate: number) =>
       json(200, JSON.stringify({ amount: 1, base: "EUR", date: "2022-12-30", rates: { HRK: rate, USD: 1.0666 } }));
-    frankfurter.queue.push(kuna(7.5365));
+    frankfurter.intercept = answering("/v1/2022-12-30", kuna(7.5365));
     const before = await server.call("currency_convert", { amount: 1000, from: "HRK", to: "EUR", date: "2022-12-30" });
     expect(before.structuredContent).toMatchObject({ result: 132.69, date: "2022-12-30" });
     expect(text(before)).not.toContain("replaced by the euro");
     // New Year's Day, a Sunday: the ECB's fixing standing for it is Friday's, which still had the kuna.
-    frankfurter.queue.push(kuna(7.5365));
+    frankfurter.intercept = answering("/v1/2023-01-01", kuna(7.5365));
     const after = await server.call("currency_convert", { amount: 1000, from: "HRK", to: "EUR", date: "2023-01-01" });
     expect(after.structuredContent).toMatchObject({ result: 132.72, date: "2022-12-30", requested_date: "2023-01-01" });
     expect(text(after)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
@@ -1786,7 +1804,11 @@ test("a code without a rate is sent to currency_list only where the session serv
 
 describe("broken upstreams fail clearly and in time", () => {
   test("a 500 names the upstream and its status", async () => {
-    frankfurter.queue.push({ status: 500, body: "Internal Server Error", headers: { "content-type": "text/plain" } });
+    frankfurter.intercept = answering("/v1/2020-03-02", {
+      status: 500,
+      body: "Internal Server Error",
+      headers: { "content-type": "text/plain" },
+    });
     const result = await server.call("currency_rates", { date: "2020-03-02" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/Frankfurter \(ECB rates\) answered 500 "Internal Server Error".*try again later/);
@@ -1794,12 +1816,12 @@ describe("broken upstreams fail clearly and in time", () => {
 
   test("a 401 or 403 from an API that takes no key says so, and names the setting that holds its URL", async () => {
     const page = { body: "<html>Forbidden</html>", headers: { "content-type": "text/html" } };
-    frankfurter.queue.push({ status: 403, ...page });
+    frankfurter.intercept = answering("/v1/2020-03-09", { status: 403, ...page });
     const blocked = await server.call("currency_rates", { date: "2020-03-09" });
     expect(text(blocked)).toBe(
       "Frankfurter (ECB rates) answered 403: it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check WAITER_FRANKFURTER_URL.",
     );
-    cnb.queue.push({ status: 401, ...page });
+    cnb.intercept = answering(cnbDaily("2020-03-09"), { status: 401, ...page });
     const asked = await server.call("currency_rates", { source: "cnb", date: "2020-03-09" });
     expect(text(asked)).toBe(
       "CNB API answered 401: it asks for credentials, which waiter sends it none of; check WAITER_CNB_URL, which may point at another service, or put in it the user and password of a gateway in front of it (https://user:password@host/path).",
@@ -1807,12 +1829,16 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("a 405 or 410, which no argument mends, names the setting that holds the URL, not the arguments", async () => {
-    frankfurter.queue.push({ status: 405, body: "<html>Not Allowed</html>", headers: { "content-type": "text/html" } });
+    frankfurter.intercept = answering("/v1/2020-03-10", {
+      status: 405,
+      body: "<html>Not Allowed</html>",
+      headers: { "content-type": "text/html" },
+    });
     const result = await server.call("currency_rates", { date: "2020-03-10" });
     expect(text(result)).toBe(
       "Frankfurter (ECB rates) answered 405: it takes no such request at that address, whatever the arguments; check WAITER_FRANKFURTER_URL, which may point at another service, or if it is right, tell whoever runs waiter.",
     );
-    cnb.queue.push({ status: 410, body: "" });
+    cnb.intercept = answering(cnbDaily("2020-03-10"), { status: 410, body: "" });
     const gone = await server.call("currency_rates", { source: "cnb", date: "2020-03-10" });
     expect(text(gone)).toBe(
       "CNB API answered 410: it takes no such request at that address, whatever the arguments; check WAITER_CNB_URL, which may point at another service, or if it is right, tell whoever runs waiter.",
@@ -1820,7 +1846,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("a CNB validation error passes its description on", async () => {
-    cnb.queue.push({
+    cnb.intercept = answering(cnbDaily("2020-03-03"), {
       status: 400,
       headers: { "content-type": "application/json" },
       body: '{"description":"Date out of range","endPoint":"/cnbapi/exrates/daily","errorCode":"VALIDATION_ERROR","happenedAt":"2026-01-01T00:00:00Z","messageId":"x"}',
@@ -1832,7 +1858,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("a 422 from Frankfurter tells its words, and does not blame arguments it was not sent", async () => {
-    frankfurter.queue.push(json(422, '{"message":"bad currency pair"}'));
+    frankfurter.intercept = answering("/v1/2020-03-11", json(422, '{"message":"bad currency pair"}'));
     const result = await server.call("currency_rates", { date: "2020-03-11" });
     expect(text(result)).toBe(
       'Frankfurter (ECB rates) answered 422 "bad currency pair": it refused the request; if its words point at an argument, change that, else tell whoever runs waiter.',
@@ -1840,7 +1866,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("a 408 is the service that did not wait for the request, nothing wrong with the arguments: try again", async () => {
-    frankfurter.queue.push({
+    frankfurter.intercept = answering("/v1/2020-03-12", {
       status: 408,
       body: "<html>Request Timeout</html>",
       headers: { "content-type": "text/html" },
@@ -1852,7 +1878,11 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("an answer that is not JSON is reported, not crashed on", async () => {
-    frankfurter.queue.push({ status: 200, body: "<html>maintenance</html>", headers: { "content-type": "text/html" } });
+    frankfurter.intercept = answering("/v1/2020-03-04", {
+      status: 200,
+      body: "<html>maintenance</html>",
+      headers: { "content-type": "text/html" },
+    });
     const result = await server.call("currency_rates", { date: "2020-03-04" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
@@ -1861,7 +1891,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("JSON of the wrong shape is reported", async () => {
-    frankfurter.queue.push({
+    frankfurter.intercept = answering("/v1/2020-03-05", {
       status: 200,
       body: '{"amount":1.0,"base":"EUR","date":"2020-03-05","rates":{"USD":"x"}}',
     });
@@ -1873,7 +1903,11 @@ describe("broken upstreams fail clearly and in time", () => {
     setClock("2026-11-28T09:00:00Z"); // a Saturday: a kept answer would last until Monday
     const session = await startCurrency();
     try {
-      cnb.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: '{"rates":[]}' });
+      cnb.intercept = answering(cnbDaily(), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: '{"rates":[]}',
+      });
       const empty = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
       expect(empty.isError).toBe(true);
       expect(text(empty)).toBe("The Czech National Bank answered an empty fixing; try again later.");
@@ -1887,7 +1921,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("an empty ECB table for a past date is a failure, not a month of zero rates", async () => {
-    frankfurter.queue.push({
+    frankfurter.intercept = answering("/v1/2020-01-10", {
       status: 200,
       headers: { "content-type": "application/json" },
       body: '{"amount":1.0,"base":"EUR","date":"2020-01-10","rates":{}}',
@@ -1905,7 +1939,7 @@ describe("broken upstreams fail clearly and in time", () => {
     const gateway = json(200, '{"message":"upstream temporarily unavailable"}');
     try {
       // Kept, each would have stood for a day or a month.
-      frankfurter.queue.push(json(200, "{}"), gateway);
+      frankfurter.intercept = answering("/v1/currencies", json(200, "{}"), gateway);
       for (const said of ["body: lists no currency", "message: Invalid key in record"]) {
         const list = await session.call("currency_list", { source: "ecb" });
         expect(list.isError, said).toBe(true);
@@ -1920,7 +1954,10 @@ describe("broken upstreams fail clearly and in time", () => {
       });
 
       const week = { base: "EUR", symbols: ["USD"], start: "2020-02-03", end: "2020-02-07" };
-      frankfurter.queue.push(json(200, '{"amount":1.0,"base":"EUR","start_date":"2020-02-03","rates":{}}'));
+      frankfurter.intercept = answering(
+        "/v1/2020-02-03..2020-02-07",
+        json(200, '{"amount":1.0,"base":"EUR","start_date":"2020-02-03","rates":{}}'),
+      );
       const empty = await session.call("currency_history", week);
       expect(text(empty)).toMatch(
         /^Frankfurter \(ECB rates\) sent an answer in an unexpected format \(rates: has no fixing\)/,
@@ -1928,7 +1965,7 @@ describe("broken upstreams fail clearly and in time", () => {
       const ecb = await session.call("currency_history", week);
       expect((ecb.structuredContent as { days: unknown[] }).days).toHaveLength(5);
 
-      cnb.queue.push(json(200, '{"rates":[]}'));
+      cnb.intercept = answering("/cnbapi/exrates/daily-year", json(200, '{"rates":[]}'));
       const none = await session.call("currency_history", { ...week, source: "cnb" });
       expect(text(none)).toMatch(/^CNB API sent an answer in an unexpected format \(rates: has no fixing\)/);
       const czech = await session.call("currency_history", { ...week, source: "cnb" });
@@ -1939,7 +1976,7 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 
   test("a 503 is retried and then answered", async () => {
-    frankfurter.queue.push({ status: 503, headers: { "retry-after": "0" }, body: "" });
+    frankfurter.intercept = answering("/v1/2020-03-06", { status: 503, headers: { "retry-after": "0" }, body: "" });
     const before = frankfurter.count("/v1/2020-03-06");
     const result = await server.call("currency_rates", { date: "2020-03-06", symbols: ["USD"] });
     expect(result.isError).toBeFalsy();
@@ -2054,13 +2091,19 @@ test("a URL set in the config file is named as its key in that file, not as a va
 test("Frankfurter moving (api.frankfurter.app to .dev) names the setting that holds its URL", async () => {
   // A waiter of its own: the shared one has the latest fixing cached.
   const moved = await startCurrency();
-  frankfurter.queue.push({ status: 301, headers: { location: "https://api.frankfurter.dev/v1/latest" } });
+  frankfurter.intercept = answering("/v1/latest", {
+    status: 301,
+    headers: { location: "https://api.frankfurter.dev/v1/latest" },
+  });
   const result = await moved.call("currency_rates", { symbols: ["USD"] });
   expect(result.isError).toBe(true);
   expect(text(result)).toBe(
     "Frankfurter (ECB rates) answered 301: it moved this to https://api.frankfurter.dev/v1/latest; check WAITER_FRANKFURTER_URL.",
   );
-  cnb.queue.push({ status: 308, headers: { location: "https://api.cnb.cz/cnbapi/v2/exrates/daily" } });
+  cnb.intercept = answering(cnbDaily(), {
+    status: 308,
+    headers: { location: "https://api.cnb.cz/cnbapi/v2/exrates/daily" },
+  });
   const fromCnb = await moved.call("currency_rates", { source: "cnb", symbols: ["EUR"] });
   await moved.close();
   expect(text(fromCnb)).toMatch(/^CNB API answered 308: it moved this to .*; check WAITER_CNB_URL\.$/);
