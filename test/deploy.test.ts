@@ -144,6 +144,14 @@ test("the Dockerfile builds in one stage, runs as a user in another, keeps the d
   expect(argsOf(run, "EXPOSE")).toEqual([port]);
   // It asks the port waiter listens on, which the environment may set to another.
   expect(argsOf(run, "HEALTHCHECK")[0]).toMatch(/WAITER_LISTEN.*WAITER_WEBHOOKS_LISTEN.*\/healthz/);
+  // Checked every second as it starts: compose's service_healthy (docs/compose.yml's nginx waits
+  // for it) would otherwise wait for the first check, one --interval (30 s) after the start. Docker
+  // 24's builder refuses --start-interval unless the syntax line names a newer Dockerfile frontend.
+  const seconds = (flag: string) =>
+    Number(new RegExp(`--${flag}=(\\d+)s\\b`).exec(argsOf(run, "HEALTHCHECK")[0] ?? "")?.[1]);
+  expect(seconds("start-interval")).toBeLessThanOrEqual(2);
+  expect(seconds("start-period")).toBeGreaterThan(seconds("start-interval"));
+  expect(read("Dockerfile").split("\n")[0]).toBe("# syntax=docker/dockerfile:1");
   for (const from of argsOf(run, "COPY").filter((args) => args.startsWith("--from=build"))) {
     expect(from).toMatch(/^--from=build \/waiter\/(package\.json|node_modules|dist) /);
   }
