@@ -656,10 +656,10 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
         });
       }
       const unheeded = toolChoicesGiven(config);
-      if (unheeded.length > 0) {
-        const one = unheeded.length === 1;
+      if (unheeded.count > 0) {
+        const one = unheeded.count === 1;
         log.notice(
-          `${enumerated(unheeded, "and")} ${one ? "changes" : "change"} nothing in waiter listen without automations, which serves no MCP and runs no automation: ${one ? "it chooses" : "they choose"} the tools that MCP clients and automations call`,
+          `${unheeded.named} ${one ? "changes" : "change"} nothing in waiter listen without automations, which serves no MCP and runs no automation: ${one ? "it chooses" : "they choose"} the tools that MCP clients and automations call`,
         );
       }
     }

@@ -36,7 +36,7 @@ import {
   WINDOWS_PATH_IN_JSON,
   word,
 } from "./settings.js";
-import { credentialShaped, meantKey, meantKeys, plainKey, quote, shorten } from "./shown.js";
+import { credentialShaped, enumerated, meantKey, meantKeys, plainKey, quote, shorten } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 import type { webhookSettings } from "./webhooks/settings.js";
@@ -213,9 +213,23 @@ export const namedLikeTools = (name: string, toolset: string) => `${name} is nam
 export const EXCLUDE_TOOLS = choosing("excludeTools");
 export const READ_ONLY = choosing("readOnly");
 
-/** The settings that choose tools which were given, each named where it was (WAITER_TOOLSETS, --tools). */
-export function toolChoicesGiven(config: Pick<Config, "core" | "origin">): string[] {
-  return TOOL_CHOICES.filter((key) => config.core[key]).map((key) => config.origin(key));
+/**
+ * The settings that choose tools which were given, after `first`, each named where it was
+ * (WAITER_TOOLSETS, --tools) and the config file's keys together, its path said once ("toolsets and
+ * readOnly in /etc/waiter/config.json"); with how many settings were given.
+ */
+export function toolChoicesGiven(
+  config: Pick<Config, "core" | "origin" | "file">,
+  first: readonly string[] = [],
+): { count: number; named: string } {
+  const given = TOOL_CHOICES.filter((key) => config.core[key]);
+  const inFile = given.filter((key) => config.file && config.origin(key) === `${key} in ${config.file}`);
+  const elsewhere = [...first, ...given.filter((key) => !inFile.includes(key)).map((key) => config.origin(key))];
+  if (inFile.length === 0) return { count: given.length, named: enumerated(elsewhere, "and") };
+  const fileKeys = `${enumerated(inFile, "and")} in ${config.file}`;
+  // A comma before the file's keys where an "and" inside them would run on with the list's.
+  const joiner = elsewhere.length > 1 || inFile.length > 1 ? ", and " : " and ";
+  return { count: given.length, named: elsewhere.length ? `${elsewhere.join(", ")}${joiner}${fileKeys}` : fileKeys };
 }
 
 export interface ConfigSources {

@@ -160,8 +160,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {
     // Named as given: a client's entry sets WAITER_TOOLSETS, which no flag in the line would point to.
-    const given = toolChoicesGiven(config);
-    log.warning(`no tool is served: ${enumerated(["the toolsets that are on", ...given], "and")} leave none`);
+    log.warning(`no tool is served: ${toolChoicesGiven(config, ["the toolsets that are on"]).named} leave none`);
   }
   return {
     tools: served,

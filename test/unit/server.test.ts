@@ -105,12 +105,17 @@ describe("which tools are listed", () => {
     ]);
   });
 
-  test("settings that leave no tool given in the config file are named by key and file, unless a variable beats them", () => {
+  test("settings that leave no tool given in the config file are named by key, the file's path said once, unless a variable beats them", () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-choices-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ toolsets: ["shop"], tools: ["shop_read"], readOnly: true }));
     expect(names({ TEST_KEY: "k", WAITER_TOOLS: "shop_write" }, {}, [shop, rates], file).log).toEqual([
       "tool shop_write of --tools (WAITER_TOOLS, tools in the config file) is not served: --read-only (WAITER_READ_ONLY, readOnly in the config file) leaves out every tool that changes something",
-      `warning: no tool is served: the toolsets that are on, toolsets in ${file}, WAITER_TOOLS and readOnly in ${file} leave none`,
+      `warning: no tool is served: the toolsets that are on, WAITER_TOOLS, and toolsets and readOnly in ${file} leave none`,
+    ]);
+    writeFileSync(file, JSON.stringify({ toolsets: ["shop"], tools: ["shop_write"], readOnly: true }));
+    expect(names({ TEST_KEY: "k" }, {}, [shop, rates], file).log).toEqual([
+      "tool shop_write of --tools (WAITER_TOOLS, tools in the config file) is not served: --read-only (WAITER_READ_ONLY, readOnly in the config file) leaves out every tool that changes something",
+      `warning: no tool is served: the toolsets that are on, and toolsets, tools and readOnly in ${file} leave none`,
     ]);
   });
 
