@@ -138,7 +138,9 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     const privacy =
       process.platform === "darwin" && code === "EPERM"
         ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`
-        : "";
+        : code === "EROFS"
+          ? `: ${readOnlyFileSystem()}`
+          : "";
     throw new StoreUnavailable(
       `${file}: ${why}; ${config.named("dataDir")} must name a directory waiter may create and write${privacy}`,
     );
@@ -300,6 +302,17 @@ function spaceLeft(err: unknown, dir: string): string | undefined {
       if (dirname(path) === path) return undefined;
     }
   }
+}
+
+/**
+ * Why the data directory is on a read-only file system. A systemd unit's ProtectSystem=strict makes
+ * every path read-only to its service alone, where `mount` shows it writable: systemd names each
+ * service it runs in INVOCATION_ID.
+ */
+function readOnlyFileSystem(): string {
+  return process.env.INVOCATION_ID
+    ? "systemd runs waiter here, and its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes every directory read-only to waiter but those ReadWritePaths= and StateDirectory= name: add this one to ReadWritePaths=, or keep the store in the unit's StateDirectory= (docs/serve.md#running-it-as-a-service)"
+    : "its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)";
 }
 
 /** Whether waiter's user may use `path` as `mode` (constants' R_OK, W_OK, X_OK) says. */

@@ -180,6 +180,39 @@ describe("storing in a file", () => {
     }
   });
 
+  test("a data directory on a read-only file system stops waiter listen saying why, under systemd naming the unit's ProtectSystem= and ReadWritePaths=", ({
+    skip,
+  }) => {
+    const { dir, unmount } = smallDisk("64k", skip);
+    onTestFinished(unmount);
+    // As a unit's ProtectSystem=strict shows the service a directory `mount` shows writable.
+    const remounted = spawnSync("mount", ["-o", "remount,ro", dir], { encoding: "utf8" });
+    if (remounted.status !== 0) skip(`mount -o remount,ro failed: ${remounted.stderr.trim()}`);
+    const file = join(dir, "events.db");
+    const refusal = (env: NodeJS.ProcessEnv) =>
+      spawnSync(process.execPath, [CLI, "listen"], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          WAITER_DATA_DIR: dir,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          ...env,
+        },
+        encoding: "utf8",
+        timeout: 10_000,
+      })
+        .stderr.split("\n")
+        .filter((line) => line.startsWith("waiter:"));
+    const start = `waiter: cannot open the event store: ${file}: EROFS: read-only file system, open '${file}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write: `;
+    // systemd names each service it starts in INVOCATION_ID.
+    expect(refusal({ INVOCATION_ID: "5c4f1a3e0b8d4f6a9e2c7b1d3a5f7e90" })).toEqual([
+      `${start}systemd runs waiter here, and its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes every directory read-only to waiter but those ReadWritePaths= and StateDirectory= name: add this one to ReadWritePaths=, or keep the store in the unit's StateDirectory= (docs/serve.md#running-it-as-a-service)`,
+    ]);
+    expect(refusal({})).toEqual([
+      `${start}its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)`,
+    ]);
+  });
+
   test("on macOS, a data directory its privacy protection keeps from waiter says which setting lets waiter use it", async () => {
     // What macOS answers a program not allowed into Desktop, Documents or Downloads: EPERM.
     const dir = "/Users/jana/Documents/waiter";
