@@ -262,11 +262,11 @@ function anotherUsers(file: string): string | undefined {
         return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid ${owner}`;
       }
       if (waitersOwn) {
-        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
+        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it and the store's files in it to that user (\`chown -R ${uid} ${shellWord(dir)}\`${onHost(dir)}) if it is waiter's data directory alone, or run waiter as uid ${owner}`;
       }
       // Empty, as a volume Docker made for a bind mount (root's, 0755): nothing else is given with it.
       if (readdirSync(dir).length === 0) {
-        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it to that user (\`chown ${uid} ${shellWord(dir)}\`), or run waiter as uid ${owner}`;
+        return `${dir} belongs to uid ${owner}, and waiter runs as uid ${uid}: give it to that user (\`chown ${uid} ${shellWord(dir)}\`${onHost(dir)}), or run waiter as uid ${owner}`;
       }
     }
   } catch {
@@ -280,7 +280,7 @@ function anotherUsers(file: string): string | undefined {
       continue;
     }
     if (owner === uid || mayAccess(path, constants.R_OK | constants.W_OK)) continue;
-    return `${path} belongs to uid ${owner}, and waiter runs as uid ${uid}: give the store's files to that user (\`chown ${uid} ${shellWord(file)}*\`) or run waiter as uid ${owner}`;
+    return `${path} belongs to uid ${owner}, and waiter runs as uid ${uid}: give the store's files to that user (\`chown ${uid} ${shellWord(file)}*\`${onHost(dir)}) or run waiter as uid ${owner}`;
   }
   return undefined;
 }
@@ -313,6 +313,20 @@ function readOnlyFileSystem(): string {
   return process.env.INVOCATION_ID
     ? "systemd runs waiter here, and its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes every directory read-only to waiter but those ReadWritePaths= and StateDirectory= name: add this one to ReadWritePaths=, or keep the store in the unit's StateDirectory= (docs/serve.md#running-it-as-a-service)"
     : "its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)";
+}
+
+/**
+ * Where `dir` is a mount point, as a container's volume or bind mount is (docker run -v
+ * /srv/waiter:/data), that a chown of its path in the container is run on the host, where the
+ * directory has another path; "" otherwise. The container's user may not chown, and it has stopped.
+ */
+function onHost(dir: string): string {
+  try {
+    if (statSync(dir).dev === statSync(dirname(dir)).dev) return "";
+  } catch {
+    return "";
+  }
+  return `; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}`;
 }
 
 /** Whether waiter's user may use `path` as `mode` (constants' R_OK, W_OK, X_OK) says. */

@@ -348,6 +348,27 @@ describe("storing in a file", () => {
     ]);
   });
 
+  test("a data directory that is a mount point another user's (a container's bind mount) says to run the chown on the host", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+    chmodSync(home, 0o755);
+    // As /data is in a container run with `-v /srv/waiter:/data`: another file system's root, root's, 0755.
+    const dir = join(home, "data");
+    mkdirSync(dir);
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=755", "tmpfs", dir], { encoding: "utf8" });
+    if (mounted.status !== 0) skip(`mount -t tmpfs failed: ${mounted.stderr.trim()}`);
+    onTestFinished(() => {
+      spawnSync("umount", [dir]);
+    });
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}), or run waiter as uid 0`,
+    ]);
+  });
+
   test("a data directory of waiter's user inside a directory that user may not enter stops waiter listen naming that directory, not a mkdir", ({
     skip,
   }) => {
