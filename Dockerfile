@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
 # waiter serve: MCP over Streamable HTTP and the webhook listener on port 8790.
 #   docker build -t waiter .
-#   docker run -p 127.0.0.1:8790:8790 -v waiter-data:/data --env-file waiter.env --stop-timeout 20 waiter
+#   docker run -p 127.0.0.1:8790:8790 -v waiter-data:/data --env-file waiter.env --stop-timeout 20 --log-driver local waiter
 # (a stop lets what is in flight finish, 10 s at most: Docker's own 10 s would cut it short;
-# plain HTTP on the host's loopback, for a reverse proxy there to put HTTPS in front).
+# plain HTTP on the host's loopback, for a reverse proxy there to put HTTPS in front; a log of
+# 100 MB at most, where Docker's default driver keeps every line).
 # Off loopback waiter starts only with authentication configured (WAITER_HTTP_TOKENS or
 # WAITER_HTTP_OAUTH): see docs/serve.md.
 

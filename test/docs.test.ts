@@ -363,6 +363,24 @@ test("every process manager the docs set up lets a stop (SIGTERM) take the time 
   expect(given.filter(([, seconds]) => Number(seconds) < drain + STOP_PAST_DRAIN_SECONDS)).toEqual([]);
 });
 
+test("every container of waiter the docs run keeps a log of bounded size: Docker's default driver keeps every line until the disk is full", () => {
+  // Each `docker run` that leaves waiter running (not one --rm runs once), in a page or the Dockerfile's usage.
+  const runs = [...pages, "Dockerfile"].flatMap((page) =>
+    [...read(page).matchAll(/^[#\s]*docker run ((?:.*\\\n)*.*)$/gm)]
+      .filter((m) => !m[1]?.includes("--rm "))
+      .map((m) => ({ page, rotated: /--log-driver (local|journald)\b/.test(m[1] ?? "") })),
+  );
+  expect(runs.map(({ page }) => page)).toEqual(expect.arrayContaining(["docs/serve.md", "Dockerfile"]));
+  expect(runs.filter(({ rotated }) => !rotated)).toEqual([]);
+  // As docs/compose.yml's services do.
+  const services = read("docs/compose.yml")
+    .split(/^ {2}(?=[\w-]+:)/m)
+    .slice(1)
+    .filter((s) => /^\s+(image|build):/m.test(s));
+  expect(services.length).toBeGreaterThan(2);
+  for (const service of services) expect(service).toMatch(/logging:\n\s+driver: local\n/);
+});
+
 /** docs/waiter.env.example as docs/compose.yml's replicas read it: one KEY=value a line. */
 const replicaEnv: Record<string, string> = Object.fromEntries(
   read("docs/waiter.env.example")
