@@ -2836,6 +2836,36 @@ describe("products and stock", () => {
     }
   });
 
+  test("a sale whose price the shop's sales job has not set yet says the price charged, not the sale's", async () => {
+    // WC_Product::is_on_sale() reads the sale's dates; the price charged is the one kept, which
+    // wc_scheduled_sales() moves once a day: between, on_sale and price disagree.
+    const own = await start(shopEnv(woo));
+    const read = () => own.call("eshop_product_get", { id: P.giftBox });
+    const gift = woo.shop.product(P.giftBox);
+    try {
+      setClock("2026-12-01T09:00:00Z");
+      gift.storedPrice = "39.00";
+      const started = await read();
+      expect(data(started)).toMatchObject({ price: "39.00" });
+      expect(data(started)).not.toHaveProperty("sale_price");
+      expect(text(started)).toContain(
+        ": 39.00 EUR (its sale at 33.00 started 2026-12-01T00:00+01:00, but the shop charges this price until WooCommerce's daily scheduled-sales job sets the sale's; the sale ends 2026-12-24T23:59+01:00), instock",
+      );
+      setClock("2026-12-25T09:00:00Z");
+      gift.storedPrice = "33.00";
+      const ended = await read();
+      expect(data(ended)).toMatchObject({ price: "33.00", regular_price: "39.00" });
+      expect(data(ended)).not.toHaveProperty("sale_price");
+      expect(text(ended)).toContain(
+        ": 33.00 EUR (its sale ended 2026-12-24T23:59+01:00, but the shop charges this sale price until WooCommerce's daily scheduled-sales job sets the regular 39.00), instock",
+      );
+      expect(text(ended)).toContain("\nTimes are the shop's, UTC+1.");
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a sale price WooCommerce never sells at is not shown as a sale to come, and says why", async () => {
     const own = await start(shopEnv(woo));
     const read = () => own.call("eshop_product_get", { id: P.giftBox });

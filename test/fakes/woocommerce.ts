@@ -70,7 +70,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
- *   WC_Product::is_on_sale() decides and the scheduled-sales job sets the price;
+ *   WC_Product::is_on_sale() decides and the scheduled-sales job sets the price (`storedPrice`: a
+ *   price the job has not moved yet, as is_on_sale() reads the dates and not the price);
  *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; with the
  *   shop-wide "Enable stock management" off (`manageStock`), every product reads `manage_stock:
  *   false` and a PUT leaves its stock as it was (orders' stock is not modelled so); stock_status
@@ -261,6 +262,12 @@ export interface WooProduct {
   /** The sale's first and last instant, when scheduled. */
   saleFrom: Date | null;
   saleTo: Date | null;
+  /**
+   * The price WooCommerce keeps (`_price`), which it charges, where its scheduled-sales job has not
+   * yet moved it since the sale started or ended (wc_scheduled_sales()); unset, the job has, and
+   * the price follows the sale's dates.
+   */
+  storedPrice?: string;
   manage_stock: boolean;
   stock_quantity: number | null;
   stock_status: StockStatus;
@@ -777,6 +784,7 @@ function onSale(product: WooProduct, now: Date, shop?: ShopData): boolean {
 /** The price a product sells at: the sale price while on sale; a variable product's, its lowest variation's. */
 function priceOf(product: WooProduct, now: Date): string {
   if (product.type === "variable") return variationPrices(product)[0] ?? "";
+  if (product.storedPrice !== undefined) return product.storedPrice;
   return onSale(product, now) ? product.sale_price : product.regular_price;
 }
 

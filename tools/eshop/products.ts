@@ -72,6 +72,9 @@ const saleEnds = new WeakMap<object, string>();
 /** A variable or grouped product one of whose variations or products is on sale, for the text only. */
 const childrenOnSale = new WeakSet<object>();
 
+/** A sale the price charged has not followed yet, for the text only: structuredContent has no field for it. */
+const saleLags = new WeakMap<object, NonNullable<Product["sale_lag"]>>();
+
 /** A sale price set that the shop will never sell at, and why, for the text only: it is no sale. */
 const idleSales = new WeakMap<object, NonNullable<Product["idle_sale"]>>();
 
@@ -92,7 +95,8 @@ const STATUS_WORDS: Record<string, string> = {
 };
 
 /** Whether a product's line shows a time, which the text then says the zone of. */
-const showsTime = (p: z.output<typeof productOut>) => p.sale_from !== undefined || saleEnds.has(p);
+const showsTime = (p: z.output<typeof productOut>) =>
+  p.sale_from !== undefined || saleEnds.has(p) || saleLags.get(p)?.at !== undefined;
 
 /**
  * Remembers for the text the product that counts the stock of each of `products`, a variable
@@ -113,6 +117,8 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
     if (ends) saleEnds.set(out, ends);
     const idle = products[i]?.idle_sale;
     if (idle) idleSales.set(out, idle);
+    const lag = products[i]?.sale_lag;
+    if (lag) saleLags.set(out, lag);
     if (products[i]?.children_on_sale) childrenOnSale.add(out);
   });
 }
@@ -146,6 +152,26 @@ function stockCount(quantity: number): string {
   return quantity < 0 ? `${-quantity} on backorder, none in stock` : `${quantity} in stock`;
 }
 
+/**
+ * A sale WooCommerce's daily job has not set the price for yet: the price shown is the one charged,
+ * the sale's own or the regular one, whatever the sale's dates say.
+ */
+function saleLagged(
+  lag: NonNullable<Product["sale_lag"]>,
+  regular: string,
+  ends: string | undefined,
+  shopZone: ShopZone | undefined,
+): string {
+  const job = "until WooCommerce's daily scheduled-sales job sets";
+  if (lag.change === "ended") {
+    const when = lag.at ? ` ${shopTime(lag.at, shopZone)}` : "";
+    return ` (its sale ended${when}, but the shop charges this sale price ${job} the regular ${regular})`;
+  }
+  const started = lag.at ? `started ${shopTime(lag.at, shopZone)}` : "is on";
+  const until = ends ? `; the sale ends ${shopTime(ends, shopZone)}` : "";
+  return ` (its sale at ${lag.sale_price} ${started}, but the shop charges this price ${job} the sale's${until})`;
+}
+
 function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {
   const variable = p.type === "variable";
   const parent = countedOn.get(p);
@@ -164,15 +190,18 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   const ends = saleEnds.get(p);
   const until = ends ? ` until ${shopTime(ends, shopZone)}` : "";
   const idle = idleSales.get(p);
-  const sale = p.sale_from
-    ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)}${until})`
-    : p.sale_price
-      ? ` (on sale${until}; regular ${p.regular_price})`
-      : idle
-        ? ` (its sale price ${idle.price} never applies: ${idle.why})`
-        : childrenOnSale.has(p)
-          ? ` (some of its ${variable ? "variations" : "products"} on sale)`
-          : "";
+  const lag = saleLags.get(p);
+  const sale = lag
+    ? saleLagged(lag, p.regular_price, ends, shopZone)
+    : p.sale_from
+      ? ` (sale ${p.sale_price} from ${shopTime(p.sale_from, shopZone)}${until})`
+      : p.sale_price
+        ? ` (on sale${until}; regular ${p.regular_price})`
+        : idle
+          ? ` (its sale price ${idle.price} never applies: ${idle.why})`
+          : childrenOnSale.has(p)
+            ? ` (some of its ${variable ? "variations" : "products"} on sale)`
+            : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   // A variation is private where its "Enabled" box is unticked in the admin.
   const status = p.type === "variation" && p.status === "private" ? "private: disabled" : p.status;

@@ -234,6 +234,12 @@ export interface Product {
     price: string;
     why: "set to end before it starts" | "not below the regular price" | "no regular price";
   };
+  /**
+   * A sale that has started or ended while the price charged has not followed yet: WooCommerce's
+   * scheduled-sales job, which runs once a day, moves it. `price` is what the shop charges until then,
+   * and `at` when the sale started or ended.
+   */
+  sale_lag?: { sale_price: string; change: "started" | "ended"; at?: string };
   /** A variable or grouped product one of whose variations or products is on sale: its own sale fields are none. */
   children_on_sale?: true;
   manage_stock: boolean;

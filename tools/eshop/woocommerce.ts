@@ -399,8 +399,9 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   // starts (its sales job clears it at its end). A variable or grouped product is on sale as its
   // children are, whatever sale price and dates its own fields keep from when it was simple.
   const ownSale = p.type !== "variable" && p.type !== "grouped";
+  const ended = to !== undefined && Date.parse(to) <= clock.now();
   const idle =
-    p.on_sale || !ownSale || !present(p.sale_price) || (to !== undefined && Date.parse(to) <= clock.now())
+    p.on_sale || !ownSale || !present(p.sale_price) || ended
       ? undefined
       : !present(p.regular_price)
         ? ("no regular price" as const)
@@ -410,8 +411,19 @@ function toProduct(p: z.output<typeof productSchema>): Product {
             ? ("set to end before it starts" as const)
             : undefined;
   const upcoming = ownSale && !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
-  const sale =
-    ownSale && present(p.sale_price) && (p.on_sale || upcoming)
+  // The shop charges the price it keeps, which its scheduled-sales job (wc_scheduled_sales(), once
+  // a day) sets to the sale price once a sale starts and to the regular one once it ends; on_sale
+  // reads the dates, so until the job runs they disagree, and the price is what a buyer pays.
+  const salePrice = ownSale && present(p.sale_price) && p.price !== p.regular_price ? p.sale_price : undefined;
+  const lag: Product["sale_lag"] =
+    ownSale && present(p.sale_price) && p.on_sale && p.price === p.regular_price
+      ? { sale_price: p.sale_price as string, change: "started", ...(from ? { at: from } : {}) }
+      : salePrice && !p.on_sale && ended && p.price === salePrice
+        ? { sale_price: salePrice, change: "ended", ...(to ? { at: to } : {}) }
+        : undefined;
+  const sale = lag
+    ? { sale_lag: lag, ...(lag.change === "started" && to ? { sale_to: to } : {}) }
+    : ownSale && present(p.sale_price) && (p.on_sale || upcoming)
       ? {
           sale_price: p.sale_price as string,
           ...(upcoming ? { sale_from: from } : {}),
