@@ -305,8 +305,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     const ids = new Set(products.flatMap((p) => (p.variation_of === undefined ? [] : [p.variation_of])));
     const read = await Promise.all(
       [...ids].map((id) =>
-        shop.getProduct(id, call).then(
-          (parent) => [id, parent.status] as const,
+        shop.productStatus(id, call).then(
+          (status) => [id, status] as const,
           () => undefined,
         ),
       ),

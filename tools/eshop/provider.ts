@@ -72,6 +72,11 @@ export interface ShopProvider {
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
   /**
+   * A product's status (publish, draft, …), as read at most a minute ago: what a variation's product
+   * is says whether the variation is for sale, and variations read one after another share it.
+   */
+  productStatus(id: number, call: Call): Promise<string>;
+  /**
    * The products (and variations) whose SKU the shop takes for this one: WooCommerce's database
    * compares SKUs without regard to letter case or accents, and NFC and NFD alike.
    */

@@ -928,6 +928,13 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return toProduct(body);
     },
 
+    async productStatus(id, call) {
+      // Its status alone (WordPress's _fields), apart from the product's own read, which stays fresh.
+      const query = { _fields: "status" };
+      const body = await api.json(z.object({ status: z.string() }), `/products/${id}`, { query, ttl: 60 }, call);
+      return body.status;
+    },
+
     findProductsBySku: (sku, call) => withWholeSku({ sku }, call),
 
     async listVariations(id, call) {
