@@ -107,8 +107,11 @@ async function start(env: Record<string, string>, overrides: { readOnly?: boolea
  * An order change's answer without its last line, of what the shop emailed the customer (a test
  * of its own reads that line), for the tests of what the change did to money.
  */
+/** A status change's text without what the shop emailed and the stock it moved, which tests of its money leave to their own. */
 function withoutEmail(result: Parameters<typeof text>[0]): string {
-  return text(result).replace(/\n[^\n]*(emails? the customer|customer is emailed)[^\n]*$/, "");
+  return text(result)
+    .replace(/\n[^\n]*(emails? the customer|customer is emailed)[^\n]*$/, "")
+    .replace(/\nThe shop (put back in stock|took this order's items from stock)[^\n]*$/, "");
 }
 
 function data<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
@@ -2129,7 +2132,7 @@ describe("status and notes", () => {
     expect(text(completed).endsWith(sends("Completed order"))).toBe(true);
     const held = await server.call("eshop_order_update_status", { id: O.pending1999, status: "on-hold" });
     expect(text(held)).toBe(
-      `Order #${O.pending1999} (id ${O.pending1999}): pending → on-hold.${sends("Order on-hold")}`,
+      `Order #${O.pending1999} (id ${O.pending1999}): pending → on-hold.\nThe shop took this order's items from stock (its notes say which).${sends("Order on-hold")}`,
     );
     const processing = await server.call("eshop_order_update_status", { id: O.pending1999, status: "processing" });
     expect(text(processing).endsWith(sends("Processing order"))).toBe(true);
@@ -2156,6 +2159,31 @@ describe("status and notes", () => {
     // Nothing changed, nothing sent.
     const again = await server.call("eshop_order_update_status", { id: O.processing, status: "completed" });
     expect(text(again)).not.toMatch(/email/);
+  });
+
+  test("a change on which the shop puts back or takes the order's stock says so, lest it be counted twice by hand", async () => {
+    // wc_maybe_increase_stock_levels() on cancelled and pending puts back what the order took;
+    // wc_maybe_reduce_stock_levels() on processing, completed and on-hold takes it.
+    const id = O.pendingStockManaged;
+    await server.call("eshop_order_mark_paid", { id });
+    const stock = () => woo.shop.product(P.espresso).stock_quantity;
+    const taken = stock();
+    const cancelled = await server.call("eshop_order_update_status", { id, status: "cancelled" });
+    expect(stock()).toBeGreaterThan(taken ?? 0);
+    expect(text(cancelled)).toContain(
+      "\nThe shop put back in stock what this order had taken (its notes say which): eshop_stock_set is not to count it again.\n",
+    );
+    const reopened = await server.call("eshop_order_update_status", { id, status: "processing" });
+    expect(stock()).toBe(taken);
+    expect(text(reopened)).toContain("\nThe shop took this order's items from stock (its notes say which).\n");
+    // Set to refunded, it puts none back; nor does a cancel of an order that took none.
+    await server.call("eshop_order_update_status", { id, status: "completed" });
+    expect(text(await server.call("eshop_order_update_status", { id, status: "refunded" }))).not.toMatch(
+      /put back in stock/,
+    );
+    expect(
+      text(await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" })),
+    ).not.toMatch(/in stock|from stock/);
   });
 
   test("an order paid offline, refunded or cancelled, is told to return the money as it was paid, not through a gateway", async () => {

@@ -81,6 +81,11 @@ const paidOfflineBy = new WeakMap<object, string>();
  * for the text only.
  */
 const recordedBefore = new WeakMap<object, { amount: string } | { unread: string }>();
+/**
+ * Of a status change, whether the shop put back the stock its order had taken (a cancel, a move
+ * back to pending) or took it again, for the text only: structuredContent has no field for it.
+ */
+const stockMoved = new WeakMap<object, "returned" | "taken">();
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
@@ -511,7 +516,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const { id } = await orderOf(args.id, call);
-      const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, collected, ...order }, notes] =
+      const [{ payment_ids: _, paid_offline: __, due_on_delivery: due, collected, stock_taken: ___, ...order }, notes] =
         await Promise.all([shop.getOrder(id, call), shop.listNotes(id, call)]);
       // The order says neither whether money went back (a refund may be only recorded) nor which
       // items were refunded; without them it is still the order, so their failure fails no read.
@@ -849,6 +854,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       let due = { before: false, now: false };
       let offlineBy: string | undefined;
       let recorded: { amount: string } | { unread: string } | undefined;
+      let stock: "returned" | "taken" | undefined;
       const changedTo = await oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         shopZone = await shop.timeZone(call);
@@ -872,6 +878,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         };
         due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
         offlineBy = from.paid_offline ? (from.payment_method ?? "") : undefined;
+        if (changed && from.stock_taken !== after.stock_taken) stock = after.stock_taken ? "taken" : "returned";
         // A refund only recorded may not have reached the customer: what is left is not all to return.
         // The change is made: a failure to read this fails it not.
         if (changed && from.refunded) recorded = await recordedOnly(from, call);
@@ -893,6 +900,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (due.before) dueBefore.add(changedTo);
       if (offlineBy !== undefined) paidOfflineBy.set(changedTo, offlineBy);
       if (recorded) recordedBefore.set(changedTo, recorded);
+      if (stock) stockMoved.set(changedTo, stock);
       return changedTo;
     },
     render(r, _args, session) {
@@ -996,8 +1004,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The paid date shows in what the change did to money.
       const zoneSaid =
         r.order.paid && money.includes(shopTime(r.order.paid, shopZone)) ? `\n${zoneLine(shopZone, false)}` : "";
+      // The shop moves the stock of itself on these changes: counted again by hand, it would count twice.
+      const moved = stockMoved.get(r);
+      const stockSaid =
+        moved === "returned"
+          ? `\nThe shop put back in stock what this order had taken (its notes say which)${session.serves("eshop_stock_set") ? ": eshop_stock_set is not to count it again" : ""}.`
+          : moved === "taken"
+            ? "\nThe shop took this order's items from stock (its notes say which)."
+            : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${zoneSaid}${emailed}`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${zoneSaid}${stockSaid}${emailed}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? `, so the note was not added${session.serves("eshop_order_add_note") ? " (eshop_order_add_note adds one)" : ""}` : ""}.`;
     },
   });

@@ -200,6 +200,11 @@ export interface Order extends OrderSummary {
   collected?: { address_shown: boolean };
   customer_note?: string;
   completed?: string;
+  /**
+   * The shop took its items from stock and has not put them back (WooCommerce: items with
+   * _reduced_stock), which it does as the order is cancelled or set back to pending.
+   */
+  stock_taken?: true;
   line_items: LineItem[];
   billing: Address;
   shipping: Address & { name?: string };

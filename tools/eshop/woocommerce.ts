@@ -346,6 +346,10 @@ function toOrder(o: WooOrder): Order {
     ...collectedOf(o.shipping_lines?.map((line) => methodOf(line.method_id)) ?? []),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
+    // wc_reduce_stock_levels() marks each item it takes from stock; wc_increase_stock_levels() unmarks it.
+    ...(o.line_items.some((item) => item.meta_data?.some((meta) => meta.key === "_reduced_stock"))
+      ? { stock_taken: true as const }
+      : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
       name: itemName(item, o.status),
