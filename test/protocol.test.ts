@@ -891,11 +891,11 @@ describe("oversized input", () => {
         error: {
           code: -32600,
           message:
-            "Invalid Request: id 2 is that of a request still under way; MCP has each request of a session take an id of its own: send it with another",
+            "Invalid Request: id 2 is that of a request of this session still under way; MCP has each request of a session take an id of its own: send it with another",
         },
       });
       expect(server.stderr()).toMatch(
-        /warning +\[waiter\] answered -32600 to a request on stdin whose id 2 is that of a request still under way/,
+        /warning +\[waiter\] answered -32600 to a request on stdin whose id 2 is that of a request of this session still under way/,
       );
       send({
         jsonrpc: "2.0",

@@ -14,7 +14,16 @@ import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
-import { batchRefusals, EMPTY_BATCH, NOT_A_MESSAGE, OWN_ID, requestIdOf } from "./refusals.js";
+import {
+  batchRefusals,
+  EMPTY_BATCH,
+  idTaken,
+  NOT_A_MESSAGE,
+  OWN_ID,
+  requestIdOf,
+  SAME_BATCH,
+  UNDER_WAY,
+} from "./refusals.js";
 import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
@@ -92,8 +101,8 @@ function reusedId(body: unknown, transport: Open["transport"]): { id: RequestId;
     isJSONRPCRequest(message) ? [message.id] : [],
   );
   for (const [i, id] of ids.entries()) {
-    if (underWay(transport, id)) return { id, whose: "a request of this session still under way" };
-    if (ids.indexOf(id) !== i) return { id, whose: "another request of the same batch" };
+    if (underWay(transport, id)) return { id, whose: UNDER_WAY };
+    if (ids.indexOf(id) !== i) return { id, whose: SAME_BATCH };
   }
   return undefined;
 }
@@ -437,7 +446,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (refuseWrite(req, res)) return;
     const reused = req.method === "POST" ? reusedId(req.body, entry.transport) : undefined;
     if (reused !== undefined) {
-      const why = `id ${JSON.stringify(reused.id)} is that of ${reused.whose}; ${OWN_ID}`;
+      const why = `${idTaken(reused.id, reused.whose)}; ${OWN_ID}`;
       if (Array.isArray(req.body)) refuseBatch(res, req.body, why);
       else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`, reused.id);
       return;

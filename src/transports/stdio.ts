@@ -17,10 +17,13 @@ import {
   batchRefusals,
   EMPTY_BATCH,
   eachRequestTold,
+  idTaken,
   NO_BATCHES,
   NOT_A_MESSAGE,
   OWN_ID,
   requestIdOf,
+  SAME_BATCH,
+  UNDER_WAY,
   WITHOUT_BATCHES,
 } from "./refusals.js";
 
@@ -202,7 +205,7 @@ export async function serveStdio(
         : wrong !== -1
           ? `message ${wrong + 1} of the batch is not a JSON-RPC 2.0 message MCP takes: ${Array.isArray(items[wrong]) ? NESTED : (whatIsWrong(items[wrong]) ?? SHAPE)}`
           : reused !== undefined
-            ? `id ${JSON.stringify(reused)} is that of ${unanswered.has(reused) ? "a request still under way" : "another request of the same batch"}; ${OWN_ID}`
+            ? `${idTaken(reused, unanswered.has(reused) ? UNDER_WAY : SAME_BATCH)}; ${OWN_ID}`
             : requests.some((request) => (request as { method: unknown }).method === "initialize")
               ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
               : undefined;
@@ -223,7 +226,7 @@ export async function serveStdio(
       // The SDK would run both, and keep only the later one's cancellation: the one under way could
       // no longer be cancelled, and its client would take the first answer for the later request's.
       if (unanswered.has(message.id)) {
-        const why = `id ${JSON.stringify(message.id)} is that of a request still under way`;
+        const why = idTaken(message.id, UNDER_WAY);
         log.warning(`answered -32600 to a request on stdin whose ${why} (${oneLine(message.method)})`);
         // Sent past the count of requests answered: the one under way is not.
         void send(refusal(message.id, `Invalid Request: ${why}; ${OWN_ID}`));
