@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { ReadBuffer, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   ErrorCode,
   type JSONRPCMessage,
@@ -60,10 +61,26 @@ export async function serveStdio(
   }: { stdin?: Readable; stdout?: Writable; endWaits?: () => void } = {},
 ): Promise<(why: string, answering?: boolean) => Promise<void>> {
   let closing = false;
-  const transport = new StdioServerTransport(stdin, stdout);
+  const stdio = new StdioServerTransport(stdin, stdout);
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
   const lines = new Lines();
-  (transport as unknown as { _readBuffer: Lines })._readBuffer = lines;
+  (stdio as unknown as { _readBuffer: Lines })._readBuffer = lines;
+  /**
+   * What the server connects to: the SDK's transport, each message it reads counted (a batch's
+   * served) before the server gets it, each one sent counted before it is written. Its start hooks
+   * them in before stdin is read: a line already waiting (the initialize, which says whether the
+   * session takes batches) is counted too.
+   */
+  const transport: Transport = {
+    start: async () => {
+      stdio.onmessage = (message) => receive(message);
+      stdio.onerror = (error) => transport.onerror?.(error);
+      stdio.onclose = () => transport.onclose?.();
+      await stdio.start();
+    },
+    send: (message) => counted(message),
+    close: () => stdio.close(),
+  };
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
@@ -166,13 +183,7 @@ export async function serveStdio(
     "error",
     (error: NodeJS.ErrnoException) => void stop(`stdout cannot be written (${error.code ?? error.message})`),
   );
-  // stdin is read once the messages are counted below: a line already waiting (the initialize, which
-  // says whether the session takes batches) would be read as the SDK connects, before they are.
-  const read = transport.start.bind(transport);
-  transport.start = async () => {};
-  await server.connect(transport);
-  const receive = transport.onmessage;
-  const send = transport.send.bind(transport);
+  const send = stdio.send.bind(stdio);
   /** Sends an answer, held while it answers a request of a batch until the batch's last is answered. */
   const emit = (message: JSONRPCMessage) => {
     const id = "id" in message && !("method" in message) ? (message.id as RequestId) : undefined;
@@ -211,7 +222,7 @@ export async function serveStdio(
               : undefined;
     if (why === undefined) {
       if (ids.length > 0) batches.push({ ids: new Set(ids), answers: [] });
-      for (const item of items) transport.onmessage?.(item as JSONRPCMessage);
+      for (const item of items) receive(item as JSONRPCMessage);
       return;
     }
     log.warning(`answered -32600 to a JSON-RPC batch on stdin, none of it done: ${oneLine(why)}`);
@@ -221,7 +232,8 @@ export async function serveStdio(
     }
     void send(batchRefusals(items, why) as unknown as JSONRPCMessage);
   };
-  transport.onmessage = (message: JSONRPCMessage) => {
+  /** A message read, counted, then given to the server. */
+  const receive = (message: JSONRPCMessage) => {
     if ("method" in message && "id" in message) {
       // The SDK would run both, and keep only the later one's cancellation: the one under way could
       // no longer be cancelled, and its client would take the first answer for the later request's.
@@ -246,9 +258,10 @@ export async function serveStdio(
         void settle(batch);
       }
     }
-    receive?.(message);
+    transport.onmessage?.(message);
   };
-  transport.send = (message: JSONRPCMessage) => {
+  /** A message of the server's, counted, then sent. */
+  const counted = (message: JSONRPCMessage) => {
     if (!("method" in message) && "id" in message) {
       unanswered.delete(message.id as RequestId);
       if (message.id === initializeId && "result" in message && typeof message.result.protocolVersion === "string") {
@@ -257,7 +270,7 @@ export async function serveStdio(
     }
     return emit(message);
   };
-  await read();
+  await server.connect(transport);
   return stop;
 }
 
