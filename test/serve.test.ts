@@ -1131,10 +1131,24 @@ describe("sessions", () => {
         const answers = (await batch.body.json()) as { id: number }[];
         expect(answers.map((a) => a.id).sort(), accept).toEqual([3, 4]);
       }
-      // One that takes neither is still refused, saying what to send.
+      // One that takes neither is still refused, saying what to send: either type will do, not both.
+      const takesNeither =
+        "Not Acceptable: a POST is answered in JSON (application/json) or as an event stream (text/event-stream), and this Accept takes neither";
       const refused = await initializeAt(served.url, { accept: "text/html" });
       expect(refused.statusCode).toBe(406);
-      await refused.body.dump();
+      expect(await refused.body.json()).toEqual({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32000, message: takesNeither },
+      });
+      const { inSession } = await rawSession(served.url, "2025-06-18");
+      const inOne = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+        headers: { ...mcpHeaders, ...inSession, accept: "text/html, application/json;q=0" },
+      });
+      expect(inOne.statusCode).toBe(406);
+      expect(await inOne.body.json()).toMatchObject({ error: { message: takesNeither } });
     } finally {
       await served.close();
     }

@@ -77,6 +77,10 @@ function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
     : undefined;
 }
 
+/** What a POST is told whose Accept takes neither type a POST is answered in. */
+const TAKES_NEITHER =
+  "Not Acceptable: a POST is answered in JSON (application/json) or as an event stream (text/event-stream), and this Accept takes neither";
+
 /**
  * The answers an event stream of the SDK's transport carried, as one JSON-RPC answer (a list for
  * a batch), for a client that takes no event stream: what else the stream said (a call's log
@@ -117,6 +121,11 @@ export async function serveThrough(
   // The body was read as JSON: the transport is given it, and does not read the request's.
   const bodyRead = req.method !== "POST" || req.body !== undefined;
   const answered = req.method === "POST" && req.body !== undefined ? answeredAs(req.headers.accept) : undefined;
+  // The transport would tell it to take both types, where waiter answers in either.
+  if (req.method === "POST" && req.body !== undefined && answered === undefined) {
+    rpcError(res, 406, -32000, TAKES_NEITHER);
+    return;
+  }
   const jsonOnly = answered === "json";
   // The transport answers a POST as a stream where Accept names both types, and looks for them in
   // lower case: media types are case-insensitive (RFC 9110 §8.3.1).
