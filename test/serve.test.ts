@@ -338,6 +338,16 @@ describe("waiter serve", () => {
     });
     expect(text.statusCode).toBe(400);
     expect(await text.body.json()).toEqual({ jsonrpc: "2.0", id: null, error: refused });
+    // Told what is wrong, as over stdio: the id, method and params a shape would name are right.
+    const oldVersion = await post({ jsonrpc: "1.0", id: 5, method: "ping" });
+    expect(await oldVersion.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: 5,
+      error: {
+        code: -32600,
+        message: 'Invalid Request: not a JSON-RPC 2.0 message MCP takes: its "jsonrpc" is "1.0", not "2.0"',
+      },
+    });
     const listed = await post({ jsonrpc: "2.0", id: 4, method: "ping" });
     expect(await listed.body.text()).toMatch(/"id":4/);
   });
@@ -345,7 +355,7 @@ describe("waiter serve", () => {
   test("a JSON-RPC batch holding JSON that is no JSON-RPC message is answered -32600 for each of its requests, by its id; an empty one is told it is empty", async () => {
     const { post } = await rawSession(server.base, "2025-03-26");
     const message =
-      "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object); none of the batch was done";
+      "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes: its params._meta.progressToken 1.5 is neither a string nor an integer; none of the batch was done";
     const refused = await post([
       { jsonrpc: "2.0", id: 2, method: "ping" },
       { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "currency_list", _meta: { progressToken: 1.5 } } },

@@ -23,6 +23,8 @@ import {
   requestIdOf,
   SAME_BATCH,
   UNDER_WAY,
+  whatIsWrong,
+  wrongInBatch,
 } from "./refusals.js";
 import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
@@ -119,15 +121,15 @@ function refuseNonMessage(req: Request, res: Response): boolean {
   if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
   const batch: unknown = req.body;
   if (!Array.isArray(batch)) {
-    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE} ${MESSAGE_SHAPE}`, requestIdOf(batch));
+    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE}: ${whatIsWrong(batch)}`, requestIdOf(batch));
     return true;
   }
   if (batch.length === 0) {
     rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${EMPTY_BATCH}`);
     return true;
   }
-  const wrong = batch.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success) + 1;
-  refuseBatch(res, batch, `message ${wrong} of the batch is not a JSON-RPC 2.0 message MCP takes ${MESSAGE_SHAPE}`);
+  const wrong = batch.findIndex((message) => !JSONRPCMessageSchema.safeParse(message).success);
+  refuseBatch(res, batch, wrongInBatch(batch[wrong], wrong + 1));
   return true;
 }
 
@@ -135,10 +137,6 @@ function refuseNonMessage(req: Request, res: Response): boolean {
 function refuseBatch(res: Response, batch: readonly unknown[], why: string) {
   res.status(400).json(batchRefusals(batch, why));
 }
-
-/** What a message MCP takes is. */
-const MESSAGE_SHAPE =
-  "(its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
 
 /**
  * Answers a POST that carries no body at all (`curl -X POST`, or a Content-Length of 0) -32700 by

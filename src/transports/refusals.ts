@@ -54,3 +54,91 @@ export function eachRequestTold(batch: readonly unknown[], message: string) {
     id,
   }));
 }
+
+/**
+ * What makes `json` no JSON-RPC message MCP takes, in words its client's author reads; the shape
+ * of one when none of these says it. The SDK's schema says it as zod's issues of its four kinds of
+ * message at once, as "Unrecognized key: id" for an id of 1.5 (the kind with no id, a notification).
+ */
+export function whatIsWrong(json: unknown): string {
+  if (Array.isArray(json)) return `it is ${NO_BATCHES}`;
+  if (!isObject(json)) return `it is ${kindOf(json)}, not an object`;
+  const message = json as Record<string, unknown>;
+  if (!("jsonrpc" in message)) return 'it has no "jsonrpc": "2.0"';
+  if (message.jsonrpc !== "2.0") return `its "jsonrpc" is ${JSON.stringify(message.jsonrpc)}, not "2.0"`;
+  if ("method" in message && typeof message.method !== "string") {
+    return `its method is ${kindOf(message.method)}, not a string`;
+  }
+  const request = "method" in message;
+  if (!request && !("result" in message) && !("error" in message)) {
+    return "it has no method, nor the result or error of an answer";
+  }
+  if ("id" in message) {
+    const wrong = notAnId("id", message.id);
+    if (wrong) return wrong;
+  }
+  const members = request ? ["jsonrpc", "id", "method", "params"] : ["jsonrpc", "id", "result", "error"];
+  const unknown = Object.keys(message).filter((key) => !members.includes(key));
+  if (!request && "result" in message && "error" in message) return "it has both a result and an error";
+  if (unknown.length > 0) {
+    return `it has ${unknown.length === 1 ? "a member" : "members"} JSON-RPC does not define: ${unknown.map((key) => JSON.stringify(key)).join(", ")}`;
+  }
+  if ("params" in message) {
+    const { params } = message;
+    if (!isObject(params)) return `its params are ${kindOf(params)}, not an object`;
+    const meta = (params as { _meta?: unknown })._meta;
+    if (meta !== undefined && !isObject(meta)) return `its params._meta is ${kindOf(meta)}, not an object`;
+    if (isObject(meta) && "progressToken" in meta) {
+      const wrong = notAnId("params._meta.progressToken", meta.progressToken);
+      if (wrong) return wrong;
+    }
+  }
+  if ("result" in message && !isObject(message.result)) return `its result is ${kindOf(message.result)}, not an object`;
+  if ("error" in message) {
+    const { error } = message;
+    const valid =
+      isObject(error) &&
+      "code" in error &&
+      Number.isInteger(error.code) &&
+      "message" in error &&
+      typeof error.message === "string";
+    if (!valid) return "its error is no object with an integer code and a string message";
+  }
+  return SHAPE;
+}
+
+/** What is wrong with the `name` (an id or a progress token) `value`, which MCP takes as a string or an integer. */
+function notAnId(name: string, value: unknown): string | undefined {
+  if (typeof value === "string" || Number.isSafeInteger(value)) return undefined;
+  if (value === null) return `its ${name} is null, which MCP does not allow: it is a string or an integer`;
+  if (typeof value === "number" && Number.isInteger(value)) {
+    return `its ${name} is an integer larger than ${Number.MAX_SAFE_INTEGER}, the largest the MCP SDK takes: give it a smaller one or a string`;
+  }
+  if (typeof value === "number") return `its ${name} ${value} is neither a string nor an integer`;
+  return `its ${name} is ${kindOf(value)}, neither a string nor an integer`;
+}
+
+/** What JSON value `value` is, in words: "an array", "a number". */
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  if (typeof value === "boolean") return `${value}`;
+  return `a ${typeof value}`;
+}
+
+export function isObject(json: unknown): json is object {
+  return typeof json === "object" && json !== null && !Array.isArray(json);
+}
+
+/** Why message `n` (counted from 1) of a JSON-RPC batch, `item`, is no message MCP takes. */
+export function wrongInBatch(item: unknown, n: number): string {
+  return `message ${n} of the batch is not a JSON-RPC 2.0 message MCP takes: ${Array.isArray(item) ? NESTED : whatIsWrong(item)}`;
+}
+
+/** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
+const SHAPE =
+  "it is no message of that shape (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
+
+/** Why a batch inside a batch is refused: the session's protocol, which takes batches, is not. */
+const NESTED = "it is an array, and a JSON-RPC batch holds messages, not batches";
