@@ -882,6 +882,29 @@ describe("sessions", () => {
     }
   });
 
+  test("a request of a session sent as another type than JSON is told the type to send, not to take an event stream", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const { inSession } = await rawSession(served.url, "2025-06-18");
+      // curl -d sends a form's type; a connector that takes JSON alone sends application/json.
+      for (const type of ["application/x-www-form-urlencoded", undefined]) {
+        const headers: Record<string, string> = {
+          ...inSession,
+          accept: "application/json",
+          ...(type ? { "content-type": type } : {}),
+        };
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" });
+        const answer = await request(`${served.url}/mcp`, { method: "POST", body, headers });
+        expect(answer.statusCode, type).toBe(415);
+        expect(await answer.body.json(), type).toMatchObject({
+          error: { message: "Unsupported Media Type: MCP messages are sent as Content-Type: application/json" },
+        });
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an initialize sent in a JSON-RPC batch is told to send it alone, not to start with the initialize it sent", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {

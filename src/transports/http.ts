@@ -117,7 +117,7 @@ function reusedId(body: unknown, transport: Open["transport"]): { id: RequestId;
  * is told that, rather than told to start its session with the initialize it may be.
  */
 function refuseNonMessage(req: Request, res: Response): boolean {
-  // A body of another type was not read as JSON: the transport, or refuseOutsideSession, refuses it.
+  // A body of another type was not read as JSON: refuseOtherType refuses it.
   if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
   const batch: unknown = req.body;
   if (!Array.isArray(batch)) {
@@ -152,6 +152,18 @@ function refuseEmpty(req: Request, res: Response): boolean {
 }
 
 /**
+ * Answers a POST whose body is of another type than JSON 415, saying the type to send. True when it
+ * did. The body was not read, so whether it is an initialize is not known: the type is what to fix.
+ * In a session the SDK's transport checks Accept first: a client that takes JSON alone, as waiter
+ * lets it, was told to take an event stream too, and then that its type was wrong.
+ */
+function refuseOtherType(req: Request, res: Response): boolean {
+  if (req.method !== "POST" || req.is("application/json")) return false;
+  rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
+  return true;
+}
+
+/**
  * What a GET for an event stream naming no session is told: the HTTP+SSE transport of MCP
  * 2024-11-05 opens so, and the SDK's client of it shows its user the status alone, so the log says
  * it too.
@@ -175,11 +187,6 @@ function refuseOutsideSession(req: Request, res: Response, refused: Refused): bo
   ) {
     refused(400, NOT_STREAMABLE, req.auth?.clientId);
     rpcError(res, 400, -32000, NOT_STREAMABLE);
-    return true;
-  }
-  if (req.method === "POST" && !req.is("application/json")) {
-    // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
-    rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
     return true;
   }
   // MCP 2025-03-26, the one version with batches, has an initialize sent alone: one in a batch is
@@ -530,7 +537,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
       return;
     }
-    if (refuseEmpty(req, res) || refuseNonMessage(req, res)) return;
+    if (refuseEmpty(req, res) || refuseOtherType(req, res) || refuseNonMessage(req, res)) return;
     const id = req.headers["mcp-session-id"];
     // An empty header names no session, as the SDK's transport takes it.
     if (typeof id === "string" && id !== "" && !(await startsAfresh(req, id))) await serveInSession(req, res, id);
