@@ -1365,6 +1365,36 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: street }))).not.toContain("coordinates");
     });
 
+    test("degrees, minutes and seconds without their marks, or mixed with decimal minutes, are refused with the decimal ones to send", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        ["N 50 05 30 E 14 25 15", "latitude 50.091667 and longitude 14.420833"],
+        ["50 05 30 N 14 25 15 E", "latitude 50.091667 and longitude 14.420833"],
+        ["S 33 52 10.5, W 70 40 05", "latitude -33.869583 and longitude -70.668056"],
+        ["N 50° 05 30 E 14° 25 15", "latitude 50.091667 and longitude 14.420833"],
+        // One in whole minutes, the other in decimal minutes or degrees, as copied from two places.
+        ["N 50 05 E 14 25.5", "latitude 50.083333 and longitude 14.425"],
+        ["50 05 N 14 25.5 E", "latitude 50.083333 and longitude 14.425"],
+        ["N 50 05.5 E 14 25", "latitude 50.091667 and longitude 14.416667"],
+        ["N 50.0875 E 14 25 15", "latitude 50.0875 and longitude 14.420833"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // So too one coordinate sent as latitude or longitude.
+      const result = await server.call("weather_current", { latitude: "50 05 30 N", longitude: "E 14 25.5" });
+      expect(text(result)).toContain('"50 05 30 N" is no number of degrees: send 50.091667, north positive');
+      expect(text(result)).toContain('"E 14 25.5" is no number of degrees: send 14.425, east positive');
+      // Without a letter by each, seconds 60 or more, or decimal minutes before seconds, they may be anything else.
+      const names = ["50 05 30 14 25 15", "N 50 05 75 E 14 25 15", "N 50 05.5 30 E 14 25 15", "N 50 05 30 14 25 15 E"];
+      for (const name of names) {
+        expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
+      }
+      expect(geocoding.requests.length).toBe(before + names.length);
+    });
+
     test("coordinates written with decimal commas, as Czech writes numbers, are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const written of [

@@ -414,8 +414,20 @@ function angleOf(degrees = "0", minute = "0", second = "0"): number | undefined 
 /** What coordinates are written with: letter, angle, letter, angle is "LALA" in `order`. */
 interface CoordinateParts {
   letters: string[];
-  angles: { angle: number; minutes: boolean; decimalComma: boolean }[];
+  angles: Angle[];
   order: string;
+}
+
+/**
+ * An angle as read, and, where it has no mark of minutes or seconds, the numbers it was written with
+ * ("50", or "05 30.5", unmarked decimal minutes after whole degrees), and whether a degree sign followed.
+ */
+interface Angle {
+  angle: number;
+  minutes: boolean;
+  decimalComma: boolean;
+  unmarked?: string[];
+  degreeSign?: boolean;
 }
 
 /** The hemispheres' letters and the angles `text` writes (COORDINATE_PART); none where it writes anything else. */
@@ -435,7 +447,14 @@ function coordinateParts(text: string): CoordinateParts | undefined {
     const minute = marked ?? unmarked;
     const angle = angleOf(degrees, minute, second);
     if (angle === undefined) return undefined;
-    read.angles.push({ angle, minutes: minute !== undefined, decimalComma: degrees?.includes(",") === true });
+    read.angles.push({
+      angle,
+      minutes: minute !== undefined,
+      decimalComma: degrees?.includes(",") === true,
+      ...(marked === undefined && degrees !== undefined
+        ? { unmarked: unmarked === undefined ? [degrees] : [degrees, unmarked], degreeSign: /[°º]/.test(part[0]) }
+        : {}),
+    });
     read.order += "A";
   }
   return read;
@@ -451,7 +470,8 @@ export function writtenCoordinate(
   letters: "NS" | "EW",
 ): { degrees: number; lettered: boolean } | undefined {
   const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
-  const read = coordinateParts(rest);
+  const parts = coordinateParts(rest);
+  const read = parts && withUnmarkedMinutes(parts);
   if (!read || !["A", "AL", "LA"].includes(read.order)) return undefined;
   const [letter] = read.letters;
   const angle = read.angles[0]?.angle ?? 0;
@@ -467,7 +487,7 @@ export function writtenCoordinate(
 function withHemispheres(text: string): { latitude: number; longitude: number } | undefined {
   const read = coordinateParts(text);
   if (!read) return undefined;
-  const { letters, angles, order } = withWholeMinutes(read);
+  const { letters, angles, order } = withUnmarkedMinutes(read);
   const [first = 0, second = 0] = angles.map((part) => part.angle);
   // Two bare numbers are coordinates only with something no postal code has: minutes, a decimal comma.
   if (order === "AA" && angles.some((part) => part.minutes || part.decimalComma)) return inOrder(first, second);
@@ -483,24 +503,36 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
 }
 
 /**
- * Degrees and whole minutes written without their marks, a hemisphere's letter by each pair ("N 50 05
- * E 14 25", "50 05 N 14 25 E"), read as an angle each; anything else as read. Without the letters, two
- * pairs of whole numbers may be postal codes ("110 00"), and are left so.
+ * Degrees, minutes and seconds written without their marks, a hemisphere's letter before or after
+ * them ("N 50 05 E 14 25", "50 05 30 N 14 25 15 E", "N 50 05 E 14 25.5"), read as one angle each;
+ * anything else as read. Without a letter by them, numbers apart by spaces may be a postal code's
+ * ("110 00") or a street's, and are left so.
  */
-function withWholeMinutes(read: CoordinateParts): CoordinateParts {
-  const { angles, order } = read;
-  if (order !== "LAALAA" && order !== "AALAAL") return read;
-  const whole = (at: number) => {
-    const [degrees, minutes] = [angles[at], angles[at + 1]];
-    if (!degrees || !minutes || [degrees, minutes].some((part) => part.minutes || part.decimalComma)) return undefined;
-    if (!Number.isInteger(degrees.angle) || !Number.isInteger(minutes.angle)) return undefined;
-    const angle = angleOf(String(degrees.angle), String(minutes.angle));
-    return angle === undefined ? undefined : { angle, minutes: true, decimalComma: false };
-  };
-  const [latitude, longitude] = [whole(0), whole(2)];
-  return latitude && longitude
-    ? { letters: read.letters, angles: [latitude, longitude], order: order === "LAALAA" ? "LALA" : "ALAL" }
-    : read;
+function withUnmarkedMinutes(read: CoordinateParts): CoordinateParts {
+  const angles: Angle[] = [];
+  for (const { 0: run, index: at } of read.order.matchAll(/A+/g)) {
+    const from = read.order.slice(0, at).replaceAll("L", "").length;
+    const written = read.angles.slice(from, from + run.length);
+    const byLetter = read.order[at - 1] === "L" || read.order[at + run.length] === "L";
+    const angle = written.length === 1 ? written[0] : byLetter ? unmarkedAngle(written) : undefined;
+    if (!angle) return read;
+    angles.push(angle);
+  }
+  return { letters: read.letters, angles, order: read.order.replace(/A+/g, "A") };
+}
+
+/**
+ * One angle of several read apart, each without marks: whole degrees (a degree sign after them only),
+ * then minutes, whole where seconds follow, each under 60 (angleOf).
+ */
+function unmarkedAngle(written: Angle[]): Angle | undefined {
+  if (!written.every((part, i) => part.unmarked && (i === 0 || !part.degreeSign))) return undefined;
+  const [degrees = "", minutes = "", seconds, ...more] = written.flatMap((part) => part.unmarked ?? []);
+  const number = /^\d+(?:\.\d+)?$/;
+  if (more.length || !/^\d+$/.test(degrees) || !number.test(minutes)) return undefined;
+  if (seconds !== undefined && !(/^\d+$/.test(minutes) && number.test(seconds))) return undefined;
+  const angle = angleOf(degrees, minutes, seconds);
+  return angle === undefined ? undefined : { angle, minutes: true, decimalComma: false };
 }
 
 /**
