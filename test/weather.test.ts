@@ -2185,12 +2185,15 @@ describe(`at ${AFTERNOON}`, () => {
 
     test("just after midnight where the offset has half an hour, Open-Meteo's hours begin with the one now is in", async () => {
       // Each hour is of UTC's whole hours: from 00:00 to 00:30 (00:45) in Kolkata (Kathmandu, the Chatham
-      // Islands in summer time), now is in the hour from 23:30 (23:45), of Open-Meteo's day before.
+      // Islands in summer time), now is in the hour from 23:30 (23:45), of Open-Meteo's day before. Behind
+      // UTC, in Newfoundland and the Marquesas, Open-Meteo's day begins at 23:30 the evening before, with that hour.
       try {
         for (const [at, latitude, longitude, first] of [
           ["2026-12-06T18:40:00Z", 22.58, 88.37, "2026-12-06T23:30+05:30"],
           ["2026-12-06T18:20:00Z", 27.71, 85.31, "2026-12-06T23:45+05:45"],
           ["2026-12-06T10:20:00Z", -43.96, -176.56, "2026-12-06T23:45+13:45"],
+          ["2026-12-07T03:40:00Z", 47.56, -52.71, "2026-12-06T23:30-03:30"],
+          ["2026-12-07T09:40:00Z", -8.91, -140.1, "2026-12-06T23:30-09:30"],
         ] as const) {
           setClock(at);
           const result = await om.call("weather_forecast", { latitude, longitude, days: 1, hourly: true });

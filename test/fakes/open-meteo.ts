@@ -149,26 +149,19 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
   if (badDaily)
     return error(400, `Cannot initialize DailyWeatherVariable from invalid String value ${badDaily} for key daily`);
 
-  // The forecast starts at the first local hour of its first day (today unless asked) and runs `days` local days.
-  let start = Math.floor(now / HOUR) * HOUR;
-  while (localParts(start, zone).date >= first) start -= HOUR;
-  while (localParts(start, zone).date < first) start += HOUR;
-  const hours: number[] = [];
-  const dates: string[] = [];
-  for (let t = start; ; t += HOUR) {
-    const { date } = localParts(t, zone);
-    if (date !== dates.at(-1)) {
-      if (dates.length === days) break;
-      dates.push(date);
-    }
-    hours.push(t);
-  }
   // Seconds the zone is ahead of UTC, to the minute: Kathmandu's is 5 h 45 min.
   const offset = (epoch: number) => {
     const p = localParts(epoch, zone);
     const wall = `${p.date}T${String(p.hour).padStart(2, "0")}:${String(p.minute).padStart(2, "0")}:00Z`;
     return Math.round((Date.parse(wall) - Math.floor(epoch / 60_000) * 60_000) / 1000);
   };
+  // The days from the first, each read as 24 hours of UTC from its midnight at the offset in force now cut
+  // to whole hours towards zero, as Swift's integer division does (ForecastapiQuery.getTimerange2: "Align
+  // data to nearest hour"): Newfoundland's (-03:30) from 03:00 UTC, 23:30 the evening before.
+  const dates = Array.from({ length: days }, (_, i) => addDays(first, i));
+  const wholeHours = Math.trunc(offset(now) / 3600) * 3600;
+  const readFrom = (date: string) => Date.parse(`${date}T00:00:00Z`) - wholeHours * 1000;
+  const hours = Array.from({ length: days * 24 }, (_, i) => readFrom(first) + i * HOUR);
   const stamp = (epoch: number) =>
     unixtime ? epoch / 1000 : new Date(epoch + offset(epoch) * 1000).toISOString().slice(0, 16);
   const body: Record<string, unknown> = {
@@ -212,9 +205,9 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
         lists.hourly.map((name) => [name, unit(name, HOURLY[name] as [Variable, string], windLabel)]),
       ),
     };
-    // Its hours are UTC's, read at the offset cut to whole hours (ForecastapiQuery.getTimerange2) but
-    // labelled with the whole offset: where it has half an hour, each is labelled half an hour off.
-    const labelShift = (offset(now) % 3600) * 1000;
+    // Its hours are read at the offset cut to whole hours but labelled with the whole offset: where it
+    // has half an hour, each is labelled half an hour off (later where the offset is negative).
+    const labelShift = (offset(now) - wholeHours) * 1000;
     body.hourly = {
       time: hours.map((t) => stamp(t - labelShift)),
       ...Object.fromEntries(
@@ -234,10 +227,7 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
     // the hours are read), each as the hourly series gives it: precipitation, its probability and
     // gusts of the hour before, the weather code derived from that precipitation
     // (DailyReaderConverter: the day's time range at 1-hour steps, summed or maxed by 24).
-    const wholeHours = offset(now) - (offset(now) % 3600);
-    const byDate = dates.map((date) =>
-      Array.from({ length: 24 }, (_, i) => Date.parse(`${date}T00:00:00Z`) - wholeHours * 1000 + i * HOUR),
-    );
+    const byDate = dates.map((date) => Array.from({ length: 24 }, (_, i) => readFrom(date) + i * HOUR));
     body.daily_units = {
       time: timeUnit,
       ...Object.fromEntries(
