@@ -2212,6 +2212,34 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("in the last half hour before midnight behind UTC, today is said to have ended at 23:30 in Open-Meteo's days", async () => {
+      // St. John's (-03:30) at 23:40: Open-Meteo's today ran from 23:30 the evening before to 23:30, now past.
+      try {
+        setClock("2026-12-07T03:10:00Z");
+        const two = await om.call("weather_forecast", { latitude: 47.56, longitude: -52.71, days: 2 });
+        const r = data<{ days: Day[]; note: string }>(two);
+        expect(r.days.map((d) => d.date)).toEqual(["2026-12-06", "2026-12-07"]);
+        expect(text(two)).toContain("2026-12-06 Sunday (today):");
+        expect(r.note).toContain(
+          "Today's values are all of hours past: Open-Meteo's today ended at 23:30, and those from then on are the next day's.",
+        );
+        expect(r.note).not.toContain(TODAY_WHOLE);
+        // Asked for today alone, the hours to come are in no day shown.
+        const one = await om.call("weather_forecast", { latitude: 47.56, longitude: -52.72, days: 1 });
+        expect(data<{ note: string }>(one).note).toContain(
+          "Open-Meteo's today ended at 23:30, and those from then on are the next day's (ask for 2 days for it).",
+        );
+        // Before 23:30, and just after midnight, today is the whole day still.
+        for (const at of ["2026-12-07T02:50:00Z", "2026-12-07T03:40:00Z"]) {
+          setClock(at);
+          const result = await om.call("weather_forecast", { latitude: 47.56, longitude: -52.73, days: 2 });
+          expect(data<{ note: string }>(result).note, at).toContain(TODAY_WHOLE);
+        }
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("days Open-Meteo counts with the offset before a clock change say they run an hour off midnight", async () => {
       const days = async (at: string, latitude: number, longitude: number) => {
         setClock(at);

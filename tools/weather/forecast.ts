@@ -145,8 +145,10 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           ? [
               `${provider.name} sums a day's precipitation, and takes its probability, gusts and condition, ${forecast.offMidnight ? "over 24 hours that begin and end an hour before the day's" : "from 23:00 the day before to 23:00"}.`,
               // Its days are asked for from today's date: asked in the evening whether it rains today, today's
-              // figures may be of the morning's rain.
-              "Today's values are of the whole day, its hours already past too.",
+              // figures may be of the morning's rain, or, where its day ended before midnight, of none to come.
+              forecast.offMidnight?.todayEnded
+                ? `Today's values are all of hours past: ${provider.name}'s today ended at ${forecast.offMidnight.todayEnded}, and those from then on are the next day's${args.days === 1 ? " (ask for 2 days for it)" : ""}.`
+                : "Today's values are of the whole day, its hours already past too.",
             ]
           : []),
         // A day's chance, read as the whole day's, reads higher from MET Norway than from Open-Meteo: each is of its own span.

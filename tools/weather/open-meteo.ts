@@ -303,6 +303,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
         if (offMidnight?.byUtcHours && !offMidnight.change && ends !== offMidnight.begins) {
           offMidnight.change = { date, ends, ...after };
         }
+        if (offMidnight && date === today && end * 1000 <= now) offMidnight.todayEnded = ends;
         const max = d.temperature_2m_max[at];
         const min = d.temperature_2m_min[at];
         if (max === null || max === undefined || min === null || min === undefined) return;

@@ -93,6 +93,8 @@ export interface OffMidnight {
   next?: string;
   byUtcHours?: boolean;
   change?: { date: string; ends: string; next?: string };
+  /** When today ended (HH:MM), where it ended before now: at 23:30 behind UTC (St. John's), of UTC's whole hours. */
+  todayEnded?: string;
 }
 
 /**
