@@ -98,8 +98,12 @@ const tokyoDays: WeatherAt = (epoch) => ({
 /** What a day's probability is a chance of, where a day has one. */
 const CHANCE_OM =
   "A day's probability is the highest of Open-Meteo's hourly chances of precipitation, not the whole day's.";
+/** What a MET Norway forecast says of a day's probability and wind, where its days have them. */
 const CHANCE_MET =
   "A day's probability is the highest of MET Norway's 6-hour chances of precipitation (hourly where it gives none), not the whole day's.";
+const WIND_MET =
+  "A day's wind and gusts are the highest of MET Norway's values at its steps' times (each hour, later every 6 hours: four a day), not the strongest between them.";
+const DAYS_MET = `${CHANCE_MET} ${WIND_MET}`;
 /** What a forecast says where today's values are of the whole day, not only its hours to come (Open-Meteo's are). */
 const TODAY_WHOLE = "Today's values are of the whole day, its hours already past too.";
 /** What Open-Meteo's forecasts say of the hours a day's sums are of, where days run midnight to midnight, and where not. */
@@ -1524,7 +1528,7 @@ describe(`at ${AFTERNOON}`, () => {
       // Samoa's, Little Diomede and St Lawrence Island (UTC-9) in Chukotka's (UTC+12).
       const pagoPago = await server.call("weather_forecast", { latitude: -14.2794, longitude: -170.7009, days: 2 });
       expect(data(pagoPago).place).toMatchObject({ timezone: "Pacific/Pago_Pago" });
-      expect(data<{ note?: string }>(pagoPago).note).toBe(CHANCE_MET);
+      expect(data<{ note?: string }>(pagoPago).note).toBe(DAYS_MET);
       expect(text(pagoPago)).toMatch(/^-14\.2794, -170\.7009 \(Pacific\/Pago_Pago\), /);
       for (const [latitude, longitude, zone] of [
         [-14.32, -170.83, "Pacific/Pago_Pago"], // Tutuila's west cape
@@ -1568,7 +1572,7 @@ describe(`at ${AFTERNOON}`, () => {
       );
       const named = await server.call("weather_forecast", { place: "Pago Pago", days: 2 });
       expect(data(named).place).toMatchObject({ timezone: "Pacific/Pago_Pago" });
-      expect(data<{ note?: string }>(named).note).toBe(CHANCE_MET);
+      expect(data<{ note?: string }>(named).note).toBe(DAYS_MET);
     });
 
     test("a point at sea, in a zone of POSIX's inverted sign (Etc/GMT+3 is UTC-3), reads its offset truly", async () => {
@@ -1670,7 +1674,7 @@ describe(`at ${AFTERNOON}`, () => {
       met.expiresIn = 2;
       const point = { latitude: 48.2082, longitude: 16.3738 };
       const first = await server.call("weather_forecast", { ...point, days: 2 });
-      expect(data<{ note?: string }>(first).note).toBe(CHANCE_MET);
+      expect(data<{ note?: string }>(first).note).toBe(DAYS_MET);
       setClock(clock.now() + 2_200);
       met.intercept = () => ({ status: 429, body: "" });
       try {
@@ -1680,8 +1684,8 @@ describe(`at ${AFTERNOON}`, () => {
         expect(forecast.isError, text(forecast)).toBeFalsy();
         expect(data(forecast).days).toEqual(data(first).days);
         const note = data<{ note: string }>(forecast).note;
-        expect(note.startsWith(`${CHANCE_MET} `)).toBe(true);
-        expect(note.slice(CHANCE_MET.length + 1)).toMatch(kept);
+        expect(note.startsWith(`${DAYS_MET} `)).toBe(true);
+        expect(note.slice(DAYS_MET.length + 1)).toMatch(kept);
         const now = await server.call("weather_current", point);
         expect(data<{ note: string }>(now).note).toMatch(kept);
         expect(text(now)).toContain("may be out of date");
@@ -1717,11 +1721,11 @@ describe(`at ${AFTERNOON}`, () => {
       const r = data<{ days: Day[]; note?: string }>(result);
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-06", partial: true });
       const ends = "MET Norway's forecast ends at 2026-12-06T01:00+01:00: 2026-12-06 covers only its hours up to then.";
-      expect(r.note).toBe(`${ends} ${CHANCE_MET}`);
+      expect(r.note).toBe(`${ends} ${DAYS_MET}`);
       expect(text(result)).toContain(ends);
       // A forecast that ends in a day not asked for says nothing of it.
       const week = await server.call("weather_forecast", { latitude: 50.0755, longitude: 14.4378, days: 7 });
-      expect(data<{ note?: string }>(week).note).toBe(CHANCE_MET);
+      expect(data<{ note?: string }>(week).note).toBe(DAYS_MET);
     });
 
     test("a day the forecast reaches only at its midnight is left out, not shown as a dry day of one temperature", async () => {
@@ -1735,7 +1739,7 @@ describe(`at ${AFTERNOON}`, () => {
       // The day before ends where the forecast does: it is whole.
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05" });
       expect(r.days.at(-1)).not.toHaveProperty("partial");
-      expect(r.note).toBe(`MET Norway forecasts 9 of the 10 days asked for here, up to 2026-12-05. ${CHANCE_MET}`);
+      expect(r.note).toBe(`MET Norway forecasts 9 of the 10 days asked for here, up to 2026-12-05. ${DAYS_MET}`);
       expect(text(result)).not.toMatch(/2026-12-06 \(part\)/);
     });
 
@@ -1749,7 +1753,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.place.timezone).toBe("America/Denver");
       expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05", precipitation_mm: 2.3, partial: true });
       expect(r.note).toBe(
-        `MET Norway's forecast ends at 2026-12-05T23:00-07:00: 2026-12-05 covers only its hours up to then. ${CHANCE_MET}`,
+        `MET Norway's forecast ends at 2026-12-05T23:00-07:00: 2026-12-05 covers only its hours up to then. ${DAYS_MET}`,
       );
     });
 
@@ -1881,8 +1885,8 @@ describe(`at ${AFTERNOON}`, () => {
         ["2026-12-01", 88],
       ]);
       // Open-Meteo's day of the same hours would say 30%, its hours' highest: each answer says which it is.
-      expect(r.note).toBe(CHANCE_MET);
-      expect(text(result)).toContain(`\n${CHANCE_MET}\n`);
+      expect(r.note).toBe(DAYS_MET);
+      expect(text(result)).toContain(`\n${DAYS_MET}\n`);
     });
 
     test("where the step between hourly and 6-hourly ones reaches past midnight, both its days have a chance", async () => {
@@ -2456,7 +2460,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(r.days.at(-1)?.partial).toBe(true);
       expect(r.note).toMatch(
         new RegExp(
-          `^MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}\\. MET Norway's forecast ends at ${r.days.at(-1)?.date}T\\d\\d:00\\+0[12]:00: ${r.days.at(-1)?.date} covers only its hours up to then\\. ${CHANCE_MET.replace(/[.()]/g, "\\$&")}$`,
+          `^MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}\\. MET Norway's forecast ends at ${r.days.at(-1)?.date}T\\d\\d:00\\+0[12]:00: ${r.days.at(-1)?.date} covers only its hours up to then\\. ${DAYS_MET.replace(/[.()]/g, "\\$&")}$`,
         ),
       );
       const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });

@@ -155,6 +155,12 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(days.some((d) => d.precipitation_probability_percent !== undefined)
           ? [`A day's probability is the highest of ${provider.name}'s ${provider.chances}, not the whole day's.`]
           : []),
+        // "Wind to" reads as the day's strongest, which a day of four 6-hour steps' instants may well miss.
+        ...(provider.windAtSteps && days.some((d) => d.wind_speed_max_ms !== undefined)
+          ? [
+              `A day's wind and gusts are the highest of ${provider.name}'s values at its steps' times (each hour, later every 6 hours: four a day), not the strongest between them.`,
+            ]
+          : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]

@@ -216,6 +216,7 @@ export function metNorway(api: Upstream): WeatherProvider {
     name: "MET Norway",
     attribution: "Weather data from MET Norway (the Norwegian Meteorological Institute), CC BY 4.0",
     maxDays: 10,
+    windAtSteps: true,
     chances: "6-hour chances of precipitation (hourly where it gives none)",
 
     async current(place, call): Promise<Now> {

@@ -60,6 +60,11 @@ export interface WeatherProvider {
    * day's own: Open-Meteo sums its hourly values of the day's hours, each of the hour before it.
    */
   dailySumsHourEarlier?: true;
+  /**
+   * Its days' wind and gusts are the highest of the instant values at its steps' times, not of the
+   * whole day: MET Norway's 6-hour steps give four a day.
+   */
+  windAtSteps?: true;
   /** The chances of precipitation a day's probability is the highest of: "hourly chances of precipitation". */
   chances: string;
   current(place: Place, call: Call): Promise<Now>;
