@@ -24,6 +24,7 @@ import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
+import { CHALLENGE_NOT_ANSWERED } from "../src/webhooks/verifiers/standard-webhooks.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -1012,6 +1013,22 @@ describe("the listener", () => {
     // With a v1 signature beside it, the delivery verifies as its sender signed it.
     const both = await post("svc", body, { ...headers, "webhook-signature": `${v1a} ${headers["webhook-signature"]}` });
     expect(both.status).toBe(200);
+  });
+
+  test("a Standard Webhooks sender's endpoint-verification challenge is refused for what it is, not for a missing webhook-id", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-challenge-")) });
+    // As the standardwebhooks library's endpointVerificationResponse reads it: a challenge, no delivery.
+    const posted = await post("svc", "{}", { "content-type": "application/json", "webhook-challenge": "c_2b9d4f" });
+    expect(posted).toEqual({ status: 401, body: { error: CHALLENGE_NOT_ANSWERED } });
+    expect(CHALLENGE_NOT_ANSWERED).toBe(
+      "an endpoint-verification challenge (webhook-challenge), which waiter does not answer",
+    );
+    expect(session.stderr()).toContain(
+      `webhook svc rejected from 127.0.0.1: ${CHALLENGE_NOT_ANSWERED}: if every delivery of this source is refused so, its sender asks its endpoint to answer a challenge before it sends deliveries, which the Standard Webhooks spec does not ask of an endpoint and waiter does not do: turn the sender's endpoint verification off`,
+    );
+    // Signed headers beside it make it no delivery to store.
+    const { body, headers } = await signed("svc");
+    expect(await post("svc", body, { ...headers, "webhook-challenge": "c_2b9d4f" })).toEqual(posted);
   });
 
   test("waiter listen and an assistant's waiter that has the port log where each source posts, on stderr", async () => {

@@ -17,6 +17,14 @@ import {
 export const ONLY_V1A = "no v1 signature, only v1a";
 
 /**
+ * The refusal of an endpoint-verification challenge (a `webhook-challenge` header, which the
+ * standardwebhooks JS library answers with endpointVerificationResponse): no delivery, and no part
+ * of the Standard Webhooks spec (spec/standard-webhooks.md), so waiter answers none.
+ */
+export const CHALLENGE_NOT_ANSWERED =
+  "an endpoint-verification challenge (webhook-challenge), which waiter does not answer";
+
+/**
  * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
  * `id.timestamp.body`, keyed with the base64 secret after `whsec_`; `webhook-signature` is a
  * space-separated list of `v1,<base64>`, any of which may match.
@@ -28,6 +36,7 @@ export function standardWebhooks(secrets: readonly string[]) {
     return key;
   });
   return ({ headers, body, now }: Delivery): Verdict => {
+    if (header(headers, "webhook-challenge") !== undefined) return reject(CHALLENGE_NOT_ANSWERED);
     const id = headerOnce(headers, "webhook-id", "svix-id");
     if (typeof id === "object") return id;
     const timestamp = headerOnce(headers, "webhook-timestamp", "svix-timestamp");
