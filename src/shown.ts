@@ -296,9 +296,19 @@ const SHORT_BEFORE = {
   carried: '(?<=(?:[=:]|%3[DdAa])[ \\t]*(?:(?:[Bb]earer|[Bb]asic) +)?(?:\\\\?")?)',
   // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a
   // digit). Not a number where the same digits are waiter's words: a status (three digits after
-  // "answered ", "status " or "(", as in "(404 woocommerce_rest_…"), a wait ("in 2 s", "30 ms"), a
-  // part of a larger number (2-3, 1.2, 2:30, 1/2).
-  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?!(?<=\\b(?:answered|status) |\\()[1-5][0-9]{2}(?![\\p{L}\\p{N}]))(?!(?<=\\p{N}[-–./:])\\p{N})(?!\\p{N}+(?: m?s\\b|[-–./:]\\p{N}))",
+  // "answered ", "status " or "(", as in "(404 woocommerce_rest_…"), or the start of a wait or of
+  // a larger number (SHORT_AFTER), or its end (2-3, 1.2, 2:30, 1/2).
+  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?!(?<=\\b(?:answered|status) |\\()[1-5][0-9]{2}(?![\\p{L}\\p{N}]))(?!(?<=\\p{N}[-–./:])\\p{N})",
+};
+
+/**
+ * What may not come after a value shorter than MAY_BE_A_WORD where SHORT_BEFORE finds it: for a
+ * word, after its last digit, a wait's unit ("in 2 s", "30 ms") or the rest of a larger number
+ * (2-3, 1.2, 2:30): a value that holds a dash, a dot or a colon itself (2024-17, 12.50) is one.
+ */
+const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
+  carried: "",
+  word: "(?!(?<=\\p{N})(?: m?s\\b|[-–./:]\\p{N}))",
 };
 
 /**
@@ -350,7 +360,10 @@ export function withoutSecrets(
       if (secret.length >= MAY_BE_A_WORD || /\p{Cc}/u.test(secret)) shown = shown.replaceAll(each, shownAs);
       else {
         const pattern = each.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-        shown = shown.replace(new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])`, "gu"), shownAs);
+        shown = shown.replace(
+          new RegExp(`${SHORT_BEFORE[short]}${pattern}(?![\\p{L}\\p{N}])${SHORT_AFTER[short]}`, "gu"),
+          shownAs,
+        );
       }
     }
   }

@@ -1114,6 +1114,16 @@ test("the log hides a payload's short value wherever it stands as a word, not th
   expect(payloadHidden("Eva's note (Eva), “Eva”", ["Eva"])).toBe("…'s note (…), “…”");
 });
 
+test("the log hides a payload's short value that holds a dash, a dot or a colon as one, not as part of a larger number", () => {
+  expect(
+    payloadHidden("Invoice 2024-17 is locked (2024-17); paid 12.50 at 9:30, of 12.5, 2024-170.", [
+      "2024-17",
+      "12.50",
+      "9:30",
+    ]),
+  ).toBe("Invoice … is locked (…); paid … at …, of 12.5, 2024-170.");
+});
+
 test("the log hides a payload's short order number however the words number it", () => {
   expect(
     payloadHidden(
