@@ -574,6 +574,30 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("the log of a run that failed after its tries says how many, even where a payload's value has that number", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" }, lines);
+    try {
+      let puts = 0;
+      // A 500, tried again; then a 429 whose wait ends past the retry time: two tries, and no more.
+      woo.intercept = (req) =>
+        req.method === "PUT"
+          ? ++puts === 1
+            ? json(500, '{"code":"internal_error","message":"Database error"}')
+            : json(429, '{"code":"too_many","message":"Slow down"}', { "retry-after": "3600" })
+          : undefined;
+      // The payment's id, the step's transaction_id, is "2".
+      const event = await pay(server, String(O.pending1999), undefined, { id: "2" });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(/waiter tried it 2 times; it asked not to be tried again before/);
+      const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
+      expect(logged).toEqual([expect.stringMatching(/transaction_id …\) failed: .*waiter tried it 2 times; it asked/)]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
     // A retry time of a second: tries 50, 100, 200 and 400 ms apart.
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], { WAITER_AUTOMATION_RETRY_SECONDS: "1" });

@@ -98,7 +98,8 @@ const CHECK_BY_HAND = "Check whether it was made before doing it by hand.";
  * A step's failure told to its automation's onFailure in other words (`told`) than a model reads
  * in the run (automations_runs): the advice to read the current state before trying again, which
  * a model follows with a tool, is for the person what to check before doing it by hand. The log
- * says it as `logged`: without the payload's values it names, for the person told and the run.
+ * says it as `logged`, as the log may say it: without the payload's values it names, which the
+ * person told and the run keep.
  */
 export class StepFailure extends ToolError {
   override name = "StepFailure";
@@ -320,7 +321,12 @@ export class StepCalls {
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? this.firstDelayMs * 2 ** attempt;
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
-        throw err instanceof UnconfirmedChange ? new StepFailure(err.message, `${err.failure} ${CHECK_BY_HAND}`) : err;
+        if (!(err instanceof UnconfirmedChange)) throw err;
+        throw new StepFailure(
+          err.message,
+          `${err.failure} ${CHECK_BY_HAND}`,
+          `${hidden(err.failure)} ${CHECK_BY_HAND}`,
+        );
       }
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
       const until = clock.now() + wait;
@@ -331,8 +337,15 @@ export class StepCalls {
           ? `it asked not to be tried again before ${utcMinute(Math.ceil(until / 60_000) * 60_000)}, after the retry time`
           : "a next try would come after the retry time";
         const tried = `waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`;
-        if (!(err instanceof UnconfirmedChange)) throw new ToolError(`${what} ${tried}`);
-        throw new StepFailure(`${what} ${tried}`, `${whileWaiting(err, what)} ${tried} ${CHECK_BY_HAND}`);
+        // The log hides the payload's values in the upstream's words, not in waiter's count of its tries.
+        if (!(err instanceof UnconfirmedChange))
+          throw new StepFailure(`${what} ${tried}`, `${what} ${tried}`, `${hidden(what)} ${tried}`);
+        const failure = whileWaiting(err, what);
+        throw new StepFailure(
+          `${what} ${tried}`,
+          `${failure} ${tried} ${CHECK_BY_HAND}`,
+          `${hidden(failure)} ${tried} ${CHECK_BY_HAND}`,
+        );
       }
       const nextTry = reached(attempt + 1);
       const failure = whileWaiting(err, what);

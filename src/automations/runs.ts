@@ -276,15 +276,14 @@ export function automationRuns(parts: RunParts) {
       /** Words for the log: the payload's values the step took as "…", as the tool may name them (an order's number). */
       const hidden = (text: string) => payloadHidden(text, payloadValues(step, view));
       /**
-       * A failure as its run keeps it, as its onFailure is told it, and as the log says it: a refused
-       * argument's as StepFailure words it, any other's (the tool's or an upstream's words) hidden.
+       * A failure as its run keeps it, as its onFailure is told it, and as the log says it: as a
+       * StepFailure words it for the log, any other's (the tool's or an upstream's words) hidden.
        */
-      const reasons = (err: unknown, afterArguments: boolean) => {
+      const reasons = (err: unknown) => {
         const words = err instanceof Error ? err.message : String(err);
         const message = withNothing(words);
         if (!(err instanceof StepFailure)) return { message, told: message, logged: withNothing(hidden(words)) };
-        const logged = afterArguments ? hidden(err.logged) : err.logged;
-        return { message, told: withNothing(err.told), logged: withNothing(logged) };
+        return { message, told: withNothing(err.told), logged: withNothing(err.logged) };
       };
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
@@ -293,7 +292,7 @@ export function automationRuns(parts: RunParts) {
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
-        const { message, told, logged } = reasons(err, false);
+        const { message, told, logged } = reasons(err);
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
         await failed(automation, event, run, i, { tool, args: filled }, message, told, logged);
@@ -357,7 +356,7 @@ export function automationRuns(parts: RunParts) {
           setAside(run, err);
           return;
         }
-        const { message, told, logged } = reasons(err, true);
+        const { message, told, logged } = reasons(err);
         await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
         await failed(automation, event, run, i, { tool, args }, message, told, logged);
         return;
