@@ -24,6 +24,8 @@ export class AdvisesTool extends ToolError {
     readonly tool: string,
     advice: string,
     readonly otherwise: string,
+    /** The status the upstream answered, where it answered one. */
+    readonly status?: number,
   ) {
     super(`${failure} ${advice}`);
   }
@@ -32,6 +34,16 @@ export class AdvisesTool extends ToolError {
   toCall(serves: (name: string) => boolean): string {
     return serves(this.tool) ? this.message : `${this.failure} ${this.otherwise}`;
   }
+}
+
+/**
+ * The status an upstream answered that `err` says, where it says one: its own, or, for the error
+ * made of an AdvisesTool for a call that does not serve its tool, that one's (its cause).
+ */
+export function statusOf(err: unknown): number | undefined {
+  if (err instanceof UpstreamError) return err.status;
+  if (err instanceof AdvisesTool) return err.status;
+  return err instanceof Error && err.cause !== err ? statusOf(err.cause) : undefined;
 }
 
 /** An upstream API failed: unreachable, too slow, refused the call or answered nonsense. */

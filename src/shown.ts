@@ -295,10 +295,12 @@ const SHORT_BEFORE = {
   // Authorization scheme, a JSON quote.
   carried: '(?<=(?:[=:]|%3[DdAa])[ \\t]*(?:(?:[Bb]earer|[Bb]asic) +)?(?:\\\\?")?)',
   // A value standing as a word of its own, after a percent-escape too (%3D, %26 end in a letter or a
-  // digit). Not a number where the same digits are waiter's words: a status (three digits after
-  // "answered ", "status " or "(", as in "(404 woocommerce_rest_…"), or the start of a wait or of
-  // a larger number (SHORT_AFTER), or its end (2-3, 1.2, 2:30, 1/2).
-  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?!(?<=\\b(?:answered|status) |\\()[1-5][0-9]{2}(?![\\p{L}\\p{N}]))(?!(?<=\\p{N}[-–./:])\\p{N})",
+  // digit). Not a number where the same digits are waiter's words: the start of a wait or of a
+  // larger number (SHORT_AFTER), or its end (2-3, 1.2, 2:30, 1/2).
+  word: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?!(?<=\\p{N}[-–./:])\\p{N})",
+  // As a word, a value that is the status the text's error answered with, but where waiter's words
+  // put a status: after "answered ", "status " or "(", as in "(404 woocommerce_rest_…".
+  status: "(?:(?<=%[0-9A-Fa-f]{2})|(?<![\\p{L}\\p{N}]))(?<!\\b(?:answered|status) |\\()(?!(?<=\\p{N}[-–./:])\\p{N})",
 };
 
 /**
@@ -306,9 +308,11 @@ const SHORT_BEFORE = {
  * word, after its last digit, a wait's unit ("in 2 s", "30 ms") or the rest of a larger number
  * (2-3, 1.2, 2:30): a value that holds a dash, a dot or a colon itself (2024-17, 12.50) is one.
  */
+const NO_WAIT_NOR_LARGER_NUMBER = "(?!(?<=\\p{N})(?: m?s\\b|[-–./:]\\p{N}))";
 const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
   carried: "",
-  word: "(?!(?<=\\p{N})(?: m?s\\b|[-–./:]\\p{N}))",
+  word: NO_WAIT_NOR_LARGER_NUMBER,
+  status: NO_WAIT_NOR_LARGER_NUMBER,
 };
 
 /**
@@ -323,8 +327,8 @@ const SHORT_AFTER: Record<keyof typeof SHORT_BEFORE, string> = {
  * : (a query's key=, a pair's user:, a header's "X-Api-Key: " or "Authorization: Bearer ", JSON's
  * "key": "), either percent-encoded; a value that may be an ordinary word (a user's name) is no secret.
  * `short: "word"` takes a short one out wherever it stands as a word of its own (a value that is no
- * secret, kept out of the log), but a number where the same digits are a status, a wait or part of
- * a larger number.
+ * secret, kept out of the log), but a number where the same digits are a wait or part of a larger
+ * number; `short: "status"`, one that is the text's error's status, but where a status stands too.
  */
 export function withoutSecrets(
   text: string,

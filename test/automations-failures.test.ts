@@ -598,6 +598,27 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("the log hides a payload's number the shop's words put in brackets, which is not the shop's status", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    try {
+      const message = "Transaction (250) is already recorded";
+      woo.intercept = (req) =>
+        req.method === "PUT" ? json(400, JSON.stringify({ code: "woocommerce_rest_duplicate", message })) : undefined;
+      // The payment's id, the step's transaction_id, is "250".
+      const event = await pay(server, String(O.pending1999), undefined, { id: "250" });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toContain(message);
+      const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
+      expect(logged).toEqual([
+        expect.stringContaining('(400 woocommerce_rest_duplicate: "Transaction (…) is already recorded")'),
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
     // A retry time of a second: tries 50, 100, 200 and 400 ms apart.
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], { WAITER_AUTOMATION_RETRY_SECONDS: "1" });

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { AdvisesTool, DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { AdvisesTool, DeadlinePassed, statusOf, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
@@ -254,7 +254,7 @@ export class StepCalls {
     who: string,
     mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
     { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
-    hidden: (text: string) => string = (text) => text,
+    hidden: (text: string, status?: number) => string = (text) => text,
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
@@ -307,8 +307,8 @@ export class StepCalls {
       result = await answer;
     } catch (caught) {
       const named = withDeadlineNamed(caught, this.deadlineSetting);
-      const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
-      await stillHeld(() => `failed (${hidden(err instanceof Error ? err.message : String(err))})`);
+      const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves), { cause: named }) : named;
+      await stillHeld(() => `failed (${hidden(err instanceof Error ? err.message : String(err), statusOf(err))})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
@@ -325,7 +325,7 @@ export class StepCalls {
         throw new StepFailure(
           err.message,
           `${err.failure} ${CHECK_BY_HAND}`,
-          `${hidden(err.failure)} ${CHECK_BY_HAND}`,
+          `${hidden(err.failure, err.status)} ${CHECK_BY_HAND}`,
         );
       }
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
@@ -339,12 +339,12 @@ export class StepCalls {
         const tried = `waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`;
         // The log hides the payload's values in the upstream's words, not in waiter's count of its tries.
         if (!(err instanceof UnconfirmedChange))
-          throw new StepFailure(`${what} ${tried}`, `${what} ${tried}`, `${hidden(what)} ${tried}`);
+          throw new StepFailure(`${what} ${tried}`, `${what} ${tried}`, `${hidden(what, err.status)} ${tried}`);
         const failure = whileWaiting(err, what);
         throw new StepFailure(
           `${what} ${tried}`,
           `${failure} ${tried} ${CHECK_BY_HAND}`,
-          `${hidden(failure)} ${tried} ${CHECK_BY_HAND}`,
+          `${hidden(failure, err.status)} ${tried} ${CHECK_BY_HAND}`,
         );
       }
       const nextTry = reached(attempt + 1);
@@ -354,7 +354,7 @@ export class StepCalls {
       const then = stopping.aborted
         ? `waiter is stopping, so its next try, due in ${duration(wait)}, is left to the next start`
         : `trying again in ${duration(wait)}`;
-      log.info(`${who}: ${name} failed (${hidden(failure)}); ${then}`);
+      log.info(`${who}: ${name} failed (${hidden(failure, err.status)}); ${then}`);
       throw new Waiting(wait, nextTry);
     }
     const said = tool.render(result, input, call);

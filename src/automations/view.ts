@@ -275,9 +275,16 @@ export function payloadValues(step: Step, view: View): string[] {
   return [...values];
 }
 
-/** A tool's words with the payload's values a step took (payloadValues) as "…", for the log. */
-export function payloadHidden(text: string, values: readonly string[]): string {
-  return withoutSecrets(text, values, "…", "word");
+/**
+ * A tool's words with the payload's values a step took (payloadValues) as "…", for the log. Where
+ * its error says the `status` the upstream answered, a value that is the same number is kept where
+ * a status stands ("(404 woocommerce_rest_…"); any other is hidden there too: an upstream's words
+ * may put the payload's number in brackets, and waiter's put only the status it was answered.
+ */
+export function payloadHidden(text: string, values: readonly string[], status?: number): string {
+  const asStatus = values.filter((value) => value === String(status));
+  const others = values.filter((value) => value !== String(status));
+  return withoutSecrets(withoutSecrets(text, others, "…", "word"), asStatus, "…", "status");
 }
 
 /**

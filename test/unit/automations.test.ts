@@ -1108,10 +1108,21 @@ test("the log hides a payload's short value wherever it stands as a word, not th
   ).toBe(
     "WooCommerce answered 503; try again in 2 s. Product … (“…”, quantity=…, /products/…) has 12 in stock, v1.2, steps 2-3; ids 7, ….",
   );
-  expect(payloadHidden("The shop answered 404 for order 404 (status 404).", ["404"])).toBe(
+  expect(payloadHidden("The shop answered 404 for order 404 (status 404).", ["404"], 404)).toBe(
     "The shop answered 404 for order … (status 404).",
   );
   expect(payloadHidden("Eva's note (Eva), “Eva”", ["Eva"])).toBe("…'s note (…), “…”");
+});
+
+test("the log keeps a payload's short number that looks like a status only where the error's own status is that number", () => {
+  const said =
+    'WooCommerce refused the request (400 woocommerce_rest_locked: "Order (250) is locked: status 250, answered 250").';
+  const hidden =
+    'WooCommerce refused the request (400 woocommerce_rest_locked: "Order (…) is locked: status …, answered …").';
+  expect(payloadHidden(said, ["250"], 400)).toBe(hidden);
+  // An error that says no status (one stored before a restart) keeps none: the number is hidden.
+  expect(payloadHidden(said, ["250"])).toBe(hidden);
+  expect(payloadHidden("The shop answered 404 (404 no_route)", ["404"])).toBe("The shop answered … (… no_route)");
 });
 
 test("the log hides a payload's short value that holds a dash, a dot or a colon as one, not as part of a larger number", () => {
@@ -1129,10 +1140,11 @@ test("the log hides a payload's short order number however the words number it",
     payloadHidden(
       "Bestellung Nr. 404; Order No. 404; objednávka č. 404\n404 is locked [404] n°404 order  404 (order 12) (404 locked_order",
       ["404", "12"],
+      404,
     ),
   ).toBe("Bestellung Nr. …; Order No. …; objednávka č. …\n… is locked […] n°… order  … (order …) (404 locked_order");
   expect(payloadHidden("Jan s manželkou (Jan, 12 s)", ["Jan", "12"])).toBe("… s manželkou (…, 12 s)");
-  expect(payloadHidden("Cannot reach chat 403 (403: Forbidden); chat (12)", ["403", "12"])).toBe(
+  expect(payloadHidden("Cannot reach chat 403 (403: Forbidden); chat (12)", ["403", "12"], 403)).toBe(
     "Cannot reach chat … (403: Forbidden); chat (…)",
   );
 });

@@ -657,6 +657,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         asked.listTool,
         `Look it up with ${asked.listTool} first${asked.byNumber}.`,
         `Look it up in the shop's admin${asked.byNumber}.`,
+        status,
       );
     }
     if (status === 404 && (!body || body.code === "rest_no_route")) {
