@@ -148,7 +148,7 @@ export function blankId(listed: boolean): string {
 }
 
 /** The form of waiter's event ids, and where the session is given them (`listed`: it serves events_list). */
-function idForm(listed: boolean): string {
+export function idForm(listed: boolean): string {
   return `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}`;
 }
 

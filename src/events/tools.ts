@@ -22,6 +22,7 @@ import {
   copied,
   droppedAmong,
   eventUri,
+  idForm,
   isCursor,
   isEventId,
   NOT_DROPPED,
@@ -148,6 +149,20 @@ function timeGiven(value: string, name: string, fresh: FreshCursor, unix?: strin
   if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
   const read = unix === undefined ? inUtc(value) : "";
   return `${given}. events_list lists events newest first, each with its received_at in UTC${read}: pass as ${name} the id of ${eventFor(name)}.`;
+}
+
+/**
+ * What a time given to events_get for an event id is told: where the ids of the events received
+ * then are (`listed`: the session is served events_list), and a Unix time (`unix`) as the time it is.
+ */
+function timeForId(value: string, listed: boolean, unix?: string): string {
+  const given =
+    unix === undefined
+      ? `${quote(value)} is a time, and events_get takes an event id`
+      : `${quote(value)} is no stored event's id; read as a Unix time it is ${unix}, and events_get takes an event id`;
+  if (!listed) return `${given}: ${idForm(false)}.`;
+  const read = unix === undefined ? inUtc(value) : "";
+  return `${given}. events_list lists events newest first, each with its id and received_at in UTC${read}: pass events_get the id of the one you mean.`;
 }
 
 /**
@@ -817,11 +832,18 @@ export function eventsToolset(
             // A next_before (c20-40) pages back: it is passed as before.
             const back = copied(args.id).includes("-");
             const listed = call.serves("events_list");
-            throw new ToolError(
-              isCursor(args.id)
-                ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`
-                : await noEventStored(store, args.id, call),
-            );
+            if (isCursor(args.id)) {
+              throw new ToolError(
+                `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`,
+              );
+            }
+            // A Unix time is one only where it names no delivery: GoPay's payment ids have ten digits.
+            const unix =
+              unixTime(args.id) && !(await storedAs(store, args.id)) && (await store.droppedAs(args.id)).length === 0
+                ? unixTime(args.id)
+                : undefined;
+            if (isTime(args.id) || unix) throw new ToolError(timeForId(args.id, listed, unix));
+            throw new ToolError(await noEventStored(store, args.id, call));
           }
           return withRuns(event, args.fields, "fields", call, true);
         },

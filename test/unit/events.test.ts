@@ -874,6 +874,28 @@ test("a time given as since to events_wait served without events_list is sent to
   );
 });
 
+test("a time given to events_get as an id is told it is a time, and where the ids of the events received then are", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "g1");
+  // A model asked for the payment that came at ten in Prague sends that time.
+  expect(text(await call("events_get", { id: "2026-12-05T10:00:00+01:00" }))).toBe(
+    '"2026-12-05T10:00:00+01:00" is a time, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC (that time is 2026-12-05T09:00:00.000Z): pass events_get the id of the one you mean.',
+  );
+  // A payload's "created", in seconds, as a model copies it.
+  expect(text(await call("events_get", { id: "1764928800" }))).toBe(
+    '"1764928800" is no stored event\'s id; read as a Unix time it is 2025-12-05T10:00:00.000Z, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC: pass events_get the id of the one you mean.',
+  );
+  // A sender's delivery id of ten digits (GoPay's payment ids) is the delivery it names.
+  const { id } = await addTrial(store, "3000006529");
+  expect(text(await call("events_get", { id: "3000006529" }))).toContain(
+    `"3000006529" is the sender's delivery id of event ${id}`,
+  );
+  const alone = await served({ tools: "events_get" });
+  expect(alone.text(await alone.call("events_get", { id: "2026-12-05" }))).toBe(
+    '"2026-12-05" is a time, and events_get takes an event id: waiter\'s event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B.',
+  );
+});
+
 test("several types or sources given as a list are told a filter takes one, and how to read several", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "l1");
