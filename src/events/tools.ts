@@ -147,8 +147,35 @@ function timeGiven(value: string, name: string, fresh: FreshCursor, unix?: strin
       ? `${name} ${quote(value)} is a time, and ${name} takes a cursor or an event id`
       : `${name} ${quote(value)} is no cursor nor a stored event's id; read as a Unix time it is ${unix}, and ${name} takes a cursor or an event id`;
   if (fresh === "events_wait") return `${given}: call events_wait without it to wait from now.`;
-  const read = unix === undefined ? inUtc(value) : "";
-  return `${given}. events_list lists events newest first, each with its received_at in UTC${read}: pass as ${name} the id of ${eventFor(name)}.`;
+  return `${given}. events_list lists events newest first, each with its received_at in UTC${unix === undefined ? timeTail(value, name) : `: pass as ${name} the id of ${eventFor(name)}`}.`;
+}
+
+/**
+ * What a time given as `name` is told after events_list's lines are: the time in UTC (`inUtc`) and
+ * the event whose id to pass in its place, or, for a time before or after every event (`pastYears`),
+ * what events_list lists without it, or that none came after or before it.
+ */
+function timeTail(value: string, name: string): string {
+  const past = pastYears(value);
+  if (!past) return `${inUtc(value)}: pass as ${name} the id of ${eventFor(name)}`;
+  const every = (past === "before") === (name === "since");
+  return `${inUtc(value)}: ${every ? `events_list without ${name} lists them all` : `no event came ${past} it`}`;
+}
+
+/**
+ * Whether a time falls before the year 0 or after 9999 in UTC, and so before or after every event:
+ * outside those years ISO 8601 writes a year with a sign and six digits ("-000001-12-31"), which
+ * reads as no time a model gave. Undefined for a time within them, or no time.
+ */
+function pastYears(value: string): "before" | "after" | undefined {
+  const time = copied(value);
+  const expanded = /^([+-]?)(\d+)-/.exec(time);
+  if (!expanded) return undefined;
+  if (expanded[1] === "-") return "before";
+  if (expanded[2]?.length !== 4 || expanded[1] === "+") return Number(expanded[2]) > 9999 ? "after" : undefined;
+  const read = isoTime(time);
+  const year = read && new Date(read.epoch).getUTCFullYear();
+  return year === undefined ? undefined : year < 0 ? "before" : year > 9999 ? "after" : undefined;
 }
 
 /**
@@ -178,7 +205,8 @@ function unixTime(value: string): string | undefined {
 
 /** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */
 function isTime(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
+  // A year past four digits, as JavaScript writes one before the year 0 or after 9999, with its sign.
+  return /^(?:[+-]\d{6}|\d{4,})-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
 }
 
 /** The event whose id a time given as `name` stands for. */
@@ -194,7 +222,11 @@ function eventFor(name: string): string {
  * as the machine's), so that is said with it.
  */
 function inUtc(value: string): string {
+  const past = pastYears(value);
+  if (past) return ` (that time falls ${past} the year ${past === "before" ? 0 : 9999} in UTC, ${past} every event)`;
   const time = copied(value);
+  // A year of the years 0-9999 written with a sign and six digits is read as no other.
+  if (!/^\d{4}-/.test(time)) return "";
   // A start of the day a 30th of February rolls over into would mislead.
   const date = time.slice(0, 10);
   if (!isCalendarDate(date)) return ` (${date} is no calendar date)`;
@@ -716,7 +748,7 @@ export function eventsToolset(
           // A range given as two times: both are told at once, not before alone and then since.
           if (args.since && args.before && isTime(args.since) && isTime(args.before)) {
             throw new ToolError(
-              `${timeGiven(args.before, "before", "events_list")} since ${quote(args.since)} is a time too${inUtc(args.since)}: pass as since the id of ${eventFor("since")}.`,
+              `${timeGiven(args.before, "before", "events_list")} since ${quote(args.since)} is a time too${timeTail(args.since, "since")}.`,
             );
           }
           const before = Math.min(

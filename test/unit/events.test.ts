@@ -842,6 +842,49 @@ test("a time before the year 100 is said in its own year, not the 1900s or 2000s
   }
 });
 
+test("a time before the year 0 or after 9999 in UTC is said to come before or after every event, not in expanded years", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "y1");
+  const lists = "events_list lists events newest first, each with its received_at in UTC";
+  // The first hour of the year 0 in Prague is the last of the year -1 in UTC.
+  expect(text(await call("events_list", { since: "0000-01-01T00:30:00+01:00" }))).toBe(
+    `since "0000-01-01T00:30:00+01:00" is a time, and since takes a cursor or an event id. ${lists} (that time falls before the year 0 in UTC, before every event): events_list without since lists them all.`,
+  );
+  expect(text(await call("events_list", { before: "9999-12-31T23:30:00-01:00" }))).toBe(
+    `before "9999-12-31T23:30:00-01:00" is a time, and before takes a cursor or an event id. ${lists} (that time falls after the year 9999 in UTC, after every event): events_list without before lists them all.`,
+  );
+  // Years written past four digits, as JavaScript writes them, are times too.
+  for (const [given, name, told] of [
+    [
+      "+010000-01-01T00:00:00.000Z",
+      "before",
+      "after the year 9999 in UTC, after every event): events_list without before lists them all.",
+    ],
+    ["10000-01-01", "since", "after the year 9999 in UTC, after every event): no event came after it."],
+    [
+      "-000001-12-31T23:00:00.000Z",
+      "before",
+      "before the year 0 in UTC, before every event): no event came before it.",
+    ],
+  ]) {
+    expect(text(await call("events_list", { [name as string]: given })), given).toBe(
+      `${name} "${given}" is a time, and ${name} takes a cursor or an event id. ${lists} (that time falls ${told}`,
+    );
+  }
+  expect(
+    text(await call("events_list", { since: "0000-01-01T00:00:00+01:00", before: "2026-12-05T10:00:00Z" })),
+  ).toMatch(
+    / since "0000-01-01T00:00:00\+01:00" is a time too \(that time falls before the year 0 in UTC, before every event\): events_list without since lists them all\.$/,
+  );
+  // Within those years, a year so written is said as given, with no day read off it.
+  expect(text(await call("events_list", { since: "+002026-12-05T10:00:00Z" }))).toBe(
+    `since "+002026-12-05T10:00:00Z" is a time, and since takes a cursor or an event id. ${lists}: pass as since the id of the last one received before it.`,
+  );
+  expect(text(await call("events_get", { id: "+010000-01-01T00:00:00.000Z" }))).toBe(
+    '"+010000-01-01T00:00:00.000Z" is a time, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC (that time falls after the year 9999 in UTC, after every event): pass events_get the id of the one you mean.',
+  );
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
