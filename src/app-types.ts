@@ -1,4 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
@@ -30,6 +31,8 @@ export interface Session {
    * of the tools it gained. Its prompts, resources and instructions stay as it opened with.
    */
   widen(allow: (tool: Tool) => boolean): string[];
+  /** Says whether the answer to tool call `request` was sent to its client (`sent`), or could not be. */
+  answered(request: RequestId, sent: boolean): void;
   /** Stops the session's event notifications and closes its server. */
   close(): Promise<void>;
 }

@@ -541,7 +541,7 @@ export async function startApp(
     },
     session(log, allow, subscriptions) {
       let served = allow ? tools.filter(allow) : tools;
-      const { server, serve } = createServer(
+      const { server, serve, answered } = createServer(
         served,
         config,
         log,
@@ -570,6 +570,7 @@ export async function startApp(
       return {
         server,
         subscriptions: subscribed,
+        answered,
         widen(wider) {
           const gained = tools.filter((tool) => wider(tool) && !served.includes(tool));
           served = [...served, ...gained];

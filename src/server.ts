@@ -6,6 +6,7 @@ import {
   ErrorCode,
   type ListToolsResult,
   McpError,
+  type RequestId,
   type ServerNotification,
   type ServerRequest,
   ServerRequestSchema,
@@ -239,6 +240,8 @@ export interface ToolServer {
   server: McpServer;
   /** Serves `tools` too: the client is sent one notifications/tools/list_changed. */
   serve(tools: readonly Tool[]): void;
+  /** Says whether the answer to tool call `request` was sent to its client (`sent`), or could not be. */
+  answered(request: RequestId, sent: boolean): void;
 }
 
 export function createServer(
@@ -276,6 +279,11 @@ export function createServer(
 
   const toolTimeoutMs = config.core.toolTimeout * 1000;
   const client: SessionState = {};
+  /**
+   * The tool calls over Streamable HTTP answered whose answers are being sent, each with what aborts
+   * when its answer is lost (`answered`, which the HTTP transport calls for each).
+   */
+  const answers = new Map<RequestId, AbortController>();
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
   const serves = (name: string) => inputs.has(name);
@@ -290,7 +298,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, toolTimeoutMs, toolLog(tool, log), serves, client, stopping, cut),
+      toolCallback(tool, toolTimeoutMs, toolLog(tool, log), serves, client, answers, stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
   };
@@ -299,7 +307,15 @@ export function createServer(
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
   ignoreTaskRequests(server);
-  return { server, serve: (more) => more.forEach(serve) };
+  return {
+    server,
+    serve: (more) => more.forEach(serve),
+    answered(request, sent) {
+      const answer = answers.get(request);
+      answers.delete(request);
+      if (!sent) answer?.abort();
+    },
+  };
 }
 
 /** Every request method MCP has, a server's to serve or a client's. */
@@ -621,6 +637,7 @@ function toolCallback(
   log: Log,
   serves: (name: string) => boolean,
   client: SessionState,
+  answers: Map<RequestId, AbortController>,
   stopping?: AbortSignal,
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {
@@ -648,6 +665,9 @@ function toolCallback(
       client.cutMs = Math.min(client.cutMs ?? Number.POSITIVE_INFINITY, clock.now() - started);
     };
     extra.signal.addEventListener("abort", onCancel, { once: true });
+    // Over Streamable HTTP (a session with an id), whose transport says whether each answer was sent.
+    const answerLost = new AbortController();
+    if (extra.sessionId !== undefined) answers.set(extra.requestId, answerLost);
     let result: CallToolResult;
     try {
       result = await runTool(
@@ -658,6 +678,7 @@ function toolCallback(
           deadline: started + ms,
           log: callLog,
           progress,
+          answerLost: answerLost.signal,
           serves,
           stopping,
           ...(caller ? { caller } : {}),
@@ -668,6 +689,8 @@ function toolCallback(
     } finally {
       extra.signal.removeEventListener("abort", onCancel);
       end();
+      // A call cancelled is not answered.
+      if (extra.signal.aborted) answers.delete(extra.requestId);
     }
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;

@@ -42,6 +42,11 @@ export interface ToolCall extends Call, Serving {
    * Absent outside a client's session.
    */
   session?: SessionState;
+  /**
+   * Aborted when the call's answer could not be sent to its client: its stream's connection closed
+   * before it, having carried no event its client could come back for it with (Last-Event-ID).
+   */
+  answerLost?: AbortSignal;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
   /**

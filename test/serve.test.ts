@@ -2139,6 +2139,56 @@ describe("resumption", () => {
     }
   });
 
+  test("an events_wait whose stream dropped before it carried anything, its answer lost, is waited on again from where it began", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const paid = () =>
+      served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "lost-1",
+        headers: {},
+        body: Buffer.from('{"order":7}'),
+        receivedAt: clock.now(),
+      });
+    try {
+      // A client of MCP 2025-06-18 is sent no event id before the answer: it cannot come back for it.
+      const { post } = await rawSession(served.url, "2025-06-18");
+      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
+        post(
+          {
+            jsonrpc: "2.0",
+            id,
+            method: "tools/call",
+            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
+          },
+          signal ? { signal } : {},
+        );
+      const dropped = new AbortController();
+      const first = await wait(2, 20, dropped.signal);
+      expect(first.headers["content-type"]).toBe("text/event-stream");
+      dropped.abort();
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      // The first wait answers with the payment, on a stream no one reads any more.
+      const event = await paid();
+      await expect.poll(() => served.stderr()).toContain(": the answer to request 2 was lost");
+      const again = await (await wait(3, 1)).body.text();
+      const answer = JSON.parse(again.slice(again.indexOf("data: ") + 6)) as {
+        result: { structuredContent: { timed_out: boolean; event?: { id: string }; note?: string } };
+      };
+      expect(answer.result.structuredContent).toMatchObject({
+        timed_out: false,
+        event: { id: event?.id },
+        note: "The session's last wait answered after its connection had closed, so this one waited from where that one began (c0).",
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client of MCP 2025-11-25 whose stream drops before it carried anything comes back from where it stood and misses nothing", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

@@ -673,11 +673,11 @@ export function eventsToolset(
         type: args.type ? cleanType(args.type) : args.type,
       });
       /**
-       * Where a session's last events_wait without `since` that its client cancelled began, and
-       * that wait's source and type: the answer, with its cursor, went nowhere, so the session's
-       * next wait reads on from there.
+       * Where a session's last events_wait without `since` that its client cancelled, or whose
+       * answer was lost (`lost`), began, and that wait's source and type: the answer, with its
+       * cursor, went nowhere, so the session's next wait reads on from there.
        */
-      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string }>();
+      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string; lost?: boolean }>();
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
@@ -924,11 +924,15 @@ export function eventsToolset(
             : (resumed ?? (await store.latestSeq()));
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
-          const keep = () => {
-            if (!args.since && call.session) cancelledWaits.set(call.session, { after, filter: key });
+          const keep = (lost = false) => {
+            if (!args.since && call.session) {
+              cancelledWaits.set(call.session, { after, filter: key, ...(lost ? { lost } : {}) });
+            }
           };
           if (call.signal.aborted) keep();
-          else call.signal.addEventListener("abort", keep, { once: true });
+          else call.signal.addEventListener("abort", () => keep(), { once: true });
+          // An answer that never reached the client is as one cancelled: the next wait reads on from here.
+          call.answerLost?.addEventListener("abort", () => keep(true), { once: true });
           // Read once the wait ends: another process's burst may have been dropped before this one
           // heard of it, and the cursor given moves on past it.
           const droppedMeanwhile = () =>
@@ -966,7 +970,9 @@ export function eventsToolset(
             const before =
               resumed === undefined
                 ? undefined
-                : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
+                : cancelled?.lost
+                  ? `The session's last wait answered after its connection had closed, so this one waited from where that one began (${cursorOf(resumed)}).`
+                  : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,
