@@ -17,7 +17,7 @@ import {
   typesQuery,
 } from "../src/events/postgres/store.js";
 import { ListenWatch } from "../src/events/postgres/watch.js";
-import { type Gone, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
+import { type Gone, NewerStore, StoreBusy, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -242,6 +242,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       } finally {
         await holder.end();
       }
+    });
+
+    test("a delivery that comes to one replica while another's waits for the turn a person's session holds gives up after one lock wait, not after both", async () => {
+      const url = await freshSchema();
+      const lockWaitMs = 1_500;
+      const opened = () => PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs });
+      const [one, two] = [await opened(), await opened()];
+      stores.push(one, two);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        const first = one.add(event({ dedupeId: "first" }));
+        first.catch(() => {});
+        await expect.poll(() => waitingOnLocks(psql)).toBe(1);
+        const started = performance.now();
+        await expect(two.add(event({ dedupeId: "next" }))).rejects.toBeInstanceOf(StoreBusy);
+        // Queued behind the first, it would wait out the rest of the first's wait, then one of its own.
+        expect(performance.now() - started).toBeLessThan(lockWaitMs * 1.5);
+        await expect(first).rejects.toBeInstanceOf(StoreBusy);
+        await expect.poll(() => waitingOnLocks(psql)).toBe(0);
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+      }
+      expect((await one.stats()).events).toBe(0);
     });
 
     test("a reader paging by cursor meets every event that replicas commit at once, each once", async () => {

@@ -443,6 +443,65 @@ export const MIGRATIONS: readonly string[] = [
    END $$;`,
   // 22: a WooCommerce webhook's events by the delivery ID its log shows.
   `CREATE INDEX events_by_woocommerce_delivery ON events ((${WOOCOMMERCE_DELIVERY_ID})) WHERE scheme = 'woocommerce';`,
+  // 23: a delivery waits for locks one lock wait (the session's lock_timeout) in all. PostgreSQL
+  // counts lock_timeout by wait, and commits waiting for the totals row queue one behind the
+  // other: the second waits out the first's wait on a session that holds the row (a person's),
+  // then one of its own. So the commits first take turns on a lock of their own, an advisory lock
+  // keyed by "wait" and the totals table's oid, a store's own in each schema (one wait, in line),
+  // and the one whose turn it is waits for the row alone; that wait, and each the statement meets
+  // after it (a person's lock on events or counters), gets what is left of the lock wait counted
+  // from the statement's start.
+  `-- What is left of a lock wait until its deadline, as the transaction's lock_timeout (1 ms at
+   -- least: 0 waits for ever); none where the session waits for ever (wait 0).
+   CREATE FUNCTION waiter_lock_wait_left(wait INTERVAL, deadline TIMESTAMPTZ) RETURNS void LANGUAGE sql AS $$
+     SELECT set_config('lock_timeout',
+       greatest(1, ceil(extract(EPOCH FROM deadline - clock_timestamp()) * 1000))::BIGINT || 'ms', true)
+     WHERE wait > INTERVAL '0'
+   $$;
+   CREATE OR REPLACE FUNCTION waiter_add(
+     ids TEXT[], sources TEXT[], types TEXT[], schemes TEXT[], dedupe_ids TEXT[], received BIGINT[],
+     headers TEXT[], bodies BYTEA[], jsons BOOLEAN[], sizes INTEGER[],
+     channel TEXT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS TABLE (added_seq BIGINT, added_id TEXT, dropped JSONB) LANGUAGE plpgsql AS $$
+   DECLARE seqs BIGINT[]; added TEXT[]; n BIGINT; b BIGINT; gone JSONB;
+     wait INTERVAL := current_setting('lock_timeout')::INTERVAL;
+     deadline TIMESTAMPTZ := statement_timestamp() + wait;
+   BEGIN
+     PERFORM pg_advisory_xact_lock(2002872692, ('totals'::REGCLASS::OID::BIGINT - 2147483648)::INTEGER);
+     PERFORM waiter_lock_wait_left(wait, deadline);
+     PERFORM 1 FROM totals FOR UPDATE;
+     PERFORM waiter_lock_wait_left(wait, deadline);
+     WITH t AS (
+            SELECT * FROM unnest(ids, sources, types, schemes, dedupe_ids, received, headers, bodies, jsons, sizes)
+              WITH ORDINALITY AS t (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, ord)),
+          ins AS (
+            INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+            SELECT t.id, t.source, t.type, t.scheme, t.dedupe_id, t.received_at, t.headers, t.body, t.is_json, t.size
+            FROM t
+            WHERE NOT EXISTS (
+              SELECT 1 FROM dropped_deliveries d WHERE d.source = t.source AND d.dedupe_id = t.dedupe_id)
+            ORDER BY t.ord
+            ON CONFLICT (source, dedupe_id) DO NOTHING
+            RETURNING events.seq, events.id, events.source, events.size),
+          per AS (
+            SELECT t.source, count(*) AS n, (SELECT count(*) FROM ins WHERE ins.source = t.source) AS accepted
+            FROM t GROUP BY t.source),
+          counted AS (
+            INSERT INTO counters AS c (source, outcome, n)
+            SELECT per.source, 'accepted', per.accepted FROM per WHERE per.accepted > 0
+            UNION ALL SELECT per.source, 'duplicate', per.n - per.accepted FROM per WHERE per.n > per.accepted
+            ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + excluded.n)
+     SELECT array_agg(ins.seq ORDER BY ins.seq), array_agg(ins.id ORDER BY ins.seq), count(*), coalesce(sum(ins.size), 0)
+       INTO seqs, added, n, b FROM ins;
+     IF n > 0 THEN
+       UPDATE totals SET events = events + n, bytes = bytes + b,
+         latest_seq = greatest(latest_seq, seqs[cardinality(seqs)]);
+       PERFORM waiter_lock_wait_left(wait, deadline);
+       gone := waiter_retain(received[cardinality(received)], max_events, max_bytes, max_age_ms);
+       PERFORM pg_notify(channel, seqs[cardinality(seqs)]::text);
+     END IF;
+     RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
