@@ -271,6 +271,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await one.stats()).events).toBe(0);
     });
 
+    test("retention kept waiting by a person's lock on an event it drops lets go of the turn: another replica's delivery is stored meanwhile, not held up behind it", async () => {
+      const url = await freshSchema();
+      const lockWaitMs = 2_000;
+      const opened = (maxEvents: number) =>
+        PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents }, connectMs: 2_000, lockWaitMs });
+      const [one, two] = [await opened(1), await opened(LOOSE.maxEvents)];
+      stores.push(one, two);
+      await one.expire();
+      const db = await backlog(url, 3);
+      try {
+        await db.query("BEGIN");
+        await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+        const expiring = one.expire();
+        expiring.catch(() => {});
+        await expect.poll(() => waitingOnLocks(db)).toBe(1);
+        const started = performance.now();
+        expect((await two.add(event({ dedupeId: "meanwhile" }))).duplicate).toBe(false);
+        expect(performance.now() - started).toBeLessThan(lockWaitMs / 2);
+        // Retention itself gives up after the lock wait, as before, and the person's lock stays theirs.
+        await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+      await expect.poll(() => waitingOnLocks(db)).toBe(0);
+    });
+
     test("a reader paging by cursor meets every event that replicas commit at once, each once", async () => {
       const url = await freshSchema();
       const [a, b, reader] = [await open(url), await open(url), await open(url)];

@@ -103,6 +103,12 @@ const LOCK_WAIT_MS = 3_000;
 /** How long retention pauses before it asks again for the turn another session holds. */
 const TURN_PAUSE_MS = 50;
 /**
+ * How long retention, holding the turn, waits for a lock another session holds on what it drops
+ * (a person's on an event, an acknowledgement's under way) before it lets the turn go, to ask
+ * again after a pause: the deliveries waiting for the turn wait that long behind it, not its lock wait.
+ */
+const RETAIN_LOCK_WAIT_MS = 50;
+/**
  * How soon the server gives up a session whose machine went away without a word (a power cut, a
  * kernel panic): probes after 60 s without traffic, 10 s apart, 6 unanswered, so 2 minutes. The
  * system's default, 2 hours and 11 minutes on Linux, would keep what the session held that long:
@@ -1298,16 +1304,28 @@ export class PostgresEventStore implements EventStore {
     // as a statement waits for a lock, and the last time refused at once if still held. That wait
     // is counted from when the transaction that holds it (the row's xmax) took it: the turn passed
     // from write to write (the replicas' deliveries, another's retention run on the same backlog)
-    // is not held, and retention waits for it as long as a delivery in line would.
+    // is not held, and retention waits for it as long as a delivery in line would. Holding it,
+    // retention waits RETAIN_LOCK_WAIT_MS at most for a lock on what it drops (a person's on an
+    // event), then lets it go with the statement and asks again alike: a delivery waiting for the
+    // turn never waits out retention's lock wait.
     try {
       let deadline = clock.now() + this.#named.lockWaitMs;
       let holder: string | undefined;
       for (;;) {
         const last = clock.now() + TURN_PAUSE_MS > deadline;
-        const [retained] = await this.#query<{ dropped: Dropped }>(
-          `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE ${last ? "NOWAIT" : "SKIP LOCKED"}) AS turn`,
-          [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
-        );
+        let retained: { dropped: Dropped } | undefined;
+        try {
+          [retained] = await this.#query<{ dropped: Dropped }>(
+            `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT set_config('lock_timeout', '${RETAIN_LOCK_WAIT_MS}', true)
+             FROM totals FOR UPDATE ${last ? "NOWAIT" : "SKIP LOCKED"}) AS turn`,
+            [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
+          );
+        } catch (err) {
+          // A lock on what it drops: the turn is let go with the statement, and asked for again.
+          if (last || !(err instanceof StoreBusy)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+          continue;
+        }
         if (!retained) {
           if (this.#closed) break;
           const [held] = await this.#query<{ by: string }>("SELECT xmax::text AS by FROM totals");
