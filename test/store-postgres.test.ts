@@ -297,6 +297,58 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => waitingOnLocks(db)).toBe(0);
     });
 
+    test("retention that finds the turn passed from write to write, never free, ends its run, and forgets old deliveries, rather than ask for it for ever", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });
+      stores.push(store);
+      await store.expire();
+      const [a, b, watcher] = [new pg.Client(url), new pg.Client(url), new pg.Client(url)];
+      for (const client of [a, b, watcher]) await client.connect();
+      onTestFinished(async () => {
+        for (const client of [a, b, watcher]) await client.end();
+      });
+      await watcher.query(
+        "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'old', 'x', 0)",
+      );
+      const waiting = async (client: pg.Client) => {
+        await watcher.query("SELECT pg_stat_clear_snapshot()");
+        const { rows } = await watcher.query(
+          "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'",
+          [(client as unknown as { processID: number }).processID],
+        );
+        return rows.length;
+      };
+      // Two sessions that hand the turn to each other, each letting go once the other waits for it, as
+      // commits back to back do.
+      let ended = false;
+      let handed = 0;
+      const HANDS = 40;
+      const hand = async (me: pg.Client, other: pg.Client) => {
+        while (!ended && handed < HANDS) {
+          await me.query("BEGIN");
+          await me.query("SELECT 1 FROM totals FOR UPDATE");
+          await expect.poll(async () => ended || handed >= HANDS || (await waiting(other)) === 1).toBe(true);
+          handed += 1;
+          await me.query("COMMIT");
+        }
+      };
+      await a.query("BEGIN");
+      await a.query("SELECT 1 FROM totals FOR UPDATE");
+      const handing = Promise.all([
+        hand(b, a),
+        (async () => {
+          await expect.poll(() => waiting(b)).toBe(1);
+          await a.query("COMMIT");
+          await hand(a, b);
+        })(),
+      ]);
+      await store.expire(clock.now());
+      ended = true;
+      expect(handed).toBeLessThan(HANDS);
+      await handing;
+      expect((await watcher.query("SELECT count(*)::int AS n FROM dropped_deliveries")).rows).toEqual([{ n: 0 }]);
+    });
+
     test("a reader paging by cursor meets every event that replicas commit at once, each once", async () => {
       const url = await freshSchema();
       const [a, b, reader] = [await open(url), await open(url), await open(url)];

@@ -1301,10 +1301,11 @@ export class PostgresEventStore implements EventStore {
     // not waited for in line: a delivery that came after would wait there behind retention, and
     // where a person's session holds the turn, out retention's lock wait and then its own, past
     // the 5 s a sender waits. Held by another, it is asked for again after a pause, for as long
-    // as a statement waits for a lock, and the last time refused at once if still held. That wait
-    // is counted from when the transaction that holds it (the row's xmax) took it: the turn passed
-    // from write to write (the replicas' deliveries, another's retention run on the same backlog)
-    // is not held, and retention waits for it as long as a delivery in line would. Holding it,
+    // as a statement waits for a lock, and the last time refused at once if still held. A turn
+    // passed from write to write meanwhile (the row's xmax changed: the replicas' deliveries,
+    // another's retention run on the same backlog) is not held, and ends the run: those writes
+    // keep the limits in their own commits, and where they come back to back the turn is never
+    // free, so a run that asked on would never end, nor prune what it prunes after. Holding it,
     // retention waits RETAIN_LOCK_WAIT_MS at most for a lock on what it drops (a person's on an
     // event), then lets it go with the statement and asks again alike: a delivery waiting for the
     // turn never waits out retention's lock wait.
@@ -1329,10 +1330,8 @@ export class PostgresEventStore implements EventStore {
         if (!retained) {
           if (this.#closed) break;
           const [held] = await this.#query<{ by: string }>("SELECT xmax::text AS by FROM totals");
-          if (held?.by !== holder) {
-            holder = held?.by;
-            deadline = clock.now() + this.#named.lockWaitMs;
-          }
+          if (holder !== undefined && held?.by !== holder) break;
+          holder = held?.by;
           await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
           continue;
         }
@@ -1340,6 +1339,7 @@ export class PostgresEventStore implements EventStore {
         if (Object.keys(dropped).length === 0) break;
         addDropped(total, dropped);
         deadline = clock.now() + this.#named.lockWaitMs;
+        holder = undefined;
       }
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
