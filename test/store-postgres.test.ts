@@ -297,6 +297,34 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => waitingOnLocks(db)).toBe(0);
     });
 
+    test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
+      const url = await freshSchema();
+      const lockWaitMs = 1_500;
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs,
+      });
+      stores.push(store);
+      const { id: oldest } = await store.add(event({ dedupeId: "oldest" }));
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", [oldest]);
+        const started = performance.now();
+        expect((await store.add(event({ dedupeId: "while-locked" }))).duplicate).toBe(false);
+        expect(performance.now() - started).toBeLessThan(lockWaitMs / 2);
+        expect((await store.stats()).events).toBe(2);
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+      }
+      await store.add(event({ dedupeId: "after" }));
+      expect((await store.stats()).events).toBe(1);
+    });
+
     test("retention that finds the turn passed from write to write, never free, ends its run, and forgets old deliveries, rather than ask for it for ever", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });

@@ -450,12 +450,14 @@ export const MIGRATIONS: readonly string[] = [
   // keyed by "wait" and the totals table's oid, a store's own in each schema (one wait, in line),
   // and the one whose turn it is waits for the row alone; that wait, and each the statement meets
   // after it (a person's lock on events or counters), gets what is left of the lock wait counted
-  // from the statement's start.
-  `-- What is left of a lock wait until its deadline, as the transaction's lock_timeout (1 ms at
-   -- least: 0 waits for ever); none where the session waits for ever (wait 0).
-   CREATE FUNCTION waiter_lock_wait_left(wait INTERVAL, deadline TIMESTAMPTZ) RETURNS void LANGUAGE sql AS $$
-     SELECT set_config('lock_timeout',
-       greatest(1, ceil(extract(EPOCH FROM deadline - clock_timestamp()) * 1000))::BIGINT || 'ms', true)
+  // from the statement's start. Its own retention waits for a lock on what it drops briefly, as
+  // a retention run does (RETAIN_LOCK_WAIT_MS), and leaves it otherwise to the next write or run.
+  `-- What is left of a lock wait until its deadline, at_most at most, as the transaction's
+   -- lock_timeout (1 ms at least: 0 waits for ever); none where the session waits for ever (wait 0).
+   CREATE FUNCTION waiter_lock_wait_left(wait INTERVAL, deadline TIMESTAMPTZ, at_most INTERVAL DEFAULT NULL)
+   RETURNS void LANGUAGE sql AS $$
+     SELECT set_config('lock_timeout', greatest(1, ceil(extract(EPOCH FROM
+       least(deadline - clock_timestamp(), coalesce(at_most, deadline - clock_timestamp()))) * 1000))::BIGINT || 'ms', true)
      WHERE wait > INTERVAL '0'
    $$;
    CREATE OR REPLACE FUNCTION waiter_add(
@@ -496,8 +498,14 @@ export const MIGRATIONS: readonly string[] = [
      IF n > 0 THEN
        UPDATE totals SET events = events + n, bytes = bytes + b,
          latest_seq = greatest(latest_seq, seqs[cardinality(seqs)]);
-       PERFORM waiter_lock_wait_left(wait, deadline);
-       gone := waiter_retain(received[cardinality(received)], max_events, max_bytes, max_age_ms);
+       -- A lock on what retention drops (a person's on the oldest event) is waited for 50 ms at
+       -- most, and the drop left to the next write or run: the delivery is stored all the same.
+       BEGIN
+         PERFORM waiter_lock_wait_left(wait, deadline, INTERVAL '50 ms');
+         gone := waiter_retain(received[cardinality(received)], max_events, max_bytes, max_age_ms);
+       EXCEPTION WHEN lock_not_available THEN
+         gone := NULL;
+       END;
        PERFORM pg_notify(channel, seqs[cardinality(seqs)]::text);
      END IF;
      RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
