@@ -2866,7 +2866,8 @@ describe("products and stock", () => {
 
   test("a sale whose price the shop's sales job has not set yet says the price charged, not the sale's", async () => {
     // WC_Product::is_on_sale() reads the sale's dates; the price charged is the one kept, which
-    // wc_scheduled_sales() moves once a day: between, on_sale and price disagree.
+    // WooCommerce's scheduled-sales actions move (since 10.5 at the sale's start and end, before
+    // once a day): between, on_sale and price disagree.
     const own = await start(shopEnv(woo));
     const read = () => own.call("eshop_product_get", { id: P.giftBox });
     const gift = woo.shop.product(P.giftBox);
@@ -2877,7 +2878,12 @@ describe("products and stock", () => {
       expect(data(started)).toMatchObject({ price: "39.00" });
       expect(data(started)).not.toHaveProperty("sale_price");
       expect(text(started)).toContain(
-        ": 39.00 EUR (its sale at 33.00 started 2026-12-01T00:00+01:00, but the shop charges this price until WooCommerce's daily scheduled-sales job sets the sale's; the sale ends 2026-12-24T23:59+01:00), instock",
+        ": 39.00 EUR (its sale at 33.00 started 2026-12-01T00:00+01:00, but the shop charges this price until WooCommerce's scheduled-sales job sets the sale's; the sale ends 2026-12-24T23:59+01:00), instock",
+      );
+      // A sale with no start is priced as it is saved: no job moves a price kept apart from it.
+      gift.saleFrom = null;
+      expect(text(await read())).toContain(
+        ": 39.00 EUR (its sale price 33.00 is set, but the shop charges this price; the sale ends 2026-12-24T23:59+01:00), instock",
       );
       setClock("2026-12-25T09:00:00Z");
       gift.storedPrice = "33.00";
@@ -2885,7 +2891,7 @@ describe("products and stock", () => {
       expect(data(ended)).toMatchObject({ price: "33.00", regular_price: "39.00" });
       expect(data(ended)).not.toHaveProperty("sale_price");
       expect(text(ended)).toContain(
-        ": 33.00 EUR (its sale ended 2026-12-24T23:59+01:00, but the shop charges this sale price until WooCommerce's daily scheduled-sales job sets the regular 39.00), instock",
+        ": 33.00 EUR (its sale ended 2026-12-24T23:59+01:00, but the shop charges this sale price until WooCommerce's scheduled-sales job sets the regular 39.00), instock",
       );
       expect(text(ended)).toContain("\nTimes are the shop's, UTC+1.");
     } finally {

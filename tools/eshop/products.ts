@@ -153,8 +153,9 @@ function stockCount(quantity: number): string {
 }
 
 /**
- * A sale WooCommerce's daily job has not set the price for yet: the price shown is the one charged,
- * the sale's own or the regular one, whatever the sale's dates say.
+ * A sale whose price WooCommerce's scheduled-sales job has not set yet: the price shown is the one
+ * charged, the sale's own or the regular one, whatever the sale's dates say. A sale with no start
+ * is priced as it is saved, and no job moves it: something else kept the price apart.
  */
 function saleLagged(
   lag: NonNullable<Product["sale_lag"]>,
@@ -162,14 +163,14 @@ function saleLagged(
   ends: string | undefined,
   shopZone: ShopZone | undefined,
 ): string {
-  const job = "until WooCommerce's daily scheduled-sales job sets";
+  const job = "until WooCommerce's scheduled-sales job sets";
   if (lag.change === "ended") {
-    const when = lag.at ? ` ${shopTime(lag.at, shopZone)}` : "";
-    return ` (its sale ended${when}, but the shop charges this sale price ${job} the regular ${regular})`;
+    return ` (its sale ended ${shopTime(lag.at, shopZone)}, but the shop charges this sale price ${job} the regular ${regular})`;
   }
-  const started = lag.at ? `started ${shopTime(lag.at, shopZone)}` : "is on";
   const until = ends ? `; the sale ends ${shopTime(ends, shopZone)}` : "";
-  return ` (its sale at ${lag.sale_price} ${started}, but the shop charges this price ${job} the sale's${until})`;
+  return lag.at
+    ? ` (its sale at ${lag.sale_price} started ${shopTime(lag.at, shopZone)}, but the shop charges this price ${job} the sale's${until})`
+    : ` (its sale price ${lag.sale_price} is set, but the shop charges this price${until})`;
 }
 
 function productLine(p: z.output<typeof productOut>, currency: string | undefined, shopZone?: ShopZone): string {

@@ -246,10 +246,13 @@ export interface Product {
   };
   /**
    * A sale that has started or ended while the price charged has not followed yet: WooCommerce's
-   * scheduled-sales job, which runs once a day, moves it. `price` is what the shop charges until then,
-   * and `at` when the sale started or ended.
+   * scheduled-sales job moves it (since 10.5 at the sale's start and end, before once a day).
+   * `price` is what the shop charges until then, and `at` when the sale started or ended; a sale
+   * with no start has none, and no job moves its price.
    */
-  sale_lag?: { sale_price: string; change: "started" | "ended"; at?: string };
+  sale_lag?:
+    | { sale_price: string; change: "started"; at?: string }
+    | { sale_price: string; change: "ended"; at: string };
   /** A variable or grouped product one of whose variations or products is on sale: its own sale fields are none. */
   children_on_sale?: true;
   manage_stock: boolean;

@@ -415,15 +415,16 @@ function toProduct(p: z.output<typeof productSchema>): Product {
             ? ("set to end before it starts" as const)
             : undefined;
   const upcoming = ownSale && !p.on_sale && !idle && from !== undefined && Date.parse(from) > clock.now();
-  // The shop charges the price it keeps, which its scheduled-sales job (wc_scheduled_sales(), once
-  // a day) sets to the sale price once a sale starts and to the regular one once it ends; on_sale
-  // reads the dates, so until the job runs they disagree, and the price is what a buyer pays.
+  // The shop charges the price it keeps, which its scheduled-sales job (since 10.5 an action at the
+  // sale's start and end, before wc_scheduled_sales() once a day) sets to the sale price once a sale
+  // starts and to the regular one once it ends; on_sale reads the dates, so until the job runs they
+  // disagree, and the price is what a buyer pays.
   const salePrice = ownSale && present(p.sale_price) && p.price !== p.regular_price ? p.sale_price : undefined;
   const lag: Product["sale_lag"] =
     ownSale && present(p.sale_price) && p.on_sale && p.price === p.regular_price
       ? { sale_price: p.sale_price as string, change: "started", ...(from ? { at: from } : {}) }
-      : salePrice && !p.on_sale && ended && p.price === salePrice
-        ? { sale_price: salePrice, change: "ended", ...(to ? { at: to } : {}) }
+      : salePrice && !p.on_sale && ended && to && p.price === salePrice
+        ? { sale_price: salePrice, change: "ended", at: to }
         : undefined;
   const sale = lag
     ? { sale_lag: lag, ...(lag.change === "started" && to ? { sale_to: to } : {}) }
