@@ -104,10 +104,9 @@ async function start(env: Record<string, string>, overrides: { readOnly?: boolea
 }
 
 /**
- * An order change's answer without its last line, of what the shop emailed the customer (a test
- * of its own reads that line), for the tests of what the change did to money.
+ * An order change's answer without its last lines, of the stock the shop moved and what it emailed
+ * the customer (tests of their own read those), for the tests of what the change did to money.
  */
-/** A status change's text without what the shop emailed and the stock it moved, which tests of its money leave to their own. */
 function withoutEmail(result: Parameters<typeof text>[0]): string {
   return text(result)
     .replace(/\n[^\n]*(emails? the customer|customer is emailed)[^\n]*$/, "")
@@ -2184,6 +2183,20 @@ describe("status and notes", () => {
     expect(
       text(await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" })),
     ).not.toMatch(/in stock|from stock/);
+  });
+
+  test("a cancel that puts back only part of an order's stock still says so", async () => {
+    // wc_increase_stock_levels() skips an item whose product no longer manages stock, which keeps
+    // its _reduced_stock mark: the espresso taken is put back all the same.
+    const id = O.pendingStockManaged;
+    await server.call("eshop_order_mark_paid", { id });
+    woo.shop.product(P.paperFilters).manage_stock = false;
+    const taken = woo.shop.product(P.espresso).stock_quantity ?? 0;
+    const cancelled = await server.call("eshop_order_update_status", { id, status: "cancelled" });
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(taken + 2);
+    expect(text(cancelled)).toContain(
+      "\nThe shop put back in stock what this order had taken (its notes say which): eshop_stock_set is not to count it again.\n",
+    );
   });
 
   test("an order paid offline, refunded or cancelled, is told to return the money as it was paid, not through a gateway", async () => {

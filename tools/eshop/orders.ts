@@ -86,6 +86,14 @@ const recordedBefore = new WeakMap<object, { amount: string } | { unread: string
  * back to pending) or took it again, for the text only: structuredContent has no field for it.
  */
 const stockMoved = new WeakMap<object, "returned" | "taken">();
+/**
+ * What a status change did to its order's stock, from the items marked taken before and after: an
+ * item unmarked was put back, even where another stays marked (its product no longer counts stock).
+ */
+function stockMoves(before: number[] = [], after: number[] = []): "returned" | "taken" | undefined {
+  if (before.some((item) => !after.includes(item))) return "returned";
+  return after.some((item) => !before.includes(item)) ? "taken" : undefined;
+}
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
@@ -878,7 +886,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         };
         due = { before: from.due_on_delivery === true, now: after.due_on_delivery === true };
         offlineBy = from.paid_offline ? (from.payment_method ?? "") : undefined;
-        if (changed && from.stock_taken !== after.stock_taken) stock = after.stock_taken ? "taken" : "returned";
+        if (changed) stock = stockMoves(from.stock_taken, after.stock_taken);
         // A refund only recorded may not have reached the customer: what is left is not all to return.
         // The change is made: a failure to read this fails it not.
         if (changed && from.refunded) recorded = await recordedOnly(from, call);

@@ -201,10 +201,11 @@ export interface Order extends OrderSummary {
   customer_note?: string;
   completed?: string;
   /**
-   * The shop took its items from stock and has not put them back (WooCommerce: items with
-   * _reduced_stock), which it does as the order is cancelled or set back to pending.
+   * The ids of the items the shop took from stock and has not put back (WooCommerce: items with
+   * _reduced_stock), which it does as the order is cancelled or set back to pending; an item whose
+   * product no longer counts its stock keeps its mark.
    */
-  stock_taken?: true;
+  stock_taken?: number[];
   line_items: LineItem[];
   billing: Address;
   shipping: Address & { name?: string };

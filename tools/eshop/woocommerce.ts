@@ -332,6 +332,9 @@ function toOrder(o: WooOrder): Order {
   // WooCommerce's Stripe plugin records a payment's charge as its transaction, and its intent here.
   const intent = o.meta_data?.find((meta) => meta.key === "_stripe_intent_id")?.value;
   const shipTo = nameOf(o.shipping);
+  const stockTaken = o.line_items
+    .filter((item) => item.meta_data?.some((meta) => meta.key === "_reduced_stock"))
+    .map((item) => item.id);
   return {
     ...toSummary(o),
     ...(o.needs_payment === undefined ? {} : { needs_payment: o.needs_payment }),
@@ -347,9 +350,7 @@ function toOrder(o: WooOrder): Order {
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
     // wc_reduce_stock_levels() marks each item it takes from stock; wc_increase_stock_levels() unmarks it.
-    ...(o.line_items.some((item) => item.meta_data?.some((meta) => meta.key === "_reduced_stock"))
-      ? { stock_taken: true as const }
-      : {}),
+    ...(stockTaken.length ? { stock_taken: stockTaken } : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
       name: itemName(item, o.status),
