@@ -3408,6 +3408,25 @@ describe("products and stock", () => {
     }
   });
 
+  test("a variation of a product just published is not said to be of a draft a minute after", async () => {
+    // Only a published product's status is kept: what the text says of one not published is read then.
+    const own = await start(shopEnv(woo));
+    const drafted = /\(id 118, variation of product 116, a draft: not for sale\)/;
+    try {
+      setClock("2026-12-01T09:00:00Z");
+      woo.shop.product(116).status = "draft";
+      expect(text(await own.call("eshop_product_get", { id: 118 }))).toMatch(drafted);
+      woo.shop.product(116).status = "publish";
+      setClock("2026-12-01T09:00:20Z");
+      expect(text(await own.call("eshop_product_get", { id: 118 }))).toMatch(
+        /^House Blend - [^(]+\(id 118, variation\): /,
+      );
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a product name of hundreds of kilobytes is cut in eshop_stock_set's answer, which still says what it says", async () => {
     // A description pasted into the name: the frother is on backorder by its status alone.
     woo.shop.product(P.frother).name = `Milk Frother ${"pěna, ".repeat(25_000)}`;
