@@ -307,11 +307,12 @@ function spaceLeft(err: unknown, dir: string): string | undefined {
 /**
  * Why the data directory is on a read-only file system. A systemd unit's ProtectSystem=strict makes
  * every path read-only to its service alone, where `mount` shows it writable: systemd names each
- * service it runs in INVOCATION_ID.
+ * service it runs in INVOCATION_ID. Named as one cause of two: a file system mounted read-only says
+ * the same under systemd, and a program started from a service inherits the variable.
  */
 function readOnlyFileSystem(): string {
   return process.env.INVOCATION_ID
-    ? "systemd runs waiter here, and its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes every directory read-only to waiter but those ReadWritePaths= and StateDirectory= name: add this one to ReadWritePaths=, or keep the store in the unit's StateDirectory= (docs/serve.md#running-it-as-a-service)"
+    ? "its file system is mounted read-only, or, as systemd started waiter (INVOCATION_ID is set), its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes it read-only to waiter alone, whatever mount shows: then add it to the unit's ReadWritePaths=, or keep the store in its StateDirectory= (docs/serve.md#running-it-as-a-service)"
     : "its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)";
 }
 

@@ -180,7 +180,7 @@ describe("storing in a file", () => {
     }
   });
 
-  test("a data directory on a read-only file system stops waiter listen saying why, under systemd naming the unit's ProtectSystem= and ReadWritePaths=", ({
+  test("a data directory on a read-only file system stops waiter listen saying why, under systemd naming the unit's ProtectSystem= and ReadWritePaths= too", ({
     skip,
   }) => {
     const { dir, unmount } = smallDisk("64k", skip);
@@ -204,9 +204,10 @@ describe("storing in a file", () => {
         .stderr.split("\n")
         .filter((line) => line.startsWith("waiter:"));
     const start = `waiter: cannot open the event store: ${file}: EROFS: read-only file system, open '${file}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write: `;
-    // systemd names each service it starts in INVOCATION_ID.
+    // systemd names each service it starts in INVOCATION_ID; a file system mounted read-only, as
+    // this one is, says the same under systemd: the unit is named as a cause, not as the cause.
     expect(refusal({ INVOCATION_ID: "5c4f1a3e0b8d4f6a9e2c7b1d3a5f7e90" })).toEqual([
-      `${start}systemd runs waiter here, and its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes every directory read-only to waiter but those ReadWritePaths= and StateDirectory= name: add this one to ReadWritePaths=, or keep the store in the unit's StateDirectory= (docs/serve.md#running-it-as-a-service)`,
+      `${start}its file system is mounted read-only, or, as systemd started waiter (INVOCATION_ID is set), its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes it read-only to waiter alone, whatever mount shows: then add it to the unit's ReadWritePaths=, or keep the store in its StateDirectory= (docs/serve.md#running-it-as-a-service)`,
     ]);
     expect(refusal({})).toEqual([
       `${start}its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)`,
