@@ -1,5 +1,14 @@
 import { setMaxListeners } from "node:events";
-import { accessSync, constants, existsSync, readdirSync, statfsSync, statSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statfsSync,
+  statSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Starting, Stopped } from "./app-types.js";
@@ -320,10 +329,19 @@ function readOnlyFileSystem(): string {
  * Where `dir` is a mount point, as a container's volume or bind mount is (docker run -v
  * /srv/waiter:/data), that a chown of its path in the container is run on the host, where the
  * directory has another path; "" otherwise. The container's user may not chown, and it has stopped.
+ * Read off Linux's table of the mounts waiter sees: a device of its own is no sign of one, as a
+ * btrfs subvolume, or a link to a directory on another disk, has one too.
  */
 function onHost(dir: string): string {
   try {
-    if (statSync(dir).dev === statSync(dirname(dir)).dev) return "";
+    const path = realpathSync(dir);
+    const mountPoints = readFileSync("/proc/self/mountinfo", "utf8")
+      .split("\n")
+      // The fifth field, with a space, tab, newline or backslash in it written in octal (\040).
+      .map((line) =>
+        line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))),
+      );
+    if (!mountPoints.includes(path)) return "";
   } catch {
     return "";
   }

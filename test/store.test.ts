@@ -11,6 +11,7 @@ import fs, {
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
@@ -367,6 +368,28 @@ describe("storing in a file", () => {
     expect(run.status).toBe(1);
     expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
       `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}), or run waiter as uid 0`,
+    ]);
+  });
+
+  test("a data directory linked to another disk, whose device differs from its parent's, is not called a mount point", ({
+    skip,
+  }) => {
+    skip(notAsNobody !== undefined, notAsNobody);
+    const { dir: disk, unmount } = smallDisk("64k", skip);
+    onTestFinished(unmount);
+    chmodSync(disk, 0o755);
+    const target = join(disk, "waiter");
+    mkdirSync(target, { mode: 0o755 });
+    const home = mkdtempSync(join(tmpdir(), "waiter-home-"));
+    chmodSync(home, 0o755);
+    onTestFinished(() => rmSync(home, { recursive: true }));
+    // /var/lib/waiter a link to a bigger disk: the directory is on another device, and no mount point.
+    const dir = join(home, "data");
+    symlinkSync(target, dir);
+    const run = listenAsNobody(dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
     ]);
   });
 
