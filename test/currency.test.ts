@@ -2262,6 +2262,39 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a fixing late at its instant is asked for once in five minutes, not with every call", async () => {
+    // The CNB still answers Thursday's at Friday's 14:30 in Prague, as it often does for minutes.
+    cnb.intercept = answering(
+      cnbDaily(),
+      ...Array.from({ length: 3 }, () =>
+        json(
+          200,
+          JSON.stringify({ rates: cnbFixing("2026-11-26").map((row) => ({ ...row, validFor: "2026-11-26" })) }),
+        ),
+      ),
+    );
+    setClock("2026-11-27T13:29:59.500Z"); // kept half a second, until the instant
+    const session = await startCurrency();
+    try {
+      const asked = () => session.call("currency_rates", { source: "cnb", symbols: ["USD"] });
+      const sent = cnb.count("/cnbapi/exrates/daily");
+      await asked();
+      setClock("2026-11-27T13:30:00Z");
+      const burst = await Promise.all(Array.from({ length: 5 }, asked));
+      for (const late of burst) expect(late.structuredContent).toMatchObject({ date: "2026-11-26" });
+      for (const moment of ["2026-11-27T13:30:01Z", "2026-11-27T13:31:00Z", "2026-11-27T13:34:59Z"]) {
+        setClock(moment);
+        await asked();
+      }
+      expect(cnb.count("/cnbapi/exrates/daily") - sent).toBe(2);
+      setClock("2026-11-27T13:35:01Z");
+      await asked();
+      expect(cnb.count("/cnbapi/exrates/daily") - sent).toBe(3);
+    } finally {
+      await session.close();
+    }
+  });
+
   test("a publication late past its window is asked for again within minutes, not after the weekend", async () => {
     let late = true;
     frankfurter.intercept = (request) =>
