@@ -112,6 +112,13 @@ export class StepFailure extends ToolError {
   }
 }
 
+/**
+ * The longest wait between a step's tries: doubled without end, a retry time of hours would leave
+ * hours between tries, a shop back meanwhile waiting for the next, and give up long before the
+ * retry time ends.
+ */
+const MAX_DELAY_MS = 5 * 60_000;
+
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
@@ -142,7 +149,7 @@ export class StepCalls {
   readonly #cutting = new AbortController();
   /** The tool calls under way, whose answers a stop waits for until it cuts them. */
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** Waits double from this one: at most 2 s, so a short retry time still sees a few tries. */
+  /** Waits double from this one, to 5 minutes: at most 2 s, so a short retry time still sees a few tries. */
   readonly firstDelayMs: number;
   /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
   readonly maxText: number;
@@ -319,7 +326,7 @@ export class StepCalls {
         );
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
-      const wait = asked ?? this.firstDelayMs * 2 ** attempt;
+      const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, MAX_DELAY_MS);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
         if (!(err instanceof UnconfirmedChange)) throw err;
         throw new StepFailure(

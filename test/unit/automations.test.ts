@@ -1070,8 +1070,8 @@ test("at the default retry time, a step refused for now is tried past the 5 minu
 });
 
 test.each([
-  [1800, 1022],
-  [3600, 2046],
+  [1800, 1710],
+  [3600, 3510],
 ])(
   "a retry time of %i s tries a greylisted step last %i s after the first, as docs/automations.md says",
   async (retry, last) => {
@@ -1079,6 +1079,15 @@ test.each([
     await expect(greylistedTries(retry, last + 1)).rejects.toThrow(/is not tried again/);
   },
 );
+
+test("a shop down for hours has its step tried every 5 minutes at most, to the end of a retry time of a day", async () => {
+  // Back 5 hours after the first try: tried within 5 minutes of that, not hours later.
+  const tries = await greylistedTries(86_400, 5 * 3600);
+  expect(tries.at(-1)).toBeLessThanOrEqual(5 * 3600 + 300);
+  expect(Math.max(...tries.slice(1).map((at, i) => at - (tries[i] as number)))).toBe(300);
+  // Still down near the end of the day: tried within its last 5 minutes, then given up.
+  expect((await greylistedTries(86_400, 86_400 - 300)).at(-1)).toBeGreaterThanOrEqual(86_400 - 300);
+});
 
 test("an automation a waiter that just took the lease has not begun is told to have its run to come, not to be missing from that waiter", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
