@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Stopped } from "../app-types.js";
 import { ToolError } from "../errors.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
@@ -330,6 +331,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             }
             await handle(event, holds);
             cursor = event.seq;
+            // A store that answers without waiting (SQLite's) would hold the process through a whole
+            // backlog: the webhooks arriving, agents' calls and the lease's renewal go between events.
+            await nextTurn();
           }
           storeAnswers(true);
         })
