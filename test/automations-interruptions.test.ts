@@ -198,6 +198,14 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
       // The step was redone (marking paid is idempotent): it found the order paid and changed nothing.
       expect(woo.shop.writes.filter((w) => w.method === "PUT").length).toBe(paidBefore);
+      // What it found done is said to be, most likely, its own try's, not a payment made elsewhere.
+      const { said } = JSON.parse(run?.steps[0]?.detail ?? "{}") as { said?: string };
+      expect(said).toMatch(
+        /^Order #\d+ \(id \d+\) was already paid .*; nothing was changed\.[\s\S]*\nThe step was under way when waiter stopped or its store failed, and was done again, as it is safe to repeat: what it found done may be that earlier try's\.$/,
+      );
+      expect(second.stderr()).toMatch(
+        /eshop_order_mark_paid done for automation stripe-paid, run \d+ \(event \S+\), step 1: Order #\d+ \(id \d+\) was already paid .*; nothing was changed\..* The step was under way when waiter stopped/,
+      );
       expect(woo.shop.order(O.pendingStockManaged).status).toBe("processing");
       expect(telegram.delivered.length - sent).toBe(1);
     } finally {

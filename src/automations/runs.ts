@@ -128,6 +128,13 @@ function eventOf(event: StoredEvent): string {
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
 
+/**
+ * What a step under way when its run stopped, done again as its tool is safe to repeat, says after
+ * its answer: one that found the change made (an order already paid) most likely found its own.
+ */
+const DONE_AGAIN =
+  "The step was under way when waiter stopped or its store failed, and was done again, as it is safe to repeat: what it found done may be that earlier try's.";
+
 /** UNDER_WAY as its run's onFailure tells it, to the person who finishes the run by hand. */
 const UNDER_WAY_TOLD = `${UNDER_WAY}. Check whether it happened before doing it by hand.`;
 
@@ -252,7 +259,8 @@ export function automationRuns(parts: RunParts) {
 
   /**
    * Runs the steps of `run` from `from`; `tries`, where that step is in its tries when the run waited
-   * for its next one. A step that must wait leaves its run waiting (setAside) and returns.
+   * for its next one; `again`, whether that step was under way when the run stopped. A step that
+   * must wait leaves its run waiting (setAside) and returns.
    */
   async function execute(
     automation: Automation,
@@ -261,6 +269,7 @@ export function automationRuns(parts: RunParts) {
     view: View,
     from = 0,
     tries?: Tries,
+    again = false,
   ): Promise<void> {
     const holds = parts.holding();
     for (let i = from; i < automation.do.length; i++) {
@@ -372,10 +381,12 @@ export function automationRuns(parts: RunParts) {
       }
       // What automations change, as what agents change: the operator's record of who did it, which
       // a store that cannot record the step (a full disk) does not hold back.
+      const doneAgain = again && i === from;
       if (!calls.tool(tool)?.annotations.readOnlyHint) {
-        log.info(`${tool} done for ${who}: ${doneLine(said)}`);
+        log.info(`${tool} done for ${who}: ${doneLine(said)}${doneAgain ? ` ${DONE_AGAIN}` : ""}`);
       }
-      await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said), ...(nothing ? { nothing } : {}) }));
+      const outcome = doneAgain ? `${kept(said)}\n${DONE_AGAIN}` : kept(said);
+      await record(run, i, "done", JSON.stringify({ tool, args, said: outcome, ...(nothing ? { nothing } : {}) }));
       // Done with a gap where a value was to be (a message that reads "Order  is paid."): the operator,
       // who reads no run, hears why, once for each insertion, as a field a sender often leaves null
       // (Stripe's description) would be said at every event.
@@ -531,14 +542,15 @@ export function automationRuns(parts: RunParts) {
     // is left of it.
     // A try that was under way when it stopped, not waiting for its turn, was made (the upstream
     // may have had it): it counts.
-    const made = stopped?.status === "started" && call?.until === undefined && call?.tries;
+    const underWay = stopped?.status === "started" && call?.until === undefined;
+    const made = underWay && call?.tries;
     const left = tries ?? (made ? { ...made, attempt: made.attempt + 1 } : call?.tries);
     const until = tries ? undefined : call?.until;
     if (until !== undefined && until > clock.now()) {
       setAside(run.id, new Waiting(until - clock.now(), left ?? { attempt: 0, started: clock.now() }));
       return;
     }
-    await execute(automation, event, run.id, view, next < 0 ? run.steps.length : next, left);
+    await execute(automation, event, run.id, view, next < 0 ? run.steps.length : next, left, underWay);
   }
 
   /**
