@@ -429,6 +429,32 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a step waiting for its next try, the waiter that ran it stopped, is said to wait for the next to start", async () => {
+    const server = await serve([PAID], {
+      WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}`,
+      WAITER_AUTOMATION_RETRY_SECONDS: "60",
+    });
+    const agent = await startWaiter(env([PAID]));
+    let stopped = false;
+    try {
+      const event = await pay(server, String(O.pending1999));
+      await waitingStep(agent, event.id, / Trying again at [\dT:.-]+Z\.$/);
+      expect((await agent.call("automations_runs", { event_id: event.id })).structuredContent).not.toHaveProperty(
+        "note",
+      );
+      await server.close();
+      stopped = true;
+      // Its next try's time passes with no waiter to make it.
+      expect((await agent.call("automations_runs", { event_id: event.id })).structuredContent).toMatchObject({
+        runs: [{ status: "running", steps: [{ status: "waiting" }] }],
+        note: "No waiter serve or waiter listen runs the automations on this store now: the runs shown running, and a step waiting for its next try, go on only once the next starts with them configured.",
+      });
+    } finally {
+      await agent.close();
+      if (!stopped) await server.close();
+    }
+  });
+
   test("a shop whose answers break midway fails the step without the advice to try again, which waiter did", async () => {
     const server = await serve([PAID]);
     try {

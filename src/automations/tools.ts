@@ -428,6 +428,13 @@ export function automationsToolset(
                     ),
                   );
           }
+          // A run left running by a waiter that stopped (or was killed) reads as under way, its waiting
+          // step as tried again at a time no waiter may be there for.
+          if (found.some((run) => run.status === "running") && (await whoRuns(store.runs))) {
+            const stalled =
+              "No waiter serve or waiter listen runs the automations on this store now: the runs shown running, and a step waiting for its next try, go on only once the next starts with them configured.";
+            note = note ? `${note} ${stalled}` : stalled;
+          }
           const runs = found.map((run) => ({
             id: run.id,
             automation: run.automation,
