@@ -1262,7 +1262,15 @@ describe(`at ${AFTERNOON}`, () => {
         "latitude 16.61 and longitude 149.19",
       );
       // Past the antimeridian or a pole, read either way: no latitude and longitude the tools take to send.
-      for (const written of ["0, 181", "geo:95.5,200", "-91.2 -190"]) {
+      // So too with hemispheres' letters, where a fraction or minutes say they are no street grid's numbers.
+      for (const written of [
+        "0, 181",
+        "geo:95.5,200",
+        "-91.2 -190",
+        "N 95.1, E 14",
+        "95.1 N, 14.4 E",
+        "N 95 05 E 14 25",
+      ]) {
         const refused = text(await server.call("weather_current", { place: written }));
         expect(refused, written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.`,
@@ -1281,6 +1289,9 @@ describe(`at ${AFTERNOON}`, () => {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }
       expect(geocoding.requests.length).toBe(before);
+      // Whole numbers beyond any degree, with those letters, are a street grid's address: Salt Lake City's "400 S 200 E".
+      expect(text(await server.call("weather_current", { place: "400 S 200 E" }))).not.toContain("coordinates");
+      expect(geocoding.requests.length).toBe(before + 1);
     });
 
     test("coordinates with a place's name in brackets, as the tools list places, are refused with the latitude and longitude to send", async () => {

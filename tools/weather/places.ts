@@ -499,7 +499,12 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
   const [latitude, longitude] = latitudeFirst
     ? [signed(first, a), signed(second, b)]
     : [signed(second, b), signed(first, a)];
-  return Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 ? { latitude, longitude } : undefined;
+  // Out of range, whole numbers may be a street grid's address ("400 S 200 E", Salt Lake City's); with a
+  // fraction or minutes they are coordinates mistyped, refused as no point on Earth.
+  const inRange = Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180;
+  return inRange || angles.some((part) => part.minutes || !Number.isInteger(part.angle))
+    ? { latitude, longitude }
+    : undefined;
 }
 
 /**
