@@ -2250,6 +2250,13 @@ describe(`at ${AFTERNOON}`, () => {
           const result = await om.call("weather_forecast", { latitude: 47.56, longitude: -52.73, days: 2 });
           expect(data<{ note: string }>(result).note, at).toContain(TODAY_WHOLE);
         }
+        // So too in the Marquesas (-09:30); ahead of UTC, in Kolkata (+05:30), today runs to 00:30.
+        const noteAt = async (at: string, latitude: number, longitude: number) => {
+          setClock(at);
+          return data<{ note: string }>(await om.call("weather_forecast", { latitude, longitude, days: 2 })).note;
+        };
+        expect(await noteAt("2026-12-07T09:10:00Z", -8.91, -140.1)).toContain("Open-Meteo's today ended at 23:30");
+        expect(await noteAt("2026-12-06T18:10:00Z", 22.58, 88.37)).toContain(TODAY_WHOLE);
       } finally {
         setClock(AFTERNOON);
       }
