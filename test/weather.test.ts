@@ -1289,9 +1289,12 @@ describe(`at ${AFTERNOON}`, () => {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }
       expect(geocoding.requests.length).toBe(before);
-      // Whole numbers beyond any degree, with those letters, are a street grid's address: Salt Lake City's "400 S 200 E".
-      expect(text(await server.call("weather_current", { place: "400 S 200 E" }))).not.toContain("coordinates");
-      expect(geocoding.requests.length).toBe(before + 1);
+      // Whole numbers beyond any degree, with those letters, are a street grid's address: Salt Lake City's "400 S 200 E",
+      // Provo's "1205 N 500 W", whose digits run on, none of them minutes.
+      for (const grid of ["400 S 200 E", "1205 N 500 W", "55 N 1300 E"]) {
+        expect(text(await server.call("weather_current", { place: grid })), grid).not.toContain("coordinates");
+      }
+      expect(geocoding.requests.length).toBe(before + 3);
     });
 
     test("coordinates with a place's name in brackets, as the tools list places, are refused with the latitude and longitude to send", async () => {

@@ -420,7 +420,8 @@ interface CoordinateParts {
 
 /**
  * An angle as read, and, where it has no mark of minutes or seconds, the numbers it was written with
- * ("50", or "05 30.5", unmarked decimal minutes after whole degrees), and whether a degree sign followed.
+ * ("50", or "05 30.5", unmarked decimal minutes after whole degrees), whether a degree sign followed,
+ * and whether its digits run on from the number before ("1205" read as 120 and 5).
  */
 interface Angle {
   angle: number;
@@ -428,6 +429,7 @@ interface Angle {
   decimalComma: boolean;
   unmarked?: string[];
   degreeSign?: boolean;
+  runsOn?: boolean;
 }
 
 /** The hemispheres' letters and the angles `text` writes (COORDINATE_PART); none where it writes anything else. */
@@ -436,6 +438,7 @@ function coordinateParts(text: string): CoordinateParts | undefined {
   const read: CoordinateParts = { letters: [], angles: [], order: "" };
   COORDINATE_PART.lastIndex = 0;
   while (COORDINATE_PART.lastIndex < upper.length) {
+    const before = upper[COORDINATE_PART.lastIndex - 1] ?? "";
     const part = COORDINATE_PART.exec(upper);
     if (!part || part[0].trim() === "") return undefined;
     const [, letter, degrees, marked, second, unmarked] = part;
@@ -452,7 +455,11 @@ function coordinateParts(text: string): CoordinateParts | undefined {
       minutes: minute !== undefined,
       decimalComma: degrees?.includes(",") === true,
       ...(marked === undefined && degrees !== undefined
-        ? { unmarked: unmarked === undefined ? [degrees] : [degrees, unmarked], degreeSign: /[°º]/.test(part[0]) }
+        ? {
+            unmarked: unmarked === undefined ? [degrees] : [degrees, unmarked],
+            degreeSign: /[°º]/.test(part[0]),
+            runsOn: /\d/.test(before) && /^\d/.test(part[0]),
+          }
         : {}),
     });
     read.order += "A";
@@ -528,10 +535,11 @@ function withUnmarkedMinutes(read: CoordinateParts): CoordinateParts {
 
 /**
  * One angle of several read apart, each without marks: whole degrees (a degree sign after them only),
- * then minutes, whole where seconds follow, each under 60 (angleOf).
+ * then minutes, whole where seconds follow, each under 60 (angleOf). Digits that run on are one
+ * number, a street grid's "1205 N 500 W", not 120°05'.
  */
 function unmarkedAngle(written: Angle[]): Angle | undefined {
-  if (!written.every((part, i) => part.unmarked && (i === 0 || !part.degreeSign))) return undefined;
+  if (!written.every((part, i) => part.unmarked && !part.runsOn && (i === 0 || !part.degreeSign))) return undefined;
   const [degrees = "", minutes = "", seconds, ...more] = written.flatMap((part) => part.unmarked ?? []);
   const number = /^\d+(?:\.\d+)?$/;
   if (more.length || !/^\d+$/.test(degrees) || !number.test(minutes)) return undefined;
