@@ -1211,13 +1211,18 @@ describe("sessions", () => {
     }
   });
 
-  test("a client whose Accept names the event stream but not JSON (text/event-stream alone, or with */*) is answered as a stream", async () => {
+  test("a client whose Accept names the event stream but not JSON (text/event-stream alone, or with */*), or takes it by text/* and no JSON, is answered as a stream", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1` },
     );
     try {
-      for (const accept of ["text/event-stream", "text/event-stream, */*", "application/*, text/event-stream"]) {
+      for (const accept of [
+        "text/event-stream",
+        "text/event-stream, */*",
+        "application/*, text/event-stream",
+        "text/*",
+      ]) {
         const headers = { "content-type": "application/json", accept };
         const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers });
         expect(opened.statusCode, accept).toBe(200);

@@ -64,17 +64,19 @@ export function takesEventStream(accept: string | undefined): boolean {
 /**
  * How a POST is answered by what its Accept takes: `"stream"` where it names the event stream,
  * `"json"` where it takes JSON but names no event stream (connectors that send `application/json`
- * alone, any type, or no Accept at all), undefined where it takes neither. The SDK's transport
- * refuses with 406 any that does not name both, as claude.ai's connector, which sends any type,
- * could not connect. MCP lets a server answer a POST either way.
+ * alone, any type, or no Accept at all), `"stream"` again where it takes the stream by `text/*`
+ * and no JSON, undefined where it takes neither. The SDK's transport refuses with 406 any that
+ * does not name both, as claude.ai's connector, which sends any type, could not connect. MCP lets
+ * a server answer a POST either way.
  */
 function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
   if (accept === undefined) return "json";
   const ranges = rangesOf(accept);
   if (ranges.includes("text/event-stream")) return "stream";
-  return ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")
-    ? "json"
-    : undefined;
+  if (ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")) {
+    return "json";
+  }
+  return ranges.includes("text/*") ? "stream" : undefined;
 }
 
 /** What a POST is told whose Accept takes neither type a POST is answered in. */
