@@ -68,22 +68,6 @@ export async function serveStdio(
   // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
   const lines = new Lines();
   (stdio as unknown as { _readBuffer: Lines })._readBuffer = lines;
-  /**
-   * What the server connects to: the SDK's transport, each message it reads counted (a batch's
-   * served) before the server gets it, each one sent counted before it is written. Its start hooks
-   * them in before stdin is read: a line already waiting (the initialize, which says whether the
-   * session takes batches) is counted too.
-   */
-  const transport: Transport = {
-    start: async () => {
-      stdio.onmessage = (message) => receive(message);
-      stdio.onerror = (error) => transport.onerror?.(error);
-      stdio.onclose = () => transport.onclose?.();
-      await stdio.start();
-    },
-    send: (message) => counted(message),
-    close: () => stdio.close(),
-  };
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
@@ -94,6 +78,112 @@ export async function serveStdio(
   let initializeId: RequestId | undefined;
   /** The JSON-RPC batches being served: the ids of their requests not yet answered, and the answers so far. */
   const batches: { ids: Set<RequestId>; answers: JSONRPCMessage[] }[] = [];
+  const send = stdio.send.bind(stdio);
+  /** Sends a batch's answers, as one array on one line, once none of its requests is left to answer. */
+  const settle = async (batch: (typeof batches)[number]) => {
+    if (batch.ids.size > 0) return;
+    batches.splice(batches.indexOf(batch), 1);
+    // The transport writes any JSON value as a line; the SDK's types have no batch.
+    if (batch.answers.length > 0) await send(batch.answers as unknown as JSONRPCMessage);
+  };
+  /** Sends an answer, held while it answers a request of a batch until the batch's last is answered. */
+  const emit = (message: JSONRPCMessage) => {
+    const id = "id" in message && !("method" in message) ? (message.id as RequestId) : undefined;
+    const batch = id === undefined ? undefined : batches.find(({ ids }) => ids.has(id));
+    if (!batch || id === undefined) return send(message);
+    batch.ids.delete(id);
+    batch.answers.push(message);
+    return settle(batch);
+  };
+  /** Counts a message read; false for a request refused here, which the server is not given. */
+  const admitted = (message: JSONRPCMessage): boolean => {
+    if ("method" in message && "id" in message) {
+      // The SDK would run both, and keep only the later one's cancellation: the one under way could
+      // no longer be cancelled, and its client would take the first answer for the later request's.
+      if (unanswered.has(message.id)) {
+        const why = idTaken(message.id, UNDER_WAY);
+        log.warning(`answered -32600 to a request on stdin whose ${why} (${oneLine(message.method)})`);
+        // Sent past the count of requests answered: the one under way is not.
+        void send(refusal(message.id, `Invalid Request: ${why}; ${OWN_ID}`));
+        return false;
+      }
+      unanswered.set(message.id, message.method);
+      if (message.method === "initialize") initializeId = message.id;
+    }
+    // One sent with an id is a request, refused as such: it cancels nothing.
+    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
+      const cancelled = message.params?.requestId as RequestId;
+      unanswered.delete(cancelled);
+      // A batch's request cancelled is answered no more: the batch is sent without it.
+      const batch = batches.find(({ ids }) => ids.has(cancelled));
+      if (batch) {
+        batch.ids.delete(cancelled);
+        void settle(batch);
+      }
+    }
+    return true;
+  };
+  /** A message of the server's, counted, then sent. */
+  const counted = (message: JSONRPCMessage) => {
+    if (!("method" in message) && "id" in message) {
+      unanswered.delete(message.id as RequestId);
+      if (message.id === initializeId && "result" in message && typeof message.result.protocolVersion === "string") {
+        version = message.result.protocolVersion;
+      }
+    }
+    return emit(message);
+  };
+  /**
+   * What the server connects to: the SDK's transport, each message it reads counted (a batch's
+   * served) before the server gets it, each one sent counted before it is written. Its start hooks
+   * them in before stdin is read: a line already waiting (the initialize, which says whether the
+   * session takes batches) is counted too.
+   */
+  const transport: Transport = {
+    start: async () => {
+      stdio.onmessage = (message) => {
+        if (admitted(message)) transport.onmessage?.(message);
+      };
+      stdio.onerror = (error) => transport.onerror?.(error);
+      stdio.onclose = () => transport.onclose?.();
+      await stdio.start();
+    },
+    send: counted,
+    close: () => stdio.close(),
+  };
+  /**
+   * Serves a JSON-RPC batch of a session at a protocol that takes them (MCP 2025-03-26 has its
+   * servers take one), as JSON-RPC has it: each message, and the answers in one array. One the
+   * HTTP side would refuse (a message MCP does not take, an id used twice) is refused whole.
+   */
+  const serveBatch = (items: unknown[]) => {
+    const requests = items.filter((item) => isObject(item) && "method" in item);
+    const ids = items.map(requestIdOf).filter((id) => id !== null);
+    const wrong = items.findIndex((item) => !JSONRPCMessageSchema.safeParse(item).success);
+    const reused = ids.find((id, i) => unanswered.has(id) || ids.indexOf(id) !== i);
+    const why =
+      items.length === 0
+        ? EMPTY_BATCH
+        : wrong !== -1
+          ? wrongInBatch(items[wrong], wrong + 1)
+          : reused !== undefined
+            ? `${idTaken(reused, unanswered.has(reused) ? UNDER_WAY : SAME_BATCH)}; ${OWN_ID}`
+            : requests.some((request) => (request as { method: unknown }).method === "initialize")
+              ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
+              : undefined;
+    if (why === undefined) {
+      if (ids.length > 0) batches.push({ ids: new Set(ids), answers: [] });
+      // Each as if read on a line of its own.
+      for (const item of items) stdio.onmessage?.(item as JSONRPCMessage);
+      return;
+    }
+    log.warning(`answered -32600 to a JSON-RPC batch on stdin, none of it done: ${oneLine(why)}`);
+    if (items.length === 0) {
+      void send(refusal(null, `Invalid Request: ${why}`));
+      return;
+    }
+    void send(batchRefusals(items, why) as unknown as JSONRPCMessage);
+  };
   const stop = async (why: string, answering = false, status = 0) => {
     if (closing) return;
     closing = true;
@@ -186,93 +276,6 @@ export async function serveStdio(
     "error",
     (error: NodeJS.ErrnoException) => void stop(`stdout cannot be written (${error.code ?? error.message})`),
   );
-  const send = stdio.send.bind(stdio);
-  /** Sends an answer, held while it answers a request of a batch until the batch's last is answered. */
-  const emit = (message: JSONRPCMessage) => {
-    const id = "id" in message && !("method" in message) ? (message.id as RequestId) : undefined;
-    const batch = id === undefined ? undefined : batches.find(({ ids }) => ids.has(id));
-    if (!batch || id === undefined) return send(message);
-    batch.ids.delete(id);
-    batch.answers.push(message);
-    return settle(batch);
-  };
-  /** Sends a batch's answers, as one array on one line, once none of its requests is left to answer. */
-  const settle = async (batch: (typeof batches)[number]) => {
-    if (batch.ids.size > 0) return;
-    batches.splice(batches.indexOf(batch), 1);
-    // The transport writes any JSON value as a line; the SDK's types have no batch.
-    if (batch.answers.length > 0) await send(batch.answers as unknown as JSONRPCMessage);
-  };
-  /**
-   * Serves a JSON-RPC batch of a session at a protocol that takes them (MCP 2025-03-26 has its
-   * servers take one), as JSON-RPC has it: each message, and the answers in one array. One the
-   * HTTP side would refuse (a message MCP does not take, an id used twice) is refused whole.
-   */
-  const serveBatch = (items: unknown[]) => {
-    const requests = items.filter((item) => isObject(item) && "method" in item);
-    const ids = items.map(requestIdOf).filter((id) => id !== null);
-    const wrong = items.findIndex((item) => !JSONRPCMessageSchema.safeParse(item).success);
-    const reused = ids.find((id, i) => unanswered.has(id) || ids.indexOf(id) !== i);
-    const why =
-      items.length === 0
-        ? EMPTY_BATCH
-        : wrong !== -1
-          ? wrongInBatch(items[wrong], wrong + 1)
-          : reused !== undefined
-            ? `${idTaken(reused, unanswered.has(reused) ? UNDER_WAY : SAME_BATCH)}; ${OWN_ID}`
-            : requests.some((request) => (request as { method: unknown }).method === "initialize")
-              ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
-              : undefined;
-    if (why === undefined) {
-      if (ids.length > 0) batches.push({ ids: new Set(ids), answers: [] });
-      for (const item of items) receive(item as JSONRPCMessage);
-      return;
-    }
-    log.warning(`answered -32600 to a JSON-RPC batch on stdin, none of it done: ${oneLine(why)}`);
-    if (items.length === 0) {
-      void send(refusal(null, `Invalid Request: ${why}`));
-      return;
-    }
-    void send(batchRefusals(items, why) as unknown as JSONRPCMessage);
-  };
-  /** A message read, counted, then given to the server. */
-  const receive = (message: JSONRPCMessage) => {
-    if ("method" in message && "id" in message) {
-      // The SDK would run both, and keep only the later one's cancellation: the one under way could
-      // no longer be cancelled, and its client would take the first answer for the later request's.
-      if (unanswered.has(message.id)) {
-        const why = idTaken(message.id, UNDER_WAY);
-        log.warning(`answered -32600 to a request on stdin whose ${why} (${oneLine(message.method)})`);
-        // Sent past the count of requests answered: the one under way is not.
-        void send(refusal(message.id, `Invalid Request: ${why}; ${OWN_ID}`));
-        return;
-      }
-      unanswered.set(message.id, message.method);
-      if (message.method === "initialize") initializeId = message.id;
-    }
-    // One sent with an id is a request, refused as such: it cancels nothing.
-    if ("method" in message && message.method === "notifications/cancelled" && !("id" in message)) {
-      const cancelled = message.params?.requestId as RequestId;
-      unanswered.delete(cancelled);
-      // A batch's request cancelled is answered no more: the batch is sent without it.
-      const batch = batches.find(({ ids }) => ids.has(cancelled));
-      if (batch) {
-        batch.ids.delete(cancelled);
-        void settle(batch);
-      }
-    }
-    transport.onmessage?.(message);
-  };
-  /** A message of the server's, counted, then sent. */
-  const counted = (message: JSONRPCMessage) => {
-    if (!("method" in message) && "id" in message) {
-      unanswered.delete(message.id as RequestId);
-      if (message.id === initializeId && "result" in message && typeof message.result.protocolVersion === "string") {
-        version = message.result.protocolVersion;
-      }
-    }
-    return emit(message);
-  };
   await server.connect(transport);
   return stop;
 }
