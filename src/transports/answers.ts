@@ -112,7 +112,8 @@ async function asJson(answer: globalThis.Response, body: unknown): Promise<globa
 
 /**
  * Answers an Express request through the SDK's web-standard transport, as the SDK's Node
- * transport does; `before` sees the transport's answer before the client does.
+ * transport does; `before` sees the transport's answer before the client does. A POST comes with
+ * its body read as JSON: one of another type, or with none, is refused before.
  */
 export async function serveThrough(
   transport: WebStandardStreamableHTTPServerTransport,
@@ -120,11 +121,9 @@ export async function serveThrough(
   res: Response,
   before?: (answer: globalThis.Response) => Promise<void>,
 ) {
-  // The body was read as JSON: the transport is given it, and does not read the request's.
-  const bodyRead = req.method !== "POST" || req.body !== undefined;
-  const answered = req.method === "POST" && req.body !== undefined ? answeredAs(req.headers.accept) : undefined;
+  const answered = req.method === "POST" ? answeredAs(req.headers.accept) : undefined;
   // The transport would tell it to take both types, where waiter answers in either.
-  if (req.method === "POST" && req.body !== undefined && answered === undefined) {
+  if (req.method === "POST" && answered === undefined) {
     rpcError(res, 406, -32000, TAKES_NEITHER);
     return;
   }
@@ -139,7 +138,8 @@ export async function serveThrough(
   const listener = getRequestListener(
     async (webRequest) => {
       let asked = webRequest;
-      if (bodyRead && accept !== undefined && accept !== req.headers.accept) {
+      // A POST's body was read as JSON: the transport is given it, and does not read the request's.
+      if (accept !== undefined && accept !== req.headers.accept) {
         const headers = new Headers(webRequest.headers);
         headers.set("accept", accept);
         asked = new globalThis.Request(webRequest.url, { method: req.method, headers, signal: webRequest.signal });

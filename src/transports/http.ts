@@ -140,10 +140,9 @@ function refuseBatch(res: Response, batch: readonly unknown[], why: string) {
 
 /**
  * Answers a POST that carries no body at all (`curl -X POST`, or a Content-Length of 0) -32700 by
- * itself: read further, one that names no Content-Length would be told its type is not JSON, or,
- * Accept taking JSON alone, that it must take the event stream too, and one of 0 bytes, read as
- * `{}`, that it is no JSON-RPC message. True when it did. One sent chunked is known to be empty
- * only once read: the body's bounds check refuses it so.
+ * itself: read further, one that names no Content-Length would be told its type is not JSON, and
+ * one of 0 bytes, read as `{}`, that it is no JSON-RPC message. True when it did. One sent chunked
+ * is known to be empty only once read: the body's bounds check refuses it so.
  */
 function refuseEmpty(req: Request, res: Response): boolean {
   if (req.method !== "POST" || declaresBody(req)) return false;
