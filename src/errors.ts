@@ -36,16 +36,6 @@ export class AdvisesTool extends ToolError {
   }
 }
 
-/**
- * The status an upstream answered that `err` says, where it says one: its own, or, for the error
- * made of an AdvisesTool for a call that does not serve its tool, that one's (its cause).
- */
-export function statusOf(err: unknown): number | undefined {
-  if (err instanceof UpstreamError) return err.status;
-  if (err instanceof AdvisesTool) return err.status;
-  return err instanceof Error && err.cause !== err ? statusOf(err.cause) : undefined;
-}
-
 /** An upstream API failed: unreachable, too slow, refused the call or answered nonsense. */
 export class UpstreamError extends ToolError {
   override name = "UpstreamError";

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { AdvisesTool, DeadlinePassed, statusOf, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { AdvisesTool, DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
@@ -252,7 +252,8 @@ export class StepCalls {
    * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
    * targets it reached, so that its next try goes to the others only. `who` names the call in the
    * log's retry lines: the automation, the run and the event; `hidden` gives the words those lines
-   * quote (an upstream's, which may name an order the payload gave) as the log may say them.
+   * and a StepFailure's `logged` quote (an upstream's, which may name an order the payload gave) as
+   * the log may say them, keeping the status the upstream answered where waiter's words quote it.
    * Resolves to the rendered result, and whether a person must look into it (needsPerson).
    */
   async call(
@@ -314,8 +315,11 @@ export class StepCalls {
       result = await answer;
     } catch (caught) {
       const named = withDeadlineNamed(caught, this.deadlineSetting);
-      const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves), { cause: named }) : named;
-      await stillHeld(() => `failed (${hidden(err instanceof Error ? err.message : String(err), statusOf(err))})`);
+      // The status the upstream answered, which the log keeps where waiter's words quote it.
+      const status = named instanceof UpstreamError || named instanceof AdvisesTool ? named.status : undefined;
+      const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
+      const words = err instanceof Error ? err.message : String(err);
+      await stillHeld(() => `failed (${hidden(words, status)})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
@@ -328,11 +332,11 @@ export class StepCalls {
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, MAX_DELAY_MS);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
-        if (!(err instanceof UnconfirmedChange)) throw err;
+        if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(words, status));
         throw new StepFailure(
           err.message,
           `${err.failure} ${CHECK_BY_HAND}`,
-          `${hidden(err.failure, err.status)} ${CHECK_BY_HAND}`,
+          `${hidden(err.failure, status)} ${CHECK_BY_HAND}`,
         );
       }
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
@@ -346,12 +350,12 @@ export class StepCalls {
         const tried = `waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`;
         // The log hides the payload's values in the upstream's words, not in waiter's count of its tries.
         if (!(err instanceof UnconfirmedChange))
-          throw new StepFailure(`${what} ${tried}`, `${what} ${tried}`, `${hidden(what, err.status)} ${tried}`);
+          throw new StepFailure(`${what} ${tried}`, `${what} ${tried}`, `${hidden(what, status)} ${tried}`);
         const failure = whileWaiting(err, what);
         throw new StepFailure(
           `${what} ${tried}`,
           `${failure} ${tried} ${CHECK_BY_HAND}`,
-          `${hidden(failure, err.status)} ${tried} ${CHECK_BY_HAND}`,
+          `${hidden(failure, status)} ${tried} ${CHECK_BY_HAND}`,
         );
       }
       const nextTry = reached(attempt + 1);
@@ -361,7 +365,7 @@ export class StepCalls {
       const then = stopping.aborted
         ? `waiter is stopping, so its next try, due in ${duration(wait)}, is left to the next start`
         : `trying again in ${duration(wait)}`;
-      log.info(`${who}: ${name} failed (${hidden(failure, err.status)}); ${then}`);
+      log.info(`${who}: ${name} failed (${hidden(failure, status)}); ${then}`);
       throw new Waiting(wait, nextTry);
     }
     const said = tool.render(result, input, call);

@@ -1,4 +1,3 @@
-import { statusOf } from "../errors.js";
 import type { EventStore, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cut, cutCodePoints, oneLine, sentence } from "../shown.js";
@@ -286,14 +285,14 @@ export function automationRuns(parts: RunParts) {
       /** Words for the log: the payload's values the step took as "…", as the tool may name them (an order's number). */
       const hidden = (text: string, status?: number) => payloadHidden(text, payloadValues(step, view), status);
       /**
-       * A failure as its run keeps it, as its onFailure is told it, and as the log says it: as a
-       * StepFailure words it for the log, any other's (the tool's or an upstream's words) hidden.
+       * A failure as its run keeps it, as its onFailure is told it, and as the log says it: a
+       * step's call's as its StepFailure words it for the log, any other's (the tool's refusal of
+       * the arguments) hidden.
        */
       const reasons = (err: unknown) => {
         const words = err instanceof Error ? err.message : String(err);
         const message = withNothing(words);
-        if (!(err instanceof StepFailure))
-          return { message, told: message, logged: withNothing(hidden(words, statusOf(err))) };
+        if (!(err instanceof StepFailure)) return { message, told: message, logged: withNothing(hidden(words)) };
         return { message, told: withNothing(err.told), logged: withNothing(err.logged) };
       };
       try {
