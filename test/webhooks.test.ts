@@ -24,7 +24,6 @@ import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
-import { CHALLENGE_NOT_ANSWERED } from "../src/webhooks/verifiers/standard-webhooks.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -1015,20 +1014,31 @@ describe("the listener", () => {
     expect(both.status).toBe(200);
   });
 
-  test("a Standard Webhooks sender's endpoint-verification challenge is refused for what it is, not for a missing webhook-id", async () => {
+  test("a Standard Webhooks sender's endpoint-verification challenge is answered as its library checks it, and not stored", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-challenge-")) });
-    // As the standardwebhooks library's endpointVerificationResponse reads it: a challenge, no delivery.
-    const posted = await post("svc", "{}", { "content-type": "application/json", "webhook-challenge": "c_2b9d4f" });
-    expect(posted).toEqual({ status: 401, body: { error: CHALLENGE_NOT_ANSWERED } });
-    expect(CHALLENGE_NOT_ANSWERED).toBe(
-      "an endpoint-verification challenge (webhook-challenge), which waiter does not answer",
-    );
-    expect(session.stderr()).toContain(
-      `webhook svc rejected from 127.0.0.1: ${CHALLENGE_NOT_ANSWERED}: if every delivery of this source is refused so, its sender asks its endpoint to answer a challenge before it sends deliveries, which the Standard Webhooks spec does not ask of an endpoint and waiter does not do: turn the sender's endpoint verification off`,
-    );
+    const sender = new Webhook(SECRETS.SVC_WEBHOOK_SECRET);
+    const challenge = async (headers: Record<string, string>, body = "") => {
+      const response = await request(`${base}/webhooks/svc`, { method: "POST", body, headers });
+      const answer = response.headers["webhook-challenge-response"];
+      return { status: response.statusCode, body: await response.body.text(), answer };
+    };
+    const answered = await challenge({ "webhook-challenge": "c_2b9d4f" });
+    expect(answered).toEqual({ status: 204, body: "", answer: expect.any(String) });
+    // As the sender checks it: it throws on any other answer.
+    expect(() => sender.verifyEndpointVerificationResponse("c_2b9d4f", answered.answer as string)).not.toThrow();
+    expect(() => sender.verifyEndpointVerificationResponse("c_other", answered.answer as string)).toThrow();
     // Signed headers beside it make it no delivery to store.
     const { body, headers } = await signed("svc");
-    expect(await post("svc", body, { ...headers, "webhook-challenge": "c_2b9d4f" })).toEqual(posted);
+    expect(await challenge({ ...headers, "webhook-challenge": "c_2b9d4f" }, body)).toEqual(answered);
+    expect(session.stderr()).toContain(
+      "webhook svc endpoint-verification challenge: answered in webhook-challenge-response with the source's secret, not stored\n",
+    );
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "svc" })).structuredContent)
+      .toMatchObject({
+        sources: [{ name: "svc", received: 2, accepted: 0, ping: 2, rejected: [] }],
+        store: { events: 0 },
+      });
   });
 
   test("waiter listen and an assistant's waiter that has the port log where each source posts, on stderr", async () => {

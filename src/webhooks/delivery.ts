@@ -380,7 +380,8 @@ export function mountDeliveries(
 
   /**
    * The answer to a verdict that stores nothing: the 401 of a check that failed, the 503 of a
-   * delivery its sender's API could not confirm yet, or the 200 of a sender's ping.
+   * delivery its sender's API could not confirm yet, the 204 of an endpoint-verification
+   * challenge, or the 200 of a sender's ping.
    */
   const answerUnaccepted = (
     req: Request,
@@ -410,7 +411,17 @@ export function mountDeliveries(
       res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
       return;
     }
+    // A sender's handshake, no event.
     count(source.name, "ping");
+    if (verdict.kind === "challenge") {
+      // Anyone may post one: a line a minute for each source.
+      infoAMinute(
+        `webhook ${source.name} endpoint-verification challenge: answered in webhook-challenge-response with the source's secret, not stored`,
+        `${source.name}\nchallenge`,
+      );
+      res.status(204).set("webhook-challenge-response", verdict.response).end();
+      return;
+    }
     if (verdict.signed) secrets.verified(source, receivedAt);
     // Anyone may post an unsigned ping, and replay a signed one (GitHub's carries no time): a line
     // a minute for each source.

@@ -6,7 +6,7 @@ import { copiesDifferIn, headerMissingIn, STALE_TIMESTAMP, type Verdict } from "
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 import { malformedSignature } from "./verifiers/hmac-sha256.js";
-import { CHALLENGE_NOT_ANSWERED, ONLY_V1A } from "./verifiers/standard-webhooks.js";
+import { ONLY_V1A } from "./verifiers/standard-webhooks.js";
 
 /**
  * A refusal as the operator's log says it. A signature that never matches is most often a secret
@@ -39,9 +39,6 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   }
   if (reason === ONLY_V1A && "secretEnv" in source) {
     return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;
-  }
-  if (reason === CHALLENGE_NOT_ANSWERED) {
-    return "its sender asks its endpoint to answer a challenge before it sends deliveries, which the Standard Webhooks spec does not ask of an endpoint and waiter does not do: turn the sender's endpoint verification off";
   }
   const differing = copiesDifferIn(reason);
   if (differing !== undefined) {

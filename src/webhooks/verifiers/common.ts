@@ -51,6 +51,11 @@ export type Verdict =
    */
   | { kind: "ping"; sender: string; signed?: true; id?: string; differing?: string[] }
   /**
+   * A Standard Webhooks sender's endpoint-verification challenge, no event: answered 204 with
+   * `response` in its webhook-challenge-response header, which proves the endpoint holds the secret.
+   */
+  | { kind: "challenge"; response: string }
+  /**
    * Not authentic; `reason` names the check that failed, never an expected value (a header the
    * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back).
    */

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import {
   type Delivery,
   header,
@@ -17,14 +18,6 @@ import {
 export const ONLY_V1A = "no v1 signature, only v1a";
 
 /**
- * The refusal of an endpoint-verification challenge (a `webhook-challenge` header, which the
- * standardwebhooks JS library answers with endpointVerificationResponse): no delivery, and no part
- * of the Standard Webhooks spec (spec/standard-webhooks.md), so waiter answers none.
- */
-export const CHALLENGE_NOT_ANSWERED =
-  "an endpoint-verification challenge (webhook-challenge), which waiter does not answer";
-
-/**
  * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
  * `id.timestamp.body`, keyed with the base64 secret after `whsec_`; `webhook-signature` is a
  * space-separated list of `v1,<base64>`, any of which may match.
@@ -36,7 +29,9 @@ export function standardWebhooks(secrets: readonly string[]) {
     return key;
   });
   return ({ headers, body, now }: Delivery): Verdict => {
-    if (header(headers, "webhook-challenge") !== undefined) return reject(CHALLENGE_NOT_ANSWERED);
+    const challenge = header(headers, "webhook-challenge");
+    if (challenge !== undefined)
+      return { kind: "challenge", response: challengeResponse(keys[0] as Buffer, challenge) };
     const id = headerOnce(headers, "webhook-id", "svix-id");
     if (typeof id === "object") return id;
     const timestamp = headerOnce(headers, "webhook-timestamp", "svix-timestamp");
@@ -55,6 +50,17 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
+}
+
+/**
+ * The answer to an endpoint-verification challenge, as the standardwebhooks library (1.3.0)
+ * words it in endpointVerificationResponse: `v1,` and the base64 HMAC-SHA256 of the challenge,
+ * keyed with the HMAC of "wev-v1" under the secret's key, so that no answer is a delivery's
+ * signature. With several secrets, the first: the one its sender signs with after a rotation.
+ */
+function challengeResponse(key: Buffer, challenge: string): string {
+  const verificationKey = createHmac("sha256", key).update("wev-v1").digest();
+  return `v1,${createHmac("sha256", verificationKey).update(challenge).digest("base64")}`;
 }
 
 /**
