@@ -325,6 +325,31 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.stats()).events).toBe(1);
     });
 
+    test("a delivery's commit, which waits for PostgreSQL's lock on notifications, is left the rest of the lock wait, not the 50 ms its retention has", async () => {
+      const url = await freshSchema();
+      const store = await open(url, { ...LOOSE, maxEvents: 1 });
+      await store.add(event({ dedupeId: "oldest" }));
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        // As waiter's statement is, but in a transaction left open to read what its commit would wait.
+        await psql.query("BEGIN");
+        await psql.query("SET LOCAL lock_timeout = 3000");
+        await psql.query(
+          `SELECT * FROM waiter_add(ARRAY['e2'], ARRAY['shop'], ARRAY['order.paid'], ARRAY['none'], ARRAY['next'],
+             ARRAY[$1::bigint], ARRAY['{}'], ARRAY['\\x7b7d'::bytea], ARRAY[true], ARRAY[2], 'waiter_test', 1, $2, $3)`,
+          [clock.now(), 2 ** 40, 86_400_000],
+        );
+        const { rows } = await psql.query<{ ms: number }>(
+          "SELECT (extract(EPOCH FROM current_setting('lock_timeout')::INTERVAL) * 1000)::int AS ms",
+        );
+        expect(rows[0]?.ms).toBeGreaterThan(1_000);
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+      }
+    });
+
     test("retention that finds the turn passed from write to write, never free, ends its run, and forgets old deliveries, rather than ask for it for ever", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });

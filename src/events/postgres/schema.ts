@@ -506,6 +506,9 @@ export const MIGRATIONS: readonly string[] = [
        EXCEPTION WHEN lock_not_available THEN
          gone := NULL;
        END;
+       -- The commit waits for PostgreSQL's lock on notifications, which every commit that notifies
+       -- in the cluster takes in turn: it is left the rest of the lock wait, not retention's 50 ms.
+       PERFORM waiter_lock_wait_left(wait, deadline);
        PERFORM pg_notify(channel, seqs[cardinality(seqs)]::text);
      END IF;
      RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
