@@ -452,6 +452,8 @@ export const MIGRATIONS: readonly string[] = [
   // after it (a person's lock on events or counters), gets what is left of the lock wait counted
   // from the statement's start. Its own retention waits for a lock on what it drops briefly, as
   // a retention run does (RETAIN_LOCK_WAIT_MS), and leaves it otherwise to the next write or run.
+  // Under the same name and arguments: an older replica's deliveries, during a rolling upgrade, take
+  // turns on the same advisory lock as this one's.
   `-- What is left of a lock wait until its deadline, at_most at most, as the transaction's
    -- lock_timeout (1 ms at least: 0 waits for ever); none where the session waits for ever (wait 0).
    CREATE FUNCTION waiter_lock_wait_left(wait INTERVAL, deadline TIMESTAMPTZ, at_most INTERVAL DEFAULT NULL)

@@ -106,6 +106,8 @@ const TURN_PAUSE_MS = 50;
  * How long retention, holding the turn, waits for a lock another session holds on what it drops
  * (a person's on an event, an acknowledgement's under way) before it lets the turn go, to ask
  * again after a pause: the deliveries waiting for the turn wait that long behind it, not its lock wait.
+ * Schema step 23 writes the same 50 ms into waiter_add for a delivery's own retention, fixed as a
+ * released step is: a change here is a new step there.
  */
 const RETAIN_LOCK_WAIT_MS = 50;
 /**
