@@ -172,7 +172,7 @@ function pastYears(value: string): "before" | "after" | undefined {
   const expanded = /^([+-]?)(\d+)-/.exec(time);
   if (!expanded) return undefined;
   if (expanded[1] === "-") return "before";
-  if (expanded[2]?.length !== 4 || expanded[1] === "+") return Number(expanded[2]) > 9999 ? "after" : undefined;
+  if (expanded[1] === "+") return Number(expanded[2]) > 9999 ? "after" : undefined;
   const read = isoTime(time);
   const year = read && new Date(read.epoch).getUTCFullYear();
   return year === undefined ? undefined : year < 0 ? "before" : year > 9999 ? "after" : undefined;
@@ -205,8 +205,9 @@ function unixTime(value: string): string | undefined {
 
 /** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */
 function isTime(value: string): boolean {
-  // A year past four digits, as JavaScript writes one before the year 0 or after 9999, with its sign.
-  return /^(?:[+-]\d{6}|\d{4,})-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
+  // A year past 0-9999 as ISO 8601 and JavaScript write it: six digits after a sign. Unsigned, more
+  // digits are no year: a sender's delivery id may be such digits and dashes.
+  return /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
 }
 
 /** The event whose id a time given as `name` stands for. */

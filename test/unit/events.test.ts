@@ -860,7 +860,6 @@ test("a time before the year 0 or after 9999 in UTC is said to come before or af
       "before",
       "after the year 9999 in UTC, after every event): events_list without before lists them all.",
     ],
-    ["10000-01-01", "since", "after the year 9999 in UTC, after every event): no event came after it."],
     [
       "-000001-12-31T23:00:00.000Z",
       "before",
@@ -882,6 +881,16 @@ test("a time before the year 0 or after 9999 in UTC is said to come before or af
   );
   expect(text(await call("events_get", { id: "+010000-01-01T00:00:00.000Z" }))).toBe(
     '"+010000-01-01T00:00:00.000Z" is a time, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC (that time falls after the year 9999 in UTC, after every event): pass events_get the id of the one you mean.',
+  );
+});
+
+test("a delivery id of digits and dashes is no time: only a year of four digits, or six with a sign, reads as one", async () => {
+  const { store, call, text } = await served();
+  const { id } = await addTrial(store, "12345-67-89");
+  const delivery = `"12345-67-89" is the sender's delivery id of event ${id} (source "trial"): pass waiter's event id instead.`;
+  expect(text(await call("events_get", { id: "12345-67-89" }))).toBe(`No event "12345-67-89" is stored. ${delivery}`);
+  expect(text(await call("events_list", { since: "12345-67-89" }))).toBe(
+    `since "12345-67-89" is neither a cursor (like c42) nor the id of a stored event. ${delivery}`,
   );
 });
 
