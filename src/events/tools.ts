@@ -870,12 +870,16 @@ export function eventsToolset(
                 `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${back ? "before" : "since"} to events_list for the events ${back ? "before" : "after"} it` : ""}.`,
               );
             }
-            // A Unix time is one only where it names no delivery: GoPay's payment ids have ten digits.
-            const unix =
-              unixTime(args.id) && !(await storedAs(store, args.id)) && (await store.droppedAs(args.id)).length === 0
-                ? unixTime(args.id)
-                : undefined;
-            if (isTime(args.id) || unix) throw new ToolError(timeForId(args.id, listed, unix));
+            // A time is one only where it names no delivery: GoPay's payment ids have ten digits, and a
+            // daily report's delivery id may be its date.
+            const unix = unixTime(args.id);
+            if (
+              (isTime(args.id) || unix) &&
+              !(await storedAs(store, args.id)) &&
+              (await store.droppedAs(args.id)).length === 0
+            ) {
+              throw new ToolError(timeForId(args.id, listed, unix));
+            }
             throw new ToolError(await noEventStored(store, args.id, call));
           }
           return withRuns(event, args.fields, "fields", call, true);

@@ -942,6 +942,11 @@ test("a time given to events_get as an id is told it is a time, and where the id
   expect(text(await call("events_get", { id: "3000006529" }))).toContain(
     `"3000006529" is the sender's delivery id of event ${id}`,
   );
+  // A daily report's delivery id, a date, is the delivery it names too.
+  const daily = await addTrial(store, "2026-12-04");
+  expect(text(await call("events_get", { id: "2026-12-04" }))).toContain(
+    `"2026-12-04" is the sender's delivery id of event ${daily.id}`,
+  );
   const alone = await served({ tools: "events_get" });
   expect(alone.text(await alone.call("events_get", { id: "2026-12-05" }))).toBe(
     '"2026-12-05" is a time, and events_get takes an event id: waiter\'s event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B.',
