@@ -666,8 +666,8 @@ function toolCallback(
     };
     extra.signal.addEventListener("abort", onCancel, { once: true });
     // Over Streamable HTTP (a session with an id), whose transport says whether each answer was sent.
-    const answerLost = new AbortController();
-    if (extra.sessionId !== undefined) answers.set(extra.requestId, answerLost);
+    const answerLost = extra.sessionId === undefined ? undefined : new AbortController();
+    if (answerLost) answers.set(extra.requestId, answerLost);
     let result: CallToolResult;
     try {
       result = await runTool(
@@ -678,7 +678,7 @@ function toolCallback(
           deadline: started + ms,
           log: callLog,
           progress,
-          answerLost: answerLost.signal,
+          ...(answerLost ? { answerLost: answerLost.signal } : {}),
           serves,
           stopping,
           ...(caller ? { caller } : {}),
@@ -690,7 +690,7 @@ function toolCallback(
       extra.signal.removeEventListener("abort", onCancel);
       end();
       // A call cancelled is not answered.
-      if (extra.signal.aborted) answers.delete(extra.requestId);
+      if (answerLost && extra.signal.aborted) answers.delete(extra.requestId);
     }
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
