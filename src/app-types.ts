@@ -31,8 +31,8 @@ export interface Session {
    * of the tools it gained. Its prompts, resources and instructions stay as it opened with.
    */
   widen(allow: (tool: Tool) => boolean): string[];
-  /** Says whether the answer to tool call `request` was sent to its client (`sent`), or could not be. */
-  answered(request: RequestId, sent: boolean): void;
+  /** Tells tool call `request`, under way, that its answer can no longer reach its client. */
+  lost(request: RequestId): void;
   /** Stops the session's event notifications and closes its server. */
   close(): Promise<void>;
 }

@@ -560,7 +560,7 @@ export async function startApp(
     },
     session(log, allow, subscriptions) {
       let served = allow ? tools.filter(allow) : tools;
-      const { server, serve, answered } = createServer(
+      const { server, serve, lost } = createServer(
         served,
         config,
         log,
@@ -589,7 +589,7 @@ export async function startApp(
       return {
         server,
         subscriptions: subscribed,
-        answered,
+        lost,
         widen(wider) {
           const gained = tools.filter((tool) => wider(tool) && !served.includes(tool));
           served = [...served, ...gained];

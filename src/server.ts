@@ -240,8 +240,8 @@ export interface ToolServer {
   server: McpServer;
   /** Serves `tools` too: the client is sent one notifications/tools/list_changed. */
   serve(tools: readonly Tool[]): void;
-  /** Says whether the answer to tool call `request` was sent to its client (`sent`), or could not be. */
-  answered(request: RequestId, sent: boolean): void;
+  /** Tells tool call `request`, under way, that its answer can no longer reach its client. */
+  lost(request: RequestId): void;
 }
 
 export function createServer(
@@ -279,10 +279,7 @@ export function createServer(
 
   const toolTimeoutMs = config.core.toolTimeout * 1000;
   const client: SessionState = {};
-  /**
-   * The tool calls over Streamable HTTP answered whose answers are being sent, each with what aborts
-   * when its answer is lost (`answered`, which the HTTP transport calls for each).
-   */
+  /** The tool calls over Streamable HTTP under way, each with what aborts when its answer is lost. */
   const answers = new Map<RequestId, AbortController>();
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   // The tools served now, those `serve` adds later too.
@@ -310,11 +307,7 @@ export function createServer(
   return {
     server,
     serve: (more) => more.forEach(serve),
-    answered(request, sent) {
-      const answer = answers.get(request);
-      answers.delete(request);
-      if (!sent) answer?.abort();
-    },
+    lost: (request) => answers.get(request)?.abort(),
   };
 }
 
@@ -665,7 +658,7 @@ function toolCallback(
       client.cutMs = Math.min(client.cutMs ?? Number.POSITIVE_INFINITY, clock.now() - started);
     };
     extra.signal.addEventListener("abort", onCancel, { once: true });
-    // Over Streamable HTTP (a session with an id), whose transport says whether each answer was sent.
+    // Over Streamable HTTP (a session with an id), whose transport says when a call's answer is lost.
     const answerLost = extra.sessionId === undefined ? undefined : new AbortController();
     if (answerLost) answers.set(extra.requestId, answerLost);
     let result: CallToolResult;
@@ -689,8 +682,7 @@ function toolCallback(
     } finally {
       extra.signal.removeEventListener("abort", onCancel);
       end();
-      // A call cancelled is not answered.
-      if (answerLost && extra.signal.aborted) answers.delete(extra.requestId);
+      if (answerLost) answers.delete(extra.requestId);
     }
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;

@@ -43,7 +43,7 @@ export interface ToolCall extends Call, Serving {
    */
   session?: SessionState;
   /**
-   * Aborted when the call's answer could not be sent to its client: its stream's connection closed
+   * Aborted when the call's answer can no longer reach its client: its stream's connection closed
    * before it, having carried no event its client could come back for it with (Last-Event-ID).
    */
   answerLost?: AbortSignal;

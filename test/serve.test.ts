@@ -2179,7 +2179,7 @@ describe("resumption", () => {
       await expect.poll(() => served.sessions.answering()).toBe(0);
       // The first wait answers with the payment, on a stream no one reads any more.
       const event = await paid();
-      await expect.poll(() => served.stderr()).toContain(": the answer to request 2 was lost");
+      await expect.poll(() => served.stderr()).toContain(": the answer to request 2 is lost");
       const again = await (await wait(3, 1)).body.text();
       const answer = JSON.parse(again.slice(again.indexOf("data: ") + 6)) as {
         result: { structuredContent: { timed_out: boolean; event?: { id: string }; note?: string } };
@@ -2187,8 +2187,59 @@ describe("resumption", () => {
       expect(answer.result.structuredContent).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
-        note: "The session's last wait answered after its connection had closed, so this one waited from where that one began (c0).",
+        note: "The connection of the session's last wait closed before it answered, so this one waited from where that one began (c0).",
       });
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a wait sent again at once after its stream dropped, before any event, answers the event once", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const { post } = await rawSession(served.url, "2025-06-18");
+      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
+        post(
+          {
+            jsonrpc: "2.0",
+            id,
+            method: "tools/call",
+            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
+          },
+          signal ? { signal } : {},
+        );
+      const answerOf = (text: string) =>
+        (
+          JSON.parse(text.slice(text.indexOf("data: ") + 6)) as {
+            result: { structuredContent: Record<string, unknown> };
+          }
+        ).result.structuredContent;
+      const dropped = new AbortController();
+      await wait(2, 20, dropped.signal);
+      dropped.abort();
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      // The client sends its wait again at once; the payment comes while both wait.
+      const again = await wait(3, 20);
+      const event = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "lost-2",
+        headers: {},
+        body: Buffer.from('{"order":8}'),
+        receivedAt: clock.now(),
+      });
+      expect(answerOf(await again.body.text())).toMatchObject({
+        timed_out: false,
+        event: { id: event?.id },
+        note: "The connection of the session's last wait closed before it answered, so this one waited from where that one began (c0).",
+      });
+      // Answered once: the next wait reads on from now.
+      expect(answerOf(await (await wait(4, 1)).body.text())).toMatchObject({ timed_out: true });
+      expect(served.stderr()).toContain(": the answer to request 2 is lost: its stream's connection closed");
     } finally {
       await served.close();
     }

@@ -936,7 +936,7 @@ export function eventsToolset(
           };
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", () => keep(), { once: true });
-          // An answer that never reached the client is as one cancelled: the next wait reads on from here.
+          // An answer that can no longer reach the client is as one cancelled: the next wait reads on from here.
           call.answerLost?.addEventListener("abort", () => keep(true), { once: true });
           // Read once the wait ends: another process's burst may have been dropped before this one
           // heard of it, and the cursor given moves on past it.
@@ -976,7 +976,7 @@ export function eventsToolset(
               resumed === undefined
                 ? undefined
                 : cancelled?.lost
-                  ? `The session's last wait answered after its connection had closed, so this one waited from where that one began (${cursorOf(resumed)}).`
+                  ? `The connection of the session's last wait closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
                   : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {

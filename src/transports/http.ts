@@ -29,6 +29,7 @@ import {
 import { mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
+  answersLost,
   endCancelled,
   endHeldStream,
   nameWhereItStands,
@@ -472,6 +473,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     res.once("close", () => {
       entry.inFlight -= 1;
       entry.lastSeen = clock.now();
+      if (req.method !== "POST") return;
+      for (const lost of answersLost(entry.transport, req.body)) {
+        log.info(
+          `MCP session ${id}: the answer to request ${JSON.stringify(lost)} is lost: its stream's connection closed before it, having carried no event id to come back for it with`,
+        );
+        entry.session.lost(lost);
+      }
     });
     // A DELETE the transport took ends the session for the other replicas too, before its client
     // hears so: its next request, to any replica, finds it ended.

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { isJSONRPCErrorResponse, isJSONRPCResultResponse } from "@modelcontextprotocol/sdk/types.js";
 import type { Request } from "express";
 import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
@@ -335,24 +334,6 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
         if (init !== undefined && (await record(id, entry))) entry.init = undefined;
       },
     });
-    // An answer the transport cannot send (its stream's connection closed, having carried no event
-    // its client could come back with) is lost: the call that gave it is told.
-    const send = transport.send.bind(transport);
-    transport.send = async (message, options) => {
-      const answer = isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message) ? message.id : undefined;
-      try {
-        await send(message, options);
-      } catch (err) {
-        if (answer !== undefined) {
-          log.info(
-            `MCP session ${transport.sessionId}: the answer to request ${JSON.stringify(answer)} was lost, its stream's connection having closed`,
-          );
-          session.answered(answer, false);
-        }
-        throw err;
-      }
-      if (answer !== undefined) session.answered(answer, true);
-    };
     transport.onclose = () => {
       // Closing the session's server closes this transport again.
       if (closed) return;

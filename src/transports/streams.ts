@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { type JSONRPCMessage, type RequestId, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import {
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type RequestId,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import type { Request, Response } from "express";
 import { takesEventStream } from "./answers.js";
 
@@ -25,6 +30,21 @@ export const requestsCarried = (transport: WebStandardStreamableHTTPServerTransp
 export const underWay = (transport: WebStandardStreamableHTTPServerTransport, id: RequestId): boolean =>
   answerStreams(transport).has(id) &&
   !(transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap.has(id);
+
+/**
+ * The requests of a POST, its stream's connection closed, whose answers can no longer reach their
+ * client: under way still, on a stream that carried no event id to come back to it with (the SDK's
+ * transport sends none to a client of MCP before 2025-11-25 until a call's first progress). The
+ * transport drops such an answer when it comes.
+ */
+export function answersLost(transport: WebStandardStreamableHTTPServerTransport, body: unknown): RequestId[] {
+  const { _resumableStreams: resumable } = transport as unknown as { _resumableStreams: Set<StreamId> };
+  return (Array.isArray(body) ? body : [body]).flatMap((message: unknown) => {
+    if (!isJSONRPCRequest(message) || !underWay(transport, message.id)) return [];
+    const stream = answerStreams(transport).get(message.id);
+    return stream === undefined || resumable.has(stream) ? [] : [message.id];
+  });
+}
 
 /**
  * How long a client waits before it opens again a stream waiter ended while its session goes on
