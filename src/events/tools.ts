@@ -112,7 +112,8 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
     }
     return seq;
   }
-  if (isTime(value)) throw new ToolError(timeGiven(value, name, fresh));
+  // A time is one only where it names no delivery: a daily report's delivery id may be its date.
+  if (isTime(value) && !(await storedAs(store, value))) throw new ToolError(timeGiven(value, name, fresh));
   const event = await store.get(storedId(value));
   if (event) return event.seq;
   // Every event kept comes after those retention dropped: reading on from them misses none of them.

@@ -894,6 +894,14 @@ test("a delivery id of digits and dashes is no time: only a year of four digits,
   );
 });
 
+test("a daily report's delivery id, a date, given as since is the delivery it names, not a time", async () => {
+  const { store, call, text } = await served();
+  const daily = await addTrial(store, "2026-12-04");
+  expect(text(await call("events_wait", { since: "2026-12-04", timeout_s: 1 }))).toBe(
+    `since "2026-12-04" is neither a cursor (like c42) nor the id of a stored event. "2026-12-04" is the sender's delivery id of event ${daily.id} (source "trial"): pass waiter's event id instead.`,
+  );
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
