@@ -154,6 +154,40 @@ test("every relative link in the README and docs/ points at a file, and at a hea
   expect(broken).toEqual([]);
 });
 
+test("every WAITER_ variable the README and docs/ name is a setting, or one a secret or a shell command is given in", () => {
+  const settingsTable = [...read("docs/settings.md").matchAll(/^\| `(WAITER_\w+)`/gm)].map((m) => m[1]);
+  expect(settingsTable.length).toBeGreaterThan(40);
+  const files = [
+    ...pages.filter((page) => page !== "docs/settings.md"),
+    "Dockerfile",
+    "docs/compose.yml",
+    "docs/waiter.env.example",
+  ];
+  const texts = files.map((file) => ({ file, text: read(file) }));
+  const everywhere = texts.map(({ text }) => text).join("\n");
+  const known = new Set([
+    CONFIG_FILE_ENV,
+    ...settingsTable,
+    // Variables a secret is read from, named by a setting's value ("secretEnv": "WAITER_TOKEN_OPS").
+    ...[...everywhere.matchAll(/Env"?\s*[:=]\s*"?(WAITER_\w+)/g)].map((m) => m[1]),
+    // Variables of the reader's shell or compose's ($WAITER_TOKEN, ${WAITER_DB_PASSWORD}), and the tests' own.
+    ...[...everywhere.matchAll(/\$\{?(WAITER_\w+)/g)].map((m) => m[1]),
+    ...readdirSync(join(root, "test"), { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts"))
+      .flatMap((name) => [...read(`test/${name}`).matchAll(/process\.env\.(WAITER_TEST_\w+)/g)].map((m) => m[1])),
+    // An older docs/compose.yml's, which docs/scaling.md names as such.
+    "WAITER_PUBLIC_URL",
+  ]);
+  const unknown = texts.flatMap(({ file, text }) =>
+    // A name ending in _ or followed by * stands for every setting it begins (WAITER_WOO_*).
+    [...text.matchAll(/\bWAITER_\w+\b(?![*\w])/g)]
+      .map((m) => m[0])
+      .filter((name) => !name.endsWith("_") && !known.has(name))
+      .map((name) => `${file}: ${name}`),
+  );
+  expect([...new Set(unknown)]).toEqual([]);
+});
+
 test("every docs page the code names for a reader to look up exists, with the heading it names", () => {
   const code = (dir: string): string[] =>
     readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
