@@ -188,6 +188,26 @@ test("every WAITER_ variable the README and docs/ name is a setting, or one a se
   expect([...new Set(unknown)]).toEqual([]);
 });
 
+test("every default the README and docs/ give beside a setting's variable is the default docs/settings.md has from the code", () => {
+  const defaults = new Map(
+    [...read("docs/settings.md").matchAll(/^\| `(WAITER_\w+)` \|.*\| `(\d+)` \|$/gm)].map((m) => [m[1], m[2]]),
+  );
+  expect(defaults.size).toBeGreaterThan(10);
+  // "WAITER_STOP_SECONDS, 10 s", "`WAITER_AUTOMATION_RETRY_SECONDS` (600)", "(`WAITER_EVENTS_PROGRESS_SECONDS`, 5 s)".
+  const given = [...pages.filter((page) => page !== "docs/settings.md"), "Dockerfile", "docs/compose.yml"].flatMap(
+    (page) =>
+      [
+        ...read(page).matchAll(/\b(WAITER_\w+)`?(?: \(`[\w.]+`\))?(?:, | \()([\d,]+)(?: ?(?:s|seconds|minutes)\b|\))/g),
+      ].map(([said = "", name = "", value = ""]) => ({ page, said, name, value: value.replaceAll(",", "") })),
+  );
+  expect(given.length).toBeGreaterThan(5);
+  expect(
+    given
+      .filter(({ name, value }) => defaults.has(name) && defaults.get(name) !== value)
+      .map(({ page, said }) => `${page}: ${said}`),
+  ).toEqual([]);
+});
+
 test("every docs page the code names for a reader to look up exists, with the heading it names", () => {
   const code = (dir: string): string[] =>
     readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
