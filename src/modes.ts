@@ -9,7 +9,14 @@ import { takeStopSignals } from "./signals.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
-import { port0, portHolding, shownAddress, storesElsewhere, takenForAnotherStore } from "./webhooks/port.js";
+import {
+  port0,
+  portHolding,
+  SILENT_HOLDER,
+  shownAddress,
+  storesElsewhere,
+  takenForAnotherStore,
+} from "./webhooks/port.js";
 import { noSources, webhooksOf } from "./webhooks/settings.js";
 
 // The modes, which main.ts loads once the arguments are read: the version, the help and a refused
@@ -194,9 +201,13 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     );
     // Port 0 asks nobody: each waiter that binds it is given a port of its own.
     starting.step = `asking what listens on ${where}`;
-    const { holder, storeId } = port === 0 ? { holder: undefined } : await portHolding(listen);
+    const { holder, storeId, silent } = port === 0 ? { holder: undefined } : await portHolding(listen);
     if (holder === undefined) {
       log.notice(port0(config.named("webhooks.listen")));
+    } else if (silent) {
+      log.warning(
+        `something that ${SILENT_HOLDER} listens on ${where} now: whether webhooks reach the store, and run the automations, cannot be told: they do where it is waiter listen (or serve) on this store`,
+      );
     } else if (holder === "nothing" || holder === "stranger") {
       log.warning(
         `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${where} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -1979,6 +1979,32 @@ describe("embedded in the stdio server", () => {
       `${host} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store`,
     );
     expect(said).not.toMatch(/is taken by another/);
+  });
+
+  test("a port whose holder does not answer /healthz in time (a waiter too busy, or stopped) is not said to be no waiter's", async () => {
+    // Takes connections and answers none, as a waiter listen whose event loop is held does.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const session = await startWaiter(
+        { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET, WAITER_WEBHOOKS_LISTEN: host },
+        { listener: true },
+      );
+      const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+      await session.close();
+      expect(session.stderr()).toContain(
+        `${host} is taken by something that did not answer its /healthz within 1 s (a waiter too busy to answer, or another program): whether webhooks reach this store cannot be told until it answers. This waiter asks again, and takes the port once it is free, trying every 2 s`,
+      );
+      expect(session.stderr()).not.toContain("is not a waiter");
+      expect(note).toContain(
+        `Something holds ${host} that did not answer its /healthz within 1 s (a waiter too busy to answer, or another program): whether deliveries to these URLs are stored here cannot be told until it answers; ask again in a moment.`,
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
   });
 
   test("acknowledging an event updates its subscribed resource", async () => {

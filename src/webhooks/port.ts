@@ -24,14 +24,24 @@ const WAITERS: Record<ListenerMode | "waiter", string> = {
   waiter: "another waiter",
 };
 
+/** How long a waiter waits for the /healthz of what holds its port. */
+const ASK_MS = 1000;
+
+/**
+ * What holds the port when it took connections but did not answer /healthz within ASK_MS: a waiter
+ * whose event loop is held (a long write, a machine starting everything at once) as well as another program.
+ */
+export const SILENT_HOLDER = `did not answer its /healthz within ${ASK_MS / 1000} s (a waiter too busy to answer, or another program)`;
+
 /**
  * What answers at `listen` (a waiter answers /healthz with its status, sources and mode), and, for
  * a waiter, the sources it receives and the id of the store it stores into, where it says one.
+ * `silent`: a stranger only as far as can be told, as it did not answer in time (SILENT_HOLDER).
  */
 export async function portHolding({
   host,
   port,
-}: Listen): Promise<{ holder: PortHolder; storeId?: string; sources?: string[] }> {
+}: Listen): Promise<{ holder: PortHolder; storeId?: string; sources?: string[]; silent?: boolean }> {
   const reachable = isWildcardHost(host) ? "127.0.0.1" : bracketedHost(host);
   let response: Dispatcher.ResponseData;
   try {
@@ -39,9 +49,13 @@ export async function portHolding({
     const { request } = await import("undici");
     // On a connection of its own (reset), closed after: one kept from asking the port's last holder,
     // gone since, would fail this ask as if a stranger held it.
-    response = await request(`http://${reachable}:${port}/healthz`, { reset: true, signal: AbortSignal.timeout(1000) });
+    response = await request(`http://${reachable}:${port}/healthz`, {
+      reset: true,
+      signal: AbortSignal.timeout(ASK_MS),
+    });
   } catch (err) {
-    return { holder: (err as { code?: string }).code === "ECONNREFUSED" ? "nothing" : "stranger" };
+    if ((err as { code?: string }).code === "ECONNREFUSED") return { holder: "nothing" };
+    return (err as Error).name === "TimeoutError" ? { holder: "stranger", silent: true } : { holder: "stranger" };
   }
   try {
     const health = (await response.body.json()) as {
@@ -275,7 +289,7 @@ export async function holdPort(parts: {
         );
       } else {
         failed = undefined;
-        const { holder, storeId, sources } = await portHolding(listen);
+        const { holder, storeId, sources, silent } = await portHolding(listen);
         holderSources = holder === "stdio" ? sources : undefined;
         const notThere =
           holder === "stranger" || holder === "nothing" ? undefined : sourcesDiffer(parts.sources, sources, holder);
@@ -285,6 +299,12 @@ export async function holdPort(parts: {
           say(`${holder}\nanother store`, () =>
             log.warning(
               `${takenForAnotherStore(where, holder)}. This waiter ${holder === "stdio" ? `takes the port when that waiter stops (trying ${every})` : "leaves the port to it, restarts included"}`,
+            ),
+          );
+        } else if (silent) {
+          say("silent", () =>
+            log.warning(
+              `${where} is taken by something that ${SILENT_HOLDER}: whether webhooks reach this store cannot be told until it answers. This waiter asks again, and takes the port once it is free, trying ${every}`,
             ),
           );
         } else if (holder === "stranger") {
@@ -332,7 +352,10 @@ export async function holdPort(parts: {
         return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
       // Port 0 asks nobody: each waiter that binds it is given a port of its own.
       if (listen.port === 0) return `${port0(parts.setting)}. ${PORT_0_LOGGED}`;
-      const { holder, storeId, sources } = await portHolding(listen);
+      const { holder, storeId, sources, silent } = await portHolding(listen);
+      if (silent) {
+        return `Something holds ${where} that ${SILENT_HOLDER}: whether deliveries to these URLs are stored here cannot be told until it answers; ask again in a moment.`;
+      }
       if (holder === "nothing") {
         const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;
         return `${refused} ${trying ? `This waiter takes the port within ${retryMs / 1000} s.` : "Start waiter listen (or serve), which receives them."}`;
