@@ -15,7 +15,7 @@ import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import { type EventStore, logDropped, NewerStore, sourcesHeld } from "./events/store.js";
+import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
 import { unmatchedNoProxy } from "./http/proxy.js";
@@ -125,6 +125,11 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     const taken = anotherUsers(file);
     if (taken) throw new StoreUnavailable(taken);
     const code = (err as { code?: string }).code;
+    if (waits !== undefined && err instanceof OlderStoreBusy) {
+      throw new StoreUnavailable(
+        `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+      );
+    }
     if (waits !== undefined && code === "SQLITE_BUSY") {
       throw new StoreUnavailable(
         `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,

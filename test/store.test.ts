@@ -1984,6 +1984,31 @@ test("a store another program holds the write lock on as waiter sets it up is sa
   );
 });
 
+test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is said so, not only as a transaction left open", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "events.db");
+  await new SqliteEventStore(file, LOOSE).close();
+  // An older release's store, which the waiter that started first is bringing up to this schema.
+  const upgrading = new Database(file);
+  onTestFinished(() => {
+    upgrading.close();
+  });
+  upgrading.pragma("user_version = 5");
+  upgrading.exec("BEGIN IMMEDIATE");
+  const { app, stderr } = await startApp(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    },
+    { storeBusyMs: 1_000 },
+  );
+  upgrading.exec("ROLLBACK");
+  await app.close();
+  expect(stderr()).toContain(
+    `webhook events are off: ${file}: another program held its write lock past 1 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+  );
+});
+
 test("a -wal file another program's read transaction keeps from being written back (a database browser left open) is said in the log, with what holds it", async () => {
   vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
   const { store, file } = open();

@@ -492,6 +492,18 @@ export class NewerStore extends Error {
 }
 
 /**
+ * Another program's write lock held past the open's wait on a store an older waiter set up, which
+ * this waiter must write to upgrade: most often another waiter upgrading it, as every process on the
+ * store starts after an update, which on a large store holds the lock for seconds. `schema`: the store's.
+ */
+export class OlderStoreBusy extends Error {
+  readonly code = "SQLITE_BUSY";
+  constructor(readonly schema: number) {
+    super(`SQLITE_BUSY: the store, of schema ${schema}, is locked by another program`);
+  }
+}
+
+/**
  * A schema a newer waiter upgraded the store to while this one had it open: this one goes on, as
  * stopping would lose what it does for the deliveries it takes, but may misread what the newer
  * one keeps. `version`: the store's schema now; `known`: the newest this one knows.

@@ -32,6 +32,7 @@ import {
   type NewerSchema,
   NewerStore,
   newerSchemaWatch,
+  OlderStoreBusy,
   type Retention,
   type RunLog,
   type SessionLog,
@@ -518,6 +519,7 @@ export class SqliteEventStore implements EventStore {
         // transaction left open (an sqlite3 shell, a database browser): a store this schema set up
         // whole opens without a write, and its writes wait their turn.
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
+        if (busy && found > 0 && found < SCHEMA_VERSION) throw new OlderStoreBusy(found);
         if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
         version = found;
         this.#latestSeqUncaught = true;
