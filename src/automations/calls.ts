@@ -112,13 +112,6 @@ export class StepFailure extends ToolError {
   }
 }
 
-/**
- * The longest wait between a step's tries: doubled without end, a retry time of hours would leave
- * hours between tries, a shop back meanwhile waiting for the next, and give up long before the
- * retry time ends.
- */
-const MAX_DELAY_MS = 5 * 60_000;
-
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
@@ -149,8 +142,16 @@ export class StepCalls {
   readonly #cutting = new AbortController();
   /** The tool calls under way, whose answers a stop waits for until it cuts them. */
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** Waits double from this one, to 5 minutes: at most 2 s, so a short retry time still sees a few tries. */
+  /** Waits double from this one, to #maxDelayMs: at most 2 s, so a short retry time still sees a few tries. */
   readonly firstDelayMs: number;
+  /**
+   * The longest wait between a step's tries: 5 minutes, or a 24th of the retry time when that is
+   * longer. Doubled without end, a retry time of hours would leave hours between tries, a shop back
+   * meanwhile waiting for the next, and give up long before the retry time ends; every 5 minutes for
+   * a day, each waiting run's tries at a shop that hangs, the tool timeout each, one after another,
+   * would leave the automations no time for new events.
+   */
+  readonly #maxDelayMs: number;
   /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
   readonly maxText: number;
   /** The tool timeout's setting and value, as a call too slow for it names them: `WAITER_TOOL_TIMEOUT, 20 s`. */
@@ -159,6 +160,7 @@ export class StepCalls {
   constructor(private readonly parts: CallParts) {
     this.#served = new Map(parts.tools.map((tool) => [tool.name, tool]));
     this.firstDelayMs = Math.min(2000, parts.retryForMs / 20);
+    this.#maxDelayMs = Math.max(5 * 60_000, parts.retryForMs / 24);
     this.deadlineSetting = `${parts.settings.toolTimeout}, ${duration(parts.toolTimeoutMs)}`;
     this.maxText =
       (this.#served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
@@ -330,7 +332,7 @@ export class StepCalls {
         );
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
-      const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, MAX_DELAY_MS);
+      const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, this.#maxDelayMs);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
         if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(words, status));
         throw new StepFailure(
