@@ -380,8 +380,10 @@ export function automationRuns(parts: RunParts) {
       }
       // What automations change, as what agents change: the operator's record of who did it, which
       // a store that cannot record the step (a full disk) does not hold back.
-      const doneAgain = again && i === from;
-      if (!calls.tool(tool)?.annotations.readOnlyHint) {
+      const changes = !calls.tool(tool)?.annotations.readOnlyHint;
+      // A read done again found nothing done, an earlier try's or another's.
+      const doneAgain = again && i === from && changes;
+      if (changes) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}${doneAgain ? ` ${DONE_AGAIN}` : ""}`);
       }
       const outcome = doneAgain ? `${kept(said)}\n${DONE_AGAIN}` : kept(said);

@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import { z } from "zod";
 import { StepCalls } from "../../src/automations/calls.js";
 import { startAutomations } from "../../src/automations/engine.js";
-import { automation } from "../../src/automations/rules.js";
+import { automation, type Step, toolOf, written } from "../../src/automations/rules.js";
 import { whyNoRun } from "../../src/automations/tools.js";
 import { type Tries, Waiting } from "../../src/automations/tries.js";
 import {
@@ -657,6 +657,48 @@ test("a step waiting for its next try, whose tool reads an argument into another
     await store.close();
   }
 });
+
+test.each([
+  [
+    "a change",
+    ONE_STEP,
+    shopTool(async () => ({}), true),
+    /^done\nThe step was under way when waiter stopped .* may be that earlier try's\.$/,
+  ],
+  ["a read", LISTS, listTool(async () => ({})), /^listed$/],
+])(
+  "%s under way when waiter was killed, done again at the next start, says it was only where it changes something",
+  async (_, configured, tool, said) => {
+    const store = new SqliteEventStore(":memory:", RETENTION);
+    const event = (await store.get((await store.add(anEvent("1"))).id)) as StoredEvent;
+    const run = (await store.runs.begin("a", event.id, false, clock.now())) as number;
+    const step = configured.do[0] as Step;
+    const detail = {
+      tool: toolOf(step),
+      args: written(step),
+      written: written(step),
+      tries: { attempt: 0, started: clock.now() },
+    };
+    await store.runs.step(run, 0, "started", JSON.stringify(detail), clock.now());
+    await store.runs.setCursor(event.seq);
+    const engine = await startAutomations({
+      ...ENGINE,
+      automations: [configured],
+      tools: [tool],
+      store,
+      log: new Log("error", () => {}),
+      historyThrough: event.seq,
+    });
+    try {
+      await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
+      const [done] = await store.runs.list({ limit: 1 });
+      expect((JSON.parse(done?.steps[0]?.detail ?? "{}") as { said?: string }).said).toMatch(said);
+    } finally {
+      await engine.close();
+      await store.close();
+    }
+  },
+);
 
 test("a stop that comes as a step is recorded as started, before its call, leaves the step to be done at the next start", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
