@@ -447,7 +447,7 @@ describe("when the shop fails", () => {
       // Its next try's time passes with no waiter to make it.
       expect((await agent.call("automations_runs", { event_id: event.id })).structuredContent).toMatchObject({
         runs: [{ status: "running", steps: [{ status: "waiting" }] }],
-        note: "No waiter serve or waiter listen runs the automations on this store now: the runs shown running, and a step waiting for its next try, go on only once the next starts with them configured.",
+        note: "No waiter serve or waiter listen runs the automations on this store now: the runs shown running and any step waiting for its next try wait for the next to start with them configured.",
       });
     } finally {
       await agent.close();

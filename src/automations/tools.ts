@@ -240,15 +240,18 @@ async function droppedUnreached(store: EventStore): Promise<string | undefined> 
 
 /**
  * What a model must not take the configured automations for while no waiter runs them on this
- * store (its lease has run out, or none ever held it): that they act on the events that arrive.
- * Undefined while one runs them.
+ * store (its lease has run out, or none ever held it): that they act on the events that arrive, or
+ * go on with `waiting` (the runs shown running). Undefined while one runs them.
  */
-async function whoRuns(runLog: Pick<RunLog, "cursor" | "leaseUntil">): Promise<string | undefined> {
+async function whoRuns(
+  runLog: Pick<RunLog, "cursor" | "leaseUntil">,
+  waiting = "the events stored meanwhile",
+): Promise<string | undefined> {
   const [until, cursor] = await Promise.all([runLog.leaseUntil(), runLog.cursor()]);
   if (until !== undefined && until > clock.now()) return undefined;
   return cursor === undefined
     ? "No waiter serve or waiter listen has run the automations on this store yet; the first to start with them configured leaves alone the events stored before it."
-    : "No waiter serve or waiter listen runs the automations on this store now: the events stored meanwhile wait for the next to start with them configured.";
+    : `No waiter serve or waiter listen runs the automations on this store now: ${waiting} wait for the next to start with them configured.`;
 }
 
 /** What `noSuchName` calls an automation. */
@@ -430,11 +433,10 @@ export function automationsToolset(
           }
           // A run left running by a waiter that stopped (or was killed) reads as under way, its waiting
           // step as tried again at a time no waiter may be there for.
-          if (found.some((run) => run.status === "running") && (await whoRuns(store.runs))) {
-            const stalled =
-              "No waiter serve or waiter listen runs the automations on this store now: the runs shown running, and a step waiting for its next try, go on only once the next starts with them configured.";
-            note = note ? `${note} ${stalled}` : stalled;
-          }
+          const stalled = found.some((run) => run.status === "running")
+            ? await whoRuns(store.runs, "the runs shown running and any step waiting for its next try")
+            : undefined;
+          if (stalled) note = note ? `${note} ${stalled}` : stalled;
           const runs = found.map((run) => ({
             id: run.id,
             automation: run.automation,
