@@ -1159,6 +1159,25 @@ test("a shop down for hours, with a retry time of a day, has its step tried hour
   expect(allDay.length).toBeLessThan(40);
 });
 
+test("a Retry-After longer than the longest wait between tries is waited out whole", async () => {
+  // A shop's rate limit asks for 15 minutes; at a retry time of an hour, waits between tries end at 5.
+  const limited = shopTool(async () => {
+    throw new UpstreamError("429 Too Many Requests", 429, 900);
+  }, true);
+  const calls = new StepCalls({
+    ...ENGINE,
+    retryForMs: 3_600_000,
+    tools: [limited],
+    log: new Log("error", () => {}),
+    stopping: new AbortController().signal,
+    holding: () => async () => true,
+    holdingNow: () => () => true,
+  });
+  const waited = await calls.call("shop_do", {}, "automation a", async () => {}).catch((err: unknown) => err);
+  expect(waited).toBeInstanceOf(Waiting);
+  expect((waited as Waiting).ms).toBe(900_000);
+});
+
 test("an automation a waiter that just took the lease has not begun is told to have its run to come, not to be missing from that waiter", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   await store.add(anEvent("1"));
