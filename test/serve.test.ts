@@ -2245,6 +2245,50 @@ describe("resumption", () => {
     }
   });
 
+  test("a client of MCP 2025-11-25 answered in JSON whose wait's connection drops waits again from where that one began", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      // The event id the stream is primed with never reaches a client that takes JSON alone.
+      const { post } = await rawSession(served.url, "2025-11-25");
+      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
+        post(
+          {
+            jsonrpc: "2.0",
+            id,
+            method: "tools/call",
+            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
+          },
+          { accept: "application/json", ...(signal ? { signal } : {}) },
+        );
+      const dropped = new AbortController();
+      const first = wait(2, 20, dropped.signal).catch(() => undefined);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      dropped.abort();
+      await first;
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      const event = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "lost-3",
+        headers: {},
+        body: Buffer.from('{"order":9}'),
+        receivedAt: clock.now(),
+      });
+      const again = (await (await wait(3, 1)).body.json()) as { result: { structuredContent: unknown } };
+      expect(again.result.structuredContent).toMatchObject({
+        timed_out: false,
+        event: { id: event?.id },
+        note: "The connection of the session's last wait closed before it answered, so this one waited from where that one began (c0).",
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client of MCP 2025-11-25 whose stream drops before it carried anything comes back from where it stood and misses nothing", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

@@ -79,6 +79,10 @@ function answeredAs(accept: string | undefined): "stream" | "json" | undefined {
   return ranges.includes("text/*") ? "stream" : undefined;
 }
 
+/** Whether a POST is answered in JSON, its event stream read by waiter, not by its client. */
+export const answeredInJson = (req: Request): boolean =>
+  req.method === "POST" && answeredAs(req.headers.accept) === "json";
+
 /** What a POST is told whose Accept takes neither type a POST is answered in. */
 const TAKES_NEITHER =
   "Not Acceptable: a POST is answered in JSON (application/json) or as an event stream (text/event-stream), and this Accept takes neither";

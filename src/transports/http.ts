@@ -13,7 +13,7 @@ import { declaresBody } from "../bodies.js";
 import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
+import { answeredInJson, bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
 import {
   batchRefusals,
   EMPTY_BATCH,
@@ -474,9 +474,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       entry.inFlight -= 1;
       entry.lastSeen = clock.now();
       if (req.method !== "POST") return;
-      for (const lost of answersLost(entry.transport, req.body)) {
+      for (const lost of answersLost(entry.transport, req.body, answeredInJson(req))) {
         log.info(
-          `MCP session ${id}: the answer to request ${JSON.stringify(lost)} is lost: its stream's connection closed before it, having carried no event id to come back for it with`,
+          `MCP session ${id}: the answer to request ${JSON.stringify(lost)} is lost: its stream's connection closed before it, its client holding no event id to come back for it with`,
         );
         entry.session.lost(lost);
       }

@@ -34,15 +34,20 @@ export const underWay = (transport: WebStandardStreamableHTTPServerTransport, id
 /**
  * The requests of a POST, its stream's connection closed, whose answers can no longer reach their
  * client: under way still, on a stream that carried no event id to come back to it with (the SDK's
- * transport sends none to a client of MCP before 2025-11-25 until a call's first progress). The
- * transport drops such an answer when it comes.
+ * transport sends none to a client of MCP before 2025-11-25 until a call's first progress), or
+ * answered in JSON (`inJson`), whose client saw none of the stream's ids. The transport drops such
+ * an answer when it comes, or waiter, the POST's connection gone.
  */
-export function answersLost(transport: WebStandardStreamableHTTPServerTransport, body: unknown): RequestId[] {
+export function answersLost(
+  transport: WebStandardStreamableHTTPServerTransport,
+  body: unknown,
+  inJson: boolean,
+): RequestId[] {
   const { _resumableStreams: resumable } = transport as unknown as { _resumableStreams: Set<StreamId> };
   return (Array.isArray(body) ? body : [body]).flatMap((message: unknown) => {
     if (!isJSONRPCRequest(message) || !underWay(transport, message.id)) return [];
     const stream = answerStreams(transport).get(message.id);
-    return stream === undefined || resumable.has(stream) ? [] : [message.id];
+    return stream === undefined || (!inJson && resumable.has(stream)) ? [] : [message.id];
   });
 }
 
