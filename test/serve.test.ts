@@ -2245,6 +2245,59 @@ describe("resumption", () => {
     }
   });
 
+  test("a wait whose stream drops after its event id, its answer come back for, is not waited on again", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
+        post(
+          {
+            jsonrpc: "2.0",
+            id,
+            method: "tools/call",
+            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
+          },
+          signal ? { signal } : {},
+        );
+      const dropped = new AbortController();
+      const first = await wait(2, 20, dropped.signal);
+      let heard = "";
+      for await (const chunk of first.body) {
+        heard += chunk.toString();
+        if (heard.includes("\n\n")) break;
+      }
+      dropped.abort();
+      const lastId = /^id: (\S+)$/m.exec(heard)?.[1] as string;
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      const event = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "resumed-1",
+        headers: {},
+        body: Buffer.from('{"order":10}'),
+        receivedAt: clock.now(),
+      });
+      const back = await readStream(
+        `${served.url}/mcp`,
+        { accept: "text/event-stream", ...inSession, "last-event-id": lastId },
+        (events) => events.some((e) => e.data.includes('"result"')),
+      );
+      expect(back.find((e) => e.data.includes('"result"'))?.data).toContain(event?.id);
+      // Its answer was read: the next wait reads on from now.
+      const next = await (await wait(3, 1)).body.text();
+      expect(JSON.parse(next.slice(next.indexOf("data: {") + 6)).result.structuredContent).toMatchObject({
+        timed_out: true,
+      });
+      expect(served.stderr()).not.toContain("the answer to request 2 is lost");
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client of MCP 2025-11-25 answered in JSON whose wait's connection drops waits again from where that one began", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
