@@ -206,7 +206,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
       log.notice(port0(config.named("webhooks.listen")));
     } else if (silent) {
       log.warning(
-        `something that ${SILENT_HOLDER} listens on ${where} now: whether webhooks reach the store, and run the automations, cannot be told: they do where it is waiter listen (or serve) on this store`,
+        `something that ${SILENT_HOLDER} listens on ${where} now: whether webhooks reach the store and run the automations cannot be told until it answers; they do if it is waiter listen (or serve) on this store`,
       );
     } else if (holder === "nothing" || holder === "stranger") {
       log.warning(

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { connect as connectTcp } from "node:net";
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -992,6 +992,33 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         `warning [waiter] ${listen} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)\n`,
       "webhooks reach the store",
     );
+  });
+
+  test("an assistant's stdio server with automations says a port holder that does not answer /healthz in time is silent, not no waiter", async () => {
+    // Takes connections and answers none, as a waiter listen whose event loop is held does.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const listen = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const assistant = await startServer({
+        ...env([PAID]),
+        WAITER_WEBHOOKS_LISTEN: listen,
+        WAITER_LOG_LEVEL: "notice",
+      });
+      try {
+        expect((await assistant.call("automations_list")).isError).toBeFalsy();
+        expect(assistant.stderr()).toContain(
+          `warning [waiter] something that did not answer its /healthz within 1 s (a waiter too busy to answer, or another program) listens on ${listen} now: whether webhooks reach the store and run the automations cannot be told until it answers; they do if it is waiter listen (or serve) on this store\n`,
+        );
+        expect(assistant.stderr()).not.toContain("is not a waiter");
+      } finally {
+        await assistant.close();
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
   });
 
   test("a dry run records what it would do and does nothing; a model reads what it would have called", async () => {
