@@ -125,14 +125,13 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     const taken = anotherUsers(file);
     if (taken) throw new StoreUnavailable(taken);
     const code = (err as { code?: string }).code;
-    if (waits !== undefined && err instanceof OlderStoreBusy) {
-      throw new StoreUnavailable(
-        `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
-      );
-    }
     if (waits !== undefined && code === "SQLITE_BUSY") {
+      const held = `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up`;
+      const leftOpen = "a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM";
       throw new StoreUnavailable(
-        `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+        err instanceof OlderStoreBusy
+          ? `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else ${leftOpen}: end it, then start waiter again`
+          : `${held} (${leftOpen}): end it, then start waiter again`,
       );
     }
     const closed = code === "EACCES" ? mayNotEnter(file) : undefined;

@@ -515,9 +515,10 @@ export class SqliteEventStore implements EventStore {
       try {
         version = setUp.immediate();
       } catch (err) {
-        // A lock held past busy_timeout is no waiter setting the store up, which takes a moment, but a
-        // transaction left open (an sqlite3 shell, a database browser): a store this schema set up
-        // whole opens without a write, and its writes wait their turn.
+        // A lock held past busy_timeout on a store this schema set up whole is no waiter setting it up,
+        // which takes a moment, but a transaction left open (an sqlite3 shell, a database browser): the
+        // store opens without a write, and its writes wait their turn. On an older store it is most
+        // often another waiter upgrading it, which takes seconds on a large one: said as such.
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
         if (busy && found > 0 && found < SCHEMA_VERSION) throw new OlderStoreBusy(found);
         if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
