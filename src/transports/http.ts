@@ -17,12 +17,10 @@ import { answeredInJson, bearerRefusal, NO_BODY, rpcError, serveThrough } from "
 import {
   batchRefusals,
   EMPTY_BATCH,
-  idTaken,
   NOT_A_MESSAGE,
   OWN_ID,
   requestIdOf,
-  SAME_BATCH,
-  UNDER_WAY,
+  reusedId,
   whatIsWrong,
   wrongInBatch,
 } from "./refusals.js";
@@ -95,19 +93,15 @@ function jsonRpc(body: unknown): boolean {
 
 /**
  * The id of a request in `body` that another request of the session under way, or of the same
- * batch, has too, and whose it is. MCP has each request of a session take an id of its own; the
- * SDK's transport sends an answer down the stream of the last request of its id, so the one under
- * way would never be answered, its stream held open for good.
+ * batch, has too, and why it is refused. MCP has each request of a session take an id of its own;
+ * the SDK's transport sends an answer down the stream of the last request of its id, so the one
+ * under way would never be answered, its stream held open for good.
  */
-function reusedId(body: unknown, transport: Open["transport"]): { id: RequestId; whose: string } | undefined {
+function reusedIn(body: unknown, transport: Open["transport"]): { id: RequestId; taken: string } | undefined {
   const ids = (Array.isArray(body) ? body : [body]).flatMap((message) =>
     isJSONRPCRequest(message) ? [message.id] : [],
   );
-  for (const [i, id] of ids.entries()) {
-    if (underWay(transport, id)) return { id, whose: UNDER_WAY };
-    if (ids.indexOf(id) !== i) return { id, whose: SAME_BATCH };
-  }
-  return undefined;
+  return reusedId(ids, (id) => underWay(transport, id));
 }
 
 /**
@@ -449,9 +443,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     entry.lastSeen = clock.now();
     stepUp(entry, req, id);
     if (refuseWrite(req, res)) return;
-    const reused = req.method === "POST" ? reusedId(req.body, entry.transport) : undefined;
+    const reused = req.method === "POST" ? reusedIn(req.body, entry.transport) : undefined;
     if (reused !== undefined) {
-      const why = `${idTaken(reused.id, reused.whose)}; ${OWN_ID}`;
+      const why = `${reused.taken}; ${OWN_ID}`;
       if (Array.isArray(req.body)) refuseBatch(res, req.body, why);
       else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`, reused.id);
       return;

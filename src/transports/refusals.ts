@@ -17,13 +17,24 @@ export const NOT_A_MESSAGE = "Invalid Request: not a JSON-RPC 2.0 message MCP ta
 /** What a request reusing the id of one under way is told. */
 export const OWN_ID = "MCP has each request of a session take an id of its own: send it with another";
 
-/** Whose id a request may reuse: one of its session not yet answered, or one beside it in its batch. */
-export const UNDER_WAY = "a request of this session still under way";
-export const SAME_BATCH = "another request of the same batch";
-
-/** Why a request is refused whose `id` is that of `whose` (UNDER_WAY or SAME_BATCH). */
-export function idTaken(id: RequestId, whose: string): string {
-  return `id ${JSON.stringify(id)} is that of ${whose}`;
+/**
+ * The first of `ids` (a batch's requests', or one request's) that is the id of a request of its
+ * session not yet answered (`underWay`), or of another beside it in its batch; with why it is
+ * refused (`taken`), before OWN_ID.
+ */
+export function reusedId(
+  ids: readonly RequestId[],
+  underWay: (id: RequestId) => boolean,
+): { id: RequestId; taken: string } | undefined {
+  for (const [i, id] of ids.entries()) {
+    const whose = underWay(id)
+      ? "a request of this session still under way"
+      : ids.indexOf(id) !== i
+        ? "another request of the same batch"
+        : undefined;
+    if (whose) return { id, taken: `id ${JSON.stringify(id)} is that of ${whose}` };
+  }
+  return undefined;
 }
 
 /** Why an empty JSON-RPC batch is refused. */

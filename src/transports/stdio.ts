@@ -18,14 +18,12 @@ import {
   batchRefusals,
   EMPTY_BATCH,
   eachRequestTold,
-  idTaken,
   isObject,
   NO_BATCHES,
   NOT_A_MESSAGE,
   OWN_ID,
   requestIdOf,
-  SAME_BATCH,
-  UNDER_WAY,
+  reusedId,
   WITHOUT_BATCHES,
   whatIsWrong,
   wrongInBatch,
@@ -100,11 +98,11 @@ export async function serveStdio(
     if ("method" in message && "id" in message) {
       // The SDK would run both, and keep only the later one's cancellation: the one under way could
       // no longer be cancelled, and its client would take the first answer for the later request's.
-      if (unanswered.has(message.id)) {
-        const why = idTaken(message.id, UNDER_WAY);
-        log.warning(`answered -32600 to a request on stdin whose ${why} (${oneLine(message.method)})`);
+      const reused = reusedId([message.id], (id) => unanswered.has(id));
+      if (reused) {
+        log.warning(`answered -32600 to a request on stdin whose ${reused.taken} (${oneLine(message.method)})`);
         // Sent past the count of requests answered: the one under way is not.
-        void send(refusal(message.id, `Invalid Request: ${why}; ${OWN_ID}`));
+        void send(refusal(message.id, `Invalid Request: ${reused.taken}; ${OWN_ID}`));
         return false;
       }
       unanswered.set(message.id, message.method);
@@ -160,14 +158,14 @@ export async function serveStdio(
     const requests = items.filter((item) => isObject(item) && "method" in item);
     const ids = items.map(requestIdOf).filter((id) => id !== null);
     const wrong = items.findIndex((item) => !JSONRPCMessageSchema.safeParse(item).success);
-    const reused = ids.find((id, i) => unanswered.has(id) || ids.indexOf(id) !== i);
+    const reused = reusedId(ids, (id) => unanswered.has(id));
     const why =
       items.length === 0
         ? EMPTY_BATCH
         : wrong !== -1
           ? wrongInBatch(items[wrong], wrong + 1)
-          : reused !== undefined
-            ? `${idTaken(reused, unanswered.has(reused) ? UNDER_WAY : SAME_BATCH)}; ${OWN_ID}`
+          : reused
+            ? `${reused.taken}; ${OWN_ID}`
             : requests.some((request) => (request as { method: unknown }).method === "initialize")
               ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
               : undefined;
