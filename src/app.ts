@@ -152,7 +152,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
       process.platform === "darwin" && code === "EPERM"
         ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`
         : code === "EROFS"
-          ? `: ${readOnlyFileSystem()}`
+          ? `: ${readOnlyFileSystem(dirname(file))}`
           : "";
     throw new StoreUnavailable(
       `${file}: ${why}; ${config.named("dataDir")} must name a directory waiter may create and write${privacy}`,
@@ -318,14 +318,19 @@ function spaceLeft(err: unknown, dir: string): string | undefined {
 }
 
 /**
- * Why the data directory is on a read-only file system. A systemd unit's ProtectSystem=strict makes
- * every path read-only to its service alone, where `mount` shows it writable: systemd names each
- * service it runs in INVOCATION_ID. Named as one cause of two: a file system mounted read-only says
- * the same under systemd, and a program started from a service inherits the variable.
+ * Why the data directory `dir` is on a read-only file system. A systemd unit's ProtectSystem=strict
+ * makes every path read-only to its service alone, where `mount` shows it writable: systemd names
+ * each service it runs in INVOCATION_ID. Named as one cause of two: a file system mounted read-only
+ * says the same under systemd, and a program started from a service inherits the variable. Without
+ * it, a file system mounted apart from the root, as a container's volume is, is no container's own.
  */
-function readOnlyFileSystem(): string {
-  return process.env.INVOCATION_ID
-    ? "its file system is mounted read-only, or, as systemd started waiter (INVOCATION_ID is set), its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes it read-only to waiter alone, whatever mount shows: then add it to the unit's ReadWritePaths=, or keep the store in its StateDirectory= (docs/serve.md#running-it-as-a-service)"
+function readOnlyFileSystem(dir: string): string {
+  if (process.env.INVOCATION_ID) {
+    return "its file system is mounted read-only, or, as systemd started waiter (INVOCATION_ID is set), its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes it read-only to waiter alone, whatever mount shows: then add it to the unit's ReadWritePaths=, or keep the store in its StateDirectory= (docs/serve.md#running-it-as-a-service)";
+  }
+  const mountPoint = mountPointOf(dir);
+  return mountPoint && mountPoint !== "/"
+    ? `its file system, mounted at ${mountPoint}, is mounted read-only (as a container's volume given with :ro): mount it read-write`
     : "its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)";
 }
 
@@ -333,23 +338,40 @@ function readOnlyFileSystem(): string {
  * Where `dir` is a mount point, as a container's volume or bind mount is (docker run -v
  * /srv/waiter:/data), that a chown of its path in the container is run on the host, where the
  * directory has another path; "" otherwise. The container's user may not chown, and it has stopped.
- * Read off Linux's table of the mounts waiter sees: a device of its own is no sign of one, as a
- * btrfs subvolume, or a link to a directory on another disk, has one too.
  */
 function onHost(dir: string): string {
   try {
-    const path = realpathSync(dir);
+    if (mountPointOf(dir) !== realpathSync(dir)) return "";
+  } catch {
+    return "";
+  }
+  return `; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}`;
+}
+
+/**
+ * Where the file system that holds `dir` (or, not made yet, the directory it would be made in) is
+ * mounted; undefined where that cannot be read. Read off Linux's table of the mounts waiter sees: a
+ * device of its own is no sign of one, as a btrfs subvolume, or a link to a directory on another
+ * disk, has one too.
+ */
+function mountPointOf(dir: string): string | undefined {
+  try {
+    let existing = dir;
+    while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+    const path = realpathSync(existing);
     const mountPoints = readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")
       // The fifth field, with a space, tab, newline or backslash in it written in octal (\040).
       .map((line) =>
         line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8))),
       );
-    if (!mountPoints.includes(path)) return "";
+    const holding = (point: string | undefined): point is string =>
+      point !== undefined && (path === point || path.startsWith(point === "/" ? "/" : `${point}/`));
+    // The longest: a mount on /srv/waiter is not its parent's.
+    return mountPoints.filter(holding).sort((a, b) => b.length - a.length)[0];
   } catch {
-    return "";
+    return undefined;
   }
-  return `; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}`;
 }
 
 /** Whether waiter's user may use `path` as `mode` (constants' R_OK, W_OK, X_OK) says. */

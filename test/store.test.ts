@@ -210,8 +210,9 @@ describe("storing in a file", () => {
     expect(refusal({ INVOCATION_ID: "5c4f1a3e0b8d4f6a9e2c7b1d3a5f7e90" })).toEqual([
       `${start}its file system is mounted read-only, or, as systemd started waiter (INVOCATION_ID is set), its unit's ProtectSystem=strict (or ReadOnlyPaths=) makes it read-only to waiter alone, whatever mount shows: then add it to the unit's ReadWritePaths=, or keep the store in its StateDirectory= (docs/serve.md#running-it-as-a-service)`,
     ]);
+    // Mounted apart, as a container's volume given with :ro is, it is no container's own root.
     expect(refusal({})).toEqual([
-      `${start}its file system is mounted read-only (a container's own under docker run --read-only: keep the store on a volume)`,
+      `${start}its file system, mounted at ${dir}, is mounted read-only (as a container's volume given with :ro): mount it read-write`,
     ]);
   });
 
