@@ -920,15 +920,18 @@ describe("sessions", () => {
         });
         expect(answer.statusCode).toBe(400);
         expect(answer.headers["mcp-session-id"]).toBeUndefined();
-        expect(await answer.body.json()).toEqual({
-          jsonrpc: "2.0",
-          id: null,
-          error: {
-            code: -32600,
-            message:
-              "Invalid Request: an initialize is sent alone, in a POST of its own, not in a JSON-RPC batch (an array)",
+        // Answered by its id, as any batch refused whole is, and as stdio answers it: its client waits for that id.
+        expect(await answer.body.json()).toEqual([
+          {
+            jsonrpc: "2.0",
+            id: init.id,
+            error: {
+              code: -32600,
+              message:
+                "Invalid Request: an initialize is sent alone, not in a JSON-RPC batch (an array); none of the batch was done",
+            },
           },
-        });
+        ]);
       }
       expect(served.sessions.count()).toBe(0);
     } finally {

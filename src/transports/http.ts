@@ -17,6 +17,7 @@ import { answeredInJson, bearerRefusal, NO_BODY, rpcError, serveThrough } from "
 import {
   batchRefusals,
   EMPTY_BATCH,
+  INITIALIZE_ALONE,
   NOT_A_MESSAGE,
   OWN_ID,
   requestIdOf,
@@ -190,12 +191,7 @@ function refuseOutsideSession(req: Request, res: Response, refused: Refused): bo
     Array.isArray(req.body) &&
     req.body.some((m) => isJSONRPCRequest(m) && m.method === "initialize")
   ) {
-    rpcError(
-      res,
-      400,
-      ErrorCode.InvalidRequest,
-      "Invalid Request: an initialize is sent alone, in a POST of its own, not in a JSON-RPC batch (an array)",
-    );
+    refuseBatch(res, req.body, INITIALIZE_ALONE);
     return true;
   }
   // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a

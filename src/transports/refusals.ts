@@ -37,6 +37,9 @@ export function reusedId(
   return undefined;
 }
 
+/** Why a JSON-RPC batch holding an initialize is refused: MCP 2025-03-26, which takes batches, has it sent alone. */
+export const INITIALIZE_ALONE = "an initialize is sent alone, not in a JSON-RPC batch (an array)";
+
 /** Why an empty JSON-RPC batch is refused. */
 export const EMPTY_BATCH = "an empty JSON-RPC batch (an array of no message)";
 

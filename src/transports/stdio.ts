@@ -18,6 +18,7 @@ import {
   batchRefusals,
   EMPTY_BATCH,
   eachRequestTold,
+  INITIALIZE_ALONE,
   isObject,
   NO_BATCHES,
   NOT_A_MESSAGE,
@@ -167,7 +168,7 @@ export async function serveStdio(
           : reused
             ? `${reused.taken}; ${OWN_ID}`
             : requests.some((request) => (request as { method: unknown }).method === "initialize")
-              ? "an initialize is sent alone, not in a JSON-RPC batch (an array)"
+              ? INITIALIZE_ALONE
               : undefined;
     if (why === undefined) {
       if (ids.length > 0) batches.push({ ids: new Set(ids), answers: [] });
