@@ -2073,7 +2073,9 @@ test("automations_runs says retention dropped events before the automations reac
     runs: [],
     note: `a has not run on any event kept: automations_runs with the event_id of one it should have taken says why it did not (events_list with source "trial" gives their ids). ${behind}`,
   });
-  // Beside the runs on events after those, whatever else the answer says of them.
+  // Beside the runs on events after those, whatever else the answer says of them, while a waiter
+  // runs them (none would leave the runs shown running stalled, which the answer says too).
+  await store.runs.lease("running", clock.now(), 60_000);
   for (const dedupeId of ["b4", "b5"])
     await store.runs.begin("a", (await addTrial(store, dedupeId)).id, false, clock.now());
   expect((await call("automations_runs", { limit: 1 })).structuredContent).toMatchObject({
