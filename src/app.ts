@@ -130,7 +130,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
       const leftOpen = "a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM";
       throw new StoreUnavailable(
         err instanceof OlderStoreBusy
-          ? `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else ${leftOpen}: end it, then start waiter again`
+          ? `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else ${leftOpen}: end it, then start waiter again`
           : `${held} (${leftOpen}): end it, then start waiter again`,
       );
     }

@@ -1985,7 +1985,7 @@ test("a store another program holds the write lock on as waiter sets it up is sa
   );
 });
 
-test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is said so, not only as a transaction left open", async () => {
+test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is said so, not only as a transaction left open, with a wait that no log level hides", async () => {
   const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
   const file = join(dir, "events.db");
   await new SqliteEventStore(file, LOOSE).close();
@@ -2006,7 +2006,7 @@ test("a store another waiter holds the write lock on as it upgrades it (two rele
   upgrading.exec("ROLLBACK");
   await app.close();
   expect(stderr()).toContain(
-    `webhook events are off: ${file}: another program held its write lock past 1 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again once that one's log says it upgraded the event store; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+    `webhook events are off: ${file}: another program held its write lock past 1 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
   );
 });
 
