@@ -348,6 +348,17 @@ describe("waiter serve", () => {
         message: 'Invalid Request: not a JSON-RPC 2.0 message MCP takes: its "jsonrpc" is "1.0", not "2.0"',
       },
     });
+    // An object the checks above find nothing wrong in is not told it should be one object.
+    const answerWithoutId = await post({ jsonrpc: "2.0", result: {} });
+    expect(await answerWithoutId.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: not a JSON-RPC 2.0 message MCP takes: it is an object, but of none of the shapes of one: a request (an id and a method), a notification (a method and no id) or an answer (a result object with its request's id, or an error)",
+      },
+    });
     const listed = await post({ jsonrpc: "2.0", id: 4, method: "ping" });
     expect(await listed.body.text()).toMatch(/"id":4/);
   });

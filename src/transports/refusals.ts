@@ -150,9 +150,9 @@ export function wrongInBatch(item: unknown, n: number): string {
   return `message ${n} of the batch is not a JSON-RPC 2.0 message MCP takes: ${Array.isArray(item) ? NESTED : whatIsWrong(item)}`;
 }
 
-/** What a message MCP takes is, said when whatIsWrong finds nothing to name. */
+/** What a message MCP takes is, said of an object when whatIsWrong finds nothing else to name. */
 const SHAPE =
-  "it is no message of that shape (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
+  "it is an object, but of none of the shapes of one: a request (an id and a method), a notification (a method and no id) or an answer (a result object with its request's id, or an error)";
 
 /** Why a batch inside a batch is refused: the session's protocol, which takes batches, is not. */
 const NESTED = "it is an array, and a JSON-RPC batch holds messages, not batches";
