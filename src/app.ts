@@ -41,7 +41,7 @@ import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { holderIfInUse, holdPort, listenProblem, type PortHold, shownAddress } from "./webhooks/port.js";
 import { neverResentBy } from "./webhooks/senders.js";
-import { signingKeyOf, sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
+import { shownListener, signingKeyOf, sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** What a mode serving MCP says at start, beside the notices of what is off: how many tools, of which toolsets. */
 export function servingLine(tools: readonly Tool[], transport: string): string {
@@ -901,8 +901,9 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
   // The address to give connectors, where it is not the one bound (a proxy in front).
   const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";
   log.info(servingLine(app.tools, "Streamable HTTP"));
+  const shown = shownListener(listen.host, listener.url);
   log.info(
-    `waiter ${VERSION} serving MCP on ${listener.url}/mcp${connectorUrl}${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
+    `waiter ${VERSION} serving MCP on ${shown}/mcp${connectorUrl}${app.store ? `, webhooks on ${shown}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
   log.info(callersLine(config));
   for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);

@@ -4152,6 +4152,9 @@ describe("bearer tokens", () => {
       log,
     );
     await running.close();
+    // Bound to every address, it says so as its webhook sources' lines do, not as an address to call.
+    const bound = `http://<this machine's address>:${new URL(running.url).port}`;
+    expect(stderr()).toContain(`serving MCP on ${bound}/mcp, webhooks on ${bound}/webhooks/<source>;`);
     // Who may call, by name and scope; never a secret.
     expect(stderr()).toContain(
       "info    [waiter] MCP callers: 3 tokens of WAITER_HTTP_TOKENS: ops (scope write), viewer (scope read), rates (scope read, toolsets currency)\n",

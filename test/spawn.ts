@@ -9,8 +9,8 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
-/** What `waiter serve` says once it serves; the group is its base URL, before `/mcp`. */
-export const SERVING = /serving MCP on (http:\/\/\S+)\/mcp/;
+/** What `waiter serve` says once it serves; the group is its base URL, before `/mcp` (no URL bound to every address). */
+export const SERVING = /serving MCP on (http:\/\/[^/\n]+)\/mcp/;
 
 const running = new Set<ChildProcess>();
 

@@ -390,11 +390,18 @@ export function sourceUrl(
   // The listener's URL is http://, which leaves port 80 out. Port 0 is the one the system chose
   // for the waiter that listens, which one that does not cannot know.
   const port = boundUrl ? new URL(boundUrl).port || 80 : webhooks.listen.port || "<the port the listening waiter logs>";
-  // Bound to every address, the listener has no one a sender could be given: the place for it is said.
-  const shown = isWildcardHost(host) ? "<this machine's address>" : bracketedHost(host);
+  const shown = isWildcardHost(host) ? ANY_ADDRESS : bracketedHost(host);
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
   return `${base.replace(/\/$/, "")}/webhooks/${name}`;
 }
+
+/** The listener bound at `boundUrl` on `host`, as the log says it: a wildcard bind as ANY_ADDRESS, not as 0.0.0.0 or [::]. */
+export function shownListener(host: string, boundUrl: string): string {
+  return isWildcardHost(host) ? `http://${ANY_ADDRESS}:${new URL(boundUrl).port || 80}` : boundUrl;
+}
+
+// Bound to every address, the listener has no one a caller could be given: the place for it is said.
+const ANY_ADDRESS = "<this machine's address>";
 
 /** The path of publicUrl without its last slash (/waiter), or "" for none. */
 export const publicPath = (publicUrl: string | undefined) =>
