@@ -84,6 +84,7 @@ beforeEach(() => {
   met.chanceHours = [1, 6, 12];
   met.periodChance = (hourly) => Math.max(...hourly);
   met.sixHourlyGusts = true;
+  met.hourlyGusts = true;
   openMeteo.weather = defaultWeather;
   openMeteo.currentInterval = 900;
 });
@@ -1963,6 +1964,18 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toMatch(/^2026-11-30 Monday: .*, wind to 15 m\/s$/m);
       // A day of hourly steps, each with its gusts, has them.
       expect(r.days[2]).toMatchObject({ date: "2026-11-29", wind_gusts_max_ms: 7 });
+    });
+
+    test("where MET Norway gives no gusts, the note on a day's wind speaks of no gusts", async () => {
+      met.sixHourlyGusts = false;
+      met.hourlyGusts = false;
+      const result = await server.call("weather_forecast", { latitude: 35.7, longitude: 139.7, days: 3 });
+      const r = data<{ days: { wind_gusts_max_ms?: number }[]; note: string }>(result);
+      expect(r.days.some((d) => d.wind_gusts_max_ms !== undefined)).toBe(false);
+      expect(r.note).toContain(
+        "A day's wind is the highest of MET Norway's values at its steps' times (each hour, later every 6 hours: four a day), not the strongest between them.",
+      );
+      expect(r.note).not.toMatch(/gusts/);
     });
 
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {

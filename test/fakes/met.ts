@@ -41,6 +41,8 @@ export interface MetFake extends Fake {
   periodChance: (hourly: number[]) => number;
   /** Whether the 6-hourly steps carry `wind_speed_of_gust`: answers for the Nordic area have none there. */
   sixHourlyGusts: boolean;
+  /** Whether the hourly steps carry `wind_speed_of_gust`: some models and areas give none at all. */
+  hourlyGusts: boolean;
 }
 
 const HOURLY_STEPS = 60;
@@ -79,7 +81,7 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
 }
 
 function timeseries(met: MetFake, now: number, complete: boolean) {
-  const { weather, reachHours, sixHourlyGusts } = met;
+  const { weather, reachHours, sixHourlyGusts, hourlyGusts } = met;
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
   // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
@@ -104,7 +106,7 @@ function timeseries(met: MetFake, now: number, complete: boolean) {
             wind_from_direction: w.direction,
             wind_speed: w.wind,
             ...(complete ? { dew_point_temperature: round(w.temperature - 3) } : {}),
-            ...(complete && (hourly || sixHourlyGusts) ? { wind_speed_of_gust: w.gust } : {}),
+            ...(complete && (hourly ? hourlyGusts : sixHourlyGusts) ? { wind_speed_of_gust: w.gust } : {}),
           },
         },
         ...(hourly ? { next_1_hours: period(weather, time, 1, complete, met) } : {}),
@@ -129,6 +131,7 @@ export async function startMet(): Promise<MetFake> {
     chanceHours: [1, 6, 12],
     periodChance: (hourly: number[]) => Math.max(...hourly),
     sixHourlyGusts: true,
+    hourlyGusts: true,
   };
   const fake = await startFake((request) => {
     const flavour = /^\/weatherapi\/locationforecast\/2\.0\/(compact|complete)$/.exec(request.path)?.[1];

@@ -158,7 +158,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         // "Wind to" reads as the day's strongest, which a day of four 6-hour steps' instants may well miss.
         ...(provider.windAtSteps && days.some((d) => d.wind_speed_max_ms !== undefined)
           ? [
-              `A day's wind and gusts are the highest of ${provider.name}'s values at its steps' times (each hour, later every 6 hours: four a day), not the strongest between them.`,
+              `A day's ${days.some((d) => d.wind_gusts_max_ms !== undefined) ? "wind and gusts are" : "wind is"} the highest of ${provider.name}'s values at its steps' times (each hour, later every 6 hours: four a day), not the strongest between them.`,
             ]
           : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
