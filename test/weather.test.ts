@@ -1232,6 +1232,10 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { latitude: "N50 05.250", longitude: "E014 25.280" }))).toBe(
         'Invalid arguments for weather_current: latitude: "N50 05.250" is no number of degrees: send 50.0875, north positive; longitude: "E014 25.280" is no number of degrees: send 14.421333, east positive',
       );
+      // Unmarked degrees and minutes (and seconds) after a sign, which no postal code or street has.
+      expect(text(await server.call("weather_current", { latitude: "-50 30", longitude: "-70 05 30" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "-50 30" is no number of degrees: send -50.5; longitude: "-70 05 30" is no number of degrees: send -70.091667',
+      );
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );

@@ -478,7 +478,7 @@ export function writtenCoordinate(
 ): { degrees: number; lettered: boolean } | undefined {
   const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
   const parts = coordinateParts(rest);
-  const read = parts && withUnmarkedMinutes(parts);
+  const read = parts && withUnmarkedMinutes(parts, sign !== "");
   if (!read || !["A", "AL", "LA"].includes(read.order)) return undefined;
   const [letter] = read.letters;
   const angle = read.angles[0]?.angle ?? 0;
@@ -518,15 +518,15 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
  * Degrees, minutes and seconds written without their marks, a hemisphere's letter before or after
  * them ("N 50 05 E 14 25", "50 05 30 N 14 25 15 E", "N 50 05 E 14 25.5"), read as one angle each;
  * anything else as read. Without a letter by them, numbers apart by spaces may be a postal code's
- * ("110 00") or a street's, and are left so.
+ * ("110 00") or a street's, and are left so, unless `signed`: a sign before one coordinate ("-50 30").
  */
-function withUnmarkedMinutes(read: CoordinateParts): CoordinateParts {
+function withUnmarkedMinutes(read: CoordinateParts, signed = false): CoordinateParts {
   const angles: Angle[] = [];
   for (const { 0: run, index: at } of read.order.matchAll(/A+/g)) {
     const from = read.order.slice(0, at).replaceAll("L", "").length;
     const written = read.angles.slice(from, from + run.length);
     const byLetter = read.order[at - 1] === "L" || read.order[at + run.length] === "L";
-    const angle = written.length === 1 ? written[0] : byLetter ? unmarkedAngle(written) : undefined;
+    const angle = written.length === 1 ? written[0] : byLetter || signed ? unmarkedAngle(written) : undefined;
     if (!angle) return read;
     angles.push(angle);
   }
