@@ -112,8 +112,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
     }
     return seq;
   }
-  // A time is one only where it names no delivery: a daily report's delivery id may be its date.
-  if (isTime(value) && !(await storedAs(store, value))) throw new ToolError(timeGiven(value, name, fresh));
+  if (await isTimeGiven(store, value)) throw new ToolError(timeGiven(value, name, fresh));
   const event = await store.get(storedId(value));
   if (event) return event.seq;
   // Every event kept comes after those retention dropped: reading on from them misses none of them.
@@ -202,6 +201,11 @@ function unixTime(value: string): string | undefined {
   const digits = /^\d{10}(\d{3})?$/.exec(copied(value));
   if (!digits) return undefined;
   return new Date(Number(digits[0]) * (digits[1] === undefined ? 1000 : 1)).toISOString();
+}
+
+/** Whether a value given for a cursor is a time: one only where it names no delivery, as a daily report's delivery id may be its date. */
+async function isTimeGiven(store: EventStore, value: string): Promise<boolean> {
+  return isTime(value) && !(await storedAs(store, value));
 }
 
 /** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */
@@ -748,7 +752,12 @@ export function eventsToolset(
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
           // A range given as two times: both are told at once, not before alone and then since.
-          if (args.since && args.before && isTime(args.since) && isTime(args.before)) {
+          if (
+            args.since &&
+            args.before &&
+            (await isTimeGiven(store, args.since)) &&
+            (await isTimeGiven(store, args.before))
+          ) {
             throw new ToolError(
               `${timeGiven(args.before, "before", "events_list")} since ${quote(args.since)} is a time too${timeTail(args.since, "since")}.`,
             );

@@ -902,6 +902,22 @@ test("a daily report's delivery id, a date, given as since is the delivery it na
   );
 });
 
+test("daily reports' delivery ids, dates, given as since and before are the deliveries they name, not a range of times", async () => {
+  const { store, call, text } = await served();
+  const first = await addTrial(store, "2026-12-04");
+  const second = await addTrial(store, "2026-12-05");
+  expect(text(await call("events_list", { since: "2026-12-04", before: "2026-12-05" }))).toBe(
+    `before "2026-12-05" is neither a cursor (like c42) nor the id of a stored event. "2026-12-05" is the sender's delivery id of event ${second.id} (source "trial"): pass waiter's event id instead.`,
+  );
+  // One a delivery, the other a time: the time is told alone, not as the second of two.
+  expect(text(await call("events_list", { since: "2026-12-04", before: "2026-12-05T18:00:00Z" }))).toBe(
+    'before "2026-12-05T18:00:00Z" is a time, and before takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T18:00:00.000Z): pass as before the id of the first one received after it.',
+  );
+  expect(text(await call("events_list", { since: "2026-12-04", before: second.id }))).toBe(
+    `since "2026-12-04" is neither a cursor (like c42) nor the id of a stored event. "2026-12-04" is the sender's delivery id of event ${first.id} (source "trial"): pass waiter's event id instead.`,
+  );
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
