@@ -1982,6 +1982,23 @@ describe(`at ${AFTERNOON}`, () => {
       expect(r.note).not.toMatch(/gusts/);
     });
 
+    test("where MET Norway gives no gusts, the note on its longer steps speaks of none", async () => {
+      met.sixHourlyGusts = false;
+      met.hourlyGusts = false;
+      const result = await server.call("weather_forecast", {
+        latitude: 34.1,
+        longitude: -118.3,
+        days: 3,
+        hourly: true,
+      });
+      const r = data<{ hours: { period_hours: number; wind_gusts_ms?: number }[]; note: string }>(result);
+      expect(r.hours.filter((h) => h.period_hours > 1).length).toBeGreaterThan(0);
+      expect(r.hours.every((h) => h.wind_gusts_ms === undefined)).toBe(true);
+      expect(r.note).toContain(
+        "MET Norway's steps of more than an hour give their temperature, humidity, wind and cloud cover at their start, and their precipitation, its chance and their condition over the step.",
+      );
+    });
+
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {
       // Reykjavik keeps UTC. On December 2nd, in 6-hour steps, light showers fall in the morning
       // and heavy rain in the afternoon: WMO's code order (showers 80, heavy rain 65) would say showers.

@@ -168,7 +168,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         // A step's instant values (MET Norway's `instant`; its `next_6_hours` has no wind) would read as its hours'.
         ...(args.hourly && hours.some((h) => h.period_hours > 1)
           ? [
-              `${provider.name}'s steps of more than an hour give their temperature, humidity, wind, gusts and cloud cover at their start, and their precipitation, its chance and their condition over the step.`,
+              `${provider.name}'s steps of more than an hour give their temperature, humidity, wind${hours.some((h) => h.period_hours > 1 && h.wind_gusts_ms !== undefined) ? ", gusts" : ""} and cloud cover at their start, and their precipitation, its chance and their condition over the step.`,
             ]
           : []),
       ];
