@@ -766,7 +766,9 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
     await http.close();
   });
   // The release said at start: after an upgrade the log shows what runs.
-  log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
+  log.info(
+    `waiter ${VERSION} listening for webhooks on ${shownListener(webhooks.listen.host, listener.url)}; store ${storeLabel(config)}`,
+  );
   for (const line of sourceLines(webhooks, listener.url)) log.info(line);
   let checks: AbortController | undefined;
   return {

@@ -1940,6 +1940,14 @@ describe("embedded in the stdio server", () => {
     expect(session.stderr()).not.toContain(":0/");
   });
 
+  test("a listener bound to every address is said as this machine's address in the log, as its sources' URLs are", async () => {
+    const session = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:0" }, { listener: true });
+    sessions.push(session);
+    const port = new URL(session.listenerUrl ?? "").port;
+    expect(session.stderr()).toContain(`receiving webhooks on http://<this machine's address>:${port}\n`);
+    expect(session.stderr()).not.toContain("0.0.0.0");
+  });
+
   test("URLs of a loopback listen address without publicUrl are said to reach this machine alone, which no provider can post to", async () => {
     const note = async (session: Session) =>
       withoutCauses(((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note);

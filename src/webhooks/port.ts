@@ -3,6 +3,7 @@ import type { Stopped } from "../app-types.js";
 import type { Log } from "../log.js";
 import { bracketedHost, isWildcardHost } from "../settings.js";
 import type { ListenerMode, RunningListener } from "./listener.js";
+import { shownListener } from "./settings.js";
 
 type Listen = { host: string; port: number };
 
@@ -270,9 +271,10 @@ export async function holdPort(parts: {
     try {
       listener = await bind();
       trying = false;
-      if (first) log.info(`receiving webhooks on ${listener.url}`);
+      const shown = shownListener(listen.host, listener.url);
+      if (first) log.info(`receiving webhooks on ${shown}`);
       else {
-        const taken = `receiving webhooks on ${listener.url} from now on: ${nowBound(failedCode)}`;
+        const taken = `receiving webhooks on ${shown} from now on: ${nowBound(failedCode)}`;
         const dropped = sourcesOnlyThere(parts.sources, holderSources, "stdio", true);
         if (dropped) log.warning(`${taken}; ${dropped}`);
         else log.notice(taken);
