@@ -3559,6 +3559,18 @@ test("a grouped product's price is its cheapest product's, as a variable product
   );
 });
 
+test("a grouped product on sale says some of its products are, not a sale its own fields keep", async () => {
+  // WC_Product_Grouped::is_on_sale() asks its products; the sale price and dates it kept from when it was simple are none of its.
+  const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+  const simple = (await (await fetch(`${woo.api}/products/${P.grinder}`, { headers: auth })).json()) as object;
+  const grouped = { ...simple, id: 130, name: "Brewing Kit", sku: "KIT-BREW", type: "grouped", price: "18.50" };
+  Object.assign(grouped, { regular_price: "39.00", sale_price: "33.00", on_sale: true });
+  woo.intercept = (r) => (r.method === "GET" && r.path.endsWith("/products/130") ? json(200, grouped) : undefined);
+  expect(text(await server.call("eshop_product_get", { id: 130 }))).toBe(
+    "Brewing Kit [KIT-BREW] (id 130, grouped): from 18.50 EUR (some of its products on sale), instock, stock not counted",
+  );
+});
+
 test("a grouped or an external product, which keep no stock in WooCommerce, is not sent to the admin to set one", async () => {
   // WooCommerce's Inventory tab counts stock only for simple and variable products; an external
   // one refuses stock management ("External products cannot be stock managed.").
