@@ -204,14 +204,14 @@ const choosing = (key: (typeof TOOL_CHOICES)[number]) =>
   `${flagName(key)} (${coreSettings[key].env}, ${key} in the config file)`;
 export const TOOLSETS = choosing("toolsets");
 export const TOOLS = choosing("tools");
+export const EXCLUDE_TOOLS = choosing("excludeTools");
+export const READ_ONLY = choosing("readOnly");
 
 /**
  * What is said of `name`, named as toolset `toolset`'s tools are, where the toolset's tools are not
  * made (before the settings are read, or while it is off): whether it is one of them is not known.
  */
 export const namedLikeTools = (name: string, toolset: string) => `${name} is named like toolset ${toolset}'s tools`;
-export const EXCLUDE_TOOLS = choosing("excludeTools");
-export const READ_ONLY = choosing("readOnly");
 
 /**
  * The settings that choose tools which were given, after `first`, each named where it was
