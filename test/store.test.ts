@@ -288,9 +288,12 @@ describe("storing in a file", () => {
     expect(await store.stats()).toMatchObject({ events: 0, bytes: 0 });
   });
 
-  /** Runs waiter listen as nobody (uid 65534) on the data directory `dir`, to its end. */
-  const listenAsNobody = (dir: string) =>
-    spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
+  /**
+   * Runs waiter listen as nobody (uid 65534) on the data directory `dir`, to its end, which is a
+   * refusal (exit 1): the lines it says on stderr as waiter's.
+   */
+  const refusalAsNobody = (dir: string) => {
+    const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
       env: {
         PATH: process.env.PATH ?? "",
         WAITER_DATA_DIR: dir,
@@ -300,6 +303,9 @@ describe("storing in a file", () => {
       encoding: "utf8",
       timeout: 10_000,
     });
+    expect(run.status).toBe(1);
+    return run.stderr.split("\n").filter((line) => line.startsWith("waiter:"));
+  };
 
   test("a store whose files are another user's (waiter run once with sudo) stops waiter listen with one line naming the file, the owner and the chown", async ({
     skip,
@@ -311,9 +317,7 @@ describe("storing in a file", () => {
     const file = join(dir, "events.db");
     // Made by root, as a `sudo waiter listen` makes it: the user's alone (0600).
     await new SqliteEventStore(file, LOOSE).close();
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
     ]);
   });
@@ -328,9 +332,7 @@ describe("storing in a file", () => {
     const dir = join(home, "state");
     // Made by root, as a `sudo waiter listen` makes the directory and the store: root's alone (0700).
     await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it and the store's files in it to that user (\`chown -R 65534 ${dir}\`) if it is waiter's data directory alone, or run waiter as uid 0`,
     ]);
   });
@@ -344,9 +346,7 @@ describe("storing in a file", () => {
     // As `docker run -v /srv/waiter:/data` makes a host directory that is not there: root's, 0755.
     const dir = join(home, "data");
     mkdirSync(dir, { mode: 0o755 });
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
     ]);
   });
@@ -365,9 +365,7 @@ describe("storing in a file", () => {
     onTestFinished(() => {
       spawnSync("umount", [dir]);
     });
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`; ${dir} is a mount point: where it is a container's, run that on the host, naming the host's directory mounted at ${dir}), or run waiter as uid 0`,
     ]);
   });
@@ -387,9 +385,7 @@ describe("storing in a file", () => {
     // /var/lib/waiter a link to a bigger disk: the directory is on another device, and no mount point.
     const dir = join(home, "data");
     symlinkSync(target, dir);
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: give it to that user (\`chown 65534 ${dir}\`), or run waiter as uid 0`,
     ]);
   });
@@ -404,9 +400,7 @@ describe("storing in a file", () => {
     const dir = join(srv, "data");
     mkdirSync(dir, { mode: 0o700 });
     chownSync(dir, 65534, 65534);
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
     ]);
   });
@@ -419,9 +413,7 @@ describe("storing in a file", () => {
     // root's, open to all but writable by root alone: waiter's user may enter it, not make `app` in it.
     chmodSync(srv, 0o755);
     const dir = join(srv, "app", "data");
-    const run = listenAsNobody(dir);
-    expect(run.status).toBe(1);
-    expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+    expect(refusalAsNobody(dir)).toEqual([
       `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
     ]);
   });
@@ -434,9 +426,7 @@ describe("storing in a file", () => {
     skip(notAsNobody !== undefined, notAsNobody);
     skip(statSync("/root").uid !== 0, "/root is not root's here");
     for (const dir of systemDirs.filter((dir) => dir !== undefined)) {
-      const run = listenAsNobody(dir);
-      expect(run.status).toBe(1);
-      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+      expect(refusalAsNobody(dir)).toEqual([
         `waiter: cannot open the event store: ${dir} belongs to uid 0, and waiter runs as uid 65534: it is the system's, not to give to that user; pick a directory of waiter's own, or run waiter as uid 0`,
       ]);
     }
