@@ -683,7 +683,7 @@ export function eventsToolset(
        * answer was lost (`lost`), began, and that wait's source and type: the answer, with its
        * cursor, went nowhere, so the session's next wait reads on from there.
        */
-      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string; lost?: boolean }>();
+      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string; lost: boolean }>();
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
@@ -941,7 +941,7 @@ export function eventsToolset(
           // wait reads on from here.
           const keep = (lost = false) => {
             if (!args.since && call.session) {
-              cancelledWaits.set(call.session, { after, filter: key, ...(lost ? { lost } : {}) });
+              cancelledWaits.set(call.session, { after, filter: key, lost });
             }
           };
           if (call.signal.aborted) keep();
