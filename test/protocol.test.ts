@@ -198,9 +198,11 @@ test.skipIf(process.platform === "win32")(
   },
 );
 
+type RawAnswer = { id?: unknown; result?: object; error?: { code: number; message: string } };
+
 /**
  * waiter's stdio transport on streams in this process, read as raw lines: `stdout`, all it wrote
- * so far; `answers`, the messages of those lines.
+ * so far; `answers`, the messages of those lines; `batches`, those of them that answer a batch.
  */
 async function rawOnStreams(env: Record<string, string>) {
   const stdout = new PassThrough({ encoding: "utf8" });
@@ -209,12 +211,14 @@ async function rawOnStreams(env: Record<string, string>) {
     written += chunk;
   });
   const served = await stdioOnStreams(env, stdout);
-  const answers = () =>
+  const lines = () =>
     written
       .split("\n")
       .filter(Boolean)
-      .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } });
-  return { ...served, stdout: () => written, answers };
+      .map((line) => JSON.parse(line) as unknown);
+  const answers = () => lines() as RawAnswer[];
+  const batches = () => lines().filter((line): line is RawAnswer[] => Array.isArray(line));
+  return { ...served, stdout: () => written, answers, batches };
 }
 
 /** waiter's stdio transport on streams in this process, initialized with raw lines (id 1). */
@@ -228,7 +232,7 @@ async function initializedRaw(protocolVersion = "2025-11-25") {
   };
   server.stdin.write(`${JSON.stringify(initialize)}\n`);
   await expect.poll(() => server.answers().some((answer) => answer.id === 1)).toBe(true);
-  return { server, answers: server.answers };
+  return { server, answers: server.answers, batches: server.batches };
 }
 
 test("a line that is JSON and no JSON-RPC message is answered -32600 with its id when it has one, not left to the client's timeout", async () => {
@@ -402,15 +406,7 @@ test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answ
 });
 
 test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must take one, is served: its answers in one array, on one line", async () => {
-  const { server } = await initializedRaw("2025-03-26");
-  const lines = () =>
-    server
-      .stdout()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as unknown);
-  const arrays = () =>
-    lines().filter((line): line is { id: unknown; result?: object; error?: object }[] => Array.isArray(line));
+  const { server, answers, batches } = await initializedRaw("2025-03-26");
   server.stdin.write(
     `${JSON.stringify([
       { jsonrpc: "2.0", method: "notifications/initialized" },
@@ -418,8 +414,8 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
       { jsonrpc: "2.0", id: "three", method: "tools/list" },
     ])}\n`,
   );
-  await expect.poll(arrays).toHaveLength(1);
-  const [served = []] = arrays();
+  await expect.poll(batches).toHaveLength(1);
+  const [served = []] = batches();
   expect(served.map((answer) => answer.id).sort()).toEqual([2, "three"]);
   expect(served.find((answer) => answer.id === 2)).toEqual({ jsonrpc: "2.0", id: 2, result: {} });
   expect(served.find((answer) => answer.id === "three")?.result).toHaveProperty("tools");
@@ -430,17 +426,17 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
       { jsonrpc: "2.0", id: 6, method: "ping", params: [1] },
     ])}\n`,
   );
-  await expect.poll(arrays).toHaveLength(2);
+  await expect.poll(batches).toHaveLength(2);
   const refused = {
     code: -32600,
     message:
       "Invalid Request: message 2 of the batch is not a JSON-RPC 2.0 message MCP takes: its params are an array, not an object; none of the batch was done",
   };
-  expect(arrays()[1]).toEqual([
+  expect(batches()[1]).toEqual([
     { jsonrpc: "2.0", id: 5, error: refused },
     { jsonrpc: "2.0", id: 6, error: refused },
   ]);
-  expect(lines().filter((line) => !Array.isArray(line))).toHaveLength(1);
+  expect(answers().filter((answer) => !Array.isArray(answer))).toHaveLength(1);
   // A batch of notifications alone gets no answer (JSON-RPC 2.0 section 6): the ping after it is the next line.
   server.stdin.write(
     `${JSON.stringify([
@@ -448,27 +444,20 @@ test("a JSON-RPC batch in a session at protocol 2025-03-26, whose servers must t
       { jsonrpc: "2.0", method: "notifications/roots/list_changed" },
     ])}\n${JSON.stringify({ jsonrpc: "2.0", id: 7, method: "ping" })}\n`,
   );
-  await expect.poll(() => lines().at(-1)).toEqual({ jsonrpc: "2.0", id: 7, result: {} });
-  expect(arrays()).toHaveLength(2);
-  expect(lines()).toHaveLength(4);
+  await expect.poll(() => answers().at(-1)).toEqual({ jsonrpc: "2.0", id: 7, result: {} });
+  expect(batches()).toHaveLength(2);
+  expect(answers()).toHaveLength(4);
   server.stdin.end();
   expect(await server.exited).toBe(0);
 });
 
 test("a batch inside a served JSON-RPC batch is refused as no message a batch holds, not as a batch the protocol left out", async () => {
-  const { server } = await initializedRaw("2025-03-26");
-  const arrays = () =>
-    server
-      .stdout()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as unknown)
-      .filter((line): line is unknown[] => Array.isArray(line));
+  const { server, batches } = await initializedRaw("2025-03-26");
   server.stdin.write(
     `${JSON.stringify([{ jsonrpc: "2.0", id: 2, method: "ping" }, [{ jsonrpc: "2.0", id: 3, method: "ping" }]])}\n`,
   );
-  await expect.poll(arrays).toHaveLength(1);
-  expect(arrays()[0]).toEqual([
+  await expect.poll(batches).toHaveLength(1);
+  expect(batches()[0]).toEqual([
     {
       jsonrpc: "2.0",
       id: 2,
@@ -484,14 +473,7 @@ test("a batch inside a served JSON-RPC batch is refused as no message a batch ho
 });
 
 test("a call cancelled in a served JSON-RPC batch is left out of the batch's answers, sent once the others are", async () => {
-  const { server } = await initializedRaw("2025-03-26");
-  const arrays = () =>
-    server
-      .stdout()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as unknown)
-      .filter((line): line is { id: unknown }[] => Array.isArray(line));
+  const { server, batches } = await initializedRaw("2025-03-26");
   frankfurter.delayMs = 50_000;
   try {
     server.stdin.write(
@@ -506,17 +488,17 @@ test("a call cancelled in a served JSON-RPC batch is left out of the batch's ans
       ])}\n`,
     );
     await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-04"))).toBe(true);
-    expect(arrays()).toEqual([]);
+    expect(batches()).toEqual([]);
     server.stdin.write(
       `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 3 } })}\n`,
     );
-    await expect.poll(arrays).toEqual([[{ jsonrpc: "2.0", id: 2, result: {} }]]);
+    await expect.poll(batches).toEqual([[{ jsonrpc: "2.0", id: 2, result: {} }]]);
   } finally {
     frankfurter.delayMs = 0;
   }
   server.stdin.end();
   expect(await server.exited).toBe(0);
-  expect(arrays()).toHaveLength(1);
+  expect(batches()).toHaveLength(1);
 });
 
 test("a notification sent with an id is refused saying it is one, and a method of none named with the one meant", async () => {
