@@ -2119,6 +2119,30 @@ const TOKENS = {
 };
 
 describe("resumption", () => {
+  type Post = Awaited<ReturnType<typeof rawSession>>["post"];
+  /** An events_wait on payments of `timeout_s` seconds, request `id`, sent through `post`. */
+  const paymentWait = (post: Post, id: number, timeout_s: number, options: Parameters<Post>[1] = {}) =>
+    post(
+      {
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
+      },
+      options,
+    );
+  /** A payment of order `order`, stored as the erp source's webhook would be. */
+  const paid = (served: Awaited<ReturnType<typeof inProcess>>, order: number) =>
+    served.app.store?.add({
+      source: "erp",
+      type: "payment.paid",
+      scheme: "hmac-sha256",
+      dedupeId: `paid-${order}`,
+      headers: {},
+      body: Buffer.from(`{"order":${order}}`),
+      receivedAt: clock.now(),
+    });
+
   test("a client that lost its stream and comes back with Last-Event-ID misses no notification", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -2163,36 +2187,18 @@ describe("resumption", () => {
       { maxSessions: 10, idleMs: 60_000 },
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
     );
-    const paid = () =>
-      served.app.store?.add({
-        source: "erp",
-        type: "payment.paid",
-        scheme: "hmac-sha256",
-        dedupeId: "lost-1",
-        headers: {},
-        body: Buffer.from('{"order":7}'),
-        receivedAt: clock.now(),
-      });
     try {
       // A client of MCP 2025-06-18 is sent no event id before the answer: it cannot come back for it.
       const { post } = await rawSession(served.url, "2025-06-18");
       const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        post(
-          {
-            jsonrpc: "2.0",
-            id,
-            method: "tools/call",
-            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
-          },
-          signal ? { signal } : {},
-        );
+        paymentWait(post, id, timeout_s, signal ? { signal } : {});
       const dropped = new AbortController();
       const first = await wait(2, 20, dropped.signal);
       expect(first.headers["content-type"]).toBe("text/event-stream");
       dropped.abort();
       await expect.poll(() => served.sessions.answering()).toBe(0);
       // The first wait answers with the payment, on a stream no one reads any more.
-      const event = await paid();
+      const event = await paid(served, 7);
       await expect.poll(() => served.stderr()).toContain(": the answer to request 2 is lost");
       const again = await (await wait(3, 1)).body.text();
       const answer = JSON.parse(again.slice(again.indexOf("data: ") + 6)) as {
@@ -2216,15 +2222,7 @@ describe("resumption", () => {
     try {
       const { post } = await rawSession(served.url, "2025-06-18");
       const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        post(
-          {
-            jsonrpc: "2.0",
-            id,
-            method: "tools/call",
-            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
-          },
-          signal ? { signal } : {},
-        );
+        paymentWait(post, id, timeout_s, signal ? { signal } : {});
       const answerOf = (text: string) =>
         (
           JSON.parse(text.slice(text.indexOf("data: ") + 6)) as {
@@ -2237,15 +2235,7 @@ describe("resumption", () => {
       await expect.poll(() => served.sessions.answering()).toBe(0);
       // The client sends its wait again at once; the payment comes while both wait.
       const again = await wait(3, 20);
-      const event = await served.app.store?.add({
-        source: "erp",
-        type: "payment.paid",
-        scheme: "hmac-sha256",
-        dedupeId: "lost-2",
-        headers: {},
-        body: Buffer.from('{"order":8}'),
-        receivedAt: clock.now(),
-      });
+      const event = await paid(served, 8);
       expect(answerOf(await again.body.text())).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
@@ -2267,15 +2257,7 @@ describe("resumption", () => {
     try {
       const { inSession, post } = await rawSession(served.url, "2025-11-25");
       const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        post(
-          {
-            jsonrpc: "2.0",
-            id,
-            method: "tools/call",
-            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
-          },
-          signal ? { signal } : {},
-        );
+        paymentWait(post, id, timeout_s, signal ? { signal } : {});
       const dropped = new AbortController();
       const first = await wait(2, 20, dropped.signal);
       let heard = "";
@@ -2286,15 +2268,7 @@ describe("resumption", () => {
       dropped.abort();
       const lastId = /^id: (\S+)$/m.exec(heard)?.[1] as string;
       await expect.poll(() => served.sessions.answering()).toBe(0);
-      const event = await served.app.store?.add({
-        source: "erp",
-        type: "payment.paid",
-        scheme: "hmac-sha256",
-        dedupeId: "resumed-1",
-        headers: {},
-        body: Buffer.from('{"order":10}'),
-        receivedAt: clock.now(),
-      });
+      const event = await paid(served, 10);
       const back = await readStream(
         `${served.url}/mcp`,
         { accept: "text/event-stream", ...inSession, "last-event-id": lastId },
@@ -2321,30 +2295,14 @@ describe("resumption", () => {
       // The event id the stream is primed with never reaches a client that takes JSON alone.
       const { post } = await rawSession(served.url, "2025-11-25");
       const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        post(
-          {
-            jsonrpc: "2.0",
-            id,
-            method: "tools/call",
-            params: { name: "events_wait", arguments: { type: "payment.*", timeout_s } },
-          },
-          { accept: "application/json", ...(signal ? { signal } : {}) },
-        );
+        paymentWait(post, id, timeout_s, { accept: "application/json", ...(signal ? { signal } : {}) });
       const dropped = new AbortController();
       const first = wait(2, 20, dropped.signal).catch(() => undefined);
       await expect.poll(() => served.sessions.answering()).toBe(1);
       dropped.abort();
       await first;
       await expect.poll(() => served.sessions.answering()).toBe(0);
-      const event = await served.app.store?.add({
-        source: "erp",
-        type: "payment.paid",
-        scheme: "hmac-sha256",
-        dedupeId: "lost-3",
-        headers: {},
-        body: Buffer.from('{"order":9}'),
-        receivedAt: clock.now(),
-      });
+      const event = await paid(served, 9);
       const again = (await (await wait(3, 1)).body.json()) as { result: { structuredContent: unknown } };
       expect(again.result.structuredContent).toMatchObject({
         timed_out: false,
