@@ -45,7 +45,7 @@ export const EMPTY_BATCH = "an empty JSON-RPC batch (an array of no message)";
 
 /** A request's id, to answer it with: null unless it is a request's string or number, as JSON-RPC says. */
 export function requestIdOf(body: unknown): RequestId | null {
-  const message = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
+  const message = isObject(body) ? body : {};
   if (!("method" in message) || !("id" in message)) return null;
   return typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
 }
