@@ -110,15 +110,18 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
   try {
     const { SqliteEventStore, BUSY_MS } = await import("./events/sqlite/store.js");
     waits = busyMs ?? BUSY_MS;
-    const store = new SqliteEventStore(file, retention, {
-      busyMs: waits,
-      onDropped,
-      dataDirFrom: config.origin("dataDir"),
-      onNewerSchema,
-    });
+    const opening = () =>
+      new SqliteEventStore(file, retention, {
+        busyMs: waits,
+        onDropped,
+        dataDirFrom: config.origin("dataDir"),
+        onNewerSchema,
+      });
+    const store = await waitingOutUpgrade(opening, file, log, starting);
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
+    if (starting?.signal.aborted && err === starting.signal.reason) throw err;
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
     if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
@@ -126,12 +129,10 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     if (taken) throw new StoreUnavailable(taken);
     const code = (err as { code?: string }).code;
     if (waits !== undefined && code === "SQLITE_BUSY") {
-      const held = `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up`;
-      const leftOpen = "a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM";
       throw new StoreUnavailable(
         err instanceof OlderStoreBusy
-          ? `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else ${leftOpen}: end it, then start waiter again`
-          : `${held} (${leftOpen}): end it, then start waiter again`,
+          ? `${file}: another program held its write lock for over ${UPGRADE_WAIT_MS / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
+          : `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (${LEFT_OPEN}): end it, then start waiter again`,
       );
     }
     const closed = code === "EACCES" ? mayNotEnter(file) : undefined;
@@ -159,6 +160,44 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     );
   }
 }
+
+/** What holds a SQLite store's write lock when no waiter does. */
+const LEFT_OPEN = "a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM";
+
+/**
+ * How long a start waits for another program's write lock on a SQLite store an older waiter made,
+ * which it must write to upgrade: most often another waiter upgrading it (every process on the
+ * store started at once after an update), which takes a while on a large store. A start that gave
+ * up after the store's busy time would leave a service stopped, or an assistant without its events.
+ */
+export const UPGRADE_WAIT_MS = 10 * 60_000;
+
+/**
+ * The SQLite store `open` opens, waiting, as a PostgreSQL store waits for the upgrade lock, while
+ * another program holds the write lock on a store this waiter must upgrade (`OlderStoreBusy`):
+ * said once, then tried again, the event loop turning between tries (a stop signal ends the wait),
+ * up to UPGRADE_WAIT_MS.
+ */
+async function waitingOutUpgrade<T>(open: () => T, file: string, log: Log, starting?: Starting): Promise<T> {
+  const until = clock.now() + UPGRADE_WAIT_MS;
+  for (let said = false; ; said = true) {
+    try {
+      return open();
+    } catch (err) {
+      if (!(err instanceof OlderStoreBusy) || clock.now() >= until) throw err;
+      if (!said) {
+        log.warning(
+          `${file}: another program holds its write lock, which waiter must take to bring the store (schema ${err.schema}, which an older waiter made) up to this release's: most often another waiter upgrading it, which takes a while on a large store; this one goes on once it is done, waiting up to ${UPGRADE_WAIT_MS / 60_000} min. If no other waiter runs on it, ${LEFT_OPEN} holds it: end that`,
+        );
+      }
+    }
+    await sleep(UPGRADE_PAUSE_MS);
+    starting?.signal.throwIfAborted();
+  }
+}
+
+/** The pause between a waiting start's tries, each of which waits the store's busy time inside SQLite. */
+const UPGRADE_PAUSE_MS = 100;
 
 /** `store`, whose close also says what retention dropped that the log held for its minute's end. */
 function sayingDropsAtClose(store: EventStore, sayHeld: () => void): EventStore {

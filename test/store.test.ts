@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
-import { CannotStart, startApp as startAppOf, startWebhooks } from "../src/app.js";
+import { CannotStart, startApp as startAppOf, startWebhooks, UPGRADE_WAIT_MS } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
@@ -1975,7 +1975,7 @@ test("a store another program holds the write lock on as waiter sets it up is sa
   );
 });
 
-test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is said so, not only as a transaction left open, with a wait that no log level hides", async () => {
+test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for, said at once, and given up on only after a long wait", async () => {
   const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
   const file = join(dir, "events.db");
   await new SqliteEventStore(file, LOOSE).close();
@@ -1986,18 +1986,94 @@ test("a store another waiter holds the write lock on as it upgrades it (two rele
   });
   upgrading.pragma("user_version = 5");
   upgrading.exec("BEGIN IMMEDIATE");
-  const { app, stderr } = await startApp(
+  const config = loadConfig(
+    {
+      env: {
+        WAITER_DATA_DIR: dir,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      },
+    },
+    toolsets(),
+  );
+  let stderr = "";
+  const log = new Log(config.core.logLevel, (line) => {
+    stderr += line;
+  });
+  const starting = startAppOf(config, log, { listener: "leave", storeBusyMs: 1_000 });
+  await expect
+    .poll(() => stderr)
+    .toContain(
+      `${file}: another program holds its write lock, which waiter must take to bring the store (schema 5, which an older waiter made) up to this release's: most often another waiter upgrading it, which takes a while on a large store; this one goes on once it is done, waiting up to 10 min. If no other waiter runs on it, a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM holds it: end that`,
+    );
+  expect(stderr).not.toContain("webhook events are off");
+  setClock(clock.now() + UPGRADE_WAIT_MS);
+  const app = await starting;
+  upgrading.exec("ROLLBACK");
+  await app.close();
+  expect(stderr).toContain(
+    `webhook events are off: ${file}: another program held its write lock for over 10 min as waiter waited to set the store up, which an older waiter made (schema 5): a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`,
+  );
+});
+
+test("waiter listen that finds the store being upgraded by another waiter waits for it and starts, not exits", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "events.db");
+  await new SqliteEventStore(file, LOOSE).close();
+  // Another process, as a waiter of the new release would, holds the lock through the upgrade of an older store.
+  const upgrading = new Database(file);
+  onTestFinished(() => {
+    if (upgrading.inTransaction) upgrading.exec("ROLLBACK");
+    upgrading.close();
+  });
+  upgrading.pragma("user_version = 5");
+  upgrading.exec("BEGIN IMMEDIATE");
+  const listening = await startNode(
+    [CLI, "listen"],
     {
       WAITER_DATA_DIR: dir,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
     },
-    { storeBusyMs: 1_000 },
+    /(another program holds its write lock)/,
   );
-  upgrading.exec("ROLLBACK");
-  await app.close();
-  expect(stderr()).toContain(
-    `webhook events are off: ${file}: another program held its write lock past 1 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+  try {
+    upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
+    upgrading.exec("COMMIT");
+    await expect.poll(() => listening.stderr(), { timeout: 10_000 }).toMatch(/listening for webhooks on http:/);
+    const url = /listening for webhooks on (http:\/\/[\d.:]+)/.exec(listening.stderr())?.[1];
+    const stored = await fetch(`${url}/webhooks/trial`, { method: "POST", body: "{}" });
+    expect(stored.status).toBe(200);
+    expect(listening.child.exitCode).toBeNull();
+  } finally {
+    listening.child.kill("SIGTERM");
+    await listening.exited;
+  }
+});
+
+test("a stop signal while waiter listen waits for another waiter's upgrade of the store ends the start, status 0", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "events.db");
+  await new SqliteEventStore(file, LOOSE).close();
+  const upgrading = new Database(file);
+  onTestFinished(() => {
+    if (upgrading.inTransaction) upgrading.exec("ROLLBACK");
+    upgrading.close();
+  });
+  upgrading.pragma("user_version = 5");
+  upgrading.exec("BEGIN IMMEDIATE");
+  const waiting = await startNode(
+    [CLI, "listen"],
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    /(another program holds its write lock)/,
   );
+  waiting.child.kill("SIGTERM");
+  expect(await waiting.exited).toBe(0);
+  expect(waiting.stderr()).toContain(`SIGTERM while starting, as it was opening the event store (${file}): stopping`);
+  expect(waiting.stderr()).not.toContain("cannot open the event store");
 });
 
 test("a -wal file another program's read transaction keeps from being written back (a database browser left open) is said in the log, with what holds it", async () => {
