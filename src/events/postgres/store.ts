@@ -662,6 +662,20 @@ function readOnlyServer(why: string, database: string, urlFrom: string): StoreNo
   );
 }
 
+/**
+ * Retention given up on a lock: said as what it is, as it is said in the log alone, and neither
+ * stores nor holds up anything. Each try waits RETAIN_LOCK_WAIT_MS, its commit too, for the lock
+ * on notifications that every commit that notifies in the cluster takes in turn; what a failed
+ * try dropped is undone with it.
+ */
+function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNamed): StoreBusy {
+  const { code, message } = (err.cause ?? {}) as { code?: string; message?: string };
+  return new StoreBusy(
+    `it asked for ${lockWaitMs / 1000} s, waiting ${RETAIN_LOCK_WAIT_MS} ms at a time, for a lock another session held on the events it drops or on PostgreSQL's notifications (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL, or commits that notify back to back in the cluster; that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    { cause: err.cause },
+  );
+}
+
 /** What a store's failures say of its database and how waiter connects to it (`storeError`). */
 export interface StoreNamed {
   /** Which database, as a log line may show it (`databaseLabel`). */
@@ -733,6 +747,7 @@ export function storeError(
   if (code === "55P03") {
     return new StoreBusy(
       `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
+      { cause: err },
     );
   }
   if (code === "53300") {
@@ -1325,7 +1340,8 @@ export class PostgresEventStore implements EventStore {
           );
         } catch (err) {
           // A lock on what it drops: the turn is let go with the statement, and asked for again.
-          if (last || !(err instanceof StoreBusy)) throw err;
+          if (!(err instanceof StoreBusy)) throw err;
+          if (last) throw retentionKeptWaiting(err, this.#named);
           await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
           continue;
         }
