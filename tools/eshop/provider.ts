@@ -72,9 +72,8 @@ export interface ShopProvider {
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
   /**
-   * A product's status (publish, draft, …), "publish" as read at most a minute ago, any other as it
-   * is now: what a variation's product is says whether the variation is for sale, and variations
-   * read one after another share it.
+   * A product's status (publish, draft, …) as it is now: what a variation's product is says whether
+   * the variation is for sale.
    */
   productStatus(id: number, call: Call): Promise<string>;
   /**

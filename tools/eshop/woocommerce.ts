@@ -936,11 +936,10 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     },
 
     async productStatus(id, call) {
-      // Its status alone (WordPress's _fields), apart from the product's own read, which stays fresh.
-      // Only "publish" is kept: a status not published is said in the text, and read as it is now.
+      // Its status alone (WordPress's _fields), read as it is now: one kept a while would call the
+      // variations of a product just unpublished in the admin for sale.
       const query = { _fields: "status" };
-      const ttl = ({ status }: { status: string }) => (status === "publish" ? 60 : 0);
-      const body = await api.json(z.object({ status: z.string() }), `/products/${id}`, { query, ttl }, call);
+      const body = await api.json(z.object({ status: z.string() }), `/products/${id}`, { query, ttl: 0 }, call);
       return body.status;
     },
 
