@@ -461,7 +461,7 @@ test("a GoPay payment: looked up, its order found by order_number, marked paid w
     transaction_id: "3000006542",
   });
   expect(text(marked)).toMatch(
-    /^Order #7084 \(id 7084\) is now paid \(2026-11-30T09:00\+01:00\) and processing \(was pending\); note \d+ added\.\nTimes are the shop's, UTC\+1\.\nWooCommerce emails the customer its "Processing order" email on this change, /,
+    /^Order #7084 \(id 7084\) is now paid \(2026-11-30T09:00\+01:00\) and processing \(was pending\); note \d+ added\.\nTimes are the shop's, UTC\+1\.\nThe shop took this order's items from stock \(its notes say which\)\.\nWooCommerce emails the customer its "Processing order" email on this change, /,
   );
   // GoPay notifies again on the same state: the same payment, not a second one.
   const again = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: "3000006542" });

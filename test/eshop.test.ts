@@ -1460,6 +1460,8 @@ describe("marking paid", () => {
     expect(data(first)).toMatchObject({ already_paid: false, order: { status: "processing" } });
     expect(data<{ order: Summary }>(first).order.paid).toMatch(/Z$/);
     expect(stock()).toEqual([(espresso as number) - 2, (filters as number) - 1, grinder]);
+    // As a status change's answer does, so that the stock is not counted down again by hand.
+    expect(text(first)).toContain("\nThe shop took this order's items from stock (its notes say which).\n");
     const order = woo.shop.order(O.pendingStockManaged);
     expect(order.transaction_id).toBe("pi_3Nx1042");
     expect(order.notes.some((n) => n.note.includes("Marked paid by waiter (transaction pi_3Nx1042)"))).toBe(true);
@@ -1485,6 +1487,8 @@ describe("marking paid", () => {
     const completed = await server.call("eshop_order_mark_paid", { id: O.onHold });
     expect(data(completed)).toMatchObject({ already_paid: false, order: { status: "completed" } });
     expect(text(completed)).toMatch(/ and completed \(was on-hold\); note \d+ added\.\n/);
+    // Its stock was taken when it was put on hold: none is taken now.
+    expect(text(completed)).not.toMatch(/from stock/);
     expect(text(completed).endsWith(sends("Completed order"))).toBe(true);
     // Already paid, nothing changed and nothing was sent.
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qmail" });

@@ -82,8 +82,8 @@ const paidOfflineBy = new WeakMap<object, string>();
  */
 const recordedBefore = new WeakMap<object, { amount: string } | { unread: string }>();
 /**
- * Of a status change, whether the shop put back the stock its order had taken (a cancel, a move
- * back to pending) or took it again, for the text only: structuredContent has no field for it.
+ * Of a status change or a payment, whether the shop put back the stock its order had taken (a cancel,
+ * a move back to pending) or took it (a payment), for the text only: structuredContent has no field for it.
  */
 const stockMoved = new WeakMap<object, "returned" | "taken">();
 /**
@@ -93,6 +93,18 @@ const stockMoved = new WeakMap<object, "returned" | "taken">();
 function stockMoves(before: number[] = [], after: number[] = []): "returned" | "taken" | undefined {
   if (before.some((item) => !after.includes(item))) return "returned";
   return after.some((item) => !before.includes(item)) ? "taken" : undefined;
+}
+/**
+ * The line of what a change did to its order's stock: the shop moves it of itself, and counted again
+ * by hand it would count twice.
+ */
+function stockLine(r: object, session: Serving): string {
+  const moved = stockMoved.get(r);
+  return moved === "returned"
+    ? `\nThe shop put back in stock what this order had taken (its notes say which)${session.serves("eshop_stock_set") ? ": eshop_stock_set is not to count it again" : ""}.`
+    : moved === "taken"
+      ? "\nThe shop took this order's items from stock (its notes say which)."
+      : "";
 }
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
@@ -779,6 +791,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         );
         const result = await recorded(after);
         paidFrom.set(result, before.status);
+        const stock = stockMoves(before.stock_taken, after.stock_taken);
+        if (stock) stockMoved.set(result, stock);
         return result;
       });
       if (shopZone) zoneOf.set(result, shopZone);
@@ -828,7 +842,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           : " It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.";
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${shopTime(r.order.paid, shopZone)}` : ""} and is ${r.order.status}; nothing was changed.${zoneSaid && ` ${zoneSaid}`}${other}`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${shopTime(r.order.paid, shopZone)}) and ${status}` : `and ${status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${zoneSaid && `\n${zoneSaid}`}${emailed}`;
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${shopTime(r.order.paid, shopZone)}) and ${status}` : `and ${status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.${zoneSaid && `\n${zoneSaid}`}${stockLine(r, session)}${emailed}`;
     },
     needsPerson: (r) => r.transaction_differs === true,
   });
@@ -1012,16 +1026,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The paid date shows in what the change did to money.
       const zoneSaid =
         r.order.paid && money.includes(shopTime(r.order.paid, shopZone)) ? `\n${zoneLine(shopZone, false)}` : "";
-      // The shop moves the stock of itself on these changes: counted again by hand, it would count twice.
-      const moved = stockMoved.get(r);
-      const stockSaid =
-        moved === "returned"
-          ? `\nThe shop put back in stock what this order had taken (its notes say which)${session.serves("eshop_stock_set") ? ": eshop_stock_set is not to count it again" : ""}.`
-          : moved === "taken"
-            ? "\nThe shop took this order's items from stock (its notes say which)."
-            : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${zoneSaid}${stockSaid}${emailed}`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}${zoneSaid}${stockLine(r, session)}${emailed}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? `, so the note was not added${session.serves("eshop_order_add_note") ? " (eshop_order_add_note adds one)" : ""}` : ""}.`;
     },
   });
