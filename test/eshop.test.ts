@@ -2895,7 +2895,13 @@ describe("products and stock", () => {
       expect(data(started)).toMatchObject({ price: "39.00" });
       expect(data(started)).not.toHaveProperty("sale_price");
       expect(text(started)).toContain(
-        ": 39.00 EUR (its sale at 33.00 started 2026-12-01T00:00+01:00, but the shop charges this price until WooCommerce's scheduled-sales job sets the sale's; the sale ends 2026-12-24T23:59+01:00), instock",
+        ": 39.00 EUR (its sale at 33.00 started 2026-12-01T00:00+01:00, but the shop charges this price: WooCommerce's scheduled-sales job has not set the sale's, or a pricing plugin keeps this one; the sale ends 2026-12-24T23:59+01:00), instock",
+      );
+      // A plugin that filters the price (woocommerce_product_get_price) to the regular one while the
+      // sale is on answers the same, days after the job set the sale's: the job is not said to move it.
+      setClock("2026-12-10T09:00:00Z");
+      expect(text(await read())).toContain(
+        "but the shop charges this price: WooCommerce's scheduled-sales job has not set the sale's, or a pricing plugin keeps this one;",
       );
       // A sale with no start is priced as it is saved: no job moves a price kept apart from it.
       gift.saleFrom = null;

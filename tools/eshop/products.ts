@@ -155,7 +155,9 @@ function stockCount(quantity: number): string {
 /**
  * A sale whose price WooCommerce's scheduled-sales job has not set yet: the price shown is the one
  * charged, the sale's own or the regular one, whatever the sale's dates say. A sale with no start
- * is priced as it is saved, and no job moves it: something else kept the price apart.
+ * is priced as it is saved, and no job moves it: something else kept the price apart. A started
+ * sale charged at the regular price reads the same as a pricing plugin's price filtered back to it
+ * (woocommerce_product_get_price), which no job moves either: both are said.
  */
 function saleLagged(
   lag: NonNullable<Product["sale_lag"]>,
@@ -163,13 +165,12 @@ function saleLagged(
   ends: string | undefined,
   shopZone: ShopZone | undefined,
 ): string {
-  const job = "until WooCommerce's scheduled-sales job sets";
   if (lag.change === "ended") {
-    return ` (its sale ended ${shopTime(lag.at, shopZone)}, but the shop charges this sale price ${job} the regular ${regular})`;
+    return ` (its sale ended ${shopTime(lag.at, shopZone)}, but the shop charges this sale price until WooCommerce's scheduled-sales job sets the regular ${regular})`;
   }
   const until = ends ? `; the sale ends ${shopTime(ends, shopZone)}` : "";
   return lag.at
-    ? ` (its sale at ${lag.sale_price} started ${shopTime(lag.at, shopZone)}, but the shop charges this price ${job} the sale's${until})`
+    ? ` (its sale at ${lag.sale_price} started ${shopTime(lag.at, shopZone)}, but the shop charges this price: WooCommerce's scheduled-sales job has not set the sale's, or a pricing plugin keeps this one${until})`
     : ` (its sale price ${lag.sale_price} is set, but the shop charges this price${until})`;
 }
 
