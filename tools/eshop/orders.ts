@@ -358,10 +358,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     !shop.orderStatuses.includes(current) && paid !== undefined;
   /**
    * The payments this process sent that the shop did not confirm, by order: the transaction given,
-   * "" for none. The same payment marked again finds the order paid, maybe by that request, whose
-   * note was never added: it is added then, as the first try would have.
+   * "" for none, and the order as it was before. The same payment marked again finds the order paid,
+   * maybe by that request, whose note was never added: it is added then, and answered as the first
+   * try would have been (from its status, with the stock it took).
    */
-  const unconfirmedPayments = unconfirmedWrites<string>();
+  const unconfirmedPayments = unconfirmedWrites<{ transaction: string; before: Order }>();
   /**
    * The status changes this process sent that the shop did not confirm, by order: the status asked
    * for, and the order as it was before. The same status asked again finds the order in it, maybe
@@ -731,10 +732,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const sentBefore = unconfirmedPayments.take(id);
         // Paid by this payment's request the shop did not confirm: that try's answer, with its note.
         const paidBySent =
-          sentBefore === (transaction_id ?? "") && (transaction_id === undefined || carried) && !differs;
+          sentBefore?.transaction === (transaction_id ?? "") && (transaction_id === undefined || carried) && !differs;
         const alreadyPaid = () =>
           paidBySent
-            ? recorded(before)
+            ? paidNow(sentBefore.before, before)
             : Promise.resolve({ already_paid: true, order: orderStateOut.parse(before), ...stored });
         if (shop.paidStatuses.includes(before.status) || paidInPluginStatus(before.status, before.paid)) {
           return alreadyPaid();
@@ -786,17 +787,22 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
         const after = await unconfirmedPayments.send(
           id,
-          transaction_id ?? "",
+          { transaction: transaction_id ?? "", before },
           shop.setPaid(before, transaction_id, call),
         );
+        return paidNow(before, after);
+      });
+      if (shopZone) zoneOf.set(result, shopZone);
+      return result;
+
+      /** The answer of a payment that moved the order from `before` to `after`. */
+      async function paidNow(before: Order, after: Order) {
         const result = await recorded(after);
         paidFrom.set(result, before.status);
         const stock = stockMoves(before.stock_taken, after.stock_taken);
         if (stock) stockMoved.set(result, stock);
         return result;
-      });
-      if (shopZone) zoneOf.set(result, shopZone);
-      return result;
+      }
 
       /** The answer of a payment recorded: the order as it was left, and the note added. */
       async function recorded(after: Order) {
