@@ -161,7 +161,7 @@ export async function noEventStored(store: EventStore, id: string, session: Serv
  * The events retention dropped that a sender's delivery id named, while the delivery is remembered:
  * the delivery arrived, which a model must not take for one never sent. Undefined for none.
  */
-async function droppedDelivery(store: EventStore, id: string, gone: string): Promise<string | undefined> {
+export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const dropped = await store.droppedAs(id);
   if (dropped.length === 0) return undefined;
   return `${quote(id)} is the sender's delivery id of ${eventsNamed(dropped)}, which retention has dropped: gone from waiter, its payload too.${gone && ` ${gone}`}`;

@@ -21,6 +21,7 @@ import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopic
 import {
   copied,
   droppedAmong,
+  droppedDelivery,
   eventUri,
   idForm,
   isCursor,
@@ -87,54 +88,88 @@ function passed(value: string): string {
 type FreshCursor = "events_list" | "events_wait";
 
 /**
- * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
- * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. It pages
- * back only: as `since`, its cursor would show again what its page showed. A cursor copied as
- * `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`).
+ * A cursor from events_list or events_wait, or an event id, as a sequence number (`placeOf`); what
+ * names none is refused.
  */
 async function seqOf(store: EventStore, value: string, name: string, fresh: FreshCursor): Promise<number> {
+  const place = await placeOf(store, value, name, fresh);
+  if ("refused" in place) throw new ToolError(place.refused);
+  return place.seq;
+}
+
+/**
+ * A cursor from events_list or events_wait, or an event id, as a sequence number, or why it names
+ * none, and whether it is refused as a time (`time`, a date or a time of day: no Unix time). A
+ * `next_before` carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`.
+ * It pages back only: as `since`, its cursor would show again what its page showed. A cursor copied
+ * as `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`).
+ */
+async function placeOf(
+  store: EventStore,
+  value: string,
+  name: string,
+  fresh: FreshCursor,
+): Promise<{ seq: number } | { refused: string; time?: boolean }> {
   const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(copied(value));
   if (cursor?.[2] !== undefined && name === "since") {
     const back =
       fresh === "events_list"
         ? ": pass it to events_list as before, with the since and the filters its page had, if any"
         : "";
-    throw new ToolError(
-      `since ${quote(value)} is a next_before, which pages back${back}. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
-    );
+    return {
+      refused: `since ${quote(value)} is a next_before, which pages back${back}. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
+    };
   }
   if (cursor) {
     const seq = Number(cursor[1]);
     if (seq > (await store.latestSeq())) {
-      throw new ToolError(
-        `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call ${fresh} without it for a fresh cursor.`,
-      );
+      return {
+        refused: `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call ${fresh} without it for a fresh cursor.`,
+      };
     }
-    return seq;
+    return { seq };
   }
-  if (await isTimeGiven(store, value)) throw new ToolError(timeGiven(value, name, fresh));
-  const event = await store.get(storedId(value));
-  if (event) return event.seq;
-  // Every event kept comes after those retention dropped: reading on from them misses none of them.
-  const dropped = isEventId(value) ? await droppedAmong(store, [value]) : 0;
-  if (typeof dropped === "number" && dropped > 0) {
-    const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
-    throw new ToolError(
-      name === "since"
-        ? `${gone} Pass since="${cursorOf(dropped)}" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call ${fresh} without since for a fresh cursor.`
-        : `${gone} If so, no event older than it is stored; if waiter never gave this id, call ${fresh} without ${name}.`,
-    );
+  const unix = unixTime(value);
+  // A time or a Unix time is no event id: what it may name is a sender's delivery.
+  if (!isTime(value) && !unix) {
+    const event = await store.get(storedId(value));
+    if (event) return { seq: event.seq };
   }
-  const known = isEventId(value) ? undefined : await storedAs(store, value);
-  const unix = known ? undefined : unixTime(value);
-  if (unix) throw new ToolError(timeGiven(value, name, fresh, unix));
-  // Retention has dropped none here (above), and what is no event id it never dropped.
-  const why = isEventId(value)
-    ? `, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`
-    : `; call ${fresh} without it for a fresh cursor.`;
-  throw new ToolError(
-    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,
-  );
+  const neither = `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event`;
+  if (isEventId(value)) {
+    // Every event kept comes after those retention dropped: reading on from them misses none of them.
+    const dropped = await droppedAmong(store, [value]);
+    if (typeof dropped === "number" && dropped > 0) {
+      const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
+      return {
+        refused:
+          name === "since"
+            ? `${gone} Pass since="${cursorOf(dropped)}" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call ${fresh} without since for a fresh cursor.`
+            : `${gone} If so, no event older than it is stored; if waiter never gave this id, call ${fresh} without ${name}.`,
+      };
+    }
+    return {
+      refused: `${neither}, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`,
+    };
+  }
+  // A sender's delivery id may read as a time: a daily report's, its date; GoPay's payment ids have ten digits.
+  const known = await storedAs(store, value);
+  if (known) return { refused: `${neither}. ${known}` };
+  const dropped = await droppedDelivery(store, value);
+  if (dropped) {
+    // Its event is among those retention dropped, and every event kept came after them.
+    const through = cursorOf(await store.droppedThrough());
+    return {
+      refused: `${name} ${quote(value)} names no stored event. ${dropped} ${
+        name === "since"
+          ? `Retention has dropped every event up to ${through}, so every event kept came after it: pass since="${through}" for them (any that matched between are lost to waiter).`
+          : `Every event kept came after it: ${fresh} without ${name} lists them.`
+      }`,
+    };
+  }
+  if (isTime(value)) return { refused: timeGiven(value, name, fresh), time: true };
+  if (unix) return { refused: timeGiven(value, name, fresh, unix) };
+  return { refused: `${neither}; call ${fresh} without it for a fresh cursor.` };
 }
 
 /**
@@ -201,11 +236,6 @@ function unixTime(value: string): string | undefined {
   const digits = /^\d{10}(\d{3})?$/.exec(copied(value));
   if (!digits) return undefined;
   return new Date(Number(digits[0]) * (digits[1] === undefined ? 1000 : 1)).toISOString();
-}
-
-/** Whether a value given for a cursor is a time: one only where it names no delivery, as a daily report's delivery id may be its date. */
-async function isTimeGiven(store: EventStore, value: string): Promise<boolean> {
-  return isTime(value) && !(await storedAs(store, value));
 }
 
 /** Whether a value given for a cursor is a time (a date, with or without a time of day, its T in either case as RFC 3339 allows). */
@@ -751,22 +781,17 @@ export function eventsToolset(
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
+          const until = args.before ? await placeOf(store, args.before, "before", "events_list") : undefined;
+          const from = args.since ? await placeOf(store, args.since, "since", "events_list") : undefined;
           // A range given as two times: both are told at once, not before alone and then since.
-          if (
-            args.since &&
-            args.before &&
-            (await isTimeGiven(store, args.since)) &&
-            (await isTimeGiven(store, args.before))
-          ) {
+          if (args.since && until && "refused" in until && until.time && from && "refused" in from && from.time) {
             throw new ToolError(
-              `${timeGiven(args.before, "before", "events_list")} since ${quote(args.since)} is a time too${timeTail(args.since, "since")}.`,
+              `${until.refused} since ${quote(args.since)} is a time too${timeTail(args.since, "since")}.`,
             );
           }
-          const before = Math.min(
-            args.before ? await seqOf(store, args.before, "before", "events_list") : Number.POSITIVE_INFINITY,
-            latest + 1,
-          );
-          const after = args.since ? await seqOf(store, args.since, "since", "events_list") : 0;
+          for (const place of [until, from]) if (place && "refused" in place) throw new ToolError(place.refused);
+          const before = Math.min(until && "seq" in until ? until.seq : Number.POSITIVE_INFINITY, latest + 1);
+          const after = from && "seq" in from ? from.seq : 0;
           const filter = { ...filterOf(args), unackedOnly: args.unacked_only };
           const found = await store.list(filter, { after, before, limit: limit + 1 });
           const lines = found.slice(0, limit).map(summary);

@@ -918,6 +918,39 @@ test("daily reports' delivery ids, dates, given as since and before are the deli
   );
 });
 
+test("a delivery retention dropped, its id a date or a Unix time, given as since or before is that delivery, not a time", async () => {
+  const { store, call, text } = await served();
+  const daily = await addTrial(store, "2026-12-01");
+  const numbered = await addTrial(store, "1764928800");
+  const named = await addTrial(store, "evt_9");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const kept = await addTrial(store, "d4");
+  const time =
+    'before "2026-12-05T18:00:00Z" is a time, and before takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC (that time is 2026-12-05T18:00:00.000Z): pass as before the id of the first one received after it.';
+  for (const [delivery, event] of [
+    ["2026-12-01", daily],
+    ["1764928800", numbered],
+    ["evt_9", named],
+  ] as const) {
+    const gone = `"${delivery}" is the sender's delivery id of event ${event.id} (source "trial"), which retention has dropped: gone from waiter, its payload too.`;
+    // As events_get names it.
+    expect(text(await call("events_get", { id: delivery }))).toBe(`No event "${delivery}" is stored. ${gone}`);
+    for (const tool of ["events_list", "events_wait"]) {
+      const wait = tool === "events_wait" ? { timeout_s: 1 } : {};
+      expect(text(await call(tool, { since: delivery, ...wait })), `${tool} ${delivery}`).toBe(
+        `since "${delivery}" names no stored event. ${gone} Retention has dropped every event up to c3, so every event kept came after it: pass since="c3" for them (any that matched between are lost to waiter).`,
+      );
+    }
+    expect(text(await call("events_list", { before: delivery })), delivery).toBe(
+      `before "${delivery}" names no stored event. ${gone} Every event kept came after it: events_list without before lists them.`,
+    );
+    // With a time for before, the time is told alone, not as the second of two.
+    expect(text(await call("events_list", { since: delivery, before: "2026-12-05T18:00:00Z" }))).toBe(time);
+  }
+  const readOn = (await call("events_list", { since: "c3" })).structuredContent as { events: { id: string }[] };
+  expect(readOn.events.map((event) => event.id)).toEqual([kept.id]);
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
