@@ -260,8 +260,8 @@ function eventFor(name: string): string {
 function inUtc(value: string): string {
   const past = pastYears(value);
   if (past) return ` (that time falls ${past} the year ${past === "before" ? 0 : 9999} in UTC, ${past} every event)`;
-  const time = copied(value);
-  // A year of the years 0-9999 written with a sign and six digits is read as no other.
+  // A year of the years 0-9999 written with a sign and six digits (+002026) is that year of four.
+  const time = copied(value).replace(/^\+00(?=\d{4}-)/, "");
   if (!/^\d{4}-/.test(time)) return "";
   // A start of the day a 30th of February rolls over into would mislead.
   const date = time.slice(0, 10);

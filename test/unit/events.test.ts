@@ -875,9 +875,16 @@ test("a time before the year 0 or after 9999 in UTC is said to come before or af
   ).toMatch(
     / since "0000-01-01T00:00:00\+01:00" is a time too \(that time falls before the year 0 in UTC, before every event\): events_list without since lists them all\.$/,
   );
-  // Within those years, a year so written is said as given, with no day read off it.
-  expect(text(await call("events_list", { since: "+002026-12-05T10:00:00Z" }))).toBe(
-    `since "+002026-12-05T10:00:00Z" is a time, and since takes a cursor or an event id. ${lists}: pass as since the id of the last one received before it.`,
+  // Within those years, a year so written is the year of four digits, said in UTC as that is.
+  expect(text(await call("events_list", { since: "+002026-12-05T10:00:00+01:00" }))).toBe(
+    `since "+002026-12-05T10:00:00+01:00" is a time, and since takes a cursor or an event id. ${lists} (that time is 2026-12-05T09:00:00.000Z): pass as since the id of the last one received before it.`,
+  );
+  expect(text(await call("events_list", { before: "+002026-12-05" }))).toContain(
+    "(a date names no time zone: that day begins at 2026-12-05T00:00:00.000Z in UTC;",
+  );
+  expect(text(await call("events_list", { before: "+000099-02-30" }))).toContain("(0099-02-30 is no calendar date)");
+  expect(text(await call("events_get", { id: "+002026-12-05T10:00:00Z" }))).toContain(
+    "received_at in UTC (that time is 2026-12-05T10:00:00.000Z): pass events_get",
   );
   expect(text(await call("events_get", { id: "+010000-01-01T00:00:00.000Z" }))).toBe(
     '"+010000-01-01T00:00:00.000Z" is a time, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC (that time falls after the year 9999 in UTC, after every event): pass events_get the id of the one you mean.',
