@@ -99,7 +99,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
 
 /**
  * A cursor from events_list or events_wait, or an event id, as a sequence number, or why it names
- * none, and whether it is refused as a time (`time`, a date or a time of day: no Unix time). A
+ * none, and whether it is refused as a time (`time`: a date, a time of day or a Unix time). A
  * `next_before` carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`.
  * It pages back only: as `since`, its cursor would show again what its page showed. A cursor copied
  * as `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`).
@@ -168,7 +168,7 @@ async function placeOf(
     };
   }
   if (isTime(value)) return { refused: timeGiven(value, name, fresh), time: true };
-  if (unix) return { refused: timeGiven(value, name, fresh, unix) };
+  if (unix) return { refused: timeGiven(value, name, fresh, unix), time: true };
   return { refused: `${neither}; call ${fresh} without it for a fresh cursor.` };
 }
 
@@ -785,8 +785,9 @@ export function eventsToolset(
           const from = args.since ? await placeOf(store, args.since, "since", "events_list") : undefined;
           // A range given as two times: both are told at once, not before alone and then since.
           if (args.since && until && "refused" in until && until.time && from && "refused" in from && from.time) {
+            const unix = unixTime(args.since);
             throw new ToolError(
-              `${until.refused} since ${quote(args.since)} is a time too${timeTail(args.since, "since")}.`,
+              `${until.refused} since ${quote(args.since)}${unix ? ` read as a Unix time is ${unix}: pass as since the id of ${eventFor("since")}` : ` is a time too${timeTail(args.since, "since")}`}.`,
             );
           }
           for (const place of [until, from]) if (place && "refused" in place) throw new ToolError(place.refused);

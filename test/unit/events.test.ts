@@ -976,6 +976,15 @@ test("a Unix time given as since, which names no stored event, is said as the ti
   expect(text(await call("events_list", { before: "1764928800000" }))).toContain(
     "read as a Unix time it is 2025-12-05T10:00:00.000Z, and before takes",
   );
+  // A range given as two, as a model copies a payload's "created" of each end, is told of both at once.
+  const before =
+    'before "1764932400" is no cursor nor a stored event\'s id; read as a Unix time it is 2025-12-05T11:00:00.000Z, and before takes a cursor or an event id. events_list lists events newest first, each with its received_at in UTC: pass as before the id of the first one received after it.';
+  expect(text(await call("events_list", { since: "1764928800", before: "1764932400" }))).toBe(
+    `${before} since "1764928800" read as a Unix time is 2025-12-05T10:00:00.000Z: pass as since the id of the last one received before it.`,
+  );
+  expect(text(await call("events_list", { since: "2025-12-05", before: "1764932400" }))).toBe(
+    `${before} since "2025-12-05" is a time too (a date names no time zone: that day begins at 2025-12-05T00:00:00.000Z in UTC; for a day in another zone, such as the shop's, take its midnight there in UTC): pass as since the id of the last one received before it.`,
+  );
   // A sender's delivery id of ten digits (GoPay's payment ids) is the delivery it names.
   const { id } = await addTrial(store, "3000006529");
   expect(text(await call("events_list", { since: "3000006529" }))).toContain(
