@@ -164,7 +164,7 @@ export async function noEventStored(store: EventStore, id: string, session: Serv
 export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const dropped = await store.droppedAs(id);
   if (dropped.length === 0) return undefined;
-  return `${quote(id)} is the sender's delivery id of ${eventsNamed(dropped)}, which retention has dropped: gone from waiter, its payload too.${gone && ` ${gone}`}`;
+  return `${quote(id)} is the sender's delivery id of ${eventsNamed(dropped)}, which retention has dropped: gone from waiter, ${dropped.length === 1 ? "its payload" : "their payloads"} too.${gone && ` ${gone}`}`;
 }
 
 /**

@@ -162,8 +162,8 @@ async function placeOf(
     return {
       refused: `${name} ${quote(value)} names no stored event. ${dropped} ${
         name === "since"
-          ? `Retention has dropped every event up to ${through}, so every event kept came after it: pass since="${through}" for them (any that matched between are lost to waiter).`
-          : `Every event kept came after it: ${fresh} without ${name} lists them.`
+          ? `Retention has dropped every event up to ${through}, and every event kept came after those: pass since="${through}" for them (any that matched between are lost to waiter).`
+          : `No event kept is older: ${fresh} without ${name} lists them.`
       }`,
     };
   }

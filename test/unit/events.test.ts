@@ -945,17 +945,33 @@ test("a delivery retention dropped, its id a date or a Unix time, given as since
     for (const tool of ["events_list", "events_wait"]) {
       const wait = tool === "events_wait" ? { timeout_s: 1 } : {};
       expect(text(await call(tool, { since: delivery, ...wait })), `${tool} ${delivery}`).toBe(
-        `since "${delivery}" names no stored event. ${gone} Retention has dropped every event up to c3, so every event kept came after it: pass since="c3" for them (any that matched between are lost to waiter).`,
+        `since "${delivery}" names no stored event. ${gone} Retention has dropped every event up to c3, and every event kept came after those: pass since="c3" for them (any that matched between are lost to waiter).`,
       );
     }
     expect(text(await call("events_list", { before: delivery })), delivery).toBe(
-      `before "${delivery}" names no stored event. ${gone} Every event kept came after it: events_list without before lists them.`,
+      `before "${delivery}" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
     );
     // With a time for before, the time is told alone, not as the second of two.
     expect(text(await call("events_list", { since: delivery, before: "2026-12-05T18:00:00Z" }))).toBe(time);
   }
   const readOn = (await call("events_list", { since: "c3" })).structuredContent as { events: { id: string }[] };
   expect(readOn.events.map((event) => event.id)).toEqual([kept.id]);
+});
+
+test("a delivery id two sources sent, both events of which retention dropped, is said of both, in the plural", async () => {
+  const { store, call, text } = await served();
+  const first = await addTrial(store, "2026-12-01");
+  const second = await store.add({ ...trialEvent("2026-12-01"), source: "ledger" });
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d3");
+  const gone = `"2026-12-01" is the sender's delivery id of event ${first.id} (source "trial") and event ${second.id} (source "ledger"), which retention has dropped: gone from waiter, their payloads too.`;
+  expect(text(await call("events_get", { id: "2026-12-01" }))).toBe(`No event "2026-12-01" is stored. ${gone}`);
+  expect(text(await call("events_list", { since: "2026-12-01" }))).toBe(
+    `since "2026-12-01" names no stored event. ${gone} Retention has dropped every event up to c2, and every event kept came after those: pass since="c2" for them (any that matched between are lost to waiter).`,
+  );
+  expect(text(await call("events_list", { before: "2026-12-01" }))).toBe(
+    `before "2026-12-01" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
+  );
 });
 
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
