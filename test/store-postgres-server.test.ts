@@ -280,6 +280,34 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a delivery retention dropped, its id a date or a Unix time, is told as that delivery as since or before, not a time", async () => {
+      const { app } = await startApp({ ...sources, WAITER_DATABASE_URL: await freshSchema() });
+      try {
+        const store = app.store as PostgresEventStore;
+        const daily = await store.add(event({ source: "erp", dedupeId: "2026-12-01" }));
+        const numbered = await store.add(event({ source: "erp", dedupeId: "1764928800" }));
+        await store.expire(clock.now() + 31 * 86_400_000);
+        await store.add(event({ source: "erp", dedupeId: "inv-3" }));
+        const client = await connect(app.session(new Log("error", () => {})));
+        const said = async (args: Record<string, unknown>) =>
+          ((await client.callTool({ name: "events_list", arguments: args })).content as { text: string }[])[0]?.text;
+        for (const [delivery, { id }] of [
+          ["2026-12-01", daily],
+          ["1764928800", numbered],
+        ] as const) {
+          const gone = `"${delivery}" is the sender's delivery id of event ${id} (source "erp"), which retention has dropped: gone from waiter, its payload too.`;
+          expect(await said({ since: delivery })).toBe(
+            `since "${delivery}" names no stored event. ${gone} Retention has dropped every event up to c2, and every event kept came after those: pass since="c2" for them (any that matched between are lost to waiter).`,
+          );
+          expect(await said({ before: delivery })).toBe(
+            `before "${delivery}" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
+          );
+        }
+      } finally {
+        await app.close();
+      }
+    });
+
     test("a delivery kept waiting by a lock a person's session holds is answered 503 before a sender that waits 5 s, as Shopify does, gives up", async () => {
       const url = await freshSchema();
       const listening = await listenOn(url);
