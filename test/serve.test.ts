@@ -1852,6 +1852,7 @@ describe("sessions", () => {
         });
         expect(answer.statusCode, method).toBe(400);
         expect(await answer.body.json(), method).toMatchObject({
+          id: method === "POST" ? 4 : null,
           error: {
             message: expect.stringMatching(/^Bad Request: Unsupported protocol version: 1900-01-01 \(supported/),
           },
@@ -1888,8 +1889,40 @@ describe("sessions", () => {
           });
           expect(answer.statusCode, method).toBe(404);
           expect(await answer.body.json(), method).toMatchObject({
+            id: method === "POST" ? 4 : null,
             error: { code: -32001, message: expect.stringMatching(/^Session not found/) },
           });
+        }
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a POST of one request refused for its unknown session or protocol version is answered by its id; a batch or a notification by id null", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const { inSession } = await rawSession(served.url, "2025-03-26");
+      const post = (body: unknown, headers: Record<string, string>) =>
+        request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { ...mcpHeaders, ...headers },
+        });
+      const call = { jsonrpc: "2.0", id: "list-7", method: "tools/list" };
+      const notification = { jsonrpc: "2.0", method: "notifications/roots/list_changed" };
+      for (const [headers, status] of [
+        [{ ...inSession, "mcp-protocol-version": "1900-01-01" }, 400],
+        [{ ...inSession, "mcp-session-id": randomUUID() }, 404],
+      ] as const) {
+        for (const [body, id] of [
+          [call, "list-7"],
+          [[call], null],
+          [notification, null],
+        ] as const) {
+          const refused = await post(body, headers);
+          expect(refused.statusCode, JSON.stringify(body)).toBe(status);
+          expect(await refused.body.json(), JSON.stringify(body)).toMatchObject({ jsonrpc: "2.0", id });
         }
       }
     } finally {
