@@ -1036,7 +1036,9 @@ describe("sessions", () => {
       const foreign = await request(`${served.url}/mcp`, { method: "OPTIONS", headers: { host: "evil.example" } });
       expect(foreign.statusCode).toBe(403);
       expect(foreign.headers["access-control-allow-methods"]).toBeUndefined();
-      expect(((await foreign.body.json()) as { error: string }).error).toMatch(/^refused: Host "evil\.example"/);
+      expect(((await foreign.body.json()) as { error: { message: string } }).error.message).toMatch(
+        /^refused: Host "evil\.example"/,
+      );
       // Asked by its own name, it says what /mcp takes, as HTTP has OPTIONS do, with no CORS to a page that is not one.
       const own = await request(`${served.url}/mcp`, { method: "OPTIONS" });
       expect(own.statusCode).toBe(204);
@@ -1658,7 +1660,7 @@ describe("sessions", () => {
       await expect.poll(() => served.sessions.streams()).toBe(1);
       // Another agent behind the same address, with connections of its own.
       await expect(connectThrough(served.url, agent)).rejects.toThrow(
-        'Error POSTing to endpoint: {"error":"too many connections from this address: it holds 2, the most one address may hold (an MCP client holds one for its stream and one for each call under way); retry once some close"}',
+        'Error POSTing to endpoint: {"jsonrpc":"2.0","error":{"code":-32000,"message":"too many connections from this address: it holds 2, the most one address may hold (an MCP client holds one for its stream and one for each call under way); retry once some close"},"id":null}',
       );
       const refused = await request(`${served.url}/mcp`, {
         method: "POST",
@@ -1726,8 +1728,13 @@ describe("sessions", () => {
       expect(refused.statusCode).toBe(503);
       // Anyone may open the connections: the answer names neither the file nor the setting, the log both.
       expect(await refused.body.json()).toEqual({
-        error:
-          "too many connections from this address: it holds 2, the most one address may hold (an MCP client holds one for its stream and one for each call under way); retry once some close",
+        jsonrpc: "2.0",
+        error: {
+          code: -32000,
+          message:
+            "too many connections from this address: it holds 2, the most one address may hold (an MCP client holds one for its stream and one for each call under way); retry once some close",
+        },
+        id: null,
       });
       expect(stderr).toContain(
         `127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient in ${file} lets one address hold`,
@@ -4472,10 +4479,16 @@ describe("OAuth access tokens", () => {
       const foreign = await initializeAt(served.url, { origin: elsewhere });
       expect(foreign.statusCode).toBe(403);
       expect(allowed(foreign.headers)).toBeUndefined();
-      const { error } = (await foreign.body.json()) as { error: string };
-      expect(error).toBe(
-        'refused: a request from a web page (Origin "https://elsewhere.example") that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client that runs in a browser page)',
-      );
+      // A JSON-RPC error by id null, as the transport's every other refusal (MCP: "that has no id").
+      expect(await foreign.body.json()).toEqual({
+        jsonrpc: "2.0",
+        error: {
+          code: -32000,
+          message:
+            'refused: a request from a web page (Origin "https://elsewhere.example") that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client that runs in a browser page)',
+        },
+        id: null,
+      });
       const hook = await request(`${served.url}/webhooks/erp`, {
         method: "OPTIONS",
         headers: { origin: page, "access-control-request-method": "POST" },
@@ -4501,7 +4514,11 @@ describe("OAuth access tokens", () => {
       expect(misnamed.statusCode).toBe(403);
       expect(misnamed.headers["access-control-allow-origin"]).toBe(page);
       expect(misnamed.headers.vary).toBe("Origin");
-      await misnamed.body.dump();
+      expect(await misnamed.body.json()).toMatchObject({
+        jsonrpc: "2.0",
+        error: { code: -32000, message: expect.stringMatching(/^refused: Host "tools.example.com"/) },
+        id: null,
+      });
 
       // The address holds its most connections: each request comes on a connection of its own.
       for (const _ of [1, 2]) {
@@ -4530,7 +4547,11 @@ describe("OAuth access tokens", () => {
       // When to come back, which a browser shows a page only when exposed.
       expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id,Retry-After");
       expect(refused.headers["retry-after"]).toBe("5");
-      expect(refused.text).toContain("too many connections from this address");
+      expect(JSON.parse(refused.text)).toMatchObject({
+        jsonrpc: "2.0",
+        error: { code: -32000, message: expect.stringContaining("too many connections from this address") },
+        id: null,
+      });
       // The request's preflight is answered, so that the request comes and reads its 503; on a
       // connection of its own, as the address holds its most.
       const preflight = await once(

@@ -132,16 +132,27 @@ export const awaitingContinue = new WeakSet<IncomingMessage>();
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
 const encoded = (req: Request) => (req.headers["content-encoding"] || "identity").toLowerCase() !== "identity";
 
-/** An answer to a request whose body may still be coming: the connection closes once what still comes is dropped, within bounds. */
+/**
+ * A refusal's body: `{ error }`, or where `jsonRpc` (a request to /mcp) a JSON-RPC error by id null,
+ * as the MCP transport's own refusals are, and as MCP has a 403 for an Origin say it.
+ */
+export const refusalBody = (error: string, jsonRpc: boolean) =>
+  jsonRpc ? { jsonrpc: "2.0", error: { code: -32000, message: error }, id: null } : { error };
+
+/**
+ * An answer to a request whose body may still be coming: the connection closes once what still comes
+ * is dropped, within bounds.
+ */
 export function answerUnread(
   req: Request,
   res: Response,
   status: number,
   error: string,
   limits: ListenerTimeouts,
+  jsonRpc = false,
 ): void {
   if (bodyComing(req)) closeOnceRead(req, res, limits);
-  res.status(status).json({ error });
+  res.status(status).json(refusalBody(error, jsonRpc));
 }
 
 /** A request the listener refuses: its answer, the reason it is counted under, and what the log says. */

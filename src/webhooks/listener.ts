@@ -9,7 +9,15 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, awaitingContinue, bodyLimit, mountDeliveries, NOT_STORED, type Refusal } from "./delivery.js";
+import {
+  answerUnread,
+  awaitingContinue,
+  bodyLimit,
+  mountDeliveries,
+  NOT_STORED,
+  type Refusal,
+  refusalBody,
+} from "./delivery.js";
 import { byPublicName, isWellKnown, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
@@ -147,6 +155,9 @@ export function listenerApp(parts: ListenerParts): {
     next();
   });
 
+  /** Whether a request is to /mcp, whose refusals are JSON-RPC errors. */
+  const atMcp = (req: Request) => routes !== undefined && MCP_PATH.test(req.path);
+
   if (routes) {
     // Before any answer, so that a page whose origin is allowed reads each refusal below; one not
     // allowed reads none. Its preflight is answered here, so that the request it clears comes and
@@ -174,9 +185,14 @@ export function listenerApp(parts: ListenerParts): {
     }
     closeOnceRead(req, res, limits);
     res.setHeader("retry-after", "5");
-    res.status(503).json({
-      error: `too many connections from this address: it holds ${webhooks.maxConnectionsPerClient}, the most one address may hold${heldFor(mode)}; retry once some close`,
-    });
+    res
+      .status(503)
+      .json(
+        refusalBody(
+          `too many connections from this address: it holds ${webhooks.maxConnectionsPerClient}, the most one address may hold${heldFor(mode)}; retry once some close`,
+          atMcp(req),
+        ),
+      );
   });
 
   if (stopping) {
@@ -272,7 +288,7 @@ export function listenerApp(parts: ListenerParts): {
       `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,
       `${source?.name ?? ""}\n${reason}\n${client}`,
     );
-    answerUnread(req, res, status, error, limits);
+    answerUnread(req, res, status, error, limits, atMcp(req));
   };
   const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
     const declared = Number(req.headers["content-length"]);
