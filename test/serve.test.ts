@@ -1187,7 +1187,7 @@ describe("sessions", () => {
       expect(refused.statusCode).toBe(406);
       expect(await refused.body.json()).toEqual({
         jsonrpc: "2.0",
-        id: null,
+        id: 1,
         error: { code: -32000, message: takesNeither },
       });
       const { inSession } = await rawSession(served.url, "2025-06-18");
@@ -1906,7 +1906,7 @@ describe("sessions", () => {
     }
   });
 
-  test("a POST of one request refused for its unknown session or protocol version is answered by its id; a batch or a notification by id null", async () => {
+  test("a POST of one request refused for its session, missing or unknown, or its protocol version is answered by its id; a batch or a notification by id null", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {
       const { inSession } = await rawSession(served.url, "2025-03-26");
@@ -1921,6 +1921,7 @@ describe("sessions", () => {
       for (const [headers, status] of [
         [{ ...inSession, "mcp-protocol-version": "1900-01-01" }, 400],
         [{ ...inSession, "mcp-session-id": randomUUID() }, 404],
+        [{ "mcp-protocol-version": "2025-03-26" }, 400],
       ] as const) {
         for (const [body, id] of [
           [call, "list-7"],
@@ -3446,9 +3447,13 @@ describe("bearer tokens", () => {
       const limited = await post(OPS);
       expect(limited.statusCode).toBe(429);
       expect(limited.headers["retry-after"]).toBe("1");
-      expect(JSON.stringify(await limited.body.json())).toMatch(
-        /Too many requests: Token ops may make 60 a minute; try again in 1 s/,
-      );
+      // By the id of the initialize it refused, which its client ties the answer to.
+      expect(await limited.body.json()).toMatchObject({
+        id: 1,
+        error: {
+          message: expect.stringMatching(/Too many requests: Token ops may make 60 a minute; try again in 1 s/),
+        },
+      });
       const other = await post(VIEW);
       expect(other.statusCode).toBe(200);
       await other.body.dump();

@@ -2,17 +2,22 @@ import { getRequestListener } from "@hono/node-server";
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Request, Response } from "express";
+import { requestIdOf } from "./refusals.js";
 
 /** What a POST that carries no message at all is told, with -32700. */
 export const NO_BODY = "Parse error: the request has no body; each MCP message is sent as JSON in the body of a POST";
 
-/** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
+/**
+ * A JSON-RPC error, by the id of the one request the POST's body held unless `id` names another:
+ * JSON-RPC has an error carry its request's id wherever it could be read. By id null for a batch,
+ * a notification, or a body not read, where the SDK's transport answers every refusal so.
+ */
 export function rpcError(
   res: Response,
   status: number,
   code: number,
   message: string,
-  id: RequestId | null = null,
+  id: RequestId | null = requestIdOf(res.req.body),
 ): void {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
 }

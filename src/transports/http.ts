@@ -365,8 +365,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       // a version they negotiate. One the store cannot be asked of now is told its version: told
       // 503, its client would try again in the version it cannot change.
       if (!speaksVersion(req)) {
-        if (await heldInStore(req, id)) rpcError(res, 400, -32000, unspokenVersion(req), requestIdOf(req.body));
-        else rpcError(res, 404, -32001, SESSION_NOT_FOUND, requestIdOf(req.body));
+        if (await heldInStore(req, id)) rpcError(res, 400, -32000, unspokenVersion(req));
+        else rpcError(res, 404, -32001, SESSION_NOT_FOUND);
         return undefined;
       }
       const key = `${caller ?? ""}\n${id}`;
@@ -393,7 +393,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
     // Another token's session is as unknown to this caller as one that ended.
     if (!entry || entry.caller !== caller) {
-      rpcError(res, 404, -32001, SESSION_NOT_FOUND, requestIdOf(req.body));
+      rpcError(res, 404, -32001, SESSION_NOT_FOUND);
       return undefined;
     }
     return entry;
@@ -438,7 +438,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
     // The transport refuses a POST so too, but by id null, where the request's id is known.
     if (req.method === "POST" && !speaksVersion(req)) {
-      rpcError(res, 400, -32000, unspokenVersion(req), requestIdOf(req.body));
+      rpcError(res, 400, -32000, unspokenVersion(req));
       return;
     }
     entry.lastSeen = clock.now();
