@@ -856,6 +856,47 @@ test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first
   ]);
 });
 
+test("a Standard Webhooks timestamp written in milliseconds is refused as that, and the log says to write seconds", async () => {
+  const lines: string[] = [];
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const { url } = await start(
+    {
+      SW_SECRET: `whsec_${key}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        ...SOURCES,
+        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const body = '{"type":"invoice.paid"}';
+  // A sender that stamps Date.now() as it is, and signs that.
+  const stamp = String(clock.now());
+  const signature = `v1,${createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("base64")}`;
+  const response = await request(`${url}/webhooks/sw`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": "msg_1",
+      "webhook-timestamp": stamp,
+      "webhook-signature": signature,
+    },
+    body,
+  });
+  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+    status: 401,
+    body: { error: "timestamp in milliseconds, where seconds are asked" },
+  });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      "webhook sw rejected from 127.0.0.1: timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in milliseconds since 1970, where Standard Webhooks asks whole seconds: have it write seconds",
+    ),
+  ]);
+});
+
 test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once its repeat; copies that differ are told", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");

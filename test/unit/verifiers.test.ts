@@ -159,6 +159,11 @@ describe("Stripe", () => {
     });
     // No copy with a t that is a number is no Stripe delivery's.
     expect(reason(sign("relay", "abc"))).toEqual({ kind: "reject", reason: "missing or malformed timestamp" });
+    // Nor with a t in milliseconds, signed or not.
+    const ms = String(NOW);
+    const inMilliseconds = { kind: "reject", reason: "timestamp in milliseconds, where seconds are asked" };
+    expect(reason(sign("relay", ms))).toEqual(inMilliseconds);
+    expect(reason(sign(secret, ms))).toEqual(inMilliseconds);
   });
 
   test("takes a delivery stamped ahead of its clock, as Stripe's own library does: it checks the age only", () => {

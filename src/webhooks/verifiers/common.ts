@@ -72,6 +72,13 @@ export const STALE_TIMESTAMP = `timestamp outside the ${TOLERANCE_SECONDS} s tol
 /** The refusal of a signed timestamp that is no number of seconds. */
 export const MALFORMED_TIMESTAMP = "missing or malformed timestamp";
 
+/**
+ * The refusal of a signed timestamp of 13 digits: milliseconds since 1970 (a sender that stamps
+ * JavaScript's millisecond time as it is), where its scheme asks seconds, which will not have 13
+ * digits for 30,000 years.
+ */
+export const TIMESTAMP_IN_MILLISECONDS = "timestamp in milliseconds, where seconds are asked";
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -267,6 +274,7 @@ export function payloadType(body: Buffer): string | undefined {
  * reason per failed check: reasons are counted per source, so none may carry a number.
  */
 export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
+  if (seconds && /^\d{13}$/.test(seconds)) return TIMESTAMP_IN_MILLISECONDS;
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
   // In whole seconds, as the senders' own libraries count.
   const age = Math.floor(now / 1000) - Number(seconds);

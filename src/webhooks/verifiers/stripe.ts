@@ -6,6 +6,7 @@ import {
   missingHeader,
   reject,
   signedWithAny,
+  TIMESTAMP_IN_MILLISECONDS,
   timestampProblem,
   type Verdict,
 } from "./common.js";
@@ -50,9 +51,12 @@ export function stripe(secrets: readonly string[]) {
       const [first] = signed;
       if (first) return reject(timestampProblem(first.timestamp, now, false) as string);
       // None signed: the signature is what failed, as Stripe's SDK checks it before the age, and a
-      // relay's copy beside Stripe's has a t of its own; without a t that is a number, none is Stripe's.
-      const malformed = copies.every(({ timestamp }) => timestampProblem(timestamp, now) === MALFORMED_TIMESTAMP);
-      return reject(malformed ? MALFORMED_TIMESTAMP : "signature mismatch");
+      // relay's copy beside Stripe's has a t of its own; without a t in seconds, none is Stripe's.
+      const unread = copies.map(({ timestamp }) => timestampProblem(timestamp, now));
+      const noSeconds = unread.every(
+        (problem) => problem === MALFORMED_TIMESTAMP || problem === TIMESTAMP_IN_MILLISECONDS,
+      );
+      return reject(noSeconds ? (unread[0] as string) : "signature mismatch");
     }
     const event = jsonBody(body);
     if (typeof event?.id !== "string") return reject("body is not a Stripe event (no id)");
