@@ -897,6 +897,49 @@ test("a Standard Webhooks timestamp written in milliseconds is refused as that, 
   ]);
 });
 
+test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
+  const lines: string[] = [];
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const { url } = await start(
+    {
+      SW_SECRET: `whsec_${key}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        ...SOURCES,
+        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const body = '{"type":"invoice.paid"}';
+  const send = async (skewSeconds: number) => {
+    // A sender that takes its local time (UTC+1) for UTC stamps an hour behind.
+    const signedAt = new Date(clock.now() + skewSeconds * 1000);
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": `msg_${skewSeconds}`,
+        "webhook-timestamp": String(Math.floor(signedAt.getTime() / 1000)),
+        "webhook-signature": new Webhook(key).sign(`msg_${skewSeconds}`, signedAt, body),
+      },
+      body,
+    });
+    return { status: response.statusCode, body: await response.body.json() };
+  };
+  // The sender is told no more than before.
+  expect(await send(-3600)).toEqual({ status: 401, body: { error: "timestamp outside the 300 s tolerance" } });
+  const cause =
+    "if every delivery of this source is refused so, this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      `webhook sw rejected from 127.0.0.1: timestamp outside the 300 s tolerance (stamped 3600 s behind this machine's clock): ${cause}`,
+    ),
+  ]);
+});
+
 test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once its repeat; copies that differ are told", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");

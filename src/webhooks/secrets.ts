@@ -20,9 +20,10 @@ import { ONLY_V1A } from "./verifiers/standard-webhooks.js";
  * who may be a stranger, is told no more than the mismatch. A sender's stale retry is refused
  * alone; a clock of waiter's that is off refuses every delivery, which only its operator can mend.
  */
-export function withCause({ reason }: Extract<Verdict, { kind: "reject" }>, source: WebhookSource): string {
+export function withCause({ reason, detail }: Extract<Verdict, { kind: "reject" }>, source: WebhookSource): string {
   const cause = refusalCause(reason, source);
-  return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
+  const said = detail ? `${reason} (${detail})` : reason;
+  return cause ? `${said}: if every delivery of this source is refused so, ${cause}` : said;
 }
 
 /**
@@ -31,7 +32,9 @@ export function withCause({ reason }: Extract<Verdict, { kind: "reject" }>, sour
  * the log and for webhooks_sources, whose counts name only the reason.
  */
 export function refusalCause(reason: string, source: WebhookSource): string | undefined {
-  if (reason === STALE_TIMESTAMP) return "this machine's clock may be wrong (check NTP)";
+  if (reason === STALE_TIMESTAMP) {
+    return "this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
+  }
   if (reason === TIMESTAMP_IN_MILLISECONDS) {
     const [header, scheme] =
       source.scheme === "stripe" ? ["Stripe-Signature's t", "Stripe"] : ["webhook-timestamp", "Standard Webhooks"];

@@ -57,9 +57,11 @@ export type Verdict =
   | { kind: "challenge"; response: string }
   /**
    * Not authentic; `reason` names the check that failed, never an expected value (a header the
-   * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back).
+   * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back). `detail`, said
+   * beside it in the log alone, tells this refusal from others for the reason (how far a stale
+   * timestamp is off), which is counted without it.
    */
-  | { kind: "reject"; reason: string };
+  | { kind: "reject"; reason: string; detail?: string };
 
 export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 
@@ -265,6 +267,20 @@ export function payloadType(body: Buffer): string | undefined {
     if (typeof json?.[key] === "string" && json[key]) return json[key] as string;
   }
   return undefined;
+}
+
+/**
+ * The refusal of a signed timestamp `timestampProblem` finds fault with, if it does: a stale one
+ * with how far behind or ahead of waiter's clock it is, for the log, as a sender whose clock is off
+ * by a whole number of hours (its local time taken for UTC) is told so from a clock of ours that is
+ * wrong.
+ */
+export function timestampRefusal(seconds: string | undefined, now: number, aheadToo = true): Verdict | undefined {
+  const problem = timestampProblem(seconds, now, aheadToo);
+  if (problem !== STALE_TIMESTAMP) return problem === undefined ? undefined : reject(problem);
+  const age = Math.floor(now / 1000) - Number(seconds);
+  const off = age > 0 ? `${age} s behind` : `${-age} s ahead of`;
+  return { kind: "reject", reason: problem, detail: `stamped ${off} this machine's clock` };
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   payloadType,
   reject,
   signedWithAny,
-  timestampProblem,
+  timestampRefusal,
   type Verdict,
 } from "./common.js";
 
@@ -40,8 +40,8 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
-    const stale = timestampProblem(timestamp, now);
-    if (stale) return reject(stale);
+    const stale = timestampRefusal(timestamp, now);
+    if (stale) return stale;
     // A proxy that sends the header again beside the sender's makes Node join the copies with ", ":
     // each copy is a list of its own.
     const entries = signatures.split(/, | /);

@@ -8,6 +8,7 @@ import {
   signedWithAny,
   TIMESTAMP_IN_MILLISECONDS,
   timestampProblem,
+  timestampRefusal,
   type Verdict,
 } from "./common.js";
 
@@ -49,7 +50,7 @@ export function stripe(secrets: readonly string[]) {
     const fresh = signed.find(({ timestamp }) => !timestampProblem(timestamp, now, false));
     if (!fresh) {
       const [first] = signed;
-      if (first) return reject(timestampProblem(first.timestamp, now, false) as string);
+      if (first) return timestampRefusal(first.timestamp, now, false) as Verdict;
       // None signed: the signature is what failed, as Stripe's SDK checks it before the age, and a
       // relay's copy beside Stripe's has a t of its own; without a t in seconds, none is Stripe's.
       const unread = copies.map(({ timestamp }) => timestampProblem(timestamp, now));
