@@ -17,6 +17,7 @@ import {
   pay,
   runsOf,
   serve,
+  shopDown,
   store,
   telegram,
   toldAndLogged,
@@ -677,6 +678,24 @@ describe("a run a stopped server left", () => {
           expect.objectContaining({ text: expect.stringMatching(new RegExp(`^waiter: run \\d+ ${said.source}$`)) }),
         ]);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("a step under way, done again after a wait for its next try, still says it was done again", async () => {
+    const event = await leftBehind([[0, "started"]]);
+    // The shop is down as the step is done again: it waits for its next try, when the shop is back.
+    shopDown();
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "20" });
+    try {
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.steps[0]?.detail).toContain('"waiting":');
+      woo.intercept = undefined;
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      const { said } = JSON.parse(run?.steps[0]?.detail ?? "{}") as { said?: string };
+      expect(said).toMatch(/\nThe step was under way when waiter stopped or its store failed, and was done again/);
+    } finally {
+      woo.intercept = undefined;
       await server.close();
     }
   });

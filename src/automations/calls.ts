@@ -263,7 +263,7 @@ export class StepCalls {
     input: Record<string, unknown>,
     who: string,
     mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
-    { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
+    { started, attempt, notified, redone }: Tries = { started: clock.now(), attempt: 0 },
     hidden: (text: string, status?: number) => string = (text) => text,
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
@@ -291,6 +291,7 @@ export class StepCalls {
         attempt: next,
         started,
         ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
+        ...(redone ? { redone } : {}),
       };
     };
     // A stop that came as the step was recorded as started: the call is not made, nor taken at the

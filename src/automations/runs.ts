@@ -326,7 +326,9 @@ export function automationRuns(parts: RunParts) {
       if (!(await holds())) throw new Postponed("another waiter holds the automations now");
       // Where the step is in its tries is recorded with it, so that the next start goes on from there.
       const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
-      const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
+      // Kept through the step's waits for its next tries, which its answer is to say too.
+      const redone = again && i === from;
+      const current: Tries = { attempt, started, ...(notified ? { notified } : {}), ...(redone ? { redone } : {}) };
       const who = `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`;
       // The step as configured goes with it too: a run taken up after a restart goes on only with it.
       const configured = written(step);
@@ -382,7 +384,7 @@ export function automationRuns(parts: RunParts) {
       // a store that cannot record the step (a full disk) does not hold back.
       const changes = !calls.tool(tool)?.annotations.readOnlyHint;
       // A read done again found nothing done, an earlier try's or another's.
-      const doneAgain = again && i === from && changes;
+      const doneAgain = redone && changes;
       if (changes) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}${doneAgain ? ` ${DONE_AGAIN}` : ""}`);
       }
@@ -551,7 +553,9 @@ export function automationRuns(parts: RunParts) {
       setAside(run.id, new Waiting(until - clock.now(), left ?? { attempt: 0, started: clock.now() }));
       return;
     }
-    await execute(automation, event, run.id, view, next < 0 ? run.steps.length : next, left, underWay);
+    // One it waited to try again says so as well, once done (a wait to begin with it, or a stop meanwhile).
+    const again = underWay || left?.redone === true;
+    await execute(automation, event, run.id, view, next < 0 ? run.steps.length : next, left, again);
   }
 
   /**

@@ -2,9 +2,10 @@ import type { Notified } from "../toolset.js";
 
 /**
  * Where a step is in its retry window: its next try (from 0), and when its first began; for a
- * notification, where its earlier tries got to (absent in runs stored before it was kept).
+ * notification, where its earlier tries got to (absent in runs stored before it was kept); and
+ * whether the step is being done again, as it was under way when waiter stopped (`redone`).
  */
-export type Tries = { attempt: number; started: number; notified?: Notified };
+export type Tries = { attempt: number; started: number; notified?: Notified; redone?: true };
 
 /** A step that failed for now, to be tried again in `ms`: its run waits in the store meanwhile. */
 export class Waiting extends Error {
