@@ -682,6 +682,32 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("2,000 runs taken up at start that fail at once leave webhooks answered meanwhile", async () => {
+    const quiet = await serve([]);
+    const event = await pay(quiet, undefined);
+    await quiet.close();
+    const left = 2_000;
+    // Runs of automations configured no longer, each failed without a request to anyone.
+    const shell = new Database(join(dataDir, "events.db"));
+    const begin = shell.prepare(
+      "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at) VALUES (?, ?, 'running', 0, ?)",
+    );
+    shell.transaction(() => {
+      for (let i = 0; i < left; i++) begin.run(`gone-${i}`, event.id, clock.now());
+    })();
+    shell.close();
+    const server = await serve([PAID]);
+    const s = store();
+    try {
+      await pay(server, undefined);
+      expect((await s.runs.unfinished()).length).toBeGreaterThan(0);
+      await expect.poll(async () => (await s.runs.unfinished()).length, { timeout: 30_000 }).toBe(0);
+    } finally {
+      await server.close();
+      await s.close();
+    }
+  }, 60_000);
+
   test("a step under way, done again after a wait for its next try, still says it was done again", async () => {
     const event = await leftBehind([[0, "started"]]);
     // The shop is down as the step is done again: it waits for its next try, when the shop is back.

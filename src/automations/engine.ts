@@ -312,6 +312,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
                 if (err instanceof Postponed || err instanceof ToolError) throw err;
                 log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
               }
+              // Runs that end without a request (failed, their automation gone) would hold the
+              // process as a backlog of events would: webhooks, calls and the lease go between them.
+              await nextTurn();
             }
           }
           for (
