@@ -643,3 +643,37 @@ describe("a notification some targets refused for now", () => {
     }
   });
 });
+
+describe("a burst of notices to one chat", () => {
+  test("more than Telegram takes at once (429 with retry_after) all arrive, in order, none given up", async () => {
+    // Scaled down from Telegram's 20 messages a minute in a group, whose wait is longer than a tool
+    // call's time: 1 in 4 s, and a second to each call.
+    telegram.pace = { messages: 1, ms: 4_000 };
+    const server = await serve([TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" });
+    const moved = 1_100;
+    try {
+      const sent = telegram.delivered.length;
+      const deliveries = Array.from({ length: 3 }, () => `evt_burst_${nextSequence()}`);
+      const [first, second, third] = deliveries as [string, string, string];
+      await pay(server, undefined, first);
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      // Refused (429: 4 s) as the first has just been sent: its run waits for its next try.
+      const waits = await pay(server, undefined, second);
+      await expect.poll(async () => (await runsOf(waits.id, false))[0]?.steps[0]?.status).toBe("refused");
+      // The next order comes a second later, while Telegram's wait holds the chat: told to wait
+      // what is left of it, 3 s rounded up, it would be sent before the second.
+      setClock(clock.now() + moved);
+      await pay(server, undefined, third);
+      await expect
+        .poll(() => telegram.delivered.length - sent, { timeout: 30_000, interval: 200 })
+        .toBeGreaterThanOrEqual(3);
+      expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(
+        deliveries.map((delivery) => `Paid without an order: “pi_${delivery}”`),
+      );
+    } finally {
+      telegram.pace = undefined;
+      setClock(clock.now() - moved);
+      await server.close();
+    }
+  }, 60_000);
+});

@@ -2957,6 +2957,7 @@ test("a flood wait that ends too close to the call's end to send in is not waite
       at: clock.now() - 900,
       ms: 1000,
       next: clock.now() + 100,
+      kept: [],
     });
     await expect(sender.send("424242", "Order #1042 is paid.", call(150))).rejects.toThrow(notSent);
     // A wait asked for by this call's own message, which ends 150 ms before the call does.

@@ -44,6 +44,11 @@ export interface TelegramFake extends Fake {
   standing: Map<string, Standing>;
   /** Every message delivered, in order. */
   delivered: { chat_id: string; message_thread_id?: number; text: string; parse_mode?: string }[];
+  /**
+   * The most messages a chat takes within `ms` (Telegram's 20 a minute in a group), where set: one
+   * more is refused 429 with the seconds until the oldest of them leaves the window, as Telegram does.
+   */
+  pace: { messages: number; ms: number } | undefined;
 }
 
 /** A chat's type, a group's permissions for members, the bot's ChatMember, and a forum's topics by id. */
@@ -97,7 +102,10 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     usernames: new Map<string, string>(),
     standing: new Map<string, Standing>(),
     delivered: [] as TelegramFake["delivered"],
+    pace: undefined as TelegramFake["pace"],
   };
+  /** When each chat was last sent to, by chat, as far back as `pace` counts. */
+  const sentAt = new Map<string, number[]>();
   const fake = await startFake((request) => {
     const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat|getChatMember|getChatMemberCount)$/.exec(request.path);
     if (!match) return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
@@ -177,6 +185,17 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
           description: `Bad Request: can't parse entities: Character '${bad}' is reserved and must be escaped with the preceding '\\'`,
         }),
       );
+    }
+    // Set on the fake a test holds, not on `state`, which the fake was given a copy of.
+    const { pace } = fake as Partial<TelegramFake>;
+    if (pace) {
+      const { messages, ms } = pace;
+      const recent = (sentAt.get(chatId) ?? []).filter((at) => at > clock.now() - ms);
+      sentAt.set(chatId, recent);
+      if (recent.length >= messages) {
+        return tooManyRequests(Math.ceil(((recent[0] as number) + ms - clock.now()) / 1000));
+      }
+      recent.push(clock.now());
     }
     state.delivered.push(body);
     return json(

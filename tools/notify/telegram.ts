@@ -162,7 +162,16 @@ export interface FloodWait {
   at: number;
   ms: number;
   next: number;
+  /**
+   * The turns kept for messages refused for now, by their text, in the order they came: each comes
+   * back for its own (an automation's step sends it again when told), so that a burst of them goes
+   * in the order it came, however the seconds they were told to wait round.
+   */
+  kept: { text: string; at: number }[];
 }
+
+/** How long after its time a turn kept for a message refused for now is still kept for it. */
+const KEPT_MS = 60_000;
 
 /**
  * The time between two messages to one chat held by a flood wait: Telegram's Bot FAQ asks for no
@@ -210,10 +219,17 @@ export function telegramSender(
       const held = async () => {
         for (;;) {
           const flood = floodWaits.get(floodKey());
+          if (!flood || flood === turn) return;
+          // The turn it was given as it was refused for now, or the next one.
+          const keptAt = flood.kept.findIndex((k) => k.text === shown);
+          const [kept] = keptAt === -1 ? [] : flood.kept.splice(keptAt, 1);
           // Its turn has come, unless a 429 heard meanwhile asked for a new wait.
-          if (!flood || flood === turn || !lessAgoThan(flood.at, flood.next - flood.at)) return;
-          const left = flood.next - clock.now();
+          if (!kept && !lessAgoThan(flood.at, flood.next - flood.at)) return;
+          const at = kept?.at ?? flood.next;
+          const left = at - clock.now();
+          if (left <= 0) return;
           if (clock.now() + left + api.roomMs >= call.deadline) {
+            if (keep(flood, at) && !kept) flood.next += PACE_MS;
             const seconds = Math.ceil(left / 1000);
             throw new UpstreamError(
               `${api.name} did not take the message (429: it asked for ${Math.ceil(flood.ms / 1000)} s without messages to this chat, and sending during them makes the wait longer; nothing was sent); try again in ${seconds} s.`,
@@ -221,12 +237,26 @@ export function telegramSender(
               seconds,
             );
           }
+          if (!kept) flood.next += PACE_MS;
           turn = flood;
-          flood.next += PACE_MS;
           // Cut short (the call cancelled, waiter stopping), nothing was sent.
           const waited = await waitOut(left, call);
-          if (!waited) throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
+          if (!waited) {
+            keep(flood, at);
+            throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
+          }
         }
+      };
+      /**
+       * Keeps this message's turn, at `at`, for its next try, when an automation sends it (`notified`),
+       * which tries again when told: those after it keep theirs after it. An assistant told to try
+       * again may not, and would hold every later message back a turn.
+       */
+      const keep = (flood: FloodWait, at: number): boolean => {
+        if (!call.notified) return false;
+        const after = flood.kept.findIndex((k) => k.at > at);
+        flood.kept.splice(after === -1 ? flood.kept.length : after, 0, { text: shown, at });
+        return true;
       };
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
@@ -261,18 +291,36 @@ export function telegramSender(
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
-        const flood =
-          wait === undefined ? undefined : { at: clock.now(), ms: wait * 1000, next: clock.now() + wait * 1000 };
+        const flood: FloodWait | undefined =
+          wait === undefined
+            ? undefined
+            : { at: clock.now(), ms: wait * 1000, next: clock.now() + wait * 1000, kept: [] };
+        const before = floodWaits.get(floodKey());
         if (flood) floodWaits.set(floodKey(), flood);
+        // The message Telegram refused goes first once the wait is over; those held meanwhile after it,
+        // and those refused for now before it, in their order, after them.
+        const carry = (into: FloodWait) => {
+          for (const k of before?.kept ?? []) {
+            if (lessAgoThan(k.at, KEPT_MS) || k.at > clock.now()) {
+              into.kept.push({ text: k.text, at: into.next });
+              into.next += PACE_MS;
+            }
+          }
+        };
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
           call.log.info(`${api.name} asked for ${wait} s without messages to chat ${to} (429); sending it then`);
-          // The message Telegram refused goes first once the wait is over; those held meanwhile after it.
           turn = flood;
           flood.next += PACE_MS;
+          carry(flood);
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
           const waited = await waitOut(flood.ms, call);
           if (!waited) api.read(sent, response);
           continue;
+        }
+        if (flood) {
+          // Refused for now, it is sent again when the wait is over, first.
+          if (keep(flood, flood.next)) flood.next += PACE_MS;
+          carry(flood);
         }
         api.read(sent, response);
         if (to !== chatId) {
