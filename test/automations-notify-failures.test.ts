@@ -677,3 +677,25 @@ describe("a burst of notices to one chat", () => {
     }
   }, 60_000);
 });
+
+describe("a payload's text in a notice", () => {
+  test("an @name a customer wrote mentions no one in the team's chat; an email address is left as written", async () => {
+    const note = {
+      name: "note",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ notify: "team", text: "@shop_owner: a payment says {{payload.data.object.description}}" }],
+    };
+    const server = await serve([note]);
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, undefined, `evt_mention_${nextSequence()}`, {
+        description: "@admin please call jan@shop.example (@Boss_1)",
+      });
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual(["@shop_owner: a payment says “@\u2060admin please call jan@shop.example (@\u2060Boss_1)”"]);
+    } finally {
+      await server.close();
+    }
+  });
+});
