@@ -64,9 +64,15 @@ function storeLabel(config: Config): string {
  * Opens the shared event store: on the PostgreSQL server when a database URL is set, else in the
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load. A stop signal during `starting`
- * ends the PostgreSQL store's waits, and the open rejects with the signal's reason.
+ * ends the PostgreSQL store's waits, and the open rejects with the signal's reason. `upgradeWaitMs`:
+ * how long a SQLite store another waiter upgrades is waited for (`waitingOutUpgrade`), 0 for a
+ * start that goes on without its events rather than keep its client waiting.
  */
-async function openStore(config: Config, log: Log, starting?: Starting, busyMs?: number): Promise<EventStore> {
+async function openStore(
+  config: Config,
+  log: Log,
+  { starting, busyMs, upgradeWaitMs }: { starting?: Starting; busyMs?: number; upgradeWaitMs: number },
+): Promise<EventStore> {
   if (starting) starting.step = `opening the event store (${storeLabel(config)})`;
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
@@ -117,7 +123,7 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
         dataDirFrom: config.origin("dataDir"),
         onNewerSchema,
       });
-    const store = await waitingOutUpgrade(opening, file, log, starting);
+    const store = await waitingOutUpgrade(opening, { file, log, starting, waitMs: upgradeWaitMs });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
@@ -129,10 +135,13 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
     if (taken) throw new StoreUnavailable(taken);
     const code = (err as { code?: string }).code;
     if (waits !== undefined && code === "SQLITE_BUSY") {
+      const held = `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up`;
+      if (!(err instanceof OlderStoreBusy))
+        throw new StoreUnavailable(`${held} (${LEFT_OPEN}): end it, then start waiter again`);
       throw new StoreUnavailable(
-        err instanceof OlderStoreBusy
-          ? `${file}: another program held its write lock for over ${UPGRADE_WAIT_MS / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
-          : `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (${LEFT_OPEN}): end it, then start waiter again`,
+        upgradeWaitMs > 0
+          ? `${file}: another program held its write lock for over ${upgradeWaitMs / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
+          : `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else ${LEFT_OPEN}: end it, then start waiter again`,
       );
     }
     const closed = code === "EACCES" ? mayNotEnter(file) : undefined;
@@ -165,10 +174,11 @@ async function openStore(config: Config, log: Log, starting?: Starting, busyMs?:
 const LEFT_OPEN = "a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM";
 
 /**
- * How long a start waits for another program's write lock on a SQLite store an older waiter made,
- * which it must write to upgrade: most often another waiter upgrading it (every process on the
- * store started at once after an update), which takes a while on a large store. A start that gave
- * up after the store's busy time would leave a service stopped, or an assistant without its events.
+ * How long waiter listen and serve wait at start for another program's write lock on a SQLite
+ * store an older waiter made, which they must write to upgrade: most often another waiter upgrading
+ * it (every process on the store started at once after an update), which takes a while on a large
+ * store. One that gave up after the store's busy time would leave a service stopped. An assistant's
+ * stdio server does not wait: its client gives up on an initialize left unanswered for a minute.
  */
 export const UPGRADE_WAIT_MS = 10 * 60_000;
 
@@ -176,10 +186,13 @@ export const UPGRADE_WAIT_MS = 10 * 60_000;
  * The SQLite store `open` opens, waiting, as a PostgreSQL store waits for the upgrade lock, while
  * another program holds the write lock on a store this waiter must upgrade (`OlderStoreBusy`):
  * said once, then tried again, the event loop turning between tries (a stop signal ends the wait),
- * up to UPGRADE_WAIT_MS.
+ * up to `waitMs`; not at all when it is 0.
  */
-async function waitingOutUpgrade<T>(open: () => T, file: string, log: Log, starting?: Starting): Promise<T> {
-  const until = clock.now() + UPGRADE_WAIT_MS;
+async function waitingOutUpgrade<T>(
+  open: () => T,
+  { file, log, starting, waitMs }: { file: string; log: Log; starting?: Starting; waitMs: number },
+): Promise<T> {
+  const until = clock.now() + waitMs;
   for (let said = false; ; said = true) {
     try {
       return open();
@@ -187,7 +200,7 @@ async function waitingOutUpgrade<T>(open: () => T, file: string, log: Log, start
       if (!(err instanceof OlderStoreBusy) || clock.now() >= until) throw err;
       if (!said) {
         log.warning(
-          `${file}: another program holds its write lock, which waiter must take to bring the store (schema ${err.schema}, which an older waiter made) up to this release's: most often another waiter upgrading it, which takes a while on a large store; this one goes on once it is done, waiting up to ${UPGRADE_WAIT_MS / 60_000} min. If no other waiter runs on it, ${LEFT_OPEN} holds it: end that`,
+          `${file}: another program holds its write lock, which waiter must take to bring the store (schema ${err.schema}, which an older waiter made) up to this release's: most often another waiter upgrading it, which takes a while on a large store; this one goes on once it is done, waiting up to ${waitMs / 60_000} min. If no other waiter runs on it, ${LEFT_OPEN} holds it: end that`,
         );
       }
     }
@@ -546,6 +559,10 @@ export async function startApp(
      * serve, or unset for a caller that binds it itself (waiter serve).
      */
     listener?: "take" | "leave";
+    /**
+     * A store that cannot open stops the start (waiter serve's), which waits out another waiter's
+     * upgrade of it; else the start goes on at once without its events (an assistant's stdio server).
+     */
     storeRequired?: boolean;
     /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
     cutsCalls?: boolean;
@@ -566,7 +583,11 @@ export async function startApp(
   // A database is opened when configured, sources or none: replicas keep their sessions there.
   if (webhooks.sources.length > 0 || config.database.url) {
     try {
-      store = await openStore(config, log, options.starting, options.storeBusyMs);
+      store = await openStore(config, log, {
+        starting: options.starting,
+        busyMs: options.storeBusyMs,
+        upgradeWaitMs: options.storeRequired ? UPGRADE_WAIT_MS : 0,
+      });
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
@@ -739,7 +760,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   warnSharedSecrets(webhooks, log);
   let store: EventStore;
   try {
-    store = await openStore(config, log, starting);
+    store = await openStore(config, log, { starting, upgradeWaitMs: UPGRADE_WAIT_MS });
   } catch (err) {
     if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
     throw err;

@@ -44,7 +44,7 @@ import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
 import { asNobody, notAsNobody } from "./nobody.js";
 import { startNode } from "./spawn.js";
-import { CLI } from "./stdio.js";
+import { CLI, startServer } from "./stdio.js";
 import {
   addMany,
   erase,
@@ -1975,7 +1975,34 @@ test("a store another program holds the write lock on as waiter sets it up is sa
   );
 });
 
-test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for, said at once, and given up on only after a long wait", async () => {
+test("an assistant's stdio server that finds the store being upgraded by another waiter answers its client after the store's busy time, its events off and said why", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "events.db");
+  await new SqliteEventStore(file, LOOSE).close();
+  const upgrading = new Database(file);
+  onTestFinished(() => {
+    if (upgrading.inTransaction) upgrading.exec("ROLLBACK");
+    upgrading.close();
+  });
+  upgrading.pragma("user_version = 5");
+  upgrading.exec("BEGIN IMMEDIATE");
+  // Its client gives up on an initialize left unanswered: waiting out the upgrade would lose every tool.
+  const session = await startServer({
+    WAITER_DATA_DIR: dir,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+  });
+  try {
+    expect(session.stderr()).toContain(
+      `webhook events are off: ${file}: another program held its write lock past 3 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+    );
+    expect(session.stderr()).not.toContain("waiting up to 10 min");
+  } finally {
+    await session.close();
+  }
+});
+
+test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
   const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
   const file = join(dir, "events.db");
   await new SqliteEventStore(file, LOOSE).close();
@@ -1999,19 +2026,18 @@ test("a store another waiter holds the write lock on as it upgrades it (two rele
   const log = new Log(config.core.logLevel, (line) => {
     stderr += line;
   });
-  const starting = startAppOf(config, log, { listener: "leave", storeBusyMs: 1_000 });
+  const starting = startAppOf(config, log, { storeRequired: true, storeBusyMs: 1_000 });
   await expect
     .poll(() => stderr)
     .toContain(
       `${file}: another program holds its write lock, which waiter must take to bring the store (schema 5, which an older waiter made) up to this release's: most often another waiter upgrading it, which takes a while on a large store; this one goes on once it is done, waiting up to 10 min. If no other waiter runs on it, a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM holds it: end that`,
     );
-  expect(stderr).not.toContain("webhook events are off");
+  expect(stderr).not.toContain("cannot open the event store");
   setClock(clock.now() + UPGRADE_WAIT_MS);
-  const app = await starting;
+  await expect(starting).rejects.toBeInstanceOf(CannotStart);
   upgrading.exec("ROLLBACK");
-  await app.close();
-  expect(stderr).toContain(
-    `webhook events are off: ${file}: another program held its write lock for over 10 min as waiter waited to set the store up, which an older waiter made (schema 5): a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`,
+  await expect(starting).rejects.toThrow(
+    `cannot open the event store: ${file}: another program held its write lock for over 10 min as waiter waited to set the store up, which an older waiter made (schema 5): a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`,
   );
 });
 
