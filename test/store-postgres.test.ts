@@ -301,6 +301,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => waitingOnLocks(db)).toBe(0);
     });
 
+    test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 1_000,
+      });
+      stores.push(store);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        await expect(store.expire()).rejects.toThrow(
+          /^it waited 1 s for its turn, which every delivery takes too and one transaction of another session held all along \(PostgreSQL [^)]+\): a transaction left open on waiter's tables \(in psql, say\), a LOCK TABLE; no delivery is stored until it ends; the run stops there, and the next tries again in 10 minutes$/,
+        );
+      } finally {
+        await psql.query("ROLLBACK");
+        await psql.end();
+      }
+    });
+
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
       const url = await freshSchema();
       const lockWaitMs = 1_500;

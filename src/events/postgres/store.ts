@@ -676,6 +676,17 @@ function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNam
   );
 }
 
+/**
+ * Retention given up on its turn, which one transaction held through the whole lock wait: a
+ * session left open on the totals (a delivery's own transaction ends in a moment), which every
+ * delivery waits for too, so none is stored meanwhile.
+ */
+function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed): StoreBusy {
+  return new StoreBusy(
+    `it waited ${lockWaitMs / 1000} s for its turn, which every delivery takes too and one transaction of another session held all along (${database}): a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+  );
+}
+
 /** What a store's failures say of its database and how waiter connects to it (`storeError`). */
 export interface StoreNamed {
   /** Which database, as a log line may show it (`databaseLabel`). */
@@ -1318,7 +1329,7 @@ export class PostgresEventStore implements EventStore {
     // not waited for in line: a delivery that came after would wait there behind retention, and
     // where a person's session holds the turn, out retention's lock wait and then its own, past
     // the 5 s a sender waits. Held by another, it is asked for again after a pause, for as long
-    // as a statement waits for a lock, and the last time refused at once if still held. A turn
+    // as a statement waits for a lock, and given up on if still held by one transaction. A turn
     // passed from write to write meanwhile (the row's xmax changed: the replicas' deliveries,
     // another's retention run on the same backlog) is not held, and ends the run: those writes
     // keep the limits in their own commits, and where they come back to back the turn is never
@@ -1335,7 +1346,7 @@ export class PostgresEventStore implements EventStore {
         try {
           [retained] = await this.#query<{ dropped: Dropped }>(
             `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT set_config('lock_timeout', '${RETAIN_LOCK_WAIT_MS}', true)
-             FROM totals FOR UPDATE ${last ? "NOWAIT" : "SKIP LOCKED"}) AS turn`,
+             FROM totals FOR UPDATE SKIP LOCKED) AS turn`,
             [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
           );
         } catch (err) {
@@ -1349,6 +1360,7 @@ export class PostgresEventStore implements EventStore {
           if (this.#closed) break;
           const [held] = await this.#query<{ by: string }>("SELECT xmax::text AS by FROM totals");
           if (holder !== undefined && held?.by !== holder) break;
+          if (last) throw retentionKeptFromTurn(this.#named);
           holder = held?.by;
           await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
           continue;
