@@ -1290,6 +1290,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["+49.19, +16.61", "latitude 49.19 and longitude 16.61"],
         ["+50 +14", "latitude 50 and longitude 14"],
         ["-33.87 +151.21", "latitude -33.87 and longitude 151.21"],
+        // Whole degrees with hemispheres' letters, within range: 40°S 20°E, not a street grid's address.
+        ["40 S 20 E", "latitude -40 and longitude 20"],
+        ["90 N 180 W", "latitude 90 and longitude -180"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }
