@@ -1236,6 +1236,20 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { latitude: "-50 30", longitude: "-70 05 30" }))).toBe(
         'Invalid arguments for weather_current: latitude: "-50 30" is no number of degrees: send -50.5; longitude: "-70 05 30" is no number of degrees: send -70.091667',
       );
+      // Without a sign or a letter too: no postal code is sent as a latitude, but two numbers may be a pair of
+      // coordinates in one argument, so the degrees and minutes read are said as what they are taken for.
+      expect(text(await server.call("weather_current", { latitude: "50 30", longitude: "14 25 30" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "50 30" is no number of degrees: if it is 50°30′, send 50.5, north positive; longitude: "14 25 30" is no number of degrees: if it is 14°25′30″, send 14.425, east positive',
+      );
+      expect(text(await server.call("weather_current", { latitude: "50 05.25", longitude: 18.3 }))).toBe(
+        'Invalid arguments for weather_current: latitude: "50 05.25" is no number of degrees: if it is 50°05.25′, send 50.0875, north positive',
+      );
+      // Minutes of 60 or more are no minutes, and degrees and minutes beyond the pole no latitude.
+      for (const latitude of ["50 75", "95 30"]) {
+        expect(text(await server.call("weather_current", { latitude, longitude: 18.3 })), latitude).toBe(
+          `Invalid arguments for weather_current: latitude: "${latitude}" is no number of degrees: send one as 49.8, north positive`,
+        );
+      }
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );

@@ -471,19 +471,30 @@ function coordinateParts(text: string): CoordinateParts | undefined {
  * One coordinate as text, as a latitude or longitude argument may come: its degrees, south and west
  * negative, and whether a hemisphere's letter said so. "50.08 N", "S 33.87", "50,08", "-33°52'",
  * "50°05'15\"N"; none where it is more or other than that, or has both a sign and a letter.
+ * Numbers apart by spaces with neither ("50 30") are read as unmarked degrees and minutes, but may be
+ * a pair of coordinates in one argument: `guessed` says the angle they were taken for, 50°30′.
  */
 export function writtenCoordinate(
   text: string,
   letters: "NS" | "EW",
-): { degrees: number; lettered: boolean } | undefined {
+): { degrees: number; lettered: boolean; guessed?: string } | undefined {
   const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
   const parts = coordinateParts(rest);
-  const read = parts && withUnmarkedMinutes(parts, sign !== "");
-  if (!read || !["A", "AL", "LA"].includes(read.order)) return undefined;
+  const read = parts && withUnmarkedMinutes(parts, true);
+  if (!parts || !read || !["A", "AL", "LA"].includes(read.order)) return undefined;
   const [letter] = read.letters;
   const angle = read.angles[0]?.angle ?? 0;
   if (letter !== undefined && (sign || !letters.includes(letter))) return undefined;
-  return { degrees: sign === "-" || letter === letters[1] ? -angle : angle, lettered: letter !== undefined };
+  const [degrees = "", minutes, seconds] = parts.angles.flatMap((part) => part.unmarked ?? []);
+  const guessed =
+    !sign && letter === undefined && minutes !== undefined
+      ? `${degrees}°${minutes}′${seconds === undefined ? "" : `${seconds}″`}`
+      : undefined;
+  return {
+    degrees: sign === "-" || letter === letters[1] ? -angle : angle,
+    lettered: letter !== undefined,
+    ...(guessed ? { guessed } : {}),
+  };
 }
 
 /**
@@ -518,15 +529,15 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
  * Degrees, minutes and seconds written without their marks, a hemisphere's letter before or after
  * them ("N 50 05 E 14 25", "50 05 30 N 14 25 15 E", "N 50 05 E 14 25.5"), read as one angle each;
  * anything else as read. Without a letter by them, numbers apart by spaces may be a postal code's
- * ("110 00") or a street's, and are left so, unless `signed`: a sign before one coordinate ("-50 30").
+ * ("110 00") or a street's, and are left so, unless `alone`: one coordinate's argument ("-50 30").
  */
-function withUnmarkedMinutes(read: CoordinateParts, signed = false): CoordinateParts {
+function withUnmarkedMinutes(read: CoordinateParts, alone = false): CoordinateParts {
   const angles: Angle[] = [];
   for (const { 0: run, index: at } of read.order.matchAll(/A+/g)) {
     const from = read.order.slice(0, at).replaceAll("L", "").length;
     const written = read.angles.slice(from, from + run.length);
     const byLetter = read.order[at - 1] === "L" || read.order[at + run.length] === "L";
-    const angle = written.length === 1 ? written[0] : byLetter || signed ? unmarkedAngle(written) : undefined;
+    const angle = written.length === 1 ? written[0] : byLetter || alone ? unmarkedAngle(written) : undefined;
     if (!angle) return read;
     angles.push(angle);
   }

@@ -30,9 +30,11 @@ function degrees(max: number, positive: "north" | "east") {
       issue.input.length > 40 ? undefined : writtenCoordinate(issue.input, positive === "north" ? "NS" : "EW");
     const send =
       !written || Math.abs(written.degrees) > max
-        ? `one as ${positive === "north" ? "49.8" : "18.3"}, ${positive} positive`
-        : `${written.degrees}${written.lettered ? `, ${positive} positive` : ""}`;
-    return `${quote(issue.input)} is no number of degrees: send ${send}`;
+        ? `send one as ${positive === "north" ? "49.8" : "18.3"}, ${positive} positive`
+        : written.guessed
+          ? `if it is ${written.guessed}, send ${written.degrees}, ${positive} positive`
+          : `send ${written.degrees}${written.lettered ? `, ${positive} positive` : ""}`;
+    return `${quote(issue.input)} is no number of degrees: ${send}`;
   };
   return decimal(z.number({ error }).min(-max).max(max));
 }
