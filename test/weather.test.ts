@@ -2016,6 +2016,25 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("where only some of MET Norway's longer steps have gusts, the note on them says so", async () => {
+      // The step between the hourly and the 6-hourly ones is an hourly entry's, with gusts; the 6-hourly
+      // steps after it carry none, as MET Norway's answers for the Nordic area do.
+      met.sixHourlyGusts = false;
+      const result = await server.call("weather_forecast", {
+        latitude: 34.2,
+        longitude: -118.4,
+        days: 3,
+        hourly: true,
+      });
+      const r = data<{ hours: { period_hours: number; wind_gusts_ms?: number }[]; note: string }>(result);
+      const longer = r.hours.filter((h) => h.period_hours > 1);
+      expect(longer.some((h) => h.wind_gusts_ms !== undefined)).toBe(true);
+      expect(longer.some((h) => h.wind_gusts_ms === undefined)).toBe(true);
+      expect(r.note).toContain(
+        "MET Norway's steps of more than an hour give their temperature, humidity, wind, cloud cover and, where shown, gusts at their start, and their precipitation, its chance and their condition over the step.",
+      );
+    });
+
     test("a day's condition is its heaviest precipitation: heavy rain over light showers", async () => {
       // Reykjavik keeps UTC. On December 2nd, in 6-hour steps, light showers fall in the morning
       // and heavy rain in the afternoon: WMO's code order (showers 80, heavy rain 65) would say showers.

@@ -51,6 +51,17 @@ function offMidnightNote(name: string, off: OffMidnight): string {
   return `${name} counts its days with the UTC offset in force now: ${runs}, not midnight to midnight.`;
 }
 
+/**
+ * The instant values that steps of more than an hour give, gusts as many of them as show any: the
+ * step cut short between hourly and 6-hourly ones is an hourly entry's, with gusts where the 6-hourly
+ * ones have none.
+ */
+function longerGusts(longer: { wind_gusts_ms?: number }[]): string {
+  const gusty = longer.filter((h) => h.wind_gusts_ms !== undefined).length;
+  if (gusty === 0) return "wind and cloud cover";
+  return gusty === longer.length ? "wind, gusts and cloud cover" : "wind, cloud cover and, where shown, gusts";
+}
+
 export function forecastTool(places: ReturnType<typeof geocoder>, provider: WeatherProvider): Tool {
   const max = provider.maxDays;
   return defineTool({
@@ -126,6 +137,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         .map(({ time, condition, ...hour }) => ({ time: localIso(time, zone), ...hour, ...conditionText(condition) }));
       const last = days.at(-1);
       const ends = forecast.ends;
+      const longer = hours.filter((h) => h.period_hours > 1);
       const notes = [
         ...(resolved.zoneDoubt ? [resolved.zoneDoubt] : []),
         ...(days.length < args.days
@@ -166,9 +178,9 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
           : []),
         // A step's instant values (MET Norway's `instant`; its `next_6_hours` has no wind) would read as its hours'.
-        ...(args.hourly && hours.some((h) => h.period_hours > 1)
+        ...(args.hourly && longer.length
           ? [
-              `${provider.name}'s steps of more than an hour give their temperature, humidity, wind${hours.some((h) => h.period_hours > 1 && h.wind_gusts_ms !== undefined) ? ", gusts" : ""} and cloud cover at their start, and their precipitation, its chance and their condition over the step.`,
+              `${provider.name}'s steps of more than an hour give their temperature, humidity, ${longerGusts(longer)} at their start, and their precipitation, its chance and their condition over the step.`,
             ]
           : []),
       ];
