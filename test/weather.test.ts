@@ -2190,6 +2190,52 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("current conditions in zones off the whole hour are of UTC's quarter or whole hour, on the place's clock", async () => {
+      // Open-Meteo's `current` is of the time floored to its interval in UTC, whatever the zone, and its
+      // unixtime is that instant (open-meteo/open-meteo ForecastapiController.swift, currentTimeRange;
+      // Timestamp.formated): in Kolkata, 18:40 UTC is 00:10 on the 28th, but an hourly value is 18:00 UTC's, 23:30 on the 27th.
+      const places: [string, number, number][] = [
+        ["America/St_Johns", 47.56, -52.71],
+        ["Asia/Kolkata", 22.57, 88.36],
+        ["Australia/Adelaide", -34.93, 138.6],
+        ["Pacific/Marquesas", -8.91, -140.1],
+        ["Pacific/Chatham", -43.95, -176.55],
+      ];
+      const expected: Record<number, string[]> = {
+        900: [
+          "2026-11-27T15:00-03:30 (2026-11-27T18:30Z)",
+          "2026-11-28T00:00+05:30 (2026-11-27T18:30Z)",
+          "2026-11-28T05:00+10:30 (2026-11-27T18:30Z)",
+          "2026-11-27T09:00-09:30 (2026-11-27T18:30Z)",
+          "2026-11-28T08:15+13:45 (2026-11-27T18:30Z)",
+        ],
+        3600: [
+          "2026-11-27T14:30-03:30 (2026-11-27T18:00Z)",
+          "2026-11-27T23:30+05:30 (2026-11-27T18:00Z)",
+          "2026-11-28T04:30+10:30 (2026-11-27T18:00Z)",
+          "2026-11-27T08:30-09:30 (2026-11-27T18:00Z)",
+          "2026-11-28T07:45+13:45 (2026-11-27T18:00Z)",
+        ],
+      };
+      try {
+        setClock("2026-11-27T18:40:00Z");
+        for (const [interval, lines] of Object.entries(expected)) {
+          openMeteo.currentInterval = Number(interval);
+          for (const [i, [zone, latitude, longitude]] of places.entries()) {
+            // Apart by interval, so that none is served from the other's answer kept.
+            const point = { latitude: latitude + Number(interval) / 1e5, longitude };
+            const result = await om.call("weather_current", point);
+            const r = data<{ time_utc: string; temperature_c: number; place: { timezone: string } }>(result);
+            expect(r.place.timezone).toBe(zone);
+            expect(text(result).split("\n")[0], zone).toBe(`${point.latitude}, ${longitude} (${zone}) at ${lines[i]}:`);
+            expect(r.temperature_c).toBe(openMeteo.weather(Date.parse(r.time_utc)).temperature);
+          }
+        }
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("Open-Meteo's 400 and 429 reasons are passed on", async () => {
       openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
       const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });
