@@ -1250,6 +1250,9 @@ describe(`at ${AFTERNOON}`, () => {
           `Invalid arguments for weather_current: latitude: "${latitude}" is no number of degrees: send one as 49.8, north positive`,
         );
       }
+      expect(text(await server.call("weather_current", { latitude: "\u221233.87", longitude: "\u221270°36′" }))).toBe(
+        'Invalid arguments for weather_current: latitude: "\u221233.87" is no number of degrees: send -33.87; longitude: "\u221270°36′" is no number of degrees: send -70.6',
+      );
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );
@@ -1304,6 +1307,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["+49.19, +16.61", "latitude 49.19 and longitude 16.61"],
         ["+50 +14", "latitude 50 and longitude 14"],
         ["-33.87 +151.21", "latitude -33.87 and longitude 151.21"],
+        // The minus sign as typeset text writes it (U+2212), copied from an encyclopedia or a PDF.
+        ["\u221233.87, 151.21", "latitude -33.87 and longitude 151.21"],
+        ["\u221233.87 \u221270.6", "latitude -33.87 and longitude -70.6"],
         // Whole degrees with hemispheres' letters, within range: 40°S 20°E, not a street grid's address.
         ["40 S 20 E", "latitude -40 and longitude 20"],
         ["90 N 180 W", "latitude 90 and longitude -180"],

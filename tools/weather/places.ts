@@ -349,12 +349,16 @@ function refuseCoordinates(argument: string, text: string): void {
  * which the geocoder takes; a decimal point, a comma, a sign (+ or -) or a degree sign is written
  * in no postal code.
  */
-function coordinates(text: string): { latitude: number; longitude: number } | undefined {
+function coordinates(written: string): { latitude: number; longitude: number } | undefined {
+  const text = withHyphenMinus(written);
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
   return geoUri(text) ?? withLabels(text) ?? bare(text);
 }
+
+/** The minus sign as typeset text writes it (U+2212, "−33.87"), copied from a page or a PDF, as the one read. */
+const withHyphenMinus = (text: string) => text.replaceAll("\u2212", "-");
 
 const DEGREES = String.raw`([-+]?\d{1,3}(?:\.\d+)?)`;
 
@@ -478,7 +482,7 @@ export function writtenCoordinate(
   text: string,
   letters: "NS" | "EW",
 ): { degrees: number; lettered: boolean; guessed?: string } | undefined {
-  const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(text) ?? [];
+  const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(withHyphenMinus(text)) ?? [];
   const parts = coordinateParts(rest);
   const read = parts && withUnmarkedMinutes(parts, true);
   if (!parts || !read || !["A", "AL", "LA"].includes(read.order)) return undefined;
