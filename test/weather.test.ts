@@ -1310,11 +1310,21 @@ describe(`at ${AFTERNOON}`, () => {
         // The minus sign as typeset text writes it (U+2212), copied from an encyclopedia or a PDF.
         ["\u221233.87, 151.21", "latitude -33.87 and longitude 151.21"],
         ["\u221233.87 \u221270.6", "latitude -33.87 and longitude -70.6"],
+        // A sign that says what the hemisphere's letter beside it says, as some GPS exports write both.
+        ["-33.87 S, 151.21 E", "latitude -33.87 and longitude 151.21"],
+        ["S -33.87, W -70.6", "latitude -33.87 and longitude -70.6"],
+        ["+50.08°N +14.42°E", "latitude 50.08 and longitude 14.42"],
         // Whole degrees with hemispheres' letters, within range: 40°S 20°E, not a street grid's address.
         ["40 S 20 E", "latitude -40 and longitude 20"],
         ["90 N 180 W", "latitude 90 and longitude -180"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
+      }
+      // A sign that says otherwise than the letter beside it: which was meant, nothing tells.
+      for (const written of ["-33.87 N, 151.21 E", "+33.87 S, 151.21 E", "S 33.87, E -151.21"]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: send them as latitude and longitude, without place, in decimal degrees, south and west negative.`,
+        );
       }
       expect(geocoding.requests.length).toBe(before);
       // Whole numbers beyond any degree, with those letters, are a street grid's address: Salt Lake City's "400 S 200 E",

@@ -327,7 +327,15 @@ function toPlace(r: z.output<typeof result>): Place {
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
 function refuseCoordinates(argument: string, text: string): void {
   const pair = coordinates(text);
-  if (!pair) return;
+  if (!pair) {
+    // Read as an address, its town would be the last letter, "E".
+    if (withHemispheres(withHyphenMinus(text).replace(/[+-](?=\d)/g, ""))) {
+      throw new ToolError(
+        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`,
+      );
+    }
+    return;
+  }
   if (Math.abs(pair.latitude) > 90 || Math.abs(pair.longitude) > 180) {
     // Read either way, none the tools take: sending them as latitude and longitude would be refused too.
     throw new ToolError(
@@ -354,7 +362,25 @@ function coordinates(written: string): { latitude: number; longitude: number } |
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
-  return geoUri(text) ?? withLabels(text) ?? bare(text);
+  const unsigned = withoutAgreeingSigns(text);
+  return geoUri(text) ?? withLabels(text) ?? bare(text) ?? (unsigned === text ? undefined : bare(unsigned));
+}
+
+/**
+ * `text` without each sign that says what the hemisphere's letter beside its number says, as some GPS
+ * exports write both ("-33.87 S, 151.21 E", "S -33.87"): minus by S or W, plus by N or E. One that says
+ * otherwise is left, and the text is read as no coordinates.
+ */
+function withoutAgreeingSigns(text: string): string {
+  const agrees = (sign: string, letter: string) => (sign === "-") === /[SW]/i.test(letter);
+  return text
+    .replace(
+      /([+-])(\d[\d.,\s°º'′’"″”]*?)\s*([NSEW])(?![A-Z])/gi,
+      (all, sign: string, angle: string, letter: string) => (agrees(sign, letter) ? `${angle} ${letter}` : all),
+    )
+    .replace(/(?<![A-Z])([NSEW])\s*([+-])(?=\d)/gi, (all, letter: string, sign: string) =>
+      agrees(sign, letter) ? `${letter} ` : all,
+    );
 }
 
 /** The minus sign as typeset text writes it (U+2212, "−33.87"), copied from a page or a PDF, as the one read. */
