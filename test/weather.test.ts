@@ -1010,6 +1010,7 @@ describe(`at ${AFTERNOON}`, () => {
         "Ostrava, Stodolní 3",
         "Jana Nováková, Masarykova 1234/5, CZ",
         "Ostrava, CZ, Stodolní 3a",
+        "Ostrava, Stodolní 3-5",
       ]) {
         const result = await server.call("weather_forecast", { place: address });
         expect(result.isError, address).toBe(true);
@@ -1062,6 +1063,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Jana Nováková, Masarykova 12, Brno, Phone +420 601 123 456", "Brno"],
         ["Jana Nováková, Stavební firma s.r.o., Masarykova 12, Ústí nad Labem, CZ", "Ústí nad Labem, CZ"],
         ["Hauptstraße 1, Bad Kissingen", "Bad Kissingen"],
+        // A house number's range, as a building on a corner or a block has.
+        ["Masarykova 1-3, Brno", "Brno"],
+        ["Jana Nováková, Hauptstraße 12a-14, Bad Kissingen, DE", "Bad Kissingen, DE"],
         ["123 Main St, Springfield, IL", "Springfield, IL"],
         ["John Smith, 123 Main St, Springfield", "Springfield"],
         ["Jean Dupont, 5 rue de la Paix, Saint-Denis, FR", "Saint-Denis, FR"],

@@ -623,8 +623,17 @@ function withoutDistrict(text: string): string {
     .join(",");
 }
 
-/** A house number after its street's name: "Stodolní 3", "Masarykova 1234/5", not a postal code ("Wien 1010"). */
-const STREET_AND_NUMBER = /^\p{L}[\p{L}\s.'-]*\s(?:\d{1,3}[a-z]?|\d{1,4}[a-z]?\/\d{1,4}[a-z]?)$/iu;
+/**
+ * A house number's range, "1-3" or "12a-14", as a building on a corner or a block has: without a leading
+ * zero, which a postal code written so has ("00-950", Warsaw's; "1000-001", Lisbon's).
+ */
+const HOUSE_RANGE = String.raw`[1-9]\d{0,3}[a-z]?-[1-9]\d{0,3}[a-z]?`;
+
+/** A house number after its street's name: "Stodolní 3", "Masarykova 1234/5", "Masarykova 1-3", not a postal code ("Wien 1010"). */
+const STREET_AND_NUMBER = new RegExp(
+  String.raw`^\p{L}[\p{L}\s.'-]*\s(?:\d{1,3}[a-z]?|\d{1,4}[a-z]?\/\d{1,4}[a-z]?|${HOUSE_RANGE})$`,
+  "iu",
+);
 
 /**
  * A street and house number after a part without digits, with at most a country after it: "Ostrava,
@@ -749,8 +758,8 @@ function countryCode(country: string): string {
   return /^[A-Z]{2}$/.test(code) ? code : (countryCodes().get(folded(country)) ?? code);
 }
 
-/** A street and house number ("Masarykova 12/3", "123 Main St"), or a town's numbered district ("Praha 4"). */
-const STREET = /^(?:\D+\s\d+[a-z]?(?:\/\d+[a-z]?)?|\d+[a-z]?\s\D+)$/i;
+/** A street and house number ("Masarykova 12/3", "Masarykova 1-3", "123 Main St"), or a town's numbered district ("Praha 4"). */
+const STREET = new RegExp(String.raw`^(?:\D+\s(?:\d+[a-z]?(?:\/\d+[a-z]?)?|${HOUSE_RANGE})|\d+[a-z]?\s\D+)$`, "i");
 
 /**
  * The town of an address without a postal code, a street and house number before the town, with
