@@ -1257,6 +1257,9 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { latitude: "\u221233.87", longitude: "\u221270°36′" }))).toBe(
         'Invalid arguments for weather_current: latitude: "\u221233.87" is no number of degrees: send -33.87; longitude: "\u221270°36′" is no number of degrees: send -70.6',
       );
+      expect(text(await server.call("weather_current", { latitude: "50\u02DA05′N", longitude: 18.3 }))).toBe(
+        'Invalid arguments for weather_current: latitude: "50\u02DA05′N" is no number of degrees: send 50.083333, north positive',
+      );
       expect(text(await server.call("weather_current", { latitude: "north", longitude: 18.3 }))).toBe(
         'Invalid arguments for weather_current: latitude: "north" is no number of degrees: send one as 49.8, north positive',
       );
@@ -1314,6 +1317,9 @@ describe(`at ${AFTERNOON}`, () => {
         // The minus sign as typeset text writes it (U+2212), copied from an encyclopedia or a PDF.
         ["\u221233.87, 151.21", "latitude -33.87 and longitude 151.21"],
         ["\u221233.87 \u221270.6", "latitude -33.87 and longitude -70.6"],
+        // The ring above (U+02DA) a Mac keyboard types for a degree sign.
+        ["50\u02DA05′N 14\u02DA25′E", "latitude 50.083333 and longitude 14.416667"],
+        ["-33.87\u02DA, 151.21\u02DA", "latitude -33.87 and longitude 151.21"],
         // A sign that says what the hemisphere's letter beside it says, as some GPS exports write both.
         ["-33.87 S, 151.21 E", "latitude -33.87 and longitude 151.21"],
         ["S -33.87, W -70.6", "latitude -33.87 and longitude -70.6"],

@@ -329,7 +329,7 @@ function refuseCoordinates(argument: string, text: string): void {
   const pair = coordinates(text);
   if (!pair) {
     // Read as an address, its town would be the last letter, "E".
-    if (withHemispheres(withHyphenMinus(text).replace(/[+-](?=\d)/g, ""))) {
+    if (withHemispheres(withPlainMarks(text).replace(/[+-](?=\d)/g, ""))) {
       throw new ToolError(
         `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`,
       );
@@ -358,7 +358,7 @@ function refuseCoordinates(argument: string, text: string): void {
  * in no postal code.
  */
 function coordinates(written: string): { latitude: number; longitude: number } | undefined {
-  const text = withHyphenMinus(written);
+  const text = withPlainMarks(written);
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
@@ -383,8 +383,11 @@ function withoutAgreeingSigns(text: string): string {
     );
 }
 
-/** The minus sign as typeset text writes it (U+2212, "−33.87"), copied from a page or a PDF, as the one read. */
-const withHyphenMinus = (text: string) => text.replaceAll("\u2212", "-");
+/**
+ * The marks read as typed otherwise: the minus sign as typeset text writes it (U+2212, "−33.87"), copied
+ * from a page or a PDF, and the ring above (U+02DA, "50˚05′N") a Mac keyboard types for a degree sign.
+ */
+const withPlainMarks = (text: string) => text.replaceAll("\u2212", "-").replaceAll("\u02DA", "°");
 
 const DEGREES = String.raw`([-+]?\d{1,3}(?:\.\d+)?)`;
 
@@ -508,7 +511,7 @@ export function writtenCoordinate(
   text: string,
   letters: "NS" | "EW",
 ): { degrees: number; lettered: boolean; guessed?: string } | undefined {
-  const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(withHyphenMinus(text)) ?? [];
+  const [, sign = "", rest = ""] = /^\s*([+-]?)(.*)$/s.exec(withPlainMarks(text)) ?? [];
   const parts = coordinateParts(rest);
   const read = parts && withUnmarkedMinutes(parts, true);
   if (!parts || !read || !["A", "AL", "LA"].includes(read.order)) return undefined;
