@@ -1353,6 +1353,11 @@ describe(`at ${AFTERNOON}`, () => {
         // A line of a refusal that lists the places of one name, pasted back.
         ["Nová Ves, Olomoucký kraj, Czechia (49.7, 17.9)", "latitude 49.7 and longitude 17.9"],
         ["Praha (50.0875N, 14.4213E)", "latitude 50.0875 and longitude 14.4213"],
+        // Without the brackets, the name before or after them, where a fraction or a degree sign says they are coordinates.
+        ["Ostrava 49.83, 18.28", "latitude 49.83 and longitude 18.28"],
+        ["Ostrava, 49.83, 18.28", "latitude 49.83 and longitude 18.28"],
+        ["49.83, 18.28 Ostrava", "latitude 49.83 and longitude 18.28"],
+        ["Sydney: -33.87° 151.21°", "latitude -33.87 and longitude 151.21"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(

@@ -363,7 +363,23 @@ function coordinates(written: string): { latitude: number; longitude: number } |
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
   const unsigned = withoutAgreeingSigns(text);
-  return geoUri(text) ?? withLabels(text) ?? bare(text) ?? (unsigned === text ? undefined : bare(unsigned));
+  return (
+    geoUri(text) ??
+    withLabels(text) ??
+    bare(text) ??
+    (unsigned === text ? undefined : bare(unsigned)) ??
+    besideName(text)
+  );
+}
+
+/**
+ * Coordinates with a name before or after them, without brackets ("Ostrava 49.83, 18.28", "49.83, 18.28
+ * Ostrava"), where a fraction or a degree sign says they are: "Praha 4, 10" may be an address.
+ */
+function besideName(text: string): { latitude: number; longitude: number } | undefined {
+  const [, numbers = ""] =
+    /^\s*(?:\p{L}[\p{L}\s.'-]*?[,:]?\s+)?([^\p{L}]*\d[^\p{L}]*?)(?:\s+\p{L}[\p{L}\s.'-]*)?\s*$/u.exec(text) ?? [];
+  return numbers !== text && /\d\.\d|°/.test(numbers) ? bare(numbers) : undefined;
 }
 
 /**
