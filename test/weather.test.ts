@@ -1358,6 +1358,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava, 49.83, 18.28", "latitude 49.83 and longitude 18.28"],
         ["49.83, 18.28 Ostrava", "latitude 49.83 and longitude 18.28"],
         ["Sydney: -33.87° 151.21°", "latitude -33.87 and longitude 151.21"],
+        // A map's link, pasted: Google Maps' point after "@" or its search for coordinates, OpenStreetMap's "#map=".
+        ["https://www.google.com/maps/@50.0875,14.4213,15z", "latitude 50.0875 and longitude 14.4213"],
+        ["https://maps.google.com/?q=-33.87,151.21", "latitude -33.87 and longitude 151.21"],
+        ["https://www.openstreetmap.org/#map=15/49.8347/18.2820", "latitude 49.8347 and longitude 18.282"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(

@@ -365,6 +365,7 @@ function coordinates(written: string): { latitude: number; longitude: number } |
   const unsigned = withoutAgreeingSigns(text);
   return (
     geoUri(text) ??
+    mapLink(text) ??
     withLabels(text) ??
     bare(text) ??
     (unsigned === text ? undefined : bare(unsigned)) ??
@@ -416,6 +417,18 @@ function geoUri(text: string): { latitude: number; longitude: number } | undefin
     String.raw`^\s*geo:${DEGREES},${DEGREES}(?:,[-+]?\d+(?:\.\d+)?)?(?:;[^?\s]*)?(?:\?(?!q=)\S*)?\s*$`,
     "i",
   ).exec(text);
+  return match ? { latitude: Number(match[1]), longitude: Number(match[2]) } : undefined;
+}
+
+/**
+ * A map's link to a point, pasted: Google Maps' "/@50.08,14.42,15z" or its search "?q=50.08,14.42"
+ * ("query=" too), OpenStreetMap's "#map=15/50.08/14.42".
+ */
+function mapLink(text: string): { latitude: number; longitude: number } | undefined {
+  if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
+  const match =
+    new RegExp(String.raw`(?:/@|[?&](?:q|query)=)${DEGREES}(?:,|%2C)\s*${DEGREES}(?![\d.])`, "i").exec(text) ??
+    new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}(?![\d.])`).exec(text);
   return match ? { latitude: Number(match[1]), longitude: Number(match[2]) } : undefined;
 }
 
