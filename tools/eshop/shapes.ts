@@ -328,12 +328,28 @@ export function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
 }
 
 /**
+ * How many writes the shop did not confirm are kept, the latest: each holds an order or a product as
+ * it was, and one never asked again would be held as long as waiter runs.
+ */
+export const UNCONFIRMED_KEPT = 1000;
+
+/**
  * The writes this process sent that the shop did not confirm (no answer in time, a 5xx), by order or
- * product id, each with what it was sent with (`T`). The same write asked again may find it made
- * by that request, and answers as that change: `take` reads what was sent, and forgets it.
+ * product id, each with what it was sent with (`T`), the latest UNCONFIRMED_KEPT. The same write
+ * asked again may find it made by that request, and answers as that change: `take` reads what was
+ * sent, and forgets it.
  */
 export function unconfirmedWrites<T>() {
   const sent = new Map<number, T>();
+  const keep = (id: number, value: T) => {
+    // Set anew, it goes last: the first in the map is the one kept longest.
+    sent.delete(id);
+    sent.set(id, value);
+    for (const [oldest] of sent) {
+      if (sent.size <= UNCONFIRMED_KEPT) break;
+      sent.delete(oldest);
+    }
+  };
   return {
     take(id: number): T | undefined {
       const value = sent.get(id);
@@ -345,7 +361,7 @@ export function unconfirmedWrites<T>() {
       try {
         return await write;
       } catch (err) {
-        if (err instanceof UnconfirmedChange) sent.set(id, value);
+        if (err instanceof UnconfirmedChange) keep(id, value);
         throw err;
       }
     },
