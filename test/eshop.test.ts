@@ -118,19 +118,32 @@ function data<T = Record<string, unknown>>(result: { structuredContent?: unknown
 }
 
 /**
- * Calls `tool` while the shop makes the change a PUT asks for but answers only after the call's
- * deadline: the answer says the change may have been made. The shop then answers at once again.
+ * Calls `tool` (on a session whose tool calls end after UNCONFIRMED_TIMEOUT seconds) while the shop
+ * makes the change a PUT asks for but answers only after the call's deadline: the answer says the
+ * change may have been made. The shop then answers at once again.
  */
 async function unconfirmedPut(session: Session, tool: string, args: Record<string, unknown>): Promise<void> {
+  let made = false;
   woo.intercept = (r) => {
-    if (r.method === "PUT") woo.delayMs = 3_000;
+    if (r.method === "PUT") {
+      woo.delayMs = 3_000;
+      made = true;
+    }
     return undefined;
   };
   const first = await session.call(tool, args);
   expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+  // Sent before the deadline, the request may reach the shop (on this busy process) only after it.
+  await expect.poll(() => made).toBe(true);
   woo.intercept = undefined;
   woo.delayMs = 0;
 }
+
+/**
+ * A tool call's deadline for unconfirmedPut, in seconds: the reads before the change are done
+ * within it on a loaded machine, and the shop's answer to the change comes after it.
+ */
+const UNCONFIRMED_TIMEOUT = "2";
 
 beforeAll(async () => {
   [woo, stripping] = await Promise.all([startWooCommerce(), startWooCommerce({ stripAuthorization: true })]);
@@ -1954,7 +1967,7 @@ describe("status and notes", () => {
   });
 
   test("a status the shop set without confirming it, set again, is answered as that change, with its note", async () => {
-    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: UNCONFIRMED_TIMEOUT }));
     try {
       // The shop cancels the paid order, and answers after the tool call's deadline.
       const args = { id: O.processing, status: "cancelled", note: "Cancelled: the customer asked." };
@@ -1984,7 +1997,7 @@ describe("status and notes", () => {
   });
 
   test("a payment the shop recorded without confirming it, marked again, gets the note the first try meant to add", async () => {
-    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: UNCONFIRMED_TIMEOUT }));
     try {
       // The shop records the payment, and answers after the tool call's deadline.
       const args = { id: O.pending1999, transaction_id: "pi_3Qslow" };
@@ -3466,7 +3479,7 @@ describe("products and stock", () => {
   });
 
   test("stock the shop set without confirming it, set again, is answered as that change", async () => {
-    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: UNCONFIRMED_TIMEOUT }));
     try {
       // The shop counts the frother's stock, and answers after the tool call's deadline.
       const args = { id: P.frother, quantity: 3 };
