@@ -2023,6 +2023,35 @@ describe("status and notes", () => {
     }
   });
 
+  test("a payment the shop did not confirm, marked again with another transaction or none, is not answered as the first try", async () => {
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: UNCONFIRMED_TIMEOUT }));
+    try {
+      const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
+      const first = { id: O.pending1999, transaction_id: "pi_3Qfirst" };
+      await unconfirmedPut(slow, "eshop_order_mark_paid", first);
+      // Another payment for the order: paid already, with the first one, and the customer may have paid twice.
+      const other = await slow.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qsecond" });
+      expect(data(other)).toMatchObject({
+        already_paid: true,
+        transaction_differs: true,
+        transaction_id: "pi_3Qfirst",
+      });
+      expect(text(other)).toMatch(/^Order #7081 \(id 7081\) was already paid on .*; nothing was changed\. /);
+      expect(text(other)).toContain(
+        'Its transaction is "pi_3Qfirst", not the one given: the customer may have paid twice',
+      );
+      // Marked paid naming no payment: not the one sent, which named one.
+      woo.shop.reset();
+      await unconfirmedPut(slow, "eshop_order_mark_paid", first);
+      const unnamed = await slow.call("eshop_order_mark_paid", { id: O.pending1999 });
+      expect(data(unnamed)).toMatchObject({ already_paid: true, transaction_id: "pi_3Qfirst" });
+      expect(notes()).toBe(0);
+    } finally {
+      woo.delayMs = 0;
+      await slow.close();
+    }
+  });
+
   test("a note the shop does not confirm after the change may be there: the answer says so and where to look, not that it failed", async () => {
     woo.intercept = (r) =>
       r.method === "POST" && r.path.endsWith("/notes")
