@@ -248,8 +248,13 @@ test("an order's total copied into currency_convert as text is converted, or ref
   expect(await said("1234.50 CZK")).toContain("send 1234.50, without quotes, and CZK as `from`");
   expect(await said("EUR 1,234.50")).toContain("send 1234.50, without quotes, and EUR as `from`");
   expect(await said("1.234.567,8")).toContain("send 1234567.8, without quotes");
-  // A thousand, or one and a bit: not said. "1.234" is the number JSON writes so, and taken as it.
-  expect(await said("1,234")).toContain("with a dot before its decimals: 1234.5");
+  // A thousand, or one and a bit: both are said, for "1.234" too, which JSON writes for the number 1.234.
+  expect(await said("1,234")).toContain(
+    "1,234 is 1234 where its comma groups thousands, 1.234 where it is a decimal comma: send the one meant",
+  );
+  expect(await said("1.234")).toContain(
+    "1.234 is 1234 where its dot groups thousands, 1.234 where it is a decimal point: send the one meant",
+  );
 });
 
 test("an order's shipping address copied into weather_forecast is refused with the place to send", async () => {

@@ -1076,8 +1076,11 @@ test("an amount written with its currency's symbol or unit is refused with the n
       "¥1000",
       "send 1000, without quotes, and the ISO 4217 code of the currency meant as `from`: ¥ is written for JPY, CNY",
     ],
-    // A thousand or one and a bit: no number, but the code all the same.
-    ["€1.234", "with a dot before its decimals: 1234.5, and EUR as `from`"],
+    // A thousand or one and a bit: both numbers, and the code all the same.
+    [
+      "€1.234",
+      "1.234 is 1234 where its dot groups thousands, 1.234 where it is a decimal point: send the one meant, without quotes, and EUR as `from`",
+    ],
     // A decimal comma no grouping can be: after a 0, after four digits, or after a dot's groups.
     ["0,125 €", "send 0.125, without quotes, and EUR as `from`"],
     ["1000,505 Kč", "send 1000.505, without quotes, and CZK as `from`"],
@@ -1135,6 +1138,33 @@ test("an amount sent as plain decimal text, as some clients send every argument,
   for (const amount of ["+98.87", "98,87", "98.87 EUR"]) {
     const refused = await server.call("currency_convert", { amount, from: "EUR", to: "CZK", date: "2026-08-28" });
     expect(text(refused), amount).toContain("amount: expected number, received string: send ");
+  }
+});
+
+test("an amount as text with one dot or comma before three digits, a thousand or a decimal, is refused naming both", async () => {
+  const said = async (amount: string) =>
+    text(await server.call("currency_convert", { amount, from: "CZK", to: "EUR", date: "2026-08-28" }));
+  // As Czech write a thousand, and as a decimal with three places: neither is taken for the other.
+  expect(await said("1.000")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: 1.000 is 1000 where its dot groups thousands, 1 where it is a decimal point: send the one meant, without quotes",
+  );
+  expect(await said("12,500 Kč")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: 12,500 is 12500 where its comma groups thousands, 12.5 where it is a decimal comma: send the one meant, without quotes, and CZK as `from`",
+  );
+  expect(await said("-1.000")).toMatch(
+    /received string: 1\.000 is 1000 where its dot groups thousands, 1 where it is a decimal point: send the one meant, without quotes; for a refund, put the minus on the result/,
+  );
+  // Grouped and with decimals, the text leaves no doubt.
+  for (const amount of ["1.000,50", "1 000,50", "1,000.50"]) {
+    expect(await said(amount), amount).toMatch(/received string: send 1000\.50, without quotes$/);
+  }
+  // No grouping begins with 0, nor has four digits before its dot: a decimal, taken as written.
+  for (const [amount, taken] of [
+    ["0.500", 0.5],
+    ["1000.500", 1000.5],
+  ] as const) {
+    const converted = await server.call("currency_convert", { amount, from: "CZK", to: "EUR", date: "2026-08-28" });
+    expect(converted.structuredContent, amount).toMatchObject({ amount: taken });
   }
 });
 

@@ -44,6 +44,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
           .positive({ error: notPositive })
           .max(1e12, { error: "must be at most 1,000,000,000,000" })
           .describe("Above 0, at most 1,000,000,000,000."),
+        PLAIN_AMOUNT,
       ),
       from: code.describe("ISO 4217 code, e.g. JPY."),
       to: code.describe("ISO 4217 code, e.g. CZK."),
@@ -163,6 +164,12 @@ function formatDigits(value: number): string {
   return new Intl.NumberFormat("en-US", { maximumSignificantDigits: 15 }).format(value);
 }
 
+/**
+ * Decimal text taken as the number, but for one to three digits, a dot and three ("1.000", "12.500"):
+ * a thousand as Czech and German write it, or a decimal, which `amountAsText` refuses naming both.
+ */
+const PLAIN_AMOUNT = /^(?!-?[1-9]\d{0,2}\.\d{3}$)-?\d+(\.\d+)?$/;
+
 /** What a refund's amount, sent without its minus, does with the result: rounded half away from zero, it is the refund's. */
 const MINUS_ON_RESULT = "put the minus on the result (rounding is the same either way)";
 
@@ -181,7 +188,7 @@ function notPositive(issue: { input: unknown }): string {
  * What to send for an amount given as text that is not plain decimal (which `decimal` takes), as a
  * person writes money ("1 234,50 Kč", "€100"): the number written plainly when the text says it
  * without doubt, and the code of a currency written before or after it, by its code or a sign only
- * it has; "1,234" or "1.234 Kč" may be a thousand or one and a bit, so no number is offered for those.
+ * it has; "1,234" or "1.234 Kč" may be a thousand or one and a bit, so both numbers are offered for those.
  */
 function amountAsText(issue: { input: unknown }): string | undefined {
   if (typeof issue.input !== "string") return undefined;
@@ -207,7 +214,8 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either.
-  const plain = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits)
+  const either = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits);
+  const plain = either
     ? undefined
     : /^\d+(\.\d+)?$/.test(digits)
       ? digits
@@ -222,6 +230,12 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       : codes.length === 1
         ? `, and ${codes[0]} as \`from\``
         : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")}`;
-  const refund = minus && plain ? `; for a refund, ${MINUS_ON_RESULT}` : "";
-  return `expected number, received string: ${plain ? `send ${plain}, without quotes` : general}${currency}${refund}`;
+  const refund = minus && (plain || either) ? `; for a refund, ${MINUS_ON_RESULT}` : "";
+  const separator = digits.includes(".") ? "dot" : "comma";
+  const send = plain
+    ? `send ${plain}, without quotes`
+    : either
+      ? `${digits} is ${digits.replace(/[.,]/, "")} where its ${separator} groups thousands, ${Number(digits.replace(",", "."))} where it is a decimal ${separator === "dot" ? "point" : "comma"}: send the one meant, without quotes`
+      : general;
+  return `expected number, received string: ${send}${currency}${refund}`;
 }
