@@ -377,6 +377,19 @@ describe("each bank publishes on its own calendar", () => {
     const { rates } = (await answer.json()) as { rates: { order: number }[] };
     expect(rates[0]?.order).toBe(219);
   });
+
+  test("in 1991 the CNB fixed on 8 May and closed on 9 May, Liberation Day until the law moved it", async () => {
+    const eighth = await server.call("currency_rates", { date: "1991-05-08", symbols: ["USD"], source: "cnb" });
+    expect(eighth.structuredContent).toEqual(expect.objectContaining({ date: "1991-05-08" }));
+    expect(eighth.structuredContent).not.toHaveProperty("note");
+    const ninth = await server.call("currency_rates", { date: "1991-05-09", symbols: ["USD"], source: "cnb" });
+    expect(ninth.structuredContent).toEqual(
+      expect.objectContaining({ date: "1991-05-08", requested_date: "1991-05-09" }),
+    );
+    expect(text(ninth)).toContain(
+      "No fixing exists for 1991-05-09 (a Thursday: a Czech public holiday); these are the rates of 1991-05-08, the last fixing the Czech National Bank published before it.",
+    );
+  });
 });
 
 test("a call without a source gets the configured one, which each tool's source argument names", async () => {

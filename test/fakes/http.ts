@@ -157,11 +157,11 @@ export const TARGET: Closing = {
 
 /**
  * The Czech days of rest (zákon 245/2000 Sb.), on which the CNB publishes none; 28 September and
- * 17 November since 2000, Good Friday since 2016.
+ * 17 November since 2000, Good Friday since 2016; Liberation Day on 9 May until 1991, on 8 May since.
  */
 export const CZECH: Closing = {
   fixed: (year) =>
-    ["01-01", "05-01", "05-08", "07-05", "07-06", "10-28", "12-24", "12-25", "12-26"].concat(
+    ["01-01", "05-01", year >= 1992 ? "05-08" : "05-09", "07-05", "07-06", "10-28", "12-24", "12-25", "12-26"].concat(
       year >= 2000 ? ["09-28", "11-17"] : [],
     ),
   fromEaster: (year) => (year >= 2016 ? [-2, 1] : [1]),

@@ -105,6 +105,11 @@ describe("each source publishes on its own calendar", () => {
     for (const day of ["2000-09-28", "2000-11-17", "2016-03-25"]) expect(publishes(CNB, day), day).toBe(false);
   });
 
+  test("the CNB closed on Liberation Day, 9 May in 1991 and 8 May from 1992", () => {
+    expect(publishes(CNB, "1991-05-08")).toBe(true);
+    for (const day of ["1991-05-09", "1992-05-08"]) expect(publishes(CNB, day), day).toBe(false);
+  });
+
   test("TARGET closed on 31 December 1999 and 2001 only: the ECB fixed none then, and did on 29 December 2000", () => {
     for (const day of ["1999-12-31", "2001-12-31"]) expect(publishes(ECB, day), day).toBe(false);
     for (const day of ["1999-12-30", "2000-12-29", "2001-12-28", "2002-12-31", "2026-12-31"]) {

@@ -8,7 +8,8 @@ import { cachePolicy, type Publication } from "./schedule.js";
 /**
  * The CNB publishes after 14:30 Prague time on Czech working days: not on the holidays of zákon
  * 245/2000 Sb., which made 28 September and 17 November holidays from 2000, nor on Good Friday,
- * a holiday from 2016 (zákon 359/2015 Sb.).
+ * a holiday from 2016 (zákon 359/2015 Sb.). Liberation Day was 9 May until 1991 (zákon 93/1951 Sb.
+ * as zákon 167/1990 Sb. worded it), and is 8 May from 1992.
  */
 export const PUBLICATION: Publication = {
   zone: "Europe/Prague",
@@ -18,9 +19,17 @@ export const PUBLICATION: Publication = {
   when: "after 14:30 Prague time",
   holiday: "Czech public holiday",
   closed: (year) => ({
-    dates: ["01-01", "05-01", "05-08", "07-05", "07-06", "10-28", "12-24", "12-25", "12-26"].concat(
-      year >= 2000 ? ["09-28", "11-17"] : [],
-    ),
+    dates: [
+      "01-01",
+      "05-01",
+      year >= 1992 ? "05-08" : "05-09",
+      "07-05",
+      "07-06",
+      "10-28",
+      "12-24",
+      "12-25",
+      "12-26",
+    ].concat(year >= 2000 ? ["09-28", "11-17"] : []),
     fromEaster: year >= 2016 ? [-2, 1] : [1],
   }),
 };
