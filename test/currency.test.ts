@@ -1391,6 +1391,13 @@ describe("currencies the euro replaced", () => {
   });
 
   test("a date or range before its changeover without its rate says when and at what rate the euro replaced it", async () => {
+    // The ECB fixed the koruna until 2008-12-31, which the CNB's fake, without it, sends to.
+    frankfurter.intercept = (request) => {
+      const date = /^\/v1\/(2008-06-0[26])$/.exec(request.path)?.[1];
+      return date === undefined
+        ? undefined
+        : json(200, JSON.stringify({ amount: 1, base: "EUR", date, rates: { SKK: 30.32, USD: 1.5532 } }));
+    };
     const result = await server.call("currency_convert", {
       amount: 5,
       from: "SKK",
@@ -1406,11 +1413,41 @@ describe("currencies the euro replaced", () => {
       end: "2008-06-06",
       source: "cnb",
     });
-    expect(text(history)).toMatch(
-      /^The Czech National Bank published no rate for SKK between 2008-06-02 and 2008-06-06\. SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30\.1260 SKK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it;/,
+    // Its fixed rate converts from the changeover on, not a date before it: the other source may have that date's.
+    const before =
+      "SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30.1260 SKK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, as a later date's rate is not an earlier one's, but source \"ecb\" may have its rate";
+    expect(text(history)).toBe(
+      `The Czech National Bank published no rate for SKK between 2008-06-02 and 2008-06-06. ${before}; currency_list with source "cnb" lists the currencies it publishes.`,
     );
-    expect(text(result)).toMatch(
-      /^No rate for currency "SKK" in the fixing of 2008-06-02 by the Czech National Bank\. SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30\.1260 SKK to 1 EUR \(Council Regulation \(EC\) No 2866\/98\): a date from then on converts at it; currency_list with source "cnb" lists/,
+    expect(text(result)).toBe(
+      `No rate for currency "SKK" in the fixing of 2008-06-02 by the Czech National Bank. ${before}; currency_list with source "cnb" lists the currencies it publishes.`,
+    );
+  });
+
+  test("a currency missing from fixings years before its changeover is not sent to the euro's fixed rate", async () => {
+    // The kuna was issued on 30 May 1994, from when the CNB's fake fixes it; the ECB's rates begin in 1999.
+    const kuna =
+      "HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7.53450 HRK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, as a later date's rate is not an earlier one's, and the European Central Bank has none";
+    const converted = await server.call("currency_convert", {
+      amount: 100,
+      from: "HRK",
+      to: "CZK",
+      date: "1994-05-20",
+      source: "cnb",
+    });
+    expect(text(converted)).toBe(
+      `No rate for currency "HRK" in the fixing of 1994-05-20 by the Czech National Bank. ${kuna} for 1994-05-20 either: neither source has its rate; currency_list with source "cnb" lists the currencies it publishes.`,
+    );
+    const history = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["HRK"],
+      start: "1994-05-20",
+      end: "1994-06-03",
+      source: "cnb",
+    });
+    expect(history.structuredContent).toMatchObject({ start: "1994-05-20", end: "1994-06-03" });
+    expect(text(history)).toContain(
+      `\nHRK is missing from 6 of the 11 fixings, from 1994-05-20 to 1994-05-27, which have no rate for it. ${kuna} between 1994-05-20 and 1994-05-27 either: neither source has its rate.\n`,
     );
   });
 });

@@ -239,14 +239,24 @@ export async function whereRatesAre(
   days?: [string] | [string, string],
 ): Promise<string> {
   const listed = await listedToday(codes, source, other, call);
+  const before = replacedAfter(codes, days?.at(-1));
   const sentOn = codes.filter(
-    (code) => Object.hasOwn(source.fixedFrom, code) || listed.later.includes(code) || listed.elsewhere.includes(code),
+    (code) =>
+      Object.hasOwn(source.fixedFrom, code) ||
+      listed.later.includes(code) ||
+      listed.elsewhere.includes(code) ||
+      before.includes(code),
   );
   const lacking = days && {
     when: days.length === 1 ? `for ${days[0]}` : `between ${days[0]} and ${days[1]}`,
     codes: await lackingOnAll(days, sentOn, other, call),
   };
-  return noRateAdvice(codes, source, other, listed, lacking, call.serves);
+  return noRateAdvice(codes, source, other, listed, lacking, call.serves, before);
+}
+
+/** Which of `codes` the euro replaced only after `day`: a fixing of `day` without one lacks the source's own rate. */
+function replacedAfter(codes: string[], day: string | undefined): string[] {
+  return day === undefined ? [] : codes.filter((code) => day < (REPLACED_BY_EURO.get(code)?.since ?? day));
 }
 
 /** Codes the other source has no rate for on `day` either. */
@@ -350,6 +360,7 @@ function noRateAdvice(
   listed: Listed,
   lacking: Lacking | undefined,
   serves: Serving["serves"],
+  before: string[] = [],
 ): string {
   const lists = serves("currency_list")
     ? `; currency_list with source "${source.id}" lists the currencies it publishes`
@@ -392,7 +403,12 @@ function noRateAdvice(
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
-    ...replaced.map((code) => `${replacedByEuro(code)}: a date from then on converts at it`),
+    // Its fixed rate is not a date's before the changeover, which has the source's own rate, or the other's.
+    ...replaced.map((code) =>
+      before.includes(code)
+        ? `${replacedByEuro(code)}: a date from then on converts at it, not an earlier one, as ${NOT_EARLIER}${neither([code]) ?? `, but source "${other.id}" may have its rate`}`
+        : `${replacedByEuro(code)}: a date from then on converts at it`,
+    ),
     // Those it began on one date are said at once (CNY, IDR, MYR, PHP and THB on 2005-04-01).
     ...[...new Set(began.map((code) => source.fixedFrom[code] as string))].map((first) =>
       fixedFrom(
