@@ -1838,6 +1838,24 @@ describe("a date before a source's first fixing", () => {
       source: "cnb",
     });
     expect(cnbHistory.structuredContent).toMatchObject({ start: "1991-01-02", end: "1991-01-10" });
+    // Its days before are said to be before the first fixing, not days without one, and where their rates are.
+    expect(text(cnbHistory)).toContain(
+      "\nThe range is answered from 1991-01-02, the first fixing of the Czech National Bank: no date before has its rates; the European Central Bank's begin on 1999-01-04: neither source has rates that early.\n",
+    );
+    const december = await server.call("currency_history", {
+      base: "USD",
+      symbols: ["GBP"],
+      start: "1998-12-21",
+      end: "1999-01-06",
+    });
+    expect(december.structuredContent).toMatchObject({ start: "1999-01-04", end: "1999-01-06" });
+    expect(text(december)).toContain(
+      '\nThe range is answered from 1999-01-04, the first fixing of the European Central Bank: no date before has its rates; source "cnb" has rates from 1991-01-02 on. ',
+    );
+    const euro = await server.call("currency_history", { ...range, start: "1998-12-21", end: "1999-01-06" });
+    expect(text(euro)).toContain(
+      "\nThe range is answered from 1999-01-04, the first fixing of the European Central Bank: no date before has its rates; the Czech National Bank has none for EUR between 1998-12-21 and 1999-01-03 either: neither source has its rate then.\n",
+    );
     // Too long all the same: counted from the first fixing, which the message names once.
     const long = await server.call("currency_history", { ...range, start: "0000-01-01", end: "2024-01-01" });
     expect(text(long)).toBe(

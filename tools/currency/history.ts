@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { capitalized } from "../../src/shown.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
-import { defineTool, type Tool } from "../../src/toolset.js";
+import { defineTool, type Tool, type ToolCall } from "../../src/toolset.js";
 import {
   areCurrencies,
   crossRate,
@@ -20,6 +20,7 @@ import {
   code,
   codes,
   crossNote,
+  elsewhereBefore,
   firstFixing,
   formatNumber,
   note,
@@ -167,6 +168,9 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         }),
       );
       const note = [
+        from === earlier
+          ? undefined
+          : await firstFixingNote(earlier, source, otherThan(source), [args.base, ...symbols], call),
         crossNote(args.base, source),
         euroNote([...new Set(fixings.flatMap((fixing) => fixing.euroFixed ?? []))]),
         fixings.length < all.length
@@ -220,6 +224,33 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       return [head, ...(r.note ? [r.note] : []), ...lines].join("\n");
     },
   });
+}
+
+/**
+ * That a range beginning on `start`, before the source's first fixing, is answered from that fixing,
+ * its days before having no rates from it, and where their rates of `codes` are, if anywhere.
+ */
+async function firstFixingNote(
+  start: string,
+  source: RateSource,
+  other: RateSource,
+  codes: string[],
+  call: ToolCall,
+): Promise<string> {
+  const last = isoDate(Date.parse(source.earliest) - DAY_MS);
+  const first = start < other.earliest ? other.earliest : start;
+  const lacking =
+    first > last
+      ? []
+      : [
+          ...(await lackingOnAll(
+            [first, last],
+            codes.filter((code) => areCurrencies([code])),
+            other,
+            call,
+          )),
+        ];
+  return `The range is answered from ${firstFixing(source)}: no date before has its rates; ${elsewhereBefore(last, other, lacking, `between ${first} and ${last}`)}.`;
 }
 
 /**

@@ -206,16 +206,22 @@ export function beforeFirst(
   lacking: string[] = [],
   when = `on ${day}`,
 ): ToolError {
-  const theirs = lacking.length === 1 ? "its rate" : "their rates";
-  const elsewhere =
-    other.earliest > day
-      ? `${other.name}'s begin on ${other.earliest}: neither source has rates that early`
-      : lacking.length > 0
-        ? `${other.name} has none for ${lacking.join(", ")} ${when} either: neither source has ${theirs} then`
-        : `source "${other.id}" has rates from ${other.earliest} on`;
   return new ToolError(
-    `${what} must not be before ${firstFixing(source)}: its rates begin then, and ${NOT_EARLIER}; ${elsewhere}.`,
+    `${what} must not be before ${firstFixing(source)}: its rates begin then, and ${NOT_EARLIER}; ${elsewhereBefore(day, other, lacking, when)}.`,
   );
+}
+
+/**
+ * Where rates of `day`, before one source's first fixing, are: at `other`, from its first fixing on,
+ * unless its fixings then lack `lacking`, `when` (the days said), or it has none that early either.
+ */
+export function elsewhereBefore(day: string, other: RateSource, lacking: string[], when: string): string {
+  const theirs = lacking.length === 1 ? "its rate" : "their rates";
+  return other.earliest > day
+    ? `${other.name}'s begin on ${other.earliest}: neither source has rates that early`
+    : lacking.length > 0
+      ? `${other.name} has none for ${lacking.join(", ")} ${when} either: neither source has ${theirs} then`
+      : `source "${other.id}" has rates from ${other.earliest} on`;
 }
 
 /**
