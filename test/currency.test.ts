@@ -1167,6 +1167,8 @@ test("an amount as text with one dot or comma before three digits, a thousand or
   expect(await said("-1.000")).toMatch(
     /received string: 1\.000 is 1000 where its dot groups thousands, 1 where it is a decimal point: send the one meant, without quotes; for a refund, put the minus on the result/,
   );
+  // Whole crowns as a Czech price writes them, ",-" where the decimals would be: the dot groups thousands.
+  expect(await said("1.000,- Kč")).toMatch(/received string: send 1000, without quotes, and CZK as `from`$/);
   // Grouped and with decimals, the text leaves no doubt.
   for (const amount of ["1.000,50", "1 000,50", "1,000.50"]) {
     expect(await said(amount), amount).toMatch(/received string: send 1000\.50, without quotes$/);

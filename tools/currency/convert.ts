@@ -203,8 +203,8 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   const ledger = inParentheses !== undefined || minusAfter !== undefined;
   const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
-  const [, before = "", signed, number = "", after = ""] =
-    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:[.,]-)?\s*(\D*)$/u.exec(written) ?? [];
+  const [, before = "", signed, number = "", whole, after = ""] =
+    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:([.,])-)?\s*(\D*)$/u.exec(written) ?? [];
   const minus = leading || signed || ledger;
   const unit = before && after ? undefined : before || after;
   const codes = !unit
@@ -213,10 +213,13 @@ function amountAsText(issue: { input: unknown }): string | undefined {
       (/^[A-Za-z]{3}$/.test(unit) && areCurrencies([unit.toUpperCase()]) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
-  // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either.
+  // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either,
+  // but where the decimals' place holds the other sign ("1.000,-"), which then groups thousands.
   const either = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits);
   const plain = either
-    ? undefined
+    ? whole && !digits.includes(whole)
+      ? digits.replace(/[.,]/, "")
+      : undefined
     : /^\d+(\.\d+)?$/.test(digits)
       ? digits
       : /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(digits)
