@@ -856,6 +856,38 @@ test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first
   ]);
 });
 
+test("a Stripe delivery an hour old is logged as this machine's clock ahead, not Stripe's clock off: Stripe stamps each attempt", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      PAY_SECRET: "whsec_the-stripe-webhook-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  // Stripe's clock is right; this machine's runs an hour ahead of it.
+  const t = Math.floor(clock.now() / 1000) - 3600;
+  const body = '{"id":"evt_late","object":"event","type":"invoice.paid"}';
+  const signature = `t=${t},v1=${createHmac("sha256", "whsec_the-stripe-webhook-secret").update(`${t}.${body}`).digest("hex")}`;
+  const response = await request(`${url}/webhooks/pay`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "stripe-signature": signature },
+    body,
+  });
+  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+    status: 401,
+    body: { error: "timestamp outside the 300 s tolerance" },
+  });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      "webhook pay rejected from 127.0.0.1: timestamp outside the 300 s tolerance (stamped 3600 s behind this machine's clock): if every delivery of this source is refused so, this machine's clock may be ahead (check NTP): Stripe stamps each attempt as it sends it",
+    ),
+  ]);
+});
+
 test("a Standard Webhooks timestamp written in milliseconds is refused as that, and the log says to write seconds", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");

@@ -32,6 +32,10 @@ export function withCause({ reason, detail }: Extract<Verdict, { kind: "reject" 
  * the log and for webhooks_sources, whose counts name only the reason.
  */
 export function refusalCause(reason: string, source: WebhookSource): string | undefined {
+  // Stripe stamps each attempt as it sends it, retries too, and only one stamped behind is stale.
+  if (reason === STALE_TIMESTAMP && source.scheme === "stripe") {
+    return "this machine's clock may be ahead (check NTP): Stripe stamps each attempt as it sends it";
+  }
   if (reason === STALE_TIMESTAMP) {
     return "this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
   }
