@@ -932,7 +932,7 @@ test("a Standard Webhooks timestamp written in milliseconds is refused as that, 
 test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");
-  const { url } = await start(
+  const { url, store } = await start(
     {
       SW_SECRET: `whsec_${key}`,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
@@ -961,8 +961,9 @@ test("a stale timestamp is logged with how far it is off, so a sender an hour of
     });
     return { status: response.statusCode, body: await response.body.json() };
   };
-  // The sender is told no more than before.
+  // The sender is told no more than before, and the refusal is counted under its reason alone.
   expect(await send(-3600)).toEqual({ status: 401, body: { error: "timestamp outside the 300 s tolerance" } });
+  expect((await store.counters()).sw).toEqual({ received: 1, "rejected:timestamp outside the 300 s tolerance": 1 });
   const cause =
     "if every delivery of this source is refused so, this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
   expect(lines.filter((line) => line.includes("rejected"))).toEqual([

@@ -177,6 +177,9 @@ describe("Stripe", () => {
     const inMilliseconds = { kind: "reject", reason: "timestamp in milliseconds, where seconds are asked" };
     expect(reason(sign("relay", ms))).toEqual(inMilliseconds);
     expect(reason(sign(secret, ms))).toEqual(inMilliseconds);
+    // A relay's copy in milliseconds beside Stripe's in seconds: Stripe's copy decides.
+    expect(reason(`${sign("relay", ms)}, ${stripes}`)).toEqual({ kind: "reject", reason: "signature mismatch" });
+    expect(reason(`${sign("relay", ms)}, ${sign(secret, timestamp)}`)).toMatchObject({ kind: "accept", id: "evt_1" });
   });
 
   test("takes a delivery stamped ahead of its clock, as Stripe's own library does: it checks the age only", () => {
