@@ -278,10 +278,13 @@ export function payloadType(body: Buffer): string | undefined {
 export function timestampRefusal(seconds: string | undefined, now: number, aheadToo = true): Verdict | undefined {
   const problem = timestampProblem(seconds, now, aheadToo);
   if (problem !== STALE_TIMESTAMP) return problem === undefined ? undefined : reject(problem);
-  const age = Math.floor(now / 1000) - Number(seconds);
+  const age = ageInSeconds(seconds as string, now);
   const off = age > 0 ? `${age} s behind` : `${-age} s ahead of`;
   return { kind: "reject", reason: problem, detail: `stamped ${off} this machine's clock` };
 }
+
+/** How long before `now` a signed timestamp was, in whole seconds, as the senders' own libraries count. */
+const ageInSeconds = (seconds: string, now: number) => Math.floor(now / 1000) - Number(seconds);
 
 /**
  * Whether a signed timestamp is within the tolerance of `now`, as the sender's own library checks
@@ -292,8 +295,7 @@ export function timestampRefusal(seconds: string | undefined, now: number, ahead
 export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
   if (seconds && /^\d{13}$/.test(seconds)) return TIMESTAMP_IN_MILLISECONDS;
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
-  // In whole seconds, as the senders' own libraries count.
-  const age = Math.floor(now / 1000) - Number(seconds);
+  const age = ageInSeconds(seconds, now);
   const skew = aheadToo ? Math.abs(age) : age;
   return skew > TOLERANCE_SECONDS ? STALE_TIMESTAMP : undefined;
 }
