@@ -203,12 +203,12 @@ function timeTail(value: string, name: string): string {
  * reads as no time a model gave. Undefined for a time within them, or no time.
  */
 function pastYears(value: string): "before" | "after" | undefined {
-  const time = copied(value);
-  const expanded = /^([+-]?)(\d+)-/.exec(time);
+  const expanded = /^([+-]?)(\d+)-/.exec(copied(value));
   if (!expanded) return undefined;
   if (expanded[1] === "-") return "before";
-  if (expanded[1] === "+") return Number(expanded[2]) > 9999 ? "after" : undefined;
-  const read = isoTime(time);
+  if (expanded[1] === "+" && Number(expanded[2]) > 9999) return "after";
+  // Within those years, its offset may still carry it past them in UTC.
+  const read = isoTime(fourDigitYear(value));
   const year = read && new Date(read.epoch).getUTCFullYear();
   return year === undefined ? undefined : year < 0 ? "before" : year > 9999 ? "after" : undefined;
 }
@@ -245,6 +245,11 @@ function isTime(value: string): boolean {
   return /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
 }
 
+/** A time as copied, a year of the years 0-9999 written with a sign and six digits (+002026) as that year of four. */
+function fourDigitYear(value: string): string {
+  return copied(value).replace(/^\+00(?=\d{4}-)/, "");
+}
+
 /** The event whose id a time given as `name` stands for. */
 function eventFor(name: string): string {
   return name === "since" ? "the last one received before it" : "the first one received after it";
@@ -260,8 +265,7 @@ function eventFor(name: string): string {
 function inUtc(value: string): string {
   const past = pastYears(value);
   if (past) return ` (that time falls ${past} the year ${past === "before" ? 0 : 9999} in UTC, ${past} every event)`;
-  // A year of the years 0-9999 written with a sign and six digits (+002026) is that year of four.
-  const time = copied(value).replace(/^\+00(?=\d{4}-)/, "");
+  const time = fourDigitYear(value);
   if (!/^\d{4}-/.test(time)) return "";
   // A start of the day a 30th of February rolls over into would mislead.
   const date = time.slice(0, 10);

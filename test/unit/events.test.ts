@@ -883,6 +883,13 @@ test("a time before the year 0 or after 9999 in UTC is said to come before or af
     "(a date names no time zone: that day begins at 2026-12-05T00:00:00.000Z in UTC;",
   );
   expect(text(await call("events_list", { before: "+000099-02-30" }))).toContain("(0099-02-30 is no calendar date)");
+  // And one that falls past those years in UTC is said as before or after every event, as written with four digits.
+  expect(text(await call("events_list", { since: "+000000-01-01T00:30:00+01:00" }))).toBe(
+    `since "+000000-01-01T00:30:00+01:00" is a time, and since takes a cursor or an event id. ${lists} (that time falls before the year 0 in UTC, before every event): events_list without since lists them all.`,
+  );
+  expect(text(await call("events_list", { before: "+009999-12-31T23:30:00-01:00" }))).toBe(
+    `before "+009999-12-31T23:30:00-01:00" is a time, and before takes a cursor or an event id. ${lists} (that time falls after the year 9999 in UTC, after every event): events_list without before lists them all.`,
+  );
   expect(text(await call("events_get", { id: "+002026-12-05T10:00:00Z" }))).toContain(
     "received_at in UTC (that time is 2026-12-05T10:00:00.000Z): pass events_get",
   );
