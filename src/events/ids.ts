@@ -117,7 +117,7 @@ export async function notStored(store: EventStore, given: string[], session: Ser
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const known = (await storedAs(store, id)) ?? (await droppedDelivery(store, id, gone));
+    const known = await deliveryNamed(store, id, gone);
     if (known) said.push(known);
     else if (isEventId(id)) eventIds.push(id);
     else others = true;
@@ -154,7 +154,20 @@ export function idForm(listed: boolean): string {
 
 /** Why the one id a model gave names no stored event, after that none is, unless the id is blank (`notStored`). */
 export async function noEventStored(store: EventStore, id: string, session: Serving, gone = ""): Promise<string> {
-  return `${copied(id) ? `No event ${quote(id)} is stored. ` : ""}${await notStored(store, [id], session, gone)}`;
+  return noEventAs(id, await notStored(store, [id], session, gone));
+}
+
+/** That the one id a model gave names no stored event, unless the id is blank, and then `why`. */
+export function noEventAs(id: string, why: string): string {
+  return `${copied(id) ? `No event ${quote(id)} is stored. ` : ""}${why}`;
+}
+
+/**
+ * The events a sender's delivery id names: those stored (`storedAs`, a payment's too), else those
+ * retention dropped (`droppedDelivery`, with `gone`); undefined for none.
+ */
+export async function deliveryNamed(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
+  return (await storedAs(store, id)) ?? (await droppedDelivery(store, id, gone));
 }
 
 /**

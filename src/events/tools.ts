@@ -20,6 +20,7 @@ import { defineTool, defineToolset, type Serving, type SessionState, type Toolse
 import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopicMisspelt } from "./filter.js";
 import {
   copied,
+  deliveryNamed,
   droppedAmong,
   droppedDelivery,
   eventUri,
@@ -27,6 +28,7 @@ import {
   isCursor,
   isEventId,
   NOT_DROPPED,
+  noEventAs,
   noEventStored,
   notStored,
   storedAs,
@@ -913,12 +915,9 @@ export function eventsToolset(
             // A time is one only where it names no delivery: GoPay's payment ids have ten digits, and a
             // daily report's delivery id may be its date.
             const unix = unixTime(args.id);
-            if (
-              (isTime(args.id) || unix) &&
-              !(await storedAs(store, args.id)) &&
-              (await store.droppedAs(args.id)).length === 0
-            ) {
-              throw new ToolError(timeForId(args.id, listed, unix));
+            if (isTime(args.id) || unix) {
+              const delivery = await deliveryNamed(store, args.id);
+              throw new ToolError(delivery ? noEventAs(args.id, delivery) : timeForId(args.id, listed, unix));
             }
             throw new ToolError(await noEventStored(store, args.id, call));
           }
