@@ -138,6 +138,22 @@ async function placeOf(
     if (event) return { seq: event.seq };
   }
   const neither = `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event`;
+  // A sender's delivery id may read as a time (a daily report's, its date; GoPay's payment ids have
+  // ten digits) or as an event id (a sender's own ULID): the delivery it names is what it means.
+  const known = await storedAs(store, value);
+  if (known) return { refused: `${neither}. ${known}` };
+  const droppedAs = await droppedDelivery(store, value);
+  if (droppedAs) {
+    // Its event is among those retention dropped, and every event kept came after them.
+    const through = cursorOf(await store.droppedThrough());
+    return {
+      refused: `${name} ${quote(value)} names no stored event. ${droppedAs} ${
+        name === "since"
+          ? `Retention has dropped every event up to ${through}, and every event kept came after those: pass since="${through}" for them (any that matched between are lost to waiter).`
+          : `No event kept is older: ${fresh} without ${name} lists them.`
+      }`,
+    };
+  }
   if (isEventId(value)) {
     // Every event kept comes after those retention dropped: reading on from them misses none of them.
     const dropped = await droppedAmong(store, [value]);
@@ -152,21 +168,6 @@ async function placeOf(
     }
     return {
       refused: `${neither}, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`,
-    };
-  }
-  // A sender's delivery id may read as a time: a daily report's, its date; GoPay's payment ids have ten digits.
-  const known = await storedAs(store, value);
-  if (known) return { refused: `${neither}. ${known}` };
-  const dropped = await droppedDelivery(store, value);
-  if (dropped) {
-    // Its event is among those retention dropped, and every event kept came after them.
-    const through = cursorOf(await store.droppedThrough());
-    return {
-      refused: `${name} ${quote(value)} names no stored event. ${dropped} ${
-        name === "since"
-          ? `Retention has dropped every event up to ${through}, and every event kept came after those: pass since="${through}" for them (any that matched between are lost to waiter).`
-          : `No event kept is older: ${fresh} without ${name} lists them.`
-      }`,
     };
   }
   if (isTime(value)) return { refused: timeGiven(value, name, fresh), time: true };

@@ -908,6 +908,25 @@ test("a delivery id of digits and dashes is no time: only a year of four digits,
   );
 });
 
+test("a sender's delivery id that reads as an event id, given as since or before, is the delivery it names", async () => {
+  const { store, call, text } = await served();
+  // A sender's own ids may be ULIDs too, as waiter's are.
+  const sent = "01HZY8K2M3N4P5Q6R7S8T9V0W1";
+  const first = await addTrial(store, sent);
+  const delivery = `"${sent}" is the sender's delivery id of event ${first.id} (source "trial")`;
+  expect(text(await call("events_get", { id: sent }))).toBe(
+    `No event "${sent}" is stored. ${delivery}: pass waiter's event id instead.`,
+  );
+  expect(text(await call("events_list", { since: sent }))).toBe(
+    `since "${sent}" is neither a cursor (like c42) nor the id of a stored event. ${delivery}: pass waiter's event id instead.`,
+  );
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d2");
+  expect(text(await call("events_list", { before: sent }))).toBe(
+    `before "${sent}" names no stored event. ${delivery}, which retention has dropped: gone from waiter, its payload too. No event kept is older: events_list without before lists them.`,
+  );
+});
+
 test("a daily report's delivery id, a date, given as since is the delivery it names, not a time", async () => {
   const { store, call, text } = await served();
   const daily = await addTrial(store, "2026-12-04");
