@@ -300,7 +300,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
             `since "${delivery}" names no stored event. ${gone} Retention has dropped every event up to c2, and every event kept came after those: pass since="c2" for them (any that matched between are lost to waiter).`,
           );
           expect(await said({ before: delivery })).toBe(
-            `before "${delivery}" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
+            `before "${delivery}" names no stored event. ${gone} Every event kept is newer: events_list without before lists them.`,
           );
         }
       } finally {

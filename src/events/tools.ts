@@ -150,7 +150,7 @@ async function placeOf(
       refused: `${name} ${quote(value)} names no stored event. ${droppedAs} ${
         name === "since"
           ? `Retention has dropped every event up to ${through}, and every event kept came after those: pass since="${through}" for them (any that matched between are lost to waiter).`
-          : `No event kept is older: ${fresh} without ${name} lists them.`
+          : `Every event kept is newer: ${fresh} without ${name} lists them.`
       }`,
     };
   }

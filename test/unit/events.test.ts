@@ -923,7 +923,7 @@ test("a sender's delivery id that reads as an event id, given as since or before
   await store.expire(clock.now() + 31 * 86_400_000);
   await addTrial(store, "d2");
   expect(text(await call("events_list", { before: sent }))).toBe(
-    `before "${sent}" names no stored event. ${delivery}, which retention has dropped: gone from waiter, its payload too. No event kept is older: events_list without before lists them.`,
+    `before "${sent}" names no stored event. ${delivery}, which retention has dropped: gone from waiter, its payload too. Every event kept is newer: events_list without before lists them.`,
   );
 });
 
@@ -975,7 +975,7 @@ test("a delivery retention dropped, its id a date or a Unix time, given as since
       );
     }
     expect(text(await call("events_list", { before: delivery })), delivery).toBe(
-      `before "${delivery}" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
+      `before "${delivery}" names no stored event. ${gone} Every event kept is newer: events_list without before lists them.`,
     );
     // With a time for before, the time is told alone, not as the second of two.
     expect(text(await call("events_list", { since: delivery, before: "2026-12-05T18:00:00Z" }))).toBe(time);
@@ -996,7 +996,7 @@ test("a delivery id two sources sent, both events of which retention dropped, is
     `since "2026-12-01" names no stored event. ${gone} Retention has dropped every event up to c2, and every event kept came after those: pass since="c2" for them (any that matched between are lost to waiter).`,
   );
   expect(text(await call("events_list", { before: "2026-12-01" }))).toBe(
-    `before "2026-12-01" names no stored event. ${gone} No event kept is older: events_list without before lists them.`,
+    `before "2026-12-01" names no stored event. ${gone} Every event kept is newer: events_list without before lists them.`,
   );
 });
 
