@@ -1685,6 +1685,53 @@ describe("sessions", () => {
     }
   });
 
+  test("a webhook's sender refused for its Host or past its address's cap reads { error }, as from waiter listen: only /mcp's refusals are JSON-RPC", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2",
+      },
+    );
+    const { hostname, port } = new URL(served.url);
+    const held: ReturnType<typeof openSocket>[] = [];
+    const body = JSON.stringify({ invoice: 7 });
+    /** A delivery on a connection of its own, which the address's cap counts. */
+    const deliver = async (headers: Record<string, string> = {}) => {
+      const agent = new Agent();
+      try {
+        const answer = await request(`${served.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: { ...erpHeaders(body, "d-refused"), ...headers },
+          dispatcher: agent,
+        });
+        return { statusCode: answer.statusCode, json: await answer.body.json() };
+      } finally {
+        await agent.close();
+      }
+    };
+    try {
+      const foreign = await deliver({ host: "evil.example" });
+      expect(foreign.statusCode).toBe(403);
+      expect(foreign.json).toEqual({ error: expect.stringMatching(/^refused: Host "evil\.example"/) });
+      for (const _ of [1, 2]) {
+        const socket = openSocket(Number(port), hostname);
+        held.push(socket);
+        await new Promise((connected) => socket.once("connect", connected));
+      }
+      const past = await deliver();
+      expect(past.statusCode).toBe(503);
+      expect(past.json).toEqual({
+        error: expect.stringMatching(/^too many connections from this address: it holds 2/),
+      });
+    } finally {
+      for (const socket of held) socket.destroy();
+      await served.close();
+    }
+  });
+
   test("limits set in a config file are named in the log as the key and the file, and the file in no answer", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ webhooks: { maxConnectionsPerClient: 2, maxBodyBytes: 1024 } }));
