@@ -3479,6 +3479,43 @@ describe("bearer tokens", () => {
     setClock();
   }
 
+  test("a call a read token may not make, in a protocol version waiter does not speak, is told the version, not to come back with a write token", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      // A token with the write scope would be refused the same call for its version: asked for
+      // one first, its user would log in again for nothing.
+      const refused = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "events_ack", arguments: {} },
+        }),
+        headers: {
+          ...mcpHeaders,
+          authorization: `Bearer ${VIEW}`,
+          "mcp-session-id": session,
+          "mcp-protocol-version": "1900-01-01",
+        },
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.headers["www-authenticate"]).toBeUndefined();
+      expect(await refused.body.json()).toMatchObject({
+        id: 2,
+        error: {
+          code: -32000,
+          message: expect.stringMatching(/^Bad Request: Unsupported protocol version: 1900-01-01 /),
+        },
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("past its rate a token gets 429 with the wait; other tokens go on, and it may call again after the wait", async () => {
     // The clock held still, moved only by the test: on a busy machine ten requests can take the
     // second that gives the token one more, and the eleventh would go.
