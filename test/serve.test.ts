@@ -1634,7 +1634,11 @@ describe("sessions", () => {
       const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(503);
       expect(refused.headers["retry-after"]).toBe("60");
-      expect(JSON.stringify(await refused.body.json())).toMatch(/most sessions \(1\)/);
+      // By the id of the initialize it refused, which its client ties the answer to.
+      expect(await refused.body.json()).toMatchObject({
+        id: 1,
+        error: { code: -32000, message: expect.stringMatching(/most sessions \(1\)/) },
+      });
       // A connector shows the refusal to no one: the log says it, once a minute.
       expect((await initializeAt(served.url)).statusCode).toBe(503);
       expect(served.stderr().match(/MCP request got 503: .*/g)).toEqual([
