@@ -20,7 +20,6 @@ import {
   INITIALIZE_ALONE,
   NOT_A_MESSAGE,
   OWN_ID,
-  requestIdOf,
   reusedId,
   whatIsWrong,
   wrongInBatch,
@@ -117,7 +116,7 @@ function refuseNonMessage(req: Request, res: Response): boolean {
   if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
   const batch: unknown = req.body;
   if (!Array.isArray(batch)) {
-    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE}: ${whatIsWrong(batch)}`, requestIdOf(batch));
+    rpcError(res, 400, ErrorCode.InvalidRequest, `${NOT_A_MESSAGE}: ${whatIsWrong(batch)}`);
     return true;
   }
   if (batch.length === 0) {
@@ -202,7 +201,7 @@ function refuseOutsideSession(req: Request, res: Response, refused: Refused): bo
   if (!checked?.success) {
     if (initialize && checked) {
       const refused = invalidParams("initialize", checked.error, initialize.params);
-      rpcError(res, 400, refused.code, refused.message, initialize.id);
+      rpcError(res, 400, refused.code, refused.message);
     } else {
       rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
     }
@@ -432,7 +431,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         400,
         ErrorCode.InvalidRequest,
         "Invalid Request: this session is initialized already; an initialize that names no session (no Mcp-Session-Id header) starts a new one",
-        req.body.id,
       );
       return;
     }
