@@ -458,15 +458,51 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const two = await agent.call("automations_runs", { status: "failed", limit: 2 });
       expect((two.structuredContent as { runs: unknown[] }).runs).toHaveLength(2);
       expect(two.structuredContent).toMatchObject({
-        note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation or event_id.",
+        note: "Older runs match too: 3 runs match in all. Pass a higher limit (at most 50), or narrow by automation or event_id.",
       });
-      expect(text(two)).toMatch(/\nOlder runs match too: pass a higher limit \(at most 50\)/);
+      expect(text(two)).toMatch(/\nOlder runs match too: 3 runs match in all\. Pass a higher limit \(at most 50\)/);
       // As some clients send every argument: plain decimal text is the number.
       const asText = await agent.call("automations_runs", { status: "failed", limit: "2" });
       expect((asText.structuredContent as { runs: unknown[] } | undefined)?.runs, text(asText)).toHaveLength(2);
       const all = await agent.call("automations_runs", { status: "failed", limit: 3 });
       expect((all.structuredContent as { runs: unknown[] }).runs).toHaveLength(3);
       expect(all.structuredContent).not.toHaveProperty("note");
+    } finally {
+      await agent.close();
+    }
+  });
+
+  test("automations_runs counts every run that matches when it shows only the newest", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      // A weekend: payments marked paid, some failed while the shop was down, one still waiting, and a dry run.
+      const outcomes = ["done", "failed", "done", "failed", "failed", "done", "running", "done"] as const;
+      for (const [n, status] of outcomes.entries()) {
+        const { id } = await stored.add({
+          source: "stripe",
+          type: "payment_intent.succeeded",
+          scheme: "stripe",
+          dedupeId: `evt_weekend_${n}`,
+          headers: {},
+          body: Buffer.from(JSON.stringify({ id: `evt_weekend_${n}` })),
+          receivedAt: clock.now(),
+        });
+        const run = (await stored.runs.begin("stripe-paid", id, n === 0, clock.now())) as number;
+        if (status !== "running") await stored.runs.finish(run, status, clock.now(), "step 1: no such order");
+      }
+      const newest = await agent.call("automations_runs", { limit: 3 });
+      expect((newest.structuredContent as { runs: unknown[] }).runs).toHaveLength(3);
+      // The page is not all of it: what the weekend came to is said, for a model not to count the page.
+      expect(newest.structuredContent).toMatchObject({
+        note: expect.stringMatching(
+          /(^| )Older runs match too: 8 runs match in all, 4 done \(1 of them a dry run\), 3 failed and 1 running\. Pass a higher limit \(at most 50\), or narrow by automation, status or event_id\.$/,
+        ),
+      });
+      const failed = await agent.call("automations_runs", { status: "failed", limit: 2 });
+      expect(failed.structuredContent).toMatchObject({
+        note: "Older runs match too: 3 runs match in all. Pass a higher limit (at most 50), or narrow by automation or event_id.",
+      });
     } finally {
       await agent.close();
     }
@@ -518,7 +554,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(shown.length).toBeGreaterThan(0);
       expect(shown.length).toBeLessThan(12);
       expect(answer.structuredContent).toMatchObject({
-        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation, status or event_id for older ones.`,
+        note: `Only the newest ${shown.length} runs fit in one answer; 12 runs match in all, 12 done (all dry runs). Narrow by automation, status or event_id for older ones.`,
       });
     } finally {
       await agent.close();
@@ -545,7 +581,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(Buffer.byteLength(JSON.stringify(answer.structuredContent))).toBeLessThanOrEqual(42_000);
       expect(shown.length).toBeGreaterThan(0);
       expect(answer.structuredContent).toMatchObject({
-        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation, status or event_id for older ones.`,
+        note: `Only the newest ${shown.length} runs fit in one answer; 12 runs match in all, 12 done. Narrow by automation, status or event_id for older ones.`,
       });
     } finally {
       await agent.close();

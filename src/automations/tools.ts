@@ -254,6 +254,38 @@ async function whoRuns(
     : `No waiter serve or waiter listen runs the automations on this store now: ${waiting} wait for the next to start with them configured.`;
 }
 
+/**
+ * How many runs match `automation` and `status` in all, each way they ended (or all of one, asked
+ * for by it), for a model shown only the newest: the page is not what the automations came to.
+ */
+async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, status?: RunRecord["status"]) {
+  const [real, dry] = await Promise.all([runLog.counts(false), runLog.counts(true)]);
+  const tally = (byAutomation: typeof real) => {
+    const sum = { running: 0, done: 0, failed: 0 };
+    for (const [name, counts] of Object.entries(byAutomation)) {
+      if (automation !== undefined && name !== automation) continue;
+      for (const s of STATUSES) sum[s] += counts[s];
+    }
+    return sum;
+  };
+  const [all, dryRuns] = [tally(real), tally(dry)];
+  const of = (s: RunRecord["status"]) => all[s] + dryRuns[s];
+  if (status) return `${of(status)} runs match in all.`;
+  // As the owner reads it: what went well, what failed, what still waits; a dry run's "done" did nothing.
+  const said = (["done", "failed", "running"] as const)
+    .filter((s) => of(s) > 0)
+    .map((s) => {
+      const dryOnes =
+        dryRuns[s] === 0
+          ? ""
+          : dryRuns[s] === of(s)
+            ? ` (${of(s) === 1 ? "a dry run" : "all dry runs"})`
+            : ` (${dryRuns[s]} of them ${dryRuns[s] === 1 ? "a dry run" : "dry runs"})`;
+      return `${of(s)} ${s}${dryOnes}`;
+    });
+  return `${of("done") + of("failed") + of("running")} runs match in all, ${enumerated(said, "and")}.`;
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -498,12 +530,18 @@ export function automationsToolset(
           // The filters not given yet: one given already narrows nothing more.
           const unused = (["automation", "status", "event_id"] as const).filter((filter) => args[filter] === undefined);
           const narrow = `narrow by ${enumerated(unused, "or")}`;
+          // How many match in all: on an event, its few runs; else counted by the store.
+          const counted = () =>
+            args.event_id === undefined ? allMatching(store.runs, args.automation, args.status) : undefined;
           if (fitting < runs.length) {
             const newest = fitting === 1 ? "run fits" : `${fitting} runs fit`;
+            const all = await counted();
             // After why an automation did not run on the event asked about, which the runs left out do not change.
-            note = `${note ? `${note} ` : ""}Only the newest ${newest} in one answer: ${narrow} for older ones.`;
+            note = `${note ? `${note} ` : ""}Only the newest ${newest} in one answer${all ? `; ${all} ${capitalized(narrow)}` : `: ${narrow}`} for older ones.`;
           } else if (matched.length > limit) {
-            note = `${note ? `${note} ` : ""}Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
+            const all = await counted();
+            const how = `${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
+            note = `${note ? `${note} ` : ""}Older runs match too: ${all ? `${all} ${capitalized(how)}` : how}`;
           }
           const shown = runs.slice(0, fitting);
           const left = leftByDryRuns(automations, shown);

@@ -2186,12 +2186,12 @@ test("automations_runs says retention dropped events before the automations reac
   for (const dedupeId of ["b4", "b5"])
     await store.runs.begin("a", (await addTrial(store, dedupeId)).id, false, clock.now());
   expect((await call("automations_runs", { limit: 1 })).structuredContent).toMatchObject({
-    note: `${behind} Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.`,
+    note: `${behind} Older runs match too: 2 runs match in all, 2 running. Pass a higher limit (at most 50), or narrow by automation, status or event_id.`,
   });
   // Once they take an event after those, nothing says which were dropped unreached.
   await store.runs.setCursor(4);
   expect((await call("automations_runs", { limit: 1 })).structuredContent).toMatchObject({
-    note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.",
+    note: "Older runs match too: 2 runs match in all, 2 running. Pass a higher limit (at most 50), or narrow by automation, status or event_id.",
   });
 });
 
