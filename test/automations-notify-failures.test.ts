@@ -19,7 +19,7 @@ import {
   useFakes,
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
-import { startMailServer, subjectOf } from "./fakes/smtp.js";
+import { mailText, startMailServer, subjectOf } from "./fakes/smtp.js";
 import { tooManyRequests } from "./fakes/telegram.js";
 import { erase } from "./store-contract.js";
 
@@ -679,23 +679,34 @@ describe("a burst of notices to one chat", () => {
 });
 
 describe("a payload's text in a notice", () => {
-  test("an @name a customer wrote mentions no one in the team's chat; an email address is left as written", async () => {
-    const note = {
-      name: "note",
+  test("an @name a customer wrote mentions no one in the team's chat, and reads as written in an email", async () => {
+    const smtp = await startMailServer();
+    const note = (channel: string) => ({
+      name: `note-${channel}`,
       when: { source: "stripe", type: "payment_intent.succeeded" },
-      do: [{ notify: "team", text: "@shop_owner: a payment says {{payload.data.object.description}}" }],
-    };
-    const server = await serve([note]);
+      do: [{ notify: channel, text: "@shop_owner: a payment says {{payload.data.object.description}}" }],
+    });
+    const server = await serve([note("team"), note("office")], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+        office: mailChannel(smtp.port, "boss@shop.example"),
+      }),
+    });
     try {
       const sent = telegram.delivered.length;
-      await pay(server, undefined, `evt_mention_${nextSequence()}`, {
+      const event = await pay(server, undefined, `evt_mention_${nextSequence()}`, {
         description: "@admin please call jan@shop.example (@Boss_1)",
       });
-      await expect
-        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
-        .toEqual(["@shop_owner: a payment says “@\u2060admin please call jan@shop.example (@\u2060Boss_1)”"]);
+      expect((await runsOf(event.id)).map((run) => run.status)).toEqual(["done", "done"]);
+      expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual([
+        "@shop_owner: a payment says “@\u2060admin please call jan@shop.example (@\u2060Boss_1)”",
+      ]);
+      expect(smtp.messages.map(mailText)).toEqual([
+        "@shop_owner: a payment says “@admin please call jan@shop.example (@Boss_1)”",
+      ]);
     } finally {
       await server.close();
+      await smtp.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import { type GoPayFake, startGoPay } from "./fakes/gopay.js";
 import type { Fake } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
-import { type MailServer, startMailServer } from "./fakes/smtp.js";
+import { type MailServer, mailText, startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
@@ -330,20 +330,6 @@ test("a time copied from an order's text into eshop_orders_list's after is taken
   // An event's received_at is ISO 8601 already, milliseconds and all.
   expect((await waiter.call("eshop_orders_list", { after: "2026-11-15T09:02:00.605Z" })).isError).toBeFalsy();
 });
-
-/** A message's text as a mail client shows it: its body decoded from the transfer encoding nodemailer chose. */
-function mailText(message: string): string {
-  const split = message.indexOf("\r\n\r\n");
-  const [head, body] = [message.slice(0, split), message.slice(split + 4)];
-  const encoding = /^Content-Transfer-Encoding: (.+)$/im.exec(head)?.[1]?.trim().toLowerCase();
-  if (encoding === "base64") return Buffer.from(body, "base64").toString("utf8").replace(/\r\n/g, "\n");
-  if (encoding !== "quoted-printable") return body;
-  const bytes = body
-    .replace(/=\r\n/g, "")
-    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-  // Mail's lines end in CRLF, which a mail client shows as the line breaks the text had.
-  return Buffer.from(bytes, "latin1").toString("utf8").replace(/\r\n$/, "").replace(/\r\n/g, "\n");
-}
 
 /** A header as a mail client shows it: unfolded, its encoded words (RFC 2047) decoded. */
 function mailHeader(message: string, name: string): string {

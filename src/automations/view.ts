@@ -387,15 +387,8 @@ export function worded(strings: TemplateStringsArray, ...parts: (string | number
  * early. Otherwise a payload could close the quote and go on in lines that read as waiter's.
  */
 function withinQuotes(text: string): string {
-  return oneLine(text.replace(DOUBLE_QUOTES, '"'), MAX_INSERTED).replace(MENTION, "$1@\u2060");
+  return oneLine(text.replace(DOUBLE_QUOTES, '"'), MAX_INSERTED);
 }
-
-/**
- * An @ that begins a word, as Telegram reads a mention of that @username in a message's plain text:
- * a customer's note ("@admin please") would notify that person in the team's group. A word joiner
- * after the @, which no one sees, leaves it no mention; an email address's @ is within a word.
- */
-const MENTION = /(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/gu;
 
 /**
  * Every double quotation mark Unicode has but the angled « and », which look like no ”, and every

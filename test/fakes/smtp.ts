@@ -73,3 +73,17 @@ export function subjectOf(data = ""): string {
     });
   return Buffer.concat(bytes).toString("utf8");
 }
+
+/** A message's text as a mail client shows it: its body decoded from the transfer encoding nodemailer chose. */
+export function mailText(message: string): string {
+  const split = message.indexOf("\r\n\r\n");
+  const [head, body] = [message.slice(0, split), message.slice(split + 4)];
+  const encoding = /^Content-Transfer-Encoding: (.+)$/im.exec(head)?.[1]?.trim().toLowerCase();
+  if (encoding === "base64") return Buffer.from(body, "base64").toString("utf8").replace(/\r\n/g, "\n");
+  if (encoding !== "quoted-printable") return body;
+  const bytes = body
+    .replace(/=\r\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  // Mail's lines end in CRLF, which a mail client shows as the line breaks the text had.
+  return Buffer.from(bytes, "latin1").toString("utf8").replace(/\r\n$/, "").replace(/\r\n/g, "\n");
+}

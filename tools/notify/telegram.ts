@@ -137,6 +137,20 @@ export function escapeMarkdownV2(text: string): string {
   return text.replace(RESERVED, "\\$&");
 }
 
+/**
+ * The text with no mention in what it quotes between “ and ” (as a notice quotes an event's text,
+ * its own double quotes made straight; a quote the text's cut left open runs to its end). Telegram
+ * reads an @ that begins a word as a mention of that @username: a customer's note ("@admin
+ * please") would notify that person in the team's group. A word joiner after the @, which no one
+ * sees, leaves it none; an email address's @ is within a word, and an @name outside quotes (the
+ * automation's own text) still mentions.
+ */
+function quotedWithoutMentions(text: string): string {
+  return text.replace(/“[^“”]*(?:”|$)/g, (quoted) => quoted.replace(MENTION, "$1@\u2060"));
+}
+
+const MENTION = /(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/gu;
+
 /** Whether `chatIds` lists chat `id`, written either way sameChat reads. */
 function lists(chatIds: readonly string[], id: string | number): boolean {
   return chatIds.some((listed) => sameChat(listed) === sameChat(String(id)));
@@ -261,11 +275,12 @@ export function telegramSender(
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
+      const unmentioned = quotedWithoutMentions(shown);
       const body = () =>
         JSON.stringify({
           chat_id: to,
           ...(topicId === undefined ? {} : { message_thread_id: topicId }),
-          text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
+          text: format === "markdownv2" ? escapeMarkdownV2(unmentioned) : unmentioned,
           ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
           link_preview_options: { is_disabled: true },
         });
