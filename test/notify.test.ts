@@ -2942,6 +2942,42 @@ test("the messages a flood wait held go one a second once it is over, the one Te
   }
 });
 
+test("an automation's message refused for now keeps its turn in the flood wait though its text changes when tried again", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  /** An automation's call, which is told to try again rather than wait longer than its time. */
+  const automation = (caller: string, ms: number) => ({
+    ...senderCall(ms),
+    caller,
+    notified: { sent: [], failed: [] },
+  });
+  const notice = "automation stripe-paid, telling its failure";
+  const step = "automation stripe-paid, run 8 (event evt_8), step 1";
+  try {
+    telegram.queue.push(tooManyRequests(1));
+    // A failure notice, then a step's message, each refused for now: each keeps its turn, in that order.
+    await expect(sender.send("424242", "Run 7 failed.", automation(notice, 500))).rejects.toThrow(/429/);
+    await expect(sender.send("424242", "Order #1048 is paid.", automation(step, 500))).rejects.toThrow(/429/);
+    // Told late, the notice comes back saying so: it still goes in its turn, before the message after it.
+    await Promise.all([
+      sender.send(
+        "424242",
+        "Run 7 failed.\nThe run failed at 09:00 UTC, and is told only now.",
+        automation(notice, 10_000),
+      ),
+      sender.send("424242", "Order #1048 is paid.", automation(step, 10_000)),
+    ]);
+    expect(telegram.delivered.map((m) => m.text)).toEqual([
+      "Run 7 failed.\nThe run failed at 09:00 UTC, and is told only now.",
+      "Order #1048 is paid.",
+    ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

@@ -177,11 +177,12 @@ export interface FloodWait {
   ms: number;
   next: number;
   /**
-   * The turns kept for messages refused for now, by their text, in the order they came: each comes
-   * back for its own (an automation's step sends it again when told), so that a burst of them goes
-   * in the order it came, however the seconds they were told to wait round.
+   * The turns kept for messages refused for now, by the automation's call that sends them (its
+   * `caller`: run and step, or failure notice), in the order they came: each comes back for its own
+   * (it sends again when told), so that a burst of them goes in the order it came, however the
+   * seconds they were told to wait round; its text may have changed meanwhile (told late).
    */
-  kept: { text: string; at: number }[];
+  kept: { caller: string; at: number }[];
 }
 
 /** How long after its time a turn kept for a message refused for now is still kept for it. */
@@ -235,7 +236,7 @@ export function telegramSender(
           const flood = floodWaits.get(floodKey());
           if (!flood || flood === turn) return;
           // The turn it was given as it was refused for now, or the next one.
-          const keptAt = flood.kept.findIndex((k) => k.text === shown);
+          const keptAt = call.notified ? flood.kept.findIndex((k) => k.caller === call.caller) : -1;
           const [kept] = keptAt === -1 ? [] : flood.kept.splice(keptAt, 1);
           // Its turn has come, unless a 429 heard meanwhile asked for a new wait.
           if (!kept && !lessAgoThan(flood.at, flood.next - flood.at)) return;
@@ -267,9 +268,9 @@ export function telegramSender(
        * again may not, and would hold every later message back a turn.
        */
       const keep = (flood: FloodWait, at: number): boolean => {
-        if (!call.notified) return false;
+        if (!call.notified || call.caller === undefined) return false;
         const after = flood.kept.findIndex((k) => k.at > at);
-        flood.kept.splice(after === -1 ? flood.kept.length : after, 0, { text: shown, at });
+        flood.kept.splice(after === -1 ? flood.kept.length : after, 0, { caller: call.caller, at });
         return true;
       };
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
@@ -317,7 +318,7 @@ export function telegramSender(
         const carry = (into: FloodWait) => {
           for (const k of before?.kept ?? []) {
             if (lessAgoThan(k.at, KEPT_MS) || k.at > clock.now()) {
-              into.kept.push({ text: k.text, at: into.next });
+              into.kept.push({ caller: k.caller, at: into.next });
               into.next += PACE_MS;
             }
           }
