@@ -2978,6 +2978,36 @@ test("an automation's message refused for now keeps its turn in the flood wait t
   }
 });
 
+test("a turn kept for an automation's message that never came back for it is given up a minute after its time", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  const automation = (run: number) => ({
+    ...senderCall(500),
+    caller: `automation stripe-paid, run ${run} (event evt_${run}), step 1`,
+    notified: { sent: [], failed: [] },
+  });
+  const keptFor = () => [...floodWaits.values()].flatMap((flood) => flood.kept.map((k) => k.caller.split(",")[1]));
+  try {
+    // Run 1's message is refused for now, and its run never sends it again (its retry time ran out).
+    telegram.queue.push(tooManyRequests(1));
+    await expect(sender.send("424242", "Order #1041 is paid.", automation(1))).rejects.toThrow(/429/);
+    // Once its turn has passed, the chat's next 429 keeps it, as its message may still come.
+    setClock(clock.now() + 2_500);
+    telegram.queue.push(tooManyRequests(1));
+    await expect(sender.send("424242", "Order #1042 is paid.", automation(2))).rejects.toThrow(/429/);
+    expect(keptFor()).toEqual([" run 2 (event evt_2)", " run 1 (event evt_1)"]);
+    // A minute after its first turn, the next 429 keeps it no more: it would hold every later message back.
+    setClock(clock.now() + 59_500);
+    telegram.queue.push(tooManyRequests(1));
+    await expect(sender.send("424242", "Order #1043 is paid.", automation(3))).rejects.toThrow(/429/);
+    expect(keptFor()).toEqual([" run 3 (event evt_3)", " run 2 (event evt_2)"]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

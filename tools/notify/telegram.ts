@@ -180,12 +180,16 @@ export interface FloodWait {
    * The turns kept for messages refused for now, by the automation's call that sends them (its
    * `caller`: run and step, or failure notice), in the order they came: each comes back for its own
    * (it sends again when told), so that a burst of them goes in the order it came, however the
-   * seconds they were told to wait round; its text may have changed meanwhile (told late).
+   * seconds they were told to wait round; its text may have changed meanwhile (told late). `passed`:
+   * when a turn carried into a later wait had first come without its message.
    */
-  kept: { caller: string; at: number }[];
+  kept: { caller: string; at: number; passed?: number }[];
 }
 
-/** How long after its time a turn kept for a message refused for now is still kept for it. */
+/**
+ * How long after its time first came a turn kept for a message refused for now is still kept for
+ * it: a message that never comes back (its run's retry time ran out) holds later ones back no longer.
+ */
 const KEPT_MS = 60_000;
 
 /**
@@ -317,8 +321,9 @@ export function telegramSender(
         // and those refused for now before it, in their order, after them.
         const carry = (into: FloodWait) => {
           for (const k of before?.kept ?? []) {
-            if (lessAgoThan(k.at, KEPT_MS) || k.at > clock.now()) {
-              into.kept.push({ caller: k.caller, at: into.next });
+            const passed = k.at > clock.now() ? k.passed : (k.passed ?? k.at);
+            if (passed === undefined || lessAgoThan(passed, KEPT_MS)) {
+              into.kept.push({ caller: k.caller, at: into.next, ...(passed === undefined ? {} : { passed }) });
               into.next += PACE_MS;
             }
           }
