@@ -1077,6 +1077,18 @@ describe(`at ${AFTERNOON}`, () => {
         );
       }
       expect(geocoding.requests.length).toBe(before);
+      // A postal code written with a dash beside its town is no house number's range: Poland's, Japan's, Portugal's, Brazil's.
+      for (const [address, town] of [
+        ["Kraków 31-510, Małopolska", "Kraków, Małopolska"],
+        ["Jan Kowalski, Kraków 31-510, PL", "Kraków, PL"],
+        ["Shibuya 150-8010, Tokyo", "Shibuya, Tokyo"],
+        ["Lisboa 1100-148, PT", "Lisboa, PT"],
+        ["Curitiba 80010-100, BR", "Curitiba, BR"],
+      ]) {
+        const refused = text(await server.call("weather_forecast", { place: address }));
+        expect(refused, address).toContain(`as ${JSON.stringify(town)}`);
+        expect(refused, address).not.toContain("its street last");
+      }
       // A town's district with its number, before its country, is looked up; not found, the town's name is named.
       const district = await server.call("weather_forecast", { place: "Praha 4, Czechia" });
       expect(text(district)).toContain('as "Praha, Czechia"');

@@ -657,9 +657,10 @@ function withoutDistrict(text: string): string {
 
 /**
  * A house number's range, "1-3" or "12a-14", as a building on a corner or a block has: without a leading
- * zero, which a postal code written so has ("00-950", Warsaw's; "1000-001", Lisbon's).
+ * zero, which a postal code written so may have ("00-950", Warsaw's), nor in a postal code's digits
+ * ("31-510", Kraków's; "1100-148", Lisbon's; "150-8010", Tokyo's). Its end is where the part ends.
  */
-const HOUSE_RANGE = String.raw`[1-9]\d{0,3}[a-z]?-[1-9]\d{0,3}[a-z]?`;
+const HOUSE_RANGE = String.raw`(?!(?:\d{2}-\d{3}|\d{4}-\d{3}|\d{3}-\d{4})$)[1-9]\d{0,3}[a-z]?-[1-9]\d{0,3}[a-z]?`;
 
 /** A house number after its street's name: "Stodolní 3", "Masarykova 1234/5", "Masarykova 1-3", not a postal code ("Wien 1010"). */
 const STREET_AND_NUMBER = new RegExp(
