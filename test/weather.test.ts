@@ -1370,6 +1370,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava, 49.83, 18.28", "latitude 49.83 and longitude 18.28"],
         ["49.83, 18.28 Ostrava", "latitude 49.83 and longitude 18.28"],
         ["Sydney: -33.87° 151.21°", "latitude -33.87 and longitude 151.21"],
+        // A name with a number of its own: the number is the name's, not minutes nor a latitude.
+        ["Praha 4 50.03, 14.45", "latitude 50.03 and longitude 14.45"],
+        ["Terminal 2 50.1, 14.26", "latitude 50.1 and longitude 14.26"],
         // A map's link, pasted: Google Maps' point after "@" or its search for coordinates, OpenStreetMap's "#map=".
         ["https://www.google.com/maps/@50.0875,14.4213,15z", "latitude 50.0875 and longitude 14.4213"],
         ["https://maps.google.com/?q=-33.87,151.21", "latitude -33.87 and longitude 151.21"],
@@ -1388,6 +1391,10 @@ describe(`at ${AFTERNOON}`, () => {
       // A name with brackets of its own is a name still.
       const frankfurt = await server.call("weather_current", { place: "Frankfurt (Oder)" });
       expect(data<{ place: { name: string } }>(frankfurt).place.name).toBe("Frankfurt (Oder)");
+      // A name's number beside one number with a fraction is no pair of coordinates.
+      for (const place of ["Praha 4, 10.5", "Praha 1, 1.5", "Route 66 1.5, 2"]) {
+        expect(text(await server.call("weather_current", { place })), place).not.toContain("coordinates");
+      }
     });
 
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {

@@ -375,12 +375,17 @@ function coordinates(written: string): { latitude: number; longitude: number } |
 
 /**
  * Coordinates with a name before or after them, without brackets ("Ostrava 49.83, 18.28", "49.83, 18.28
- * Ostrava"), where a fraction or a degree sign says they are: "Praha 4, 10" may be an address.
+ * Ostrava"), where a fraction or a degree sign on each says they are: "Praha 4, 10.5" may be an address.
+ * A number in the name is the name's ("Praha 4 50.03, 14.45"), not degrees whose minutes follow.
  */
 function besideName(text: string): { latitude: number; longitude: number } | undefined {
-  const [, numbers = ""] =
-    /^\s*(?:\p{L}[\p{L}\s.'-]*?[,:]?\s+)?([^\p{L}]*\d[^\p{L}]*?)(?:\s+\p{L}[\p{L}\s.'-]*)?\s*$/u.exec(text) ?? [];
-  return numbers !== text && /\d\.\d|°/.test(numbers) ? bare(numbers) : undefined;
+  const name = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
+  const marked = String.raw`[-+]?\d{1,3}(?:\.\d+°?|°)`;
+  const [, pair] =
+    new RegExp(String.raw`^\s*(?:${name}[,:]?\s+)?(${marked}\s*[,;\s]\s*${marked})(?:\s+${name})?\s*$`, "u").exec(
+      text,
+    ) ?? [];
+  return pair === undefined ? undefined : bare(pair);
 }
 
 /**
