@@ -1373,10 +1373,6 @@ describe(`at ${AFTERNOON}`, () => {
         // A name with a number of its own: the number is the name's, not minutes nor a latitude.
         ["Praha 4 50.03, 14.45", "latitude 50.03 and longitude 14.45"],
         ["Terminal 2 50.1, 14.26", "latitude 50.1 and longitude 14.26"],
-        // A map's link, pasted: Google Maps' point after "@" or its search for coordinates, OpenStreetMap's "#map=".
-        ["https://www.google.com/maps/@50.0875,14.4213,15z", "latitude 50.0875 and longitude 14.4213"],
-        ["https://maps.google.com/?q=-33.87,151.21", "latitude -33.87 and longitude 151.21"],
-        ["https://www.openstreetmap.org/#map=15/49.8347/18.2820", "latitude 49.8347 and longitude 18.282"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(
@@ -1395,6 +1391,49 @@ describe(`at ${AFTERNOON}`, () => {
       for (const place of ["Praha 4, 10.5", "Praha 1, 1.5", "Route 66 1.5, 2"]) {
         expect(text(await server.call("weather_current", { place })), place).not.toContain("coordinates");
       }
+    });
+
+    test("a map's link is refused with the point it names to send, or with its map's centre, said to be only that", async () => {
+      const before = geocoding.requests.length;
+      // The point searched for, Google Maps' place's own point in its data ("!3d…!4d…"), OpenStreetMap's marker.
+      for (const [link, send] of [
+        ["https://maps.google.com/?q=-33.87,151.21", "latitude -33.87 and longitude 151.21"],
+        [
+          "https://www.google.com/maps/search/?api=1&query=47.5951518,-122.3316393",
+          "latitude 47.5951518 and longitude -122.3316393",
+        ],
+        [
+          "https://www.google.com/maps/place/The+White+House/@38.8864874,-77.0377681,15z/data=!4m6!3m5!1s0x89b7b7bcdecbb1df:0x715969d86d0b76bf!8m2!3d38.8976763!4d-77.0365298!16zL20vMDgxc3E",
+          "latitude 38.8976763 and longitude -77.0365298",
+        ],
+        [
+          "https://www.openstreetmap.org/?mlat=49.8347&mlon=18.2820#map=15/49.8300/18.2700",
+          "latitude 49.8347 and longitude 18.282",
+        ],
+      ]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toMatch(
+          new RegExp(`^\`place\` ".*" is a map's link, not a place name: send its point as ${send}, without place\\.$`),
+        );
+      }
+      // A map's view, Google Maps' "/@" (beside a place's name too) or OpenStreetMap's "#map=", says only where its centre is.
+      for (const [link, send] of [
+        ["https://www.google.com/maps/@50.0875,14.4213,15z", "latitude 50.0875 and longitude 14.4213"],
+        [
+          "https://www.google.com/maps/place/Prague+Castle/@50.0898,14.3973,16z",
+          "latitude 50.0898 and longitude 14.3973",
+        ],
+        ["https://www.openstreetmap.org/#map=15/49.8347/18.2820", "latitude 49.8347 and longitude 18.282"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toMatch(
+          new RegExp(
+            `^\`place\` ".*" is a map's link, not a place name, and says only where the centre of its map is: send that as ${send}, without place, or send the place's name\\.$`,
+          ),
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "https://maps.google.com/?q=49.19,16.61" }))).toContain(
+        "the weather tools take its point as latitude 49.19 and longitude 16.61",
+      );
+      expect(geocoding.requests.length).toBe(before);
     });
 
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {

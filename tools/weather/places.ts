@@ -326,7 +326,8 @@ function toPlace(r: z.output<typeof result>): Place {
 
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
 function refuseCoordinates(argument: string, text: string): void {
-  const pair = coordinates(text);
+  const link = mapLink(withPlainMarks(text));
+  const pair = link ?? coordinates(text);
   if (!pair) {
     // Read as an address, its town would be the last letter, "E".
     if (withHemispheres(withPlainMarks(text).replace(/[+-](?=\d)/g, ""))) {
@@ -343,6 +344,12 @@ function refuseCoordinates(argument: string, text: string): void {
     );
   }
   const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
+  if (link) {
+    const what = link.centre ? "that" : "its point";
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a map's link, not a place name${link.centre ? ", and says only where the centre of its map is" : ""}: ${argument === "place" ? `send ${what} as ${send}, without place` : `the weather tools take ${what} as ${send}`}${link.centre ? ", or send the place's name" : ""}.`,
+    );
+  }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
@@ -365,7 +372,6 @@ function coordinates(written: string): { latitude: number; longitude: number } |
   const unsigned = withoutAgreeingSigns(text);
   return (
     geoUri(text) ??
-    mapLink(text) ??
     withLabels(text) ??
     bare(text) ??
     (unsigned === text ? undefined : bare(unsigned)) ??
@@ -426,15 +432,23 @@ function geoUri(text: string): { latitude: number; longitude: number } | undefin
 }
 
 /**
- * A map's link to a point, pasted: Google Maps' "/@50.08,14.42,15z" or its search "?q=50.08,14.42"
- * ("query=" too), OpenStreetMap's "#map=15/50.08/14.42".
+ * A map's link, pasted, and the point it names: Google Maps' search "?q=50.08,14.42" ("query=" too), the
+ * place's own point in its data ("!3d50.08!4d14.42"), OpenStreetMap's marker ("?mlat=50.08&mlon=14.42").
+ * Without one, the `centre` of the map it shows: Google Maps' "/@50.08,14.42,15z", also after a place's
+ * name, where the place may be off the centre, or OpenStreetMap's "#map=15/50.08/14.42".
  */
-function mapLink(text: string): { latitude: number; longitude: number } | undefined {
+function mapLink(text: string): { latitude: number; longitude: number; centre: boolean } | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
+  const end = String.raw`(?![\d.])`;
+  const point =
+    new RegExp(String.raw`[?&](?:q|query)=${DEGREES}(?:,|%2C)\s*${DEGREES}${end}`, "i").exec(text) ??
+    new RegExp(String.raw`!3d${DEGREES}!4d${DEGREES}${end}`).exec(text) ??
+    new RegExp(String.raw`[?&]mlat=${DEGREES}&mlon=${DEGREES}${end}`).exec(text);
   const match =
-    new RegExp(String.raw`(?:/@|[?&](?:q|query)=)${DEGREES}(?:,|%2C)\s*${DEGREES}(?![\d.])`, "i").exec(text) ??
-    new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}(?![\d.])`).exec(text);
-  return match ? { latitude: Number(match[1]), longitude: Number(match[2]) } : undefined;
+    point ??
+    new RegExp(String.raw`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
+    new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
+  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : undefined;
 }
 
 /** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
