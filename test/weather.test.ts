@@ -1391,6 +1391,13 @@ describe(`at ${AFTERNOON}`, () => {
       for (const place of ["Praha 4, 10.5", "Praha 1, 1.5", "Route 66 1.5, 2"]) {
         expect(text(await server.call("weather_current", { place })), place).not.toContain("coordinates");
       }
+      // A hemisphere's letter by one number alone is no name beside them: nothing tells what it says of the other.
+      for (const [place, misread] of [
+        ["S 33.87, 151.21", "latitude 33.87 and longitude 151.21"],
+        ["-33.87, 151.21 W", "latitude -33.87 and longitude 151.21"],
+      ]) {
+        expect(text(await server.call("weather_current", { place })), place).not.toContain(misread);
+      }
     });
 
     test("a map's link is refused with the point it names to send, or with its map's centre, said to be only that", async () => {

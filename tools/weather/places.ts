@@ -387,11 +387,13 @@ function coordinates(written: string): { latitude: number; longitude: number } |
 function besideName(text: string): { latitude: number; longitude: number } | undefined {
   const name = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
   const marked = String.raw`[-+]?\d{1,3}(?:\.\d+°?|°)`;
-  const [, pair] =
-    new RegExp(String.raw`^\s*(?:${name}[,:]?\s+)?(${marked}\s*[,;\s]\s*${marked})(?:\s+${name})?\s*$`, "u").exec(
+  const [, before = "", pair, after = ""] =
+    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${marked}\s*[,;\s]\s*${marked})(?:\s+(${name}))?\s*$`, "u").exec(
       text,
     ) ?? [];
-  return pair === undefined ? undefined : bare(pair);
+  // A hemisphere's letter by one of them ("S 33.87, 151.21") is no name, and says nothing of the other.
+  const letter = /^[NSEW]$/i;
+  return pair === undefined || letter.test(before) || letter.test(after) ? undefined : bare(pair);
 }
 
 /**
