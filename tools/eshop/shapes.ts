@@ -209,16 +209,20 @@ export const orderId = published(
 );
 
 /**
- * Paging: a cursor is "p", a page number and, after a dot, a tag of the list and the other
- * arguments that gave it. The shop's pages are numbers: a number alone, copied into another list
- * or given other filters or another page size, would be read as a page of a list it is not of.
+ * Paging: a cursor is "p", a page number, where the list pins one the bound its first page set
+ * (in base 36), and, after a dot, a tag of the list and the other arguments that gave it. The
+ * shop's pages are numbers: a number alone, copied into another list or given other filters or
+ * another page size, would be read as a page of a list it is not of.
  */
 export const paging = {
   page_size: digits(z.number().int().min(1).max(100)).default(20).describe("1 to 100; default 20."),
   cursor: z
     .string()
     // Checked, not published as a pattern: what a model reads of it is its description.
-    .refine((cursor) => /^p[1-9]\d{0,5}\.[0-9a-f]{8}$/.test(cursor), "is not a cursor this tool handed out")
+    .refine(
+      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,12})?\.[0-9a-f]{8}$/.test(cursor),
+      "is not a cursor this tool handed out",
+    )
     .optional()
     .describe("Prior page's `next_cursor`; same other args."),
 };
@@ -228,8 +232,11 @@ export const pagingOut = {
   next_cursor: z.string().optional(),
 };
 
-/** A page asked for, and the tag its list's cursors carry. */
-export type ListPage = PageRequest & { tag: string };
+/**
+ * A page asked for, and the tag its list's cursors carry; `pin`, the bound the list's first page
+ * set, which its cursors carry on (a list newest first: the time of its newest item).
+ */
+export type ListPage = PageRequest & { tag: string; pin?: number };
 
 /**
  * The page `args` ask `list` for. The tag is of the list and every other argument as parsed
@@ -248,16 +255,22 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
     .digest("hex")
     .slice(0, 8);
   if (!cursor) return { page: 1, size: args.page_size, tag };
-  const [page = "", given] = cursor.slice(1).split(".");
+  const [page = "", ...rest] = cursor.slice(1).split(".");
+  const [given, pin] = [rest.pop(), rest[0]];
   if (given !== tag) {
     throw new ToolError(
       `cursor ${quote(cursor)} was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`,
     );
   }
-  return { page: Number(page), size: args.page_size, tag };
+  return { page: Number(page), size: args.page_size, tag, ...(pin ? { pin: Number.parseInt(pin, 36) } : {}) };
 }
 
-export function pageResult<T>(page: Page<T>, request: ListPage): { total?: number; next_cursor?: string } {
+/** `pin`: the bound the next cursor carries, where the list's first page sets one. */
+export function pageResult<T>(
+  page: Page<T>,
+  request: ListPage,
+  pin = request.pin,
+): { total?: number; next_cursor?: string } {
   // A cursor past the end: the list shrank, or emptied, since it was handed out.
   if (page.items.length === 0 && request.page > 1 && page.total !== undefined) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
@@ -275,7 +288,9 @@ export function pageResult<T>(page: Page<T>, request: ListPage): { total?: numbe
   const more = page.pages === undefined ? page.items.length === request.size : request.page < page.pages;
   return {
     ...(page.total === undefined ? {} : { total: page.total }),
-    ...(more ? { next_cursor: `p${request.page + 1}.${request.tag}` } : {}),
+    ...(more
+      ? { next_cursor: `p${request.page + 1}.${pin === undefined ? "" : `${pin.toString(36)}.`}${request.tag}` }
+      : {}),
   };
 }
 
