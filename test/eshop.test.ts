@@ -290,6 +290,35 @@ describe("orders", () => {
     expect(again.orders.slice(0, 2).map((o) => o.id)).toEqual([8202, 8201]);
   });
 
+  test("products added while paging push none of the first page onto the next: each product is read once, the new ones said left out", async () => {
+    const first = await server.call("eshop_products_list", { page_size: 3 });
+    const page1 = data<{ products: { id: number }[]; total: number; next_cursor: string }>(first);
+    const listed = page1.total;
+    // A product added after the first page was read, newer than every product on it.
+    const newest = Math.max(...[...woo.shop.products.values()].map((p) => p.dateCreated.getTime()));
+    const added = { ...structuredClone(woo.shop.product(P.espresso)), id: 8301, sku: "NEW-8301" };
+    Object.assign(added, { dateCreated: new Date(newest + 60_000), dateModified: new Date(newest + 60_000) });
+    woo.shop.products.set(added.id, added);
+    const seen = page1.products.map((p) => p.id);
+    let cursor: string | undefined = page1.next_cursor;
+    let last = "";
+    while (cursor) {
+      const result = await server.call("eshop_products_list", { page_size: 3, cursor });
+      expect(result.isError, text(result)).toBeFalsy();
+      const page = data<{ products: { id: number }[]; total: number; next_cursor?: string }>(result);
+      expect(page.total).toBe(listed);
+      seen.push(...page.products.map((p) => p.id));
+      cursor = page.next_cursor;
+      last = text(result);
+    }
+    expect(seen).toEqual([...new Set(seen)]);
+    expect(seen).toHaveLength(listed);
+    expect(seen).not.toContain(8301);
+    expect(last).toMatch(/\nProducts added since the first page are left out: list without cursor to see them\.$/);
+    const again = data<{ products: { id: number }[] }>(await server.call("eshop_products_list", { page_size: 3 }));
+    expect(again.products[0]?.id).toBe(8301);
+  });
+
   test("a proxy that drops X-WP-Total and X-WP-TotalPages: a full page offers the next, an empty one ends the list, the total is said unknown", async () => {
     const walk = async (page_size: number) => {
       const pages: { orders: Summary[]; total?: number; next_cursor?: string; text: string }[] = [];

@@ -66,7 +66,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   /products/{product_id}/variations/{id} reads and writes one (`manage_stock`, `stock_quantity`),
  *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent. A
  *   variation's `attributes` leave out one left to "Any …", as get_attributes() does.
- * - Products: `sku` (comma list, and the whole of it), `stock_status`, `search` (name and descriptions); GET by id;
+ * - Products: `sku` (comma list, and the whole of it), `stock_status`, `search` (name and descriptions),
+ *   `after`/`before`/`dates_are_gmt` on the date created, as the orders'; GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
@@ -1736,24 +1737,28 @@ const collated = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, "").
 
 const contains = (haystack: string, needle: string) => collated(haystack).includes(collated(needle));
 
+/** Whether `created` is within the request's `after`/`before`, as WP_Date_Query compares them: strictly, against the local or GMT column. */
+function createdWithin(ctx: Ctx, created: Date): boolean {
+  const zone = ctx.shop.timeZone;
+  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d, zone));
+  const after = ctx.values.after as string | undefined;
+  const before = ctx.values.before as string | undefined;
+  if (after !== undefined && wall(created) <= siteLocalWall(after, zone)) return false;
+  return before === undefined || wall(created) < siteLocalWall(before, zone);
+}
+
 function listOrders(ctx: Ctx): Reply {
   const statuses = ctx.values.status as string[];
   // The order tables (HPOS, the default storage since WooCommerce 8.2) urldecode() the search term
   // WordPress decoded already (OrdersTableSearchQuery): a "+" in it is a space.
   const search = ((ctx.values.search as string | undefined) ?? "").replaceAll("+", " ").trim();
-  // `after`/`before` as WP_Date_Query compares them: strictly, against the local or GMT column.
-  const zone = ctx.shop.timeZone;
-  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d, zone));
-  const after = ctx.values.after as string | undefined;
-  const before = ctx.values.before as string | undefined;
   const orders = [...ctx.shop.orders.values()].filter((order) => {
     if (!statuses.includes("any") && !statuses.includes(order.status)) return false;
     if (statuses.includes("any") && (order.status === "checkout-draft" || order.status === "trash")) return false;
     if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number)) {
       return false;
     }
-    if (after !== undefined && wall(order.dateCreated) <= siteLocalWall(after, zone)) return false;
-    if (before !== undefined && wall(order.dateCreated) >= siteLocalWall(before, zone)) return false;
+    if (!createdWithin(ctx, order.dateCreated)) return false;
     if (search !== "") {
       const b = order.billing;
       const s = order.shipping;
@@ -1798,6 +1803,7 @@ function listProducts(ctx: Ctx): Reply {
     if (product.type === "variation" && !skus) return false;
     if (skus && !skus.includes(collated(product.sku))) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
+    if (!createdWithin(ctx, product.dateCreated)) return false;
     if (search !== "") {
       const words = search.split(/\s+/);
       const text = [product.name, product.description, product.short_description];
@@ -2230,7 +2236,14 @@ const ROUTES: Route[] = [
     pattern: /^\/wc\/v3\/products$/i,
     endpoints: {
       GET: {
-        args: { ...PAGING, sku: { type: "string" }, stock_status: { type: "string", enum: STOCK_STATUSES } },
+        args: {
+          ...PAGING,
+          sku: { type: "string" },
+          stock_status: { type: "string", enum: STOCK_STATUSES },
+          after: { type: "string", format: "date-time" },
+          before: { type: "string", format: "date-time" },
+          dates_are_gmt: { type: "boolean", default: false },
+        },
         permission: keyed(cannot.list),
         handle: listProducts,
       },

@@ -7,7 +7,9 @@ import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
+  leftOutSince,
   listEnded,
+  newestFirstBound,
   noneMatch,
   noteOut,
   OrderNumber,
@@ -21,6 +23,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  pinnedPages,
   shopTime,
   unconfirmedWrites,
   withinAnswer,
@@ -68,8 +71,6 @@ const refundsUnread = new WeakMap<object, string>();
  * address for them, for the text only: structuredContent has no field for it.
  */
 const collectedInPerson = new WeakMap<object, { address_shown: boolean }>();
-/** The pages after a list's first, which leave out the orders placed since it, for the text only. */
-const pinnedPages = new WeakSet<object>();
 /** The number of the order a note was added to, where the call read it, for the text only. */
 const numberOf = new WeakMap<object, string>();
 /**
@@ -508,17 +509,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The cursor's tag is of the list the shop is asked for: a date written as the same instant
       // another way, or a "#" before a number, is the same list.
       const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
-      // The list is newest first: an order placed since its first page would push that page's last
-      // ones onto the next, read twice. Its later pages end where its first began.
+      // Newest first: the pages after the first end where it began (newestFirstBound).
       const pinned =
         request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
           ? { ...filters, before: shopSecond(request.pin * 1000, false) }
           : filters;
       const page = await shop.listOrders(pinned, request, call);
       const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);
-      const newest = Math.max(...orders.map((o) => Date.parse(o.created)));
-      // Strictly before, as the shop takes it: the second after the newest order's, which it keeps in whole seconds.
-      const pin = request.pin ?? (orders.length ? Math.floor(newest / 1000) + 1 : undefined);
+      const pin = newestFirstBound(
+        request,
+        orders.map((o) => o.created),
+      );
       const result = withinAnswer({ orders, ...pageResult(page, request, pin) });
       if (request.pin !== undefined) pinnedPages.add(result);
       dueOnDelivery.set(result, new Set(page.items.filter((o) => o.due_on_delivery).map((o) => o.id)));
@@ -532,15 +533,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
       const range = placedRange(args, shopZone);
-      const since = pinnedPages.has(r)
-        ? ["Orders placed since the first page are left out: list without cursor to see them."]
-        : [];
       return [
         ...lines,
         ...range,
         zoneLine(shopZone, true),
         pageLine(r.orders.length, r, "orders"),
-        ...since,
+        ...leftOutSince(r, "Orders placed"),
         ...guests,
       ].join("\n");
     },

@@ -6,7 +6,9 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Serving, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
+  leftOutSince,
   listEnded,
+  newestFirstBound,
   noneMatch,
   oneAtATime,
   pageLine,
@@ -14,6 +16,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  pinnedPages,
   productOut,
   shopTime,
   stockOut,
@@ -360,6 +363,8 @@ export function productTools(shop: ShopProvider): Tool[] {
             ...(args.search ? { search: args.search } : {}),
             ...(args.sku ? { sku: args.sku } : {}),
             ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
+            // Newest first: the pages after the first end where it began (newestFirstBound).
+            ...(request.pin !== undefined ? { before: new Date(request.pin * 1000).toISOString().slice(0, 19) } : {}),
           },
           request,
           call,
@@ -370,8 +375,16 @@ export function productTools(shop: ShopProvider): Tool[] {
       const result = withinAnswer({
         products: page.items.map((p) => productOut.parse(p)),
         ...(currency ? { currency } : {}),
-        ...pageResult(page, request),
+        ...pageResult(
+          page,
+          request,
+          newestFirstBound(
+            request,
+            page.items.map((p) => p.created),
+          ),
+        ),
       });
+      if (request.pin !== undefined) pinnedPages.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
       if (shopZone) zoneOf.set(result, shopZone);
       return result;
@@ -381,7 +394,13 @@ export function productTools(shop: ShopProvider): Tool[] {
       const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
       const zone = r.products.some(showsTime) ? [zoneLine(zoneOf.get(r), false)] : [];
       const leftOut = variationsLeftOut(args, session);
-      return [...lines, ...zone, ...(leftOut ? [leftOut] : []), pageLine(r.products.length, r, "products")].join("\n");
+      return [
+        ...lines,
+        ...zone,
+        ...(leftOut ? [leftOut] : []),
+        pageLine(r.products.length, r, "products"),
+        ...leftOutSince(r, "Products added"),
+      ].join("\n");
     },
   });
 

@@ -123,6 +123,8 @@ export interface ProductFilter {
   search?: string;
   sku?: string;
   stockStatus?: string;
+  /** Created before, UTC (YYYY-MM-DDTHH:MM:SS). */
+  before?: string;
 }
 
 export interface CustomerFilter {
@@ -227,6 +229,8 @@ export interface Note {
 export interface Product {
   id: number;
   name: string;
+  /** When it was created, UTC; none for a draft the shop gave no date yet. */
+  created?: string;
   sku?: string;
   type: string;
   status: string;

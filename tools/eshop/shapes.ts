@@ -265,6 +265,26 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
   return { page: Number(page), size: args.page_size, tag, ...(pin ? { pin: Number.parseInt(pin, 36) } : {}) };
 }
 
+/**
+ * The bound a newest-first list's pages after its first end at, in seconds, as the shop takes
+ * `before` (strictly, in whole seconds): the one the cursor carries, or, on the first page, the
+ * second after its newest item's (`created`, as the shop gives it). An item added since the first
+ * page would otherwise push that page's last ones onto the next, read twice.
+ */
+export function newestFirstBound(request: ListPage, created: readonly (string | undefined)[]): number | undefined {
+  if (request.pin !== undefined) return request.pin;
+  const times = created.map((time) => (time ? Date.parse(time) : Number.NaN)).filter(Number.isFinite);
+  return times.length ? Math.floor(Math.max(...times) / 1000) + 1 : undefined;
+}
+
+/** The pages after a newest-first list's first, which leave out what was added since it, for the text only. */
+export const pinnedPages = new WeakSet<object>();
+
+/** What a page after a newest-first list's first says of the items added since (`what`: "Orders placed"). */
+export function leftOutSince(result: object, what: string): string[] {
+  return pinnedPages.has(result) ? [`${what} since the first page are left out: list without cursor to see them.`] : [];
+}
+
 /** `pin`: the bound the next cursor carries, where the list's first page sets one. */
 export function pageResult<T>(
   page: Page<T>,

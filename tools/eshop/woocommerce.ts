@@ -147,6 +147,8 @@ const productSchema = z.object({
   on_sale: z.boolean(),
   date_on_sale_from_gmt: gmt.nullish(),
   date_on_sale_to_gmt: gmt.nullish(),
+  // None for a draft WordPress gave no date yet ("0000-00-00 00:00:00").
+  date_created_gmt: gmt.nullish(),
   // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   parent_id: z.number().optional(),
@@ -455,6 +457,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
+    ...(p.date_created_gmt ? { created: utc(p.date_created_gmt) as string } : {}),
   };
 }
 
@@ -922,7 +925,14 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     lastTimeZone: () => zoneRead,
 
     async listProducts(filter, page, call) {
-      const query = { search: filter.search, sku: filter.sku, stock_status: filter.stockStatus };
+      const query = {
+        search: filter.search,
+        sku: filter.sku,
+        stock_status: filter.stockStatus,
+        before: filter.before,
+        // before is UTC, not the shop's local time.
+        dates_are_gmt: filter.before ? "true" : undefined,
+      };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
       const from = (page.page - 1) * page.size;
