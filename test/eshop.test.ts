@@ -3772,6 +3772,30 @@ describe("customers", () => {
     expect(second.customers).toHaveLength(5);
   });
 
+  test("an account registered while customers are paged pushes none onto the next page: each is read once, the new one last", async () => {
+    const first = data<{ customers: { id: number }[]; total: number; next_cursor: string }>(
+      await server.call("eshop_customers_list", { page_size: 3 }),
+    );
+    // Named to sort before every other account.
+    const jana = woo.shop.customers.get(C.jana);
+    if (!jana) throw new Error("no Jana");
+    const added = { ...structuredClone(jana), id: 9001, email: "aaron@example.cz", username: "aaron" };
+    Object.assign(added, { first_name: "Aaron", last_name: "Aal", display_name: "Aaron Aal" });
+    woo.shop.customers.set(added.id, added);
+    const seen = first.customers.map((c) => c.id);
+    let cursor: string | undefined = first.next_cursor;
+    while (cursor) {
+      const result = await server.call("eshop_customers_list", { page_size: 3, cursor });
+      expect(result.isError, text(result)).toBeFalsy();
+      const page = data<{ customers: { id: number }[]; next_cursor?: string }>(result);
+      seen.push(...page.customers.map((c) => c.id));
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual([...new Set(seen)]);
+    expect(seen).toHaveLength(first.total + 1);
+    expect(seen.at(-1)).toBe(9001);
+  });
+
   test("staff who buy are listed with the customers: the shop lists only customers unless asked for every role", async () => {
     const listed = await server.call("eshop_customers_list", { email: "admin@coffee-shop.example" });
     const staff = data<{ customers: { id: number; role?: string }[] }>(listed);

@@ -25,7 +25,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   included, PHP-urlencoded) with `page` changed. Query strings are read as PHP reads them:
  *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
  *   Orders and products come newest first (by date, then ID), customers (role `customer` unless `role` says) by
- *   display name: the defaults, as `order`/`orderby` are not modelled. A search, a SKU and an
+ *   display name: the defaults, as `order`/`orderby` are not modelled but for customers. A search, a SKU and an
  *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
  * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
  *   out), a plugin's `shipped`, which nothing in WooCommerce sets, and the trash (`trash`: deleted
@@ -78,7 +78,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   false` and a PUT leaves its stock as it was (orders' stock is not modelled so); stock_status
  *   follows the quantity (instock above the shop's "Out of stock threshold", `outOfStockThreshold`,
  *   default 0; else onbackorder if backorders are allowed, else outofstock).
- * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
+ * - Customers: `email`, else `search` (login, email, nicename, display name), `orderby` name or id,
+ *   `order`; GET by id.
  * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
  *
  * - Where it is: at the site's root or in a subdirectory (`home`), with pretty permalinks
@@ -1816,7 +1817,8 @@ function listProducts(ctx: Ctx): Reply {
 
 /**
  * Users of `role` (`customer` unless asked; `all`, every role, the administrator too) by display
- * name, as WooCommerce's customers endpoint asks WP_User_Query.
+ * name, or by id (`orderby=id`), `order` asc unless desc, as WooCommerce's customers endpoint asks
+ * WP_User_Query.
  */
 function listCustomers(ctx: Ctx): Reply {
   const role = ctx.values.role as string;
@@ -1835,7 +1837,10 @@ function listCustomers(ctx: Ctx): Reply {
           : [u.username, u.email, u.username.replace(/[^a-z0-9_-]/gi, "-"), u.display_name];
     users = users.filter((u) => columns(u).some((c) => contains(c, search)));
   }
-  users.sort((a, b) => a.display_name.localeCompare(b.display_name, "en", { sensitivity: "base" }) || a.id - b.id);
+  const byName = (a: WooCustomer, b: WooCustomer) =>
+    a.display_name.localeCompare(b.display_name, "en", { sensitivity: "base" }) || a.id - b.id;
+  const sign = ctx.values.order === "desc" ? -1 : 1;
+  users.sort((a, b) => sign * (ctx.values.orderby === "id" ? a.id - b.id : byName(a, b)));
   return paged(ctx, "customers", users, (user) => renderCustomer(user, ctx));
 }
 
@@ -2312,6 +2317,8 @@ const ROUTES: Route[] = [
           ...PAGING,
           email: { type: "string" },
           role: { type: "string", enum: ["all", ...USER_ROLES], default: "customer" },
+          orderby: { type: "string", enum: ["id", "include", "name", "registered_date"], default: "name" },
+          order: { type: "string", enum: ["asc", "desc"], default: "asc" },
         },
         permission: keyed(cannot.list),
         handle: listCustomers,

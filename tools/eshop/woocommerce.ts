@@ -982,7 +982,9 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         "/customers",
         customerSchema,
         toCustomer,
-        { search: filter.search, email: filter.email, role: "all" },
+        // Oldest account first: one registered while the list is paged comes last, where the
+        // default order, by name, would push an account already read onto the next page.
+        { search: filter.search, email: filter.email, role: "all", orderby: "id", order: "asc" },
         page,
         call,
       );
