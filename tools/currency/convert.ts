@@ -202,9 +202,11 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   const [, minusAfter] = /^(.*\d)\s*[-\u2212\u2013]$/su.exec(unbracketed) ?? [];
   const ledger = inParentheses !== undefined || minusAfter !== undefined;
   const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
-  // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns.
+  // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns
+  // (typeset ",–", with a dash).
   const [, before = "", signed, number = "", whole, after = ""] =
-    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:([.,])-)?\s*(\D*)$/u.exec(written) ?? [];
+    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:([.,])[-\u2013\u2014])?\s*(\D*)$/u.exec(written) ??
+    [];
   const minus = leading || signed || ledger;
   const unit = before && after ? undefined : before || after;
   const codes = !unit
