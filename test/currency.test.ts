@@ -1169,6 +1169,10 @@ test("an amount as text with one dot or comma before three digits, a thousand or
   );
   // Whole crowns as a Czech price writes them, ",-" where the decimals would be: the dot groups thousands.
   expect(await said("1.000,- Kč")).toMatch(/received string: send 1000, without quotes, and CZK as `from`$/);
+  // The sign before the "-" is the decimals' place, so the same sign before three digits groups thousands.
+  for (const amount of ["1,000,- Kč", "1.000.- Kč", "1,000.- Kč"]) {
+    expect(await said(amount), amount).toMatch(/received string: send 1000, without quotes, and CZK as `from`$/);
+  }
   // Typeset with a dash, as Czech typography writes it ("1 000,– Kč"), it is the same.
   for (const amount of ["1 000,– Kč", "1.000,– Kč", "1.000,— Kč"]) {
     expect(await said(amount), amount).toMatch(/received string: send 1000, without quotes, and CZK as `from`$/);

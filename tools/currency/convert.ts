@@ -216,10 +216,11 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (!number || !codes) return `expected number, received string: ${general}`;
   const digits = number.replace(/[\s\u00a0\u202f']/g, "");
   // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either,
-  // but where the decimals' place holds the other sign ("1.000,-"), which then groups thousands.
+  // but where a whole price's "-" holds the decimals' place ("1.000,-", "1,000,-"): one number has one
+  // decimal sign, so the sign before the three digits groups thousands.
   const either = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits);
   const plain = either
-    ? whole && !digits.includes(whole)
+    ? whole
       ? digits.replace(/[.,]/, "")
       : undefined
     : /^\d+(\.\d+)?$/.test(digits)
