@@ -1092,7 +1092,7 @@ test("an amount written with its currency's symbol or unit is refused with the n
     // A thousand or one and a bit: both numbers, and the code all the same.
     [
       "€1.234",
-      "1.234 is 1234 where its dot groups thousands, 1.234 where it is a decimal point: send the one meant, without quotes, and EUR as `from`",
+      "1.234 is 1234 where its dot groups thousands, 1.234 where it is a decimal point: send the one meant, without quotes (as text, 1.2340 is read as 1.234), and EUR as `from`",
     ],
     // A decimal comma no grouping can be: after a 0, after four digits, or after a dot's groups.
     ["0,125 €", "send 0.125, without quotes, and EUR as `from`"],
@@ -1181,10 +1181,15 @@ test("an amount as text with one dot or comma before three digits, a thousand or
   for (const amount of ["1.000,50", "1 000,50", "1,000.50"]) {
     expect(await said(amount), amount).toMatch(/received string: send 1000\.50, without quotes$/);
   }
+  // A client that quotes every number sends the decimal 1.234 as this text again: a fourth decimal place gets it through.
+  expect(await said("1,234")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: 1,234 is 1234 where its comma groups thousands, 1.234 where it is a decimal comma: send the one meant, without quotes (as text, 1.2340 is read as 1.234)",
+  );
   // No grouping begins with 0, nor has four digits before its dot: a decimal, taken as written.
   for (const [amount, taken] of [
     ["0.500", 0.5],
     ["1000.500", 1000.5],
+    ["1.2340", 1.234],
   ] as const) {
     const converted = await server.call("currency_convert", { amount, from: "CZK", to: "EUR", date: "2026-08-28" });
     expect(converted.structuredContent, amount).toMatchObject({ amount: taken });

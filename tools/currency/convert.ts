@@ -238,10 +238,13 @@ function amountAsText(issue: { input: unknown }): string | undefined {
         : `, and the ISO 4217 code of the currency meant as \`from\`: ${unit} is written for ${codes.join(", ")}`;
   const refund = minus && (plain || either) ? `; for a refund, ${MINUS_ON_RESULT}` : "";
   const separator = digits.includes(".") ? "dot" : "comma";
+  const decimal = Number(digits.replace(",", "."));
+  // A client that quotes every number sends 1.234 as "1.234" again, which one more decimal place gets through.
+  const quoted = PLAIN_AMOUNT.test(String(decimal)) ? "" : ` (as text, ${decimal}0 is read as ${decimal})`;
   const send = plain
     ? `send ${plain}, without quotes`
     : either
-      ? `${digits} is ${digits.replace(/[.,]/, "")} where its ${separator} groups thousands, ${Number(digits.replace(",", "."))} where it is a decimal ${separator === "dot" ? "point" : "comma"}: send the one meant, without quotes`
+      ? `${digits} is ${digits.replace(/[.,]/, "")} where its ${separator} groups thousands, ${decimal} where it is a decimal ${separator === "dot" ? "point" : "comma"}: send the one meant, without quotes${quoted}`
       : general;
   return `expected number, received string: ${send}${currency}${refund}`;
 }
