@@ -1430,7 +1430,7 @@ describe("currencies the euro replaced", () => {
     });
     // Its fixed rate converts from the changeover on, not a date before it: the other source may have that date's.
     const before =
-      "SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30.1260 SKK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, as a later date's rate is not an earlier one's, but source \"ecb\" may have its rate";
+      'SKK was replaced by the euro on 2009-01-01 at the fixed rate of 30.1260 SKK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, but source "ecb" may have its rate';
     expect(text(history)).toBe(
       `The Czech National Bank published no rate for SKK between 2008-06-02 and 2008-06-06. ${before}; currency_list with source "cnb" lists the currencies it publishes.`,
     );
@@ -1442,7 +1442,7 @@ describe("currencies the euro replaced", () => {
   test("a currency missing from fixings years before its changeover is not sent to the euro's fixed rate", async () => {
     // The kuna was issued on 30 May 1994, from when the CNB's fake fixes it; the ECB's rates begin in 1999.
     const kuna =
-      "HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7.53450 HRK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, as a later date's rate is not an earlier one's, and the European Central Bank has none";
+      "HRK was replaced by the euro on 2023-01-01 at the fixed rate of 7.53450 HRK to 1 EUR (Council Regulation (EC) No 2866/98): a date from then on converts at it, not an earlier one, and the European Central Bank has none";
     const converted = await server.call("currency_convert", {
       amount: 100,
       from: "HRK",

@@ -406,7 +406,7 @@ function noRateAdvice(
     // Its fixed rate is not a date's before the changeover, which has the source's own rate, or the other's.
     ...replaced.map((code) =>
       before.includes(code)
-        ? `${replacedByEuro(code)}: a date from then on converts at it, not an earlier one, as ${NOT_EARLIER}${neither([code]) ?? `, but source "${other.id}" may have its rate`}`
+        ? `${replacedByEuro(code)}: a date from then on converts at it, not an earlier one${neither([code]) ?? `, but source "${other.id}" may have its rate`}`
         : `${replacedByEuro(code)}: a date from then on converts at it`,
     ),
     // Those it began on one date are said at once (CNY, IDR, MYR, PHP and THB on 2005-04-01).
