@@ -65,8 +65,9 @@ function storeLabel(config: Config): string {
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load. A stop signal during `starting`
  * ends the PostgreSQL store's waits, and the open rejects with the signal's reason. `upgradeWaitMs`:
- * how long a SQLite store another waiter upgrades is waited for (`waitingOutUpgrade`), 0 for a
- * start that goes on without its events rather than keep its client waiting.
+ * how long a SQLite store another waiter upgrades is waited for (`waitingOutUpgrade`; a PostgreSQL
+ * one, for as long as the upgrade takes), 0 for a start that goes on without its events after the
+ * store's own lock wait rather than keep its client waiting.
  */
 async function openStore(
   config: Config,
@@ -80,7 +81,7 @@ async function openStore(
   const { url, urlFrom, password, passwordFrom } = config.database;
   const file = join(config.core.dataDir, "events.db");
   if (url) {
-    const { PostgresEventStore } = await import("./events/postgres/store.js");
+    const { PostgresEventStore, LOCK_WAIT_MS } = await import("./events/postgres/store.js");
     let store: EventStore;
     try {
       store = await PostgresEventStore.open({
@@ -93,6 +94,8 @@ async function openStore(
         onNewerSchema,
         neverResentBy,
         signal: starting?.signal,
+        // Waited out for as long as it takes (an index built on a full store), or the lock wait alone.
+        upgradeWaitMs: upgradeWaitMs > 0 ? undefined : LOCK_WAIT_MS,
       });
     } catch (err) {
       if (starting?.signal.aborted && err === starting.signal.reason) throw err;

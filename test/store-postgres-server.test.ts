@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from 
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
-import { MIGRATIONS } from "../src/events/postgres/schema.js";
+import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { StoreBusy } from "../src/events/store.js";
 import { Log } from "../src/log.js";
@@ -38,7 +38,7 @@ import {
 } from "./postgres.js";
 import { shopifyAcrossTheUpgrade } from "./shopify.js";
 import { SERVING, type Started, startNode } from "./spawn.js";
-import { CLI } from "./stdio.js";
+import { CLI, startServer } from "./stdio.js";
 import { event, LOOSE } from "./store-contract.js";
 import {
   admin,
@@ -1538,8 +1538,44 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
-  // In a container, where node is PID 1, a signal it has no handler for is not even obeyed.
-  test.each(["serve", "listen", "stdio"] as const)(
+  test("an assistant's stdio server whose tables another waiter is upgrading answers its client after the store's lock wait, its events off and said why", async () => {
+    const url = await freshSchema();
+    const older = new pg.Client(url);
+    await older.connect();
+    await migrate(older, MIGRATIONS.length - 1);
+    await older.end();
+    // Another waiter's upgrade of a full store, under the lock every waiter takes to upgrade.
+    const upgrading = new pg.Client({ connectionString: server.url, application_name: "waiter" });
+    await upgrading.connect();
+    onTestFinished(() => upgrading.end());
+    const [{ pid }] = (await upgrading.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [
+      { pid: number },
+    ];
+    await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+    // Its client gives up on an initialize left unanswered: waiting out the upgrade would lose every tool.
+    const session = await startServer({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      WAITER_DATABASE_URL: url,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    });
+    try {
+      expect(session.stderr()).toContain(
+        `webhook events are off: PostgreSQL 127.0.0.1:${server.port}/waiter: the session of server process ${pid} (application_name waiter, from 127.0.0.1) held waiter's upgrade lock (the advisory lock 2002872692) past 3 s as waiter went to upgrade its tables (schema ${MIGRATIONS.length - 1}, which an older waiter made): most often another waiter upgrading them, which takes a while on a full store: start this one again in a minute, when that upgrade is done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): end it (SELECT pg_terminate_backend(${pid})), then start waiter again`,
+      );
+      expect(session.stderr()).not.toContain("waiting for its turn");
+      expect(session.stderr()).toMatch(
+        /toolsets events, webhooks and automations are off: the event store could not be opened/,
+      );
+      expect((await session.client.listTools()).tools.map((tool) => tool.name)).toContain("currency_rates");
+    } finally {
+      await session.close();
+    }
+  });
+
+  // In a container, where node is PID 1, a signal it has no handler for is not even obeyed. An
+  // assistant's stdio server waits no turn (above).
+  test.each(["serve", "listen"] as const)(
     "SIGTERM while waiter %s waits for its turn to set up the tables stops it at once, exit 0, saying at which step",
     async (mode) => {
       const url = await freshSchema();
@@ -1555,7 +1591,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           WAITER_DATABASE_URL: url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         };
-        const waiter = await startNode(mode === "stdio" ? [CLI] : [CLI, mode], env, /waiting for its turn/);
+        const waiter = await startNode([CLI, mode], env, /waiting for its turn/);
         await stopsAtOnce(waiter, 3_000);
         const label = `PostgreSQL 127.0.0.1:${server.port}/waiter`;
         expect(waiter.stderr()).toContain(

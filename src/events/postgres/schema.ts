@@ -566,13 +566,16 @@ export function sqlName(name: string): string {
  * waits, then finds nothing left to do. Refuses a database a newer waiter has set up. A store
  * already up to date needs no right to create: a user that may only read and write the tables
  * opens it. `urlFrom`: where the database URL was given, as a message names it; `lockWaitMs`: how
- * long a step waits for a lock on a table before the upgrade gives up.
+ * long a step waits for a lock on a table before the upgrade gives up; `turnWaitMs`: how long the
+ * turn is waited for while another session holds it (`UpgradeUnderWay` after), for as long as it
+ * takes unless given.
  */
 export async function migrate(
   client: ClientBase,
   upTo = MIGRATIONS.length,
   urlFrom: string = databaseSettings.url.env,
   lockWaitMs = UPGRADE_LOCK_WAIT_MS,
+  turnWaitMs?: number,
 ): Promise<Upgraded | undefined> {
   // Tables up to date, as at most starts, need no turn: the lock is not waited for, which a session
   // may hold that is gone unseen (a machine that died, a pooler in transaction mode that gave the
@@ -580,7 +583,7 @@ export async function migrate(
   const before = await schemaVersion(client);
   if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
   if (before >= upTo) return undefined;
-  await takeTurn(client, before === 0 ? "set up" : "upgrade");
+  await takeTurn(client, before, turnWaitMs);
   let upgraded: Upgraded | undefined;
   try {
     upgraded = await upgradeLocked(client, upTo, urlFrom, lockWaitMs);
@@ -598,15 +601,45 @@ export async function migrate(
   return upgraded;
 }
 
+/** Another session held the upgrade lock past the turn's wait: most often another waiter upgrading the tables. */
+export class UpgradeUnderWay extends Error {}
+
 /**
  * Takes the upgrade lock, saying first who holds it when another session does: the wait lasts as
  * long as that session keeps it, which a start would otherwise spend without a word, whether
  * another waiter is building an index on a full store or a session that will never let go holds
- * it (a pooler's server connection, a machine gone). `doing`: "set up" or "upgrade".
+ * it (a pooler's server connection, a machine gone). With `waitMs`, waits that long at most and
+ * throws `UpgradeUnderWay`, saying who held it. `before`: the schema the tables are in, 0 for none.
  */
-async function takeTurn(client: ClientBase, doing: string): Promise<void> {
+async function takeTurn(client: ClientBase, before: number, waitMs?: number): Promise<void> {
   const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [MIGRATION_LOCK]);
   if (rows[0]?.taken) return;
+  const doing = before === 0 ? "set up" : "upgrade";
+  if (waitMs !== undefined) {
+    // lock_timeout counts an advisory lock's wait too; 0 would wait for ever.
+    await client.query(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
+    try {
+      await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
+    } catch (err) {
+      if ((err as { code?: string }).code !== "55P03") throw err;
+      const { who, end } = await upgradeLockHolder(client);
+      const tables = before === 0 ? "its tables" : `its tables (schema ${before}, which an older waiter made)`;
+      throw new UpgradeUnderWay(
+        `${who} held waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) past ${waitMs / 1000} s as waiter went to ${doing} ${tables}: most often another waiter ${before === 0 ? "setting them up" : "upgrading them, which takes a while on a full store"}: start this one again in a minute, when that ${before === 0 ? "is" : "upgrade is"} done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): ${end}, then start waiter again`,
+      );
+    }
+    await client.query("SET lock_timeout = 0");
+    return;
+  }
+  const { who, end } = await upgradeLockHolder(client);
+  process.emitWarning(
+    `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
+  );
+  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
+}
+
+/** Who holds the upgrade lock, as the log names them, and how to end their session. */
+async function upgradeLockHolder(client: ClientBase): Promise<{ who: string; end: string }> {
   // A lock on one bigint key: its high half in classid, its low half in objid, and objsubid 1.
   const { rows: holders } = await client.query<{ pid: number; app: string | null; addr: string | null }>(
     `SELECT l.pid, a.application_name AS app, host(a.client_addr) AS addr
@@ -623,10 +656,7 @@ async function takeTurn(client: ClientBase, doing: string): Promise<void> {
     : "";
   const who = holder ? `the session of server process ${holder.pid}${about ? ` (${about})` : ""}` : "another session";
   const end = holder ? `end it (SELECT pg_terminate_backend(${holder.pid}))` : "end it (pg_terminate_backend)";
-  process.emitWarning(
-    `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
-  );
-  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
+  return { who, end };
 }
 
 /** The upgrade itself, with the lock held: the tables brought to `upTo`, or undefined when they are. */

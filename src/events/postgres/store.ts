@@ -71,7 +71,14 @@ import {
   type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
-import { MIGRATIONS, migrate, SHOPIFY_WEBHOOK_ID, sqlName, WOOCOMMERCE_DELIVERY_ID } from "./schema.js";
+import {
+  MIGRATIONS,
+  migrate,
+  SHOPIFY_WEBHOOK_ID,
+  sqlName,
+  UpgradeUnderWay,
+  WOOCOMMERCE_DELIVERY_ID,
+} from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ACKED, ListenWatch } from "./watch.js";
 
@@ -99,7 +106,7 @@ const CLOSE_MS = 1_000;
  * go, though its delivery was answered 503. Below the 5 s Shopify waits for a delivery's answer
  * too, a second of them to connect: the 503 must reach it before it counts a failure.
  */
-const LOCK_WAIT_MS = 3_000;
+export const LOCK_WAIT_MS = 3_000;
 /** How long retention pauses before it asks again for the turn another session holds. */
 const TURN_PAUSE_MS = 50;
 /**
@@ -186,6 +193,12 @@ export interface PostgresOptions {
   lockWaitMs?: number;
   /** How long an upgrade's step waits for a lock on a table before the upgrade gives up: UPGRADE_LOCK_WAIT_MS unless said. */
   upgradeLockWaitMs?: number;
+  /**
+   * How long the open waits for its turn to set up or upgrade the tables while another session
+   * holds the upgrade lock (another waiter upgrading them), then throws `UpgradeUnderWay`: for as
+   * long as it takes unless said.
+   */
+  upgradeWaitMs?: number;
   /** How long a query may go unanswered before the call fails: 15 s unless said. */
   queryMs?: number;
   /** How long a notification the store sends itself may take to come back before the log says none does: PROBE_MS unless said. */
@@ -1029,7 +1042,7 @@ export class PostgresEventStore implements EventStore {
         await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
         const asked = optionsSearchPath(options.url, urlFrom);
         if (asked) await searchPathReached(client, asked);
-        upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs);
+        upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs, options.upgradeWaitMs);
         await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
         // Asked together: each query at start is a round trip to a server that may be far.
         const found = (
@@ -1056,7 +1069,7 @@ export class PostgresEventStore implements EventStore {
       }
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
-      if (err instanceof BindingRefused) throw err;
+      if (err instanceof BindingRefused || err instanceof UpgradeUnderWay) throw err;
       const check =
         tlsRefused(err, sslmode, urlFrom) ??
         loginRefused(
