@@ -1573,6 +1573,35 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  test("an assistant's stdio server whose tables another session holds a lock on answers its client after the store's lock wait, its events off and said why", async () => {
+    const url = await freshSchema();
+    const setUp = new pg.Client(url);
+    await setUp.connect();
+    await migrate(setUp);
+    await setUp.end();
+    // A DBA's transaction left open after LOCK TABLE, ALTER TABLE or VACUUM FULL on waiter's tables.
+    const locking = new pg.Client(url);
+    await locking.connect();
+    onTestFinished(() => locking.end());
+    await locking.query("BEGIN");
+    await locking.query("LOCK TABLE waiter_schema IN ACCESS EXCLUSIVE MODE");
+    const session = await startServer({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      WAITER_DATABASE_URL: url,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    });
+    try {
+      // Not the query timeout's 15 s, blamed on a pooler.
+      expect(session.stderr()).toContain(
+        `webhook events are off: PostgreSQL 127.0.0.1:${server.port}/waiter: canceling statement due to lock timeout (PostgreSQL 55P03): another session held a lock on waiter's tables past 3 s as waiter started: most often a transaction left open after LOCK TABLE, ALTER TABLE or VACUUM FULL on one of them (pg_locks shows its session, pg_stat_activity what it does): end it, then start waiter again`,
+      );
+      expect((await session.client.listTools()).tools.map((tool) => tool.name)).toContain("currency_rates");
+    } finally {
+      await session.close();
+    }
+  });
+
   // In a container, where node is PID 1, a signal it has no handler for is not even obeyed. An
   // assistant's stdio server waits no turn (above).
   test.each(["serve", "listen"] as const)(

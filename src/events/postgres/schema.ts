@@ -613,7 +613,12 @@ export class UpgradeUnderWay extends Error {}
  */
 async function takeTurn(client: ClientBase, before: number, waitMs?: number): Promise<void> {
   const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [MIGRATION_LOCK]);
-  if (rows[0]?.taken) return;
+  // Once the turn is taken, the upgrade's statements wait for locks as long as they need, but
+  // its steps (UPGRADE_LOCK_WAIT_MS).
+  if (rows[0]?.taken) {
+    await client.query("SET lock_timeout = 0");
+    return;
+  }
   const doing = before === 0 ? "set up" : "upgrade";
   if (waitMs !== undefined) {
     // lock_timeout counts an advisory lock's wait too; 0 would wait for ever.
@@ -635,6 +640,7 @@ async function takeTurn(client: ClientBase, before: number, waitMs?: number): Pr
   process.emitWarning(
     `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
   );
+  await client.query("SET lock_timeout = 0");
   await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
 }
 

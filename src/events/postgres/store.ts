@@ -595,7 +595,15 @@ const TABLE_RIGHTS =
   "USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences";
 
 /** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
-function refusedAtStart(code: string | undefined, message: string | undefined, urlFrom: string): string | undefined {
+function refusedAtStart(
+  code: string | undefined,
+  message: string | undefined,
+  urlFrom: string,
+  lockWaitMs: number,
+): string | undefined {
+  if (code === "55P03") {
+    return `another session held a lock on waiter's tables past ${lockWaitMs / 1000} s as waiter started: most often a transaction left open after LOCK TABLE, ALTER TABLE or VACUUM FULL on one of them (pg_locks shows its session, pg_stat_activity what it does): end it, then start waiter again`;
+  }
   if (code === "25006") {
     return `the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point ${urlFrom} at the primary server`;
   }
@@ -1038,8 +1046,10 @@ export class PostgresEventStore implements EventStore {
         // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes,
         // and an index built on a full store takes as long as it needs: a statement_timeout or a
         // transaction_timeout set on the user or the database would stop every start while another
-        // replica upgrades.
-        await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
+        // replica upgrades. The lock wait stays the store's until the turn is taken: a lock another
+        // session holds on the tables (no waiter's upgrade takes one that stops reading the schema)
+        // fails the start after it, not after the query timeout.
+        await client.query(`${lockWait}; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
         const asked = optionsSearchPath(options.url, urlFrom);
         if (asked) await searchPathReached(client, asked);
         upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs, options.upgradeWaitMs);
@@ -1081,7 +1091,7 @@ export class PostgresEventStore implements EventStore {
         );
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
-      const refused = refusedAtStart(code, (err as Error).message, urlFrom);
+      const refused = refusedAtStart(code, (err as Error).message, urlFrom, options.lockWaitMs ?? LOCK_WAIT_MS);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       const said = connectionMessage(err);
       const socket = noSocket(err, urlFrom);
