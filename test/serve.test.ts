@@ -18,6 +18,7 @@ import { CompactEncrypt, decodeJwt, exportJWK, generateKeyPair, SignJWT } from "
 import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
+import type { App } from "../src/app-types.js";
 import { type Config, type ConfigSources, loadConfig } from "../src/config.js";
 import type { SessionLog } from "../src/events/store.js";
 import { Log, THROTTLED_KEYS, throttled } from "../src/log.js";
@@ -2527,6 +2528,97 @@ describe("resumption", () => {
       expect(over.statusCode).toBe(204);
       await over.body.dump();
     } finally {
+      await served.close();
+    }
+  });
+
+  test("a stream whose client reads none of it is closed past what the session keeps, and its client comes back for that", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const { hostname, port } = new URL(served.url);
+    const hung = openSocket(Number(port), hostname);
+    let heard = "";
+    hung.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    const closed = new Promise((resolve) => hung.once("close", resolve));
+    let stored = 0;
+    const event = () =>
+      served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `unread-${++stored}`,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    /** The sequence number of an event id, as the session numbers its messages. */
+    const seq = (id: string) => Number(id.split(".")[1]);
+    const opened = vi.spyOn(served.app, "session");
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      const subscribed = await post({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "resources/subscribe",
+        params: { uri: "events://recent" },
+      });
+      await subscribed.body.dump();
+      hung.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      // Open once it names where it stands; an event is heard on it then.
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      await event();
+      await expect.poll(() => heard).toContain("resources/updated");
+      // From here on its client reads nothing: what it is sent fills the connection, then waits in waiter.
+      hung.pause();
+      // A large log line fills what the connection takes (the kernel's buffers: MiB on loopback)
+      // at once, as many events would; the events' notifications then wait in waiter.
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const BURST = 100;
+      while (served.sessions.streams() > 0 && stored < 5_000) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await Promise.all(Array.from({ length: BURST }, event));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(served.sessions.streams()).toBe(0);
+      await event();
+      const cut = served.stderr().match(/MCP session \S+: closed its notification stream.*/g) ?? [];
+      expect(cut).toHaveLength(1);
+      expect(cut[0]).toContain(inSession["mcp-session-id"]);
+      // What waited for it grew past the bound by one burst at most, not by every event since.
+      expect(Number(/left (\d+) messages of it unread/.exec(cut[0] as string)?.[1])).toBeLessThanOrEqual(500 + 110);
+      // What reached its connection before it was closed, the client reads when it comes to.
+      hung.resume();
+      await closed;
+      const lastId = [...heard.matchAll(/id: (\S+)\ndata: [^\n]*\n\n/g)].at(-1)?.[1] as string;
+      expect(lastId).toMatch(/^_GET_stream:/);
+      // Back with Last-Event-ID, it is sent what the session kept after it, then where the stream stands.
+      const back = await request(`${served.url}/mcp`, {
+        headers: { ...inSession, accept: "text/event-stream", "last-event-id": lastId },
+      });
+      expect(back.statusCode).toBe(200);
+      let sent = "";
+      for await (const chunk of back.body) {
+        sent += chunk.toString();
+        if (/id: \S+\ndata: \n\n/.test(sent)) break;
+      }
+      const replayed = [...sent.matchAll(/id: (\S+)\ndata: (.+)\n\n/g)].map(([, id, data]) => ({
+        seq: seq(id as string),
+        method: (JSON.parse(data as string) as { method: string }).method,
+      }));
+      const seqs = replayed.map((message) => message.seq);
+      expect(seqs[0]).toBeGreaterThan(seq(lastId));
+      expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] as number) + i));
+      // What the session kept since the last large line, which left no room for what came before:
+      // the last burst's events and the one after the cut.
+      expect(replayed.filter(({ method }) => method === "notifications/resources/updated")).toHaveLength(BURST + 1);
+    } finally {
+      hung.destroy();
       await served.close();
     }
   });

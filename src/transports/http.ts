@@ -225,6 +225,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   if (opensStream(req)) {
     endHeldStream(entry, reopened);
     entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
+    if (!resumesCall(reopened)) entry.notifications = res;
   }
   entry.streams += 1;
   // A stream is heard for as long as its token holds, no longer: the client opens it again with a
@@ -239,6 +240,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   res.once("close", () => {
     clearTimeout(lapse);
     entry.streams -= 1;
+    if (entry.notifications === res) entry.notifications = undefined;
   });
 }
 

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { Request } from "express";
+import type { Request, Response } from "express";
 import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
-import { ReplayBuffer, requestsCarried } from "./streams.js";
+import { notificationsUnread, ReplayBuffer, requestsCarried, UNREAD_MOST } from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -45,6 +45,11 @@ export interface Open {
   init: string | undefined;
   /** GET streams open: clients listening for notifications, counted for `streams()`. */
   streams: number;
+  /**
+   * The connection of the notification stream a GET holds open, if one does: closed when its client
+   * leaves more of it unread than UNREAD_MOST.
+   */
+  notifications: Response | undefined;
   /**
    * Requests under way, streams among them: a session answering one is not idle, however long it
    * waits, nor closed to make room.
@@ -319,6 +324,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           writes: !req.auth || req.auth.scopes.includes(WRITE_SCOPE),
           lastSeen: clock.now(),
           streams: 0,
+          notifications: undefined,
           inFlight: 0,
           takesStandingId: false,
           init,
@@ -334,6 +340,22 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
         if (init !== undefined && (await record(id, entry))) entry.init = undefined;
       },
     });
+    // The transport queues each notification whatever its client read: a client that reads none
+    // would have the session's every event held for it, for as long as its connection holds.
+    const send = transport.send.bind(transport);
+    transport.send = async (message, options) => {
+      await send(message, options);
+      const entry = transport.sessionId === undefined ? undefined : open.get(transport.sessionId);
+      const unread = notificationsUnread(transport);
+      // A burst is queued at once while its client reads on: only a connection that takes no more
+      // is one left unread.
+      if (entry?.transport !== transport || !entry.notifications?.writableNeedDrain || unread <= UNREAD_MOST) return;
+      log.warning(
+        `MCP session ${transport.sessionId}: closed its notification stream, whose client left ${unread} messages of it unread (a client that hangs, or a proxy that holds what it is sent); back with Last-Event-ID, it is sent what the session kept`,
+      );
+      entry.notifications.destroy();
+      entry.notifications = undefined;
+    };
     transport.onclose = () => {
       // Closing the session's server closes this transport again.
       if (closed) return;

@@ -68,13 +68,15 @@ const NAMES_WHERE_IT_STANDS = "2025-11-25";
 export const takesStandingId = (version: unknown): boolean =>
   typeof version === "string" && version >= NAMES_WHERE_IT_STANDS;
 
+/** The streams the SDK's transport holds, each with what it queues messages on for its client to read. */
+const heldStreams = (transport: WebStandardStreamableHTTPServerTransport) =>
+  (transport as unknown as { _streamMapping: Map<StreamId, { controller?: ReadableStreamDefaultController }> })
+    ._streamMapping;
+
 /** Writes `text` on `stream`, raw, if it is held. */
 function writeOn(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId, text: string) {
-  const { _streamMapping: streams } = transport as unknown as {
-    _streamMapping: Map<StreamId, { controller?: { enqueue(chunk: Uint8Array): void } }>;
-  };
   try {
-    streams.get(stream)?.controller?.enqueue(Buffer.from(text));
+    heldStreams(transport).get(stream)?.controller?.enqueue(Buffer.from(text));
   } catch {
     // Its client went already.
   }
@@ -261,6 +263,25 @@ const REPLAYABLE = 500;
  * With every session full (WAITER_MAX_SESSIONS, 100 by default) that is 100 MiB at most.
  */
 const REPLAYABLE_BYTES = 1024 * 1024;
+
+/**
+ * The most messages the session's notification stream holds unread by its client (one hung, or
+ * behind a proxy that holds what it is sent): as many as the session keeps for a client that comes
+ * back, which is what such a client could still be sent. The SDK's transport queues each message
+ * whatever its client read, so that, unbounded, a session's every event would be held for good.
+ */
+export const UNREAD_MOST = REPLAYABLE;
+
+/**
+ * How many messages of the session's notification stream wait in the SDK's transport for its
+ * client to read them, past what its connection took: its stream queues each as one, and its
+ * reader, waiting for the connection to drain, takes none meanwhile.
+ */
+export function notificationsUnread(transport: WebStandardStreamableHTTPServerTransport): number {
+  const room = heldStreams(transport).get(NOTIFICATION_STREAM)?.controller?.desiredSize;
+  // A high-water mark of one message, the stream's default: room for one when none waits.
+  return typeof room === "number" ? 1 - room : 0;
+}
 
 /** The SDK transport's name for a session's GET stream, which carries notifications for as long as the session lasts. */
 const NOTIFICATION_STREAM = "_GET_stream";
