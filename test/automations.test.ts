@@ -503,6 +503,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(failed.structuredContent).toMatchObject({
         note: "Older runs match too: 3 runs match in all. Pass a higher limit (at most 50), or narrow by automation or event_id.",
       });
+      // Asked for the done ones alone, the dry run among them is still said to be one: it marked nothing paid.
+      const done = await agent.call("automations_runs", { status: "done", limit: 2 });
+      expect(done.structuredContent).toMatchObject({
+        note: "Older runs match too: 4 runs match in all (1 of them a dry run). Pass a higher limit (at most 50), or narrow by automation or event_id.",
+      });
     } finally {
       await agent.close();
     }

@@ -270,19 +270,18 @@ async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, 
   };
   const [all, dryRuns] = [tally(real), tally(dry)];
   const of = (s: RunRecord["status"]) => all[s] + dryRuns[s];
-  if (status) return `${of(status)} runs match in all.`;
-  // As the owner reads it: what went well, what failed, what still waits; a dry run's "done" did nothing.
+  // A dry run's "done" did nothing: said of the runs in `s`, with or without a status asked for.
+  const dryOnes = (s: RunRecord["status"]) =>
+    dryRuns[s] === 0
+      ? ""
+      : dryRuns[s] === of(s)
+        ? ` (${of(s) === 1 ? "a dry run" : "all dry runs"})`
+        : ` (${dryRuns[s]} of them ${dryRuns[s] === 1 ? "a dry run" : "dry runs"})`;
+  if (status) return `${of(status)} runs match in all${dryOnes(status)}.`;
+  // As the owner reads it: what went well, what failed, what still waits.
   const said = (["done", "failed", "running"] as const)
     .filter((s) => of(s) > 0)
-    .map((s) => {
-      const dryOnes =
-        dryRuns[s] === 0
-          ? ""
-          : dryRuns[s] === of(s)
-            ? ` (${of(s) === 1 ? "a dry run" : "all dry runs"})`
-            : ` (${dryRuns[s]} of them ${dryRuns[s] === 1 ? "a dry run" : "dry runs"})`;
-      return `${of(s)} ${s}${dryOnes}`;
-    });
+    .map((s) => `${of(s)} ${s}${dryOnes(s)}`);
   return `${of("done") + of("failed") + of("running")} runs match in all, ${enumerated(said, "and")}.`;
 }
 
