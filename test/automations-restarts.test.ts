@@ -740,8 +740,9 @@ describe("a run a stopped server left", () => {
         "step 2 (notify_send): it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
       expect(run).toMatchObject({ status: "failed", error: why });
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
-      // The person told finishes it by hand, once they have checked whether it happened (the chat).
-      const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 2 (notify_send) failed: it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again. Check whether it happened before doing it by hand. Step 3 (ack) was not run; the event is not acknowledged.`;
+      // The person told finishes it by hand, once they have checked whether it happened (the chat),
+      // and does not mark the order paid again.
+      const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid) was done. Step 2 (notify_send) failed: it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again. Check whether it happened before doing it by hand. Step 3 (ack) was not run; the event is not acknowledged.`;
       await toldAndLogged(sent, said, lines, event.id);
     } finally {
       await server.close();

@@ -43,15 +43,19 @@ function notRun(automation: Automation, failedAt: number, acked: boolean | undef
   return `${stepsLeft(automation, failedAt, acked)}${own}`;
 }
 
+/** `steps`, the first of them step `first` (from 0), named for a sentence: "Steps 2-3 (notify, ack) were". */
+function stepsNamed(steps: readonly Step[], first: number): string {
+  const names = steps.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
+  return steps.length === 1
+    ? `Step ${first + 1} (${names}) was`
+    : `Steps ${first + 1}-${first + steps.length} (${names}) were`;
+}
+
 /** The steps after `failedAt` that a failed run did not run, as notRun says them, or "". */
 function stepsLeft(automation: Automation, failedAt: number, acked: boolean | undefined): string {
   const left = automation.do.slice(failedAt + 1);
   if (left.length === 0) return "";
-  const names = left.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
-  const which =
-    left.length === 1
-      ? `Step ${failedAt + 2} (${names}) was`
-      : `Steps ${failedAt + 2}-${failedAt + 1 + left.length} (${names}) were`;
+  const which = stepsNamed(left, failedAt + 1);
   if (automation.dryRun) return ` ${which} not checked.`;
   const ack =
     acked === undefined
@@ -173,8 +177,9 @@ export function automationRuns(parts: RunParts) {
   /**
    * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
    * log, and tells the automation's onFailure channel, for a person who finishes by hand what the
-   * run left: the sender's own delivery id, which they can look up with the sender, and the steps
-   * not run. The reason is cut so that the message, at the most notify_send takes, keeps both;
+   * run left: the sender's own delivery id, which they can look up with the sender, the steps
+   * done before it, and the steps not run. The reason is cut so that the message, at the most
+   * notify_send takes, keeps them;
    * `told`, where given, is the reason in a person's words, for the message, and `logged`, where
    * given, the log's, without the payload's values (StepFailure); else the log says `told`.
    */
@@ -188,7 +193,10 @@ export function automationRuns(parts: RunParts) {
     told = reason,
     logged = told,
   ): Promise<void> {
-    const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
+    // The steps before it were done: a person finishing the run by hand must not do them again (mark an order paid twice).
+    const done =
+      step === 0 ? "" : ` ${stepsNamed(automation.do.slice(0, step), 0)} ${automation.dryRun ? "checked" : "done"}.`;
+    const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)}${done} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
     // or retention removed it.
     const stored = await store.get(event.id);
