@@ -1538,6 +1538,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  test("a start that finds another waiter mid-way through an upgrade step waits its turn past the store's lock wait, not failed as a lock left open", async () => {
+    const url = await freshSchema();
+    const older = new pg.Client(url);
+    await older.connect();
+    await migrate(older, MIGRATIONS.length - 1);
+    await older.end();
+    // Another waiter's last step, as it runs it: under the upgrade lock, its DDL and the version
+    // written in one transaction not yet committed.
+    const upgrading = new pg.Client(url);
+    await upgrading.connect();
+    onTestFinished(() => upgrading.end());
+    await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+    await upgrading.query("BEGIN");
+    await upgrading.query(MIGRATIONS[MIGRATIONS.length - 1] as string);
+    await upgrading.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length]);
+    const opening = PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 200 });
+    opening.then((store) => stores.push(store)).catch(() => {});
+    // Waiting for the turn means the schema was read: a lock the step holds would have failed that
+    // read after the lock wait (200 ms here).
+    const waitingForTurn = async () => {
+      await upgrading.query("SELECT pg_stat_clear_snapshot()");
+      const { rows } = await upgrading.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event = 'advisory'",
+      );
+      return rows[0]?.n;
+    };
+    await expect.poll(waitingForTurn).toBe(1);
+    await upgrading.query("COMMIT");
+    await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+    const store = await opening;
+    expect(store.upgraded).toBeUndefined();
+    await store.add(event());
+    expect((await store.stats()).events).toBe(1);
+  });
+
   test("an assistant's stdio server whose tables another waiter is upgrading answers its client after the store's lock wait, its events off and said why", async () => {
     const url = await freshSchema();
     const older = new pg.Client(url);
