@@ -64,15 +64,15 @@ function storeLabel(config: Config): string {
  * Opens the shared event store: on the PostgreSQL server when a database URL is set, else in the
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load. A stop signal during `starting`
- * ends the PostgreSQL store's waits, and the open rejects with the signal's reason. `upgradeWaitMs`:
- * how long a SQLite store another waiter upgrades is waited for (`waitingOutUpgrade`; a PostgreSQL
- * one, for as long as the upgrade takes), 0 for a start that goes on without its events after the
- * store's own lock wait rather than keep its client waiting.
+ * ends the PostgreSQL store's waits, and the open rejects with the signal's reason.
+ * `waitsOutUpgrade`: another waiter's upgrade of the store is waited for (a SQLite file's up to
+ * UPGRADE_WAIT_MS, PostgreSQL's tables for as long as it takes), else only for the store's own lock
+ * wait, by a start that goes on without its events rather than keep its client waiting.
  */
 async function openStore(
   config: Config,
   log: Log,
-  { starting, busyMs, upgradeWaitMs }: { starting?: Starting; busyMs?: number; upgradeWaitMs: number },
+  { starting, busyMs, waitsOutUpgrade }: { starting?: Starting; busyMs?: number; waitsOutUpgrade: boolean },
 ): Promise<EventStore> {
   if (starting) starting.step = `opening the event store (${storeLabel(config)})`;
   const { retention } = webhooksOf(config);
@@ -95,7 +95,7 @@ async function openStore(
         neverResentBy,
         signal: starting?.signal,
         // Waited out for as long as it takes (an index built on a full store), or the lock wait alone.
-        upgradeWaitMs: upgradeWaitMs > 0 ? undefined : LOCK_WAIT_MS,
+        upgradeWaitMs: waitsOutUpgrade ? undefined : LOCK_WAIT_MS,
       });
     } catch (err) {
       if (starting?.signal.aborted && err === starting.signal.reason) throw err;
@@ -126,7 +126,12 @@ async function openStore(
         dataDirFrom: config.origin("dataDir"),
         onNewerSchema,
       });
-    const store = await waitingOutUpgrade(opening, { file, log, starting, waitMs: upgradeWaitMs });
+    const store = await waitingOutUpgrade(opening, {
+      file,
+      log,
+      starting,
+      waitMs: waitsOutUpgrade ? UPGRADE_WAIT_MS : 0,
+    });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
@@ -142,8 +147,8 @@ async function openStore(
       if (!(err instanceof OlderStoreBusy))
         throw new StoreUnavailable(`${held} (${LEFT_OPEN}): end it, then start waiter again`);
       throw new StoreUnavailable(
-        upgradeWaitMs > 0
-          ? `${file}: another program held its write lock for over ${upgradeWaitMs / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
+        waitsOutUpgrade
+          ? `${file}: another program held its write lock for over ${UPGRADE_WAIT_MS / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
           : `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else ${LEFT_OPEN}: end it, then start waiter again`,
       );
     }
@@ -590,7 +595,7 @@ export async function startApp(
       store = await openStore(config, log, {
         starting: options.starting,
         busyMs: options.storeBusyMs,
-        upgradeWaitMs: options.storeRequired ? UPGRADE_WAIT_MS : 0,
+        waitsOutUpgrade: options.storeRequired === true,
       });
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
@@ -764,7 +769,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   warnSharedSecrets(webhooks, log);
   let store: EventStore;
   try {
-    store = await openStore(config, log, { starting, upgradeWaitMs: UPGRADE_WAIT_MS });
+    store = await openStore(config, log, { starting, waitsOutUpgrade: true });
   } catch (err) {
     if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
     throw err;
