@@ -269,10 +269,12 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
  * The bound a newest-first list's pages after its first end at, in seconds, as the shop takes
  * `before` (strictly, in whole seconds): the one the cursor carries, or, on the first page, the
  * second after its newest item's (`created`, as the shop gives it). An item added since the first
- * page would otherwise push that page's last ones onto the next, read twice.
+ * page would otherwise push that page's last ones onto the next, read twice. A later page whose
+ * cursor carries none (one of the older form) sets none: a bound at its own newest item would
+ * start the list there, and the page numbers after it would skip a page.
  */
 export function newestFirstBound(request: ListPage, created: readonly (string | undefined)[]): number | undefined {
-  if (request.pin !== undefined) return request.pin;
+  if (request.pin !== undefined || request.page > 1) return request.pin;
   const times = created.map((time) => (time ? Date.parse(time) : Number.NaN)).filter(Number.isFinite);
   return times.length ? Math.floor(Math.max(...times) / 1000) + 1 : undefined;
 }
