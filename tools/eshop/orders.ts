@@ -521,7 +521,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         orders.map((o) => o.created),
       );
       const result = withinAnswer({ orders, ...pageResult(page, request, pin) });
-      if (request.pin !== undefined) pinnedPages.add(result);
+      // An order placed since the first page matches only a list placed before a time still to come.
+      if (request.pin !== undefined && (before === undefined || before > clock.now())) pinnedPages.add(result);
       dueOnDelivery.set(result, new Set(page.items.filter((o) => o.due_on_delivery).map((o) => o.id)));
       const shopZone = local ? zoneFirst : await shop.timeZone(call);
       if (shopZone) zoneOf.set(result, shopZone);
