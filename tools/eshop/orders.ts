@@ -7,6 +7,7 @@ import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
+  boundBefore,
   leftOutSince,
   listEnded,
   newestFirstBound,
@@ -512,7 +513,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // Newest first: the pages after the first end where it began (newestFirstBound).
       const pinned =
         request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
-          ? { ...filters, before: shopSecond(request.pin * 1000, false) }
+          ? { ...filters, before: boundBefore(request.pin) }
           : filters;
       const page = await shop.listOrders(pinned, request, call);
       const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);

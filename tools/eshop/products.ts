@@ -6,6 +6,7 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Serving, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
+  boundBefore,
   leftOutSince,
   listEnded,
   newestFirstBound,
@@ -364,7 +365,7 @@ export function productTools(shop: ShopProvider): Tool[] {
             ...(args.sku ? { sku: args.sku } : {}),
             ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
             // Newest first: the pages after the first end where it began (newestFirstBound).
-            ...(request.pin !== undefined ? { before: new Date(request.pin * 1000).toISOString().slice(0, 19) } : {}),
+            ...(request.pin !== undefined ? { before: boundBefore(request.pin) } : {}),
           },
           request,
           call,

@@ -279,6 +279,11 @@ export function newestFirstBound(request: ListPage, created: readonly (string | 
   return times.length ? Math.floor(Math.max(...times) / 1000) + 1 : undefined;
 }
 
+/** A list's bound as the shop takes `before`: UTC, sent with dates_are_gmt, to the second. */
+export function boundBefore(pin: number): string {
+  return new Date(pin * 1000).toISOString().slice(0, 19);
+}
+
 /** The pages after a newest-first list's first, which leave out what was added since it, for the text only. */
 export const pinnedPages = new WeakSet<object>();
 
