@@ -1373,6 +1373,11 @@ describe(`at ${AFTERNOON}`, () => {
         // A name with a number of its own: the number is the name's, not minutes nor a latitude.
         ["Praha 4 50.03, 14.45", "latitude 50.03 and longitude 14.45"],
         ["Terminal 2 50.1, 14.26", "latitude 50.1 and longitude 14.26"],
+        // With hemispheres' letters, each with a fraction or a degree sign, and a sign that says the same.
+        ["Sydney -33.87 S, 151.21 E", "latitude -33.87 and longitude 151.21"],
+        ["Sydney S 33.87, E 151.21", "latitude -33.87 and longitude 151.21"],
+        ["33.87 S, 151.21 E Sydney", "latitude -33.87 and longitude 151.21"],
+        ["Sydney 33°52′S 151°12′E", "latitude -33.866667 and longitude 151.2"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(
@@ -1398,6 +1403,10 @@ describe(`at ${AFTERNOON}`, () => {
       ]) {
         expect(text(await server.call("weather_current", { place })), place).not.toContain(misread);
       }
+      // A sign that says otherwise than the letter beside it, a name beside them or not.
+      expect(text(await server.call("weather_current", { place: "Sydney -33.87 N, 151.21 E" }))).toBe(
+        '`place` "Sydney -33.87 N, 151.21 E" is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere\'s letter beside it: send them as latitude and longitude, without place, in decimal degrees, south and west negative.',
+      );
     });
 
     test("a map's link is refused with the point it names to send, or with its map's centre, said to be only that", async () => {

@@ -329,8 +329,9 @@ function refuseCoordinates(argument: string, text: string): void {
   const link = mapLink(withPlainMarks(text));
   const pair = link ?? coordinates(text);
   if (!pair) {
-    // Read as an address, its town would be the last letter, "E".
-    if (withHemispheres(withPlainMarks(text).replace(/[+-](?=\d)/g, ""))) {
+    // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
+    const plain = withPlainMarks(text);
+    if (withHemispheres((besideName(plain) ?? plain).replace(/[+-](?=\d)/g, ""))) {
       throw new ToolError(
         `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`,
       );
@@ -369,32 +370,36 @@ function coordinates(written: string): { latitude: number; longitude: number } |
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
+  const pair = besideName(text);
+  return geoUri(text) ?? withLabels(text) ?? signed(text) ?? (pair === undefined ? undefined : signed(pair));
+}
+
+/** A bare pair, with or without hemispheres' letters, also where a sign beside one says the same. */
+function signed(text: string): { latitude: number; longitude: number } | undefined {
   const unsigned = withoutAgreeingSigns(text);
-  return (
-    geoUri(text) ??
-    withLabels(text) ??
-    bare(text) ??
-    (unsigned === text ? undefined : bare(unsigned)) ??
-    besideName(text)
-  );
+  return bare(text) ?? (unsigned === text ? undefined : bare(unsigned));
 }
 
 /**
- * Coordinates with a name before or after them, without brackets ("Ostrava 49.83, 18.28", "49.83, 18.28
- * Ostrava"), where a fraction or a degree sign on each says they are: "Praha 4, 10.5" may be an address.
- * A number in the name is the name's ("Praha 4 50.03, 14.45"), not degrees whose minutes follow.
+ * The pair of coordinates written with a name before or after them, without brackets ("Ostrava 49.83,
+ * 18.28", "49.83, 18.28 Ostrava", "Sydney -33.87 S, 151.21 E"), where a fraction or a degree sign on each
+ * says they are: "Praha 4, 10.5" may be an address. A number in the name is the name's ("Praha 4 50.03,
+ * 14.45"), not degrees whose minutes follow.
  */
-function besideName(text: string): { latitude: number; longitude: number } | undefined {
+function besideName(text: string): string | undefined {
   const name = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
-  const marked = String.raw`[-+]?\d{1,3}(?:\.\d+°?|°)`;
   const [, before = "", pair, after = ""] =
-    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${marked}\s*[,;\s]\s*${marked})(?:\s+(${name}))?\s*$`, "u").exec(
-      text,
-    ) ?? [];
+    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${name}))?\s*$`, "iu").exec(text) ?? [];
   // A hemisphere's letter by one of them ("S 33.87, 151.21") is no name, and says nothing of the other.
   const letter = /^[NSEW]$/i;
-  return pair === undefined || letter.test(before) || letter.test(after) ? undefined : bare(pair);
+  return letter.test(before) || letter.test(after) ? undefined : pair;
 }
+
+/** An angle with a fraction or a degree sign, minutes and seconds where written, a hemisphere's letter before or after it. */
+const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:\.\d+[°º]?|[°º](?:\s*\d{1,2}(?:\.\d+)?\s*['′’](?:\s*\d{1,2}(?:\.\d+)?\s*(?:["″”]|''))?)?)(?:\s*[NSEW](?!\p{L}))?`;
+
+/** Two MARKED_ANGLEs, a latitude and a longitude. */
+const MARKED_PAIR = String.raw`${MARKED_ANGLE}\s*[,;\s]\s*${MARKED_ANGLE}`;
 
 /**
  * `text` without each sign that says what the hemisphere's letter beside its number says, as some GPS
