@@ -1378,6 +1378,11 @@ describe(`at ${AFTERNOON}`, () => {
         ["Sydney S 33.87, E 151.21", "latitude -33.87 and longitude 151.21"],
         ["33.87 S, 151.21 E Sydney", "latitude -33.87 and longitude 151.21"],
         ["Sydney 33°52′S 151°12′E", "latitude -33.866667 and longitude 151.2"],
+        // With decimal commas, as Czech and German write them.
+        ["Ostrava 49,83 18,28", "latitude 49.83 and longitude 18.28"],
+        ["Ostrava, 49,83; 18,28", "latitude 49.83 and longitude 18.28"],
+        ["49,83, 18,28 Ostrava", "latitude 49.83 and longitude 18.28"],
+        ["Praha 4 50,03 14,45", "latitude 50.03 and longitude 14.45"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(

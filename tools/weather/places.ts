@@ -395,8 +395,11 @@ function besideName(text: string): string | undefined {
   return letter.test(before) || letter.test(after) ? undefined : pair;
 }
 
-/** An angle with a fraction or a degree sign, minutes and seconds where written, a hemisphere's letter before or after it. */
-const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:\.\d+[°º]?|[°º](?:\s*\d{1,2}(?:\.\d+)?\s*['′’](?:\s*\d{1,2}(?:\.\d+)?\s*(?:["″”]|''))?)?)(?:\s*[NSEW](?!\p{L}))?`;
+/**
+ * An angle with a fraction (after a decimal point or comma) or a degree sign, minutes and seconds where
+ * written, a hemisphere's letter before or after it.
+ */
+const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:[.,]\d+[°º]?|[°º](?:\s*\d{1,2}(?:[.,]\d+)?\s*['′’](?:\s*\d{1,2}(?:[.,]\d+)?\s*(?:["″”]|''))?)?)(?:\s*[NSEW](?!\p{L}))?`;
 
 /** Two MARKED_ANGLEs, a latitude and a longitude. */
 const MARKED_PAIR = String.raw`${MARKED_ANGLE}\s*[,;\s]\s*${MARKED_ANGLE}`;
