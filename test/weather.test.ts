@@ -1408,6 +1408,12 @@ describe(`at ${AFTERNOON}`, () => {
       ]) {
         expect(text(await server.call("weather_current", { place })), place).not.toContain(misread);
       }
+      // A hemisphere's letter by one number only: refused as coordinates, not searched for nor read as an address in "E".
+      for (const place of ["S 33.87, 151.21", "33.87, 151.21 E", "Sydney -33.87, 151.21 W", "33,87 S; 151,21"]) {
+        expect(text(await server.call("weather_current", { place })), place).toBe(
+          `\`place\` ${JSON.stringify(place)} is a pair of coordinates, not a place name, with a hemisphere's letter by one number only, which says nothing of the other: send them as latitude and longitude, without place, in decimal degrees, south and west negative.`,
+        );
+      }
       // A sign that says otherwise than the letter beside it, a name beside them or not.
       expect(text(await server.call("weather_current", { place: "Sydney -33.87 N, 151.21 E" }))).toBe(
         '`place` "Sydney -33.87 N, 151.21 E" is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere\'s letter beside it: send them as latitude and longitude, without place, in decimal degrees, south and west negative.',

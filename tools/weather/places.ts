@@ -331,9 +331,17 @@ function refuseCoordinates(argument: string, text: string): void {
   if (!pair) {
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
     const plain = withPlainMarks(text);
-    if (withHemispheres((besideName(plain) ?? plain).replace(/[+-](?=\d)/g, ""))) {
+    const written = besideName(plain) ?? plain;
+    const send = `${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`;
+    if (withHemispheres(written.replace(/[+-](?=\d)/g, ""))) {
       throw new ToolError(
-        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`,
+        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${send}`,
+      );
+    }
+    // Searched for as "S 33.87" in "151.21", or read as an address in the town "E".
+    if (new RegExp(String.raw`^\s*${MARKED_PAIR}\s*$`, "iu").test(written) && written.match(/[NSEW]/gi)?.length === 1) {
+      throw new ToolError(
+        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a hemisphere's letter by one number only, which says nothing of the other: ${send}`,
       );
     }
     return;
