@@ -460,11 +460,11 @@ function mapLink(text: string): { latitude: number; longitude: number; centre: b
   const end = String.raw`(?![\d.])`;
   const point =
     new RegExp(String.raw`[?&](?:q|query)=${DEGREES}(?:,|%2C)\s*${DEGREES}${end}`, "i").exec(text) ??
-    new RegExp(String.raw`!3d${DEGREES}!4d${DEGREES}${end}`).exec(text) ??
-    new RegExp(String.raw`[?&]mlat=${DEGREES}&mlon=${DEGREES}${end}`).exec(text);
+    new RegExp(`!3d${DEGREES}!4d${DEGREES}${end}`).exec(text) ??
+    new RegExp(`[?&]mlat=${DEGREES}&mlon=${DEGREES}${end}`).exec(text);
   const match =
     point ??
-    new RegExp(String.raw`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
+    new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : undefined;
 }
