@@ -445,6 +445,20 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.droppedAs("evt_2")).toEqual([]);
     });
 
+    test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 1 });
+      const paid = await stored(store, event({ dedupeId: "3000006542:PAID", scheme: "gopay" }));
+      await store.add(event({ dedupeId: "3000006542:1" }));
+      await store.add(event({ dedupeId: "evt_2" }));
+      await store.expire();
+      expect(await store.paymentEvents("3000006542")).toEqual([]);
+      // Another sender's delivery id that begins so names no payment.
+      expect(await store.droppedPayment("3000006542")).toEqual([
+        { id: paid.id, source: "shop", dedupeId: "3000006542:PAID" },
+      ]);
+      expect(await store.droppedPayment("300000654")).toEqual([]);
+    });
+
     test("a Shopify webhook's id names the event its delivery was stored as, under either header name, once", async () => {
       const { store } = await open();
       const shopify = (dedupeId: string, headers: Record<string, string>) =>

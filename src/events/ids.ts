@@ -171,13 +171,37 @@ export async function deliveryNamed(store: EventStore, id: string, gone = ""): P
 }
 
 /**
- * The events retention dropped that a sender's delivery id named, while the delivery is remembered:
- * the delivery arrived, which a model must not take for one never sent. Undefined for none.
+ * The events retention dropped that a sender's delivery id named, or a Comgate or GoPay payment's id
+ * (`droppedUnder`), while the delivery is remembered: the delivery arrived, which a model must not
+ * take for one never sent. Undefined for none.
  */
 export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
-  const dropped = await store.droppedAs(id);
-  if (dropped.length === 0) return undefined;
-  return `${quote(id)} is the sender's delivery id of ${eventsNamed(dropped)}, which retention has dropped: gone from waiter, ${dropped.length === 1 ? "its payload" : "their payloads"} too.${gone && ` ${gone}`}`;
+  const dropped = await droppedUnder(store, id);
+  if (!dropped) return undefined;
+  const named =
+    dropped.as === "delivery"
+      ? `the sender's delivery id of ${eventsNamed(dropped.events)}`
+      : `the payment of ${paymentNamed(dropped.events)}`;
+  return `${quote(id)} is ${named}, which retention has dropped: gone from waiter, ${dropped.events.length === 1 ? "its payload" : "their payloads"} too.${gone && ` ${gone}`}`;
+}
+
+/**
+ * The events retention dropped that `id` named though it was none of their ids: as a sender's
+ * delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten digits, reads as a Unix time
+ * too); undefined if neither.
+ */
+export async function droppedUnder(
+  store: EventStore,
+  id: string,
+): Promise<
+  | { as: "delivery"; events: { id: string; source: string }[] }
+  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] }
+  | undefined
+> {
+  const delivered = await store.droppedAs(id);
+  if (delivered.length > 0) return { as: "delivery", events: delivered };
+  const payments = await store.droppedPayment(id);
+  return payments.length > 0 ? { as: "payment", events: payments } : undefined;
 }
 
 /**
@@ -210,8 +234,12 @@ export async function storedAs(store: EventStore, id: string): Promise<string | 
     return `${quote(id)} is the sender's delivery id of ${eventsNamed(under.events)}: pass waiter's event id instead.`;
   }
   if (!under) return undefined;
-  const named = under.events
+  return `${quote(id)} is the payment of ${paymentNamed(under.events)}: pass waiter's event id instead.`;
+}
+
+/** A payment's events, as an answer names them, each with its delivery id. */
+function paymentNamed(events: { id: string; source: string; dedupeId: string }[]): string {
+  return events
     .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
     .join(" and ");
-  return `${quote(id)} is the payment of ${named}: pass waiter's event id instead.`;
 }

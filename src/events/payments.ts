@@ -20,3 +20,21 @@ export const PAYMENT_STATES: Readonly<Record<string, { gateway: string; states: 
     ],
   },
 };
+
+/** How many of a payment's events are listed, the oldest. */
+export const PAYMENT_EVENTS_LISTED = 10;
+
+/**
+ * The delivery ids of a payment's events, after its id: each of its gateway's PAYMENT_STATES, and those of a GoPay payment
+ * refunded in part, one for each refund from the second on, numbered (3000006542:PARTIALLY_REFUNDED:2),
+ * as many as are listed.
+ */
+const PAYMENT_DELIVERIES = [
+  ...new Set(Object.values(PAYMENT_STATES).flatMap((gateway) => gateway.states)),
+  ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 2}`),
+];
+
+/** The delivery ids the events of the payment `paymentId` are stored under (3000006542:PAID). */
+export function paymentDeliveries(paymentId: string): string[] {
+  return PAYMENT_DELIVERIES.map((delivery) => `${paymentId}:${delivery}`);
+}

@@ -16,6 +16,7 @@ import {
   blankId,
   copied,
   droppedAmong,
+  droppedUnder,
   eventUri,
   idNotKept,
   isCursor,
@@ -94,10 +95,10 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   }
   if (!isEventId(id)) {
     // A delivery remembered past its event arrived: the model must not report it never did.
-    const dropped = await store.droppedAs(id);
-    return dropped.length > 0
-      ? `it is the sender's delivery id of ${dropped.map((event) => eventUri(event.id)).join(" and ")}, which retention has dropped`
-      : `it never arrived here, or retention dropped it${idNotKept([id])}`;
+    const gone = await droppedUnder(store, id);
+    if (!gone) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
+    const uris = gone.events.map((event) => eventUri(event.id)).join(" and ");
+    return `it is ${gone.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${uris}, which retention has dropped`;
   }
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;

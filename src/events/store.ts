@@ -412,6 +412,11 @@ export interface EventStore {
    * (`3000006542:PAID`), oldest first, at most ten.
    */
   paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
+  /**
+   * The events of a Comgate or GoPay payment that retention dropped, while their deliveries are
+   * remembered (`paymentEvents`); dropped deliveries keep no scheme, so any source's that reads so.
+   */
+  droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**

@@ -2142,6 +2142,25 @@ test("a Comgate or GoPay payment's id given as an event id is told the events of
   );
 });
 
+test("a GoPay payment's id whose events retention dropped is told as that payment, not as a Unix time", async () => {
+  const { store, call, text, client } = await served();
+  const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d2");
+  const gone = `"3000006542" is the payment of event ${paid.id} (source "gopay", delivery "3000006542:PAID"), which retention has dropped: gone from waiter, its payload too.`;
+  expect(text(await call("events_get", { id: "3000006542" }))).toBe(`No event "3000006542" is stored. ${gone}`);
+  expect(text(await call("events_list", { since: "3000006542" }))).toBe(
+    `since "3000006542" names no stored event. ${gone} Retention has dropped every event up to c1, and every event kept came after those: pass since="c1" for them (any that matched between are lost to waiter).`,
+  );
+  expect(text(await call("events_list", { before: "3000006542" }))).toBe(
+    `before "3000006542" names no stored event. ${gone} Every event kept is newer: events_list without before lists them.`,
+  );
+  await expect(client.readResource({ uri: "events://event/3000006542" })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "3000006542": it is the payment of events://event/${paid.id}, which retention has dropped; events://recent lists the stored ones.`,
+  });
+});
+
 test("a sender's delivery id that reads as a lower-case event id is traced as sent, by events_get, events_ack and automations_runs", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
   const { store, call, text } = await served({ automations: [trial] });

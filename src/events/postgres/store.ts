@@ -32,7 +32,7 @@ import {
 } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { PAYMENT_STATES } from "../payments.js";
+import { PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -154,20 +154,8 @@ const TRANSACTION_TIMEOUT_BACK =
  * whenever it waited for another replica's, and so the delivery, a retention run, an acknowledgement.
  */
 const READ_COMMITTED = "SET default_transaction_isolation = 'read committed'";
-/** How many of a payment's events paymentEvents lists, the oldest. */
-const PAYMENT_EVENTS_LISTED = 10;
 /** Ids told the other replicas in one notification of acknowledgements: 100 ULIDs take 2,700 of its 8,000 bytes. */
 const ACKS_TOLD = 100;
-/**
- * The delivery ids of a payment's events, after its id: each of its gateway's PAYMENT_STATES, and those of a GoPay payment
- * refunded in part, one for each refund from the second on, numbered (3000006542:PARTIALLY_REFUNDED:2),
- * as many as paymentQuery lists.
- */
-const PAYMENT_DELIVERIES = [
-  ...new Set(Object.values(PAYMENT_STATES).flatMap((gateway) => gateway.states)),
-  ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 2}`),
-];
-
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS fill in what it leaves out. */
   url: string;
@@ -927,7 +915,7 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
   return [
     `SELECT id, source, dedupe_id AS "dedupeId" FROM events WHERE source IN (SELECT source FROM counters)
      AND dedupe_id = ANY($1) AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    [PAYMENT_DELIVERIES.map((delivery) => `${paymentId}:${delivery}`)],
+    [paymentDeliveries(paymentId)],
   ];
 }
 
@@ -1467,6 +1455,14 @@ export class PostgresEventStore implements EventStore {
     return this.#query<{ id: string; source: string }>(
       "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY dropped_at, id",
       [deliveryId],
+    );
+  }
+
+  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    return this.#query<{ id: string; source: string; dedupeId: string }>(
+      `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
+       AND dedupe_id = ANY($1) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
+      [paymentDeliveries(paymentId)],
     );
   }
 

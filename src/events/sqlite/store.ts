@@ -6,6 +6,7 @@ import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
+import { PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -944,6 +945,13 @@ export class SqliteEventStore implements EventStore {
     return this.#sql(
       "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY dropped_at, id",
     ).all(deliveryId) as { id: string; source: string }[];
+  }
+
+  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    return this.#sql(
+      `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
+       AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
+    ).all(JSON.stringify(paymentDeliveries(paymentId))) as { id: string; source: string; dedupeId: string }[];
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
