@@ -93,13 +93,14 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (named && after && (await store.get(storedId(named)).catch(() => undefined))) {
     return `it is ${eventUri(storedId(named))} with ${quote(after)} after it, which an event's URI does not take`;
   }
-  if (!isEventId(id)) {
-    // A delivery remembered past its event arrived: the model must not report it never did.
-    const gone = await droppedUnder(store, id);
-    if (!gone) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
+  // A delivery remembered past its event arrived: the model must not report it never did. A sender's
+  // own ids may read as event ids (ULIDs) too.
+  const gone = await droppedUnder(store, id);
+  if (gone) {
     const uris = gone.events.map((event) => eventUri(event.id)).join(" and ");
     return `it is ${gone.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${uris}, which retention has dropped`;
   }
+  if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
   return dropped > 0

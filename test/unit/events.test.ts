@@ -927,6 +927,18 @@ test("a sender's delivery id that reads as an event id, given as since or before
   );
 });
 
+test("a sender's delivery id that reads as an event id, its event dropped, read as a URI is the delivery it names", async () => {
+  const { store, client } = await served();
+  const sent = "01HZY8K2M3N4P5Q6R7S8T9V0W1";
+  const first = await addTrial(store, sent);
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d2");
+  await expect(client.readResource({ uri: `events://event/${sent}` })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "${sent}": it is the sender's delivery id of events://event/${first.id}, which retention has dropped; events://recent lists the stored ones.`,
+  });
+});
+
 test("a daily report's delivery id, a date, given as since is the delivery it names, not a time", async () => {
   const { store, call, text } = await served();
   const daily = await addTrial(store, "2026-12-04");
