@@ -163,11 +163,13 @@ export function noEventAs(id: string, why: string): string {
 }
 
 /**
- * The events a sender's delivery id names: those stored (`storedAs`, a payment's too), else those
- * retention dropped (`droppedDelivery`, with `gone`); undefined for none.
+ * The events a sender's delivery id names: those stored (`storedAs`, a payment's too), and those
+ * retention dropped (`droppedDelivery`, with `gone`), as one source's may be while another's is
+ * kept; undefined for none.
  */
 export async function deliveryNamed(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
-  return (await storedAs(store, id)) ?? (await droppedDelivery(store, id, gone));
+  const named = [await storedAs(store, id), await droppedDelivery(store, id, gone)].filter((said) => said);
+  return named.length > 0 ? named.join(" ") : undefined;
 }
 
 /**

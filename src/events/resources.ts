@@ -72,16 +72,20 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
   }
   const under = await storedUnder(store, id);
   const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
+  // Another source's delivery of that id, dropped, is said too.
+  const gone = under && (await droppedUnder(store, id));
   const why = !under
     ? await neverOrDropped(store, id)
-    : under.as === "delivery"
-      ? `it is the sender's delivery id of ${uris}`
-      : `it is the payment of ${uris}`;
+    : `it is ${under.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${uris}${gone ? `, and of ${urisDropped(gone)}` : ""}`;
   return new ProtocolError(
     RESOURCE_NOT_FOUND,
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
     data,
   );
+}
+/** The URIs of events retention dropped (`droppedUnder`), as a not-found answer names them. */
+function urisDropped(dropped: { events: { id: string }[] }): string {
+  return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}, which retention has dropped`;
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {
@@ -96,10 +100,8 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   // A delivery remembered past its event arrived: the model must not report it never did. A sender's
   // own ids may read as event ids (ULIDs) too.
   const gone = await droppedUnder(store, id);
-  if (gone) {
-    const uris = gone.events.map((event) => eventUri(event.id)).join(" and ");
-    return `it is ${gone.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${uris}, which retention has dropped`;
-  }
+  if (gone)
+    return `it is ${gone.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${urisDropped(gone)}`;
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;

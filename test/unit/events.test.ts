@@ -1012,6 +1012,22 @@ test("a delivery id two sources sent, both events of which retention dropped, is
   );
 });
 
+test("a delivery id stored by one source and dropped by another's retention is said of both", async () => {
+  const { store, call, text, client } = await served();
+  const dropped = await addTrial(store, "evt_9");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const kept = await store.add({ ...trialEvent("evt_9"), source: "ledger" });
+  const both = `"evt_9" is the sender's delivery id of event ${kept.id} (source "ledger"): pass waiter's event id instead. "evt_9" is the sender's delivery id of event ${dropped.id} (source "trial"), which retention has dropped: gone from waiter, its payload too.`;
+  expect(text(await call("events_get", { id: "evt_9" }))).toBe(`No event "evt_9" is stored. ${both}`);
+  expect(text(await call("events_list", { since: "evt_9" }))).toBe(
+    `since "evt_9" is neither a cursor (like c42) nor the id of a stored event. ${both}`,
+  );
+  await expect(client.readResource({ uri: "events://event/evt_9" })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "evt_9": it is the sender's delivery id of events://event/${kept.id}, and of events://event/${dropped.id}, which retention has dropped; events://recent lists the stored ones.`,
+  });
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
