@@ -931,6 +931,23 @@ describe("cache and coalescing", () => {
     expect(fake.count("/ttl")).toBe(2);
   });
 
+  test("a ttl worked out from the answer ends at the instant it names, not later by the time it took", async () => {
+    const api = client();
+    const instant = clock.now() + 10_000;
+    // As a costly one on busy cores: the clock has run on by the time it returns.
+    const ttl = (_answer: unknown, now = clock.now()) => {
+      setClock(clock.now() + 500);
+      return (instant - now) / 1000;
+    };
+    await api.json(counter, "/until", { ttl }, call());
+    setClock(instant - 100);
+    await api.json(counter, "/until", { ttl: 60 }, call());
+    expect(fake.count("/until")).toBe(1);
+    setClock(instant + 100);
+    await api.json(counter, "/until", { ttl: 60 }, call());
+    expect(fake.count("/until")).toBe(2);
+  });
+
   test("a per-call ttl of 0 keeps an answer out of the cache whatever the upstream says", async () => {
     const api = client();
     await api.json(counter, "/ttl0", { ttl: 0, query: { "max-age": 60 } }, call());

@@ -66,12 +66,20 @@ export class AnswerCache {
   /**
    * Keeps `value`, the answer to a GET whose response had `headers`, for `ttl` seconds when the
    * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed, whose
-   * headers `headers` update.
+   * headers `headers` update; `now`, the instant it is kept from.
    * An answer that is neither fresh nor can be revalidated is not kept, nor one marked no-store;
    * one marked must-revalidate or no-cache is kept never to stand in for a failure. A `ttl` says
    * what the toolset knows of the answer, whatever those say.
    */
-  keep(key: string, value: unknown, size: number, headers: IncomingHttpHeaders, ttl?: number, previous?: Kept): void {
+  keep(
+    key: string,
+    value: unknown,
+    size: number,
+    headers: IncomingHttpHeaders,
+    ttl?: number,
+    previous?: Kept,
+    now = clock.now(),
+  ): void {
     // A 304's headers update those kept (RFC 9111 §4.3.4): one with a Date or an ETag alone
     // leaves the answer's max-age or Expires standing, counted from the 304.
     const { "cache-control": cacheControl, expires } = { ...previous?.lifetime, ...headers };
@@ -80,7 +88,6 @@ export class AnswerCache {
     const conditions = conditionsOf(headers) ?? previous?.conditions;
     // no-store: not even to revalidate, nor to stand in for an upstream that fails.
     if ((fresh > 0 || conditions) && (ttl !== undefined || !forbidsStoring(lifetime))) {
-      const now = clock.now();
       const mustRevalidate = ttl === undefined && forbidsServingStale(lifetime);
       this.#answers.set(key, {
         value,

@@ -39,8 +39,9 @@ export interface RequestOptions<T = unknown> {
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
    * A function is asked, with the answer as read, only when an answer is kept, so a costly one is
    * not paid on every hit, and the answer itself can decide (a fixing older than the one due).
+   * `now` is the instant the answer is kept from: seconds to an instant count from it.
    */
-  ttl?: number | ((answer: T) => number);
+  ttl?: number | ((answer: T, now: number) => number);
   /**
    * For a GET whose answer may serve past its time (RFC 5861's stale-if-error): when the upstream
    * fails for now (unreachable, too slow, 5xx, 429) and an answer kept is at most `forSeconds` past
@@ -207,7 +208,8 @@ export interface Carrier {
 const standsIn = (kept: Kept, forSeconds: number) =>
   !kept.mustRevalidate && clock.now() - kept.staleAt <= forSeconds * 1000;
 
-const seconds = <T>(ttl: RequestOptions<T>["ttl"], answer: T) => (typeof ttl === "function" ? ttl(answer) : ttl);
+const seconds = <T>(ttl: RequestOptions<T>["ttl"], answer: T, now: number) =>
+  typeof ttl === "function" ? ttl(answer, now) : ttl;
 
 export class Upstream {
   /** The base URL without its query and a trailing slash: a path is appended to it. */
@@ -362,14 +364,16 @@ export class Upstream {
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, progress);
+    // The ttl and the keeping read one instant: seconds to a publication end there, not later by their working out.
+    const now = clock.now();
     // Only a 304 to the conditions sent says the answer kept is still good.
     if (response.status === 304 && stale?.conditions) {
       const value = stale.value as z.output<S>;
-      cache.keep(key, value, stale.size, response.headers, seconds(options.ttl, value), stale);
+      cache.keep(key, value, stale.size, response.headers, seconds(options.ttl, value, now), stale, now);
       return value;
     }
     const value = this.read(schema, response);
-    cache.keep(key, value, response.text.length, response.headers, seconds(options.ttl, value));
+    cache.keep(key, value, response.text.length, response.headers, seconds(options.ttl, value, now), undefined, now);
     return value;
   }
 

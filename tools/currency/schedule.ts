@@ -33,14 +33,14 @@ export function cachePolicy<T>(
   publication: Publication,
   date: string | undefined,
   dated: (answer: T) => string | undefined,
-): { final: boolean; ttl: (answer: T) => number } {
+): { final: boolean; ttl: (answer: T, now: number) => number } {
   const final = date !== undefined && dayOver(publication, date);
   return {
     final,
-    ttl: (answer) => {
+    ttl: (answer, now) => {
       const day = dated(answer);
       if (final && day !== undefined && day >= lastWorkingDay(publication, date)) return PAST_TTL;
-      return latestTtl(publication, day);
+      return latestTtl(publication, day, now);
     },
   };
 }
