@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { setClock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { cnbFixing, startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
 import { CZECH, type Fake, type FakeAnswer, isWorkingDay, json, type SeenRequest, TARGET } from "./fakes/http.js";
@@ -2377,7 +2377,7 @@ describe("the latest fixing follows each source's publication time", () => {
 
   test("a fixing late at its instant is asked for once in five minutes, not with every call", async () => {
     // The CNB still answers Thursday's at Friday's 14:30 in Prague, as it often does for minutes.
-    cnb.intercept = answering(
+    const thursdays = answering(
       cnbDaily(),
       ...Array.from({ length: 3 }, () =>
         json(
@@ -2386,23 +2386,34 @@ describe("the latest fixing follows each source's publication time", () => {
         ),
       ),
     );
-    setClock("2026-11-27T13:29:59.500Z"); // kept half a second, until the instant
+    // When each request for the latest reached the CNB, by the clock.
+    const reached: number[] = [];
+    cnb.intercept = (request) => {
+      if (cnbDaily()(request)) reached.push(clock.now());
+      return thursdays(request);
+    };
     const session = await startCurrency();
     try {
       const asked = () => session.call("currency_rates", { source: "cnb", symbols: ["USD"] });
-      const sent = cnb.count("/cnbapi/exrates/daily");
+      // Kept until the instant: the answer comes before it, within the call's ten seconds.
+      setClock("2026-11-27T13:29:50Z");
       await asked();
       setClock("2026-11-27T13:30:00Z");
       const burst = await Promise.all(Array.from({ length: 5 }, asked));
       for (const late of burst) expect(late.structuredContent).toMatchObject({ date: "2026-11-26" });
-      for (const moment of ["2026-11-27T13:30:01Z", "2026-11-27T13:31:00Z", "2026-11-27T13:34:59Z"]) {
-        setClock(moment);
+      expect(reached).toHaveLength(2);
+      // The five minutes run from when the answer came, between the request reaching the CNB and the
+      // burst's end: on a busy machine, seconds after 14:30.
+      const [sentAt, answered] = [reached[1] as number, clock.now()];
+      await asked();
+      for (const later of [60_000, 295_000]) {
+        setClock(sentAt + later);
         await asked();
       }
-      expect(cnb.count("/cnbapi/exrates/daily") - sent).toBe(2);
-      setClock("2026-11-27T13:35:01Z");
+      expect(reached).toHaveLength(2);
+      setClock(answered + 301_000);
       await asked();
-      expect(cnb.count("/cnbapi/exrates/daily") - sent).toBe(3);
+      expect(reached).toHaveLength(3);
     } finally {
       await session.close();
     }
