@@ -2623,6 +2623,52 @@ describe("resumption", () => {
     }
   });
 
+  test("a stream whose client reads on through a burst of events is never closed, however many wait at once", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const BURST = 2_000;
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      const subscribed = await post({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "resources/subscribe",
+        params: { uri: "events://recent" },
+      });
+      await subscribed.body.dump();
+      const updates = (events: { data: string }[]) =>
+        events.filter(({ data }) => data.includes("notifications/resources/updated")).length;
+      const heard = readStream(
+        `${served.url}/mcp`,
+        { accept: "text/event-stream", ...inSession },
+        (events) => updates(events) >= BURST,
+      );
+      heard.catch(() => undefined);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      // A webhook sender's burst: its events' notifications are queued at once, many more than the
+      // session keeps, while the client reads them as they come.
+      await Promise.all(
+        Array.from({ length: BURST }, (_, i) =>
+          served.app.store?.add({
+            source: "erp",
+            type: "invoice.created",
+            scheme: "hmac-sha256",
+            dedupeId: `burst-${i}`,
+            headers: {},
+            body: Buffer.from("{}"),
+            receivedAt: clock.now(),
+          }),
+        ),
+      );
+      expect(updates(await heard)).toBe(BURST);
+      expect(served.stderr()).not.toMatch(/closed its notification stream/);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client that opens its stream again while the server still holds the one it lost hears on the new one", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
