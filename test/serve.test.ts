@@ -26,7 +26,7 @@ import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions } from "../src/transports/http.js";
 import type { OAuthTimeouts } from "../src/transports/oauth.js";
-import { ANSWER_LOST, ReplayBuffer } from "../src/transports/streams.js";
+import { ANSWER_LOST, nameWhereItStands, ReplayBuffer } from "../src/transports/streams.js";
 import { VERSION } from "../src/version.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { startListener } from "../src/webhooks/listener.js";
@@ -1594,6 +1594,44 @@ describe("sessions", () => {
     for (const id of [ofBatch, notified]) taken.answerLost(id);
     ran.answerLost(primed);
     expect([taken.missedAfter(ofBatch), taken.missedAfter(notified), ran.missedAfter(primed)]).toEqual([[], [], []]);
+  });
+
+  test("a stream names where it stands before a message stored but not yet queued on it: a client that drops after is sent that message", async () => {
+    const replay = new ReplayBuffer();
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      eventStore: replay,
+    });
+    const opened = await transport.handleRequest(
+      new globalThis.Request("http://waiter.test/mcp", { headers: { accept: "text/event-stream" } }),
+    );
+    const reader = opened.body?.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const updated = (n: number) => ({
+      jsonrpc: "2.0" as const,
+      method: "notifications/resources/updated",
+      params: { uri: `events://${n}` },
+    });
+    try {
+      await transport.send(updated(1));
+      // The transport stores a message at once and queues it on the stream a step later: the
+      // stream's client is told where it stands in between, as a GET that opens it may.
+      const sent = transport.send(updated(2));
+      nameWhereItStands({ transport, replay }, undefined);
+      await sent;
+      let heard = "";
+      while ((heard.match(/\n\n/g) ?? []).length < 3)
+        heard += Buffer.from((await reader.read()).value ?? []).toString();
+      const events = [...heard.matchAll(/id: (\S+)\ndata: ([^\n]*)\n\n/g)].map(([, id, data]) => ({ id, data }));
+      const standing = events.findIndex(({ data }) => data === "");
+      expect(standing).toBeGreaterThan(0);
+      // A client that drops just after it comes back with its id, and is sent what followed it.
+      const followed = events.slice(standing + 1).map(({ id }) => id);
+      expect(followed).not.toEqual([]);
+      expect(replay.missedAfter(events[standing]?.id as string).map(({ id }) => id)).toEqual(followed);
+    } finally {
+      await reader.cancel();
+      await transport.close();
+    }
   });
 
   test("the replay buffer keeps messages as they were sent, a session's last MiB of them: a client back after larger results gets the last it can", async () => {

@@ -317,8 +317,27 @@ export class ReplayBuffer implements EventStore {
   readonly #requestsOn: (stream: StreamId) => RequestId[];
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
-    return this.#store(stream, message);
+    const id = this.#store(stream, message);
+    this.#queuing.push(this.#seq);
+    queueMicrotask(this.#queuedNext);
+    return id;
   }
+
+  /**
+   * The numbers of the messages stored that the SDK's transport has yet to queue on their streams,
+   * oldest first: it awaits each store, then queues the message in the step after (1.32.2,
+   * webStandardStreamableHttp.js). Named where a stream stands meanwhile, a message would be queued
+   * after that id, and a client that dropped in between would come back past it.
+   */
+  readonly #queuing: number[] = [];
+  /**
+   * Put in line a step after the store, behind the transport's step that queues the message, which
+   * was put in line as the store resolved: the mark comes right after the message is queued.
+   */
+  readonly #queuedNext = () => queueMicrotask(this.#queued);
+  readonly #queued = () => {
+    this.#queuing.shift();
+  };
 
   #store(stream: StreamId, message: JSONRPCMessage): EventId {
     this.#seq += 1;
@@ -385,10 +404,11 @@ export class ReplayBuffer implements EventStore {
 
   /**
    * The id a client that heard what `stream` carried so far comes back with: that of the newest
-   * message kept, of any stream, so it is sent only what comes after.
+   * message kept, of any stream, that the transport queued already, so it is sent only what comes
+   * after.
    */
   standsAt(stream: StreamId): EventId {
-    return this.#id(stream, this.#seq);
+    return this.#id(stream, (this.#queuing[0] ?? this.#seq + 1) - 1);
   }
 
   /**
