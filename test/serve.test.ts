@@ -2624,6 +2624,11 @@ describe("resumption", () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       expect(served.sessions.streams()).toBe(0);
+      // The SDK's transport lets go of the stream too, and of its keepalive: what comes next is only kept.
+      const { _streamMapping: held } = session.server.server.transport as unknown as {
+        _streamMapping: Map<string, unknown>;
+      };
+      await expect.poll(() => held.has("_GET_stream")).toBe(false);
       await event();
       const cut = served.stderr().match(/MCP session \S+: closed its notification stream.*/g) ?? [];
       expect(cut).toHaveLength(1);
