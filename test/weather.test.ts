@@ -2310,6 +2310,26 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("current conditions asked for within a second are not kept past the next interval by that second", async () => {
+      const asks = async (point: { latitude: number; longitude: number }) => {
+        const sent = openMeteo.requests.length;
+        const result = await om.call("weather_current", point);
+        expect(result.isError, text(result)).toBeFalsy();
+        return openMeteo.requests.length - sent;
+      };
+      try {
+        openMeteo.currentInterval = 3600;
+        const point = { latitude: 48.17, longitude: 17.13 };
+        setClock("2026-11-27T13:40:00.900Z");
+        expect(await asks(point)).toBe(1);
+        // 14:00's value is out at 14:00 sharp, not at 14:00:00.900.
+        setClock("2026-11-27T14:00:00.200Z");
+        expect(await asks(point)).toBe(1);
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("current conditions in zones off the whole hour are of UTC's quarter or whole hour, on the place's clock", async () => {
       // Open-Meteo's `current` is of the time floored to its interval in UTC, whatever the zone, and its
       // unixtime is that instant (open-meteo/open-meteo ForecastapiController.swift, currentTimeRange;

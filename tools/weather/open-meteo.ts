@@ -200,8 +200,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
             query: { ...where(place), current: CURRENT.join(",") },
             // Current conditions change once per interval, the next at `time` and the interval after:
             // an hourly value asked for at 10:50 is kept until 11:00, not till 11:50.
-            ttl: ({ current: c }) =>
-              Math.max(60, c.time + (c.interval ?? CURRENT_INTERVAL) - Math.floor(clock.now() / 1000)),
+            ttl: ({ current: c }, now) => Math.max(60, c.time + (c.interval ?? CURRENT_INTERVAL) - now / 1000),
             staleIfError,
           },
           call,
