@@ -84,7 +84,7 @@ export class AnswerCache {
     // leaves the answer's max-age or Expires standing, counted from the 304.
     const { "cache-control": cacheControl, expires } = { ...previous?.lifetime, ...headers };
     const lifetime = { ...(cacheControl ? { "cache-control": cacheControl } : {}), ...(expires ? { expires } : {}) };
-    const fresh = ttl ?? freshSeconds({ ...headers, ...lifetime });
+    const fresh = ttl ?? freshSeconds({ ...headers, ...lifetime }, now);
     const conditions = conditionsOf(headers) ?? previous?.conditions;
     // no-store: not even to revalidate, nor to stand in for an upstream that fails.
     if ((fresh > 0 || conditions) && (ttl !== undefined || !forbidsStoring(lifetime))) {
