@@ -1975,7 +1975,11 @@ test("a store another program holds the write lock on as waiter sets it up is sa
   );
 });
 
-test("an assistant's stdio server that finds the store being upgraded by another waiter answers its client after the store's busy time, its events off and said why", async () => {
+/**
+ * A store an older release made (schema 5) in a new data directory, whose write lock another program holds,
+ * as a waiter of the new release would through its upgrade; the lock is let go when the test ends.
+ */
+async function storeBeingUpgraded(): Promise<{ dir: string; file: string; upgrading: Database.Database }> {
   const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
   const file = join(dir, "events.db");
   await new SqliteEventStore(file, LOOSE).close();
@@ -1986,6 +1990,24 @@ test("an assistant's stdio server that finds the store being upgraded by another
   });
   upgrading.pragma("user_version = 5");
   upgrading.exec("BEGIN IMMEDIATE");
+  return { dir, file, upgrading };
+}
+
+/** `waiter listen` on dir, once it says it waits for the write lock an upgrade holds. */
+function listenBehindUpgrade(dir: string) {
+  return startNode(
+    [CLI, "listen"],
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    /(another program holds its write lock)/,
+  );
+}
+
+test("an assistant's stdio server that finds the store being upgraded by another waiter answers its client after the store's busy time, its events off and said why", async () => {
+  const { dir, file } = await storeBeingUpgraded();
   // Its client gives up on an initialize left unanswered: waiting out the upgrade would lose every tool.
   const session = await startServer({
     WAITER_DATA_DIR: dir,
@@ -2003,16 +2025,7 @@ test("an assistant's stdio server that finds the store being upgraded by another
 });
 
 test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
-  const file = join(dir, "events.db");
-  await new SqliteEventStore(file, LOOSE).close();
-  // An older release's store, which the waiter that started first is bringing up to this schema.
-  const upgrading = new Database(file);
-  onTestFinished(() => {
-    upgrading.close();
-  });
-  upgrading.pragma("user_version = 5");
-  upgrading.exec("BEGIN IMMEDIATE");
+  const { dir, file, upgrading } = await storeBeingUpgraded();
   const config = loadConfig(
     {
       env: {
@@ -2042,26 +2055,8 @@ test("a store another waiter holds the write lock on as it upgrades it (two rele
 });
 
 test("waiter listen that finds the store being upgraded by another waiter waits for it and starts, not exits", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
-  const file = join(dir, "events.db");
-  await new SqliteEventStore(file, LOOSE).close();
-  // Another process, as a waiter of the new release would, holds the lock through the upgrade of an older store.
-  const upgrading = new Database(file);
-  onTestFinished(() => {
-    if (upgrading.inTransaction) upgrading.exec("ROLLBACK");
-    upgrading.close();
-  });
-  upgrading.pragma("user_version = 5");
-  upgrading.exec("BEGIN IMMEDIATE");
-  const listening = await startNode(
-    [CLI, "listen"],
-    {
-      WAITER_DATA_DIR: dir,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-    },
-    /(another program holds its write lock)/,
-  );
+  const { dir, upgrading } = await storeBeingUpgraded();
+  const listening = await listenBehindUpgrade(dir);
   try {
     upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
     upgrading.exec("COMMIT");
@@ -2077,25 +2072,8 @@ test("waiter listen that finds the store being upgraded by another waiter waits 
 });
 
 test("a stop signal while waiter listen waits for another waiter's upgrade of the store ends the start, status 0", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
-  const file = join(dir, "events.db");
-  await new SqliteEventStore(file, LOOSE).close();
-  const upgrading = new Database(file);
-  onTestFinished(() => {
-    if (upgrading.inTransaction) upgrading.exec("ROLLBACK");
-    upgrading.close();
-  });
-  upgrading.pragma("user_version = 5");
-  upgrading.exec("BEGIN IMMEDIATE");
-  const waiting = await startNode(
-    [CLI, "listen"],
-    {
-      WAITER_DATA_DIR: dir,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-    },
-    /(another program holds its write lock)/,
-  );
+  const { dir, file } = await storeBeingUpgraded();
+  const waiting = await listenBehindUpgrade(dir);
   waiting.child.kill("SIGTERM");
   expect(await waiting.exited).toBe(0);
   expect(waiting.stderr()).toContain(`SIGTERM while starting, as it was opening the event store (${file}): stopping`);
