@@ -888,10 +888,11 @@ test("a Stripe delivery an hour old is logged as this machine's clock ahead, not
   ]);
 });
 
-test("a Standard Webhooks timestamp written in milliseconds is refused as that, and the log says to write seconds", async () => {
+/** A listener with a Standard Webhooks source, sw, whose key is returned, the lines it logs, and the clock set. */
+async function startStandardWebhooks() {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");
-  const { url } = await start(
+  const { url, store } = await start(
     {
       SW_SECRET: `whsec_${key}`,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
@@ -904,6 +905,11 @@ test("a Standard Webhooks timestamp written in milliseconds is refused as that, 
   );
   setClock("2026-12-05T09:30:00Z");
   cleanups.push(() => setClock());
+  return { url, store, lines, key };
+}
+
+test("a Standard Webhooks timestamp written in milliseconds is refused as that, and the log says to write seconds", async () => {
+  const { url, lines, key } = await startStandardWebhooks();
   const body = '{"type":"invoice.paid"}';
   // A sender that stamps Date.now() as it is, and signs that.
   const stamp = String(clock.now());
@@ -930,21 +936,7 @@ test("a Standard Webhooks timestamp written in milliseconds is refused as that, 
 });
 
 test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
-  const lines: string[] = [];
-  const key = Buffer.alloc(32, 7).toString("base64");
-  const { url, store } = await start(
-    {
-      SW_SECRET: `whsec_${key}`,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
-        ...SOURCES,
-        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
-      }),
-    },
-    {},
-    new Log("info", (line) => lines.push(line)),
-  );
-  setClock("2026-12-05T09:30:00Z");
-  cleanups.push(() => setClock());
+  const { url, store, lines, key } = await startStandardWebhooks();
   const body = '{"type":"invoice.paid"}';
   const send = async (skewSeconds: number) => {
     // A sender that takes its local time (UTC+1) for UTC stamps an hour behind.
@@ -974,21 +966,7 @@ test("a stale timestamp is logged with how far it is off, so a sender an hour of
 });
 
 test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once its repeat; copies that differ are told", async () => {
-  const lines: string[] = [];
-  const key = Buffer.alloc(32, 7).toString("base64");
-  const { url } = await start(
-    {
-      SW_SECRET: `whsec_${key}`,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
-        ...SOURCES,
-        sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
-      }),
-    },
-    {},
-    new Log("info", (line) => lines.push(line)),
-  );
-  setClock("2026-12-05T09:30:00Z");
-  cleanups.push(() => setClock());
+  const { url, lines, key } = await startStandardWebhooks();
   const body = '{"type":"invoice.paid"}';
   const send = async (id: string | string[]) => {
     const response = await request(`${url}/webhooks/sw`, {
