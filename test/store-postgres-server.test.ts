@@ -52,6 +52,7 @@ import {
   server,
   stores,
   uniqueName,
+  upgradeLockHeld,
   usePostgres,
   waitingOnLocks,
   warningsSaid,
@@ -1538,12 +1539,18 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
-  test("a start that finds another waiter mid-way through an upgrade step waits its turn past the store's lock wait, not failed as a lock left open", async () => {
+  /** A URL whose tables an older waiter set up, its last upgrade step not yet run. */
+  async function olderSchema(): Promise<string> {
     const url = await freshSchema();
     const older = new pg.Client(url);
     await older.connect();
     await migrate(older, MIGRATIONS.length - 1);
     await older.end();
+    return url;
+  }
+
+  test("a start that finds another waiter mid-way through an upgrade step waits its turn past the store's lock wait, not failed as a lock left open", async () => {
+    const url = await olderSchema();
     // Another waiter's last step, as it runs it: under the upgrade lock, its DDL and the version
     // written in one transaction not yet committed.
     const upgrading = new pg.Client(url);
@@ -1574,19 +1581,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   });
 
   test("an assistant's stdio server whose tables another waiter is upgrading answers its client after the store's lock wait, its events off and said why", async () => {
-    const url = await freshSchema();
-    const older = new pg.Client(url);
-    await older.connect();
-    await migrate(older, MIGRATIONS.length - 1);
-    await older.end();
+    const url = await olderSchema();
     // Another waiter's upgrade of a full store, under the lock every waiter takes to upgrade.
-    const upgrading = new pg.Client({ connectionString: server.url, application_name: "waiter" });
-    await upgrading.connect();
-    onTestFinished(() => upgrading.end());
-    const [{ pid }] = (await upgrading.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [
-      { pid: number },
-    ];
-    await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+    const { pid } = await upgradeLockHeld();
     // Its client gives up on an initialize left unanswered: waiting out the upgrade would lose every tool.
     const session = await startServer({
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),

@@ -79,6 +79,19 @@ export async function open(
   return store;
 }
 
+/**
+ * A session named as a waiter's start is (application_name waiter) that holds waiter's upgrade lock
+ * until the test ends; pid is its server process, which waiter's messages name.
+ */
+export async function upgradeLockHeld(): Promise<{ holder: pg.Client; pid: number }> {
+  const holder = new pg.Client({ connectionString: server.url, application_name: "waiter" });
+  await holder.connect();
+  onTestFinished(() => holder.end());
+  const [{ pid }] = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [{ pid: number }];
+  await holder.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+  return { holder, pid };
+}
+
 /** A self-signed certificate for localhost that signs none of the test servers' certificates. */
 export function otherCa(): string {
   const dir = mkdtempSync(join(tmpdir(), "waiter-ca-"));
