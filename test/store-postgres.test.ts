@@ -36,6 +36,7 @@ import {
   server,
   stores,
   uniqueName,
+  upgradeLockHeld,
   usePostgres,
   waitingOnLocks,
   warningsSaid,
@@ -864,13 +865,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const warnings = warningsSaid();
       const url = await freshSchema();
       // Another waiter's upgrade, or a session that took the lock and never let go of it.
-      const holder = new pg.Client({ connectionString: server.url, application_name: "waiter" });
-      await holder.connect();
-      onTestFinished(() => holder.end());
-      const [{ pid }] = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [
-        { pid: number },
-      ];
-      await holder.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+      const { holder, pid } = await upgradeLockHeld();
       const opening = open(url);
       opening.catch(() => {});
       await expect.poll(() => warnings.filter((line) => /upgrade lock/.test(line))).toHaveLength(1);
