@@ -163,13 +163,18 @@ export function noEventAs(id: string, why: string): string {
 }
 
 /**
- * The events a sender's delivery id names: those stored (`storedAs`, a payment's too), and those
- * retention dropped (`droppedDelivery`, with `gone`), as one source's may be while another's is
- * kept; undefined for none.
+ * The events a sender's delivery id names: those stored (a payment's too), and those retention
+ * dropped (`droppedDelivery`, with `gone`), as one source's may be while another's is kept, in one
+ * sentence; undefined for none.
  */
 export async function deliveryNamed(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
-  const named = [await storedAs(store, id), await droppedDelivery(store, id, gone)].filter((said) => said);
-  return named.length > 0 ? named.join(" ") : undefined;
+  const stored = await storedUnder(store, id);
+  if (!stored) return droppedDelivery(store, id, gone);
+  const dropped = await droppedUnder(store, id);
+  if (!dropped) return `${quote(id)} is ${underNamed(stored)}: pass waiter's event id instead.`;
+  const also = dropped.as === stored.as ? `of ${eventsOf(dropped)}` : underNamed(dropped);
+  const kept = stored.events.length === 1 ? "the kept event's id" : "a kept event's id";
+  return `${quote(id)} is ${underNamed(stored)}, and ${also}, which retention has dropped with ${payloads(dropped.events)}: pass ${kept} instead.${gone && ` ${gone}`}`;
 }
 
 /**
@@ -180,26 +185,25 @@ export async function deliveryNamed(store: EventStore, id: string, gone = ""): P
 export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const dropped = await droppedUnder(store, id);
   if (!dropped) return undefined;
-  const named =
-    dropped.as === "delivery"
-      ? `the sender's delivery id of ${eventsNamed(dropped.events)}`
-      : `the payment of ${paymentNamed(dropped.events)}`;
-  return `${quote(id)} is ${named}, which retention has dropped: gone from waiter, ${dropped.events.length === 1 ? "its payload" : "their payloads"} too.${gone && ` ${gone}`}`;
+  return `${quote(id)} is ${underNamed(dropped)}, which retention has dropped: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
 }
+
+/** The payloads of `events`, as an answer says they went with them. */
+function payloads(events: unknown[]): string {
+  return events.length === 1 ? "its payload" : "their payloads";
+}
+
+/** Events an id names though it is none of their ids: as a sender's delivery id, or as a payment's. */
+type Under =
+  | { as: "delivery"; events: { id: string; source: string }[] }
+  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] };
 
 /**
  * The events retention dropped that `id` named though it was none of their ids: as a sender's
  * delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten digits, reads as a Unix time
  * too); undefined if neither.
  */
-export async function droppedUnder(
-  store: EventStore,
-  id: string,
-): Promise<
-  | { as: "delivery"; events: { id: string; source: string }[] }
-  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] }
-  | undefined
-> {
+export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   const delivered = await store.droppedAs(id);
   if (delivered.length > 0) return { as: "delivery", events: delivered };
   const payments = await store.droppedPayment(id);
@@ -210,14 +214,7 @@ export async function droppedUnder(
  * The stored events `id` names though it is none of their ids: as a sender's delivery id (Stripe's
  * evt_…), else as a Comgate or GoPay payment's id; undefined if neither.
  */
-export async function storedUnder(
-  store: EventStore,
-  id: string,
-): Promise<
-  | { as: "delivery"; events: { id: string; source: string }[] }
-  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] }
-  | undefined
-> {
+export async function storedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   const delivered = await store.deliveredAs(id);
   if (delivered.length > 0) return { as: "delivery", events: delivered };
   const payments = await store.paymentEvents(id);
@@ -229,14 +226,14 @@ function eventsNamed(events: { id: string; source: string }[]): string {
   return events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
 }
 
-/** Which stored events `id` names, as a sender's delivery id or a payment's id; undefined if none. */
-export async function storedAs(store: EventStore, id: string): Promise<string | undefined> {
-  const under = await storedUnder(store, id);
-  if (under?.as === "delivery") {
-    return `${quote(id)} is the sender's delivery id of ${eventsNamed(under.events)}: pass waiter's event id instead.`;
-  }
-  if (!under) return undefined;
-  return `${quote(id)} is the payment of ${paymentNamed(under.events)}: pass waiter's event id instead.`;
+/** What `id` is to the events it names (`storedUnder`, `droppedUnder`), as an answer says it. */
+function underNamed(under: Under): string {
+  return `${under.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${eventsOf(under)}`;
+}
+
+/** The events `id` names, as an answer lists them: a payment's each with its delivery id. */
+function eventsOf(under: Under): string {
+  return under.as === "delivery" ? eventsNamed(under.events) : paymentNamed(under.events);
 }
 
 /** A payment's events, as an answer names them, each with its delivery id. */

@@ -31,8 +31,8 @@ import {
   noEventAs,
   noEventStored,
   notStored,
-  storedAs,
   storedId,
+  storedUnder,
 } from "./ids.js";
 import {
   eventRecord,
@@ -140,10 +140,8 @@ async function placeOf(
   const neither = `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event`;
   // A sender's delivery id may read as a time (a daily report's, its date; GoPay's payment ids have
   // ten digits) or as an event id (a sender's own ULID): the delivery it names is what it means.
-  const known = await storedAs(store, value);
+  if (await storedUnder(store, value)) return { refused: `${neither}. ${await deliveryNamed(store, value)}` };
   const droppedAs = await droppedDelivery(store, value);
-  // Another source's delivery of that id, dropped, is said too.
-  if (known) return { refused: `${neither}. ${known}${droppedAs ? ` ${droppedAs}` : ""}` };
   if (droppedAs) {
     // Its event is among those retention dropped, and every event kept came after them.
     const through = cursorOf(await store.droppedThrough());

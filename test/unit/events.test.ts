@@ -1017,7 +1017,7 @@ test("a delivery id stored by one source and dropped by another's retention is s
   const dropped = await addTrial(store, "evt_9");
   await store.expire(clock.now() + 31 * 86_400_000);
   const kept = await store.add({ ...trialEvent("evt_9"), source: "ledger" });
-  const both = `"evt_9" is the sender's delivery id of event ${kept.id} (source "ledger"): pass waiter's event id instead. "evt_9" is the sender's delivery id of event ${dropped.id} (source "trial"), which retention has dropped: gone from waiter, its payload too.`;
+  const both = `"evt_9" is the sender's delivery id of event ${kept.id} (source "ledger"), and of event ${dropped.id} (source "trial"), which retention has dropped with its payload: pass the kept event's id instead.`;
   expect(text(await call("events_get", { id: "evt_9" }))).toBe(`No event "evt_9" is stored. ${both}`);
   expect(text(await call("events_list", { since: "evt_9" }))).toBe(
     `since "evt_9" is neither a cursor (like c42) nor the id of a stored event. ${both}`,
