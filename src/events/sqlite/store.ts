@@ -958,7 +958,7 @@ export class SqliteEventStore implements EventStore {
     // The ids that begin "<payment id>:" are those from it up to the same with ";", the character after ":".
     return this.#sql(
       `SELECT id, source, dedupe_id AS dedupeId FROM events WHERE source IN (SELECT source FROM counters)
-       AND dedupe_id >= ? AND dedupe_id < ? AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT 10`,
+       AND dedupe_id >= ? AND dedupe_id < ? AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT ${PAYMENT_EVENTS_LISTED}`,
     ).all(`${paymentId}:`, `${paymentId};`) as { id: string; source: string; dedupeId: string }[];
   }
 
