@@ -11,6 +11,7 @@ import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
 import {
   deliveredAsQuery,
+  droppedPaymentQuery,
   PostgresEventStore,
   pageQuery,
   paymentQuery,
@@ -1595,6 +1596,18 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const plan = await explain(paymentQuery("3000006542"));
         expect(plan).toMatch(/Index Scan using events_source_dedupe_id_key on events/);
         expect(plan).not.toMatch(/Seq Scan on events/);
+      });
+    });
+
+    test("a payment id is looked up among dropped deliveries by their key, never by reading every one", async () => {
+      // 20,000 deliveries of a GoPay source remembered past their events, each a payment's state.
+      const rows = `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+        SELECT 'gopay', (3000000000 + g) || ':PAID', 'e' || g, g FROM generate_series(1, 20000) AS g;
+        INSERT INTO counters (source, outcome, n) VALUES ('gopay', 'received', 20000)`;
+      await planned(rows, async (explain) => {
+        const plan = await explain(droppedPaymentQuery("3000006542"));
+        expect(plan).toMatch(/Index Scan (using|on) dropped_deliveries_pkey/);
+        expect(plan).not.toMatch(/Seq Scan on dropped_deliveries/);
       });
     });
 

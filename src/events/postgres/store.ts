@@ -919,6 +919,15 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
   ];
 }
 
+/** The statement that finds the dropped deliveries of a payment's events (`paymentQuery`), by their key. */
+export function droppedPaymentQuery(paymentId: string): [string, unknown[]] {
+  return [
+    `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
+     AND dedupe_id = ANY($1) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
+    [paymentDeliveries(paymentId)],
+  ];
+}
+
 /**
  * The age limit in milliseconds as a bigint parameter takes it: a limit past the largest integer a
  * JavaScript number holds exactly (some 285,000 years; a setting meant as forever) is cut to it,
@@ -1459,11 +1468,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#query<{ id: string; source: string; dedupeId: string }>(
-      `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
-       AND dedupe_id = ANY($1) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-      [paymentDeliveries(paymentId)],
-    );
+    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId));
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
