@@ -76,12 +76,16 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
   const gone = under && (await droppedUnder(store, id));
   const why = !under
     ? await neverOrDropped(store, id)
-    : `it is ${under.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${uris}${gone ? `, and of ${urisDropped(gone)}` : ""}`;
+    : `it is ${idAs(under)} of ${uris}${gone ? `, and ${gone.as === under.as ? "" : `${idAs(gone)} `}of ${urisDropped(gone)}` : ""}`;
   return new ProtocolError(
     RESOURCE_NOT_FOUND,
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
     data,
   );
+}
+/** What an id is to the events it names though it is none of their ids (`storedUnder`, `droppedUnder`). */
+function idAs(under: { as: "delivery" | "payment" }): string {
+  return under.as === "delivery" ? "the sender's delivery id" : "the payment";
 }
 /** The URIs of events retention dropped (`droppedUnder`), as a not-found answer names them. */
 function urisDropped(dropped: { events: { id: string }[] }): string {
@@ -100,8 +104,7 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   // A delivery remembered past its event arrived: the model must not report it never did. A sender's
   // own ids may read as event ids (ULIDs) too.
   const gone = await droppedUnder(store, id);
-  if (gone)
-    return `it is ${gone.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${urisDropped(gone)}`;
+  if (gone) return `it is ${idAs(gone)} of ${urisDropped(gone)}`;
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const dropped = await droppedAmong(store, [id]);
   if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;

@@ -1028,6 +1028,20 @@ test("a delivery id stored by one source and dropped by another's retention is s
   });
 });
 
+test("a payment's id kept and another source's delivery id dropped is said as each, read as a URI", async () => {
+  const { store, call, text, client } = await served();
+  const dropped = await addTrial(store, "3000006542");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
+  expect(text(await call("events_get", { id: "3000006542" }))).toBe(
+    `No event "3000006542" is stored. "3000006542" is the payment of event ${paid.id} (source "gopay", delivery "3000006542:PAID"), and the sender's delivery id of event ${dropped.id} (source "trial"), which retention has dropped with its payload: pass the kept event's id instead.`,
+  );
+  await expect(client.readResource({ uri: "events://event/3000006542" })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "3000006542": it is the payment of events://event/${paid.id}, and the sender's delivery id of events://event/${dropped.id}, which retention has dropped; events://recent lists the stored ones.`,
+  });
+});
+
 test("a time with an offset of hours alone, as ISO 8601 allows, is said in UTC", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "h1");
