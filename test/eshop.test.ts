@@ -353,6 +353,14 @@ describe("orders", () => {
     expect(seen.sort()).toEqual([...woo.shop.orders.keys()].sort());
   });
 
+  test("a cursor whose bound was changed past any date is refused as not handed out, not failed on", async () => {
+    const first = data<{ next_cursor: string }>(await server.call("eshop_orders_list", { page_size: 10 }));
+    const cursor = first.next_cursor.replace(/^(p\d+)\.[0-9a-z]+\./, "$1.zzzzzzzzzzzz.");
+    const result = await server.call("eshop_orders_list", { page_size: 10, cursor });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe("Invalid arguments for eshop_orders_list: cursor: is not a cursor this tool handed out");
+  });
+
   test("a proxy that drops X-WP-Total and X-WP-TotalPages: a full page offers the next, an empty one ends the list, the total is said unknown", async () => {
     const walk = async (page_size: number) => {
       const pages: { orders: Summary[]; total?: number; next_cursor?: string; text: string }[] = [];

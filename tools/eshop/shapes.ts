@@ -218,9 +218,10 @@ export const paging = {
   page_size: digits(z.number().int().min(1).max(100)).default(20).describe("1 to 100; default 20."),
   cursor: z
     .string()
-    // Checked, not published as a pattern: what a model reads of it is its description.
+    // Checked, not published as a pattern: what a model reads of it is its description. A bound of
+    // seven base-36 digits at most is a date (to the year 4453); a longer one is no time to send.
     .refine(
-      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,12})?\.[0-9a-f]{8}$/.test(cursor),
+      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7})?\.[0-9a-f]{8}$/.test(cursor),
       "is not a cursor this tool handed out",
     )
     .optional()
