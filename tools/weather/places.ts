@@ -326,11 +326,11 @@ function toPlace(r: z.output<typeof result>): Place {
 
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
 function refuseCoordinates(argument: string, text: string): void {
-  const link = mapLink(withPlainMarks(text));
+  const plain = withPlainMarks(text);
+  const link = mapLink(plain);
   const pair = link ?? coordinates(text);
   if (!pair) {
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
-    const plain = withPlainMarks(text);
     const written = besideName(plain) ?? plain;
     const send = `${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`;
     if (withHemispheres(written.replace(/[+-](?=\d)/g, ""))) {
