@@ -268,8 +268,8 @@ async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, 
     }
     return sum;
   };
-  const [all, dryRuns] = [tally(real), tally(dry)];
-  const of = (s: RunRecord["status"]) => all[s] + dryRuns[s];
+  const [realRuns, dryRuns] = [tally(real), tally(dry)];
+  const of = (s: RunRecord["status"]) => realRuns[s] + dryRuns[s];
   // A dry run's "done" did nothing: said of the runs in `s`, with or without a status asked for.
   const dryOnes = (s: RunRecord["status"]) =>
     dryRuns[s] === 0
