@@ -228,7 +228,12 @@ function eventsNamed(events: { id: string; source: string }[]): string {
 
 /** What `id` is to the events it names (`storedUnder`, `droppedUnder`), as an answer says it. */
 function underNamed(under: Under): string {
-  return `${under.as === "delivery" ? "the sender's delivery id" : "the payment"} of ${eventsOf(under)}`;
+  return `${idAs(under)} of ${eventsOf(under)}`;
+}
+
+/** What an id is to the events it names though it is none of their ids (`storedUnder`, `droppedUnder`). */
+export function idAs(under: { as: Under["as"] }): string {
+  return under.as === "delivery" ? "the sender's delivery id" : "the payment";
 }
 
 /** The events `id` names, as an answer lists them: a payment's each with its delivery id. */

@@ -18,6 +18,7 @@ import {
   droppedAmong,
   droppedUnder,
   eventUri,
+  idAs,
   idNotKept,
   isCursor,
   isEventId,
@@ -82,10 +83,6 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
     data,
   );
-}
-/** What an id is to the events it names though it is none of their ids (`storedUnder`, `droppedUnder`). */
-function idAs(under: { as: "delivery" | "payment" }): string {
-  return under.as === "delivery" ? "the sender's delivery id" : "the payment";
 }
 /** The URIs of events retention dropped (`droppedUnder`), as a not-found answer names them. */
 function urisDropped(dropped: { events: { id: string }[] }): string {
