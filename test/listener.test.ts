@@ -888,6 +888,38 @@ test("a Stripe delivery an hour old is logged as this machine's clock ahead, not
   ]);
 });
 
+test("a Stripe-Signature t written in milliseconds is refused as that, and the log names Stripe's header", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      PAY_SECRET: "whsec_the-stripe-webhook-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  // A relay that stamps Date.now() as it is, and signs that.
+  const t = clock.now();
+  const body = '{"id":"evt_ms","object":"event","type":"invoice.paid"}';
+  const signature = `t=${t},v1=${createHmac("sha256", "whsec_the-stripe-webhook-secret").update(`${t}.${body}`).digest("hex")}`;
+  const response = await request(`${url}/webhooks/pay`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "stripe-signature": signature },
+    body,
+  });
+  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+    status: 401,
+    body: { error: "timestamp in milliseconds, where seconds are asked" },
+  });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      "webhook pay rejected from 127.0.0.1: timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender writes Stripe-Signature's t in milliseconds since 1970, where Stripe asks whole seconds: have it write seconds",
+    ),
+  ]);
+});
+
 /** A listener with a Standard Webhooks source, sw, whose key is returned, the lines it logs, and the clock set. */
 async function startStandardWebhooks() {
   const lines: string[] = [];
