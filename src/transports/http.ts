@@ -448,7 +448,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (reused !== undefined) {
       const why = `${reused.taken}; ${OWN_ID}`;
       if (Array.isArray(req.body)) refuseBatch(res, req.body, why);
-      else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`, reused.id);
+      else rpcError(res, 400, ErrorCode.InvalidRequest, `Invalid Request: ${why}`);
       return;
     }
     const lastId = req.headers["last-event-id"];
