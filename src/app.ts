@@ -569,8 +569,8 @@ export async function startApp(
     listener?: "take" | "leave";
     /**
      * A store that cannot open stops the start (waiter serve's), which waits out another waiter's
-     * upgrade of it; else the start goes on without its events after the store's busy time (an assistant's stdio
-     * server).
+     * upgrade of it; else the start goes on without its events after the store's own wait (SQLite's
+     * busy time, PostgreSQL's lock wait): an assistant's stdio server.
      */
     storeRequired?: boolean;
     /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
