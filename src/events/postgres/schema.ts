@@ -613,35 +613,30 @@ export class UpgradeUnderWay extends Error {}
  */
 async function takeTurn(client: ClientBase, before: number, waitMs?: number): Promise<void> {
   const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [MIGRATION_LOCK]);
-  // Once the turn is taken, the upgrade's statements wait for locks as long as they need, but
-  // its steps (UPGRADE_LOCK_WAIT_MS).
-  if (rows[0]?.taken) {
-    await client.query("SET lock_timeout = 0");
-    return;
-  }
-  const doing = before === 0 ? "set up" : "upgrade";
-  if (waitMs !== undefined) {
-    // lock_timeout counts an advisory lock's wait too; 0 would wait for ever.
-    await client.query(`SET lock_timeout = ${Math.max(1, Math.round(waitMs))}`);
+  if (!rows[0]?.taken) {
+    const doing = before === 0 ? "set up" : "upgrade";
+    if (waitMs === undefined) {
+      const { who, end } = await upgradeLockHolder(client);
+      process.emitWarning(
+        `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
+      );
+    }
+    // lock_timeout counts an advisory lock's wait too: 0 waits for as long as it takes.
+    await client.query(`SET lock_timeout = ${waitMs === undefined ? 0 : Math.max(1, Math.round(waitMs))}`);
     try {
       await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
     } catch (err) {
-      if ((err as { code?: string }).code !== "55P03") throw err;
+      if (waitMs === undefined || (err as { code?: string }).code !== "55P03") throw err;
       const { who, end } = await upgradeLockHolder(client);
       const tables = before === 0 ? "its tables" : `its tables (schema ${before}, which an older waiter made)`;
       throw new UpgradeUnderWay(
         `${who} held waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) past ${waitMs / 1000} s as waiter went to ${doing} ${tables}: most often another waiter ${before === 0 ? "setting them up" : "upgrading them, which takes a while on a full store"}: start this one again in a minute, when that ${before === 0 ? "is" : "upgrade is"} done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): ${end}, then start waiter again`,
       );
     }
-    await client.query("SET lock_timeout = 0");
-    return;
   }
-  const { who, end } = await upgradeLockHolder(client);
-  process.emitWarning(
-    `waiting for its turn to ${doing} waiter's tables: ${who} holds waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}), as another waiter does while it sets up or upgrades them, which may take minutes on a full store; this one goes on once it lets go. A session that holds it and is no waiter's start (pg_stat_activity shows it idle, or a pooler's) keeps every waiter that must upgrade waiting: ${end}`,
-  );
+  // Once the turn is taken, the upgrade's statements wait for locks as long as they need, but
+  // its steps (UPGRADE_LOCK_WAIT_MS).
   await client.query("SET lock_timeout = 0");
-  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
 }
 
 /** Who holds the upgrade lock, as the log names them, and how to end their session. */
