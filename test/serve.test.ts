@@ -2262,6 +2262,24 @@ describe("resumption", () => {
       },
       options,
     );
+  /** A server in process whose webhooks come from the erp source. */
+  const servedWithErp = () =>
+    inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+  /** Payment waits through `post`, each request `id` of `timeout_s` seconds, cut off by `signal` when given. */
+  const paymentWaits =
+    (post: Post, options: Parameters<Post>[1] = {}) =>
+    (id: number, timeout_s: number, signal?: AbortSignal) =>
+      paymentWait(post, id, timeout_s, { ...options, ...(signal ? { signal } : {}) });
+  /** The structured content of the answer an SSE body carries on its data line. */
+  const answerOf = (text: string) =>
+    (
+      JSON.parse(text.slice(text.indexOf("data: {") + 6)) as {
+        result: { structuredContent: Record<string, unknown> };
+      }
+    ).result.structuredContent;
   /** A payment of order `order`, stored as the erp source's webhook would be. */
   const paid = (served: Awaited<ReturnType<typeof inProcess>>, order: number) =>
     served.app.store?.add({
@@ -2275,10 +2293,7 @@ describe("resumption", () => {
     });
 
   test("a client that lost its stream and comes back with Last-Event-ID misses no notification", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     const app = served.app;
     const event = (n: number) =>
       app.store?.add({
@@ -2314,15 +2329,11 @@ describe("resumption", () => {
   });
 
   test("an events_wait whose stream dropped before it carried anything, its answer lost, is waited on again from where it began", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       // A client of MCP 2025-06-18 is sent no event id before the answer: it cannot come back for it.
       const { post } = await rawSession(served.url, "2025-06-18");
-      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        paymentWait(post, id, timeout_s, signal ? { signal } : {});
+      const wait = paymentWaits(post);
       const dropped = new AbortController();
       const first = await wait(2, 20, dropped.signal);
       expect(first.headers["content-type"]).toBe("text/event-stream");
@@ -2331,11 +2342,7 @@ describe("resumption", () => {
       // The first wait answers with the payment, on a stream no one reads any more.
       const event = await paid(served, 7);
       await expect.poll(() => served.stderr()).toContain(": the answer to request 2 is lost");
-      const again = await (await wait(3, 1)).body.text();
-      const answer = JSON.parse(again.slice(again.indexOf("data: ") + 6)) as {
-        result: { structuredContent: { timed_out: boolean; event?: { id: string }; note?: string } };
-      };
-      expect(answer.result.structuredContent).toMatchObject({
+      expect(answerOf(await (await wait(3, 1)).body.text())).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
         note: "The connection of the session's last wait closed before it answered, so this one waited from where that one began (c0).",
@@ -2346,20 +2353,10 @@ describe("resumption", () => {
   });
 
   test("a wait sent again at once after its stream dropped, before any event, answers the event once", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       const { post } = await rawSession(served.url, "2025-06-18");
-      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        paymentWait(post, id, timeout_s, signal ? { signal } : {});
-      const answerOf = (text: string) =>
-        (
-          JSON.parse(text.slice(text.indexOf("data: ") + 6)) as {
-            result: { structuredContent: Record<string, unknown> };
-          }
-        ).result.structuredContent;
+      const wait = paymentWaits(post);
       const dropped = new AbortController();
       await wait(2, 20, dropped.signal);
       dropped.abort();
@@ -2381,14 +2378,10 @@ describe("resumption", () => {
   });
 
   test("a wait whose stream drops after its event id, its answer come back for, is not waited on again", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       const { inSession, post } = await rawSession(served.url, "2025-11-25");
-      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        paymentWait(post, id, timeout_s, signal ? { signal } : {});
+      const wait = paymentWaits(post);
       const dropped = new AbortController();
       const first = await wait(2, 20, dropped.signal);
       let heard = "";
@@ -2407,10 +2400,7 @@ describe("resumption", () => {
       );
       expect(back.find((e) => e.data.includes('"result"'))?.data).toContain(event?.id);
       // Its answer was read: the next wait reads on from now.
-      const next = await (await wait(3, 1)).body.text();
-      expect(JSON.parse(next.slice(next.indexOf("data: {") + 6)).result.structuredContent).toMatchObject({
-        timed_out: true,
-      });
+      expect(answerOf(await (await wait(3, 1)).body.text())).toMatchObject({ timed_out: true });
       expect(served.stderr()).not.toContain("the answer to request 2 is lost");
     } finally {
       await served.close();
@@ -2418,15 +2408,11 @@ describe("resumption", () => {
   });
 
   test("a client of MCP 2025-11-25 answered in JSON whose wait's connection drops waits again from where that one began", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       // The event id the stream is primed with never reaches a client that takes JSON alone.
       const { post } = await rawSession(served.url, "2025-11-25");
-      const wait = (id: number, timeout_s: number, signal?: AbortSignal) =>
-        paymentWait(post, id, timeout_s, { accept: "application/json", ...(signal ? { signal } : {}) });
+      const wait = paymentWaits(post, { accept: "application/json" });
       const dropped = new AbortController();
       const first = wait(2, 20, dropped.signal).catch(() => undefined);
       await expect.poll(() => served.sessions.answering()).toBe(1);
@@ -2446,10 +2432,7 @@ describe("resumption", () => {
   });
 
   test("a client of MCP 2025-11-25 whose stream drops before it carried anything comes back from where it stood and misses nothing", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       const { inSession, post } = await rawSession(served.url, "2025-11-25");
       await (
@@ -2541,10 +2524,7 @@ describe("resumption", () => {
   });
 
   test("a client back for a call's stream that is over, with an unknown MCP-Protocol-Version or no event stream in Accept, is refused as any other GET", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     try {
       const { inSession, post } = await rawSession(served.url, "2025-11-25");
       const answered = await post({ jsonrpc: "2.0", id: 2, method: "tools/list" });
@@ -2571,10 +2551,7 @@ describe("resumption", () => {
   });
 
   test("a stream whose client reads none of it is closed past what the session keeps, and its client comes back for that", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     const { hostname, port } = new URL(served.url);
     const hung = openSocket(Number(port), hostname);
     let heard = "";
@@ -2667,10 +2644,7 @@ describe("resumption", () => {
   });
 
   test("a stream whose client reads on through a burst of events is never closed, however many wait at once", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     const BURST = 2_000;
     try {
       const { inSession, post } = await rawSession(served.url, "2025-11-25");
@@ -2713,10 +2687,7 @@ describe("resumption", () => {
   });
 
   test("a client that opens its stream again while the server still holds the one it lost hears on the new one", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await servedWithErp();
     const { hostname, port } = new URL(served.url);
     const lost = openSocket(Number(port), hostname);
     let heardOnLost = "";
