@@ -817,17 +817,33 @@ test("a signature header a proxy sent twice alike is its sender's one signature,
   );
 });
 
-test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first, is stored by Stripe's copy, each copy's v1 checked with its own t", async () => {
-  const { url, store } = await start({
-    PAY_SECRET: "whsec_the-stripe-webhook-secret",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
-  });
+const STRIPE_SECRET = "whsec_the-stripe-webhook-secret";
+
+/** A listener with a Stripe source, pay, signed with STRIPE_SECRET, the lines it logs, and the clock set. */
+async function startStripe() {
+  const lines: string[] = [];
+  const { url, store } = await start(
+    {
+      PAY_SECRET: STRIPE_SECRET,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
   setClock("2026-12-05T09:30:00Z");
   cleanups.push(() => setClock());
+  return { url, store, lines };
+}
+
+/** A Stripe-Signature header value: t, and the v1 that secret makes of `${t}.${body}`. */
+function stripeSignature(secret: string, t: number, body: string) {
+  return `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
+}
+
+test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first, is stored by Stripe's copy, each copy's v1 checked with its own t", async () => {
+  const { url, store } = await startStripe();
   const t = Math.floor(clock.now() / 1000);
   const body = '{"id":"evt_relayed","object":"event","type":"invoice.paid"}';
-  const header = (secret: string, at: number) =>
-    `t=${at},v1=${createHmac("sha256", secret).update(`${at}.${body}`).digest("hex")}`;
   const send = async (copies: string[]) => {
     const response = await request(`${url}/webhooks/pay`, {
       method: "POST",
@@ -837,16 +853,16 @@ test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first
     });
     return { status: response.statusCode, body: await response.body.json() };
   };
-  const stripes = header("whsec_the-stripe-webhook-secret", t - 2);
+  const stripes = stripeSignature(STRIPE_SECRET, t - 2, body);
   // A relay's own signature, stamped when it passed the delivery on, written before Stripe's.
-  const relays = header("whsec_the-relay-s-own-secret", t);
+  const relays = stripeSignature("whsec_the-relay-s-own-secret", t, body);
   expect(await send([relays, stripes])).toMatchObject({ status: 200, body: { duplicate: false } });
   expect(await send([stripes, relays])).toMatchObject({ status: 200, body: { duplicate: true } });
   // Stripe's v1 under the relay's t signs nothing Stripe sent.
   const mixed = `t=${t},v1=${stripes.split("v1=")[1]}`;
   expect(await send([mixed, relays])).toEqual({ status: 401, body: { error: "signature mismatch" } });
   // A copy signed by Stripe's secret long ago is refused for its age, as a single one is.
-  const old = header("whsec_the-stripe-webhook-secret", t - 3600);
+  const old = stripeSignature(STRIPE_SECRET, t - 3600, body);
   expect(await send([relays, old])).toEqual({
     status: 401,
     body: { error: "timestamp outside the 300 s tolerance" },
@@ -857,21 +873,11 @@ test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first
 });
 
 test("a Stripe delivery an hour old is logged as this machine's clock ahead, not Stripe's clock off: Stripe stamps each attempt", async () => {
-  const lines: string[] = [];
-  const { url } = await start(
-    {
-      PAY_SECRET: "whsec_the-stripe-webhook-secret",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
-    },
-    {},
-    new Log("info", (line) => lines.push(line)),
-  );
-  setClock("2026-12-05T09:30:00Z");
-  cleanups.push(() => setClock());
+  const { url, lines } = await startStripe();
   // Stripe's clock is right; this machine's runs an hour ahead of it.
   const t = Math.floor(clock.now() / 1000) - 3600;
   const body = '{"id":"evt_late","object":"event","type":"invoice.paid"}';
-  const signature = `t=${t},v1=${createHmac("sha256", "whsec_the-stripe-webhook-secret").update(`${t}.${body}`).digest("hex")}`;
+  const signature = stripeSignature(STRIPE_SECRET, t, body);
   const response = await request(`${url}/webhooks/pay`, {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signature },
@@ -889,21 +895,11 @@ test("a Stripe delivery an hour old is logged as this machine's clock ahead, not
 });
 
 test("a Stripe-Signature t written in milliseconds is refused as that, and the log names Stripe's header", async () => {
-  const lines: string[] = [];
-  const { url } = await start(
-    {
-      PAY_SECRET: "whsec_the-stripe-webhook-secret",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
-    },
-    {},
-    new Log("info", (line) => lines.push(line)),
-  );
-  setClock("2026-12-05T09:30:00Z");
-  cleanups.push(() => setClock());
+  const { url, lines } = await startStripe();
   // A relay that stamps Date.now() as it is, and signs that.
   const t = clock.now();
   const body = '{"id":"evt_ms","object":"event","type":"invoice.paid"}';
-  const signature = `t=${t},v1=${createHmac("sha256", "whsec_the-stripe-webhook-secret").update(`${t}.${body}`).digest("hex")}`;
+  const signature = stripeSignature(STRIPE_SECRET, t, body);
   const response = await request(`${url}/webhooks/pay`, {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signature },
@@ -1028,16 +1024,7 @@ test("a Standard Webhooks id sent twice alike is its sender's, a retry sent once
 });
 
 test("a Standard Webhooks signature header a proxy sent again with another list verifies by the sender's copy, first or last", async () => {
-  const key = Buffer.alloc(32, 7).toString("base64");
-  const { url, store } = await start({
-    SW_SECRET: `whsec_${key}`,
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({
-      ...SOURCES,
-      sw: { scheme: "standard-webhooks", secretEnv: "SW_SECRET" },
-    }),
-  });
-  setClock("2026-12-05T09:30:00Z");
-  cleanups.push(() => setClock());
+  const { url, store, key } = await startStandardWebhooks();
   const body = '{"type":"invoice.paid"}';
   const send = async (id: string, order: (signed: string, other: string) => string[]) => {
     const at = new Date(clock.now());
