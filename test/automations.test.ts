@@ -387,6 +387,20 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  /** A Stripe payment event put straight in the store, its body only its id (dedupeId); the id it is stored under. */
+  async function storedPayment(stored: EventStore, dedupeId: string): Promise<string> {
+    const { id } = await stored.add({
+      source: "stripe",
+      type: "payment_intent.succeeded",
+      scheme: "stripe",
+      dedupeId,
+      headers: {},
+      body: Buffer.from(JSON.stringify({ id: dedupeId })),
+      receivedAt: clock.now(),
+    });
+    return id;
+  }
+
   test("automations_list counts the runs an automation made as it runs now: no dry run of it counts as done once it runs for real", async () => {
     const agent = await startWaiter(env([PAID, WATCH]));
     const stored = agent.store as EventStore;
@@ -399,15 +413,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         ["watch-payments", false, "done"],
       ];
       for (const [n, [automation, dryRun, status]] of made.entries()) {
-        const { id } = await stored.add({
-          source: "stripe",
-          type: "payment_intent.succeeded",
-          scheme: "stripe",
-          dedupeId: `evt_modes_${n}`,
-          headers: {},
-          body: Buffer.from(JSON.stringify({ id: `evt_modes_${n}` })),
-          receivedAt: clock.now(),
-        });
+        const id = await storedPayment(stored, `evt_modes_${n}`);
         const run = (await stored.runs.begin(automation, id, dryRun, clock.now())) as number;
         await stored.runs.finish(run, status, clock.now());
       }
@@ -443,15 +449,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const stored = agent.store as EventStore;
     try {
       for (const n of [1, 2, 3]) {
-        const { id } = await stored.add({
-          source: "stripe",
-          type: "payment_intent.succeeded",
-          scheme: "stripe",
-          dedupeId: `evt_runs_${n}`,
-          headers: {},
-          body: Buffer.from(JSON.stringify({ id: `evt_runs_${n}` })),
-          receivedAt: clock.now(),
-        });
+        const id = await storedPayment(stored, `evt_runs_${n}`);
         const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
         await stored.runs.finish(run, "failed", clock.now(), "step 1 (eshop_order_mark_paid): no such order");
       }
@@ -479,15 +477,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       // A weekend: payments marked paid, some failed while the shop was down, one still waiting, and a dry run.
       const outcomes = ["done", "failed", "done", "failed", "failed", "done", "running", "done"] as const;
       for (const [n, status] of outcomes.entries()) {
-        const { id } = await stored.add({
-          source: "stripe",
-          type: "payment_intent.succeeded",
-          scheme: "stripe",
-          dedupeId: `evt_weekend_${n}`,
-          headers: {},
-          body: Buffer.from(JSON.stringify({ id: `evt_weekend_${n}` })),
-          receivedAt: clock.now(),
-        });
+        const id = await storedPayment(stored, `evt_weekend_${n}`);
         const run = (await stored.runs.begin("stripe-paid", id, n === 0, clock.now())) as number;
         if (status !== "running") await stored.runs.finish(run, status, clock.now(), "step 1: no such order");
       }
@@ -521,15 +511,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     steps: (n: number) => { status: "would" | "done"; detail: object }[],
   ): Promise<void> {
     for (let n = 1; n <= 12; n++) {
-      const { id } = await stored.add({
-        source: "stripe",
-        type: "payment_intent.succeeded",
-        scheme: "stripe",
-        dedupeId: `${prefix}_${n}`,
-        headers: {},
-        body: Buffer.from(JSON.stringify({ id: `${prefix}_${n}` })),
-        receivedAt: clock.now(),
-      });
+      const id = await storedPayment(stored, `${prefix}_${n}`);
       const run = (await stored.runs.begin("stripe-paid", id, dryRun, clock.now())) as number;
       for (const [step, { status, detail }] of steps(n).entries()) {
         await stored.runs.step(run, step, status, JSON.stringify(detail), clock.now());
@@ -599,15 +581,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     try {
       // Twenty steps, each answered as long as a run keeps an answer (4,000 characters), in Japanese.
       const said = `${"有機コーヒー豆 1kg、".repeat(400)}`.slice(0, 4_000);
-      const { id } = await stored.add({
-        source: "stripe",
-        type: "payment_intent.succeeded",
-        scheme: "stripe",
-        dedupeId: "evt_steps",
-        headers: {},
-        body: Buffer.from(JSON.stringify({ id: "evt_steps" })),
-        receivedAt: clock.now(),
-      });
+      const id = await storedPayment(stored, "evt_steps");
       const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
       for (let step = 0; step < 20; step++) {
         await stored.runs.step(run, step, "done", JSON.stringify({ tool: "eshop_order_get", said }), clock.now());
@@ -636,15 +610,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const agent = await startWaiter(env([PAID, refunded]));
     const stored = agent.store as EventStore;
     try {
-      const { id } = await stored.add({
-        source: "stripe",
-        type: "payment_intent.succeeded",
-        scheme: "stripe",
-        dedupeId: "evt_many_automations",
-        headers: {},
-        body: Buffer.from(JSON.stringify({ id: "evt_many_automations" })),
-        receivedAt: clock.now(),
-      });
+      const id = await storedPayment(stored, "evt_many_automations");
       // One run for each automation on the event, as automations added over time made them.
       const names = [
         "stripe-paid",
