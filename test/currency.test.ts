@@ -857,7 +857,7 @@ describe("history and lists", () => {
     ]);
     // Said in the note too, which a client reading the JSON gives the model: why the day has none.
     const note =
-      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate.";
+      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate, and the European Central Bank has none for 2022-03-02 either: neither source has its rate.";
     expect(result.structuredContent).toMatchObject({ note });
     expect(text(result)).toContain(`\n${note}\nRUB (2 of the 3 fixings, 2022-02-28 to 2022-03-01): `);
   });
@@ -870,7 +870,7 @@ describe("history and lists", () => {
       end: "2022-03-04",
     });
     expect((rub.structuredContent as { note?: string }).note).toBe(
-      "RUB is missing from 3 of the 7 fixings, from 2022-03-02 to 2022-03-04, which have no rate for it. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate.",
+      "RUB is missing from 3 of the 7 fixings, from 2022-03-02 to 2022-03-04, which have no rate for it. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2022-03-02 and 2022-03-04 either: neither source has its rate.",
     );
     // The Czech National Bank fixed the krona while the ECB did not.
     const isk = await server.call("currency_history", {
@@ -880,7 +880,7 @@ describe("history and lists", () => {
       end: "2018-02-06",
     });
     expect((isk.structuredContent as { note?: string }).note).toBe(
-      'ISK is missing from 4 of the 8 fixings, from 2018-01-26 to 2018-01-31, which have no rate for it. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may.',
+      'ISK is missing from 4 of the 8 fixings, from 2018-01-26 to 2018-01-31, which have no rate for it. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate.',
     );
   });
 
@@ -933,7 +933,7 @@ describe("history and lists", () => {
       end: "2005-04-05",
     });
     expect((result.structuredContent as { note?: string }).note).toBe(
-      "CNY, IDR, MYR, PHP, THB, RUB are missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for them. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; CNY, IDR, MYR, PHP, THB are fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source \"cnb\" may have them.",
+      'CNY, IDR, MYR, PHP, THB, RUB are missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for them. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have its rate; CNY, IDR, MYR, PHP, THB are fixed by the European Central Bank from 2005-04-01 on: a later date\'s rate is not an earlier one\'s, but source "cnb" may have them.',
     );
   });
 
@@ -1531,14 +1531,14 @@ describe("bad input is a clear tool error", () => {
       "currency_convert",
       { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
       new RegExp(
-        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate; currency_list`,
+        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, and the Czech National Bank has none for 2024-06-03 either: neither source has its rate; currency_list`,
         "s",
       ),
     ]),
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
-      /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate; currency_list with source "cnb" lists/,
+      /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate, and the European Central Bank has none for 2026-08-28 either: neither source has its rate; currency_list with source "cnb" lists/,
     ],
     // A currency the source fixes only from a later date on is not one it has no rates for: the date it began has them.
     [
@@ -1560,12 +1560,12 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "TRY", to: "EUR", date: "2004-12-31" },
-      /^No rate for currency "TRY" in the fixing of 2004-12-31 by the European Central Bank\. TRY is fixed by the ECB from 2005-01-03 on, in the place of TRL, Turkey's old lira: a date from then on has its rate, and an earlier one TRL's;/,
+      /^No rate for currency "TRY" in the fixing of 2004-12-31 by the European Central Bank\. TRY is fixed by the ECB from 2005-01-03 on, in the place of TRL, Turkey's old lira: a date from then on has its rate, and an earlier one TRL's, and the Czech National Bank has none for 2004-12-31 either: neither source has its rate;/,
     ],
     [
       "currency_rates",
       { symbols: ["RON"], date: "2005-06-30" },
-      /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's;/,
+      /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's, and the Czech National Bank has none for 2005-06-30 either: neither source has its rate;/,
     ],
     // One on the CNB's list today that a fixing lacks, the new leu before it began: no later date's rate
     // is its, and the ECB, which began it on 2005-07-01 too, has none either: not sent from one to the other.
@@ -1611,7 +1611,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CZK", date: "1998-06-01", source: "cnb" },
-      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
+      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate, and the European Central Bank has none (for 1998-06-01|between 1998-01-05 and 1998-01-09) either: neither source has its rate;/,
     ],
     [
       "currency_history",
@@ -1626,13 +1626,14 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
-      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
+      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate, and the European Central Bank has none (for 1998-06-01|between 1998-01-05 and 1998-01-09) either: neither source has its rate;/,
     ],
-    // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked for.
+    // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked
+    // for; the Czech National Bank, which fixed it then, is named.
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "EUR", date: "2003-06-02" },
-      /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; currency_list/,
+      /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have its rate; currency_list/,
     ],
     // A currency the euro replaced that the ECB began to fix after its first day: its own rates lie between.
     [
@@ -1649,7 +1650,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "ISK", date: "2012-06-01" },
-      /^No rate for currency "ISK" in the fixing of 2012-06-01 by the European Central Bank\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^No rate for currency "ISK" in the fixing of 2012-06-01 by the European Central Bank\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
@@ -1659,7 +1660,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["USD", "ISK"], start: "2015-01-05", end: "2015-01-09" },
-      /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may;/,
+      /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate;/,
     ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
@@ -1714,7 +1715,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["VND", "RUB"], start: "2026-01-05", end: "2026-01-09" },
-      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate; currency_list/,
+      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2026-01-05 and 2026-01-09 either: neither source has its rate; currency_list/,
     ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [

@@ -45,7 +45,7 @@ const FIXED_FOR = {
   RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
   ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
   TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
-  ISK: 'was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, or source "cnb" may',
+  ISK: "was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate",
   TRY: replacing("2005-01-03", "TRL", "Turkey's old lira"),
   RON: replacing("2005-07-01", "ROL", "Romania's old leu"),
 };

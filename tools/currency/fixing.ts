@@ -242,13 +242,14 @@ export async function whereRatesAre(
   const before = replacedAfter(codes, days?.at(-1));
   const sentOn = codes.filter(
     (code) =>
+      Object.hasOwn(source.fixedFor, code) ||
       Object.hasOwn(source.fixedFrom, code) ||
       listed.later.includes(code) ||
       listed.elsewhere.includes(code) ||
       before.includes(code),
   );
   const lacking = days && {
-    when: days.length === 1 ? `for ${days[0]}` : `between ${days[0]} and ${days[1]}`,
+    when: days[0] === days.at(-1) ? `for ${days[0]}` : `between ${days[0]} and ${days[1]}`,
     codes: await lackingOnAll(days, sentOn, other, call),
   };
   return noRateAdvice(codes, source, other, listed, lacking, call.serves, before);
@@ -402,7 +403,13 @@ function noRateAdvice(
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
-    ...dated.map((code) => `${code} ${source.fixedFor[code]}`),
+    // Outside the dates it fixed one, the other source may have fixed it (RUB, which the CNB fixed before 2005);
+    // for one the euro replaced, the changeover's part says so.
+    ...dated.map((code) =>
+      replaced.includes(code)
+        ? `${code} ${source.fixedFor[code]}`
+        : `${code} ${source.fixedFor[code]}${neither([code]) ?? `, but source "${other.id}" may have its rate`}`,
+    ),
     // Its fixed rate is not a date's before the changeover, which has the source's own rate, or the other's.
     ...replaced.map((code) =>
       before.includes(code)
