@@ -696,6 +696,24 @@ describe("cross rates", () => {
     }
   });
 
+  test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // 00:30 on 1 September in Prague: a payment stamped in UTC late on the month's last day.
+    for (const date of ["2026-08-31T22:30:00Z", "2026-08-31 22:30 UTC"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in UTC, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+      );
+    }
+    expect(await refused("2026-11-30T19:15:00-05:00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in UTC-05:00, or 2026-12-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
+    // On the same day in Prague, the date is the stamp's.
+    for (const date of ["2026-12-01T00:30:00+01:00", "2026-08-31T21:59:59.000Z"]) {
+      expect(await refused(date), date).toMatch(/date: must be a date as YYYY-MM-DD: send 2026-(12-01|08-31)$/);
+    }
+  });
+
   test("a day in words, asked just after midnight in Prague, is told Prague's date, not UTC's of the day before", async () => {
     // Wednesday 00:30 in Prague and Frankfurt, still Tuesday in UTC: a Czech user's "yesterday" is Tuesday.
     setClock("2026-12-08T23:30:00Z");

@@ -176,8 +176,25 @@ function notADate(input: unknown): string {
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : stamped;
   return meant && isCalendarDate(meant)
-    ? `must be a date as YYYY-MM-DD: send ${meant}`
+    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : ""}`
     : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+}
+
+/**
+ * For a time stamp in a zone of its own (a payment's "2026-08-31T22:30:00Z") that is another day in
+ * Prague and Frankfurt, where the fixings are dated, that day too: which is the transaction's, the
+ * stamp's zone or the banks', only the user knows.
+ */
+function inPrague(stamp: string, stamped: string): string {
+  // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
+  const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
+  const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
+  const instant = Date.parse(written);
+  if (!zone || Number.isNaN(instant)) return "";
+  const there = dateIn(PUBLICATION.zone, instant);
+  if (there === stamped) return "";
+  const offset = zone.toUpperCase() === "Z" ? "" : zone.replace(/^([+-]\d{2}):?(\d{2})$/, "$1:$2");
+  return `, the time stamp's date in UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing");
