@@ -1423,6 +1423,26 @@ describe("currencies the euro replaced", () => {
     expect(text(after)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
   });
 
+  test("a day's whole table from a changeover on has the fixed rate, as the currency asked for alone has", async () => {
+    // New Year's Day 2023, a Sunday: Friday's fixing, which still had the ECB's own rate of the kuna.
+    const kuna = json(
+      200,
+      JSON.stringify({ amount: 1, base: "EUR", date: "2022-12-30", rates: { HRK: 7.5365, USD: 1.0666 } }),
+    );
+    frankfurter.intercept = answering("/v1/2023-01-01", kuna, kuna);
+    const all = await server.call("currency_rates", { date: "2023-01-01" });
+    const asked = await server.call("currency_rates", { date: "2023-01-01", symbols: ["HRK", "USD"] });
+    expect(all.isError, text(all)).toBeFalsy();
+    expect(all.structuredContent).toEqual(asked.structuredContent);
+    expect(all.structuredContent).toMatchObject({ rates: [{ currency: "HRK", rate: 7.5345 }, { currency: "USD" }] });
+    expect(text(all)).toContain(replaced("HRK", "2023-01-01", "7.53450"));
+    // At the CNB, the lev of its fixing of 2025-12-31, standing for 1 January 2026, when the euro replaced it.
+    const lev = await server.call("currency_rates", { date: "2026-01-01", source: "cnb", base: "EUR" });
+    expect(lev.structuredContent).toMatchObject({
+      rates: expect.arrayContaining([{ currency: "BGN", rate: 1.95583, inverse: 0.51129188 }]),
+    });
+  });
+
   test("a date or range before its changeover without its rate says when and at what rate the euro replaced it", async () => {
     // The ECB fixed the koruna until 2008-12-31, which the CNB's fake, without it, sends to.
     frankfurter.intercept = (request) => {

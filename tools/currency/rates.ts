@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { euroNote } from "./fixing.js";
+import { euroNote, withEuroRates } from "./fixing.js";
 import {
   code,
   codes,
@@ -46,8 +47,13 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const base = args.base ?? source.base;
       // The source's own base is in each of its fixings: a date before its first is sent on for the codes asked only.
       const asked = [...(args.base ? [args.base] : []), ...(args.symbols ?? [])];
-      const fixing = await fixingFor(source, args.date, asked, call);
-      // An empty list is none asked for, as a form's list left empty sends it.
+      const given = await fixingFor(source, args.date, asked, call);
+      // An empty list is none asked for, as a form's list left empty sends it: the whole table, where a
+      // currency the euro had replaced by the date has its fixed rate, as asked for alone (HRK on
+      // 2023-01-01, whose fixing, of 2022-12-30, still had the ECB's own).
+      const fixing = args.symbols?.length
+        ? given
+        : withEuroRates(given, [...given.quotes.keys()], args.date ?? dateIn(source.publication.zone));
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
