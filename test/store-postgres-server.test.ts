@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
+import dns from "node:dns";
 import { chmodSync, copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
-import { connect as openSocket, Socket } from "node:net";
+import { isIP, connect as openSocket, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -1906,6 +1907,27 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await startFailing(`${proxy.url}&connect_timeout=15`, "8", 15, fromFile)).toMatch(
         `the database server took no connection within 15 s (connect_timeout in database.url in ${configFile}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in database.url in ${configFile}, in seconds)`,
       );
+    });
+
+    test("a start whose database server's name never resolves (a DNS server that does not answer) says the name was not resolved, not that the server took no connection", async () => {
+      const lookup = dns.lookup;
+      onTestFinished(() => {
+        dns.lookup = lookup;
+      });
+      const asked: string[] = [];
+      // A lookup left unanswered, as a resolver that drops the query leaves it; an address passes.
+      (dns as { lookup: unknown }).lookup = (hostname: string, ...rest: unknown[]) => {
+        if (isIP(hostname)) return (lookup as (...args: unknown[]) => void)(hostname, ...rest);
+        asked.push(hostname);
+      };
+      const opening = PostgresEventStore.open({
+        url: "postgres://waiter@db.example.test:5432/waiter?connect_timeout=2",
+        retention: LOOSE,
+      });
+      await expect(opening).rejects.toThrow(
+        "the database server's name db.example.test was not resolved within 2 s (connect_timeout in WAITER_DATABASE_URL): its lookup went unanswered (this machine's DNS server, or the network to it): check the name in WAITER_DATABASE_URL and this machine's network and DNS settings, then start waiter again",
+      );
+      expect(asked).toEqual(["db.example.test"]);
     });
 
     test("a listening connection that takes longer than the connect timeout is said with the time and where it was set", async () => {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { accessSync, constants, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
@@ -258,6 +259,8 @@ function clientReading(url: string, urlFrom: string, binding: ChannelBinding): t
       : refusal("this connection has no TLS", "give the URL an sslmode that encrypts (sslmode=verify-full)");
   return class extends pg.Client {
     readonly #unreadable: UnreadableFile | undefined;
+    /** Whether its host is a name not looked up yet: a connect timeout then ended the lookup, not the connection. */
+    #resolving = false;
     /** Whether the server offered a bound login over TLS, which the driver, asked to, then takes. */
     #bound = false;
     constructor(config?: string | pg.ClientConfig) {
@@ -267,6 +270,18 @@ function clientReading(url: string, urlFrom: string, binding: ChannelBinding): t
       this.#unreadable = unreadable;
       // Heard before the driver's own handlers, which it adds as it connects.
       if (required) this.#refuseUnbound();
+      // The driver's words are those of any connect timeout: only the socket knows its lookup answered.
+      if (!unreadable && this.host && !this.#socket() && isIP(this.host) === 0) {
+        this.#resolving = true;
+        this.connection.stream.once("lookup", () => {
+          this.#resolving = false;
+        });
+      }
+    }
+    /** `err`, known as a failure to resolve the host's name where its lookup never answered. */
+    #named<T>(err: T): T {
+      if (err instanceof Error && this.#resolving) unresolvedNames.set(err, this.host);
+      return err;
     }
     #refuseUnbound(): void {
       const connection = this.connection;
@@ -329,13 +344,18 @@ function clientReading(url: string, urlFrom: string, binding: ChannelBinding): t
       const unreadable = this.#unreadable;
       if (!unreadable) {
         if (!callback) {
-          return super.connect().then(() => {
-            const unbound = this.#unbound();
-            if (unbound) throw unbound;
-            return this;
-          });
+          return super.connect().then(
+            () => {
+              const unbound = this.#unbound();
+              if (unbound) throw unbound;
+              return this;
+            },
+            (err: unknown) => {
+              throw this.#named(err);
+            },
+          );
         }
-        super.connect((err: Error) => callback(err ?? (this.#unbound() as Error)));
+        super.connect((err: Error) => callback(this.#named(err) ?? (this.#unbound() as Error)));
         return undefined;
       }
       if (!callback) return Promise.reject(unreadable);
@@ -398,6 +418,15 @@ const types = {
     oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** The host names of connection attempts that failed before their lookup answered, by their failures. */
+const unresolvedNames = new WeakMap<Error, string>();
+
+/** The name a connection attempt's failure never got an address for (the pool's failure holds the client's as its cause). */
+function nameNotResolved(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  return unresolvedNames.get(err) ?? (err.cause instanceof Error ? unresolvedNames.get(err.cause) : undefined);
+}
+
 /**
  * A connection attempt that the connect timeout ended (the pool's words, or the client's where it
  * connects outside the pool), or a wait for one of the pool's connections to come free that it
@@ -408,7 +437,8 @@ function timedOut(err: unknown, connect: ConnectTimeout | undefined): string | u
   const message = (err as { message?: string }).message;
   const within = `within ${connect.ms / 1000} s (${connect.from})`;
   if (message === "Connection terminated due to connection timeout" || message === "timeout expired") {
-    return `it took no connection ${within}`;
+    const name = nameNotResolved(err);
+    return name ? `its name ${name} was not resolved ${within}` : `it took no connection ${within}`;
   }
   if (message === "timeout exceeded when trying to connect") {
     return `none of waiter's ${POOL_MAX} connections to it came free ${within}, statements slow to be answered holding them`;
@@ -417,8 +447,11 @@ function timedOut(err: unknown, connect: ConnectTimeout | undefined): string | u
 }
 
 /** A connection attempt the connect timeout ended, as a start or the listening connection says it. */
-function tookNoConnection(connect: ConnectTimeout): string {
-  return `the database server took no connection within ${connect.ms / 1000} s (${connect.from})`;
+function tookNoConnection(connect: ConnectTimeout, name?: string): string {
+  const within = `within ${connect.ms / 1000} s (${connect.from})`;
+  return name
+    ? `the database server's name ${name} was not resolved ${within}`
+    : `the database server took no connection ${within}`;
 }
 
 /**
@@ -1108,6 +1141,12 @@ export class PostgresEventStore implements EventStore {
       const noRoute = noRouteTo(err as SocketError, urlFrom);
       if (noRoute) throw new Error(`${said}: ${noRoute}`);
       if (timedOut(err, connect)) {
+        const name = nameNotResolved(err);
+        if (name) {
+          throw new Error(
+            `${tookNoConnection(connect, name)}: its lookup went unanswered (this machine's DNS server, or the network to it): check the name in ${urlFrom} and this machine's network and DNS settings, then start waiter again`,
+          );
+        }
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
         );
@@ -1223,7 +1262,7 @@ export class PostgresEventStore implements EventStore {
         this.#goneTold = gone.through;
         this.#goneListeners.tell(gone);
       },
-      failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
+      failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect, nameNotResolved(err)) : undefined),
       probeMs: options.probeMs,
     });
     this.#newerSchema = newerSchemaWatch(MIGRATIONS.length, options.onNewerSchema);
