@@ -303,6 +303,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => waitingOnLocks(db)).toBe(0);
     });
 
+    test("a retention run whose statement the server cancels is said as retention given up, not as a delivery that stored nothing", async () => {
+      const url = await freshSchema();
+      // A lock wait long enough that the run is still asking when its statement is cancelled.
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 30_000,
+      });
+      stores.push(store);
+      const db = await backlog(url, 3);
+      try {
+        await db.query("BEGIN");
+        await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+        const expiring = store.expire();
+        expiring.catch(() => {});
+        // As a statement_timeout on waiter's user, or a DBA's pg_cancel_backend, cancels it (57014).
+        const cancelled = async () => {
+          const { rows } = await admin.query<{ n: number }>(
+            "SELECT count(pg_cancel_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE '%waiter_retain(%' AND wait_event_type = 'Lock'",
+          );
+          return rows[0]?.n;
+        };
+        await expect.poll(cancelled).toBe(1);
+        await expect(expiring).rejects.toThrow(
+          /^the database cancelled its statement \(PostgreSQL 57014: canceling statement due to user request; PostgreSQL [^)]+\): a statement_timeout set on its user or database shorter than the run needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in 10 minutes$/,
+        );
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({

@@ -719,6 +719,20 @@ function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNam
 }
 
 /**
+ * Retention given up on its time: a statement the server cancelled (a statement_timeout on waiter's
+ * user or database, a pg_cancel_backend), said as a run of retention, not as a call that stored
+ * nothing; undefined for any other failure. What the statement dropped is undone with it.
+ */
+function retentionCut(err: unknown, { database }: StoreNamed): Error | undefined {
+  const { code, message } = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
+  if (code !== "57014") return undefined;
+  return new Error(
+    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    { cause: (err as { cause?: unknown }).cause },
+  );
+}
+
+/**
  * Retention given up on its turn, which one transaction held through the whole lock wait: a
  * session left open on the totals (a delivery's own transaction ends in a moment), which every
  * delivery waits for too, so none is stored meanwhile.
@@ -817,6 +831,7 @@ export function storeError(
   if (code === "57014") {
     return new ToolError(
       `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
+      { cause: err },
     );
   }
   // PostgreSQL 17 and later: the session ends (FATAL), and the pool connects anew for the next call.
@@ -1410,7 +1425,7 @@ export class PostgresEventStore implements EventStore {
           );
         } catch (err) {
           // A lock on what it drops: the turn is let go with the statement, and asked for again.
-          if (!(err instanceof StoreBusy)) throw err;
+          if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
           if (last) throw retentionKeptWaiting(err, this.#named);
           await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
           continue;
@@ -1435,8 +1450,12 @@ export class PostgresEventStore implements EventStore {
       tellDropped(this.#onDropped, total);
     }
     // Neither needs the turn, which every replica's ingest waits for.
-    await this.#query(PRUNE_RUNS);
-    await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
+    try {
+      await this.#query(PRUNE_RUNS);
+      await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
+    } catch (err) {
+      throw retentionCut(err, this.#named) ?? err;
+    }
   }
 
   async count(source: string, outcome: string, n = 1): Promise<void> {
