@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -49,8 +50,18 @@ export function servingLine(tools: readonly Tool[], transport: string): string {
   return `waiter ${VERSION} serving ${tools.length} ${tools.length === 1 ? "tool" : "tools"} over ${transport}: ${on.join(", ") || "none"}`;
 }
 
-/** The event store cannot open; the message is one line that says why and what to do. */
-class StoreUnavailable extends Error {}
+/**
+ * The event store cannot open; the message is one line that says why and what to do. `upgrading`:
+ * another waiter (most often) held it for its upgrade, which opens it once done.
+ */
+class StoreUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly upgrading = false,
+  ) {
+    super(message);
+  }
+}
 
 /** What was asked cannot start; the message is one line that says why. */
 export class CannotStart extends Error {}
@@ -82,6 +93,7 @@ async function openStore(
   const file = join(config.core.dataDir, "events.db");
   if (url) {
     const { PostgresEventStore, LOCK_WAIT_MS } = await import("./events/postgres/store.js");
+    const { UpgradeUnderWay } = await import("./events/postgres/schema.js");
     let store: EventStore;
     try {
       store = await PostgresEventStore.open({
@@ -99,7 +111,10 @@ async function openStore(
       });
     } catch (err) {
       if (starting?.signal.aborted && err === starting.signal.reason) throw err;
-      throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
+      throw new StoreUnavailable(
+        `${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`,
+        err instanceof UpgradeUnderWay,
+      );
     }
     saidSetUp(store, databaseLabel(url), log);
     const left = await leftInSqlite(file);
@@ -146,10 +161,14 @@ async function openStore(
       const held = `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up`;
       if (!(err instanceof OlderStoreBusy))
         throw new StoreUnavailable(`${held} (${LEFT_OPEN}): end it, then start waiter again`);
+      if (waitsOutUpgrade) {
+        throw new StoreUnavailable(
+          `${file}: another program held its write lock for over ${UPGRADE_WAIT_MS / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`,
+        );
+      }
       throw new StoreUnavailable(
-        waitsOutUpgrade
-          ? `${file}: another program held its write lock for over ${UPGRADE_WAIT_MS / 60_000} min as waiter waited to set the store up, which an older waiter made (schema ${err.schema}): ${LEFT_OPEN}, or another waiter's upgrade of a very large store still under way (its log says "upgraded the event store" once done): end that transaction, or let that upgrade end, then start waiter again`
-          : `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else ${LEFT_OPEN}: end it, then start waiter again`,
+        `${held}, which an older waiter made (schema ${err.schema}): most often another waiter bringing it up to a newer schema, which takes a while on a large store: this one tries again meanwhile, and turns its events on once that upgrade is done; else ${LEFT_OPEN}: end it`,
+        true,
       );
     }
     const closed = code === "EACCES" ? mayNotEnter(file) : undefined;
@@ -570,7 +589,8 @@ export async function startApp(
     /**
      * A store that cannot open stops the start (waiter serve's), which waits out another waiter's
      * upgrade of it; else the start goes on without its events after the store's own wait (SQLite's
-     * busy time, PostgreSQL's lock wait): an assistant's stdio server.
+     * busy time, PostgreSQL's lock wait), and opens it in the background once another waiter's
+     * upgrade of it is done: an assistant's stdio server.
      */
     storeRequired?: boolean;
     /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
@@ -589,6 +609,8 @@ export async function startApp(
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
+  /** Whether the store was held for another waiter's upgrade: opened once it is done. */
+  let upgradedElsewhere = false;
   // A database is opened when configured, sources or none: replicas keep their sessions there.
   if (webhooks.sources.length > 0 || config.database.url) {
     try {
@@ -602,23 +624,27 @@ export async function startApp(
       if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
       log.error(`webhook events are off: ${err.message}`);
       noStore = "the event store could not be opened (the error above says why)";
+      upgradedElsewhere = err.upgrading;
     }
   }
   const sources = webhooks.sources.map((source) => source.name);
   let port: PortHold | undefined;
-  const known = toolsets(store, noStore, config.core.automations, webhooks.sources, {
+  const listenerPort = {
     url: () => port?.listener?.url ?? options.listenerUrl?.(),
     note: async () => port?.note(),
-  });
-  const { tools, whyNotServed } = enabledTools({ config, toolsets: known, http, log });
-  const resources = store ? await import("./events/resources.js") : undefined;
+  };
+  let known = toolsets(store, noStore, config.core.automations, webhooks.sources, listenerPort);
+  let { tools, whyNotServed } = enabledTools({ config, toolsets: known, http, log });
+  let resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
   const cutting = new AbortController();
   // Every call in flight listens on these, and a server holds many: no number is a leak.
   setMaxListeners(0, stopping.signal, cutting.signal);
 
-  // A stop asked for meanwhile takes no webhook it would cut.
-  if (store && options.listener && webhooks.sources.length > 0 && !options.starting?.signal.aborted) {
+  /** Takes the webhook port, or leaves it, for the store's events; a stop asked for meanwhile takes no webhook it would cut. */
+  const holdPortFor = async (store: EventStore) => {
+    if (!options.listener || webhooks.sources.length === 0) return;
+    if (options.starting?.signal.aborted || stopping.signal.aborted) return;
     if (options.starting) {
       const where = shownAddress(webhooks.listen);
       options.starting.step =
@@ -644,11 +670,50 @@ export async function startApp(
       retryMs: webhooks.bindRetrySeconds * 1000,
       storeId: store.storeId,
     });
-  }
+  };
+  if (store) await holdPortFor(store);
+
+  /** The sessions open, each of which a store opened late gives its event tools and resources. */
+  const sessions = new Set<{ gain(): void }>();
+  /** The store opened once another waiter's upgrade is done, with what it turns on. */
+  const openedLate = async () => {
+    const opened = await storeAfterUpgrade(config, log, stopping.signal);
+    if (!opened) return;
+    if (stopping.signal.aborted) {
+      await opened.close();
+      return;
+    }
+    store = opened;
+    noStore = undefined;
+    known = toolsets(store, undefined, config.core.automations, webhooks.sources, listenerPort);
+    // What else is off was said at start, and stays so.
+    ({ tools, whyNotServed } = enabledTools({
+      config,
+      toolsets: known,
+      http,
+      log: new Log(config.core.logLevel, () => {}),
+    }));
+    resources = await import("./events/resources.js");
+    log.notice("webhook events are on: the event store opened once the upgrade was done");
+    for (const session of sessions) session.gain();
+    await holdPortFor(opened);
+  };
+  const reopening = upgradedElsewhere
+    ? openedLate().catch((err) =>
+        log.error(`webhook events stay off: ${err instanceof Error ? err.message : String(err)}`),
+      )
+    : undefined;
+  /** Whether a session serving `served` shows the events as resources: what events_list and events_get do. */
+  const readsEvents = (served: readonly Tool[]) =>
+    ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
   return {
-    tools,
-    whyNotServed,
-    store,
+    get tools() {
+      return tools;
+    },
+    whyNotServed: (name) => whyNotServed(name),
+    get store() {
+      return store;
+    },
     http,
     get listener() {
       return port?.listener;
@@ -665,9 +730,11 @@ export async function startApp(
       );
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
-      const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
-      const stopResources =
-        store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
+      const showEvents = () =>
+        store && readsEvents(served) ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
+      let stopResources = showEvents();
+      // A client learns of resources from the capabilities initialize answers with, never after.
+      if (!store && reopening) readyForResources(server);
       const offerPrompts = registerPrompts(
         server,
         served,
@@ -681,18 +748,30 @@ export async function startApp(
       );
       refuseUnknownCursors(server);
       refuseInvalidParams(server);
+      /** Serves also the tools `wider` lets through that it does not yet, and tells its client the list changed. */
+      const widen = (wider: (tool: Tool) => boolean) => {
+        // By name: a store opened late makes its toolsets' tools anew.
+        const gained = tools.filter((tool) => wider(tool) && !served.some((had) => had.name === tool.name));
+        served = [...served, ...gained];
+        serve(gained);
+        offerPrompts(served);
+        return gained.map((tool) => tool.name);
+      };
+      const late = {
+        gain() {
+          widen(allow ?? (() => true));
+          stopResources ??= showEvents();
+        },
+      };
+      // Held only where a store may open late: a server's sessions come and go by the thousand.
+      if (reopening) sessions.add(late);
       return {
         server,
         subscriptions: subscribed,
         lost,
-        widen(wider) {
-          const gained = tools.filter((tool) => wider(tool) && !served.includes(tool));
-          served = [...served, ...gained];
-          serve(gained);
-          offerPrompts(served);
-          return gained.map((tool) => tool.name);
-        },
+        widen,
         async close() {
+          sessions.delete(late);
           stopResources?.();
           await server.close();
         },
@@ -706,6 +785,7 @@ export async function startApp(
     },
     async close() {
       stopping.abort();
+      await reopening;
       const stopped = (await port?.close()) ?? { cut: false };
       try {
         await store?.close();
@@ -715,6 +795,64 @@ export async function startApp(
       return stopped;
     },
   };
+}
+
+/**
+ * Readies `server`'s resources, none yet, before its client initializes: the event resources of a
+ * store opened later are then served and said to it (resources/list_changed), where McpServer takes
+ * no capability once connected.
+ */
+function readyForResources(server: McpServer): void {
+  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  // McpServer sets its resource and completion handlers as the first template that completes is
+  // registered: that one goes at once.
+  const none = new ResourceTemplate("waiter://none/{id}", { list: undefined, complete: { id: () => [] } });
+  server.registerResource("none", none, {}, async () => ({ contents: [] })).remove();
+}
+
+/** How long an assistant's stdio server, its store held for another waiter's upgrade, waits between tries to open it. */
+const REOPEN_PAUSE_MS = 2_000;
+
+/**
+ * The store another waiter held for its upgrade, opened once that is done: tried again every
+ * REOPEN_PAUSE_MS until `signal` (a stop) ends it, then undefined; one that fails for another
+ * reason is said, and tried no more. A SQLite store's write lock is asked for first without a
+ * wait: the store's own busy time, spent inside SQLite, would hold every MCP request meanwhile.
+ */
+async function storeAfterUpgrade(config: Config, log: Log, signal: AbortSignal): Promise<EventStore | undefined> {
+  for (;;) {
+    try {
+      await sleep(REOPEN_PAUSE_MS, undefined, { signal });
+    } catch {
+      return undefined;
+    }
+    if (!config.database.url && (await sqliteLocked(join(config.core.dataDir, "events.db")))) continue;
+    try {
+      return await openStore(config, log, { starting: { signal }, waitsOutUpgrade: false });
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      if (err instanceof StoreUnavailable && err.upgrading) continue;
+      log.error(`webhook events stay off: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    }
+  }
+}
+
+/** Whether another program holds the write lock of the SQLite store in `file`; false when that cannot be told. */
+async function sqliteLocked(file: string): Promise<boolean> {
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(file, { fileMustExist: true, timeout: 0 });
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      db.exec("ROLLBACK");
+      return false;
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return (err as { code?: string }).code === "SQLITE_BUSY";
+  }
 }
 
 /**

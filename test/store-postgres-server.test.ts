@@ -1594,13 +1594,40 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
     try {
       expect(session.stderr()).toContain(
-        `webhook events are off: PostgreSQL 127.0.0.1:${server.port}/waiter: the session of server process ${pid} (application_name waiter, from 127.0.0.1) held waiter's upgrade lock (the advisory lock 2002872692) past 3 s as waiter went to upgrade its tables (schema ${MIGRATIONS.length - 1}, which an older waiter made): most often another waiter upgrading them, which takes a while on a full store: start this one again in a minute, when that upgrade is done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): end it (SELECT pg_terminate_backend(${pid})), then start waiter again`,
+        `webhook events are off: PostgreSQL 127.0.0.1:${server.port}/waiter: the session of server process ${pid} (application_name waiter, from 127.0.0.1) held waiter's upgrade lock (the advisory lock 2002872692) past 3 s as waiter went to upgrade its tables (schema ${MIGRATIONS.length - 1}, which an older waiter made): most often another waiter upgrading them, which takes a while on a full store: this one tries again meanwhile, and turns its events on once that upgrade is done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): end it (SELECT pg_terminate_backend(${pid}))`,
       );
       expect(session.stderr()).not.toContain("waiting for its turn");
       expect(session.stderr()).toMatch(
         /toolsets events, webhooks and automations are off: the event store could not be opened/,
       );
       expect((await session.client.listTools()).tools.map((tool) => tool.name)).toContain("currency_rates");
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("an assistant's stdio server whose events were off for another waiter's upgrade of the tables turns them on once the upgrade lock is let go, without a restart", async () => {
+    const url = await olderSchema();
+    const { holder } = await upgradeLockHeld();
+    const session = await startServer({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      WAITER_DATABASE_URL: url,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    });
+    try {
+      expect(session.stderr()).toContain("webhook events are off");
+      expect((await session.client.listTools()).tools.map((tool) => tool.name)).not.toContain("events_list");
+      // The other waiter's upgrade ends; this one then finds its own to do, and does it.
+      await holder.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+      await expect
+        .poll(async () => (await session.client.listTools()).tools.map((tool) => tool.name), { timeout: 15_000 })
+        .toContain("events_list");
+      expect(session.stderr()).toContain("webhook events are on: the event store opened once the upgrade was done");
+      expect((await session.client.listResources()).resources.map((resource) => resource.uri)).toContain(
+        "events://recent",
+      );
+      expect((await session.call("events_list", {})).isError).toBeFalsy();
     } finally {
       await session.close();
     }

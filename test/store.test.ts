@@ -2016,9 +2016,39 @@ test("an assistant's stdio server that finds the store being upgraded by another
   });
   try {
     expect(session.stderr()).toContain(
-      `webhook events are off: ${file}: another program held its write lock past 3 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: start this one again in a minute, when that upgrade is done; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it, then start waiter again`,
+      `webhook events are off: ${file}: another program held its write lock past 3 s as waiter set the store up, which an older waiter made (schema 5): most often another waiter bringing it up to a newer schema, which takes a while on a large store: this one tries again meanwhile, and turns its events on once that upgrade is done; else a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM: end it`,
     );
     expect(session.stderr()).not.toContain("waiting up to 10 min");
+  } finally {
+    await session.close();
+  }
+});
+
+test("an assistant's stdio server whose events were off for another waiter's upgrade of the store turns them on once that upgrade is done, without a restart", async () => {
+  const { dir, upgrading } = await storeBeingUpgraded();
+  const session = await startServer({
+    WAITER_DATA_DIR: dir,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+  });
+  try {
+    expect(session.stderr()).toContain("webhook events are off");
+    expect((await session.client.listTools()).tools.map((tool) => tool.name)).not.toContain("events_list");
+    // The other waiter's upgrade ends.
+    upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
+    upgrading.exec("COMMIT");
+    await expect
+      .poll(async () => (await session.client.listTools()).tools.map((tool) => tool.name), { timeout: 10_000 })
+      .toContain("events_list");
+    expect(session.stderr()).toContain("webhook events are on: the event store opened once the upgrade was done");
+    const listed = await session.client.listResources();
+    expect(listed.resources.map((resource) => resource.uri)).toContain("events://recent");
+    // The webhook port, left while the store could not open, is taken with it.
+    await expect.poll(() => session.stderr()).toMatch(/source trial \(none\): http:/);
+    const url = /source trial \(none\): (http:\/\/[\d.:]+\/webhooks\/trial)/.exec(session.stderr())?.[1];
+    expect((await fetch(`${url}`, { method: "POST", body: "{}" })).status).toBe(200);
+    const found = await session.call("events_list", {});
+    expect(found.isError).toBeFalsy();
   } finally {
     await session.close();
   }

@@ -295,7 +295,8 @@ export function registerEventResources(
     }
   });
 
-  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  // Declared beforehand where the store opened after its client had initialized.
+  if (!server.isConnected()) server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   /**
    * The session's subscriptions by what each names, the stored event's id or the list's URI, each
    * under the URI its client gave: an event told or acknowledged is looked up, and an id in another

@@ -630,7 +630,7 @@ async function takeTurn(client: ClientBase, before: number, waitMs?: number): Pr
       const { who, end } = await upgradeLockHolder(client);
       const tables = before === 0 ? "its tables" : `its tables (schema ${before}, which an older waiter made)`;
       throw new UpgradeUnderWay(
-        `${who} held waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) past ${waitMs / 1000} s as waiter went to ${doing} ${tables}: most often another waiter ${before === 0 ? "setting them up" : "upgrading them, which takes a while on a full store"}: start this one again in a minute, when that ${before === 0 ? "is" : "upgrade is"} done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): ${end}, then start waiter again`,
+        `${who} held waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) past ${waitMs / 1000} s as waiter went to ${doing} ${tables}: most often another waiter ${before === 0 ? "setting them up" : "upgrading them, which takes a while on a full store"}: this one tries again meanwhile, and turns its events on once that ${before === 0 ? "is" : "upgrade is"} done; else a session that is no waiter's start holds it (pg_stat_activity shows it idle, or a pooler's): ${end}`,
       );
     }
   }
