@@ -26,7 +26,7 @@ import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions } from "../src/transports/http.js";
 import type { OAuthTimeouts } from "../src/transports/oauth.js";
-import { ANSWER_LOST, nameWhereItStands, ReplayBuffer } from "../src/transports/streams.js";
+import { ANSWER_LOST, nameWhereItStands, notificationsUnread, ReplayBuffer } from "../src/transports/streams.js";
 import { VERSION } from "../src/version.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { startListener } from "../src/webhooks/listener.js";
@@ -34,6 +34,7 @@ import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
+import { startPacedRelay } from "./fakes/paced.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
 import { startApp } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
@@ -2639,6 +2640,64 @@ describe("resumption", () => {
       expect(replayed.filter(({ method }) => method === "notifications/resources/updated")).toHaveLength(BURST + 1);
     } finally {
       hung.destroy();
+      await served.close();
+    }
+  });
+
+  test("a stream whose client reads steadily but slower than a burst comes is never closed, however many wait", async () => {
+    const served = await servedWithErp();
+    const relay = await startPacedRelay(Number(new URL(served.url).port));
+    const opened = vi.spyOn(served.app, "session");
+    let heard = "";
+    const lines = () => heard.match(/"data":"line /g)?.length ?? 0;
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      const stream = await request(`http://127.0.0.1:${relay.port}/mcp`, {
+        // Through the relay as through a proxy that keeps the Host the client asked for.
+        headers: { host: new URL(served.url).host, accept: "text/event-stream", ...inSession },
+      });
+      expect(stream.statusCode).toBe(200);
+      const read = (async () => {
+        for await (const chunk of stream.body) heard += chunk.toString();
+      })();
+      read.catch(() => undefined);
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      const unread = () => notificationsUnread(transport);
+      let sent = 0;
+      const line = (size: number) =>
+        session.server.server.sendLoggingMessage({ level: "info", data: `line ${++sent} ${"x".repeat(size)}` });
+      await line(10);
+      await expect.poll(lines).toBe(1);
+      // From here the link carries what the client is sent only as the test steps it.
+      relay.hold();
+      while (unread() === 0) {
+        await line(2 ** 20);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Bursts, each of fewer messages than the session keeps, come faster than the link carries
+      // them, while what the link carries the client reads: each burst waits behind the last.
+      const BURST = 300;
+      let most = 0;
+      for (let burst = 0; burst < 3 && served.sessions.streams() > 0; burst++) {
+        for (let i = 0; i < BURST; i++) await line(2 ** 15);
+        most = Math.max(most, unread());
+        // The client reads until its connection takes some of what waits.
+        const waiting = unread();
+        while (served.sessions.streams() > 0 && unread() >= waiting) {
+          await relay.forward(2 ** 16);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+      // More waited than the session keeps, yet the stream stayed open.
+      expect(most).toBeGreaterThan(500);
+      expect(served.stderr()).not.toMatch(/closed its notification stream/);
+      // The link carries the rest: the client hears every one.
+      relay.flow();
+      await expect.poll(lines, { timeout: 10_000 }).toBe(sent);
+      expect(served.stderr()).not.toMatch(/closed its notification stream/);
+    } finally {
+      await relay.close();
       await served.close();
     }
   });

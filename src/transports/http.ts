@@ -31,6 +31,7 @@ import {
   endCancelled,
   endHeldStream,
   nameWhereItStands,
+  notificationsUnread,
   opensStream,
   replayEnded,
   resumesCall,
@@ -225,7 +226,13 @@ function holdStream(entry: Open, req: Request, res: Response) {
   if (opensStream(req)) {
     endHeldStream(entry, reopened);
     entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
-    if (!resumesCall(reopened)) entry.notifications = res;
+    if (!resumesCall(reopened)) {
+      entry.notifications = res;
+      entry.unreadWhenTaking = 0;
+      res.on("drain", () => {
+        if (entry.notifications === res) entry.unreadWhenTaking = notificationsUnread(entry.transport);
+      });
+    }
   }
   entry.streams += 1;
   // A stream is heard for as long as its token holds, no longer: the client opens it again with a

@@ -47,9 +47,15 @@ export interface Open {
   streams: number;
   /**
    * The connection of the notification stream a GET holds open, if one does: closed when its client
-   * leaves more of it unread than UNREAD_MOST.
+   * takes none of it while UNREAD_MOST more messages come.
    */
   notifications: Response | undefined;
+  /**
+   * How many messages of the notification stream waited unread when its connection last took more
+   * (its last drain), none when it opened: a client behind a slow link that reads on steadily may
+   * leave any number unread through a burst; one that takes none of UNREAD_MOST more is stuck.
+   */
+  unreadWhenTaking: number;
   /**
    * Requests under way, streams among them: a session answering one is not idle, however long it
    * waits, nor closed to make room.
@@ -325,6 +331,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           lastSeen: clock.now(),
           streams: 0,
           notifications: undefined,
+          unreadWhenTaking: 0,
           inFlight: 0,
           takesStandingId: false,
           init,
@@ -347,11 +354,17 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       await send(message, options);
       const entry = transport.sessionId === undefined ? undefined : open.get(transport.sessionId);
       const unread = notificationsUnread(transport);
-      // A burst is queued at once while its client reads on: only a connection that takes no more
-      // is one left unread.
-      if (entry?.transport !== transport || !entry.notifications?.writableNeedDrain || unread <= UNREAD_MOST) return;
+      // A burst is queued at once while its client reads on: only a connection that took none of
+      // UNREAD_MOST more is one left unread.
+      if (
+        entry?.transport !== transport ||
+        !entry.notifications?.writableNeedDrain ||
+        unread - entry.unreadWhenTaking <= UNREAD_MOST
+      ) {
+        return;
+      }
       log.warning(
-        `MCP session ${transport.sessionId}: closed its notification stream, whose client left ${unread} messages of it unread (a client that hangs, or a proxy that holds what it is sent); back with Last-Event-ID, it is sent what the session kept`,
+        `MCP session ${transport.sessionId}: closed its notification stream, whose client left ${unread} messages of it unread, ${unread - entry.unreadWhenTaking} more than when its connection last took any (a client that hangs, or a proxy that holds what it is sent); back with Last-Event-ID, it is sent what the session kept`,
       );
       entry.notifications.destroy();
       entry.notifications = undefined;
