@@ -2644,6 +2644,53 @@ describe("resumption", () => {
     }
   });
 
+  test("a stream whose client reads none of it holds no pile of keepalive comments, and has them again once it reads", async () => {
+    // The transport's keepalive, every 15 s, on a clock the test moves.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const served = await servedWithErp();
+    const { hostname, port } = new URL(served.url);
+    const hung = openSocket(Number(port), hostname);
+    let heard = "";
+    hung.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    const opened = vi.spyOn(served.app, "session");
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      hung.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      vi.advanceTimersByTime(15_000);
+      await expect.poll(() => heard).toContain(": keepalive");
+      // From here on its client reads nothing: a large log line fills the connection, and waits.
+      hung.pause();
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      const unread = () => notificationsUnread(transport);
+      while (unread() === 0) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const waiting = unread();
+      // An hour with no notification: no comment is queued behind what waits.
+      vi.advanceTimersByTime(60 * 60_000);
+      expect(unread()).toBe(waiting);
+      // Once its client reads it all, the stream is kept alive again.
+      const before = heard.length;
+      hung.resume();
+      await expect.poll(unread).toBe(0);
+      await expect.poll(() => heard.length).toBeGreaterThan(before);
+      vi.advanceTimersByTime(15_000);
+      await expect.poll(() => heard.slice(before)).toContain(": keepalive");
+      expect(served.sessions.streams()).toBe(1);
+    } finally {
+      vi.useRealTimers();
+      hung.destroy();
+      await served.close();
+    }
+  });
+
   test("a stream whose client reads steadily but slower than a burst comes is never closed, however many wait", async () => {
     const served = await servedWithErp();
     const relay = await startPacedRelay(Number(new URL(served.url).port));

@@ -8,7 +8,7 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
-import { notificationsUnread, ReplayBuffer, requestsCarried, UNREAD_MOST } from "./streams.js";
+import { keepAliveWhileIdle, notificationsUnread, ReplayBuffer, requestsCarried, UNREAD_MOST } from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -347,6 +347,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
         if (init !== undefined && (await record(id, entry))) entry.init = undefined;
       },
     });
+    keepAliveWhileIdle(transport);
     // The transport queues each notification whatever its client read: a client that reads none
     // would have the session's every event held for it, for as long as its connection holds.
     const send = transport.send.bind(transport);

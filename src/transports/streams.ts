@@ -283,6 +283,32 @@ export function notificationsUnread(transport: WebStandardStreamableHTTPServerTr
   return typeof room === "number" ? 1 - room : 0;
 }
 
+/**
+ * Has the SDK's transport queue its keepalive comment (one each 15 s on every stream it holds)
+ * only while nothing waits on the stream for its client to read. It queues one whatever its client
+ * read: a stream whose client reads none would hold one more each time, with no message sent to
+ * have it closed (some 80 KB a day), for as long as its connection holds. A comment behind what
+ * waits keeps nothing alive: what waits goes first.
+ */
+export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTransport) {
+  type KeepAlive = (controller: ReadableStreamDefaultController, encoder: unknown) => unknown;
+  const internals = transport as unknown as { startKeepAlive: KeepAlive };
+  const keepAlive = internals.startKeepAlive.bind(transport);
+  internals.startKeepAlive = (controller, encoder) =>
+    keepAlive(
+      {
+        enqueue(chunk: Uint8Array) {
+          // A stream no longer held is let fail, so that the transport stops its keepalive.
+          const waits =
+            (controller.desiredSize ?? 1) < 1 &&
+            [...heldStreams(transport).values()].some((held) => held.controller === controller);
+          if (!waits) controller.enqueue(chunk);
+        },
+      } as ReadableStreamDefaultController,
+      encoder,
+    );
+}
+
 /** The SDK transport's name for a session's GET stream, which carries notifications for as long as the session lasts. */
 const NOTIFICATION_STREAM = "_GET_stream";
 
