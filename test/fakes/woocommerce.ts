@@ -37,7 +37,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   another, which is its `number` and which the search finds as it finds an address.
  * - Orders: `status`, `customer`, `search` (a "+" in it read as a space, as the order tables'
  *   search urldecodes the term again), `after`/`before` (strictly after/before, site-local
- *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
+ *   unless the value carries an offset), `dates_are_gmt`, `exclude` (ids). PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
  *   date_paid, date_completed, stock reduced once on processing/completed/on-hold, restored on
  *   cancelled/pending, notes; refunded records a refund of what is left, as wc_order_fully_refunded()
@@ -1756,6 +1756,7 @@ function listOrders(ctx: Ctx): Reply {
   const orders = [...ctx.shop.orders.values()].filter((order) => {
     if (!statuses.includes("any") && !statuses.includes(order.status)) return false;
     if (statuses.includes("any") && (order.status === "checkout-draft" || order.status === "trash")) return false;
+    if ((ctx.values.exclude as number[]).includes(order.id)) return false;
     if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number)) {
       return false;
     }
@@ -2106,6 +2107,7 @@ const ROUTES: Route[] = [
             default: ["any"],
           },
           customer: { type: "integer" },
+          exclude: { type: "array", items: { type: "integer" }, default: [] },
         },
         permission: keyed(cannot.list),
         handle: listOrders,

@@ -7,10 +7,10 @@ import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
+  afterLastListed,
   boundBefore,
+  lastListedBound,
   leftOutSince,
-  listEnded,
-  newestFirstBound,
   noneMatch,
   noteOut,
   OrderNumber,
@@ -510,18 +510,22 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The cursor's tag is of the list the shop is asked for: a date written as the same instant
       // another way, or a "#" before a number, is the same list.
       const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
-      // Newest first: the pages after the first end where it began (newestFirstBound).
-      const pinned =
-        request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
+      // Newest first, each page after the last order listed (afterLastListed): within the list's own
+      // `before`, which every order listed was placed before.
+      const lastListed = lastListedBound(request);
+      // A cursor of the older form pages by number: the pages after the first end where it began (newestFirstBound).
+      const pinned = lastListed
+        ? { ...filters, ...lastListed }
+        : request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
           ? { ...filters, before: boundBefore(request.pin) }
           : filters;
-      const page = await shop.listOrders(pinned, request, call);
+      const page = await shop.listOrders(pinned, lastListed ? { page: 1, size: request.size } : request, call);
       const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);
-      const pin = newestFirstBound(
-        request,
-        orders.map((o) => o.created),
-      );
-      const result = withinAnswer({ orders, ...pageResult(page, request, pin) });
+      const paged =
+        lastListed || request.page === 1
+          ? afterLastListed({ ...page, items: orders }, request)
+          : pageResult(page, request);
+      const result = withinAnswer({ orders, ...paged });
       // An order placed since the first page matches only a list placed before a time still to come.
       if (request.pin !== undefined && (before === undefined || before > clock.now())) pinnedPages.add(result);
       dueOnDelivery.set(result, new Set(page.items.filter((o) => o.due_on_delivery).map((o) => o.id)));
@@ -531,7 +535,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     render(r, args) {
       const shopZone = zoneOf.get(r);
-      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, shop.trashStatus, shopZone);
+      if (r.orders.length === 0) {
+        return args.cursor
+          ? "No more orders: none after the page before matches now."
+          : noOrders(args, shop.trashStatus, shopZone);
+      }
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
       const range = placedRange(args, shopZone);
@@ -539,7 +547,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ...lines,
         ...range,
         zoneLine(shopZone, true),
-        pageLine(r.orders.length, r, "orders"),
+        pageLine(r.orders.length, r, "orders", false),
         ...leftOutSince(r, "Orders placed"),
         ...guests,
       ].join("\n");

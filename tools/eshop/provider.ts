@@ -117,6 +117,8 @@ export interface OrderFilter {
   before?: string;
   search?: string;
   customerId?: number;
+  /** Ids left out: those a page before listed. */
+  exclude?: number[];
 }
 
 export interface ProductFilter {

@@ -210,7 +210,8 @@ export const orderId = published(
 
 /**
  * Paging: a cursor is "p", a page number, where the list pins one the bound its first page set
- * (in base 36), and, after a dot, a tag of the list and the other arguments that gave it. The
+ * (in base 36), or, for a list read on from its last item, that item's second and the ids listed
+ * in it ("-" before each), and, after a dot, a tag of the list and the other arguments that gave it. The
  * shop's pages are numbers: a number alone, copied into another list or given other filters or
  * another page size, would be read as a page of a list it is not of.
  */
@@ -221,7 +222,7 @@ export const paging = {
     // Checked, not published as a pattern: what a model reads of it is its description. A bound of
     // seven base-36 digits at most is a date (to the year 4453); a longer one is no time to send.
     .refine(
-      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7})?\.[0-9a-f]{8}$/.test(cursor),
+      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,100})?\.[0-9a-f]{8}$/.test(cursor),
       "is not a cursor this tool handed out",
     )
     .optional()
@@ -235,9 +236,10 @@ export const pagingOut = {
 
 /**
  * A page asked for, and the tag its list's cursors carry; `pin`, the bound the list's first page
- * set, which its cursors carry on (a list newest first: the time of its newest item).
+ * set, which its cursors carry on (a list newest first: the time of its newest item); or, for a
+ * list read on from its last item (`listedAtPin` given), that item's second and the ids listed in it.
  */
-export type ListPage = PageRequest & { tag: string; pin?: number };
+export type ListPage = PageRequest & { tag: string; pin?: number; listedAtPin?: number[] };
 
 /**
  * The page `args` ask `list` for. The tag is of the list and every other argument as parsed
@@ -263,7 +265,48 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
       `cursor ${quote(cursor)} was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`,
     );
   }
-  return { page: Number(page), size: args.page_size, tag, ...(pin ? { pin: Number.parseInt(pin, 36) } : {}) };
+  const [second, ...listed] = pin?.split("-") ?? [];
+  return {
+    page: Number(page),
+    size: args.page_size,
+    tag,
+    ...(second ? { pin: Number.parseInt(second, 36) } : {}),
+    ...(listed.length ? { listedAtPin: listed.map((id) => Number.parseInt(id, 36)) } : {}),
+  };
+}
+
+/**
+ * The page of a list newest first read on from the last item listed (`created` in whole seconds,
+ * as the shop compares them; ties newest id first): the shop is asked for the first page of those
+ * up to that item's second, less those listed in it. An item that leaves the list between pages
+ * (an order paid while unpaid ones are listed) moves none onto a page already read, and one added
+ * since is newer than any asked for. `total` counts the pages before as read.
+ */
+export function afterLastListed<T extends { id: number; created: string }>(
+  page: Page<T>,
+  request: ListPage,
+): { total?: number; next_cursor?: string } {
+  const read = (request.page - 1) * request.size;
+  const more = page.pages === undefined ? page.items.length === request.size : page.pages > 1;
+  const last = page.items.at(-1);
+  let next: string | undefined;
+  if (more && last) {
+    const second = Math.floor(Date.parse(last.created) / 1000);
+    const inSecond = page.items.filter((item) => Math.floor(Date.parse(item.created) / 1000) === second);
+    const before = second === request.pin ? (request.listedAtPin ?? []) : [];
+    const listed = [...before, ...inSecond.map((item) => item.id)].map((id) => `-${id.toString(36)}`).join("");
+    next = `p${request.page + 1}.${second.toString(36)}${listed}.${request.tag}`;
+  }
+  return {
+    ...(page.total === undefined ? {} : { total: read + page.total }),
+    ...(next ? { next_cursor: next } : {}),
+  };
+}
+
+/** The `before` and `exclude` that ask the shop for the page after `request`'s last listed item, or none. */
+export function lastListedBound(request: ListPage): { before: string; exclude: number[] } | undefined {
+  if (request.pin === undefined || request.listedAtPin === undefined) return undefined;
+  return { before: boundBefore(request.pin + 1), exclude: request.listedAtPin };
 }
 
 /**
@@ -337,7 +380,7 @@ export function listEnded(
 }
 
 /**
- * A line that says how many there are and how to read on. The shop's pages are counted from the
+ * A line that says how many there are and how to read on; `fromFirstMatch`: the shop's pages are counted from the
  * first match: a change that takes listed items out of the filters moves later ones onto pages
  * already read, so a model that works through a list page by page would skip them.
  */
@@ -345,10 +388,12 @@ export function pageLine(
   shown: number,
   result: { total?: number | undefined; next_cursor?: string | undefined },
   what: string,
+  fromFirstMatch = true,
 ): string {
-  const more = result.next_cursor
-    ? `; next page: cursor "${result.next_cursor}" (after changing listed ${what} so they no longer match, list from the first page again: pages count from the first match)`
+  const again = fromFirstMatch
+    ? ` (after changing listed ${what} so they no longer match, list from the first page again: pages count from the first match)`
     : "";
+  const more = result.next_cursor ? `; next page: cursor "${result.next_cursor}"${again}` : "";
   return result.total === undefined
     ? `${shown} ${what}; the shop did not say how many in all${more}`
     : `${shown} of ${result.total} ${what}${more}`;

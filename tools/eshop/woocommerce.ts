@@ -808,6 +808,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
           before: filter.before,
           search: filter.search,
           customer: filter.customerId,
+          exclude: filter.exclude?.join(","),
           // after and before are UTC, not the shop's local time.
           dates_are_gmt: filter.after || filter.before ? "true" : undefined,
           orderby: "date",
