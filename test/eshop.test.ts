@@ -323,6 +323,83 @@ describe("orders", () => {
     expect(again.products[0]?.id).toBe(8301);
   });
 
+  test("a draft saved while products are paged, which has no date yet, pushes none of the first page onto the next", async () => {
+    const first = await server.call("eshop_products_list", { page_size: 3 });
+    const page1 = data<{ products: { id: number }[]; total: number; next_cursor: string }>(first);
+    // Saved as a draft after the first page was read: WordPress gives it no GMT date until it is
+    // published (post_date_gmt 0000-00-00), which every bound in UTC lets through.
+    const newest = Math.max(...[...woo.shop.products.values()].map((p) => p.dateCreated.getTime()));
+    const draft = { ...structuredClone(woo.shop.product(P.espresso)), id: 8302, sku: "DRAFT-8302", status: "draft" };
+    Object.assign(draft, { dateCreated: new Date(newest + 60_000), dateModified: new Date(newest + 60_000) });
+    woo.shop.products.set(draft.id, { ...draft, undated: true });
+    const seen = page1.products.map((p) => p.id);
+    for (let cursor: string | undefined = page1.next_cursor; cursor; ) {
+      const result = await server.call("eshop_products_list", { page_size: 3, cursor });
+      expect(result.isError, text(result)).toBeFalsy();
+      const page = data<{ products: { id: number }[]; next_cursor?: string }>(result);
+      seen.push(...page.products.map((p) => p.id));
+      cursor = page.next_cursor;
+    }
+    expect(seen).toEqual([...new Set(seen)]);
+    expect(seen).toHaveLength(page1.total);
+    expect(seen).not.toContain(8302);
+  });
+
+  test("a draft without a date on a first page bounds the pages after it where it stands: none of them skipped", async () => {
+    // The draft being written, saved last: first among products, by the time it was saved.
+    const newest = Math.max(...[...woo.shop.products.values()].map((p) => p.dateCreated.getTime()));
+    const draft = { ...structuredClone(woo.shop.product(P.espresso)), id: 8303, sku: "DRAFT-8303", status: "draft" };
+    Object.assign(draft, { dateCreated: new Date(newest + 60_000), dateModified: new Date(newest + 60_000) });
+    woo.shop.products.set(draft.id, { ...draft, undated: true });
+    const first = await server.call("eshop_products_list", { page_size: 3 });
+    const page1 = data<{ products: { id: number }[]; total: number; next_cursor: string }>(first);
+    expect(page1.products[0]?.id).toBe(8303);
+    const seen = page1.products.map((p) => p.id);
+    for (let cursor: string | undefined = page1.next_cursor; cursor; ) {
+      const result = await server.call("eshop_products_list", { page_size: 3, cursor });
+      const page: { products: { id: number }[]; next_cursor?: string } = data(result);
+      seen.push(...page.products.map((p) => p.id));
+      cursor = page.next_cursor;
+    }
+    expect([...seen].sort()).toEqual([...new Set(seen)].sort());
+    expect(seen).toHaveLength(page1.total);
+  });
+
+  test("products added in the hour repeated when the shop's clocks go back are paged once each, none skipped", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    // WordPress lists products by their local date: 02:30 summer time (00:30 UTC) before 02:15
+    // winter time (01:15 UTC), the later of the two, on 25 October 2026 in Prague.
+    for (const [id, at] of [
+      [8310, "2026-10-25T00:30:00Z"],
+      [8311, "2026-10-25T01:15:00Z"],
+    ] as const) {
+      const product = { ...structuredClone(prague.shop.product(P.espresso)), id, sku: `DST-${id}` };
+      Object.assign(product, { dateCreated: new Date(at), dateModified: new Date(at) });
+      prague.shop.products.set(id, product);
+    }
+    for (const product of prague.shop.products.values()) {
+      if (product.id < 8310 && product.dateCreated.getTime() > Date.parse("2026-10-24T00:00:00Z")) {
+        product.dateCreated = new Date("2026-10-24T00:00:00Z");
+      }
+    }
+    setClock("2026-10-25T02:00:00Z");
+    const session = await start(shopEnv(prague));
+    try {
+      const first = data<{ products: { id: number }[]; total: number; next_cursor: string }>(
+        await session.call("eshop_products_list", { page_size: 1 }),
+      );
+      expect(first.products.map((p) => p.id)).toEqual([8310]);
+      const second = data<{ products: { id: number }[] }>(
+        await session.call("eshop_products_list", { page_size: 1, cursor: first.next_cursor }),
+      );
+      expect(second.products.map((p) => p.id)).toEqual([8311]);
+    } finally {
+      setClock();
+      await Promise.all([session.close(), prague.close()]);
+    }
+  });
+
   test("a list placed before a time past says nothing of orders placed since its first page: none of them can match", async () => {
     setClock("2030-01-01T00:00:00Z");
     try {

@@ -24,7 +24,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   `Link` header whose rel="prev" and rel="next" URLs are the request's own query (credentials
  *   included, PHP-urlencoded) with `page` changed. Query strings are read as PHP reads them:
  *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
- *   Orders and products come newest first (by date, then ID), customers (role `customer` unless `role` says) by
+ *   Orders come newest first (by date, then ID), products by their local date (post_date), then ID, customers (role `customer` unless `role` says) by
  *   display name: the defaults, as `order`/`orderby` are not modelled but for customers. A search, a SKU and an
  *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
  * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
@@ -278,8 +278,14 @@ export interface WooProduct {
   backorders: "no" | "notify" | "yes";
   virtual: boolean;
   downloadable: boolean;
+  /** Its post_date, by which it is listed (as a wall time in the site's zone). */
   dateCreated: Date;
   dateModified: Date;
+  /**
+   * A draft WordPress gave no GMT date (post_date_gmt 0000-00-00 00:00:00, as one saved in the
+   * admin has until it is published): it reads with no date_created, and a bound in GMT lets it through.
+   */
+  undated?: boolean;
   total_sales: number;
   categories: { id: number; name: string; slug: string }[];
   description: string;
@@ -1549,8 +1555,8 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     name: product.name,
     slug: product.slug,
     permalink: `${ctx.origin}/product/${product.slug}/`,
-    date_created: date(product.dateCreated, ctx),
-    date_created_gmt: dateGmt(product.dateCreated),
+    date_created: date(product.undated ? null : product.dateCreated, ctx),
+    date_created_gmt: dateGmt(product.undated ? null : product.dateCreated),
     date_modified: date(product.dateModified, ctx),
     date_modified_gmt: dateGmt(product.dateModified),
     type: product.type,
@@ -1738,10 +1744,14 @@ const collated = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, "").
 
 const contains = (haystack: string, needle: string) => collated(haystack).includes(collated(needle));
 
-/** Whether `created` is within the request's `after`/`before`, as WP_Date_Query compares them: strictly, against the local or GMT column. */
-function createdWithin(ctx: Ctx, created: Date): boolean {
+/**
+ * Whether `created` is within the request's `after`/`before`, as WP_Date_Query compares them:
+ * strictly, against the local or GMT column; `undated`, a GMT column of zeros.
+ */
+function createdWithin(ctx: Ctx, created: Date, undated = false): boolean {
   const zone = ctx.shop.timeZone;
-  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d, zone));
+  const gmt = (d: Date) => (undated ? "0000-00-00T00:00:00" : gmtWall(d));
+  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmt(d) : localWall(d, zone));
   const after = ctx.values.after as string | undefined;
   const before = ctx.values.before as string | undefined;
   if (after !== undefined && wall(created) <= siteLocalWall(after, zone)) return false;
@@ -1805,7 +1815,7 @@ function listProducts(ctx: Ctx): Reply {
     if (product.type === "variation" && !skus) return false;
     if (skus && !skus.includes(collated(product.sku))) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
-    if (!createdWithin(ctx, product.dateCreated)) return false;
+    if (!createdWithin(ctx, product.dateCreated, product.undated)) return false;
     if (search !== "") {
       const words = search.split(/\s+/);
       const text = [product.name, product.description, product.short_description];
@@ -1813,7 +1823,11 @@ function listProducts(ctx: Ctx): Reply {
     }
     return true;
   });
-  return paged(ctx, "products", products.sort(newestFirst), (product) => renderProduct(product, ctx));
+  // WP_Query's orderby date: post_date, the local wall time, which goes back an hour when clocks do.
+  const posted = (product: WooProduct) => localWall(product.dateCreated, ctx.shop.timeZone);
+  const byPostDate = (a: WooProduct, b: WooProduct) =>
+    posted(a) < posted(b) ? 1 : posted(a) > posted(b) ? -1 : b.id - a.id;
+  return paged(ctx, "products", products.sort(byPostDate), (product) => renderProduct(product, ctx));
 }
 
 /**

@@ -379,9 +379,10 @@ export function productTools(shop: ShopProvider): Tool[] {
         ...pageResult(
           page,
           request,
+          // The shop's wall times, read as UTC: a bound sent back as such.
           newestFirstBound(
             request,
-            page.items.map((p) => p.created),
+            page.items.map((p) => p.listed && `${p.listed}Z`),
           ),
         ),
       });

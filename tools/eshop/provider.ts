@@ -125,7 +125,7 @@ export interface ProductFilter {
   search?: string;
   sku?: string;
   stockStatus?: string;
-  /** Created before, UTC (YYYY-MM-DDTHH:MM:SS). */
+  /** Listed before: `listed` earlier than this, the shop's wall time (YYYY-MM-DDTHH:MM:SS). */
   before?: string;
 }
 
@@ -233,6 +233,11 @@ export interface Product {
   name: string;
   /** When it was created, UTC; none for a draft the shop gave no date yet. */
   created?: string;
+  /**
+   * The shop's wall time it is listed by (WordPress's post_date, YYYY-MM-DDTHH:MM:SS): when it was
+   * created, or, for a draft given no date yet, when it was last saved, which dates it so.
+   */
+  listed?: string;
   sku?: string;
   type: string;
   status: string;

@@ -323,7 +323,7 @@ export function newestFirstBound(request: ListPage, created: readonly (string | 
   return times.length ? Math.floor(Math.max(...times) / 1000) + 1 : undefined;
 }
 
-/** A list's bound as the shop takes `before`: UTC, sent with dates_are_gmt, to the second. */
+/** A list's bound as the shop takes `before`, to the second: UTC for orders (sent with dates_are_gmt), the shop's wall time for products. */
 export function boundBefore(pin: number): string {
   return new Date(pin * 1000).toISOString().slice(0, 19);
 }

@@ -149,6 +149,9 @@ const productSchema = z.object({
   date_on_sale_to_gmt: gmt.nullish(),
   // None for a draft WordPress gave no date yet ("0000-00-00 00:00:00").
   date_created_gmt: gmt.nullish(),
+  // The shop's wall times, without an offset: its lists go by the date's, a draft's by its last save.
+  date_created: gmt.nullish(),
+  date_modified: gmt.nullish(),
   // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   parent_id: z.number().optional(),
@@ -440,6 +443,8 @@ function toProduct(p: z.output<typeof productSchema>): Product {
       : idle
         ? { idle_sale: { price: p.sale_price as string, why: idle } }
         : {};
+  // WordPress dates a draft given no date to each save (wp_update_post()): its last is its date.
+  const listed = (p.date_created_gmt ? p.date_created : p.date_modified)?.slice(0, 19);
   return {
     id: p.id,
     name: htmlAsText(p.name),
@@ -458,6 +463,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
     ...(p.date_created_gmt ? { created: utc(p.date_created_gmt) as string } : {}),
+    ...(listed ? { listed } : {}),
   };
 }
 
@@ -930,9 +936,9 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         search: filter.search,
         sku: filter.sku,
         stock_status: filter.stockStatus,
+        // The shop's wall time, as it lists products by (post_date): in UTC, the bound would let a draft
+        // given no date yet through (its post_date_gmt is zeros), and split an hour its clocks repeat.
         before: filter.before,
-        // before is UTC, not the shop's local time.
-        dates_are_gmt: filter.before ? "true" : undefined,
       };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
