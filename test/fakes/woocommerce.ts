@@ -67,7 +67,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent. A
  *   variation's `attributes` leave out one left to "Any …", as get_attributes() does.
  * - Products: `sku` (comma list, and the whole of it), `stock_status`, `search` (name and descriptions),
- *   `after`/`before`/`dates_are_gmt` on the date created, as the orders'; GET by id;
+ *   `after`/`before`/`dates_are_gmt` on the date created, as the orders', `exclude`; GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
@@ -1813,6 +1813,7 @@ function listProducts(ctx: Ctx): Reply {
     if (product.status === "trash" || product.status === "auto-draft") return false;
     // A SKU is looked for among variations too (post_type product and product_variation).
     if (product.type === "variation" && !skus) return false;
+    if ((ctx.values.exclude as number[]).includes(product.id)) return false;
     if (skus && !skus.includes(collated(product.sku))) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
     if (!createdWithin(ctx, product.dateCreated, product.undated)) return false;
@@ -2264,6 +2265,7 @@ const ROUTES: Route[] = [
           after: { type: "string", format: "date-time" },
           before: { type: "string", format: "date-time" },
           dates_are_gmt: { type: "boolean", default: false },
+          exclude: { type: "array", items: { type: "integer" }, default: [] },
         },
         permission: keyed(cannot.list),
         handle: listProducts,

@@ -513,7 +513,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // Newest first, each page after the last order listed (afterLastListed): within the list's own
       // `before`, which every order listed was placed before.
       const lastListed = lastListedBound(request);
-      // A cursor of the older form pages by number: the pages after the first end where it began (newestFirstBound).
+      // A cursor of the older form pages by number, within the bound its first page set.
       const pinned = lastListed
         ? { ...filters, ...lastListed }
         : request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
@@ -523,7 +523,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);
       const paged =
         lastListed || request.page === 1
-          ? afterLastListed({ ...page, items: orders }, request)
+          ? afterLastListed({ ...page, items: orders }, request, (o) => o.created)
           : pageResult(page, request);
       const result = withinAnswer({ orders, ...paged });
       // An order placed since the first page matches only a list placed before a time still to come.

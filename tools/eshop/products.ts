@@ -6,10 +6,10 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Serving, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
+  afterLastListed,
   boundBefore,
+  lastListedBound,
   leftOutSince,
-  listEnded,
-  newestFirstBound,
   noneMatch,
   oneAtATime,
   pageLine,
@@ -358,33 +358,30 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const request = pageRequest("products", args);
+      // Newest first by the shop's wall time (Product.listed), each page after the last product
+      // listed (afterLastListed); a cursor of the older form pages by number, within the bound its
+      // first page set.
+      const lastListed = lastListedBound(request);
       const [page, currency, shopZone] = await Promise.all([
         shop.listProducts(
           {
             ...(args.search ? { search: args.search } : {}),
             ...(args.sku ? { sku: args.sku } : {}),
             ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
-            // Newest first: the pages after the first end where it began (newestFirstBound).
-            ...(request.pin !== undefined ? { before: boundBefore(request.pin) } : {}),
+            ...(lastListed ?? (request.pin !== undefined ? { before: boundBefore(request.pin) } : {})),
           },
-          request,
+          lastListed ? { page: 1, size: request.size } : request,
           call,
         ),
         currencyOf(call),
         shop.timeZone(call),
       ]);
+      // The shop's wall times, read as UTC: a bound sent back as such.
+      const listedAt = (p: Product) => p.listed && `${p.listed}Z`;
       const result = withinAnswer({
         products: page.items.map((p) => productOut.parse(p)),
         ...(currency ? { currency } : {}),
-        ...pageResult(
-          page,
-          request,
-          // The shop's wall times, read as UTC: a bound sent back as such.
-          newestFirstBound(
-            request,
-            page.items.map((p) => p.listed && `${p.listed}Z`),
-          ),
-        ),
+        ...(lastListed || request.page === 1 ? afterLastListed(page, request, listedAt) : pageResult(page, request)),
       });
       if (request.pin !== undefined) pinnedPages.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
@@ -392,7 +389,9 @@ export function productTools(shop: ShopProvider): Tool[] {
       return result;
     },
     render(r, args, session) {
-      if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args, session);
+      if (r.products.length === 0) {
+        return args.cursor ? "No more products: none after the page before matches now." : noProducts(args, session);
+      }
       const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
       const zone = r.products.some(showsTime) ? [zoneLine(zoneOf.get(r), false)] : [];
       const leftOut = variationsLeftOut(args, session);
@@ -400,7 +399,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         ...lines,
         ...zone,
         ...(leftOut ? [leftOut] : []),
-        pageLine(r.products.length, r, "products"),
+        pageLine(r.products.length, r, "products", false),
         ...leftOutSince(r, "Products added"),
       ].join("\n");
     },

@@ -127,6 +127,8 @@ export interface ProductFilter {
   stockStatus?: string;
   /** Listed before: `listed` earlier than this, the shop's wall time (YYYY-MM-DDTHH:MM:SS). */
   before?: string;
+  /** Ids left out: those a page before listed. */
+  exclude?: number[];
 }
 
 export interface CustomerFilter {

@@ -221,8 +221,10 @@ export const paging = {
     .string()
     // Checked, not published as a pattern: what a model reads of it is its description. A bound of
     // seven base-36 digits at most is a date (to the year 4453); a longer one is no time to send.
+    // The ids listed in the second a page ended in go on through each page of that second: an
+    // import dates hundreds of products alike.
     .refine(
-      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,100})?\.[0-9a-f]{8}$/.test(cursor),
+      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,500})?\.[0-9a-f]{8}$/.test(cursor),
       "is not a cursor this tool handed out",
     )
     .optional()
@@ -276,23 +278,25 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
 }
 
 /**
- * The page of a list newest first read on from the last item listed (`created` in whole seconds,
- * as the shop compares them; ties newest id first): the shop is asked for the first page of those
- * up to that item's second, less those listed in it. An item that leaves the list between pages
- * (an order paid while unpaid ones are listed) moves none onto a page already read, and one added
- * since is newer than any asked for. `total` counts the pages before as read.
+ * The page of a list newest first read on from the last item listed (its time by `listedAt`, in
+ * whole seconds, as the shop compares them): the shop is asked for the first page of those up to
+ * that item's second, less those listed in it. An item that leaves the list between pages (an order
+ * paid while unpaid ones are listed) moves none onto a page already read, and one added since is
+ * newer than any asked for. `total` counts the pages before as read.
  */
-export function afterLastListed<T extends { id: number; created: string }>(
+export function afterLastListed<T extends { id: number }>(
   page: Page<T>,
   request: ListPage,
+  listedAt: (item: T) => string | undefined,
 ): { total?: number; next_cursor?: string } {
   const read = (request.page - 1) * request.size;
   const more = page.pages === undefined ? page.items.length === request.size : page.pages > 1;
-  const last = page.items.at(-1);
+  const secondOf = (item: T) => Math.floor(Date.parse(listedAt(item) ?? "") / 1000);
+  const last = page.items.findLast((item) => Number.isFinite(secondOf(item)));
   let next: string | undefined;
   if (more && last) {
-    const second = Math.floor(Date.parse(last.created) / 1000);
-    const inSecond = page.items.filter((item) => Math.floor(Date.parse(item.created) / 1000) === second);
+    const second = secondOf(last);
+    const inSecond = page.items.filter((item) => secondOf(item) === second);
     const before = second === request.pin ? (request.listedAtPin ?? []) : [];
     const listed = [...before, ...inSecond.map((item) => item.id)].map((id) => `-${id.toString(36)}`).join("");
     next = `p${request.page + 1}.${second.toString(36)}${listed}.${request.tag}`;
@@ -307,20 +311,6 @@ export function afterLastListed<T extends { id: number; created: string }>(
 export function lastListedBound(request: ListPage): { before: string; exclude: number[] } | undefined {
   if (request.pin === undefined || request.listedAtPin === undefined) return undefined;
   return { before: boundBefore(request.pin + 1), exclude: request.listedAtPin };
-}
-
-/**
- * The bound a newest-first list's pages after its first end at, in seconds, as the shop takes
- * `before` (strictly, in whole seconds): the one the cursor carries, or, on the first page, the
- * second after its newest item's (`created`, as the shop gives it). An item added since the first
- * page would otherwise push that page's last ones onto the next, read twice. A later page whose
- * cursor carries none (one of the older form) sets none: a bound at its own newest item would
- * start the list there, and the page numbers after it would skip a page.
- */
-export function newestFirstBound(request: ListPage, created: readonly (string | undefined)[]): number | undefined {
-  if (request.pin !== undefined || request.page > 1) return request.pin;
-  const times = created.map((time) => (time ? Date.parse(time) : Number.NaN)).filter(Number.isFinite);
-  return times.length ? Math.floor(Math.max(...times) / 1000) + 1 : undefined;
 }
 
 /** A list's bound as the shop takes `before`, to the second: UTC for orders (sent with dates_are_gmt), the shop's wall time for products. */

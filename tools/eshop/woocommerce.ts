@@ -939,6 +939,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         // The shop's wall time, as it lists products by (post_date): in UTC, the bound would let a draft
         // given no date yet through (its post_date_gmt is zeros), and split an hour its clocks repeat.
         before: filter.before,
+        exclude: filter.exclude?.join(","),
       };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
