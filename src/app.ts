@@ -16,6 +16,7 @@ import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
+import { paymentSources } from "./events/payments.js";
 import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
@@ -628,6 +629,7 @@ export async function startApp(
     }
   }
   const sources = webhooks.sources.map((source) => source.name);
+  const paying = paymentSources(webhooks.sources);
   let port: PortHold | undefined;
   const listenerPort = {
     url: () => port?.listener?.url ?? options.listenerUrl?.(),
@@ -731,7 +733,9 @@ export async function startApp(
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const showEvents = () =>
-        store && readsEvents(served) ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
+        store && readsEvents(served)
+          ? resources?.registerEventResources(server, store, log, paying, subscribed)
+          : undefined;
       let stopResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.
       if (!store && reopening) readyForResources(server);

@@ -449,14 +449,17 @@ export function eventStoreContract(open: OpenStore): void {
       const { store } = await open({ ...LOOSE, maxEvents: 1 });
       const paid = await stored(store, event({ dedupeId: "3000006542:PAID", scheme: "gopay" }));
       await store.add(event({ dedupeId: "3000006542:1" }));
+      // Another source's, not a payment source's, though its delivery id reads as a payment's state.
+      await store.add(event({ dedupeId: "3000006542:PAID", source: "hooks", scheme: "hmac" }));
       await store.add(event({ dedupeId: "evt_2" }));
       await store.expire();
       expect(await store.paymentEvents("3000006542")).toEqual([]);
       // Another sender's delivery id that begins so names no payment.
-      expect(await store.droppedPayment("3000006542")).toEqual([
+      expect(await store.droppedPayment("3000006542", ["shop"])).toEqual([
         { id: paid.id, source: "shop", dedupeId: "3000006542:PAID" },
       ]);
-      expect(await store.droppedPayment("300000654")).toEqual([]);
+      expect(await store.droppedPayment("3000006542", [])).toEqual([]);
+      expect(await store.droppedPayment("300000654", ["shop"])).toEqual([]);
     });
 
     test("a Shopify webhook's id names the event its delivery was stored as, under either header name, once", async () => {

@@ -288,11 +288,15 @@ async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, 
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
-/** What each configured automation is and how its runs went; its runs with their steps. */
+/**
+ * What each configured automation is and how its runs went; its runs with their steps. `paying`:
+ * the configured sources of a payment scheme (`paymentSources`), whose payments' ids name events.
+ */
 export function automationsToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
   automations: readonly Automation[],
+  paying: readonly string[],
 ): Toolset {
   return defineToolset({
     name: "automations",
@@ -440,6 +444,7 @@ export function automationsToolset(
                     store,
                     args.event_id,
                     call,
+                    paying,
                     [RUNS_GONE, await droppedUnreached(store)].filter(Boolean).join(" "),
                   )
                 : undefined

@@ -21,6 +21,14 @@ export const PAYMENT_STATES: Readonly<Record<string, { gateway: string; states: 
   },
 };
 
+/**
+ * The configured sources of a payment scheme: a dropped delivery keeps no scheme, and another
+ * sender's delivery id may read as a payment's state (3000006542:PAID) too.
+ */
+export function paymentSources(sources: readonly { name: string; scheme: string }[]): string[] {
+  return sources.filter((source) => Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
+}
+
 /** How many of a payment's events are listed, the oldest. */
 export const PAYMENT_EVENTS_LISTED = 10;
 

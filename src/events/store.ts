@@ -414,9 +414,13 @@ export interface EventStore {
   paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /**
    * The events of a Comgate or GoPay payment that retention dropped, while their deliveries are
-   * remembered (`paymentEvents`); dropped deliveries keep no scheme, so any source's that reads so.
+   * remembered (`paymentEvents`); dropped deliveries keep no scheme, so those of `sources`, the
+   * configured sources of a payment scheme (`paymentSources`).
    */
-  droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
+  droppedPayment(
+    paymentId: string,
+    sources: readonly string[],
+  ): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**

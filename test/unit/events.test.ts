@@ -10,6 +10,7 @@ import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
+import { paymentSources } from "../../src/events/payments.js";
 import { minorUnitsNote } from "../../src/events/present.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
@@ -19,7 +20,7 @@ import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
 import { clock, setClock } from "../../src/time.js";
 import { toolsets } from "../../src/toolsets.js";
-import { webhooksOf } from "../../src/webhooks/settings.js";
+import { type WebhookSource, webhooksOf } from "../../src/webhooks/settings.js";
 import { numbersMovedSql } from "../store-contract.js";
 
 // As it is, counted: what a line of events_list costs is what lossless-json is asked to write.
@@ -33,18 +34,32 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Served = { automations?: Automation[]; subscribed?: Set<string>; dir?: string; tools?: string };
+/** A payment source of each payment scheme, as the tools may be told they are configured. */
+const PAYMENT_SOURCES = [
+  { name: "gopay", scheme: "gopay" },
+  { name: "comgate", scheme: "comgate" },
+] as const;
+
+type Served = {
+  automations?: Automation[];
+  subscribed?: Set<string>;
+  dir?: string;
+  tools?: string;
+  sources?: readonly { name: string; scheme: WebhookSource["scheme"] }[];
+};
 
 /**
  * The events tools and resources over a real store, served on an in-memory transport; the client's
  * side is given. With `automations`, their tools too; `subscribed` holds the session's subscriptions;
- * `tools`, as WAITER_TOOLS, the only tools served.
+ * `tools`, as WAITER_TOOLS, the only tools served; `sources`, the sources the tools are told are
+ * configured (none: "trial" is a source removed from the config).
  */
 async function servedOn({
   automations = [],
   subscribed,
   dir = mkdtempSync(join(tmpdir(), "waiter-events-")),
   tools,
+  sources = [],
 }: Served = {}) {
   const config = loadConfig(
     {
@@ -62,11 +77,11 @@ async function servedOn({
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
   const { server } = createServer(
-    enabledTools({ config, toolsets: toolsets(store, undefined, automations), http, log }).tools,
+    enabledTools({ config, toolsets: toolsets(store, undefined, automations, sources), http, log }).tools,
     config,
     log,
   );
-  const stopResources = registerEventResources(server, store, log, subscribed);
+  const stopResources = registerEventResources(server, store, log, paymentSources(sources), subscribed);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   cleanups.push(async () => {
@@ -2185,7 +2200,7 @@ test("a Comgate or GoPay payment's id given as an event id is told the events of
 });
 
 test("a GoPay payment's id whose events retention dropped is told as that payment, not as a Unix time", async () => {
-  const { store, call, text, client } = await served();
+  const { store, call, text, client } = await served({ sources: PAYMENT_SOURCES });
   const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
   await store.expire(clock.now() + 31 * 86_400_000);
   await addTrial(store, "d2");
@@ -2201,6 +2216,23 @@ test("a GoPay payment's id whose events retention dropped is told as that paymen
     code: -32002,
     message: `MCP error -32002: No stored event "3000006542": it is the payment of events://event/${paid.id}, which retention has dropped; events://recent lists the stored ones.`,
   });
+});
+
+test("another scheme's dropped delivery id that reads as a payment's state is told as its delivery, not a payment", async () => {
+  const { store, call, text, client } = await served({ sources: PAYMENT_SOURCES });
+  const dropped = await addTrial(store, "3000006542:PAID");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d2");
+  expect(text(await call("events_get", { id: "3000006542" }))).toBe(
+    `"3000006542" is no stored event's id; read as a Unix time it is 2065-01-24T07:09:02.000Z, and events_get takes an event id. events_list lists events newest first, each with its id and received_at in UTC: pass events_get the id of the one you mean.`,
+  );
+  await expect(client.readResource({ uri: "events://event/3000006542" })).rejects.toMatchObject({
+    message: expect.not.stringMatching(/payment/),
+  });
+  // The delivery id whole is that source's delivery, as before.
+  expect(text(await call("events_get", { id: "3000006542:PAID" }))).toBe(
+    `No event "3000006542:PAID" is stored. "3000006542:PAID" is the sender's delivery id of event ${dropped.id} (source "trial"), which retention has dropped: gone from waiter, its payload too.`,
+  );
 });
 
 test("a sender's delivery id that reads as a lower-case event id is traced as sent, by events_get, events_ack and automations_runs", async () => {

@@ -967,12 +967,15 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
   ];
 }
 
-/** The statement that finds the dropped deliveries of a payment's events (`paymentQuery`), by their key. */
-export function droppedPaymentQuery(paymentId: string): [string, unknown[]] {
+/**
+ * The statement that finds the dropped deliveries of a payment's events (`paymentQuery`) from
+ * `sources`, those of a payment scheme, by their key.
+ */
+export function droppedPaymentQuery(paymentId: string, sources: readonly string[]): [string, unknown[]] {
   return [
-    `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
+    `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source = ANY($2)
      AND dedupe_id = ANY($1) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    [paymentDeliveries(paymentId)],
+    [paymentDeliveries(paymentId), sources],
   ];
 }
 
@@ -1525,8 +1528,11 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId));
+  async droppedPayment(
+    paymentId: string,
+    sources: readonly string[],
+  ): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId, sources));
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

@@ -947,11 +947,18 @@ export class SqliteEventStore implements EventStore {
     ).all(deliveryId) as { id: string; source: string }[];
   }
 
-  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+  async droppedPayment(
+    paymentId: string,
+    sources: readonly string[],
+  ): Promise<{ id: string; source: string; dedupeId: string }[]> {
     return this.#sql(
-      `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries WHERE source IN (SELECT source FROM counters)
+      `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries WHERE source IN (SELECT value FROM json_each(?))
        AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    ).all(JSON.stringify(paymentDeliveries(paymentId))) as { id: string; source: string; dedupeId: string }[];
+    ).all(JSON.stringify(sources), JSON.stringify(paymentDeliveries(paymentId))) as {
+      id: string;
+      source: string;
+      dedupeId: string;
+    }[];
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
