@@ -211,12 +211,13 @@ function timeTail(value: string, name: string): string {
 /**
  * Whether a time falls before the year 0 or after 9999 in UTC, and so before or after every event:
  * outside those years ISO 8601 writes a year with a sign and six digits ("-000001-12-31"), which
- * reads as no time a model gave. Undefined for a time within them, or no time.
+ * reads as no time a model gave. The year 0 with a minus sign ("-000000", which ISO 8601 forbids
+ * and Date.parse refuses) is still the year 0. Undefined for a time within them, or no time.
  */
 function pastYears(value: string): "before" | "after" | undefined {
   const expanded = /^([+-]?)(\d+)-/.exec(copied(value));
   if (!expanded) return undefined;
-  if (expanded[1] === "-") return "before";
+  if (expanded[1] === "-" && Number(expanded[2]) > 0) return "before";
   if (expanded[1] === "+" && Number(expanded[2]) > 9999) return "after";
   // Within those years, its offset may still carry it past them in UTC.
   const read = isoTime(fourDigitYear(value));
@@ -256,9 +257,12 @@ function isTime(value: string): boolean {
   return /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}(?:[T ]|$)/i.test(copied(value));
 }
 
-/** A time as copied, a year of the years 0-9999 written with a sign and six digits (+002026) as that year of four. */
+/**
+ * A time as copied, a year of the years 0-9999 written with a sign and six digits (+002026) as that
+ * year of four; the year 0 with a minus sign too (-000000).
+ */
 function fourDigitYear(value: string): string {
-  return copied(value).replace(/^\+00(?=\d{4}-)/, "");
+  return copied(value).replace(/^(?:\+00(?=\d{4}-)|-00(?=0000-))/, "");
 }
 
 /** The event whose id a time given as `name` stands for. */

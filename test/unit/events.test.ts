@@ -905,6 +905,13 @@ test("a time before the year 0 or after 9999 in UTC is said to come before or af
   expect(text(await call("events_list", { before: "+009999-12-31T23:30:00-01:00" }))).toBe(
     `before "+009999-12-31T23:30:00-01:00" is a time, and before takes a cursor or an event id. ${lists} (that time falls after the year 9999 in UTC, after every event): events_list without before lists them all.`,
   );
+  // The year 0 with a minus sign, which ISO 8601 forbids and Date.parse refuses, is still the year 0.
+  expect(text(await call("events_list", { since: "-000000-01-01T00:00:00Z" }))).toBe(
+    `since "-000000-01-01T00:00:00Z" is a time, and since takes a cursor or an event id. ${lists} (that time is 0000-01-01T00:00:00.000Z): pass as since the id of the last one received before it.`,
+  );
+  expect(text(await call("events_list", { before: "-000000-01-01T00:30:00+01:00" }))).toContain(
+    "(that time falls before the year 0 in UTC, before every event): no event came before it.",
+  );
   expect(text(await call("events_get", { id: "+002026-12-05T10:00:00Z" }))).toContain(
     "received_at in UTC (that time is 2026-12-05T10:00:00.000Z): pass events_get",
   );
