@@ -317,9 +317,9 @@ async function droppedUnread(store: EventStore, after: number, from = "after `si
 }
 
 /**
- * What the last page back is told when retention has dropped events older than it, past `after`
- * (its since): a reader paging back meanwhile would take the end of the pages for the oldest event.
- * A page that lists none (`listed` false) has no events for them to be older than.
+ * What the last page back, or a first page that is the last, is told when retention has dropped
+ * events older than it, past `after` (its since): a reader would take the end of the pages for the
+ * oldest event. A page that lists none (`listed` false) has no events for them to be older than.
  */
 async function droppedOlder(store: EventStore, after: number, listed: boolean): Promise<string | undefined> {
   const dropped = await store.droppedThrough();
@@ -881,7 +881,11 @@ export function eventsToolset(
                 ]
               : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            ...(args.before && !nextBefore ? [await droppedOlder(store, after, shown.length > 0)] : []),
+            // A first page that lists every event kept, as one filtered to a source may, is a last page too:
+            // none listed must not read as none sent. With since, droppedUnread says what went after it.
+            ...((args.before || !args.since) && !nextBefore
+              ? [await droppedOlder(store, after, shown.length > 0)]
+              : []),
             shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);

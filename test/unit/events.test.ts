@@ -584,7 +584,11 @@ test("a cursor given before retention dropped every event still reads on; one be
   const emptied = await call("events_list", { since: cursor });
   expect(emptied.isError, text(emptied)).toBeFalsy();
   // The emptied store's cursor for now is where the dropped events ended, not back at the start.
-  expect((await call("events_list", {})).structuredContent).toEqual({ events: [], cursor });
+  expect((await call("events_list", {})).structuredContent).toEqual({
+    events: [],
+    cursor,
+    note: `Retention has dropped every event up to ${cursor}, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+  });
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toEqual({ timed_out: true, cursor });
   const later = await add("d3");
   const after = await call("events_list", { since: cursor });
@@ -1228,8 +1232,8 @@ test("a reader whose cursor is older than what retention dropped is told it miss
   const waited = await call("events_wait", { since: early, timeout_s: 1 });
   expect((waited.structuredContent as { event: { id: string } }).event.id).toBe(kept.id);
   expect(text(waited)).toMatch(missed);
-  // Nothing after these was dropped unread: no note.
-  for (const args of [{}, { since: late }, { since: kept.id }]) {
+  // Nothing after these was dropped unread: no note. (A first page without since says what went before it.)
+  for (const args of [{ since: late }, { since: kept.id }]) {
     const result = await call("events_list", args);
     expect((result.structuredContent as { note?: string }).note, JSON.stringify(args)).toBeUndefined();
   }
@@ -3015,5 +3019,24 @@ test("a wait on a type no stored event has, where ten types are stored, is told 
   expect(waited.structuredContent).toMatchObject({
     timed_out: true,
     note: expect.stringContaining("the newest 1,000 events have these types: "),
+  });
+});
+
+test("a first page that reaches the oldest event kept says retention dropped older ones, so none reads as never sent", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "o1");
+  await addTrial(store, "o2");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  expect(text(await call("events_list", { source: "trial" }))).toBe(
+    "No matching events. Cursor for later: c2.\nRetention has dropped every event up to c2, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.",
+  );
+  const kept = await addTrial(store, "o3");
+  expect((await call("events_list", {})).structuredContent).toMatchObject({
+    events: [expect.objectContaining({ id: kept.id })],
+    note: "Retention has dropped every event up to c2, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.",
+  });
+  // With since, what retention dropped after it is said once, as before.
+  expect((await call("events_list", { since: "c0" })).structuredContent).toMatchObject({
+    note: "Retention dropped events stored after `since` before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.",
   });
 });
