@@ -963,6 +963,33 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: "Atlantis 4" }))).toContain("Check the spelling");
     });
 
+    test('a name before a town and its postal code, "Jan Kowalski, Kraków 31-510", is not sent: the town is named', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town] of [
+        ["Jan Kowalski, Kraków 31-510", "Kraków"],
+        ["Jan Kowalski, Kraków 31-510, PL", "Kraków, PL"],
+        ["Jan Kowalski, 31-510 Kraków", "Kraków"],
+        ["Acme s.r.o., 702 00 Ostrava, CZ", "Ostrava, CZ"],
+        ["Max Mustermann, Berlin 10119", "Berlin"],
+      ]) {
+        const result = await server.call("weather_current", { place: address });
+        expect(result.isError, address).toBe(true);
+        expect(text(result), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as "${town}", or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // A region's name before the postal code follows its town, which is looked up.
+      for (const place of [
+        "Ostrava, Moravskoslezský kraj 70900",
+        "Springfield, Illinois 62701",
+        "Springfield, IL 62701",
+      ]) {
+        const town = place.split(",")[0];
+        expect(text(await server.call("weather_current", { place })), place).toMatch(`No place called "${town}" in`);
+      }
+    });
+
     test("an address whose postal code has a group of letters names its town, not the letters", async () => {
       const before = geocoding.requests.length;
       // A Dutch postal code is four digits and two letters ("1012 AB"), Malta's three letters and four digits.

@@ -664,7 +664,7 @@ function unmarkedAngle(written: Angle[]): Angle | undefined {
  */
 function refuseAddress(argument: string, text: string): void {
   const read = withoutDistrict(text);
-  const town = townOf(read, true) ?? townAfterStreet(read);
+  const town = townOf(read, true) ?? townAfterStreet(read) ?? townAfterName(read);
   if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
   if (isAddress(read)) {
     throw new ToolError(
@@ -810,6 +810,34 @@ function townBesidePostalCode(text: string): string | undefined {
   const code = codeFirst ?? codeAfter ?? "";
   return code.replace(/\D/g, "").length >= 4 ? (townAfter ?? townFirst)?.trim() : undefined;
 }
+
+/**
+ * The town of a postal code and town written after parts without digits, a person's or a company's name,
+ * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
+ * with what follows it: a code of five digits or in groups, as no house number is ("Ostrava, Masarykova
+ * 1234" is a street's), and not a region's before its postal code, which comes after the town
+ * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701").
+ */
+function townAfterName(text: string): string | undefined {
+  const parts = addressParts(text);
+  const at = parts.findIndex((part) => /\d/.test(part));
+  const part = parts[at] ?? "";
+  const after = parts.slice(at + 1);
+  const town = townBesidePostalCode(part);
+  if (at < 1 || !town || after.some((part) => /\d/.test(part)) || !/\d{5}|\d[\s-]\d/.test(part)) return undefined;
+  const region =
+    /^[A-Z]{2,3}$/.test(town) ||
+    isKnownRegion(town) ||
+    folded(town)
+      .split(/\s+/)
+      .some((word) => REGION_WORDS.has(word));
+  return region ? undefined : townToSend([town, ...after]);
+}
+
+/** Words of a region's name, folded, as none of a town's has: "Moravskoslezský kraj", "County Cork". */
+const REGION_WORDS = new Set(
+  "kraj region county province state oblast voivodeship wojewodztwo canton kanton land prefecture".split(" "),
+);
 
 /**
  * The town and what follows it, to send. A region between the town and its country (Milano, MI,
