@@ -1524,6 +1524,25 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before + 5);
     });
 
+    test('an "O" for the longitude\'s hemisphere, east in German and west in French or Spanish, is refused naming both readings', async () => {
+      const before = geocoding.requests.length;
+      for (const [written, latitude, longitude] of [
+        ["49.83 N, 18.28 O", 49.83, 18.28],
+        ["N 49.83 O 18.28", 49.83, 18.28],
+        ["49°50′N 18°17′O", 49.833333, 18.283333],
+        ["Ostrava 49.83 N, 18.28 O", 49.83, 18.28],
+        ["40.42 N, 3.70 O", 40.42, 3.7],
+      ] as const) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name, whose "O" is east in German (Ost) but west in French, Spanish and Portuguese (Ouest, Oeste): send them as latitude ${latitude} and longitude ${longitude} if east, or longitude -${longitude} if west, without place.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "49.83 N, 18.28 O" }))).toContain(
+        "the weather tools take them as latitude 49.83 and longitude 18.28 if east, or longitude -18.28 if west.",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("degrees and whole minutes without their marks, a hemisphere's letter by each, are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

@@ -328,7 +328,9 @@ function toPlace(r: z.output<typeof result>): Place {
 function refuseCoordinates(argument: string, text: string): void {
   const plain = withPlainMarks(text);
   const link = mapLink(plain);
-  const pair = link ?? coordinates(text);
+  const read = link ?? coordinates(text);
+  const east = read ? undefined : bothReadingsOfO(text);
+  const pair = read ?? east?.[0];
   if (!pair) {
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
     const written = besideName(plain) ?? plain;
@@ -359,10 +361,30 @@ function refuseCoordinates(argument: string, text: string): void {
       `\`${argument}\` ${quote(text)} is a map's link, not a place name${link.centre ? ", and says only where the centre of its map is" : ""}: ${argument === "place" ? `send ${what} as ${send}, without place` : `the weather tools take ${what} as ${send}`}${link.centre ? ", or send the place's name" : ""}.`,
     );
   }
+  if (east) {
+    const west = `longitude ${east[1].longitude}`;
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, whose "O" is east in German (Ost) but west in French, Spanish and Portuguese (Ouest, Oeste): ${argument === "place" ? `send them as ${send} if east, or ${west} if west, without place` : `the weather tools take them as ${send} if east, or ${west} if west`}.`,
+    );
+  }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
   );
+}
+
+/**
+ * Coordinates whose longitude's hemisphere is written "O", read as east and as west, where both read: German
+ * writes Ost, French, Spanish and Portuguese Ouest and Oeste, and nothing says which the text was written in.
+ */
+function bothReadingsOfO(text: string): [Coordinates, Coordinates] | undefined {
+  const [east, west] = ["E", "W"].map((letter) => coordinates(text.replace(/(?<!\p{L})O(?!\p{L})/giu, letter)));
+  return east && west ? [east, west] : undefined;
+}
+
+interface Coordinates {
+  latitude: number;
+  longitude: number;
 }
 
 /**
