@@ -327,6 +327,17 @@ function toPlace(r: z.output<typeof result>): Place {
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
 function refuseCoordinates(argument: string, text: string): void {
   const plain = withPlainMarks(text);
+  const route = directionsLink(plain);
+  if (route) {
+    const { destination, name } = route;
+    const other = argument === "place" ? ", without place" : "";
+    const send = destination
+      ? `${argument === "place" ? "send its destination as" : "the weather tools take its destination as"} latitude ${destination.latitude} and longitude ${destination.longitude}${other}, or another stop's`
+      : `send the name of the stop meant${name ? `, as its destination, ${quote(name)}` : ""}${other}`;
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a map's directions link, not a place name, whose centre (/@) is the route's, no stop on it: ${send}.`,
+    );
+  }
   const link = mapLink(plain);
   const read = link ?? coordinates(text);
   const east = read ? undefined : bothReadingsOfO(text);
@@ -489,6 +500,36 @@ function mapLink(text: string): { latitude: number; longitude: number; centre: b
     new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : undefined;
+}
+
+/**
+ * A Google Maps directions link, pasted, and its destination, the last stop: in its path ("/maps/dir/Ostrava/Praha/@…",
+ * "/dir/49.83,18.28/50.08,14.42/@…", a stop left empty for the device's own place) or, as Maps URLs build one,
+ * "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the centre of the route's map.
+ */
+function directionsLink(text: string): { destination?: Coordinates; name?: string } | undefined {
+  if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
+  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname) || !url.pathname.startsWith("/maps/dir/")) return undefined;
+  const decoded = (part: string) => oneLine(safeDecode(part.replaceAll("+", " "))).trim();
+  const stops = url.pathname
+    .slice("/maps/dir/".length)
+    .split("/")
+    .filter((part) => part && !part.startsWith("@") && !part.startsWith("data="))
+    .map(decoded);
+  const last = url.searchParams.get("destination")?.trim() || stops.at(-1);
+  if (!last) return {};
+  const destination = bare(last);
+  return destination ? { destination } : { name: last };
+}
+
+/** `text` URL-decoded, or as written where it is no such encoding ("100%"). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
