@@ -1384,6 +1384,36 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before + 3);
     });
 
+    test("a pair in square brackets, as GeoJSON writes a point longitude first, is refused naming the readings it may have", async () => {
+      const before = geocoding.requests.length;
+      const refused = (written: string, send: string) =>
+        `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name, in square brackets, as GeoJSON writes a point, longitude first: ${send}, without place.`;
+      for (const [written, send] of [
+        [
+          "[18.28, 49.83]",
+          "send them as latitude 49.83 and longitude 18.28, or, if written latitude first, as latitude 18.28 and longitude 49.83",
+        ],
+        [
+          "[18.28,49.83,217]",
+          "send them as latitude 49.83 and longitude 18.28, or, if written latitude first, as latitude 18.28 and longitude 49.83",
+        ],
+        // Read one way only, one number being no latitude: that way.
+        ["[151.21, -33.87]", "send them as latitude -33.87 and longitude 151.21"],
+        ["[-33.87, 151.21]", "send them as latitude -33.87 and longitude 151.21"],
+        // A GeoJSON geometry says its order.
+        ['{"coordinates": [18.28, 49.83]}', "send them as latitude 49.83 and longitude 18.28"],
+      ] as const) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(refused(written, send));
+      }
+      expect(text(await server.call("weather_current", { place: "[181.5, 95.1]" }))).toBe(
+        '`place` "[181.5, 95.1]" is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.',
+      );
+      expect(text(await server.call("weather_geocode", { name: "[151.21, -33.87]" }))).toContain(
+        "the weather tools take them as latitude -33.87 and longitude 151.21.",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("coordinates with a place's name in brackets, as the tools list places, are refused with the latitude and longitude to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

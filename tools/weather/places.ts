@@ -338,6 +338,8 @@ function refuseCoordinates(argument: string, text: string): void {
       `\`${argument}\` ${quote(text)} is a map's directions link, not a place name, whose centre (/@) is the route's, no stop on it: ${send}.`,
     );
   }
+  const bracketed = inSquareBrackets(plain);
+  if (bracketed) throw new ToolError(squareBracketsRefused(argument, text, bracketed));
   const link = mapLink(plain);
   const read = link ?? coordinates(text);
   const east = read ? undefined : bothReadingsOfO(text);
@@ -359,12 +361,8 @@ function refuseCoordinates(argument: string, text: string): void {
     }
     return;
   }
-  if (Math.abs(pair.latitude) > 90 || Math.abs(pair.longitude) > 180) {
-    // Read either way, none the tools take: sending them as latitude and longitude would be refused too.
-    throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.`,
-    );
-  }
+  // Read either way, none the tools take: sending them as latitude and longitude would be refused too.
+  if (!onEarth(pair)) throw new ToolError(noPointOnEarth(argument, text));
   const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
   if (link) {
     const what = link.centre ? "that" : "its point";
@@ -382,6 +380,41 @@ function refuseCoordinates(argument: string, text: string): void {
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
   );
+}
+
+const onEarth = ({ latitude, longitude }: Coordinates) => Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180;
+
+const noPointOnEarth = (argument: string, text: string) =>
+  `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, and no point on Earth: latitude runs from -90 to 90 and longitude from -180 to 180.`;
+
+/**
+ * A pair of numbers in square brackets, an altitude after them where written, as GeoJSON and JSON arrays
+ * write a point ("[18.28, 49.83]"): the readings on Earth, longitude first as GeoJSON has it, then latitude
+ * first as maps have it; the first alone in a GeoJSON geometry ({"type": "Point", "coordinates": […]}).
+ */
+function inSquareBrackets(text: string): Coordinates[] | undefined {
+  const number = String.raw`\s*([-+]?\d{1,3}(?:\.\d+)?)\s*`;
+  const pair = String.raw`\[${number},${number}(?:,${number})?\]`;
+  const geometry = new RegExp(String.raw`^\s*\{.*"coordinates"\s*:\s*${pair}.*\}\s*$`, "s").exec(text);
+  const [, first, second] = geometry ?? new RegExp(String.raw`^\s*${pair}\s*$`).exec(text) ?? [];
+  if (first === undefined || second === undefined) return undefined;
+  const [a, b] = [Number(first), Number(second)];
+  const readings = geometry
+    ? [{ latitude: b, longitude: a }]
+    : [
+        { latitude: b, longitude: a },
+        { latitude: a, longitude: b },
+      ];
+  return readings.filter(onEarth).filter((p, i, all) => i === 0 || p.latitude !== all[0]?.latitude);
+}
+
+/** What a pair in square brackets is told: each reading it may have, or that it is none on Earth. */
+function squareBracketsRefused(argument: string, text: string, readings: Coordinates[]): string {
+  const [first, second] = readings.map(({ latitude, longitude }) => `latitude ${latitude} and longitude ${longitude}`);
+  if (first === undefined) return noPointOnEarth(argument, text);
+  const both = second === undefined ? first : `${first}, or, if written latitude first, as ${second}`;
+  const send = argument === "place" ? `send them as ${both}, without place` : `the weather tools take them as ${both}`;
+  return `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, in square brackets, as GeoJSON writes a point, longitude first: ${send}.`;
 }
 
 /**
