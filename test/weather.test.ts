@@ -1440,6 +1440,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava, 49,83; 18,28", "latitude 49.83 and longitude 18.28"],
         ["49,83, 18,28 Ostrava", "latitude 49.83 and longitude 18.28"],
         ["Praha 4 50,03 14,45", "latitude 50.03 and longitude 14.45"],
+        // Whole degrees, each with a hemisphere's letter, after a name: a street grid's address puts its town after it.
+        ["Sydney 33 S 151 E", "latitude -33 and longitude 151"],
+        ["Sydney, 33S 151E", "latitude -33 and longitude 151"],
+        ["Ostrava N 49 E 18", "latitude 49 and longitude 18"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(
           new RegExp(
@@ -1455,7 +1459,13 @@ describe(`at ${AFTERNOON}`, () => {
       const frankfurt = await server.call("weather_current", { place: "Frankfurt (Oder)" });
       expect(data<{ place: { name: string } }>(frankfurt).place.name).toBe("Frankfurt (Oder)");
       // A name's number beside one number with a fraction is no pair of coordinates.
-      for (const place of ["Praha 4, 10.5", "Praha 1, 1.5", "Route 66 1.5, 2"]) {
+      for (const place of [
+        "Praha 4, 10.5",
+        "Praha 1, 1.5",
+        "Route 66 1.5, 2",
+        "5th Ave 33 S",
+        "Salt Lake City 400 S 200 E",
+      ]) {
         expect(text(await server.call("weather_current", { place })), place).not.toContain("coordinates");
       }
       // A hemisphere's letter by one number alone is no name beside them: nothing tells what it says of the other.

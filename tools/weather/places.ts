@@ -463,7 +463,9 @@ function signed(text: string): { latitude: number; longitude: number } | undefin
 function besideName(text: string): string | undefined {
   const name = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
   const [, before = "", pair, after = ""] =
-    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${name}))?\s*$`, "iu").exec(text) ?? [];
+    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${name}))?\s*$`, "iu").exec(text) ??
+    new RegExp(String.raw`^\s*(${name})[,:]?\s+(${WHOLE_LETTERED_PAIR})\s*$`, "iu").exec(text) ??
+    [];
   // A hemisphere's letter by one of them ("S 33.87, 151.21") is no name, and says nothing of the other.
   const letter = /^[NSEW]$/i;
   return letter.test(before) || letter.test(after) ? undefined : pair;
@@ -474,6 +476,13 @@ function besideName(text: string): string | undefined {
  * written, a hemisphere's letter before or after it.
  */
 const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:[.,]\d+[°º]?|[°º](?:\s*\d{1,2}(?:[.,]\d+)?\s*['′’](?:\s*\d{1,2}(?:[.,]\d+)?\s*(?:["″”]|''))?)?)(?:\s*[NSEW](?!\p{L}))?`;
+
+/**
+ * Whole degrees of latitude and longitude, a hemisphere's letter before or after each ("33 S 151 E", "S 33 E 151"):
+ * coordinates after a name ("Sydney 33 S 151 E"), where a street grid's address ("400 S 200 E, Salt Lake City")
+ * has its town after it, and a street's single letter ("5th Ave 33 S") is no pair.
+ */
+const WHOLE_LETTERED_PAIR = String.raw`(?:\d{1,2}\s*[NS]|[NS]\s*\d{1,2})[\s,;]+(?:\d{1,3}\s*[EW]|[EW]\s*\d{1,3})`;
 
 /** Two MARKED_ANGLEs, a latitude and a longitude. */
 const MARKED_PAIR = String.raw`${MARKED_ANGLE}\s*[,;\s]\s*${MARKED_ANGLE}`;
