@@ -954,6 +954,12 @@ describe(`at ${AFTERNOON}`, () => {
         ["702 00 Ostrava", "Ostrava"],
         ["Ostrava 702 00", "Ostrava"],
         ["10119 Berlin", "Berlin"],
+        // Postal codes with letters: the United Kingdom's, Canada's, Ireland's Eircode, the Netherlands'.
+        ["London SW1A 1AA", "London"],
+        ["EC1A 1BB London", "London"],
+        ["Toronto M5V 3L9", "Toronto"],
+        ["Dublin D02 X285", "Dublin"],
+        ["Amsterdam 1012 AB", "Amsterdam"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBe(true);

@@ -913,8 +913,18 @@ function townBesidePostalCode(text: string): string | undefined {
   const [, codeFirst, townAfter, townFirst, codeAfter] =
     /^(?:(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(\d[\d\s-]*\d))$/.exec(text.trim()) ?? [];
   const code = codeFirst ?? codeAfter ?? "";
-  return code.replace(/\D/g, "").length >= 4 ? (townAfter ?? townFirst)?.trim() : undefined;
+  if (code.replace(/\D/g, "").length >= 4) return (townAfter ?? townFirst)?.trim();
+  const [, , lettersTownAfter, lettersTownFirst] =
+    new RegExp(String.raw`^(?:(${LETTERED_CODE})\s+([^\d,]+)|([^\d,]+?)\s+(${LETTERED_CODE}))$`).exec(text.trim()) ??
+    [];
+  return (lettersTownAfter ?? lettersTownFirst)?.trim();
 }
+
+/**
+ * A postal code with letters, in capitals: the United Kingdom's ("SW1A 1AA"), Canada's ("M5V 3L9"), Ireland's
+ * Eircode ("D02 X285"), the Netherlands' ("1012 AB").
+ */
+const LETTERED_CODE = String.raw`(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]\d[\dW]\s?[A-Z\d]{4}|\d{4}\s?[A-Z]{2})`;
 
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
