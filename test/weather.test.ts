@@ -1388,6 +1388,12 @@ describe(`at ${AFTERNOON}`, () => {
         expect(text(await server.call("weather_current", { place: grid })), grid).not.toContain("coordinates");
       }
       expect(geocoding.requests.length).toBe(before + 3);
+      // With its town after it, found nowhere, the town is named, not the grid's letters.
+      for (const grid of ["400 S 200 E, Salt Lake City", "55 N 100 E, Provo, UT"]) {
+        expect(text(await server.call("weather_current", { place: grid })), grid).toContain(
+          `send the town, then its country after a comma, as "${grid.slice(grid.indexOf(",") + 2)}"`,
+        );
+      }
     });
 
     test("a pair in square brackets, as GeoJSON writes a point longitude first, is refused naming the readings it may have", async () => {

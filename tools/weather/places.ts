@@ -971,8 +971,14 @@ function countryCode(country: string): string {
   return /^[A-Z]{2}$/.test(code) ? code : (countryCodes().get(folded(country)) ?? code);
 }
 
-/** A street and house number ("Masarykova 12/3", "Masarykova 1-3", "123 Main St"), or a town's numbered district ("Praha 4"). */
-const STREET = new RegExp(String.raw`^(?:\D+\s(?:\d+[a-z]?(?:\/\d+[a-z]?)?|${HOUSE_RANGE})|\d+[a-z]?\s\D+)$`, "i");
+/**
+ * A street and house number ("Masarykova 12/3", "Masarykova 1-3", "123 Main St", a street grid's "400 S 200 E"),
+ * or a town's numbered district ("Praha 4").
+ */
+const STREET = new RegExp(
+  String.raw`^(?:\D+\s(?:\d+[a-z]?(?:\/\d+[a-z]?)?|${HOUSE_RANGE})|\d+[a-z]?\s\D+|\d+\s[NSEW]\s\d+\s[NSEW])$`,
+  "i",
+);
 
 /**
  * The town of an address without a postal code, a street and house number before the town, with
