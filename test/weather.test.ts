@@ -933,6 +933,10 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: "Ostrava, DE, 709 00" }))).toMatch(
         /Places called "Ostrava" were found, but none in "DE", and the geocoder lists none with the postal code "709 00" \(it knows few\), so name it by its country code or region instead: Ostrava, Moravskoslezský kraj, Czechia\./,
       );
+      // A country written out after the postal code is no town to send.
+      expect(text(await server.call("weather_current", { place: "Paris, 75008, France" }))).toBe(
+        'No place called "Paris" in "75008, France" was found. Places called "Paris" were found, but the geocoder lists none with the postal code "75008" (it knows few), so name it by its country code or region instead: Paris, Île-de-France, France; Paris, Texas, United States. Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.',
+      );
       // The postal code first, as an address writes it, is no place name: the town and country are sent.
       expect(text(await server.call("weather_current", { place: "702 00, Ostrava, DE" }))).toContain(
         'send the town, then its country after a comma, as "Ostrava, DE"',
@@ -1017,6 +1021,7 @@ describe(`at ${AFTERNOON}`, () => {
       const before = geocoding.requests.length;
       for (const address of [
         "Hauptstraße 1, 12345, DE",
+        "Hauptstraße 1, 12345, Germany",
         "Damrak 1, 1012 AB, NL",
         "Triq il-Merkanti 12, VLT 1117, MT",
         "Jan Kowalski, ul. Długa 5, 00-950",

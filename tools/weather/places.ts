@@ -897,9 +897,11 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
         return all.filter((word, j) => !postalCode(word, j)).join(" ");
       })
       .filter(Boolean);
-  // A country's code alone ("Praha 4, 14000, CZ": the town has a digit of its own) names no town.
+  // A country alone, by its code or its name, names no town: "Praha 4, 14000, CZ" (the town has a digit of
+  // its own), "Paris, 75008, France" (the town before its postal code).
+  const country = (part = "") => /^[A-Za-z]{2,3}$/.test(part) || isCountryName(part);
   const aTown = (named: string[]) =>
-    named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? "")) ? undefined : named;
+    named.length === 0 || (named.length === 1 && country(named[0])) ? undefined : named;
   const named = aTown(words(true)) ?? aTown(words(false));
   return named && townToSend(named);
 }
