@@ -936,32 +936,41 @@ async function startStandardWebhooks() {
   return { url, store, lines, key };
 }
 
-test("a Standard Webhooks timestamp written in milliseconds is refused as that, and the log says to write seconds", async () => {
-  const { url, lines, key } = await startStandardWebhooks();
-  const body = '{"type":"invoice.paid"}';
+test.each([
   // A sender that stamps Date.now() as it is, and signs that.
-  const stamp = String(clock.now());
-  const signature = `v1,${createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("base64")}`;
-  const response = await request(`${url}/webhooks/sw`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": "msg_1",
-      "webhook-timestamp": stamp,
-      "webhook-signature": signature,
-    },
-    body,
-  });
-  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
-    status: 401,
-    body: { error: "timestamp in milliseconds, where seconds are asked" },
-  });
-  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
-    expect.stringContaining(
-      "webhook sw rejected from 127.0.0.1: timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in milliseconds since 1970, where Standard Webhooks asks whole seconds: have it write seconds",
-    ),
-  ]);
-});
+  ["milliseconds", 1],
+  // Go's time.Now().UnixMicro(), Python's time.time_ns() // 1000.
+  ["microseconds", 1_000],
+  // Go's time.Now().UnixNano(), Python's time.time_ns().
+  ["nanoseconds", 1_000_000],
+])(
+  "a Standard Webhooks timestamp written in %s is refused as that, and the log says to write seconds",
+  async (unit, perMillisecond) => {
+    const { url, lines, key } = await startStandardWebhooks();
+    const body = '{"type":"invoice.paid"}';
+    const stamp = (BigInt(clock.now()) * BigInt(perMillisecond)).toString();
+    const signature = `v1,${createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("base64")}`;
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "webhook-id": "msg_1",
+        "webhook-timestamp": stamp,
+        "webhook-signature": signature,
+      },
+      body,
+    });
+    expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+      status: 401,
+      body: { error: `timestamp in ${unit}, where seconds are asked` },
+    });
+    expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+      expect.stringContaining(
+        `webhook sw rejected from 127.0.0.1: timestamp in ${unit}, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in ${unit} since 1970, where Standard Webhooks asks whole seconds: have it write seconds`,
+      ),
+    ]);
+  },
+);
 
 test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
   const { url, store, lines, key } = await startStandardWebhooks();

@@ -2,13 +2,7 @@ import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
-import {
-  copiesDifferIn,
-  headerMissingIn,
-  STALE_TIMESTAMP,
-  TIMESTAMP_IN_MILLISECONDS,
-  type Verdict,
-} from "./verifiers/common.js";
+import { copiesDifferIn, finerUnitIn, headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 import { malformedSignature } from "./verifiers/hmac-sha256.js";
@@ -39,10 +33,11 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (reason === STALE_TIMESTAMP) {
     return "this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
   }
-  if (reason === TIMESTAMP_IN_MILLISECONDS) {
+  const unit = finerUnitIn(reason);
+  if (unit !== undefined) {
     const [header, scheme] =
       source.scheme === "stripe" ? ["Stripe-Signature's t", "Stripe"] : ["webhook-timestamp", "Standard Webhooks"];
-    return `its sender writes ${header} in milliseconds since 1970, where ${scheme} asks whole seconds: have it write seconds`;
+    return `its sender writes ${header} in ${unit} since 1970, where ${scheme} asks whole seconds: have it write seconds`;
   }
   if (isMismatch(reason)) return secretNotHeld(source, reason);
   if (reason === MERCHANT_MISMATCH) {

@@ -75,11 +75,25 @@ export const STALE_TIMESTAMP = `timestamp outside the ${TOLERANCE_SECONDS} s tol
 export const MALFORMED_TIMESTAMP = "missing or malformed timestamp";
 
 /**
- * The refusal of a signed timestamp of 13 digits: milliseconds since 1970 (a sender that stamps
- * JavaScript's millisecond time as it is), where its scheme asks seconds, which will not have 13
- * digits for 30,000 years.
+ * The finer units a signed timestamp may be written in where its scheme asks seconds, by its
+ * digits today (2001 to 2286): a sender that stamps its platform's own time as it is, JavaScript's
+ * milliseconds, Go's UnixMicro or UnixNano, Python's time_ns. Seconds will not have 13 digits for
+ * 30,000 years.
  */
-export const TIMESTAMP_IN_MILLISECONDS = "timestamp in milliseconds, where seconds are asked";
+const FINER_UNITS = new Map([
+  [13, "milliseconds"],
+  [16, "microseconds"],
+  [19, "nanoseconds"],
+]);
+
+/** The refusal of a signed timestamp written in a finer unit than seconds. */
+const inUnit = (unit: string) => `timestamp in ${unit}, where seconds are asked`;
+
+/** The unit a refusal for a timestamp in a finer unit than seconds names, read back from its reason. */
+export function finerUnitIn(reason: string): string | undefined {
+  const unit = /^timestamp in (\w+), where seconds are asked$/.exec(reason)?.[1];
+  return unit !== undefined && [...FINER_UNITS.values()].includes(unit) ? unit : undefined;
+}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -293,7 +307,8 @@ const ageInSeconds = (seconds: string, now: number) => Math.floor(now / 1000) - 
  * reason per failed check: reasons are counted per source, so none may carry a number.
  */
 export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
-  if (seconds && /^\d{13}$/.test(seconds)) return TIMESTAMP_IN_MILLISECONDS;
+  const finer = seconds && /^\d+$/.test(seconds) ? FINER_UNITS.get(seconds.length) : undefined;
+  if (finer) return inUnit(finer);
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
   const age = ageInSeconds(seconds, now);
   const skew = aheadToo ? Math.abs(age) : age;

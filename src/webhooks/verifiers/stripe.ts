@@ -1,12 +1,12 @@
 import {
   type Delivery,
+  finerUnitIn,
   header,
   jsonBody,
   MALFORMED_TIMESTAMP,
   missingHeader,
   reject,
   signedWithAny,
-  TIMESTAMP_IN_MILLISECONDS,
   timestampProblem,
   timestampRefusal,
   type Verdict,
@@ -55,7 +55,7 @@ export function stripe(secrets: readonly string[]) {
       // relay's copy beside Stripe's has a t of its own; without a t in seconds, none is Stripe's.
       const unread = copies.map(({ timestamp }) => timestampProblem(timestamp, now));
       const noSeconds = unread.every(
-        (problem) => problem === MALFORMED_TIMESTAMP || problem === TIMESTAMP_IN_MILLISECONDS,
+        (problem) => problem === MALFORMED_TIMESTAMP || (problem !== undefined && finerUnitIn(problem) !== undefined),
       );
       return reject(noSeconds ? (unread[0] as string) : "signature mismatch");
     }
