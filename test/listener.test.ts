@@ -962,15 +962,43 @@ test.each([
     });
     expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
       status: 401,
-      body: { error: `timestamp in ${unit}, where seconds are asked` },
+      body: { error: `webhook-timestamp in ${unit}, where seconds are asked` },
     });
     expect(lines.filter((line) => line.includes("rejected"))).toEqual([
       expect.stringContaining(
-        `webhook sw rejected from 127.0.0.1: timestamp in ${unit}, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in ${unit} since 1970, where Standard Webhooks asks whole seconds: have it write seconds`,
+        `webhook sw rejected from 127.0.0.1: webhook-timestamp in ${unit}, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in ${unit} since 1970, where Standard Webhooks asks whole seconds: have it write seconds`,
       ),
     ]);
   },
 );
+
+test("a Svix sender's timestamp in milliseconds is refused naming svix-timestamp, the header it sent", async () => {
+  const { url, lines, key, store } = await startStandardWebhooks();
+  const body = '{"type":"invoice.paid"}';
+  const stamp = String(clock.now());
+  const signature = `v1,${createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("base64")}`;
+  const response = await request(`${url}/webhooks/sw`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "svix-id": "msg_1",
+      "svix-timestamp": stamp,
+      "svix-signature": signature,
+    },
+    body,
+  });
+  const reason = "svix-timestamp in milliseconds, where seconds are asked";
+  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+    status: 401,
+    body: { error: reason },
+  });
+  expect((await store.counters()).sw).toEqual({ received: 1, [`rejected:${reason}`]: 1 });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      `webhook sw rejected from 127.0.0.1: ${reason}: if every delivery of this source is refused so, its sender writes svix-timestamp in milliseconds since 1970, where Svix asks whole seconds: have it write seconds`,
+    ),
+  ]);
+});
 
 test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
   const { url, store, lines, key } = await startStandardWebhooks();

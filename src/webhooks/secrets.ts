@@ -33,11 +33,16 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (reason === STALE_TIMESTAMP) {
     return "this machine's clock may be wrong (check NTP), or its sender's: one a whole number of hours off takes local time for UTC";
   }
-  const unit = finerUnitIn(reason);
-  if (unit !== undefined) {
+  const finer = finerUnitIn(reason);
+  if (finer !== undefined) {
+    // A Standard Webhooks refusal names the header its sender sent; one counted by an older waiter, neither.
     const [header, scheme] =
-      source.scheme === "stripe" ? ["Stripe-Signature's t", "Stripe"] : ["webhook-timestamp", "Standard Webhooks"];
-    return `its sender writes ${header} in ${unit} since 1970, where ${scheme} asks whole seconds: have it write seconds`;
+      source.scheme === "stripe"
+        ? ["Stripe-Signature's t", "Stripe"]
+        : finer.named === "svix-timestamp"
+          ? ["svix-timestamp", "Svix"]
+          : ["webhook-timestamp", "Standard Webhooks"];
+    return `its sender writes ${header} in ${finer.unit} since 1970, where ${scheme} asks whole seconds: have it write seconds`;
   }
   if (isMismatch(reason)) return secretNotHeld(source, reason);
   if (reason === MERCHANT_MISMATCH) {

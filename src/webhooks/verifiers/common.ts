@@ -86,13 +86,18 @@ const FINER_UNITS = new Map([
   [19, "nanoseconds"],
 ]);
 
-/** The refusal of a signed timestamp written in a finer unit than seconds. */
-const inUnit = (unit: string) => `timestamp in ${unit}, where seconds are asked`;
+/** The refusal of a signed timestamp, `named` as its sender sent it, written in a finer unit than seconds. */
+const inUnit = (named: string, unit: string) => `${named} in ${unit}, where seconds are asked`;
 
-/** The unit a refusal for a timestamp in a finer unit than seconds names, read back from its reason. */
-export function finerUnitIn(reason: string): string | undefined {
-  const unit = /^timestamp in (\w+), where seconds are asked$/.exec(reason)?.[1];
-  return unit !== undefined && [...FINER_UNITS.values()].includes(unit) ? unit : undefined;
+/**
+ * The timestamp (as the refusal names it) and unit a refusal for a timestamp in a finer unit than
+ * seconds names, read back from its reason.
+ */
+export function finerUnitIn(reason: string): { named: string; unit: string } | undefined {
+  const [, named, unit] = /^(\S+) in (\w+), where seconds are asked$/.exec(reason) ?? [];
+  return named !== undefined && unit !== undefined && [...FINER_UNITS.values()].includes(unit)
+    ? { named, unit }
+    : undefined;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -289,8 +294,13 @@ export function payloadType(body: Buffer): string | undefined {
  * by a whole number of hours (its local time taken for UTC) is told so from a clock of ours that is
  * wrong.
  */
-export function timestampRefusal(seconds: string | undefined, now: number, aheadToo = true): Verdict | undefined {
-  const problem = timestampProblem(seconds, now, aheadToo);
+export function timestampRefusal(
+  seconds: string | undefined,
+  now: number,
+  aheadToo = true,
+  named = "timestamp",
+): Verdict | undefined {
+  const problem = timestampProblem(seconds, now, aheadToo, named);
   if (problem !== STALE_TIMESTAMP) return problem === undefined ? undefined : reject(problem);
   const age = ageInSeconds(seconds as string, now);
   const off = age > 0 ? `${age} s behind` : `${-age} s ahead of`;
@@ -304,11 +314,18 @@ const ageInSeconds = (seconds: string, now: number) => Math.floor(now / 1000) - 
  * Whether a signed timestamp is within the tolerance of `now`, as the sender's own library checks
  * it: Standard Webhooks' on both sides; Stripe's (`aheadToo` false) only its age, so a delivery
  * stamped ahead of a clock of ours that runs slow is taken, as Stripe's SDK takes it. One fixed
- * reason per failed check: reasons are counted per source, so none may carry a number.
+ * reason per failed check: reasons are counted per source, so none may carry a number. One in a
+ * finer unit than seconds is told as `named`, the header its sender sent it in where it has more
+ * than one name.
  */
-export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
+export function timestampProblem(
+  seconds: string | undefined,
+  now: number,
+  aheadToo = true,
+  named = "timestamp",
+): string | undefined {
   const finer = seconds && /^\d+$/.test(seconds) ? FINER_UNITS.get(seconds.length) : undefined;
-  if (finer) return inUnit(finer);
+  if (finer) return inUnit(named, finer);
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
   const age = ageInSeconds(seconds, now);
   const skew = aheadToo ? Math.abs(age) : age;

@@ -40,7 +40,8 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
-    const stale = timestampRefusal(timestamp, now);
+    const named = header(headers, "webhook-timestamp") === undefined ? "svix-timestamp" : "webhook-timestamp";
+    const stale = timestampRefusal(timestamp, now, true, named);
     if (stale) return stale;
     // A proxy that sends the header again beside the sender's makes Node join the copies with ", ":
     // each copy is a list of its own.
