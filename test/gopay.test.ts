@@ -249,6 +249,18 @@ describe("a GoPay notification", () => {
     expect(waiter.stderr()).not.toContain("webhook listener failed");
   });
 
+  test("to a notification_url with a query of its own, an id in it too, is read by the id GoPay appends", async () => {
+    const payment = { ...PAID, id: 3000006547 };
+    api.payments.set(payment.id, payment);
+    // GoPay appends &id=<payment id> to the query the payment's notification_url has.
+    const sent = await request(`${waiter.listenerUrl}/webhooks/gopay?shop=cz&id=eshop-1&id=${payment.id}`);
+    expect({ status: sent.statusCode, body: await sent.body.json() }).toMatchObject({
+      status: 200,
+      body: { duplicate: false },
+    });
+    expect(await notify(payment.id)).toMatchObject({ status: 200, body: { duplicate: true } });
+  });
+
   test("a HEAD is answered as its GET without a body, and the payment is stored once; other methods are told GET", async () => {
     const headed = { ...PAID, id: 3000006546 };
     api.payments.set(headed.id, headed);

@@ -164,7 +164,9 @@ export function gopay(api: Upstream) {
     // The query alone: a target in absolute form names a host and port, which a stranger may write
     // so that no URL parser takes them.
     const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
-    const id = new URLSearchParams(query).get("id") ?? "";
+    // GoPay appends its id to the query the payment's notification_url has: where that names an id
+    // of its own, GoPay's comes last, the one PHP's $_GET, which GoPay's SDKs are read with, takes.
+    const id = new URLSearchParams(query).getAll("id").at(-1) ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
     if (lessAgoThan(unknown.get(id) ?? Number.NEGATIVE_INFINITY, UNKNOWN_FOR_MS)) return reject(PAYMENT_UNKNOWN);
     let verdict = asking.get(id);
