@@ -35,13 +35,13 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   }
   const finer = finerUnitIn(reason);
   if (finer !== undefined) {
+    // Stripe stamps whole seconds, always: a t in a finer unit is written by whatever signs again.
+    if (source.scheme === "stripe") {
+      return `its sender is not Stripe, which writes Stripe-Signature's t in whole seconds, but something that signs them again (a relay, a test script) and writes it in ${finer.unit} since 1970: have it write seconds`;
+    }
     // A Standard Webhooks refusal names the header its sender sent; one counted by an older waiter, neither.
     const [header, scheme] =
-      source.scheme === "stripe"
-        ? ["Stripe-Signature's t", "Stripe"]
-        : finer.named === "svix-timestamp"
-          ? ["svix-timestamp", "Svix"]
-          : ["webhook-timestamp", "Standard Webhooks"];
+      finer.named === "svix-timestamp" ? ["svix-timestamp", "Svix"] : ["webhook-timestamp", "Standard Webhooks"];
     return `its sender writes ${header} in ${finer.unit} since 1970, where ${scheme} asks whole seconds: have it write seconds`;
   }
   if (isMismatch(reason)) return secretNotHeld(source, reason);
