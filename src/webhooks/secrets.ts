@@ -55,6 +55,12 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (source.scheme === "hmac-sha256" && reason === malformedSignature(source.header)) {
     return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
+  if (
+    source.scheme === "standard-webhooks" &&
+    (reason === malformedSignature("webhook-signature") || reason === malformedSignature("svix-signature"))
+  ) {
+    return "its sender writes the signature otherwise than Standard Webhooks asks, v1, and the base64 HMAC-SHA256 (not hex), several apart by spaces: have it write that";
+  }
   if (reason === ONLY_V1A && "secretEnv" in source) {
     return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;
   }

@@ -3,6 +3,7 @@ import {
   type Delivery,
   header,
   headerOnce,
+  isDigest,
   missingHeader,
   payloadType,
   reject,
@@ -10,6 +11,7 @@ import {
   timestampRefusal,
   type Verdict,
 } from "./common.js";
+import { malformedSignature } from "./hmac-sha256.js";
 
 /**
  * The refusal of a delivery signed with asymmetric v1a signatures alone: its sender's setup, not
@@ -36,7 +38,8 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (typeof id === "object") return id;
     const timestamp = headerOnce(headers, "webhook-timestamp", "svix-timestamp");
     if (typeof timestamp === "object") return timestamp;
-    const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
+    const signatureHeader = header(headers, "webhook-signature") === undefined ? "svix-signature" : "webhook-signature";
+    const signatures = header(headers, signatureHeader);
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
@@ -48,6 +51,9 @@ export function standardWebhooks(secrets: readonly string[]) {
     const entries = signatures.split(/, | /);
     const received = entries.filter((entry) => entry.startsWith("v1,")).map((entry) => entry.slice(3));
     if (received.length === 0 && entries.some((entry) => entry.startsWith("v1a,"))) return reject(ONLY_V1A);
+    // A sender that writes hex, or leaves v1, off, has its setup to mend, not its secret.
+    if (!received.some((signature) => isDigest(signature, "base64")))
+      return reject(malformedSignature(signatureHeader));
     if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
