@@ -972,6 +972,39 @@ test.each([
   },
 );
 
+test.each([
+  // Python's str(time.time()), and an ISO 8601 date.
+  ["webhook-timestamp", "1796463000.123456", "Standard Webhooks"],
+  ["svix-timestamp", "2026-12-05T09:30:00Z", "Svix"],
+])(
+  "a %s of %s is logged as written otherwise than whole seconds, which the sender is to mend",
+  async (name, stamp, scheme) => {
+    const { url, lines, key } = await startStandardWebhooks();
+    const body = '{"type":"invoice.paid"}';
+    const prefix = name.split("-")[0];
+    const signature = `v1,${createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("base64")}`;
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        [`${prefix}-id`]: "msg_1",
+        [name]: stamp,
+        [`${prefix}-signature`]: signature,
+      },
+      body,
+    });
+    expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+      status: 401,
+      body: { error: `malformed ${name} header` },
+    });
+    expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+      expect.stringContaining(
+        `webhook sw rejected from 127.0.0.1: malformed ${name} header: if every delivery of this source is refused so, its sender writes ${name} otherwise than ${scheme} asks, whole seconds since 1970 (no fraction, no date): have it write those`,
+      ),
+    ]);
+  },
+);
+
 test("a Svix sender's timestamp in milliseconds is refused naming svix-timestamp, the header it sent", async () => {
   const { url, lines, key, store } = await startStandardWebhooks();
   const body = '{"type":"invoice.paid"}';

@@ -2,7 +2,14 @@ import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
-import { copiesDifferIn, finerUnitIn, headerMissingIn, STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
+import {
+  copiesDifferIn,
+  finerUnitIn,
+  headerMissingIn,
+  malformedHeader,
+  STALE_TIMESTAMP,
+  type Verdict,
+} from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
 import { malformedSignature } from "./verifiers/hmac-sha256.js";
@@ -55,9 +62,14 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (source.scheme === "hmac-sha256" && reason === malformedSignature(source.header)) {
     return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
+  const timestamp = ["webhook-timestamp", "svix-timestamp"].find((name) => reason === malformedHeader(name));
+  if (source.scheme === "standard-webhooks" && timestamp !== undefined) {
+    const scheme = timestamp === "svix-timestamp" ? "Svix" : "Standard Webhooks";
+    return `its sender writes ${timestamp} otherwise than ${scheme} asks, whole seconds since 1970 (no fraction, no date): have it write those`;
+  }
   if (
     source.scheme === "standard-webhooks" &&
-    (reason === malformedSignature("webhook-signature") || reason === malformedSignature("svix-signature"))
+    (reason === malformedHeader("webhook-signature") || reason === malformedHeader("svix-signature"))
   ) {
     return "its sender writes the signature otherwise than Standard Webhooks asks, v1, and the base64 HMAC-SHA256 (not hex), several apart by spaces: have it write that";
   }

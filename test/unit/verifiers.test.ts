@@ -95,7 +95,7 @@ describe("Standard Webhooks", () => {
     [
       "a garbage timestamp",
       () => verify(vector({ headers: { "webhook-timestamp": "yesterday" } })),
-      "malformed timestamp",
+      "malformed webhook-timestamp header",
     ],
     ["the wrong secret", () => wrongSecret(vector({})), "signature mismatch"],
   ])("rejects %s", (_name, run, reason) => {

@@ -74,6 +74,9 @@ export const STALE_TIMESTAMP = `timestamp outside the ${TOLERANCE_SECONDS} s tol
 /** The refusal of a signed timestamp that is no number of seconds. */
 export const MALFORMED_TIMESTAMP = "missing or malformed timestamp";
 
+/** The refusal of a header written otherwise than its scheme asks. */
+export const malformedHeader = (name: string) => `malformed ${name} header`;
+
 /**
  * The finer units a signed timestamp may be written in where its scheme asks seconds, by its
  * digits today (2001 to 2286): a sender that stamps its platform's own time as it is, JavaScript's
@@ -316,7 +319,7 @@ const ageInSeconds = (seconds: string, now: number) => Math.floor(now / 1000) - 
  * stamped ahead of a clock of ours that runs slow is taken, as Stripe's SDK takes it. One fixed
  * reason per failed check: reasons are counted per source, so none may carry a number. One in a
  * finer unit than seconds is told as `named`, the header its sender sent it in where it has more
- * than one name.
+ * than one name, as one written otherwise than in seconds (a fraction, a date) is.
  */
 export function timestampProblem(
   seconds: string | undefined,
@@ -326,7 +329,8 @@ export function timestampProblem(
 ): string | undefined {
   const finer = seconds && /^\d+$/.test(seconds) ? FINER_UNITS.get(seconds.length) : undefined;
   if (finer) return inUnit(named, finer);
-  if (!seconds || !/^\d{1,12}$/.test(seconds)) return MALFORMED_TIMESTAMP;
+  if (!seconds || !/^\d{1,12}$/.test(seconds))
+    return named === "timestamp" ? MALFORMED_TIMESTAMP : malformedHeader(named);
   const age = ageInSeconds(seconds, now);
   const skew = aheadToo ? Math.abs(age) : age;
   return skew > TOLERANCE_SECONDS ? STALE_TIMESTAMP : undefined;

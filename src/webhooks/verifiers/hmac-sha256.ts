@@ -3,6 +3,7 @@ import {
   type Delivery,
   headerOnce,
   isDigest,
+  malformedHeader,
   missingHeader,
   payloadType,
   reject,
@@ -20,7 +21,7 @@ export interface HmacOptions {
 }
 
 /** The refusal of a signature that is no HMAC-SHA256 after the source's prefix, in its encoding. */
-export const malformedSignature = (name: string) => `malformed ${name} header`;
+export const malformedSignature = malformedHeader;
 
 /** Any sender that puts an HMAC-SHA256 of the body in a header; id and type from headers. */
 export function hmacSha256(secrets: readonly string[], options: HmacOptions) {

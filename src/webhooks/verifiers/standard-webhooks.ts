@@ -4,6 +4,7 @@ import {
   header,
   headerOnce,
   isDigest,
+  malformedHeader,
   missingHeader,
   payloadType,
   reject,
@@ -11,7 +12,6 @@ import {
   timestampRefusal,
   type Verdict,
 } from "./common.js";
-import { malformedSignature } from "./hmac-sha256.js";
 
 /**
  * The refusal of a delivery signed with asymmetric v1a signatures alone: its sender's setup, not
@@ -52,8 +52,7 @@ export function standardWebhooks(secrets: readonly string[]) {
     const received = entries.filter((entry) => entry.startsWith("v1,")).map((entry) => entry.slice(3));
     if (received.length === 0 && entries.some((entry) => entry.startsWith("v1a,"))) return reject(ONLY_V1A);
     // A sender that writes hex, or leaves v1, off, has its setup to mend, not its secret.
-    if (!received.some((signature) => isDigest(signature, "base64")))
-      return reject(malformedSignature(signatureHeader));
+    if (!received.some((signature) => isDigest(signature, "base64"))) return reject(malformedHeader(signatureHeader));
     if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
