@@ -1598,12 +1598,12 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "TRY", to: "EUR", date: "2004-12-31" },
-      /^No rate for currency "TRY" in the fixing of 2004-12-31 by the European Central Bank\. TRY is fixed by the ECB from 2005-01-03 on, in the place of TRL, Turkey's old lira: a date from then on has its rate, and an earlier one TRL's, and the Czech National Bank has none for 2004-12-31 either: neither source has its rate;/,
+      /^No rate for currency "TRY" in the fixing of 2004-12-31 by the European Central Bank\. TRY is fixed by the ECB from 2005-01-03 on, in the place of TRL, Turkey's old lira: a date from then on has its rate, and an earlier one TRL's;/,
     ],
     [
       "currency_rates",
       { symbols: ["RON"], date: "2005-06-30" },
-      /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's, and the Czech National Bank has none for 2005-06-30 either: neither source has its rate;/,
+      /^No rate for currency "RON" in the fixing of 2005-06-30 by the European Central Bank\. RON is fixed by the ECB from 2005-07-01 on, in the place of ROL, Romania's old leu: a date from then on has its rate, and an earlier one ROL's;/,
     ],
     // One on the CNB's list today that a fixing lacks, the new leu before it began: no later date's rate
     // is its, and the ECB, which began it on 2005-07-01 too, has none either: not sent from one to the other.
@@ -1649,7 +1649,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "CZK", date: "1998-06-01", source: "cnb" },
-      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate, and the European Central Bank has none (for 1998-06-01|between 1998-01-05 and 1998-01-09) either: neither source has its rate;/,
+      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
     ],
     [
       "currency_history",
@@ -1664,7 +1664,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
-      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate, and the European Central Bank has none (for 1998-06-01|between 1998-01-05 and 1998-01-09) either: neither source has its rate;/,
+      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate;/,
     ],
     // The rouble, which the ECB began to fix after its first day, has no rate at an earlier date than the one asked
     // for; the Czech National Bank, which fixed it then, is named.

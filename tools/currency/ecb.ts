@@ -130,6 +130,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     others: OTHERS,
     fixedFor: FIXED_FOR,
     fixedFrom: FIXED_FROM,
+    newCurrencies: ["TRY", "RON"],
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

@@ -47,6 +47,11 @@ export interface RateSource {
   others: string;
   /** Currencies it fixed or fixes for a time only, each with when, and so which dates have their rates. */
   fixedFor: Record<string, string>;
+  /**
+   * Of `fixedFor`, the currencies that did not exist before it began to fix them (the euro, Turkey's new lira),
+   * whose dates before no source has a rate for: the other source is not named for them.
+   */
+  newCurrencies: string[];
   /** Currencies it began to fix after its first day and fixes still, each with the date of its first fixing. */
   fixedFrom: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
@@ -242,7 +247,7 @@ export async function whereRatesAre(
   const before = replacedAfter(codes, days?.at(-1));
   const sentOn = codes.filter(
     (code) =>
-      Object.hasOwn(source.fixedFor, code) ||
+      (Object.hasOwn(source.fixedFor, code) && !source.newCurrencies.includes(code)) ||
       Object.hasOwn(source.fixedFrom, code) ||
       listed.later.includes(code) ||
       listed.elsewhere.includes(code) ||
@@ -356,7 +361,7 @@ export const NOT_EARLIER = "a later date's rate is not an earlier one's";
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom">,
+  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom" | "newCurrencies">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   lacking: Lacking | undefined,
@@ -404,9 +409,9 @@ function noRateAdvice(
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...metals.map((code) => `${code} is ${METALS[code]}, a precious metal, which neither the ECB nor the CNB quotes`),
     // Outside the dates it fixed one, the other source may have fixed it (RUB, which the CNB fixed before 2005);
-    // for one the euro replaced, the changeover's part says so.
+    // for one the euro replaced, the changeover's part says so; one new then (TRY before 2005) had no rate anywhere.
     ...dated.map((code) =>
-      replaced.includes(code)
+      replaced.includes(code) || source.newCurrencies.includes(code)
         ? `${code} ${source.fixedFor[code]}`
         : `${code} ${source.fixedFor[code]}${neither([code]) ?? `, but source "${other.id}" may have its rate`}`,
     ),
