@@ -710,7 +710,9 @@ describe("cross rates", () => {
     );
     // On the same day in Prague, the date is the stamp's.
     for (const date of ["2026-12-01T00:30:00+01:00", "2026-08-31T21:59:59.000Z"]) {
-      expect(await refused(date), date).toMatch(/date: must be a date as YYYY-MM-DD: send 2026-(12-01|08-31)$/);
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${date.slice(0, 10)}`,
+      );
     }
   });
 
