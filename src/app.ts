@@ -705,6 +705,8 @@ export async function startApp(
         log.error(`webhook events stay off: ${err instanceof Error ? err.message : String(err)}`),
       )
     : undefined;
+  /** Whether the event tools may come once the store opens, where the settings leave them on. */
+  const eventsMayCome = reopening !== undefined && (config.core.toolsets?.includes("events") ?? true);
   /** Whether a session serving `served` shows the events as resources: what events_list and events_get do. */
   const readsEvents = (served: readonly Tool[]) =>
     ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
@@ -726,7 +728,7 @@ export async function startApp(
         served,
         config,
         log,
-        instructionsFor(known, served),
+        instructionsFor(known, served, !store && eventsMayCome),
         stopping.signal,
         options.cutsCalls ? cutting.signal : undefined,
       );
