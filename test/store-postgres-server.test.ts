@@ -1957,6 +1957,36 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(asked).toEqual(["db.example.test"]);
     });
 
+    test("a start whose database server's name resolves but whose server does not answer says the server took no connection, not that the name was not resolved", async () => {
+      const proxy = await proxied();
+      proxy.silence();
+      const lookup = dns.lookup;
+      onTestFinished(() => {
+        dns.lookup = lookup;
+        vi.useRealTimers();
+      });
+      // The name resolves to the silent proxy's address, as a working DNS server answers it.
+      (dns as { lookup: unknown }).lookup = (hostname: string, ...rest: unknown[]) =>
+        (lookup as (...args: unknown[]) => void)(isIP(hostname) ? hostname : "127.0.0.1", ...rest);
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      const url = new URL(proxy.url);
+      url.hostname = "db.example.test";
+      url.searchParams.set("connect_timeout", "2");
+      let failure: Error | undefined;
+      const opening = PostgresEventStore.open({ url: url.href, retention: LOOSE }).then(
+        (started) => started.close(),
+        (err: Error) => {
+          failure = err;
+        },
+      );
+      while (proxy.unanswered() === 0) await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(2_000);
+      await opening;
+      expect(failure?.message).toMatch(
+        /^the database server took no connection within 2 s \(connect_timeout in WAITER_DATABASE_URL\): check that it runs/,
+      );
+    });
+
     test("a listening connection that takes longer than the connect timeout is said with the time and where it was set", async () => {
       const warnings = warningsSaid();
       // The store's first connection (its upgrade's, then its queries') is answered; the listening one is not.
