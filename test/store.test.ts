@@ -2064,6 +2064,12 @@ test("an assistant's stdio server whose events were off for another waiter's upg
     expect((await fetch(`${url}`, { method: "POST", body: "{}" })).status).toBe(200);
     const found = await session.call("events_list", {});
     expect(found.isError).toBeFalsy();
+    // The event template's ids complete, its handler readied before the client initialized.
+    const completed = await session.client.complete({
+      ref: { type: "ref/resource", uri: "events://event/{id}" },
+      argument: { name: "id", value: "" },
+    });
+    expect(completed.completion.values.length).toBe(1);
     expect(changed).toContain("notifications/tools/list_changed");
     expect(changed).toContain("notifications/resources/list_changed");
   } finally {
