@@ -740,7 +740,7 @@ export async function startApp(
           : undefined;
       let stopResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.
-      if (!store && reopening) readyForResources(server);
+      if (!store && eventsMayCome) readyForResources(server);
       const offerPrompts = registerPrompts(
         server,
         served,
