@@ -1940,7 +1940,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const lookup = dns.lookup;
       onTestFinished(() => {
         dns.lookup = lookup;
+        vi.useRealTimers();
       });
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
       const asked: string[] = [];
       // A lookup left unanswered, as a resolver that drops the query leaves it; an address passes.
       (dns as { lookup: unknown }).lookup = (hostname: string, ...rest: unknown[]) => {
@@ -1951,6 +1953,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         url: "postgres://waiter@db.example.test:5432/waiter?connect_timeout=2",
         retention: LOOSE,
       });
+      opening.catch(() => {});
+      while (asked.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      await vi.advanceTimersByTimeAsync(2_000);
       await expect(opening).rejects.toThrow(
         "the database server's name db.example.test was not resolved within 2 s (connect_timeout in WAITER_DATABASE_URL): its lookup went unanswered (this machine's DNS server, or the network to it): check the name in WAITER_DATABASE_URL and this machine's network and DNS settings, then start waiter again",
       );
