@@ -82,7 +82,7 @@ describe("when a channel cannot be reached", () => {
       erase(join(dataDir, "events.db"), "pi_evt_erased_customer");
       // The try under way as it was erased ends refused; the next, half a second later, would reach the channel.
       await expect
-        .poll(() => lines.filter((line) => line.includes("telling its failure: notify_send failed")))
+        .poll(() => lines.filter((line) => /telling run \d+'s failure: notify_send failed/.test(line)))
         .toHaveLength(1);
       await bot.open();
       // Its next try, once the channel takes messages, finds the notice no longer owed.
@@ -121,7 +121,9 @@ describe("when a channel cannot be reached", () => {
       // Orders the shop does not have: each run fails, and its failure waits for its next try on the channel.
       await Promise.all(Array.from({ length: 12 }, () => pay(server, "999999")));
       await expect
-        .poll(() => lines.filter((line) => /telling its failure: notify_send failed .*trying again in 2 s/.test(line)))
+        .poll(() =>
+          lines.filter((line) => /telling run \d+'s failure: notify_send failed .*trying again in 2 s/.test(line)),
+        )
         .toHaveLength(12);
       // A warning is emitted on the next tick.
       await new Promise((resolve) => setImmediate(resolve));
@@ -673,6 +675,45 @@ describe("a burst of notices to one chat", () => {
     } finally {
       telegram.pace = undefined;
       setClock(clock.now() - moved);
+      await server.close();
+    }
+  }, 60_000);
+});
+
+describe("failures of one automation told while Telegram asks to wait", () => {
+  test("each keeps its own turn, named by its run, and all arrive", async () => {
+    telegram.pace = { messages: 1, ms: 3_000 };
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "team" } }],
+      { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      // Orders the shop does not have: each run fails, and its notice goes to the one chat.
+      const events = [];
+      for (const delivery of ["evt_weekend_1", "evt_weekend_2", "evt_weekend_3"]) {
+        events.push(await pay(server, "999999", `${delivery}_${nextSequence()}`));
+      }
+      const runs = (await Promise.all(events.map(async (event) => (await runsOf(event.id))[0]?.id))).map(Number);
+      // Those told to wait for their turns wait each under its own run's name.
+      const waited = () =>
+        lines.flatMap((line) => /telling run (\d+)'s failure: notify_send failed/.exec(line)?.[1] ?? []).map(Number);
+      await expect.poll(() => waited().length).toBeGreaterThan(0);
+      expect(runs).toEqual(expect.arrayContaining(waited()));
+      await expect
+        .poll(() => telegram.delivered.length - sent, { timeout: 30_000, interval: 200 })
+        .toBeGreaterThanOrEqual(3);
+      // Each arrives, once: which comes first is up to when each try reaches the chat.
+      expect(
+        telegram.delivered
+          .slice(sent)
+          .map((m) => /evt_weekend_\d/.exec(m.text)?.[0])
+          .sort(),
+      ).toEqual(["evt_weekend_1", "evt_weekend_2", "evt_weekend_3"]);
+    } finally {
+      telegram.pace = undefined;
       await server.close();
     }
   }, 60_000);

@@ -2953,7 +2953,7 @@ test("an automation's message refused for now keeps its turn in the flood wait t
     caller,
     notified: { sent: [], failed: [] },
   });
-  const notice = "automation stripe-paid, telling its failure";
+  const notice = "automation stripe-paid, telling run 7's failure";
   const step = "automation stripe-paid, run 8 (event evt_8), step 1";
   try {
     telegram.queue.push(tooManyRequests(1));
@@ -2973,6 +2973,33 @@ test("an automation's message refused for now keeps its turn in the flood wait t
       "Run 7 failed.\nThe run failed at 09:00 UTC, and is told only now.",
       "Order #1048 is paid.",
     ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
+test("an automation's message refused as another's 429 was heard waits after that one, though it comes back first", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  const automation = (run: number, ms: number) => ({
+    ...senderCall(ms),
+    caller: `automation stripe-paid, run ${run} (event evt_${run}), step 1`,
+    notified: { sent: [], failed: [] },
+  });
+  try {
+    // Two messages sent at once, both refused by one wait: the second's refusal comes later.
+    telegram.queue.push(tooManyRequests(1), { ...tooManyRequests(1), delayMs: 200 });
+    const first = sender.send("424242", "Order #1041 is paid.", automation(1, 500));
+    const second = sender.send("424242", "Order #1042 is paid.", automation(2, 500));
+    await expect(first).rejects.toThrow(/429/);
+    await expect(second).rejects.toThrow(/429/);
+    // Each comes back for its turn, the second first: it still goes after the first.
+    const again = sender.send("424242", "Order #1042 is paid.", automation(2, 10_000));
+    await sender.send("424242", "Order #1041 is paid.", automation(1, 10_000));
+    await again;
+    expect(telegram.delivered.map((m) => m.text)).toEqual(["Order #1041 is paid.", "Order #1042 is paid."]);
   } finally {
     await telegram.close();
   }

@@ -71,7 +71,9 @@ export class FailureNotices {
    */
   tell(automation: string, channel: string, run: number, text: string, failedAt: number): void {
     const { runs, log, stopping } = this.parts;
-    const who = `automation ${automation}, telling its failure`;
+    // Its run named: a flood wait keeps each notice's turn by who sends it, and two notices of one
+    // automation told at once must not take each other's.
+    const who = `automation ${automation}, telling run ${run}'s failure`;
     let recorded: NoticeStatus | NoticeOutcome = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
     const record = async (status: NoticeStatus | NoticeOutcome) => {

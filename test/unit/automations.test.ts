@@ -459,7 +459,9 @@ test("a failure's notice a waiter frozen past its lease sent as it froze is not 
     await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
     await expect
       .poll(() => lines.join("\n"))
-      .toMatch(/automation a, telling its failure: notify_send was done \(sent to team\) after another waiter took/);
+      .toMatch(
+        /automation a, telling run \d+'s failure: notify_send was done \(sent to team\) after another waiter took/,
+      );
   } finally {
     await close();
   }
