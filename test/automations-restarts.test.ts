@@ -751,6 +751,43 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test.each([
+    [
+      "a run whose step was under way, its automation made a dry run since",
+      false,
+      [
+        [0, "done"],
+        [1, "started"],
+      ] as [number, StepStatus, string?][],
+      "automation stripe-paid failed on the delivery “D” from stripe.\nThe delivery is waiter's event E (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid) was done. Step 2 (notify_send) failed: it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again. Check whether it happened before doing it by hand. Step 3 (ack) was not run; the event is not acknowledged.",
+    ],
+    [
+      "a dry run whose step failed, its automation made to run for real since",
+      true,
+      [
+        [0, "would"],
+        [1, "failed", "The text is empty."],
+      ] as [number, StepStatus, string?][],
+      "dry run of automation stripe-paid failed on the delivery “D” from stripe.\nThe delivery is waiter's event E (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid) was checked. Step 2 (notify_send) failed: The text is empty. Step 3 (ack) was not checked.",
+    ],
+  ])("%s is told as it began, not as the automation is now", async (_, dryRun, steps, said) => {
+    const event = await leftBehind(steps, dryRun);
+    const sent = telegram.delivered.length;
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, dryRun: !dryRun, onFailure: { notify: "team" } }], {}, lines);
+    try {
+      expect((await runsOf(event.id))[0]).toMatchObject({ status: "failed", dryRun });
+      await toldAndLogged(
+        sent,
+        said.replace("“D”", `“${event.delivery}”`).replace(" E ", ` ${event.id} `),
+        lines,
+        event.id,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a step that failed before its run was marked failed ends the run with the step's own reason", async () => {
     const event = await leftBehind([[0, "failed", "The shop has no order 999999."]]);
     const sent = telegram.delivered.length;

@@ -506,6 +506,8 @@ export function automationRuns(parts: RunParts) {
       }
       return;
     }
+    // A run that cannot go on is told as it began, for real or as a dry run, whatever the automation is now.
+    const begun = { ...automation, dryRun: run.dryRun };
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
     const stopped = next >= 0 ? run.steps[next] : undefined;
     const call = stopped
@@ -522,21 +524,12 @@ export function automationRuns(parts: RunParts) {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
       const step = automation.do[next];
       const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
-      await failed(
-        automation,
-        event,
-        run.id,
-        next,
-        call,
-        call.error ?? UNDER_WAY,
-        call.error ?? UNDER_WAY_TOLD,
-        logged,
-      );
+      await failed(begun, event, run.id, next, call, call.error ?? UNDER_WAY, call.error ?? UNDER_WAY_TOLD, logged);
       return;
     }
     if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {
       await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-      await failed(automation, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD);
+      await failed(begun, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD);
       return;
     }
     const view = viewOf(event);
@@ -544,8 +537,12 @@ export function automationRuns(parts: RunParts) {
     if (changed) {
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} failed on ${deliveryOf(event)}.\n${eventOf(event)} It is not gone on with: ${changed.why}.`;
       // The steps the automation has now are not those the run would have gone on with.
-      const begun = changed.steps ? undefined : { ...automation, dryRun: run.dryRun };
-      await fail(automation, run.id, changed.why, worded`${line}${whatRunLeft(run, begun, event.ackedAt !== null)}`);
+      await fail(
+        automation,
+        run.id,
+        changed.why,
+        worded`${line}${whatRunLeft(run, changed.steps ? undefined : begun, event.ackedAt !== null)}`,
+      );
       return;
     }
     // A step a stopped process left goes on where it was in its tries: its retry time counts from its
