@@ -449,6 +449,11 @@ describe("when the shop fails", () => {
         runs: [{ status: "running", steps: [{ status: "waiting" }] }],
         note: "No waiter serve or waiter listen runs the automations on this store now: the runs shown running and any step waiting for its next try wait for the next to start with them configured.",
       });
+      // The list counts it running: it waits as well as the events that come.
+      expect((await agent.call("automations_list")).structuredContent).toMatchObject({
+        automations: [{ name: "stripe-paid", runs: { running: 1 } }],
+        note: "No waiter serve or waiter listen runs the automations on this store now: the events stored meanwhile and the runs counted running wait for the next to start with them configured.",
+      });
     } finally {
       await agent.close();
       if (!stopped) await server.close();

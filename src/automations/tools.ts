@@ -345,24 +345,25 @@ export function automationsToolset(
           }
           // The runs it made as it runs now: a dry run's "done" did nothing, and must not read as a
           // real run's once dryRun is switched off (automations_runs lists both, each said to be which).
-          const [real, dry, note] = await Promise.all([
-            store.runs.counts(false),
-            store.runs.counts(true),
-            whoRuns(store.runs),
-          ]);
-          return {
-            ...(note ? { note } : {}),
-            automations: automations
-              .filter((a) => args.name === undefined || a.name === args.name)
-              .map((a) => ({
-                name: a.name,
-                source: a.when.source,
-                ...(a.when.type ? { type: a.when.type } : {}),
-                dry_run: a.dryRun,
-                steps: a.do.map(toolOf),
-                runs: (a.dryRun ? dry : real)[a.name] ?? { running: 0, done: 0, failed: 0 },
-              })),
-          };
+          const [real, dry] = await Promise.all([store.runs.counts(false), store.runs.counts(true)]);
+          const listed = automations
+            .filter((a) => args.name === undefined || a.name === args.name)
+            .map((a) => ({
+              name: a.name,
+              source: a.when.source,
+              ...(a.when.type ? { type: a.when.type } : {}),
+              dry_run: a.dryRun,
+              steps: a.do.map(toolOf),
+              runs: (a.dryRun ? dry : real)[a.name] ?? { running: 0, done: 0, failed: 0 },
+            }));
+          // Runs counted running wait for a waiter as the events do: a model must not take them for under way.
+          const note = await whoRuns(
+            store.runs,
+            listed.some((a) => a.runs.running > 0)
+              ? "the events stored meanwhile and the runs counted running"
+              : undefined,
+          );
+          return { ...(note ? { note } : {}), automations: listed };
         },
         render: (r) =>
           [
