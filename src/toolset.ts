@@ -61,6 +61,13 @@ export interface ToolCall extends Call, Serving {
    * own to them, and fails as refused for now (an UpstreamError) while a target refuses it for now.
    */
   notified?: Notified;
+  /**
+   * Set by an automation sending a notification: the event's texts it quoted in it, “…” each, as
+   * they read in the text (one the text's cut left open runs to its end). A channel that reads an
+   * @name as a mention (Telegram) keeps those from mentioning anyone; the text's own, a model's
+   * or an automation's author's, mentions as written.
+   */
+  quoted?: readonly string[];
 }
 
 /** Where a notification got to: who confirmed it, and who did not, with why. */

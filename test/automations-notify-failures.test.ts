@@ -720,12 +720,12 @@ describe("failures of one automation told while Telegram asks to wait", () => {
 });
 
 describe("a payload's text in a notice", () => {
-  test("an @name a customer wrote mentions no one in the team's chat, and reads as written in an email", async () => {
+  test("an @name a customer wrote mentions no one in the team's chat, and reads as written in an email; the author's own, quoted too, still mentions", async () => {
     const smtp = await startMailServer();
     const note = (channel: string) => ({
       name: `note-${channel}`,
       when: { source: "stripe", type: "payment_intent.succeeded" },
-      do: [{ notify: channel, text: "@shop_owner: a payment says {{payload.data.object.description}}" }],
+      do: [{ notify: channel, text: "“@shop_owner”: a payment says {{payload.data.object.description}}" }],
     });
     const server = await serve([note("team"), note("office")], {
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
@@ -740,10 +740,10 @@ describe("a payload's text in a notice", () => {
       });
       expect((await runsOf(event.id)).map((run) => run.status)).toEqual(["done", "done"]);
       expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual([
-        "@shop_owner: a payment says “@\u2060admin please call jan@shop.example (@\u2060Boss_1)”",
+        "“@shop_owner”: a payment says “@\u2060admin please call jan@shop.example (@\u2060Boss_1)”",
       ]);
       expect(smtp.messages.map(mailText)).toEqual([
-        "@shop_owner: a payment says “@admin please call jan@shop.example (@Boss_1)”",
+        "“@shop_owner”: a payment says “@admin please call jan@shop.example (@Boss_1)”",
       ]);
     } finally {
       await server.close();

@@ -223,6 +223,12 @@ describe("notify_send on Telegram", () => {
       { chat_id: OWNER, text: "Order #1042 is paid (19.99 EUR).", link_preview_options: { is_disabled: true } },
     ]);
     expect(text(result)).toBe(`Sent on ops to ${GROUP}, ${OWNER}.`);
+    // A model's own text mentions as it writes it, between curly quotes too: only an automation
+    // keeps the event's text it quotes from mentioning anyone.
+    const quoted = "Ask “@shop_owner” about order #1042.";
+    const asked = await waiter.call("notify_send", { channel: "ops", text: quoted });
+    expect(asked.isError, text(asked)).toBeFalsy();
+    expect(telegram.delivered.slice(before + 2).map((m) => m.text)).toEqual([quoted, quoted]);
     expect(waiter.stderr()).toContain(`notify ops: sent to ${GROUP}, ${OWNER}`);
   });
 

@@ -255,8 +255,8 @@ export class StepCalls {
    * targets it reached, so that its next try goes to the others only. `who` names the call in the
    * log's retry lines: the automation, the run and the event; `hidden` gives the words those lines
    * and a StepFailure's `logged` quote (an upstream's, which may name an order the payload gave) as
-   * the log may say them, keeping the status the upstream answered where waiter's words quote it.
-   * Resolves to the rendered result, and whether a person must look into it (needsPerson).
+   * the log may say them, keeping the status the upstream answered where waiter's words quote it;
+   * `quoted`, the event's texts a notification quotes (ToolCall's). Resolves to the rendered result, and whether a person must look into it (needsPerson).
    */
   async call(
     name: string,
@@ -265,6 +265,7 @@ export class StepCalls {
     mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
     { started, attempt, notified, redone }: Tries = { started: clock.now(), attempt: 0 },
     hidden: (text: string, status?: number) => string = (text) => text,
+    quoted: readonly string[] = [],
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
@@ -283,6 +284,7 @@ export class StepCalls {
       // calls no tool: a text that would send a model to one says where a person goes instead.
       serves: () => false,
       notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
+      quoted,
     };
     /** Where this try leaves the step: a notification's targets reached are kept with it. */
     const reached = (next: number): Tries => {

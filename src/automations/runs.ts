@@ -303,8 +303,10 @@ export function automationRuns(parts: RunParts) {
         if (!(err instanceof StepFailure)) return { message, told: message, logged: withNothing(hidden(words)) };
         return { message, told: withNothing(err.told), logged: withNothing(err.logged) };
       };
+      /** The event's texts a notification quotes, which a channel keeps from mentioning anyone. */
+      const quotes: string[] = [];
       try {
-        filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
+        filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme), quotes);
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
         input = calls.checked(tool, filled, step, view);
       } catch (err) {
@@ -367,7 +369,7 @@ export function automationRuns(parts: RunParts) {
           ).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        ({ said, needsPerson } = await calls.call(tool, input, who, mark, current, hidden));
+        ({ said, needsPerson } = await calls.call(tool, input, who, mark, current, hidden, quotes));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof CutAtStop) log.notice(`${who}: ${err.cut}; the next start takes its run up`);

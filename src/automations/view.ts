@@ -321,8 +321,12 @@ class EventData extends Mustache.Context {
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
  * so a payload that holds template syntax shows as text.
  */
-function render(template: string, view: View, quoted: boolean, html = false): string {
-  const asText = (value: unknown) => inserted(value, quoted, html);
+function render(template: string, view: View, quoted: boolean, html = false, quotes?: string[]): string {
+  const asText = (value: unknown) => {
+    const text = inserted(value, quoted, html);
+    if (quoted && text.startsWith("“")) quotes?.push(text);
+    return text;
+  };
   const read = exactPayloads.has(view) ? { ...view, payload: exactPayloads.get(view) } : view;
   return Mustache.render(template, new EventData(read), {}, { escape: asText });
 }
@@ -396,17 +400,29 @@ function withinQuotes(text: string): string {
  */
 const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
 
+/** Every “…” of a text, one its cut left open running to its end: a failure notice quotes only the event's text and the steps' arguments. */
+export function quotesIn(text: string): string[] {
+  return text.match(/“[^“”]*(?:”|$)/g) ?? [];
+}
+
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
  * template or path, as text when the event's sender writes HTML (`html`), and is cut to
- * `maxText` characters, the most notify_send takes, counted as it counts them (codePoints). A path that fails on this payload (a function given the
+ * `maxText` characters, the most notify_send takes, counted as it counts them (codePoints); each
+ * text it quotes is added to `quotes`. A path that fails on this payload (a function given the
  * wrong type) throws a ToolError that names the argument and the path.
  */
-export function argumentsFor(step: Step, view: View, maxText: number, html = false): Record<string, unknown> {
+export function argumentsFor(
+  step: Step,
+  view: View,
+  maxText: number,
+  html = false,
+  quotes?: string[],
+): Record<string, unknown> {
   if ("ack" in step) return { ids: [view.event.id] };
   if ("notify" in step)
-    return { channel: step.notify, text: cutCodePoints(render(step.text, view, true, html), maxText) };
+    return { channel: step.notify, text: cutCodePoints(render(step.text, view, true, html, quotes), maxText) };
   const notification = step.tool === "notify_send";
   return Object.fromEntries(
     Object.entries(step.args).map(([name, value]) => {
@@ -421,9 +437,12 @@ export function argumentsFor(step: Step, view: View, maxText: number, html = fal
           );
         }
         // A value the event lacks stays missing, for the tool to refuse.
-        if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true, html);
+        if (quoted && filled !== null && filled !== undefined) {
+          filled = inserted(filled, true, html);
+          if ((filled as string).startsWith("“")) quotes?.push(filled as string);
+        }
       } else if (typeof value === "string") {
-        filled = render(value, view, quoted, html);
+        filled = render(value, view, quoted, html, quotes);
       }
       return [name, quoted && typeof filled === "string" ? cutCodePoints(filled, maxText) : filled];
     }),

@@ -280,7 +280,9 @@ export const notify = defineToolset({
           const settled = new Set([...(earlier?.sent ?? []), ...(earlier?.failed ?? []).map((f) => f.target)]);
           const targets = all.filter((target) => !settled.has(target));
           const shown = asShown(text);
-          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, call)));
+          // The event's texts an automation quoted, as they read in the text sent.
+          const sending = call.quoted ? { ...call, quoted: call.quoted.map(asShown) } : call;
+          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, sending)));
           const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
           const failedNow = outcomes.flatMap((o, i) =>
             o.status === "rejected"

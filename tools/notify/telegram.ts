@@ -138,15 +138,19 @@ export function escapeMarkdownV2(text: string): string {
 }
 
 /**
- * The text with no mention in what it quotes between “ and ” (as a notice quotes an event's text,
- * its own double quotes made straight; a quote the text's cut left open runs to its end). Telegram
- * reads an @ that begins a word as a mention of that @username: a customer's note ("@admin
- * please") would notify that person in the team's group. A word joiner after the @, which no one
- * sees, leaves it none; an email address's @ is within a word, and an @name outside quotes (the
- * automation's own text) still mentions.
+ * The text with no mention in the event's texts an automation quoted in it, between “ and ”
+ * (`quoted`: its own double quotes made straight; one the text's cut left open runs to its end, and
+ * may end in the cut's …). Telegram reads an @ that begins a word as a mention of that @username: a
+ * customer's note ("@admin please") would notify that person in the team's group. A word joiner
+ * after the @, which no one sees, leaves it none; an email address's @ is within a word, and an
+ * @name the text's author wrote, quoted or not, still mentions.
  */
-function quotedWithoutMentions(text: string): string {
-  return text.replace(/“[^“”]*(?:”|$)/g, (quoted) => quoted.replace(MENTION, "$1@\u2060"));
+function quotedWithoutMentions(text: string, quoted: readonly string[]): string {
+  return text.replace(/“[^“”]*(?:”|$)/g, (quote) => {
+    const cut = quote.endsWith("”") ? undefined : quote.replace(/…$/, "");
+    const theirs = quoted.some((q) => (cut === undefined ? q === quote : q.startsWith(cut)));
+    return theirs ? quote.replace(MENTION, "$1@\u2060") : quote;
+  });
 }
 
 const MENTION = /(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/gu;
@@ -280,7 +284,7 @@ export function telegramSender(
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
-      const unmentioned = quotedWithoutMentions(shown);
+      const unmentioned = call.quoted ? quotedWithoutMentions(shown, call.quoted) : shown;
       const body = () =>
         JSON.stringify({
           chat_id: to,
