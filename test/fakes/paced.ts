@@ -3,16 +3,14 @@ import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 
 /**
  * A TCP relay on loopback to a server's port, as a slow link between a client and the server:
- * what the client sends goes through at once; what the server sends goes through while the relay
- * flows, and once it holds, only as much as each step forwards. Held, the relay reads nothing
+ * what the client sends goes through at once; what the server sends goes through as it comes until
+ * the relay holds, and then only as much as each step forwards. Held, the relay reads nothing
  * more from the server than it forwards, so what the server sends fills the connection and waits.
  */
 export interface PacedRelay {
   port: number;
   /** From now on, forwards to the client only what `forward` steps on. */
   hold(): void;
-  /** From now on, forwards to the client all the server sends, as it comes. */
-  flow(): void;
   /** Forwards to the client the next `bytes` the server sent, waiting for them to come. */
   forward(bytes: number): Promise<void>;
   close(): Promise<void>;
@@ -41,10 +39,6 @@ export async function startPacedRelay(port: number): Promise<PacedRelay> {
       if (!upstream || !client) throw new Error("no connection to hold");
       upstream.unpipe(client);
       upstream.pause();
-    },
-    flow() {
-      if (!upstream || !client) throw new Error("no connection to let flow");
-      upstream.pipe(client);
     },
     async forward(bytes) {
       if (!upstream || !client) throw new Error("no connection to step");
