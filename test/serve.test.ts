@@ -2691,7 +2691,7 @@ describe("resumption", () => {
     }
   });
 
-  test("a stream whose client reads steadily but slower than a burst comes is never closed, however many wait", async () => {
+  test("a stream whose client reads steadily but slower than a burst comes is not closed, as more wait than the session keeps", async () => {
     const served = await servedWithErp();
     const relay = await startPacedRelay(Number(new URL(served.url).port));
     const opened = vi.spyOn(served.app, "session");

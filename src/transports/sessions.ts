@@ -8,7 +8,7 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
-import { keepAliveWhileIdle, notificationsUnread, ReplayBuffer, requestsCarried, UNREAD_MOST } from "./streams.js";
+import { keepAliveWhileIdle, leftUnread, notificationsUnread, ReplayBuffer, requestsCarried } from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -47,13 +47,13 @@ export interface Open {
   streams: number;
   /**
    * The connection of the notification stream a GET holds open, if one does: closed when its client
-   * takes none of it while UNREAD_MOST more messages come.
+   * leaves too much of it unread (`leftUnread`).
    */
   notifications: Response | undefined;
   /**
    * How many messages of the notification stream waited unread when its connection last took more
    * (its last drain), none when it opened: a client behind a slow link that reads on steadily may
-   * leave any number unread through a burst; one that takes none of UNREAD_MOST more is stuck.
+   * leave many unread through a burst; one that takes none of UNREAD_MOST more is stuck.
    */
   unreadWhenTaking: number;
   /**
@@ -355,17 +355,16 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       await send(message, options);
       const entry = transport.sessionId === undefined ? undefined : open.get(transport.sessionId);
       const unread = notificationsUnread(transport);
-      // A burst is queued at once while its client reads on: only a connection that took none of
-      // UNREAD_MOST more is one left unread.
+      // A burst is queued at once while its client reads on: only a full connection is one left unread.
       if (
         entry?.transport !== transport ||
         !entry.notifications?.writableNeedDrain ||
-        unread - entry.unreadWhenTaking <= UNREAD_MOST
+        !leftUnread(unread, entry.unreadWhenTaking)
       ) {
         return;
       }
       log.warning(
-        `MCP session ${transport.sessionId}: closed its notification stream, whose client left ${unread} messages of it unread, ${unread - entry.unreadWhenTaking} more than when its connection last took any (a client that hangs, or a proxy that holds what it is sent); back with Last-Event-ID, it is sent what the session kept`,
+        `MCP session ${transport.sessionId}: closed its notification stream, whose client left ${unread} messages of it unread, ${unread - entry.unreadWhenTaking} more than when its connection last took any (a client that hangs, or one behind a link or proxy slower than what it is sent); back with Last-Event-ID, it is sent what the session kept`,
       );
       entry.notifications.destroy();
       entry.notifications = undefined;

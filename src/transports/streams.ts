@@ -273,6 +273,21 @@ const REPLAYABLE_BYTES = 1024 * 1024;
 export const UNREAD_MOST = REPLAYABLE;
 
 /**
+ * The most messages the notification stream holds unread however its client reads: one behind a
+ * link that takes a few at a time, but fewer than come, would otherwise have them pile up without
+ * end. Far above what a burst of events leaves waiting for a client that reads on.
+ */
+export const UNREAD_CEILING = 10 * UNREAD_MOST;
+
+/**
+ * Whether a notification stream's client, its connection full, left too much of it unread: it
+ * took none of UNREAD_MOST more messages since its connection last took any (`unreadWhenTaking`
+ * waited then), or more than UNREAD_CEILING wait, however it reads.
+ */
+export const leftUnread = (unread: number, unreadWhenTaking: number): boolean =>
+  unread - unreadWhenTaking > UNREAD_MOST || unread > UNREAD_CEILING;
+
+/**
  * How many messages of the session's notification stream wait in the SDK's transport for its
  * client to read them, past what its connection took: its stream queues each as one, and its
  * reader, waiting for the connection to drain, takes none meanwhile.
