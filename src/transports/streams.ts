@@ -307,7 +307,9 @@ export function notificationsUnread(transport: WebStandardStreamableHTTPServerTr
  */
 export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTransport) {
   type KeepAlive = (controller: ReadableStreamDefaultController, encoder: unknown) => unknown;
-  const internals = transport as unknown as { startKeepAlive: KeepAlive };
+  const internals = transport as unknown as { startKeepAlive?: KeepAlive };
+  // A later SDK may name it otherwise: its keepalives then go on unfiltered, and sessions still open.
+  if (typeof internals.startKeepAlive !== "function") return;
   const keepAlive = internals.startKeepAlive.bind(transport);
   internals.startKeepAlive = (controller, encoder) =>
     keepAlive(

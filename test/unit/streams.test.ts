@@ -1,5 +1,6 @@
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { describe, expect, test } from "vitest";
-import { leftUnread, UNREAD_CEILING, UNREAD_MOST } from "../../src/transports/streams.js";
+import { keepAliveWhileIdle, leftUnread, UNREAD_CEILING, UNREAD_MOST } from "../../src/transports/streams.js";
 
 describe("a notification stream left unread", () => {
   test("is one whose connection took none of UNREAD_MOST more messages", () => {
@@ -13,5 +14,19 @@ describe("a notification stream left unread", () => {
     expect(leftUnread(UNREAD_CEILING, UNREAD_CEILING - 100)).toBe(false);
     expect(leftUnread(UNREAD_CEILING + 1, UNREAD_CEILING - 100)).toBe(true);
     expect(UNREAD_CEILING).toBeGreaterThan(4 * UNREAD_MOST);
+  });
+});
+
+describe("keepalives held back while a stream waits", () => {
+  test("wrap the SDK transport's own keepalive, and leave a transport without one to open as before", () => {
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const internals = transport as unknown as { startKeepAlive?: unknown };
+    const own = internals.startKeepAlive;
+    expect(typeof own).toBe("function");
+    keepAliveWhileIdle(transport);
+    expect(internals.startKeepAlive).not.toBe(own);
+    const renamed = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    Object.defineProperty(renamed, "startKeepAlive", { value: undefined });
+    expect(() => keepAliveWhileIdle(renamed)).not.toThrow();
   });
 });
