@@ -400,6 +400,41 @@ describe("orders", () => {
     }
   });
 
+  test("a product cursor of the older form, its bound in UTC, reads on where its first page ended in a shop east of UTC", async () => {
+    const prague = await startWooCommerce();
+    prague.shop.timeZone = "Europe/Prague";
+    for (const product of prague.shop.products.values()) product.dateCreated = new Date("2026-11-01T00:00:00Z");
+    // Three products added ten minutes apart, the newest at 10:00 UTC (11:00 in Prague).
+    for (const [id, at] of [
+      [8320, "2026-11-02T10:00:00Z"],
+      [8321, "2026-11-02T09:50:00Z"],
+      [8322, "2026-11-02T09:40:00Z"],
+    ] as const) {
+      const product = { ...structuredClone(prague.shop.product(P.espresso)), id, sku: `OLD-${id}` };
+      Object.assign(product, { dateCreated: new Date(at), dateModified: new Date(at) });
+      prague.shop.products.set(id, product);
+    }
+    setClock("2026-11-02T12:00:00Z");
+    const session = await start(shopEnv(prague));
+    try {
+      const first = data<{ products: { id: number }[]; next_cursor: string }>(
+        await session.call("eshop_products_list", { page_size: 1 }),
+      );
+      expect(first.products.map((p) => p.id)).toEqual([8320]);
+      // Handed out before products were listed by the shop's wall time: the second after the
+      // newest product's, in UTC.
+      const pin = (Date.parse("2026-11-02T10:00:00Z") / 1000 + 1).toString(36);
+      const cursor = first.next_cursor.replace(/^p2\.[0-9a-z-]+\./, `p2.${pin}.`);
+      const second = data<{ products: { id: number }[] }>(
+        await session.call("eshop_products_list", { page_size: 1, cursor }),
+      );
+      expect(second.products.map((p) => p.id)).toEqual([8321]);
+    } finally {
+      setClock();
+      await Promise.all([session.close(), prague.close()]);
+    }
+  });
+
   test("restocking each page of products out of stock while they are listed reads every one: none skipped", async () => {
     const out = { stock_status: "outofstock", page_size: 1 };
     const outIds = () =>

@@ -360,7 +360,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       const request = pageRequest("products", args);
       // Newest first by the shop's wall time (Product.listed), each page after the last product
       // listed (afterLastListed); a cursor of the older form pages by number, within the bound its
-      // first page set.
+      // first page set, in UTC as it was set.
       const lastListed = lastListedBound(request);
       const [page, currency, shopZone] = await Promise.all([
         shop.listProducts(
@@ -368,7 +368,7 @@ export function productTools(shop: ShopProvider): Tool[] {
             ...(args.search ? { search: args.search } : {}),
             ...(args.sku ? { sku: args.sku } : {}),
             ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
-            ...(lastListed ?? (request.pin !== undefined ? { before: boundBefore(request.pin) } : {})),
+            ...(lastListed ?? (request.pin !== undefined ? { createdBefore: boundBefore(request.pin) } : {})),
           },
           lastListed ? { page: 1, size: request.size } : request,
           call,

@@ -127,6 +127,8 @@ export interface ProductFilter {
   stockStatus?: string;
   /** Listed before: `listed` earlier than this, the shop's wall time (YYYY-MM-DDTHH:MM:SS). */
   before?: string;
+  /** Created before, UTC (YYYY-MM-DDTHH:MM:SS): the bound of a cursor handed out before `before` was. */
+  createdBefore?: string;
   /** Ids left out: those a page before listed. */
   exclude?: number[];
 }

@@ -313,7 +313,10 @@ export function lastListedBound(request: ListPage): { before: string; exclude: n
   return { before: boundBefore(request.pin + 1), exclude: request.listedAtPin };
 }
 
-/** A list's bound as the shop takes `before`, to the second: UTC for orders (sent with dates_are_gmt), the shop's wall time for products. */
+/**
+ * A list's bound as the shop takes `before`, to the second: UTC for orders and for an older product
+ * cursor's (sent with dates_are_gmt), the shop's wall time for a product list read on from its last.
+ */
 export function boundBefore(pin: number): string {
   return new Date(pin * 1000).toISOString().slice(0, 19);
 }

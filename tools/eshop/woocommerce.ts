@@ -938,7 +938,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         stock_status: filter.stockStatus,
         // The shop's wall time, as it lists products by (post_date): in UTC, the bound would let a draft
         // given no date yet through (its post_date_gmt is zeros), and split an hour its clocks repeat.
-        before: filter.before,
+        before: filter.before ?? filter.createdBefore,
+        dates_are_gmt: filter.createdBefore ? "true" : undefined,
         exclude: filter.exclude?.join(","),
       };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
