@@ -37,7 +37,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   another, which is its `number` and which the search finds as it finds an address.
  * - Orders: `status`, `customer`, `search` (a "+" in it read as a space, as the order tables'
  *   search urldecodes the term again), `after`/`before` (strictly after/before, site-local
- *   unless the value carries an offset), `dates_are_gmt`, `exclude` (ids). PUT/POST/PATCH `/orders/{id}` with
+ *   unless the value carries an offset), `dates_are_gmt`, `exclude` (ids), `offset`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
  *   date_paid, date_completed, stock reduced once on processing/completed/on-hold, restored on
  *   cancelled/pending, notes; refunded records a refund of what is left, as wc_order_fully_refunded()
@@ -67,7 +67,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   answered as WC_REST_Product_Variations_Controller does, without name, type or parent. A
  *   variation's `attributes` leave out one left to "Any …", as get_attributes() does.
  * - Products: `sku` (comma list, and the whole of it), `stock_status`, `search` (name and descriptions),
- *   `after`/`before`/`dates_are_gmt` on the date created, as the orders', `exclude`; GET by id;
+ *   `after`/`before`/`dates_are_gmt` on the date created, as the orders', `exclude`, `offset`; GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
@@ -1707,6 +1707,8 @@ function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
 function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) => unknown): Reply {
   const perPage = ctx.values.per_page as number;
   const page = ctx.values.page as number;
+  // WP_Query's offset stands for the page's (paged), and is counted in found_posts.
+  const from = (ctx.values.offset as number | undefined) ?? (page - 1) * perPage;
   const total = items.length;
   const maxPages = Math.ceil(total / perPage);
   const headers: Record<string, string> = { "X-WP-Total": String(total), "X-WP-TotalPages": String(maxPages) };
@@ -1715,7 +1717,7 @@ function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) =>
   if (page > 1) links.push(`<${pageLink(base, ctx.query, Math.min(page - 1, maxPages))}>; rel="prev"`);
   if (maxPages > page) links.push(`<${pageLink(base, ctx.query, page + 1)}>; rel="next"`);
   if (links.length > 0) headers.Link = links.join(", ");
-  return { status: 200, body: items.slice((page - 1) * perPage, page * perPage).map(render), headers };
+  return { status: 200, body: items.slice(from, from + perPage).map(render), headers };
 }
 
 /**
@@ -2123,6 +2125,7 @@ const ROUTES: Route[] = [
           },
           customer: { type: "integer" },
           exclude: { type: "array", items: { type: "integer" }, default: [] },
+          offset: { type: "integer", minimum: 0 },
         },
         permission: keyed(cannot.list),
         handle: listOrders,
@@ -2266,6 +2269,7 @@ const ROUTES: Route[] = [
           before: { type: "string", format: "date-time" },
           dates_are_gmt: { type: "boolean", default: false },
           exclude: { type: "array", items: { type: "integer" }, default: [] },
+          offset: { type: "integer", minimum: 0 },
         },
         permission: keyed(cannot.list),
         handle: listProducts,

@@ -119,6 +119,8 @@ export interface OrderFilter {
   customerId?: number;
   /** Ids left out: those a page before listed. */
   exclude?: number[];
+  /** How many to skip from the first match: those listed before the ids left out. */
+  offset?: number;
 }
 
 export interface ProductFilter {
@@ -131,6 +133,8 @@ export interface ProductFilter {
   createdBefore?: string;
   /** Ids left out: those a page before listed. */
   exclude?: number[];
+  /** How many to skip from the first match: those listed before the ids left out. */
+  offset?: number;
 }
 
 export interface CustomerFilter {

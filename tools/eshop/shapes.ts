@@ -209,9 +209,20 @@ export const orderId = published(
 );
 
 /**
+ * The most ids a cursor carries, and the shop is asked to exclude: about 4 KB of query string,
+ * where web servers take 8 KB (nginx's and Apache's default request line).
+ */
+const LISTED_IDS_MAX = 500;
+
+const CURSOR = new RegExp(
+  `^p[1-9]\\d{0,5}(\\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,${LISTED_IDS_MAX}}(_[0-9a-z]{1,7})?)?\\.[0-9a-f]{8}$`,
+);
+
+/**
  * Paging: a cursor is "p", a page number, where the list pins one the bound its first page set
  * (in base 36), or, for a list read on from its last item, that item's second and the ids listed
- * in it ("-" before each), and, after a dot, a tag of the list and the other arguments that gave it. The
+ * in it ("-" before each; past LISTED_IDS_MAX, the last of them, and "_" and how many before them),
+ * and, after a dot, a tag of the list and the other arguments that gave it. The
  * shop's pages are numbers: a number alone, copied into another list or given other filters or
  * another page size, would be read as a page of a list it is not of.
  */
@@ -223,10 +234,7 @@ export const paging = {
     // seven base-36 digits at most is a date (to the year 4453); a longer one is no time to send.
     // The ids listed in the second a page ended in go on through each page of that second: an
     // import dates hundreds of products alike.
-    .refine(
-      (cursor) => /^p[1-9]\d{0,5}(\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,500})?\.[0-9a-f]{8}$/.test(cursor),
-      "is not a cursor this tool handed out",
-    )
+    .refine((cursor) => CURSOR.test(cursor), "is not a cursor this tool handed out")
     .optional()
     .describe("Prior page's `next_cursor`; same other args."),
 };
@@ -239,9 +247,10 @@ export const pagingOut = {
 /**
  * A page asked for, and the tag its list's cursors carry; `pin`, the bound the list's first page
  * set, which its cursors carry on (a list newest first: the time of its newest item); or, for a
- * list read on from its last item (`listedAtPin` given), that item's second and the ids listed in it.
+ * list read on from its last item (`listedAtPin` given), that item's second and the ids listed in it,
+ * and how many were listed in it before those (`skippedAtPin`).
  */
-export type ListPage = PageRequest & { tag: string; pin?: number; listedAtPin?: number[] };
+export type ListPage = PageRequest & { tag: string; pin?: number; listedAtPin?: number[]; skippedAtPin?: number };
 
 /**
  * The page `args` ask `list` for. The tag is of the list and every other argument as parsed
@@ -267,13 +276,15 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
       `cursor ${quote(cursor)} was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`,
     );
   }
-  const [second, ...listed] = pin?.split("-") ?? [];
+  const [ids = "", skipped] = pin?.split("_") ?? [];
+  const [second, ...listed] = ids.split("-");
   return {
     page: Number(page),
     size: args.page_size,
     tag,
     ...(second ? { pin: Number.parseInt(second, 36) } : {}),
     ...(listed.length ? { listedAtPin: listed.map((id) => Number.parseInt(id, 36)) } : {}),
+    ...(skipped ? { skippedAtPin: Number.parseInt(skipped, 36) } : {}),
   };
 }
 
@@ -282,7 +293,9 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
  * whole seconds, as the shop compares them): the shop is asked for the first page of those up to
  * that item's second, less those listed in it. An item that leaves the list between pages (an order
  * paid while unpaid ones are listed) moves none onto a page already read, and one added since is
- * newer than any asked for. `total` counts the pages before as read.
+ * newer than any asked for. `total` counts the pages before as read. Past LISTED_IDS_MAX listed in
+ * that second, those listed first in it are skipped (`offset`) rather than excluded: the shop lists
+ * a second's newest id first, so they come first of it, unless one of them left the list meanwhile.
  */
 export function afterLastListed<T extends { id: number }>(
   page: Page<T>,
@@ -290,27 +303,42 @@ export function afterLastListed<T extends { id: number }>(
   listedAt: (item: T) => string | undefined,
 ): { total?: number; next_cursor?: string } {
   const read = (request.page - 1) * request.size;
-  const more = page.pages === undefined ? page.items.length === request.size : page.pages > 1;
+  const skipped = lastListedBound(request)?.offset ?? 0;
+  // The shop counts those it skipped among the matches (WP_Query's found_posts).
+  const left = page.total === undefined ? undefined : page.total - skipped;
+  const more =
+    left !== undefined
+      ? left > request.size
+      : page.pages === undefined
+        ? page.items.length === request.size
+        : page.pages > 1;
   const secondOf = (item: T) => Math.floor(Date.parse(listedAt(item) ?? "") / 1000);
   const last = page.items.findLast((item) => Number.isFinite(secondOf(item)));
   let next: string | undefined;
   if (more && last) {
     const second = secondOf(last);
     const inSecond = page.items.filter((item) => secondOf(item) === second);
-    const before = second === request.pin ? (request.listedAtPin ?? []) : [];
-    const listed = [...before, ...inSecond.map((item) => item.id)].map((id) => `-${id.toString(36)}`).join("");
-    next = `p${request.page + 1}.${second.toString(36)}${listed}.${request.tag}`;
+    const sameSecond = second === request.pin;
+    const ids = [...(sameSecond ? (request.listedAtPin ?? []) : []), ...inSecond.map((item) => item.id)];
+    const over = Math.max(0, ids.length - LISTED_IDS_MAX);
+    const listed = ids
+      .slice(over)
+      .map((id) => `-${id.toString(36)}`)
+      .join("");
+    const before = (sameSecond ? (request.skippedAtPin ?? 0) : 0) + over;
+    next = `p${request.page + 1}.${second.toString(36)}${listed}${before ? `_${before.toString(36)}` : ""}.${request.tag}`;
   }
   return {
-    ...(page.total === undefined ? {} : { total: read + page.total }),
+    ...(left === undefined ? {} : { total: read + left }),
     ...(next ? { next_cursor: next } : {}),
   };
 }
 
-/** The `before` and `exclude` that ask the shop for the page after `request`'s last listed item, or none. */
-export function lastListedBound(request: ListPage): { before: string; exclude: number[] } | undefined {
+/** The `before`, `exclude` and `offset` that ask the shop for the page after `request`'s last listed item, or none. */
+export function lastListedBound(request: ListPage): { before: string; exclude: number[]; offset?: number } | undefined {
   if (request.pin === undefined || request.listedAtPin === undefined) return undefined;
-  return { before: boundBefore(request.pin + 1), exclude: request.listedAtPin };
+  const skipped = request.skippedAtPin ? { offset: request.skippedAtPin } : {};
+  return { before: boundBefore(request.pin + 1), exclude: request.listedAtPin, ...skipped };
 }
 
 /**

@@ -815,6 +815,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
           search: filter.search,
           customer: filter.customerId,
           exclude: filter.exclude?.join(","),
+          offset: filter.offset,
           // after and before are UTC, not the shop's local time.
           dates_are_gmt: filter.after || filter.before ? "true" : undefined,
           orderby: "date",
@@ -941,6 +942,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         before: filter.before ?? filter.createdBefore,
         dates_are_gmt: filter.createdBefore ? "true" : undefined,
         exclude: filter.exclude?.join(","),
+        offset: filter.offset?.toString(),
       };
       if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
