@@ -882,8 +882,11 @@ export function eventsToolset(
               : []),
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             // A first page that lists every event kept, as one filtered to a source may, is a last page too:
-            // none listed must not read as none sent. With since, droppedUnread says what went after it.
-            ...((args.before || !args.since) && !nextBefore
+            // none listed must not read as none sent. A poll of every event, or of the unacknowledged, would
+            // hear it each time. With since, droppedUnread says what went after it.
+            ...((args.before ||
+              (!args.since && !args.unacked_only && (shown.length === 0 || args.source || args.type))) &&
+            !nextBefore
               ? [await droppedOlder(store, after, shown.length > 0)]
               : []),
             shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),

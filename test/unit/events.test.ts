@@ -1232,8 +1232,8 @@ test("a reader whose cursor is older than what retention dropped is told it miss
   const waited = await call("events_wait", { since: early, timeout_s: 1 });
   expect((waited.structuredContent as { event: { id: string } }).event.id).toBe(kept.id);
   expect(text(waited)).toMatch(missed);
-  // Nothing after these was dropped unread: no note. (A first page without since says what went before it.)
-  for (const args of [{ since: late }, { since: kept.id }]) {
+  // Nothing after these was dropped unread: no note.
+  for (const args of [{}, { since: late }, { since: kept.id }]) {
     const result = await call("events_list", args);
     expect((result.structuredContent as { note?: string }).note, JSON.stringify(args)).toBeUndefined();
   }
@@ -3031,10 +3031,16 @@ test("a first page that reaches the oldest event kept says retention dropped old
     "No matching events. Cursor for later: c2.\nRetention has dropped every event up to c2, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.",
   );
   const kept = await addTrial(store, "o3");
-  expect((await call("events_list", {})).structuredContent).toMatchObject({
+  expect((await call("events_list", { source: "trial" })).structuredContent).toMatchObject({
     events: [expect.objectContaining({ id: kept.id })],
     note: "Retention has dropped every event up to c2, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.",
   });
+  // A poll of every event, or of the unacknowledged, would hear it each time: it lists what came.
+  await call("events_ack", { ids: [kept.id] });
+  for (const args of [{}, { unacked_only: true }, { source: "trial", unacked_only: true }]) {
+    const result = await call("events_list", args);
+    expect((result.structuredContent as { note?: string }).note, JSON.stringify(args)).toBeUndefined();
+  }
   // With since, what retention dropped after it is said once, as before.
   expect((await call("events_list", { since: "c0" })).structuredContent).toMatchObject({
     note: "Retention dropped events stored after `since` before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.",
