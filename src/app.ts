@@ -16,7 +16,7 @@ import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import { paymentSources } from "./events/payments.js";
+import { otherSchemeSources } from "./events/payments.js";
 import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
@@ -629,7 +629,7 @@ export async function startApp(
     }
   }
   const sources = webhooks.sources.map((source) => source.name);
-  const paying = paymentSources(webhooks.sources);
+  const otherSchemes = otherSchemeSources(webhooks.sources);
   let port: PortHold | undefined;
   const listenerPort = {
     url: () => port?.listener?.url ?? options.listenerUrl?.(),
@@ -736,7 +736,7 @@ export async function startApp(
       // The resources show what events_list and events_get do: a session without those tools has none.
       const showEvents = () =>
         store && readsEvents(served)
-          ? resources?.registerEventResources(server, store, log, paying, subscribed)
+          ? resources?.registerEventResources(server, store, log, otherSchemes, subscribed)
           : undefined;
       let stopResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.

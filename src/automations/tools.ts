@@ -289,14 +289,15 @@ async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, 
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
 /**
- * What each configured automation is and how its runs went; its runs with their steps. `paying`:
- * the configured sources of a payment scheme (`paymentSources`), whose payments' ids name events.
+ * What each configured automation is and how its runs went; its runs with their steps. `otherSchemes`:
+ * the configured sources of a scheme not a payment's (`otherSchemeSources`), whose dropped deliveries
+ * no payment's id names.
  */
 export function automationsToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
   automations: readonly Automation[],
-  paying: readonly string[],
+  otherSchemes: readonly string[],
 ): Toolset {
   return defineToolset({
     name: "automations",
@@ -445,7 +446,7 @@ export function automationsToolset(
                     store,
                     args.event_id,
                     call,
-                    paying,
+                    otherSchemes,
                     [RUNS_GONE, await droppedUnreached(store)].filter(Boolean).join(" "),
                   )
                 : undefined

@@ -96,8 +96,8 @@ export function idNotKept(ids: string[]): string {
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as (or did,
  * before retention dropped it, with `gone`), and a Comgate or GoPay payment's id (its payload's,
- * its delivery id without the state) the events of that payment (of `paying`'s sources, once
- * dropped: `droppedUnder`); an event id, whether retention may have dropped it, and then `gone`
+ * its delivery id without the state) the events of that payment (once dropped, of no source in
+ * `otherSchemes`: `droppedUnder`); an event id, whether retention may have dropped it, and then `gone`
  * (what went with it, that a model must not read its absence as never having been); a blank id or
  * any other is told what waiter's look like.
  */
@@ -105,7 +105,7 @@ export async function notStored(
   store: EventStore,
   given: string[],
   session: Serving,
-  paying: readonly string[],
+  otherSchemes: readonly string[],
   gone = "",
 ): Promise<string> {
   const listed = session.serves("events_list");
@@ -124,7 +124,7 @@ export async function notStored(
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const known = await deliveryNamed(store, id, paying, gone);
+    const known = await deliveryNamed(store, id, otherSchemes, gone);
     if (known) said.push(known);
     else if (isEventId(id)) eventIds.push(id);
     else others = true;
@@ -164,10 +164,10 @@ export async function noEventStored(
   store: EventStore,
   id: string,
   session: Serving,
-  paying: readonly string[],
+  otherSchemes: readonly string[],
   gone = "",
 ): Promise<string> {
-  return noEventAs(id, await notStored(store, [id], session, paying, gone));
+  return noEventAs(id, await notStored(store, [id], session, otherSchemes, gone));
 }
 
 /** That the one id a model gave names no stored event, unless the id is blank, and then `why`. */
@@ -183,12 +183,12 @@ export function noEventAs(id: string, why: string): string {
 export async function deliveryNamed(
   store: EventStore,
   id: string,
-  paying: readonly string[],
+  otherSchemes: readonly string[],
   gone = "",
 ): Promise<string | undefined> {
   const stored = await storedUnder(store, id);
-  if (!stored) return droppedDelivery(store, id, paying, gone);
-  const dropped = await droppedUnder(store, id, paying);
+  if (!stored) return droppedDelivery(store, id, otherSchemes, gone);
+  const dropped = await droppedUnder(store, id, otherSchemes);
   if (!dropped) return `${quote(id)} is ${underNamed(stored)}: pass waiter's event id instead.`;
   const also = dropped.as === stored.as ? `of ${eventsOf(dropped)}` : underNamed(dropped);
   const kept = stored.events.length === 1 ? "the kept event's id" : "a kept event's id";
@@ -203,10 +203,10 @@ export async function deliveryNamed(
 export async function droppedDelivery(
   store: EventStore,
   id: string,
-  paying: readonly string[],
+  otherSchemes: readonly string[],
   gone = "",
 ): Promise<string | undefined> {
-  const dropped = await droppedUnder(store, id, paying);
+  const dropped = await droppedUnder(store, id, otherSchemes);
   if (!dropped) return undefined;
   return `${quote(id)} is ${underNamed(dropped)}, which retention has dropped: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
 }
@@ -224,16 +224,16 @@ type Under =
 /**
  * The events retention dropped that `id` named though it was none of their ids: as a sender's
  * delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten digits, reads as a Unix time
- * too) of `paying`, the configured sources of a payment scheme (`paymentSources`); undefined if neither.
+ * too) of no source in `otherSchemes` (`otherSchemeSources`); undefined if neither.
  */
 export async function droppedUnder(
   store: EventStore,
   id: string,
-  paying: readonly string[],
+  otherSchemes: readonly string[],
 ): Promise<Under | undefined> {
   const delivered = await store.droppedAs(id);
   if (delivered.length > 0) return { as: "delivery", events: delivered };
-  const payments = await store.droppedPayment(id, paying);
+  const payments = await store.droppedPayment(id, otherSchemes);
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;
 }
 

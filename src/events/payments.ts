@@ -22,11 +22,12 @@ export const PAYMENT_STATES: Readonly<Record<string, { gateway: string; states: 
 };
 
 /**
- * The configured sources of a payment scheme: a dropped delivery keeps no scheme, and another
- * sender's delivery id may read as a payment's state (3000006542:PAID) too.
+ * The configured sources of a scheme other than a payment's: a dropped delivery keeps no scheme, and
+ * another sender's delivery id may read as a payment's state (3000006542:PAID) too. A source no
+ * longer configured is none of them: its scheme went with it, and a Comgate or GoPay one may be it.
  */
-export function paymentSources(sources: readonly { name: string; scheme: string }[]): string[] {
-  return sources.filter((source) => Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
+export function otherSchemeSources(sources: readonly { name: string; scheme: string }[]): string[] {
+  return sources.filter((source) => !Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
 }
 
 /** How many of a payment's events are listed, the oldest. */

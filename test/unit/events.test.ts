@@ -10,7 +10,7 @@ import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
-import { paymentSources } from "../../src/events/payments.js";
+import { otherSchemeSources } from "../../src/events/payments.js";
 import { minorUnitsNote } from "../../src/events/present.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
@@ -81,7 +81,7 @@ async function servedOn({
     config,
     log,
   );
-  const stopResources = registerEventResources(server, store, log, paymentSources(sources), subscribed);
+  const stopResources = registerEventResources(server, store, log, otherSchemeSources(sources), subscribed);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   cleanups.push(async () => {
@@ -2229,8 +2229,21 @@ test("a GoPay payment's id whose events retention dropped is told as that paymen
   });
 });
 
+test("a payment's id whose events retention dropped names them once their source is no longer configured", async () => {
+  // Its scheme went with it from the config: its delivery ids read as a payment's states are taken so.
+  const { store, call, text } = await served();
+  const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d2");
+  expect(text(await call("events_get", { id: "3000006542" }))).toBe(
+    `No event "3000006542" is stored. "3000006542" is the payment of event ${paid.id} (source "gopay", delivery "3000006542:PAID"), which retention has dropped: gone from waiter, its payload too.`,
+  );
+});
+
 test("another scheme's dropped delivery id that reads as a payment's state is told as its delivery, not a payment", async () => {
-  const { store, call, text, client } = await served({ sources: PAYMENT_SOURCES });
+  const { store, call, text, client } = await served({
+    sources: [...PAYMENT_SOURCES, { name: "trial", scheme: "hmac-sha256" }],
+  });
   const dropped = await addTrial(store, "3000006542:PAID");
   await store.expire(clock.now() + 31 * 86_400_000);
   await addTrial(store, "d2");

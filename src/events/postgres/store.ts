@@ -968,14 +968,15 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
 }
 
 /**
- * The statement that finds the dropped deliveries of a payment's events (`paymentQuery`) from
- * `sources`, those of a payment scheme, by their key.
+ * The statement that finds the dropped deliveries of a payment's events (`paymentQuery`) from a
+ * source not in `others`, those configured with another scheme, by their key.
  */
-export function droppedPaymentQuery(paymentId: string, sources: readonly string[]): [string, unknown[]] {
+export function droppedPaymentQuery(paymentId: string, others: readonly string[]): [string, unknown[]] {
   return [
-    `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries WHERE source = ANY($2)
-     AND dedupe_id = ANY($1) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    [paymentDeliveries(paymentId), sources],
+    `SELECT id, source, dedupe_id AS "dedupeId" FROM dropped_deliveries
+     WHERE source IN (SELECT source FROM counters WHERE source <> ALL($2)) AND dedupe_id = ANY($1)
+     ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
+    [paymentDeliveries(paymentId), others],
   ];
 }
 
@@ -1530,9 +1531,9 @@ export class PostgresEventStore implements EventStore {
 
   async droppedPayment(
     paymentId: string,
-    sources: readonly string[],
+    others: readonly string[],
   ): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId, sources));
+    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId, others));
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

@@ -949,12 +949,13 @@ export class SqliteEventStore implements EventStore {
 
   async droppedPayment(
     paymentId: string,
-    sources: readonly string[],
+    others: readonly string[],
   ): Promise<{ id: string; source: string; dedupeId: string }[]> {
     return this.#sql(
-      `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries WHERE source IN (SELECT value FROM json_each(?))
+      `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
+       WHERE source IN (SELECT source FROM counters WHERE source NOT IN (SELECT value FROM json_each(?)))
        AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    ).all(JSON.stringify(sources), JSON.stringify(paymentDeliveries(paymentId))) as {
+    ).all(JSON.stringify(others), JSON.stringify(paymentDeliveries(paymentId))) as {
       id: string;
       source: string;
       dedupeId: string;
