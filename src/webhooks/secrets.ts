@@ -12,7 +12,6 @@ import {
 } from "./verifiers/common.js";
 import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 import { PAYMENT_UNKNOWN } from "./verifiers/gopay.js";
-import { malformedSignature } from "./verifiers/hmac-sha256.js";
 import { ONLY_V1A } from "./verifiers/standard-webhooks.js";
 
 /**
@@ -59,7 +58,7 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (reason === PAYMENT_UNKNOWN) {
     return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
   }
-  if (source.scheme === "hmac-sha256" && reason === malformedSignature(source.header)) {
+  if (source.scheme === "hmac-sha256" && reason === malformedHeader(source.header)) {
     return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
   const timestamp = ["webhook-timestamp", "svix-timestamp"].find((name) => reason === malformedHeader(name));

@@ -20,9 +20,6 @@ export interface HmacOptions {
   typeHeader?: string | undefined;
 }
 
-/** The refusal of a signature that is no HMAC-SHA256 after the source's prefix, in its encoding. */
-export const malformedSignature = malformedHeader;
-
 /** Any sender that puts an HMAC-SHA256 of the body in a header; id and type from headers. */
 export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
   return ({ headers, body }: Delivery): Verdict => {
@@ -32,7 +29,7 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
     const received = signature.startsWith(options.prefix) ? signature.slice(options.prefix.length) : "";
     // A sender that writes a prefix the source does not name (sha256=), or another encoding, has
     // its setup to mend, not its secret.
-    if (!isDigest(received, options.encoding)) return reject(malformedSignature(options.header));
+    if (!isDigest(received, options.encoding)) return reject(malformedHeader(options.header));
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
     return identify({ headers, body }, options, true);
   };
