@@ -888,6 +888,32 @@ describe("the listener", () => {
     for (const secret of Object.values(SECRETS)) expect(JSON.stringify(await report())).not.toContain(secret);
   });
 
+  test("webhooks_sources tells refusals an earlier waiter counted in other words once, with today's advice", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-earlier-reasons-"));
+    const older = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
+    try {
+      // An earlier waiter's words for a Standard Webhooks timestamp refused, and this one's, which name its header.
+      for (const reason of [
+        "timestamp in milliseconds, where seconds are asked",
+        "missing or malformed timestamp",
+        "webhook-timestamp in milliseconds, where seconds are asked",
+        "malformed webhook-timestamp header",
+      ]) {
+        await older.count("svc", `rejected:${reason}`);
+      }
+    } finally {
+      await older.close();
+    }
+    const session = await inProcess({ WAITER_DATA_DIR: dataDir });
+    const { note = "" } = (await session.call("webhooks_sources", { source: "svc" })).structuredContent as {
+      note?: string;
+    };
+    expect(note.slice(note.indexOf("svc's"))).toBe(
+      "svc's timestamp in milliseconds, where seconds are asked and webhook-timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender writes webhook-timestamp in milliseconds since 1970, where Standard Webhooks asks whole seconds: have it write seconds. " +
+        "svc's missing or malformed timestamp and malformed webhook-timestamp header: if every delivery of this source is refused so, its sender writes webhook-timestamp otherwise than Standard Webhooks asks, whole seconds since 1970 (no fraction, no date): have it write those.",
+    );
+  });
+
   test("webhooks_sources names the listener's limits the config file sets as their keys and the file", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ webhooks: { maxBodyBytes: 65536, allowedHosts: ["admin.example.com"] } }));

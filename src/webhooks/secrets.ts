@@ -6,6 +6,7 @@ import {
   copiesDifferIn,
   finerUnitIn,
   headerMissingIn,
+  MALFORMED_TIMESTAMP,
   malformedHeader,
   STALE_TIMESTAMP,
   type Verdict,
@@ -61,7 +62,11 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (source.scheme === "hmac-sha256" && reason === malformedHeader(source.header)) {
     return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
-  const timestamp = ["webhook-timestamp", "svix-timestamp"].find((name) => reason === malformedHeader(name));
+  // An earlier waiter counted webhook-timestamp's refusal (this scheme's missing one has its own) so.
+  const timestamp =
+    reason === MALFORMED_TIMESTAMP
+      ? "webhook-timestamp"
+      : ["webhook-timestamp", "svix-timestamp"].find((name) => reason === malformedHeader(name));
   if (source.scheme === "standard-webhooks" && timestamp !== undefined) {
     const scheme = timestamp === "svix-timestamp" ? "Svix" : "Standard Webhooks";
     return `its sender writes ${timestamp} otherwise than ${scheme} asks, whole seconds since 1970 (no fraction, no date): have it write those`;

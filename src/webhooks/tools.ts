@@ -140,14 +140,18 @@ export function webhooksToolset(
                 .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
             };
           });
-          const causes = listed.flatMap((source, i) =>
-            (sources[i]?.rejected ?? []).flatMap(({ reason }) => {
+          const causes = listed.flatMap((source, i) => {
+            // A reason an earlier waiter counted in other words has today's cause: said once for both.
+            const reasonsOf = new Map<string, string[]>();
+            for (const { reason } of sources[i]?.rejected ?? []) {
               const cause = whyRefused(reason, source, settings.publicUrl, named);
-              return cause
-                ? [`${source.name}'s ${reason}: if every delivery of this source is refused so, ${cause}.`]
-                : [];
-            }),
-          );
+              if (cause) reasonsOf.set(cause, [...(reasonsOf.get(cause) ?? []), reason]);
+            }
+            return [...reasonsOf].map(
+              ([cause, reasons]) =>
+                `${source.name}'s ${reasons.join(" and ")}: if every delivery of this source is refused so, ${cause}.`,
+            );
+          });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
           return {
             sources,
