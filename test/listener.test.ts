@@ -1033,31 +1033,37 @@ test("a Svix sender's timestamp in milliseconds is refused naming svix-timestamp
   ]);
 });
 
-test("a Standard Webhooks signature in hex is logged as written otherwise than the scheme asks, not as a wrong secret", async () => {
-  const { url, lines, key } = await startStandardWebhooks();
-  const body = '{"type":"invoice.paid"}';
-  const stamp = String(Math.floor(clock.now() / 1000));
-  const hex = createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("hex");
-  const response = await request(`${url}/webhooks/sw`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": "msg_1",
-      "webhook-timestamp": stamp,
-      "webhook-signature": `v1,${hex}`,
-    },
-    body,
-  });
-  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
-    status: 401,
-    body: { error: "malformed webhook-signature header" },
-  });
-  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
-    expect.stringContaining(
-      "webhook sw rejected from 127.0.0.1: malformed webhook-signature header: if every delivery of this source is refused so, its sender writes the signature otherwise than Standard Webhooks asks, v1, and the base64 HMAC-SHA256 (not hex), several apart by spaces: have it write that",
-    ),
-  ]);
-});
+test.each([
+  ["webhook", "Standard Webhooks"],
+  ["svix", "Svix"],
+])(
+  "a %s-signature in hex is logged as written otherwise than %s asks, and how it asks it, not as a wrong secret",
+  async (prefix, scheme) => {
+    const { url, lines, key } = await startStandardWebhooks();
+    const body = '{"type":"invoice.paid"}';
+    const stamp = String(Math.floor(clock.now() / 1000));
+    const hex = createHmac("sha256", Buffer.from(key, "base64")).update(`msg_1.${stamp}.${body}`).digest("hex");
+    const response = await request(`${url}/webhooks/sw`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        [`${prefix}-id`]: "msg_1",
+        [`${prefix}-timestamp`]: stamp,
+        [`${prefix}-signature`]: `v1,${hex}`,
+      },
+      body,
+    });
+    expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+      status: 401,
+      body: { error: `malformed ${prefix}-signature header` },
+    });
+    expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+      expect.stringContaining(
+        `webhook sw rejected from 127.0.0.1: malformed ${prefix}-signature header: if every delivery of this source is refused so, its sender writes ${prefix}-signature otherwise than ${scheme} asks, v1,<base64 of the HMAC-SHA256> (not hex), several apart by spaces: have it write that`,
+      ),
+    ]);
+  },
+);
 
 test("a stale timestamp is logged with how far it is off, so a sender an hour off is told from this machine's clock", async () => {
   const { url, store, lines, key } = await startStandardWebhooks();

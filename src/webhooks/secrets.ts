@@ -62,20 +62,21 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   if (source.scheme === "hmac-sha256" && reason === malformedHeader(source.header)) {
     return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
   }
-  // An earlier waiter counted webhook-timestamp's refusal (this scheme's missing one has its own) so.
-  const timestamp =
-    reason === MALFORMED_TIMESTAMP
-      ? "webhook-timestamp"
-      : ["webhook-timestamp", "svix-timestamp"].find((name) => reason === malformedHeader(name));
-  if (source.scheme === "standard-webhooks" && timestamp !== undefined) {
-    const scheme = timestamp === "svix-timestamp" ? "Svix" : "Standard Webhooks";
-    return `its sender writes ${timestamp} otherwise than ${scheme} asks, whole seconds since 1970 (no fraction, no date): have it write those`;
-  }
-  if (
-    source.scheme === "standard-webhooks" &&
-    (reason === malformedHeader("webhook-signature") || reason === malformedHeader("svix-signature"))
-  ) {
-    return "its sender writes the signature otherwise than Standard Webhooks asks, v1, and the base64 HMAC-SHA256 (not hex), several apart by spaces: have it write that";
+  if (source.scheme === "standard-webhooks") {
+    // An earlier waiter counted webhook-timestamp's refusal (this scheme's missing one has its own) so.
+    const malformed =
+      reason === MALFORMED_TIMESTAMP
+        ? "webhook-timestamp"
+        : ["webhook-timestamp", "svix-timestamp", "webhook-signature", "svix-signature"].find(
+            (name) => reason === malformedHeader(name),
+          );
+    const scheme = malformed?.startsWith("svix-") ? "Svix" : "Standard Webhooks";
+    if (malformed?.endsWith("-timestamp")) {
+      return `its sender writes ${malformed} otherwise than ${scheme} asks, whole seconds since 1970 (no fraction, no date): have it write those`;
+    }
+    if (malformed !== undefined) {
+      return `its sender writes ${malformed} otherwise than ${scheme} asks, v1,<base64 of the HMAC-SHA256> (not hex), several apart by spaces: have it write that`;
+    }
   }
   if (reason === ONLY_V1A && "secretEnv" in source) {
     return `its sender signs only with an asymmetric v1a (ed25519) key, which waiter does not check: have it sign with a whsec_ secret too, and put that secret in ${[source.secretEnv].flat()[0]}`;
