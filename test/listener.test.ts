@@ -911,7 +911,7 @@ test("a Stripe-Signature t written in milliseconds is refused as that, and the l
   });
   expect(lines.filter((line) => line.includes("rejected"))).toEqual([
     expect.stringContaining(
-      "webhook pay rejected from 127.0.0.1: timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender is not Stripe, which writes Stripe-Signature's t in whole seconds, but something that signs them again (a relay, a test script) and writes it in milliseconds since 1970: have it write seconds",
+      "webhook pay rejected from 127.0.0.1: timestamp in milliseconds, where seconds are asked: if every delivery of this source is refused so, its sender is not Stripe, which writes Stripe-Signature's t in whole seconds, but something that signs the deliveries itself (a relay, a test script) and writes t in milliseconds since 1970: have it write seconds",
     ),
   ]);
 });

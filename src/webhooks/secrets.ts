@@ -42,9 +42,9 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
   }
   const finer = finerUnitIn(reason);
   if (finer !== undefined) {
-    // Stripe stamps whole seconds, always: a t in a finer unit is written by whatever signs again.
+    // Stripe stamps whole seconds, always: a t in a finer unit is written by whatever signs in its stead.
     if (source.scheme === "stripe") {
-      return `its sender is not Stripe, which writes Stripe-Signature's t in whole seconds, but something that signs them again (a relay, a test script) and writes it in ${finer.unit} since 1970: have it write seconds`;
+      return `its sender is not Stripe, which writes Stripe-Signature's t in whole seconds, but something that signs the deliveries itself (a relay, a test script) and writes t in ${finer.unit} since 1970: have it write seconds`;
     }
     // A Standard Webhooks refusal names the header its sender sent; one counted by an older waiter, neither.
     const [header, scheme] =
