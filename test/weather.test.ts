@@ -1000,6 +1000,18 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a country before the postal code, "Paris, France 75008", follows its town: the town is named, not the country', async () => {
+      for (const [place, town] of [
+        ["Paris, France 75008", "Paris, France"],
+        ["Springfield, United States 62701", "Springfield, United States"],
+        ["Kraków, Polska 31-510", "Kraków, Polska"],
+      ] as const) {
+        const answer = text(await server.call("weather_current", { place }));
+        expect(answer, place).toMatch(`No place called "${town.split(",")[0]}" in`);
+        expect(answer, place).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+    });
+
     test("an address whose postal code has a group of letters names its town, not the letters", async () => {
       const before = geocoding.requests.length;
       // A Dutch postal code is four digits and two letters ("1012 AB"), Malta's three letters and four digits.

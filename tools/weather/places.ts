@@ -865,7 +865,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
   // "123 Main St, Springfield, IL 62701": a state's code, or its name, before the ZIP code, the town before them;
-  // so too a region of a place found ("Ostrava, Moravskoslezský kraj 702 00").
+  // so too a region of a place found ("Ostrava, Moravskoslezský kraj 702 00") or a country ("Paris, France 75008").
   const statePart = parts[postal] ?? "";
   // The postal code from its first word with a digit: Canada's begins with a letter ("Ontario M5V 3L9").
   const region = statePart.replace(/\s+\S*\d.*$/, "");
@@ -873,6 +873,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     postal > 0 &&
     (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) ||
       isKnownRegion(region) ||
+      isCountryName(region) ||
       regions.some((known) => folded(known) === folded(region))) &&
     !/\d/.test(parts[postal - 1] ?? "");
   // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
@@ -932,8 +933,8 @@ const LETTERED_CODE = String.raw`(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
  * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
  * with what follows it: a code of five digits or in groups, as no house number is ("Ostrava, Masarykova
- * 1234" is a street's), and not a region's before its postal code, which comes after the town
- * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701").
+ * 1234" is a street's), and not a region's or a country's before its postal code, which comes after the town
+ * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008").
  */
 function townAfterName(text: string): string | undefined {
   const parts = addressParts(text);
@@ -945,6 +946,7 @@ function townAfterName(text: string): string | undefined {
   const region =
     /^[A-Z]{2,3}$/.test(town) ||
     isKnownRegion(town) ||
+    isCountryName(town) ||
     folded(town)
       .split(/\s+/)
       .some((word) => REGION_WORDS.has(word));
