@@ -1000,6 +1000,25 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a name before a town and a postal code with letters, "Jan Smith, London SW1A 2AA", is not sent either', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town] of [
+        ["Jan Smith, London SW1A 2AA", "London"],
+        ["Jan Smith, SW1A 2AA London, UK", "London, UK"],
+        ["John Doe, Toronto M5V 3L9, Canada", "Toronto, Canada"],
+        ["Jan de Vries, 1012 AB Amsterdam", "Amsterdam"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as "${town}", or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // A province's code before the postal code follows its town, which is looked up.
+      expect(text(await server.call("weather_current", { place: "Toronto, ON M5V 3L9" }))).toMatch(
+        'No place called "Toronto" in',
+      );
+    });
+
     test('a country before the postal code, "Paris, France 75008", follows its town: the town is named, not the country', async () => {
       for (const [place, town] of [
         ["Paris, France 75008", "Paris, France"],

@@ -913,14 +913,16 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
  * a town's numbered district ("Praha 4") is not.
  */
 function townBesidePostalCode(text: string): string | undefined {
-  const [, codeFirst, townAfter, townFirst, codeAfter] =
-    /^(?:(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(\d[\d\s-]*\d))$/.exec(text.trim()) ?? [];
-  const code = codeFirst ?? codeAfter ?? "";
-  if (code.replace(/\D/g, "").length >= 4) return (townAfter ?? townFirst)?.trim();
+  // The letters first: "1012 AB Amsterdam" is Amsterdam, not "AB Amsterdam" beside "1012".
   const [, , lettersTownAfter, lettersTownFirst] =
     new RegExp(String.raw`^(?:(${LETTERED_CODE})\s+([^\d,]+)|([^\d,]+?)\s+(${LETTERED_CODE}))$`).exec(text.trim()) ??
     [];
-  return (lettersTownAfter ?? lettersTownFirst)?.trim();
+  const lettered = lettersTownAfter ?? lettersTownFirst;
+  if (lettered) return lettered.trim();
+  const [, codeFirst, townAfter, townFirst, codeAfter] =
+    /^(?:(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(\d[\d\s-]*\d))$/.exec(text.trim()) ?? [];
+  const code = codeFirst ?? codeAfter ?? "";
+  return code.replace(/\D/g, "").length >= 4 ? (townAfter ?? townFirst)?.trim() : undefined;
 }
 
 /**
@@ -932,7 +934,7 @@ const LETTERED_CODE = String.raw`(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
  * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
- * with what follows it: a code of five digits or in groups, as no house number is ("Ostrava, Masarykova
+ * with what follows it: a code of five digits, in groups or with letters ("London SW1A 2AA"), as no house number is ("Ostrava, Masarykova
  * 1234" is a street's), and not a region's or a country's before its postal code, which comes after the town
  * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008").
  */
@@ -942,7 +944,8 @@ function townAfterName(text: string): string | undefined {
   const part = parts[at] ?? "";
   const after = parts.slice(at + 1);
   const town = townBesidePostalCode(part);
-  if (at < 1 || !town || after.some((part) => /\d/.test(part)) || !/\d{5}|\d[\s-]\d/.test(part)) return undefined;
+  const code = /\d{5}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
+  if (at < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
   const region =
     /^[A-Z]{2,3}$/.test(town) ||
     isKnownRegion(town) ||
