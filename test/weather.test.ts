@@ -1573,33 +1573,33 @@ describe(`at ${AFTERNOON}`, () => {
         );
       }
       // A directions link's "/@" is the centre of its route's map, no stop on it: the destination is named instead.
-      const directions =
-        "is a map's directions link, not a place name, whose centre (/@) is the route's, no stop on it";
+      const directions = "is a map's directions link, not a place name";
+      const centre = `${directions}, whose centre (/@) is the route's, no stop on it`;
       for (const [link, send] of [
         [
           "https://www.google.com/maps/dir/Ostrava/Praha/@49.9,16.4,8z",
-          'send the name of the stop meant, as its destination, "Praha", without place.',
+          `${centre}: send the name of the stop meant in \`place\`, such as its destination, "Praha".`,
         ],
         [
           "https://www.google.com/maps/dir/Ostrava,+Czechia/Brno-st%C5%99ed,+Brno/@49.5,17.4,9z/data=!4m2!4m1!3e0",
-          'send the name of the stop meant, as its destination, "Brno-střed, Brno", without place.',
+          `${centre}: send the name of the stop meant in \`place\`, such as its destination, "Brno-střed, Brno".`,
         ],
         [
           "https://www.google.com/maps/dir/49.83,18.28/50.08,14.42/@49.9,16.4,8z",
-          "send its destination as latitude 50.08 and longitude 14.42, without place, or another stop's.",
+          `${centre}: send its destination as latitude 50.08 and longitude 14.42, without place, or another stop's.`,
         ],
         [
           "https://www.google.com/maps/dir/?api=1&origin=Ostrava&destination=50.08%2C14.42",
-          "send its destination as latitude 50.08 and longitude 14.42, without place, or another stop's.",
+          `${directions}: send its destination as latitude 50.08 and longitude 14.42, without place, or another stop's.`,
         ],
         [
           "https://www.google.com/maps/dir/?api=1&destination=Praha+hlavn%C3%AD+n%C3%A1dra%C5%BE%C3%AD",
-          'send the name of the stop meant, as its destination, "Praha hlavní nádraží", without place.',
+          `${directions}: send the name of the stop meant in \`place\`, such as its destination, "Praha hlavní nádraží".`,
         ],
-        ["https://www.google.com/maps/dir///@49.9,16.4,8z", "send the name of the stop meant, without place."],
-      ]) {
+        ["https://www.google.com/maps/dir///@49.9,16.4,8z", `${centre}: send the name of the stop meant in \`place\`.`],
+      ] as const) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
-          new RegExp(`^\`place\` ".*" ${`${directions}: ${send}`.replace(/[.()?+]/g, "\\$&")}$`),
+          new RegExp(`^\`place\` ".*" ${send.replace(/[.()?+]/g, "\\$&")}$`),
         );
       }
       expect(text(await server.call("weather_geocode", { name: "https://maps.google.com/?q=49.19,16.61" }))).toContain(

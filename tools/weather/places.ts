@@ -329,13 +329,12 @@ function refuseCoordinates(argument: string, text: string): void {
   const plain = withPlainMarks(text);
   const route = directionsLink(plain);
   if (route) {
-    const { destination, name } = route;
-    const other = argument === "place" ? ", without place" : "";
+    const { destination, name, centre } = route;
     const send = destination
-      ? `${argument === "place" ? "send its destination as" : "the weather tools take its destination as"} latitude ${destination.latitude} and longitude ${destination.longitude}${other}, or another stop's`
-      : `send the name of the stop meant${name ? `, as its destination, ${quote(name)}` : ""}${other}`;
+      ? `${argument === "place" ? "send its destination as" : "the weather tools take its destination as"} latitude ${destination.latitude} and longitude ${destination.longitude}${argument === "place" ? ", without place" : ""}, or another stop's`
+      : `send the name of the stop meant in \`${argument}\`${name ? `, such as its destination, ${quote(name)}` : ""}`;
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a map's directions link, not a place name, whose centre (/@) is the route's, no stop on it: ${send}.`,
+      `\`${argument}\` ${quote(text)} is a map's directions link, not a place name${centre ? ", whose centre (/@) is the route's, no stop on it" : ""}: ${send}.`,
     );
   }
   const bracketed = inSquareBrackets(plain);
@@ -549,20 +548,18 @@ function mapLink(text: string): { latitude: number; longitude: number; centre: b
  * "/dir/49.83,18.28/50.08,14.42/@…", a stop left empty for the device's own place) or, as Maps URLs build one,
  * "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the centre of the route's map.
  */
-function directionsLink(text: string): { destination?: Coordinates; name?: string } | undefined {
+function directionsLink(text: string): { destination?: Coordinates; name?: string; centre: boolean } | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname) || !url.pathname.startsWith("/maps/dir/")) return undefined;
   const decoded = (part: string) => oneLine(safeDecode(part.replaceAll("+", " "))).trim();
-  const stops = url.pathname
-    .slice("/maps/dir/".length)
-    .split("/")
-    .filter((part) => part && !part.startsWith("@") && !part.startsWith("data="))
-    .map(decoded);
+  const parts = url.pathname.slice("/maps/dir/".length).split("/");
+  const centre = parts.some((part) => part.startsWith("@"));
+  const stops = parts.filter((part) => part && !part.startsWith("@") && !part.startsWith("data=")).map(decoded);
   const last = url.searchParams.get("destination")?.trim() || stops.at(-1);
-  if (!last) return {};
+  if (!last) return { centre };
   const destination = bare(last);
-  return destination ? { destination } : { name: last };
+  return destination ? { destination, centre } : { name: last, centre };
 }
 
 /** `text` URL-decoded, or as written where it is no such encoding ("100%"). */
