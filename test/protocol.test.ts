@@ -1264,6 +1264,16 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
       code: -32602,
       message: 'MCP error -32602: events://event/{id} takes no argument "ident"; it takes id.',
     });
+    // The recent events' resource has no variable to complete: an argument of it is refused so too.
+    expect(
+      await refused("completion/complete", {
+        ref: { type: "ref/resource", uri: "events://recent" },
+        argument: { name: "id", value: "01" },
+      }),
+    ).toEqual({
+      code: -32602,
+      message: 'MCP error -32602: events://recent takes no argument "id"; it takes none.',
+    });
     // A resource template of none is told the one there is.
     expect(
       await refused("completion/complete", {

@@ -252,7 +252,8 @@ export function registerEventResources(
   // McpServer counts the ids it was given as the total: of the capped query, one more than the
   // hundred shown, whatever the number that match. With more than shown, only that there are more is said.
   // A template of none here is told the one there is, where McpServer says it was not found; an
-  // argument it does not take is told the one it does, where McpServer answers no values.
+  // argument it does not take is told the one it does, where McpServer answers no values (and so
+  // is one of the recent events' resource, which takes none).
   wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
     const ref = request.params?.ref as { type?: unknown; uri?: unknown } | undefined;
     if (
@@ -267,13 +268,9 @@ export function registerEventResources(
       );
     }
     const argument = (request.params?.argument as { name?: unknown } | undefined)?.name;
-    if (
-      ref?.type === "ref/resource" &&
-      ref.uri === EVENT_TEMPLATE &&
-      typeof argument === "string" &&
-      argument !== "id"
-    ) {
-      throw takesNoArgument(EVENT_TEMPLATE, argument, ["id"]);
+    if (ref?.type === "ref/resource" && typeof argument === "string") {
+      if (ref.uri === RECENT_URI) throw takesNoArgument(RECENT_URI, argument, []);
+      if (ref.uri === EVENT_TEMPLATE && argument !== "id") throw takesNoArgument(EVENT_TEMPLATE, argument, ["id"]);
     }
     const result = (await sdk(request, extra)) as CompleteResult;
     if (ref?.type !== "ref/resource" || ref.uri !== EVENT_TEMPLATE || !result.completion.hasMore) return result;
