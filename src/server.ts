@@ -33,7 +33,7 @@ import { eitherSignal } from "./http/deadline.js";
 import { asNodeReports, type Log } from "./log.js";
 import { connectionMessage } from "./net-failures.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
-import { enumerated, meantKey, meantKeys, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
+import { enumerated, meantKey, meantKeys, oneLine, quote, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import {
   doneLine,
@@ -459,11 +459,12 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
       const caller = extra.authInfo?.clientId;
       log.operatorOnly(
         "info",
-        `tools/call of ${shorten(params.name)}${caller ? ` by ${caller}` : ""}, which this session does not serve`,
+        `tools/call of ${quote(params.name)}${caller ? ` by ${caller}` : ""}, which this session does not serve`,
       );
       throw new ProtocolError(
         ErrorCode.InvalidParams,
-        `Unknown tool ${shorten(params.name)}; ${meant ? `did you mean ${meant}? ` : ""}tools/list names the tools served.`,
+        // Quoted: white space or an invisible character, unseen, would have the tool meant read as the name sent.
+        `Unknown tool ${quote(params.name)}; ${meant ? `did you mean ${meant}? ` : ""}tools/list names the tools served.`,
       );
     }
     const { tool, input } = entry;

@@ -210,7 +210,7 @@ describe("configuration", () => {
         "eshop_customers_list",
       ]);
       await expect(readOnly.call("eshop_order_mark_paid", { id: O.pendingStockManaged })).rejects.toThrow(
-        /Unknown tool eshop_order_mark_paid/,
+        /Unknown tool "eshop_order_mark_paid"/,
       );
       expect(woo.shop.writes).toEqual([]);
     } finally {

@@ -1070,7 +1070,7 @@ describe("oversized input", () => {
     await session.close();
     for (const result of results) expect(text(result).length, text(result).slice(0, 100)).toBeLessThan(300);
     expect(text(results[0] as CallToolResult)).toContain(`"${"9".repeat(40)}…(1048576 characters)"`);
-    expect(unknown).toMatch(/Unknown tool 9{40}…\(1048576 characters\)/);
+    expect(unknown).toMatch(/Unknown tool "9{40}…\(1048576 characters\)"/);
     expect(unknown.length).toBeLessThan(300);
     expect(session.stderr()).toMatch(/events_get failed: No event "9{40}…\(1048576 characters\)" is stored/);
     expect(session.stderr().length).toBeLessThan(10_000);

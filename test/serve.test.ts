@@ -3717,7 +3717,7 @@ describe("bearer tokens", () => {
         const answer = JSON.parse(/^data: (.*)$/m.exec(await unknown.body.text())?.[1] ?? "{}");
         expect(answer.error, name).toMatchObject({
           code: -32602,
-          message: expect.stringContaining(`Unknown tool ${name}; tools/list names the tools served.`),
+          message: expect.stringContaining(`Unknown tool "${name}"; tools/list names the tools served.`),
         });
       }
     } finally {

@@ -380,15 +380,20 @@ describe("tool calls", () => {
   test("an unknown tool is a protocol error, said to the operator too", async () => {
     const { client, logged, operator } = await connected();
     await expect(client.callTool({ name: "math_triple", arguments: {} })).rejects.toThrow(
-      /-32602.*Unknown tool math_triple; tools\/list names the tools served\.$/,
+      /-32602.*Unknown tool "math_triple"; tools\/list names the tools served\.$/,
     );
-    // A name that differs by case, a separator or a letter is told the tool meant.
+    // A name that differs by case, a separator or a letter is told the tool meant. The name is
+    // quoted: its white space, unseen, would have the tool meant read as the very name sent.
     await expect(client.callTool({ name: "Math-Double ", arguments: {} })).rejects.toThrow(
-      /-32602.*Unknown tool "?Math-Double "?; did you mean math_double\? tools\/list names the tools served\.$/,
+      /-32602.*Unknown tool "Math-Double "; did you mean math_double\? tools\/list names the tools served\.$/,
+    );
+    await expect(client.callTool({ name: "math_double\u200b", arguments: {} })).rejects.toThrow(
+      /-32602.*Unknown tool "math_double\\u200b"; did you mean math_double\? tools\/list names the tools served\.$/,
     );
     expect(operator).toEqual([
-      expect.stringMatching(/info +\[waiter\] tools\/call of math_triple, which this session does not serve/),
-      expect.stringMatching(/info +\[waiter\] tools\/call of "?Math-Double "?, which this session does not serve/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of "math_triple", which this session does not serve/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of "Math-Double ", which this session does not serve/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of "math_double\\u200b", which this session does not serve/),
     ]);
     expect(logged).toEqual([]);
     await client.close();
@@ -654,7 +659,7 @@ describe("tool calls", () => {
       expect(operator).toEqual([expect.stringMatching(/ info +\[notes\] notes_find failed: No note named/)]);
       expect(operator[0]?.length).toBeLessThan(250);
       const unknown = await client.callTool({ name: huge, arguments: {} }).catch((err: Error) => err.message);
-      expect(unknown).toMatch(/Unknown tool é+😀…\(1048616 characters\)/);
+      expect(unknown).toMatch(/Unknown tool "é+😀…\(1048616 characters\)"/);
       expect(String(unknown).length).toBeLessThan(200);
       // Forty emoji are forty characters, quoted whole.
       const emoji = "😀".repeat(40);
