@@ -106,7 +106,7 @@ export const coreSettings = {
   toolTimeout: {
     env: "WAITER_TOOL_TIMEOUT",
     description: "Deadline of one tool call in seconds, retries included (1-55; MCP clients give up at 60).",
-    schema: integer(20, 1, 55),
+    schema: integer(20, 1, 55, "seconds"),
   },
   listen: {
     env: "WAITER_LISTEN",
@@ -118,7 +118,7 @@ export const coreSettings = {
     env: "WAITER_STOP_SECONDS",
     description:
       "How long a stop (SIGTERM, SIGHUP, Ctrl+C) of `waiter serve` or `waiter listen` lets tool calls and deliveries in flight finish before cutting them, in seconds; give the process manager a few seconds more.",
-    schema: integer(10, 1, 300),
+    schema: integer(10, 1, 300, "seconds"),
   },
   maxSessions: {
     env: "WAITER_MAX_SESSIONS",
@@ -129,25 +129,25 @@ export const coreSettings = {
   sessionIdleMinutes: {
     env: "WAITER_SESSION_IDLE_MINUTES",
     description: "Minutes after which `waiter serve` closes an MCP session that sent nothing and listens on no stream.",
-    schema: integer(30, 1, 24 * 60),
+    schema: integer(30, 1, 24 * 60, "minutes"),
   },
   maxResponseBytes: {
     env: "WAITER_MAX_RESPONSE_BYTES",
     description: "Largest upstream answer accepted, in bytes; a larger one fails the call instead of filling memory.",
-    schema: integer(5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    schema: integer(5 * 1024 * 1024, 1024, 100 * 1024 * 1024, "bytes"),
   },
   automations: automationsSetting,
   automationRetrySeconds: {
     env: "WAITER_AUTOMATION_RETRY_SECONDS",
     description:
       "How long an automation's step that fails for a passing reason (an upstream unreachable, failing or busy) is tried again, in seconds, before its run is marked failed.",
-    schema: integer(600, 1, 86_400),
+    schema: integer(600, 1, 86_400, "seconds"),
   },
   automationLeaseSeconds: {
     env: "WAITER_AUTOMATION_LEASE_SECONDS",
     description:
       "With several waiter processes on one store, how long the one running the automations holds them without renewing, in seconds: another takes over after that, and one that lost them stops.",
-    schema: integer(30, 3, 3600),
+    schema: integer(30, 3, 3600, "seconds"),
   },
 } satisfies Settings;
 

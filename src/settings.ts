@@ -357,9 +357,11 @@ export function pastRange(value: unknown): value is number {
 /**
  * A whole number within bounds, from a string or a number: never from true, a list or null, which
  * Number() would make 1, the list's one item, or 0, nor from text of blanks alone ("toolTimeout": ""
- * in the config file), which it makes 0 too.
+ * in the config file), which it makes 0 too. A refusal names its `unit`: one who wrote a duration
+ * ("10m") would otherwise write its number alone and get 10 seconds.
  */
-export function integer(defaultValue: number, min: number, max: number) {
+export function integer(defaultValue: number, min: number, max: number, unit?: "seconds" | "minutes" | "bytes") {
+  const whole = unit ? `expected a whole number of ${unit}` : "expected a whole number";
   return z
     .union([z.number(), z.string()], {
       // Not a list's or an object's items: what they hold is not shown.
@@ -375,13 +377,13 @@ export function integer(defaultValue: number, min: number, max: number) {
       z.coerce
         // Its own words for text that is no number ("20s"), not the schema's "received NaN".
         .number<string | number>({
-          error: (issue) => (issue.code === "invalid_type" ? "expected a whole number" : undefined),
+          error: (issue) => (issue.code === "invalid_type" ? whole : undefined),
         })
         .min(min, `must be at least ${min}`)
         .max(max, `must be at most ${max}`)
         // After the bounds: a whole number past them (1e20) is out of JavaScript's safe range too,
         // which this check refuses in the same words.
-        .int({ error: "expected a whole number" }),
+        .int({ error: whole }),
     )
     .default(defaultValue);
 }

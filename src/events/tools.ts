@@ -715,7 +715,7 @@ export function eventsToolset(
         env: "WAITER_EVENTS_PROGRESS_SECONDS",
         description:
           "How often events_wait tells a client that asked for progress that it is still waiting, in seconds (1-30); some clients give up on a call that is silent for long.",
-        schema: integer(5, 1, 30),
+        schema: integer(5, 1, 30, "seconds"),
       },
     },
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),

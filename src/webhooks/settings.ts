@@ -153,7 +153,7 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_BIND_RETRY_SECONDS",
     description:
       "How often, in seconds, an assistant's waiter that could not bind webhooks.listen tries again: when another assistant's waiter had the port, this one takes it within that time of that one's stopping. A port that `waiter listen` or `waiter serve` holds is left to it.",
-    schema: integer(2, 1, 60),
+    schema: integer(2, 1, 60, "seconds"),
   },
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
@@ -165,7 +165,7 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",
     description:
       "Largest webhook body accepted, in bytes; a larger one, or one whose Content-Length says it will be, gets 413.",
-    schema: integer(1024 * 1024, 1024, 64 * 1024 * 1024),
+    schema: integer(1024 * 1024, 1024, 64 * 1024 * 1024, "bytes"),
   },
   allowedHosts: {
     env: "WAITER_WEBHOOKS_ALLOWED_HOSTS",

@@ -524,10 +524,33 @@ describe("bad settings are refused by name", () => {
       { WAITER_WEBHOOKS_LISTEN: "localhost:99999" },
       /^invalid setting WAITER_WEBHOOKS_LISTEN: the port must be 0 to 65535 \(got "localhost:99999"\)$/,
     ],
-    // Said as a whole number, in words an operator reads, not the schema's (NaN, int).
-    [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "soon"\)$/],
-    [{ WAITER_TOOL_TIMEOUT: "20s" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "20s"\)$/],
-    [{ WAITER_TOOL_TIMEOUT: "2.5" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got 2\.5\)$/],
+    // Said as a whole number of the setting's unit, in words an operator reads, not the schema's (NaN, int):
+    // one who wrote a duration learns which number to write, not 10 for 10 minutes.
+    [
+      { WAITER_TOOL_TIMEOUT: "soon" },
+      /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number of seconds \(got "soon"\)$/,
+    ],
+    [
+      { WAITER_TOOL_TIMEOUT: "20s" },
+      /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number of seconds \(got "20s"\)$/,
+    ],
+    [
+      { WAITER_TOOL_TIMEOUT: "2.5" },
+      /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number of seconds \(got 2\.5\)$/,
+    ],
+    [
+      { WAITER_AUTOMATION_RETRY_SECONDS: "10m" },
+      /^invalid setting WAITER_AUTOMATION_RETRY_SECONDS: expected a whole number of seconds \(got "10m"\)$/,
+    ],
+    [
+      { WAITER_SESSION_IDLE_MINUTES: "2h" },
+      /^invalid setting WAITER_SESSION_IDLE_MINUTES: expected a whole number of minutes \(got "2h"\)$/,
+    ],
+    [
+      { WAITER_WEBHOOKS_MAX_BODY_BYTES: "2MB" },
+      /^invalid setting WAITER_WEBHOOKS_MAX_BODY_BYTES: expected a whole number of bytes \(got "2MB"\)$/,
+    ],
+    [{ WAITER_MAX_SESSIONS: "many" }, /^invalid setting WAITER_MAX_SESSIONS: expected a whole number \(got "many"\)$/],
     // A whole number past any bound is said by the bound, not as no whole number.
     [
       { WAITER_TOOL_TIMEOUT: "99999999999999999999" },
@@ -604,7 +627,7 @@ describe("bad settings are refused by name", () => {
     for (const value of ["", "  "]) {
       const path = file({ maxResponseBytes: value });
       expect(messageOf(() => load({}, { file: path }))).toBe(
-        `invalid setting maxResponseBytes in ${path}: expected a whole number (got "")`,
+        `invalid setting maxResponseBytes in ${path}: expected a whole number of bytes (got "")`,
       );
     }
   });
