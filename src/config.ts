@@ -826,6 +826,13 @@ const OTHER_WORDS: Record<string, string> = {
   WOOCOMMERCE: "WOO",
   // WooCommerce's words: a consumer key and secret.
   CONSUMER: "",
+  // A unit, as some settings' names end in one (WAITER_STOP_SECONDS): WAITER_TOOL_TIMEOUT_SECONDS.
+  SECONDS: "",
+  SECS: "",
+  SEC: "",
+  MS: "",
+  MINUTES: "",
+  MINS: "",
 };
 
 /**

@@ -2444,6 +2444,9 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
     WAITER_PUBLIC_URL: "WAITER_WEBHOOKS_PUBLIC_URL",
     WAITER_SOURCES: "WAITER_WEBHOOKS_SOURCES",
     WAITER_WOO_CONSUMER_KEY: "WAITER_WOO_KEY",
+    // A unit after a setting's name, as WAITER_STOP_SECONDS has one.
+    WAITER_TOOL_TIMEOUT_SECONDS: "WAITER_TOOL_TIMEOUT",
+    WAITER_TOOL_TIMEOUT_MS: "WAITER_TOOL_TIMEOUT",
   };
   const env = Object.fromEntries(Object.keys(guessed).map((name) => [name, "x"]));
   expect(load(env).warnings).toEqual(
