@@ -395,7 +395,16 @@ export function bracketedHost(host: string): string {
 
 /** An address to bind, host:port (an IPv6 host in brackets): 127.0.0.1:8790, [::1]:8790. */
 export function listenAddress(defaultValue?: string) {
-  const text = defaultValue === undefined ? z.string() : z.string().default(defaultValue);
+  // A port alone, as a config file's number: "expected a string" would leave the host to guess.
+  const address = z.string({
+    error: ({ input }) =>
+      Number.isInteger(input) && (input as number) >= 0 && (input as number) <= 65535
+        ? `must be host:port, written as a string: "127.0.0.1:${input}"`
+        : typeof input === "number"
+          ? 'must be host:port, written as a string, like "127.0.0.1:8790"'
+          : undefined,
+  });
+  const text = defaultValue === undefined ? address : address.default(defaultValue);
   return text.transform((value, ctx) => {
     // No blanks inside: "127.0.0.1 :8790" would bind a host "127.0.0.1 " and be told it is no loopback.
     const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);

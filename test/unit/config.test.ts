@@ -623,6 +623,22 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("a port alone written as a number for an address in the config file is told host:port in quotes, with that port", () => {
+    const core = file({ listen: 8080 });
+    expect(messageOf(() => load({}, { file: core }))).toBe(
+      `invalid setting listen in ${core}: must be host:port, written as a string: "127.0.0.1:8080" (got 8080)`,
+    );
+    const webhooks = file({ webhooks: { listen: 8790 } });
+    expect(messageOf(() => load({}, { file: webhooks }))).toBe(
+      `invalid setting webhooks.listen in ${webhooks}: must be host:port, written as a string: "127.0.0.1:8790" (got 8790)`,
+    );
+    // No port: the form alone is shown.
+    const noPort = file({ listen: 99999 });
+    expect(messageOf(() => load({}, { file: noPort }))).toBe(
+      `invalid setting listen in ${noPort}: must be host:port, written as a string, like "127.0.0.1:8790" (got 99999)`,
+    );
+  });
+
   test("an empty number in the config file is said to be empty, not taken for 0 and said to be below the least", () => {
     for (const value of ["", "  "]) {
       const path = file({ maxResponseBytes: value });
