@@ -1,6 +1,6 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { homedir, userInfo } from "node:os";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
@@ -267,6 +267,13 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     );
   }
   const file = sources.file ?? fileFromEnv;
+  const notices: string[] = [];
+  // As a file's key that a variable beats: the file the image's or the unit's WAITER_CONFIG names is
+  // not read at all.
+  const fileBeaten = sources.file === undefined ? undefined : settingFromEnv(sources.env, CONFIG_FILE_ENV);
+  if (fileBeaten !== undefined && resolve(fileBeaten) !== resolve(sources.file as string)) {
+    notices.push(`config file ${fileBeaten}, which ${CONFIG_FILE_ENV} names, is not read: --config beats it`);
+  }
   const fromFile = file
     ? readConfigFile(file, sources.file === undefined ? `unset ${CONFIG_FILE_ENV}` : "leave out --config")
     : {};
@@ -277,7 +284,6 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
   const givenInFile = new Set<string>();
-  const notices: string[] = [];
   /** Each setting with its variable, as a message that asks to set it names it. */
   const withVariable = new Map<string, string>();
   for (const section of sections) {

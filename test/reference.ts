@@ -173,6 +173,7 @@ export async function renderSettings(): Promise<string> {
     "## The config file",
     "",
     `\`--config FILE\`, or else \`${CONFIG_FILE_ENV}\`, names the JSON config file; neither is set by default.`,
+    `A \`${CONFIG_FILE_ENV}\` naming another file than \`--config\` does is named at start, at notice, as not read.`,
     `\`--config\` may name it relative to the current directory, as a command typed in a terminal does;`,
     `\`${CONFIG_FILE_ENV}\` must be an absolute path, since an MCP client starts waiter in a directory of its`,
     "choosing (often `/`), and nothing expands `~` there. The core's keys sit at the file's top level,",

@@ -89,6 +89,16 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: "waiter.json" }, { file: path }).core.toolsets).toEqual(["shop"]);
   });
 
+  test("a file WAITER_CONFIG names that --config beats is said to be unread, as a file's key a variable beats is", () => {
+    const path = file({ toolsets: ["shop"] });
+    const other = file({ toolsets: ["currency"] });
+    const config = load({ WAITER_CONFIG: other }, { file: path });
+    expect(config.core.toolsets).toEqual(["shop"]);
+    expect(config.notices).toEqual([`config file ${other}, which WAITER_CONFIG names, is not read: --config beats it`]);
+    // The same file, named either way, goes unsaid.
+    expect(load({ WAITER_CONFIG: path }, { file: relative(process.cwd(), path) }).notices).toEqual([]);
+  });
+
   test("--config with a ~ or a $HOME that nothing expanded (--config=~/…, a client's args) says so when no such file is", () => {
     const noShell = "(a shell does, but not after --config=, and an MCP client starts waiter without one)";
     expect(messageOf(() => load({}, { file: "~/waiter.json" }))).toBe(
