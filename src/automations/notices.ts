@@ -6,17 +6,23 @@ import { clock, utcMinute } from "../time.js";
 import type { Automation } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
-/** How long after its run failed a notice is told late: from then on, it says when the run failed. */
+/** How long after what it tells a message is told late: from then on, it says when that was. */
 const LATE_MS = 5 * 60_000;
 
 /**
- * The notice as told now: one told late (a channel that could not be reached, a stop) says when
- * its run failed, which the message's own time no longer does; cut to fit `maxText` with it.
+ * A message as told now, cut to fit `maxText`: one told late (a channel that could not be reached,
+ * a stop, a backlog taken up) ends with `late`, which says when what it tells happened (`at`), as
+ * the message's own time no longer does, and a later message may have reached its readers first.
  */
+export function toldLate(text: string, at: number, maxText: number, late: string): string {
+  if (clock.now() - at < LATE_MS) return cutCodePoints(text, maxText);
+  const when = `\n${late}`;
+  return `${cutCodePoints(text, maxText - codePoints(when))}${when}`;
+}
+
+/** A failed run's notice as told now: one told late says when its run failed. */
 export function toldAt(notice: string, failedAt: number, maxText: number): string {
-  if (clock.now() - failedAt < LATE_MS) return notice;
-  const when = `\nThe run failed at ${utcMinute(failedAt)}, and is told only now.`;
-  return `${cutCodePoints(notice, maxText - codePoints(when))}${when}`;
+  return toldLate(notice, failedAt, maxText, `The run failed at ${utcMinute(failedAt)}, and is told only now.`);
 }
 
 /** What FailureNotices needs of the engine that runs the automations. */

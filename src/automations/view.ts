@@ -10,7 +10,9 @@ import { matchesFilter, typePrefix } from "../events/filter.js";
 import { hasInexactNumber, parseExact } from "../events/present.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, cutCodePoints, meantKey, oneLine, quote, shorten, withoutSecrets } from "../shown.js";
+import { cut, meantKey, oneLine, quote, shorten, withoutSecrets } from "../shown.js";
+import { utcMinute } from "../time.js";
+import { toldLate } from "./notices.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument, isTemplate } from "./rules.js";
 
@@ -422,7 +424,7 @@ export function argumentsFor(
 ): Record<string, unknown> {
   if ("ack" in step) return { ids: [view.event.id] };
   if ("notify" in step)
-    return { channel: step.notify, text: cutCodePoints(render(step.text, view, true, html, quotes), maxText) };
+    return { channel: step.notify, text: toldWhenCame(render(step.text, view, true, html, quotes), view, maxText) };
   const notification = step.tool === "notify_send";
   return Object.fromEntries(
     Object.entries(step.args).map(([name, value]) => {
@@ -444,7 +446,17 @@ export function argumentsFor(
       } else if (typeof value === "string") {
         filled = render(value, view, quoted, html, quotes);
       }
-      return [name, quoted && typeof filled === "string" ? cutCodePoints(filled, maxText) : filled];
+      return [name, quoted && typeof filled === "string" ? toldWhenCame(filled, view, maxText) : filled];
     }),
   );
+}
+
+/**
+ * A notification's text as told now: one told late (its run waited for a channel, or was taken up
+ * after a stop or with a backlog) says when its event came, as "Order 1001 is paid" may otherwise
+ * reach the team after the "Order 1002 is paid" of an event that came after it.
+ */
+function toldWhenCame(text: string, view: View, maxText: number): string {
+  const came = Date.parse(view.event.received_at);
+  return toldLate(text, came, maxText, `Its event came at ${utcMinute(came)}, and this is told only now.`);
 }

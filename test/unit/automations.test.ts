@@ -790,6 +790,36 @@ test("a path that finds nothing in a list, an empty list, has no value: present 
   expect(await takenBy(noCoupon, [{ coupon_lines: [{ code: "SPRING" }] }, { coupon_lines: [] }])).toEqual(["1"]);
 });
 
+test("a notification told late says when its event came, as a later one may have reached the team first", () => {
+  const view = {
+    event: { id: "01J", source: "s", type: "order.paid", received_at: "2026-12-01T09:00:00Z" },
+    payload: { id: 1001 },
+  };
+  const [notify, send] = automation.parse({
+    name: "a",
+    when: { source: "s" },
+    do: [
+      { notify: "team", text: "Order {{payload.id}} is paid." },
+      { tool: "notify_send", args: { channel: "team", text: "Order {{payload.id}} is paid." } },
+    ],
+  }).do;
+  const told = (at: string, maxText = 4000) => {
+    setClock(at);
+    try {
+      return [notify, send].map((step) => step && argumentsFor(step, view, maxText).text);
+    } finally {
+      setClock();
+    }
+  };
+  // Told as its event came, or within minutes, the message's own time says when.
+  expect(told("2026-12-01T09:04:00Z")).toEqual(["Order 1001 is paid.", "Order 1001 is paid."]);
+  // Its run waited for the channel, or was taken up after a stop: "Order 1002 is paid" may have come first.
+  const late = "\nIts event came at 2026-12-01 09:00 UTC, and this is told only now.";
+  expect(told("2026-12-01T09:30:00Z")).toEqual([`Order 1001 is paid.${late}`, `Order 1001 is paid.${late}`]);
+  // Cut to fit what notify_send takes, the text gives way, not the time.
+  expect(told("2026-12-01T09:30:00Z", late.length + 10)).toEqual([`Order 100…${late}`, `Order 100…${late}`]);
+});
+
 test("a template reads only the event's data: own fields, and the length of a list or text, none of JavaScript's members", () => {
   const view = {
     event: { id: "01J", source: "s", type: "order.created", received_at: "2026-12-01T09:00:00Z" },
