@@ -2890,6 +2890,20 @@ test("a Bot API that does not answer the check at start in the tool timeout is s
   }
 });
 
+test("an @name in a quote a cut ended mentions no one, though a line that says it is told late follows", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text");
+  // A customer's note, quoted, that the text's cut ended, then the line of a notification told late.
+  const note = "“@admin please call about order 1042”";
+  const text = "Paid: “@admin please…\nIts event came at 2026-12-01 09:00 UTC, and this is told only now.";
+  try {
+    await sender.send("424242", text, { ...senderCall(5_000), quoted: [note] });
+    expect(telegram.delivered.map((m) => m.text)).toEqual([text.replace("@admin", "@\u2060admin")]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait on a chat's @name holds it under every spelling, as Telegram reads an @name in any case", async () => {
   const telegram = await startTelegram(["@shop_news"]);
   const api = botApi(telegram);
