@@ -87,7 +87,8 @@ async function openStore(
   { starting, busyMs, waitsOutUpgrade }: { starting?: Starting; busyMs?: number; waitsOutUpgrade: boolean },
 ): Promise<EventStore> {
   if (starting) starting.step = `opening the event store (${storeLabel(config)})`;
-  const { retention } = webhooksOf(config);
+  const { retention, sources } = webhooksOf(config);
+  const otherSchemes = otherSchemeSources(sources);
   const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
   const onNewerSchema = (newer: Error) => log.error(newer.message);
   const { url, urlFrom, password, passwordFrom } = config.database;
@@ -106,6 +107,7 @@ async function openStore(
         onDropped,
         onNewerSchema,
         neverResentBy,
+        otherSchemes,
         signal: starting?.signal,
         // Waited out for as long as it takes (an index built on a full store), or the lock wait alone.
         upgradeWaitMs: waitsOutUpgrade ? undefined : LOCK_WAIT_MS,
@@ -141,6 +143,7 @@ async function openStore(
         onDropped,
         dataDirFrom: config.origin("dataDir"),
         onNewerSchema,
+        otherSchemes,
       });
     const store = await waitingOutUpgrade(opening, {
       file,
@@ -629,7 +632,6 @@ export async function startApp(
     }
   }
   const sources = webhooks.sources.map((source) => source.name);
-  const otherSchemes = otherSchemeSources(webhooks.sources);
   let port: PortHold | undefined;
   const listenerPort = {
     url: () => port?.listener?.url ?? options.listenerUrl?.(),
@@ -735,9 +737,7 @@ export async function startApp(
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const showEvents = () =>
-        store && readsEvents(served)
-          ? resources?.registerEventResources(server, store, log, otherSchemes, subscribed)
-          : undefined;
+        store && readsEvents(served) ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
       let stopResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.
       if (!store && eventsMayCome) readyForResources(server);

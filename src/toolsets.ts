@@ -4,7 +4,6 @@ import { notify } from "../tools/notify/index.js";
 import { weather } from "../tools/weather/index.js";
 import type { Automation } from "./automations/rules.js";
 import { automationsToolset, whyNoRun } from "./automations/tools.js";
-import { otherSchemeSources } from "./events/payments.js";
 import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
@@ -38,6 +37,6 @@ export function toolsets(
     weather,
     eshop,
     notify,
-    automationsToolset(store, whyOff, automations, otherSchemeSources(sources)),
+    automationsToolset(store, whyOff, automations),
   ];
 }

@@ -72,9 +72,17 @@ export async function open(
   url: string,
   retention = LOOSE,
   onDropped?: (dropped: Dropped) => void,
+  otherSchemes?: readonly string[],
 ): Promise<PostgresEventStore> {
   // As waiter opens it: told which senders never send a delivery again.
-  const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000, neverResentBy });
+  const store = await PostgresEventStore.open({
+    url,
+    retention,
+    onDropped,
+    connectMs: 2_000,
+    neverResentBy,
+    otherSchemes,
+  });
   stores.push(store);
   return store;
 }

@@ -48,10 +48,14 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   usePostgres();
 
   describe("the event store's contract", () => {
-    eventStoreContract(async (retention = LOOSE, onDropped) => {
+    eventStoreContract(async (retention = LOOSE, onDropped, otherSchemes) => {
       const url = await freshSchema();
-      const store = await open(url, retention, onDropped);
-      return { store, another: () => open(url), erase: (text) => erase(url, text) };
+      const store = await open(url, retention, onDropped, otherSchemes);
+      return {
+        store,
+        another: (otherSchemes) => open(url, LOOSE, undefined, otherSchemes),
+        erase: (text) => erase(url, text),
+      };
     });
   });
 

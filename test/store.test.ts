@@ -75,16 +75,21 @@ function open(
   retention = LOOSE,
   file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db"),
   onDropped?: (dropped: Dropped) => void,
+  otherSchemes?: readonly string[],
 ) {
-  const store = new SqliteEventStore(file, retention, { onDropped });
+  const store = new SqliteEventStore(file, retention, { onDropped, otherSchemes });
   stores.push(store);
   return { store, file };
 }
 
 describe("the event store's contract, on SQLite", () => {
-  eventStoreContract(async (retention = LOOSE, onDropped) => {
-    const { store, file } = open(retention, undefined, onDropped);
-    return { store, another: async () => open(LOOSE, file).store, erase: async (text) => erase(file, text) };
+  eventStoreContract(async (retention = LOOSE, onDropped, otherSchemes) => {
+    const { store, file } = open(retention, undefined, onDropped, otherSchemes);
+    return {
+      store,
+      another: async (otherSchemes) => open(LOOSE, file, undefined, otherSchemes).store,
+      erase: async (text) => erase(file, text),
+    };
   });
 });
 

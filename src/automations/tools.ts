@@ -288,16 +288,11 @@ async function allMatching(runLog: Pick<RunLog, "counts">, automation?: string, 
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
-/**
- * What each configured automation is and how its runs went; its runs with their steps. `otherSchemes`:
- * the configured sources of a scheme not a payment's (`otherSchemeSources`), whose dropped deliveries
- * no payment's id names.
- */
+/** What each configured automation is and how its runs went; its runs with their steps. */
 export function automationsToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
   automations: readonly Automation[],
-  otherSchemes: readonly string[],
 ): Toolset {
   return defineToolset({
     name: "automations",
@@ -446,7 +441,6 @@ export function automationsToolset(
                     store,
                     args.event_id,
                     call,
-                    otherSchemes,
                     [RUNS_GONE, await droppedUnreached(store)].filter(Boolean).join(" "),
                   )
                 : undefined

@@ -96,18 +96,11 @@ export function idNotKept(ids: string[]): string {
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as (or did,
  * before retention dropped it, with `gone`), and a Comgate or GoPay payment's id (its payload's,
- * its delivery id without the state) the events of that payment (once dropped, of no source in
- * `otherSchemes`: `droppedUnder`); an event id, whether retention may have dropped it, and then `gone`
- * (what went with it, that a model must not read its absence as never having been); a blank id or
- * any other is told what waiter's look like.
+ * its delivery id without the state) the events of that payment; an event id, whether retention
+ * may have dropped it, and then `gone` (what went with it, that a model must not read its absence
+ * as never having been); a blank id or any other is told what waiter's look like.
  */
-export async function notStored(
-  store: EventStore,
-  given: string[],
-  session: Serving,
-  otherSchemes: readonly string[],
-  gone = "",
-): Promise<string> {
+export async function notStored(store: EventStore, given: string[], session: Serving, gone = ""): Promise<string> {
   const listed = session.serves("events_list");
   const said: string[] = [];
   // A cursor names a place among events, never one: no look-up tells more.
@@ -124,7 +117,7 @@ export async function notStored(
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const known = await deliveryNamed(store, id, otherSchemes, gone);
+    const known = await deliveryNamed(store, id, gone);
     if (known) said.push(known);
     else if (isEventId(id)) eventIds.push(id);
     else others = true;
@@ -160,14 +153,8 @@ export function idForm(listed: boolean): string {
 }
 
 /** Why the one id a model gave names no stored event, after that none is, unless the id is blank (`notStored`). */
-export async function noEventStored(
-  store: EventStore,
-  id: string,
-  session: Serving,
-  otherSchemes: readonly string[],
-  gone = "",
-): Promise<string> {
-  return noEventAs(id, await notStored(store, [id], session, otherSchemes, gone));
+export async function noEventStored(store: EventStore, id: string, session: Serving, gone = ""): Promise<string> {
+  return noEventAs(id, await notStored(store, [id], session, gone));
 }
 
 /** That the one id a model gave names no stored event, unless the id is blank, and then `why`. */
@@ -180,15 +167,10 @@ export function noEventAs(id: string, why: string): string {
  * dropped (`droppedDelivery`, with `gone`), as one source's may be while another's is kept, in one
  * sentence; undefined for none.
  */
-export async function deliveryNamed(
-  store: EventStore,
-  id: string,
-  otherSchemes: readonly string[],
-  gone = "",
-): Promise<string | undefined> {
+export async function deliveryNamed(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const stored = await storedUnder(store, id);
-  if (!stored) return droppedDelivery(store, id, otherSchemes, gone);
-  const dropped = await droppedUnder(store, id, otherSchemes);
+  if (!stored) return droppedDelivery(store, id, gone);
+  const dropped = await droppedUnder(store, id);
   if (!dropped) return `${quote(id)} is ${underNamed(stored)}: pass waiter's event id instead.`;
   const also = dropped.as === stored.as ? `of ${eventsOf(dropped)}` : underNamed(dropped);
   const kept = stored.events.length === 1 ? "the kept event's id" : "a kept event's id";
@@ -200,13 +182,8 @@ export async function deliveryNamed(
  * (`droppedUnder`), while the delivery is remembered: the delivery arrived, which a model must not
  * take for one never sent. Undefined for none.
  */
-export async function droppedDelivery(
-  store: EventStore,
-  id: string,
-  otherSchemes: readonly string[],
-  gone = "",
-): Promise<string | undefined> {
-  const dropped = await droppedUnder(store, id, otherSchemes);
+export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
+  const dropped = await droppedUnder(store, id);
   if (!dropped) return undefined;
   return `${quote(id)} is ${underNamed(dropped)}, which retention has dropped: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
 }
@@ -224,16 +201,12 @@ type Under =
 /**
  * The events retention dropped that `id` named though it was none of their ids: as a sender's
  * delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten digits, reads as a Unix time
- * too) of no source in `otherSchemes` (`otherSchemeSources`); undefined if neither.
+ * too) of a source not configured with another scheme (`droppedPayment`); undefined if neither.
  */
-export async function droppedUnder(
-  store: EventStore,
-  id: string,
-  otherSchemes: readonly string[],
-): Promise<Under | undefined> {
+export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   const delivered = await store.droppedAs(id);
   if (delivered.length > 0) return { as: "delivery", events: delivered };
-  const payments = await store.droppedPayment(id, otherSchemes);
+  const payments = await store.droppedPayment(id);
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;
 }
 

@@ -66,12 +66,7 @@ const noResource = (uri: string) =>
  * evt_…) did arrive, as the event it names; a Comgate or GoPay payment's id, as the events of that
  * payment. Its data names the URI as its client wrote it, where that is known.
  */
-async function noEvent(
-  store: EventStore,
-  id: string,
-  otherSchemes: readonly string[],
-  uri?: string,
-): Promise<ProtocolError> {
+async function noEvent(store: EventStore, id: string, uri?: string): Promise<ProtocolError> {
   const data = uri === undefined ? undefined : { uri };
   if (copied(id) === "") {
     return new ProtocolError(RESOURCE_NOT_FOUND, `${blankId(false)}; ${RECENT_URI} lists the stored ones.`, data);
@@ -79,9 +74,9 @@ async function noEvent(
   const under = await storedUnder(store, id);
   const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
   // Another source's delivery of that id, dropped, is said too.
-  const gone = under && (await droppedUnder(store, id, otherSchemes));
+  const gone = under && (await droppedUnder(store, id));
   const why = !under
-    ? await neverOrDropped(store, id, otherSchemes)
+    ? await neverOrDropped(store, id)
     : `it is ${idAs(under)} of ${uris}${gone ? `, and ${gone.as === under.as ? "" : `${idAs(gone)} `}of ${urisDropped(gone)}` : ""}`;
   return new ProtocolError(
     RESOURCE_NOT_FOUND,
@@ -94,7 +89,7 @@ function urisDropped(dropped: { events: { id: string }[] }): string {
   return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}, which retention has dropped`;
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
-async function neverOrDropped(store: EventStore, id: string, otherSchemes: readonly string[]): Promise<string> {
+async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (isCursor(id)) return "it is a cursor, not an event id";
   // The template read as listed, its placeholder unfilled.
   if (id === "{id}") return "{id} stands for an event's id";
@@ -105,7 +100,7 @@ async function neverOrDropped(store: EventStore, id: string, otherSchemes: reado
   }
   // A delivery remembered past its event arrived: the model must not report it never did. A sender's
   // own ids may read as event ids (ULIDs) too.
-  const gone = await droppedUnder(store, id, otherSchemes);
+  const gone = await droppedUnder(store, id);
   if (gone) return `it is ${idAs(gone)} of ${urisDropped(gone)}`;
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const dropped = await droppedAmong(store, [id]);
@@ -135,14 +130,13 @@ const LIST_CHANGED_WINDOW_MS = 250;
  * The events as MCP resources: a list of recent events and one resource per event (with
  * completion of ids). The SDK does not handle resources/subscribe, so this server declares it
  * and keeps its session's subscriptions in `subscribed`: a subscribed client is sent
- * notifications/resources/updated for the list when an event arrives, from any process. `otherSchemes`:
- * the configured sources of a scheme not a payment's (`otherSchemeSources`). Returns what stops the notifications.
+ * notifications/resources/updated for the list when an event arrives, from any process.
+ * Returns what stops the notifications.
  */
 export function registerEventResources(
   server: McpServer,
   store: EventStore,
   log: Log,
-  otherSchemes: readonly string[],
   subscribed = new Set<string>(),
 ): () => void {
   /**
@@ -217,7 +211,7 @@ export function registerEventResources(
     async (uri, variables) => {
       const id = percentDecoded(String(variables.id));
       const event = await store.get(storedId(id));
-      if (!event) throw await noEvent(store, id, otherSchemes);
+      if (!event) throw await noEvent(store, id);
       // Said as events_get says them: the resource shows the payload as events_get does.
       const note = [minorUnitsNote([event]), repeatedKeysNote(parseExact(event)?.repeated ?? []), notUtf8Note(event)]
         .filter((part) => part !== undefined)
@@ -353,7 +347,7 @@ export function registerEventResources(
     if (asRead(uri) !== RECENT_URI) {
       if (!id) throw noResource(uri);
       const event = await lookUp(id);
-      if (event === undefined) throw await noEvent(store, id, otherSchemes, uri);
+      if (event === undefined) throw await noEvent(store, id, uri);
       seq = event?.seq;
     }
     if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {

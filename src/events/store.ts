@@ -414,13 +414,10 @@ export interface EventStore {
   paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /**
    * The events of a Comgate or GoPay payment that retention dropped, while their deliveries are
-   * remembered (`paymentEvents`); dropped deliveries keep no scheme, so those of a source not in
-   * `others`, the configured sources of another scheme (`otherSchemeSources`).
+   * remembered (`paymentEvents`); dropped deliveries keep no scheme, so those of a source not among
+   * the configured sources of another scheme the store was opened with (`otherSchemeSources`).
    */
-  droppedPayment(
-    paymentId: string,
-    others: readonly string[],
-  ): Promise<{ id: string; source: string; dedupeId: string }[]>;
+  droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**

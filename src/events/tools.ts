@@ -34,7 +34,6 @@ import {
   storedId,
   storedUnder,
 } from "./ids.js";
-import { otherSchemeSources } from "./payments.js";
 import {
   eventRecord,
   isRecord,
@@ -94,14 +93,8 @@ type FreshCursor = "events_list" | "events_wait";
  * A cursor from events_list or events_wait, or an event id, as a sequence number (`placeOf`); what
  * names none is refused.
  */
-async function seqOf(
-  store: EventStore,
-  value: string,
-  name: string,
-  fresh: FreshCursor,
-  otherSchemes: readonly string[],
-): Promise<number> {
-  const place = await placeOf(store, value, name, fresh, otherSchemes);
+async function seqOf(store: EventStore, value: string, name: string, fresh: FreshCursor): Promise<number> {
+  const place = await placeOf(store, value, name, fresh);
   if ("refused" in place) throw new ToolError(place.refused);
   return place.seq;
 }
@@ -111,15 +104,13 @@ async function seqOf(
  * none, and whether it is refused as a time (`time`: a date, a time of day or a Unix time). A
  * `next_before` carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`.
  * It pages back only: as `since`, its cursor would show again what its page showed. A cursor copied
- * as `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`). `otherSchemes`:
- * the configured sources of a scheme not a payment's, whose dropped deliveries no payment's id names.
+ * as `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`).
  */
 async function placeOf(
   store: EventStore,
   value: string,
   name: string,
   fresh: FreshCursor,
-  otherSchemes: readonly string[],
 ): Promise<{ seq: number } | { refused: string; time?: boolean }> {
   const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(copied(value));
   if (cursor?.[2] !== undefined && name === "since") {
@@ -149,9 +140,8 @@ async function placeOf(
   const neither = `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event`;
   // A sender's delivery id may read as a time (a daily report's, its date; GoPay's payment ids have
   // ten digits) or as an event id (a sender's own ULID): the delivery it names is what it means.
-  if (await storedUnder(store, value))
-    return { refused: `${neither}. ${await deliveryNamed(store, value, otherSchemes)}` };
-  const droppedAs = await droppedDelivery(store, value, otherSchemes);
+  if (await storedUnder(store, value)) return { refused: `${neither}. ${await deliveryNamed(store, value)}` };
+  const droppedAs = await droppedDelivery(store, value);
   if (droppedAs) {
     // Its event is among those retention dropped, and every event kept came after them.
     const through = cursorOf(await store.droppedThrough());
@@ -722,7 +712,6 @@ export function eventsToolset(
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
       const sources = configured.map((source) => source.name);
-      const otherSchemes = otherSchemeSources(configured);
       // A type is matched as the listener keeps it: a payload's "objednávka.vytvořena" is stored
       // in plain characters, and a model may pass the word it read in the payload.
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({
@@ -802,10 +791,8 @@ export function eventsToolset(
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
-          const until = args.before
-            ? await placeOf(store, args.before, "before", "events_list", otherSchemes)
-            : undefined;
-          const from = args.since ? await placeOf(store, args.since, "since", "events_list", otherSchemes) : undefined;
+          const until = args.before ? await placeOf(store, args.before, "before", "events_list") : undefined;
+          const from = args.since ? await placeOf(store, args.since, "since", "events_list") : undefined;
           // A range given as two times: both are told at once, not before alone and then since.
           if (args.since && until && "refused" in until && until.time && from && "refused" in from && from.time) {
             const unix = unixTime(args.since);
@@ -940,10 +927,10 @@ export function eventsToolset(
             // daily report's delivery id may be its date.
             const unix = unixTime(args.id);
             if (isTime(args.id) || unix) {
-              const delivery = await deliveryNamed(store, args.id, otherSchemes);
+              const delivery = await deliveryNamed(store, args.id);
               throw new ToolError(delivery ? noEventAs(args.id, delivery) : timeForId(args.id, listed, unix));
             }
-            throw new ToolError(await noEventStored(store, args.id, call, otherSchemes));
+            throw new ToolError(await noEventStored(store, args.id, call));
           }
           return withRuns(event, args.fields, "fields", call, true);
         },
@@ -988,13 +975,7 @@ export function eventsToolset(
           const key = waitedOn(filter);
           const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
           const after = args.since
-            ? await seqOf(
-                store,
-                args.since,
-                "since",
-                call.serves("events_list") ? "events_list" : "events_wait",
-                otherSchemes,
-              )
+            ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
@@ -1178,7 +1159,7 @@ export function eventsToolset(
           const before = [...at].map(
             ([when, ids]) => `${ids.join(", ")} ${ids.length === 1 ? "was" : "were"} acknowledged at ${when}.`,
           );
-          const note = [...before, unknown.length ? await notStored(store, unknown, call, otherSchemes) : undefined]
+          const note = [...before, unknown.length ? await notStored(store, unknown, call) : undefined]
             .filter((part) => part !== undefined)
             .join(" ");
           return {

@@ -73,7 +73,9 @@ async function servedOn({
     toolsets(),
   );
   const file = join(dir, "events.db");
-  const store = new SqliteEventStore(file, webhooksOf(config).retention);
+  const store = new SqliteEventStore(file, webhooksOf(config).retention, {
+    otherSchemes: otherSchemeSources(sources),
+  });
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
   const { server } = createServer(
@@ -81,7 +83,7 @@ async function servedOn({
     config,
     log,
   );
-  const stopResources = registerEventResources(server, store, log, otherSchemeSources(sources), subscribed);
+  const stopResources = registerEventResources(server, store, log, subscribed);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   cleanups.push(async () => {

@@ -174,6 +174,11 @@ export interface PostgresOptions {
   /** The name of a sender that never sends a delivery of its scheme again (GitHub), for a stop to say so. */
   neverResentBy?: ((scheme: string) => string | undefined) | undefined;
   /**
+   * The configured sources of a scheme other than a payment's (`otherSchemeSources`), whose dropped
+   * deliveries name no payment (`droppedPayment`): none unless said.
+   */
+  otherSchemes?: readonly string[] | undefined;
+  /**
    * How long a connection attempt may take before the call fails: unless said, the URL's
    * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
    */
@@ -1015,6 +1020,7 @@ export class PostgresEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #neverResentBy: ((scheme: string) => string | undefined) | undefined;
+  readonly #otherSchemes: readonly string[];
   readonly #channel: string;
   /** The database as the store's errors name it, and how waiter connects to it. */
   readonly #named: Required<StoreNamed>;
@@ -1235,6 +1241,7 @@ export class PostgresEventStore implements EventStore {
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
     this.#neverResentBy = options.neverResentBy;
+    this.#otherSchemes = options.otherSchemes ?? [];
     this.#named = {
       database: databaseLabel(options.url),
       passwordFrom: options.passwordFrom ?? "PGPASSWORD",
@@ -1529,11 +1536,10 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async droppedPayment(
-    paymentId: string,
-    others: readonly string[],
-  ): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#query<{ id: string; source: string; dedupeId: string }>(...droppedPaymentQuery(paymentId, others));
+  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    return this.#query<{ id: string; source: string; dedupeId: string }>(
+      ...droppedPaymentQuery(paymentId, this.#otherSchemes),
+    );
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

@@ -408,6 +408,7 @@ export class SqliteEventStore implements EventStore {
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #busyMs: number;
   readonly #dataDirFrom: string | undefined;
+  readonly #otherSchemes: readonly string[];
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
   /** Its -wal and -shm files as the open found them (`fileAt`): SQLite deletes them only as the last connection closes. */
@@ -442,7 +443,9 @@ export class SqliteEventStore implements EventStore {
    * `busyMs`: how long a write waits for another process's before it gives up; `onDropped`: told
    * what each run of retention dropped, once it is committed; `dataDirFrom`: the data directory's
    * setting as it was set, which a write the disk or the file refuses names; `onNewerSchema`: told
-   * once of a schema a newer waiter upgraded the file to while this store has it open.
+   * once of a schema a newer waiter upgraded the file to while this store has it open;
+   * `otherSchemes`: the configured sources of a scheme other than a payment's (`otherSchemeSources`),
+   * whose dropped deliveries name no payment (`droppedPayment`), none unless given.
    */
   constructor(
     file: string,
@@ -452,11 +455,13 @@ export class SqliteEventStore implements EventStore {
       onDropped,
       dataDirFrom,
       onNewerSchema,
+      otherSchemes = [],
     }: {
       busyMs?: number;
       onDropped?: (dropped: Dropped) => void;
       dataDirFrom?: string;
       onNewerSchema?: (newer: NewerSchema) => void;
+      otherSchemes?: readonly string[];
     } = {},
   ) {
     if (file !== ":memory:") {
@@ -547,6 +552,7 @@ export class SqliteEventStore implements EventStore {
     this.#acksKept = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'acks'").get() !== undefined;
     this.#busyMs = Math.round(busyMs);
     this.#dataDirFrom = dataDirFrom;
+    this.#otherSchemes = otherSchemes;
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -947,15 +953,12 @@ export class SqliteEventStore implements EventStore {
     ).all(deliveryId) as { id: string; source: string }[];
   }
 
-  async droppedPayment(
-    paymentId: string,
-    others: readonly string[],
-  ): Promise<{ id: string; source: string; dedupeId: string }[]> {
+  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
     return this.#sql(
       `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
        WHERE source IN (SELECT source FROM counters WHERE source NOT IN (SELECT value FROM json_each(?)))
        AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    ).all(JSON.stringify(others), JSON.stringify(paymentDeliveries(paymentId))) as {
+    ).all(JSON.stringify(this.#otherSchemes), JSON.stringify(paymentDeliveries(paymentId))) as {
       id: string;
       source: string;
       dedupeId: string;
