@@ -766,8 +766,11 @@ function unmarkedAngle(written: Angle[]): Angle | undefined {
  */
 function refuseAddress(argument: string, text: string): void {
   const read = withoutDistrict(text);
-  const town = townOf(read, true) ?? townAfterStreet(read) ?? townAfterName(read);
+  const town = townOf(read, true) ?? townAfterStreet(read);
   if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
+  const afterName = townAfterName(read);
+  if (afterName)
+    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
   if (isAddress(read)) {
     throw new ToolError(
       `${quote(text)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma${orCoordinates(argument)}.`,
@@ -821,9 +824,17 @@ function streetLast(text: string): boolean {
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
-function sendTown(town: string, argument: string): string {
-  return `A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}${orCoordinates(argument)}.`;
+/** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
+function sendTown(town: string, argument: string, or?: OtherReading): string {
+  const coordinates = orCoordinates(argument);
+  const towns = or
+    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is a region or district${coordinates.replace(/^,/, ";")}`
+    : `, as ${quote(town)}${coordinates}`;
+  return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
+
+/** An address's part read as a town, not a name, and the one after it then as its region or district, not its town. */
+type OtherReading = { name: string; town: string; region: string };
 
 /**
  * A postal code alone: digits in groups apart by a space or a dash ("12345", "702 00", "00-950"),
@@ -933,9 +944,12 @@ const LETTERED_CODE = String.raw`(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-
  * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
  * with what follows it: a code of five digits, in groups or with letters ("London SW1A 2AA"), as no house number is ("Ostrava, Masarykova
  * 1234" is a street's), and not a region's or a country's before its postal code, which comes after the town
- * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008").
+ * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008"). But a town
+ * before its region or district and postal code is written so too ("München, Bayern 80331", "Ostrava,
+ * Poruba 708 00"), and nothing tells the two apart but a title or a company's form in the name: the
+ * other reading, `or`, where the postal code follows the town and nothing says the part before is a name.
  */
-function townAfterName(text: string): string | undefined {
+function townAfterName(text: string): { town: string; or?: OtherReading } | undefined {
   const parts = addressParts(text);
   const at = parts.findIndex((part) => /\d/.test(part));
   const part = parts[at] ?? "";
@@ -950,8 +964,26 @@ function townAfterName(text: string): string | undefined {
     folded(town)
       .split(/\s+/)
       .some((word) => REGION_WORDS.has(word));
-  return region ? undefined : townToSend([town, ...after]);
+  if (region) return undefined;
+  const before = parts[at - 1] ?? "";
+  const named = folded(before)
+    .split(/\s+/)
+    .map((word) => word.replace(/\.$/, ""));
+  const aName = TITLES.has(named[0] ?? "") || named.slice(1).some((word) => COMPANY_FORMS.has(word));
+  const or =
+    part.startsWith(town) && !aName && !isCountryName(before) && !isKnownRegion(before)
+      ? { name: before, town: townToSend([before, ...after]), region: town }
+      : undefined;
+  return { town: townToSend([town, ...after]), ...(or ? { or } : {}) };
 }
+
+/** A person's title before their name, folded, without its dot: "Ing. Jan Novák", "Dr Anna Schmidt". */
+const TITLES = new Set("mr mrs ms miss mx dr prof ing mgr bc judr mudr herr frau mme mlle sr sra".split(" "));
+
+/** A company's form after its name, folded, without a last dot: "Acme s.r.o.", "Acme GmbH", "Acme Sp. z o.o.". */
+const COMPANY_FORMS = new Set(
+  "s.r.o a.s gmbh ag kg ltd inc llc plc corp co o.o sp bv nv sa sarl srl spa oy ab".split(" "),
+);
 
 /** Words of a region's name, folded, as none of a town's has: "Moravskoslezský kraj", "County Cork". */
 const REGION_WORDS = new Set(
