@@ -964,6 +964,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Toronto M5V 3L9", "Toronto"],
         ["Dublin D02 X285", "Dublin"],
         ["Amsterdam 1012 AB", "Amsterdam"],
+        // Typed in small letters.
+        ["London sw1a 2aa", "London"],
+        ["Toronto m5v 3l9", "Toronto"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBe(true);
@@ -1008,6 +1011,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["München, Bayern 80331", "Bayern", "München"],
         ["Ostrava, Poruba 708 00", "Poruba", "Ostrava"],
         ["Jan Smith, London SW1A 2AA", "London", "Jan Smith"],
+        ["Jan Smith, London sw1a 2aa", "London", "Jan Smith"],
         ["John Doe, Toronto M5V 3L9, Canada", "Toronto, Canada", "John Doe, Canada"],
       ] as const) {
         const [first, second] = address.split(/,\s*/);

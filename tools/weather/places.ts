@@ -934,10 +934,11 @@ function townBesidePostalCode(text: string): string | undefined {
 }
 
 /**
- * A postal code with letters, in capitals: the United Kingdom's ("SW1A 1AA"), Canada's ("M5V 3L9"), Ireland's
- * Eircode ("D02 X285"), the Netherlands' ("1012 AB").
+ * A postal code with letters: the United Kingdom's ("SW1A 1AA"), Canada's ("M5V 3L9"), Ireland's Eircode
+ * ("D02 X285"), in capitals or not, as their letters beside digits are no word; the Netherlands' ("1012 AB")
+ * in capitals only, as a town's first word may follow its code ("8420 De Haan").
  */
-const LETTERED_CODE = String.raw`(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d|[A-Z]\d[\dW]\s?[A-Z\d]{4}|\d{4}\s?[A-Z]{2})`;
+const LETTERED_CODE = String.raw`(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s?\d[A-Za-z]{2}|[A-Za-z]\d[A-Za-z]\s?\d[A-Za-z]\d|[A-Za-z]\d[\dWw]\s?[A-Za-z\d]{4}|\d{4}\s?[A-Z]{2})`;
 
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
