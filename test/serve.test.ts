@@ -4213,6 +4213,32 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a token in the URL's query besides the Authorization header is refused too, as RFC 6750 refuses two ways of sending one", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const name of ["access_token", "token"]) {
+        const refused = await request(`${served.url}/mcp?${name}=${VIEW}`, {
+          method: "POST",
+          body: initialize,
+          headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}` },
+        });
+        expect(refused.statusCode, name).toBe(400);
+        const why = `The token was sent in the URL's query (${name}=) besides the Authorization header, where this server takes one: take it out of the URL, and replace the token, as a URL is kept in logs on its way`;
+        expect(refused.headers["www-authenticate"], name).toBe(
+          `Bearer error="invalid_request", error_description="${why}"`,
+        );
+        expect(await refused.body.json(), name).toEqual({ error: "invalid_request", error_description: why });
+        expect(served.stderr()).toContain(
+          `MCP request from 127.0.0.1 got 400: it carries a token in the URL's query (${name}=) besides its Authorization header`,
+        );
+      }
+      expect(served.stderr()).not.toContain(VIEW);
+      expect(served.stderr()).not.toContain("opened with token");
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
     // The clock held still, moved only by the test: on a busy machine twelve requests can take
     // the seconds that give the token more, and fewer of them would be refused.

@@ -1,4 +1,5 @@
 import {
+  InvalidRequestError,
   InvalidTokenError,
   OAuthError,
   ServerError,
@@ -223,7 +224,17 @@ function bearerCheck(
       }
       // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
       // none there, and the person who put it there is told where it goes instead.
-      const inQuery = header ? undefined : QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).has(name));
+      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).has(name));
+      // Sent both ways, RFC 6750 §3.1's invalid_request: the token in the URL is kept in logs all the same.
+      if (inQuery && header) {
+        otherScheme(
+          `MCP request from ${address} got 400: it carries a token in the URL's query (${inQuery}=) besides its Authorization header, where one is taken`,
+          `query and header ${inQuery}\n${address}`,
+        );
+        throw new InvalidRequestError(
+          `The token was sent in the URL's query (${inQuery}=) besides the Authorization header, where this server takes one: take it out of the URL, and replace the token, as a URL is kept in logs on its way`,
+        );
+      }
       if (inQuery) {
         otherScheme(
           `MCP request from ${address} got 401: it carries a token in the URL's query (${inQuery}=), where none is taken (Authorization: Bearer <token>)`,
@@ -266,6 +277,8 @@ function bearerCheck(
           whyInChallenge: true,
           ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
         });
+      } else if (err instanceof InvalidRequestError) {
+        bearerRefusal(res, 400, err.errorCode, err.message, { whyInChallenge: true });
       } else if (err instanceof TemporarilyUnavailableError) {
         // An issuer that cannot be reached now (RFC 9110 §15.6.4), as its words say when to try again.
         res.set("retry-after", "60").status(503).json(err.toResponseObject());
