@@ -4213,6 +4213,42 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a request refused for its token has its body read no further than a refused webhook's, then its connection closed", async () => {
+    // Long enough that only the bytes can end it within the test's time.
+    const lingerMaxBytes = 256 * 1024;
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000, timeouts: { lingerMs: 600_000, lingerMaxBytes, requestMs: 600_000 } },
+      TOKENS,
+    );
+    // Half open, as a client still uploading is: the server's end of the connection does not end it.
+    const socket = openSocket({ port: Number(new URL(served.url).port), host: "127.0.0.1", allowHalfOpen: true });
+    try {
+      let received = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => {
+        received += chunk;
+      });
+      socket.on("error", () => {});
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      const write = (bytes: string) => new Promise<boolean>((resolve) => socket.write(bytes, (err) => resolve(!err)));
+      await write(
+        `POST /mcp HTTP/1.1\r\nHost: ${new URL(served.url).host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      // A stranger's endless body: without a bound, read and dropped until the request timeout.
+      const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
+      let sent = 0;
+      while (!socket.destroyed && sent < 64 * 1024 * 1024 && (await write(chunk))) sent += chunk.length;
+      expect(received).toMatch(/^HTTP\/1\.1 401 /);
+      expect(received).toMatch(/\r\nConnection: close\r\n/i);
+      // The bound, and what the sockets' buffers on the way held.
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+      await closed;
+    } finally {
+      socket.destroy();
+      await served.close();
+    }
+  });
+
   test("a token in the URL's query besides the Authorization header is refused too, as RFC 6750 refuses two ways of sending one", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

@@ -13,6 +13,7 @@ import { declaresBody } from "../bodies.js";
 import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
+import type { ListenerTimeouts } from "../webhooks/limits.js";
 import { answeredInJson, bearerRefusal, NO_BODY, rpcError, serveThrough } from "./answers.js";
 import {
   batchRefusals,
@@ -45,7 +46,8 @@ import { allowedTools, WRITE_SCOPE, writeRefused } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
 export interface McpSessions {
-  mount(web: express.Express): void;
+  /** `timeouts` bound how much of a body refused unread is still read. */
+  mount(web: express.Express, timeouts: ListenerTimeouts): void;
   /** CORS for a page whose origin is allowed, run before any answer to /mcp. */
   pageAccess: express.RequestHandler;
   count(): number;
@@ -567,7 +569,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   };
 
   return {
-    mount: (web) => mountRoutes(web, app, log, limits, refused, handle),
+    mount: (web, timeouts) => mountRoutes(web, app, log, { ...limits, timeouts }, refused, handle),
     pageAccess,
     count: () => open.size,
     endStreams() {

@@ -25,6 +25,7 @@ import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
 import { isWellKnown } from "../webhooks/hosts.js";
+import { closeOnceRead, type ListenerTimeouts } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import { NO_BATCHES, WITHOUT_BATCHES } from "./refusals.js";
@@ -190,6 +191,7 @@ function bearerCheck(
   log: Log,
   oauth: SessionOptions["oauth"],
   refused: Refused,
+  timeouts: ListenerTimeouts,
 ): RequestHandler {
   // A request without a bearer token is how an OAuth client's first request finds where to log
   // in: said at debug then.
@@ -272,6 +274,8 @@ function bearerCheck(
       if (!((auth.expiresAt ?? Number.NaN) * 1000 >= clock.now())) throw new InvalidTokenError("Token has expired");
       req.auth = auth;
     } catch (err) {
+      // Anyone may send a body to be refused: read to its end, a stranger's endless one would keep waiter reading.
+      if (bodyComing(req)) closeOnceRead(req, res, timeouts);
       if (err instanceof InvalidTokenError) {
         bearerRefusal(res, 401, err instanceof NoTokenError ? undefined : err.errorCode, err.message, {
           whyInChallenge: true,
@@ -292,9 +296,10 @@ function bearerCheck(
 }
 
 /** An access token the issuer signed without a waiter scope: the client is told which to ask for. */
-function scopeless(refused: Refused, oauth: SessionOptions["oauth"]): RequestHandler {
+function scopeless(refused: Refused, oauth: SessionOptions["oauth"], timeouts: ListenerTimeouts): RequestHandler {
   return (req, res, next) => {
     if (req.auth?.scopes.length) return next();
+    if (bodyComing(req)) closeOnceRead(req, res, timeouts);
     const why = `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`;
     refused(403, why, req.auth?.clientId);
     bearerRefusal(res, 403, "insufficient_scope", why, {
@@ -465,7 +470,7 @@ export function mountRoutes(
   web: express.Express,
   app: App,
   log: Log,
-  limits: SessionOptions,
+  limits: SessionOptions & { timeouts: ListenerTimeouts },
   refused: Refused,
   handle: RequestHandler,
 ): void {
@@ -476,7 +481,10 @@ export function mountRoutes(
     ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init), limits.oauthTimeouts)] : []),
   ];
   const auth: RequestHandler[] = verifiers.length
-    ? [bearerCheck(firstOf(verifiers), log, oauth, refused), scopeless(refused, oauth)]
+    ? [
+        bearerCheck(firstOf(verifiers), log, oauth, refused, limits.timeouts),
+        scopeless(refused, oauth, limits.timeouts),
+      ]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
   if (oauth || limits.tokens.length) refuseOAuthLogin(web, refused, oauth);

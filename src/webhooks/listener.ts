@@ -49,7 +49,7 @@ export interface ListenerParts {
    * `waiter serve`), and their CORS, which a request to /mcp from a page whose origin is allowed
    * passes before any answer: the listener's refusals are read by the page too.
    */
-  routes?: { mount(app: express.Express): void; pageAccess: RequestHandler };
+  routes?: { mount(app: express.Express, timeouts: ListenerTimeouts): void; pageAccess: RequestHandler };
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
   /** The limits its refusals name, as the configuration's `named` gives them (webhooks.maxBodyBytes). */
@@ -391,7 +391,7 @@ export function listenerApp(parts: ListenerParts): {
     storeAnswers();
     res.json(ok);
   });
-  routes?.mount(app);
+  routes?.mount(app, limits);
 
   mountDeliveries(app, {
     webhooks,
