@@ -69,9 +69,13 @@ export const takesStandingId = (version: unknown): boolean =>
   typeof version === "string" && version >= NAMES_WHERE_IT_STANDS;
 
 /** The streams the SDK's transport holds, each with what it queues messages on for its client to read. */
-const heldStreams = (transport: WebStandardStreamableHTTPServerTransport) =>
-  (transport as unknown as { _streamMapping: Map<StreamId, { controller?: ReadableStreamDefaultController }> })
-    ._streamMapping;
+const heldStreams = (
+  transport: WebStandardStreamableHTTPServerTransport,
+): Map<StreamId, { controller?: ReadableStreamDefaultController }> => {
+  const held = (transport as unknown as { _streamMapping?: unknown })._streamMapping;
+  // A later SDK may name it otherwise: none is then seen as held, and every send and keepalive goes on.
+  return held instanceof Map ? held : new Map();
+};
 
 /** Writes `text` on `stream`, raw, if it is held. */
 function writeOn(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId, text: string) {

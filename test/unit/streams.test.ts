@@ -1,6 +1,12 @@
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { describe, expect, test } from "vitest";
-import { keepAliveWhileIdle, leftUnread, UNREAD_CEILING, UNREAD_MOST } from "../../src/transports/streams.js";
+import {
+  keepAliveWhileIdle,
+  leftUnread,
+  notificationsUnread,
+  UNREAD_CEILING,
+  UNREAD_MOST,
+} from "../../src/transports/streams.js";
 
 describe("a notification stream left unread", () => {
   test("is one whose connection took none of UNREAD_MOST more messages", () => {
@@ -28,5 +34,13 @@ describe("keepalives held back while a stream waits", () => {
     const renamed = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     Object.defineProperty(renamed, "startKeepAlive", { value: undefined });
     expect(() => keepAliveWhileIdle(renamed)).not.toThrow();
+  });
+});
+
+describe("a notification stream's unread messages", () => {
+  test("are none when the SDK names its streams otherwise, so that sending goes on", () => {
+    const renamed = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    Object.defineProperty(renamed, "_streamMapping", { value: undefined });
+    expect(notificationsUnread(renamed)).toBe(0);
   });
 });
