@@ -390,11 +390,20 @@ describe("tool calls", () => {
     await expect(client.callTool({ name: "math_double\u200b", arguments: {} })).rejects.toThrow(
       /-32602.*Unknown tool "math_double\\u200b"; did you mean math_double\? tools\/list names the tools served\.$/,
     );
+    // A quote or a line break in the name can neither end its quote nor start a line of the log.
+    const forged = 'x"\nwarning [waiter] forged';
+    await expect(client.callTool({ name: forged, arguments: {} })).rejects.toThrow(
+      /-32602.*Unknown tool "x\\"\\nwarning \[waiter\] forged"; tools\/list names the tools served\.$/,
+    );
     expect(operator).toEqual([
       expect.stringMatching(/info +\[waiter\] tools\/call of "math_triple", which this session does not serve/),
       expect.stringMatching(/info +\[waiter\] tools\/call of "Math-Double ", which this session does not serve/),
       expect.stringMatching(/info +\[waiter\] tools\/call of "math_double\\u200b", which this session does not serve/),
+      expect.stringMatching(
+        /info +\[waiter\] tools\/call of "x\\"\\nwarning \[waiter\] forged", which this session does not serve/,
+      ),
     ]);
+    expect(operator.filter((line) => /[\r\n]/.test(line.trimEnd()))).toEqual([]);
     expect(logged).toEqual([]);
     await client.close();
   });
