@@ -206,10 +206,10 @@ export function registerPrompts(
         argsSchema: forecast
           ? {
               // Completed with weather_geocode: without it, no completion is offered. A place the
-              // brief refuses is sent to no geocoder.
+              // brief refuses is sent to no geocoder; nothing typed yet is no place refused.
               place: geocode
                 ? optionalCompletable(placeDescription, (value) =>
-                    refusedPlace(value.trim()) === undefined
+                    value.trim() === "" || refusedPlace(value.trim()) === undefined
                       ? placesLike(geocode, value, log, completion.getStore())
                       : [],
                   )

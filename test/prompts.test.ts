@@ -536,6 +536,9 @@ test("a place completion says more places may match when the geocoder had more t
     // Too short to search: places there are, though none is offered yet.
     const short = await place("S");
     expect(short.completion).toEqual({ values: [], hasMore: true });
+    // Nothing typed yet, as a client asks when the field is entered: so too, not a place of none.
+    for (const value of ["", "  "])
+      expect((await place(value)).completion, value).toEqual({ values: [], hasMore: true });
     // The geocoder gave all it had: those are the places, and so many.
     const frankfurt = await place("Frankf");
     expect(frankfurt.completion).toEqual({
