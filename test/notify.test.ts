@@ -3025,6 +3025,23 @@ test("an automation's message refused as another's 429 was heard waits after tha
   }
 });
 
+test("a message refused as another's 429 was heard goes after that one, which waits its turn in place", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  try {
+    // Two messages sent at once, both refused by one wait: the second's refusal comes later.
+    telegram.queue.push(tooManyRequests(1), { ...tooManyRequests(1), delayMs: 200 });
+    const first = sender.send("424242", "Order #1041 is paid.", senderCall(10_000));
+    const second = sender.send("424242", "Order #1042 is paid.", senderCall(10_000));
+    await Promise.all([first, second]);
+    expect(telegram.delivered.map((m) => m.text)).toEqual(["Order #1041 is paid.", "Order #1042 is paid."]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a turn kept for an automation's message that never came back for it is given up a minute after its time", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

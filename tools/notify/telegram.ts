@@ -322,13 +322,19 @@ export function telegramSender(
             ? undefined
             : { at: clock.now(), ms: wait * 1000, next: clock.now() + wait * 1000, kept: [] };
         const before = floodWaits.get(floodKey());
-        // Sent as another message heard a wait (both went at once), it was refused within that wait:
-        // it queues after the turns the wait holds, as one held by it would, not before them.
-        const behind =
+        // Sent as another message heard a wait (both went at once), it was refused within that wait
+        // (its end told in whole seconds, so up to one later): it queues after the turns that wait
+        // holds, as one held by it would, and those waiting in place for theirs keep them.
+        if (
           flood !== undefined &&
           before !== undefined &&
           before !== turn &&
-          lessAgoThan(before.at, before.next - before.at);
+          lessAgoThan(before.at, before.next - before.at) &&
+          flood.next <= before.at + before.ms + 1000
+        ) {
+          before.next = Math.max(before.next, flood.next);
+          continue;
+        }
         if (flood) floodWaits.set(floodKey(), flood);
         // The message Telegram refused goes first once the wait is over; those held meanwhile after it,
         // and those refused for now before it, in their order, after them.
@@ -341,10 +347,6 @@ export function telegramSender(
             }
           }
         };
-        if (flood && behind) {
-          carry(flood);
-          continue;
-        }
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
           call.log.info(`${api.name} asked for ${wait} s without messages to chat ${to} (429); sending it then`);
           turn = flood;
