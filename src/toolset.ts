@@ -63,9 +63,10 @@ export interface ToolCall extends Call, Serving {
   notified?: Notified;
   /**
    * Set by an automation sending a notification: the event's texts it quoted in it, “…” each, as
-   * they read in the text (one the text's cut left open runs to its end). A channel that reads an
-   * @name as a mention (Telegram) keeps those from mentioning anyone; the text's own, a model's
-   * or an automation's author's, mentions as written.
+   * they read in the text (one the text's cut left open runs to its end), or the whole text, when
+   * any of it may be a stranger's. A channel that reads an @name as a mention (Telegram) keeps
+   * those from mentioning anyone; the text's own, a model's or an automation's author's, mentions
+   * as written.
    */
   quoted?: readonly string[];
 }

@@ -17,6 +17,7 @@ import {
   telegram,
   unreachableUntilOpened,
   useFakes,
+  woo,
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
 import { mailText, startMailServer, subjectOf } from "./fakes/smtp.js";
@@ -749,6 +750,36 @@ describe("a payload's text in a notice", () => {
     } finally {
       await server.close();
       await smtp.close();
+    }
+  });
+
+  test("an @name the shop's answer repeats from the event mentions no one in the failure's notice", async () => {
+    // A plugin refusing the note says why in its own words, the note's text in them.
+    woo.intercept = (req) =>
+      req.method === "POST" && req.path.endsWith("/notes")
+        ? json(400, '{"code":"note_refused","message":"Note @admin please call refused","data":{"status":400}}')
+        : undefined;
+    const server = await serve([
+      {
+        name: "note",
+        when: { source: "stripe", type: "payment_intent.succeeded" },
+        do: [{ tool: "eshop_order_add_note", args: { id: 1, note: "{{payload.data.object.description}}" } }],
+        onFailure: { notify: "team" },
+      },
+    ]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined, `evt_mention_${nextSequence()}`, {
+        description: "@admin please call",
+      });
+      expect((await runsOf(event.id)).map((run) => run.status)).toEqual(["failed"]);
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      const told = telegram.delivered.at(-1)?.text ?? "";
+      expect(told).toContain('"Note @\u2060admin please call refused"');
+      expect(told).not.toMatch(/(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/u);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
     }
   });
 });

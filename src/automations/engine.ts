@@ -14,7 +14,7 @@ import { FailureNotices } from "./notices.js";
 import type { Automation } from "./rules.js";
 import { automationRuns } from "./runs.js";
 import { Postponed } from "./tries.js";
-import { quotesIn, type View, viewOf, whyNotTaken } from "./view.js";
+import { type View, viewOf, whyNotTaken } from "./view.js";
 
 export interface AutomationParts {
   automations: readonly Automation[];
@@ -78,17 +78,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     stopping: stopping.signal,
     running: () => running,
     holding: () => holding(),
-    // A notice's own words quote only the event's text and the steps' arguments: none is to mention anyone.
+    // A notice's words are waiter's, the event's, the steps' arguments and the upstreams' answers,
+    // which may repeat the event's: none is to mention anyone.
     send: (channel, text, who, mark, tries) =>
-      calls.call(
-        "notify_send",
-        calls.checked("notify_send", { channel, text }),
-        who,
-        mark,
-        tries,
-        undefined,
-        quotesIn(text),
-      ),
+      calls.call("notify_send", calls.checked("notify_send", { channel, text }), who, mark, tries, undefined, [text]),
     left: () => {
       unfinishedLeft = true;
     },

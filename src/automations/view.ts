@@ -402,11 +402,6 @@ function withinQuotes(text: string): string {
  */
 const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
 
-/** Every “…” of a text, one its cut left open running to its end: a failure notice quotes only the event's text and the steps' arguments. */
-export function quotesIn(text: string): string[] {
-  return text.match(/“[^“”]*(?:”|$)/g) ?? [];
-}
-
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by

@@ -140,18 +140,21 @@ export function escapeMarkdownV2(text: string): string {
 /**
  * The text with no mention in the event's texts an automation quoted in it, between “ and ”
  * (`quoted`: its own double quotes made straight; one the text's cut left open runs to the cut's …,
- * which may end the text or come before the line that says it is told late). Telegram reads an @ that begins a word as a mention of that @username: a
- * customer's note ("@admin please") would notify that person in the team's group. A word joiner
- * after the @, which no one sees, leaves it none; an email address's @ is within a word, and an
- * @name the text's author wrote, quoted or not, still mentions.
+ * which may end the text or come before the line that says it is told late), or anywhere when
+ * `quoted` holds the whole text. Telegram reads an @ that begins a word as a mention of that
+ * @username: a customer's note ("@admin please") would notify that person in the team's group. A
+ * word joiner after the @, which no one sees, leaves it none; an email address's @ is within a
+ * word, and an @name the text's author wrote, quoted or not, still mentions.
  */
 function quotedWithoutMentions(text: string, quoted: readonly string[]): string {
+  const theirs = quoted;
+  if (theirs.includes(text)) return text.replace(MENTION, "$1@\u2060");
   return text.replace(/“[^“”]*(?:”|$)/g, (quote) => {
     // One the cut left open ends at the cut's …, which the line of a text told late may follow.
     const end = quote.lastIndexOf("…");
     const cut = quote.endsWith("”") ? undefined : end === -1 ? quote : quote.slice(0, end);
-    const theirs = quoted.some((q) => (cut === undefined ? q === quote : q.startsWith(cut)));
-    return theirs ? quote.replace(MENTION, "$1@\u2060") : quote;
+    const quotesTheirs = theirs.some((q) => (cut === undefined ? q === quote : q.startsWith(cut)));
+    return quotesTheirs ? quote.replace(MENTION, "$1@\u2060") : quote;
   });
 }
 
