@@ -3025,6 +3025,18 @@ test("an automation's message refused as another's 429 was heard waits after tha
   }
 });
 
+test("an event's text an automation quotes mentions no one, though it holds half a character", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text");
+  try {
+    const note = "“@admin please \ud83d”";
+    await sender.send("424242", `Paid: ${note}`, { ...senderCall(5_000), quoted: [note] });
+    expect(telegram.delivered.map((m) => m.text)).toEqual(["Paid: “@\u2060admin please \ufffd”"]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a message refused as another's 429 was heard goes after that one, which waits its turn in place", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

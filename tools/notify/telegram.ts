@@ -147,7 +147,8 @@ export function escapeMarkdownV2(text: string): string {
  * word, and an @name the text's author wrote, quoted or not, still mentions.
  */
 function quotedWithoutMentions(text: string, quoted: readonly string[]): string {
-  const theirs = quoted;
+  // Made whole as the text is, so that a stranger's lone surrogate does not set a quote apart from it.
+  const theirs = quoted.map((q) => q.toWellFormed());
   if (theirs.includes(text)) return text.replace(MENTION, "$1@\u2060");
   return text.replace(/“[^“”]*(?:”|$)/g, (quote) => {
     // One the cut left open ends at the cut's …, which the line of a text told late may follow.
