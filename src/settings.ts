@@ -362,14 +362,18 @@ export function pastRange(value: unknown): value is number {
  */
 export function integer(defaultValue: number, min: number, max: number, unit?: "seconds" | "minutes" | "bytes") {
   const whole = unit ? `expected a whole number of ${unit}` : "expected a whole number";
+  // A bound in its unit too: 30000 for milliseconds meant is told that 55 is seconds.
+  const counted = (bound: number) => (unit ? `${bound} ${bound === 1 ? unit.slice(0, -1) : unit}` : `${bound}`);
+  const atMost = `must be at most ${counted(max)}`;
+  const atLeast = `must be at least ${counted(min)}`;
   return z
     .union([z.number(), z.string()], {
       // Not a list's or an object's items: what they hold is not shown.
       error: ({ input }) =>
         pastRange(input)
           ? input > 0
-            ? `must be at most ${max}`
-            : `must be at least ${min}`
+            ? atMost
+            : atLeast
           : `expected a number, got ${input !== null && typeof input === "object" ? kindOf(input) : JSON.stringify(input)}`,
     })
     .transform((value) => (typeof value === "string" && value.trim() === "" ? Number.NaN : value))
@@ -379,8 +383,8 @@ export function integer(defaultValue: number, min: number, max: number, unit?: "
         .number<string | number>({
           error: (issue) => (issue.code === "invalid_type" ? whole : undefined),
         })
-        .min(min, `must be at least ${min}`)
-        .max(max, `must be at most ${max}`)
+        .min(min, atLeast)
+        .max(max, atMost)
         // After the bounds: a whole number past them (1e20) is out of JavaScript's safe range too,
         // which this check refuses in the same words.
         .int({ error: whole }),

@@ -518,8 +518,17 @@ describe("bad settings are refused by name", () => {
         `^invalid setting WAITER_WEBHOOKS_SOURCES at erp\\.scheme: expected one of standard-webhooks, .*, none \\(got ${scheme}\\)$`,
       ),
     ]),
-    [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 \(got 0\)$/],
-    [{ WAITER_TOOL_TIMEOUT: "999" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 999\)$/],
+    // A bound says the setting's unit: 30000, milliseconds meant, is told it is seconds.
+    [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 second \(got 0\)$/],
+    [
+      { WAITER_TOOL_TIMEOUT: "30000" },
+      /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 seconds \(got 30000\)$/,
+    ],
+    [
+      { WAITER_WEBHOOKS_MAX_BODY_BYTES: "64" },
+      /^invalid setting WAITER_WEBHOOKS_MAX_BODY_BYTES: must be at least 1024 bytes \(got 64\)$/,
+    ],
+    [{ WAITER_MAX_SESSIONS: "0" }, /^invalid setting WAITER_MAX_SESSIONS: must be at least 1 \(got 0\)$/],
     [
       { WAITER_WEBHOOKS_LISTEN: "127.0.0.1 :8790" },
       /^invalid setting WAITER_WEBHOOKS_LISTEN: must be host:port, like 127\.0\.0\.1:8790/,
@@ -564,7 +573,7 @@ describe("bad settings are refused by name", () => {
     // A whole number past any bound is said by the bound, not as no whole number.
     [
       { WAITER_TOOL_TIMEOUT: "99999999999999999999" },
-      /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 100000000000000000000\)$/,
+      /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 seconds \(got 100000000000000000000\)$/,
     ],
     [{ WAITER_CONTACT: "somebody" }, /^invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
@@ -661,7 +670,7 @@ describe("bad settings are refused by name", () => {
   test("a number past the range JSON's numbers are read in (1e400) is said to be too large, not null, as JSON.parse makes it Infinity", () => {
     const toolTimeout = file('{"toolTimeout": 1e400}');
     expect(messageOf(() => load({}, { file: toolTimeout }))).toBe(
-      `invalid setting toolTimeout in ${toolTimeout}: must be at most 55`,
+      `invalid setting toolTimeout in ${toolTimeout}: must be at most 55 seconds`,
     );
     const maxSessions = file('{"maxSessions": -1e400}');
     expect(messageOf(() => load({}, { file: maxSessions }))).toBe(
