@@ -33,6 +33,7 @@ import {
   type SettingValues,
   settingFromEnv,
   settingsErrors,
+  setValue,
   WINDOWS_PATH_IN_JSON,
   word,
 } from "./settings.js";
@@ -269,10 +270,15 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const file = sources.file ?? fileFromEnv;
   const notices: string[] = [];
   // As a file's key that a variable beats: the file the image's or the unit's WAITER_CONFIG names is
-  // not read at all.
-  const fileBeaten = sources.file === undefined ? undefined : settingFromEnv(sources.env, CONFIG_FILE_ENV);
+  // not read at all, so a value it would be refused for (in quotes, a placeholder) does not stop the start.
+  const fileBeaten = sources.file === undefined ? undefined : setValue(sources.env[CONFIG_FILE_ENV])?.trim();
   if (fileBeaten !== undefined && resolve(fileBeaten) !== resolve(sources.file as string)) {
-    notices.push(`config file ${fileBeaten}, which ${CONFIG_FILE_ENV} names, is not read: --config beats it`);
+    // A path is shown, though a long one looks like a token; a token pasted there is not.
+    const named =
+      !isAbsolute(fileBeaten) && credentialShaped(fileBeaten)
+        ? `the config file ${CONFIG_FILE_ENV} names`
+        : `config file ${fileBeaten}, which ${CONFIG_FILE_ENV} names,`;
+    notices.push(`${named} is not read: --config beats it`);
   }
   const fromFile = file
     ? readConfigFile(file, sources.file === undefined ? `unset ${CONFIG_FILE_ENV}` : "leave out --config")

@@ -99,6 +99,20 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: path }, { file: relative(process.cwd(), path) }).notices).toEqual([]);
   });
 
+  test("a WAITER_CONFIG that --config beats neither stops the start, as it is not read, nor has a token-like value shown", () => {
+    const path = file({ toolsets: ["shop"] });
+    // Left as written by docker run --env-file, or a client that replaces no placeholder: --config is the way around it.
+    for (const written of ['"/etc/waiter.json"', `\${HOME}/waiter.json`]) {
+      expect(load({ WAITER_CONFIG: written }, { file: path }).notices).toEqual([
+        `config file ${written}, which WAITER_CONFIG names, is not read: --config beats it`,
+      ]);
+    }
+    const token = "ghp_0123456789abcdefABCDEF0123456789abcd";
+    expect(load({ WAITER_CONFIG: token }, { file: path }).notices).toEqual([
+      "the config file WAITER_CONFIG names is not read: --config beats it",
+    ]);
+  });
+
   test("--config with a ~ or a $HOME that nothing expanded (--config=~/…, a client's args) says so when no such file is", () => {
     const noShell = "(a shell does, but not after --config=, and an MCP client starts waiter without one)";
     expect(messageOf(() => load({}, { file: "~/waiter.json" }))).toBe(
