@@ -811,8 +811,14 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       const rest = name.slice(prefix.length);
       const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
       if (!meant) return [];
-      // A port or host alone, where WAITER_LISTEN takes both.
-      const takes = meant === "LISTEN" ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)` : "";
+      // A port or host alone, where WAITER_LISTEN takes both; a duration in milliseconds, which no
+      // setting is in (WAITER_TOOL_TIMEOUT_MS=30000 would be carried over as it is).
+      const takes =
+        meant === "LISTEN"
+          ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)`
+          : /(^|_)MS(_|$)/i.test(rest)
+            ? ", which is not in milliseconds"
+            : "";
       return [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}${takes}?`];
     });
 }

@@ -2495,7 +2495,8 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
     WAITER_WOO_CONSUMER_KEY: "WAITER_WOO_KEY",
     // A unit after a setting's name, as WAITER_STOP_SECONDS has one.
     WAITER_TOOL_TIMEOUT_SECONDS: "WAITER_TOOL_TIMEOUT",
-    WAITER_TOOL_TIMEOUT_MS: "WAITER_TOOL_TIMEOUT",
+    // No setting is in milliseconds: 30000 written next would be far past any bound.
+    WAITER_TOOL_TIMEOUT_MS: "WAITER_TOOL_TIMEOUT, which is not in milliseconds",
   };
   const env = Object.fromEntries(Object.keys(guessed).map((name) => [name, "x"]));
   expect(load(env).warnings).toEqual(
