@@ -984,6 +984,7 @@ describe(`at ${AFTERNOON}`, () => {
         // Before a town and its postal code, a part with a title or a company's form is no town.
         ["Ing. Jan Novák, Ostrava 702 00", "Ostrava"],
         ["Acme GmbH, Berlin 10119, DE", "Berlin, DE"],
+        ["Acme S.p.A., Milano 20121", "Milano"],
       ]) {
         const result = await server.call("weather_current", { place: address });
         expect(result.isError, address).toBe(true);
@@ -1013,6 +1014,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Jan Smith, London SW1A 2AA", "London", "Jan Smith"],
         ["Jan Smith, London sw1a 2aa", "London", "Jan Smith"],
         ["John Doe, Toronto M5V 3L9, Canada", "Toronto, Canada", "John Doe, Canada"],
+        ["Max Mustermann, Berlin 10119", "Berlin", "Max Mustermann"],
+        // A town's word that is also a company's form elsewhere ("Acme SpA").
+        ["Leamington Spa, Warwickshire CV32 4AA", "Warwickshire", "Leamington Spa"],
       ] as const) {
         const [first, second] = address.split(/,\s*/);
         expect(text(await server.call("weather_current", { place: address })), address).toBe(

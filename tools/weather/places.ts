@@ -981,9 +981,12 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
 /** A person's title before their name, folded, without its dot: "Ing. Jan Novák", "Dr Anna Schmidt". */
 const TITLES = new Set("mr mrs ms miss mx dr prof ing mgr bc judr mudr herr frau mme mlle sr sra".split(" "));
 
-/** A company's form after its name, folded, without a last dot: "Acme s.r.o.", "Acme GmbH", "Acme Sp. z o.o.". */
+/**
+ * A company's form after its name, folded, without a last dot: "Acme s.r.o.", "Acme GmbH", "Acme Sp. z o.o.".
+ * Italy's only with its dots, as "Spa" ends a town's name ("Leamington Spa").
+ */
 const COMPANY_FORMS = new Set(
-  "s.r.o a.s gmbh ag kg ltd inc llc plc corp co o.o sp bv nv sa sarl srl spa oy ab".split(" "),
+  "s.r.o a.s gmbh ag kg ltd inc llc plc corp co o.o sp bv nv sa sarl srl s.p.a oy ab".split(" "),
 );
 
 /** Words of a region's name, folded, as none of a town's has: "Moravskoslezský kraj", "County Cork". */
