@@ -998,6 +998,9 @@ describe(`at ${AFTERNOON}`, () => {
         "Ostrava, Moravskoslezský kraj 70900",
         "Springfield, Illinois 62701",
         "Springfield, IL 62701",
+        // An Irish county, shortened.
+        "Kinsale, Co. Cork T12 X5R8",
+        "Kinsale, Co Cork T12 X5R8",
       ]) {
         const town = place.split(",")[0];
         expect(text(await server.call("weather_current", { place })), place).toMatch(`No place called "${town}" in`);

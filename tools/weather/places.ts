@@ -964,7 +964,7 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
     isCountryName(town) ||
     folded(town)
       .split(/\s+/)
-      .some((word) => REGION_WORDS.has(word));
+      .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
   if (region) return undefined;
   const before = parts[at - 1] ?? "";
   const named = folded(before)
@@ -989,9 +989,9 @@ const COMPANY_FORMS = new Set(
   "s.r.o a.s gmbh ag kg ltd inc llc plc corp co o.o sp bv nv sa sarl srl s.p.a oy ab".split(" "),
 );
 
-/** Words of a region's name, folded, as none of a town's has: "Moravskoslezský kraj", "County Cork". */
+/** Words of a region's name, folded, without a last dot, as none of a town's has: "Moravskoslezský kraj", "County Cork", "Co. Cork". */
 const REGION_WORDS = new Set(
-  "kraj region county province state oblast voivodeship wojewodztwo canton kanton land prefecture".split(" "),
+  "kraj region county co province state oblast voivodeship wojewodztwo canton kanton land prefecture".split(" "),
 );
 
 /**
