@@ -974,6 +974,10 @@ describe(`at ${AFTERNOON}`, () => {
       }
       // A town's numbered district is no postal code: the usual advice.
       expect(text(await server.call("weather_current", { place: "Atlantis 4" }))).toContain("Check the spelling");
+      // Nor are a road's number and a word or an ordinal, in small letters: no letters an Eircode uses, no postal code.
+      for (const place of ["Dublin m50 road", "Gate a12 west", "Exit a1 2nd"]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain("Check the spelling");
+      }
     });
 
     test('a name before a town and its postal code, "Jan Kowalski, 31-510 Kraków", is not sent: the town is named', async () => {

@@ -935,10 +935,12 @@ function townBesidePostalCode(text: string): string | undefined {
 
 /**
  * A postal code with letters: the United Kingdom's ("SW1A 1AA"), Canada's ("M5V 3L9"), Ireland's Eircode
- * ("D02 X285"), in capitals or not, as their letters beside digits are no word; the Netherlands' ("1012 AB")
- * in capitals only, as a town's first word may follow its code ("8420 De Haan").
+ * ("D02 X285"), in capitals or not, as their letters beside digits are no word; but not an ordinal ("a1 2nd")
+ * or a word of four letters after a road's number ("m50 road"): an Eircode's last four are of the letters
+ * ACDEFHKNPRTVWXY and digits. The Netherlands' ("1012 AB") in capitals only, as a town's first word may
+ * follow its code ("8420 De Haan").
  */
-const LETTERED_CODE = String.raw`(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s?\d[A-Za-z]{2}|[A-Za-z]\d[A-Za-z]\s?\d[A-Za-z]\d|[A-Za-z]\d[\dWw]\s?[A-Za-z\d]{4}|\d{4}\s?[A-Z]{2})`;
+const LETTERED_CODE = String.raw`(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s?(?!1st|2nd|3rd|\dth)\d[A-Za-z]{2}|[A-Za-z]\d[A-Za-z]\s?\d[A-Za-z]\d|[A-Za-z]\d[\dWw]\s?[\dAC-FHKNPRTV-Yac-fhknprtv-y]{4}|\d{4}\s?[A-Z]{2})`;
 
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
