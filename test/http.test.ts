@@ -91,7 +91,8 @@ async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
 describe("deadlines and timeouts", () => {
   test("the call's deadline ends a slow request early", async () => {
     // Loading undici and connecting come first, lest they spend the deadline before the request is sent.
-    const api = client();
+    // The response timeout, far past the deadline, cannot end the request in its place.
+    const api = client({ responseTimeoutMs: 600_000 });
     await api.send("/warm", {}, call());
     // The answer comes only once the call has failed: nothing but the deadline can end it.
     let answer = () => {};
@@ -99,7 +100,8 @@ describe("deadlines and timeouts", () => {
       answer = resolve;
     });
     try {
-      const error = await failure(api.send("/slow", {}, call(300)));
+      // Long enough for a busy machine to send the request before it passes.
+      const error = await failure(api.send("/slow", {}, call(2_000)));
       expect(error.message).toMatch(/Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline/);
       expect(fake.count("/slow")).toBe(1);
     } finally {
