@@ -4249,6 +4249,34 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a client refused for its token is served on its next connection once it sends the right one", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    // One connection at a time, as a client that reuses the one it has.
+    const agent = new Agent({ connections: 1 });
+    try {
+      const refused = await request(`${served.url}/mcp`, {
+        dispatcher: agent,
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: "Bearer not-a-token-of-this-server" },
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers.connection).toBe("close");
+      await refused.body.dump();
+      const fine = await request(`${served.url}/mcp`, {
+        dispatcher: agent,
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}` },
+      });
+      expect(fine.statusCode).toBe(200);
+      await fine.body.dump();
+    } finally {
+      await agent.close();
+      await served.close();
+    }
+  });
+
   test("a token in the URL's query besides the Authorization header is refused too, as RFC 6750 refuses two ways of sending one", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
