@@ -4303,6 +4303,30 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("an empty token= in the URL's query is no token sent there: the Authorization header's is taken", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const name of ["access_token", "token"]) {
+        const fine = await request(`${served.url}/mcp?${name}=`, {
+          method: "POST",
+          body: initialize,
+          headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}` },
+        });
+        expect(fine.statusCode, name).toBe(200);
+        await fine.body.dump();
+        const tokenless = await request(`${served.url}/mcp?${name}=`, {
+          method: "POST",
+          body: initialize,
+          headers: mcpHeaders,
+        });
+        expect(tokenless.statusCode, name).toBe(401);
+        expect(await tokenless.body.json(), name).toEqual({ error_description: "Missing Authorization header" });
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
     // The clock held still, moved only by the test: on a busy machine twelve requests can take
     // the seconds that give the token more, and fewer of them would be refused.

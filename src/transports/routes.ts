@@ -226,7 +226,8 @@ function bearerCheck(
       }
       // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
       // none there, and the person who put it there is told where it goes instead.
-      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).has(name));
+      // An empty one (a URL template's unset variable) sends none.
+      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).get(name));
       // Sent both ways, RFC 6750 §3.1's invalid_request: the token in the URL is kept in logs all the same.
       if (inQuery && header) {
         otherScheme(
