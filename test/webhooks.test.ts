@@ -2369,3 +2369,17 @@ test("a read of a sender's delivery id whose event retention dropped names that 
       `No stored event "${sent}": it is the sender's delivery id of events://event/${posted.body.id}, which retention has dropped;`,
     );
 });
+
+test("a dropped delivery of a source of another scheme whose id reads as a payment's state names no payment", async () => {
+  const session = await inProcess({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
+  // The company's own system's delivery id, as GoPay's payment id and state would read, on this test's port.
+  const id = `30${String(port).padStart(8, "0")}`;
+  const body = JSON.stringify({ invoice: id });
+  const posted = await post("erp", body, erpHeaders(body, `${id}:PAID`));
+  await post("erp", body, erpHeaders(body, `${id}:2`));
+  const read = (uri: string) => session.client.readResource({ uri }).catch((err: Error) => err.message);
+  await expect
+    .poll(() => read(`events://event/${id}:PAID`))
+    .toContain(`it is the sender's delivery id of events://event/${posted.body.id}, which retention has dropped;`);
+  expect(await read(`events://event/${id}`)).not.toContain("payment");
+});
