@@ -145,8 +145,13 @@ const BLANK = "has nothing but white space";
  */
 const SEEN = /[^\s\p{Cc}\p{Cf}\u2800\ufffc]/u;
 
+/** Whether a reader sees anything of `text` (`SEEN`). */
+export function seen(text: string): boolean {
+  return SEEN.test(text);
+}
+
 /** For text people read (a message, a note): white space alone would reach them as nothing. */
-export const notBlank = z.refine<string>((text) => SEEN.test(text), BLANK);
+export const notBlank = z.refine<string>(seen, BLANK);
 
 /**
  * The `minLength: 1` of such a text, before `notBlank`: an empty one is refused in its words, and

@@ -10,8 +10,9 @@ import { matchesFilter, typePrefix } from "../events/filter.js";
 import { hasInexactNumber, parseExact } from "../events/present.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, meantKey, oneLine, quote, shorten, withoutSecrets } from "../shown.js";
+import { cut, cutCodePoints, meantKey, oneLine, quote, shorten, withoutSecrets } from "../shown.js";
 import { utcMinute } from "../time.js";
+import { seen } from "../toolset.js";
 import { toldLate } from "./notices.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument, isTemplate } from "./rules.js";
@@ -452,6 +453,8 @@ export function argumentsFor(
  * reach the team after the "Order 1002 is paid" of an event that came after it.
  */
 function toldWhenCame(text: string, view: View, maxText: number): string {
+  // One that would reach them as nothing is left so, for notify_send to refuse and the run to fail.
+  if (!seen(text)) return cutCodePoints(text, maxText);
   const came = Date.parse(view.event.received_at);
   return toldLate(text, came, maxText, `Its event came at ${utcMinute(came)}, and this is told only now.`);
 }

@@ -820,6 +820,27 @@ test("a notification told late says when its event came, as a later one may have
   expect(told("2026-12-01T09:30:00Z", late.length + 10)).toEqual([`Order 100…${late}`, `Order 100…${late}`]);
 });
 
+test("a notification whose text is blank is not told late: the line alone would be sent for the text notify_send refuses", () => {
+  const view = {
+    event: { id: "01J", source: "s", type: "order.paid", received_at: "2026-12-01T09:00:00Z" },
+    payload: { note: " " },
+  };
+  const [notify, send] = automation.parse({
+    name: "a",
+    when: { source: "s" },
+    do: [
+      { notify: "team", text: "{{payload.missing}}" },
+      { tool: "notify_send", args: { channel: "team", text: "{{{payload.note}}}" } },
+    ],
+  }).do;
+  setClock("2026-12-01T09:30:00Z");
+  try {
+    expect([notify, send].map((step) => step && argumentsFor(step, view, 4000).text)).toEqual(["", " "]);
+  } finally {
+    setClock();
+  }
+});
+
 test("a template reads only the event's data: own fields, and the length of a list or text, none of JavaScript's members", () => {
   const view = {
     event: { id: "01J", source: "s", type: "order.created", received_at: "2026-12-01T09:00:00Z" },
