@@ -5314,6 +5314,28 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token without a waiter scope, its body still coming, is refused with its connection to be closed, as a refused token is", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    const socket = openSocket({ port: Number(new URL(served.url).port), host: "127.0.0.1", allowHalfOpen: true });
+    try {
+      let received = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => {
+        received += chunk;
+      });
+      socket.on("error", () => {});
+      // The body's first chunk only: the rest is still to come when the refusal is written.
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: ${new URL(served.url).host}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nAuthorization: Bearer ${await sign({ scope: "openid email" })}\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{"a"\r\n`,
+      );
+      await expect.poll(() => received).toMatch(/\r\n\r\n/);
+      expect(received).toMatch(/^HTTP\/1\.1 403 /);
+      expect(received).toMatch(/\r\nConnection: close\r\n/i);
+    } finally {
+      socket.destroy();
+      await served.close();
+    }
+  });
+
   test("a token that lost waiter:write in its session is asked for it, and told where to get it", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
