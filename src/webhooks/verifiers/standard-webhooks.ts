@@ -38,13 +38,15 @@ export function standardWebhooks(secrets: readonly string[]) {
     if (typeof id === "object") return id;
     const timestamp = headerOnce(headers, "webhook-timestamp", "svix-timestamp");
     if (typeof timestamp === "object") return timestamp;
-    const signatureHeader = header(headers, "webhook-signature") === undefined ? "svix-signature" : "webhook-signature";
+    // The header of the two names its sender sent, as a refusal names it.
+    const sentAs = (name: string) =>
+      header(headers, `webhook-${name}`) === undefined ? `svix-${name}` : `webhook-${name}`;
+    const signatureHeader = sentAs("signature");
     const signatures = header(headers, signatureHeader);
     if (!id) return missingHeader("webhook-id", "svix-id");
     if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     if (!timestamp) return missingHeader("webhook-timestamp", "svix-timestamp");
-    const named = header(headers, "webhook-timestamp") === undefined ? "svix-timestamp" : "webhook-timestamp";
-    const stale = timestampRefusal(timestamp, now, true, named);
+    const stale = timestampRefusal(timestamp, now, true, sentAs("timestamp"));
     if (stale) return stale;
     // A proxy that sends the header again beside the sender's makes Node join the copies with ", ":
     // each copy is a list of its own.
