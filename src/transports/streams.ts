@@ -269,9 +269,10 @@ const REPLAYABLE = 500;
 const REPLAYABLE_BYTES = 1024 * 1024;
 
 /**
- * The most messages the session's notification stream holds unread by its client (one hung, or
- * behind a proxy that holds what it is sent): as many as the session keeps for a client that comes
- * back, which is what such a client could still be sent. The SDK's transport queues each message
+ * The most messages the session's notification stream holds unread past those that waited when
+ * its connection last took any, for a client that reads none of them (one hung, or behind a proxy
+ * that holds what it is sent): as many as the session keeps for a client that comes back, which is
+ * what such a client could still be sent. The SDK's transport queues each message
  * whatever its client read, so that, unbounded, a session's every event would be held for good.
  */
 export const UNREAD_MOST = REPLAYABLE;
