@@ -811,17 +811,34 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       const rest = name.slice(prefix.length);
       const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
       if (!meant) return [];
-      // A port or host alone, where WAITER_LISTEN takes both; a duration in milliseconds, which no
-      // setting is in (WAITER_TOOL_TIMEOUT_MS=30000 would be carried over as it is).
+      // A port or host alone, where WAITER_LISTEN takes both; a duration in another unit than the
+      // setting's (WAITER_TOOL_TIMEOUT_MS=30000, WAITER_SESSION_IDLE_SECONDS=600 would be carried over as they are).
+      const written = rest
+        .toUpperCase()
+        .split("_")
+        .map((word) => UNIT_WORDS[word])
+        .find((unit) => unit !== undefined);
+      // A setting whose name has no unit is in seconds (WAITER_TOOL_TIMEOUT).
+      const unit = /_MINUTES?$/.test(meant) ? "minutes" : "seconds";
       const takes =
         meant === "LISTEN"
           ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)`
-          : /(^|_)MS(_|$)/i.test(rest)
-            ? ", which is not in milliseconds"
+          : written !== undefined && written !== unit
+            ? `, which is not in ${written}`
             : "";
       return [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}${takes}?`];
     });
 }
+
+/** Words an operator may write for a duration's unit, each with the unit. */
+const UNIT_WORDS: Record<string, string> = {
+  SECONDS: "seconds",
+  SECS: "seconds",
+  SEC: "seconds",
+  MS: "milliseconds",
+  MINUTES: "minutes",
+  MINS: "minutes",
+};
 
 /** Words an operator may write for a setting's own (WAITER_DB_URL, WAITER_PORT), each with the settings' word. */
 const OTHER_WORDS: Record<string, string> = {
@@ -845,12 +862,7 @@ const OTHER_WORDS: Record<string, string> = {
   // WooCommerce's words: a consumer key and secret.
   CONSUMER: "",
   // A unit, as some settings' names end in one (WAITER_STOP_SECONDS): WAITER_TOOL_TIMEOUT_SECONDS.
-  SECONDS: "",
-  SECS: "",
-  SEC: "",
-  MS: "",
-  MINUTES: "",
-  MINS: "",
+  ...Object.fromEntries(Object.keys(UNIT_WORDS).map((word) => [word, ""])),
 };
 
 /**

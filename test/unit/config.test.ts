@@ -2497,6 +2497,10 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
     WAITER_TOOL_TIMEOUT_SECONDS: "WAITER_TOOL_TIMEOUT",
     // No setting is in milliseconds: 30000 written next would be far past any bound.
     WAITER_TOOL_TIMEOUT_MS: "WAITER_TOOL_TIMEOUT, which is not in milliseconds",
+    // Another unit than the setting's: 600 seconds written next would be read as 10 hours.
+    WAITER_SESSION_IDLE_SECONDS: "WAITER_SESSION_IDLE_MINUTES, which is not in seconds",
+    WAITER_STOP_MINUTES: "WAITER_STOP_SECONDS, which is not in minutes",
+    WAITER_TOOL_TIMEOUT_MINS: "WAITER_TOOL_TIMEOUT, which is not in minutes",
   };
   const env = Object.fromEntries(Object.keys(guessed).map((name) => [name, "x"]));
   expect(load(env).warnings).toEqual(
