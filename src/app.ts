@@ -707,11 +707,16 @@ export async function startApp(
         log.error(`webhook events stay off: ${err instanceof Error ? err.message : String(err)}`),
       )
     : undefined;
-  /** Whether the event tools may come once the store opens, where the settings leave them on. */
-  const eventsMayCome = reopening !== undefined && (config.core.toolsets?.includes("events") ?? true);
-  /** Whether a session serving `served` shows the events as resources: what events_list and events_get do. */
-  const readsEvents = (served: readonly Tool[]) =>
-    ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
+  /** The tools that read the events, whose sessions show them as resources too. */
+  const readers = ["events_list", "events_get"];
+  const { toolsets: onlySets, tools: only, excludeTools: excluded } = config.core;
+  /** Whether the events' readers may come once the store opens, where the settings leave them on. */
+  const eventsMayCome =
+    reopening !== undefined &&
+    (onlySets?.includes("events") ?? true) &&
+    readers.every((name) => (only?.includes(name) ?? true) && !excluded?.includes(name));
+  /** Whether a session serving `served` shows the events as resources. */
+  const readsEvents = (served: readonly Tool[]) => readers.every((name) => served.some((tool) => tool.name === name));
   return {
     get tools() {
       return tools;

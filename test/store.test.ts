@@ -2082,23 +2082,30 @@ test("an assistant's stdio server whose events were off for another waiter's upg
   }
 });
 
-test("an assistant's stdio server whose settings leave the events off declares no resources while another waiter's upgrade holds the store", async () => {
-  const { dir } = await storeBeingUpgraded();
-  const session = await startServer({
-    WAITER_DATA_DIR: dir,
-    WAITER_TOOLSETS: "currency",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-  });
-  try {
-    expect(session.stderr()).toContain("webhook events are off");
-    // None would ever come: a client would show an empty list of resources it was told to watch.
-    expect(session.client.getServerCapabilities()?.resources).toBeUndefined();
-    expect(session.client.getInstructions()).not.toContain("event tools");
-  } finally {
-    await session.close();
-  }
-});
+test.each<Record<string, string>>([
+  { WAITER_TOOLSETS: "currency" },
+  { WAITER_TOOLS: "currency_convert" },
+  { WAITER_EXCLUDE_TOOLS: "events_list,events_get" },
+])(
+  "an assistant's stdio server whose settings leave the events off (%o) declares no resources while another waiter's upgrade holds the store",
+  async (settings) => {
+    const { dir } = await storeBeingUpgraded();
+    const session = await startServer({
+      WAITER_DATA_DIR: dir,
+      ...settings,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    });
+    try {
+      expect(session.stderr()).toContain("webhook events are off");
+      // None would ever come: a client would show an empty list of resources it was told to watch.
+      expect(session.client.getServerCapabilities()?.resources).toBeUndefined();
+      expect(session.client.getInstructions()).not.toContain("event tools");
+    } finally {
+      await session.close();
+    }
+  },
+);
 
 test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
   const { dir, file, upgrading } = await storeBeingUpgraded();
