@@ -1633,6 +1633,11 @@ describe(`at ${AFTERNOON}`, () => {
           "https://www.google.com/maps/dir/?api=1&destination=Praha+hlavn%C3%AD+n%C3%A1dra%C5%BE%C3%AD",
           `${directions}: send the name of the stop meant in \`place\`, such as its destination, "Praha hlavní nádraží".`,
         ],
+        // A "%" that begins no escape is the name's own.
+        [
+          "https://www.google.com/maps/dir/Ostrava/Bar+100%/@49.9,16.4,8z",
+          `${centre}: send the name of the stop meant in \`place\`, such as its destination, "Bar 100%".`,
+        ],
         ["https://www.google.com/maps/dir///@49.9,16.4,8z", `${centre}: send the name of the stop meant in \`place\`.`],
       ] as const) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(

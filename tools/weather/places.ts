@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import { percentDecoded } from "../../src/settings.js";
 import { folded, oneLine, quote } from "../../src/shown.js";
 import { clock, isTimeZone, localIso, offsetMinutes } from "../../src/time.js";
 
@@ -552,7 +553,7 @@ function directionsLink(text: string): { destination?: Coordinates; name?: strin
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname) || !url.pathname.startsWith("/maps/dir/")) return undefined;
-  const decoded = (part: string) => oneLine(safeDecode(part.replaceAll("+", " "))).trim();
+  const decoded = (part: string) => oneLine(percentDecoded(part.replaceAll("+", " "))).trim();
   const parts = url.pathname.slice("/maps/dir/".length).split("/");
   const centre = parts.some((part) => part.startsWith("@"));
   const stops = parts.filter((part) => part && !part.startsWith("@") && !part.startsWith("data=")).map(decoded);
@@ -560,15 +561,6 @@ function directionsLink(text: string): { destination?: Coordinates; name?: strin
   if (!last) return { centre };
   const destination = bare(last);
   return destination ? { destination, centre } : { name: last, centre };
-}
-
-/** `text` URL-decoded, or as written where it is no such encoding ("100%"). */
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
