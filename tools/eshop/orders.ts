@@ -11,6 +11,7 @@ import {
   boundBefore,
   lastListedBound,
   leftOutSince,
+  noneAfterPageBefore,
   noneMatch,
   noteOut,
   OrderNumber,
@@ -536,9 +537,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r, args) {
       const shopZone = zoneOf.get(r);
       if (r.orders.length === 0) {
-        return args.cursor
-          ? "No more orders: none after the page before matches now."
-          : noOrders(args, shop.trashStatus, shopZone);
+        return args.cursor ? noneAfterPageBefore("orders") : noOrders(args, shop.trashStatus, shopZone);
       }
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));

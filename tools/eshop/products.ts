@@ -10,6 +10,7 @@ import {
   boundBefore,
   lastListedBound,
   leftOutSince,
+  noneAfterPageBefore,
   noneMatch,
   oneAtATime,
   pageLine,
@@ -390,7 +391,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     },
     render(r, args, session) {
       if (r.products.length === 0) {
-        return args.cursor ? "No more products: none after the page before matches now." : noProducts(args, session);
+        return args.cursor ? noneAfterPageBefore("products") : noProducts(args, session);
       }
       const lines = r.products.map((p) => productLine(p, r.currency, zoneOf.get(r)));
       const zone = r.products.some(showsTime) ? [zoneLine(zoneOf.get(r), false)] : [];

@@ -386,6 +386,9 @@ export function pageResult<T>(
   };
 }
 
+/** What an empty page of a list read on from the last one listed (afterLastListed) says. */
+export const noneAfterPageBefore = (what: string) => `No more ${what}: none after the page before matches now.`;
+
 /**
  * What an empty page a cursor led to says where the shop did not say how many there are: the
  * page before was full and the last. Undefined for any other empty list.
