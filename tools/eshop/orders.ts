@@ -7,10 +7,10 @@ import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
-  afterLastListed,
   boundBefore,
   lastListedBound,
   leftOutSince,
+  newestFirstResult,
   noneAfterPageBefore,
   noneMatch,
   noteOut,
@@ -22,10 +22,10 @@ import {
   orderSummaryOut,
   pageLine,
   pageRequest,
-  pageResult,
   paging,
   pagingOut,
   pinnedPages,
+  shopPage,
   shopTime,
   unconfirmedWrites,
   withinAnswer,
@@ -520,12 +520,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         : request.pin !== undefined && (before === undefined || request.pin * 1000 < before)
           ? { ...filters, before: boundBefore(request.pin) }
           : filters;
-      const page = await shop.listOrders(pinned, lastListed ? { page: 1, size: request.size } : request, call);
+      const page = await shop.listOrders(pinned, shopPage(request), call);
       const orders = page.items.map(({ due_on_delivery: _, ...o }) => o);
-      const paged =
-        lastListed || request.page === 1
-          ? afterLastListed({ ...page, items: orders }, request, (o) => o.created)
-          : pageResult(page, request);
+      const paged = newestFirstResult({ ...page, items: orders }, request, (o) => o.created);
       const result = withinAnswer({ orders, ...paged });
       // An order placed since the first page matches only a list placed before a time still to come.
       if (request.pin !== undefined && (before === undefined || before > clock.now())) pinnedPages.add(result);

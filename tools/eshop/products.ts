@@ -6,20 +6,20 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Serving, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider, ShopZone } from "./provider.js";
 import {
-  afterLastListed,
   boundBefore,
   lastListedBound,
   leftOutSince,
+  newestFirstResult,
   noneAfterPageBefore,
   noneMatch,
   oneAtATime,
   pageLine,
   pageRequest,
-  pageResult,
   paging,
   pagingOut,
   pinnedPages,
   productOut,
+  shopPage,
   shopTime,
   stockOut,
   unconfirmedWrites,
@@ -371,7 +371,7 @@ export function productTools(shop: ShopProvider): Tool[] {
             ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
             ...(lastListed ?? (request.pin !== undefined ? { createdBefore: boundBefore(request.pin) } : {})),
           },
-          lastListed ? { page: 1, size: request.size } : request,
+          shopPage(request),
           call,
         ),
         currencyOf(call),
@@ -382,7 +382,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       const result = withinAnswer({
         products: page.items.map((p) => productOut.parse(p)),
         ...(currency ? { currency } : {}),
-        ...(lastListed || request.page === 1 ? afterLastListed(page, request, listedAt) : pageResult(page, request)),
+        ...newestFirstResult(page, request, listedAt),
       });
       if (request.pin !== undefined) pinnedPages.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));

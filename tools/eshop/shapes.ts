@@ -334,6 +334,25 @@ export function afterLastListed<T extends { id: number }>(
   };
 }
 
+/**
+ * The paging of a list newest first: read on from its last item listed (afterLastListed), or by page
+ * number for a cursor of the older form, which carries no ids listed.
+ */
+export function newestFirstResult<T extends { id: number }>(
+  page: Page<T>,
+  request: ListPage,
+  listedAt: (item: T) => string | undefined,
+): { total?: number; next_cursor?: string } {
+  return request.page === 1 || lastListedBound(request)
+    ? afterLastListed(page, request, listedAt)
+    : pageResult(page, request);
+}
+
+/** The shop's page `request` asks for: the first of those after the last listed, or an older cursor's number. */
+export function shopPage(request: ListPage): PageRequest {
+  return lastListedBound(request) ? { page: 1, size: request.size } : request;
+}
+
 /** The `before`, `exclude` and `offset` that ask the shop for the page after `request`'s last listed item, or none. */
 export function lastListedBound(request: ListPage): { before: string; exclude: number[]; offset?: number } | undefined {
   if (request.pin === undefined || request.listedAtPin === undefined) return undefined;
