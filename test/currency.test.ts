@@ -708,6 +708,15 @@ describe("cross rates", () => {
     expect(await refused("2026-11-30T19:15:00-05:00")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in UTC-05:00, or 2026-12-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
     );
+    // An offset as ISO 8601's basic format writes it is named as the extended one; one of zero is UTC.
+    for (const [date, zone] of [
+      ["2026-08-31T23:30:00+0100", "UTC+01:00"],
+      ["2026-08-31T22:30:00+00:00", "UTC"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
+      );
+    }
     // On the same day in Prague, the date is the stamp's.
     for (const date of ["2026-12-01T00:30:00+01:00", "2026-08-31T21:59:59.000Z"]) {
       expect(await refused(date), date).toBe(
