@@ -256,7 +256,8 @@ export class StepCalls {
    * log's retry lines: the automation, the run and the event; `hidden` gives the words those lines
    * and a StepFailure's `logged` quote (an upstream's, which may name an order the payload gave) as
    * the log may say them, keeping the status the upstream answered where waiter's words quote it;
-   * `quoted`, the event's texts a notification quotes (ToolCall's). Resolves to the rendered result, and whether a person must look into it (needsPerson).
+   * `quoted`, the event's texts a notification quotes (ToolCall's). Resolves to the rendered
+   * result, and whether a person must look into it (needsPerson).
    */
   async call(
     name: string,

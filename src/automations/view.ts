@@ -325,11 +325,7 @@ class EventData extends Mustache.Context {
  * so a payload that holds template syntax shows as text.
  */
 function render(template: string, view: View, quoted: boolean, html = false, quotes?: string[]): string {
-  const asText = (value: unknown) => {
-    const text = inserted(value, quoted, html);
-    if (quoted && text.startsWith("“")) quotes?.push(text);
-    return text;
-  };
+  const asText = (value: unknown) => (quoted ? quotedInto(value, html, quotes) : inserted(value, false, html));
   const read = exactPayloads.has(view) ? { ...view, payload: exactPayloads.get(view) } : view;
   return Mustache.render(template, new EventData(read), {}, { escape: asText });
 }
@@ -435,16 +431,20 @@ export function argumentsFor(
           );
         }
         // A value the event lacks stays missing, for the tool to refuse.
-        if (quoted && filled !== null && filled !== undefined) {
-          filled = inserted(filled, true, html);
-          if ((filled as string).startsWith("“")) quotes?.push(filled as string);
-        }
+        if (quoted && filled !== null && filled !== undefined) filled = quotedInto(filled, html, quotes);
       } else if (typeof value === "string") {
         filled = render(value, view, quoted, html, quotes);
       }
       return [name, quoted && typeof filled === "string" ? toldWhenCame(filled, view, maxText) : filled];
     }),
   );
+}
+
+/** A value inserted in a notification's text, quoted; a text it quotes is added to `quotes`. */
+function quotedInto(value: unknown, html: boolean, quotes: string[] | undefined): string {
+  const text = inserted(value, true, html);
+  if (text.startsWith("“")) quotes?.push(text);
+  return text;
 }
 
 /**
