@@ -753,7 +753,7 @@ describe("a payload's text in a notice", () => {
     }
   });
 
-  test("an @name the shop's answer repeats from the event mentions no one in the failure's notice", async () => {
+  test("an @name the shop's answer repeats from the event mentions no one in the failure's notice, nor the author's in the step's arguments", async () => {
     // A plugin refusing the note says why in its own words, the note's text in them.
     woo.intercept = (req) =>
       req.method === "POST" && req.path.endsWith("/notes")
@@ -763,7 +763,10 @@ describe("a payload's text in a notice", () => {
       {
         name: "note",
         when: { source: "stripe", type: "payment_intent.succeeded" },
-        do: [{ tool: "eshop_order_add_note", args: { id: 1, note: "{{payload.data.object.description}}" } }],
+        // The author's own @name too, shown with the step's arguments.
+        do: [
+          { tool: "eshop_order_add_note", args: { id: 1, note: "@shop_owner: {{payload.data.object.description}}" } },
+        ],
         onFailure: { notify: "team" },
       },
     ]);
@@ -776,6 +779,7 @@ describe("a payload's text in a notice", () => {
       await expect.poll(() => telegram.delivered.length - sent).toBe(1);
       const told = telegram.delivered.at(-1)?.text ?? "";
       expect(told).toContain('"Note @\u2060admin please call refused"');
+      expect(told).toContain("@\u2060shop_owner");
       expect(told).not.toMatch(/(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/u);
     } finally {
       woo.intercept = undefined;
