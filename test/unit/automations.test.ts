@@ -820,6 +820,31 @@ test("a notification told late says when its event came, as a later one may have
   expect(told("2026-12-01T09:30:00Z", late.length + 10)).toEqual([`Order 100…${late}`, `Order 100…${late}`]);
 });
 
+test("the event's texts a notification quotes, by template or by path, are those a channel keeps from mentioning", () => {
+  const view = {
+    event: { id: "01J", source: "s", type: "order.paid", received_at: "2026-12-01T09:00:00Z" },
+    payload: { id: 1001, note: "@admin please", items: ["@ops"] },
+  };
+  const [notify, send, byPath] = automation.parse({
+    name: "a",
+    when: { source: "s" },
+    do: [
+      { notify: "team", text: "@shop_owner: order {{payload.id}} says {{payload.note}}" },
+      { tool: "notify_send", args: { channel: "team", text: "Order {{payload.id}}: {{payload.items}}" } },
+      { tool: "notify_send", args: { channel: "team", text: { path: "payload.note" } } },
+    ],
+  }).do;
+  const quoted = (step: Step | undefined) => {
+    const quotes: string[] = [];
+    if (step) argumentsFor(step, view, 4000, false, quotes);
+    return quotes;
+  };
+  // A number inserted is no quote; the author's own text is not the event's.
+  expect(quoted(notify)).toEqual(["“@admin please”"]);
+  expect(quoted(send)).toEqual(['“["@ops"]”']);
+  expect(quoted(byPath)).toEqual(["“@admin please”"]);
+});
+
 test("a notification whose text is blank is not told late: the line alone would be sent for the text notify_send refuses", () => {
   const view = {
     event: { id: "01J", source: "s", type: "order.paid", received_at: "2026-12-01T09:00:00Z" },
