@@ -26,7 +26,7 @@ import {
   telegramSender,
 } from "../tools/notify/telegram.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { json, startFake } from "./fakes/http.js";
+import { type FakeAnswer, json, type SeenRequest, startFake } from "./fakes/http.js";
 import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
@@ -2998,6 +2998,20 @@ test("an automation's message refused for now keeps its turn in the flood wait t
   }
 });
 
+/**
+ * Refuses each text's first message with a wait of a second, told 200 ms late for `later`'s: by
+ * what it says, not by which of two messages sent at once reaches the chat first.
+ */
+function refusedOnceEach(later: string): (request: SeenRequest) => FakeAnswer | undefined {
+  const refused = new Set<string>();
+  return (request) => {
+    const { text } = JSON.parse(request.body) as { text: string };
+    if (refused.has(text)) return undefined;
+    refused.add(text);
+    return text === later ? { ...tooManyRequests(1), delayMs: 200 } : tooManyRequests(1);
+  };
+}
+
 test("an automation's message refused as another's 429 was heard waits after that one, though it comes back first", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);
@@ -3010,7 +3024,7 @@ test("an automation's message refused as another's 429 was heard waits after tha
   });
   try {
     // Two messages sent at once, both refused by one wait: the second's refusal comes later.
-    telegram.queue.push(tooManyRequests(1), { ...tooManyRequests(1), delayMs: 200 });
+    telegram.intercept = refusedOnceEach("Order #1042 is paid.");
     const first = sender.send("424242", "Order #1041 is paid.", automation(1, 500));
     const second = sender.send("424242", "Order #1042 is paid.", automation(2, 500));
     await expect(first).rejects.toThrow(/429/);
@@ -3044,7 +3058,7 @@ test("a message refused as another's 429 was heard goes after that one, which wa
   const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
   try {
     // Two messages sent at once, both refused by one wait: the second's refusal comes later.
-    telegram.queue.push(tooManyRequests(1), { ...tooManyRequests(1), delayMs: 200 });
+    telegram.intercept = refusedOnceEach("Order #1042 is paid.");
     const first = sender.send("424242", "Order #1041 is paid.", senderCall(10_000));
     const second = sender.send("424242", "Order #1042 is paid.", senderCall(10_000));
     await Promise.all([first, second]);
