@@ -4303,6 +4303,33 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a token in the URL's query beside an Authorization header empty after Bearer is told it went in the URL, as with no header", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const name of ["access_token", "token"]) {
+        for (const authorization of ["Bearer ", "bearer   "]) {
+          const refused = await request(`${served.url}/mcp?${name}=${VIEW}`, {
+            method: "POST",
+            body: initialize,
+            headers: { ...mcpHeaders, authorization },
+          });
+          expect(refused.statusCode, name).toBe(401);
+          expect(refused.headers["www-authenticate"], name).toBe('Bearer realm="waiter"');
+          expect(await refused.body.json(), name).toEqual({
+            error_description: `The token was sent in the URL's query (${name}=), where this server takes none: send it as Authorization: Bearer <token> (MCP has a token sent in that header only), and replace it, as a URL is kept in logs on its way`,
+          });
+        }
+        expect(served.stderr()).toContain(
+          `MCP request from 127.0.0.1 got 401: it carries a token in the URL's query (${name}=), where none is taken (Authorization: Bearer <token>)`,
+        );
+      }
+      expect(served.stderr()).not.toContain("carries no token after Bearer");
+      expect(served.stderr()).not.toContain(VIEW);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an empty token= in the URL's query is no token sent there: the Authorization header's is taken", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

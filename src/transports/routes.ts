@@ -203,9 +203,15 @@ function bearerCheck(
     const address = req.socket.remoteAddress ?? "unknown";
     try {
       const header = req.headers.authorization ?? "";
+      // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
+      // none there, and the person who put it there is told where it goes instead.
+      // An empty one (a URL template's unset variable) sends none.
+      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).get(name));
       // "Bearer $WAITER_TOKEN" with the variable unset, a header of the wrong format else: the
-      // person is sent to the variable. (Node drops the space after "Bearer".)
-      if (/^bearer\s*$/i.test(header)) {
+      // person is sent to the variable. (Node drops the space after "Bearer".) Beside a token in
+      // the URL, the header sends none, and the URL's token is what the person must hear of.
+      const emptyBearer = /^bearer\s*$/i.test(header);
+      if (emptyBearer && !inQuery) {
         tokenless(
           `MCP request from ${address} got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)`,
           `empty\n${address}`,
@@ -224,12 +230,8 @@ function bearerCheck(
         );
         throw new NoTokenError(DPOP_SCHEME);
       }
-      // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
-      // none there, and the person who put it there is told where it goes instead.
-      // An empty one (a URL template's unset variable) sends none.
-      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).get(name));
       // Sent both ways, RFC 6750 §3.1's invalid_request: the token in the URL is kept in logs all the same.
-      if (inQuery && header) {
+      if (inQuery && header && !emptyBearer) {
         otherScheme(
           `MCP request from ${address} got 400: it carries a token in the URL's query (${inQuery}=) besides its Authorization header, where one is taken`,
           `query and header ${inQuery}\n${address}`,
