@@ -811,8 +811,9 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       const rest = name.slice(prefix.length);
       const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
       if (!meant) return [];
-      // A port or host alone, where WAITER_LISTEN takes both; a duration in another unit than the
-      // setting's (WAITER_TOOL_TIMEOUT_MS=30000, WAITER_SESSION_IDLE_SECONDS=600 would be carried over as they are).
+      // A port or host alone, where WAITER_LISTEN takes both; a duration or rate in another unit than the
+      // setting's (WAITER_TOOL_TIMEOUT_MS=30000, WAITER_SESSION_IDLE_SECONDS=600, WAITER_HTTP_REQUESTS_PER_SEC=10
+      // would be carried over as they are).
       const written = rest
         .toUpperCase()
         .split("_")
@@ -820,12 +821,15 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
         .find((unit) => unit !== undefined);
       // A setting whose name has no unit is in seconds (WAITER_TOOL_TIMEOUT).
       const unit = /_MINUTES?$/.test(meant) ? "minutes" : "seconds";
+      const otherUnit = written !== undefined && written !== unit;
       const takes =
         meant === "LISTEN"
           ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)`
-          : written !== undefined && written !== unit
-            ? `, which is not in ${written}`
-            : "";
+          : otherUnit && meant.endsWith("_PER_MINUTE")
+            ? `, which counts per minute${written in PER_MINUTE_EXAMPLES ? ` (${PER_MINUTE_EXAMPLES[written]})` : ""}`
+            : otherUnit
+              ? `, which is not in ${written}`
+              : "";
       return [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}${takes}?`];
     });
 }
@@ -833,11 +837,21 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
 /** Words an operator may write for a duration's unit, each with the unit. */
 const UNIT_WORDS: Record<string, string> = {
   SECONDS: "seconds",
+  SECOND: "seconds",
   SECS: "seconds",
   SEC: "seconds",
   MS: "milliseconds",
   MINUTES: "minutes",
+  MINUTE: "minutes",
   MINS: "minutes",
+  HOURS: "hours",
+  HOUR: "hours",
+};
+
+/** A rate in a unit, as a rate setting per minute would count it (WAITER_HTTP_REQUESTS_PER_SEC=10). */
+const PER_MINUTE_EXAMPLES: Record<string, string> = {
+  seconds: "10 a second is 600",
+  hours: "600 an hour is 10",
 };
 
 /** Words an operator may write for a setting's own (WAITER_DB_URL, WAITER_PORT), each with the settings' word. */

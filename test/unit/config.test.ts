@@ -2501,6 +2501,11 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
     WAITER_SESSION_IDLE_SECONDS: "WAITER_SESSION_IDLE_MINUTES, which is not in seconds",
     WAITER_STOP_MINUTES: "WAITER_STOP_SECONDS, which is not in minutes",
     WAITER_TOOL_TIMEOUT_MINS: "WAITER_TOOL_TIMEOUT, which is not in minutes",
+    WAITER_STOP_HOURS: "WAITER_STOP_SECONDS, which is not in hours",
+    // A rate in another unit than the setting's: 10 a second written next would be read as 10 a minute.
+    WAITER_HTTP_REQUESTS_PER_SEC: "WAITER_HTTP_REQUESTS_PER_MINUTE, which counts per minute (10 a second is 600)",
+    WAITER_HTTP_REQUESTS_PER_SECOND: "WAITER_HTTP_REQUESTS_PER_MINUTE, which counts per minute (10 a second is 600)",
+    WAITER_HTTP_REQUESTS_PER_HOUR: "WAITER_HTTP_REQUESTS_PER_MINUTE, which counts per minute (600 an hour is 10)",
   };
   const env = Object.fromEntries(Object.keys(guessed).map((name) => [name, "x"]));
   expect(load(env).warnings).toEqual(
