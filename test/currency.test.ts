@@ -886,7 +886,7 @@ describe("history and lists", () => {
     ]);
     // Said in the note too, which a client reading the JSON gives the model: why the day has none.
     const note =
-      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate, and the European Central Bank has none for 2022-03-02 either: neither source has its rate.";
+      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2022-03-02 either: neither source has its rate.";
     expect(result.structuredContent).toMatchObject({ note });
     expect(text(result)).toContain(`\n${note}\nRUB (2 of the 3 fixings, 2022-02-28 to 2022-03-01): `);
   });
@@ -1587,7 +1587,13 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
-      /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate, and the European Central Bank has none for 2026-08-28 either: neither source has its rate; currency_list with source "cnb" lists/,
+      /\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2026-08-28 either: neither source has its rate; currency_list with source "cnb" lists/,
+    ],
+    // Before its first rouble of 1998 (the old one was RUR), no earlier date has a RUB rate either.
+    [
+      "currency_convert",
+      { amount: 5, from: "RUB", to: "CZK", date: "1997-06-02", source: "cnb" },
+      /^No rate for currency "RUB" in the fixing of 1997-06-02 by the Czech National Bank\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 1997-06-02 either: neither source has its rate; currency_list with source "cnb" lists/,
     ],
     // A currency the source fixes only from a later date on is not one it has no rates for: the date it began has them.
     [

@@ -82,7 +82,8 @@ export function cnbSource(cnb: Upstream): RateSource {
     // 1 January 1999 (its notice of November 1998), a holiday, and the weekend after.
     fixedFor: {
       EUR: "is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate",
-      RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate",
+      // Its rouble of 1998 took the old one's place (RUR), which no RUB rate before covers.
+      RUB: "was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate",
     },
 
     // Which of today's currencies it began to fix after 1991, and when, waiter does not know.
