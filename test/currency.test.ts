@@ -886,7 +886,7 @@ describe("history and lists", () => {
     ]);
     // Said in the note too, which a client reading the JSON gives the model: why the day has none.
     const note =
-      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2022-03-02 either: neither source has its rate.";
+      "RUB is missing from the fixing of 2022-03-02, which has no rate for it. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2022-03-02 either: neither source has one.";
     expect(result.structuredContent).toMatchObject({ note });
     expect(text(result)).toContain(`\n${note}\nRUB (2 of the 3 fixings, 2022-02-28 to 2022-03-01): `);
   });
@@ -899,7 +899,7 @@ describe("history and lists", () => {
       end: "2022-03-04",
     });
     expect((rub.structuredContent as { note?: string }).note).toBe(
-      "RUB is missing from 3 of the 7 fixings, from 2022-03-02 to 2022-03-04, which have no rate for it. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2022-03-02 and 2022-03-04 either: neither source has its rate.",
+      "RUB is missing from 3 of the 7 fixings, from 2022-03-02 to 2022-03-04, which have no rate for it. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2022-03-02 and 2022-03-04 either: neither source has one.",
     );
     // The Czech National Bank fixed the krona while the ECB did not.
     const isk = await server.call("currency_history", {
@@ -909,7 +909,7 @@ describe("history and lists", () => {
       end: "2018-02-06",
     });
     expect((isk.structuredContent as { note?: string }).note).toBe(
-      'ISK is missing from 4 of the 8 fixings, from 2018-01-26 to 2018-01-31, which have no rate for it. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate.',
+      'ISK is missing from 4 of the 8 fixings, from 2018-01-26 to 2018-01-31, which have no rate for it. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have it.',
     );
   });
 
@@ -962,7 +962,7 @@ describe("history and lists", () => {
       end: "2005-04-05",
     });
     expect((result.structuredContent as { note?: string }).note).toBe(
-      'CNY, IDR, MYR, PHP, THB, RUB are missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for them. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have its rate; CNY, IDR, MYR, PHP, THB are fixed by the European Central Bank from 2005-04-01 on: a later date\'s rate is not an earlier one\'s, but source "cnb" may have them.',
+      'CNY, IDR, MYR, PHP, THB, RUB are missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for them. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have it; CNY, IDR, MYR, PHP, THB are fixed by the European Central Bank from 2005-04-01 on: a later date\'s rate is not an earlier one\'s, but source "cnb" may have them.',
     );
   });
 
@@ -1500,7 +1500,7 @@ describe("currencies the euro replaced", () => {
       source: "cnb",
     });
     expect(text(converted)).toBe(
-      `No rate for currency "HRK" in the fixing of 1994-05-20 by the Czech National Bank. ${kuna} for 1994-05-20 either: neither source has its rate; currency_list with source "cnb" lists the currencies it publishes.`,
+      `No rate for currency "HRK" in the fixing of 1994-05-20 by the Czech National Bank. ${kuna} for 1994-05-20 either: neither source has one; currency_list with source "cnb" lists the currencies it publishes.`,
     );
     const history = await server.call("currency_history", {
       base: "CZK",
@@ -1511,7 +1511,7 @@ describe("currencies the euro replaced", () => {
     });
     expect(history.structuredContent).toMatchObject({ start: "1994-05-20", end: "1994-06-03" });
     expect(text(history)).toContain(
-      `\nHRK is missing from 6 of the 11 fixings, from 1994-05-20 to 1994-05-27, which have no rate for it. ${kuna} between 1994-05-20 and 1994-05-27 either: neither source has its rate.\n`,
+      `\nHRK is missing from 6 of the 11 fixings, from 1994-05-20 to 1994-05-27, which have no rate for it. ${kuna} between 1994-05-20 and 1994-05-27 either: neither source has one.\n`,
     );
   });
 });
@@ -1580,20 +1580,20 @@ describe("bad input is a clear tool error", () => {
       "currency_convert",
       { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
       new RegExp(
-        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, and the Czech National Bank has none for 2024-06-03 either: neither source has its rate; currency_list`,
+        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, and the Czech National Bank has none for 2024-06-03 either: neither source has one; currency_list`,
         "s",
       ),
     ]),
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
-      /\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2026-08-28 either: neither source has its rate; currency_list with source "cnb" lists/,
+      /\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 2026-08-28 either: neither source has one; currency_list with source "cnb" lists/,
     ],
     // Before its first rouble of 1998 (the old one was RUR), no earlier date has a RUB rate either.
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "CZK", date: "1997-06-02", source: "cnb" },
-      /^No rate for currency "RUB" in the fixing of 1997-06-02 by the Czech National Bank\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 1997-06-02 either: neither source has its rate; currency_list with source "cnb" lists/,
+      /^No rate for currency "RUB" in the fixing of 1997-06-02 by the Czech National Bank\. RUB was fixed by the Czech National Bank from 1998-01-02, in the place of RUR, until it suspended the rouble in March 2022: a date from the first to the last has its rate, and the European Central Bank has none for 1997-06-02 either: neither source has one; currency_list with source "cnb" lists/,
     ],
     // A currency the source fixes only from a later date on is not one it has no rates for: the date it began has them.
     [
@@ -1627,13 +1627,13 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "RON", to: "CZK", date: "2004-06-01", source: "cnb" },
-      /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 2004-06-01 either: neither source has its rate; currency_list with source "cnb" lists/,
+      /^No rate for currency "RON" in the fixing of 2004-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 2004-06-01 either: neither source has one; currency_list with source "cnb" lists/,
     ],
     // A range too: the ECB has no RON at either end of it (it began on 2005-07-01).
     [
       "currency_history",
       { base: "CZK", symbols: ["RON"], start: "2004-01-05", end: "2004-01-09", source: "cnb" },
-      /^The Czech National Bank published no rate for RON between 2004-01-05 and 2004-01-09\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none between 2004-01-05 and 2004-01-09 either: neither source has its rate;/,
+      /^The Czech National Bank published no rate for RON between 2004-01-05 and 2004-01-09\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none between 2004-01-05 and 2004-01-09 either: neither source has one;/,
     ],
     // Before the ECB's first fixing, the CNB's rates begin, but not the new leu's: the refusal does not send there.
     [
@@ -1661,7 +1661,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "RON", to: "CZK", date: "1998-06-01", source: "cnb" },
-      /^No rate for currency "RON" in the fixing of 1998-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 1998-06-01 either: neither source has its rate;/,
+      /^No rate for currency "RON" in the fixing of 1998-06-01 by the Czech National Bank\. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, and the European Central Bank has none for 1998-06-01 either: neither source has one;/,
     ],
     [
       "currency_convert",
@@ -1688,7 +1688,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "RUB", to: "EUR", date: "2003-06-02" },
-      /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have its rate; currency_list/,
+      /^No rate for currency "RUB" in the fixing of 2003-06-02 by the European Central Bank\. RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, but source "cnb" may have it; currency_list/,
     ],
     // A currency the euro replaced that the ECB began to fix after its first day: its own rates lie between.
     [
@@ -1705,7 +1705,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 5, from: "EUR", to: "ISK", date: "2012-06-01" },
-      /^No rate for currency "ISK" in the fixing of 2012-06-01 by the European Central Bank\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate; currency_list with source "ecb" lists/,
+      /^No rate for currency "ISK" in the fixing of 2012-06-01 by the European Central Bank\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have it; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
@@ -1715,7 +1715,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["USD", "ISK"], start: "2015-01-05", end: "2015-01-09" },
-      /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have its rate;/,
+      /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have it;/,
     ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
@@ -1770,7 +1770,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["VND", "RUB"], start: "2026-01-05", end: "2026-01-09" },
-      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2026-01-05 and 2026-01-09 either: neither source has its rate; currency_list/,
+      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate, and the Czech National Bank has none between 2026-01-05 and 2026-01-09 either: neither source has one; currency_list/,
     ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [

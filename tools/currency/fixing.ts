@@ -386,7 +386,7 @@ function noRateAdvice(
   /** That the other source has no rate for any of `some` on the date asked either: it is sent to for none of them. */
   const neither = (some: string[]) =>
     lacking && some.every((code) => lacking.codes.has(code))
-      ? `, and ${other.name} has none ${lacking.when} either: neither source has ${some.length === 1 ? "its rate" : "their rates"}`
+      ? `, and ${other.name} has none ${lacking.when} either: neither source has ${some.length === 1 ? "one" : "any"}`
       : undefined;
   const fixedFrom = (some: string[], first: string) => {
     const them = some.length === 1 ? "it" : "them";
@@ -413,7 +413,7 @@ function noRateAdvice(
     ...dated.map((code) =>
       replaced.includes(code) || source.newCurrencies.includes(code)
         ? `${code} ${source.fixedFor[code]}`
-        : `${code} ${source.fixedFor[code]}${neither([code]) ?? `, but source "${other.id}" may have its rate`}`,
+        : `${code} ${source.fixedFor[code]}${neither([code]) ?? `, but source "${other.id}" may have it`}`,
     ),
     // Its fixed rate is not a date's before the changeover, which has the source's own rate, or the other's.
     ...replaced.map((code) =>
