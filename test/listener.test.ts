@@ -840,6 +840,16 @@ function stripeSignature(secret: string, t: number, body: string) {
   return `t=${t},v1=${createHmac("sha256", secret).update(`${t}.${body}`).digest("hex")}`;
 }
 
+/** Posts body to pay signed by STRIPE_SECRET at t; its status and JSON answer. */
+async function postStripe(url: string, t: number, body: string) {
+  const response = await request(`${url}/webhooks/pay`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "stripe-signature": stripeSignature(STRIPE_SECRET, t, body) },
+    body,
+  });
+  return { status: response.statusCode, body: await response.body.json() };
+}
+
 test("a Stripe delivery whose Stripe-Signature a proxy re-signed, its copy first, is stored by Stripe's copy, each copy's v1 checked with its own t", async () => {
   const { url, store } = await startStripe();
   const t = Math.floor(clock.now() / 1000);
@@ -877,13 +887,7 @@ test("a Stripe delivery an hour old is logged as this machine's clock ahead, not
   // Stripe's clock is right; this machine's runs an hour ahead of it.
   const t = Math.floor(clock.now() / 1000) - 3600;
   const body = '{"id":"evt_late","object":"event","type":"invoice.paid"}';
-  const signature = stripeSignature(STRIPE_SECRET, t, body);
-  const response = await request(`${url}/webhooks/pay`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "stripe-signature": signature },
-    body,
-  });
-  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+  expect(await postStripe(url, t, body)).toEqual({
     status: 401,
     body: { error: "timestamp outside the 300 s tolerance" },
   });
@@ -899,13 +903,7 @@ test("a Stripe-Signature t written in milliseconds is refused as that, and the l
   // A relay that stamps Date.now() as it is, and signs that.
   const t = clock.now();
   const body = '{"id":"evt_ms","object":"event","type":"invoice.paid"}';
-  const signature = stripeSignature(STRIPE_SECRET, t, body);
-  const response = await request(`${url}/webhooks/pay`, {
-    method: "POST",
-    headers: { "content-type": "application/json", "stripe-signature": signature },
-    body,
-  });
-  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+  expect(await postStripe(url, t, body)).toEqual({
     status: 401,
     body: { error: "timestamp in milliseconds, where seconds are asked" },
   });
