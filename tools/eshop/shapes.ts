@@ -297,7 +297,7 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
  * that second, those listed first in it are skipped (`offset`) rather than excluded: the shop lists
  * a second's newest id first, so they come first of it, unless one of them left the list meanwhile.
  */
-export function afterLastListed<T extends { id: number }>(
+function afterLastListed<T extends { id: number }>(
   page: Page<T>,
   request: ListPage,
   listedAt: (item: T) => string | undefined,
@@ -376,12 +376,8 @@ export function leftOutSince(result: object, what: string): string[] {
   return pinnedPages.has(result) ? [`${what} since the first page are left out: list without cursor to see them.`] : [];
 }
 
-/** `pin`: the bound the next cursor carries, where the list's first page sets one. */
-export function pageResult<T>(
-  page: Page<T>,
-  request: ListPage,
-  pin = request.pin,
-): { total?: number; next_cursor?: string } {
+/** The paging of a list by page number; its cursors carry on the bound its first page set (`request.pin`), where one did. */
+export function pageResult<T>(page: Page<T>, request: ListPage): { total?: number; next_cursor?: string } {
   // A cursor past the end: the list shrank, or emptied, since it was handed out.
   if (page.items.length === 0 && request.page > 1 && page.total !== undefined) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
@@ -400,7 +396,9 @@ export function pageResult<T>(
   return {
     ...(page.total === undefined ? {} : { total: page.total }),
     ...(more
-      ? { next_cursor: `p${request.page + 1}.${pin === undefined ? "" : `${pin.toString(36)}.`}${request.tag}` }
+      ? {
+          next_cursor: `p${request.page + 1}.${request.pin === undefined ? "" : `${request.pin.toString(36)}.`}${request.tag}`,
+        }
       : {}),
   };
 }
