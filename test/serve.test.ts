@@ -702,6 +702,26 @@ describe("waiter serve", () => {
 });
 
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
+/**
+ * Has each SDK transport made from now on keep its private `field` where waiter's code does not find
+ * it, as waiter finds a later SDK's that names it otherwise, while the SDK's own code finds it still.
+ * Returns how to undo it.
+ */
+function namedOtherwise(field: string): () => void {
+  const prototype = WebStandardStreamableHTTPServerTransport.prototype as unknown as Record<string, unknown>;
+  Object.defineProperty(prototype, field, {
+    configurable: true,
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, field, {
+        get: () => (new Error().stack?.split("\n")[2]?.includes("/src/transports/") ? undefined : value),
+      });
+    },
+  });
+  return () => {
+    delete prototype[field];
+  };
+}
+
 async function inProcess(
   limits: { maxSessions: number; idleMs: number; oauthTimeouts?: OAuthTimeouts; timeouts?: Partial<ListenerTimeouts> },
   env: Record<string, string> = {},
@@ -2999,6 +3019,40 @@ describe("cancellation", () => {
       await served.close();
     }
   });
+
+  test.each(["_requestToStreamMapping", "_requestResponseMap", "_resumableStreams"])(
+    "with an SDK whose transport names its %s otherwise, a session serves calls, cancels and dropped streams, and the log says so once",
+    async (field) => {
+      const undo = namedOtherwise(field);
+      const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+      const left = new AbortController();
+      try {
+        // A client of MCP 2025-06-18 is sent no event id before the answer: a dropped stream loses it.
+        const { post } = await rawSession(served.url, "2025-06-18");
+        const call = (id: number, params: object, signal?: AbortSignal) =>
+          post({ jsonrpc: "2.0", id, method: "tools/call", params }, signal ? { signal } : {});
+        const dropped = new AbortController();
+        await call(2, wait, dropped.signal);
+        dropped.abort();
+        await expect.poll(() => served.sessions.answering()).toBe(0);
+        await call(3, wait, left.signal);
+        const cancel = await post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 3 } });
+        expect(cancel.statusCode).toBe(202);
+        await cancel.body.dump();
+        const answered = await call(4, { name: "webhooks_sources", arguments: {} });
+        expect(answered.statusCode).toBe(200);
+        expect(await answered.body.text()).toMatch(/"result":.*"id":4}/);
+        expect((await rawSession(served.url, "2025-06-18")).inSession["mcp-session-id"]).toBeTruthy();
+        expect(served.stderr().match(/the MCP SDK's transport holds no .*/g)).toEqual([
+          expect.stringContaining(`holds no ${field} where waiter reads it: sessions are served as before`),
+        ]);
+      } finally {
+        left.abort();
+        await served.close();
+        undo();
+      }
+    },
+  );
 
   test("a call cancelled in a JSON-RPC batch ends the batch's stream once its other calls are answered, sent as a stream or as JSON", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);

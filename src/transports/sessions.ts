@@ -8,7 +8,14 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
-import { keepAliveWhileIdle, leftUnread, notificationsUnread, ReplayBuffer, requestsCarried } from "./streams.js";
+import {
+  keepAliveWhileIdle,
+  leftUnread,
+  notificationsUnread,
+  ReplayBuffer,
+  requestsCarried,
+  sdkLacks,
+} from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -299,6 +306,8 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    * which would add to its load and could land an older set of subscriptions last.
    */
   let sweeping: Promise<void> | undefined;
+  /** Whether the log said what waiter reads of the SDK's transport that it does not hold: said once. */
+  let toldLacks = false;
   const sweeper = setInterval(() => {
     sweeping ??= sweep().finally(() => {
       sweeping = undefined;
@@ -347,6 +356,15 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
         if (init !== undefined && (await record(id, entry))) entry.init = undefined;
       },
     });
+    if (!toldLacks) {
+      toldLacks = true;
+      const lacks = sdkLacks(transport);
+      if (lacks.length) {
+        log.warning(
+          `MCP sessions: the MCP SDK's transport holds no ${lacks.join(", ")} where waiter reads it: sessions are served as before, without what waiter reads it for`,
+        );
+      }
+    }
     keepAliveWhileIdle(transport);
     // The transport queues each notification whatever its client read: a client that reads none
     // would have the session's every event held for it, for as long as its connection holds.

@@ -11,25 +11,50 @@ import type { Request, Response } from "express";
 import { takesEventStream } from "./answers.js";
 
 /**
+ * What waiter reads of the SDK's transport that it keeps to itself (1.32.2), each with the kind of
+ * value it is. A later SDK may name one otherwise: waiter then goes on without what it reads it for,
+ * and sessions open and serve as before (`sdkLacks` says which are missing).
+ */
+const SDK_INTERNALS = {
+  startKeepAlive: Function,
+  _streamMapping: Map,
+  _requestToStreamMapping: Map,
+  _requestResponseMap: Map,
+  _resumableStreams: Set,
+} as const;
+
+/** The private field `name` of the SDK's transport, if it holds what waiter reads there. */
+function internal<T>(transport: WebStandardStreamableHTTPServerTransport, name: keyof typeof SDK_INTERNALS) {
+  const field = (transport as unknown as Record<string, unknown>)[name];
+  return field instanceof SDK_INTERNALS[name] ? (field as T) : undefined;
+}
+
+/** What waiter reads of the SDK's transport that `transport` does not hold, by name. */
+export const sdkLacks = (transport: WebStandardStreamableHTTPServerTransport): string[] =>
+  Object.keys(SDK_INTERNALS).filter((name) => !internal(transport, name as keyof typeof SDK_INTERNALS));
+
+/**
  * Which stream carries each request's answer, as the SDK's transport keeps it: it says so to no
  * one (its closeSSEStream looks a request up here), and a cancelled request's stream must be known
  * to be ended for good.
  */
-function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map<RequestId, StreamId> {
-  return (transport as unknown as { _requestToStreamMapping: Map<RequestId, StreamId> })._requestToStreamMapping;
-}
+const answerStreams = (transport: WebStandardStreamableHTTPServerTransport) =>
+  internal<Map<RequestId, StreamId>>(transport, "_requestToStreamMapping");
+
+/** The answers the SDK's transport holds until their stream's every answer is ready (a batch's). */
+const answersHeld = (transport: WebStandardStreamableHTTPServerTransport) =>
+  internal<Map<RequestId, unknown>>(transport, "_requestResponseMap");
 
 /** The requests whose answers `stream` carries, as the SDK's transport holds them until they are sent. */
 export const requestsCarried = (transport: WebStandardStreamableHTTPServerTransport, stream: StreamId): RequestId[] =>
-  [...answerStreams(transport)].flatMap(([request, of]) => (of === stream ? [request] : []));
+  [...(answerStreams(transport) ?? [])].flatMap(([request, of]) => (of === stream ? [request] : []));
 
 /**
  * Whether request `id` of the session is under way: the SDK's transport holds its stream until it
  * is answered or cancelled, and a batch's answers until the batch's last.
  */
 export const underWay = (transport: WebStandardStreamableHTTPServerTransport, id: RequestId): boolean =>
-  answerStreams(transport).has(id) &&
-  !(transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap.has(id);
+  (answerStreams(transport)?.has(id) ?? false) && !answersHeld(transport)?.has(id);
 
 /**
  * The requests of a POST, its stream's connection closed, whose answers can no longer reach their
@@ -43,11 +68,12 @@ export function answersLost(
   body: unknown,
   inJson: boolean,
 ): RequestId[] {
-  const { _resumableStreams: resumable } = transport as unknown as { _resumableStreams: Set<StreamId> };
+  // Not known to be resumable, a stream is taken as one: its client may hold an id to come back with.
+  const resumable = internal<Set<StreamId>>(transport, "_resumableStreams");
   return (Array.isArray(body) ? body : [body]).flatMap((message: unknown) => {
     if (!isJSONRPCRequest(message) || !underWay(transport, message.id)) return [];
-    const stream = answerStreams(transport).get(message.id);
-    return stream === undefined || (!inJson && resumable.has(stream)) ? [] : [message.id];
+    const stream = answerStreams(transport)?.get(message.id);
+    return stream === undefined || (!inJson && (resumable?.has(stream) ?? true)) ? [] : [message.id];
   });
 }
 
@@ -72,9 +98,10 @@ export const takesStandingId = (version: unknown): boolean =>
 const heldStreams = (
   transport: WebStandardStreamableHTTPServerTransport,
 ): Map<StreamId, { controller?: ReadableStreamDefaultController }> => {
-  const held = (transport as unknown as { _streamMapping?: unknown })._streamMapping;
-  // A later SDK may name it otherwise: none is then seen as held, and every send and keepalive goes on.
-  return held instanceof Map ? held : new Map();
+  // Not known: none is seen as held, and every send and keepalive goes on.
+  return (
+    internal<Map<StreamId, { controller?: ReadableStreamDefaultController }>>(transport, "_streamMapping") ?? new Map()
+  );
 };
 
 /** Writes `text` on `stream`, raw, if it is held. */
@@ -134,7 +161,7 @@ export function endHeldStream(
   const stream = streamOf(lastId);
   sayRetry(transport, stream, takesStandingId ? replay.standsAt(stream) : undefined);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
-  else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
+  else for (const request of requestsCarried(transport, stream)) transport.closeSSEStream(request);
 }
 
 /** The stream a GET opens: the one its `Last-Event-ID` names (a call's, or the notification stream's), else the notification stream. */
@@ -156,7 +183,11 @@ export function resumesCall(lastId: string | undefined): boolean {
 export function streamEnded(transport: WebStandardStreamableHTTPServerTransport, id: EventId): boolean {
   const colon = id.lastIndexOf(":");
   const stream = id.slice(0, colon);
-  return colon > 0 && stream !== NOTIFICATION_STREAM && ![...answerStreams(transport).values()].includes(stream);
+  // Not known, it is left to the transport, which holds it open rather than end a call's stream under way.
+  const carried = answerStreams(transport);
+  return (
+    colon > 0 && stream !== NOTIFICATION_STREAM && carried !== undefined && ![...carried.values()].includes(stream)
+  );
 }
 
 /**
@@ -172,23 +203,20 @@ export function streamEnded(transport: WebStandardStreamableHTTPServerTransport,
  */
 export const endCancelled = (transport: WebStandardStreamableHTTPServerTransport, id: RequestId) => {
   const streams = answerStreams(transport);
-  const stream = streams.get(id);
-  if (stream === undefined) return;
-  const { _requestResponseMap: answered, _resumableStreams: resumable } = transport as unknown as {
-    _requestResponseMap: Map<RequestId, unknown>;
-    _resumableStreams: Set<StreamId>;
-  };
-  const others = [...streams].flatMap(([request, of]) => (of === stream && request !== id ? [request] : []));
-  if (others.some((other) => !answered.has(other))) {
+  const stream = streams?.get(id);
+  if (streams === undefined || stream === undefined) return;
+  const answered = answersHeld(transport);
+  const others = requestsCarried(transport, stream).filter((request) => request !== id);
+  if (others.some((other) => !answered?.has(other))) {
     streams.delete(id);
     return;
   }
   transport.closeSSEStream(id);
   // What the SDK forgets of a stream once its answers are sent: kept, it would grow by a stream a cancel.
-  resumable.delete(stream);
+  internal<Set<StreamId>>(transport, "_resumableStreams")?.delete(stream);
   for (const request of [id, ...others]) {
     streams.delete(request);
-    answered.delete(request);
+    answered?.delete(request);
   }
 };
 
@@ -312,9 +340,9 @@ export function notificationsUnread(transport: WebStandardStreamableHTTPServerTr
  */
 export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTransport) {
   type KeepAlive = (controller: ReadableStreamDefaultController, encoder: unknown) => unknown;
-  const internals = transport as unknown as { startKeepAlive?: KeepAlive };
-  // A later SDK may name it otherwise: its keepalives then go on unfiltered, and sessions still open.
-  if (typeof internals.startKeepAlive !== "function") return;
+  const internals = transport as unknown as { startKeepAlive: KeepAlive };
+  // Not known: its keepalives go on unfiltered.
+  if (!internal(transport, "startKeepAlive")) return;
   const keepAlive = internals.startKeepAlive.bind(transport);
   internals.startKeepAlive = (controller, encoder) =>
     keepAlive(
