@@ -2664,6 +2664,52 @@ describe("resumption", () => {
     }
   });
 
+  test("a stream whose client reads none of it, opened again on another connection, is closed: it holds neither what waits nor the session", async () => {
+    const served = await servedWithErp();
+    const { hostname, port } = new URL(served.url);
+    const hung = openSocket(Number(port), hostname);
+    let heard = "";
+    hung.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    let gone = false;
+    hung.once("close", () => {
+      gone = true;
+    });
+    const opened = vi.spyOn(served.app, "session");
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      hung.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      const lastId = /id: (\S+)\ndata: \n\n/.exec(heard)?.[1] as string;
+      // From here on its client reads nothing: large log lines fill what the connection takes, then wait in waiter.
+      hung.pause();
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      while (notificationsUnread(transport) === 0) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Its client, which lost it unseen (behind a proxy that holds it), opens it again elsewhere.
+      const again = await request(`${served.url}/mcp`, {
+        headers: { ...inSession, accept: "text/event-stream", "last-event-id": lastId },
+      });
+      expect(again.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      expect(served.sessions.answering()).toBe(1);
+      // What reached its connection before, its client reads when it comes to; then the connection ends.
+      hung.resume();
+      await expect.poll(() => gone).toBe(true);
+      again.body.destroy();
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+    } finally {
+      hung.destroy();
+      await served.close();
+    }
+  });
+
   test("a stream whose client reads none of it holds no pile of keepalive comments, and has them again once it reads", async () => {
     // The transport's keepalive, every 15 s, on a clock the test moves.
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });

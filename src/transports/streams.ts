@@ -148,17 +148,26 @@ export function nameWhereItStands(
  * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
  * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it). Its client is told
  * when to come back, and, where it takes one (`takesStandingId`, as its last GET said), the id to
- * come back with: the stream goes on, on another connection.
+ * come back with: the stream goes on, on another connection. A notification stream whose connection
+ * is full (`notifications`) is cut instead: its end would wait behind what its client does not read,
+ * and hold that and the session, never idle, for as long as the connection lives.
  */
 export function endHeldStream(
   {
     transport,
     replay,
     takesStandingId,
-  }: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer; takesStandingId: boolean },
+    notifications,
+  }: {
+    transport: WebStandardStreamableHTTPServerTransport;
+    replay: ReplayBuffer;
+    takesStandingId: boolean;
+    notifications: { writableNeedDrain: boolean; destroy(): void } | undefined;
+  },
   lastId: string | undefined,
 ) {
   const stream = streamOf(lastId);
+  if (stream === NOTIFICATION_STREAM && notifications?.writableNeedDrain) notifications.destroy();
   sayRetry(transport, stream, takesStandingId ? replay.standsAt(stream) : undefined);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const request of requestsCarried(transport, stream)) transport.closeSSEStream(request);
