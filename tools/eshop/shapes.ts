@@ -209,10 +209,11 @@ export const orderId = published(
 );
 
 /**
- * The most ids a cursor carries, and the shop is asked to exclude: about 4 KB of query string,
- * where web servers take 8 KB (nginx's and Apache's default request line).
+ * The most ids a cursor carries, and the shop is asked to exclude: about 1 KB of query string for
+ * ids of seven digits, each after a comma sent as %2C, where IIS takes 2 KB (its maxQueryString)
+ * and nginx and Apache a request line of 8 KB.
  */
-const LISTED_IDS_MAX = 500;
+const LISTED_IDS_MAX = 100;
 
 const CURSOR = new RegExp(
   `^p[1-9]\\d{0,5}(\\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,${LISTED_IDS_MAX}}(_[0-9a-z]{1,7})?)?\\.[0-9a-f]{8}$`,
