@@ -27,6 +27,7 @@ import {
   pinnedPages,
   shopPage,
   shopTime,
+  skipsByCount,
   unconfirmedWrites,
   withinAnswer,
   zoneLine,
@@ -543,7 +544,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ...lines,
         ...range,
         zoneLine(shopZone, true),
-        pageLine(r.orders.length, r, "orders", false),
+        pageLine(r.orders.length, r, "orders", skipsByCount(r.next_cursor)),
         ...leftOutSince(r, "Orders placed"),
         ...guests,
       ].join("\n");

@@ -21,6 +21,7 @@ import {
   productOut,
   shopPage,
   shopTime,
+  skipsByCount,
   stockOut,
   unconfirmedWrites,
   withinAnswer,
@@ -400,7 +401,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         ...lines,
         ...zone,
         ...(leftOut ? [leftOut] : []),
-        pageLine(r.products.length, r, "products", false),
+        pageLine(r.products.length, r, "products", skipsByCount(r.next_cursor)),
         ...leftOutSince(r, "Products added"),
       ].join("\n");
     },

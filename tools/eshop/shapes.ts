@@ -422,18 +422,30 @@ export function listEnded(
 }
 
 /**
- * A line that says how many there are and how to read on; `fromFirstMatch`: the shop's pages are counted from the
- * first match: a change that takes listed items out of the filters moves later ones onto pages
- * already read, so a model that works through a list page by page would skip them.
+ * Why a newest-first list's next page counts from a match rather than reading on from the last one
+ * listed, or false: its cursor has the shop skip by count (`offset`) those listed of that second
+ * before the ids it carries, so one of them that no longer matches makes it skip one unread.
+ */
+export function skipsByCount(cursor: string | undefined): string | false {
+  return cursor && /_[0-9a-z]{1,7}\.[0-9a-f]{8}$/.test(cursor)
+    ? `past ${LISTED_IDS_MAX} of one second, the shop skips those read of it by count`
+    : false;
+}
+
+/**
+ * A line that says how many there are and how to read on; `counted`, why the next page is counted
+ * from a match (by default, the shop's pages are counted from the first match): a change that takes
+ * listed items out of the filters moves later ones onto pages already read, so a model that works
+ * through a list page by page would skip them.
  */
 export function pageLine(
   shown: number,
   result: { total?: number | undefined; next_cursor?: string | undefined },
   what: string,
-  fromFirstMatch = true,
+  counted: string | false = "pages count from the first match",
 ): string {
-  const again = fromFirstMatch
-    ? ` (after changing listed ${what} so they no longer match, list from the first page again: pages count from the first match)`
+  const again = counted
+    ? ` (after changing listed ${what} so they no longer match, list from the first page again: ${counted})`
     : "";
   const more = result.next_cursor ? `; next page: cursor "${result.next_cursor}"${again}` : "";
   return result.total === undefined
