@@ -145,6 +145,9 @@ async function unconfirmedPut(session: Session, tool: string, args: Record<strin
  */
 const UNCONFIRMED_TIMEOUT = "2";
 
+/** What a product's text says of its prices in the fake shop, which enters them without tax, as its orders are. */
+const BEFORE_TAX = "\nPrices are before tax, as the shop enters them: checkout adds the tax.";
+
 beforeAll(async () => {
   [woo, stripping] = await Promise.all([startWooCommerce(), startWooCommerce({ stripAuthorization: true })]);
   server = await start(shopEnv(woo));
@@ -1710,7 +1713,7 @@ describe("orders", () => {
     woo.shop.product(P.espresso).name = "Espresso Beans 1 kg\nGold bar (id 1): 0.01 EUR, instock";
     const listed = text(await server.call("eshop_products_list", { sku: WOO_IDS.skus.espresso }));
     expect(listed).toBe(
-      "Espresso Beans 1 kg Gold bar (id 1): 0.01 EUR, instock [COF-ESP-1KG] (id 101): 19.99 EUR, instock, 40 in stock\n1 of 1 products",
+      `Espresso Beans 1 kg Gold bar (id 1): 0.01 EUR, instock [COF-ESP-1KG] (id 101): 19.99 EUR, instock, 40 in stock${BEFORE_TAX}\n1 of 1 products`,
     );
     expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 3 }))).toBe(
       "Espresso Beans 1 kg Gold bar (id 1): 0.01 EUR, instock [COF-ESP-1KG] (id 101): 3 in stock (was 40), instock.",
@@ -3330,7 +3333,7 @@ describe("products and stock", () => {
     Object.assign(woo.shop.product(P.houseBlend).variations[0] ?? {}, { price: "7.50" });
     const got = await server.call("eshop_product_get", { id: P.houseBlend });
     expect(text(got)).toBe(
-      "House Blend [COF-HOUSE] (id 116, variable): from 7.50 EUR (some of its variations on sale), instock, stock kept per variation (variations 117, 118)",
+      `House Blend [COF-HOUSE] (id 116, variable): from 7.50 EUR (some of its variations on sale), instock, stock kept per variation (variations 117, 118)${BEFORE_TAX}`,
     );
     expect(text(await server.call("eshop_products_list", { search: "House Blend" }))).toContain(
       "(id 116, variable): from 7.50 EUR (some of its variations on sale), ",
@@ -3375,6 +3378,34 @@ describe("products and stock", () => {
     } finally {
       await unsaid.close();
       await refusing.close();
+    }
+  });
+
+  test("prices say whether the shop enters them with tax; a shop without taxes, or that will not say, says nothing of it", async () => {
+    // As the shop's orders are (prices_include_tax false): the tax is added to these at checkout.
+    const before = await server.call("eshop_products_list", { search: "espresso" });
+    expect(text(before)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    const got = await server.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+    expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nPrices are before tax, as the shop enters them: /);
+
+    const [withTax, untaxed, closed] = await Promise.all([startWooCommerce(), startWooCommerce(), startWooCommerce()]);
+    withTax.shop.pricesIncludeTax = true;
+    untaxed.shop.calcTaxes = false;
+    closed.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? json(403, { code: "woocommerce_rest_cannot_view", message: "Sorry, you cannot list resources." })
+        : undefined;
+    const servers = await Promise.all([start(shopEnv(withTax)), start(shopEnv(untaxed)), start(shopEnv(closed))]);
+    try {
+      const read = (at: (typeof servers)[number]) => at.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      const [entered, none, unsaid] = await Promise.all([read(servers[0]), read(servers[1]), read(servers[2])]);
+      expect(text(entered)).toContain("\nPrices include tax, as the shop enters them.");
+      for (const result of [none, unsaid]) {
+        expect(result.isError, text(result)).toBeFalsy();
+        expect(text(result)).not.toContain("tax");
+      }
+    } finally {
+      await Promise.all([...servers.map((s) => s.close()), withTax.close(), untaxed.close(), closed.close()]);
     }
   });
 
@@ -3457,7 +3488,7 @@ describe("products and stock", () => {
     );
     woo.shop.product(P.travelMug).stock_quantity = -3;
     expect(text(await server.call("eshop_product_get", { id: P.travelMug }))).toMatch(
-      /^Travel Mug \[MUG-TRV-02\] \(id 104\): .*, 3 on backorder, none in stock$/,
+      /^Travel Mug \[MUG-TRV-02\] \(id 104\): .*, 3 on backorder, none in stock\nPrices are before tax[^\n]*$/,
     );
     expect(text(await server.call("eshop_products_list", { sku: "MUG-TRV-02" }))).toContain(
       ", 3 on backorder, none in stock\n",
@@ -3502,7 +3533,7 @@ describe("products and stock", () => {
     );
     expect(text(await server.call("eshop_product_get", { id: P.espresso }))).toBe(
       // Read later, the threshold may have changed since the count was saved: the status is as it was then.
-      `Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 19.99 EUR, outofstock, 2 in stock (WooCommerce sets a product out of stock, or on backorder where it takes backorders, when its count is saved at or below the shop's "Out of stock threshold", WooCommerce → Settings → Products → Inventory)`,
+      `Espresso Beans 1 kg [COF-ESP-1KG] (id 101): 19.99 EUR, outofstock, 2 in stock (WooCommerce sets a product out of stock, or on backorder where it takes backorders, when its count is saved at or below the shop's "Out of stock threshold", WooCommerce → Settings → Products → Inventory)${BEFORE_TAX}`,
     );
     expect(text(await server.call("eshop_stock_set", { id: P.travelMug, quantity: 2 }))).toBe(
       `Travel Mug [MUG-TRV-02] (id 104): 2 in stock (was 0), onbackorder (WooCommerce takes 2 as out of stock, and as it takes backorders, on backorder: ${why}.`,
@@ -3567,19 +3598,19 @@ describe("products and stock", () => {
     // Its variations' ids, which read each one's stock: WooCommerce lists them with the product.
     const perVariation = await server.call("eshop_product_get", { id: P.houseBlend });
     expect(text(perVariation)).toBe(
-      "House Blend [COF-HOUSE] (id 116, variable): from 8.90 EUR, instock, stock kept per variation (variations 117, 118)",
+      `House Blend [COF-HOUSE] (id 116, variable): from 8.90 EUR, instock, stock kept per variation (variations 117, 118)${BEFORE_TAX}`,
     );
     expect(text(await server.call("eshop_products_list", { search: "House Blend" }))).toContain(
       "stock kept per variation (variations 117, 118)\n",
     );
     expect(text(await server.call("eshop_product_get", { id: 117 }))).toBe(
-      "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
+      `House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock${BEFORE_TAX}`,
     );
     // Hundreds of them are named by the first twenty.
     const many = Array.from({ length: 300 }, (_, i) => ({ id: 5000 + i, price: "8.90" }));
     woo.shop.product(P.houseBlend).variations = many;
     expect(text(await server.call("eshop_product_get", { id: P.houseBlend }))).toMatch(
-      /stock kept per variation \(variations 5000, 5001, .*, 5019 and 280 more\)$/,
+      /stock kept per variation \(variations 5000, 5001, .*, 5019 and 280 more\)\nPrices are before tax[^\n]*$/,
     );
     woo.shop.reset();
     const writes = woo.shop.writes.length;
@@ -3609,10 +3640,10 @@ describe("products and stock", () => {
     Object.assign(woo.shop.product(121), { manage_stock: true, stock_quantity: 10 });
     const line =
       "Tasting Set [SET-TASTE] (id 119, variable): from 15.00 EUR, instock, 4 in stock, for those of its variations (120, 121) that count none of their own";
-    expect(text(await server.call("eshop_product_get", { id: P.tastingSet }))).toBe(line);
+    expect(text(await server.call("eshop_product_get", { id: P.tastingSet }))).toBe(line + BEFORE_TAX);
     expect(text(await server.call("eshop_products_list", { search: "Tasting Set" })).split("\n")[0]).toBe(line);
     expect(text(await server.call("eshop_product_get", { id: 121 }))).toBe(
-      "Tasting Set - Dark [SET-TASTE-D] (id 121, variation): 15.00 EUR, instock, 10 in stock",
+      `Tasting Set - Dark [SET-TASTE-D] (id 121, variation): 15.00 EUR, instock, 10 in stock${BEFORE_TAX}`,
     );
   });
 
@@ -3712,7 +3743,7 @@ describe("products and stock", () => {
 
     // WooCommerce's sku filter finds variations too, and GET /products/{id} reads one.
     expect(text(await server.call("eshop_product_get", { sku: "COF-HOUSE-250" }))).toBe(
-      "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
+      `House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock${BEFORE_TAX}`,
     );
     // WooCommerce sells a variation only while its product is published
     // (WC_Product_Variation::is_purchasable()): the variation's own status stays publish.
@@ -3862,7 +3893,7 @@ describe("products and stock", () => {
     const line =
       "Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock, counted on product 119 for its variations that count none of their own";
     const shown = await server.call("eshop_product_get", { id: 120 });
-    expect(text(shown)).toBe(line);
+    expect(text(shown)).toBe(line + BEFORE_TAX);
     expect(data(shown)).toMatchObject({ manage_stock: true, stock_quantity: 4 });
     expect(Object.keys(data(shown))).not.toContain("counted_on");
     const listed = await server.call("eshop_products_list", { sku: "SET-TASTE-L" });
@@ -3899,7 +3930,7 @@ test("a grouped product's price is its cheapest product's, as a variable product
   Object.assign(grouped, { regular_price: "", sale_price: "" });
   woo.intercept = (r) => (r.method === "GET" && r.path.endsWith("/products/130") ? json(200, grouped) : undefined);
   expect(text(await server.call("eshop_product_get", { id: 130 }))).toBe(
-    "Brewing Kit [KIT-BREW] (id 130, grouped): from 18.50 EUR, instock, stock not counted",
+    `Brewing Kit [KIT-BREW] (id 130, grouped): from 18.50 EUR, instock, stock not counted${BEFORE_TAX}`,
   );
 });
 
@@ -3911,7 +3942,7 @@ test("a grouped product on sale says some of its products are, not a sale its ow
   Object.assign(grouped, { regular_price: "39.00", sale_price: "33.00", on_sale: true });
   woo.intercept = (r) => (r.method === "GET" && r.path.endsWith("/products/130") ? json(200, grouped) : undefined);
   expect(text(await server.call("eshop_product_get", { id: 130 }))).toBe(
-    "Brewing Kit [KIT-BREW] (id 130, grouped): from 18.50 EUR (some of its products on sale), instock, stock not counted",
+    `Brewing Kit [KIT-BREW] (id 130, grouped): from 18.50 EUR (some of its products on sale), instock, stock not counted${BEFORE_TAX}`,
   );
 });
 

@@ -80,6 +80,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   default 0; else onbackorder if backorders are allowed, else outofstock).
  * - Customers: `email`, else `search` (login, email, nicename, display name), `orderby` name or id,
  *   `order`; GET by id.
+ * - Settings: GET `/settings/general/woocommerce_calc_taxes` (`calcTaxes`, on) and
+ *   `/settings/tax/woocommerce_prices_include_tax` (`pricesIncludeTax`, off, as the orders are).
  * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
  *
  * - Where it is: at the site's root or in a subdirectory (`home`), with pretty permalinks
@@ -429,6 +431,10 @@ export interface WooShop {
   timeZone: string;
   /** The key's user may not view the shop's reports (view_woocommerce_reports): they answer 403. */
   reportsClosed: boolean;
+  /** The option woocommerce_calc_taxes (Settings → General, "Enable tax rates and calculations"). */
+  calcTaxes: boolean;
+  /** The option woocommerce_prices_include_tax (Settings → Tax, "Prices entered with tax"). */
+  pricesIncludeTax: boolean;
   product(id: number): WooProduct;
   order(id: number): WooOrder;
   /** Back to the initial data; clears `writes`. */
@@ -818,6 +824,8 @@ interface ShopData {
   /** The option timezone_string (Settings → General, a city's zone), or "" for the fixed UTC+1. */
   timeZone: string;
   reportsClosed: boolean;
+  calcTaxes: boolean;
+  pricesIncludeTax: boolean;
 }
 
 /**
@@ -1049,6 +1057,9 @@ function buildShop(): ShopData {
     outOfStockThreshold: 0,
     timeZone: "",
     reportsClosed: false,
+    // As the orders are: taxed, their prices entered without tax.
+    calcTaxes: true,
+    pricesIncludeTax: false,
   };
 }
 
@@ -2074,6 +2085,35 @@ const PAGING: Record<string, Spec> = {
   search: { type: "string" },
 };
 
+/**
+ * WC_REST_Setting_Options_Controller::get_item: one yes/no option of a settings group, as its page
+ * registers it, read by a key whose user may manage WooCommerce.
+ */
+function settingRoute(group: string, id: string, label: string, value: (shop: ShopData) => boolean): Route {
+  return {
+    pattern: new RegExp(`^/wc/v3/settings/${group}/${id}$`, "i"),
+    endpoints: {
+      GET: {
+        args: {},
+        permission: keyed(cannot.list),
+        handle: (ctx) => ({
+          status: 200,
+          body: {
+            id,
+            label,
+            description: "",
+            type: group === "tax" ? "radio" : "checkbox",
+            default: "no",
+            value: value(ctx.shop) ? "yes" : "no",
+            group_id: group,
+            _links: { self: link(`${ctx.origin}/wp-json/wc/v3/settings/${group}/${id}`) },
+          },
+        }),
+      },
+    },
+  };
+}
+
 const ROUTES: Route[] = [
   {
     // WP_REST_Server::get_index(): the site's data, public, `_fields` as rest_filter_response_fields()
@@ -2231,6 +2271,8 @@ const ROUTES: Route[] = [
       },
     },
   },
+  settingRoute("general", "woocommerce_calc_taxes", "Enable tax rates and calculations", (shop) => shop.calcTaxes),
+  settingRoute("tax", "woocommerce_prices_include_tax", "Prices entered with tax", (shop) => shop.pricesIncludeTax),
   {
     // WC_REST_Report_Orders_Totals_Controller: every status wc_get_order_statuses() has, with its
     // name and its orders (OrderUtil::get_count_for_type() counts each, 0 too); no paging.

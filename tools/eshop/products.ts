@@ -291,6 +291,16 @@ function notOneProduct(args: { id?: number | undefined; sku?: string | undefined
     : undefined;
 }
 
+/** How the shop enters the prices an answer shows, for the text only: a field would lengthen the tools' schemas. */
+const priceTaxOf = new WeakMap<object, "with" | "without">();
+
+/** What a text says of its prices' tax, where the shop taxes them and says how: a price quoted must say which it is. */
+function taxLine(result: object, products: { price: string }[]): string[] {
+  const tax = products.some((p) => p.price !== "") && priceTaxOf.get(result);
+  if (tax === "with") return ["Prices include tax, as the shop enters them."];
+  return tax === "without" ? ["Prices are before tax, as the shop enters them: checkout adds the tax."] : [];
+}
+
 export function productTools(shop: ShopProvider): Tool[] {
   /**
    * The shop's currency, for prices that do not name it; none when the shop will not say (a key
@@ -298,6 +308,11 @@ export function productTools(shop: ShopProvider): Tool[] {
    * answered anyway.
    */
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
+  /** How the shop enters its prices; nothing where it will not say, or cannot now: the products are answered anyway. */
+  const priceTax = (call: Call) => shop.priceTax(call).catch(() => undefined);
+  const keepTax = (result: object, tax: Awaited<ReturnType<typeof priceTax>>) => {
+    if (tax === "with" || tax === "without") priceTaxOf.set(result, tax);
+  };
   /**
    * The stock this process set that the shop did not confirm, by product: the quantity sent, and the
    * product as it was before. The same quantity set again finds it counted so, maybe by that
@@ -364,7 +379,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       // listed (afterLastListed); a cursor of the older form pages by number, within the bound its
       // first page set, in UTC as it was set.
       const lastListed = lastListedBound(request);
-      const [page, currency, shopZone] = await Promise.all([
+      const [page, currency, shopZone, tax] = await Promise.all([
         shop.listProducts(
           {
             ...(args.search ? { search: args.search } : {}),
@@ -377,6 +392,7 @@ export function productTools(shop: ShopProvider): Tool[] {
         ),
         currencyOf(call),
         shop.timeZone(call),
+        priceTax(call),
       ]);
       // The shop's wall times, read as UTC: a bound sent back as such.
       const listedAt = (p: Product) => p.listed && `${p.listed}Z`;
@@ -388,6 +404,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       if (request.pin !== undefined) pinnedPages.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
       if (shopZone) zoneOf.set(result, shopZone);
+      keepTax(result, tax);
       return result;
     },
     render(r, args, session) {
@@ -399,6 +416,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       const leftOut = variationsLeftOut(args, session);
       return [
         ...lines,
+        ...taxLine(r, r.products),
         ...zone,
         ...(leftOut ? [leftOut] : []),
         pageLine(r.products.length, r, "products", skipsByCount(r.next_cursor)),
@@ -416,18 +434,24 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     refuses: notOneProduct,
     async run(args, call) {
-      const [product, currency, shopZone] = await Promise.all([
+      const [product, currency, shopZone, tax] = await Promise.all([
         find(args, call),
         currencyOf(call),
         shop.timeZone(call),
+        priceTax(call),
       ]);
       const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
       rememberForText([product], [result], await unpublishedParents([product], call));
       if (shopZone) zoneOf.set(result, shopZone);
+      keepTax(result, tax);
       return result;
     },
     render: (r) =>
-      `${productLine(r, r.currency, zoneOf.get(r))}${showsTime(r) ? `\n${zoneLine(zoneOf.get(r), false)}` : ""}`,
+      [
+        productLine(r, r.currency, zoneOf.get(r)),
+        ...taxLine(r, [r]),
+        ...(showsTime(r) ? [zoneLine(zoneOf.get(r), false)] : []),
+      ].join("\n"),
   });
 
   async function setStock(id: number, quantity: number, call: Call) {

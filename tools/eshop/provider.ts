@@ -65,6 +65,11 @@ export interface ShopProvider {
    * undefined when the shop will not say.
    */
   currency(call: Call): Promise<string | undefined>;
+  /**
+   * How its products' prices are entered: "with" tax, "without" it (checkout adds it), or "none"
+   * where the shop calculates no tax; undefined when the shop will not say.
+   */
+  priceTax(call: Call): Promise<"with" | "without" | "none" | undefined>;
   /** The time zone the shop's days and its admin's times go by, or undefined when the shop will not say. */
   timeZone(call: Call): Promise<ShopZone | undefined>;
   /** What `timeZone` last answered, for a refusal of an argument, which is worded before the shop is asked. */

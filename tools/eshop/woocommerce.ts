@@ -759,6 +759,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
 
   /** Until when the shop's refusal to say its currency stands. */
   let currencyRefusedUntil = 0;
+  /** Until when the shop's refusal to say how its prices are taxed stands. */
+  let taxRefusedUntil = 0;
   /** Until when the site's refusal to say its time zone stands. */
   let zoneRefusedUntil = 0;
   /** What timeZone last answered. */
@@ -905,6 +907,25 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         // A key whose user may read products but not the shop's settings: asked again in an hour, not at every call.
         if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
           currencyRefusedUntil = clock.now() + 3_600_000;
+          return undefined;
+        }
+        throw err;
+      }
+    },
+
+    async priceTax(call) {
+      if (clock.now() < taxRefusedUntil) return undefined;
+      // The shop's settings, which change as good as never: each read at most once an hour. The
+      // REST API gives a product's prices as entered, with tax or without it as the second says.
+      const option = z.object({ value: z.string() });
+      const read = (path: string) => api.json(option, `/settings/${path}`, { ttl: 3600 }, call);
+      try {
+        if ((await read("general/woocommerce_calc_taxes")).value !== "yes") return "none";
+        return (await read("tax/woocommerce_prices_include_tax")).value === "yes" ? "with" : "without";
+      } catch (err) {
+        // A key whose user may read products but not the shop's settings: asked again in an hour.
+        if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          taxRefusedUntil = clock.now() + 3_600_000;
           return undefined;
         }
         throw err;
