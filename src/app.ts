@@ -710,11 +710,20 @@ export async function startApp(
   /** The tools that read the events, whose sessions show them as resources too. */
   const readers = ["events_list", "events_get"];
   const { toolsets: onlySets, tools: only, excludeTools: excluded } = config.core;
-  /** Whether the events' readers may come once the store opens, where the settings leave them on. */
-  const eventsMayCome =
-    reopening !== undefined &&
-    (onlySets?.includes("events") ?? true) &&
-    readers.every((name) => (only?.includes(name) ?? true) && !excluded?.includes(name));
+  /** Whether the tool `name` may come once the store opens: one of its toolsets' (toolsets.ts), that the settings leave on. */
+  const mayCome = (name: string) => {
+    const toolset = toolsetOf({ name });
+    return (
+      reopening !== undefined &&
+      ["events", "webhooks", "automations"].includes(toolset) &&
+      (onlySets?.includes(toolset) ?? true) &&
+      (toolset !== "automations" || config.core.automations.length > 0) &&
+      (only?.includes(name) ?? true) &&
+      !excluded?.includes(name)
+    );
+  };
+  /** Whether the events' readers may come once the store opens. */
+  const eventsMayCome = readers.every(mayCome);
   /** Whether a session serving `served` shows the events as resources. */
   const readsEvents = (served: readonly Tool[]) => readers.every((name) => served.some((tool) => tool.name === name));
   return {
@@ -756,6 +765,7 @@ export async function startApp(
           (automation) =>
             !automation.dryRun && automation.do.some((step) => "tool" in step && step.tool === "eshop_order_mark_paid"),
         ),
+        store ? () => false : mayCome,
       );
       refuseUnknownCursors(server);
       refuseInvalidParams(server);

@@ -33,6 +33,7 @@ const completion = new AsyncLocalStorage<{ signal: AbortSignal; more: boolean }>
  * Returns what offers, to a session that came to serve more tools, the flow those tools make
  * possible: a reader's step-up to waiter:write gains the payments flow, and its client is told
  * the prompts changed. The brief names read-only tools only, which such a session served already.
+ * `comesLater`: whether a tool not served yet may come (a store opened late brings its event tools).
  */
 export function registerPrompts(
   server: McpServer,
@@ -41,6 +42,7 @@ export function registerPrompts(
   log: Log,
   /** Whether an automation marks orders paid (a step of eshop_order_mark_paid, not in a dry run). */
   automationsMarkPaid = false,
+  comesLater: (name: string) => boolean = () => false,
 ): (tools: readonly Tool[]) => void {
   const servedBy = (list: readonly Tool[]) => (name: string) => list.some((tool) => tool.name === name);
   const ask = (text: string): GetPromptResult => ({ messages: [{ role: "user", content: { type: "text", text } }] });
@@ -51,8 +53,8 @@ export function registerPrompts(
     return server.registerPrompt(name, config, callback);
   }) as McpServer["registerPrompt"];
 
+  const payments = ["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"];
   const offerPayments = (tools: readonly Tool[]) => {
-    const payments = ["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"];
     if (takes.has("process_payments") || !payments.every(servedBy(tools))) return;
     register(
       "process_payments",
@@ -256,6 +258,11 @@ export function registerPrompts(
       });
     }
   }
+  // McpServer declares prompts as the first is registered, and takes no capability once connected:
+  // a session whose first prompt may come with tools served later declares them now, none yet.
+  if (takes.size === 0 && payments.every((name) => servedBy(tools)(name) || comesLater(name))) {
+    server.registerPrompt("none", {}, () => ask("")).remove();
+  }
   /** A name of no prompt here is told the ones there are, as a tool's is. */
   const noPrompt = (name: string) => {
     const offered = [...takes.keys()];
@@ -267,7 +274,7 @@ export function registerPrompts(
   // The SDK drops an argument a prompt does not take: a mistyped "sorce" would process every
   // source's payments, a place the brief cannot forecast would be left out unsaid. One left empty
   // asks for nothing.
-  if (takes.size > 0) {
+  if (requestHandlers(server).has("prompts/get")) {
     wrapHandler(server, "prompts/get", (sdk) => (request, extra) => {
       const { name, arguments: given } = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
       const known = typeof name === "string" ? takes.get(name) : undefined;

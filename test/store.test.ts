@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
@@ -2106,6 +2107,45 @@ test.each<Record<string, string>>([
     }
   },
 );
+
+test("an assistant's stdio server whose only prompt comes with the event tools declares prompts from the start and offers it once another waiter's upgrade of the store is done", async () => {
+  const { dir, upgrading } = await storeBeingUpgraded();
+  const session = await startServer({
+    WAITER_DATA_DIR: dir,
+    WAITER_TOOLS: "events_list,events_get,events_ack,eshop_order_get,eshop_order_mark_paid",
+    // Never asked: the flow is offered, not run.
+    WAITER_WOO_URL: "http://127.0.0.1:9",
+    WAITER_WOO_KEY: "ck_test",
+    WAITER_WOO_SECRET: "cs_test",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+  });
+  let told = 0;
+  session.client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+    told++;
+  });
+  try {
+    expect(session.stderr()).toContain("webhook events are off");
+    // A client learns of prompts from initialize's answer only: the flow that comes later is watched for.
+    expect(session.client.getServerCapabilities()?.prompts).toEqual({ listChanged: true });
+    expect((await session.client.listPrompts()).prompts).toEqual([]);
+    upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
+    upgrading.exec("COMMIT");
+    await expect
+      .poll(async () => (await session.client.listPrompts()).prompts.map((prompt) => prompt.name), { timeout: 10_000 })
+      .toContain("process_payments");
+    expect(told).toBeGreaterThan(0);
+    // The rest of what the store turns on comes too: the webhook port.
+    await expect.poll(() => session.stderr()).toMatch(/source trial \(none\): http:/);
+    expect(session.stderr()).not.toContain("webhook events stay off");
+    // Refused as at start: a mistyped argument would process every source's payments.
+    await expect(
+      session.client.getPrompt({ name: "process_payments", arguments: { sorce: "stripe" } }),
+    ).rejects.toThrow("process_payments takes no argument");
+  } finally {
+    await session.close();
+  }
+});
 
 test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
   const { dir, file, upgrading } = await storeBeingUpgraded();
