@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { McpServer, RegisteredPrompt } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { type CompleteResult, ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
@@ -32,7 +32,8 @@ const completion = new AsyncLocalStorage<{ signal: AbortSignal; more: boolean }>
  * them. Each is offered only when the session serves the tools it names, and says only those.
  * Returns what offers, to a session that came to serve more tools, the flow those tools make
  * possible: a reader's step-up to waiter:write gains the payments flow, and its client is told
- * the prompts changed. The brief names read-only tools only, which such a session served already.
+ * the prompts changed. The brief names read-only tools only, which such a session served already;
+ * a store opened late brings it the parts of its tools (waiting events, failed automations).
  * `comesLater`: whether a tool not served yet may come (a store opened late brings its event tools).
  */
 export function registerPrompts(
@@ -102,8 +103,8 @@ export function registerPrompts(
   };
   offerPayments(tools);
 
-  // Each part of the brief, what it is about and what it asks for, when the session serves its tool.
-  const briefParts = [
+  // Each part of the brief, what it is about and what it asks for, offered when the session serves its tool.
+  const briefPartsOf = (tools: readonly Tool[]) => [
     {
       tool: "eshop_orders_list",
       about: "orders",
@@ -152,115 +153,129 @@ export function registerPrompts(
       // fixing: told "today's", a model gives the last working day's as today's.
       ask: `Rates: currency_rates, the latest fixing (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}); say the day it is of: a day's fixing is published in its afternoon, and none on weekends and holidays.`,
     },
-  ].filter((part) => servedBy(tools)(part.tool));
-  /** The brief's parts `today`: new orders are counted from the day before, on a Monday from Friday. */
-  const partsFor = (today: WallClock, zone: string) =>
-    briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today, zone)));
-  const orders = tools.find((tool) => tool.name === "eshop_orders_list");
-  const forecast = tools.find((tool) => tool.name === "weather_forecast");
-  if (briefParts.length > 0 || forecast) {
-    const geocode = tools.find((tool) => tool.name === "weather_geocode");
-    /** Why the brief refuses `place` (trimmed), as weather_forecast takes it, or undefined when it takes it. */
-    const refusedPlace = (place: string) => {
-      const schema = forecast?.input.place;
-      const checked = schema && z.safeParse(schema, place);
-      return checked?.error?.issues[0]?.message ?? (LINE_BREAK.test(place) ? "one line only" : undefined);
-    };
-    /**
-     * The weather part, for the place given as weather_forecast takes it; without a place none,
-     * unless the weather is all the brief has: then the place is asked for.
-     */
-    const weather = async (given: string | undefined, signal: AbortSignal): Promise<string[]> => {
-      const place = given?.trim();
-      if (!forecast || (!place && briefParts.length > 0)) return [];
-      if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
-      const wrong = refusedPlace(place);
-      if (wrong) {
-        throw new ProtocolError(
-          ErrorCode.InvalidParams,
-          `place ${quote(place)}: ${wrong}, as weather_forecast takes it`,
-        );
-      }
-      // A place the geocoder finds nothing for would be weather_forecast's failure, after the other
-      // parts: told now, while the person can mend it. One it cannot search for now is left to the forecast.
-      const found =
-        geocode &&
-        ((await geocode.run({ name: place, count: 10 }, toolCall(log, signal)).catch(() => undefined)) as
-          | { places: unknown[]; note?: string }
-          | undefined);
-      if (found?.places.length === 0 && found.note) {
-        throw new ProtocolError(ErrorCode.InvalidParams, `place ${quote(place)}: ${found.note}`);
-      }
-      return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
-    };
-    const placeDescription = `Where to give today's weather for; without it, the brief ${briefParts.length > 0 ? "has no weather" : "asks for one"}.`;
-    // Orders placed are what came in; stock, events waiting, rates and the weather what today holds.
-    const overnight = briefParts.some((part) => "overnight" in part);
-    const today = forecast !== undefined || briefParts.some((part) => !("overnight" in part));
-    const held = overnight
-      ? `What came in since yesterday (since Friday on a Monday)${today ? " and what today holds" : ""}`
-      : "What today holds";
-    register(
-      "morning_brief",
-      {
-        title: "Morning brief",
-        description: `${held}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
-        argsSchema: forecast
-          ? {
-              // Completed with weather_geocode: without it, no completion is offered. A place the
-              // brief refuses is sent to no geocoder; nothing typed yet is no place refused.
-              place: geocode
-                ? optionalCompletable(placeDescription, (value) =>
-                    value.trim() === "" || refusedPlace(value.trim()) === undefined
-                      ? placesLike(geocode, value, log, completion.getStore())
-                      : [],
-                  )
-                : z.string().optional().describe(placeDescription),
-            }
-          : {},
-      },
-      async (args: { place?: string | undefined }, extra) => {
-        // The shop's days, by which eshop_orders_list reads a date: UTC's are another day for much of
-        // a shop's day east or west of it.
-        const [weatherPart, shop] = await Promise.all([
-          weather(args.place, extra.signal),
-          orders?.timeZone?.(toolCall(log, extra.signal)),
-        ]);
-        const zone = shop?.zone ?? "UTC";
-        const today = wallClock(clock.now(), zone);
-        // The date is the one orders and runs are counted from: said without them, UTC's would
-        // contradict the forecast's today, which is the place's.
-        const dated = overnight
-          ? ` (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"})`
-          : "";
-        return ask(
-          [
-            `Give me a short morning brief, one line per part, with the figures that matter${dated}:`,
-            ...[...partsFor(today, zone), ...weatherPart].map((part) => `- ${part}`),
-            // A tool's error says what to send instead where it can (coordinates typed as the place,
-            // a date in words): skipped at once, the part would be lost to a mistake it names.
-            `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,
-          ].join("\n"),
-        );
-      },
-    );
-    // A client sends a completion as each letter is typed and cancels the one before: its
-    // geocoder searches end with it, rather than run on for an answer no one reads. McpServer
-    // takes the places given for all there are (hasMore false, their number as the total): a
-    // client may then narrow them itself as the person types on, and never offer the others.
-    if (forecast && geocode) {
-      wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
-        const asked = { signal: extra.signal, more: false };
-        const result = (await completion.run(asked, () => sdk(request, extra))) as CompleteResult;
-        if (!asked.more) return result;
-        const { total: _, ...shown } = result.completion;
-        return { ...result, completion: { ...shown, hasMore: true } };
-      });
+  ];
+  /** The brief offered, by what it says it holds: a store opened late brings it the parts of its tools. */
+  let brief: { description: string; prompt: RegisteredPrompt } | undefined;
+  const offerBrief = (tools: readonly Tool[]) => {
+    const briefParts = briefPartsOf(tools).filter((part) => servedBy(tools)(part.tool));
+    /** The brief's parts `today`: new orders are counted from the day before, on a Monday from Friday. */
+    const partsFor = (today: WallClock, zone: string) =>
+      briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today, zone)));
+    const orders = tools.find((tool) => tool.name === "eshop_orders_list");
+    const forecast = tools.find((tool) => tool.name === "weather_forecast");
+    if (briefParts.length > 0 || forecast) {
+      const geocode = tools.find((tool) => tool.name === "weather_geocode");
+      /** Why the brief refuses `place` (trimmed), as weather_forecast takes it, or undefined when it takes it. */
+      const refusedPlace = (place: string) => {
+        const schema = forecast?.input.place;
+        const checked = schema && z.safeParse(schema, place);
+        return checked?.error?.issues[0]?.message ?? (LINE_BREAK.test(place) ? "one line only" : undefined);
+      };
+      /**
+       * The weather part, for the place given as weather_forecast takes it; without a place none,
+       * unless the weather is all the brief has: then the place is asked for.
+       */
+      const weather = async (given: string | undefined, signal: AbortSignal): Promise<string[]> => {
+        const place = given?.trim();
+        if (!forecast || (!place && briefParts.length > 0)) return [];
+        if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
+        const wrong = refusedPlace(place);
+        if (wrong) {
+          throw new ProtocolError(
+            ErrorCode.InvalidParams,
+            `place ${quote(place)}: ${wrong}, as weather_forecast takes it`,
+          );
+        }
+        // A place the geocoder finds nothing for would be weather_forecast's failure, after the other
+        // parts: told now, while the person can mend it. One it cannot search for now is left to the forecast.
+        const found =
+          geocode &&
+          ((await geocode.run({ name: place, count: 10 }, toolCall(log, signal)).catch(() => undefined)) as
+            | { places: unknown[]; note?: string }
+            | undefined);
+        if (found?.places.length === 0 && found.note) {
+          throw new ProtocolError(ErrorCode.InvalidParams, `place ${quote(place)}: ${found.note}`);
+        }
+        return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
+      };
+      const placeDescription = `Where to give today's weather for; without it, the brief ${briefParts.length > 0 ? "has no weather" : "asks for one"}.`;
+      // Orders placed are what came in; stock, events waiting, rates and the weather what today holds.
+      const overnight = briefParts.some((part) => "overnight" in part);
+      const today = forecast !== undefined || briefParts.some((part) => !("overnight" in part));
+      const held = overnight
+        ? `What came in since yesterday (since Friday on a Monday)${today ? " and what today holds" : ""}`
+        : "What today holds";
+      const description = `${held}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`;
+      if (brief?.description === description) return;
+      brief?.prompt.remove();
+      brief = {
+        description,
+        prompt: register(
+          "morning_brief",
+          {
+            title: "Morning brief",
+            description,
+            argsSchema: forecast
+              ? {
+                  // Completed with weather_geocode: without it, no completion is offered. A place the
+                  // brief refuses is sent to no geocoder; nothing typed yet is no place refused.
+                  place: geocode
+                    ? optionalCompletable(placeDescription, (value) =>
+                        value.trim() === "" || refusedPlace(value.trim()) === undefined
+                          ? placesLike(geocode, value, log, completion.getStore())
+                          : [],
+                      )
+                    : z.string().optional().describe(placeDescription),
+                }
+              : {},
+          },
+          async (args: { place?: string | undefined }, extra) => {
+            // The shop's days, by which eshop_orders_list reads a date: UTC's are another day for much of
+            // a shop's day east or west of it.
+            const [weatherPart, shop] = await Promise.all([
+              weather(args.place, extra.signal),
+              orders?.timeZone?.(toolCall(log, extra.signal)),
+            ]);
+            const zone = shop?.zone ?? "UTC";
+            const today = wallClock(clock.now(), zone);
+            // The date is the one orders and runs are counted from: said without them, UTC's would
+            // contradict the forecast's today, which is the place's.
+            const dated = overnight
+              ? ` (today is ${today.date} ${shop ? `in the shop's time zone, ${shop.name}` : "in UTC"})`
+              : "";
+            return ask(
+              [
+                `Give me a short morning brief, one line per part, with the figures that matter${dated}:`,
+                ...[...partsFor(today, zone), ...weatherPart].map((part) => `- ${part}`),
+                // A tool's error says what to send instead where it can (coordinates typed as the place,
+                // a date in words): skipped at once, the part would be lost to a mistake it names.
+                `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,
+              ].join("\n"),
+            );
+          },
+        ),
+      };
     }
+  };
+  offerBrief(tools);
+  // A client sends a completion as each letter is typed and cancels the one before: its
+  // geocoder searches end with it, rather than run on for an answer no one reads. McpServer
+  // takes the places given for all there are (hasMore false, their number as the total): a
+  // client may then narrow them itself as the person types on, and never offer the others.
+  // The weather tools are served from the start or never: the brief completes places from then on.
+  if (servedBy(tools)("weather_forecast") && servedBy(tools)("weather_geocode")) {
+    wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
+      const asked = { signal: extra.signal, more: false };
+      const result = (await completion.run(asked, () => sdk(request, extra))) as CompleteResult;
+      if (!asked.more) return result;
+      const { total: _, ...shown } = result.completion;
+      return { ...result, completion: { ...shown, hasMore: true } };
+    });
   }
   // McpServer declares prompts as the first is registered, and takes no capability once connected:
   // a session whose first prompt may come with tools served later declares them now, none yet.
-  if (takes.size === 0 && payments.every((name) => servedBy(tools)(name) || comesLater(name))) {
+  const mayCome = (name: string) => servedBy(tools)(name) || comesLater(name);
+  if (takes.size === 0 && (payments.every(mayCome) || briefPartsOf(tools).some((part) => comesLater(part.tool)))) {
     server.registerPrompt("none", {}, () => ask("")).remove();
   }
   /** A name of no prompt here is told the ones there are, as a tool's is. */
@@ -304,7 +319,10 @@ export function registerPrompts(
       return sdk(request, extra);
     });
   }
-  return offerPayments;
+  return (tools) => {
+    offerPayments(tools);
+    offerBrief(tools);
+  };
 }
 
 /**

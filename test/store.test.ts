@@ -2147,6 +2147,38 @@ test("an assistant's stdio server whose only prompt comes with the event tools d
   }
 });
 
+test.each([
+  { tools: "events_list,events_get,currency_rates", before: ["What today holds: rates."] },
+  { tools: "events_list,events_get", before: [] },
+])(
+  "an assistant's stdio server serving $tools offers the morning brief with its events part once another waiter's upgrade of the store is done",
+  async ({ tools, before }) => {
+    const { dir, upgrading } = await storeBeingUpgraded();
+    const session = await startServer({
+      WAITER_DATA_DIR: dir,
+      WAITER_TOOLS: tools,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    });
+    const briefs = async () =>
+      (await session.client.listPrompts()).prompts.flatMap((prompt) =>
+        prompt.name === "morning_brief" ? [prompt.description] : [],
+      );
+    try {
+      expect(session.stderr()).toContain("webhook events are off");
+      expect(await briefs()).toEqual(before);
+      upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
+      upgrading.exec("COMMIT");
+      await expect.poll(briefs, { timeout: 10_000 }).toEqual([expect.stringContaining("waiting events")]);
+      const brief = await session.client.getPrompt({ name: "morning_brief" });
+      const [message] = brief.messages;
+      expect(message?.content.type === "text" && message.content.text).toContain("- Events: events_list");
+    } finally {
+      await session.close();
+    }
+  },
+);
+
 test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
   const { dir, file, upgrading } = await storeBeingUpgraded();
   const config = loadConfig(
