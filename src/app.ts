@@ -690,6 +690,7 @@ export async function startApp(
     store = opened;
     noStore = undefined;
     known = toolsets(store, undefined, config.core.automations, webhooks.sources, listenerPort);
+    const before = new Set(tools.map((tool) => tool.name));
     // What else is off was said at start, and stays so.
     ({ tools, whyNotServed } = enabledTools({
       config,
@@ -698,7 +699,11 @@ export async function startApp(
       log: new Log(config.core.logLevel, () => {}),
     }));
     resources = await import("./events/resources.js");
-    log.notice("webhook events are on: the event store opened once the upgrade was done");
+    const gained = tools.filter((tool) => !before.has(tool.name)).map((tool) => tool.name);
+    // The start said these tools were not served.
+    log.noticeAfterStart(
+      `webhook events are on: the event store opened once the upgrade was done${gained.length > 0 ? `; ${enumerated(gained, "and")} ${gained.length > 1 ? "are" : "is"} served now` : ""}`,
+    );
     for (const session of sessions) session.gain();
     await holdPortFor(opened);
   };

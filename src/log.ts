@@ -153,13 +153,20 @@ export class Log {
     const said = asNodeReports(thrown);
     this.write("error", `${message}: ${said}`, `${message}: ${thrown instanceof Error ? errorSays(thrown) : said}`);
   }
+  /**
+   * A notice that takes back some of what waiter said at start (a toolset off, now on): a client
+   * told of the start later hears it after what it takes back.
+   */
+  noticeAfterStart(message: string): void {
+    this.write("notice", message, message, true);
+  }
   /** For the operator's log only, never the client: what the client already has, as a tool result. */
   operatorOnly(level: LogLevel, message: string): void {
     this.write(level, message, null);
   }
 
   /** Writes `message` for the operator, and `told` (`message` unless given; null for none) for the client. */
-  private write(level: LogLevel, message: string, told: string | null = message): void {
+  private write(level: LogLevel, message: string, told: string | null = message, amendsStartup = false): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
@@ -179,7 +186,7 @@ export class Log {
     if (told === null) return;
     if (root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
       (this.#request ?? root.#client)(level, this.name, told);
-    } else if (root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50) {
+    } else if (amendsStartup || (root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50)) {
       root.#startup.push({ level, name: this.name, message: told });
     }
   }

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
+  LoggingMessageNotificationSchema,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ToolListChangedNotificationSchema,
@@ -2178,6 +2179,37 @@ test.each([
     }
   },
 );
+
+test("a client that asks for the log once another waiter's upgrade of the store is done hears, after what was said at start, that the event tools it named are served", async () => {
+  const { dir, upgrading } = await storeBeingUpgraded();
+  const session = await startServer({
+    WAITER_DATA_DIR: dir,
+    WAITER_TOOLS: "events_list,events_get,currency_rates",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+  });
+  const said: string[] = [];
+  session.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+    said.push(String(notification.params.data));
+  });
+  try {
+    expect(session.stderr()).toMatch(/events_list of .* which are not served: toolset events is off/);
+    upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
+    upgrading.exec("COMMIT");
+    await expect
+      .poll(async () => (await session.client.listTools()).tools.map((tool) => tool.name), { timeout: 10_000 })
+      .toContain("events_list");
+    await session.client.setLoggingLevel("notice");
+    // What was said at start comes first; left last, "not served" would be read as still so.
+    await expect
+      .poll(() => said.filter((line) => line.includes("events_list")).at(-1))
+      .toBe(
+        "webhook events are on: the event store opened once the upgrade was done; events_list and events_get are served now",
+      );
+  } finally {
+    await session.close();
+  }
+});
 
 test("a store another waiter holds the write lock on as it upgrades it (two releases started at once) is waited for by waiter serve, said at once, and given up on only after a long wait", async () => {
   const { dir, file, upgrading } = await storeBeingUpgraded();
