@@ -773,6 +773,49 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
   }
 });
 
+test("Expect: 100-continue to /mcp is invited only once the token and the declared size pass", async () => {
+  const served = await inProcess(
+    { maxSessions: 10, idleMs: 60_000 },
+    {
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+      OPS_TOKEN: "o".repeat(40),
+    },
+  );
+  const { hostname, port } = new URL(served.url);
+  /** The first answer's status line to a request that waits for 100 Continue before its body. */
+  const firstAnswer = async (headers: string) => {
+    const socket = openSocket(Number(port), hostname);
+    let received = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.on("error", () => {});
+    try {
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${headers}Expect: 100-continue\r\n\r\n`,
+      );
+      await expect.poll(() => received, { timeout: 2_000 }).toMatch(/\r\n/);
+      return received.split("\r\n", 1)[0];
+    } finally {
+      socket.destroy();
+    }
+  };
+  try {
+    expect(await firstAnswer("Content-Length: 100\r\n")).toBe("HTTP/1.1 401 Unauthorized");
+    expect(await firstAnswer(`Authorization: Bearer ${"x".repeat(40)}\r\nContent-Length: 100\r\n`)).toBe(
+      "HTTP/1.1 401 Unauthorized",
+    );
+    expect(await firstAnswer(`Authorization: Bearer ${"o".repeat(40)}\r\nContent-Length: 5000000\r\n`)).toBe(
+      "HTTP/1.1 413 Payload Too Large",
+    );
+    expect(await firstAnswer(`Authorization: Bearer ${"o".repeat(40)}\r\nContent-Length: 100\r\n`)).toBe(
+      "HTTP/1.1 100 Continue",
+    );
+  } finally {
+    await served.close();
+  }
+});
+
 test("a page whose origin is allowed reads Node's own 431 and 408 to its request to /mcp; a page not allowed reads neither", async () => {
   const page = "https://app.example.com";
   const served = await inProcess(

@@ -24,6 +24,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
+import { awaitingContinue } from "../webhooks/delivery.js";
 import { isWellKnown } from "../webhooks/hosts.js";
 import { closeOnceRead, type ListenerTimeouts } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
@@ -109,6 +110,15 @@ function refuseOversized(refused: Refused): RequestHandler {
     next();
   };
 }
+
+/**
+ * The 100 Continue a client that waits for it before its body (`Expect: 100-continue`) is sent once
+ * its token and declared size passed: one refused before is refused without inviting its upload.
+ */
+const inviteBody: RequestHandler = (req, res, next) => {
+  if (awaitingContinue.has(req) && !req.complete) res.writeContinue();
+  next();
+};
 
 /**
  * CORS for MCP clients in a browser page (a web app of the company's; not the MCP Inspector 2, which
@@ -497,6 +507,7 @@ export function mountRoutes(
     "/mcp",
     ...auth,
     refuseOversized(refused),
+    inviteBody,
     // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
     refuseBatchWhereVersionTakesNone,

@@ -548,11 +548,14 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // Node answers Expect: 100-continue by itself, inviting a body the listener may refuse: a webhook
   // gets its 100 from the delivery route once every check that needs no body has passed (see
   // mountDeliveries), and a refusal (its Host, source, method, size, encoding or the bodies' budget)
-  // before the body is sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
+  // before the body is sent. /mcp in waiter serve gets its 100 once its token and declared size
+  // pass (see mountRoutes): a stranger is refused before uploading. Other routes get their 100.
   const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
-    if (/^\/webhooks\//i.test(served(req.url ?? ""))) awaitingContinue.add(req);
-    else res.writeContinue();
+    const path = served(req.url ?? "");
+    if (/^\/webhooks\//i.test(path) || (parts.routes && MCP_PATH.test(path.split("?", 1)[0] ?? ""))) {
+      awaitingContinue.add(req);
+    } else res.writeContinue();
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
