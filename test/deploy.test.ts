@@ -510,7 +510,11 @@ function tooLargeAnsweredByWaiter(behind: Behind) {
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({
       jsonrpc: "2.0",
-      error: { code: -32600, message: "A request may be at most 4mb" },
+      error: {
+        code: -32600,
+        message:
+          "A request to /mcp may be at most 4194304 bytes (4 MiB), a bound no setting changes: send less in one request",
+      },
     });
   });
 }

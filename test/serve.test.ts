@@ -288,7 +288,12 @@ describe("waiter serve", () => {
       headers: mcpHeaders,
     });
     expect(huge.statusCode).toBe(413);
-    expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
+    expect(await huge.body.json()).toMatchObject({
+      error: {
+        message:
+          "A request to /mcp may be at most 4194304 bytes (4 MiB), a bound no setting changes: send less in one request",
+      },
+    });
   });
 
   test("a client of the HTTP+SSE transport (MCP 2024-11-05), which opens with a GET naming no session, is told to connect with Streamable HTTP, and the log says so", async () => {
@@ -882,7 +887,9 @@ test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not 
     socket.write(`${head}${framing}\r\n\r\n${start}`);
     try {
       await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 413 /);
-      expect(received).toContain("A request may be at most 4mb");
+      expect(received).toContain(
+        "A request to /mcp may be at most 4194304 bytes (4 MiB), a bound no setting changes: send less in one request",
+      );
     } finally {
       socket.destroy();
     }
@@ -897,7 +904,7 @@ test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not 
     // line a minute for each caller.
     expect(served.stderr().match(/^.*MCP request got 413.*$/gm)).toEqual([
       expect.stringMatching(
-        /info .*MCP request got 413: A request may be at most 4mb \(Content-Length 104857600, from 127\.0\.0\.1\)$/,
+        /info .*MCP request got 413: A request to \/mcp may be at most 4194304 bytes \(4 MiB\), a bound no setting changes: send less in one request \(Content-Length 104857600, from 127\.0\.0\.1\)$/,
       ),
     ]);
   } finally {

@@ -34,7 +34,6 @@ import type { SessionOptions } from "./sessions.js";
 import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
-const MAX_REQUEST = "4mb";
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /**
  * The deepest a request may nest arrays and objects, and how many values (keys too) it may hold.
@@ -68,10 +67,11 @@ function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset
   if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
 }
 
-/** The 413 of a body past MAX_REQUEST, logged as the other refusals of /mcp are, with its size and where it came from. */
+/** The 413 of a body past MAX_REQUEST_BYTES, logged as the other refusals of /mcp are, with its size and where it came from. */
 function refuseTooLarge(req: Request, res: Response, refused: Refused): void {
   const declared = req.headers["content-length"];
-  const why = `A request may be at most ${MAX_REQUEST}`;
+  // In bytes, as the listener's size refusals and settings say sizes; no setting names this one.
+  const why = `A request to /mcp may be at most ${MAX_REQUEST_BYTES} bytes (${MAX_REQUEST_BYTES / 2 ** 20} MiB), a bound no setting changes: send less in one request`;
   refused(
     413,
     `${why} (${declared === undefined ? "sent chunked" : `Content-Length ${declared}`}, from ${req.socket.remoteAddress ?? "unknown"})`,
@@ -82,7 +82,7 @@ function refuseTooLarge(req: Request, res: Response, refused: Refused): void {
 }
 
 /**
- * A body past MAX_REQUEST gets its 413 as soon as that is known, by its Content-Length or, sent
+ * A body past MAX_REQUEST_BYTES gets its 413 as soon as that is known, by its Content-Length or, sent
  * chunked, by its bytes: the body parser answers only once it has read a body it refuses to its
  * end, so a client uploading 100 MB heard nothing until all had come, and one slower than the
  * request timeout got a 408. A body with a Content-Length has no more bytes than it says, so only
@@ -509,7 +509,7 @@ export function mountRoutes(
     refuseOversized(refused),
     inviteBody,
     // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
-    express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
+    express.json({ limit: MAX_REQUEST_BYTES, verify: refuseBeyondBounds, strict: false }),
     refuseBatchWhereVersionTakesNone,
     ...(auth.length ? [throttle(rate, limits.requestsPerMinute, refused)] : []),
     handle,
