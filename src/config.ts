@@ -844,6 +844,8 @@ const UNIT_WORDS: Record<string, string> = {
   MINUTES: "minutes",
   MINUTE: "minutes",
   MINS: "minutes",
+  // Not a minimum: no setting of waiter's has one.
+  MIN: "minutes",
   HOURS: "hours",
   HOUR: "hours",
 };

@@ -2502,6 +2502,10 @@ test("a variable that names a setting in other words (WAITER_DB_URL, WAITER_PORT
     WAITER_STOP_MINUTES: "WAITER_STOP_SECONDS, which is not in minutes",
     WAITER_TOOL_TIMEOUT_MINS: "WAITER_TOOL_TIMEOUT, which is not in minutes",
     WAITER_STOP_HOURS: "WAITER_STOP_SECONDS, which is not in hours",
+    // MIN, as minutes are shortened: no setting of waiter's has a minimum to mean.
+    WAITER_SESSION_IDLE_MIN: "WAITER_SESSION_IDLE_MINUTES",
+    WAITER_STOP_MIN: "WAITER_STOP_SECONDS, which is not in minutes",
+    WAITER_HTTP_REQUESTS_PER_MIN: "WAITER_HTTP_REQUESTS_PER_MINUTE",
     // A rate in another unit than the setting's: 10 a second written next would be read as 10 a minute.
     WAITER_HTTP_REQUESTS_PER_SEC: "WAITER_HTTP_REQUESTS_PER_MINUTE, which counts per minute (10 a second is 600)",
     WAITER_HTTP_REQUESTS_PER_SECOND: "WAITER_HTTP_REQUESTS_PER_MINUTE, which counts per minute (10 a second is 600)",
