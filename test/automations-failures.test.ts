@@ -2119,7 +2119,7 @@ describe("automations are checked at start", () => {
       "a tool of a toolset that is not configured, with what to set",
       PAID,
       { WAITER_WOO_KEY: "" },
-      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: set WAITER_WOO_KEY \(a WooCommerce REST API key with Read\/Write permission\); docs\/eshop\.md#connecting-the-shop says how$/,
+      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: set WAITER_WOO_KEY to a WooCommerce REST API key with Read\/Write permission; docs\/eshop\.md#connecting-the-shop says how$/,
     ],
   ])("%s is said when a step's tool is not served", async (_, automation, settings, message) => {
     await expect(serve([automation], settings)).rejects.toThrow(message);

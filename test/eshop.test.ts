@@ -194,10 +194,21 @@ describe("configuration", () => {
       // Each missing setting with what it holds, and no word of the URL, which is set; then where
       // creating the key is told, which a first start is the first to need.
       expect(bare.stderr()).toContain(
-        "toolset eshop is off: set WAITER_WOO_KEY (a WooCommerce REST API key with Read/Write permission), WAITER_WOO_SECRET (the key's secret); docs/eshop.md#connecting-the-shop says how\n",
+        "toolset eshop is off: set WAITER_WOO_KEY to a WooCommerce REST API key with Read/Write permission, WAITER_WOO_SECRET to the key's secret; docs/eshop.md#connecting-the-shop says how\n",
       );
     } finally {
       await bare.close();
+    }
+    // The URL may be written in the config file, where its key is named too; the secrets may not.
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-test-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ eshop: { wooAuth: "basic" } }));
+    const filed = await startWaiter({ WAITER_LOG_LEVEL: "info" }, { file });
+    try {
+      expect(filed.stderr()).toContain(
+        "toolset eshop is off: set eshop.wooUrl (WAITER_WOO_URL) to the shop's URL, WAITER_WOO_KEY to a WooCommerce REST API key with Read/Write permission, WAITER_WOO_SECRET to the key's secret; docs/eshop.md#connecting-the-shop says how\n",
+      );
+    } finally {
+      await filed.close();
     }
   });
 

@@ -155,7 +155,7 @@ describe(`at ${AFTERNOON}`, () => {
       const keyed = await startWaiter({ WAITER_LOG_LEVEL: "info", WAITER_OPEN_METEO_API_KEY: "om-key" });
       try {
         expect(keyed.stderr()).toContain(
-          "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, set WAITER_WEATHER_PROVIDER to open-meteo",
+          "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, set weather.provider (WAITER_WEATHER_PROVIDER) to open-meteo",
         );
       } finally {
         await keyed.close();
@@ -166,7 +166,7 @@ describe(`at ${AFTERNOON}`, () => {
       const chosen = await startWaiter({ WAITER_LOG_LEVEL: "info" }, { file });
       try {
         expect(chosen.stderr()).toContain(
-          `set WAITER_CONTACT to an email or URL where you can be reached (or set weather.provider in ${file} to open-meteo); docs/weather.md#providers-one-line-of-terms-each gives each provider's terms\n`,
+          `set weather.contact (WAITER_CONTACT) to an email or URL where you can be reached (or set weather.provider in ${file} to open-meteo); docs/weather.md#providers-one-line-of-terms-each gives each provider's terms\n`,
         );
       } finally {
         await chosen.close();

@@ -70,15 +70,16 @@ export const eshop = defineToolset({
       `invalid setting ${wrong}; ${key} takes the WooCommerce consumer key, which starts ck_, and ${secret} the consumer secret, which starts cs_`,
     );
   },
-  unconfigured({ settings, origin }) {
+  unconfigured({ settings, origin, named }) {
     const what = {
       wooUrl: "the shop's URL",
       wooKey: "a WooCommerce REST API key with Read/Write permission",
       wooSecret: "the key's secret",
     } as const;
     const missing = (["wooUrl", "wooKey", "wooSecret"] as const).filter((name) => !settings[name]);
+    // The URL may be written in the config file too, so its key is named; a secret only in the environment.
     return missing.length
-      ? `set ${missing.map((name) => `${origin(name)} (${what[name]})`).join(", ")}; docs/eshop.md#connecting-the-shop says how`
+      ? `set ${missing.map((name) => `${name === "wooUrl" ? named(name) : origin(name)} to ${what[name]}`).join(", ")}; docs/eshop.md#connecting-the-shop says how`
       : undefined;
   },
   tools({ settings, http, origin }) {

@@ -103,14 +103,14 @@ export const weather = defineToolset({
   description:
     "Weather for a place name or coordinates, from MET Norway or Open-Meteo; a name several places share is the most populous, the others listed; with no population known, all are listed to pick from.",
   settings,
-  unconfigured({ settings, origin }) {
+  unconfigured({ settings, origin, named }) {
     if (settings.provider === "met" && !settings.contact) {
       // A key given is for Open-Meteo: its owner most likely meant that provider.
-      const choose = `set ${origin("provider")} to open-meteo`;
+      const choose = `set ${named("provider")} to open-meteo`;
       const other = settings.openMeteoApiKey
         ? `or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, ${choose}`
         : `or ${choose}`;
-      return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}); ${TERMS_PAGE}`;
+      return `MET Norway's terms require a contact in the User-Agent: set ${named("contact")} to an email or URL where you can be reached (${other}); ${TERMS_PAGE}`;
     }
     const reserved = settings.provider === "met" && settings.contact && reservedDomain(settings.contact);
     if (reserved) {
