@@ -1044,6 +1044,19 @@ export interface RunningServe extends Checked {
 }
 
 /**
+ * A public URL of plain http at a host other machines reach (accepted for local trials): every
+ * caller's bearer token, and every webhook, would cross the network readable on the way.
+ */
+function warnPlainHttp(publicUrl: string | undefined, config: Config, log: Log): void {
+  const url = publicUrl === undefined ? undefined : new URL(publicUrl);
+  if (url?.protocol !== "http:" || isLoopbackHost(url.hostname)) return;
+  log.operatorOnly(
+    "warning",
+    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: the callers' tokens and the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (docs/serve.md#behind-a-reverse-proxy) and set it to https://${url.host}${url.pathname.replace(/\/$/, "")}`,
+  );
+}
+
+/**
  * Start-up of `waiter serve`: config -> store -> toolsets, then one HTTP server with MCP at /mcp
  * (a server per session) and the webhook listener. Without http.tokens or http.oauth no caller is
  * asked who it is, so only a server this machine alone reaches is started: a ConfigError says so
@@ -1070,6 +1083,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );
   }
+  warnPlainHttp(webhooks.publicUrl, config, log);
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served: Config = {

@@ -2195,6 +2195,28 @@ describe("sessions", () => {
     );
   });
 
+  test("a public URL of plain http at a host other machines reach is warned of: the tokens would cross the network unencrypted", async () => {
+    const onLoopback = (config: Config) => ({
+      ...config,
+      core: { ...config.core, listen: { host: "127.0.0.1", port: 0 } },
+    });
+    const tokens = {
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+      OPS_TOKEN: "o".repeat(40),
+    };
+    const plain = await startApp({ ...tokens, WAITER_WEBHOOKS_PUBLIC_URL: "http://waiter.example.com" });
+    await (await startServe(onLoopback(plain.config), plain.log)).close();
+    expect(plain.stderr()).toMatch(
+      / warning +\[waiter\] WAITER_WEBHOOKS_PUBLIC_URL is http:\/\/waiter\.example\.com, plain http at a host other machines reach: the callers' tokens and the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS \(docs\/serve\.md#behind-a-reverse-proxy\) and set it to https:\/\/waiter\.example\.com\n/,
+    );
+    expect(plain.stderr()).not.toContain("o".repeat(40));
+    for (const publicUrl of ["https://waiter.example.com", "http://localhost:6274"]) {
+      const fine = await startApp({ ...tokens, WAITER_WEBHOOKS_PUBLIC_URL: publicUrl });
+      await (await startServe(onLoopback(fine.config), fine.log)).close();
+      expect(fine.stderr(), publicUrl).not.toContain("plain http");
+    }
+  });
+
   test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 });
