@@ -1185,7 +1185,8 @@ function callersLine(config: Config): string {
   const tokensFrom = config.origin("http.tokens");
   const oauthFrom = config.origin("http.oauth");
   if (tokens.length === 0 && !oauth) {
-    return `MCP callers: anyone on this machine, without a token (neither ${tokensFrom} nor ${oauthFrom} is set)`;
+    // Named as settings to set, the file's key too: one configured by a file is set there.
+    return `MCP callers: anyone on this machine, without a token (neither ${config.named("http.tokens")} nor ${config.named("http.oauth")} is set)`;
   }
   const callers: string[] = [];
   if (tokens.length > 0) {

@@ -2191,7 +2191,7 @@ describe("sessions", () => {
     );
     // And who may call it: no one is asked who they are.
     expect(local.stderr()).toMatch(
-      / serving MCP on .*\n\S+ info +\[waiter\] MCP callers: anyone on this machine, without a token \(neither WAITER_HTTP_TOKENS nor WAITER_HTTP_OAUTH is set\)\n/,
+      / serving MCP on .*\n\S+ info +\[waiter\] MCP callers: anyone on this machine, without a token \(neither http\.tokens \(WAITER_HTTP_TOKENS\) nor http\.oauth \(WAITER_HTTP_OAUTH\) is set\)\n/,
     );
   });
 
