@@ -2962,6 +2962,47 @@ test("the messages a flood wait held go one a second once it is over, the one Te
   }
 });
 
+test("messages held in place by a wait that a longer 429 replaces go only once the longer wait is over", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  /** When each message Telegram was sent came, by waiter's clock, with its text. */
+  const sent: { at: number; text: string }[] = [];
+  const refusals = [tooManyRequests(1), tooManyRequests(2)];
+  telegram.intercept = (request) => {
+    if (!request.path.endsWith("/sendMessage")) return undefined;
+    sent.push({ at: clock.now(), text: (JSON.parse(request.body) as { text: string }).text });
+    return refusals.shift();
+  };
+  try {
+    const first = sender.send("424242", "Order #1041 is paid.", senderCall(15_000));
+    await expect.poll(() => floodWaits.size).toBe(1);
+    // Two more, held in place by the 1 s wait; the first, sent again after it, is asked for 2 s more.
+    const later = [2, 3].map((n) => sender.send("424242", `Order #104${n} is paid.`, senderCall(15_000)));
+    await Promise.all([first, ...later]);
+    const [, longer] = sent;
+    expect(sent.map((m) => m.text)).toEqual([
+      "Order #1041 is paid.",
+      "Order #1041 is paid.",
+      "Order #1041 is paid.",
+      "Order #1042 is paid.",
+      "Order #1043 is paid.",
+    ]);
+    // None is sent within the longer wait, and each after it in its own second.
+    sent.slice(2).forEach((m, i) => {
+      expect(m.at - (longer?.at ?? 0)).toBeGreaterThanOrEqual(2_000 + 1_000 * i - 20);
+    });
+    expect(telegram.delivered.map((m) => m.text)).toEqual([
+      "Order #1041 is paid.",
+      "Order #1042 is paid.",
+      "Order #1043 is paid.",
+    ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("an automation's message refused for now keeps its turn in the flood wait though its text changes when tried again", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);
