@@ -753,7 +753,7 @@ describe("a payload's text in a notice", () => {
     }
   });
 
-  test("an @name the shop's answer repeats from the event mentions no one in the failure's notice, nor the author's in the step's arguments", async () => {
+  test("an @name the shop's answer repeats from the event mentions no one in the failure's notice; the author's in the step's arguments still mentions", async () => {
     // A plugin refusing the note says why in its own words, the note's text in them.
     woo.intercept = (req) =>
       req.method === "POST" && req.path.endsWith("/notes")
@@ -779,8 +779,9 @@ describe("a payload's text in a notice", () => {
       await expect.poll(() => telegram.delivered.length - sent).toBe(1);
       const told = telegram.delivered.at(-1)?.text ?? "";
       expect(told).toContain('"Note @\u2060admin please call refused"');
-      expect(told).toContain("@\u2060shop_owner");
-      expect(told).not.toMatch(/(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/u);
+      // The author's @name, in the arguments shown, mentions as the author wrote it; no other does.
+      expect(told).toContain("@shop_owner: @\u2060admin please call");
+      expect(told.replaceAll("@shop_owner", "")).not.toMatch(/(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/u);
     } finally {
       woo.intercept = undefined;
       await server.close();

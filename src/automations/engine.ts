@@ -79,9 +79,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     running: () => running,
     holding: () => holding(),
     // A notice's words are waiter's, the event's, the steps' arguments and the upstreams' answers,
-    // which may repeat the event's: none is to mention anyone.
-    send: (channel, text, who, mark, tries) =>
-      calls.call("notify_send", calls.checked("notify_send", { channel, text }), who, mark, tries, undefined, [text]),
+    // which may repeat the event's: none is to mention anyone but whom the author's own named.
+    send: (channel, text, who, mark, tries, mentions) =>
+      calls.call(
+        "notify_send",
+        calls.checked("notify_send", { channel, text }),
+        who,
+        mark,
+        tries,
+        undefined,
+        [text],
+        mentions,
+      ),
     left: () => {
       unfinishedLeft = true;
     },

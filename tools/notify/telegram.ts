@@ -7,7 +7,7 @@ import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { oneLine } from "../../src/shown.js";
 import { clock, lessAgoThan } from "../../src/time.js";
-import type { ToolCall } from "../../src/toolset.js";
+import { NAMED_MENTION, type ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
 /** Telegram's error envelope: {"ok":false,"error_code":400,"description":"Bad Request: chat not found"}. */
@@ -144,12 +144,17 @@ export function escapeMarkdownV2(text: string): string {
  * `quoted` holds the whole text. Telegram reads an @ that begins a word as a mention of that
  * @username: a customer's note ("@admin please") would notify that person in the team's group. A
  * word joiner after the @, which no one sees, leaves it none; an email address's @ is within a
- * word, and an @name the text's author wrote, quoted or not, still mentions.
+ * word, and an @name the text's author wrote, quoted or not, still mentions. A text quoted whole
+ * (a failed run's notice) mentions only `mentions`, the @names its automation's author wrote.
  */
-function quotedWithoutMentions(text: string, quoted: readonly string[]): string {
+function quotedWithoutMentions(text: string, quoted: readonly string[], mentions: readonly string[] = []): string {
   // Made whole as the text is, so that a stranger's lone surrogate does not set a quote apart from it.
   const theirs = quoted.map((q) => q.toWellFormed());
-  if (theirs.includes(text)) return text.replace(MENTION, "$1@\u2060");
+  if (theirs.includes(text)) {
+    return text.replace(NAMED_MENTION, (mention, before: string, name: string) =>
+      mentions.includes(name.toLowerCase()) ? mention : `${before}@\u2060${name}`,
+    );
+  }
   return text.replace(/“[^“”]*(?:”|$)/g, (quote) => {
     // One the cut left open ends at the cut's …, which the line of a text told late may follow.
     const end = quote.lastIndexOf("…");
@@ -290,7 +295,7 @@ export function telegramSender(
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
-      const unmentioned = call.quoted ? quotedWithoutMentions(shown, call.quoted) : shown;
+      const unmentioned = call.quoted ? quotedWithoutMentions(shown, call.quoted, call.mentions) : shown;
       const body = () =>
         JSON.stringify({
           chat_id: to,
