@@ -2521,7 +2521,9 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
         answer();
         await expect
           .poll(() => lines.join(""))
-          .toMatch(/automation unpaid: its failure was told on team; the event store records so once it answers again/);
+          .toMatch(
+            /automation unpaid: run \d+'s failure was told on team; the event store records so once it answers again/,
+          );
       } finally {
         await database.resume();
       }

@@ -139,7 +139,7 @@ export class FailureNotices {
         if (err instanceof Postponed) throw err;
         const why = err instanceof Error ? err.message : String(err);
         outcome = { status: "not told", said: why };
-        log.warning(`automation ${automation}: its failure could not be told: ${why}`);
+        log.warning(`automation ${automation}: run ${run}'s failure could not be told: ${why}`);
       }
       // Erased with its run: nothing is left to record it in.
       if (!outcome) return;
@@ -151,7 +151,7 @@ export class FailureNotices {
       if (err instanceof TakenOver) return;
       if (this.#toldUnrecorded.has(run)) {
         log.info(
-          `automation ${automation}: its failure was told on ${channel}; the event store records so once it answers again (${err.message})`,
+          `automation ${automation}: run ${run}'s failure was told on ${channel}; the event store records so once it answers again (${err.message})`,
         );
         return;
       }
@@ -164,8 +164,8 @@ export class FailureNotices {
       const why = err instanceof CutAtStop ? err.cut : err.message;
       log.info(
         recorded === "started"
-          ? `automation ${automation}: telling its failure was cut short (${why}) and may or may not have reached ${channel}, so it is not told again`
-          : `automation ${automation}: its failure is told ${later}: ${err.message}`,
+          ? `automation ${automation}: telling run ${run}'s failure was cut short (${why}) and may or may not have reached ${channel}, so it is not told again`
+          : `automation ${automation}: run ${run}'s failure is told ${later}: ${err.message}`,
       );
     });
     this.#telling.set(run, told);
