@@ -721,6 +721,29 @@ describe("failures of one automation told while Telegram asks to wait", () => {
   }, 60_000);
 });
 
+describe("the log of a failure told", () => {
+  test("the lines notify_send and Telegram's wait write while telling it name its run", async () => {
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      telegram.queue.push(tooManyRequests(1));
+      const event = await pay(server, "999999", `evt_told_named_${nextSequence()}`);
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      const [run] = await runsOf(event.id);
+      const named = `for automation stripe-paid, telling run ${run?.id}'s failure`;
+      await expect
+        .poll(() => lines.filter((line) => /asked for 1 s without messages|notify team/.test(line)))
+        .toEqual([
+          expect.stringContaining(`Telegram Bot API asked for 1 s without messages to chat ${CHAT} (429) ${named};`),
+          expect.stringContaining(`notify team ${named}: sent to ${CHAT}`),
+        ]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("a payload's text in a notice", () => {
   test("an @name a customer wrote mentions no one in the team's chat, and reads as written in an email; the author's own, quoted too, still mentions", async () => {
     const smtp = await startMailServer();

@@ -304,7 +304,9 @@ export const notify = defineToolset({
           earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
           // The operator's record of what was sent where (the client has it as the result); a run's
           // also keeps it with its step.
-          if (sentNow.length > 0) log.operatorOnly("info", `notify ${name}: sent to ${sentNow.join(", ")}`);
+          /** Whom it was sent for, as the log names them (an automation's run), where known. */
+          const forWhom = call.caller === undefined ? "" : ` for ${call.caller}`;
+          if (sentNow.length > 0) log.operatorOnly("info", `notify ${name}${forWhom}: sent to ${sentNow.join(", ")}`);
           if (sent.length === 0 || (earlier && forNow.length > 0)) {
             // The call's failure says it all, and is logged once, as a failed call (a warning when no one
             // was told) or run.
@@ -326,7 +328,7 @@ export const notify = defineToolset({
             throw failure;
           }
           for (const f of failed)
-            log.operatorOnly("warning", `notify ${name}: not confirmed by ${f.target}: ${f.error}`);
+            log.operatorOnly("warning", `notify ${name}${forWhom}: not confirmed by ${f.target}: ${f.error}`);
           return { channel: name, sent, failed };
         },
         render(r) {

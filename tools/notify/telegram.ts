@@ -292,6 +292,8 @@ export function telegramSender(
         flood.kept.splice(after === -1 ? flood.kept.length : after, 0, { caller: call.caller, at });
         return true;
       };
+      /** Whom the message is for, as the log names them (an automation's run), where known. */
+      const forWhom = call.caller === undefined ? "" : ` for ${call.caller}`;
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
@@ -357,7 +359,9 @@ export function telegramSender(
           }
         };
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
-          call.log.info(`${api.name} asked for ${wait} s without messages to chat ${to} (429); sending it then`);
+          call.log.info(
+            `${api.name} asked for ${wait} s without messages to chat ${to} (429)${forWhom}; sending it then`,
+          );
           turn = flood;
           flood.next += PACE_MS;
           carry(flood);
@@ -374,7 +378,7 @@ export function telegramSender(
         api.read(sent, response);
         if (to !== chatId) {
           call.log.warning(
-            `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message went there: put that id in the channel's chatIds`,
+            `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message${forWhom} went there: put that id in the channel's chatIds`,
           );
         }
         return;
