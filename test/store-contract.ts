@@ -452,6 +452,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.droppedAs("evt_2")).toEqual([]);
     });
 
+    test("an event id retention dropped is told when, while its delivery is remembered, and is forgotten with it", async () => {
+      const { store } = await open();
+      const first = await stored(store, event({ dedupeId: "evt_1" }));
+      const droppedAt = clock.now() + 31 * 86_400_000;
+      await store.expire(droppedAt);
+      const kept = await stored(store, event({ dedupeId: "evt_2" }));
+      expect(await store.droppedEvents([first.id, kept.id, "01JD3Q6Z8W5M9R2T4V7X0Y1A2B"])).toEqual([
+        { id: first.id, droppedAt: new Date(droppedAt).toISOString() },
+      ]);
+      await store.expire(droppedAt + 367 * 86_400_000);
+      expect(await store.droppedEvents([first.id])).toEqual([]);
+    });
+
     test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {
       const { store, another } = await open({ ...LOOSE, maxEvents: 1 }, undefined, ["hooks"]);
       const paid = await stored(store, event({ dedupeId: "3000006542:PAID", scheme: "gopay" }));

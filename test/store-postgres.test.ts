@@ -11,6 +11,7 @@ import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
 import {
   deliveredAsQuery,
+  droppedEventsQuery,
   droppedPaymentQuery,
   PostgresEventStore,
   pageQuery,
@@ -1681,6 +1682,35 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(plan).toMatch(/Index Scan (using|on) events_by_woocommerce_delivery/);
         expect(plan).not.toMatch(/Seq Scan on events/);
       });
+    });
+
+    test("an event id retention dropped is looked up through its index, never by reading a year's drops", async () => {
+      // 20,000 deliveries retention dropped, each with its event's id.
+      const rows = `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+        SELECT 'shop', 'd' || g, 'e' || g, g FROM generate_series(1, 20000) AS g;
+        ANALYZE dropped_deliveries`;
+      await planned(rows, async (explain) => {
+        const plan = await explain(droppedEventsQuery(["e6542", "e42"]));
+        expect(plan).toMatch(/Index Scan (using|on) dropped_deliveries_id|Bitmap Index Scan on dropped_deliveries_id/);
+        expect(plan).not.toMatch(/Seq Scan on dropped_deliveries/);
+      });
+    });
+
+    test("a database of schema 23 is upgraded so that an event id retention dropped before the upgrade is told when", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 23);
+      await old.query(
+        "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'evt_1', '01OLD', $1)",
+        [Date.parse("2026-12-01T09:00:00Z")],
+      );
+      await old.end();
+      const store = await open(url);
+      expect(store.upgraded).toEqual({ from: 23, to: MIGRATIONS.length });
+      expect(await store.droppedEvents(["01OLD", "01NEVER"])).toEqual([
+        { id: "01OLD", droppedAt: "2026-12-01T09:00:00.000Z" },
+      ]);
     });
 
     test("a database a newer waiter set up is refused, not changed", async () => {

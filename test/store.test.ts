@@ -33,6 +33,7 @@ import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.
 import {
   ACKED_IDS,
   DELIVERED_AS,
+  DROPPED_EVENTS,
   pageQuery,
   RECENT_IDS,
   SCHEMA_VERSION,
@@ -976,6 +977,12 @@ test("a page of events is read by index, newest first, never by walking every ac
   expect(forget).toMatch(
     /^SEARCH dropped_deliveries USING INTEGER PRIMARY KEY \(rowid=\?\); LIST SUBQUERY \d+; SEARCH dropped_deliveries USING (COVERING )?INDEX dropped_deliveries_at \(dropped_at<\?\)$/,
   );
+  // An event id retention may have dropped is a seek of dropped_deliveries_id, not a read of a year's drops.
+  const dropped = (db.prepare(`EXPLAIN QUERY PLAN ${DROPPED_EVENTS}`).all("[]") as { detail: string }[])
+    .map((row) => row.detail)
+    .join("; ");
+  expect(dropped).toMatch(/SEARCH dropped_deliveries USING INDEX dropped_deliveries_id \(id=\?\)/);
+  expect(dropped).not.toMatch(/SCAN dropped_deliveries/);
   db.close();
 });
 

@@ -2,7 +2,9 @@
 
 import { decodeTime } from "ulid";
 import { enumerated, quote } from "../shown.js";
+import { clock } from "../time.js";
 import type { Serving } from "../toolset.js";
+import { forgottenBefore } from "./rows.js";
 import type { EventStore } from "./store.js";
 
 /** The URI of an event's resource, which serves its payload whole. */
@@ -60,13 +62,57 @@ const DROP_ORDER_SLACK_MS = 60_000;
  * the oldest event kept: retention drops the oldest first, so such an event was taken out by hand
  * (erased, or lost to a backup restored over the store), or the id is mistyped.
  */
-export async function droppedAmong(store: EventStore, ids: string[]): Promise<number | "newer"> {
+async function droppedAmong(store: EventStore, ids: string[]): Promise<number | "newer"> {
   const dropped = await store.droppedThrough();
   if (dropped === 0) return 0;
   const oldest = await store.firstAfter({}, dropped);
   if (!oldest) return dropped;
   const kept = Date.parse(oldest.receivedAt) + DROP_ORDER_SLACK_MS;
   return ids.every((id) => decodeTime(eventIdIn(id) ?? "") > kept) ? "newer" : dropped;
+}
+
+/**
+ * What retention did with the events event ids `ids` name: when it dropped those it did (`dropped`),
+ * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
+ * event up to `through` (0 where it dropped none). Which events it dropped is remembered a year and
+ * a day (`forgottenBefore`): an id made within that time, and not among them, names none it dropped.
+ */
+export async function retentionOf(
+  store: EventStore,
+  ids: string[],
+): Promise<{ dropped: { id: string; droppedAt: string }[]; never: string[]; mayBe: string[]; through: number }> {
+  const through = await store.droppedThrough();
+  if (through === 0) return { dropped: [], never: ids, mayBe: [], through };
+  const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
+  const remembered = forgottenBefore(clock.now()) + DROP_ORDER_SLACK_MS;
+  const dropped: { id: string; droppedAt: string }[] = [];
+  const never: string[] = [];
+  let mayBe: string[] = [];
+  for (const id of ids) {
+    const at = droppedAt.get(storedId(id));
+    if (at) dropped.push({ id, droppedAt: at });
+    else if (decodeTime(storedId(id)) > remembered) never.push(id);
+    else mayBe.push(id);
+  }
+  if (mayBe.length > 0 && (await droppedAmong(store, mayBe)) === "newer") {
+    never.push(...mayBe);
+    mayBe = [];
+  }
+  return { dropped, never, mayBe, through };
+}
+
+/**
+ * That retention dropped the events `dropped` (`retentionOf`), and when: as "it" where it is the one
+ * id given (`one`), else by their ids.
+ */
+export function droppedEventsSaid(dropped: { id: string; droppedAt: string }[], one: boolean): string {
+  const which = one
+    ? `it on ${dropped[0]?.droppedAt}`
+    : fewOf(
+        dropped.map((event) => `${quote(event.id)} on ${event.droppedAt}`),
+        "and",
+      );
+  return `Retention dropped ${which}: gone from waiter, ${payloads(dropped)} too.`;
 }
 
 /**
@@ -123,17 +169,32 @@ export async function notStored(store: EventStore, given: string[], session: Ser
     else others = true;
   }
   if (eventIds.length > 0) {
-    // Retention drops the oldest first, and keeps the last sequence number it dropped.
-    const dropped = await droppedAmong(store, eventIds);
-    const one = eventIds.length === 1;
+    const { dropped, never, mayBe, through } = await retentionOf(store, eventIds);
+    // "It" where it is the one id given; among others, each is named.
+    const one = given.length === 1;
+    const kept = listed ? "events_list lists the events kept." : "";
     const stored = listed ? ": events_list gives the ids of those stored" : "";
-    said.push(
-      dropped === "newer"
-        ? `Retention has dropped no event as new as ${one ? "this id, so the id is" : "these ids, so each id is"} ${NOT_DROPPED}${stored}.`
-        : dropped > 0
-          ? `Retention has dropped every event up to c${dropped}, and ${one ? "it may be one of them: gone from waiter, its payload" : "they may be among them: gone from waiter, their payloads"} too.${listed ? " events_list lists the events kept." : ""}${gone && ` ${gone}`}`
-          : `Retention has dropped no event here, so ${one ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
-    );
+    if (dropped.length > 0) said.push(droppedEventsSaid(dropped, one));
+    if (mayBe.length > 0) {
+      const they = one
+        ? "it may be one of them"
+        : `${fewOf(mayBe.map(quote), "and")} may be ${mayBe.length === 1 ? "one of" : "among"} them`;
+      said.push(
+        `Retention has dropped every event up to c${through}, and ${they}: gone from waiter, ${payloads(mayBe)} too.`,
+      );
+    }
+    if (dropped.length + mayBe.length > 0) said.push(...[kept, gone].filter(Boolean));
+    if (never.length > 0) {
+      const which =
+        through === 0
+          ? "here"
+          : one
+            ? "with this id"
+            : `with ${never.length === 1 ? "id" : "ids"} ${fewOf(never.map(quote), "or")}`;
+      said.push(
+        `Retention has dropped no event ${which}, so ${never.length === 1 ? "the id is" : "each id is"} ${NOT_DROPPED}${stored}.`,
+      );
+    }
   }
   const form = idForm(listed);
   if (others) said.push(`${form}; retention drops old ones${idNotKept(ids)}.`);
@@ -186,6 +247,12 @@ export async function droppedDelivery(store: EventStore, id: string, gone = ""):
   const dropped = await droppedUnder(store, id);
   if (!dropped) return undefined;
   return `${quote(id)} is ${underNamed(dropped)}, which retention has dropped: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
+}
+
+/** `words` as a sentence lists them, the first DELIVERY_LOOKUPS of more said, and how many more. */
+function fewOf(words: string[], last: "and" | "or"): string {
+  if (words.length <= DELIVERY_LOOKUPS) return enumerated(words, last);
+  return `${words.slice(0, DELIVERY_LOOKUPS).join(", ")} ${last} ${words.length - DELIVERY_LOOKUPS} more`;
 }
 
 /** The payloads of `events`, as an answer says they went with them. */

@@ -15,7 +15,6 @@ import { quote, withEscapes } from "../shown.js";
 import {
   blankId,
   copied,
-  droppedAmong,
   droppedUnder,
   eventUri,
   idAs,
@@ -23,6 +22,7 @@ import {
   isCursor,
   isEventId,
   NOT_DROPPED,
+  retentionOf,
   storedId,
   storedUnder,
 } from "./ids.js";
@@ -103,11 +103,10 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   const gone = await droppedUnder(store, id);
   if (gone) return `it is ${idAs(gone)} of ${urisDropped(gone)}`;
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
-  const dropped = await droppedAmong(store, [id]);
-  if (dropped === "newer") return `retention has dropped no event as new as this id, so the id is ${NOT_DROPPED}`;
-  return dropped > 0
-    ? "retention has dropped the oldest events, and it may be one of them"
-    : `retention has dropped no event here, so the id is ${NOT_DROPPED}`;
+  const { dropped, mayBe, through } = await retentionOf(store, [id]);
+  if (dropped[0]) return `retention dropped it on ${dropped[0].droppedAt}`;
+  if (mayBe.length > 0) return "retention has dropped the oldest events, and it may be one of them";
+  return `retention has dropped no event ${through === 0 ? "here" : "with this id"}, so the id is ${NOT_DROPPED}`;
 }
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by

@@ -408,6 +408,11 @@ export interface EventStore {
   /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */
   droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**
+   * When retention dropped the events of `ids` (event ids) it did, while their deliveries are
+   * remembered (`forgottenBefore`): an id not answered names no event it dropped in that time.
+   */
+  droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]>;
+  /**
    * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state
    * (`3000006542:PAID`), oldest first, at most ten.
    */

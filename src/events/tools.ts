@@ -21,8 +21,8 @@ import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopic
 import {
   copied,
   deliveryNamed,
-  droppedAmong,
   droppedDelivery,
+  droppedEventsSaid,
   eventUri,
   idForm,
   isCursor,
@@ -31,6 +31,7 @@ import {
   noEventAs,
   noEventStored,
   notStored,
+  retentionOf,
   storedId,
   storedUnder,
 } from "./ids.js";
@@ -141,7 +142,10 @@ async function placeOf(
   // A sender's delivery id may read as a time (a daily report's, its date; GoPay's payment ids have
   // ten digits) or as an event id (a sender's own ULID): the delivery it names is what it means.
   if (await storedUnder(store, value)) return { refused: `${neither}. ${await deliveryNamed(store, value)}` };
-  const droppedAs = await droppedDelivery(store, value);
+  // A sender's own ids may read as event ids (ULIDs) too.
+  const fate = isEventId(value) ? await retentionOf(store, [value]) : undefined;
+  const droppedAs =
+    (await droppedDelivery(store, value)) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
   if (droppedAs) {
     // Its event is among those retention dropped, and every event kept came after them.
     const through = cursorOf(await store.droppedThrough());
@@ -153,10 +157,10 @@ async function placeOf(
       }`,
     };
   }
-  if (isEventId(value)) {
+  if (fate) {
     // Every event kept comes after those retention dropped: reading on from them misses none of them.
-    const dropped = await droppedAmong(store, [value]);
-    if (typeof dropped === "number" && dropped > 0) {
+    const dropped = fate.through;
+    if (fate.mayBe.length > 0) {
       const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
       return {
         refused:
@@ -166,7 +170,7 @@ async function placeOf(
       };
     }
     return {
-      refused: `${neither}, and retention has dropped none${dropped === "newer" ? " as new" : ""}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`,
+      refused: `${neither}, and retention has dropped ${dropped === 0 ? "none" : "no event with this id"}: it is ${NOT_DROPPED}. Call ${fresh} without it for a fresh cursor.`,
     };
   }
   if (isTime(value)) return { refused: timeGiven(value, name, fresh), time: true };

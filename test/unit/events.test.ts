@@ -6,6 +6,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import Database from "better-sqlite3";
 import { stringify } from "lossless-json";
+import { ulid } from "ulid";
 import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
@@ -559,20 +560,18 @@ test("an event id a restored backup lost, newer than every event retention dropp
   expect(await call("events_get", { id: kept.id })).not.toHaveProperty("isError", true);
   const gone =
     "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  const mistyped = `${lost.id.slice(0, -1)}${lost.id.endsWith("0") ? "1" : "0"}`;
   expect(text(await call("events_get", { id: lost.id }))).toBe(
-    `No event "${lost.id}" is stored. Retention has dropped no event as new as this id, so the id is ${gone}: events_list gives the ids of those stored.`,
+    `No event "${lost.id}" is stored. Retention has dropped no event with this id, so the id is ${gone}: events_list gives the ids of those stored.`,
   );
-  expect(
-    (await call("events_ack", { ids: [lost.id, `${lost.id.slice(0, -1)}${lost.id.endsWith("0") ? "1" : "0"}`] }))
-      .structuredContent,
-  ).toMatchObject({
-    note: `Retention has dropped no event as new as these ids, so each id is ${gone}: events_list gives the ids of those stored.`,
+  expect((await call("events_ack", { ids: [lost.id, mistyped] })).structuredContent).toMatchObject({
+    note: `Retention has dropped no event with ids "${lost.id}" or "${mistyped}", so each id is ${gone}: events_list gives the ids of those stored.`,
   });
   expect(text(await call("events_list", { since: lost.id }))).toBe(
-    `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none as new: it is ${gone}. Call events_list without it for a fresh cursor.`,
+    `since "${lost.id}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped no event with this id: it is ${gone}. Call events_list without it for a fresh cursor.`,
   );
   await expect(client.readResource({ uri: `events://event/${lost.id}` })).rejects.toMatchObject({
-    message: expect.stringContaining(`retention has dropped no event as new as this id, so the id is ${gone};`),
+    message: expect.stringContaining(`retention has dropped no event with this id, so the id is ${gone};`),
   });
 });
 
@@ -602,6 +601,7 @@ test("a cursor given before retention dropped every event still reads on; one be
   // An event id retention dropped, in either tool, is told the cursor that reads on from what
   // retention dropped, and so misses none of the events kept after it.
   const dropped = (await add("d4")).id;
+  const droppedAt = new Date(clock.now() + 62 * 86_400_000).toISOString();
   await store.expire(clock.now() + 62 * 86_400_000);
   const kept = await add("d5");
   for (const tool of ["events_list", "events_wait"]) {
@@ -611,19 +611,22 @@ test("a cursor given before retention dropped every event still reads on; one be
     });
     expect(gone.isError).toBe(true);
     expect(text(gone)).toBe(
-      `since "${dropped.toLowerCase()}" names no stored event: retention has dropped every event up to c4, and it may be one of them. Pass since="c4" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call events_list without since for a fresh cursor.`,
+      `since "${dropped.toLowerCase()}" names no stored event. Retention dropped it on ${droppedAt}: gone from waiter, its payload too. Retention has dropped every event up to c4, and every event kept came after those: pass since="c4" for them (any that matched between are lost to waiter).`,
     );
   }
   const readOn = (await call("events_list", { since: "c4" })).structuredContent as { events: { id: string }[] };
   expect(readOn.events.map((event) => event.id)).toEqual([kept.id]);
   // Nothing older than it is kept.
   expect(text(await call("events_list", { before: dropped }))).toBe(
-    `before "${dropped}" names no stored event: retention has dropped every event up to c4, and it may be one of them. If so, no event older than it is stored; if waiter never gave this id, call events_list without before.`,
+    `before "${dropped}" names no stored event. Retention dropped it on ${droppedAt}: gone from waiter, its payload too. Every event kept is newer: events_list without before lists them.`,
   );
 });
 
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
   const { store, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  // Over two years after the id's time (2024-11-20), past the year whose drops retention remembers.
+  setClock("2026-12-01T09:00:00Z");
   const never = "01JD3Q6Z8W5M9R2T4V7X0Y1A2C";
   await addTrial(store, "d1");
   const neverStored =
@@ -644,21 +647,63 @@ test("an event id that names no stored event is told whether retention may have 
   });
 
   const dropped = (await addTrial(store, "d2")).id;
-  await store.expire(clock.now() + 31 * 86_400_000);
+  const droppedAt = new Date(clock.now() + 31 * 86_400_000);
+  await store.expire(droppedAt.getTime());
   await addTrial(store, "d3");
+  // The id of one dropped is said to be so; one made before the year whose drops retention
+  // remembers, and older than every event kept, may be one it dropped.
   const mayBe =
     "Retention has dropped every event up to c2, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept.";
-  for (const id of [dropped, never]) {
-    expect(text(await call("events_get", { id }))).toBe(`No event "${id}" is stored. ${mayBe}`);
-    await expect(client.readResource({ uri: `events://event/${id}` })).rejects.toMatchObject({
-      message: `MCP error -32002: No stored event "${id}": retention has dropped the oldest events, and it may be one of them; events://recent lists the stored ones.`,
-    });
-  }
-  expect((await call("events_ack", { ids: [dropped] })).structuredContent).toMatchObject({ note: mayBe });
-  // Two ids are not "it": each may be among those dropped.
+  expect(text(await call("events_get", { id: dropped }))).toBe(
+    `No event "${dropped}" is stored. Retention dropped it on ${droppedAt.toISOString()}: gone from waiter, its payload too. events_list lists the events kept.`,
+  );
+  expect(text(await call("events_get", { id: never }))).toBe(`No event "${never}" is stored. ${mayBe}`);
+  await expect(client.readResource({ uri: `events://event/${never}` })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "${never}": retention has dropped the oldest events, and it may be one of them; events://recent lists the stored ones.`,
+  });
+  expect((await call("events_ack", { ids: [never] })).structuredContent).toMatchObject({ note: mayBe });
+  // Two ids are not "it": each is said by its id.
   expect((await call("events_ack", { ids: [dropped, never] })).structuredContent).toMatchObject({
     unknown: [dropped, never],
-    note: "Retention has dropped every event up to c2, and they may be among them: gone from waiter, their payloads too. events_list lists the events kept.",
+    note: `Retention dropped "${dropped}" on ${droppedAt.toISOString()}: gone from waiter, its payload too. Retention has dropped every event up to c2, and "${never}" may be one of them: gone from waiter, its payload too. events_list lists the events kept.`,
+  });
+});
+
+test("an event id retention dropped is told when, and one it dropped no event of is told so, though older than every event kept", async () => {
+  const { store, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-11-01T09:00:00Z");
+  const dropped = (await addTrial(store, "d1")).id;
+  await addTrial(store, "d2");
+  // Never stored, made between the dropped events and the one kept.
+  const never = ulid(Date.parse("2026-11-20T09:00:00Z"));
+  setClock("2026-12-05T09:00:00Z");
+  await store.expire();
+  await addTrial(store, "d3");
+  const gone =
+    "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  const droppedOn = "Retention dropped it on 2026-12-05T09:00:00.000Z: gone from waiter, its payload too.";
+  expect(text(await call("events_get", { id: dropped.toLowerCase() }))).toBe(
+    `No event "${dropped.toLowerCase()}" is stored. ${droppedOn} events_list lists the events kept.`,
+  );
+  expect(text(await call("events_get", { id: never }))).toBe(
+    `No event "${never}" is stored. Retention has dropped no event with this id, so the id is ${gone}: events_list gives the ids of those stored.`,
+  );
+  expect((await call("events_ack", { ids: [dropped, never] })).structuredContent).toMatchObject({
+    unknown: [dropped, never],
+    note: `Retention dropped "${dropped}" on 2026-12-05T09:00:00.000Z: gone from waiter, its payload too. events_list lists the events kept. Retention has dropped no event with id "${never}", so the id is ${gone}: events_list gives the ids of those stored.`,
+  });
+  expect(text(await call("events_list", { since: dropped }))).toBe(
+    `since "${dropped}" names no stored event. ${droppedOn} Retention has dropped every event up to c2, and every event kept came after those: pass since="c2" for them (any that matched between are lost to waiter).`,
+  );
+  expect(text(await call("events_list", { since: never }))).toBe(
+    `since "${never}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped no event with this id: it is ${gone}. Call events_list without it for a fresh cursor.`,
+  );
+  await expect(client.readResource({ uri: `events://event/${dropped}` })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "${dropped}": retention dropped it on 2026-12-05T09:00:00.000Z; events://recent lists the stored ones.`,
+  });
+  await expect(client.readResource({ uri: `events://event/${never}` })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "${never}": retention has dropped no event with this id, so the id is ${gone}; events://recent lists the stored ones.`,
   });
 });
 
@@ -2288,12 +2333,13 @@ test("automations_runs says retention dropped events before the automations reac
   for (const dedupeId of ["b1", "b2", "b3"]) ids.push((await addTrial(store, dedupeId)).id);
   // The automations handled the first event, then fell behind: retention dropped all three.
   await store.runs.setCursor(1);
-  await store.expire(clock.now() + 31 * 86_400_000);
+  const droppedAt = new Date(clock.now() + 31 * 86_400_000);
+  await store.expire(droppedAt.getTime());
   const behind =
     "Retention dropped the events after c1 up to c3 before the automations reached them: no automation ran on those.";
   expect((await call("automations_runs", { event_id: ids[1] })).structuredContent).toEqual({
     runs: [],
-    note: `No event "${ids[1]}" is stored. Retention has dropped every event up to c3, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept. Runs go with their event: that none is listed does not mean no automation ran on it. ${behind}`,
+    note: `No event "${ids[1]}" is stored. Retention dropped it on ${droppedAt.toISOString()}: gone from waiter, its payload too. events_list lists the events kept. Runs go with their event: that none is listed does not mean no automation ran on it. ${behind}`,
   });
   expect((await call("automations_runs", { automation: "a" })).structuredContent).toEqual({
     runs: [],

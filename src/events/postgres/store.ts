@@ -972,6 +972,11 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
   ];
 }
 
+/** The statement that finds when retention dropped the events of `ids` it did, through dropped_deliveries_id (step 24). */
+export function droppedEventsQuery(ids: string[]): [string, unknown[]] {
+  return ["SELECT id, dropped_at FROM dropped_deliveries WHERE id = ANY($1) ORDER BY dropped_at, id", [ids]];
+}
+
 /**
  * The statement that finds the dropped deliveries of a payment's events (`paymentQuery`) from a
  * source not in `others`, those configured with another scheme, by their key.
@@ -1534,6 +1539,11 @@ export class PostgresEventStore implements EventStore {
       "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY dropped_at, id",
       [deliveryId],
     );
+  }
+
+  async droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]> {
+    const rows = await this.#query<{ id: string; dropped_at: string }>(...droppedEventsQuery(ids));
+    return rows.map((row) => ({ id: row.id, droppedAt: iso(Number(row.dropped_at)) as string }));
   }
 
   async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

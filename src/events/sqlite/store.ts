@@ -117,6 +117,15 @@ const SHOPIFY_SCHEMA = `CREATE INDEX IF NOT EXISTS events_by_shopify_webhook ON 
  */
 const WOOCOMMERCE_DELIVERY_ID = `json_extract(headers, '$."x-wc-webhook-delivery-id"')`;
 const WOOCOMMERCE_SCHEMA = `CREATE INDEX IF NOT EXISTS events_by_woocommerce_delivery ON events (${WOOCOMMERCE_DELIVERY_ID}) WHERE scheme = 'woocommerce';`;
+/**
+ * The deliveries retention dropped by their events' ids, so that an event id is told exactly whether
+ * its event was dropped: they are a year's drops, however few events retention keeps. An index an
+ * older waiter does not read, as the Shopify one.
+ */
+const DROPPED_ID_SCHEMA = "CREATE INDEX IF NOT EXISTS dropped_deliveries_id ON dropped_deliveries (id);";
+/** When retention dropped the events of the ids (a JSON array) it did. */
+export const DROPPED_EVENTS =
+  "SELECT id, dropped_at FROM dropped_deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id";
 /** The stored events a delivery id names: by its key in each source, or as a Shopify webhook's id or a WooCommerce delivery ID. */
 export const DELIVERED_AS = `SELECT id, source FROM events WHERE seq IN (
   SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = @delivery
@@ -513,6 +522,7 @@ export class SqliteEventStore implements EventStore {
         this.#db.exec(ACKS_SCHEMA);
         this.#db.exec(SHOPIFY_SCHEMA);
         this.#db.exec(WOOCOMMERCE_SCHEMA);
+        this.#db.exec(DROPPED_ID_SCHEMA);
         for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
         this.#db.exec(LATEST_SEQ_CAUGHT_UP);
@@ -951,6 +961,11 @@ export class SqliteEventStore implements EventStore {
     return this.#sql(
       "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY dropped_at, id",
     ).all(deliveryId) as { id: string; source: string }[];
+  }
+
+  async droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]> {
+    const rows = this.#sql(DROPPED_EVENTS).all(JSON.stringify(ids)) as { id: string; dropped_at: number }[];
+    return rows.map((row) => ({ id: row.id, droppedAt: iso(row.dropped_at) as string }));
   }
 
   async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
