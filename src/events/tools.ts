@@ -319,8 +319,9 @@ async function droppedUnread(store: EventStore, after: number, from = "after `si
 async function droppedOlder(store: EventStore, after: number, listed: boolean): Promise<string | undefined> {
   const dropped = await store.droppedThrough();
   if (dropped <= after) return undefined;
-  const which = listed ? "older than these" : "among them those this page would list";
-  return `Retention has dropped every event up to ${cursorOf(dropped)}, ${which}: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
+  // A page that lists none cannot say whether any of those dropped matched it.
+  const which = listed ? ", older than these" : "";
+  return `Retention has dropped every event up to ${cursorOf(dropped)}${which}: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
 }
 
 /**

@@ -588,7 +588,7 @@ test("a cursor given before retention dropped every event still reads on; one be
   expect((await call("events_list", {})).structuredContent).toEqual({
     events: [],
     cursor,
-    note: `Retention has dropped every event up to ${cursor}, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+    note: `Retention has dropped every event up to ${cursor}: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
   });
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toEqual({ timed_out: true, cursor });
   const later = await add("d3");
@@ -755,7 +755,7 @@ test("a page back past the oldest event kept says retention dropped the older on
   expect(past.structuredContent).toEqual({
     events: [],
     cursor: "c2",
-    note: `${stops} Retention has dropped every event up to c2, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+    note: `${stops} Retention has dropped every event up to c2: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
   });
   // A page back that ends where nothing was dropped, or that more pages follow, says nothing of it.
   expect((await call("events_list", { before: first.next_before, since: "c2" })).structuredContent).not.toHaveProperty(
@@ -3089,7 +3089,7 @@ test("a first page that reaches the oldest event kept says retention dropped old
   await addTrial(store, "o2");
   await store.expire(clock.now() + 31 * 86_400_000);
   expect(text(await call("events_list", { source: "trial" }))).toBe(
-    "No matching events. Cursor for later: c2.\nRetention has dropped every event up to c2, among them those this page would list: any that matched are lost to waiter; ask the systems that sent them for older ones.",
+    "No matching events. Cursor for later: c2.\nRetention has dropped every event up to c2: any that matched are lost to waiter; ask the systems that sent them for older ones.",
   );
   const kept = await addTrial(store, "o3");
   expect((await call("events_list", { source: "trial" })).structuredContent).toMatchObject({
