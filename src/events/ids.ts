@@ -4,6 +4,7 @@ import { decodeTime } from "ulid";
 import { enumerated, quote } from "../shown.js";
 import { clock } from "../time.js";
 import type { Serving } from "../toolset.js";
+import type { DroppedPayment } from "./payments.js";
 import { forgottenBefore } from "./rows.js";
 import type { EventStore } from "./store.js";
 
@@ -261,9 +262,7 @@ function payloads(events: unknown[]): string {
 }
 
 /** Events an id names though it is none of their ids: as a sender's delivery id, or as a payment's. */
-type Under =
-  | { as: "delivery"; events: { id: string; source: string }[] }
-  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] };
+type Under = { as: "delivery"; events: { id: string; source: string }[] } | { as: "payment"; events: DroppedPayment[] };
 
 /**
  * The events retention dropped that `id` named though it was none of their ids: as a sender's
@@ -298,9 +297,14 @@ function underNamed(under: Under): string {
   return `${idAs(under)} of ${eventsOf(under)}`;
 }
 
-/** What an id is to the events it names though it is none of their ids (`storedUnder`, `droppedUnder`). */
-export function idAs(under: { as: Under["as"] }): string {
-  return under.as === "delivery" ? "the sender's delivery id" : "the payment";
+/**
+ * What an id is to the events it names though it is none of their ids (`storedUnder`, `droppedUnder`):
+ * a payment's whose source is not configured is told as what its form reads as, as the scheme that
+ * would say it is went with the source.
+ */
+export function idAs(under: Under): string {
+  if (under.as === "delivery") return "the sender's delivery id";
+  return under.events.some((event) => event.unconfigured) ? "by its form the payment" : "the payment";
 }
 
 /** The events `id` names, as an answer lists them: a payment's each with its delivery id. */
@@ -308,9 +312,12 @@ function eventsOf(under: Under): string {
   return under.as === "delivery" ? eventsNamed(under.events) : paymentNamed(under.events);
 }
 
-/** A payment's events, as an answer names them, each with its delivery id. */
-function paymentNamed(events: { id: string; source: string; dedupeId: string }[]): string {
+/** A payment's events, as an answer names them, each with its delivery id, and whether its source is not configured. */
+function paymentNamed(events: DroppedPayment[]): string {
   return events
-    .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
+    .map(
+      (event) =>
+        `event ${event.id} (source ${quote(event.source)}${event.unconfigured ? ", not configured here" : ""}, delivery ${quote(event.dedupeId)})`,
+    )
     .join(" and ");
 }

@@ -30,6 +30,31 @@ export function otherSchemeSources(sources: readonly { name: string; scheme: str
   return sources.filter((source) => !Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
 }
 
+/** The configured sources of a payment's scheme (Comgate, GoPay). */
+export function paymentSchemeSources(sources: readonly { name: string; scheme: string }[]): string[] {
+  return sources.filter((source) => Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
+}
+
+/** A payment's event retention dropped (`droppedPayment`); `unconfigured`: its source is not configured, nor so its scheme known. */
+export interface DroppedPayment {
+  id: string;
+  source: string;
+  dedupeId: string;
+  unconfigured?: true;
+}
+
+/**
+ * A payment's dropped events, those of a source not among `paymentSources` (the configured sources
+ * of a payment's scheme) marked unconfigured; none is where they are not given.
+ */
+export function markUnconfigured(
+  events: { id: string; source: string; dedupeId: string }[],
+  paymentSources: readonly string[] | undefined,
+): DroppedPayment[] {
+  if (!paymentSources) return events;
+  return events.map((event) => (paymentSources.includes(event.source) ? event : { ...event, unconfigured: true }));
+}
+
 /** How many of a payment's events are listed, the oldest. */
 export const PAYMENT_EVENTS_LISTED = 10;
 

@@ -5,6 +5,7 @@ import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { VERSION } from "../version.js";
 import { warn } from "./listeners.js";
+import type { DroppedPayment } from "./payments.js";
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -420,9 +421,10 @@ export interface EventStore {
   /**
    * The events of a Comgate or GoPay payment that retention dropped, while their deliveries are
    * remembered (`paymentEvents`); dropped deliveries keep no scheme, so those of a source not among
-   * the configured sources of another scheme the store was opened with (`otherSchemeSources`).
+   * the configured sources of another scheme the store was opened with (`otherSchemeSources`); those
+   * of a source not among its configured payment sources (`paymentSchemeSources`) marked so.
    */
-  droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
+  droppedPayment(paymentId: string): Promise<DroppedPayment[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
-import { otherSchemeSources } from "../../src/events/payments.js";
+import { otherSchemeSources, paymentSchemeSources } from "../../src/events/payments.js";
 import { minorUnitsNote } from "../../src/events/present.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
@@ -76,6 +76,7 @@ async function servedOn({
   const file = join(dir, "events.db");
   const store = new SqliteEventStore(file, webhooksOf(config).retention, {
     otherSchemes: otherSchemeSources(sources),
+    paymentSources: paymentSchemeSources(sources),
   });
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
@@ -2276,15 +2277,19 @@ test("a GoPay payment's id whose events retention dropped is told as that paymen
   });
 });
 
-test("a payment's id whose events retention dropped names them once their source is no longer configured", async () => {
-  // Its scheme went with it from the config: its delivery ids read as a payment's states are taken so.
-  const { store, call, text } = await served();
+test("a payment's id whose events retention dropped names them once their source is no longer configured, as the id reads", async () => {
+  // Its scheme went with it from the config: its delivery ids read as a payment's states are named,
+  // as what they read as, not as what they surely are.
+  const { store, call, text, client } = await served();
   const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
   await store.expire(clock.now() + 31 * 86_400_000);
   await addTrial(store, "d2");
   expect(text(await call("events_get", { id: "3000006542" }))).toBe(
-    `No event "3000006542" is stored. "3000006542" is the payment of event ${paid.id} (source "gopay", delivery "3000006542:PAID"), which retention has dropped: gone from waiter, its payload too.`,
+    `No event "3000006542" is stored. "3000006542" is by its form the payment of event ${paid.id} (source "gopay", not configured here, delivery "3000006542:PAID"), which retention has dropped: gone from waiter, its payload too.`,
   );
+  await expect(client.readResource({ uri: "events://event/3000006542" })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "3000006542": it is by its form the payment of events://event/${paid.id}, which retention has dropped; events://recent lists the stored ones.`,
+  });
 });
 
 test("another scheme's dropped delivery id that reads as a payment's state is told as its delivery, not a payment", async () => {

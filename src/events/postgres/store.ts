@@ -33,7 +33,7 @@ import {
 } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
+import { type DroppedPayment, markUnconfigured, PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -178,6 +178,11 @@ export interface PostgresOptions {
    * deliveries name no payment (`droppedPayment`): none unless said.
    */
   otherSchemes?: readonly string[] | undefined;
+  /**
+   * The configured sources of a payment's scheme (`paymentSchemeSources`), whose dropped payments
+   * alone are surely a payment's: every source's unless said.
+   */
+  paymentSources?: readonly string[] | undefined;
   /**
    * How long a connection attempt may take before the call fails: unless said, the URL's
    * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
@@ -1026,6 +1031,7 @@ export class PostgresEventStore implements EventStore {
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #neverResentBy: ((scheme: string) => string | undefined) | undefined;
   readonly #otherSchemes: readonly string[];
+  readonly #paymentSources: readonly string[] | undefined;
   readonly #channel: string;
   /** The database as the store's errors name it, and how waiter connects to it. */
   readonly #named: Required<StoreNamed>;
@@ -1247,6 +1253,7 @@ export class PostgresEventStore implements EventStore {
     this.#onDropped = options.onDropped;
     this.#neverResentBy = options.neverResentBy;
     this.#otherSchemes = options.otherSchemes ?? [];
+    this.#paymentSources = options.paymentSources;
     this.#named = {
       database: databaseLabel(options.url),
       passwordFrom: options.passwordFrom ?? "PGPASSWORD",
@@ -1546,10 +1553,11 @@ export class PostgresEventStore implements EventStore {
     return rows.map((row) => ({ id: row.id, droppedAt: iso(Number(row.dropped_at)) as string }));
   }
 
-  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#query<{ id: string; source: string; dedupeId: string }>(
+  async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
+    const events = await this.#query<{ id: string; source: string; dedupeId: string }>(
       ...droppedPaymentQuery(paymentId, this.#otherSchemes),
     );
+    return markUnconfigured(events, this.#paymentSources);
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

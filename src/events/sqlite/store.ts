@@ -6,7 +6,7 @@ import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
+import { type DroppedPayment, markUnconfigured, PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -418,6 +418,7 @@ export class SqliteEventStore implements EventStore {
   readonly #busyMs: number;
   readonly #dataDirFrom: string | undefined;
   readonly #otherSchemes: readonly string[];
+  readonly #paymentSources: readonly string[] | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
   /** Its -wal and -shm files as the open found them (`fileAt`): SQLite deletes them only as the last connection closes. */
@@ -454,7 +455,9 @@ export class SqliteEventStore implements EventStore {
    * setting as it was set, which a write the disk or the file refuses names; `onNewerSchema`: told
    * once of a schema a newer waiter upgraded the file to while this store has it open;
    * `otherSchemes`: the configured sources of a scheme other than a payment's (`otherSchemeSources`),
-   * whose dropped deliveries name no payment (`droppedPayment`), none unless given.
+   * whose dropped deliveries name no payment (`droppedPayment`), none unless given; `paymentSources`:
+   * the configured sources of a payment's scheme (`paymentSchemeSources`), whose dropped payments
+   * alone are surely a payment's, every source's unless given.
    */
   constructor(
     file: string,
@@ -465,12 +468,14 @@ export class SqliteEventStore implements EventStore {
       dataDirFrom,
       onNewerSchema,
       otherSchemes = [],
+      paymentSources,
     }: {
       busyMs?: number;
       onDropped?: (dropped: Dropped) => void;
       dataDirFrom?: string;
       onNewerSchema?: (newer: NewerSchema) => void;
       otherSchemes?: readonly string[];
+      paymentSources?: readonly string[];
     } = {},
   ) {
     if (file !== ":memory:") {
@@ -563,6 +568,7 @@ export class SqliteEventStore implements EventStore {
     this.#busyMs = Math.round(busyMs);
     this.#dataDirFrom = dataDirFrom;
     this.#otherSchemes = otherSchemes;
+    this.#paymentSources = paymentSources;
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -968,8 +974,8 @@ export class SqliteEventStore implements EventStore {
     return rows.map((row) => ({ id: row.id, droppedAt: iso(row.dropped_at) as string }));
   }
 
-  async droppedPayment(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    return this.#sql(
+  async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
+    const events = this.#sql(
       `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
        WHERE source IN (SELECT source FROM counters WHERE source NOT IN (SELECT value FROM json_each(?)))
        AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
@@ -978,6 +984,7 @@ export class SqliteEventStore implements EventStore {
       source: string;
       dedupeId: string;
     }[];
+    return markUnconfigured(events, this.#paymentSources);
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
