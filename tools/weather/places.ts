@@ -820,13 +820,16 @@ const orCoordinates = (argument: string) => (argument === "place" ? ", or give l
 function sendTown(town: string, argument: string, or?: OtherReading): string {
   const coordinates = orCoordinates(argument);
   const towns = or
-    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is a region or district${coordinates.replace(/^,/, ";")}`
+    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street" : "a region or district"}${coordinates.replace(/^,/, ";")}`
     : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
 
-/** An address's part read as a town, not a name, and the one after it then as its region or district, not its town. */
-type OtherReading = { name: string; town: string; region: string };
+/**
+ * An address's part read as a town, not a name, and the one after it then as its region or district, not its
+ * town; or as its street, where the number after it may be a house's.
+ */
+type OtherReading = { name: string; town: string; region: string; street: boolean };
 
 /**
  * A postal code alone: digits in groups apart by a space or a dash ("12345", "702 00", "00-950"),
@@ -937,9 +940,9 @@ const LETTERED_CODE = String.raw`(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s?(?!1st|2nd|3rd|
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
  * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
- * with what follows it: a code of five digits, in groups or with letters ("London SW1A 2AA"), as no house number is ("Ostrava, Masarykova
- * 1234" is a street's), and not a region's or a country's before its postal code, which comes after the town
- * ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008"). But a town
+ * with what follows it: a code of four digits or more ("Wien 1010", which may be a house number too: "Ostrava,
+ * Masarykova 1234"), in groups or with letters ("London SW1A 2AA"), and not a region's or a country's before its
+ * postal code, which comes after the town ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008"). But a town
  * before its region or district and postal code is written so too ("München, Bayern 80331", "Ostrava,
  * Poruba 708 00"), and nothing tells the two apart but a title or a company's form in the name: the
  * other reading, `or`, where the postal code follows the town and nothing says the part before is a name.
@@ -950,8 +953,10 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const part = parts[at] ?? "";
   const after = parts.slice(at + 1);
   const town = townBesidePostalCode(part);
-  const code = /\d{5}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
+  const code = /\d{4}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
   if (at < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
+  // "1010 Main St" is a street's number, as four digits before a street's word are.
+  if (/^\d{4}\s/.test(part) && isStreet(part, "")) return undefined;
   const region =
     /^[A-Z]{2,3}$/.test(town) ||
     isKnownRegion(town) ||
@@ -967,7 +972,13 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const aName = TITLES.has(named[0] ?? "") || named.slice(1).some((word) => COMPANY_FORMS.has(word));
   const or =
     part.startsWith(town) && !aName && !isCountryName(before) && !isKnownRegion(before)
-      ? { name: before, town: townToSend([before, ...after]), region: town }
+      ? {
+          name: before,
+          town: townToSend([before, ...after]),
+          region: town,
+          // Four digits after a word may be its house number ("Masarykova 1234"), as a postal code is written ("Wien 1010").
+          street: /^\D+\s\d{4}$/.test(part),
+        }
       : undefined;
   return { town: townToSend([town, ...after]), ...(or ? { or } : {}) };
 }
