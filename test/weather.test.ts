@@ -1065,6 +1065,29 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test('a comma before the postal code, "Jan Kowalski, Krakow, 31-510", reads as "A, B 12345" does: both are named, neither sent', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town, other] of [
+        ["Jan Kowalski, Krakow, 31-510", "Krakow", "Jan Kowalski"],
+        ["Jan Kowalski, Krakow, 31-510, PL", "Krakow, PL", "Jan Kowalski, PL"],
+        ["Jan Smith, London, SW1A 2AA", "London", "Jan Smith"],
+        ["München, Bayern, 80331", "Bayern", "München"],
+      ] as const) {
+        const [first, second] = address.split(/,\s*/);
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma: ${JSON.stringify(town)} if ${JSON.stringify(first)} is a person's or company's name, or ${JSON.stringify(other)} if ${JSON.stringify(second)} is a region or district; or give latitude and longitude.`,
+        );
+      }
+      expect(text(await server.call("weather_current", { place: "Dr. Jan Kowalski, Kraków, 31-510, PL" }))).toContain(
+        'send the town, then its country after a comma, as "Kraków, PL", or give',
+      );
+      expect(geocoding.requests.length).toBe(before);
+      // A town and its postal code, or a region or a country between them, are looked up.
+      for (const place of ["Ostrava, 702 00", "Ostrava, Moravskoslezský kraj, 702 00", "Paris, France, 75008"]) {
+        expect(text(await server.call("weather_current", { place })), place).not.toContain("is an address");
+      }
+    });
+
     test('a name before a postal code with letters and its town, "Jan Smith, SW1A 2AA London", is not sent either', async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

@@ -939,7 +939,8 @@ const LETTERED_CODE = String.raw`(?:[A-Za-z]{1,2}\d[A-Za-z\d]?\s?(?!1st|2nd|3rd|
 
 /**
  * The town of a postal code and town written after parts without digits, a person's or a company's name,
- * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ"),
+ * as an order's first line has them ("Jan Kowalski, Kraków 31-510", "Acme s.r.o., 702 00 Ostrava, CZ", the code
+ * after a comma too: "Jan Kowalski, Kraków, 31-510"),
  * with what follows it: a code of four digits or more ("Wien 1010", which may be a house number too: "Ostrava,
  * Masarykova 1234"), in groups or with letters ("London SW1A 2AA"), and not a region's or a country's before its
  * postal code, which comes after the town ("Ostrava, Moravskoslezský kraj 702 00", "Springfield, IL 62701", "Paris, France 75008"). But a town
@@ -952,9 +953,12 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const at = parts.findIndex((part) => /\d/.test(part));
   const part = parts[at] ?? "";
   const after = parts.slice(at + 1);
-  const town = townBesidePostalCode(part);
+  // The postal code in a part of its own, after its town's: "Jan Kowalski, Kraków, 31-510".
+  const alone = at > 1 && (POSTAL_CODE.test(part) || new RegExp(`^${LETTERED_CODE}$`).test(part));
+  const townAt = alone ? at - 1 : at;
+  const town = alone ? parts[townAt] : townBesidePostalCode(part);
   const code = /\d{4}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
-  if (at < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
+  if (townAt < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
   // "1010 Main St" is a street's number, as four digits before a street's word are.
   if (/^\d{4}\s/.test(part) && isStreet(part, "")) return undefined;
   const region =
@@ -965,13 +969,13 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
       .split(/\s+/)
       .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
   if (region) return undefined;
-  const before = parts[at - 1] ?? "";
+  const before = parts[townAt - 1] ?? "";
   const named = folded(before)
     .split(/\s+/)
     .map((word) => word.replace(/\.$/, ""));
   const aName = TITLES.has(named[0] ?? "") || named.slice(1).some((word) => COMPANY_FORMS.has(word));
   const or =
-    part.startsWith(town) && !aName && !isCountryName(before) && !isKnownRegion(before)
+    (alone || part.startsWith(town)) && !aName && !isCountryName(before) && !isKnownRegion(before)
       ? {
           name: before,
           town: townToSend([before, ...after]),
