@@ -1518,6 +1518,24 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('whole numbers with letters after a name, "Provo 55 N 100 E", are named as coordinates and as a street grid\'s address', async () => {
+      const before = geocoding.requests.length;
+      // Provo's "55 N 100 E" is 55 North on 100 East; read as whole degrees it is a point in Siberia, as "33 S 151 E" is Sydney.
+      for (const [written, send, town] of [
+        ["Provo 55 N 100 E", "latitude 55 and longitude 100", "Provo"],
+        ["Sydney 33 S 151 E", "latitude -33 and longitude 151", "Sydney"],
+        ["Sydney, 33S 151E", "latitude -33 and longitude 151", "Sydney"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates after a name, or a street grid's address after its town: send them as ${send}, without place, if coordinates, or ${JSON.stringify(town)} if an address.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "Provo 55 N 100 E" }))).toBe(
+        '`name` "Provo 55 N 100 E" is a pair of coordinates after a name, or a street grid\'s address after its town: the weather tools take them as latitude 55 and longitude 100 if coordinates, or send "Provo" if an address.',
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a pair in square brackets, as GeoJSON writes a point longitude first, is refused naming the readings it may have", async () => {
       const before = geocoding.requests.length;
       const refused = (written: string, send: string) =>
@@ -1574,9 +1592,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava, 49,83; 18,28", "latitude 49.83 and longitude 18.28"],
         ["49,83, 18,28 Ostrava", "latitude 49.83 and longitude 18.28"],
         ["Praha 4 50,03 14,45", "latitude 50.03 and longitude 14.45"],
-        // Whole degrees, each with a hemisphere's letter, after a name: a street grid's address puts its town after it.
-        ["Sydney 33 S 151 E", "latitude -33 and longitude 151"],
-        ["Sydney, 33S 151E", "latitude -33 and longitude 151"],
+        // Whole degrees, a hemisphere's letter before each, after a name: a street grid's address writes its numbers first.
         ["Ostrava N 49 E 18", "latitude 49 and longitude 18"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toMatch(

@@ -376,6 +376,12 @@ function refuseCoordinates(argument: string, text: string): void {
       `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, whose "O" is east in German (Ost) but west in French, Spanish and Portuguese (Ouest, Oeste): ${argument === "place" ? `send them as ${send} if east, or ${west} if west, without place` : `the weather tools take them as ${send} if east, or ${west} if west`}.`,
     );
   }
+  const town = gridTown(plain);
+  if (town) {
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a pair of coordinates after a name, or a street grid's address after its town: ${argument === "place" ? `send them as ${send}, without place, if coordinates, or ${quote(town)} if an address` : `the weather tools take them as ${send} if coordinates, or send ${quote(town)} if an address`}.`,
+    );
+  }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
@@ -461,10 +467,11 @@ function signed(text: string): { latitude: number; longitude: number } | undefin
  * 14.45"), not degrees whose minutes follow.
  */
 function besideName(text: string): string | undefined {
-  const name = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
   const [, before = "", pair, after = ""] =
-    new RegExp(String.raw`^\s*(?:(${name})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${name}))?\s*$`, "iu").exec(text) ??
-    new RegExp(String.raw`^\s*(${name})[,:]?\s+(${WHOLE_LETTERED_PAIR})\s*$`, "iu").exec(text) ??
+    new RegExp(String.raw`^\s*(?:(${NAME_BESIDE})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${NAME_BESIDE}))?\s*$`, "iu").exec(
+      text,
+    ) ??
+    new RegExp(String.raw`^\s*(${NAME_BESIDE})[,:]?\s+(${WHOLE_LETTERED_PAIR})\s*$`, "iu").exec(text) ??
     [];
   // A hemisphere's letter by one of them ("S 33.87, 151.21") is no name, and says nothing of the other.
   const letter = /^[NSEW]$/i;
@@ -476,6 +483,20 @@ function besideName(text: string): string | undefined {
  * written, a hemisphere's letter before or after it.
  */
 const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:[.,]\d+[°º]?|[°º](?:\s*\d{1,2}(?:[.,]\d+)?\s*['′’](?:\s*\d{1,2}(?:[.,]\d+)?\s*(?:["″”]|''))?)?)(?:\s*[NSEW](?!\p{L}))?`;
+
+/** A place's name beside coordinates, a number of its own in it too: "Praha 4 50.03, 14.45". */
+const NAME_BESIDE = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
+
+/**
+ * The town before whole numbers, each with a letter after it, as a street grid's address is written after its
+ * town ("Provo 55 N 100 E", 55 North on 100 East), which read as whole degrees are coordinates after a name too
+ * ("Sydney 33 S 151 E"; Provo's are a point in Siberia): nothing tells which. A grid's address writes its
+ * numbers first, so "Sydney S 33 E 151" is coordinates alone.
+ */
+function gridTown(text: string): string | undefined {
+  const grid = String.raw`\d{1,2}\s*[NS][\s,;]+\d{1,3}\s*[EW]`;
+  return new RegExp(String.raw`^\s*(${NAME_BESIDE})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
+}
 
 /**
  * Whole degrees of latitude and longitude, a hemisphere's letter before or after each ("33 S 151 E", "S 33 E 151"):
