@@ -967,10 +967,17 @@ describe(`at ${AFTERNOON}`, () => {
         // Typed in small letters.
         ["London sw1a 2aa", "London"],
         ["Toronto m5v 3l9", "Toronto"],
+        // A country's or region's code or name after the town is no part of it.
+        ["Ostrava CZ 70200", "Ostrava, CZ"],
+        ["70200 Ostrava CZ", "Ostrava, CZ"],
+        ["Wien Austria 1010", "Wien, Austria"],
+        ["Sydney NSW 2000", "Sydney, NSW"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBe(true);
         expect(text(result), place).toContain(`send the town, then its country after a comma, as "${town}"`);
+        // Nor is the postal code named with the town to send.
+        expect(text(result), place).not.toMatch(/send "\d/);
       }
       // A town's numbered district is no postal code: the usual advice.
       expect(text(await server.call("weather_current", { place: "Atlantis 4" }))).toContain("Check the spelling");

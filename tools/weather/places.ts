@@ -110,7 +110,10 @@ export function geocoder(api: Upstream) {
   }
 
   /** What a search that matched nothing says, before the advice of the tool that searched. */
-  function nothingFound({ name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>): string {
+  function nothingFound(
+    { name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>,
+    commaAdvice = true,
+  ): string {
     const listed = found.slice(0, 5).map(label).join("; ");
     const parts = qualifier
       .split(",")
@@ -137,7 +140,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier ? "" : commaForgotten(name)}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}`;
   }
 
   /**
@@ -177,7 +180,7 @@ export function geocoder(api: Upstream) {
       const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
       throw new ToolError(
         town
-          ? `${nothingFound(searched)} ${sendTown(town, "place")}`
+          ? `${nothingFound(searched, false)} ${sendTown(town, "place")}`
           : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
@@ -937,6 +940,13 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
  * a town's numbered district ("Praha 4") is not.
  */
 function townBesidePostalCode(text: string): string | undefined {
+  const town = postalCodesTown(text);
+  // A country or region after the town is none of its name: "Ostrava CZ 70200" is "Ostrava, CZ".
+  return town && (commaToAdd(town)?.send ?? town);
+}
+
+/** The words beside a postal code written without a comma between (townBesidePostalCode). */
+function postalCodesTown(text: string): string | undefined {
   // The letters first: "1012 AB Amsterdam" is Amsterdam, not "AB Amsterdam" beside "1012".
   const [, , lettersTownAfter, lettersTownFirst] =
     new RegExp(String.raw`^(?:(${LETTERED_CODE})\s+([^\d,]+)|([^\d,]+?)\s+(${LETTERED_CODE}))$`).exec(text.trim()) ??
@@ -1114,12 +1124,18 @@ function countryCodes(): Map<string, string> {
   return englishNames;
 }
 
+/** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
+function commaForgotten(name: string): string {
+  const added = commaToAdd(name);
+  return added ? ` ${added.what} goes after a comma: send ${quote(added.send)}.` : "";
+}
+
 /**
  * For a name that ends in a country or region without the comma before it ("Ostrava CZ", "Limerick
  * Ireland", "White Plains NY"), which the geocoder reads as part of the name and finds nothing for:
- * the name to send.
+ * the name to send, and what the comma goes before.
  */
-function commaForgotten(name: string): string {
+function commaToAdd(name: string): { what: string; send: string } | undefined {
   const words = name.trim().split(/\s+/);
   // The longest ending first: "Springfield United States" is not "Springfield United, States".
   for (let count = Math.min(3, words.length - 1); count > 0; count--) {
@@ -1138,9 +1154,9 @@ function commaForgotten(name: string): string {
     const within = !code && words.length - count > 1 && REGION_OF.test(words.at(-count - 1) ?? "");
     const at = words.length - count - (within ? 1 : 0);
     const what = within ? "A region" : `A ${kind}${code ? " code" : ""}`;
-    return ` ${what} goes after a comma: send ${quote(`${words.slice(0, at).join(" ")}, ${words.slice(at).join(" ")}`)}.`;
+    return { what, send: `${words.slice(0, at).join(" ")}, ${words.slice(at).join(" ")}` };
   }
-  return "";
+  return undefined;
 }
 
 /** Words a region's name puts before its country's or region's: "Northern Ireland", "Upper Austria", "Baja California". */
