@@ -1257,6 +1257,25 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.at(-1)?.query.get("name")).toBe("Praha 4");
     });
 
+    test('a flat\'s number beside the street and house number, "Hlavní 12, apt 5, Brno", is no town: the town is named', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town] of [
+        ["Hlavní 12, apt 5, Brno", "Brno"],
+        ["Jan Novák, Hlavní 12, byt 5, Brno", "Brno"],
+        ["Hauptstraße 1, Wohnung 3, Berlin, DE", "Berlin, DE"],
+        ["Flat 2, 10 Downing St, London", "London"],
+        ["10 Downing St, Flat 2, London", "London"],
+        ["Unit 3, 5 King St, Richmond, VIC", "Richmond, VIC"],
+        ["123 Main St Apt 4B, Springfield, IL", "Springfield, IL"],
+        ["John Smith, 123 Main St, Suite 200, Springfield, IL", "Springfield, IL"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: address })), address).toContain(
+          ` is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a town's numbered district and places whose names have numbers or several words are looked up, not taken for a street", async () => {
       const at = (name: string, country_code: string, country: string, admin1: string, timezone: string) => ({
         name,

@@ -861,13 +861,24 @@ type OtherReading = { name: string; town: string; region: string; street: boolea
  */
 const POSTAL_CODE = /^(?:\d+(?:[\s-]\d+)*|\d{4}\s?[A-Z]{2}|[A-Z]{3}\s?\d{4})$/;
 
-/** An address's parts, without the "phone +420 …" a billing address ends with, after the country. */
+/**
+ * An address's parts, without the "phone +420 …" a billing address ends with, after the country, and, where
+ * a house number is written, without a flat's ("Hlavní 12, apt 5, Brno", "123 Main St Apt 4B"), which a town
+ * or a postal code would be taken for.
+ */
 function addressParts(text: string): string[] {
-  return text
+  const parts = text
     .split(",")
     .map((part) => part.trim())
     .filter((part) => !/^phone\b/i.test(part));
+  const flat = new RegExp(String.raw`(?:^|\s)${FLAT}$`, "i");
+  const withoutFlats = parts.map((part) => part.replace(flat, "").trim());
+  const numbered = withoutFlats.filter((part) => /\d/.test(part)).length > 0;
+  return numbered ? withoutFlats.filter(Boolean) : parts;
 }
+
+/** A flat's, suite's or unit's number, its word before it: "apt 5", "Flat 2", "byt 3", "Wohnung 3", "Suite 200", "#4B". */
+const FLAT = String.raw`(?:(?:apt|apartment|flat|unit|suite|ste|byt|wohnung|whg|room|rm)\.?\s*#?|#\s*)\d+[a-z]?`;
 
 /**
  * An address with or without its town: a postal code alone after a part with a number, a street
