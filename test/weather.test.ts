@@ -1562,6 +1562,28 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a plus code or a what3words address is refused with what to send instead, not searched for", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        ["9F2P3CPC+X6", "send the place's latitude and longitude, or its town's name"],
+        ["3CPC+X6 Praha", 'send the town after it, "Praha", or the place\'s latitude and longitude'],
+        ["3CPC+X6, Praha, CZ", 'send the town after it, "Praha, CZ", or the place\'s latitude and longitude'],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a plus code, which no tool here reads: ${send}.`,
+        );
+      }
+      for (const written of ["///filled.count.soap", "filled.count.soap", "/// index.home.raft"]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a what3words address, which only what3words' own service reads: send the place's latitude and longitude, or its town's name.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "///filled.count.soap" }))).toMatch(
+        /^`name` "\/\/\/filled\.count\.soap" is a what3words address/,
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a pair in square brackets, as GeoJSON writes a point longitude first, is refused naming the readings it may have", async () => {
       const before = geocoding.requests.length;
       const refused = (written: string, send: string) =>

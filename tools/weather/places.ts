@@ -93,6 +93,7 @@ export function geocoder(api: Upstream) {
    * narrows by country code, country, region or postal code, among more of the geocoder's hits.
    */
   async function lookup(argument: string, text: string, options: SearchOptions, call: Call) {
+    refuseLocationCode(argument, text);
     // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
     refuseCoordinates(argument, text);
     refuseAddress(argument, text);
@@ -326,6 +327,31 @@ function toPlace(r: z.output<typeof result>): Place {
     timezone,
     ...(r.population ? { population: r.population } : {}),
   };
+}
+
+/**
+ * A plus code (Open Location Code: "9F2P3CPC+X6", or a short one before its town, "3CPC+X6 Praha") or a
+ * what3words address ("///filled.count.soap"), as maps share a place, is no name the geocoder knows: it is
+ * refused with what to send instead, a short code's town where written.
+ */
+function refuseLocationCode(argument: string, text: string): void {
+  const instead = (town?: string) =>
+    argument === "place"
+      ? town
+        ? `send the town after it, ${quote(town)}, or the place's latitude and longitude`
+        : "send the place's latitude and longitude, or its town's name"
+      : `search for ${town ? quote(town) : "its town's name"}, or give the weather tools the place's latitude and longitude`;
+  const plusCode = /^\s*[23456789CFGHJMPQRVWX]{4,8}\+[23456789CFGHJMPQRVWX]{0,3}(?:[\s,]+(\p{L}.*?))?\s*$/iu.exec(text);
+  if (plusCode) {
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a plus code, which no tool here reads: ${instead(plusCode[1])}.`,
+    );
+  }
+  if (/^\s*(?:\/\/\/\s*)?\p{L}{2,}\.\p{L}{2,}\.\p{L}{2,}\s*$/u.test(text)) {
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a what3words address, which only what3words' own service reads: ${instead()}.`,
+    );
+  }
 }
 
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
