@@ -1382,6 +1382,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["1 Water St, Windsor, NS B0N 2T0, Canada", "Windsor, NS, Canada"],
         ["Jane Doe, 5 King St, 3121, Richmond, VIC, Australia", "Richmond, VIC, Australia"],
         ["Jane Doe, 5 King St, 3121, Richmond, VIC, AU", "Richmond, VIC, AU"],
+        // A state's code before a postal code of four digits, as Malta writes one with its letters ("VLT 1117").
+        ["Sydney, NSW 2000", "Sydney, NSW"],
+        ["Jane Doe, 5 King St, Richmond, VIC 3121, Australia", "Richmond, VIC, Australia"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -953,8 +953,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     parts
       .slice(town)
       .map((part, i) => {
-        // Its letters too: "1012 AB, NL" names no town "AB".
-        if (POSTAL_CODE.test(part)) return "";
+        // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
+        if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return "";
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
         const postalCode = (word: string, j: number) =>
