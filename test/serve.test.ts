@@ -2782,6 +2782,46 @@ describe("resumption", () => {
     }
   });
 
+  test("at a stop, a stream whose client reads slowly through a burst is ended after what waits on it, not cut: no next start holds that", async () => {
+    const served = await servedWithErp();
+    const { hostname, port } = new URL(served.url);
+    const slow = openSocket(Number(port), hostname);
+    let heard = "";
+    slow.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    const opened = vi.spyOn(served.app, "session");
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      slow.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      // Its client reads none of a burst of large log lines for a while: they fill its connection, then wait in waiter.
+      slow.pause();
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      let sent = 0;
+      while (notificationsUnread(transport) === 0) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        sent += 1;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      served.sessions.endStreams();
+      slow.resume();
+      // Its response ends (the last chunk of a chunked body), its connection kept for another request.
+      await expect.poll(() => heard).toMatch(/\r\n0\r\n\r\n$/);
+      // All of the burst, then when to come back and the id to come back with.
+      expect(heard.match(/"method":"notifications\/message"/g)).toHaveLength(sent);
+      expect(heard.slice(heard.lastIndexOf('"method":"notifications/message"'))).toMatch(
+        /\nid: \S+\nretry: 5000\ndata: \n\n/,
+      );
+    } finally {
+      slow.destroy();
+      await served.close();
+    }
+  });
+
   test("a stream whose client reads none of it holds no pile of keepalive comments, and has them again once it reads", async () => {
     // The transport's keepalive, every 15 s, on a clock the test moves.
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });

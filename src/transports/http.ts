@@ -574,7 +574,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     count: () => open.size,
     endStreams() {
       stopping = true;
-      for (const entry of open.values()) endHeldStream(entry, undefined);
+      // Each ends after what waits on it, not cut when its connection is full: its client, reading
+      // slowly through a burst, has the rest within the drain time, which no next start keeps for it.
+      for (const entry of open.values()) endHeldStream({ ...entry, notifications: undefined }, undefined);
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),

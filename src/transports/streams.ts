@@ -149,8 +149,8 @@ export function nameWhereItStands(
  * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it). Its client is told
  * when to come back, and, where it takes one (`takesStandingId`, as its last GET said), the id to
  * come back with: the stream goes on, on another connection. A notification stream whose connection
- * is full (`notifications`) is cut instead: its end would wait behind what its client does not read,
- * and hold that and the session, never idle, for as long as the connection lives.
+ * is full (`notifications`, where given) is cut instead: its end would wait behind what its client
+ * does not read, and hold that and the session, never idle, for as long as the connection lives.
  */
 export function endHeldStream(
   {
