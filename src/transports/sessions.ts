@@ -361,7 +361,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       const lacks = sdkLacks(transport);
       if (lacks.length) {
         log.warning(
-          `MCP sessions: the MCP SDK's transport holds no ${lacks.join(", ")} where waiter reads it: sessions are served as before, without what waiter reads it for`,
+          `MCP sessions: the MCP SDK's transport holds no ${lacks.map(({ name }) => name).join(", ")}, which waiter reads (as of @modelcontextprotocol/sdk 1.32.2): sessions are served, but ${lacks.map(({ without }) => without).join("; ")}`,
         );
       }
     }

@@ -12,26 +12,43 @@ import { takesEventStream } from "./answers.js";
 
 /**
  * What waiter reads of the SDK's transport that it keeps to itself (1.32.2), each with the kind of
- * value it is. A later SDK may name one otherwise: waiter then goes on without what it reads it for,
- * and sessions open and serve as before (`sdkLacks` says which are missing).
+ * value it is and what goes without it. A later SDK may name one otherwise: sessions then open and
+ * serve as before, without that (`sdkLacks` says which are missing).
  */
 const SDK_INTERNALS = {
-  startKeepAlive: Function,
-  _streamMapping: Map,
-  _requestToStreamMapping: Map,
-  _requestResponseMap: Map,
-  _resumableStreams: Set,
+  startKeepAlive: { kind: Function, without: "keepalives pile up on a stream its client does not read" },
+  _streamMapping: {
+    kind: Map,
+    without: "an ended stream does not tell its client when to come back, and one left unread is not closed",
+  },
+  _requestToStreamMapping: {
+    kind: Map,
+    without:
+      "a cancelled call's stream is not ended at once, nor a call whose answer is lost with its connection told so",
+  },
+  _requestResponseMap: {
+    kind: Map,
+    without: "a call cancelled in a batch does not end the batch's stream once the others are answered",
+  },
+  _resumableStreams: {
+    kind: Set,
+    without: "a call whose answer is lost with its stream's connection is neither told so nor logged",
+  },
 } as const;
 
+type SdkInternal = keyof typeof SDK_INTERNALS;
+
 /** The private field `name` of the SDK's transport, if it holds what waiter reads there. */
-function internal<T>(transport: WebStandardStreamableHTTPServerTransport, name: keyof typeof SDK_INTERNALS) {
+function internal<T>(transport: WebStandardStreamableHTTPServerTransport, name: SdkInternal) {
   const field = (transport as unknown as Record<string, unknown>)[name];
-  return field instanceof SDK_INTERNALS[name] ? (field as T) : undefined;
+  return field instanceof SDK_INTERNALS[name].kind ? (field as T) : undefined;
 }
 
-/** What waiter reads of the SDK's transport that `transport` does not hold, by name. */
-export const sdkLacks = (transport: WebStandardStreamableHTTPServerTransport): string[] =>
-  Object.keys(SDK_INTERNALS).filter((name) => !internal(transport, name as keyof typeof SDK_INTERNALS));
+/** What waiter reads of the SDK's transport that `transport` does not hold: by name, and what goes without it. */
+export const sdkLacks = (transport: WebStandardStreamableHTTPServerTransport): { name: string; without: string }[] =>
+  (Object.keys(SDK_INTERNALS) as SdkInternal[])
+    .filter((name) => !internal(transport, name))
+    .map((name) => ({ name, without: SDK_INTERNALS[name].without }));
 
 /**
  * Which stream carries each request's answer, as the SDK's transport keeps it: it says so to no
