@@ -718,14 +718,15 @@ export async function startApp(
   /** The tools that read the events, whose sessions show them as resources too. */
   const readers = ["events_list", "events_get"];
   const { toolsets: onlySets, tools: only, excludeTools: excluded } = config.core;
-  /** Whether the tool `name` may come once the store opens: one of its toolsets' (toolsets.ts), that the settings leave on. */
+  /** The toolsets a store opened late turns on. */
+  const withStore = new Set(known.filter((toolset) => toolset.comesWithStore).map((toolset) => toolset.name));
+  /** Whether the tool `name` may come once the store opens: one of those toolsets', that the settings leave on. */
   const mayCome = (name: string) => {
     const toolset = toolsetOf({ name });
     return (
       reopening !== undefined &&
-      ["events", "webhooks", "automations"].includes(toolset) &&
+      withStore.has(toolset) &&
       (onlySets?.includes(toolset) ?? true) &&
-      (toolset !== "automations" || config.core.automations.length > 0) &&
       (only?.includes(name) ?? true) &&
       !excluded?.includes(name)
     );

@@ -211,6 +211,11 @@ export interface Toolset<S extends Settings = Settings> {
   description: string;
   settings: S;
   /**
+   * Whether the toolset serves the event store and is on once it opens (unset for one that needs
+   * no store): an assistant's stdio server whose store another waiter upgrades gains its tools then.
+   */
+  comesWithStore?: boolean;
+  /**
    * Runs once the settings are parsed, for what one setting cannot check alone: secrets they name
    * in the environment (a webhook source's), read through `secrets`, which records them for the
    * tokens' check, and settings checked against each other. Throws a ConfigError that names the

@@ -298,6 +298,7 @@ export function automationsToolset(
     name: "automations",
     description: "What waiter serve and waiter listen do by themselves when webhook events arrive.",
     settings: {},
+    comesWithStore: automations.length > 0,
     unconfigured: ({ configFile }) =>
       !store
         ? whyOff(configFile)

@@ -713,6 +713,7 @@ export function eventsToolset(
         schema: integer(5, 1, 30, "seconds"),
       },
     },
+    comesWithStore: true,
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");

@@ -80,6 +80,7 @@ export function webhooksToolset(
     description: "The webhook listener and its sources: where each posts, and what arrived.",
     settings: webhookSettings,
     resolve: resolveWebhooks,
+    comesWithStore: true,
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings, origin, named }) {
       if (!store) throw new Error("the event store is not open");
