@@ -207,10 +207,16 @@ export function registerPrompts(
         : "What today holds";
       const description = `${held}: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`;
       if (brief?.description === description) return;
-      brief?.prompt.remove();
+      // One offered already is changed in place: removed and registered anew, its client would be
+      // told twice that the prompts changed.
+      const offer = ((name, config, callback) => {
+        if (!brief) return register(name, config, callback);
+        brief.prompt.update({ ...config, callback });
+        return brief.prompt;
+      }) as McpServer["registerPrompt"];
       brief = {
         description,
-        prompt: register(
+        prompt: offer(
           "morning_brief",
           {
             title: "Morning brief",

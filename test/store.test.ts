@@ -2172,12 +2172,18 @@ test.each([
       (await session.client.listPrompts()).prompts.flatMap((prompt) =>
         prompt.name === "morning_brief" ? [prompt.description] : [],
       );
+    let told = 0;
+    session.client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+      told++;
+    });
     try {
       expect(session.stderr()).toContain("webhook events are off");
       expect(await briefs()).toEqual(before);
       upgrading.pragma(`user_version = ${SCHEMA_VERSION}`);
       upgrading.exec("COMMIT");
       await expect.poll(briefs, { timeout: 10_000 }).toEqual([expect.stringContaining("waiting events")]);
+      // Told once, before the list that shows it: a client told twice lists the prompts twice.
+      expect(told).toBe(1);
       const brief = await session.client.getPrompt({ name: "morning_brief" });
       const [message] = brief.messages;
       expect(message?.content.type === "text" && message.content.text).toContain("- Events: events_list");
