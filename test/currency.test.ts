@@ -1108,6 +1108,9 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ["250 zl", "send 250, without quotes, and PLN as `from`"],
     // A unit of three letters that is no code: Romanian prices are written in lei.
     ["100 lei", "send 100, without quotes, and RON as `from`"],
+    // The kuna's sign, as Croatian prices wrote it: HRK, which converts at its fixed rate from 2023 on.
+    ["100 kn", "send 100, without quotes, and HRK as `from`"],
+    ["1.234,50 kn", "send 1234.50, without quotes, and HRK as `from`"],
     ["US$100", "send 100, without quotes, and USD as `from`"],
     // A sign several currencies write: the number, and the code of the one meant, of those the sources fix.
     [
@@ -1279,6 +1282,8 @@ test("a currency's sign or unit given as its code is refused naming the code to 
     ["RMB", "RMB is written for CNY, send that"],
     ["NIS", "NIS is written for ILS, send that"],
     ["YEN", "YEN is written for JPY, send that"],
+    ["kn", "kn is written for HRK, send that"],
+    ["kuna", "kuna is written for HRK, send that"],
   ];
   for (const [name, said] of told) {
     expect(await refused({ to: name }), name).toBe(

@@ -81,6 +81,8 @@ export const SIGNS = new Map<string, string[]>(
     zl: ["PLN"],
     ft: ["HUF"],
     lei: ["RON"],
+    // The kuna's, which Croatian prices wrote until the euro replaced it.
+    kn: ["HRK"],
     "₹": ["INR"],
     "₩": ["KRW"],
     "₺": ["TRY"],
@@ -110,6 +112,7 @@ export const SIGNS = new Map<string, string[]>(
     koruna: ["CZK"],
     koruny: ["CZK"],
     korun: ["CZK"],
+    kuna: ["HRK"],
     crown: ["CZK", "SEK", "NOK", "DKK", "ISK"],
     crowns: ["CZK", "SEK", "NOK", "DKK", "ISK"],
     krona: ["SEK", "ISK"],
