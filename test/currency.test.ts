@@ -1134,6 +1134,10 @@ test("an amount written with its currency's symbol or unit is refused with the n
     // Dots grouping millions, which no decimal has two of.
     ["1.234.567 Kč", "send 1234567, without quotes, and CZK as `from`"],
     ["1.234.567", "send 1234567, without quotes"],
+    // Indian grouping, by lakhs and crores, whose groups of two no other grouping nor decimal has.
+    ["₹1,00,000", "send 100000, without quotes, and INR as `from`"],
+    ["1,00,000", "send 100000, without quotes"],
+    ["12,34,567.50 INR", "send 1234567.50, without quotes, and INR as `from`"],
     // A currency's name, and three letters that are another name of it, not its code.
     ["100 euros", "send 100, without quotes, and EUR as `from`"],
     ["500 RMB", "send 500, without quotes, and CNY as `from`"],

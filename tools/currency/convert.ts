@@ -219,13 +219,15 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   // but where a whole price's "-" holds the decimals' place ("1.000,-", "1,000,-"): one number has one
   // decimal sign, so the sign before the three digits groups thousands.
   const either = /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits);
+  // Commas group thousands (1,000,000), or as India writes, the last three digits and then twos
+  // (1,00,000, a lakh): no decimal comma comes twice, nor any other grouping in twos.
   const plain = either
     ? whole
       ? digits.replace(/[.,]/, "")
       : undefined
     : /^\d+(\.\d+)?$/.test(digits)
       ? digits
-      : /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(digits)
+      : /^[1-9]\d{0,2}(,\d{3})+(\.\d+)?$|^[1-9]\d?(,\d{2})+,\d{3}(\.\d+)?$/.test(digits)
         ? digits.replace(/,/g, "")
         : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^[1-9]\d{0,2}(\.\d{3}){2,}$|^\d+,\d+$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
