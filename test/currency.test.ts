@@ -688,8 +688,24 @@ describe("cross rates", () => {
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-30",
       );
     }
-    // No such day, or a day and month either way round: today's date, not a guess.
-    for (const date of ["31.2.2026", "8/30/2026"]) {
+    // Day and month with slashes, the year last: the one order a number above 12 leaves, day first or month first.
+    for (const [date, meant] of [
+      ["30/11/2026", "2026-11-30"],
+      ["30-11-2026", "2026-11-30"],
+      ["11/30/2026", "2026-11-30"],
+      ["8/30/2026", "2026-08-30"],
+      ["5/5/2026", "2026-05-05"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${meant}`,
+      );
+    }
+    // Both at most 12: either order is a date, so both are named, not one guessed.
+    expect(await refused("03/11/2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does: send the one meant",
+    );
+    // No such day either way round: today's date, not a guess.
+    for (const date of ["31.2.2026", "31/4/2026", "13/13/2026"]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
       );
