@@ -1605,7 +1605,7 @@ describe("bad input is a clear tool error", () => {
       "currency_convert",
       { amount: 5, from: code, to: "EUR", date: "2024-06-03" },
       new RegExp(
-        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, and the Czech National Bank has none for 2024-06-03 either: neither source has one; currency_list`,
+        `^(?!.*Check the code).*\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, a later one none at either source; currency_list`,
         "s",
       ),
     ]),
@@ -2194,6 +2194,23 @@ describe("a refusal that asks the other source's fixing of the date", () => {
     ({ amount: 5, from: "RON", to: "CZK", date, source: "cnb", ...extra }) as const;
   const mayHave = (date: string) =>
     `No rate for currency "RON" in the fixing of ${date} by the Czech National Bank. RON is fixed by the Czech National Bank from a later date on: a later date's rate is not an earlier one's, but source "ecb" may have it;`;
+
+  test("says no source has the old leu's or lira's rate after its new one took its place, whether the other answers or not", async () => {
+    for (const [code, last, next] of [
+      ["ROL", "2005-06-30", "RON"],
+      ["TRL", "2004-12-31", "TRY"],
+    ]) {
+      for (const down of [true, false]) {
+        cnb.intercept = down ? () => ({ status: 500, body: "Internal Server Error" }) : undefined;
+        const result = await server.call("currency_convert", { amount: 5, from: code, to: "EUR", date: "2024-06-04" });
+        expect(text(result), `${code}, the CNB ${down ? "down" : "up"}`).toMatch(
+          new RegExp(
+            `^No rate for currency "${code}" in the fixing of 2024-06-04 by the European Central Bank\\. ${code} was last fixed by the ECB on ${last}, before ${next}[^:;]* took its place: an earlier date has its rate, a later one none at either source; currency_list`,
+          ),
+        );
+      }
+    }
+  });
 
   test("says the other source may have the rate when that fixing cannot be had", async () => {
     frankfurter.intercept = (request) =>

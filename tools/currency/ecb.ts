@@ -43,8 +43,8 @@ const FIXED_FOR = {
   HRK: "was fixed by the ECB from 2005-04-01 until 2022-12-30: a date from the first to the last has its rate",
   BGN: "was fixed by the ECB from 2000-07-19 until 2025-12-31: a date from the first to the last has its rate",
   RUB: "was fixed by the ECB from 2005-04-01 until 2022-03-01: a date from the first to the last has its rate",
-  ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate",
-  TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate",
+  ROL: "was last fixed by the ECB on 2005-06-30, before RON, Romania's new leu, took its place: an earlier date has its rate, a later one none at either source",
+  TRL: "was last fixed by the ECB on 2004-12-31, before TRY, Turkey's new lira, took its place: an earlier date has its rate, a later one none at either source",
   ISK: "was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate",
   TRY: replacing("2005-01-03", "TRL", "Turkey's old lira"),
   RON: replacing("2005-07-01", "ROL", "Romania's old leu"),
@@ -131,6 +131,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     fixedFor: FIXED_FOR,
     fixedFrom: FIXED_FROM,
     newCurrencies: ["TRY", "RON"],
+    oldCurrencies: ["TRL", "ROL"],
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
