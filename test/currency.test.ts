@@ -1354,6 +1354,45 @@ describe("currencies the euro replaced", () => {
   const replaced = (code: string, since: string, rate: string) =>
     `${code} was replaced by the euro on ${since} at the fixed rate of ${rate} ${code} to 1 EUR (Council Regulation (EC) No 2866/98)`;
 
+  test("from 1999-01-01, before either source first fixed the euro, converts to the euro at the fixed rates alone", async () => {
+    const alone =
+      "Neither source fixed the euro before 1999-01-04: between it and the currencies it replaced, these are the fixed rates alone, of no fixing.";
+    for (const [date, source] of [
+      ["1999-01-01", "ecb"],
+      ["1999-01-03", "ecb"],
+      ["1999-01-02", "cnb"],
+    ]) {
+      const mark = await server.call("currency_convert", { amount: 100, from: "DEM", to: "EUR", date, source });
+      expect(mark.isError, text(mark)).toBeFalsy();
+      expect(mark.structuredContent, date).toEqual({
+        amount: 100,
+        from: "DEM",
+        to: "EUR",
+        rate: 0.51129188,
+        result: 51.13,
+        date,
+        note: `${alone} ${replaced("DEM", "1999-01-01", "1.95583")}: rates from that day on are worked out through EUR at it.`,
+        source,
+      });
+      const franc = await server.call("currency_convert", { amount: 100, from: "DEM", to: "FRF", date, source });
+      expect(franc.structuredContent, date).toMatchObject({ result: 335.39, date });
+      expect(franc.structuredContent).not.toHaveProperty("via");
+      const rates = await server.call("currency_rates", { base: "DEM", symbols: ["EUR", "FRF"], date, source });
+      expect(rates.structuredContent, date).toMatchObject({
+        date,
+        rates: [
+          { currency: "EUR", rate: 0.51129188 },
+          { currency: "FRF", rate: 3.3538549 },
+        ],
+      });
+      expect(text(rates)).toContain(alone);
+      expect(text(rates)).not.toContain("worked out from them.");
+    }
+    // A currency the euro did not replace has no fixed rate: that date has no rate of it.
+    const dollar = await server.call("currency_convert", { amount: 100, from: "DEM", to: "USD", date: "1999-01-01" });
+    expect(text(dollar)).toMatch(/^date must not be before 1999-01-04, the first fixing of the European Central Bank/);
+  });
+
   test("one asked for from its changeover on converts at its fixed rate, saying so", async () => {
     const kuna = await server.call("currency_convert", { amount: 100, from: "HRK", to: "EUR" });
     expect(kuna.isError, text(kuna)).toBeFalsy();

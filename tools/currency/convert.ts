@@ -8,6 +8,7 @@ import {
   crossRate,
   euroNote,
   type Fixing,
+  fixedAloneNote,
   heldExactly,
   minorUnits,
   quoteOf,
@@ -73,6 +74,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const atRate = new Big(args.amount).times(rate).round(minorUnits(args.to), Big.roundHalfUp);
       const note = [
         dateNote(args.date, fixing, source),
+        fixedAloneNote(fixing),
         euroNote(fixing.euroFixed),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),

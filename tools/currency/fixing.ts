@@ -28,6 +28,8 @@ export interface Fixing {
   stale?: string;
   /** The currencies the euro replaced whose quotes are worked out from their fixed rates and EUR's. */
   euroFixed?: string[];
+  /** None of the source's: the euro's fixed rates alone, of a day before either source fixed the euro. */
+  fixedOnly?: true;
 }
 
 export interface CurrencyName {
@@ -206,6 +208,29 @@ export function withEuroRates(fixing: Fixing, codes: string[], day: string): Fix
     quotes.set(code, { units: new Big(rate).times(eur.units).toNumber(), value: eur.value });
   }
   return { ...fixing, quotes, euroFixed: replaced.map(({ code }) => code) };
+}
+
+/** The first day either source fixed the euro: Monday 4 January 1999, after the fixed rates held from the Friday. */
+const FIRST_EURO_FIXING = "1999-01-04";
+
+/**
+ * For `day` before either source fixed the euro (1 to 3 January 1999), when `codes` are the euro and
+ * currencies it had replaced by then, and no other, the fixed rates alone between them, which held from
+ * 1 January 1999 whatever fixing there was: no fixing of either source has the euro's rate.
+ */
+export function euroFixedAlone(codes: string[], day: string | undefined): Fixing | undefined {
+  if (day === undefined || day >= FIRST_EURO_FIXING) return undefined;
+  const others = codes.filter((code) => code !== "EUR");
+  const replacedBy = (code: string) => (REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING) <= day;
+  if (others.length === 0 || !others.every(replacedBy)) return undefined;
+  return { ...withEuroRates({ date: day, base: "EUR", quotes: new Map() }, codes, day), fixedOnly: true };
+}
+
+/** What a fixing of the euro's fixed rates alone says of them. */
+export function fixedAloneNote(fixing: Fixing): string | undefined {
+  return fixing.fixedOnly
+    ? `Neither source fixed the euro before ${FIRST_EURO_FIXING}: between it and the currencies it replaced, these are the fixed rates alone, of no fixing.`
+    : undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
 import { ecbSource, frankfurterErrors } from "./ecb.js";
-import { areCurrencies, type Fixing, lackingOn, type RateSource, withRatesFor } from "./fixing.js";
+import { areCurrencies, euroFixedAlone, type Fixing, lackingOn, type RateSource, withRatesFor } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
@@ -51,6 +51,8 @@ export const currency = defineToolset({
       codes: string[],
       call: ToolCall,
     ): Promise<Fixing> {
+      const alone = euroFixedAlone(codes, day);
+      if (alone) return alone;
       if (day !== undefined && day < source.earliest) {
         const other = otherThan(source);
         // A misspelt code is sent on too: the other source's refusal says to check it, not that no rate exists.

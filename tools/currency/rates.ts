@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { euroNote, withEuroRates } from "./fixing.js";
+import { euroNote, fixedAloneNote, withEuroRates } from "./fixing.js";
 import {
   code,
   codes,
@@ -61,7 +61,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const convert = call.serves("currency_convert") ? ", as currency_convert converts it" : "";
       const note = [
         dateNote(args.date, fixing, source),
-        crossNote(base, source),
+        fixing.fixedOnly ? fixedAloneNote(fixing) : crossNote(base, source),
         euroNote(fixing.euroFixed),
         fixing.euroFixed?.length
           ? `An amount converts through EUR at the fixed rates${convert}, not at these rates worked out from them and rounded (Council Regulation (EC) No 1103/97).`
