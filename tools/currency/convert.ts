@@ -207,8 +207,9 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns
   // (typeset ",–", with a dash).
   const [, before = "", signed, number = "", whole, after = ""] =
-    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'.,]*?)(?:([.,])[-\u2013\u2014])?\s*(\D*)$/u.exec(written) ??
-    [];
+    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'\u2019.,]*?)(?:([.,])[-\u2013\u2014])?\s*(\D*)$/u.exec(
+      written,
+    ) ?? [];
   const minus = leading || signed || ledger;
   const unit = before && after ? undefined : before || after;
   const codes = !unit
@@ -216,7 +217,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
     : (SIGNS.get(unit.toLowerCase()) ??
       (/^[A-Za-z]{3}$/.test(unit) && areCurrencies([unit.toUpperCase()]) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
-  const digits = number.replace(/[\s\u00a0\u202f']/g, "");
+  const digits = number.replace(/[\s\u00a0\u202f'\u2019]/g, "");
   // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either,
   // but where a whole price's "-" holds the decimals' place ("1.000,-", "1,000,-"): one number has one
   // decimal sign, so the sign before the three digits groups thousands.
