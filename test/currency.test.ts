@@ -1150,6 +1150,9 @@ test("an amount written with its currency's symbol or unit is refused with the n
     // Dots grouping millions, which no decimal has two of.
     ["1.234.567 Kč", "send 1234567, without quotes, and CZK as `from`"],
     ["1.234.567", "send 1234567, without quotes"],
+    // A credit's plus, as a bank statement writes it, is no part of the number either.
+    ["+1 234,50 Kč", "send 1234.50, without quotes, and CZK as `from`"],
+    ["+98.87", "send 98.87, without quotes"],
     // Apostrophes grouping, as Swiss write, typed or typeset (’, as a word processor turns ' into).
     ["CHF 1'234'567.50", "send 1234567.50, without quotes, and CHF as `from`"],
     ["1\u2019234.50 CHF", "send 1234.50, without quotes, and CHF as `from`"],

@@ -203,7 +203,8 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   const unbracketed = inParentheses === undefined ? input : `${outsideBefore}${inParentheses.trim()}${outsideAfter}`;
   const [, minusAfter] = /^(.*\d)\s*[-\u2212\u2013]$/su.exec(unbracketed) ?? [];
   const ledger = inParentheses !== undefined || minusAfter !== undefined;
-  const [, leading, written = ""] = /^([-\u2212\u2013]?)\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
+  // A credit's plus, as a bank statement writes it ("+1 234,50"), is not part of the number either.
+  const [, leading, written = ""] = /^(?:\+|([-\u2212\u2013]?))\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns
   // (typeset ",–", with a dash).
   const [, before = "", signed, number = "", whole, after = ""] =
