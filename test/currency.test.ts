@@ -1787,7 +1787,15 @@ describe("bad input is a clear tool error", () => {
       { base: "EUR", symbols: ["USD", "ISK"], start: "2015-01-05", end: "2015-01-09" },
       /^The European Central Bank published no rate for ISK between 2015-01-05 and 2015-01-09\. ISK was fixed by the European Central Bank until 2008-12-09 and again from 2018-02-01 on: a date up to 2008-12-09, or from 2018-02-01 on, has its rate, but source "cnb" may have it;/,
     ],
-    ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
+    // A month's end mistyped, as a month is closed: the last day it has.
+    ["currency_rates", { date: "2026-02-30" }, /date: is not a calendar date: 2026-02 ends on 2026-02-28$/],
+    [
+      "currency_convert",
+      { amount: 5, from: "EUR", to: "CZK", date: "2026-11-31" },
+      /date: is not a calendar date: 2026-11 ends on 2026-11-30$/,
+    ],
+    ["currency_rates", { date: "2024-02-30" }, /date: is not a calendar date: 2024-02 ends on 2024-02-29$/],
+    ["currency_rates", { date: "2026-11-00" }, /date: is not a calendar date$/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
     ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|after)).*YYYY-MM-DD/s],

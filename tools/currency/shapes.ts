@@ -154,13 +154,20 @@ function dateArg(instead: (latest: string) => string) {
     .string()
     .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input), abort: true })
-    .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
+    .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim()), abort: true })
     .refine(begun, {
       error: () => {
         const latest = isoDate(clock.now() + 14 * HOUR_MS);
         return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
       },
     });
+}
+
+/** Why a date is no calendar date, and for a day past its month's last (2026-11-31, a month's end mistyped), that last day. */
+function notACalendarDate(date: string): string {
+  const month = date.slice(0, 7);
+  const last = ["31", "30", "29", "28"].map((day) => `${month}-${day}`).find(isCalendarDate);
+  return last && date > last ? `is not a calendar date: ${month} ends on ${last}` : "is not a calendar date";
 }
 
 /**
