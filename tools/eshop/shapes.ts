@@ -215,8 +215,11 @@ export const orderId = published(
  */
 const LISTED_IDS_MAX = 100;
 
+/** The most ids a cursor handed out before LISTED_IDS_MAX carried, taken still: those past it are skipped by count. */
+const OLDER_LISTED_IDS_MAX = 500;
+
 const CURSOR = new RegExp(
-  `^p[1-9]\\d{0,5}(\\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,${LISTED_IDS_MAX}}(_[0-9a-z]{1,7})?)?\\.[0-9a-f]{8}$`,
+  `^p[1-9]\\d{0,5}(\\.[0-9a-z]{1,7}(-[0-9a-z]{1,8}){0,${OLDER_LISTED_IDS_MAX}}(_[0-9a-z]{1,7})?)?\\.[0-9a-f]{8}$`,
 );
 
 /**
@@ -278,14 +281,18 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
     );
   }
   const [ids = "", skipped] = pin?.split("_") ?? [];
-  const [second, ...listed] = ids.split("-");
+  const [second, ...carried] = ids.split("-");
+  // An older cursor's ids past LISTED_IDS_MAX, listed first of that second, are skipped by count.
+  const over = Math.max(0, carried.length - LISTED_IDS_MAX);
+  const listed = carried.slice(over);
+  const before = (skipped ? Number.parseInt(skipped, 36) : 0) + over;
   return {
     page: Number(page),
     size: args.page_size,
     tag,
     ...(second ? { pin: Number.parseInt(second, 36) } : {}),
     ...(listed.length ? { listedAtPin: listed.map((id) => Number.parseInt(id, 36)) } : {}),
-    ...(skipped ? { skippedAtPin: Number.parseInt(skipped, 36) } : {}),
+    ...(before ? { skippedAtPin: before } : {}),
   };
 }
 
