@@ -435,7 +435,7 @@ export function listEnded(
  */
 export function skipsByCount(cursor: string | undefined): string | false {
   return cursor && /_[0-9a-z]{1,7}\.[0-9a-f]{8}$/.test(cursor)
-    ? `past ${LISTED_IDS_MAX} of one second, the shop skips those read of it by count`
+    ? `over ${LISTED_IDS_MAX} listed share one second, so the next page skips those already read by count`
     : false;
 }
 
