@@ -3429,6 +3429,15 @@ describe("products and stock", () => {
     const got = await server.call("eshop_product_get", { sku: "COF-ESP-1KG" });
     expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nPrices are before tax, as the shop enters them: /);
 
+    // A product the shop taxes not (tax status none, as a gift card often is) is charged its price.
+    woo.shop.product(108).extra.tax_status = "none";
+    const gift = text(await server.call("eshop_product_get", { id: 108 }));
+    expect(gift).toContain("\nNot taxable: checkout adds no tax to these prices.");
+    expect(gift).not.toContain("before tax");
+    expect(text(await server.call("eshop_products_list", { page_size: 100 }))).toContain(
+      "\nPrices are before tax, as the shop enters them: checkout adds the tax. Products 108 are not taxable: checkout adds no tax to theirs.",
+    );
+
     const [withTax, untaxed, closed] = await Promise.all([startWooCommerce(), startWooCommerce(), startWooCommerce()]);
     withTax.shop.pricesIncludeTax = true;
     untaxed.shop.calcTaxes = false;

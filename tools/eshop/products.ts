@@ -291,14 +291,28 @@ function notOneProduct(args: { id?: number | undefined; sku?: string | undefined
     : undefined;
 }
 
-/** How the shop enters the prices an answer shows, for the text only: a field would lengthen the tools' schemas. */
-const priceTaxOf = new WeakMap<object, "with" | "without">();
+/**
+ * How the shop enters the prices an answer shows, and the ids of those it taxes not, for the text
+ * only: a field would lengthen the tools' schemas.
+ */
+const priceTaxOf = new WeakMap<object, { tax: "with" | "without"; untaxed: number[] }>();
 
 /** What a text says of its prices' tax, where the shop taxes them and says how: a price quoted must say which it is. */
-function taxLine(result: object, products: { price: string }[]): string[] {
-  const tax = products.some((p) => p.price !== "") && priceTaxOf.get(result);
-  if (tax === "with") return ["Prices include tax, as the shop enters them."];
-  return tax === "without" ? ["Prices are before tax, as the shop enters them: checkout adds the tax."] : [];
+function taxLine(result: object, products: { id: number; price: string }[]): string[] {
+  const known = priceTaxOf.get(result);
+  const priced = products.filter((p) => p.price !== "");
+  if (!known || priced.length === 0) return [];
+  const untaxed = priced.filter((p) => known.untaxed.includes(p.id)).map((p) => p.id);
+  if (untaxed.length === priced.length) return ["Not taxable: checkout adds no tax to these prices."];
+  const entered =
+    known.tax === "with"
+      ? "Prices include tax, as the shop enters them."
+      : "Prices are before tax, as the shop enters them: checkout adds the tax.";
+  return [
+    untaxed.length
+      ? `${entered} Products ${untaxed.join(", ")} are not taxable: checkout adds no tax to theirs.`
+      : entered,
+  ];
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
@@ -310,8 +324,9 @@ export function productTools(shop: ShopProvider): Tool[] {
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
   /** How the shop enters its prices; nothing where it will not say, or cannot now: the products are answered anyway. */
   const priceTax = (call: Call) => shop.priceTax(call).catch(() => undefined);
-  const keepTax = (result: object, tax: Awaited<ReturnType<typeof priceTax>>) => {
-    if (tax === "with" || tax === "without") priceTaxOf.set(result, tax);
+  const keepTax = (result: object, tax: Awaited<ReturnType<typeof priceTax>>, products: Product[]) => {
+    const untaxed = products.filter((p) => p.untaxed).map((p) => p.id);
+    if (tax === "with" || tax === "without") priceTaxOf.set(result, { tax, untaxed });
   };
   /**
    * The stock this process set that the shop did not confirm, by product: the quantity sent, and the
@@ -404,7 +419,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       if (request.pin !== undefined) pinnedPages.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
       if (shopZone) zoneOf.set(result, shopZone);
-      keepTax(result, tax);
+      keepTax(result, tax, page.items);
       return result;
     },
     render(r, args, session) {
@@ -443,7 +458,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
       rememberForText([product], [result], await unpublishedParents([product], call));
       if (shopZone) zoneOf.set(result, shopZone);
-      keepTax(result, tax);
+      keepTax(result, tax, [product]);
       return result;
     },
     render: (r) =>

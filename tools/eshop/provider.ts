@@ -291,6 +291,8 @@ export interface Product {
   stock_status: string;
   /** Whether its stock may go below 0, when the shop says; the tools check it and do not show it. */
   backorders_allowed?: boolean;
+  /** Its price is taxed not (its tax status none, or shipping alone), whatever the shop's tax settings. */
+  untaxed?: true;
 }
 
 export interface Customer {

@@ -159,6 +159,8 @@ const productSchema = z.object({
   stock_quantity: z.number().nullish(),
   stock_status: z.string(),
   backorders_allowed: z.boolean().optional(),
+  // "none", or "shipping" (its shipping alone): no tax is added to its price.
+  tax_status: z.string().optional(),
 });
 
 /**
@@ -462,6 +464,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
+    ...(p.tax_status && p.tax_status !== "taxable" ? { untaxed: true as const } : {}),
     ...(p.date_created_gmt ? { created: utc(p.date_created_gmt) as string } : {}),
     ...(listed ? { listed } : {}),
   };
