@@ -346,7 +346,10 @@ describe("notify_send on Telegram", () => {
     try {
       const result = await team.call("notify_send", { channel: "team", text: "Order 1042 is paid." });
       expect(result.isError, text(result)).toBeFalsy();
-      expect(result.structuredContent).toMatchObject({ sent: [group], failed: [] });
+      // The result names the chat it went to: the group's id alone would be a wrong fact.
+      const went = `${group} (upgraded to supergroup ${supergroup}, where it went)`;
+      expect(result.structuredContent).toMatchObject({ sent: [went], failed: [] });
+      expect(text(result)).toBe(`Sent on team to ${went}.`);
       expect(upgraded.delivered.map((m) => [String(m.chat_id), m.text])).toEqual([
         [String(supergroup), "Order 1042 is paid."],
       ]);

@@ -62,7 +62,7 @@ interface Ehlo {
 export function emailSender(options: SmtpOptions): Sender {
   let open: { pool: Promise<Pool>; users: number } | undefined;
   return {
-    async send(to: string, text: string, call: ToolCall): Promise<void> {
+    async send(to: string, text: string, call: ToolCall): Promise<undefined> {
       open ??= { pool: connect(options, call), users: 0 };
       const current = open;
       current.users++;
@@ -74,6 +74,7 @@ export function emailSender(options: SmtpOptions): Sender {
           current.pool.then(({ transport }) => transport.close()).catch(() => {});
         }
       }
+      return undefined;
     },
   };
 }

@@ -284,6 +284,12 @@ export const notify = defineToolset({
           const sending = call.quoted ? { ...call, quoted: call.quoted.map(asShown) } : call;
           const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, sending)));
           const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
+          // As the result names them: with where each went, when not to itself (a group now a supergroup).
+          const reachedNow = targets.flatMap((target, i) => {
+            const outcome = outcomes[i];
+            if (outcome?.status !== "fulfilled") return [];
+            return [outcome.value === undefined ? target : `${target} (${outcome.value})`];
+          });
           const failedNow = outcomes.flatMap((o, i) =>
             o.status === "rejected"
               ? [
@@ -297,7 +303,7 @@ export const notify = defineToolset({
           );
           const forNow = failedNow.flatMap((f) => (f.refused ? [f.refused] : []));
           const asFailed = ({ target, error }: { target: string; error: string }) => ({ target, error });
-          const sent = [...(earlier?.sent ?? []), ...sentNow];
+          const sent = [...(earlier?.sent ?? []), ...reachedNow];
           const failed = [...(earlier?.failed ?? []), ...failedNow.map(asFailed)];
           // Kept for an automation's next try, which goes to the targets that refused it for now only.
           earlier?.sent.push(...sentNow);

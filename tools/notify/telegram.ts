@@ -243,7 +243,7 @@ export function telegramSender(
   chatIds: readonly string[] = [],
 ): Sender {
   return {
-    async send(chatId: string, text: string, call: ToolCall): Promise<void> {
+    async send(chatId: string, text: string, call: ToolCall): Promise<string | undefined> {
       /** The chat it goes to: `chatId`, or the supergroup Telegram says that group was upgraded to. */
       let to = chatId;
       const floodKey = () => `${api.baseUrl.href} ${token} ${sameChat(to)}`;
@@ -376,12 +376,11 @@ export function telegramSender(
           carry(flood);
         }
         api.read(sent, response);
-        if (to !== chatId) {
-          call.log.warning(
-            `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message${forWhom} went there: put that id in the channel's chatIds`,
-          );
-        }
-        return;
+        if (to === chatId) return undefined;
+        call.log.warning(
+          `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message${forWhom} went there: put that id in the channel's chatIds`,
+        );
+        return `upgraded to supergroup ${to}, where it went`;
       }
     },
   };
