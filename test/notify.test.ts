@@ -2907,6 +2907,22 @@ test("an @name in a quote a cut ended mentions no one, though a line that says i
   }
 });
 
+test("a quote full of @names is cut to what Telegram takes, the word joiners that keep them from mentioning counted", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text");
+  // Within notify_send's 4000 characters, it would be a thousand more with a joiner after each @.
+  const note = `“${"@ab ".repeat(990).trimEnd()}”`;
+  try {
+    await sender.send("424242", `Note: ${note}`, { ...senderCall(5_000), quoted: [note] });
+    const [told] = telegram.delivered.map((m) => m.text);
+    expect([...(told ?? "")].length).toBeLessThanOrEqual(4096);
+    expect(told).toMatch(/^Note: “@\u2060ab @\u2060ab .*…$/su);
+    expect(told).not.toMatch(/(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/u);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait on a chat's @name holds it under every spelling, as Telegram reads an @name in any case", async () => {
   const telegram = await startTelegram(["@shop_news"]);
   const api = botApi(telegram);

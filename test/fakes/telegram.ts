@@ -8,7 +8,8 @@ import { type Fake, json, startFake } from "./http.js";
  * {"ok":false,"error_code","description"} envelope otherwise: 401 for a wrong token, 400 "chat
  * not found" for a chat the bot is not in, 400 "can't parse entities" for MarkdownV2 with an
  * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 400
- * "text must be encoded in UTF-8" for a text with half a surrogate pair, 429 with
+ * "text must be encoded in UTF-8" for a text with half a surrogate pair, 400 "message is too long"
+ * for one of more than 4096 characters once MarkdownV2's escapes are read, 429 with
  * parameters.retry_after and a Retry-After header of the same seconds; 403 "bot was kicked from
  * the group chat" for a group that removed it.
  * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses,
@@ -174,6 +175,10 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     }
     if (!body.text?.trim()) {
       return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: message text is empty"}');
+    }
+    const shown = body.parse_mode === "MarkdownV2" ? body.text.replace(/\\(.)/gsu, "$1") : body.text;
+    if ([...shown].length > 4096) {
+      return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}');
     }
     const bad = body.parse_mode === "MarkdownV2" ? unescapedReserved(body.text) : undefined;
     if (bad) {

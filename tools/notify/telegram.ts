@@ -5,7 +5,7 @@ import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js"
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { oneLine } from "../../src/shown.js";
+import { cutCodePoints, oneLine } from "../../src/shown.js";
 import { clock, lessAgoThan } from "../../src/time.js";
 import { NAMED_MENTION, type ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -166,6 +166,9 @@ function quotedWithoutMentions(text: string, quoted: readonly string[], mentions
 
 const MENTION = /(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/gu;
 
+/** The most characters sendMessage takes, after its entities are parsed: MarkdownV2's escapes are not counted. */
+const MAX_SENT = 4096;
+
 /** Whether `chatIds` lists chat `id`, written either way sameChat reads. */
 function lists(chatIds: readonly string[], id: string | number): boolean {
   return chatIds.some((listed) => sameChat(listed) === sameChat(String(id)));
@@ -297,7 +300,11 @@ export function telegramSender(
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
-      const unmentioned = call.quoted ? quotedWithoutMentions(shown, call.quoted, call.mentions) : shown;
+      // A word joiner after each @ quoted makes the text longer than the text notify_send took.
+      const unmentioned = cutCodePoints(
+        call.quoted ? quotedWithoutMentions(shown, call.quoted, call.mentions) : shown,
+        MAX_SENT,
+      );
       const body = () =>
         JSON.stringify({
           chat_id: to,
