@@ -70,17 +70,11 @@ export interface ToolCall extends Call, Serving {
    */
   quoted?: readonly string[];
   /**
-   * With `quoted` holding the whole text (a failed run's notice): the @names, in lower case, that
-   * the automation's author wrote in its steps, which still mention; no other does.
+   * With `quoted` holding the whole text (a failed run's notice): what the automation's author wrote
+   * in its steps, outside {{…}}; only an @name it holds still mentions.
    */
-  mentions?: readonly string[];
+  authored?: readonly string[];
 }
-
-/**
- * An @ that begins a word (at the start, or after what is no letter, digit or _), and the name
- * after it: Telegram reads it as a mention of that @username.
- */
-export const NAMED_MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_]+)/gu;
 
 /** Where a notification got to: who confirmed it, and who did not, with why. */
 export interface Notified {

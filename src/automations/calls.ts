@@ -256,8 +256,8 @@ export class StepCalls {
    * log's retry lines: the automation, the run and the event; `hidden` gives the words those lines
    * and a StepFailure's `logged` quote (an upstream's, which may name an order the payload gave) as
    * the log may say them, keeping the status the upstream answered where waiter's words quote it;
-   * `quoted`, the event's texts a notification quotes, and `mentions`, the @names that still mention
-   * in a text quoted whole (ToolCall's). Resolves to the rendered
+   * `quoted`, the event's texts a notification quotes, and `authored`, what the automation's author
+   * wrote, whose @names still mention in a text quoted whole (ToolCall's). Resolves to the rendered
    * result, and whether a person must look into it (needsPerson).
    */
   async call(
@@ -268,7 +268,7 @@ export class StepCalls {
     { started, attempt, notified, redone }: Tries = { started: clock.now(), attempt: 0 },
     hidden: (text: string, status?: number) => string = (text) => text,
     quoted: readonly string[] = [],
-    mentions: readonly string[] = [],
+    authored: readonly string[] = [],
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
@@ -288,7 +288,7 @@ export class StepCalls {
       serves: () => false,
       notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
       quoted,
-      mentions,
+      authored,
     };
     /** Where this try leaves the step: a notification's targets reached are kept with it. */
     const reached = (next: number): Tries => {

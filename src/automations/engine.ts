@@ -80,7 +80,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     holding: () => holding(),
     // A notice's words are waiter's, the event's, the steps' arguments and the upstreams' answers,
     // which may repeat the event's: none is to mention anyone but whom the author's own named.
-    send: (channel, text, who, mark, tries, mentions) =>
+    send: (channel, text, who, mark, tries, authored) =>
       calls.call(
         "notify_send",
         calls.checked("notify_send", { channel, text }),
@@ -89,7 +89,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         tries,
         undefined,
         [text],
-        mentions,
+        authored,
       ),
     left: () => {
       unfinishedLeft = true;

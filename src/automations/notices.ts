@@ -3,7 +3,7 @@ import type { NoticeOutcome, NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cutCodePoints } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
-import { type Automation, authorsMentions } from "./rules.js";
+import { type Automation, authorsWords } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
 /** How long after what it tells a message is told late: from then on, it says when that was. */
@@ -38,8 +38,8 @@ export interface NoticeParts {
   holding(): () => Promise<boolean>;
   /**
    * Calls notify_send once, as a step is called: `mark` records that the call waits for its next
-   * try, and whether it was refused; a Waiting says how long to wait. `mentions`: the @names its
-   * automation's author wrote, the only ones that mention in the notice.
+   * try, and whether it was refused; a Waiting says how long to wait. `authored`: what its
+   * automation's author wrote in its steps, whose @names are the only ones that mention in the notice.
    */
   send(
     channel: string,
@@ -47,7 +47,7 @@ export interface NoticeParts {
     who: string,
     mark: (refused: boolean) => Promise<void>,
     tries: Tries | undefined,
-    mentions: readonly string[],
+    authored: readonly string[],
   ): Promise<{ said: string }>;
   /** Says that a notice was left for later: it is taken up with the runs left. */
   left(): void;
@@ -84,7 +84,7 @@ export class FailureNotices {
     const who = `automation ${automation}, telling run ${run}'s failure`;
     // The author's own, as the automation is configured now: one gone or renamed leaves none.
     const configured = this.parts.automations.find((a) => a.name === automation);
-    const mentions = configured ? authorsMentions(configured) : [];
+    const authored = configured ? authorsWords(configured) : [];
     let recorded: NoticeStatus | NoticeOutcome = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
     const record = async (status: NoticeStatus | NoticeOutcome) => {
@@ -124,7 +124,7 @@ export class FailureNotices {
               who,
               mark,
               tries,
-              mentions,
+              authored,
             );
             outcome = { status: "told", said };
             this.#toldUnrecorded.set(run, said);

@@ -11,7 +11,6 @@ import {
   settingsErrors,
 } from "../settings.js";
 import { enumerated } from "../shown.js";
-import { NAMED_MENTION } from "../toolset.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -202,22 +201,20 @@ export function written(step: Step): Record<string, unknown> {
 const MAX_STEPS = 20;
 
 /**
- * The @names an automation's author wrote in its steps' arguments, outside their {{…}}, in lower
- * case as Telegram reads them: a mention the author meant, which its failure's notice keeps.
+ * The texts an automation's author wrote in its steps' arguments, each {{…}} in them a space: an
+ * @name in them is a mention the author meant, which its failure's notice keeps.
  */
-export function authorsMentions(automation: Automation): string[] {
-  const names = new Set<string>();
+export function authorsWords(automation: Automation): string[] {
+  const words: string[] = [];
   const walk = (value: unknown): void => {
     if (typeof value === "string") {
-      for (const [, , name] of value.replace(/\{\{.*?\}\}/gs, " ").matchAll(NAMED_MENTION)) {
-        names.add((name as string).toLowerCase());
-      }
+      words.push(value.replace(/\{\{.*?\}\}/gs, " "));
     } else if (typeof value === "object" && value !== null && !isPathArgument(value)) {
       for (const inner of Object.values(value)) walk(inner);
     }
   };
   for (const step of automation.do) walk(written(step));
-  return [...names];
+  return words;
 }
 
 /** One automation, as the settings declare it. */

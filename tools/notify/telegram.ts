@@ -7,7 +7,7 @@ import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { cutCodePoints, oneLine } from "../../src/shown.js";
 import { clock, lessAgoThan } from "../../src/time.js";
-import { NAMED_MENTION, type ToolCall } from "../../src/toolset.js";
+import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
 /** Telegram's error envelope: {"ok":false,"error_code":400,"description":"Bad Request: chat not found"}. */
@@ -145,14 +145,18 @@ export function escapeMarkdownV2(text: string): string {
  * @username: a customer's note ("@admin please") would notify that person in the team's group. A
  * word joiner after the @, which no one sees, leaves it none; an email address's @ is within a
  * word, and an @name the text's author wrote, quoted or not, still mentions. A text quoted whole
- * (a failed run's notice) mentions only `mentions`, the @names its automation's author wrote.
+ * (a failed run's notice) mentions only the @names in `authored`, what its automation's author wrote,
+ * in any case, as Telegram reads an @username.
  */
-function quotedWithoutMentions(text: string, quoted: readonly string[], mentions: readonly string[] = []): string {
+function quotedWithoutMentions(text: string, quoted: readonly string[], authored: readonly string[] = []): string {
   // Made whole as the text is, so that a stranger's lone surrogate does not set a quote apart from it.
   const theirs = quoted.map((q) => q.toWellFormed());
   if (theirs.includes(text)) {
+    const meant = new Set(
+      authored.flatMap((words) => [...words.matchAll(NAMED_MENTION)].map(([, , name]) => name?.toLowerCase())),
+    );
     return text.replace(NAMED_MENTION, (mention, before: string, name: string) =>
-      mentions.includes(name.toLowerCase()) ? mention : `${before}@\u2060${name}`,
+      meant.has(name.toLowerCase()) ? mention : `${before}@\u2060${name}`,
     );
   }
   return text.replace(/“[^“”]*(?:”|$)/g, (quote) => {
@@ -165,6 +169,9 @@ function quotedWithoutMentions(text: string, quoted: readonly string[], mentions
 }
 
 const MENTION = /(^|[^\p{L}\p{N}_])@(?=[\p{L}\p{N}_])/gu;
+
+/** An @ that begins a word, as MENTION, and the name after it. */
+const NAMED_MENTION = /(^|[^\p{L}\p{N}_])@([\p{L}\p{N}_]+)/gu;
 
 /** The most characters sendMessage takes, after its entities are parsed: MarkdownV2's escapes are not counted. */
 const MAX_SENT = 4096;
@@ -302,7 +309,7 @@ export function telegramSender(
       const shown = text.toWellFormed();
       // A word joiner after each @ quoted makes the text longer than the text notify_send took.
       const unmentioned = cutCodePoints(
-        call.quoted ? quotedWithoutMentions(shown, call.quoted, call.mentions) : shown,
+        call.quoted ? quotedWithoutMentions(shown, call.quoted, call.authored) : shown,
         MAX_SENT,
       );
       const body = () =>
