@@ -16,7 +16,6 @@ import type { App, Starting, Stopped } from "./app-types.js";
 import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import { otherSchemeSources, paymentSchemeSources } from "./events/payments.js";
 import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
@@ -88,8 +87,6 @@ async function openStore(
 ): Promise<EventStore> {
   if (starting) starting.step = `opening the event store (${storeLabel(config)})`;
   const { retention, sources } = webhooksOf(config);
-  const otherSchemes = otherSchemeSources(sources);
-  const paymentSources = paymentSchemeSources(sources);
   const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
   const onNewerSchema = (newer: Error) => log.error(newer.message);
   const { url, urlFrom, password, passwordFrom } = config.database;
@@ -108,8 +105,7 @@ async function openStore(
         onDropped,
         onNewerSchema,
         neverResentBy,
-        otherSchemes,
-        paymentSources,
+        sources,
         signal: starting?.signal,
         // Waited out for as long as it takes (an index built on a full store), or the lock wait alone.
         upgradeWaitMs: waitsOutUpgrade ? undefined : LOCK_WAIT_MS,
@@ -145,8 +141,7 @@ async function openStore(
         onDropped,
         dataDirFrom: config.origin("dataDir"),
         onNewerSchema,
-        otherSchemes,
-        paymentSources,
+        sources,
       });
     const store = await waitingOutUpgrade(opening, {
       file,

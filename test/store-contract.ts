@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
 import { matchesFilter } from "../src/events/filter.js";
+import type { SourceSchemes } from "../src/events/payments.js";
 import type { Dropped, EventFilter, EventStore, Gone, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 
@@ -50,8 +51,8 @@ export const PAGE_FILTERS: EventFilter[] = [
 /**
  * What every event store does, whatever keeps it: SQLite today (test/store.test.ts), PostgreSQL
  * next. `open` makes an empty store with `retention`, telling `onDropped` what retention drops, and
- * given `otherSchemes`, the configured sources of a scheme other than a payment's; `another` opens a
- * second connection to the same one, as a second process would (configured with `otherSchemes`
+ * given `sources`, the configured webhook sources; `another` opens a
+ * second connection to the same one, as a second process would (configured with `sources`
  * where given); `erase` deletes
  * the events whose payload holds a text with the SQL docs/webhooks.md gives for that store. The
  * clock is set by the caller.
@@ -59,10 +60,10 @@ export const PAGE_FILTERS: EventFilter[] = [
 export type OpenStore = (
   retention?: Retention,
   onDropped?: (dropped: Dropped) => void,
-  otherSchemes?: readonly string[],
+  sources?: SourceSchemes,
 ) => Promise<{
   store: EventStore;
-  another(otherSchemes?: readonly string[]): Promise<EventStore>;
+  another(sources?: SourceSchemes): Promise<EventStore>;
   erase(text: string): Promise<void>;
 }>;
 
@@ -466,7 +467,11 @@ export function eventStoreContract(open: OpenStore): void {
     });
 
     test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {
-      const { store, another } = await open({ ...LOOSE, maxEvents: 1 }, undefined, ["hooks"]);
+      const hooks = { name: "hooks", scheme: "hmac" };
+      const { store, another } = await open({ ...LOOSE, maxEvents: 1 }, undefined, [
+        hooks,
+        { name: "shop", scheme: "gopay" },
+      ]);
       const paid = await stored(store, event({ dedupeId: "3000006542:PAID", scheme: "gopay" }));
       await store.add(event({ dedupeId: "3000006542:1" }));
       // Another source's, not a payment source's, though its delivery id reads as a payment's state.
@@ -478,7 +483,11 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.droppedPayment("3000006542")).toEqual([
         { id: paid.id, source: "shop", dedupeId: "3000006542:PAID" },
       ]);
-      expect(await (await another(["shop", "hooks"])).droppedPayment("3000006542")).toEqual([]);
+      expect(await (await another([{ name: "shop", scheme: "hmac" }, hooks])).droppedPayment("3000006542")).toEqual([]);
+      // A source no longer configured took its scheme with it: its delivery is a payment's by its form alone.
+      expect(await (await another([hooks])).droppedPayment("3000006542")).toEqual([
+        { id: paid.id, source: "shop", dedupeId: "3000006542:PAID", unconfigured: true },
+      ]);
       expect(await store.droppedPayment("300000654")).toEqual([]);
     });
 

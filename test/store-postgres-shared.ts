@@ -5,6 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from "vitest";
+import type { SourceSchemes } from "../src/events/payments.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import type { Dropped, EventStore, StoredEvent } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -72,7 +73,7 @@ export async function open(
   url: string,
   retention = LOOSE,
   onDropped?: (dropped: Dropped) => void,
-  otherSchemes?: readonly string[],
+  sources?: SourceSchemes,
 ): Promise<PostgresEventStore> {
   // As waiter opens it: told which senders never send a delivery again.
   const store = await PostgresEventStore.open({
@@ -81,7 +82,7 @@ export async function open(
     onDropped,
     connectMs: 2_000,
     neverResentBy,
-    otherSchemes,
+    sources,
   });
   stores.push(store);
   return store;

@@ -49,12 +49,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   usePostgres();
 
   describe("the event store's contract", () => {
-    eventStoreContract(async (retention = LOOSE, onDropped, otherSchemes) => {
+    eventStoreContract(async (retention = LOOSE, onDropped, sources) => {
       const url = await freshSchema();
-      const store = await open(url, retention, onDropped, otherSchemes);
+      const store = await open(url, retention, onDropped, sources);
       return {
         store,
-        another: (otherSchemes) => open(url, LOOSE, undefined, otherSchemes),
+        another: (sources) => open(url, LOOSE, undefined, sources),
         erase: (text) => erase(url, text),
       };
     });

@@ -29,6 +29,7 @@ import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } fro
 import { CannotStart, startApp as startAppOf, startWebhooks, UPGRADE_WAIT_MS } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
+import type { SourceSchemes } from "../src/events/payments.js";
 import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
 import {
   ACKED_IDS,
@@ -78,19 +79,19 @@ function open(
   retention = LOOSE,
   file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db"),
   onDropped?: (dropped: Dropped) => void,
-  otherSchemes?: readonly string[],
+  sources?: SourceSchemes,
 ) {
-  const store = new SqliteEventStore(file, retention, { onDropped, otherSchemes });
+  const store = new SqliteEventStore(file, retention, { onDropped, sources });
   stores.push(store);
   return { store, file };
 }
 
 describe("the event store's contract, on SQLite", () => {
-  eventStoreContract(async (retention = LOOSE, onDropped, otherSchemes) => {
-    const { store, file } = open(retention, undefined, onDropped, otherSchemes);
+  eventStoreContract(async (retention = LOOSE, onDropped, sources) => {
+    const { store, file } = open(retention, undefined, onDropped, sources);
     return {
       store,
-      another: async (otherSchemes) => open(LOOSE, file, undefined, otherSchemes).store,
+      another: async (sources) => open(LOOSE, file, undefined, sources).store,
       erase: async (text) => erase(file, text),
     };
   });

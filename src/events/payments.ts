@@ -21,18 +21,16 @@ export const PAYMENT_STATES: Readonly<Record<string, { gateway: string; states: 
   },
 };
 
+/** The configured webhook sources, each by its name and scheme. */
+export type SourceSchemes = readonly { name: string; scheme: string }[];
+
 /**
  * The configured sources of a scheme other than a payment's: a dropped delivery keeps no scheme, and
  * another sender's delivery id may read as a payment's state (3000006542:PAID) too. A source no
  * longer configured is none of them: its scheme went with it, and a Comgate or GoPay one may be it.
  */
-export function otherSchemeSources(sources: readonly { name: string; scheme: string }[]): string[] {
+export function otherSchemeSources(sources: SourceSchemes): string[] {
   return sources.filter((source) => !Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
-}
-
-/** The configured sources of a payment's scheme (Comgate, GoPay). */
-export function paymentSchemeSources(sources: readonly { name: string; scheme: string }[]): string[] {
-  return sources.filter((source) => Object.hasOwn(PAYMENT_STATES, source.scheme)).map((source) => source.name);
 }
 
 /** A payment's event retention dropped (`droppedPayment`); `unconfigured`: its source is not configured, nor so its scheme known. */
@@ -44,15 +42,18 @@ export interface DroppedPayment {
 }
 
 /**
- * A payment's dropped events, those of a source not among `paymentSources` (the configured sources
- * of a payment's scheme) marked unconfigured; none is where they are not given.
+ * A payment's dropped events, those of a source not among the configured `sources` marked
+ * unconfigured (those of another scheme name no payment: `otherSchemeSources`); none is where the
+ * sources are not given.
  */
 export function markUnconfigured(
   events: { id: string; source: string; dedupeId: string }[],
-  paymentSources: readonly string[] | undefined,
+  sources: SourceSchemes | undefined,
 ): DroppedPayment[] {
-  if (!paymentSources) return events;
-  return events.map((event) => (paymentSources.includes(event.source) ? event : { ...event, unconfigured: true }));
+  if (!sources) return events;
+  return events.map((event) =>
+    sources.some((source) => source.name === event.source) ? event : { ...event, unconfigured: true },
+  );
 }
 
 /** How many of a payment's events are listed, the oldest. */

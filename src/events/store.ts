@@ -421,8 +421,8 @@ export interface EventStore {
   /**
    * The events of a Comgate or GoPay payment that retention dropped, while their deliveries are
    * remembered (`paymentEvents`); dropped deliveries keep no scheme, so those of a source not among
-   * the configured sources of another scheme the store was opened with (`otherSchemeSources`); those
-   * of a source not among its configured payment sources (`paymentSchemeSources`) marked so.
+   * the configured sources of another scheme the store was opened with (`otherSchemeSources`), those
+   * of a source not configured marked so (`markUnconfigured`).
    */
   droppedPayment(paymentId: string): Promise<DroppedPayment[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */

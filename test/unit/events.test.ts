@@ -11,7 +11,6 @@ import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
-import { otherSchemeSources, paymentSchemeSources } from "../../src/events/payments.js";
 import { minorUnitsNote } from "../../src/events/present.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
@@ -74,10 +73,7 @@ async function servedOn({
     toolsets(),
   );
   const file = join(dir, "events.db");
-  const store = new SqliteEventStore(file, webhooksOf(config).retention, {
-    otherSchemes: otherSchemeSources(sources),
-    paymentSources: paymentSchemeSources(sources),
-  });
+  const store = new SqliteEventStore(file, webhooksOf(config).retention, { sources });
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
   const { server } = createServer(

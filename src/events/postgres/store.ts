@@ -33,7 +33,14 @@ import {
 } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { type DroppedPayment, markUnconfigured, PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
+import {
+  type DroppedPayment,
+  markUnconfigured,
+  otherSchemeSources,
+  PAYMENT_EVENTS_LISTED,
+  paymentDeliveries,
+  type SourceSchemes,
+} from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -174,15 +181,11 @@ export interface PostgresOptions {
   /** The name of a sender that never sends a delivery of its scheme again (GitHub), for a stop to say so. */
   neverResentBy?: ((scheme: string) => string | undefined) | undefined;
   /**
-   * The configured sources of a scheme other than a payment's (`otherSchemeSources`), whose dropped
-   * deliveries name no payment (`droppedPayment`): none unless said.
+   * The configured webhook sources: dropped deliveries keep no scheme, so those of a source of
+   * another scheme name no payment, and those of a source not configured are a payment's by their
+   * form alone (`droppedPayment`). Unless said, every source's may name one, and surely.
    */
-  otherSchemes?: readonly string[] | undefined;
-  /**
-   * The configured sources of a payment's scheme (`paymentSchemeSources`), whose dropped payments
-   * alone are surely a payment's: every source's unless said.
-   */
-  paymentSources?: readonly string[] | undefined;
+  sources?: SourceSchemes | undefined;
   /**
    * How long a connection attempt may take before the call fails: unless said, the URL's
    * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
@@ -1030,8 +1033,7 @@ export class PostgresEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #neverResentBy: ((scheme: string) => string | undefined) | undefined;
-  readonly #otherSchemes: readonly string[];
-  readonly #paymentSources: readonly string[] | undefined;
+  readonly #sources: SourceSchemes | undefined;
   readonly #channel: string;
   /** The database as the store's errors name it, and how waiter connects to it. */
   readonly #named: Required<StoreNamed>;
@@ -1252,8 +1254,7 @@ export class PostgresEventStore implements EventStore {
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
     this.#neverResentBy = options.neverResentBy;
-    this.#otherSchemes = options.otherSchemes ?? [];
-    this.#paymentSources = options.paymentSources;
+    this.#sources = options.sources;
     this.#named = {
       database: databaseLabel(options.url),
       passwordFrom: options.passwordFrom ?? "PGPASSWORD",
@@ -1555,9 +1556,9 @@ export class PostgresEventStore implements EventStore {
 
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
     const events = await this.#query<{ id: string; source: string; dedupeId: string }>(
-      ...droppedPaymentQuery(paymentId, this.#otherSchemes),
+      ...droppedPaymentQuery(paymentId, otherSchemeSources(this.#sources ?? [])),
     );
-    return markUnconfigured(events, this.#paymentSources);
+    return markUnconfigured(events, this.#sources);
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {

@@ -6,7 +6,14 @@ import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { type DroppedPayment, markUnconfigured, PAYMENT_EVENTS_LISTED, paymentDeliveries } from "../payments.js";
+import {
+  type DroppedPayment,
+  markUnconfigured,
+  otherSchemeSources,
+  PAYMENT_EVENTS_LISTED,
+  paymentDeliveries,
+  type SourceSchemes,
+} from "../payments.js";
 import {
   type EventRow,
   eventIds,
@@ -417,8 +424,7 @@ export class SqliteEventStore implements EventStore {
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #busyMs: number;
   readonly #dataDirFrom: string | undefined;
-  readonly #otherSchemes: readonly string[];
-  readonly #paymentSources: readonly string[] | undefined;
+  readonly #sources: SourceSchemes | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
   /** Its -wal and -shm files as the open found them (`fileAt`): SQLite deletes them only as the last connection closes. */
@@ -454,10 +460,9 @@ export class SqliteEventStore implements EventStore {
    * what each run of retention dropped, once it is committed; `dataDirFrom`: the data directory's
    * setting as it was set, which a write the disk or the file refuses names; `onNewerSchema`: told
    * once of a schema a newer waiter upgraded the file to while this store has it open;
-   * `otherSchemes`: the configured sources of a scheme other than a payment's (`otherSchemeSources`),
-   * whose dropped deliveries name no payment (`droppedPayment`), none unless given; `paymentSources`:
-   * the configured sources of a payment's scheme (`paymentSchemeSources`), whose dropped payments
-   * alone are surely a payment's, every source's unless given.
+   * `sources`: the configured webhook sources, as dropped deliveries keep no scheme: those of a
+   * source of another scheme name no payment, and those of a source not configured are a payment's
+   * by their form alone (`droppedPayment`); unless given, every source's may name one, and surely.
    */
   constructor(
     file: string,
@@ -467,15 +472,13 @@ export class SqliteEventStore implements EventStore {
       onDropped,
       dataDirFrom,
       onNewerSchema,
-      otherSchemes = [],
-      paymentSources,
+      sources,
     }: {
       busyMs?: number;
       onDropped?: (dropped: Dropped) => void;
       dataDirFrom?: string;
       onNewerSchema?: (newer: NewerSchema) => void;
-      otherSchemes?: readonly string[];
-      paymentSources?: readonly string[];
+      sources?: SourceSchemes;
     } = {},
   ) {
     if (file !== ":memory:") {
@@ -567,8 +570,7 @@ export class SqliteEventStore implements EventStore {
     this.#acksKept = this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'acks'").get() !== undefined;
     this.#busyMs = Math.round(busyMs);
     this.#dataDirFrom = dataDirFrom;
-    this.#otherSchemes = otherSchemes;
-    this.#paymentSources = paymentSources;
+    this.#sources = sources;
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -979,12 +981,12 @@ export class SqliteEventStore implements EventStore {
       `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
        WHERE source IN (SELECT source FROM counters WHERE source NOT IN (SELECT value FROM json_each(?)))
        AND dedupe_id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id LIMIT ${PAYMENT_EVENTS_LISTED}`,
-    ).all(JSON.stringify(this.#otherSchemes), JSON.stringify(paymentDeliveries(paymentId))) as {
+    ).all(JSON.stringify(otherSchemeSources(this.#sources ?? [])), JSON.stringify(paymentDeliveries(paymentId))) as {
       id: string;
       source: string;
       dedupeId: string;
     }[];
-    return markUnconfigured(events, this.#paymentSources);
+    return markUnconfigured(events, this.#sources);
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
