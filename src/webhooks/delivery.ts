@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
@@ -8,7 +8,7 @@ import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
-import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
+import { awaitingContinue, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
@@ -121,13 +121,6 @@ function badIdReason(id: string): string | undefined {
   if (/\p{Cc}/u.test(id)) return "the delivery id holds control characters";
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
-
-/**
- * The deliveries whose sender waits for 100 Continue before its body, as Node read them (HTTP/1.1
- * and `Expect: 100-continue`; an HTTP/1.0 client takes a 100 for the answer): the delivery route
- * invites those it does not refuse first.
- */
-export const awaitingContinue = new WeakSet<IncomingMessage>();
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
 const encoded = (req: Request) => (req.headers["content-encoding"] || "identity").toLowerCase() !== "identity";

@@ -203,6 +203,13 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
 }
 
 /**
+ * The requests whose client waits for 100 Continue before its body, as Node read them (HTTP/1.1
+ * and `Expect: 100-continue`; an HTTP/1.0 client takes a 100 for the answer), marked by the
+ * listener: the delivery route and /mcp invite those they do not refuse first.
+ */
+export const awaitingContinue = new WeakSet<IncomingMessage>();
+
+/**
  * Closes the connection of a request answered before its body was read as nginx's lingering close
  * does: the answer says Connection: close and ends the listener's side, and what the sender still
  * sends is read and dropped until the body's end or the sender's own close, for at most lingerMs

@@ -9,18 +9,11 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import {
-  answerUnread,
-  awaitingContinue,
-  bodyLimit,
-  mountDeliveries,
-  NOT_STORED,
-  type Refusal,
-  refusalBody,
-} from "./delivery.js";
+import { answerUnread, bodyLimit, mountDeliveries, NOT_STORED, type Refusal, refusalBody } from "./delivery.js";
 import { byPublicName, isWellKnown, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
+  awaitingContinue,
   capConnectionsPerClient,
   clientOf,
   closeOnceRead,
