@@ -930,6 +930,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
+  warnPlainHttp(webhooks.publicUrl, "listen", config, log);
   let store: EventStore;
   try {
     store = await openStore(config, log, { starting, waitsOutUpgrade: true });
@@ -1042,16 +1043,29 @@ export interface RunningServe extends Checked {
   close(): Promise<Stopped>;
 }
 
+/** What crosses the network to a mode's public URL, and the page on putting HTTPS in front of it. */
+const PLAIN_HTTP_RISK = {
+  serve: { crossing: "the callers' tokens and the webhooks", page: "docs/serve.md#behind-a-reverse-proxy" },
+  listen: { crossing: "the webhooks", page: "docs/webhooks.md#pointing-the-providers-at-waiter" },
+} as const;
+
 /**
  * A public URL of plain http at a host other machines reach (accepted for local trials): every
- * caller's bearer token, and every webhook, would cross the network readable on the way.
+ * webhook, and in waiter serve every caller's bearer token, would cross the network readable on
+ * the way; a signature proves who sent a webhook, not that no one else read it.
  */
-function warnPlainHttp(publicUrl: string | undefined, config: Config, log: Log): void {
+function warnPlainHttp(
+  publicUrl: string | undefined,
+  mode: keyof typeof PLAIN_HTTP_RISK,
+  config: Config,
+  log: Log,
+): void {
   const url = publicUrl === undefined ? undefined : new URL(publicUrl);
   if (url?.protocol !== "http:" || isLoopbackHost(url.hostname)) return;
+  const { crossing, page } = PLAIN_HTTP_RISK[mode];
   log.operatorOnly(
     "warning",
-    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: the callers' tokens and the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (docs/serve.md#behind-a-reverse-proxy) and set it to https://${url.host}${url.pathname.replace(/\/$/, "")}`,
+    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: ${crossing} cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (${page}) and set it to https://${url.host}${url.pathname.replace(/\/$/, "")}`,
   );
 }
 
@@ -1082,7 +1096,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );
   }
-  warnPlainHttp(webhooks.publicUrl, config, log);
+  warnPlainHttp(webhooks.publicUrl, "serve", config, log);
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served: Config = {

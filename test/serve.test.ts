@@ -3610,6 +3610,37 @@ test("a stop asked for as waiter listen or serve binds its port ends the start t
   }
 });
 
+test("waiter listen warns of a public URL of plain http at a host other machines reach: the webhooks would cross the network unencrypted", async () => {
+  const said = async (publicUrl: string) => {
+    let lines = "";
+    const running = await startWebhooks(
+      loadConfig(
+        {
+          env: {
+            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+            WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+            WAITER_WEBHOOKS_PUBLIC_URL: publicUrl,
+            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+            ERP_SECRET,
+          },
+        },
+        toolsets(),
+      ),
+      new Log("notice", (line) => {
+        lines += line;
+      }),
+    );
+    await running.close();
+    return lines;
+  };
+  expect(await said("http://hooks.example.com/")).toMatch(
+    / warning +\[waiter\] WAITER_WEBHOOKS_PUBLIC_URL is http:\/\/hooks\.example\.com\/, plain http at a host other machines reach: the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS \(docs\/webhooks\.md#pointing-the-providers-at-waiter\) and set it to https:\/\/hooks\.example\.com\n/,
+  );
+  for (const publicUrl of ["https://hooks.example.com", "http://127.0.0.1:8790"]) {
+    expect(await said(publicUrl), publicUrl).not.toContain("plain http");
+  }
+});
+
 test("waiter listen without automations says that the settings choosing the tools change nothing there", async () => {
   const config = (env: Record<string, string>, overrides: ConfigSources["overrides"] = {}) =>
     loadConfig(
