@@ -608,6 +608,8 @@ export async function startApp(
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
+  // waiter serve, which runs no listener here, warns of its own.
+  if (options.listener && webhooks.sources.length > 0) warnPlainHttp(webhooks.publicUrl, "listener", config, log);
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
@@ -930,7 +932,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
-  warnPlainHttp(webhooks.publicUrl, "listen", config, log);
+  warnPlainHttp(webhooks.publicUrl, "listener", config, log);
   let store: EventStore;
   try {
     store = await openStore(config, log, { starting, waitsOutUpgrade: true });
@@ -1043,10 +1045,13 @@ export interface RunningServe extends Checked {
   close(): Promise<Stopped>;
 }
 
-/** What crosses the network to a mode's public URL, and the page on putting HTTPS in front of it. */
+/**
+ * What crosses the network to the public URL, and the page on putting HTTPS in front: waiter
+ * serve's, or a listener's that takes webhooks alone (waiter listen's, the stdio mode's).
+ */
 const PLAIN_HTTP_RISK = {
   serve: { crossing: "the callers' tokens and the webhooks", page: "docs/serve.md#behind-a-reverse-proxy" },
-  listen: { crossing: "the webhooks", page: "docs/webhooks.md#pointing-the-providers-at-waiter" },
+  listener: { crossing: "the webhooks", page: "docs/webhooks.md#pointing-the-providers-at-waiter" },
 } as const;
 
 /**

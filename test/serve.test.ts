@@ -3610,7 +3610,7 @@ test("a stop asked for as waiter listen or serve binds its port ends the start t
   }
 });
 
-test("waiter listen warns of a public URL of plain http at a host other machines reach: the webhooks would cross the network unencrypted", async () => {
+test("waiter listen and stdio warn of a public URL of plain http at a host other machines reach: the webhooks would cross the network unencrypted", async () => {
   const said = async (publicUrl: string) => {
     let lines = "";
     const running = await startWebhooks(
@@ -3639,6 +3639,20 @@ test("waiter listen warns of a public URL of plain http at a host other machines
   for (const publicUrl of ["https://hooks.example.com", "http://127.0.0.1:8790"]) {
     expect(await said(publicUrl), publicUrl).not.toContain("plain http");
   }
+  // The stdio mode's listener takes the same webhooks.
+  const stdio = await startApp(
+    {
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_PUBLIC_URL: "http://hooks.example.com",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    },
+    { listener: true },
+  );
+  await stdio.app.close();
+  expect(stdio.stderr()).toContain(
+    "WAITER_WEBHOOKS_PUBLIC_URL is http://hooks.example.com, plain http at a host other machines reach: the webhooks cross the network unencrypted",
+  );
 });
 
 test("waiter listen without automations says that the settings choosing the tools change nothing there", async () => {
