@@ -1057,7 +1057,8 @@ const PLAIN_HTTP_RISK = {
 /**
  * A public URL of plain http at a host other machines reach (accepted for local trials): every
  * webhook, and in waiter serve every caller's bearer token, would cross the network readable on
- * the way; a signature proves who sent a webhook, not that no one else read it.
+ * the way; a signature proves who sent a webhook, not that no one else read it. The https URL
+ * offered drops the port: a plain-http one is most often the listener's own, where HTTPS is not.
  */
 function warnPlainHttp(
   publicUrl: string | undefined,
@@ -1070,7 +1071,7 @@ function warnPlainHttp(
   const { crossing, page } = PLAIN_HTTP_RISK[mode];
   log.operatorOnly(
     "warning",
-    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: ${crossing} cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (${page}) and set it to https://${url.host}${url.pathname.replace(/\/$/, "")}`,
+    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: ${crossing} cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (${page}) and set it to https://${url.hostname}${url.pathname.replace(/\/$/, "")}`,
   );
 }
 

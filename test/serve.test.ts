@@ -3636,6 +3636,10 @@ test("waiter listen and stdio warn of a public URL of plain http at a host other
   expect(await said("http://hooks.example.com/")).toMatch(
     / warning +\[waiter\] WAITER_WEBHOOKS_PUBLIC_URL is http:\/\/hooks\.example\.com\/, plain http at a host other machines reach: the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS \(docs\/webhooks\.md#pointing-the-providers-at-waiter\) and set it to https:\/\/hooks\.example\.com\n/,
   );
+  // The listener's own port, reached directly, is no port HTTPS in front answers on.
+  expect(await said("http://hooks.example.com:8790/in")).toContain(
+    "plain http at a host other machines reach: the webhooks cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (docs/webhooks.md#pointing-the-providers-at-waiter) and set it to https://hooks.example.com/in\n",
+  );
   for (const publicUrl of ["https://hooks.example.com", "http://127.0.0.1:8790"]) {
     expect(await said(publicUrl), publicUrl).not.toContain("plain http");
   }
