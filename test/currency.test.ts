@@ -1381,9 +1381,14 @@ describe("currencies the euro replaced", () => {
         source,
       });
       const franc = await server.call("currency_convert", { amount: 100, from: "DEM", to: "FRF", date, source });
+      // No fixing of that day exists: the heading a model repeats says whose rates these are.
+      expect(text(mark)).toMatch(
+        new RegExp(`^100\\.00 DEM = 51\\.13 EUR at 0\\.51129188 \\(euro fixed rates, ${date}\\)\n`),
+      );
       expect(franc.structuredContent, date).toMatchObject({ result: 335.39, date });
       expect(franc.structuredContent).not.toHaveProperty("via");
       const rates = await server.call("currency_rates", { base: "DEM", symbols: ["EUR", "FRF"], date, source });
+      expect(text(rates)).toMatch(new RegExp(`^Euro fixed rates of ${date}:\n`));
       expect(rates.structuredContent, date).toMatchObject({
         date,
         rates: [

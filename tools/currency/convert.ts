@@ -11,6 +11,7 @@ import {
   fixedAloneNote,
   heldExactly,
   minorUnits,
+  ofFixedRatesAlone,
   quoteOf,
   type RateSource,
   significant,
@@ -106,7 +107,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const how = r.via ? `, through ${r.via}` : "";
       // A result a number does not hold to the minor unit is written as far as it holds it; the note has every digit.
       const result = heldExactly(r.result, r.to) ? formatMoney(r.result, r.to) : `about ${formatDigits(r.result)}`;
-      const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${result} ${r.to} at ${formatNumber(r.rate)} (${sourceLabel(r.source)} fixing of ${r.date}${how})`;
+      const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${result} ${r.to} at ${formatNumber(r.rate)} (${ofFixedRatesAlone(r.date) ? "euro fixed rates," : `${sourceLabel(r.source)} fixing of`} ${r.date}${how})`;
       return r.note ? `${head}\n${r.note}` : head;
     },
   });

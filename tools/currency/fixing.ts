@@ -226,6 +226,14 @@ export function euroFixedAlone(codes: string[], day: string | undefined): Fixing
   return { ...withEuroRates({ date: day, base: "EUR", quotes: new Map() }, codes, day), fixedOnly: true };
 }
 
+/**
+ * Whether a result dated `date` is of the euro's fixed rates alone, not of a source's fixing: only
+ * they are dated from 1 January 1999, the euro's first day, to the 3rd, as no fixing is.
+ */
+export function ofFixedRatesAlone(date: string): boolean {
+  return date >= "1999-01-01" && date < FIRST_EURO_FIXING;
+}
+
 /** What a fixing of the euro's fixed rates alone says of them. */
 export function fixedAloneNote(fixing: Fixing): string | undefined {
   return fixing.fixedOnly

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { euroNote, fixedAloneNote, withEuroRates } from "./fixing.js";
+import { euroNote, fixedAloneNote, ofFixedRatesAlone, withEuroRates } from "./fixing.js";
 import {
   code,
   codes,
@@ -83,9 +83,8 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
         (row) =>
           `1 ${r.base} = ${formatNumber(row.rate)} ${row.currency}   (1 ${row.currency} = ${formatNumber(row.inverse)} ${r.base})`,
       );
-      return [`${sourceLabel(r.source)} reference rates of ${r.date}:`, ...(r.note ? [r.note] : []), ...lines].join(
-        "\n",
-      );
+      const whose = ofFixedRatesAlone(r.date) ? "Euro fixed" : `${sourceLabel(r.source)} reference`;
+      return [`${whose} rates of ${r.date}:`, ...(r.note ? [r.note] : []), ...lines].join("\n");
     },
   });
 }
