@@ -1404,6 +1404,20 @@ describe("currencies the euro replaced", () => {
     expect(text(dollar)).toMatch(/^date must not be before 1999-01-04, the first fixing of the European Central Bank/);
   });
 
+  test("the CNB's rates of 1999-01-02, of CZK, are not the fixed rates alone, which hold no CZK", async () => {
+    const rates = await server.call("currency_rates", { symbols: ["DEM"], date: "1999-01-02", source: "cnb" });
+    const convert = await server.call("currency_convert", {
+      amount: 1,
+      from: "CZK",
+      to: "DEM",
+      date: "1999-01-02",
+      source: "cnb",
+    });
+    expect(text(rates)).not.toContain('"CZK"');
+    expect(text(rates)).toMatch(/^No rate for currency "DEM" in the fixing of 1998-12-31 by the Czech National Bank\./);
+    expect(text(rates)).toBe(text(convert));
+  });
+
   test("one asked for from its changeover on converts at its fixed rate, saying so", async () => {
     const kuna = await server.call("currency_convert", { amount: 100, from: "HRK", to: "EUR" });
     expect(kuna.isError, text(kuna)).toBeFalsy();

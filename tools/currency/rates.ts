@@ -45,8 +45,9 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
     async run(args, call) {
       const source = pick(args.source);
       const base = args.base ?? source.base;
-      // The source's own base is in each of its fixings: a date before its first is sent on for the codes asked only.
-      const asked = [...(args.base ? [args.base] : []), ...(args.symbols ?? [])];
+      // The source's own base is in each of its fixings: a date before its first is sent on for the codes asked
+      // only. The euro's fixed rates alone (1 to 3 January 1999) hold no CZK, the CNB's base: it is asked for.
+      const asked = [...(args.base || base !== "EUR" ? [base] : []), ...(args.symbols ?? [])];
       const given = await fixingFor(source, args.date, asked, call);
       // An empty list is none asked for, as a form's list left empty sends it: the whole table, where a
       // currency the euro had replaced by the date has its fixed rate, as asked for alone (HRK on
