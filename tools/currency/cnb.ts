@@ -88,8 +88,7 @@ export function cnbSource(cnb: Upstream): RateSource {
 
     // Which of today's currencies it began to fix after 1991, and when, waiter does not know.
     fixedFrom: {},
-    newCurrencies: ["EUR"],
-    oldCurrencies: [],
+    noneElsewhere: ["EUR"],
 
     async fixing(date, call) {
       return fixingOrKept(

@@ -130,8 +130,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     others: OTHERS,
     fixedFor: FIXED_FOR,
     fixedFrom: FIXED_FROM,
-    newCurrencies: ["TRY", "RON"],
-    oldCurrencies: ["TRL", "ROL"],
+    noneElsewhere: ["TRY", "RON", "TRL", "ROL"],
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

@@ -50,15 +50,11 @@ export interface RateSource {
   /** Currencies it fixed or fixes for a time only, each with when, and so which dates have their rates. */
   fixedFor: Record<string, string>;
   /**
-   * Of `fixedFor`, the currencies that did not exist before it began to fix them (the euro, Turkey's new lira),
-   * whose dates before no source has a rate for: the other source is not named for them.
+   * Of `fixedFor`, the currencies no source has a rate of outside the dates it fixed them: one that did
+   * not exist before (the euro, Turkey's new lira), or that a new one replaced after (Turkey's old lira,
+   * Romania's old leu). The other source is not named for them.
    */
-  newCurrencies: string[];
-  /**
-   * Of `fixedFor`, the currencies a new one replaced as it stopped fixing them (Turkey's old lira, Romania's
-   * old leu), whose dates after no source has a rate for: the other source is not named for them.
-   */
-  oldCurrencies: string[];
+  noneElsewhere: string[];
   /** Currencies it began to fix after its first day and fixes still, each with the date of its first fixing. */
   fixedFrom: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
@@ -285,7 +281,7 @@ export async function whereRatesAre(
   const before = replacedAfter(codes, days?.at(-1));
   const sentOn = codes.filter(
     (code) =>
-      (Object.hasOwn(source.fixedFor, code) && !onlyThen(source, code)) ||
+      (Object.hasOwn(source.fixedFor, code) && !source.noneElsewhere.includes(code)) ||
       Object.hasOwn(source.fixedFrom, code) ||
       listed.later.includes(code) ||
       listed.elsewhere.includes(code) ||
@@ -399,7 +395,7 @@ export const NOT_EARLIER = "a later date's rate is not an earlier one's";
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom" | "newCurrencies" | "oldCurrencies">,
+  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom" | "noneElsewhere">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   lacking: Lacking | undefined,
@@ -449,7 +445,7 @@ function noRateAdvice(
     // Outside the dates it fixed one, the other source may have fixed it (RUB, which the CNB fixed before 2005);
     // for one the euro replaced, the changeover's part says so; one new then (TRY before 2005), or gone since (TRL after), had no rate anywhere.
     ...dated.map((code) =>
-      replaced.includes(code) || onlyThen(source, code)
+      replaced.includes(code) || source.noneElsewhere.includes(code)
         ? `${code} ${source.fixedFor[code]}`
         : `${code} ${source.fixedFor[code]}${neither([code]) ?? `, but source "${other.id}" may have it`}`,
     ),
@@ -474,11 +470,6 @@ function noRateAdvice(
       : []),
   ];
   return `${parts.join("; ")}${lists}.`;
-}
-
-/** Whether no source had a rate of `code` outside the dates `source` fixed it: it began or ended with them. */
-function onlyThen(source: Pick<RateSource, "newCurrencies" | "oldCurrencies">, code: string): boolean {
-  return source.newCurrencies.includes(code) || source.oldCurrencies.includes(code);
 }
 
 /** ISO 4217's precious metals, which no central bank's reference rates hold. */
