@@ -361,7 +361,7 @@ function refuseCoordinates(argument: string, text: string): void {
   if (route) {
     const { destination, name, centre } = route;
     const send = destination
-      ? `${argument === "place" ? "send its destination as" : "the weather tools take its destination as"} latitude ${destination.latitude} and longitude ${destination.longitude}${argument === "place" ? ", without place" : ""}, or another stop's`
+      ? `${sendAs(argument, "its destination", `latitude ${destination.latitude} and longitude ${destination.longitude}`)}, or another stop's`
       : `send the name of the stop meant in \`${argument}\`${name ? `, such as its destination, ${quote(name)}` : ""}`;
     throw new ToolError(
       `\`${argument}\` ${quote(text)} is a map's directions link, not a place name${centre ? ", whose centre (/@) is the route's, no stop on it" : ""}: ${send}.`,
@@ -376,7 +376,7 @@ function refuseCoordinates(argument: string, text: string): void {
   if (!pair) {
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
     const written = besideName(plain) ?? plain;
-    const send = `${argument === "place" ? "send them as latitude and longitude, without place," : "the weather tools take them as latitude and longitude,"} in decimal degrees, south and west negative.`;
+    const send = `${sendAs(argument, "them", "latitude and longitude")}, in decimal degrees, south and west negative.`;
     if (withHemispheres(written.replace(/[+-](?=\d)/g, ""))) {
       throw new ToolError(
         `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, with a sign that says otherwise than the hemisphere's letter beside it: ${send}`,
@@ -396,13 +396,13 @@ function refuseCoordinates(argument: string, text: string): void {
   if (link) {
     const what = link.centre ? "that" : "its point";
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a map's link, not a place name${link.centre ? ", and says only where the centre of its map is" : ""}: ${argument === "place" ? `send ${what} as ${send}, without place` : `the weather tools take ${what} as ${send}`}${link.centre ? ", or send the place's name" : ""}.`,
+      `\`${argument}\` ${quote(text)} is a map's link, not a place name${link.centre ? ", and says only where the centre of its map is" : ""}: ${sendAs(argument, what, send)}${link.centre ? ", or send the place's name" : ""}.`,
     );
   }
   if (east) {
     const west = `longitude ${east[1].longitude}`;
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, whose "O" is east in German (Ost) but west in French, Spanish and Portuguese (Ouest, Oeste): ${argument === "place" ? `send them as ${send} if east, or ${west} if west, without place` : `the weather tools take them as ${send} if east, or ${west} if west`}.`,
+      `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, whose "O" is east in German (Ost) but west in French, Spanish and Portuguese (Ouest, Oeste): ${sendAs(argument, "them", `${send} if east, or ${west} if west`)}.`,
     );
   }
   const town = gridTown(plain);
@@ -413,9 +413,16 @@ function refuseCoordinates(argument: string, text: string): void {
   }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
   throw new ToolError(
-    `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
+    `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${sendAs(argument, "them", send)}.`,
   );
 }
+
+/**
+ * What to do with coordinates written where a name goes: in `place`, send them as latitude and longitude
+ * instead; in a search for places, take them to the weather tools.
+ */
+const sendAs = (argument: string, what: string, as: string) =>
+  argument === "place" ? `send ${what} as ${as}, without place` : `the weather tools take ${what} as ${as}`;
 
 const onEarth = ({ latitude, longitude }: Coordinates) => Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180;
 
@@ -448,8 +455,7 @@ function squareBracketsRefused(argument: string, text: string, readings: Coordin
   const [first, second] = readings.map(({ latitude, longitude }) => `latitude ${latitude} and longitude ${longitude}`);
   if (first === undefined) return noPointOnEarth(argument, text);
   const both = second === undefined ? first : `${first}, or, if written latitude first, as ${second}`;
-  const send = argument === "place" ? `send them as ${both}, without place` : `the weather tools take them as ${both}`;
-  return `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, in square brackets, as GeoJSON writes a point, longitude first: ${send}.`;
+  return `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name, in square brackets, as GeoJSON writes a point, longitude first: ${sendAs(argument, "them", both)}.`;
 }
 
 /**
