@@ -480,7 +480,7 @@ interface Coordinates {
  * which the geocoder takes; a decimal point, a comma, a sign (+ or -) or a degree sign is written
  * in no postal code.
  */
-function coordinates(written: string): { latitude: number; longitude: number } | undefined {
+function coordinates(written: string): Coordinates | undefined {
   const text = withPlainMarks(written);
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
@@ -490,7 +490,7 @@ function coordinates(written: string): { latitude: number; longitude: number } |
 }
 
 /** A bare pair, with or without hemispheres' letters, also where a sign beside one says the same. */
-function signed(text: string): { latitude: number; longitude: number } | undefined {
+function signed(text: string): Coordinates | undefined {
   const unsigned = withoutAgreeingSigns(text);
   return bare(text) ?? (unsigned === text ? undefined : bare(unsigned));
 }
@@ -572,7 +572,7 @@ const DEGREES = String.raw`([-+]?\d{1,3}(?:\.\d+)?)`;
  * A geo URI (RFC 5870), as map apps share a point: "geo:49.83,18.28", an altitude, parameters or a zoom
  * ("?z=15", Android's) after them; not Android's search, "geo:0,0?q=…", whose point is no place.
  */
-function geoUri(text: string): { latitude: number; longitude: number } | undefined {
+function geoUri(text: string): Coordinates | undefined {
   const match = new RegExp(
     String.raw`^\s*geo:${DEGREES},${DEGREES}(?:,[-+]?\d+(?:\.\d+)?)?(?:;[^?\s]*)?(?:\?(?!q=)\S*)?\s*$`,
     "i",
@@ -586,7 +586,7 @@ function geoUri(text: string): { latitude: number; longitude: number } | undefin
  * Without one, the `centre` of the map it shows: Google Maps' "/@50.08,14.42,15z", also after a place's
  * name, where the place may be off the centre, or OpenStreetMap's "#map=15/50.08/14.42".
  */
-function mapLink(text: string): { latitude: number; longitude: number; centre: boolean } | undefined {
+function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const end = String.raw`(?![\d.])`;
   const point =
@@ -620,7 +620,7 @@ function directionsLink(text: string): { destination?: Coordinates; name?: strin
 }
 
 /** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
-function withLabels(text: string): { latitude: number; longitude: number } | undefined {
+function withLabels(text: string): Coordinates | undefined {
   const part = String.raw`(lat(?:itude)?|lon(?:g(?:itude)?)?|lng)\s*[:=]?\s*${DEGREES}°?`;
   const match = new RegExp(String.raw`^\s*${part}\s*[,;]?\s*${part}\s*$`, "i").exec(text);
   if (!match) return undefined;
@@ -631,14 +631,14 @@ function withLabels(text: string): { latitude: number; longitude: number } | und
   return { latitude: Number(latitude), longitude: Number(longitude) };
 }
 
-function bare(text: string): { latitude: number; longitude: number } | undefined {
+function bare(text: string): Coordinates | undefined {
   const match = /^\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
   if (!match || !/[.,;°+-]/.test(text)) return withHemispheres(text);
   return inOrder(Number(match[1]), Number(match[2]));
 }
 
 /** Latitude first, unless only the other order puts the latitude within ±90. */
-function inOrder(first: number, second: number): { latitude: number; longitude: number } {
+function inOrder(first: number, second: number): Coordinates {
   return Math.abs(first) > 90 && Math.abs(second) <= 90
     ? { latitude: second, longitude: first }
     : { latitude: first, longitude: second };
@@ -751,7 +751,7 @@ export function writtenCoordinate(
  * each ("50.0875N, 14.4213E", "N 50.0875, E 14.4213", S and W south and west) or in degrees and
  * minutes ("50°05'N 14°25'E", "50°05'15.0\"N 14°25'16.7\"E").
  */
-function withHemispheres(text: string): { latitude: number; longitude: number } | undefined {
+function withHemispheres(text: string): Coordinates | undefined {
   const read = coordinateParts(text);
   if (!read) return undefined;
   const { letters, angles, order } = withUnmarkedMinutes(read);
