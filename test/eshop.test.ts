@@ -3435,7 +3435,11 @@ describe("products and stock", () => {
     expect(gift).toContain("\nNot taxable: checkout adds no tax to these prices.");
     expect(gift).not.toContain("before tax");
     expect(text(await server.call("eshop_products_list", { page_size: 100 }))).toContain(
-      "\nPrices are before tax, as the shop enters them: checkout adds the tax. Products 108 are not taxable: checkout adds no tax to theirs.",
+      "\nPrices are before tax, as the shop enters them: checkout adds the tax. Product 108 is not taxable: checkout adds no tax to its price.",
+    );
+    woo.shop.product(P.grinder).extra.tax_status = "none";
+    expect(text(await server.call("eshop_products_list", { page_size: 100 }))).toContain(
+      "\nPrices are before tax, as the shop enters them: checkout adds the tax. Products 108, 105 are not taxable: checkout adds no tax to theirs.",
     );
 
     const [withTax, untaxed, closed] = await Promise.all([startWooCommerce(), startWooCommerce(), startWooCommerce()]);

@@ -308,11 +308,12 @@ function taxLine(result: object, products: { id: number; price: string }[]): str
     known.tax === "with"
       ? "Prices include tax, as the shop enters them."
       : "Prices are before tax, as the shop enters them: checkout adds the tax.";
-  return [
-    untaxed.length
-      ? `${entered} Products ${untaxed.join(", ")} are not taxable: checkout adds no tax to theirs.`
-      : entered,
-  ];
+  if (untaxed.length === 0) return [entered];
+  const notTaxable =
+    untaxed.length === 1
+      ? `Product ${untaxed[0]} is not taxable: checkout adds no tax to its price.`
+      : `Products ${untaxed.join(", ")} are not taxable: checkout adds no tax to theirs.`;
+  return [`${entered} ${notTaxable}`];
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
