@@ -1585,6 +1585,12 @@ describe(`at ${AFTERNOON}`, () => {
         /^`name` "\/\/\/filled\.count\.soap" is a what3words address/,
       );
       expect(geocoding.requests.length).toBe(before);
+      // Without the "///" what3words writes before them, three words apart by dots, a web address's or a name's
+      // with capitals, are searched for.
+      for (const name of ["www.brno.cz", "praha.mapy.cz", "Mt.Ste.Marie", "St.Johann.Tirol"]) {
+        expect(text(await server.call("weather_geocode", { name })), name).not.toContain("what3words");
+        expect(geocoding.requests.at(-1)?.query.get("name")).toBe(name);
+      }
     });
 
     test("a pair in square brackets, as GeoJSON writes a point longitude first, is refused naming the readings it may have", async () => {

@@ -347,11 +347,23 @@ function refuseLocationCode(argument: string, text: string): void {
       `\`${argument}\` ${quote(text)} is a plus code, which no tool here reads: ${instead(plusCode[1])}.`,
     );
   }
-  if (/^\s*(?:\/\/\/\s*)?\p{L}{2,}\.\p{L}{2,}\.\p{L}{2,}\s*$/u.test(text)) {
+  if (isWhat3words(text)) {
     throw new ToolError(
       `\`${argument}\` ${quote(text)} is a what3words address, which only what3words' own service reads: ${instead()}.`,
     );
   }
+}
+
+/**
+ * A what3words address: three words apart by dots, "///" before them as what3words writes them, or without it
+ * in small letters, as they are written, where no web address's "www" or country's code ("www.brno.cz") and no
+ * name's capitals ("Mt.Ste.Marie") are.
+ */
+function isWhat3words(text: string): boolean {
+  const [, marked, first = "", , last = ""] =
+    /^\s*(\/\/\/\s*)?(\p{L}{2,})\.(\p{L}{2,})\.(\p{L}{2,})\s*$/u.exec(text) ?? [];
+  if (!first) return false;
+  return Boolean(marked) || (text === text.toLowerCase() && first !== "www" && last.length > 2);
 }
 
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
