@@ -1048,16 +1048,21 @@ describe(`at ${AFTERNOON}`, () => {
 
     test('a four-digit postal code, "Hans Huber, Wien 1010", reads as "A, B 12345" does: both are named, neither sent', async () => {
       const before = geocoding.requests.length;
-      // Four digits after a word may be a house number too: the street is named as the other reading.
+      // Four digits after a word may be a house number too: the street is named as the other reading, and a
+      // street after a customer's name, which names no town ("Jana Nováková, Masarykova 1234"), asks for it.
       for (const [address, town, other, second] of [
         ["Hans Huber, Wien 1010", "Wien", "Hans Huber", "Wien"],
         ["Hans Huber, Wien 1010, AT", "Wien, AT", "Hans Huber, AT", "Wien"],
         ["Ostrava, Masarykova 1234", "Masarykova", "Ostrava", "Masarykova"],
+        ["Jana Nováková, Masarykova 1234", "Masarykova", "Jana Nováková", "Masarykova"],
       ] as const) {
         expect(text(await server.call("weather_current", { place: address })), address).toBe(
-          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma: ${JSON.stringify(town)} if ${JSON.stringify(address.split(",")[0])} is a person's or company's name, or ${JSON.stringify(other)} if ${JSON.stringify(second)} is a region, district or street; or give latitude and longitude.`,
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma: ${JSON.stringify(town)} if ${JSON.stringify(address.split(",")[0])} is a person's or company's name, or ${JSON.stringify(other)} if ${JSON.stringify(second)} is a region, district or street; or ask for the town if a street follows a name; or give latitude and longitude.`,
         );
       }
+      expect(text(await server.call("weather_geocode", { name: "Jana Nováková, Masarykova 1234" }))).toMatch(
+        /is a region, district or street; or ask for the town if a street follows a name\.$/,
+      );
       // A title or a company's form says which, and a code before its town has one reading.
       for (const [address, town] of [
         ["Ing. Hans Huber, Wien 1010", "Wien"],

@@ -888,7 +888,7 @@ const orCoordinates = (argument: string) => (argument === "place" ? ", or give l
 function sendTown(town: string, argument: string, or?: OtherReading): string {
   const coordinates = orCoordinates(argument);
   const towns = or
-    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
     : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
