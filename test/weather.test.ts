@@ -289,6 +289,10 @@ describe(`at ${AFTERNOON}`, () => {
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }
+      // A country's name after a small joining word is the town's own: "Ciudad de Mexico", Mexico City.
+      for (const written of ["Ciudad de Mexico", "Port of Spain"]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).not.toContain("after a comma");
+      }
 
       const elsewhere = await server.call("weather_geocode", { name: "Ostrava, DE" });
       expect(data(elsewhere).places).toEqual([]);
@@ -972,6 +976,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["70200 Ostrava CZ", "Ostrava, CZ"],
         ["Wien Austria 1010", "Wien, Austria"],
         ["Sydney NSW 2000", "Sydney, NSW"],
+        // But a country's name after a small joining word is the town's own.
+        ["Ciudad de Mexico 06000", "Ciudad de Mexico"],
+        ["Port of Spain 100101", "Port of Spain"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBe(true);

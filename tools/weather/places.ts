@@ -1198,6 +1198,8 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
     // Codes in capitals only: "de" and "la", Delaware's and Louisiana's, are words of names too.
     const code = /^[A-Z]{2,3}$/.test(ending);
     if (!code && !/^\p{Lu}/u.test(ending)) continue;
+    // After a small joining word a country's name is the town's own: "Ciudad de Mexico", "Port of Spain".
+    if (!code && /^\p{Ll}+$/u.test(words.at(-count - 1) ?? "")) continue;
     const country = code
       ? [...countryCodes().values()].includes(ending) || ending.toLowerCase() in COUNTRY_ALIASES
       : isCountryName(ending);
