@@ -1076,6 +1076,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Acme GmbH, Wien 1010, AT", "Wien, AT"],
         ["Hans Huber, 1010 Wien", "Wien"],
         ["Hans Huber, 8001 Zürich, CH", "Zürich, CH"],
+        // Both readings name the same town: it is named once.
+        ["Bern, Bern 3005", "Bern"],
+        ["München, München 80331", "München"],
       ]) {
         expect(text(await server.call("weather_current", { place: address })), address).toBe(
           `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,

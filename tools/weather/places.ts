@@ -1061,7 +1061,12 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
     .map((word) => word.replace(/\.$/, ""));
   const aName = TITLES.has(named[0] ?? "") || named.slice(1).some((word) => COMPANY_FORMS.has(word));
   const or =
-    (alone || part.startsWith(town)) && !aName && !isCountryName(before) && !isKnownRegion(before)
+    // A town written again as its district ("Bern, Bern 3005") is the one town either way.
+    (alone || part.startsWith(town)) &&
+    folded(before) !== folded(town) &&
+    !aName &&
+    !isCountryName(before) &&
+    !isKnownRegion(before)
       ? {
           name: before,
           town: townToSend([before, ...after]),
