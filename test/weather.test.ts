@@ -1584,6 +1584,8 @@ describe(`at ${AFTERNOON}`, () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [
         ["9F2P3CPC+X6", "send the place's latitude and longitude, or its town's name"],
+        // The most precise, 15 digits, seven after the "+".
+        ["9F2P3CPC+X6GQ2VW", "send the place's latitude and longitude, or its town's name"],
         ["3CPC+X6 Praha", 'send the town after it, "Praha", or the place\'s latitude and longitude'],
         ["3CPC+X6, Praha, CZ", 'send the town after it, "Praha, CZ", or the place\'s latitude and longitude'],
       ]) {

@@ -341,7 +341,7 @@ function refuseLocationCode(argument: string, text: string): void {
         ? `send the town after it, ${quote(town)}, or the place's latitude and longitude`
         : "send the place's latitude and longitude, or its town's name"
       : `search for ${town ? quote(town) : "its town's name"}, or give the weather tools the place's latitude and longitude`;
-  const plusCode = /^\s*[23456789CFGHJMPQRVWX]{4,8}\+[23456789CFGHJMPQRVWX]{0,3}(?:[\s,]+(\p{L}.*?))?\s*$/iu.exec(text);
+  const plusCode = /^\s*[23456789CFGHJMPQRVWX]{4,8}\+[23456789CFGHJMPQRVWX]{0,7}(?:[\s,]+(\p{L}.*?))?\s*$/iu.exec(text);
   if (plusCode) {
     throw new ToolError(
       `\`${argument}\` ${quote(text)} is a plus code, which no tool here reads: ${instead(plusCode[1])}.`,
