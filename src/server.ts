@@ -307,6 +307,7 @@ export function createServer(
   };
   for (const tool of tools) serve(tool);
   answerUnknownMethods(server);
+  initializeOnce(server);
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
   ignoreTaskRequests(server);
@@ -315,6 +316,39 @@ export function createServer(
     serve: (more) => more.forEach(serve),
     lost: (request) => answers.get(request)?.abort(),
   };
+}
+
+/**
+ * A second initialize in a session is refused, as the SDK's Streamable HTTP transport refuses it:
+ * over stdio the SDK answers it as a first, and the session, its subscriptions and log level kept,
+ * would take the protocol version it names (a batch of 2025-03-26 served where 2025-11-25 was agreed).
+ */
+function initializeOnce(server: McpServer): void {
+  /** The protocol version the session's initialize agreed on, once one was served. */
+  let agreed: Promise<string> | undefined;
+  // The SDK's answer returned as it is, not awaited here: a ping sent right after the initialize
+  // would otherwise be answered first.
+  wrapHandler(server, "initialize", (sdk) => (request, extra) => {
+    if (agreed) {
+      return agreed.then((version) => {
+        throw new ProtocolError(
+          ErrorCode.InvalidRequest,
+          `Invalid Request: this session is initialized already, at protocol ${version}; MCP initializes a session once: to start anew, open a new connection (over stdio, start waiter again)`,
+        );
+      });
+    }
+    const answer = sdk(request, extra);
+    agreed = answer.then(
+      (result) => (result as { protocolVersion: string }).protocolVersion,
+      // Not served: the client may initialize again.
+      (err) => {
+        agreed = undefined;
+        throw err;
+      },
+    );
+    agreed.catch(() => {});
+    return answer;
+  });
 }
 
 /** Every request method MCP has, a server's to serve or a client's. */

@@ -532,6 +532,35 @@ test("a notification sent with an id is refused saying it is one, and a method o
   expect(await server.exited).toBe(0);
 });
 
+test("a second initialize in a session is refused by its id, the session kept at the protocol its first agreed", async () => {
+  const { server, answers } = await initializedRaw();
+  const again = {
+    jsonrpc: "2.0",
+    id: 2,
+    method: "initialize",
+    params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+  };
+  server.stdin.write(
+    [{ jsonrpc: "2.0", method: "notifications/initialized" }, again, [{ jsonrpc: "2.0", id: 3, method: "ping" }]]
+      .map((message) => `${JSON.stringify(message)}\n`)
+      .join(""),
+  );
+  await expect.poll(() => answers().filter((answer) => answer.id !== 1)).toHaveLength(2);
+  expect(answers().find((answer) => answer.id === 2)).toEqual({
+    jsonrpc: "2.0",
+    id: 2,
+    error: {
+      code: -32600,
+      message:
+        "Invalid Request: this session is initialized already, at protocol 2025-11-25; MCP initializes a session once: to start anew, open a new connection (over stdio, start waiter again)",
+    },
+  });
+  // Still at 2025-11-25, which takes no batch: the second initialize's 2025-03-26 was not agreed.
+  expect(answers().find((answer) => answer.id === 3)?.error?.code).toBe(-32600);
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a line that is not JSON is answered -32700 with id null; a blank line is skipped without an answer", async () => {
   const { server, answers } = await initializedRaw();
   server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
