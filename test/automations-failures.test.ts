@@ -785,6 +785,16 @@ describe("automations are checked at start", () => {
       /automation stripe-paid, step 1: \{\{data.object.id\}\} starts at "data", which is neither payload nor event, so it is always empty \(payload.data.object.id, perhaps\)/,
     ],
     [
+      "a template that reads an earlier step's answer, which no step reads",
+      { ...PAID, do: [PAID.do[0], { notify: "team", text: "Paid: {{steps.1.result}}" }] },
+      /automation stripe-paid, step 2: \{\{steps.1.result\}\} starts at "steps", which is neither payload nor event, so it is always empty: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\)$/,
+    ],
+    [
+      "a path that reads an earlier step's answer, which no step reads",
+      { ...PAID, do: [PAID.do[0], { tool: "eshop_order_get", args: { id: { path: "result.id" } } }] },
+      /automation stripe-paid, step 2, argument id: "result.id" starts at "result", which is neither payload nor event, so it never has a value: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\)$/,
+    ],
+    [
       "a template for an argument that takes a number",
       { ...PAID, do: [{ tool: "eshop_stock_set", args: { sku: "A", quantity: "{{payload.data.object.quantity}}" } }] },
       /automation stripe-paid, step 1: eshop_stock_set's argument quantity takes no text, which a template always gives; take the value with \{"path": …\}$/,

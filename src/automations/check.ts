@@ -19,6 +19,20 @@ import {
 } from "./rules.js";
 import { argumentsFor, type View } from "./view.js";
 
+/** Names an author starts a path or template with to read an earlier step's answer (steps.1.result). */
+const STEP_ANSWERS = new Set([
+  "steps",
+  "step",
+  "result",
+  "results",
+  "response",
+  "output",
+  "outputs",
+  "previous",
+  "prev",
+]);
+const NO_STEP_ANSWERS = ": a step reads the event alone, never an earlier step's answer (automations_runs shows those)";
+
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
 const CHANNEL: [string, string] = ["notification channel", "notification channels"];
 
@@ -77,7 +91,7 @@ export function checkAutomations({
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, ast, stray)})`,
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value${STEP_ANSWERS.has(stray) ? NO_STEP_ANSWERS : ` (${meantPath(path, ast, stray)})`}`,
         );
       }
       const negated = negatedField(ast, path);
@@ -814,7 +828,7 @@ function checkTemplate(where: string, template: string): void {
     const [root, field] = name.split(".");
     if (root !== "payload" && root !== "event") {
       throw new ConfigError(
-        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty (payload.${name}, perhaps)`,
+        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty${STEP_ANSWERS.has(root ?? "") ? NO_STEP_ANSWERS : ` (payload.${name}, perhaps)`}`,
       );
     }
     if (root === "event" && isNoEventField(field)) {
