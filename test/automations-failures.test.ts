@@ -1582,7 +1582,11 @@ describe("automations are checked at start", () => {
       [WATCH, { ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", gte: "5" }] } }],
       'automation stripe-paid, when.where 1, gte: must be a number (got "5")',
     ],
-    ["a name taken twice", [PAID, PAID], "automation stripe-paid: an automation before it has this name too"],
+    [
+      "a name taken twice",
+      [PAID, WATCH, PAID],
+      "automation stripe-paid: the list's automation #3 has the name of #1 too: give each automation a name of its own, by which the log and automations_runs tell their runs apart",
+    ],
     [
       "a name that is no name, by its place",
       [WATCH, { ...PAID, name: "Stripe-Paid" }],

@@ -302,11 +302,16 @@ export const automationsSetting = {
   description:
     "What waiter serve and waiter listen do by themselves when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], onFailure: {notify}, dryRun}; docs/automations.md says how.",
   schema: jsonSetting(z.array(automation), []).superRefine((automations, ctx) => {
-    const seen = new Set<string>();
+    const seen = new Map<string, number>();
     for (const [i, a] of automations.entries()) {
-      if (seen.has(a.name))
-        ctx.addIssue({ code: "custom", path: [i], message: "an automation before it has this name too" });
-      seen.add(a.name);
+      const first = seen.get(a.name);
+      if (first !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: [i],
+          message: `the list's automation #${i + 1} has the name of #${first + 1} too: give each automation a name of its own, by which the log and automations_runs tell their runs apart`,
+        });
+      else seen.set(a.name, i);
     }
   }),
   locate,
