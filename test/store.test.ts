@@ -280,6 +280,37 @@ describe("storing in a file", () => {
     );
   });
 
+  test("a store whose drops have no event-id index says in the log as it builds it, holding the write lock; one that has it says nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    const env = {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    };
+    const first = await startApp(env);
+    await first.app.close();
+    // An empty table takes no time to index: nothing said of it.
+    expect(first.stderr()).not.toContain("by event id");
+    // A store an earlier waiter of this schema kept: drops, and no index on their event ids.
+    const earlier = new Database(file);
+    earlier.exec(`DROP INDEX dropped_deliveries_id;
+      INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('trial', 'd-1', 'evt-1', 0), ('trial', 'd-2', 'evt-2', 0);`);
+    earlier.close();
+    const upgrading = await startApp(env);
+    await upgrading.app.close();
+    expect(upgrading.stderr()).toContain(
+      `notice  [waiter] waiter ${VERSION} is indexing the dropped deliveries of the event store ${file} by event id, which an earlier waiter did not: some 8 s for a year's drops at 10,000 deliveries a day, the store's write lock held (another process's writes give up after 3 s meanwhile: a delivery is answered 503, a tool told the store is busy)\n`,
+    );
+    expect(upgrading.stderr()).toMatch(
+      new RegExp(
+        `notice  \\[waiter\\] waiter ${VERSION.replaceAll(".", "\\.")} indexed the dropped deliveries of the event store ${file} by event id in \\d+\\.\\d s\\n`,
+      ),
+    );
+    const again = await startApp(env);
+    await again.app.close();
+    expect(again.stderr()).not.toContain("by event id");
+  });
+
   test("proving the store writable reaches the file with as many bytes as the delivery it stands for, where a count of nothing writes nothing", async () => {
     const { store, file } = open();
     await store.count("shop", "accepted");

@@ -450,6 +450,7 @@ export class SqliteEventStore implements EventStore {
   #closing = false;
   /** The open could not write LATEST_SEQ_CAUGHT_UP (another program held the lock): the first write does. */
   #latestSeqUncaught = false;
+  readonly #onIndexing: ((built?: { ms: number }) => void) | undefined;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   readonly runs: RunLog;
@@ -463,6 +464,8 @@ export class SqliteEventStore implements EventStore {
    * `sources`: the configured webhook sources, as dropped deliveries keep no scheme: those of a
    * source of another scheme name no payment, and those of a source not configured are a payment's
    * by their form alone (`droppedPayment`); unless given, every source's may name one, and surely.
+   * `onIndexing`: told as the dropped deliveries' event-id index is built where they are some
+   * (seconds on a year's, the write lock held), then told again, with how long it took, once built.
    */
   constructor(
     file: string,
@@ -473,14 +476,17 @@ export class SqliteEventStore implements EventStore {
       dataDirFrom,
       onNewerSchema,
       sources,
+      onIndexing,
     }: {
       busyMs?: number;
       onDropped?: (dropped: Dropped) => void;
       dataDirFrom?: string;
       onNewerSchema?: (newer: NewerSchema) => void;
       sources?: SourceSchemes;
+      onIndexing?: (built?: { ms: number }) => void;
     } = {},
   ) {
+    this.#onIndexing = onIndexing;
     if (file !== ":memory:") {
       makeDirectory(dirname(file), 0o700);
       // Payloads hold customers' names and orders: the file is the user's alone from the moment it
@@ -530,7 +536,7 @@ export class SqliteEventStore implements EventStore {
         this.#db.exec(ACKS_SCHEMA);
         this.#db.exec(SHOPIFY_SCHEMA);
         this.#db.exec(WOOCOMMERCE_SCHEMA);
-        this.#db.exec(DROPPED_ID_SCHEMA);
+        this.#indexDroppedIds();
         for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
         this.#db.exec(LATEST_SEQ_CAUGHT_UP);
@@ -657,6 +663,19 @@ export class SqliteEventStore implements EventStore {
     const pruning = pruneRuns((text) => this.#sql(text));
     const forgetting = forgetDropped((text) => this.#sql(text), now);
     return { ...retained, more: pruning || forgetting, gone };
+  }
+
+  /**
+   * Builds dropped_deliveries_id where it is missing, in the open's write transaction. Where there
+   * are drops to index, which it reads all of, said before and after.
+   */
+  #indexDroppedIds(): void {
+    if (this.#sql("SELECT 1 FROM sqlite_master WHERE name = 'dropped_deliveries_id'").get() !== undefined) return;
+    const said = this.#sql("SELECT 1 FROM dropped_deliveries LIMIT 1").get() !== undefined;
+    const start = clock.now();
+    if (said) this.#onIndexing?.();
+    this.#db.exec(DROPPED_ID_SCHEMA);
+    if (said) this.#onIndexing?.({ ms: clock.now() - start });
   }
 
   /** What retention left, read in its transaction, where it dropped any event. */
