@@ -1086,6 +1086,30 @@ describe("several processes, one file", () => {
     expect((await store.ack([id])).acked).toEqual([id]);
   });
 
+  test("a store opened while another program holds the write lock builds its drops' event-id index at retention's first run that gets it", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    new SqliteEventStore(file, LOOSE).close();
+    const holder = new Database(file);
+    onTestFinished(() => {
+      holder.close();
+    });
+    holder.exec(`DROP INDEX dropped_deliveries_id;
+      INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'd-1', 'evt-1', 0);`);
+    const indexed = () => holder.prepare("SELECT 1 FROM sqlite_master WHERE name = 'dropped_deliveries_id'").get();
+    holder.exec("BEGIN IMMEDIATE");
+    const told: (number | undefined)[] = [];
+    const store = new SqliteEventStore(file, LOOSE, { busyMs: 100, onIndexing: (built) => told.push(built?.ms) });
+    stores.push(store);
+    holder.exec("ROLLBACK");
+    expect(indexed()).toBeUndefined();
+    // The open's retention gave up on the lock; the next run takes it, and the index is built then.
+    await store.expire();
+    expect(indexed()).toBeDefined();
+    expect(told).toEqual([undefined, expect.any(Number)]);
+    await store.expire();
+    expect(told).toHaveLength(2);
+  });
+
   test("a write waiting for another process's lock leaves this process free until it is its turn", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
     const store = new SqliteEventStore(file, LOOSE, { busyMs: 2_000 });

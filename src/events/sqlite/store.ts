@@ -656,6 +656,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   #retain(now: number): { dropped: Dropped; more: boolean; gone: Gone | undefined } {
+    this.#indexDroppedIds();
     const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
     const retained = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
     const gone = this.#goneIn(retained.dropped);
@@ -666,8 +667,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * Builds dropped_deliveries_id where it is missing, in the open's write transaction. Where there
-   * are drops to index, which it reads all of, said before and after.
+   * Builds dropped_deliveries_id where it is missing, in the write transaction the caller holds: at
+   * the open, else (another program held the lock then) at retention's first run that takes it, not
+   * at the next restart, as until then each event id looked up reads every drop. Where there are
+   * drops to index, which it reads all of, said before and after.
    */
   #indexDroppedIds(): void {
     if (this.#sql("SELECT 1 FROM sqlite_master WHERE name = 'dropped_deliveries_id'").get() !== undefined) return;
