@@ -17,6 +17,9 @@ export const ERP_SOURCE = {
   typeHeader: "X-Event-Type",
 };
 
+/** waiter's environment for that source alone: the source as `erp`, and its secret. */
+export const ERP_ENV = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
 /** The headers such a sender posts `body` with. */
 export function erpHeaders(body: string, delivery: string, type = "invoice.created"): Record<string, string> {
   return {

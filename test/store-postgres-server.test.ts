@@ -25,7 +25,7 @@ import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
 import {
@@ -73,15 +73,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   usePostgres();
 
   describe("every mode on PostgreSQL", () => {
-    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
-
     /** waiter listen on the store at `url`, on a port of its own. */
     const listenOn = (url: string) =>
       startWebhooks(
         loadConfig(
           {
             env: {
-              ...sources,
+              ...ERP_ENV,
               WAITER_DATABASE_URL: url,
               WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
               WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
@@ -122,11 +120,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a switch from SQLite says once that the events in events.db are not read", async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
-      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      const onSqlite = await startApp({ ...ERP_ENV, WAITER_DATA_DIR: dataDir });
       await onSqlite.app.store?.add(event());
       await onSqlite.app.close();
       const { app, stderr } = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATA_DIR: dataDir,
         WAITER_DATABASE_URL: await freshSchema(),
       });
@@ -144,7 +142,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const config = loadConfig(
         {
           env: {
-            ...sources,
+            ...ERP_ENV,
             WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
             WAITER_DATABASE_URL: url,
             WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
@@ -209,11 +207,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a switch from SQLite says where the store is to the operator alone, not to MCP clients that set a level", async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
-      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      const onSqlite = await startApp({ ...ERP_ENV, WAITER_DATA_DIR: dataDir });
       await onSqlite.app.store?.add(event());
       await onSqlite.app.close();
       const { app, log, stderr } = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATA_DIR: dataDir,
         WAITER_DATABASE_URL: await freshSchema(),
       });
@@ -237,7 +235,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a switch from SQLite says the automations' runs and failures it left unfinished there", async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
-      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      const onSqlite = await startApp({ ...ERP_ENV, WAITER_DATA_DIR: dataDir });
       const runs = onSqlite.app.store?.runs;
       for (let n = 0; n < 3; n++) await onSqlite.app.store?.add(event());
       // One waits for its step's next try (a shop outage), one failed with its notice owed.
@@ -246,7 +244,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await runs?.finish(told, "failed", clock.now(), "no such order", "waiter: automation stripe-paid failed …");
       await onSqlite.app.close();
       const { app, stderr } = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATA_DIR: dataDir,
         WAITER_DATABASE_URL: await freshSchema(),
       });
@@ -268,7 +266,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         });
         expect(posted.statusCode).toBe(200);
         await posted.body.dump();
-        const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: url });
+        const { app, stderr } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: url });
         try {
           const client = await connect(app.session(new Log("error", () => {})));
           const listed = await client.callTool({ name: "events_list", arguments: {} });
@@ -283,7 +281,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a delivery retention dropped, its id a date or a Unix time, is told as that delivery as since or before, not a time", async () => {
-      const { app } = await startApp({ ...sources, WAITER_DATABASE_URL: await freshSchema() });
+      const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: await freshSchema() });
       try {
         const store = app.store as PostgresEventStore;
         const daily = await store.add(event({ source: "erp", dedupeId: "2026-12-01" }));
@@ -421,7 +419,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const HELD = { lockWaitMs: 1_200, storeLookupMs: 100 };
     const SENDER_WAIT_MS = 2_100;
     const listenHeld = async (url: string, storeLookupMs = HELD.storeLookupMs) => {
-      const config = loadConfig({ env: { ...sources, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" } }, toolsets());
+      const config = loadConfig({ env: { ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" } }, toolsets());
       const store = await PostgresEventStore.open({ url, retention: LOOSE, lockWaitMs: HELD.lockWaitMs });
       const listener = await startListener({
         webhooks: webhooksOf(config),
@@ -539,7 +537,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("an event retention drops updates its resource and the list for their subscribers on every replica, whichever dropped it", async () => {
       const url = await freshSchema();
       const env = {
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: url,
         WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 1.5 }),
       };
@@ -595,7 +593,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       };
       const passwordEnv = { WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD", DB_PASSWORD: "unasked" };
       for (const env of [{}, passwordEnv] as Record<string, string>[]) {
-        const { app, stderr } = await startApp({ ...sources, ...env, WAITER_DATABASE_URL: socket(server.port) });
+        const { app, stderr } = await startApp({ ...ERP_ENV, ...env, WAITER_DATABASE_URL: socket(server.port) });
         try {
           expect(app.store, stderr()).toBeDefined();
           await app.store?.add(event());
@@ -608,7 +606,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
       // The socket's directory is what an outage names.
       const port = await freePort();
-      const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: socket(port) });
+      const { app, stderr } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: socket(port) });
       try {
         expect(app.store).toBeUndefined();
         expect(stderr()).toContain(
@@ -742,7 +740,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
       const port = await freePort();
       const { app, stderr } = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: `postgres://waiter:pw-not-shown@127.0.0.1:${port}/waiter`,
       });
       try {
@@ -766,11 +764,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     afterAll(async () => {
       await guarded?.stop();
     });
-    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
 
     test("it comes from the variable passwordEnv names, or PGPASSWORD; a wrong one is said without being shown", async () => {
       const named = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: guarded.url,
         WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
         DB_PASSWORD: "db pass/01:23@x%",
@@ -780,7 +777,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
       process.env.PGPASSWORD = "db pass/01:23@x%";
       try {
-        const fromLibpqVariable = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+        const fromLibpqVariable = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: guarded.url });
         expect(fromLibpqVariable.app.store).toBeDefined();
         await fromLibpqVariable.app.close();
       } finally {
@@ -788,7 +785,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
 
       const wrong = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: guarded.url,
         WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
         DB_PASSWORD: "wrong-pass-xyz",
@@ -802,7 +799,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
       // PostgreSQL refuses a user that does not exist as it refuses a wrong password.
       const misspelt = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: guarded.url.replace("//waiter", "//waitr"),
         WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
         DB_PASSWORD: "db pass/01:23@x%",
@@ -813,7 +810,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
       await misspelt.app.close();
 
-      const none = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      const none = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: guarded.url });
       expect(none.app.store).toBeUndefined();
       expect(none.stderr()).toMatch(
         /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV/,
@@ -828,7 +825,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       onTestFinished(() => {
         delete process.env.PGPASSFILE;
       });
-      const wrong = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      const wrong = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: guarded.url });
       expect(wrong.app.store).toBeUndefined();
       expect(wrong.stderr()).toMatch(
         /password authentication failed for user "waiter": check that the password file \(the one PGPASSFILE names, else ~\/\.pgpass\) holds the database user's current password; PostgreSQL says the same of a user that does not exist, so check the user's name in WAITER_DATABASE_URL too\n/,
@@ -836,7 +833,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
       await wrong.app.close();
       writeFileSync(passfile, "127.0.0.1:*:*:waiter:db pass/01\\:23@x%\n");
-      const right = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      const right = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: guarded.url });
       expect(right.app.store, right.stderr()).toBeDefined();
       await right.app.close();
       // The driver's notice that a later version of it will not read the file is advice to waiter's
@@ -863,7 +860,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         delete process.env.PGPASSFILE;
       });
       const told = async () => {
-        const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+        const { app, stderr } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: guarded.url });
         await app.close();
         expect(app.store).toBeUndefined();
         expect(stderr()).not.toContain("01\\:23");
@@ -890,7 +887,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a URL naming its host in the query alone, and so no user, takes the password passwordEnv names", async () => {
       const { app, stderr } = await startApp({
-        ...sources,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: `postgres:///waiter?user=waiter&host=127.0.0.1&port=${guarded.port}`,
         WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
         DB_PASSWORD: "db pass/01:23@x%",
@@ -914,7 +911,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       url.searchParams.set("options", "-c search_path=rotated");
       const { app, stderr } = await startApp(
         {
-          ...sources,
+          ...ERP_ENV,
           WAITER_DATABASE_URL: url.href,
           WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
           DB_PASSWORD: "before-xyz",
@@ -1587,8 +1584,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const { pid } = await upgradeLockHeld();
     // Its client gives up on an initialize left unanswered: waiting out the upgrade would lose every tool.
     const session = await startServer({
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
       WAITER_DATABASE_URL: url,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
     });
@@ -1610,8 +1606,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const url = await olderSchema();
     const { holder } = await upgradeLockHeld();
     const session = await startServer({
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
       WAITER_DATABASE_URL: url,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
     });
@@ -1646,8 +1641,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     await locking.query("BEGIN");
     await locking.query("LOCK TABLE waiter_schema IN ACCESS EXCLUSIVE MODE");
     const session = await startServer({
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
       WAITER_DATABASE_URL: url,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
     });
@@ -1674,8 +1668,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         // Another replica's upgrade, under the lock every replica takes to upgrade.
         await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
         const env = {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
           WAITER_DATABASE_URL: url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
@@ -1704,8 +1697,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const proxy = await silentProxy(await freshSchema(), 1);
     proxies.push(proxy);
     const env = {
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
       WAITER_DATABASE_URL: proxy.url,
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
@@ -2037,8 +2029,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const proxy = await proxied();
       const { app, stderr } = await startApp(
         {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           WAITER_DATABASE_URL: proxy.url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         },
@@ -2070,8 +2061,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const proxy = await proxied();
       const { app, stderr } = await startApp(
         {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           WAITER_DATABASE_URL: proxy.url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         },
@@ -2102,8 +2092,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const start = async (mode: "listen" | "serve") => {
         const proxy = await proxied();
         const env = {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
           WAITER_DATABASE_URL: proxy.url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
@@ -2161,8 +2150,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const listening = async (url: string) => {
       const started = await startApp(
         {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           WAITER_DATABASE_URL: url,
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         },
@@ -2243,8 +2231,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const url = await freshSchema();
     const { app, stderr } = await startApp(
       {
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
         WAITER_DATABASE_URL: url,
         WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       },
