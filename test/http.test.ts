@@ -9,7 +9,7 @@ import { join } from "node:path";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
@@ -99,12 +99,18 @@ describe("deadlines and timeouts", () => {
     fake.held = new Promise((resolve) => {
       answer = resolve;
     });
+    // The deadline passes once the request is in, however long a busy machine took to send it,
+    // and without waiting for it.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      // Long enough for a busy machine to send the request before it passes.
-      const error = await failure(api.send("/slow", {}, call(2_000)));
+      const failed = failure(api.send("/slow", {}, call(2_000)));
+      await expect.poll(() => fake.count("/slow")).toBe(1);
+      await vi.advanceTimersByTimeAsync(2_000);
+      const error = await failed;
       expect(error.message).toMatch(/Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline/);
       expect(fake.count("/slow")).toBe(1);
     } finally {
+      vi.useRealTimers();
       answer();
       fake.held = undefined;
     }
