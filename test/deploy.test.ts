@@ -11,6 +11,7 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   type Stats,
   writeFileSync,
 } from "node:fs";
@@ -43,9 +44,18 @@ import { CLI } from "./stdio.js";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
 const others: ChildProcess[] = [];
+const directories: string[] = [];
+/** A new directory under the system's temporary one, removed with the rest once the file's tests ran. */
+function temporary(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  directories.push(dir);
+  return dir;
+}
 afterAll(() => {
   killStarted();
   for (const child of others) child.kill("SIGKILL");
+  // Tried again while a waiter just killed still writes to its data directory.
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 interface Instruction {
@@ -96,7 +106,7 @@ test("the npm package holds the command, every file it loads and the pages its R
 });
 
 test("the npm package leaves out what git ignores in the folders it ships: docs/waiter.env holds the replicas' secrets", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-pack-"));
+  const dir = temporary("waiter-pack-");
   const manifest = read("package.json");
   writeFileSync(join(dir, "package.json"), manifest);
   const shipped = (JSON.parse(manifest) as { files: string[] }).files;
@@ -167,7 +177,7 @@ test("the image's command serves with its environment, refuses to start there wi
 
   // The image's environment, on a free port and a fresh data directory; the image's WORKDIR is
   // the package root, as the tests' working directory is.
-  const image = { ...envOf(run), WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-image-")) };
+  const image = { ...envOf(run), WAITER_DATA_DIR: temporary("waiter-image-") };
   const refused = await promisify(execFile)(process.execPath, command, { env: image }).catch((e) => e);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toMatch(/WAITER_HTTP_TOKENS/);
@@ -230,7 +240,7 @@ test.each([
   "%s as %s is still loading stops it as any stop does, opening nothing: exit 0, saying so",
   async (signals, _, args) => {
     const earlySignals = fileURLToPath(new URL("./fixtures/early-signals.mjs", import.meta.url));
-    const dataDir = mkdtempSync(join(tmpdir(), "waiter-early-"));
+    const dataDir = temporary("waiter-early-");
     const child = spawn(process.execPath, ["--import", earlySignals, CLI, ...args], {
       env: {
         EARLY_SIGNALS: signals,
@@ -284,7 +294,7 @@ test("a config file its user may read, in a directory that user may not enter, i
   skip,
 }) => {
   skip(notAsNobody !== undefined, notAsNobody);
-  const etc = mkdtempSync(join(tmpdir(), "waiter-etc-"));
+  const etc = temporary("waiter-etc-");
   // As `install -d -m 750 /etc/waiter` makes it, root's: the file's chown root:waiter and chmod 640 are no help.
   chmodSync(etc, 0o750);
   const file = join(etc, "config.json");
@@ -292,7 +302,7 @@ test("a config file its user may read, in a directory that user may not enter, i
   chownSync(file, 0, 65534);
   chmodSync(file, 0o640);
   const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "serve", "--config", file], {
-    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-etc-data-")) },
+    env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: temporary("waiter-etc-data-") },
     encoding: "utf8",
     timeout: 10_000,
   });
@@ -303,7 +313,7 @@ test("a config file its user may read, in a directory that user may not enter, i
 });
 
 test("under systemd, each line reaches journald at its level's priority; elsewhere the lines stay as they are", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-journal-"));
+  const dir = temporary("waiter-journal-");
   /** waiter serve with its stderr in a file (as systemd gives it a stream), and JOURNAL_STREAM naming `stream`. */
   const serve = async (name: string, stream: (file: Stats) => string, env: Record<string, string> = {}) => {
     const path = join(dir, name);
@@ -311,7 +321,7 @@ test("under systemd, each line reaches journald at its level's priority; elsewhe
     const child = spawn(process.execPath, [CLI, "serve", "--listen", "127.0.0.1:0"], {
       env: {
         PATH: process.env.PATH ?? "",
-        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-journal-data-")),
+        WAITER_DATA_DIR: temporary("waiter-journal-data-"),
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
         ERP_SECRET,
         JOURNAL_STREAM: stream(fstatSync(fd)),
@@ -450,7 +460,7 @@ function servedBehind(
     served = await startNode(
       [CLI, "serve", "--listen", `127.0.0.1:${site.ports.waiter}`],
       {
-        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-behind-a-proxy-")),
+        WAITER_DATA_DIR: temporary("waiter-behind-a-proxy-"),
         WAITER_WEBHOOKS_PUBLIC_URL: behind.url,
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
         ERP_SECRET,
