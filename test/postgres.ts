@@ -141,22 +141,23 @@ export async function startPostgres({
 /**
  * A cluster's data directory as `initdb` makes it, with the database `waiter` created: made once
  * for this PostgreSQL and `password` under the system's temporary directory, then copied by every
- * start, which spares each its initdb and createdb (over a second of CPU). Two makers at once each
- * build their own, and the first rename wins.
+ * start, which spares each its initdb and createdb (over a second of CPU). It is made under a name
+ * of its own, with the list of its files, and renamed into place once complete; two makers at once
+ * each build their own, and the first rename wins. One found without a file its list names (a run
+ * that removed it was stopped midway, or a cleaner of old files took some) is set aside and made
+ * again, rather than failing every start after.
  */
 function template(password: string | undefined, owner: { uid: number; gid: number } | undefined): string {
   const bin = BIN as string;
+  // "listed": a name of its own for this layout, lest an older checkout's template, without a list, be set aside.
   const key = createHash("sha256")
-    .update(`${bin}\0${statSync(join(bin, "postgres")).mtimeMs}\0${userInfo().uid}\0${password ?? ""}`)
+    .update(`${bin}\0${statSync(join(bin, "postgres")).mtimeMs}\0${userInfo().uid}\0${password ?? ""}\0listed`)
     .digest("hex")
     .slice(0, 16);
-  const made = join(tmpdir(), `waiter-pg-template-${key}`);
-  if (existsSync(join(made, "PG_VERSION"))) return made;
-  const dir = mkdtempSync(join(tmpdir(), "waiter-pg-making-"));
-  try {
+  return madeOnce(join(tmpdir(), `waiter-pg-template-${key}`), (data) => {
+    const dir = join(data, "..");
     if (owner) chownSync(dir, owner.uid, owner.gid);
     chmodSync(dir, 0o700);
-    const data = join(dir, "data");
     const auth = ["--auth=trust"];
     if (password !== undefined) {
       writeFileSync(join(dir, "pwfile"), password, { mode: 0o644 });
@@ -166,21 +167,85 @@ function template(password: string | undefined, owner: { uid: number; gid: numbe
       ...asOwner(join(bin, "initdb"), ["-D", data, "-U", "waiter", ...auth, "-E", "UTF8", "--no-locale", "--no-sync"]),
       { stdio: "ignore" },
     );
+    rmSync(join(dir, "pwfile"), { force: true });
     // The database, created in single-user mode: no server, no port, no password asked.
     execFileSync(...asOwner(join(bin, "postgres"), ["--single", "-D", data, "-c", "fsync=off", "postgres"]), {
       input: "CREATE DATABASE waiter\n",
       stdio: ["pipe", "ignore", "ignore"],
     });
+  });
+}
+
+/**
+ * `made/data`, as `make` fills the data directory it is given, when `made` holds it complete (each
+ * entry its list `made/files` names); made once under a temporary name and renamed to
+ * `made`, so that a maker stopped midway leaves nothing there. One found incomplete is set aside
+ * and removed first.
+ */
+export function madeOnce(made: string, make: (data: string) => void): string {
+  const data = join(made, "data");
+  if (complete(made)) return data;
+  // Asked again: another maker may have renamed its own into place since.
+  if (existsSync(made) && !complete(made)) {
+    const aside = mkdtempSync(`${made}-incomplete-`);
     try {
-      renameSync(data, made);
+      renameSync(made, join(aside, "made"));
+    } catch {
+      // Another maker set it aside first.
+    }
+    rmSync(aside, { recursive: true, force: true });
+  }
+  const dir = mkdtempSync(`${made}-making-`);
+  try {
+    make(join(dir, "data"));
+    writeFileSync(
+      join(dir, "files"),
+      listed(join(dir, "data"))
+        .map(({ path, size }) => `${size} ${path}\n`)
+        .join(""),
+    );
+    try {
+      renameSync(dir, made);
     } catch (err) {
       // Another maker's came first: theirs is the same.
-      if (!existsSync(join(made, "PG_VERSION"))) throw err;
+      if (!complete(made)) throw err;
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return made;
+  return data;
+}
+
+/** Whether `made` holds a data directory with every entry its list names: each file at its size, each directory. */
+function complete(made: string): boolean {
+  let list: string;
+  try {
+    list = readFileSync(join(made, "files"), "utf8");
+  } catch {
+    return false;
+  }
+  const entries = list.split("\n").filter(Boolean);
+  return (
+    entries.length > 0 &&
+    entries.every((line) => {
+      const [size, path] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
+      try {
+        const found = statSync(join(made, "data", path));
+        return size === "dir" ? found.isDirectory() : found.size === Number(size);
+      } catch {
+        return false;
+      }
+    })
+  );
+}
+
+/** Each entry under `dir`, its path from `dir`, and its size in bytes or "dir". */
+function listed(dir: string, under = ""): { path: string; size: number | "dir" }[] {
+  return readdirSync(join(dir, under), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(under, entry.name);
+    if (entry.isDirectory()) return [{ path, size: "dir" as const }, ...listed(dir, path)];
+    return [{ path, size: statSync(join(dir, path)).size }];
+  });
 }
 
 /** Gives `path` and everything under it to `owner`, as a copy made by root is not. */
