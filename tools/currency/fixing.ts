@@ -4,9 +4,9 @@ import { untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
 import { capitalized } from "../../src/shown.js";
-import { clock, dateIn } from "../../src/time.js";
+import { clock, DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import type { Serving } from "../../src/toolset.js";
-import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
+import { datesStoodFor, fixingDay, lastWorkingDay, type Publication } from "./schedule.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
 export interface Quote {
@@ -279,6 +279,7 @@ export async function whereRatesAre(
 ): Promise<string> {
   const listed = await listedToday(codes, source, other, call);
   const before = replacedAfter(codes, days?.at(-1));
+  const euroless = days ? replacedBeforeEuroFixed(codes, days) : [];
   const sentOn = codes.filter(
     (code) =>
       (Object.hasOwn(source.fixedFor, code) && !source.noneElsewhere.includes(code)) ||
@@ -291,7 +292,19 @@ export async function whereRatesAre(
     when: days[0] === days.at(-1) ? `for ${days[0]}` : `between ${days[0]} and ${days[1]}`,
     codes: await lackingOnAll(days, sentOn, other, call),
   };
-  return noRateAdvice(codes, source, other, listed, lacking, call.serves, before);
+  return noRateAdvice(codes, source, other, listed, lacking, call.serves, before, euroless);
+}
+
+/**
+ * Which of `codes` the euro had replaced by the first of `days` when the source had yet to fix the euro
+ * on the last (1 to 3 January 1999): no rate of the source's converts them then, neither their own nor
+ * the euro's.
+ */
+function replacedBeforeEuroFixed(codes: string[], days: string[]): string[] {
+  const [first, last] = [days[0] ?? "", days.at(-1) ?? ""];
+  return last >= FIRST_EURO_FIXING
+    ? []
+    : codes.filter((code) => (REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING) <= first);
 }
 
 /** Which of `codes` the euro replaced only after `day`: a fixing of `day` without one lacks the source's own rate. */
@@ -395,12 +408,13 @@ export const NOT_EARLIER = "a later date's rate is not an earlier one's";
  */
 function noRateAdvice(
   codes: string[],
-  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom" | "noneElsewhere">,
+  source: Pick<RateSource, "id" | "name" | "others" | "fixedFor" | "fixedFrom" | "noneElsewhere" | "publication">,
   other: Pick<RateSource, "id" | "name">,
   listed: Listed,
   lacking: Lacking | undefined,
   serves: Serving["serves"],
   before: string[] = [],
+  euroless: string[] = [],
 ): string {
   const lists = serves("currency_list")
     ? `; currency_list with source "${source.id}" lists the currencies it publishes`
@@ -453,7 +467,9 @@ function noRateAdvice(
     ...replaced.map((code) =>
       before.includes(code)
         ? `${replacedByEuro(code)}: a date from then on converts at it, not an earlier one${neither([code]) ?? `, but source "${other.id}" may have its rate`}`
-        : `${replacedByEuro(code)}: a date from then on converts at it`,
+        : euroless.includes(code)
+          ? `${replacedByEuro(code)}, but ${source.name} fixed no euro rate to convert it through before ${FIRST_EURO_FIXING}, nor ${code} after ${lastOwnRate(source, code)}: ${lastOwnRate(source, code)} converts at ${code}'s own rate, a date from ${FIRST_EURO_FIXING} on through the euro`
+          : `${replacedByEuro(code)}: a date from then on converts at it`,
     ),
     // Those it began on one date are said at once (CNY, IDR, MYR, PHP and THB on 2005-04-01).
     ...[...new Set(began.map((code) => source.fixedFrom[code] as string))].map((first) =>
@@ -470,6 +486,12 @@ function noRateAdvice(
       : []),
   ];
   return `${parts.join("; ")}${lists}.`;
+}
+
+/** The source's last working day before the euro replaced `code`: the last that can have its own rate. */
+function lastOwnRate(source: Pick<RateSource, "publication">, code: string): string {
+  const since = REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING;
+  return lastWorkingDay(source.publication, isoDate(Date.parse(since) - DAY_MS));
 }
 
 /** ISO 4217's precious metals, which no central bank's reference rates hold. */
