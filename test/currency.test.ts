@@ -1404,6 +1404,24 @@ describe("currencies the euro replaced", () => {
     expect(text(dollar)).toMatch(/^date must not be before 1999-01-04, the first fixing of the European Central Bank/);
   });
 
+  test("a history of 1999-01-01 to 03 between the euro and those it replaced names the fixed rates, of no fixing", async () => {
+    for (const source of ["ecb", "cnb"]) {
+      const range = { base: "DEM", symbols: ["EUR", "FRF"], start: "1999-01-01", end: "1999-01-03", source };
+      const history = await server.call("currency_history", range);
+      expect(text(history), source).toBe(
+        "No fixing between 1999-01-01 and 1999-01-03: neither source fixed the euro before 1999-01-04; between DEM, EUR, FRF only the fixed rates held (1.95583 DEM, 6.55957 FRF to 1 EUR), at which currency_convert converts on each date.",
+      );
+    }
+    // With a currency the euro did not replace, those days are before the ECB's first fixing as before.
+    const dollar = await server.call("currency_history", {
+      base: "DEM",
+      symbols: ["USD"],
+      start: "1999-01-01",
+      end: "1999-01-03",
+    });
+    expect(text(dollar)).toMatch(/^end must not be before 1999-01-04, the first fixing of the European Central Bank/);
+  });
+
   test("the CNB's rates of 1999-01-02, of CZK, are not the fixed rates alone, which hold no CZK", async () => {
     const rates = await server.call("currency_rates", { symbols: ["DEM"], date: "1999-01-02", source: "cnb" });
     const convert = await server.call("currency_convert", {

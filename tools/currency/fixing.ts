@@ -223,6 +223,17 @@ export function euroFixedAlone(codes: string[], day: string | undefined): Fixing
 }
 
 /**
+ * Why a range from `start` to `end`, days before either source fixed the euro, lists no rates of `codes`, the
+ * euro and currencies it had replaced by `start`: no fixing has them, only the fixed rates held between them.
+ */
+export function euroFixedAloneRange(codes: string[], start: string, end: string): string | undefined {
+  const alone = end < FIRST_EURO_FIXING ? euroFixedAlone(codes, start) : undefined;
+  if (!alone) return undefined;
+  const rates = [...alone.quotes].map(([code, quote]) => `${new Big(quote.units)} ${code}`);
+  return `No fixing between ${start} and ${end}: neither source fixed the euro before ${FIRST_EURO_FIXING}; between ${[...new Set(codes)].join(", ")} only the fixed rates held (${rates.join(", ")} to 1 EUR)`;
+}
+
+/**
  * Whether a result dated `date` is of the euro's fixed rates alone, not of a source's fixing: only
  * they are dated from 1 January 1999, the euro's first day, to the 3rd, as no fixing is.
  */

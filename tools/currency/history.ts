@@ -6,6 +6,7 @@ import { defineTool, type Tool, type ToolCall } from "../../src/toolset.js";
 import {
   areCurrencies,
   crossRate,
+  euroFixedAloneRange,
   euroNote,
   hasCurrency,
   lackingOnAll,
@@ -85,6 +86,12 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       const symbols = [...new Set(args.symbols)];
       // The range as meant, whichever date came first; what it has is from the source's first date on.
       const [earlier, later] = args.start <= args.end ? [args.start, args.end] : [args.end, args.start];
+      // Days before any fixing of the euro: what held between it and those it replaced was no fixing.
+      const fixedAlone = euroFixedAloneRange([args.base, ...symbols], earlier, later);
+      if (fixedAlone) {
+        const convert = call.serves("currency_convert") ? ", at which currency_convert converts on each date" : "";
+        throw new ToolError(`${fixedAlone}${convert}.`);
+      }
       if (later < source.earliest) {
         const other = otherThan(source);
         // As for a date: a misspelt code is sent on, for the other source's refusal to say to check it.
