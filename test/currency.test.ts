@@ -1412,6 +1412,19 @@ describe("currencies the euro replaced", () => {
         "No fixing between 1999-01-01 and 1999-01-03: neither source fixed the euro before 1999-01-04; between DEM, EUR, FRF only the fixed rates held (1.95583 DEM, 6.55957 FRF to 1 EUR), at which currency_convert converts on each date.",
       );
     }
+    // A range on past them has the fixings from the first, and says what held before.
+    const on = await server.call("currency_history", {
+      base: "DEM",
+      symbols: ["EUR"],
+      start: "1999-01-01",
+      end: "1999-01-06",
+    });
+    expect(on.structuredContent).toMatchObject({
+      start: "1999-01-04",
+      note: expect.stringMatching(
+        /^The range is answered from 1999-01-04, the first fixing of the European Central Bank\. No fixing between 1999-01-01 and 1999-01-03: neither source fixed the euro before 1999-01-04; between DEM, EUR only the fixed rates held \(1\.95583 DEM to 1 EUR\)\. /,
+      ),
+    });
     // With a currency the euro did not replace, those days are before the ECB's first fixing as before.
     const dollar = await server.call("currency_history", {
       base: "DEM",

@@ -245,6 +245,9 @@ async function firstFixingNote(
   call: ToolCall,
 ): Promise<string> {
   const last = isoDate(Date.parse(source.earliest) - DAY_MS);
+  // Between the euro and those it replaced, the days before were of the fixed rates alone, not of no rate.
+  const fixedAlone = euroFixedAloneRange(codes, start, last);
+  if (fixedAlone) return `The range is answered from ${firstFixing(source)}. ${fixedAlone}.`;
   const first = start < other.earliest ? other.earliest : start;
   const lacking =
     first > last
