@@ -1342,10 +1342,11 @@ export function sessionOptions(config: Config): SessionOptions {
           oauth: {
             issuer: oauth.issuer,
             resource: `${publicUrl}/mcp`,
-            // An Audience mapper may hold the URL as the operator typed it.
+            // An Audience mapper may hold the URL as the operator typed it; a client given …/mcp/
+            // asks for a token for that URL, which its metadata names (metadataUrlOf).
             audience: oauth.audience
               ? [oauth.audience]
-              : [...new Set([`${publicUrl}/mcp`, `${typed.replace(/\/$/, "")}/mcp`])],
+              : [...new Set([`${publicUrl}/mcp`, `${publicUrl}/mcp/`, `${typed.replace(/\/$/, "")}/mcp`])],
             metadataUrl: `${publicUrl}/.well-known/oauth-protected-resource/mcp`,
           },
         }

@@ -5150,6 +5150,36 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a client given the URL with a trailing slash, /mcp/, is pointed at metadata naming that URL, and its tokens for it are taken", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      // RFC 9728 §3.3: the resource the metadata names is the URL the client used, character for
+      // character; a client that holds to it (VS Code's) refuses .../mcp for .../mcp/.
+      const refused = await request(`${served.url}/mcp/`, { method: "POST", body: initialize, headers: mcpHeaders });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers["www-authenticate"]).toBe(
+        `Bearer scope="waiter:read waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp/"`,
+      );
+      await refused.body.dump();
+      const metadata = await request(`${served.url}/.well-known/oauth-protected-resource/mcp/`);
+      expect(await metadata.body.json()).toMatchObject({ resource: `${PUBLIC}/mcp/` });
+      // The URL without the slash is still described as it is.
+      const bare = await request(`${served.url}/.well-known/oauth-protected-resource/mcp`);
+      expect(await bare.body.json()).toMatchObject({ resource: `${PUBLIC}/mcp` });
+      // Its client asks the issuer for a token for that resource (RFC 8707), which waiter takes.
+      const token = await sign({ scope: "waiter:read" }, { audience: `${PUBLIC}/mcp/` });
+      const opened = await request(`${served.url}/mcp/`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+      });
+      expect(opened.statusCode).toBe(200);
+      await opened.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client that looks for the login on waiter itself, not at the issuer its metadata names, is told where it is, not that a proxy moved the paths", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     const told = `this waiter serve is no OAuth authorization server: log in at the issuer ${issuer.origin}, which its resource metadata, ${PUBLIC}/.well-known/oauth-protected-resource/mcp, names`;

@@ -25,7 +25,7 @@ import {
   whatIsWrong,
   wrongInBatch,
 } from "./refusals.js";
-import { mountRoutes, pageAccess, type Refused } from "./routes.js";
+import { metadataUrlOf, mountRoutes, pageAccess, type Refused } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
   answersLost,
@@ -323,7 +323,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     bearerRefusal(res, 403, "insufficient_scope", why, {
       whyInChallenge: false,
       scope: WRITE_SCOPE,
-      metadataUrl: limits.oauth?.metadataUrl,
+      metadataUrl: metadataUrlOf(req, limits.oauth),
     });
     return true;
   };

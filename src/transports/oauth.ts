@@ -359,7 +359,9 @@ function whyRefused(err: unknown, audience: readonly string[], issuer: string, a
       const named = carried.length
         ? `is for another audience: its aud is ${carried.join(", ")}`
         : "names no audience (aud)";
-      return `it ${named}, and this server takes only ${audience.map(inChallenge).join(" or ")}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
+      // …/mcp/ beside …/mcp is the same URL to the person who sets the issuer up.
+      const shown = audience.filter((name) => !(name.endsWith("/") && audience.includes(name.slice(0, -1))));
+      return `it ${named}, and this server takes only ${shown.map(inChallenge).join(" or ")}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
     }
     if (err.reason === "missing") return `it has no ${err.claim} claim`;
     // Signed with the issuer's keys yet naming another (Entra's v1.0 tokens name sts.windows.net,

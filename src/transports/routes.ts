@@ -169,6 +169,15 @@ const DPOP_SCHEME =
  */
 const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
 
+/**
+ * Where the metadata of the URL a request reached /mcp at is: a client given …/mcp/ takes only
+ * metadata that names …/mcp/, character for character (RFC 9728 §3.3).
+ */
+export function metadataUrlOf(req: Request, oauth: SessionOptions["oauth"]): string | undefined {
+  if (!oauth) return undefined;
+  return req.path.endsWith("/") ? `${oauth.metadataUrl}/` : oauth.metadataUrl;
+}
+
 /** The query parameters a token is sent in by a client that puts it in the URL. */
 const QUERY_TOKENS = ["access_token", "token"];
 
@@ -291,7 +300,7 @@ function bearerCheck(
       if (err instanceof InvalidTokenError) {
         bearerRefusal(res, 401, err instanceof NoTokenError ? undefined : err.errorCode, err.message, {
           whyInChallenge: true,
-          ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
+          ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: metadataUrlOf(req, oauth) } : {}),
         });
       } else if (err instanceof InvalidRequestError) {
         bearerRefusal(res, 400, err.errorCode, err.message, { whyInChallenge: true });
@@ -317,7 +326,7 @@ function scopeless(refused: Refused, oauth: SessionOptions["oauth"], timeouts: L
     bearerRefusal(res, 403, "insufficient_scope", why, {
       whyInChallenge: true,
       scope: SESSION_SCOPES,
-      metadataUrl: oauth?.metadataUrl,
+      metadataUrl: metadataUrlOf(req, oauth),
     });
   };
 }
@@ -379,14 +388,20 @@ const refuseBatchWhereVersionTakesNone: RequestHandler = (req, res, next) => {
  * The SDK's handler serves it to any page (a browser client reads it before it has a token).
  */
 function serveResourceMetadata(web: express.Express, oauth: NonNullable<SessionOptions["oauth"]>): void {
-  const metadata = metadataHandler({
-    resource: oauth.resource,
-    authorization_servers: [oauth.issuer],
-    scopes_supported: [...OAUTH_SCOPES],
-    bearer_methods_supported: ["header"],
-    resource_name: "waiter",
-  });
-  web.use("/.well-known/oauth-protected-resource/mcp", metadata);
+  const describing = (resource: string) =>
+    metadataHandler({
+      resource,
+      authorization_servers: [oauth.issuer],
+      scopes_supported: [...OAUTH_SCOPES],
+      bearer_methods_supported: ["header"],
+      resource_name: "waiter",
+    });
+  const metadata = describing(oauth.resource);
+  // …/mcp/'s, which the 401 to a request at /mcp/ points at (metadataUrlOf).
+  const withSlash = describing(`${oauth.resource}/`);
+  web.use("/.well-known/oauth-protected-resource/mcp", (req, res, next) =>
+    (req.originalUrl.split("?", 1)[0]?.endsWith("/") ? withSlash : metadata)(req, res, next),
+  );
   web.use("/.well-known/oauth-protected-resource", metadata);
 }
 

@@ -79,7 +79,10 @@ function withoutPublicPath(publicUrl: string | undefined): (target: string) => s
     const end = target.indexOf("?");
     const requested = end < 0 ? target : target.slice(0, end);
     const query = target.slice(requested.length);
-    if (requested === metadata) return `/.well-known/oauth-protected-resource/mcp${query}`;
+    // …/mcp/'s too, which names the URL with its slash.
+    if (requested === metadata || requested === `${metadata}/`) {
+      return `/.well-known/oauth-protected-resource/mcp${requested.slice(metadata.length)}${query}`;
+    }
     if (requested !== path && !requested.startsWith(`${path}/`)) return target;
     return `${requested.slice(path.length) || "/"}${query}`;
   };
