@@ -79,6 +79,11 @@ function postgresUrlProblem(value: string): string | undefined {
   if (binding !== null && !CHANNEL_BINDINGS.includes(binding)) {
     return `must give channel_binding as one of ${CHANNEL_BINDINGS_NAMED}, not ${binding || "empty"}`;
   }
+  // libpq reads the service's settings from pg_service.conf; the driver takes none of them.
+  const service = url.searchParams.get("service");
+  if (service !== null) {
+    return `must not name a service (service=${service}): waiter's PostgreSQL driver does not read it, nor pg_service.conf, and would connect without what the service says; write the service's host, port, database and user into the URL`;
+  }
   // libpq (16 and later) takes "system" for the system's CAs; the driver opens a file of that name.
   if (url.searchParams.get("sslrootcert") === "system") {
     return "must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";

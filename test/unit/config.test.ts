@@ -2118,6 +2118,17 @@ describe("the event store's database", () => {
     expect(load({ WAITER_DATABASE_URL: file }).database.url).toBe(file);
   });
 
+  test("libpq's service in the URL, which the driver does not read, is refused, saying to write the service out", () => {
+    const service =
+      "invalid setting WAITER_DATABASE_URL: must not name a service (service=waiter): waiter's PostgreSQL driver does not read it, nor pg_service.conf, and would connect without what the service says; write the service's host, port, database and user into the URL";
+    for (const url of ["postgres:///?service=waiter", "postgres://waiter@db.internal/waiter?service=waiter"]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(service);
+    }
+  });
+
   test("a channel_binding libpq does not know is refused, as libpq refuses it: the driver reads none", () => {
     for (const value of ["REQUIRE", "required", "true", ""]) {
       const url = `postgres://waiter@db.internal/waiter?sslmode=verify-full&channel_binding=${value}`;
