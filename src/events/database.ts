@@ -37,6 +37,9 @@ export const databaseSettings = {
 function postgresUrlProblem(value: string): string | undefined {
   // No user or query in the example: a message hides anything shaped like a credential.
   const notPostgres = "must be a postgres:// URL, such as postgres://db.internal:5432/waiter";
+  if (/^\s*[a-z_]+\s*=/i.test(value)) {
+    return "must be a postgres:// URL, not libpq's keyword=value form (host=… dbname=…), which waiter's PostgreSQL driver does not read: write it as postgres://host:port/dbname, the user and an @ before the host, other keywords in the query (?sslmode=verify-full)";
+  }
   if (!/^postgres(ql)?:\/\//i.test(value)) return notPostgres;
   const url = postgresUrl(value);
   if (passwordCut(value, url)) {

@@ -1957,6 +1957,15 @@ describe("the event store's database", () => {
     expect(badPort).not.toThrow(/hunter2/);
   });
 
+  test("libpq's keyword=value form is refused, saying how to write it as a URL, without repeating it", () => {
+    const refused = () =>
+      load({ WAITER_DATABASE_URL: "host=db.internal port=5432 dbname=waiter user=waiter password=hunter2" });
+    expect(messageOf(refused)).toBe(
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, not libpq's keyword=value form (host=… dbname=…), which waiter's PostgreSQL driver does not read: write it as postgres://host:port/dbname, the user and an @ before the host, other keywords in the query (?sslmode=verify-full)",
+    );
+    expect(refused).not.toThrow(/hunter2/);
+  });
+
   test("a password holding #, / or ? as written is told to be percent-encoded, without being repeated", () => {
     const encode =
       "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
