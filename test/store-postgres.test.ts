@@ -1227,7 +1227,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       try {
         process.env.PGDATABASE = "nosuch";
         await expect(open(unnamed.href)).rejects.toThrow(
-          'database "nosuch" does not exist: check PGDATABASE, which names the database where WAITER_DATABASE_URL does not',
+          'database "nosuch" does not exist: check PGDATABASE, which names the database where WAITER_DATABASE_URL does not, or create the database (CREATE DATABASE): waiter sets up its tables, not the database',
         );
         delete process.env.PGDATABASE;
         await expect(open(unnamed.href)).rejects.toThrow(
@@ -1461,7 +1461,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const nowhere = new URL(server.url);
       nowhere.pathname = "/nosuch";
       await expect(start(nowhere.href)).rejects.toThrow(
-        `database "nosuch" does not exist: check the database's name in database.url in ${configFile}`,
+        `database "nosuch" does not exist: check the database's name in database.url in ${configFile}, or create the database (CREATE DATABASE): waiter sets up its tables, not the database`,
       );
       const noSchema = new URL(server.url);
       noSchema.searchParams.set("options", "-c search_path=nosuch");

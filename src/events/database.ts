@@ -311,12 +311,14 @@ export function addressSettings(
 
 /**
  * What to check when the server knows no such database (3D000): the name the URL gives, else
- * PGDATABASE, which the driver reads then, else the user's name, which it takes without either.
+ * PGDATABASE, which the driver reads then, else the user's name, which it takes without either;
+ * a name given may be right and the database not yet created, which waiter does not do.
  */
 export function databaseNameCheck(url: string, urlFrom: string, env: NodeJS.ProcessEnv = process.env): string {
   const { pathname } = parsedUrl(url);
-  if (pathname.length > 1) return `check the database's name in ${urlFrom}`;
-  if (env.PGDATABASE) return `check PGDATABASE, which names the database where ${urlFrom} does not`;
+  const create = "or create the database (CREATE DATABASE): waiter sets up its tables, not the database";
+  if (pathname.length > 1) return `check the database's name in ${urlFrom}, ${create}`;
+  if (env.PGDATABASE) return `check PGDATABASE, which names the database where ${urlFrom} does not, ${create}`;
   return `name the database in ${urlFrom} (postgres://…/waiter), which names none, nor does PGDATABASE: the driver took the user's name, as libpq does`;
 }
 
