@@ -994,6 +994,32 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a postal code after its country\'s letters, "D-10119 Berlin", names the town and its country to send', async () => {
+      for (const [place, town] of [
+        // The old European form: the country's sign on its cars, a hyphen or a space, the postal code.
+        ["D-10119 Berlin", "Berlin, DE"],
+        ["CZ-702 00 Ostrava", "Ostrava, CZ"],
+        ["A-1010 Wien", "Wien, AT"],
+        ["CH-3005 Bern", "Bern, CH"],
+        ["PL 31-510 Kraków", "Kraków, PL"],
+        ["F-75008 Paris", "Paris, FR"],
+        ["Berlin D-10119", "Berlin, DE"],
+      ]) {
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBe(true);
+        expect(text(result), place).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+      const before = geocoding.requests.length;
+      // Nor is the country named twice where the address names it after the town too.
+      for (const address of ["Jan Kowalski, PL-31-510 Kraków", "Jan Kowalski, PL-31-510 Kraków, PL"]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toContain('as "Kraków, PL",');
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // A town's name with a hyphen is no country's letters.
+      const hyphened = await server.call("weather_current", { place: "Brno-Bystrc 635 00" });
+      expect(text(hyphened)).toContain('as "Brno-Bystrc"');
+    });
+
     test('a name before a town and its postal code, "Jan Kowalski, 31-510 Kraków", is not sent: the town is named', async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

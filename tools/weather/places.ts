@@ -992,27 +992,72 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
 /**
  * The town of a postal code and town written without a comma between, before or after it, as an
  * address's line has them ("702 00 Ostrava", "10119 Berlin"): a code of four digits or more, which
- * a town's numbered district ("Praha 4") is not.
+ * a town's numbered district ("Praha 4") is not. A country's letters before the code ("D-10119 Berlin")
+ * name its country after the town, unless `countryAfter` says the address names it there already.
  */
-function townBesidePostalCode(text: string): string | undefined {
-  const town = postalCodesTown(text);
+function townBesidePostalCode(text: string, countryAfter = false): string | undefined {
+  const { town, country } = postalCodesTown(text) ?? {};
   // A country or region after the town is none of its name: "Ostrava CZ 70200" is "Ostrava, CZ".
-  return town && (commaToAdd(town)?.send ?? town);
+  const named = town && commaToAdd(town);
+  if (named) return named.send;
+  return town && country && !countryAfter ? `${town}, ${country}` : town;
 }
 
-/** The words beside a postal code written without a comma between (townBesidePostalCode). */
-function postalCodesTown(text: string): string | undefined {
+/** The words beside a postal code written without a comma between (townBesidePostalCode), and the country its letters name. */
+function postalCodesTown(text: string): { town: string; country?: string } | undefined {
   // The letters first: "1012 AB Amsterdam" is Amsterdam, not "AB Amsterdam" beside "1012".
   const [, , lettersTownAfter, lettersTownFirst] =
     new RegExp(String.raw`^(?:(${LETTERED_CODE})\s+([^\d,]+)|([^\d,]+?)\s+(${LETTERED_CODE}))$`).exec(text.trim()) ??
     [];
   const lettered = lettersTownAfter ?? lettersTownFirst;
-  if (lettered) return lettered.trim();
-  const [, codeFirst, townAfter, townFirst, codeAfter] =
-    /^(?:(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(\d[\d\s-]*\d))$/.exec(text.trim()) ?? [];
+  if (lettered) return { town: lettered.trim() };
+  // A country's letters before the code, as Europe wrote it: "D-10119 Berlin", "PL 31-510 Kraków", "Berlin D-10119".
+  const [, signFirst, codeFirst, townAfter, townFirst, signAfter, codeAfter] =
+    /^(?:(?:([A-Z]{1,3})[\s-])?(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(?:([A-Z]{1,3})-)?(\d[\d\s-]*\d))$/.exec(
+      text.trim(),
+    ) ?? [];
   const code = codeFirst ?? codeAfter ?? "";
-  return code.replace(/\D/g, "").length >= 4 ? (townAfter ?? townFirst)?.trim() : undefined;
+  const town = (townAfter ?? townFirst)?.trim();
+  const sign = signFirst ?? signAfter;
+  const country = sign && signsCountry(sign);
+  if (!town || code.replace(/\D/g, "").length < 4 || (sign && !country)) return undefined;
+  return country ? { town, country } : { town };
 }
+
+/** The country of the letters written before a postal code: its code, or the sign on its cars ("D" is DE, "A" AT). */
+function signsCountry(sign: string): string | undefined {
+  return CAR_SIGNS[sign] ?? ([...countryCodes().values()].includes(sign) ? sign : undefined);
+}
+
+/** European countries' signs on their cars (the Vienna Convention's) that are not their ISO codes. */
+const CAR_SIGNS: Record<string, string> = {
+  A: "AT",
+  B: "BE",
+  D: "DE",
+  E: "ES",
+  F: "FR",
+  H: "HU",
+  I: "IT",
+  L: "LU",
+  M: "MT",
+  N: "NO",
+  P: "PT",
+  S: "SE",
+  V: "VA",
+  AND: "AD",
+  BIH: "BA",
+  EST: "EE",
+  FIN: "FI",
+  FL: "LI",
+  IRL: "IE",
+  MNE: "ME",
+  NMK: "MK",
+  RSM: "SM",
+  RUS: "RU",
+  SLO: "SI",
+  SRB: "RS",
+  UK: "GB",
+};
 
 /**
  * A postal code with letters: the United Kingdom's ("SW1A 1AA"), Canada's ("M5V 3L9"), Ireland's Eircode
@@ -1042,7 +1087,7 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   // The postal code in a part of its own, after its town's: "Jan Kowalski, Kraków, 31-510".
   const alone = at > 1 && (POSTAL_CODE.test(part) || new RegExp(`^${LETTERED_CODE}$`).test(part));
   const townAt = alone ? at - 1 : at;
-  const town = alone ? parts[townAt] : townBesidePostalCode(part);
+  const town = alone ? parts[townAt] : townBesidePostalCode(part, after.length > 0);
   const code = /\d{4}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
   if (townAt < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
   // "1010 Main St" is a street's number, as four digits before a street's word are.
