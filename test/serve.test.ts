@@ -5669,26 +5669,29 @@ describe("OAuth access tokens", () => {
       });
       const session = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      const refused = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 2,
-          method: "tools/call",
-          params: { name: "eshop_order_mark_paid", arguments: { id: 1 } },
-        }),
-        headers: {
-          ...mcpHeaders,
-          authorization: `Bearer ${await sign({ ...user, scope: "waiter:read" })}`,
-          "mcp-session-id": session,
-          "mcp-protocol-version": "2025-06-18",
-        },
-      });
-      expect(refused.statusCode).toBe(403);
-      expect(refused.headers["www-authenticate"]).toBe(
-        `Bearer error="insufficient_scope", scope="waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
-      );
-      await refused.body.dump();
+      // A client given the URL with its slash is pointed at the metadata that names that URL.
+      for (const path of ["/mcp", "/mcp/"]) {
+        const refused = await request(`${served.url}${path}`, {
+          method: "POST",
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 2,
+            method: "tools/call",
+            params: { name: "eshop_order_mark_paid", arguments: { id: 1 } },
+          }),
+          headers: {
+            ...mcpHeaders,
+            authorization: `Bearer ${await sign({ ...user, scope: "waiter:read" })}`,
+            "mcp-session-id": session,
+            "mcp-protocol-version": "2025-06-18",
+          },
+        });
+        expect(refused.statusCode, path).toBe(403);
+        expect(refused.headers["www-authenticate"], path).toBe(
+          `Bearer error="insufficient_scope", scope="waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource${path}"`,
+        );
+        await refused.body.dump();
+      }
     } finally {
       await served.close();
     }
