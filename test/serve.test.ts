@@ -5180,6 +5180,36 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("behind a path of the public URL, the metadata of …/mcp/ names …/mcp/ at either address a proxy passes it to", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: `${PUBLIC}/waiter` },
+    );
+    try {
+      const refused = await request(`${served.url}/waiter/mcp/`, {
+        method: "POST",
+        body: initialize,
+        headers: mcpHeaders,
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers["www-authenticate"]).toContain(
+        `resource_metadata="${PUBLIC}/waiter/.well-known/oauth-protected-resource/mcp/"`,
+      );
+      await refused.body.dump();
+      // As the proxy passes the path on, and as RFC 9728 §3.1 puts the well-known part before it.
+      for (const path of [
+        "/waiter/.well-known/oauth-protected-resource/mcp/",
+        "/.well-known/oauth-protected-resource/waiter/mcp/",
+      ]) {
+        const metadata = await request(`${served.url}${path}`);
+        expect(metadata.statusCode, path).toBe(200);
+        expect(await metadata.body.json(), path).toMatchObject({ resource: `${PUBLIC}/waiter/mcp/` });
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client that looks for the login on waiter itself, not at the issuer its metadata names, is told where it is, not that a proxy moved the paths", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     const told = `this waiter serve is no OAuth authorization server: log in at the issuer ${issuer.origin}, which its resource metadata, ${PUBLIC}/.well-known/oauth-protected-resource/mcp, names`;
