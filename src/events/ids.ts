@@ -58,25 +58,12 @@ const DELIVERY_LOOKUPS = 5;
 const DROP_ORDER_SLACK_MS = 60_000;
 
 /**
- * Whether retention may have dropped the events the event ids `ids` name: the last sequence number
- * it dropped where it may have, 0 where it dropped none, and "newer" where each id was made after
- * the oldest event kept: retention drops the oldest first, so such an event was taken out by hand
- * (erased, or lost to a backup restored over the store), or the id is mistyped.
- */
-async function droppedAmong(store: EventStore, ids: string[]): Promise<number | "newer"> {
-  const dropped = await store.droppedThrough();
-  if (dropped === 0) return 0;
-  const oldest = await store.firstAfter({}, dropped);
-  if (!oldest) return dropped;
-  const kept = Date.parse(oldest.receivedAt) + DROP_ORDER_SLACK_MS;
-  return ids.every((id) => decodeTime(eventIdIn(id) ?? "") > kept) ? "newer" : dropped;
-}
-
-/**
  * What retention did with the events event ids `ids` name: when it dropped those it did (`dropped`),
  * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
  * event up to `through` (0 where it dropped none). Which events it dropped is remembered a year and
- * a day (`forgottenBefore`): an id made within that time, and not among them, names none it dropped.
+ * a day (`forgottenBefore`): an id made within that time, and not among them, names none it dropped;
+ * nor does one made after the oldest event kept, as retention drops the oldest first (such an event
+ * was taken out by hand, erased or lost to a backup restored over the store, or the id is mistyped).
  */
 export async function retentionOf(
   store: EventStore,
@@ -85,19 +72,19 @@ export async function retentionOf(
   const through = await store.droppedThrough();
   if (through === 0) return { dropped: [], never: ids, mayBe: [], through };
   const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
-  const remembered = forgottenBefore(clock.now()) + DROP_ORDER_SLACK_MS;
+  const oldestKept = await store.firstAfter({}, through);
+  const droppedNoneAfter = Math.min(
+    forgottenBefore(clock.now()),
+    oldestKept ? Date.parse(oldestKept.receivedAt) : Number.POSITIVE_INFINITY,
+  );
   const dropped: { id: string; droppedAt: string }[] = [];
   const never: string[] = [];
-  let mayBe: string[] = [];
+  const mayBe: string[] = [];
   for (const id of ids) {
     const at = droppedAt.get(storedId(id));
     if (at) dropped.push({ id, droppedAt: at });
-    else if (decodeTime(storedId(id)) > remembered) never.push(id);
+    else if (decodeTime(storedId(id)) > droppedNoneAfter + DROP_ORDER_SLACK_MS) never.push(id);
     else mayBe.push(id);
-  }
-  if (mayBe.length > 0 && (await droppedAmong(store, mayBe)) === "newer") {
-    never.push(...mayBe);
-    mayBe = [];
   }
   return { dropped, never, mayBe, through };
 }

@@ -704,6 +704,27 @@ test("an event id retention dropped is told when, and one it dropped no event of
   });
 });
 
+test("event ids older than the drops retention remembers are told each apart: one newer than every event kept was never dropped", async () => {
+  const { store, call } = await served();
+  onTestFinished(() => setClock());
+  setClock("2024-01-01T09:00:00Z");
+  await addTrial(store, "d1");
+  setClock("2024-01-20T09:00:00Z");
+  await addTrial(store, "d2");
+  setClock("2024-02-10T09:00:00Z");
+  await store.expire();
+  // Neither stored: one made before the oldest event kept, one after it, both over a year ago now.
+  const older = ulid(Date.parse("2023-12-15T09:00:00Z"));
+  const newer = ulid(Date.parse("2024-01-25T09:00:00Z"));
+  setClock("2026-12-01T09:00:00Z");
+  const gone =
+    "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  expect((await call("events_ack", { ids: [older, newer] })).structuredContent).toMatchObject({
+    unknown: [older, newer],
+    note: `Retention has dropped every event up to c1, and "${older}" may be one of them: gone from waiter, its payload too. events_list lists the events kept. Retention has dropped no event with id "${newer}", so the id is ${gone}: events_list gives the ids of those stored.`,
+  });
+});
+
 test("a reader paging back through what is new reads on from the last page's cursor without missing what arrived meanwhile", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
