@@ -1597,7 +1597,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["Sydney, 33S 151E", "latitude -33 and longitude 151", "Sydney"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toBe(
-          `\`place\` ${JSON.stringify(written)} is a pair of coordinates after a name, or a street grid's address after its town: send them as ${send}, without place, if coordinates, or ${JSON.stringify(town)} if an address.`,
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates after a name, or a street grid's address after its town: send them as ${send} if coordinates, without place, or send ${JSON.stringify(town)} if an address.`,
         );
       }
       expect(text(await server.call("weather_geocode", { name: "Provo 55 N 100 E" }))).toBe(

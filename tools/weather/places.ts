@@ -420,7 +420,7 @@ function refuseCoordinates(argument: string, text: string): void {
   const town = gridTown(plain);
   if (town) {
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a pair of coordinates after a name, or a street grid's address after its town: ${argument === "place" ? `send them as ${send}, without place, if coordinates, or ${quote(town)} if an address` : `the weather tools take them as ${send} if coordinates, or send ${quote(town)} if an address`}.`,
+      `\`${argument}\` ${quote(text)} is a pair of coordinates after a name, or a street grid's address after its town: ${sendAs(argument, "them", `${send} if coordinates`)}, or send ${quote(town)} if an address.`,
     );
   }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
