@@ -2923,6 +2923,31 @@ test("a quote full of @names is cut to what Telegram takes, the word joiners tha
   }
 });
 
+test("the warning that a group was upgraded to a supergroup names whom the message was for", async () => {
+  const group = "-4012345678";
+  const supergroup = -1004012345678;
+  const telegram = await startTelegram([group, String(supergroup)]);
+  telegram.migrated.set(group, supergroup);
+  const lines: string[] = [];
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text");
+  const caller = "automation stripe-paid, run 7, step 1";
+  try {
+    const went = await sender.send(group, "Order 1042 is paid.", {
+      ...senderCall(5_000),
+      log: new Log("info", (line) => lines.push(line)),
+      caller,
+    });
+    expect(went).toBe(`upgraded to supergroup ${supergroup}, where it went`);
+    expect(lines).toContainEqual(
+      expect.stringContaining(
+        `says group ${group} was upgraded to a supergroup, chat ${supergroup}, and the message for ${caller} went there`,
+      ),
+    );
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait on a chat's @name holds it under every spelling, as Telegram reads an @name in any case", async () => {
   const telegram = await startTelegram(["@shop_news"]);
   const api = botApi(telegram);
