@@ -382,6 +382,33 @@ describe("when a mail server refuses for now", () => {
     }
   });
 
+  test("the warning that an address did not confirm a step's email names the run it was for", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts")) {
+          callback(Object.assign(new Error("5.1.1 No such user"), { responseCode: 550 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const lines: string[] = [];
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels }, lines);
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      await expect
+        .poll(() => lines.filter((line) => line.includes("not confirmed by accounts@shop.example")))
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(`notify office for automation office, run ${run?.id}\\b.*: not confirmed by`),
+          ),
+        ]);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
   test("an email whose connection the mail server cut or closed before it had the message is sent again later, once", async () => {
     const smtp = await startMailServer();
     // The first connection is greeted, then cut at the first command (a server restarting), the
