@@ -917,7 +917,7 @@ function addressParts(text: string): string[] {
     .filter((part) => !/^phone\b/i.test(part));
   const flat = new RegExp(String.raw`(?:^|\s)${FLAT}$`, "i");
   const withoutFlats = parts.map((part) => part.replace(flat, "").trim());
-  const numbered = withoutFlats.filter((part) => /\d/.test(part)).length > 0;
+  const numbered = withoutFlats.some((part) => /\d/.test(part));
   return numbered ? withoutFlats.filter(Boolean) : parts;
 }
 
