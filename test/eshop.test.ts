@@ -3428,6 +3428,22 @@ describe("products and stock", () => {
     expect(text(before)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
     const got = await server.call("eshop_product_get", { sku: "COF-ESP-1KG" });
     expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nPrices are before tax, as the shop enters them: /);
+    // Both settings are read at most once an hour, not at every call.
+    const settings = [
+      "/wp-json/wc/v3/settings/general/woocommerce_calc_taxes",
+      "/wp-json/wc/v3/settings/tax/woocommerce_prices_include_tax",
+    ];
+    const asked = settings.map((path) => woo.count(path));
+    expect(asked.every((n) => n > 0)).toBe(true);
+    await server.call("eshop_products_list", {});
+    expect(settings.map((path) => woo.count(path))).toEqual(asked);
+    setClock(clock.now() + 3_601_000);
+    try {
+      await server.call("eshop_products_list", {});
+      expect(settings.map((path) => woo.count(path))).toEqual(asked.map((n) => n + 1));
+    } finally {
+      setClock();
+    }
 
     // A product the shop taxes not (tax status none, as a gift card often is) is charged its price.
     woo.shop.product(108).extra.tax_status = "none";
@@ -3458,6 +3474,9 @@ describe("products and stock", () => {
         expect(result.isError, text(result)).toBeFalsy();
         expect(text(result)).not.toContain("tax");
       }
+      // The refusal stands for the hour: no request refused again at every call.
+      await read(servers[2]);
+      expect(closed.requests.filter((request) => request.path.includes("/settings/"))).toHaveLength(1);
     } finally {
       await Promise.all([...servers.map((s) => s.close()), withTax.close(), untaxed.close(), closed.close()]);
     }
