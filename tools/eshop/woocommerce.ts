@@ -390,6 +390,26 @@ function toOrder(o: WooOrder): Order {
 }
 
 /**
+ * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
+ * products but not the shop's settings is asked again an hour later, not at every call.
+ */
+function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Promise<T | undefined> {
+  let refusedUntil = 0;
+  return async (call) => {
+    if (clock.now() < refusedUntil) return undefined;
+    try {
+      return await read(call);
+    } catch (err) {
+      if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+        refusedUntil = clock.now() + 3_600_000;
+        return undefined;
+      }
+      throw err;
+    }
+  };
+}
+
+/**
  * Whether a product has the whole of `sku`: the shop reads a SKU with a comma in it as a list of
  * SKUs too, and the whole one among them. Compared as the shop's database compares text (MySQL's
  * utf8mb4_0900_ai_ci, WordPress's utf8mb4_unicode_520_ci), and as sanitize_text_field() left both
@@ -760,10 +780,6 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     return found.items.filter(hasSku(query.sku));
   }
 
-  /** Until when the shop's refusal to say its currency stands. */
-  let currencyRefusedUntil = 0;
-  /** Until when the shop's refusal to say how its prices are taxed stands. */
-  let taxRefusedUntil = 0;
   /** Until when the site's refusal to say its time zone stands. */
   let zoneRefusedUntil = 0;
   /** What timeZone last answered. */
@@ -900,40 +916,20 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return body.map(({ slug, name }) => ({ status: slug, name }));
     },
 
-    async currency(call) {
-      if (clock.now() < currencyRefusedUntil) return undefined;
-      try {
-        // The shop's setting, which changes as good as never: read at most once an hour.
-        const body = await api.json(z.object({ code: z.string() }), "/data/currencies/current", { ttl: 3600 }, call);
-        return body.code;
-      } catch (err) {
-        // A key whose user may read products but not the shop's settings: asked again in an hour, not at every call.
-        if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
-          currencyRefusedUntil = clock.now() + 3_600_000;
-          return undefined;
-        }
-        throw err;
-      }
-    },
+    currency: unlessRefused(async (call: Call) => {
+      // The shop's setting, which changes as good as never: read at most once an hour.
+      const body = await api.json(z.object({ code: z.string() }), "/data/currencies/current", { ttl: 3600 }, call);
+      return body.code;
+    }),
 
-    async priceTax(call) {
-      if (clock.now() < taxRefusedUntil) return undefined;
+    priceTax: unlessRefused(async (call: Call) => {
       // The shop's settings, which change as good as never: each read at most once an hour. The
       // REST API gives a product's prices as entered, with tax or without it as the second says.
       const option = z.object({ value: z.string() });
       const read = (path: string) => api.json(option, `/settings/${path}`, { ttl: 3600 }, call);
-      try {
-        if ((await read("general/woocommerce_calc_taxes")).value !== "yes") return "none";
-        return (await read("tax/woocommerce_prices_include_tax")).value === "yes" ? "with" : "without";
-      } catch (err) {
-        // A key whose user may read products but not the shop's settings: asked again in an hour.
-        if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
-          taxRefusedUntil = clock.now() + 3_600_000;
-          return undefined;
-        }
-        throw err;
-      }
-    },
+      if ((await read("general/woocommerce_calc_taxes")).value !== "yes") return "none" as const;
+      return (await read("tax/woocommerce_prices_include_tax")).value === "yes" ? ("with" as const) : "without";
+    }),
 
     async timeZone(call) {
       if (!site || clock.now() < zoneRefusedUntil) {
