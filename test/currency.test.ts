@@ -1399,6 +1399,11 @@ describe("currencies the euro replaced", () => {
       expect(text(rates)).toContain(alone);
       expect(text(rates)).not.toContain("worked out from them.");
     }
+    // The whole table of one the euro replaced: every fixed rate of that day, not the euro's alone.
+    const table = await server.call("currency_rates", { base: "DEM", date: "1999-01-02" });
+    const listed = (table.structuredContent as { rates: { currency: string }[] }).rates.map((row) => row.currency);
+    expect(listed).toEqual(["ATS", "BEF", "ESP", "EUR", "FIM", "FRF", "IEP", "ITL", "LUF", "NLG", "PTE"]);
+    expect(text(table)).toMatch(/^Euro fixed rates of 1999-01-02:\n/);
     // A currency the euro did not replace has no fixed rate: that date has no rate of it.
     const dollar = await server.call("currency_convert", { amount: 100, from: "DEM", to: "USD", date: "1999-01-01" });
     expect(text(dollar)).toMatch(/^date must not be before 1999-01-04, the first fixing of the European Central Bank/);

@@ -206,6 +206,9 @@ export function withEuroRates(fixing: Fixing, codes: string[], day: string): Fix
   return { ...fixing, quotes, euroFixed: replaced.map(({ code }) => code) };
 }
 
+/** Each currency the euro replaced, of any date: a table of the fixed rates alone has those it had replaced by its date. */
+export const EURO_REPLACED = [...REPLACED_BY_EURO.keys()];
+
 /** The first day either source fixed the euro: Monday 4 January 1999, after the fixed rates held from the Friday. */
 const FIRST_EURO_FIXING = "1999-01-04";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { euroNote, fixedAloneNote, ofFixedRatesAlone, withEuroRates } from "./fixing.js";
+import { EURO_REPLACED, euroNote, fixedAloneNote, ofFixedRatesAlone, withEuroRates } from "./fixing.js";
 import {
   code,
   codes,
@@ -51,10 +51,14 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const given = await fixingFor(source, args.date, asked, call);
       // An empty list is none asked for, as a form's list left empty sends it: the whole table, where a
       // currency the euro had replaced by the date has its fixed rate, as asked for alone (HRK on
-      // 2023-01-01, whose fixing, of 2022-12-30, still had the ECB's own).
+      // 2023-01-01, whose fixing, of 2022-12-30, still had the ECB's own); of the fixed rates alone, each of them.
       const fixing = args.symbols?.length
         ? given
-        : withEuroRates(given, [...given.quotes.keys()], args.date ?? dateIn(source.publication.zone));
+        : withEuroRates(
+            given,
+            given.fixedOnly ? EURO_REPLACED : [...given.quotes.keys()],
+            args.date ?? dateIn(source.publication.zone),
+          );
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
