@@ -482,7 +482,7 @@ function noRateAdvice(
       before.includes(code)
         ? `${replacedByEuro(code)}: a date from then on converts at it, not an earlier one${neither([code]) ?? `, but source "${other.id}" may have its rate`}`
         : euroless.includes(code)
-          ? `${replacedByEuro(code)}, but ${source.name} fixed no euro rate to convert it through before ${FIRST_EURO_FIXING}, nor ${code} after ${lastOwnRate(source, code)}: ${lastOwnRate(source, code)} converts at ${code}'s own rate, a date from ${FIRST_EURO_FIXING} on through the euro`
+          ? `${replacedByEuro(code)}, ${noEuroRateYet(source, code)}`
           : `${replacedByEuro(code)}: a date from then on converts at it`,
     ),
     // Those it began on one date are said at once (CNY, IDR, MYR, PHP and THB on 2005-04-01).
@@ -502,10 +502,15 @@ function noRateAdvice(
   return `${parts.join("; ")}${lists}.`;
 }
 
-/** The source's last working day before the euro replaced `code`: the last that can have its own rate. */
-function lastOwnRate(source: Pick<RateSource, "publication">, code: string): string {
+/**
+ * Why the source converts `code` on none of the days after the euro replaced it and before it first fixed
+ * the euro, and which dates it converts: its last working day before, the last with `code`'s own rate, and
+ * those from its first fixing of the euro on.
+ */
+function noEuroRateYet(source: Pick<RateSource, "name" | "publication">, code: string): string {
   const since = REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING;
-  return lastWorkingDay(source.publication, isoDate(Date.parse(since) - DAY_MS));
+  const last = lastWorkingDay(source.publication, isoDate(Date.parse(since) - DAY_MS));
+  return `but ${source.name} fixed no euro rate to convert it through before ${FIRST_EURO_FIXING}, nor ${code} after ${last}: ${last} converts at ${code}'s own rate, a date from ${FIRST_EURO_FIXING} on through the euro`;
 }
 
 /** ISO 4217's precious metals, which no central bank's reference rates hold. */
