@@ -2361,6 +2361,41 @@ describe("resumption", () => {
       { maxSessions: 10, idleMs: 60_000 },
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
     );
+  /**
+   * A raw socket for a session's notification stream, held as by a client whose reading the test
+   * controls: `heard()` is all it has been sent. `open()` starts a session (subscribed to recent
+   * events when asked), asks for its stream on the socket, and returns once the stream is open,
+   * having named where it stands.
+   */
+  const heldStream = (served: Awaited<ReturnType<typeof servedWithErp>>) => {
+    const { hostname, port } = new URL(served.url);
+    const socket = openSocket(Number(port), hostname);
+    let heard = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    const open = async ({ subscribed = false } = {}) => {
+      const opened = vi.spyOn(served.app, "session");
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      if (subscribed) {
+        const subscribing = await post({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "resources/subscribe",
+          params: { uri: "events://recent" },
+        });
+        await subscribing.body.dump();
+      }
+      socket.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      return { inSession, session, transport };
+    };
+    return { socket, heard: () => heard, open };
+  };
   /** Payment waits through `post`, each request `id` of `timeout_s` seconds, cut off by `signal` when given. */
   const paymentWaits =
     (post: Post, options: Parameters<Post>[1] = {}) =>
@@ -2645,12 +2680,7 @@ describe("resumption", () => {
 
   test("a stream whose client reads none of it is closed past what the session keeps, and its client comes back for that", async () => {
     const served = await servedWithErp();
-    const { hostname, port } = new URL(served.url);
-    const hung = openSocket(Number(port), hostname);
-    let heard = "";
-    hung.setEncoding("utf8").on("data", (chunk: string) => {
-      heard += chunk;
-    });
+    const { socket: hung, heard, open } = heldStream(served);
     const closed = new Promise((resolve) => hung.once("close", resolve));
     let stored = 0;
     const event = () =>
@@ -2665,28 +2695,15 @@ describe("resumption", () => {
       });
     /** The sequence number of an event id, as the session numbers its messages. */
     const seq = (id: string) => Number(id.split(".")[1]);
-    const opened = vi.spyOn(served.app, "session");
     try {
-      const { inSession, post } = await rawSession(served.url, "2025-11-25");
-      const subscribed = await post({
-        jsonrpc: "2.0",
-        id: 2,
-        method: "resources/subscribe",
-        params: { uri: "events://recent" },
-      });
-      await subscribed.body.dump();
-      hung.write(
-        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
-      );
-      // Open once it names where it stands; an event is heard on it then.
-      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      const { inSession, session, transport } = await open({ subscribed: true });
+      // Open, an event is heard on it.
       await event();
-      await expect.poll(() => heard).toContain("resources/updated");
+      await expect.poll(heard).toContain("resources/updated");
       // From here on its client reads nothing: what it is sent fills the connection, then waits in waiter.
       hung.pause();
       // A large log line fills what the connection takes (the kernel's buffers: MiB on loopback)
       // at once, as many events would; the events' notifications then wait in waiter.
-      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
       const BURST = 100;
       while (served.sessions.streams() > 0 && stored < 5_000) {
         await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
@@ -2695,7 +2712,7 @@ describe("resumption", () => {
       }
       expect(served.sessions.streams()).toBe(0);
       // The SDK's transport lets go of the stream too, and of its keepalive: what comes next is only kept.
-      const { _streamMapping: held } = session.server.server.transport as unknown as {
+      const { _streamMapping: held } = transport as unknown as {
         _streamMapping: Map<string, unknown>;
       };
       await expect.poll(() => held.has("_GET_stream")).toBe(false);
@@ -2708,7 +2725,7 @@ describe("resumption", () => {
       // What reached its connection before it was closed, the client reads when it comes to.
       hung.resume();
       await closed;
-      const lastId = [...heard.matchAll(/id: (\S+)\ndata: [^\n]*\n\n/g)].at(-1)?.[1] as string;
+      const lastId = [...heard().matchAll(/id: (\S+)\ndata: [^\n]*\n\n/g)].at(-1)?.[1] as string;
       expect(lastId).toMatch(/^_GET_stream:/);
       // Back with Last-Event-ID, it is sent what the session kept after it, then where the stream stands.
       const back = await request(`${served.url}/mcp`, {
@@ -2738,28 +2755,16 @@ describe("resumption", () => {
 
   test("a stream whose client reads none of it, opened again on another connection, is closed: it holds neither what waits nor the session", async () => {
     const served = await servedWithErp();
-    const { hostname, port } = new URL(served.url);
-    const hung = openSocket(Number(port), hostname);
-    let heard = "";
-    hung.setEncoding("utf8").on("data", (chunk: string) => {
-      heard += chunk;
-    });
+    const { socket: hung, heard, open } = heldStream(served);
     let gone = false;
     hung.once("close", () => {
       gone = true;
     });
-    const opened = vi.spyOn(served.app, "session");
     try {
-      const { inSession } = await rawSession(served.url, "2025-11-25");
-      hung.write(
-        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
-      );
-      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
-      const lastId = /id: (\S+)\ndata: \n\n/.exec(heard)?.[1] as string;
+      const { inSession, session, transport } = await open();
+      const lastId = /id: (\S+)\ndata: \n\n/.exec(heard())?.[1] as string;
       // From here on its client reads nothing: large log lines fill what the connection takes, then wait in waiter.
       hung.pause();
-      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
-      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
       while (notificationsUnread(transport) === 0) {
         await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
         await new Promise((resolve) => setImmediate(resolve));
@@ -2784,23 +2789,11 @@ describe("resumption", () => {
 
   test("at a stop, a stream whose client reads slowly through a burst is ended after what waits on it, not cut: no next start holds that", async () => {
     const served = await servedWithErp();
-    const { hostname, port } = new URL(served.url);
-    const slow = openSocket(Number(port), hostname);
-    let heard = "";
-    slow.setEncoding("utf8").on("data", (chunk: string) => {
-      heard += chunk;
-    });
-    const opened = vi.spyOn(served.app, "session");
+    const { socket: slow, heard, open } = heldStream(served);
     try {
-      const { inSession } = await rawSession(served.url, "2025-11-25");
-      slow.write(
-        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
-      );
-      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      const { session, transport } = await open();
       // Its client reads none of a burst of large log lines for a while: they fill its connection, then wait in waiter.
       slow.pause();
-      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
-      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
       let sent = 0;
       while (notificationsUnread(transport) === 0) {
         await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
@@ -2810,10 +2803,10 @@ describe("resumption", () => {
       served.sessions.endStreams();
       slow.resume();
       // Its response ends (the last chunk of a chunked body), its connection kept for another request.
-      await expect.poll(() => heard).toMatch(/\r\n0\r\n\r\n$/);
+      await expect.poll(heard).toMatch(/\r\n0\r\n\r\n$/);
       // All of the burst, then when to come back and the id to come back with.
-      expect(heard.match(/"method":"notifications\/message"/g)).toHaveLength(sent);
-      expect(heard.slice(heard.lastIndexOf('"method":"notifications/message"'))).toMatch(
+      expect(heard().match(/"method":"notifications\/message"/g)).toHaveLength(sent);
+      expect(heard().slice(heard().lastIndexOf('"method":"notifications/message"'))).toMatch(
         /\nid: \S+\nretry: 5000\ndata: \n\n/,
       );
     } finally {
@@ -2826,25 +2819,13 @@ describe("resumption", () => {
     // The transport's keepalive, every 15 s, on a clock the test moves.
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const served = await servedWithErp();
-    const { hostname, port } = new URL(served.url);
-    const hung = openSocket(Number(port), hostname);
-    let heard = "";
-    hung.setEncoding("utf8").on("data", (chunk: string) => {
-      heard += chunk;
-    });
-    const opened = vi.spyOn(served.app, "session");
+    const { socket: hung, heard, open } = heldStream(served);
     try {
-      const { inSession } = await rawSession(served.url, "2025-11-25");
-      hung.write(
-        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${inSession["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
-      );
-      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      const { session, transport } = await open();
       vi.advanceTimersByTime(15_000);
-      await expect.poll(() => heard).toContain(": keepalive");
+      await expect.poll(heard).toContain(": keepalive");
       // From here on its client reads nothing: a large log line fills the connection, and waits.
       hung.pause();
-      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
-      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
       const unread = () => notificationsUnread(transport);
       while (unread() === 0) {
         await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
@@ -2855,12 +2836,12 @@ describe("resumption", () => {
       vi.advanceTimersByTime(60 * 60_000);
       expect(unread()).toBe(waiting);
       // Once its client reads it all, the stream is kept alive again.
-      const before = heard.length;
+      const before = heard().length;
       hung.resume();
       await expect.poll(unread).toBe(0);
-      await expect.poll(() => heard.length).toBeGreaterThan(before);
+      await expect.poll(() => heard().length).toBeGreaterThan(before);
       vi.advanceTimersByTime(15_000);
-      await expect.poll(() => heard.slice(before)).toContain(": keepalive");
+      await expect.poll(() => heard().slice(before)).toContain(": keepalive");
       expect(served.sessions.streams()).toBe(1);
     } finally {
       vi.useRealTimers();
