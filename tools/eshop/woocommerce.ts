@@ -6,7 +6,7 @@ import { accessLogin, challenged, movedTo, nothingChanged, retryAfterSeconds } f
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
-import { clock, isTimeZone } from "../../src/time.js";
+import { clock, HOUR_MS, isTimeZone } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
   Address,
@@ -401,7 +401,7 @@ function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Pro
       return await read(call);
     } catch (err) {
       if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
-        refusedUntil = clock.now() + 3_600_000;
+        refusedUntil = clock.now() + HOUR_MS;
         return undefined;
       }
       throw err;
@@ -945,7 +945,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         // A security plugin that closes WordPress's index to callers without a login: asked again in
         // an hour. Any other failure leaves this answer's times in UTC, saying so, rather than failing it.
         const refused = err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500;
-        if (refused && err.status !== 429) zoneRefusedUntil = clock.now() + 3_600_000;
+        if (refused && err.status !== 429) zoneRefusedUntil = clock.now() + HOUR_MS;
       }
       return zoneRead;
     },
