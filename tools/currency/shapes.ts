@@ -173,21 +173,29 @@ function notACalendarDate(date: string): string {
 /**
  * Why a date is refused: the date to send where the text names one day without doubt, as Czech and
  * German write it (30. 8. 2026), as an order's time stamp begins (2026-08-30T10:15:00) or with slashes
- * where a number above 12 says which is the day (30/11/2026, 11/30/2026), or both where neither does; otherwise
+ * where a number above 12 says which is the day (30/11/2026, 11/30/2026), or both where neither does, and
+ * for a year of two digits (30.11.26) the year it is read as; otherwise
  * today's date, which a day in words ("yesterday") needs and a model may not know: the banks' (Prague
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere.
  */
 function notADate(input: unknown): string {
   const text = String(input);
-  const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(text) ?? [];
+  // A year of two digits (30.11.26, 11/30/26), as Czech and American dates often have it: read as the
+  // latest year ending so, today's at the latest, and said, as the century is not written.
+  const [, twoDigits] = /^\d{1,2}(?:\.\s?\d{1,2}\.\s?|\/\d{1,2}\/)(\d{2})$/.exec(text) ?? [];
+  const thisYear = Number(isoDate(clock.now() + 14 * HOUR_MS).slice(0, 4));
+  const century = twoDigits ? thisYear - ((thisYear - Number(twoDigits)) % 100) : undefined;
+  const readAs = century === undefined ? "" : ` with its year read as ${century}`;
+  const written = century === undefined ? text : `${text.slice(0, -2)}${century}`;
+  const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(written) ?? [];
   // Year first too, without a zero or with slashes: 2026-8-30, 2026/08/30.
   const [, y, m, d] = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$/.exec(text) ?? [];
   const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   // Day and month with slashes or dashes, the year last: day first (30/11/2026) or month first
   // (11/30/2026), where a number above 12, no month, tells which; both, where neither is (03/11/2026).
-  const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(text) ?? [];
+  const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ?? [];
   const readings = yearLast
     ? [
         ...new Set([
@@ -197,11 +205,11 @@ function notADate(input: unknown): string {
       ].filter(isCalendarDate)
     : [];
   if (readings.length === 2) {
-    return `must be a date as YYYY-MM-DD: ${text} is ${readings[0]} where the day comes first, ${readings[1]} where the month does: send the one meant`;
+    return `must be a date as YYYY-MM-DD: ${text} is ${readings[0]} where the day comes first, ${readings[1]} where the month does${readAs && ` (its year read as ${century})`}: send the one meant`;
   }
   const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? readings[0]);
   return meant && isCalendarDate(meant)
-    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : ""}`
+    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs && ` (${text}${readAs})`}`
     : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
 }
 
