@@ -1181,6 +1181,8 @@ test("an amount written with its currency's symbol or unit is refused with the n
     // Apostrophes grouping, as Swiss write, typed or typeset (’, as a word processor turns ' into).
     ["CHF 1'234'567.50", "send 1234567.50, without quotes, and CHF as `from`"],
     ["1\u2019234.50 CHF", "send 1234.50, without quotes, and CHF as `from`"],
+    // Or its opening quote, which some keyboards and word processors put after a digit.
+    ["1\u2018234\u2018567.50 CHF", "send 1234567.50, without quotes, and CHF as `from`"],
     // Indian grouping, by lakhs and crores, whose groups of two no other grouping nor decimal has.
     ["₹1,00,000", "send 100000, without quotes, and INR as `from`"],
     ["1,00,000", "send 100000, without quotes"],

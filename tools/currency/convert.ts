@@ -207,9 +207,10 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   // A credit's plus, as a bank statement writes it ("+1 234,50"), is not part of the number either.
   const [, leading, written = ""] = /^(?:\+|([-\u2212\u2013]?))\s*(.*)$/su.exec(minusAfter ?? unbracketed) ?? [];
   // The number, with its currency before or after it, and a Czech price's ",-" for whole crowns
-  // (typeset ",–", with a dash).
+  // (typeset ",–", with a dash). Apostrophes group thousands as Swiss write them, typed or typeset,
+  // ’ or ‘ as a keyboard or word processor puts it after a digit.
   const [, before = "", signed, number = "", whole, after = ""] =
-    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'\u2019.,]*?)(?:([.,])[-\u2013\u2014])?\s*(\D*)$/u.exec(
+    /^(\D*?)\s*([-\u2212\u2013]?)\s*(\d[\d\s\u00a0\u202f'\u2018\u2019.,]*?)(?:([.,])[-\u2013\u2014])?\s*(\D*)$/u.exec(
       written,
     ) ?? [];
   const minus = leading || signed || ledger;
@@ -219,7 +220,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
     : (SIGNS.get(unit.toLowerCase()) ??
       (/^[A-Za-z]{3}$/.test(unit) && areCurrencies([unit.toUpperCase()]) ? [unit.toUpperCase()] : undefined));
   if (!number || !codes) return `expected number, received string: ${general}`;
-  const digits = number.replace(/[\s\u00a0\u202f'\u2019]/g, "");
+  const digits = number.replace(/[\s\u00a0\u202f'\u2018\u2019]/g, "");
   // A group of three digits after one to three, not begun by 0 ("0,125" is a decimal), may be either,
   // but where a whole price's "-" holds the decimals' place ("1.000,-", "1,000,-"): one number has one
   // decimal sign, so the sign before the three digits groups thousands.
