@@ -138,6 +138,9 @@ function noRateIn(fixing: Fixing, code: string, source: RateSource, advice: stri
   return new ToolError(`No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${advice}`);
 }
 
+/** The euro's first day, when it replaced the first eleven currencies at their fixed rates. */
+const EURO_FIRST_DAY = "1999-01-01";
+
 /**
  * The currencies the euro replaced, each with the day it did and its irrevocably fixed rate, so many
  * of it to 1 EUR, as Council Regulation (EC) No 2866/98 (Article 1, amended as each country joined)
@@ -146,17 +149,17 @@ function noRateIn(fixing: Fixing, code: string, source: RateSource, advice: stri
 const REPLACED_BY_EURO = new Map<string, { since: string; rate: string }>(
   (
     [
-      ["ATS", "1999-01-01", "13.7603"],
-      ["BEF", "1999-01-01", "40.3399"],
-      ["DEM", "1999-01-01", "1.95583"],
-      ["ESP", "1999-01-01", "166.386"],
-      ["FIM", "1999-01-01", "5.94573"],
-      ["FRF", "1999-01-01", "6.55957"],
-      ["IEP", "1999-01-01", "0.787564"],
-      ["ITL", "1999-01-01", "1936.27"],
-      ["LUF", "1999-01-01", "40.3399"],
-      ["NLG", "1999-01-01", "2.20371"],
-      ["PTE", "1999-01-01", "200.482"],
+      ["ATS", EURO_FIRST_DAY, "13.7603"],
+      ["BEF", EURO_FIRST_DAY, "40.3399"],
+      ["DEM", EURO_FIRST_DAY, "1.95583"],
+      ["ESP", EURO_FIRST_DAY, "166.386"],
+      ["FIM", EURO_FIRST_DAY, "5.94573"],
+      ["FRF", EURO_FIRST_DAY, "6.55957"],
+      ["IEP", EURO_FIRST_DAY, "0.787564"],
+      ["ITL", EURO_FIRST_DAY, "1936.27"],
+      ["LUF", EURO_FIRST_DAY, "40.3399"],
+      ["NLG", EURO_FIRST_DAY, "2.20371"],
+      ["PTE", EURO_FIRST_DAY, "200.482"],
       ["GRD", "2001-01-01", "340.750"],
       ["SIT", "2007-01-01", "239.640"],
       ["CYP", "2008-01-01", "0.585274"],
@@ -241,7 +244,7 @@ export function euroFixedAloneRange(codes: string[], start: string, end: string)
  * they are dated from 1 January 1999, the euro's first day, to the 3rd, as no fixing is.
  */
 export function ofFixedRatesAlone(date: string): boolean {
-  return date >= "1999-01-01" && date < FIRST_EURO_FIXING;
+  return date >= EURO_FIRST_DAY && date < FIRST_EURO_FIXING;
 }
 
 /** What a fixing of the euro's fixed rates alone says of them. */
