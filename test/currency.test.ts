@@ -1457,6 +1457,39 @@ describe("currencies the euro replaced", () => {
         /^The range is answered from 1999-01-04, the first fixing of the European Central Bank\. No fixing between 1999-01-01 and 1999-01-03: neither source fixed the euro before 1999-01-04; between DEM, EUR only the fixed rates held \(1\.95583 DEM to 1 EUR\)\. /,
       ),
     });
+    // At the CNB, whose fixings run on from 1998, a range past them says the same of them, not nothing.
+    const cnbOn = await server.call("currency_history", {
+      base: "DEM",
+      symbols: ["EUR"],
+      start: "1999-01-01",
+      end: "1999-01-06",
+      source: "cnb",
+    });
+    expect(cnbOn.structuredContent).toMatchObject({ start: "1999-01-04" });
+    expect(text(cnbOn)).toContain(
+      "No fixing between 1999-01-01 and 1999-01-03: neither source fixed the euro before 1999-01-04; between DEM, EUR only the fixed rates held (1.95583 DEM to 1 EUR).",
+    );
+    // The euro with another currency: the CNB's fixing of 1998-12-31, standing for those days, had no euro rate.
+    const cnbEuro = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "1999-01-02",
+      end: "1999-01-06",
+      source: "cnb",
+    });
+    expect(cnbEuro.structuredContent).toMatchObject({ start: "1999-01-04" });
+    expect(text(cnbEuro)).toContain(
+      "The range has no rate of EUR between 1999-01-02 and 1999-01-03: EUR is fixed by the Czech National Bank from 1999-01-04 on, when the euro took the place of the ECU, which it fixed until then: no date before has a euro rate.",
+    );
+    // Without the euro or those it replaced, those days are a holiday and a weekend as any other.
+    const crowns = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["USD"],
+      start: "1999-01-01",
+      end: "1999-01-06",
+      source: "cnb",
+    });
+    expect(crowns.structuredContent).not.toHaveProperty("note");
     // With a currency the euro did not replace, those days are before the ECB's first fixing as before.
     const dollar = await server.call("currency_history", {
       base: "DEM",

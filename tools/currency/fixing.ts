@@ -240,6 +240,23 @@ export function euroFixedAloneRange(codes: string[], start: string, end: string)
 }
 
 /**
+ * What a range from `start` to `end`, running past the first fixing of the euro from days before it
+ * (at the CNB, whose fixings begin earlier), says of 1 to 3 January 1999, which it has no fixing of:
+ * between the euro and those it replaced, the fixed rates alone held; the euro with any other had no
+ * rate at `source` (whose fixing of 1998-12-31 stands for those days), as its `fixedFor` says.
+ */
+export function beforeEuroFixed(codes: string[], start: string, end: string, source: RateSource): string | undefined {
+  const first = start < EURO_FIRST_DAY ? EURO_FIRST_DAY : start;
+  if (first >= FIRST_EURO_FIXING || end < FIRST_EURO_FIXING) return undefined;
+  const last = isoDate(Date.parse(FIRST_EURO_FIXING) - DAY_MS);
+  const fixedAlone = euroFixedAloneRange(codes, first, last);
+  if (fixedAlone) return `${fixedAlone}.`;
+  // From an earlier start, the fixings without a euro rate before these days say so.
+  const euro = first === start && codes.includes("EUR") ? source.fixedFor.EUR : undefined;
+  return euro && `The range has no rate of EUR between ${first} and ${last}: EUR ${euro}.`;
+}
+
+/**
  * Whether a result dated `date` is of the euro's fixed rates alone, not of a source's fixing: only
  * they are dated from 1 January 1999, the euro's first day, to the 3rd, as no fixing is.
  */

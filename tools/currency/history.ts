@@ -5,6 +5,7 @@ import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool, type ToolCall } from "../../src/toolset.js";
 import {
   areCurrencies,
+  beforeEuroFixed,
   crossRate,
   euroFixedAloneRange,
   euroNote,
@@ -178,6 +179,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         from === earlier
           ? undefined
           : await firstFixingNote(earlier, source, otherThan(source), [args.base, ...symbols], call),
+        beforeEuroFixed([args.base, ...symbols], from, args.end, source),
         crossNote(args.base, source),
         euroNote([...new Set(fixings.flatMap((fixing) => fixing.euroFixed ?? []))]),
         fixings.length < all.length
