@@ -1192,6 +1192,13 @@ test("an amount written with its currency's symbol or unit is refused with the n
     ["500 RMB", "send 500, without quotes, and CNY as `from`"],
   ];
   for (const [amount, expected] of cases) expect((await said(amount)).slice(-expected.length), amount).toBe(expected);
+  // A number no amount may be is not the one to send: the limit it breaks is said, as for a number.
+  expect(await said("1,000,000,000,000,000")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: it is 1000000000000000, and an amount must be at most 1,000,000,000,000",
+  );
+  expect(await said("0,00 Kč")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: it is 0.00, and an amount must be above 0",
+  );
   // A unit after the number that is no ISO 4217 code nor a sign or word waiter knows ("pcs", or
   // rubles, which a currency is called) names no code to send: the plain advice, not a guess.
   for (const amount of ["100 pcs", "12 kg", "100 rubles", "5000 forints"]) {

@@ -44,7 +44,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
         z
           .number({ error: amountAsText })
           .positive({ error: notPositive })
-          .max(1e12, { error: "must be at most 1,000,000,000,000" })
+          .max(MAX_AMOUNT, { error: AT_MOST })
           .describe("Above 0, at most 1,000,000,000,000."),
         PLAIN_AMOUNT,
       ),
@@ -167,6 +167,9 @@ function formatDigits(value: number): string {
   return new Intl.NumberFormat("en-US", { maximumSignificantDigits: 15 }).format(value);
 }
 
+const MAX_AMOUNT = 1e12;
+const AT_MOST = "must be at most 1,000,000,000,000";
+
 /**
  * Decimal text taken as the number, but for one to three digits, a dot and three ("1.000", "12.500"):
  * a thousand as Czech and German write it, or a decimal, which `amountAsText` refuses naming both.
@@ -238,6 +241,11 @@ function amountAsText(issue: { input: unknown }): string | undefined {
         : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^[1-9]\d{0,2}(\.\d{3}){2,}$|^\d+,\d+$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
           : undefined;
+  // A number no amount may be is not one to send: the limit it breaks is said instead.
+  const value = plain === undefined ? undefined : Number(plain);
+  if (value === 0 || (value !== undefined && value > MAX_AMOUNT)) {
+    return `expected number, received string: it is ${plain}, and an amount ${value === 0 ? "must be above 0" : AT_MOST}`;
+  }
   const currency =
     codes.length === 0
       ? ""
