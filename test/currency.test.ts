@@ -321,9 +321,14 @@ describe("each bank publishes on its own calendar", () => {
       ]) {
         const range = { base: "EUR", symbols: ["USD"], start: "2026-11-29", end: "2026-12-01", source };
         expect(text(await session.call("currency_history", range))).toBe(
-          `No fixing between 2026-11-29 and 2026-12-01 yet: the fixing of 2026-11-30 is not published yet (${due}).`,
+          `No fixing between 2026-11-29 and 2026-12-01 yet: the fixing of 2026-11-30 is not published yet (${due}); 2026-11-29 has none of its own, the fixing of 2026-11-27, the last working day before, standing for it.`,
         );
       }
+      // Its days before the one to come have the fixing before, not one to come: a weekend's is Friday's.
+      const weekend = { base: "CZK", symbols: ["EUR"], start: "2026-11-28", end: "2026-11-30", source: "cnb" };
+      expect(text(await session.call("currency_history", weekend))).toBe(
+        "No fixing between 2026-11-28 and 2026-11-30 yet: the fixing of 2026-11-30 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); 2026-11-28 to 2026-11-29 have none of their own, the fixing of 2026-11-27, the last working day before, standing for them.",
+      );
     } finally {
       await session.close();
     }

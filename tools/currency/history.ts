@@ -136,7 +136,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
         const lacking = pending ? undefined : firstLacking(from, args.end, source);
         throw new ToolError(
           pending
-            ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
+            ? `No fixing between ${args.start} and ${args.end} yet: ${pending}${standingBefore(from, source)}.`
             : lacking
               ? `No fixing between ${args.start} and ${args.end}: ${lacking}.`
               : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; start the range on ${lastWorkingDay(source.publication, from)}, the last working day before, whose fixing stands for these days.`,
@@ -278,6 +278,20 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
     }
   }
   return undefined;
+}
+
+/**
+ * For a range beginning on days without a fixing of their own (a weekend before a Monday whose fixing
+ * is to come), that the fixing before stands for them, lest they read as days still to have one.
+ */
+function standingBefore(from: string, source: RateSource): string {
+  let day = from;
+  while (!publishes(source.publication, day)) day = isoDate(Date.parse(day) + DAY_MS);
+  if (day === from) return "";
+  const last = isoDate(Date.parse(day) - DAY_MS);
+  const [days, own, it] =
+    last === from ? [from, "has none of its own", "it"] : [`${from} to ${last}`, "have none of their own", "them"];
+  return `; ${days} ${own}, the fixing of ${lastWorkingDay(source.publication, from)}, the last working day before, standing for ${it}`;
 }
 
 /** Why the first working day from `first` to `end` has no fixing yet, if one of them is still to come. */
