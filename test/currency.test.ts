@@ -213,6 +213,11 @@ describe("each bank publishes on its own calendar", () => {
       expect(text(none)).toBe(
         "No fixing between 2026-12-07 and 2026-12-07: the European Central Bank gave none for 2026-12-07, a working day in its calendar: the source may not have it yet.",
       );
+      // A weekend before it has Friday's fixing, not none at all.
+      const weekend = await server.call("currency_history", { ...range, start: "2026-12-05" });
+      expect(text(weekend)).toBe(
+        "No fixing between 2026-12-05 and 2026-12-07: the European Central Bank gave none for 2026-12-07, a working day in its calendar: the source may not have it yet; 2026-12-05 to 2026-12-06 have none of their own, the fixing of 2026-12-04, the last working day before, standing for them.",
+      );
       const some = await server.call("currency_history", { ...range, start: "2026-12-04" });
       expect(some.structuredContent).toMatchObject({
         end: "2026-12-04",

@@ -138,7 +138,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           pending
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}${standingBefore(from, source)}.`
             : lacking
-              ? `No fixing between ${args.start} and ${args.end}: ${lacking}.`
+              ? `No fixing between ${args.start} and ${args.end}: ${lacking}${standingBefore(from, source)}.`
               : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; start the range on ${lastWorkingDay(source.publication, from)}, the last working day before, whose fixing stands for these days.`,
         );
       }
@@ -282,7 +282,7 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
 
 /**
  * For a range beginning on days without a fixing of their own (a weekend before a Monday whose fixing
- * is to come), that the fixing before stands for them, lest they read as days still to have one.
+ * is to come or late), that the fixing before stands for them, lest they read as days still to have one.
  */
 function standingBefore(from: string, source: RateSource): string {
   let day = from;
