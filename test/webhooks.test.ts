@@ -914,6 +914,24 @@ describe("the listener", () => {
     );
   });
 
+  test("webhooks_sources tells deliveries refused as one address's share of the bodies read at once the setting that sets it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-client-busy-"));
+    const earlier = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
+    try {
+      // What the listener counts for a delivery past its address's share: behind a reverse proxy, every sender's.
+      await earlier.count("shop", "rejected:client busy");
+    } finally {
+      await earlier.close();
+    }
+    const session = await inProcess({ WAITER_DATA_DIR: dataDir });
+    const { note = "" } = (await session.call("webhooks_sources", { source: "shop" })).structuredContent as {
+      note?: string;
+    };
+    expect(note.slice(note.indexOf("shop's"))).toBe(
+      "shop's client busy: if every delivery of this source is refused so, its deliveries come from one address that holds its share of the bodies being read at once (behind a reverse proxy or tunnel, every sender's come from the proxy's): raise webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT), which sets that share, up to webhooks.maxConnections (WAITER_WEBHOOKS_MAX_CONNECTIONS) where the proxy limits its clients itself.",
+    );
+  });
+
   test("webhooks_sources names the listener's limits the config file sets as their keys and the file", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ webhooks: { maxBodyBytes: 65536, allowedHosts: ["admin.example.com"] } }));

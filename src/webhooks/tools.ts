@@ -53,6 +53,11 @@ function whyRefused(
   if (reason === "Host not allowed") {
     return `set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to ${named("allowedHosts")}`;
   }
+  // As the listener's warning says it: one address's share of the bodies read at once, which behind a
+  // proxy holds every sender's.
+  if (reason === "client busy") {
+    return `its deliveries come from one address that holds its share of the bodies being read at once (behind a reverse proxy or tunnel, every sender's come from the proxy's): raise ${named("maxConnectionsPerClient")}, which sets that share, up to ${named("maxConnections")} where the proxy limits its clients itself`;
+  }
   if (reason === MISSPELT_PATH)
     return "its sender was given a URL a letter or two off the source's url: give it that url";
   if (reason === "not confirmed yet" && source.scheme === "comgate") {
