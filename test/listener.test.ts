@@ -1376,6 +1376,39 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     ]);
   });
 
+  test("a GitHub source is told to redeliver the refused deliveries within the days GitHub keeps them", async () => {
+    const lines: string[] = [];
+    const { url } = await start(
+      {
+        GITHUB_WEBHOOK_SECRET: "github-webhook-secret",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretEnv: "GITHUB_WEBHOOK_SECRET" } }),
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
+    const push = (key: string, delivery: string) => {
+      const body = JSON.stringify({ ref: "refs/heads/main", after: delivery });
+      const signature = `sha256=${createHmac("sha256", key).update(body).digest("hex")}`;
+      return {
+        body,
+        headers: { "x-hub-signature-256": signature, "x-github-delivery": delivery, "x-github-event": "push" },
+      };
+    };
+    const post = async (instant: string, delivery: { body: string; headers: Record<string, string> }) => {
+      setClock(instant);
+      return (await request(`${url}/webhooks/gh`, { method: "POST", ...delivery })).statusCode;
+    };
+    expect(await post("2026-11-30T08:00:00Z", push("github-webhook-secret", "d-1"))).toBe(200);
+    expect(await post("2026-11-30T08:10:00Z", push("github-webhook-secret-new", "d-2"))).toBe(401);
+    expect(await post("2026-11-30T09:10:01Z", push("github-webhook-secret-new", "d-3"))).toBe(401);
+    // GitHub.com lists a webhook's deliveries, and redelivers them, for 3 days; GitHub Enterprise Server for 7.
+    expect(lines.filter((line) => / warning .*webhook gh: /.test(line))).toEqual([
+      expect.stringMatching(
+        /; GitHub does not send the refused deliveries again: redeliver them within 3 days of each \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries once they verify: older ones can no longer be redelivered\n$/,
+      ),
+    ]);
+  });
+
   test("after a restart, is warned of from the last delivery the store holds from it: a secret changed in waiter alone", async () => {
     const lines: string[] = [];
     const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
@@ -2728,7 +2761,7 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   }
   expect(logged.flat()).toEqual([
     expect.stringMatching(
-      /info .*webhook gh rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
+      /info .*webhook gh rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
     ),
     expect.stringMatching(
       /info .*webhook shop rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
@@ -2771,7 +2804,8 @@ test("a delivery from GitHub or WooCommerce refused for its pace, its Host or it
   });
   await forged.body.dump();
   expect(forged.statusCode).toBe(401);
-  const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
+  const gh =
+    "GitHub does not send it again: redeliver it within 3 days \\(7 on GitHub Enterprise Server\\) from the webhook's Recent Deliveries";
   // Where GitHub keeps the secret: it shows it no more, so it is typed anew; a GitHub App's webhook
   // has no page under a repository's or organization's Settings → Webhooks.
   const shown =
@@ -2956,7 +2990,8 @@ test("a delivery from GitHub or WooCommerce refused for its encoding or its meth
   });
   await put.body.dump();
   expect(put.statusCode).toBe(405);
-  const gh = "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries";
+  const gh =
+    "GitHub does not send it again: redeliver it within 3 days \\(7 on GitHub Enterprise Server\\) from the webhook's Recent Deliveries";
   expect(lines.filter((line) => / webhook (gh|shop) rejected/.test(line))).toEqual([
     expect.stringMatching(
       new RegExp(`info .*webhook gh rejected from 127.0.0.1: Content-Encoding .*; ${gh} \\(delivery ID "d-gzip"\\)\n$`),
@@ -2990,7 +3025,7 @@ test("a sender that closes its connection before its body has come is said to ha
   await expect.poll(() => lines.length).toBe(2);
   expect(lines).toEqual([
     expect.stringMatching(
-      /info .*webhook gh delivery not stored: its sender, 127.0.0.1, closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
+      /info .*webhook gh delivery not stored: its sender, 127.0.0.1, closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
     ),
     expect.stringMatching(
       /info .*webhook shop delivery not stored: its sender, 127.0.0.1, closed the connection after 5 bytes of the body \(WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time\)\n$/,
@@ -3019,7 +3054,7 @@ test("a delivery the listener cuts at its request timeout is said to be cut, not
   expect(statusOf(gh)).toBe("408");
   await expect.poll(() => lines.length).toBe(1);
   expect(lines[0]).toMatch(
-    /info .*webhook gh delivery not stored: the listener cut its sender, 127.0.0.1, with 408 after 7 of the body's 1000 bytes, as the request took longer than 0\.5 s to arrive \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
+    /info .*webhook gh delivery not stored: the listener cut its sender, 127.0.0.1, with 408 after 7 of the body's 1000 bytes, as the request took longer than 0\.5 s to arrive \(GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
   );
   await expect.poll(async () => await store.counters()).toEqual({ gh: { received: 1, "rejected:body too slow": 1 } });
 });

@@ -472,7 +472,7 @@ describe("the listener", () => {
     // A GitHub webhook made without a Secret signs nothing; a proxy may drop the header: the sender
     // hears only what is missing, the log says why it may be.
     expect(session.stderr()).toMatch(
-      /webhook gh rejected from 127.0.0.1: missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign \(a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET\), .* or something on the way \(a proxy, a tunnel\) drops the header; GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "x"\)$/m,
+      /webhook gh rejected from 127.0.0.1: missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign \(a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET\), .* or something on the way \(a proxy, a tunnel\) drops the header; GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "x"\)$/m,
     );
     const get = await request(`${base}/webhooks/stripe`);
     expect(get.statusCode).toBe(405);

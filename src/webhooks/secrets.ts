@@ -160,7 +160,7 @@ const MISMATCHED_FOR_MS = HOUR_MS;
 /** What a sender signing with another secret loses meanwhile, for the senders that never send a delivery again. */
 const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], (secretEnv: string) => string>> = {
   github: () =>
-    "GitHub does not send the refused deliveries again: redeliver them from the webhook's Recent Deliveries once they verify",
+    "GitHub does not send the refused deliveries again: redeliver them within 3 days of each (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries once they verify: older ones can no longer be redelivered",
   woocommerce: (secretEnv) =>
     `WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once ${secretEnv} holds the secret it signs with, set it back to Active under WooCommerce → Settings → Advanced → Webhooks (WooCommerce keeps its count of failures until a delivery succeeds, so before that one more failure disables it again)`,
 };

@@ -28,7 +28,8 @@ export const NOT_SENT_AGAIN: Partial<
 > = {
   github: {
     sender: "GitHub",
-    what: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
+    // GitHub.com redelivers a delivery, and lists it, for 3 days; GitHub Enterprise Server for 7.
+    what: "GitHub does not send it again: redeliver it within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries",
     idHeader: "x-github-delivery",
   },
   woocommerce: {
