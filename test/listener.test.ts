@@ -3002,6 +3002,38 @@ test("a delivery from GitHub or WooCommerce refused for its encoding or its meth
   ]);
 });
 
+test("a delivery from GitHub or WooCommerce to a path no source has is logged as lost, with its delivery ID", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  // A source renamed in waiter (gh to github) while GitHub still posts to its old URL, and a URL mistyped at the shop.
+  const renamed = await request(`${url}/webhooks/github`, {
+    method: "POST",
+    body: "{}",
+    headers: { "content-type": "application/json", "x-github-delivery": "d-renamed", "x-github-event": "push" },
+  });
+  await renamed.body.dump();
+  expect(renamed.statusCode).toBe(404);
+  const mistyped = await request(`${url}/webhook/shop`, {
+    method: "POST",
+    body: "{}",
+    headers: { "content-type": "application/json", "x-wc-webhook-delivery-id": "wc-mistyped" },
+  });
+  await mistyped.body.dump();
+  expect(mistyped.statusCode).toBe(404);
+  const gh =
+    "GitHub does not send it again: redeliver it within 3 days \\(7 on GitHub Enterprise Server\\) from the webhook's Recent Deliveries";
+  expect(lines.filter((line) => / webhook listener refused POST/.test(line))).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `info .*webhook listener refused POST "/webhooks/github" from 127.0.0.1: no source is named "github".*; ${gh} \\(delivery ID "d-renamed"\\)\n$`,
+      ),
+    ),
+    expect.stringMatching(
+      /info .*webhook listener refused POST "\/webhook\/shop" from 127.0.0.1: no such path; .*; WooCommerce does not send it again and .* \(delivery ID "wc-mistyped"\)\n$/,
+    ),
+  ]);
+});
+
 test("a sender that closes its connection before its body has come is said to have, not to be rejected, with what to send again", async () => {
   const lines: string[] = [];
   const { listener, port, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -92,13 +92,16 @@ export function neverResentBy(scheme: string): string | undefined {
  * delivery ID as the request gave it, unverified: the sender's log finds it by that. Such senders
  * POST every delivery: a request of another method is theirs only where something on the way
  * changed it, and then it carries their delivery ID; without it (a browser's GET, a monitor's
- * HEAD) it is none of theirs, and nothing is lost.
+ * HEAD) it is none of theirs, and nothing is lost. A request whose path names no source (one
+ * renamed in waiter, a URL mistyped at the sender) is such a sender's by the delivery ID it carries.
  */
 export function notSentAgain(
   req: Pick<IncomingMessage, "method" | "headers">,
   source: WebhookSource | undefined,
 ): string | undefined {
-  const notAgain = source && NOT_SENT_AGAIN[source.scheme];
+  const notAgain = source
+    ? NOT_SENT_AGAIN[source.scheme]
+    : Object.values(NOT_SENT_AGAIN).find(({ idHeader }) => copiesOf(req.headers, [idHeader]));
   if (!notAgain) return undefined;
   const sent = copiesOf(req.headers, [notAgain.idHeader]);
   if (!sent) return req.method === "POST" ? notAgain.what : undefined;
