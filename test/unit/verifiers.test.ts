@@ -338,6 +338,27 @@ describe("Shopify", () => {
     });
   });
 
+  test("an Events delivery without a webhook id is its topic, action, event id and subscription handle, as Shopify's library reads it", () => {
+    // As shopify-app-js's header-names.ts names an Events delivery's headers, once the legacy X-Shopify-* ones are gone:
+    // no webhook id; its subscription's handle.
+    const event = (handle: string) => ({
+      "shopify-hmac-sha256": base64Hmac("shpss_secret", body),
+      "shopify-topic": "Product",
+      "shopify-action": "create",
+      "shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "shopify-handle": handle,
+      "shopify-resource-id": "gid://shopify/Product/111",
+    });
+    const first = verify(delivery(event("stock-sync"), body));
+    const second = verify(delivery(event("price-watch"), body));
+    expect(first).toMatchObject({ kind: "accept", type: "Product/create" });
+    expect(second).toMatchObject({ kind: "accept", type: "Product/create" });
+    // Two subscriptions of one topic, each with its own handle, triggers and query: two deliveries.
+    if (first?.kind === "accept" && second?.kind === "accept") expect(first.id).not.toBe(second.id);
+    // A retry of one is that delivery again.
+    expect(verify(delivery(event("stock-sync"), body))).toEqual(first);
+  });
+
   test.each([
     [
       { "x-shopify-event-id": "e" },

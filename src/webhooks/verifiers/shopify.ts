@@ -10,7 +10,7 @@ import {
   type Verdict,
 } from "./common.js";
 
-const SENT_ONCE = ["Webhook-Id", "Test", "Topic", "Action", "Event-Id"] as const;
+const SENT_ONCE = ["Webhook-Id", "Test", "Topic", "Action", "Event-Id", "Handle"] as const;
 type SentOnce = (typeof SENT_ONCE)[number];
 
 /**
@@ -40,7 +40,10 @@ function shopifyHeaders(headers: IncomingHttpHeaders, differing: string[]): Part
  * (no `admin_graphql_api_id`, no id a double holds), or no event id came, the delivery is its
  * webhook id, else its topic and event id. An older waiter keyed it on its webhook id alone, which
  * is its `formerId`. An Events delivery is its webhook id, as Shopify's Events docs say: its
- * subscriptions of one topic are meant to differ (each its handle, triggers and query). Its topic
+ * subscriptions of one topic are meant to differ (each its handle, triggers and query). It carries
+ * its webhook id only in the legacy X-Shopify-Webhook-Id, which Shopify sends beside the new headers
+ * for now (shopify-app-js reads none among an Events delivery's own): without it, the delivery is
+ * its type, event id and `Shopify-Handle`, its subscription's. Its topic
  * names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
  * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
@@ -70,7 +73,9 @@ export function shopify(secrets: readonly string[]) {
     const type = action ? `${topic}/${action}` : topic;
     const event = sent["Event-Id"];
     const resource = action ? undefined : resourceOf(body);
-    const id = event && resource ? `${type}:${event}:${resource}` : (webhook ?? (event && `${type}:${event}`));
+    const subscription = sent.Handle ? `:${sent.Handle}` : "";
+    const id =
+      event && resource ? `${type}:${event}:${resource}` : (webhook ?? (event && `${type}:${event}${subscription}`));
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
     return {
       kind: "accept",
