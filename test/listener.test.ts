@@ -2638,6 +2638,16 @@ describe("bodies", () => {
     }
     expect((await store.stats()).events).toBe(0);
     expect(await rejected("encoded body")).toBe(3);
+    // An unsigned source's sender is told why without a signature it does not have.
+    const unsigned = await request(`${url}/webhooks/trial`, {
+      method: "POST",
+      body: gzipSync(Buffer.from('{"type":"order.paid"}')),
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    });
+    expect(unsigned.statusCode).toBe(415);
+    expect(((await unsigned.body.json()) as { error: string }).error).toBe(
+      'Content-Encoding "gzip" refused: waiter inflates no body, as a small one can inflate to a huge one, so send the body unencoded',
+    );
     const identity = signed();
     expect(
       (await deliver(url, { ...identity, headers: { ...identity.headers, "content-encoding": "identity" } })).status,

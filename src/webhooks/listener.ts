@@ -461,10 +461,14 @@ export function listenerApp(parts: ListenerParts): {
     }
     if (err.type === "encoding.unsupported") {
       res.set("accept-encoding", "identity");
+      const why =
+        configured && UNSIGNED_BODIES.has(configured.scheme)
+          ? "waiter inflates no body, as a small one can inflate to a huge one"
+          : "the signature is checked on the bytes as sent";
       refuse(req, res, {
         status: 415,
         reason: "encoded body",
-        error: `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
+        error: `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: ${why}, so send the body unencoded`,
         source: configured,
       });
       return;
@@ -502,6 +506,9 @@ function requestHead(chunk: Buffer | undefined): { said: string; path?: string; 
   const origin = /\norigin:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(text)?.[1];
   return { said: line && path !== undefined ? `${line[1]} ${quote(path)}` : "a request", path, origin };
 }
+
+/** The schemes whose bodies no signature covers: Comgate's form carries its secret, GoPay's GET nothing. */
+const UNSIGNED_BODIES = new Set<WebhookSource["scheme"]>(["none", "comgate", "gopay"]);
 
 /** /mcp as express routes it: in any letter case, with or without a trailing slash. */
 const MCP_PATH = /^\/mcp\/?$/i;
