@@ -24,6 +24,7 @@ import {
   useFakes,
   woo,
 } from "./automations-harness.js";
+import { json } from "./fakes/http.js";
 import { tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { numbersMovedSql } from "./store-contract.js";
@@ -335,6 +336,46 @@ describe("a run a stopped server left", () => {
         await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
       } finally {
         await second.close();
+      }
+    },
+  );
+
+  // The author's @name, in the argument the notice shows, as the run had it.
+  const noting = {
+    name: "note-paid",
+    when: { source: "stripe", type: "payment_intent.succeeded" },
+    do: [{ tool: "eshop_order_add_note", args: { id: 1, note: "@shop_owner: paid {{payload.data.object.id}}" } }],
+    onFailure: { notify: "team" },
+  };
+  test.each([
+    ["renamed", { ...noting, name: "note-paid-v2" }],
+    [
+      "edited to name another",
+      { ...noting, do: [{ tool: "eshop_order_add_note", args: { id: 1, note: "@office_desk: paid" } }] },
+    ],
+  ])(
+    "a failure told at the next start, its automation %s meanwhile, still mentions the @name the run's step was written with",
+    async (_, next) => {
+      woo.intercept = (req) =>
+        req.method === "POST" && req.path.endsWith("/notes")
+          ? json(400, '{"code":"note_refused","message":"Note refused","data":{"status":400}}')
+          : undefined;
+      const sent = telegram.delivered.length;
+      try {
+        const first = await serve([noting], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);
+        telegram.queue.push(tooManyRequests(60));
+        const event = await pay(first, undefined, `evt_mention_${nextSequence()}`);
+        await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
+        await first.close();
+        const second = await serve([next]);
+        try {
+          await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+          expect(telegram.delivered.at(-1)?.text).toContain("note “@shop_owner: paid pi_evt_mention_");
+        } finally {
+          await second.close();
+        }
+      } finally {
+        woo.intercept = undefined;
       }
     },
   );

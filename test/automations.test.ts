@@ -1042,6 +1042,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           detail: JSON.stringify({
             tool: "notify_send",
             args: { channel: "team", text: "Payment event “payment_intent.succeeded”" },
+            written: { channel: "team", text: "Payment event {{event.type}}" },
           }),
         }),
       ]);

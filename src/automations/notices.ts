@@ -82,9 +82,6 @@ export class FailureNotices {
     // Its run named: a flood wait keeps each notice's turn by who sends it, and two notices of one
     // automation told at once must not take each other's.
     const who = `automation ${automation}, telling run ${run}'s failure`;
-    // The author's own, as the automation is configured now: one gone or renamed leaves none.
-    const configured = this.parts.automations.find((a) => a.name === automation);
-    const authored = configured ? authorsWords(configured) : [];
     let recorded: NoticeStatus | NoticeOutcome = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
     const record = async (status: NoticeStatus | NoticeOutcome) => {
@@ -103,6 +100,7 @@ export class FailureNotices {
     const told = (async () => {
       let outcome: NoticeOutcome | undefined;
       try {
+        const authored = await this.#authored(run);
         for (let tries: Tries | undefined; ; ) {
           if (stopping.aborted) throw new Postponed("waiter is stopping");
           // Another waiter that took the automations over tells what is owed.
@@ -170,6 +168,18 @@ export class FailureNotices {
     });
     this.#telling.set(run, told);
     void told.finally(() => this.#telling.delete(run));
+  }
+
+  /**
+   * What the author wrote in the steps `run` recorded, as its automation had them when it ran: the
+   * notice shows those steps' arguments, whatever the automation is named or holds now.
+   */
+  async #authored(run: number): Promise<string[]> {
+    const recorded = await this.parts.runs.get(run).catch((err: unknown) => {
+      throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
+    });
+    const steps = recorded?.steps ?? [];
+    return authorsWords(steps.map((step) => (JSON.parse(step.detail) as { written?: unknown }).written));
   }
 
   /**

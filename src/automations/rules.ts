@@ -201,10 +201,11 @@ export function written(step: Step): Record<string, unknown> {
 const MAX_STEPS = 20;
 
 /**
- * The texts an automation's author wrote in its steps' arguments, each {{…}} in them a space: an
- * @name in them is a mention the author meant, which its failure's notice keeps.
+ * The texts an automation's author wrote in its steps' arguments (`steps`, each as `written` gives
+ * it), each {{…}} in them a space: an @name in them is a mention the author meant, which its
+ * failure's notice keeps.
  */
-export function authorsWords(automation: Automation): string[] {
+export function authorsWords(steps: readonly unknown[]): string[] {
   const words: string[] = [];
   const walk = (value: unknown): void => {
     if (typeof value === "string") {
@@ -213,7 +214,7 @@ export function authorsWords(automation: Automation): string[] {
       for (const inner of Object.values(value)) walk(inner);
     }
   };
-  for (const step of automation.do) walk(written(step));
+  for (const step of steps) walk(step);
   return words;
 }
 

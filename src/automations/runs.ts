@@ -303,6 +303,9 @@ export function automationRuns(parts: RunParts) {
         if (!(err instanceof StepFailure)) return { message, told: message, logged: withNothing(hidden(words)) };
         return { message, told: withNothing(err.told), logged: withNothing(err.logged) };
       };
+      // The step as configured goes with each record of it: a run taken up after a restart goes on
+      // only with it, and its failure's notice mentions only whom the author named in it.
+      const configured = written(step);
       /** The event's texts a notification quotes, which a channel keeps from mentioning anyone. */
       const quotes: string[] = [];
       try {
@@ -313,7 +316,7 @@ export function automationRuns(parts: RunParts) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
         const { message, told, logged } = reasons(err);
-        const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
+        const detail = { tool, ...(filled ? { args: filled } : {}), written: configured, error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
         await failed(automation, event, run, i, { tool, args: filled }, message, told, logged);
         return;
@@ -326,7 +329,7 @@ export function automationRuns(parts: RunParts) {
           run,
           i,
           "would",
-          JSON.stringify({ tool, args, ...(nothing ? { nothing } : {}) }),
+          JSON.stringify({ tool, args, written: configured, ...(nothing ? { nothing } : {}) }),
           clock.now(),
         );
         if (nothing)
@@ -340,8 +343,6 @@ export function automationRuns(parts: RunParts) {
       const redone = again && i === from;
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}), ...(redone ? { redone } : {}) };
       const who = `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`;
-      // The step as configured goes with it too: a run taken up after a restart goes on only with it.
-      const configured = written(step);
       await store.runs.step(
         run,
         i,
@@ -379,13 +380,13 @@ export function automationRuns(parts: RunParts) {
           return;
         }
         const { message, told, logged } = reasons(err);
-        await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
+        await record(run, i, "failed", JSON.stringify({ tool, args, written: configured, error: message }));
         await failed(automation, event, run, i, { tool, args }, message, told, logged);
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
-        await record(run, i, "failed", JSON.stringify({ tool, args, error: withNothing(said) }));
+        await record(run, i, "failed", JSON.stringify({ tool, args, written: configured, error: withNothing(said) }));
         const told = withNothing(said);
         await failed(automation, event, run, i, { tool, args }, told, told, withNothing(hidden(said)));
         return;
@@ -399,7 +400,12 @@ export function automationRuns(parts: RunParts) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}${doneAgain ? ` ${DONE_AGAIN}` : ""}`);
       }
       const outcome = doneAgain ? `${kept(said)}\n${DONE_AGAIN}` : kept(said);
-      await record(run, i, "done", JSON.stringify({ tool, args, said: outcome, ...(nothing ? { nothing } : {}) }));
+      await record(
+        run,
+        i,
+        "done",
+        JSON.stringify({ tool, args, written: configured, said: outcome, ...(nothing ? { nothing } : {}) }),
+      );
       // Done with a gap where a value was to be (a message that reads "Order  is paid."): the operator,
       // who reads no run, hears why, once for each insertion, as a field a sender often leaves null
       // (Stripe's description) would be said at every event.
