@@ -56,7 +56,8 @@ export interface ToolCall extends Call, Serving {
   stopping?: AbortSignal;
   /**
    * Set by an automation sending a notification (notify_send), which it tries again for the
-   * targets it missed only: where earlier tries got to, the targets that confirmed it (`sent`) and
+   * targets it missed only: where earlier tries got to, the targets that confirmed it (`sent`, as
+   * its result names them: with where it went instead, a group upgraded to a supergroup) and
    * those that refused it for good (`failed`), none of which is sent to again. The call adds its
    * own to them, and fails as refused for now (an UpstreamError) while a target refuses it for now.
    */

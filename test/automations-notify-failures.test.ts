@@ -588,6 +588,33 @@ describe("a notification some targets refused for now", () => {
     }
   });
 
+  test("a group upgraded to a supergroup, told at the first try, is still named with where it went once the other chat's 429 is over", async () => {
+    const group = "-4012345";
+    const supergroup = -1004012345670;
+    telegram.chats.add(group);
+    telegram.chats.add(String(supergroup));
+    telegram.migrated.set(group, supergroup);
+    limitOnce(OTHER, 1);
+    const channels = JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [group, OTHER], baseUrl: telegram.origin },
+    });
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels, WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(outcome(run)).toBe(
+        `Sent on team to ${group} (upgraded to supergroup ${supergroup}, where it went), ${OTHER}.`,
+      );
+    } finally {
+      await server.close();
+      telegram.migrated.delete(group);
+      telegram.chats.delete(group);
+      telegram.chats.delete(String(supergroup));
+    }
+  });
+
   test("a restart while a chat's wait is not over sends to it at the next start, and not again to the chat that has it", async () => {
     limitOnce(OTHER, 60);
     const sent = telegram.delivered.length;

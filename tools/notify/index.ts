@@ -152,6 +152,12 @@ export const channel = byWord("type", [
 ]);
 type Channel = z.output<typeof channel> & { name: string; secret?: string };
 
+/**
+ * The target a result names as reached, without where the message went instead ("-4012345
+ * (upgraded to supergroup …)"): no chat id or address holds " (".
+ */
+const targetOf = (reached: string) => reached.replace(/ \(.*\)$/, "");
+
 /** Each target and why it did not confirm the message, a sentence each. */
 function said(failed: { target: string; error: string }[]): string {
   return failed.map((f) => `${f.target}: ${/[.!?]$/.test(f.error) ? f.error : `${f.error}.`}`).join(" ");
@@ -277,7 +283,10 @@ export const notify = defineToolset({
         async run({ channel: name, text }, call) {
           const { targets: all, sender } = channels.get(name) as { targets: string[]; sender: Sender };
           const earlier = call.notified;
-          const settled = new Set([...(earlier?.sent ?? []), ...(earlier?.failed ?? []).map((f) => f.target)]);
+          const settled = new Set([
+            ...(earlier?.sent ?? []).map(targetOf),
+            ...(earlier?.failed ?? []).map((f) => f.target),
+          ]);
           const targets = all.filter((target) => !settled.has(target));
           const shown = asShown(text);
           // The event's texts an automation quoted, as they read in the text sent.
@@ -306,7 +315,7 @@ export const notify = defineToolset({
           const sent = [...(earlier?.sent ?? []), ...reachedNow];
           const failed = [...(earlier?.failed ?? []), ...failedNow.map(asFailed)];
           // Kept for an automation's next try, which goes to the targets that refused it for now only.
-          earlier?.sent.push(...sentNow);
+          earlier?.sent.push(...reachedNow);
           earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
           // The operator's record of what was sent where (the client has it as the result); a run's
           // also keeps it with its step.
