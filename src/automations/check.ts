@@ -31,7 +31,12 @@ const STEP_ANSWERS = new Set([
   "previous",
   "prev",
 ]);
-const NO_STEP_ANSWERS = ": a step reads the event alone, never an earlier step's answer (automations_runs shows those)";
+/**
+ * Why a path or template that starts at `root`, one of STEP_ANSWERS, reads nothing; and, as a
+ * payload may have a field of that name (a sender's `result`), how to read that instead.
+ */
+const noStepAnswers = (root: string) =>
+  `: a step reads the event alone, never an earlier step's answer (automations_runs shows those); a field of the payload's own named "${root}" is payload.${root}`;
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
 const CHANNEL: [string, string] = ["notification channel", "notification channels"];
@@ -91,7 +96,7 @@ export function checkAutomations({
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value${STEP_ANSWERS.has(stray) ? NO_STEP_ANSWERS : ` (${meantPath(path, ast, stray)})`}`,
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value${STEP_ANSWERS.has(stray) ? noStepAnswers(stray) : ` (${meantPath(path, ast, stray)})`}`,
         );
       }
       const negated = negatedField(ast, path);
@@ -828,7 +833,7 @@ function checkTemplate(where: string, template: string): void {
     const [root, field] = name.split(".");
     if (root !== "payload" && root !== "event") {
       throw new ConfigError(
-        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty${STEP_ANSWERS.has(root ?? "") ? NO_STEP_ANSWERS : ` (payload.${name}, perhaps)`}`,
+        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty${root !== undefined && STEP_ANSWERS.has(root) ? noStepAnswers(root) : ` (payload.${name}, perhaps)`}`,
       );
     }
     if (root === "event" && isNoEventField(field)) {
