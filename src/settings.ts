@@ -817,11 +817,14 @@ function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined 
   return description ?? (schema instanceof z.ZodOptional ? descriptionOf(schema.unwrap()) : undefined);
 }
 
-/** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
+/**
+ * Whether a bad value may be quoted back: a number, or a short plain word that is no credential,
+ * in any language's letters (a name written "platba-přijata" is told what it got, as "Platba" is).
+ */
 export function echoable(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (typeof value === "boolean") return true;
-  return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
+  return typeof value === "string" && /^[\p{L}\p{M}\p{N}_.,:+-]{0,40}$/u.test(value) && !credentialShaped(value);
 }
 
 /**

@@ -1595,7 +1595,7 @@ describe("automations are checked at start", () => {
     [
       "a name with a letter outside a-z",
       [{ ...PAID, name: "platba-přijata" }],
-      "automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
+      'automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit (got "platba-přijata")',
     ],
     [
       "a name longer than a name takes",
