@@ -15,7 +15,7 @@ import {
 } from "../../src/settings.js";
 import { defineTool, defineToolset, notBlank, notEmpty } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
-import type { Sender } from "./sender.js";
+import { forWhom, type Sender } from "./sender.js";
 import { checkTelegram, type FloodWaits, sameChat, telegramErrors, telegramSender } from "./telegram.js";
 
 /**
@@ -319,9 +319,8 @@ export const notify = defineToolset({
           earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
           // The operator's record of what was sent where (the client has it as the result); a run's
           // also keeps it with its step.
-          /** Whom it was sent for, as the log names them (an automation's run), where known. */
-          const forWhom = call.caller === undefined ? "" : ` for ${call.caller}`;
-          if (sentNow.length > 0) log.operatorOnly("info", `notify ${name}${forWhom}: sent to ${sentNow.join(", ")}`);
+          if (sentNow.length > 0)
+            log.operatorOnly("info", `notify ${name}${forWhom(call)}: sent to ${sentNow.join(", ")}`);
           if (sent.length === 0 || (earlier && forNow.length > 0)) {
             // The call's failure says it all, and is logged once, as a failed call (a warning when no one
             // was told) or run.
@@ -343,7 +342,7 @@ export const notify = defineToolset({
             throw failure;
           }
           for (const f of failed)
-            log.operatorOnly("warning", `notify ${name}${forWhom}: not confirmed by ${f.target}: ${f.error}`);
+            log.operatorOnly("warning", `notify ${name}${forWhom(call)}: not confirmed by ${f.target}: ${f.error}`);
           return { channel: name, sent, failed };
         },
         render(r) {

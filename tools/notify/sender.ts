@@ -7,3 +7,7 @@ import type { ToolCall } from "../../src/toolset.js";
 export interface Sender {
   send(target: string, text: string, call: ToolCall): Promise<string | undefined>;
 }
+
+/** Whom a message is for, as the log names them after what it says of it (" for automation …, run 7"), where known. */
+export const forWhom = (call: Pick<ToolCall, "caller">): string =>
+  call.caller === undefined ? "" : ` for ${call.caller}`;

@@ -8,7 +8,7 @@ import type { Upstream } from "../../src/http/upstream.js";
 import { cutCodePoints, oneLine } from "../../src/shown.js";
 import { clock, lessAgoThan } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
-import type { Sender } from "./sender.js";
+import { forWhom, type Sender } from "./sender.js";
 
 /** Telegram's error envelope: {"ok":false,"error_code":400,"description":"Bad Request: chat not found"}. */
 const failure = z.object({
@@ -302,8 +302,6 @@ export function telegramSender(
         flood.kept.splice(after === -1 ? flood.kept.length : after, 0, { caller: call.caller, at });
         return true;
       };
-      /** Whom the message is for, as the log names them (an automation's run), where known. */
-      const forWhom = call.caller === undefined ? "" : ` for ${call.caller}`;
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
@@ -374,7 +372,7 @@ export function telegramSender(
         };
         if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
           call.log.info(
-            `${api.name} asked for ${wait} s without messages to chat ${to} (429)${forWhom}; sending it then`,
+            `${api.name} asked for ${wait} s without messages to chat ${to} (429)${forWhom(call)}; sending it then`,
           );
           turn = flood;
           flood.next += PACE_MS;
@@ -392,7 +390,7 @@ export function telegramSender(
         api.read(sent, response);
         if (to === chatId) return undefined;
         call.log.warning(
-          `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message${forWhom} went there: put that id in the channel's chatIds`,
+          `${api.name} says group ${chatId} was upgraded to a supergroup, chat ${to}, and the message${forWhom(call)} went there: put that id in the channel's chatIds`,
         );
         return `upgraded to supergroup ${to}, where it went`;
       }
