@@ -456,14 +456,20 @@ export function eventStoreContract(open: OpenStore): void {
     test("an event id retention dropped is told when, while its delivery is remembered, and is forgotten with it", async () => {
       const { store } = await open();
       const first = await stored(store, event({ dedupeId: "evt_1" }));
+      const second = await stored(store, event({ dedupeId: "evt_1b" }));
+      expect(await store.oldestDroppedId()).toBeUndefined();
       const droppedAt = clock.now() + 31 * 86_400_000;
       await store.expire(droppedAt);
       const kept = await stored(store, event({ dedupeId: "evt_2" }));
-      expect(await store.droppedEvents([first.id, kept.id, "01JD3Q6Z8W5M9R2T4V7X0Y1A2B"])).toEqual([
+      expect(await store.droppedEvents([first.id, second.id, kept.id, "01JD3Q6Z8W5M9R2T4V7X0Y1A2B"])).toEqual([
         { id: first.id, droppedAt: new Date(droppedAt).toISOString() },
+        { id: second.id, droppedAt: new Date(droppedAt).toISOString() },
       ]);
+      // The oldest drop on record, before which a waiter that kept no record may have dropped others.
+      expect(await store.oldestDroppedId()).toBe(first.id);
       await store.expire(droppedAt + 367 * 86_400_000);
       expect(await store.droppedEvents([first.id])).toEqual([]);
+      expect(await store.oldestDroppedId()).toBe(kept.id);
     });
 
     test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {

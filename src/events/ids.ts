@@ -61,9 +61,11 @@ const DROP_ORDER_SLACK_MS = 60_000;
  * What retention did with the events event ids `ids` name: when it dropped those it did (`dropped`),
  * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
  * event up to `through` (0 where it dropped none). Which events it dropped is remembered a year and
- * a day (`forgottenBefore`): an id made within that time, and not among them, names none it dropped;
- * nor does one made after the oldest event kept, as retention drops the oldest first (such an event
- * was taken out by hand, erased or lost to a backup restored over the store, or the id is mistyped).
+ * a day (`forgottenBefore`), from the oldest drop on record on (`oldestDroppedId`: a waiter that kept
+ * no record dropped events before it): an id made within both, and not among them, names none it
+ * dropped; nor does one made after the oldest event kept, as retention drops the oldest first (such
+ * an event was taken out by hand, erased or lost to a backup restored over the store, or the id is
+ * mistyped).
  */
 export async function retentionOf(
   store: EventStore,
@@ -73,8 +75,12 @@ export async function retentionOf(
   if (through === 0) return { dropped: [], never: ids, mayBe: [], through };
   const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
   const oldestKept = await store.firstAfter({}, through);
+  const oldestRecorded = await store.oldestDroppedId();
+  const recordedSince = oldestRecorded
+    ? Math.max(forgottenBefore(clock.now()), decodeTime(oldestRecorded))
+    : Number.POSITIVE_INFINITY;
   const droppedNoneAfter = Math.min(
-    forgottenBefore(clock.now()),
+    recordedSince,
     oldestKept ? Date.parse(oldestKept.receivedAt) : Number.POSITIVE_INFINITY,
   );
   const dropped: { id: string; droppedAt: string }[] = [];

@@ -414,6 +414,12 @@ export interface EventStore {
    */
   droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]>;
   /**
+   * The oldest event id among the drops remembered (ids sort by time), undefined for none: a store
+   * upgraded from a waiter that kept no record of drops holds none of those it made, which came
+   * before every drop on record, as retention drops the oldest first.
+   */
+  oldestDroppedId(): Promise<string | undefined>;
+  /**
    * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state
    * (`3000006542:PAID`), oldest first, at most ten.
    */

@@ -704,6 +704,37 @@ test("an event id retention dropped is told when, and one it dropped no event of
   });
 });
 
+test("an event id older than every drop on record may be one retention dropped unrecorded, as a waiter that kept no record did", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-11-01T09:00:00Z");
+  const unrecorded = (await addTrial(store, "d1")).id;
+  setClock("2026-12-05T09:00:00Z");
+  await store.expire();
+  // As a store upgraded from a waiter that dropped events without keeping a record of them.
+  const shell = new Database(file);
+  shell.prepare("DELETE FROM dropped_deliveries").run();
+  shell.close();
+  const recorded = (await addTrial(store, "d2")).id;
+  setClock("2027-01-10T09:00:00Z");
+  await store.expire();
+  await addTrial(store, "d3");
+  // Never stored, made after the oldest drop on record and before every event kept.
+  const never = ulid(Date.parse("2026-12-20T09:00:00Z"));
+  const gone =
+    "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
+  expect(text(await call("events_get", { id: unrecorded }))).toBe(
+    `No event "${unrecorded}" is stored. Retention has dropped every event up to c2, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept.`,
+  );
+  await expect(client.readResource({ uri: `events://event/${unrecorded}` })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "${unrecorded}": retention has dropped the oldest events, and it may be one of them; events://recent lists the stored ones.`,
+  });
+  expect((await call("events_ack", { ids: [unrecorded, recorded, never] })).structuredContent).toMatchObject({
+    unknown: [unrecorded, recorded, never],
+    note: `Retention dropped "${recorded}" on 2027-01-10T09:00:00.000Z: gone from waiter, its payload too. Retention has dropped every event up to c2, and "${unrecorded}" may be one of them: gone from waiter, its payload too. events_list lists the events kept. Retention has dropped no event with id "${never}", so the id is ${gone}: events_list gives the ids of those stored.`,
+  });
+});
+
 test("event ids older than the drops retention remembers are told each apart: one newer than every event kept was never dropped", async () => {
   const { store, call } = await served();
   onTestFinished(() => setClock());

@@ -1554,6 +1554,11 @@ export class PostgresEventStore implements EventStore {
     return rows.map((row) => ({ id: row.id, droppedAt: iso(Number(row.dropped_at)) as string }));
   }
 
+  async oldestDroppedId(): Promise<string | undefined> {
+    const [row] = await this.#query<{ id: string | null }>("SELECT min(id) AS id FROM dropped_deliveries");
+    return row?.id ?? undefined;
+  }
+
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
     const events = await this.#query<{ id: string; source: string; dedupeId: string }>(
       ...droppedPaymentQuery(paymentId, otherSchemeSources(this.#sources ?? [])),

@@ -998,6 +998,10 @@ export class SqliteEventStore implements EventStore {
     return rows.map((row) => ({ id: row.id, droppedAt: iso(row.dropped_at) as string }));
   }
 
+  async oldestDroppedId(): Promise<string | undefined> {
+    return (this.#sql("SELECT min(id) FROM dropped_deliveries").pluck().get() as string | null) ?? undefined;
+  }
+
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
     const events = this.#sql(
       `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
