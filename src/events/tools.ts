@@ -315,13 +315,26 @@ async function droppedUnread(store: EventStore, after: number, from = "after `si
  * What the last page back, or a first page that is the last, is told when retention has dropped
  * events older than it, past `after` (its since): a reader would take the end of the pages for the
  * oldest event. A page that lists none (`listed` false) has no events for them to be older than.
+ * A page of every event (`filtered` false) is told how many retention dropped, each of which it
+ * would have listed, and one that lists none without `before` (`bounded` false), that none is stored.
  */
-async function droppedOlder(store: EventStore, after: number, listed: boolean): Promise<string | undefined> {
+async function droppedOlder(
+  store: EventStore,
+  after: number,
+  { listed, filtered, bounded }: { listed: boolean; filtered: boolean; bounded: boolean },
+): Promise<string | undefined> {
   const dropped = await store.droppedThrough();
   if (dropped <= after) return undefined;
-  // A page that lists none cannot say whether any of those dropped matched it.
   const which = listed ? ", older than these" : "";
-  return `Retention has dropped every event up to ${cursorOf(dropped)}${which}: any that matched are lost to waiter; ask the systems that sent them for older ones.`;
+  const ask = "ask the systems that sent them for older ones.";
+  // A filtered page cannot say whether any of those dropped matched it.
+  if (filtered)
+    return `Retention has dropped every event up to ${cursorOf(dropped)}${which}: any that matched are lost to waiter; ${ask}`;
+  const { count, bytes, age } = (await store.stats()).droppedBy;
+  const all = count + bytes + age > 0 ? ` (${(count + bytes + age).toLocaleString("en")} in all)` : "";
+  const gone = `every event up to ${cursorOf(dropped)}${all}`;
+  if (!listed && !bounded) return `No event is stored: retention has dropped ${gone}; ${ask}`;
+  return `Retention has dropped ${gone}${which}: waiter keeps none of them; ${ask}`;
 }
 
 /**
@@ -883,7 +896,13 @@ export function eventsToolset(
             ...((args.before ||
               (!args.since && !args.unacked_only && (shown.length === 0 || args.source || args.type))) &&
             !nextBefore
-              ? [await droppedOlder(store, after, shown.length > 0)]
+              ? [
+                  await droppedOlder(store, after, {
+                    listed: shown.length > 0,
+                    filtered: Boolean(args.source || args.type || args.unacked_only),
+                    bounded: Boolean(args.before),
+                  }),
+                ]
               : []),
             shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),
             keep,

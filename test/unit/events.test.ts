@@ -585,7 +585,7 @@ test("a cursor given before retention dropped every event still reads on; one be
   expect((await call("events_list", {})).structuredContent).toEqual({
     events: [],
     cursor,
-    note: `Retention has dropped every event up to ${cursor}: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+    note: `No event is stored: retention has dropped every event up to ${cursor} (2 in all); ask the systems that sent them for older ones.`,
   });
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toEqual({ timed_out: true, cursor });
   const later = await add("d3");
@@ -791,7 +791,7 @@ test("a page back past the oldest event kept says retention dropped the older on
   setClock("2026-12-11T09:00:00Z");
   await store.expire();
   const said =
-    "Retention has dropped every event up to c2, older than these: any that matched are lost to waiter; ask the systems that sent them for older ones.";
+    "Retention has dropped every event up to c2 (2 in all), older than these: waiter keeps none of them; ask the systems that sent them for older ones.";
   const last = await call("events_list", { before: first.next_before, limit: 2 });
   expect(last.structuredContent).toMatchObject({ events: [expect.anything()], note: said });
   expect(last.structuredContent).not.toHaveProperty("next_before");
@@ -804,7 +804,7 @@ test("a page back past the oldest event kept says retention dropped the older on
   expect(past.structuredContent).toEqual({
     events: [],
     cursor: "c2",
-    note: `${stops} Retention has dropped every event up to c2: any that matched are lost to waiter; ask the systems that sent them for older ones.`,
+    note: `${stops} Retention has dropped every event up to c2 (2 in all): waiter keeps none of them; ask the systems that sent them for older ones.`,
   });
   // A page back that ends where nothing was dropped, or that more pages follow, says nothing of it.
   expect((await call("events_list", { before: first.next_before, since: "c2" })).structuredContent).not.toHaveProperty(
