@@ -447,6 +447,8 @@ export class SqliteEventStore implements EventStore {
   readonly #expiry: NodeJS.Timeout;
   /** The retention run no caller waits for, if one is under way. */
   #expiring: Promise<void> | undefined;
+  /** Whether dropped_deliveries_id was found committed: no other waiter takes an index away. */
+  #droppedIdsIndexed = false;
   #closing = false;
   /** The open could not write LATEST_SEQ_CAUGHT_UP (another program held the lock): the first write does. */
   #latestSeqUncaught = false;
@@ -670,10 +672,15 @@ export class SqliteEventStore implements EventStore {
    * Builds dropped_deliveries_id where it is missing, in the write transaction the caller holds: at
    * the open, else (another program held the lock then) at retention's first run that takes it, not
    * at the next restart, as until then each event id looked up reads every drop. Where there are
-   * drops to index, which it reads all of, said before and after.
+   * drops to index, which it reads all of, said before and after. Once found, it is not looked
+   * for again; one built is looked for once more, as its transaction may yet roll back.
    */
   #indexDroppedIds(): void {
-    if (this.#sql("SELECT 1 FROM sqlite_master WHERE name = 'dropped_deliveries_id'").get() !== undefined) return;
+    if (this.#droppedIdsIndexed) return;
+    if (this.#sql("SELECT 1 FROM sqlite_master WHERE name = 'dropped_deliveries_id'").get() !== undefined) {
+      this.#droppedIdsIndexed = true;
+      return;
+    }
     const said = this.#sql("SELECT 1 FROM dropped_deliveries LIMIT 1").get() !== undefined;
     const start = clock.now();
     if (said) this.#onIndexing?.();
