@@ -226,6 +226,24 @@ test("a source mistyped is told the sources no longer configured that events are
   });
 });
 
+test("a wait on a source no longer configured that times out says this waiter refuses its deliveries", async () => {
+  // No source is configured here: "trial" has stored events, as a source removed from the config has.
+  const { store, call, text } = await served({ sources: [{ name: "shop", scheme: "woocommerce" }] });
+  await addTrial(store, "r1");
+  const unconfigured =
+    'No source "trial" is configured in this waiter, whose listener refuses its deliveries: its events stored before are listed, and a new one arrives only through another waiter on the store that has it configured.';
+  const waited = await call("events_wait", { source: "trial", timeout_s: 1 });
+  expect(waited.structuredContent).toEqual({ timed_out: true, cursor: "c1", note: unconfigured });
+  expect(text(waited)).toBe(
+    `The wait timed out: nothing matching arrived. Wait again with since="c1".\n${unconfigured}`,
+  );
+  // A configured source's wait says nothing of it.
+  expect((await call("events_wait", { source: "shop", timeout_s: 1 })).structuredContent).toEqual({
+    timed_out: true,
+    cursor: "c1",
+  });
+});
+
 test("events_wait served without events_list or events_get sends the model to neither", async () => {
   const { store, call, text } = await served({ tools: "events_wait" });
   const first = await addTrial(store, "w1");
