@@ -904,7 +904,11 @@ export function eventsToolset(
                   }),
                 ]
               : []),
-            shown.length === 0 ? (wooHint(filter) ?? (await typeHint(store, filter, latest))) : minorUnitsNote(shown),
+            // A first look at a mistyped type would read as none having arrived; a poll (since) is not
+            // told the types at every look, nor a page of the unacknowledged, whose type may be all acknowledged.
+            shown.length === 0
+              ? (wooHint(filter) ?? (await typeHint(store, filter, latest, !args.since && !args.unacked_only)))
+              : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);
           return {

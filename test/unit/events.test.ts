@@ -2109,7 +2109,9 @@ test("a type off in letter case is told the stored one, white space around it is
   const cased = 'Types are matched in their letter case: pass "order.paid".';
   expect(await noteOf("Order.Paid")).toBe(cased);
   expect(await noteOf("ORDER.*")).toBe('Types are matched in their letter case: pass "order.*".');
-  expect(await noteOf("Order/")).toBeUndefined();
+  expect(await noteOf("Order/")).toBe(
+    'No stored event is of the type "Order/" nor of one that begins with it; the newest 1,000 events have these types: "order.paid".',
+  );
   expect(await noteOf("Order")).toBe(
     'The type "Order" is matched exactly and in its letter case: for the types that begin with it, pass "order.".',
   );
@@ -2120,8 +2122,10 @@ test("a type off in letter case is told the stored one, white space around it is
   expect(await noteOf("Order.Paid.")).toBe(
     'The prefix "Order.Paid." matches only types that go on past it: pass "order.paid" for that type itself.',
   );
-  // Nothing stored begins with this, in any case: a prefix would match nothing either.
-  expect(await noteOf("invoice")).toBeUndefined();
+  // Nothing stored begins with this, in any case: no prefix is advised, and the types stored are told.
+  expect(await noteOf("invoice")).toBe(
+    'No stored event is of the type "invoice"; the newest 1,000 events have these types: "order.paid".',
+  );
   const padded = await call("events_list", { type: " order.paid\n" });
   expect((padded.structuredContent as { events: unknown[] }).events).toHaveLength(1);
   // A wait that timed out is told alike; on a type stored as given, it is told nothing more.
@@ -2166,8 +2170,10 @@ test("a prefix that is a stored type and its dot is told to pass that type: GitH
   }
   const waited = await call("events_wait", { type: "push.", since: "c0", timeout_s: 1 });
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor, note: itself("push.", "push") });
-  // A prefix of something no type is, with or without its dot, is told nothing.
-  expect((await call("events_list", { type: "issues." })).structuredContent).not.toHaveProperty("note");
+  // A prefix of something no type is, is told the types stored; a prefix of stored ones, nothing.
+  expect((await call("events_list", { type: "issues." })).structuredContent).toMatchObject({
+    note: 'No stored event is of the type "issues." nor of one that begins with it; the newest 1,000 events have these types: "push", "pull_request.opened".',
+  });
   expect((await call("events_list", { type: "pull_request." })).structuredContent).not.toHaveProperty("note");
 });
 
@@ -3084,6 +3090,20 @@ test("a wait on a type no stored event has, nor one near it, is told the types s
   // A type stored is said nothing of, though nothing newer matched.
   const stored = await call("events_wait", { type: "charge.refunded", since: "c2", timeout_s: 1 });
   expect(stored.structuredContent).toEqual({ timed_out: true, cursor: "c2" });
+});
+
+test("a first page of a type no stored event has, nor one near it, is told the types stored; a poll with since is not", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "t1", "{}", "payment_intent.succeeded");
+  await addTrial(store, "t2", "{}", "charge.refunded");
+  const told =
+    'No stored event is of the type "paymnet_intent.succeeded"; the newest 1,000 events have these types: "payment_intent.succeeded", "charge.refunded".';
+  const listed = await call("events_list", { type: "paymnet_intent.succeeded" });
+  expect(listed.structuredContent).toEqual({ events: [], cursor: "c2", note: told });
+  expect(text(listed)).toBe(`No matching events. Cursor for later: c2.\n${told}`);
+  expect(
+    (await call("events_list", { type: "paymnet_intent.succeeded", since: "c1" })).structuredContent,
+  ).not.toHaveProperty("note");
 });
 
 test("events_list given a since no older than its before is told so, not only that nothing matched", async () => {
