@@ -2781,6 +2781,10 @@ describe("resumption", () => {
       await expect.poll(() => gone).toBe(true);
       again.body.destroy();
       await expect.poll(() => served.sessions.answering()).toBe(0);
+      // Its operator reads why it ended: its client was told nothing.
+      expect(served.stderr()).toContain(
+        `MCP session ${inSession["mcp-session-id"]}: cut its notification stream, whose client left its connection full, as its client opened it again on another connection`,
+      );
     } finally {
       hung.destroy();
       await served.close();
@@ -5865,6 +5869,50 @@ describe("OAuth access tokens", () => {
       expect(again.statusCode).toBe(401);
       await again.body.dump();
     } finally {
+      setClock();
+      await served.close();
+    }
+  });
+
+  test("a notification stream whose client left its connection full is cut as its token lapses, and the log says so, without the token", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60 * 60_000 }, oauthEnv());
+    const { hostname, port } = new URL(served.url);
+    const hung = openSocket(Number(port), hostname);
+    let heard = "";
+    hung.setEncoding("utf8").on("data", (chunk: string) => {
+      heard += chunk;
+    });
+    const gone = new Promise((resolve) => hung.once("close", resolve));
+    try {
+      const opened = vi.spyOn(served.app, "session");
+      const token = await sign({ scope: "waiter:read" }, { expires: "20s" });
+      const initialized = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      const id = initialized.headers["mcp-session-id"] as string;
+      await initialized.body.dump();
+      const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
+      const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
+      // Time enough to fill its connection before the token lapses.
+      lapseIn(`Bearer ${token}`, 4_000);
+      hung.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${token}\r\nMcp-Session-Id: ${id}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
+      );
+      await expect.poll(() => heard).toMatch(/id: \S+\ndata: \n\n/);
+      // From here on its client reads nothing: large log lines fill what the connection takes, then wait in waiter.
+      hung.pause();
+      while (notificationsUnread(transport) === 0) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // It lapses with its connection full: what waits is let go with the connection.
+      await expect.poll(() => served.sessions.streams(), { timeout: 10_000 }).toBe(0);
+      hung.resume();
+      await gone;
+      expect(served.stderr()).toContain(
+        `MCP session ${id}: cut its notification stream, whose client left its connection full, as the token it was opened with lapsed`,
+      );
+      expect(served.stderr()).not.toContain(token);
+    } finally {
+      hung.destroy();
       setClock();
       await served.close();
     }

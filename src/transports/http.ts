@@ -215,9 +215,10 @@ function refuseOutsideSession(req: Request, res: Response, refused: Refused): bo
 
 /**
  * A GET's stream, while it is open: counted in its session's streams, and ended when its token
- * lapses. The one it opens again, if held, ends first.
+ * lapses. The one it opens again, if held, ends first. A full notification stream cut so is said
+ * through `cut`, with why: its client is not told, and its operator would see it end unexplained.
  */
-function holdStream(entry: Open, req: Request, res: Response) {
+function holdStream(entry: Open, req: Request, res: Response, cut: (why: string) => void) {
   // A client opens a stream again when it lost the one it had, which may still look open here: it
   // died at a proxy, or on a network the client left, unseen. The transport would refuse the new
   // one with 409, which the SDK's clients give up on after two tries, and the session would be
@@ -226,7 +227,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   const lastId = req.headers["last-event-id"];
   const reopened = typeof lastId === "string" ? lastId : undefined;
   if (opensStream(req)) {
-    endHeldStream(entry, reopened);
+    if (endHeldStream(entry, reopened)) cut("its client opened it again on another connection");
     entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
     if (!resumesCall(reopened)) {
       entry.notifications = res;
@@ -244,7 +245,11 @@ function holdStream(entry: Open, req: Request, res: Response) {
   const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
   // Past a timer's longest wait (24.8 days) a token is as good as lasting.
   const lapse =
-    heldFor === undefined || heldFor >= 2 ** 31 ? undefined : setTimeout(() => endHeldStream(entry, reopened), heldFor);
+    heldFor === undefined || heldFor >= 2 ** 31
+      ? undefined
+      : setTimeout(() => {
+          if (endHeldStream(entry, reopened)) cut("the token it was opened with lapsed");
+        }, heldFor);
   lapse?.unref();
   res.once("close", () => {
     clearTimeout(lapse);
@@ -472,7 +477,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       replayEnded(entry.replay, lastId, id, res);
       return;
     }
-    if (req.method === "GET") holdStream(entry, req, res);
+    if (req.method === "GET") {
+      holdStream(entry, req, res, (why) =>
+        log.info(`MCP session ${id}: cut its notification stream, whose client left its connection full, as ${why}`),
+      );
+    }
     entry.inFlight += 1;
     res.once("close", () => {
       entry.inFlight -= 1;

@@ -168,6 +168,7 @@ export function nameWhereItStands(
  * come back with: the stream goes on, on another connection. A notification stream whose connection
  * is full (`notifications`, where given) is cut instead: its end would wait behind what its client
  * does not read, and hold that and the session, never idle, for as long as the connection lives.
+ * True when it was cut.
  */
 export function endHeldStream(
   {
@@ -182,12 +183,14 @@ export function endHeldStream(
     notifications: { writableNeedDrain: boolean; destroy(): void } | undefined;
   },
   lastId: string | undefined,
-) {
+): boolean {
   const stream = streamOf(lastId);
-  if (stream === NOTIFICATION_STREAM && notifications?.writableNeedDrain) notifications.destroy();
+  const cut = stream === NOTIFICATION_STREAM && notifications?.writableNeedDrain === true;
+  if (cut) notifications?.destroy();
   sayRetry(transport, stream, takesStandingId ? replay.standsAt(stream) : undefined);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const request of requestsCarried(transport, stream)) transport.closeSSEStream(request);
+  return cut;
 }
 
 /** The stream a GET opens: the one its `Last-Event-ID` names (a call's, or the notification stream's), else the notification stream. */
