@@ -2791,6 +2791,34 @@ describe("resumption", () => {
     }
   });
 
+  test("a session ended by its client while its notification stream's connection is full cuts that connection: nobody reads what waits", async () => {
+    const served = await servedWithErp();
+    const { socket: hung, heard, open } = heldStream(served);
+    let gone = false;
+    hung.once("close", () => {
+      gone = true;
+    });
+    try {
+      const { inSession, session, transport } = await open();
+      // From here on its client reads nothing: large log lines fill what the connection takes, then wait in waiter.
+      hung.pause();
+      while (notificationsUnread(transport) === 0) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const ended = await request(`${served.url}/mcp`, { method: "DELETE", headers: inSession });
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      // What reached the connection before, the client reads; then it is closed, not ended after what waited.
+      hung.resume();
+      await expect.poll(() => gone).toBe(true);
+      expect(heard()).not.toMatch(/\r\n0\r\n\r\n$/);
+    } finally {
+      hung.destroy();
+      await served.close();
+    }
+  });
+
   test("at a stop, a stream whose client reads slowly through a burst is ended after what waits on it, not cut: no next start holds that", async () => {
     const served = await servedWithErp();
     const { socket: slow, heard, open } = heldStream(served);

@@ -391,6 +391,10 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       // Closing the session's server closes this transport again.
       if (closed) return;
       closed = true;
+      const entry = transport.sessionId === undefined ? undefined : open.get(transport.sessionId);
+      // Its notification stream carries nothing more: ended after what its client left unread, it
+      // would hold that and its connection, for a session that is no more, as long as the connection lives.
+      if (entry?.transport === transport && entry.notifications?.writableNeedDrain) entry.notifications.destroy();
       if (transport.sessionId) open.delete(transport.sessionId);
       void session.close();
     };
