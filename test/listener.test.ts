@@ -2579,6 +2579,18 @@ describe("bodies", () => {
     }
   });
 
+  test("Expect: 100-continue to a path that is no webhook route gets its 404 at once, not an invitation to send the body", async () => {
+    const { port } = await start();
+    for (const path of ["/elsewhere", "/healthz", "/webhook/erp"]) {
+      const sender = await probe(port);
+      sender.socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
+      );
+      await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("404");
+      expect(sender.received(), path).not.toMatch(/100 Continue/);
+    }
+  });
+
   test("Expect: 100-continue to a webhook path in another case, which the delivery route takes, waits on its checks too", async () => {
     const { port, store } = await start();
     const refused = await probe(port);

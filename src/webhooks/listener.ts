@@ -552,13 +552,10 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // gets its 100 from the delivery route once every check that needs no body has passed (see
   // mountDeliveries), and a refusal (its Host, source, method, size, encoding or the bodies' budget)
   // before the body is sent. /mcp in waiter serve gets its 100 once its token and declared size
-  // pass (see mountRoutes): a stranger is refused before uploading. Other routes get their 100.
-  const served = withoutPublicPath(webhooks.publicUrl);
+  // pass (see mountRoutes): a stranger is refused before uploading. No other route reads a body:
+  // each is answered without one, its 404 or its refusal, never invited to send it.
   server.on("checkContinue", (req, res) => {
-    const path = served(req.url ?? "");
-    if (/^\/webhooks\//i.test(path) || (parts.routes && MCP_PATH.test(path.split("?", 1)[0] ?? ""))) {
-      awaitingContinue.add(req);
-    } else res.writeContinue();
+    awaitingContinue.add(req);
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
@@ -585,6 +582,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     socket.once("close", () => sockets.delete(socket));
   });
   const pageAllowed = originCheck(webhooks);
+  const served = withoutPublicPath(webhooks.publicUrl);
   // A request Node cannot read (headers past its bound, a body not whole within the request
   // timeout) is answered as Node answers it, with the CORS its route gives a page: without it, a
   // page calling /mcp reads "Failed to fetch", not the status.
