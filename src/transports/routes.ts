@@ -224,7 +224,8 @@ function bearerCheck(
       // A token in the URL (RFC 6750 §2.3's access_token, or a connector's own token=): MCP takes
       // none there, and the person who put it there is told where it goes instead.
       // An empty one (a URL template's unset variable) sends none.
-      const inQuery = QUERY_TOKENS.find((name) => new URLSearchParams(queryOf(req)).get(name));
+      const query = req.originalUrl.includes("?") ? new URLSearchParams(queryOf(req)) : undefined;
+      const inQuery = query && QUERY_TOKENS.find((name) => query.get(name));
       // "Bearer $WAITER_TOKEN" with the variable unset, a header of the wrong format else: the
       // person is sent to the variable. (Node drops the space after "Bearer".) Beside a token in
       // the URL, the header sends none, and the URL's token is what the person must hear of.

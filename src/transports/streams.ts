@@ -369,11 +369,11 @@ export function notificationsUnread(transport: WebStandardStreamableHTTPServerTr
  */
 export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTransport) {
   type KeepAlive = (controller: ReadableStreamDefaultController, encoder: unknown) => unknown;
-  const internals = transport as unknown as { startKeepAlive: KeepAlive };
+  const startKeepAlive = internal<KeepAlive>(transport, "startKeepAlive");
   // Not known: its keepalives go on unfiltered.
-  if (!internal(transport, "startKeepAlive")) return;
-  const keepAlive = internals.startKeepAlive.bind(transport);
-  internals.startKeepAlive = (controller, encoder) =>
+  if (!startKeepAlive) return;
+  const keepAlive = startKeepAlive.bind(transport);
+  (transport as unknown as { startKeepAlive: KeepAlive }).startKeepAlive = (controller, encoder) =>
     keepAlive(
       {
         enqueue(chunk: Uint8Array) {
