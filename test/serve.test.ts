@@ -5296,6 +5296,10 @@ describe("OAuth access tokens", () => {
         },
         id: null,
       });
+      // Logged as the listener of MCP it is here, not of webhooks alone.
+      expect(served.stderr()).toMatch(
+        / info .*\[waiter\] MCP and webhook listener refused POST "\/mcp" from 127\.0\.0\.1: a request from a web page \(Origin "https:\/\/elsewhere\.example"\)/,
+      );
       const hook = await request(`${served.url}/webhooks/erp`, {
         method: "OPTIONS",
         headers: { origin: page, "access-control-request-method": "POST" },

@@ -57,6 +57,9 @@ export interface ListenerParts {
 
 // In waiter serve the connections are MCP clients' too, which hold one for their stream and one for
 // each call (kept alive after it): a team of 100 agents behind one NAT holds 200 and more.
+/** The listener as the log names it: in waiter serve it takes MCP's requests too. */
+const listenerNamed = (mode: ListenerMode) => (mode === "serve" ? "MCP and webhook listener" : "webhook listener");
+
 const heldFor = (mode: ListenerMode) =>
   mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
 
@@ -281,7 +284,7 @@ export function listenerApp(parts: ListenerParts): {
     const which = notSentAgain(req, source) ?? claimedDelivery(req, source);
     const client = clientOf(req.socket);
     infoAMinute(
-      `${source ? `webhook ${source.name} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,
+      `${source ? `webhook ${source.name} rejected` : `${listenerNamed(mode)} refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,
       `${source?.name ?? ""}\n${reason}\n${client}`,
     );
     answerUnread(req, res, status, error, limits, atMcp(req));
@@ -562,7 +565,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // A line a minute for each limit, and for connections not accepted: a flood that reaches one
   // must not hide that another is reached too (one address's connections, past all of them).
   const warn = throttled((message) => log.warning(message));
-  const listenerName = parts.mode === "serve" ? "MCP and webhook listener" : "webhook listener";
+  const listenerName = listenerNamed(parts.mode);
   server.on("drop", () =>
     warn(
       `${listenerName} at ${webhooks.maxConnections} connections, the most webhooks.maxConnections lets it hold${heldFor(parts.mode)}: closing new ones`,
@@ -592,7 +595,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
       // Before any route sees the request: a sender whose deliveries all end so is heard of here.
       const client = clientOf(socket);
       refusedHeaders(
-        `webhook listener refused ${head.said} from ${client} with 431: ${HEADERS_TOO_LARGE}`,
+        `${listenerName} refused ${head.said} from ${client} with 431: ${HEADERS_TOO_LARGE}`,
         `431\n${client}`,
       );
     }
