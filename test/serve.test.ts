@@ -4183,7 +4183,7 @@ describe("bearer tokens", () => {
     }
   });
 
-  test("a JSON-RPC batch in MCP 2025-06-18 or later, which takes none, is refused saying so, and its calls cost no rate; in 2025-03-26 it is answered", async () => {
+  test("a JSON-RPC batch in MCP 2025-06-18 or later, which takes none, is refused saying so to each of its requests by its id, and its calls cost no rate; in 2025-03-26 it is answered", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
       { maxSessions: 50, idleMs: 60_000 },
@@ -4227,14 +4227,13 @@ describe("bearer tokens", () => {
         for (const batch of batches) {
           const refused = await post(batch, inSession);
           expect(refused.statusCode, version).toBe(400);
-          expect(await refused.body.json(), version).toEqual({
-            jsonrpc: "2.0",
-            id: null,
-            error: {
-              code: -32600,
-              message: `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
-            },
-          });
+          const message = `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`;
+          // Each request told by its id, as over stdio: one told by id null its client cannot tie to
+          // any, and waits out its own timeout for each.
+          const ids = batch.flatMap((message) => ("id" in message ? [message.id] : []));
+          expect(await refused.body.json(), version).toEqual(
+            (ids.length > 0 ? ids : [null]).map((id) => ({ jsonrpc: "2.0", id, error: { code: -32600, message } })),
+          );
         }
         // The 100 calls refused were not owed: a call goes at once.
         const call = await post(calls(1)[0], inSession);
