@@ -1113,6 +1113,27 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test('a street before the postal code, "Wien, Mariahilfer Straße 1010", is no town: the town is asked for, nothing sent', async () => {
+      const before = geocoding.requests.length;
+      // A street's word, or a house number between the street and the postal code, says it is a street.
+      for (const address of [
+        "Wien, Mariahilfer Straße 1010",
+        "Bern, Bundesplatz 3 3005",
+        "Hans Huber, Kärntner Strasse 1010",
+        "Dr Huber, Kärntner Str. 1010, AT",
+        "Amsterdam, Kalverstraat 1012",
+      ]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // "St" before a town's name is Saint, no street.
+      expect(text(await server.call("weather_current", { place: "Jan Smith, St Albans AL1 3XX" }))).toContain(
+        '"St Albans" if "Jan Smith" is a person\'s or company\'s name',
+      );
+    });
+
     test('a comma before the postal code, "Jan Kowalski, Krakow, 31-510", reads as "A, B 12345" does: both are named, neither sent', async () => {
       const before = geocoding.requests.length;
       for (const [address, town, other] of [

@@ -878,7 +878,27 @@ const STREET_AND_NUMBER = new RegExp(
 function streetLast(text: string): boolean {
   const parts = addressParts(text);
   const at = parts.findIndex((part) => /\d/.test(part));
-  return at > 0 && STREET_AND_NUMBER.test(parts[at] ?? "") && parts.slice(at + 1).every(isCountry);
+  const street = parts[at] ?? "";
+  return (
+    at > 0 && (STREET_AND_NUMBER.test(street) || streetBeforePostalCode(street)) && parts.slice(at + 1).every(isCountry)
+  );
+}
+
+/**
+ * A street before the number after it, a postal code or a house number, where a town would be: its name has a
+ * street's word ("Mariahilfer Straße 1010", "Kalverstraat 1012", "Walnut Ct 1234"), or a house number comes
+ * between it and the postal code ("Bundesplatz 3 3005").
+ */
+function streetBeforePostalCode(part: string): boolean {
+  const [, name = "", numbers = ""] = /^(\D+?)\s+(\d[\d\s/a-z-]*)$/i.exec(part) ?? [];
+  const words = folded(name)
+    .split(/\s+/)
+    .map((word) => word.replace(/\.$/, ""));
+  return (
+    /^\d{1,4}[a-z]?(?:\/\d{1,4}[a-z]?)?\s+\d{4,5}$/i.test(numbers) ||
+    STREET_WORDS.has(words.at(-1) ?? "") ||
+    words.some((word) => /(?:strasse|str|gasse|platz|allee|weg|straat|laan|plein)$/.test(word))
+  );
 }
 
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
@@ -1090,6 +1110,8 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const town = alone ? parts[townAt] : townBesidePostalCode(part, after.length > 0);
   const code = /\d{4}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
   if (townAt < 1 || !town || after.some((part) => /\d/.test(part)) || !code) return undefined;
+  // A street names no town, and the part before it may be a name (streetLast).
+  if (streetBeforePostalCode(part)) return undefined;
   // "1010 Main St" is a street's number, as four digits before a street's word are.
   if (/^\d{4}\s/.test(part) && isStreet(part, "")) return undefined;
   const region =
