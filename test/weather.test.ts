@@ -1627,6 +1627,22 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test('a street grid\'s address after its town, "Salt Lake City 400 S 200 E", is refused naming the town, not sent', async () => {
+      const before = geocoding.requests.length;
+      // Numbers beyond any degree are no coordinates: only the address's reading is left.
+      for (const [address, town] of [
+        ["Salt Lake City 400 S 200 E", "Salt Lake City"],
+        ["Salt Lake City, 400 S 200 E", "Salt Lake City"],
+        ["Provo 1205 N 500 W", "Provo"],
+        ["Salt Lake City 175 E 400 S", "Salt Lake City"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a plus code or a what3words address is refused with what to send instead, not searched for", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

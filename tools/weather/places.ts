@@ -538,10 +538,11 @@ const NAME_BESIDE = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
  * The town before whole numbers, each with a letter after it, as a street grid's address is written after its
  * town ("Provo 55 N 100 E", 55 North on 100 East), which read as whole degrees are coordinates after a name too
  * ("Sydney 33 S 151 E"; Provo's are a point in Siberia): nothing tells which. A grid's address writes its
- * numbers first, so "Sydney S 33 E 151" is coordinates alone.
+ * numbers first, so "Sydney S 33 E 151" is coordinates alone. Beyond any degree ("Salt Lake City 400 S 200 E",
+ * "175 E 400 S") they are the address alone.
  */
 function gridTown(text: string): string | undefined {
-  const grid = String.raw`\d{1,2}\s*[NS][\s,;]+\d{1,3}\s*[EW]`;
+  const grid = String.raw`(?:\d{1,4}\s*[NS][\s,;]+\d{1,4}\s*[EW]|\d{1,4}\s*[EW][\s,;]+\d{1,4}\s*[NS])`;
   return new RegExp(String.raw`^\s*(${NAME_BESIDE})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
 }
 
@@ -826,7 +827,9 @@ function unmarkedAngle(written: Angle[]): Angle | undefined {
  */
 function refuseAddress(argument: string, text: string): void {
   const read = withoutDistrict(text);
-  const town = townOf(read, true) ?? townAfterStreet(read);
+  // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
+  // ones that may be are read as coordinates too (refuseCoordinates).
+  const town = townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
   if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
   const afterName = townAfterName(read);
   if (afterName)
