@@ -1250,6 +1250,23 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a house number before its street, last, "Jan Smith, 10 Main St", is refused so too: the name is not sent', async () => {
+      const before = geocoding.requests.length;
+      for (const address of [
+        "Jan Smith, 10 Main St",
+        "Jean Dupont, 5 rue de la Paix, FR",
+        "Jan Smith, 12B Baker Street",
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // A place whose name begins with a number, without a street's word, is looked up.
+      await server.call("weather_current", { place: "Buenos Aires, 9 de Julio" });
+      expect(geocoding.requests.at(-1)?.query.get("name")).toBe("Buenos Aires");
+    });
+
     test('a town\'s numbered district after the town, "Dublin, Dublin 2", is the town, not a street last', async () => {
       const dublin = {
         id: 2964574,

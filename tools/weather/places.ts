@@ -875,15 +875,19 @@ const STREET_AND_NUMBER = new RegExp(
 
 /**
  * A street and house number after a part without digits, with at most a country after it: "Ostrava,
- * Stodolní 3", or "Jana Nováková, Stodolní 3", whose first part is the customer's name, which
- * nothing tells from a town's.
+ * Stodolní 3", "Jan Smith, 10 Main St", or "Jana Nováková, Stodolní 3", whose first part is the
+ * customer's name, which nothing tells from a town's.
  */
 function streetLast(text: string): boolean {
   const parts = addressParts(text);
   const at = parts.findIndex((part) => /\d/.test(part));
   const street = parts[at] ?? "";
   return (
-    at > 0 && (STREET_AND_NUMBER.test(street) || streetBeforePostalCode(street)) && parts.slice(at + 1).every(isCountry)
+    at > 0 &&
+    (STREET_AND_NUMBER.test(street) ||
+      streetBeforePostalCode(street) ||
+      (/^\d+[a-z]?\s\D/i.test(street) && isStreet(street, ""))) &&
+    parts.slice(at + 1).every(isCountry)
   );
 }
 
