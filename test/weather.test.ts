@@ -1020,6 +1020,25 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(hyphened)).toContain('as "Brno-Bystrc"');
     });
 
+    test('a country\'s letters and a space between the town and its postal code, "Wien A 1010", name its country', async () => {
+      for (const [place, town] of [
+        ["Wien A 1010", "Wien, AT"],
+        ["Berlin D 10119", "Berlin, DE"],
+        ["Ostrava CZ 70200", "Ostrava, CZ"],
+        // Letters that are no country's sign are the town's, or its region's: the District of Columbia.
+        ["Washington DC 20001", "Washington, DC"],
+      ]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${town}"`,
+        );
+      }
+      const before = geocoding.requests.length;
+      expect(text(await server.call("weather_current", { place: "Hans Huber, Wien A 1010" }))).toContain(
+        'send the town, then its country after a comma, as "Wien, AT", or give',
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test('a name before a town and its postal code, "Jan Kowalski, 31-510 Kraków", is not sent: the town is named', async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

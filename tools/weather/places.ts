@@ -1038,16 +1038,19 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
     [];
   const lettered = lettersTownAfter ?? lettersTownFirst;
   if (lettered) return { town: lettered.trim() };
-  // A country's letters before the code, as Europe wrote it: "D-10119 Berlin", "PL 31-510 Kraków", "Berlin D-10119".
-  const [, signFirst, codeFirst, townAfter, townFirst, signAfter, codeAfter] =
-    /^(?:(?:([A-Z]{1,3})[\s-])?(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(?:([A-Z]{1,3})-)?(\d[\d\s-]*\d))$/.exec(
+  // A country's letters before the code, as Europe wrote it: "D-10119 Berlin", "PL 31-510 Kraków", "Berlin D-10119",
+  // "Wien A 1010".
+  const [, signFirst, codeFirst, townAfter, townFirst, signAfter, hyphenAfter, codeAfter] =
+    /^(?:(?:([A-Z]{1,3})[\s-])?(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(?:([A-Z]{1,3})(?:(-)|\s+))?(\d[\d\s-]*\d))$/.exec(
       text.trim(),
     ) ?? [];
   const code = codeFirst ?? codeAfter ?? "";
-  const town = (townAfter ?? townFirst)?.trim();
   const sign = signFirst ?? signAfter;
   const country = sign && signsCountry(sign);
-  if (!town || code.replace(/\D/g, "").length < 4 || (sign && !country)) return undefined;
+  // Letters after the town and a space that are no country's sign are the town's, or its region's ("Washington DC 20001").
+  const spaced = signAfter !== undefined && !country && !hyphenAfter;
+  const town = (townAfter ?? (spaced ? `${townFirst} ${signAfter}` : townFirst))?.trim();
+  if (!town || code.replace(/\D/g, "").length < 4 || (sign && !country && !spaced)) return undefined;
   return country ? { town, country } : { town };
 }
 
