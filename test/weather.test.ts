@@ -426,6 +426,24 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ places: { name: string }[] }>(ostrava).places.map((p) => p.name)).toEqual(["Ostrava"]);
     });
 
+    test('a postal code beside the town, "Ostrava 70200", found nowhere, is advised on as the weather tools advise', async () => {
+      for (const [name, town] of [
+        ["Ostrava 70200", "Ostrava"],
+        ["Wien A-1010", "Wien, AT"],
+        ["Ostrava CZ 70200", "Ostrava, CZ"],
+      ]) {
+        const [geocoded, forecast] = await Promise.all([
+          server.call("weather_geocode", { name }),
+          server.call("weather_current", { place: name }),
+        ]);
+        // weather_geocode takes no coordinates: the town alone is what to send it.
+        expect(text(geocoded), name).toBe(text(forecast).replace(/, or give latitude and longitude\.$/, "."));
+        expect(text(geocoded), name).toContain(
+          `send the town, then its country after a comma, as ${JSON.stringify(town)}.`,
+        );
+      }
+    });
+
     test("the geocoding API's own errors are passed on with what to do", async () => {
       geocoding.queue.push({
         status: 400,

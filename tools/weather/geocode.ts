@@ -56,7 +56,10 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       return {
         query: args.name,
         places: found,
-        note: `${places.nothingFound(within)} Check the spelling, try the English or local name${args.country_code ? ", or drop country_code" : ""}.`,
+        note: places.nothingFound(
+          within,
+          `Check the spelling, try the English or local name${args.country_code ? ", or drop country_code" : ""}.`,
+        ),
       };
     },
     render({ places: found, note }) {

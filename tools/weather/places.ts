@@ -107,11 +107,24 @@ export function geocoder(api: Upstream) {
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
     const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
-    return { name, qualifier, hits, found, matching };
+    return { argument, text, name, qualifier, hits, found, matching };
   }
 
-  /** What a search that matched nothing says, before the advice of the tool that searched. */
-  function nothingFound(
+  /**
+   * What a search that matched nothing says: where the text names a town beside a postal code or street
+   * ("Ostrava 70200"), that town to send; otherwise `advice`, the searching tool's own.
+   */
+  function nothingFound(searched: Awaited<ReturnType<typeof lookup>>, advice: string): string {
+    const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
+    const read = withoutDistrict(searched.text);
+    const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
+    return town
+      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
+      : `${noPlaceCalled(searched)} ${advice}`;
+  }
+
+  /** That no place of the name searched was found, and the places of that name found elsewhere. */
+  function noPlaceCalled(
     { name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>,
     commaAdvice = true,
   ): string {
@@ -176,13 +189,11 @@ export function geocoder(api: Upstream) {
         ? translated
         : named;
     if (!best) {
-      const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
-      const read = withoutDistrict(place ?? "");
-      const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
       throw new ToolError(
-        town
-          ? `${nothingFound(searched, false)} ${sendTown(town, "place")}`
-          : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
+        nothingFound(
+          searched,
+          'Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.',
+        ),
       );
     }
     // Villages of one name ("Nová Ves") mostly have no population in GeoNames: the first listed
