@@ -1050,6 +1050,15 @@ describe(`at ${AFTERNOON}`, () => {
           `send the town, then its country after a comma, as "${town}"`,
         );
       }
+      // With its country after a comma, the sign is the country's too, no word of the town's.
+      for (const [place, town] of [
+        ["Wien A 1010, Austria", "Wien, Austria"],
+        ["Berlin D 10119, DE", "Berlin, DE"],
+      ]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${town}"`,
+        );
+      }
       const before = geocoding.requests.length;
       expect(text(await server.call("weather_current", { place: "Hans Huber, Wien A 1010" }))).toContain(
         'send the town, then its country after a comma, as "Wien, AT", or give',

@@ -1013,8 +1013,10 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
         if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return "";
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
+        // A country's sign before its code too, "Wien A 1010".
+        const capitals = (word: string) => /^[A-Z]{2,3}$/.test(word) || Object.hasOwn(CAR_SIGNS, word);
         const postalCode = (word: string, j: number) =>
-          /\d/.test(word) || (capitalsToo && i === 0 && town === postal && /^[A-Z]{2,3}$/.test(word) && beside(j));
+          /\d/.test(word) || (capitalsToo && i === 0 && town === postal && capitals(word) && beside(j));
         return all.filter((word, j) => !postalCode(word, j)).join(" ");
       })
       .filter(Boolean);
