@@ -1698,6 +1698,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["Salt Lake City, 400 S 200 E", "Salt Lake City"],
         ["Provo 1205 N 500 W", "Provo"],
         ["Salt Lake City 175 E 400 S", "Salt Lake City"],
+        ["Salt Lake City, UT 400 S 200 E", "Salt Lake City, UT"],
       ]) {
         expect(text(await server.call("weather_current", { place: address })), address).toBe(
           `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,

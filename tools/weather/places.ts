@@ -554,7 +554,9 @@ const NAME_BESIDE = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
  */
 function gridTown(text: string): string | undefined {
   const grid = String.raw`(?:\d{1,4}\s*[NS][\s,;]+\d{1,4}\s*[EW]|\d{1,4}\s*[EW][\s,;]+\d{1,4}\s*[NS])`;
-  return new RegExp(String.raw`^\s*(${NAME_BESIDE})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
+  // A state's code or name may come between: "Salt Lake City, UT 400 S 200 E".
+  const town = String.raw`${NAME_BESIDE}(?:,\s*\p{L}[\p{L}\s.'-]*?)?`;
+  return new RegExp(String.raw`^\s*(${town})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
 }
 
 /**
