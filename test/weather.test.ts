@@ -1313,6 +1313,21 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.at(-1)?.query.get("name")).toBe("Buenos Aires");
     });
 
+    test('a postal code and town before the street, "1010 Wien, Mariahilfer Straße 1", name the town, not the street', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town] of [
+        ["1010 Wien, Mariahilfer Straße 1", "Wien"],
+        ["Wien 1010, Mariahilfer Straße 1", "Wien"],
+        ["A-1010 Wien, Mariahilfer Straße 1, AT", "Wien, AT"],
+        ["70200 Ostrava, 10 Main St", "Ostrava"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test('a town\'s numbered district after the town, "Dublin, Dublin 2", is the town, not a street last', async () => {
       const dublin = {
         id: 2964574,

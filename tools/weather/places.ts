@@ -842,7 +842,7 @@ function refuseAddress(argument: string, text: string): void {
   const read = withoutDistrict(text);
   // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
   // ones that may be are read as coordinates too (refuseCoordinates).
-  const town = townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
+  const town = townBeforeStreet(read) ?? townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
   if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
   const afterName = townAfterName(read);
   if (afterName)
@@ -896,12 +896,26 @@ function streetLast(text: string): boolean {
   const at = parts.findIndex((part) => /\d/.test(part));
   const street = parts[at] ?? "";
   return (
-    at > 0 &&
-    (STREET_AND_NUMBER.test(street) ||
-      streetBeforePostalCode(street) ||
-      (/^\d+[a-z]?\s\D/i.test(street) && isStreet(street, ""))) &&
-    parts.slice(at + 1).every(isCountry)
+    at > 0 && (isStreetAndNumber(street) || streetBeforePostalCode(street)) && parts.slice(at + 1).every(isCountry)
   );
+}
+
+/** A street and house number, either way round: "Stodolní 3", "10 Main St". */
+function isStreetAndNumber(part: string): boolean {
+  return STREET_AND_NUMBER.test(part) || (/^\d+[a-z]?\s\D/i.test(part) && isStreet(part, ""));
+}
+
+/**
+ * The town of an address written with the postal code and town first, the street and house number last, at
+ * most a country after them ("1010 Wien, Mariahilfer Straße 1"), which the street would be taken for.
+ */
+function townBeforeStreet(text: string): string | undefined {
+  const parts = addressParts(text);
+  const at = parts.findLastIndex((part) => /\d/.test(part));
+  const countries = parts.slice(at + 1);
+  if (at < 1 || !isStreetAndNumber(parts[at] ?? "") || !countries.every(isCountry)) return undefined;
+  const town = townBesidePostalCode(parts[at - 1] ?? "", countries.length > 0);
+  return town && townToSend([town, ...countries]);
 }
 
 /**
