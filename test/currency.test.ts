@@ -725,7 +725,7 @@ describe("cross rates", () => {
   test("a date with a two-digit year is refused naming the date to send and the year it is read as", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
-    // Read as the latest year ending so, today's at the latest, and said: no century chosen unseen.
+    // Read as the first year ending so from 1991, when the fixings begin, and said: no century chosen unseen.
     for (const date of ["30.11.26", "30. 11. 26", "30/11/26", "11/30/26"]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30 (${date} with its year read as 2026)`,
@@ -734,9 +734,12 @@ describe("cross rates", () => {
     expect(await refused("31.12.99")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1999-12-31 (31.12.99 with its year read as 1999)",
     );
-    // A year later than this one ends the century before: 27 is 1927, as no date after today is taken.
+    // 27 is next year, as a due date has it, not 1927, which no source has a fixing of.
     expect(await refused("1.2.27")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1927-02-01 (1.2.27 with its year read as 1927)",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2027-02-01 (1.2.27 with its year read as 2027)",
+    );
+    expect(await refused("2.1.91")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1991-01-02 (2.1.91 with its year read as 1991)",
     );
     expect(await refused("03/11/26")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/11/26 is 2026-11-03 where the day comes first, 2026-03-11 where the month does (its year read as 2026): send the one meant",

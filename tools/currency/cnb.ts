@@ -36,6 +36,9 @@ export const PUBLICATION: Publication = {
 
 const NAME = "the Czech National Bank";
 
+/** Its first fixing, the earliest of either source: 1 January 1991 is a closing day. */
+export const FIRST_CNB_FIXING = "1991-01-02";
+
 const row = z.object({
   validFor: z.string(),
   currencyCode: z.string(),
@@ -72,8 +75,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     id: "cnb",
     name: NAME,
     base: "CZK",
-    // The series begins with 1991; 1 January is a closing day, so its first fixing is of the 2nd.
-    earliest: "1991-01-02",
+    earliest: FIRST_CNB_FIXING,
     publication: PUBLICATION,
     others:
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",

@@ -4,7 +4,7 @@ import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
 import { clock, dateIn, HOUR_MS, isCalendarDate, isoDate, weekdayName } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
-import { PUBLICATION } from "./cnb.js";
+import { FIRST_CNB_FIXING, PUBLICATION } from "./cnb.js";
 import {
   areCurrencies,
   crossRate,
@@ -182,10 +182,11 @@ function notACalendarDate(date: string): string {
 function notADate(input: unknown): string {
   const text = String(input);
   // A year of two digits (30.11.26, 11/30/26), as Czech and American dates often have it: read as the
-  // latest year ending so, today's at the latest, and said, as the century is not written.
+  // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
+  // which no source has), and said, as the century is not written.
   const [, twoDigits] = /^\d{1,2}(?:\.\s?\d{1,2}\.\s?|\/\d{1,2}\/)(\d{2})$/.exec(text) ?? [];
-  const thisYear = Number(isoDate(clock.now() + 14 * HOUR_MS).slice(0, 4));
-  const century = twoDigits ? thisYear - ((thisYear - Number(twoDigits)) % 100) : undefined;
+  const firstYear = Number(FIRST_CNB_FIXING.slice(0, 4));
+  const century = twoDigits ? firstYear + ((Number(twoDigits) - (firstYear % 100) + 100) % 100) : undefined;
   const readAs = century === undefined ? "" : ` with its year read as ${century}`;
   const written = century === undefined ? text : `${text.slice(0, -2)}${century}`;
   const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(written) ?? [];
