@@ -169,6 +169,7 @@ function formatDigits(value: number): string {
 
 const MAX_AMOUNT = 1e12;
 const AT_MOST = "must be at most 1,000,000,000,000";
+const ABOVE_ZERO = "must be above 0";
 
 /**
  * Decimal text taken as the number, but for one to three digits, a dot and three ("1.000", "12.500"):
@@ -186,8 +187,8 @@ const MINUS_ON_RESULT = "put the minus on the result (rounding is the same eithe
 function notPositive(issue: { input: unknown }): string {
   const { input } = issue;
   return typeof input === "number" && input < 0
-    ? `must be above 0: for a refund, send ${-input} and ${MINUS_ON_RESULT}`
-    : "must be above 0";
+    ? `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`
+    : ABOVE_ZERO;
 }
 
 /**
@@ -244,7 +245,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   // A number no amount may be is not one to send: the limit it breaks is said instead.
   const value = plain === undefined ? undefined : Number(plain);
   if (value === 0 || (value !== undefined && value > MAX_AMOUNT)) {
-    return `expected number, received string: it is ${plain}, and an amount ${value === 0 ? "must be above 0" : AT_MOST}`;
+    return `expected number, received string: it is ${plain}, and an amount ${value === 0 ? ABOVE_ZERO : AT_MOST}`;
   }
   const currency =
     codes.length === 0
