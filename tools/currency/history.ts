@@ -16,7 +16,7 @@ import {
   whereRatesAre,
   withEuroRates,
 } from "./fixing.js";
-import { dayOver, lastWorkingDay, publishes } from "./schedule.js";
+import { datesStoodFor, dayOver, lastWorkingDay, publishes } from "./schedule.js";
 import {
   beforeFirst,
   code,
@@ -285,13 +285,12 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
  * is to come or late), that the fixing before stands for them, lest they read as days still to have one.
  */
 function standingBefore(from: string, source: RateSource): string {
-  let day = from;
-  while (!publishes(source.publication, day)) day = isoDate(Date.parse(day) + DAY_MS);
-  if (day === from) return "";
-  const last = isoDate(Date.parse(day) - DAY_MS);
+  const before = lastWorkingDay(source.publication, from);
+  if (before === from) return "";
+  const last = datesStoodFor(source.publication, before).at(-1);
   const [days, own, it] =
     last === from ? [from, "has none of its own", "it"] : [`${from} to ${last}`, "have none of their own", "them"];
-  return `; ${days} ${own}, the fixing of ${lastWorkingDay(source.publication, from)}, the last working day before, standing for ${it}`;
+  return `; ${days} ${own}, the fixing of ${before}, the last working day before, standing for ${it}`;
 }
 
 /** Why the first working day from `first` to `end` has no fixing yet, if one of them is still to come. */
