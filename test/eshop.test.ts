@@ -3482,6 +3482,36 @@ describe("products and stock", () => {
     }
   });
 
+  test("tax settings the shop fails to give are said unknown, and not asked again for a few minutes", async () => {
+    const failing = await startWooCommerce();
+    failing.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? json(500, { code: "internal_server_error", message: "There has been a critical error on this website." })
+        : undefined;
+    const session = await start(shopEnv(failing));
+    const asked = () => failing.requests.filter((request) => request.path.includes("/settings/")).length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(got.isError, text(got)).toBeFalsy();
+      expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nWhether these prices include tax is not known: /);
+      expect(asked()).toBe(1);
+      // Each answer meanwhile says so without a failed request of its own.
+      setClock("2026-12-05T08:04:00Z");
+      const listed = await session.call("eshop_products_list", { search: "espresso" });
+      expect(text(listed)).toContain("\nWhether these prices include tax is not known: ");
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T08:06:00Z");
+      failing.intercept = undefined;
+      const mended = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(mended)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    } finally {
+      setClock();
+      await session.close();
+      await failing.close();
+    }
+  });
+
   test("a product without a price says it cannot be bought, and names no currency", async () => {
     woo.shop.product(P.grinder).regular_price = "";
     const unpriced = await server.call("eshop_product_get", { id: P.grinder });

@@ -295,7 +295,7 @@ function notOneProduct(args: { id?: number | undefined; sku?: string | undefined
  * How the shop enters the prices an answer shows, and the ids of those it taxes not, for the text
  * only: a field would lengthen the tools' schemas.
  */
-const priceTaxOf = new WeakMap<object, { tax: "with" | "without"; untaxed: number[] }>();
+const priceTaxOf = new WeakMap<object, { tax: "with" | "without" | "unknown"; untaxed: number[] }>();
 
 /** What a text says of its prices' tax, where the shop taxes them and says how: a price quoted must say which it is. */
 function taxLine(result: object, products: { id: number; price: string }[]): string[] {
@@ -307,7 +307,9 @@ function taxLine(result: object, products: { id: number; price: string }[]): str
   const entered =
     known.tax === "with"
       ? "Prices include tax, as the shop enters them."
-      : "Prices are before tax, as the shop enters them: checkout adds the tax.";
+      : known.tax === "without"
+        ? "Prices are before tax, as the shop enters them: checkout adds the tax."
+        : "Whether these prices include tax is not known: the shop's tax settings could not be read now.";
   if (untaxed.length === 0) return [entered];
   const notTaxable =
     untaxed.length === 1
@@ -323,11 +325,14 @@ export function productTools(shop: ShopProvider): Tool[] {
    * answered anyway.
    */
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
-  /** How the shop enters its prices; nothing where it will not say, or cannot now: the products are answered anyway. */
-  const priceTax = (call: Call) => shop.priceTax(call).catch(() => undefined);
+  /**
+   * How the shop enters its prices: nothing where it will not say, "unknown" where it cannot now
+   * (a price must not read as one whose tax is settled). The products are answered anyway.
+   */
+  const priceTax = (call: Call) => shop.priceTax(call).catch(() => "unknown" as const);
   const keepTax = (result: object, tax: Awaited<ReturnType<typeof priceTax>>, products: Product[]) => {
     const untaxed = products.filter((p) => p.untaxed).map((p) => p.id);
-    if (tax === "with" || tax === "without") priceTaxOf.set(result, { tax, untaxed });
+    if (tax === "with" || tax === "without" || tax === "unknown") priceTaxOf.set(result, { tax, untaxed });
   };
   /**
    * The stock this process set that the shop did not confirm, by product: the quantity sent, and the

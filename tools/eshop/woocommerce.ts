@@ -6,7 +6,7 @@ import { accessLogin, challenged, movedTo, nothingChanged, retryAfterSeconds } f
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
-import { clock, HOUR_MS, isTimeZone } from "../../src/time.js";
+import { clock, HOUR_MS, isTimeZone, lessAgoThan } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
   Address,
@@ -389,21 +389,32 @@ function toOrder(o: WooOrder): Order {
   };
 }
 
+/** How long a shop's failure to give a setting (a 5xx, no answer) stands before it is asked again. */
+const FAILED_READ_MS = 5 * 60_000;
+
 /**
  * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
- * products but not the shop's settings is asked again an hour later, not at every call.
+ * products but not the shop's settings is asked again an hour later, not at every call. A failure
+ * is thrown again for a few minutes without asking: a shop whose settings fail would otherwise cost
+ * every answer that reads them a failed request (and its retries).
  */
 function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Promise<T | undefined> {
-  let refusedUntil = 0;
+  let refusedAt: number | undefined;
+  let failed: { at: number; err: unknown } | undefined;
   return async (call) => {
-    if (clock.now() < refusedUntil) return undefined;
+    if (refusedAt !== undefined && lessAgoThan(refusedAt, HOUR_MS)) return undefined;
+    if (failed && lessAgoThan(failed.at, FAILED_READ_MS)) throw failed.err;
     try {
-      return await read(call);
+      const value = await read(call);
+      failed = undefined;
+      return value;
     } catch (err) {
       if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
-        refusedUntil = clock.now() + HOUR_MS;
+        refusedAt = clock.now();
         return undefined;
       }
+      // A call given up (its client's cancel, its deadline) says nothing of the shop.
+      if (!call.signal.aborted) failed = { at: clock.now(), err };
       throw err;
     }
   };
