@@ -1057,6 +1057,35 @@ describe("orders", () => {
     }
   });
 
+  test("a shop whose WordPress index fails lists its orders in UTC, asking again a few minutes later", async () => {
+    const failing = await startWooCommerce();
+    failing.shop.timeZone = "Europe/Prague";
+    failing.intercept = (r) =>
+      r.path === "/wp-json/"
+        ? json(500, { code: "internal_server_error", message: "There has been a critical error on this website." })
+        : undefined;
+    const session = await start(shopEnv(failing));
+    const asked = () => failing.requests.filter((r) => r.path === "/wp-json/").length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const first = await session.call("eshop_orders_list", { after: "2026-11-01" });
+      expect(first.isError, text(first)).toBeFalsy();
+      expect(text(first)).toContain("\nThe shop's time zone could not be read: times are UTC;");
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T08:04:00Z");
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nThe shop's time zone could not be read");
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T08:06:00Z");
+      failing.intercept = undefined;
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nTimes are the shop's, Europe/Prague;");
+      expect(asked()).toBe(2);
+    } finally {
+      setClock();
+      await session.close();
+      await failing.close();
+    }
+  });
+
   test("a shop set by hand to an offset of part of an hour reads and shows times at that offset", async () => {
     const shop = await startWooCommerce();
     // Settings → General → Timezone "UTC+5:30": no city, a fractional gmt_offset.

@@ -791,8 +791,13 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     return found.items.filter(hasSku(query.sku));
   }
 
-  /** Until when the site's refusal to say its time zone stands. */
-  let zoneRefusedUntil = 0;
+  // The site's setting, which changes as good as never: read at most once an hour. A security plugin
+  // that closes WordPress's index to callers without a login refuses it.
+  const siteZone =
+    site &&
+    unlessRefused((call) =>
+      site.json(siteIndex, "/", { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 }, call),
+    );
   /** What timeZone last answered. */
   let zoneRead: ShopZone | undefined;
 
@@ -943,21 +948,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     }),
 
     async timeZone(call) {
-      if (!site || clock.now() < zoneRefusedUntil) {
-        zoneRead = undefined;
-        return undefined;
-      }
-      try {
-        // The site's setting, which changes as good as never: read at most once an hour.
-        const query = { _fields: "gmt_offset,timezone_string" };
-        zoneRead = await site.json(siteIndex, "/", { query, ttl: 3600 }, call);
-      } catch (err) {
-        zoneRead = undefined;
-        // A security plugin that closes WordPress's index to callers without a login: asked again in
-        // an hour. Any other failure leaves this answer's times in UTC, saying so, rather than failing it.
-        const refused = err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500;
-        if (refused && err.status !== 429) zoneRefusedUntil = clock.now() + HOUR_MS;
-      }
+      // A failure leaves this answer's times in UTC, saying so, rather than failing it.
+      zoneRead = await siteZone?.(call).catch(() => undefined);
       return zoneRead;
     },
 
