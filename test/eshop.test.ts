@@ -5015,7 +5015,7 @@ describe("errors", () => {
     );
     const said = text(await server.call("eshop_orders_list", {}));
     expect(said).toBe(
-      'WooCommerce refused the request (400 rest_invalid_param woocommerce_rest_ok: "Invalid parameter(s): status\\" 2026-11-30T08:00:00.000Z info [waiter] paid [2K" (one of pending paid)); check the arguments.',
+      'WooCommerce refused the request (400 rest_invalid_param woocommerce_rest_ok: "Invalid parameter(s): status\\" 2026-11-30T08:00:00.000Z info [waiter] paid [2K" (one of pending paid)); check the argument status.',
     );
   });
 
@@ -5028,6 +5028,47 @@ describe("errors", () => {
     try {
       expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 2 }))).toBe(
         'WooCommerce refused the request (400 product_invalid_sku: "Invalid or duplicated SKU."), so nothing was changed; if its message points at an argument, change that, else tell whoever runs the shop.',
+      );
+    } finally {
+      woo.intercept = undefined;
+    }
+  });
+
+  test("a parameter the shop refuses is named as the tool's argument it came from, or as waiter's own", async () => {
+    const invalid = (param: string, why: string) =>
+      json(400, {
+        code: "rest_invalid_param",
+        message: `Invalid parameter(s): ${param}`,
+        data: { status: 400, params: { [param]: why } },
+      });
+    woo.intercept = (r) =>
+      r.method === "PUT" ? invalid("stock_quantity", "stock_quantity is not of type integer.") : undefined;
+    try {
+      expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 2 }))).toBe(
+        'WooCommerce refused the request (400 rest_invalid_param: "Invalid parameter(s): stock_quantity" (stock_quantity is not of type integer.)), so nothing was changed; check the argument quantity.',
+      );
+      woo.intercept = (r) =>
+        r.path.endsWith("/orders") ? invalid("customer", "customer is not of type integer.") : undefined;
+      expect(text(await server.call("eshop_orders_list", { customer_id: 31 }))).toBe(
+        'WooCommerce refused the request (400 rest_invalid_param: "Invalid parameter(s): customer" (customer is not of type integer.)); check the argument customer_id.',
+      );
+      // A parameter waiter sets itself: no argument of the call mends it.
+      woo.intercept = (r) =>
+        r.path.endsWith("/customers") ? invalid("orderby", "orderby is not one of name, registered_date.") : undefined;
+      expect(text(await server.call("eshop_customers_list", {}))).toBe(
+        'WooCommerce refused the request (400 rest_invalid_param: "Invalid parameter(s): orderby" (orderby is not one of name, registered_date.)); waiter sets orderby itself, not from an argument: a plugin on the shop may narrow what it takes; tell whoever runs the shop.',
+      );
+      // One of each: both are said.
+      woo.intercept = (r) =>
+        r.path.endsWith("/customers")
+          ? json(400, {
+              code: "rest_invalid_param",
+              message: "Invalid parameter(s): email, role",
+              data: { status: 400, params: { email: "Invalid email address.", role: "role is not one of customer." } },
+            })
+          : undefined;
+      expect(text(await server.call("eshop_customers_list", { email: "jana@example.cz" }))).toMatch(
+        /\); check the argument email; waiter sets role itself, not from an argument: /,
       );
     } finally {
       woo.intercept = undefined;

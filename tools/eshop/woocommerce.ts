@@ -570,6 +570,30 @@ function named(path: string): { name: string; listTool: string; byNumber: string
 }
 
 /**
+ * The tools' arguments that the shop's parameters come from, by the request's path: what a model
+ * changes where WooCommerce refuses a parameter (rest_invalid_param). Every other parameter waiter
+ * sets itself.
+ */
+const ARGUMENTS: [RegExp, Record<string, string>][] = [
+  [
+    /^\/orders$/,
+    {
+      status: "status",
+      after: "after",
+      before: "before",
+      search: "search",
+      customer: "customer_id",
+      per_page: "page_size",
+    },
+  ],
+  [/^\/orders\/\d+$/, { status: "status", transaction_id: "transaction_id" }],
+  [/^\/orders\/\d+\/notes$/, { note: "note", customer_note: "customer_note" }],
+  [/^\/products$/, { search: "search", sku: "sku", stock_status: "stock_status", per_page: "page_size" }],
+  [/^\/products\/\d+(\/variations\/\d+)?$/, { stock_quantity: "quantity" }],
+  [/^\/customers$/, { search: "search", email: "email", per_page: "page_size" }],
+];
+
+/**
  * WooCommerce's error answers, in terms of its settings. `base` is the REST API's base URL;
  * `auth` how the key is sent ("query" when the host drops the Authorization header), and
  * `authSetting` the setting that says so, as a message names it.
@@ -719,9 +743,23 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         status,
       );
     }
-    if (status === 400 && body?.data?.params) {
+    if (status === 400 && body?.data?.params && Object.keys(body.data.params).length) {
       const params = oneLine(Object.values(body.data.params).join("; "));
-      return new UpstreamError(`WooCommerce refused the request (400${said} (${params})); check the arguments.`, 400);
+      // Named as the tool's argument the shop's parameter came from (per_page is page_size); one
+      // waiter sets itself (orderby, role, manage_stock) no argument mends.
+      const argumentOf = ARGUMENTS.find(([route]) => route.test(response.path))?.[1] ?? {};
+      const refused = Object.keys(body.data.params);
+      const given = refused.flatMap((param) => argumentOf[param] ?? []);
+      const own = refused.filter((param) => !argumentOf[param]).map((param) => oneLine(param, 40));
+      const fix = [
+        given.length && `check the argument${given.length > 1 ? "s" : ""} ${given.join(", ")}`,
+        own.length &&
+          `waiter sets ${own.join(", ")} itself, not from an argument: a plugin on the shop may narrow what it takes; tell whoever runs the shop`,
+      ].filter(Boolean);
+      return new UpstreamError(
+        `WooCommerce refused the request (400${said} (${params}))${unchanged}; ${fix.join("; ")}.`,
+        400,
+      );
     }
     if (status === 400 && body) {
       // Not a parameter's check: the shop's own rule, or a plugin's, refused it (a product it cannot save).
