@@ -4310,7 +4310,12 @@ describe("searches", () => {
       /^No customer account's username, email or display name contains "Beneš" \(letter case and accents aside\)\. A buyer who checked out as a guest has none: eshop_orders_list's search/,
     );
     expect(await said("eshop_products_list", { search: "COF-ESP-1KG", stock_status: "onbackorder" })).toBe(
-      "No product matches search \"COF-ESP-1KG\", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`. A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).",
+      "No product matches search \"COF-ESP-1KG\", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`; WooCommerce lists no product in its trash: a deleted product would be under Products → Trash in the shop's admin. A variation is not listed by its own stock status: its variable product is, which is in stock while any of its variations is (a variable product's line names its variations' ids, by which eshop_product_get reads each).",
+    );
+    // A product deleted (in the trash) is found by no search: its name is not to read as one the shop never had.
+    woo.shop.product(P.grinder).status = "trash";
+    expect(await said("eshop_products_list", { search: "Hand Grinder" })).toMatch(
+      / WooCommerce lists no product in its trash: a deleted product would be under Products → Trash in the shop's admin\.$/,
     );
     expect(await said("eshop_products_list", { sku: "COF-ESP" })).toBe(
       'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop\'s admin.',

@@ -246,8 +246,10 @@ function variationsLeftOut(
  * Why a SKU the shop had may find nothing: WooCommerce lists products of any status but trash. Said
  * of every SKU that finds none, so worded not to claim the product is in the trash.
  */
-const NOT_IN_TRASH =
-  "WooCommerce does not look in its trash by SKU: a deleted product would be under Products → Trash in the shop's admin";
+const IN_TRASH = "a deleted product would be under Products → Trash in the shop's admin";
+const NOT_IN_TRASH = `WooCommerce does not look in its trash by SKU: ${IN_TRASH}`;
+/** WooCommerce lists products of any status but trash (WP_Query's "any"): a search finds no deleted one. */
+const IN_NO_LIST = `WooCommerce lists no product in its trash: ${IN_TRASH}`;
 
 /** What a list without products says: the filters that found none, and what to try. */
 function noProducts(
@@ -265,7 +267,7 @@ function noProducts(
   ];
   return noneMatch("product", filters, [
     args.search &&
-      "The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.",
+      `The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in \`sku\`${args.sku ? "." : `; ${IN_NO_LIST}.`}`,
     args.sku &&
       `\`sku\` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name; ${NOT_IN_TRASH}.`,
     variationsLeftOut(args, session),
