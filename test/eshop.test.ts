@@ -5260,7 +5260,11 @@ describe("errors", () => {
         "WooCommerce",
         "WAITER_WOO_URL",
       );
-      expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*set WAITER_WOO_AUTH to query\.$/);
+      expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*\. Set WAITER_WOO_AUTH to query; /);
+      // A wrong key is answered woocommerce_rest_authentication_error: this one was never seen, so its
+      // words are not to send the owner to check it first.
+      expect(hint?.message).toMatch(/\): WooCommerce most likely saw no key in it \(a wrong key is answered /);
+      expect(hint?.message).not.toContain("Check WAITER_WOO_KEY");
       const listed = await query.call("eshop_orders_list", { status: ["failed"] });
       expect(listed.isError).toBeFalsy();
       const orders = stripping.requests.findLast((r) => r.path.endsWith("/orders"));
@@ -5323,7 +5327,9 @@ test("set in the config file, wooAuth is named as written there in the hint that
   // What a shop on https answers when the web server dropped the Authorization header.
   const hint = errors[0]?.(await httpsAnswer(stripping.api), "WooCommerce", "eshop.wooUrl");
   expect(hint?.message).toMatch(
-    new RegExp(`the Authorization header: set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query\\.$`),
+    new RegExp(
+      `the Authorization header, where waiter sends the key, makes it\\. Set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query; `,
+    ),
   );
 });
 

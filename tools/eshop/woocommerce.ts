@@ -687,6 +687,14 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
           status,
         );
       }
+      if (auth === "basic" && !found && body?.code.startsWith("woocommerce_rest_")) {
+        // WooCommerce's own refusal of a request from no one (rest_authorization_required_code()):
+        // a key it found and did not take is answered woocommerce_rest_authentication_error.
+        return new UpstreamError(
+          `WooCommerce refused the request (401${said}): WooCommerce most likely saw no key in it (a wrong key is answered "Consumer key is invalid"), as a web server that drops the Authorization header, where waiter sends the key, makes it. Set ${authSetting} to query; if it is refused still, check WAITER_WOO_KEY and WAITER_WOO_SECRET (waiter reads them only as it starts).`,
+          status,
+        );
+      }
       const header =
         auth === "basic" && !found
           ? ` If they are right, the web server may be dropping the Authorization header: set ${authSetting} to query.`
