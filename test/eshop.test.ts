@@ -3541,6 +3541,29 @@ describe("products and stock", () => {
     }
   });
 
+  test("a currency the shop fails to give is said unknown, not left for the reader to guess", async () => {
+    const failing = await startWooCommerce();
+    failing.intercept = (request) =>
+      request.path.endsWith("/data/currencies/current")
+        ? json(500, { code: "internal_server_error", message: "There has been a critical error on this website." })
+        : undefined;
+    const session = await start(shopEnv(failing));
+    try {
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(got.isError, text(got)).toBeFalsy();
+      expect(data(got)).not.toHaveProperty("currency");
+      expect(text(got)).toContain(
+        "\nThe prices' currency is not known: the shop's currency setting could not be read now.",
+      );
+      const listed = await session.call("eshop_products_list", { search: "espresso" });
+      expect(text(listed)).toContain("\nThe prices' currency is not known: ");
+      expect(failing.count("/wp-json/wc/v3/data/currencies/current")).toBe(1);
+    } finally {
+      await session.close();
+      await failing.close();
+    }
+  });
+
   test("a product without a price says it cannot be bought, and names no currency", async () => {
     woo.shop.product(P.grinder).regular_price = "";
     const unpriced = await server.call("eshop_product_get", { id: P.grinder });

@@ -299,6 +299,17 @@ function notOneProduct(args: { id?: number | undefined; sku?: string | undefined
  */
 const priceTaxOf = new WeakMap<object, { tax: "with" | "without" | "unknown"; untaxed: number[] }>();
 
+/** The answers whose prices' currency the shop failed to give (a refusal is silent, as for tax), for the text only. */
+const currencyUnknown = new WeakSet<object>();
+const UNKNOWN = Symbol("unknown");
+
+/** What a text says of its prices' currency where the shop failed to give it: a price is not to be quoted in a guessed one. */
+function currencyLine(result: object, products: { price: string }[]): string[] {
+  return currencyUnknown.has(result) && products.some((p) => p.price !== "")
+    ? ["The prices' currency is not known: the shop's currency setting could not be read now."]
+    : [];
+}
+
 /** What a text says of its prices' tax, where the shop taxes them and says how: a price quoted must say which it is. */
 function taxLine(result: object, products: { id: number; price: string }[]): string[] {
   const known = priceTaxOf.get(result);
@@ -326,7 +337,9 @@ export function productTools(shop: ShopProvider): Tool[] {
    * whose user may read products and not the shop's settings) or cannot now: the products are
    * answered anyway.
    */
-  const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
+  const currencyOf = (call: Call) => shop.currency(call).catch(() => UNKNOWN);
+  const currencyField = (currency: Awaited<ReturnType<typeof currencyOf>>) =>
+    typeof currency === "string" && currency ? { currency } : {};
   /**
    * How the shop enters its prices: nothing where it will not say, "unknown" where it cannot now
    * (a price must not read as one whose tax is settled). The products are answered anyway.
@@ -421,10 +434,11 @@ export function productTools(shop: ShopProvider): Tool[] {
       const listedAt = (p: Product) => p.listed && `${p.listed}Z`;
       const result = withinAnswer({
         products: page.items.map((p) => productOut.parse(p)),
-        ...(currency ? { currency } : {}),
+        ...currencyField(currency),
         ...newestFirstResult(page, request, listedAt),
       });
       if (request.pin !== undefined) pinnedPages.add(result);
+      if (currency === UNKNOWN) currencyUnknown.add(result);
       rememberForText(page.items, result.products, await unpublishedParents(page.items, call));
       if (shopZone) zoneOf.set(result, shopZone);
       keepTax(result, tax, page.items);
@@ -439,6 +453,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       const leftOut = variationsLeftOut(args, session);
       return [
         ...lines,
+        ...currencyLine(r, r.products),
         ...taxLine(r, r.products),
         ...zone,
         ...(leftOut ? [leftOut] : []),
@@ -463,7 +478,8 @@ export function productTools(shop: ShopProvider): Tool[] {
         shop.timeZone(call),
         priceTax(call),
       ]);
-      const result = withinAnswer({ ...productOut.parse(product), ...(currency ? { currency } : {}) });
+      const result = withinAnswer({ ...productOut.parse(product), ...currencyField(currency) });
+      if (currency === UNKNOWN) currencyUnknown.add(result);
       rememberForText([product], [result], await unpublishedParents([product], call));
       if (shopZone) zoneOf.set(result, shopZone);
       keepTax(result, tax, [product]);
@@ -472,6 +488,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     render: (r) =>
       [
         productLine(r, r.currency, zoneOf.get(r)),
+        ...currencyLine(r, [r]),
         ...taxLine(r, [r]),
         ...(showsTime(r) ? [zoneLine(zoneOf.get(r), false)] : []),
       ].join("\n"),
