@@ -384,7 +384,9 @@ export function credentialShaped(text: string): boolean {
     return true;
   }
   if (/[A-Za-z0-9+/=-]{32,}/.test(text)) return true;
-  if ((text.match(/[A-Za-z0-9]{16,}/g) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
+  // In any language's letters: a password written with diacritics is one all the same.
+  if ((text.match(/[\p{L}\p{M}\p{N}]{16,}/gu) ?? []).some((run) => /\p{N}/u.test(run) && /\p{L}/u.test(run)))
+    return true;
   return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
 }
 

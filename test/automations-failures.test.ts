@@ -1613,6 +1613,18 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test.each([
+    ["in ASCII letters", "Tajne7heslo2pristup9"],
+    ["in letters outside a-z", "Tajné7heslo2přístup9"],
+  ])(
+    "a refused name shaped like a credential (letters and digits in one long run) is not quoted back, %s",
+    (_, name) => {
+      const refused =
+        /^invalid setting WAITER_AUTOMATIONS at automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit$/;
+      expect(() => loadConfig({ env: env([{ ...PAID, name }]) }, toolsets())).toThrow(refused);
+    },
+  );
+
   test("a path that is not JMESPath, or reads neither payload nor event, stops waiter serve, naming where it is", async () => {
     const typo = { ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } };
     await expect(serve([typo])).rejects.toThrow(
