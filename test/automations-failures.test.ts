@@ -787,12 +787,12 @@ describe("automations are checked at start", () => {
     [
       "a template that reads an earlier step's answer, which no step reads",
       { ...PAID, do: [PAID.do[0], { notify: "team", text: "Paid: {{steps.1.result}}" }] },
-      /automation stripe-paid, step 2: \{\{steps.1.result\}\} starts at "steps", which is neither payload nor event, so it is always empty: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\); a field of the payload's own named "steps" is payload\.steps$/,
+      /automation stripe-paid, step 2: \{\{steps.1.result\}\} starts at "steps", which is neither payload nor event, so it is always empty: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\); the payload's own field "steps" is read as payload\.steps$/,
     ],
     [
       "a path that reads an earlier step's answer, which no step reads",
       { ...PAID, do: [PAID.do[0], { tool: "eshop_order_get", args: { id: { path: "result.id" } } }] },
-      /automation stripe-paid, step 2, argument id: "result.id" starts at "result", which is neither payload nor event, so it never has a value: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\); a field of the payload's own named "result" is payload\.result$/,
+      /automation stripe-paid, step 2, argument id: "result.id" starts at "result", which is neither payload nor event, so it never has a value: a step reads the event alone, never an earlier step's answer \(automations_runs shows those\); the payload's own field "result" is read as payload\.result$/,
     ],
     [
       "a template for an argument that takes a number",

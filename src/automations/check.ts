@@ -36,7 +36,7 @@ const STEP_ANSWERS = new Set([
  * payload may have a field of that name (a sender's `result`), how to read that instead.
  */
 const noStepAnswers = (root: string) =>
-  `: a step reads the event alone, never an earlier step's answer (automations_runs shows those); a field of the payload's own named "${root}" is payload.${root}`;
+  `: a step reads the event alone, never an earlier step's answer (automations_runs shows those); the payload's own field "${root}" is read as payload.${root}`;
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
 const CHANNEL: [string, string] = ["notification channel", "notification channels"];
