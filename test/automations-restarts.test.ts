@@ -380,6 +380,41 @@ describe("a run a stopped server left", () => {
     },
   );
 
+  test("a failure an older waiter recorded, without its steps as written, is told with the @names of the automation as configured", async () => {
+    woo.intercept = (req) =>
+      req.method === "POST" && req.path.endsWith("/notes")
+        ? json(400, '{"code":"note_refused","message":"Note refused","data":{"status":400}}')
+        : undefined;
+    const sent = telegram.delivered.length;
+    try {
+      const first = await serve([noting], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);
+      telegram.queue.push(tooManyRequests(60));
+      const event = await pay(first, undefined, `evt_older_${nextSequence()}`);
+      await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
+      await first.close();
+      const s = store();
+      try {
+        const [run] = await s.runs.list({ eventId: event.id, limit: 1 });
+        for (const step of run?.steps ?? []) {
+          const { written, ...older } = JSON.parse(step.detail) as { written: unknown };
+          expect(written).toBeDefined();
+          await s.runs.step(run?.id as number, step.step, step.status, JSON.stringify(older), clock.now());
+        }
+      } finally {
+        await s.close();
+      }
+      const second = await serve([noting]);
+      try {
+        await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+        expect(telegram.delivered.at(-1)?.text).toContain("note “@shop_owner: paid pi_evt_older_");
+      } finally {
+        await second.close();
+      }
+    } finally {
+      woo.intercept = undefined;
+    }
+  });
+
   test("a failure told hours after its run failed, Telegram having refused it until waiter stopped, says when the run failed", async () => {
     const sent = telegram.delivered.length;
     const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);

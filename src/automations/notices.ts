@@ -3,7 +3,7 @@ import type { NoticeOutcome, NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cutCodePoints } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
-import { type Automation, authorsWords } from "./rules.js";
+import { type Automation, authorsWords, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
 /** How long after what it tells a message is told late: from then on, it says when that was. */
@@ -100,7 +100,7 @@ export class FailureNotices {
     const told = (async () => {
       let outcome: NoticeOutcome | undefined;
       try {
-        const authored = await this.#authored(run);
+        const authored = await this.#authored(automation, run);
         for (let tries: Tries | undefined; ; ) {
           if (stopping.aborted) throw new Postponed("waiter is stopping");
           // Another waiter that took the automations over tells what is owed.
@@ -174,12 +174,19 @@ export class FailureNotices {
    * What the author wrote in the steps `run` recorded, as its automation had them when it ran: the
    * notice shows those steps' arguments, whatever the automation is named or holds now.
    */
-  async #authored(run: number): Promise<string[]> {
+  async #authored(automation: string, run: number): Promise<string[]> {
     const recorded = await this.parts.runs.get(run).catch((err: unknown) => {
       throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
     });
-    const steps = recorded?.steps ?? [];
-    return authorsWords(steps.map((step) => (JSON.parse(step.detail) as { written?: unknown }).written));
+    const configured = this.parts.automations.find((a) => a.name === automation)?.do;
+    return authorsWords(
+      (recorded?.steps ?? []).map((step) => {
+        const { written: was } = JSON.parse(step.detail) as { written?: unknown };
+        // One an older waiter recorded did not keep it: the step as configured now stands in.
+        const now = configured?.[step.step];
+        return was ?? (now && written(now));
+      }),
+    );
   }
 
   /**
