@@ -458,6 +458,7 @@ export function eventStoreContract(open: OpenStore): void {
       const first = await stored(store, event({ dedupeId: "evt_1" }));
       const second = await stored(store, event({ dedupeId: "evt_1b" }));
       expect(await store.oldestDroppedId()).toBeUndefined();
+      expect(await store.droppedRemembered()).toBe(0);
       const droppedAt = clock.now() + 31 * 86_400_000;
       await store.expire(droppedAt);
       const kept = await stored(store, event({ dedupeId: "evt_2" }));
@@ -467,9 +468,11 @@ export function eventStoreContract(open: OpenStore): void {
       ]);
       // The oldest drop on record, before which a waiter that kept no record may have dropped others.
       expect(await store.oldestDroppedId()).toBe(first.id);
+      expect(await store.droppedRemembered()).toBe(2);
       await store.expire(droppedAt + 367 * 86_400_000);
       expect(await store.droppedEvents([first.id])).toEqual([]);
       expect(await store.oldestDroppedId()).toBe(kept.id);
+      expect(await store.droppedRemembered()).toBe(1);
     });
 
     test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {

@@ -62,8 +62,8 @@ const DROP_ORDER_SLACK_MS = 60_000;
  * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
  * event up to `through` (0 where it dropped none). Which events it dropped is remembered a year and
  * a day (`forgottenBefore`), from the oldest drop on record on (`oldestDroppedId`: a waiter that kept
- * no record dropped events before it): an id made within both, and not among them, names none it
- * dropped; nor does one made after the oldest event kept, as retention drops the oldest first (such
+ * no record dropped events before it), or, where every drop counted is on record, from the first:
+ * an id made within both, and not among them, names none it dropped; nor does one made after the oldest event kept, as retention drops the oldest first (such
  * an event was taken out by hand, erased or lost to a backup restored over the store, or the id is
  * mistyped).
  */
@@ -79,20 +79,31 @@ export async function retentionOf(
   const recordedSince = oldestRecorded
     ? Math.max(forgottenBefore(clock.now()), decodeTime(oldestRecorded))
     : Number.POSITIVE_INFINITY;
-  const droppedNoneAfter = Math.min(
+  let droppedNoneAfter = Math.min(
     recordedSince,
     oldestKept ? Date.parse(oldestKept.receivedAt) : Number.POSITIVE_INFINITY,
   );
+  const unsure = (id: string) =>
+    !droppedAt.has(storedId(id)) && decodeTime(storedId(id)) <= droppedNoneAfter + DROP_ORDER_SLACK_MS;
+  // Every drop counted still on record (a store that kept records from its first drop, none yet
+  // forgotten) names each event retention dropped: an id older than its first event is none of them.
+  if (ids.some(unsure) && (await everyDropRemembered(store))) droppedNoneAfter = Number.NEGATIVE_INFINITY;
   const dropped: { id: string; droppedAt: string }[] = [];
   const never: string[] = [];
   const mayBe: string[] = [];
   for (const id of ids) {
     const at = droppedAt.get(storedId(id));
     if (at) dropped.push({ id, droppedAt: at });
-    else if (decodeTime(storedId(id)) > droppedNoneAfter + DROP_ORDER_SLACK_MS) never.push(id);
-    else mayBe.push(id);
+    else if (unsure(id)) mayBe.push(id);
+    else never.push(id);
   }
   return { dropped, never, mayBe, through };
+}
+
+/** Whether every drop the store counts is remembered: none was made unrecorded, none forgotten. */
+async function everyDropRemembered(store: EventStore): Promise<boolean> {
+  const { count, bytes, age } = (await store.stats()).droppedBy;
+  return count + bytes + age > 0 && count + bytes + age === (await store.droppedRemembered());
 }
 
 /**

@@ -638,12 +638,12 @@ test("a cursor given before retention dropped every event still reads on; one be
 });
 
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
-  const { store, client, call, text } = await served();
+  const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());
   // Over two years after the id's time (2024-11-20), past the year whose drops retention remembers.
   setClock("2026-12-01T09:00:00Z");
   const never = "01JD3Q6Z8W5M9R2T4V7X0Y1A2C";
-  await addTrial(store, "d1");
+  const first = await addTrial(store, "d1");
   const neverStored =
     "Retention has dropped no event here, so the id is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored): events_list gives the ids of those stored.";
   expect(text(await call("events_get", { id: never }))).toBe(`No event "${never}" is stored. ${neverStored}`);
@@ -665,6 +665,10 @@ test("an event id that names no stored event is told whether retention may have 
   const droppedAt = new Date(clock.now() + 31 * 86_400_000);
   await store.expire(droppedAt.getTime());
   await addTrial(store, "d3");
+  // As a drop forgotten, or made by a waiter that kept no record: not every drop is on record.
+  const shell = new Database(file);
+  shell.prepare("DELETE FROM dropped_deliveries WHERE id = ?").run(first.id);
+  shell.close();
   // The id of one dropped is said to be so; one made before the year whose drops retention
   // remembers, and older than every event kept, may be one it dropped.
   const mayBe =
@@ -722,6 +726,21 @@ test("an event id retention dropped is told when, and one it dropped no event of
   });
 });
 
+test("an event id older than a store's first event is told retention never dropped it, where every drop is on record", async () => {
+  const { store, call, text } = await served();
+  onTestFinished(() => setClock());
+  // Never stored: made before the store's first event, which retention dropped and recorded.
+  const never = ulid(Date.parse("2026-10-01T09:00:00Z"));
+  setClock("2026-11-01T09:00:00Z");
+  await addTrial(store, "d1");
+  setClock("2026-12-05T09:00:00Z");
+  await store.expire();
+  await addTrial(store, "d2");
+  expect(text(await call("events_get", { id: never }))).toBe(
+    `No event "${never}" is stored. Retention has dropped no event with this id, so the id is mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored): events_list gives the ids of those stored.`,
+  );
+});
+
 test("an event id older than every drop on record may be one retention dropped unrecorded, as a waiter that kept no record did", async () => {
   const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());
@@ -754,7 +773,7 @@ test("an event id older than every drop on record may be one retention dropped u
 });
 
 test("event ids older than the drops retention remembers are told each apart: one newer than every event kept was never dropped", async () => {
-  const { store, call } = await served();
+  const { store, file, call } = await served();
   onTestFinished(() => setClock());
   setClock("2024-01-01T09:00:00Z");
   await addTrial(store, "d1");
@@ -766,6 +785,10 @@ test("event ids older than the drops retention remembers are told each apart: on
   const older = ulid(Date.parse("2023-12-15T09:00:00Z"));
   const newer = ulid(Date.parse("2024-01-25T09:00:00Z"));
   setClock("2026-12-01T09:00:00Z");
+  // Retention forgets the drop a year on.
+  const shell = new Database(file);
+  shell.prepare("DELETE FROM dropped_deliveries").run();
+  shell.close();
   const gone =
     "mistyped, or its event was taken out of the store by hand (erased, or lost when an older backup was restored)";
   expect((await call("events_ack", { ids: [older, newer] })).structuredContent).toMatchObject({

@@ -1559,6 +1559,11 @@ export class PostgresEventStore implements EventStore {
     return row?.id ?? undefined;
   }
 
+  async droppedRemembered(): Promise<number> {
+    const [row] = await this.#query<{ n: string }>("SELECT count(*) AS n FROM dropped_deliveries");
+    return Number(row?.n ?? 0);
+  }
+
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
     const events = await this.#query<{ id: string; source: string; dedupeId: string }>(
       ...droppedPaymentQuery(paymentId, otherSchemeSources(this.#sources ?? [])),

@@ -1009,6 +1009,10 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql("SELECT min(id) FROM dropped_deliveries").pluck().get() as string | null) ?? undefined;
   }
 
+  async droppedRemembered(): Promise<number> {
+    return this.#sql("SELECT count(*) FROM dropped_deliveries").pluck().get() as number;
+  }
+
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
     const events = this.#sql(
       `SELECT id, source, dedupe_id AS dedupeId FROM dropped_deliveries
