@@ -1141,7 +1141,7 @@ export function eventsToolset(
               // A source removed from the config passes checkSource by its stored events, yet a wait
               // on it told only to wait again would wait for deliveries this waiter refuses.
               filter.source && !sources.includes(filter.source)
-                ? `No source ${quote(filter.source)} is configured in this waiter, whose listener refuses its deliveries: its events stored before are listed, and a new one arrives only through another waiter on the store that has it configured.`
+                ? `No source ${quote(filter.source)} is configured in this waiter, which refuses its deliveries: a new event of it arrives only through another waiter on this store that has it configured.`
                 : undefined,
               wooHint(filter) ?? (await typeHint(store, filter, latest, true)),
             ]

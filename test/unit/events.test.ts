@@ -210,7 +210,7 @@ test("events_wait that filtered sends the model to events_list with the same fil
 });
 
 test("a source mistyped is told the sources no longer configured that events are still listed by", async () => {
-  // No source is configured here: "trial" has stored events, as a source removed from the config has.
+  // "trial" is not configured here yet has stored events, as a source removed from the config has.
   const { store, call, text } = await served();
   await addTrial(store, "r1");
   expect((await call("events_list", { source: "trial" })).isError).toBeFalsy();
@@ -231,7 +231,7 @@ test("a wait on a source no longer configured that times out says this waiter re
   const { store, call, text } = await served({ sources: [{ name: "shop", scheme: "woocommerce" }] });
   await addTrial(store, "r1");
   const unconfigured =
-    'No source "trial" is configured in this waiter, whose listener refuses its deliveries: its events stored before are listed, and a new one arrives only through another waiter on the store that has it configured.';
+    'No source "trial" is configured in this waiter, which refuses its deliveries: a new event of it arrives only through another waiter on this store that has it configured.';
   const waited = await call("events_wait", { source: "trial", timeout_s: 1 });
   expect(waited.structuredContent).toEqual({ timed_out: true, cursor: "c1", note: unconfigured });
   expect(text(waited)).toBe(
