@@ -189,8 +189,9 @@ export interface Config {
    */
   origin(path: SettingPath): string;
   /**
-   * A setting as a message asking to change it names it: its key and the file where the file set
-   * it, else `otherwise`, which beats the file; by default its key and its variable.
+   * A setting as a message asking to change it names it: where it was given (the flag, the variable,
+   * or its key and the file), as what gave it beats the rest; one given nowhere, `otherwise`, by
+   * default its key and its variable.
    */
   named(path: SettingPath, otherwise?: string): string;
   /** The secrets the settings read from the environment, which no message may show (shownSafely). */
@@ -290,6 +291,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
   const givenInFile = new Set<string>();
+  /** The settings a flag or a variable gave. */
+  const givenOutside = new Set<string>();
   /** Each setting with its variable, as a message that asks to set it names it. */
   const withVariable = new Map<string, string>();
   for (const section of sections) {
@@ -320,9 +323,11 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);
+        givenOutside.add(path);
       } else if (envValue !== undefined) {
         values[name] = envValue;
         origins.set(path, setting.env);
+        givenOutside.add(path);
       } else if (fileValues?.[name] !== undefined) {
         // As in a variable: "/srv/waiter " would be another directory, "cnb " no source.
         const fileValue = fileValues[name];
@@ -350,7 +355,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
 
   const origin = (path: string) => origins.get(path) ?? path;
   const named = (path: string, otherwise?: string) =>
-    givenInFile.has(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
+    givenInFile.has(path) || givenOutside.has(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
 
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {

@@ -934,7 +934,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect((await assistant.call("automations_list")).isError).toBeFalsy();
       expect(assistant.stderr()).not.toContain("nothing listens on 127.0.0.1:0");
       expect(assistant.stderr()).toContain(
-        "notice  [waiter] webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens\n",
+        "notice  [waiter] WAITER_WEBHOOKS_LISTEN names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens\n",
       );
     } finally {
       await assistant.close();

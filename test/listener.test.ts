@@ -344,7 +344,7 @@ test("a delivery on a connection past its address's cap gets 503 saying so, the 
   });
   expect(lines).toEqual([
     expect.stringContaining(
-      "127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold",
+      "127.0.0.1 holds 2 connections, the most WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT lets one address hold",
     ),
   ]);
   // Ten that send nothing wait for their request; an eleventh is not kept.
@@ -393,7 +393,7 @@ test("one address past its connections and the listener past all of them within 
   await expect.poll(() => past.closed()).toBe(true);
   expect(
     warned(
-      "webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold: answering its new ones 503, closing those past 10 at once",
+      "webhook listener: 127.0.0.1 holds 2 connections, the most WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT lets one address hold: answering its new ones 503, closing those past 10 at once",
     ),
   ).toHaveLength(1);
   expect(
@@ -2421,7 +2421,7 @@ describe("bodies", () => {
     // A line a minute for the source and reason, as for any refusal.
     expect(lines.filter((line) => line.includes("rejected"))).toEqual([
       expect.stringMatching(
-        /webhook erp rejected from 127.0.0.1: body larger than 65536 bytes: if its sender's deliveries are this large, raise webhooks\.maxBodyBytes/,
+        /webhook erp rejected from 127.0.0.1: body larger than 65536 bytes: if its sender's deliveries are this large, raise WAITER_WEBHOOKS_MAX_BODY_BYTES/,
       ),
     ]);
   });
@@ -2690,7 +2690,7 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
   expect((await deliver(url, { body, headers: erpHeaders(body, "d\tx") })).status).toBe(400);
   expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
     expect.stringMatching(
-      /info .*webhook erp rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length 100000\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\)\n$/,
+      /info .*webhook erp rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length 100000\): if its sender's deliveries are this large, raise WAITER_WEBHOOKS_MAX_BODY_BYTES\n$/,
     ),
     expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: Content-Encoding "gzip" refused: /),
     expect.stringMatching(/info .*webhook erp rejected from 127.0.0.1: a PUT; erp's webhooks are POSTed\n$/),
@@ -2783,10 +2783,10 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   }
   expect(logged.flat()).toEqual([
     expect.stringMatching(
-      /info .*webhook gh rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
+      /info .*webhook gh rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise WAITER_WEBHOOKS_MAX_BODY_BYTES; GitHub does not send it again: redeliver it within 3 days \(7 on GitHub Enterprise Server\) from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
+      /info .*webhook shop rejected from 127.0.0.1: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise WAITER_WEBHOOKS_MAX_BODY_BYTES; WooCommerce does not send it again and logs its body only with WP_DEBUG on: the shop shows the order, product, customer or coupon as it is now, and WooCommerce → Status → Logs the delivery's topic and time \(delivery ID "wc-large"\)\n$/,
     ),
     expect.stringMatching(/^.* webhook gh rejected .*Recent Deliveries \(delivery ID "d-push"\)\n$/),
     expect.stringMatching(

@@ -1791,7 +1791,7 @@ describe("sessions", () => {
       const silent = openSocket(Number(port), hostname);
       await expect.poll(() => silent.closed, { timeout: 3_000 }).toBe(true);
       expect(served.stderr().match(/warning .*connections.*/g)).toEqual([
-        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT) lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503, closing those past 10 at once",
+        "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503, closing those past 10 at once",
       ]);
     } finally {
       await served.close();
@@ -3519,10 +3519,8 @@ test("an address another program holds stops waiter serve and waiter listen, say
     // Side by side, each on a store of its own: each waits out the 1 s its question to the port's
     // holder, which never answers, is given.
     await Promise.all([
-      expect(startServe(config(), quiet)).rejects.toThrow(`${taken} --listen (WAITER_LISTEN) to another port`),
-      expect(startWebhooks(config(), quiet)).rejects.toThrow(
-        `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
-      ),
+      expect(startServe(config(), quiet)).rejects.toThrow(`${taken} WAITER_LISTEN to another port`),
+      expect(startWebhooks(config(), quiet)).rejects.toThrow(`${taken} WAITER_WEBHOOKS_LISTEN to another port`),
     ]);
     // Set in a config file, the address is named where it was set.
     const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
@@ -3722,10 +3720,8 @@ test("a port an assistant's waiter or another waiter holds stops waiter listen a
   try {
     expect(assistant.app.listener?.url).toBe(`http://127.0.0.1:${port}`);
     const held = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another assistant's waiter holds the port until its assistant quits; quit that assistant and start this again (an assistant's waiter with the automations configured leaves the port to waiter listen and serve), or set`;
-    await expect(startWebhooks(config(), quiet)).rejects.toThrow(
-      `${held} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
-    );
-    await expect(startServe(config(), quiet)).rejects.toThrow(`${held} --listen (WAITER_LISTEN) to another port`);
+    await expect(startWebhooks(config(), quiet)).rejects.toThrow(`${held} WAITER_WEBHOOKS_LISTEN to another port`);
+    await expect(startServe(config(), quiet)).rejects.toThrow(`${held} WAITER_LISTEN to another port`);
   } finally {
     await assistant.app.close();
   }
@@ -3733,7 +3729,7 @@ test("a port an assistant's waiter or another waiter holds stops waiter listen a
   const listening = await startWebhooks(config(), quiet);
   try {
     await expect(startServe(config(), quiet)).rejects.toThrow(
-      `cannot listen on 127.0.0.1:${port}: EADDRINUSE: waiter listen holds the port; stop it, or set --listen (WAITER_LISTEN) to another port`,
+      `cannot listen on 127.0.0.1:${port}: EADDRINUSE: waiter listen holds the port; stop it, or set WAITER_LISTEN to another port`,
     );
   } finally {
     await listening.close();

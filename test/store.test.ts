@@ -105,7 +105,7 @@ describe("storing in a file", () => {
       WAITER_DATA_DIR: file,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
     });
-    const why = `${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`;
+    const why = `${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; WAITER_DATA_DIR must name a directory waiter may create and write`;
     try {
       expect(app.store).toBeUndefined();
       expect(app.tools.map((t) => t.name)).toContain("currency_convert");
@@ -148,7 +148,7 @@ describe("storing in a file", () => {
       expect(run.signal).toBeNull();
       expect(run.status).toBe(1);
       expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
-        `waiter: cannot open the event store: ${dir}/events.db: ENOENT: no such file or directory, mkdir '${dirname(dir)}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+        `waiter: cannot open the event store: ${dir}/events.db: ENOENT: no such file or directory, mkdir '${dirname(dir)}'; WAITER_DATA_DIR must name a directory waiter may create and write`,
       ]);
     },
   );
@@ -217,7 +217,7 @@ describe("storing in a file", () => {
       })
         .stderr.split("\n")
         .filter((line) => line.startsWith("waiter:"));
-    const start = `waiter: cannot open the event store: ${file}: EROFS: read-only file system, open '${file}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write: `;
+    const start = `waiter: cannot open the event store: ${file}: EROFS: read-only file system, open '${file}'; WAITER_DATA_DIR must name a directory waiter may create and write: `;
     // systemd names each service it starts in INVOCATION_ID; a file system mounted read-only, as
     // this one is, says the same under systemd: the unit is named as a cause, not as the cause.
     expect(refusal({ INVOCATION_ID: "5c4f1a3e0b8d4f6a9e2c7b1d3a5f7e90" })).toEqual([
@@ -246,7 +246,7 @@ describe("storing in a file", () => {
       });
       await app.close();
       expect(stderr()).toContain(
-        `webhook events are off: ${dir}/events.db: EPERM: operation not permitted, mkdir '${dir}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write: macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) use Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter uses them as the app that starts it (the MCP client, or the terminal); allow that app there, or choose a directory elsewhere`,
+        `webhook events are off: ${dir}/events.db: EPERM: operation not permitted, mkdir '${dir}'; WAITER_DATA_DIR must name a directory waiter may create and write: macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) use Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter uses them as the app that starts it (the MCP client, or the terminal); allow that app there, or choose a directory elsewhere`,
       );
     } finally {
       Object.defineProperty(process, "platform", platform);
@@ -445,7 +445,7 @@ describe("storing in a file", () => {
     mkdirSync(dir, { mode: 0o700 });
     chownSync(dir, 65534, 65534);
     expect(refusalAsNobody(dir)).toEqual([
-      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES, the user waiter runs as (uid 65534) may not enter ${srv}, a directory on its path (it needs x permission there); WAITER_DATA_DIR must name a directory waiter may create and write`,
     ]);
   });
 
@@ -458,7 +458,7 @@ describe("storing in a file", () => {
     chmodSync(srv, 0o755);
     const dir = join(srv, "app", "data");
     expect(refusalAsNobody(dir)).toEqual([
-      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      `waiter: cannot open the event store: ${join(dir, "events.db")}: EACCES: permission denied, mkdir '${join(srv, "app")}'; WAITER_DATA_DIR must name a directory waiter may create and write`,
     ]);
   });
 

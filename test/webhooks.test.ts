@@ -879,7 +879,7 @@ describe("the listener", () => {
       "gh's missing X-Hub-Signature-256 header: if every delivery of this source is refused so, its sender does not sign (a GitHub webhook whose Secret is empty: set it to the secret in GITHUB_WEBHOOK_SECRET)",
     );
     expect(note).toContain(
-      "shop's body too large: if every delivery of this source is refused so, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES) to the size of its sender's deliveries",
+      "shop's body too large: if every delivery of this source is refused so, raise WAITER_WEBHOOKS_MAX_BODY_BYTES to the size of its sender's deliveries",
     );
     expect(note).toContain(
       "svc's Host not allowed: if every delivery of this source is refused so, set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to the address its sender posts to, or add that host to webhooks.allowedHosts (WAITER_WEBHOOKS_ALLOWED_HOSTS)",
@@ -1919,7 +1919,7 @@ describe("embedded in the stdio server", () => {
     const session = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "192.0.2.1:8790" }, { listener: true });
     sessions.push(session);
     const problem =
-      "cannot listen on 192.0.2.1:8790: EADDRNOTAVAIL: no network interface here has that address; set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to one this machine has";
+      "cannot listen on 192.0.2.1:8790: EADDRNOTAVAIL: no network interface here has that address; set WAITER_WEBHOOKS_LISTEN to one this machine has";
     expect(session.stderr()).toContain(
       `warning [waiter] ${problem}; no webhook reaches the store through this waiter, which tries again every 2 s`,
     );
@@ -2016,7 +2016,7 @@ describe("embedded in the stdio server", () => {
     };
     expect(listed.sources[0]?.url).toBe("http://127.0.0.1:<the port the listening waiter logs>/webhooks/gh");
     expect(withoutCauses(listed.note)).toBe(
-      `webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>"). ${LOOPBACK_ONLY}`,
+      `WAITER_WEBHOOKS_LISTEN names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>"). ${LOOPBACK_ONLY}`,
     );
   });
 

@@ -142,6 +142,21 @@ describe("sources and precedence", () => {
     }
   });
 
+  test("a setting to change is named where it was given, as what gave it beats the rest; one given nowhere by its key and its variable", () => {
+    const path = file({ toolTimeout: 30, weather: { provider: "met" } });
+    const fromFile = load({}, { file: path });
+    expect(fromFile.named("toolTimeout")).toBe(`toolTimeout in ${path}`);
+    expect(fromFile.named("weather.provider" as never)).toBe(`weather.provider in ${path}`);
+    // Set in the file as well, the variable beats it: the file's key would change nothing.
+    const fromVariable = load({ WAITER_TOOL_TIMEOUT: "10", WAITER_WEATHER_PROVIDER: "met" }, { file: path });
+    expect(fromVariable.named("toolTimeout")).toBe("WAITER_TOOL_TIMEOUT");
+    expect(fromVariable.named("weather.provider" as never)).toBe("WAITER_WEATHER_PROVIDER");
+    expect(load({}, { overrides: { listen: "127.0.0.1:9000" } }).named("listen")).toBe("--listen");
+    const nowhere = load({});
+    expect(nowhere.named("toolTimeout")).toBe("WAITER_TOOL_TIMEOUT (toolTimeout)");
+    expect(nowhere.named("weather.provider" as never)).toBe("weather.provider (WAITER_WEATHER_PROVIDER)");
+  });
+
   test("blanks around a variable's value (a line break kept from an env file saved with Windows line endings) are not part of it", () => {
     const env = {
       WAITER_DATA_DIR: "/srv/waiter\r",
