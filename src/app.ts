@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { App, Starting, Stopped } from "./app-types.js";
-import { type Config, macosPrivacy, mayNotEnter, shownSafely, toolChoicesGiven } from "./config.js";
+import { type Config, macosPrivacy, mayNotEnter, serveListenNamed, shownSafely, toolChoicesGiven } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
@@ -1176,8 +1176,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     const holder = await holderIfInUse(listen, err);
     await sessions.close();
     await app.close();
-    const setting = config.named(config.core.listen ? "listen" : "webhooks.listen", "--listen (WAITER_LISTEN)");
-    throw new CannotStart(listenProblem(listen, err, setting, holder));
+    throw new CannotStart(listenProblem(listen, err, serveListenNamed(config), holder));
   }
   const automations = await automationsOnceBound(startAutomations, listener, starting, async () => {
     await sessions.close();

@@ -201,13 +201,20 @@ export interface Config {
 /** The settings that choose the tools served. */
 const TOOL_CHOICES = ["toolsets", "tools", "excludeTools", "readOnly"] as const;
 
-/** A setting that chooses tools, named where it may be set: a flag, a variable, the config file. */
-const choosing = (key: (typeof TOOL_CHOICES)[number]) =>
+/** A setting a flag sets too, named where it may be set: the flag, its variable, the config file. */
+const choosing = (key: (typeof TOOL_CHOICES)[number] | "listen") =>
   `${flagName(key)} (${coreSettings[key].env}, ${key} in the config file)`;
 export const TOOLSETS = choosing("toolsets");
 export const TOOLS = choosing("tools");
 export const EXCLUDE_TOOLS = choosing("excludeTools");
 export const READ_ONLY = choosing("readOnly");
+
+/**
+ * The address `waiter serve` binds, as a message asking to change it names it: listen, else
+ * webhooks.listen, where it was given; given nowhere, each place that sets serve's own.
+ */
+export const serveListenNamed = (config: Pick<Config, "core" | "named">) =>
+  config.named(config.core.listen ? "listen" : "webhooks.listen", choosing("listen"));
 
 /**
  * What is said of `name`, named as toolset `toolset`'s tools are, where the toolset's tools are not

@@ -3,7 +3,7 @@ import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { defaultDataDir, loadConfig } from "../../src/config.js";
+import { defaultDataDir, loadConfig, serveListenNamed } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 import {
   checkedPort,
@@ -155,6 +155,13 @@ describe("sources and precedence", () => {
     const nowhere = load({});
     expect(nowhere.named("toolTimeout")).toBe("WAITER_TOOL_TIMEOUT (toolTimeout)");
     expect(nowhere.named("weather.provider" as never)).toBe("weather.provider (WAITER_WEATHER_PROVIDER)");
+  });
+
+  test("the address waiter serve binds is named where it was given; given nowhere, by its flag, its variable and its key in the config file", () => {
+    expect(serveListenNamed(load({}))).toBe("--listen (WAITER_LISTEN, listen in the config file)");
+    expect(serveListenNamed(load({ WAITER_WEBHOOKS_LISTEN: "127.0.0.1:9000" }))).toBe("WAITER_WEBHOOKS_LISTEN");
+    const path = file({ listen: "127.0.0.1:9000" });
+    expect(serveListenNamed(load({}, { file: path }))).toBe(`listen in ${path}`);
   });
 
   test("blanks around a variable's value (a line break kept from an env file saved with Windows line endings) are not part of it", () => {
