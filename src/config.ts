@@ -719,7 +719,9 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   if (dotted) return dotted.setting.secret ? inEnvironment(dotted) : `a key holds no dot: write it ${dotted.written}`;
   const secret = [...here, ...elsewhere, variable].find((candidate) => candidate?.setting.secret);
   if (secret) return inEnvironment(secret);
-  if (here.length > 0) return `did you mean ${here.map(({ path }) => path).join(", or ")}?`;
+  if (here.length > 0) {
+    return `did you mean ${here.map(({ path, key }) => `${path}${unitNote(asVariable(name), asVariable(key))}`).join(", or ")}?`;
+  }
   if (elsewhere.length > 0) {
     return `did you mean ${elsewhere.map(({ path, written }) => `${path}, written ${written}`).join(", or ")}?`;
   }
@@ -735,6 +737,15 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
       );
   if (sectionMeant.length > 0) {
     return `did you mean ${sectionMeant.map((key) => `${key}, written {"${key}": {…}}`).join(", or ")}?`;
+  }
+  // In other words or with a unit, as a variable's name is read (sessionIdleMin, toolTimeoutMs).
+  const ownWords = own.map(({ key }) => asVariable(key));
+  const inWords = inOtherWords(asVariable(name), ownWords);
+  const worded = own[ownWords.indexOf(inWords ?? "")];
+  if (inWords && worded) {
+    return worded.setting.secret
+      ? inEnvironment(worded)
+      : `did you mean ${worded.path}${unitNote(asVariable(name), inWords)}?`;
   }
   const inside = !section.key && typeof value === "object" && value !== null && !Array.isArray(value);
   if (inside && name === "mcpServers") {
@@ -823,27 +834,35 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
       const rest = name.slice(prefix.length);
       const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
       if (!meant) return [];
-      // A port or host alone, where WAITER_LISTEN takes both; a duration or rate in another unit than the
-      // setting's (WAITER_TOOL_TIMEOUT_MS=30000, WAITER_SESSION_IDLE_SECONDS=600, WAITER_HTTP_REQUESTS_PER_SEC=10
-      // would be carried over as they are).
-      const written = rest
-        .toUpperCase()
-        .split("_")
-        .map((word) => UNIT_WORDS[word])
-        .find((unit) => unit !== undefined);
-      // A setting whose name has no unit is in seconds (WAITER_TOOL_TIMEOUT).
-      const unit = /_MINUTES?$/.test(meant) ? "minutes" : "seconds";
-      const otherUnit = written !== undefined && written !== unit;
+      // A port or host alone, where WAITER_LISTEN takes both.
       const takes =
-        meant === "LISTEN"
-          ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)`
-          : otherUnit && meant.endsWith("_PER_MINUTE")
-            ? `, which counts per minute${written in PER_MINUTE_EXAMPLES ? ` (${PER_MINUTE_EXAMPLES[written]})` : ""}`
-            : otherUnit
-              ? `, which is not in ${written}`
-              : "";
+        meant === "LISTEN" ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)` : unitNote(rest, meant);
       return [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}${takes}?`];
     });
+}
+
+/**
+ * What a setting's name written with a duration or rate in another unit than the setting's (TOOL_TIMEOUT_MS=30000,
+ * SESSION_IDLE_SECONDS=600, HTTP_REQUESTS_PER_SEC=10, which would be carried over as they are) is told of `meant`,
+ * the setting, both written as its variable is without the prefix; nothing for the same unit or none.
+ */
+function unitNote(written: string, meant: string): string {
+  const unit = written
+    .toUpperCase()
+    .split("_")
+    .map((word) => UNIT_WORDS[word])
+    .find((unit) => unit !== undefined);
+  // A setting whose name has no unit is in seconds (WAITER_TOOL_TIMEOUT).
+  const own = /_MINUTES?$/.test(meant) ? "minutes" : "seconds";
+  if (unit === undefined || unit === own) return "";
+  return meant.endsWith("_PER_MINUTE")
+    ? `, which counts per minute${unit in PER_MINUTE_EXAMPLES ? ` (${PER_MINUTE_EXAMPLES[unit]})` : ""}`
+    : `, which is not in ${unit}`;
+}
+
+/** A config file's key as its variable writes it, without the prefix: sessionIdleMin is SESSION_IDLE_MIN. */
+function asVariable(key: string): string {
+  return key.replace(/([a-z\d])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
 /** Words an operator may write for a duration's unit, each with the unit. */

@@ -1225,6 +1225,18 @@ describe("bad settings are refused by name", () => {
     expect(refused({ shop: { lru: "https://x.example" } })).toMatch(/; shop takes url$/);
   });
 
+  test("a key written with a unit, or another unit than its setting's, is named with the key meant, as its variable is", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    expect(refused({ sessionIdleMin: 30 })).toMatch(
+      /^unknown setting sessionIdleMin in .*; did you mean sessionIdleMinutes\?$/,
+    );
+    expect(refused({ stopSecs: 5 })).toMatch(/; did you mean stopSeconds\?$/);
+    expect(refused({ toolTimeoutMs: 30000 })).toMatch(/; did you mean toolTimeout, which is not in milliseconds\?$/);
+    expect(refused({ http: { requestsPerSec: 10 } })).toMatch(
+      /^unknown setting http\.requestsPerSec in .*; did you mean http\.requestsPerMinute, which counts per minute \(10 a second is 600\)\?$/,
+    );
+  });
+
   test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ sources: {} })).toMatch(
