@@ -1221,7 +1221,10 @@ function callersLine(config: Config): string {
   const oauthFrom = config.origin("http.oauth");
   if (tokens.length === 0 && !oauth) {
     // Named as settings to set, the file's key too: one configured by a file is set there.
-    return `MCP callers: anyone on this machine, without a token (neither ${config.named("http.tokens")} nor ${config.named("http.oauth")} is set)`;
+    const unset = config.given("http.tokens")
+      ? `${tokensFrom} is empty, and ${config.named("http.oauth")} is not set`
+      : `neither ${config.named("http.tokens")} nor ${config.named("http.oauth")} is set`;
+    return `MCP callers: anyone on this machine, without a token (${unset})`;
   }
   const callers: string[] = [];
   if (tokens.length > 0) {

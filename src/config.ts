@@ -194,6 +194,8 @@ export interface Config {
    * default its key and its variable.
    */
   named(path: SettingPath, otherwise?: string): string;
+  /** Whether a setting was given anywhere (a flag, a variable, the config file), empty too. */
+  given(path: SettingPath): boolean;
   /** The secrets the settings read from the environment, which no message may show (shownSafely). */
   secrets?: readonly string[];
 }
@@ -361,8 +363,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   }
 
   const origin = (path: string) => origins.get(path) ?? path;
+  const given = (path: string) => givenInFile.has(path) || givenOutside.has(path);
   const named = (path: string, otherwise?: string) =>
-    givenInFile.has(path) || givenOutside.has(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
+    given(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
 
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
@@ -462,6 +465,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...(proxy ? { proxy } : {}),
     origin,
     named,
+    given,
     secrets: secrets.read.map((read) => read.secret),
   };
 }

@@ -2193,6 +2193,14 @@ describe("sessions", () => {
     expect(local.stderr()).toMatch(
       / serving MCP on .*\n\S+ info +\[waiter\] MCP callers: anyone on this machine, without a token \(neither http\.tokens \(WAITER_HTTP_TOKENS\) nor http\.oauth \(WAITER_HTTP_OAUTH\) is set\)\n/,
     );
+    // A list of tokens that is given, but empty, is said so, not said to be unset.
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ http: { tokens: [] } }));
+    const empty = await startApp({}, { file });
+    await (await startServe(onLoopback(empty.config), empty.log)).close();
+    expect(empty.stderr()).toContain(
+      `MCP callers: anyone on this machine, without a token (http.tokens in ${file} is empty, and http.oauth (WAITER_HTTP_OAUTH) is not set)\n`,
+    );
   });
 
   test("a public URL of plain http at a host other machines reach is warned of: the tokens would cross the network unencrypted", async () => {

@@ -127,7 +127,7 @@ describe("sources and precedence", () => {
     const path = file({ toolTimeout: 30, toolsets: ["shop"], readOnly: true, shop: { url: "https://file.example/" } });
     const names = ["WAITER_TOOL_TIMEOUT", "WAITER_TOOLSETS", "WAITER_READ_ONLY", "TEST_SHOP_URL", "TEST_SHOP_KEY"];
     // What was read, and where from.
-    const read = ({ origin, named, ...values }: ReturnType<typeof load>) => ({
+    const read = ({ origin, named, given, ...values }: ReturnType<typeof load>) => ({
       ...values,
       timeoutFrom: origin("toolTimeout"),
       timeoutNamed: named("toolTimeout"),
