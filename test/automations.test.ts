@@ -37,7 +37,7 @@ import {
   WATCH,
   woo,
 } from "./automations-harness.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { notification, startComgate } from "./fakes/comgate.js";
 import { freePort, onFreePort } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -2846,8 +2846,7 @@ test("an amount its sender writes as a number with decimals, 1299.50, is inserte
     ],
   };
   const server = await serve([invoice], {
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-    ERP_SECRET,
+    ...ERP_ENV,
   });
   try {
     const body = '{"number":2026042,"total":1299.50,"currency":"CZK","lines":[{"price":100.00},{"rate":1.5E2}]}';

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, expect, test } from "vitest";
-import { ERP_SECRET, ERP_SOURCE } from "./erp.js";
+import { ERP_ENV } from "./erp.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -30,8 +30,7 @@ test("waiter serve passes the MCP conformance suite but for the scenarios that n
     {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-conformance-")),
       // A source, so that the event resources the resource scenarios list and subscribe to exist.
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     },
     SERVING,
   );

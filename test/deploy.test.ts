@@ -34,7 +34,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { asNobody, notAsNobody } from "./nobody.js";
@@ -215,8 +215,7 @@ test("the image's command serves with its environment, refuses to start there wi
       {
         ...env,
         WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${listenPort}`),
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
         WAITER_LOG_LEVEL: "info",
       },
       /listening for webhooks on (http:\/\/[^;\n]+);/,
@@ -248,8 +247,7 @@ test.each([
         WAITER_DATA_DIR: dataDir,
         WAITER_LISTEN: "127.0.0.1:0",
         WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
       },
       // stdin a pipe that stays open, as an MCP client's.
       stdio: ["pipe", "ignore", "pipe"],
@@ -322,8 +320,7 @@ test("under systemd, each line reaches journald at its level's priority; elsewhe
       env: {
         PATH: process.env.PATH ?? "",
         WAITER_DATA_DIR: temporary("waiter-journal-data-"),
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
         JOURNAL_STREAM: stream(fstatSync(fd)),
         ...env,
       },
@@ -462,8 +459,7 @@ function servedBehind(
       {
         WAITER_DATA_DIR: temporary("waiter-behind-a-proxy-"),
         WAITER_WEBHOOKS_PUBLIC_URL: behind.url,
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
         WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
         OPS_TOKEN: OPS,
         WAITER_LOG_LEVEL: "info",

@@ -25,7 +25,7 @@ import {
   telegramErrors,
   telegramSender,
 } from "../tools/notify/telegram.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { type FakeAnswer, json, type SeenRequest, startFake } from "./fakes/http.js";
 import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
@@ -2276,8 +2276,7 @@ describe("channels checked when waiter serve or listen starts", () => {
   const WRONG_PASSWORD = "not-the-smtp-password";
   const base = () => ({
     WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-check-")),
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-    ERP_SECRET,
+    ...ERP_ENV,
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     SMTP_PASSWORD,
     WRONG_PASSWORD,

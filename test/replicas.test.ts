@@ -15,7 +15,7 @@ import { mcpSessions } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { startApp } from "./memory.js";
 import { localized, nginx, nginxRequired, startNginx } from "./nginx.js";
@@ -47,10 +47,9 @@ async function replica(url: string, env: Record<string, string> = {}, port = 0):
     {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-replica-")),
       WAITER_DATABASE_URL: url,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ...ERP_ENV,
       WAITER_TOOLSETS: "events,webhooks",
       WAITER_EVENTS_PROGRESS_SECONDS: "1",
-      ERP_SECRET,
       ...env,
     },
     SERVING,
@@ -435,9 +434,8 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       for (let i = 0; i < 2; i++) {
         const { app, config, log, stderr } = await startApp({
           WAITER_DATABASE_URL: url,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ...ERP_ENV,
           WAITER_TOOLSETS: "events,webhooks",
-          ERP_SECRET,
         });
         const sessions = mcpSessions(app, log, sessionOptions(config));
         const listener = await startListener({
@@ -598,8 +596,7 @@ test("a replica whose database cannot be reached at start stops, in one line tha
       PATH: process.env.PATH ?? "",
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-replica-")),
       WAITER_DATABASE_URL: `postgres://waiter:db-pw-not-shown@127.0.0.1:${port}/waiter`,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     },
     encoding: "utf8",
     timeout: 15_000,

@@ -31,7 +31,7 @@ import { VERSION } from "../src/version.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
 import { startPacedRelay } from "./fakes/paced.js";
@@ -61,8 +61,7 @@ async function serve(env: Record<string, string> = {}, args: string[] = ["--list
     {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
       WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
       ...env,
     },
     SERVING,
@@ -1124,10 +1123,7 @@ describe("sessions", () => {
 
   test("a DELETE the transport refuses ends nothing, here or in the store; one it takes ends both", async () => {
     // Sessions are kept in the event store, which webhook sources open.
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, ERP_ENV);
     try {
       const opened = await initializeAt(served.url);
       const id = opened.headers["mcp-session-id"] as string;
@@ -1424,8 +1420,7 @@ describe("sessions", () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     // Sessions are kept in the event store, which webhook sources open.
     const { app, config, log, stderr } = await startApp({
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     });
     const options = { ...sessionOptions(config), maxSessions: 10, idleMs: 30 * 60_000 };
     const start = async () => {
@@ -1494,8 +1489,7 @@ describe("sessions", () => {
   test("a sweep the store holds past a minute gets no second beside it, and a stop waits for it before writing", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const { app, config, log } = await startApp({
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     });
     const store = app.store?.sessions as SessionLog;
     let release = () => {};
@@ -1529,10 +1523,7 @@ describe("sessions", () => {
 
   test("a session the store missed at its opening, ended by its client while the sweep writes it, is not brought back by that write", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 30 * 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);
     const store = served.app.store?.sessions as SessionLog;
     // Away at the opening; at the sweep, slow: the write lands after the client's DELETE.
     const release = missedThenHeld(store);
@@ -1576,10 +1567,7 @@ describe("sessions", () => {
   });
 
   test("a session the store missed at its opening, still being written when the stop stops waiting for the store, stays there for the next server", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 30 * 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);
     const store = served.app.store?.sessions as SessionLog;
     // Away at the opening; at the stop, slower than the stop waits: the write lands after it.
     const release = missedThenHeld(store);
@@ -1803,8 +1791,7 @@ describe("sessions", () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       {
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
         WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2",
       },
     );
@@ -1851,8 +1838,7 @@ describe("sessions", () => {
     writeFileSync(file, JSON.stringify({ webhooks: { maxConnectionsPerClient: 2, maxBodyBytes: 1024 } }));
     const env = {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     };
     const config = loadConfig({ env, file, overrides: { listen: "127.0.0.1:0" } }, toolsets());
     let stderr = "";
@@ -1911,8 +1897,7 @@ describe("sessions", () => {
     const served = await inProcess(
       { maxSessions: 100, idleMs: 60_000 },
       {
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
       },
     );
     // Each agent runs on a machine of its own, with connections of its own, all behind one NAT.
@@ -1959,10 +1944,7 @@ describe("sessions", () => {
   });
 
   test("past the cap, the idlest session with nothing under way is left to the store, and its next request takes it up", async () => {
-    const served = await inProcess(
-      { maxSessions: 1, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 1, idleMs: 60_000 }, ERP_ENV);
     const listTools = (id: string) =>
       request(`${served.url}/mcp`, {
         method: "POST",
@@ -1998,10 +1980,7 @@ describe("sessions", () => {
   });
 
   test("a request of a session left to the store, in a protocol version waiter does not speak, gets 400 and takes nothing up", async () => {
-    const served = await inProcess(
-      { maxSessions: 1, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 1, idleMs: 60_000 }, ERP_ENV);
     try {
       const ids: string[] = [];
       for (const _ of [1, 2]) {
@@ -2034,10 +2013,7 @@ describe("sessions", () => {
   });
 
   test("a request of a session no server holds, in a protocol version waiter does not speak, gets 404: its client starts a new session, whose version it negotiates", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, ERP_ENV);
     try {
       const opened = await initializeAt(served.url);
       const ended = opened.headers["mcp-session-id"] as string;
@@ -2276,10 +2252,7 @@ describe("sessions", () => {
     // can take the half second that makes the outage's 240 s 241.
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval", "Date"] });
     setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 100, idleMs: 30 * 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 100, idleMs: 30 * 60_000 }, ERP_ENV);
     const store = served.app.store?.sessions as SessionLog;
     const full = new Error("The event store cannot be written (SQLITE_FULL: database or disk is full)");
     vi.spyOn(store, "open").mockRejectedValue(full);
@@ -2364,8 +2337,7 @@ const TOKENS = {
   OPS_TOKEN: OPS,
   VIEW_TOKEN: VIEW,
   VIEW_TOKEN_RATES: `rates-${VIEW}`,
-  WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-  ERP_SECRET,
+  ...ERP_ENV,
 };
 
 describe("resumption", () => {
@@ -2382,11 +2354,7 @@ describe("resumption", () => {
       options,
     );
   /** A server in process whose webhooks come from the erp source. */
-  const servedWithErp = () =>
-    inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+  const servedWithErp = () => inProcess({ maxSessions: 10, idleMs: 60_000 }, ERP_ENV);
   /**
    * A raw socket for a session's notification stream, held as by a client whose reading the test
    * controls: `heard()` is all it has been sent. `open()` starts a session (subscribed to recent
@@ -2637,10 +2605,7 @@ describe("resumption", () => {
 
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 30 * 60_000 },
-      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);
     const store = served.app.store?.sessions as SessionLog;
     try {
       // The initialize came here; the client's later requests went to another replica, which
@@ -3066,8 +3031,7 @@ test("a call's log lines come on the call's own stream; the session's GET stream
     { maxSessions: 10, idleMs: 60_000 },
     {
       WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     },
   );
   try {
@@ -3130,7 +3094,7 @@ test("a call's log lines come on the call's own stream; the session's GET stream
 });
 
 describe("cancellation", () => {
-  const withStore = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+  const withStore = ERP_ENV;
   const wait = { name: "events_wait", arguments: { timeout_s: 50 } };
 
   test("a session whose client cancels call after call keeps nothing of them: its answers cost no more as the cancels add up", async () => {
@@ -3526,8 +3490,7 @@ function onePortConfig(port: number) {
         WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
         WAITER_LISTEN: `127.0.0.1:${port}`,
         WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
       },
     },
     toolsets(),
@@ -3557,8 +3520,7 @@ test("an address another program holds stops waiter serve and waiter listen, say
         {
           env: {
             WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
-            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-            ERP_SECRET,
+            ...ERP_ENV,
           },
           file,
         },
@@ -3588,8 +3550,7 @@ test("a stop signal while waiter listen fails to start for another reason says t
         PATH: process.env.PATH ?? "",
         WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
         WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
+        ...ERP_ENV,
       },
     });
     let stderr = "";
@@ -3657,8 +3618,7 @@ test("waiter listen and stdio warn of a public URL of plain http at a host other
             WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
             WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
             WAITER_WEBHOOKS_PUBLIC_URL: publicUrl,
-            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-            ERP_SECRET,
+            ...ERP_ENV,
           },
         },
         toolsets(),
@@ -3685,8 +3645,7 @@ test("waiter listen and stdio warn of a public URL of plain http at a host other
     {
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_PUBLIC_URL: "http://hooks.example.com",
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-      ERP_SECRET,
+      ...ERP_ENV,
     },
     { listener: true },
   );
@@ -3703,8 +3662,7 @@ test("waiter listen without automations says that the settings choosing the tool
         env: {
           WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+          ...ERP_ENV,
           ...env,
         },
         overrides,
@@ -3735,8 +3693,7 @@ test("a port an assistant's waiter or another waiter holds stops waiter listen a
   const env = {
     WAITER_LISTEN: `127.0.0.1:${port}`,
     WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-    ERP_SECRET,
+    ...ERP_ENV,
   };
   const quiet = new Log("error", () => {});
   const config = () =>
@@ -5986,10 +5943,7 @@ describe("OAuth access tokens", () => {
   }
 
   test("a quiet notification stream that lapses ends naming where it stands: its client comes back from there and misses nothing meanwhile", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60 * 60_000 },
-      { ...oauthEnv(), WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 60 * 60_000 }, { ...oauthEnv(), ...ERP_ENV });
     try {
       const { fresh, lapsing, inSession, post } = await aliceSession(served);
       const subscribed = await post({
@@ -6031,10 +5985,7 @@ describe("OAuth access tokens", () => {
   });
 
   test("a call's stream a lapsing token came back to ends when it lapses, and the notification stream a newer token opened goes on", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60 * 60_000 },
-      { ...oauthEnv(), WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
-    );
+    const served = await inProcess({ maxSessions: 10, idleMs: 60 * 60_000 }, { ...oauthEnv(), ...ERP_ENV });
     const dropped = new AbortController();
     const listening = new AbortController();
     try {

@@ -24,7 +24,7 @@ import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
-import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { ERP_ENV, ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { shopifyAcrossTheUpgrade } from "./shopify.js";
@@ -1961,10 +1961,7 @@ describe("embedded in the stdio server", () => {
     const other = await startFake(() => json(status, body));
     const host = new URL(other.origin).host;
     try {
-      const session = await startWaiter(
-        { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET, WAITER_WEBHOOKS_LISTEN: host },
-        { listener: true },
-      );
+      const session = await startWaiter({ ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: host }, { listener: true });
       await session.close();
       return { host, said: session.stderr() };
     } finally {
@@ -2040,10 +2037,7 @@ describe("embedded in the stdio server", () => {
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     const host = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
     try {
-      const session = await startWaiter(
-        { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET, WAITER_WEBHOOKS_LISTEN: host },
-        { listener: true },
-      );
+      const session = await startWaiter({ ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: host }, { listener: true });
       const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
       await session.close();
       expect(session.stderr()).toContain(
