@@ -359,6 +359,22 @@ describe("Shopify", () => {
     expect(verify(delivery(event("stock-sync"), body))).toEqual(first);
   });
 
+  test("an Events delivery without a webhook id names the key an older waiter stored it under, without its handle, so its retry is no second event", () => {
+    const headers = {
+      "shopify-hmac-sha256": base64Hmac("shpss_secret", body),
+      "shopify-topic": "Product",
+      "shopify-action": "create",
+      "shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "shopify-handle": "stock-sync",
+    };
+    expect(verify(delivery(headers, body))).toEqual({
+      kind: "accept",
+      id: "Product/create:98880550-7158-44d4-b7cd-2c97c8a091b5:stock-sync",
+      type: "Product/create",
+      formerId: "Product/create:98880550-7158-44d4-b7cd-2c97c8a091b5",
+    });
+  });
+
   test.each([
     [
       { "x-shopify-event-id": "e" },

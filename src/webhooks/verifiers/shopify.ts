@@ -43,8 +43,8 @@ function shopifyHeaders(headers: IncomingHttpHeaders, differing: string[]): Part
  * subscriptions of one topic are meant to differ (each its handle, triggers and query). It carries
  * its webhook id only in the legacy X-Shopify-Webhook-Id, which Shopify sends beside the new headers
  * for now (shopify-app-js reads none among an Events delivery's own): without it, the delivery is
- * its type, event id and `Shopify-Handle`, its subscription's. Its topic
- * names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
+ * its type, event id and `Shopify-Handle`, its subscription's, where an older waiter keyed it on its
+ * type and event id alone, its `formerId`. Its topic names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
  * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
  * sample order and maybe no ids) is no event: taken for one, its sample would pass for an order of
@@ -73,15 +73,20 @@ export function shopify(secrets: readonly string[]) {
     const type = action ? `${topic}/${action}` : topic;
     const event = sent["Event-Id"];
     const resource = action ? undefined : resourceOf(body);
-    const subscription = sent.Handle ? `:${sent.Handle}` : "";
-    const id =
-      event && resource ? `${type}:${event}:${resource}` : (webhook ?? (event && `${type}:${event}${subscription}`));
+    const byEvent = event && `${type}:${event}`;
+    // Without a webhook id, an Events delivery is its subscription's by its handle; an older waiter
+    // keyed it on its type and event id alone, its `formerId`.
+    const bySubscription = byEvent && sent.Handle ? `${byEvent}:${sent.Handle}` : byEvent;
+    const byResource = event && resource ? `${byEvent}:${resource}` : undefined;
+    const id = byResource ?? webhook ?? bySubscription;
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
+    const formerId = webhook ?? (byResource ? undefined : byEvent);
     return {
       kind: "accept",
       id,
       type,
-      ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook }, formerId: webhook } : {}),
+      ...(webhook && webhook !== id ? { sendersId: { sender: "Shopify", id: webhook } } : {}),
+      ...(formerId && formerId !== id ? { formerId } : {}),
       ...(differing.length > 0 ? { differing } : {}),
     };
   };
