@@ -339,8 +339,7 @@ describe("Shopify", () => {
   });
 
   test("an Events delivery without a webhook id is its topic, action, event id and subscription handle, as Shopify's library reads it", () => {
-    // As shopify-app-js's header-names.ts names an Events delivery's headers, once the legacy X-Shopify-* ones are gone:
-    // no webhook id; its subscription's handle.
+    // As shopify-app-js's header-names.ts reads an Events delivery's headers: no webhook id; its subscription's handle.
     const event = (handle: string) => ({
       "shopify-hmac-sha256": base64Hmac("shpss_secret", body),
       "shopify-topic": "Product",

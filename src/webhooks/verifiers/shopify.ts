@@ -39,11 +39,10 @@ function shopifyHeaders(headers: IncomingHttpHeaders, differing: string[]): Part
  * say the same event id across deliveries is a duplicate. Where the body names no resource exactly
  * (no `admin_graphql_api_id`, no id a double holds), or no event id came, the delivery is its
  * webhook id, else its topic and event id. An older waiter keyed it on its webhook id alone, which
- * is its `formerId`. An Events delivery is its webhook id, as Shopify's Events docs say: its
- * subscriptions of one topic are meant to differ (each its handle, triggers and query). It carries
- * its webhook id only in the legacy X-Shopify-Webhook-Id, which Shopify sends beside the new headers
- * for now (shopify-app-js reads none among an Events delivery's own): without it, the delivery is
- * its type, event id and `Shopify-Handle`, its subscription's, where an older waiter keyed it on its
+ * is its `formerId`. An Events delivery is its webhook id, as Shopify's Events docs say
+ * (`Shopify-Webhook-Id`): its subscriptions of one topic are meant to differ (each its handle,
+ * triggers and query). shopify-app-js reads no webhook id among an Events delivery's headers:
+ * without one, the delivery is its type, event id and `Shopify-Handle`, its subscription's, where an older waiter keyed it on its
  * type and event id alone, its `formerId`. Its topic names the resource alone (`Product`), and its `Shopify-Action` what befell it: the type is both
  * (`Product/create`), as a webhook's topic is (`products/create`), so a type tells them apart.
  * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
