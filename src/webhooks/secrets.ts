@@ -1,5 +1,6 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
+import { GITHUB_REDELIVERY } from "./senders.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import {
@@ -160,7 +161,7 @@ const MISMATCHED_FOR_MS = HOUR_MS;
 /** What a sender signing with another secret loses meanwhile, for the senders that never send a delivery again. */
 const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], (secretEnv: string) => string>> = {
   github: () =>
-    "GitHub does not send the refused deliveries again: redeliver them within 3 days of each (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries once they verify: older ones can no longer be redelivered",
+    `GitHub does not send the refused deliveries again: once they verify, redeliver each ${GITHUB_REDELIVERY}`,
   woocommerce: (secretEnv) =>
     `WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once ${secretEnv} holds the secret it signs with, set it back to Active under WooCommerce → Settings → Advanced → Webhooks (WooCommerce keeps its count of failures until a delivery succeeds, so before that one more failure disables it again)`,
 };

@@ -20,6 +20,12 @@ export const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxByte
 };
 
 /**
+ * Where and until when a GitHub delivery can be redelivered: GitHub.com lists a webhook's
+ * deliveries, and redelivers them, for 3 days; GitHub Enterprise Server for 7.
+ */
+export const GITHUB_REDELIVERY = "within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries";
+
+/**
  * What to do about a delivery not stored, for the senders that never send one again, and the
  * header that carries the delivery ID their own log finds it by.
  */
@@ -28,8 +34,7 @@ export const NOT_SENT_AGAIN: Partial<
 > = {
   github: {
     sender: "GitHub",
-    // GitHub.com redelivers a delivery, and lists it, for 3 days; GitHub Enterprise Server for 7.
-    what: "GitHub does not send it again: redeliver it within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries",
+    what: `GitHub does not send it again: redeliver it ${GITHUB_REDELIVERY}`,
     idHeader: "x-github-delivery",
   },
   woocommerce: {
