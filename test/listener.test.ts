@@ -3056,6 +3056,22 @@ test("a delivery from GitHub or WooCommerce to a path no source has is logged as
   ]);
 });
 
+test("a stranger's delivery ID header of many copies that differ is said in a line of a few of them, not each", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const copies = Array.from({ length: 2000 }, (_, i) => `d${i}`).join(", ");
+  const scan = await request(`${url}/wp-login.php`, {
+    method: "POST",
+    body: "{}",
+    headers: { "content-type": "application/json", "x-github-delivery": copies },
+  });
+  await scan.body.dump();
+  expect(scan.statusCode).toBe(404);
+  const [line = ""] = lines.filter((l) => / webhook listener refused POST/.test(l));
+  expect(line).toMatch(/\(delivery ID "d0" or "d1" or "d2" or 1997 more, the header's copies differing\)\n$/);
+  expect(line.length).toBeLessThan(1000);
+});
+
 test("a sender that closes its connection before its body has come is said to have, not to be rejected, with what to send again", async () => {
   const lines: string[] = [];
   const { listener, port, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

@@ -81,10 +81,16 @@ export function claimedDelivery(
   return sent ? `it claims to be delivery ${shownCopies(sent.copies)}` : undefined;
 }
 
-/** A header's copies as a line shows them: its one value, or each where a proxy sent copies that differ. */
+/** The most copies of a header a line shows: a proxy adds one or two; a stranger may send thousands. */
+const SHOWN_COPIES = 3;
+
+/** A header's copies as a line shows them: its one value, or the first few where copies differ. */
 function shownCopies(copies: string[]): string {
   const id = alike(copies);
-  return id === undefined ? `${copies.map(quote).join(" or ")}, the header's copies differing` : quote(id);
+  if (id !== undefined) return quote(id);
+  const more = copies.length - SHOWN_COPIES;
+  const shown = copies.slice(0, SHOWN_COPIES).map(quote).join(" or ");
+  return `${shown}${more > 0 ? ` or ${more} more` : ""}, the header's copies differing`;
 }
 
 /** The name of the sender of a scheme's deliveries that never sends one again (GitHub), for the store's last words. */
