@@ -1180,6 +1180,23 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test('a town named like a street, "Hans Huber, Neustadt an der Weinstraße 67433", is still named as a reading', async () => {
+      const before = geocoding.requests.length;
+      // A street's word ends a longer town's name, or is a town's whole name (Rue, Somme; Street, Maryland).
+      for (const [address, name, town] of [
+        ["Hans Huber, Neustadt an der Weinstraße 67433", "Hans Huber", "Neustadt an der Weinstraße"],
+        ["Jan Smith, Federal Way 98003", "Jan Smith", "Federal Way"],
+        ["Jean Dupont, Rue 80120", "Jean Dupont", "Rue"],
+        ["Jean Dupont, Le Cours 56230", "Jean Dupont", "Le Cours"],
+        ["Jan Smith, Street 21154", "Jan Smith", "Street"],
+      ] as const) {
+        expect(text(await server.call("weather_current", { place: address })), address).toContain(
+          `${JSON.stringify(town)} if ${JSON.stringify(name)} is a person's or company's name`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test('a comma before the postal code, "Jan Kowalski, Krakow, 31-510", reads as "A, B 12345" does: both are named, neither sent', async () => {
       const before = geocoding.requests.length;
       for (const [address, town, other] of [

@@ -919,21 +919,33 @@ function townBeforeStreet(text: string): string | undefined {
 }
 
 /**
- * A street before the number after it, a postal code or a house number, where a town would be: its name has a
- * street's word ("Mariahilfer Straße 1010", "Kalverstraat 1012", "Walnut Ct 1234"), or a house number comes
- * between it and the postal code ("Bundesplatz 3 3005").
+ * A street before the number after it, a postal code or a house number, where a town would be: a street's word
+ * after its name ("Mariahilfer Straße 1010", "Walnut Ct 1234") or ending its one word ("Kalverstraat 1012"), or
+ * a house number between it and the postal code ("Bundesplatz 3 3005"). Not a word towns are named by too: a
+ * whole one ("Federal Way", "Rue", "Le Cours", "Street"), or the end of a longer name ("Neustadt an der Weinstraße").
  */
 function streetBeforePostalCode(part: string): boolean {
   const [, name = "", numbers = ""] = /^(\D+?)\s+(\d[\d\s/a-z-]*)$/i.exec(part) ?? [];
   const words = folded(name)
     .split(/\s+/)
     .map((word) => word.replace(/\.$/, ""));
+  const last = words.at(-1) ?? "";
   return (
     /^\d{1,4}[a-z]?(?:\/\d{1,4}[a-z]?)?\s+\d{4,5}$/i.test(numbers) ||
-    STREET_WORDS.has(words.at(-1) ?? "") ||
-    words.some((word) => /(?:strasse|str|gasse|platz|allee|weg|straat|laan|plein)$/.test(word))
+    (words.length > 1 && STREET_WORD_AFTER_NAME.test(last)) ||
+    (words.length === 1 && ONE_WORD_STREET.test(last))
   );
 }
+
+const STREET_ENDING = "(?:strasse|str|gasse|platz|allee|weg|straat|laan|plein)";
+
+/** A street's name of one word, its street's word at the end: "Kalverstraat", "Hauptstraße". */
+const ONE_WORD_STREET = new RegExp(`.${STREET_ENDING}$`);
+
+/** A street's word after its name, none a town's name ends in: German and Dutch ones, English abbreviations. */
+const STREET_WORD_AFTER_NAME = new RegExp(
+  `^(?:${STREET_ENDING}|st|rd|ave?|blvd|dr|ln|ct|pl|sq|ter|pkwy|hwy|cres|cir)$`,
+);
 
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
