@@ -1711,6 +1711,8 @@ describe(`at ${AFTERNOON}`, () => {
         ["Provo 55 N 100 E", "latitude 55 and longitude 100", "Provo"],
         ["Sydney 33 S 151 E", "latitude -33 and longitude 151", "Sydney"],
         ["Sydney, 33S 151E", "latitude -33 and longitude 151", "Sydney"],
+        // A state between them, as a grid's address writes it after its town, may be coordinates' too.
+        ["Sydney, NSW 33 S 151 E", "latitude -33 and longitude 151", "Sydney, NSW"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates after a name, or a street grid's address after its town: send them as ${send} if coordinates, without place, or send ${JSON.stringify(town)} if an address.`,

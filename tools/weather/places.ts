@@ -529,7 +529,7 @@ function besideName(text: string): string | undefined {
     new RegExp(String.raw`^\s*(?:(${NAME_BESIDE})[,:]?\s+)?(${MARKED_PAIR})(?:\s+(${NAME_BESIDE}))?\s*$`, "iu").exec(
       text,
     ) ??
-    new RegExp(String.raw`^\s*(${NAME_BESIDE})[,:]?\s+(${WHOLE_LETTERED_PAIR})\s*$`, "iu").exec(text) ??
+    new RegExp(String.raw`^\s*(${GRID_TOWN})[,:]?\s+(${WHOLE_LETTERED_PAIR})\s*$`, "iu").exec(text) ??
     [];
   // A hemisphere's letter by one of them ("S 33.87, 151.21") is no name, and says nothing of the other.
   const letter = /^[NSEW]$/i;
@@ -545,6 +545,9 @@ const MARKED_ANGLE = String.raw`(?:[NSEW]\s*)?[-+]?\d{1,3}(?:[.,]\d+[°º]?|[°�
 /** A place's name beside coordinates, a number of its own in it too: "Praha 4 50.03, 14.45". */
 const NAME_BESIDE = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
 
+/** A town before a street grid's numbers, or a name before whole degrees: its state may come between ("Sydney, NSW"). */
+const GRID_TOWN = String.raw`${NAME_BESIDE}(?:,\s*\p{L}[\p{L}\s.'-]*?)?`;
+
 /**
  * The town before whole numbers, each with a letter after it, as a street grid's address is written after its
  * town ("Provo 55 N 100 E", 55 North on 100 East), which read as whole degrees are coordinates after a name too
@@ -554,9 +557,7 @@ const NAME_BESIDE = String.raw`\p{L}[\p{L}\d\s.'-]*?`;
  */
 function gridTown(text: string): string | undefined {
   const grid = String.raw`(?:\d{1,4}\s*[NS][\s,;]+\d{1,4}\s*[EW]|\d{1,4}\s*[EW][\s,;]+\d{1,4}\s*[NS])`;
-  // A state's code or name may come between: "Salt Lake City, UT 400 S 200 E".
-  const town = String.raw`${NAME_BESIDE}(?:,\s*\p{L}[\p{L}\s.'-]*?)?`;
-  return new RegExp(String.raw`^\s*(${town})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
+  return new RegExp(String.raw`^\s*(${GRID_TOWN})[,:]?\s+${grid}\s*$`, "iu").exec(text)?.[1];
 }
 
 /**
