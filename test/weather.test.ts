@@ -1045,6 +1045,8 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava CZ 70200", "Ostrava, CZ"],
         // Letters that are no country's sign are the town's, or its region's: the District of Columbia.
         ["Washington DC 20001", "Washington, DC"],
+        // A state's code that is a country's sign too is the state's: FL is Florida, not Liechtenstein.
+        ["Miami FL 33101", "Miami, FL"],
       ]) {
         expect(text(await server.call("weather_current", { place })), place).toContain(
           `send the town, then its country after a comma, as "${town}"`,

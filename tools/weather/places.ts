@@ -1088,7 +1088,9 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
     ) ?? [];
   const code = codeFirst ?? codeAfter ?? "";
   const sign = signFirst ?? signAfter;
-  const country = sign && signsCountry(sign);
+  // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
+  const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
+  const country = sign && !regionAfter && signsCountry(sign);
   // Letters after the town and a space that are no country's sign are the town's, or its region's ("Washington DC 20001").
   const spaced = signAfter !== undefined && !country && !hyphenAfter;
   const town = (townAfter ?? (spaced ? `${townFirst} ${signAfter}` : townFirst))?.trim();
