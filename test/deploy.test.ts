@@ -124,6 +124,22 @@ test("the npm package leaves out what git ignores in the folders it ships: docs/
   for (const path of ignored) expect(packed).not.toContain(path);
 });
 
+test("every env file the docs give docker run, beside the Dockerfile in the clone, is kept out of git and of the build context", () => {
+  const pages = ["README.md", ...readdirSync(join(root, "docs")).map((name) => `docs/${name}`)].filter((page) =>
+    page.endsWith(".md"),
+  );
+  const envFiles = pages.flatMap((page) => [...read(page).matchAll(/--env-file[= ](\S+)/g)].map((m) => m[1] as string));
+  expect(envFiles.length).toBeGreaterThan(0);
+  const listed = (file: string) =>
+    read(file)
+      .split("\n")
+      .map((line) => line.replace(/^\//, ""));
+  for (const envFile of envFiles.filter((path) => !path.startsWith("/"))) {
+    expect(listed(".gitignore"), envFile).toContain(envFile);
+    expect(listed(".dockerignore"), envFile).toContain(envFile);
+  }
+});
+
 test("the Dockerfile builds in one stage, runs as a user in another, keeps the data on a volume", () => {
   const stages = dockerStages(read("Dockerfile"));
   expect(stages.length).toBe(2);
