@@ -5872,14 +5872,16 @@ describe("OAuth access tokens", () => {
     const gone = new Promise((resolve) => hung.once("close", resolve));
     try {
       const opened = vi.spyOn(served.app, "session");
-      const token = await sign({ scope: "waiter:read" }, { expires: "20s" });
+      const token = await sign({ scope: "waiter:read" }, { expires: "2h" });
       const initialized = await initializeAt(served.url, { authorization: `Bearer ${token}` });
       const id = initialized.headers["mcp-session-id"] as string;
       await initialized.body.dump();
       const session = opened.mock.results[0]?.value as ReturnType<App["session"]>;
       const { transport } = session.server.server as unknown as { transport: WebStandardStreamableHTTPServerTransport };
-      // Time enough to fill its connection before the token lapses.
-      lapseIn(`Bearer ${token}`, 4_000);
+      // It lapses on a timer the test moves once the connection is full, however long filling it takes
+      // (a poll moves it by its interval at each look: an hour is never reached so).
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      lapseIn(`Bearer ${token}`, 60 * 60_000);
       hung.write(
         `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nAuthorization: Bearer ${token}\r\nMcp-Session-Id: ${id}\r\nMcp-Protocol-Version: 2025-11-25\r\n\r\n`,
       );
@@ -5891,7 +5893,8 @@ describe("OAuth access tokens", () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       // It lapses with its connection full: what waits is let go with the connection.
-      await expect.poll(() => served.sessions.streams(), { timeout: 10_000 }).toBe(0);
+      vi.advanceTimersByTime(60 * 60_000);
+      await expect.poll(() => served.sessions.streams()).toBe(0);
       hung.resume();
       await gone;
       expect(served.stderr()).toContain(
@@ -5899,6 +5902,7 @@ describe("OAuth access tokens", () => {
       );
       expect(served.stderr()).not.toContain(token);
     } finally {
+      vi.useRealTimers();
       hung.destroy();
       setClock();
       await served.close();
