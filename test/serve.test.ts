@@ -4208,11 +4208,11 @@ describe("bearer tokens", () => {
           expect(refused.statusCode, version).toBe(400);
           const message = `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`;
           // Each request told by its id, as over stdio: one told by id null its client cannot tie to
-          // any, and waits out its own timeout for each.
+          // any, and waits out its own timeout for each. Notifications alone are owed no batch of
+          // answers (JSON-RPC 2.0 §6): they get MCP's one error with no id.
           const ids = batch.flatMap((message) => ("id" in message ? [message.id] : []));
-          expect(await refused.body.json(), version).toEqual(
-            (ids.length > 0 ? ids : [null]).map((id) => ({ jsonrpc: "2.0", id, error: { code: -32600, message } })),
-          );
+          const told = (id: number | null) => ({ jsonrpc: "2.0", id, error: { code: -32600, message } });
+          expect(await refused.body.json(), version).toEqual(ids.length > 0 ? ids.map(told) : told(null));
         }
         // The 100 calls refused were not owed: a call goes at once.
         const call = await post(calls(1)[0], inSession);
