@@ -747,6 +747,7 @@ async function inProcess(
     app,
     sessions,
     stderr,
+    server: listener.server,
     url: listener.url,
     async close() {
       await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -756,6 +757,19 @@ async function inProcess(
     },
   };
 }
+
+test("a connection the system would not hand over (accept: EMFILE) is warned of as the MCP listener's too", async () => {
+  const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+  try {
+    // What Node's server emits when libuv's accept fails past its spare file handle.
+    served.server.emit("error", Object.assign(new Error("accept EMFILE"), { code: "EMFILE", syscall: "accept" }));
+    expect(served.stderr()).toContain(
+      "warning [waiter] MCP and webhook listener: a connection could not be accepted (accept EMFILE)",
+    );
+  } finally {
+    await served.close();
+  }
+});
 
 test("an MCP request with Expect: 100-continue is invited to send a body the webhooks' limit would refuse", async () => {
   const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });

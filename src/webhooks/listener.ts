@@ -55,11 +55,11 @@ export interface ListenerParts {
   beforeCut?: () => Promise<void>;
 }
 
-// In waiter serve the connections are MCP clients' too, which hold one for their stream and one for
-// each call (kept alive after it): a team of 100 agents behind one NAT holds 200 and more.
 /** The listener as the log names it: in waiter serve it takes MCP's requests too. */
 const listenerNamed = (mode: ListenerMode) => (mode === "serve" ? "MCP and webhook listener" : "webhook listener");
 
+// In waiter serve the connections are MCP clients' too, which hold one for their stream and one for
+// each call (kept alive after it): a team of 100 agents behind one NAT holds 200 and more.
 const heldFor = (mode: ListenerMode) =>
   mode === "serve" ? " (an MCP client holds one for its stream and one for each call under way)" : "";
 
@@ -622,7 +622,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
       // Once it listens, the server's errors are connections the system would not hand over (no
       // file handle left, libuv's spare one gone too): one connection lost, not the listener.
       server.on("error", (err) =>
-        warn(`webhook listener: a connection could not be accepted (${err.message})`, "not accepted"),
+        warn(`${listenerName}: a connection could not be accepted (${err.message})`, "not accepted"),
       );
       const address = server.address() as AddressInfo;
       const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
