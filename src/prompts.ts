@@ -7,7 +7,7 @@ import { ProtocolError } from "./errors.js";
 import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { givenName } from "./settings.js";
-import { folded, noSuchName, quote, SOURCE } from "./shown.js";
+import { enumerated, folded, noSuchName, quote, SOURCE } from "./shown.js";
 import { clock, isoDate, type WallClock, wallClock, zonedEpoch } from "./time.js";
 import type { Tool } from "./toolset.js";
 
@@ -163,6 +163,14 @@ export function registerPrompts(
       briefParts.map((part) => (typeof part.ask === "string" ? part.ask : part.ask(today, zone)));
     const orders = tools.find((tool) => tool.name === "eshop_orders_list");
     const forecast = tools.find((tool) => tool.name === "weather_forecast");
+    // Left out unsaid, a part reads as nothing to report. automations_runs is served whenever
+    // automations are configured: without it there are none to fail.
+    const untold = [
+      ...briefPartsOf(tools)
+        .filter((part) => part.tool !== "automations_runs" && !servedBy(tools)(part.tool))
+        .map((part) => part.about),
+      ...(forecast ? [] : ["weather"]),
+    ];
     if (briefParts.length > 0 || forecast) {
       const geocode = tools.find((tool) => tool.name === "weather_geocode");
       /** Why the brief refuses `place` (trimmed), as weather_forecast takes it, or undefined when it takes it. */
@@ -253,6 +261,11 @@ export function registerPrompts(
               [
                 `Give me a short morning brief, one line per part, with the figures that matter${dated}:`,
                 ...[...partsFor(today, zone), ...weatherPart].map((part) => `- ${part}`),
+                ...(untold.length > 0
+                  ? [
+                      `This brief cannot tell ${enumerated(untold, "or")}: waiter serves no tool for them here. Say so in one line at the end.`,
+                    ]
+                  : []),
                 // A tool's error says what to send instead where it can (coordinates typed as the place,
                 // a date in words): skipped at once, the part would be lost to a mistake it names.
                 `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,

@@ -638,7 +638,7 @@ test("a prompt is offered only with the tools it names", async () => {
   expect(prompts[0]?.description).toBe("What today holds: rates.");
   const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
   expect(brief).toContain("currency_rates");
-  expect(brief).not.toMatch(/eshop|events|weather/);
+  expect(brief).not.toMatch(/eshop_|events_|weather_/);
   // Without the e-shop's tools, nothing says which currencies the shop sells in.
   expect(brief).toContain("Rates: currency_rates, the latest fixing (EUR and CZK against USD); say the day it is of");
   expect(brief).not.toMatch(/\bshop\b/);
@@ -651,6 +651,22 @@ test("a prompt is offered only with the tools it names", async () => {
   expect(shop).toContain(
     "Rates: currency_rates, the latest fixing (EUR and CZK against USD, or the currencies the shop sells in);",
   );
+});
+
+test("a morning brief says what it cannot tell: the parts whose tools this session does not serve", async () => {
+  // Left out unsaid, a part read as nothing to report: no orders line passed for no orders.
+  const rates = textOf(await (await client({ WAITER_TOOLSETS: "currency" })).getPrompt({ name: "morning_brief" }));
+  expect(rates).toContain(
+    "This brief cannot tell orders, stock, waiting events or weather: waiter serves no tool for them here. Say so in one line at the end.",
+  );
+  const shop = textOf(
+    await (await client({ WAITER_TOOLS: "eshop_orders_list,currency_rates,weather_forecast" })).getPrompt({
+      name: "morning_brief",
+    }),
+  );
+  expect(shop).toContain("This brief cannot tell stock or waiting events: waiter serves no tool for them here.");
+  // Every part served: nothing to say. Automations none are configured have no failures to tell.
+  expect(textOf(await (await client()).getPrompt({ name: "morning_brief" }))).not.toContain("cannot tell");
 });
 
 test("a session that gains the tools the payments flow names (a reader's step-up to waiter:write) is offered it, and told the prompts changed", async () => {
