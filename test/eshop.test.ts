@@ -3564,6 +3564,47 @@ describe("products and stock", () => {
     }
   });
 
+  test("tax settings refused for a while (429) are asked again once its Retry-After has passed", async () => {
+    const busy = await startWooCommerce();
+    busy.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? json(429, { code: "too_many_requests", message: "Too many requests." }, { "retry-after": "60" })
+        : undefined;
+    const session = await start(shopEnv(busy));
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
+      busy.intercept = undefined;
+      setClock("2026-12-05T08:01:30Z");
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    } finally {
+      setClock();
+      await session.close();
+      await busy.close();
+    }
+  });
+
+  test("tax settings whose connection dropped are asked again at the next call", async () => {
+    const dropping = await startWooCommerce();
+    dropping.intercept = (request) => (request.path.includes("/settings/") ? { status: 0, destroy: true } : undefined);
+    const session = await start(shopEnv(dropping));
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(got.isError, text(got)).toBeFalsy();
+      dropping.intercept = undefined;
+      setClock("2026-12-05T08:01:00Z");
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    } finally {
+      setClock();
+      await session.close();
+      await dropping.close();
+    }
+  });
+
   test("a product without a price says it cannot be bought, and names no currency", async () => {
     woo.shop.product(P.grinder).regular_price = "";
     const unpriced = await server.call("eshop_product_get", { id: P.grinder });

@@ -389,21 +389,32 @@ function toOrder(o: WooOrder): Order {
   };
 }
 
-/** How long a shop's failure to give a setting (a 5xx, no answer) stands before it is asked again. */
+/** How long a shop's failure to give a setting (a 5xx) stands before it is asked again. */
 const FAILED_READ_MS = 5 * 60_000;
 
 /**
+ * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, a 429 as
+ * long as its Retry-After asks. Any other (the call's deadline or cancel, a dropped connection, a
+ * 429 that asks no wait) says nothing of the next call, which asks again.
+ */
+function failureStandsMs(err: unknown): number | undefined {
+  if (!(err instanceof UpstreamError) || err.status === undefined) return undefined;
+  if (err.status === 429) return err.retryAfter === undefined ? undefined : err.retryAfter * 1000;
+  return err.status >= 500 ? FAILED_READ_MS : undefined;
+}
+
+/**
  * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
- * products but not the shop's settings is asked again an hour later, not at every call. A failure
- * is thrown again for a few minutes without asking: a shop whose settings fail would otherwise cost
- * every answer that reads them a failed request (and its retries).
+ * products but not the shop's settings is asked again an hour later, not at every call. The shop's
+ * own failure is thrown again without asking while failureStandsMs says: a shop whose settings fail
+ * would otherwise cost every answer that reads them a failed request (and its retries).
  */
 function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Promise<T | undefined> {
   let refusedAt: number | undefined;
-  let failed: { at: number; err: unknown } | undefined;
+  let failed: { at: number; forMs: number; err: unknown } | undefined;
   return async (call) => {
     if (refusedAt !== undefined && lessAgoThan(refusedAt, HOUR_MS)) return undefined;
-    if (failed && lessAgoThan(failed.at, FAILED_READ_MS)) throw failed.err;
+    if (failed && lessAgoThan(failed.at, failed.forMs)) throw failed.err;
     try {
       const value = await read(call);
       failed = undefined;
@@ -413,8 +424,8 @@ function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Pro
         refusedAt = clock.now();
         return undefined;
       }
-      // A call given up (its client's cancel, its deadline) says nothing of the shop.
-      if (!call.signal.aborted) failed = { at: clock.now(), err };
+      const forMs = failureStandsMs(err);
+      failed = forMs === undefined ? undefined : { at: clock.now(), forMs, err };
       throw err;
     }
   };
