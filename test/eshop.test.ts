@@ -5325,9 +5325,10 @@ describe("errors", () => {
         "WAITER_WOO_URL",
       );
       expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*\. Set WAITER_WOO_AUTH to query; /);
-      // A wrong key is answered woocommerce_rest_authentication_error: this one was never seen, so its
-      // words are not to send the owner to check it first.
-      expect(hint?.message).toMatch(/\): WooCommerce most likely saw no key in it \(a wrong key is answered /);
+      // WC_REST_Authentication leaves a Basic request whose key it does not know anonymous, as one
+      // without a key: both are said, the header first, and no "Consumer key is invalid" (OAuth's).
+      expect(hint?.message).toMatch(/\): it took the request as from no one: it saw no key in it .* or does not know /);
+      expect(hint?.message).not.toContain("Consumer key is invalid");
       expect(hint?.message).not.toContain("Check WAITER_WOO_KEY");
       const listed = await query.call("eshop_orders_list", { status: ["failed"] });
       expect(listed.isError).toBeFalsy();
@@ -5392,7 +5393,7 @@ test("set in the config file, wooAuth is named as written there in the hint that
   const hint = errors[0]?.(await httpsAnswer(stripping.api), "WooCommerce", "eshop.wooUrl");
   expect(hint?.message).toMatch(
     new RegExp(
-      `the Authorization header, where waiter sends the key, makes it\\. Set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query; `,
+      `the Authorization header, where waiter sends the key\\), or does not know the key \\(a wrong or revoked one\\)\\. Set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query; `,
     ),
   );
 });

@@ -699,10 +699,12 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         );
       }
       if (auth === "basic" && !found && body?.code.startsWith("woocommerce_rest_")) {
-        // WooCommerce's own refusal of a request from no one (rest_authorization_required_code()):
-        // a key it found and did not take is answered woocommerce_rest_authentication_error.
+        // WooCommerce's own refusal of a request from no one (rest_authorization_required_code()).
+        // WC_REST_Authentication leaves a Basic request anonymous, without an error of its own, both
+        // where no key came and where the key is not one of the shop's; a known key with a wrong
+        // secret is answered woocommerce_rest_authentication_error.
         return new UpstreamError(
-          `WooCommerce refused the request (401${said}): WooCommerce most likely saw no key in it (a wrong key is answered "Consumer key is invalid"), as a web server that drops the Authorization header, where waiter sends the key, makes it. Set ${authSetting} to query; if it is refused still, check WAITER_WOO_KEY and WAITER_WOO_SECRET (waiter reads them only as it starts).`,
+          `WooCommerce refused the request (401${said}): it took the request as from no one: it saw no key in it (a web server that drops the Authorization header, where waiter sends the key), or does not know the key (a wrong or revoked one). Set ${authSetting} to query; if it is refused still, check WAITER_WOO_KEY and WAITER_WOO_SECRET (waiter reads them only as it starts).`,
           status,
         );
       }
