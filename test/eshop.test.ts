@@ -5121,6 +5121,14 @@ describe("errors", () => {
       expect(text(await server.call("eshop_orders_list", { customer_id: 31 }))).toBe(
         'WooCommerce refused the request (400 rest_invalid_param: "Invalid parameter(s): customer" (customer is not of type integer.)); check the argument customer_id.',
       );
+      // The status eshop_order_mark_paid sends is waiter's (the shop's paid status), not an argument.
+      woo.intercept = (r) => (r.method === "PUT" ? invalid("status", "status is not one of pending.") : undefined);
+      expect(text(await server.call("eshop_order_mark_paid", { id: O.onHold }))).toMatch(
+        /, so nothing was changed; waiter sets status itself, not from an argument: /,
+      );
+      expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" }))).toMatch(
+        /, so nothing was changed; check the argument status\.$/,
+      );
       // A parameter waiter sets itself: no argument of the call mends it.
       woo.intercept = (r) =>
         r.path.endsWith("/customers") ? invalid("orderby", "orderby is not one of name, registered_date.") : undefined;

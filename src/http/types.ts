@@ -100,6 +100,8 @@ export interface HttpResponse {
    * answer quoted leaves them out too.
    */
   credentials?: readonly string[];
+  /** The tool's arguments its parameters came from, where the request named them (RequestOptions.arguments). */
+  arguments?: Readonly<Record<string, string>>;
 }
 
 /**

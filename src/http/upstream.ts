@@ -49,6 +49,11 @@ export interface RequestOptions<T = unknown> {
    * came, so the toolset can say how old it is. A call its caller cancelled gets no answer.
    */
   staleIfError?: StaleIfError;
+  /**
+   * The tool's arguments the request's parameters come from, by parameter, where its route alone
+   * does not tell (one route, two tools): kept on its answer (HttpResponse.arguments).
+   */
+  arguments?: Readonly<Record<string, string>>;
 }
 
 export interface StaleIfError {
@@ -386,7 +391,11 @@ export class Upstream {
     const sent = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
     // A call's own Authorization (GoPay's access token for a lookup) is its request's credential.
     const own = options.headers ? authorizationIn(options.headers) : [];
-    const answered = own.length ? { ...sent, credentials: own } : sent;
+    const answered = {
+      ...sent,
+      ...(own.length ? { credentials: own } : {}),
+      ...(options.arguments ? { arguments: options.arguments } : {}),
+    };
     // An error answer may repeat the request, its credentials with it: taken out before anyone
     // reads its words, a toolset that reads them itself (a refused chat, a payment API's code) too.
     const ok = sent.status >= 200 && sent.status < 300;

@@ -583,7 +583,7 @@ function named(path: string): { name: string; listTool: string; byNumber: string
 /**
  * The tools' arguments that the shop's parameters come from, by the request's path: what a model
  * changes where WooCommerce refuses a parameter (rest_invalid_param). Every other parameter waiter
- * sets itself.
+ * sets itself. A request whose route serves two tools names its own (RequestOptions.arguments).
  */
 const ARGUMENTS: [RegExp, Record<string, string>][] = [
   [
@@ -768,7 +768,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       const params = oneLine(Object.values(body.data.params).join("; "));
       // Named as the tool's argument the shop's parameter came from (per_page is page_size); one
       // waiter sets itself (orderby, role, manage_stock) no argument mends.
-      const argumentOf = ARGUMENTS.find(([route]) => route.test(response.path))?.[1] ?? {};
+      const argumentOf = response.arguments ?? ARGUMENTS.find(([route]) => route.test(response.path))?.[1] ?? {};
       const refused = Object.keys(body.data.params);
       const given = refused.flatMap((param) => argumentOf[param] ?? []);
       const own = refused.filter((param) => !argumentOf[param]).map((param) => oneLine(param, 40));
@@ -939,7 +939,11 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       const body = await api.json(
         orderSchema,
         `/orders/${order.id}`,
-        write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
+        // The route's status is eshop_order_update_status's argument; here it is waiter's.
+        {
+          ...write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
+          arguments: { transaction_id: "transaction_id" },
+        },
         call,
       );
       return toOrder(body);
