@@ -1019,7 +1019,25 @@ describe("the listener", () => {
       });
     const said = text(await report());
     expect(said).toContain("\n  received 2, accepted 1, duplicate 0, ping 1, rejected 0\n");
-    expect(said).toMatch(/^Store: 1 event, \d+ bytes;/m);
+    expect(said).toMatch(/^Store: 1 event, \d+ bytes[,;]/m);
+  });
+
+  test("webhooks_sources' text says when the oldest event kept arrived, as its structured result does", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-oldest-")) });
+    const empty = await session.call("webhooks_sources", {});
+    expect(empty.structuredContent).toMatchObject({ store: { events: 0 } });
+    expect((empty.structuredContent as { store: { oldest?: string } }).store.oldest).toBeUndefined();
+    expect(text(empty)).toMatch(/^Store: 0 events, 0 bytes; retention/m);
+    const event = await signed("gh");
+    expect((await post("gh", event.body, event.headers)).status).toBe(200);
+    const report = async () => session.call("webhooks_sources", {});
+    await expect.poll(async () => (await report()).structuredContent).toMatchObject({ store: { events: 1 } });
+    const result = await report();
+    const { oldest } = (result.structuredContent as { store: { oldest: string } }).store;
+    expect(oldest).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(text(result)).toMatch(
+      new RegExp(`^Store: 1 event, \\d+ bytes, the oldest received ${oldest}; retention`, "m"),
+    );
   });
 
   test("a Standard Webhooks delivery signed with another secret is logged with where such a sender shows its secret", async () => {

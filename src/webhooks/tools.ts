@@ -181,7 +181,7 @@ export function webhooksToolset(
           const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
           return [
             ...lines,
-            `Store: ${count(r.store.events, "event")}, ${count(r.store.bytes, "byte")}; retention dropped ${dropped} (count ${r.store.dropped_by_count}, bytes ${r.store.dropped_by_bytes}, age ${r.store.dropped_by_age}).`,
+            `Store: ${count(r.store.events, "event")}, ${count(r.store.bytes, "byte")}${r.store.oldest ? `, the oldest received ${r.store.oldest}` : ""}; retention dropped ${dropped} (count ${r.store.dropped_by_count}, bytes ${r.store.dropped_by_bytes}, age ${r.store.dropped_by_age}).`,
             ...(r.note ? [r.note] : []),
           ].join("\n");
         },
