@@ -2479,7 +2479,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(gap).not.toHaveProperty("precipitation_probability_percent");
       expect(gap).not.toHaveProperty("condition");
       expect(text(result)).toContain("\n2026-11-29T21:00+00:00 ");
-      expect(text(result)).not.toMatch(/^2026-11-29T21:00\+00:00 .*(rain|%)/m);
+      expect(text(result)).not.toMatch(/^2026-11-29T21:00\+00:00 .*(rain|\(\d+%\))/m);
       // The dry Sunday is dry, its chance that of its own hours.
       expect(r.days[2]).toMatchObject({
         date: "2026-11-29",
@@ -3279,7 +3279,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       for (const [i, line] of (windLines ?? []).entries()) {
         const w = met.weather(Date.parse(hours[i]?.time ?? ""));
         // Where the wind blows from, as weather_current says it: the text is all some clients show.
-        expect(line).toMatch(new RegExp(`, wind ${w.wind} m/s from ${w.direction}°, gusts ${w.gust} m/s$`));
+        expect(line).toMatch(new RegExp(`, wind ${w.wind} m/s from ${w.direction}°, gusts ${w.gust} m/s(, |$)`));
       }
 
       const week = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 7, hourly: true });
@@ -3291,6 +3291,22 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(data<{ note?: string }>(week).note).toContain(cover);
       expect(text(week)).toContain(cover);
       expect(data<{ note?: string }>(result).note ?? "").not.toContain("Hours cover");
+    });
+
+    test("each hour's line gives its humidity and cloud cover, which its structured hour and the note name", async () => {
+      const result = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 1, hourly: true });
+      const { hours } = data<{ hours: { time: string; humidity_percent?: number; cloud_cover_percent?: number }[] }>(
+        result,
+      );
+      expect(hours.length).toBeGreaterThan(0);
+      const lines = text(result).match(/^\d{4}-\d\d-\d\dT.*$/gm) ?? [];
+      expect(lines.length).toBe(hours.length);
+      for (const [i, line] of lines.entries()) {
+        const hour = hours[i];
+        expect(hour?.humidity_percent).toBeDefined();
+        expect(hour?.cloud_cover_percent).toBeDefined();
+        expect(line).toContain(`, humidity ${hour?.humidity_percent}%, cloud cover ${hour?.cloud_cover_percent}%`);
+      }
     });
   });
 

@@ -224,7 +224,11 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             h.wind_speed_ms === undefined
               ? ""
               : `, wind ${h.wind_speed_ms} m/s${h.wind_direction_deg === undefined ? "" : ` from ${h.wind_direction_deg}°`}${h.wind_gusts_ms === undefined ? "" : `, gusts ${h.wind_gusts_ms} m/s`}`;
-          lines.push(`${h.time} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}`);
+          const humidity = h.humidity_percent === undefined ? "" : `, humidity ${h.humidity_percent}%`;
+          const cloud = h.cloud_cover_percent === undefined ? "" : `, cloud cover ${h.cloud_cover_percent}%`;
+          lines.push(
+            `${h.time} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}${humidity}${cloud}`,
+          );
         }
       }
       lines.push(...footer(r));
