@@ -174,7 +174,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
       await expect
         .poll(() => lines.join(""))
-        .toContain("MCP and webhook listener at 4 connections, the most webhooks.maxConnections lets it hold");
+        .toContain("MCP and webhook listener at 4 connections, the most WAITER_WEBHOOKS_MAX_CONNECTIONS lets it hold");
       await locker.query("ROLLBACK");
       locker.release();
       const serving = await starting;

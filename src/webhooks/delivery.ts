@@ -11,7 +11,14 @@ import { clock } from "../time.js";
 import { awaitingContinue, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { deliveredBy, MISSPELT_PATH, publicPath, type WebhookSource, type WebhooksConfig } from "./settings.js";
+import {
+  deliveredBy,
+  MISSPELT_PATH,
+  publicPath,
+  type WebhookSource,
+  type WebhooksConfig,
+  type webhookSettings,
+} from "./settings.js";
 import { alike, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -171,6 +178,8 @@ export interface DeliveryParts {
   storeWarning: Throttled;
   notStored: (source: string) => string;
   unconfirmedWarning: Throttled;
+  /** A setting as the log names it: where it was given (webhooks.maxConnectionsPerClient). */
+  named: (path: `webhooks.${keyof typeof webhookSettings}`) => string;
   /**
    * Said when a delivery was not stored for the store's own failure, for /healthz: `full` when the
    * store takes no writes at all (a full disk), else for a while (a lock another program holds);
@@ -208,6 +217,7 @@ export function mountDeliveries(
     storeWarning,
     notStored,
     unconfirmedWarning,
+    named,
     storeFailed,
     storeAnswers,
   }: DeliveryParts,
@@ -297,7 +307,7 @@ export function mountDeliveries(
     if (bodies.pastShare(client, more)) {
       count(source.name, "rejected:client busy");
       busyWarning(
-        `webhook listener: ${client} holds its share of the bodies being read at once (${bodies.share} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
+        `webhook listener: ${client} holds its share of the bodies being read at once (${bodies.share} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise ${named("webhooks.maxConnectionsPerClient")}, which sets the share)`,
         "client",
       );
       answerUnread(

@@ -405,6 +405,7 @@ export function listenerApp(parts: ListenerParts): {
     storeWarning,
     notStored,
     unconfirmedWarning,
+    named: parts.named,
     storeFailed: (full, bytes, source, id) => {
       unwritten = true;
       const ids = unstoredIds.get(source) ?? new Set();
@@ -568,7 +569,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   const listenerName = listenerNamed(parts.mode);
   server.on("drop", () =>
     warn(
-      `${listenerName} at ${webhooks.maxConnections} connections, the most webhooks.maxConnections lets it hold${heldFor(parts.mode)}: closing new ones`,
+      `${listenerName} at ${webhooks.maxConnections} connections, the most ${parts.named("webhooks.maxConnections")} lets it hold${heldFor(parts.mode)}: closing new ones`,
       "maxConnections",
     ),
   );
