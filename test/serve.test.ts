@@ -389,6 +389,18 @@ describe("waiter serve", () => {
       id: null,
       error: { code: -32600, message: "Invalid Request: an empty JSON-RPC batch (an array of no message)" },
     });
+    // Notifications alone are owed no batch of answers (JSON-RPC 2.0 section 6): one error with no id.
+    const notified = await post([{ jsonrpc: "2.0", method: "notifications/cancelled", params: [9] }]);
+    expect(notified.statusCode).toBe(400);
+    expect(await notified.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: message 1 of the batch is not a JSON-RPC 2.0 message MCP takes: its params are an array, not an object; none of the batch was done",
+      },
+    });
   });
 
   test("an initialize sent again in its session is refused by its id, saying how a new session starts; the session goes on", async () => {

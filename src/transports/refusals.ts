@@ -56,7 +56,17 @@ export function requestIdOf(body: unknown): RequestId | null {
  * error by id null where it holds no request.
  */
 export function batchRefusals(batch: readonly unknown[], why: string) {
-  return eachRequestTold(batch, `Invalid Request: ${why}; none of the batch was done`);
+  return batchTold(batch, `Invalid Request: ${why}; none of the batch was done`);
+}
+
+/**
+ * -32600 with `message` to a batch refused: an array of one for each of its requests, by its id; one
+ * error with no id, not in an array, where it holds notifications alone, which are owed no batch of
+ * answers (JSON-RPC 2.0 section 6) and MCP's transports answer so.
+ */
+export function batchTold(batch: readonly unknown[], message: string) {
+  const told = eachRequestTold(batch, message);
+  return batch.some((item) => requestIdOf(item) !== null) ? told : told[0];
 }
 
 /** -32600 with `message` to each request of `batch` by its id, once an id; one by id null where it holds none. */

@@ -28,7 +28,7 @@ import { isWellKnown } from "../webhooks/hosts.js";
 import { awaitingContinue, closeOnceRead, type ListenerTimeouts } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
-import { eachRequestTold, NO_BATCHES, requestIdOf, WITHOUT_BATCHES } from "./refusals.js";
+import { batchTold, NO_BATCHES, WITHOUT_BATCHES } from "./refusals.js";
 import type { SessionOptions } from "./sessions.js";
 import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
 
@@ -377,15 +377,9 @@ const refuseBatchWhereVersionTakesNone: RequestHandler = (req, res, next) => {
   const version = req.headers["mcp-protocol-version"];
   if (!Array.isArray(req.body) || typeof version !== "string" || !WITHOUT_BATCHES.includes(version)) return next();
   const why = `Invalid Request: ${NO_BATCHES} (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`;
-  // Notifications alone are owed no batch of answers (JSON-RPC 2.0 §6): MCP has their refusal be one
-  // error with no id, as over stdio.
-  if (!req.body.some((message) => requestIdOf(message) !== null)) {
-    rpcError(res, 400, ErrorCode.InvalidRequest, why);
-    return;
-  }
   // Each of its requests is told by its id, as over stdio: told by id null, its client could tie the
   // refusal to none of them, and would wait for each until its own timeout.
-  res.status(400).json(eachRequestTold(req.body, why));
+  res.status(400).json(batchTold(req.body, why));
 };
 
 /**
