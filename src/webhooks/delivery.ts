@@ -46,7 +46,8 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
 /** What a delivery the store did not commit is counted under. */
 export const NOT_STORED = "rejected:not stored";
 
-const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
+/** The schemes whose event is their API's answer, not the delivery: Comgate's form carries its secret, GoPay's GET nothing. */
+export const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
 
 /**
  * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for

@@ -9,7 +9,15 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, bodyLimit, mountDeliveries, NOT_STORED, type Refusal, refusalBody } from "./delivery.js";
+import {
+  ASKED_OF_THEIR_API,
+  answerUnread,
+  bodyLimit,
+  mountDeliveries,
+  NOT_STORED,
+  type Refusal,
+  refusalBody,
+} from "./delivery.js";
 import { byPublicName, isWellKnown, originCheck, requestGuard } from "./hosts.js";
 import {
   ANSWERED_PAST_CAP,
@@ -466,7 +474,8 @@ export function listenerApp(parts: ListenerParts): {
     if (err.type === "encoding.unsupported") {
       res.set("accept-encoding", "identity");
       const why =
-        configured && UNSIGNED_BODIES.has(configured.scheme)
+        // No signature covers the bodies of these: a source with none, or one whose event is asked of its API.
+        configured && (configured.scheme === "none" || ASKED_OF_THEIR_API.has(configured.scheme))
           ? "waiter inflates no body, as a small one can inflate to a huge one"
           : "the signature is checked on the bytes as sent";
       refuse(req, res, {
@@ -510,9 +519,6 @@ function requestHead(chunk: Buffer | undefined): { said: string; path?: string; 
   const origin = /\norigin:[ \t]*([^\r\n]*?)[ \t]*\r?\n/i.exec(text)?.[1];
   return { said: line && path !== undefined ? `${line[1]} ${quote(path)}` : "a request", path, origin };
 }
-
-/** The schemes whose bodies no signature covers: Comgate's form carries its secret, GoPay's GET nothing. */
-const UNSIGNED_BODIES = new Set<WebhookSource["scheme"]>(["none", "comgate", "gopay"]);
 
 /** /mcp as express routes it: in any letter case, with or without a trailing slash. */
 const MCP_PATH = /^\/mcp\/?$/i;
