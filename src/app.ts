@@ -785,10 +785,14 @@ export async function startApp(
         // A store that cannot say whom it heard from leaves the configured ones.
         async () => (store ? sourcesHeld(store, sources).catch(() => sources) : sources),
         log,
-        config.core.automations.some(
-          (automation) =>
-            !automation.dryRun && automation.do.some((step) => "tool" in step && step.tool === "eshop_order_mark_paid"),
-        ),
+        {
+          configured: config.core.automations.length > 0,
+          markPaid: config.core.automations.some(
+            (automation) =>
+              !automation.dryRun &&
+              automation.do.some((step) => "tool" in step && step.tool === "eshop_order_mark_paid"),
+          ),
+        },
         store ? () => false : mayCome,
       );
       refuseUnknownCursors(server);

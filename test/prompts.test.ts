@@ -787,6 +787,11 @@ test("with automations, the payments flow says one may have marked an order paid
   const plain = await client();
   expect(textOf(await plain.getPrompt({ name: "process_payments", arguments: {} }))).not.toContain("automation");
   expect(textOf(await plain.getPrompt({ name: "morning_brief", arguments: {} }))).not.toContain("automation");
+  // Automations configured but automations_runs left out: their failures are not told, and it says so.
+  const unlisted = await client({ WAITER_AUTOMATIONS: telling, WAITER_EXCLUDE_TOOLS: "automations_runs" });
+  expect(textOf(await unlisted.getPrompt({ name: "morning_brief", arguments: {} }))).toContain(
+    "This brief cannot tell failed automations: waiter serves no tool for them here.",
+  );
 });
 
 test("the morning brief names the date its new orders count from, as waiter's clock has it", async () => {
