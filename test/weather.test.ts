@@ -1182,6 +1182,17 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test('a house number and a street without a street\'s word after a found town, "Berlin, 10 Unter den Linden", names the town', async () => {
+      for (const [address, town] of [
+        ["Berlin, 10 Unter den Linden", "Berlin"],
+        ["Berlin, 10 Unter den Linden, DE", "Berlin, DE"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: address })), address).toContain(
+          `send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+        );
+      }
+    });
+
     test('a town named like a street, "Hans Huber, Neustadt an der Weinstraße 67433", is still named as a reading', async () => {
       const before = geocoding.requests.length;
       // A street's word ends a longer town's name, or is a town's whole name (Rue, Somme; Street, Maryland).

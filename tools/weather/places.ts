@@ -117,7 +117,7 @@ export function geocoder(api: Upstream) {
   function nothingFound(searched: Awaited<ReturnType<typeof lookup>>, advice: string): string {
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
     const read = withoutDistrict(searched.text);
-    const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
+    const town = foundTownBeforeStreet(searched) ?? townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
       ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
       : `${noPlaceCalled(searched)} ${advice}`;
@@ -1057,6 +1057,21 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   const named = aTown(words(true)) ?? aTown(words(false));
   return named && townToSend(named);
 }
+
+/**
+ * The town searched, where the geocoder found places called so, before a street its house number begins
+ * and at most a country after: "Berlin, 10 Unter den Linden" is "Berlin", which the street, no street's
+ * word in it, would be taken for.
+ */
+function foundTownBeforeStreet({ name, qualifier, found }: { name: string; qualifier: string; found: Place[] }) {
+  const [street = "", ...countries] = qualifier.split(",").map((part) => part.trim());
+  const town = found.some((place) => folded(place.name ?? "") === folded(name));
+  if (!town || !HOUSE_NUMBER_FIRST.test(street) || !countries.every(isCountry)) return undefined;
+  return townToSend([name, ...countries]);
+}
+
+/** A house number, at most three digits, then a street's name: "10 Unter den Linden", not a postal code and town. */
+const HOUSE_NUMBER_FIRST = /^[1-9]\d{0,2}[a-z]?\s+\p{L}[^\d]*$/iu;
 
 /**
  * The town of a postal code and town written without a comma between, before or after it, as an
