@@ -1511,6 +1511,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Springfield, IL 62701, US", "Springfield, IL, US"],
         ["Springfield, Illinois 62701", "Springfield, Illinois"],
         ["Springfield, Illinois 62701, USA", "Springfield, Illinois, USA"],
+        // Without a comma between the town and its state's code, the state kept too.
+        ["Springfield IL 62701, USA", "Springfield, IL, USA"],
+        ["Jackson MS 39201, USA", "Jackson, MS, USA"],
+        ["Jackson MS 39201, United States", "Jackson, MS, United States"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

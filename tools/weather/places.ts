@@ -1034,19 +1034,28 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // The words from the town on, without the postal code's: those with digits and, where the town shares
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
   // in Malta) if a town remains; not a US state's before its ZIP code, after the town.
+  const stateCodes = REGION_CODES[countryCode(parts.at(-1) ?? "")];
   const words = (capitalsToo: boolean) =>
     parts
       .slice(town)
-      .map((part, i) => {
+      .flatMap((part, i) => {
         // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
-        if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return "";
+        if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return [];
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
         // A country's sign before its code too, "Wien A 1010".
         const capitals = (word: string) => /^[A-Z]{2,3}$/.test(word) || Object.hasOwn(CAR_SIGNS, word);
         const postalCode = (word: string, j: number) =>
           /\d/.test(word) || (capitalsToo && i === 0 && town === postal && capitals(word) && beside(j));
-        return all.filter((word, j) => !postalCode(word, j)).join(" ");
+        // A state's code between the town and its ZIP code, the country after: "Jackson MS 39201, USA" keeps "MS".
+        const state = (word: string, j: number) =>
+          i === 0 &&
+          j > 0 &&
+          /^[A-Z]{2,3}$/.test(word) &&
+          /\d/.test(all[j + 1] ?? "") &&
+          regionsCoded(stateCodes, word.toLowerCase()).length > 0;
+        const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j)).join(" ");
+        return [named, ...all.filter(state)];
       })
       .filter(Boolean);
   // A country alone, by its code or its name, names no town: "Praha 4, 14000, CZ" (the town has a digit of
