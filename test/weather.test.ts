@@ -1183,13 +1183,22 @@ describe(`at ${AFTERNOON}`, () => {
     });
 
     test('a house number and a street without a street\'s word after a found town, "Berlin, 10 Unter den Linden", names the town', async () => {
-      for (const [address, town] of [
-        ["Berlin, 10 Unter den Linden", "Berlin"],
-        ["Berlin, 10 Unter den Linden, DE", "Berlin, DE"],
-      ]) {
-        expect(text(await server.call("weather_current", { place: address })), address).toContain(
-          `send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
-        );
+      const bern = { name: "Bern", latitude: 46.94809, longitude: 7.44744, country_code: "CH", country: "Switzerland" };
+      geocoding.intercept = (r) => (r.query.get("name") === "Bern" ? geocoded([bern]) : undefined);
+      try {
+        for (const [address, town] of [
+          ["Berlin, 10 Unter den Linden", "Berlin"],
+          ["Berlin, 10 Unter den Linden, DE", "Berlin, DE"],
+          // The postal code, the street and its house number in one part.
+          ["Bern, 3005 Bundesplatz 3", "Bern"],
+          ["Bern, 3005 Bundesplatz 3, CH", "Bern, CH"],
+        ]) {
+          expect(text(await server.call("weather_current", { place: address })), address).toContain(
+            `send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+          );
+        }
+      } finally {
+        geocoding.intercept = undefined;
       }
     });
 

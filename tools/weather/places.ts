@@ -1068,19 +1068,23 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
 }
 
 /**
- * The town searched, where the geocoder found places called so, before a street its house number begins
- * and at most a country after: "Berlin, 10 Unter den Linden" is "Berlin", which the street, no street's
- * word in it, would be taken for.
+ * The town searched, where the geocoder found places called so, before a street a number begins (NUMBER_FIRST_STREET)
+ * and at most a country after: "Berlin, 10 Unter den Linden" is "Berlin", "Bern, 3005 Bundesplatz 3" "Bern", which
+ * the street, no street's word in it or after the postal code, would be taken for.
  */
 function foundTownBeforeStreet({ name, qualifier, found }: { name: string; qualifier: string; found: Place[] }) {
   const [street = "", ...countries] = qualifier.split(",").map((part) => part.trim());
   const town = found.some((place) => folded(place.name ?? "") === folded(name));
-  if (!town || !HOUSE_NUMBER_FIRST.test(street) || !countries.every(isCountry)) return undefined;
+  if (!town || !NUMBER_FIRST_STREET.test(street) || !countries.every(isCountry)) return undefined;
   return townToSend([name, ...countries]);
 }
 
-/** A house number, at most three digits, then a street's name: "10 Unter den Linden", not a postal code and town. */
-const HOUSE_NUMBER_FIRST = /^[1-9]\d{0,2}[a-z]?\s+\p{L}[^\d]*$/iu;
+/**
+ * A street after a number: a house number, at most three digits, then the street's name ("10 Unter den Linden",
+ * not a postal code and town), or a postal code, then the street and its house number ("3005 Bundesplatz 3").
+ */
+const NUMBER_FIRST_STREET =
+  /^(?:[1-9]\d{0,2}[a-z]?\s+\p{L}\D*|\d{4,5}\s+\p{L}\D*?\s[1-9]\d{0,3}[a-z]?(?:\/\d{1,4}[a-z]?)?)$/iu;
 
 /**
  * The town of a postal code and town written without a comma between, before or after it, as an
