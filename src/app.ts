@@ -626,8 +626,7 @@ export async function startApp(
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
   // waiter serve, which runs no listener here, warns of its own.
-  if (options.listener && webhooks.sources.length > 0)
-    warnPlainHttp(webhooks.publicUrl, "listener", webhooks.listen.port, config, log);
+  if (options.listener && webhooks.sources.length > 0) warnPlainHttp(webhooks.publicUrl, "listener", config, log);
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
@@ -954,7 +953,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
-  warnPlainHttp(webhooks.publicUrl, "listener", webhooks.listen.port, config, log);
+  warnPlainHttp(webhooks.publicUrl, "listener", config, log);
   let store: EventStore;
   try {
     store = await openStore(config, log, { starting, waitsOutUpgrade: true });
@@ -1080,23 +1079,21 @@ const PLAIN_HTTP_RISK = {
  * A public URL of plain http at a host other machines reach (accepted for local trials): every
  * webhook, and in waiter serve every caller's bearer token, would cross the network readable on
  * the way; a signature proves who sent a webhook, not that no one else read it. The https URL
- * offered drops the port where it is `listenPort`, the listener's own, where HTTPS is not; another
- * is a proxy's or a tunnel's, which may serve HTTPS on it, and is kept.
+ * offered drops the port, as HTTPS set up as the linked page says answers on 443: the port given
+ * answers plain http (the listener's own, a container's mapped to it, a proxy's), not TLS.
  */
 function warnPlainHttp(
   publicUrl: string | undefined,
   mode: keyof typeof PLAIN_HTTP_RISK,
-  listenPort: number,
   config: Config,
   log: Log,
 ): void {
   const url = publicUrl === undefined ? undefined : new URL(publicUrl);
   if (url?.protocol !== "http:" || isLoopbackHost(url.hostname)) return;
   const { crossing, page } = PLAIN_HTTP_RISK[mode];
-  const host = url.port === String(listenPort) ? url.hostname : url.host;
   log.operatorOnly(
     "warning",
-    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: ${crossing} cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (${page}) and set it to https://${host}${url.pathname.replace(/\/$/, "")}`,
+    `${config.origin("webhooks.publicUrl")} is ${publicUrl}, plain http at a host other machines reach: ${crossing} cross the network unencrypted, for anyone on the way to read; serve waiter behind HTTPS (${page}) and set it to https://${url.hostname}${url.pathname.replace(/\/$/, "")}`,
   );
 }
 
@@ -1127,7 +1124,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
       `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );
   }
-  warnPlainHttp(webhooks.publicUrl, "serve", listen.port, config, log);
+  warnPlainHttp(webhooks.publicUrl, "serve", config, log);
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served: Config = {
