@@ -743,10 +743,12 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
     return `did you mean ${sectionMeant.map((key) => `${key}, written {"${key}": {…}}`).join(", or ")}?`;
   }
   // In other words or with a unit, as a variable's name is read (sessionIdleMin, toolTimeoutMs).
-  const ownWords = own.map(({ key }) => asVariable(key));
-  const inWords = inOtherWords(asVariable(name), ownWords);
-  const worded = own[ownWords.indexOf(inWords ?? "")];
-  if (inWords && worded) {
+  const inWords = inOtherWords(
+    asVariable(name),
+    own.map(({ key }) => asVariable(key)),
+  );
+  const worded = inWords && own.find(({ key }) => asVariable(key) === inWords);
+  if (worded) {
     return worded.setting.secret
       ? inEnvironment(worded)
       : `did you mean ${worded.path}${unitNote(asVariable(name), inWords)}?`;
