@@ -66,7 +66,8 @@ export function batchRefusals(batch: readonly unknown[], why: string) {
  */
 export function batchTold(batch: readonly unknown[], message: string) {
   const told = eachRequestTold(batch, message);
-  return batch.some((item) => requestIdOf(item) !== null) ? told : told[0];
+  // Told by id null, it holds no request.
+  return told[0]?.id === null ? told[0] : told;
 }
 
 /** -32600 with `message` to each request of `batch` by its id, once an id; one by id null where it holds none. */
