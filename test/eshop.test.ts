@@ -3549,6 +3549,7 @@ describe("products and stock", () => {
         : undefined;
     const session = await start(shopEnv(failing));
     try {
+      setClock("2026-12-05T08:00:00Z");
       const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
       expect(got.isError, text(got)).toBeFalsy();
       expect(data(got)).not.toHaveProperty("currency");
@@ -3559,6 +3560,7 @@ describe("products and stock", () => {
       expect(text(listed)).toContain("\nThe prices' currency is not known: ");
       expect(failing.count("/wp-json/wc/v3/data/currencies/current")).toBe(1);
     } finally {
+      setClock();
       await session.close();
       await failing.close();
     }
