@@ -3578,6 +3578,10 @@ describe("products and stock", () => {
       const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
       expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
       busy.intercept = undefined;
+      // Until then an answer says so at once: neither asked again nor kept waiting for the second left.
+      setClock("2026-12-05T08:00:59Z");
+      const meanwhile = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(meanwhile)).toContain("\nWhether these prices include tax is not known: ");
       setClock("2026-12-05T08:01:30Z");
       const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
       expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
