@@ -6,7 +6,7 @@ import { clock } from "../time.js";
 import type { Serving } from "../toolset.js";
 import type { DroppedPayment } from "./payments.js";
 import { forgottenBefore } from "./rows.js";
-import type { EventStore } from "./store.js";
+import { droppedInAll, type EventStore } from "./store.js";
 
 /** The URI of an event's resource, which serves its payload whole. */
 export const eventUri = (id: string) => `events://event/${id}`;
@@ -61,11 +61,11 @@ const DROP_ORDER_SLACK_MS = 60_000;
  * What retention did with the events event ids `ids` name: when it dropped those it did (`dropped`),
  * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
  * event up to `through` (0 where it dropped none). Which events it dropped is remembered a year and
- * a day (`forgottenBefore`), from the oldest drop on record on (`oldestDroppedId`: a waiter that kept
- * no record dropped events before it), or, where every drop counted is on record, from the first:
- * an id made within both, and not among them, names none it dropped; nor does one made after the oldest event kept, as retention drops the oldest first (such
- * an event was taken out by hand, erased or lost to a backup restored over the store, or the id is
- * mistyped).
+ * a day (`forgottenBefore`), and only from the oldest drop on record (`oldestDroppedId`: a waiter
+ * that kept no record dropped events before it), or from the first where every drop counted is on
+ * record: an id made within both, and not among them, names none it dropped; nor does one made
+ * after the oldest event kept, as retention drops the oldest first (such an event was taken out by
+ * hand, erased or lost to a backup restored over the store, or the id is mistyped).
  */
 export async function retentionOf(
   store: EventStore,
@@ -102,8 +102,8 @@ export async function retentionOf(
 
 /** Whether every drop the store counts is remembered: none was made unrecorded, none forgotten. */
 async function everyDropRemembered(store: EventStore): Promise<boolean> {
-  const { count, bytes, age } = (await store.stats()).droppedBy;
-  return count + bytes + age > 0 && count + bytes + age === (await store.droppedRemembered());
+  const counted = droppedInAll(await store.stats());
+  return counted > 0 && counted === (await store.droppedRemembered());
 }
 
 /**

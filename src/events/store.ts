@@ -78,6 +78,10 @@ export interface StoreStats {
   droppedBy: { count: number; bytes: number; age: number };
 }
 
+/** How many events retention removed in all, by every limit. */
+export const droppedInAll = ({ droppedBy }: Pick<StoreStats, "droppedBy">): number =>
+  droppedBy.count + droppedBy.bytes + droppedBy.age;
+
 /**
  * What one run of retention dropped, by the limit that dropped it (named as in `droppedBy`): how
  * many events, and how many of them no one had acknowledged. A limit that dropped none is absent.

@@ -45,6 +45,7 @@ import {
   summary,
 } from "./present.js";
 import {
+  droppedInAll,
   type EventFilter,
   type EventStore,
   noticeStatus,
@@ -330,8 +331,8 @@ async function droppedOlder(
   // A filtered page cannot say whether any of those dropped matched it.
   if (filtered)
     return `Retention has dropped every event up to ${cursorOf(dropped)}${which}: any that matched are lost to waiter; ${ask}`;
-  const { count, bytes, age } = (await store.stats()).droppedBy;
-  const all = count + bytes + age > 0 ? ` (${(count + bytes + age).toLocaleString("en")} in all)` : "";
+  const counted = droppedInAll(await store.stats());
+  const all = counted > 0 ? ` (${counted.toLocaleString("en")} in all)` : "";
   const gone = `every event up to ${cursorOf(dropped)}${all}`;
   if (!listed && !bounded) return `No event is stored: retention has dropped ${gone}; ${ask}`;
   return `Retention has dropped ${gone}${which}: waiter keeps none of them; ${ask}`;
