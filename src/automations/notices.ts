@@ -6,6 +6,11 @@ import { clock, utcMinute } from "../time.js";
 import { type Automation, authorsWords, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
+/** Leaves a notice for later where the event store failed to answer. */
+const storeFailed = (err: unknown): never => {
+  throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
+};
+
 /** How long after what it tells a message is told late: from then on, it says when that was. */
 const LATE_MS = 5 * 60_000;
 
@@ -85,9 +90,7 @@ export class FailureNotices {
     let recorded: NoticeStatus | NoticeOutcome = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
     const record = async (status: NoticeStatus | NoticeOutcome) => {
-      const owed = await runs.notice(run, status).catch((err: unknown) => {
-        throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
-      });
+      const owed = await runs.notice(run, status).catch(storeFailed);
       recorded = status;
       return owed;
     };
@@ -175,9 +178,7 @@ export class FailureNotices {
    * notice shows those steps' arguments, whatever the automation is named or holds now.
    */
   async #authored(automation: string, run: number): Promise<string[]> {
-    const recorded = await this.parts.runs.get(run).catch((err: unknown) => {
-      throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
-    });
+    const recorded = await this.parts.runs.get(run).catch(storeFailed);
     const configured = this.parts.automations.find((a) => a.name === automation)?.do;
     return authorsWords(
       (recorded?.steps ?? []).map((step) => {
