@@ -349,10 +349,11 @@ const HINT_EVENTS = 1_000;
  * or prefix in the letter case they are stored in ("order.created" for "Order.Created"), or for an
  * exact type that only begins stored ones ("payment_intent" for every PaymentIntent event), a
  * prefix that matches them, or for a prefix that is a stored type and its "." or "/" ("push." for
- * GitHub's push, which has no action), that type; and, whatever is stored, a type with a "*" before its end that only one
- * at the end is a wildcard. Nothing when it is stored as given, or when none
- * of the newest HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins
- * with it, or with such a prefix's type, in any case.
+ * GitHub's push, which has no action), that type; and, whatever is stored, a type with a "*"
+ * before its end that only one at the end is a wildcard. Nothing when it is stored as given; where
+ * none of the newest HINT_EVENTS events (`latest`: the newest's sequence number) has a type that
+ * begins with it, or with such a prefix's type, in any case, the types they have (`typesStored`),
+ * else nothing.
  */
 async function typeHint(
   store: EventStore,
@@ -411,9 +412,10 @@ async function typeHint(
 }
 
 /**
- * What a wait on a type `type` that no stored event has, nor one typeHint's hints take up, is told:
- * ten of the types the newest HINT_EVENTS events (after `recent`) have, those a letter or two off it
- * first, where a typo in it shows, which would otherwise wait out every wait.
+ * What a wait or a first events_list page on a type `type` that no stored event has, nor one
+ * typeHint's hints take up, is told: ten of the types the newest HINT_EVENTS events (after `recent`)
+ * have, those a letter or two off it first, where a typo in it shows, which would otherwise wait
+ * out every wait or read as none having arrived.
  */
 async function storedTypes(
   store: EventStore,
