@@ -380,7 +380,14 @@ describe("a run a stopped server left", () => {
     },
   );
 
-  test("a failure an older waiter recorded, without its steps as written, is told with the @names of the automation as configured", async () => {
+  test.each([
+    ["mentions the @names of the automation as configured", noting, "note “@shop_owner: paid pi_evt_older_"],
+    [
+      "mentions none of a step configured now with another tool",
+      { ...noting, do: [{ notify: "team", text: "@shop_owner: paid" }] },
+      "note “@\u2060shop_owner: paid pi_evt_older_",
+    ],
+  ])("a failure an older waiter recorded, without its steps as written, %s", async (_, next, told) => {
     woo.intercept = (req) =>
       req.method === "POST" && req.path.endsWith("/notes")
         ? json(400, '{"code":"note_refused","message":"Note refused","data":{"status":400}}')
@@ -403,10 +410,10 @@ describe("a run a stopped server left", () => {
       } finally {
         await s.close();
       }
-      const second = await serve([noting]);
+      const second = await serve([next]);
       try {
         await expect.poll(() => telegram.delivered.length - sent).toBe(1);
-        expect(telegram.delivered.at(-1)?.text).toContain("note “@shop_owner: paid pi_evt_older_");
+        expect(telegram.delivered.at(-1)?.text).toContain(told);
       } finally {
         await second.close();
       }

@@ -3,7 +3,7 @@ import type { NoticeOutcome, NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { codePoints, cutCodePoints } from "../shown.js";
 import { clock, utcMinute } from "../time.js";
-import { type Automation, authorsWords, written } from "./rules.js";
+import { type Automation, authorsWords, toolOf, written } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
 /** Leaves a notice for later where the event store failed to answer. */
@@ -182,10 +182,11 @@ export class FailureNotices {
     const configured = this.parts.automations.find((a) => a.name === automation)?.do;
     return authorsWords(
       (recorded?.steps ?? []).map((step) => {
-        const { written: was } = JSON.parse(step.detail) as { written?: unknown };
-        // One an older waiter recorded did not keep it: the step as configured now stands in.
+        const { tool, written: was } = JSON.parse(step.detail) as { tool?: string; written?: unknown };
+        // One an older waiter recorded did not keep it: the step as configured now stands in, where
+        // it is still the same tool's.
         const now = configured?.[step.step];
-        return was ?? (now && written(now));
+        return was ?? (now && toolOf(now) === tool ? written(now) : undefined);
       }),
     );
   }
