@@ -215,6 +215,11 @@ export const EURO_REPLACED = [...REPLACED_BY_EURO.keys()];
 /** The first day either source fixed the euro: Monday 4 January 1999, after the fixed rates held from the Friday. */
 const FIRST_EURO_FIXING = "1999-01-04";
 
+/** Whether the euro had replaced `code` by `day`, one before either source fixed the euro. */
+function replacedByEuroOn(code: string, day: string): boolean {
+  return (REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING) <= day;
+}
+
 /**
  * For `day` before either source fixed the euro (1 to 3 January 1999), when `codes` are the euro and
  * currencies it had replaced by then, and no other, the fixed rates alone between them, which held from
@@ -223,8 +228,7 @@ const FIRST_EURO_FIXING = "1999-01-04";
 export function euroFixedAlone(codes: string[], day: string | undefined): Fixing | undefined {
   if (day === undefined || day >= FIRST_EURO_FIXING) return undefined;
   const others = codes.filter((code) => code !== "EUR");
-  const replacedBy = (code: string) => (REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING) <= day;
-  if (others.length === 0 || !others.every(replacedBy)) return undefined;
+  if (others.length === 0 || !others.every((code) => replacedByEuroOn(code, day))) return undefined;
   return { ...withEuroRates({ date: day, base: "EUR", quotes: new Map() }, codes, day), fixedOnly: true };
 }
 
@@ -336,9 +340,7 @@ export async function whereRatesAre(
  */
 function replacedBeforeEuroFixed(codes: string[], days: string[]): string[] {
   const [first, last] = [days[0] ?? "", days.at(-1) ?? ""];
-  return last >= FIRST_EURO_FIXING
-    ? []
-    : codes.filter((code) => (REPLACED_BY_EURO.get(code)?.since ?? FIRST_EURO_FIXING) <= first);
+  return last >= FIRST_EURO_FIXING ? [] : codes.filter((code) => replacedByEuroOn(code, first));
 }
 
 /** Which of `codes` the euro replaced only after `day`: a fixing of `day` without one lacks the source's own rate. */
