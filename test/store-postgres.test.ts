@@ -347,6 +347,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention kept waiting asks again on the connection it asked on: a try the server is still ending is never met as another session's hold on the turn", async () => {
+      const url = await freshSchema();
+      // Long enough that the run is still asking when the person's lock goes.
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 30_000,
+      });
+      stores.push(store);
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      const expiring = store.expire();
+      expiring.catch(() => {});
+      // Each try is a statement of its own. On another connection, a try could meet the lock the
+      // one before it held, which the server lets go of only after it has said the error: on a
+      // busy machine, long after. Held so, the turn reads as passed between other writers.
+      const tries = new Map<string, number>();
+      await expect
+        .poll(async () => {
+          await admin.query("SELECT pg_stat_clear_snapshot()");
+          const { rows } = await admin.query<{ pid: number; started: string }>(
+            "SELECT pid, query_start::text AS started FROM pg_stat_activity WHERE query LIKE '%waiter_retain(%' AND wait_event_type = 'Lock'",
+          );
+          for (const { pid, started } of rows) tries.set(started, pid);
+          return tries.size;
+        })
+        .toBeGreaterThanOrEqual(3);
+      await db.query("ROLLBACK");
+      await expiring;
+      expect(new Set(tries.values()).size).toBe(1);
+      expect((await store.stats()).events).toBe(1);
+    });
+
     test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({

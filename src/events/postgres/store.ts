@@ -1420,7 +1420,6 @@ export class PostgresEventStore implements EventStore {
   }
 
   async expire(now = clock.now()): Promise<void> {
-    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     const total: Dropped = {};
     // A statement at a time, each dropping a part of a backlog, so the replicas' deliveries take
     // the turn between them; the turn is taken (the row locked) before the function runs. It is
@@ -1436,39 +1435,7 @@ export class PostgresEventStore implements EventStore {
     // event), then lets it go with the statement and asks again alike: a delivery waiting for the
     // turn never waits out retention's lock wait.
     try {
-      let deadline = clock.now() + this.#named.lockWaitMs;
-      let holder: string | undefined;
-      for (;;) {
-        const last = clock.now() + TURN_PAUSE_MS > deadline;
-        let retained: { dropped: Dropped } | undefined;
-        try {
-          [retained] = await this.#query<{ dropped: Dropped }>(
-            `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT set_config('lock_timeout', '${RETAIN_LOCK_WAIT_MS}', true)
-             FROM totals FOR UPDATE SKIP LOCKED) AS turn`,
-            [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
-          );
-        } catch (err) {
-          // A lock on what it drops: the turn is let go with the statement, and asked for again.
-          if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
-          if (last) throw retentionKeptWaiting(err, this.#named);
-          await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
-          continue;
-        }
-        if (!retained) {
-          if (this.#closed) break;
-          const [held] = await this.#query<{ by: string }>("SELECT xmax::text AS by FROM totals");
-          if (holder !== undefined && held?.by !== holder) break;
-          if (last) throw retentionKeptFromTurn(this.#named);
-          holder = held?.by;
-          await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
-          continue;
-        }
-        const dropped = retained.dropped ?? {};
-        if (Object.keys(dropped).length === 0) break;
-        addDropped(total, dropped);
-        deadline = clock.now() + this.#named.lockWaitMs;
-        holder = undefined;
-      }
+      await this.#onOneConnection((query) => this.#retainInTurns(query, now, total));
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
       tellDropped(this.#onDropped, total);
@@ -1479,6 +1446,77 @@ export class PostgresEventStore implements EventStore {
       await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
     } catch (err) {
       throw retentionCut(err, this.#named) ?? err;
+    }
+  }
+
+  /**
+   * Retention's tries for the turn, all on one connection: the server says a try's error before
+   * it lets go of that try's hold on the turn, so on a busy machine a try on another connection
+   * could meet that hold and take it for another writer's (the turn passed on, which ends the run).
+   */
+  async #retainInTurns(query: Query, now: number, total: Dropped): Promise<void> {
+    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
+    let deadline = clock.now() + this.#named.lockWaitMs;
+    let holder: string | undefined;
+    for (;;) {
+      const last = clock.now() + TURN_PAUSE_MS > deadline;
+      let retained: { dropped: Dropped } | undefined;
+      try {
+        [retained] = await query<{ dropped: Dropped }>(
+          `SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT set_config('lock_timeout', '${RETAIN_LOCK_WAIT_MS}', true)
+             FROM totals FOR UPDATE SKIP LOCKED) AS turn`,
+          [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
+        );
+      } catch (err) {
+        // A lock on what it drops: the turn is let go with the statement, and asked for again.
+        if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
+        if (last) throw retentionKeptWaiting(err, this.#named);
+        await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+        continue;
+      }
+      if (!retained) {
+        if (this.#closed) break;
+        const [held] = await query<{ by: string }>("SELECT xmax::text AS by FROM totals");
+        if (holder !== undefined && held?.by !== holder) break;
+        if (last) throw retentionKeptFromTurn(this.#named);
+        holder = held?.by;
+        await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
+        continue;
+      }
+      const dropped = retained.dropped ?? {};
+      if (Object.keys(dropped).length === 0) break;
+      addDropped(total, dropped);
+      deadline = clock.now() + this.#named.lockWaitMs;
+      holder = undefined;
+    }
+  }
+
+  /** `use` given a query on one connection of the pool's, which goes back to it after (closed if `use` failed). */
+  async #onOneConnection<T>(use: (query: Query) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw storeError(err, this.#named);
+    }
+    // Out of the pool, a connection's failure is the statement's under way to say.
+    const unheard = () => {};
+    client.on("error", unheard);
+    let failed: unknown;
+    try {
+      return await use(async <R extends object>(text: string, params?: unknown[]) => {
+        try {
+          return (await client.query<R>(text, params)).rows;
+        } catch (err) {
+          throw storeError(err, this.#named);
+        }
+      });
+    } catch (err) {
+      failed = err;
+      throw err;
+    } finally {
+      client.off("error", unheard);
+      client.release(failed !== undefined);
     }
   }
 
