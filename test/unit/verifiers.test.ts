@@ -193,6 +193,20 @@ describe("Stripe", () => {
     expect(reason(`${sign("relay", ms)}, ${sign(secret, timestamp)}`)).toMatchObject({ kind: "accept", id: "evt_1" });
   });
 
+  test("a second copy written v1 before t, as Stripe's SDK reads a copy, is checked with its own t, not the first copy's", () => {
+    const timestamp = Math.floor(NOW / 1000);
+    const sign = (key: string, t: number) => createHmac("sha256", key).update(`${t}.${payload}`).digest("hex");
+    const relays = `t=${timestamp},v1=${sign("whsec_the-relay-s-own-secret", timestamp)}`;
+    const stripes = `v1=${sign(secret, timestamp - 2)},t=${timestamp - 2}`;
+    const verdict = (signature: string) => verify(delivery({ "stripe-signature": signature }, payload, NOW));
+    expect(verdict(stripes)).toMatchObject({ kind: "accept", id: "evt_1" });
+    expect(verdict(`${relays}, ${stripes}`)).toMatchObject({ kind: "accept", id: "evt_1" });
+    expect(verdict(`${stripes}, ${relays}`)).toMatchObject({ kind: "accept", id: "evt_1" });
+    // Stripe's v1 beside the relay's t, in one copy, signs nothing Stripe sent.
+    const mixed = `t=${timestamp},v1=${sign(secret, timestamp - 2)}`;
+    expect(verdict(`${mixed}, ${relays}`)).toEqual({ kind: "reject", reason: "signature mismatch" });
+  });
+
   test("takes a delivery stamped ahead of its clock, as Stripe's own library does: it checks the age only", () => {
     const timestamp = Math.floor(NOW / 1000) + 400;
     const signature = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });
