@@ -927,7 +927,7 @@ describe("the listener", () => {
     const { note = "" } = (await session.call("webhooks_sources", { source: "shop" })).structuredContent as {
       note?: string;
     };
-    expect(note.slice(note.indexOf("shop's"))).toBe(
+    expect(note.slice(note.indexOf("shop's"), note.indexOf(" shop: WooCommerce does not send"))).toBe(
       "shop's client busy: if every delivery of this source is refused so, its deliveries come from one address that holds its share of the bodies being read at once (behind a reverse proxy or tunnel, every sender's come from the proxy's): raise webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT), which sets that share, up to webhooks.maxConnections (WAITER_WEBHOOKS_MAX_CONNECTIONS) where the proxy limits its clients itself.",
     );
   });
@@ -980,6 +980,28 @@ describe("the listener", () => {
     expect((await report()).note).toContain(
       "store's misspelt path: if every delivery of this source is refused so, its sender was given a URL a letter or two off the source's url: give it that url.",
     );
+  });
+
+  test("webhooks_sources tells GitHub's and WooCommerce's deliveries refused at a misspelt path to be sent again by hand, as they never are", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-lost-")) });
+    const order = await signed("shop");
+    expect((await post("shpo", order.body, order.headers)).status).toBe(404);
+    const push = await signed("gh");
+    expect((await post("GH", push.body, push.headers)).status).toBe(404);
+    const note = async (source: string) =>
+      ((await session.call("webhooks_sources", { source })).structuredContent as { note?: string }).note ?? "";
+    await expect.poll(() => note("shop")).toContain("shop's misspelt path: ");
+    expect(await note("shop")).toContain(
+      "give it that url. shop: WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once the cause is mended, set it back to Active under WooCommerce → Settings → Advanced → Webhooks",
+    );
+    await expect.poll(() => note("gh")).toContain("gh's misspelt path: ");
+    expect(await note("gh")).toContain(
+      "give it that url. gh: GitHub does not send the refused deliveries again: once the cause is mended, redeliver each within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries.",
+    );
+    // A sender that retries is not told to send anything by hand.
+    expect((await post("stroe", "{}")).status).toBe(404);
+    await expect.poll(() => note("store")).toContain("store's misspelt path: ");
+    expect(await note("store")).not.toContain("again");
   });
 
   test("webhooks_sources sends a Host refused behind publicUrl to the proxy that does not pass it on, as the log does", async () => {

@@ -4,7 +4,7 @@ import type { EventStore } from "../events/store.js";
 import { givenName, isLoopbackHost } from "../settings.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { refusalCause } from "./secrets.js";
+import { lostMeanwhile, refusalCause } from "./secrets.js";
 import { SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
@@ -153,10 +153,13 @@ export function webhooksToolset(
               const cause = whyRefused(reason, source, settings.publicUrl, named);
               if (cause) reasonsOf.set(cause, [...(reasonsOf.get(cause) ?? []), reason]);
             }
-            return [...reasonsOf].map(
+            const said = [...reasonsOf].map(
               ([cause, reasons]) =>
                 `${source.name}'s ${reasons.join(" and ")}: if every delivery of this source is refused so, ${cause}.`,
             );
+            // As the log says beside each refusal: the model helping to mend the setup is the one to tell.
+            const lost = said.length > 0 ? lostMeanwhile(source, "the cause is mended") : undefined;
+            return lost ? [...said, `${source.name}: ${lost}.`] : said;
           });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
           return {
