@@ -638,6 +638,35 @@ describe("generic HMAC-SHA256", () => {
     expect(b64(delivery({ "x-signature": `${base64Hmac("erp", body)}@@` }, body))).toEqual(malformed);
   });
 
+  test("a form's type is its type, event or topic field, as Mailchimp posts type and Mailgun's legacy webhooks event", () => {
+    const bare = source({ ...config, typeHeader: undefined });
+    const unsigned = source({ scheme: "none", allowUnsigned: true });
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const typeOf = (verify: (delivery: Delivery) => Verdict, fields: string, headers = form) => {
+      const signed = `sha256=${createHmac("sha256", "erp").update(fields).digest("hex")}`;
+      return (verify(delivery({ ...headers, "x-signature": signed }, fields)) as { type?: string }).type;
+    };
+    const subscribed = "fired_at=2026-12-07+01%3A00%3A00&type=subscribe&data%5Bemail%5D=api%40mailchimp.com";
+    expect(typeOf(bare, subscribed)).toBe("subscribe");
+    expect(typeOf(unsigned, subscribed)).toBe("subscribe");
+    expect(typeOf(unsigned, "event=delivered&recipient=alice%40example.com")).toBe("delivered");
+    expect(typeOf(unsigned, "topic=orders%2Fpaid+now&type=")).toBe("orders/paid now");
+    expect(typeOf(unsigned, "subtype=x&data%5Btype%5D=y")).toBe("unknown");
+    expect(typeOf(unsigned, subscribed, { "content-type": "Application/X-WWW-Form-Urlencoded; charset=UTF-8" })).toBe(
+      "subscribe",
+    );
+    // Text that is no form is not read as one, nor a field whose percent-escapes are broken.
+    expect(typeOf(unsigned, subscribed, { "content-type": "text/plain" })).toBe("unknown");
+    expect(typeOf(unsigned, "type=%E0%A4%A")).toBe("unknown");
+    // The type header set still decides.
+    expect(
+      typeOf(source({ scheme: "none", allowUnsigned: true, typeHeader: "X-Event" }), subscribed, {
+        ...form,
+        "x-event": "list.subscribe",
+      } as typeof form),
+    ).toBe("list.subscribe");
+  });
+
   test("a missing prefix or header is named", () => {
     expect(verify(delivery({ "x-signature": signature.slice(7) }, body))).toEqual({
       kind: "reject",

@@ -292,6 +292,26 @@ export function payloadType(body: Buffer): string | undefined {
 }
 
 /**
+ * A type from a form body (`application/x-www-form-urlencoded`) by the fields `payloadType` reads,
+ * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`. Read by a pattern, not
+ * parsed whole: an unsigned source takes a stranger's megabyte of fields.
+ */
+export function formType(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
+  if (!header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded")) return undefined;
+  const form = body.toString("utf8");
+  for (const key of ["type", "event", "topic"]) {
+    const value = new RegExp(`(?:^|&)${key}=([^&]*)`).exec(form)?.[1];
+    try {
+      const type = value && decodeURIComponent(value.replaceAll("+", " "));
+      if (type) return type;
+    } catch {
+      // Broken percent-escapes are no type.
+    }
+  }
+  return undefined;
+}
+
+/**
  * The refusal of a signed timestamp `timestampProblem` finds fault with, if it does: a stale one
  * with how far behind or ahead of waiter's clock it is, for the log, as a sender whose clock is off
  * by a whole number of hours (its local time taken for UTC) is told so from a clock of ours that is

@@ -1,6 +1,7 @@
 import {
   bodyDigest,
   type Delivery,
+  formType,
   headerOnce,
   isDigest,
   malformedHeader,
@@ -37,7 +38,7 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
 
 /**
  * A delivery taken, its id and type from configured headers, else the body's digest and its own
- * type. The signature covers no header: on a `verified` delivery each is read as `unsignedHeader`
+ * type, a JSON's or a form's. The signature covers no header: on a `verified` delivery each is read as `unsignedHeader`
  * reads it; on an unsigned one, as `headerOnce` does, its copies differing refused.
  */
 export function identify(
@@ -55,7 +56,7 @@ export function identify(
   return {
     kind: "accept",
     id: id || bodyDigest(body),
-    type: type || payloadType(body) || "unknown",
+    type: type || payloadType(body) || formType(headers, body) || "unknown",
     ...(differing.length > 0 ? { differing } : {}),
   };
 }
