@@ -207,6 +207,36 @@ describe("Stripe", () => {
     expect(verdict(`${mixed}, ${relays}`)).toEqual({ kind: "reject", reason: "signature mismatch" });
   });
 
+  test("Stripe's v1 is checked with its own t in any order of the copies and of their parts, spaced or not", () => {
+    const timestamp = Math.floor(NOW / 1000);
+    const sign = (key: string, t: number) => createHmac("sha256", key).update(`${t}.${payload}`).digest("hex");
+    const relay = { t: `t=${timestamp}`, v1: `v1=${sign("whsec_the-relay-s-own-secret", timestamp)}` };
+    const stripes = { t: `t=${timestamp - 2}`, v1: `v1=${sign(secret, timestamp - 2)}` };
+    const verdict = (signature: string) => verify(delivery({ "stripe-signature": signature }, payload, NOW));
+    for (const [first, second] of [
+      [relay, stripes],
+      [stripes, relay],
+    ] as const) {
+      for (const one of [
+        `${first.t},${first.v1}`,
+        `${first.v1},${first.t}`,
+        `${first.t}, ${first.v1}`,
+        `${first.v1}, ${first.t}`,
+      ]) {
+        for (const other of [
+          `${second.t},${second.v1}`,
+          `${second.v1},${second.t}`,
+          `${second.t}, ${second.v1}`,
+          `${second.v1}, ${second.t}`,
+        ]) {
+          expect(verdict(`${one}, ${other}`), `${one}, ${other}`).toMatchObject({ kind: "accept", id: "evt_1" });
+        }
+      }
+    }
+    // A header of v1s only has no t to check them with.
+    expect(verdict(stripes.v1)).toEqual({ kind: "reject", reason: "malformed Stripe-Signature header" });
+  });
+
   test("takes a delivery stamped ahead of its clock, as Stripe's own library does: it checks the age only", () => {
     const timestamp = Math.floor(NOW / 1000) + 400;
     const signature = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });

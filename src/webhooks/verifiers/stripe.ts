@@ -16,28 +16,20 @@ import {
 const MAX_SIGNED = 4;
 
 /**
- * The timestamps of a Stripe-Signature, each with the v1 signatures of its copy. Node joins a header
- * sent more than once with ", ": a relay that signs a delivery again may write its copy before
- * Stripe's, and each copy's v1 signs its own t.
+ * The timestamps of a Stripe-Signature, each with every v1 signature in it. Node joins a header sent
+ * more than once with ", ": a relay that signs a delivery again may write its copy before Stripe's
+ * or after it, and Stripe's SDK reads a copy's parts in any order, so which copy a part is of cannot
+ * be told. A v1 verifies only with the t it signs: each t is checked against them all.
  */
 function signedParts(signature: string): { timestamp: string; candidates: string[] }[] {
-  const signed: { timestamp: string; candidates: string[] }[] = [];
-  // A copy's v1 before its first t are that t's, as Stripe's SDK reads a copy whatever the order of
-  // its parts; those of a copy with no t (a ", " written inside one) are the t's before them.
-  let before: string[] = [];
-  for (const copy of signature.split(", ")) {
-    let first: { timestamp: string; candidates: string[] } | undefined;
-    for (const part of copy.split(",")) {
-      const [key = "", value] = part.split("=", 2);
-      if (key.trim() === "t" && value) {
-        signed.push({ timestamp: value, candidates: first ? [] : before });
-        first ??= signed.at(-1);
-      } else if (key.trim() === "v1" && value) ((first && signed.at(-1)?.candidates) ?? before).push(value);
-    }
-    if (first) before = [];
-    else if (signed.length) signed.at(-1)?.candidates.push(...before.splice(0));
+  const timestamps: string[] = [];
+  const candidates: string[] = [];
+  for (const part of signature.split(",")) {
+    const [key = "", value] = part.split("=", 2);
+    if (key.trim() === "t" && value) timestamps.push(value);
+    else if (key.trim() === "v1" && value) candidates.push(value);
   }
-  return signed.filter(({ candidates }) => candidates.length > 0);
+  return candidates.length > 0 ? timestamps.map((timestamp) => ({ timestamp, candidates })) : [];
 }
 
 /**
