@@ -1143,6 +1143,15 @@ test("a refund's negative amount is refused saying what to send: the amount with
   expect(text(zero)).not.toContain("refund");
 });
 
+test("a refund's amount over the limit, written as text, is refused keeping its minus", async () => {
+  const said = async (amount: number | string) =>
+    text(await server.call("currency_convert", { amount, from: "CZK", to: "EUR", date: "2026-08-28" }));
+  expect(await said("-1,000,000,000,000,000 Kč")).toBe(
+    "Invalid arguments for currency_convert: amount: expected number, received string: it is -1000000000000000, and an amount must be at most 1,000,000,000,000, a refund's without its minus",
+  );
+  expect(await said("(1,000,000,000,000,000) EUR")).toMatch(/: it is -1000000000000000, and an amount must be at most/);
+});
+
 test("an amount written with its currency's symbol or unit is refused with the number and the code to send", async () => {
   const said = async (amount: string) =>
     text(await server.call("currency_convert", { amount, from: "CZK", to: "USD", date: "2026-08-28" }));

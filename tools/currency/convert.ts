@@ -242,10 +242,13 @@ function amountAsText(issue: { input: unknown }): string | undefined {
         : /^[1-9]\d{0,2}(\.\d{3})+,\d+$|^[1-9]\d{0,2}(\.\d{3}){2,}$|^\d+,\d+$/.test(digits)
           ? digits.replace(/\./g, "").replace(",", ".")
           : undefined;
-  // A number no amount may be is not one to send: the limit it breaks is said instead.
+  // A number no amount may be is not one to send: the limit it breaks is said instead, of a refund's too.
   const value = plain === undefined ? undefined : Number(plain);
-  if (value === 0 || (value !== undefined && value > MAX_AMOUNT)) {
-    return `expected number, received string: it is ${plain}, and an amount ${value === 0 ? ABOVE_ZERO : AT_MOST}`;
+  if (value === 0) return `expected number, received string: it is ${plain}, and an amount ${ABOVE_ZERO}`;
+  if (value !== undefined && value > MAX_AMOUNT) {
+    return minus
+      ? `expected number, received string: it is -${plain}, and an amount ${AT_MOST}, a refund's without its minus`
+      : `expected number, received string: it is ${plain}, and an amount ${AT_MOST}`;
   }
   const currency =
     codes.length === 0
