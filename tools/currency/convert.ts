@@ -182,13 +182,15 @@ const MINUS_ON_RESULT = "put the minus on the result (rounding is the same eithe
 
 /**
  * Why an amount of 0 or less is refused, and for a refund (-1234.5) what to send: its amount without
- * the minus, whose result, rounded half away from zero, is the refund's without its minus.
+ * the minus, whose result, rounded half away from zero, is the refund's without its minus, unless the
+ * limit refuses that too.
  */
 function notPositive(issue: { input: unknown }): string {
   const { input } = issue;
-  return typeof input === "number" && input < 0
-    ? `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`
-    : ABOVE_ZERO;
+  if (typeof input !== "number" || input >= 0) return ABOVE_ZERO;
+  return -input > MAX_AMOUNT
+    ? `${ABOVE_ZERO}: for a refund, the amount without its minus, ${-input}, ${AT_MOST}`
+    : `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`;
 }
 
 /**
