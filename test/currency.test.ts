@@ -744,6 +744,22 @@ describe("cross rates", () => {
     expect(await refused("03/11/26")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/11/26 is 2026-11-03 where the day comes first, 2026-03-11 where the month does (its year read as 2026): send the one meant",
     );
+    // With dashes, as with slashes, day or month first; and year first too, as Swedish dates have it (26-11-30).
+    expect(await refused("31-12-99")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1999-12-31 (31-12-99 with its year read as 1999)",
+    );
+    expect(await refused("11-30-26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30 (11-30-26 with its year read as 2026)",
+    );
+    expect(await refused("91-01-02")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1991-01-02 (91-01-02 with its year read as 1991)",
+    );
+    expect(await refused("15-03-26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 15-03-26 is 2026-03-15 where the day comes first, 2015-03-26 where the year does: send the one meant",
+    );
+    expect(await refused("03-11-05")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03-11-05 is 2005-11-03 where the day comes first, 2005-03-11 where the month does, 2003-11-05 where the year does: send the one meant",
+    );
     // No such day: today's date, not a guess.
     expect(await refused("29.2.25")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",

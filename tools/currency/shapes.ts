@@ -174,20 +174,18 @@ function notACalendarDate(date: string): string {
  * Why a date is refused: the date to send where the text names one day without doubt, as Czech and
  * German write it (30. 8. 2026), as an order's time stamp begins (2026-08-30T10:15:00) or with slashes
  * where a number above 12 says which is the day (30/11/2026, 11/30/2026), or both where neither does, and
- * for a year of two digits (30.11.26) the year it is read as; otherwise
+ * for a year of two digits (30.11.26) the year it is read as, with dashes its reading first too (26-11-30); otherwise
  * today's date, which a day in words ("yesterday") needs and a model may not know: the banks' (Prague
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere.
  */
 function notADate(input: unknown): string {
   const text = String(input);
-  // A year of two digits (30.11.26, 11/30/26), as Czech and American dates often have it: read as the
+  // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
   // which no source has), and said, as the century is not written.
-  const [, twoDigits] = /^\d{1,2}(?:\.\s?\d{1,2}\.\s?|\/\d{1,2}\/)(\d{2})$/.exec(text) ?? [];
-  const firstYear = Number(FIRST_CNB_FIXING.slice(0, 4));
-  const century = twoDigits ? firstYear + ((Number(twoDigits) - (firstYear % 100) + 100) % 100) : undefined;
-  const readAs = century === undefined ? "" : ` with its year read as ${century}`;
+  const [, twoDigits] = /^\d{1,2}(?:\.\s?\d{1,2}\.\s?|\/\d{1,2}\/|-\d{1,2}-)(\d{2})$/.exec(text) ?? [];
+  const century = twoDigits ? yearOfTwoDigits(twoDigits) : undefined;
   const written = century === undefined ? text : `${text.slice(0, -2)}${century}`;
   const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(written) ?? [];
   // Year first too, without a zero or with slashes: 2026-8-30, 2026/08/30.
@@ -196,22 +194,35 @@ function notADate(input: unknown): string {
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   // Day and month with slashes or dashes, the year last: day first (30/11/2026) or month first
   // (11/30/2026), where a number above 12, no month, tells which; both, where neither is (03/11/2026).
+  // Two digits and two dashes may have the year first, as Swedish dates do (26-11-30).
   const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ?? [];
-  const readings = yearLast
-    ? [
-        ...new Set([
-          ...(Number(second) <= 12 ? [iso(yearLast, second, first)] : []),
-          ...(Number(first) <= 12 ? [iso(yearLast, first, second)] : []),
-        ]),
-      ].filter(isCalendarDate)
-    : [];
-  if (readings.length === 2) {
-    return `must be a date as YYYY-MM-DD: ${text} is ${readings[0]} where the day comes first, ${readings[1]} where the month does${readAs && ` (its year read as ${century})`}: send the one meant`;
+  const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
+  const readings = [
+    ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
+    ...(yearLast && Number(first) <= 12 ? [{ date: iso(yearLast, first, second), order: "month", year: century }] : []),
+    ...(yy ? [{ date: iso(String(yearOfTwoDigits(yy)), ym, yd), order: "year", year: yearOfTwoDigits(yy) }] : []),
+  ].filter(({ date }, i, all) => isCalendarDate(date) && all.findIndex((other) => other.date === date) === i);
+  if (readings.length > 1) {
+    const named = readings.map(
+      ({ date, order }, i) => `${date} where the ${order} ${i === 0 ? "comes first" : "does"}`,
+    );
+    // Each date shows the year it reads, which is said apart only where they all read the same.
+    const read = century !== undefined && readings.every(({ year }) => year === century);
+    return `must be a date as YYYY-MM-DD: ${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}: send the one meant`;
   }
-  const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? readings[0]);
+  const [reading] = readings;
+  const readYear = reading ? reading.year : century;
+  const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? reading?.date);
+  const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   return meant && isCalendarDate(meant)
-    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs && ` (${text}${readAs})`}`
+    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs}`
     : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+}
+
+/** The year a date's two digits are read as: the first ending so from the first fixing's on. */
+function yearOfTwoDigits(digits: string): number {
+  const firstYear = Number(FIRST_CNB_FIXING.slice(0, 4));
+  return firstYear + ((Number(digits) - (firstYear % 100) + 100) % 100);
 }
 
 /**
