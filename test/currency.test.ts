@@ -734,9 +734,9 @@ describe("cross rates", () => {
     expect(await refused("31.12.99")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1999-12-31 (31.12.99 with its year read as 1999)",
     );
-    // 27 is next year, as a due date has it, not 1927, which no source has a fixing of.
+    // 27 is next year, as a due date has it, not 1927, which no source has a fixing of; it has not begun.
     expect(await refused("1.2.27")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2027-02-01 (1.2.27 with its year read as 2027)",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.2.27 is 2027-02-01 with its year read as 2027, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
     expect(await refused("2.1.91")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 1991-01-02 (2.1.91 with its year read as 1991)",
@@ -766,7 +766,33 @@ describe("cross rates", () => {
     );
   });
 
+  test("a date the refusal reads after today is not told to be sent: it is refused as such", async () => {
+    const refused = async (tool: string, args: Record<string, unknown>) => text(await server.call(tool, args));
+    const latest = "must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date)";
+    const convert = { amount: 1, from: "EUR", to: "CZK" };
+    expect(await refused("currency_convert", { ...convert, date: "1.2.2027" })).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.2.2027 is 2027-02-01, but ${latest}; leave date out for the latest fixing`,
+    );
+    expect(await refused("currency_convert", { ...convert, date: "2026-12-01T10:00:00Z" })).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T10:00:00Z is 2026-12-01, but ${latest}; leave date out for the latest fixing`,
+    );
+    // Of two readings, one to come: either may be meant, and the later one is said to be refused.
+    expect(await refused("currency_convert", { ...convert, date: "12/03/2026" })).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 12/03/2026 is 2026-03-12 where the day comes first, 2026-12-03 where the month does: send the one meant, which ${latest}; leave date out for the latest fixing`,
+    );
+    // A month's end mistyped, in a month not over: its last day is to come too.
+    expect(await refused("currency_convert", { ...convert, date: "2026-12-32" })).toBe(
+      `Invalid arguments for currency_convert: date: is not a calendar date: 2026-12 ends on 2026-12-31, and a date ${latest}; leave date out for the latest fixing`,
+    );
+    // A range's end is told what takes it to the latest fixing.
+    const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
+    expect(await refused("currency_history", { ...range, end: "31.12.2026" })).toBe(
+      `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 31.12.2026 is 2026-12-31, but ${latest}; an end of 2026-11-30 takes the range to the latest fixing`,
+    );
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
+    setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     // 00:30 on 1 September in Prague: a payment stamped in UTC late on the month's last day.

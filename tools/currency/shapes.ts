@@ -150,24 +150,30 @@ function begun(date: string): boolean {
  * taken, since a model often does not know today's, and `instead`, what to send.
  */
 function dateArg(instead: (latest: string) => string) {
+  const tooLate = () => {
+    const latest = isoDate(clock.now() + 14 * HOUR_MS);
+    return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
+  };
+  // A date a refusal names, to send or as a month's last, is refused in turn where it has not begun: so it says.
+  const ahead = (date: string) => (begun(date) ? undefined : tooLate());
   return z
     .string()
     .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input), abort: true })
-    .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim()), abort: true })
-    .refine(begun, {
-      error: () => {
-        const latest = isoDate(clock.now() + 14 * HOUR_MS);
-        return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
-      },
-    });
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input, ahead), abort: true })
+    .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
+    .refine(begun, { error: tooLate });
 }
 
-/** Why a date is no calendar date, and for a day past its month's last (2026-11-31, a month's end mistyped), that last day. */
-function notACalendarDate(date: string): string {
+/**
+ * Why a date is no calendar date, and for a day past its month's last (2026-11-31, a month's end mistyped), that
+ * last day, and why that is refused too where it has not begun, `ahead`.
+ */
+function notACalendarDate(date: string, ahead: (date: string) => string | undefined): string {
   const month = date.slice(0, 7);
   const last = ["31", "30", "29", "28"].map((day) => `${month}-${day}`).find(isCalendarDate);
-  return last && date > last ? `is not a calendar date: ${month} ends on ${last}` : "is not a calendar date";
+  if (!last || date <= last) return "is not a calendar date";
+  const refused = ahead(last);
+  return `is not a calendar date: ${month} ends on ${last}${refused ? `, and a date ${refused}` : ""}`;
 }
 
 /**
@@ -179,7 +185,7 @@ function notACalendarDate(date: string): string {
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere.
  */
-function notADate(input: unknown): string {
+function notADate(input: unknown, ahead: (date: string) => string | undefined): string {
   const text = String(input);
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
@@ -208,15 +214,21 @@ function notADate(input: unknown): string {
     );
     // Each date shows the year it reads, which is said apart only where they all read the same.
     const read = century !== undefined && readings.every(({ year }) => year === century);
-    return `must be a date as YYYY-MM-DD: ${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}: send the one meant`;
+    const refused = readings.map(({ date }) => ahead(date)).find(Boolean);
+    return `must be a date as YYYY-MM-DD: ${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}: send the one meant${refused ? `, which ${refused}` : ""}`;
   }
   const [reading] = readings;
   const readYear = reading ? reading.year : century;
   const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? reading?.date);
+  if (!meant || !isCalendarDate(meant)) {
+    return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+  }
+  const refused = ahead(meant);
+  if (refused) {
+    return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
+  }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
-  return meant && isCalendarDate(meant)
-    ? `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs}`
-    : `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+  return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs}`;
 }
 
 /** The year a date's two digits are read as: the first ending so from the first fixing's on. */
