@@ -131,6 +131,11 @@ describe("weekends and holidays", () => {
       expect(text(early)).toContain(
         "\nNo fixing exists for 2026-12-05 (a Saturday), and the fixing of 2026-12-04 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); these are the rates of 2026-12-03, the latest available.",
       );
+      // A range of Saturday alone is sent to Friday, saying its fixing is still to come.
+      const weekend = { base: "EUR", symbols: ["CZK"], start: "2026-12-05", end: "2026-12-05", source: "cnb" };
+      expect(text(await session.call("currency_history", weekend))).toBe(
+        "No fixing between 2026-12-05 and 2026-12-05: the Czech National Bank publishes none on weekends and Czech public holidays; start the range on 2026-12-04, the last working day before, whose fixing stands for these days, once it is out: the fixing of 2026-12-04 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days).",
+      );
       // Friday 18:00 in Prague: it is out, and Saturday has none, as it will at midnight.
       setClock("2026-12-04T17:00:00Z");
       const late = await convert("2026-12-05", "cnb");

@@ -16,7 +16,7 @@ import {
   whereRatesAre,
   withEuroRates,
 } from "./fixing.js";
-import { datesStoodFor, dayOver, lastWorkingDay, publishes } from "./schedule.js";
+import { datesStoodFor, dayOver, dueBy, lastWorkingDay, publishes } from "./schedule.js";
 import {
   beforeFirst,
   code,
@@ -134,12 +134,15 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
       if (!first || !last) {
         const pending = firstPending(from, args.end, source);
         const lacking = pending ? undefined : firstLacking(from, args.end, source);
+        // The working day before may have its fixing still to come (Friday's, asked for Saturday on Friday morning).
+        const before = lastWorkingDay(source.publication, from);
+        const toCome = dueBy(source.publication, before) ? undefined : notYet(before, source);
         throw new ToolError(
           pending
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}${standingBefore(from, source)}.`
             : lacking
               ? `No fixing between ${args.start} and ${args.end}: ${lacking}${standingBefore(from, source)}.`
-              : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; start the range on ${lastWorkingDay(source.publication, from)}, the last working day before, whose fixing stands for these days.`,
+              : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; start the range on ${before}, the last working day before, whose fixing stands for these days${toCome ? `, once it is out: ${toCome}` : ""}.`,
         );
       }
       // A range reaching a fixing still to come says so, lest its days read as ones without a fixing;
