@@ -48,7 +48,8 @@ export const codes = <T extends z.ZodType>(list: T) => listed(list, /[\s,;]+/);
 
 /**
  * Why a code is refused, and for a sign, unit or name written for a currency ("€", "Kč", "euro") the
- * code to send; for a pair as a quote writes it ("EUR/CZK", 1 EUR in CZK), the two codes.
+ * code to send; for a pair as a quote writes it ("EUR/CZK", 1 EUR in CZK), the two codes; for several
+ * ("CZK, USD"), to call once for each.
  */
 function notACode(input: unknown): string {
   const refused = "must be a three-letter ISO 4217 currency code such as EUR";
@@ -57,6 +58,11 @@ function notACode(input: unknown): string {
   const pair = [a.toUpperCase(), b.toUpperCase()];
   if (a && areCurrencies(pair)) {
     return `${refused}: ${String(input).trim()} is a pair, 1 ${pair[0]} in ${pair[1]}: send ${pair[0]} and ${pair[1]} each as a code of its own (base and symbols, or from and to)`;
+  }
+  // As a list is told, where the text is one: as a shop lists the currencies it prices in.
+  const several = typeof input === "string" ? input.trim().split(/\s*[,;]\s*/) : [];
+  if (several.length > 1 && several.every((one) => /^[A-Za-z]{3}$/.test(one) && areCurrencies([one.toUpperCase()]))) {
+    return `is one ISO 4217 code, not a list (${String(input).trim()}): call once for each`;
   }
   const codes = typeof input === "string" ? SIGNS.get(input.toLowerCase()) : undefined;
   if (!codes) return refused;
