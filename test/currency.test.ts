@@ -796,6 +796,21 @@ describe("cross rates", () => {
     );
   });
 
+  test("a month where a date is taken is told its days to send, as a month's rates are asked for", async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "2026-10", end: "2026-10" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-10 is a month: send 2026-10-01, its first day; end: must be a date as YYYY-MM-DD: 2026-10 is a month: send 2026-10-31, its last day",
+    );
+    expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2026/9" }))).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026/9 is a month: send one of its days, 2026-09-01 to 2026-09-30",
+    );
+    // This month's last day is to come: the end that takes the range to the latest fixing is named instead.
+    setClock("2026-12-07T08:00:00Z");
+    expect(text(await server.call("currency_history", { ...range, start: "2026-12-01", end: "2026-12" }))).toBe(
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 2026-12 is a month, whose last day is 2026-12-31, but must not be after 2026-12-07, today in UTC+14 (the first time zone to reach a date); an end of 2026-12-07 takes the range to the latest fixing",
+    );
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

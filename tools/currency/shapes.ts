@@ -153,9 +153,10 @@ function begun(date: string): boolean {
 
 /**
  * A date argument, YYYY-MM-DD. A later one than `begun` takes is refused naming the latest date
- * taken, since a model often does not know today's, and `instead`, what to send.
+ * taken, since a model often does not know today's, and `instead`, what to send; a month given for it
+ * is told the day of it to send, `ofMonth`.
  */
-function dateArg(instead: (latest: string) => string) {
+function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
   const tooLate = () => {
     const latest = isoDate(clock.now() + 14 * HOUR_MS);
     return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
@@ -165,7 +166,7 @@ function dateArg(instead: (latest: string) => string) {
   return z
     .string()
     .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input, ahead), abort: true })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input, ahead, ofMonth), abort: true })
     .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
     .refine(begun, { error: tooLate });
 }
@@ -176,7 +177,7 @@ function dateArg(instead: (latest: string) => string) {
  */
 function notACalendarDate(date: string, ahead: (date: string) => string | undefined): string {
   const month = date.slice(0, 7);
-  const last = ["31", "30", "29", "28"].map((day) => `${month}-${day}`).find(isCalendarDate);
+  const last = lastDayOf(month);
   if (!last || date <= last) return "is not a calendar date";
   const refused = ahead(last);
   return `is not a calendar date: ${month} ends on ${last}${refused ? `, and a date ${refused}` : ""}`;
@@ -191,8 +192,10 @@ function notACalendarDate(date: string, ahead: (date: string) => string | undefi
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere.
  */
-function notADate(input: unknown, ahead: (date: string) => string | undefined): string {
+function notADate(input: unknown, ahead: (date: string) => string | undefined, ofMonth: MonthDay): string {
   const text = String(input);
+  const wholeMonth = ofMonthGiven(text, ahead, ofMonth);
+  if (wholeMonth) return wholeMonth;
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
   // which no source has), and said, as the century is not written.
@@ -237,6 +240,38 @@ function notADate(input: unknown, ahead: (date: string) => string | undefined): 
   return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs}`;
 }
 
+/**
+ * For a month where a date is taken (2026-10), as a month's rates are asked for, its days to send: the
+ * first for a start, the last for an end, any for a date, or why the one named is refused, `ahead`.
+ */
+function ofMonthGiven(
+  text: string,
+  ahead: (date: string) => string | undefined,
+  ofMonth: MonthDay,
+): string | undefined {
+  const [, year, number = ""] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
+  const month = year && `${year}-${number.padStart(2, "0")}`;
+  const last = month && lastDayOf(month);
+  if (!month || !last) return undefined;
+  const first = `${month}-01`;
+  const [named, which] = ofMonth === "last" ? [last, "last"] : [first, "first"];
+  const refused = ahead(named);
+  if (refused)
+    return `must be a date as YYYY-MM-DD: ${text} is a month, whose ${which} day is ${named}, but ${refused}`;
+  const upTo = begun(last) ? last : isoDate(clock.now() + 14 * HOUR_MS);
+  return ofMonth === "any"
+    ? `must be a date as YYYY-MM-DD: ${text} is a month: send one of its days, ${first} to ${upTo}`
+    : `must be a date as YYYY-MM-DD: ${text} is a month: send ${named}, its ${which} day`;
+}
+
+/** Which day of a month given for a date is named to send: a range's first or last, or any for a date. */
+type MonthDay = "first" | "last" | "any";
+
+/** The last day of `month` (YYYY-MM), if it is one. */
+function lastDayOf(month: string): string | undefined {
+  return ["31", "30", "29", "28"].map((day) => `${month}-${day}`).find(isCalendarDate);
+}
+
 /** The year a date's two digits are read as: the first ending so from the first fixing's on. */
 function yearOfTwoDigits(digits: string): number {
   const firstYear = Number(FIRST_CNB_FIXING.slice(0, 4));
@@ -260,9 +295,9 @@ function inPrague(stamp: string, stamped: string): string {
   return `, the time stamp's date in UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
 }
 
-export const date = dateArg(() => "leave date out for the latest fixing");
-export const rangeStart = dateArg((latest) => `start on ${latest} or earlier`);
-export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range to the latest fixing`);
+export const date = dateArg(() => "leave date out for the latest fixing", "any");
+export const rangeStart = dateArg((latest) => `start on ${latest} or earlier`, "first");
+export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range to the latest fixing`, "last");
 
 /**
  * A source's first date, as a refusal of an earlier one names it: in the shape of the refusal of
