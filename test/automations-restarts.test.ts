@@ -742,32 +742,41 @@ describe("a run a stopped server left", () => {
     },
   );
 
+  const notRun = "Steps 2-3 \\(notify, ack\\) were not run\\.";
   test.each([
-    ["", {}],
-    [", its automation made a dry run since", { dryRun: true }],
-  ])("whose event retention dropped is marked failed%s, said in the log and told to onFailure", async (_, edit) => {
-    const event = await leftBehind([[0, "done"]]);
-    const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
-    await s.expire(clock.now() + 2 * 86_400_000);
-    await s.close();
-    const sent = telegram.delivered.length;
-    const lines: string[] = [];
-    const server = await serve([{ ...PAID, ...edit, onFailure: { notify: "team" } }], {}, lines);
-    try {
-      // The event is gone, and soon the run with it: the notice is all that says what is left to do.
-      const said = new RegExp(
-        `of automation stripe-paid failed on waiter's event ${event.id}\\.[ \n]It stopped before it finished, and retention dropped its event meanwhile\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. Steps 2-3 \\(notify, ack\\) were not run\\.`,
-      );
-      await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
-      await expect
-        .poll(() => telegram.delivered.slice(sent))
-        .toEqual([
-          expect.objectContaining({ text: expect.stringMatching(new RegExp(`^waiter: run \\d+ ${said.source}$`)) }),
-        ]);
-    } finally {
-      await server.close();
-    }
-  });
+    ["", {}, notRun],
+    [", its automation made a dry run since", { dryRun: true }, notRun],
+    [
+      ", its automation's steps reordered since",
+      { do: [PAID.do[1], PAID.do[0], PAID.do[2]] },
+      "No other step of it was run\\.",
+    ],
+  ])(
+    "whose event retention dropped is marked failed%s, said in the log and told to onFailure",
+    async (_, edit, rest) => {
+      const event = await leftBehind([[0, "done"]]);
+      const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+      await s.expire(clock.now() + 2 * 86_400_000);
+      await s.close();
+      const sent = telegram.delivered.length;
+      const lines: string[] = [];
+      const server = await serve([{ ...PAID, ...edit, onFailure: { notify: "team" } }], {}, lines);
+      try {
+        // The event is gone, and soon the run with it: the notice is all that says what is left to do.
+        const said = new RegExp(
+          `of automation stripe-paid failed on waiter's event ${event.id}\\.[ \n]It stopped before it finished, and retention dropped its event meanwhile\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. ${rest}`,
+        );
+        await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
+        await expect
+          .poll(() => telegram.delivered.slice(sent))
+          .toEqual([
+            expect.objectContaining({ text: expect.stringMatching(new RegExp(`^waiter: run \\d+ ${said.source}$`)) }),
+          ]);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   test("2,000 runs taken up at start that fail at once leave webhooks answered meanwhile", async () => {
     const quiet = await serve([]);
@@ -835,6 +844,30 @@ describe("a run a stopped server left", () => {
       await server.close();
     }
   });
+
+  test.each([
+    ["reordered", [PAID.do[1], PAID.do[0], PAID.do[2]]],
+    ["shortened", [PAID.do[1], PAID.do[2]]],
+  ])(
+    "a step that was under way, its automation's steps %s since, is told with the steps the run recorded",
+    async (_, steps) => {
+      const event = await leftBehind([
+        [0, "done"],
+        [1, "started"],
+      ]);
+      const sent = telegram.delivered.length;
+      const lines: string[] = [];
+      const server = await serve([{ ...PAID, do: steps, onFailure: { notify: "team" } }], {}, lines);
+      try {
+        expect((await runsOf(event.id))[0]?.status).toBe("failed");
+        // The order was marked paid, which the step at its place now (the team's message) was not.
+        const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid) was done. Step 2 (notify_send) failed: it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again. Check whether it happened before doing it by hand. No other step of it was run.`;
+        await toldAndLogged(sent, said, lines, event.id);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   test.each([
     [

@@ -45,10 +45,31 @@ function notRun(automation: Automation, failedAt: number, acked: boolean | undef
 
 /** `steps`, the first of them step `first` (from 0), named for a sentence: "Steps 2-3 (notify, ack) were". */
 function stepsNamed(steps: readonly Step[], first: number): string {
-  const names = steps.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
-  return steps.length === 1
-    ? `Step ${first + 1} (${names}) was`
-    : `Steps ${first + 1}-${first + steps.length} (${names}) were`;
+  return namesSaid(
+    steps.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")),
+    first,
+  );
+}
+
+/** Steps by their names, the first of them step `first` (from 0), for a sentence: "Steps 2-3 (notify, ack) were". */
+function namesSaid(names: readonly string[], first: number): string {
+  return names.length === 1
+    ? `Step ${first + 1} (${names[0]}) was`
+    : `Steps ${first + 1}-${first + names.length} (${names.join(", ")}) were`;
+}
+
+/** The tool each step `run` recorded called, in its order. */
+const toolsRecorded = (run: RunRecord) => run.steps.map((step) => (JSON.parse(step.detail) as { tool: string }).tool);
+
+/**
+ * Whether the steps `run` recorded are still at their places in `automation`, each the same tool's:
+ * else the automation's steps are not those the run ran, before the step it reached nor after it.
+ */
+function atTheirPlaces(automation: Automation, run: RunRecord): boolean {
+  return toolsRecorded(run).every((tool, i) => {
+    const step = automation.do[i];
+    return step !== undefined && toolOf(step) === tool;
+  });
 }
 
 /** The steps after `failedAt` that a failed run did not run, as notRun says them, or "". */
@@ -192,16 +213,24 @@ export function automationRuns(parts: RunParts) {
     reason: string,
     told = reason,
     logged = told,
+    recorded?: RunRecord,
   ): Promise<void> {
+    // A run taken up after its automation's steps were moved (reordered, some taken out) is told by
+    // the steps it recorded: the automation's now, at their places, are not those it ran.
+    const moved = recorded !== undefined && !atTheirPlaces(automation, recorded);
     // The steps before it were done: a person finishing the run by hand must not do them again (mark an order paid twice).
-    const done =
-      step === 0 ? "" : ` ${stepsNamed(automation.do.slice(0, step), 0)} ${automation.dryRun ? "checked" : "done"}.`;
+    const before = moved
+      ? namesSaid(toolsRecorded(recorded).slice(0, step), 0)
+      : stepsNamed(automation.do.slice(0, step), 0);
+    const done = step === 0 ? "" : ` ${before} ${automation.dryRun ? "checked" : "done"}.`;
     const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)}${done} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
     // or retention removed it.
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
-    const steps = notRun(automation, step, acked);
+    const steps = moved
+      ? ` No other step of it was ${automation.dryRun ? "checked" : "run"}.`
+      : notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
     const room = maxText - codePoints(`${REPORTED}${head.told}${steps}`);
     const why = { told: cutCodePoints(sentence(told), Math.max(room, 1)), logged: sentence(logged) };
@@ -502,8 +531,9 @@ export function automationRuns(parts: RunParts) {
         await store.runs.finish(run.id, "failed", clock.now(), why, notTried);
         log.warning(`${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run).logged}`);
       } else {
-        // The steps not run are said as the run was begun: for real, or as a dry run.
-        const begun = automation && { ...automation, dryRun: run.dryRun };
+        // The steps not run are said as the run was begun: for real, or as a dry run; none where the
+        // automation's steps at their places are no longer those it ran.
+        const begun = automation && atTheirPlaces(automation, run) ? { ...automation, dryRun: run.dryRun } : undefined;
         const acked = event && event.ackedAt !== null;
         await fail(
           { name: run.automation, onFailure },
@@ -532,12 +562,22 @@ export function automationRuns(parts: RunParts) {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
       const step = automation.do[next];
       const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
-      await failed(begun, event, run.id, next, call, call.error ?? UNDER_WAY, call.error ?? UNDER_WAY_TOLD, logged);
+      await failed(
+        begun,
+        event,
+        run.id,
+        next,
+        call,
+        call.error ?? UNDER_WAY,
+        call.error ?? UNDER_WAY_TOLD,
+        logged,
+        run,
+      );
       return;
     }
     if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {
       await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-      await failed(begun, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD);
+      await failed(begun, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD, UNDER_WAY_TOLD, run);
       return;
     }
     const view = viewOf(event);
