@@ -345,13 +345,16 @@ export const notify = defineToolset({
             log.operatorOnly("warning", `notify ${name}${forWhom(call)}: not confirmed by ${f.target}: ${f.error}`);
           return { channel: name, sent, failed };
         },
-        render(r) {
+        render(r, _, session) {
           const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
           if (r.failed.length) {
             lines.push(
               `Not confirmed by ${said(r.failed)}`,
               // Each refusal for now says to try again later, which for this tool is sending it to every target again.
-              "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice.",
+              session.serves("notify_send")
+                ? "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice."
+                : // An automation's step, whose run a person reads: it tries again only those that refused it for now.
+                  "It is not sent again, so that those it reached do not get it twice: tell those that did not confirm it by hand, if they need it.",
             );
           }
           return lines.join("\n");
