@@ -92,7 +92,8 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   } catch {
     // Echoed only where echoable, as a URL may carry a token: the host alone, as a shop's address
     // is often written, is named as the URL meant.
-    const meant = echoable(value) && URL.canParse(`https://${value}`) ? `: write https://${value}` : "";
+    const meant =
+      echoable(value) && !value.includes("@") && URL.canParse(`https://${value}`) ? `: write https://${value}` : "";
     ctx.addIssue({
       code: "custom",
       message: `must be an https:// URL (plain http only to loopback addresses)${meant}`,
@@ -819,13 +820,18 @@ function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined 
 
 /**
  * Whether a bad value may be quoted back: a number, or a short plain word that is no credential,
- * in any language's letters (a name written "platba-přijata" is told what it got, as "Platba" is).
+ * in any language's letters (a name written "platba-přijata" is told what it got, as "Platba" is),
+ * or an email address, as one is often written where a name goes (a channel named for its reader).
  */
 export function echoable(value: unknown): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (typeof value === "boolean") return true;
-  return typeof value === "string" && /^[\p{L}\p{M}\p{N}_.,:+-]{0,40}$/u.test(value) && !credentialShaped(value);
+  if (typeof value !== "string" || credentialShaped(value)) return false;
+  return /^[\p{L}\p{M}\p{N}_.,:+-]{0,40}$/u.test(value) || EMAIL_SHAPED.test(value);
 }
+
+/** An email address as a person writes one, of a length a message can quote: no list, name or comment. */
+const EMAIL_SHAPED = /^(?=.{3,80}$)[\p{L}\p{M}\p{N}_.+-]+@[\p{L}\p{M}\p{N}-]+(?:\.[\p{L}\p{M}\p{N}-]+)+$/u;
 
 /**
  * What a refusal of `value` adds to its `message`: the value given, " (got 5)", where it may be

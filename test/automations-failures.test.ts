@@ -1598,6 +1598,11 @@ describe("automations are checked at start", () => {
       'automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit (got "platba-přijata")',
     ],
     [
+      "a name written as an email address",
+      [{ ...PAID, name: "orders@shop.example" }],
+      'automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit (got "orders@shop.example")',
+    ],
+    [
       "a name longer than a name takes",
       [{ ...PAID, name: `stripe-paid-${"x".repeat(52)}` }],
       "automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",

@@ -2100,6 +2100,13 @@ describe("who may be told", () => {
   const load = (channels: object, env: Record<string, string> = {}) =>
     loadConfig({ env: { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), ...env } }, toolsets());
 
+  test("a channel named by an email address is refused naming it, as any other name is", () => {
+    const channel = { type: "email", host: "smtp.example.com", from: "a@b.example", to: ["boss@shop.example"] };
+    expect(() => load({ "boss@shop.example": channel })).toThrow(
+      "invalid setting WAITER_NOTIFY_CHANNELS at boss@shop.example: channel names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
+    );
+  });
+
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
       /notification channel ops: NOT_SET_ANYWHERE is not set/,
