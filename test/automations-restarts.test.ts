@@ -906,6 +906,30 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a step that failed before its run was marked failed, its automation's steps reordered since, keeps the payload's values out of the log", async () => {
+    const event = await leftBehind([[0, "failed", `The shop has no order ${O.onHold}.`]]);
+    const s = store();
+    try {
+      const [run] = await s.runs.list({ eventId: event.id, limit: 1 });
+      const detail = JSON.parse(run?.steps[0]?.detail ?? "{}") as object;
+      const written = (PAID.do[0] as { args: object }).args;
+      await s.runs.step(run?.id as number, 0, "failed", JSON.stringify({ ...detail, written }), clock.now());
+    } finally {
+      await s.close();
+    }
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, do: [PAID.do[2], PAID.do[0], PAID.do[1]] }], {}, lines);
+    try {
+      expect((await runsOf(event.id))[0]?.status).toBe("failed");
+      const warned = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
+      expect(warned).toEqual([
+        expect.stringContaining("Step 1 (eshop_order_mark_paid) failed: The shop has no order …."),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a step that failed before its run was marked failed ends the run with the step's own reason", async () => {
     const event = await leftBehind([[0, "failed", "The shop has no order 999999."]]);
     const sent = telegram.delivered.length;

@@ -552,6 +552,7 @@ export function automationRuns(parts: RunParts) {
       ? (JSON.parse(stopped.detail) as {
           tool: string;
           args?: Record<string, unknown>;
+          written?: Record<string, unknown>;
           error?: string;
           until?: number;
           tries?: Tries;
@@ -559,8 +560,14 @@ export function automationRuns(parts: RunParts) {
       : undefined;
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
-      // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
-      const step = automation.do[next];
+      // It failed, or was found interrupted, before the run could be marked failed: it ends so now. The
+      // log hides the values the step took from the event: the step as it recorded it, or, from an
+      // older waiter, which did not, as configured, where that is still the same tool's.
+      const step: Step | undefined = call.written
+        ? { tool: call.tool, args: call.written }
+        : atTheirPlaces(automation, run)
+          ? automation.do[next]
+          : undefined;
       const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
       await failed(
         begun,
