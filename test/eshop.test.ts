@@ -3592,6 +3592,33 @@ describe("products and stock", () => {
     }
   });
 
+  test("tax settings refused (429) until a far date are asked again after a day, as the shop's other reads are", async () => {
+    const busy = await startWooCommerce();
+    // A date from a server whose clock is wrong, or a limit's end far ahead: the shop's other reads wait a day at most.
+    busy.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? json(
+            429,
+            { code: "too_many_requests", message: "Too many requests." },
+            { "retry-after": "Fri, 01 Jan 2100 00:00:00 GMT" },
+          )
+        : undefined;
+    const session = await start(shopEnv(busy));
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
+      busy.intercept = undefined;
+      setClock("2026-12-06T08:01:00Z");
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    } finally {
+      setClock();
+      await session.close();
+      await busy.close();
+    }
+  });
+
   test("tax settings whose connection dropped are asked again at the next call", async () => {
     const dropping = await startWooCommerce();
     dropping.intercept = (request) => (request.path.includes("/settings/") ? { status: 0, destroy: true } : undefined);
