@@ -2504,7 +2504,7 @@ describe("status and notes", () => {
     const draft = await server.call("eshop_orders_list", { status: ["auto-draft"] });
     expect(draft.isError).toBe(true);
     expect(text(draft)).toMatch(
-      /^The shop has no order status "auto-draft"\. Its statuses: .*\. A list takes "any" too \(all but the trash\) and "trash" \(deleted orders\)\.$/,
+      /^The shop has no order status "auto-draft"\. Its statuses: .*\. A list takes "any" too \(all but the trash and checkout-draft\) and "trash" \(deleted orders\)\.$/,
     );
     // A status is set only to one an order can have.
     const set = await server.call("eshop_order_update_status", { id: O.completed, status: "any" });
@@ -2536,7 +2536,7 @@ describe("status and notes", () => {
       }
       const listed = await own.call("eshop_orders_list", { status: ["completed", "packed"] });
       expect(text(listed)).toBe(
-        `The shop has no order status "packed". Its statuses: ${statuses}. A list takes "any" too (all but the trash) and "trash" (deleted orders).`,
+        `The shop has no order status "packed". Its statuses: ${statuses}. A list takes "any" too (all but the trash and checkout-draft) and "trash" (deleted orders).`,
       );
       expect(woo.shop.writes).toEqual([]);
       // The shop's statuses are read once, and not for WooCommerce's own.
@@ -3093,7 +3093,7 @@ describe("status and notes", () => {
 
       woo.shop.order(O.processing).status = "trash";
       const trashed = await listing.call("eshop_orders_list", { search: `#${O.processing}` });
-      expect(text(trashed)).toMatch(/ Orders in the shop's trash are listed by status trash alone\.$/);
+      expect(text(trashed)).toMatch(/ Orders in the shop's trash are listed by status trash alone, and checkouts /);
       const guest = "filip.benes@example.cz";
       expect(text(await listing.call("eshop_customers_list", { email: guest }))).toMatch(
         / eshop_orders_list's search finds their orders by name, email or address\.$/,
@@ -4380,9 +4380,21 @@ describe("searches", () => {
     expect(await said("eshop_orders_list", { search: `#${O.processing}` })).toBe(
       `No order matches search "#${O.processing}". ` +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
-        "Orders in the shop's trash are listed by status trash alone.",
+        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts, which the shop deletes after a day) by status checkout-draft alone.",
     );
     expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(/^#7075 \(id 7075\) trash: /);
+    // A checkout never completed is a draft, which a list by any leaves out as it does the trash.
+    const { status: before } = woo.shop.order(O.pending1999);
+    woo.shop.order(O.pending1999).status = "checkout-draft";
+    expect(await said("eshop_orders_list", { search: `#${O.pending1999}` })).toBe(
+      `No order matches search "#${O.pending1999}". ` +
+        "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
+        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts, which the shop deletes after a day) by status checkout-draft alone.",
+    );
+    expect(await said("eshop_orders_list", { search: `#${O.pending1999}`, status: ["trash"] })).toMatch(
+      / Checkouts never completed \(drafts, which the shop deletes after a day\) are listed by status checkout-draft alone\.$/,
+    );
+    woo.shop.order(O.pending1999).status = before;
     // WooCommerce's order tables read a "+" in the search as a space: an address with one finds
     // nothing, its part after the "+" finds the order.
     woo.shop.order(O.pending1999).billing.email = "filip+shop@example.cz";

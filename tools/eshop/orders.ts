@@ -227,7 +227,7 @@ function noOrders(
     search?: string | undefined;
     customer_id?: number | undefined;
   },
-  trashStatus: string,
+  unlisted: { trash: string; drafts: readonly string[] },
   shopZone: ShopZone | undefined,
 ): string {
   // A time without an offset names the zone it was read in.
@@ -249,12 +249,22 @@ function noOrders(
     withoutPlus &&
       withoutPlus !== args.search &&
       `The shop may read a "+" in the search as a space (WooCommerce's order tables do): search a part without it, as ${quote(withoutPlus)}.`,
-    // An order deleted in the shop waits in its trash, which only its own status lists.
-    args.search &&
-      /^#?\d+$/.test(args.search) &&
-      !args.status?.includes(trashStatus) &&
-      `Orders in the shop's trash are listed by status ${trashStatus} alone.`,
+    args.search && /^#?\d+$/.test(args.search) && unlistedLine(args.status ?? [], unlisted),
   ]);
+}
+
+/**
+ * Where else an order number a list did not find may be: an order deleted in the shop waits in its
+ * trash, and a checkout never completed is a draft (WooCommerce's block checkout makes one and
+ * deletes it after a day), which only their own statuses list.
+ */
+function unlistedLine(listed: string[], { trash, drafts }: { trash: string; drafts: readonly string[] }) {
+  const draftsBy = drafts.filter((s) => !listed.includes(s)).join(" or ");
+  const draftsWhat = "checkouts never completed (drafts, which the shop deletes after a day)";
+  if (listed.includes(trash)) {
+    return draftsBy && `${draftsWhat.replace(/^c/, "C")} are listed by status ${draftsBy} alone.`;
+  }
+  return `Orders in the shop's trash are listed by status ${trash} alone${draftsBy ? `, and ${draftsWhat} by status ${draftsBy} alone` : ""}.`;
 }
 
 /** How `note_error` begins when the shop may have added the note without confirming it. */
@@ -356,6 +366,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
   // A plugin's status is the shop's own as WooCommerce's are: refuseUnknown() checks it, not the schema.
   const status = (schema: z.ZodString) => withCore(schema, shop.orderStatuses, "order status", shop.name);
   const statuses = `${shop.orderStatuses.join(", ")}, or the shop's own`;
+  const unlisted = {
+    trash: shop.trashStatus,
+    drafts: shop.unlistedStatuses.filter((s) => s !== shop.trashStatus),
+  };
   /**
    * Whether an order in `current` with a paid date is paid: a plugin's status (shipped) says nothing
    * of payment to waiter, the paid date the order kept does.
@@ -445,7 +459,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
     const alsoListed = change
       ? ""
-      : ` A list takes "${shop.anyStatus}" too (all but the trash) and "${shop.trashStatus}" (deleted orders).`;
+      : ` A list takes "${shop.anyStatus}" too (all but the trash${unlisted.drafts.length ? ` and ${unlisted.drafts.join(", ")}` : ""}) and "${shop.trashStatus}" (deleted orders).`;
     throw new ToolError(
       `The shop has no order status ${quote(unknown)}${send}${unchanged}. Its statuses: ${all}.${alsoListed}`,
     );
@@ -535,7 +549,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r, args) {
       const shopZone = zoneOf.get(r);
       if (r.orders.length === 0) {
-        return args.cursor ? noneAfterPageBefore("orders") : noOrders(args, shop.trashStatus, shopZone);
+        return args.cursor ? noneAfterPageBefore("orders") : noOrders(args, unlisted, shopZone);
       }
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
