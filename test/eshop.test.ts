@@ -4562,6 +4562,21 @@ describe("errors", () => {
     expect(woo.shop.writes.length).toBe(writes);
   });
 
+  test("a checkout's draft read by its id is said to be no order the buyer placed, nor one to ship", async () => {
+    woo.shop.order(O.pending1999).status = "checkout-draft";
+    const draft = text(await server.call("eshop_order_get", { id: O.pending1999 }));
+    expect(draft).toMatch(
+      new RegExp(
+        `^#${O.pending1999} \\(id ${O.pending1999}\\) checkout-draft: 19\\.99 EUR, .*, checkout started 2026-11-15T10:02\\+01:00\n` +
+          "A checkout never completed \\(a draft\\), not an order the buyer placed: it is not to be shipped as it stands, and the shop deletes it after a day\\.\n",
+      ),
+    );
+    const listed = text(await server.call("eshop_orders_list", { status: ["checkout-draft"] }));
+    expect(listed).toMatch(
+      new RegExp(`^#${O.pending1999} \\(id ${O.pending1999}\\) checkout-draft: .*, checkout started `),
+    );
+  });
+
   test("an order no list shows without its status, deleted or a checkout's draft, is found by its number", async () => {
     // A gateway's payment names the order by its number: one deleted since, or a block checkout
     // that never came back from the gateway.

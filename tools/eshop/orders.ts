@@ -192,7 +192,7 @@ function parts(values: (string | undefined)[], separator = ", "): string {
     .join(separator);
 }
 
-function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = false): string {
+function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = false, draft = false): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
   const who = parts(
     [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
@@ -203,7 +203,7 @@ function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = fals
   const paid = o.paid ? `, paid ${shopTime(o.paid, shopZone)}${setBack}` : "";
   const by = `${o.payment_method ? `, by ${oneLine(o.payment_method)}` : ""}${due ? ", to be paid on delivery (not collected yet)" : ""}`;
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${shopTime(o.created, shopZone)}${paid}`;
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, ${draft ? "checkout started" : "placed"} ${shopTime(o.created, shopZone)}${paid}`;
 }
 
 /**
@@ -552,7 +552,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         return args.cursor ? noneAfterPageBefore("orders") : noOrders(args, unlisted, shopZone);
       }
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
-      const lines = r.orders.map((o) => summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id)));
+      const lines = r.orders.map((o) =>
+        summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id), unlisted.drafts.includes(o.status)),
+      );
       const range = placedRange(args, shopZone);
       return [
         ...lines,
@@ -600,7 +602,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const shopZone = zoneOf.get(o);
       const refunds = refundsRead.get(o);
       const completed = o.completed ? `, completed ${shopTime(o.completed, shopZone)}` : "";
-      const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id))}${completed}`];
+      const draft = unlisted.drafts.includes(o.status);
+      const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id), draft)}${completed}`];
+      if (draft) {
+        lines.push(
+          "A checkout never completed (a draft), not an order the buyer placed: it is not to be shipped as it stands, and the shop deletes it after a day.",
+        );
+      }
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
       if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
       // Names (of items, fees, shipping, coupons, taxes, the buyer) are made one line each, so that
