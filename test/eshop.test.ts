@@ -4640,6 +4640,32 @@ describe("errors", () => {
     }
   });
 
+  test("a key whose user may not view the shop's reports lists by a checkout's draft or a plugin's status, as the shop takes them", async () => {
+    // The shop's own check of the status stands in for waiter's, which reads the statuses from the reports.
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.reportsClosed = true;
+      woo.shop.order(O.pending1999).status = "checkout-draft";
+      woo.shop.order(O.processing).status = "shipped";
+      const ids = (result: Parameters<typeof text>[0]) =>
+        data<{ orders: { id: number }[] }>(result).orders.map((o) => o.id);
+      const drafts = await own.call("eshop_orders_list", { status: ["checkout-draft"] });
+      expect(drafts.isError, text(drafts)).toBeFalsy();
+      expect(ids(drafts)).toEqual([O.pending1999]);
+      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+      expect(ids(shipped)).toEqual([O.processing]);
+      // One the shop does not have it refuses itself, naming the argument.
+      const unknown = await own.call("eshop_orders_list", { status: ["packed"] });
+      expect(unknown.isError).toBe(true);
+      expect(text(unknown)).toMatch(
+        /^WooCommerce refused the request \(400 rest_invalid_param: .*check the argument status/,
+      );
+    } finally {
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // Only a key whose user may not view them leaves the drafts unsearched; a report that fails
     // otherwise is said, not taken for a number no order has. A server of its own reads them anew.
