@@ -2168,7 +2168,7 @@ test("under publicUrl's path, a delivery is taken with that path and without it,
   tooLarge.socket.write(
     `POST /waiter/webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`,
   );
-  await expect.poll(() => statusOf(tooLarge), { timeout: 1000 }).toBe("413");
+  await expect.poll(() => statusOf(tooLarge)).toBe("413");
   expect(tooLarge.received()).not.toMatch(/100 Continue/);
 });
 
@@ -2472,7 +2472,7 @@ describe("bodies", () => {
     declared.socket.write(
       `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n`,
     );
-    await expect.poll(() => [statusOf(declared), declared.closed()], { timeout: 1000 }).toEqual(["413", true]);
+    await expect.poll(() => [statusOf(declared), declared.closed()]).toEqual(["413", true]);
     expect(declared.received()).toMatch(/body larger than 65536 bytes/);
 
     // Chunked, so no length is declared: refused as soon as the limit is passed, not at the end.
@@ -2480,7 +2480,7 @@ describe("bodies", () => {
     streamed.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
     const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
     for (let i = 0; i < 5; i++) streamed.socket.write(chunk);
-    await expect.poll(() => [statusOf(streamed), streamed.closed()], { timeout: 1000 }).toEqual(["413", true]);
+    await expect.poll(() => [statusOf(streamed), streamed.closed()]).toEqual(["413", true]);
     expect((await store.stats()).events).toBe(0);
     expect(await rejected("body too large")).toBe(2);
   });
@@ -2492,7 +2492,7 @@ describe("bodies", () => {
     tooLarge.socket.write(
       `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => statusOf(tooLarge), { timeout: 1000 }).toBe("413");
+    await expect.poll(() => statusOf(tooLarge)).toBe("413");
     expect(tooLarge.received()).not.toMatch(/100 Continue/);
 
     const { body, headers } = signed();
@@ -2501,9 +2501,9 @@ describe("bodies", () => {
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join("");
     fits.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nExpect: 100-continue\r\n${head}\r\n`);
-    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    await expect.poll(() => fits.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
     fits.socket.write(body);
-    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/HTTP\/1\.1 200 OK/);
+    await expect.poll(() => fits.received()).toMatch(/HTTP\/1\.1 200 OK/);
     expect((await store.stats()).events).toBe(1);
   });
 
@@ -2521,7 +2521,7 @@ describe("bodies", () => {
     sender.socket.write(
       `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 600\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("503");
+    await expect.poll(() => statusOf(sender)).toBe("503");
     expect(sender.received()).not.toMatch(/100 Continue/);
     expect(sender.received()).toMatch(/^retry-after: 5\r$/im);
     expect(await rejected("busy")).toBe(1);
@@ -2550,7 +2550,7 @@ describe("bodies", () => {
     sender.socket.write(
       `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1024\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("503");
+    await expect.poll(() => statusOf(sender)).toBe("503");
     expect(sender.received()).not.toMatch(/100 Continue/);
     expect(sender.received()).toContain("too many webhook bodies from this client are being read at once");
     expect(await rejected("client busy")).toBe(1);
@@ -2563,7 +2563,7 @@ describe("bodies", () => {
     gzipped.socket.write(
       `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => statusOf(gzipped), { timeout: 1000 }).toBe("415");
+    await expect.poll(() => statusOf(gzipped)).toBe("415");
     expect(gzipped.received()).not.toMatch(/100 Continue/);
     expect(await rejected("encoded body")).toBe(1);
   });
@@ -2580,9 +2580,7 @@ describe("bodies", () => {
       sender.socket.write(
         `${head}Content-Type: application/json\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
       );
-      await expect
-        .poll(() => /HTTP\/1\.1 [1-5]\d\d (?!Continue)/.test(sender.received()), { timeout: 1000 })
-        .toBe(true);
+      await expect.poll(() => /HTTP\/1\.1 [1-5]\d\d (?!Continue)/.test(sender.received())).toBe(true);
       expect(sender.received()).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
     }
   });
@@ -2594,7 +2592,7 @@ describe("bodies", () => {
       sender.socket.write(
         `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
       );
-      await expect.poll(() => statusOf(sender), { timeout: 1000 }).toBe("404");
+      await expect.poll(() => statusOf(sender)).toBe("404");
       expect(sender.received(), path).not.toMatch(/100 Continue/);
     }
   });
@@ -2605,7 +2603,7 @@ describe("bodies", () => {
     refused.socket.write(
       `POST /Webhooks/erp HTTP/1.1\r\nHost: hooks.example.com\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => statusOf(refused), { timeout: 1000 }).toBe("403");
+    await expect.poll(() => statusOf(refused)).toBe("403");
     expect(refused.received()).not.toMatch(/100 Continue/);
 
     const { body, headers } = signed();
@@ -2614,11 +2612,9 @@ describe("bodies", () => {
       .map(([name, value]) => `${name}: ${value}\r\n`)
       .join("");
     fits.socket.write(`POST /WEBHOOKS/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nExpect: 100-continue\r\n${head}\r\n`);
-    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    await expect.poll(() => fits.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
     fits.socket.write(body);
-    await expect
-      .poll(() => fits.received(), { timeout: 1000 })
-      .toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    await expect.poll(() => fits.received()).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
     expect((await store.stats()).events).toBe(1);
   });
 
@@ -2633,7 +2629,7 @@ describe("bodies", () => {
     old.socket.write(
       `POST /webhooks/erp HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\nExpect: 100-continue\r\n${head}\r\n${body}`,
     );
-    await expect.poll(() => old.closed(), { timeout: 1000 }).toBe(true);
+    await expect.poll(() => old.closed()).toBe(true);
     expect(old.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect((await store.stats()).events).toBe(1);
   });
@@ -3460,7 +3456,7 @@ describe("Host and Origin", () => {
     const { port } = await start();
     const old = await probe(port);
     old.socket.write("GET /healthz HTTP/1.0\r\n\r\n");
-    await expect.poll(() => statusOf(old), { timeout: 1000 }).toBe("403");
+    await expect.poll(() => statusOf(old)).toBe("403");
     expect(old.received()).toMatch(/names no Host/);
   });
 
