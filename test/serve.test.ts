@@ -796,7 +796,7 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
     socket.write(
       `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n`,
     );
-    await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
+    await expect.poll(() => received).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
   } finally {
     socket.destroy();
     await served.close();
@@ -824,7 +824,7 @@ test("Expect: 100-continue to /mcp is invited only once the token and the declar
       socket.write(
         `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${headers}Expect: 100-continue\r\n\r\n`,
       );
-      await expect.poll(() => received, { timeout: 2_000 }).toMatch(/\r\n/);
+      await expect.poll(() => received).toMatch(/\r\n/);
       return received.split("\r\n", 1)[0];
     } finally {
       socket.destroy();
@@ -911,7 +911,7 @@ test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not 
     });
     socket.write(`${head}${framing}\r\n\r\n${start}`);
     try {
-      await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 413 /);
+      await expect.poll(() => received).toMatch(/^HTTP\/1\.1 413 /);
       expect(received).toContain(
         "A request to /mcp may be at most 4194304 bytes (4 MiB), a bound no setting changes: send less in one request",
       );
@@ -1061,7 +1061,7 @@ describe("sessions", () => {
         `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n${headers}\r\n`,
       );
       try {
-        await expect.poll(() => received, { timeout: 2_000 }).toMatch(/\r\n\r\n.*\}$/s);
+        await expect.poll(() => received).toMatch(/\r\n\r\n.*\}$/s);
         return received;
       } finally {
         socket.destroy();
@@ -1777,8 +1777,9 @@ describe("sessions", () => {
   });
 
   test("a connection past its address's cap is answered 503 saying so, which the client shows", async () => {
+    // Only the cap can close a silent connection within the test's time, however slow the machine.
     const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
+      { maxSessions: 10, idleMs: 60_000, timeouts: { headersMs: 600_000, requestMs: 600_000 } },
       { WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
     );
     const agent = new Agent();
@@ -1803,7 +1804,7 @@ describe("sessions", () => {
       // A connection that sends no request is not kept for one.
       const { hostname, port } = new URL(served.url);
       const silent = openSocket(Number(port), hostname);
-      await expect.poll(() => silent.closed, { timeout: 3_000 }).toBe(true);
+      await expect.poll(() => silent.closed).toBe(true);
       expect(served.stderr().match(/warning .*connections.*/g)).toEqual([
         "warning [waiter] MCP and webhook listener: 127.0.0.1 holds 2 connections, the most WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT lets one address hold (an MCP client holds one for its stream and one for each call under way): answering its new ones 503, closing those past 10 at once",
       ]);
