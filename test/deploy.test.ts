@@ -562,7 +562,7 @@ function servedAtTheRoot(proxy: keyof typeof proxies, config: Site["config"]) {
       const updates = await hearUpdates(client);
       expect(await behind.deliver("through-the-proxy")).toEqual({ status: 200, stored: true });
       // Over the session's GET stream, through the proxy.
-      await expect.poll(() => updates, { timeout: 2_000 }).toContain("events://recent");
+      await expect.poll(() => updates).toContain("events://recent");
     } finally {
       await client.close();
     }
@@ -654,7 +654,7 @@ function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): 
       expect(JSON.stringify(sources.structuredContent)).toContain(`"url":"${base}/waiter/webhooks/erp"`);
       const updates = await hearUpdates(client);
       expect(await under.deliver("first")).toEqual({ status: 200, stored: true });
-      await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent"]);
+      await expect.poll(() => updates).toEqual(["events://recent"]);
 
       // The stream is lost; a webhook arrives before the client opens it again where it left off.
       let reopen = () => {};
@@ -664,7 +664,7 @@ function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): 
       streams.at(-1)?.cut.abort();
       expect(await under.deliver("second")).toEqual({ status: 200, stored: true });
       reopen();
-      await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent", "events://recent"]);
+      await expect.poll(() => updates).toEqual(["events://recent", "events://recent"]);
       expect(streams.map(({ lastEventId, status }) => ({ resumed: lastEventId !== null, status }))).toEqual([
         { resumed: false, status: 200 },
         { resumed: true, status: 200 },
