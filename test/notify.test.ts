@@ -1927,7 +1927,9 @@ describe("notify_send by email", () => {
       {
         WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail({ host: "mail.other.example", port, tls: "tls" }) }),
         NODE_EXTRA_CA_CERTS: fileURLToPath(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
-        WAITER_TOOL_TIMEOUT: "1",
+        // The greeting is waited for half of it (3 s), from when TLS is up: a handshake a loaded
+        // machine takes over half a second to make is not mistaken for a connection never opened.
+        WAITER_TOOL_TIMEOUT: "6",
       },
       [],
       ["--import", fileURLToPath(new URL("./fixtures/example-names.mjs", import.meta.url))],
