@@ -339,8 +339,10 @@ describe("when a mail server refuses for now", () => {
       when: { source: "stripe" },
       do: [{ notify: channel, text: "Paid" }],
     });
+    // A next try 300 ms after the first, well within the retry time however long the first takes.
     const server = await serve([tell("office"), tell("nobody")], {
       WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail("boss@shop.example"), nobody: mail("gone@shop.example") }),
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
     });
     try {
       const event = await pay(server, undefined);
@@ -429,10 +431,11 @@ describe("when a mail server refuses for now", () => {
     await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
     const port = (flaky.address() as { port: number }).port;
     const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
-    // Tries 50 and 100 ms apart.
+    // Tries 300 and 600 ms apart: the third is due well within the retry time, however long a
+    // loaded machine takes over the first two.
     const server = await serve([TELL_OFFICE], {
       WAITER_NOTIFY_CHANNELS: channels,
-      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
     });
     try {
       const event = await pay(server, undefined);
@@ -519,10 +522,11 @@ describe("a notification some targets refused for now", () => {
       },
     });
     const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
-    // Tries 50 and 100 ms apart.
+    // Tries 300 and 600 ms apart: the third is due well within the retry time, however long a
+    // loaded machine takes over the first two.
     const server = await serve([TELL_OFFICE], {
       WAITER_NOTIFY_CHANNELS: channels,
-      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
     });
     try {
       const event = await pay(server, undefined);
@@ -552,7 +556,11 @@ describe("a notification some targets refused for now", () => {
     });
     const to = ["gone@shop.example", "accounts@shop.example"];
     const channels = JSON.stringify({ office: mailChannel(smtp.port, ...to) });
-    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    // A next try 300 ms after the first, well within the retry time however long the first takes.
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
+    });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
