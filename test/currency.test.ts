@@ -2457,10 +2457,12 @@ describe("broken upstreams fail clearly and in time", () => {
     const impatient = await startCurrency({ WAITER_TOOL_TIMEOUT: "1" });
     const started = performance.now();
     const result = await impatient.call("currency_rates", { date: "2020-03-09" });
+    const took = performance.now() - started;
     await impatient.close();
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/did not answer before the tool call's deadline/);
-    expect(performance.now() - started).toBeLessThan(3_000);
+    // At the deadline, not at the upstream's answer 10 s on: the margin is a loaded machine's.
+    expect(took).toBeLessThan(5_000);
   });
 });
 
@@ -2501,12 +2503,13 @@ describe("a refusal that asks the other source's fixing of the date", () => {
   test("is answered within the deadline when the other source is slower than it", async () => {
     frankfurter.intercept = (request) =>
       request.path === "/v1/2004-06-03" ? { status: 200, body: "{}", delayMs: 10_000 } : undefined;
-    const impatient = await startCurrency({ WAITER_TOOL_TIMEOUT: "2" });
+    // The other source is given up at half the deadline, 3 s: the other half is a loaded machine's margin.
+    const impatient = await startCurrency({ WAITER_TOOL_TIMEOUT: "6" });
     try {
       const started = performance.now();
       const result = await impatient.call("currency_convert", ron("2004-06-03"));
       expect(text(result)).toContain(mayHave("2004-06-03"));
-      expect(performance.now() - started).toBeLessThan(2_000);
+      expect(performance.now() - started).toBeLessThan(6_000);
     } finally {
       frankfurter.intercept = undefined;
       await impatient.close();
