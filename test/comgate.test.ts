@@ -302,13 +302,13 @@ describe("a body larger than a Comgate notification", () => {
     // Declared: answered before a byte of the body is sent.
     const declared = await rawConnection(waiter);
     declared.socket.write(`${declared.head}Content-Length: 1048576\r\n\r\n`);
-    await expect.poll(() => declared.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    await expect.poll(() => declared.answer()).toMatchObject({ closed: true });
     expect(declared.answer().received).toMatch(/^HTTP\/1\.1 413 /);
     expect(declared.answer().received.endsWith(refusal)).toBe(true);
     // Nor is it invited with a 100 Continue.
     const expecting = await rawConnection(waiter);
     expecting.socket.write(`${expecting.head}Content-Length: 9000\r\nExpect: 100-continue\r\n\r\n`);
-    await expect.poll(() => expecting.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    await expect.poll(() => expecting.answer()).toMatchObject({ closed: true });
     expect(expecting.answer().received).toMatch(/^HTTP\/1\.1 413 /);
 
     // Chunked, so no length is declared, and its end never sent: refused as soon as 8 KiB of
@@ -317,7 +317,7 @@ describe("a body larger than a Comgate notification", () => {
     streamed.socket.write(`${streamed.head}Transfer-Encoding: chunked\r\n\r\n`);
     const fields = "a=&".repeat(1024);
     for (let i = 0; i < 3; i++) streamed.socket.write(`${fields.length.toString(16)}\r\n${fields}\r\n`);
-    await expect.poll(() => streamed.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    await expect.poll(() => streamed.answer()).toMatchObject({ closed: true });
     expect(streamed.answer().received).toMatch(/^HTTP\/1\.1 413 /);
     expect(streamed.answer().received.endsWith(refusal)).toBe(true);
   });

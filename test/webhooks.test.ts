@@ -562,7 +562,7 @@ describe("the listener", () => {
       closed = true;
     });
     socket.write(`POST /webhooks/gh HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1000000000000\r\n\r\n`);
-    await expect.poll(() => closed, { timeout: 2000 }).toBe(true);
+    await expect.poll(() => closed).toBe(true);
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect((await health()).store.events).toBe(stored);
   });
@@ -1297,7 +1297,7 @@ describe("what agents see", () => {
     // The server let go of the wait at once, not at the timeout. Its log says who ended the call
     // and why: a call its client cancelled did not fail.
     await expect
-      .poll(() => session.stderr(), { timeout: 2000 })
+      .poll(() => session.stderr())
       .toMatch(
         /info +\[events\] events_wait cancelled by its client \(the person pressed stop\): events_wait was cancelled/,
       );
@@ -1349,9 +1349,9 @@ describe("what agents see", () => {
     await session.client.subscribeResource({ uri: "events://recent" });
     const { body, headers } = await signed("store");
     await post("store", body, headers);
-    await expect.poll(() => updates, { timeout: 2000 }).toContain("events://recent");
+    await expect.poll(() => updates).toContain("events://recent");
     // Sent right after the update, as its own message: it may come a moment later.
-    await expect.poll(() => listChanges, { timeout: 2000 }).toBeGreaterThan(0);
+    await expect.poll(() => listChanges).toBeGreaterThan(0);
     const recent = await session.client.readResource({ uri: "events://recent" });
     expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
     // A burst is told at the start of a quarter second's window and once at its end, not per event.
@@ -1862,7 +1862,7 @@ describe("embedded in the stdio server", () => {
     const posted = await post("shop", body, headers);
     expect(posted.status).toBe(200);
     for (const [i, other] of others.entries()) {
-      await expect.poll(() => updates[i], { timeout: 2000 }).toContain("events://recent");
+      await expect.poll(() => updates[i]).toContain("events://recent");
       expect((await other.call("events_get", { id: posted.body.id })).isError).toBeFalsy();
     }
     // The one that took the port says nothing of another; the other still waits for it, and says so.
@@ -2170,9 +2170,7 @@ describe("embedded in the stdio server", () => {
     await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
     await session.client.subscribeResource({ uri: "events://recent" });
     await other.call("events_ack", { ids: [posted.body.id] });
-    await expect
-      .poll(() => updates, { timeout: 2000 })
-      .toEqual([`events://event/${posted.body.id}`, "events://recent"]);
+    await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`, "events://recent"]);
     const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
     expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });
@@ -2215,7 +2213,7 @@ describe("embedded in the stdio server", () => {
     await session.client.subscribeResource({ uri: "events://recent" });
     // Past maxAgeDays, the first two: of them, only the one subscribed to is told.
     await other.store?.expire(start + 2 * day);
-    await expect.poll(() => updates, { timeout: 2000 }).toEqual([`events://event/${first}`, "events://recent"]);
+    await expect.poll(() => updates).toEqual([`events://event/${first}`, "events://recent"]);
     await expect(session.client.readResource({ uri: `events://event/${first}` })).rejects.toMatchObject({
       code: -32002,
       message: expect.stringContaining(`retention dropped it on ${new Date(start + 2 * day).toISOString()}`),
@@ -2224,7 +2222,7 @@ describe("embedded in the stdio server", () => {
     // This waiter's own retention.
     await session.store?.expire(start + 3 * day);
     await expect
-      .poll(() => updates, { timeout: 2000 })
+      .poll(() => updates)
       .toEqual([`events://event/${first}`, "events://recent", `events://event/${second}`, "events://recent"]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(updates).not.toContain(`events://event/${unheard}`);
