@@ -1197,6 +1197,10 @@ describe(`at ${AFTERNOON}`, () => {
             `send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
           );
         }
+        // No postal code is written, and the geocoder's postal codes are beside the point.
+        expect(text(await server.call("weather_current", { place: "Berlin, 10 Unter den Linden" }))).toBe(
+          '"Berlin, 10 Unter den Linden" is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as "Berlin", or give latitude and longitude.',
+        );
       } finally {
         geocoding.intercept = undefined;
       }

@@ -115,9 +115,12 @@ export function geocoder(api: Upstream) {
    * ("Ostrava 70200"), that town to send; otherwise `advice`, the searching tool's own.
    */
   function nothingFound(searched: Awaited<ReturnType<typeof lookup>>, advice: string): string {
+    // The town was found and the rest is its street: no place of that name is missing, nor any postal code.
+    const beforeStreet = foundTownBeforeStreet(searched);
+    if (beforeStreet) return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument)}`;
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
     const read = withoutDistrict(searched.text);
-    const town = foundTownBeforeStreet(searched) ?? townOf(read, false, regions) ?? townBesidePostalCode(read);
+    const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
       ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
       : `${noPlaceCalled(searched)} ${advice}`;
