@@ -1528,6 +1528,13 @@ describe(`at ${AFTERNOON}`, () => {
         ["Springfield IL 62701, USA", "Springfield, IL, USA"],
         ["Jackson MS 39201, USA", "Jackson, MS, USA"],
         ["Jackson MS 39201, United States", "Jackson, MS, United States"],
+        // Without the country, where the ZIP code is one of the state's.
+        ["123 Main St, Jackson MS 39201", "Jackson, MS"],
+        ["John Smith, 123 Main St, Springfield IL 62701-1234", "Springfield, IL"],
+        ["1000 N King St, Wilmington DE 19801", "Wilmington, DE"],
+        // Letters whose ZIP code is no state's are no state: a province's, as Italy writes one, or a country's.
+        ["Via Roma 1, Milano MI 20121", "Milano"],
+        ["Torstraße 101, Berlin DE 10119", "Berlin"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

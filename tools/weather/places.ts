@@ -1050,13 +1050,16 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
         const capitals = (word: string) => /^[A-Z]{2,3}$/.test(word) || Object.hasOwn(CAR_SIGNS, word);
         const postalCode = (word: string, j: number) =>
           /\d/.test(word) || (capitalsToo && i === 0 && town === postal && capitals(word) && beside(j));
-        // A state's code between the town and its ZIP code, the country after: "Jackson MS 39201, USA" keeps "MS".
+        // A state's code between the town and its ZIP code, the country after: "Jackson MS 39201, USA" keeps "MS";
+        // without a country, where the ZIP code is one of that state's ("Jackson MS 39201", not "Milano MI 20121").
         const state = (word: string, j: number) =>
           i === 0 &&
           j > 0 &&
           /^[A-Z]{2,3}$/.test(word) &&
           /\d/.test(all[j + 1] ?? "") &&
-          regionsCoded(stateCodes, word.toLowerCase()).length > 0;
+          (stateCodes
+            ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
+            : zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase()));
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j)).join(" ");
         return [named, ...all.filter(state)];
       })
@@ -1515,6 +1518,33 @@ const US_STATES: Record<string, string | string[]> = {
   wi: "Wisconsin",
   wy: "Wyoming",
 };
+
+/**
+ * The first three digits of the ZIP codes of each US state, as the Postal Service gives them out: where a state's
+ * code comes before a ZIP code without the country after, the ZIP code says whether the letters are the state's.
+ */
+const US_ZIP_PREFIXES =
+  "ny 005 063 100-149, ma 010-027 055, ri 028-029, nh 030-038, me 039-049, vt 050-059, ct 060-069, nj 070-089, " +
+  "pa 150-196, de 197-199, dc 200 202-205 569, va 201 220-246, md 206-219, wv 247-268, nc 270-289, sc 290-299, " +
+  "ga 300-319 398-399, fl 320-349, al 350-369, tn 370-385, ms 386-397, ky 400-427, oh 430-459, in 460-479, " +
+  "mi 480-499, ia 500-528, wi 530-549, mn 550-567, sd 570-577, nd 580-588, mt 590-599, il 600-629, mo 630-658, " +
+  "ks 660-679, ne 680-693, la 700-714, ar 716-729 755, ok 730-749, tx 733 750-799 885, co 800-816, wy 820-831, " +
+  "id 832-838, ut 840-847, az 850-865, nm 870-884, nv 889-898, ca 900-961, hi 967-968, or 970-979, wa 980-994, ak 995-999";
+
+/** The states, by their codes in small letters, whose ZIP codes a ZIP code ("39201", "62701-1234") is among. */
+function zipCodeStates(zip: string): string[] {
+  if (!/^\d{5}(?:-\d{4})?$/.test(zip)) return [];
+  const prefix = Number(zip.slice(0, 3));
+  return US_ZIP_PREFIXES.split(", ").flatMap((entry) => {
+    const [state = "", ...ranges] = entry.split(" ");
+    return ranges.some((range) => {
+      const [from = 0, to = from] = range.split("-").map(Number);
+      return prefix >= from && prefix <= to;
+    })
+      ? [state]
+      : [];
+  });
+}
 
 /** Canada's provinces and territories by postal code, as a person writes "Toronto, ON". */
 const CANADIAN_PROVINCES: Record<string, string> = {
