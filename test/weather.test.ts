@@ -277,6 +277,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Springfield United States", 'A country goes after a comma: send "Springfield, United States".'],
         ["White Plains NY", 'A region code goes after a comma: send "White Plains, NY".'],
         ["Palm Springs CA", 'A country or region code goes after a comma: send "Palm Springs, CA".'],
+        // Countries whose former codes (DD, VD) have their names too.
+        ["München DE", 'A country or region code goes after a comma: send "München, DE".'],
+        ["Hanoi VN", 'A country code goes after a comma: send "Hanoi, VN".'],
         ["Adelaide South Australia", 'A region goes after a comma: send "Adelaide, South Australia".'],
         // A region called after its country or region is sent whole, as the geocoder names it.
         ["Belfast Northern Ireland", 'A region goes after a comma: send "Belfast, Northern Ireland".'],
@@ -1021,6 +1024,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["CH-3005 Bern", "Bern, CH"],
         ["PL 31-510 Kraków", "Kraków, PL"],
         ["F-75008 Paris", "Paris, FR"],
+        ["DE-10119 Berlin", "Berlin, DE"],
         ["Berlin D-10119", "Berlin, DE"],
       ]) {
         const result = await server.call("weather_current", { place });

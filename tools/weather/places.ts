@@ -1331,7 +1331,9 @@ function countryCodes(): Map<string, string> {
     const names = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
     const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     englishNames = new Map();
-    for (const code of [...letters].flatMap((a) => [...letters].map((b) => a + b))) {
+    // Not a former code, which has the name of the code it was replaced by: DD is named Germany, as DE is.
+    const current = (code: string) => new Intl.Locale("und", { region: code }).region === code;
+    for (const code of [...letters].flatMap((a) => [...letters].map((b) => a + b)).filter(current)) {
       const name = folded(names.of(code) ?? "");
       if (name && !englishNames.has(name)) englishNames.set(name, code);
     }
