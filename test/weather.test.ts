@@ -1968,6 +1968,9 @@ describe(`at ${AFTERNOON}`, () => {
           "latitude 50.0898 and longitude 14.3973",
         ],
         ["https://www.openstreetmap.org/#map=15/49.8347/18.2820", "latitude 49.8347 and longitude 18.282"],
+        // Mapy.cz's view, longitude first: x and y.
+        ["https://mapy.cz/zakladni?x=18.2820&y=49.8347&z=15", "latitude 49.8347 and longitude 18.282"],
+        ["https://en.mapy.com/en/turisticka?l=0&x=14.4213&y=50.0875&z=12", "latitude 50.0875 and longitude 14.4213"],
       ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
           new RegExp(
@@ -2012,6 +2015,15 @@ describe(`at ${AFTERNOON}`, () => {
       }
       expect(text(await server.call("weather_geocode", { name: "https://maps.google.com/?q=49.19,16.61" }))).toContain(
         "the weather tools take its point as latitude 49.19 and longitude 16.61",
+      );
+      // A link without a point in it, shortened as apps share one, is no name to search for either.
+      for (const link of ["https://maps.app.goo.gl/xYz12AbC", "https://mapy.cz/s/gokemafuje"]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toBe(
+          `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude, which its map shows.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "https://maps.app.goo.gl/xYz12AbC" }))).toBe(
+        '`name` "https://maps.app.goo.gl/xYz12AbC" is a web address, not a place name, and none this reads a point in (a shortened link hides it): search for the place\'s name, or give the weather tools its latitude and longitude, which its map shows.',
       );
       expect(geocoding.requests.length).toBe(before);
     });

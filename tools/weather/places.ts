@@ -400,6 +400,15 @@ function refuseCoordinates(argument: string, text: string): void {
   const east = read ? undefined : bothReadingsOfO(text);
   const pair = read ?? east?.[0];
   if (!pair) {
+    if (/^\s*https?:\/\/\S+\s*$/i.test(plain)) {
+      const send =
+        argument === "place"
+          ? "send the place's name, or its latitude and longitude"
+          : "search for the place's name, or give the weather tools its latitude and longitude";
+      throw new ToolError(
+        `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): ${send}, which its map shows.`,
+      );
+    }
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
     const written = besideName(plain) ?? plain;
     const send = `${sendAs(argument, "them", "latitude and longitude")}, in decimal degrees, south and west negative.`;
@@ -627,7 +636,16 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
     point ??
     new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
-  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : undefined;
+  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyCentre(text);
+}
+
+/** Mapy.cz's view, as its address bar has it, "https://mapy.cz/zakladni?x=18.28&y=49.83&z=15": its centre, longitude x first. */
+function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefined {
+  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  if (!url || !/(^|\.)mapy\.(?:cz|com)$/i.test(url.hostname)) return undefined;
+  const [x = "", y = ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? "");
+  const degrees = new RegExp(`^${DEGREES}$`);
+  return degrees.test(x) && degrees.test(y) ? { latitude: Number(y), longitude: Number(x), centre: true } : undefined;
 }
 
 /**
