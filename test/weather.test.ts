@@ -250,6 +250,19 @@ describe(`at ${AFTERNOON}`, () => {
       expect(seen?.query.get("count")).toBe("3");
       expect(seen?.query.get("language")).toBe("cs");
 
+      // The geocoder matches letters as written: a name without its accents finds nothing, which is said.
+      for (const [tool, name] of [
+        ["weather_geocode", { name: "Vrchni Les" }],
+        ["weather_current", { place: "Vrchni Les, CZ" }],
+      ] as const) {
+        expect(text(await server.call(tool, name))).toContain(
+          'If the name has accents, write them: the geocoder compares letters as written ("Tromso" finds no "Tromsø").',
+        );
+      }
+      // Nor where a name with accents, or a comma before its country, is what is missing.
+      for (const name of ["Vrchní Lesy", "Vrchni Les CZ"]) {
+        expect(text(await server.call("weather_geocode", { name })), name).not.toContain("accents");
+      }
       const none = await server.call("weather_geocode", { name: "Atlantis" });
       expect(none.isError).toBeFalsy();
       // A client that shows the model only structuredContent gets the advice too.
