@@ -561,13 +561,17 @@ describe(`at ${AFTERNOON}`, () => {
                 ? [hit("Amsterdam", "NL", "Netherlands", 741636)]
                 : name === "Istanbul"
                   ? [hit("Istanbul", "TR", "Türkiye", 15701602)]
-                  : name === "Frankfurt"
-                    ? [
-                        hit("Frankfurt am Main", "DE", "Germany", 650000),
-                        hit("Frankfurt (Oder)", "DE", "Germany", 57000),
-                        hit("Frankfort", "US", "United States", 28000),
-                      ]
-                    : undefined;
+                  : name === "Mnichov"
+                    ? [hit("Munich", "DE", "Germany", 1260391)]
+                    : name === "Vídeň"
+                      ? [hit("Vienna", "AT", "Austria", 1691468)]
+                      : name === "Frankfurt"
+                        ? [
+                            hit("Frankfurt am Main", "DE", "Germany", 650000),
+                            hit("Frankfurt (Oder)", "DE", "Germany", 57000),
+                            hit("Frankfort", "US", "United States", 28000),
+                          ]
+                        : undefined;
         return results ? json(200, JSON.stringify({ results, generationtime_ms: 0.5 })) : undefined;
       };
       try {
@@ -582,6 +586,15 @@ describe(`at ${AFTERNOON}`, () => {
         for (const country of ["Česko", "Česká republika"]) {
           const plzen = await server.call("weather_current", { place: `Plzeň, ${country}` });
           expect(data<{ place: { name: string } }>(plzen).place.name).toBe("Pilsen");
+        }
+        // Czechia's neighbours as Czech writes them.
+        for (const [place, name] of [
+          ["Mnichov, Německo", "Munich"],
+          ["Vídeň, Rakousko", "Vienna"],
+        ]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { name: string } }>(result).place.name).toBe(name);
         }
         // Countries as travellers write them: with "the", by a name other than the geocoder's.
         for (const place of ["Amsterdam, The Netherlands", "Amsterdam, Holland", "Istanbul, Turkey"]) {

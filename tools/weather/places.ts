@@ -1488,13 +1488,17 @@ const COUNTRY_ALIASES: Record<string, string> = {
   // Names the country had in English, still written.
   holland: "nl",
   turkey: "tr",
-  // As a Czech company's people write their country and its neighbours (GeoNames answers in English).
+  // As a Czech company's people write their country and its neighbours (GeoNames answers in English), in
+  // Czech and in each neighbour's own language.
   cesko: "cz",
   "ceska republika": "cz",
   slovensko: "sk",
   deutschland: "de",
+  nemecko: "de",
   osterreich: "at",
+  rakousko: "at",
   polska: "pl",
+  polsko: "pl",
 };
 
 /** The US states by postal code, as a person writes "Springfield, IL"; the capital's district by both its names. */
