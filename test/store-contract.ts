@@ -316,7 +316,7 @@ export function eventStoreContract(open: OpenStore): void {
       });
       // Eleven calls of events_ack's hundred, made before this connection looks again.
       for (let i = 0; i < ids.length; i += 100) await other.ack(ids.slice(i, i + 100));
-      await expect.poll(() => told.size, { timeout: 2000, interval: 20 }).toBe(ids.length);
+      await expect.poll(() => told.size, { interval: 20 }).toBe(ids.length);
     });
 
     test("acknowledging is idempotent and says what it did", async () => {
@@ -340,14 +340,14 @@ export function eventStoreContract(open: OpenStore): void {
       store.onAck((ids) => told.push(ids));
       // Another process's, as an automation in waiter listen or another assistant's waiter acknowledges.
       await other.ack([a?.id as string, b?.id as string]);
-      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([[a?.id, b?.id]]);
+      await expect.poll(() => told, { interval: 20 }).toEqual([[a?.id, b?.id]]);
       // This one's own is told at once, and not again when the other connection's is heard.
       await store.ack([c?.id as string]);
       expect(told).toEqual([[a?.id, b?.id], [c?.id]]);
       await other.ack([a?.id as string]);
       // Acknowledgements are told in the order they were made: once the next one is, that one was not.
       await other.ack([d?.id as string]);
-      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([[a?.id, b?.id], [c?.id], [d?.id]]);
+      await expect.poll(() => told, { interval: 20 }).toEqual([[a?.id, b?.id], [c?.id], [d?.id]]);
     });
 
     test("what retention drops, through this connection or another, is told to the listeners of drops, once", async () => {
@@ -358,10 +358,10 @@ export function eventStoreContract(open: OpenStore): void {
       const [a] = await addMany(store, 2);
       // Past maxEvents: this one's retention drops the oldest.
       const c = await stored(store, event());
-      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([{ through: a?.seq, left: 2 }]);
+      await expect.poll(() => told, { interval: 20 }).toEqual([{ through: a?.seq, left: 2 }]);
       // Another process's, on its timer, past maxAgeDays.
       await other.expire(clock.now() + 31 * 86_400_000);
-      await expect.poll(() => told, { timeout: 2000, interval: 20 }).toHaveLength(2);
+      await expect.poll(() => told, { interval: 20 }).toHaveLength(2);
       expect(told[1]).toEqual({ through: c.seq, left: 0 });
       // Told once: neither another connection's next commit nor this one's tells them again.
       await other.count("shop", "ping");
@@ -373,7 +373,7 @@ export function eventStoreContract(open: OpenStore): void {
       const acked: string[][] = [];
       store.onAck((ids) => acked.push(ids));
       await other.ack([d.id]);
-      await expect.poll(() => acked, { timeout: 2000, interval: 20 }).toEqual([[d.id]]);
+      await expect.poll(() => acked, { interval: 20 }).toEqual([[d.id]]);
       expect(told).toHaveLength(2);
     });
 

@@ -1210,7 +1210,7 @@ describe("several processes, one file", () => {
     for (let n = 0; n < 50; n++) watch.toldHere({ seq: insert(here, `own${n}`) } as never);
     const theirs = insert(there, "theirs");
     watch.toldHere({ seq: insert(here, "own-after") } as never);
-    await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([`e${theirs}`]);
+    await expect.poll(() => told, { interval: 20 }).toEqual([`e${theirs}`]);
     expect(read).toEqual([theirs]);
   });
 
@@ -1271,7 +1271,7 @@ describe("several processes, one file", () => {
     expect(told).toEqual([first, second]);
     // Said once, not at each poll that failed.
     await expect
-      .poll(() => warned, { timeout: 2000, interval: 20 })
+      .poll(() => warned, { interval: 20 })
       .toEqual(["watching for events from other processes failed: disk I/O error"]);
   });
 
@@ -1411,13 +1411,13 @@ describe("what the store does on its own does not end the process", () => {
     const other = new Database(file);
     other.exec("ALTER TABLE events RENAME TO moved");
     await expect
-      .poll(() => seen, { timeout: 2000, interval: 20 })
+      .poll(() => seen, { interval: 20 })
       .toEqual(["watching for events from other processes failed: no such table: events"]);
     other.exec("ALTER TABLE moved RENAME TO events");
     await other.close();
     const { store: writer } = open(LOOSE, file);
     const added = await stored(writer, event());
-    await expect.poll(() => heard, { timeout: 2000, interval: 20 }).toEqual([added.id]);
+    await expect.poll(() => heard, { interval: 20 }).toEqual([added.id]);
   });
 });
 
