@@ -1112,7 +1112,9 @@ describe("several processes, one file", () => {
 
   test("a write waiting for another process's lock leaves this process free until it is its turn", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
-    const store = new SqliteEventStore(file, LOOSE, { busyMs: 2_000 });
+    // Long, so that a timer a busy machine runs late still comes well before the add would give up.
+    const busyMs = 10_000;
+    const store = new SqliteEventStore(file, LOOSE, { busyMs });
     stores.push(store);
     const holder = new Database(file);
     holder.exec("BEGIN IMMEDIATE");
@@ -1120,13 +1122,13 @@ describe("several processes, one file", () => {
       const started = performance.now();
       let waited = 0;
       const adding = store.add(event());
-      // SQLite's own wait would hold the event loop, this timer with it, until the add gave up (2 s).
+      // SQLite's own wait would hold the event loop, this timer with it, until the add gave up (10 s).
       setTimeout(() => {
         waited = performance.now() - started;
         holder.exec("ROLLBACK");
       }, 100);
       await expect(adding).resolves.toMatchObject({ duplicate: false });
-      expect(waited).toBeLessThan(1_000);
+      expect(waited).toBeLessThan(busyMs / 2);
     } finally {
       holder.close();
     }
@@ -1134,7 +1136,8 @@ describe("several processes, one file", () => {
 
   test("writes queued behind one waiting for the lock give up when their own wait is over, not one after another's", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
-    const store = new SqliteEventStore(file, LOOSE, { busyMs: 400 });
+    const busyMs = 1_000;
+    const store = new SqliteEventStore(file, LOOSE, { busyMs });
     stores.push(store);
     const holder = new Database(file);
     holder.exec("BEGIN IMMEDIATE");
@@ -1148,8 +1151,8 @@ describe("several processes, one file", () => {
       }
       const given = await Promise.allSettled(adds);
       expect(given.map((outcome) => outcome.status)).toEqual(Array(5).fill("rejected"));
-      // One after another, five waits of 400 ms would take 2 s.
-      expect(performance.now() - started).toBeLessThan(1_400);
+      // One after another, five waits would take 5 s; at once, one wait and 2 s to spare for a busy machine.
+      expect(performance.now() - started).toBeLessThan(3 * busyMs);
     } finally {
       holder.exec("ROLLBACK");
       holder.close();
