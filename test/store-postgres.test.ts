@@ -242,7 +242,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           done = true;
           return added;
         });
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await expect.poll(() => waitingOnLocks(holder)).toBe(1);
         expect(done).toBe(false);
         await holder.query("COMMIT");
         expect((await adding).duplicate).toBe(false);
