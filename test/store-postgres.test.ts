@@ -253,7 +253,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a delivery that comes to one replica while another's waits for the turn a person's session holds gives up after one lock wait, not after both", async () => {
       const url = await freshSchema();
-      const lockWaitMs = 1_500;
+      // Long enough that its half leaves 2 s for a busy machine to hold either replica's add.
+      const lockWaitMs = 4_000;
       const opened = () => PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs });
       const [one, two] = [await opened(), await opened()];
       stores.push(one, two);
