@@ -618,8 +618,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const onBToo = heard(b, (e) => e.source === "mine");
       const mine = await a.add(event({ source: "mine" }));
       expect((await onBToo).id).toBe(mine.id);
-      await addMany(b, 1);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Heard after mine's own NOTIFY, which comes back first as its commit came first.
+      const [theirs] = await addMany(b, 1);
+      await expect.poll(() => onA).toContain(theirs?.id);
       expect(onA.filter((id) => id === mine.id)).toHaveLength(1);
     });
 
