@@ -178,7 +178,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await post(a.base, "first")).toBe(200);
     expect((await Promise.all(waiting)).map(deliveryOf)).toEqual(["first", "first", "first", "first"]);
-    await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
+    await expect.poll(() => updates).toContain("events://recent");
 
     let aAlive = true;
     const deliveries = Array.from({ length: 200 }, (_, i) => `d${i}`);
@@ -264,7 +264,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     clients.push(client);
     // Its request times out after 55 s, past the test's own 30 s: only an answer from b ends it in time.
     const waiting = waitFor(client, "never.sent", 45);
-    await expect.poll(() => waiting.underWay(), { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => waiting.underWay()).toBe(true);
     a.child.kill("SIGKILL");
     await a.exited;
     live = b;
@@ -395,7 +395,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         await client.subscribeResource({ uri: "events://recent" });
         expect(await post(base, "through-the-proxy")).toBe(200);
         // Over the session's GET stream, through the proxy, from the replica that holds the session.
-        await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
+        await expect.poll(() => updates).toContain("events://recent");
 
         // The replica the proxy sends the session to: the one that took it up, or the one that opened it.
         const holder = ([a, b].find((r) => /taken up/.test(r.stderr())) ??
@@ -403,7 +403,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         // A call under way there is lost with it: its client, back on its stream through the
         // proxy, is told so at once, not at its own timeout (55 s, past the test's 30 s).
         const cut = waitFor(client, "never.sent", 45);
-        await expect.poll(cut.underWay, { timeout: 5_000 }).toBe(true);
+        await expect.poll(cut.underWay).toBe(true);
         holder.child.kill("SIGKILL");
         await holder.exited;
         await expect(cut).rejects.toThrow(/The answer to this request is lost/);

@@ -1242,9 +1242,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await listing()).toBe("listed");
       // Both stores listen again, and hear what the other commits.
       await expect
-        .poll(async () => (await superuser.query(`SELECT 1 ${waiters} AND query LIKE 'LISTEN%'`)).rowCount, {
-          timeout: 5_000,
-        })
+        .poll(async () => (await superuser.query(`SELECT 1 ${waiters} AND query LIKE 'LISTEN%'`)).rowCount)
         .toBe(2);
       const told = heard(store);
       await other.add(event());

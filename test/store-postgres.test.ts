@@ -633,7 +633,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       // Committed first through a, which b hears of only once it listens again; then through b.
       const first = await stored(a, event());
       const second = await stored(b, event());
-      await expect.poll(() => heard, { timeout: 5_000 }).toEqual([first.seq, second.seq]);
+      await expect.poll(() => heard).toEqual([first.seq, second.seq]);
     });
 
     test("a schema name as long as PostgreSQL allows still gets its notifications through", async () => {
@@ -652,7 +652,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await cutListening();
       const during = await a.add(event());
       const after = await a.add(event());
-      await expect.poll(() => told, { timeout: 5_000 }).toEqual([during.id, after.id]);
+      await expect.poll(() => told).toEqual([during.id, after.id]);
     });
 
     test("a replica whose listening connection hears no notification, as through a pooler in transaction mode, says so and what to name instead", async () => {
