@@ -7,7 +7,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expect, test } from "vitest";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import { freePort } from "./fakes/http.js";
 import { CLI, text } from "./stdio.js";
 
 /** Opens connections to `port` until `count` are open, or refused; each stays open until destroyed. */
@@ -37,7 +36,6 @@ test.skipIf(process.platform === "win32")(
   "webhook senders that take every file handle (ulimit -n 64) leave the tools working once they are gone",
   async () => {
     const frankfurter = await startFrankfurter();
-    const port = await freePort();
     const transport = new StdioClientTransport({
       command: "bash",
       args: ["-c", `ulimit -n 64 && exec "$0" "$1"`, process.execPath, CLI],
@@ -46,7 +44,8 @@ test.skipIf(process.platform === "win32")(
         WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-handles-")),
         WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+        // Port 0: waiter takes a free one and says which; one picked beforehand may be taken by then.
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       },
       stderr: "pipe",
     });
@@ -60,6 +59,7 @@ test.skipIf(process.platform === "win32")(
       (await client.callTool({ name: "currency_rates", arguments: { base: "EUR" } })) as CallToolResult;
     try {
       await expect.poll(() => stderr).toMatch(/receiving webhooks on/);
+      const port = Number(new URL(/receiving webhooks on (http:\S+)/.exec(stderr)?.[1] ?? "").port);
       // Slow senders, each holding a connection: more than the process has file handles for.
       const senders = await hold(port, 80);
       await rates();
