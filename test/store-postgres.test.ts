@@ -832,17 +832,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await connections()).toBe(11);
   });
 
+  /** How many errors of idle connections the stores' pools have told them of, from here to the test's end. */
+  function poolErrorsHeard(): () => number {
+    const emitted = vi.spyOn(pg.Pool.prototype, "emit");
+    onTestFinished(() => emitted.mockRestore());
+    return () => emitted.mock.calls.filter(([name]) => name === "error").length;
+  }
+
   test("idle connections the server ends all at once, as a restart or a DBA's pg_terminate_backend does, are said in one line that says why and that waiter connects anew", async () => {
     const warnings = warningsSaid();
+    const poolErrors = poolErrorsHeard();
     const url = await roleWith();
     const store = await open(url);
     await Promise.all(Array.from({ length: 30 }, () => store.list({}, { limit: 5 })));
-    await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%'",
+    const { rowCount: ended } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%' AND state = 'idle'",
       [new URL(url).username],
     );
     await expect.poll(() => warnings.filter((line) => /idle connection/.test(line)).length).toBeGreaterThan(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Every connection's error, heard: those after the first are what the line a minute leaves out.
+    await expect.poll(poolErrors).toBe(ended);
     expect(warnings.filter((line) => /idle connection/.test(line))).toEqual([
       "the event store's database server ended an idle connection of waiter's (PostgreSQL 57P01: terminating connection due to administrator command): it restarted, or someone ended the connection (pg_terminate_backend); waiter connects anew when it needs one",
     ]);
@@ -852,16 +861,17 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   test("idle connections ended that the line a minute left out are said as the store closes, not a minute after it", async () => {
     const warnings = warningsSaid();
     const idle = () => warnings.filter((line) => /idle connection/.test(line));
+    const poolErrors = poolErrorsHeard();
     const url = await roleWith();
     const store = await open(url);
     await Promise.all(Array.from({ length: 30 }, () => store.list({}, { limit: 5 })));
-    await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%'",
+    const { rowCount: ended } = await admin.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND usename = $1 AND query NOT LIKE 'LISTEN%' AND state = 'idle'",
       [new URL(url).username],
     );
     await expect.poll(() => idle().length).toBeGreaterThan(0);
-    // The other connections' errors, which the line a minute leaves out.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Every connection's error, heard: those after the first are what the line a minute leaves out.
+    await expect.poll(poolErrors).toBe(ended);
     await store.close();
     // process.emitWarning emits on the next tick.
     await new Promise((resolve) => setImmediate(resolve));
