@@ -599,7 +599,8 @@ test("a replica whose database cannot be reached at start stops, in one line tha
       ...ERP_ENV,
     },
     encoding: "utf8",
-    timeout: 15_000,
+    // Against a start that never ends; one that refuses may take over 15 s on a busy machine.
+    timeout: 60_000,
   });
   expect(run.status).toBe(1);
   expect(run.stderr.trim().split("\n")).toEqual([

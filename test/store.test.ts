@@ -141,7 +141,8 @@ describe("storing in a file", () => {
           WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
         },
         encoding: "utf8",
-        timeout: 10_000,
+        // A start stuck in a loop never ends; one that refuses may take over 10 s on a busy machine.
+        timeout: 60_000,
         // A start stuck in a loop of the main thread never hears SIGTERM.
         killSignal: "SIGKILL",
       });
@@ -213,7 +214,8 @@ describe("storing in a file", () => {
           ...env,
         },
         encoding: "utf8",
-        timeout: 10_000,
+        // Against a start that never ends; one that refuses may take over 10 s on a busy machine.
+        timeout: 60_000,
       })
         .stderr.split("\n")
         .filter((line) => line.startsWith("waiter:"));
@@ -345,7 +347,8 @@ describe("storing in a file", () => {
         WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       },
       encoding: "utf8",
-      timeout: 10_000,
+      // Against a start that never ends; one that refuses may take over 10 s on a busy machine.
+      timeout: 60_000,
     });
     expect(run.status).toBe(1);
     return run.stderr.split("\n").filter((line) => line.startsWith("waiter:"));
