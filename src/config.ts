@@ -743,15 +743,14 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
     return `did you mean ${sectionMeant.map((key) => `${key}, written {"${key}": {…}}`).join(", or ")}?`;
   }
   // In other words or with a unit, as a variable's name is read (sessionIdleMin, toolTimeoutMs).
-  const inWords = inOtherWords(
+  const worded = inOtherWords(
     asVariable(name),
     own.map(({ key }) => asVariable(key)),
-  );
-  const worded = inWords && own.find(({ key }) => asVariable(key) === inWords);
-  if (worded) {
-    return worded.setting.secret
-      ? inEnvironment(worded)
-      : `did you mean ${worded.path}${unitNote(asVariable(name), inWords)}?`;
+  ).flatMap((inWords) => own.filter(({ key }) => asVariable(key) === inWords));
+  const wordedSecret = worded.find(({ setting }) => setting.secret);
+  if (wordedSecret) return inEnvironment(wordedSecret);
+  if (worded.length > 0) {
+    return `did you mean ${worded.map(({ path, key }) => `${path}${unitNote(asVariable(name), asVariable(key))}`).join(", or ")}?`;
   }
   const inside = !section.key && typeof value === "object" && value !== null && !Array.isArray(value);
   if (inside && name === "mcpServers") {
@@ -838,8 +837,15 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
         ];
       }
       const rest = name.slice(prefix.length);
-      const meant = meantKey(rest, settings) ?? inOtherWords(rest, settings);
+      const misspelt = meantKey(rest, settings);
+      const worded = misspelt ? [misspelt] : inOtherWords(rest, settings);
+      const [meant] = worded;
       if (!meant) return [];
+      if (worded.length > 1) {
+        return [
+          `${name} is no setting of waiter's and is ignored; did you mean ${worded.map((each) => `${prefix}${each}`).join(", or ")}?`,
+        ];
+      }
       // A port or host alone, where WAITER_LISTEN takes both.
       const takes =
         meant === "LISTEN" ? `, which takes host:port (${prefix}LISTEN=127.0.0.1:8790)` : unitNote(rest, meant);
@@ -919,18 +925,19 @@ const OTHER_WORDS: Record<string, string> = {
 };
 
 /**
- * The setting, of `settings` (without the prefix), that `name` names in other words or fewer
+ * The settings, of `settings` (without the prefix), that `name` names in other words or fewer
  * (DB_URL, PORT, TIMEOUT): the one holding each of its words, or the settings' word for it, in
- * order, with the fewest words left over. None where several are as near (URL), nor the setting
- * that names a secret's variable (DB_PASSWORD is the secret's own).
+ * order, with the fewest words left over. One word that several hold and none is (MAX) gives each
+ * of them, the nearest first: fewer words left over make none likelier. None where several are as
+ * near (URL), nor the setting that names a secret's variable (DB_PASSWORD is the secret's own).
  */
-function inOtherWords(name: string, settings: readonly string[]): string | undefined {
+function inOtherWords(name: string, settings: readonly string[]): string[] {
   const words = name
     .toUpperCase()
     .split("_")
     .map((word) => OTHER_WORDS[word] ?? word)
     .filter((word, i, all) => word !== "" && word !== all[i - 1]);
-  if (words.length === 0) return undefined;
+  if (words.length === 0) return [];
   const leftOver = settings.map((setting) => {
     const own = setting.split("_");
     let found = 0;
@@ -938,8 +945,15 @@ function inOtherWords(name: string, settings: readonly string[]): string | undef
     return found === words.length && !setting.endsWith("_ENV") ? own.length - found : Number.POSITIVE_INFINITY;
   });
   const least = Math.min(...leftOver);
+  if (!Number.isFinite(least)) return [];
   const nearest = settings.filter((_, i) => leftOver[i] === least);
-  return Number.isFinite(least) && nearest.length === 1 ? nearest[0] : undefined;
+  const holding = settings
+    .map((setting, i) => ({ setting, left: leftOver[i] ?? Number.POSITIVE_INFINITY }))
+    .filter(({ left }) => Number.isFinite(left));
+  if (words.length === 1 && least > 0 && holding.length > 1 && nearest.length === 1) {
+    return holding.sort((a, b) => a.left - b.left).map(({ setting }) => setting);
+  }
+  return nearest.length === 1 ? nearest : [];
 }
 
 /**

@@ -1237,6 +1237,19 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a word several keys hold (max) names each of them: the one with the fewest other words is no likelier", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    expect(refused({ webhooks: { max: 5 } })).toMatch(
+      /^unknown setting webhooks\.max in .*; did you mean webhooks\.maxConnections, or webhooks\.maxBodyBytes, or webhooks\.maxConnectionsPerClient\?$/,
+    );
+    expect(refused({ max: 5 })).toMatch(/; did you mean maxSessions, or maxResponseBytes\?$/);
+    // A key that is the word itself is the one meant: port is listen.
+    expect(refused({ port: 8790 })).toMatch(/; did you mean listen\?$/);
+    expect(load({ WAITER_MAX: "5" }).warnings).toEqual([
+      "WAITER_MAX is no setting of waiter's and is ignored; did you mean WAITER_MAX_SESSIONS, or WAITER_MAX_RESPONSE_BYTES, or WAITER_WEBHOOKS_MAX_CONNECTIONS, or WAITER_WEBHOOKS_MAX_BODY_BYTES, or WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT?",
+    ]);
+  });
+
   test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ sources: {} })).toMatch(
