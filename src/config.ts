@@ -729,6 +729,12 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   if (elsewhere.length > 0) {
     return `did you mean ${elsewhere.map(({ path, written }) => `${path}, written ${written}`).join(", or ")}?`;
   }
+  const part = meantInside(name, all);
+  if (part) {
+    const { section: s, key } = part.of;
+    const written = s.key ? `{"${s.key}": {"${key}": {"${part.key}": …}}}` : `{"${key}": {"${part.key}": …}}`;
+    return `that is ${part.key} of ${part.of.path}, written ${written}`;
+  }
   if (variable) {
     return `that is the environment variable's name; the file's key is ${variable.path}, written ${variable.written}`;
   }
@@ -776,6 +782,37 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
 function endsWithWord(key: string, name: string): boolean {
   const tail = key.slice(key.length - plainKey(name).length);
   return tail.length < key.length && plainKey(tail) === plainKey(name) && /^[A-Z]/.test(tail);
+}
+
+/**
+ * The key of a JSON setting's object (webhooks.retention's maxEvents, maxBytes, maxAgeDays) that
+ * `name`, a file's key or a variable's name without its prefix, names as a setting of its own: the
+ * key itself, one a slip away, or in other words after the setting's (retentionDays, as
+ * RETENTION_DAYS). Those keys are the ones of the setting's default, where it takes that as JSON.
+ */
+function meantInside<Candidate extends { section: Section; key: string; setting: Setting }>(
+  name: string,
+  candidates: readonly Candidate[],
+): { of: Candidate; key: string } | undefined {
+  const words = asVariable(name).split("_");
+  for (const candidate of candidates) {
+    const byDefault = candidate.setting.schema.safeParse(undefined);
+    const value: unknown = byDefault.success ? byDefault.data : undefined;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    // An object parsed from other text (webhooks.listen's host and port) is no JSON to write keys in.
+    if (!candidate.setting.schema.safeParse(JSON.stringify(value)).success) continue;
+    const keys = Object.keys(value);
+    const own = new Set([
+      ...asVariable(candidate.section.key ?? "").split("_"),
+      ...asVariable(candidate.key).split("_"),
+    ]);
+    const rest = words.filter((word) => !own.has(word));
+    const settingNamed = words.includes(asVariable(candidate.key));
+    const [worded, ...others] = settingNamed ? inOtherWords(rest.join("_"), keys.map(asVariable)) : [];
+    const key = meantKey(rest.join("_"), keys) ?? keys.find((key) => others.length === 0 && asVariable(key) === worded);
+    if (rest.length > 0 && key) return { of: candidate, key };
+  }
+  return undefined;
 }
 
 /** What a JSON setting's string holds, or the value itself. */
@@ -837,6 +874,17 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
         ];
       }
       const rest = name.slice(prefix.length);
+      const part = meantInside(
+        rest,
+        sections.flatMap((section) =>
+          Object.entries(section.settings).map(([key, setting]) => ({ section, path: setting.env, key, setting })),
+        ),
+      );
+      if (part && !meantKey(rest, settings)) {
+        return [
+          `${name} is no setting of waiter's and is ignored; that is ${part.key} of ${part.of.path}, which takes JSON: ${part.of.path}={"${part.key}":…}`,
+        ];
+      }
       const misspelt = meantKey(rest, settings);
       const worded = misspelt ? [misspelt] : inOtherWords(rest, settings);
       const [meant] = worded;

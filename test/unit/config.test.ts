@@ -1250,6 +1250,27 @@ describe("bad settings are refused by name", () => {
     ]);
   });
 
+  test("a key of webhooks.retention's JSON written as a setting of its own (retentionDays, maxEvents) is named with where it goes", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    const maxAgeDays =
+      /; that is maxAgeDays of webhooks\.retention, written \{"webhooks": \{"retention": \{"maxAgeDays": …\}\}\}$/;
+    expect(refused({ webhooks: { retentionDays: 7 } })).toMatch(maxAgeDays);
+    expect(refused({ retentionDays: 7 })).toMatch(maxAgeDays);
+    expect(refused({ webhooks: { maxAgeDays: 7 } })).toMatch(maxAgeDays);
+    expect(refused({ webhooks: { maxEvents: 1000 } })).toMatch(
+      /^unknown setting webhooks\.maxEvents in .*; that is maxEvents of webhooks\.retention, written \{"webhooks": \{"retention": \{"maxEvents": …\}\}\}$/,
+    );
+    const ignored = (name: string, key: string) =>
+      `${name} is no setting of waiter's and is ignored; that is ${key} of WAITER_WEBHOOKS_RETENTION, which takes JSON: WAITER_WEBHOOKS_RETENTION={"${key}":…}`;
+    expect(
+      load({ WAITER_RETENTION_DAYS: "7", WAITER_WEBHOOKS_MAX_EVENTS: "1000", WAITER_MAX_AGE_DAYS: "7" }).warnings,
+    ).toEqual([
+      ignored("WAITER_RETENTION_DAYS", "maxAgeDays"),
+      ignored("WAITER_WEBHOOKS_MAX_EVENTS", "maxEvents"),
+      ignored("WAITER_MAX_AGE_DAYS", "maxAgeDays"),
+    ]);
+  });
+
   test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ sources: {} })).toMatch(
