@@ -329,6 +329,10 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       ) {
         notices.push(`${path} in ${file} is not read: ${beats} beats it`);
       }
+      // As the image's WAITER_LISTEN under `serve --listen`, which its health check still asks.
+      if (override !== undefined && envValue !== undefined && !isDeepStrictEqual(read(override), read(envValue))) {
+        notices.push(`${setting.env} is not read: ${flagName(name)} beats it`);
+      }
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);

@@ -321,6 +321,17 @@ describe("sources and precedence", () => {
     expect(load({}, { file: path }).notices).toEqual([]);
   });
 
+  test("a variable that a flag beats with another value is said to be unread, as the image's WAITER_LISTEN under serve --listen", () => {
+    const image = { WAITER_LISTEN: "0.0.0.0:8790", WAITER_TOOLSETS: "currency,weather" };
+    const config = load(image, { overrides: { listen: "0.0.0.0:9000", toolsets: "currency" } });
+    expect(config.core.listen).toEqual({ host: "0.0.0.0", port: 9000 });
+    expect(config.notices).toEqual([
+      "WAITER_TOOLSETS is not read: --toolsets beats it",
+      "WAITER_LISTEN is not read: --listen beats it",
+    ]);
+    expect(load(image, { overrides: { listen: "0.0.0.0:8790", toolsets: "currency, weather" } }).notices).toEqual([]);
+  });
+
   test("a key of the config file that a variable gives the same value goes unsaid, as the image's own WAITER_DATA_DIR=/data", () => {
     const path = file({ listen: "0.0.0.0:8790", dataDir: "/data", webhooks: { listen: "0.0.0.0:8790" } });
     const image = { WAITER_LISTEN: "0.0.0.0:8790 ", WAITER_WEBHOOKS_LISTEN: "0.0.0.0:8790", WAITER_DATA_DIR: "/data" };
