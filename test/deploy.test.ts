@@ -140,6 +140,16 @@ test("every env file the docs give docker run, beside the Dockerfile in the clon
   }
 });
 
+test("the page that gives docker run its env file says where that file lives, what reads it and how it is written", () => {
+  const page = read("docs/serve.md");
+  const told = page.slice(page.indexOf("--env-file waiter.env"));
+  // Read by the docker CLI from the directory it runs in, never by waiter nor from the image.
+  expect(told).toMatch(/`waiter\.env` is a file you write in the clone, beside the `Dockerfile`/);
+  expect(told).toMatch(/`docker run` reads it from the directory it runs in/);
+  expect(told).toMatch(/without quotes/);
+  expect(told).toMatch(/`chmod 600 waiter\.env`/);
+});
+
 test("the Dockerfile builds in one stage, runs as a user in another, keeps the data on a volume", () => {
   const stages = dockerStages(read("Dockerfile"));
   expect(stages.length).toBe(2);
