@@ -383,6 +383,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(new Set(tries.values()).size).toBe(1);
     });
 
+    test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
+      const url = await freshSchema();
+      await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      try {
+        // Its run at opening waits for the lock far longer than a close waits for the database.
+        const store = await PostgresEventStore.open({
+          url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 30_000,
+        });
+        stores.push(store);
+        await expect.poll(() => waitingOnLocks(db)).toBe(1);
+        await store.close();
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({

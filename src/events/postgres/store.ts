@@ -1470,6 +1470,8 @@ export class PostgresEventStore implements EventStore {
       } catch (err) {
         // A lock on what it drops: the turn is let go with the statement, and asked for again.
         if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
+        // A stop waits for this run: the lock is left to the next start's run, not waited out.
+        if (this.#closed) break;
         if (last) throw retentionKeptWaiting(err, this.#named);
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
         continue;
