@@ -22,6 +22,7 @@ import {
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./fakes/http.js";
+import { untilSaid } from "./spawn.js";
 
 /**
  * A throwaway PostgreSQL server for the tests that need a real one: `initdb` into a temporary
@@ -283,13 +284,8 @@ function run(
     said += chunk;
   });
   const gone = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  // However long a busy machine takes to start it: the hook's own time bounds that.
-  const ready = new Promise<void>((resolve, reject) => {
-    server.stderr.on("data", () => {
-      if (/ready to accept connections/.test(said)) resolve();
-    });
-    server.once("close", () => reject(new Error(`PostgreSQL did not start: ${said}`)));
-  });
+  // Started in a hook, by 28 s: the hooks that start it give it 30.
+  const ready = untilSaid(server, () => said, /ready to accept connections/, "PostgreSQL did not start", 28_000);
   return { ready, gone };
 }
 
