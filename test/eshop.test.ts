@@ -4380,7 +4380,7 @@ describe("searches", () => {
     expect(await said("eshop_orders_list", { search: `#${O.processing}` })).toBe(
       `No order matches search "#${O.processing}". ` +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
-        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts, which the shop deletes after a day) by status checkout-draft alone.",
+        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts) by status checkout-draft alone: the shop deletes a draft for good a day or two after its last change.",
     );
     expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(/^#7075 \(id 7075\) trash: /);
     // A checkout never completed is a draft, which a list by any leaves out as it does the trash.
@@ -4389,10 +4389,10 @@ describe("searches", () => {
     expect(await said("eshop_orders_list", { search: `#${O.pending1999}` })).toBe(
       `No order matches search "#${O.pending1999}". ` +
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
-        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts, which the shop deletes after a day) by status checkout-draft alone.",
+        "Orders in the shop's trash are listed by status trash alone, and checkouts never completed (drafts) by status checkout-draft alone: the shop deletes a draft for good a day or two after its last change.",
     );
     expect(await said("eshop_orders_list", { search: `#${O.pending1999}`, status: ["trash"] })).toMatch(
-      / Checkouts never completed \(drafts, which the shop deletes after a day\) are listed by status checkout-draft alone\.$/,
+      / Checkouts never completed \(drafts\) are listed by status checkout-draft alone: the shop deletes a draft for good a day or two after its last change\.$/,
     );
     woo.shop.order(O.pending1999).status = before;
     // WooCommerce's order tables read a "+" in the search as a space: an address with one finds
@@ -4568,7 +4568,7 @@ describe("errors", () => {
     expect(draft).toMatch(
       new RegExp(
         `^#${O.pending1999} \\(id ${O.pending1999}\\) checkout-draft: 19\\.99 EUR, .*, checkout started 2026-11-15T10:02\\+01:00\n` +
-          "A checkout never completed \\(a draft\\), not an order the buyer placed: it is not to be shipped as it stands, and the shop deletes it after a day\\.\n",
+          "A checkout never completed \\(a draft\\), not an order the buyer placed: it is not to be shipped as it stands, and the shop deletes a draft for good a day or two after its last change\\.\n",
       ),
     );
     const listed = text(await server.call("eshop_orders_list", { status: ["checkout-draft"] }));

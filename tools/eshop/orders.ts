@@ -227,7 +227,7 @@ function noOrders(
     search?: string | undefined;
     customer_id?: number | undefined;
   },
-  unlisted: { trash: string; drafts: readonly string[] },
+  unlisted: Unlisted,
   shopZone: ShopZone | undefined,
 ): string {
   // A time without an offset names the zone it was read in.
@@ -253,18 +253,24 @@ function noOrders(
   ]);
 }
 
+/** The statuses a list leaves out unless asked for by them, and what becomes of a draft. */
+interface Unlisted {
+  trash: string;
+  drafts: readonly string[];
+  draftsDeleted: string;
+}
+
 /**
  * Where else an order number a list did not find may be: an order deleted in the shop waits in its
- * trash, and a checkout never completed is a draft (WooCommerce's block checkout makes one and
- * deletes it after a day), which only their own statuses list.
+ * trash, and a checkout never completed is a draft (WooCommerce's block checkout makes one), which
+ * only their own statuses list.
  */
-function unlistedLine(listed: string[], { trash, drafts }: { trash: string; drafts: readonly string[] }) {
+function unlistedLine(listed: string[], { trash, drafts, draftsDeleted }: Unlisted) {
   const draftsBy = drafts.filter((s) => !listed.includes(s)).join(" or ");
-  const draftsWhat = "checkouts never completed (drafts, which the shop deletes after a day)";
   if (listed.includes(trash)) {
-    return draftsBy && `${draftsWhat.replace(/^c/, "C")} are listed by status ${draftsBy} alone.`;
+    return draftsBy && `Checkouts never completed (drafts) are listed by status ${draftsBy} alone: ${draftsDeleted}.`;
   }
-  return `Orders in the shop's trash are listed by status ${trash} alone${draftsBy ? `, and ${draftsWhat} by status ${draftsBy} alone` : ""}.`;
+  return `Orders in the shop's trash are listed by status ${trash} alone${draftsBy ? `, and checkouts never completed (drafts) by status ${draftsBy} alone: ${draftsDeleted}` : ""}.`;
 }
 
 /** How `note_error` begins when the shop may have added the note without confirming it. */
@@ -369,6 +375,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
   const unlisted = {
     trash: shop.trashStatus,
     drafts: shop.unlistedStatuses.filter((s) => s !== shop.trashStatus),
+    draftsDeleted: shop.draftsDeleted,
   };
   /**
    * Whether an order in `current` with a paid date is paid: a plugin's status (shipped) says nothing
@@ -611,7 +618,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id), draft)}${completed}`];
       if (draft) {
         lines.push(
-          "A checkout never completed (a draft), not an order the buyer placed: it is not to be shipped as it stands, and the shop deletes it after a day.",
+          `A checkout never completed (a draft), not an order the buyer placed: it is not to be shipped as it stands, and ${shop.draftsDeleted}.`,
         );
       }
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.

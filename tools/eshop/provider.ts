@@ -40,6 +40,8 @@ export interface ShopProvider {
   anyStatus: string;
   /** The statuses of orders a list leaves out unless asked for by them: the trash's, and a checkout's draft. */
   unlistedStatuses: readonly string[];
+  /** What becomes of a checkout's draft (an unlisted status but the trash's) left as it is, said after one. */
+  draftsDeleted: string;
   /**
    * The email the shop sends the customer of itself when an order's status goes from `from` to
    * `to`, by its name in the shop's settings; `refund` says the change records a refund. "none"

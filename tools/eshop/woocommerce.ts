@@ -886,6 +886,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     anyStatus: "any",
     // The block checkout's drafts, which a shop may leave out of a list by any, as it does the trash.
     unlistedStatuses: ["trash", "checkout-draft"],
+    // DraftOrders' daily cleanup deletes the drafts not modified for a day.
+    draftsDeleted: "the shop deletes a draft for good a day or two after its last change",
 
     // The customer's emails WC_Emails hooks on status transitions, and the refund's: a status set to
     // refunded records a refund of what is left (wc_order_fully_refunded), which sends one.
