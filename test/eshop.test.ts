@@ -2513,6 +2513,24 @@ describe("status and notes", () => {
     );
   });
 
+  test("an order is not set to a checkout's draft, which the shop deletes, whether or not the key may view the reports", async () => {
+    const refused =
+      'An order\'s status is not set to "checkout-draft", a checkout never completed (a draft), as the shop deletes a draft for good a day or two after its last change; nothing was read or changed.';
+    const own = await start(shopEnv(woo));
+    try {
+      for (const reportsClosed of [false, true]) {
+        woo.shop.reportsClosed = reportsClosed;
+        const set = await own.call("eshop_order_update_status", { id: O.processing, status: "checkout-draft" });
+        expect(set.isError).toBe(true);
+        expect(text(set)).toBe(refused);
+      }
+      expect(woo.shop.order(O.processing).status).toBe("processing");
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test("a status the shop does not have is refused with those it has, read once; one written as stored or by its name is told its slug", async () => {
     const own = await start(shopEnv(woo));
     const read = woo.count("/wp-json/wc/v3/reports/orders/totals");

@@ -449,8 +449,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
   /**
    * Refuses a status the shop does not have, naming those it has. The shop system's own are taken
    * without asking; another (a plugin's: shipped) is looked up among the shop's, whose API takes it.
+   * No order is set to a checkout's draft, which the shop takes but deletes.
    */
   async function refuseUnknown(given: string[], change: boolean, call: ToolCall): Promise<void> {
+    const draft = change ? given.find((s) => unlisted.drafts.includes(s)) : undefined;
+    if (draft !== undefined) {
+      throw new ToolError(
+        `An order's status is not set to ${quote(draft)}, a checkout never completed (a draft), as ${unlisted.draftsDeleted}; nothing was read or changed.`,
+      );
+    }
     const listed = change ? [] : [shop.anyStatus, shop.trashStatus];
     const others = given.filter((s) => !shop.orderStatuses.includes(s) && !listed.includes(s));
     if (others.length === 0) return;
