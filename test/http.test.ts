@@ -1603,6 +1603,19 @@ describe("error answers", () => {
     );
   });
 
+  test("a Retry-After far ahead (a server's clock wrong) says to try again in a day, when waiter asks again at the latest", async () => {
+    const api = client({ maxRetries: 0 });
+    setClock("2026-11-25T10:00:00Z");
+    try {
+      fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "Fri, 01 Jan 2100 00:00:00 GMT" }));
+      const far = await failure(api.json(any, "/throttled-far", {}, call()));
+      expect(far.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 86400 s.');
+      expect(far.retryAfter).toBe(86_400);
+    } finally {
+      setClock();
+    }
+  });
+
   test("a Retry-After on any status says when to try again, in seconds or as an HTTP date", async () => {
     const api = client();
     fake.queue.push({ status: 503, headers: { "retry-after": "120" } });
