@@ -982,7 +982,7 @@ describe("the listener", () => {
     );
   });
 
-  test("webhooks_sources tells GitHub's and WooCommerce's deliveries refused at a misspelt path to be sent again by hand, as they never are", async () => {
+  test("webhooks_sources tells GitHub's and WooCommerce's deliveries refused at a misspelt path to be sent again by hand, if any were theirs, as they never are", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-lost-")) });
     const order = await signed("shop");
     expect((await post("shpo", order.body, order.headers)).status).toBe(404);
@@ -992,11 +992,11 @@ describe("the listener", () => {
       ((await session.call("webhooks_sources", { source })).structuredContent as { note?: string }).note ?? "";
     await expect.poll(() => note("shop")).toContain("shop's misspelt path: ");
     expect(await note("shop")).toContain(
-      "give it that url. shop: WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once the cause is mended, set it back to Active under WooCommerce → Settings → Advanced → Webhooks",
+      "give it that url. shop: if any refused were WooCommerce's, it does not send them again (WooCommerce → Status → Logs lists them), and at its seventh failure in a row it disables the webhook: set it back to Active under WooCommerce → Settings → Advanced → Webhooks once the cause is mended.",
     );
     await expect.poll(() => note("gh")).toContain("gh's misspelt path: ");
     expect(await note("gh")).toContain(
-      "give it that url. gh: GitHub does not send the refused deliveries again: once the cause is mended, redeliver each within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries.",
+      "give it that url. gh: if any refused were GitHub's, it does not send them again: once the cause is mended, redeliver each within 3 days (7 on GitHub Enterprise Server) from the webhook's Recent Deliveries.",
     );
     // A sender that retries is not told to send anything by hand.
     expect((await post("stroe", "{}")).status).toBe(404);

@@ -170,7 +170,7 @@ const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], (once: string) => 
 };
 
 /** What `source`'s sender loses while its deliveries are refused, where it never sends one again. */
-export function lostMeanwhile(source: WebhookSource, once: string): string | undefined {
+function lostMeanwhile(source: WebhookSource, once: string): string | undefined {
   return LOST_MEANWHILE[source.scheme]?.(once);
 }
 

@@ -4,8 +4,8 @@ import type { EventStore } from "../events/store.js";
 import { givenName, isLoopbackHost } from "../settings.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { lostMeanwhile, refusalCause } from "./secrets.js";
-import { SMALL_DELIVERIES } from "./senders.js";
+import { refusalCause } from "./secrets.js";
+import { GITHUB_REDELIVERY, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
   MISSPELT_PATH,
@@ -31,6 +31,17 @@ export interface ListenerPort {
  */
 const loopbackOnly = (listenFrom: string) =>
   `These URLs reach this machine alone (${listenFrom} is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.`;
+
+/**
+ * What to do by hand about the refused deliveries of a sender that never sends one again. The
+ * counts add up from the start and may be a stranger's alone, so it is said as holding if any were
+ * the sender's.
+ */
+const SENT_AGAIN_BY_HAND: Partial<Record<WebhookSource["scheme"], string>> = {
+  github: `if any refused were GitHub's, it does not send them again: once the cause is mended, redeliver each ${GITHUB_REDELIVERY}`,
+  woocommerce:
+    "if any refused were WooCommerce's, it does not send them again (WooCommerce → Status → Logs lists them), and at its seventh failure in a row it disables the webhook: set it back to Active under WooCommerce → Settings → Advanced → Webhooks once the cause is mended",
+};
 
 /**
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
@@ -158,7 +169,7 @@ export function webhooksToolset(
                 `${source.name}'s ${reasons.join(" and ")}: if every delivery of this source is refused so, ${cause}.`,
             );
             // As the log says beside each refusal: the model helping to mend the setup is the one to tell.
-            const lost = said.length > 0 ? lostMeanwhile(source, "the cause is mended") : undefined;
+            const lost = said.length > 0 ? SENT_AGAIN_BY_HAND[source.scheme] : undefined;
             return lost ? [...said, `${source.name}: ${lost}.`] : said;
           });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
