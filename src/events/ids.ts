@@ -57,6 +57,13 @@ const DELIVERY_LOOKUPS = 5;
  */
 const DROP_ORDER_SLACK_MS = 60_000;
 
+/** An event retention dropped, or one `erased` by hand (that came after an event kept), and when. */
+export interface DroppedEvent {
+  id: string;
+  droppedAt: string;
+  erased?: true;
+}
+
 /**
  * What retention did with the events event ids `ids` name: when it dropped those it did (`dropped`),
  * the ids it dropped no event of (`never`), and those it may have dropped (`mayBe`), among every
@@ -70,7 +77,7 @@ const DROP_ORDER_SLACK_MS = 60_000;
 export async function retentionOf(
   store: EventStore,
   ids: string[],
-): Promise<{ dropped: { id: string; droppedAt: string }[]; never: string[]; mayBe: string[]; through: number }> {
+): Promise<{ dropped: DroppedEvent[]; never: string[]; mayBe: string[]; through: number }> {
   const through = await store.droppedThrough();
   if (through === 0) return { dropped: [], never: ids, mayBe: [], through };
   const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
@@ -88,12 +95,15 @@ export async function retentionOf(
   // Every drop counted still on record (a store that kept records from its first drop, none yet
   // forgotten) names each event retention dropped: an id older than its first event is none of them.
   if (ids.some(unsure) && (await everyDropRemembered(store))) droppedNoneAfter = Number.NEGATIVE_INFINITY;
-  const dropped: { id: string; droppedAt: string }[] = [];
+  // The erasing SQL of docs/webhooks.md records what it deletes as retention does; retention drops
+  // the oldest first, so an event made after one kept was erased.
+  const keptSince = oldestKept ? Date.parse(oldestKept.receivedAt) + DROP_ORDER_SLACK_MS : Number.POSITIVE_INFINITY;
+  const dropped: DroppedEvent[] = [];
   const never: string[] = [];
   const mayBe: string[] = [];
   for (const id of ids) {
     const at = droppedAt.get(storedId(id));
-    if (at) dropped.push({ id, droppedAt: at });
+    if (at) dropped.push({ id, droppedAt: at, ...(decodeTime(storedId(id)) > keptSince ? { erased: true } : {}) });
     else if (unsure(id)) mayBe.push(id);
     else never.push(id);
   }
@@ -107,17 +117,29 @@ async function everyDropRemembered(store: EventStore): Promise<boolean> {
 }
 
 /**
- * That retention dropped the events `dropped` (`retentionOf`), and when: as "it" where it is the one
- * id given (`one`), else by their ids.
+ * That retention dropped the events `dropped` (`retentionOf`), or they were erased by hand, and
+ * when: as "it" where it is the one id given (`one`), else by their ids.
  */
-export function droppedEventsSaid(dropped: { id: string; droppedAt: string }[], one: boolean): string {
-  const which = one
-    ? `it on ${dropped[0]?.droppedAt}`
-    : fewOf(
-        dropped.map((event) => `${quote(event.id)} on ${event.droppedAt}`),
-        "and",
-      );
-  return `Retention dropped ${which}: gone from waiter, ${payloads(dropped)} too.`;
+export function droppedEventsSaid(dropped: DroppedEvent[], one: boolean): string {
+  const which = (events: DroppedEvent[]) =>
+    one
+      ? `it on ${events[0]?.droppedAt}`
+      : fewOf(
+          events.map((event) => `${quote(event.id)} on ${event.droppedAt}`),
+          "and",
+        );
+  const byRetention = dropped.filter((event) => !event.erased);
+  const erased = dropped.filter((event) => event.erased);
+  return [
+    byRetention.length > 0
+      ? `Retention dropped ${which(byRetention)}: gone from waiter, ${payloads(byRetention)} too.`
+      : "",
+    erased.length > 0
+      ? `${one ? `It was erased from the store by hand on ${erased[0]?.droppedAt}` : `Erased from the store by hand: ${which(erased)}`}, as events older than ${one ? "it" : "those"} are kept: gone from waiter, ${payloads(erased)} too.`
+      : "",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 /**

@@ -21,7 +21,7 @@ import { createServer, enabledTools } from "../../src/server.js";
 import { clock, setClock } from "../../src/time.js";
 import { toolsets } from "../../src/toolsets.js";
 import { type WebhookSource, webhooksOf } from "../../src/webhooks/settings.js";
-import { numbersMovedSql } from "../store-contract.js";
+import { erase, numbersMovedSql } from "../store-contract.js";
 
 // As it is, counted: what a line of events_list costs is what lossless-json is asked to write.
 vi.mock("lossless-json", async (actual) => {
@@ -637,6 +637,38 @@ test("a cursor given before retention dropped every event still reads on; one be
   expect(text(await call("events_list", { before: dropped }))).toBe(
     `before "${dropped}" names no stored event. Retention dropped it on ${droppedAt}: gone from waiter, its payload too. Every event kept is newer: events_list without before lists them.`,
   );
+});
+
+test("an event erased by hand, newer than events kept, is told erased by hand when looked up by id, not dropped by retention", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-12-01T09:00:00Z");
+  await addTrial(store, "d1");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  setClock("2027-01-05T09:00:00Z");
+  const before = await addTrial(store, "d2");
+  setClock("2027-01-05T10:00:00Z");
+  const erased = (await addTrial(store, "d3", '{"email":"jana.novakova@example.cz"}')).id;
+  setClock("2027-01-05T11:00:00Z");
+  await addTrial(store, "d4");
+  erase(file, "jana.novakova@example.cz");
+  const when = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+  const erasedOn = `It was erased from the store by hand on ${when}, as events older than it are kept: gone from waiter, its payload too\\.`;
+  expect(text(await call("events_get", { id: erased }))).toMatch(
+    new RegExp(`^No event "${erased}" is stored\\. ${erasedOn} events_list lists the events kept\\.$`),
+  );
+  expect(text(await call("events_list", { since: erased }))).toMatch(
+    new RegExp(
+      `^since "${erased}" names no stored event\\. ${erasedOn} Pass as since the id of an event kept before it, or call events_list without since\\.$`,
+    ),
+  );
+  const readOn = (await call("events_list", { since: before.id })).structuredContent as { events: unknown[] };
+  expect(readOn.events).toHaveLength(1);
+  await expect(client.readResource({ uri: `events://event/${erased}` })).rejects.toMatchObject({
+    message: expect.stringMatching(
+      new RegExp(`^MCP error -32002: No stored event "${erased}": it was erased from the store by hand on ${when};`),
+    ),
+  });
 });
 
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
