@@ -1234,9 +1234,8 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
     .map((word) => word.replace(/\.$/, ""));
   const aName = TITLES.has(named[0] ?? "") || named.slice(1).some((word) => COMPANY_FORMS.has(word));
   const or =
-    // A town written again as its district ("Bern, Bern 3005") is the one town either way. A postal code before the
-    // town reads both ways too: "Berlin, 10119 Mitte" is Berlin's district Mitte, "Hans Huber, 10119 Berlin" Berlin.
-    (alone || part.startsWith(town) || new RegExp(`^(?:\\d|${LETTERED_CODE}\\s)`).test(part)) &&
+    // A town written again as its district ("Bern, Bern 3005") is the one town either way.
+    (alone || part.startsWith(town)) &&
     folded(before) !== folded(town) &&
     !aName &&
     !isCountryName(before) &&
@@ -1245,9 +1244,8 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
           name: before,
           town: townToSend([before, ...after]),
           region: town,
-          // Four digits after a word may be its house number ("Masarykova 1234"), as a postal code is written ("Wien 1010"),
-          // and four digits or fewer before words a house number before its street ("1234 Foo", as "1234 Main St").
-          street: /^\D+\s\d{4}$/.test(part) || /^\d{1,4}\s(?![A-Z]{2}\s)\D+$/.test(part),
+          // Four digits after a word may be its house number ("Masarykova 1234"), as a postal code is written ("Wien 1010").
+          street: /^\D+\s\d{4}$/.test(part),
         }
       : undefined;
   return { town: townToSend([town, ...after]), ...(or ? { or } : {}) };
