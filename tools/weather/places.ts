@@ -123,7 +123,7 @@ export function geocoder(api: Upstream) {
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
       ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
-      : `${noPlaceCalled(searched)} ${withoutAccents(searched) ? `${ACCENTS_ADVICE} ` : ""}${advice}`;
+      : `${noPlaceCalled(searched)} ${advice}`;
   }
 
   /** That no place of the name searched was found, and the places of that name found elsewhere. */
@@ -1250,18 +1250,6 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
       : undefined;
   return { town: townToSend([town, ...after]), ...(or ? { or } : {}) };
 }
-
-/**
- * A name written without accents that found nothing: the geocoder matches letters as written, not folded ("Tromso"
- * finds nothing, "Tromsø" Tromsø), so its accents may be what is missing.
- */
-function withoutAccents({ name, found }: { name: string; found: Place[] }): boolean {
-  // Not where the comma before a country or region is what is missing ("Wilmington DE").
-  return found.length === 0 && /^[A-Za-z][A-Za-z .'-]*$/.test(name) && !commaToAdd(name);
-}
-
-const ACCENTS_ADVICE =
-  'If the name has accents, write them: the geocoder compares letters as written ("Tromso" finds no "Tromsø").';
 
 /** A person's title before their name, folded, without its dot: "Ing. Jan Novák", "Dr Anna Schmidt". */
 const TITLES = new Set("mr mrs ms miss mx dr prof ing mgr bc judr mudr herr frau mme mlle sr sra".split(" "));
