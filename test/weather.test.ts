@@ -1560,6 +1560,10 @@ describe(`at ${AFTERNOON}`, () => {
         // Letters whose ZIP code is no state's are no state: a province's, as Italy writes one, or a country's.
         ["Via Roma 1, Milano MI 20121", "Milano"],
         ["Torstraße 101, Berlin DE 10119", "Berlin"],
+        // A ZIP code of a prefix another state holds too: 733 is Austin's, in Texas, 055 Andover's, in Massachusetts.
+        ["1 Main St, Austin OK 73301", "Austin"],
+        ["1 Main St, Andover VT 05501", "Andover"],
+        ["1 Main St, Austin TX 73301", "Austin, TX"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -1548,11 +1548,11 @@ const US_STATES: Record<string, string | string[]> = {
  * code comes before a ZIP code without the country after, the ZIP code says whether the letters are the state's.
  */
 const US_ZIP_PREFIXES =
-  "ny 005 063 100-149, ma 010-027 055, ri 028-029, nh 030-038, me 039-049, vt 050-059, ct 060-069, nj 070-089, " +
+  "ny 005 063 100-149, ma 010-027 055, ri 028-029, nh 030-038, me 039-049, vt 050-054 056-059, ct 060-069, nj 070-089, " +
   "pa 150-196, de 197-199, dc 200 202-205 569, va 201 220-246, md 206-219, wv 247-268, nc 270-289, sc 290-299, " +
   "ga 300-319 398-399, fl 320-349, al 350-369, tn 370-385, ms 386-397, ky 400-427, oh 430-459, in 460-479, " +
   "mi 480-499, ia 500-528, wi 530-549, mn 550-567, sd 570-577, nd 580-588, mt 590-599, il 600-629, mo 630-658, " +
-  "ks 660-679, ne 680-693, la 700-714, ar 716-729 755, ok 730-749, tx 733 750-799 885, co 800-816, wy 820-831, " +
+  "ks 660-679, ne 680-693, la 700-714, ar 716-729 755, ok 730-731 734-749, tx 733 750-799 885, co 800-816, wy 820-831, " +
   "id 832-838, ut 840-847, az 850-865, nm 870-884, nv 889-898, ca 900-961, hi 967-968, or 970-979, wa 980-994, ak 995-999";
 
 /** The states, by their codes in small letters, whose ZIP codes a ZIP code ("39201", "62701-1234") is among. */
