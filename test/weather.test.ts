@@ -2022,6 +2022,19 @@ describe(`at ${AFTERNOON}`, () => {
           `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude, which its map shows.`,
         );
       }
+      // A link that names its place without a point names it back: "(a shortened link hides it)" is no reason there.
+      for (const [link, name] of [
+        ["https://google.com/maps/place/Opava,+CZ", "Opava, CZ"],
+        ["https://google.com/maps?query=Opava", "Opava"],
+        ["https://maps.google.com/?q=Brno", "Brno"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toBe(
+          `\`place\` ${JSON.stringify(link)} is a map's link to a place by its name, with no point in it: send its name, ${JSON.stringify(name)}, or its latitude and longitude, which its map shows.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "https://maps.google.com/?q=Brno" }))).toBe(
+        '`name` "https://maps.google.com/?q=Brno" is a map\'s link to a place by its name, with no point in it: search for its name, "Brno", or give the weather tools its latitude and longitude, which its map shows.',
+      );
       expect(text(await server.call("weather_geocode", { name: "https://maps.app.goo.gl/xYz12AbC" }))).toBe(
         '`name` "https://maps.app.goo.gl/xYz12AbC" is a web address, not a place name, and none this reads a point in (a shortened link hides it): search for the place\'s name, or give the weather tools its latitude and longitude, which its map shows.',
       );

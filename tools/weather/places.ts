@@ -401,6 +401,16 @@ function refuseCoordinates(argument: string, text: string): void {
   const pair = read ?? east?.[0];
   if (!pair) {
     if (/^\s*https?:\/\/\S+\s*$/i.test(plain)) {
+      const named = linkedPlaceName(plain);
+      if (named) {
+        const send =
+          argument === "place"
+            ? `send its name, ${quote(named)}, or its latitude and longitude`
+            : `search for its name, ${quote(named)}, or give the weather tools its latitude and longitude`;
+        throw new ToolError(
+          `\`${argument}\` ${quote(text)} is a map's link to a place by its name, with no point in it: ${send}, which its map shows.`,
+        );
+      }
       const send =
         argument === "place"
           ? "send the place's name, or its latitude and longitude"
@@ -646,6 +656,19 @@ function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefin
   const [x = "", y = ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? "");
   const degrees = new RegExp(`^${DEGREES}$`);
   return degrees.test(x) && degrees.test(y) ? { latitude: Number(y), longitude: Number(x), centre: true } : undefined;
+}
+
+/** The place a Google Maps link names without a point: "/maps/place/Ostrava", "/maps/search/Ostrava", "?q=Ostrava". */
+function linkedPlaceName(text: string): string | undefined {
+  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
+  if (!url.hostname.startsWith("maps.") && !url.pathname.startsWith("/maps")) return undefined;
+  const inPath = /^\/maps\/(?:place|search)\/([^/@]+)/.exec(url.pathname)?.[1];
+  const name =
+    url.searchParams.get("q") ??
+    url.searchParams.get("query") ??
+    (inPath ? percentDecoded(inPath.replaceAll("+", " ")) : "");
+  return oneLine(name).trim() || undefined;
 }
 
 /**
