@@ -807,7 +807,14 @@ describe("cross rates", () => {
     // This month's last day is to come: the end that takes the range to the latest fixing is named instead.
     setClock("2026-12-07T08:00:00Z");
     expect(text(await server.call("currency_history", { ...range, start: "2026-12-01", end: "2026-12" }))).toBe(
-      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 2026-12 is a month, whose last day is 2026-12-31, but must not be after 2026-12-07, today in UTC+14 (the first time zone to reach a date); an end of 2026-12-07 takes the range to the latest fixing",
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 2026-12 is a month not over: an end of 2026-12-07 takes the range to the latest fixing",
+    );
+    // A month not begun has no day to send: what to send instead is named.
+    expect(text(await server.call("currency_history", { ...range, start: "2027-01", end: "2027-01" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2027-01 is a month still to come: start on 2026-12-07 or earlier; end: must be a date as YYYY-MM-DD: 2027-01 is a month still to come: an end of 2026-12-07 takes the range to the latest fixing",
+    );
+    expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2027-01" }))).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2027-01 is a month still to come: leave date out for the latest fixing",
     );
   });
 

@@ -157,6 +157,7 @@ function begun(date: string): boolean {
  * is told the day of it to send, `ofMonth`.
  */
 function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
+  const insteadOfLater = () => instead(isoDate(clock.now() + 14 * HOUR_MS));
   const tooLate = () => {
     const latest = isoDate(clock.now() + 14 * HOUR_MS);
     return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
@@ -166,7 +167,10 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
   return z
     .string()
     .trim()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: (issue) => notADate(issue.input, ahead, ofMonth), abort: true })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, {
+      error: (issue) => notADate(issue.input, ahead, ofMonth, insteadOfLater),
+      abort: true,
+    })
     .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
     .refine(begun, { error: tooLate });
 }
@@ -192,9 +196,14 @@ function notACalendarDate(date: string, ahead: (date: string) => string | undefi
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere.
  */
-function notADate(input: unknown, ahead: (date: string) => string | undefined, ofMonth: MonthDay): string {
+function notADate(
+  input: unknown,
+  ahead: (date: string) => string | undefined,
+  ofMonth: MonthDay,
+  insteadOfLater: () => string,
+): string {
   const text = String(input);
-  const wholeMonth = ofMonthGiven(text, ahead, ofMonth);
+  const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
@@ -242,22 +251,19 @@ function notADate(input: unknown, ahead: (date: string) => string | undefined, o
 
 /**
  * For a month where a date is taken (2026-10), as a month's rates are asked for, its days to send: the
- * first for a start, the last for an end, any for a date, or why the one named is refused, `ahead`.
+ * first for a start, the last for an end, any for a date; for a month not over or still to come, where
+ * that day has not begun, what to send instead, `insteadOfLater`.
  */
-function ofMonthGiven(
-  text: string,
-  ahead: (date: string) => string | undefined,
-  ofMonth: MonthDay,
-): string | undefined {
+function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
   const [, year, number = ""] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
   const month = year && `${year}-${number.padStart(2, "0")}`;
   const last = month && lastDayOf(month);
   if (!month || !last) return undefined;
   const first = `${month}-01`;
   const [named, which] = ofMonth === "last" ? [last, "last"] : [first, "first"];
-  const refused = ahead(named);
-  if (refused)
-    return `must be a date as YYYY-MM-DD: ${text} is a month, whose ${which} day is ${named}, but ${refused}`;
+  if (!begun(named)) {
+    return `must be a date as YYYY-MM-DD: ${text} is a month ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
+  }
   const upTo = begun(last) ? last : isoDate(clock.now() + 14 * HOUR_MS);
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${text} is a month: send one of its days, ${first} to ${upTo}`
