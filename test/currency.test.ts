@@ -785,6 +785,10 @@ describe("cross rates", () => {
     expect(await refused("currency_convert", { ...convert, date: "12/03/2026" })).toBe(
       `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 12/03/2026 is 2026-03-12 where the day comes first, 2026-12-03 where the month does: send the one meant, which ${latest}; leave date out for the latest fixing`,
     );
+    // Both to come: neither is to be sent.
+    expect(await refused("currency_convert", { ...convert, date: "01/12/2027" })).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 01/12/2027 is 2027-12-01 where the day comes first, 2027-01-12 where the month does, but ${latest}; leave date out for the latest fixing`,
+    );
     // A month's end mistyped, in a month not over: its last day is to come too.
     expect(await refused("currency_convert", { ...convert, date: "2026-12-32" })).toBe(
       `Invalid arguments for currency_convert: date: is not a calendar date: 2026-12 ends on 2026-12-31, and a date ${latest}; leave date out for the latest fixing`,

@@ -232,8 +232,13 @@ function notADate(
     );
     // Each date shows the year it reads, which is said apart only where they all read the same.
     const read = century !== undefined && readings.every(({ year }) => year === century);
-    const refused = readings.map(({ date }) => ahead(date)).find(Boolean);
-    return `must be a date as YYYY-MM-DD: ${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}: send the one meant${refused ? `, which ${refused}` : ""}`;
+    const refusals = readings.map(({ date }) => ahead(date));
+    const [refused] = refusals.filter(Boolean);
+    const said = `${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}`;
+    // None to send where none has begun.
+    return refusals.every(Boolean)
+      ? `must be a date as YYYY-MM-DD: ${said}, but ${refused}`
+      : `must be a date as YYYY-MM-DD: ${said}: send the one meant${refused ? `, which ${refused}` : ""}`;
   }
   const [reading] = readings;
   const readYear = reading ? reading.year : century;
