@@ -1821,7 +1821,7 @@ test("several currencies where one is taken are told to be asked for one at a ti
     "Invalid arguments for currency_rates: base: is one ISO 4217 code, not a list: call once for each",
   );
   // Written as text, as a shop lists the currencies it prices in.
-  for (const to of ["CZK, USD", "CZK,USD,PLN", "CZK; USD"]) {
+  for (const to of ["CZK, USD", "CZK,USD,PLN", "CZK; USD", "CZK USD PLN"]) {
     expect(text(await server.call("currency_convert", { amount: 100, from: "EUR", to })), to).toBe(
       `Invalid arguments for currency_convert: to: is one ISO 4217 code, not a list (${to}): call once for each`,
     );

@@ -59,8 +59,9 @@ function notACode(input: unknown): string {
   if (a && areCurrencies(pair)) {
     return `${refused}: ${String(input).trim()} is a pair, 1 ${pair[0]} in ${pair[1]}: send ${pair[0]} and ${pair[1]} each as a code of its own (base and symbols, or from and to)`;
   }
-  // As a list is told, where the text is one: as a shop lists the currencies it prices in.
-  const several = typeof input === "string" ? input.trim().split(/\s*[,;]\s*/) : [];
+  // As a list is told, where the text is one: as a shop lists the currencies it prices in, split as
+  // `codes` splits it (two with a space between are a pair, above).
+  const several = typeof input === "string" ? input.trim().split(/[\s,;]+/) : [];
   if (several.length > 1 && several.every((one) => /^[A-Za-z]{3}$/.test(one) && areCurrencies([one.toUpperCase()]))) {
     return `is one ISO 4217 code, not a list (${String(input).trim()}): call once for each`;
   }
