@@ -1101,9 +1101,10 @@ const HIDDEN = "[not shown]";
  */
 function hiddenStrings(input: Record<string, unknown>, sections: Section[], env: NodeJS.ProcessEnv): string[] {
   const hidden = new Set<string>();
-  const walk = (value: unknown, secret: boolean, depth: number) => {
+  // Where a URL goes (a key ending in url), "token@host" is a URL's user, not an email address.
+  const walk = (value: unknown, secret: boolean, depth: number, key = "") => {
     if (typeof value === "string") {
-      if (secret || !echoable(value)) hidden.add(value);
+      if (secret || !echoable(value) || (/url$/i.test(key) && value.includes("@"))) hidden.add(value);
       if (/^\s*[[{]/.test(value) && depth < 8) {
         try {
           walk(JSON.parse(value), secret, depth + 1);
@@ -1113,14 +1114,14 @@ function hiddenStrings(input: Record<string, unknown>, sections: Section[], env:
       for (const [key, item] of Object.entries(value)) {
         if (!Array.isArray(value)) walk(key, secret, depth + 1);
         if (/Env$/.test(key) && typeof item === "string" && env[item]) hidden.add(env[item]);
-        walk(item, secret, depth + 1);
+        walk(item, secret, depth + 1, key);
       }
     }
   };
   for (const section of sections) {
     const values = (section.key ? input[section.key] : input) as Record<string, unknown> | undefined;
     for (const [name, setting] of Object.entries(section.settings)) {
-      if (values?.[name] !== undefined) walk(values[name], setting.secret === true, 0);
+      if (values?.[name] !== undefined) walk(values[name], setting.secret === true, 0, name);
     }
   }
   return [...hidden].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);

@@ -637,6 +637,23 @@ describe("bad settings are refused by name", () => {
       { TEST_SHOP_URL: "shop.example" },
       /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\): write https:\/\/shop\.example \(got "shop\.example"\)$/,
     ],
+    // A user before the host, as an email address writes one, may be a token: not quoted back.
+    [
+      { TEST_SHOP_URL: "s3cret@shop.example" },
+      /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\)$/,
+    ],
+    [
+      { WAITER_WEBHOOKS_PUBLIC_URL: "s3cret@hooks.example" },
+      /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
+    ],
+    [
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({
+          team: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "s3cret@api.example" },
+        }),
+      },
+      /^invalid setting WAITER_NOTIFY_CHANNELS at team\.baseUrl: must be an https:\/\/ URL \(plain http only to loopback addresses\)$/,
+    ],
     [
       { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
