@@ -203,6 +203,7 @@ export function automationRuns(parts: RunParts) {
    * notify_send takes, keeps them;
    * `told`, where given, is the reason in a person's words, for the message, and `logged`, where
    * given, the log's, without the payload's values (StepFailure); else the log says `told`.
+   * `recorded`, for a run taken up at start, is the run as the store has it, with the steps it ran.
    */
   async function failed(
     automation: Automation,
@@ -211,9 +212,7 @@ export function automationRuns(parts: RunParts) {
     step: number,
     { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
-    told = reason,
-    logged = told,
-    recorded?: RunRecord,
+    { told = reason, logged = told, recorded }: { told?: string; logged?: string; recorded?: RunRecord } = {},
   ): Promise<void> {
     // A run taken up after its automation's steps were moved (reordered, some taken out) is told by
     // the steps it recorded: the automation's now, at their places, are not those it ran.
@@ -347,7 +346,7 @@ export function automationRuns(parts: RunParts) {
         const { message, told, logged } = reasons(err);
         const detail = { tool, ...(filled ? { args: filled } : {}), written: configured, error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
-        await failed(automation, event, run, i, { tool, args: filled }, message, told, logged);
+        await failed(automation, event, run, i, { tool, args: filled }, message, { told, logged });
         return;
       }
       // Recorded as filled in, with the defaults the tool adds: one it reads into another shape (a
@@ -410,14 +409,14 @@ export function automationRuns(parts: RunParts) {
         }
         const { message, told, logged } = reasons(err);
         await record(run, i, "failed", JSON.stringify({ tool, args, written: configured, error: message }));
-        await failed(automation, event, run, i, { tool, args }, message, told, logged);
+        await failed(automation, event, run, i, { tool, args }, message, { told, logged });
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
         await record(run, i, "failed", JSON.stringify({ tool, args, written: configured, error: withNothing(said) }));
         const told = withNothing(said);
-        await failed(automation, event, run, i, { tool, args }, told, told, withNothing(hidden(said)));
+        await failed(automation, event, run, i, { tool, args }, told, { logged: withNothing(hidden(said)) });
         return;
       }
       // What automations change, as what agents change: the operator's record of who did it, which
@@ -569,22 +568,16 @@ export function automationRuns(parts: RunParts) {
           ? automation.do[next]
           : undefined;
       const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
-      await failed(
-        begun,
-        event,
-        run.id,
-        next,
-        call,
-        call.error ?? UNDER_WAY,
-        call.error ?? UNDER_WAY_TOLD,
+      await failed(begun, event, run.id, next, call, call.error ?? UNDER_WAY, {
+        told: call.error ?? UNDER_WAY_TOLD,
         logged,
-        run,
-      );
+        recorded: run,
+      });
       return;
     }
     if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {
       await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-      await failed(begun, event, run.id, next, call, UNDER_WAY, UNDER_WAY_TOLD, UNDER_WAY_TOLD, run);
+      await failed(begun, event, run.id, next, call, UNDER_WAY, { told: UNDER_WAY_TOLD, recorded: run });
       return;
     }
     const view = viewOf(event);
