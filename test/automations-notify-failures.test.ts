@@ -572,9 +572,10 @@ describe("a notification some targets refused for now", () => {
       expect(outcome(run)).toMatch(
         /^Sent on office to accounts@shop\.example\.\nNot confirmed by gone@shop\.example: The mail server refused it \(550 /,
       );
-      // The run, not a user, decides: it sends it to no one again, and says so to whoever reads it.
+      // The run, not a user, decides: it tries again only those that refused it for now, so those
+      // left refused it for good.
       expect(outcome(run)).toMatch(
-        /\nIt is not sent again, so that those it reached do not get it twice: tell those that did not confirm it by hand, if they need it\.$/,
+        /\nThose that did not confirm it refused it for good, so it is not sent to them again: tell them by hand, if they need it\.$/,
       );
     } finally {
       await server.close();

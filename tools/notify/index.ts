@@ -354,7 +354,7 @@ export const notify = defineToolset({
               session.serves("notify_send")
                 ? "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice."
                 : // An automation's step, whose run a person reads: it tries again only those that refused it for now.
-                  "It is not sent again, so that those it reached do not get it twice: tell those that did not confirm it by hand, if they need it.",
+                  "Those that did not confirm it refused it for good, so it is not sent to them again: tell them by hand, if they need it.",
             );
           }
           return lines.join("\n");
