@@ -561,13 +561,20 @@ export function automationRuns(parts: RunParts) {
     if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now. The
       // log hides the values the step took from the event: the step as it recorded it, or, from an
-      // older waiter, which did not, as configured, where that is still the same tool's.
-      const step: Step | undefined = call.written
-        ? { tool: call.tool, args: call.written }
-        : atTheirPlaces(automation, run)
-          ? automation.do[next]
-          : undefined;
-      const logged = call.error && step ? payloadHidden(call.error, payloadValues(step, viewOf(event))) : undefined;
+      // older waiter, which did not, as configured, where that is still the same tool's; else those
+      // any of the automation's steps takes.
+      const steps: readonly Step[] = call.written
+        ? [{ tool: call.tool, args: call.written }]
+        : atTheirPlaces(automation, run) && automation.do[next]
+          ? [automation.do[next]]
+          : automation.do;
+      const view = viewOf(event);
+      const logged = call.error
+        ? payloadHidden(
+            call.error,
+            steps.flatMap((step) => payloadValues(step, view)),
+          )
+        : undefined;
       await failed(begun, event, run.id, next, call, call.error ?? UNDER_WAY, {
         told: call.error ?? UNDER_WAY_TOLD,
         logged,
