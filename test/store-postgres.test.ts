@@ -348,6 +348,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a store runs one retention at a time: a run asked for while another goes waits for it, and both see a person's lock as it is", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 1_000,
+      });
+      stores.push(store);
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      try {
+        // Side by side, each would take the other's tries for the turn passing between writers, and end unsaid.
+        const runs = [store.expire(), store.expire()];
+        for (const run of runs) await expect(run).rejects.toBeInstanceOf(StoreBusy);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+      expect((await store.stats()).events).toBe(3);
+    });
+
     test("retention kept waiting asks again on the connection it asked on: a try the server is still ending is never met as another session's hold on the turn", async () => {
       const url = await freshSchema();
       // The run watched is the one a store starts as it opens, the only one under way: a second

@@ -1045,6 +1045,7 @@ export class PostgresEventStore implements EventStore {
   #goneTold = 0;
   /** This store's name in the notifications of its acknowledgements, which it has told already. */
   readonly #me = randomUUID();
+  #retaining: Promise<void> = Promise.resolve();
   readonly #watch: ListenWatch;
   readonly #expiry: NodeJS.Timeout;
   /** Whether a newer waiter upgraded the tables since the open: told once, found from then on. */
@@ -1419,7 +1420,18 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  async expire(now = clock.now()): Promise<void> {
+  /**
+   * One run at a time in a store: runs side by side would each take the other's tries for the turn
+   * passing between writers, and end without a word. A run asked for meanwhile (the timer's, one
+   * at opening) waits for the one going.
+   */
+  expire(now = clock.now()): Promise<void> {
+    const run = this.#retaining.then(() => this.#expire(now));
+    this.#retaining = run.catch(() => {});
+    return run;
+  }
+
+  async #expire(now: number): Promise<void> {
     const total: Dropped = {};
     // A statement at a time, each dropping a part of a backlog, so the replicas' deliveries take
     // the turn between them; the turn is taken (the row locked) before the function runs. It is
