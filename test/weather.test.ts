@@ -2022,6 +2022,12 @@ describe(`at ${AFTERNOON}`, () => {
           `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude, which its map shows.`,
         );
       }
+      // Any other web address, a town's own site or a map's page of a street, is not said to be shortened.
+      for (const link of ["https://www.brno.cz/", "https://osm.org/way/4326153"]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toBe(
+          `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in: send the place's name, or its latitude and longitude.`,
+        );
+      }
       // A link that names its place without a point names it back: "(a shortened link hides it)" is no reason there.
       for (const [link, name] of [
         ["https://google.com/maps/place/Opava,+CZ", "Opava, CZ"],

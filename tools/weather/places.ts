@@ -416,7 +416,9 @@ function refuseCoordinates(argument: string, text: string): void {
           ? "send the place's name, or its latitude and longitude"
           : "search for the place's name, or give the weather tools its latitude and longitude";
       throw new ToolError(
-        `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): ${send}, which its map shows.`,
+        shortenedLink(plain)
+          ? `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): ${send}, which its map shows.`
+          : `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in: ${send}.`,
       );
     }
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
@@ -656,6 +658,18 @@ function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefin
   const [x = "", y = ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? "");
   const degrees = new RegExp(`^${DEGREES}$`);
   return degrees.test(x) && degrees.test(y) ? { latitude: Number(y), longitude: Number(x), centre: true } : undefined;
+}
+
+/** A map's link as apps share it, shortened: "https://maps.app.goo.gl/…", "https://mapy.cz/s/…", "https://osm.org/go/…". */
+function shortenedLink(text: string): boolean {
+  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  if (!url) return false;
+  const host = url.hostname.toLowerCase().replace(/^www\./, "");
+  return (
+    /^(?:maps\.app\.goo\.gl|goo\.gl|g\.co|maps\.apple)$/.test(host) ||
+    (/^(?:[a-z]+\.)?mapy\.(?:cz|com)$/.test(host) && url.pathname.startsWith("/s/")) ||
+    (host === "osm.org" && url.pathname.startsWith("/go/"))
+  );
 }
 
 /** The place a Google Maps link names without a point: "/maps/place/Ostrava", "/maps/search/Ostrava", "?q=Ostrava". */
