@@ -1560,7 +1560,8 @@ describe(`at ${AFTERNOON}`, () => {
         // Letters whose ZIP code is no state's are no state: a province's, as Italy writes one, or a country's.
         ["Via Roma 1, Milano MI 20121", "Milano"],
         ["Torstraße 101, Berlin DE 10119", "Berlin"],
-        // A ZIP code of a prefix another state holds too: 733 is Austin's, in Texas, 055 Andover's, in Massachusetts.
+        // A ZIP code amid another state's: 733, amid Oklahoma's, is Austin's, in Texas; 055, amid Vermont's, Andover's, in
+        // Massachusetts.
         ["1 Main St, Austin OK 73301", "Austin"],
         ["1 Main St, Andover VT 05501", "Andover"],
         ["1 Main St, Austin TX 73301", "Austin, TX"],
