@@ -927,7 +927,7 @@ describe("the listener", () => {
     const { note = "" } = (await session.call("webhooks_sources", { source: "shop" })).structuredContent as {
       note?: string;
     };
-    expect(note.slice(note.indexOf("shop's"), note.indexOf(" shop: WooCommerce does not send"))).toBe(
+    expect(note.slice(note.indexOf("shop's"), note.indexOf(" shop: if any refused were WooCommerce's"))).toBe(
       "shop's client busy: if every delivery of this source is refused so, its deliveries come from one address that holds its share of the bodies being read at once (behind a reverse proxy or tunnel, every sender's come from the proxy's): raise webhooks.maxConnectionsPerClient (WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT), which sets that share, up to webhooks.maxConnections (WAITER_WEBHOOKS_MAX_CONNECTIONS) where the proxy limits its clients itself.",
     );
   });
