@@ -36,7 +36,7 @@ const ACCEPTED_CODINGS = "gzip, deflate";
  * end in ten minutes; a 429's is when the account may ask again (Open-Meteo's daily limit: the
  * next day), held a day at most, as an HTTP date from a server with a wrong clock may name next year.
  */
-export const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
+const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /** How long a connection is kept for the next request, unless the upstream says less (Keep-Alive). */
 const KEEP_ALIVE_MS = 30_000;

@@ -2,7 +2,6 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
-import { longestHoldMs } from "../../src/http/client.js";
 import { accessLogin, challenged, movedTo, nothingChanged, retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -395,14 +394,13 @@ const FAILED_READ_MS = 5 * 60_000;
 
 /**
  * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, a 429 as
- * long as its Retry-After asks, up to as long as the shop's other reads are held for one. Any other
+ * long as its Retry-After asks (a day at most, as retryAfterSeconds reads it). Any other
  * (the call's deadline or cancel, a dropped connection, a 429 that asks no wait) says nothing of the
  * next call, which asks again.
  */
 function failureStandsMs(err: unknown): number | undefined {
   if (!(err instanceof UpstreamError) || err.status === undefined) return undefined;
-  if (err.status === 429)
-    return err.retryAfter === undefined ? undefined : Math.min(err.retryAfter * 1000, longestHoldMs(429));
+  if (err.status === 429) return err.retryAfter === undefined ? undefined : err.retryAfter * 1000;
   return err.status >= 500 ? FAILED_READ_MS : undefined;
 }
 
