@@ -979,9 +979,10 @@ const OTHER_WORDS: Record<string, string> = {
 /**
  * The settings, of `settings` (without the prefix), that `name` names in other words or fewer
  * (DB_URL, PORT, TIMEOUT): the one holding each of its words, or the settings' word for it, in
- * order, with the fewest words left over. One word that several hold and none is (MAX) gives each
- * of them, the nearest first: fewer words left over make none likelier. None where several are as
- * near (URL), nor the setting that names a secret's variable (DB_PASSWORD is the secret's own).
+ * order, with the fewest words left over. One word that several hold and none is (MAX, or
+ * WEBHOOKS_MAX after the words each of them begins with) gives each of them, the nearest first:
+ * fewer words left over make none likelier. None where several are as near (URL), nor the
+ * setting that names a secret's variable (DB_PASSWORD is the secret's own).
  */
 function inOtherWords(name: string, settings: readonly string[]): string[] {
   const words = name
@@ -1002,7 +1003,9 @@ function inOtherWords(name: string, settings: readonly string[]): string[] {
   const holding = settings
     .map((setting, i) => ({ setting, left: leftOver[i] ?? Number.POSITIVE_INFINITY }))
     .filter(({ left }) => Number.isFinite(left));
-  if (words.length === 1 && least > 0 && holding.length > 1 && nearest.length === 1) {
+  const lead = words.slice(0, -1);
+  const oneWordMore = holding.every(({ setting }) => lead.every((word, i) => setting.split("_")[i] === word));
+  if (oneWordMore && least > 0 && holding.length > 1 && nearest.length === 1) {
     return holding.sort((a, b) => a.left - b.left).map(({ setting }) => setting);
   }
   return nearest.length === 1 ? nearest : [];

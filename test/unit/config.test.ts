@@ -1276,6 +1276,10 @@ describe("bad settings are refused by name", () => {
     expect(load({ WAITER_MAX: "5" }).warnings).toEqual([
       "WAITER_MAX is no setting of waiter's and is ignored; did you mean WAITER_MAX_SESSIONS, or WAITER_MAX_RESPONSE_BYTES, or WAITER_WEBHOOKS_MAX_CONNECTIONS, or WAITER_WEBHOOKS_MAX_BODY_BYTES, or WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT?",
     ]);
+    // Its section's words before it, as webhooks.max is written in the file.
+    expect(load({ WAITER_WEBHOOKS_MAX: "5" }).warnings).toEqual([
+      "WAITER_WEBHOOKS_MAX is no setting of waiter's and is ignored; did you mean WAITER_WEBHOOKS_MAX_CONNECTIONS, or WAITER_WEBHOOKS_MAX_BODY_BYTES, or WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT?",
+    ]);
   });
 
   test("a key of webhooks.retention's JSON written as a setting of its own (retentionDays, maxEvents) is named with where it goes", () => {
