@@ -575,11 +575,34 @@ describe("a notification some targets refused for now", () => {
       // The run, not a user, decides: it tries again only those that refused it for now, so those
       // left refused it for good.
       expect(outcome(run)).toMatch(
-        /\nThose that did not confirm it refused it for good, so it is not sent to them again: tell them by hand, if they need it\.$/,
+        /\nIt is not sent again to those that did not confirm it: each refused it for good, or may have it already, as its reason says\. Tell them by hand, if they need it\.$/,
       );
     } finally {
       await server.close();
       await smtp.close();
+    }
+  });
+
+  test("a chat whose answer says the message may have reached it is not said to have refused it", async () => {
+    // A proxy in front of Telegram that gave up on its answer: the message may have been sent.
+    telegram.intercept = (req) =>
+      req.method === "POST" && (JSON.parse(req.body) as { chat_id: string }).chat_id === OTHER
+        ? json(502, JSON.stringify({ ok: false, error_code: 502, description: "Bad Gateway" }))
+        : undefined;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(outcome(run)).toMatch(
+        new RegExp(`^Sent on team to ${CHAT}\\.\nNot confirmed by ${OTHER}: .*may have been sent`),
+      );
+      expect(outcome(run)).toMatch(
+        /\nIt is not sent again to those that did not confirm it: each refused it for good, or may have it already, as its reason says\. Tell them by hand, if they need it\.$/,
+      );
+    } finally {
+      await server.close();
     }
   });
 

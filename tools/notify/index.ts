@@ -353,8 +353,9 @@ export const notify = defineToolset({
               // Each refusal for now says to try again later, which for this tool is sending it to every target again.
               session.serves("notify_send")
                 ? "Sending it again sends it to every target of the channel, those it reached too: tell the user which did not confirm it, and send it again only if they want those it reached to get it twice."
-                : // An automation's step, whose run a person reads: it tries again only those that refused it for now.
-                  "Those that did not confirm it refused it for good, so it is not sent to them again: tell them by hand, if they need it.",
+                : // An automation's step, whose run a person reads: it tries again only those that refused it
+                  // for now, not those that refused it for good nor those that may have it (a 5xx after it was sent).
+                  "It is not sent again to those that did not confirm it: each refused it for good, or may have it already, as its reason says. Tell them by hand, if they need it.",
             );
           }
           return lines.join("\n");
