@@ -251,7 +251,8 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(listening.said).toBe(`http://<this machine's address>:${listenPort}`);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
-});
+  // Six node processes, one after another, each loading waiter: seconds each on a busy machine.
+}, 60_000);
 
 // As a container's PID 1, node has no default action for SIGTERM: one that waiter did not handle
 // would be ignored, and `docker stop` would kill it after its timeout (exit status 137).
