@@ -5057,6 +5057,21 @@ describe("OAuth access tokens", () => {
   const lapseIn = (authorization: string, ms: number) =>
     setClock((Number(decodeJwt(authorization.replace(/^Bearer /, "")).exp) + 60) * 1000 - ms);
 
+  /**
+   * Sets `authorization`'s token to lapse in a minute, on a timer the test moves: a stream opened
+   * meanwhile is taken however long taking it takes, and lasts until `lapse`.
+   */
+  const lapsingSoon = (authorization: string) => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    lapseIn(authorization, 60_000);
+  };
+  /** Lets the token `lapsingSoon` set lapse now: the clock past its leeway, its streams' timers run. */
+  const lapse = (authorization: string) => {
+    lapseIn(authorization, -1);
+    vi.advanceTimersByTime(60_000);
+    vi.useRealTimers();
+  };
+
   // The shop is configured so that there are tools that change something; none is called.
   const oauthEnv = () => ({
     WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin }),
@@ -5847,13 +5862,14 @@ describe("OAuth access tokens", () => {
       const opened = await initializeAt(served.url, { authorization: lapsing });
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      // Past its exp, the token is within its 60 s leeway for 1.5 s more.
-      lapseIn(lapsing, 1_500);
+      // Past its exp, the token is within its 60 s leeway until it lapses.
+      lapsingSoon(lapsing);
       const stream = await request(`${served.url}/mcp`, {
         method: "GET",
         headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
       });
       expect(stream.statusCode).toBe(200);
+      lapse(lapsing);
       const ended = stream.body.text();
       let wait: NodeJS.Timeout | undefined;
       const stillOpen = new Promise((resolve) => {
@@ -5870,6 +5886,7 @@ describe("OAuth access tokens", () => {
       expect(again.statusCode).toBe(401);
       await again.body.dump();
     } finally {
+      vi.useRealTimers();
       setClock();
       await served.close();
     }
@@ -5972,10 +5989,14 @@ describe("OAuth access tokens", () => {
       });
       expect(subscribed.statusCode).toBeLessThan(300);
       await subscribed.body.dump();
-      lapseIn(lapsing, 1_500);
-      const quiet = await request(`${served.url}/mcp`, {
+      lapsingSoon(lapsing);
+      const opening = request(`${served.url}/mcp`, {
         headers: { accept: "text/event-stream", ...inSession, authorization: lapsing },
       });
+      // A quiet stream's headers come with its end: it lapses once it is held.
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      lapse(lapsing);
+      const quiet = await opening;
       expect(quiet.statusCode).toBe(200);
       // Nothing came on it: its end is where its client stands, as MCP 2025-11-25 has a server say.
       const ended = await quiet.body.text();
@@ -5997,6 +6018,7 @@ describe("OAuth access tokens", () => {
       );
       expect(back.map((e) => JSON.parse(e.data).method)).toContain("notifications/resources/updated");
     } finally {
+      vi.useRealTimers();
       setClock();
       await served.close();
     }
@@ -6023,9 +6045,9 @@ describe("OAuth access tokens", () => {
       const lastId = /^id: (.*)$/m.exec(first)?.[1] as string;
       await expect.poll(() => served.sessions.streams()).toBe(1);
       // The client comes back to the call with an older token: past its exp, within its 60 s
-      // leeway for 1.5 s more.
-      lapseIn(lapsing, 1_500);
-      const resumed = await request(`${served.url}/mcp`, {
+      // leeway until it lapses.
+      lapsingSoon(lapsing);
+      const resuming = request(`${served.url}/mcp`, {
         headers: {
           accept: "text/event-stream",
           ...inSession,
@@ -6033,6 +6055,10 @@ describe("OAuth access tokens", () => {
           "last-event-id": lastId,
         },
       });
+      // Its headers come with its end: it lapses once it is held.
+      await expect.poll(() => served.sessions.streams()).toBe(2);
+      lapse(lapsing);
+      const resumed = await resuming;
       expect(resumed.statusCode).toBe(200);
       // It lapses: the call's stream ends without the answer, which the client comes back for
       // with the token it has then; the session's notification stream is its newer token's.
@@ -6057,6 +6083,7 @@ describe("OAuth access tokens", () => {
       const answer = /^data: (.*)$/m.exec(await back.body.text())?.[1];
       expect(JSON.parse(answer ?? "{}")).toMatchObject({ id: 2, result: { structuredContent: { timed_out: false } } });
     } finally {
+      vi.useRealTimers();
       listening.abort();
       setClock();
       await served.close();
