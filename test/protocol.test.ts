@@ -1500,8 +1500,13 @@ describe("logging", () => {
     received.length = 0;
     await session.client.setLoggingLevel("warning");
     await session.call("currency_rates", { date: "2021-01-06", symbols: ["USD"] });
-    await new Promise((r) => setTimeout(r, 100));
+    // Answered after the call's answer, on the same pipe: what the call would have sent came before.
+    await session.client.setLoggingLevel("debug");
     expect(received).toEqual([]);
+    // And it would have been heard: at debug, the same call is.
+    await session.call("currency_rates", { date: "2021-01-07", symbols: ["USD"] });
+    await session.client.setLoggingLevel("warning");
+    expect(received.map((m) => String(m.data))).toContainEqual(expect.stringMatching(/currency_rates answered/));
     await session.close();
   });
 });
