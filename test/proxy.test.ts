@@ -411,15 +411,16 @@ test("an automation's step through a proxy that asks for credentials, or whose r
 
 test("a proxy that never answers the CONNECT fails a change within the call's deadline, said as not made", async () => {
   proxy.hold = true;
-  // A tool timeout of 2 s gives the CONNECT half of it, 1 s, and the call the other second to say so.
+  // A tool timeout of 6 s gives the CONNECT half of it, 3 s, which undici ends on a half-second
+  // tick, and the call the seconds after to say so, a process held up meanwhile too.
   const server = await startWaiter(
-    shop("https://shop.example", { HTTPS_PROXY: proxy.origin, WAITER_TOOL_TIMEOUT: "2" }),
+    shop("https://shop.example", { HTTPS_PROXY: proxy.origin, WAITER_TOOL_TIMEOUT: "6" }),
   );
   try {
     const result = await server.call("eshop_order_update_status", { id: ORDER, status: "cancelled" });
     expect(result.isError).toBe(true);
     expect(text(result)).toContain(
-      `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it did not answer waiter's CONNECT within 1 s; it, or the service beyond it, is down or slow, try again later.`,
+      `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it did not answer waiter's CONNECT within 3 s; it, or the service beyond it, is down or slow, try again later.`,
     );
     expect(text(result)).not.toContain("may have been made");
   } finally {
