@@ -79,9 +79,20 @@ export async function retentionOf(
   ids: string[],
 ): Promise<{ dropped: DroppedEvent[]; never: string[]; mayBe: string[]; through: number }> {
   const through = await store.droppedThrough();
-  if (through === 0) return { dropped: [], never: ids, mayBe: [], through };
   const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
   const oldestKept = await store.firstAfter({}, through);
+  // The erasing SQL of docs/webhooks.md records what it deletes as retention does; retention drops
+  // the oldest first, so an event made after one kept was erased.
+  const keptSince = oldestKept ? Date.parse(oldestKept.receivedAt) + DROP_ORDER_SLACK_MS : Number.POSITIVE_INFINITY;
+  const droppedAs = (id: string): DroppedEvent | undefined => {
+    const at = droppedAt.get(storedId(id));
+    return at ? { id, droppedAt: at, ...(decodeTime(storedId(id)) > keptSince ? { erased: true } : {}) } : undefined;
+  };
+  if (through === 0) {
+    // Retention has dropped none: an event on record was erased, told so where that is sure.
+    const erased = ids.map(droppedAs).filter((event): event is DroppedEvent => event?.erased === true);
+    return { dropped: erased, never: ids.filter((id) => !erased.some((event) => event.id === id)), mayBe: [], through };
+  }
   const oldestRecorded = await store.oldestDroppedId();
   const recordedSince = oldestRecorded
     ? Math.max(forgottenBefore(clock.now()), decodeTime(oldestRecorded))
@@ -95,15 +106,12 @@ export async function retentionOf(
   // Every drop counted still on record (a store that kept records from its first drop, none yet
   // forgotten) names each event retention dropped: an id older than its first event is none of them.
   if (ids.some(unsure) && (await everyDropRemembered(store))) droppedNoneAfter = Number.NEGATIVE_INFINITY;
-  // The erasing SQL of docs/webhooks.md records what it deletes as retention does; retention drops
-  // the oldest first, so an event made after one kept was erased.
-  const keptSince = oldestKept ? Date.parse(oldestKept.receivedAt) + DROP_ORDER_SLACK_MS : Number.POSITIVE_INFINITY;
   const dropped: DroppedEvent[] = [];
   const never: string[] = [];
   const mayBe: string[] = [];
   for (const id of ids) {
-    const at = droppedAt.get(storedId(id));
-    if (at) dropped.push({ id, droppedAt: at, ...(decodeTime(storedId(id)) > keptSince ? { erased: true } : {}) });
+    const event = droppedAs(id);
+    if (event) dropped.push(event);
     else if (unsure(id)) mayBe.push(id);
     else never.push(id);
   }

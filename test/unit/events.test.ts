@@ -671,6 +671,37 @@ test("an event erased by hand, newer than events kept, is told erased by hand wh
   });
 });
 
+test("an event erased by hand where retention has dropped none yet is told erased by hand, and when", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2027-01-05T09:00:00Z");
+  const before = await addTrial(store, "d1");
+  setClock("2027-01-05T10:00:00Z");
+  const erased = (await addTrial(store, "d2", '{"email":"jana.novakova@example.cz"}')).id;
+  setClock("2027-01-05T11:00:00Z");
+  await addTrial(store, "d3");
+  erase(file, "jana.novakova@example.cz");
+  // The erasing SQL stamps its own time.
+  const when = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+  const erasedOn = `It was erased from the store by hand on ${when}, as events older than it are kept: gone from waiter, its payload too\\.`;
+  expect(text(await call("events_get", { id: erased }))).toMatch(
+    new RegExp(`^No event "${erased}" is stored\\. ${erasedOn} events_list lists the events kept\\.$`),
+  );
+  expect(text(await call("events_list", { since: erased }))).toMatch(
+    new RegExp(
+      `^since "${erased}" names no stored event\\. ${erasedOn} Pass as since the id of an event kept before it, or call events_list without since\\.$`,
+    ),
+  );
+  expect(
+    ((await call("events_list", { since: before.id })).structuredContent as { events: unknown[] }).events,
+  ).toHaveLength(1);
+  await expect(client.readResource({ uri: `events://event/${erased}` })).rejects.toMatchObject({
+    message: expect.stringMatching(
+      new RegExp(`^MCP error -32002: No stored event "${erased}": it was erased from the store by hand on ${when};`),
+    ),
+  });
+});
+
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
   const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());
