@@ -158,21 +158,13 @@ function headerNotSent(source: WebhookSource, missing: string): string {
  */
 const MISMATCHED_FOR_MS = HOUR_MS;
 
-/**
- * What a source's sender loses while its deliveries are refused, for the senders that never send a
- * delivery again, and what to do `once` the cause is mended.
- */
-const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], (once: string) => string>> = {
-  github: (once) =>
-    `GitHub does not send the refused deliveries again: once ${once}, redeliver each ${GITHUB_REDELIVERY}`,
-  woocommerce: (once) =>
-    `WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once ${once}, set it back to Active under WooCommerce → Settings → Advanced → Webhooks (WooCommerce keeps its count of failures until a delivery succeeds, so before that one more failure disables it again)`,
+/** What a sender signing with another secret loses meanwhile, for the senders that never send a delivery again. */
+const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], (secretEnv: string) => string>> = {
+  github: () =>
+    `GitHub does not send the refused deliveries again: once they verify, redeliver each ${GITHUB_REDELIVERY}`,
+  woocommerce: (secretEnv) =>
+    `WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: once ${secretEnv} holds the secret it signs with, set it back to Active under WooCommerce → Settings → Advanced → Webhooks (WooCommerce keeps its count of failures until a delivery succeeds, so before that one more failure disables it again)`,
 };
-
-/** What `source`'s sender loses while its deliveries are refused, where it never sends one again. */
-function lostMeanwhile(source: WebhookSource, once: string): string | undefined {
-  return LOST_MEANWHILE[source.scheme]?.(once);
-}
 
 /**
  * Warns when a source's sender has been signing with another secret than waiter's for a while: a
@@ -225,11 +217,8 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
       if (watch.verifiedAt === undefined || now - watch.since < MISMATCHED_FOR_MS) return;
       if (watch.warnedAt !== undefined && lessAgoThan(watch.warnedAt, HOUR_MS)) return;
       watch.warnedAt = now;
-      const lost = lostMeanwhile(
-        source,
-        source.scheme === "woocommerce"
-          ? `${[source.secretEnv].flat().join(" or ")} holds the secret it signs with`
-          : "they verify",
+      const lost = LOST_MEANWHILE[source.scheme]?.(
+        "secretEnv" in source ? [source.secretEnv].flat().join(" or ") : "waiter",
       );
       log.warning(
         `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source, reason)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
