@@ -270,7 +270,7 @@ export async function deliveryNamed(store: EventStore, id: string, gone = ""): P
   if (!dropped) return `${quote(id)} is ${underNamed(stored)}: pass waiter's event id instead.`;
   const also = dropped.as === stored.as ? `of ${eventsOf(dropped)}` : underNamed(dropped);
   const kept = stored.events.length === 1 ? "the kept event's id" : "a kept event's id";
-  return `${quote(id)} is ${underNamed(stored)}, and ${also}, which retention has dropped with ${payloads(dropped.events)}: pass ${kept} instead.${gone && ` ${gone}`}`;
+  return `${quote(id)} is ${underNamed(stored)}, and ${also}, which ${goneHow(dropped)} with ${payloads(dropped.events)}: pass ${kept} instead.${gone && ` ${gone}`}`;
 }
 
 /**
@@ -281,7 +281,7 @@ export async function deliveryNamed(store: EventStore, id: string, gone = ""): P
 export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const dropped = await droppedUnder(store, id);
   if (!dropped) return undefined;
-  return `${quote(id)} is ${underNamed(dropped)}, which retention has dropped: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
+  return `${quote(id)} is ${underNamed(dropped)}, which ${goneHow(dropped)}: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
 }
 
 /** `words` as a sentence lists them, the first DELIVERY_LOOKUPS of more said, and how many more. */
@@ -296,18 +296,41 @@ function payloads(events: unknown[]): string {
 }
 
 /** Events an id names though it is none of their ids: as a sender's delivery id, or as a payment's. */
-type Under = { as: "delivery"; events: { id: string; source: string }[] } | { as: "payment"; events: DroppedPayment[] };
+export type Under = (
+  | { as: "delivery"; events: { id: string; source: string }[] }
+  | { as: "payment"; events: DroppedPayment[] }
+) & { erased?: true };
 
 /**
- * The events retention dropped that `id` named though it was none of their ids: as a sender's
- * delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten digits, reads as a Unix time
- * too) of a source not configured with another scheme (`droppedPayment`); undefined if neither.
+ * The events retention dropped (or a person erased, `erased`) that `id` named though it was none of
+ * their ids: as a sender's delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten
+ * digits, reads as a Unix time too) of a source not configured with another scheme
+ * (`droppedPayment`); undefined if neither.
  */
 export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   const delivered = await store.droppedAs(id);
-  if (delivered.length > 0) return { as: "delivery", events: delivered };
-  const payments = await store.droppedPayment(id);
-  return payments.length > 0 ? { as: "payment", events: payments } : undefined;
+  const payments = delivered.length > 0 ? [] : await store.droppedPayment(id);
+  const under: Under | undefined =
+    delivered.length > 0
+      ? { as: "delivery", events: delivered }
+      : payments.length > 0
+        ? { as: "payment", events: payments }
+        : undefined;
+  if (!under) return undefined;
+  // Told as their event ids are (`retentionOf`): erased by hand, where every one of them was.
+  const { dropped } = await retentionOf(
+    store,
+    under.events.map((event) => event.id),
+  );
+  return dropped.length === under.events.length && dropped.every((event) => event.erased)
+    ? { ...under, erased: true }
+    : under;
+}
+
+/** How the events `under` names went: "retention has dropped", or erased by hand. */
+export function goneHow(under: Under): string {
+  if (!under.erased) return "retention has dropped";
+  return `${under.events.length === 1 ? "was" : "were"} erased from the store by hand`;
 }
 
 /**

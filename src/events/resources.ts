@@ -17,6 +17,7 @@ import {
   copied,
   droppedUnder,
   eventUri,
+  goneHow,
   idAs,
   idNotKept,
   isCursor,
@@ -25,6 +26,7 @@ import {
   retentionOf,
   storedId,
   storedUnder,
+  type Under,
 } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore, StoredEvent } from "./store.js";
@@ -84,9 +86,9 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
     data,
   );
 }
-/** The URIs of events retention dropped (`droppedUnder`), as a not-found answer names them. */
-function urisDropped(dropped: { events: { id: string }[] }): string {
-  return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}, which retention has dropped`;
+/** The URIs of events retention dropped or erased by hand (`droppedUnder`), as a not-found answer names them. */
+function urisDropped(dropped: Under): string {
+  return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}, which ${goneHow(dropped)}`;
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {

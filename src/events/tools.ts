@@ -23,6 +23,7 @@ import {
   deliveryNamed,
   droppedDelivery,
   droppedEventsSaid,
+  droppedUnder,
   eventUri,
   idForm,
   isCursor,
@@ -147,7 +148,7 @@ async function placeOf(
   const fate = isEventId(value) ? await retentionOf(store, [value]) : undefined;
   const droppedAs =
     (await droppedDelivery(store, value)) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
-  if (droppedAs && fate?.dropped[0]?.erased) {
+  if (droppedAs && (fate?.dropped[0]?.erased || (await droppedUnder(store, value))?.erased)) {
     // Events before and after it are kept: where it stood among them is not.
     return {
       refused: `${name} ${quote(value)} names no stored event. ${droppedAs} Pass as ${name} the id of an event kept ${name === "since" ? "before" : "after"} it, or call ${fresh} without ${name}.`,

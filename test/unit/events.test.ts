@@ -702,6 +702,25 @@ test("an event erased by hand where retention has dropped none yet is told erase
   });
 });
 
+test("an event erased by hand is told erased by hand when looked up by its sender's delivery id too", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2027-01-05T09:00:00Z");
+  await addTrial(store, "d1");
+  setClock("2027-01-05T10:00:00Z");
+  const erased = (await addTrial(store, "d2", '{"email":"jana.novakova@example.cz"}')).id;
+  erase(file, "jana.novakova@example.cz");
+  expect(text(await call("events_get", { id: "d2" }))).toContain(
+    `"d2" is the sender's delivery id of event ${erased} (source "trial"), which was erased from the store by hand: gone from waiter, its payload too.`,
+  );
+  expect(text(await call("events_list", { since: "d2" }))).toContain(
+    "Pass as since the id of an event kept before it, or call events_list without since.",
+  );
+  await expect(client.readResource({ uri: "events://event/d2" })).rejects.toMatchObject({
+    message: expect.stringContaining(`of events://event/${erased}, which was erased from the store by hand;`),
+  });
+});
+
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
   const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());
