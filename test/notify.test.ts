@@ -2062,7 +2062,27 @@ describe("who may be told", () => {
   test("only the channels configured, and no text longer than a message", async () => {
     const unknown = await waiter.call("notify_send", { channel: "everyone", text: "Hi" });
     expect(unknown.isError).toBe(true);
-    expect(text(unknown)).toMatch(/channel/);
+    expect(text(unknown)).toBe(
+      'Invalid arguments for notify_send: channel: No notification channel is named "everyone"; the notification channels are ops, fancy, stranger, office, bounce, grey.',
+    );
+    const misspelt = await waiter.call("notify_send", { channel: "ofice", text: "Hi" });
+    expect(text(misspelt)).toMatch(/"ofice"; the notification channels are office \(the closest\), ops, /);
+    // An address is sent to only as one of a channel's: the channel is named instead.
+    const listed = await waiter.call("notify_send", { channel: "Boss@shop.example", text: "Hi" });
+    expect(text(listed)).toMatch(
+      /"Boss@shop\.example"; the notification channels are .*\. Boss@shop\.example is an address, not a channel: name the channel that sends to it, office or bounce, which sends to all it lists\.$/,
+    );
+    // So is a Telegram chat, and an @name is a chat, never an address.
+    const chat = await waiter.call("notify_send", { channel: OWNER, text: "Hi" });
+    expect(text(chat)).toMatch(
+      /\. 424242 is a chat, not a channel: name the channel that sends to it, ops, fancy or stranger, which sends to all it lists\.$/,
+    );
+    const named = await waiter.call("notify_send", { channel: "@shop_news", text: "Hi" });
+    expect(text(named)).toMatch(/\. @shop_news is a chat, not a channel, and no channel sends to it: /);
+    const stray = await waiter.call("notify_send", { channel: "nobody@shop.example", text: "Hi" });
+    expect(text(stray)).toMatch(
+      /\. nobody@shop\.example is an address, not a channel, and no channel sends to it: a channel sends only to the chats and addresses configured for it, which whoever runs waiter sets\.$/,
+    );
     const long = await waiter.call("notify_send", { channel: "ops", text: "x".repeat(4001) });
     expect(long.isError).toBe(true);
     expect(text(long)).toMatch(

@@ -13,6 +13,7 @@ import {
   upstreamUrl,
   word,
 } from "../../src/settings.js";
+import { enumerated, noSuchName } from "../../src/shown.js";
 import { defineTool, defineToolset, notBlank, notEmpty } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import { forWhom, type Sender } from "./sender.js";
@@ -99,14 +100,23 @@ const BOT_TOKEN = /^\d+:[\w-]+$/;
 /** The variable a message names as the one to hold the bot token. */
 const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
 
+/** A Telegram chat as chatIds lists it: its id, or a public group's or channel's @name. */
+const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
+
+/** What reads as one email address, a part before the @ and one after. */
+const ADDRESS = /^[^@\s]+@[^@\s]+$/;
+
 const channelName = settingName("channel");
+
+/** What `noSuchName` calls a notification channel. */
+const CHANNEL: [string, string] = ["notification channel", "notification channels"];
 
 export const channel = byWord("type", [
   closedObject("a telegram channel", {
     type: z.literal("telegram"),
     botTokenEnv: secretVariable("the Telegram bot token", { shape: BOT_TOKEN, example: BOT_TOKEN_VARIABLE }),
     chatIds: z
-      .array(z.union([z.string().regex(/^(-?\d+|@\w{5,32})$/, "is not a chat id or @channelname"), z.number().int()]))
+      .array(z.union([z.string().regex(CHAT_ID, "is not a chat id or @channelname"), z.number().int()]))
       .min(1)
       .describe("a list of the chats messages go to: their ids, or @channelnames")
       .transform((ids) => ids.map(String)),
@@ -251,17 +261,35 @@ export const notify = defineToolset({
           c.type === "telegram"
             ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits, c.topicId, c.chatIds)
             : emailSender(smtpOptions(c));
-        return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
+        const kind = c.type === "telegram" ? "chat" : "address";
+        return [c.name, { kind, targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),
     );
     const names = [...channels.keys()] as [string, ...string[]];
+    // A chat or an address (one a person asked to be told at) is named as such, with the channels that send to it.
+    const noChannel = (name: string) => {
+      const refused = noSuchName(CHANNEL, name, names);
+      const kind = CHAT_ID.test(name) ? "chat" : ADDRESS.test(name) ? "address" : undefined;
+      if (!kind) return refused;
+      const same = kind === "chat" ? sameChat : sameAddress;
+      const sending = names.filter((each) => {
+        const channel = channels.get(each);
+        return channel?.kind === kind && channel.targets.some((target) => same(target) === same(name));
+      });
+      const what = `${name} is ${kind === "chat" ? "a chat" : "an address"}, not a channel`;
+      return sending.length > 0
+        ? `${refused} ${what}: name the channel that sends to it, ${enumerated(sending, "or")}, which sends to all it lists.`
+        : `${refused} ${what}, and no channel sends to it: a channel sends only to the chats and addresses configured for it, which whoever runs waiter sets.`;
+    };
     return [
       defineTool({
         name: "notify_send",
         title: "Tell people",
         description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
         input: {
-          channel: z.enum(names).describe("Where to."),
+          channel: z
+            .enum(names, { error: (issue) => (typeof issue.input === "string" ? noChannel(issue.input) : undefined) })
+            .describe("Where to."),
           text: z
             .string()
             .check(notEmpty)
