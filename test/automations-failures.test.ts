@@ -771,6 +771,16 @@ describe("automations are checked at start", () => {
       /automation stripe-paid, onFailure: No notification channel is named "nobody"; the only notification channel is team\.$/,
     ],
     [
+      "an address as the onFailure channel",
+      { ...PAID, onFailure: { notify: "boss@shop.example" } },
+      /automation stripe-paid, onFailure: No notification channel is named "boss@shop\.example"; the only notification channel is team\. An address is not a channel: list it in the to of an email channel \(notify\.channels in the config file, or WAITER_NOTIFY_CHANNELS; docs\/notifications\.md\), and name that channel here\.$/,
+    ],
+    [
+      "a Telegram chat as a notify step's channel",
+      { ...PAID, do: [{ notify: "@shop_news", text: "Hi" }] },
+      /step 1: No notification channel is named "@shop_news"; the only notification channel is team\. A chat is not a channel: list it in the chatIds of a telegram channel \(notify\.channels in the config file, or WAITER_NOTIFY_CHANNELS; docs\/notifications\.md\), and name that channel here\.$/,
+    ],
+    [
       "a channel not configured",
       { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
       /automation stripe-paid, step 1: No notification channel is named "everyone"; the only notification channel is team\.$/,

@@ -185,7 +185,17 @@ export function checkAutomations({
         const checked = literal ? schema.safeParse(value, { error: settingsErrors }) : undefined;
         if (checked && !checked.success && name === "notify_send" && arg === "channel") {
           const channels = (schema as z.ZodEnum).options as string[];
-          throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, String(value), channels)}`);
+          // A person's address or chat, as one would write where they are to be told, goes in a channel.
+          const given = String(value);
+          const listed = /^(-?\d+|@\w{5,32})$/.test(given)
+            ? " A chat is not a channel: list it in the chatIds of a telegram channel"
+            : /^[^@\s]+@[^@\s]+$/.test(given)
+              ? " An address is not a channel: list it in the to of an email channel"
+              : "";
+          const pointer = listed
+            ? `${listed} (notify.channels in the config file, or WAITER_NOTIFY_CHANNELS; docs/notifications.md), and name that channel here.`
+            : "";
+          throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, String(value), channels)}${pointer}`);
         }
         const meantAsPath = checked && !checked.success ? pathMiswritten(value) : undefined;
         if (meantAsPath) throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${meantAsPath}`);
