@@ -2169,6 +2169,15 @@ describe("who may be told", () => {
     expect(() =>
       load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["424242", 424242] } }, { T: "x" }),
     ).toThrow(/at ops.chatIds: 424242 is listed twice; list each once$/);
+    // A link to a chat, as Telegram shares it, is refused with the id or @name it stands for.
+    const chat = (id: string) => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: [id] } }, { T: "x" });
+    expect(() => chat("https://t.me/shopnews")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead$/,
+    );
+    expect(() => chat("https://t.me/c/1234567890/42")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+    );
+    expect(() => chat("shopnews")).toThrow(/at ops.chatIds.0: is not a chat id or @channelname \(got "shopnews"\)$/);
     // Telegram's @names are one whatever their case: @ShopNews is @shopnews.
     expect(() =>
       load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["@ShopNews", "@shopnews"] } }, { T: "x" }),

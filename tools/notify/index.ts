@@ -103,6 +103,22 @@ const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
 /** A Telegram chat as chatIds lists it: its id, or a public group's or channel's @name. */
 const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
 
+/**
+ * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
+ * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100).
+ */
+function notChatId(input: unknown): string {
+  const link =
+    typeof input === "string"
+      ? /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:c\/(\d+)|(\w{5,32}))(?:[/?#]|$)/i.exec(input)
+      : null;
+  if (!link) return "is not a chat id or @channelname";
+  const [, number, name] = link;
+  return number
+    ? `is a link to a chat: list the chat's id, -100${number}, instead`
+    : `is a link to a chat: list the chat's @name, @${name}, instead`;
+}
+
 /** What reads as one email address, a part before the @ and one after. */
 const ADDRESS = /^[^@\s]+@[^@\s]+$/;
 
@@ -116,7 +132,7 @@ export const channel = byWord("type", [
     type: z.literal("telegram"),
     botTokenEnv: secretVariable("the Telegram bot token", { shape: BOT_TOKEN, example: BOT_TOKEN_VARIABLE }),
     chatIds: z
-      .array(z.union([z.string().regex(CHAT_ID, "is not a chat id or @channelname"), z.number().int()]))
+      .array(z.union([z.string().regex(CHAT_ID, { error: (issue) => notChatId(issue.input) }), z.number().int()]))
       .min(1)
       .describe("a list of the chats messages go to: their ids, or @channelnames")
       .transform((ids) => ids.map(String)),
