@@ -20,7 +20,7 @@ import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { StoreBusy } from "../src/events/store.js";
 import { Log } from "../src/log.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
@@ -1236,8 +1236,16 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         .toBe(
           `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the file is there and that waiter's user may read it. waiter tries again at each call.`,
         );
-      // The listening connections try again 250 ms after they were cut, and meet the file gone.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Each listening connection says it was cut, then, the line a minute being over, that trying
+      // again met the file gone.
+      const listenFailed = (said: string) =>
+        warnings.filter(
+          (line) =>
+            line.startsWith("listening for events committed by other waiter processes failed") && line.includes(said),
+        ).length;
+      await expect.poll(() => listenFailed("terminating connection")).toBe(2);
+      setClock(clock.now() + 60_000);
+      await expect.poll(() => listenFailed(ca), { timeout: 15_000 }).toBe(2);
       renameSync(`${ca}.old`, ca);
       expect(await listing()).toBe("listed");
       // Both stores listen again, and hear what the other commits.
