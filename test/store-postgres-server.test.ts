@@ -26,7 +26,7 @@ import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_ENV, erpHeaders } from "./erp.js";
-import { freePort } from "./fakes/http.js";
+import { freePort, REFUSING_PORT } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
 import {
   postgresAvailable,
@@ -108,7 +108,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await app.close();
       }
       // A replica that cannot reach it stops, as with sources.
-      const port = await freePort();
+      const port = REFUSING_PORT;
       const env = {
         WAITER_DATABASE_URL: `postgres://waiter@127.0.0.1:${port}/waiter`,
         WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
@@ -655,7 +655,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           else process.env[name] = value;
         }
       });
-      const port = await freePort();
+      const port = REFUSING_PORT;
       process.env.PGHOST = "127.0.0.1";
       process.env.PGPORT = String(port);
       await expect(open("postgres://waiter@/waiter")).rejects.toThrow(
@@ -738,7 +738,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
-      const port = await freePort();
+      const port = REFUSING_PORT;
       const { app, stderr } = await startApp({
         ...ERP_ENV,
         WAITER_DATABASE_URL: `postgres://waiter:pw-not-shown@127.0.0.1:${port}/waiter`,

@@ -23,7 +23,7 @@ import { type Gone, NewerStore, StoreBusy, type StoredEvent, StoreNotWritable } 
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { freePort } from "./fakes/http.js";
+import { REFUSING_PORT } from "./fakes/http.js";
 import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startupProxy } from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 import {
@@ -786,7 +786,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   test("failures to listen that the line a minute left out are said as the watch stops, not a minute after it", async () => {
     const warnings = warningsSaid();
-    const port = await freePort();
+    const port = REFUSING_PORT;
     let attempts = 0;
     const watch = new ListenWatch({
       connect: () => {

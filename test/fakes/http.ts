@@ -271,6 +271,13 @@ export async function freePort(): Promise<number> {
 let nextInBlock = (process.pid * 379) % 1_000;
 
 /**
+ * A loopback port that refuses every connection, for an address where nothing should listen:
+ * below 1024, where only root may listen, and no test's, as theirs come from freePort or listen(0).
+ * A port from freePort is free only until another worker binds it.
+ */
+export const REFUSING_PORT = 1;
+
+/**
  * What `start` starts on a port from freePort, started again on another port where something took
  * the first between its pick and the start (EADDRINUSE): another run's server, whose worker picks
  * from the same block. For a port a setting names before the start; a server that can listen on
