@@ -412,12 +412,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     /**
-     * waiter listen on the store at `url`, with the lock wait of a write (3 s) and the cap on the
-     * look-up of a refused delivery (1 s) shortened alike: an answer within lockWaitMs + storeLookupMs
-     * and before twice lockWaitMs, SENDER_WAIT_MS, is what reaches a sender that waits 5 s in all.
+     * waiter listen on the store at `url`, with the cap on the look-up of a refused delivery (1 s)
+     * shortened: an answer within lockWaitMs + storeLookupMs and before twice lockWaitMs,
+     * SENDER_WAIT_MS, is what reaches a sender that waits 5 s in all. The 2.4 s between them is
+     * the room a loaded machine has for the rest of the delivery's work.
      */
-    const HELD = { lockWaitMs: 1_200, storeLookupMs: 100 };
-    const SENDER_WAIT_MS = 2_100;
+    const HELD = { lockWaitMs: 2_500, storeLookupMs: 100 };
+    const SENDER_WAIT_MS = 2 * HELD.lockWaitMs - 100;
     const listenHeld = async (url: string, storeLookupMs = HELD.storeLookupMs) => {
       const config = loadConfig({ env: { ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" } }, toolsets());
       const store = await PostgresEventStore.open({ url, retention: LOOSE, lockWaitMs: HELD.lockWaitMs });
