@@ -28,6 +28,7 @@ import { ERP_ENV, ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { shopifyAcrossTheUpgrade } from "./shopify.js";
+import { untilSaid } from "./spawn.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
 import { LOOSE } from "./store-contract.js";
 
@@ -108,7 +109,7 @@ async function listen(extra: Record<string, string> = {}) {
   child.stderr.on("data", (chunk) => {
     stderr += chunk;
   });
-  await expect.poll(() => stderr, { timeout: 10_000 }).toMatch(/listening for webhooks/);
+  await untilSaid(child, () => stderr, /listening for webhooks/, "waiter listen did not start", 18_000);
   return { child, stderr: () => stderr };
 }
 
