@@ -378,7 +378,7 @@ test("under systemd, each line reaches journald at its level's priority; elsewhe
   const elsewhere = await serve("elsewhere.log", ({ dev, ino }) => `${dev}:${ino + 1}`);
   expect(elsewhere.log).toMatch(/^\S+Z notice +\[waiter\] waiter \S+ set up a new event store /);
   expect(elsewhere.log).not.toMatch(/^</m);
-});
+}, 60_000);
 
 const OPS = "0123456789abcdef".repeat(4);
 

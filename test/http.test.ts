@@ -192,7 +192,8 @@ describe("deadlines and timeouts", () => {
         ],
         ["POST", expect.stringMatching(/did not confirm the change before the tool call ended/)],
       ]);
-      for (const { ms } of results) expect(ms).toBeLessThan(2_500);
+      // Cut near its 1 s deadline, not left to drip: a lost timer would never end it.
+      for (const { ms } of results) expect(ms).toBeLessThan(5_000);
       expect(dripping.requests.map((r) => r.path).sort()).toEqual([
         "/load",
         "/read",
