@@ -878,18 +878,26 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
         ];
       }
       const rest = name.slice(prefix.length);
-      const part = meantInside(
-        rest,
-        sections.flatMap((section) =>
-          Object.entries(section.settings).map(([key, setting]) => ({ section, path: setting.env, key, setting })),
-        ),
-      );
-      if (part && !meantKey(rest, settings)) {
+      const misspelt = meantKey(rest, settings);
+      const part =
+        misspelt === undefined
+          ? meantInside(
+              rest,
+              sections.flatMap((section) =>
+                Object.entries(section.settings).map(([key, setting]) => ({
+                  section,
+                  path: setting.env,
+                  key,
+                  setting,
+                })),
+              ),
+            )
+          : undefined;
+      if (part) {
         return [
           `${name} is no setting of waiter's and is ignored; that is ${part.key} of ${part.of.path}, which takes JSON: ${part.of.path}={"${part.key}":…}`,
         ];
       }
-      const misspelt = meantKey(rest, settings);
       const worded = misspelt ? [misspelt] : inOtherWords(rest, settings);
       const [meant] = worded;
       if (!meant) return [];
