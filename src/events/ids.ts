@@ -260,13 +260,13 @@ export function noEventAs(id: string, why: string): string {
 
 /**
  * The events a sender's delivery id names: those stored (a payment's too), and those retention
- * dropped (`droppedDelivery`, with `gone`), as one source's may be while another's is kept, in one
+ * dropped (`droppedDeliverySaid`, with `gone`), as one source's may be while another's is kept, in one
  * sentence; undefined for none.
  */
 export async function deliveryNamed(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
   const stored = await storedUnder(store, id);
-  if (!stored) return droppedDelivery(store, id, gone);
   const dropped = await droppedUnder(store, id);
+  if (!stored) return droppedDeliverySaid(id, dropped, gone);
   if (!dropped) return `${quote(id)} is ${underNamed(stored)}: pass waiter's event id instead.`;
   const also = dropped.as === stored.as ? `of ${eventsOf(dropped)}` : underNamed(dropped);
   const kept = stored.events.length === 1 ? "the kept event's id" : "a kept event's id";
@@ -274,12 +274,11 @@ export async function deliveryNamed(store: EventStore, id: string, gone = ""): P
 }
 
 /**
- * The events retention dropped that a sender's delivery id named, or a Comgate or GoPay payment's id
- * (`droppedUnder`), while the delivery is remembered: the delivery arrived, which a model must not
- * take for one never sent. Undefined for none.
+ * The events retention dropped that a sender's delivery id `id` named, or a Comgate or GoPay
+ * payment's id (`dropped`, as `droppedUnder` found them), while the delivery is remembered: the
+ * delivery arrived, which a model must not take for one never sent. Undefined for none.
  */
-export async function droppedDelivery(store: EventStore, id: string, gone = ""): Promise<string | undefined> {
-  const dropped = await droppedUnder(store, id);
+export function droppedDeliverySaid(id: string, dropped: Under | undefined, gone = ""): string | undefined {
   if (!dropped) return undefined;
   return `${quote(id)} is ${underNamed(dropped)}, which ${goneHow(dropped)}: gone from waiter, ${payloads(dropped.events)} too.${gone && ` ${gone}`}`;
 }

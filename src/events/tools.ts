@@ -21,7 +21,7 @@ import { cleanType, matchesFilter, typePrefix, typeStem, wooTopicMeant, wooTopic
 import {
   copied,
   deliveryNamed,
-  droppedDelivery,
+  droppedDeliverySaid,
   droppedEventsSaid,
   droppedUnder,
   eventUri,
@@ -146,9 +146,10 @@ async function placeOf(
   if (await storedUnder(store, value)) return { refused: `${neither}. ${await deliveryNamed(store, value)}` };
   // A sender's own ids may read as event ids (ULIDs) too.
   const fate = isEventId(value) ? await retentionOf(store, [value]) : undefined;
+  const under = await droppedUnder(store, value);
   const droppedAs =
-    (await droppedDelivery(store, value)) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
-  if (droppedAs && (fate?.dropped[0]?.erased || (await droppedUnder(store, value))?.erased)) {
+    droppedDeliverySaid(value, under) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
+  if (droppedAs && (fate?.dropped[0]?.erased || under?.erased)) {
     // Events before and after it are kept: where it stood among them is not.
     return {
       refused: `${name} ${quote(value)} names no stored event. ${droppedAs} Pass as ${name} the id of an event kept ${name === "since" ? "before" : "after"} it, or call ${fresh} without ${name}.`,
