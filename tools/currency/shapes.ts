@@ -152,15 +152,20 @@ function begun(date: string): boolean {
   return Date.parse(date) <= clock.now() + 14 * HOUR_MS;
 }
 
+/** The latest date `begun` takes: today in UTC+14. */
+function latestBegun(): string {
+  return isoDate(clock.now() + 14 * HOUR_MS);
+}
+
 /**
  * A date argument, YYYY-MM-DD. A later one than `begun` takes is refused naming the latest date
  * taken, since a model often does not know today's, and `instead`, what to send; a month given for it
  * is told the day of it to send, `ofMonth`.
  */
 function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
-  const insteadOfLater = () => instead(isoDate(clock.now() + 14 * HOUR_MS));
+  const insteadOfLater = () => instead(latestBegun());
   const tooLate = () => {
-    const latest = isoDate(clock.now() + 14 * HOUR_MS);
+    const latest = latestBegun();
     return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
   };
   // A date a refusal names, to send or as a month's last, is refused in turn where it has not begun: so it says.
@@ -270,7 +275,7 @@ function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => str
   if (!begun(named)) {
     return `must be a date as YYYY-MM-DD: ${text} is a month ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
   }
-  const upTo = begun(last) ? last : isoDate(clock.now() + 14 * HOUR_MS);
+  const upTo = begun(last) ? last : latestBegun();
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${text} is a month: send one of its days, ${first} to ${upTo}`
     : `must be a date as YYYY-MM-DD: ${text} is a month: send ${named}, its ${which} day`;
