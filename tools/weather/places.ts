@@ -651,9 +651,14 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
   return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyCentre(text);
 }
 
+/** `text` read as a web address, white space around it left out, if it is one. */
+function webAddress(text: string): URL | undefined {
+  return URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+}
+
 /** Mapy.cz's view, as its address bar has it, "https://mapy.cz/zakladni?x=18.28&y=49.83&z=15": its centre, longitude x first. */
 function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefined {
-  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  const url = webAddress(text);
   if (!url || !/(^|\.)mapy\.(?:cz|com)$/i.test(url.hostname)) return undefined;
   const [x = "", y = ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? "");
   const degrees = new RegExp(`^${DEGREES}$`);
@@ -662,7 +667,7 @@ function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefin
 
 /** A map's link as apps share it, shortened: "https://maps.app.goo.gl/…", "https://mapy.cz/s/…", "https://osm.org/go/…". */
 function shortenedLink(text: string): boolean {
-  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  const url = webAddress(text);
   if (!url) return false;
   const host = url.hostname.toLowerCase().replace(/^www\./, "");
   return (
@@ -674,7 +679,7 @@ function shortenedLink(text: string): boolean {
 
 /** The place a Google Maps link names without a point: "/maps/place/Ostrava", "/maps/search/Ostrava", "?q=Ostrava". */
 function linkedPlaceName(text: string): string | undefined {
-  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  const url = webAddress(text);
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
   if (!url.hostname.startsWith("maps.") && !url.pathname.startsWith("/maps")) return undefined;
   const inPath = /^\/maps\/(?:place|search)\/([^/@]+)/.exec(url.pathname)?.[1];
@@ -692,7 +697,7 @@ function linkedPlaceName(text: string): string | undefined {
  */
 function directionsLink(text: string): { destination?: Coordinates; name?: string; centre: boolean } | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
-  const url = URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+  const url = webAddress(text);
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname) || !url.pathname.startsWith("/maps/dir/")) return undefined;
   const decoded = (part: string) => oneLine(percentDecoded(part.replaceAll("+", " "))).trim();
   const parts = url.pathname.slice("/maps/dir/".length).split("/");
