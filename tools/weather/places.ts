@@ -401,20 +401,17 @@ function refuseCoordinates(argument: string, text: string): void {
   const pair = read ?? east?.[0];
   if (!pair) {
     if (/^\s*https?:\/\/\S+\s*$/i.test(plain)) {
+      const sendName = (name: string) =>
+        argument === "place"
+          ? `send ${name}, or its latitude and longitude`
+          : `search for ${name}, or give the weather tools its latitude and longitude`;
       const named = linkedPlaceName(plain);
       if (named) {
-        const send =
-          argument === "place"
-            ? `send its name, ${quote(named)}, or its latitude and longitude`
-            : `search for its name, ${quote(named)}, or give the weather tools its latitude and longitude`;
         throw new ToolError(
-          `\`${argument}\` ${quote(text)} is a map's link to a place by its name, with no point in it: ${send}, which its map shows.`,
+          `\`${argument}\` ${quote(text)} is a map's link to a place by its name, with no point in it: ${sendName(`its name, ${quote(named)}`)}, which its map shows.`,
         );
       }
-      const send =
-        argument === "place"
-          ? "send the place's name, or its latitude and longitude"
-          : "search for the place's name, or give the weather tools its latitude and longitude";
+      const send = sendName("the place's name");
       throw new ToolError(
         shortenedLink(plain)
           ? `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): ${send}, which its map shows.`
