@@ -781,9 +781,12 @@ describe("cross rates", () => {
     expect(await refused("currency_convert", { ...convert, date: "2026-12-01T10:00:00Z" })).toBe(
       `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T10:00:00Z is 2026-12-01, but ${latest}; leave date out for the latest fixing`,
     );
-    // Of two readings, one to come: either may be meant, and the later one is said to be refused.
+    // Of two readings, one to come: either may be meant, and the later one is named as refused.
     expect(await refused("currency_convert", { ...convert, date: "12/03/2026" })).toBe(
-      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 12/03/2026 is 2026-03-12 where the day comes first, 2026-12-03 where the month does: send the one meant, which ${latest}; leave date out for the latest fixing`,
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 12/03/2026 is 2026-03-12 where the day comes first, 2026-12-03 where the month does: send the one meant; 2026-12-03 ${latest}; leave date out for the latest fixing`,
+    );
+    expect(await refused("currency_convert", { ...convert, date: "03-11-27" })).toBe(
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03-11-27 is 2027-11-03 where the day comes first, 2027-03-11 where the month does, 2003-11-27 where the year does: send the one meant; 2027-11-03 and 2027-03-11 ${latest}; leave date out for the latest fixing`,
     );
     // Both to come: neither is to be sent.
     expect(await refused("currency_convert", { ...convert, date: "01/12/2027" })).toBe(

@@ -241,10 +241,12 @@ function notADate(
     const refusals = readings.map(({ date }) => ahead(date));
     const [refused] = refusals.filter(Boolean);
     const said = `${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}`;
+    // The readings not begun are named, lest the refusal read as one of the date meant, whichever it is.
+    const notBegun = readings.filter((_, i) => refusals[i]).map(({ date }) => date);
     // None to send where none has begun.
     return refusals.every(Boolean)
       ? `must be a date as YYYY-MM-DD: ${said}, but ${refused}`
-      : `must be a date as YYYY-MM-DD: ${said}: send the one meant${refused ? `, which ${refused}` : ""}`;
+      : `must be a date as YYYY-MM-DD: ${said}: send the one meant${refused ? `; ${notBegun.join(" and ")} ${refused}` : ""}`;
   }
   const [reading] = readings;
   const readYear = reading ? reading.year : century;
