@@ -855,6 +855,24 @@ describe("cross rates", () => {
     }
   });
 
+  test("a time stamp whose date in Prague has not begun anywhere is not told to send that date", async () => {
+    setClock("2026-11-30T08:00:00Z"); // 22:00 in UTC+14: 2026-12-01 has begun nowhere
+    const refused = await server.call("currency_convert", {
+      amount: 1,
+      from: "EUR",
+      to: "CZK",
+      date: "2026-11-30T23:30:00Z",
+    });
+    expect(text(refused)).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in UTC; 2026-12-01, its date in Prague and Frankfurt, where the fixings are dated, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+    // Once it has begun in UTC+14, both are offered.
+    setClock("2026-11-30T10:30:00Z");
+    expect(
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2026-11-30T23:30:00Z" })),
+    ).toContain("or 2026-12-01, its date in Prague and Frankfurt, where the fixings are dated, whichever");
+  });
+
   test("a day in words, asked just after midnight in Prague, is told Prague's date, not UTC's of the day before", async () => {
     // Wednesday 00:30 in Prague and Frankfurt, still Tuesday in UTC: a Czech user's "yesterday" is Tuesday.
     setClock("2026-12-08T23:30:00Z");

@@ -259,7 +259,7 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
-  return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant) : readAs}`;
+  return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant, ahead) : readAs}`;
 }
 
 /**
@@ -300,9 +300,9 @@ function yearOfTwoDigits(digits: string): number {
 /**
  * For a time stamp in a zone of its own (a payment's "2026-08-31T22:30:00Z") that is another day in
  * Prague and Frankfurt, where the fixings are dated, that day too: which is the transaction's, the
- * stamp's zone or the banks', only the user knows.
+ * stamp's zone or the banks', only the user knows; or where that day has not begun, why it is refused, `ahead`.
  */
-function inPrague(stamp: string, stamped: string): string {
+function inPrague(stamp: string, stamped: string, ahead: (date: string) => string | undefined): string {
   // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
   const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
   const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
@@ -311,7 +311,11 @@ function inPrague(stamp: string, stamped: string): string {
   const there = dateIn(PUBLICATION.zone, instant);
   if (there === stamped) return "";
   const offset = zone.toUpperCase() === "Z" ? "" : zone.replace(/^([+-]\d{2}):?(\d{2})$/, "$1:$2");
-  return `, the time stamp's date in UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
+  const stampZone = `the time stamp's date in UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}`;
+  const refused = ahead(there);
+  return refused
+    ? `, ${stampZone}; ${there}, its date in Prague and Frankfurt, where the fixings are dated, ${refused}`
+    : `, ${stampZone}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing", "any");
