@@ -1237,13 +1237,16 @@ test("a refund's negative amount is refused saying what to send: the amount with
   expect(text(zero)).not.toContain("refund");
 });
 
-test("a refund's amount over the limit, written as text, is refused keeping its minus", async () => {
+test("a refund's amount over the limit, written as text, is refused keeping its minus, as a number is", async () => {
   const said = async (amount: number | string) =>
     text(await server.call("currency_convert", { amount, from: "CZK", to: "EUR", date: "2026-08-28" }));
+  const why =
+    "must be above 0: for a refund, the amount without its minus, 1000000000000000, must be at most 1,000,000,000,000";
   expect(await said("-1,000,000,000,000,000 Kč")).toBe(
-    "Invalid arguments for currency_convert: amount: expected number, received string: it is -1000000000000000, and an amount must be at most 1,000,000,000,000, a refund's without its minus",
+    `Invalid arguments for currency_convert: amount: expected number, received string: it is -1000000000000000, and an amount ${why}`,
   );
-  expect(await said("(1,000,000,000,000,000) EUR")).toMatch(/: it is -1000000000000000, and an amount must be at most/);
+  expect(await said("(1,000,000,000,000,000) EUR")).toMatch(/: it is -1000000000000000, and an amount must be above 0/);
+  expect(await said(-1e15)).toBe(`Invalid arguments for currency_convert: amount: ${why}`);
 });
 
 test("a refund's amount over the limit, as a number, is not told to send its amount without the minus", async () => {

@@ -189,9 +189,12 @@ function notPositive(issue: { input: unknown }): string {
   const { input } = issue;
   if (typeof input !== "number" || input >= 0) return ABOVE_ZERO;
   return -input > MAX_AMOUNT
-    ? `${ABOVE_ZERO}: for a refund, the amount without its minus, ${-input}, ${AT_MOST}`
+    ? `${ABOVE_ZERO}: ${refundOverLimit(String(-input))}`
     : `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`;
 }
+
+/** Why a refund's amount is refused where its amount without the minus, `unsigned`, is over the limit too. */
+const refundOverLimit = (unsigned: string) => `for a refund, the amount without its minus, ${unsigned}, ${AT_MOST}`;
 
 /**
  * What to send for an amount given as text that is not plain decimal (which `decimal` takes), as a
@@ -249,7 +252,7 @@ function amountAsText(issue: { input: unknown }): string | undefined {
   if (value === 0) return `expected number, received string: it is ${plain}, and an amount ${ABOVE_ZERO}`;
   if (value !== undefined && value > MAX_AMOUNT) {
     return minus
-      ? `expected number, received string: it is -${plain}, and an amount ${AT_MOST}, a refund's without its minus`
+      ? `expected number, received string: it is -${plain}, and an amount ${ABOVE_ZERO}: ${refundOverLimit(String(plain))}`
       : `expected number, received string: it is ${plain}, and an amount ${AT_MOST}`;
   }
   const currency =
