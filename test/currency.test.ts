@@ -1433,6 +1433,25 @@ test("a currency pair given for one code, as a quote is written, is refused nami
   );
 });
 
+test("a code with a comma, a stop or quotes left on it is refused naming the code to send", async () => {
+  const refused = async (args: Record<string, unknown>) =>
+    text(await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", ...args }));
+  for (const [from, code] of [
+    ["USD,", "USD"],
+    ["usd.", "USD"],
+    [" CZK; ", "CZK"],
+    ['"EUR"', "EUR"],
+  ] as const) {
+    expect(await refused({ from }), from).toBe(
+      `Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR: send ${code} without the punctuation around it`,
+    );
+  }
+  // Three letters that are no code are not told to be sent.
+  expect(await refused({ from: "USX," })).toBe(
+    "Invalid arguments for currency_convert: from: must be a three-letter ISO 4217 currency code such as EUR",
+  );
+});
+
 test("a currency's sign or unit given as its code is refused naming the code to send", async () => {
   const refused = async (args: Record<string, unknown>) =>
     text(await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", ...args }));

@@ -65,6 +65,11 @@ function notACode(input: unknown): string {
   if (several.length > 1 && several.every((one) => /^[A-Za-z]{3}$/.test(one) && areCurrencies([one.toUpperCase()]))) {
     return `is one ISO 4217 code, not a list (${String(input).trim()}): call once for each`;
   }
+  // A code as a list or a sentence leaves it, with a comma or a stop after it, or quoted twice.
+  const [, bare = ""] = (typeof input === "string" && /^[\s,;.:'"`]*([A-Za-z]{3})[\s,;.:'"`]*$/.exec(input)) || [];
+  if (bare && areCurrencies([bare.toUpperCase()])) {
+    return `${refused}: send ${bare.toUpperCase()} without the punctuation around it`;
+  }
   const codes = typeof input === "string" ? SIGNS.get(input.toLowerCase()) : undefined;
   if (!codes) return refused;
   return codes.length === 1
