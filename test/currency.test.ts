@@ -1156,6 +1156,20 @@ describe("history and lists", () => {
     expect(currencies).toContainEqual({ code: "JPY", name: "Japan yen" });
   });
 
+  test("currency_list counts the currencies each source has rates for apart from its base, which it lists too", async () => {
+    for (const [source, base] of [
+      ["ecb", "EUR"],
+      ["cnb", "CZK"],
+    ] as const) {
+      const listed = await server.call("currency_list", { source });
+      const codes = (listed.structuredContent as { currencies: { code: string }[] }).currencies.map((c) => c.code);
+      expect(codes, source).toContain(base);
+      expect(text(listed).split("\n")[0], source).toBe(
+        `${source.toUpperCase()} publishes rates for ${codes.length - 1} currencies against ${base}, its base, listed with them:`,
+      );
+    }
+  });
+
   test("the currencies listed are those of the latest fixing: the lev left both lists with the euro", async () => {
     for (const source of ["ecb", "cnb"]) {
       const listed = await server.call("currency_list", { source });

@@ -29,7 +29,8 @@ export function listTool({ configured, pick }: Sources): Tool {
     },
     render(r) {
       return [
-        `${sourceLabel(r.source)} publishes rates for ${r.currencies.length} currencies (base ${r.base}):`,
+        // The base has no rate of its own: counted, it would read as one more currency with rates.
+        `${sourceLabel(r.source)} publishes rates for ${r.currencies.filter((c) => c.code !== r.base).length} currencies against ${r.base}, its base, listed with them:`,
         ...r.currencies.map((c) => `${c.code}  ${c.name}`),
       ].join("\n");
     },
