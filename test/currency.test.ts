@@ -803,6 +803,26 @@ describe("cross rates", () => {
     );
   });
 
+  test("a day and month without a year are told their latest date begun to send", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // Monday 30 November 2026: 3 March's latest date is this year's, 3 December's last year's.
+    for (const date of ["3 March", "March 3", "3rd of March", "3. 3.", "3.3.", "03-03", "3/3"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send 2026-03-03, its latest date begun, or its date in the year meant`,
+      );
+    }
+    expect(await refused("3 Dec")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 Dec has no year: send 2025-12-03, its latest date begun, or its date in the year meant",
+    );
+    expect(await refused("29.2.")).toMatch(/: 29\.2\. has no year: send 2024-02-29, its latest date begun/);
+    expect(await refused("30/11")).toMatch(/: 30\/11 has no year: send 2026-11-30, its latest/);
+    // Either order a date: both, as with a year.
+    expect(await refused("03/04")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/04 has no year: 2026-04-03 where the day comes first, 2026-03-04 where the month does, the latest dates begun: send the one meant, or its date in the year meant",
+    );
+  });
+
   test("a month where a date is taken is told its days to send, as a month's rates are asked for", async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     expect(text(await server.call("currency_history", { ...range, start: "2026-10", end: "2026-10" }))).toBe(

@@ -256,6 +256,8 @@ function notADate(
   const [reading] = readings;
   const readYear = reading ? reading.year : century;
   const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? reading?.date);
+  const yearless = meant ? undefined : withoutYear(text);
+  if (yearless) return yearless;
   if (!meant || !isCalendarDate(meant)) {
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
   }
@@ -265,6 +267,61 @@ function notADate(
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant, ahead) : readAs}`;
+}
+
+/**
+ * For a day and month without a year, as a person says "3 March", a Czech writes 3. 3. and others
+ * 03/03 or 03-03 (day or month first, both where neither is above 12), its latest date begun in each
+ * reading, to send unless another year is meant: today's year would be a guess the model cannot see.
+ */
+function withoutYear(text: string): string | undefined {
+  const [, dottedDay, dottedMonth] = /^(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ?? [];
+  const [, first = "", second = ""] = /^(\d{1,2})[/-](\d{1,2})$/.exec(text) ?? [];
+  const dayFirst = /^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,})\.?$/i.exec(text);
+  const monthFirst = /^([A-Za-z]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?$/i.exec(text);
+  const [wordDay, wordMonth] = dayFirst ? [dayFirst[1], dayFirst[2]] : monthFirst ? [monthFirst[2], monthFirst[1]] : [];
+  const named = wordMonth ? MONTHS.findIndex((month) => month.startsWith(wordMonth.toLowerCase())) + 1 : 0;
+  const readings = [
+    ...(dottedDay && dottedMonth ? [{ month: dottedMonth, day: dottedDay }] : []),
+    ...(wordDay && named > 0 ? [{ month: String(named), day: wordDay }] : []),
+    ...(first ? [{ month: second, day: first }] : []),
+    ...(first && first !== second ? [{ month: first, day: second }] : []),
+  ].flatMap(({ month, day }) => {
+    const latest = latestOf(month.padStart(2, "0"), day.padStart(2, "0"));
+    return latest ? [latest] : [];
+  });
+  const [one, other] = readings;
+  if (!one) return undefined;
+  if (!other) {
+    return `must be a date as YYYY-MM-DD: ${text} has no year: send ${one}, its latest date begun, or its date in the year meant`;
+  }
+  return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun: send the one meant, or its date in the year meant`;
+}
+
+/** The months' English names, in lower case, whose first three letters or more name a month. */
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
+
+/** The latest date begun of a month and day (MM, DD), if any year has it: 29 February's leap year. */
+function latestOf(month: string, day: string): string | undefined {
+  const year = Number(latestBegun().slice(0, 4));
+  for (let back = 0; back <= 8; back += 1) {
+    const date = `${year - back}-${month}-${day}`;
+    if (isCalendarDate(date) && begun(date)) return date;
+  }
+  return undefined;
 }
 
 /**
