@@ -3409,15 +3409,56 @@ describe("Host and Origin", () => {
     ]);
   });
 
-  test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
+  test("a source's URL takes only the method its sender uses: a PUT or DELETE to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
     const { port, store } = await start();
-    for (const method of ["GET", "PUT", "DELETE"]) {
+    for (const method of ["PUT", "DELETE"]) {
       const answer = await send(port, { method, path: "/webhooks/trial?id=1", host: `127.0.0.1:${port}` });
       expect(answer, method).toEqual({ status: 405, body: { error: "trial's webhooks are POSTed" } });
     }
     expect((await store.stats()).events).toBe(0);
     // A sender set to the wrong method shows in webhooks_sources, rather than seeming never to call.
-    await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 3, "rejected:wrong method": 3 });
+    await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 2, "rejected:wrong method": 2 });
+  });
+
+  test("a GET to a generic source's URL, which Mailchimp sends to check it before saving a webhook, is answered 200, stores nothing, and is counted a ping", async () => {
+    const lines: string[] = [];
+    const { port, url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    for (const source of ["trial", "erp"]) {
+      const answer = await send(port, { method: "GET", path: `/webhooks/${source}`, host: `127.0.0.1:${port}` });
+      expect(answer, source).toEqual({
+        status: 200,
+        body: {
+          ok: true,
+          note: `${source}'s webhooks are POSTed here; a GET is answered 200 for senders that check the URL with one`,
+        },
+      });
+      expect(
+        (await send(port, { method: "HEAD", path: `/webhooks/${source}`, host: `127.0.0.1:${port}` })).status,
+      ).toBe(200);
+    }
+    const put = await request(`${url}/webhooks/trial`, { method: "PUT", body: "{}" });
+    await put.body.dump();
+    expect(put.headers.allow).toBe("GET, HEAD, POST");
+    expect((await store.stats()).events).toBe(0);
+    await expect
+      .poll(async () => (await store.counters()).trial)
+      .toEqual({ received: 3, ping: 2, "rejected:wrong method": 1 });
+    expect(lines.filter((line) => line.includes("webhook trial:"))).toEqual([
+      expect.stringMatching(
+        /info .*webhook trial: a GET from 127\.0\.0\.1 answered 200, as a sender that checks the URL before it posts \(Mailchimp\) asks; stored nothing\n$/,
+      ),
+    ]);
+  });
+
+  test("a GET to a source whose sender never checks its URL so, Stripe's, is still 405", async () => {
+    const { port } = await start({
+      PAY_SECRET: STRIPE_SECRET,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, pay: { scheme: "stripe", secretEnv: "PAY_SECRET" } }),
+    });
+    expect(await send(port, { method: "GET", path: "/webhooks/pay", host: `127.0.0.1:${port}` })).toEqual({
+      status: 405,
+      body: { error: "pay's webhooks are POSTed" },
+    });
   });
 
   test("a refused OPTIONS is logged as an OPTIONS", async () => {

@@ -43,6 +43,8 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   shopify: /^(x-)?shopify-/,
   woocommerce: /^x-wc-webhook-/,
 };
+/** The schemes of any sender, some of which GET a URL to check it before they POST to it (Mailchimp). */
+const CHECKED_WITH_GET = new Set<WebhookSource["scheme"]>(["hmac-sha256", "none"]);
 /** What a delivery the store did not commit is counted under. */
 export const NOT_STORED = "rejected:not stored";
 
@@ -585,9 +587,26 @@ export function mountDeliveries(
     answerStored(res, source, added, type, delivery, receivedAt);
   };
 
-  /** A GET to a source that delivers with GETs (GoPay) is received; any other passes to the 405. */
+  /**
+   * A GET to a source that delivers with GETs (GoPay) is received; one to a generic source is the
+   * check of a sender that GETs the URL before it saves a webhook there (Mailchimp, which saves none
+   * its GET was not answered 2xx); any other passes to the 405.
+   */
   const receiveGet = (req: Request, res: Response, next: NextFunction) => {
-    if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET") {
+    const { source } = res.locals.entry as { source: WebhookSource };
+    if (CHECKED_WITH_GET.has(source.scheme)) {
+      count(source.name, "ping");
+      infoAMinute(
+        `webhook ${source.name}: a ${req.method} from ${clientOf(req.socket)} answered 200, as a sender that checks the URL before it posts (Mailchimp) asks; stored nothing`,
+        `${source.name}\nchecked`,
+      );
+      res.status(200).json({
+        ok: true,
+        note: `${source.name}'s webhooks are POSTed here; a GET is answered 200 for senders that check the URL with one`,
+      });
+      return;
+    }
+    if (deliveredBy(source) !== "GET") {
       next();
       return;
     }
@@ -598,7 +617,7 @@ export function mountDeliveries(
   const wrongMethod = (req: Request, res: Response) => {
     const { source } = res.locals.entry as { source: WebhookSource };
     const method = deliveredBy(source);
-    res.set("allow", method === "GET" ? "GET, HEAD, POST" : "POST");
+    res.set("allow", method === "GET" || CHECKED_WITH_GET.has(source.scheme) ? "GET, HEAD, POST" : "POST");
     const error = `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`;
     refuse(req, res, {
       status: 405,
