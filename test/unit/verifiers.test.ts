@@ -697,6 +697,29 @@ describe("generic HMAC-SHA256", () => {
     ).toBe("list.subscribe");
   });
 
+  test("a type its sender nests elsewhere is read there: Mailgun's event-data.event, PayPal IPN's txn_type, Slack's payload field", () => {
+    const unsigned = source({ scheme: "none", allowUnsigned: true });
+    const typeOf = (body: string, type: string) =>
+      (unsigned(delivery({ "content-type": type }, body)) as { type?: string }).type;
+    const mailgun = JSON.stringify({
+      signature: {
+        timestamp: "1529006854",
+        token: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+        signature: "d2",
+      },
+      "event-data": { event: "opened", timestamp: 1529006854.329574, id: "DACSsAdVSeGpLid7TN03WA" },
+    });
+    expect(typeOf(mailgun, "application/json")).toBe("opened");
+    const ipn =
+      "mc_gross=19.95&payment_type=instant&payer_id=LPLWNMTBWMFAY&txn_id=61E67681CH3238416&txn_type=web_accept&payment_status=Completed";
+    expect(typeOf(ipn, "application/x-www-form-urlencoded")).toBe("web_accept");
+    const slack = `payload=${encodeURIComponent(JSON.stringify({ type: "block_actions", user: { id: "U0CA5" } }))}`;
+    expect(typeOf(slack, "application/x-www-form-urlencoded")).toBe("block_actions");
+    // A payload field that is no JSON object, or has no type, gives none.
+    expect(typeOf("payload=%7Bbroken", "application/x-www-form-urlencoded")).toBe("unknown");
+    expect(typeOf(`payload=${encodeURIComponent("[1]")}`, "application/x-www-form-urlencoded")).toBe("unknown");
+  });
+
   test("a missing prefix or header is named", () => {
     expect(verify(delivery({ "x-signature": signature.slice(7) }, body))).toEqual({
       kind: "reject",

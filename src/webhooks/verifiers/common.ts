@@ -284,31 +284,52 @@ export function bodyDigest(body: Buffer): string {
 
 /** A type from the payload (`type`, else `event`, else `topic`), for senders that put it there. */
 export function payloadType(body: Buffer): string | undefined {
-  const json = jsonBody(body);
+  return typeIn(jsonBody(body));
+}
+
+/** The type a JSON object names: its `type`, `event` or `topic`, else Mailgun's `event-data.event`. */
+function typeIn(json: Record<string, unknown> | undefined): string | undefined {
   for (const key of ["type", "event", "topic"]) {
     if (typeof json?.[key] === "string" && json[key]) return json[key] as string;
   }
-  return undefined;
+  const mailgun = json?.["event-data"] as Record<string, unknown> | undefined;
+  return typeof mailgun?.event === "string" && mailgun.event ? mailgun.event : undefined;
 }
 
 /**
  * A type from a form body (`application/x-www-form-urlencoded`) by the fields `payloadType` reads,
- * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`. Read by a pattern, not
- * parsed whole: an unsigned source takes a stranger's megabyte of fields.
+ * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`; else PayPal IPN's
+ * `txn_type`, else the type of the JSON in a `payload` field, as Slack posts its interactions. Read
+ * by a pattern, not parsed whole: an unsigned source takes a stranger's megabyte of fields.
  */
 export function formType(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
   if (!header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded")) return undefined;
   const form = body.toString("utf8");
-  for (const key of ["type", "event", "topic"]) {
-    const value = new RegExp(`(?:^|&)${key}=([^&]*)`).exec(form)?.[1];
-    try {
-      const type = value && decodeURIComponent(value.replaceAll("+", " "));
-      if (type) return type;
-    } catch {
-      // Broken percent-escapes are no type.
-    }
+  for (const key of ["type", "event", "topic", "txn_type"]) {
+    const type = formField(form, key);
+    if (type) return type;
   }
-  return undefined;
+  const payload = formField(form, "payload");
+  if (!payload) return undefined;
+  try {
+    const json: unknown = JSON.parse(payload);
+    return typeof json === "object" && json !== null && !Array.isArray(json)
+      ? typeIn(json as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A form field's first value, decoded; undefined where its percent-escapes are broken. */
+function formField(form: string, key: string): string | undefined {
+  const value = new RegExp(`(?:^|&)${key}=([^&]*)`).exec(form)?.[1];
+  try {
+    return value && decodeURIComponent(value.replaceAll("+", " "));
+  } catch {
+    // Broken percent-escapes are no value.
+    return undefined;
+  }
 }
 
 /**
