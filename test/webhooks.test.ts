@@ -26,6 +26,7 @@ import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
 import { ERP_ENV, ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
+import { CONSUMER_KEY, CONSUMER_SECRET } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { shopifyAcrossTheUpgrade } from "./shopify.js";
 import { untilSaid } from "./spawn.js";
@@ -980,6 +981,23 @@ describe("the listener", () => {
       .toMatchObject({ received: 2, rejected: [{ reason: "misspelt path", count: 2 }] });
     expect((await report()).note).toContain(
       "store's misspelt path: if every delivery of this source is refused so, its sender was given a URL a letter or two off the source's url: give it that url.",
+    );
+  });
+
+  test("webhooks_sources points WooCommerce's refused deliveries, which it never sends again, at the e-shop tools that read the shop as it is now, where they are served", async () => {
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-shop-")),
+      WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}`,
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+    });
+    const order = await signed("shop");
+    expect((await post("shpo", order.body, order.headers)).status).toBe(404);
+    const note = async () =>
+      ((await session.call("webhooks_sources", { source: "shop" })).structuredContent as { note?: string }).note ?? "";
+    await expect.poll(note).toContain("shop's misspelt path: ");
+    expect(await note()).toContain(
+      "once the cause is mended; eshop_orders_list, eshop_products_list and eshop_customers_list read the orders, products and customers such deliveries told of as they are now.",
     );
   });
 

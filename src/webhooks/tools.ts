@@ -43,6 +43,10 @@ const SENT_AGAIN_BY_HAND: Partial<Record<WebhookSource["scheme"], string>> = {
     "if any refused were WooCommerce's, it does not send them again (WooCommerce → Status → Logs lists them), and at its seventh failure in a row it disables the webhook: set it back to Active under WooCommerce → Settings → Advanced → Webhooks once the cause is mended",
 };
 
+/** Where a model reads what WooCommerce's deliveries, never sent again, told of. */
+const READ_THE_SHOP =
+  "eshop_orders_list, eshop_products_list and eshop_customers_list read the orders, products and customers such deliveries told of as they are now";
+
 /**
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
  * it beside each refusal, which the model reading the counts does not see.
@@ -133,7 +137,7 @@ export function webhooksToolset(
           note: z.string().optional(),
         },
         annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-        async run({ source: only }) {
+        async run({ source: only }, call) {
           const names = settings.sources.map((source) => source.name);
           if (only !== undefined && !names.includes(only)) {
             throw new ToolError(noSuchName(SOURCE, only, names));
@@ -170,7 +174,10 @@ export function webhooksToolset(
             );
             // As the log says beside each refusal: the model helping to mend the setup is the one to tell.
             const lost = said.length > 0 ? SENT_AGAIN_BY_HAND[source.scheme] : undefined;
-            return lost ? [...said, `${source.name}: ${lost}.`] : said;
+            // Its log holds no body: the shop itself says what became of what a lost delivery told of.
+            const shop =
+              source.scheme === "woocommerce" && call.serves("eshop_orders_list") ? `; ${READ_THE_SHOP}` : "";
+            return lost ? [...said, `${source.name}: ${lost}${shop}.`] : said;
           });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
           return {
