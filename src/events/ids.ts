@@ -298,10 +298,10 @@ function payloads(events: unknown[]): string {
 export type Under = (
   | { as: "delivery"; events: { id: string; source: string }[] }
   | { as: "payment"; events: DroppedPayment[] }
-) & { erased?: true };
+) & { erased?: true; erasedOf?: string[] };
 
 /**
- * The events retention dropped (or a person erased, `erased`) that `id` named though it was none of
+ * The events retention dropped (or a person erased, `erased`; some of them, `erasedOf`) that `id` named though it was none of
  * their ids: as a sender's delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten
  * digits, reads as a Unix time too) of a source not configured with another scheme
  * (`droppedPayment`); undefined if neither.
@@ -321,13 +321,15 @@ export async function droppedUnder(store: EventStore, id: string): Promise<Under
     store,
     under.events.map((event) => event.id),
   );
-  return dropped.length === under.events.length && dropped.every((event) => event.erased)
-    ? { ...under, erased: true }
-    : under;
+  const erased = dropped.filter((event) => event.erased).map((event) => event.id);
+  if (erased.length === 0) return under;
+  return erased.length === under.events.length ? { ...under, erased: true } : { ...under, erasedOf: erased };
 }
 
-/** How the events `under` names went: "retention has dropped", or erased by hand. */
+/** How the events `under` names went: "retention has dropped", or erased by hand, or some of each. */
 export function goneHow(under: Under): string {
+  if (under.erasedOf)
+    return `retention has dropped, but for ${fewOf(under.erasedOf.map(quote), "and")}, erased from the store by hand`;
   if (!under.erased) return "retention has dropped";
   return `${under.events.length === 1 ? "was" : "were"} erased from the store by hand`;
 }

@@ -721,6 +721,24 @@ test("an event erased by hand is told erased by hand when looked up by its sende
   });
 });
 
+test("a sender's delivery id naming an event retention dropped and one erased by hand says which was erased", async () => {
+  const { store, file, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-12-01T09:00:00Z");
+  const dropped = (await store.add({ ...trialEvent("d1"), source: "erp" })).id;
+  await store.expire(clock.now() + 31 * 86_400_000);
+  setClock("2027-01-05T09:00:00Z");
+  await addTrial(store, "k1");
+  setClock("2027-01-05T10:00:00Z");
+  const erased = (await addTrial(store, "d1", '{"email":"jana.novakova@example.cz"}')).id;
+  setClock("2027-01-05T11:00:00Z");
+  await addTrial(store, "k2");
+  erase(file, "jana.novakova@example.cz");
+  expect(text(await call("events_get", { id: "d1" }))).toContain(
+    `"d1" is the sender's delivery id of event ${erased} (source "trial") and event ${dropped} (source "erp"), which retention has dropped, but for "${erased}", erased from the store by hand: gone from waiter, their payloads too.`,
+  );
+});
+
 test("an event id that names no stored event is told whether retention may have dropped it, or why else it is not stored", async () => {
   const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());
