@@ -3450,6 +3450,21 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("Slack's url_verification to an unsigned source is answered with its challenge, which Slack takes a Request URL only after, and not stored", async () => {
+    const { port, store } = await start();
+    const challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P";
+    const body = JSON.stringify({ token: "Jhj5dZrVaK7ZwHHjRyZWjbDl", challenge, type: "url_verification" });
+    const answer = await send(port, {
+      path: "/webhooks/trial",
+      host: `127.0.0.1:${port}`,
+      body,
+      type: "application/json",
+    });
+    expect(answer).toEqual({ status: 200, body: { challenge } });
+    expect((await store.stats()).events).toBe(0);
+    await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 1, ping: 1 });
+  });
+
   test("a GET to a source whose sender never checks its URL so, Stripe's, is still 405", async () => {
     const { port } = await start({
       PAY_SECRET: STRIPE_SECRET,

@@ -430,6 +430,14 @@ export function mountDeliveries(
     }
     // A sender's handshake, no event.
     count(source.name, "ping");
+    if (verdict.kind === "echo") {
+      infoAMinute(
+        `webhook ${source.name}: ${verdict.sender}'s URL verification, answered with its challenge, not stored`,
+        `${source.name}\necho`,
+      );
+      res.status(200).json({ challenge: verdict.challenge });
+      return;
+    }
     if (verdict.kind === "challenge") {
       // Anyone may post one: a line a minute for each source.
       infoAMinute(

@@ -56,6 +56,11 @@ export type Verdict =
    */
   | { kind: "challenge"; response: string }
   /**
+   * Slack's url_verification, no event: answered 200 with its `challenge` in the body, which Slack
+   * takes a Request URL only after. Unsigned here: it proves only that the URL answers.
+   */
+  | { kind: "echo"; sender: string; challenge: string }
+  /**
    * Not authentic; `reason` names the check that failed, never an expected value (a header the
    * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back). `detail`, said
    * beside it in the log alone, tells this refusal from others for the reason (how far a stale

@@ -1,7 +1,7 @@
 import type { HttpClient } from "../../http/client.js";
 import type { WebhookSource } from "../settings.js";
 import { comgate } from "./comgate.js";
-import type { Verifier } from "./common.js";
+import { jsonBody, type Verdict, type Verifier } from "./common.js";
 import { github } from "./github.js";
 import { gopay, gopayErrors } from "./gopay.js";
 import { hmacSha256, identify } from "./hmac-sha256.js";
@@ -14,7 +14,8 @@ export { alike, type Delivery, parseBody, type Verdict, type Verifier } from "./
 
 /** The verifier of a configured source's scheme, keyed with its secrets; `http` asks a sender's API. */
 export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
-  if (source.scheme === "none") return (delivery) => identify(delivery, source, false);
+  if (source.scheme === "none")
+    return (delivery) => slackUrlVerification(delivery.body) ?? identify(delivery, source, false);
   // An empty key would make signatures anyone can compute: a signed source without one is a bug.
   const secrets = source.secrets ?? [];
   const [secret] = secrets;
@@ -59,4 +60,16 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
       );
     }
   }
+}
+
+/**
+ * Slack's check of an Events API Request URL, `{"type":"url_verification","challenge":…}`, which
+ * must be answered with its challenge: Slack's signature covers a timestamp with the body, which no
+ * signed scheme here checks, so its events reach an unsigned source alone.
+ */
+function slackUrlVerification(body: Buffer): Verdict | undefined {
+  const json = jsonBody(body);
+  return json?.type === "url_verification" && typeof json.challenge === "string" && json.challenge
+    ? { kind: "echo", sender: "Slack", challenge: json.challenge }
+    : undefined;
 }
