@@ -105,8 +105,11 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     delivered: [] as TelegramFake["delivered"],
     pace: undefined as TelegramFake["pace"],
   };
-  /** When each chat was last sent to, by chat, as far back as `pace` counts. */
-  const sentAt = new Map<string, number[]>();
+  /**
+   * When each chat was last sent to, by chat, as far back as `pace` counts: for each pace set, so
+   * that a test's sends do not count against the next test's.
+   */
+  const sentUnder = new WeakMap<object, Map<string, number[]>>();
   const fake = await startFake((request) => {
     const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat|getChatMember|getChatMemberCount)$/.exec(request.path);
     if (!match) return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
@@ -195,6 +198,8 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     const { pace } = fake as Partial<TelegramFake>;
     if (pace) {
       const { messages, ms } = pace;
+      const sentAt = sentUnder.get(pace) ?? new Map<string, number[]>();
+      sentUnder.set(pace, sentAt);
       const recent = (sentAt.get(chatId) ?? []).filter((at) => at > clock.now() - ms);
       sentAt.set(chatId, recent);
       if (recent.length >= messages) {
