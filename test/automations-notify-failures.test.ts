@@ -739,78 +739,94 @@ describe("a notification some targets refused for now", () => {
   });
 });
 
+/**
+ * How long the notices of a burst take to arrive while Telegram asks to wait: each message after
+ * the first waits out whole seconds of real time, the 1 s pace waiter keeps after a wait is
+ * refused again by the fake's stricter one and waits once more, and on a loaded machine each try
+ * between those waits takes seconds of its own.
+ */
+const TELEGRAM_WAITS_MS = 60_000;
+
 describe("a burst of notices to one chat", () => {
-  test("more than Telegram takes at once (429 with retry_after) all arrive, in order, none given up", async () => {
-    // Scaled down from Telegram's 20 messages a minute in a group, whose wait is longer than a tool
-    // call's time: 1 in 4 s, and a second to each call.
-    telegram.pace = { messages: 1, ms: 4_000 };
-    const server = await serve([TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" });
-    const moved = 1_100;
-    try {
-      const sent = telegram.delivered.length;
-      const deliveries = Array.from({ length: 3 }, () => `evt_burst_${nextSequence()}`);
-      const [first, second, third] = deliveries as [string, string, string];
-      await pay(server, undefined, first);
-      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
-      // Refused (429: 4 s) as the first has just been sent: its run waits for its next try.
-      const waits = await pay(server, undefined, second);
-      await expect.poll(async () => (await runsOf(waits.id, false))[0]?.steps[0]?.status).toBe("refused");
-      // The next order comes a second later, while Telegram's wait holds the chat: told to wait
-      // what is left of it, 3 s rounded up, it would be sent before the second.
-      setClock(clock.now() + moved);
-      await pay(server, undefined, third);
-      await expect
-        .poll(() => telegram.delivered.length - sent, { timeout: 30_000, interval: 200 })
-        .toBeGreaterThanOrEqual(3);
-      expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(
-        deliveries.map((delivery) => `Paid without an order: “pi_${delivery}”`),
-      );
-    } finally {
-      telegram.pace = undefined;
-      setClock(clock.now() - moved);
-      await server.close();
-    }
-  }, 60_000);
+  test(
+    "more than Telegram takes at once (429 with retry_after) all arrive, in order, none given up",
+    async () => {
+      // Scaled down from Telegram's 20 messages a minute in a group, whose wait is longer than a tool
+      // call's time: 1 in 4 s, and a second to each call.
+      telegram.pace = { messages: 1, ms: 4_000 };
+      const server = await serve([TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" });
+      const moved = 1_100;
+      try {
+        const sent = telegram.delivered.length;
+        const deliveries = Array.from({ length: 3 }, () => `evt_burst_${nextSequence()}`);
+        const [first, second, third] = deliveries as [string, string, string];
+        await pay(server, undefined, first);
+        await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+        // Refused (429: 4 s) as the first has just been sent: its run waits for its next try.
+        const waits = await pay(server, undefined, second);
+        await expect.poll(async () => (await runsOf(waits.id, false))[0]?.steps[0]?.status).toBe("refused");
+        // The next order comes a second later, while Telegram's wait holds the chat: told to wait
+        // what is left of it, 3 s rounded up, it would be sent before the second.
+        setClock(clock.now() + moved);
+        await pay(server, undefined, third);
+        await expect
+          .poll(() => telegram.delivered.length - sent, { timeout: TELEGRAM_WAITS_MS, interval: 200 })
+          .toBeGreaterThanOrEqual(3);
+        expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(
+          deliveries.map((delivery) => `Paid without an order: “pi_${delivery}”`),
+        );
+      } finally {
+        telegram.pace = undefined;
+        setClock(clock.now() - moved);
+        await server.close();
+      }
+    },
+    TELEGRAM_WAITS_MS + 30_000,
+  );
 });
 
 describe("failures of one automation told while Telegram asks to wait", () => {
-  test("each keeps its own turn, named by its run, and all arrive", async () => {
-    telegram.pace = { messages: 1, ms: 3_000 };
-    const lines: string[] = [];
-    const server = await serve(
-      [{ ...PAID, onFailure: { notify: "team" } }],
-      { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" },
-      lines,
-    );
-    try {
-      const sent = telegram.delivered.length;
-      // Orders the shop does not have: each run fails, and its notice goes to the one chat.
-      const deliveries = ["evt_weekend_1", "evt_weekend_2", "evt_weekend_3"].map((d) => `${d}_${nextSequence()}`);
-      const events = [];
-      for (const delivery of deliveries) events.push(await pay(server, "999999", delivery));
-      const runs = (await Promise.all(events.map(async (event) => (await runsOf(event.id))[0]?.id))).map(Number);
-      // Those told to wait for their turns wait each under its own run's name.
-      const waited = () =>
-        lines.flatMap((line) => /telling run (\d+)'s failure: notify_send failed/.exec(line)?.[1] ?? []).map(Number);
-      await expect.poll(() => waited().length).toBeGreaterThan(0);
-      expect(runs).toEqual(expect.arrayContaining(waited()));
-      await expect
-        .poll(() => telegram.delivered.length - sent, { timeout: 30_000, interval: 200 })
-        .toBeGreaterThanOrEqual(3);
-      // Each arrives, once: the one the chat took at once, if any, then the others in the order the
-      // wait refused them, each in the turn it kept.
-      const refused = [...new Set(waited())];
-      const delivery = (run: number) => deliveries[runs.indexOf(run)];
-      const first = runs.filter((run) => !refused.includes(run));
-      expect(first.length).toBeLessThanOrEqual(1);
-      expect(telegram.delivered.slice(sent).map((m) => /evt_weekend_\d_\d+/.exec(m.text)?.[0])).toEqual(
-        [...first, ...refused].map(delivery),
+  test(
+    "each keeps its own turn, named by its run, and all arrive",
+    async () => {
+      telegram.pace = { messages: 1, ms: 3_000 };
+      const lines: string[] = [];
+      const server = await serve(
+        [{ ...PAID, onFailure: { notify: "team" } }],
+        { WAITER_AUTOMATION_RETRY_SECONDS: "600", WAITER_TOOL_TIMEOUT: "1" },
+        lines,
       );
-    } finally {
-      telegram.pace = undefined;
-      await server.close();
-    }
-  }, 60_000);
+      try {
+        const sent = telegram.delivered.length;
+        // Orders the shop does not have: each run fails, and its notice goes to the one chat.
+        const deliveries = ["evt_weekend_1", "evt_weekend_2", "evt_weekend_3"].map((d) => `${d}_${nextSequence()}`);
+        const events = [];
+        for (const delivery of deliveries) events.push(await pay(server, "999999", delivery));
+        const runs = (await Promise.all(events.map(async (event) => (await runsOf(event.id))[0]?.id))).map(Number);
+        // Those told to wait for their turns wait each under its own run's name.
+        const waited = () =>
+          lines.flatMap((line) => /telling run (\d+)'s failure: notify_send failed/.exec(line)?.[1] ?? []).map(Number);
+        await expect.poll(() => waited().length).toBeGreaterThan(0);
+        expect(runs).toEqual(expect.arrayContaining(waited()));
+        await expect
+          .poll(() => telegram.delivered.length - sent, { timeout: TELEGRAM_WAITS_MS, interval: 200 })
+          .toBeGreaterThanOrEqual(3);
+        // Each arrives, once: the one the chat took at once, if any, then the others in the order the
+        // wait refused them, each in the turn it kept.
+        const refused = [...new Set(waited())];
+        const delivery = (run: number) => deliveries[runs.indexOf(run)];
+        const first = runs.filter((run) => !refused.includes(run));
+        expect(first.length).toBeLessThanOrEqual(1);
+        expect(telegram.delivered.slice(sent).map((m) => /evt_weekend_\d_\d+/.exec(m.text)?.[0])).toEqual(
+          [...first, ...refused].map(delivery),
+        );
+      } finally {
+        telegram.pace = undefined;
+        await server.close();
+      }
+    },
+    TELEGRAM_WAITS_MS + 30_000,
+  );
 });
 
 describe("the log of a failure told", () => {
