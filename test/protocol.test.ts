@@ -1747,8 +1747,9 @@ describe("secrets never leak", () => {
   });
 });
 
-// Each test starts its own processes and nothing else: they run side by side.
-describe.concurrent("the command line", () => {
+// Each test starts its own processes and nothing else: they run side by side, five at a time,
+// and each test's time is that of five starts sharing the cores, seconds each on a loaded machine.
+describe.concurrent("the command line", { timeout: 60_000 }, () => {
   const run = async (args: string[], env: Record<string, string> = {}) => {
     const server = cli(args, env);
     server.child.stdin.end();
@@ -1833,9 +1834,8 @@ describe.concurrent("the command line", () => {
     expect(lines[0]).toMatch(message);
   });
 
-  test("waiter listen without automations refuses a name of no tool in --tools or --exclude-tools, as every mode does", () => {
+  test("waiter listen without automations refuses a name of no tool in --tools or --exclude-tools, as every mode does", async () => {
     const env = {
-      PATH: process.env.PATH ?? "",
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-cli-")),
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
@@ -1848,11 +1848,9 @@ describe.concurrent("the command line", () => {
       ["--tools", "--tools (WAITER_TOOLS, tools in the config file)"],
       ["--exclude-tools", "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)"],
     ] as const) {
-      const result = spawnSync(process.execPath, [CLI, "listen", flag, "events_wiat"], {
-        env,
-        encoding: "utf8",
-        timeout: 10_000,
-      });
+      // Not spawnSync: its own limit killed a start slowed by a loaded machine, and it held the
+      // processes of the tests run beside it unread meanwhile.
+      const result = await run(["listen", flag, "events_wiat"], env);
       expect(result.status, result.stderr).toBe(2);
       expect(result.stderr).toMatch(
         `waiter: unknown tool 'events_wiat' in ${setting}; did you mean events_wait? (the enabled toolsets serve: events_list, `,
