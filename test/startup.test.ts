@@ -8,6 +8,12 @@ import { CLI, startServer } from "./stdio.js";
 
 const DIST = pathToFileURL(join(CLI, "..")).href;
 
+/**
+ * How long a command run with spawnSync may take before it is killed: the test's own time cannot
+ * cut a call that holds its thread, and a start that takes a second here takes ten on a loaded machine.
+ */
+const SPAWN_LIMIT_MS = 60_000;
+
 /** A hook for node's --import that records the URL of each module loaded, and what it recorded. */
 function loadRecorder(): { hook: string; packages(): Set<string | undefined> } {
   const dir = mkdtempSync(join(tmpdir(), "waiter-loads-"));
@@ -114,7 +120,7 @@ test("waiter without a command, its stdin /dev/null as a service's or a containe
     env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-null-")) },
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
-    timeout: 10_000,
+    timeout: SPAWN_LIMIT_MS,
   });
   expect(run.status).toBe(2);
   expect(run.stdout).toBe("");
@@ -129,7 +135,7 @@ function printedAndLoaded(args: string[]): { stdout: string; packages: Set<strin
   const { stdout } = spawnSync(process.execPath, ["--import", recorder.hook, CLI, ...args], {
     env: { PATH: process.env.PATH ?? "" },
     encoding: "utf8",
-    timeout: 10_000,
+    timeout: SPAWN_LIMIT_MS,
   });
   return { stdout, packages: recorder.packages() };
 }
@@ -169,7 +175,7 @@ test("waiter serve with docs/waiter.env.example copied as it is names every secr
     env: { PATH: process.env.PATH ?? "", WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-env-")), ...copied },
     stdio: ["ignore", "pipe", "pipe"],
     encoding: "utf8",
-    timeout: 10_000,
+    timeout: SPAWN_LIMIT_MS,
   });
   expect(run.stderr).toBe(
     "waiter: webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret. http token ops: OPS_TOKEN is set but empty; it must hold the token\n",
