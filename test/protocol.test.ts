@@ -73,7 +73,11 @@ function cli(args: string[], env: Record<string, string>, nodeArgs: string[] = [
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-/** Initializes the server `cli` started with raw lines (id 1); what sends it a message. */
+/**
+ * Initializes the server `cli` started with raw lines (id 1); what sends it a message. The answer
+ * comes once the built server has started, which takes seconds of its own on a loaded machine: it
+ * is waited for as long as the test may take.
+ */
 async function initialized(server: ReturnType<typeof cli>) {
   const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
   send({
@@ -82,7 +86,7 @@ async function initialized(server: ReturnType<typeof cli>) {
     method: "initialize",
     params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
   });
-  await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
+  await expect.poll(() => server.stdout(), { timeout: 60_000 }).toMatch(/"id":1/);
   send({ jsonrpc: "2.0", method: "notifications/initialized" });
   return send;
 }
@@ -755,7 +759,8 @@ describe("oversized input", () => {
       .filter((message) => message.id !== undefined);
     expect(answers.map((answer) => answer.id)).toEqual([1, 2, 3]);
     expect(JSON.stringify(answers[1]?.result)).toContain("x".repeat(1_000_000));
-  });
+    // A start, a megabyte through the listener, the store and stdout: 16 s of 20 on a starved core.
+  }, 60_000);
 
   test("a second SIGTERM during a stop that waits on a webhook in flight stops at once, with status 1, saying the lines the log held", async () => {
     const server = withTrialListener();
