@@ -108,7 +108,8 @@ test("WAITER_NO_LISTENER keeps an assistant's waiter from receiving webhooks, as
   };
   expect(await started({})).toMatch(/receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
   expect(await started({ WAITER_NO_LISTENER: "true" })).not.toMatch(/receiving webhooks|WAITER_NO_LISTENER/);
-});
+  // Two starts of the built server, one after the other: 10 s of 20 on a starved core.
+}, 60_000);
 
 /**
  * A service manager (systemd's default StandardInput=null) and `docker run` without -i give stdin
