@@ -477,12 +477,13 @@ describe("retries", () => {
       body: "Briefly unavailable for scheduled maintenance.",
       headers: { "content-type": "text/plain", "retry-after": "3600" },
     });
-    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(3600);
-    // Held meanwhile, the upstream's own time told, nothing sent.
+    // Told to try again when waiter asks again at the latest, not in the hour it named.
+    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(300);
+    // Held meanwhile, what is left of the hold told, nothing sent.
     setClock("2026-11-30T08:04:00Z");
     const held = await failure(api.json(any, "/maintained/other", {}, call(3_000)));
     expect(held.message).toMatch(
-      /^Test API answered 503 "Briefly unavailable for scheduled maintenance\.": .*try again in 336\d s\.$/,
+      /^Test API answered 503 "Briefly unavailable for scheduled maintenance\.": .*try again in 6\d s\.$/,
     );
     expect(fake.count("/maintained/other")).toBe(0);
     // Then asked again: the shop is back.
@@ -1613,6 +1614,24 @@ describe("error answers", () => {
       const far = await failure(api.json(any, "/throttled-far", {}, call()));
       expect(far.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 86400 s.');
       expect(far.retryAfter).toBe(86_400);
+    } finally {
+      setClock();
+    }
+  });
+
+  test("a 503's Retry-After far ahead says to try again in five minutes, when waiter asks again at the latest", async () => {
+    const api = client({ maxRetries: 0 });
+    setClock("2026-11-25T10:00:00Z");
+    try {
+      fake.queue.push({ status: 503, headers: { "retry-after": "86400" } });
+      const far = await failure(api.json(any, "/unavailable-far", {}, call()));
+      expect(far.message).toBe("Test API answered 503: the service is failing; try again in 300 s.");
+      expect(far.retryAfter).toBe(300);
+      // Held meanwhile, with what is left of the hold, not of the day it asked.
+      setClock("2026-11-25T10:04:00Z");
+      const held = await failure(api.json(any, "/unavailable-far/other", {}, call(3_000)));
+      expect(held.message).toMatch(/^Test API answered 503: the service is failing; try again in 6\d s\.$/);
+      expect(fake.count("/unavailable-far/other")).toBe(0);
     } finally {
       setClock();
     }

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { throttled } from "../log.js";
-import { clock, DAY_MS, lessAgoThan } from "../time.js";
+import { clock, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { throughProxy } from "./proxy.js";
-import { deadlineRetry, retryAfterMs } from "./retry.js";
+import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
 import { type Progress, wholeAnswers } from "./whole.js";
@@ -29,14 +29,6 @@ const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "D
  * holds before any limit on the decoded bytes is reached.
  */
 const ACCEPTED_CODINGS = "gzip, deflate";
-
-/**
- * The longest a wait asked for holds reads before one is sent again, whose answer sets the next.
- * A 503's is when the service expects to be back, and a maintenance page that names an hour may
- * end in ten minutes; a 429's is when the account may ask again (Open-Meteo's daily limit: the
- * next day), held a day at most, as an HTTP date from a server with a wrong clock may name next year.
- */
-const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /** How long a connection is kept for the next request, unless the upstream says less (Keep-Alive). */
 const KEEP_ALIVE_MS = 30_000;
@@ -234,8 +226,8 @@ export class HttpClient {
         // Over, or heard at a time still to come: a clock set back does not make it longer.
         if (!lessAgoThan(wait.at, held)) this.#waits.delete(account);
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
-          // The refusal again, as the upstream would give it, with the wait it asked for left.
-          const retryAfter = String(Math.ceil((wait.at + wait.ms - clock.now()) / 1000));
+          // The refusal again, as the upstream would give it, with what is left of the hold: then it is asked again.
+          const retryAfter = String(Math.ceil(left / 1000));
           return {
             url,
             path,

@@ -14,9 +14,8 @@ import {
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
-import { DAY_MS } from "../time.js";
 import { NOT_IMPLEMENTED, proxyFailure, schemesWithoutBasic, tunnelRefused } from "./proxy.js";
-import { retryAfterMs } from "./retry.js";
+import { longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer, StoppedAnswer } from "./whole.js";
 
@@ -464,11 +463,13 @@ const CLOUDFLARE_UNSENT: Record<number, string> = {
 /**
  * Seconds an answer's Retry-After asks to wait (delta-seconds or an HTTP date), if it asks for a
  * wait: one that says now (0, a date past) leaves the advice as it is without one, not "in 0 s".
- * A day at most, as the client holds a refusal no longer (a date from a wrong clock may name next year).
+ * No longer than the client holds such a refusal before it asks again (a 503's five minutes, any
+ * other's a day): a maintenance page may name an hour and end in ten minutes, and a date from a
+ * wrong clock may name next year.
  */
 export function retryAfterSeconds(response: HttpResponse): number | undefined {
   const ms = retryAfterMs(response.headers["retry-after"]);
-  return ms ? Math.ceil(Math.min(ms, DAY_MS) / 1000) : undefined;
+  return ms ? Math.ceil(Math.min(ms, longestHoldMs(response.status)) / 1000) : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import { neverConnected, tellingCode } from "../net-failures.js";
-import { clock } from "../time.js";
+import { clock, DAY_MS } from "../time.js";
 import { httpDate } from "./date.js";
 import { NOT_IMPLEMENTED, tunnelRefused } from "./proxy.js";
 import type { Call } from "./types.js";
@@ -65,6 +65,14 @@ interface RetryError extends Error {
   code?: string;
   headers?: Record<string, string | string[] | undefined>;
 }
+
+/**
+ * The longest a wait asked for holds reads before one is sent again, whose answer sets the next.
+ * A 503's is when the service expects to be back, and a maintenance page that names an hour may
+ * end in ten minutes; a 429's is when the account may ask again (Open-Meteo's daily limit: the
+ * next day), held a day at most, as an HTTP date from a server with a wrong clock may name next year.
+ */
+export const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /**
  * Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says: 0 when
