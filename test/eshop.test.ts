@@ -4684,6 +4684,31 @@ describe("errors", () => {
     }
   });
 
+  test("a key whose user may not view the shop's reports is refused them once an hour, not at every list by a plugin's status", async () => {
+    const own = await start(shopEnv(woo));
+    const read = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const before = read();
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.shop.reportsClosed = true;
+      woo.shop.order(O.processing).status = "shipped";
+      for (let i = 0; i < 3; i++) {
+        const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(shipped.isError, text(shipped)).toBeFalsy();
+      }
+      expect(read()).toBe(before + 1);
+      // Asked again an hour later: the key's user may have been let view them since.
+      woo.shop.reportsClosed = false;
+      setClock("2026-12-05T09:01:00Z");
+      const packed = await own.call("eshop_orders_list", { status: ["packed"] });
+      expect(text(packed)).toMatch(/^The shop has no order status "packed"\. Its statuses: /);
+      expect(read()).toBe(before + 2);
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // Only a key whose user may not view them leaves the drafts unsearched; a report that fails
     // otherwise is said, not taken for a number no order has. A server of its own reads them anew.

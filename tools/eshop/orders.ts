@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src/time.js";
@@ -417,15 +417,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     // Else among the orders a list leaves out but by their status (a payment may name one deleted
     // since, or a checkout's draft), of those statuses the shop has: the trash alone where it will
     // not list them, as to a key whose user may not view its reports.
-    const known = listed.numbered.length
-      ? []
-      : await shop.shopStatuses(call).then(
-          (statuses) => statuses.map((k) => k.status),
-          (err) => {
-            if (err instanceof UpstreamError && err.status === 403) return [];
-            throw err;
-          },
-        );
+    const known = listed.numbered.length ? [] : ((await shop.shopStatuses(call))?.map((k) => k.status) ?? []);
     const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
     const { numbered } = listed.numbered.length ? listed : await search(hidden);
     const [only, ...others] = numbered;
@@ -462,10 +454,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const others = given.filter((s) => !shop.orderStatuses.includes(s) && !listed.includes(s));
     if (others.length === 0) return;
     // To a key whose user may not view the shop's reports, the shop's own check of the status stands.
-    const known = await shop.shopStatuses(call).catch((err: unknown) => {
-      if (err instanceof UpstreamError && err.status === 403) return undefined;
-      throw err;
-    });
+    const known = await shop.shopStatuses(call);
     if (known === undefined) return;
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;

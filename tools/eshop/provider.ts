@@ -22,9 +22,10 @@ export interface ShopProvider {
   orderStatuses: readonly string[];
   /**
    * Every status an order may take in this shop, a plugin's too (WooCommerce: shipped), with its
-   * name there ("Shipped"); read at most once an hour.
+   * name there ("Shipped"); read at most once an hour. Undefined when the shop will not say (a key
+   * whose user may not view its reports), asked again an hour later.
    */
-  shopStatuses(call: Call): Promise<{ status: string; name: string }[]>;
+  shopStatuses(call: Call): Promise<{ status: string; name: string }[] | undefined>;
   /** Statuses an order may be marked paid from. */
   payableStatuses: readonly string[];
   /**

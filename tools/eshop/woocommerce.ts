@@ -986,9 +986,10 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
       return { sent: new Map(body.map((r) => [r.id, r.refunded_payment])), units };
     },
 
-    async shopStatuses(call) {
-      // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
-      // and which the orders endpoint's status takes: listed here with each one's name and orders.
+    // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
+    // and which the orders endpoint's status takes: listed here with each one's name and orders. A
+    // key whose user may not view the shop's reports is refused them (403).
+    shopStatuses: unlessRefused(async (call: Call) => {
       const body = await api.json(
         z.array(z.object({ slug: z.string(), name: z.string() })),
         "/reports/orders/totals",
@@ -996,7 +997,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         call,
       );
       return body.map(({ slug, name }) => ({ status: slug, name }));
-    },
+    }),
 
     currency: unlessRefused(async (call: Call) => {
       // The shop's setting, which changes as good as never: read at most once an hour.
