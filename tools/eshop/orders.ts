@@ -455,7 +455,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
     if (others.length === 0) return;
     // To a key whose user may not view the shop's reports, the shop's own check of the status stands.
     const known = await shop.shopStatuses(call);
-    if (known === undefined) return;
+    const unchanged = change ? "; nothing was read or changed" : "";
+    if (known === undefined) {
+      // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-".
+      const stored = others.find((s) => /^wc-./i.test(s));
+      if (stored === undefined) return;
+      throw new ToolError(
+        `The shop has no order status ${quote(stored)}: send ${quote(stored.slice(3).toLowerCase())}${unchanged}.`,
+      );
+    }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;
     // Written as WooCommerce stores it ("wc-shipped") or by its name ("On hold").
@@ -463,7 +471,6 @@ export function orderTools(shop: ShopProvider): Tool[] {
       (k) => k.status === unknown.toLowerCase().replace(/^wc-/, "") || k.name.toLowerCase() === unknown.toLowerCase(),
     );
     const send = meant ? `: send ${quote(meant.status)}` : "";
-    const unchanged = change ? "; nothing was read or changed" : "";
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
     const alsoListed = change
       ? ""
