@@ -2199,6 +2199,26 @@ describe("marking paid", () => {
     expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");
   });
 
+  test("a cash-on-delivery order completed is told its cash counts collected, under a paid date kept from before where it had one", async () => {
+    // The date a shop gave it as it was set to processing stays: completing it dates no payment anew.
+    const cod = woo.shop.order(7066);
+    const dated = cod.datePaid;
+    const completed = await server.call("eshop_order_update_status", { id: 7066, status: "completed" });
+    expect(cod.datePaid).toEqual(dated);
+    expect(withoutEmail(completed)).toMatch(
+      /^Order #7066 \(id 7066\): processing → completed\.\nIt was to be paid on delivery: WooCommerce now counts its cash collected, under the paid date it gave the order before \(2026-10-31T12:29\+01:00\), not when the cash came\.\nTimes are the shop's, UTC\+1\.$/,
+    );
+    expect(data(completed)).not.toHaveProperty("paid_now");
+    // One the shop gave no date before is dated paid as it is completed.
+    const fresh = woo.shop.order(O.pending1999);
+    Object.assign(fresh, { status: "processing", payment_method: "cod", payment_method_title: "Cash on delivery" });
+    const delivered = await server.call("eshop_order_update_status", { id: O.pending1999, status: "completed" });
+    expect(withoutEmail(delivered)).toMatch(
+      /\nIt was to be paid on delivery: WooCommerce now counts its cash collected \(paid 20[\d-]+T[\d:]+\+01:00\)\.\n/,
+    );
+    expect(data(delivered)).toMatchObject({ paid_now: true });
+  });
+
   test("a cash-on-delivery order completed, then set back to processing, keeps the payment completion recorded", async () => {
     // WooCommerce dates the payment and the completion once, and keeps both when the order goes back.
     const cod = woo.shop.order(7066);

@@ -114,6 +114,11 @@ function stockLine(r: object, session: Serving): string {
 }
 /** The status changes whose order was to be paid on delivery before, for the text only. */
 const dueBefore = new WeakSet<object>();
+/**
+ * Of those, the ones whose order kept a paid date the shop gave it before the cash came (as it was
+ * set to processing), for the text only: completing it dated no payment.
+ */
+const datedBeforeCash = new WeakSet<object>();
 /** Characters of a note the text shows; structuredContent has it whole, unless withinAnswer cuts it. */
 const NOTE_CHARACTERS = 500;
 /** A note waiter adds to an order. */
@@ -915,6 +920,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
     needsPerson: (r) => r.transaction_differs === true,
   });
 
+  /** What an order to be paid on delivery, set to a status the shop counts paid, is told of its cash. */
+  const cashCollected = (paid: string | undefined, dated: boolean, shopZone?: ShopZone) =>
+    !paid
+      ? `It was to be paid on delivery: ${shop.name} now counts its cash collected, though it recorded no paid date.`
+      : dated
+        ? `It was to be paid on delivery: ${shop.name} now counts its cash collected, under the paid date it gave the order before (${shopTime(paid, shopZone)}), not when the cash came.`
+        : `It was to be paid on delivery: ${shop.name} now counts its cash collected (paid ${shopTime(paid, shopZone)}).`;
+
   const updateStatus = defineTool({
     name: "eshop_order_update_status",
     title: "Change an order's status",
@@ -942,6 +955,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const { id } = await orderOf(ref, call);
       let shopZone: ShopZone | undefined;
       let due = { before: false, now: false };
+      let datedBefore = false;
       let offlineBy: string | undefined;
       let recorded: { amount: string } | { unread: string } | undefined;
       let stock: "returned" | "taken" | undefined;
@@ -953,16 +967,23 @@ export function orderTools(shop: ShopProvider): Tool[] {
         // Set by this status's request the shop did not confirm: the change is that request's.
         const from = sent?.status === wanted && before.status === wanted ? sent.before : before;
         const changed = from.status !== wanted;
-        const after =
+        const after: Order =
           before.status !== wanted
             ? await unconfirmedStatuses.send(id, { status: wanted, before }, shop.setStatus(id, wanted, call))
             : before;
+        // Completed as it is delivered, an order to be paid then is dated paid with its completion,
+        // unless it kept the date the shop gave it before.
+        datedBefore =
+          from.due_on_delivery === true &&
+          after.paid !== undefined &&
+          after.completed !== undefined &&
+          Date.parse(after.paid) < Date.parse(after.completed) - 60_000;
         const result = {
           changed,
           previous_status: from.status,
           order: orderStateOut.parse(after),
           // The shop dates a payment when a status it counts paid is set, if the order had no date.
-          ...(!from.paid && after.paid ? { paid_now: true } : {}),
+          ...(!from.paid && after.paid && !datedBefore ? { paid_now: true } : {}),
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
           ...(changed && from.refunded ? { refunded_before: from.refunded } : {}),
         };
@@ -988,6 +1009,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (shopZone) zoneOf.set(changedTo, shopZone);
       if (due.now) dueOnDelivery.set(changedTo, new Set([id]));
       if (due.before) dueBefore.add(changedTo);
+      if (datedBefore) datedBeforeCash.add(changedTo);
       if (offlineBy !== undefined) paidOfflineBy.set(changedTo, offlineBy);
       if (recorded) recordedBefore.set(changedTo, recorded);
       if (stock) stockMoved.set(changedTo, stock);
@@ -1082,11 +1104,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
                 )
               : dueOnDelivery.get(r)?.has(r.order.id)
                 ? `\nIt is to be paid on delivery: ${shop.name} records it paid when it is completed.`
-                : // An order with nothing to ship counts paid in processing too, though the shop dates it
-                  // paid only when it is completed.
-                  !wasPaid && shop.paidStatuses.includes(r.order.status)
-                  ? `\n${countedPaid(r, session, shopZone, refundedBefore, unsent, unread)}`
-                  : "";
+                : dueBefore.has(r) && !r.refunded_before && shop.paidStatuses.includes(r.order.status)
+                  ? `\n${cashCollected(r.order.paid, datedBeforeCash.has(r), shopZone)}`
+                  : // An order with nothing to ship counts paid in processing too, though the shop dates it
+                    // paid only when it is completed.
+                    !wasPaid && shop.paidStatuses.includes(r.order.status)
+                    ? `\n${countedPaid(r, session, shopZone, refundedBefore, unsent, unread)}`
+                    : "";
       const refundRecorded = r.order.status === "refunded" && !nothingPaid && !refundedWhole;
       const emailed = r.changed
         ? emailLine(shop, shop.statusEmail(r.previous_status, r.order.status, refundRecorded), session)
