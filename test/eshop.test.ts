@@ -4678,6 +4678,32 @@ describe("errors", () => {
     }
   });
 
+  test("an order number is looked for among a checkout's drafts too by a key whose user may not view the shop's reports", async () => {
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.reportsClosed = true;
+      woo.shop.order(O.pending1999).status = "checkout-draft";
+      const got = await own.call("eshop_order_get", { id: `#${O.pending1999}` });
+      expect(got.isError, text(got)).toBeFalsy();
+      expect(text(got)).toMatch(new RegExp(`^#${O.pending1999} \\(id ${O.pending1999}\\) checkout-draft: `));
+      // A shop without the block checkout's drafts refuses the status: the trash is looked in alone.
+      woo.shop.order(O.pending1999).status = "trash";
+      woo.intercept = (r) =>
+        r.query.get("status")?.includes("checkout-draft")
+          ? json(400, {
+              code: "rest_invalid_param",
+              message: "Invalid parameter(s): status",
+              data: { status: 400, params: { status: "status[1] is not one of any, trash, pending, processing." } },
+            })
+          : undefined;
+      const trashed = await own.call("eshop_order_get", { id: `#${O.pending1999}` });
+      expect(text(trashed)).toMatch(new RegExp(`^#${O.pending1999} \\(id ${O.pending1999}\\) trash: `));
+    } finally {
+      woo.intercept = undefined;
+      await own.close();
+    }
+  });
+
   test("a key whose user may not view the shop's reports lists by a checkout's draft or a plugin's status, as the shop takes them", async () => {
     // The shop's own check of the status stands in for waiter's, which reads the statuses from the reports.
     const own = await start(shopEnv(woo));

@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { ToolError, UnconfirmedChange } from "../../src/errors.js";
+import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src/time.js";
@@ -420,11 +420,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
     };
     const listed = await search();
     // Else among the orders a list leaves out but by their status (a payment may name one deleted
-    // since, or a checkout's draft), of those statuses the shop has: the trash alone where it will
-    // not list them, as to a key whose user may not view its reports.
-    const known = listed.numbered.length ? [] : ((await shop.shopStatuses(call))?.map((k) => k.status) ?? []);
-    const hidden = shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s));
-    const { numbered } = listed.numbered.length ? listed : await search(hidden);
+    // since, or a checkout's draft), of those statuses the shop has. Where it will not list them (to
+    // a key whose user may not view its reports), all, and the trash alone if it refuses the others.
+    const hiddenAmong = async () => {
+      const known = (await shop.shopStatuses(call))?.map((k) => k.status);
+      if (known) return search(shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s)));
+      return search([...shop.unlistedStatuses]).catch((err: unknown) => {
+        if (err instanceof UpstreamError && err.status === 400) return search([shop.trashStatus]);
+        throw err;
+      });
+    };
+    const { numbered } = listed.numbered.length ? listed : await hiddenAmong();
     const [only, ...others] = numbered;
     if (only && others.length === 0) return only;
     if (only) {
