@@ -2115,12 +2115,12 @@ describe("marking paid", () => {
     expect(text(unnamed)).toMatch(/with eshop_order_update_status first\.$/);
   });
 
-  test("an order still in the block checkout's draft is told the status to set before it is marked paid, and that works", async () => {
+  test("an order still in the block checkout's draft is told why and to what status it is set before it is marked paid, and that works", async () => {
     woo.shop.order(O.pending1999).status = "checkout-draft";
     const draft = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qdraft" });
     expect(draft.isError).toBe(true);
     expect(text(draft)).toBe(
-      `Order ${O.pending1999} is checkout-draft, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, set its status to pending with eshop_order_update_status first. If it stays checkout-draft, the payment "pi_3Qdraft" is the customer's to get back: refund it with the gateway.`,
+      `Order ${O.pending1999} is checkout-draft, a checkout never completed (a draft), so it was not marked paid: paid as a draft, it would reach neither the customer's "Processing order" email nor the shop's "New order" one. If the payment is for it, set its status to pending with eshop_order_update_status first, as the checkout does when it completes, and mark it paid then. If it stays checkout-draft, the payment "pi_3Qdraft" is the customer's to get back: refund it with the gateway.`,
     );
     // As WooCommerce does when the checkout completes.
     await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
@@ -4624,7 +4624,11 @@ describe("errors", () => {
     const trashed = await server.call("eshop_order_mark_paid", { id: `#${O.processing}`, transaction_id: "pi_3Qlate" });
     expect(text(trashed)).toMatch(new RegExp(`^Order ${O.processing} is in the shop's trash \\(status trash\\)`));
     const draft = await server.call("eshop_order_mark_paid", { id: `#${O.pending1999}`, transaction_id: "pi_3Qdraft" });
-    expect(text(draft)).toMatch(new RegExp(`^Order ${O.pending1999} is checkout-draft, so it was not marked paid: `));
+    expect(text(draft)).toMatch(
+      new RegExp(
+        `^Order ${O.pending1999} is checkout-draft, a checkout never completed \\(a draft\\), so it was not marked paid: `,
+      ),
+    );
     expect(text(draft)).toContain('the payment "pi_3Qdraft" is the customer\'s to get back');
     expect(woo.shop.writes.length).toBe(writes);
     // A number no order has is still said so, searched there too.

@@ -844,8 +844,18 @@ export function orderTools(shop: ShopProvider): Tool[] {
             transaction_id && UNFILLED_STATUSES.includes(before.status)
               ? ` If it stays ${before.status}, the payment ${quote(transaction_id)} is the customer's to get back: refund it with the gateway.`
               : "";
+          const pendingFirst = call.serves("eshop_order_update_status")
+            ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first`
+            : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`;
+          // WooCommerce would pay a draft as it is, but mails the customer and the shop of an order
+          // placed and paid only from pending, which its checkout sets a draft to as it completes.
+          if (unlisted.drafts.includes(before.status)) {
+            throw new ToolError(
+              `Order ${named(before)} is ${before.status}, a checkout never completed (a draft), so it was not marked paid: paid as a draft, it would reach neither the customer's "Processing order" email nor the shop's "New order" one. If the payment is for it, ${pendingFirst}, as the checkout does when it completes, and mark it paid then.${held}`,
+            );
+          }
           throw new ToolError(
-            `Order ${named(before)} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.${held}`,
+            `Order ${named(before)} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${pendingFirst}.${held}`,
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
