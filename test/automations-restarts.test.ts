@@ -40,14 +40,17 @@ describe("a run a stopped server left", () => {
    * (or a store that failed) leaves it: each step's status, and the error of one that failed; with
    * the payment's Stripe event id (`delivery`).
    */
-  async function leftBehind(steps: [number, StepStatus, string?][], dryRun = false) {
+  async function leftBehind(
+    steps: [number, StepStatus, string?][],
+    dryRun = false,
+    tools = ["eshop_order_mark_paid", "notify_send", "events_ack"],
+  ) {
     const quiet = await serve([]);
     const delivery = `evt_left_${nextSequence()}`;
     const event = await pay(quiet, String(O.onHold), delivery);
     await quiet.close();
     const s = store();
     const run = (await s.runs.begin("stripe-paid", event.id, dryRun, clock.now())) as number;
-    const tools = ["eshop_order_mark_paid", "notify_send", "events_ack"];
     for (const [step, status, error] of steps)
       await s.runs.step(
         run,
@@ -941,6 +944,64 @@ describe("a run a stopped server left", () => {
       expect(warned).toEqual([
         expect.stringContaining("Step 1 (eshop_order_mark_paid) failed: The shop has no order …."),
       ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test.each([
+    ["as they were", [{ ack: true }, PAID.do[1], PAID.do[0]]],
+    ["moved since", PAID.do],
+  ])(
+    "a run whose earlier steps acknowledged the event and told the team, its automation's steps %s, tells them alike",
+    async (_, steps) => {
+      const event = await leftBehind(
+        [
+          [0, "done"],
+          [1, "done"],
+          [2, "failed", "The shop has no order 999999."],
+        ],
+        false,
+        ["events_ack", "notify_send", "eshop_order_mark_paid"],
+      );
+      const s = store();
+      await s.ack([event.id]).finally(() => s.close());
+      const sent = telegram.delivered.length;
+      const server = await serve([{ ...PAID, do: steps, onFailure: { notify: "team" } }]);
+      try {
+        expect((await runsOf(event.id))[0]?.status).toBe("failed");
+        await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+        expect(telegram.delivered.at(-1)?.text).toContain(
+          "Steps 1-2 (ack, notify) were done. Step 3 (eshop_order_mark_paid) failed: The shop has no order 999999. ",
+        );
+        expect(telegram.delivered.at(-1)?.text).toMatch(
+          / Step 1 acknowledged the event, so it no longer waits among those not acknowledged\.$/,
+        );
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
+  test("a run whose first step acknowledged the event, its automation's steps moved while a step waited, says it did", async () => {
+    const event = await leftBehind(
+      [
+        [0, "done"],
+        [1, "refused"],
+      ],
+      false,
+      ["events_ack", "notify_send"],
+    );
+    const s = store();
+    await s.ack([event.id]).finally(() => s.close());
+    const sent = telegram.delivered.length;
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      expect((await runsOf(event.id))[0]?.status).toBe("failed");
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      expect(telegram.delivered.at(-1)?.text).toMatch(
+        / No other step of it was run\. Step 1 acknowledged the event, so it no longer waits among those not acknowledged\.$/,
+      );
     } finally {
       await server.close();
     }

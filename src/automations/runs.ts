@@ -36,12 +36,18 @@ const REPORTED = "waiter: ";
  */
 function notRun(automation: Automation, failedAt: number, acked: boolean | undefined): string {
   const ackedBy = automation.do.findIndex((step, i) => i <= failedAt && "ack" in step);
-  const own =
-    acked && ackedBy !== -1 && !automation.dryRun
-      ? ` Step ${ackedBy + 1} acknowledged the event, so it no longer waits among those not acknowledged.`
-      : "";
-  return `${stepsLeft(automation, failedAt, acked)}${own}`;
+  return `${stepsLeft(automation, failedAt, acked)}${ownAck(ackedBy, acked, automation.dryRun)}`;
 }
+
+/** The sentence that says step `ackedBy` (from 0; -1, none) of a run acknowledged its event, as notRun says it, or "". */
+function ownAck(ackedBy: number, acked: boolean | undefined, dryRun: boolean): string {
+  return acked && ackedBy !== -1 && !dryRun
+    ? ` Step ${ackedBy + 1} acknowledged the event, so it no longer waits among those not acknowledged.`
+    : "";
+}
+
+/** A recorded step's tool as stepsNamed names its step: a notification's "notify", an acknowledgement's "ack". */
+const stepNamed = (tool: string) => (tool === "notify_send" ? "notify" : tool === "events_ack" ? "ack" : tool);
 
 /** `steps`, the first of them step `first` (from 0), named for a sentence: "Steps 2-3 (notify, ack) were". */
 function stepsNamed(steps: readonly Step[], first: number): string {
@@ -116,9 +122,11 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): 
     reached = i;
     break;
   }
+  const tools = toolsRecorded(run);
+  const ackedBy = run.steps.findIndex((step, i) => i <= reached && step.status === "done" && tools[i] === "events_ack");
   const rest = automation
     ? notRun(automation, reached, acked)
-    : ` No other step of it was ${run.dryRun ? "checked" : "run"}.`;
+    : ` No other step of it was ${run.dryRun ? "checked" : "run"}.${ownAck(ackedBy, acked, run.dryRun)}`;
   return worded`${said}${rest}`;
 }
 
@@ -219,7 +227,7 @@ export function automationRuns(parts: RunParts) {
     const moved = recorded !== undefined && !atTheirPlaces(automation, recorded);
     // The steps before it were done: a person finishing the run by hand must not do them again (mark an order paid twice).
     const before = moved
-      ? namesSaid(toolsRecorded(recorded).slice(0, step), 0)
+      ? namesSaid(toolsRecorded(recorded).slice(0, step).map(stepNamed), 0)
       : stepsNamed(automation.do.slice(0, step), 0);
     const done = step === 0 ? "" : ` ${before} ${automation.dryRun ? "checked" : "done"}.`;
     const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)}${done} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
@@ -228,7 +236,7 @@ export function automationRuns(parts: RunParts) {
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
     const steps = moved
-      ? ` No other step of it was ${automation.dryRun ? "checked" : "run"}.`
+      ? ` No other step of it was ${automation.dryRun ? "checked" : "run"}.${ownAck(toolsRecorded(recorded).slice(0, step).indexOf("events_ack"), acked, automation.dryRun)}`
       : notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
     const room = maxText - codePoints(`${REPORTED}${head.told}${steps}`);
