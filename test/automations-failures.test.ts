@@ -733,7 +733,7 @@ describe("automations are checked at start", () => {
     [
       "a literal argument written as text where a number goes",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "abc" } }] },
-      /step 1: eshop_order_get's argument id: expected the order's id \(a number such as 7084\) or its number as the shop writes it \("#7084", "WC-0042"\), got "abc"$/,
+      /step 1: eshop_order_get's argument id: expected the order's id \(a number such as 7084\) or its number as the shop writes it \(such as "#7084" or "WC-0042"\), got "abc"$/,
     ],
     [
       "a literal argument with decimals where a whole number goes",

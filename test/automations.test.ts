@@ -1444,7 +1444,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       // Told a number is expected, its author would give the id a number by path, which in a shop
       // that renumbers its orders names another order.
       expect(run?.error).toBe(
-        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected the order\'s id (a number such as 7084) or its number as the shop writes it ("#7084", "WC-0042"), got "#" (the template "#{{payload.data.object.metadata.order_number}}" gave "#" on this event\'s payload). Found nothing to insert for {{payload.data.object.metadata.order_number}} in id (payload.data.object.metadata has no order_number), so it was inserted as nothing.',
+        'step 1 (eshop_order_mark_paid): invalid arguments for eshop_order_mark_paid: id: expected the order\'s id (a number such as 7084) or its number as the shop writes it (such as "#7084" or "WC-0042"), got "#" (the template "#{{payload.data.object.metadata.order_number}}" gave "#" on this event\'s payload). Found nothing to insert for {{payload.data.object.metadata.order_number}} in id (payload.data.object.metadata has no order_number), so it was inserted as nothing.',
       );
     } finally {
       await server.close();
@@ -1551,7 +1551,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .toEqual([expect.stringContaining('got "#Jana Novakova"')]);
       expect(lines.filter((line) => line.includes(`waiter's event ${event.id}`))).toEqual([
         expect.stringContaining(
-          'id: expected the order\'s id (a number such as 7084) or its number as the shop writes it ("#7084", "WC-0042"), got text (the template "#{{payload.data.object.shipping.name}}" gave text on this event\'s payload).',
+          'id: expected the order\'s id (a number such as 7084) or its number as the shop writes it (such as "#7084" or "WC-0042"), got text (the template "#{{payload.data.object.shipping.name}}" gave text on this event\'s payload).',
         ),
       ]);
       expect(lines.join("")).not.toContain("Novakova");

@@ -4516,7 +4516,7 @@ describe("errors", () => {
 
   test("an order's id given text that is neither its id nor its number is told what it takes, not that a number is expected", async () => {
     const before = woo.requests.length;
-    const takes = `expected the order's id (a number such as 7084) or its number as the shop writes it ("#7084", "WC-0042")`;
+    const takes = `expected the order's id (a number such as 7084) or its number as the shop writes it (such as "#7084" or "WC-0042")`;
     for (const id of ["abc", "", "+7081"]) {
       expect(text(await server.call("eshop_order_get", { id }))).toBe(
         `Invalid arguments for eshop_order_get: id: ${takes}, got ${JSON.stringify(id)}`,

@@ -165,7 +165,7 @@ export class OrderNumber {
 }
 
 /** What `orderId` takes, as text that is neither is told. */
-const ORDER_REF = `the order's id (a number such as 7084) or its number as the shop writes it ("#7084", "WC-0042")`;
+const ORDER_REF = `the order's id (a number such as 7084) or its number as the shop writes it (such as "#7084" or "WC-0042")`;
 
 /** An id, or one written as decimal text, which `digits` reads (and says when it is no whole number). */
 const positiveId = digits(z.number().int().positive());
