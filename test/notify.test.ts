@@ -2177,6 +2177,12 @@ describe("who may be told", () => {
     expect(() => chat("https://t.me/c/1234567890/42")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );
+    // An invite link names no chat: its number is found as for any other group.
+    for (const invite of ["https://t.me/+AbCdEfGhIjK12345", "t.me/joinchat/AbCdEfGhIjK12345"]) {
+      expect(() => chat(invite)).toThrow(
+        /at ops.chatIds.0: is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\)$/,
+      );
+    }
     expect(() => chat("shopnews")).toThrow(/at ops.chatIds.0: is not a chat id or @channelname \(got "shopnews"\)$/);
     // Telegram's @names are one whatever their case: @ShopNews is @shopnews.
     expect(() =>

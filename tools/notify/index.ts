@@ -105,15 +105,21 @@ const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
 
 /**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
- * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100).
+ * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100); an invite
+ * link (t.me/+…, t.me/joinchat/…) stands for none (t.me/+<digits> is a phone number's).
  */
 function notChatId(input: unknown): string {
   const link =
     typeof input === "string"
-      ? /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:c\/(\d+)|(\w{5,32}))(?:[/?#]|$)/i.exec(input)
+      ? /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(\w{5,32}))(?:[/?#]|$))/i.exec(
+          input,
+        )
       : null;
   if (!link) return "is not a chat id or @channelname";
-  const [, number, name] = link;
+  const [, invite, number, name] = link;
+  if (invite) {
+    return "is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows (docs/notifications.md says how)";
+  }
   return number
     ? `is a link to a chat: list the chat's id, -100${number}, instead`
     : `is a link to a chat: list the chat's @name, @${name}, instead`;
