@@ -2135,6 +2135,22 @@ describe("who may be told", () => {
     );
   });
 
+  test("an email channel written with another tool's words for TLS is told the tls it takes", () => {
+    const mail = (settings: object) =>
+      load({
+        mail: { type: "email", host: "smtp.example.com", from: "a@b.example", to: ["c@d.example"], ...settings },
+      });
+    const modes =
+      '"starttls" (the default: upgraded after connecting, usually port 587), "tls" (TLS from the start, which other tools call SSL or secure; usually port 465) or "none"';
+    for (const key of ["secure", "ssl", "requireTLS", "starttls"]) {
+      expect(() => mail({ [key]: true })).toThrow(
+        `invalid setting WAITER_NOTIFY_CHANNELS at mail: unknown key "${key}": the channel's tls says how it connects, ${modes}`,
+      );
+    }
+    expect(() => mail({ tls: "ssl" })).toThrow(`at mail.tls: expected ${modes} (got "ssl")`);
+    expect(() => mail({ tls: true })).toThrow(`at mail.tls: expected ${modes} (got true)`);
+  });
+
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
       /notification channel ops: NOT_SET_ANYWHERE is not set/,

@@ -125,6 +125,13 @@ function notChatId(input: unknown): string {
     : `is a link to a chat: list the chat's @name, @${name}, instead`;
 }
 
+/** The TLS modes an email channel takes, as a refusal names them: other tools call them otherwise (nodemailer's secure). */
+const TLS_MODES =
+  '"starttls" (the default: upgraded after connecting, usually port 587), "tls" (TLS from the start, which other tools call SSL or secure; usually port 465) or "none"';
+
+/** Keys other tools write for what an email channel's tls says, by their lowercase. */
+const TLS_KEYS = new Set(["secure", "ssl", "starttls", "requiretls", "ignoretls", "usetls", "usessl"]);
+
 /** What reads as one email address, a part before the @ and one after. */
 const ADDRESS = /^[^@\s]+@[^@\s]+$/;
 
@@ -159,28 +166,37 @@ export const channel = byWord("type", [
       "holds a bot token in its path (/bot<token>): put the token in the variable botTokenEnv names, and in baseUrl the Bot API's address alone, like https://api.telegram.org",
     ),
   }),
-  closedObject("an email channel", {
-    type: z.literal("email"),
-    // Its name alone, which a send resolves: a URL, host:port or an IPv6 address in brackets ([::1]:25)
-    // would be said there as a name that does not resolve.
-    host: z
-      .string()
-      .min(1)
-      .refine(
-        (host) => !/:\/\/|[/@\s[\]]/.test(host) && !/^[^:]+:\d+$/.test(host),
-        "is the mail server's name or address alone, like smtp.example.com or ::1: no scheme, user, path or brackets, and its port goes in port",
-      )
-      .describe("the mail server's name or address, like smtp.example.com"),
-    port: z.number().int().min(1).max(65535).optional(),
-    tls: word(["starttls", "tls", "none"]).default("starttls"),
-    user: z.string().min(1).optional(),
-    passwordEnv: secretVariable("the SMTP password").optional(),
-    from: address("fromName").describe("the address messages are sent from"),
-    // Sent as headers, which nodemailer encodes: one line each, no more.
-    fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
-    to: z.array(address()).min(1).describe("a list of the addresses messages go to"),
-    subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
-  }),
+  closedObject(
+    "an email channel",
+    {
+      type: z.literal("email"),
+      // Its name alone, which a send resolves: a URL, host:port or an IPv6 address in brackets ([::1]:25)
+      // would be said there as a name that does not resolve.
+      host: z
+        .string()
+        .min(1)
+        .refine(
+          (host) => !/:\/\/|[/@\s[\]]/.test(host) && !/^[^:]+:\d+$/.test(host),
+          "is the mail server's name or address alone, like smtp.example.com or ::1: no scheme, user, path or brackets, and its port goes in port",
+        )
+        .describe("the mail server's name or address, like smtp.example.com"),
+      port: z.number().int().min(1).max(65535).optional(),
+      tls: word(["starttls", "tls", "none"], TLS_MODES).default("starttls"),
+      user: z.string().min(1).optional(),
+      passwordEnv: secretVariable("the SMTP password").optional(),
+      from: address("fromName").describe("the address messages are sent from"),
+      // Sent as headers, which nodemailer encodes: one line each, no more.
+      fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
+      to: z.array(address()).min(1).describe("a list of the addresses messages go to"),
+      subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
+    },
+    {
+      unknownKey: (key) =>
+        TLS_KEYS.has(key.toLowerCase().replace(/[_-]/g, ""))
+          ? `the channel's tls says how it connects, ${TLS_MODES}`
+          : undefined,
+    },
+  ),
 ]);
 type Channel = z.output<typeof channel> & { name: string; secret?: string };
 
