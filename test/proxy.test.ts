@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { z } from "zod";
 import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
@@ -537,4 +538,37 @@ test(`a \${NAME} nothing replaced, or quotes an env file kept, in the proxy's va
     ],
   ];
   for (const [env, message] of cases) expect(refused(env), JSON.stringify(env)).toThrow(new ConfigError(message));
+});
+
+test("a request whose deadline passes while the proxy has not answered the CONNECT is said as never sent", async () => {
+  proxy.hold = true;
+  // The CONNECT may take longer than the call has left (the call spent it on an earlier request).
+  const http = new HttpClient({
+    userAgent: "waiter-test/0",
+    maxResponseBytes: 1 << 20,
+    maxRetries: 0,
+    connectTimeoutMs: 1_500,
+    proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
+  });
+  const shop = http.upstream("WooCommerce", new URL("https://shop.example"));
+  const failure = (answered: Promise<unknown>) =>
+    answered.then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
+  const call = () => ({
+    signal: new AbortController().signal,
+    deadline: clock.now() + 300,
+    deadlineSetting: "WAITER_TOOL_TIMEOUT",
+  });
+  try {
+    expect(await failure(shop.send("/orders/1", { method: "PUT", body: "{}" }, call()))).toBe(
+      "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) when the tool call's deadline (WAITER_TOOL_TIMEOUT) passed: nothing was sent, so the change was not made; try again later.",
+    );
+    expect(await failure(shop.json(z.unknown(), "/orders/1", {}, call()))).toBe(
+      "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) before the tool call's deadline; try again later.",
+    );
+  } finally {
+    await http.close();
+  }
 });

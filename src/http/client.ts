@@ -9,7 +9,7 @@ import { throughProxy } from "./proxy.js";
 import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
-import { type Progress, wholeAnswers } from "./whole.js";
+import { type Progress, type Reached, wholeAnswers } from "./whole.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -192,6 +192,7 @@ export class HttpClient {
       }
     };
     const pools = this.#connect();
+    const reached: Reached = shared ?? { written: false };
     pools.inFlight++;
     try {
       const [{ request }, dispatchers] = await Promise.all([import("undici"), pools.dispatchers]);
@@ -200,6 +201,7 @@ export class HttpClient {
         dispatcher: shared ? dispatchers.shared : dispatchers.direct,
         signal: call.signal,
         progress: shared,
+        reached,
         headers: {
           "user-agent": o.userAgent,
           accept: "application/json",
@@ -246,7 +248,7 @@ export class HttpClient {
       if (asked) heard(status, headers, asked, text);
       return { url, path, method, changes, status, headers, text };
     } catch (err) {
-      throw describeFailure(err, upstream, sent, call, o);
+      throw describeFailure(err, upstream, sent, call, o, reached.written);
     } finally {
       this.#dropConnectionsAfterSleep();
       this.#lastUsed = clock.now();

@@ -39,7 +39,8 @@ type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "urlIsWaitersOwn" 
 /**
  * Turns a transport failure of the request `sent` into a message a model can act on: one that may
  * have changed something says so, with the upstream's advice, one that could not reach the
- * upstream names the setting that holds its URL.
+ * upstream names the setting that holds its URL. `written`: whether the request was written to the
+ * upstream (Reached), which a stop's error does not tell.
  */
 export function describeFailure(
   err: unknown,
@@ -47,6 +48,7 @@ export function describeFailure(
   sent: Sent,
   call: Call,
   options: ClientOptions,
+  written = true,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const { url, changes, changeAdvice } = sent;
@@ -76,6 +78,22 @@ export function describeFailure(
   const proxied = call.signal.aborted ? undefined : proxyFailureOf(err, where, sent, options);
   if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
+    // Stopped while its connection (or a proxy's tunnel) was still opening, or it waited for one of
+    // the connections busy with other requests: nothing reached the upstream.
+    const late = reason?.name === "TimeoutError";
+    const unreached = `${where} was not reached (no connection to it opened, or none was free)`;
+    if (!written && late && !changes) return new DeadlinePassed(unreached, "try again later.");
+    if (!written && changes) {
+      const stop = late
+        ? `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""} passed`
+        : "the tool call ended";
+      return new UpstreamError(
+        `${unreached} when ${stop}: nothing was sent, so ${change} was not ${made}; try again${late ? " later" : ""}.`,
+        undefined,
+        undefined,
+        true,
+      );
+    }
     if (changes) {
       const ended =
         reason?.name === "TimeoutError" && call.deadlineSetting

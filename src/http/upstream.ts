@@ -317,7 +317,7 @@ export class Upstream {
     // (nodejs/undici#5711).
     const own = withDeadline(call);
     const joined = this.#loading.get(key);
-    const progress = joined ?? { begun: false };
+    const progress = joined ?? { begun: false, written: false };
     try {
       const load = this.#load(schema, key, path, options, call.deadline, kept, progress);
       if (!joined) {
@@ -330,7 +330,14 @@ export class Upstream {
       // Left at its own deadline, a caller says how far the answer had got, as one alone would.
       const stopped = progress.begun && err === own.call.signal.reason ? new StoppedAnswer(err as Error) : err;
       const failure = own.call.signal.aborted
-        ? describeFailure(stopped, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
+        ? describeFailure(
+            stopped,
+            this.name,
+            this.#outgoing(path, options),
+            own.call,
+            this.carrier.options,
+            progress.written,
+          )
         : err;
       const { staleIfError } = options;
       const usable = kept && standsIn(kept, staleIfError?.forSeconds ?? 0);

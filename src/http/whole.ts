@@ -10,8 +10,20 @@ import type { Dispatcher } from "undici";
  * which only a strong ETag on the first could rule out (RFC 9111 §3.4), and few APIs send one.
  * waiter reads every answer whole anyway, at most WAITER_MAX_RESPONSE_BYTES of it.
  */
-export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
-  dispatch(options, new WholeAnswer(handler, (options as { progress?: Progress }).progress));
+export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
+  const { progress, reached } = options as { progress?: Progress; reached?: Reached };
+  return dispatch(options, new WholeAnswer(handler, progress, reached));
+};
+
+/**
+ * Whether a request was written to its upstream, given with its dispatch options as `reached`:
+ * undici starts a request only once its connection has opened (through a proxy, its tunnel), and
+ * one stopped by then is not written. A request stopped before any try of it was written changed
+ * nothing, which undici's error (the stop's own reason) does not tell.
+ */
+export interface Reached {
+  written: boolean;
+}
 
 /**
  * How far a request that several callers share has got, given with its dispatch options as
@@ -19,7 +31,7 @@ export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) 
  * this whether the answer had begun. `begun` holds while an answer is coming and not all of it
  * has: the try under way's, not one before it that was sent again.
  */
-export interface Progress {
+export interface Progress extends Reached {
   begun: boolean;
 }
 
@@ -59,6 +71,7 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   constructor(
     private readonly handler: Dispatcher.DispatchHandler,
     private readonly progress: Progress | undefined,
+    private readonly reached: Reached | undefined,
   ) {
     // Each try is a request of its own: an answer to one before it (a 503 sent again) is no answer to this.
     if (progress) progress.begun = false;
@@ -100,6 +113,8 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
     this.#connection = controller;
     this.handler.onRequestStart?.(this, context);
+    // A request its call stopped while it connected is stopped here, before it is written.
+    if (this.reached && !this.aborted) this.reached.written = true;
   }
 
   onResponseStart(
