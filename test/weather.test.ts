@@ -1572,6 +1572,26 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("an address in Italy names its town without the province's code, a US state's or a country's as well", async () => {
+      for (const [place, named] of [
+        // The postal code, the town and the province, as Poste Italiane writes them.
+        ["Via Roma 1, 20121 Milano MI", "Milano"],
+        ["Mario Rossi, Via Roma 1, 20121 Milano MI, Italy", "Milano, Italy"],
+        ["Via Belenzani 1, 38122 Trento (TN)", "Trento"],
+        ["Corso Vittorio Emanuele II 12, 10121 Torino TO", "Torino"],
+        // The province before the postal code: Trento's are among Tennessee's ZIP codes, but a US street's number comes first.
+        ["Via Belenzani 1, Trento TN 38122", "Trento"],
+        ["123 Main St, Memphis TN 38103", "Memphis, TN"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
+      // Without a street, the province still is no part of the town's name.
+      expect(text(await server.call("weather_forecast", { place: "20121 Milano MI" }))).toContain('as "Milano"');
+      expect(text(await server.call("weather_forecast", { place: "70200 Ostrava CZ" }))).toContain('as "Ostrava, CZ"');
+    });
+
     test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {
       const toronto = {
         name: "Toronto",

@@ -1095,6 +1095,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
   // in Malta) if a town remains; not a US state's before its ZIP code, after the town.
   const stateCodes = REGION_CODES[countryCode(parts.at(-1) ?? "")];
+  // Italy writes a street's name before its number ("Via Belenzani 1"), a ZIP code's never: there "TN" is Trento's province.
+  const italian = parts.slice(0, town).some((part) => ITALIAN_STREET.test(folded(part)));
   const words = (capitalsToo: boolean) =>
     parts
       .slice(town)
@@ -1116,8 +1118,11 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
           /\d/.test(all[j + 1] ?? "") &&
           (stateCodes
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
-            : zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase()));
-        const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j)).join(" ");
+            : !italian && zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase()));
+        // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)".
+        const province = (word: string, j: number) =>
+          i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before));
+        const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
         return [named, ...all.filter(state)];
       })
       .filter(Boolean);
@@ -1179,6 +1184,9 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
     ) ?? [];
   const code = codeFirst ?? codeAfter ?? "";
   const sign = signFirst ?? signAfter;
+  // Italy's province after the town: "20121 Milano MI" is Milano, whatever country's code MI may be too.
+  const [, italianTown, province = ""] = /^(.+?)\s+(\S+)$/.exec(townAfter?.trim() ?? "") ?? [];
+  if (italianTown && isItalianProvince(province, code)) return { town: italianTown };
   // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
   const country = sign && !regionAfter && signsCountry(sign);
@@ -1188,6 +1196,32 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   if (!town || code.replace(/\D/g, "").length < 4 || (sign && !country && !spaced)) return undefined;
   return country ? { town, country } : { town };
 }
+
+/**
+ * Italy's provinces by the first two digits of their postal codes (CAP): an address writes the province's code after
+ * the town, "20121 Milano MI", "38122 Trento (TN)", the code of a US state or a country too.
+ */
+const ITALIAN_PROVINCES =
+  "00 RM, 01 VT, 02 RI, 03 FR, 04 LT, 05 TR, 06 PG, 07 SS, 08 NU, 09 CA OR SU, 10 TO, 11 AO, 12 CN, 13 VC BI, 14 AT, " +
+  "15 AL, 16 GE, 17 SV, 18 IM, 19 SP, 20 MI MB, 21 VA, 22 CO, 23 SO LC, 24 BG, 25 BS, 26 CR LO, 27 PV, 28 NO VB, " +
+  "29 PC, 30 VE, 31 TV, 32 BL, 33 UD PN, 34 TS GO, 35 PD, 36 VI, 37 VR, 38 TN, 39 BZ, 40 BO, 41 MO, 42 RE, 43 PR, " +
+  "44 FE, 45 RO, 46 MN, 47 FC RN, 48 RA, 50 FI, 51 PT, 52 AR, 53 SI, 54 MS, 55 LU, 56 PI, 57 LI, 58 GR, 59 PO, 60 AN, " +
+  "61 PU, 62 MC, 63 AP FM, 64 TE, 65 PE, 66 CH, 67 AQ, 70 BA, 71 FG, 72 BR, 73 LE, 74 TA, 75 MT, 76 BT, 80 NA, 81 CE, " +
+  "82 BN, 83 AV, 84 SA, 85 PZ, 86 CB IS, 87 CS, 88 CZ KR, 89 RC VV, 90 PA, 91 TP, 92 AG, 93 CL, 94 EN, 95 CT, 96 SR, " +
+  "97 RG, 98 ME";
+
+/** Whether `word`, bracketed or not, is the code of the Italian province whose postal codes `code` ("38122") is among. */
+function isItalianProvince(word: string, code: string): boolean {
+  const [, letters] = /^\(?([A-Z]{2})\)?$/.exec(word) ?? [];
+  if (!letters || !/^\d{5}$/.test(code)) return false;
+  return ITALIAN_PROVINCES.split(", ").some(
+    (entry) => entry.startsWith(code.slice(0, 2)) && entry.includes(` ${letters}`),
+  );
+}
+
+/** A street as Italy writes one, its word first and its number after its name: "Via Belenzani 1", "Piazza Duomo 3". */
+const ITALIAN_STREET =
+  /^(?:via|viale|v\.le|piazza|p\.zza|piazzale|piazzetta|corso|c\.so|largo|vicolo|vico|strada|contrada|c\.da|localita|loc\.|frazione|fraz\.|borgo|lungomare|lungarno|salita|galleria|circonvallazione|calle|fondamenta|traversa)\s\D*\d/;
 
 /** The country of the letters written before a postal code: its code, or the sign on its cars ("D" is DE, "A" AT). */
 function signsCountry(sign: string): string | undefined {
