@@ -1629,6 +1629,11 @@ describe(`at ${AFTERNOON}`, () => {
         // A state's code before a postal code of four digits, as Malta writes one with its letters ("VLT 1117").
         ["Sydney, NSW 2000", "Sydney, NSW"],
         ["Jane Doe, 5 King St, Richmond, VIC 3121, Australia", "Richmond, VIC, Australia"],
+        // Without the country and the comma before the code: the postal code says whose code it is.
+        ["5 King St, Richmond VIC 3121", "Richmond, VIC"],
+        ["1 Main St, Perth WA 6000", "Perth, WA"],
+        ["123 Queen St W, Toronto ON M5V 2T6", "Toronto, ON"],
+        ["1 Water St, Windsor NS B0N 2T0", "Windsor, NS"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -1118,7 +1118,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
           /\d/.test(all[j + 1] ?? "") &&
           (stateCodes
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
-            : !italian && zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase()));
+            : (!italian && zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
+              regionOfPostalCode(word, all.slice(j + 1).join(" ")));
         // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)".
         const province = (word: string, j: number) =>
           i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before));
@@ -1641,6 +1642,18 @@ function zipCodeStates(zip: string): string[] {
       ? [state]
       : [];
   });
+}
+
+/**
+ * Whether `code` is a Canadian province's before a Canadian postal code ("ON M5V 2T6"), or an Australian state's before
+ * a postcode of four digits ("NSW 2000"), which a US ZIP code never is: the address needs no country to keep it.
+ */
+function regionOfPostalCode(code: string, postalCode: string): boolean {
+  const key = code.toLowerCase();
+  return (
+    (Object.hasOwn(CANADIAN_PROVINCES, key) && /^[A-Z]\d[A-Z]\s?\d[A-Z]\d$/i.test(postalCode)) ||
+    (Object.hasOwn(AUSTRALIAN_STATES, key) && /^\d{4}$/.test(postalCode))
+  );
 }
 
 /** Canada's provinces and territories by postal code, as a person writes "Toronto, ON". */
