@@ -2073,6 +2073,22 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a map's link pasted without its scheme is read as a link, not searched for as a name", async () => {
+      const before = geocoding.requests.length;
+      expect(text(await server.call("weather_current", { place: "maps.app.goo.gl/xYz12AbC" }))).toContain(
+        "is a web address, not a place name, and none this reads a point in (a shortened link hides it)",
+      );
+      expect(
+        text(await server.call("weather_current", { place: "www.google.com/maps/@50.0875,14.4213,15z" })),
+      ).toContain(
+        "says only where the centre of its map is: send that as latitude 50.0875 and longitude 14.4213, without place",
+      );
+      expect(text(await server.call("weather_geocode", { name: "google.com/maps?q=49.19,16.61" }))).toContain(
+        "the weather tools take its point as latitude 49.19 and longitude 16.61",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

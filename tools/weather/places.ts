@@ -382,7 +382,7 @@ function isWhat3words(text: string): boolean {
 
 /** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
 function refuseCoordinates(argument: string, text: string): void {
-  const plain = withPlainMarks(text);
+  const plain = withScheme(withPlainMarks(text));
   const route = directionsLink(plain);
   if (route) {
     const { destination, name, centre } = route;
@@ -459,6 +459,16 @@ function refuseCoordinates(argument: string, text: string): void {
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${sendAs(argument, "them", send)}.`,
   );
+}
+
+/**
+ * A web address as pasted without its scheme, "maps.app.goo.gl/…", "www.google.com/maps/@…", with https:// before
+ * it: read as a link, not searched for as a name.
+ */
+function withScheme(text: string): string {
+  return /^\s*(?:www\.[^\s/]+\.[^\s/]+|(?:[a-z\d-]+\.)+[a-z]{2,})\/\S*\s*$/i.test(text)
+    ? `https://${text.trim()}`
+    : text;
 }
 
 /**
