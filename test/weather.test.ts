@@ -1981,6 +1981,11 @@ describe(`at ${AFTERNOON}`, () => {
           "https://www.openstreetmap.org/?mlat=49.8347&mlon=18.2820#map=15/49.8300/18.2700",
           "latitude 49.8347 and longitude 18.282",
         ],
+        // Searched for written otherwise: apart by a space, with hemispheres' letters, in degrees and minutes, after "loc:".
+        ["https://www.google.com/maps?q=50.0875+14.4213", "latitude 50.0875 and longitude 14.4213"],
+        ["https://www.google.com/maps?q=N50.0875,E14.4213", "latitude 50.0875 and longitude 14.4213"],
+        ["https://www.google.com/maps?q=50°05′N+14°25′E", "latitude 50.083333 and longitude 14.416667"],
+        ["https://maps.google.com/?q=loc:50.0875+14.4213", "latitude 50.0875 and longitude 14.4213"],
       ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
           new RegExp(`^\`place\` ".*" is a map's link, not a place name: send its point as ${send}, without place\\.$`),

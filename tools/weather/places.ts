@@ -651,11 +651,24 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
     new RegExp(String.raw`[?&](?:q|query)=${DEGREES}(?:,|%2C)\s*${DEGREES}${end}`, "i").exec(text) ??
     new RegExp(`!3d${DEGREES}!4d${DEGREES}${end}`).exec(text) ??
     new RegExp(`[?&]mlat=${DEGREES}&mlon=${DEGREES}${end}`).exec(text);
+  const searched = point ? undefined : searchedCoordinates(text);
+  if (searched) return { ...searched, centre: false };
   const match =
     point ??
     new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyCentre(text);
+}
+
+/**
+ * Coordinates a Google Maps link searches for written otherwise than "q=50.08,14.42": apart by a space
+ * ("q=50.08+14.42"), with hemispheres' letters or in degrees and minutes ("q=50°05'N+14°25'E"), after "loc:".
+ */
+function searchedCoordinates(text: string): Coordinates | undefined {
+  const url = webAddress(text);
+  if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
+  const searched = url.searchParams.get("q") ?? url.searchParams.get("query");
+  return searched ? coordinates(searched.replace(/^\s*loc:/i, "")) : undefined;
 }
 
 /** `text` read as a web address, white space around it left out, if it is one. */
