@@ -1986,6 +1986,15 @@ describe(`at ${AFTERNOON}`, () => {
         ["https://www.google.com/maps?q=N50.0875,E14.4213", "latitude 50.0875 and longitude 14.4213"],
         ["https://www.google.com/maps?q=50°05′N+14°25′E", "latitude 50.083333 and longitude 14.416667"],
         ["https://maps.google.com/?q=loc:50.0875+14.4213", "latitude 50.0875 and longitude 14.4213"],
+        // Mapy.cz's marker, longitude first, where its view is elsewhere.
+        [
+          "https://mapy.cz/zakladni?x=14.4200&y=50.0800&z=15&source=coor&id=14.4213%2C50.0875",
+          "latitude 50.0875 and longitude 14.4213",
+        ],
+        [
+          "https://mapy.com/fnc/v1/showmap?center=14.4378,50.0755&zoom=15&marker=true",
+          "latitude 50.0755 and longitude 14.4378",
+        ],
       ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
           new RegExp(`^\`place\` ".*" is a map's link, not a place name: send its point as ${send}, without place\\.$`),

@@ -657,7 +657,7 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
     point ??
     new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
-  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyCentre(text);
+  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyPoint(text);
 }
 
 /**
@@ -676,11 +676,21 @@ function webAddress(text: string): URL | undefined {
   return URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
 }
 
-/** Mapy.cz's view, as its address bar has it, "https://mapy.cz/zakladni?x=18.28&y=49.83&z=15": its centre, longitude x first. */
-function mapyCentre(text: string): (Coordinates & { centre: boolean }) | undefined {
+/**
+ * Mapy.cz's link, longitude first: the point it marks, "source=coor&id=18.28,49.83" as it shares one, or
+ * "/fnc/v1/showmap?center=18.28,49.83&marker=true"; without one, its view's centre, "?x=18.28&y=49.83&z=15".
+ */
+function mapyPoint(text: string): (Coordinates & { centre: boolean }) | undefined {
   const url = webAddress(text);
   if (!url || !/(^|\.)mapy\.(?:cz|com)$/i.test(url.hostname)) return undefined;
-  const [x = "", y = ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? "");
+  const pair = (value: string | null) => new RegExp(`^${DEGREES},${DEGREES}$`).exec(value?.trim() ?? "");
+  const [, lon, lat] =
+    (url.searchParams.get("source") === "coor" ? pair(url.searchParams.get("id")) : null) ??
+    (url.searchParams.get("marker") === "true" ? pair(url.searchParams.get("center")) : null) ??
+    [];
+  if (lon !== undefined && lat !== undefined) return { latitude: Number(lat), longitude: Number(lon), centre: false };
+  const [, centreLon, centreLat] = pair(url.searchParams.get("center")) ?? [];
+  const [x = centreLon ?? "", y = centreLat ?? ""] = ["x", "y"].map((key) => url.searchParams.get(key) ?? undefined);
   const degrees = new RegExp(`^${DEGREES}$`);
   return degrees.test(x) && degrees.test(y) ? { latitude: Number(y), longitude: Number(x), centre: true } : undefined;
 }
