@@ -2057,7 +2057,13 @@ describe(`at ${AFTERNOON}`, () => {
         "the weather tools take its point as latitude 49.19 and longitude 16.61",
       );
       // A link without a point in it, shortened as apps share one, is no name to search for either.
-      for (const link of ["https://maps.app.goo.gl/xYz12AbC", "https://mapy.cz/s/gokemafuje"]) {
+      for (const link of [
+        "https://maps.app.goo.gl/xYz12AbC",
+        "https://mapy.cz/s/gokemafuje",
+        "https://share.here.com/p/s-Yz1zaG9wO2lk",
+        "https://yandex.ru/maps/-/CDQ~aG0a",
+        "https://bit.ly/3xYzAbc",
+      ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toBe(
           `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude, which its map shows.`,
         );

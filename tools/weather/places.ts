@@ -695,15 +695,24 @@ function mapyPoint(text: string): (Coordinates & { centre: boolean }) | undefine
   return degrees.test(x) && degrees.test(y) ? { latitude: Number(y), longitude: Number(x), centre: true } : undefined;
 }
 
-/** A map's link as apps share it, shortened: "https://maps.app.goo.gl/…", "https://mapy.cz/s/…", "https://osm.org/go/…". */
+/**
+ * A map's link as apps share it, shortened: "https://maps.app.goo.gl/…", "https://mapy.cz/s/…", "https://osm.org/go/…",
+ * HERE's, Yandex's, Bing's, 2GIS's, or any link by a shortener a map's link is passed on through ("https://bit.ly/…").
+ */
 function shortenedLink(text: string): boolean {
   const url = webAddress(text);
   if (!url) return false;
   const host = url.hostname.toLowerCase().replace(/^www\./, "");
+  const path = url.pathname;
   return (
-    /^(?:maps\.app\.goo\.gl|goo\.gl|g\.co|maps\.apple)$/.test(host) ||
-    (/^(?:[a-z]+\.)?mapy\.(?:cz|com)$/.test(host) && url.pathname.startsWith("/s/")) ||
-    (host === "osm.org" && url.pathname.startsWith("/go/"))
+    /^(?:maps\.app\.goo\.gl|goo\.gl|g\.co|maps\.apple|binged\.it|go\.2gis\.com)$/.test(host) ||
+    /^(?:bit\.ly|tinyurl\.com|t\.co|t\.ly|is\.gd|ow\.ly|buff\.ly|rb\.gy|cutt\.ly|shorturl\.at|tiny\.cc|s\.id)$/.test(
+      host,
+    ) ||
+    (/^(?:[a-z]+\.)?mapy\.(?:cz|com)$/.test(host) && path.startsWith("/s/")) ||
+    (host === "osm.org" && path.startsWith("/go/")) ||
+    (host === "share.here.com" && path.startsWith("/p/")) ||
+    (/^yandex\.[a-z.]+$/.test(host) && /^\/maps\/-\//.test(path))
   );
 }
 
