@@ -1647,6 +1647,16 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toMatch(/^No place called "Atlantis" was found\. .*give latitude and longitude/);
     });
 
+    test("an airport's code found nowhere is answered with its town to send", async () => {
+      for (const code of ["PRG", "KJFK"]) {
+        expect(text(await server.call("weather_forecast", { place: code })), code).toContain(
+          `No place called "${code}" was found. If "${code}" is an airport's code, which names no place here, send its town's name or the airport's latitude and longitude.`,
+        );
+      }
+      // A name in small letters is no code.
+      expect(text(await server.call("weather_forecast", { place: "Prg" }))).not.toContain("airport");
+    });
+
     test("exactly one of a place or both coordinates, within range", async () => {
       for (const args of [
         {},

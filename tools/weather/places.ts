@@ -157,7 +157,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${airportCode(name)}`;
   }
 
   /**
@@ -1473,6 +1473,16 @@ function countryCodes(): Map<string, string> {
     }
   }
   return englishNames;
+}
+
+/**
+ * For three or four capitals alone, as an airport's code is written ("PRG", "JFK", "LKPR"), which the geocoder finds no
+ * place by: the advice to send its town.
+ */
+function airportCode(name: string): string {
+  return /^[A-Z]{3,4}$/.test(name.trim())
+    ? ` If ${quote(name.trim())} is an airport's code, which names no place here, send its town's name or the airport's latitude and longitude.`
+    : "";
 }
 
 /** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
