@@ -1572,6 +1572,23 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("an address as a shop's fields follow each other, the postal code after the town or state, names its town", async () => {
+      for (const [place, named] of [
+        // Street, town, state, postal code, country.
+        ["969 Market, San Francisco, CA, 94103, US", "San Francisco, CA, US"],
+        ["Mario Rossi, Via Roma 1, Milano, MI, 20121, IT", "Milano, IT"],
+        ["Jane Doe, 5 King St, Richmond, VIC, 3121, AU", "Richmond, VIC, AU"],
+        ["Jane, 12 Queen St, Toronto, ON, M5V 2T6, CA", "Toronto, ON, CA"],
+        // Without a state: street, town, postal code, country.
+        ["Jan Novák, Masarykova 12, Brno, 602 00, CZ", "Brno, CZ"],
+        ["Hauptstraße 5, München, 80331, Deutschland", "München, Deutschland"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
+    });
+
     test("an address in Italy names its town without the province's code, a US state's or a country's as well", async () => {
       for (const [place, named] of [
         // The postal code, the town and the province, as Poste Italiane writes them.

@@ -1131,7 +1131,24 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // Not "Praha 4, CZ", a town's district before its country.
   const next = parts[postal + 1];
   const streetFirst = !afterStreet && STREET.test(parts[postal] ?? "") && next !== undefined && !isCountry(next);
-  const town = stateFirst ? postal - 1 : streetFirst ? postal + 1 : postal;
+  // The postal code in a part of its own after the town and its state or province, as a shop's fields follow each
+  // other: "969 Market, San Francisco, CA, 94103, US", "Via Roma 1, Milano, MI, 20121, IT".
+  // Where no state comes between, the town right after the street: "Masarykova 12, Brno, 60200, CZ".
+  const codeAlone = postal > 1 && (POSTAL_CODE.test(statePart) || new RegExp(`^${LETTERED_CODE}$`).test(statePart));
+  const beforeCode = parts[postal - 1] ?? "";
+  const codeAfterRegion =
+    codeAlone &&
+    (/^[A-Z]{2,3}$/.test(beforeCode) || isKnownRegion(beforeCode)) &&
+    !/\d/.test(parts[postal - 2] ?? "") &&
+    parts.slice(0, postal - 2).some((part) => /\d/.test(part));
+  const codeAfterTown = codeAlone && !/\d/.test(beforeCode) && /\d/.test(parts[postal - 2] ?? "");
+  const town = codeAfterRegion
+    ? postal - 2
+    : codeAfterTown || stateFirst
+      ? postal - 1
+      : streetFirst
+        ? postal + 1
+        : postal;
   if (afterStreet && !parts.slice(0, town).some((part) => /\d/.test(part))) return undefined;
   // The words from the town on, without the postal code's: those with digits and, where the town shares
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
