@@ -1598,6 +1598,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["Corso Vittorio Emanuele II 12, 10121 Torino TO", "Torino"],
         // The province before the postal code: Trento's are among Tennessee's ZIP codes, but a US street's number comes first.
         ["Via Belenzani 1, Trento TN 38122", "Trento"],
+        ["Via Belenzani 1, Trento, TN 38122", "Trento"],
         ["123 Main St, Memphis TN 38103", "Memphis, TN"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(

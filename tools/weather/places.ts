@@ -1179,9 +1179,11 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
             : (!italian && zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
               regionOfPostalCode(word, all.slice(j + 1).join(" ")));
-        // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)".
+        // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)"; or,
+        // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122".
         const province = (word: string, j: number) =>
-          i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before));
+          (i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before))) ||
+          (italian && isItalianProvince(word, all[j + 1] ?? ""));
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
         return [named, ...all.filter(state)];
       })
