@@ -1589,6 +1589,20 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a country after the town and its postal code, without a comma, is named after the town to send", async () => {
+      for (const [place, named] of [
+        ["Hlavní 1, 70200 Ostrava CZ", "Ostrava, CZ"],
+        ["Torstraße 101, 10119 Berlin Deutschland", "Berlin, Deutschland"],
+        ["Jane Doe, 5 King St, Sydney NSW 2000 Australia", "Sydney, Australia"],
+        // Nor is a town's own name cut where it has none: "de Mexico" is no country.
+        ["Calle Mayor 1, 06000 Ciudad de Mexico", "Ciudad de Mexico"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
+    });
+
     test("an address in Italy names its town without the province's code, a US state's or a country's as well", async () => {
       for (const [place, named] of [
         // The postal code, the town and the province, as Poste Italiane writes them.

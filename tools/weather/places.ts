@@ -1194,7 +1194,10 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   const aTown = (named: string[]) =>
     named.length === 0 || (named.length === 1 && country(named[0])) ? undefined : named;
   const named = aTown(words(true)) ?? aTown(words(false));
-  return named && townToSend(named);
+  // A country or region after the town without a comma is none of its name: "70200 Ostrava CZ", "Sydney NSW 2000 Australia".
+  const [first = "", ...rest] = named ?? [];
+  const apart = commaToAdd(first)?.send.split(", ");
+  return named && townToSend(apart ? [...apart, ...rest] : named);
 }
 
 /**
