@@ -809,18 +809,36 @@ describe("cross rates", () => {
     // Monday 30 November 2026: 3 March's latest date is this year's, 3 December's last year's.
     for (const date of ["3 March", "March 3", "3rd of March", "3. 3.", "3.3.", "03-03", "3/3"]) {
       expect(await refused(date), date).toBe(
-        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send 2026-03-03, its latest date begun, or its date in the year meant`,
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
       );
     }
     expect(await refused("3 Dec")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 Dec has no year: send 2025-12-03, its latest date begun, or its date in the year meant",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 Dec has no year: send 2025-12-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
     );
     expect(await refused("29.2.")).toMatch(/: 29\.2\. has no year: send 2024-02-29, its latest date begun/);
     expect(await refused("30/11")).toMatch(/: 30\/11 has no year: send 2026-11-30, its latest/);
     // Either order a date: both, as with a year.
     expect(await refused("03/04")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/04 has no year: 2026-04-03 where the day comes first, 2026-03-04 where the month does, the latest dates begun: send the one meant, or its date in the year meant",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/04 has no year: 2026-04-03 where the day comes first, 2026-03-04 where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant",
     );
+  });
+
+  test("a day and month without a year are told their latest date begun in Prague, not one begun only east of it", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    const latest = (date: string, sent: string) =>
+      `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send ${sent}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
+    // 16:00 in Prague, already 1 December in UTC+14: a Czech user's 1. 12. is last year's, which has a fixing.
+    setClock("2026-11-30T15:00:00Z");
+    expect(await refused("1.12.")).toBe(latest("1.12.", "2025-12-01"));
+    // 29 February 2028 has begun in UTC+14 only.
+    setClock("2028-02-28T12:00:00Z");
+    expect(await refused("29.2.")).toBe(latest("29.2.", "2024-02-29"));
+    // Just after midnight in Prague, its new day is the one.
+    setClock("2026-11-30T23:30:00Z");
+    expect(await refused("1 Dec")).toBe(latest("1 Dec", "2026-12-01"));
+    setClock("2026-12-31T23:30:00Z");
+    expect(await refused("1. 1.")).toBe(latest("1. 1.", "2027-01-01"));
   });
 
   test("a month where a date is taken is told its days to send, as a month's rates are asked for", async () => {

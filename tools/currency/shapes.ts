@@ -273,6 +273,7 @@ function notADate(
  * For a day and month without a year, as a person says "3 March", a Czech writes 3. 3. and others
  * 03/03 or 03-03 (day or month first, both where neither is above 12), its latest date begun in each
  * reading, to send unless another year is meant: today's year would be a guess the model cannot see.
+ * Begun in Prague and Frankfurt, where the fixings are dated: a date begun only east of them has none yet.
  */
 function withoutYear(text: string): string | undefined {
   const [, dottedDay, dottedMonth] = /^(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ?? [];
@@ -293,9 +294,9 @@ function withoutYear(text: string): string | undefined {
   const [one, other] = readings;
   if (!one) return undefined;
   if (!other) {
-    return `must be a date as YYYY-MM-DD: ${text} has no year: send ${one}, its latest date begun, or its date in the year meant`;
+    return `must be a date as YYYY-MM-DD: ${text} has no year: send ${one}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
   }
-  return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun: send the one meant, or its date in the year meant`;
+  return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
 }
 
 /** The months' English names, in lower case, whose first three letters or more name a month. */
@@ -314,12 +315,13 @@ const MONTHS = [
   "december",
 ];
 
-/** The latest date begun of a month and day (MM, DD), if any year has it: 29 February's leap year. */
+/** The latest date begun in Prague of a month and day (MM, DD), if any year has it: 29 February's leap year. */
 function latestOf(month: string, day: string): string | undefined {
-  const year = Number(latestBegun().slice(0, 4));
+  const today = dateIn(PUBLICATION.zone);
+  const year = Number(today.slice(0, 4));
   for (let back = 0; back <= 8; back += 1) {
     const date = `${year - back}-${month}-${day}`;
-    if (isCalendarDate(date) && begun(date)) return date;
+    if (isCalendarDate(date) && date <= today) return date;
   }
   return undefined;
 }
