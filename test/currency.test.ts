@@ -841,6 +841,22 @@ describe("cross rates", () => {
     expect(await refused("1. 1.")).toBe(latest("1. 1.", "2027-01-01"));
   });
 
+  test("a day and month in words with a year are told the date to send, as without a year they are", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["3 March 2026", "March 3, 2026", "3rd of March 2026", "Mar. 3 2026"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    expect(await refused("3 December 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 December 2026 is 2026-12-03, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+    expect(await refused("30 February 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+    );
+  });
+
   test("a month where a date is taken is told its days to send, as a month's rates are asked for", async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     expect(text(await server.call("currency_history", { ...range, start: "2026-10", end: "2026-10" }))).toBe(

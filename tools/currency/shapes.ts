@@ -200,7 +200,7 @@ function notACalendarDate(date: string, ahead: (date: string) => string | undefi
 
 /**
  * Why a date is refused: the date to send where the text names one day without doubt, as Czech and
- * German write it (30. 8. 2026), as an order's time stamp begins (2026-08-30T10:15:00) or with slashes
+ * German write it (30. 8. 2026), in words (3 March 2026), as an order's time stamp begins (2026-08-30T10:15:00) or with slashes
  * where a number above 12 says which is the day (30/11/2026, 11/30/2026), or both where neither does, and
  * for a year of two digits (30.11.26) the year it is read as, with dashes its reading first too (26-11-30); otherwise
  * today's date, which a day in words ("yesterday") needs and a model may not know: the banks' (Prague
@@ -255,7 +255,15 @@ function notADate(
   }
   const [reading] = readings;
   const readYear = reading ? reading.year : century;
-  const meant = day && month && year ? iso(year, month, day) : y && m && d ? iso(y, m, d) : (stamped ?? reading?.date);
+  const words = inWords(text);
+  const meant =
+    day && month && year
+      ? iso(year, month, day)
+      : y && m && d
+        ? iso(y, m, d)
+        : words?.year
+          ? iso(words.year, words.month, words.day)
+          : (stamped ?? reading?.date);
   const yearless = meant ? undefined : withoutYear(text);
   if (yearless) return yearless;
   if (!meant || !isCalendarDate(meant)) {
@@ -278,13 +286,10 @@ function notADate(
 function withoutYear(text: string): string | undefined {
   const [, dottedDay, dottedMonth] = /^(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ?? [];
   const [, first = "", second = ""] = /^(\d{1,2})[/-](\d{1,2})$/.exec(text) ?? [];
-  const dayFirst = /^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,})\.?$/i.exec(text);
-  const monthFirst = /^([A-Za-z]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?$/i.exec(text);
-  const [wordDay, wordMonth] = dayFirst ? [dayFirst[1], dayFirst[2]] : monthFirst ? [monthFirst[2], monthFirst[1]] : [];
-  const named = wordMonth ? MONTHS.findIndex((month) => month.startsWith(wordMonth.toLowerCase())) + 1 : 0;
+  const words = inWords(text);
   const readings = [
     ...(dottedDay && dottedMonth ? [{ month: dottedMonth, day: dottedDay }] : []),
-    ...(wordDay && named > 0 ? [{ month: String(named), day: wordDay }] : []),
+    ...(words && !words.year ? [words] : []),
     ...(first ? [{ month: second, day: first }] : []),
     ...(first && first !== second ? [{ month: first, day: second }] : []),
   ].flatMap(({ month, day }) => {
@@ -297,6 +302,19 @@ function withoutYear(text: string): string | undefined {
     return `must be a date as YYYY-MM-DD: ${text} has no year: send ${one}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
   }
   return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
+}
+
+/** A day and month in words, "3 March" or "March 3", and its year where one follows ("3 March 2026", "March 3, 2026"). */
+function inWords(text: string): { day: string; month: string; year?: string } | undefined {
+  const dayFirst = /^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,})\.?(?:,?\s+(\d{4}))?$/i.exec(text);
+  const monthFirst = /^([A-Za-z]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$/i.exec(text);
+  const [day, word, year] = dayFirst
+    ? [dayFirst[1], dayFirst[2], dayFirst[3]]
+    : monthFirst
+      ? [monthFirst[2], monthFirst[1], monthFirst[3]]
+      : [];
+  const month = word ? MONTHS.findIndex((name) => name.startsWith(word.toLowerCase())) + 1 : 0;
+  return day && month > 0 ? { day, month: String(month), year } : undefined;
 }
 
 /** The months' English names, in lower case, whose first three letters or more name a month. */
