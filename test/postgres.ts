@@ -67,14 +67,16 @@ function asOwner(command: string, args: string[]): [string, string[]] {
 /**
  * `password`: the user waiter must give it over TCP (scram-sha-256); without one, none is asked.
  * `tls`: the server also takes TLS, with a certificate for localhost and 127.0.0.1 that the
- * returned `ca` file signs (self-signed).
+ * returned `ca` file signs (self-signed). `pickPort`: where its port comes from (freePort).
  */
 export async function startPostgres({
   password,
   tls,
+  pickPort = freePort,
 }: {
   password?: string;
   tls?: boolean;
+  pickPort?: () => Promise<number>;
 } = {}): Promise<RunningPostgres & { ca?: string }> {
   if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
   const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
@@ -107,9 +109,8 @@ export async function startPostgres({
   }
   cpSync(template(password, owner), data, { recursive: true, preserveTimestamps: true });
   if (owner) chownTree(data, owner);
-  const port = await freePort();
-  let exited = run(data, dir, port, settings);
-  await exited.ready;
+  const { port, running } = await runOnFreePort(data, dir, settings, pickPort);
+  let exited = running;
   // Through pg_ctl, as the cluster's owner: a signal to runuser would not reach the server.
   const halt = async () => {
     execFileSync(...asOwner(join(BIN as string, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]), {
@@ -254,6 +255,30 @@ function chownTree(path: string, owner: { uid: number; gid: number }): void {
   chownSync(path, owner.uid, owner.gid);
   if (!statSync(path).isDirectory()) return;
   for (const entry of readdirSync(path)) chownTree(join(path, entry), owner);
+}
+
+/**
+ * Starts the server on `data` on a port `pickPort` gives, once it accepts connections. A port from
+ * freePort is free only until another process binds it (another run's server, whose worker picks
+ * from the same block): the server, unable to listen there, exits, and is started on another.
+ */
+async function runOnFreePort(
+  data: string,
+  dir: string,
+  settings: string[],
+  pickPort: () => Promise<number>,
+): Promise<{ port: number; running: ReturnType<typeof run> }> {
+  for (let tries = 1; ; tries++) {
+    const port = await pickPort();
+    const running = run(data, dir, port, settings);
+    try {
+      await running.ready;
+      return { port, running };
+    } catch (err) {
+      if (tries === 3 || !/Address already in use/.test((err as Error).message)) throw err;
+      await running.gone;
+    }
+  }
 }
 
 /** Starts the server on `data`; `ready` once it accepts connections, `gone` once it exited. */

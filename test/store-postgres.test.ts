@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
@@ -23,8 +24,8 @@ import { type Gone, NewerStore, StoreBusy, type StoredEvent, StoreNotWritable } 
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { REFUSING_PORT } from "./fakes/http.js";
-import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startupProxy } from "./postgres.js";
+import { freePort, REFUSING_PORT } from "./fakes/http.js";
+import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startPostgres, startupProxy } from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 import {
   admin,
@@ -58,6 +59,24 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         erase: (text) => erase(url, text),
       };
     });
+  });
+
+  test("a throwaway server whose port another process took after it was picked starts on another", async () => {
+    // Another run's server on the port, as one whose worker picks from the same block binds it.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const { port } = taken.address() as AddressInfo;
+    let picks = 0;
+    const other = await startPostgres({ pickPort: () => (picks++ === 0 ? Promise.resolve(port) : freePort()) });
+    try {
+      expect(other.port).not.toBe(port);
+      const db = new pg.Client(other.url);
+      await db.connect();
+      await db.end();
+    } finally {
+      await other.stop();
+    }
   });
 
   test("proving the store writable fails where a delivery does, on a disk too full for the events' new pages, though a small row fits in a page it has; and leaves the events and their numbers as they were", async ({
