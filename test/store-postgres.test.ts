@@ -474,6 +474,44 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a retention run whose connection the server ends while it pauses between its tries says the connection was ended, not a database out of reach", async () => {
+      const url = await freshSchema();
+      // Long enough that the run is still asking when its connection is ended.
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 30_000,
+      });
+      stores.push(store);
+      await store.expire();
+      const psql = new pg.Client(url);
+      await psql.connect();
+      onTestFinished(() => psql.end());
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      try {
+        const expiring = store.expire();
+        expiring.catch(() => {});
+        // Held by a person's session, the turn is asked for in a moment and waited for 50 ms: the
+        // run's connection is between its tries nearly all the time, as a restart would find it.
+        const retaining =
+          "FROM pg_stat_activity WHERE application_name = 'waiter' AND query = 'SELECT xmax::text AS by FROM totals'";
+        await expect
+          .poll(async () => {
+            await psql.query("SELECT pg_stat_clear_snapshot()");
+            return (await psql.query(`SELECT 1 ${retaining}`)).rows.length;
+          })
+          .toBe(1);
+        await admin.query(`SELECT pg_terminate_backend(pid) ${retaining}`);
+        await expect(expiring).rejects.toThrow(
+          /^The event store's database server ended waiter's connection \(PostgreSQL 57P01: terminating connection due to administrator command; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): it restarted, or someone ended the connection \(pg_terminate_backend\)\. waiter connects again by itself; try again in a moment\.$/,
+        );
+      } finally {
+        await psql.query("ROLLBACK");
+      }
+    });
+
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
       const url = await freshSchema();
       // Long, so that half of it leaves seconds for a busy machine: a delivery stored at once waits none of it.

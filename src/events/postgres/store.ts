@@ -1513,8 +1513,13 @@ export class PostgresEventStore implements EventStore {
     } catch (err) {
       throw storeError(err, this.#named);
     }
-    // Out of the pool, a connection's failure is the statement's under way to say.
-    const unheard = () => {};
+    // Out of the pool, a connection's failure is the statement's under way to say, or the next
+    // one's: lost between statements (the server ended it), the next is refused in words that
+    // say only that the client is unusable.
+    let lost: unknown;
+    const unheard = (err: unknown) => {
+      lost ??= err;
+    };
     client.on("error", unheard);
     let failed: unknown;
     try {
@@ -1522,7 +1527,7 @@ export class PostgresEventStore implements EventStore {
         try {
           return (await client.query<R>(text, params)).rows;
         } catch (err) {
-          throw storeError(err, this.#named);
+          throw storeError(lost ?? err, this.#named);
         }
       });
     } catch (err) {
