@@ -512,6 +512,34 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a replica's retention waiting for the turn while one part of another's takes longer than the lock wait ends its run, not said as a person's transaction", async () => {
+      const url = await freshSchema();
+      const opened = () =>
+        PostgresEventStore.open({ url, retention: { ...LOOSE, maxEvents: 1 }, connectMs: 2_000, lockWaitMs: 1_000 });
+      const [one, two] = [await opened(), await opened()];
+      stores.push(one, two);
+      // The runs of retention the stores start as they open are over before the backlog comes.
+      await Promise.all([one.expire(), two.expire()]);
+      const db = await backlog(url, 3);
+      // One part of the first replica's run takes as long as the test holds it, as a part of a large
+      // backlog on a slow disk takes seconds.
+      await db.query(`CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM set_config('lock_timeout', '0', true); PERFORM pg_advisory_xact_lock(7); RETURN NEW; END $$;
+        CREATE TRIGGER slow BEFORE INSERT ON dropped_deliveries FOR EACH ROW EXECUTE FUNCTION slow()`);
+      await db.query("BEGIN");
+      await db.query("SELECT pg_advisory_xact_lock(7)");
+      const first = one.expire();
+      first.catch(() => {});
+      try {
+        await expect.poll(() => waitingOnLocks(db)).toBe(1);
+        await expect(two.expire()).resolves.toBeUndefined();
+      } finally {
+        await db.query("ROLLBACK");
+      }
+      await expect(first).resolves.toBeUndefined();
+      expect((await one.stats()).events).toBe(1);
+    });
+
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
       const url = await freshSchema();
       // Long, so that half of it leaves seconds for a busy machine: a delivery stored at once waits none of it.

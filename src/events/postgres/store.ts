@@ -756,6 +756,20 @@ function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed): StoreBusy 
   );
 }
 
+/**
+ * Whether the transaction `xid` that holds the turn is one of waiter's writes under way (a
+ * replica's retention part, a delivery and its own retention), not a session left open on it.
+ */
+async function writing(query: Query, xid: string | undefined): Promise<boolean> {
+  if (xid === undefined) return false;
+  const rows = await query(
+    `SELECT FROM pg_stat_activity WHERE backend_xid::text = $1 AND state = 'active'
+       AND query ~ 'waiter_(retain|add)[(]'`,
+    [xid],
+  );
+  return rows.length > 0;
+}
+
 /** What a store's failures say of its database and how waiter connects to it (`storeError`). */
 export interface StoreNamed {
   /** Which database, as a log line may show it (`databaseLabel`). */
@@ -1438,7 +1452,8 @@ export class PostgresEventStore implements EventStore {
     // not waited for in line: a delivery that came after would wait there behind retention, and
     // where a person's session holds the turn, out retention's lock wait and then its own, past
     // the 5 s a sender waits. Held by another, it is asked for again after a pause, for as long
-    // as a statement waits for a lock, and given up on if still held by one transaction. A turn
+    // as a statement waits for a lock, and given up on if still held by one transaction that is no
+    // write of waiter's under way (another's part of a large backlog ends the run as well). A turn
     // passed from write to write meanwhile (the row's xmax changed: the replicas' deliveries,
     // another's retention run on the same backlog) is not held, and ends the run: those writes
     // keep the limits in their own commits, and where they come back to back the turn is never
@@ -1492,7 +1507,11 @@ export class PostgresEventStore implements EventStore {
         if (this.#closed) break;
         const [held] = await query<{ by: string }>("SELECT xmax::text AS by FROM totals");
         if (holder !== undefined && held?.by !== holder) break;
-        if (last) throw retentionKeptFromTurn(this.#named);
+        if (last) {
+          // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
+          if (await writing(query, held?.by)) break;
+          throw retentionKeptFromTurn(this.#named);
+        }
         holder = held?.by;
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
         continue;
