@@ -22,7 +22,7 @@ import {
 import { ListenWatch } from "../src/events/postgres/watch.js";
 import { type Gone, NewerStore, StoreBusy, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { freePort, REFUSING_PORT } from "./fakes/http.js";
 import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startPostgres, startupProxy } from "./postgres.js";
@@ -538,6 +538,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
       await expect(first).resolves.toBeUndefined();
       expect((await one.stats()).events).toBe(1);
+    });
+
+    test("a retention run asking for its turn as the clock is set back gives up within its lock wait, not for as long as the clock went back", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 2_000,
+      });
+      stores.push(store);
+      await store.expire();
+      const psql = new pg.Client(url);
+      await psql.connect();
+      onTestFinished(() => psql.end());
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      try {
+        const expiring = store.expire();
+        expiring.catch(() => {});
+        await expect
+          .poll(async () => {
+            await psql.query("SELECT pg_stat_clear_snapshot()");
+            const asked = await psql.query(
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'waiter' AND query = 'SELECT xmax::text AS by FROM totals'",
+            );
+            return asked.rows.length;
+          })
+          .toBe(1);
+        // As NTP corrects a clock that ran an hour ahead.
+        setClock(clock.now() - 3_600_000);
+        await expect(expiring).rejects.toThrow(/^it waited 2 s for its turn/);
+      } finally {
+        await psql.query("ROLLBACK");
+      }
     });
 
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {

@@ -15,7 +15,7 @@ import {
   tellingCode,
   UNUSABLE,
 } from "../../net-failures.js";
-import { clock, DAY_MS } from "../../time.js";
+import { clock, DAY_MS, lessAgoThan } from "../../time.js";
 import {
   addressSettings,
   type ConnectTimeout,
@@ -1483,10 +1483,11 @@ export class PostgresEventStore implements EventStore {
    */
   async #retainInTurns(query: Query, now: number, total: Dropped): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    let deadline = clock.now() + this.#named.lockWaitMs;
+    let asked = clock.now();
     let holder: string | undefined;
     for (;;) {
-      const last = clock.now() + TURN_PAUSE_MS > deadline;
+      // A clock set back meanwhile (NTP correcting one that ran ahead) ends the wait, not lengthens it.
+      const last = !lessAgoThan(asked, this.#named.lockWaitMs - TURN_PAUSE_MS);
       let retained: { dropped: Dropped } | undefined;
       try {
         [retained] = await query<{ dropped: Dropped }>(
@@ -1519,7 +1520,7 @@ export class PostgresEventStore implements EventStore {
       const dropped = retained.dropped ?? {};
       if (Object.keys(dropped).length === 0) break;
       addDropped(total, dropped);
-      deadline = clock.now() + this.#named.lockWaitMs;
+      asked = clock.now();
       holder = undefined;
     }
   }
