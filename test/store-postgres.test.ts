@@ -429,6 +429,42 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(new Set(tries.values()).size).toBe(1);
     });
 
+    test("retention refused on a person's lock keeps its connection for the next run, not opened anew each time", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 1_000,
+      });
+      stores.push(store);
+      await store.expire();
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      // The connection a run asked on: its tries, the last statement it ran, started after the run did.
+      const retainedOn = async () => {
+        const { rows } = await db.query<{ at: string }>("SELECT clock_timestamp()::text AS at");
+        const expiring = store.expire();
+        expiring.catch(() => {});
+        await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
+        await db.query("SELECT pg_stat_clear_snapshot()");
+        const asked = await db.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE '%waiter_retain(%'
+           AND query_start > $1::timestamptz`,
+          [rows[0]?.at],
+        );
+        return asked.rows.map((row) => row.pid);
+      };
+      try {
+        const first = await retainedOn();
+        expect(first).toHaveLength(1);
+        expect(await retainedOn()).toEqual(first);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
       const url = await freshSchema();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();

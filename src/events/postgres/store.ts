@@ -1525,7 +1525,7 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  /** `use` given a query on one connection of the pool's, which goes back to it after (closed if `use` failed). */
+  /** `use` given a query on one connection of the pool's, which goes back to it after (closed if it failed). */
   async #onOneConnection<T>(use: (query: Query) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
@@ -1541,21 +1541,21 @@ export class PostgresEventStore implements EventStore {
       lost ??= err;
     };
     client.on("error", unheard);
-    let failed: unknown;
+    // A statement the server refused (a lock wait's 55P03, a cancel) leaves the session as it was;
+    // any other failure (unanswered, the connection lost) leaves it unfit for another.
+    let broken = false;
     try {
       return await use(async <R extends object>(text: string, params?: unknown[]) => {
         try {
           return (await client.query<R>(text, params)).rows;
         } catch (err) {
+          if ((err as { severity?: string }).severity !== "ERROR") broken = true;
           throw storeError(lost ?? err, this.#named);
         }
       });
-    } catch (err) {
-      failed = err;
-      throw err;
     } finally {
       client.off("error", unheard);
-      client.release(failed !== undefined);
+      client.release(broken || lost !== undefined);
     }
   }
 
