@@ -465,6 +465,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention kept from forgetting old automation runs by a person's lock says so as retention, not as deliveries that store nothing", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 1_000 });
+      stores.push(store);
+      await store.expire();
+      const db = new pg.Client(url);
+      await db.connect();
+      onTestFinished(() => db.end());
+      // The run of an event retention dropped, which the run forgets after the drop.
+      await db.query(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+      );
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM automation_runs FOR UPDATE");
+      try {
+        await expect(store.expire()).rejects.toThrow(
+          /^it waited 1 s for a lock another session held on the automation runs or the dropped deliveries it forgets \(PostgreSQL 55P03: canceling statement due to lock timeout; PostgreSQL [^)]+\): a transaction left open on them \(in psql, say\), a LOCK TABLE, a VACUUM FULL; the events past the limits were dropped all the same, and the next run tries again in 10 minutes$/,
+        );
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
       const url = await freshSchema();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();

@@ -746,6 +746,20 @@ function retentionCut(err: unknown, { database }: StoreNamed): Error | undefined
 }
 
 /**
+ * Retention given up on a lock as it forgets the runs of dropped events and the deliveries dropped
+ * long ago, after its drops: said as retention, not as a call that stored nothing; undefined for
+ * any other failure.
+ */
+function forgettingKeptWaiting(err: unknown, { database, lockWaitMs }: StoreNamed): StoreBusy | undefined {
+  if (!(err instanceof StoreBusy)) return undefined;
+  const { code, message } = (err.cause ?? {}) as { code?: string; message?: string };
+  return new StoreBusy(
+    `it waited ${lockWaitMs / 1000} s for a lock another session held on the automation runs or the dropped deliveries it forgets (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL; the events past the limits were dropped all the same, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    { cause: err.cause },
+  );
+}
+
+/**
  * Retention given up on its turn, which one transaction held through the whole lock wait: a
  * session left open on the totals (a delivery's own transaction ends in a moment), which every
  * delivery waits for too, so none is stored meanwhile.
@@ -1472,7 +1486,7 @@ export class PostgresEventStore implements EventStore {
       await this.#query(PRUNE_RUNS);
       await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
     } catch (err) {
-      throw retentionCut(err, this.#named) ?? err;
+      throw retentionCut(err, this.#named) ?? forgettingKeptWaiting(err, this.#named) ?? err;
     }
   }
 
