@@ -5059,9 +5059,9 @@ describe("errors", () => {
       headers: { "content-type": "text/html; charset=UTF-8", "retry-after": "3600" },
       body: page,
     };
-    const said = (unchanged: string) =>
+    const said = (unchanged: string, lockout = "3600", again = "300") =>
       new RegExp(
-        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\), or try again in 300 s\\.$`,
+        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\), or try again in ${lockout} s, when the lockout ends \\(waiter asks the shop again in ${again} s, in case it is lifted sooner\\)\\.$`,
       );
     // A fresh server for each: a 503's Retry-After holds the reads after it.
     for (const [method, tool, args, unchanged] of [
@@ -5071,8 +5071,15 @@ describe("errors", () => {
       woo.intercept = (r) => (r.method === method ? limited : undefined);
       const fresh = await start(shopEnv(woo));
       try {
+        setClock("2026-12-05T21:40:00Z");
         expect(text(await fresh.call(tool, args))).toMatch(said(unchanged));
+        if (method === "GET") {
+          // A read held meanwhile tells the lockout's end as the first answer did, not only the hold's.
+          setClock("2026-12-05T21:44:00Z");
+          expect(text(await fresh.call(tool, args))).toMatch(said(unchanged, "33\\d\\d", "6\\d"));
+        }
       } finally {
+        setClock();
         await fresh.close();
       }
     }

@@ -60,14 +60,14 @@ function tryAgain(err: unknown, idempotent: boolean): err is UpstreamError {
 /**
  * A passing failure's message without the advice its sentences end with for a model ("try again",
  * "try again later", "try again in 30 s", "try again in a moment", "try again once it is online",
- * "try again tomorrow", "wait, then try again"), or begin with ("Try again in 30 s; …", MET
+ * "try again tomorrow", "wait, then try again", "try again in 3600 s, when the lockout ends (…)"), or begin with ("Try again in 30 s; …", MET
  * Norway's), each target's of a notification sent to several: in an automation waiter tries again
  * itself, and says when, or that it no longer will.
  */
 export function withoutRetryAdvice(message: string): string {
   return message
     .replace(
-      /[;,:] (?:or )?(?:(?:wait, then )?try again(?: later| in \d+ s| in a moment| once it is online| tomorrow)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
+      /[;,:] (?:or )?(?:(?:wait, then )?try again(?: later| in \d+ s(?:, when the lockout ends \([^()]*\))?| in a moment| once it is online| tomorrow)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
       (_, or: string | undefined) => (or ? "; " : ""),
     )
     .replace(

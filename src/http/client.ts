@@ -228,8 +228,9 @@ export class HttpClient {
         // Over, or heard at a time still to come: a clock set back does not make it longer.
         if (!lessAgoThan(wait.at, held)) this.#waits.delete(account);
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
-          // The refusal again, as the upstream would give it, with what is left of the hold: then it is asked again.
-          const retryAfter = String(Math.ceil(left / 1000));
+          // The refusal again, as the upstream would give it, with the wait it asked for left, and
+          // what is left of the hold: then it is asked again.
+          const retryAfter = String(Math.ceil((wait.at + wait.ms - clock.now()) / 1000));
           return {
             url,
             path,
@@ -237,6 +238,7 @@ export class HttpClient {
             changes,
             ...wait.answer,
             headers: { ...wait.answer.headers, "retry-after": retryAfter },
+            heldMs: left,
           };
         } else await sleep(left, undefined, { signal: call.signal });
       }

@@ -14,6 +14,7 @@ import {
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
+import { DAY_MS } from "../time.js";
 import { NOT_IMPLEMENTED, proxyFailure, schemesWithoutBasic, tunnelRefused } from "./proxy.js";
 import { longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
@@ -487,7 +488,17 @@ const CLOUDFLARE_UNSENT: Record<number, string> = {
  */
 export function retryAfterSeconds(response: HttpResponse): number | undefined {
   const ms = retryAfterMs(response.headers["retry-after"]);
-  return ms ? Math.ceil(Math.min(ms, longestHoldMs(response.status)) / 1000) : undefined;
+  const held = Math.min(longestHoldMs(response.status), response.heldMs ?? Number.POSITIVE_INFINITY);
+  return ms ? Math.ceil(Math.min(ms, held) / 1000) : undefined;
+}
+
+/**
+ * Seconds an answer's Retry-After names, a day at most, where it is known to be kept (a lockout's
+ * end): longer than retryAfterSeconds, which tells when the client asks again.
+ */
+export function namedWaitSeconds(response: HttpResponse): number | undefined {
+  const ms = retryAfterMs(response.headers["retry-after"]);
+  return ms ? Math.ceil(Math.min(ms, DAY_MS) / 1000) : undefined;
 }
 
 /**

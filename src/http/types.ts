@@ -102,6 +102,8 @@ export interface HttpResponse {
   credentials?: readonly string[];
   /** The tool's arguments its parameters came from, where the request named them (RequestOptions.arguments). */
   arguments?: Readonly<Record<string, string>>;
+  /** Where a refusal held answered without asking: milliseconds before the client asks again. */
+  heldMs?: number;
 }
 
 /**

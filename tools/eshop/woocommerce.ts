@@ -2,7 +2,14 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
-import { accessLogin, challenged, movedTo, nothingChanged, retryAfterSeconds } from "../../src/http/failures.js";
+import {
+  accessLogin,
+  challenged,
+  movedTo,
+  namedWaitSeconds,
+  nothingChanged,
+  retryAfterSeconds,
+} from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
@@ -650,11 +657,19 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       // rule it broke; its Retry-After is the lockout's time left, and the next lockout follows
       // the same requests unless this machine is allowlisted.
       const reason = /Reason:\s*<span[^>]*>([^<]+)</.exec(response.text)?.[1];
-      const seconds = retryAfterSeconds(response);
+      // waiter asks again within 5 minutes, as the lockout may be lifted sooner (this machine allowlisted).
+      const again = retryAfterSeconds(response);
+      const ends = namedWaitSeconds(response);
+      const when =
+        ends && again && ends > again
+          ? `in ${ends} s, when the lockout ends (waiter asks the shop again in ${again} s, in case it is lifted sooner)`
+          : again
+            ? `in ${again} s`
+            : "later";
       return new UpstreamError(
-        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${seconds ? `in ${seconds} s` : "later"}.`,
+        `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${when}.`,
         status,
-        seconds,
+        ends,
         true,
       );
     }
