@@ -4776,6 +4776,29 @@ describe("errors", () => {
     }
   });
 
+  test("a list by a plugin's status that met the shop's reports failing asks for them again at the next call", async () => {
+    // A 502 from a proxy in front of the shop passes, and a list told to try again later would
+    // otherwise fail without asking. A server of its own reads them anew.
+    const own = await start(shopEnv(woo));
+    let failing = true;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) =>
+        failing && r.path.endsWith("/reports/orders/totals")
+          ? { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" }
+          : undefined;
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      failing = false;
+      setClock("2026-12-05T08:00:30Z");
+      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // Only a key whose user may not view them leaves the drafts unsearched; a report that fails
     // otherwise is said, not taken for a number no order has. A server of its own reads them anew.

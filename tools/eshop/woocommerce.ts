@@ -415,9 +415,14 @@ function failureStandsMs(err: unknown): number | undefined {
  * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
  * products but not the shop's settings is asked again an hour later, not at every call. The shop's
  * own failure is thrown again without asking while failureStandsMs says: a shop whose settings fail
- * would otherwise cost every answer that reads them a failed request (and its retries).
+ * would otherwise cost every answer that reads them a failed request (and its retries), where the
+ * answer goes on without them. A read whose failure fails the call (`failuresStand: false`) asks
+ * again at the next call, which a model told to try again later makes.
  */
-function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Promise<T | undefined> {
+function unlessRefused<T>(
+  read: (call: Call) => Promise<T>,
+  { failuresStand = true } = {},
+): (call: Call) => Promise<T | undefined> {
   let refusedAt: number | undefined;
   let failed: { at: number; forMs: number; err: unknown } | undefined;
   return async (call) => {
@@ -432,7 +437,7 @@ function unlessRefused<T>(read: (call: Call) => Promise<T>): (call: Call) => Pro
         refusedAt = clock.now();
         return undefined;
       }
-      const forMs = failureStandsMs(err);
+      const forMs = failuresStand ? failureStandsMs(err) : undefined;
       failed = forMs === undefined ? undefined : { at: clock.now(), forMs, err };
       throw err;
     }
@@ -1004,15 +1009,18 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
     // and which the orders endpoint's status takes: listed here with each one's name and orders. A
     // key whose user may not view the shop's reports is refused them (403).
-    shopStatuses: unlessRefused(async (call: Call) => {
-      const body = await api.json(
-        z.array(z.object({ slug: z.string(), name: z.string() })),
-        "/reports/orders/totals",
-        { ttl: 3600 },
-        call,
-      );
-      return body.map(({ slug, name }) => ({ status: slug, name }));
-    }),
+    shopStatuses: unlessRefused(
+      async (call: Call) => {
+        const body = await api.json(
+          z.array(z.object({ slug: z.string(), name: z.string() })),
+          "/reports/orders/totals",
+          { ttl: 3600 },
+          call,
+        );
+        return body.map(({ slug, name }) => ({ status: slug, name }));
+      },
+      { failuresStand: false },
+    ),
 
     currency: unlessRefused(async (call: Call) => {
       // The shop's setting, which changes as good as never: read at most once an hour.
