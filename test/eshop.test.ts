@@ -2199,6 +2199,17 @@ describe("marking paid", () => {
     expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");
   });
 
+  test("a cash-on-delivery order set to a plugin's status is not said to be dated paid by the change, which dates none", async () => {
+    // WooCommerce dates a payment only as an order reaches processing or completed: the date the
+    // order has in shipped is the one the shop gave it as it was set to processing.
+    const cod = woo.shop.order(7066);
+    const dated = cod.datePaid;
+    const shipped = await server.call("eshop_order_update_status", { id: 7066, status: "shipped" });
+    expect(shipped.isError, text(shipped)).toBeFalsy();
+    expect(cod.datePaid).toEqual(dated);
+    expect(data(shipped)).not.toHaveProperty("paid_now");
+  });
+
   test("a cash-on-delivery order completed is told its cash counts collected, under a paid date kept from before where it had one", async () => {
     // The date a shop gave it as it was set to processing stays: completing it dates no payment anew.
     const cod = woo.shop.order(7066);
