@@ -19,7 +19,7 @@ import {
   type WebhooksConfig,
   type webhookSettings,
 } from "./settings.js";
-import { alike, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
+import { alike, MAX_PAYLOAD_DEPTH, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -50,13 +50,6 @@ export const NOT_STORED = "rejected:not stored";
 
 /** The schemes whose event is their API's answer, not the delivery: Comgate's form carries its secret, GoPay's GET nothing. */
 export const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
-
-/**
- * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
- * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
- * megabyte holds every other request for half a second; no provider's event nests past a dozen.
- */
-const MAX_PAYLOAD_DEPTH = 512;
 
 /**
  * Looks up what `source`'s delivery, whose write the store refused, was stored as, as a repeat of it

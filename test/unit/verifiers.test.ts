@@ -720,6 +720,22 @@ describe("generic HMAC-SHA256", () => {
     expect(typeOf(`payload=${encodeURIComponent("[1]")}`, "application/x-www-form-urlencoded")).toBe("unknown");
   });
 
+  test("a payload field that nests past the depth a body may is not parsed for its type: its percent-escapes hide it from the body's check", () => {
+    const unsigned = source({ scheme: "none", allowUnsigned: true });
+    const deep = `{"type":"block_actions","actions":${"[".repeat(513)}${"]".repeat(513)}}`;
+    const verdict = unsigned(
+      delivery({ "content-type": "application/x-www-form-urlencoded" }, `payload=${encodeURIComponent(deep)}`),
+    );
+    // Stored still, as a form, untyped: a Slack interaction nests a dozen levels.
+    expect(verdict).toMatchObject({ kind: "accept", type: "unknown" });
+    const shallow = `{"type":"block_actions","actions":${"[".repeat(500)}${"]".repeat(500)}}`;
+    expect(
+      unsigned(
+        delivery({ "content-type": "application/x-www-form-urlencoded" }, `payload=${encodeURIComponent(shallow)}`),
+      ),
+    ).toMatchObject({ kind: "accept", type: "block_actions" });
+  });
+
   test("a missing prefix or header is named", () => {
     expect(verify(delivery({ "x-signature": signature.slice(7) }, body))).toEqual({
       kind: "reject",

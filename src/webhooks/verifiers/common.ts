@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { DeadlinePassed } from "../../errors.js";
-import { jsonText } from "../../json.js";
+import { jsonText, pastBound } from "../../json.js";
 import { quote } from "../../shown.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
@@ -287,6 +287,13 @@ export function bodyDigest(body: Buffer): string {
   return `sha256:${createHash("sha256").update(body).digest("hex")}`;
 }
 
+/**
+ * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
+ * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
+ * megabyte holds every other request for half a second; no provider's event nests past a dozen.
+ */
+export const MAX_PAYLOAD_DEPTH = 512;
+
 /** A type from the payload (`type`, else `event`, else `topic`), for senders that put it there. */
 export function payloadType(body: Buffer): string | undefined {
   return typeIn(jsonBody(body));
@@ -315,7 +322,8 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
     if (type) return type;
   }
   const payload = formField(form, "payload");
-  if (!payload) return undefined;
+  // Its brackets were percent-escaped past the body's depth check.
+  if (!payload || pastBound(Buffer.from(payload), { depth: MAX_PAYLOAD_DEPTH })) return undefined;
   try {
     const json: unknown = JSON.parse(payload);
     return typeof json === "object" && json !== null && !Array.isArray(json)
