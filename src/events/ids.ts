@@ -329,7 +329,7 @@ export async function droppedUnder(store: EventStore, id: string): Promise<Under
 /** How the events `under` names went: "retention has dropped", or erased by hand, or some of each. */
 export function goneHow(under: Under): string {
   if (under.erasedOf)
-    return `retention has dropped, but for ${fewOf(under.erasedOf.map(quote), "and")}, erased from the store by hand`;
+    return `retention has dropped, but for ${under.erasedOf.length === 1 ? "event" : "events"} ${fewOf(under.erasedOf, "and")}, erased from the store by hand`;
   if (!under.erased) return "retention has dropped";
   return `${under.events.length === 1 ? "was" : "were"} erased from the store by hand`;
 }
