@@ -766,6 +766,25 @@ export function eventsToolset(
         if (waits.size > MAX_CANCELLED_FILTERS) waits.delete(waits.keys().next().value);
       };
       const dropCancelled = (session: SessionState, filter: string) => cancelledWaits.get(session)?.delete(filter);
+      /**
+       * Drops, and gives back, the session's cancelled waits whose every event after their start a
+       * wait on `filter` begun no later (at `after`) answered or passed, ending at `seq`: its cursor
+       * reads on for them, and the same event answered again would be acted on twice.
+       */
+      const dropAnswered = (session: SessionState, filter: EventFilter, after: number, seq: number) => {
+        const waits = cancelledWaits.get(session);
+        const answered = [...(waits?.values() ?? [])].filter((wait) => {
+          const [source, type] = JSON.parse(wait.filter) as [string | undefined, string | undefined];
+          return (
+            (filter.source === undefined || filter.source === source) &&
+            (filter.type === undefined || filter.type === type) &&
+            after <= wait.after &&
+            wait.after < seq
+          );
+        });
+        for (const wait of answered) waits?.delete(wait.filter);
+        return answered;
+      };
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
@@ -1078,6 +1097,15 @@ export function eventsToolset(
                   ? `The connection of the session's last wait with the same filters closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
                   : `This client cancelled the session's last wait with the same filters before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
+            const { session } = call;
+            if (session && !call.signal.aborted && !call.answerLost?.aborted) {
+              const taken = dropAnswered(session, filter, after, event.seq);
+              const restore = () => {
+                for (const wait of taken) keepCancelled(session, wait);
+              };
+              call.signal.addEventListener("abort", restore, { once: true });
+              call.answerLost?.addEventListener("abort", restore, { once: true });
+            }
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),
