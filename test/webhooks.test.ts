@@ -1001,6 +1001,24 @@ describe("the listener", () => {
     );
   });
 
+  test("webhooks_sources names only the e-shop tools served for WooCommerce's refused deliveries", async () => {
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-shop-")),
+      WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}`,
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+      WAITER_EXCLUDE_TOOLS: "eshop_products_list,eshop_customers_list",
+    });
+    const order = await signed("shop");
+    expect((await post("shpo", order.body, order.headers)).status).toBe(404);
+    const note = async () =>
+      ((await session.call("webhooks_sources", { source: "shop" })).structuredContent as { note?: string }).note ?? "";
+    await expect.poll(note).toContain("shop's misspelt path: ");
+    expect(await note()).toContain(
+      "once the cause is mended; eshop_orders_list reads the orders such deliveries told of as they are now.",
+    );
+  });
+
   test("webhooks_sources tells GitHub's and WooCommerce's deliveries refused at a misspelt path to be sent again by hand, if any were theirs, as they never are", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-misspelt-lost-")) });
     const order = await signed("shop");

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
 import { givenName, isLoopbackHost } from "../settings.js";
-import { noSuchName, SOURCE } from "../shown.js";
+import { enumerated, noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { refusalCause } from "./secrets.js";
 import { GITHUB_REDELIVERY, SMALL_DELIVERIES } from "./senders.js";
@@ -43,9 +43,27 @@ const SENT_AGAIN_BY_HAND: Partial<Record<WebhookSource["scheme"], string>> = {
     "if any refused were WooCommerce's, it does not send them again (WooCommerce → Status → Logs lists them), and at its seventh failure in a row it disables the webhook: set it back to Active under WooCommerce → Settings → Advanced → Webhooks once the cause is mended",
 };
 
-/** Where a model reads what WooCommerce's deliveries, never sent again, told of. */
-const READ_THE_SHOP =
-  "eshop_orders_list, eshop_products_list and eshop_customers_list read the orders, products and customers such deliveries told of as they are now";
+/** Where a model reads what WooCommerce's deliveries, never sent again, told of: each tool, and what it reads. */
+const READ_THE_SHOP: [tool: string, reads: string][] = [
+  ["eshop_orders_list", "orders"],
+  ["eshop_products_list", "products"],
+  ["eshop_customers_list", "customers"],
+];
+
+/** The tools of READ_THE_SHOP a call is served, as the note names them; empty for none. */
+function shopReadBy(serves: (name: string) => boolean): string {
+  const served = READ_THE_SHOP.filter(([tool]) => serves(tool));
+  if (served.length === 0) return "";
+  const tools = enumerated(
+    served.map(([tool]) => tool),
+    "and",
+  );
+  const what = enumerated(
+    served.map(([, reads]) => reads),
+    "and",
+  );
+  return `; ${tools} ${served.length === 1 ? "reads" : "read"} the ${what} such deliveries told of as they are now`;
+}
 
 /**
  * What to check when every delivery of `source` is refused for `reason`, as counted: the log says
@@ -175,8 +193,7 @@ export function webhooksToolset(
             // As the log says beside each refusal: the model helping to mend the setup is the one to tell.
             const lost = said.length > 0 ? SENT_AGAIN_BY_HAND[source.scheme] : undefined;
             // Its log holds no body: the shop itself says what became of what a lost delivery told of.
-            const shop =
-              source.scheme === "woocommerce" && call.serves("eshop_orders_list") ? `; ${READ_THE_SHOP}` : "";
+            const shop = source.scheme === "woocommerce" ? shopReadBy((name) => call.serves(name)) : "";
             return lost ? [...said, `${source.name}: ${lost}${shop}.`] : said;
           });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
