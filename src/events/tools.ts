@@ -750,41 +750,10 @@ export function eventsToolset(
       });
       /**
        * Where a session's last events_wait without `since` that its client cancelled, or whose
-       * answer was lost (`lost`), began, by that wait's source and type: the answer, with its
-       * cursor, went nowhere, so the session's next wait on them reads on from there, though a wait
-       * on others came between.
+       * answer was lost (`lost`), began, and that wait's source and type: the answer, with its
+       * cursor, went nowhere, so the session's next wait reads on from there.
        */
-      const cancelledWaits = new WeakMap<SessionState, Map<string, { after: number; filter: string; lost: boolean }>>();
-      /** The most filters a session's cancelled waits are kept for: the oldest goes first. */
-      const MAX_CANCELLED_FILTERS = 20;
-      const cancelledWait = (session: SessionState, filter: string) => cancelledWaits.get(session)?.get(filter);
-      const keepCancelled = (session: SessionState, wait: { after: number; filter: string; lost: boolean }) => {
-        const waits = cancelledWaits.get(session) ?? new Map();
-        cancelledWaits.set(session, waits);
-        waits.delete(wait.filter);
-        waits.set(wait.filter, wait);
-        if (waits.size > MAX_CANCELLED_FILTERS) waits.delete(waits.keys().next().value);
-      };
-      const dropCancelled = (session: SessionState, filter: string) => cancelledWaits.get(session)?.delete(filter);
-      /**
-       * Drops, and gives back, the session's cancelled waits whose every event after their start a
-       * wait on `filter` begun no later (at `after`) answered or passed, ending at `seq`: its cursor
-       * reads on for them, and the same event answered again would be acted on twice.
-       */
-      const dropAnswered = (session: SessionState, filter: EventFilter, after: number, seq: number) => {
-        const waits = cancelledWaits.get(session);
-        const answered = [...(waits?.values() ?? [])].filter((wait) => {
-          const [source, type] = JSON.parse(wait.filter) as [string | undefined, string | undefined];
-          return (
-            (filter.source === undefined || filter.source === source) &&
-            (filter.type === undefined || filter.type === type) &&
-            after <= wait.after &&
-            wait.after < seq
-          );
-        });
-        for (const wait of answered) waits?.delete(wait.filter);
-        return answered;
-      };
+      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string; lost: boolean }>();
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
       /**
@@ -878,17 +847,18 @@ export function eventsToolset(
           // this page lists every event since: the session's next wait would answer them again. A
           // page cancelled goes nowhere, its cursor with it, even one under way.
           const { session } = call;
-          const cancelled = session && cancelledWait(session, waitedOn(filterOf(args)));
+          const cancelled = session && cancelledWaits.get(session);
           const unlisted = found[fitting];
           if (
             session &&
             cancelled &&
             !call.signal.aborted &&
             !args.before &&
+            cancelled.filter === waitedOn(filterOf(args)) &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
-            dropCancelled(session, cancelled.filter);
-            call.signal.addEventListener("abort", () => keepCancelled(session, cancelled), { once: true });
+            cancelledWaits.delete(session);
+            call.signal.addEventListener("abort", () => cancelledWaits.set(session, cancelled), { once: true });
           }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
@@ -1039,18 +1009,20 @@ export function eventsToolset(
               ? asked
               : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
           const filter = filterOf(args);
-          // Taken by the session's next wait on the same filters alone: a wait after that had a cursor of its own.
+          // Taken by the session's next wait alone: a wait after that had a cursor of its own.
+          const cancelled = call.session && cancelledWaits.get(call.session);
+          if (call.session) cancelledWaits.delete(call.session);
           const key = waitedOn(filter);
-          const cancelled = call.session && cancelledWait(call.session, key);
-          if (call.session) dropCancelled(call.session, key);
-          const resumed = !args.since && cancelled ? cancelled.after : undefined;
+          const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
           const keep = (lost = false) => {
-            if (!args.since && call.session) keepCancelled(call.session, { after, filter: key, lost });
+            if (!args.since && call.session) {
+              cancelledWaits.set(call.session, { after, filter: key, lost });
+            }
           };
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", () => keep(), { once: true });
@@ -1094,18 +1066,9 @@ export function eventsToolset(
               resumed === undefined
                 ? undefined
                 : cancelled?.lost
-                  ? `The connection of the session's last wait with the same filters closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
-                  : `This client cancelled the session's last wait with the same filters before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
+                  ? `The connection of the session's last wait closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
+                  : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
-            const { session } = call;
-            if (session && !call.signal.aborted && !call.answerLost?.aborted) {
-              const taken = dropAnswered(session, filter, after, event.seq);
-              const restore = () => {
-                for (const wait of taken) keepCancelled(session, wait);
-              };
-              call.signal.addEventListener("abort", restore, { once: true });
-              call.answerLost?.addEventListener("abort", restore, { once: true });
-            }
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),

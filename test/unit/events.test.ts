@@ -3084,42 +3084,6 @@ test("the wait after one its client cut answers what arrived meanwhile, which th
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
-test("the wait after one its client cut answers what arrived meanwhile though a wait on another type came between", async () => {
-  const { store, client, call } = await served();
-  await addTrial(store, "before", "{}", "order.paid");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
-  await expect(cut).rejects.toThrow(/Request timed out/);
-  const meanwhile = await addTrial(store, "meanwhile", "{}", "order.paid");
-  expect((await call("events_wait", { type: "stock.low", timeout_s: 1 })).structuredContent).toMatchObject({
-    timed_out: true,
-  });
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
-    timed_out: false,
-    event: { id: meanwhile.id },
-    note: expect.stringContaining(
-      "cancelled the session's last wait with the same filters before it answered, so this one waited from where that one began (c1)",
-    ),
-  });
-});
-
-test("the wait after one its client cut answers no event a wait on all types answered meanwhile", async () => {
-  const { store, client, call } = await served();
-  await addTrial(store, "before", "{}", "order.paid");
-  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
-    timeout: 1_000,
-  });
-  await expect(cut).rejects.toThrow(/Request timed out/);
-  const any = call("events_wait", { timeout_s: 5 });
-  const meanwhile = await addTrial(store, "meanwhile", "{}", "order.paid");
-  expect((await any).structuredContent).toMatchObject({ timed_out: false, event: { id: meanwhile.id } });
-  // Its cursor reads on past it: the same event answered again would be acted on twice.
-  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
-    timed_out: true,
-  });
-});
-
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
