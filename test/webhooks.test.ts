@@ -102,6 +102,13 @@ afterAll(() => {
   for (const child of children) child.kill("SIGKILL");
 });
 
+/**
+ * How long a test waits on the built server (waiter listen, an assistant's waiter) to start, to
+ * stop, or to answer another waiter that asks who holds the port: a second here, ten and more on a
+ * loaded machine. Tests that start it have it as their time.
+ */
+const BUILT_SERVER_MS = 60_000;
+
 /** `waiter listen` in its own process, ready when it says it listens. */
 async function listen(extra: Record<string, string> = {}) {
   const child = spawn(process.execPath, [CLI, "listen"], { env: { PATH: process.env.PATH, ...env, ...extra } });
@@ -628,15 +635,19 @@ describe("the listener", () => {
     expect(await ids("Product/")).toEqual([updated.body.id, created.body.id]);
   });
 
-  test("a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, and a webhook id finds the event its delivery was stored as (SQLite)", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "waiter-shopify-upgrade-"));
-    const older = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
-    try {
-      await shopifyAcrossTheUpgrade({ WAITER_DATA_DIR: dataDir }, older);
-    } finally {
-      await older.close();
-    }
-  });
+  test(
+    "a retry of a Shopify delivery an older waiter keyed on its webhook id is a repeat of it, and a webhook id finds the event its delivery was stored as (SQLite)",
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-shopify-upgrade-"));
+      const older = new SqliteEventStore(join(dataDir, "events.db"), LOOSE);
+      try {
+        await shopifyAcrossTheUpgrade({ WAITER_DATA_DIR: dataDir }, older);
+      } finally {
+        await older.close();
+      }
+    },
+    BUILT_SERVER_MS,
+  );
 
   test("one Shopify event delivered by two subscriptions of its topic is stored once; other topics and resources of one action are events of their own", async () => {
     const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-twice-")) });
@@ -1200,7 +1211,9 @@ describe("the listener", () => {
       // A slow sender: the listener has its head, and the signal comes before its body.
       const sender = await headRead("erp", body, headers);
       child.kill(signal);
-      await expect.poll(stderr).toMatch(new RegExp(`${signal}: finishing requests in flight`));
+      await expect
+        .poll(stderr, { timeout: BUILT_SERVER_MS })
+        .toMatch(new RegExp(`${signal}: finishing requests in flight`));
       const next = await signed("erp");
       // On a new connection: one kept from before the stop may be cut as it is sent on instead.
       const fresh = new Agent();
@@ -1209,11 +1222,14 @@ describe("the listener", () => {
       );
       await fresh.close();
       sender.socket.write(body);
-      await expect.poll(sender.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      await expect
+        .poll(sender.received, { timeout: BUILT_SERVER_MS })
+        .toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
       expect(sender.received()).toMatch(/\r\nconnection: close\r\n/i);
       expect(await exited).toBe(0);
       await expect.poll(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
     },
+    BUILT_SERVER_MS,
   );
 });
 
@@ -1848,7 +1864,7 @@ describe("what agents see", () => {
   });
 });
 
-describe("embedded in the stdio server", () => {
+describe("embedded in the stdio server", { timeout: BUILT_SERVER_MS }, () => {
   test("the first waiter listens; a second one finds the port taken and serves the shared store", async () => {
     await inProcess();
     const two = await startWaiter(env, { listener: true });
@@ -1873,13 +1889,13 @@ describe("embedded in the stdio server", () => {
   test("when the assistant whose waiter has the port quits, another assistant's waiter takes it, and one only", async () => {
     const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
     const first = await mcp(quick, []);
-    await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
+    await expect.poll(() => first.stderr(), { timeout: BUILT_SERVER_MS }).toMatch(/receiving webhooks on/);
     const others = await Promise.all([0, 1].map(() => startWaiter({ ...env, ...quick }, { listener: true })));
     sessions.push(...others);
     const updates = others.map(() => [] as string[]);
     for (const [i, other] of others.entries()) {
       await expect
-        .poll(() => other.stderr(), { timeout: 5000 })
+        .poll(() => other.stderr(), { timeout: BUILT_SERVER_MS })
         .toContain(
           `127.0.0.1:${port} is taken by another assistant's waiter; serving the events it stores in the shared store, and taking the port when that waiter stops (trying every 1 s)`,
         );
@@ -1894,7 +1910,7 @@ describe("embedded in the stdio server", () => {
     // Its assistant quits: stdin closes, and the process exits.
     await first.close();
     const took = () => others.filter((other) => /receiving webhooks on \S+ from now on/.test(other.stderr()));
-    await expect.poll(() => took().length, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => took().length, { timeout: BUILT_SERVER_MS }).toBe(1);
     const { body, headers } = await signed("shop");
     const posted = await post("shop", body, headers);
     expect(posted.status).toBe(200);
@@ -1913,7 +1929,7 @@ describe("embedded in the stdio server", () => {
   test("a waiter whose store is not the one the port's holder stores into says so, until it takes the port itself", async () => {
     const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
     const first = await mcp(quick, []);
-    await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
+    await expect.poll(() => first.stderr(), { timeout: BUILT_SERVER_MS }).toMatch(/receiving webhooks on/);
     // Another assistant's settings name another data directory: another store.
     const other = await startWaiter(
       { ...env, ...quick, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-store-")) },
@@ -1923,7 +1939,7 @@ describe("embedded in the stdio server", () => {
     const same =
       "give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)";
     await expect
-      .poll(() => other.stderr(), { timeout: 5000 })
+      .poll(() => other.stderr(), { timeout: BUILT_SERVER_MS })
       .toContain(
         `warning [waiter] 127.0.0.1:${port} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; ${same}. This waiter takes the port when that waiter stops (trying every 1 s)`,
       );
@@ -1935,7 +1951,7 @@ describe("embedded in the stdio server", () => {
     const sharing = await startWaiter({ ...env, ...quick }, { listener: true });
     sessions.push(sharing);
     await expect
-      .poll(() => sharing.stderr(), { timeout: 5000 })
+      .poll(() => sharing.stderr(), { timeout: BUILT_SERVER_MS })
       .toContain("serving the events it stores in the shared store");
     expect(await portNote(sharing)).toMatch(
       /^These webhooks are received on \S+ by another assistant's waiter, into the store this waiter reads;/,
@@ -1943,7 +1959,9 @@ describe("embedded in the stdio server", () => {
 
     await sharing.close();
     await first.close();
-    await expect.poll(() => other.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on \S+ from now on/);
+    await expect
+      .poll(() => other.stderr(), { timeout: BUILT_SERVER_MS })
+      .toMatch(/receiving webhooks on \S+ from now on/);
     expect(await portNote(other)).toBeUndefined();
     const { body, headers } = await signed("shop");
     const posted = await post("shop", body, headers);
@@ -2403,7 +2421,7 @@ describe("embedded in the stdio server", () => {
         WAITER_WOO_KEY: "ck_trial",
         WAITER_WOO_SECRET: "cs_trial",
       },
-      timeout: 10_000,
+      timeout: BUILT_SERVER_MS,
     }).catch((err) => err);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
