@@ -924,32 +924,42 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("an assistant's stdio server with automations and a listen address of port 0 does not say that nothing listens there", async () => {
-    const assistant = await startServer({
-      ...env([PAID]),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-      WAITER_LOG_LEVEL: "notice",
-    });
-    try {
-      expect((await assistant.call("automations_list")).isError).toBeFalsy();
-      expect(assistant.stderr()).not.toContain("nothing listens on 127.0.0.1:0");
-      expect(assistant.stderr()).toContain(
-        "notice  [waiter] WAITER_WEBHOOKS_LISTEN names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens\n",
-      );
-    } finally {
-      await assistant.close();
-    }
-    // Set in the config file, it is named there.
-    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
-    writeFileSync(file, JSON.stringify({ webhooks: { listen: "127.0.0.1:0" } }));
-    const fromFile = await startServer({ ...env([PAID]), WAITER_LOG_LEVEL: "notice" }, ["--config", file]);
-    try {
-      expect((await fromFile.call("automations_list")).isError).toBeFalsy();
-      expect(fromFile.stderr()).toContain(`notice  [waiter] webhooks.listen in ${file} names port 0, `);
-    } finally {
-      await fromFile.close();
-    }
-  });
+  /**
+   * The time of a test that starts the built server once or twice: a second each here, ten and
+   * more on a loaded machine.
+   */
+  const BUILT_SERVER_MS = 60_000;
+
+  test(
+    "an assistant's stdio server with automations and a listen address of port 0 does not say that nothing listens there",
+    async () => {
+      const assistant = await startServer({
+        ...env([PAID]),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_LOG_LEVEL: "notice",
+      });
+      try {
+        expect((await assistant.call("automations_list")).isError).toBeFalsy();
+        expect(assistant.stderr()).not.toContain("nothing listens on 127.0.0.1:0");
+        expect(assistant.stderr()).toContain(
+          "notice  [waiter] WAITER_WEBHOOKS_LISTEN names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens\n",
+        );
+      } finally {
+        await assistant.close();
+      }
+      // Set in the config file, it is named there.
+      const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+      writeFileSync(file, JSON.stringify({ webhooks: { listen: "127.0.0.1:0" } }));
+      const fromFile = await startServer({ ...env([PAID]), WAITER_LOG_LEVEL: "notice" }, ["--config", file]);
+      try {
+        expect((await fromFile.call("automations_list")).isError).toBeFalsy();
+        expect(fromFile.stderr()).toContain(`notice  [waiter] webhooks.listen in ${file} names port 0, `);
+      } finally {
+        await fromFile.close();
+      }
+    },
+    BUILT_SERVER_MS,
+  );
 
   /**
    * The warnings an assistant's stdio server with automations gives of the waiter that has the
@@ -982,51 +992,63 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   };
 
-  test("an assistant's stdio server with automations warns when another assistant's waiter, which runs none, has the port", async () => {
-    // Another assistant's waiter, configured without the automations: it takes the free port.
-    await warnedOfPortHolder(
-      {},
-      (listen) =>
-        `warning [waiter] another assistant's waiter, which runs no automations, listens on ${listen} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
-    );
-  });
+  test(
+    "an assistant's stdio server with automations warns when another assistant's waiter, which runs none, has the port",
+    async () => {
+      // Another assistant's waiter, configured without the automations: it takes the free port.
+      await warnedOfPortHolder(
+        {},
+        (listen) =>
+          `warning [waiter] another assistant's waiter, which runs no automations, listens on ${listen} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
+      );
+    },
+    BUILT_SERVER_MS,
+  );
 
-  test("an assistant's stdio server with automations warns when the waiter that has the port stores into another store", async () => {
-    // Another assistant's waiter, configured with another data directory: another store.
-    await warnedOfPortHolder(
-      { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-")) },
-      (listen) =>
-        `warning [waiter] ${listen} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)\n`,
-      "webhooks reach the store",
-    );
-  });
+  test(
+    "an assistant's stdio server with automations warns when the waiter that has the port stores into another store",
+    async () => {
+      // Another assistant's waiter, configured with another data directory: another store.
+      await warnedOfPortHolder(
+        { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-")) },
+        (listen) =>
+          `warning [waiter] ${listen} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)\n`,
+        "webhooks reach the store",
+      );
+    },
+    BUILT_SERVER_MS,
+  );
 
-  test("an assistant's stdio server with automations says a port holder that does not answer /healthz in time is silent, not no waiter", async () => {
-    // Takes connections and answers none, as a waiter listen whose event loop is held does.
-    const held: Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const listen = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
-    try {
-      const assistant = await startServer({
-        ...env([PAID]),
-        WAITER_WEBHOOKS_LISTEN: listen,
-        WAITER_LOG_LEVEL: "notice",
-      });
+  test(
+    "an assistant's stdio server with automations says a port holder that does not answer /healthz in time is silent, not no waiter",
+    async () => {
+      // Takes connections and answers none, as a waiter listen whose event loop is held does.
+      const held: Socket[] = [];
+      const silent = createServer((socket) => held.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+      const listen = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
       try {
-        expect((await assistant.call("automations_list")).isError).toBeFalsy();
-        expect(assistant.stderr()).toContain(
-          `warning [waiter] something that did not answer its /healthz within 1 s (a waiter too busy to answer, or another program) listens on ${listen} now: whether webhooks reach the store and run the automations cannot be told until it answers; they do if it is waiter listen (or serve) on this store\n`,
-        );
-        expect(assistant.stderr()).not.toContain("is not a waiter");
+        const assistant = await startServer({
+          ...env([PAID]),
+          WAITER_WEBHOOKS_LISTEN: listen,
+          WAITER_LOG_LEVEL: "notice",
+        });
+        try {
+          expect((await assistant.call("automations_list")).isError).toBeFalsy();
+          expect(assistant.stderr()).toContain(
+            `warning [waiter] something that did not answer its /healthz within 1 s (a waiter too busy to answer, or another program) listens on ${listen} now: whether webhooks reach the store and run the automations cannot be told until it answers; they do if it is waiter listen (or serve) on this store\n`,
+          );
+          expect(assistant.stderr()).not.toContain("is not a waiter");
+        } finally {
+          await assistant.close();
+        }
       } finally {
-        await assistant.close();
+        for (const socket of held) socket.destroy();
+        silent.close();
       }
-    } finally {
-      for (const socket of held) socket.destroy();
-      silent.close();
-    }
-  });
+    },
+    BUILT_SERVER_MS,
+  );
 
   test("a dry run records what it would do and does nothing; a model reads what it would have called", async () => {
     const server = await serve([WATCH]);

@@ -54,6 +54,12 @@ afterAll(async () => {
   await frankfurter.close();
 });
 
+/**
+ * How long a test waits on the built server to start or to stop: a second here, ten and more on a
+ * loaded machine. Tests that start it have it as their time.
+ */
+const BUILT_SERVER_MS = 60_000;
+
 /** `waiter serve` on a free loopback port; resolves once it says where. */
 async function serve(env: Record<string, string> = {}, args: string[] = ["--listen", "127.0.0.1:0"]) {
   const started = await startNode(
@@ -556,7 +562,9 @@ describe("waiter serve", () => {
       try {
         await expect.poll(() => frankfurter.requests.some((r) => r.path.includes(date))).toBe(true);
         server.child.kill(signal);
-        await expect.poll(server.stderr).toMatch(new RegExp(`${signal}: ending the streams, finishing calls`));
+        await expect
+          .poll(server.stderr, { timeout: BUILT_SERVER_MS })
+          .toMatch(new RegExp(`${signal}: ending the streams, finishing calls`));
       } finally {
         answer();
         frankfurter.held = undefined;
@@ -576,6 +584,7 @@ describe("waiter serve", () => {
       // The release is said at start: after an upgrade the log shows what runs.
       expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
     },
+    BUILT_SERVER_MS,
   );
 
   test("a fault nothing catches stops waiter with status 1 and one line at error, not Node's report over several lines, after the lines the log held", async () => {
@@ -647,74 +656,79 @@ describe("waiter serve", () => {
     }
   });
 
-  test("a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize, their subscriptions with them", async () => {
-    const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
-    const first = await serve(env);
-    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-    // A client that keeps trying to open its notification stream again while the server restarts.
-    const transport = new StreamableHTTPClientTransport(new URL(`${first.base}/mcp`), {
-      reconnectionOptions: {
-        initialReconnectionDelay: 100,
-        maxReconnectionDelay: 500,
-        reconnectionDelayGrowFactor: 1.5,
-        maxRetries: 100,
-      },
-    });
-    await client.connect(transport);
-    clients.push(client);
-    const session = transport.sessionId;
-    const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
-    expect((await client.callTool(rates)).isError).toBeFalsy();
-    const updates: string[] = [];
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
-      updates.push(params.uri);
-    });
-    await client.subscribeResource({ uri: "events://recent" });
-    first.child.kill("SIGTERM");
-    expect(await first.exited).toBe(0);
-
-    const again = await serve(env, ["--listen", new URL(first.base).host]);
-    const answered = await client.callTool(rates);
-    expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
-    expect(transport.sessionId).toBe(session);
-    expect(again.stderr()).toMatch(new RegExp(`MCP session ${session} taken up`));
-    // The copy was initialized in full: log messages reach the client's stream once it asks for them.
-    const logged: string[] = [];
-    client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
-      logged.push(String(params.data));
-    });
-    await client.setLoggingLevel("debug");
-    // Each call logs its time, on the call's own stream.
-    expect((await client.callTool(rates)).isError).toBeFalsy();
-    expect(logged).toContainEqual(expect.stringMatching(/^currency_rates answered in \d+ ms/));
-    // Its subscription came along: a webhook stored once the client's notification stream is
-    // open again is news on it (one stored before that is told to no stream).
-    let delivery = 0;
-    await expect
-      .poll(
-        async () => {
-          const body = JSON.stringify({ invoice: 8 });
-          const posted = await request(`${again.base}/webhooks/erp`, {
-            method: "POST",
-            body,
-            headers: erpHeaders(body, `after-restart-${++delivery}`),
-          });
-          await posted.body.dump();
-          return posted.statusCode === 200 && updates;
+  test(
+    "a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize, their subscriptions with them",
+    async () => {
+      const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
+      const first = await serve(env);
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      // A client that keeps trying to open its notification stream again while the server restarts.
+      const transport = new StreamableHTTPClientTransport(new URL(`${first.base}/mcp`), {
+        reconnectionOptions: {
+          initialReconnectionDelay: 100,
+          maxReconnectionDelay: 500,
+          reconnectionDelayGrowFactor: 1.5,
+          maxRetries: 100,
         },
-        { timeout: 10_000, interval: 100 },
-      )
-      .toContain("events://recent");
-    // Ended by its client, it is gone for good.
-    await transport.terminateSession();
-    const ended = await request(`${again.base}/mcp`, {
-      method: "POST",
-      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
-      headers: { ...mcpHeaders, "mcp-session-id": session as string },
-    });
-    expect(ended.statusCode).toBe(404);
-    await ended.body.dump();
-  });
+      });
+      await client.connect(transport);
+      clients.push(client);
+      const session = transport.sessionId;
+      const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
+      expect((await client.callTool(rates)).isError).toBeFalsy();
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
+        updates.push(params.uri);
+      });
+      await client.subscribeResource({ uri: "events://recent" });
+      first.child.kill("SIGTERM");
+      expect(await first.exited).toBe(0);
+
+      const again = await serve(env, ["--listen", new URL(first.base).host]);
+      const answered = await client.callTool(rates);
+      expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+      expect(transport.sessionId).toBe(session);
+      expect(again.stderr()).toMatch(new RegExp(`MCP session ${session} taken up`));
+      // The copy was initialized in full: log messages reach the client's stream once it asks for them.
+      const logged: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
+        logged.push(String(params.data));
+      });
+      await client.setLoggingLevel("debug");
+      // Each call logs its time, on the call's own stream.
+      expect((await client.callTool(rates)).isError).toBeFalsy();
+      expect(logged).toContainEqual(expect.stringMatching(/^currency_rates answered in \d+ ms/));
+      // Its subscription came along: a webhook stored once the client's notification stream is
+      // open again is news on it (one stored before that is told to no stream).
+      let delivery = 0;
+      await expect
+        .poll(
+          async () => {
+            const body = JSON.stringify({ invoice: 8 });
+            const posted = await request(`${again.base}/webhooks/erp`, {
+              method: "POST",
+              body,
+              headers: erpHeaders(body, `after-restart-${++delivery}`),
+            });
+            await posted.body.dump();
+            return posted.statusCode === 200 && updates;
+          },
+          { timeout: 10_000, interval: 100 },
+        )
+        .toContain("events://recent");
+      // Ended by its client, it is gone for good.
+      await transport.terminateSession();
+      const ended = await request(`${again.base}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": session as string },
+      });
+      expect(ended.statusCode).toBe(404);
+      await ended.body.dump();
+      // Two starts and a stop of the built server.
+    },
+    BUILT_SERVER_MS,
+  );
 });
 
 /**
