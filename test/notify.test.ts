@@ -2338,7 +2338,8 @@ test("a mail server tried at IPv6 and IPv4, whose first address did not answer i
   expect(silent).toMatchObject({ refused: true });
 });
 
-describe("channels checked when waiter serve or listen starts", () => {
+// Each test starts the built server, which takes a second here and ten and more on a loaded machine.
+describe("channels checked when waiter serve or listen starts", { timeout: 60_000 }, () => {
   const WRONG_PASSWORD = "not-the-smtp-password";
   const base = () => ({
     WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-check-")),
