@@ -125,6 +125,8 @@ const TURN_PAUSE_MS = 50;
  * released step is: a change here is a new step there.
  */
 const RETAIN_LOCK_WAIT_MS = 50;
+/** What a retention run's connection may fail with and still serve the next: a lock wait's end, a cancel. */
+const SESSION_KEPT = new Set(["55P03", "57014"]);
 /**
  * How soon the server gives up a session whose machine went away without a word (a power cut, a
  * kernel panic): probes after 60 s without traffic, 10 s apart, 6 unanswered, so 2 minutes. The
@@ -1555,15 +1557,15 @@ export class PostgresEventStore implements EventStore {
       lost ??= err;
     };
     client.on("error", unheard);
-    // A statement the server refused (a lock wait's 55P03, a cancel) leaves the session as it was;
-    // any other failure (unanswered, the connection lost) leaves it unfit for another.
+    // Any other failure (unanswered, the connection lost) may leave the session unfit for another.
+    // Told by code: the severity the driver gives is in the server's language ("FEHLER").
     let broken = false;
     try {
       return await use(async <R extends object>(text: string, params?: unknown[]) => {
         try {
           return (await client.query<R>(text, params)).rows;
         } catch (err) {
-          if ((err as { severity?: string }).severity !== "ERROR") broken = true;
+          if (!SESSION_KEPT.has((err as { code?: string }).code ?? "")) broken = true;
           throw storeError(lost ?? err, this.#named);
         }
       });
