@@ -116,6 +116,131 @@ describe("deadlines and timeouts", () => {
     }
   });
 
+  test("a request stopped while it waits for a busy connection was not sent: a change is said as not made, a shared read as not reached", async () => {
+    const api = client({ connectionsPerHost: 1, maxRetries: 0, responseTimeoutMs: 600_000 });
+    await api.send("/warm", {}, call());
+    let answer = () => {};
+    fake.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    // The one connection is busy with a request whose answer is held; the others queue behind it.
+    const created = diagnostics.channel("undici:request:create");
+    const queued: string[] = [];
+    const heard = (message: unknown) => queued.push((message as { request: { path: string } }).request.path);
+    created.subscribe(heard);
+    const stop = new AbortController();
+    const stopped = { signal: stop.signal, deadline: clock.now() + 600_000, deadlineSetting: "WAITER_TOOL_TIMEOUT" };
+    try {
+      const busy = api.send("/busy", {}, call(600_000));
+      await expect.poll(() => fake.count("/busy")).toBe(1);
+      const change = failure(api.send("/orders/2", { method: "PUT", body: "{}" }, stopped));
+      // Two callers share one read: the first waits on, the second is stopped with the change.
+      const first = api.json(any, "/shared", {}, call(600_000));
+      const second = failure(api.json(any, "/shared", {}, stopped));
+      await expect.poll(() => queued).toEqual(expect.arrayContaining(["/orders/2", "/shared"]));
+      stop.abort(new DOMException("The tool call's deadline passed.", "TimeoutError"));
+      expect((await second).message).toMatch(
+        /^Test API \(127\.0\.0\.1:\d+\) was not reached \(no connection to it opened, or none was free\) before the tool call's deadline; try again later\.$/,
+      );
+      answer();
+      fake.held = undefined;
+      await busy;
+      expect((await change).message).toMatch(
+        /^Test API \(127\.0\.0\.1:\d+\) was not reached \(no connection to it opened, or none was free\) when the tool call's deadline \(WAITER_TOOL_TIMEOUT\) passed: nothing was sent, so the change was not made; try again later\.$/,
+      );
+      await first;
+      expect(fake.count("/orders/2")).toBe(0);
+      expect(fake.count("/shared")).toBe(1);
+    } finally {
+      created.unsubscribe(heard);
+      answer();
+      fake.held = undefined;
+    }
+  });
+
+  test("a change stopped while its second try waits for a busy connection is said as maybe made, as its first try was sent", async () => {
+    const api = client({ connectionsPerHost: 1, maxRetries: 1, minRetryDelayMs: 10, responseTimeoutMs: 600_000 });
+    await api.send("/warm", {}, call());
+    const release: (() => void)[] = [];
+    const hold = () => {
+      fake.held = new Promise((resolve) => release.push(resolve));
+    };
+    let refused = false;
+    fake.intercept = (request) => {
+      if (request.path !== "/orders/3" || refused) return undefined;
+      refused = true;
+      return { status: 503, headers: { "content-type": "text/plain" }, body: "Busy" };
+    };
+    const created = diagnostics.channel("undici:request:create");
+    const queued: string[] = [];
+    const heard = (message: unknown) => queued.push((message as { request: { path: string } }).request.path);
+    created.subscribe(heard);
+    const stop = new AbortController();
+    const stopped = { signal: stop.signal, deadline: clock.now() + 600_000, deadlineSetting: "WAITER_TOOL_TIMEOUT" };
+    try {
+      hold();
+      const change = api.send("/orders/3", { method: "PUT", body: "{}" }, stopped).then(
+        (response) => `answered ${response.status}`,
+        (err: Error) => err.message,
+      );
+      await expect.poll(() => fake.count("/orders/3")).toBe(1);
+      // Queued behind the first try, the read takes the connection while the change waits to try again.
+      const busy = api.send("/busy", {}, call(600_000));
+      await expect.poll(() => queued).toContain("/busy");
+      hold();
+      release[0]?.();
+      await expect.poll(() => queued.filter((path) => path === "/orders/3").length).toBe(2);
+      stop.abort(new DOMException("The tool call's deadline passed.", "TimeoutError"));
+      release[1]?.();
+      fake.held = undefined;
+      await busy;
+      expect(await change).toMatch(
+        /^Test API \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call's deadline \(WAITER_TOOL_TIMEOUT\); it may have been made\./,
+      );
+      expect(fake.count("/orders/3")).toBe(1);
+    } finally {
+      created.unsubscribe(heard);
+      for (const each of release) each();
+      fake.held = undefined;
+    }
+  });
+
+  test("a change stopped once its headers went out, its body not yet read, is said as maybe made", async () => {
+    // An upstream that reads a request's headers, then nothing more of it.
+    let headersIn = false;
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      let head = "";
+      const read = (chunk: Buffer) => {
+        head += chunk.toString("latin1");
+        if (!head.includes("\r\n\r\n")) return;
+        headersIn = true;
+        socket.off("data", read);
+        socket.pause();
+      };
+      socket.on("data", read);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 });
+    clients.push(http);
+    const api = http.upstream("Test API", new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+    const stop = new AbortController();
+    const stopped = { signal: stop.signal, deadline: clock.now() + 600_000, deadlineSetting: "WAITER_TOOL_TIMEOUT" };
+    try {
+      const change = failure(api.send("/orders/4", { method: "POST", body: "x".repeat(32 << 20) }, stopped));
+      await expect.poll(() => headersIn).toBe(true);
+      stop.abort(new DOMException("The tool call's deadline passed.", "TimeoutError"));
+      expect((await change).message).toMatch(
+        /^Test API \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call's deadline \(WAITER_TOOL_TIMEOUT\); it may have been made\./,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test("an answer that drips in is cut off at the deadline, not at the response timeout", async () => {
     // Loading undici and connecting come first, lest they spend the deadline before the answer begins.
     const api = client();
