@@ -952,6 +952,14 @@ describe("a run a stopped server left", () => {
   test.each([
     ["as they were", [{ ack: true }, PAID.do[1], PAID.do[0]]],
     ["moved since", PAID.do],
+    [
+      "written as tool calls",
+      [
+        { tool: "events_ack", args: { ids: { path: "[event.id]" } } },
+        { tool: "notify_send", args: { channel: "team", text: "Paid" } },
+        PAID.do[0],
+      ],
+    ],
   ])(
     "a run whose earlier steps acknowledged the event and told the team, its automation's steps %s, tells them alike",
     async (_, steps) => {

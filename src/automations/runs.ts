@@ -35,7 +35,7 @@ const REPORTED = "waiter: ";
  * events not acknowledged, where an agent looks.
  */
 function notRun(automation: Automation, failedAt: number, acked: boolean | undefined): string {
-  const ackedBy = automation.do.findIndex((step, i) => i <= failedAt && "ack" in step);
+  const ackedBy = automation.do.findIndex((step, i) => i <= failedAt && toolOf(step) === "events_ack");
   return `${stepsLeft(automation, failedAt, acked)}${ownAck(ackedBy, acked, automation.dryRun)}`;
 }
 
@@ -46,13 +46,13 @@ function ownAck(ackedBy: number, acked: boolean | undefined, dryRun: boolean): s
     : "";
 }
 
-/** A recorded step's tool as stepsNamed names its step: a notification's "notify", an acknowledgement's "ack". */
+/** A step's tool as a sentence names its step, however it was written: a notification's "notify", an acknowledgement's "ack". */
 const stepNamed = (tool: string) => (tool === "notify_send" ? "notify" : tool === "events_ack" ? "ack" : tool);
 
 /** `steps`, the first of them step `first` (from 0), named for a sentence: "Steps 2-3 (notify, ack) were". */
 function stepsNamed(steps: readonly Step[], first: number): string {
   return namesSaid(
-    steps.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")),
+    steps.map((step) => stepNamed(toolOf(step))),
     first,
   );
 }
@@ -90,7 +90,7 @@ function stepsLeft(automation: Automation, failedAt: number, acked: boolean | un
       : acked
         ? "; the event is acknowledged all the same (by an agent or another automation)"
         : "; the event is not acknowledged";
-  return ` ${which} not run${left.some((step) => "ack" in step) ? ack : ""}.`;
+  return ` ${which} not run${left.some((step) => toolOf(step) === "events_ack") ? ack : ""}.`;
 }
 
 /**
