@@ -146,7 +146,7 @@ describe("deadlines and timeouts", () => {
       fake.held = undefined;
       await busy;
       expect((await change).message).toMatch(
-        /^Test API \(127\.0\.0\.1:\d+\) was not reached \(no connection to it opened, or none was free\) when the tool call's deadline \(WAITER_TOOL_TIMEOUT\) passed: nothing was sent, so the change was not made; try again later\.$/,
+        /^Test API \(127\.0\.0\.1:\d+\) was not reached \(no connection to it opened, or none was free\) when the tool call's deadline \(WAITER_TOOL_TIMEOUT\) passed, so the change was not made; try again later\.$/,
       );
       await first;
       expect(fake.count("/orders/2")).toBe(0);
@@ -238,6 +238,55 @@ describe("deadlines and timeouts", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("a message stopped while it waits for a busy connection is said as not sent, in words said once", async () => {
+    const http = new HttpClient({
+      userAgent: "waiter-test/0",
+      maxResponseBytes: 1 << 20,
+      maxRetries: 0,
+      connectionsPerHost: 1,
+      responseTimeoutMs: 600_000,
+    });
+    clients.push(http);
+    const chat = http.upstream("Chat API", new URL(`${fake.origin}/`), {
+      changeAdvice: "Sending the message again may send it twice",
+      change: { what: "the message", made: "sent" },
+    });
+    await chat.send("/warm", {}, call());
+    let answer = () => {};
+    fake.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    const created = diagnostics.channel("undici:request:create");
+    const queued: string[] = [];
+    const heard = (message: unknown) => queued.push((message as { request: { path: string } }).request.path);
+    created.subscribe(heard);
+    const stop = new AbortController();
+    try {
+      const busy = chat.send("/busy-chat", {}, call(600_000));
+      await expect.poll(() => fake.count("/busy-chat")).toBe(1);
+      const message = failure(
+        chat.send(
+          "/sendMessage",
+          { method: "POST", body: "{}" },
+          { signal: stop.signal, deadline: clock.now() + 600_000 },
+        ),
+      );
+      await expect.poll(() => queued).toContain("/sendMessage");
+      stop.abort(new DOMException("The operation was aborted.", "AbortError"));
+      answer();
+      fake.held = undefined;
+      await busy;
+      expect((await message).message).toMatch(
+        /^Chat API \(127\.0\.0\.1:\d+\) was not reached \(no connection to it opened, or none was free\) when the tool call ended, so the message was not sent; try again\.$/,
+      );
+      expect(fake.count("/sendMessage")).toBe(0);
+    } finally {
+      created.unsubscribe(heard);
+      answer();
+      fake.held = undefined;
     }
   });
 

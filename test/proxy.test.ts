@@ -563,7 +563,7 @@ test("a request whose deadline passes while the proxy has not answered the CONNE
   });
   try {
     expect(await failure(shop.send("/orders/1", { method: "PUT", body: "{}" }, call()))).toBe(
-      "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) when the tool call's deadline (WAITER_TOOL_TIMEOUT) passed: nothing was sent, so the change was not made; try again later.",
+      "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) when the tool call's deadline (WAITER_TOOL_TIMEOUT) passed, so the change was not made; try again later.",
     );
     expect(await failure(shop.json(z.unknown(), "/orders/1", {}, call()))).toBe(
       "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) before the tool call's deadline; try again later.",

@@ -89,7 +89,7 @@ export function describeFailure(
         ? `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""} passed`
         : "the tool call ended";
       return new UpstreamError(
-        `${unreached} when ${stop}: nothing was sent, so ${change} was not ${made}; try again${late ? " later" : ""}.`,
+        `${unreached} when ${stop}, so ${change} was not ${made}; try again${late ? " later" : ""}.`,
         undefined,
         undefined,
         true,
