@@ -243,7 +243,8 @@ export class HttpClient {
         } else await sleep(left, undefined, { signal: call.signal });
       }
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
-      const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
+      const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
+      const response = await unlessStoppedUnwritten(answered, call.signal, reached);
       const text = await response.body.text();
       const { statusCode: status, headers } = response;
       const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
@@ -289,4 +290,23 @@ export class HttpClient {
     const dispatchers = await Promise.all(pools.map((each) => each.dispatchers));
     await Promise.all(dispatchers.flatMap(({ agents }) => agents.map((agent) => agent.destroy())));
   }
+}
+
+/**
+ * `answer`, or a rejection with the signal's reason as soon as it aborts while no try of the request
+ * was written: undici holds a request stopped before then until a connection is free for it (or its
+ * own has opened), past the call's deadline, and only then drops it unsent. One written is left to
+ * undici, which says how far its answer had got.
+ */
+function unlessStoppedUnwritten<T>(answer: Promise<T>, signal: AbortSignal, reached: Reached): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => {
+      if (reached.written) return;
+      answer.catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+    answer.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
 }
