@@ -1614,6 +1614,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Via Belenzani 1, Trento TN 38122", "Trento"],
         ["Via Belenzani 1, Trento, TN 38122", "Trento"],
         ["123 Main St, Memphis TN 38103", "Memphis, TN"],
+        // A US street named as Italy names one keeps its state where the ZIP code is no Italian province's.
+        ["Via Verde 12, Santa Fe NM 87501", "Santa Fe, NM"],
+        ["Via Rodeo 5, Palos Verdes Estates CA 90274", "Palos Verdes Estates, CA"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -1154,7 +1154,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
   // in Malta) if a town remains; not a US state's before its ZIP code, after the town.
   const stateCodes = REGION_CODES[countryCode(parts.at(-1) ?? "")];
-  // Italy writes a street's name before its number ("Via Belenzani 1"), a ZIP code's never: there "TN" is Trento's province.
+  // Italy writes a street's name before its number ("Via Belenzani 1"): there "TN 38122" is Trento's province, not
+  // Tennessee; "Via Verde 12, Santa Fe NM 87501" keeps New Mexico, whose ZIP code is no Italian province's.
   const italian = parts.slice(0, town).some((part) => ITALIAN_STREET.test(folded(part)));
   const words = (capitalsToo: boolean) =>
     parts
@@ -1177,7 +1178,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
           /\d/.test(all[j + 1] ?? "") &&
           (stateCodes
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
-            : (!italian && zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
+            : (!(italian && isItalianProvince(word, all[j + 1] ?? "")) &&
+                zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
               regionOfPostalCode(word, all.slice(j + 1).join(" ")));
         // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)"; or,
         // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122".
