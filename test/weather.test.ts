@@ -1610,6 +1610,11 @@ describe(`at ${AFTERNOON}`, () => {
         ["Mario Rossi, Via Roma 1, 20121 Milano MI, Italy", "Milano, Italy"],
         ["Via Belenzani 1, 38122 Trento (TN)", "Trento"],
         ["Corso Vittorio Emanuele II 12, 10121 Torino TO", "Torino"],
+        // Towns whose postal codes begin as a neighbouring province's: they moved, or lie across a pass.
+        ["Via Roma 1, 23806 Torre de' Busi BG", "Torre de' Busi"],
+        ["Via Roma 1, 61014 Montecopiolo RN", "Montecopiolo"],
+        ["Via Roma 1, 12071 Massimino SV", "Massimino"],
+        ["Via Roma 1, 18025 Briga Alta CN", "Briga Alta"],
         // The province before the postal code: Trento's are among Tennessee's ZIP codes, but a US street's number comes first.
         ["Via Belenzani 1, Trento TN 38122", "Trento"],
         ["Via Belenzani 1, Trento, TN 38122", "Trento"],
