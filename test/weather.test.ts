@@ -2157,6 +2157,10 @@ describe(`at ${AFTERNOON}`, () => {
         "the weather tools take its point as latitude 49.19 and longitude 16.61",
       );
       expect(geocoding.requests.length).toBe(before);
+      // A place's name with a dot and a slash is no web address: "Gallen" and "Moritz" are no domains.
+      for (const place of ["St.Gallen/Ost", "St.Moritz/Dorf"]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(`No place called "${place}"`);
+      }
     });
 
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
