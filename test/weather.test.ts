@@ -1695,6 +1695,26 @@ describe(`at ${AFTERNOON}`, () => {
       }
       // A name in small letters is no code.
       expect(text(await server.call("weather_forecast", { place: "Prg" }))).not.toContain("airport");
+      // Nor is a town in capitals found elsewhere than where it was asked for.
+      geocoding.intercept = (r) =>
+        r.query.get("name") === "NICE"
+          ? json(
+              200,
+              JSON.stringify({
+                results: [
+                  { name: "Nice", latitude: 43.70313, longitude: 7.26608, country_code: "FR", country: "France" },
+                ],
+                generationtime_ms: 0.5,
+              }),
+            )
+          : undefined;
+      try {
+        const nice = text(await server.call("weather_forecast", { place: "NICE, US" }));
+        expect(nice).toContain('Places called "NICE" exist');
+        expect(nice).not.toContain("airport");
+      } finally {
+        geocoding.intercept = undefined;
+      }
     });
 
     test("exactly one of a place or both coordinates, within range", async () => {

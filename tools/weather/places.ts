@@ -157,7 +157,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${airportCode(name)}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${found.length ? "" : airportCode(name)}`;
   }
 
   /**
@@ -1503,7 +1503,7 @@ function countryCodes(): Map<string, string> {
 
 /**
  * For three or four capitals alone, as an airport's code is written ("PRG", "JFK", "LKPR"), which the geocoder finds no
- * place by: the advice to send its town.
+ * place by anywhere ("NICE" it finds): the advice to send its town.
  */
 function airportCode(name: string): string {
   return /^[A-Z]{3,4}$/.test(name.trim())
