@@ -1693,6 +1693,10 @@ describe(`at ${AFTERNOON}`, () => {
           `No place called "${code}" was found. If "${code}" is an airport's code, which names no place here, send its town's name or the airport's latitude and longitude.`,
         );
       }
+      // The search tool takes no coordinates: the weather tools do.
+      expect(text(await server.call("weather_geocode", { name: "PRG" }))).toContain(
+        "If \"PRG\" is an airport's code, which names no place here, search for its town's name, or give the weather tools the airport's latitude and longitude.",
+      );
       // A name in small letters is no code.
       expect(text(await server.call("weather_forecast", { place: "Prg" }))).not.toContain("airport");
       // Nor is a town in capitals found elsewhere than where it was asked for.

@@ -128,7 +128,7 @@ export function geocoder(api: Upstream) {
 
   /** That no place of the name searched was found, and the places of that name found elsewhere. */
   function noPlaceCalled(
-    { name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>,
+    { argument, name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>,
     commaAdvice = true,
   ): string {
     const listed = found.slice(0, 5).map(label).join("; ");
@@ -157,7 +157,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${found.length ? "" : airportCode(name)}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${found.length ? "" : airportCode(name, argument)}`;
   }
 
   /**
@@ -1505,9 +1505,13 @@ function countryCodes(): Map<string, string> {
  * For three or four capitals alone, as an airport's code is written ("PRG", "JFK", "LKPR"), which the geocoder finds no
  * place by anywhere ("NICE" it finds): the advice to send its town.
  */
-function airportCode(name: string): string {
+function airportCode(name: string, argument: string): string {
+  const send =
+    argument === "place"
+      ? "send its town's name or the airport's latitude and longitude"
+      : "search for its town's name, or give the weather tools the airport's latitude and longitude";
   return /^[A-Z]{3,4}$/.test(name.trim())
-    ? ` If ${quote(name.trim())} is an airport's code, which names no place here, send its town's name or the airport's latitude and longitude.`
+    ? ` If ${quote(name.trim())} is an airport's code, which names no place here, ${send}.`
     : "";
 }
 
