@@ -1889,26 +1889,53 @@ describe("notify_send by email", () => {
     }
   });
 
-  test("a mail server that takes the connection and never greets is named, within the call's time, with the likely cause", async () => {
-    const { port, close } = await startSilentServer();
+  test("a mail server that takes the connection and greets too late was sent nothing, may be tried again, and may want TLS", async () => {
+    // Greets once the test is over: as slow as a server that pauses its greeting against spam, or
+    // whose connection took most of the time to set up, and, till then, as silent as one that takes TLS from the start.
+    const greet: (() => void)[] = [];
+    const late = await startMailServer({
+      onConnect(_session, callback) {
+        greet.push(() => callback());
+      },
+    });
     const slow = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office(port),
+      WAITER_NOTIFY_CHANNELS: office(late.port),
       WAITER_TOOL_TIMEOUT: "1",
     });
     try {
       const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
       expect(result.isError).toBe(true);
-      // As a server on port 465 does for a channel set to starttls.
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: 127\\.0\\.0\\.1:${port} sent no greeting \\(Greeting never received\\); a server that takes TLS from the start waits in silence, so use tls "tls" for it\\.$`,
+          `b@shop.example: Not sent: 127\\.0\\.0\\.1:${late.port} sent no greeting in time \\(Greeting never received\\): it is slow or busy, or takes TLS from the start and waits in silence for it; try again later, and if it lasts, set the channel's tls to "tls" if the server takes TLS from the start on this port \\(usually 465\\), or check its host and port\\.$`,
         ),
       );
       expect(text(result)).not.toMatch(/current state/);
+      expect(greet.length).toBe(1);
+      expect(late.received).toEqual([]);
     } finally {
       await slow.close();
-      await close();
+      for (const each of greet) each();
+      await late.close();
     }
+    // As nodemailer reports it: nothing was sent, so an automation's step tries again; on port 465,
+    // TLS's from the start, silence says the server waits for TLS, which only the channel's tls mends.
+    const silent = {
+      code: "ETIMEDOUT",
+      command: "CONN",
+      timeoutType: "GREETING_TIMEOUT",
+      message: "Greeting never received",
+    };
+    expect(smtpFailure(silent, { host: "mail.shop.example", port: 587, tls: "starttls" } as SmtpOptions)).toMatchObject(
+      {
+        refused: true,
+      },
+    );
+    const tlsPort = smtpFailure(silent, { host: "mail.shop.example", port: 465, tls: "starttls" } as SmtpOptions);
+    expect(tlsPort).not.toBeInstanceOf(UpstreamError);
+    expect(tlsPort.message).toBe(
+      'Not sent: mail.shop.example:465 sent no greeting (Greeting never received); port 465 is for TLS from the start, where a server waits in silence for it: set the channel\'s tls to "tls".',
+    );
   });
 
   test("a mail server that takes TLS from the start and then never greets was sent nothing, and may be tried again", async () => {

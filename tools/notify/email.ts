@@ -535,9 +535,21 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
                           : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
-  if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
+  // Connected, and not greeted within what was left of the time to connect and be greeted: a server
+  // that takes TLS from the start waits in silence for it, and so does one merely slow to greet
+  // (a slow look-up or connection left it little time, or it pauses its greeting against spam, as
+  // Postfix's postscreen does). Port 465 is TLS's from the start (RFC 8314), where silence says so.
+  if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls" && port === SMTP_PORTS.tls) {
     return new ToolError(
-      `Not sent: ${host}:${port} sent no greeting (${said}); a server that takes TLS from the start waits in silence, so use tls "tls" for it.`,
+      `Not sent: ${host}:${port} sent no greeting (${said}); port ${port} is for TLS from the start, where a server waits in silence for it: set the channel's tls to "tls".`,
+    );
+  }
+  if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
+    return new UpstreamError(
+      `Not sent: ${host}:${port} sent no greeting in time (${said}): it is slow or busy, or takes TLS from the start and waits in silence for it; try again later, and if it lasts, set the channel's tls to "tls" if the server takes TLS from the start on this port (usually 465), or check its host and port.`,
+      undefined,
+      undefined,
+      true,
     );
   }
   if (timeoutType === "GREETING_TIMEOUT") {
