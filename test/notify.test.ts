@@ -1954,8 +1954,10 @@ describe("notify_send by email", () => {
       {
         WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail({ host: "mail.other.example", port, tls: "tls" }) }),
         NODE_EXTRA_CA_CERTS: fileURLToPath(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
-        // The greeting is waited for half of it (3 s), from when TLS is up: a handshake a loaded
-        // machine takes over half a second to make is not mistaken for a connection never opened.
+        // The look-up, the connection, the TLS handshake and the greeting share half of it (3 s),
+        // counted from before the look-up (nodemailer's connectionTimeout bounds the greeting too):
+        // a handshake a loaded machine takes over half a second to make still leaves the greeting
+        // its wait, and is not mistaken for a connection never opened.
         WAITER_TOOL_TIMEOUT: "6",
       },
       [],
@@ -2004,8 +2006,8 @@ describe("notify_send by email", () => {
     });
     await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
     const port = (slow.server.address() as AddressInfo).port;
-    // Time enough to be greeted and send the whole message on a loaded machine (the greeting is
-    // waited for half of it), not for the answer, which never comes.
+    // Time enough to be greeted and send the whole message on a loaded machine (connecting and the
+    // greeting share half of it), not for the answer, which never comes.
     const late = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(port),
       WAITER_TOOL_TIMEOUT: "4",
@@ -2076,7 +2078,7 @@ describe("notify_send by email", () => {
       await expect
         .poll(() => mute.stderr())
         .toMatch(/b@shop.example: Not sent: the call was cancelled before the mail server had the message/);
-      // Closed by the cancel, well before the greeting's own wait (10 s from the connection) ends it.
+      // Closed by the cancel, well before the wait to connect and be greeted (10 s from before the look-up) ends it.
       await expect.poll(() => held[0]?.readableEnded || held[0]?.destroyed, { timeout: 5_000 }).toBe(true);
     } finally {
       await mute.close();
