@@ -2222,6 +2222,23 @@ describe("who may be told", () => {
     expect(() => chat("https://t.me/c/1234567890/42")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );
+    // A public channel's preview (t.me/s/…) and Telegram Web's address of an open chat (#<id> or #@name)
+    // stand for a chat too; Telegram Web K leaves a supergroup's or channel's -100 out, Web A keeps it.
+    expect(() => chat("https://t.me/s/shopnews")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead$/,
+    );
+    expect(() => chat("https://web.telegram.org/k/#@shopnews")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead$/,
+    );
+    expect(() => chat("https://web.telegram.org/a/#-1001234567890")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+    );
+    expect(() => chat("web.telegram.org/k/#424242")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
+    );
+    expect(() => chat("https://web.telegram.org/k/#-1234567890")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890 if it is a supergroup or channel \(Telegram Web K leaves out its -100\), or -1234567890 if it is a group$/,
+    );
     // An invite link names no chat: its number is found as for any other group.
     for (const invite of ["https://t.me/+AbCdEfGhIjK12345", "t.me/joinchat/AbCdEfGhIjK12345"]) {
       expect(() => chat(invite)).toThrow(

@@ -105,16 +105,26 @@ const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
 
 /**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
- * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100); an invite
- * link (t.me/+…, t.me/joinchat/…) stands for none (t.me/+<digits> is a phone number's).
+ * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100; t.me/s/<name>
+ * a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands for none
+ * (t.me/+<digits> is a phone number's). Telegram Web's address of an open chat ends in #@name or
+ * #<id>: Web A's id is the Bot API's, Web K's leaves a supergroup's or channel's -100 out, which a
+ * group's never had.
  */
 function notChatId(input: unknown): string {
+  if (typeof input !== "string") return "is not a chat id or @channelname";
+  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#(?:@(\w{5,32})|(-?)(\d+))$/i.exec(input);
+  if (web) {
+    const [, name, minus, number] = web;
+    if (name) return `is a link to a chat: list the chat's @name, @${name}, instead`;
+    return minus && !number?.startsWith("100")
+      ? `is a link to a chat: list the chat's id, -100${number} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
+      : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
+  }
   const link =
-    typeof input === "string"
-      ? /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(\w{5,32}))(?:[/?#]|$))/i.exec(
-          input,
-        )
-      : null;
+    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(?:s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
+      input,
+    );
   if (!link) return "is not a chat id or @channelname";
   const [, invite, number, name] = link;
   if (invite) {
