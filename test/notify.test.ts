@@ -1938,6 +1938,64 @@ describe("notify_send by email", () => {
     );
   });
 
+  test("a mail server that agrees to STARTTLS and never completes the handshake was sent nothing, and may be tried again", async () => {
+    // Says yes to STARTTLS, then reads the client's hello and answers nothing, as a server too busy or a
+    // middlebox that holds TLS back does: the upgrade waits what is left of the time to connect.
+    const held: Socket[] = [];
+    const stalling = createServer((socket) => {
+      held.push(socket);
+      socket.on("error", () => {});
+      socket.write("220 mail.shop.example ESMTP\r\n");
+      let lines = "";
+      const onData = (chunk: Buffer) => {
+        lines += chunk.toString("latin1");
+        for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
+          const line = lines.slice(0, end);
+          lines = lines.slice(end + 2);
+          if (line === "STARTTLS") {
+            socket.off("data", onData);
+            socket.on("data", () => {});
+            socket.write("220 2.0.0 Ready to start TLS\r\n");
+            return;
+          }
+          socket.write(line.startsWith("EHLO") ? "250-mail.shop.example\r\n250 STARTTLS\r\n" : "502 5.5.2 Error\r\n");
+        }
+      };
+      socket.on("data", onData);
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
+    const port = (stalling.address() as AddressInfo).port;
+    const slow = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(port, { tls: "starttls" }),
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    try {
+      const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        new RegExp(
+          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${port} did not complete the TLS upgrade \\(STARTTLS\\) in time \\(TLS handshake timed out\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+        ),
+      );
+      expect(held.length).toBe(1);
+    } finally {
+      await slow.close();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => stalling.close(() => resolve()));
+    }
+    const stalled = {
+      code: "ETIMEDOUT",
+      command: "CONN",
+      timeoutType: "UPGRADE_TIMEOUT",
+      message: "TLS handshake timed out",
+    };
+    expect(
+      smtpFailure(stalled, { host: "mail.shop.example", port: 587, tls: "starttls" } as SmtpOptions),
+    ).toMatchObject({
+      refused: true,
+    });
+  });
+
   test("a mail server that takes TLS from the start and then never greets was sent nothing, and may be tried again", async () => {
     // Completes the TLS handshake, with a certificate waiter trusts, and never says a word.
     const held: TLSSocket[] = [];

@@ -286,7 +286,7 @@ export interface SmtpFailure {
   command?: string;
   code?: string;
   originalCode?: string;
-  /** Which part of opening the connection took too long: CONNECT_TIMEOUT, GREETING_TIMEOUT. */
+  /** Which part of opening the connection took too long: CONNECT_TIMEOUT, GREETING_TIMEOUT, UPGRADE_TIMEOUT. */
   timeoutType?: string;
   reason?: string;
   message: string;
@@ -557,6 +557,16 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // one that never connects is; an automation tries again.
     return new UpstreamError(
       `Not sent: ${host}:${port} sent no greeting once TLS was up (${said}); try again later, or if it lasts, check the channel's host and port.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  if (timeoutType === "UPGRADE_TIMEOUT") {
+    // The server said yes to STARTTLS and the handshake did not end within what was left of the time
+    // to connect: nothing was sent, and an automation tries again.
+    return new UpstreamError(
+      `Not sent: the mail server ${host}:${port} did not complete the TLS upgrade (STARTTLS) in time (${said}); try again later, or if it lasts, check the channel's host, port and tls.`,
       undefined,
       undefined,
       true,
