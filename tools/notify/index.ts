@@ -113,26 +113,29 @@ const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
  */
 function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
+  // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
+  const byName = (name: string) =>
+    `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
   const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#(?:@(\w{5,32})|(-?)(\d+))$/i.exec(input);
   if (web) {
     const [, name, minus, number] = web;
-    if (name) return `is a link to a chat: list the chat's @name, @${name}, instead`;
+    if (name) return byName(name);
     return minus && !number?.startsWith("100")
       ? `is a link to a chat: list the chat's id, -100${number} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
   const link =
-    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(?:s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
+    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
       input,
     );
   if (!link) return "is not a chat id or @channelname";
-  const [, invite, number, name] = link;
+  const [, invite, number, preview, name = ""] = link;
   if (invite) {
     return "is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows (docs/notifications.md says how)";
   }
-  return number
-    ? `is a link to a chat: list the chat's id, -100${number}, instead`
-    : `is a link to a chat: list the chat's @name, @${name}, instead`;
+  if (number) return `is a link to a chat: list the chat's id, -100${number}, instead`;
+  // Only a public channel has a preview.
+  return preview ? `is a link to a chat: list the chat's @name, @${name}, instead` : byName(name);
 }
 
 /** The TLS modes an email channel takes, as a refusal names them: other tools call them otherwise (nodemailer's secure). */
