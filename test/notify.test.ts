@@ -1996,6 +1996,28 @@ describe("notify_send by email", () => {
     });
   });
 
+  test("a mail server that takes the connection and never answers TLS from the start is not said to be unreachable", async () => {
+    // The connection opens; the TLS handshake, part of opening it for tls "tls", never ends.
+    const { port, held, close } = await startSilentServer();
+    const slow = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(port, { tls: "tls" }),
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    try {
+      const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        new RegExp(
+          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${port} did not open a connection and end its TLS handshake in time \\(Connection timeout\\); it or the network is down, a firewall drops the connection, or the port does not serve TLS from the start; try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+        ),
+      );
+      expect(held.length).toBe(1);
+    } finally {
+      await slow.close();
+      await close();
+    }
+  });
+
   test("a mail server that takes TLS from the start and then never greets was sent nothing, and may be tried again", async () => {
     // Completes the TLS handshake, with a certificate waiter trusts, and never says a word.
     const held: TLSSocket[] = [];

@@ -572,6 +572,16 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       true,
     );
   }
+  if (timeoutType === "CONNECT_TIMEOUT" && tls === "tls") {
+    // Opening it includes the TLS handshake, which a port that takes the connection and serves no
+    // TLS from the start never ends: nothing was sent either way.
+    return new UpstreamError(
+      `Not sent: the mail server ${host}:${port} did not open a connection and end its TLS handshake in time (${said}); it or the network is down, a firewall drops the connection, or the port does not serve TLS from the start; try again later, or if it lasts, check the channel's host, port and tls.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
   if (timeoutType === "CONNECT_TIMEOUT") {
     // No connection opened: nothing was sent, and an automation tries again.
     return new UpstreamError(
