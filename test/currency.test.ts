@@ -1324,6 +1324,18 @@ test("a refund's amount over the limit, as a number, is not told to send its amo
   );
 });
 
+test("a refund's amount over the limit that JavaScript writes with an exponent is echoed in plain digits", async () => {
+  const refused = await server.call("currency_convert", {
+    amount: -1.5e21,
+    from: "CZK",
+    to: "EUR",
+    date: "2026-08-28",
+  });
+  expect(text(refused)).toBe(
+    "Invalid arguments for currency_convert: amount: must be above 0: for a refund, the amount without its minus, 1500000000000000000000, must be at most 1,000,000,000,000",
+  );
+});
+
 test("an amount written with its currency's symbol or unit is refused with the number and the code to send", async () => {
   const said = async (amount: string) =>
     text(await server.call("currency_convert", { amount, from: "CZK", to: "USD", date: "2026-08-28" }));

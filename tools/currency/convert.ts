@@ -189,8 +189,16 @@ function notPositive(issue: { input: unknown }): string {
   const { input } = issue;
   if (typeof input !== "number" || input >= 0) return ABOVE_ZERO;
   return -input > MAX_AMOUNT
-    ? `${ABOVE_ZERO}: ${refundOverLimit(String(-input))}`
+    ? `${ABOVE_ZERO}: ${refundOverLimit(plainDigits(-input))}`
     : `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`;
+}
+
+/** A number as its digits are written, which JavaScript writes with an exponent from 1e21 on (1e+21). */
+function plainDigits(value: number): string {
+  const [mantissa = "", exponent] = String(value).split("e+");
+  if (exponent === undefined) return mantissa;
+  const [whole, fraction = ""] = mantissa.split(".");
+  return `${whole}${fraction.padEnd(Number(exponent), "0")}`;
 }
 
 /** Why a refund's amount is refused where its amount without the minus, `unsigned`, is over the limit too. */
