@@ -879,6 +879,37 @@ describe("cross rates", () => {
     );
   });
 
+  test("a month with its year last, by number or by name in English, Czech or German, is told its days too", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "11/2026",
+      "11.2026",
+      "11. 2026",
+      "November 2026",
+      "Nov. 2026",
+      "listopad 2026",
+      "Listopadu 2026",
+    ]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a month: send one of its days, 2026-11-01 to 2026-11-30`,
+      );
+    }
+    for (const date of ["März 2026", "brezen 2026", "March 2026"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a month: send one of its days, 2026-03-01 to 2026-03-31`,
+      );
+    }
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "červen 2026", end: "prosinec 2026" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: červen 2026 is a month: send 2026-06-01, its first day; end: must be a date as YYYY-MM-DD: prosinec 2026 is a month still to come: an end of 2026-11-30 takes the range to the latest fixing",
+    );
+    // No month has these names or numbers: the general refusal.
+    for (const date of ["13/2026", "Ma 2026", "Monday 2026"]) {
+      expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
+    }
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

@@ -313,8 +313,15 @@ function inWords(text: string): { day: string; month: string; year?: string } | 
     : monthFirst
       ? [monthFirst[2], monthFirst[1], monthFirst[3]]
       : [];
-  const month = word ? MONTHS.findIndex((name) => name.startsWith(word.toLowerCase())) + 1 : 0;
-  return day && month > 0 ? { day, month: String(month), year } : undefined;
+  const month = word ? monthNamed(word) : undefined;
+  return day && month ? { day, month: String(month), year } : undefined;
+}
+
+/** The month (1 to 12) a word names: its English name or its first three letters or more, or its Czech or German name. */
+function monthNamed(word: string): number | undefined {
+  const lower = word.toLowerCase();
+  const english = MONTHS.findIndex((name) => name.startsWith(lower)) + 1;
+  return MONTH_NAMES.get(lower) ?? (lower.length >= 3 && english > 0 ? english : undefined);
 }
 
 /** The months' English names, in lower case, whose first three letters or more name a month. */
@@ -333,6 +340,32 @@ const MONTHS = [
   "december",
 ];
 
+/**
+ * The months' Czech names in each case a month or a date writes (listopad 2026, 3. listopadu) and their
+ * German names, in lower case, with their diacritics and without, as typed on a keyboard without them.
+ */
+const MONTH_NAMES = new Map<string, number>(
+  [
+    ["leden", "ledna", "januar", "jänner"],
+    ["únor", "února", "februar"],
+    ["březen", "března", "märz"],
+    ["duben", "dubna"],
+    ["květen", "května", "mai"],
+    ["červen", "června", "juni"],
+    ["červenec", "července", "juli"],
+    ["srpen", "srpna"],
+    ["září"],
+    ["říjen", "října", "oktober"],
+    ["listopad", "listopadu"],
+    ["prosinec", "prosince", "dezember"],
+  ].flatMap((names, index) =>
+    names.flatMap((name): [string, number][] => [
+      [name, index + 1],
+      [name.normalize("NFD").replace(/\p{M}/gu, ""), index + 1],
+    ]),
+  ),
+);
+
 /** The latest date begun in Prague of a month and day (MM, DD), if any year has it: 29 February's leap year. */
 function latestOf(month: string, day: string): string | undefined {
   const today = dateIn(PUBLICATION.zone);
@@ -350,8 +383,13 @@ function latestOf(month: string, day: string): string | undefined {
  * that day has not begun, what to send instead, `insteadOfLater`.
  */
 function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
-  const [, year, number = ""] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
-  const month = year && `${year}-${number.padStart(2, "0")}`;
+  // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026).
+  const [, yearFirst, numberAfter] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
+  const [, numberBefore, yearAfterNumber] = /^(\d{1,2})(?:[/-]|\.\s?)(\d{4})$/.exec(text) ?? [];
+  const [, name = "", yearAfterName] = /^(\p{L}{3,})\.?,?\s+(\d{4})$/u.exec(text) ?? [];
+  const year = yearFirst ?? yearAfterNumber ?? yearAfterName;
+  const number = numberAfter ?? numberBefore ?? String(monthNamed(name) ?? "");
+  const month = year && number && `${year}-${number.padStart(2, "0")}`;
   const last = month && lastDayOf(month);
   if (!month || !last) return undefined;
   const first = `${month}-01`;
