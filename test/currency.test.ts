@@ -857,6 +857,22 @@ describe("cross rates", () => {
     );
   });
 
+  test("a date in words as Czech and German write it is told the date to send", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["3. března 2026", "3.března 2026", "3. brezna 2026", "3. März 2026", "3. Maerz 2026"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    expect(await refused("3. března")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3. března has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+    expect(await refused("1. prosince 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1. prosince 2026 is 2026-12-01, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+  });
+
   test("a month where a date is taken is told its days to send, as a month's rates are asked for", async () => {
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     expect(text(await server.call("currency_history", { ...range, start: "2026-10", end: "2026-10" }))).toBe(

@@ -304,10 +304,13 @@ function withoutYear(text: string): string | undefined {
   return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
 }
 
-/** A day and month in words, "3 March" or "March 3", and its year where one follows ("3 March 2026", "March 3, 2026"). */
+/**
+ * A day and month in words, "3 March" or "March 3", or as Czech and German write it, "3. března",
+ * "3. März", and its year where one follows ("3 March 2026", "March 3, 2026", "3. března 2026").
+ */
 function inWords(text: string): { day: string; month: string; year?: string } | undefined {
-  const dayFirst = /^(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([A-Za-z]{3,})\.?(?:,?\s+(\d{4}))?$/i.exec(text);
-  const monthFirst = /^([A-Za-z]{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$/i.exec(text);
+  const dayFirst = /^(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(text);
+  const monthFirst = /^(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$/iu.exec(text);
   const [day, word, year] = dayFirst
     ? [dayFirst[1], dayFirst[2], dayFirst[3]]
     : monthFirst
@@ -342,13 +345,13 @@ const MONTHS = [
 
 /**
  * The months' Czech names in each case a month or a date writes (listopad 2026, 3. listopadu) and their
- * German names, in lower case, with their diacritics and without, as typed on a keyboard without them.
+ * German names, in lower case, with their diacritics and without, as typed on a keyboard without them (März as Maerz too).
  */
 const MONTH_NAMES = new Map<string, number>(
   [
     ["leden", "ledna", "januar", "jänner"],
     ["únor", "února", "februar"],
-    ["březen", "března", "märz"],
+    ["březen", "března", "märz", "maerz"],
     ["duben", "dubna"],
     ["květen", "května", "mai"],
     ["červen", "června", "juni"],
