@@ -974,6 +974,28 @@ describe("cross rates", () => {
     ).toContain("or 2026-12-01, its date in Prague and Frankfurt, where the fixings are dated, whichever");
   });
 
+  test("a time stamp east of Prague whose own date has not begun anywhere is told its Prague date, which has", async () => {
+    // 22:00 in UTC+14: 2026-12-01 has begun nowhere; the stamp is 16:00 on 2026-11-30 in Prague.
+    setClock("2026-11-30T08:00:00Z");
+    const refused = await server.call("currency_convert", {
+      amount: 1,
+      from: "EUR",
+      to: "CZK",
+      date: "2026-12-01T05:00+14:00",
+    });
+    expect(text(refused)).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in Prague and Frankfurt, where the fixings are dated; 2026-12-01, its date in UTC+14:00, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+    // Where its Prague date is its own, there is none other to send.
+    expect(
+      text(
+        await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2026-12-01T23:00+01:00" }),
+      ),
+    ).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T23:00+01:00 is 2026-12-01, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+  });
+
   test("a day in words, asked just after midnight in Prague, is told Prague's date, not UTC's of the day before", async () => {
     // Wednesday 00:30 in Prague and Frankfurt, still Tuesday in UTC: a Czech user's "yesterday" is Tuesday.
     setClock("2026-12-08T23:30:00Z");

@@ -270,6 +270,11 @@ function notADate(
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
   }
   const refused = ahead(meant);
+  // A time stamp east of Prague, its own date not begun anywhere, may be of a Prague date that has.
+  const inPragueBegun = refused && meant === stamped ? pragueDateOf(text, stamped) : undefined;
+  if (refused && inPragueBegun && !ahead(inPragueBegun.there)) {
+    return `must be a date as YYYY-MM-DD: send ${inPragueBegun.there}, the time stamp's date in Prague and Frankfurt, where the fixings are dated; ${meant}, its date in ${inPragueBegun.zone}, ${refused}`;
+  }
   if (refused) {
     return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
   }
@@ -426,19 +431,29 @@ function yearOfTwoDigits(digits: string): number {
  * stamp's zone or the banks', only the user knows; or where that day has not begun, why it is refused, `ahead`.
  */
 function inPrague(stamp: string, stamped: string, ahead: (date: string) => string | undefined): string {
+  const other = pragueDateOf(stamp, stamped);
+  if (!other) return "";
+  const { there, zone } = other;
+  const refused = ahead(there);
+  return refused
+    ? `, the time stamp's date in ${zone}; ${there}, its date in Prague and Frankfurt, where the fixings are dated, ${refused}`
+    : `, the time stamp's date in ${zone}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
+}
+
+/**
+ * A time stamp's date in Prague and Frankfurt, `there`, where it is another than its date in its own
+ * zone, `stamped`, and that zone as said (UTC+14:00).
+ */
+function pragueDateOf(stamp: string, stamped: string): { there: string; zone: string } | undefined {
   // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
   const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
   const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
   const instant = Date.parse(written);
-  if (!zone || Number.isNaN(instant)) return "";
+  if (!zone || Number.isNaN(instant)) return undefined;
   const there = dateIn(PUBLICATION.zone, instant);
-  if (there === stamped) return "";
+  if (there === stamped) return undefined;
   const offset = zone.toUpperCase() === "Z" ? "" : zone.replace(/^([+-]\d{2}):?(\d{2})$/, "$1:$2");
-  const stampZone = `the time stamp's date in UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}`;
-  const refused = ahead(there);
-  return refused
-    ? `, ${stampZone}; ${there}, its date in Prague and Frankfurt, where the fixings are dated, ${refused}`
-    : `, ${stampZone}, or ${there}, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
+  return { there, zone: `UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}` };
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing", "any");
