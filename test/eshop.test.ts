@@ -4787,6 +4787,36 @@ describe("errors", () => {
     }
   });
 
+  test("a key the shop refused (401) does not leave the shop's statuses unread for an hour once it takes the key again", async () => {
+    // A web server that dropped the Authorization header, mended there: waiter is not restarted.
+    const own = await start(shopEnv(woo));
+    let refusing = true;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.intercept = () =>
+        refusing
+          ? json(401, {
+              code: "woocommerce_rest_cannot_view",
+              message: "Sorry, you cannot list resources.",
+              data: { status: 401 },
+            })
+          : undefined;
+      const refused = await own.call("eshop_order_update_status", { id: O.processing, status: "shipped" });
+      expect(text(refused)).toMatch(/^WooCommerce refused the request \(401 /);
+      refusing = false;
+      setClock("2026-12-05T08:05:00Z");
+      const named = await own.call("eshop_order_update_status", { id: O.processing, status: "On hold" });
+      expect(text(named)).toMatch(
+        /^The shop has no order status "On hold": send "on-hold"; nothing was read or changed\./,
+      );
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a list by a plugin's status that met the shop's reports failing asks for them again at the next call", async () => {
     // A 502 from a proxy in front of the shop passes, and a list told to try again later would
     // otherwise fail without asking. A server of its own reads them anew.

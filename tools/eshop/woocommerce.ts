@@ -417,11 +417,12 @@ function failureStandsMs(err: unknown): number | undefined {
  * own failure is thrown again without asking while failureStandsMs says: a shop whose settings fail
  * would otherwise cost every answer that reads them a failed request (and its retries), where the
  * answer goes on without them. A read whose failure fails the call (`failuresStand: false`) asks
- * again at the next call, which a model told to try again later makes.
+ * again at the next call, which a model told to try again later makes. `refusal` says which status
+ * is the shop's refusal of the read itself: by default any 4xx but a 429.
  */
 function unlessRefused<T>(
   read: (call: Call) => Promise<T>,
-  { failuresStand = true } = {},
+  { failuresStand = true, refusal = (status: number) => status >= 400 && status < 500 && status !== 429 } = {},
 ): (call: Call) => Promise<T | undefined> {
   let refusedAt: number | undefined;
   let failed: { at: number; forMs: number; err: unknown } | undefined;
@@ -433,7 +434,7 @@ function unlessRefused<T>(
       failed = undefined;
       return value;
     } catch (err) {
-      if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+      if (err instanceof UpstreamError && err.status && refusal(err.status)) {
         refusedAt = clock.now();
         return undefined;
       }
@@ -1008,7 +1009,9 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
 
     // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
     // and which the orders endpoint's status takes: listed here with each one's name and orders. A
-    // key whose user may not view the shop's reports is refused them (403).
+    // key whose user may not view the shop's reports is refused them (403), and a shop may have
+    // taken their route away (404). A 401 is the key refused, as every other request will be: said,
+    // not taken for an hour without the statuses.
     shopStatuses: unlessRefused(
       async (call: Call) => {
         const body = await api.json(
@@ -1019,7 +1022,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         );
         return body.map(({ slug, name }) => ({ status: slug, name }));
       },
-      { failuresStand: false },
+      { failuresStand: false, refusal: (status) => status === 403 || status === 404 },
     ),
 
     currency: unlessRefused(async (call: Call) => {
