@@ -4719,6 +4719,36 @@ describe("errors", () => {
     }
   });
 
+  test("a shop without a checkout's drafts that refused them in a search by number is not asked for them again within the hour", async () => {
+    const own = await start(shopEnv(woo));
+    let drafts = 0;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.shop.reportsClosed = true;
+      woo.intercept = (r) => {
+        if (!r.query.get("status")?.includes("checkout-draft")) return undefined;
+        drafts++;
+        return json(400, {
+          code: "rest_invalid_param",
+          message: "Invalid parameter(s): status",
+          data: { status: 400, params: { status: "status[1] is not one of any, trash, pending, processing." } },
+        });
+      };
+      for (const number of ["9901", "9902", "9903"]) {
+        const missing = await own.call("eshop_order_get", { id: `#${number}` });
+        expect(text(missing)).toMatch(new RegExp(`^No order that the shop's search finds for "${number}" is numbered`));
+      }
+      expect(drafts).toBe(1);
+      setClock("2026-12-05T09:01:00Z");
+      await own.call("eshop_order_get", { id: "#9904" });
+      expect(drafts).toBe(2);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a key whose user may not view the shop's reports lists by a checkout's draft or a plugin's status, as the shop takes them", async () => {
     // The shop's own check of the status stands in for waiter's, which reads the statuses from the reports.
     const own = await start(shopEnv(woo));

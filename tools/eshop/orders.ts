@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, DAY_MS, isoDate, isoTime, localIso, zonedEpoch } from "../../src/time.js";
+import { clock, DAY_MS, HOUR_MS, isoDate, isoTime, lessAgoThan, localIso, zonedEpoch } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -407,6 +407,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
    * search finds numbered so (a numbering plugin adds its numbers to the search, which finds an
    * order's id too), as a payment gateway's plugin sends the number, not the id.
    */
+  /**
+   * When the shop last refused a search by every status a list leaves out (400: one it does not
+   * have, a checkout's draft where no block checkout is), to a key whose user may not view its
+   * reports: for an hour, as the statuses would be, the trash alone is searched.
+   */
+  let unlistedRefusedAt: number | undefined;
   async function orderOf(ref: number | OrderNumber, call: ToolCall): Promise<{ id: number; number?: string }> {
     if (!(ref instanceof OrderNumber)) return { id: ref };
     const { number } = ref;
@@ -425,9 +431,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const hiddenAmong = async () => {
       const known = (await shop.shopStatuses(call))?.map((k) => k.status);
       if (known) return search(shop.unlistedStatuses.filter((s) => s === shop.trashStatus || known.includes(s)));
+      if (unlistedRefusedAt !== undefined && lessAgoThan(unlistedRefusedAt, HOUR_MS)) return search([shop.trashStatus]);
       return search([...shop.unlistedStatuses]).catch((err: unknown) => {
-        if (err instanceof UpstreamError && err.status === 400) return search([shop.trashStatus]);
-        throw err;
+        if (!(err instanceof UpstreamError && err.status === 400)) throw err;
+        unlistedRefusedAt = clock.now();
+        return search([shop.trashStatus]);
       });
     };
     const { numbered } = listed.numbered.length ? listed : await hiddenAmong();
