@@ -4792,6 +4792,22 @@ describe("errors", () => {
     }
   });
 
+  test("a status of the shop system's own written by its name is told its slug to a key whose user may not view the shop's reports", async () => {
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.reportsClosed = true;
+      const set = await own.call("eshop_order_update_status", { id: O.processing, status: "On hold" });
+      expect(text(set)).toMatch(
+        /^The shop has no order status "On hold": send "on-hold"; nothing was read or changed\./,
+      );
+      const listed = await own.call("eshop_orders_list", { status: ["Processing"] });
+      expect(text(listed)).toMatch(/^The shop has no order status "Processing": send "processing"\./);
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test("a key whose user may not view the shop's reports is refused them once an hour, not at every list by a plugin's status", async () => {
     const own = await start(shopEnv(woo));
     const read = () => woo.count("/wp-json/wc/v3/reports/orders/totals");

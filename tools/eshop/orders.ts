@@ -476,12 +476,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const known = await shop.shopStatuses(call);
     const unchanged = change ? "; nothing was read or changed" : "";
     if (known === undefined) {
-      // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-".
-      const stored = others.find((s) => /^wc-./i.test(s));
+      // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-", or
+      // one of the shop system's own by its name ("On hold", "Processing").
+      const slugOf = (s: string) =>
+        /^wc-./i.test(s) ? s.slice(3).toLowerCase() : s.trim().toLowerCase().replace(/\s+/g, "-");
+      const stored = others.find((s) => /^wc-./i.test(s) || shop.orderStatuses.includes(slugOf(s)));
       if (stored === undefined) return;
-      throw new ToolError(
-        `The shop has no order status ${quote(stored)}: send ${quote(stored.slice(3).toLowerCase())}${unchanged}.`,
-      );
+      throw new ToolError(`The shop has no order status ${quote(stored)}: send ${quote(slugOf(stored))}${unchanged}.`);
     }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;
