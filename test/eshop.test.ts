@@ -2230,6 +2230,23 @@ describe("marking paid", () => {
     expect(data(delivered)).toMatchObject({ paid_now: true });
   });
 
+  test("a cash-on-delivery order completed seconds after it was dated paid is told of the date it kept, not dated now", async () => {
+    // WooCommerce dates a payment and a completion in one save, with the same second (time()); a
+    // plugin that completes an order as it is placed does so seconds after it was dated paid.
+    const cod = woo.shop.order(7066);
+    try {
+      setClock("2026-12-05T08:00:30Z");
+      cod.datePaid = new Date("2026-12-05T08:00:00Z");
+      const completed = await server.call("eshop_order_update_status", { id: 7066, status: "completed" });
+      expect(withoutEmail(completed)).toMatch(
+        /\nIt was to be paid on delivery: WooCommerce now counts its cash collected, under the paid date it gave the order before \(2026-12-05T09:00\+01:00\), not when the cash came\.\n/,
+      );
+      expect(data(completed)).not.toHaveProperty("paid_now");
+    } finally {
+      setClock();
+    }
+  });
+
   test("a cash-on-delivery order completed, then set back to processing, keeps the payment completion recorded", async () => {
     // WooCommerce dates the payment and the completion once, and keeps both when the order goes back.
     const cod = woo.shop.order(7066);

@@ -997,13 +997,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? await unconfirmedStatuses.send(id, { status: wanted, before }, shop.setStatus(id, wanted, call))
             : before;
         // Completed as it is delivered, an order to be paid then is dated paid with its completion,
-        // unless it kept the date the shop gave it before; the shop dates no payment as an order
-        // reaches a status it does not count paid (a plugin's: shipped).
+        // in the same save (each with its own time(): a second apart at most), unless it kept the
+        // date the shop gave it before, which a plugin that completes an order as it is placed gave
+        // seconds before; the shop dates no payment as an order reaches a status it does not count
+        // paid (a plugin's: shipped).
         datedBefore =
           from.due_on_delivery === true &&
           after.paid !== undefined &&
           (!shop.paidStatuses.includes(after.status) ||
-            (after.completed !== undefined && Date.parse(after.paid) < Date.parse(after.completed) - 60_000));
+            (after.completed !== undefined && Date.parse(after.paid) < Date.parse(after.completed) - 1000));
         const result = {
           changed,
           previous_status: from.status,
