@@ -3451,3 +3451,28 @@ test("an automation's email whose lease ran out before it was sent is not sent, 
     await server.close();
   }
 });
+
+test("a message whose wait a stop cut short says the wait left, not the whole one Telegram asked for", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text", floodWaits);
+  const cancel = new AbortController();
+  try {
+    setClock("2026-12-05T08:00:00Z");
+    telegram.queue.push(tooManyRequests(600));
+    const sent = sender.send("424242", "Order #1042 is paid.", { ...senderCall(700_000), signal: cancel.signal });
+    await expect.poll(() => floodWaits.size).toBe(1);
+    setClock("2026-12-05T08:08:20Z");
+    cancel.abort();
+    const refused = await sent.then(
+      () => undefined,
+      (err: unknown) => err as UpstreamError,
+    );
+    // Of the 600 s Telegram asked for, 500 passed (and the milliseconds the request took).
+    expect(refused?.message).toMatch(/^Not sent: the call ended while .*; try again in 10[01] s\.$/);
+    expect([100, 101]).toContain(refused?.retryAfter);
+  } finally {
+    setClock();
+    await telegram.close();
+  }
+});

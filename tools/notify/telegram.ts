@@ -377,9 +377,17 @@ export function telegramSender(
           turn = flood;
           flood.next += PACE_MS;
           carry(flood);
-          // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
+          // Cut short (the call cancelled, waiter stopping), nothing was sent: the wait left is told,
+          // not the whole one Telegram asked for before it.
           const waited = await waitOut(flood.ms, call);
-          if (!waited) api.read(sent, response);
+          if (!waited) {
+            const left = Math.max(1, Math.ceil((flood.at + flood.ms - clock.now()) / 1000));
+            throw new UpstreamError(
+              `Not sent: the call ended while ${api.name} asked to wait (429: ${wait} s without messages to this chat); try again in ${left} s.`,
+              429,
+              left,
+            );
+          }
           continue;
         }
         if (flood) {
