@@ -43,8 +43,11 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   shopify: /^(x-)?shopify-/,
   woocommerce: /^x-wc-webhook-/,
 };
-/** The schemes of any sender, some of which GET a URL to check it before they POST to it (Mailchimp). */
-const CHECKED_WITH_GET = new Set<WebhookSource["scheme"]>(["hmac-sha256", "none"]);
+/**
+ * The scheme of a sender that GETs a URL to check it before it POSTs there: Mailchimp, which signs
+ * nothing, so no signed scheme verifies its POSTs, and a GET counted a ping there would be a stranger's.
+ */
+const CHECKED_WITH_GET = new Set<WebhookSource["scheme"]>(["none"]);
 /** What a delivery the store did not commit is counted under. */
 export const NOT_STORED = "rejected:not stored";
 
@@ -589,7 +592,7 @@ export function mountDeliveries(
   };
 
   /**
-   * A GET to a source that delivers with GETs (GoPay) is received; one to a generic source is the
+   * A GET to a source that delivers with GETs (GoPay) is received; one to an unsigned source is the
    * check of a sender that GETs the URL before it saves a webhook there (Mailchimp, which saves none
    * its GET was not answered 2xx); any other passes to the 405.
    */
