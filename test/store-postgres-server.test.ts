@@ -44,6 +44,7 @@ import { event, LOOSE } from "./store-contract.js";
 import {
   admin,
   deliverTo,
+  erase,
   freshSchema,
   heard,
   open,
@@ -277,6 +278,39 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         }
       } finally {
         await listening.close();
+      }
+    });
+
+    test("a delivery id naming an event retention dropped and one erased by hand, as since or before, is not read on from retention's end", async () => {
+      const url = await freshSchema();
+      const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: url });
+      onTestFinished(() => setClock());
+      try {
+        const store = app.store as PostgresEventStore;
+        setClock("2026-12-01T09:00:00Z");
+        const dropped = await store.add(event({ source: "erp", dedupeId: "d1" }));
+        await store.expire(clock.now() + 31 * 86_400_000);
+        setClock("2027-01-05T09:00:00Z");
+        await store.add(event({ source: "erp", dedupeId: "k1" }));
+        setClock("2027-01-05T10:00:00Z");
+        const erased = await store.add(
+          event({ dedupeId: "d1", body: Buffer.from('{"email":"jana.novakova@example.cz"}') }),
+        );
+        setClock("2027-01-05T11:00:00Z");
+        await store.add(event({ source: "erp", dedupeId: "k2" }));
+        await erase(url, "jana.novakova@example.cz");
+        const client = await connect(app.session(new Log("error", () => {})));
+        const said = async (args: Record<string, unknown>) =>
+          ((await client.callTool({ name: "events_list", arguments: args })).content as { text: string }[])[0]?.text;
+        const gone = `"d1" is the sender's delivery id of event ${erased.id} (source "shop") and event ${dropped.id} (source "erp"), which retention has dropped, but for event ${erased.id}, erased from the store by hand: gone from waiter, their payloads too.`;
+        expect(await said({ since: "d1" })).toBe(
+          `since "d1" names no stored event. ${gone} Pass as since the id of an event kept before it, or call events_list without since.`,
+        );
+        expect(await said({ before: "d1" })).toBe(
+          `before "d1" names no stored event. ${gone} Pass as before the id of an event kept after it, or call events_list without before.`,
+        );
+      } finally {
+        await app.close();
       }
     });
 

@@ -149,8 +149,8 @@ async function placeOf(
   const under = await droppedUnder(store, value);
   const droppedAs =
     droppedDeliverySaid(value, under) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
-  if (droppedAs && (fate?.dropped[0]?.erased || under?.erased)) {
-    // Events before and after it are kept: where it stood among them is not.
+  if (droppedAs && (fate?.dropped[0]?.erased || under?.erased || under?.erasedOf)) {
+    // Events before and after it (one erased of those it names) are kept: where it stood among them is not.
     return {
       refused: `${name} ${quote(value)} names no stored event. ${droppedAs} Pass as ${name} the id of an event kept ${name === "since" ? "before" : "after"} it, or call ${fresh} without ${name}.`,
     };

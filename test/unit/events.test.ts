@@ -721,7 +721,7 @@ test("an event erased by hand is told erased by hand when looked up by its sende
   });
 });
 
-test("a sender's delivery id naming an event retention dropped and one erased by hand says which was erased", async () => {
+test("a sender's delivery id naming an event retention dropped and one erased by hand says which was erased, and as since or before is not read on from retention's end", async () => {
   const { store, file, call, text } = await served();
   onTestFinished(() => setClock());
   setClock("2026-12-01T09:00:00Z");
@@ -736,6 +736,13 @@ test("a sender's delivery id naming an event retention dropped and one erased by
   erase(file, "jana.novakova@example.cz");
   expect(text(await call("events_get", { id: "d1" }))).toContain(
     `"d1" is the sender's delivery id of event ${erased} (source "trial") and event ${dropped} (source "erp"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too.`,
+  );
+  // Events kept came before the erased one: where it stood among them is not known.
+  expect(text(await call("events_list", { since: "d1" }))).toBe(
+    `since "d1" names no stored event. "d1" is the sender's delivery id of event ${erased} (source "trial") and event ${dropped} (source "erp"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too. Pass as since the id of an event kept before it, or call events_list without since.`,
+  );
+  expect(text(await call("events_list", { before: "d1" }))).toMatch(
+    /^before "d1" names no stored event\. .* Pass as before the id of an event kept after it, or call events_list without before\.$/,
   );
 });
 
