@@ -3448,7 +3448,8 @@ describe("Host and Origin", () => {
 
   test("a GET to an hmac-sha256 source's URL, which no sender it verifies checks so, is 405 and counted refused, not a ping", async () => {
     // Mailchimp, which GETs a URL before it saves a webhook, signs none of its POSTs: none would verify here.
-    const { port, url, store } = await start();
+    const lines: string[] = [];
+    const { port, url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
     for (const method of ["GET", "HEAD"]) {
       const answer = await send(port, { method, path: "/webhooks/erp", host: `127.0.0.1:${port}` });
       expect(answer.status, method).toBe(405);
@@ -3457,6 +3458,12 @@ describe("Host and Origin", () => {
     await put.body.dump();
     expect(put.headers.allow).toBe("POST");
     await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 3, "rejected:wrong method": 3 });
+    // The log names why Mailchimp's check is refused, where whoever set it up looks first.
+    expect(lines.filter((line) => line.includes("Mailchimp"))).toEqual([
+      expect.stringContaining(
+        "a GET; erp's webhooks are POSTed (if it is Mailchimp's check of the URL: Mailchimp signs none of its webhooks, so an hmac-sha256 source would refuse them all; docs/webhooks.md says where they can be taken)",
+      ),
+    ]);
   });
 
   test("a GET to a source whose sender never checks its URL so, Stripe's, is still 405", async () => {

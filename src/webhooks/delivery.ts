@@ -48,6 +48,9 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
  * nothing, so no signed scheme verifies its POSTs, and a GET counted a ping there would be a stranger's.
  */
 const CHECKED_WITH_GET = new Set<WebhookSource["scheme"]>(["none"]);
+/** What the log adds to a GET or HEAD refused at an hmac-sha256 source, which may be Mailchimp's check of the URL. */
+const CHECKED_AT_HMAC =
+  " (if it is Mailchimp's check of the URL: Mailchimp signs none of its webhooks, so an hmac-sha256 source would refuse them all; docs/webhooks.md says where they can be taken)";
 /** What a delivery the store did not commit is counted under. */
 export const NOT_STORED = "rejected:not stored";
 
@@ -627,7 +630,7 @@ export function mountDeliveries(
       status: 405,
       reason: "wrong method",
       error,
-      said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}`,
+      said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}${source.scheme === "hmac-sha256" && (req.method === "GET" || req.method === "HEAD") ? CHECKED_AT_HMAC : ""}`,
       source,
     });
   };
