@@ -9,7 +9,7 @@ import { z } from "zod";
 import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
-import { HttpClient } from "../src/http/client.js";
+import { type Call, HttpClient } from "../src/http/client.js";
 import { proxyFrom } from "../src/http/proxy.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
@@ -542,30 +542,36 @@ test(`a \${NAME} nothing replaced, or quotes an env file kept, in the proxy's va
 
 test("a request whose deadline passes while the proxy has not answered the CONNECT is said as never sent", async () => {
   proxy.hold = true;
-  // The CONNECT may take longer than the call has left (the call spent it on an earlier request).
+  // The CONNECT may take longer than the call has left (the call spent it on an earlier request):
+  // the deadline is made to pass once the proxy holds the CONNECT, however slow the machine.
   const http = new HttpClient({
     userAgent: "waiter-test/0",
     maxResponseBytes: 1 << 20,
     maxRetries: 0,
-    connectTimeoutMs: 1_500,
+    connectTimeoutMs: 600_000,
     proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
   });
   const shop = http.upstream("WooCommerce", new URL("https://shop.example"));
-  const failure = (answered: Promise<unknown>) =>
-    answered.then(
+  const stoppedOnceHeld = async (answered: (call: Call) => Promise<unknown>) => {
+    const stop = new AbortController();
+    const held = proxy.seen.length + 1;
+    const failed = answered({
+      signal: stop.signal,
+      deadline: clock.now() + 600_000,
+      deadlineSetting: "WAITER_TOOL_TIMEOUT",
+    }).then(
       () => "answered",
       (err: Error) => err.message,
     );
-  const call = () => ({
-    signal: new AbortController().signal,
-    deadline: clock.now() + 300,
-    deadlineSetting: "WAITER_TOOL_TIMEOUT",
-  });
+    await expect.poll(() => proxy.seen.length).toBe(held);
+    stop.abort(new DOMException("The tool call's deadline passed.", "TimeoutError"));
+    return failed;
+  };
   try {
-    expect(await failure(shop.send("/orders/1", { method: "PUT", body: "{}" }, call()))).toBe(
+    expect(await stoppedOnceHeld((call) => shop.send("/orders/1", { method: "PUT", body: "{}" }, call))).toBe(
       "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) when the tool call's deadline (WAITER_TOOL_TIMEOUT) passed, so the change was not made; try again later.",
     );
-    expect(await failure(shop.json(z.unknown(), "/orders/1", {}, call()))).toBe(
+    expect(await stoppedOnceHeld((call) => shop.json(z.unknown(), "/orders/1", {}, call))).toBe(
       "WooCommerce (shop.example) was not reached (no connection to it opened, or none was free) before the tool call's deadline; try again later.",
     );
   } finally {
