@@ -421,6 +421,43 @@ export function poolerProxy(url: string): Promise<{ url: string; close(): Promis
   });
 }
 
+/**
+ * A proxy to the server at `url` that gives each error's severity in German, as a server whose
+ * lc_messages is German sends it ("FEHLER" for ERROR): the protocol's ErrorResponse's S field. The
+ * V field, PostgreSQL's unlocalised severity, is left as it is.
+ */
+export function germanProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  return tcpRelay(url, (client, held, target) => {
+    const upstream = connectTcp(Number(target.port), target.hostname);
+    held(upstream);
+    client.on("data", (chunk) => upstream.write(chunk));
+    let pending = Buffer.alloc(0);
+    upstream.on("data", (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5) {
+        const end = 1 + pending.readInt32BE(1);
+        if (pending.length < end) break;
+        const message = pending.subarray(0, end);
+        pending = pending.subarray(end);
+        if (message[0] !== "E".charCodeAt(0)) {
+          client.write(message);
+          continue;
+        }
+        const fields = message
+          .subarray(5)
+          .toString("utf8")
+          .replace(/(^|\0)SERROR\0/, "$1SFEHLER\0");
+        const head = Buffer.alloc(5);
+        head.write("E");
+        head.writeInt32BE(4 + Buffer.byteLength(fields), 1);
+        client.write(Buffer.concat([head, Buffer.from(fields)]));
+      }
+    });
+    upstream.once("close", () => client.destroy());
+    client.once("close", () => upstream.destroy());
+  });
+}
+
 /** PgBouncer's refusal of a connection, as it sends it: an ErrorResponse of SQLSTATE 08P01. */
 function poolerError(message: string): Buffer {
   const fields = Buffer.from(`SFATAL\0VFATAL\0C08P01\0M${message}\0\0`);

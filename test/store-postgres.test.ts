@@ -25,7 +25,15 @@ import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { freePort, REFUSING_PORT } from "./fakes/http.js";
-import { PSQL, poolerProxy, postgresAvailable, postgresRequired, startPostgres, startupProxy } from "./postgres.js";
+import {
+  germanProxy,
+  PSQL,
+  poolerProxy,
+  postgresAvailable,
+  postgresRequired,
+  startPostgres,
+  startupProxy,
+} from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 import {
   admin,
@@ -442,41 +450,49 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(new Set(tries.values()).size).toBe(1);
     });
 
-    test("retention refused on a person's lock keeps its connection for the next run, not opened anew each time", async () => {
-      const url = await freshSchema();
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 1_000,
-      });
-      stores.push(store);
-      await store.expire();
-      const db = await backlog(url, 3);
-      await db.query("BEGIN");
-      await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
-      // The connection a run asked on: its tries, the last statement it ran, started after the run did.
-      const retainedOn = async () => {
-        const { rows } = await db.query<{ at: string }>("SELECT clock_timestamp()::text AS at");
-        const expiring = store.expire();
-        expiring.catch(() => {});
-        await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
-        await db.query("SELECT pg_stat_clear_snapshot()");
-        const asked = await db.query<{ pid: number }>(
-          `SELECT pid FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE '%waiter_retain(%'
+    test.each([
+      ["English", false],
+      ["German (FEHLER)", true],
+    ])(
+      "retention refused on a person's lock keeps its connection for the next run, not opened anew each time, from a server in %s",
+      async (_language, german) => {
+        const url = await freshSchema();
+        const relay = german ? await germanProxy(url) : undefined;
+        if (relay) onTestFinished(() => relay.close());
+        const store = await PostgresEventStore.open({
+          url: relay?.url ?? url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 1_000,
+        });
+        stores.push(store);
+        await store.expire();
+        const db = await backlog(url, 3);
+        await db.query("BEGIN");
+        await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+        // The connection a run asked on: its tries, the last statement it ran, started after the run did.
+        const retainedOn = async () => {
+          const { rows } = await db.query<{ at: string }>("SELECT clock_timestamp()::text AS at");
+          const expiring = store.expire();
+          expiring.catch(() => {});
+          await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
+          await db.query("SELECT pg_stat_clear_snapshot()");
+          const asked = await db.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE '%waiter_retain(%'
            AND query_start > $1::timestamptz`,
-          [rows[0]?.at],
-        );
-        return asked.rows.map((row) => row.pid);
-      };
-      try {
-        const first = await retainedOn();
-        expect(first).toHaveLength(1);
-        expect(await retainedOn()).toEqual(first);
-      } finally {
-        await db.query("ROLLBACK");
-      }
-    });
+            [rows[0]?.at],
+          );
+          return asked.rows.map((row) => row.pid);
+        };
+        try {
+          const first = await retainedOn();
+          expect(first).toHaveLength(1);
+          expect(await retainedOn()).toEqual(first);
+        } finally {
+          await db.query("ROLLBACK");
+        }
+      },
+    );
 
     test("retention kept from forgetting old automation runs by a person's lock says so as retention, not as deliveries that store nothing", async () => {
       const url = await freshSchema();
