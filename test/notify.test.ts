@@ -2312,6 +2312,15 @@ describe("who may be told", () => {
     expect(() => chat("https://web.telegram.org/a/#-1001234567890")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );
+    // Web A's address of a message, a topic or a chat's pinned messages adds _<number> or _<kind> to the id.
+    for (const web of [
+      "https://web.telegram.org/a/#-1001234567890_187",
+      "web.telegram.org/a/#-1001234567890_5_pinned",
+    ]) {
+      expect(() => chat(web)).toThrow(
+        /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+      );
+    }
     expect(() => chat("web.telegram.org/k/#424242")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
     );

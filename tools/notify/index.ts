@@ -108,15 +108,15 @@ const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
  * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100; t.me/s/<name>
  * a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands for none
  * (t.me/+<digits> is a phone number's). Telegram Web's address of an open chat ends in #@name or
- * #<id>: Web A's id is the Bot API's, Web K's leaves a supergroup's or channel's -100 out, which a
- * group's never had.
+ * #<id>: Web A's id is the Bot API's, followed by _<message or topic> or _pinned in a message's or
+ * topic's address; Web K's leaves a supergroup's or channel's -100 out, which a group's never had.
  */
 function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
   const byName = (name: string) =>
     `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
-  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#(?:@(\w{5,32})|(-?)(\d+))$/i.exec(input);
+  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#(?:@(\w{5,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
   if (web) {
     const [, name, minus, number] = web;
     if (name) return byName(name);
