@@ -10,6 +10,7 @@ import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startServe } from "../src/app.js";
+import { withoutRetryAdvice } from "../src/automations/calls.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError, UpstreamError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
@@ -1907,7 +1908,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: 127\\.0\\.0\\.1:${late.port} sent no greeting in time \\(Greeting never received\\): it is slow or busy, or takes TLS from the start and waits in silence for it; try again later, and if it lasts, set the channel's tls to "tls" if the server takes TLS from the start on this port \\(usually 465\\), or check its host and port\\.$`,
+          `b@shop.example: Not sent: 127\\.0\\.0\\.1:${late.port} sent no greeting in time \\(Greeting never received\\): it is slow, or waits in silence for TLS from the start \\(tls "tls"\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
         ),
       );
       expect(text(result)).not.toMatch(/current state/);
@@ -1930,6 +1931,14 @@ describe("notify_send by email", () => {
       {
         refused: true,
       },
+    );
+    // An automation's step tries again itself, and its last try says what to check.
+    expect(
+      withoutRetryAdvice(
+        smtpFailure(silent, { host: "mail.shop.example", port: 587, tls: "starttls" } as SmtpOptions).message,
+      ),
+    ).toBe(
+      'Not sent: mail.shop.example:587 sent no greeting in time (Greeting never received): it is slow, or waits in silence for TLS from the start (tls "tls"); if it lasts, check the channel\'s host, port and tls.',
     );
     const tlsPort = smtpFailure(silent, { host: "mail.shop.example", port: 465, tls: "starttls" } as SmtpOptions);
     expect(tlsPort).not.toBeInstanceOf(UpstreamError);
@@ -1974,7 +1983,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${port} did not complete the TLS upgrade \\(STARTTLS\\) in time \\(TLS handshake timed out\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${port} did not end its STARTTLS handshake in time \\(TLS handshake timed out\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
         ),
       );
       expect(held.length).toBe(1);
@@ -2008,7 +2017,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${port} did not open a connection and end its TLS handshake in time \\(Connection timeout\\); it or the network is down, a firewall drops the connection, or the port does not serve TLS from the start; try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+          `b@shop.example: Not sent: no TLS connection to the mail server 127\\.0\\.0\\.1:${port} opened in time \\(Connection timeout\\); it or the network is down, a firewall drops the connection, or the port serves no TLS from the start; try again later, or if it lasts, check the channel's host, port and tls\\.$`,
         ),
       );
       expect(held.length).toBe(1);

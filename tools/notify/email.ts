@@ -546,7 +546,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
     return new UpstreamError(
-      `Not sent: ${host}:${port} sent no greeting in time (${said}): it is slow or busy, or takes TLS from the start and waits in silence for it; try again later, and if it lasts, set the channel's tls to "tls" if the server takes TLS from the start on this port (usually 465), or check its host and port.`,
+      `Not sent: ${host}:${port} sent no greeting in time (${said}): it is slow, or waits in silence for TLS from the start (tls "tls"); try again later, or if it lasts, check the channel's host, port and tls.`,
       undefined,
       undefined,
       true,
@@ -566,7 +566,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // The server said yes to STARTTLS and the handshake did not end within what was left of the time
     // to connect: nothing was sent, and an automation tries again.
     return new UpstreamError(
-      `Not sent: the mail server ${host}:${port} did not complete the TLS upgrade (STARTTLS) in time (${said}); try again later, or if it lasts, check the channel's host, port and tls.`,
+      `Not sent: the mail server ${host}:${port} did not end its STARTTLS handshake in time (${said}); try again later, or if it lasts, check the channel's host, port and tls.`,
       undefined,
       undefined,
       true,
@@ -576,7 +576,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // Opening it includes the TLS handshake, which a port that takes the connection and serves no
     // TLS from the start never ends: nothing was sent either way.
     return new UpstreamError(
-      `Not sent: the mail server ${host}:${port} did not open a connection and end its TLS handshake in time (${said}); it or the network is down, a firewall drops the connection, or the port does not serve TLS from the start; try again later, or if it lasts, check the channel's host, port and tls.`,
+      `Not sent: no TLS connection to the mail server ${host}:${port} opened in time (${said}); it or the network is down, a firewall drops the connection, or the port serves no TLS from the start; try again later, or if it lasts, check the channel's host, port and tls.`,
       undefined,
       undefined,
       true,
