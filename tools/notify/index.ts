@@ -120,8 +120,9 @@ function notChatId(input: unknown): string {
   if (web) {
     const [, name, minus, number] = web;
     if (name) return byName(name);
-    return minus && !number?.startsWith("100")
-      ? `is a link to a chat: list the chat's id, -100${number} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
+    // The Bot API's id of a supergroup or channel is -(10^12 + its number); a group's is below 10^12.
+    return minus && number && number.length <= 12
+      ? `is a link to a chat: list the chat's id, -1${number.padStart(12, "0")} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
   const link =
