@@ -1557,8 +1557,8 @@ export class PostgresEventStore implements EventStore {
       lost ??= err;
     };
     client.on("error", unheard);
-    // Any other failure (unanswered, the connection lost) may leave the session unfit for another.
-    // Told by code: the severity the driver gives is in the server's language ("FEHLER").
+    // A failure not in SESSION_KEPT (unanswered, the connection lost) may leave the session unfit
+    // for another. Told by code: the severity the driver gives is in the server's language ("FEHLER").
     let broken = false;
     try {
       return await use(async <R extends object>(text: string, params?: unknown[]) => {
