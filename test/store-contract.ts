@@ -25,13 +25,22 @@ export function erasingSql(): string {
   return /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
 }
 
-/** Runs the erasing SQL of docs/webhooks.md on `file`, for `text` in place of its email, as the sqlite3 shell runs it beside waiter, its one dot command aside. */
+/**
+ * Runs the erasing SQL of docs/webhooks.md on `file`, for `text` in place of its email, as the sqlite3 shell runs it beside waiter, its one dot command aside.
+ * The erasure is stamped at the clock's instant, not SQLite's 'now': beside drops made at a set clock, the order they are told in would
+ * otherwise change with the day the tests run.
+ */
 export function erase(file: string, text: string): void {
+  const sql = erasingSql();
+  const stamp = "strftime('%s', 'now')";
+  if (!sql.includes(stamp))
+    throw new Error(`The erasing SQL of docs/webhooks.md no longer stamps its time with ${stamp}`);
   const shell = new Database(file);
   shell.pragma("busy_timeout = 5000");
   shell.exec(
-    erasingSql()
+    sql
       .replace(/^\..*$/gm, "")
+      .replaceAll(stamp, `strftime('%s', ${Math.floor(clock.now() / 1000)}, 'unixepoch')`)
       .replaceAll("jana.novakova@example.cz", text),
   );
   shell.close();

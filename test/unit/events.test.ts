@@ -735,7 +735,7 @@ test("a sender's delivery id naming an event retention dropped and one erased by
   await addTrial(store, "k2");
   erase(file, "jana.novakova@example.cz");
   expect(text(await call("events_get", { id: "d1" }))).toContain(
-    `"d1" is the sender's delivery id of event ${erased} (source "trial") and event ${dropped} (source "erp"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too.`,
+    `"d1" is the sender's delivery id of event ${dropped} (source "erp") and event ${erased} (source "trial"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too.`,
   );
   // Events kept came before the erased one: where it stood among them is not known.
   expect(text(await call("events_list", { since: "d1" }))).toBe(
