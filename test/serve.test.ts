@@ -5031,6 +5031,15 @@ describe("bearer tokens", () => {
 
 describe("OAuth access tokens", () => {
   const PUBLIC = "http://127.0.0.1:1234";
+  /**
+   * The epoch second `span` ("5m", "-30s", "2h") from the clock's now, for a token's iat and exp:
+   * jose reckons a span from the machine's time, which the server, checking by the clock, does not read.
+   */
+  const fromClock = (span = "0s") => {
+    const [, count, unit] = /^(-?\d+)([smh])$/.exec(span) ?? [];
+    if (unit === undefined) throw new Error(`fromClock: not a span: ${span}`);
+    return Math.floor(clock.now() / 1000) + Number(count) * { s: 1, m: 60, h: 3600 }[unit as "s" | "m" | "h"];
+  };
   let issuer: Fake;
   let sign: (
     claims: Record<string, unknown>,
@@ -5056,11 +5065,11 @@ describe("OAuth access tokens", () => {
           .setProtectedHeader({ alg: "ES256", kid: "k1" })
           .setIssuer(options.issuer ?? issuer.origin)
           .setAudience(options.audience ?? `${PUBLIC}/mcp`)
-          .setIssuedAt();
+          .setIssuedAt(fromClock());
         // null: a token without sub.
         if (options.subject !== null) jwt.setSubject(String(claims.sub ?? "agent-7"));
         // null: a token without exp.
-        return (options.expires === null ? jwt : jwt.setExpirationTime(options.expires ?? "5m")).sign(key);
+        return (options.expires === null ? jwt : jwt.setExpirationTime(fromClock(options.expires ?? "5m"))).sign(key);
       };
     sign = signer(keys.privateKey);
     foreignKeySign = signer(foreign.privateKey);
@@ -5118,7 +5127,7 @@ describe("OAuth access tokens", () => {
         .setIssuer(published.origin)
         .setAudience(`${PUBLIC}/mcp`)
         .setSubject("alice")
-        .setExpirationTime("1h")
+        .setExpirationTime(fromClock("1h"))
         .sign(key);
     const status = async (token: string) => {
       const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
@@ -5566,7 +5575,7 @@ describe("OAuth access tokens", () => {
             .setProtectedHeader({ alg: "HS256" })
             .setIssuer(issuer.origin)
             .setAudience(`${PUBLIC}/mcp`)
-            .setExpirationTime("5m")
+            .setExpirationTime(fromClock("5m"))
             .sign(new TextEncoder().encode("a secret the issuer shares with no one it publishes")),
           "it is signed with a shared secret (HS256), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)",
         ],
@@ -6680,7 +6689,7 @@ describe("OAuth access tokens", () => {
         .setIssuer(rotating.origin)
         .setAudience(`${PUBLIC}/mcp`)
         .setSubject("alice")
-        .setExpirationTime(expires)
+        .setExpirationTime(fromClock(expires))
         .sign(key);
     try {
       for (const pair of [old, current]) {
@@ -6903,7 +6912,7 @@ describe("OAuth access tokens", () => {
         .setIssuer(`${realm.origin}/realms/company`)
         .setAudience(`${PUBLIC}/mcp`)
         .setSubject("alice")
-        .setExpirationTime("5m")
+        .setExpirationTime(fromClock("5m"))
         .sign(keys.privateKey);
       expect((await (await connect(served.url, token)).listTools()).tools.length).toBeGreaterThan(0);
       expect(asked.slice(0, 3)).toEqual([
