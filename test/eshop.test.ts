@@ -2579,6 +2579,27 @@ describe("status and notes", () => {
     }
   });
 
+  test("a checkout's draft written as stored or by its name is refused as a draft, not told a slug to send", async () => {
+    const own = await start(shopEnv(woo));
+    try {
+      for (const [status, reportsClosed] of [
+        ["wc-checkout-draft", false],
+        ["wc-checkout-draft", true],
+        ["Draft", false],
+      ] as const) {
+        woo.shop.reportsClosed = reportsClosed;
+        const set = await own.call("eshop_order_update_status", { id: O.processing, status });
+        expect(set.isError).toBe(true);
+        expect(text(set)).toBe(
+          `An order's status is not set to "${status}", a checkout never completed (a draft), as the shop deletes a draft for good a day or two after its last change; nothing was read or changed.`,
+        );
+      }
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test("a status the shop does not have is refused with those it has, read once; one written as stored or by its name is told its slug", async () => {
     const own = await start(shopEnv(woo));
     const read = woo.count("/wp-json/wc/v3/reports/orders/totals");

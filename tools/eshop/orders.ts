@@ -463,12 +463,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
    * No order is set to a checkout's draft, which the shop takes but deletes.
    */
   async function refuseUnknown(given: string[], change: boolean, call: ToolCall): Promise<void> {
-    const draft = change ? given.find((s) => unlisted.drafts.includes(s)) : undefined;
-    if (draft !== undefined) {
+    const refuseDraft = (draft: string) => {
       throw new ToolError(
         `An order's status is not set to ${quote(draft)}, a checkout never completed (a draft), as ${unlisted.draftsDeleted}; nothing was read or changed.`,
       );
-    }
+    };
+    // Written as the shop stores it too ("wc-checkout-draft").
+    const draft = change
+      ? given.find((s) => unlisted.drafts.includes(s.trim().toLowerCase().replace(/^wc-/, "")))
+      : undefined;
+    if (draft !== undefined) refuseDraft(draft);
     const listed = change ? [] : [shop.anyStatus, shop.trashStatus];
     const others = given.filter((s) => !shop.orderStatuses.includes(s) && !listed.includes(s));
     if (others.length === 0) return;
@@ -490,6 +494,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const meant = known.find(
       (k) => k.status === unknown.toLowerCase().replace(/^wc-/, "") || k.name.toLowerCase() === unknown.toLowerCase(),
     );
+    if (change && meant && unlisted.drafts.includes(meant.status)) refuseDraft(unknown);
     const send = meant ? `: send ${quote(meant.status)}` : "";
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
     const alsoListed = change
