@@ -468,10 +468,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
         `An order's status is not set to ${quote(draft)}, a checkout never completed (a draft), as ${unlisted.draftsDeleted}; nothing was read or changed.`,
       );
     };
-    // Written as the shop stores it too ("wc-checkout-draft").
-    const draft = change
-      ? given.find((s) => unlisted.drafts.includes(s.trim().toLowerCase().replace(/^wc-/, "")))
-      : undefined;
+    // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-", or by
+    // its name ("On hold").
+    const slugOf = (s: string) => s.trim().toLowerCase().replace(/^wc-/, "").replace(/\s+/g, "-");
+    const draft = change ? given.find((s) => unlisted.drafts.includes(slugOf(s))) : undefined;
     if (draft !== undefined) refuseDraft(draft);
     const listed = change ? [] : [shop.anyStatus, shop.trashStatus];
     const others = given.filter((s) => !shop.orderStatuses.includes(s) && !listed.includes(s));
@@ -480,20 +480,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const known = await shop.shopStatuses(call);
     const unchanged = change ? "; nothing was read or changed" : "";
     if (known === undefined) {
-      // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-", or
-      // one of the shop system's own by its name ("On hold", "Processing").
-      const slugOf = (s: string) =>
-        /^wc-./i.test(s) ? s.slice(3).toLowerCase() : s.trim().toLowerCase().replace(/\s+/g, "-");
+      // Written as stored, or one of the shop system's own by its name ("On hold", "Processing").
       const stored = others.find((s) => /^wc-./i.test(s) || shop.orderStatuses.includes(slugOf(s)));
       if (stored === undefined) return;
       throw new ToolError(`The shop has no order status ${quote(stored)}: send ${quote(slugOf(stored))}${unchanged}.`);
     }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;
-    // Written as WooCommerce stores it ("wc-shipped") or by its name ("On hold").
-    const meant = known.find(
-      (k) => k.status === unknown.toLowerCase().replace(/^wc-/, "") || k.name.toLowerCase() === unknown.toLowerCase(),
-    );
+    const meant = known.find((k) => k.status === slugOf(unknown) || k.name.toLowerCase() === unknown.toLowerCase());
     if (change && meant && unlisted.drafts.includes(meant.status)) refuseDraft(unknown);
     const send = meant ? `: send ${quote(meant.status)}` : "";
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
