@@ -264,7 +264,7 @@ function notADate(
         : words?.year
           ? iso(words.year, words.month, words.day)
           : (stamped ?? reading?.date);
-  const yearless = meant ? undefined : withoutYear(text);
+  const yearless = meant ? undefined : withoutYear(text, words);
   if (yearless) return yearless;
   if (!meant || !isCalendarDate(meant)) {
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
@@ -283,15 +283,14 @@ function notADate(
 }
 
 /**
- * For a day and month without a year, as a person says "3 March", a Czech writes 3. 3. and others
+ * For a day and month without a year, as a person says "3 March" (read as `words`), a Czech writes 3. 3. and others
  * 03/03 or 03-03 (day or month first, both where neither is above 12), its latest date begun in each
  * reading, to send unless another year is meant: today's year would be a guess the model cannot see.
  * Begun in Prague and Frankfurt, where the fixings are dated: a date begun only east of them has none yet.
  */
-function withoutYear(text: string): string | undefined {
+function withoutYear(text: string, words: ReturnType<typeof inWords>): string | undefined {
   const [, dottedDay, dottedMonth] = /^(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ?? [];
   const [, first = "", second = ""] = /^(\d{1,2})[/-](\d{1,2})$/.exec(text) ?? [];
-  const words = inWords(text);
   const readings = [
     ...(dottedDay && dottedMonth ? [{ month: dottedMonth, day: dottedDay }] : []),
     ...(words && !words.year ? [words] : []),
