@@ -893,6 +893,11 @@ describe("cross rates", () => {
     expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2027-01" }))).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2027-01 is a month still to come: leave date out for the latest fixing",
     );
+    // Its first day begun in UTC+14 alone: the one day to send, not a range from it to itself.
+    setClock("2026-12-31T12:00:00Z");
+    expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "2027-01" }))).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2027-01 is a month: send 2027-01-01, its first day and the only one begun",
+    );
   });
 
   test("a month with its year last, by number or by name in English, Czech or German, is told its days too", async () => {

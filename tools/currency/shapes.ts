@@ -405,6 +405,9 @@ function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => str
     return `must be a date as YYYY-MM-DD: ${text} is a month ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
   }
   const upTo = begun(last) ? last : latestBegun();
+  if (ofMonth === "any" && upTo === first) {
+    return `must be a date as YYYY-MM-DD: ${text} is a month: send ${first}, its first day and the only one begun`;
+  }
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${text} is a month: send one of its days, ${first} to ${upTo}`
     : `must be a date as YYYY-MM-DD: ${text} is a month: send ${named}, its ${which} day`;
