@@ -327,45 +327,32 @@ function inWords(text: string): { day: string; month: string; year?: string } | 
 /** The month (1 to 12) a word names: its English name or its first three letters or more, or its Czech or German name. */
 function monthNamed(word: string): number | undefined {
   const lower = word.toLowerCase();
-  const english = MONTHS.findIndex((name) => name.startsWith(lower)) + 1;
-  return MONTH_NAMES.get(lower) ?? (lower.length >= 3 && english > 0 ? english : undefined);
+  const english = lower.length >= 3 ? MONTHS.findIndex(([name = ""]) => name.startsWith(lower)) + 1 : 0;
+  return MONTH_NAMES.get(lower) ?? (english || undefined);
 }
 
-/** The months' English names, in lower case, whose first three letters or more name a month. */
+/**
+ * The months' names in lower case: English first, whose first three letters or more name a month, then
+ * Czech in each case a month or a date writes (listopad 2026, 3. listopadu), then German.
+ */
 const MONTHS = [
-  "january",
-  "february",
-  "march",
-  "april",
-  "may",
-  "june",
-  "july",
-  "august",
-  "september",
-  "october",
-  "november",
-  "december",
+  ["january", "leden", "ledna", "januar", "jänner"],
+  ["february", "únor", "února", "februar"],
+  ["march", "březen", "března", "märz", "maerz"],
+  ["april", "duben", "dubna"],
+  ["may", "květen", "května", "mai"],
+  ["june", "červen", "června", "juni"],
+  ["july", "červenec", "července", "juli"],
+  ["august", "srpen", "srpna"],
+  ["september", "září"],
+  ["october", "říjen", "října", "oktober"],
+  ["november", "listopad", "listopadu"],
+  ["december", "prosinec", "prosince", "dezember"],
 ];
 
-/**
- * The months' Czech names in each case a month or a date writes (listopad 2026, 3. listopadu) and their
- * German names, in lower case, with their diacritics and without, as typed on a keyboard without them (März as Maerz too).
- */
+/** Each of `MONTHS` with its diacritics and without, as typed on a keyboard without them (März as Maerz too). */
 const MONTH_NAMES = new Map<string, number>(
-  [
-    ["leden", "ledna", "januar", "jänner"],
-    ["únor", "února", "februar"],
-    ["březen", "března", "märz", "maerz"],
-    ["duben", "dubna"],
-    ["květen", "května", "mai"],
-    ["červen", "června", "juni"],
-    ["červenec", "července", "juli"],
-    ["srpen", "srpna"],
-    ["září"],
-    ["říjen", "října", "oktober"],
-    ["listopad", "listopadu"],
-    ["prosinec", "prosince", "dezember"],
-  ].flatMap((names, index) =>
+  MONTHS.flatMap((names, index) =>
     names.flatMap((name): [string, number][] => [
       [name, index + 1],
       [name.normalize("NFD").replace(/\p{M}/gu, ""), index + 1],
