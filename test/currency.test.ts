@@ -865,6 +865,10 @@ describe("cross rates", () => {
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
       );
     }
+    // Austria's January, with its umlaut written out as März's is (Maerz).
+    expect(await refused("3. Jaenner 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-01-03",
+    );
     expect(await refused("3. března")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3. března has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
     );

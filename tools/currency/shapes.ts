@@ -336,7 +336,7 @@ function monthNamed(word: string): number | undefined {
  * Czech in each case a month or a date writes (listopad 2026, 3. listopadu), then German.
  */
 const MONTHS = [
-  ["january", "leden", "ledna", "januar", "jänner"],
+  ["january", "leden", "ledna", "januar", "jänner", "jaenner"],
   ["february", "únor", "února", "februar"],
   ["march", "březen", "března", "märz", "maerz"],
   ["april", "duben", "dubna"],
@@ -350,7 +350,7 @@ const MONTHS = [
   ["december", "prosinec", "prosince", "dezember"],
 ];
 
-/** Each of `MONTHS` with its diacritics and without, as typed on a keyboard without them (März as Maerz too). */
+/** Each of `MONTHS` with its diacritics and without, as typed on a keyboard without them (März as Maerz too, Jänner as Jaenner). */
 const MONTH_NAMES = new Map<string, number>(
   MONTHS.flatMap((names, index) =>
     names.flatMap((name): [string, number][] => [
