@@ -2187,6 +2187,27 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("Apple Maps' and Waze's links are read for the point they carry, with or without https://", async () => {
+      const before = geocoding.requests.length;
+      const point =
+        "is a map's link, not a place name: send its point as latitude 50.894967 and longitude 4.341626, without place.";
+      const centre =
+        "is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 50.894967 and longitude 4.341626, without place, or send the place's name.";
+      for (const [link, said] of [
+        ["https://maps.apple.com/place?coordinate=50.894967,4.341626&name=Atomium", point],
+        ["https://maps.apple.com/?q=Atomium&ll=50.894967,4.341626", point],
+        ["maps.apple.com/?ll=50.894967,4.341626", centre],
+        ["https://maps.apple.com/?q=Mexican+Restaurant&sll=50.894967,4.341626&z=10", centre],
+        ["https://www.waze.com/ul?ll=50.894967%2C4.341626&navigate=yes&zoom=17", point],
+        ["waze.com/ul?ll=50.894967,4.341626", point],
+      ]) {
+        const refused = text(await server.call("weather_current", { place: link }));
+        expect(refused.startsWith("`place` "), link).toBe(true);
+        expect(refused.endsWith(`" ${said}`), refused).toBe(true);
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

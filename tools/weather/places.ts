@@ -658,7 +658,35 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
     point ??
     new RegExp(`/@${DEGREES},${DEGREES}${end}`).exec(text) ??
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
-  return match ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point } : mapyPoint(text);
+  return match
+    ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point }
+    : (mapyPoint(text) ?? appleOrWazePoint(text));
+}
+
+/**
+ * Apple Maps' link: the place it marks, "?coordinate=50.08,14.42", or "?ll=50.08,14.42" labelled by "q=";
+ * without a label, "ll" is only its map's centre, and "sll" the point a search was made near. Waze's, as it
+ * shares a place: "waze.com/ul?ll=50.08,14.42" (the comma as "%2C" too).
+ */
+function appleOrWazePoint(text: string): (Coordinates & { centre: boolean }) | undefined {
+  const url = webAddress(text);
+  if (!url) return undefined;
+  const host = url.hostname.toLowerCase().replace(/^www\./, "");
+  const pair = (key: string) => new RegExp(`^${DEGREES},\\s*${DEGREES}$`).exec(url.searchParams.get(key)?.trim() ?? "");
+  const at = (match: RegExpExecArray, centre: boolean) => ({
+    latitude: Number(match[1]),
+    longitude: Number(match[2]),
+    centre,
+  });
+  if (host === "waze.com" && url.pathname.startsWith("/ul")) {
+    const ll = pair("ll");
+    return ll ? at(ll, false) : undefined;
+  }
+  if (host !== "maps.apple.com") return undefined;
+  const marked = pair("coordinate") ?? (url.searchParams.has("q") ? pair("ll") : null);
+  if (marked) return at(marked, false);
+  const centre = pair("ll") ?? pair("sll");
+  return centre ? at(centre, true) : undefined;
 }
 
 /**
