@@ -2136,10 +2136,15 @@ describe(`at ${AFTERNOON}`, () => {
         "https://mapy.cz/s/gokemafuje",
         "https://share.here.com/p/s-Yz1zaG9wO2lk",
         "https://yandex.ru/maps/-/CDQ~aG0a",
-        "https://bit.ly/3xYzAbc",
       ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toBe(
           `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude, which its map shows.`,
+        );
+      }
+      // A shortener's link may lead to no map at all: no map is said to show the point.
+      for (const link of ["https://bit.ly/3xYzAbc", "https://tinyurl.com/4b7mkd2x"]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toBe(
+          `\`place\` ${JSON.stringify(link)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): send the place's name, or its latitude and longitude.`,
         );
       }
       // Any other web address, a town's own site or a map's page of a street, is not said to be shortened.

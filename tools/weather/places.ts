@@ -412,10 +412,10 @@ function refuseCoordinates(argument: string, text: string): void {
         );
       }
       const send = sendName("the place's name");
+      const shortened = shortenedLink(plain);
+      const hidden = shortened ? " (a shortened link hides it)" : "";
       throw new ToolError(
-        shortenedLink(plain)
-          ? `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in (a shortened link hides it): ${send}, which its map shows.`
-          : `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in: ${send}.`,
+        `\`${argument}\` ${quote(text)} is a web address, not a place name, and none this reads a point in${hidden}: ${send}${shortened === "map" ? ", which its map shows" : ""}.`,
       );
     }
     // Read as an address, its town would be the last letter, "E"; a name beside them is no part of them.
@@ -726,23 +726,28 @@ function mapyPoint(text: string): (Coordinates & { centre: boolean }) | undefine
 
 /**
  * A map's link as apps share it, shortened: "https://maps.app.goo.gl/…", "https://mapy.cz/s/…", "https://osm.org/go/…",
- * HERE's, Yandex's, Bing's, 2GIS's, or any link by a shortener a map's link is passed on through ("https://bit.ly/…").
+ * HERE's, Yandex's, Bing's, 2GIS's ("map"); or any link by a shortener a map's link may be passed on through,
+ * "https://bit.ly/…", which may lead to no map at all ("any").
  */
-function shortenedLink(text: string): boolean {
+function shortenedLink(text: string): "map" | "any" | undefined {
   const url = webAddress(text);
-  if (!url) return false;
+  if (!url) return undefined;
   const host = url.hostname.toLowerCase().replace(/^www\./, "");
   const path = url.pathname;
-  return (
+  if (
     /^(?:maps\.app\.goo\.gl|goo\.gl|g\.co|maps\.apple|binged\.it|go\.2gis\.com)$/.test(host) ||
-    /^(?:bit\.ly|tinyurl\.com|t\.co|t\.ly|is\.gd|ow\.ly|buff\.ly|rb\.gy|cutt\.ly|shorturl\.at|tiny\.cc|s\.id)$/.test(
-      host,
-    ) ||
     (/^(?:[a-z]+\.)?mapy\.(?:cz|com)$/.test(host) && path.startsWith("/s/")) ||
     (host === "osm.org" && path.startsWith("/go/")) ||
     (host === "share.here.com" && path.startsWith("/p/")) ||
     (/^yandex\.[a-z.]+$/.test(host) && /^\/maps\/-\//.test(path))
-  );
+  ) {
+    return "map";
+  }
+  return /^(?:bit\.ly|tinyurl\.com|t\.co|t\.ly|is\.gd|ow\.ly|buff\.ly|rb\.gy|cutt\.ly|shorturl\.at|tiny\.cc|s\.id)$/.test(
+    host,
+  )
+    ? "any"
+    : undefined;
 }
 
 /** The place a Google Maps link names without a point: "/maps/place/Ostrava", "/maps/search/Ostrava", "?q=Ostrava". */
