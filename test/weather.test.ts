@@ -1593,7 +1593,7 @@ describe(`at ${AFTERNOON}`, () => {
       for (const [place, named] of [
         ["Hlavní 1, 70200 Ostrava CZ", "Ostrava, CZ"],
         ["Torstraße 101, 10119 Berlin Deutschland", "Berlin, Deutschland"],
-        ["Jane Doe, 5 King St, Sydney NSW 2000 Australia", "Sydney, Australia"],
+        ["Jane Doe, 5 King St, Sydney NSW 2000 Australia", "Sydney, NSW, Australia"],
         // Nor is a town's own name cut where it has none: "de Mexico" is no country.
         ["Calle Mayor 1, 06000 Ciudad de Mexico", "Ciudad de Mexico"],
       ]) {
@@ -1674,6 +1674,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["1 Main St, Perth WA 6000", "Perth, WA"],
         ["123 Queen St W, Toronto ON M5V 2T6", "Toronto, ON"],
         ["1 Water St, Windsor NS B0N 2T0", "Windsor, NS"],
+        // Nor before the country: Richmond in Victoria, not in New South Wales.
+        ["5 King St, Richmond VIC 3121 Australia", "Richmond, VIC, Australia"],
+        ["123 Queen St W, Toronto ON M5V 2T6 Canada", "Toronto, ON, Canada"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -1214,14 +1214,17 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
             : (!(italian && isItalianProvince(word, all[j + 1] ?? "")) &&
                 zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
-              regionOfPostalCode(word, all.slice(j + 1).join(" ")));
+              regionOfPostalCode(word, withoutCountryAfter(all.slice(j + 1).join(" "))));
         // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)"; or,
         // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122".
         const province = (word: string, j: number) =>
           (i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before))) ||
           (italian && isItalianProvince(word, all[j + 1] ?? ""));
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
-        return [named, ...all.filter(state)];
+        const states = all.filter(state);
+        // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia".
+        const [townName = named, ...country] = states.length > 0 ? (commaToAdd(named)?.send.split(", ") ?? []) : [];
+        return [townName, ...states, ...country];
       })
       .filter(Boolean);
   // A country alone, by its code or its name, names no town: "Praha 4, 14000, CZ" (the town has a digit of
@@ -1769,6 +1772,12 @@ function regionOfPostalCode(code: string, postalCode: string): boolean {
     (Object.hasOwn(CANADIAN_PROVINCES, key) && /^[A-Z]\d[A-Z]\s?\d[A-Z]\d$/i.test(postalCode)) ||
     (Object.hasOwn(AUSTRALIAN_STATES, key) && /^\d{4}$/.test(postalCode))
   );
+}
+
+/** A postal code without the country written after it and a space: "3121 Australia" is "3121", "M5V 2T6 CA" "M5V 2T6". */
+function withoutCountryAfter(code: string): string {
+  const [, before = code, country = ""] = /^(.*\d[A-Za-z\d]*)\s+(\D+)$/.exec(code) ?? [];
+  return isCountry(country) ? before : code;
 }
 
 /** Canada's provinces and territories by postal code, as a person writes "Toronto, ON". */
