@@ -1660,6 +1660,24 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a town's numbered district before its postal code is offered to send, not said to be no town", async () => {
+      const before = geocoding.requests.length;
+      for (const [place, district] of [
+        ["Praha 1, 110 00", "Praha 1"],
+        ["Praha 1, 110 00, CZ", "Praha 1, CZ"],
+        ["Masarykova 12, 602 00", "Masarykova 12"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toBe(
+          `${JSON.stringify(place)} is a town's numbered district and its postal code, or a street and house number without a town: a postal code names no place here. Send ${JSON.stringify(district)} if a district, or the town if a street, then its country after a comma, or give latitude and longitude.`,
+        );
+      }
+      // A street's word says it is a street.
+      expect(text(await server.call("weather_forecast", { place: "Hauptstraße 5, 10119" }))).toContain(
+        "is an address without a town",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("an address in Canada or Australia keeps its province or state in the town to send", async () => {
       // Windsor, Ontario is the bigger: without its province, Windsor in Nova Scotia is not the one taken.
       for (const [place, named] of [

@@ -984,6 +984,12 @@ function refuseAddress(argument: string, text: string): void {
   const afterName = townAfterName(read);
   if (afterName)
     throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
+  const district = numberedDistrict(read);
+  if (district) {
+    throw new ToolError(
+      `${quote(text)} is a town's numbered district and its postal code, or a street and house number without a town: a postal code names no place here. Send ${quote(district)} if a district, or the town if a street, then its country after a comma${orCoordinates(argument)}.`,
+    );
+  }
   if (isAddress(read)) {
     throw new ToolError(
       `${quote(text)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma${orCoordinates(argument)}.`,
@@ -994,6 +1000,25 @@ function refuseAddress(argument: string, text: string): void {
       `${quote(text)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma${orCoordinates(argument)}.`,
     );
   }
+}
+
+/**
+ * A town's numbered district before its postal code of digits and at most a country, "Praha 1, 110 00", which is
+ * written as a street without a street's word and its house number ("Masarykova 12, 602 00") is too: the district
+ * and its country.
+ */
+function numberedDistrict(text: string): string | undefined {
+  const [first = "", code = "", ...countries] = addressParts(text);
+  const district = /^\p{L}[\p{L}\s.'-]*\s[1-9]\d?$/u.test(first) && !hasStreetWord(first);
+  if (!district || !/^\d+(?:[\s-]\d+)*$/.test(code) || !countries.every(isCountry)) return undefined;
+  return townToSend([first, ...countries]);
+}
+
+/** Whether a part has a street's word ("Via Roma 1", "Hauptstrasse 5"), which a district's name has none of. */
+function hasStreetWord(part: string): boolean {
+  return folded(part)
+    .split(/[\s.]+/)
+    .some((word) => STREET_WORDS.has(word) || ONE_WORD_STREET.test(word));
 }
 
 /**
