@@ -2226,6 +2226,15 @@ describe(`at ${AFTERNOON}`, () => {
         ["https://maps.apple.com/?q=Mexican+Restaurant&sll=50.894967,4.341626&z=10", centre],
         ["https://www.waze.com/ul?ll=50.894967%2C4.341626&navigate=yes&zoom=17", point],
         ["waze.com/ul?ll=50.894967,4.341626", point],
+        // Waze's shared link, its point a geohash after "h".
+        [
+          "https://waze.com/ul/hu32kpzy90",
+          "is a map's link, not a place name: send its point as latitude 52.77714 and longitude 11.951087, without place.",
+        ],
+        [
+          "waze.com/ul/hezs42",
+          "is a map's link, not a place name: send its point as latitude 42.60498 and longitude -5.603027, without place.",
+        ],
       ]) {
         const refused = text(await server.call("weather_current", { place: link }));
         expect(refused.startsWith("`place` "), link).toBe(true);

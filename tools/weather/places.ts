@@ -680,7 +680,9 @@ function appleOrWazePoint(text: string): (Coordinates & { centre: boolean }) | u
   });
   if (host === "waze.com" && url.pathname.startsWith("/ul")) {
     const ll = pair("ll");
-    return ll ? at(ll, false) : undefined;
+    if (ll) return at(ll, false);
+    const [, hash] = /^\/ul\/h([0-9b-hjkmnp-z]{5,12})$/.exec(url.pathname) ?? [];
+    return hash ? { ...geohashPoint(hash), centre: false } : undefined;
   }
   if (host !== "maps.apple.com") return undefined;
   const marked = pair("coordinate") ?? (url.searchParams.has("q") ? pair("ll") : null);
@@ -703,6 +705,23 @@ function searchedCoordinates(text: string): Coordinates | undefined {
 /** `text` read as a web address, white space around it left out, if it is one. */
 function webAddress(text: string): URL | undefined {
   return URL.canParse(text.trim()) ? new URL(text.trim()) : undefined;
+}
+
+/** The centre of a geohash's cell ("u32kpzy90"), as Waze's link shares a place after "/ul/h", to six decimals. */
+function geohashPoint(hash: string): Coordinates {
+  const ranges = { longitude: [-180, 180], latitude: [-90, 90] };
+  let even = true;
+  for (const char of hash) {
+    const bits = "0123456789bcdefghjkmnpqrstuvwxyz".indexOf(char);
+    for (let bit = 4; bit >= 0; bit--) {
+      const range = even ? ranges.longitude : ranges.latitude;
+      const middle = ((range[0] ?? 0) + (range[1] ?? 0)) / 2;
+      range[(bits >> bit) & 1 ? 0 : 1] = middle;
+      even = !even;
+    }
+  }
+  const centre = ([low = 0, high = 0]: number[]) => Math.round(((low + high) / 2) * 1e6) / 1e6;
+  return { latitude: centre(ranges.latitude), longitude: centre(ranges.longitude) };
 }
 
 /**
