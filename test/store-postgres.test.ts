@@ -470,7 +470,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const db = await backlog(url, 3);
         await db.query("BEGIN");
         await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
-        // The connection a run asked on: its tries, the last statement it ran, started after the run did.
+        // The connection a run asked on: its tries, or the forgetting of old deliveries the run ends
+        // with on the connection it let go of last, started after the run did.
         const retainedOn = async () => {
           const { rows } = await db.query<{ at: string }>("SELECT clock_timestamp()::text AS at");
           const expiring = store.expire();
@@ -478,8 +479,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
           await db.query("SELECT pg_stat_clear_snapshot()");
           const asked = await db.query<{ pid: number }>(
-            `SELECT pid FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE '%waiter_retain(%'
-           AND query_start > $1::timestamptz`,
+            `SELECT pid FROM pg_stat_activity WHERE application_name = 'waiter'
+             AND (query LIKE '%waiter_retain(%' OR query LIKE 'DELETE FROM dropped_deliveries%')
+             AND query_start > $1::timestamptz ORDER BY pid`,
             [rows[0]?.at],
           );
           return asked.rows.map((row) => row.pid);
@@ -514,6 +516,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         );
       } finally {
         await db.query("ROLLBACK");
+      }
+    });
+
+    test("retention kept from its drops by a person's lock still forgets old automation runs and year-old dropped deliveries, which need neither the turn nor the events", async () => {
+      const url = await freshSchema();
+      await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();
+      const db = await backlog(url, 3);
+      await db.query(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+      );
+      await db.query(
+        "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'old', 'x', 0)",
+      );
+      const person = new pg.Client(url);
+      await person.connect();
+      onTestFinished(() => person.end());
+      await person.query("BEGIN");
+      await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      try {
+        const store = await PostgresEventStore.open({
+          url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 1_000,
+        });
+        stores.push(store);
+        await expect(store.expire()).rejects.toThrow(
+          /^it asked for 1 s, waiting 50 ms at a time, for a lock another session held on the events it drops/,
+        );
+        const left = await db.query<{ runs: number; dropped: number }>(
+          "SELECT (SELECT count(*)::int FROM automation_runs) AS runs, (SELECT count(*)::int FROM dropped_deliveries) AS dropped",
+        );
+        expect(left.rows).toEqual([{ runs: 0, dropped: 0 }]);
+      } finally {
+        await person.query("ROLLBACK");
       }
     });
 
