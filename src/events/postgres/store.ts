@@ -725,10 +725,13 @@ function readOnlyServer(why: string, database: string, urlFrom: string): StoreNo
  * on notifications that every commit that notifies in the cluster takes in turn; what a failed
  * try dropped is undone with it.
  */
-function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNamed): StoreBusy {
+function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNamed, clockSetBack: boolean): StoreBusy {
   const { code, message } = (err.cause ?? {}) as { code?: string; message?: string };
+  const asked = clockSetBack
+    ? `it stopped asking, ${RETAIN_LOCK_WAIT_MS} ms at a time, for a lock another session held on the events it drops or on PostgreSQL's notifications when the system clock was set back, before the ${lockWaitMs / 1000} s it asks for`
+    : `it asked for ${lockWaitMs / 1000} s, waiting ${RETAIN_LOCK_WAIT_MS} ms at a time, for a lock another session held on the events it drops or on PostgreSQL's notifications`;
   return new StoreBusy(
-    `it asked for ${lockWaitMs / 1000} s, waiting ${RETAIN_LOCK_WAIT_MS} ms at a time, for a lock another session held on the events it drops or on PostgreSQL's notifications (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL, or commits that notify back to back in the cluster; that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `${asked} (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL, or commits that notify back to back in the cluster; that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
     { cause: err.cause },
   );
 }
@@ -766,9 +769,12 @@ function forgettingKeptWaiting(err: unknown, { database, lockWaitMs }: StoreName
  * session left open on the totals (a delivery's own transaction ends in a moment), which every
  * delivery waits for too, so none is stored meanwhile.
  */
-function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed): StoreBusy {
+function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBack: boolean): StoreBusy {
+  const waited = clockSetBack
+    ? `it stopped waiting for its turn when the system clock was set back, before the ${lockWaitMs / 1000} s it waits; every delivery takes that turn too, and one transaction of another session held it all the while`
+    : `it waited ${lockWaitMs / 1000} s for its turn, which every delivery takes too and one transaction of another session held all along`;
   return new StoreBusy(
-    `it waited ${lockWaitMs / 1000} s for its turn, which every delivery takes too and one transaction of another session held all along (${database}): a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `${waited} (${database}): a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
   );
 }
 
@@ -1522,7 +1528,7 @@ export class PostgresEventStore implements EventStore {
         if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
         // A stop waits for this run: the lock is left to the next start's run, not waited out.
         if (this.#closed) break;
-        if (last) throw retentionKeptWaiting(err, this.#named);
+        if (last) throw retentionKeptWaiting(err, this.#named, clock.now() < asked);
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
         continue;
       }
@@ -1533,7 +1539,7 @@ export class PostgresEventStore implements EventStore {
         if (last) {
           // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
           if (await writing(query, held?.by)) break;
-          throw retentionKeptFromTurn(this.#named);
+          throw retentionKeptFromTurn(this.#named, clock.now() < asked);
         }
         holder = held?.by;
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
