@@ -599,6 +599,42 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a retention run whose last try meets a session that commits before the run reads who held the turn asks again, not said as held all along", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        // Its first try is its last.
+        lockWaitMs: 50,
+      });
+      stores.push(store);
+      await store.expire();
+      await backlog(url, 3);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      onTestFinished(() => psql.end());
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      // The session commits between the run's try and its read of the row, whose xmax still names it.
+      const query = pg.Client.prototype.query;
+      let committed = false;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        if (!committed && args[0] === "SELECT xmax::text AS by FROM totals") {
+          committed = true;
+          return psql.query("COMMIT").then(() => (query as (...a: unknown[]) => unknown).apply(this, args));
+        }
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      await expect(store.expire()).resolves.toBeUndefined();
+      expect(committed).toBe(true);
+      expect((await store.stats()).events).toBe(1);
+    });
+
     test("a retention run whose connection the server ends while it pauses between its tries says the connection was ended, not a database out of reach", async () => {
       const url = await freshSchema();
       // Long enough that the run is still asking when its connection is ended.

@@ -779,6 +779,19 @@ function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBac
 }
 
 /**
+ * Whether the transaction `xid` is under way: each holds a lock on its own id, which pg_locks shows
+ * to any user, whoever's session it is.
+ */
+async function running(query: Query, xid: string | undefined): Promise<boolean> {
+  if (xid === undefined) return false;
+  const rows = await query(
+    "SELECT FROM pg_locks WHERE locktype = 'transactionid' AND transactionid::text = $1 AND granted",
+    [xid],
+  );
+  return rows.length > 0;
+}
+
+/**
  * Whether the transaction `xid` that holds the turn is one of waiter's writes under way (a
  * replica's retention part, a delivery and its own retention), not a session left open on it.
  */
@@ -1513,6 +1526,7 @@ export class PostgresEventStore implements EventStore {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     let asked = clock.now();
     let holder: string | undefined;
+    let holderAskedAgain = false;
     for (;;) {
       // A clock set back meanwhile (NTP correcting one that ran ahead) ends the wait, not lengthens it.
       const last = !lessAgoThan(asked, this.#named.lockWaitMs - TURN_PAUSE_MS);
@@ -1537,6 +1551,13 @@ export class PostgresEventStore implements EventStore {
         const [held] = await query<{ by: string }>("SELECT xmax::text AS by FROM totals");
         if (holder !== undefined && held?.by !== holder) break;
         if (last) {
+          // Its holder ended since the try (the row keeps its xmax until another takes the turn): the
+          // turn is asked for again at once, and a new holder then is the turn passed on.
+          if (!holderAskedAgain && !(await running(query, held?.by))) {
+            holderAskedAgain = true;
+            holder = held?.by;
+            continue;
+          }
           // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
           if (await writing(query, held?.by)) break;
           throw retentionKeptFromTurn(this.#named, clock.now() < asked);
