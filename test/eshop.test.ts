@@ -5162,10 +5162,10 @@ describe("errors", () => {
     );
   });
 
-  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried when waiter asks again", async () => {
+  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried after its Retry-After", async () => {
     // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600; to a request that
-    // accepts JSON, wp_die answers in JSON, else with its HTML page. An update may end sooner: a 503's
-    // wait holds reads five minutes at most.
+    // accepts JSON, wp_die answers in JSON, else with its HTML page. A write is never held, so its
+    // wait is the one the shop names, not the five minutes a read is held.
     const message = "Briefly unavailable for scheduled maintenance. Check back in a minute.";
     const stock = woo.shop.product(P.espresso).stock_quantity;
     for (const answer of [
@@ -5183,7 +5183,7 @@ describe("errors", () => {
         const result = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
         expect(result.isError).toBe(true);
         expect(text(result)).toMatch(
-          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 300 s\.$/,
+          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 600 s\.$/,
         );
       } finally {
         await fresh.close();
@@ -5207,9 +5207,10 @@ describe("errors", () => {
       headers: { "content-type": "text/html; charset=UTF-8", "retry-after": "3600" },
       body: page,
     };
+    // A write is never held: waiter sends it whenever it is asked, and tells only the lockout's end.
     const said = (unchanged: string, lockout = "3600", again = "300") =>
       new RegExp(
-        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\), or try again in ${lockout} s, when the lockout ends \\(waiter asks the shop again in ${again} s, in case it is lifted sooner\\)\\.$`,
+        `^Wordfence on the shop limits this machine's requests \\(503: "Exceeded the maximum number of page requests per minute for crawlers\\."\\)${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence \\(Firewall → All Firewall Options → Allowlisted IP addresses\\), or try again in ${lockout} s, when the lockout ends${unchanged ? "" : ` \\(waiter asks the shop again in ${again} s, in case it is lifted sooner\\)`}\\.$`,
       );
     // A fresh server for each: a 503's Retry-After holds the reads after it.
     for (const [method, tool, args, unchanged] of [

@@ -1814,6 +1814,14 @@ describe("error answers", () => {
     }
   });
 
+  test("a write's 503 says to try again when its Retry-After names, as waiter holds no write", async () => {
+    const api = client({ maxRetries: 0 });
+    fake.queue.push({ status: 503, headers: { "retry-after": "3600" } });
+    const refused = await failure(api.json(any, "/write-unavailable", { method: "PUT", body: "{}" }, call()));
+    expect(refused.message).toMatch(/\(in 3600 s\)\.$/);
+    expect(refused.retryAfter).toBe(3600);
+  });
+
   test("a Retry-After on any status says when to try again, in seconds or as an HTTP date", async () => {
     const api = client();
     fake.queue.push({ status: 503, headers: { "retry-after": "120" } });

@@ -67,7 +67,7 @@ function tryAgain(err: unknown, idempotent: boolean): err is UpstreamError {
 export function withoutRetryAdvice(message: string): string {
   return message
     .replace(
-      /[;,:] (?:or )?(?:(?:wait, then )?try again(?: later| in \d+ s(?:, when the lockout ends \([^()]*\))?| in a moment| once it is online| tomorrow)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
+      /[;,:] (?:or )?(?:(?:wait, then )?try again(?: later| in \d+ s(?:, when the lockout ends(?: \([^()]*\))?)?| in a moment| once it is online| tomorrow)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
       (_, or: string | undefined) => (or ? "; " : ""),
     )
     .replace(

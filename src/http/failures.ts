@@ -482,13 +482,16 @@ const CLOUDFLARE_UNSENT: Record<number, string> = {
 /**
  * Seconds an answer's Retry-After asks to wait (delta-seconds or an HTTP date), if it asks for a
  * wait: one that says now (0, a date past) leaves the advice as it is without one, not "in 0 s".
- * No longer than the client holds such a refusal before it asks again (a 503's five minutes, any
- * other's a day): a maintenance page may name an hour and end in ten minutes, and a date from a
- * wrong clock may name next year.
+ * For a read, no longer than the client holds such a refusal before it asks again (a 503's five
+ * minutes, any other's a day): a maintenance page may name an hour and end in ten minutes. A write
+ * is never held, so its wait is the one named, a day at most, as a date from a wrong clock may
+ * name next year.
  */
 export function retryAfterSeconds(response: HttpResponse): number | undefined {
   const ms = retryAfterMs(response.headers["retry-after"]);
-  const held = Math.min(longestHoldMs(response.status), response.heldMs ?? Number.POSITIVE_INFINITY);
+  const held = response.changes
+    ? DAY_MS
+    : Math.min(longestHoldMs(response.status), response.heldMs ?? Number.POSITIVE_INFINITY);
   return ms ? Math.ceil(Math.min(ms, held) / 1000) : undefined;
 }
 

@@ -663,15 +663,18 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       // rule it broke; its Retry-After is the lockout's time left, and the next lockout follows
       // the same requests unless this machine is allowlisted.
       const reason = /Reason:\s*<span[^>]*>([^<]+)</.exec(response.text)?.[1];
-      // waiter asks again within 5 minutes, as the lockout may be lifted sooner (this machine allowlisted).
+      // waiter asks again within 5 minutes, as the lockout may be lifted sooner (this machine allowlisted);
+      // a write it never holds, but sends whenever it is asked.
       const again = retryAfterSeconds(response);
       const ends = namedWaitSeconds(response);
       const when =
         ends && again && ends > again
           ? `in ${ends} s, when the lockout ends (waiter asks the shop again in ${again} s, in case it is lifted sooner)`
-          : again
-            ? `in ${again} s`
-            : "later";
+          : ends && response.changes
+            ? `in ${ends} s, when the lockout ends`
+            : again
+              ? `in ${again} s`
+              : "later";
       return new UpstreamError(
         `Wordfence on the shop limits this machine's requests (503${reason ? `: ${quoteLine(htmlAsText(reason), 160)}` : ""})${unchanged}: ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses), or try again ${when}.`,
         status,
