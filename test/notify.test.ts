@@ -2336,6 +2336,10 @@ describe("who may be told", () => {
     expect(() => chat("https://web.telegram.org/k/#-1234567890")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890 if it is a supergroup or channel \(Telegram Web K leaves out its -100\), or -1234567890 if it is a group$/,
     );
+    // Web A's id is the Bot API's, a group's as much as a channel's: it has but one reading.
+    expect(() => chat("https://web.telegram.org/a/#-4012345678")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -4012345678, instead$/,
+    );
     // Web K's id of an older channel begins with 100 too: the Bot API's, as Web A shows it, has 13 digits or more.
     expect(() => chat("https://web.telegram.org/k/#-1006503122")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001006503122 if it is a supergroup or channel \(Telegram Web K leaves out its -100\), or -1006503122 if it is a group$/,

@@ -116,12 +116,13 @@ function notChatId(input: unknown): string {
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
   const byName = (name: string) =>
     `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
-  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#(?:@(\w{5,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
+  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:([akz])\/)?#(?:@(\w{5,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
   if (web) {
-    const [, name, minus, number] = web;
+    const [, client = "", name, minus, number] = web;
     if (name) return byName(name);
     // The Bot API's id of a supergroup or channel is -(10^12 + its number); a group's is below 10^12.
-    return minus && number && number.length <= 12
+    // Web A (once Web Z) shows the Bot API's id: only another's short negative id has two readings.
+    return minus && number && number.length <= 12 && !/^[az]$/i.test(client)
       ? `is a link to a chat: list the chat's id, -1${number.padStart(12, "0")} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
