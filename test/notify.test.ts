@@ -3502,3 +3502,32 @@ test("a message whose wait a stop cut short says the wait left, not the whole on
     await telegram.close();
   }
 });
+
+test("a message held by another's wait, cut short by a stop, says the wait left", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(botApi(telegram), BOT_TOKEN, "text", floodWaits);
+  const first = new AbortController();
+  const second = new AbortController();
+  try {
+    setClock("2026-12-05T08:00:00Z");
+    telegram.queue.push(tooManyRequests(600));
+    const refused = sender.send("424242", "Order #1042 is paid.", { ...senderCall(700_000), signal: first.signal });
+    await expect.poll(() => floodWaits.size).toBe(1);
+    const held = sender.send("424242", "Order #1043 is paid.", { ...senderCall(700_000), signal: second.signal });
+    setClock("2026-12-05T08:08:20Z");
+    second.abort();
+    const cut = await held.then(
+      () => undefined,
+      (err: unknown) => err as UpstreamError,
+    );
+    // Its turn comes a second after the 600 s Telegram asked for, of which 500 passed.
+    expect(cut?.message).toMatch(/^Not sent: the call ended while .*; try again in 10[12] s\.$/);
+    expect([101, 102]).toContain(cut?.retryAfter);
+    first.abort();
+    await refused.catch(() => undefined);
+  } finally {
+    setClock();
+    await telegram.close();
+  }
+});

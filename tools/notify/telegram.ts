@@ -287,7 +287,12 @@ export function telegramSender(
           const waited = await waitOut(left, call);
           if (!waited) {
             keep(flood, at);
-            throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
+            const seconds = Math.max(1, Math.ceil((at - clock.now()) / 1000));
+            throw new UpstreamError(
+              `Not sent: the call ended while ${api.name} asked to wait (429: ${Math.ceil(flood.ms / 1000)} s without messages to this chat); try again in ${seconds} s.`,
+              429,
+              seconds,
+            );
           }
         }
       };
