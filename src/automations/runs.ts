@@ -105,6 +105,7 @@ function stepsLeft(automation: Automation, failedAt: number, acked: boolean | un
 function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): Worded {
   let said = worded``;
   let reached = -1;
+  let ackedBy = -1;
   for (const [i, step] of run.steps.entries()) {
     const { tool, args, waiting } = JSON.parse(step.detail) as {
       tool: string;
@@ -114,6 +115,7 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): 
     const which = worded`Step ${i + 1} (${tool}${argumentsShown(args)})`;
     if (step.status === "done" || step.status === "would") {
       said = worded`${said} ${which} was ${step.status === "would" ? "checked" : "done"}.`;
+      if (ackedBy === -1 && step.status === "done" && tool === "events_ack") ackedBy = i;
       reached = i;
       continue;
     }
@@ -122,8 +124,6 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): 
     reached = i;
     break;
   }
-  const tools = toolsRecorded(run);
-  const ackedBy = run.steps.findIndex((step, i) => i <= reached && step.status === "done" && tools[i] === "events_ack");
   const rest = automation
     ? notRun(automation, reached, acked)
     : ` No other step of it was ${run.dryRun ? "checked" : "run"}.${ownAck(ackedBy, acked, run.dryRun)}`;
@@ -226,9 +226,8 @@ export function automationRuns(parts: RunParts) {
     // the steps it recorded: the automation's now, at their places, are not those it ran.
     const moved = recorded !== undefined && !atTheirPlaces(automation, recorded);
     // The steps before it were done: a person finishing the run by hand must not do them again (mark an order paid twice).
-    const before = moved
-      ? namesSaid(toolsRecorded(recorded).slice(0, step).map(stepNamed), 0)
-      : stepsNamed(automation.do.slice(0, step), 0);
+    const doneTools = moved ? toolsRecorded(recorded).slice(0, step) : [];
+    const before = moved ? namesSaid(doneTools.map(stepNamed), 0) : stepsNamed(automation.do.slice(0, step), 0);
     const done = step === 0 ? "" : ` ${before} ${automation.dryRun ? "checked" : "done"}.`;
     const head = worded`${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)}${done} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
@@ -236,7 +235,7 @@ export function automationRuns(parts: RunParts) {
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
     const steps = moved
-      ? ` No other step of it was ${automation.dryRun ? "checked" : "run"}.${ownAck(toolsRecorded(recorded).slice(0, step).indexOf("events_ack"), acked, automation.dryRun)}`
+      ? ` No other step of it was ${automation.dryRun ? "checked" : "run"}.${ownAck(doneTools.indexOf("events_ack"), acked, automation.dryRun)}`
       : notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
     const room = maxText - codePoints(`${REPORTED}${head.told}${steps}`);
