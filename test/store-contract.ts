@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
-import { describe, expect, test } from "vitest";
+import { describe, expect, onTestFinished, test } from "vitest";
 import { matchesFilter } from "../src/events/filter.js";
 import type { SourceSchemes } from "../src/events/payments.js";
 import type { Dropped, EventFilter, EventStore, Gone, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 
 /**
  * The statements docs/webhooks.md runs with `shell` (sqlite3 or psql) after restoring a backup, to
@@ -485,6 +485,24 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.droppedEvents([first.id])).toEqual([]);
       expect(await store.oldestDroppedId()).toBe(kept.id);
       expect(await store.droppedRemembered()).toBe(1);
+    });
+
+    test("a delivery id naming an event retention dropped and one erased by hand names them in the order they went", async () => {
+      const { store, erase } = await open();
+      onTestFinished(() => setClock());
+      setClock("2040-01-05T09:00:00Z");
+      const dropped = await stored(store, event({ source: "erp", dedupeId: "d1" }));
+      await store.expire(clock.now() + 31 * 86_400_000);
+      setClock("2040-02-06T10:00:00Z");
+      const erased = await stored(
+        store,
+        event({ dedupeId: "d1", body: Buffer.from('{"email":"jana.novakova@example.cz"}') }),
+      );
+      await erase("jana.novakova@example.cz");
+      expect(await store.droppedAs("d1")).toEqual([
+        { id: dropped.id, source: "erp" },
+        { id: erased.id, source: "shop" },
+      ]);
     });
 
     test("a payment's id whose events retention dropped names them while their deliveries are remembered", async () => {

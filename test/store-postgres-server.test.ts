@@ -302,7 +302,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const client = await connect(app.session(new Log("error", () => {})));
         const said = async (args: Record<string, unknown>) =>
           ((await client.callTool({ name: "events_list", arguments: args })).content as { text: string }[])[0]?.text;
-        const gone = `"d1" is the sender's delivery id of event ${erased.id} (source "shop") and event ${dropped.id} (source "erp"), which retention has dropped, but for event ${erased.id}, erased from the store by hand: gone from waiter, their payloads too.`;
+        const gone = `"d1" is the sender's delivery id of event ${dropped.id} (source "erp") and event ${erased.id} (source "shop"), which retention has dropped, but for event ${erased.id}, erased from the store by hand: gone from waiter, their payloads too.`;
         expect(await said({ since: "d1" })).toBe(
           `since "d1" names no stored event. ${gone} Pass as since the id of an event kept before it, or call events_list without since.`,
         );

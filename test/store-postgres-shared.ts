@@ -137,8 +137,10 @@ export async function backlog(url: string, count: number): Promise<pg.Client> {
 /**
  * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL: its
  * SQLite statements in one transaction, the events found by position(convert_to(…)), the time in
- * milliseconds from extract(epoch …), the runs also found by their steps with strpos, the steps
- * going with their runs.
+ * milliseconds as extract(epoch …) gives it, the runs also found by their steps with strpos, the
+ * steps going with their runs. The erasure is stamped at the clock's instant, not PostgreSQL's
+ * now(): beside drops made at a set clock, the order they are told in would otherwise change with
+ * the day the tests run.
  */
 export async function erase(url: string, text: string): Promise<void> {
   const db = new pg.Client(url);
@@ -151,8 +153,9 @@ export async function erase(url: string, text: string): Promise<void> {
     );
     await db.query(
       `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
-       SELECT source, dedupe_id, id, (extract(epoch FROM now()) * 1000)::bigint
+       SELECT source, dedupe_id, id, $1::bigint
        FROM events WHERE id IN (SELECT id FROM erased) ON CONFLICT DO NOTHING`,
+      [clock.now()],
     );
     await db.query(
       `UPDATE totals SET
