@@ -739,7 +739,7 @@ test("a sender's delivery id naming an event retention dropped and one erased by
   );
   // Events kept came before the erased one: where it stood among them is not known.
   expect(text(await call("events_list", { since: "d1" }))).toBe(
-    `since "d1" names no stored event. "d1" is the sender's delivery id of event ${erased} (source "trial") and event ${dropped} (source "erp"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too. Pass as since the id of an event kept before it, or call events_list without since.`,
+    `since "d1" names no stored event. "d1" is the sender's delivery id of event ${dropped} (source "erp") and event ${erased} (source "trial"), which retention has dropped, but for event ${erased}, erased from the store by hand: gone from waiter, their payloads too. Pass as since the id of an event kept before it, or call events_list without since.`,
   );
   expect(text(await call("events_list", { before: "d1" }))).toMatch(
     /^before "d1" names no stored event\. .* Pass as before the id of an event kept after it, or call events_list without before\.$/,
