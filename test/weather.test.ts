@@ -2206,6 +2206,10 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_geocode", { name: "google.com/maps?q=49.19,16.61" }))).toContain(
         "the weather tools take its point as latitude 49.19 and longitude 16.61",
       );
+      // Its query straight after the domain, no slash between.
+      expect(text(await server.call("weather_current", { place: "maps.google.com?q=50.0875,14.4213" }))).toContain(
+        "send its point as latitude 50.0875 and longitude 14.4213, without place",
+      );
       expect(geocoding.requests.length).toBe(before);
       // A place's name with a dot and a slash is no web address: "Gallen" and "Moritz" are no domains.
       for (const place of ["St.Gallen/Ost", "St.Moritz/Dorf"]) {

@@ -462,12 +462,14 @@ function refuseCoordinates(argument: string, text: string): void {
 }
 
 /**
- * A web address as pasted without its scheme, "maps.app.goo.gl/…", "www.google.com/maps/@…", with https:// before
- * it: read as a link, not searched for as a name. Its domain ends as a country's or a map's does, not as a name with
- * a dot and a slash, "St.Gallen/Ost".
+ * A web address as pasted without its scheme, "maps.app.goo.gl/…", "www.google.com/maps/@…", "maps.google.com?q=…",
+ * with https:// before it: read as a link, not searched for as a name. Its domain ends as a country's or a map's does,
+ * not as a name with a dot and a slash, "St.Gallen/Ost".
  */
 function withScheme(text: string): string {
-  return /^\s*(?:www\.[^\s/]+\.[^\s/]+|(?:[a-z\d-]+\.)+(?:[a-z]{2}|com|org|net|info|app|apple))\/\S*\s*$/i.test(text)
+  return /^\s*(?:www\.[^\s/?#]+\.[^\s/?#]+|(?:[a-z\d-]+\.)+(?:[a-z]{2}|com|org|net|info|app|apple))[/?#]\S*\s*$/i.test(
+    text,
+  )
     ? `https://${text.trim()}`
     : text;
 }
