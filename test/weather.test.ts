@@ -1608,6 +1608,7 @@ describe(`at ${AFTERNOON}`, () => {
         // The postal code, the town and the province, as Poste Italiane writes them.
         ["Via Roma 1, 20121 Milano MI", "Milano"],
         ["Mario Rossi, Via Roma 1, 20121 Milano MI, Italy", "Milano, Italy"],
+        ["Via Roma 1, 20121 Milano MI Italia", "Milano, Italia"],
         ["Via Belenzani 1, 38122 Trento (TN)", "Trento"],
         ["Corso Vittorio Emanuele II 12, 10121 Torino TO", "Torino"],
         // Towns whose postal codes begin as a neighbouring province's: they moved, or lie across a pass.

@@ -1723,6 +1723,8 @@ const COUNTRY_ALIASES: Record<string, string> = {
   rakousko: "at",
   polska: "pl",
   polsko: "pl",
+  // As an Italian address names its country after the town and its province.
+  italia: "it",
 };
 
 /** The US states by postal code, as a person writes "Springfield, IL"; the capital's district by both its names. */
