@@ -1243,6 +1243,8 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
       .flatMap((part, i) => {
         // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
         if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return [];
+        // Italy's province in a part of its own before the postal code: "Via Roma 1, Milano, MI, 20121".
+        if (italian && isItalianProvince(part, parts[town + i + 1] ?? "")) return [];
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
         // A country's sign before its code too, "Wien A 1010".
