@@ -1612,6 +1612,8 @@ describe(`at ${AFTERNOON}`, () => {
         // As a shop's fields follow each other, the province and the postal code each in a part of its own.
         ["Via Roma 1, Milano, MI, 20121", "Milano"],
         ["Via del Corso 1, Roma, RM, 00186", "Roma"],
+        ["Via Roma 1, Milano (MI), 20121", "Milano"],
+        ["Via Roma 1, Milano MI, 20121, Italy", "Milano, Italy"],
         ["Via Belenzani 1, 38122 Trento (TN)", "Trento"],
         ["Corso Vittorio Emanuele II 12, 10121 Torino TO", "Torino"],
         // Towns whose postal codes begin as a neighbouring province's: they moved, or lie across a pass.

@@ -1264,10 +1264,10 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
                 zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
               regionOfPostalCode(word, withoutCountryAfter(all.slice(j + 1).join(" "))));
         // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)"; or,
-        // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122".
+        // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122", "Via Roma 1, Milano (MI), 20121".
         const province = (word: string, j: number) =>
           (i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before))) ||
-          (italian && isItalianProvince(word, all[j + 1] ?? ""));
+          (italian && isItalianProvince(word, all[j + 1] ?? parts[town + i + 1] ?? ""));
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
         const states = all.filter(state);
         // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia".
