@@ -635,6 +635,54 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.stats()).events).toBe(1);
     });
 
+    test("a retention run whose holder commits after its last try in each of two parts asks again in both, not said as held all along", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        // Each part's first try is its last.
+        lockWaitMs: 50,
+      });
+      stores.push(store);
+      await store.expire();
+      await backlog(url, 3);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      onTestFinished(() => psql.end());
+      // Before each part's first try the session takes the turn; it commits between that try and
+      // the run's read of the row, whose xmax still names it.
+      const query = pg.Client.prototype.query;
+      const call = (client: pg.Client, args: unknown[]) => (query as (...a: unknown[]) => unknown).apply(client, args);
+      let holding = false;
+      let committed = 0;
+      // A part's tries: its first, and the one asked again after the session committed.
+      let tries = 0;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        if (this === psql) return call(this, args);
+        if (typeof args[0] === "string" && args[0].startsWith("SELECT waiter_retain(") && tries++ % 2 === 0) {
+          holding = true;
+          return psql
+            .query("BEGIN")
+            .then(() => psql.query("SELECT 1 FROM totals FOR UPDATE"))
+            .then(() => call(this, args));
+        }
+        if (holding && args[0] === "SELECT xmax::text AS by FROM totals") {
+          holding = false;
+          committed++;
+          return psql.query("COMMIT").then(() => call(this, args));
+        }
+        return call(this, args);
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      await expect(store.expire()).resolves.toBeUndefined();
+      expect(committed).toBe(2);
+      expect((await store.stats()).events).toBe(1);
+    });
+
     test("a retention run whose connection the server ends while it pauses between its tries says the connection was ended, not a database out of reach", async () => {
       const url = await freshSchema();
       // Long enough that the run is still asking when its connection is ended.

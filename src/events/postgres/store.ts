@@ -1571,6 +1571,7 @@ export class PostgresEventStore implements EventStore {
       addDropped(total, dropped);
       asked = clock.now();
       holder = undefined;
+      holderAskedAgain = false;
     }
   }
 
