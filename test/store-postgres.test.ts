@@ -519,6 +519,45 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention whose forgetting of old automation runs is cancelled says the events past the limits were dropped, not that the part dropped nothing", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 30_000 });
+      stores.push(store);
+      await store.expire();
+      const db = new pg.Client(url);
+      await db.connect();
+      onTestFinished(() => db.end());
+      await db.query(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+      );
+      // A session of its own: one in a transaction sees pg_stat_activity as it was when it began.
+      const admin = new pg.Client(url);
+      await admin.connect();
+      onTestFinished(() => admin.end());
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM automation_runs FOR UPDATE");
+      try {
+        const expiring = store.expire();
+        expiring.catch(() => {});
+        // As a statement_timeout on waiter's user, or a DBA's pg_cancel_backend, cancels it (57014).
+        await expect
+          .poll(
+            async () =>
+              (
+                await admin.query(
+                  "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'DELETE FROM automation_runs%' AND wait_event_type = 'Lock'",
+                )
+              ).rowCount,
+          )
+          .toBe(1);
+        await expect(expiring).rejects.toThrow(
+          /^the database cancelled its statement \(PostgreSQL 57014: canceling statement due to user request; PostgreSQL [^)]+\): a statement_timeout set on its user or database shorter than the run needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); the events past the limits were dropped all the same, and the next run tries again in 10 minutes$/,
+        );
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("retention kept from its drops by a person's lock still forgets old automation runs and year-old dropped deliveries, which need neither the turn nor the events", async () => {
       const url = await freshSchema();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();

@@ -739,13 +739,14 @@ function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNam
 /**
  * Retention given up on its time: a statement the server cancelled (a statement_timeout on waiter's
  * user or database, a pg_cancel_backend), said as a run of retention, not as a call that stored
- * nothing; undefined for any other failure. What the statement dropped is undone with it.
+ * nothing; undefined for any other failure. What the statement dropped is undone with it; one
+ * `forgetting` old runs or dropped deliveries comes after the drops, which stand.
  */
-function retentionCut(err: unknown, { database }: StoreNamed): Error | undefined {
+function retentionCut(err: unknown, { database }: StoreNamed, forgetting = false): Error | undefined {
   const { code, message } = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
   if (code !== "57014") return undefined;
   return new Error(
-    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); ${forgetting ? "the events past the limits were dropped all the same" : "that part of the run dropped nothing, deliveries are stored meanwhile"}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
     { cause: (err as { cause?: unknown }).cause },
   );
 }
@@ -1512,7 +1513,7 @@ export class PostgresEventStore implements EventStore {
       await this.#query(PRUNE_RUNS);
       await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
     } catch (err) {
-      throw keptWaiting ?? retentionCut(err, this.#named) ?? forgettingKeptWaiting(err, this.#named) ?? err;
+      throw keptWaiting ?? retentionCut(err, this.#named, true) ?? forgettingKeptWaiting(err, this.#named) ?? err;
     }
     if (keptWaiting) throw keptWaiting;
   }
