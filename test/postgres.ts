@@ -401,6 +401,36 @@ export async function silentProxy(url: string, answering = Number.POSITIVE_INFIN
  * connection that ran it goes back to the pool and another client, or none, is sent what it hears.
  */
 export function poolerProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  return serverMessagesRelay(url, (message) => (message[0] === "A".charCodeAt(0) ? undefined : message));
+}
+
+/**
+ * A proxy to the server at `url` that gives each error's severity in German, as a server whose
+ * lc_messages is German sends it ("FEHLER" for ERROR): the protocol's ErrorResponse's S field. The
+ * V field, PostgreSQL's unlocalised severity, is left as it is.
+ */
+export function germanProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  return serverMessagesRelay(url, (message) => {
+    if (message[0] !== "E".charCodeAt(0)) return message;
+    const fields = message
+      .subarray(5)
+      .toString("utf8")
+      .replace(/(^|\0)SERROR\0/, "$1SFEHLER\0");
+    const head = Buffer.alloc(5);
+    head.write("E");
+    head.writeInt32BE(4 + Buffer.byteLength(fields), 1);
+    return Buffer.concat([head, Buffer.from(fields)]);
+  });
+}
+
+/**
+ * A proxy to the server at `url` that passes the client's bytes as they come and each message the
+ * server sends as `rewrite` returns it (left out where it returns undefined).
+ */
+function serverMessagesRelay(
+  url: string,
+  rewrite: (message: Buffer) => Buffer | undefined,
+): Promise<{ url: string; close(): Promise<void> }> {
   return tcpRelay(url, (client, held, target) => {
     const upstream = connectTcp(Number(target.port), target.hostname);
     held(upstream);
@@ -412,45 +442,9 @@ export function poolerProxy(url: string): Promise<{ url: string; close(): Promis
       while (pending.length >= 5) {
         const end = 1 + pending.readInt32BE(1);
         if (pending.length < end) break;
-        if (pending[0] !== "A".charCodeAt(0)) client.write(pending.subarray(0, end));
+        const message = rewrite(pending.subarray(0, end));
+        if (message) client.write(message);
         pending = pending.subarray(end);
-      }
-    });
-    upstream.once("close", () => client.destroy());
-    client.once("close", () => upstream.destroy());
-  });
-}
-
-/**
- * A proxy to the server at `url` that gives each error's severity in German, as a server whose
- * lc_messages is German sends it ("FEHLER" for ERROR): the protocol's ErrorResponse's S field. The
- * V field, PostgreSQL's unlocalised severity, is left as it is.
- */
-export function germanProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
-  return tcpRelay(url, (client, held, target) => {
-    const upstream = connectTcp(Number(target.port), target.hostname);
-    held(upstream);
-    client.on("data", (chunk) => upstream.write(chunk));
-    let pending = Buffer.alloc(0);
-    upstream.on("data", (chunk) => {
-      pending = Buffer.concat([pending, chunk]);
-      while (pending.length >= 5) {
-        const end = 1 + pending.readInt32BE(1);
-        if (pending.length < end) break;
-        const message = pending.subarray(0, end);
-        pending = pending.subarray(end);
-        if (message[0] !== "E".charCodeAt(0)) {
-          client.write(message);
-          continue;
-        }
-        const fields = message
-          .subarray(5)
-          .toString("utf8")
-          .replace(/(^|\0)SERROR\0/, "$1SFEHLER\0");
-        const head = Buffer.alloc(5);
-        head.write("E");
-        head.writeInt32BE(4 + Buffer.byteLength(fields), 1);
-        client.write(Buffer.concat([head, Buffer.from(fields)]));
       }
     });
     upstream.once("close", () => client.destroy());
