@@ -3446,6 +3446,40 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("a Slack Events API delivery to an unsigned source is typed by its event, not by the envelope every one comes in; its retry is a repeat", async () => {
+    const { url, store } = await start();
+    // As Slack posts an app_mention, its envelope's type event_callback for every kind of event.
+    const body = JSON.stringify({
+      token: "ZZZZZZWSxiZZZ2yIvs3peJ",
+      team_id: "T123ABC456",
+      api_app_id: "A123ABC456",
+      event: {
+        type: "app_mention",
+        user: "U123ABC456",
+        text: "What is the hour of the pearl, <@U0LAN0Z89>?",
+        ts: "1515449522.000016",
+        channel: "C123ABC456",
+        event_ts: "1515449522000016",
+      },
+      type: "event_callback",
+      event_id: "Ev123ABC456",
+      event_time: 1515449522000016,
+      authed_users: ["U0LAN0Z89"],
+    });
+    const headers = { "content-type": "application/json", "x-slack-request-timestamp": "1515449522" };
+    const first = await request(`${url}/webhooks/trial`, { method: "POST", body, headers });
+    expect(first.statusCode).toBe(200);
+    const stored = (await first.body.json()) as { id: string; duplicate: boolean };
+    expect(stored.duplicate).toBe(false);
+    // Slack's retry, a second later, says which it is.
+    const retried = { ...headers, "x-slack-request-timestamp": "1515449523", "x-slack-retry-num": "1" };
+    const again = await request(`${url}/webhooks/trial`, { method: "POST", body, headers: retried });
+    expect(await again.body.json()).toEqual({ id: stored.id, duplicate: true });
+    expect((await store.list({ source: "trial" }, { limit: 5, bodies: false })).map((e) => e.type)).toEqual([
+      "app_mention",
+    ]);
+  });
+
   test("a GET to an hmac-sha256 source's URL, which no sender it verifies checks so, is 405 and counted refused, not a ping", async () => {
     // Mailchimp, which GETs a URL before it saves a webhook, signs none of its POSTs: none would verify here.
     const lines: string[] = [];

@@ -299,8 +299,13 @@ export function payloadType(body: Buffer): string | undefined {
   return typeIn(jsonBody(body));
 }
 
-/** The type a JSON object names: its `type`, `event` or `topic`, else Mailgun's `event-data.event`. */
+/**
+ * The type a JSON object names: its `type`, `event` or `topic`, else Mailgun's `event-data.event`;
+ * of Slack's Events API, whose every delivery is an `event_callback`, its event's `type`.
+ */
 function typeIn(json: Record<string, unknown> | undefined): string | undefined {
+  const slack = json?.type === "event_callback" ? (json.event as Record<string, unknown> | undefined) : undefined;
+  if (typeof slack?.type === "string" && slack.type) return slack.type;
   for (const key of ["type", "event", "topic"]) {
     if (typeof json?.[key] === "string" && json[key]) return json[key] as string;
   }
