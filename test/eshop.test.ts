@@ -4871,6 +4871,37 @@ describe("errors", () => {
     }
   });
 
+  test("Cloudflare's challenge to the shop's reports does not leave its statuses unread for an hour", async () => {
+    // Not the key's fault: once the challenge is over, the statuses are read again at the next call.
+    const own = await start(shopEnv(woo));
+    let challenging = true;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.intercept = (r) =>
+        challenging && r.path.endsWith("/reports/orders/totals")
+          ? {
+              status: 403,
+              headers: {
+                "content-type": "text/html; charset=UTF-8",
+                "cf-mitigated": "challenge",
+                server: "cloudflare",
+              },
+              body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
+            }
+          : undefined;
+      const challenged = await own.call("eshop_orders_list", { status: ["packed"] });
+      expect(text(challenged)).toMatch(/Cloudflare in front of it answered with a challenge/);
+      challenging = false;
+      setClock("2026-12-05T08:05:00Z");
+      const packed = await own.call("eshop_orders_list", { status: ["packed"] });
+      expect(text(packed)).toMatch(/^The shop has no order status "packed"\. Its statuses: /);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a key the shop refused (401) does not leave the shop's statuses unread for an hour once it takes the key again", async () => {
     // A web server that dropped the Authorization header, mended there: waiter is not restarted.
     const own = await start(shopEnv(woo));

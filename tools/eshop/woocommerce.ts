@@ -412,17 +412,29 @@ function failureStandsMs(err: unknown): number | undefined {
 }
 
 /**
+ * WooCommerce's own refusal of what the key's user may not do (403 woocommerce_rest_…), which only a
+ * change to the user mends: not a firewall's or a CDN's 403 (Cloudflare's challenge), which passes.
+ */
+class UserMayNot extends UpstreamError {
+  override name = "UserMayNot";
+}
+
+/**
  * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
  * products but not the shop's settings is asked again an hour later, not at every call. The shop's
  * own failure is thrown again without asking while failureStandsMs says: a shop whose settings fail
  * would otherwise cost every answer that reads them a failed request (and its retries), where the
  * answer goes on without them. A read whose failure fails the call (`failuresStand: false`) asks
- * again at the next call, which a model told to try again later makes. `refusal` says which status
+ * again at the next call, which a model told to try again later makes. `refusal` says which failure
  * is the shop's refusal of the read itself: by default any 4xx but a 429.
  */
 function unlessRefused<T>(
   read: (call: Call) => Promise<T>,
-  { failuresStand = true, refusal = (status: number) => status >= 400 && status < 500 && status !== 429 } = {},
+  {
+    failuresStand = true,
+    refusal = (err: UpstreamError) =>
+      err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429,
+  } = {},
 ): (call: Call) => Promise<T | undefined> {
   let refusedAt: number | undefined;
   let failed: { at: number; forMs: number; err: unknown } | undefined;
@@ -434,7 +446,7 @@ function unlessRefused<T>(
       failed = undefined;
       return value;
     } catch (err) {
-      if (err instanceof UpstreamError && err.status && refusal(err.status)) {
+      if (err instanceof UpstreamError && refusal(err)) {
         refusedAt = clock.now();
         return undefined;
       }
@@ -743,7 +755,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       );
     }
     if (status === 403 && body?.code.startsWith("woocommerce_rest_")) {
-      return new UpstreamError(
+      return new UserMayNot(
         `WooCommerce refused the request (403${said}): the key works, but its user may not do this. Give the key to a user with the Shop manager or Administrator role (WooCommerce → Settings → Advanced → REST API).`,
         status,
       );
@@ -1013,8 +1025,8 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
     // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
     // and which the orders endpoint's status takes: listed here with each one's name and orders. A
     // key whose user may not view the shop's reports is refused them (403), and a shop may have
-    // taken their route away (404). A 401 is the key refused, as every other request will be: said,
-    // not taken for an hour without the statuses.
+    // taken their route away (404). A 401 is the key refused, as every other request will be, and a
+    // firewall's 403 (Cloudflare's challenge) passes: said, not taken for an hour without the statuses.
     shopStatuses: unlessRefused(
       async (call: Call) => {
         const body = await api.json(
@@ -1025,7 +1037,7 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         );
         return body.map(({ slug, name }) => ({ status: slug, name }));
       },
-      { failuresStand: false, refusal: (status) => status === 403 || status === 404 },
+      { failuresStand: false, refusal: (err) => err instanceof UserMayNot || err.status === 404 },
     ),
 
     currency: unlessRefused(async (call: Call) => {
