@@ -4902,6 +4902,31 @@ describe("errors", () => {
     }
   });
 
+  test("a shop whose reports' route is gone is a warning for the operator, and lists by a plugin's status still", async () => {
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) =>
+        r.path.endsWith("/reports/orders/totals")
+          ? { status: 404, headers: { "content-type": "application/json" }, body: NO_ROUTE }
+          : undefined;
+      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+      const warnings = own
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /warning \[eshop\] WooCommerce answered 404 to the report of its order statuses \(127\.0\.0\.1:\d+\/wp-json\/wc\/v3\/reports\/orders\/totals\)/,
+        ),
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await own.close();
+    }
+  });
+
   test("a key the shop refused (401) does not leave the shop's statuses unread for an hour once it takes the key again", async () => {
     // A web server that dropped the Authorization header, mended there: waiter is not restarted.
     const own = await start(shopEnv(woo));

@@ -82,7 +82,7 @@ export const eshop = defineToolset({
       ? `set ${missing.map((name) => `${name === "wooUrl" ? named(name) : origin(name)} to ${what[name]}`).join(", ")}; docs/eshop.md#connecting-the-shop says how`
       : undefined;
   },
-  tools({ settings, http, origin }) {
+  tools({ settings, http, origin, log }) {
     const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;
     const base = new URL(wooUrl ?? "https://shop.invalid/");
     // The REST API's own address, as WooCommerce's docs show it, is taken for the shop's too.
@@ -101,6 +101,7 @@ export const eshop = defineToolset({
         jsonIn: withoutPhpWarnings,
       }),
       http.upstream("WordPress", site, { urlSetting: origin("wooUrl"), jsonIn: withoutPhpWarnings }),
+      log,
     );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];
   },

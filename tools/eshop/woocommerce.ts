@@ -12,6 +12,7 @@ import {
 } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import type { Log } from "../../src/log.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
 import { clock, HOUR_MS, isTimeZone, lessAgoThan } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
@@ -426,7 +427,7 @@ class UserMayNot extends UpstreamError {
  * would otherwise cost every answer that reads them a failed request (and its retries), where the
  * answer goes on without them. A read whose failure fails the call (`failuresStand: false`) asks
  * again at the next call, which a model told to try again later makes. `refusal` says which failure
- * is the shop's refusal of the read itself: by default any 4xx but a 429.
+ * is the shop's refusal of the read itself: by default any 4xx but a 429; `refused` hears each.
  */
 function unlessRefused<T>(
   read: (call: Call) => Promise<T>,
@@ -434,6 +435,7 @@ function unlessRefused<T>(
     failuresStand = true,
     refusal = (err: UpstreamError) =>
       err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429,
+    refused = (_err: UpstreamError) => {},
   } = {},
 ): (call: Call) => Promise<T | undefined> {
   let refusedAt: number | undefined;
@@ -448,6 +450,7 @@ function unlessRefused<T>(
     } catch (err) {
       if (err instanceof UpstreamError && refusal(err)) {
         refusedAt = clock.now();
+        refused(err);
         return undefined;
       }
       const forMs = failuresStand ? failureStandsMs(err) : undefined;
@@ -851,7 +854,7 @@ const siteIndex = z
  * and secret; `site` is WordPress's own (/wp-json), asked without the key, which WordPress would take
  * for a user's application password and refuse.
  */
-export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
+export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProvider {
   async function list<S extends z.ZodType, T>(
     path: string,
     schema: S,
@@ -1037,7 +1040,18 @@ export function wooCommerce(api: Upstream, site?: Upstream): ShopProvider {
         );
         return body.map(({ slug, name }) => ({ status: slug, name }));
       },
-      { failuresStand: false, refusal: (err) => err instanceof UserMayNot || err.status === 404 },
+      {
+        failuresStand: false,
+        refusal: (err) => err instanceof UserMayNot || err.status === 404,
+        // The route gone leaves every key without them, which the operator is told, once an hour.
+        refused: (err) => {
+          if (err.status !== 404) return;
+          const route = `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
+          log?.warning(
+            `WooCommerce answered 404 to the report of its order statuses (${route}): a plugin or a newer WooCommerce took the route away. waiter goes on without them, asking again in an hour: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+          );
+        },
+      },
     ),
 
     currency: unlessRefused(async (call: Call) => {
