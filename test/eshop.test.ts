@@ -4840,6 +4840,9 @@ describe("errors", () => {
       );
       const listed = await own.call("eshop_orders_list", { status: ["Processing"] });
       expect(text(listed)).toMatch(/^The shop has no order status "Processing": send "processing"\./);
+      // WooCommerce names pending "Pending payment", in its admin and its reports.
+      const pending = await own.call("eshop_orders_list", { status: ["Pending payment"] });
+      expect(text(pending)).toMatch(/^The shop has no order status "Pending payment": send "pending"\./);
       expect(woo.shop.writes).toEqual([]);
     } finally {
       await own.close();

@@ -480,10 +480,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
     const known = await shop.shopStatuses(call);
     const unchanged = change ? "; nothing was read or changed" : "";
     if (known === undefined) {
-      // Written as stored, or one of the shop system's own by its name ("On hold", "Processing").
-      const stored = others.find((s) => /^wc-./i.test(s) || shop.orderStatuses.includes(slugOf(s)));
+      // Written as stored, or one of the shop system's own by its name ("On hold", "Pending payment").
+      const own = (s: string) =>
+        shop.orderStatuses.find(
+          (status) => status === slugOf(s) || shop.orderStatusNames[status]?.toLowerCase() === s.trim().toLowerCase(),
+        );
+      const stored = others.find((s) => /^wc-./i.test(s) || own(s) !== undefined);
       if (stored === undefined) return;
-      throw new ToolError(`The shop has no order status ${quote(stored)}: send ${quote(slugOf(stored))}${unchanged}.`);
+      const slug = own(stored) ?? slugOf(stored);
+      throw new ToolError(`The shop has no order status ${quote(stored)}: send ${quote(slug)}${unchanged}.`);
     }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;

@@ -20,6 +20,8 @@ export interface ShopProvider {
   name: string;
   /** The shop system's own order statuses, taken without asking the shop. */
   orderStatuses: readonly string[];
+  /** Their names as the shop system gives them in English ("Pending payment"), by status. */
+  orderStatusNames: Readonly<Record<string, string>>;
   /**
    * Every status an order may take in this shop, a plugin's too (WooCommerce: shipped), with its
    * name there ("Shipped"); read at most once an hour. Undefined when the shop will not say (a key

@@ -40,6 +40,17 @@ export const WOO_STATUSES = [
   "failed",
 ] as const;
 
+/** wc_get_order_statuses(): its statuses' names, as its admin, emails and reports give them in English. */
+const WOO_STATUS_NAMES: Record<(typeof WOO_STATUSES)[number], string> = {
+  pending: "Pending payment",
+  processing: "Processing",
+  "on-hold": "On hold",
+  completed: "Completed",
+  cancelled: "Cancelled",
+  refunded: "Refunded",
+  failed: "Failed",
+};
+
 const text = z.string().nullish();
 /**
  * A GMT time as the REST API writes it ("2017-03-22T19:28:08", no zone designator). Another form (a
@@ -911,6 +922,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   return {
     name: "WooCommerce",
     orderStatuses: WOO_STATUSES,
+    orderStatusNames: WOO_STATUS_NAMES,
     // WC_Order::payment_complete() acts on these and on cancelled, which waiter leaves alone: a
     // cancelled order may have been paid and its money returned (orders.ts says what to check).
     payableStatuses: ["pending", "on-hold", "failed"],
