@@ -4819,10 +4819,13 @@ describe("errors", () => {
       woo.shop.reportsClosed = true;
       const set = await own.call("eshop_order_update_status", { id: O.processing, status: "wc-shipped" });
       expect(text(set)).toMatch(
-        /^The shop has no order status "wc-shipped": send "shipped"; nothing was read or changed\./,
+        /^The shop has no order status "wc-shipped": its REST API names each without "wc-": send "shipped" if the shop has that status; nothing was read or changed\./,
       );
       const listed = await own.call("eshop_orders_list", { status: ["completed", "WC-Shipped"] });
-      expect(text(listed)).toMatch(/^The shop has no order status "WC-Shipped": send "shipped"\./);
+      expect(text(listed)).toMatch(/^The shop has no order status "WC-Shipped": .*send "shipped" if the shop has /);
+      // One of WooCommerce's own, which every shop has, is told its slug outright.
+      const held = await own.call("eshop_orders_list", { status: ["wc-on-hold"] });
+      expect(text(held)).toMatch(/^The shop has no order status "wc-on-hold": send "on-hold"\./);
       expect(woo.shop.order(O.processing).status).toBe("processing");
       expect(woo.shop.writes).toEqual([]);
     } finally {

@@ -487,8 +487,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
         );
       const stored = others.find((s) => /^wc-./i.test(s) || own(s) !== undefined);
       if (stored === undefined) return;
-      const slug = own(stored) ?? slugOf(stored);
-      throw new ToolError(`The shop has no order status ${quote(stored)}: send ${quote(slug)}${unchanged}.`);
+      const slug = own(stored);
+      // A plugin's status written as stored may be one the shop does not have: its reports would say.
+      const send =
+        slug === undefined
+          ? `its REST API names each without "wc-": send ${quote(slugOf(stored))} if the shop has that status`
+          : `send ${quote(slug)}`;
+      throw new ToolError(`The shop has no order status ${quote(stored)}: ${send}${unchanged}.`);
     }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;
