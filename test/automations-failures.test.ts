@@ -606,6 +606,34 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a change WordPress's maintenance mode refused is tried again a minute later, not failed for its 600 s Retry-After", async () => {
+    // wp_maintenance() names 600 s to every request, the most an update may keep WordPress down; one
+    // takes seconds, and WordPress says to check back in a minute.
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "600" });
+    setClock("2026-12-05T21:40:00Z");
+    try {
+      woo.intercept = (req) =>
+        req.method === "PUT"
+          ? {
+              status: 503,
+              headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+              body: '<!DOCTYPE html><html dir="ltr" lang="en-US"><head><meta charset="utf-8"><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+            }
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      await expect
+        .poll(async () => (await runsOf(event.id, false))[0])
+        .toMatchObject({
+          status: "running",
+          steps: [{ status: "refused", detail: expect.stringMatching(/Trying again at 2026-12-05T21:41:00/) }],
+        });
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await server.close();
+    }
+  });
+
   test("a Wordfence lockout past the retry time keeps the lockout's end for whoever finishes the step, not waiter's 5 minutes", async () => {
     const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
     setClock("2026-12-05T21:40:00Z");

@@ -5224,10 +5224,10 @@ describe("errors", () => {
     );
   });
 
-  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried after its Retry-After", async () => {
+  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried a minute later", async () => {
     // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600; to a request that
-    // accepts JSON, wp_die answers in JSON, else with its HTML page. A write is never held, so its
-    // wait is the one the shop names, not the five minutes a read is held.
+    // accepts JSON, wp_die answers in JSON, else with its HTML page. A write is never held, and the
+    // 600 s are the most an update keeps WordPress down: its page says to check back in a minute.
     const message = "Briefly unavailable for scheduled maintenance. Check back in a minute.";
     const stock = woo.shop.product(P.espresso).stock_quantity;
     for (const answer of [
@@ -5245,7 +5245,7 @@ describe("errors", () => {
         const result = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
         expect(result.isError).toBe(true);
         expect(text(result)).toMatch(
-          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 600 s\.$/,
+          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 60 s\.$/,
         );
       } finally {
         await fresh.close();
