@@ -3538,6 +3538,38 @@ describe("products and stock", () => {
     }
   });
 
+  test("prices name their currency again soon after a Cloudflare challenge to the shop's settings, not an hour on", async () => {
+    // A challenge is no refusal of the key's user: the settings are asked for again at the next call.
+    const own = await start(shopEnv(woo));
+    let challenging = true;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.intercept = (r) =>
+        challenging && (r.path.endsWith("/data/currencies/current") || r.path.includes("/settings/"))
+          ? {
+              status: 403,
+              headers: {
+                "content-type": "text/html; charset=UTF-8",
+                "cf-mitigated": "challenge",
+                server: "cloudflare",
+              },
+              body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
+            }
+          : undefined;
+      const challenged = await own.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(challenged)).toContain("The prices' currency is not known");
+      challenging = false;
+      setClock("2026-12-05T08:05:00Z");
+      const got = await own.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(data(got)).toMatchObject({ currency: "EUR" });
+      expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nPrices are before tax, as the shop enters them: /);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("prices say whether the shop enters them with tax; a shop without taxes, or that will not say, says nothing of it", async () => {
     // As the shop's orders are (prices_include_tax false): the tax is added to these at checkout.
     const before = await server.call("eshop_products_list", { search: "espresso" });

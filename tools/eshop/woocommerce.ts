@@ -438,14 +438,17 @@ class UserMayNot extends UpstreamError {
  * would otherwise cost every answer that reads them a failed request (and its retries), where the
  * answer goes on without them. A read whose failure fails the call (`failuresStand: false`) asks
  * again at the next call, which a model told to try again later makes. `refusal` says which failure
- * is the shop's refusal of the read itself: by default any 4xx but a 429; `refused` hears each.
+ * is the shop's refusal of the read itself: by default WooCommerce's own 403, and any other 4xx but
+ * a 429, a 401 (the key refused, as every request is until it is mended) and a 403 that is not
+ * WooCommerce's (a firewall's, Cloudflare's challenge); `refused` hears each.
  */
 function unlessRefused<T>(
   read: (call: Call) => Promise<T>,
   {
     failuresStand = true,
     refusal = (err: UpstreamError) =>
-      err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429,
+      err instanceof UserMayNot ||
+      (err.status !== undefined && err.status >= 400 && err.status < 500 && ![401, 403, 429].includes(err.status)),
     refused = (_err: UpstreamError) => {},
   } = {},
 ): (call: Call) => Promise<T | undefined> {
@@ -911,8 +914,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   // that closes WordPress's index to callers without a login refuses it.
   const siteZone =
     site &&
-    unlessRefused((call) =>
-      site.json(siteIndex, "/", { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 }, call),
+    unlessRefused(
+      (call) => site.json(siteIndex, "/", { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 }, call),
+      // Asked without the key: its 401 or 403 is the plugin's refusal of every caller without a login.
+      { refusal: (err) => err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429 },
     );
   /** What timeZone last answered. */
   let zoneRead: ShopZone | undefined;
