@@ -1606,6 +1606,24 @@ describe("cache and coalescing", () => {
     for (const error of errors) expect(error.message).toMatch(/did not answer before the tool call's deadline/);
   });
 
+  test("a caller of another upstream object joined to a load in flight hears at its deadline that the upstream did not answer, not that it was not reached", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024 });
+    clients.push(http);
+    const one = http.upstream("Test API", new URL(`${fake.origin}/`));
+    const other = http.upstream("Test API", new URL(`${fake.origin}/`));
+    // Loading undici and connecting come first, lest they spend the second caller's deadline.
+    await one.send("/warm", {}, call());
+    fake.delayMs = 2_000;
+    const first = failure(one.json(counter, "/joined-apart", {}, call(600)));
+    await expect.poll(() => fake.count("/joined-apart")).toBe(1);
+    const second = await failure(other.json(counter, "/joined-apart", {}, call(200)));
+    const silent =
+      /^Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline; try again later, or ask for less at once\.$/;
+    expect(second.message).toMatch(silent);
+    expect((await first).message).toMatch(silent);
+    expect(fake.count("/joined-apart")).toBe(1);
+  });
+
   test("a POST is never cached", async () => {
     const api = client();
     await api.json(counter, "/posted", { method: "POST", body: "{}", query: { "max-age": 60 } }, call());

@@ -89,6 +89,7 @@ export class HttpClient {
     this.#carrier = {
       send: (upstream, request, call, shared) => this.#send(upstream, request, call, shared),
       cache: new AnswerCache(o.cacheBytes),
+      loading: new Map(),
       options: o,
       refusals: o.log && throttled((line) => o.log?.operatorOnly("warning", line)),
     };

@@ -200,6 +200,11 @@ export interface Carrier {
    */
   send(upstream: string, request: Outgoing, call: Call, shared: Progress | undefined): Promise<HttpResponse>;
   cache: AnswerCache;
+  /**
+   * Per GET as sent (its URL and headers), how far the load that callers of `json` share has got,
+   * while it is in flight: undici's deduplicate joins such GETs whichever upstream object sends them.
+   */
+  loading: Map<string, Progress>;
   options: ClientOptions;
   /** The runs of 401 and 403 answers, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
   refusals: Throttled | undefined;
@@ -246,9 +251,6 @@ export class Upstream {
 
   /** Whether the base URL is waiter's own choice, not a setting's. */
   readonly #urlIsWaitersOwn: boolean;
-
-  /** Per cache key, how far the GET that callers of `json` share has got, while it is in flight. */
-  readonly #loading = new Map<string, Progress>();
 
   constructor(
     readonly name: string,
@@ -316,13 +318,17 @@ export class Upstream {
     // waits until its own. deduplicate alone would abort every waiting caller with the first
     // (nodejs/undici#5711).
     const own = withDeadline(call);
-    const joined = this.#loading.get(key);
+    const { loading } = this.carrier;
+    const headers = kept?.conditions ? { ...options.headers, ...kept.conditions } : options.headers;
+    const sent = this.#outgoing(path, { ...options, headers });
+    const request = `${sent.url.href} ${JSON.stringify(sent.headers)}`;
+    const joined = loading.get(request);
     const progress = joined ?? { begun: false, written: false };
     try {
-      const load = this.#load(schema, key, path, options, call.deadline, kept, progress);
+      const load = this.#load(schema, key, path, { ...options, headers }, call.deadline, kept, progress);
       if (!joined) {
-        this.#loading.set(key, progress);
-        const over = () => this.#loading.delete(key);
+        loading.set(request, progress);
+        const over = () => loading.delete(request);
         load.then(over, over);
       }
       return await untilAborted(load, own.call.signal);
@@ -330,14 +336,7 @@ export class Upstream {
       // Left at its own deadline, a caller says how far the answer had got, as one alone would.
       const stopped = progress.begun && err === own.call.signal.reason ? new StoppedAnswer(err as Error) : err;
       const failure = own.call.signal.aborted
-        ? describeFailure(
-            stopped,
-            this.name,
-            this.#outgoing(path, options),
-            own.call,
-            this.carrier.options,
-            progress.written,
-          )
+        ? describeFailure(stopped, this.name, sent, own.call, this.carrier.options, progress.written)
         : err;
       const { staleIfError } = options;
       const usable = kept && standsIn(kept, staleIfError?.forSeconds ?? 0);
@@ -360,6 +359,7 @@ export class Upstream {
     return kept && standsIn(kept, forSeconds) ? (kept.value as z.output<S>) : undefined;
   }
 
+  /** Loads a GET whose `options` carry the conditions of the answer kept, `stale`, when it has any. */
   async #load<S extends z.ZodType>(
     schema: S,
     key: string,
@@ -370,12 +370,11 @@ export class Upstream {
     progress: Progress,
   ): Promise<z.output<S>> {
     const { cache } = this.carrier;
-    const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
     // A signal of its own, not one shared by all loads: a waiting request that undici's
     // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
-    const response = await this.#send(path, { ...options, headers }, within, progress);
+    const response = await this.#send(path, options, within, progress);
     // The ttl and the keeping read one instant: seconds to a publication end there, not later by their working out.
     const now = clock.now();
     // Only a 304 to the conditions sent says the answer kept is still good.
