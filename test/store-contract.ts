@@ -481,6 +481,9 @@ export function eventStoreContract(open: OpenStore): void {
       // The oldest drop on record, before which a waiter that kept no record may have dropped others.
       expect(await store.oldestDroppedId()).toBe(first.id);
       expect(await store.droppedRemembered()).toBe(2);
+      // Those of the ids after one: of events made after it.
+      expect(await store.droppedRemembered(first.id)).toBe(1);
+      expect(await store.droppedRemembered(second.id)).toBe(0);
       await store.expire(droppedAt + 367 * 86_400_000);
       expect(await store.droppedEvents([first.id])).toEqual([]);
       expect(await store.oldestDroppedId()).toBe(kept.id);

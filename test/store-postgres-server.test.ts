@@ -314,6 +314,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("an event erased by hand that was the oldest kept is not told dropped by retention, which it may not have been", async () => {
+      const url = await freshSchema();
+      const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: url });
+      onTestFinished(() => setClock());
+      try {
+        const store = app.store as PostgresEventStore;
+        setClock("2026-12-01T09:00:00Z");
+        const dropped = await store.add(event({ source: "erp", dedupeId: "d1" }));
+        await store.expire(clock.now() + 31 * 86_400_000);
+        setClock("2027-01-05T09:00:00Z");
+        const erased = await store.add(
+          event({ dedupeId: "d2", body: Buffer.from('{"email":"jana.novakova@example.cz"}') }),
+        );
+        setClock("2027-01-05T10:00:00Z");
+        await store.add(event({ source: "erp", dedupeId: "k1" }));
+        await erase(url, "jana.novakova@example.cz");
+        const client = await connect(app.session(new Log("error", () => {})));
+        const said = async (id: string) =>
+          ((await client.callTool({ name: "events_get", arguments: { id } })).content as { text: string }[])[0]?.text;
+        expect(await said(erased.id)).toMatch(
+          /\. Retention dropped it, or it was erased from the store by hand, on \d{4}-\d\d-\d\dT[\d:.]+Z: gone from waiter, its payload too\./,
+        );
+        // Nothing on record tells which of the two events before the one kept the erasing took.
+        expect(await said("d1")).toContain(
+          `"d1" is the sender's delivery id of event ${dropped.id} (source "erp"), which retention has dropped, or someone erased from the store by hand:`,
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
     test("a delivery retention dropped, its id a date or a Unix time, is told as that delivery as since or before, not a time", async () => {
       const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: await freshSchema() });
       try {

@@ -1,6 +1,6 @@
 /** Event ids as tools take them, and what a model is told of an id that names no stored event. */
 
-import { decodeTime } from "ulid";
+import { decodeTime, encodeTime } from "ulid";
 import { enumerated, quote } from "../shown.js";
 import { clock } from "../time.js";
 import type { Serving } from "../toolset.js";
@@ -57,11 +57,15 @@ const DELIVERY_LOOKUPS = 5;
  */
 const DROP_ORDER_SLACK_MS = 60_000;
 
-/** An event retention dropped, or one `erased` by hand (that came after an event kept), and when. */
+/**
+ * An event retention dropped, or one `erased` by hand (that came after an event kept), or one of
+ * either (`orErased`: no event kept came before it, and events were erased), and when.
+ */
 export interface DroppedEvent {
   id: string;
   droppedAt: string;
   erased?: true;
+  orErased?: true;
 }
 
 /**
@@ -84,9 +88,18 @@ export async function retentionOf(
   // The erasing SQL of docs/webhooks.md records what it deletes as retention does; retention drops
   // the oldest first, so an event made after one kept was erased.
   const keptSince = oldestKept ? Date.parse(oldestKept.receivedAt) + DROP_ORDER_SLACK_MS : Number.POSITIVE_INFINITY;
+  // Retention counts each event it drops: deliveries remembered past that count are of events erased
+  // by hand, and one erased while it was the oldest kept reads on record as one retention dropped,
+  // unless those of events made after one kept, erased for sure, account for them all.
+  const erasures =
+    [...droppedAt.keys()].some((id) => decodeTime(id) <= keptSince) &&
+    (await store.droppedRemembered()) - droppedInAll(await store.stats()) >
+      (Number.isFinite(keptSince) ? await store.droppedRemembered(`${encodeTime(keptSince, 10)}${"Z".repeat(16)}`) : 0);
   const droppedAs = (id: string): DroppedEvent | undefined => {
     const at = droppedAt.get(storedId(id));
-    return at ? { id, droppedAt: at, ...(decodeTime(storedId(id)) > keptSince ? { erased: true } : {}) } : undefined;
+    if (!at) return undefined;
+    if (decodeTime(storedId(id)) > keptSince) return { id, droppedAt: at, erased: true };
+    return { id, droppedAt: at, ...(erasures ? { orErased: true } : {}) };
   };
   if (through === 0) {
     // Retention has dropped none: an event on record was erased, told so where that is sure.
@@ -136,11 +149,15 @@ export function droppedEventsSaid(dropped: DroppedEvent[], one: boolean): string
           events.map((event) => `${quote(event.id)} on ${event.droppedAt}`),
           "and",
         );
-  const byRetention = dropped.filter((event) => !event.erased);
+  const byRetention = dropped.filter((event) => !event.erased && !event.orErased);
+  const eitherWay = dropped.filter((event) => event.orErased);
   const erased = dropped.filter((event) => event.erased);
   return [
     byRetention.length > 0
       ? `Retention dropped ${which(byRetention)}: gone from waiter, ${payloads(byRetention)} too.`
+      : "",
+    eitherWay.length > 0
+      ? `${one ? `Retention dropped it, or it was erased from the store by hand, on ${eitherWay[0]?.droppedAt}` : `Dropped by retention or erased from the store by hand: ${which(eitherWay)}`}: gone from waiter, ${payloads(eitherWay)} too.`
       : "",
     erased.length > 0
       ? `${one ? `It was erased from the store by hand on ${erased[0]?.droppedAt}` : `Erased from the store by hand: ${which(erased)}`}, as events older than ${one ? "it" : "those"} are kept: gone from waiter, ${payloads(erased)} too.`
@@ -298,10 +315,10 @@ function payloads(events: unknown[]): string {
 export type Under = (
   | { as: "delivery"; events: { id: string; source: string }[] }
   | { as: "payment"; events: DroppedPayment[] }
-) & { erased?: true; erasedOf?: string[] };
+) & { erased?: true; erasedOf?: string[]; orErased?: true };
 
 /**
- * The events retention dropped (or a person erased, `erased`; some of them, `erasedOf`) that `id` named though it was none of
+ * The events retention dropped (or a person erased, `erased`; some of them, `erasedOf`; either, the rest, `orErased`) that `id` named though it was none of
  * their ids: as a sender's delivery id, else as a Comgate or GoPay payment's id (GoPay's, ten
  * digits, reads as a Unix time too) of a source not configured with another scheme
  * (`droppedPayment`); undefined if neither.
@@ -322,15 +339,19 @@ export async function droppedUnder(store: EventStore, id: string): Promise<Under
     under.events.map((event) => event.id),
   );
   const erased = dropped.filter((event) => event.erased).map((event) => event.id);
-  if (erased.length === 0) return under;
-  return erased.length === under.events.length ? { ...under, erased: true } : { ...under, erasedOf: erased };
+  const either = dropped.some((event) => event.orErased) ? { orErased: true as const } : {};
+  if (erased.length === 0) return { ...under, ...either };
+  return erased.length === under.events.length ? { ...under, erased: true } : { ...under, erasedOf: erased, ...either };
 }
 
 /** How the events `under` names went: "retention has dropped", or erased by hand, or some of each. */
 export function goneHow(under: Under): string {
+  const dropped = under.orErased
+    ? "retention has dropped, or someone erased from the store by hand"
+    : "retention has dropped";
   if (under.erasedOf)
-    return `retention has dropped, but for ${under.erasedOf.length === 1 ? "event" : "events"} ${fewOf(under.erasedOf, "and")}, erased from the store by hand`;
-  if (!under.erased) return "retention has dropped";
+    return `${dropped}, but for ${under.erasedOf.length === 1 ? "event" : "events"} ${fewOf(under.erasedOf, "and")}, erased from the store by hand`;
+  if (!under.erased) return dropped;
   return `${under.events.length === 1 ? "was" : "were"} erased from the store by hand`;
 }
 

@@ -107,6 +107,8 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const { dropped, mayBe, through } = await retentionOf(store, [id]);
   if (dropped[0]?.erased) return `it was erased from the store by hand on ${dropped[0].droppedAt}`;
+  if (dropped[0]?.orErased)
+    return `retention dropped it, or it was erased from the store by hand, on ${dropped[0].droppedAt}`;
   if (dropped[0]) return `retention dropped it on ${dropped[0].droppedAt}`;
   if (mayBe.length > 0) return "retention has dropped the oldest events, and it may be one of them";
   return `retention has dropped no event ${through === 0 ? "here" : "with this id"}, so the id is ${NOT_DROPPED}`;

@@ -423,8 +423,11 @@ export interface EventStore {
    * before every drop on record, as retention drops the oldest first.
    */
   oldestDroppedId(): Promise<string | undefined>;
-  /** How many drops are remembered: where as many as stats count, none was made unrecorded nor forgotten. */
-  droppedRemembered(): Promise<number>;
+  /**
+   * How many drops are remembered: where as many as stats count, none was made unrecorded nor
+   * forgotten. With `after`, only those of the event ids greater than it: made after its time.
+   */
+  droppedRemembered(after?: string): Promise<number>;
   /**
    * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state
    * (`3000006542:PAID`), oldest first, at most ten.

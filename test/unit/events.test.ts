@@ -671,6 +671,37 @@ test("an event erased by hand, newer than events kept, is told erased by hand wh
   });
 });
 
+test("an event erased by hand that was the oldest kept is not told dropped by retention, which it may not have been", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2026-12-01T09:00:00Z");
+  await addTrial(store, "d1");
+  await store.expire(clock.now() + 31 * 86_400_000);
+  setClock("2027-01-05T09:00:00Z");
+  const erased = (await addTrial(store, "d2", '{"email":"jana.novakova@example.cz"}')).id;
+  setClock("2027-01-05T10:00:00Z");
+  const kept = await addTrial(store, "d3");
+  setClock("2027-01-05T11:00:00Z");
+  erase(file, "jana.novakova@example.cz");
+  const on = "on 2027-01-05T11:00:00.000Z";
+  const gone = `Retention dropped it, or it was erased from the store by hand, ${on}: gone from waiter, its payload too.`;
+  expect(text(await call("events_get", { id: erased }))).toBe(
+    `No event "${erased}" is stored. ${gone} events_list lists the events kept.`,
+  );
+  // Every event kept came after it, whichever took it.
+  expect(text(await call("events_list", { since: erased }))).toBe(
+    `since "${erased}" names no stored event. ${gone} Retention has dropped every event up to c1, and every event kept came after those: pass since="c1" for them (any that matched between are lost to waiter).`,
+  );
+  const readOn = (await call("events_list", { since: "c1" })).structuredContent as { events: { id: string }[] };
+  expect(readOn.events.map((event) => event.id)).toEqual([kept.id]);
+  await expect(client.readResource({ uri: `events://event/${erased}` })).rejects.toMatchObject({
+    message: expect.stringContaining(`: retention dropped it, or it was erased from the store by hand, ${on};`),
+  });
+  expect(text(await call("events_get", { id: "d2" }))).toBe(
+    `No event "d2" is stored. "d2" is the sender's delivery id of event ${erased} (source "trial"), which retention has dropped, or someone erased from the store by hand: gone from waiter, its payload too.`,
+  );
+});
+
 test("an event erased by hand where retention has dropped none yet is told erased by hand, and when", async () => {
   const { store, file, client, call, text } = await served();
   onTestFinished(() => setClock());

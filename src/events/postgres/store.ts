@@ -1687,8 +1687,11 @@ export class PostgresEventStore implements EventStore {
     return row?.id ?? undefined;
   }
 
-  async droppedRemembered(): Promise<number> {
-    const [row] = await this.#query<{ n: string }>("SELECT count(*) AS n FROM dropped_deliveries");
+  async droppedRemembered(after?: string): Promise<number> {
+    const [row] =
+      after === undefined
+        ? await this.#query<{ n: string }>("SELECT count(*) AS n FROM dropped_deliveries")
+        : await this.#query<{ n: string }>("SELECT count(*) AS n FROM dropped_deliveries WHERE id > $1", [after]);
     return Number(row?.n ?? 0);
   }
 

@@ -1009,8 +1009,9 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql("SELECT min(id) FROM dropped_deliveries").pluck().get() as string | null) ?? undefined;
   }
 
-  async droppedRemembered(): Promise<number> {
-    return this.#sql("SELECT count(*) FROM dropped_deliveries").pluck().get() as number;
+  async droppedRemembered(after?: string): Promise<number> {
+    if (after === undefined) return this.#sql("SELECT count(*) FROM dropped_deliveries").pluck().get() as number;
+    return this.#sql("SELECT count(*) FROM dropped_deliveries WHERE id > ?").pluck().get(after) as number;
   }
 
   async droppedPayment(paymentId: string): Promise<DroppedPayment[]> {
