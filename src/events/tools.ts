@@ -56,6 +56,8 @@ import {
 } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
+/** How many cancelled waits' starts a session keeps, each for its own source and type. */
+const CANCELLED_WAITS = 20;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
 const MAX_PAYLOAD_TEXT = 16_384;
 /**
@@ -750,12 +752,24 @@ export function eventsToolset(
       });
       /**
        * Where a session's last events_wait without `since` that its client cancelled, or whose
-       * answer was lost (`lost`), began, and that wait's source and type: the answer, with its
-       * cursor, went nowhere, so the session's next wait reads on from there.
+       * answer was lost (`lost`), began, by that wait's source and type (`waitedOn`): the answer,
+       * with its cursor, went nowhere, so the session's next wait for the same events reads on from
+       * there, whatever waits for others came between.
        */
-      const cancelledWaits = new WeakMap<SessionState, { after: number; filter: string; lost: boolean }>();
+      const cancelledWaits = new WeakMap<SessionState, Map<string, { after: number; lost: boolean }>>();
       /** What a cancelled wait's start is kept with: its source and type. */
       const waitedOn = ({ source, type }: EventFilter) => JSON.stringify([source, type]);
+      /** Keeps a cancelled wait's start for the session, the newest CANCELLED_WAITS of them. */
+      const keepCancelled = (session: SessionState, key: string, start: { after: number; lost: boolean }) => {
+        const kept = cancelledWaits.get(session) ?? new Map<string, { after: number; lost: boolean }>();
+        cancelledWaits.set(session, kept);
+        kept.delete(key);
+        kept.set(key, start);
+        for (const oldest of kept.keys()) {
+          if (kept.size <= CANCELLED_WAITS) break;
+          kept.delete(oldest);
+        }
+      };
       /**
        * What a type that matched nothing is told where a WooCommerce source it covers sends a core
        * topic near it: "order.create" for order.created.
@@ -847,18 +861,18 @@ export function eventsToolset(
           // this page lists every event since: the session's next wait would answer them again. A
           // page cancelled goes nowhere, its cursor with it, even one under way.
           const { session } = call;
-          const cancelled = session && cancelledWaits.get(session);
+          const waited = waitedOn(filterOf(args));
+          const cancelled = session && cancelledWaits.get(session)?.get(waited);
           const unlisted = found[fitting];
           if (
             session &&
             cancelled &&
             !call.signal.aborted &&
             !args.before &&
-            cancelled.filter === waitedOn(filterOf(args)) &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
-            cancelledWaits.delete(session);
-            call.signal.addEventListener("abort", () => cancelledWaits.set(session, cancelled), { once: true });
+            cancelledWaits.get(session)?.delete(waited);
+            call.signal.addEventListener("abort", () => keepCancelled(session, waited, cancelled), { once: true });
           }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
@@ -1009,20 +1023,18 @@ export function eventsToolset(
               ? asked
               : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
           const filter = filterOf(args);
-          // Taken by the session's next wait alone: a wait after that had a cursor of its own.
-          const cancelled = call.session && cancelledWaits.get(call.session);
-          if (call.session) cancelledWaits.delete(call.session);
+          // Taken by the session's next wait for the same events alone: a wait after that had a cursor of its own.
           const key = waitedOn(filter);
-          const resumed = !args.since && cancelled?.filter === key ? cancelled.after : undefined;
+          const cancelled = call.session && cancelledWaits.get(call.session)?.get(key);
+          if (call.session) cancelledWaits.get(call.session)?.delete(key);
+          const resumed = !args.since && cancelled ? cancelled.after : undefined;
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
           const keep = (lost = false) => {
-            if (!args.since && call.session) {
-              cancelledWaits.set(call.session, { after, filter: key, lost });
-            }
+            if (!args.since && call.session) keepCancelled(call.session, key, { after, lost });
           };
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", () => keep(), { once: true });
@@ -1066,8 +1078,8 @@ export function eventsToolset(
               resumed === undefined
                 ? undefined
                 : cancelled?.lost
-                  ? `The connection of the session's last wait closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
-                  : `This client cancelled the session's last wait before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
+                  ? `The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
+                  : `This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,

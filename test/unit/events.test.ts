@@ -3122,6 +3122,29 @@ test("the wait after one its client cut answers what arrived meanwhile, which th
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
+test("a wait on other events between leaves a cut wait's start to the next wait for the same events", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const paid = await addTrial(store, "paid");
+  expect((await call("events_wait", { type: "refund.created", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+    cursor: "c2",
+  });
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paid.id },
+    note: "This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (c1).",
+  });
+  // Taken once.
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+  });
+});
+
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
