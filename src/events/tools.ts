@@ -859,7 +859,8 @@ export function eventsToolset(
           const shown = found.slice(0, fitting);
           // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
           // this page lists every event since: the session's next wait would answer them again. A
-          // page cancelled goes nowhere, its cursor with it, even one under way.
+          // page cancelled goes nowhere, its cursor with it, even one under way; one of the
+          // unacknowledged leaves out those another session acknowledged, which a wait answers.
           const { session } = call;
           const waited = waitedOn(filterOf(args));
           const cancelled = session && cancelledWaits.get(session)?.get(waited);
@@ -869,6 +870,7 @@ export function eventsToolset(
             cancelled &&
             !call.signal.aborted &&
             !args.before &&
+            !args.unacked_only &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
             cancelledWaits.get(session)?.delete(waited);

@@ -3158,6 +3158,24 @@ test("the wait after one its client cut answers no event events_list gave meanwh
   expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({ timed_out: true });
 });
 
+test("the wait after one its client cut answers an event acknowledged meanwhile, which a page of the unacknowledged left out", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  // Another session acknowledges it before this one looks.
+  const acked = await addTrial(store, "acked");
+  await store.ack([acked.id]);
+  expect((await call("events_list", { unacked_only: true })).structuredContent).toMatchObject({
+    events: [{}],
+    cursor: "c2",
+  });
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: acked.id },
+  });
+});
+
 test("the wait after one its client cut answers the event an events_list page meanwhile left out", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
