@@ -1624,6 +1624,19 @@ describe("cache and coalescing", () => {
     expect(fake.count("/joined-apart")).toBe(1);
   });
 
+  test("a caller joined to a load whose deadline comes before its own is answered within its own", async () => {
+    const api = client();
+    await api.send("/warm", {}, call());
+    fake.delayMs = 1_000;
+    const first = failure(api.json(counter, "/later", {}, call(300)));
+    await expect.poll(() => fake.count("/later")).toBe(1);
+    const second = await api.json(counter, "/later", {}, call(5_000));
+    expect(second).toEqual({ n: expect.any(Number) });
+    expect((await first).message).toMatch(/did not answer before the tool call's deadline/);
+    // Sent again once the first caller's load ended.
+    expect(fake.count("/later")).toBe(2);
+  });
+
   test("a POST is never cached", async () => {
     const api = client();
     await api.json(counter, "/posted", { method: "POST", body: "{}", query: { "max-age": 60 } }, call());

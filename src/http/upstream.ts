@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
-import { A_CHANGE, type ChangeWords, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { A_CHANGE, type ChangeWords, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
 import type { Throttled } from "../log.js";
 import { isWaitersOwnUrl, percentDecoded } from "../settings.js";
 import { MAY_BE_A_WORD, quoteLine, withoutSecrets } from "../shown.js";
@@ -202,9 +202,10 @@ export interface Carrier {
   cache: AnswerCache;
   /**
    * Per GET as sent (its URL and headers), how far the load that callers of `json` share has got,
-   * while it is in flight: undici's deduplicate joins such GETs whichever upstream object sends them.
+   * and its deadline, while it is in flight: undici's deduplicate joins such GETs whichever
+   * upstream object sends them.
    */
-  loading: Map<string, Progress>;
+  loading: Map<string, { progress: Progress; deadline: number }>;
   options: ClientOptions;
   /** The runs of 401 and 403 answers, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
   refusals: Throttled | undefined;
@@ -323,16 +324,20 @@ export class Upstream {
     const sent = this.#outgoing(path, { ...options, headers });
     const request = `${sent.url.href} ${JSON.stringify(sent.headers)}`;
     const joined = loading.get(request);
-    const progress = joined ?? { begun: false, written: false };
+    const progress = joined?.progress ?? { begun: false, written: false };
     try {
       const load = this.#load(schema, key, path, { ...options, headers }, call.deadline, kept, progress);
       if (!joined) {
-        loading.set(request, progress);
+        loading.set(request, { progress, deadline: call.deadline });
         const over = () => loading.delete(request);
         load.then(over, over);
       }
       return await untilAborted(load, own.call.signal);
     } catch (err) {
+      // The load carried the deadline of the caller that began it: one joined to it with a later
+      // deadline, and time left till then, asks again within its own.
+      const later = joined && call.deadline > joined.deadline && call.deadline - clock.now() > this.roomMs;
+      if (err instanceof DeadlinePassed && later && !call.signal.aborted) return this.json(schema, path, options, call);
       // Left at its own deadline, a caller says how far the answer had got, as one alone would.
       const stopped = progress.begun && err === own.call.signal.reason ? new StoppedAnswer(err as Error) : err;
       const failure = own.call.signal.aborted
