@@ -890,10 +890,11 @@ export function eventsToolset(
             ...(args.unacked_only ? ["unacked_only=true"] : []),
           ];
           const kept = [...(args.since ? [`since="${cursorOf(after)}"`] : []), ...filters];
+          const one = filters.length === 1;
           const without = !args.since
-            ? "without them, the pages list events they leave out"
+            ? `without ${one ? "it" : "them"}, the pages list events ${one ? "it leaves" : "they leave"} out`
             : filters.length
-              ? "without since, the pages go on past it; without the filters, they list events the filters leave out"
+              ? `without since, the pages go on past it; without the ${one ? "filter, they list events it leaves" : "filters, they list events the filters leave"} out`
               : "without it, the pages go on past it";
           const keep =
             nextBefore && kept.length

@@ -1033,12 +1033,22 @@ test("a page of events_list that filtered says to keep its filters when paging b
   // With since too, each is said.
   const since = (await call("events_list", { since: start, type: "payment.*", limit: 2 })).structuredContent as Page;
   expect(since.note).toBe(
-    `Keep since="${start}" and type="payment.*" when paging back with before: without since, the pages go on past it; without the filters, they list events the filters leave out.`,
+    `Keep since="${start}" and type="payment.*" when paging back with before: without since, the pages go on past it; without the filter, they list events it leaves out.`,
   );
   // As told, the page back lists the payment left, not the order.
   const back = (await call("events_list", { since: start, type: "payment.*", before: since.next_before, limit: 2 }))
     .structuredContent as Page;
   expect(back.events).toHaveLength(1);
+  // One filter is one.
+  const one = (await call("events_list", { type: "payment.*", limit: 2 })).structuredContent as Page;
+  expect(one.note).toBe(
+    'Keep type="payment.*" when paging back with before: without it, the pages list events it leaves out.',
+  );
+  expect(
+    ((await call("events_list", { since: start, source: "trial", limit: 2 })).structuredContent as Page).note,
+  ).toBe(
+    `Keep since="${start}" and source="trial" when paging back with before: without since, the pages go on past it; without the filter, they list events it leaves out.`,
+  );
 });
 
 test("a type longer than a quoted value is cut at is given whole where a model is told to pass it", async () => {
