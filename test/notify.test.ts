@@ -2312,6 +2312,10 @@ describe("who may be told", () => {
     expect(() => chat("https://t.me/c/1234567890/42")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );
+    // An older channel's number has fewer digits: the Bot API's id is -(10^12 + it), not -100 before it.
+    expect(() => chat("https://t.me/c/987654321/42")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1000987654321, instead$/,
+    );
     // A public channel's preview (t.me/s/…) and Telegram Web's address of an open chat (#<id> or #@name)
     // stand for a chat too; Telegram Web K leaves a supergroup's or channel's -100 out, Web A keeps it.
     expect(() => chat("https://t.me/s/shopnews")).toThrow(

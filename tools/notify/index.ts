@@ -104,9 +104,16 @@ const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
 const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
 
 /**
+ * The Bot API's id of the supergroup or channel a link names by its own number (t.me/c/<number>,
+ * Telegram Web K's #-<number>): -(10^12 + number), which reads "-100" and the number only when it
+ * has 10 digits, as newer ones do.
+ */
+const channelId = (number: string) => `-1${number.padStart(12, "0")}`;
+
+/**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
- * @name it stands for (t.me/c/<number>/… is a private chat's, its id without the -100; t.me/s/<name>
- * a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands for none
+ * @name it stands for (t.me/c/<number>/… is a private chat's, by its own number, which channelId
+ * reads; t.me/s/<name> a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands for none
  * (t.me/+<digits> is a phone number's). Telegram Web's address of an open chat ends in #@name or
  * #<id>: Web A's id is the Bot API's, followed by _<message or topic> or _pinned in a message's or
  * topic's address; Web K's leaves a supergroup's or channel's -100 out, which a group's never had.
@@ -123,11 +130,11 @@ function notChatId(input: unknown): string {
     // The Bot API's id of a supergroup or channel is -(10^12 + its number); a group's is below 10^12.
     // Web A (once Web Z) shows the Bot API's id: only another's short negative id has two readings.
     return minus && number && number.length <= 12 && !/^[az]$/i.test(client)
-      ? `is a link to a chat: list the chat's id, -1${number.padStart(12, "0")} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
+      ? `is a link to a chat: list the chat's id, ${channelId(number)} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
   const link =
-    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d+)|(s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
+    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d{1,12})|(s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
       input,
     );
   if (!link) return "is not a chat id or @channelname";
@@ -135,7 +142,7 @@ function notChatId(input: unknown): string {
   if (invite) {
     return "is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows (docs/notifications.md says how)";
   }
-  if (number) return `is a link to a chat: list the chat's id, -100${number}, instead`;
+  if (number) return `is a link to a chat: list the chat's id, ${channelId(number)}, instead`;
   // Only a public channel has a preview.
   return preview ? `is a link to a chat: list the chat's @name, @${name}, instead` : byName(name);
 }
