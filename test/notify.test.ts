@@ -2354,6 +2354,35 @@ describe("who may be told", () => {
         /at ops.chatIds.0: is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\)$/,
       );
     }
+    // A t.me/joinchat link of the oldest form has its invite in the query.
+    expect(() => chat("https://t.me/joinchat?invite=AbCdEfGhIjK12345")).toThrow(
+      /at ops.chatIds.0: is an invite link, which names no chat: /,
+    );
+    // t.me/+<digits> opens the chat of whoever has that phone number, to which no bot can write.
+    expect(() => chat("https://t.me/+420601234567")).toThrow(
+      /at ops.chatIds.0: is a link to a phone number, which a bot cannot write to: list the person's id instead, a number getUpdates shows once they have written to the bot \(docs\/notifications.md says how\)$/,
+    );
+    // Telegram's other pages of t.me name no chat, though they are as long as an @name.
+    for (const [page, link] of [
+      ["share", "https://t.me/share/url?url=https%3A%2F%2Fshop.example&text=Paid"],
+      ["addstickers", "t.me/addstickers/ShopPack"],
+      ["proxy", "https://t.me/proxy?server=proxy.example&port=443&secret=ee00"],
+      ["socks", "https://t.me/socks?server=proxy.example&port=1080"],
+      ["setlanguage", "https://t.me/setlanguage/cs"],
+    ]) {
+      expect(() => chat(link as string)).toThrow(
+        new RegExp(
+          `at ops.chatIds.0: is a t.me/${page} link, which names no chat: list the chat's id, a number getUpdates shows \\(docs/notifications.md says how\\), or a public group's or channel's @name$`,
+        ),
+      );
+    }
+    // A boost link names a channel, by its @name or, of a private one, its number.
+    expect(() => chat("https://t.me/boost/shopnews")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead$/,
+    );
+    expect(() => chat("https://t.me/boost?c=1234567890")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+    );
     expect(() => chat("shopnews")).toThrow(/at ops.chatIds.0: is not a chat id or @channelname \(got "shopnews"\)$/);
     // Telegram's @names are one whatever their case: @ShopNews is @shopnews.
     expect(() =>

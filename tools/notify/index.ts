@@ -104,6 +104,29 @@ const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
 const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
 
 /**
+ * The pages of t.me that are no chat's, as long as a chat's @name (core.telegram.org/api/links):
+ * t.me/share/url?… is a link to share, not the chat @share.
+ */
+const NOT_CHATS = new Set([
+  "addemoji",
+  "addlist",
+  "addstickers",
+  "addstyle",
+  "addtheme",
+  "auction",
+  "boost",
+  "confirmphone",
+  "contact",
+  "giftcode",
+  "invoice",
+  "login",
+  "proxy",
+  "setlanguage",
+  "share",
+  "socks",
+]);
+
+/**
  * The Bot API's id of the supergroup or channel a link names by its own number (t.me/c/<number>,
  * Telegram Web K's #-<number>): -(10^12 + number), which reads "-100" and the number only when it
  * has 10 digits, as newer ones do.
@@ -113,10 +136,11 @@ const channelId = (number: string) => `-1${number.padStart(12, "0")}`;
 /**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
  * @name it stands for (t.me/c/<number>/… is a private chat's, by its own number, which channelId
- * reads; t.me/s/<name> a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands for none
- * (t.me/+<digits> is a phone number's). Telegram Web's address of an open chat ends in #@name or
- * #<id>: Web A's id is the Bot API's, followed by _<message or topic> or _pinned in a message's or
- * topic's address; Web K's leaves a supergroup's or channel's -100 out, which a group's never had.
+ * reads; t.me/s/<name> a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands
+ * for none, nor does a phone number's (t.me/+<digits>) or another page of t.me (NOT_CHATS).
+ * Telegram Web's address of an open chat ends in #@name or #<id>: Web A's id is the Bot API's,
+ * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's leaves a
+ * supergroup's or channel's -100 out, which a group's never had.
  */
 function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
@@ -133,18 +157,31 @@ function notChatId(input: unknown): string {
       ? `is a link to a chat: list the chat's id, ${channelId(number)} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
-  const link =
-    /^(?:https?:\/\/)?(?:t|telegram)\.me\/(?:(\+(?!\d+(?:[/?#]|$))|joinchat\/)|(?:c\/(\d{1,12})|(s\/)?(\w{5,32}))(?:[/?#]|$))/i.exec(
-      input,
-    );
+  const link = /^(?:https?:\/\/)?(?:t|telegram)\.me\/([^/?#]*)\/?([^/?#]*)[^?#]*(?:\?([^#]*))?/i.exec(input);
   if (!link) return "is not a chat id or @channelname";
-  const [, invite, number, preview, name = ""] = link;
-  if (invite) {
+  const [, first = "", second = "", query = ""] = link;
+  const page = first.toLowerCase();
+  if (/^\+\d+$/.test(first)) {
+    return "is a link to a phone number, which a bot cannot write to: list the person's id instead, a number getUpdates shows once they have written to the bot (docs/notifications.md says how)";
+  }
+  if (first.startsWith("+") || page === "joinchat") {
     return "is an invite link, which names no chat: add the bot to the chat, then list the chat's id, a number getUpdates shows (docs/notifications.md says how)";
   }
-  if (number) return `is a link to a chat: list the chat's id, ${channelId(number)}, instead`;
-  // Only a public channel has a preview.
-  return preview ? `is a link to a chat: list the chat's @name, @${name}, instead` : byName(name);
+  if (page === "c" && /^\d{1,12}$/.test(second)) {
+    return `is a link to a chat: list the chat's id, ${channelId(second)}, instead`;
+  }
+  // Only a public channel or group has a preview, or is boosted by its @name; a private one by its number.
+  if ((page === "s" || page === "boost") && /^\w{5,32}$/.test(second)) {
+    return `is a link to a chat: list the chat's @name, @${second}, instead`;
+  }
+  const boosted = page === "boost" ? new URLSearchParams(query).get("c") : null;
+  if (boosted && /^\d{1,12}$/.test(boosted)) {
+    return `is a link to a chat: list the chat's id, ${channelId(boosted)}, instead`;
+  }
+  if (NOT_CHATS.has(page)) {
+    return `is a t.me/${page} link, which names no chat: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name`;
+  }
+  return /^\w{5,32}$/.test(first) ? byName(first) : "is not a chat id or @channelname";
 }
 
 /** The TLS modes an email channel takes, as a refusal names them: other tools call them otherwise (nodemailer's secure). */
