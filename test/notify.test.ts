@@ -2383,6 +2383,31 @@ describe("who may be told", () => {
     expect(() => chat("https://t.me/boost?c=1234567890")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );
+    // A link of the Telegram app (tg:…) stands for what its t.me link does.
+    expect(() => chat("tg://resolve?domain=shopnews&post=42")).toThrow(byName);
+    expect(() => chat("tg://privatepost?channel=1234567890&post=42")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+    );
+    expect(() => chat("tg:join?invite=AbCdEfGhIjK12345")).toThrow(/at ops.chatIds.0: is an invite link, /);
+    expect(() => chat("tg://resolve?phone=420601234567")).toThrow(/at ops.chatIds.0: is a link to a phone number, /);
+    expect(() => chat("tg://user?id=424242")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
+    );
+    expect(() => chat("tg://addstickers?set=ShopPack")).toThrow(
+      /at ops.chatIds.0: is a link of the Telegram app \(tg:…\) that waiter does not read: list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\), or a public group's or channel's @name$/,
+    );
+    // The Telegram Web before Web K and Web A wrote a chat's kind as a letter before its number.
+    expect(() => chat("https://web.telegram.org/#/im?p=@shopnews")).toThrow(byName);
+    for (const [peer, id] of [
+      ["s1234567890_16728910236512095432", "-1001234567890"],
+      ["c987654321_6728910236512095432", "-1000987654321"],
+      ["g123456789", "-123456789"],
+      ["u424242_8765432109876543210", "424242"],
+    ]) {
+      expect(() => chat(`https://web.telegram.org/#/im?p=${peer}`)).toThrow(
+        new RegExp(`at ops.chatIds.0: is a link to a chat: list the chat's id, ${id}, instead$`),
+      );
+    }
     expect(() => chat("shopnews")).toThrow(/at ops.chatIds.0: is not a chat id or @channelname \(got "shopnews"\)$/);
     // Telegram's @names are one whatever their case: @ShopNews is @shopnews.
     expect(() =>

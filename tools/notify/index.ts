@@ -134,10 +134,27 @@ const NOT_CHATS = new Set([
 const channelId = (number: string) => `-1${number.padStart(12, "0")}`;
 
 /**
+ * The t.me link a link of the Telegram app (tg:<action>?…) stands for, where it names a chat, a
+ * phone number or an invite (core.telegram.org/api/links), or undefined.
+ */
+function tmeOf(action: string, query: URLSearchParams): string | undefined {
+  const [domain, phone, invite, channel] = ["domain", "phone", "invite", "channel"].map((key) => {
+    const value = query.get(key) ?? "";
+    return /^[\w-]+$/.test(value) ? value : undefined;
+  });
+  if (action === "resolve") return domain ? `t.me/${domain}` : phone ? `t.me/+${phone}` : undefined;
+  if (action === "join") return invite && `t.me/joinchat/${invite}`;
+  if (action === "privatepost") return channel && `t.me/c/${channel}`;
+  if (action === "boost") return domain ? `t.me/boost/${domain}` : channel && `t.me/boost?c=${channel}`;
+  return undefined;
+}
+
+/**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
  * @name it stands for (t.me/c/<number>/… is a private chat's, by its own number, which channelId
  * reads; t.me/s/<name> a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands
- * for none, nor does a phone number's (t.me/+<digits>) or another page of t.me (NOT_CHATS).
+ * for none, nor does a phone number's (t.me/+<digits>) or another page of t.me (NOT_CHATS). A link
+ * of the Telegram app (tg:…) is said as its t.me link is.
  * Telegram Web's address of an open chat ends in #@name or #<id>: Web A's id is the Bot API's,
  * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's leaves a
  * supergroup's or channel's -100 out, which a group's never had.
@@ -147,6 +164,29 @@ function notChatId(input: unknown): string {
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
   const byName = (name: string) =>
     `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
+  const app = /^tg:(?:\/\/)?(\w+)\/?(?:\?([^#]*))?(?:#.*)?$/i.exec(input);
+  if (app) {
+    const [, action = "", query = ""] = app;
+    const params = new URLSearchParams(query);
+    const asLink = tmeOf(action.toLowerCase(), params);
+    if (asLink) return notChatId(asLink);
+    // A person's, by their id, as the Bot API writes a mention of one who has no @name.
+    const user = params.get("id") ?? "";
+    if (/^user$/i.test(action) && /^\d+$/.test(user)) {
+      return `is a link to a chat: list the chat's id, ${user}, instead`;
+    }
+    return "is a link of the Telegram app (tg:…) that waiter does not read: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name";
+  }
+  // The Telegram Web that Web K and Web A replaced names a chat by a letter, its number and its
+  // access hash: u a person, g a group, c a channel, s a supergroup.
+  const old =
+    /^(?:https?:\/\/)?web\.telegram\.org\/#\/im\?p=(?:@(\w{5,32})|([ucsg])(\d{1,12})(?:_-?\d+)?)(?:&|$)/i.exec(input);
+  if (old) {
+    const [, name, kind = "", number = ""] = old;
+    if (name) return byName(name);
+    const id = /u/i.test(kind) ? number : /g/i.test(kind) ? `-${number}` : channelId(number);
+    return `is a link to a chat: list the chat's id, ${id}, instead`;
+  }
   const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:([akz])\/)?#(?:@(\w{5,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
   if (web) {
     const [, client = "", name, minus, number] = web;
