@@ -2265,6 +2265,10 @@ describe("who may be told", () => {
         `invalid setting WAITER_NOTIFY_CHANNELS at mail: unknown key "${key}": the channel's tls says how it connects, ${modes}`,
       );
     }
+    // Written as words, with a space between them, as a form or a YAML file may have it.
+    for (const key of ["use tls", "Start TLS"]) {
+      expect(() => mail({ [key]: true })).toThrow(`: the channel's tls says how it connects, ${modes}`);
+    }
     expect(() => mail({ tls: "ssl" })).toThrow(`at mail.tls: expected ${modes} (got "ssl")`);
     expect(() => mail({ tls: true })).toThrow(`at mail.tls: expected ${modes} (got true)`);
   });

@@ -291,7 +291,7 @@ export const channel = byWord("type", [
     },
     {
       unknownKey: (key) =>
-        TLS_KEYS.has(key.toLowerCase().replace(/[_-]/g, ""))
+        TLS_KEYS.has(key.toLowerCase().replace(/[\s_-]/g, ""))
           ? `the channel's tls says how it connects, ${TLS_MODES}`
           : undefined,
     },
