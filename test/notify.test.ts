@@ -1908,7 +1908,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: 127\\.0\\.0\\.1:${late.port} sent no greeting in time \\(Greeting never received\\): it is slow, or waits in silence for TLS from the start \\(tls "tls"\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${late.port} sent no greeting in time \\(Greeting never received\\): it is slow, or waits in silence for TLS from the start \\(tls "tls"\\); try again later, or if it lasts, check the channel's host, port and tls\\.$`,
         ),
       );
       expect(text(result)).not.toMatch(/current state/);
@@ -1938,12 +1938,12 @@ describe("notify_send by email", () => {
         smtpFailure(silent, { host: "mail.shop.example", port: 587, tls: "starttls" } as SmtpOptions).message,
       ),
     ).toBe(
-      'Not sent: mail.shop.example:587 sent no greeting in time (Greeting never received): it is slow, or waits in silence for TLS from the start (tls "tls"); if it lasts, check the channel\'s host, port and tls.',
+      'Not sent: the mail server mail.shop.example:587 sent no greeting in time (Greeting never received): it is slow, or waits in silence for TLS from the start (tls "tls"); if it lasts, check the channel\'s host, port and tls.',
     );
     const tlsPort = smtpFailure(silent, { host: "mail.shop.example", port: 465, tls: "starttls" } as SmtpOptions);
     expect(tlsPort).not.toBeInstanceOf(UpstreamError);
     expect(tlsPort.message).toBe(
-      'Not sent: mail.shop.example:465 sent no greeting (Greeting never received); port 465 is for TLS from the start, where a server waits in silence for it: set the channel\'s tls to "tls".',
+      'Not sent: the mail server mail.shop.example:465 sent no greeting (Greeting never received); port 465 is for TLS from the start, where a server waits in silence for it: set the channel\'s tls to "tls".',
     );
   });
 
@@ -2057,7 +2057,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         new RegExp(
-          `b@shop.example: Not sent: mail\\.other\\.example:${port} sent no greeting once TLS was up \\(Greeting never received\\); try again later, or if it lasts, check the channel's host and port\\.$`,
+          `b@shop.example: Not sent: the mail server mail\\.other\\.example:${port} sent no greeting once TLS was up \\(Greeting never received\\); try again later, or if it lasts, check the channel's host and port\\.$`,
         ),
       );
       expect(held.length).toBe(1);

@@ -541,12 +541,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
   // Postfix's postscreen does). Port 465 is TLS's from the start (RFC 8314), where silence says so.
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls" && port === SMTP_PORTS.tls) {
     return new ToolError(
-      `Not sent: ${host}:${port} sent no greeting (${said}); port ${port} is for TLS from the start, where a server waits in silence for it: set the channel's tls to "tls".`,
+      `Not sent: the mail server ${host}:${port} sent no greeting (${said}); port ${port} is for TLS from the start, where a server waits in silence for it: set the channel's tls to "tls".`,
     );
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
     return new UpstreamError(
-      `Not sent: ${host}:${port} sent no greeting in time (${said}): it is slow, or waits in silence for TLS from the start (tls "tls"); try again later, or if it lasts, check the channel's host, port and tls.`,
+      `Not sent: the mail server ${host}:${port} sent no greeting in time (${said}): it is slow, or waits in silence for TLS from the start (tls "tls"); try again later, or if it lasts, check the channel's host, port and tls.`,
       undefined,
       undefined,
       true,
@@ -556,7 +556,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // TLS came up, so the port serves it: a server too busy or hung to greet, sent nothing, as
     // one that never connects is; an automation tries again.
     return new UpstreamError(
-      `Not sent: ${host}:${port} sent no greeting once TLS was up (${said}); try again later, or if it lasts, check the channel's host and port.`,
+      `Not sent: the mail server ${host}:${port} sent no greeting once TLS was up (${said}); try again later, or if it lasts, check the channel's host and port.`,
       undefined,
       undefined,
       true,
