@@ -991,6 +991,49 @@ describe("a run a stopped server left", () => {
     },
   );
 
+  test("a run whose own ack step failed, its event acknowledged by an agent meanwhile, does not say the step acknowledged it", async () => {
+    const event = await leftBehind([
+      [0, "done"],
+      [1, "done"],
+      [2, "failed", "The event store failed: database is locked."],
+    ]);
+    const s = store();
+    await s.ack([event.id]).finally(() => s.close());
+    const sent = telegram.delivered.length;
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      expect((await runsOf(event.id))[0]?.status).toBe("failed");
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      const notice = telegram.delivered.at(-1)?.text;
+      expect(notice).toMatch(/ Step 3 \(events_ack\) failed: The event store failed: database is locked\.$/);
+      expect(notice).not.toMatch(/acknowledged the event/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a run whose ack step waited, no longer gone on with, its event acknowledged by an agent, does not say the step acknowledged it", async () => {
+    const event = await leftBehind([
+      [0, "done"],
+      [1, "done"],
+      [2, "refused"],
+    ]);
+    const s = store();
+    await s.ack([event.id]).finally(() => s.close());
+    const sent = telegram.delivered.length;
+    const narrowed = { ...PAID, when: { ...PAID.when, type: "charge.refunded" }, onFailure: { notify: "team" } };
+    const server = await serve([narrowed]);
+    try {
+      expect((await runsOf(event.id))[0]?.status).toBe("failed");
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      const notice = telegram.delivered.at(-1)?.text;
+      expect(notice).toMatch(/ Step 3 \(events_ack\) was not done\.$/);
+      expect(notice).not.toMatch(/acknowledged the event/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a run whose first step acknowledged the event, its automation's steps moved while a step waited, says it did", async () => {
     const event = await leftBehind(
       [

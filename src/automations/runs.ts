@@ -30,12 +30,12 @@ const REPORTED = "waiter: ";
  * The steps after `failedAt` (from 0), which a failed run did not run, as a sentence that begins
  * with a space: " Steps 3-4 (notify, ack) were not run; the event is not acknowledged.", or "".
  * An event `acked` otherwise (an agent, another automation on it) is said to be; of one retention
- * removed (`acked` undefined) nothing is said, as it is neither. One the run's own earlier step
- * acknowledged is said to be too: a person finishing the run by hand will not find it among the
+ * removed (`acked` undefined) nothing is said, as it is neither. One a step of the run done before
+ * `failedAt` acknowledged is said to be too: a person finishing the run by hand will not find it among the
  * events not acknowledged, where an agent looks.
  */
 function notRun(automation: Automation, failedAt: number, acked: boolean | undefined): string {
-  const ackedBy = automation.do.findIndex((step, i) => i <= failedAt && toolOf(step) === "events_ack");
+  const ackedBy = automation.do.findIndex((step, i) => i < failedAt && toolOf(step) === "events_ack");
   return `${stepsLeft(automation, failedAt, acked)}${ownAck(ackedBy, acked, automation.dryRun)}`;
 }
 
@@ -124,8 +124,9 @@ function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): 
     reached = i;
     break;
   }
+  // Only an ack step it recorded as done acknowledged the event: not the one it reached, under way or refused.
   const rest = automation
-    ? notRun(automation, reached, acked)
+    ? `${stepsLeft(automation, reached, acked)}${ownAck(ackedBy, acked, automation.dryRun)}`
     : ` No other step of it was ${run.dryRun ? "checked" : "run"}.${ownAck(ackedBy, acked, run.dryRun)}`;
   return worded`${said}${rest}`;
 }
