@@ -1086,7 +1086,7 @@ describe("notify_send by email", () => {
     try {
       const said = async (channel: string) => text(await misfits.call("notify_send", { channel, text: "Hi" }));
       expect(await said("implicit")).toMatch(
-        /Not sent: 127.0.0.1:\d+ does not answer TLS \(wrong version number\); with tls "tls" use the server's port for TLS from the start \(usually 465\), or tls "starttls"/,
+        /Not sent: the mail server 127.0.0.1:\d+ does not answer TLS \(wrong version number\); with tls "tls" use the server's port for TLS from the start \(usually 465\), or tls "starttls"/,
       );
       expect(await said("private")).toMatch(
         /Not sent: the mail server's certificate is not trusted \(self-signed certificate\); .* NODE_EXTRA_CA_CERTS/,

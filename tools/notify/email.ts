@@ -362,7 +362,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
   const said = saidBy(err, options);
   if (NOT_TLS.test(message)) {
     return new ToolError(
-      `Not sent: ${host}:${port} does not answer TLS (${said}); with tls "tls" use the server's port for TLS from the start (usually 465), or tls "starttls" (usually 587).`,
+      `Not sent: the mail server ${host}:${port} does not answer TLS (${said}); with tls "tls" use the server's port for TLS from the start (usually 465), or tls "starttls" (usually 587).`,
     );
   }
   if (originalCode && UNTRUSTED.includes(originalCode)) {
