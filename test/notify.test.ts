@@ -2313,6 +2313,8 @@ describe("who may be told", () => {
     const byName =
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\)$/;
     expect(() => chat("https://t.me/shopnews")).toThrow(byName);
+    // As Telegram writes a public chat's link with its @name as a host of its own too.
+    expect(() => chat("https://shopnews.t.me/")).toThrow(byName);
     expect(() => chat("https://t.me/c/1234567890/42")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
     );

@@ -152,9 +152,9 @@ function tmeOf(action: string, query: URLSearchParams): string | undefined {
 /**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
  * @name it stands for (t.me/c/<number>/… is a private chat's, by its own number, which channelId
- * reads; t.me/s/<name> a public channel's preview); an invite link (t.me/+…, t.me/joinchat/…) stands
- * for none, nor does a phone number's (t.me/+<digits>) or another page of t.me (NOT_CHATS). A link
- * of the Telegram app (tg:…) is said as its t.me link is.
+ * reads; t.me/s/<name> a public channel's preview; <name>.t.me is t.me/<name>); an invite link
+ * (t.me/+…, t.me/joinchat/…) stands for none, nor does a phone number's (t.me/+<digits>) or another
+ * page of t.me (NOT_CHATS). A link of the Telegram app (tg:…) is said as its t.me link is.
  * Telegram Web's address of an open chat ends in #@name or #<id>: Web A's id is the Bot API's,
  * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's leaves a
  * supergroup's or channel's -100 out, which a group's never had.
@@ -197,6 +197,9 @@ function notChatId(input: unknown): string {
       ? `is a link to a chat: list the chat's id, ${channelId(number)} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
+  // A public chat's @name may come first, as a host of its own: shopnews.t.me is t.me/shopnews.
+  const named = /^(?:https?:\/\/)?(\w{5,32})\.t\.me(?:[/?#]|$)/i.exec(input)?.[1];
+  if (named && !NOT_CHATS.has(named.toLowerCase()) && !/^joinchat$/i.test(named)) return byName(named);
   const link = /^(?:https?:\/\/)?(?:t|telegram)\.me\/([^/?#]*)\/?([^/?#]*)[^?#]*(?:\?([^#]*))?/i.exec(input);
   if (!link) return "is not a chat id or @channelname";
   const [, first = "", second = "", query = ""] = link;
