@@ -835,6 +835,11 @@ describe("automations are checked at start", () => {
       /step 1: No notification channel is named "@shop_news"; the only notification channel is team\. A chat is not a channel: list it in the chatIds of a telegram channel \(notify\.channels in the config file, or WAITER_NOTIFY_CHANNELS; docs\/notifications\.md\), and name that channel here\.$/,
     ],
     [
+      "a Telegram chat's collectible @name of 4 characters as a notify step's channel",
+      { ...PAID, do: [{ notify: "@bank", text: "Hi" }] },
+      /step 1: No notification channel is named "@bank"; the only notification channel is team\. A chat is not a channel: list it in the chatIds of a telegram channel /,
+    ],
+    [
       "a channel not configured",
       { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
       /automation stripe-paid, step 1: No notification channel is named "everyone"; the only notification channel is team\.$/,

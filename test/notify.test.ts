@@ -2313,6 +2313,11 @@ describe("who may be told", () => {
     const byName =
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\)$/;
     expect(() => chat("https://t.me/shopnews")).toThrow(byName);
+    // A collectible @name, bought on Fragment, may have 4 characters.
+    expect(() => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["@bank"] } }, { T: "1:x" })).not.toThrow();
+    expect(() => chat("https://t.me/bank")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @bank, instead if it is a public group or channel; /,
+    );
     // As Telegram writes a public chat's link with its @name as a host of its own too.
     expect(() => chat("https://shopnews.t.me/")).toThrow(byName);
     expect(() => chat("https://t.me/c/1234567890/42")).toThrow(

@@ -187,7 +187,7 @@ export function checkAutomations({
           const channels = (schema as z.ZodEnum).options as string[];
           // A person's address or chat, as one would write where they are to be told, goes in a channel.
           const given = String(value);
-          const listed = /^(-?\d+|@\w{5,32})$/.test(given)
+          const listed = /^(-?\d+|@\w{4,32})$/.test(given)
             ? " A chat is not a channel: list it in the chatIds of a telegram channel"
             : /^[^@\s]+@[^@\s]+$/.test(given)
               ? " An address is not a channel: list it in the to of an email channel"

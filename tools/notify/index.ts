@@ -100,8 +100,11 @@ const BOT_TOKEN = /^\d+:[\w-]+$/;
 /** The variable a message names as the one to hold the bot token. */
 const BOT_TOKEN_VARIABLE = "TELEGRAM_BOT_TOKEN";
 
-/** A Telegram chat as chatIds lists it: its id, or a public group's or channel's @name. */
-const CHAT_ID = /^(-?\d+|@\w{5,32})$/;
+/**
+ * A Telegram chat as chatIds lists it: its id, or a public group's or channel's @name, of 5 to 32
+ * characters, or 4 for a collectible one bought on Fragment (@bank).
+ */
+const CHAT_ID = /^(-?\d+|@\w{4,32})$/;
 
 /**
  * The pages of t.me that are no chat's, as long as a chat's @name (core.telegram.org/api/links):
@@ -114,7 +117,9 @@ const NOT_CHATS = new Set([
   "addstyle",
   "addtheme",
   "auction",
+  "auth",
   "boost",
+  "call",
   "confirmphone",
   "contact",
   "giftcode",
@@ -180,14 +185,14 @@ function notChatId(input: unknown): string {
   // The Telegram Web that Web K and Web A replaced names a chat by a letter, its number and its
   // access hash: u a person, g a group, c a channel, s a supergroup.
   const old =
-    /^(?:https?:\/\/)?web\.telegram\.org\/#\/im\?p=(?:@(\w{5,32})|([ucsg])(\d{1,12})(?:_-?\d+)?)(?:&|$)/i.exec(input);
+    /^(?:https?:\/\/)?web\.telegram\.org\/#\/im\?p=(?:@(\w{4,32})|([ucsg])(\d{1,12})(?:_-?\d+)?)(?:&|$)/i.exec(input);
   if (old) {
     const [, name, kind = "", number = ""] = old;
     if (name) return byName(name);
     const id = /u/i.test(kind) ? number : /g/i.test(kind) ? `-${number}` : channelId(number);
     return `is a link to a chat: list the chat's id, ${id}, instead`;
   }
-  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:([akz])\/)?#(?:@(\w{5,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
+  const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:([akz])\/)?#(?:@(\w{4,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
   if (web) {
     const [, client = "", name, minus, number] = web;
     if (name) return byName(name);
@@ -198,7 +203,7 @@ function notChatId(input: unknown): string {
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
   // A public chat's @name may come first, as a host of its own: shopnews.t.me is t.me/shopnews.
-  const named = /^(?:https?:\/\/)?(\w{5,32})\.t\.me(?:[/?#]|$)/i.exec(input)?.[1];
+  const named = /^(?:https?:\/\/)?(\w{4,32})\.t\.me(?:[/?#]|$)/i.exec(input)?.[1];
   if (named && !NOT_CHATS.has(named.toLowerCase()) && !/^joinchat$/i.test(named)) return byName(named);
   const link = /^(?:https?:\/\/)?(?:t|telegram)\.me\/([^/?#]*)\/?([^/?#]*)[^?#]*(?:\?([^#]*))?/i.exec(input);
   if (!link) return "is not a chat id or @channelname";
@@ -214,7 +219,7 @@ function notChatId(input: unknown): string {
     return `is a link to a chat: list the chat's id, ${channelId(second)}, instead`;
   }
   // Only a public channel or group has a preview, or is boosted by its @name; a private one by its number.
-  if ((page === "s" || page === "boost") && /^\w{5,32}$/.test(second)) {
+  if ((page === "s" || page === "boost") && /^\w{4,32}$/.test(second)) {
     return `is a link to a chat: list the chat's @name, @${second}, instead`;
   }
   const boosted = page === "boost" ? new URLSearchParams(query).get("c") : null;
@@ -224,7 +229,7 @@ function notChatId(input: unknown): string {
   if (NOT_CHATS.has(page)) {
     return `is a t.me/${page} link, which names no chat: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name`;
   }
-  return /^\w{5,32}$/.test(first) ? byName(first) : "is not a chat id or @channelname";
+  return /^\w{4,32}$/.test(first) ? byName(first) : "is not a chat id or @channelname";
 }
 
 /** The TLS modes an email channel takes, as a refusal names them: other tools call them otherwise (nodemailer's secure). */
