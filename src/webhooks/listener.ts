@@ -219,7 +219,13 @@ export function listenerApp(parts: ListenerParts): {
   // for each kind of failure, so that none hides another: a source's deliveries not stored (each
   // line names one to send again), requests not counted, /healthz; and a line says when it answers
   // again, with how many deliveries of each source it did not store.
-  const storeWarning = throttled((line) => log.warning(line));
+  // Whether it wrote a line since storeAnswers last ended its runs: each run begins with one, so
+  // without it there is no run to end, and a delivery stored need not look for any.
+  let storeWarned = false;
+  const storeWarning = throttled((line) => {
+    storeWarned = true;
+    log.warning(line);
+  });
   const NOT_COUNTED = "\nnot counted";
   const HEALTH = "\n/healthz";
   const notStored = (source: string) => `${source}\nnot stored`;
@@ -240,6 +246,8 @@ export function listenerApp(parts: ListenerParts): {
   const storeAnswers = () => {
     unwritable = false;
     unwritten = false;
+    if (!storeWarned) return;
+    storeWarned = false;
     const lost = [...sources.keys()].flatMap((source) => {
       const run = storeWarning.end(notStored(source));
       if (!run) return [];
