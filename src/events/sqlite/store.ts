@@ -858,6 +858,16 @@ export class SqliteEventStore implements EventStore {
     try {
       results = await this.#write(() => {
         const inserted = batch.map(({ event }) => this.#insert(event));
+        // One counters write for each source and outcome of the batch, not one for each delivery.
+        const counted = new Map<string, { accepted: number; duplicate: number }>();
+        batch.forEach(({ event }, i) => {
+          const outcomes = counted.get(event.source) ?? { accepted: 0, duplicate: 0 };
+          counted.set(event.source, outcomes);
+          outcomes[inserted[i]?.duplicate ? "duplicate" : "accepted"] += 1;
+        });
+        for (const [source, outcomes] of counted) {
+          for (const [outcome, n] of Object.entries(outcomes)) if (n > 0) this.#count(source, outcome, n);
+        }
         const last = batch.at(-1)?.event;
         const added = inserted.filter((r) => !r.duplicate);
         if (last && added.length > 0) {
@@ -905,7 +915,6 @@ export class SqliteEventStore implements EventStore {
       dedupeId,
     ) as { id: string } | undefined;
     if (dropped) {
-      this.#count(event.source, "duplicate");
       return { seq: 0, id: dropped.id, duplicate: true, dropped: true };
     }
     const inserted = this.#sql(
@@ -923,7 +932,6 @@ export class SqliteEventStore implements EventStore {
       (event.isJson ?? isJson(event.body)) ? 1 : 0,
       event.body.length,
     ) as { seq: number; id: string } | undefined;
-    this.#count(event.source, inserted ? "accepted" : "duplicate");
     if (inserted) return { ...inserted, duplicate: false };
     const existing = this.#sql("SELECT seq, id FROM events WHERE source = ? AND dedupe_id = ?").get(
       event.source,
