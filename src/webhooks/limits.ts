@@ -172,7 +172,9 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
   const started = clock.now();
   let received = 0;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
   const stop = () => {
+    stopped = true;
     clearTimeout(timer);
     req.off("data", count);
   };
@@ -197,8 +199,13 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
     watch.tooSlow();
   };
   req.on("data", count);
-  req.once("end", stop);
-  timer = setTimeout(check, timeouts.bodyGraceMs);
+  // Most deliveries come whole with their headers, all read by the next tick: only a body still
+  // coming then is timed, until its end.
+  process.nextTick(() => {
+    if (stopped || req.complete) return;
+    req.once("end", stop);
+    timer = setTimeout(check, timeouts.bodyGraceMs);
+  });
   return stop;
 }
 
