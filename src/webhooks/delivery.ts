@@ -525,7 +525,7 @@ export function mountDeliveries(
     } else {
       log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
     }
-    res.status(200).json({ id, duplicate });
+    res.json({ id, duplicate });
   };
 
   /**
