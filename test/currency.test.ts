@@ -1414,6 +1414,17 @@ test("a refund's amount over the limit that JavaScript writes with an exponent i
   );
 });
 
+test("a small refund's amount that JavaScript writes with an exponent is told in plain digits", async () => {
+  for (const amount of [-1e-7, "-0.0000001"]) {
+    const refused = await server.call("currency_convert", { amount, from: "EUR", to: "CZK", date: "2026-08-28" });
+    expect(text(refused), String(amount)).toBe(
+      "Invalid arguments for currency_convert: amount: must be above 0: for a refund, send 0.0000001 and put the minus on the result (rounding is the same either way)",
+    );
+  }
+  const digits = await server.call("currency_convert", { amount: -1.2345e-7, from: "EUR", to: "CZK" });
+  expect(text(digits)).toContain("for a refund, send 0.00000012345 and put the minus");
+});
+
 test("an amount written with its currency's symbol or unit is refused with the number and the code to send", async () => {
   const said = async (amount: string) =>
     text(await server.call("currency_convert", { amount, from: "CZK", to: "USD", date: "2026-08-28" }));

@@ -190,15 +190,19 @@ function notPositive(issue: { input: unknown }): string {
   if (typeof input !== "number" || input >= 0) return ABOVE_ZERO;
   return -input > MAX_AMOUNT
     ? `${ABOVE_ZERO}: ${refundOverLimit(plainDigits(-input))}`
-    : `${ABOVE_ZERO}: for a refund, send ${-input} and ${MINUS_ON_RESULT}`;
+    : `${ABOVE_ZERO}: for a refund, send ${plainDigits(-input)} and ${MINUS_ON_RESULT}`;
 }
 
-/** A number as its digits are written, which JavaScript writes with an exponent from 1e21 on (1e+21). */
+/**
+ * A number above 0 as its digits are written, which JavaScript writes with an exponent from 1e21 on
+ * (1e+21) and below 1e-6 (1e-7).
+ */
 function plainDigits(value: number): string {
-  const [mantissa = "", exponent] = String(value).split("e+");
+  const [mantissa = "", exponent] = String(value).split("e");
   if (exponent === undefined) return mantissa;
-  const [whole, fraction = ""] = mantissa.split(".");
-  return `${whole}${fraction.padEnd(Number(exponent), "0")}`;
+  const [whole = "", fraction = ""] = mantissa.split(".");
+  const shift = Number(exponent);
+  return shift > 0 ? `${whole}${fraction.padEnd(shift, "0")}` : `0.${"0".repeat(-shift - 1)}${whole}${fraction}`;
 }
 
 /** Why a refund's amount is refused where its amount without the minus, `unsigned`, is over the limit too. */
