@@ -720,7 +720,7 @@ describe("cross rates", () => {
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does: send the one meant",
     );
     // No such day either way round: today's date, not a guess.
-    for (const date of ["31.2.2026", "31/4/2026", "13/13/2026"]) {
+    for (const date of ["31/4/2026", "13/13/2026"]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
       );
@@ -765,9 +765,9 @@ describe("cross rates", () => {
     expect(await refused("03-11-05")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03-11-05 is 2005-11-03 where the day comes first, 2005-03-11 where the month does, 2003-11-05 where the year does: send the one meant",
     );
-    // No such day: today's date, not a guess.
+    // No such day: the month's last, as of a date written YYYY-MM-DD.
     expect(await refused("29.2.25")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 29.2.25 is not a calendar date: 2025-02 ends on 2025-02-28",
     );
   });
 
@@ -852,9 +852,27 @@ describe("cross rates", () => {
     expect(await refused("3 December 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 December 2026 is 2026-12-03, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
+  });
+
+  test("a day past its month's end, in words or with its day first, is refused saying the month's last day", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["31 April 2026", "April 31, 2026", "31. dubna 2026", "31.4.2026", "2026/4/31"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is not a calendar date: 2026-04 ends on 2026-04-30`,
+      );
+    }
     expect(await refused("30 February 2026")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 30 February 2026 is not a calendar date: 2026-02 ends on 2026-02-28",
     );
+    // A month not over: its last day is refused too, and so said.
+    expect(await refused("32 December 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 32 December 2026 is not a calendar date: 2026-12 ends on 2026-12-31, and a date must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+    // No month, or no day, is no month's end mistyped.
+    for (const date of ["31.13.2026", "0 April 2026"]) {
+      expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
+    }
   });
 
   test("a date in words as Czech and German write it is told the date to send", async () => {

@@ -266,6 +266,9 @@ function notADate(
           : (stamped ?? reading?.date);
   const yearless = meant ? undefined : withoutYear(text, words);
   if (yearless) return yearless;
+  // A day past its month's end, where the text says which is the day (31 April 2026, 31.4.2026), is told that month's last.
+  const pastEnd = meant && !isCalendarDate(meant) && pastMonthEnd(meant);
+  if (pastEnd) return `must be a date as YYYY-MM-DD: ${text} ${notACalendarDate(meant, ahead)}`;
   if (!meant || !isCalendarDate(meant)) {
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
   }
@@ -402,6 +405,12 @@ function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => str
 
 /** Which day of a month given for a date is named to send: a range's first or last, or any for a date. */
 type MonthDay = "first" | "last" | "any";
+
+/** Whether a date (YYYY-MM-DD) is after its month's last day: a month's end mistyped, not a month or day that is none. */
+function pastMonthEnd(date: string): boolean {
+  const last = lastDayOf(date.slice(0, 7));
+  return last !== undefined && date > last;
+}
 
 /** The last day of `month` (YYYY-MM), if it is one. */
 function lastDayOf(month: string): string | undefined {
