@@ -765,6 +765,15 @@ describe("cross rates", () => {
     expect(await refused("03-11-05")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03-11-05 is 2005-11-03 where the day comes first, 2005-03-11 where the month does, 2003-11-05 where the year does: send the one meant",
     );
+    // In words too, as English, Czech and German write a date short.
+    for (const date of ["3 March 26", "3 Mar '26", "March 3, 26", "3. března 26", "3. März 26"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03 (${date} with its year read as 2026)`,
+      );
+    }
+    expect(await refused("3 December 26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 December 26 is 2026-12-03 with its year read as 2026, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
     // No such day: the month's last, as of a date written YYYY-MM-DD.
     expect(await refused("29.2.25")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 29.2.25 is not a calendar date: 2025-02 ends on 2025-02-28",

@@ -254,15 +254,16 @@ function notADate(
       : `must be a date as YYYY-MM-DD: ${said}: send the one meant${refused ? `; ${notBegun.join(" and ")} ${refused}` : ""}`;
   }
   const [reading] = readings;
-  const readYear = reading ? reading.year : century;
   const words = inWords(text);
+  const wordsYear = words?.year?.length === 2 ? yearOfTwoDigits(words.year) : undefined;
+  const readYear = reading ? reading.year : (century ?? wordsYear);
   const meant =
     day && month && year
       ? iso(year, month, day)
       : y && m && d
         ? iso(y, m, d)
         : words?.year
-          ? iso(words.year, words.month, words.day)
+          ? iso(String(wordsYear ?? words.year), words.month, words.day)
           : (stamped ?? reading?.date);
   const yearless = meant ? undefined : withoutYear(text, words);
   if (yearless) return yearless;
@@ -313,11 +314,13 @@ function withoutYear(text: string, words: ReturnType<typeof inWords>): string | 
 
 /**
  * A day and month in words, "3 March" or "March 3", or as Czech and German write it, "3. března",
- * "3. März", and its year where one follows ("3 March 2026", "March 3, 2026", "3. března 2026").
+ * "3. März", and its year where one follows ("3 March 2026", "March 3, 2026", "3. března 2026"), of four digits
+ * or two ("3 March 26", "3 Mar '26").
  */
 function inWords(text: string): { day: string; month: string; year?: string } | undefined {
-  const dayFirst = /^(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(text);
-  const monthFirst = /^(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$/iu.exec(text);
+  const dayFirst =
+    /^(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
+  const monthFirst = /^(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
   const [day, word, year] = dayFirst
     ? [dayFirst[1], dayFirst[2], dayFirst[3]]
     : monthFirst
