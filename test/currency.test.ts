@@ -892,6 +892,19 @@ describe("cross rates", () => {
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
       );
     }
+    // As German shortens a month's name: Okt., Dez., Mrz.
+    for (const [date, sent] of [
+      ["3. Okt. 2026", "2026-10-03"],
+      ["3. Okt 2026", "2026-10-03"],
+      ["1. Dez. 2025", "2025-12-01"],
+      ["3. Mrz. 2026", "2026-03-03"],
+      ["3. Mär. 2026", "2026-03-03"],
+      ["3. Jän. 2026", "2026-01-03"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
+      );
+    }
     // Austria's January, with its umlaut written out as März's is (Maerz).
     expect(await refused("3. Jaenner 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-01-03",
@@ -956,6 +969,20 @@ describe("cross rates", () => {
     expect(text(await server.call("currency_history", { ...range, start: "červen 2026", end: "prosinec 2026" }))).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: červen 2026 is a month: send 2026-06-01, its first day; end: must be a date as YYYY-MM-DD: prosinec 2026 is a month still to come: an end of 2026-11-30 takes the range to the latest fixing",
     );
+    // As German shortens a month's name, with its dot or without; as Czech says "in March", and English and German too.
+    for (const date of [
+      "Okt. 2026",
+      "Okt 2026",
+      "v říjnu 2026",
+      "v rijnu 2026",
+      "in October 2026",
+      "im Oktober 2026",
+    ]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a month: send one of its days, 2026-10-01 to 2026-10-31`,
+      );
+    }
+    expect(await refused("ve 2026")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
     // No month has these names or numbers: the general refusal.
     for (const date of ["13/2026", "Ma 2026", "Monday 2026"]) {
       expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);

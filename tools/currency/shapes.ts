@@ -330,7 +330,7 @@ function inWords(text: string): { day: string; month: string; year?: string } | 
   return day && month ? { day, month: String(month), year } : undefined;
 }
 
-/** The month (1 to 12) a word names: its English name or its first three letters or more, or its Czech or German name. */
+/** The month (1 to 12) a word names: its English name or its first three letters or more, or a Czech or German name of it. */
 function monthNamed(word: string): number | undefined {
   const lower = word.toLowerCase();
   const english = lower.length >= 3 ? MONTHS.findIndex(([name = ""]) => name.startsWith(lower)) + 1 : 0;
@@ -339,21 +339,22 @@ function monthNamed(word: string): number | undefined {
 
 /**
  * The months' names in lower case: English first, whose first three letters or more name a month, then
- * Czech in each case a month or a date writes (listopad 2026, 3. listopadu), then German.
+ * Czech in each case a month or a date writes (listopad 2026, 3. listopadu, v listopadu 2026), then
+ * German, and its short names that are no English one's (Okt., Mrz.).
  */
 const MONTHS = [
-  ["january", "leden", "ledna", "januar", "jänner", "jaenner"],
-  ["february", "únor", "února", "februar"],
-  ["march", "březen", "března", "märz", "maerz"],
-  ["april", "duben", "dubna"],
-  ["may", "květen", "května", "mai"],
-  ["june", "červen", "června", "juni"],
-  ["july", "červenec", "července", "juli"],
-  ["august", "srpen", "srpna"],
+  ["january", "leden", "ledna", "lednu", "januar", "jänner", "jaenner", "jän"],
+  ["february", "únor", "února", "únoru", "februar"],
+  ["march", "březen", "března", "březnu", "märz", "maerz", "mär", "mrz"],
+  ["april", "duben", "dubna", "dubnu"],
+  ["may", "květen", "května", "květnu", "mai"],
+  ["june", "červen", "června", "červnu", "juni"],
+  ["july", "červenec", "července", "červenci", "juli"],
+  ["august", "srpen", "srpna", "srpnu"],
   ["september", "září"],
-  ["october", "říjen", "října", "oktober"],
+  ["october", "říjen", "října", "říjnu", "oktober", "okt"],
   ["november", "listopad", "listopadu"],
-  ["december", "prosinec", "prosince", "dezember"],
+  ["december", "prosinec", "prosince", "prosinci", "dezember", "dez"],
 ];
 
 /** Each of `MONTHS` with its diacritics and without, as typed on a keyboard without them (März as Maerz too, Jänner as Jaenner). */
@@ -383,10 +384,11 @@ function latestOf(month: string, day: string): string | undefined {
  * that day has not begun, what to send instead, `insteadOfLater`.
  */
 function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
-  // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026).
+  // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026,
+  // and as a sentence has it, in November 2026, v listopadu 2026, im November 2026).
   const [, yearFirst, numberAfter] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
   const [, numberBefore, yearAfterNumber] = /^(\d{1,2})(?:[/-]|\.\s?)(\d{4})$/.exec(text) ?? [];
-  const [, name = "", yearAfterName] = /^(\p{L}{3,})\.?,?\s+(\d{4})$/u.exec(text) ?? [];
+  const [, name = "", yearAfterName] = /^(?:(?:in|im|v|ve)\s+)?(\p{L}{3,})\.?,?\s+(\d{4})$/iu.exec(text) ?? [];
   const year = yearFirst ?? yearAfterNumber ?? yearAfterName;
   const number = numberAfter ?? numberBefore ?? String(monthNamed(name) ?? "");
   const month = year && number && `${year}-${number.padStart(2, "0")}`;
