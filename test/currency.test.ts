@@ -989,6 +989,37 @@ describe("cross rates", () => {
     }
   });
 
+  test("a quarter where a date is taken is told its days to send, as a month is", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "Q3 2026",
+      "q3/2026",
+      "Q3-26",
+      "3Q26",
+      "3Q 2026",
+      "2026-Q3",
+      "2026 Q3",
+      "3. čtvrtletí 2026",
+      "3. Quartal 2026",
+    ]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a quarter: send one of its days, 2026-07-01 to 2026-09-30`,
+      );
+    }
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "Q1 2026", end: "Q4 2026" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: Q1 2026 is a quarter: send 2026-01-01, its first day; end: must be a date as YYYY-MM-DD: Q4 2026 is a quarter not over: an end of 2026-11-30 takes the range to the latest fixing",
+    );
+    expect(await refused("Q4 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Q4 2026 is a quarter: send one of its days, 2026-10-01 to 2026-11-30",
+    );
+    expect(await refused("Q1 2027")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Q1 2027 is a quarter still to come: leave date out for the latest fixing",
+    );
+    expect(await refused("Q5 2026")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

@@ -164,8 +164,8 @@ function latestBegun(): string {
 
 /**
  * A date argument, YYYY-MM-DD. A later one than `begun` takes is refused naming the latest date
- * taken, since a model often does not know today's, and `instead`, what to send; a month given for it
- * is told the day of it to send, `ofMonth`.
+ * taken, since a model often does not know today's, and `instead`, what to send; a month or quarter given
+ * for it is told the day of it to send, `ofMonth`.
  */
 function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
   const insteadOfLater = () => instead(latestBegun());
@@ -379,11 +379,29 @@ function latestOf(month: string, day: string): string | undefined {
 }
 
 /**
- * For a month where a date is taken (2026-10), as a month's rates are asked for, its days to send: the
- * first for a start, the last for an end, any for a date; for a month not over or still to come, where
- * that day has not begun, what to send instead, `insteadOfLater`.
+ * For a month or a quarter where a date is taken (2026-10, Q3 2026), as a month's rates are asked for, its
+ * days to send: the first for a start, the last for an end, any for a date; for one not over or still to
+ * come, where that day has not begun, what to send instead, `insteadOfLater`.
  */
 function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
+  const span = monthGiven(text) ?? quarterGiven(text);
+  if (!span) return undefined;
+  const { first, last, what } = span;
+  const [named, which] = ofMonth === "last" ? [last, "last"] : [first, "first"];
+  if (!begun(named)) {
+    return `must be a date as YYYY-MM-DD: ${text} is ${what} ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
+  }
+  const upTo = begun(last) ? last : latestBegun();
+  if (ofMonth === "any" && upTo === first) {
+    return `must be a date as YYYY-MM-DD: ${text} is ${what}: send ${first}, its first day and the only one begun`;
+  }
+  return ofMonth === "any"
+    ? `must be a date as YYYY-MM-DD: ${text} is ${what}: send one of its days, ${first} to ${upTo}`
+    : `must be a date as YYYY-MM-DD: ${text} is ${what}: send ${named}, its ${which} day`;
+}
+
+/** A month and its year, its first and last days (YYYY-MM-DD). */
+function monthGiven(text: string): { first: string; last: string; what: string } | undefined {
   // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026,
   // and as a sentence has it, in November 2026, v listopadu 2026, im November 2026).
   const [, yearFirst, numberAfter] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
@@ -393,19 +411,25 @@ function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => str
   const number = numberAfter ?? numberBefore ?? String(monthNamed(name) ?? "");
   const month = year && number && `${year}-${number.padStart(2, "0")}`;
   const last = month && lastDayOf(month);
-  if (!month || !last) return undefined;
-  const first = `${month}-01`;
-  const [named, which] = ofMonth === "last" ? [last, "last"] : [first, "first"];
-  if (!begun(named)) {
-    return `must be a date as YYYY-MM-DD: ${text} is a month ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
-  }
-  const upTo = begun(last) ? last : latestBegun();
-  if (ofMonth === "any" && upTo === first) {
-    return `must be a date as YYYY-MM-DD: ${text} is a month: send ${first}, its first day and the only one begun`;
-  }
-  return ofMonth === "any"
-    ? `must be a date as YYYY-MM-DD: ${text} is a month: send one of its days, ${first} to ${upTo}`
-    : `must be a date as YYYY-MM-DD: ${text} is a month: send ${named}, its ${which} day`;
+  return month && last ? { first: `${month}-01`, last, what: "a month" } : undefined;
+}
+
+/**
+ * A quarter and its year, its first and last days: as a report names it (Q3 2026, 2026-Q3), an
+ * American one (3Q26), or a Czech or German one (3. čtvrtletí 2026, 3. Quartal 2026). A year of two
+ * digits is read as a date's is.
+ */
+function quarterGiven(text: string): { first: string; last: string; what: string } | undefined {
+  const [, afterQ, beforeQ, yearAfter] =
+    /^(?:Q([1-4])|([1-4])\.?\s*(?:Q|čtvrtletí|ctvrtleti|quartal))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
+  const [, yearBefore, quarterAfter] = /^(\d{4})[\s/-]*Q([1-4])$/i.exec(text) ?? [];
+  const quarter = Number(afterQ ?? beforeQ ?? quarterAfter);
+  const written = yearAfter ?? yearBefore;
+  if (!quarter || !written) return undefined;
+  const year = written.length === 2 ? yearOfTwoDigits(written) : Number(written);
+  const month = (index: number) => `${year}-${String(index).padStart(2, "0")}`;
+  const last = lastDayOf(month(quarter * 3));
+  return last ? { first: `${month(quarter * 3 - 2)}-01`, last, what: "a quarter" } : undefined;
 }
 
 /** Which day of a month given for a date is named to send: a range's first or last, or any for a date. */
