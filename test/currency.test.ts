@@ -989,6 +989,44 @@ describe("cross rates", () => {
     }
   });
 
+  test("a date led by its weekday is told the date to send where the weekday is its, and why not where it is not", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // 3 March 2026 is a Tuesday.
+    for (const date of [
+      "Tuesday, 3 March 2026",
+      "Tue 3 Mar 2026",
+      "Tuesday, March 3, 2026",
+      "Di, 3. März 2026",
+      "Di., 3. März 2026",
+      "Dienstag, 3. März 2026",
+      "úterý 3. března 2026",
+      "út, 3. 3. 2026",
+      "Tue, 2026-03-03",
+    ]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    for (const [date, named] of [
+      ["Monday, 3 March 2026", "Monday"],
+      ["Mo, 3. März 2026", "Mo"],
+      ["pondělí 3. 3. 2026", "pondělí"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is 2026-03-03, but that is a Tuesday, not ${named}: send the date meant`,
+      );
+    }
+    // The weekday tells which of two readings is meant: 2026-11-03 is a Tuesday, 2026-03-11 a Wednesday.
+    expect(await refused("Tue, 03/11/2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-03",
+    );
+    // Czech "do" (until) and "po" (after) before a date are no weekdays.
+    expect(await refused("do 3. března 2026")).toMatch(
+      /: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/,
+    );
+  });
+
   test("a quarter where a date is taken is told its days to send, as a month is", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

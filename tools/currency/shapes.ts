@@ -213,7 +213,10 @@ function notADate(
   ofMonth: MonthDay,
   insteadOfLater: () => string,
 ): string {
-  const text = String(input);
+  const sent = String(input);
+  const weekday = leadingWeekday(sent);
+  const text = weekday?.rest ?? sent;
+  const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
@@ -232,11 +235,14 @@ function notADate(
   // Two digits and two dashes may have the year first, as Swedish dates do (26-11-30).
   const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ?? [];
   const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
-  const readings = [
+  const orders = [
     ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
     ...(yearLast && Number(first) <= 12 ? [{ date: iso(yearLast, first, second), order: "month", year: century }] : []),
     ...(yy ? [{ date: iso(String(yearOfTwoDigits(yy)), ym, yd), order: "year", year: yearOfTwoDigits(yy) }] : []),
   ].filter(({ date }, i, all) => isCalendarDate(date) && all.findIndex((other) => other.date === date) === i);
+  // A weekday before the date tells which order is meant, where it is the weekday of one only.
+  const onTheDay = orders.filter(({ date }) => onWeekday(date));
+  const readings = onTheDay.length > 0 ? onTheDay : orders;
   if (readings.length > 1) {
     const named = readings.map(
       ({ date, order }, i) => `${date} where the ${order} ${i === 0 ? "comes first" : "does"}`,
@@ -273,6 +279,9 @@ function notADate(
   if (!meant || !isCalendarDate(meant)) {
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
   }
+  if (weekday && !onWeekday(meant)) {
+    return `must be a date as YYYY-MM-DD: ${sent} is ${meant}, but that is a ${weekdayName(meant)}, not ${weekday.word}: send the date meant`;
+  }
   const refused = ahead(meant);
   // A time stamp east of Prague, its own date not begun anywhere, may be of a Prague date that has.
   const inPragueBegun = refused && meant === stamped ? pragueDateOf(text, stamped) : undefined;
@@ -285,6 +294,32 @@ function notADate(
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant, ahead) : readAs}`;
 }
+
+/**
+ * A weekday a date is led by, as a letter or a receipt dates it ("Tuesday, 3 March 2026", "Di., 3. März 2026",
+ * "út 3. 3. 2026"): the word, the weekdays it names (Czech "so" is Saturday, German "So" Sunday), and the
+ * date after it. A name of two letters is one only with its dot or comma: Czech "do 3. 3." is "until".
+ */
+function leadingWeekday(text: string): { word: string; names: string[]; rest: string } | undefined {
+  const [, word = "", mark = "", rest = ""] = /^(\p{L}{2,})(\.,?|,|\s)\s*(.*\d.*)$/u.exec(text) ?? [];
+  const names = WEEKDAYS.get(word.toLowerCase().normalize("NFD").replace(/\p{M}/gu, ""));
+  if (!names || (word.length === 2 && !/[.,]/.test(mark))) return undefined;
+  return { word, names, rest };
+}
+
+/** Weekdays' names and short names in English, German and Czech, without diacritics, and the weekdays each names. */
+const WEEKDAYS = Object.entries({
+  Sunday: ["sunday", "sun", "sonntag", "so", "nedele", "ne"],
+  Monday: ["monday", "mon", "montag", "mo", "pondeli", "po"],
+  Tuesday: ["tuesday", "tue", "tues", "dienstag", "di", "utery", "ut"],
+  Wednesday: ["wednesday", "wed", "mittwoch", "mi", "streda", "st"],
+  Thursday: ["thursday", "thu", "thur", "thurs", "donnerstag", "do", "ctvrtek", "ct"],
+  Friday: ["friday", "fri", "freitag", "fr", "patek", "pa"],
+  Saturday: ["saturday", "sat", "samstag", "sonnabend", "sa", "sobota", "so"],
+}).reduce((map, [name, words]) => {
+  for (const word of words) map.set(word, [...(map.get(word) ?? []), name]);
+  return map;
+}, new Map<string, string[]>());
 
 /**
  * For a day and month without a year, as a person says "3 March" (read as `words`), a Czech writes 3. 3. and others
