@@ -824,6 +824,15 @@ describe("cross rates", () => {
     expect(await refused("3 Dec")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 Dec has no year: send 2025-12-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
     );
+    // Without its last dot, as a decimal number is written, either may be meant: both are named.
+    for (const [date, sent] of [
+      ["3.5", "2026-05-03"],
+      ["10.5", "2026-05-10"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a number, or a day and month without a year as Czech and German write them: for that, send ${sent}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
+      );
+    }
     expect(await refused("29.2.")).toMatch(/: 29\.2\. has no year: send 2024-02-29, its latest date begun/);
     expect(await refused("30/11")).toMatch(/: 30\/11 has no year: send 2026-11-30, its latest/);
     // Either order a date: both, as with a year.

@@ -341,8 +341,12 @@ function withoutYear(text: string, words: ReturnType<typeof inWords>): string | 
   });
   const [one, other] = readings;
   if (!one) return undefined;
+  // Without its last dot (3.5), a day and month are written as a decimal number is, which may be what was sent.
+  const what = /^\d+\.\d+$/.test(text)
+    ? "is a number, or a day and month without a year as Czech and German write them: for that,"
+    : "has no year:";
   if (!other) {
-    return `must be a date as YYYY-MM-DD: ${text} has no year: send ${one}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
+    return `must be a date as YYYY-MM-DD: ${text} ${what} send ${one}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
   }
   return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
 }
