@@ -698,6 +698,10 @@ describe("cross rates", () => {
       "2026-08-30 10:15",
       "2026-8-30",
       "2026/08/30",
+      // ISO 8601's basic format, as a bank's export or a file name has it; year first with dots, as Hungarian writes it.
+      "20260830",
+      "2026.08.30",
+      "2026. 08. 30.",
     ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-30",

@@ -226,8 +226,12 @@ function notADate(
   const century = twoDigits ? yearOfTwoDigits(twoDigits) : undefined;
   const written = century === undefined ? text : `${text.slice(0, -2)}${century}`;
   const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(written) ?? [];
-  // Year first too, without a zero or with slashes: 2026-8-30, 2026/08/30.
-  const [, y, m, d] = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$/.exec(text) ?? [];
+  // Year first too, without a zero, with slashes or dots (2026-8-30, 2026/08/30, Hungarian 2026. 08. 30.), or
+  // without separators, as ISO 8601's basic format has it (20260830).
+  const [, y, m, d] =
+    /^(\d{4})(?:[-/]|\.\s?)(\d{1,2})(?:[-/]|\.\s?)(\d{1,2})\.?$/.exec(text) ??
+    /^(\d{4})(\d{2})(\d{2})$/.exec(text) ??
+    [];
   const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   // Day and month with slashes or dashes, the year last: day first (30/11/2026) or month first
