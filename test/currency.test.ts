@@ -731,6 +731,21 @@ describe("cross rates", () => {
     }
   });
 
+  test("a date sent as a number, not text, is told the date to send as text", async () => {
+    const refused = async (date: number) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused(20260830)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: send 2026-08-30",
+    );
+    expect(await refused(3.5)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 3.5 is a number, or a day and month without a year as Czech and German write them: for that, send 2026-05-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+    const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
+    expect(text(await server.call("currency_history", { ...range, end: 20261231 }))).toBe(
+      "Invalid arguments for currency_history: end: expected string, received number: must be a date as YYYY-MM-DD: 20261231 is 2026-12-31, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); an end of 2026-11-30 takes the range to the latest fixing",
+    );
+  });
+
   test("a date with a two-digit year is refused naming the date to send and the year it is read as", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

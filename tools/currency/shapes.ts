@@ -176,7 +176,13 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
   // A date a refusal names, to send or as a month's last, is refused in turn where it has not begun: so it says.
   const ahead = (date: string) => (begun(date) ? undefined : tooLate());
   return z
-    .string()
+    .string({
+      // A date sent as a number (20260830), or a number sent for a date, is told what it reads as.
+      error: (issue) =>
+        typeof issue.input === "number"
+          ? `expected string, received number: ${notADate(String(issue.input), ahead, ofMonth, insteadOfLater)}`
+          : undefined,
+    })
     .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, {
       error: (issue) => notADate(issue.input, ahead, ofMonth, insteadOfLater),
