@@ -886,6 +886,18 @@ describe("cross rates", () => {
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
       );
     }
+    // As a bank statement or a spreadsheet writes it, with dashes or slashes: 03-Mar-2026, 2026-Mar-03.
+    for (const date of ["3-Mar-2026", "03-MAR-2026", "3/Mar/2026", "2026-Mar-03", "2026-Mar-3"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    expect(await refused("03-Mar-26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03 (03-Mar-26 with its year read as 2026)",
+    );
+    expect(await refused("Mar-2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Mar-2026 is a month: send one of its days, 2026-03-01 to 2026-03-31",
+    );
     expect(await refused("3 December 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 December 2026 is 2026-12-03, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );

@@ -364,17 +364,24 @@ function withoutYear(text: string, words: ReturnType<typeof inWords>): string | 
 /**
  * A day and month in words, "3 March" or "March 3", or as Czech and German write it, "3. března",
  * "3. März", and its year where one follows ("3 March 2026", "March 3, 2026", "3. března 2026"), of four digits
- * or two ("3 March 26", "3 Mar '26").
+ * or two ("3 March 26", "3 Mar '26"); with dashes or slashes, the year last or first ("03-Mar-26", "2026-Mar-03").
  */
 function inWords(text: string): { day: string; month: string; year?: string } | undefined {
   const dayFirst =
     /^(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
   const monthFirst = /^(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
+  // As a bank statement or a spreadsheet writes it: 03-Mar-2026, 03/Mar/26, 2026-Mar-03.
+  const dashed = /^(\d{1,2})([-/])(\p{L}{3,})\2(\d{4}|\d{2})$/u.exec(text);
+  const yearFirst = /^(\d{4})([-/])(\p{L}{3,})\2(\d{1,2})$/u.exec(text);
   const [day, word, year] = dayFirst
     ? [dayFirst[1], dayFirst[2], dayFirst[3]]
     : monthFirst
       ? [monthFirst[2], monthFirst[1], monthFirst[3]]
-      : [];
+      : dashed
+        ? [dashed[1], dashed[3], dashed[4]]
+        : yearFirst
+          ? [yearFirst[4], yearFirst[3], yearFirst[1]]
+          : [];
   const month = word ? monthNamed(word) : undefined;
   return day && month ? { day, month: String(month), year } : undefined;
 }
@@ -455,7 +462,7 @@ function monthGiven(text: string): { first: string; last: string; what: string }
   // and as a sentence has it, in November 2026, v listopadu 2026, im November 2026).
   const [, yearFirst, numberAfter] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
   const [, numberBefore, yearAfterNumber] = /^(\d{1,2})(?:[/-]|\.\s?)(\d{4})$/.exec(text) ?? [];
-  const [, name = "", yearAfterName] = /^(?:(?:in|im|v|ve)\s+)?(\p{L}{3,})\.?,?\s+(\d{4})$/iu.exec(text) ?? [];
+  const [, name = "", yearAfterName] = /^(?:(?:in|im|v|ve)\s+)?(\p{L}{3,})(?:\.?,?\s+|-)(\d{4})$/iu.exec(text) ?? [];
   const year = yearFirst ?? yearAfterNumber ?? yearAfterName;
   const number = numberAfter ?? numberBefore ?? String(monthNamed(name) ?? "");
   const month = year && number && `${year}-${number.padStart(2, "0")}`;
