@@ -1128,6 +1128,33 @@ describe("cross rates", () => {
     }
   });
 
+  test("a date with a time of day, as an order or an e-mail dates it, is told the date to send", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "03.03.2026 10:15",
+      "3. 3. 2026 10:15:30",
+      "3 March 2026 10:15",
+      "3 March 2026 at 10:15 am",
+      "March 3, 2026, 10:15 PM",
+      "Tue, 03 Mar 2026 10:00:00 GMT",
+    ]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    // In a zone of its own, late on a day that is the next in Prague: both dates, as of an ISO 8601 time stamp.
+    for (const [date, zone] of [
+      ["Mon, 31 Aug 2026 22:30:00 GMT", "UTC"],
+      ["Mon, 31 Aug 2026 22:30:00 +0000", "UTC"],
+      ["31.08.2026 23:30 +0100", "UTC+01:00"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
+      );
+    }
+  });
+
   test("a time stamp whose date in Prague has not begun anywhere is not told to send that date", async () => {
     setClock("2026-11-30T08:00:00Z"); // 22:00 in UTC+14: 2026-12-01 has begun nowhere
     const refused = await server.call("currency_convert", {

@@ -221,7 +221,8 @@ function notADate(
 ): string {
   const sent = String(input);
   const weekday = leadingWeekday(sent);
-  const text = weekday?.rest ?? sent;
+  const timed = withTime(weekday?.rest ?? sent);
+  const text = timed?.date ?? weekday?.rest ?? sent;
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
@@ -302,7 +303,26 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
-  return `must be a date as YYYY-MM-DD: send ${meant}${meant === stamped ? inPrague(text, meant, ahead) : readAs}`;
+  const zoned = timed?.zone && `${meant}T${timed.time}${timed.zone}`;
+  const inZone = meant === stamped ? inPrague(text, meant, ahead) : zoned ? inPrague(zoned, meant, ahead) : "";
+  return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
+}
+
+/**
+ * A date followed by a time of day, as an order or an e-mail dates it ("03.03.2026 10:15", "3 March 2026 at
+ * 10:15 pm", "03 Mar 2026 10:00:00 GMT"): the date, the time as HH:MM:SS, and its zone where one is written
+ * (Z for UTC and GMT). A time stamp as ISO 8601 writes it is read as one elsewhere.
+ */
+function withTime(text: string): { date: string; time: string; zone?: string } | undefined {
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) return undefined;
+  const [, date = "", hours = "", minutes = "", seconds = "00", half = "", zone] =
+    /^(.*\d.*?),?\s+(?:at\s+|um\s+|v\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?(?:\s*(UTC|GMT|Z|[+-]\d{2}:?\d{2}))?$/i.exec(
+      text,
+    ) ?? [];
+  if (!date) return undefined;
+  const hour = (Number(hours) % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
+  const time = `${String(hour).padStart(2, "0")}:${minutes}:${seconds}`;
+  return { date, time, zone: zone && (/^(UTC|GMT)$/i.test(zone) ? "Z" : zone) };
 }
 
 /**
