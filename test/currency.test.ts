@@ -1061,6 +1061,13 @@ describe("cross rates", () => {
     expect(await refused("Tue, 03/11/2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-03",
     );
+    // Without a year, the weekday tells which: the latest 3 March on a Monday is 2025's.
+    expect(await refused("Monday, 3 March")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Monday, 3 March has no year: send 2025-03-03, its latest date on a Monday begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+    expect(await refused("Di., 3. 3.")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Di., 3. 3. has no year: send 2026-03-03, its latest date on a Tuesday begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
     // Czech "do" (until) and "po" (after) before a date are no weekdays.
     expect(await refused("do 3. března 2026")).toMatch(
       /: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/,
@@ -1143,6 +1150,10 @@ describe("cross rates", () => {
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
       );
     }
+    // A time after it says 3.5 is no number.
+    expect(await refused("3.5 10:00")).toMatch(
+      /: date: must be a date as YYYY-MM-DD: 3\.5 10:00 has no year: send 2026-05-03, /,
+    );
     // In a zone of its own, late on a day that is the next in Prague: both dates, as of an ISO 8601 time stamp.
     for (const [date, zone] of [
       ["Mon, 31 Aug 2026 22:30:00 GMT", "UTC"],

@@ -282,7 +282,7 @@ function notADate(
         : words?.year
           ? iso(String(wordsYear ?? words.year), words.month, words.day)
           : (stamped ?? reading?.date);
-  const yearless = meant ? undefined : withoutYear(text, words);
+  const yearless = meant ? undefined : withoutYear(text, words, weekday, sent);
   if (yearless) return yearless;
   // A day past its month's end, where the text says which is the day (31 April 2026, 31.4.2026), is told that month's last.
   const pastEnd = meant && !isCalendarDate(meant) && pastMonthEnd(meant);
@@ -357,7 +357,12 @@ const WEEKDAYS = Object.entries({
  * reading, to send unless another year is meant: today's year would be a guess the model cannot see.
  * Begun in Prague and Frankfurt, where the fixings are dated: a date begun only east of them has none yet.
  */
-function withoutYear(text: string, words: ReturnType<typeof inWords>): string | undefined {
+function withoutYear(
+  text: string,
+  words: ReturnType<typeof inWords>,
+  weekday: ReturnType<typeof leadingWeekday>,
+  sent: string,
+): string | undefined {
   const [, dottedDay, dottedMonth] = /^(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ?? [];
   const [, first = "", second = ""] = /^(\d{1,2})[/-](\d{1,2})$/.exec(text) ?? [];
   const readings = [
@@ -366,19 +371,21 @@ function withoutYear(text: string, words: ReturnType<typeof inWords>): string | 
     ...(first ? [{ month: second, day: first }] : []),
     ...(first && first !== second ? [{ month: first, day: second }] : []),
   ].flatMap(({ month, day }) => {
-    const latest = latestOf(month.padStart(2, "0"), day.padStart(2, "0"));
+    const latest = latestOf(month.padStart(2, "0"), day.padStart(2, "0"), weekday?.names);
     return latest ? [latest] : [];
   });
   const [one, other] = readings;
   if (!one) return undefined;
   // Without its last dot (3.5), a day and month are written as a decimal number is, which may be what was sent.
-  const what = /^\d+\.\d+$/.test(text)
+  const what = /^\d+\.\d+$/.test(sent)
     ? "is a number, or a day and month without a year as Czech and German write them: for that,"
     : "has no year:";
+  // A weekday before it tells which year: the latest whose date is on that weekday.
+  const [onDay, onDays] = weekday ? [` on a ${weekdayName(one)}`, " on the weekday named"] : ["", ""];
   if (!other) {
-    return `must be a date as YYYY-MM-DD: ${text} ${what} send ${one}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
+    return `must be a date as YYYY-MM-DD: ${sent} ${what} send ${one}, its latest date${onDay} begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
   }
-  return `must be a date as YYYY-MM-DD: ${text} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
+  return `must be a date as YYYY-MM-DD: ${sent} has no year: ${one} where the day comes first, ${other} where the month does, the latest dates${onDays} begun in Prague and Frankfurt, where the fixings are dated: send the one meant, or its date in the year meant`;
 }
 
 /**
@@ -443,13 +450,14 @@ const MONTH_NAMES = new Map<string, number>(
   ),
 );
 
-/** The latest date begun in Prague of a month and day (MM, DD), if any year has it: 29 February's leap year. */
-function latestOf(month: string, day: string): string | undefined {
+/** The latest date begun in Prague of a month and day (MM, DD), if any year has it (29 February's leap year), on one of `weekdays` where given. */
+function latestOf(month: string, day: string, weekdays?: string[]): string | undefined {
   const today = dateIn(PUBLICATION.zone);
   const year = Number(today.slice(0, 4));
-  for (let back = 0; back <= 8; back += 1) {
+  // Every date is on each weekday within 28 years.
+  for (let back = 0; back <= 28; back += 1) {
     const date = `${year - back}-${month}-${day}`;
-    if (isCalendarDate(date) && date <= today) return date;
+    if (isCalendarDate(date) && date <= today && (!weekdays || weekdays.includes(weekdayName(date)))) return date;
   }
   return undefined;
 }
