@@ -1135,6 +1135,14 @@ describe("cross rates", () => {
     }
   });
 
+  test("a text far longer than any date is refused as no date, without reading it", async () => {
+    // Read as a date and a time, this text would keep the server busy for many seconds.
+    const date = `${"11:11 ".repeat(8_000)}x`;
+    expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }))).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+    );
+  });
+
   test("a date with a time of day, as an order or an e-mail dates it, is told the date to send", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -220,9 +220,11 @@ function notADate(
   insteadOfLater: () => string,
 ): string {
   const sent = String(input);
-  const weekday = leadingWeekday(sent);
-  const timed = withTime(weekday?.rest ?? sent);
-  const text = timed?.date ?? weekday?.rest ?? sent;
+  // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
+  const short = sent.length <= DATE_TEXT_MAX ? sent : "";
+  const weekday = leadingWeekday(short);
+  const timed = withTime(weekday?.rest ?? short);
+  const text = timed?.date ?? weekday?.rest ?? short;
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
@@ -307,6 +309,9 @@ function notADate(
   const inZone = meant === stamped ? inPrague(text, meant, ahead) : zoned ? inPrague(zoned, meant, ahead) : "";
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
 }
+
+/** The longest text read for the date it may be: a weekday, a date in words, a time and its zone fit. */
+const DATE_TEXT_MAX = 80;
 
 /**
  * A date followed by a time of day, as an order or an e-mail dates it ("03.03.2026 10:15", "3 March 2026 at
