@@ -40,7 +40,7 @@ import { toollessTokens } from "./transports/tokens.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { holderIfInUse, holdPort, listenProblem, type PortHold, shownAddress } from "./webhooks/port.js";
+import { holderIfInUse, holdPort, listenProblem, type PortHold, shownAddress, tryBinding } from "./webhooks/port.js";
 import { neverResentBy } from "./webhooks/senders.js";
 import { shownListener, signingKeyOf, sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -954,6 +954,7 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
   warnPlainHttp(webhooks.publicUrl, "listener", config, log);
+  await canListen(webhooks.listen, config.named("webhooks.listen"), starting);
   let store: EventStore;
   try {
     store = await openStore(config, log, { starting, waitsOutUpgrade: true });
@@ -1047,6 +1048,16 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   };
 }
 
+/** Throws CannotStart, saying why and what holds the port, when `listen` cannot be bound now. */
+async function canListen(listen: WebhooksConfig["listen"], setting: string, starting?: Starting): Promise<void> {
+  if (starting) starting.step = `binding ${shownAddress(listen)}`;
+  try {
+    await tryBinding(listen);
+  } catch (err) {
+    throw new CannotStart(listenProblem(listen, err, setting, await holderIfInUse(listen, err)));
+  }
+}
+
 /** How the stops of the parts that drain together went, as one: cut when any was. */
 function anyCut(parts: readonly (Stopped | undefined)[]): Stopped {
   return { cut: parts.some((part) => part?.cut) };
@@ -1125,6 +1136,7 @@ export async function startServe(config: Config, log: Log, starting?: Starting):
     );
   }
   warnPlainHttp(webhooks.publicUrl, "serve", config, log);
+  await canListen(listen, serveListenNamed(config), starting);
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served: Config = {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -3558,6 +3558,33 @@ test("an address another program holds stops waiter serve and waiter listen, say
       expect(startServe(fromFile(), quiet)).rejects.toThrow(`${taken} listen in ${file} to another port`),
       expect(startWebhooks(fromFile(), quiet)).rejects.toThrow(`${taken} webhooks.listen in ${file} to another port`),
     ]);
+  } finally {
+    holder.close();
+  }
+});
+
+test("waiter listen and serve on a port in use stop before they set up a store in a new data directory", async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const { port } = holder.address() as AddressInfo;
+  const quiet = new Log("error", () => {});
+  try {
+    for (const start of [startWebhooks, startServe]) {
+      const dataDir = join(mkdtempSync(join(tmpdir(), "waiter-serve-")), "new");
+      const config = loadConfig(
+        {
+          env: {
+            WAITER_DATA_DIR: dataDir,
+            WAITER_LISTEN: `127.0.0.1:${port}`,
+            WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+            ...ERP_ENV,
+          },
+        },
+        toolsets(),
+      );
+      await expect(start(config, quiet)).rejects.toThrow(`cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
+      expect(existsSync(dataDir)).toBe(false);
+    }
   } finally {
     holder.close();
   }

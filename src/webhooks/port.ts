@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import type { Dispatcher } from "undici";
 import type { Stopped } from "../app-types.js";
 import type { Log } from "../log.js";
@@ -79,6 +80,20 @@ export async function portHolding({
 /** What holds `listen`, when `err` is that it is in use: what a failed bind is said by. */
 export async function holderIfInUse(listen: Listen, err: unknown): Promise<PortHolder | undefined> {
   return (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? (await portHolding(listen)).holder : undefined;
+}
+
+/**
+ * Binds `listen` for a moment and lets it go, rejecting as the listener's bind would (EADDRINUSE,
+ * EACCES, EADDRNOTAVAIL): a start that cannot listen stops before it sets up an event store, which
+ * it would leave behind in a data directory no waiter uses. Port 0 gives any start a port.
+ */
+export async function tryBinding({ host, port }: Listen): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once("error", reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 /**
