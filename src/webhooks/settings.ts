@@ -321,7 +321,7 @@ export function resolveWebhooks(
 ): WebhooksConfig {
   if (values.retention.maxBytes < values.maxBodyBytes) {
     throw new ConfigError(
-      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below webhooks.maxBodyBytes (${values.maxBodyBytes}); a single webhook could not be kept`,
+      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below ${origin("maxBodyBytes")} (${values.maxBodyBytes}); a single webhook could not be kept`,
     );
   }
   const sources = secrets.each(values.sources, (source) => {

@@ -1183,7 +1183,15 @@ describe("bad settings are refused by name", () => {
 
   test("retention that could not keep one webhook is refused", () => {
     expect(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}' })).toThrow(
-      /WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below webhooks.maxBodyBytes \(1048576\)/,
+      /WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below WAITER_WEBHOOKS_MAX_BODY_BYTES \(1048576\)/,
+    );
+    // Each limit named where it was set: a body size set by its variable is found by that name.
+    expect(() =>
+      load({ WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 4000}', WAITER_WEBHOOKS_MAX_BODY_BYTES: "8000" }),
+    ).toThrow("maxBytes (4000) is below WAITER_WEBHOOKS_MAX_BODY_BYTES (8000)");
+    const path = file({ webhooks: { retention: { maxBytes: 4000 }, maxBodyBytes: 8000 } });
+    expect(() => load({}, { file: path })).toThrow(
+      `invalid setting webhooks.retention in ${path}: maxBytes (4000) is below webhooks.maxBodyBytes in ${path} (8000)`,
     );
   });
 
