@@ -13,7 +13,7 @@ import { neverResentBy } from "../src/webhooks/senders.js";
 import { erpHeaders } from "./erp.js";
 import { type RunningPostgres, type SilentProxy, startPostgres } from "./postgres.js";
 import { killStarted } from "./spawn.js";
-import { LOOSE } from "./store-contract.js";
+import { erasingSql, LOOSE } from "./store-contract.js";
 
 export let server: RunningPostgres;
 /** The tests' own connection, as the server's superuser; the pool connects again after an outage. */
@@ -135,40 +135,52 @@ export async function backlog(url: string, count: number): Promise<pg.Client> {
 }
 
 /**
- * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL: its
- * SQLite statements in one transaction, the events found by position(convert_to(…)), the time in
- * milliseconds as extract(epoch …) gives it, the runs also found by their steps with strpos, the
- * steps going with their runs. The erasure is stamped at the clock's instant, not PostgreSQL's
- * now(): beside drops made at a set clock, the order they are told in would otherwise change with
- * the day the tests run.
+ * The SQL docs/webhooks.md gives to erase a customer's events on PostgreSQL: its SQLite statements
+ * changed as its paragraph on PostgreSQL says, each form the paragraph names in place of SQLite's.
+ * A change the statements or the paragraph no longer fit fails here, not with the reader who runs it.
+ */
+export function erasingSqlOnPostgres(): string {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
+  const paragraph = section.slice(section.indexOf("On PostgreSQL the same"));
+  const said = [...paragraph.slice(0, paragraph.indexOf("\n\n")).matchAll(/`([^`]+)`/g)].map((code) =>
+    (code[1] as string).replace(/\s+/g, " "),
+  );
+  const form = (starts: string) => {
+    const found = said.find((code) => code.startsWith(starts));
+    if (!found) throw new Error(`docs/webhooks.md no longer says what PostgreSQL takes in place of ${starts}…`);
+    return found;
+  };
+  const changes: [RegExp, string][] = [
+    [/^(?:\..*|PRAGMA .*)(?:\n|$)/gm, ""],
+    [/^BEGIN IMMEDIATE;$/gm, `${form("BEGIN")};`],
+    [/^INSERT OR IGNORE (INTO [^;]*);$/gm, `INSERT $1 ${form("ON CONFLICT")};`],
+    [/instr\(lower\(CAST\(body AS TEXT\)\), lower\(('[^']*')\)\) > 0/g, form("position(")],
+    [/CAST\(strftime\('%s', 'now'\) AS INTEGER\) \* 1000/g, form("(extract(epoch")],
+    [/instr\(lower\(detail\), lower\(('[^']*')\)\) > 0/g, form("strpos(")],
+  ];
+  return changes.reduce((sql, [sqlite, postgres]) => {
+    if (!sqlite.test(sql)) throw new Error(`The erasing SQL of docs/webhooks.md no longer holds ${sqlite}`);
+    sqlite.lastIndex = 0;
+    return sql.replace(sqlite, postgres);
+  }, erasingSql());
+}
+
+/**
+ * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL. The
+ * erasure is stamped at the clock's instant, not PostgreSQL's now(): beside drops made at a set
+ * clock, the order they are told in would otherwise change with the day the tests run.
  */
 export async function erase(url: string, text: string): Promise<void> {
+  const now = "(extract(epoch FROM now()) * 1000)::bigint";
+  const sql = erasingSqlOnPostgres();
+  if (!sql.includes(now)) throw new Error(`The erasing SQL of docs/webhooks.md no longer stamps its time with ${now}`);
   const db = new pg.Client(url);
   await db.connect();
   try {
-    await db.query("BEGIN");
     await db.query(
-      "CREATE TEMP TABLE erased ON COMMIT DROP AS SELECT id FROM events WHERE position(convert_to($1, 'UTF8') in body) > 0",
-      [text],
+      sql.replaceAll(now, `${clock.now()}::bigint`).replaceAll("'jana.novakova@example.cz'", db.escapeLiteral(text)),
     );
-    await db.query(
-      `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
-       SELECT source, dedupe_id, id, $1::bigint
-       FROM events WHERE id IN (SELECT id FROM erased) ON CONFLICT DO NOTHING`,
-      [clock.now()],
-    );
-    await db.query(
-      `UPDATE totals SET
-         events = events - (SELECT count(*) FROM events WHERE id IN (SELECT id FROM erased)),
-         bytes = bytes - (SELECT coalesce(sum(size), 0) FROM events WHERE id IN (SELECT id FROM erased))`,
-    );
-    await db.query(
-      `DELETE FROM automation_runs WHERE event_id IN (SELECT id FROM erased)
-         OR id IN (SELECT run_id FROM automation_steps WHERE strpos(detail, $1) > 0)`,
-      [text],
-    );
-    await db.query("DELETE FROM events WHERE id IN (SELECT id FROM erased)");
-    await db.query("COMMIT");
   } finally {
     await db.end();
   }
