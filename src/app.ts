@@ -13,7 +13,15 @@ import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { App, Starting, Stopped } from "./app-types.js";
-import { type Config, macosPrivacy, mayNotEnter, serveListenNamed, shownSafely, toolChoicesGiven } from "./config.js";
+import {
+  type Config,
+  fileInTheWay,
+  macosPrivacy,
+  mayNotEnter,
+  serveListenNamed,
+  shownSafely,
+  toolChoicesGiven,
+} from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore, OlderStoreBusy, sourcesHeld } from "./events/store.js";
@@ -176,7 +184,14 @@ async function openStore(
       );
     }
     const closed = code === "EACCES" ? mayNotEnter(file) : undefined;
-    const why = closed ? `EACCES, ${closed}` : err instanceof Error ? err.message : String(err);
+    const inTheWay = code === "EEXIST" || code === "ENOTDIR" ? fileInTheWay(config.core.dataDir) : undefined;
+    const why = closed
+      ? `EACCES, ${closed}`
+      : inTheWay
+        ? `${code}, ${inTheWay} is a file, not a directory`
+        : err instanceof Error
+          ? err.message
+          : String(err);
     if (/^SQLITE_(NOTADB|CORRUPT)/.test(code ?? "")) {
       throw new StoreUnavailable(
         `${file}: ${why}: it is no event store waiter can read (another file copied over it, or the store damaged); move it elsewhere with its -wal and -shm, then start waiter again, which sets up a new, empty store, or restore a backup there as docs/webhooks.md says`,

@@ -591,6 +591,19 @@ export function mayNotEnter(path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The file that stands where the directory `path` or one above it must be (mkdir's EEXIST and
+ * ENOTDIR), as `path` names it: a data directory set to the store's file, say.
+ */
+export function fileInTheWay(path: string): string | undefined {
+  try {
+    if (!statSync(path).isDirectory()) return path;
+  } catch {
+    // Not there, or under a file.
+  }
+  return fileAbove(path);
+}
+
 /** The file on `path`'s way that is no directory (ENOTDIR), as `path` names it. */
 function fileAbove(path: string): string | undefined {
   for (let above = dirname(path); above !== dirname(above); above = dirname(above)) {

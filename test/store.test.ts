@@ -105,7 +105,7 @@ describe("storing in a file", () => {
       WAITER_DATA_DIR: file,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
     });
-    const why = `${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; WAITER_DATA_DIR must name a directory waiter may create and write`;
+    const why = `${join(file, "events.db")}: EEXIST, ${file} is a file, not a directory; WAITER_DATA_DIR must name a directory waiter may create and write`;
     try {
       expect(app.store).toBeUndefined();
       expect(app.tools.map((t) => t.name)).toContain("currency_convert");
@@ -123,7 +123,27 @@ describe("storing in a file", () => {
     const fromFile = loadConfig({ env: {}, file: configFile }, toolsets());
     await expect(startWebhooks(fromFile, log)).rejects.toEqual(
       new CannotStart(
-        `cannot open the event store: ${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; dataDir in ${configFile} must name a directory waiter may create and write`,
+        `cannot open the event store: ${join(file, "events.db")}: EEXIST, ${file} is a file, not a directory; dataDir in ${configFile} must name a directory waiter may create and write`,
+      ),
+    );
+    // A directory under the file, too.
+    const under = join(file, "waiter");
+    await expect(
+      startWebhooks(
+        loadConfig(
+          {
+            env: {
+              WAITER_DATA_DIR: under,
+              WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+            },
+          },
+          toolsets(),
+        ),
+        log,
+      ),
+    ).rejects.toEqual(
+      new CannotStart(
+        `cannot open the event store: ${join(under, "events.db")}: ENOTDIR, ${file} is a file, not a directory; WAITER_DATA_DIR must name a directory waiter may create and write`,
       ),
     );
   });
