@@ -969,6 +969,12 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
   warnPlainHttp(webhooks.publicUrl, "listener", config, log);
+  const serveListen = config.core.listen;
+  if (serveListen && shownAddress(serveListen) !== shownAddress(webhooks.listen)) {
+    log.notice(
+      `${config.origin("listen")} is waiter serve's address, ${shownAddress(serveListen)}, which waiter listen does not bind: it binds ${config.named("webhooks.listen")}, ${shownAddress(webhooks.listen)}`,
+    );
+  }
   await canListen(webhooks.listen, config.named("webhooks.listen"), starting);
   let store: EventStore;
   try {

@@ -3743,6 +3743,38 @@ test("waiter listen without automations says that the settings choosing the tool
   expect(await said(config({ WAITER_READ_ONLY: "false" }))).not.toContain("change nothing");
 });
 
+test("waiter listen says that serve's address, set to another than the listener's, is not the one it binds", async () => {
+  const said = async (env: Record<string, string>, file?: string) => {
+    let lines = "";
+    const running = await startWebhooks(
+      loadConfig(
+        {
+          env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")), ...ERP_ENV, ...env },
+          ...(file ? { file } : {}),
+        },
+        toolsets(),
+      ),
+      new Log("notice", (line) => {
+        lines += line;
+      }),
+    );
+    await running.close();
+    return lines;
+  };
+  expect(await said({ WAITER_LISTEN: "0.0.0.0:9000", WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" })).toContain(
+    "WAITER_LISTEN is waiter serve's address, 0.0.0.0:9000, which waiter listen does not bind: it binds WAITER_WEBHOOKS_LISTEN, 127.0.0.1:0",
+  );
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+  writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:9000", webhooks: { listen: "127.0.0.1:0" } }));
+  expect(await said({}, file)).toContain(
+    `listen in ${file} is waiter serve's address, 127.0.0.1:9000, which waiter listen does not bind: it binds webhooks.listen in ${file}, 127.0.0.1:0`,
+  );
+  // The image sets both to one address.
+  expect(await said({ WAITER_LISTEN: "127.0.0.1:0", WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" })).not.toContain(
+    "waiter serve's address",
+  );
+});
+
 test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
   const port = await freePort();
   const env = {
