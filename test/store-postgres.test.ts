@@ -54,6 +54,21 @@ import {
 } from "./store-postgres-shared.js";
 import { smallDisk } from "./tmpfs.js";
 
+/**
+ * A store on `url` whose retention keeps one event, so that its every run has events to drop, and
+ * that waits `lockWaitMs` for a lock another session holds; closed when the test ends.
+ */
+async function keepingOne(url: string, lockWaitMs: number): Promise<PostgresEventStore> {
+  const store = await PostgresEventStore.open({
+    url,
+    retention: { ...LOOSE, maxEvents: 1 },
+    connectMs: 2_000,
+    lockWaitMs,
+  });
+  stores.push(store);
+  return store;
+}
+
 /** The server's time now, to tell a test's statements from those its earlier tests left listed. */
 async function serverNow(): Promise<Date> {
   return (await admin.query<{ now: Date }>("SELECT clock_timestamp() AS now")).rows[0]?.now as Date;
@@ -353,13 +368,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("a retention run whose statement the server cancels is said as retention given up, not as a delivery that stored nothing", async () => {
       const url = await freshSchema();
       // A lock wait long enough that the run is still asking when its statement is cancelled.
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 30_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 30_000);
       // The run of retention a store starts as it opens is over before the backlog comes.
       await store.expire();
       const db = await backlog(url, 3);
@@ -393,13 +402,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a store runs one retention at a time: a run asked for while another goes waits for it, and both see a person's lock as it is", async () => {
       const url = await freshSchema();
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 1_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 1_000);
       // The run of retention a store starts as it opens is over before the backlog comes.
       await store.expire();
       const db = await backlog(url, 3);
@@ -424,13 +427,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await db.query("BEGIN");
       await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
       // Long enough that the run is still asking when the person's lock goes.
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 30_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 30_000);
       // Each try is a statement of its own. On another connection, a try could meet the lock the
       // one before it held, which the server lets go of only after it has said the error: on a
       // busy machine, long after. Held so, the turn reads as passed between other writers.
@@ -574,13 +571,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await person.query("BEGIN");
       await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
       try {
-        const store = await PostgresEventStore.open({
-          url,
-          retention: { ...LOOSE, maxEvents: 1 },
-          connectMs: 2_000,
-          lockWaitMs: 1_000,
-        });
-        stores.push(store);
+        const store = await keepingOne(url, 1_000);
         await expect(store.expire()).rejects.toThrow(
           /^it asked for 1 s, waiting 50 ms at a time, for a lock another session held on the events it drops/,
         );
@@ -601,13 +592,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await db.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
       try {
         // Its run at opening waits for the lock far longer than a close waits for the database.
-        const store = await PostgresEventStore.open({
-          url,
-          retention: { ...LOOSE, maxEvents: 1 },
-          connectMs: 2_000,
-          lockWaitMs: 30_000,
-        });
-        stores.push(store);
+        const store = await keepingOne(url, 30_000);
         await expect.poll(() => waitingOnLocks(db)).toBe(1);
         await store.close();
       } finally {
@@ -617,13 +602,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a retention run kept from its turn by a person's session says that deliveries wait for that turn too, not that they are stored meanwhile", async () => {
       const url = await freshSchema();
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 1_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 1_000);
       const psql = new pg.Client(url);
       await psql.connect();
       try {
@@ -725,13 +704,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("a retention run whose connection the server ends while it pauses between its tries says the connection was ended, not a database out of reach", async () => {
       const url = await freshSchema();
       // Long enough that the run is still asking when its connection is ended.
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 30_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 30_000);
       await store.expire();
       const psql = new pg.Client(url);
       await psql.connect();
@@ -818,13 +791,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("a retention run kept waiting by a person's lock on an event as the clock is set back says it stopped then, not that it asked for its whole lock wait", async () => {
       const url = await freshSchema();
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs: 30_000,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, 30_000);
       await store.expire();
       const db = await backlog(url, 3);
       onTestFinished(() => setClock());
@@ -848,13 +815,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const url = await freshSchema();
       // Long, so that half of it leaves seconds for a busy machine: a delivery stored at once waits none of it.
       const lockWaitMs = 10_000;
-      const store = await PostgresEventStore.open({
-        url,
-        retention: { ...LOOSE, maxEvents: 1 },
-        connectMs: 2_000,
-        lockWaitMs,
-      });
-      stores.push(store);
+      const store = await keepingOne(url, lockWaitMs);
       const { id: oldest } = await store.add(event({ dedupeId: "oldest" }));
       const psql = new pg.Client(url);
       await psql.connect();
