@@ -10,7 +10,7 @@ import { automation } from "../src/automations/rules.js";
 import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
 import { MIGRATIONS } from "../src/events/postgres/schema.js";
-import { SCHEMA_VERSION } from "../src/events/sqlite/store.js";
+import { SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
 import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
@@ -587,6 +587,7 @@ test.runIf(hasCurlAndOpenssl)(
     expect(block, "docs/webhooks.md shows how to send a delivery by hand").toBeDefined();
     // curl's retries wait 30 s for the listener's start on a loaded machine, within the test's
     // minute; a port another run took between its pick and the listener's start is left for another.
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-by-hand-"));
     const sent = (port: number) => {
       const script = (block ?? "")
         .replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`)
@@ -599,7 +600,7 @@ test.runIf(hasCurlAndOpenssl)(
         env: {
           PATH: process.env.PATH,
           HOME: process.env.HOME,
-          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-by-hand-")),
+          WAITER_DATA_DIR: dataDir,
           WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
         },
       });
@@ -613,6 +614,14 @@ test.runIf(hasCurlAndOpenssl)(
       status: 0,
     });
     expect(again).toBe(first?.replace('"duplicate":false', '"duplicate":true'));
+    // Stored with the content type of the JSON it sent, not curl's default for -d, a form's.
+    const store = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    try {
+      const event = await store.get((JSON.parse(first ?? "{}") as { id: string }).id);
+      expect(event?.headers["content-type"]).toBe("application/json");
+    } finally {
+      await store.close();
+    }
   },
   60_000,
 );
