@@ -12,6 +12,7 @@ import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
+import { summary } from "../src/events/present.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import { StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
@@ -3477,6 +3478,74 @@ describe("Host and Origin", () => {
     expect(await again.body.json()).toEqual({ id: stored.id, duplicate: true });
     expect((await store.list({ source: "trial" }, { limit: 5, bodies: false })).map((e) => e.type)).toEqual([
       "app_mention",
+    ]);
+  });
+
+  test("a line of a Slack or Mailgun delivery shows the event, who it concerns first, not the envelope's token, ids and signature", async () => {
+    const { url, store } = await start();
+    const post = async (body: object) => {
+      const answer = await request(`${url}/webhooks/trial`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+      expect(answer.statusCode).toBe(200);
+      await answer.body.dump();
+    };
+    // As Slack's Events API docs show a message, in the envelope every event comes in, its legacy
+    // verification token first.
+    await post({
+      token: "XXYYZZ",
+      team_id: "T123ABC456",
+      api_app_id: "A123ABC456",
+      event: {
+        type: "message",
+        channel: "C123ABC456",
+        user: "U123ABC456",
+        text: "Could someone check order 7081? The customer says it was paid twice.",
+        ts: "1355517523.000005",
+      },
+      type: "event_callback",
+      event_id: "Ev123ABC456",
+      event_time: 1355517523,
+    });
+    // Slack's note that an app's events are limited, which has no event of its own.
+    await post({
+      token: "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+      type: "app_rate_limited",
+      team_id: "T123456",
+      minute_rate_limited: 1518467820,
+      api_app_id: "A123456",
+    });
+    // As Mailgun's docs show a delivered message, its signature's token and HMAC first.
+    await post({
+      signature: {
+        timestamp: "1529006854",
+        token: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+        signature: "d2271d12299f6592d9d44cd9d250f0704e4674c30d79d07c47a66f95ce71cf55",
+      },
+      "event-data": {
+        id: "CPgfbmQMTCKtHW6uIWtuVe",
+        timestamp: 1521472262.908181,
+        "log-level": "info",
+        event: "delivered",
+        "delivery-status": { tls: true, "mx-host": "smtp-in.example.com", code: 250, description: "" },
+        envelope: { transport: "smtp", sender: "bob@sandbox.mailgun.org", targets: "alice@example.com" },
+        recipient: "alice@example.com",
+        "recipient-domain": "example.com",
+      },
+    });
+    const events = await store.list({ source: "trial" }, { limit: 5 });
+    expect(events.map((event) => [event.type, summary(event).gist])).toEqual([
+      [
+        "delivered",
+        '{"id":"CPgfbmQMTCKtHW6uIWtuVe","recipient":"alice@example.com","timestamp":1521472262.908181,"log-level":"info","delive…',
+      ],
+      ["app_rate_limited", '{"team_id":"T123456","minute_rate_limited":1518467820,"api_app_id":"A123456"}'],
+      [
+        "message",
+        '{"channel":"C123ABC456","user":"U123ABC456","text":"Could someone check order 7081? The customer says it was paid twice…',
+      ],
     ]);
   });
 

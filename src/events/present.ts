@@ -79,7 +79,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
  * session's order too, which only its line ties to that payment), its sum, currency, the order it
  * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
- * the ref and repository of a GitHub push, its own id, its name, an email, then its other sums and statuses. Those marked `own` match only the
+ * the ref and repository of a GitHub push, its own id, its name, an email or a recipient, then its other sums and statuses. Those marked `own` match only the
  * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
  * status, a customer's currency or id; those with `of` only in an object whose own `object` field
  * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
@@ -108,7 +108,8 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
   // What a product is: before its tax status and units sold.
   { name: /^name$/, own: true },
-  { name: /^email$/ },
+  // Whom a message concerns, as a shop's order names its customer's email (Mailgun's recipient).
+  { name: /^(email|recipient)$/ },
   { name: /^(amount|total)_\w+$/, own: true },
   { name: /^\w+_status$/, own: true },
 ];
@@ -124,6 +125,12 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
   livemode: (value) => value === false,
   test: (value) => value === true || value === "true",
 };
+
+/**
+ * A token a sender puts in its payload (Slack's legacy verification `token`, an `access_token`): a
+ * credential, or at best a nonce, which tells a reader of the line nothing and a model need not see.
+ */
+const TOKEN = /^(\w+_)?token$/i;
 
 /**
  * What a GitHub push says of its ref beside moving it: that it made, deleted or forced it. Shown
@@ -176,13 +183,17 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
 /**
  * The object a payload is about: the `data` of an envelope (Stripe's `data.object`), or the
  * reference a Stripe thin event carries in place of a snapshot (`related_object`, whose id the
- * event's own id would otherwise crowd out of the line), else the object its type names (GitHub's
- * `workflow_run` in a workflow_run.completed, `issue` in an issues.opened), else the payload itself.
+ * event's own id would otherwise crowd out of the line), or the event a Slack Events API
+ * `event_callback` or a Mailgun webhook (`event-data`) carries, whose envelope leads with a token,
+ * ids and a signature, else the object its type names (GitHub's `workflow_run` in a
+ * workflow_run.completed, `issue` in an issues.opened), else the payload itself.
  */
 function subject(parsed: Record<string, unknown>, type: string): Record<string, unknown> {
   const data = isRecord(parsed.data) ? parsed.data : undefined;
   if (data) return isRecord(data.object) ? data.object : data;
   if (parsed.object === "v2.core.event" && isRecord(parsed.related_object)) return parsed.related_object;
+  if (parsed.type === "event_callback" && isRecord(parsed.event)) return parsed.event;
+  if (isRecord(parsed["event-data"])) return parsed["event-data"];
   const head = type.split(/[./]/)[0] ?? "";
   const named = [head, head.replace(/s$/, "")].map((key) => (Object.hasOwn(parsed, key) ? parsed[key] : undefined));
   return named.find(isRecord) ?? parsed;
@@ -194,8 +205,8 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
  * object it is about (`subject`) stands for the whole, with the repository its GitHub envelope
  * names. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
  * status "succeeded" in a payment_intent.succeeded, "complete" in a checkout.session.completed) is
- * left out, and so is one that says the payment is live: the line has room for what the type does
- * not say.
+ * left out, and so is one that says the payment is live, and a token (TOKEN): the line has room for
+ * what the type does not say.
  */
 function gist(event: StoredEvent): string {
   const parsed = parseQuick(event);
@@ -238,6 +249,7 @@ function gist(event: StoredEvent): string {
     .filter(
       ([key, value]) =>
         !repeatsType(key, value) &&
+        !TOKEN.test(key.split(".").at(-1) ?? key) &&
         (TEST_MODE[key]?.(value) ?? true) &&
         !(PUSHED.test(key) && value === false) &&
         // A pull request not merged says so only once closed: an open one is not merged yet.
