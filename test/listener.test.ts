@@ -730,6 +730,39 @@ test("a generic sender that writes its signature otherwise than the source's pre
   ]);
 });
 
+test("a sender that writes its HMAC in base64url, unpadded, is told the two encodings there are, not to set one that does not exist", async () => {
+  const lines: string[] = [];
+  const b64 = { ...ERP_SOURCE, encoding: "base64", prefix: "" };
+  const { url } = await start(
+    { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, b64 }) },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = '{"invoice":3}';
+  const base64url = createHmac("sha256", ERP_SECRET).update(body).digest("base64url");
+  const response = await request(`${url}/webhooks/b64`, {
+    method: "POST",
+    headers: { ...erpHeaders(body, "d-b64"), "x-signature": base64url },
+    body,
+  });
+  expect({ status: response.statusCode, body: await response.body.json() }).toEqual({
+    status: 401,
+    body: { error: "malformed X-Signature header" },
+  });
+  expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+    expect.stringContaining(
+      'its sender writes the signature otherwise than the source\'s prefix ("") and encoding (base64) say: set them to what it writes, where encoding is "hex" or "base64" (standard base64, with its = padding) and no other: a sender that writes base64url (- and _ for + and /) or base64 without its padding cannot be verified here, so have it write one of those',
+    ),
+  ]);
+  // No value names base64url: the setting refuses it.
+  expect(() =>
+    loadConfig(
+      { env: { ERP_SECRET, WAITER_WEBHOOKS_SOURCES: JSON.stringify({ b64: { ...b64, encoding: "base64url" } }) } },
+      toolsets(),
+    ),
+  ).toThrow(/encoding/);
+});
+
 test("a signature header a proxy sent twice alike is its sender's one signature, the delivery stored; copies that differ are told", async () => {
   const lines: string[] = [];
   const key = Buffer.alloc(32, 7).toString("base64");
