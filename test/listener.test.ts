@@ -3514,6 +3514,41 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("a Slack retry is a repeat by its event_id, its body's bytes written otherwise; another event is not", async () => {
+    const { url, store } = await start();
+    const event = (id: string, text: string) => ({
+      token: "XXYYZZ",
+      team_id: "T123ABC456",
+      api_app_id: "A123ABC456",
+      event: { type: "message", channel: "C123ABC456", user: "U123ABC456", text, ts: "1355517523.000005" },
+      type: "event_callback",
+      event_id: id,
+      event_time: 1355517523,
+    });
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const answer = await request(`${url}/webhooks/trial`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      return (await answer.body.json()) as { id: string; duplicate: boolean };
+    };
+    const first = await post(JSON.stringify(event("Ev123ABC456", "Order 7081 paid twice?")));
+    expect(first.duplicate).toBe(false);
+    // Slack promises the same event_id on a retry, not the same bytes: one written with blanks is the same event.
+    const retried = await post(JSON.stringify(event("Ev123ABC456", "Order 7081 paid twice?"), null, 1), {
+      "x-slack-retry-num": "1",
+      "x-slack-retry-reason": "http_timeout",
+    });
+    expect(retried).toEqual({ id: first.id, duplicate: true });
+    const another = await post(JSON.stringify(event("Ev123ABC457", "Order 7081 paid twice?")));
+    expect(another.duplicate).toBe(false);
+    expect((await store.list({ source: "trial" }, { limit: 5, bodies: false })).map((e) => e.dedupeId)).toEqual([
+      "Ev123ABC457",
+      "Ev123ABC456",
+    ]);
+  });
+
   test("a line of a Slack or Mailgun delivery shows the event, who it concerns first, not the envelope's token, ids and signature", async () => {
     const { url, store } = await start();
     const post = async (body: object) => {

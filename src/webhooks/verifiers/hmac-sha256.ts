@@ -4,6 +4,7 @@ import {
   formType,
   headerOnce,
   isDigest,
+  jsonBody,
   malformedHeader,
   missingHeader,
   payloadType,
@@ -37,8 +38,8 @@ export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
 }
 
 /**
- * A delivery taken, its id and type from configured headers, else the body's digest and its own
- * type, a JSON's or a form's. The signature covers no header: on a `verified` delivery each is read as `unsignedHeader`
+ * A delivery taken, its id and type from configured headers, else a Slack event's id (slackEventId)
+ * or the body's digest, and its own type, a JSON's or a form's. The signature covers no header: on a `verified` delivery each is read as `unsignedHeader`
  * reads it; on an unsigned one, as `headerOnce` does, its copies differing refused.
  */
 export function identify(
@@ -55,8 +56,19 @@ export function identify(
   if (typeof type === "object") return type;
   return {
     kind: "accept",
-    id: id || bodyDigest(body),
+    id: id || slackEventId(body) || bodyDigest(body),
     type: type || payloadType(body) || formType(headers, body) || "unknown",
     ...(differing.length > 0 ? { differing } : {}),
   };
+}
+
+/**
+ * The `event_id` of a Slack Events API delivery (an `event_callback`), which Slack sends again with
+ * a retry (X-Slack-Retry-Num) as the same event, where it promises no same bytes.
+ */
+function slackEventId(body: Buffer): string | undefined {
+  const json = jsonBody(body);
+  return json?.type === "event_callback" && typeof json.event_id === "string" && json.event_id
+    ? json.event_id
+    : undefined;
 }
