@@ -2759,7 +2759,7 @@ test("a request whose headers are past Node's bound gets its 431 and is logged, 
   }
   expect(lines.filter((line) => line.includes("431"))).toEqual([
     expect.stringMatching(
-      /info .*webhook listener refused POST "\/webhooks\/erp" from 127.0.0.1 with 431: its headers are larger than 16384 bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size\n$/,
+      /info .*webhook listener refused POST "\/webhooks\/erp" from 127.0.0.1 with 431: its headers are larger than 16384 bytes, the most Node reads; if its sender's headers are this large, raise it in waiter's environment, NODE_OPTIONS=--max-http-header-size=32768 for twice as much \(the flag without a number stops Node at start\)\n$/,
     ),
   ]);
 });

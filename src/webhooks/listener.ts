@@ -513,7 +513,7 @@ export function listenerApp(parts: ListenerParts): {
   return { app, writeHeldCounts };
 }
 
-const HEADERS_TOO_LARGE = `its headers are larger than ${maxHeaderSize} bytes, the most Node reads; if its sender's headers are this large, raise NODE_OPTIONS=--max-http-header-size`;
+const HEADERS_TOO_LARGE = `its headers are larger than ${maxHeaderSize} bytes, the most Node reads; if its sender's headers are this large, raise it in waiter's environment, NODE_OPTIONS=--max-http-header-size=${2 * maxHeaderSize} for twice as much (the flag without a number stops Node at start)`;
 
 /**
  * Of the request a chunk of it begins, as far as the chunk holds them: the method and path as the
