@@ -584,6 +584,71 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test.each([
+      [
+        "whose drop the server cancels",
+        "pg_cancel_backend",
+        /^the database cancelled its statement \(PostgreSQL 57014: canceling statement due to user request; PostgreSQL [^)]+\): a statement_timeout set on its user or database shorter than the run needed .* that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in 10 minutes$/,
+      ],
+      [
+        "whose connection the server ends as it drops",
+        "pg_terminate_backend",
+        /^The event store's database server ended waiter's connection \(PostgreSQL 57P01: /,
+      ],
+    ])(
+      "retention %s still forgets old automation runs and year-old dropped deliveries, which need neither the turn nor the events",
+      async (_, end, said) => {
+        const url = await freshSchema();
+        // A lock wait long enough that the run is still asking when the server ends its statement.
+        const store = await PostgresEventStore.open({
+          url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 30_000,
+        });
+        stores.push(store);
+        // The run of retention a store starts as it opens is over before the backlog comes.
+        await store.expire();
+        const db = await backlog(url, 3);
+        await db.query(
+          "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+        );
+        await db.query(
+          "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'old', 'x', 0)",
+        );
+        const person = new pg.Client(url);
+        await person.connect();
+        onTestFinished(() => person.end());
+        await person.query("BEGIN");
+        await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+        try {
+          const since = await serverNow();
+          let settled = false;
+          const expiring = store.expire();
+          expiring
+            .catch(() => {})
+            .finally(() => {
+              settled = true;
+            });
+          // Ended only as a try waits for the person's lock, never the forgetting that follows on its
+          // connection; each try waits 50 ms, so it is asked again until it lands.
+          const ended = async () => {
+            if (!settled)
+              await admin.query(`SELECT ${end}(pid) ${retentionTrying} AND wait_event_type = 'Lock'`, [since]);
+            return settled;
+          };
+          await expect.poll(ended, { timeout: 10_000 }).toBe(true);
+          await expect(expiring).rejects.toThrow(said);
+          const left = await db.query<{ runs: number; dropped: number }>(
+            "SELECT (SELECT count(*)::int FROM automation_runs) AS runs, (SELECT count(*)::int FROM dropped_deliveries) AS dropped",
+          );
+          expect(left.rows).toEqual([{ runs: 0, dropped: 0 }]);
+        } finally {
+          await person.query("ROLLBACK");
+        }
+      },
+    );
+
     test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
       const url = await freshSchema();
       await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();

@@ -1497,13 +1497,13 @@ export class PostgresEventStore implements EventStore {
     // retention waits RETAIN_LOCK_WAIT_MS at most for a lock on what it drops (a person's on an
     // event), then lets it go with the statement and asks again alike: a delivery waiting for the
     // turn never waits out retention's lock wait.
-    // A drop kept waiting (a person's lock, for days maybe) is said after the pruning, not instead.
-    let keptWaiting: StoreBusy | undefined;
+    // A failed drop (kept waiting by a person's lock, for days maybe; cancelled by a
+    // statement_timeout on every run; its connection lost) is said after the pruning, not instead.
+    let dropFailed: unknown;
     try {
       await this.#onOneConnection((query) => this.#retainInTurns(query, now, total));
     } catch (err) {
-      if (!(err instanceof StoreBusy)) throw err;
-      keptWaiting = err;
+      dropFailed = err;
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
       tellDropped(this.#onDropped, total);
@@ -1513,9 +1513,9 @@ export class PostgresEventStore implements EventStore {
       await this.#query(PRUNE_RUNS);
       await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
     } catch (err) {
-      throw keptWaiting ?? retentionCut(err, this.#named, true) ?? forgettingKeptWaiting(err, this.#named) ?? err;
+      throw dropFailed ?? retentionCut(err, this.#named, true) ?? forgettingKeptWaiting(err, this.#named) ?? err;
     }
-    if (keptWaiting) throw keptWaiting;
+    if (dropFailed !== undefined) throw dropFailed;
   }
 
   /**
