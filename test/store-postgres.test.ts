@@ -31,6 +31,7 @@ import {
   poolerProxy,
   postgresAvailable,
   postgresRequired,
+  silentProxy,
   startPostgres,
   startupProxy,
 } from "./postgres.js";
@@ -43,6 +44,7 @@ import {
   freshSchema,
   heard,
   open,
+  proxies,
   roleWith,
   server,
   stores,
@@ -648,6 +650,56 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         }
       },
     );
+
+    test("retention kept from its drops by a person's lock and from its forgetting by another says both, not the drops' alone", async () => {
+      const url = await freshSchema();
+      await (await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000 })).close();
+      const db = await backlog(url, 3);
+      await db.query(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+      );
+      const person = new pg.Client(url);
+      await person.connect();
+      onTestFinished(() => person.end());
+      await person.query("BEGIN");
+      await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM automation_runs FOR UPDATE");
+      try {
+        const store = await PostgresEventStore.open({
+          url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 1_000,
+        });
+        stores.push(store);
+        const expiring = store.expire();
+        await expect(expiring).rejects.toBeInstanceOf(StoreBusy);
+        await expect(expiring).rejects.toThrow(
+          /^it asked for 1 s, waiting 50 ms at a time, for a lock another session held on the events it drops .*, and the next run tries again in 10 minutes\. Nor did it forget the old automation runs and dropped deliveries: it waited 1 s for a lock another session held on the automation runs or the dropped deliveries it forgets \(PostgreSQL 55P03: canceling statement due to lock timeout; PostgreSQL [^)]+\): a transaction left open on them \(in psql, say\), a LOCK TABLE, a VACUUM FULL$/,
+        );
+      } finally {
+        await db.query("ROLLBACK");
+        await person.query("ROLLBACK");
+      }
+    });
+
+    test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
+      const proxy = await silentProxy(await freshSchema());
+      proxies.push(proxy);
+      const store = await PostgresEventStore.open({ url: proxy.url, retention: LOOSE, connectMs: 2_000 });
+      stores.push(store);
+      await store.expire();
+      // The proxy gone, every connection is refused at once, as a server's stopped port refuses it.
+      await proxy.close();
+      const failure = await store.expire().then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      expect(failure).toMatch(
+        /^The event store's database cannot be reached \([^)]+\)\. waiter connects again by itself; try again in a moment\.$/,
+      );
+    });
 
     test("a store closed while retention waits on a person's lock stops at once, not after a second said as a database that did not answer", async () => {
       const url = await freshSchema();

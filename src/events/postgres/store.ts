@@ -737,16 +737,26 @@ function retentionKeptWaiting(err: StoreBusy, { database, lockWaitMs }: StoreNam
 }
 
 /**
+ * What a run's failure as it forgets old runs and dropped deliveries says it left: the drops before
+ * stand; after a drop that failed (said first), only the forgetting's own failure is said.
+ */
+type Forgetting = "after drops" | "after a failed drop";
+
+/**
  * Retention given up on its time: a statement the server cancelled (a statement_timeout on waiter's
  * user or database, a pg_cancel_backend), said as a run of retention, not as a call that stored
  * nothing; undefined for any other failure. What the statement dropped is undone with it; one
- * `forgetting` old runs or dropped deliveries comes after the drops, which stand.
+ * `forgetting` old runs or dropped deliveries comes after the drops.
  */
-function retentionCut(err: unknown, { database }: StoreNamed, forgetting = false): Error | undefined {
+function retentionCut(err: unknown, { database }: StoreNamed, forgetting?: Forgetting): Error | undefined {
   const { code, message } = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
   if (code !== "57014") return undefined;
+  const left =
+    forgetting === "after a failed drop"
+      ? ""
+      : `; ${forgetting ? "the events past the limits were dropped all the same" : "that part of the run dropped nothing, deliveries are stored meanwhile"}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`;
   return new Error(
-    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); ${forgetting ? "the events past the limits were dropped all the same" : "that part of the run dropped nothing, deliveries are stored meanwhile"}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend)${left}`,
     { cause: (err as { cause?: unknown }).cause },
   );
 }
@@ -756,13 +766,39 @@ function retentionCut(err: unknown, { database }: StoreNamed, forgetting = false
  * long ago, after its drops: said as retention, not as a call that stored nothing; undefined for
  * any other failure.
  */
-function forgettingKeptWaiting(err: unknown, { database, lockWaitMs }: StoreNamed): StoreBusy | undefined {
+function forgettingKeptWaiting(
+  err: unknown,
+  { database, lockWaitMs }: StoreNamed,
+  forgetting: Forgetting,
+): StoreBusy | undefined {
   if (!(err instanceof StoreBusy)) return undefined;
   const { code, message } = (err.cause ?? {}) as { code?: string; message?: string };
+  const left =
+    forgetting === "after drops"
+      ? `; the events past the limits were dropped all the same, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`
+      : "";
   return new StoreBusy(
-    `it waited ${lockWaitMs / 1000} s for a lock another session held on the automation runs or the dropped deliveries it forgets (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL; the events past the limits were dropped all the same, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `it waited ${lockWaitMs / 1000} s for a lock another session held on the automation runs or the dropped deliveries it forgets (PostgreSQL ${code}: ${message}; ${database}): a transaction left open on them (in psql, say), a LOCK TABLE, a VACUUM FULL${left}`,
     { cause: err.cause },
   );
+}
+
+/**
+ * A drop that failed and the forgetting after it that failed too, in the one line the log gives a
+ * run. Where neither was retention's own (a lock, a cancel), the database out of reach or the
+ * connection lost failed both alike: said once, as the drop's.
+ */
+function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
+  const forgetting =
+    retentionCut(err, named, "after a failed drop") ?? forgettingKeptWaiting(err, named, "after a failed drop");
+  const dropCut = (dropFailed as { cause?: { code?: string } }).cause?.code === "57014";
+  if (!forgetting && !dropCut && !(dropFailed instanceof StoreBusy)) return dropFailed;
+  const [drop, forget] = [dropFailed, forgetting ?? err].map((failure) =>
+    failure instanceof Error ? failure.message : String(failure),
+  );
+  const message = `${drop?.replace(/\.$/, "")}. Nor did it forget the old automation runs and dropped deliveries: ${forget}`;
+  const cause = dropFailed instanceof Error ? dropFailed.cause : undefined;
+  return dropFailed instanceof StoreBusy ? new StoreBusy(message, { cause }) : new Error(message, { cause });
 }
 
 /**
@@ -1513,7 +1549,10 @@ export class PostgresEventStore implements EventStore {
       await this.#query(PRUNE_RUNS);
       await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
     } catch (err) {
-      throw dropFailed ?? retentionCut(err, this.#named, true) ?? forgettingKeptWaiting(err, this.#named) ?? err;
+      if (dropFailed !== undefined) throw forgettingFailedToo(dropFailed, err, this.#named);
+      throw (
+        retentionCut(err, this.#named, "after drops") ?? forgettingKeptWaiting(err, this.#named, "after drops") ?? err
+      );
     }
     if (dropFailed !== undefined) throw dropFailed;
   }
