@@ -928,6 +928,60 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test.each([
+      [
+        "for its turn",
+        "SELECT 1 FROM totals FOR UPDATE",
+        "SELECT xmax::text AS by FROM totals",
+        /^it stopped waiting for its turn when the system clock was set back, before the 30 s it waits; /,
+      ],
+      [
+        "on a person's lock on an event",
+        "SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE",
+        "SELECT waiter_retain(",
+        /^it stopped asking, 50 ms at a time, for a lock another session held on the events it drops or on PostgreSQL's notifications when the system clock was set back, before the 30 s it asks for \(PostgreSQL 55P03: /,
+      ],
+    ])(
+      "a retention run waiting %s as the clock is set back and forward again says it stopped as the clock went back, not that it waited its whole lock wait",
+      async (_, held, statement, said) => {
+        const url = await freshSchema();
+        const store = await PostgresEventStore.open({
+          url,
+          retention: { ...LOOSE, maxEvents: 1 },
+          connectMs: 2_000,
+          lockWaitMs: 30_000,
+        });
+        stores.push(store);
+        await store.expire();
+        const db = await backlog(url, 3);
+        onTestFinished(() => setClock());
+        await db.query("BEGIN");
+        await db.query(held);
+        // The clock goes back an hour at the run's first such statement, as NTP corrects one that ran
+        // ahead, and forward again at its next, once the run has seen it back and ends its wait.
+        const query = pg.Client.prototype.query;
+        let seen = 0;
+        const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+          this: pg.Client,
+          ...args: unknown[]
+        ) {
+          if (this !== db && typeof args[0] === "string" && args[0].startsWith(statement)) {
+            seen += 1;
+            if (seen === 1) setClock(clock.now() - 3_600_000);
+            if (seen === 2) setClock(clock.now() + 3_600_000);
+          }
+          return (query as (...a: unknown[]) => unknown).apply(this, args);
+        } as never);
+        onTestFinished(() => spy.mockRestore());
+        try {
+          await expect(store.expire()).rejects.toThrow(said);
+          expect(seen).toBe(2);
+        } finally {
+          await db.query("ROLLBACK");
+        }
+      },
+    );
+
     test("a delivery whose own retention meets a person's lock on the oldest event is stored at once, the drop left to the next write", async () => {
       const url = await freshSchema();
       // Long, so that half of it leaves seconds for a busy machine: a delivery stored at once waits none of it.

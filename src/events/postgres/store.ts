@@ -1567,9 +1567,12 @@ export class PostgresEventStore implements EventStore {
     let asked = clock.now();
     let holder: string | undefined;
     let holderAskedAgain = false;
+    // Said as such though the clock went forward again before the wait's end is said.
+    let clockSetBack = false;
     for (;;) {
       // A clock set back meanwhile (NTP correcting one that ran ahead) ends the wait, not lengthens it.
-      const last = !lessAgoThan(asked, this.#named.lockWaitMs - TURN_PAUSE_MS);
+      if (clock.now() < asked) clockSetBack = true;
+      const last = clockSetBack || !lessAgoThan(asked, this.#named.lockWaitMs - TURN_PAUSE_MS);
       let retained: { dropped: Dropped } | undefined;
       try {
         [retained] = await query<{ dropped: Dropped }>(
@@ -1582,7 +1585,7 @@ export class PostgresEventStore implements EventStore {
         if (!(err instanceof StoreBusy)) throw retentionCut(err, this.#named) ?? err;
         // A stop waits for this run: the lock is left to the next start's run, not waited out.
         if (this.#closed) break;
-        if (last) throw retentionKeptWaiting(err, this.#named, clock.now() < asked);
+        if (last) throw retentionKeptWaiting(err, this.#named, clockSetBack);
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
         continue;
       }
@@ -1600,7 +1603,7 @@ export class PostgresEventStore implements EventStore {
           }
           // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
           if (await writing(query, held?.by)) break;
-          throw retentionKeptFromTurn(this.#named, clock.now() < asked);
+          throw retentionKeptFromTurn(this.#named, clockSetBack);
         }
         holder = held?.by;
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
@@ -1610,6 +1613,7 @@ export class PostgresEventStore implements EventStore {
       if (Object.keys(dropped).length === 0) break;
       addDropped(total, dropped);
       asked = clock.now();
+      clockSetBack = false;
       holder = undefined;
       holderAskedAgain = false;
     }
