@@ -734,6 +734,80 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test.each([
+      [
+        "two sessions that share a lock on it says both, not one transaction",
+        0,
+        /^it waited 1 s for its turn, which every delivery takes too and 2 transactions of other sessions, sharing a lock on it \(SELECT … FOR SHARE\), held all along \(PostgreSQL [^)]+\): transactions left open on waiter's tables \(in psql, say\); no delivery is stored until all have ended; the run stops there, and the next tries again in 10 minutes$/,
+      ],
+      [
+        "two sessions that shared a lock on it, one of which ended, says one transaction held it",
+        1,
+        /^it waited 1 s for its turn, which every delivery takes too and one transaction of another session held all along \(PostgreSQL [^)]+\): a transaction left open on waiter's tables/,
+      ],
+    ])("a retention run kept from its turn by %s", async (_, ended, said) => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 1_000,
+      });
+      stores.push(store);
+      await store.expire();
+      const sessions = [new pg.Client(url), new pg.Client(url)];
+      for (const session of sessions) {
+        await session.connect();
+        onTestFinished(() => session.end());
+        await session.query("BEGIN");
+        await session.query("SELECT 1 FROM totals FOR SHARE");
+      }
+      // The row's xmax names both still (a MultiXact), whichever of them ended since.
+      for (const session of sessions.slice(0, ended)) await session.query("COMMIT");
+      try {
+        await expect(store.expire()).rejects.toThrow(said);
+      } finally {
+        for (const session of sessions) await session.query("ROLLBACK");
+      }
+    });
+
+    test("a retention run whose turn's holder commits as the run tells a person's session from waiter's writes says it held the turn, not a MultiXact look-up that failed", async () => {
+      const url = await freshSchema();
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        // Its first try is its last.
+        lockWaitMs: 50,
+      });
+      stores.push(store);
+      await store.expire();
+      await backlog(url, 3);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      onTestFinished(() => psql.end());
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      // The session commits once the run found it under way, before the run asks whether it is one of waiter's writes.
+      const query = pg.Client.prototype.query;
+      let committed = false;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        if (!committed && typeof args[0] === "string" && args[0].startsWith("SELECT FROM pg_stat_activity")) {
+          committed = true;
+          return psql.query("COMMIT").then(() => (query as (...a: unknown[]) => unknown).apply(this, args));
+        }
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      await expect(store.expire()).rejects.toThrow(
+        /^it waited 0\.05 s for its turn, which every delivery takes too and one transaction of another session held all along /,
+      );
+      expect(committed).toBe(true);
+    });
+
     test("a retention run whose last try meets a session that commits before the run reads who held the turn asks again, not said as held all along", async () => {
       const url = await freshSchema();
       const store = await PostgresEventStore.open({

@@ -802,17 +802,46 @@ function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreName
 }
 
 /**
- * Retention given up on its turn, which one transaction held through the whole lock wait: a
- * session left open on the totals (a delivery's own transaction ends in a moment), which every
- * delivery waits for too, so none is stored meanwhile.
+ * Retention given up on its turn, which one transaction held through the whole lock wait (or
+ * `holders` of several sessions, sharing a lock on it): a session left open on the totals (a
+ * delivery's own transaction ends in a moment), which every delivery waits for too, so none is
+ * stored meanwhile.
  */
-function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBack: boolean): StoreBusy {
+function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBack: boolean, holders = 1): StoreBusy {
+  const held =
+    holders > 1
+      ? `${holders} transactions of other sessions, sharing a lock on it (SELECT … FOR SHARE), held`
+      : "one transaction of another session held";
   const waited = clockSetBack
-    ? `it stopped waiting for its turn when the system clock was set back, before the ${lockWaitMs / 1000} s it waits; every delivery takes that turn too, and one transaction of another session held it all the while`
-    : `it waited ${lockWaitMs / 1000} s for its turn, which every delivery takes too and one transaction of another session held all along`;
+    ? `it stopped waiting for its turn when the system clock was set back, before the ${lockWaitMs / 1000} s it waits; every delivery takes that turn too, and ${held} it all the while`
+    : `it waited ${lockWaitMs / 1000} s for its turn, which every delivery takes too and ${held} all along`;
+  const left =
+    holders > 1
+      ? "transactions left open on waiter's tables (in psql, say); no delivery is stored until all have ended"
+      : "a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends";
   return new StoreBusy(
-    `${waited} (${database}): a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    `${waited} (${database}): ${left}; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
   );
+}
+
+/**
+ * How many sessions hold the turn whose row's xmax is `xmax`: where it names no transaction under
+ * way, it is a MultiXact, the transactions of several sessions that share a lock on the row, some
+ * of which may have ended since; one otherwise.
+ */
+async function turnHolders(query: Query, xmax: string | undefined): Promise<number> {
+  if (xmax === undefined || (await running(query, xmax))) return 1;
+  try {
+    const [row] = await query<{ n: number }>(
+      `SELECT count(DISTINCT l.pid)::int AS n FROM pg_get_multixact_members($1::xid) AS m
+         JOIN pg_locks AS l ON l.locktype = 'transactionid' AND l.transactionid = m.xid AND l.granted`,
+      [xmax],
+    );
+    return Math.max(row?.n ?? 1, 1);
+  } catch {
+    // A transaction that ended since it was looked at, whose id is no MultiXact's ("has not been created yet").
+    return 1;
+  }
 }
 
 /**
@@ -1603,7 +1632,7 @@ export class PostgresEventStore implements EventStore {
           }
           // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
           if (await writing(query, held?.by)) break;
-          throw retentionKeptFromTurn(this.#named, clockSetBack);
+          throw retentionKeptFromTurn(this.#named, clockSetBack, await turnHolders(query, held?.by));
         }
         holder = held?.by;
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
