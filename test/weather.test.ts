@@ -1621,10 +1621,6 @@ describe(`at ${AFTERNOON}`, () => {
         ["Via Roma 1, 61014 Montecopiolo RN", "Montecopiolo"],
         ["Via Roma 1, 12071 Massimino SV", "Massimino"],
         ["Via Roma 1, 18025 Briga Alta CN", "Briga Alta"],
-        // The province before the postal code: Trento's are among Tennessee's ZIP codes, but a US street's number comes first.
-        ["Via Belenzani 1, Trento TN 38122", "Trento"],
-        ["Via Belenzani 1, Trento, TN 38122", "Trento"],
-        ["123 Main St, Memphis TN 38103", "Memphis, TN"],
         // A US street named as Italy names one keeps its state where the ZIP code is no Italian province's.
         ["Via Verde 12, Santa Fe NM 87501", "Santa Fe, NM"],
         ["Via Rodeo 5, Palos Verdes Estates CA 90274", "Palos Verdes Estates, CA"],
@@ -1636,6 +1632,37 @@ describe(`at ${AFTERNOON}`, () => {
       // Without a street, the province still is no part of the town's name.
       expect(text(await server.call("weather_forecast", { place: "20121 Milano MI" }))).toContain('as "Milano"');
       expect(text(await server.call("weather_forecast", { place: "70200 Ostrava CZ" }))).toContain('as "Ostrava, CZ"');
+    });
+
+    test('"TN" before a postal code Trento\'s province and Tennessee share names the town in either', async () => {
+      for (const [place, town] of [
+        ["Via Verde 12, Memphis TN 38103", "Memphis"],
+        ["Via Roma 5, Jackson TN 38301", "Jackson"],
+        ["Via Belenzani 1, Trento TN 38122", "Trento"],
+        ["Via Belenzani 1, Trento, TN 38122", "Trento"],
+        ["123 Main St, Memphis TN 38103", "Memphis"],
+        ["Jan Smith, Jackson TN 38301-1234", "Jackson"],
+        // Searched for first, a town and its postal code without a street.
+        ["Trento TN 38122", "Trento"],
+        ["Memphis TN 38103", "Memphis"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma: "${town}, TN" if in Tennessee, or "${town}, IT" if in Italy, where TN is also the province of Trento, whose postal codes are among Tennessee's ZIP codes; or give latitude and longitude.`,
+        );
+      }
+      // The postal code before the town, as Italy writes it, or the country after, says which.
+      for (const [place, named] of [
+        ["Via Belenzani 1, 38122 Trento TN", "Trento"],
+        ["38122 Trento TN", "Trento"],
+        ["Via Belenzani 1, Trento TN 38122, Italy", "Trento, Italy"],
+        ["Via Verde 12, Memphis TN 38103, USA", "Memphis, TN, USA"],
+        // Tennessee's other ZIP codes are no Italian province's.
+        ["Via Verde 12, Nashville TN 37201", "Nashville, TN"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
     });
 
     test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {

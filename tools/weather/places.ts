@@ -117,12 +117,13 @@ export function geocoder(api: Upstream) {
   function nothingFound(searched: Awaited<ReturnType<typeof lookup>>, advice: string): string {
     // The town was found and the rest is its street: no place of that name is missing, nor any postal code.
     const beforeStreet = foundTownBeforeStreet(searched);
-    if (beforeStreet) return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument)}`;
+    if (beforeStreet)
+      return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument, searched.text)}`;
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
     const read = withoutDistrict(searched.text);
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
-      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
+      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument, read)}`
       : `${noPlaceCalled(searched)} ${advice}`;
   }
 
@@ -1001,10 +1002,10 @@ function refuseAddress(argument: string, text: string): void {
   // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
   // ones that may be are read as coordinates too (refuseCoordinates).
   const town = townBeforeStreet(read) ?? townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
-  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
+  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument, read)}`);
   const afterName = townAfterName(read);
   if (afterName)
-    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
+    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, read, afterName.or)}`);
   const district = numberedDistrict(read);
   if (district) {
     throw new ToolError(
@@ -1133,13 +1134,31 @@ const STREET_WORD_AFTER_NAME = new RegExp(
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
-/** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
-function sendTown(town: string, argument: string, or?: OtherReading): string {
+/**
+ * The advice to send `town`, read in `written`, or, `or` another reading of the address, either town as it says; or
+ * the town in Tennessee or in Italy, where `written` ends as an address in either does (inTennesseeOrTrento).
+ */
+function sendTown(town: string, argument: string, written: string, or?: OtherReading): string {
   const coordinates = orCoordinates(argument);
-  const towns = or
-    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
-    : `, as ${quote(town)}${coordinates}`;
+  const either = inTennesseeOrTrento(written, town);
+  const towns = either
+    ? `: ${quote(`${either}, TN`)} if in Tennessee, or ${quote(`${either}, IT`)} if in Italy, where TN is also the province of Trento, whose postal codes are among Tennessee's ZIP codes${coordinates.replace(/^,/, ";")}`
+    : or
+      ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+      : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
+}
+
+/**
+ * The town's name, where `written` ends in "TN" before a ZIP code of Tennessee's from 380 to 385, as a US address does
+ * ("Jackson TN 38301"), and `town`, read in it, is that name with or without "TN": those are postal codes of the Italian
+ * province of Trento too, TN, as a form made for US addresses writes an Italian one ("Trento TN 38122"). An Italian
+ * street's name before it says no more ("Via Verde 12, Memphis TN 38103"): only the town's name tells which.
+ */
+function inTennesseeOrTrento(written: string, town: string): string | undefined {
+  if (!/(?:^|[\s,])TN,?\s+38[0-5]\d{2}(?:-\d{4})?\s*$/.test(written)) return undefined;
+  const name = town.replace(/, TN$/, "");
+  return name.includes(",") ? undefined : name;
 }
 
 /**
