@@ -1775,6 +1775,50 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("an airport's code a place is called by is answered for that place with a word that it was read so", async () => {
+      // Manchester's airport is MAN, and Man a city in Côte d'Ivoire; LAX is Los Angeles', and Lax a village in Valais.
+      const man = {
+        name: "Man",
+        latitude: 7.41251,
+        longitude: -7.55383,
+        country_code: "CI",
+        country: "Ivory Coast",
+        admin1: "Montagnes",
+        timezone: "Africa/Abidjan",
+        population: 188704,
+      };
+      const lax = {
+        name: "Lax",
+        latitude: 46.38839,
+        longitude: 8.11724,
+        country_code: "CH",
+        country: "Switzerland",
+        admin1: "Valais",
+        timezone: "Europe/Zurich",
+        population: 323,
+      };
+      geocoding.intercept = (r) => {
+        const name = r.query.get("name")?.toUpperCase();
+        return name === "MAN" ? geocoded([man]) : name === "LAX" ? geocoded([lax]) : undefined;
+      };
+      try {
+        for (const [tool, code, label] of [
+          ["weather_current", "MAN", "Man, Montagnes, Ivory Coast"],
+          ["weather_forecast", "LAX", "Lax, Valais, Switzerland"],
+        ] as const) {
+          const result = await server.call(tool, { place: code });
+          expect(result.isError, code).toBeFalsy();
+          const said = `${JSON.stringify(code)} was read as the name of ${label}, not as an airport's code: if it is an airport's, send its town's name or the airport's latitude and longitude.`;
+          expect(data<{ note?: string }>(result).note, code).toContain(said);
+          expect(text(result), code).toContain(said);
+        }
+        // A name as written, not in capitals, is a name.
+        expect(data<{ note?: string }>(await server.call("weather_current", { place: "Man" })).note).toBeUndefined();
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("exactly one of a place or both coordinates, within range", async () => {
       for (const args of [
         {},

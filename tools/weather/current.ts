@@ -54,8 +54,12 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
         ...times(time, resolved.place.timezone),
         ...values,
         ...conditionText(condition),
-        ...(resolved.zoneDoubt || stale
-          ? { note: [resolved.zoneDoubt, stale && keptNote(provider.name, stale)].filter(Boolean).join(" ") }
+        ...(resolved.readAs || resolved.zoneDoubt || stale
+          ? {
+              note: [resolved.readAs, resolved.zoneDoubt, stale && keptNote(provider.name, stale)]
+                .filter(Boolean)
+                .join(" "),
+            }
           : {}),
         provider: provider.id,
         attribution: provider.attribution,

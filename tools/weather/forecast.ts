@@ -139,6 +139,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const ends = forecast.ends;
       const longer = hours.filter((h) => h.period_hours > 1);
       const notes = [
+        ...(resolved.readAs ? [resolved.readAs] : []),
         ...(resolved.zoneDoubt ? [resolved.zoneDoubt] : []),
         ...(days.length < args.days
           ? [

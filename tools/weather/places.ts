@@ -27,6 +27,8 @@ export interface Resolved {
   alternatives: Place[];
   /** Why bare coordinates' zone may be a day off, to say with the answer. */
   zoneDoubt?: string;
+  /** That an airport's code was read as the name of the place used, to say with the answer. */
+  readAs?: string;
 }
 
 const result = z.object({
@@ -207,7 +209,8 @@ export function geocoder(api: Upstream) {
       const bigger = matching.filter((p) => p.population && !called.includes(p));
       throw new ToolError(undecided(searched, called, bigger));
     }
-    return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
+    const readAs = readAsName(name, best);
+    return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9), ...(readAs ? { readAs } : {}) };
   }
 
   /** What a name several places share says when none is known to be bigger: the places, to pick one. */
@@ -1616,6 +1619,16 @@ function airportCode(name: string, argument: string): string {
   return /^[A-Z]{3,4}$/.test(name.trim())
     ? ` If ${quote(name.trim())} is an airport's code, which names no place here, ${send}.`
     : "";
+}
+
+/**
+ * For a name written as an airport's code ("MAN", "LAX"), which the geocoder found a place called by (Man in Côte
+ * d'Ivoire, not Manchester; Lax in Valais, not Los Angeles): that the code was read as that place's name.
+ */
+function readAsName(name: string, place: Place): string | undefined {
+  const code = name.trim();
+  if (!/^[A-Z]{3,4}$/.test(code) || place.name === code) return undefined;
+  return `${quote(code)} was read as the name of ${label(place)}, not as an airport's code: if it is an airport's, send its town's name or the airport's latitude and longitude.`;
 }
 
 /** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
