@@ -2294,6 +2294,30 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("OpenStreetMap's short links are read for the point their code is, not refused as hiding it", async () => {
+      const before = geocoding.requests.length;
+      const centre = (latitude: number, longitude: number) =>
+        `is a map's link, not a place name, and says only where the centre of its map is: send that as latitude ${latitude} and longitude ${longitude}, without place, or send the place's name.`;
+      const point = (latitude: number, longitude: number) =>
+        `is a map's link, not a place name: send its point as latitude ${latitude} and longitude ${longitude}, without place.`;
+      for (const [link, said] of [
+        // As OpenStreetMap's Share gives one, with a marker ("?m") or without: the map's centre.
+        ["https://osm.org/go/0J0lUjJT--", centre(50.087496, 14.421294)],
+        ["https://www.openstreetmap.org/go/0J0lUjJT--?m=", point(50.087496, 14.421294)],
+        ["osm.org/go/uN~ROOdVC--?m", point(-33.8688, 151.2093)],
+        ["https://osm.org/go/OVc0c6m9?m", point(-22.903501, -43.209615)],
+        // "@" as older links wrote "~".
+        ["https://osm.org/go/uN@ROOdVC--?m", point(-33.8688, 151.2093)],
+      ]) {
+        const refused = text(await server.call("weather_current", { place: link }));
+        expect(refused.endsWith(`" ${said}`), refused).toBe(true);
+      }
+      expect(text(await server.call("weather_geocode", { name: "https://osm.org/go/0LZUAA10o-?m" }))).toContain(
+        "the weather tools take its point as latitude 49.83465 and longitude 18.282039",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("Apple Maps' and Waze's links are read for the point they carry, with or without https://", async () => {
       const before = geocoding.requests.length;
       const point =

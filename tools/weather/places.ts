@@ -666,7 +666,38 @@ function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined 
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match
     ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point }
-    : (mapyPoint(text) ?? appleOrWazePoint(text));
+    : (mapyPoint(text) ?? appleOrWazePoint(text) ?? osmShortLinkPoint(text));
+}
+
+/**
+ * OpenStreetMap's short link, "https://osm.org/go/0J0lUjJT--", whose code is the point (decoded as OpenStreetMap's own
+ * lib/short_link.rb does, to 6 decimals): its map's centre, or the point it marks where "?m" follows.
+ */
+function osmShortLinkPoint(text: string): (Coordinates & { centre: boolean }) | undefined {
+  const url = webAddress(text);
+  if (!url || !/^(?:www\.)?(?:osm|openstreetmap)\.org$/i.test(url.hostname)) return undefined;
+  const [, code] = /^\/go\/([A-Za-z0-9_~@-]+)$/.exec(url.pathname) ?? [];
+  if (!code) return undefined;
+  const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~";
+  let [x, y, bits] = [0, 0, 0];
+  for (const char of code.replaceAll("@", "~")) {
+    const digit = digits.indexOf(char);
+    if (digit < 0) continue;
+    // Each character holds 3 bits of each, interleaved, longitude's first.
+    for (let bit = 5; bit > 0; bit -= 2) {
+      x = x * 2 + ((digit >> bit) & 1);
+      y = y * 2 + ((digit >> (bit - 1)) & 1);
+    }
+    bits += 3;
+  }
+  if (bits === 0) return undefined;
+  const scale = 2 ** (32 - bits) / 2 ** 32;
+  const round = (degrees: number) => Math.round(degrees * 1e6) / 1e6;
+  return {
+    latitude: round(y * scale * 180 - 90),
+    longitude: round(x * scale * 360 - 180),
+    centre: !url.searchParams.has("m"),
+  };
 }
 
 /**
