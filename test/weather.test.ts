@@ -2328,7 +2328,17 @@ describe(`at ${AFTERNOON}`, () => {
         ["https://maps.apple.com/place?coordinate=50.894967,4.341626&name=Atomium", point],
         ["https://maps.apple.com/?q=Atomium&ll=50.894967,4.341626", point],
         ["maps.apple.com/?ll=50.894967,4.341626", centre],
-        ["https://maps.apple.com/?q=Mexican+Restaurant&sll=50.894967,4.341626&z=10", centre],
+        // "sll" (or "near") is where a search was made around, not the map's centre nor a place found.
+        [
+          "https://maps.apple.com/?q=Mexican+Restaurant&sll=50.894967,4.341626&z=10",
+          "is a map's link, not a place name, and says only where its search for \"Mexican Restaurant\" was made around: send that as latitude 50.894967 and longitude 4.341626, without place, or send the place's name.",
+        ],
+        [
+          "https://maps.apple.com/?q=pizza&near=50.894967,4.341626",
+          "is a map's link, not a place name, and says only where its search for \"pizza\" was made around: send that as latitude 50.894967 and longitude 4.341626, without place, or send the place's name.",
+        ],
+        // The map's centre where it has one.
+        ["https://maps.apple.com/?ll=50.894967,4.341626&sll=48.2,16.37", centre],
         ["https://www.waze.com/ul?ll=50.894967%2C4.341626&navigate=yes&zoom=17", point],
         ["waze.com/ul?ll=50.894967,4.341626", point],
         // Waze's shared link, its point a geohash after "h".

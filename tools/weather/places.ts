@@ -442,9 +442,13 @@ function refuseCoordinates(argument: string, text: string): void {
   if (!onEarth(pair)) throw new ToolError(noPointOnEarth(argument, text));
   const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
   if (link) {
-    const what = link.centre ? "that" : "its point";
+    const searched =
+      link.searched === undefined
+        ? ""
+        : `its search${link.searched ? ` for ${quote(link.searched)}` : ""} was made around`;
+    const only = link.centre ? "the centre of its map is" : searched;
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a map's link, not a place name${link.centre ? ", and says only where the centre of its map is" : ""}: ${sendAs(argument, what, send)}${link.centre ? ", or send the place's name" : ""}.`,
+      `\`${argument}\` ${quote(text)} is a map's link, not a place name${only ? `, and says only where ${only}` : ""}: ${sendAs(argument, only ? "that" : "its point", send)}${only ? ", or send the place's name" : ""}.`,
     );
   }
   if (east) {
@@ -651,7 +655,7 @@ function geoUri(text: string): Coordinates | undefined {
  * Without one, the `centre` of the map it shows: Google Maps' "/@50.08,14.42,15z", also after a place's
  * name, where the place may be off the centre, or OpenStreetMap's "#map=15/50.08/14.42".
  */
-function mapLink(text: string): (Coordinates & { centre: boolean }) | undefined {
+function mapLink(text: string): (Coordinates & { centre: boolean; searched?: string }) | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const end = String.raw`(?![\d.])`;
   const point =
@@ -702,10 +706,10 @@ function osmShortLinkPoint(text: string): (Coordinates & { centre: boolean }) | 
 
 /**
  * Apple Maps' link: the place it marks, "?coordinate=50.08,14.42", or "?ll=50.08,14.42" labelled by "q=";
- * without a label, "ll" is only its map's centre, and "sll" the point a search was made near. Waze's, as it
- * shares a place: "waze.com/ul?ll=50.08,14.42" (the comma as "%2C" too).
+ * without a label, "ll" is only its map's centre, and "sll" (or "near") the point its search, "q", was made
+ * around, `searched`. Waze's, as it shares a place: "waze.com/ul?ll=50.08,14.42" (the comma as "%2C" too).
  */
-function appleOrWazePoint(text: string): (Coordinates & { centre: boolean }) | undefined {
+function appleOrWazePoint(text: string): (Coordinates & { centre: boolean; searched?: string }) | undefined {
   const url = webAddress(text);
   if (!url) return undefined;
   const host = url.hostname.toLowerCase().replace(/^www\./, "");
@@ -724,8 +728,10 @@ function appleOrWazePoint(text: string): (Coordinates & { centre: boolean }) | u
   if (host !== "maps.apple.com") return undefined;
   const marked = pair("coordinate") ?? (url.searchParams.has("q") ? pair("ll") : null);
   if (marked) return at(marked, false);
-  const centre = pair("ll") ?? pair("sll");
-  return centre ? at(centre, true) : undefined;
+  const centre = pair("ll");
+  if (centre) return at(centre, true);
+  const around = pair("sll") ?? pair("near");
+  return around ? { ...at(around, false), searched: oneLine(url.searchParams.get("q") ?? "").trim() } : undefined;
 }
 
 /**
