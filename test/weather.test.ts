@@ -1603,6 +1603,24 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a country's code or name after a state's code and postal code, without a comma, is named after the town", async () => {
+      for (const [place, named] of [
+        // Searched for first, a town and its postal code without a street.
+        ["Sydney NSW 2000 AU", "Sydney, NSW, AU"],
+        ["Sydney NSW 2000 Australia", "Sydney, NSW, Australia"],
+        ["Jackson MS 39201 US", "Jackson, MS, US"],
+        ["Springfield IL 62701-1234 USA", "Springfield, IL, USA"],
+        ["Toronto ON M5V 2T6 CA", "Toronto, ON, CA"],
+        // After a street: "2000 AU" is no Dutch postal code.
+        ["5 King St, Sydney NSW 2000 AU", "Sydney, NSW, AU"],
+        ["Jane Doe, 5 King St, Richmond VIC 3121 AU", "Richmond, VIC, AU"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
+    });
+
     test("an address in Italy names its town without the province's code, a US state's or a country's as well", async () => {
       for (const [place, named] of [
         // The postal code, the town and the province, as Poste Italiane writes them.

@@ -1309,7 +1309,11 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
         // A country's sign before its code too, "Wien A 1010".
         const capitals = (word: string) => /^[A-Z]{2,3}$/.test(word) || Object.hasOwn(CAR_SIGNS, word);
         const postalCode = (word: string, j: number) =>
-          /\d/.test(word) || (capitalsToo && i === 0 && town === postal && capitals(word) && beside(j));
+          /\d/.test(word) ||
+          (capitalsToo && i === 0 && town === postal && capitals(word) && beside(j) && !countryAfterState(j));
+        // A country's code last, after a state's postal code, is no Dutch postal code's letters: "Sydney NSW 2000 AU".
+        const countryAfterState = (j: number) =>
+          j === all.length - 1 && all.some((word, k) => k < j - 1 && state(word, k));
         // A state's code between the town and its ZIP code, the country after: "Jackson MS 39201, USA" keeps "MS";
         // without a country, where the ZIP code is one of that state's ("Jackson MS 39201", not "Milano MI 20121").
         const state = (word: string, j: number) =>
@@ -1372,11 +1376,32 @@ const NUMBER_FIRST_STREET =
  * name its country after the town, unless `countryAfter` says the address names it there already.
  */
 function townBesidePostalCode(text: string, countryAfter = false): string | undefined {
+  const ending = countryAfterRegionsCode(text);
+  if (ending) {
+    const town = townBesidePostalCode(ending.line, true);
+    return town && `${town}, ${ending.country}`;
+  }
   const { town, country } = postalCodesTown(text) ?? {};
   // A country or region after the town is none of its name: "Ostrava CZ 70200" is "Ostrava, CZ".
   const named = town && commaToAdd(town);
   if (named) return named.send;
   return town && country && !countryAfter ? `${town}, ${country}` : town;
+}
+
+/**
+ * A line that ends in a country, by its code or name, after a state's or province's code and one of its postal codes,
+ * without a comma ("Sydney NSW 2000 AU", "Jackson MS 39201 US", "Toronto ON M5V 2T6 Canada"): the line before the
+ * country, and the country, which would be read as a Dutch postal code's letters ("2000 AU") or as the town's name.
+ */
+function countryAfterRegionsCode(text: string): { line: string; country: string } | undefined {
+  const code = String.raw`[A-Za-z\d]*\d[A-Za-z\d]*`;
+  const [, line = "", region = "", postalCode = "", country = ""] =
+    new RegExp(String.raw`^(.*?\s([A-Z]{2,3})\s+(${code}(?:[\s-]${code})?))\s+([^\d,]+)$`).exec(text.trim()) ?? [];
+  const named = /^[A-Z]{2,3}$/.test(country)
+    ? [...countryCodes().values()].includes(country) || country.toLowerCase() in COUNTRY_ALIASES
+    : isCountryName(country);
+  const regions = regionOfPostalCode(region, postalCode) || zipCodeStates(postalCode).includes(region.toLowerCase());
+  return named && regions ? { line, country } : undefined;
 }
 
 /** The words beside a postal code written without a comma between (townBesidePostalCode), and the country its letters name. */
