@@ -1589,6 +1589,26 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("two names between a street and its postal code are read as a town and its region, or a district and its post town", async () => {
+      const before = geocoding.requests.length;
+      for (const [place, named] of [
+        // A shop's fields: the street, the town, its region by name, the postal code, the country.
+        ["Hauptstraße 5, München, Bayern, 80331, DE", "München, DE"],
+        ["Hauptstraße 5, München, Bayern, 80331", "München"],
+        ["1 Rue de Rivoli, Paris, Île-de-France, 75001, France", "Paris, France"],
+        ["Jan Novák, Masarykova 12, Brno, Jihomoravský kraj, 602 00, CZ", "Brno, CZ"],
+        // The United Kingdom's: the street, the district, the post town, its postal code.
+        ["10 Downing St, Westminster, London, SW1A 2AA", "London"],
+        ["10 Downing St, Westminster, London, SW1A 2AA, UK", "London, UK"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
+      // Neither the street nor the customer's name reaches the geocoder.
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a country after the town and its postal code, without a comma, is named after the town to send", async () => {
       for (const [place, named] of [
         ["Hlavní 1, 70200 Ostrava CZ", "Ostrava, CZ"],

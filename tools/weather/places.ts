@@ -1281,13 +1281,25 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     !/\d/.test(parts[postal - 2] ?? "") &&
     parts.slice(0, postal - 2).some((part) => /\d/.test(part));
   const codeAfterTown = codeAlone && !/\d/.test(beforeCode) && /\d/.test(parts[postal - 2] ?? "");
-  const town = codeAfterRegion
-    ? postal - 2
-    : codeAfterTown || stateFirst
-      ? postal - 1
-      : streetFirst
-        ? postal + 1
-        : postal;
+  // Two other names between the street and the postal code: the town and its region by name, as a shop's fields follow
+  // each other ("Hauptstraße 5, München, Bayern, 80331, DE"), the region left out; or before a postal code with letters,
+  // as the United Kingdom writes an address, a district and its post town ("10 Downing St, Westminster, London, SW1A 2AA").
+  const codeAfterNames =
+    codeAlone &&
+    !codeAfterRegion &&
+    !/\d/.test(beforeCode) &&
+    !/\d/.test(parts[postal - 2] ?? "") &&
+    parts.slice(0, postal - 2).some((part) => /\d/.test(part));
+  const postTown = codeAfterNames && !POSTAL_CODE.test(statePart);
+  const regionNamed = codeAfterNames && !postTown ? postal - 1 : -1;
+  const town =
+    codeAfterRegion || regionNamed >= 0
+      ? postal - 2
+      : codeAfterTown || stateFirst || postTown
+        ? postal - 1
+        : streetFirst
+          ? postal + 1
+          : postal;
   if (afterStreet && !parts.slice(0, town).some((part) => /\d/.test(part))) return undefined;
   // The words from the town on, without the postal code's: those with digits and, where the town shares
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
@@ -1300,6 +1312,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     parts
       .slice(town)
       .flatMap((part, i) => {
+        if (town + i === regionNamed) return [];
         // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
         if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return [];
         // Italy's province in a part of its own before the postal code: "Via Roma 1, Milano, MI, 20121".
