@@ -826,6 +826,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Springfield, MA", "Massachusetts"],
         ["Paris, TX, USA", "Texas"],
         ["Paris, Ile-de-France", "Île-de-France"],
+        // A country's code with dots, or a dot after it, as abbreviations are written.
+        ["Paris, TX, U.S.", "Texas"],
+        ["Springfield, MA, U.S.A.", "Massachusetts"],
+        ["Paris, FR.", "Île-de-France"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBeFalsy();

@@ -1757,9 +1757,14 @@ function isCountryName(part: string): boolean {
   return name in COUNTRY_ALIASES || countryCodes().has(name);
 }
 
-/** A part of a qualifier as compared: folded, without the "the" some countries' names are written with. */
+/**
+ * A part of a qualifier as compared: folded, without the "the" some countries' names are written with, nor the dots
+ * of an abbreviation ("U.S.", "FR.").
+ */
 function qualifierPart(part: string): string {
-  return folded(part.trim()).replace(/^the\s+/, "");
+  return folded(part.trim())
+    .replace(/^the\s+/, "")
+    .replaceAll(".", "");
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
