@@ -830,6 +830,12 @@ describe(`at ${AFTERNOON}`, () => {
         ["Paris, TX, U.S.", "Texas"],
         ["Springfield, MA, U.S.A.", "Massachusetts"],
         ["Paris, FR.", "Île-de-France"],
+        // In brackets after the name, as a country or region is written beside it too.
+        ["Paris (France)", "Île-de-France"],
+        ["Paris (TX)", "Texas"],
+        ["Springfield (Massachusetts)", "Massachusetts"],
+        // But a name's own words in brackets are the name's.
+        ["Frankfurt (Oder)", "Brandenburg"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBeFalsy();

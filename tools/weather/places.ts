@@ -99,7 +99,7 @@ export function geocoder(api: Upstream) {
     // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
     refuseCoordinates(argument, text);
     refuseAddress(argument, text);
-    const [name = "", ...rest] = withoutDistrict(text)
+    const [name = "", ...rest] = withoutDistrict(withQualifierOutOfBrackets(text))
       .split(",")
       .map((part) => part.trim());
     if (!name) {
@@ -1704,6 +1704,20 @@ function readAsName(name: string, place: Place): string | undefined {
   const code = name.trim();
   if (!/^[A-Z]{3,4}$/.test(code) || place.name === code) return undefined;
   return `${quote(code)} was read as the name of ${label(place)}, not as an airport's code: if it is an airport's, send its town's name or the airport's latitude and longitude.`;
+}
+
+/**
+ * `text` with a country or region written in brackets after the name ("Paris (France)", "Ostrava (CZ)", "Paris (TX)")
+ * after a comma instead, as the search is narrowed by one; a name's own words in brackets ("Frankfurt (Oder)") are left.
+ */
+function withQualifierOutOfBrackets(text: string): string {
+  const [, name, within = ""] = /^([^(),]+?)\s*\(([^()]+)\)\s*$/.exec(text) ?? [];
+  const qualifier = within.trim();
+  const code = /^[A-Z]{2,3}$/.test(qualifier);
+  const country = code
+    ? [...countryCodes().values()].includes(qualifier) || qualifier.toLowerCase() in COUNTRY_ALIASES
+    : isCountryName(qualifier);
+  return name && (country || isKnownRegion(qualifier)) ? `${name}, ${qualifier}` : text;
 }
 
 /** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
