@@ -2342,6 +2342,20 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("Google Maps' centre as a parameter, its older links' ll or Maps URLs' center, is read as the map's centre", async () => {
+      const before = geocoding.requests.length;
+      for (const link of [
+        "https://maps.google.com/maps?ll=49.83,18.28&z=12",
+        "https://www.google.com/maps?ll=49.83,18.28&q=pizza",
+        "https://www.google.com/maps/@?api=1&map_action=map&center=49.83%2C18.28&zoom=12",
+      ]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toMatch(
+          /" is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49\.83 and longitude 18\.28, without place, or send the place's name\.$/,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("OpenStreetMap's short links are read for the point their code is, not refused as hiding it", async () => {
       const before = geocoding.requests.length;
       const centre = (latitude: number, longitude: number) =>

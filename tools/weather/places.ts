@@ -670,7 +670,21 @@ function mapLink(text: string): (Coordinates & { centre: boolean; searched?: str
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match
     ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point }
-    : (mapyPoint(text) ?? appleOrWazePoint(text) ?? osmShortLinkPoint(text));
+    : (mapyPoint(text) ?? appleOrWazePoint(text) ?? osmShortLinkPoint(text) ?? googleCentre(text));
+}
+
+/**
+ * The centre of a Google Maps link's map written as a parameter: "?ll=49.83,18.28" as its older links have it, or
+ * "?api=1&map_action=map&center=49.83,18.28" as Maps URLs build one.
+ */
+function googleCentre(text: string): (Coordinates & { centre: boolean }) | undefined {
+  const url = webAddress(text);
+  if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
+  const centre = url.searchParams.get("center") ?? url.searchParams.get("ll") ?? "";
+  const [, latitude, longitude] = new RegExp(`^${DEGREES},\\s*${DEGREES}$`).exec(centre.trim()) ?? [];
+  return latitude === undefined || longitude === undefined
+    ? undefined
+    : { latitude: Number(latitude), longitude: Number(longitude), centre: true };
 }
 
 /**
