@@ -2550,6 +2550,24 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("coordinates copied with what is written beside them, an altitude or a map link's zoom, are refused so too", async () => {
+      const before = geocoding.requests.length;
+      for (const written of [
+        // An altitude after them, as GPS devices and apps write it.
+        "49.8347, 18.2820, 250",
+        "49.8347, 18.2820, 250 m",
+        // From a Google Maps link, its "@" before them and its zoom after.
+        "@49.8347,18.2820,15z",
+        "49.8347,18.2820,15.5z",
+        "@49.8347,18.2820",
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as latitude 49.8347 and longitude 18.282, without place.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("coordinates labelled latitude and longitude, or as a geo: URI, are refused with the latitude and longitude to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

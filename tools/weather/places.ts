@@ -551,7 +551,21 @@ function coordinates(written: string): Coordinates | undefined {
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
   const pair = besideName(text);
-  return geoUri(text) ?? withLabels(text) ?? signed(text) ?? (pair === undefined ? undefined : signed(pair));
+  return (
+    geoUri(text) ?? withLabels(text) ?? signed(text) ?? (pair === undefined ? undefined : signed(pair)) ?? copied(text)
+  );
+}
+
+/**
+ * A pair of decimal degrees as copied with what is written beside them: an altitude after them, as GPS devices
+ * write it ("49.83, 18.28, 250 m"), or Google Maps' link's "@" before them and its zoom after ("@49.83,18.28,15z").
+ */
+function copied(text: string): Coordinates | undefined {
+  const decimal = String.raw`([-+]?\d{1,3}\.\d+)`;
+  const after = String.raw`\s*,\s*(?:\d+(?:\.\d+)?z|[-+]?\d+(?:\.\d+)?(?:\s*m)?)`;
+  const [, first, second] =
+    new RegExp(String.raw`^\s*@?${decimal}\s*,\s*${decimal}(?:${after})?\s*$`, "i").exec(text) ?? [];
+  return first === undefined || second === undefined ? undefined : inOrder(Number(first), Number(second));
 }
 
 /** A bare pair, with or without hemispheres' letters, also where a sign beside one says the same. */
