@@ -1641,6 +1641,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Jackson MS 39201 US", "Jackson, MS, US"],
         ["Springfield IL 62701-1234 USA", "Springfield, IL, USA"],
         ["Toronto ON M5V 2T6 CA", "Toronto, ON, CA"],
+        // A comma after the town only.
+        ["Sydney, NSW 2000 AU", "Sydney, NSW, AU"],
+        ["Springfield, Illinois 62701 USA", "Springfield, Illinois, USA"],
         // After a street: "2000 AU" is no Dutch postal code.
         ["5 King St, Sydney NSW 2000 AU", "Sydney, NSW, AU"],
         ["Jane Doe, 5 King St, Richmond VIC 3121 AU", "Richmond, VIC, AU"],

@@ -1374,8 +1374,10 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
           (italian && isItalianProvince(word, all[j + 1] ?? parts[town + i + 1] ?? ""));
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
         const states = all.filter(state);
-        // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia".
-        const [townName = named, ...country] = states.length > 0 ? (commaToAdd(named)?.send.split(", ") ?? []) : [];
+        // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia";
+        // so too a state's own part, "Sydney, NSW 2000 AU".
+        const [townName = named, ...country] =
+          states.length > 0 || i > 0 ? (commaToAdd(named)?.send.split(", ") ?? []) : [];
         return [townName, ...states, ...country];
       })
       .filter(Boolean);
