@@ -297,6 +297,10 @@ describe(`at ${AFTERNOON}`, () => {
         // The United Kingdom's nations, which GeoNames has as its regions.
         ["Glasgow Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
         ["Cardiff Wales", 'A region goes after a comma: send "Cardiff, Wales".'],
+        // A dash or a slash written where the comma goes is left out.
+        ["Ostrava - CZ", 'A country code goes after a comma: send "Ostrava, CZ".'],
+        ["Limerick – Ireland", 'A country goes after a comma: send "Limerick, Ireland".'],
+        ["Glasgow / Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }

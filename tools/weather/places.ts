@@ -1782,7 +1782,12 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
     const within = !code && words.length - count > 1 && REGION_OF.test(words.at(-count - 1) ?? "");
     const at = words.length - count - (within ? 1 : 0);
     const what = within ? "A region" : `A ${kind}${code ? " code" : ""}`;
-    return { what, send: `${words.slice(0, at).join(" ")}, ${words.slice(at).join(" ")}` };
+    // A dash or a slash written where the comma goes: "Ostrava - CZ", "Glasgow / Scotland".
+    const before = words
+      .slice(0, at)
+      .join(" ")
+      .replace(/\s+[-–—/|]$/, "");
+    return { what, send: `${before}, ${words.slice(at).join(" ")}` };
   }
   return undefined;
 }
