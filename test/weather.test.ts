@@ -1614,6 +1614,9 @@ describe(`at ${AFTERNOON}`, () => {
         // The United Kingdom's: the street, the district, the post town, its postal code.
         ["10 Downing St, Westminster, London, SW1A 2AA", "London"],
         ["10 Downing St, Westminster, London, SW1A 2AA, UK", "London, UK"],
+        // But a county after the post town, as some write it, is the county.
+        ["1 High St, Oxford, Oxfordshire, OX1 4AA", "Oxford"],
+        ["1 Main St, Cork, County Cork, T12 X2Y3", "Cork"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

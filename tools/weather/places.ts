@@ -1318,7 +1318,13 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     !/\d/.test(beforeCode) &&
     !/\d/.test(parts[postal - 2] ?? "") &&
     parts.slice(0, postal - 2).some((part) => /\d/.test(part));
-  const postTown = codeAfterNames && !POSTAL_CODE.test(statePart);
+  // Not a county after the post town, as some write one: "1 High St, Oxford, Oxfordshire, OX1 4AA".
+  const county =
+    /shire$/i.test(beforeCode) ||
+    folded(beforeCode)
+      .split(/\s+/)
+      .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
+  const postTown = codeAfterNames && !POSTAL_CODE.test(statePart) && !county;
   const regionNamed = codeAfterNames && !postTown ? postal - 1 : -1;
   const town =
     codeAfterRegion || regionNamed >= 0
