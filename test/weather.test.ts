@@ -2363,6 +2363,12 @@ describe(`at ${AFTERNOON}`, () => {
           /" is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49\.83 and longitude 18\.28, without place, or send the place's name\.$/,
         );
       }
+      // Its older links' "sll", as Apple's, is where its search was made around: "pizza" is no place's name.
+      expect(
+        text(await server.call("weather_current", { place: "https://maps.google.com/?q=pizza&sll=49.83,18.28" })),
+      ).toMatch(
+        /" is a map's link, not a place name, and says only where its search for "pizza" was made around: send that as latitude 49\.83 and longitude 18\.28, without place, or send the place's name\.$/,
+      );
       expect(geocoding.requests.length).toBe(before);
     });
 

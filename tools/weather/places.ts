@@ -689,16 +689,20 @@ function mapLink(text: string): (Coordinates & { centre: boolean; searched?: str
 
 /**
  * The centre of a Google Maps link's map written as a parameter: "?ll=49.83,18.28" as its older links have it, or
- * "?api=1&map_action=map&center=49.83,18.28" as Maps URLs build one.
+ * "?api=1&map_action=map&center=49.83,18.28" as Maps URLs build one; without one, the point its older links' search,
+ * "q", was made around, "sll", as Apple Maps' links have it too.
  */
-function googleCentre(text: string): (Coordinates & { centre: boolean }) | undefined {
+function googleCentre(text: string): (Coordinates & { centre: boolean; searched?: string }) | undefined {
   const url = webAddress(text);
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
-  const centre = url.searchParams.get("center") ?? url.searchParams.get("ll") ?? "";
-  const [, latitude, longitude] = new RegExp(`^${DEGREES},\\s*${DEGREES}$`).exec(centre.trim()) ?? [];
-  return latitude === undefined || longitude === undefined
-    ? undefined
-    : { latitude: Number(latitude), longitude: Number(longitude), centre: true };
+  const pair = (key: string) => new RegExp(`^${DEGREES},\\s*${DEGREES}$`).exec(url.searchParams.get(key)?.trim() ?? "");
+  const at = (match: RegExpExecArray) => ({ latitude: Number(match[1]), longitude: Number(match[2]) });
+  const centre = pair("center") ?? pair("ll");
+  if (centre) return { ...at(centre), centre: true };
+  const around = pair("sll");
+  return around
+    ? { ...at(around), centre: false, searched: oneLine(url.searchParams.get("q") ?? "").trim() }
+    : undefined;
 }
 
 /**
