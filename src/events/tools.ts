@@ -58,6 +58,8 @@ import {
 const MAX_WAIT_SECONDS = 50;
 /** How many cancelled waits' starts a session keeps, each for its own source and type. */
 const CANCELLED_WAITS = 20;
+/** How many events a session's waits answered it remembers, so that a resumed wait answers none again. */
+const ANSWERED_EVENTS = 100;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
 const MAX_PAYLOAD_TEXT = 16_384;
 /**
@@ -771,6 +773,20 @@ export function eventsToolset(
         }
       };
       /**
+       * The events a session's waits answered, the newest ANSWERED_EVENTS: a wait resumed from a
+       * cancelled one's start passes over those a wait on more events, or on fewer, answered meanwhile.
+       */
+      const answeredEvents = new WeakMap<SessionState, Set<number>>();
+      const rememberAnswered = (session: SessionState, seq: number) => {
+        const answered = answeredEvents.get(session) ?? new Set<number>();
+        answeredEvents.set(session, answered);
+        answered.add(seq);
+        for (const oldest of answered) {
+          if (answered.size <= ANSWERED_EVENTS) break;
+          answered.delete(oldest);
+        }
+      };
+      /**
        * What a type that matched nothing is told where a WooCommerce source it covers sends a core
        * topic near it: "order.create" for order.created.
        */
@@ -1034,9 +1050,12 @@ export function eventsToolset(
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
+          // The event this wait answered, once its answer is on its way.
+          let answeredSeq: number | undefined;
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
           const keep = (lost = false) => {
+            if (call.session && answeredSeq !== undefined) answeredEvents.get(call.session)?.delete(answeredSeq);
             if (!args.since && call.session) keepCancelled(call.session, key, { after, lost });
           };
           if (call.signal.aborted) keep();
@@ -1048,6 +1067,15 @@ export function eventsToolset(
           const droppedMeanwhile = () =>
             droppedUnread(store, after, args.since ? "after `since`" : "since the wait began");
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
+          /** The oldest match after `from` that none of the session's waits answered, where this one resumed. */
+          const firstAfter = async (from: number): Promise<StoredEvent | undefined> => {
+            const answered = resumed === undefined || !call.session ? undefined : answeredEvents.get(call.session);
+            for (;;) {
+              const event = await store.firstAfter(filter, from);
+              if (!event || !answered?.has(event.seq)) return event;
+              from = event.seq;
+            }
+          };
           /**
            * The event that ended the wait, whole; a backlog behind it is said, as events_list reads
            * it at once in gists where a wait a time would bring each payload whole.
@@ -1058,7 +1086,7 @@ export function eventsToolset(
             // Found, the event is answered: a store that fails now says only less of what is around it.
             // Read at once: each is a round trip to a PostgreSQL store, while the wait's answer waits.
             const [more, whole, dropped] = await Promise.all([
-              store.firstAfter(filter, event.seq).catch(() => undefined),
+              firstAfter(event.seq).catch(() => undefined),
               withRuns(event, undefined, partsBy, call, true).catch((err: unknown) => {
                 const named = call.serves("events_get") ? ": events_get names them" : "";
                 unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
@@ -1084,6 +1112,10 @@ export function eventsToolset(
                   ? `The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
                   : `This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
+            if (call.session && !call.signal.aborted && !call.answerLost?.aborted) {
+              answeredSeq = event.seq;
+              rememberAnswered(call.session, event.seq);
+            }
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),
@@ -1118,7 +1150,7 @@ export function eventsToolset(
               }
               looking = true;
               again = false;
-              store.firstAfter(filter, after).then(
+              firstAfter(after).then(
                 (oldest) => {
                   looking = false;
                   if (oldest) finish(oldest);
@@ -1153,7 +1185,7 @@ export function eventsToolset(
             // Another process's event may be committed but not yet polled: look once more, and
             // read "now" first, so the cursor passes nothing that matched.
             const latest = await store.latestSeq();
-            const late = await store.firstAfter(filter, after);
+            const late = await firstAfter(after);
             if (late) return answered(late);
             const cursor = cursorOf(Math.max(after, latest));
             const shortened =

@@ -3155,6 +3155,46 @@ test("a wait on other events between leaves a cut wait's start to the next wait 
   });
 });
 
+test("a cut wait's start does not answer again an event a wait on more events answered meanwhile", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const looks = vi.spyOn(store, "firstAfter");
+  const all = call("events_wait", { type: "order.*", timeout_s: 5 });
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  expect((await all).structuredContent).toMatchObject({ timed_out: false, event: { id: paid.id } });
+  const paidAgain = await addTrial(store, "paid again", "{}", "order.paid");
+  // The second payment, which no wait answered, and not the first again.
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paidAgain.id },
+  });
+});
+
+test("a cut wait's start does not answer again an event a wait on fewer events answered meanwhile", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { source: "trial", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const looks = vi.spyOn(store, "firstAfter");
+  const one = call("events_wait", { type: "order.paid", timeout_s: 5 });
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  expect((await one).structuredContent).toMatchObject({ timed_out: false, event: { id: paid.id } });
+  const refunded = await addTrial(store, "refunded", "{}", "refund.created");
+  // The refund, which no wait answered, and not the payment again.
+  expect((await call("events_wait", { source: "trial", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: refunded.id },
+  });
+});
+
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
