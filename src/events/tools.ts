@@ -58,8 +58,11 @@ import {
 const MAX_WAIT_SECONDS = 50;
 /** How many cancelled waits' starts a session keeps, each for its own source and type. */
 const CANCELLED_WAITS = 20;
-/** How many events a session's waits answered it remembers, so that a resumed wait answers none again. */
-const ANSWERED_EVENTS = 100;
+/**
+ * How many events a session's waits answered and its pages listed it remembers, so that a resumed
+ * wait answers none again.
+ */
+const ANSWERED_EVENTS = 500;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
 const MAX_PAYLOAD_TEXT = 16_384;
 /**
@@ -773,8 +776,9 @@ export function eventsToolset(
         }
       };
       /**
-       * The events a session's waits answered, the newest ANSWERED_EVENTS: a wait resumed from a
-       * cancelled one's start passes over those a wait on more events, or on fewer, answered meanwhile.
+       * The events a session's waits answered and its events_list pages listed, the newest
+       * ANSWERED_EVENTS: a wait resumed from a cancelled one's start passes over those a wait or a
+       * page on more events, or on fewer, gave meanwhile.
        */
       const answeredEvents = new WeakMap<SessionState, Set<number>>();
       const rememberAnswered = (session: SessionState, seq: number) => {
@@ -891,6 +895,16 @@ export function eventsToolset(
           ) {
             cancelledWaits.get(session)?.delete(waited);
             call.signal.addEventListener("abort", () => keepCancelled(session, waited, cancelled), { once: true });
+          }
+          // A wait resumed later passes over what this page lists; a page cancelled listed nothing.
+          if (session && !call.signal.aborted) {
+            const answered = answeredEvents.get(session);
+            const listed = shown.filter((event) => !answered?.has(event.seq)).map((event) => event.seq);
+            for (const seq of listed) rememberAnswered(session, seq);
+            const unlist = () => {
+              for (const seq of listed) answeredEvents.get(session)?.delete(seq);
+            };
+            call.signal.addEventListener("abort", unlist, { once: true });
           }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
@@ -1050,7 +1064,7 @@ export function eventsToolset(
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
-          // The event this wait answered, once its answer is on its way.
+          // The event this wait answered, once its answer is on its way, where no page or wait gave it before.
           let answeredSeq: number | undefined;
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
           // wait reads on from here.
@@ -1067,7 +1081,7 @@ export function eventsToolset(
           const droppedMeanwhile = () =>
             droppedUnread(store, after, args.since ? "after `since`" : "since the wait began");
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
-          /** The oldest match after `from` that none of the session's waits answered, where this one resumed. */
+          /** The oldest match after `from`, past those the session was given already where this one resumed. */
           const firstAfter = async (from: number): Promise<StoredEvent | undefined> => {
             const answered = resumed === undefined || !call.session ? undefined : answeredEvents.get(call.session);
             for (;;) {
@@ -1113,7 +1127,7 @@ export function eventsToolset(
                   : `This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             if (call.session && !call.signal.aborted && !call.answerLost?.aborted) {
-              answeredSeq = event.seq;
+              if (!answeredEvents.get(call.session)?.has(event.seq)) answeredSeq = event.seq;
               rememberAnswered(call.session, event.seq);
             }
             return {

@@ -3195,6 +3195,22 @@ test("a cut wait's start does not answer again an event a wait on fewer events a
   });
 });
 
+test("a cut wait's start does not answer again an event a page of more events listed meanwhile", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  expect((await call("events_list", { source: "trial", limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: paid.id }],
+  });
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+  });
+});
+
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
