@@ -4927,8 +4927,9 @@ describe("errors", () => {
               body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
             }
           : undefined;
+      // Meanwhile the shop checks the status itself, as it does for a key that may not view its reports.
       const challenged = await own.call("eshop_orders_list", { status: ["packed"] });
-      expect(text(challenged)).toMatch(/Cloudflare in front of it answered with a challenge/);
+      expect(text(challenged)).toMatch(/^WooCommerce refused the request \(400 rest_invalid_param: /);
       challenging = false;
       setClock("2026-12-05T08:05:00Z");
       const packed = await own.call("eshop_orders_list", { status: ["packed"] });
@@ -4936,6 +4937,34 @@ describe("errors", () => {
     } finally {
       woo.intercept = undefined;
       setClock();
+      await own.close();
+    }
+  });
+
+  test("a security plugin that blocks only the shop's reports leaves the orders listed by the shop's own check of the status", async () => {
+    // Not WooCommerce's refusal of the key's user, nor every request's: the list goes on without the statuses.
+    const own = await start(shopEnv(woo));
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      for (const blocked of [
+        {
+          status: 403,
+          headers: { "content-type": "application/json; charset=UTF-8" },
+          body: JSON.stringify({
+            code: "rest_forbidden",
+            message: "Sorry, you are not allowed to do that.",
+            data: { status: 403 },
+          }),
+        },
+        { status: 403, headers: { "content-type": "text/html" }, body: "<html><body>Access denied</body></html>" },
+      ]) {
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? blocked : undefined);
+        const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(shipped.isError, text(shipped)).toBeFalsy();
+        expect(data(shipped)).toMatchObject({ orders: [{ id: O.processing, status: "shipped" }] });
+      }
+    } finally {
+      woo.intercept = undefined;
       await own.close();
     }
   });

@@ -1051,17 +1051,23 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     // wc_get_order_statuses(), which a plugin's status joins through the wc_order_statuses filter
     // and which the orders endpoint's status takes: listed here with each one's name and orders. A
     // key whose user may not view the shop's reports is refused them (403), and a shop may have
-    // taken their route away (404). A 401 is the key refused, as every other request will be, and a
-    // firewall's 403 (Cloudflare's challenge) passes: said, not taken for an hour without the statuses.
+    // taken their route away (404). A 401 is the key refused, as every other request will be: said.
+    // A firewall's 403 (Cloudflare's challenge, a security plugin's rule for the reports alone) is
+    // gone without them, the shop checking the status itself, and asked again at the next call.
     shopStatuses: unlessRefused(
       async (call: Call) => {
-        const body = await api.json(
-          z.array(z.object({ slug: z.string(), name: z.string() })),
-          "/reports/orders/totals",
-          { ttl: 3600 },
-          call,
-        );
-        return body.map(({ slug, name }) => ({ status: slug, name }));
+        try {
+          const body = await api.json(
+            z.array(z.object({ slug: z.string(), name: z.string() })),
+            "/reports/orders/totals",
+            { ttl: 3600 },
+            call,
+          );
+          return body.map(({ slug, name }) => ({ status: slug, name }));
+        } catch (err) {
+          if (err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot)) return undefined;
+          throw err;
+        }
       },
       {
         failuresStand: false,
