@@ -122,10 +122,10 @@ function chatAdvice(
   if (/TOPIC_CLOSED/.test(said)) {
     return "; the forum's topic it goes to (the channel's topicId, else the General topic) is closed: an administrator must reopen it, or topicId name an open one";
   }
-  // A private channel's link, t.me/c/<id>/…, gives its id without the -100; Telegram takes the
-  // @name of a public group or channel, never a person's.
+  // A private channel's link, t.me/c/<number>/…, names it by its own number, not the Bot API's id;
+  // Telegram takes the @name of a public group or channel, never a person's.
   if (/chat not found/i.test(said)) {
-    return "; check the id in the channel's chatIds (a supergroup's or channel's starts -100, which a t.me/c/… link leaves out; an @name reaches only a public group or channel, a person only by their number), that the bot is a member of the group or channel, and that a person wrote to the bot first";
+    return "; check the id in the channel's chatIds (a supergroup's or channel's is -1000000000000 minus the number in its t.me/c/… link: -100 and the number, if it has 10 digits; an @name reaches only a public group or channel, a person only by their number), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
   return "";
 }
