@@ -2380,6 +2380,9 @@ describe("who may be told", () => {
       ["proxy", "https://t.me/proxy?server=proxy.example&port=443&secret=ee00"],
       ["socks", "https://t.me/socks?server=proxy.example&port=1080"],
       ["setlanguage", "https://t.me/setlanguage/cs"],
+      // A group call's link, and one that asks to create a bot: as short as a collectible @name, or longer.
+      ["call", "https://t.me/call/AbCdEfGhIjKl"],
+      ["newbot", "https://t.me/newbot/ShopManagerBot/shop_news_bot?name=Shop+news"],
     ]) {
       expect(() => chat(link as string)).toThrow(
         new RegExp(

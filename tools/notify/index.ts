@@ -125,6 +125,7 @@ const NOT_CHATS = new Set([
   "giftcode",
   "invoice",
   "login",
+  "newbot",
   "proxy",
   "setlanguage",
   "share",
