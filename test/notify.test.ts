@@ -2313,6 +2313,10 @@ describe("who may be told", () => {
     const byName =
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\)$/;
     expect(() => chat("https://t.me/shopnews")).toThrow(byName);
+    // Telegram's other addresses of t.me, as its apps open them.
+    for (const link of ["https://telegram.me/shopnews", "https://telegram.dog/shopnews", "https://www.t.me/shopnews"]) {
+      expect(() => chat(link)).toThrow(byName);
+    }
     // A collectible @name, bought on Fragment, may have 4 characters.
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["@bank"] } }, { T: "1:x" })).not.toThrow();
     expect(() => chat("https://t.me/bank")).toThrow(

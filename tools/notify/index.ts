@@ -206,7 +206,9 @@ function notChatId(input: unknown): string {
   // A public chat's @name may come first, as a host of its own: shopnews.t.me is t.me/shopnews.
   const named = /^(?:https?:\/\/)?(\w{4,32})\.t\.me(?:[/?#]|$)/i.exec(input)?.[1];
   if (named && !NOT_CHATS.has(named.toLowerCase()) && !/^joinchat$/i.test(named)) return byName(named);
-  const link = /^(?:https?:\/\/)?(?:t|telegram)\.me\/([^/?#]*)\/?([^/?#]*)[^?#]*(?:\?([^#]*))?/i.exec(input);
+  // Telegram's apps open t.me's links at telegram.me and telegram.dog too, with or without www.
+  const link =
+    /^(?:https?:\/\/)?(?:www\.)?(?:t\.me|telegram\.(?:me|dog))\/([^/?#]*)\/?([^/?#]*)[^?#]*(?:\?([^#]*))?/i.exec(input);
   if (!link) return "is not a chat id or @channelname";
   const [, first = "", second = "", query = ""] = link;
   const page = first.toLowerCase();
