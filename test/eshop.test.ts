@@ -5285,10 +5285,10 @@ describe("errors", () => {
     );
   });
 
-  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried a minute later", async () => {
-    // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600; to a request that
-    // accepts JSON, wp_die answers in JSON, else with its HTML page. A write is never held, and the
-    // 600 s are the most an update keeps WordPress down: its page says to check back in a minute.
+  test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried when the reads are", async () => {
+    // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600, the most an update
+    // keeps WordPress down; to a request that accepts JSON, wp_die answers in JSON, else with its HTML
+    // page. A write is never held, but the reads after it are, 5 minutes at most, and a change reads first.
     const message = "Briefly unavailable for scheduled maintenance. Check back in a minute.";
     const stock = woo.shop.product(P.espresso).stock_quantity;
     for (const answer of [
@@ -5306,13 +5306,41 @@ describe("errors", () => {
         const result = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
         expect(result.isError).toBe(true);
         expect(text(result)).toMatch(
-          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 60 s\.$/,
+          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 300 s\.$/,
         );
       } finally {
         await fresh.close();
       }
     }
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+  });
+
+  test("a change WordPress's maintenance mode refused goes through when tried again as told, not held again", async () => {
+    // The update over in seconds: the change, tried again when told, is not held behind the wait its refusal set.
+    const fresh = await start(shopEnv(woo));
+    let maintenance = true;
+    try {
+      setClock("2026-12-05T21:40:00Z");
+      woo.intercept = (r) =>
+        maintenance && r.method === "PUT"
+          ? {
+              status: 503,
+              headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+              body: '<!DOCTYPE html><html><head><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+            }
+          : undefined;
+      const refused = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
+      expect(text(refused)).toMatch(/; try again in 300 s\.$/);
+      maintenance = false;
+      setClock("2026-12-05T21:45:00Z");
+      const again = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
+      expect(again.isError, text(again)).toBeFalsy();
+      expect(woo.shop.product(P.espresso).stock_quantity).toBe(5);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await fresh.close();
+    }
   });
 
   test("Wordfence's rate limit on this machine is named with its reason and what ends it, and a change it stopped was not made", async () => {

@@ -647,9 +647,6 @@ const ARGUMENTS: [RegExp, Record<string, string>][] = [
   [/^\/customers$/, { search: "search", email: "email", per_page: "page_size" }],
 ];
 
-/** "Check back in a minute", as WordPress's maintenance page says. */
-const MAINTENANCE_CHECK_SECONDS = 60;
-
 /**
  * WooCommerce's error answers, in terms of its settings. `base` is the REST API's base URL;
  * `auth` how the key is sent ("query" when the host drops the Authorization header), and
@@ -716,10 +713,10 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     }
     if (status === 503 && /Briefly unavailable for scheduled maintenance/.test(response.text)) {
       // wp_maintenance(): WordPress stops before it loads a plugin while an update runs (10 minutes at most).
-      // Its Retry-After is always 600, that most; an update takes seconds, and its page says to check
-      // back in a minute. A read is held as the client holds it; a write, held not, is tried a minute on.
-      const named = retryAfterSeconds(response);
-      const seconds = response.changes && named ? Math.min(named, MAINTENANCE_CHECK_SECONDS) : named;
+      // Its Retry-After is always 600, that most; an update takes seconds. A write is told the wait of
+      // the reads its answer holds, as a read is: a change tried again sooner reads the order or the
+      // product first, and would be told the rest of that wait.
+      const seconds = retryAfterSeconds({ ...response, changes: false });
       const unchanged = response.changes ? " and made no change" : "";
       return new UpstreamError(
         `WordPress is in maintenance mode (503: an update is under way)${unchanged}; try again ${seconds ? `in ${seconds} s` : "later"}.`,
