@@ -318,6 +318,63 @@ describe("slow and numerous clients", () => {
     ]);
   });
 
+  // The body's pace is timed from its headers on, whichever packets bring the rest, and however
+  // late its first byte comes after them.
+  test.each([
+    ["coming a byte at a time after its headers", "Content-Length: 1000\r\n\r\n", [], "x", 0],
+    ["coming in a second packet after a pause, then nothing", "Content-Length: 1000\r\n\r\n", ["x".repeat(10)], "", 10],
+    [
+      "chunked whose end does not come in time",
+      'Transfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n',
+      [],
+      "1\r\nx\r\n",
+      5,
+    ],
+    ["shorter than its Content-Length, then silent", "Content-Length: 1000\r\n\r\n", [], "", 0],
+    [
+      "whose first part came with its headers and the rest never",
+      `Content-Length: 1000\r\n\r\n${"x".repeat(500)}`,
+      [],
+      "",
+      500,
+    ],
+  ])(
+    "a body %s gets 408 once the grace and its bytes' time at the floor rate are over, and is logged",
+    async (_shape, head, later, trickled, paid) => {
+      const lines: string[] = [];
+      // Only the body's pace can cut it within the test's time.
+      const { listener, port, rejected } = await start(
+        {},
+        { headersMs: 60_000, requestMs: 60_000, bodyGraceMs: 300, minBodyBytesPerSecond: 1000 },
+        new Log("info", (line) => lines.push(line)),
+      );
+      const accepted: Socket[] = [];
+      listener.server.on("connection", (socket: Socket) => accepted.push(socket));
+      const request = `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${head}`;
+      const sender = await probe(port);
+      const sent = performance.now();
+      sender.socket.write(request);
+      // Each later part in a packet of its own, once the listener has read what came before.
+      let read = Buffer.byteLength(request);
+      for (const part of later) {
+        await expect.poll(() => accepted[0]?.bytesRead).toBe(read);
+        sender.socket.write(part);
+        read += Buffer.byteLength(part);
+      }
+      if (trickled) trickle([sender], trickled, 50);
+      await expect.poll(() => [statusOf(sender), sender.closed()]).toEqual(["408", true]);
+      // Not before the grace, and the time the bytes that came buy at 1,000 bytes/s (a timer may fire a millisecond early).
+      expect(performance.now() - sent).toBeGreaterThanOrEqual(300 + paid - 2);
+      expect(sender.received()).toContain('{"error":"body arrived slower than 1000 bytes/s after 0.3 s"}');
+      expect(await rejected("body too slow")).toBe(1);
+      expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
+        expect.stringMatching(
+          /info .*webhook erp rejected from 127.0.0.1: body arrived slower than 1000 bytes\/s after 0\.3 s\n$/,
+        ),
+      ]);
+    },
+  );
+
   test.each([
     ["per client", { WAITER_WEBHOOKS_MAX_CONNECTIONS: "1000", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "10" }],
     ["overall", { WAITER_WEBHOOKS_MAX_CONNECTIONS: "10", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "100" }],
