@@ -122,6 +122,26 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.counters()).shop).toEqual({ received: 2, accepted: 1, duplicate: 1 });
     });
 
+    test("deliveries committed together are each counted once, under their own source and outcome", async () => {
+      const { store } = await open();
+      await store.add(event({ dedupeId: "before" }));
+      // Added in one turn: one commit, of two sources, each with deliveries new and repeated.
+      const added = await Promise.all([
+        store.add(event({ dedupeId: "before" })),
+        store.add(event({ dedupeId: "new" })),
+        store.add(event({ dedupeId: "new", source: "other" })),
+        store.add(event({ dedupeId: "new" })),
+        store.add(event({ dedupeId: "before", source: "other" })),
+        store.add(event({ dedupeId: "again", source: "other" })),
+        store.add(event({ dedupeId: "again", source: "other" })),
+      ]);
+      expect(added.map((a) => a.duplicate)).toEqual([true, false, false, true, false, false, true]);
+      expect(await store.counters()).toEqual({
+        shop: { received: 4, accepted: 2, duplicate: 2 },
+        other: { received: 4, accepted: 3, duplicate: 1 },
+      });
+    });
+
     test("a count of several requests adds them all to their source and outcome", async () => {
       const { store } = await open();
       await store.count("shop", "rejected:signature mismatch");

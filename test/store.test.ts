@@ -98,6 +98,26 @@ describe("the event store's contract, on SQLite", () => {
 });
 
 describe("storing in a file", () => {
+  test("a commit that fails after its deliveries were counted counts none of them", async () => {
+    const { store, file } = open();
+    await store.add(event());
+    // Refused as the commit adds to the totals, past the inserts and their counts.
+    const db = new Database(file);
+    db.exec("CREATE TRIGGER refuse BEFORE UPDATE ON totals BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    const added = await Promise.allSettled([
+      store.add(event()),
+      store.add(event({ source: "other" })),
+      store.add(event({ dedupeId: "again" })),
+      store.add(event({ dedupeId: "again" })),
+    ]);
+    expect(added.map((a) => a.status)).toEqual(["rejected", "rejected", "rejected", "rejected"]);
+    expect(await store.counters()).toEqual({ shop: { received: 1, accepted: 1 } });
+    db.exec("DROP TRIGGER refuse");
+    db.close();
+    await store.add(event({ source: "other" }));
+    expect(await store.counters()).toEqual({ shop: { received: 1, accepted: 1 }, other: { received: 1, accepted: 1 } });
+  });
+
   test("a data directory waiter cannot use is said in one line naming the setting: events are off, or listen stops", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "afile");
     writeFileSync(file, "");
