@@ -2210,6 +2210,30 @@ test("the line that says the store answers again counts a delivery its sender se
   ]);
 });
 
+test("a store that fails again within the minute it answered is said again, and its answering again after", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const add = store.add.bind(store);
+  const busy = () =>
+    Promise.reject(new ToolError("The event store is busy: another program has held its write lock for over 5 s."));
+  for (const lost of [1, 2]) {
+    store.add = busy;
+    for (let i = 0; i < lost; i++) expect((await deliver(url)).status).toBe(503);
+    store.add = add;
+    // Stored twice: the second finds no failure to end.
+    for (let i = 0; i < 2; i++) expect((await deliver(url)).status).toBe(200);
+  }
+  expect(lines.filter((line) => line.includes("not stored, answered 503"))).toHaveLength(2);
+  expect(lines.filter((line) => line.includes("answers again"))).toEqual([
+    expect.stringMatching(
+      /the event store answers again after \d+ s; deliveries it did not store meanwhile: 1 from erp\n$/,
+    ),
+    expect.stringMatching(
+      /the event store answers again after \d+ s; deliveries it did not store meanwhile: 2 from erp\n$/,
+    ),
+  ]);
+});
+
 test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {
   const { url } = await start();
   expect((await request(`${url}/healthz`)).statusCode).toBe(200);
