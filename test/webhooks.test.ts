@@ -362,6 +362,26 @@ test("a Stripe-Signature is read as Stripe's SDK reads it, its v1 before its t t
   });
 });
 
+test("only a Slack Events API envelope, event_callback with its event's type written, is typed by its event", async () => {
+  const unsigned = verifierFor({ scheme: "none", allowUnsigned: true, name: "trial" } as Parameters<
+    typeof verifierFor
+  >[0]);
+  const typeOf = async (payload: unknown) => {
+    const verdict = await unsigned({ headers: {}, body: Buffer.from(JSON.stringify(payload)), now: clock.now() });
+    return verdict.kind === "accept" ? verdict.type : verdict.kind;
+  };
+  expect(await typeOf({ type: "event_callback", event: { type: "app_mention" } })).toBe("app_mention");
+  // An envelope whose event names no type says only what it is.
+  expect(await typeOf({ type: "event_callback", event: { type: 7 } })).toBe("event_callback");
+  expect(await typeOf({ type: "event_callback", event: { type: "" } })).toBe("event_callback");
+  expect(await typeOf({ type: "event_callback", event: "app_mention" })).toBe("event_callback");
+  // Another sender's type, or Slack's other envelopes, are the payload's own.
+  expect(await typeOf({ type: "app_rate_limited", event: { type: "message" } })).toBe("app_rate_limited");
+  expect(await typeOf({ type: "order.paid", event: { type: "message" } })).toBe("order.paid");
+  expect(await typeOf({ type: "Event_Callback", event: { type: "message" } })).toBe("Event_Callback");
+  expect(await typeOf({ event: { type: "message" }, topic: "orders/paid" })).toBe("orders/paid");
+});
+
 describe("the listener", () => {
   test("a limit or timeout sent as plain decimal text, as some clients send every argument, is taken", async () => {
     const session = await inProcess();
