@@ -3625,8 +3625,40 @@ describe("Host and Origin", () => {
     const another = await post(JSON.stringify(event("Ev123ABC457", "Order 7081 paid twice?")));
     expect(another.duplicate).toBe(false);
     expect((await store.list({ source: "trial" }, { limit: 5, bodies: false })).map((e) => e.dedupeId)).toEqual([
-      "Ev123ABC457",
-      "Ev123ABC456",
+      "A123ABC456:Ev123ABC457",
+      "A123ABC456:Ev123ABC456",
+    ]);
+  });
+
+  test("two Slack apps posting to one source each have their event stored, though Slack gives both one event_id", async () => {
+    const { url, store } = await start();
+    // One message that mentions two apps whose Request URL is the same: Slack posts it to each, with one event_id.
+    const mention = (app: string) =>
+      JSON.stringify({
+        token: "XXYYZZ",
+        team_id: "T123ABC456",
+        api_app_id: app,
+        event: { type: "app_mention", channel: "C123ABC456", user: "U123ABC456", text: "<@U0A> <@U0B> order 7081?" },
+        type: "event_callback",
+        event_id: "Ev123ABC456",
+        event_time: 1355517523,
+      });
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const answer = await request(`${url}/webhooks/trial`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      return (await answer.body.json()) as { id: string; duplicate: boolean };
+    };
+    const first = await post(mention("A111AAA111"));
+    const second = await post(mention("A222BBB222"));
+    expect(second.duplicate).toBe(false);
+    // Each app's retry is still a repeat of its own delivery.
+    expect(await post(mention("A222BBB222"), { "x-slack-retry-num": "1" })).toEqual({ id: second.id, duplicate: true });
+    expect((await store.list({ source: "trial" }, { limit: 5, bodies: false })).map((e) => e.id)).toEqual([
+      second.id,
+      first.id,
     ]);
   });
 

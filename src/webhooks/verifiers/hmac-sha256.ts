@@ -64,11 +64,12 @@ export function identify(
 
 /**
  * The `event_id` of a Slack Events API delivery (an `event_callback`), which Slack sends again with
- * a retry (X-Slack-Retry-Num) as the same event, where it promises no same bytes.
+ * a retry (X-Slack-Retry-Num) as the same event, where it promises no same bytes; after its app's
+ * `api_app_id`, as apps that share a Request URL are each posted one event under one event_id (a
+ * message that mentions both).
  */
 function slackEventId(body: Buffer): string | undefined {
   const json = jsonBody(body);
-  return json?.type === "event_callback" && typeof json.event_id === "string" && json.event_id
-    ? json.event_id
-    : undefined;
+  if (json?.type !== "event_callback" || typeof json.event_id !== "string" || !json.event_id) return undefined;
+  return typeof json.api_app_id === "string" && json.api_app_id ? `${json.api_app_id}:${json.event_id}` : json.event_id;
 }
