@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
@@ -3660,6 +3660,36 @@ describe("Host and Origin", () => {
       second.id,
       first.id,
     ]);
+  });
+
+  test("a Slack retry of an event an earlier waiter stored by its body's digest is a repeat of it", async () => {
+    const { url, store } = await start();
+    const body = JSON.stringify({
+      token: "XXYYZZ",
+      team_id: "T123ABC456",
+      api_app_id: "A123ABC456",
+      event: { type: "message", channel: "C123ABC456", user: "U123ABC456", text: "Order 7081 paid twice?" },
+      type: "event_callback",
+      event_id: "Ev123ABC456",
+      event_time: 1355517523,
+    });
+    // As a waiter that keyed an unsigned delivery on its body alone stored it, before Slack retried.
+    const before = await store.add({
+      source: "trial",
+      type: "message",
+      scheme: "none",
+      dedupeId: `sha256:${createHash("sha256").update(body).digest("hex")}`,
+      headers: { "content-type": "application/json" },
+      body: Buffer.from(body),
+      receivedAt: Date.parse("2026-11-30T08:00:00Z"),
+    });
+    const retried = await request(`${url}/webhooks/trial`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-slack-retry-num": "1" },
+    });
+    expect(await retried.body.json()).toEqual({ id: before.id, duplicate: true });
+    expect(await store.list({ source: "trial" }, { limit: 5, bodies: false })).toHaveLength(1);
   });
 
   test("a line of a Slack or Mailgun delivery shows the event, who it concerns first, not the envelope's token, ids and signature", async () => {

@@ -54,10 +54,13 @@ export function identify(
   if (typeof id === "object") return id;
   const type = read(options.typeHeader);
   if (typeof type === "object") return type;
+  // An older waiter keyed a Slack event on its body's digest, its `formerId`.
+  const slack = id ? undefined : slackEventId(body);
   return {
     kind: "accept",
-    id: id || slackEventId(body) || bodyDigest(body),
+    id: id || slack || bodyDigest(body),
     type: type || payloadType(body) || formType(headers, body) || "unknown",
+    ...(slack ? { formerId: bodyDigest(body) } : {}),
     ...(differing.length > 0 ? { differing } : {}),
   };
 }
