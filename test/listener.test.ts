@@ -808,7 +808,7 @@ test("a sender that writes its HMAC in base64url, unpadded, is told the two enco
   });
   expect(lines.filter((line) => line.includes("rejected"))).toEqual([
     expect.stringContaining(
-      'its sender writes the signature otherwise than the source\'s prefix ("") and encoding (base64) say: set them to what it writes, where encoding is "hex" or "base64" (standard base64, with its = padding) and no other: a sender that writes base64url (- and _ for + and /) or base64 without its padding cannot be verified here, so have it write one of those',
+      'its sender writes the signature otherwise than the source\'s prefix ("") and encoding (base64) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex"); encoding is "hex" or "base64" (with + and /, padded with =) only, so a sender that writes base64url or unpadded base64 must be made to write hex or padded base64; it claims',
     ),
   ]);
   // No value names base64url: the setting refuses it.

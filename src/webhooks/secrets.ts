@@ -61,7 +61,7 @@ export function refusalCause(reason: string, source: WebhookSource): string | un
     return "its payments are made at the other GoPay than the one its apiUrl names (the sandbox, https://gw.sandbox.gopay.com/api, or production, https://gate.gopay.cz/api: each knows only its own payments, and issues its own clientId and secret), or someone other than GoPay calls its URL with made-up ids";
   }
   if (source.scheme === "hmac-sha256" && reason === malformedHeader(source.header)) {
-    return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes, where encoding is "hex" or "base64" (standard base64, with its = padding) and no other: a sender that writes base64url (- and _ for + and /) or base64 without its padding cannot be verified here, so have it write one of those (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex")`;
+    return `its sender writes the signature otherwise than the source's prefix (${JSON.stringify(source.prefix)}) and encoding (${source.encoding}) say: set them to what it writes (a sender that writes sha256= before a hex HMAC, as GitHub does, needs "prefix": "sha256=" and "encoding": "hex"); encoding is "hex" or "base64" (with + and /, padded with =) only, so a sender that writes base64url or unpadded base64 must be made to write hex or padded base64`;
   }
   if (source.scheme === "standard-webhooks") {
     // An earlier waiter counted webhook-timestamp's refusal (this scheme's missing one has its own) so.
