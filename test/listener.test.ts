@@ -3760,6 +3760,44 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("a line of a Slack event that says nothing but its type names the workspace its envelope does, not {}", async () => {
+    const { url, store } = await start();
+    for (const event of [
+      { type: "app_uninstalled" },
+      // Its lists are what it says, shown as a list-only event's are.
+      { type: "tokens_revoked", tokens: { oauth: ["U123ABC456"], bot: [] } },
+      {
+        type: "reaction_added",
+        user: "U123ABC456",
+        reaction: "eyes",
+        item: { type: "message", channel: "C1", ts: "1.2" },
+      },
+    ]) {
+      const answer = await request(`${url}/webhooks/trial`, {
+        method: "POST",
+        body: JSON.stringify({
+          token: "XXYYZZ",
+          team_id: "T123ABC456",
+          api_app_id: "A123ABC456",
+          event,
+          type: "event_callback",
+          event_id: `Ev-${event.type}`,
+          event_time: 1355517523,
+        }),
+        headers: { "content-type": "application/json" },
+      });
+      expect(answer.statusCode).toBe(200);
+      await answer.body.dump();
+    }
+    const events = await store.list({ source: "trial" }, { limit: 5 });
+    // The workspace comes after what the event says.
+    expect(events.map((event) => summary(event).gist)).toEqual([
+      '{"user":"U123ABC456","reaction":"eyes","item.type":"message","item.channel":"C1","item.ts":"1.2","team_id":"T123ABC456"}',
+      '{"type":"tokens_revoked","tokens":{"oauth":["U123ABC456"],"bot":[]}}',
+      '{"team_id":"T123ABC456"}',
+    ]);
+  });
+
   test("a GET to an hmac-sha256 source's URL, which no sender it verifies checks so, is 405 and counted refused, not a ping", async () => {
     // Mailchimp, which GETs a URL before it saves a webhook, signs none of its POSTs: none would verify here.
     const lines: string[] = [];

@@ -259,6 +259,12 @@ function gist(event: StoredEvent): string {
   // Lists and deeper objects only, but for what the line leaves out (a batch of orders, its type
   // beside it): the line shows them as sent, not an empty {}.
   if (shown.length === 0 && (deeper || fields.length === 0)) return oneLine(jsonStart(facts, 120), 120);
+  // The workspace of a Slack event, which its envelope names: after the event's own fields, as an
+  // app's uninstall says nothing else.
+  const slack = facts !== parsed && parsed.type === "event_callback";
+  if (slack && typeof parsed.team_id === "string" && !Object.hasOwn(facts, "team_id")) {
+    shown.push(["team_id", firstCharacters(parsed.team_id, 120)]);
+  }
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
     .map((field) => ({ field, rank: rank(field, word, facts) }))
