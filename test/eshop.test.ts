@@ -4851,7 +4851,7 @@ describe("errors", () => {
       woo.shop.reportsClosed = true;
       const set = await own.call("eshop_order_update_status", { id: O.processing, status: "wc-shipped" });
       expect(text(set)).toMatch(
-        /^The shop has no order status "wc-shipped": its REST API names each without "wc-": send "shipped" if the shop has that status; nothing was read or changed\./,
+        /^The shop has no order status "wc-shipped": send "shipped" if the shop has that status \(its REST API names each status without "wc-"\); nothing was read or changed\./,
       );
       const listed = await own.call("eshop_orders_list", { status: ["completed", "WC-Shipped"] });
       expect(text(listed)).toMatch(/^The shop has no order status "WC-Shipped": .*send "shipped" if the shop has /);

@@ -491,7 +491,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // A plugin's status written as stored may be one the shop does not have: its reports would say.
       const send =
         slug === undefined
-          ? `its REST API names each without "wc-": send ${quote(slugOf(stored))} if the shop has that status`
+          ? `send ${quote(slugOf(stored))} if the shop has that status (its REST API names each status without "wc-")`
           : `send ${quote(slug)}`;
       throw new ToolError(`The shop has no order status ${quote(stored)}: ${send}${unchanged}.`);
     }
