@@ -2332,7 +2332,7 @@ describe("who may be told", () => {
       /at ops.chatIds.0: is a link to a chat: list the chat's id, -1000987654321, instead$/,
     );
     // A public channel's preview (t.me/s/…) and Telegram Web's address of an open chat (#<id> or #@name)
-    // stand for a chat too; Telegram Web K leaves a supergroup's or channel's -100 out, Web A keeps it.
+    // stand for a chat too; Telegram Web K shows a supergroup's or channel's own number, Web A its id.
     expect(() => chat("https://t.me/s/shopnews")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead$/,
     );
@@ -2353,7 +2353,11 @@ describe("who may be told", () => {
       /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
     );
     expect(() => chat("https://web.telegram.org/k/#-1234567890")).toThrow(
-      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890 if it is a supergroup or channel \(Telegram Web K leaves out its -100\), or -1234567890 if it is a group$/,
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890 if it is a supergroup or channel \(Telegram Web K shows its own number\), or -1234567890 if it is a group$/,
+    );
+    // An older channel's number has fewer digits, in Web K as in its t.me/c link.
+    expect(() => chat("https://web.telegram.org/k/#-987654321")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1000987654321 if it is a supergroup or channel \(Telegram Web K shows its own number\), or -987654321 if it is a group$/,
     );
     // Web A's id is the Bot API's, a group's as much as a channel's: it has but one reading.
     expect(() => chat("https://web.telegram.org/a/#-4012345678")).toThrow(
@@ -2361,7 +2365,7 @@ describe("who may be told", () => {
     );
     // Web K's id of an older channel begins with 100 too: the Bot API's, as Web A shows it, has 13 digits or more.
     expect(() => chat("https://web.telegram.org/k/#-1006503122")).toThrow(
-      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001006503122 if it is a supergroup or channel \(Telegram Web K leaves out its -100\), or -1006503122 if it is a group$/,
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001006503122 if it is a supergroup or channel \(Telegram Web K shows its own number\), or -1006503122 if it is a group$/,
     );
     // An invite link names no chat: its number is found as for any other group.
     for (const invite of ["https://t.me/+AbCdEfGhIjK12345", "t.me/joinchat/AbCdEfGhIjK12345"]) {

@@ -162,8 +162,8 @@ function tmeOf(action: string, query: URLSearchParams): string | undefined {
  * (t.me/+…, t.me/joinchat/…) stands for none, nor does a phone number's (t.me/+<digits>) or another
  * page of t.me (NOT_CHATS). A link of the Telegram app (tg:…) is said as its t.me link is.
  * Telegram Web's address of an open chat ends in #@name or #<id>: Web A's id is the Bot API's,
- * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's leaves a
- * supergroup's or channel's -100 out, which a group's never had.
+ * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's is a
+ * supergroup's or channel's own number, as channelId reads it, and a group's the Bot API's.
  */
 function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
@@ -200,7 +200,7 @@ function notChatId(input: unknown): string {
     // The Bot API's id of a supergroup or channel is -(10^12 + its number); a group's is below 10^12.
     // Web A (once Web Z) shows the Bot API's id: only another's short negative id has two readings.
     return minus && number && number.length <= 12 && !/^[az]$/i.test(client)
-      ? `is a link to a chat: list the chat's id, ${channelId(number)} if it is a supergroup or channel (Telegram Web K leaves out its -100), or -${number} if it is a group`
+      ? `is a link to a chat: list the chat's id, ${channelId(number)} if it is a supergroup or channel (Telegram Web K shows its own number), or -${number} if it is a group`
       : `is a link to a chat: list the chat's id, ${minus}${number}, instead`;
   }
   // A public chat's @name may come first, as a host of its own: shopnews.t.me is t.me/shopnews.
