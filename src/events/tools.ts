@@ -878,9 +878,9 @@ export function eventsToolset(
           }
           const shown = found.slice(0, fitting);
           // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
-          // this page lists every event since: the session's next wait would answer them again. A
-          // page cancelled goes nowhere, its cursor with it, even one under way; one of the
-          // unacknowledged leaves out those another session acknowledged, which a wait answers.
+          // this page lists every event since, from no later `since`: the session's next wait would
+          // answer them again. A page cancelled goes nowhere, its cursor with it, even one under way;
+          // one of the unacknowledged leaves out those another session acknowledged, which a wait answers.
           const { session } = call;
           const waited = waitedOn(filterOf(args));
           const cancelled = session && cancelledWaits.get(session)?.get(waited);
@@ -891,6 +891,7 @@ export function eventsToolset(
             !call.signal.aborted &&
             !args.before &&
             !args.unacked_only &&
+            after <= cancelled.after &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
             cancelledWaits.get(session)?.delete(waited);

@@ -3259,6 +3259,29 @@ test("the wait after one its client cut answers the event an events_list page me
   });
 });
 
+test("the wait after one its client cut answers an event an events_list page since a later cursor left out", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const looks = vi.spyOn(store, "firstAfter");
+  const refunds = call("events_wait", { type: "refund.created", timeout_s: 5 });
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  await addTrial(store, "refunded", "{}", "refund.created");
+  expect((await refunds).structuredContent).toMatchObject({ timed_out: false, cursor: "c3" });
+  // Read on from the refund's cursor, the page lists none of the payments since the cut wait began.
+  expect((await call("events_list", { type: "order.paid", since: "c3" })).structuredContent).toMatchObject({
+    events: [],
+  });
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paid.id },
+  });
+});
+
 // Cancelled as it reads its page, or once it has read it, while it reads what retention dropped.
 test.each([
   ["list", {}],
