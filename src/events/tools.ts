@@ -1057,14 +1057,19 @@ export function eventsToolset(
               ? asked
               : Math.min(asked, 100 * Math.max(1, Math.round((cutMs - Math.min(1000, cutMs / 2)) / 100)));
           const filter = filterOf(args);
-          // Taken by the session's next wait for the same events alone: a wait after that had a cursor of its own.
+          // Taken by the session's next wait for the same events alone: a wait after that had a cursor
+          // of its own. One from a later since leaves out what arrived between, and leaves it the start.
           const key = waitedOn(filter);
           const cancelled = call.session && cancelledWaits.get(call.session)?.get(key);
-          if (call.session) cancelledWaits.get(call.session)?.delete(key);
+          if (call.session && !args.since) cancelledWaits.get(call.session)?.delete(key);
           const resumed = !args.since && cancelled ? cancelled.after : undefined;
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
+          if (call.session && args.since && cancelled && after <= cancelled.after) {
+            const kept = cancelledWaits.get(call.session);
+            if (kept?.get(key) === cancelled) kept.delete(key);
+          }
           // The event this wait answered, once its answer is on its way, where no page or wait gave it before.
           let answeredSeq: number | undefined;
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next

@@ -3282,6 +3282,31 @@ test("the wait after one its client cut answers an event an events_list page sin
   });
 });
 
+test("the wait after one its client cut answers an event a wait since a later cursor left out", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const looks = vi.spyOn(store, "firstAfter");
+  const refunds = call("events_wait", { type: "refund.created", timeout_s: 5 });
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  const refunded = await addTrial(store, "refunded", "{}", "refund.created");
+  expect((await refunds).structuredContent).toMatchObject({ timed_out: false, cursor: "c3" });
+  // Waited on from the refund's cursor, or its id, the payment since the cut wait began is left out.
+  for (const since of ["c3", refunded.id]) {
+    expect((await call("events_wait", { type: "order.paid", since, timeout_s: 1 })).structuredContent).toMatchObject({
+      timed_out: true,
+    });
+  }
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paid.id },
+  });
+});
+
 // Cancelled as it reads its page, or once it has read it, while it reads what retention dropped.
 test.each([
   ["list", {}],
