@@ -877,36 +877,6 @@ export function eventsToolset(
             if (used > PAGE_BYTES && fitting > 0) break;
           }
           const shown = found.slice(0, fitting);
-          // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
-          // this page lists every event since, from no later `since`: the session's next wait would
-          // answer them again. A page cancelled goes nowhere, its cursor with it, even one under way;
-          // one of the unacknowledged leaves out those another session acknowledged, which a wait answers.
-          const { session } = call;
-          const waited = waitedOn(filterOf(args));
-          const cancelled = session && cancelledWaits.get(session)?.get(waited);
-          const unlisted = found[fitting];
-          if (
-            session &&
-            cancelled &&
-            !call.signal.aborted &&
-            !args.before &&
-            !args.unacked_only &&
-            after <= cancelled.after &&
-            !(unlisted && unlisted.seq > cancelled.after)
-          ) {
-            cancelledWaits.get(session)?.delete(waited);
-            call.signal.addEventListener("abort", () => keepCancelled(session, waited, cancelled), { once: true });
-          }
-          // A wait resumed later passes over what this page lists; a page cancelled listed nothing.
-          if (session && !call.signal.aborted) {
-            const answered = answeredEvents.get(session);
-            const listed = shown.filter((event) => !answered?.has(event.seq)).map((event) => event.seq);
-            for (const seq of listed) rememberAnswered(session, seq);
-            const unlist = () => {
-              for (const seq of listed) answeredEvents.get(session)?.delete(seq);
-            };
-            call.signal.addEventListener("abort", unlist, { once: true });
-          }
           const last = shown.at(-1);
           // Where a before given by hand stops: a later cursor would pass the events after it, unlisted.
           const paged = pagedFrom(args.before);
@@ -970,6 +940,37 @@ export function eventsToolset(
               : minorUnitsNote(shown),
             keep,
           ].filter((note) => note !== undefined);
+          // The cursor this answers takes the place of a cancelled wait's start (events_wait) where
+          // this page lists every event since, from no later `since`: the session's next wait would
+          // answer them again. A page cancelled or failed goes nowhere, its cursor with it, even one
+          // under way; one of the unacknowledged leaves out those another session acknowledged, which
+          // a wait answers.
+          const { session } = call;
+          const waited = waitedOn(filterOf(args));
+          const cancelled = session && cancelledWaits.get(session)?.get(waited);
+          const unlisted = found[fitting];
+          if (
+            session &&
+            cancelled &&
+            !call.signal.aborted &&
+            !args.before &&
+            !args.unacked_only &&
+            after <= cancelled.after &&
+            !(unlisted && unlisted.seq > cancelled.after)
+          ) {
+            cancelledWaits.get(session)?.delete(waited);
+            call.signal.addEventListener("abort", () => keepCancelled(session, waited, cancelled), { once: true });
+          }
+          // A wait resumed later passes over what this page lists; a page cancelled listed nothing.
+          if (session && !call.signal.aborted) {
+            const answered = answeredEvents.get(session);
+            const listed = shown.filter((event) => !answered?.has(event.seq)).map((event) => event.seq);
+            for (const seq of listed) rememberAnswered(session, seq);
+            const unlist = () => {
+              for (const seq of listed) answeredEvents.get(session)?.delete(seq);
+            };
+            call.signal.addEventListener("abort", unlist, { once: true });
+          }
           return {
             events: lines.slice(0, fitting),
             cursor: cursorOf(now),

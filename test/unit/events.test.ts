@@ -3307,6 +3307,33 @@ test("the wait after one its client cut answers an event a wait since a later cu
   });
 });
 
+test.each([
+  ["since", { since: "c1" }],
+  ["source", { source: "trial" }],
+] as const)(
+  "the wait after one its client cut answers what arrived meanwhile when an events_list between failed (with %s)",
+  async (_, args) => {
+    const { store, client, call } = await served();
+    await addTrial(store, "before");
+    const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+    await expect(cut).rejects.toThrow(/Request timed out/);
+    const arrived = await addTrial(store, "arrived");
+    // Its page read, what retention dropped cannot be: the model is given no page.
+    const read = vi.spyOn(store, "list");
+    vi.spyOn(store, "droppedThrough").mockImplementation(async () => {
+      if (read.mock.calls.length > 0) throw new Error("the store is unreachable");
+      return 0;
+    });
+    const failed = await call("events_list", args);
+    expect(failed.isError).toBe(true);
+    vi.mocked(store.droppedThrough).mockRestore();
+    expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+      timed_out: false,
+      event: { id: arrived.id },
+    });
+  },
+);
+
 // Cancelled as it reads its page, or once it has read it, while it reads what retention dropped.
 test.each([
   ["list", {}],
