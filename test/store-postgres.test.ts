@@ -684,6 +684,59 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention whose drop and forgetting are both cancelled says what lifts a statement_timeout once, not again for the forgetting", async () => {
+      const url = await freshSchema();
+      // A lock wait long enough that the run is still asking when the server cancels its statements.
+      const store = await PostgresEventStore.open({
+        url,
+        retention: { ...LOOSE, maxEvents: 1 },
+        connectMs: 2_000,
+        lockWaitMs: 30_000,
+      });
+      stores.push(store);
+      // The run of retention a store starts as it opens is over before the backlog comes.
+      await store.expire();
+      const db = await backlog(url, 3);
+      await db.query(
+        "INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at) VALUES ('a', 'gone', 'done', false, 0, 0)",
+      );
+      const person = new pg.Client(url);
+      await person.connect();
+      onTestFinished(() => person.end());
+      await person.query("BEGIN");
+      await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM automation_runs FOR UPDATE");
+      try {
+        const since = await serverNow();
+        let settled = false;
+        const expiring = store.expire();
+        expiring
+          .catch(() => {})
+          .finally(() => {
+            settled = true;
+          });
+        // As a statement_timeout on waiter's user cancels each (57014), as it waits for a lock: a try of
+        // the drop waits 50 ms, so it is asked again until it lands, and then the forgetting's lasting wait.
+        const cancelled = async () => {
+          if (!settled)
+            await admin.query(
+              `SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND query_start > $1
+                 AND wait_event_type = 'Lock' AND (query LIKE 'SELECT waiter_retain(%' OR query LIKE 'DELETE FROM automation_runs%')`,
+              [since],
+            );
+          return settled;
+        };
+        await expect.poll(cancelled, { timeout: 10_000 }).toBe(true);
+        await expect(expiring).rejects.toThrow(
+          /^the database cancelled its statement \(PostgreSQL 57014: canceling statement due to user request; PostgreSQL [^)]+\): a statement_timeout set on its user or database shorter than the run needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in 10 minutes\. Nor did it forget the old automation runs and dropped deliveries: the database cancelled that statement too \(PostgreSQL 57014: canceling statement due to user request\)$/,
+        );
+      } finally {
+        await db.query("ROLLBACK");
+        await person.query("ROLLBACK");
+      }
+    });
+
     test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
       const proxy = await silentProxy(await freshSchema());
       proxies.push(proxy);

@@ -786,12 +786,16 @@ function forgettingKeptWaiting(
 /**
  * A drop that failed and the forgetting after it that failed too, in the one line the log gives a
  * run. Where neither was retention's own (a lock, a cancel), the database out of reach or the
- * connection lost failed both alike: said once, as the drop's.
+ * connection lost failed both alike: said once, as the drop's. Both cancelled (a statement_timeout
+ * on waiter's user), what lifts it is said once too, with the drop's.
  */
 function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
-  const forgetting =
-    retentionCut(err, named, "after a failed drop") ?? forgettingKeptWaiting(err, named, "after a failed drop");
   const dropCut = (dropFailed as { cause?: { code?: string } }).cause?.code === "57014";
+  const cut = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
+  const forgetting =
+    dropCut && cut.code === "57014"
+      ? `the database cancelled that statement too (PostgreSQL ${cut.code}: ${cut.message})`
+      : (retentionCut(err, named, "after a failed drop") ?? forgettingKeptWaiting(err, named, "after a failed drop"));
   if (!forgetting && !dropCut && !(dropFailed instanceof StoreBusy)) return dropFailed;
   const [drop, forget] = [dropFailed, forgetting ?? err].map((failure) =>
     failure instanceof Error ? failure.message : String(failure),
