@@ -836,14 +836,18 @@ function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBac
 async function turnHolders(query: Query, xmax: string | undefined): Promise<number> {
   if (xmax === undefined || (await running(query, xmax))) return 1;
   try {
+    // A transaction's id past the MultiXacts made so far is not looked up: the server would log the
+    // look-up's error as an "apparent wraparound", which reads as damage to whoever keeps its log.
     const [row] = await query<{ n: number }>(
-      `SELECT count(DISTINCT l.pid)::int AS n FROM pg_get_multixact_members($1::xid) AS m
-         JOIN pg_locks AS l ON l.locktype = 'transactionid' AND l.transactionid = m.xid AND l.granted`,
+      `SELECT CASE WHEN mxid_age($1::xid) > 0 THEN (
+         SELECT count(DISTINCT l.pid)::int FROM pg_get_multixact_members($1::xid) AS m
+           JOIN pg_locks AS l ON l.locktype = 'transactionid' AND l.transactionid = m.xid AND l.granted
+       ) ELSE 1 END AS n`,
       [xmax],
     );
     return Math.max(row?.n ?? 1, 1);
   } catch {
-    // A transaction that ended since it was looked at, whose id is no MultiXact's ("has not been created yet").
+    // An id older than any MultiXact the server keeps ("does no longer exist"): a transaction that ended.
     return 1;
   }
 }
