@@ -970,7 +970,10 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   warnSharedSecrets(webhooks, log);
   warnPlainHttp(webhooks.publicUrl, "listener", config, log);
   const serveListen = config.core.listen;
-  if (serveListen && shownAddress(serveListen) !== shownAddress(webhooks.listen)) {
+  // The Docker image sets WAITER_LISTEN and WAITER_WEBHOOKS_LISTEN: where the listener's address is
+  // given too, WAITER_LISTEN may be the image's, which its user never set and is not told of.
+  const setForServe = config.origin("listen") === `listen in ${config.file}` || !config.given("webhooks.listen");
+  if (serveListen && setForServe && shownAddress(serveListen) !== shownAddress(webhooks.listen)) {
     log.notice(
       `${config.origin("listen")} is waiter serve's address, ${shownAddress(serveListen)}, which waiter listen does not bind: it binds ${config.named("webhooks.listen")}, ${shownAddress(webhooks.listen)}`,
     );

@@ -249,6 +249,8 @@ test("the image's command serves with its environment, refuses to start there wi
   }));
   // Bound to every address in the container, it says so as its sources' lines do.
   expect(listening.said).toBe(`http://<this machine's address>:${listenPort}`);
+  // WAITER_LISTEN, which the image sets too, is not told of as if the person had set it.
+  expect(listening.stderr()).not.toContain("waiter serve's address");
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
   // Six node processes, one after another, each loading waiter: seconds each on a busy machine.
