@@ -135,29 +135,34 @@ export async function backlog(url: string, count: number): Promise<pg.Client> {
 }
 
 /**
- * The SQL docs/webhooks.md gives to erase a customer's events on PostgreSQL: its SQLite statements
- * changed as its paragraph on PostgreSQL says, each form the paragraph names in place of SQLite's.
- * A change the statements or the paragraph no longer fit fails here, not with the reader who runs it.
+ * The code the paragraph of docs/webhooks.md on erasing a customer's events on PostgreSQL gives
+ * where SQLite's differs, that begins with `starts`: each form as one line.
  */
-export function erasingSqlOnPostgres(): string {
+export function postgresForm(starts: string): string {
   const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
   const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
   const paragraph = section.slice(section.indexOf("On PostgreSQL the same"));
   const said = [...paragraph.slice(0, paragraph.indexOf("\n\n")).matchAll(/`([^`]+)`/g)].map((code) =>
     (code[1] as string).replace(/\s+/g, " "),
   );
-  const form = (starts: string) => {
-    const found = said.find((code) => code.startsWith(starts));
-    if (!found) throw new Error(`docs/webhooks.md no longer says what PostgreSQL takes in place of ${starts}…`);
-    return found;
-  };
+  const found = said.find((code) => code.startsWith(starts));
+  if (!found) throw new Error(`docs/webhooks.md no longer says what PostgreSQL takes in place of ${starts}…`);
+  return found;
+}
+
+/**
+ * The SQL docs/webhooks.md gives to erase a customer's events on PostgreSQL: its SQLite statements
+ * changed as its paragraph on PostgreSQL says, each form the paragraph names in place of SQLite's.
+ * A change the statements or the paragraph no longer fit fails here, not with the reader who runs it.
+ */
+export function erasingSqlOnPostgres(): string {
   const changes: [RegExp, string][] = [
     [/^(?:\..*|PRAGMA .*)(?:\n|$)/gm, ""],
-    [/^BEGIN IMMEDIATE;$/gm, `${form("BEGIN")};`],
-    [/^INSERT OR IGNORE (INTO [^;]*);$/gm, `INSERT $1 ${form("ON CONFLICT")};`],
-    [/instr\(lower\(CAST\(body AS TEXT\)\), lower\(('[^']*')\)\) > 0/g, form("position(")],
-    [/CAST\(strftime\('%s', 'now'\) AS INTEGER\) \* 1000/g, form("(extract(epoch")],
-    [/instr\(lower\(detail\), lower\(('[^']*')\)\) > 0/g, form("strpos(")],
+    [/^BEGIN IMMEDIATE;$/gm, `${postgresForm("BEGIN")};`],
+    [/^INSERT OR IGNORE (INTO [^;]*);$/gm, `INSERT $1 ${postgresForm("ON CONFLICT")};`],
+    [/instr\(lower\(CAST\(body AS TEXT\)\), lower\(('[^']*')\)\) > 0/g, postgresForm("position(")],
+    [/CAST\(strftime\('%s', 'now'\) AS INTEGER\) \* 1000/g, postgresForm("(extract(epoch")],
+    [/instr\(lower\(detail\), lower\(('[^']*')\)\) > 0/g, postgresForm("strpos(")],
   ];
   return changes.reduce((sql, [sqlite, postgres]) => {
     if (!sqlite.test(sql)) throw new Error(`The erasing SQL of docs/webhooks.md no longer holds ${sqlite}`);

@@ -44,6 +44,7 @@ import {
   freshSchema,
   heard,
   open,
+  postgresForm,
   proxies,
   roleWith,
   server,
@@ -283,6 +284,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await store.runs.get(failed)).toBeUndefined();
     expect(await store.runs.get(running)).toBeUndefined();
     expect(await store.runs.get(other)).toBeDefined();
+  });
+
+  test("erasing a customer's events as docs/webhooks.md says on PostgreSQL leaves their text in no file of the tables", async () => {
+    const url = await freshSchema();
+    const store = await open(url);
+    const email = "jana.novakova@example.cz";
+    const run = (await store.runs.begin(
+      "paid",
+      (
+        await stored(store, event({ body: Buffer.from(JSON.stringify({ email })) }))
+      ).id,
+      false,
+      clock.now(),
+    )) as number;
+    await store.runs.step(run, 0, "failed", JSON.stringify({ tool: "notify_email", args: { to: email } }), clock.now());
+    const psql = new pg.Client(url);
+    await psql.connect();
+    try {
+      const onDisk = async () => {
+        await psql.query("CHECKPOINT");
+        const { rows } = await psql.query<{ held: boolean }>(
+          `SELECT bool_or(position(convert_to($1, 'UTF8') in pg_read_binary_file(pg_relation_filepath(name))) > 0) AS held
+           FROM unnest(ARRAY['events', 'automation_runs', 'automation_steps']::regclass[]) AS name`,
+          [email],
+        );
+        return rows[0]?.held;
+      };
+      await erase(url, email);
+      // Deleted, the rows stay in the tables' files until a vacuum clears them.
+      expect(await onDisk()).toBe(true);
+      await psql.query(postgresForm("VACUUM"));
+      expect(await onDisk()).toBe(false);
+    } finally {
+      await psql.end();
+    }
   });
 
   describe("several replicas, one database", () => {
