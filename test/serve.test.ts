@@ -3590,6 +3590,20 @@ test("waiter listen and serve on a port in use stop before they set up a store i
   }
 });
 
+test("waiter listen on an address this machine has not stops before it sets up a store, on port 0 too", async () => {
+  for (const port of [8790, 0]) {
+    const dataDir = join(mkdtempSync(join(tmpdir(), "waiter-serve-")), "new");
+    const config = loadConfig(
+      { env: { WAITER_DATA_DIR: dataDir, WAITER_WEBHOOKS_LISTEN: `192.0.2.1:${port}`, ...ERP_ENV } },
+      toolsets(),
+    );
+    await expect(startWebhooks(config, new Log("error", () => {}))).rejects.toThrow(
+      `cannot listen on 192.0.2.1:${port}: EADDRNOTAVAIL`,
+    );
+    expect(existsSync(dataDir)).toBe(false);
+  }
+});
+
 test("a stop signal while waiter listen fails to start for another reason says that reason, with status 1", async () => {
   // A program that holds the port and never answers: waiter asks it who it is for 1 s, and the stop comes meanwhile.
   let asked: () => void = () => {};

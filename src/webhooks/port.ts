@@ -85,10 +85,9 @@ export async function holderIfInUse(listen: Listen, err: unknown): Promise<PortH
 /**
  * Binds `listen` for a moment and lets it go, rejecting as the listener's bind would (EADDRINUSE,
  * EACCES, EADDRNOTAVAIL): a start that cannot listen stops before it sets up an event store, which
- * it would leave behind in a data directory no waiter uses. Port 0 gives any start a port.
+ * it would leave behind in a data directory no waiter uses. Port 0 too: its host may be amiss.
  */
 export async function tryBinding({ host, port }: Listen): Promise<void> {
-  if (port === 0) return;
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
     probe.once("error", reject);
