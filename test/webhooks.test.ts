@@ -382,6 +382,32 @@ test("only a Slack Events API envelope, event_callback with its event's type wri
   expect(await typeOf({ event: { type: "message" }, topic: "orders/paid" })).toBe("orders/paid");
 });
 
+test("a Standard Webhooks delivery is typed by its payload as an unsigned one is, a forwarded Slack or Mailgun event by its event", () => {
+  const now = Date.parse("2026-12-02T10:00:00Z");
+  const svc = verifierFor({
+    ...SOURCES.svc,
+    scheme: "standard-webhooks",
+    name: "svc",
+    secrets: [SECRETS.SVC_WEBHOOK_SECRET],
+  });
+  const typeOf = (payload: unknown) => {
+    const body = JSON.stringify(payload);
+    const verdict = svc({
+      headers: {
+        "webhook-id": "msg_1",
+        "webhook-timestamp": String(now / 1000),
+        "webhook-signature": new Webhook(SECRETS.SVC_WEBHOOK_SECRET).sign("msg_1", new Date(now), body),
+      },
+      body: Buffer.from(body),
+      now,
+    }) as { kind: string; type?: string };
+    return verdict.kind === "accept" ? verdict.type : verdict.kind;
+  };
+  expect(typeOf({ type: "invoice.paid", data: {} })).toBe("invoice.paid");
+  expect(typeOf({ type: "event_callback", event: { type: "app_mention" } })).toBe("app_mention");
+  expect(typeOf({ "event-data": { event: "delivered" } })).toBe("delivered");
+});
+
 describe("the listener", () => {
   test("a limit or timeout sent as plain decimal text, as some clients send every argument, is taken", async () => {
     const session = await inProcess();
