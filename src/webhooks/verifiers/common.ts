@@ -294,7 +294,7 @@ export function bodyDigest(body: Buffer): string {
  */
 export const MAX_PAYLOAD_DEPTH = 512;
 
-/** A type from the payload (`type`, else `event`, else `topic`), for senders that put it there. */
+/** A type from the payload, as `typeIn` reads it, for senders that put it there. */
 export function payloadType(body: Buffer): string | undefined {
   return typeIn(jsonBody(body));
 }
