@@ -1628,6 +1628,21 @@ test("a line of lists beside only what the line leaves out shows the lists, not 
   ]);
 });
 
+test("a line leaves out a token however its field is named, and counts a recipient one level down as an email", async () => {
+  const { store, call } = await served();
+  const body = {
+    note: "queued",
+    access_token: "xoxp-1",
+    auth: { token: "XXYYZZ", refresh_token: "r-1" },
+    message: { subject: "Order 7081", recipient: "alice@example.com" },
+  };
+  await addTrial(store, "mail", JSON.stringify(body), "notice.sent");
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events[0]?.gist).toBe(
+    '{"message.recipient":"alice@example.com","note":"queued","message.subject":"Order 7081"}',
+  );
+});
+
 /** A webhook body as the provider's docs show it, from test/fakes/samples. */
 function sample(name: string): string {
   return readFileSync(new URL(`../fakes/samples/${name}`, import.meta.url), "utf8");
