@@ -740,6 +740,19 @@ describe("cross rates", () => {
     expect(await refused(3.5)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 3.5 is a number, or a day and month without a year as Czech and German write them: for that, send 2026-05-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
     );
+    // 30.10, 30 October, arrives as 30.1: no month is read from it, lest it be told January's date.
+    for (const [date, written] of [
+      [30.1, "30.1"],
+      [1.1, "1.1"],
+    ] as const) {
+      expect(await refused(date), written).toBe(
+        `Invalid arguments for currency_convert: date: expected string, received number: ${written} may be ${written}0, its last zero dropped as a number drops it; must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now`,
+      );
+    }
+    // No day 0: nothing to say of its zero.
+    expect(await refused(0.1)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+    );
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
     expect(text(await server.call("currency_history", { ...range, end: 20261231 }))).toBe(
       "Invalid arguments for currency_history: end: expected string, received number: must be a date as YYYY-MM-DD: 20261231 is 2026-12-31, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); an end of 2026-11-30 takes the range to the latest fixing",

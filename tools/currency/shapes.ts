@@ -178,10 +178,14 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
   return z
     .string({
       // A date sent as a number (20260830), or a number sent for a date, is told what it reads as.
-      error: (issue) =>
-        typeof issue.input === "number"
-          ? `expected string, received number: ${notADate(String(issue.input), ahead, ofMonth, insteadOfLater)}`
-          : undefined,
+      error: (issue) => {
+        if (typeof issue.input !== "number") return undefined;
+        const written = String(issue.input);
+        // 30.10, 30 October, arrives as 30.1: no month is read from it, lest it be told January's date.
+        const lostZero = /^(?:[1-9]|[12]\d|3[01])\.1$/.test(written);
+        const read = notADate(lostZero ? "" : written, ahead, ofMonth, insteadOfLater);
+        return `expected string, received number: ${lostZero ? `${written} may be ${written}0, its last zero dropped as a number drops it; ` : ""}${read}`;
+      },
     })
     .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, {
