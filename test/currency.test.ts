@@ -1081,6 +1081,10 @@ describe("cross rates", () => {
     expect(await refused("Di., 3. 3.")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Di., 3. 3. has no year: send 2026-03-03, its latest date on a Tuesday begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
     );
+    // A weekday of neither reading is said, not one of them offered as the date meant.
+    expect(await refused("Mon, 03/11/2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Mon, 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does, but those are a Tuesday and a Wednesday, not Mon: send the date meant",
+    );
     // Czech "do" (until) and "po" (after) before a date are no weekdays.
     expect(await refused("do 3. března 2026")).toMatch(
       /: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/,

@@ -266,9 +266,14 @@ function notADate(
     );
     // Each date shows the year it reads, which is said apart only where they all read the same.
     const read = century !== undefined && readings.every(({ year }) => year === century);
+    const is = `is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}`;
+    if (weekday && onTheDay.length === 0) {
+      const days = readings.map(({ date }) => `a ${weekdayName(date)}`).join(" and ");
+      return `must be a date as YYYY-MM-DD: ${sent} ${is}, but those are ${days}, not ${weekday.word}: send the date meant`;
+    }
     const refusals = readings.map(({ date }) => ahead(date));
     const [refused] = refusals.filter(Boolean);
-    const said = `${text} is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}`;
+    const said = `${text} ${is}`;
     // The readings not begun are named, lest the refusal read as one of the date meant, whichever it is.
     const notBegun = readings.filter((_, i) => refusals[i]).map(({ date }) => date);
     // None to send where none has begun.
