@@ -724,7 +724,7 @@ describe("cross rates", () => {
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does: send the one meant",
     );
     // No such day either way round: today's date, not a guess.
-    for (const date of ["31/4/2026", "13/13/2026"]) {
+    for (const date of ["13/13/2026", "13/31/2026"]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
       );
@@ -919,7 +919,16 @@ describe("cross rates", () => {
   test("a day past its month's end, in words or with its day first, is refused saying the month's last day", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
-    for (const date of ["31 April 2026", "April 31, 2026", "31. dubna 2026", "31.4.2026", "2026/4/31"]) {
+    // With slashes too, where the other order has no month of that number (31/4/2026, 4/31/2026).
+    for (const date of [
+      "31 April 2026",
+      "April 31, 2026",
+      "31. dubna 2026",
+      "31.4.2026",
+      "2026/4/31",
+      "31/4/2026",
+      "4/31/2026",
+    ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is not a calendar date: 2026-04 ends on 2026-04-30`,
       );

@@ -252,11 +252,16 @@ function notADate(
   // Two digits and two dashes may have the year first, as Swedish dates do (26-11-30).
   const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ?? [];
   const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
-  const orders = [
+  const everyOrder = [
     ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
     ...(yearLast && Number(first) <= 12 ? [{ date: iso(yearLast, first, second), order: "month", year: century }] : []),
     ...(yy ? [{ date: iso(String(yearOfTwoDigits(yy)), ym, yd), order: "year", year: yearOfTwoDigits(yy) }] : []),
-  ].filter(({ date }, i, all) => isCalendarDate(date) && all.findIndex((other) => other.date === date) === i);
+  ];
+  const orders = everyOrder.filter(
+    ({ date }, i, all) => isCalendarDate(date) && all.findIndex((other) => other.date === date) === i,
+  );
+  // With no calendar date in any order, one past its month's end (31/4/2026) is that month's end mistyped.
+  const pastEndOrder = orders.length === 0 ? everyOrder.find(({ date }) => pastMonthEnd(date)) : undefined;
   // A weekday before the date tells which order is meant, where it is the weekday of one only.
   const onTheDay = orders.filter(({ date }) => onWeekday(date));
   const readings = onTheDay.length > 0 ? onTheDay : orders;
@@ -292,7 +297,7 @@ function notADate(
         ? iso(y, m, d)
         : words?.year
           ? iso(String(wordsYear ?? words.year), words.month, words.day)
-          : (stamped ?? reading?.date);
+          : (stamped ?? reading?.date ?? pastEndOrder?.date);
   const yearless = meant ? undefined : withoutYear(text, words, weekday, sent);
   if (yearless) return yearless;
   // A day past its month's end, where the text says which is the day (31 April 2026, 31.4.2026), is told that month's last.
