@@ -1230,6 +1230,12 @@ describe("cross rates", () => {
     expect(text(refused)).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in Prague and Frankfurt, where the fixings are dated; 2026-12-01, its date in UTC+14:00, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
+    // As an e-mail or a person writes the stamp too.
+    for (const date of ["Tue, 01 Dec 2026 05:00:00 +1400", "01.12.2026 05:00 +14:00"]) {
+      expect(text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date })), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-11-30, the time stamp's date in Prague and Frankfurt, where the fixings are dated; 2026-12-01, its date in UTC+14:00, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+      );
+    }
     // Where its Prague date is its own, there is none other to send.
     expect(
       text(

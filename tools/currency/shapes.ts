@@ -310,8 +310,11 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${sent} is ${meant}, but that is a ${weekdayName(meant)}, not ${weekday.word}: send the date meant`;
   }
   const refused = ahead(meant);
+  // A time stamp, as ISO 8601 writes it or a date and a time in a zone (Tue, 01 Dec 2026 05:00:00 +1400).
+  const zoned = timed?.zone && `${meant}T${timed.time}${timed.zone}`;
+  const stamp = meant === stamped ? text : zoned;
   // A time stamp east of Prague, its own date not begun anywhere, may be of a Prague date that has.
-  const inPragueBegun = refused && meant === stamped ? pragueDateOf(text, stamped) : undefined;
+  const inPragueBegun = refused && stamp ? pragueDateOf(stamp, meant) : undefined;
   if (refused && inPragueBegun && !ahead(inPragueBegun.there)) {
     return `must be a date as YYYY-MM-DD: send ${inPragueBegun.there}, the time stamp's date in Prague and Frankfurt, where the fixings are dated; ${meant}, its date in ${inPragueBegun.zone}, ${refused}`;
   }
@@ -319,8 +322,7 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
-  const zoned = timed?.zone && `${meant}T${timed.time}${timed.zone}`;
-  const inZone = meant === stamped ? inPrague(text, meant, ahead) : zoned ? inPrague(zoned, meant, ahead) : "";
+  const inZone = stamp ? inPrague(stamp, meant, ahead) : "";
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
 }
 
