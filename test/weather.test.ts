@@ -1692,30 +1692,35 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_forecast", { place: "70200 Ostrava CZ" }))).toContain('as "Ostrava, CZ"');
     });
 
-    test('"TN" before a postal code Trento\'s province and Tennessee share names the town in either', async () => {
-      for (const [place, town] of [
-        ["Via Verde 12, Memphis TN 38103", "Memphis"],
-        ["Via Roma 5, Jackson TN 38301", "Jackson"],
-        ["Via Belenzani 1, Trento TN 38122", "Trento"],
-        ["Via Belenzani 1, Trento, TN 38122", "Trento"],
-        ["123 Main St, Memphis TN 38103", "Memphis"],
-        ["Jan Smith, Jackson TN 38301-1234", "Jackson"],
-        // Searched for first, a town and its postal code without a street.
-        ["Trento TN 38122", "Trento"],
-        ["Memphis TN 38103", "Memphis"],
+    test("a state's code before one of its ZIP codes is the state's, an Italian street or province's code as well", async () => {
+      for (const [place, named] of [
+        // Tennessee's ZIP codes from 380 to 385 are the province of Trento's postal codes too, but the state and ZIP
+        // code after the town are a US address's order, whatever the street's name.
+        ["123 Main St, Memphis TN 38103", "Memphis, TN"],
+        ["123 Main St, Memphis, TN 38103", "Memphis, TN"],
+        ["123 Main St, Memphis, TN, 38103", "Memphis, TN"],
+        ["Jan Smith, Jackson TN 38301-1234", "Jackson, TN"],
+        ["Via Verde 12, Memphis TN 38103", "Memphis, TN"],
+        ["Via Verde 12, Memphis, TN 38103", "Memphis, TN"],
+        ["Via Verde 12, Memphis, TN, 38103", "Memphis, TN"],
+        ["Via Roma 5, Jackson TN 38301", "Jackson, TN"],
+        ["Via Verde 12, Memphis TN 38103, USA", "Memphis, TN, USA"],
+        ["Via Verde 12, Nashville TN 37201", "Nashville, TN"],
+        // So too Rhode Island's, among the province of Rieti's.
+        ["Via Roma 1, Providence RI 02903", "Providence, RI"],
+        // The postal code before the town, as Italy writes it, or Italy after, names the town in Italy.
+        ["Via Belenzani 1, 38122 Trento TN", "Trento"],
+        ["Via Belenzani 1, Trento TN 38122, Italy", "Trento, Italy"],
+        ["Via Roma 1, Rieti RI 02100", "Rieti"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
-          `send the town, then its country after a comma: "${town}, TN" if in Tennessee, or "${town}, IT" if in Italy, where TN is also the province of Trento, whose postal codes are among Tennessee's ZIP codes; or give latitude and longitude.`,
+          `send the town, then its country after a comma, as "${named}"`,
         );
       }
-      // The postal code before the town, as Italy writes it, or the country after, says which.
+      // Searched for first, a town and its postal code without a street.
       for (const [place, named] of [
-        ["Via Belenzani 1, 38122 Trento TN", "Trento"],
+        ["Memphis TN 38103", "Memphis, TN"],
         ["38122 Trento TN", "Trento"],
-        ["Via Belenzani 1, Trento TN 38122, Italy", "Trento, Italy"],
-        ["Via Verde 12, Memphis TN 38103, USA", "Memphis, TN, USA"],
-        // Tennessee's other ZIP codes are no Italian province's.
-        ["Via Verde 12, Nashville TN 37201", "Nashville, TN"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${named}"`,

@@ -119,13 +119,12 @@ export function geocoder(api: Upstream) {
   function nothingFound(searched: Awaited<ReturnType<typeof lookup>>, advice: string): string {
     // The town was found and the rest is its street: no place of that name is missing, nor any postal code.
     const beforeStreet = foundTownBeforeStreet(searched);
-    if (beforeStreet)
-      return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument, searched.text)}`;
+    if (beforeStreet) return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument)}`;
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
     const read = withoutDistrict(searched.text);
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
-      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument, read)}`
+      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
       : `${noPlaceCalled(searched)} ${advice}`;
   }
 
@@ -1074,10 +1073,10 @@ function refuseAddress(argument: string, text: string): void {
   // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
   // ones that may be are read as coordinates too (refuseCoordinates).
   const town = townBeforeStreet(read) ?? townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
-  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument, read)}`);
+  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
   const afterName = townAfterName(read);
   if (afterName)
-    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, read, afterName.or)}`);
+    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
   const district = numberedDistrict(read);
   if (district) {
     throw new ToolError(
@@ -1206,31 +1205,13 @@ const STREET_WORD_AFTER_NAME = new RegExp(
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
-/**
- * The advice to send `town`, read in `written`, or, `or` another reading of the address, either town as it says; or
- * the town in Tennessee or in Italy, where `written` ends as an address in either does (inTennesseeOrTrento).
- */
-function sendTown(town: string, argument: string, written: string, or?: OtherReading): string {
+/** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
+function sendTown(town: string, argument: string, or?: OtherReading): string {
   const coordinates = orCoordinates(argument);
-  const either = inTennesseeOrTrento(written, town);
-  const towns = either
-    ? `: ${quote(`${either}, TN`)} if in Tennessee, or ${quote(`${either}, IT`)} if in Italy, where TN is also the province of Trento, whose postal codes are among Tennessee's ZIP codes${coordinates.replace(/^,/, ";")}`
-    : or
-      ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
-      : `, as ${quote(town)}${coordinates}`;
+  const towns = or
+    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+    : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
-}
-
-/**
- * The town's name, where `written` ends in "TN" before a ZIP code of Tennessee's from 380 to 385, as a US address does
- * ("Jackson TN 38301"), and `town`, read in it, is that name with or without "TN": those are postal codes of the Italian
- * province of Trento too, TN, as a form made for US addresses writes an Italian one ("Trento TN 38122"). An Italian
- * street's name before it says no more ("Via Verde 12, Memphis TN 38103"): only the town's name tells which.
- */
-function inTennesseeOrTrento(written: string, town: string): string | undefined {
-  if (!/(?:^|[\s,])TN,?\s+38[0-5]\d{2}(?:-\d{4})?\s*$/.test(written)) return undefined;
-  const name = town.replace(/, TN$/, "");
-  return name.includes(",") ? undefined : name;
 }
 
 /**
@@ -1343,9 +1324,12 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
   // in Malta) if a town remains; not a US state's before its ZIP code, after the town.
   const stateCodes = REGION_CODES[countryCode(parts.at(-1) ?? "")];
-  // Italy writes a street's name before its number ("Via Belenzani 1"): there "TN 38122" is Trento's province, not
-  // Tennessee; "Via Verde 12, Santa Fe NM 87501" keeps New Mexico, whose ZIP code is no Italian province's.
+  // Italy writes a street's name before its number ("Via Belenzani 1"): there "MI 20121" is Milano's province. But a
+  // state's code before one of its ZIP codes is the state's, as a US address writes it, whatever the street's name:
+  // "Via Verde 12, Memphis TN 38103" is in Tennessee, though Trento's postal codes are among its ZIP codes.
   const italian = parts.slice(0, town).some((part) => ITALIAN_STREET.test(folded(part)));
+  const provinceAfterStreet = (word: string, code: string) =>
+    italian && isItalianProvince(word, code) && !zipCodeStates(code).includes(word.toLowerCase());
   const words = (capitalsToo: boolean) =>
     parts
       .slice(town)
@@ -1354,7 +1338,7 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
         // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
         if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return [];
         // Italy's province in a part of its own before the postal code: "Via Roma 1, Milano, MI, 20121".
-        if (italian && isItalianProvince(part, parts[town + i + 1] ?? "")) return [];
+        if (provinceAfterStreet(part, parts[town + i + 1] ?? "")) return [];
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
         // A country's sign before its code too, "Wien A 1010".
@@ -1374,14 +1358,13 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
           /\d/.test(all[j + 1] ?? "") &&
           (stateCodes
             ? regionsCoded(stateCodes, word.toLowerCase()).length > 0
-            : (!(italian && isItalianProvince(word, all[j + 1] ?? "")) &&
-                zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase())) ||
+            : zipCodeStates(all[j + 1] ?? "").includes(word.toLowerCase()) ||
               regionOfPostalCode(word, withoutCountryAfter(all.slice(j + 1).join(" "))));
         // Italy's province after the town its postal code is before: "20121 Milano MI", "38122 Trento (TN)"; or,
-        // after an Italian street, before it: "Via Belenzani 1, Trento, TN 38122", "Via Roma 1, Milano (MI), 20121".
+        // after an Italian street, before it: "Via Roma 1, Milano, MI 20121", "Via Roma 1, Milano (MI), 20121".
         const province = (word: string, j: number) =>
           (i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before))) ||
-          (italian && isItalianProvince(word, all[j + 1] ?? parts[town + i + 1] ?? ""));
+          provinceAfterStreet(word, all[j + 1] ?? parts[town + i + 1] ?? "");
         const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
         const states = all.filter(state);
         // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia";
