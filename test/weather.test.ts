@@ -1860,9 +1860,25 @@ describe(`at ${AFTERNOON}`, () => {
         timezone: "Europe/Zurich",
         population: 323,
       };
+      const oslo = {
+        name: "Oslo",
+        latitude: 59.91273,
+        longitude: 10.74609,
+        country_code: "NO",
+        country: "Norway",
+        admin1: "Oslo",
+        timezone: "Europe/Oslo",
+        population: 580000,
+      };
       geocoding.intercept = (r) => {
         const name = r.query.get("name")?.toUpperCase();
-        return name === "MAN" ? geocoded([man]) : name === "LAX" ? geocoded([lax]) : undefined;
+        return name === "MAN"
+          ? geocoded([man])
+          : name === "LAX"
+            ? geocoded([lax])
+            : name === "OSLO"
+              ? geocoded([oslo])
+              : undefined;
       };
       try {
         for (const [tool, code, label] of [
@@ -1875,8 +1891,11 @@ describe(`at ${AFTERNOON}`, () => {
           expect(data<{ note?: string }>(result).note, code).toContain(said);
           expect(text(result), code).toContain(said);
         }
-        // A name as written, not in capitals, is a name.
-        expect(data<{ note?: string }>(await server.call("weather_current", { place: "Man" })).note).toBeUndefined();
+        // A name as written, not in capitals, is a name; so is a town's of four letters in capitals: the code of an
+        // airport a traveller writes, its IATA code, has three.
+        for (const place of ["Man", "OSLO"]) {
+          expect(data<{ note?: string }>(await server.call("weather_current", { place })).note, place).toBeUndefined();
+        }
       } finally {
         geocoding.intercept = undefined;
       }

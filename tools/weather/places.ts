@@ -1720,12 +1720,13 @@ function airportCode(name: string, argument: string): string {
 }
 
 /**
- * For a name written as an airport's code ("MAN", "LAX"), which the geocoder found a place called by (Man in Côte
- * d'Ivoire, not Manchester; Lax in Valais, not Los Angeles): that the code was read as that place's name.
+ * For a name written as an airport's IATA code ("MAN", "LAX"), which the geocoder found a place called by (Man in Côte
+ * d'Ivoire, not Manchester; Lax in Valais, not Los Angeles): that the code was read as that place's name. Four
+ * capitals are a town's name written so ("OSLO", "ROMA") more often than an airport's ICAO code.
  */
 function readAsName(name: string, place: Place): string | undefined {
   const code = name.trim();
-  if (!/^[A-Z]{3,4}$/.test(code) || place.name === code) return undefined;
+  if (!/^[A-Z]{3}$/.test(code) || place.name === code) return undefined;
   return `${quote(code)} was read as the name of ${label(place)}, not as an airport's code: if it is an airport's, send its town's name or the airport's latitude and longitude.`;
 }
 
