@@ -1651,6 +1651,9 @@ describe(`at ${AFTERNOON}`, () => {
         // A comma after the town only.
         ["Sydney, NSW 2000 AU", "Sydney, NSW, AU"],
         ["Springfield, Illinois 62701 USA", "Springfield, Illinois, USA"],
+        // But a region's name that ends in a country's is the region's: "New South Wales" is no "New" in Wales.
+        ["5 King St, Sydney, New South Wales, 2000", "Sydney, New South Wales"],
+        ["5 King St, Sydney, New South Wales 2000", "Sydney, New South Wales"],
         // After a street: "2000 AU" is no Dutch postal code.
         ["5 King St, Sydney NSW 2000 AU", "Sydney, NSW, AU"],
         ["Jane Doe, 5 King St, Richmond VIC 3121 AU", "Richmond, VIC, AU"],

@@ -1756,6 +1756,8 @@ function commaForgotten(name: string): string {
  * the name to send, and what the comma goes before.
  */
 function commaToAdd(name: string): { what: string; send: string } | undefined {
+  // A region's or country's own name ends in none: "New South Wales", "Northern Ireland".
+  if (isKnownRegion(name) || isCountryName(name)) return undefined;
   const words = name.trim().split(/\s+/);
   // The longest ending first: "Springfield United States" is not "Springfield United, States".
   for (let count = Math.min(3, words.length - 1); count > 0; count--) {
