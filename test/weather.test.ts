@@ -1616,6 +1616,11 @@ describe(`at ${AFTERNOON}`, () => {
         ["10 Downing St, Westminster, London, SW1A 2AA, UK", "London, UK"],
         // But a county after the post town, as some write it, is the county.
         ["1 High St, Oxford, Oxfordshire, OX1 4AA", "Oxford"],
+        ["1 High St, Canterbury, Kent, CT1 2AA", "Canterbury"],
+        ["1 High St, Guildford, Surrey, GU1 3AA", "Guildford"],
+        ["1 Market St, Manchester, Greater Manchester, M1 1AA", "Manchester"],
+        ["1 Castle St, Edinburgh, Midlothian, EH1 2NG", "Edinburgh"],
+        ["1 Queen St, Cardiff, South Glamorgan, CF10 2AA", "Cardiff"],
         ["1 Main St, Cork, County Cork, T12 X2Y3", "Cork"],
       ]) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(

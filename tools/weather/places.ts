@@ -1303,9 +1303,11 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
     !/\d/.test(beforeCode) &&
     !/\d/.test(parts[postal - 2] ?? "") &&
     parts.slice(0, postal - 2).some((part) => /\d/.test(part));
-  // Not a county after the post town, as some write one: "1 High St, Oxford, Oxfordshire, OX1 4AA".
+  // Not a county after the post town, as some write one: "1 High St, Oxford, Oxfordshire, OX1 4AA",
+  // "1 High St, Guildford, Surrey, GU1 3AA".
   const county =
     /shire$/i.test(beforeCode) ||
+    UK_COUNTIES.has(folded(beforeCode)) ||
     folded(beforeCode)
       .split(/\s+/)
       .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
@@ -2037,6 +2039,23 @@ function regionsCoded(codes: Record<string, string | string[]> | undefined, code
  * town as a country ("Glasgow Scotland"); England is the country's alias too (COUNTRY_ALIASES).
  */
 const UK_NATIONS = new Set(["scotland", "wales", "northern ireland"]);
+
+/**
+ * The United Kingdom's counties, as addresses write them after the post town, whose names do not end in "-shire" nor
+ * begin with "County": postal and ceremonial counties, Wales' and Scotland's former ones, the Crown Dependencies.
+ */
+const UK_COUNTIES = new Set(
+  (
+    "avon, cleveland, cornwall, cumbria, devon, dorset, east sussex, west sussex, essex, isle of wight, kent, " +
+    "merseyside, middlesex, norfolk, northumberland, north humberside, south humberside, north yorkshire, " +
+    "south yorkshire, west yorkshire, east riding of yorkshire, rutland, somerset, suffolk, surrey, tyne and wear, " +
+    "west midlands, greater manchester, greater london, clwyd, dyfed, gwent, gwynedd, mid glamorgan, south glamorgan, " +
+    "west glamorgan, powys, anglesey, isle of anglesey, angus, argyll, caithness, east lothian, west lothian, " +
+    "midlothian, fife, moray, orkney, shetland, sutherland, isle of arran, isle of bute, isle of skye, isle of lewis, " +
+    "western isles, dumfries and galloway, scottish borders, highland, lothian, strathclyde, tayside, grampian, " +
+    "jersey, guernsey, isle of man"
+  ).split(", "),
+);
 
 /** A region's name or code people write after a town: "Illinois", "Ontario", "NSW", "Scotland". */
 function isKnownRegion(text: string): boolean {
