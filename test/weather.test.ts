@@ -2388,11 +2388,21 @@ describe(`at ${AFTERNOON}`, () => {
       const before = geocoding.requests.length;
       for (const link of [
         "https://maps.google.com/maps?ll=49.83,18.28&z=12",
-        "https://www.google.com/maps?ll=49.83,18.28&q=pizza",
         "https://www.google.com/maps/@?api=1&map_action=map&center=49.83%2C18.28&zoom=12",
       ]) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
           /" is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49\.83 and longitude 18\.28, without place, or send the place's name\.$/,
+        );
+      }
+      // The place the older links name, "q", is named beside the centre.
+      for (const [link, name] of [
+        ["https://maps.google.com/maps?q=Opava&ll=49.83,18.28&z=12", "Opava"],
+        ["https://www.google.com/maps?ll=49.83,18.28&q=pizza", "pizza"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: link })), link).toMatch(
+          new RegExp(
+            `" is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49\\.83 and longitude 18\\.28, without place, or send the place's name, "${name}"\\.$`,
+          ),
         );
       }
       // Its older links' "sll", as Apple's, is where its search was made around: "pizza" is no place's name.

@@ -447,7 +447,7 @@ function refuseCoordinates(argument: string, text: string): void {
         : `its search${link.searched ? ` for ${quote(link.searched)}` : ""} was made around`;
     const only = link.centre ? "the centre of its map is" : searched;
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a map's link, not a place name${only ? `, and says only where ${only}` : ""}: ${sendAs(argument, only ? "that" : "its point", send)}${only ? ", or send the place's name" : ""}.`,
+      `\`${argument}\` ${quote(text)} is a map's link, not a place name${only ? `, and says only where ${only}` : ""}: ${sendAs(argument, only ? "that" : "its point", send)}${only ? `, or send the place's name${link.named ? `, ${quote(link.named)}` : ""}` : ""}.`,
     );
   }
   if (east) {
@@ -668,7 +668,7 @@ function geoUri(text: string): Coordinates | undefined {
  * Without one, the `centre` of the map it shows: Google Maps' "/@50.08,14.42,15z", also after a place's
  * name, where the place may be off the centre, or OpenStreetMap's "#map=15/50.08/14.42".
  */
-function mapLink(text: string): (Coordinates & { centre: boolean; searched?: string }) | undefined {
+function mapLink(text: string): (Coordinates & { centre: boolean; searched?: string; named?: string }) | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const end = String.raw`(?![\d.])`;
   const point =
@@ -691,17 +691,19 @@ function mapLink(text: string): (Coordinates & { centre: boolean; searched?: str
  * "?api=1&map_action=map&center=49.83,18.28" as Maps URLs build one; without one, the point its older links' search,
  * "q", was made around, "sll", as Apple Maps' links have it too.
  */
-function googleCentre(text: string): (Coordinates & { centre: boolean; searched?: string }) | undefined {
+function googleCentre(
+  text: string,
+): (Coordinates & { centre: boolean; searched?: string; named?: string }) | undefined {
   const url = webAddress(text);
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname)) return undefined;
   const pair = (key: string) => new RegExp(`^${DEGREES},\\s*${DEGREES}$`).exec(url.searchParams.get(key)?.trim() ?? "");
   const at = (match: RegExpExecArray) => ({ latitude: Number(match[1]), longitude: Number(match[2]) });
   const centre = pair("center") ?? pair("ll");
-  if (centre) return { ...at(centre), centre: true };
+  // The place an older link names beside its map's centre: "?q=Opava&ll=49.94,17.9".
+  const named = oneLine(url.searchParams.get("q") ?? "").trim();
+  if (centre) return { ...at(centre), centre: true, ...(named ? { named } : {}) };
   const around = pair("sll");
-  return around
-    ? { ...at(around), centre: false, searched: oneLine(url.searchParams.get("q") ?? "").trim() }
-    : undefined;
+  return around ? { ...at(around), centre: false, searched: named } : undefined;
 }
 
 /**
