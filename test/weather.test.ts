@@ -1607,9 +1607,6 @@ describe(`at ${AFTERNOON}`, () => {
       const before = geocoding.requests.length;
       for (const [place, named] of [
         // A shop's fields: the street, the town, its region by name, the postal code, the country.
-        ["Hauptstraße 5, München, Bayern, 80331, DE", "München, DE"],
-        ["Hauptstraße 5, München, Bayern, 80331", "München"],
-        ["1 Rue de Rivoli, Paris, Île-de-France, 75001, France", "Paris, France"],
         ["Jan Novák, Masarykova 12, Brno, Jihomoravský kraj, 602 00, CZ", "Brno, CZ"],
         // The United Kingdom's: the street, the district, the post town, its postal code.
         ["10 Downing St, Westminster, London, SW1A 2AA", "London"],
@@ -1628,6 +1625,31 @@ describe(`at ${AFTERNOON}`, () => {
         );
       }
       // Neither the street nor the customer's name reaches the geocoder.
+      expect(geocoding.requests.length).toBe(before);
+    });
+
+    test("two names between a street and a postal code of digits, the second no region known, are offered either way", async () => {
+      const before = geocoding.requests.length;
+      for (const [place, first, second, town, other] of [
+        // A town and its region by name, as a shop's fields follow each other.
+        ["Hauptstraße 5, München, Bayern, 80331, DE", "München", "Bayern", "München, DE", "Bayern, DE"],
+        ["Hauptstraße 5, München, Bayern, 80331", "München", "Bayern", "München", "Bayern"],
+        [
+          "1 Rue de Rivoli, Paris, Île-de-France, 75001, France",
+          "Paris",
+          "Île-de-France",
+          "Paris, France",
+          "Île-de-France, France",
+        ],
+        // A building's part or the town's district before the town.
+        ["Hauptstraße 5, Hinterhaus, Berlin, 10115", "Hinterhaus", "Berlin", "Hinterhaus", "Berlin"],
+        ["12 Rue X, Bâtiment B, Lyon, 69001", "Bâtiment B", "Lyon", "Bâtiment B", "Lyon"],
+        ["Hlavní 5, Poruba, Ostrava, 70800, CZ", "Poruba", "Ostrava", "Poruba, CZ", "Ostrava, CZ"],
+      ] as const) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `is an address. A street, house number or postal code names no place here: send the town, then its country after a comma: ${JSON.stringify(town)} if ${JSON.stringify(second)} is its region, or ${JSON.stringify(other)} if ${JSON.stringify(first)} is a district or a building's part; or give latitude and longitude.`,
+        );
+      }
       expect(geocoding.requests.length).toBe(before);
     });
 

@@ -1074,8 +1074,10 @@ function refuseAddress(argument: string, text: string): void {
   const read = withoutDistrict(text);
   // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
   // ones that may be are read as coordinates too (refuseCoordinates).
-  const town = townBeforeStreet(read) ?? townOf(read, true) ?? townAfterStreet(read) ?? gridTown(read);
-  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
+  const beforeStreet = townBeforeStreet(read);
+  const readings = beforeStreet ? undefined : townReadings(read, true);
+  const town = beforeStreet ?? readings?.town ?? townAfterStreet(read) ?? gridTown(read);
+  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument, readings?.or)}`);
   const afterName = townAfterName(read);
   if (afterName)
     throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
@@ -1208,11 +1210,14 @@ const STREET_WORD_AFTER_NAME = new RegExp(
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
 /** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
-function sendTown(town: string, argument: string, or?: OtherReading): string {
+function sendTown(town: string, argument: string, or?: OtherReading | DistrictReading): string {
   const coordinates = orCoordinates(argument);
-  const towns = or
-    ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
-    : `, as ${quote(town)}${coordinates}`;
+  const towns =
+    or && "district" in or
+      ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
+      : or
+        ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+        : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
 
@@ -1221,6 +1226,12 @@ function sendTown(town: string, argument: string, or?: OtherReading): string {
  * town; or as its street, where the number after it may be a house's.
  */
 type OtherReading = { name: string; town: string; region: string; street: boolean };
+
+/**
+ * Of two names between a street and its postal code, the second read as the town, not the first's region: the first
+ * then the town's district or a part of a building ("Hauptstraße 5, Hinterhaus, Berlin, 10115").
+ */
+type DistrictReading = { town: string; region: string; district: string };
 
 /**
  * A postal code alone: digits in groups apart by a space or a dash ("12345", "702 00", "00-950"),
@@ -1266,6 +1277,15 @@ function isAddress(text: string): boolean {
  * found by the name searched, any of which may come between the town and its postal code.
  */
 function townOf(text: string, afterStreet = false, regions: string[] = []): string | undefined {
+  return townReadings(text, afterStreet, regions)?.town;
+}
+
+/** The town townOf reads, and where it may be another's district, region or part of a building, the other reading. */
+function townReadings(
+  text: string,
+  afterStreet = false,
+  regions: string[] = [],
+): { town: string; or?: DistrictReading } | undefined {
   const parts = addressParts(text);
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
@@ -1387,7 +1407,15 @@ function townOf(text: string, afterStreet = false, regions: string[] = []): stri
   // A country or region after the town without a comma is none of its name: "70200 Ostrava CZ", "Sydney NSW 2000 Australia".
   const [first = "", ...rest] = named ?? [];
   const apart = commaToAdd(first)?.send.split(", ");
-  return named && townToSend(apart ? [...apart, ...rest] : named);
+  const sent = named && townToSend(apart ? [...apart, ...rest] : named);
+  if (!sent) return undefined;
+  if (regionNamed < 0 || county) return { town: sent };
+  // Nothing tells "München, Bayern", a town and its region, from "Hinterhaus, Berlin" or "Poruba, Ostrava", a building's
+  // part or a district and its town: the second read as the town too.
+  const district = parts[postal - 2] ?? "";
+  const street = parts.slice(0, postal - 2).findLastIndex((part) => /\d/.test(part));
+  const other = townOf([...parts.slice(0, street + 1), ...parts.slice(postal - 1)].join(", "), afterStreet, regions);
+  return { town: sent, ...(other && other !== sent ? { or: { town: other, region: beforeCode, district } } : {}) };
 }
 
 /**
