@@ -762,6 +762,40 @@ function retentionCut(err: unknown, { database }: StoreNamed, forgetting?: Forge
 }
 
 /**
+ * A database waiter has no answer from for now (not reached, its connection ended, none to spare, a
+ * statement unanswered): `said` is what happened, which a tool's answer follows with `again`, and a
+ * run of retention, which no caller waits for, with what the run left (`retentionUnreached`).
+ */
+class StoreUnreached extends ToolError {
+  constructor(
+    readonly said: string,
+    again: string,
+  ) {
+    super(`${said}. ${again}; try again in a moment.`);
+  }
+}
+
+/** What waiter does while the database gives it no answer, as the log of a background run says it. */
+const UNREACHED_MEANWHILE =
+  "meanwhile waiter connects again by itself for each delivery, answered 503 while the database fails so; if this lasts, check that the database server runs and takes waiter's connections";
+
+/**
+ * Retention given up on a database that gave it no answer, said to the log's reader: what the run
+ * left, when the next tries again and what the deliveries meet meanwhile; undefined for any other
+ * failure. After a failed drop, what the run left is the drop's to say.
+ */
+function retentionUnreached(err: unknown, forgetting?: Forgetting): Error | undefined {
+  if (!(err instanceof StoreUnreached)) return undefined;
+  if (forgetting === "after a failed drop") return new Error(`${err.said}; ${UNREACHED_MEANWHILE}`);
+  const left = forgetting
+    ? "the events past the limits were dropped all the same"
+    : "that part of the run dropped nothing";
+  return new Error(
+    `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes; ${UNREACHED_MEANWHILE}`,
+  );
+}
+
+/**
  * Retention given up on a lock as it forgets the runs of dropped events and the deliveries dropped
  * long ago, after its drops: said as retention, not as a call that stored nothing; undefined for
  * any other failure.
@@ -954,14 +988,16 @@ export function storeError(
     );
   }
   if (code === "53300") {
-    return new ToolError(
-      `The event store's database has no connection to spare for waiter (PostgreSQL ${code}: ${message}; ${database}): ${NO_CONNECTION_TO_SPARE}. waiter tries again at each call; try again in a moment.`,
+    return new StoreUnreached(
+      `The event store's database has no connection to spare for waiter (PostgreSQL ${code}: ${message}; ${database}): ${NO_CONNECTION_TO_SPARE}`,
+      "waiter tries again at each call",
     );
   }
   const full = code === "08P01" ? poolerFull(message) : undefined;
   if (full) {
-    return new ToolError(
-      `The event store's database cannot be connected to (PostgreSQL ${code}: ${message}; ${database}): ${full}. waiter tries again at each call; try again in a moment.`,
+    return new StoreUnreached(
+      `The event store's database cannot be connected to (PostgreSQL ${code}: ${message}; ${database}): ${full}`,
+      "waiter tries again at each call",
     );
   }
   if (code === "57014") {
@@ -978,8 +1014,9 @@ export function storeError(
   }
   // The server was reached: it ended the connection (a fast or smart shutdown, pg_terminate_backend).
   if (code === "57P01") {
-    return new ToolError(
-      `The event store's database server ended waiter's connection (PostgreSQL ${code}: ${message}; ${database}): it restarted, or someone ended the connection (pg_terminate_backend). waiter connects again by itself; try again in a moment.`,
+    return new StoreUnreached(
+      `The event store's database server ended waiter's connection (PostgreSQL ${code}: ${message}; ${database}): it restarted, or someone ended the connection (pg_terminate_backend)`,
+      "waiter connects again by itself",
     );
   }
   const tls = tlsRefused(err, sslmode, urlFrom);
@@ -990,21 +1027,21 @@ export function storeError(
     );
   }
   if (message === "Query read timeout") {
-    return new ToolError(
-      `The event store's database answered no statement of waiter's within ${queryMs / 1000} s: the server is overloaded or stopped answering, or ${POOL_FULL} (give it as many as the replicas hold at once: its default_pool_size, 11 for each waiter). waiter tries again at each call; try again in a moment.`,
+    return new StoreUnreached(
+      `The event store's database answered no statement of waiter's within ${queryMs / 1000} s: the server is overloaded or stopped answering, or ${POOL_FULL} (give it as many as the replicas hold at once: its default_pool_size, 11 for each waiter)`,
+      "waiter tries again at each call",
     );
   }
   const late = timedOut(err, connect);
   if (late) {
-    return new ToolError(
-      `The event store's database cannot be reached: ${late}. waiter connects again by itself; try again in a moment.`,
+    return new StoreUnreached(
+      `The event store's database cannot be reached: ${late}`,
+      "waiter connects again by itself",
     );
   }
   const why = unreachable(err);
   if (!why) return err;
-  return new ToolError(
-    `The event store's database cannot be reached (${why}). waiter connects again by itself; try again in a moment.`,
-  );
+  return new StoreUnreached(`The event store's database cannot be reached (${why})`, "waiter connects again by itself");
 }
 
 function where(filter: EventFilter, params: unknown[]): string {
@@ -1576,7 +1613,7 @@ export class PostgresEventStore implements EventStore {
     try {
       await this.#onOneConnection((query) => this.#retainInTurns(query, now, total));
     } catch (err) {
-      dropFailed = err;
+      dropFailed = retentionUnreached(err) ?? err;
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
       tellDropped(this.#onDropped, total);
@@ -1588,7 +1625,10 @@ export class PostgresEventStore implements EventStore {
     } catch (err) {
       if (dropFailed !== undefined) throw forgettingFailedToo(dropFailed, err, this.#named);
       throw (
-        retentionCut(err, this.#named, "after drops") ?? forgettingKeptWaiting(err, this.#named, "after drops") ?? err
+        retentionCut(err, this.#named, "after drops") ??
+        forgettingKeptWaiting(err, this.#named, "after drops") ??
+        retentionUnreached(err, "after drops") ??
+        err
       );
     }
     if (dropFailed !== undefined) throw dropFailed;
