@@ -773,6 +773,47 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention whose connection the server ends as it drops, and whose forgetting is refused for want of rights, says both, not the drop's alone", async () => {
+      const url = await roleWith();
+      // A lock wait long enough that the run is still asking when the server ends its connection.
+      const store = await keepingOne(url, 30_000);
+      // The run of retention a store starts as it opens is over before the backlog comes.
+      await store.expire();
+      await backlog(url, 3);
+      // As a DBA grants waiter's user less than waiter's tables need.
+      const user = new URL(url).username;
+      await admin.query(`REVOKE DELETE ON ${user}.automation_runs FROM ${user}`);
+      const person = new pg.Client(url);
+      await person.connect();
+      onTestFinished(() => person.end());
+      await person.query("BEGIN");
+      await person.query("SELECT 1 FROM events WHERE seq = (SELECT min(seq) FROM events) FOR UPDATE");
+      try {
+        const since = await serverNow();
+        let settled = false;
+        const expiring = store.expire();
+        expiring
+          .catch(() => {})
+          .finally(() => {
+            settled = true;
+          });
+        // Ended only as a try waits for the person's lock; each try waits 50 ms, so it is asked again until it lands.
+        const ended = async () => {
+          if (!settled)
+            await admin.query(`SELECT pg_terminate_backend(pid) ${retentionTrying} AND wait_event_type = 'Lock'`, [
+              since,
+            ]);
+          return settled;
+        };
+        await expect.poll(ended, { timeout: 10_000 }).toBe(true);
+        await expect(expiring).rejects.toThrow(
+          /^The event store's database server ended waiter's connection \(PostgreSQL 57P01: [^)]+\): .*; that part of the run dropped nothing, .*\. Nor did it forget the old automation runs and dropped deliveries: .*PostgreSQL 42501: permission denied for table automation_runs/,
+        );
+      } finally {
+        await person.query("ROLLBACK");
+      }
+    });
+
     test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
       const proxy = await silentProxy(await freshSchema());
       proxies.push(proxy);

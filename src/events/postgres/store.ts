@@ -765,9 +765,11 @@ function retentionCut(err: unknown, { database }: StoreNamed, forgetting?: Forge
  * A database waiter has no answer from for now (not reached, its connection ended, none to spare, a
  * statement unanswered): `said` is what happened, which a tool's answer follows with `again`, and a
  * run of retention, which no caller waits for, with what the run left (`retentionUnreached`).
+ * `outage` names the cause alike however its details differ (a refused connection, one timed out).
  */
 class StoreUnreached extends ToolError {
   constructor(
+    readonly outage: "out of reach" | "connection ended" | "no connection to spare" | "unanswered",
     readonly said: string,
     again: string,
   ) {
@@ -819,21 +821,29 @@ function forgettingKeptWaiting(
 
 /**
  * A drop that failed and the forgetting after it that failed too, in the one line the log gives a
- * run. Where neither was retention's own (a lock, a cancel), the database out of reach or the
- * connection lost failed both alike: said once, as the drop's. Both cancelled (a statement_timeout
- * on waiter's user), what lifts it is said once too, with the drop's.
+ * run. One failure of both alike (the database out of reach, say) is said once, as the drop's; two
+ * causes (its connection ended, then a right it lacks) are both said. Both cancelled (a
+ * statement_timeout on waiter's user), what lifts it is said once too, with the drop's.
  */
 function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
+  const said = (failure: unknown) => (failure instanceof Error ? failure.message : String(failure));
+  const dropSaid = retentionUnreached(dropFailed) ?? dropFailed;
+  const sameCause =
+    err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
+      ? err.outage === dropFailed.outage
+      : said(err) === said(dropFailed);
+  if (sameCause) return dropSaid;
   const dropCut = (dropFailed as { cause?: { code?: string } }).cause?.code === "57014";
   const cut = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
   const forgetting =
     dropCut && cut.code === "57014"
       ? `the database cancelled that statement too (PostgreSQL ${cut.code}: ${cut.message})`
-      : (retentionCut(err, named, "after a failed drop") ?? forgettingKeptWaiting(err, named, "after a failed drop"));
-  if (!forgetting && !dropCut && !(dropFailed instanceof StoreBusy)) return dropFailed;
-  const [drop, forget] = [dropFailed, forgetting ?? err].map((failure) =>
-    failure instanceof Error ? failure.message : String(failure),
-  );
+      : (retentionCut(err, named, "after a failed drop") ??
+        forgettingKeptWaiting(err, named, "after a failed drop") ??
+        (err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
+          ? err.said
+          : retentionUnreached(err, "after a failed drop")));
+  const [drop, forget] = [dropSaid, forgetting ?? err].map(said);
   const message = `${drop?.replace(/\.$/, "")}. Nor did it forget the old automation runs and dropped deliveries: ${forget}`;
   const cause = dropFailed instanceof Error ? dropFailed.cause : undefined;
   return dropFailed instanceof StoreBusy ? new StoreBusy(message, { cause }) : new Error(message, { cause });
@@ -989,6 +999,7 @@ export function storeError(
   }
   if (code === "53300") {
     return new StoreUnreached(
+      "no connection to spare",
       `The event store's database has no connection to spare for waiter (PostgreSQL ${code}: ${message}; ${database}): ${NO_CONNECTION_TO_SPARE}`,
       "waiter tries again at each call",
     );
@@ -996,6 +1007,7 @@ export function storeError(
   const full = code === "08P01" ? poolerFull(message) : undefined;
   if (full) {
     return new StoreUnreached(
+      "no connection to spare",
       `The event store's database cannot be connected to (PostgreSQL ${code}: ${message}; ${database}): ${full}`,
       "waiter tries again at each call",
     );
@@ -1015,6 +1027,7 @@ export function storeError(
   // The server was reached: it ended the connection (a fast or smart shutdown, pg_terminate_backend).
   if (code === "57P01") {
     return new StoreUnreached(
+      "connection ended",
       `The event store's database server ended waiter's connection (PostgreSQL ${code}: ${message}; ${database}): it restarted, or someone ended the connection (pg_terminate_backend)`,
       "waiter connects again by itself",
     );
@@ -1028,6 +1041,7 @@ export function storeError(
   }
   if (message === "Query read timeout") {
     return new StoreUnreached(
+      "unanswered",
       `The event store's database answered no statement of waiter's within ${queryMs / 1000} s: the server is overloaded or stopped answering, or ${POOL_FULL} (give it as many as the replicas hold at once: its default_pool_size, 11 for each waiter)`,
       "waiter tries again at each call",
     );
@@ -1035,13 +1049,18 @@ export function storeError(
   const late = timedOut(err, connect);
   if (late) {
     return new StoreUnreached(
+      "out of reach",
       `The event store's database cannot be reached: ${late}`,
       "waiter connects again by itself",
     );
   }
   const why = unreachable(err);
   if (!why) return err;
-  return new StoreUnreached(`The event store's database cannot be reached (${why})`, "waiter connects again by itself");
+  return new StoreUnreached(
+    "out of reach",
+    `The event store's database cannot be reached (${why})`,
+    "waiter connects again by itself",
+  );
 }
 
 function where(filter: EventFilter, params: unknown[]): string {
@@ -1613,7 +1632,7 @@ export class PostgresEventStore implements EventStore {
     try {
       await this.#onOneConnection((query) => this.#retainInTurns(query, now, total));
     } catch (err) {
-      dropFailed = retentionUnreached(err) ?? err;
+      dropFailed = err;
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
       tellDropped(this.#onDropped, total);
@@ -1631,7 +1650,7 @@ export class PostgresEventStore implements EventStore {
         err
       );
     }
-    if (dropFailed !== undefined) throw dropFailed;
+    if (dropFailed !== undefined) throw retentionUnreached(dropFailed) ?? dropFailed;
   }
 
   /**
