@@ -814,6 +814,18 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("retention whose forgetting is refused for want of rights says what the run left and what to grant, not a tool's advice to tell someone", async () => {
+      const url = await roleWith();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      // As a DBA grants waiter's user less than waiter's tables need.
+      const user = new URL(url).username;
+      await admin.query(`REVOKE DELETE ON ${user}.automation_runs FROM ${user}`);
+      await expect(store.expire()).rejects.toThrow(
+        /^The event store cannot be written \(PostgreSQL 42501: permission denied for table automation_runs\): its database user lacks rights on waiter's tables \([^)]+\); the events past the limits were dropped all the same, and the next run tries again in 10 minutes, failing so until whoever runs waiter grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences$/,
+      );
+    });
+
     test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
       const proxy = await silentProxy(await freshSchema());
       proxies.push(proxy);

@@ -491,10 +491,16 @@ export interface EventStore {
  */
 export class StoreNotWritable extends ToolError {
   override name = "StoreNotWritable";
-  constructor(why: string, what: string, remedy = "frees space there") {
-    super(
-      `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`,
-    );
+  /** What cannot be written and why, which a log line of a run no caller waits for says with `remedy`. */
+  readonly said: string;
+  constructor(
+    why: string,
+    what: string,
+    readonly remedy = "frees space there",
+  ) {
+    const said = `The event store cannot be written (${why}): ${what}`;
+    super(`${said}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`);
+    this.said = said;
   }
 }
 

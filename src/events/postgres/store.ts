@@ -798,6 +798,24 @@ function retentionUnreached(err: unknown, forgetting?: Forgetting): Error | unde
 }
 
 /**
+ * Retention refused a write (a right waiter's user lacks, a full disk, a standby), said to the log's
+ * reader, who is whoever runs waiter: what the run left and what ends the failure; undefined for any
+ * other failure. After a failed drop, what the run left is the drop's to say.
+ */
+function retentionNotWritable(err: unknown, forgetting?: Forgetting): Error | undefined {
+  if (!(err instanceof StoreNotWritable)) return undefined;
+  if (forgetting === "after a failed drop") {
+    return new Error(`${err.said}; the next run fails so until whoever runs waiter ${err.remedy}`);
+  }
+  const left = forgetting
+    ? "the events past the limits were dropped all the same"
+    : "that part of the run dropped nothing";
+  return new Error(
+    `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes, failing so until whoever runs waiter ${err.remedy}`,
+  );
+}
+
+/**
  * Retention given up on a lock as it forgets the runs of dropped events and the deliveries dropped
  * long ago, after its drops: said as retention, not as a call that stored nothing; undefined for
  * any other failure.
@@ -827,7 +845,7 @@ function forgettingKeptWaiting(
  */
 function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
   const said = (failure: unknown) => (failure instanceof Error ? failure.message : String(failure));
-  const dropSaid = retentionUnreached(dropFailed) ?? dropFailed;
+  const dropSaid = retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? dropFailed;
   const sameCause =
     err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
       ? err.outage === dropFailed.outage
@@ -842,7 +860,7 @@ function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreName
         forgettingKeptWaiting(err, named, "after a failed drop") ??
         (err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
           ? err.said
-          : retentionUnreached(err, "after a failed drop")));
+          : (retentionUnreached(err, "after a failed drop") ?? retentionNotWritable(err, "after a failed drop"))));
   const [drop, forget] = [dropSaid, forgetting ?? err].map(said);
   const message = `${drop?.replace(/\.$/, "")}. Nor did it forget the old automation runs and dropped deliveries: ${forget}`;
   const cause = dropFailed instanceof Error ? dropFailed.cause : undefined;
@@ -1647,10 +1665,12 @@ export class PostgresEventStore implements EventStore {
         retentionCut(err, this.#named, "after drops") ??
         forgettingKeptWaiting(err, this.#named, "after drops") ??
         retentionUnreached(err, "after drops") ??
+        retentionNotWritable(err, "after drops") ??
         err
       );
     }
-    if (dropFailed !== undefined) throw retentionUnreached(dropFailed) ?? dropFailed;
+    if (dropFailed !== undefined)
+      throw retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? dropFailed;
   }
 
   /**
