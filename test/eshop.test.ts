@@ -2633,6 +2633,24 @@ describe("status and notes", () => {
     }
   });
 
+  test("a status's name with stray spaces is told its slug alike whether or not the shop's reports are readable", async () => {
+    const own = await start(shopEnv(woo));
+    try {
+      for (const reportsClosed of [false, true]) {
+        woo.shop.reportsClosed = reportsClosed;
+        const listed = await own.call("eshop_orders_list", { status: [" Pending payment"] });
+        expect(text(listed)).toMatch(/^The shop has no order status " Pending payment": send "pending"\./);
+        const set = await own.call("eshop_order_update_status", { id: O.processing, status: "On hold " });
+        expect(text(set)).toMatch(
+          /^The shop has no order status "On hold ": send "on-hold"; nothing was read or changed\./,
+        );
+      }
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   test("each change says what WooCommerce emailed the customer of it, so that it is not sent twice unasked", async () => {
     const sends = (email: string) =>
       `\nWooCommerce emails the customer its "${email}" email on this change, unless it is turned off (WooCommerce → Settings → Emails) or the order has no email; changing the status away and back sends it again.`;

@@ -471,6 +471,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     // Written as WooCommerce stores it ("wc-shipped"), which its REST API names without "wc-", or by
     // its name ("On hold").
     const slugOf = (s: string) => s.trim().toLowerCase().replace(/^wc-/, "").replace(/\s+/g, "-");
+    const named = (name: string | undefined, s: string) => name?.toLowerCase() === s.trim().toLowerCase();
     const draft = change ? given.find((s) => unlisted.drafts.includes(slugOf(s))) : undefined;
     if (draft !== undefined) refuseDraft(draft);
     const listed = change ? [] : [shop.anyStatus, shop.trashStatus];
@@ -482,9 +483,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     if (known === undefined) {
       // Written as stored, or one of the shop system's own by its name ("On hold", "Pending payment").
       const own = (s: string) =>
-        shop.orderStatuses.find(
-          (status) => status === slugOf(s) || shop.orderStatusNames[status]?.toLowerCase() === s.trim().toLowerCase(),
-        );
+        shop.orderStatuses.find((status) => status === slugOf(s) || named(shop.orderStatusNames[status], s));
       const stored = others.find((s) => /^wc-./i.test(s) || own(s) !== undefined);
       if (stored === undefined) return;
       const slug = own(stored);
@@ -497,7 +496,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     }
     const unknown = others.find((s) => !known.some((k) => k.status === s));
     if (unknown === undefined) return;
-    const meant = known.find((k) => k.status === slugOf(unknown) || k.name.toLowerCase() === unknown.toLowerCase());
+    const meant = known.find((k) => k.status === slugOf(unknown) || named(k.name, unknown));
     if (change && meant && unlisted.drafts.includes(meant.status)) refuseDraft(unknown);
     const send = meant ? `: send ${quote(meant.status)}` : "";
     const all = known.map((k) => `${oneLine(k.status)} (${oneLine(k.name)})`).join(", ");
