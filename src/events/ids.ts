@@ -190,6 +190,21 @@ export function idNotKept(ids: string[]): string {
     : "";
 }
 
+/** The form of the event_id of a Slack Events API delivery (Ev0123ABCDEF). */
+const SLACK_EVENT_ID = /^Ev[0-9A-Z]+$/;
+
+/** Whether a value reads as the bare event_id Slack shows, which names no event waiter stored. */
+export function isSlackEventId(value: string): boolean {
+  return SLACK_EVENT_ID.test(copied(value));
+}
+
+/**
+ * Where waiter keeps a Slack event: under its delivery's api_app_id and event_id, as apps that
+ * share a URL are each posted one event under one event_id.
+ */
+export const SLACK_KEPT =
+  "waiter keeps a Slack event under its api_app_id, a colon and its event_id, both in its payload (like A0123ABCDEF:Ev0123ABCDEF)";
+
 /**
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as (or did,
@@ -212,13 +227,21 @@ export async function notStored(store: EventStore, given: string[], session: Ser
   const blank = given.some((id) => copied(id) === "");
   const ids = given.filter((id) => !isCursor(id) && copied(id) !== "");
   const eventIds = ids.slice(DELIVERY_LOOKUPS).filter(isEventId);
-  let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
+  const slackIds = ids.slice(DELIVERY_LOOKUPS).filter(isSlackEventId);
+  let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id) && !isSlackEventId(id));
   // Three look-ups at most each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
     const known = await deliveryNamed(store, id, gone);
     if (known) said.push(known);
     else if (isEventId(id)) eventIds.push(id);
+    else if (isSlackEventId(id)) slackIds.push(id);
     else others = true;
+  }
+  if (slackIds.length > 0) {
+    const one = slackIds.length === 1;
+    said.push(
+      `${fewOf(slackIds.map(quote), "and")} ${one ? "reads as a Slack event_id" : "read as Slack event_ids"}: ${SLACK_KEPT}; pass ${one ? "that" : "those"} instead.`,
+    );
   }
   if (eventIds.length > 0) {
     const { dropped, never, mayBe, through } = await retentionOf(store, eventIds);

@@ -22,8 +22,10 @@ import {
   idNotKept,
   isCursor,
   isEventId,
+  isSlackEventId,
   NOT_DROPPED,
   retentionOf,
+  SLACK_KEPT,
   storedId,
   storedUnder,
   type Under,
@@ -104,6 +106,7 @@ async function neverOrDropped(store: EventStore, id: string): Promise<string> {
   // own ids may read as event ids (ULIDs) too.
   const gone = await droppedUnder(store, id);
   if (gone) return `it is ${idAs(gone)} of ${urisDropped(gone)}`;
+  if (isSlackEventId(id)) return `it reads as a Slack event_id, and ${SLACK_KEPT}`;
   if (!isEventId(id)) return `it never arrived here, or retention dropped it${idNotKept([id])}`;
   const { dropped, mayBe, through } = await retentionOf(store, [id]);
   if (dropped[0]?.erased) return `it was erased from the store by hand on ${dropped[0].droppedAt}`;

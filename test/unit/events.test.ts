@@ -2458,6 +2458,24 @@ test("a sender's delivery id given as an event id is told which event it is; any
   expect(lookups).toBe(5);
 });
 
+test("a Slack event's bare event_id is told the delivery id waiter keeps it under, not that it may be dropped", async () => {
+  const { store, client, call, text } = await served();
+  const { id } = await addTrial(store, "A0123ABCDEF:Ev0123ABCDEF");
+  const slack =
+    '"Ev0123ABCDEF" reads as a Slack event_id: waiter keeps a Slack event under its api_app_id, a colon and its event_id, both in its payload (like A0123ABCDEF:Ev0123ABCDEF); pass that instead.';
+  expect(text(await call("events_get", { id: "Ev0123ABCDEF" }))).toBe(`No event "Ev0123ABCDEF" is stored. ${slack}`);
+  expect((await call("events_ack", { ids: ["Ev0123ABCDEF", "pi_3Q2w3E"] })).structuredContent).toMatchObject({
+    unknown: ["Ev0123ABCDEF", "pi_3Q2w3E"],
+    note: `${slack} waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
+  });
+  await expect(client.readResource({ uri: "events://event/Ev0123ABCDEF" })).rejects.toMatchObject({
+    message:
+      'MCP error -32002: No stored event "Ev0123ABCDEF": it reads as a Slack event_id, and waiter keeps a Slack event under its api_app_id, a colon and its event_id, both in its payload (like A0123ABCDEF:Ev0123ABCDEF); events://recent lists the stored ones.',
+  });
+  // Passed so, it names the event stored.
+  expect(text(await call("events_get", { id: "A0123ABCDEF:Ev0123ABCDEF" }))).toContain(`of event ${id}`);
+});
+
 test("a blank id is told it is blank and what an event id looks like, not that retention may have dropped it", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
   const { client, call, text } = await served({ automations: [trial] });
