@@ -1071,6 +1071,13 @@ export function eventsToolset(
             const kept = cancelledWaits.get(call.session);
             if (kept?.get(key) === cancelled) kept.delete(key);
           }
+          // A wait that fails gives no cursor: the cut wait's start is the next wait's again, unless
+          // a wait for the same events cut meanwhile began before it.
+          const giveBack = () => {
+            if (!call.session || !cancelled || (args.since && after > cancelled.after)) return;
+            const now = cancelledWaits.get(call.session)?.get(key);
+            if (!now || now.after > cancelled.after) keepCancelled(call.session, key, cancelled);
+          };
           // The event this wait answered, once its answer is on its way, where no page or wait gave it before.
           let answeredSeq: number | undefined;
           // A call cancelled drops its answer, cursor and all, even one under way: the session's next
@@ -1203,30 +1210,35 @@ export function eventsToolset(
           });
           if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
           if (!found) {
-            // Another process's event may be committed but not yet polled: look once more, and
-            // read "now" first, so the cursor passes nothing that matched.
-            const latest = await store.latestSeq();
-            const late = await firstAfter(after);
-            if (late) return answered(late);
-            const cursor = cursorOf(Math.max(after, latest));
-            const shortened =
-              timeout < asked && !call.stopping?.aborted
-                ? `This client cut an earlier call after ${Math.round((cutMs ?? 0) / 100) / 10} s for taking too long, so the wait ended after ${timeout / 1000} s, before that.`
-                : undefined;
-            const note = [
-              call.stopping?.aborted ? STOPPING : undefined,
-              shortened,
-              (await droppedMeanwhile()).note,
-              // A source removed from the config passes checkSource by its stored events, yet a wait
-              // on it told only to wait again would wait for deliveries this waiter refuses.
-              filter.source && !sources.includes(filter.source)
-                ? `No source ${quote(filter.source)} is configured in this waiter, which refuses its deliveries: a new event of it arrives only through another waiter on this store that has it configured.`
-                : undefined,
-              wooHint(filter) ?? (await typeHint(store, filter, latest, true)),
-            ]
-              .filter((part) => part !== undefined)
-              .join(" ");
-            return { timed_out: true, cursor, ...(note ? { note } : {}) };
+            try {
+              // Another process's event may be committed but not yet polled: look once more, and
+              // read "now" first, so the cursor passes nothing that matched.
+              const latest = await store.latestSeq();
+              const late = await firstAfter(after);
+              if (late) return answered(late);
+              const cursor = cursorOf(Math.max(after, latest));
+              const shortened =
+                timeout < asked && !call.stopping?.aborted
+                  ? `This client cut an earlier call after ${Math.round((cutMs ?? 0) / 100) / 10} s for taking too long, so the wait ended after ${timeout / 1000} s, before that.`
+                  : undefined;
+              const note = [
+                call.stopping?.aborted ? STOPPING : undefined,
+                shortened,
+                (await droppedMeanwhile()).note,
+                // A source removed from the config passes checkSource by its stored events, yet a wait
+                // on it told only to wait again would wait for deliveries this waiter refuses.
+                filter.source && !sources.includes(filter.source)
+                  ? `No source ${quote(filter.source)} is configured in this waiter, which refuses its deliveries: a new event of it arrives only through another waiter on this store that has it configured.`
+                  : undefined,
+                wooHint(filter) ?? (await typeHint(store, filter, latest, true)),
+              ]
+                .filter((part) => part !== undefined)
+                .join(" ");
+              return { timed_out: true, cursor, ...(note ? { note } : {}) };
+            } catch (err) {
+              giveBack();
+              throw err;
+            }
           }
           return answered(found);
         },

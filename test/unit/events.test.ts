@@ -3404,6 +3404,23 @@ test.each([
   },
 );
 
+test("the wait after one its client cut, failed on the store, leaves the cut wait's start to the next wait", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { timeout_s: 5 } }, undefined, { timeout: 1_000 });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const arrived = await addTrial(store, "arrived");
+  const looks = vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("the store is unreachable"));
+  const failed = await call("events_wait", { timeout_s: 1 });
+  expect(failed.isError).toBe(true);
+  looks.mockRestore();
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: arrived.id },
+    note: expect.stringContaining("waited from where that one began (c1)"),
+  });
+});
+
 test("a wait cancelled while its answer was under way leaves the event it found to the session's next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
