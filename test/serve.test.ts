@@ -2495,7 +2495,7 @@ describe("resumption", () => {
       expect(answerOf(await (await wait(3, 1)).body.text())).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
-        note: "The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (c0).",
+        note: "The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (c0).",
       });
     } finally {
       await served.close();
@@ -2517,7 +2517,7 @@ describe("resumption", () => {
       expect(answerOf(await again.body.text())).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
-        note: "The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (c0).",
+        note: "The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (c0).",
       });
       // Answered once: the next wait reads on from now.
       expect(answerOf(await (await wait(4, 1)).body.text())).toMatchObject({ timed_out: true });
@@ -2574,7 +2574,7 @@ describe("resumption", () => {
       expect(again.result.structuredContent).toMatchObject({
         timed_out: false,
         event: { id: event?.id },
-        note: "The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (c0).",
+        note: "The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (c0).",
       });
     } finally {
       await served.close();

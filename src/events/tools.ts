@@ -1137,8 +1137,8 @@ export function eventsToolset(
               resumed === undefined
                 ? undefined
                 : cancelled?.lost
-                  ? `The connection of the session's last wait for the same events closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
-                  : `This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
+                  ? `The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`
+                  : `This client cancelled an earlier wait of this session for the same events before it answered, so this one waited from where that one began (${cursorOf(resumed)}).`;
             const note = [before, dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             if (call.session && !call.signal.aborted && !call.answerLost?.aborted) {
               if (!answeredEvents.get(call.session)?.has(event.seq)) answeredSeq = event.seq;

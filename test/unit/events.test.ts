@@ -3180,11 +3180,30 @@ test("a wait on other events between leaves a cut wait's start to the next wait 
   expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
     timed_out: false,
     event: { id: paid.id },
-    note: "This client cancelled the session's last wait for the same events before it answered, so this one waited from where that one began (c1).",
+    note: "This client cancelled an earlier wait of this session for the same events before it answered, so this one waited from where that one began (c1).",
   });
   // Taken once.
   expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
     timed_out: true,
+  });
+});
+
+test("the wait after one its client cut, past a wait since a later cursor, does not name that one as the wait cut", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  // The session's last wait for the same events, which timed out and gave its cursor.
+  expect(
+    (await call("events_wait", { type: "order.paid", since: "c2", timeout_s: 1 })).structuredContent,
+  ).toMatchObject({ timed_out: true, cursor: "c2" });
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paid.id },
+    note: "This client cancelled an earlier wait of this session for the same events before it answered, so this one waited from where that one began (c1).",
   });
 });
 
