@@ -59,8 +59,9 @@ const MAX_WAIT_SECONDS = 50;
 /** How many cancelled waits' starts a session keeps, each for its own source and type. */
 const CANCELLED_WAITS = 20;
 /**
- * How many events a session's waits answered and its pages listed it remembers, so that a resumed
- * wait answers none again.
+ * How many events a session's waits answered and its pages listed it remembers, the newest by
+ * sequence number, so that a resumed wait answers none again: it reads on from a cut wait's start,
+ * past which pages of older events read with `before` list none.
  */
 const ANSWERED_EVENTS = 500;
 /** The text rendering of a payload stops here, in bytes of UTF-8. */
@@ -784,11 +785,12 @@ export function eventsToolset(
       const rememberAnswered = (session: SessionState, seq: number) => {
         const answered = answeredEvents.get(session) ?? new Set<number>();
         answeredEvents.set(session, answered);
-        answered.add(seq);
-        for (const oldest of answered) {
-          if (answered.size <= ANSWERED_EVENTS) break;
+        if (answered.size >= ANSWERED_EVENTS && !answered.has(seq)) {
+          const oldest = Math.min(...answered);
+          if (seq < oldest) return;
           answered.delete(oldest);
         }
+        answered.add(seq);
       };
       /**
        * What a type that matched nothing is told where a WooCommerce source it covers sends a core

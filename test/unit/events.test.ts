@@ -3263,6 +3263,28 @@ test("a cut wait's start does not answer again an event a page of more events li
   });
 });
 
+test("a cut wait's start does not answer again an event a page listed, after pages back through older events", async () => {
+  const { store, client, call } = await served();
+  for (let i = 0; i < 500; i++) await addTrial(store, `old ${i}`);
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  expect((await call("events_list", { source: "trial", limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: paid.id }],
+  });
+  // Every older event, paged back through: none of them is one a resumed wait would answer.
+  let before: string | undefined = paid.id;
+  while (before !== undefined) {
+    const page = (await call("events_list", { before, limit: 100 })).structuredContent as { next_before?: string };
+    before = page.next_before;
+  }
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+  });
+});
+
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
