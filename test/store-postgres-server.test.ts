@@ -345,6 +345,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("an event erased by hand as the oldest where retention has dropped none is told erased, not mistyped", async () => {
+      const url = await freshSchema();
+      const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: url });
+      try {
+        const store = app.store as PostgresEventStore;
+        const erased = await store.add(
+          event({ dedupeId: "d1", body: Buffer.from('{"email":"jana.novakova@example.cz"}') }),
+        );
+        await store.add(event({ source: "erp", dedupeId: "k1" }));
+        await erase(url, "jana.novakova@example.cz");
+        const client = await connect(app.session(new Log("error", () => {})));
+        const said = async (id: string) =>
+          ((await client.callTool({ name: "events_get", arguments: { id } })).content as { text: string }[])[0]?.text;
+        expect(await said(erased.id)).toMatch(
+          /\. It was erased from the store by hand on \d{4}-\d\d-\d\dT[\d:.]+Z, as retention has dropped no event: gone from waiter, its payload too\./,
+        );
+        expect(await said("d1")).toContain(
+          `of event ${erased.id} (source "shop"), which was erased from the store by hand:`,
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
     test("a delivery retention dropped, its id a date or a Unix time, is told as that delivery as since or before, not a time", async () => {
       const { app } = await startApp({ ...ERP_ENV, WAITER_DATABASE_URL: await freshSchema() });
       try {

@@ -58,13 +58,15 @@ const DELIVERY_LOOKUPS = 5;
 const DROP_ORDER_SLACK_MS = 60_000;
 
 /**
- * An event retention dropped, or one `erased` by hand (that came after an event kept), or one of
- * either (`orErased`: no event kept came before it, and events were erased), and when.
+ * An event retention dropped, or one `erased` by hand (that came after an event kept, or any on
+ * record where retention has dropped none, `noneDropped`), or one of either (`orErased`: no event
+ * kept came before it, and events were erased), and when.
  */
 export interface DroppedEvent {
   id: string;
   droppedAt: string;
   erased?: true;
+  noneDropped?: true;
   orErased?: true;
 }
 
@@ -84,6 +86,14 @@ export async function retentionOf(
 ): Promise<{ dropped: DroppedEvent[]; never: string[]; mayBe: string[]; through: number }> {
   const through = await store.droppedThrough();
   const droppedAt = new Map((await store.droppedEvents(ids.map(storedId))).map((row) => [row.id, row.droppedAt]));
+  if (through === 0) {
+    // Retention has dropped none: every event on record was erased by hand, the oldest kept too.
+    const erased = ids.flatMap((id) => {
+      const at = droppedAt.get(storedId(id));
+      return at ? [{ id, droppedAt: at, erased: true as const, noneDropped: true as const }] : [];
+    });
+    return { dropped: erased, never: ids.filter((id) => !droppedAt.has(storedId(id))), mayBe: [], through };
+  }
   const oldestKept = await store.firstAfter({}, through);
   // The erasing SQL of docs/webhooks.md records what it deletes as retention does; retention drops
   // the oldest first, so an event made after one kept was erased.
@@ -101,11 +111,6 @@ export async function retentionOf(
     if (decodeTime(storedId(id)) > keptSince) return { id, droppedAt: at, erased: true };
     return { id, droppedAt: at, ...(erasures ? { orErased: true } : {}) };
   };
-  if (through === 0) {
-    // Retention has dropped none: an event on record was erased, told so where that is sure.
-    const erased = ids.map(droppedAs).filter((event): event is DroppedEvent => event?.erased === true);
-    return { dropped: erased, never: ids.filter((id) => !erased.some((event) => event.id === id)), mayBe: [], through };
-  }
   const oldestRecorded = await store.oldestDroppedId();
   const recordedSince = oldestRecorded
     ? Math.max(forgottenBefore(clock.now()), decodeTime(oldestRecorded))
@@ -160,7 +165,7 @@ export function droppedEventsSaid(dropped: DroppedEvent[], one: boolean): string
       ? `${one ? `Retention dropped it, or it was erased from the store by hand, on ${eitherWay[0]?.droppedAt}` : `Dropped by retention or erased from the store by hand: ${which(eitherWay)}`}: gone from waiter, ${payloads(eitherWay)} too.`
       : "",
     erased.length > 0
-      ? `${one ? `It was erased from the store by hand on ${erased[0]?.droppedAt}` : `Erased from the store by hand: ${which(erased)}`}, as events older than ${one ? "it" : "those"} are kept: gone from waiter, ${payloads(erased)} too.`
+      ? `${one ? `It was erased from the store by hand on ${erased[0]?.droppedAt}` : `Erased from the store by hand: ${which(erased)}`}, as ${erased.every((event) => event.noneDropped) ? "retention has dropped no event" : `events older than ${one ? "it" : "those"} are kept`}: gone from waiter, ${payloads(erased)} too.`
       : "",
   ]
     .filter(Boolean)

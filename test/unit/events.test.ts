@@ -714,7 +714,7 @@ test("an event erased by hand where retention has dropped none yet is told erase
   erase(file, "jana.novakova@example.cz");
   // The erasing SQL stamps its own time.
   const when = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
-  const erasedOn = `It was erased from the store by hand on ${when}, as events older than it are kept: gone from waiter, its payload too\\.`;
+  const erasedOn = `It was erased from the store by hand on ${when}, as retention has dropped no event: gone from waiter, its payload too\\.`;
   expect(text(await call("events_get", { id: erased }))).toMatch(
     new RegExp(`^No event "${erased}" is stored\\. ${erasedOn} events_list lists the events kept\\.$`),
   );
@@ -731,6 +731,34 @@ test("an event erased by hand where retention has dropped none yet is told erase
       new RegExp(`^MCP error -32002: No stored event "${erased}": it was erased from the store by hand on ${when};`),
     ),
   });
+});
+
+test("an event erased by hand as the oldest where retention has dropped none is told erased, not mistyped", async () => {
+  const { store, file, client, call, text } = await served();
+  onTestFinished(() => setClock());
+  setClock("2027-01-05T09:00:00Z");
+  const erased = (await addTrial(store, "d1", '{"email":"jana.novakova@example.cz"}')).id;
+  setClock("2027-01-05T10:00:00Z");
+  const kept = await addTrial(store, "d2");
+  setClock("2027-01-05T11:00:00Z");
+  erase(file, "jana.novakova@example.cz");
+  const erasedOn =
+    "It was erased from the store by hand on 2027-01-05T11:00:00.000Z, as retention has dropped no event: gone from waiter, its payload too.";
+  expect(text(await call("events_get", { id: erased }))).toBe(
+    `No event "${erased}" is stored. ${erasedOn} events_list lists the events kept.`,
+  );
+  expect(text(await call("events_list", { since: erased }))).toBe(
+    `since "${erased}" names no stored event. ${erasedOn} Pass as since the id of an event kept before it, or call events_list without since.`,
+  );
+  expect(((await call("events_list", {})).structuredContent as { events: { id: string }[] }).events).toEqual([
+    expect.objectContaining({ id: kept.id }),
+  ]);
+  await expect(client.readResource({ uri: `events://event/${erased}` })).rejects.toMatchObject({
+    message: expect.stringContaining(`: it was erased from the store by hand on 2027-01-05T11:00:00.000Z;`),
+  });
+  expect(text(await call("events_get", { id: "d1" }))).toBe(
+    `No event "d1" is stored. "d1" is the sender's delivery id of event ${erased} (source "trial"), which was erased from the store by hand: gone from waiter, its payload too.`,
+  );
 });
 
 test("an event erased by hand is told erased by hand when looked up by its sender's delivery id too", async () => {
