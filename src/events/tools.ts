@@ -1073,8 +1073,8 @@ export function eventsToolset(
             const kept = cancelledWaits.get(call.session);
             if (kept?.get(key) === cancelled) kept.delete(key);
           }
-          // A wait that fails gives no cursor: the cut wait's start is the next wait's again, unless
-          // a wait for the same events cut meanwhile began before it.
+          // A wait that fails, or one since a cursor that is cut in turn, gives no cursor: the cut
+          // wait's start it took is the next wait's again, unless one cut meanwhile began before it.
           const giveBack = () => {
             if (!call.session || !cancelled || (args.since && after > cancelled.after)) return;
             const now = cancelledWaits.get(call.session)?.get(key);
@@ -1086,7 +1086,8 @@ export function eventsToolset(
           // wait reads on from here.
           const keep = (lost = false) => {
             if (call.session && answeredSeq !== undefined) answeredEvents.get(call.session)?.delete(answeredSeq);
-            if (!args.since && call.session) keepCancelled(call.session, key, { after, lost });
+            if (args.since) giveBack();
+            else if (call.session) keepCancelled(call.session, key, { after, lost });
           };
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", () => keep(), { once: true });

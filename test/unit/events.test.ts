@@ -3473,6 +3473,32 @@ test.each([
   },
 );
 
+test("a wait since a cut wait's start that is cut too leaves that start to the next wait", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  const looks = vi.spyOn(store, "firstAfter");
+  const stop = new AbortController();
+  const cancelled = client.callTool(
+    { name: "events_wait", arguments: { type: "order.paid", since: "c1", timeout_s: 5 } },
+    undefined,
+    { signal: stop.signal },
+  );
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  stop.abort("stopped by the user");
+  await expect(cancelled).rejects.toThrow(/stopped by the user/);
+  await new Promise(setImmediate);
+  const paid = await addTrial(store, "paid", "{}", "order.paid");
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: paid.id },
+    note: expect.stringContaining("waited from where that one began (c1)"),
+  });
+});
+
 test("the wait after one its client cut, failed on the store, leaves the cut wait's start to the next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
