@@ -13,6 +13,7 @@ import { clock, localIso, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { eshop } from "../tools/eshop/index.js";
 import { wooErrors } from "../tools/eshop/woocommerce.js";
+import type { FakeAnswer } from "./fakes/http.js";
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -1054,6 +1055,44 @@ describe("orders", () => {
       setClock();
       await session.close();
       await closed.close();
+    }
+  });
+
+  test("a firewall's 403 page on WordPress's index leaves the shop's times in UTC a few minutes, not an hour", async () => {
+    // Cloudflare's challenge, or a firewall's page: not WordPress's refusal, and over once it lets waiter by.
+    const challenged = await startWooCommerce();
+    challenged.shop.timeZone = "Europe/Prague";
+    const session = await start(shopEnv(challenged));
+    const asked = () => challenged.requests.filter((r) => r.path === "/wp-json/").length;
+    try {
+      const pages: FakeAnswer[] = [
+        {
+          status: 403,
+          headers: { "content-type": "text/html; charset=UTF-8", "cf-mitigated": "challenge", server: "cloudflare" },
+          body: "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>",
+        },
+        { status: 403, headers: { "content-type": "text/html" }, body: "<html><body>Access denied</body></html>" },
+      ];
+      // Each page hours after the last, when the zone read before is no longer kept.
+      for (const [i, page] of pages.entries()) {
+        const at = (minutes: number) => Date.parse("2026-12-05T08:00:00Z") + (i * 120 + minutes) * 60_000;
+        setClock(at(0));
+        challenged.intercept = (r) => (r.path === "/wp-json/" ? page : undefined);
+        const before = asked();
+        const first = await session.call("eshop_orders_list", {});
+        expect(text(first)).toContain("\nThe shop's time zone could not be read: times are UTC;");
+        setClock(at(4));
+        await session.call("eshop_orders_list", {});
+        expect(asked()).toBe(before + 1);
+        challenged.intercept = undefined;
+        setClock(at(6));
+        expect(text(await session.call("eshop_orders_list", {}))).toContain("\nTimes are the shop's, Europe/Prague;");
+        expect(asked()).toBe(before + 2);
+      }
+    } finally {
+      setClock();
+      await session.close();
+      await challenged.close();
     }
   });
 

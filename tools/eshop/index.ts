@@ -5,7 +5,7 @@ import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
 import { orderTools } from "./orders.js";
 import { productTools } from "./products.js";
-import { withoutPhpWarnings, wooCommerce, wooErrors } from "./woocommerce.js";
+import { withoutPhpWarnings, wooCommerce, wooErrors, wordPressErrors } from "./woocommerce.js";
 
 const settings = {
   wooUrl: {
@@ -100,7 +100,11 @@ export const eshop = defineToolset({
         errors: wooErrors(base, wooAuth, origin("wooAuth")),
         jsonIn: withoutPhpWarnings,
       }),
-      http.upstream("WordPress", site, { urlSetting: origin("wooUrl"), jsonIn: withoutPhpWarnings }),
+      http.upstream("WordPress", site, {
+        urlSetting: origin("wooUrl"),
+        errors: wordPressErrors,
+        jsonIn: withoutPhpWarnings,
+      }),
       log,
     );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];

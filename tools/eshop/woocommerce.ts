@@ -5,6 +5,7 @@ import { htmlAsText } from "../../src/html.js";
 import {
   accessLogin,
   challenged,
+  describeStatus,
   movedTo,
   namedWaitSeconds,
   nothingChanged,
@@ -419,6 +420,7 @@ const FAILED_READ_MS = 5 * 60_000;
  */
 function failureStandsMs(err: unknown): number | undefined {
   if (!(err instanceof UpstreamError) || err.status === undefined) return undefined;
+  if (err instanceof NotWordPress) return FAILED_READ_MS;
   if (err.status === 429) return err.retryAfter === undefined ? undefined : err.retryAfter * 1000;
   return err.status >= 500 ? FAILED_READ_MS : undefined;
 }
@@ -430,6 +432,25 @@ function failureStandsMs(err: unknown): number | undefined {
 class UserMayNot extends UpstreamError {
   override name = "UserMayNot";
 }
+
+/**
+ * A 403 page in WordPress's place: Cloudflare's challenge, or a firewall's page. It passes, or ends
+ * once this machine is let by, where WordPress's own refusal of a caller without a login stands.
+ */
+class NotWordPress extends UpstreamError {
+  override name = "NotWordPress";
+}
+
+/** WordPress's own index's failures, as every upstream's, but for a 403 that is not WordPress's (NotWordPress). */
+export const wordPressErrors: ErrorMapper = (response, upstream, urlSetting) => {
+  if (response.status !== 403) return undefined;
+  let wordPress = false;
+  try {
+    wordPress = errorSchema.safeParse(JSON.parse(withoutPhpWarnings(response.text))).success;
+  } catch {}
+  if (wordPress) return undefined;
+  return new NotWordPress(describeStatus(upstream, response, { urlSetting }).message, response.status);
+};
 
 /**
  * `read` of the shop's settings, or undefined where the shop refuses it: a key whose user may read
@@ -914,7 +935,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     unlessRefused(
       (call) => site.json(siteIndex, "/", { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 }, call),
       // Asked without the key: its 401 or 403 is the plugin's refusal of every caller without a login.
-      { refusal: (err) => err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 429 },
+      {
+        refusal: (err) =>
+          !(err instanceof NotWordPress) &&
+          err.status !== undefined &&
+          err.status >= 400 &&
+          err.status < 500 &&
+          err.status !== 429,
+      },
     );
   /** What timeZone last answered. */
   let zoneRead: ShopZone | undefined;
