@@ -4967,7 +4967,7 @@ describe("errors", () => {
   });
 
   test("Cloudflare's challenge to the shop's reports does not leave its statuses unread for an hour", async () => {
-    // Not the key's fault: once the challenge is over, the statuses are read again at the next call.
+    // Not the key's fault: once the challenge is over, the statuses are read again minutes later.
     const own = await start(shopEnv(woo));
     let challenging = true;
     try {
@@ -4988,7 +4988,7 @@ describe("errors", () => {
       const challenged = await own.call("eshop_orders_list", { status: ["packed"] });
       expect(text(challenged)).toMatch(/^WooCommerce refused the request \(400 rest_invalid_param: /);
       challenging = false;
-      setClock("2026-12-05T08:05:00Z");
+      setClock("2026-12-05T08:06:00Z");
       const packed = await own.call("eshop_orders_list", { status: ["packed"] });
       expect(text(packed)).toMatch(/^The shop has no order status "packed"\. Its statuses: /);
     } finally {
@@ -5022,6 +5022,42 @@ describe("errors", () => {
       }
     } finally {
       woo.intercept = undefined;
+      await own.close();
+    }
+  });
+
+  test("a firewall that blocks only the shop's reports is one warning for the operator, and asked again minutes later, not at every list", async () => {
+    const own = await start(shopEnv(woo));
+    const read = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const before = read();
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) =>
+        r.path.endsWith("/reports/orders/totals")
+          ? { status: 403, headers: { "content-type": "text/html" }, body: "<html><body>Access denied</body></html>" }
+          : undefined;
+      for (const at of ["08:00:00", "08:01:00", "08:04:59"]) {
+        setClock(`2026-12-05T${at}Z`);
+        const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(shipped.isError, text(shipped)).toBeFalsy();
+      }
+      expect(read()).toBe(before + 1);
+      setClock("2026-12-05T08:06:00Z");
+      await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(read()).toBe(before + 2);
+      const warnings = own
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /warning \[eshop\] Something in front of WooCommerce refused waiter the report of its order statuses \(403 to 127\.0\.0\.1:\d+\/wp-json\/wc\/v3\/reports\/orders\/totals\)/,
+        ),
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
       await own.close();
     }
   });

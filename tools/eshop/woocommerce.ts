@@ -946,6 +946,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     );
   /** What timeZone last answered. */
   let zoneRead: ShopZone | undefined;
+  /** When a firewall's 403 last kept the shop's report of its order statuses from waiter. */
+  let reportsBlockedAt: number | undefined;
+  const reportsRoute = () => `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
   // whole body for it (JSON_ERROR_UTF16), so the shop would answer 400 "Invalid JSON body passed".
@@ -1078,9 +1081,11 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     // key whose user may not view the shop's reports is refused them (403), and a shop may have
     // taken their route away (404). A 401 is the key refused, as every other request will be: said.
     // A firewall's 403 (Cloudflare's challenge, a security plugin's rule for the reports alone) is
-    // gone without them, the shop checking the status itself, and asked again at the next call.
+    // gone without them, the shop checking the status itself, and asked again a few minutes later, as
+    // it may pass; the operator is told once while it lasts, as only they can let waiter by.
     shopStatuses: unlessRefused(
       async (call: Call) => {
+        if (reportsBlockedAt !== undefined && lessAgoThan(reportsBlockedAt, FAILED_READ_MS)) return undefined;
         try {
           const body = await api.json(
             z.array(z.object({ slug: z.string(), name: z.string() })),
@@ -1088,10 +1093,17 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             { ttl: 3600 },
             call,
           );
+          reportsBlockedAt = undefined;
           return body.map(({ slug, name }) => ({ status: slug, name }));
         } catch (err) {
-          if (err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot)) return undefined;
-          throw err;
+          if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) throw err;
+          if (reportsBlockedAt === undefined) {
+            log?.warning(
+              `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. waiter goes on without them, asking again every ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name. Let waiter's requests to that route through there.`,
+            );
+          }
+          reportsBlockedAt = clock.now();
+          return undefined;
         }
       },
       {
@@ -1100,9 +1112,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // The route gone leaves every key without them, which the operator is told, once an hour.
         refused: (err) => {
           if (err.status !== 404) return;
-          const route = `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
           log?.warning(
-            `WooCommerce answered 404 to the report of its order statuses (${route}): a plugin or a newer WooCommerce took the route away. waiter goes on without them, asking again in an hour: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+            `WooCommerce answered 404 to the report of its order statuses (${reportsRoute()}): a plugin or a newer WooCommerce took the route away. waiter goes on without them, asking again in an hour: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
           );
         },
       },
