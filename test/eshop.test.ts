@@ -2238,6 +2238,30 @@ describe("marking paid", () => {
     expect(data<{ order: Summary }>(processing).order).not.toHaveProperty("paid");
   });
 
+  test("a cash-on-delivery order cancelled or shipped before it was completed is not said paid by the date it was given in processing", async () => {
+    // No cash came: the paid date is the one a shop gives an order set to processing.
+    const cod = woo.shop.order(7066);
+    expect(cod.datePaid).toEqual(expect.any(Date));
+    await server.call("eshop_order_update_status", { id: 7066, status: "cancelled" });
+    const got = await server.call("eshop_order_get", { id: 7066 });
+    expect(data(got)).not.toHaveProperty("paid");
+    expect(text(got)).not.toMatch(/\bpaid 20/);
+    const marked = await server.call("eshop_order_mark_paid", { id: 7066 });
+    expect(text(marked)).not.toMatch(/it was paid on|holds the payment/);
+
+    // Shipped by a plugin's status, the courier still to bring the cash.
+    cod.status = "shipped";
+    const listed = await server.call("eshop_orders_list", { search: "7066" });
+    const [summary] = data<{ orders: Summary[] }>(listed).orders.filter((o) => o.id === 7066);
+    expect(summary).not.toHaveProperty("paid");
+    expect(text(listed)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
+    const shipped = await server.call("eshop_order_mark_paid", { id: 7066 });
+    expect(text(shipped)).toMatch(
+      /^Order 7066 is shipped, to be paid on delivery \(Cash on delivery\), so it was not marked paid: /,
+    );
+    expect(woo.shop.writes.filter((w) => w.route.endsWith("/orders/7066")).length).toBe(1);
+  });
+
   test("a cash-on-delivery order set to a plugin's status is not said to be dated paid by the change, which dates none", async () => {
     // WooCommerce dates a payment only as an order reaches processing or completed: the date the
     // order has in shipped is the one the shop gave it as it was set to processing.

@@ -273,11 +273,15 @@ function toSummary(o: WooOrder): OrderSummary {
   const name = nameOf(o.billing);
   // WC_Gateway_COD puts an order in processing (on-hold, with downloads) and completes its payment
   // when it is completed: a paid date before that (WooCommerce 3.0 gave one, as a status set where
-  // the gateway is not loaded does) is not the cash collected. One completed and set back since
-  // keeps the payment its completion recorded, as WooCommerce keeps both dates.
-  const dueOnDelivery =
-    o.payment_method === "cod" && ["processing", "on-hold"].includes(o.status) && !o.date_completed_gmt;
-  const paid = dueOnDelivery ? undefined : utc(o.date_paid_gmt);
+  // the gateway is not loaded does) is not the cash collected, in whatever status the order went on
+  // to (cancelled, or a plugin's shipped on its way to the customer). One completed and set back
+  // since keeps the payment its completion recorded, as WooCommerce keeps both dates.
+  const uncollected = o.payment_method === "cod" && !o.date_completed_gmt;
+  const onItsWay =
+    ["processing", "on-hold"].includes(o.status) ||
+    ![...WOO_STATUSES, "trash", "checkout-draft"].some((status) => status === o.status);
+  const dueOnDelivery = uncollected && onItsWay;
+  const paid = uncollected ? undefined : utc(o.date_paid_gmt);
   // WooCommerce leaves the total as it was and lists the refunds beside it.
   const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
   // An order made over the REST API or in the admin may carry the method without its title ("").
