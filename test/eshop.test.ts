@@ -2200,6 +2200,19 @@ describe("marking paid", () => {
     expect(woo.shop.writes).toEqual([]);
   });
 
+  test("a cash-on-delivery order awaiting payment is not marked paid into an order still read as to be paid on delivery", async () => {
+    // Entered in the admin, or set back to pending: WooCommerce records its cash when it is completed.
+    const pending = woo.shop.order(O.pending1999);
+    Object.assign(pending, { payment_method: "cod", payment_method_title: "Cash on delivery" });
+    const marked = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
+    expect(text(marked)).toBe(
+      `Order ${O.pending1999} is pending, to be paid on delivery (Cash on delivery), so it was not marked paid: WooCommerce records it paid when it is completed. Once it is delivered and its cash collected, set it to completed with eshop_order_update_status.`,
+    );
+    expect(woo.shop.writes).toEqual([]);
+    const got = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(text(got)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
+  });
+
   test("an order to be paid in cash on delivery is not paid before it is completed, whatever date the shop gave it", async () => {
     // Processing since its checkout, with the paid date a shop gives an order set to processing.
     const cod = woo.shop.order(7066);

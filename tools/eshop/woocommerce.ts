@@ -274,13 +274,14 @@ function toSummary(o: WooOrder): OrderSummary {
   // WC_Gateway_COD puts an order in processing (on-hold, with downloads) and completes its payment
   // when it is completed: a paid date before that (WooCommerce 3.0 gave one, as a status set where
   // the gateway is not loaded does) is not the cash collected, in whatever status the order went on
-  // to (cancelled, or a plugin's shipped on its way to the customer). One completed and set back
-  // since keeps the payment its completion recorded, as WooCommerce keeps both dates.
+  // to (cancelled, or a plugin's shipped on its way to the customer). One awaiting payment (entered
+  // in the admin, set back to pending) is paid so too: payment_complete() completes it where the
+  // gateway is loaded, as if delivered, and else dates it in processing, still to be delivered.
+  // One completed and set back since keeps the payment its completion recorded, as WooCommerce
+  // keeps both dates.
   const uncollected = o.payment_method === "cod" && !o.date_completed_gmt;
-  const onItsWay =
-    ["processing", "on-hold"].includes(o.status) ||
-    ![...WOO_STATUSES, "trash", "checkout-draft"].some((status) => status === o.status);
-  const dueOnDelivery = uncollected && onItsWay;
+  const dueOnDelivery =
+    uncollected && !["completed", "cancelled", "refunded", "trash", "checkout-draft"].includes(o.status);
   const paid = uncollected ? undefined : utc(o.date_paid_gmt);
   // WooCommerce leaves the total as it was and lists the refunds beside it.
   const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
