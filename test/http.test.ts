@@ -1685,17 +1685,23 @@ describe("kept-alive connections", () => {
   async function forgetful() {
     const open = new Set<Socket>();
     const forgotten = new Set<Socket>();
+    let closed = 0;
     /** Requests to /held, answered when let go. */
     const held: (() => void)[] = [];
     const server = createServer((request, response) => {
       if (request.url === "/held") held.push(() => response.end("{}"));
       else if (!forgotten.has(request.socket)) response.end("{}");
     });
-    server.on("connection", (socket) => open.add(socket));
+    server.on("connection", (socket) => {
+      open.add(socket);
+      socket.once("close", () => closed++);
+    });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
       origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
       connections: () => open.size,
+      /** Connections closed so far, by either end. */
+      closed: () => closed,
       held: () => held.length,
       letGo: () => {
         for (const answer of held.splice(0)) answer();
@@ -1751,6 +1757,29 @@ describe("kept-alive connections", () => {
       expect((await under).status).toBe(200);
       expect((await api.send("/", {}, call(3_000))).status).toBe(200);
       expect(server.connections()).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a caller that joined a shared read and left it at its own deadline leaves no connection open after a sleep", async () => {
+    const server = await forgetful();
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, responseTimeoutMs: 600_000 });
+      clients.push(http);
+      const api = http.upstream("Test API", new URL(server.origin));
+      const first = api.json(any, "/held", {}, call(600_000));
+      await expect.poll(() => server.held()).toBe(1);
+      // Joined to the read in flight, it leaves at its deadline, long before the answer.
+      const joined = await failure(api.json(any, "/held", {}, call(300)));
+      expect(joined.message).toMatch(/did not answer before the tool call's deadline/);
+      server.letGo();
+      expect(await first).toEqual({});
+      expect(server.connections()).toBe(1);
+      // An hour asleep: the next request opens a connection of its own, and the one kept is closed.
+      setClock(clock.now() + 3_600_000);
+      expect((await api.send("/", {}, call(3_000))).status).toBe(200);
+      await expect.poll(() => server.closed()).toBe(1);
     } finally {
       await server.close();
     }

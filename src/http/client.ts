@@ -9,7 +9,7 @@ import { throughProxy } from "./proxy.js";
 import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
-import { type Progress, type Reached, wholeAnswers } from "./whole.js";
+import { type Progress, type Reached, StoppedAnswer, wholeAnswers } from "./whole.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -245,7 +245,7 @@ export class HttpClient {
       }
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
-      const response = await unlessStoppedUnwritten(answered, call.signal, reached);
+      const response = await unlessStopped(answered, call.signal, reached, shared);
       const text = await response.body.text();
       const { statusCode: status, headers } = response;
       const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
@@ -297,14 +297,21 @@ export class HttpClient {
  * `answer`, or a rejection with the signal's reason as soon as it aborts while no try of the request
  * was written: undici holds a request stopped before then until a connection is free for it (or its
  * own has opened), past the call's deadline, and only then drops it unsent. One written is left to
- * undici, which says how far its answer had got.
+ * undici, which says how far its answer had got; but not one that callers share (`shared`, how far
+ * it has got): undici's deduplicate never ends one it joined to another in flight, stopped before
+ * that one's answer came (nodejs/undici#5673), and it would count as under way for good.
  */
-function unlessStoppedUnwritten<T>(answer: Promise<T>, signal: AbortSignal, reached: Reached): Promise<T> {
+function unlessStopped<T>(
+  answer: Promise<T>,
+  signal: AbortSignal,
+  reached: Reached,
+  shared: Progress | undefined,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const stop = () => {
-      if (reached.written) return;
+      if (reached.written && !shared) return;
       answer.catch(() => {});
-      reject(signal.reason);
+      reject(shared?.begun ? new StoppedAnswer(signal.reason) : signal.reason);
     };
     if (signal.aborted) stop();
     else signal.addEventListener("abort", stop, { once: true });
