@@ -1637,6 +1637,41 @@ describe("cache and coalescing", () => {
     expect(fake.count("/later")).toBe(2);
   });
 
+  test("a caller that comes once the first caller left, its request still waiting for a connection, is answered within its own deadline", async () => {
+    const api = client({ connectionsPerHost: 1, maxRetries: 0, responseTimeoutMs: 600_000 });
+    await api.send("/warm", {}, call());
+    let answer = () => {};
+    fake.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    const created = diagnostics.channel("undici:request:create");
+    const queued: string[] = [];
+    const heard = (message: unknown) => queued.push((message as { request: { path: string } }).request.path);
+    created.subscribe(heard);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      // The one connection is busy; the first caller's read waits for it, and is stopped at its
+      // deadline, which its load ends at too.
+      const busy = api.send("/busy-queued", {}, call(600_000));
+      await expect.poll(() => fake.count("/busy-queued")).toBe(1);
+      const first = failure(api.json(counter, "/queued", {}, call(200)));
+      await expect.poll(() => queued).toContain("/queued");
+      await vi.advanceTimersByTimeAsync(200);
+      expect((await first).message).toMatch(/was not reached/);
+      vi.useRealTimers();
+      const second = api.json(counter, "/queued", {}, call(5_000));
+      answer();
+      fake.held = undefined;
+      expect((await busy).status).toBe(200);
+      expect(await second).toEqual({ n: expect.any(Number) });
+    } finally {
+      vi.useRealTimers();
+      created.unsubscribe(heard);
+      answer();
+      fake.held = undefined;
+    }
+  });
+
   test("a POST is never cached", async () => {
     const api = client();
     await api.json(counter, "/posted", { method: "POST", body: "{}", query: { "max-age": 60 } }, call());

@@ -335,8 +335,9 @@ export class Upstream {
       return await untilAborted(load, own.call.signal);
     } catch (err) {
       // The load carried the deadline of the caller that began it: one joined to it with a later
-      // deadline, and time left till then, asks again within its own.
-      const later = joined && call.deadline > joined.deadline && call.deadline - clock.now() > this.roomMs;
+      // deadline, and time left till then, asks again within its own. So does one that undici's
+      // deduplicate joined to the request of a caller already gone, which waited for a connection.
+      const later = !own.call.signal.aborted && call.deadline - clock.now() > this.roomMs;
       if (err instanceof DeadlinePassed && later && !call.signal.aborted) return this.json(schema, path, options, call);
       // Left at its own deadline, a caller says how far the answer had got, as one alone would.
       const stopped = progress.begun && err === own.call.signal.reason ? new StoppedAnswer(err as Error) : err;
