@@ -5418,7 +5418,7 @@ describe("errors", () => {
   test("a change WordPress's maintenance mode answers (an update underway) was not made, and is told to be tried when the reads are", async () => {
     // wp_maintenance() dies before WordPress loads a plugin, with Retry-After: 600, the most an update
     // keeps WordPress down; to a request that accepts JSON, wp_die answers in JSON, else with its HTML
-    // page. A write is never held, but the reads after it are, 5 minutes at most, and a change reads first.
+    // page. A write is never held, but the reads after it are, the minute WordPress names, and a change reads first.
     const message = "Briefly unavailable for scheduled maintenance. Check back in a minute.";
     const stock = woo.shop.product(P.espresso).stock_quantity;
     for (const answer of [
@@ -5436,7 +5436,7 @@ describe("errors", () => {
         const result = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
         expect(result.isError).toBe(true);
         expect(text(result)).toMatch(
-          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 300 s\.$/,
+          /^WordPress is in maintenance mode \(503: an update is under way\) and made no change; try again in 60 s\.$/,
         );
       } finally {
         await fresh.close();
@@ -5460,12 +5460,44 @@ describe("errors", () => {
             }
           : undefined;
       const refused = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
-      expect(text(refused)).toMatch(/; try again in 300 s\.$/);
+      expect(text(refused)).toMatch(/; try again in 60 s\.$/);
       maintenance = false;
-      setClock("2026-12-05T21:45:00Z");
+      setClock("2026-12-05T21:41:01Z");
       const again = await fresh.call("eshop_stock_set", { id: P.espresso, quantity: 5 });
       expect(again.isError, text(again)).toBeFalsy();
       expect(woo.shop.product(P.espresso).stock_quantity).toBe(5);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await fresh.close();
+    }
+  });
+
+  test("a read WordPress's maintenance mode answered is asked again a minute later, as WordPress says, not five", async () => {
+    // An update ends maintenance mode in seconds or a minute; its Retry-After is 600 s whatever it takes.
+    const fresh = await start(shopEnv(woo));
+    let maintenance = true;
+    try {
+      setClock("2026-12-05T21:40:00Z");
+      woo.intercept = () =>
+        maintenance
+          ? {
+              status: 503,
+              headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+              body: '<!DOCTYPE html><html><head><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+            }
+          : undefined;
+      const refused = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(text(refused)).toMatch(
+        /^WordPress is in maintenance mode \(503: an update is under way\); try again in 60 s\.$/,
+      );
+      maintenance = false;
+      setClock("2026-12-05T21:40:30Z");
+      // Held meanwhile, it is told the rest of the minute (the clock ran on as the first was answered).
+      expect(text(await fresh.call("eshop_order_get", { id: O.pending1999 }))).toMatch(/try again in 3[01] s\.$/);
+      setClock("2026-12-05T21:41:01Z");
+      const again = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(again.isError, text(again)).toBeFalsy();
     } finally {
       woo.intercept = undefined;
       setClock();

@@ -249,8 +249,9 @@ export class HttpClient {
       const text = await response.body.text();
       const { statusCode: status, headers } = response;
       const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
-      if (asked) heard(status, headers, asked, text);
-      return { url, path, method, changes, status, headers, text };
+      const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
+      if (held) heard(status, headers, held, text);
+      return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);
     } finally {

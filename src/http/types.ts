@@ -81,6 +81,8 @@ export interface Outgoing {
   changeAdvice: string;
   /** What a failure calls the change (UpstreamOptions.change). */
   change: ChangeWords;
+  /** The longest an answer that asks for a wait holds the reads after it, by its words (UpstreamOptions.holdsReadsMs). */
+  holdsReadsMs?: ((answer: Pick<HttpResponse, "status" | "text">) => number | undefined) | undefined;
 }
 
 /** An upstream's answer, read whole. */
@@ -102,7 +104,10 @@ export interface HttpResponse {
   credentials?: readonly string[];
   /** The tool's arguments its parameters came from, where the request named them (RequestOptions.arguments). */
   arguments?: Readonly<Record<string, string>>;
-  /** Where a refusal held answered without asking: milliseconds before the client asks again. */
+  /**
+   * Where a refusal held answered without asking, or the reads after a refusal are held for less than
+   * its Retry-After asks (Outgoing.holdsReadsMs): milliseconds before the client asks again.
+   */
   heldMs?: number;
 }
 

@@ -190,6 +190,12 @@ export interface UpstreamOptions {
   change?: ChangeWords;
   /** Hears every answer that comes over the network (not cached ones), before it is read. */
   onAnswer?: (response: HttpResponse, upstream: string) => void;
+  /**
+   * Milliseconds at most that an answer asking for a wait (a 429's or 503's Retry-After) holds the
+   * reads after it, where its words tell better than its Retry-After: WordPress names 600 s to every
+   * request in its maintenance mode, which an update ends within a minute or so.
+   */
+  holdsReadsMs?: (answer: Pick<HttpResponse, "status" | "text">) => number | undefined;
 }
 
 /** What an upstream uses of the client that declared it. */
@@ -432,6 +438,7 @@ export class Upstream {
       urlIsWaitersOwn: this.#urlIsWaitersOwn,
       changeAdvice: this.#changeAdvice,
       change: this.#change,
+      holdsReadsMs: this.options.holdsReadsMs,
     };
   }
 

@@ -5,7 +5,7 @@ import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
 import { orderTools } from "./orders.js";
 import { productTools } from "./products.js";
-import { withoutPhpWarnings, wooCommerce, wooErrors, wordPressErrors } from "./woocommerce.js";
+import { maintenanceHoldMs, withoutPhpWarnings, wooCommerce, wooErrors, wordPressErrors } from "./woocommerce.js";
 
 const settings = {
   wooUrl: {
@@ -99,11 +99,13 @@ export const eshop = defineToolset({
         urlSetting: origin("wooUrl"),
         errors: wooErrors(base, wooAuth, origin("wooAuth")),
         jsonIn: withoutPhpWarnings,
+        holdsReadsMs: maintenanceHoldMs,
       }),
       http.upstream("WordPress", site, {
         urlSetting: origin("wooUrl"),
         errors: wordPressErrors,
         jsonIn: withoutPhpWarnings,
+        holdsReadsMs: maintenanceHoldMs,
       }),
       log,
     );

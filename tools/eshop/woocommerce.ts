@@ -11,7 +11,7 @@ import {
   nothingChanged,
   retryAfterSeconds,
 } from "../../src/http/failures.js";
-import type { Call, ErrorMapper } from "../../src/http/types.js";
+import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
 import { folded, oneLine, quoteLine } from "../../src/shown.js";
@@ -673,6 +673,18 @@ const ARGUMENTS: [RegExp, Record<string, string>][] = [
   [/^\/customers$/, { search: "search", email: "email", per_page: "page_size" }],
 ];
 
+/** wp_maintenance()'s words, on its page and in the JSON wp_die answers a request that accepts JSON with. */
+const MAINTENANCE = /Briefly unavailable for scheduled maintenance/;
+
+/**
+ * How long WordPress's maintenance mode holds the shop's reads: the minute its words name ("Check back
+ * in a minute"), not the 600 s of its Retry-After, which it names to every request, the most an update
+ * may keep it down; one takes seconds.
+ */
+export function maintenanceHoldMs({ status, text }: Pick<HttpResponse, "status" | "text">): number | undefined {
+  return status === 503 && MAINTENANCE.test(text) ? 60_000 : undefined;
+}
+
 /**
  * WooCommerce's error answers, in terms of its settings. `base` is the REST API's base URL;
  * `auth` how the key is sent ("query" when the host drops the Authorization header), and
@@ -737,11 +749,12 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         true,
       );
     }
-    if (status === 503 && /Briefly unavailable for scheduled maintenance/.test(response.text)) {
+    if (status === 503 && MAINTENANCE.test(response.text)) {
       // wp_maintenance(): WordPress stops before it loads a plugin while an update runs (10 minutes at most).
-      // Its Retry-After is always 600, that most; an update takes seconds. A write is told the wait of
-      // the reads its answer holds, as a read is: a change tried again sooner reads the order or the
-      // product first, and would be told the rest of that wait.
+      // Its Retry-After is always 600, that most; an update takes seconds, and its answer holds the
+      // reads a minute (maintenanceHoldMs). A write is told the wait of the reads its answer holds, as
+      // a read is: a change tried again sooner reads the order or the product first, and would be told
+      // the rest of that wait.
       const seconds = retryAfterSeconds({ ...response, changes: false });
       const unchanged = response.changes ? " and made no change" : "";
       return new UpstreamError(
