@@ -3754,6 +3754,33 @@ describe("products and stock", () => {
     }
   });
 
+  test("tax settings WordPress's maintenance mode answered are asked again with the shop's other reads, a minute later", async () => {
+    const updating = await startWooCommerce();
+    updating.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? {
+            status: 503,
+            headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+            body: '<!DOCTYPE html><html><head><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+          }
+        : undefined;
+    const session = await start(shopEnv(updating));
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
+      // The update over, the settings are read again once the minute has passed, as every read is.
+      updating.intercept = undefined;
+      setClock("2026-12-05T08:01:01Z");
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+    } finally {
+      setClock();
+      await session.close();
+      await updating.close();
+    }
+  });
+
   test("a currency the shop fails to give is said unknown, not left for the reader to guess", async () => {
     const failing = await startWooCommerce();
     failing.intercept = (request) =>

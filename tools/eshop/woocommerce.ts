@@ -418,8 +418,9 @@ function toOrder(o: WooOrder): Order {
 const FAILED_READ_MS = 5 * 60_000;
 
 /**
- * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, a 429 as
- * long as its Retry-After asks (a day at most, as retryAfterSeconds reads it). Any other
+ * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, or until
+ * it says to try again if sooner (WordPress's maintenance mode, in a minute), a 429 as long as its
+ * Retry-After asks (a day at most, as retryAfterSeconds reads it). Any other
  * (the call's deadline or cancel, a dropped connection, a 429 that asks no wait) says nothing of the
  * next call, which asks again.
  */
@@ -427,7 +428,7 @@ function failureStandsMs(err: unknown): number | undefined {
   if (!(err instanceof UpstreamError) || err.status === undefined) return undefined;
   if (err instanceof NotWordPress) return FAILED_READ_MS;
   if (err.status === 429) return err.retryAfter === undefined ? undefined : err.retryAfter * 1000;
-  return err.status >= 500 ? FAILED_READ_MS : undefined;
+  return err.status >= 500 ? Math.min(FAILED_READ_MS, (err.retryAfter || Number.POSITIVE_INFINITY) * 1000) : undefined;
 }
 
 /**
