@@ -676,6 +676,19 @@ describe("retries", () => {
     expect(await api.json(any, "/limited/later", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a Retry-After too large to write out in digits holds reads a day, and each read held meanwhile is told so", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client();
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "1".padEnd(25, "0") }));
+    expect((await failure(api.json(any, "/limited/ever", {}, call(3_000)))).retryAfter).toBe(86_400);
+    setClock("2026-11-30T09:00:00Z");
+    const held = await failure(api.json(any, "/limited/ever/after", {}, call(3_000)));
+    expect(held.message).toMatch(
+      /^Test API answered 429 "slow down": it is rate-limiting waiter; try again in 8\d{4} s\.$/,
+    );
+    expect(fake.count("/limited/ever/after")).toBe(0);
+  });
+
   test("an empty answer labelled gzip keeps its status and Retry-After: it is in no coding", async () => {
     fake.queue.push({ status: 429, headers: { "content-encoding": "gzip", "retry-after": "120" }, body: "" });
     const error = await failure(client().json(any, "/empty-gzip", {}, call(3_000)));

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { throttled } from "../log.js";
-import { clock, lessAgoThan } from "../time.js";
+import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
@@ -230,8 +230,9 @@ export class HttpClient {
         if (!lessAgoThan(wait.at, held)) this.#waits.delete(account);
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
           // The refusal again, as the upstream would give it, with the wait it asked for left, and
-          // what is left of the hold: then it is asked again.
-          const retryAfter = String(Math.ceil((wait.at + wait.ms - clock.now()) / 1000));
+          // what is left of the hold: then it is asked again. A day at most, as every reader of a
+          // Retry-After takes it: a longer one may be written 1e+21, which says no wait.
+          const retryAfter = String(Math.ceil(Math.min(wait.at + wait.ms - clock.now(), DAY_MS) / 1000));
           return {
             url,
             path,
