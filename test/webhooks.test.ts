@@ -1573,6 +1573,44 @@ describe("what agents see", () => {
     expect(listed.events.map((e) => e.gist)).toEqual(["{}", '{"orders":[{"id":7081},{"id":7082}]}']);
   });
 
+  test("a gist leaves out credentials however the sender names them: accessToken, apiKey, client_secret, password, order_key", async () => {
+    const session = await inProcess();
+    const erp = (payload: unknown, delivery: string) => {
+      const body = JSON.stringify(payload);
+      return post("erp", body, erpHeaders(body, delivery, "customer.created"));
+    };
+    const customer = {
+      id: "cus_81",
+      accessToken: "at-LEAKED-1",
+      apiKey: "ak-LEAKED-2",
+      client_secret: "cs-LEAKED-3",
+      password: "pw-LEAKED-4",
+      email: "jana@example.com",
+      settings: { webhookSecret: "ws-LEAKED-5", API_KEY: "ak-LEAKED-6", locale: "cs", project_key: "OPS" },
+    };
+    expect((await erp({ data: customer }, "cred-1")).status).toBe(200);
+    // Nothing but lists and deeper objects: the line shows them, without what they hold of credentials.
+    const nested = { data: { sessions: [{ refreshToken: "rt-LEAKED-7", device: "phone" }] } };
+    expect((await erp(nested, "cred-2")).status).toBe(200);
+    // WooCommerce's order_key opens the order's page, and its payment, to anyone who has it.
+    const order = JSON.stringify({ id: 1042, status: "pending", order_key: "wc_order_LEAKED8" });
+    const woo = await post("shop", order, {
+      "x-wc-webhook-signature": createHmac("sha256", SECRETS.WOO_WEBHOOK_SECRET).update(order).digest("base64"),
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-topic": "order.created",
+      "x-wc-webhook-delivery-id": "cred-3",
+    });
+    expect(woo.status).toBe(200);
+    const listed = (await session.call("events_list", { limit: 3 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"id":"cus_81","email":"jana@example.com","settings.locale":"cs","settings.project_key":"OPS"}',
+      '{"sessions":[{"device":"phone"}]}',
+      '{"status":"pending","id":1042}',
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

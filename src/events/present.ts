@@ -126,11 +126,37 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
   test: (value) => value === true || value === "true",
 };
 
+/** The last words of a field's name that make it a credential (isCredential). */
+const CREDENTIAL_WORDS = new Set(["token", "secret", "password", "passwd", "apikey"]);
+
 /**
- * A token a sender puts in its payload (Slack's legacy verification `token`, an `access_token`): a
- * credential, or at best a nonce, which tells a reader of the line nothing and a model need not see.
+ * The words before `key` that make a field a credential: a Jira `issue_key` or a `project_key` names
+ * what an event is about, and stays.
  */
-const TOKEN = /^(\w+_)?token$/i;
+const SECRET_KEYS = new Set([
+  "api",
+  "secret",
+  "private",
+  "access",
+  "client",
+  "consumer",
+  "signing",
+  "license",
+  "order",
+]);
+
+/**
+ * Whether a field a sender puts in its payload holds a credential, or at best a nonce, which tells
+ * a reader of the line nothing and a model need not see: by the last word of its name, however the
+ * sender writes it (Slack's legacy verification `token`, an `access_token` or `accessToken`, an
+ * `apiKey` or `API_KEY`, a `client_secret`, a `password`), or a secret key (a `private_key`, a
+ * WooCommerce `order_key`, which opens its order's page and payment to anyone who has it).
+ */
+function isCredential(name: string): boolean {
+  const words = name.split(/[_\W]+|(?<=[a-z\d])(?=[A-Z])/).filter(Boolean);
+  const last = words.at(-1)?.toLowerCase() ?? "";
+  return CREDENTIAL_WORDS.has(last) || (last === "key" && SECRET_KEYS.has(words.at(-2)?.toLowerCase() ?? ""));
+}
 
 /**
  * What a GitHub push says of its ref beside moving it: that it made, deleted or forced it. Shown
@@ -205,8 +231,8 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
  * object it is about (`subject`) stands for the whole, with the repository its GitHub envelope
  * names. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
  * status "succeeded" in a payment_intent.succeeded, "complete" in a checkout.session.completed) is
- * left out, and so is one that says the payment is live, and a token (TOKEN): the line has room for
- * what the type does not say.
+ * left out, and so is one that says the payment is live, and a credential (isCredential): the line
+ * has room for what the type does not say.
  */
 function gist(event: StoredEvent): string {
   const parsed = parseQuick(event);
@@ -249,7 +275,7 @@ function gist(event: StoredEvent): string {
     .filter(
       ([key, value]) =>
         !repeatsType(key, value) &&
-        !TOKEN.test(key.split(".").at(-1) ?? key) &&
+        !isCredential(key.split(".").at(-1) ?? key) &&
         (TEST_MODE[key]?.(value) ?? true) &&
         !(PUSHED.test(key) && value === false) &&
         // A pull request not merged says so only once closed: an open one is not merged yet.
@@ -293,6 +319,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
+        if (isCredential(key)) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
