@@ -1611,6 +1611,50 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a form's gist shows its fields decoded, Slack's interaction by the JSON it carries, without their tokens", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const form = (body: string) => post("forms", body, { "content-type": "application/x-www-form-urlencoded" });
+    // A Slack interaction: its one field, payload, holds the JSON, with Slack's verification token.
+    const interaction = {
+      type: "block_actions",
+      token: "Shh_its_a_seekrit",
+      user: { id: "U0CA5", username: "jana" },
+      actions: [{ action_id: "approve", value: "order-1042" }],
+    };
+    expect((await form(`payload=${encodeURIComponent(JSON.stringify(interaction))}`)).status).toBe(200);
+    // A Slack slash command: its fields, the token first.
+    const command = new URLSearchParams({
+      token: "gIkuvaNzQIHg97ATvDxqgjtO",
+      team_id: "T0001",
+      user_name: "Steve",
+      command: "/refund",
+      text: "order 1042",
+    });
+    expect((await form(command.toString())).status).toBe(200);
+    // Mailchimp's subscribe, its fields under data[…], as Mailchimp's docs show one.
+    const subscribe = new URLSearchParams([
+      ["type", "subscribe"],
+      ["fired_at", "2009-03-26 21:35:57"],
+      ["data[id]", "8a25ff1d98"],
+      ["data[list_id]", "a6b5da1054"],
+      ["data[email]", "api@mailchimp.com"],
+      ["data[merges][FNAME]", "Mailchimp"],
+    ]);
+    expect((await form(subscribe.toString())).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 3 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      ["block_actions", '{"user.id":"U0CA5","user.username":"jana"}'],
+      ["unknown", '{"team_id":"T0001","user_name":"Steve","command":"/refund","text":"order 1042"}'],
+      [
+        "subscribe",
+        '{"id":"8a25ff1d98","email":"api@mailchimp.com","list_id":"a6b5da1054","merges.FNAME":"Mailchimp"}',
+      ],
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -235,7 +235,7 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
  * has room for what the type does not say.
  */
 function gist(event: StoredEvent): string {
-  const parsed = parseQuick(event);
+  const parsed = parseQuick(event) ?? formFields(event);
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
@@ -297,6 +297,41 @@ function gist(event: StoredEvent): string {
     .sort((a, b) => a.rank - b.rank)
     .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
+}
+
+/**
+ * A form a sender posts (application/x-www-form-urlencoded), decoded, as the object its fields
+ * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
+ * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
+ * command's) as they are, the first value of each. Undefined for a payload of another kind.
+ */
+function formFields(event: StoredEvent): Record<string, unknown> | undefined {
+  if (event.isJson || !/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "")) {
+    return undefined;
+  }
+  const form = new URLSearchParams(event.payload);
+  const payload = form.get("payload");
+  if (payload !== null && form.size === 1) {
+    const json = parseQuick({ ...event, isJson: true, payload });
+    if (isRecord(json)) return json;
+  }
+  // Without a prototype, so that a stranger's field __proto__ is one field like another.
+  const fields: Record<string, unknown> = Object.create(null);
+  for (const [name, value] of form) {
+    const [, head, brackets = ""] = /^([^[\]]+)((?:\[[^[\]]+\])*)$/.exec(name) ?? [];
+    const path = head ? [head, ...[...brackets.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string)] : [name];
+    let within: Record<string, unknown> | undefined = fields;
+    for (const key of path.slice(0, -1)) {
+      if (!Object.hasOwn(within, key)) within[key] = Object.create(null);
+      const next: unknown = within[key];
+      within = isRecord(next) ? next : undefined;
+      if (!within) break;
+    }
+    // A field named as within another that has a value of its own (data=1&data[id]=2) keeps its name.
+    const [key, into] = within ? [path.at(-1) as string, within] : [name, fields];
+    if (!Object.hasOwn(into, key)) into[key] = value;
+  }
+  return fields;
 }
 
 /**
