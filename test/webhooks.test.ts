@@ -451,6 +451,42 @@ describe("the listener", () => {
   });
 
   // Bodies over the limit: test/listener.test.ts.
+  test("a delivery refused for what each retry of it sends alike tells Svix and Slack to stop retrying; a forgery does not", async () => {
+    const forms = { ...SOURCES, slack: { scheme: "none", allowUnsigned: true } };
+    await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const answered = async (source: string, body: string, headers: Record<string, string>) => {
+      const response = await request(`${base}/webhooks/${source}`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      await response.body.dump();
+      const { "webhook-delivery": svix, "x-slack-no-retry": slack } = response.headers;
+      return { status: response.statusCode, svix, slack };
+    };
+    const svix = (id: string, body: string) => {
+      const now = new Date();
+      return {
+        "webhook-id": id,
+        "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+        "webhook-signature": new Webhook(SECRETS.SVC_WEBHOOK_SECRET).sign(id, now, body),
+      };
+    };
+    const stop = { status: 400, svix: "abort-message", slack: "1" };
+    const deep = `{"type":"invoice.paid","data":${"[".repeat(600)}${"]".repeat(600)}}`;
+    expect(await answered("svc", deep, svix("msg_deep", deep))).toEqual(stop);
+    // Svix signs the id it sends with every attempt: one with a control character is no id any attempt fixes.
+    const body = JSON.stringify({ type: "invoice.paid", data: {} });
+    expect(await answered("svc", body, svix("msg\tx", body))).toEqual(stop);
+    const slackDeep = `{"type":"event_callback","event_id":"Ev1","event":${"[".repeat(600)}${"]".repeat(600)}}`;
+    expect(
+      await answered("slack", slackDeep, { "x-slack-request-timestamp": "1", "x-slack-signature": "v0=1" }),
+    ).toEqual(stop);
+    // A secret put right in waiter lets the retry of a delivery refused for its signature through.
+    const forged = { ...svix("msg_forged", body), "webhook-signature": svix("msg_other", body)["webhook-signature"] };
+    expect(await answered("svc", body, forged)).toEqual({ status: 401, svix: undefined, slack: undefined });
+  });
+
   test("forged, stale and malformed deliveries get their 4xx and nothing is stored", async () => {
     const session = await inProcess();
     const stored = (await health()).store.events;

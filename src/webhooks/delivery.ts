@@ -157,6 +157,13 @@ export function answerUnread(
   res.status(status).json(refusalBody(error, jsonRpc));
 }
 
+/**
+ * The headers of an answer that tell a sender to send the delivery no more: Svix's (its Delivery
+ * Control, which Standard Webhooks senders built on it honour) and Slack's Events API's. Stripe,
+ * Shopify and the others read none, and retry on their own schedule.
+ */
+export const SEND_NO_MORE = { "webhook-delivery": "abort-message", "x-slack-no-retry": "1" };
+
 /** A request the listener refuses: its answer, the reason it is counted under, and what the log says. */
 export interface Refusal {
   status: number;
@@ -164,6 +171,8 @@ export interface Refusal {
   error?: string;
   said?: string;
   source?: WebhookSource | undefined;
+  /** Refused for what each retry of it sends alike: answered with SEND_NO_MORE. */
+  sameEachRetry?: true;
 }
 
 /** What the delivery routes are given: the listener's settings and store, and its refusals, counts and warnings. */
@@ -248,8 +257,9 @@ export function mountDeliveries(
       status: 400,
       reason: "nested too deep",
       error,
-      said: `${error}; refused the same each time it is sent again, as no provider's event nests so deep`,
+      said: `${error}; answered so that Svix and Slack send it no more, and refused the same each time another sender sends it again, as no provider's event nests so deep`,
       source,
+      sameEachRetry: true,
     });
     return true;
   };
@@ -464,7 +474,7 @@ export function mountDeliveries(
   const refusedBadId = (req: Request, res: Response, source: WebhookSource, id: string) => {
     const error = badIdReason(id);
     if (!error) return false;
-    refuse(req, res, { status: 400, reason: "bad delivery id", error, source });
+    refuse(req, res, { status: 400, reason: "bad delivery id", error, source, sameEachRetry: true });
     return true;
   };
 

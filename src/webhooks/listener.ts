@@ -17,6 +17,7 @@ import {
   NOT_STORED,
   type Refusal,
   refusalBody,
+  SEND_NO_MORE,
 } from "./delivery.js";
 import { byPublicName, isWellKnown, originCheck, requestGuard } from "./hosts.js";
 import {
@@ -303,6 +304,7 @@ export function listenerApp(parts: ListenerParts): {
       `${source ? `webhook ${source.name} rejected` : `${listenerNamed(mode)} refused ${req.method} ${quote(arrivedPath(req))}`} from ${client}: ${said}${which ? `; ${which}` : ""}`,
       `${source?.name ?? ""}\n${reason}\n${client}`,
     );
+    if (refusal.sameEachRetry) res.set(SEND_NO_MORE);
     answerUnread(req, res, status, error, limits, atMcp(req));
   };
   const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
