@@ -1691,6 +1691,49 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a PayPal IPN's gist leads with its status, sum, currency and transaction, and says when it is a sandbox one", async () => {
+    const forms = { ...SOURCES, paypal: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // As PayPal's IPN docs show one, in the order PayPal sends its fields.
+    const ipn = (txn: string, sandbox: boolean) =>
+      new URLSearchParams({
+        mc_gross: "19.95",
+        protection_eligibility: "Eligible",
+        address_status: "confirmed",
+        payer_id: "LPLWNMTBWMFAY",
+        payment_date: "20:12:59 Jan 13, 2009 PST",
+        payment_status: "Completed",
+        charset: "windows-1252",
+        first_name: "Test",
+        mc_fee: "0.88",
+        payer_status: "verified",
+        verify_sign: "AtkOfCXbDm2hu0ZELryHFjY-Vb7PAUvS6nMXgysbElEn9v-1XcmSoGtf",
+        payer_email: "gpmac_1231902590_per@paypal.com",
+        txn_id: txn,
+        payment_type: "instant",
+        txn_type: "express_checkout",
+        mc_currency: "USD",
+        ...(sandbox ? { test_ipn: "1" } : {}),
+      }).toString();
+    for (const [txn, sandbox] of [["61E67681CH3238416", true] as const, ["8MC585209K746392H", false] as const]) {
+      const posted = await post("paypal", ipn(txn, sandbox), { "content-type": "application/x-www-form-urlencoded" });
+      expect(posted.status).toBe(200);
+    }
+    const listed = (await session.call("events_list", { source: "paypal", limit: 2 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      [
+        "express_checkout",
+        '{"payment_status":"Completed","test_ipn":"1","mc_gross":"19.95","mc_currency":"USD","txn_id":"61E67681CH3238416","addre…',
+      ],
+      [
+        "express_checkout",
+        '{"payment_status":"Completed","mc_gross":"19.95","mc_currency":"USD","txn_id":"8MC585209K746392H","address_status":"con…',
+      ],
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

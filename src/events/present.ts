@@ -77,9 +77,9 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * status, that it is a test (TEST_MODE), a product's stock, the payment a Stripe charge, refund or dispute takes back,
  * a review or an early fraud warning holds in doubt, or a checkout session made (its payment_intent,
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
- * session's order too, which only its line ties to that payment), its sum, currency, the order it
- * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
- * the ref and repository of a GitHub push, its own id, its name, an email or a recipient, then its other sums and statuses. Those marked `own` match only the
+ * session's order too, which only its line ties to that payment), its sum, currency (PayPal's
+ * mc_gross and mc_currency), the order it pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
+ * the ref and repository of a GitHub push, its own id (PayPal's txn_id), its name, an email or a recipient, then its other sums and statuses. Those marked `own` match only the
  * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
  * status, a customer's currency or id; those with `of` only in an object whose own `object` field
  * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
@@ -89,7 +89,7 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   // GitHub's run and check outcome (conclusion), whether a closed pull request was merged, and
   // what a push did to its ref besides moving it (PUSHED, which shows them only when so).
   { name: /^(status|state|payment_status|financial_status|conclusion|merged|created|deleted|forced)$/, own: true },
-  { name: /^(livemode|test)$/, own: true },
+  { name: /^(livemode|test|test_ipn)$/, own: true },
   // A product's stock (WooCommerce's), before its price and a name long enough to fill the line.
   { name: /^(stock_quantity|stock_status)$/, own: true },
   {
@@ -98,14 +98,14 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
     of: /^(charge|refund|dispute|review|radar\.early_fraud_warning|checkout\.session)$/,
   },
   { name: /^client_reference_id$/, own: true, of: /^checkout\.session$/ },
-  { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
-  { name: /^(currency|curr)$/, own: true },
+  { name: /^(amount|total|price|total_price|amount_total|mc_gross)$/, own: true },
+  { name: /^(currency|curr|mc_currency)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
   // The branch or tag a GitHub push moved, and the repository of a push or a run (`whole`: matched
   // on the whole key, not another object's full_name).
   { name: /^ref$/, own: true },
   { name: /^repository\.full_name$/, whole: true },
-  { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
+  { name: /^(id|trans_?id|transaction_?id|txn_id)$/i, own: true },
   // What a product is: before its tax status and units sold.
   { name: /^name$/, own: true },
   // Whom a message concerns, as a shop's order names its customer's email (Mailgun's recipient).
@@ -118,12 +118,14 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
 const CURRENCY = TELLING.findIndex(({ name }) => name.test("currency"));
 
 /**
- * Whether a payment is a test, as Stripe (livemode), Shopify and Comgate (test) say it: a gist shows
- * the field only when it says test, so a live payment's line spends nothing on it.
+ * Whether a payment is a test, as Stripe (livemode), Shopify and Comgate (test) and PayPal's sandbox
+ * IPN (test_ipn) say it: a gist shows the field only when it says test, so a live payment's line
+ * spends nothing on it.
  */
 const TEST_MODE: Record<string, (value: unknown) => boolean> = {
   livemode: (value) => value === false,
   test: (value) => value === true || value === "true",
+  test_ipn: (value) => value === "1",
 };
 
 /** The last words of a field's name that make it a credential (isCredential). */
