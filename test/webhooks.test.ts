@@ -1647,6 +1647,27 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
+    const session = await inProcess();
+    // As SendGrid and HubSpot post theirs: a list of events, each an object.
+    const batch = JSON.stringify(
+      [
+        { email: "jana@example.com", event: "delivered", accessToken: "at-LEAKED-9" },
+        { email: "petr@example.com", event: "open", api_key: "ak-LEAKED-10" },
+      ],
+      null,
+      2,
+    );
+    const posted = await post("erp", batch, erpHeaders(batch, "batch-list-1", "email.batch"));
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe(
+      '[{"email":"jana@example.com","event":"delivered"},{"email":"petr@example.com","event":"open"}]',
+    );
+  });
+
   test("a form's gist shows its fields decoded, Slack's interaction by the JSON it carries, without their tokens", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

@@ -238,6 +238,8 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
  */
 function gist(event: StoredEvent): string {
   const parsed = parseQuick(event) ?? formFields(event);
+  // A list of events (SendGrid's, HubSpot's) is shown as sent but for what its objects hold of credentials.
+  if (Array.isArray(parsed)) return oneLine(jsonStart(parsed, 120), 120);
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
