@@ -2213,6 +2213,22 @@ describe("marking paid", () => {
     expect(text(got)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
   });
 
+  test("a payment given for an order to be paid on delivery is not answered with collecting its cash too", async () => {
+    // Paid by card or transfer instead (a payment link): completed once its cash comes, it would be paid twice.
+    for (const [id, status] of [
+      [7066, "processing"],
+      [O.pending1999, "pending"],
+    ] as const) {
+      Object.assign(woo.shop.order(id), { payment_method: "cod", payment_method_title: "Cash on delivery" });
+      const marked = await server.call("eshop_order_mark_paid", { id, transaction_id: "pi_3Qcard" });
+      expect(marked.isError).toBe(true);
+      expect(text(marked)).toBe(
+        `Order ${id} is ${status}, to be paid on delivery (Cash on delivery), so it was not marked paid: WooCommerce records it paid when it is completed. If "pi_3Qcard" is its cash, collected on delivery, set it to completed with eshop_order_update_status. If the customer paid the order with it instead, set the order's payment method and transaction ID in the shop's admin before it is delivered, so that its cash is not collected as well, and mark it paid then.`,
+      );
+    }
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("an order to be paid in cash on delivery is not paid before it is completed, whatever date the shop gave it", async () => {
     // Processing since its checkout, with the paid date a shop gives an order set to processing.
     const cod = woo.shop.order(7066);

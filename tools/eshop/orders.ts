@@ -799,8 +799,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
           const complete = call.serves("eshop_order_update_status")
             ? "set it to completed with eshop_order_update_status"
             : "have it set to completed in the shop's admin";
+          // A payment by card or transfer instead (a payment link) leaves the courier to collect the cash too.
+          const next = transaction_id
+            ? `If ${quote(transaction_id)} is its cash, collected on delivery, ${complete}. If the customer paid the order with it instead, set the order's payment method and transaction ID in the shop's admin before it is delivered, so that its cash is not collected as well, and mark it paid then.`
+            : `Once it is delivered and its cash collected, ${complete}.`;
           throw new ToolError(
-            `Order ${named(before)} is ${before.status}, to be paid on delivery${before.payment_method ? ` (${oneLine(before.payment_method)})` : ""}, so it was not marked paid: ${shop.name} records it paid when it is completed. Once it is delivered and its cash collected, ${complete}.`,
+            `Order ${named(before)} is ${before.status}, to be paid on delivery${before.payment_method ? ` (${oneLine(before.payment_method)})` : ""}, so it was not marked paid: ${shop.name} records it paid when it is completed. ${next}`,
           );
         }
         // Paid already with another payment than this one, or offline with none on record (on
