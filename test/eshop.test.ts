@@ -3649,7 +3649,7 @@ describe("products and stock", () => {
   });
 
   test("prices name their currency again soon after a Cloudflare challenge to the shop's settings, not an hour on", async () => {
-    // A challenge is no refusal of the key's user: the settings are asked for again at the next call.
+    // A challenge is no refusal of the key's user: the settings are asked for again minutes later.
     const own = await start(shopEnv(woo));
     let challenging = true;
     try {
@@ -3669,7 +3669,7 @@ describe("products and stock", () => {
       const challenged = await own.call("eshop_product_get", { sku: "COF-ESP-1KG" });
       expect(text(challenged)).toContain("The prices' currency is not known");
       challenging = false;
-      setClock("2026-12-05T08:05:00Z");
+      setClock("2026-12-05T08:06:00Z");
       const got = await own.call("eshop_product_get", { sku: "COF-ESP-1KG" });
       expect(data(got)).toMatchObject({ currency: "EUR" });
       expect(text(got)).toMatch(/\): 19\.99 EUR, instock[^\n]*\nPrices are before tax, as the shop enters them: /);
@@ -3845,6 +3845,36 @@ describe("products and stock", () => {
       setClock();
       await session.close();
       await busy.close();
+    }
+  });
+
+  test("settings a firewall's 403 page keeps from waiter are asked again minutes later, not at every product answer", async () => {
+    const blocked = await startWooCommerce();
+    // A rule for the settings' routes alone: the products still answer.
+    blocked.intercept = (request) =>
+      /\/(settings|data\/currencies)\//.test(request.path)
+        ? { status: 403, headers: { "content-type": "text/html" }, body: "<html><body>Access denied</body></html>" }
+        : undefined;
+    const session = await start(shopEnv(blocked));
+    const asked = () => blocked.requests.filter((r) => /\/(settings|data\/currencies)\//.test(r.path)).length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
+      expect(text(got)).toContain("The prices' currency is not known: ");
+      const first = asked();
+      setClock("2026-12-05T08:04:00Z");
+      await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(asked()).toBe(first);
+      blocked.intercept = undefined;
+      setClock("2026-12-05T08:06:00Z");
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(again)).toContain("\nPrices are before tax, as the shop enters them: checkout adds the tax.");
+      expect(asked()).toBeGreaterThan(first);
+    } finally {
+      setClock();
+      await session.close();
+      await blocked.close();
     }
   });
 

@@ -414,19 +414,20 @@ function toOrder(o: WooOrder): Order {
   };
 }
 
-/** How long a shop's failure to give a setting (a 5xx) stands before it is asked again. */
+/** How long a shop's failure to give a setting (a 5xx, a firewall's 403) stands before it is asked again. */
 const FAILED_READ_MS = 5 * 60_000;
 
 /**
  * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, or until
- * it says to try again if sooner (WordPress's maintenance mode, in a minute), a 429 as long as its
- * Retry-After asks (a day at most, as retryAfterSeconds reads it). Any other
- * (the call's deadline or cancel, a dropped connection, a 429 that asks no wait) says nothing of the
- * next call, which asks again.
+ * it says to try again if sooner (WordPress's maintenance mode, in a minute), and so a 403 not taken
+ * for the shop's refusal (a firewall's or a security plugin's rule, Cloudflare's challenge), which
+ * may pass; a 429 as long as its Retry-After asks (a day at most, as retryAfterSeconds reads it). Any
+ * other (the call's deadline or cancel, a dropped connection, a 429 that asks no wait) says nothing
+ * of the next call, which asks again.
  */
 function failureStandsMs(err: unknown): number | undefined {
   if (!(err instanceof UpstreamError) || err.status === undefined) return undefined;
-  if (err instanceof NotWordPress) return FAILED_READ_MS;
+  if (err.status === 403) return FAILED_READ_MS;
   if (err.status === 429) return err.retryAfter === undefined ? undefined : err.retryAfter * 1000;
   return err.status >= 500 ? Math.min(FAILED_READ_MS, (err.retryAfter || Number.POSITIVE_INFINITY) * 1000) : undefined;
 }
