@@ -2213,6 +2213,20 @@ describe("marking paid", () => {
     expect(text(got)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
   });
 
+  test("a cash-on-delivery order of nothing to pay is not read as cash to collect, and is marked paid", async () => {
+    // Entered in the admin (a replacement sent free): the gateway completes such an order's payment at once.
+    const free = woo.shop.order(O.pending1999);
+    Object.assign(free, { payment_method: "cod", payment_method_title: "Cash on delivery" });
+    for (const item of free.line_items) item.total = 0;
+    free.shipping_lines = [];
+    const got = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(text(got)).not.toContain("to be paid on delivery");
+    const marked = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
+    expect(marked.isError, text(marked)).toBeFalsy();
+    expect(data(marked)).toMatchObject({ already_paid: false, order: { status: "processing", total: "0.00" } });
+    expect(text(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toContain("to be paid on delivery");
+  });
+
   test("a payment given for an order to be paid on delivery is not answered with collecting its cash too", async () => {
     // Paid by card or transfer instead (a payment link): completed once its cash comes, it would be paid twice.
     for (const [id, status] of [

@@ -278,8 +278,8 @@ function toSummary(o: WooOrder): OrderSummary {
   // in the admin, set back to pending) is paid so too: payment_complete() completes it where the
   // gateway is loaded, as if delivered, and else dates it in processing, still to be delivered.
   // One completed and set back since keeps the payment its completion recorded, as WooCommerce
-  // keeps both dates.
-  const uncollected = o.payment_method === "cod" && !o.date_completed_gmt;
+  // keeps both dates. One of nothing to pay has no cash to collect: its checkout completes it at once.
+  const uncollected = o.payment_method === "cod" && /[1-9]/.test(o.total) && !o.date_completed_gmt;
   const dueOnDelivery =
     uncollected && !["completed", "cancelled", "refunded", "trash", "checkout-draft"].includes(o.status);
   const paid = uncollected ? undefined : utc(o.date_paid_gmt);
