@@ -662,22 +662,28 @@ function urlWithCredentials(value: unknown, isUrl = true): string[] | undefined 
   return undefined;
 }
 
-/** A typo in the file must not pass silently, and a secret must not be written there. */
+/**
+ * A typo in the file must not pass silently, and a secret must not be written there. Every key
+ * refused is said at once: one a start would have the file mended and waiter restarted for each.
+ */
 function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], file: string | undefined): void {
+  const refused: string[] = [];
   const check = (section: Section, values: Record<string, unknown>) => {
     const prefix = section.key ? `${section.key}.` : "";
     for (const name of Object.keys(values)) {
       const setting: Setting | undefined = section.settings[name];
       if (!setting) {
         const shown = echoable(name) ? name : HIDDEN;
-        throw new ConfigError(
+        refused.push(
           `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, values[name], section, sections)}`,
         );
+        continue;
       }
       if (setting.secret) {
-        throw new ConfigError(
+        refused.push(
           `${prefix}${name} is a secret: set it in the environment as ${setting.env}, not in config file ${file}`,
         );
+        continue;
       }
       // A web address with a user, a password or a query may carry a key (a shop's, a proxy's token),
       // a JSON setting's too (a channel's baseUrl, a source's apiUrl), written as JSON or as its text.
@@ -686,7 +692,7 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
         const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
         // What an automation's step writes goes out, from the environment too; a condition's value does not.
         const inText = name === "automations" && inside[1] === "do";
-        throw new ConfigError(
+        refused.push(
           inText
             ? `${prefix}${name}${at} in config file ${file} holds a link with a user or a password, which would go out wherever that text goes, from the environment too: write the link without them`
             : `${prefix}${name}${at} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
@@ -701,9 +707,16 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       continue;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new ConfigError(`${key} in config file ${file} must be an object`);
+      refused.push(`${key} in config file ${file} must be an object`);
+      continue;
     }
     check(section, value as Record<string, unknown>);
+  }
+  const [only, ...more] = refused;
+  if (only !== undefined && more.length === 0) throw new ConfigError(only);
+  if (more.length > 0) {
+    const each = refused.map((message, i) => `(${i + 1}) ${message}`).join(" ");
+    throw new ConfigError(`config file ${file} has ${refused.length} keys to mend, each said here: ${each}`);
   }
 }
 

@@ -1233,6 +1233,18 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
   });
 
+  test("every key of the file it refuses is said at once, not one a start", () => {
+    const path = file({ logLevl: "debug", shop: { lru: "https://x.example" }, webhooks: { maxbodybytes: 1 } });
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `config file ${path} has 3 keys to mend, each said here: (1) unknown setting logLevl in config file ${path}; did you mean logLevel? (2) unknown setting shop.lru in config file ${path}; shop takes url (3) unknown setting webhooks.maxbodybytes in config file ${path}; did you mean webhooks.maxBodyBytes?`,
+    );
+    // A secret written in the file is among them, as it was where it came first.
+    const withSecret = file({ logLevl: "debug", shop: { key: "k" } });
+    expect(messageOf(() => load({}, { file: withSecret }))).toMatch(
+      /has 2 keys to mend, each said here: \(1\) unknown setting logLevl .* \(2\) shop\.key is a secret/,
+    );
+  });
+
   test("a key written as the settings page names it, with a dot (webhooks.listen), is said to go in its section's object", () => {
     const path = file({ "webhooks.listen": "0.0.0.0:8790" });
     expect(messageOf(() => load({}, { file: path }))).toBe(
