@@ -432,7 +432,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     secrets.each(toolsets, (toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
       const own = (name: string) => origin(`${toolset.name}.${name}`);
-      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, own) : values] as const;
+      const ownGiven = (name: string) => given(`${toolset.name}.${name}`);
+      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, own, ownGiven) : values] as const;
     }),
   );
   const httpOrigin = (name: keyof typeof httpSettings) => origin(`http.${name}`);

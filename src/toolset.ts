@@ -214,9 +214,15 @@ export interface Toolset<S extends Settings = Settings> {
    * Runs once the settings are parsed, for what one setting cannot check alone: secrets they name
    * in the environment (a webhook source's), read through `secrets`, which records them for the
    * tokens' check, and settings checked against each other. Throws a ConfigError that names the
-   * setting, as `origin` gives it (the variable, or the key and the file).
+   * setting, as `origin` gives it (the variable, or the key and the file); `given` tells a setting
+   * given anywhere from one left at its default.
    */
-  resolve?(values: SettingValues<S>, secrets: Secrets, origin: (setting: keyof S & string) => string): SettingValues<S>;
+  resolve?(
+    values: SettingValues<S>,
+    secrets: Secrets,
+    origin: (setting: keyof S & string) => string,
+    given: (setting: keyof S & string) => boolean,
+  ): SettingValues<S>;
   /** Why the toolset cannot work as configured (what to set), or undefined when it can. */
   unconfigured?(context: ToolsetContext<SettingValues<S>>): string | undefined;
   tools(context: ToolsetContext<SettingValues<S>>): Tool[];

@@ -318,10 +318,14 @@ export function resolveWebhooks(
   values: WebhooksConfig,
   secrets: Secrets,
   origin: (setting: keyof typeof webhookSettings) => string,
+  given: (setting: keyof typeof webhookSettings) => boolean,
 ): WebhooksConfig {
   if (values.retention.maxBytes < values.maxBodyBytes) {
+    const bodyLimit = given("maxBodyBytes")
+      ? `${origin("maxBodyBytes")} (${values.maxBodyBytes})`
+      : `the largest body a webhook may have, ${values.maxBodyBytes} bytes by default (webhooks.maxBodyBytes, ${webhookSettings.maxBodyBytes.env})`;
     throw new ConfigError(
-      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below ${origin("maxBodyBytes")} (${values.maxBodyBytes}); a single webhook could not be kept`,
+      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below ${bodyLimit}; a single webhook could not be kept`,
     );
   }
   const sources = secrets.each(values.sources, (source) => {
