@@ -15,6 +15,7 @@ import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/serv
 import type { App, Starting, Stopped } from "./app-types.js";
 import {
   type Config,
+  coreSettings,
   fileInTheWay,
   macosPrivacy,
   mayNotEnter,
@@ -642,6 +643,10 @@ export async function startApp(
   warnSharedSecrets(webhooks, log);
   // waiter serve, which runs no listener here, warns of its own.
   if (options.listener && webhooks.sources.length > 0) warnPlainHttp(webhooks.publicUrl, "listener", config, log);
+  if (options.listener === "take" && webhooks.sources.length > 0) {
+    const unbound = serveAddressUnbound(config, webhooks, "an assistant's waiter");
+    if (unbound) log.operatorOnly("notice", unbound);
+  }
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
@@ -969,15 +974,8 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
   checkUnsigned(webhooks, config, log);
   warnSharedSecrets(webhooks, log);
   warnPlainHttp(webhooks.publicUrl, "listener", config, log);
-  const serveListen = config.core.listen;
-  // The Docker image sets WAITER_LISTEN and WAITER_WEBHOOKS_LISTEN: where the listener's address is
-  // given too, WAITER_LISTEN may be the image's, which its user never set and is not told of.
-  const setForServe = config.origin("listen") === `listen in ${config.file}` || !config.given("webhooks.listen");
-  if (serveListen && setForServe && shownAddress(serveListen) !== shownAddress(webhooks.listen)) {
-    log.notice(
-      `${config.origin("listen")} is waiter serve's address, ${shownAddress(serveListen)}, which waiter listen does not bind: it binds ${config.named("webhooks.listen")}, ${shownAddress(webhooks.listen)}`,
-    );
-  }
+  const unbound = serveAddressUnbound(config, webhooks, "waiter listen");
+  if (unbound) log.notice(unbound);
   await canListen(webhooks.listen, config.named("webhooks.listen"), starting);
   let store: EventStore;
   try {
@@ -1070,6 +1068,25 @@ export async function startWebhooks(config: Config, log: Log, starting?: Startin
       return anyCut(stopped);
     },
   };
+}
+
+/** WAITER_LISTEN as the Dockerfile sets it, beside WAITER_WEBHOOKS_LISTEN at the same address. */
+export const IMAGE_LISTEN = "0.0.0.0:8790";
+
+/**
+ * That serve's address, set to another than the listener's, is not the one `mode`, which binds
+ * the listener's, binds; undefined where they are one. The image's own WAITER_LISTEN, which its
+ * user never set, is said only while the listener's address is left at its default.
+ */
+function serveAddressUnbound(config: Config, webhooks: WebhooksConfig, mode: string): string | undefined {
+  const serveListen = config.core.listen;
+  if (!serveListen || shownAddress(serveListen) === shownAddress(webhooks.listen)) return undefined;
+  const imagesOwn =
+    config.origin("listen") === coreSettings.listen.env &&
+    config.given("webhooks.listen") &&
+    shownAddress(serveListen) === IMAGE_LISTEN;
+  if (imagesOwn) return undefined;
+  return `${config.origin("listen")} is waiter serve's address, ${shownAddress(serveListen)}, which ${mode} does not bind: it binds ${config.named("webhooks.listen")}, ${shownAddress(webhooks.listen)}`;
 }
 
 /** Throws CannotStart, saying why and what holds the port, when `listen` cannot be bound now. */

@@ -33,6 +33,7 @@ import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { IMAGE_LISTEN } from "../src/app.js";
 import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_ENV, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, onFreePort, startFake } from "./fakes/http.js";
@@ -240,6 +241,7 @@ test("the image's command serves with its environment, refuses to start there wi
       [command[0] as string, "listen"],
       {
         ...env,
+        WAITER_LISTEN: envOf(run).WAITER_LISTEN ?? "",
         WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${listenPort}`),
         ...ERP_ENV,
         WAITER_LOG_LEVEL: "info",
@@ -249,7 +251,9 @@ test("the image's command serves with its environment, refuses to start there wi
   }));
   // Bound to every address in the container, it says so as its sources' lines do.
   expect(listening.said).toBe(`http://<this machine's address>:${listenPort}`);
-  // WAITER_LISTEN, which the image sets too, is not told of as if the person had set it.
+  // WAITER_LISTEN, which the image sets too, is not told of as if the person had set it: waiter
+  // knows the image's own.
+  expect(envOf(run).WAITER_LISTEN).toBe(IMAGE_LISTEN);
   expect(listening.stderr()).not.toContain("waiter serve's address");
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
   expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);

@@ -3788,10 +3788,13 @@ test("waiter listen says that serve's address, set to another than the listener'
   } finally {
     holder.close();
   }
-  // The image sets both variables, which a person may set to another address each: WAITER_LISTEN
-  // is not told the person's from the image's.
+  // The image sets both variables, to 0.0.0.0:8790: its own WAITER_LISTEN beside a listener's
+  // address the person set is none of theirs, and one they set (docker run -e) is.
   expect(await said({ WAITER_LISTEN: "0.0.0.0:8790", WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" })).not.toContain(
     "waiter serve's address",
+  );
+  expect(await said({ WAITER_LISTEN: "0.0.0.0:9000", WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" })).toContain(
+    "WAITER_LISTEN is waiter serve's address, 0.0.0.0:9000, which waiter listen does not bind: it binds WAITER_WEBHOOKS_LISTEN, 127.0.0.1:0",
   );
   const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:9000", webhooks: { listen: "127.0.0.1:0" } }));
@@ -3802,6 +3805,21 @@ test("waiter listen says that serve's address, set to another than the listener'
   expect(await said({ WAITER_LISTEN: "127.0.0.1:0", WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" })).not.toContain(
     "waiter serve's address",
   );
+});
+
+test("an assistant's waiter that receives webhooks says that serve's address, set to another, is not the one it binds", async () => {
+  const said = async (env: Record<string, string>) => {
+    const { app, stderr } = await startApp(
+      { ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0", ...env },
+      { listener: true },
+    );
+    await app.close();
+    return stderr();
+  };
+  expect(await said({ WAITER_LISTEN: "127.0.0.1:9000" })).toContain(
+    "WAITER_LISTEN is waiter serve's address, 127.0.0.1:9000, which an assistant's waiter does not bind: it binds WAITER_WEBHOOKS_LISTEN, 127.0.0.1:0",
+  );
+  expect(await said({ WAITER_LISTEN: "127.0.0.1:0" })).not.toContain("waiter serve's address");
 });
 
 test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
