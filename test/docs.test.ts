@@ -625,3 +625,10 @@ test.runIf(hasCurlAndOpenssl)(
   },
   60_000,
 );
+
+test("erasing a customer's events names every place a PostgreSQL store's copies stay: its WAL archive and standbys too", () => {
+  const erasing = /### Erasing a customer's events\n([\s\S]*?)\n### /.exec(read("docs/webhooks.md"))?.[1] ?? "";
+  expect(erasing).toMatch(/in backups/);
+  expect(erasing).toMatch(/WAL archive/);
+  expect(erasing).toMatch(/standby/);
+});
