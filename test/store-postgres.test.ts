@@ -826,6 +826,77 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("retention whose login is refused says to the log's reader what the run left and what to check, not a tool's advice to tell someone", async () => {
+      const url = await roleWith();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      // As a DBA takes the user's login away: its connections ended, the next is refused.
+      const user = new URL(url).username;
+      await admin.query(`ALTER ROLE ${user} NOLOGIN`);
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [user]);
+      // A connection of the pool's ended meanwhile is said first, as the connection ended.
+      const failed = () =>
+        store.expire().then(
+          () => "",
+          (err: Error) => err.message,
+        );
+      await expect
+        .poll(failed)
+        .toMatch(
+          new RegExp(
+            `^The event store's database refuses waiter's connection \\(PostgreSQL 28000: role "${user}" is not permitted to log in; [^)]+\\); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused so until then: check that the database user exists and may log in, and that a line of the server's pg_hba\\.conf lets it connect to this database from waiter's address$`,
+          ),
+        );
+      await admin.query(`ALTER ROLE ${user} LOGIN`);
+    });
+
+    test("retention whose session a transaction_timeout ends says so as retention, not a tool's advice to try again", async () => {
+      const url = await freshSchema();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      const db = await backlog(url, 3);
+      // PostgreSQL 17's code and words for a transaction_timeout, which 15 has not: raised where
+      // retention drops, as the server ends the session there.
+      await db.query(`CREATE FUNCTION ended() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'terminating connection due to transaction timeout' USING ERRCODE = '25P04'; END $$;
+        CREATE TRIGGER ended BEFORE INSERT ON dropped_deliveries FOR EACH ROW EXECUTE FUNCTION ended()`);
+      await expect(store.expire()).rejects.toThrow(
+        /^the database ended its session \(PostgreSQL 25P04: terminating connection due to transaction timeout; [^)]+\): a transaction_timeout set on its user or database shorter than the run needed \(ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it\); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in 10 minutes$/,
+      );
+    });
+
+    test("retention kept waiting for a lock as it asks who holds its turn says so as retention, not a tool's advice to tell someone", async () => {
+      const url = await freshSchema();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM totals FOR UPDATE");
+      // The person's session, holding the turn, locks the totals whole as retention asks who holds it.
+      const query = pg.Client.prototype.query;
+      let locked = false;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        const forward = () => (query as (...a: unknown[]) => unknown).apply(this, args);
+        if (this !== db && !locked && args[0] === "SELECT xmax::text AS by FROM totals") {
+          locked = true;
+          return db.query("LOCK TABLE totals IN ACCESS EXCLUSIVE MODE").then(forward);
+        }
+        return forward();
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      try {
+        await expect(store.expire()).rejects.toThrow(
+          /^it waited 1 s for a lock another session held on the totals as it asked who held its turn \(PostgreSQL 55P03: [^)]+\): a LOCK TABLE or a VACUUM FULL, in a transaction left open \(in psql, say\); no delivery is stored until it ends; the run stops there, and the next tries again in 10 minutes/,
+        );
+        expect(locked).toBe(true);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("retention on a database out of reach says so once, not again for the forgetting after its drops", async () => {
       const proxy = await silentProxy(await freshSchema());
       proxies.push(proxy);

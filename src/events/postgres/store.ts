@@ -750,15 +750,16 @@ type Forgetting = "after drops" | "after a failed drop";
  */
 function retentionCut(err: unknown, { database }: StoreNamed, forgetting?: Forgetting): Error | undefined {
   const { code, message } = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
-  if (code !== "57014") return undefined;
+  if (code !== "57014" && code !== "25P04") return undefined;
   const left =
     forgetting === "after a failed drop"
       ? ""
       : `; ${forgetting ? "the events past the limits were dropped all the same" : "that part of the run dropped nothing, deliveries are stored meanwhile"}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`;
-  return new Error(
-    `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend)${left}`,
-    { cause: (err as { cause?: unknown }).cause },
-  );
+  const cut =
+    code === "25P04"
+      ? `the database ended its session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it)`
+      : `the database cancelled its statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the run needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend)`;
+  return new Error(`${cut}${left}`, { cause: (err as { cause?: unknown }).cause });
 }
 
 /**
@@ -774,6 +775,22 @@ class StoreUnreached extends ToolError {
     again: string,
   ) {
     super(`${said}. ${again}; try again in a moment.`);
+  }
+}
+
+/**
+ * A database that refuses waiter's connection (a login, TLS) until whoever runs waiter changes
+ * something: `said` is what happened, `check` what to change, which a tool's answer asks the model
+ * to tell them and a run of retention, in their own log, says to them (`retentionRefused`).
+ */
+class StoreRefused extends ToolError {
+  constructor(
+    readonly said: string,
+    readonly check: string,
+  ) {
+    super(
+      `${said}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+    );
   }
 }
 
@@ -794,6 +811,23 @@ function retentionUnreached(err: unknown, forgetting?: Forgetting): Error | unde
     : "that part of the run dropped nothing";
   return new Error(
     `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes; ${UNREACHED_MEANWHILE}`,
+  );
+}
+
+/**
+ * Retention refused its connection (a login, TLS), said to the log's reader, who is whoever runs
+ * waiter: what the run left and what to change; undefined for any other failure. After a failed
+ * drop, what the run left is the drop's to say.
+ */
+function retentionRefused(err: unknown, forgetting?: Forgetting): Error | undefined {
+  if (!(err instanceof StoreRefused)) return undefined;
+  if (forgetting === "after a failed drop")
+    return new Error(`${err.said}; the next run is refused so until then: ${err.check}`);
+  const left = forgetting
+    ? "the events past the limits were dropped all the same"
+    : "that part of the run dropped nothing";
+  return new Error(
+    `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes, refused so until then: ${err.check}`,
   );
 }
 
@@ -845,7 +879,8 @@ function forgettingKeptWaiting(
  */
 function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
   const said = (failure: unknown) => (failure instanceof Error ? failure.message : String(failure));
-  const dropSaid = retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? dropFailed;
+  const dropSaid =
+    retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? retentionRefused(dropFailed) ?? dropFailed;
   const sameCause =
     err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
       ? err.outage === dropFailed.outage
@@ -860,7 +895,9 @@ function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreName
         forgettingKeptWaiting(err, named, "after a failed drop") ??
         (err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
           ? err.said
-          : (retentionUnreached(err, "after a failed drop") ?? retentionNotWritable(err, "after a failed drop"))));
+          : (retentionUnreached(err, "after a failed drop") ??
+            retentionNotWritable(err, "after a failed drop") ??
+            retentionRefused(err, "after a failed drop"))));
   const [drop, forget] = [dropSaid, forgetting ?? err].map(said);
   const message = `${drop?.replace(/\.$/, "")}. Nor did it forget the old automation runs and dropped deliveries: ${forget}`;
   const cause = dropFailed instanceof Error ? dropFailed.cause : undefined;
@@ -887,6 +924,19 @@ function retentionKeptFromTurn({ database, lockWaitMs }: StoreNamed, clockSetBac
       : "a transaction left open on waiter's tables (in psql, say), a LOCK TABLE; no delivery is stored until it ends";
   return new StoreBusy(
     `${waited} (${database}): ${left}; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+  );
+}
+
+/**
+ * Retention kept waiting for a lock as it asked who held its turn (a LOCK TABLE on the totals, a
+ * VACUUM FULL), said to the log's reader; undefined for any other failure.
+ */
+function turnLookupKeptWaiting(err: unknown, { database, lockWaitMs }: StoreNamed): StoreBusy | undefined {
+  if (!(err instanceof StoreBusy)) return undefined;
+  const { code, message } = (err.cause ?? {}) as { code?: string; message?: string };
+  return new StoreBusy(
+    `it waited ${lockWaitMs / 1000} s for a lock another session held on the totals as it asked who held its turn (PostgreSQL ${code}: ${message}; ${database}): a LOCK TABLE or a VACUUM FULL, in a transaction left open (in psql, say); no delivery is stored until it ends; the run stops there, and the next tries again in ${EXPIRE_EVERY_MS / 60_000} minutes`,
+    { cause: err.cause },
   );
 }
 
@@ -1040,6 +1090,7 @@ export function storeError(
   if (code === "25P04") {
     return new ToolError(
       `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
+      { cause: err },
     );
   }
   // The server was reached: it ended the connection (a fast or smart shutdown, pg_terminate_backend).
@@ -1053,8 +1104,9 @@ export function storeError(
   const tls = tlsRefused(err, sslmode, urlFrom);
   const check = tls ?? loginRefused(code, message, passwordFrom, urlFrom, databaseCheck);
   if (check) {
-    return new ToolError(
-      `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+    return new StoreRefused(
+      `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database})`,
+      check,
     );
   }
   if (message === "Query read timeout") {
@@ -1666,11 +1718,14 @@ export class PostgresEventStore implements EventStore {
         forgettingKeptWaiting(err, this.#named, "after drops") ??
         retentionUnreached(err, "after drops") ??
         retentionNotWritable(err, "after drops") ??
+        retentionRefused(err, "after drops") ??
         err
       );
     }
     if (dropFailed !== undefined)
-      throw retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? dropFailed;
+      throw (
+        retentionUnreached(dropFailed) ?? retentionNotWritable(dropFailed) ?? retentionRefused(dropFailed) ?? dropFailed
+      );
   }
 
   /**
@@ -1707,19 +1762,27 @@ export class PostgresEventStore implements EventStore {
       }
       if (!retained) {
         if (this.#closed) break;
-        const [held] = await query<{ by: string }>("SELECT xmax::text AS by FROM totals");
+        // Who holds the turn is asked with the run's own words for what keeps it waiting, as its tries are.
+        const lookup = async <R extends object>(text: string, params?: unknown[]) => {
+          try {
+            return await query<R>(text, params);
+          } catch (err) {
+            throw retentionCut(err, this.#named) ?? turnLookupKeptWaiting(err, this.#named) ?? err;
+          }
+        };
+        const [held] = await lookup<{ by: string }>("SELECT xmax::text AS by FROM totals");
         if (holder !== undefined && held?.by !== holder) break;
         if (last) {
           // Its holder ended since the try (the row keeps its xmax until another takes the turn): the
           // turn is asked for again at once, and a new holder then is the turn passed on.
-          if (!holderAskedAgain && !(await running(query, held?.by))) {
+          if (!holderAskedAgain && !(await running(lookup, held?.by))) {
             holderAskedAgain = true;
             holder = held?.by;
             continue;
           }
           // Another waiter's write dropping a part of a large backlog keeps the limits in its commit.
-          if (await writing(query, held?.by)) break;
-          throw retentionKeptFromTurn(this.#named, clockSetBack, await turnHolders(query, held?.by));
+          if (await writing(lookup, held?.by)) break;
+          throw retentionKeptFromTurn(this.#named, clockSetBack, await turnHolders(lookup, held?.by));
         }
         holder = held?.by;
         await new Promise((resolve) => setTimeout(resolve, TURN_PAUSE_MS));
