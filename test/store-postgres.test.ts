@@ -1233,6 +1233,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a retention run asking for its turn as the clock is set forward waits on, not said as having waited its whole lock wait", async () => {
+      const url = await freshSchema();
+      const store = await keepingOne(url, 2_000);
+      await store.expire();
+      const db = await backlog(url, 3);
+      onTestFinished(() => setClock());
+      await db.query("BEGIN");
+      await db.query("SELECT 1 FROM totals FOR UPDATE");
+      // The clock goes forward an hour at the run's first look at who holds the turn, as NTP steps
+      // one that ran behind; the run asks again every 50 ms for the 2 s it waits all the same.
+      const query = pg.Client.prototype.query;
+      let looks = 0;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        if (this !== db && args[0] === "SELECT xmax::text AS by FROM totals") {
+          looks += 1;
+          if (looks === 1) setClock(clock.now() + 3_600_000);
+        }
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      try {
+        await expect(store.expire()).rejects.toThrow(/^it waited 2 s for its turn, /);
+        // At most 0.5 s of the wait went with the jump: the rest is tries 50 ms apart.
+        expect(looks).toBeGreaterThan(10);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a retention run kept waiting by a person's lock on an event as the clock is set back says it stopped then, not that it asked for its whole lock wait", async () => {
       const url = await freshSchema();
       const store = await keepingOne(url, 30_000);

@@ -15,7 +15,7 @@ import {
   tellingCode,
   UNUSABLE,
 } from "../../net-failures.js";
-import { clock, DAY_MS, lessAgoThan } from "../../time.js";
+import { clock, DAY_MS } from "../../time.js";
 import {
   addressSettings,
   type ConnectTimeout,
@@ -125,6 +125,12 @@ const TURN_PAUSE_MS = 50;
  * released step is: a change here is a new step there.
  */
 const RETAIN_LOCK_WAIT_MS = 50;
+/**
+ * The longest a try of retention for its turn takes: its wait for a lock on what it drops and its
+ * commit's, the pause after it and the look at who holds the turn. A clock that went further
+ * between two tries was set forward meanwhile, by more than the wait went on.
+ */
+const TRY_AT_MOST_MS = 500;
 /** What a retention run's connection may fail with and still serve the next: a lock wait's end, a cancel. */
 const SESSION_KEPT = new Set(["55P03", "57014"]);
 /**
@@ -1736,14 +1742,21 @@ export class PostgresEventStore implements EventStore {
   async #retainInTurns(query: Query, now: number, total: Dropped): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     let asked = clock.now();
+    let previous = asked;
+    /** How long the wait has gone on, each try counted as TRY_AT_MOST_MS at most. */
+    let waited = 0;
     let holder: string | undefined;
     let holderAskedAgain = false;
     // Said as such though the clock went forward again before the wait's end is said.
     let clockSetBack = false;
     for (;;) {
+      const tryAt = clock.now();
       // A clock set back meanwhile (NTP correcting one that ran ahead) ends the wait, not lengthens it.
-      if (clock.now() < asked) clockSetBack = true;
-      const last = clockSetBack || !lessAgoThan(asked, this.#named.lockWaitMs - TURN_PAUSE_MS);
+      if (tryAt < asked) clockSetBack = true;
+      // One set forward (NTP stepping one that ran behind) neither ends it nor is said as all of it.
+      waited += Math.min(Math.max(tryAt - previous, 0), TRY_AT_MOST_MS);
+      previous = tryAt;
+      const last = clockSetBack || waited >= this.#named.lockWaitMs - TURN_PAUSE_MS;
       let retained: { dropped: Dropped } | undefined;
       try {
         [retained] = await query<{ dropped: Dropped }>(
@@ -1792,6 +1805,8 @@ export class PostgresEventStore implements EventStore {
       if (Object.keys(dropped).length === 0) break;
       addDropped(total, dropped);
       asked = clock.now();
+      previous = asked;
+      waited = 0;
       clockSetBack = false;
       holder = undefined;
       holderAskedAgain = false;
