@@ -797,21 +797,24 @@ export function closedObject<Shape extends z.ZodRawShape>(
   } = {},
 ) {
   const keys = Object.keys(shape);
+  const unknownKey = (key: string) => {
+    const unknown = `unknown key ${JSON.stringify(key)}`;
+    const otherwise = told.unknownKey?.(key);
+    if (otherwise) return `${unknown}: ${otherwise}`;
+    const meant = meantKey(key, keys);
+    if (meant) return `${unknown} (did you mean ${meant}?)`;
+    const variable = meantKey(`${key}Env`, keys);
+    if (variable) {
+      return `${unknown}: a secret is set in the environment, not here; ${variable} takes ${descriptionOf(shape[variable]) ?? "the name of the environment variable that holds it"}`;
+    }
+    return `${unknown} (${what} takes ${keys.join(", ")})`;
+  };
   return z.strictObject(shape, {
     error: (issue) => {
       if (issue.code === "invalid_type") return told.notObject?.(issue.input);
       if (issue.code !== "unrecognized_keys") return undefined;
-      const [key = ""] = issue.keys;
-      const unknown = `unknown key ${JSON.stringify(key)}`;
-      const otherwise = told.unknownKey?.(key);
-      if (otherwise) return `${unknown}: ${otherwise}`;
-      const meant = meantKey(key, keys);
-      if (meant) return `${unknown} (did you mean ${meant}?)`;
-      const variable = meantKey(`${key}Env`, keys);
-      if (variable) {
-        return `${unknown}: a secret is set in the environment, not here; ${variable} takes ${descriptionOf(shape[variable]) ?? "the name of the environment variable that holds it"}`;
-      }
-      return `${unknown} (${what} takes ${keys.join(", ")})`;
+      // Each key it does not take, not the first alone: mended one at a time, each would stop a start.
+      return issue.keys.map(unknownKey).join("; ");
     },
   });
 }

@@ -500,6 +500,12 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("every unknown key of a JSON setting is named, not the first alone", () => {
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxEvent": 5, "maxByte": 2000000}' }))).toBe(
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "maxEvent" (did you mean maxEvents?); unknown key "maxByte" (did you mean maxBytes?)',
+    );
+  });
+
   test("an unknown key of the retention is named with the key meant, as other settings' are", () => {
     const path = file({ webhooks: { retention: { maxevents: 5000 } } });
     expect(messageOf(() => load({}, { file: path }))).toBe(
