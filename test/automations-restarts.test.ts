@@ -276,21 +276,26 @@ describe("a run a stopped server left", () => {
     }
   });
 
-  test("a notification stopped while notify_send itself waits out Telegram's 429 is sent at the next start, once", async () => {
+  test("a notification stopped while notify_send itself waits out Telegram's 429 is sent at the next start, once, after the rest of the wait", async () => {
     const sent = telegram.delivered.length;
-    // Five seconds fit in a call: notify_send waits them out itself.
+    // Three seconds fit in a call: notify_send waits them out itself.
     const lines: string[] = [];
     const first = await serve([PAID], {}, lines);
-    telegram.queue.push(tooManyRequests(5));
+    telegram.queue.push(tooManyRequests(3));
     const event = await pay(first, String(O.pendingStockManaged));
-    await expect.poll(() => lines.join("")).toContain(`asked for 5 s without messages to chat ${CHAT} (429)`);
+    await expect.poll(() => lines.join("")).toContain(`asked for 3 s without messages to chat ${CHAT} (429)`);
+    const asked = clock.now();
     await first.close();
-    expect((await runsOf(event.id, false))[0]?.steps.map((step) => step.status)).toEqual(["done", "refused"]);
     const second = await serve([PAID]);
     try {
-      const [run] = await runsOf(event.id);
-      expect(run?.steps.map((step) => step.status)).toEqual(["done", "done", "done"]);
+      // Taken up at the start, and left to wait out what is left of Telegram's three seconds.
+      expect((await runsOf(event.id, false))[0]?.steps.map((step) => step.status)).toEqual(["done", "refused"]);
+      expect(telegram.delivered.length).toBe(sent);
+      await expect
+        .poll(async () => (await runsOf(event.id))[0]?.steps.map((step) => step.status), { timeout: 6_000 })
+        .toEqual(["done", "done", "done"]);
       expect(telegram.delivered.length - sent).toBe(1);
+      expect(clock.now() - asked).toBeGreaterThanOrEqual(2_000);
     } finally {
       await second.close();
     }

@@ -330,15 +330,21 @@ export class StepCalls {
       const words = err instanceof Error ? err.message : String(err);
       await stillHeld(() => `failed (${hidden(words, status)})`);
       const refused = err instanceof UpstreamError && err.refused;
+      const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
-        // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-        if (refused) await mark(true, reached(attempt));
+        // A call the upstream had refused, stopped while it waited for its next try, did not happen;
+        // the next start waits out what is left of the wait it asked for (Telegram's retry_after).
+        if (refused) {
+          const until = clock.now() + (asked ?? 0);
+          const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
+          const why = `${whileWaiting(err, what)} Trying again at ${new Date(until).toISOString()}.`;
+          await mark(true, reached(attempt), asked ? { why, until } : undefined);
+        }
         if (!this.#cutting.signal.aborted) throw new Postponed("waiter is stopping");
         throw new CutAtStop(
           `${name} had no answer within the stop's drain time (${this.parts.settings.stop}, ${duration(this.parts.drainMs)}) and was cut`,
         );
       }
-      const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, this.#maxDelayMs);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
         if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(words, status));
