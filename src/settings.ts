@@ -801,9 +801,12 @@ export function closedObject<Shape extends z.ZodRawShape>(
     const unknown = `unknown key ${JSON.stringify(key)}`;
     const otherwise = told.unknownKey?.(key);
     if (otherwise) return `${unknown}: ${otherwise}`;
-    const meant = meantKey(key, keys);
+    const written = key.trim();
+    const meant = keys.includes(written) ? written : meantKey(written, keys);
+    // A key with a blank at either end is not shown, so "did you mean" would name what the reader sees.
+    if (meant && written !== key) return `${unknown}: ${strayBlanks(key)}; write ${JSON.stringify(meant)} alone`;
     if (meant) return `${unknown} (did you mean ${meant}?)`;
-    const variable = meantKey(`${key}Env`, keys);
+    const variable = meantKey(`${written}Env`, keys);
     if (variable) {
       return `${unknown}: a secret is set in the environment, not here; ${variable} takes ${descriptionOf(shape[variable]) ?? "the name of the environment variable that holds it"}`;
     }
@@ -817,6 +820,17 @@ export function closedObject<Shape extends z.ZodRawShape>(
       return issue.keys.map(unknownKey).join("; ");
     },
   });
+}
+
+/** What the blanks at either end of a key do, as a refusal that does not show the key says: "a space after it makes it another key". */
+function strayBlanks(key: string): string {
+  const before = key.slice(0, key.length - key.trimStart().length);
+  const after = key.slice(key.trimEnd().length);
+  const blanks = [
+    ...(before ? [`${characterNamed(before.charAt(0))} before it`] : []),
+    ...(after ? [`${characterNamed(after.charAt(after.length - 1))} after it`] : []),
+  ];
+  return `${blanks.join(" and ")} make${blanks.length > 1 ? "" : "s"} it another key`;
 }
 
 function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined {

@@ -516,6 +516,47 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("a key written with a stray blank, which the refusal does not show, is told which blank to take out", () => {
+    const retention = (key: string) =>
+      messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: `{${JSON.stringify(key)}: 30}` }));
+    expect(retention(" maxAgeDays")).toBe(
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a space before it makes it another key; write "maxAgeDays" alone',
+    );
+    expect(retention("maxAgeDays\t")).toBe(
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a tab after it makes it another key; write "maxAgeDays" alone',
+    );
+    expect(retention(" maxagedays ")).toBe(
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a space before it and a space after it make it another key; write "maxAgeDays" alone',
+    );
+    // A notification channel's keys alike, its TLS mode's too.
+    const channel = (fields: object) =>
+      messageOf(() =>
+        load({
+          TELEGRAM_BOT_TOKEN: "1:a",
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [1], ...fields },
+          }),
+        }),
+      );
+    expect(channel({ " chatIds": [2] })).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space before it makes it another key; write "chatIds" alone',
+    );
+    expect(channel({ "topicId ": 5 })).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space after it makes it another key; write "topicId" alone',
+    );
+    expect(
+      messageOf(() =>
+        load({
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            mail: { type: "email", host: "smtp.example.cz", from: "w@example.cz", to: ["b@example.cz"], "tls ": "tls" },
+          }),
+        }),
+      ),
+    ).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at mail: unknown key "[not shown]": a space after it makes it another key; write "tls" alone',
+    );
+  });
+
   test("an unknown toolset is named with where it was given", () => {
     const path = file({ toolsets: ["Wether"] });
     expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Wether' in toolsets in ${path} (known: `);

@@ -301,16 +301,10 @@ export const channel = byWord("type", [
       subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
     },
     {
-      unknownKey: (key) => {
-        const written = key.trim().toLowerCase();
-        // A refusal does not show a key with a space, so "did you mean tls?" would name what the reader sees.
-        if (written === "tls" && key !== key.trim()) {
-          return `a space before or after tls makes it another key: write "tls" alone; the channel's tls says how it connects, ${TLS_MODES}`;
-        }
-        return TLS_KEYS.has(written.replace(/[\s_-]/g, ""))
+      unknownKey: (key) =>
+        TLS_KEYS.has(key.toLowerCase().replace(/[\s_-]/g, ""))
           ? `the channel's tls says how it connects, ${TLS_MODES}`
-          : undefined;
-      },
+          : undefined,
     },
   ),
 ]);
