@@ -2269,6 +2269,15 @@ describe("who may be told", () => {
     for (const key of ["use tls", "Start TLS"]) {
       expect(() => mail({ [key]: true })).toThrow(`: the channel's tls says how it connects, ${modes}`);
     }
+    // The keys of PHPMailer, Laravel, WordPress's mail plugins, .NET, Django and Flask, whose "tls" upgrades after connecting.
+    for (const key of ["encryption", "SMTPSecure", "EnableSsl", "MAIL_ENCRYPTION", "EMAIL_USE_TLS", "use_tls"]) {
+      expect(() => mail({ [key]: "tls" })).toThrow(
+        `unknown key "${key}": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
+      );
+    }
+    expect(() => mail({ "encryption ": "tls" })).toThrow(
+      `unknown key "[not shown]": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
+    );
     expect(() => mail({ " secure": true })).toThrow(`: the channel's tls says how it connects, ${modes}`);
     expect(() => mail({ TLS: "tls" })).toThrow('unknown key "TLS" (did you mean tls?)');
     expect(() => mail({ tls: "ssl" })).toThrow(`at mail.tls: expected ${modes} (got "ssl")`);

@@ -239,8 +239,31 @@ function notChatId(input: unknown): string {
 const TLS_MODES =
   '"starttls" (the default: upgraded after connecting, usually port 587), "tls" (TLS from the start, which other tools call SSL or secure; usually port 465) or "none"';
 
-/** Keys other tools write for what an email channel's tls says, by their lowercase. */
-const TLS_KEYS = new Set(["secure", "ssl", "starttls", "requiretls", "ignoretls", "usetls", "usessl"]);
+/**
+ * Keys other tools write for what an email channel's tls says, by their lowercase without blanks, _ or -
+ * (PHPMailer's SMTPSecure, Laravel's MAIL_ENCRYPTION, .NET's EnableSsl, Django's EMAIL_USE_TLS).
+ */
+const TLS_KEYS = new Set([
+  "secure",
+  "ssl",
+  "starttls",
+  "requiretls",
+  "ignoretls",
+  "usetls",
+  "usessl",
+  "encryption",
+  "mailencryption",
+  "smtpsecure",
+  "enablessl",
+  "emailusetls",
+  "emailusessl",
+]);
+
+/**
+ * Those of TLS_KEYS whose tools upgrade after connecting where they say tls (PHPMailer, Laravel, Django's
+ * and Flask's use_tls) or SSL (.NET).
+ */
+const STARTTLS_KEYS = new Set(["encryption", "mailencryption", "smtpsecure", "enablessl", "emailusetls", "usetls"]);
 
 /** What reads as one email address, a part before the @ and one after. */
 const ADDRESS = /^[^@\s]+@[^@\s]+$/;
@@ -301,10 +324,14 @@ export const channel = byWord("type", [
       subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
     },
     {
-      unknownKey: (key) =>
-        TLS_KEYS.has(key.toLowerCase().replace(/[\s_-]/g, ""))
-          ? `the channel's tls says how it connects, ${TLS_MODES}`
-          : undefined,
+      unknownKey: (key) => {
+        const written = key.toLowerCase().replace(/[\s_-]/g, "");
+        if (!TLS_KEYS.has(written)) return undefined;
+        const upgraded = STARTTLS_KEYS.has(written)
+          ? `; its "tls" (or true) upgrades after connecting, which is "starttls" here`
+          : "";
+        return `the channel's tls says how it connects, ${TLS_MODES}${upgraded}`;
+      },
     },
   ),
 ]);
