@@ -2426,6 +2426,26 @@ describe("who may be told", () => {
     expect(() => chat("tg://user?id=424242")).toThrow(
       /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
     );
+    // A username's link names that @name, as long as it is, whatever page of t.me has the same word.
+    expect(() => chat("tg://resolve?domain=share")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @share, instead if it is a public group or channel; /,
+    );
+    // Telegram for Android's link to a person's chat, or to a group's or channel's by its own number.
+    expect(() => chat("tg://openmessage?user_id=424242")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, 424242, instead$/,
+    );
+    expect(() => chat("tg:openmessage?chat_id=1234567890&message_id=42")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890 if it is a supergroup or channel, or -1234567890 if it is a group$/,
+    );
+    // Telegram Web opens a link of the app in its address, encoded after #?tgaddr=.
+    for (const client of ["a", "k"]) {
+      expect(() =>
+        chat(`https://web.telegram.org/${client}/#?tgaddr=${encodeURIComponent("tg://resolve?domain=shopnews")}`),
+      ).toThrow(byName);
+    }
+    expect(() => chat("https://web.telegram.org/a/#?tgaddr=tg://privatepost?channel=1234567890")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's id, -1001234567890, instead$/,
+    );
     expect(() => chat("tg://addstickers?set=ShopPack")).toThrow(
       /at ops.chatIds.0: is a link of the Telegram app \(tg:…\) that waiter does not read: list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\), or a public group's or channel's @name$/,
     );

@@ -155,12 +155,22 @@ function tmeOf(action: string, query: URLSearchParams): string | undefined {
   return undefined;
 }
 
+/** A URL's component decoded, or as it is where it holds no valid encoding. */
+function decodedOrNot(component: string): string {
+  try {
+    return decodeURIComponent(component);
+  } catch {
+    return component;
+  }
+}
+
 /**
  * Why a chatIds entry is none: a link to a chat, as Telegram shares one, is said with the id or
  * @name it stands for (t.me/c/<number>/… is a private chat's, by its own number, which channelId
  * reads; t.me/s/<name> a public channel's preview; <name>.t.me is t.me/<name>); an invite link
  * (t.me/+…, t.me/joinchat/…) stands for none, nor does a phone number's (t.me/+<digits>) or another
- * page of t.me (NOT_CHATS). A link of the Telegram app (tg:…) is said as its t.me link is.
+ * page of t.me (NOT_CHATS). A link of the Telegram app (tg:…) is said as its t.me link is, and so
+ * is Telegram Web's address of one (#?tgaddr=…).
  * Telegram Web's address of an open chat ends in #@name or #<id>: Web A's id is the Bot API's,
  * followed by _<message or topic> or _pinned in a message's or topic's address; Web K's is a
  * supergroup's or channel's own number, as channelId reads it, and a group's the Bot API's.
@@ -174,12 +184,19 @@ function notChatId(input: unknown): string {
   if (app) {
     const [, action = "", query = ""] = app;
     const params = new URLSearchParams(query);
+    // A username's link names that @name, though t.me/<name> may be a page of t.me (t.me/share).
+    const domain = params.get("domain") ?? "";
+    if (/^resolve$/i.test(action) && /^\w{4,32}$/.test(domain)) return byName(domain);
     const asLink = tmeOf(action.toLowerCase(), params);
     if (asLink) return notChatId(asLink);
-    // A person's, by their id, as the Bot API writes a mention of one who has no @name.
-    const user = params.get("id") ?? "";
-    if (/^user$/i.test(action) && /^\d+$/.test(user)) {
-      return `is a link to a chat: list the chat's id, ${user}, instead`;
+    // A person's, by their id, as the Bot API writes a mention of one who has no @name; Telegram for
+    // Android's openmessage names a person so too, and a group or channel by its own number.
+    const [user = "", group = ""] = /^openmessage$/i.test(action)
+      ? [params.get("user_id") ?? "", params.get("chat_id") ?? ""]
+      : [/^user$/i.test(action) ? (params.get("id") ?? "") : ""];
+    if (/^\d+$/.test(user)) return `is a link to a chat: list the chat's id, ${user}, instead`;
+    if (/^\d{1,12}$/.test(group)) {
+      return `is a link to a chat: list the chat's id, ${channelId(group)} if it is a supergroup or channel, or -${group} if it is a group`;
     }
     return "is a link of the Telegram app (tg:…) that waiter does not read: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name";
   }
@@ -193,6 +210,10 @@ function notChatId(input: unknown): string {
     const id = /u/i.test(kind) ? number : /g/i.test(kind) ? `-${number}` : channelId(number);
     return `is a link to a chat: list the chat's id, ${id}, instead`;
   }
+  // Telegram Web opens a link of the app in its own address: #?tgaddr= and the link, encoded.
+  const opened = /^(?:https?:\/\/)?web\.telegram\.org\/(?:[akz]\/)?#\?(?:[^#]*&)?tgaddr=([^&#]*)/i.exec(input)?.[1];
+  const addressed = opened === undefined ? undefined : decodedOrNot(opened);
+  if (addressed && /^tg:/i.test(addressed)) return notChatId(addressed);
   const web = /^(?:https?:\/\/)?web\.telegram\.org\/(?:([akz])\/)?#(?:@(\w{4,32})|(-?)(\d+)(?:_\w+)*)$/i.exec(input);
   if (web) {
     const [, client = "", name, minus, number] = web;
