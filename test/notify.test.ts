@@ -294,10 +294,10 @@ describe("notify_send on Telegram", () => {
       failed: [{ target: "-100999", error: expect.stringMatching(/chat not found/) }],
     });
     expect(text(result)).toBe(
-      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found); check the id in the channel's chatIds (a supergroup's or channel's is -1000000000000 minus the number in its t.me/c/… link: -100 and the number, if it has 10 digits; an @name reaches only a public group or channel, a person only by their number), that the bot is a member of the group or channel, and that a person wrote to the bot first.\n${AGAIN_TO_ALL}.`,
+      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found); check the id in the channel's chatIds (a supergroup's or channel's begins with -100 and has 13 digits), and that the bot is a member of the group.\n${AGAIN_TO_ALL}.`,
     );
     expect(waiter.stderr()).toMatch(
-      /notify stranger: not confirmed by -100999: .*chat not found\); check the id .*first\.$/m,
+      /notify stranger: not confirmed by -100999: .*chat not found\); check the id .*group\.$/m,
     );
   });
 
@@ -410,7 +410,7 @@ describe("notify_send on Telegram", () => {
       json(400, JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: chat not found" })),
     );
     expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
-      /\(400: Bad Request: chat not found\); check the id in the channel's chatIds \(a supergroup's or channel's is -1000000000000 minus the number in its t\.me\/c\/… link: -100 and the number, if it has 10 digits; an @name reaches only a public group or channel, a person only by their number\), that the bot is a member of the group or channel, and that a person wrote to the bot first/,
+      /\(400: Bad Request: chat not found\); check the id in the channel's chatIds: the bot reaches a person only once they have written to it \(opened it in Telegram and pressed Start\)\.$/,
     );
     // No one was told: the operator who reads the warnings sees it.
     expect(waiter.stderr()).toMatch(

@@ -122,12 +122,30 @@ function chatAdvice(
   if (/TOPIC_CLOSED/.test(said)) {
     return "; the forum's topic it goes to (the channel's topicId, else the General topic) is closed: an administrator must reopen it, or topicId name an open one";
   }
-  // A private channel's link, t.me/c/<number>/…, names it by its own number, not the Bot API's id;
-  // Telegram takes the @name of a public group or channel, never a person's.
-  if (/chat not found/i.test(said)) {
-    return "; check the id in the channel's chatIds (a supergroup's or channel's is -1000000000000 minus the number in its t.me/c/… link: -100 and the number, if it has 10 digits; an @name reaches only a public group or channel, a person only by their number), that the bot is a member of the group or channel, and that a person wrote to the bot first";
-  }
+  if (/chat not found/i.test(said)) return chatNotFound(chatId);
   return "";
+}
+
+/**
+ * What to check of a chat Telegram does not find, by what its id or @name says it is, where known:
+ * Telegram takes the @name of a public group or channel only, never a person's; a person's number
+ * only once they wrote to the bot; a supergroup's or channel's id is -(10^12 + its own number), not
+ * that number (t.me/c/<number>, Telegram Web K's #-<number>).
+ */
+function chatNotFound(chatId?: string): string {
+  const check = "; check the id in the channel's chatIds";
+  const supergroup = "a supergroup's or channel's begins with -100 and has 13 digits";
+  if (chatId === undefined) {
+    return `${check} (${supergroup}; an @name reaches only a public group or channel), that the bot is a member of the group or channel, and that a person wrote to the bot first`;
+  }
+  if (chatId.startsWith("@")) {
+    return "; check the @name in the channel's chatIds: an @name reaches only a public group or channel the bot is a member of, not a person, whom chatIds lists by their number";
+  }
+  if (!chatId.startsWith("-")) {
+    return `${check}: the bot reaches a person only once they have written to it (opened it in Telegram and pressed Start)`;
+  }
+  if (/^-100\d{10}$/.test(chatId)) return `${check}, and that the bot is a member of the group or channel`;
+  return `${check} (${supergroup}), and that the bot is a member of the group`;
 }
 
 /** The characters MarkdownV2 reserves, each sent escaped so the text shows as written. */
@@ -341,6 +359,13 @@ export function telegramSender(
         if (moved !== undefined) {
           to = String(moved);
           continue;
+        }
+        // What to check of a chat not found depends on the chat, which the error mapper does not know.
+        if (answer && /chat not found/i.test(answer.description)) {
+          throw new UpstreamError(
+            `${api.name} did not take the message (400: ${answer.description})${chatAdvice(400, answer, to, chatIds)}.`,
+            400,
+          );
         }
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
