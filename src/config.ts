@@ -34,6 +34,7 @@ import {
   settingFromEnv,
   settingsErrors,
   setValue,
+  strayBlanks,
   WINDOWS_PATH_IN_JSON,
   word,
 } from "./settings.js";
@@ -730,6 +731,12 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
  * section's key written with its dot (webhooks.listen) is told to go in the section's object.
  */
 function fileKeyHint(name: string, value: unknown, section: Section, sections: Section[]): string {
+  // A key with a blank at either end is not shown, so "did you mean" would name what the reader sees.
+  const written = name.trim();
+  const sectionNamed = !section.key && sections.some((s) => s.key === written);
+  if (written !== name && (Object.hasOwn(section.settings, written) || sectionNamed)) {
+    return `${strayBlanks(name)}; write ${JSON.stringify(written)} alone`;
+  }
   const all = sections.flatMap((s) =>
     Object.entries(s.settings).map(([key, setting]) => ({
       section: s,

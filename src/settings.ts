@@ -823,7 +823,7 @@ export function closedObject<Shape extends z.ZodRawShape>(
 }
 
 /** What the blanks at either end of a key do, as a refusal that does not show the key says: "a space after it makes it another key". */
-function strayBlanks(key: string): string {
+export function strayBlanks(key: string): string {
   const before = key.slice(0, key.length - key.trimStart().length);
   const after = key.slice(key.trimEnd().length);
   const blanks = [

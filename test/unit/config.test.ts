@@ -1305,6 +1305,19 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a key of the file with a stray blank, which the refusal does not show, is told which blank to take out", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    expect(refused({ " logLevel": "debug" })).toMatch(
+      /^unknown setting \[not shown\] in config file .*; a space before it makes it another key; write "logLevel" alone$/,
+    );
+    expect(refused({ webhooks: { "retention\t": {} } })).toMatch(
+      /^unknown setting webhooks\.\[not shown\] in config file .*; a tab after it makes it another key; write "retention" alone$/,
+    );
+    expect(refused({ "notify ": { channels: {} } })).toMatch(
+      /^unknown setting \[not shown\] in config file .*; a space after it makes it another key; write "notify" alone$/,
+    );
+  });
+
   test("a key one letter off, or two in a long one, is named with the key meant", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ logLevl: "debug" })).toMatch(/^unknown setting logLevl in .*; did you mean logLevel\?$/);
