@@ -1200,6 +1200,48 @@ describe("cross rates", () => {
     }
   });
 
+  test("a date with a time in a zone by its name or offset, or with a dotted time, is told the date to send", async () => {
+    setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "3. 3. 2026 10.15",
+      "2026-03-03 CET",
+      "3.3.2026 Europe/Prague",
+      "3.3.2026 10:15 GMT+2",
+      "3.3.2026 10:15 SEČ",
+      "3.3.2026 10:15 Europe/Prague",
+    ]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    // 00:30 on 1 September in Prague: an American order's evening, its zone written as a name or an offset.
+    for (const [date, zone] of [
+      ["31.08.2026 18:30 EDT", "UTC-04:00"],
+      ["2026-08-31 18:30 GMT-4", "UTC-04:00"],
+      ["Aug 31, 2026 6:30 pm America/New_York", "America/New_York"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
+      );
+    }
+    // A time no clock shows, or a zone not known, leaves the date in Prague unknown: neither is passed over.
+    for (const [date, time] of [
+      ["3.3.2026 25:30", "25:30"],
+      ["31.08.2026 23:75 +01:00", "23:75"],
+      ["2026-08-31T25:30:00Z", "25:30:00"],
+      ["3 March 2026 13:15 pm", "13:15 pm"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has ${time} for its time of day, which no clock shows: send the date meant`,
+      );
+    }
+    expect(await refused("31.08.2026 18:30 XST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 XST ends in XST, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated",
+    );
+  });
+
   test("a time stamp whose date in Prague has not begun anywhere is not told to send that date", async () => {
     setClock("2026-11-30T08:00:00Z"); // 22:00 in UTC+14: 2026-12-01 has begun nowhere
     const refused = await server.call("currency_convert", {

@@ -2,7 +2,18 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
-import { clock, dateIn, HOUR_MS, isCalendarDate, isoDate, weekdayName } from "../../src/time.js";
+import {
+  clock,
+  dateIn,
+  HOUR_MS,
+  isCalendarDate,
+  isoDate,
+  isoTime,
+  isTimeZone,
+  localIso,
+  weekdayName,
+  zonedEpoch,
+} from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { FIRST_CNB_FIXING, PUBLICATION } from "./cnb.js";
 import {
@@ -229,6 +240,13 @@ function notADate(
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
   const text = timed?.date ?? weekday?.rest ?? short;
+  // Where the time or its zone cannot be read, the date in Prague cannot be told: it may be the next or the last.
+  if (timed?.impossible) {
+    return `must be a date as YYYY-MM-DD: ${sent} has ${timed.impossible} for its time of day, which no clock shows: send the date meant`;
+  }
+  if (timed?.unknownZone) {
+    return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
+  }
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
@@ -311,10 +329,11 @@ function notADate(
   }
   const refused = ahead(meant);
   // A time stamp, as ISO 8601 writes it or a date and a time in a zone (Tue, 01 Dec 2026 05:00:00 +1400).
-  const zoned = timed?.zone && `${meant}T${timed.time}${timed.zone}`;
+  const zoned = timed?.time && timed.zone && zonedStamp(meant, timed.time, timed.zone);
   const stamp = meant === stamped ? text : zoned;
+  const zoneName = timed?.zone?.includes("/") ? timed.zone : undefined;
   // A time stamp east of Prague, its own date not begun anywhere, may be of a Prague date that has.
-  const inPragueBegun = refused && stamp ? pragueDateOf(stamp, meant) : undefined;
+  const inPragueBegun = refused && stamp ? pragueDateOf(stamp, meant, zoneName) : undefined;
   if (refused && inPragueBegun && !ahead(inPragueBegun.there)) {
     return `must be a date as YYYY-MM-DD: send ${inPragueBegun.there}, the time stamp's date in Prague and Frankfurt, where the fixings are dated; ${meant}, its date in ${inPragueBegun.zone}, ${refused}`;
   }
@@ -322,7 +341,7 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${text} is ${meant}${readYear === undefined ? "" : ` with its year read as ${readYear}`}, but ${refused}`;
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
-  const inZone = stamp ? inPrague(stamp, meant, ahead) : "";
+  const inZone = stamp ? inPrague(stamp, meant, ahead, zoneName) : "";
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
 }
 
@@ -331,19 +350,88 @@ const DATE_TEXT_MAX = 80;
 
 /**
  * A date followed by a time of day, as an order or an e-mail dates it ("03.03.2026 10:15", "3 March 2026 at
- * 10:15 pm", "03 Mar 2026 10:00:00 GMT"): the date, the time as HH:MM:SS, and its zone where one is written
- * (Z for UTC and GMT). A time stamp as ISO 8601 writes it is read as one elsewhere.
+ * 10:15 pm", "03 Mar 2026 10:00:00 GMT", "3. 3. 2026 10.15"), or by a zone alone ("2026-03-03 CET"): the date,
+ * the time as HH:MM:SS, and its zone where one is written: an offset (+01:00, GMT+2), a name of one (CET, EST)
+ * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, a zone not known `unknownZone`,
+ * as neither can say the date in Prague. A time stamp as ISO 8601 writes it is read as one elsewhere.
  */
-function withTime(text: string): { date: string; time: string; zone?: string } | undefined {
-  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(text)) return undefined;
-  const [, date = "", hours = "", minutes = "", seconds = "00", half = "", zone] =
-    /^(.*\d.*?),?\s+(?:at\s+|um\s+|v\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?(?:\s*(UTC|GMT|Z|[+-]\d{2}:?\d{2}))?$/i.exec(
+function withTime(
+  text: string,
+): { date: string; time?: string; zone?: string; impossible?: string; unknownZone?: string } | undefined {
+  if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
+  const [, date = "", clockTime = "", hours = "", minutes = "", seconds = "00", half = "", zone = ""] =
+    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*([ap])\.?m\.?(?!\p{L}))?)\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
       text,
     ) ?? [];
-  if (!date) return undefined;
-  const hour = (Number(hours) % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
-  const time = `${String(hour).padStart(2, "0")}:${minutes}:${seconds}`;
-  return { date, time, zone: zone && (/^(UTC|GMT)$/i.test(zone) ? "Z" : zone) };
+  if (!date || !(clockTime || zone)) return undefined;
+  const offset = zone ? zoneOffset(zone) : undefined;
+  // A word after a date without a time is no zone unless it names one: "3 Mar" is a date.
+  if (!clockTime) return offset === undefined ? undefined : { date };
+  if (zone && offset === undefined) return { date, unknownZone: zone };
+  const hour = Number(hours);
+  if (Number(minutes) > 59 || Number(seconds) > 59 || (half ? hour < 1 || hour > 12 : hour > 23)) {
+    return { date, impossible: clockTime };
+  }
+  const hour24 = (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
+  const time = `${String(hour24).padStart(2, "0")}:${minutes}:${seconds}`;
+  return { date, time, ...(offset !== undefined && { zone: offset }) };
+}
+
+/**
+ * The offset from UTC a zone written after a time stands for (Z, +01:00), or for an IANA zone its name, whose
+ * offset the date gives; undefined for a word that names no zone known. Names of zones are read only where
+ * they have one meaning: CST is China's and America's Central.
+ */
+function zoneOffset(zone: string): string | undefined {
+  const named = ZONE_NAMES.get(zone.toUpperCase());
+  if (named !== undefined) return named;
+  const [, sign, hours = "", minutes = "00"] = /^(?:UTC|GMT)?\s?([+-])(\d{1,2})(?::?(\d{2}))?$/i.exec(zone) ?? [];
+  if (sign)
+    return Number(hours) > 14 || Number(minutes) > 59 ? undefined : `${sign}${hours.padStart(2, "0")}:${minutes}`;
+  return zone.includes("/") && isTimeZone(zone) ? zone : undefined;
+}
+
+/** Names of zones as a time is written with them, in upper case, and their offsets; Czech SEČ and German MEZ are CET. */
+const ZONE_NAMES = new Map<string, string>(
+  Object.entries({
+    Z: "Z",
+    UTC: "Z",
+    GMT: "Z",
+    WET: "Z",
+    WEST: "+01:00",
+    BST: "+01:00",
+    CET: "+01:00",
+    MEZ: "+01:00",
+    SEČ: "+01:00",
+    SEC: "+01:00",
+    CEST: "+02:00",
+    MESZ: "+02:00",
+    SELČ: "+02:00",
+    SELC: "+02:00",
+    EET: "+02:00",
+    EEST: "+03:00",
+    EST: "-05:00",
+    EDT: "-04:00",
+    MST: "-07:00",
+    MDT: "-06:00",
+    PST: "-08:00",
+    PDT: "-07:00",
+  }),
+);
+
+/** A date and time in `zone` (an offset or an IANA zone's name) as an ISO 8601 time stamp with its offset. */
+function zonedStamp(date: string, time: string, zone: string): string {
+  if (!zone.includes("/")) return `${date}T${time}${zone}`;
+  const [hours = 0, minutes = 0, seconds = 0] = time.split(":").map(Number);
+  const at = zonedEpoch(
+    Number(date.slice(0, 4)),
+    Number(date.slice(5, 7)),
+    Number(date.slice(8, 10)),
+    hours * 60 + minutes,
+    zone,
+  );
+  // Its offset, after the minute: 2026-08-31T18:30-04:00.
+  return `${date}T${time}${localIso(at + seconds * 1000, zone).slice(16)}`;
 }
 
 /**
@@ -562,8 +650,13 @@ function yearOfTwoDigits(digits: string): number {
  * Prague and Frankfurt, where the fixings are dated, that day too: which is the transaction's, the
  * stamp's zone or the banks', only the user knows; or where that day has not begun, why it is refused, `ahead`.
  */
-function inPrague(stamp: string, stamped: string, ahead: (date: string) => string | undefined): string {
-  const other = pragueDateOf(stamp, stamped);
+function inPrague(
+  stamp: string,
+  stamped: string,
+  ahead: (date: string) => string | undefined,
+  zoneName?: string,
+): string {
+  const other = pragueDateOf(stamp, stamped, zoneName);
   if (!other) return "";
   const { there, zone } = other;
   const refused = ahead(there);
@@ -574,9 +667,9 @@ function inPrague(stamp: string, stamped: string, ahead: (date: string) => strin
 
 /**
  * A time stamp's date in Prague and Frankfurt, `there`, where it is another than its date in its own
- * zone, `stamped`, and that zone as said (UTC+14:00).
+ * zone, `stamped`, and that zone as said (UTC+14:00), or by its name where it was written with one (America/New_York).
  */
-function pragueDateOf(stamp: string, stamped: string): { there: string; zone: string } | undefined {
+function pragueDateOf(stamp: string, stamped: string, zoneName?: string): { there: string; zone: string } | undefined {
   // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
   const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
   const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
@@ -585,7 +678,7 @@ function pragueDateOf(stamp: string, stamped: string): { there: string; zone: st
   const there = dateIn(PUBLICATION.zone, instant);
   if (there === stamped) return undefined;
   const offset = zone.toUpperCase() === "Z" ? "" : zone.replace(/^([+-]\d{2}):?(\d{2})$/, "$1:$2");
-  return { there, zone: `UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}` };
+  return { there, zone: zoneName ?? `UTC${offset === "+00:00" || offset === "-00:00" ? "" : offset}` };
 }
 
 export const date = dateArg(() => "leave date out for the latest fixing", "any");
