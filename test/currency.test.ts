@@ -873,6 +873,23 @@ describe("cross rates", () => {
     );
   });
 
+  test("a month and a two-digit year with a slash, as an invoice's period writes it, is told that month's days too", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("03/26")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 03/26 has no year: send 2026-03-26, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; or, where it is a month and its year, 03/26 is 2026-03 (its year read as 2026), a month: send one of its days, 2026-03-01 to 2026-03-31",
+    );
+    expect(await refused("12/27")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 12/27 has no year: send 2025-12-27, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; or, where it is a month and its year, 12/27 is 2027-12 (its year read as 2027), a month still to come: leave date out for the latest fixing",
+    );
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "1/26", end: "3/26" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 1/26 has no year: send 2026-01-26, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; or, where it is a month and its year, 1/26 is 2026-01 (its year read as 2026), a month: send 2026-01-01, its first day; end: must be a date as YYYY-MM-DD: 3/26 has no year: send 2026-03-26, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; or, where it is a month and its year, 3/26 is 2026-03 (its year read as 2026), a month: send 2026-03-31, its last day",
+    );
+    // A year far from today's is no likely reading: 03/04 is a day and month.
+    expect(await refused("03/04")).not.toContain("a month and its year");
+  });
+
   test("a day and month without a year are told their latest date begun in Prague, not one begun only east of it", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -317,6 +317,10 @@ function notADate(
           ? iso(String(wordsYear ?? words.year), words.month, words.day)
           : (stamped ?? reading?.date ?? pastEndOrder?.date);
   const yearless = meant ? undefined : withoutYear(text, words, weekday, sent);
+  const monthOf = yearless && !weekday ? monthOfTwoDigitYear(text) : undefined;
+  if (monthOf) {
+    return `${yearless}; or, where it is a month and its year, ${text} is ${daysOf(monthOf, ofMonth, insteadOfLater)}`;
+  }
   if (yearless) return yearless;
   // A day past its month's end, where the text says which is the day (31 April 2026, 31.4.2026), is told that month's last.
   const pastEnd = meant && !isCalendarDate(meant) && pastMonthEnd(meant);
@@ -578,19 +582,37 @@ function latestOf(month: string, day: string, weekdays?: string[]): string | und
  */
 function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
   const span = monthGiven(text) ?? quarterGiven(text);
-  if (!span) return undefined;
-  const { first, last, what } = span;
+  return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
+}
+
+/** What a month or quarter is, and which of its days to send, as `ofMonthGiven` says it. */
+function daysOf(
+  { first, last, what }: { first: string; last: string; what: string },
+  ofMonth: MonthDay,
+  insteadOfLater: () => string,
+): string {
   const [named, which] = ofMonth === "last" ? [last, "last"] : [first, "first"];
-  if (!begun(named)) {
-    return `must be a date as YYYY-MM-DD: ${text} is ${what} ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
-  }
+  if (!begun(named)) return `${what} ${begun(first) ? "not over" : "still to come"}: ${insteadOfLater()}`;
   const upTo = begun(last) ? last : latestBegun();
-  if (ofMonth === "any" && upTo === first) {
-    return `must be a date as YYYY-MM-DD: ${text} is ${what}: send ${first}, its first day and the only one begun`;
-  }
+  if (ofMonth === "any" && upTo === first) return `${what}: send ${first}, its first day and the only one begun`;
   return ofMonth === "any"
-    ? `must be a date as YYYY-MM-DD: ${text} is ${what}: send one of its days, ${first} to ${upTo}`
-    : `must be a date as YYYY-MM-DD: ${text} is ${what}: send ${named}, its ${which} day`;
+    ? `${what}: send one of its days, ${first} to ${upTo}`
+    : `${what}: send ${named}, its ${which} day`;
+}
+
+/**
+ * A month and a year of two digits with a slash between, as an invoice's period or a card's expiry writes it
+ * (03/26, March 2026), which is read as a day and month too: the month, its first and last days. Only a year
+ * near today's is read so: 03/04 is far likelier 3 April or 4 March than March 2004.
+ */
+function monthOfTwoDigitYear(text: string): { first: string; last: string; what: string } | undefined {
+  const [, number = "", digits = ""] = /^(\d{1,2})\/(\d{2})$/.exec(text) ?? [];
+  const year = digits ? yearOfTwoDigits(digits) : 0;
+  const thisYear = Number(dateIn(PUBLICATION.zone).slice(0, 4));
+  if (year < thisYear - 2 || year > thisYear + 1) return undefined;
+  const month = `${year}-${number.padStart(2, "0")}`;
+  const last = lastDayOf(month);
+  return last ? { first: `${month}-01`, last, what: `${month} (its year read as ${year}), a month` } : undefined;
 }
 
 /** A month and its year, its first and last days (YYYY-MM-DD). */
