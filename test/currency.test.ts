@@ -848,7 +848,7 @@ describe("cross rates", () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     // Monday 30 November 2026: 3 March's latest date is this year's, 3 December's last year's.
-    for (const date of ["3 March", "March 3", "3rd of March", "3. 3.", "3.3.", "03-03", "3/3"]) {
+    for (const date of ["3 March", "March 3", "3rd of March", "the 3rd of March", "3. 3.", "3.3.", "03-03", "3/3"]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
       );
@@ -911,7 +911,17 @@ describe("cross rates", () => {
   test("a day and month in words with a year are told the date to send, as without a year they are", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
-    for (const date of ["3 March 2026", "March 3, 2026", "3rd of March 2026", "Mar. 3 2026"]) {
+    // As said too, with "the" before the day, and "on" before that.
+    for (const date of [
+      "3 March 2026",
+      "March 3, 2026",
+      "3rd of March 2026",
+      "Mar. 3 2026",
+      "the 3rd of March 2026",
+      "on the 3rd of March 2026",
+      "March the 3rd, 2026",
+      "Tuesday the 3rd of March 2026",
+    ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
       );

@@ -502,14 +502,16 @@ function withoutYear(
 }
 
 /**
- * A day and month in words, "3 March" or "March 3", or as Czech and German write it, "3. března",
+ * A day and month in words, "3 March" or "March 3" (as said too, "the 3rd of March", "March the 3rd"), or as Czech and German write it, "3. března",
  * "3. März", and its year where one follows ("3 March 2026", "March 3, 2026", "3. března 2026"), of four digits
  * or two ("3 March 26", "3 Mar '26"); with dashes or slashes, the year last or first ("03-Mar-26", "2026-Mar-03").
  */
 function inWords(text: string): { day: string; month: string; year?: string } | undefined {
   const dayFirst =
-    /^(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
-  const monthFirst = /^(\p{L}{3,})\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
+    /^(?:(?:on\s+)?the\s+)?(\d{1,2})(?:\.\s*|(?:st|nd|rd|th)?\s+(?:of\s+)?)(\p{L}{3,})\.?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(
+      text,
+    );
+  const monthFirst = /^(\p{L}{3,})\.?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+['’]?(\d{4}|\d{2}))?$/iu.exec(text);
   // As a bank statement or a spreadsheet writes it: 03-Mar-2026, 03/Mar/26, 2026-Mar-03.
   const dashed = /^(\d{1,2})([-/])(\p{L}{3,})\2(\d{4}|\d{2})$/u.exec(text);
   const yearFirst = /^(\d{4})([-/])(\p{L}{3,})\2(\d{1,2})$/u.exec(text);
