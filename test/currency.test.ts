@@ -1121,6 +1121,18 @@ describe("cross rates", () => {
     expect(await refused("Mon, 03/11/2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Mon, 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does, but those are a Tuesday and a Wednesday, not Mon: send the date meant",
     );
+    // A Czech or German short name of two letters without its dot, as Czech calendars write it: "so" is Saturday
+    // in Czech and Sunday in German, and 1 March 2026 a Sunday.
+    for (const [date, sent] of [
+      ["so 1. 3. 2026", "2026-03-01"],
+      ["ne 1. 3. 2026", "2026-03-01"],
+      ["st 4. 3. 2026", "2026-03-04"],
+      ["Mo 2. 3. 2026", "2026-03-02"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
+      );
+    }
     // Czech "do" (until) and "po" (after) before a date are no weekdays.
     expect(await refused("do 3. března 2026")).toMatch(
       /: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/,

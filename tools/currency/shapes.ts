@@ -440,13 +440,14 @@ function zonedStamp(date: string, time: string, zone: string): string {
 
 /**
  * A weekday a date is led by, as a letter or a receipt dates it ("Tuesday, 3 March 2026", "Di., 3. März 2026",
- * "út 3. 3. 2026"): the word, the weekdays it names (Czech "so" is Saturday, German "So" Sunday), and the
- * date after it. A name of two letters is one only with its dot or comma: Czech "do 3. 3." is "until".
+ * "út 3. 3. 2026", "so 1. 3. 2026"): the word, the weekdays it names (Czech "so" is Saturday, German "So" Sunday),
+ * and the date after it. "do" and "po" are weekdays only with their dot or comma: Czech "do 3. 3." is "until", "po" "after".
  */
 function leadingWeekday(text: string): { word: string; names: string[]; rest: string } | undefined {
   const [, word = "", mark = "", rest = ""] = /^(\p{L}{2,})(\.,?|,|\s)\s*(.*\d.*)$/u.exec(text) ?? [];
-  const names = WEEKDAYS.get(word.toLowerCase().normalize("NFD").replace(/\p{M}/gu, ""));
-  if (!names || (word.length === 2 && !/[.,]/.test(mark))) return undefined;
+  const plain = word.toLowerCase().normalize("NFD").replace(/\p{M}/gu, "");
+  const names = WEEKDAYS.get(plain);
+  if (!names || ((plain === "do" || plain === "po") && !/[.,]/.test(mark))) return undefined;
   return { word, names, rest };
 }
 
