@@ -1170,6 +1170,39 @@ describe("cross rates", () => {
     expect(await refused("Q5 2026")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
   });
 
+  test("a half-year or an ISO week where a date is taken is told its days to send, as a quarter is", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["H1 2026", "2026-H1", "1H26", "1. pololetí 2026", "1. Halbjahr 2026"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-01-01 to 2026-06-30`,
+      );
+    }
+    // Week 1 of 2026 begins on Monday 29 December 2025, as ISO 8601 counts weeks.
+    for (const [date, first, last] of [
+      ["2026-W10", "2026-03-02", "2026-03-08"],
+      ["2026W10", "2026-03-02", "2026-03-08"],
+      ["W10 2026", "2026-03-02", "2026-03-08"],
+      ["2026-W01", "2025-12-29", "2026-01-04"],
+      ["2020-W53", "2020-12-28", "2021-01-03"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a week: send one of its days, ${first} to ${last}`,
+      );
+    }
+    for (const date of ["2026-W10-2", "2026W102"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "2026-W10", end: "H2 2026" }))).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-W10 is a week: send 2026-03-02, its first day; end: must be a date as YYYY-MM-DD: H2 2026 is a half-year not over: an end of 2026-11-30 takes the range to the latest fixing",
+    );
+    // 2025 has 52 weeks: no week 53, no date.
+    expect(await refused("2025-W53")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

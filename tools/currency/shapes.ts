@@ -4,6 +4,7 @@ import { listed, word } from "../../src/settings.js";
 import { capitalized } from "../../src/shown.js";
 import {
   clock,
+  DAY_MS,
   dateIn,
   HOUR_MS,
   isCalendarDate,
@@ -315,7 +316,7 @@ function notADate(
         ? iso(y, m, d)
         : words?.year
           ? iso(String(wordsYear ?? words.year), words.month, words.day)
-          : (stamped ?? reading?.date ?? pastEndOrder?.date);
+          : (stamped ?? reading?.date ?? isoWeekDate(text) ?? pastEndOrder?.date);
   const yearless = meant ? undefined : withoutYear(text, words, weekday, sent);
   const monthOf = yearless && !weekday ? monthOfTwoDigitYear(text) : undefined;
   if (monthOf) {
@@ -584,7 +585,7 @@ function latestOf(month: string, day: string, weekdays?: string[]): string | und
  * come, where that day has not begun, what to send instead, `insteadOfLater`.
  */
 function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
-  const span = monthGiven(text) ?? quarterGiven(text);
+  const span = monthGiven(text) ?? quarterGiven(text) ?? halfGiven(text) ?? weekGiven(text);
   return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
 }
 
@@ -648,6 +649,52 @@ function quarterGiven(text: string): { first: string; last: string; what: string
   const month = (index: number) => `${year}-${String(index).padStart(2, "0")}`;
   const last = lastDayOf(month(quarter * 3));
   return last ? { first: `${month(quarter * 3 - 2)}-01`, last, what: "a quarter" } : undefined;
+}
+
+/**
+ * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26), or a Czech
+ * or German one (1. pololetí 2026, 2. Halbjahr 2026). A year of two digits is read as a date's is.
+ */
+function halfGiven(text: string): { first: string; last: string; what: string } | undefined {
+  const [, afterH, beforeH, yearAfter] =
+    /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
+  const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
+  const half = Number(afterH ?? beforeH ?? halfAfter);
+  const written = yearAfter ?? yearBefore;
+  if (!half || !written) return undefined;
+  const year = written.length === 2 ? yearOfTwoDigits(written) : Number(written);
+  return half === 1
+    ? { first: `${year}-01-01`, last: `${year}-06-30`, what: "a half-year" }
+    : { first: `${year}-07-01`, last: `${year}-12-31`, what: "a half-year" };
+}
+
+/**
+ * An ISO 8601 week (2026-W10, 2026W10, W10 2026), its Monday and Sunday: week 1 is the one with the year's first
+ * Thursday, so its Monday may be in the year before, and a year has 52 weeks or 53.
+ */
+function weekGiven(text: string): { first: string; last: string; what: string } | undefined {
+  const [, yearFirst, weekAfter] = /^(\d{4})-?W(\d{2})$/i.exec(text) ?? [];
+  const [, weekBefore, yearLast] = /^W(\d{1,2})[\s/-]+(\d{4})$/i.exec(text) ?? [];
+  const monday = isoWeekMonday(Number(yearFirst ?? yearLast), Number(weekAfter ?? weekBefore));
+  return monday === undefined
+    ? undefined
+    : { first: isoDate(monday), last: isoDate(monday + 6 * DAY_MS), what: "a week" };
+}
+
+/** The Monday (epoch at UTC midnight) of ISO 8601 week `week` of `year`, if the year has that week. */
+function isoWeekMonday(year: number, week: number): number | undefined {
+  if (!year || week < 1 || week > 53) return undefined;
+  const fourth = Date.UTC(year, 0, 4);
+  const monday = fourth - ((new Date(fourth).getUTCDay() + 6) % 7) * DAY_MS + (week - 1) * 7 * DAY_MS;
+  // Week 53 is one only where its Thursday is in the year.
+  return new Date(monday + 3 * DAY_MS).getUTCFullYear() === year ? monday : undefined;
+}
+
+/** A day of an ISO 8601 week (2026-W10-2, 2026W102: the week's Tuesday), as YYYY-MM-DD. */
+function isoWeekDate(text: string): string | undefined {
+  const [, year, week, day] = /^(\d{4})-W(\d{2})-([1-7])$/i.exec(text) ?? /^(\d{4})W(\d{2})([1-7])$/i.exec(text) ?? [];
+  const monday = isoWeekMonday(Number(year), Number(week));
+  return monday === undefined ? undefined : isoDate(monday + (Number(day) - 1) * DAY_MS);
 }
 
 /** Which day of a month given for a date is named to send: a range's first or last, or any for a date. */
