@@ -1203,6 +1203,31 @@ describe("cross rates", () => {
     expect(await refused("2025-W53")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
   });
 
+  test("a range sent as one date is told its ends, and that a history has every fixing in it", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of [
+      "1.–5. 3. 2026",
+      "1.-5. 3. 2026",
+      "1. 3. – 5. 3. 2026",
+      "2026-03-01/2026-03-05",
+      "2026-03-01..2026-03-05",
+      "1 March to 5 March 2026",
+    ]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,
+      );
+    }
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(
+      text(await server.call("currency_history", { ...range, start: "2026-03-01/2026-03-05", end: "2026-03-05" })),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-03-01/2026-03-05 is a range of days: send 2026-03-01 as start and 2026-03-05 as end",
+    );
+    // A time after a date is no range's end.
+    expect(await refused("1. 3. 2026 - 10:15")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30/);
+  });
+
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {
     setClock("2026-12-01T08:00:00Z"); // after every stamp here: none is of a day still to come
     const refused = async (date: string) =>

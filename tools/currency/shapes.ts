@@ -251,6 +251,13 @@ function notADate(
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
+  const range = rangeGiven(text);
+  if (range) {
+    const [from, to] = range.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater) ?? side);
+    return ofMonth === "any"
+      ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
+      : `must be a date as YYYY-MM-DD: ${text} is a range of days: send ${from} as start and ${to} as end`;
+  }
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
   // which no source has), and said, as the century is not written.
@@ -348,6 +355,41 @@ function notADate(
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   const inZone = stamp ? inPrague(stamp, meant, ahead, zoneName) : "";
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
+}
+
+/**
+ * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05), or with a dash, dots or a word
+ * between its ends (1.–5. 3. 2026, 1 March to 5 March 2026); a first end of a day alone takes its month and year
+ * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026).
+ */
+function rangeGiven(text: string): [string, string] | undefined {
+  const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/.exec(text) ?? [];
+  if (isoFrom && isoTo) return [isoFrom, isoTo];
+  const [, from = "", to = ""] =
+    /^(\d{1,2}\.)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
+    /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|through|bis|až)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
+      text,
+    ) ??
+    [];
+  // A time after a date is no end of a range: 3 March 2026 - 10:15.
+  if (!from || /^\d{1,2}:\d{2}/.test(to)) return undefined;
+  const [, dayAlone] = /^(\d{1,2})\.?$/.exec(from) ?? [];
+  const [, rest] = /^\d{1,2}(\..*\d)$/.exec(to) ?? [];
+  if (dayAlone && rest) return [`${dayAlone}${rest}`, to];
+  // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1 March to 5 March 2026.
+  const [, year] = /\s(\d{4})$/.exec(to) ?? [];
+  return [year && !/\d{4}/.test(from) ? `${from} ${year}` : from, to];
+}
+
+/** The date a refusal of `side` names to send, if one: a range's end read as a date is read. */
+function sendOf(
+  side: string,
+  ahead: (date: string) => string | undefined,
+  ofMonth: MonthDay,
+  insteadOfLater: () => string,
+): string | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) ? side : undefined;
+  return /: send (\d{4}-\d{2}-\d{2})$/.exec(notADate(side, ahead, ofMonth, insteadOfLater))?.[1];
 }
 
 /** The longest text read for the date it may be: a weekday, a date in words, a time and its zone fit. */
