@@ -753,6 +753,18 @@ describe("cross rates", () => {
     expect(await refused(0.1)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
     );
+    // A Unix time, in seconds or milliseconds, as a payment's API stamps it: its date in Prague, and in UTC where another.
+    for (const date of [1772524800, 1772524800000]) {
+      expect(await refused(date), String(date)).toBe(
+        `Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: ${date} is a Unix time, 2026-03-03T08:00Z: send 2026-03-03, its date in Prague and Frankfurt, where the fixings are dated`,
+      );
+    }
+    expect(await refused(1772578800)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 1772578800 is a Unix time, 2026-03-03T23:00Z: send 2026-03-04, its date in Prague and Frankfurt, where the fixings are dated, or 2026-03-03, its date in UTC, whichever the transaction is booked on",
+    );
+    expect(await refused(1798761600)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 1798761600 is a Unix time, 2027-01-01T00:00Z, 2027-01-01 in Prague and Frankfurt, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
     expect(text(await server.call("currency_history", { ...range, end: 20261231 }))).toBe(
       "Invalid arguments for currency_history: end: expected string, received number: must be a date as YYYY-MM-DD: 20261231 is 2026-12-31, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); an end of 2026-11-30 takes the range to the latest fixing",

@@ -195,7 +195,7 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
         const written = String(issue.input);
         // 30.10, 30 October, arrives as 30.1: no month is read from it, lest it be told January's date.
         const lostZero = /^(?:[1-9]|[12]\d|3[01])\.1$/.test(written);
-        const read = notADate(lostZero ? "" : written, ahead, ofMonth, insteadOfLater);
+        const read = unixTime(issue.input, ahead) ?? notADate(lostZero ? "" : written, ahead, ofMonth, insteadOfLater);
         return `expected string, received number: ${lostZero ? `${written} may be ${written}0, its last zero dropped as a number drops it; ` : ""}${read}`;
       },
     })
@@ -206,6 +206,23 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
     })
     .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
     .refine(begun, { error: tooLate });
+}
+
+/**
+ * For a number that is a Unix time, in seconds or milliseconds (1772524800, as a payment's API stamps it), its
+ * date in Prague and Frankfurt, where the fixings are dated, to send, and in UTC where it is another; or why it is
+ * refused, `ahead`. Only times from 2001 on, when a Unix time in seconds has ten digits, are read as one.
+ */
+function unixTime(input: number, ahead: (date: string) => string | undefined): string | undefined {
+  const epoch = Number.isInteger(input) && input >= 1e9 && input < 1e10 ? input * 1000 : input;
+  if (!Number.isInteger(epoch) || epoch < 1e12 || epoch >= 1e13) return undefined;
+  const there = dateIn(PUBLICATION.zone, epoch);
+  const utc = isoDate(epoch);
+  const read = `${input} is a Unix time, ${new Date(epoch).toISOString().slice(0, 16)}Z`;
+  const refused = ahead(there);
+  if (refused) return `must be a date as YYYY-MM-DD: ${read}, ${there} in Prague and Frankfurt, but ${refused}`;
+  const inUtc = utc === there ? "" : `, or ${utc}, its date in UTC, whichever the transaction is booked on`;
+  return `must be a date as YYYY-MM-DD: ${read}: send ${there}, its date in Prague and Frankfurt, where the fixings are dated${inUtc}`;
 }
 
 /**
