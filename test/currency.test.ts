@@ -1320,6 +1320,10 @@ describe("cross rates", () => {
       "3.3.2026 10:15 GMT+2",
       "3.3.2026 10:15 SEČ",
       "3.3.2026 10:15 Europe/Prague",
+      // As German and Czech write the hour after a time.
+      "3. März 2026, 10:15 Uhr",
+      "3. 3. 2026 10:15 hod.",
+      "3. 3. 2026 10.15 h",
     ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
