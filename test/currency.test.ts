@@ -1350,6 +1350,13 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has ${time} for its time of day, which no clock shows: send the date meant`,
       );
     }
+    // 24:00 is the day's end: the date without a zone, and with one, the next day's midnight there.
+    expect(await refused("3.3.2026 24:00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+    );
+    expect(await refused("2026-08-31 24:00 UTC")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in UTC, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
     expect(await refused("31.08.2026 18:30 XST")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 XST ends in XST, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated",
     );

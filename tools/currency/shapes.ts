@@ -433,10 +433,12 @@ function withTime(
   if (!clockTime) return offset === undefined ? undefined : { date };
   if (zone && offset === undefined) return { date, unknownZone: zone };
   const hour = Number(hours);
-  if (Number(minutes) > 59 || Number(seconds) > 59 || (half ? hour < 1 || hour > 12 : hour > 23)) {
+  // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
+  const dayEnd = !half && hour === 24 && Number(minutes) === 0 && Number(seconds) === 0;
+  if (!dayEnd && (Number(minutes) > 59 || Number(seconds) > 59 || (half ? hour < 1 || hour > 12 : hour > 23))) {
     return { date, impossible: clockTime };
   }
-  const hour24 = (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
+  const hour24 = dayEnd ? 24 : (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
   const time = `${String(hour24).padStart(2, "0")}:${minutes}:${seconds}`;
   return { date, time, ...(offset !== undefined && { zone: offset }) };
 }
