@@ -364,6 +364,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(await said("d1")).toContain(
           `of event ${erased.id} (source "shop"), which was erased from the store by hand:`,
         );
+        const readOn = await client.callTool({ name: "events_list", arguments: { since: erased.id } });
+        expect((readOn.content as { text: string }[])[0]?.text).toContain(
+          'Every event kept came after it: pass since="c0" for them.',
+        );
       } finally {
         await app.close();
       }

@@ -136,6 +136,15 @@ export async function retentionOf(
   return { dropped, never, mayBe, through };
 }
 
+/**
+ * Whether the events erased by hand that event ids `ids` name were received before every event kept,
+ * as one erased where retention has dropped none may have been: no event kept is there to read on from.
+ */
+export async function erasedBeforeAllKept(store: EventStore, ids: string[]): Promise<boolean> {
+  const oldestKept = await store.firstAfter({}, 0);
+  return !oldestKept || ids.every((id) => decodeTime(storedId(id)) < Date.parse(oldestKept.receivedAt));
+}
+
 /** Whether every drop the store counts is remembered: none was made unrecorded, none forgotten. */
 async function everyDropRemembered(store: EventStore): Promise<boolean> {
   const counted = droppedInAll(await store.stats());

@@ -24,6 +24,7 @@ import {
   droppedDeliverySaid,
   droppedEventsSaid,
   droppedUnder,
+  erasedBeforeAllKept,
   eventUri,
   idForm,
   isCursor,
@@ -158,6 +159,16 @@ async function placeOf(
   const droppedAs =
     droppedDeliverySaid(value, under) ?? (fate?.dropped.length ? droppedEventsSaid(fate.dropped, true) : undefined);
   if (droppedAs && (fate?.dropped[0]?.erased || under?.erased || under?.erasedOf)) {
+    const erased = under?.erased ? under.events.map((event) => event.id) : fate?.dropped[0]?.erased ? [value] : [];
+    if (erased.length > 0 && (await erasedBeforeAllKept(store, erased))) {
+      return {
+        refused: `${name} ${quote(value)} names no stored event. ${droppedAs} ${
+          name === "since"
+            ? `Every event kept came after it: pass since="${cursorOf(0)}" for them.`
+            : `Every event kept is newer: ${fresh} without ${name} lists them.`
+        }`,
+      };
+    }
     // Events before and after it (one erased of those it names) are kept: where it stood among them is not.
     return {
       refused: `${name} ${quote(value)} names no stored event. ${droppedAs} Pass as ${name} the id of an event kept ${name === "since" ? "before" : "after"} it, or call ${fresh} without ${name}.`,

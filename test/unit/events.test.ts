@@ -747,12 +747,19 @@ test("an event erased by hand as the oldest where retention has dropped none is 
   expect(text(await call("events_get", { id: erased }))).toBe(
     `No event "${erased}" is stored. ${erasedOn} events_list lists the events kept.`,
   );
+  // No event kept came before it: none is there to read on from.
   expect(text(await call("events_list", { since: erased }))).toBe(
-    `since "${erased}" names no stored event. ${erasedOn} Pass as since the id of an event kept before it, or call events_list without since.`,
+    `since "${erased}" names no stored event. ${erasedOn} Every event kept came after it: pass since="c0" for them.`,
   );
-  expect(((await call("events_list", {})).structuredContent as { events: { id: string }[] }).events).toEqual([
-    expect.objectContaining({ id: kept.id }),
-  ]);
+  expect(text(await call("events_list", { before: erased }))).toBe(
+    `before "${erased}" names no stored event. ${erasedOn} Every event kept is newer: events_list without before lists them.`,
+  );
+  expect(text(await call("events_wait", { since: "d1", timeout_s: 1 }))).toContain(
+    'which was erased from the store by hand: gone from waiter, its payload too. Every event kept came after it: pass since="c0" for them.',
+  );
+  expect(
+    ((await call("events_list", { since: "c0" })).structuredContent as { events: { id: string }[] }).events,
+  ).toEqual([expect.objectContaining({ id: kept.id })]);
   await expect(client.readResource({ uri: `events://event/${erased}` })).rejects.toMatchObject({
     message: expect.stringContaining(`: it was erased from the store by hand on 2027-01-05T11:00:00.000Z;`),
   });
