@@ -2581,6 +2581,57 @@ describe("resumption", () => {
     }
   });
 
+  test("an events_list whose connection drops before its answer leaves a lost wait's start to the next wait", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...ERP_ENV, WAITER_LOG_LEVEL: "debug" });
+    try {
+      const { post } = await rawSession(served.url, "2025-11-25");
+      const wait = paymentWaits(post, { accept: "application/json" });
+      const waitDropped = new AbortController();
+      const first = wait(2, 20, waitDropped.signal).catch(() => undefined);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      waitDropped.abort();
+      await first;
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      // A page of the same events, which would give a cursor of its own, held by the store until its
+      // connection has dropped: its answer, cursor and all, goes nowhere.
+      const store = served.app.store as NonNullable<typeof served.app.store>;
+      const list = store.list.bind(store);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      vi.spyOn(store, "list").mockImplementationOnce(async (...args) => {
+        await held;
+        return list(...args);
+      });
+      const pageDropped = new AbortController();
+      const page = post(
+        {
+          jsonrpc: "2.0",
+          id: 3,
+          method: "tools/call",
+          params: { name: "events_list", arguments: { type: "payment.*" } },
+        },
+        { accept: "application/json", signal: pageDropped.signal },
+      ).catch(() => undefined);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      pageDropped.abort();
+      await page;
+      await expect.poll(() => served.stderr()).toContain(": the answer to request 3 is lost");
+      release();
+      await expect.poll(() => served.stderr()).toMatch(/events_list answered/);
+      const event = await paid(served, 11);
+      const again = (await (await wait(4, 1)).body.json()) as { result: { structuredContent: unknown } };
+      expect(again.result.structuredContent).toMatchObject({
+        timed_out: false,
+        event: { id: event?.id },
+        note: "The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (c0).",
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client of MCP 2025-11-25 whose stream drops before it carried anything comes back from where it stood and misses nothing", async () => {
     const served = await servedWithErp();
     try {

@@ -957,32 +957,36 @@ export function eventsToolset(
           // this page lists every event since, from no later `since`: the session's next wait would
           // answer them again. A page cancelled or failed goes nowhere, its cursor with it, even one
           // under way; one of the unacknowledged leaves out those another session acknowledged, which
-          // a wait answers.
+          // a wait answers. An answer that can no longer reach the client is as one cancelled.
           const { session } = call;
+          const gone = () => call.signal.aborted || call.answerLost?.aborted === true;
+          const onGone = (then: () => void) => {
+            call.signal.addEventListener("abort", then, { once: true });
+            call.answerLost?.addEventListener("abort", then, { once: true });
+          };
           const waited = waitedOn(filterOf(args));
           const cancelled = session && cancelledWaits.get(session)?.get(waited);
           const unlisted = found[fitting];
           if (
             session &&
             cancelled &&
-            !call.signal.aborted &&
+            !gone() &&
             !args.before &&
             !args.unacked_only &&
             after <= cancelled.after &&
             !(unlisted && unlisted.seq > cancelled.after)
           ) {
             cancelledWaits.get(session)?.delete(waited);
-            call.signal.addEventListener("abort", () => keepCancelled(session, waited, cancelled), { once: true });
+            onGone(() => keepCancelled(session, waited, cancelled));
           }
           // A wait resumed later passes over what this page lists; a page cancelled listed nothing.
-          if (session && !call.signal.aborted) {
+          if (session && !gone()) {
             const answered = answeredEvents.get(session);
             const listed = shown.filter((event) => !answered?.has(event.seq)).map((event) => event.seq);
             for (const seq of listed) rememberAnswered(session, seq);
-            const unlist = () => {
+            onGone(() => {
               for (const seq of listed) answeredEvents.get(session)?.delete(seq);
-            };
-            call.signal.addEventListener("abort", unlist, { once: true });
+            });
           }
           return {
             events: lines.slice(0, fitting),
