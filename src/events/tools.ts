@@ -1084,14 +1084,17 @@ export function eventsToolset(
           const after = args.since
             ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
             : (resumed ?? (await store.latestSeq()));
+          // Another call of the session may have taken it while the cursor was read.
+          let took = Boolean(cancelled) && !args.since;
           if (call.session && args.since && cancelled && after <= cancelled.after) {
             const kept = cancelledWaits.get(call.session);
-            if (kept?.get(key) === cancelled) kept.delete(key);
+            took = kept?.get(key) === cancelled;
+            if (took) kept?.delete(key);
           }
           // A wait that fails, or one since a cursor that is cut in turn, gives no cursor: the cut
           // wait's start it took is the next wait's again, unless one cut meanwhile began before it.
           const giveBack = () => {
-            if (!call.session || !cancelled || (args.since && after > cancelled.after)) return;
+            if (!call.session || !cancelled || !took) return;
             const now = cancelledWaits.get(call.session)?.get(key);
             if (!now || now.after > cancelled.after) keepCancelled(call.session, key, cancelled);
           };

@@ -3506,6 +3506,45 @@ test("a wait since a cut wait's start that is cut too leaves that start to the n
   });
 });
 
+test("a wait since a cut wait's start, cut after another wait took that start, gives back none", async () => {
+  const { store, client, call } = await served();
+  await addTrial(store, "before");
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  // The wait since c1 is held reading its cursor while a wait without since takes the start.
+  const latest = store.latestSeq.bind(store);
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const reads = vi.spyOn(store, "latestSeq").mockImplementationOnce(async () => {
+    await held;
+    return latest();
+  });
+  const stop = new AbortController();
+  const cancelled = client.callTool(
+    { name: "events_wait", arguments: { type: "order.paid", since: "c1", timeout_s: 5 } },
+    undefined,
+    { signal: stop.signal },
+  );
+  await vi.waitFor(() => expect(reads).toHaveBeenCalled());
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+    cursor: "c1",
+  });
+  release();
+  stop.abort("stopped by the user");
+  await expect(cancelled).rejects.toThrow(/stopped by the user/);
+  await new Promise(setImmediate);
+  await addTrial(store, "paid", "{}", "order.paid");
+  // The start was taken and its cursor given: the next wait without since waits from now.
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: true,
+  });
+});
+
 test("the wait after one its client cut, failed on the store, leaves the cut wait's start to the next wait", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
