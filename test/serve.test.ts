@@ -2581,6 +2581,42 @@ describe("resumption", () => {
     }
   });
 
+  test("an events_wait whose connection drops while it reads where it begins is waited on again from there", async () => {
+    const served = await servedWithErp();
+    try {
+      const { post } = await rawSession(served.url, "2025-11-25");
+      const wait = paymentWaits(post, { accept: "application/json" });
+      const store = served.app.store as NonNullable<typeof served.app.store>;
+      const latest = store.latestSeq.bind(store);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const reads = vi.spyOn(store, "latestSeq").mockImplementationOnce(async () => {
+        await held;
+        return latest();
+      });
+      const dropped = new AbortController();
+      const first = wait(2, 1, dropped.signal).catch(() => undefined);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      dropped.abort();
+      await first;
+      await expect.poll(() => served.stderr()).toContain(": the answer to request 2 is lost");
+      release();
+      // Where the first wait begins is read before the payment arrives.
+      await reads.mock.results[0]?.value;
+      const event = await paid(served, 12);
+      const again = (await (await wait(3, 1)).body.json()) as { result: { structuredContent: unknown } };
+      expect(again.result.structuredContent).toMatchObject({
+        timed_out: false,
+        event: { id: event?.id },
+        note: "The connection of an earlier wait of this session for the same events closed before it answered, so this one waited from where that one began (c0).",
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an events_list whose connection drops before its answer leaves a lost wait's start to the next wait", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...ERP_ENV, WAITER_LOG_LEVEL: "debug" });
     try {

@@ -1110,7 +1110,8 @@ export function eventsToolset(
           if (call.signal.aborted) keep();
           else call.signal.addEventListener("abort", () => keep(), { once: true });
           // An answer that can no longer reach the client is as one cancelled: the next wait reads on from here.
-          call.answerLost?.addEventListener("abort", () => keep(true), { once: true });
+          if (call.answerLost?.aborted) keep(true);
+          else call.answerLost?.addEventListener("abort", () => keep(true), { once: true });
           // Read once the wait ends: another process's burst may have been dropped before this one
           // heard of it, and the cursor given moves on past it.
           const droppedMeanwhile = () =>
