@@ -5592,6 +5592,41 @@ describe("errors", () => {
     }
   });
 
+  test("WordPress's maintenance mode in the site's language is told as such, and holds the reads a minute", async () => {
+    // wp_maintenance() loads the site's translations before wp_die: a German shop's words are its own.
+    const message =
+      "Wegen Wartungsarbeiten ist diese Website kurzzeitig nicht verfügbar. Schau in einer Minute noch einmal vorbei.";
+    const fresh = await start(shopEnv(woo));
+    let maintenance = true;
+    try {
+      setClock("2026-12-05T21:40:00Z");
+      woo.intercept = () =>
+        maintenance
+          ? json(
+              503,
+              { code: "wp_die", message, data: { status: 503 }, additional_errors: [] },
+              { "retry-after": "600" },
+            )
+          : undefined;
+      const refused = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(text(refused)).toMatch(
+        /^WordPress is in maintenance mode \(503: an update is under way\); try again in 60 s\.$/,
+      );
+      setClock("2026-12-05T21:40:30Z");
+      expect(text(await fresh.call("eshop_order_get", { id: O.pending1999 }))).toMatch(
+        /^WordPress is in maintenance mode \(503: an update is under way\); try again in 3[01] s\.$/,
+      );
+      maintenance = false;
+      setClock("2026-12-05T21:41:01Z");
+      const again = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      expect(again.isError, text(again)).toBeFalsy();
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await fresh.close();
+    }
+  });
+
   test("Wordfence's rate limit on this machine is named with its reason and what ends it, and a change it stopped was not made", async () => {
     // Wordfence's lockout page (lib/wf503.php), sent 503 with Retry-After: the block's time left.
     const page = `<!DOCTYPE html>

@@ -675,16 +675,27 @@ const ARGUMENTS: [RegExp, Record<string, string>][] = [
   [/^\/customers$/, { search: "search", email: "email", per_page: "page_size" }],
 ];
 
-/** wp_maintenance()'s words, on its page and in the JSON wp_die answers a request that accepts JSON with. */
+/** wp_maintenance()'s words in English, on its page and in the JSON wp_die answers a request that accepts JSON with. */
 const MAINTENANCE = /Briefly unavailable for scheduled maintenance/;
+
+/** wp_die()'s answer: the code of its JSON, or the body of its page. */
+const WP_DIE = /"code"\s*:\s*"wp_die"|<body id="error-page">/;
+
+/**
+ * Whether an answer is wp_maintenance()'s, an update under way: a 503 in its English words, or any 503
+ * of wp_die's, whose words are in the site's language, which wp_maintenance() loads first.
+ */
+function inMaintenance({ status, text }: Pick<HttpResponse, "status" | "text">): boolean {
+  return status === 503 && (MAINTENANCE.test(text) || WP_DIE.test(text));
+}
 
 /**
  * How long WordPress's maintenance mode holds the shop's reads: the minute its words name ("Check back
  * in a minute"), not the 600 s of its Retry-After, which it names to every request, the most an update
  * may keep it down; one takes seconds.
  */
-export function maintenanceHoldMs({ status, text }: Pick<HttpResponse, "status" | "text">): number | undefined {
-  return status === 503 && MAINTENANCE.test(text) ? 60_000 : undefined;
+export function maintenanceHoldMs(answer: Pick<HttpResponse, "status" | "text">): number | undefined {
+  return inMaintenance(answer) ? 60_000 : undefined;
 }
 
 /**
@@ -751,7 +762,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         true,
       );
     }
-    if (status === 503 && MAINTENANCE.test(response.text)) {
+    if (inMaintenance(response)) {
       // wp_maintenance(): WordPress stops before it loads a plugin while an update runs (10 minutes at most).
       // Its Retry-After is always 600, that most; an update takes seconds, and its answer holds the
       // reads a minute (maintenanceHoldMs). A write is told the wait of the reads its answer holds, as
