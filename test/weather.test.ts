@@ -1331,6 +1331,24 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a town beside Malta's postal code, its letters and digits, is sent without the letters and in Malta", async () => {
+      for (const [place, town] of [
+        ["Valletta VLT 1117", "Valletta, MT"],
+        ["Valletta VLT1117", "Valletta, MT"],
+        ["VLT 1117 Valletta", "Valletta, MT"],
+        ["Joe Borg, Valletta VLT 1117", "Valletta, MT"],
+        // An Australian state's code before a postcode of four digits is the state's.
+        ["Sydney NSW 2000", "Sydney, NSW"],
+      ]) {
+        const answer = text(await server.call("weather_forecast", { place }));
+        expect(answer, place).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+      // With its country after, the name before may be the town's, as anywhere.
+      expect(text(await server.call("weather_forecast", { place: "Joe Borg, Valletta VLT 1117, Malta" }))).toContain(
+        '"Valletta, Malta" if "Joe Borg" is a person\'s or company\'s name',
+      );
+    });
+
     test("an address without a town, its street and postal code alone, is refused without asking the geocoder", async () => {
       const before = geocoding.requests.length;
       for (const address of [

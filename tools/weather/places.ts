@@ -1480,6 +1480,13 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
     [];
   const lettered = lettersTownAfter ?? lettersTownFirst;
   if (lettered) return { town: lettered.trim() };
+  // Malta's, three letters and four digits, which only Malta writes: "Valletta VLT 1117", "VLT 1117 Valletta". Not an
+  // Australian state's code before its postcode ("Sydney NSW 2000"), nor a country's sign before its code ("SLO 1000").
+  const [, lettersFirst, townAfterLetters, townBeforeLetters, lettersAfter] =
+    /^(?:([A-Z]{3})\s?\d{4}\s+([^\d,]+)|([^\d,]+?)\s+([A-Z]{3})\s?\d{4})$/.exec(text.trim()) ?? [];
+  const letters = lettersFirst ?? lettersAfter ?? "";
+  const maltese = townAfterLetters ?? townBeforeLetters;
+  if (maltese && !isKnownRegion(letters) && !signsCountry(letters)) return { town: maltese.trim(), country: "MT" };
   // A country's letters before the code, as Europe wrote it: "D-10119 Berlin", "PL 31-510 Kraków", "Berlin D-10119",
   // "Wien A 1010".
   const [, signFirst, codeFirst, townAfter, townFirst, signAfter, hyphenAfter, codeAfter] =
