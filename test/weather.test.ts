@@ -2518,6 +2518,32 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("Bing Maps' links are read for the point they mark or the centre of their map", async () => {
+      const before = geocoding.requests.length;
+      const point =
+        "is a map's link, not a place name: send its point as latitude 49.83465 and longitude 18.28204, without place.";
+      const centre =
+        "is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49.83465 and longitude 18.28204, without place, or send the place's name.";
+      for (const [link, said] of [
+        // "cp" is the centre of the map, its latitude and longitude apart by a tilde, as Bing Maps' Share gives it.
+        ["https://www.bing.com/maps?cp=49.83465~18.28204&lvl=11", centre],
+        ["https://www.bing.com/maps?osid=3f2a&cp=49.83465%7E18.28204&lvl=15&style=r&v=2&sV=1&FORM=MPSRPL", centre],
+        ["bing.com/maps/default.aspx?cp=49.83465~18.28204", centre],
+        // "sp" marks a pushpin: "point." and its latitude and longitude apart by an underscore, a title after them.
+        ["https://www.bing.com/maps?cp=49.9~18.1&lvl=9&sp=point.49.83465_18.28204_Ostrava", point],
+        // The place it searched for, beside the centre of its map.
+        [
+          "https://www.bing.com/maps?q=Ostrava&cp=49.83465~18.28204&lvl=12",
+          "is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49.83465 and longitude 18.28204, without place, or send the place's name, \"Ostrava\".",
+        ],
+      ]) {
+        const refused = text(await server.call("weather_current", { place: link }));
+        expect(refused.startsWith("`place` "), link).toBe(true);
+        expect(refused.endsWith(`" ${said}`), refused).toBe(true);
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

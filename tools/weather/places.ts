@@ -683,7 +683,25 @@ function mapLink(text: string): (Coordinates & { centre: boolean; searched?: str
     new RegExp(String.raw`#map=\d+(?:\.\d+)?/${DEGREES}/${DEGREES}${end}`).exec(text);
   return match
     ? { latitude: Number(match[1]), longitude: Number(match[2]), centre: !point }
-    : (mapyPoint(text) ?? appleOrWazePoint(text) ?? osmShortLinkPoint(text) ?? googleCentre(text));
+    : (mapyPoint(text) ?? appleOrWazePoint(text) ?? osmShortLinkPoint(text) ?? googleCentre(text) ?? bingPoint(text));
+}
+
+/**
+ * Bing Maps' link: the one pushpin it marks, "sp=point.49.83_18.28_Ostrava", or the centre of its map, "cp=49.83~18.28",
+ * as its Share gives it, beside the place it searched for, "q", where written.
+ */
+function bingPoint(text: string): (Coordinates & { centre: boolean; named?: string }) | undefined {
+  const url = webAddress(text);
+  if (!url || !/^(?:www\.)?bing\.com$/i.test(url.hostname) || !/^\/maps\b/i.test(url.pathname)) return undefined;
+  const at = (match: RegExpExecArray) => ({ latitude: Number(match[1]), longitude: Number(match[2]) });
+  // Several pushpins, apart by a tilde, mark no one place.
+  const pushpin = new RegExp(`^point\\.${DEGREES}_${DEGREES}(?:_[^~]*)?$`).exec(
+    url.searchParams.get("sp")?.trim() ?? "",
+  );
+  if (pushpin) return { ...at(pushpin), centre: false };
+  const centre = new RegExp(`^${DEGREES}~${DEGREES}$`).exec(url.searchParams.get("cp")?.trim() ?? "");
+  const named = oneLine(url.searchParams.get("q") ?? "").trim();
+  return centre ? { ...at(centre), centre: true, ...(named ? { named } : {}) } : undefined;
 }
 
 /**
