@@ -301,11 +301,15 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava - CZ", 'A country code goes after a comma: send "Ostrava, CZ".'],
         ["Limerick – Ireland", 'A country goes after a comma: send "Limerick, Ireland".'],
         ["Glasgow / Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
+        // So too a slash without spaces, as a form's fields are run together.
+        ["Ostrava/CZ", 'A country code goes after a comma: send "Ostrava, CZ".'],
+        ["Glasgow/Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }
       // A country's name after a small joining word is the town's own: "Ciudad de Mexico", Mexico City.
-      for (const written of ["Ciudad de Mexico", "Port of Spain"]) {
+      // Nor is a river's or a region's name after a slash, as German towns are written ("Halle/Saale").
+      for (const written of ["Ciudad de Mexico", "Port of Spain", "Halle/Saale", "Frankfurt/Main"]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).not.toContain("after a comma");
       }
 
