@@ -838,6 +838,11 @@ describe(`at ${AFTERNOON}`, () => {
         ["Paris, TX, U.S.", "Texas"],
         ["Springfield, MA, U.S.A.", "Massachusetts"],
         ["Paris, FR.", "Île-de-France"],
+        // A state's abbreviation with its dot, as US newspapers and older addresses write it.
+        ["Paris, Tex.", "Texas"],
+        ["Springfield, Ill.", "Illinois"],
+        ["Springfield, Mass., USA", "Massachusetts"],
+        ["Paris (Tex.)", "Texas"],
         // In brackets after the name, as a country or region is written beside it too.
         ["Paris (France)", "Île-de-France"],
         ["Paris (TX)", "Texas"],
@@ -849,6 +854,10 @@ describe(`at ${AFTERNOON}`, () => {
         expect(result.isError, place).toBeFalsy();
         expect(data<{ place: { region: string } }>(result).place.region).toBe(expected);
       }
+      // Without its comma, it is said to go after one.
+      expect(text(await server.call("weather_current", { place: "Springfield Ill." }))).toContain(
+        'A region goes after a comma: send "Springfield, Ill.".',
+      );
       const elsewhere = await server.call("weather_current", { place: "Springfield, Ohio" });
       expect(elsewhere.isError).toBe(true);
       expect(text(elsewhere)).toMatch(

@@ -1904,16 +1904,17 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
   const region = codes && place.region ? folded(place.region) : undefined;
   return qualifier
     .split(",")
-    .map(qualifierPart)
-    .filter(Boolean)
-    .every(
-      (part) =>
+    .filter((written) => qualifierPart(written))
+    .every((written) => {
+      const part = qualifierPart(written);
+      return (
         fields.includes(part) ||
         fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
-        // "D.C." and "N.Y." as some write the codes, with dots.
-        (region !== undefined && regionsCoded(codes, part).some((state) => folded(state) === region)),
-    );
+        // "D.C." and "N.Y." as some write the codes, with dots, and "Tex." as some abbreviate a state's name.
+        (region !== undefined && regionsCoded(codes, folded(written.trim())).some((state) => folded(state) === region))
+      );
+    });
 }
 
 /** A country code as GeoNames knows it: UK, which people write (ISO 3166-1 reserves it), is GB. */
@@ -2087,11 +2088,32 @@ const REGION_CODES: Record<string, Record<string, string | string[]>> = {
   AU: AUSTRALIAN_STATES,
 };
 
-/** The regions `code` names among `codes` ("NT" is a territory in both Canada and Australia), dots aside. */
+/**
+ * The regions `code` names among `codes` ("NT" is a territory in both Canada and Australia), dots aside; among the US
+ * states, an abbreviation of a state's name with its dot too ("Tex.", "N. Mex."), which without it ("Ill", "Miss") may
+ * be a word of a name.
+ */
 function regionsCoded(codes: Record<string, string | string[]> | undefined, code: string): string[] {
   const key = code.replaceAll(".", "");
-  return codes && Object.hasOwn(codes, key) ? [codes[key] ?? []].flat() : [];
+  const abbreviated =
+    codes === US_STATES && code.endsWith(".") ? US_ABBREVIATIONS.get(key.replace(/\s+/g, "")) : undefined;
+  const coded = abbreviated ?? key;
+  return codes && Object.hasOwn(codes, coded) ? [codes[coded] ?? []].flat() : [];
 }
+
+/**
+ * The US states' names abbreviated as newspapers (AP style) and older addresses write them, before their dots, by postal
+ * code: those that are no postal code already ("Pa.", "N.Y.").
+ */
+const US_ABBREVIATIONS = new Map(
+  (
+    "ala al, ariz az, ark ar, cal ca, calif ca, colo co, conn ct, del de, fla fl, ill il, ind in, kan ks, kans ks, " +
+    "mass ma, mich mi, minn mn, miss ms, mont mt, neb ne, nebr ne, nev nv, nmex nm, ndak nd, okla ok, ore or, oreg or, " +
+    "penn pa, penna pa, sdak sd, tenn tn, tex tx, wash wa, wva wv, wis wi, wisc wi, wyo wy"
+  )
+    .split(", ")
+    .map((pair) => pair.split(" ") as [string, string]),
+);
 
 /**
  * The United Kingdom's nations GeoNames has as its first-level divisions, which people write after a
