@@ -1789,6 +1789,48 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('an Italian province\'s code after the town, "Trento, TN, 38122", names the province, not Tennessee', async () => {
+      const town = (name: string, latitude: number, population: number, postcodes?: string[]) => ({
+        name,
+        latitude,
+        longitude: 11.1,
+        country_code: "IT",
+        country: "Italy",
+        admin1: "Trentino-Alto Adige",
+        timezone: "Europe/Rome",
+        population,
+        ...(postcodes ? { postcodes } : {}),
+      });
+      const trento = town("Trento", 46.06787, 117417, ["38121", "38122"]);
+      // Without postal codes, which the geocoder lists for few places.
+      const rovereto = town("Rovereto", 45.89, 39000);
+      const milan = { ...town("Milan", 45.46427, 1371498, ["20121"]), admin1: "Lombardy" };
+      const answers: Record<string, object> = { Trento: trento, Rovereto: rovereto, Milan: milan };
+      geocoding.intercept = (r) => {
+        const answer = answers[r.query.get("name") ?? ""];
+        return answer ? geocoded([answer]) : undefined;
+      };
+      try {
+        // The province of the postal code written beside it: without one, "TN" may be Tennessee, "MI" Michigan.
+        for (const place of ["Trento, TN, 38122", "Trento, TN, 38122, IT", "Trento, IT, TN, 38121"]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, place).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region, place).toBe("Trentino-Alto Adige");
+        }
+        const unlisted = text(await server.call("weather_current", { place: "Rovereto, TN, 38068" }));
+        expect(unlisted).not.toContain('none in "TN"');
+        expect(unlisted).toContain('the geocoder lists none with the postal code "38068"');
+        // Another province's code names none.
+        expect(text(await server.call("weather_current", { place: "Rovereto, MI, 38068" }))).toContain('none in "MI"');
+        // Without a postal code, a US state's: Milan in Michigan is none of Milan in Italy.
+        expect(text(await server.call("weather_current", { place: "Milan, MI" }))).toMatch(
+          /^No place called "Milan" in "MI"/,
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {
       const toronto = {
         name: "Toronto",

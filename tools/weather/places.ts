@@ -139,7 +139,7 @@ export function geocoder(api: Upstream) {
       .map((part) => part.trim())
       .filter(Boolean);
     // The parts of the qualifier no place found matches, each alone: those to name.
-    const unmatched = parts.filter((part) => !hits.some((hit) => matches(hit, part)));
+    const unmatched = parts.filter((part) => !hits.some((hit) => matches(hit, part, qualifier)));
     const code = unmatched.find((part) => /\d/.test(part));
     const words = unmatched.filter((part) => !/\d/.test(part)).join(", ");
     // Those no country or region with a code is known as ("CZE", "Hessen"): the places found may well be in them.
@@ -1893,8 +1893,12 @@ interface Found {
 /** A postal code compared as written in any way: "702 00" is "70200", "sw1a 1aa" "SW1A1AA". */
 const postal = (code: string) => folded(code).replace(/[\s-]/g, "");
 
-/** Each comma-separated part of the qualifier names the place's country code, country, region or postal code. */
-function matches({ place, postcodes }: Found, qualifier: string): boolean {
+/**
+ * Each comma-separated part of the qualifier names the place's country code, country, region or postal code; in Italy
+ * its province's code too, by a postal code of the province written in `whole`, the whole qualifier ("TN" in "Trento,
+ * TN, 38122"). Without one the code is a US state's only: "Milan, MI" is Milan in Michigan.
+ */
+function matches({ place, postcodes }: Found, qualifier: string, whole = qualifier): boolean {
   // Only the fields the place has: a missing one would match any word no alias is known for.
   // Compared as the qualifier's parts are, "the" left out: Anguilla's district "The Quarter" is written so too.
   const fields = [place.country_code, place.country, place.region].flatMap((field) =>
@@ -1902,6 +1906,7 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
   );
   const codes = REGION_CODES[place.country_code?.toUpperCase() ?? ""];
   const region = codes && place.region ? folded(place.region) : undefined;
+  const writtenPostcodes = whole.split(",").map((part) => part.trim());
   return qualifier
     .split(",")
     .filter((written) => qualifierPart(written))
@@ -1912,7 +1917,9 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
         fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
         // "D.C." and "N.Y." as some write the codes, with dots, and "Tex." as some abbreviate a state's name.
-        (region !== undefined && regionsCoded(codes, folded(written.trim())).some((state) => folded(state) === region))
+        (region !== undefined &&
+          regionsCoded(codes, folded(written.trim())).some((state) => folded(state) === region)) ||
+        (place.country_code === "IT" && writtenPostcodes.some((code) => isItalianProvince(written.trim(), code)))
       );
     });
 }
