@@ -2731,10 +2731,19 @@ describe(`at ${AFTERNOON}`, () => {
 
     test("coordinates copied with what is written beside them, an altitude or a map link's zoom, are refused so too", async () => {
       const before = geocoding.requests.length;
+      // An altitude after them, as GPS devices and apps write it, is named as read: a third number may be no altitude.
+      for (const [written, altitude] of [
+        ["49.8347, 18.2820, 250", "250"],
+        ["49.8347, 18.2820, 250 m", "250 m"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates with an altitude after them, "${altitude}", which no tool here takes, not a place name: send the pair as latitude 49.8347 and longitude 18.282, without place.`,
+        );
+      }
+      expect(text(await server.call("weather_current", { place: "1.5, 2.5, 3.5" }))).toBe(
+        '`place` "1.5, 2.5, 3.5" is a pair of coordinates with an altitude after them, "3.5", which no tool here takes, not a place name: send the pair as latitude 1.5 and longitude 2.5, without place.',
+      );
       for (const written of [
-        // An altitude after them, as GPS devices and apps write it.
-        "49.8347, 18.2820, 250",
-        "49.8347, 18.2820, 250 m",
         // From a Google Maps link, its "@" before them and its zoom after.
         "@49.8347,18.2820,15z",
         "49.8347,18.2820,15.5z",

@@ -463,9 +463,26 @@ function refuseCoordinates(argument: string, text: string): void {
     );
   }
   // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
+  const altitude = altitudeAfter(plain);
+  if (altitude) {
+    throw new ToolError(
+      `\`${argument}\` ${quote(text)} is a pair of coordinates with an altitude after them, ${quote(altitude)}, which no tool here takes, not a place name: ${sendAs(argument, "the pair", send)}.`,
+    );
+  }
   throw new ToolError(
     `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${sendAs(argument, "them", send)}.`,
   );
+}
+
+/**
+ * The altitude written after a pair of decimal degrees (copied), named where the pair is refused: a third number
+ * read so may be none ("1.5, 2.5, 3.5"), which the reader then sees.
+ */
+function altitudeAfter(text: string): string | undefined {
+  const decimal = String.raw`[-+]?\d{1,3}\.\d+`;
+  return new RegExp(String.raw`^\s*${decimal}\s*,\s*${decimal}\s*,\s*([-+]?\d+(?:\.\d+)?(?:\s*m)?)\s*$`, "i").exec(
+    text,
+  )?.[1];
 }
 
 /**
