@@ -1647,6 +1647,24 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a gist leaves out a credential whose value is an object, with all it holds", async () => {
+    const session = await inProcess();
+    // A signing secret rotated: its object holds the new one and the one it replaces.
+    const rotated = JSON.stringify({
+      data: {
+        id: "app_31",
+        signingSecret: { current: "whsec_LEAKED11", previous: "whsec_LEAKED12" },
+        settings: { locale: "cs" },
+      },
+    });
+    const posted = await post("erp", rotated, erpHeaders(rotated, "cred-object-1", "app.secret_rotated"));
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('{"id":"app_31","settings.locale":"cs"}');
+  });
+
   test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
     const session = await inProcess();
     // As SendGrid and HubSpot post theirs: a list of events, each an object.

@@ -279,7 +279,8 @@ function gist(event: StoredEvent): string {
     .filter(
       ([key, value]) =>
         !repeatsType(key, value) &&
-        !isCredential(key.split(".").at(-1) ?? key) &&
+        // A credential's own fields too (a secret's current and previous value).
+        !key.split(".").some(isCredential) &&
         (TEST_MODE[key]?.(value) ?? true) &&
         !(PUSHED.test(key) && value === false) &&
         // A pull request not merged says so only once closed: an open one is not merged yet.
