@@ -1722,12 +1722,48 @@ describe("what agents see", () => {
     };
     expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
       ["block_actions", '{"user.id":"U0CA5","user.username":"jana"}'],
-      ["unknown", '{"team_id":"T0001","user_name":"Steve","command":"/refund","text":"order 1042"}'],
+      ["unknown", '{"command":"/refund","text":"order 1042","team_id":"T0001","user_name":"Steve"}'],
       [
         "subscribe",
         '{"id":"8a25ff1d98","email":"api@mailchimp.com","list_id":"a6b5da1054","merges.FNAME":"Mailchimp"}',
       ],
     ]);
+  });
+
+  test("a Slack slash command's gist leads with its command and text, not its workspace's, channel's and user's ids", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // As Slack's docs show one, in the order Slack sends its fields.
+    const command = new URLSearchParams({
+      token: "gIkuvaNzQIHg97ATvDxqgjtO",
+      team_id: "T0001",
+      team_domain: "example",
+      enterprise_id: "E0001",
+      enterprise_name: "Globular Construct Inc",
+      channel_id: "C2147483705",
+      channel_name: "test",
+      user_id: "U2147483697",
+      user_name: "Steve",
+      command: "/weather",
+      text: "94070",
+      response_url: "https://hooks.slack.com/commands/1234/5678",
+      trigger_id: "13345224609.738474920.8088930838d88f008e0",
+      api_app_id: "A123456",
+    });
+    const posted = await post("forms", command.toString(), { "content-type": "application/x-www-form-urlencoded" });
+    expect(posted.status).toBe(200);
+    // A stranger's form whose command is fields of its own, not a command.
+    const strange = await post("forms", "command[name]=%2Fweather&text=94070", {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect(strange.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('{"command.name":"/weather","text":"94070"}');
+    expect(listed.events[1]?.gist).toBe(
+      '{"command":"/weather","text":"94070","team_id":"T0001","team_domain":"example","enterprise_id":"E0001","enterprise_name…',
+    );
   });
 
   test("a PayPal IPN's gist leads with its status, sum, currency and transaction, and says when it is a sandbox one", async () => {

@@ -179,6 +179,9 @@ const IMPLIED: [type: RegExp, status: string][] = [
   [/^charge\.dispute\.created$/, "needs_response"],
 ];
 
+/** A Slack slash command's `command`, as its form names it: `/weather`. */
+const SLASH_COMMAND = /^\/\S/;
+
 /**
  * How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""), and
  * further still for a link or GitHub's node id (another name for the id beside it), which say
@@ -193,6 +196,16 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
   const named = `amount_${word}`;
   if (own && last === "amount" && Object.hasOwn(facts, named)) return CURRENCY + 0.5;
   const name = last === named ? "amount" : last;
+  // What a Slack slash command asks, which the ids of its workspace, channel and user before it
+  // would crowd out of the line.
+  if (
+    own &&
+    (name === "command" || name === "text") &&
+    typeof facts.command === "string" &&
+    SLASH_COMMAND.test(facts.command)
+  ) {
+    return -1;
+  }
   // GitHub's id of an issue or a pull request, another name for the number people know it by.
   const githubId = own && name === "id" && typeof facts.node_id === "string" && facts.number !== undefined;
   if (githubId || /(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
