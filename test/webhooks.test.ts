@@ -1665,6 +1665,26 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"id":"app_31","settings.locale":"cs"}');
   });
 
+  test("a gist leaves out credentials named in PascalCase after an acronym: APISecret, JWTToken", async () => {
+    const session = await inProcess();
+    // As .NET serializers write a class's properties.
+    const customer = JSON.stringify({
+      data: {
+        Id: 81,
+        APISecret: "as-LEAKED-13",
+        JWTToken: "jt-LEAKED-14",
+        SASToken: "st-LEAKED-15",
+        Email: "jana@example.com",
+      },
+    });
+    const posted = await post("erp", customer, erpHeaders(customer, "cred-pascal-1", "customer.updated"));
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('{"Id":81,"Email":"jana@example.com"}');
+  });
+
   test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
     const session = await inProcess();
     // As SendGrid and HubSpot post theirs: a list of events, each an object.

@@ -155,7 +155,8 @@ const SECRET_KEYS = new Set([
  * WooCommerce `order_key`, which opens its order's page and payment to anyone who has it).
  */
 function isCredential(name: string): boolean {
-  const words = name.split(/[_\W]+|(?<=[a-z\d])(?=[A-Z])/).filter(Boolean);
+  // Words by case too: accessToken, and after an acronym, APISecret.
+  const words = name.split(/[_\W]+|(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/).filter(Boolean);
   const last = words.at(-1)?.toLowerCase() ?? "";
   return CREDENTIAL_WORDS.has(last) || (last === "key" && SECRET_KEYS.has(words.at(-2)?.toLowerCase() ?? ""));
 }
