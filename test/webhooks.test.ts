@@ -1829,6 +1829,33 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a form in windows-1252, PayPal IPN's default charset, has a gist of its letters as sent, not U+FFFD", async () => {
+    const forms = { ...SOURCES, paypal: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // A subscription's signup, which has no payment's status, sum or transaction to lead its line:
+    // Müller and Café crème as windows-1252 writes them, a byte a letter.
+    const signup = [
+      "txn_type=subscr_signup",
+      "subscr_id=I-1S262863X133",
+      "last_name=M%FCller",
+      "residence_country=DE",
+      "mc_currency=EUR",
+      "item_name=Caf%E9+cr%E8me",
+      "charset=windows-1252",
+    ].join("&");
+    const posted = await post("paypal", signup, { "content-type": "application/x-www-form-urlencoded" });
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "paypal", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      [
+        "subscr_signup",
+        '{"mc_currency":"EUR","subscr_id":"I-1S262863X133","last_name":"Müller","residence_country":"DE","item_name":"Café crème…',
+      ],
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -322,7 +322,8 @@ function gist(event: StoredEvent): string {
  * A form a sender posts (application/x-www-form-urlencoded), decoded, as the object its fields
  * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
  * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
- * command's) as they are, the first value of each. Undefined for a payload of another kind.
+ * command's) as they are, in their charset (formEntries), the first value of each. Undefined for a
+ * payload of another kind.
  */
 function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   if (event.isJson || !/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "")) {
@@ -336,7 +337,7 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   }
   // Without a prototype, so that a stranger's field __proto__ is one field like another.
   const fields: Record<string, unknown> = Object.create(null);
-  for (const [name, value] of form) {
+  for (const [name, value] of formEntries(event, form)) {
     const [, head, brackets = ""] = /^([^[\]]+)((?:\[[^[\]]+\])*)$/.exec(name) ?? [];
     const path = head ? [head, ...[...brackets.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string)] : [name];
     let within: Record<string, unknown> | undefined = fields;
@@ -351,6 +352,34 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
     if (!Object.hasOwn(into, key)) into[key] = value;
   }
   return fields;
+}
+
+/**
+ * A form's fields in the charset its content-type or its own `charset` field names (PayPal IPN's
+ * windows-1252, unless its account says otherwise), where URLSearchParams reads UTF-8 only and
+ * makes each other letter U+FFFD. One TextDecoder does not know is read as UTF-8.
+ */
+function formEntries(event: StoredEvent, form: URLSearchParams): Iterable<[string, string]> {
+  const named = /;\s*charset="?([\w.:-]+)/i.exec(event.headers["content-type"] ?? "")?.[1] ?? form.get("charset");
+  let inCharset: (bytes: Buffer) => string;
+  try {
+    const decoder = new TextDecoder(named ?? "utf-8");
+    if (decoder.encoding === "utf-8") return form;
+    inCharset = (bytes) => decoder.decode(bytes);
+  } catch {
+    return form;
+  }
+  const decode = (text: string) =>
+    text
+      .replaceAll("+", " ")
+      .replace(/(?:%[\da-f]{2})+/gi, (escaped) => inCharset(Buffer.from(escaped.replaceAll("%", ""), "hex")));
+  return event.payload
+    .split("&")
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf("=");
+      return at < 0 ? [decode(pair), ""] : [decode(pair.slice(0, at)), decode(pair.slice(at + 1))];
+    });
 }
 
 /**
