@@ -4239,6 +4239,19 @@ describe("products and stock", () => {
     });
   });
 
+  test("a variation deleted between its read and the change of its stock is named, not its product", async () => {
+    // The variations endpoint answers 404 woocommerce_rest_product_variation_invalid_id: product 116 is there.
+    woo.intercept = (r) => {
+      if (r.method === "PUT") woo.shop.products.delete(117);
+      return undefined;
+    };
+    const gone = await server.call("eshop_stock_set", { id: 117, quantity: 5 });
+    expect(gone.isError).toBe(true);
+    expect(text(gone)).toBe(
+      'The shop has no variation 117 of product 116 (404 woocommerce_rest_product_variation_invalid_id: "Invalid ID."). See the variations product 116 has now with eshop_product_get.',
+    );
+  });
+
   test("a list by stock status says that a variation out of stock is not listed by its own status", async () => {
     // WooCommerce lists products, not their variations, and a variable product whose stock is kept
     // per variation is in stock while any of its variations is: the 1 kg House Blend sold out reads

@@ -641,14 +641,25 @@ function toNote(n: z.output<typeof noteSchema>): Note {
 
 /**
  * What a request's path names, for messages: /orders/1042/notes names "order 1042", which
- * eshop_orders_list lists.
+ * eshop_orders_list lists; /products/116/variations/117 the variation, which its product names.
  */
-function named(path: string): { name: string; listTool: string; byNumber: string } | undefined {
+function named(path: string): { name: string; tool: string; lookUp: string; byNumber: string } | undefined {
+  const variation = /^\/products\/(\d+)\/variations\/(\d+)/.exec(path);
+  if (variation) {
+    const [, product, id] = variation;
+    return {
+      name: `variation ${id} of product ${product}`,
+      tool: "eshop_product_get",
+      lookUp: `See the variations product ${product} has now with eshop_product_get`,
+      byNumber: "",
+    };
+  }
   const [, kind, id] = /^\/(order|product)s\/(\d+)/.exec(path) ?? [];
   if (!kind) return undefined;
   // An order's number, which a numbering plugin makes differ from its id, given as the id.
   const byNumber = kind === "order" ? `; if ${id} is its number, "#${id}" finds it by that` : "";
-  return { name: `${kind} ${id}`, listTool: kind === "order" ? "eshop_orders_list" : "eshop_products_list", byNumber };
+  const tool = kind === "order" ? "eshop_orders_list" : "eshop_products_list";
+  return { name: `${kind} ${id}`, tool, lookUp: `Look it up with ${tool} first`, byNumber };
 }
 
 /**
@@ -853,8 +864,8 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     if (asked && body && /_invalid_(\w+_)?id$/.test(body.code)) {
       return new AdvisesTool(
         `The shop has no ${asked.name} (${status}${said}).`,
-        asked.listTool,
-        `Look it up with ${asked.listTool} first${asked.byNumber}.`,
+        asked.tool,
+        `${asked.lookUp}${asked.byNumber}.`,
         `Look it up in the shop's admin${asked.byNumber}.`,
         status,
       );
