@@ -4161,6 +4161,10 @@ describe("products and stock", () => {
       product: { stock_quantity: 9 },
     });
     expect(woo.shop.product(P.tastingSet).stock_quantity).toBe(9);
+    // As the product's read says: a variation that counts its own stock keeps it.
+    expect(text(whole)).toBe(
+      "Tasting Set [SET-TASTE] (id 119): 9 in stock (was 4), instock. The count is for those of its variations (120, 121) that count none of their own: one that counts its own keeps it, set by the variation's id.",
+    );
   });
 
   test("a variable product counting its stock names its variations, which may count their own", async () => {

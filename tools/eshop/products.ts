@@ -135,6 +135,12 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
  */
 const backordersEnded = new WeakSet<object>();
 
+/**
+ * The variations of a variable product whose stock was set as a whole, for the text only: the count
+ * is not theirs where they count their own, which the change's answer must say as the product's read does.
+ */
+const stockSharedBy = new WeakMap<object, number[]>();
+
 /** Variations a product's line names by id: a page of products with hundreds each stays short. */
 const VARIATIONS_SHOWN = 20;
 
@@ -585,6 +591,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     if (!was.manage_stock && was.stock_status === "onbackorder" && after.backorders_allowed !== true) {
       backordersEnded.add(result);
     }
+    const variations = after.variations ?? before.variations;
+    if (after.type === "variable" && variations?.length) stockSharedBy.set(result, variations);
     return result;
   }
 
@@ -627,7 +635,11 @@ export function productTools(shop: ShopProvider): Tool[] {
             ? " (stock was not counted before)"
             : ""
           : ` (was ${r.previous_quantity < 0 ? stockCount(r.previous_quantity) : r.previous_quantity})`;
-      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity === undefined ? "? in stock" : stockCount(r.product.stock_quantity)}${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${ended}`;
+      const variations = stockSharedBy.get(r);
+      const shared = variations
+        ? ` The count is for those of its variations (${idsShown(variations)}) that count none of their own: one that counts its own keeps it, set by the variation's id.`
+        : "";
+      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity === undefined ? "? in stock" : stockCount(r.product.stock_quantity)}${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${shared}${ended}`;
     },
   });
 
