@@ -208,10 +208,9 @@ export interface Carrier {
   cache: AnswerCache;
   /**
    * Per GET as sent (its URL and headers), how far the load that callers of `json` share has got,
-   * and its deadline, while it is in flight: undici's deduplicate joins such GETs whichever
-   * upstream object sends them.
+   * while it is in flight: undici's deduplicate joins such GETs whichever upstream object sends them.
    */
-  loading: Map<string, { progress: Progress; deadline: number }>;
+  loading: Map<string, { progress: Progress }>;
   options: ClientOptions;
   /** The runs of 401 and 403 answers, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
   refusals: Throttled | undefined;
@@ -334,7 +333,7 @@ export class Upstream {
     try {
       const load = this.#load(schema, key, path, { ...options, headers }, call.deadline, kept, progress);
       if (!joined) {
-        loading.set(request, { progress, deadline: call.deadline });
+        loading.set(request, { progress });
         const over = () => loading.delete(request);
         load.then(over, over);
       }
