@@ -418,6 +418,25 @@ describe("notify_send on Telegram", () => {
     );
   });
 
+  test("a chat not found by a group's or channel's own number is told its id, as a person's is told to start the bot", async () => {
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [1234567890], baseUrl: telegram.origin },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    });
+    try {
+      telegram.queue.push(
+        json(400, JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: chat not found" })),
+      );
+      expect(text(await team.call("notify_send", { channel: "team", text: "Hi" }))).toMatch(
+        /\(400: Bad Request: chat not found\); check the id in the channel's chatIds: the bot reaches a person only once they have written to it \(opened it in Telegram and pressed Start\), and a supergroup or channel by -100 and the number in its t\.me\/c\/… link, -1001234567890\.$/,
+      );
+    } finally {
+      await team.close();
+    }
+  });
+
   test("a channel with a topic posts in that topic of a forum, and a topic the chat does not have is the setting to fix", async () => {
     const forum = await startTelegram([GROUP]);
     forum.standing.set(GROUP, { type: "supergroup", member: { status: "member" }, topics: [7] });

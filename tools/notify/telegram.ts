@@ -142,7 +142,11 @@ function chatNotFound(chatId?: string): string {
     return "; check the @name in the channel's chatIds: an @name reaches only a public group or channel the bot is a member of, not a person, whom chatIds lists by their number";
   }
   if (!chatId.startsWith("-")) {
-    return `${check}: the bot reaches a person only once they have written to it (opened it in Telegram and pressed Start)`;
+    const person = `${check}: the bot reaches a person only once they have written to it (opened it in Telegram and pressed Start)`;
+    // Ten digits may be a supergroup's or channel's own number as its link shows it, without the -100.
+    return /^\d{10}$/.test(chatId)
+      ? `${person}, and a supergroup or channel by -100 and the number in its t.me/c/… link, -100${chatId}`
+      : person;
   }
   if (/^-100\d{10}$/.test(chatId)) return `${check}, and that the bot is a member of the group or channel`;
   return `${check} (${supergroup}), and that the bot is a member of the group`;
