@@ -2289,10 +2289,25 @@ describe("who may be told", () => {
       expect(() => mail({ [key]: true })).toThrow(`: the channel's tls says how it connects, ${modes}`);
     }
     // The keys of PHPMailer, Laravel, WordPress's mail plugins, .NET, Django and Flask, whose "tls" upgrades after connecting.
-    for (const key of ["encryption", "SMTPSecure", "EnableSsl", "MAIL_ENCRYPTION", "EMAIL_USE_TLS", "use_tls"]) {
+    for (const key of [
+      "encryption",
+      "SMTPSecure",
+      "EnableSsl",
+      "MAIL_ENCRYPTION",
+      "EMAIL_USE_TLS",
+      "use_tls",
+      "MAIL_USE_TLS",
+    ]) {
       expect(() => mail({ [key]: "tls" })).toThrow(
         `unknown key "${key}": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
       );
+    }
+    // Django's and Flask-Mail's key for TLS from the start, which is tls here.
+    for (const key of ["EMAIL_USE_SSL", "MAIL_USE_SSL"]) {
+      expect(() => mail({ [key]: true })).toThrow(
+        `at mail: unknown key "${key}": the channel's tls says how it connects, ${modes}`,
+      );
+      expect(() => mail({ [key]: true })).not.toThrow('which is "starttls" here');
     }
     expect(() => mail({ "encryption ": "tls" })).toThrow(
       `unknown key "[not shown]": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,

@@ -262,7 +262,7 @@ const TLS_MODES =
 
 /**
  * Keys other tools write for what an email channel's tls says, by their lowercase without blanks, _ or -
- * (PHPMailer's SMTPSecure, Laravel's MAIL_ENCRYPTION, .NET's EnableSsl, Django's EMAIL_USE_TLS).
+ * (PHPMailer's SMTPSecure, Laravel's MAIL_ENCRYPTION, .NET's EnableSsl, Django's EMAIL_USE_TLS, Flask-Mail's MAIL_USE_TLS).
  */
 const TLS_KEYS = new Set([
   "secure",
@@ -278,13 +278,23 @@ const TLS_KEYS = new Set([
   "enablessl",
   "emailusetls",
   "emailusessl",
+  "mailusetls",
+  "mailusessl",
 ]);
 
 /**
  * Those of TLS_KEYS whose tools upgrade after connecting where they say tls (PHPMailer, Laravel, Django's
- * and Flask's use_tls) or SSL (.NET).
+ * and Flask-Mail's use_tls) or SSL (.NET).
  */
-const STARTTLS_KEYS = new Set(["encryption", "mailencryption", "smtpsecure", "enablessl", "emailusetls", "usetls"]);
+const STARTTLS_KEYS = new Set([
+  "encryption",
+  "mailencryption",
+  "smtpsecure",
+  "enablessl",
+  "emailusetls",
+  "mailusetls",
+  "usetls",
+]);
 
 /** What reads as one email address, a part before the @ and one after. */
 const ADDRESS = /^[^@\s]+@[^@\s]+$/;
