@@ -404,7 +404,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     );
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
-    const got = setting?.secret || namesSecret || hide.includes(value as string) ? "" : gotten(message, value);
+    const got = setting?.secret || namesSecret || hide.anywhere.includes(value as string) ? "" : gotten(message, value);
     const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${message}${got}`);
   }
@@ -1144,8 +1144,9 @@ const HIDDEN = "[not shown]";
  * not repeat: the ones that cannot be echoed, every secret setting's value, and what the variables
  * a …Env key names hold (a password pasted into another setting too).
  */
-function hiddenStrings(input: Record<string, unknown>, sections: Section[], env: NodeJS.ProcessEnv): string[] {
+function hiddenStrings(input: Record<string, unknown>, sections: Section[], env: NodeJS.ProcessEnv): Hidden {
   const hidden = new Set<string>();
+  const quotedOnly = new Set<string>();
   // Where a URL goes (a key ending in url), "token@host" is a URL's user, not an email address.
   const walk = (value: unknown, secret: boolean, depth: number, key = "") => {
     if (typeof value === "string") {
@@ -1157,7 +1158,11 @@ function hiddenStrings(input: Record<string, unknown>, sections: Section[], env:
       }
     } else if (typeof value === "object" && value !== null && depth < 8) {
       for (const [key, item] of Object.entries(value)) {
-        if (!Array.isArray(value)) walk(key, secret, depth + 1);
+        // A key that is a word with blanks around it is hidden where quoted, not in the word shown without them.
+        if (!Array.isArray(value)) {
+          if (!secret && key !== key.trim() && echoable(key.trim())) quotedOnly.add(key);
+          else walk(key, secret, depth + 1);
+        }
         if (/Env$/.test(key) && typeof item === "string" && env[item]) hidden.add(env[item]);
         walk(item, secret, depth + 1, key);
       }
@@ -1169,8 +1174,14 @@ function hiddenStrings(input: Record<string, unknown>, sections: Section[], env:
       if (values?.[name] !== undefined) walk(values[name], setting.secret === true, 0, name);
     }
   }
-  return [...hidden].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  return {
+    anywhere: [...hidden].filter((s) => s.length > 0).sort((a, b) => b.length - a.length),
+    quoted: [...quotedOnly],
+  };
 }
+
+/** Strings a message must not repeat: anywhere, or only where quoted as JSON quotes them. */
+type Hidden = { anywhere: readonly string[]; quoted: readonly string[] };
 
 /**
  * A message about the automations (a refusal at start, a warning) as it may be shown: without the
@@ -1195,8 +1206,11 @@ export function shownSafely(config: Pick<Config, "secrets" | "core">, text: stri
 }
 
 /** `text` without the hidden strings (quoted anywhere, or plain when long enough not to be a word) and without anything credential-shaped. */
-function scrub(text: string, hidden: readonly string[]): string {
-  return withoutHidden(text, hidden).replace(/[^\s"'`,;()<>]+/g, (token) => (credentialShaped(token) ? HIDDEN : token));
+function scrub(text: string, { anywhere, quoted }: Hidden): string {
+  const unquoted = quoted.reduce((shown, key) => shown.replaceAll(JSON.stringify(key), `"${HIDDEN}"`), text);
+  return withoutHidden(unquoted, anywhere).replace(/[^\s"'`,;()<>]+/g, (token) =>
+    credentialShaped(token) ? HIDDEN : token,
+  );
 }
 
 /** `text` without the hidden strings, longest first: quoted anywhere, or plain when long enough not to be a word. */

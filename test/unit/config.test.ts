@@ -557,6 +557,21 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("a key with a stray blank hides no other key's mention of the key it is meant to be", () => {
+    const channel = (fields: object) =>
+      messageOf(() =>
+        load({
+          TELEGRAM_BOT_TOKEN: "1:a",
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [1], ...fields },
+          }),
+        }),
+      );
+    expect(channel({ " chatIds": [2], colour: "red" })).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space before it makes it another key; write "chatIds" alone; unknown key "colour" (a telegram channel takes type, botTokenEnv, chatIds, format, topicId, baseUrl)',
+    );
+  });
+
   test("an unknown toolset is named with where it was given", () => {
     const path = file({ toolsets: ["Wether"] });
     expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Wether' in toolsets in ${path} (known: `);
