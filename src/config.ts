@@ -735,7 +735,8 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   const written = name.trim();
   const sectionNamed = !section.key && sections.some((s) => s.key === written);
   if (written !== name && (Object.hasOwn(section.settings, written) || sectionNamed)) {
-    return `${strayBlanks(name)}; write ${JSON.stringify(written)} alone`;
+    // Said after the file's path, "it" would read as the file.
+    return `${strayBlanks(name, "the setting's name")}; write ${JSON.stringify(written)} alone`;
   }
   const all = sections.flatMap((s) =>
     Object.entries(s.settings).map(([key, setting]) => ({

@@ -822,13 +822,16 @@ export function closedObject<Shape extends z.ZodRawShape>(
   });
 }
 
-/** What the blanks at either end of a key do, as a refusal that does not show the key says: "a space after it makes it another key". */
-export function strayBlanks(key: string): string {
+/**
+ * What the blanks at either end of a key do, as a refusal that does not show the key says: "a space
+ * after it makes it another key"; `it` names the key where "it" would name something else.
+ */
+export function strayBlanks(key: string, it = "it"): string {
   const before = key.slice(0, key.length - key.trimStart().length);
   const after = key.slice(key.trimEnd().length);
   const blanks = [
-    ...(before ? [`${characterNamed(before.charAt(0))} before it`] : []),
-    ...(after ? [`${characterNamed(after.charAt(after.length - 1))} after it`] : []),
+    ...(before ? [`${characterNamed(before.charAt(0))} before ${it}`] : []),
+    ...(after ? [`${characterNamed(after.charAt(after.length - 1))} after ${it}`] : []),
   ];
   return `${blanks.join(" and ")} make${blanks.length > 1 ? "" : "s"} it another key`;
 }

@@ -1323,13 +1323,13 @@ describe("bad settings are refused by name", () => {
   test("a key of the file with a stray blank, which the refusal does not show, is told which blank to take out", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ " logLevel": "debug" })).toMatch(
-      /^unknown setting \[not shown\] in config file .*; a space before it makes it another key; write "logLevel" alone$/,
+      /^unknown setting \[not shown\] in config file .*; a space before the setting's name makes it another key; write "logLevel" alone$/,
     );
     expect(refused({ webhooks: { "retention\t": {} } })).toMatch(
-      /^unknown setting webhooks\.\[not shown\] in config file .*; a tab after it makes it another key; write "retention" alone$/,
+      /^unknown setting webhooks\.\[not shown\] in config file .*; a tab after the setting's name makes it another key; write "retention" alone$/,
     );
     expect(refused({ "notify ": { channels: {} } })).toMatch(
-      /^unknown setting \[not shown\] in config file .*; a space after it makes it another key; write "notify" alone$/,
+      /^unknown setting \[not shown\] in config file .*; a space after the setting's name makes it another key; write "notify" alone$/,
     );
   });
 
