@@ -1255,18 +1255,22 @@ describe("the listener", () => {
       });
   });
 
-  test("waiter listen and an assistant's waiter that has the port log where each source posts, on stderr", async () => {
-    const lines = Object.entries(SOURCES).map(
-      ([name, { scheme }]) => `source ${name} (${scheme}): ${base}/webhooks/${name}`,
-    );
-    const service = await listen();
-    await expect.poll(() => lines.filter((line) => !service.stderr().includes(line))).toEqual([]);
-    service.child.kill("SIGKILL");
-    await new Promise((resolve) => service.child.once("exit", resolve));
-    const assistant = await mcp({}, []);
-    await expect.poll(() => assistant.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
-    await expect.poll(() => lines.filter((line) => !assistant.stderr().includes(line))).toEqual([]);
-  });
+  test(
+    "waiter listen and an assistant's waiter that has the port log where each source posts, on stderr",
+    async () => {
+      const lines = Object.entries(SOURCES).map(
+        ([name, { scheme }]) => `source ${name} (${scheme}): ${base}/webhooks/${name}`,
+      );
+      const service = await listen();
+      await expect.poll(() => lines.filter((line) => !service.stderr().includes(line))).toEqual([]);
+      service.child.kill("SIGKILL");
+      await new Promise((resolve) => service.child.once("exit", resolve));
+      const assistant = await mcp({}, []);
+      await expect.poll(() => assistant.stderr(), { timeout: BUILT_SERVER_MS }).toMatch(/receiving webhooks on/);
+      await expect.poll(() => lines.filter((line) => !assistant.stderr().includes(line))).toEqual([]);
+    },
+    2 * BUILT_SERVER_MS,
+  );
 
   test("an event survives kill -9 right after its 2xx", async () => {
     const { child } = await listen();
