@@ -1352,6 +1352,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Joe Borg, Valletta VLT 1117", "Valletta, MT"],
         // An Australian state's code before a postcode of four digits is the state's.
         ["Sydney NSW 2000", "Sydney, NSW"],
+        // A country's three-letter code beside its postal code of four digits is the country's.
+        ["AUT 1010 Wien", "Wien, AT"],
+        ["CHE 8001 Zürich", "Zürich, CH"],
+        ["Oslo NOR 0150", "Oslo, NO"],
       ]) {
         const answer = text(await server.call("weather_forecast", { place }));
         expect(answer, place).toContain(`send the town, then its country after a comma, as "${town}"`);

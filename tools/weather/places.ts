@@ -1516,7 +1516,8 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   const lettered = lettersTownAfter ?? lettersTownFirst;
   if (lettered) return { town: lettered.trim() };
   // Malta's, three letters and four digits, which only Malta writes: "Valletta VLT 1117", "VLT 1117 Valletta". Not an
-  // Australian state's code before its postcode ("Sydney NSW 2000"), nor a country's sign before its code ("SLO 1000").
+  // Australian state's code before its postcode ("Sydney NSW 2000"), nor a country's sign or code before its code
+  // ("SLO 1000", "AUT 1010").
   const [, lettersFirst, townAfterLetters, townBeforeLetters, lettersAfter] =
     /^(?:([A-Z]{3})\s?\d{4}\s+([^\d,]+)|([^\d,]+?)\s+([A-Z]{3})\s?\d{4})$/.exec(text.trim()) ?? [];
   const letters = lettersFirst ?? lettersAfter ?? "";
@@ -1572,8 +1573,24 @@ const ITALIAN_STREET =
 
 /** The country of the letters written before a postal code: its code, or the sign on its cars ("D" is DE, "A" AT). */
 function signsCountry(sign: string): string | undefined {
-  return CAR_SIGNS[sign] ?? ([...countryCodes().values()].includes(sign) ? sign : undefined);
+  return (
+    CAR_SIGNS[sign] ?? FOUR_DIGIT_COUNTRIES[sign] ?? ([...countryCodes().values()].includes(sign) ? sign : undefined)
+  );
 }
+
+/**
+ * The three-letter ISO codes of the countries whose postal codes have four digits, as Malta's do after its letters:
+ * "AUT 1010 Wien" is in Austria.
+ */
+const FOUR_DIGIT_COUNTRIES: Record<string, string> = Object.fromEntries(
+  (
+    "AFG AF, ALB AL, ARM AM, AUS AU, AUT AT, AZE AZ, BEL BE, BGD BD, BGR BG, CHE CH, CPV CV, CYP CY, DNK DK, ETH ET, " +
+    "GEO GE, GRL GL, HUN HU, LBR LR, LIE LI, LUX LU, LVA LV, MDA MD, MKD MK, MOZ MZ, NER NE, NLD NL, NOR NO, NZL NZ, " +
+    "PHL PH, PRY PY, SVN SI, TUN TN, VEN VE, ZAF ZA"
+  )
+    .split(", ")
+    .map((pair) => pair.split(" ")),
+);
 
 /** European countries' signs on their cars (the Vienna Convention's) that are not their ISO codes. */
 const CAR_SIGNS: Record<string, string> = {
