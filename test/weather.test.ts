@@ -304,6 +304,10 @@ describe(`at ${AFTERNOON}`, () => {
         // So too a slash without spaces, as a form's fields are run together.
         ["Ostrava/CZ", 'A country code goes after a comma: send "Ostrava, CZ".'],
         ["Glasgow/Scotland", 'A region goes after a comma: send "Glasgow, Scotland".'],
+        // A name of more than one word after the slash too, but a river's after the town stays the town's.
+        ["Brno/Czech Republic", 'A country goes after a comma: send "Brno, Czech Republic".'],
+        ["Sydney/New South Wales", 'A region goes after a comma: send "Sydney, New South Wales".'],
+        ["Halle/Saale Germany", 'A country goes after a comma: send "Halle/Saale, Germany".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);
       }
