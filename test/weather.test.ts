@@ -2743,6 +2743,8 @@ describe(`at ${AFTERNOON}`, () => {
       for (const [written, altitude] of [
         ["49.8347, 18.2820, 250", "250"],
         ["49.8347, 18.2820, 250 m", "250 m"],
+        // In feet, as US apps write it.
+        ["49.8347, 18.2820, 820 ft", "820 ft"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toBe(
           `\`place\` ${JSON.stringify(written)} is a pair of coordinates with an altitude after them, "${altitude}", which no tool here takes, not a place name: send the pair as latitude 49.8347 and longitude 18.282, without place.`,

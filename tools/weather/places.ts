@@ -480,10 +480,11 @@ function refuseCoordinates(argument: string, text: string): void {
  */
 function altitudeAfter(text: string): string | undefined {
   const decimal = String.raw`[-+]?\d{1,3}\.\d+`;
-  return new RegExp(String.raw`^\s*${decimal}\s*,\s*${decimal}\s*,\s*([-+]?\d+(?:\.\d+)?(?:\s*m)?)\s*$`, "i").exec(
-    text,
-  )?.[1];
+  return new RegExp(String.raw`^\s*${decimal}\s*,\s*${decimal}\s*,\s*(${ALTITUDE})\s*$`, "i").exec(text)?.[1];
 }
+
+/** An altitude as written after a pair of coordinates, in metres or, as US apps write it, in feet: "250 m", "820 ft". */
+const ALTITUDE = String.raw`[-+]?\d+(?:\.\d+)?(?:\s*(?:m|ft))?`;
 
 /**
  * A web address as pasted without its scheme, "maps.app.goo.gl/…", "www.google.com/maps/@…", "maps.google.com?q=…",
@@ -578,7 +579,7 @@ function coordinates(written: string): Coordinates | undefined {
  */
 function copied(text: string): Coordinates | undefined {
   const decimal = String.raw`([-+]?\d{1,3}\.\d+)`;
-  const after = String.raw`\s*,\s*(?:\d+(?:\.\d+)?z|[-+]?\d+(?:\.\d+)?(?:\s*m)?)`;
+  const after = String.raw`\s*,\s*(?:\d+(?:\.\d+)?z|${ALTITUDE})`;
   const [, first, second] =
     new RegExp(String.raw`^\s*@?${decimal}\s*,\s*${decimal}(?:${after})?\s*$`, "i").exec(text) ?? [];
   return first === undefined || second === undefined ? undefined : inOrder(Number(first), Number(second));
