@@ -307,6 +307,7 @@ describe(`at ${AFTERNOON}`, () => {
         // A name of more than one word after the slash too, but a river's after the town stays the town's.
         ["Brno/Czech Republic", 'A country goes after a comma: send "Brno, Czech Republic".'],
         ["Sydney/New South Wales", 'A region goes after a comma: send "Sydney, New South Wales".'],
+        ["Linz/Upper Austria", 'A region goes after a comma: send "Linz, Upper Austria".'],
         ["Halle/Saale Germany", 'A country goes after a comma: send "Halle/Saale, Germany".'],
       ]) {
         expect(text(await server.call("weather_forecast", { place: written })), written).toContain(send);

@@ -1851,9 +1851,11 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
   // A region's or country's own name ends in none: "New South Wales", "Northern Ireland".
   if (isKnownRegion(name) || isCountryName(name)) return undefined;
   // A slash without spaces before a country or region is a word of its own, as one with spaces is: "Ostrava/CZ",
-  // "Brno/Czech Republic"; not before a river's name after the town's, "Halle/Saale".
+  // "Brno/Czech Republic", "Linz/Upper Austria"; not before a river's name after the town's, "Halle/Saale".
   const [, town, after = ""] = /^(.*\S)\/(\S[^/]*)$/.exec(name.trim()) ?? [];
-  const slashed = town && (/^[A-Z]{2,3}$/.test(after) || isKnownRegion(after) || isCountryName(after));
+  const named = (text: string) => /^[A-Z]{2,3}$/.test(text) || isKnownRegion(text) || isCountryName(text);
+  const [first = "", ...others] = after.split(/\s+/);
+  const slashed = town && (named(after) || (REGION_OF.test(first) && named(others.join(" "))));
   const words = (slashed ? `${town} / ${after}` : name.trim()).split(/\s+/);
   // The longest ending first: "Springfield United States" is not "Springfield United, States".
   for (let count = Math.min(3, words.length - 1); count > 0; count--) {
