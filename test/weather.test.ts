@@ -1355,6 +1355,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["Valletta VLT1117", "Valletta, MT"],
         ["VLT 1117 Valletta", "Valletta, MT"],
         ["Joe Borg, Valletta VLT 1117", "Valletta, MT"],
+        // With its country after, not read as a Dutch postal code's letters, "1117 MT".
+        ["Valletta VLT 1117 MT", "Valletta, MT"],
+        ["Valletta VLT 1117 Malta", "Valletta, Malta"],
         // An Australian state's code before a postcode of four digits is the state's.
         ["Sydney NSW 2000", "Sydney, NSW"],
         // A country's three-letter code beside its postal code of four digits is the country's.

@@ -1494,8 +1494,9 @@ function townBesidePostalCode(text: string, countryAfter = false): string | unde
 
 /**
  * A line that ends in a country, by its code or name, after a state's or province's code and one of its postal codes,
- * without a comma ("Sydney NSW 2000 AU", "Jackson MS 39201 US", "Toronto ON M5V 2T6 Canada"): the line before the
- * country, and the country, which would be read as a Dutch postal code's letters ("2000 AU") or as the town's name.
+ * without a comma ("Sydney NSW 2000 AU", "Jackson MS 39201 US", "Toronto ON M5V 2T6 Canada"), or after Malta's postal
+ * code ("Valletta VLT 1117 MT"): the line before the country, and the country, which would be read as a Dutch postal
+ * code's letters ("2000 AU", "1117 MT") or as the town's name.
  */
 function countryAfterRegionsCode(text: string): { line: string; country: string } | undefined {
   const code = String.raw`[A-Za-z\d]*\d[A-Za-z\d]*`;
@@ -1504,9 +1505,16 @@ function countryAfterRegionsCode(text: string): { line: string; country: string 
   const named = /^[A-Z]{2,3}$/.test(country)
     ? [...countryCodes().values()].includes(country) || country.toLowerCase() in COUNTRY_ALIASES
     : isCountryName(country);
-  const regions = regionOfPostalCode(region, postalCode) || zipCodeStates(postalCode).includes(region.toLowerCase());
+  const regions =
+    regionOfPostalCode(region, postalCode) ||
+    zipCodeStates(postalCode).includes(region.toLowerCase()) ||
+    (/^\d{4}$/.test(postalCode) && isMalteseLetters(region));
   return named && regions ? { line, country } : undefined;
 }
+
+/** The letters of Malta's postal code ("VLT" in "VLT 1117"): not a state's code nor a country's sign or code. */
+const isMalteseLetters = (letters: string) =>
+  /^[A-Z]{3}$/.test(letters) && !isKnownRegion(letters) && !signsCountry(letters);
 
 /** The words beside a postal code written without a comma between (townBesidePostalCode), and the country its letters name. */
 function postalCodesTown(text: string): { town: string; country?: string } | undefined {
@@ -1523,7 +1531,7 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
     /^(?:([A-Z]{3})\s?\d{4}\s+([^\d,]+)|([^\d,]+?)\s+([A-Z]{3})\s?\d{4})$/.exec(text.trim()) ?? [];
   const letters = lettersFirst ?? lettersAfter ?? "";
   const maltese = townAfterLetters ?? townBeforeLetters;
-  if (maltese && !isKnownRegion(letters) && !signsCountry(letters)) return { town: maltese.trim(), country: "MT" };
+  if (maltese && isMalteseLetters(letters)) return { town: maltese.trim(), country: "MT" };
   // A country's letters before the code, as Europe wrote it: "D-10119 Berlin", "PL 31-510 Kraków", "Berlin D-10119",
   // "Wien A 1010".
   const [, signFirst, codeFirst, townAfter, townFirst, signAfter, hyphenAfter, codeAfter] =
