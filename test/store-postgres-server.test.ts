@@ -1367,6 +1367,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         ),
       );
     });
+
+    test("a retention run that cannot read the CA file the URL names says to the log's reader what the run left and what to check, not a tool's advice to tell someone", async () => {
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      copyFileSync(guarded.ca as string, ca);
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      // Moved away, as a renewal that removes the old file before it writes the new one does.
+      renameSync(ca, `${ca}.old`);
+      const db = new URL(guarded.url);
+      db.password = encodeURIComponent("db pass/01:23@x%");
+      const superuser = new pg.Client(db.href);
+      await superuser.connect();
+      onTestFinished(() => superuser.end());
+      await superuser.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter'");
+      const expiring = () =>
+        store.expire().then(
+          () => "",
+          (err: Error) => err.message,
+        );
+      // A connection of the pool's ended meanwhile is said first, as the connection ended.
+      await expect
+        .poll(expiring)
+        .toBe(
+          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused so until then: check that the file is there and that waiter's user may read it`,
+        );
+    });
   });
 
   describe("a DBA's settings on waiter's database user", () => {

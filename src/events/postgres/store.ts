@@ -785,9 +785,10 @@ class StoreUnreached extends ToolError {
 }
 
 /**
- * A database that refuses waiter's connection (a login, TLS) until whoever runs waiter changes
- * something: `said` is what happened, `check` what to change, which a tool's answer asks the model
- * to tell them and a run of retention, in their own log, says to them (`retentionRefused`).
+ * A database that refuses waiter's connection (a login, TLS, a file for TLS it cannot read) until
+ * whoever runs waiter changes something: `said` is what happened, `check` what to change, which a
+ * tool's answer asks the model to tell them and a run of retention, in their own log, says to them
+ * (`retentionRefused`).
  */
 class StoreRefused extends ToolError {
   constructor(
@@ -821,9 +822,9 @@ function retentionUnreached(err: unknown, forgetting?: Forgetting): Error | unde
 }
 
 /**
- * Retention refused its connection (a login, TLS), said to the log's reader, who is whoever runs
- * waiter: what the run left and what to change; undefined for any other failure. After a failed
- * drop, what the run left is the drop's to say.
+ * Retention refused its connection (a login, TLS, a file for TLS), said to the log's reader, who is
+ * whoever runs waiter: what the run left and what to change; undefined for any other failure. After
+ * a failed drop, what the run left is the drop's to say.
  */
 function retentionRefused(err: unknown, forgetting?: Forgetting): Error | undefined {
   if (!(err instanceof StoreRefused)) return undefined;
@@ -1032,9 +1033,7 @@ export function storeError(
   }: StoreNamed,
 ): unknown {
   if (err instanceof UnreadableFile) {
-    return new ToolError(
-      `The event store's database cannot be connected to: ${err.message}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${READ_THE_FILE}. waiter tries again at each call.`,
-    );
+    return new StoreRefused(`The event store's database cannot be connected to: ${err.message}`, READ_THE_FILE);
   }
   if (err instanceof BindingRefused) {
     return new ToolError(
