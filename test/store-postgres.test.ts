@@ -865,6 +865,22 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("retention whose drop and forgetting a transaction_timeout both end says what lifts it once, as a statement_timeout's", async () => {
+      const url = await freshSchema();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      const db = await backlog(url, 3);
+      // Raised where retention drops and again where it forgets the dropped deliveries, as a
+      // transaction_timeout shorter than either ends each one's session.
+      await db.query(`CREATE FUNCTION ended() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'terminating connection due to transaction timeout' USING ERRCODE = '25P04'; END $$;
+        CREATE TRIGGER ended BEFORE INSERT ON dropped_deliveries FOR EACH ROW EXECUTE FUNCTION ended();
+        CREATE TRIGGER ended_too BEFORE DELETE ON dropped_deliveries FOR EACH STATEMENT EXECUTE FUNCTION ended()`);
+      await expect(store.expire()).rejects.toThrow(
+        /^the database ended its session \(PostgreSQL 25P04: terminating connection due to transaction timeout; [^)]+\): a transaction_timeout set on its user or database shorter than the run needed \(ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it\); that part of the run dropped nothing, deliveries are stored meanwhile, and the next run tries again in 10 minutes\. Nor did it forget the old automation runs and dropped deliveries: the database ended that session too \(PostgreSQL 25P04: terminating connection due to transaction timeout\)$/,
+      );
+    });
+
     test("retention kept waiting for a lock as it asks who holds its turn says so as retention, not a tool's advice to tell someone", async () => {
       const url = await freshSchema();
       const store = await keepingOne(url, 1_000);

@@ -882,7 +882,8 @@ function forgettingKeptWaiting(
  * A drop that failed and the forgetting after it that failed too, in the one line the log gives a
  * run. One failure of both alike (the database out of reach, say) is said once, as the drop's; two
  * causes (its connection ended, then a right it lacks) are both said. Both cancelled (a
- * statement_timeout on waiter's user), what lifts it is said once too, with the drop's.
+ * statement_timeout on waiter's user) or both ended (a transaction_timeout), what lifts it is said
+ * once too, with the drop's.
  */
 function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreNamed): unknown {
   const said = (failure: unknown) => (failure instanceof Error ? failure.message : String(failure));
@@ -893,18 +894,22 @@ function forgettingFailedToo(dropFailed: unknown, err: unknown, named: StoreName
       ? err.outage === dropFailed.outage
       : said(err) === said(dropFailed);
   if (sameCause) return dropSaid;
-  const dropCut = (dropFailed as { cause?: { code?: string } }).cause?.code === "57014";
+  const dropCut = (dropFailed as { cause?: { code?: string } }).cause?.code;
   const cut = ((err as { cause?: unknown }).cause ?? {}) as { code?: string; message?: string };
-  const forgetting =
-    dropCut && cut.code === "57014"
-      ? `the database cancelled that statement too (PostgreSQL ${cut.code}: ${cut.message})`
-      : (retentionCut(err, named, "after a failed drop") ??
-        forgettingKeptWaiting(err, named, "after a failed drop") ??
-        (err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
-          ? err.said
-          : (retentionUnreached(err, "after a failed drop") ??
-            retentionNotWritable(err, "after a failed drop") ??
-            retentionRefused(err, "after a failed drop"))));
+  const cutSaid: Record<string, string | undefined> = {
+    "57014": "cancelled that statement",
+    "25P04": "ended that session",
+  };
+  const cutToo = dropCut === cut.code ? cutSaid[cut.code ?? ""] : undefined;
+  const forgetting = cutToo
+    ? `the database ${cutToo} too (PostgreSQL ${cut.code}: ${cut.message})`
+    : (retentionCut(err, named, "after a failed drop") ??
+      forgettingKeptWaiting(err, named, "after a failed drop") ??
+      (err instanceof StoreUnreached && dropFailed instanceof StoreUnreached
+        ? err.said
+        : (retentionUnreached(err, "after a failed drop") ??
+          retentionNotWritable(err, "after a failed drop") ??
+          retentionRefused(err, "after a failed drop"))));
   const [drop, forget] = [dropSaid, forgetting ?? err].map(said);
   const message = `${drop?.replace(/\.$/, "")}. Nor did it forget the old automation runs and dropped deliveries: ${forget}`;
   const cause = dropFailed instanceof Error ? dropFailed.cause : undefined;
