@@ -1249,6 +1249,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a retention run whose tries each wait out the lock wait on the totals (a LOCK TABLE) gives up after its lock wait, not several", async () => {
+      const url = await freshSchema();
+      const store = await keepingOne(url, 1_000);
+      await store.expire();
+      const db = await backlog(url, 3);
+      await db.query("BEGIN");
+      await db.query("LOCK TABLE totals IN ACCESS EXCLUSIVE MODE");
+      const query = pg.Client.prototype.query;
+      let tries = 0;
+      const spy = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+        this: pg.Client,
+        ...args: unknown[]
+      ) {
+        if (this !== db && String(args[0]).startsWith("SELECT waiter_retain(")) tries += 1;
+        return (query as (...a: unknown[]) => unknown).apply(this, args);
+      } as never);
+      onTestFinished(() => spy.mockRestore());
+      try {
+        // Each try waits the session's 1 s for the table's lock before its own 50 ms apply: the second
+        // is the last, as the run has waited its lock wait by then.
+        await expect(store.expire()).rejects.toThrow(/^it asked for 1 s, /);
+        expect(tries).toBe(2);
+      } finally {
+        await db.query("ROLLBACK");
+      }
+    });
+
     test("a retention run asking for its turn as the clock is set forward waits on, not said as having waited its whole lock wait", async () => {
       const url = await freshSchema();
       const store = await keepingOne(url, 2_000);

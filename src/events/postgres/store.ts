@@ -125,12 +125,6 @@ const TURN_PAUSE_MS = 50;
  * released step is: a change here is a new step there.
  */
 const RETAIN_LOCK_WAIT_MS = 50;
-/**
- * The longest a try of retention for its turn takes: its wait for a lock on what it drops and its
- * commit's, the pause after it and the look at who holds the turn. A clock that went further
- * between two tries was set forward meanwhile, by more than the wait went on.
- */
-const TRY_AT_MOST_MS = 500;
 /** What a retention run's connection may fail with and still serve the next: a lock wait's end, a cancel. */
 const SESSION_KEPT = new Set(["55P03", "57014"]);
 /**
@@ -1746,21 +1740,27 @@ export class PostgresEventStore implements EventStore {
   async #retainInTurns(query: Query, now: number, total: Dropped): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     let asked = clock.now();
-    let previous = asked;
-    /** How long the wait has gone on, each try counted as TRY_AT_MOST_MS at most. */
-    let waited = 0;
+    // Whether the wait has gone on its whole length, as a timer tells: a clock set forward (NTP
+    // stepping one that ran behind) neither ends it nor is said as all of it, and a try that waits
+    // out the session's lock wait on the totals themselves (a LOCK TABLE) counts all it took.
+    let waitedOut = false;
+    let waiting: NodeJS.Timeout | undefined;
+    const waitAnew = () => {
+      clearTimeout(waiting);
+      waitedOut = false;
+      waiting = setTimeout(() => {
+        waitedOut = true;
+      }, this.#named.lockWaitMs - TURN_PAUSE_MS).unref();
+    };
+    waitAnew();
     let holder: string | undefined;
     let holderAskedAgain = false;
     // Said as such though the clock went forward again before the wait's end is said.
     let clockSetBack = false;
     for (;;) {
-      const tryAt = clock.now();
       // A clock set back meanwhile (NTP correcting one that ran ahead) ends the wait, not lengthens it.
-      if (tryAt < asked) clockSetBack = true;
-      // One set forward (NTP stepping one that ran behind) neither ends it nor is said as all of it.
-      waited += Math.min(Math.max(tryAt - previous, 0), TRY_AT_MOST_MS);
-      previous = tryAt;
-      const last = clockSetBack || waited >= this.#named.lockWaitMs - TURN_PAUSE_MS;
+      if (clock.now() < asked) clockSetBack = true;
+      const last = clockSetBack || waitedOut;
       let retained: { dropped: Dropped } | undefined;
       try {
         [retained] = await query<{ dropped: Dropped }>(
@@ -1809,8 +1809,7 @@ export class PostgresEventStore implements EventStore {
       if (Object.keys(dropped).length === 0) break;
       addDropped(total, dropped);
       asked = clock.now();
-      previous = asked;
-      waited = 0;
+      waitAnew();
       clockSetBack = false;
       holder = undefined;
       holderAskedAgain = false;
