@@ -1391,7 +1391,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect
         .poll(expiring)
         .toBe(
-          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused so until then: check that the file is there and that waiter's user may read it`,
+          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused alike until that is mended: check that the file is there and that waiter's user may read it`,
         );
     });
   });

@@ -844,7 +844,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         .poll(failed)
         .toMatch(
           new RegExp(
-            `^The event store's database refuses waiter's connection \\(PostgreSQL 28000: role "${user}" is not permitted to log in; [^)]+\\); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused so until then: check that the database user exists and may log in, and that a line of the server's pg_hba\\.conf lets it connect to this database from waiter's address$`,
+            `^The event store's database refuses waiter's connection \\(PostgreSQL 28000: role "${user}" is not permitted to log in; [^)]+\\); that part of the run dropped nothing, and the next run tries again in 10 minutes, refused alike until that is mended: check that the database user exists and may log in, and that a line of the server's pg_hba\\.conf lets it connect to this database from waiter's address$`,
           ),
         );
       await admin.query(`ALTER ROLE ${user} LOGIN`);

@@ -823,12 +823,12 @@ function retentionUnreached(err: unknown, forgetting?: Forgetting): Error | unde
 function retentionRefused(err: unknown, forgetting?: Forgetting): Error | undefined {
   if (!(err instanceof StoreRefused)) return undefined;
   if (forgetting === "after a failed drop")
-    return new Error(`${err.said}; the next run is refused so until then: ${err.check}`);
+    return new Error(`${err.said}; the next run is refused alike until that is mended: ${err.check}`);
   const left = forgetting
     ? "the events past the limits were dropped all the same"
     : "that part of the run dropped nothing";
   return new Error(
-    `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes, refused so until then: ${err.check}`,
+    `${err.said}; ${left}, and the next run tries again in ${EXPIRE_EVERY_MS / 60_000} minutes, refused alike until that is mended: ${err.check}`,
   );
 }
 
