@@ -1362,6 +1362,17 @@ describe("cross rates", () => {
     );
   });
 
+  test("24:00 in Prague's zone is told its own day, as the end of that day there", async () => {
+    setClock("2026-12-01T08:00:00Z");
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["3.3.2026 24:00 Europe/Prague", "3.3.2026 24:00 CET", "2026-03-03T24:00:00+01:00"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
+  });
+
   test("a time stamp whose date in Prague has not begun anywhere is not told to send that date", async () => {
     setClock("2026-11-30T08:00:00Z"); // 22:00 in UTC+14: 2026-12-01 has begun nowhere
     const refused = await server.call("currency_convert", {

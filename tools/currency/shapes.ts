@@ -806,7 +806,8 @@ function pragueDateOf(stamp: string, stamped: string, zoneName?: string): { ther
   // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
   const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
   const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
-  const instant = Date.parse(written);
+  // 24:00 ends its day: the date there of the day's last instant, not of the next day's midnight (in Prague, its own).
+  const instant = Date.parse(written) - (/T24:/.test(written) ? 1 : 0);
   if (!zone || Number.isNaN(instant)) return undefined;
   const there = dateIn(PUBLICATION.zone, instant);
   if (there === stamped) return undefined;
