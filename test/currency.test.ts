@@ -1362,6 +1362,19 @@ describe("cross rates", () => {
     );
   });
 
+  test("a day and month before a year of two digits, a space after the day's dot only, are read as a date", async () => {
+    setClock("2026-12-01T08:00:00Z");
+    for (const [date, sent] of [
+      ["30. 11.26", "2026-11-30"],
+      ["3. 3.26", "2026-03-03"],
+    ] as const) {
+      const refused = await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date });
+      expect(text(refused), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent} (${date} with its year read as 2026)`,
+      );
+    }
+  });
+
   test("24:00 in Prague's zone is told its own day, as the end of that day there", async () => {
     setClock("2026-12-01T08:00:00Z");
     const refused = async (date: string) =>

@@ -428,6 +428,8 @@ function withTime(
       text,
     ) ?? [];
   if (!date || !(clockTime || zone)) return undefined;
+  // A day alone is no date: in "30. 11.26" the dotted time is its month and year.
+  if (/^\d{1,2}\.$/.test(date) && /^\d{1,2}\.\d{2}$/.test(clockTime)) return undefined;
   const offset = zone ? zoneOffset(zone) : undefined;
   // A word after a date without a time is no zone unless it names one: "3 Mar" is a date.
   if (!clockTime) return offset === undefined ? undefined : { date };
