@@ -1225,6 +1225,7 @@ describe("cross rates", () => {
       "2026-03-01/2026-03-05",
       "2026-03-01..2026-03-05",
       "1 March to 5 March 2026",
+      "1–5 March 2026",
     ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,
@@ -1236,8 +1237,11 @@ describe("cross rates", () => {
     ).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-03-01/2026-03-05 is a range of days: send 2026-03-01 as start and 2026-03-05 as end",
     );
-    // A time after a date is no range's end.
-    expect(await refused("1. 3. 2026 - 10:15")).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30/);
+    // A time after a date is no range's end; nor is a range told by ends not read as dates to send: without a
+    // year, or not begun.
+    for (const date of ["1. 3. 2026 - 10:15", "1.–5. 3.", "1.–31. 12. 2026", "2026-11-01/2026-12-31"]) {
+      expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30/);
+    }
   });
 
   test("a time stamp in another zone than Prague's, on another day there, is told both dates", async () => {

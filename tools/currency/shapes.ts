@@ -268,9 +268,9 @@ function notADate(
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
-  const range = rangeGiven(text);
-  if (range) {
-    const [from, to] = range.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater) ?? side);
+  const [from, to] = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
+  if (from && to) {
     return ofMonth === "any"
       ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
       : `must be a date as YYYY-MM-DD: ${text} is a range of days: send ${from} as start and ${to} as end`;
@@ -376,8 +376,8 @@ function notADate(
 
 /**
  * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05), or with a dash, dots or a word
- * between its ends (1.–5. 3. 2026, 1 March to 5 March 2026); a first end of a day alone takes its month and year
- * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026).
+ * between its ends (1.–5. 3. 2026, 1–5 March 2026, 1 March to 5 March 2026); a first end of a day alone takes its month and year
+ * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
 function rangeGiven(text: string): [string, string] | undefined {
   const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/.exec(text) ?? [];
@@ -391,7 +391,7 @@ function rangeGiven(text: string): [string, string] | undefined {
   // A time after a date is no end of a range: 3 March 2026 - 10:15.
   if (!from || /^\d{1,2}:\d{2}/.test(to)) return undefined;
   const [, dayAlone] = /^(\d{1,2})\.?$/.exec(from) ?? [];
-  const [, rest] = /^\d{1,2}(\..*\d)$/.exec(to) ?? [];
+  const [, rest] = /^\d{1,2}([.\s].*\d)$/.exec(to) ?? [];
   if (dayAlone && rest) return [`${dayAlone}${rest}`, to];
   // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1 March to 5 March 2026.
   const [, year] = /\s(\d{4})$/.exec(to) ?? [];
@@ -405,8 +405,9 @@ function sendOf(
   ofMonth: MonthDay,
   insteadOfLater: () => string,
 ): string | undefined {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) ? side : undefined;
-  return /: send (\d{4}-\d{2}-\d{2})$/.exec(notADate(side, ahead, ofMonth, insteadOfLater))?.[1];
+  if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) && !ahead(side) ? side : undefined;
+  const told = notADate(side, ahead, ofMonth, insteadOfLater);
+  return /: send (\d{4}-\d{2}-\d{2})(?: \(.+ with its year read as \d{4}\))?$/.exec(told)?.[1];
 }
 
 /** The longest text read for the date it may be: a weekday, a date in words, a time and its zone fit. */
