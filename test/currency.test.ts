@@ -732,7 +732,7 @@ describe("cross rates", () => {
   });
 
   test("a date sent as a number, not text, is told the date to send as text", async () => {
-    const refused = async (date: number) =>
+    const refused = async (date: number | string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     expect(await refused(20260830)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: send 2026-08-30",
@@ -757,6 +757,12 @@ describe("cross rates", () => {
     for (const date of [1772524800, 1772524800000]) {
       expect(await refused(date), String(date)).toBe(
         `Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: ${date} is a Unix time, 2026-03-03T08:00Z: send 2026-03-03, its date in Prague and Frankfurt, where the fixings are dated`,
+      );
+    }
+    // Sent as text, as a date is, it is read as a Unix time too.
+    for (const date of ["1772524800", "1772524800000"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a Unix time, 2026-03-03T08:00Z: send 2026-03-03, its date in Prague and Frankfurt, where the fixings are dated`,
       );
     }
     expect(await refused(1772578800)).toBe(

@@ -201,7 +201,10 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
     })
     .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, {
-      error: (issue) => notADate(issue.input, ahead, ofMonth, insteadOfLater),
+      // A Unix time is sent as text too, as a date is.
+      error: (issue) =>
+        (/^\d+$/.test(String(issue.input)) && unixTime(Number(issue.input), ahead)) ||
+        notADate(issue.input, ahead, ofMonth, insteadOfLater),
       abort: true,
     })
     .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
@@ -209,9 +212,10 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
 }
 
 /**
- * For a number that is a Unix time, in seconds or milliseconds (1772524800, as a payment's API stamps it), its
- * date in Prague and Frankfurt, where the fixings are dated, to send, and in UTC where it is another; or why it is
- * refused, `ahead`. Only times from 2001 on, when a Unix time in seconds has ten digits, are read as one.
+ * For a number that is a Unix time, in seconds or milliseconds (1772524800, as a payment's API stamps it), sent as a
+ * number or as text, its date in Prague and Frankfurt, where the fixings are dated, to send, and in UTC where it is
+ * another; or why it is refused, `ahead`. Only times from 2001 on, when a Unix time in seconds has ten digits, are
+ * read as one.
  */
 function unixTime(input: number, ahead: (date: string) => string | undefined): string | undefined {
   const epoch = Number.isInteger(input) && input >= 1e9 && input < 1e10 ? input * 1000 : input;
