@@ -1334,6 +1334,9 @@ describe("cross rates", () => {
       "3. März 2026, 10:15 Uhr",
       "3. 3. 2026 10:15 hod.",
       "3. 3. 2026 10.15 h",
+      // As English writes it too.
+      "03/03/2026 10:15 hrs",
+      "3 March 2026, 10:15 hours",
     ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
