@@ -1232,6 +1232,8 @@ describe("cross rates", () => {
       "2026-03-01..2026-03-05",
       "1 March to 5 March 2026",
       "1–5 March 2026",
+      // Its ends in either order: the range is the days between them.
+      "2026-03-05/2026-03-01",
     ]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,

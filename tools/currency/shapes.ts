@@ -272,8 +272,10 @@ function notADate(
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
   if (wholeMonth) return wholeMonth;
-  const [from, to] = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  const ends = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
+  // Written the other way round, the earlier end is still the start currency_history takes.
+  const [from, to] = ends.every(Boolean) ? ends.sort() : [];
   if (from && to) {
     return ofMonth === "any"
       ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
