@@ -1232,6 +1232,7 @@ describe("cross rates", () => {
       "2026-03-01..2026-03-05",
       "1 March to 5 March 2026",
       "1–5 March 2026",
+      "March 1–5, 2026",
       // Its ends in either order: the range is the days between them.
       "2026-03-05/2026-03-01",
     ]) {

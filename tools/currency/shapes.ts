@@ -382,7 +382,7 @@ function notADate(
 
 /**
  * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05), or with a dash, dots or a word
- * between its ends (1.–5. 3. 2026, 1–5 March 2026, 1 March to 5 March 2026); a first end of a day alone takes its month and year
+ * between its ends (1.–5. 3. 2026, 1–5 March 2026, March 1–5, 2026, 1 March to 5 March 2026); a first end of a day alone takes its month and year
  * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
 function rangeGiven(text: string): [string, string] | undefined {
@@ -399,6 +399,10 @@ function rangeGiven(text: string): [string, string] | undefined {
   const [, dayAlone] = /^(\d{1,2})\.?$/.exec(from) ?? [];
   const [, rest] = /^\d{1,2}([.\s].*\d)$/.exec(to) ?? [];
   if (dayAlone && rest) return [`${dayAlone}${rest}`, to];
+  // As American English writes one, the month first: March 1–5, 2026.
+  const [, month, firstDay] = /^(\p{L}{3,}\.?)\s+(\d{1,2})$/u.exec(from) ?? [];
+  const [, lastDay, yearAfter] = /^(\d{1,2}),?\s+(\d{4})$/.exec(to) ?? [];
+  if (month && lastDay) return [`${month} ${firstDay}, ${yearAfter}`, `${month} ${lastDay}, ${yearAfter}`];
   // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1 March to 5 March 2026.
   const [, year] = /\s(\d{4})$/.exec(to) ?? [];
   return [year && !/\d{4}/.test(from) ? `${from} ${year}` : from, to];
