@@ -4042,3 +4042,36 @@ test("a delivery stored after a stop's drain time cut its connection is not said
       ),
     ]);
 });
+
+test("an id its idHeader repeats with another body is a delivery of its own, stored and said as the source's setup to mend", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  // A sender that puts its webhook's id, not each delivery's, in the header the source keys on.
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-7") };
+  };
+  const first = await deliver(url, sent(1));
+  const second = await deliver(url, sent(2));
+  const secondAgain = await deliver(url, sent(2));
+  const firstAgain = await deliver(url, sent(1));
+  expect([first.status, second.status, secondAgain.status, firstAgain.status]).toEqual([200, 200, 200, 200]);
+  expect(second.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(second.body.id).not.toBe(first.body.id);
+  expect(secondAgain.body).toEqual({ id: second.body.id, duplicate: true });
+  expect(firstAgain.body).toEqual({ id: first.body.id, duplicate: true });
+  expect(JSON.parse((await store.get(second.body.id as string))?.payload ?? "")).toEqual({ invoice: 2 });
+  expect(lines.filter((line) => / warning .*webhook erp /.test(line))).toEqual([
+    expect.stringMatching(
+      /webhook erp stored .*: delivery "webhook-7" came again with another body, so X-Delivery-Id names no single delivery: .*idHeader/,
+    ),
+  ]);
+  await expect
+    .poll(async () => (await store.counters()).erp)
+    .toMatchObject({
+      received: 5,
+      accepted: 2,
+      duplicate: 2,
+      "id reused": 1,
+    });
+});

@@ -1613,6 +1613,24 @@ describe("what agents see", () => {
     expect(listed.events.map((e) => e.gist)).toEqual(["{}", '{"orders":[{"id":7081},{"id":7082}]}']);
   });
 
+  test("webhooks_sources counts a delivery whose idHeader repeated another's id with another body once, and says the source is keyed wrongly", async () => {
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ledger: ERP_SOURCE }) });
+    // Its sender puts the webhook's id, not each delivery's, in X-Delivery-Id.
+    for (const invoice of [1, 2]) {
+      const body = JSON.stringify({ invoice });
+      expect((await post("ledger", body, erpHeaders(body, "webhook-3"))).body.duplicate).toBe(false);
+    }
+    // Counts are written after the answer.
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "ledger" })).structuredContent)
+      .toMatchObject({
+        sources: [{ name: "ledger", received: 2, accepted: 2, duplicate: 0, rejected: [] }],
+        note: expect.stringContaining(
+          "ledger: 1 of the deliveries accepted came with a delivery id in X-Delivery-Id that one stored before had with another body",
+        ),
+      });
+  });
+
   test("a gist leaves out credentials however the sender names them: accessToken, apiKey, client_secret, password, order_key", async () => {
     const session = await inProcess();
     const erp = (payload: unknown, delivery: string) => {

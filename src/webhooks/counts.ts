@@ -35,15 +35,15 @@ export function boundedCounts(
     }
   };
   return {
-    count(source: string, outcome: string) {
+    count(source: string, outcome: string, n = 1) {
       if (inFlight < COUNTS_IN_FLIGHT) {
-        write(source, outcome, 1);
+        write(source, outcome, n);
         return;
       }
       const key = `${source}\n${outcome}`;
       const sum = held.get(key);
-      if (sum) sum.n += 1;
-      else held.set(key, { source, outcome, n: 1 });
+      if (sum) sum.n += n;
+      else held.set(key, { source, outcome, n });
     },
     writeHeldCounts() {
       while (held.size > 0) writeNext();

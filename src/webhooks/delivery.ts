@@ -13,12 +13,14 @@ import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
+  ID_REUSED,
   MISSPELT_PATH,
   publicPath,
   type WebhookSource,
   type WebhooksConfig,
   type webhookSettings,
 } from "./settings.js";
+import { bodyDigest } from "./verifiers/common.js";
 import { alike, MAX_PAYLOAD_DEPTH, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -182,7 +184,7 @@ export interface DeliveryParts {
   log: Log;
   limits: ListenerTimeouts;
   sources: Map<string, { source: WebhookSource; verify: Verifier }>;
-  count: (source: string, outcome: string) => void;
+  count: (source: string, outcome: string, n?: number) => void;
   refuse: (req: Request, res: Response, refusal: Refusal) => void;
   refuseTooLarge: (req: Request, res: Response, source: WebhookSource | undefined) => void;
   infoAMinute: Throttled;
@@ -401,6 +403,8 @@ export function mountDeliveries(
   /** The warning that `what` was taken by the first of a header's differing copies, which it names. */
   const tookFirstCopy = (source: WebhookSource, what: string, differing: string[]) =>
     `webhook ${source.name} took ${what} reading the first of the differing copies of ${differing.join(" and ")}: something on the way (a proxy, a tunnel) sends it again after its sender's, and the signature does not cover it: have it pass the sender's header on once`;
+  // Of a source whose idHeader its sender repeats: a line a minute for each source.
+  const idReusedWarning = throttled((line) => log.warning(line));
   // Of a signed ping, which anyone may replay (GitHub's carries no time): a line a minute for each source.
   const pingWarning = throttled((line) => log.warning(line));
 
@@ -572,18 +576,37 @@ export function mountDeliveries(
     const shown = (id: string) => withEscapes(JSON.stringify(id));
     const delivery = `${shown(verdict.id)}${verdict.sendersId ? ` (${verdict.sendersId.sender}'s delivery ID ${shown(verdict.sendersId.id)})` : ""}`;
     let added: Added;
+    const event = {
+      source: source.name,
+      type,
+      scheme: source.scheme,
+      dedupeId: verdict.id,
+      ...(verdict.formerId ? { formerDedupeId: verdict.formerId } : {}),
+      headers: keptHeaders(req.headers, source, verdict.payload === undefined),
+      body: stored,
+      isJson: parseBody(stored) !== undefined,
+      receivedAt,
+    };
     try {
-      added = await store.add({
-        source: source.name,
-        type,
-        scheme: source.scheme,
-        dedupeId: verdict.id,
-        ...(verdict.formerId ? { formerDedupeId: verdict.formerId } : {}),
-        headers: keptHeaders(req.headers, source, verdict.payload === undefined),
-        body: stored,
-        isJson: parseBody(stored) !== undefined,
-        receivedAt,
-      });
+      added = await store.add(event);
+      if (added.duplicate && !added.dropped && verdict.idHeader) {
+        // A sender may put its webhook's id in the header, not each delivery's: a repeat whose body
+        // differs is another delivery, stored under its id and body, not lost as a retry.
+        const kept = await store.get(added.id);
+        if (kept && (kept.size !== stored.length || kept.payload !== stored.toString())) {
+          const first = added.id;
+          added = await store.add({ ...event, dedupeId: `${verdict.id} ${bodyDigest(stored)}` });
+          // The store counted this request at both adds: once it is.
+          count(source.name, "duplicate", -1);
+          if (!added.duplicate) {
+            count(source.name, ID_REUSED);
+            idReusedWarning(
+              `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
+              source.name,
+            );
+          }
+        }
+      }
     } catch (err) {
       // A retry of a delivery stored before the store stopped taking writes (a full disk, a write
       // lock another program holds) has its answer still, where the store can be read: a 503 would

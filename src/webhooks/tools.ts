@@ -8,6 +8,7 @@ import { refusalCause } from "./secrets.js";
 import { GITHUB_REDELIVERY, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
+  ID_REUSED,
   MISSPELT_PATH,
   resolveWebhooks,
   sourceUrl,
@@ -170,7 +171,7 @@ export function webhooksToolset(
               name: source.name,
               scheme: source.scheme,
               url: sourceUrl(settings, source.name, bound),
-              received: counts.received ?? 0,
+              received: (counts.received ?? 0) - (counts[ID_REUSED] ?? 0),
               accepted: counts.accepted ?? 0,
               duplicate: counts.duplicate ?? 0,
               ping: counts.ping ?? 0,
@@ -194,7 +195,14 @@ export function webhooksToolset(
             const lost = said.length > 0 ? SENT_AGAIN_BY_HAND[source.scheme] : undefined;
             // Its log holds no body: the shop itself says what became of what a lost delivery told of.
             const shop = source.scheme === "woocommerce" ? shopReadBy((name) => call.serves(name)) : "";
-            return lost ? [...said, `${source.name}: ${lost}${shop}.`] : said;
+            const reused = counters[source.name]?.[ID_REUSED] ?? 0;
+            const keyedWrongly =
+              reused > 0 && "idHeader" in source
+                ? [
+                    `${source.name}: ${reused} of the deliveries accepted came with a delivery id in ${source.idHeader} that one stored before had with another body, and were stored as events of their own: its sender puts the same id on different deliveries; set idHeader to a header it changes for each delivery, or remove it to key each delivery on its body.`,
+                  ]
+                : [];
+            return [...said, ...(lost ? [`${source.name}: ${lost}${shop}.`] : []), ...keyedWrongly];
           });
           const note = [held, local ? loopbackOnly(origin("listen")) : undefined, ...causes].filter(Boolean).join(" ");
           return {

@@ -644,6 +644,7 @@ describe("generic HMAC-SHA256", () => {
       kind: "accept",
       id: "d9",
       type: "invoice.created",
+      idHeader: "X-Delivery-Id",
     });
   });
 

@@ -35,6 +35,11 @@ export type Verdict =
        */
       formerId?: string;
       /**
+       * The header the source's `idHeader` names gave `id`: a sender may put its webhook's id there,
+       * not each delivery's, so a repeat of it with another body is another delivery.
+       */
+      idHeader?: string;
+      /**
        * The headers the signature does not cover that came more than once with copies that differ,
        * each with its copies, as `unsignedHeader` words them: said in waiter's log.
        */

@@ -61,6 +61,7 @@ export function identify(
     id: id || slack || bodyDigest(body),
     type: type || payloadType(body) || formType(headers, body) || "unknown",
     ...(slack ? { formerId: bodyDigest(body) } : {}),
+    ...(id && options.idHeader ? { idHeader: options.idHeader } : {}),
     ...(differing.length > 0 ? { differing } : {}),
   };
 }
