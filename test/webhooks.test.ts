@@ -1764,7 +1764,8 @@ describe("what agents see", () => {
     };
     expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
       ["block_actions", '{"user.id":"U0CA5","user.username":"jana"}'],
-      ["unknown", '{"command":"/refund","text":"order 1042","team_id":"T0001","user_name":"Steve"}'],
+      // A slash command, typed by its command.
+      ["/refund", '{"text":"order 1042","team_id":"T0001","user_name":"Steve"}'],
       [
         "subscribe",
         '{"id":"8a25ff1d98","email":"api@mailchimp.com","list_id":"a6b5da1054","merges.FNAME":"Mailchimp"}',
@@ -1772,7 +1773,7 @@ describe("what agents see", () => {
     ]);
   });
 
-  test("a Slack slash command's gist leads with its command and text, not its workspace's, channel's and user's ids", async () => {
+  test("a Slack slash command is typed by its command, its gist led by its text, not its workspace's, channel's and user's ids", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
     // As Slack's docs show one, in the order Slack sends its fields.
@@ -1800,11 +1801,12 @@ describe("what agents see", () => {
     });
     expect(strange.status).toBe(200);
     const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
-      events: { gist: string }[];
+      events: { type: string; gist: string }[];
     };
     expect(listed.events[0]?.gist).toBe('{"command.name":"/weather","text":"94070"}');
+    expect(listed.events[1]?.type).toBe("/weather");
     expect(listed.events[1]?.gist).toBe(
-      '{"command":"/weather","text":"94070","team_id":"T0001","team_domain":"example","enterprise_id":"E0001","enterprise_name…',
+      '{"text":"94070","team_id":"T0001","team_domain":"example","enterprise_id":"E0001","enterprise_name":"Globular Construct…',
     );
   });
 

@@ -321,8 +321,9 @@ function typeIn(json: Record<string, unknown> | undefined): string | undefined {
 /**
  * A type from a form body (`application/x-www-form-urlencoded`) by the fields `payloadType` reads,
  * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`; else PayPal IPN's
- * `txn_type`, else the type of the JSON in a `payload` field, as Slack posts its interactions. Read
- * by a pattern, not parsed whole: an unsigned source takes a stranger's megabyte of fields.
+ * `txn_type`, else a Slack slash command's `command`, else the type of the JSON in a `payload`
+ * field, as Slack posts its interactions. Read by a pattern, not parsed whole: an unsigned source
+ * takes a stranger's megabyte of fields.
  */
 export function formType(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
   if (!header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded")) return undefined;
@@ -331,6 +332,9 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
     const type = formField(form, key);
     if (type) return type;
   }
+  // A Slack slash command, whose fields name no type: by its command (/refund), as Slack shows it.
+  const command = formField(form, "command");
+  if (command?.startsWith("/")) return command;
   const payload = formField(form, "payload");
   // Its brackets were percent-escaped past the body's depth check.
   if (!payload || pastBound(Buffer.from(payload), { depth: MAX_PAYLOAD_DEPTH })) return undefined;
