@@ -1763,7 +1763,11 @@ describe("what agents see", () => {
       events: { type: string; gist: string }[];
     };
     expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
-      ["block_actions", '{"user.id":"U0CA5","user.username":"jana"}'],
+      // Which button was clicked, before who clicked it.
+      [
+        "block_actions",
+        '{"actions.action_id":"approve","actions.value":"order-1042","user.id":"U0CA5","user.username":"jana"}',
+      ],
       // A slash command, typed by its command.
       ["/refund", '{"text":"order 1042","team_id":"T0001","user_name":"Steve"}'],
       [

@@ -242,6 +242,23 @@ function subject(parsed: Record<string, unknown>, type: string): Record<string, 
 }
 
 /**
+ * What the user of a Slack `block_actions` interaction chose, which its `actions` list holds: the
+ * button's or menu's `action_id` and its value. Without it the line says who clicked, not what.
+ */
+function slackAction(parsed: Record<string, unknown>): [string, unknown][] {
+  const action = parsed.type === "block_actions" && Array.isArray(parsed.actions) ? parsed.actions[0] : undefined;
+  if (!isRecord(action)) return [];
+  const chosen = isRecord(action.selected_option) ? action.selected_option.value : undefined;
+  return (
+    [
+      ["actions.action_id", action.action_id],
+      ["actions.value", action.value],
+      ["actions.selected_option.value", chosen],
+    ] as [string, unknown][]
+  ).filter(([, value]) => typeof value === "string");
+}
+
+/**
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its
  * objects one level down (`metadata.order_id`), the telling ones first, links last, cut short. The
  * object it is about (`subject`) stands for the whole, with the repository its GitHub envelope
@@ -277,6 +294,7 @@ function gist(event: StoredEvent): string {
   if (facts !== parsed && typeof repository === "string" && !isRecord(facts.repository)) {
     fields.push(["repository.full_name", repository]);
   }
+  fields.push(...slackAction(parsed));
   // A list, or a list or object within an object: what no field of the line stands for.
   let deeper = false;
   for (const [key, value] of Object.entries(facts)) {
