@@ -821,11 +821,11 @@ describe.runIf(proxies.nginx.runs)(
     });
 
     test("a path it does not serve is told where waiter is, and logged as it arrived", async () => {
-      const answer = await served.fetch(`${served.url}/webhook/erp`, { method: "POST", body: "{}" });
+      const answer = await served.fetch(`${served.url}/hooks/erp`, { method: "POST", body: "{}" });
       expect(answer.status).toBe(404);
       const where =
         "MCP is served at /waiter/mcp and webhooks at POST /waiter/webhooks/<source>, under the path of webhooks.publicUrl, or without /waiter from a reverse proxy that takes it off";
-      expect(await answer.json()).toEqual({ error: `not found: "/waiter/webhook/erp"; ${where}` });
+      expect(await answer.json()).toEqual({ error: `not found: "/waiter/hooks/erp"; ${where}` });
       // A line a minute in all, this one's or an earlier 404's: with the path as it arrived.
       await expect.poll(() => served.log()).toContain(`: no such path; ${where}\n`);
       expect(served.log()).toMatch(/webhook listener refused [A-Z]+ "\/waiter\/[^"]+" from \S+: no such path/);

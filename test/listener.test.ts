@@ -3514,6 +3514,28 @@ describe("Host and Origin", () => {
     ]);
   });
 
+  test("a delivery to /webhook/<source>, singular, names the path meant, and is counted for that source; a stranger's path names none", async () => {
+    const lines: string[] = [];
+    const { port, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const host = `127.0.0.1:${port}`;
+    const answer = await send(port, { path: "/webhook/erp", host, body: "{}" });
+    expect(answer).toEqual({
+      status: 404,
+      body: { error: 'not found: "/webhook/erp"; did you mean /webhooks/erp?' },
+    });
+    // A name near no source's is told where webhooks go, and of no source.
+    const stranger = await send(port, { path: "/webhook/paypal", host, body: "{}" });
+    expect(stranger.body.error).toBe('not found: "/webhook/paypal"; webhooks go to POST /webhooks/<source>');
+    expect(lines.filter((line) => line.includes("no such path"))).toEqual([
+      expect.stringMatching(
+        /refused POST "\/webhook\/erp" from 127.0.0.1: no such path; did you mean \/webhooks\/erp\? \(the sources: erp, trial\)\n$/,
+      ),
+      expect.stringMatching(/refused POST "\/webhook\/paypal" from 127.0.0.1: no such path; webhooks go to POST/),
+    ]);
+    // Where webhooks_sources tells to give the sender the source's url.
+    await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:misspelt path": 1 });
+  });
+
   test("a delivery to a source's path with two letters swapped, as fingers swap them, names the source meant", async () => {
     const lines: string[] = [];
     const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -6,7 +6,7 @@ import { type EventStore, NewerSchema, type StoreNotWritable, type StoreStats } 
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
-import { quote } from "../shown.js";
+import { meantKey, quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
 import {
@@ -31,7 +31,13 @@ import {
   type ListenerTimeouts,
 } from "./limits.js";
 import { claimedDelivery, neverResentBy, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
-import { publicPath, type WebhookSource, type WebhooksConfig, type webhookSettings } from "./settings.js";
+import {
+  MISSPELT_PATH,
+  publicPath,
+  type WebhookSource,
+  type WebhooksConfig,
+  type webhookSettings,
+} from "./settings.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -102,6 +108,18 @@ function withoutPublicPath(publicUrl: string | undefined): (target: string) => s
 
 /** The path as it arrived, before the path of publicUrl was taken off. */
 const arrivedPath = (req: Request) => req.originalUrl.split("?", 1)[0] ?? "";
+
+/**
+ * The source a path nothing serves was meant for: one of two parts, the first `webhooks` a letter
+ * or two off (`webhook`, `webhoks`) and the second a source's name or near it, or `webhooks/`, a
+ * source's name and one more part.
+ */
+function sourceMeant(path: string, names: readonly string[]): string | undefined {
+  const parts = path.split("/").slice(1);
+  if (parts.length < 2 || parts.length > 3 || !meantKey(parts[0] ?? "", ["webhooks"])) return undefined;
+  if (parts.length === 3 && parts[0] !== "webhooks") return undefined;
+  return meantKey(parts[1] ?? "", names);
+}
 
 /** How long /healthz waits for the store's figures. */
 const HEALTH_STORE_MS = 500;
@@ -448,6 +466,20 @@ export function listenerApp(parts: ListenerParts): {
     ? `${paths(prefix)}, under the path of webhooks.publicUrl, or without ${prefix} from a reverse proxy that takes it off`
     : `${paths("")}${mode === "serve" ? "; a reverse proxy must pass paths unchanged" : ""}`;
   app.use((req, res) => {
+    // A source's path mistyped before its name (/webhook/stripe, /webhooks/stripe/): the path meant,
+    // as the misspelt source's 404 names it, and nothing of the sources not near the name.
+    const meant = sourceMeant(req.path, [...sources.keys()]);
+    if (meant && !isWellKnown(req.path)) {
+      const guess = `did you mean ${prefix}/webhooks/${meant}?`;
+      count(meant, `rejected:${MISSPELT_PATH}`);
+      refuse(req, res, {
+        status: 404,
+        reason: `no such path near ${meant}`,
+        error: `not found: ${quote(arrivedPath(req))}; ${guess}`,
+        said: `no such path; ${guess} (the sources: ${[...sources.keys()].join(", ")})`,
+      });
+      return;
+    }
     const error = `not found: ${quote(arrivedPath(req))}; ${whereServed}`;
     // Any page reads it, as it reads the metadata waiter serves there: an MCP client in a browser
     // looks for OAuth metadata there, and is told "Failed to fetch" of a 404 it may not read.
