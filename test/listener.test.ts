@@ -4097,3 +4097,19 @@ test("an id its idHeader repeats with another body is a delivery of its own, sto
       "id reused": 1,
     });
 });
+
+test("while the store takes no writes, an id its idHeader repeats with another body is answered 503, not as the delivery stored under it", async () => {
+  const { url, store } = await start();
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-9") };
+  };
+  const first = await deliver(url, sent(1));
+  expect(first.status).toBe(200);
+  const writesAgain = diskFull(store);
+  // A retry of the delivery stored has its answer still; another body is another delivery, to send again.
+  expect(await deliver(url, sent(1))).toEqual({ status: 200, body: { id: first.body.id, duplicate: true } });
+  expect((await deliver(url, sent(2))).status).toBe(503);
+  writesAgain();
+  expect((await deliver(url, sent(2))).body).toEqual({ id: expect.any(String), duplicate: false });
+});

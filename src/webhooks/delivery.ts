@@ -587,35 +587,37 @@ export function mountDeliveries(
       isJson: parseBody(stored) !== undefined,
       receivedAt,
     };
+    // A sender may put its webhook's id in the header, not each delivery's: a repeat whose body
+    // differs is another delivery, not a retry.
+    const otherBody = async (id: string) => {
+      const kept = await store.get(id);
+      return kept !== undefined && (kept.size !== stored.length || kept.payload !== stored.toString());
+    };
+    let rekeyed = false;
     try {
       added = await store.add(event);
-      if (added.duplicate && !added.dropped && verdict.idHeader) {
-        // A sender may put its webhook's id in the header, not each delivery's: a repeat whose body
-        // differs is another delivery, stored under its id and body, not lost as a retry.
-        const kept = await store.get(added.id);
-        if (kept && (kept.size !== stored.length || kept.payload !== stored.toString())) {
-          const first = added.id;
-          added = await store.add({ ...event, dedupeId: `${verdict.id} ${bodyDigest(stored)}` });
-          // The store counted this request at both adds: once it is.
-          count(source.name, "duplicate", -1);
-          if (!added.duplicate) {
-            count(source.name, ID_REUSED);
-            idReusedWarning(
-              `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
-              source.name,
-            );
-          }
+      if (added.duplicate && !added.dropped && verdict.idHeader && (await otherBody(added.id))) {
+        const first = added.id;
+        // The store counted it a duplicate: it is counted as what its own add makes it.
+        rekeyed = true;
+        count(source.name, "duplicate", -1);
+        added = await store.add({ ...event, dedupeId: `${verdict.id} ${bodyDigest(stored)}` });
+        if (!added.duplicate) {
+          count(source.name, ID_REUSED);
+          idReusedWarning(
+            `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
+            source.name,
+          );
         }
       }
     } catch (err) {
       // A retry of a delivery stored before the store stopped taking writes (a full disk, a write
       // lock another program holds) has its answer still, where the store can be read: a 503 would
       // have it sent again and again. Not asked of a store out of reach, whose 503 would wait for it twice.
-      const kept =
-        err instanceof StoreNotWritable || err instanceof StoreBusy
-          ? await storedAlready?.(source, verdict)
-          : undefined;
-      if (kept) {
+      const stillRead = !rekeyed && (err instanceof StoreNotWritable || err instanceof StoreBusy);
+      const kept = stillRead ? await storedAlready?.(source, verdict) : undefined;
+      // Not one whose body differs from what its idHeader's id was stored with: another delivery.
+      if (kept && !(verdict.idHeader && !kept.dropped && (await otherBody(kept.id).catch(() => true)))) {
         // Counted here: the store counts a duplicate within its write, which it refused.
         count(source.name, "duplicate");
         answerStored(res, source, kept, type, delivery, receivedAt);
