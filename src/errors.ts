@@ -10,6 +10,11 @@ export class ToolError extends Error {
    * the warnings must see.
    */
   logLevel: "info" | "warning" = "info";
+  /**
+   * What a line of the operator's log says of it where no model reads it (a delivery not stored),
+   * when the message asks the model to tell whoever runs waiter: said to them instead.
+   */
+  logged?: string;
 }
 
 /**

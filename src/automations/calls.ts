@@ -106,7 +106,7 @@ export class StepFailure extends ToolError {
   constructor(
     message: string,
     readonly told: string,
-    readonly logged = told,
+    override readonly logged = told,
   ) {
     super(message);
   }

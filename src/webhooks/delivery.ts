@@ -503,7 +503,7 @@ export function mountDeliveries(
     count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : NOT_STORED);
     if (err instanceof ToolError) {
       storeFailed(err instanceof StoreNotWritable, bytes, source.name, id);
-      storeWarning(`${lost}: ${err.message}`, notStored(source.name));
+      storeWarning(`${lost}: ${err.logged ?? err.message}`, notStored(source.name));
     } else {
       // A failure of the database the store does not name (a corrupt file), or a fault in waiter's
       // code: its stack is wanted, with the delivery to send again, not one of the store's runs.
