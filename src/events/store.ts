@@ -501,6 +501,7 @@ export class StoreNotWritable extends ToolError {
     const said = `The event store cannot be written (${why}): ${what}`;
     super(`${said}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`);
     this.said = said;
+    this.logged = `${said}. Nothing is stored until whoever runs waiter ${remedy}.`;
   }
 }
 
