@@ -2371,6 +2371,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  test("a delivery whose statement the database cancels or whose session it ends is logged with the setting to lift, not a model's advice", async () => {
+    const url = await freshSchema();
+    const { app, stderr } = await startApp(
+      { ...ERP_ENV, WAITER_DATABASE_URL: url, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" },
+      { listener: true },
+    );
+    const deliver = (delivery: string) => deliverTo(app.listener?.url, delivery);
+    const db = new pg.Client(url);
+    await db.connect();
+    try {
+      // What a statement_timeout on waiter's user answers where a write takes longer.
+      await db.query(`CREATE FUNCTION cancelled() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'canceling statement due to statement timeout' USING ERRCODE = 'query_canceled';
+      END $$`);
+      await db.query("CREATE TRIGGER cancelled BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION cancelled()");
+      expect(await deliver("inv-1")).toBe(503);
+      expect(stderr()).toMatch(
+        /webhook erp delivery "inv-1" not stored, answered 503 \(.*\): The event store's database cancelled waiter's statement \(PostgreSQL 57014: canceling statement due to statement timeout; PostgreSQL [^)]+\): a statement_timeout set on its user or database shorter than the statement needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); nothing of it is stored\.\n/,
+      );
+      expect(stderr()).not.toMatch(/not stored, answered 503 .*(tell whoever runs waiter|try again in a moment)/);
+    } finally {
+      await db.end();
+      await app.close();
+    }
+  });
+
   test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {
     const url = await freshSchema();
     const { app, stderr } = await startApp(

@@ -998,6 +998,20 @@ async function writing(query: Query, xid: string | undefined): Promise<boolean> 
   return rows.length > 0;
 }
 
+/**
+ * A statement the database cancelled or whose session it ended, `said`: a model is told to try
+ * again, and to tell whoever runs waiter if it lasts; the log, which that person reads, says what
+ * to lift.
+ */
+function cutStatement(said: string, err: unknown): ToolError {
+  const failed = new ToolError(
+    `${said}; nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
+    { cause: err },
+  );
+  failed.logged = `${said}; nothing of it is stored.`;
+  return failed;
+}
+
 /** What a store's failures say of its database and how waiter connects to it (`storeError`). */
 export interface StoreNamed {
   /** Which database, as a log line may show it (`databaseLabel`). */
@@ -1086,16 +1100,16 @@ export function storeError(
     );
   }
   if (code === "57014") {
-    return new ToolError(
-      `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
-      { cause: err },
+    return cutStatement(
+      `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend)`,
+      err,
     );
   }
   // PostgreSQL 17 and later: the session ends (FATAL), and the pool connects anew for the next call.
   if (code === "25P04") {
-    return new ToolError(
-      `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
-      { cause: err },
+    return cutStatement(
+      `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it)`,
+      err,
     );
   }
   // The server was reached: it ended the connection (a fast or smart shutdown, pg_terminate_backend).
