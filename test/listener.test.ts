@@ -4113,3 +4113,13 @@ test("while the store takes no writes, an id its idHeader repeats with another b
   writesAgain();
   expect((await deliver(url, sent(2))).body).toEqual({ id: expect.any(String), duplicate: false });
 });
+
+test("a retry of a JSON delivery that begins with a byte order mark is its stored event's duplicate, not stored anew", async () => {
+  const { url } = await start();
+  const body = `\uFEFF${JSON.stringify({ invoice: 12 })}`;
+  const delivery = { body, headers: erpHeaders(body, "d-bom") };
+  const first = await deliver(url, delivery);
+  const again = await deliver(url, delivery);
+  expect(first.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(again.body).toEqual({ id: first.body.id, duplicate: true });
+});

@@ -4,7 +4,7 @@ import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
 import { cleanType } from "../events/filter.js";
 import { type Added, type EventStore, StoreBusy, StoreNotWritable } from "../events/store.js";
-import { pastBound } from "../json.js";
+import { jsonText, pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
@@ -591,7 +591,10 @@ export function mountDeliveries(
     // differs is another delivery, not a retry.
     const otherBody = async (id: string) => {
       const kept = await store.get(id);
-      return kept !== undefined && (kept.size !== stored.length || kept.payload !== stored.toString());
+      if (kept === undefined) return false;
+      // Compared as the store reads it back: a JSON payload without the byte order mark it came with.
+      const text = stored.toString("utf8");
+      return kept.size !== stored.length || kept.payload !== (kept.isJson ? jsonText(text) : text);
     };
     let rekeyed = false;
     try {
