@@ -4123,3 +4123,21 @@ test("a retry of a JSON delivery that begins with a byte order mark is its store
   expect(first.body).toEqual({ id: expect.any(String), duplicate: false });
   expect(again.body).toEqual({ id: first.body.id, duplicate: true });
 });
+
+test("an id its idHeader repeats with another body, after retention dropped the event first stored under it, is stored, not lost as the dropped one's duplicate", async () => {
+  const { url } = await start({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
+  // A sender that puts its webhook's id, not each delivery's, in the header the source keys on.
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-5") };
+  };
+  const first = await deliver(url, sent(1));
+  // Stored beside it, and the first dropped for its room.
+  const second = await deliver(url, sent(2));
+  expect(second.body).toEqual({ id: expect.any(String), duplicate: false });
+  const third = await deliver(url, sent(3));
+  expect(third.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect([first.body.id, second.body.id]).not.toContain(third.body.id);
+  // A retry of one stored under the id and its body is still its duplicate.
+  expect((await deliver(url, sent(3))).body).toEqual({ id: third.body.id, duplicate: true });
+});

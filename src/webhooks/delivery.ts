@@ -588,8 +588,11 @@ export function mountDeliveries(
       receivedAt,
     };
     // A sender may put its webhook's id in the header, not each delivery's: a repeat whose body
-    // differs is another delivery, not a retry.
-    const otherBody = async (id: string) => {
+    // differs is another delivery, not a retry. Where retention dropped the event stored under the
+    // id, its body is gone: a repeat is another delivery once the source's sender is known to reuse ids.
+    const anotherDelivery = async ({ id, dropped }: Added) => {
+      if (!verdict.idHeader) return false;
+      if (dropped) return ((await store.counters())[source.name]?.[ID_REUSED] ?? 0) > 0;
       const kept = await store.get(id);
       if (kept === undefined) return false;
       // Compared as the store reads it back: a JSON payload without the byte order mark it came with.
@@ -599,16 +602,16 @@ export function mountDeliveries(
     let rekeyed = false;
     try {
       added = await store.add(event);
-      if (added.duplicate && !added.dropped && verdict.idHeader && (await otherBody(added.id))) {
-        const first = added.id;
+      if (added.duplicate && (await anotherDelivery(added))) {
+        const first = added;
         // The store counted it a duplicate: it is counted as what its own add makes it.
         rekeyed = true;
         count(source.name, "duplicate", -1);
         added = await store.add({ ...event, dedupeId: `${verdict.id} ${bodyDigest(stored)}` });
-        if (!added.duplicate) {
+        if (!added.duplicate && !first.dropped) {
           count(source.name, ID_REUSED);
           idReusedWarning(
-            `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
+            `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first.id}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
             source.name,
           );
         }
@@ -620,7 +623,7 @@ export function mountDeliveries(
       const stillRead = !rekeyed && (err instanceof StoreNotWritable || err instanceof StoreBusy);
       const kept = stillRead ? await storedAlready?.(source, verdict) : undefined;
       // Not one whose body differs from what its idHeader's id was stored with: another delivery.
-      if (kept && !(verdict.idHeader && !kept.dropped && (await otherBody(kept.id).catch(() => true)))) {
+      if (kept && !(await anotherDelivery(kept).catch(() => true))) {
         // Counted here: the store counts a duplicate within its write, which it refused.
         count(source.name, "duplicate");
         answerStored(res, source, kept, type, delivery, receivedAt);
