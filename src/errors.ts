@@ -17,6 +17,12 @@ export class ToolError extends Error {
   logged?: string;
 }
 
+/** What the operator's log says of a failure: a ToolError's `logged` where it has one. */
+export function loggedWords(err: unknown): string {
+  if (err instanceof ToolError) return err.logged ?? err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /**
  * A failure whose advice sends the model to another tool: a call that does not serve that tool (an
  * automation's, whose failure a person reads, or a session without it) is told where a person goes.

@@ -1943,6 +1943,30 @@ test("a delivery the store could not take is logged with its source and delivery
   ]);
 });
 
+test("a count, /healthz and a store that takes no write say to the log's reader what to do, not to tell whoever runs waiter", async () => {
+  setClock("2026-12-05T09:30:00Z");
+  cleanups.push(() => setClock());
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const full = () => new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)");
+  const stats = store.stats.bind(store);
+  const said =
+    "The event store cannot be written (SQLITE_FULL: database or disk is full): its disk is full (events.db). Nothing is stored until whoever runs waiter frees space there.\n";
+  store.count = () => Promise.reject(full());
+  expect((await deliver(url, { body: "{}", headers: {} })).status).toBe(401);
+  await expect.poll(() => lines.filter((line) => line.includes("not counted"))).toHaveLength(1);
+  store.stats = () => Promise.reject(full());
+  expect((await request(`${url}/healthz`)).statusCode).toBe(503);
+  // A minute on, past the line a minute /healthz is said in.
+  setClock(clock.now() + 60_000);
+  store.stats = stats;
+  store.unfit = () => Promise.resolve(full());
+  expect((await request(`${url}/healthz`)).statusCode).toBe(503);
+  const told = lines.filter((line) => line.includes("not counted") || line.includes("/healthz"));
+  expect(told).toHaveLength(3);
+  for (const line of told) expect(line.slice(-said.length - 2)).toBe(`: ${said}`);
+});
+
 test("the line that says the store answers again claims no 503 for a delivery whose sender gave up before the store answered", async () => {
   const lines: string[] = [];
   const { listener, port, url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -2333,7 +2333,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(await deliverTo(app.listener?.url, "inv-0")).toBe(200);
         expect(stderr().match(/warning .*webhook listener: \/healthz: .*\n/g)).toEqual([
           expect.stringMatching(
-            /The event store cannot be written \(transaction_read_only is on\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL 127\.0\.0\.1:\d+\/ro\d+\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server/,
+            /The event store cannot be written \(transaction_read_only is on\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL 127\.0\.0\.1:\d+\/ro\d+\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server\.\n$/,
           ),
         ]);
         expect(stderr()).not.toMatch(/not stored/);

@@ -2,6 +2,7 @@ import { createServer, maxHeaderSize, type Server, type ServerResponse } from "n
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Stopped } from "../app-types.js";
+import { loggedWords } from "../errors.js";
 import { type EventStore, NewerSchema, type StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
@@ -299,7 +300,7 @@ export function listenerApp(parts: ListenerParts): {
     // Of a delivery the store did not take: its own line says the store's failure.
     if (outcome === NOT_STORED) return;
     storeWarning(
-      `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${err instanceof Error ? err.message : err}`,
+      `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${loggedWords(err)}`,
       NOT_COUNTED,
     );
   });
@@ -388,7 +389,7 @@ export function listenerApp(parts: ListenerParts): {
       // asking who holds the port, hears at once.
       const silent = err instanceof DOMException && err.name === "TimeoutError";
       storeWarning(
-        `webhook listener: /healthz: ${silent ? `the event store did not answer within ${HEALTH_STORE_MS} ms` : err instanceof Error ? err.message : err}`,
+        `webhook listener: /healthz: ${silent ? `the event store did not answer within ${HEALTH_STORE_MS} ms` : loggedWords(err)}`,
         HEALTH,
       );
       res.status(503).json({ status: silent ? "store not answering" : "store unavailable", ...who });
@@ -402,7 +403,7 @@ export function listenerApp(parts: ListenerParts): {
     if (unfit) {
       // A database made read-only (a standby after a failover) refuses every delivery a load
       // balancer would send here: said before the first is refused, and a line a minute after.
-      storeWarning(`webhook listener: /healthz: ${unfit.message}`, HEALTH);
+      storeWarning(`webhook listener: /healthz: ${loggedWords(unfit)}`, HEALTH);
       res.status(503).json({ status: "store not writable", ...who, ...figures(stats) });
       return;
     }
