@@ -11,8 +11,9 @@ export class ToolError extends Error {
    */
   logLevel: "info" | "warning" = "info";
   /**
-   * What a line of the operator's log says of it where no model reads it (a delivery not stored),
-   * when the message asks the model to tell whoever runs waiter: said to them instead.
+   * What a line of the operator's log says of it where no model reads it (a delivery not stored,
+   * automations paused), when the message asks the model to tell whoever runs waiter: said to them
+   * instead.
    */
   logged?: string;
 }

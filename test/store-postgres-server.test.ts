@@ -1054,7 +1054,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         ).toHaveLength(1);
         // Said to whoever reads the log, who is the one to check, not as a model is asked to tell them.
         expect(stderr()).toMatch(
-          /webhook erp delivery "inv-\d" not stored, answered 503 \(.*\): The event store's database refuses waiter's connection \(PostgreSQL 28P01: [^)]*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is stored until that is fixed: check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds .* too\. waiter tries again at each delivery\.\n/,
+          /webhook erp delivery "inv-\d" not stored, answered 503 \(.*\): The event store's database refuses waiter's connection \(PostgreSQL 28P01: [^)]*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until that is fixed: check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds .* too\.\n/,
         );
         expect(stderr()).not.toMatch(/not stored, answered 503 .*so tell them/);
         await db.query("ALTER ROLE rotated PASSWORD 'before-xyz'");

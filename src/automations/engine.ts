@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Stopped } from "../app-types.js";
-import { ToolError } from "../errors.js";
+import { loggedWords, ToolError } from "../errors.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
@@ -225,7 +225,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       return held;
     } catch (err) {
-      const why = err instanceof Error ? err.message : err;
+      const why = loggedWords(err);
       // The one running them can record nothing now: its runs wait for the store.
       storeFailed(
         running
@@ -284,7 +284,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       // Not begun: the next renewal of the lease begins them, once the store answers.
       running = false;
       startFailed = true;
-      storeFailed(`automations could not start on a store failure: ${err instanceof Error ? err.message : err}`);
+      storeFailed(`automations could not start on a store failure: ${loggedWords(err)}`);
       return;
     }
     if (startFailed) {
@@ -357,7 +357,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           unfinishedLeft = true;
           if (err instanceof Postponed || stopping.signal.aborted) return;
           runsFailed = true;
-          storeFailed(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
+          storeFailed(`automations paused on a store failure: ${loggedWords(err)}`);
         });
     };
     if (takenOver) {

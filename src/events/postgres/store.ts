@@ -781,8 +781,8 @@ class StoreUnreached extends ToolError {
 /**
  * A database that refuses waiter's connection (a login, TLS, a file for TLS it cannot read) until
  * whoever runs waiter changes something: `said` is what happened, `check` what to change, which a
- * tool's answer asks the model to tell them and a run of retention or a delivery's line, in their
- * own log, says to them (`retentionRefused`, `logged`).
+ * tool's answer asks the model to tell them and a run of retention or another line of their own
+ * log (a delivery's, the automations') says to them (`retentionRefused`, `logged`).
  */
 class StoreRefused extends ToolError {
   constructor(
@@ -792,7 +792,7 @@ class StoreRefused extends ToolError {
     super(
       `${said}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
     );
-    this.logged = `${said}: nothing is stored until that is fixed: ${check}. waiter tries again at each delivery.`;
+    this.logged = `${said}: nothing is read or stored until that is fixed: ${check}.`;
   }
 }
 
