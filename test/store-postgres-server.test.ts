@@ -2397,6 +2397,31 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  test("a delivery kept waiting past the lock wait is logged with where to find the session that holds it, not a model's advice", async () => {
+    const url = await freshSchema();
+    const { app, stderr } = await startApp(
+      { ...ERP_ENV, WAITER_DATABASE_URL: url, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" },
+      { listener: true },
+    );
+    const db = new pg.Client(url);
+    await db.connect();
+    try {
+      // What a lock_timeout answers where another session holds a lock on waiter's tables.
+      await db.query(`CREATE FUNCTION held() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'canceling statement due to lock timeout' USING ERRCODE = 'lock_not_available';
+      END $$`);
+      await db.query("CREATE TRIGGER held BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION held()");
+      expect(await deliverTo(app.listener?.url, "inv-1")).toBe(503);
+      expect(stderr()).toMatch(
+        /webhook erp delivery "inv-1" not stored, answered 503 \(.*\): The event store's database kept waiter waiting more than [\d.]+ s for a lock another session holds on its tables \(PostgreSQL 55P03: canceling statement due to lock timeout; PostgreSQL [^)]+\): a transaction left open \(in psql, say\), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends \(pg_locks shows its session, pg_stat_activity what it does\)\.\n/,
+      );
+      expect(stderr()).not.toMatch(/not stored, answered 503 .*(tell whoever runs waiter|try again in a moment)/);
+    } finally {
+      await db.end();
+      await app.close();
+    }
+  });
+
   test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {
     const url = await freshSchema();
     const { app, stderr } = await startApp(

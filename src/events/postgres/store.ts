@@ -1079,10 +1079,12 @@ export function storeError(
     );
   }
   if (code === "55P03") {
-    return new StoreBusy(
-      `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
-      { cause: err },
-    );
+    const said = `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends`;
+    const busy = new StoreBusy(`${said}, so tell whoever runs waiter if this lasts; try again in a moment.`, {
+      cause: err,
+    });
+    busy.logged = `${said} (pg_locks shows its session, pg_stat_activity what it does).`;
+    return busy;
   }
   if (code === "53300") {
     return new StoreUnreached(
