@@ -355,9 +355,12 @@ export const BUSY_MS = 3_000;
 export function writeFailure(err: unknown, file: string, busyMs = BUSY_MS, dataDirFrom = "WAITER_DATA_DIR"): unknown {
   const code = (err as { code?: string }).code ?? "";
   if (code === "SQLITE_BUSY") {
-    return new StoreBusy(
-      `The event store is busy: another program has held its write lock for over ${busyMs / 1000} s (most often a transaction left open on ${file} in sqlite3 or a database browser, or a VACUUM). Try again in a moment; if it lasts, whoever runs waiter must end that transaction.`,
+    const said = `The event store is busy: another program has held its write lock for over ${busyMs / 1000} s (most often a transaction left open on ${file} in sqlite3 or a database browser, or a VACUUM)`;
+    const busy = new StoreBusy(
+      `${said}. Try again in a moment; if it lasts, whoever runs waiter must end that transaction.`,
     );
+    busy.logged = `${said}; nothing is stored until that program lets it go.`;
+    return busy;
   }
   if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
     return new StoreNotWritable(
