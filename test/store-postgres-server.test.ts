@@ -2422,6 +2422,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  test("a delivery the database has no connection to spare for is logged with what to raise, not a model's advice", async () => {
+    const url = await freshSchema();
+    const { app, stderr } = await startApp(
+      { ...ERP_ENV, WAITER_DATABASE_URL: url, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" },
+      { listener: true },
+    );
+    const db = new pg.Client(url);
+    await db.connect();
+    try {
+      await db.query(`CREATE FUNCTION crowded() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'too many connections for role "waiter"' USING ERRCODE = 'too_many_connections';
+      END $$`);
+      await db.query("CREATE TRIGGER crowded BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION crowded()");
+      expect(await deliverTo(app.listener?.url, "inv-1")).toBe(503);
+      expect(stderr()).toMatch(
+        /webhook erp delivery "inv-1" not stored, answered 503 \(.*\): The event store's database has no connection to spare for waiter \(PostgreSQL 53300: .*\): raise its max_connections, .*; each waiter holds up to \d+\. waiter tries again at each call\.\n/,
+      );
+      expect(stderr()).not.toMatch(/not stored, answered 503 .*try again in a moment/);
+    } finally {
+      await db.end();
+      await app.close();
+    }
+  });
+
   test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {
     const url = await freshSchema();
     const { app, stderr } = await startApp(

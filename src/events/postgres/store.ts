@@ -764,8 +764,9 @@ function retentionCut(err: unknown, { database }: StoreNamed, forgetting?: Forge
 
 /**
  * A database waiter has no answer from for now (not reached, its connection ended, none to spare, a
- * statement unanswered): `said` is what happened, which a tool's answer follows with `again`, and a
- * run of retention, which no caller waits for, with what the run left (`retentionUnreached`).
+ * statement unanswered): `said` is what happened, which a tool's answer and a line of the log
+ * (`logged`) follow with `again`, and a run of retention, which no caller waits for, with what the
+ * run left (`retentionUnreached`).
  * `outage` names the cause alike however its details differ (a refused connection, one timed out).
  */
 class StoreUnreached extends ToolError {
@@ -775,6 +776,7 @@ class StoreUnreached extends ToolError {
     again: string,
   ) {
     super(`${said}. ${again}; try again in a moment.`);
+    this.logged = `${said}. ${again}.`;
   }
 }
 
