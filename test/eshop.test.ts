@@ -4163,7 +4163,7 @@ describe("products and stock", () => {
     expect(woo.shop.product(P.tastingSet).stock_quantity).toBe(9);
     // As the product's read says: a variation that counts its own stock keeps it.
     expect(text(whole)).toBe(
-      "Tasting Set [SET-TASTE] (id 119): 9 in stock (was 4), instock. The count is for those of its variations (120, 121) that count none of their own: one that counts its own keeps it, set by the variation's id.",
+      "Tasting Set [SET-TASTE] (id 119): 9 in stock (was 4), instock. Of its variations (120, 121), those that count no stock of their own share this count; one that counts its own keeps it, set by the variation's id.",
     );
   });
 

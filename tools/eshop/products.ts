@@ -637,7 +637,7 @@ export function productTools(shop: ShopProvider): Tool[] {
           : ` (was ${r.previous_quantity < 0 ? stockCount(r.previous_quantity) : r.previous_quantity})`;
       const variations = stockSharedBy.get(r);
       const shared = variations
-        ? ` The count is for those of its variations (${idsShown(variations)}) that count none of their own: one that counts its own keeps it, set by the variation's id.`
+        ? ` Of its variations (${idsShown(variations)}), those that count no stock of their own share this count; one that counts its own keeps it, set by the variation's id.`
         : "";
       return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity === undefined ? "? in stock" : stockCount(r.product.stock_quantity)}${was}, ${r.product.stock_status}${underThreshold(r.product, true)}.${shared}${ended}`;
     },
