@@ -4145,6 +4145,23 @@ test("while the store takes no writes, an id its idHeader repeats with another b
   expect((await deliver(url, sent(2))).body).toEqual({ id: expect.any(String), duplicate: false });
 });
 
+test("an id its idHeader repeats, whose stored body the store could not read back, is counted not stored only, not also a duplicate", async () => {
+  const { url, store } = await start();
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-11") };
+  };
+  expect((await deliver(url, sent(1))).status).toBe(200);
+  const get = store.get.bind(store);
+  store.get = () =>
+    Promise.reject(new StoreNotWritable("SQLITE_IOERR: disk I/O error", "its disk failed a read (events.db)"));
+  expect((await deliver(url, sent(2))).status).toBe(503);
+  store.get = get;
+  await expect
+    .poll(async () => (await store.counters()).erp)
+    .toEqual({ received: 2, accepted: 1, duplicate: 0, "rejected:not stored": 1 });
+});
+
 test("a retry of a JSON delivery that begins with a byte order mark is its stored event's duplicate, not stored anew", async () => {
   const { url } = await start();
   const body = `\uFEFF${JSON.stringify({ invoice: 12 })}`;

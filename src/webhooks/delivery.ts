@@ -602,7 +602,12 @@ export function mountDeliveries(
     let rekeyed = false;
     try {
       added = await store.add(event);
-      if (added.duplicate && (await anotherDelivery(added))) {
+      // The store counted it a duplicate: a delivery not known to be one is answered as not stored alone.
+      const unsure = (err: unknown) => {
+        count(source.name, "duplicate", -1);
+        throw err;
+      };
+      if (added.duplicate && (await anotherDelivery(added).catch(unsure))) {
         const first = added;
         // The store counted it a duplicate: it is counted as what its own add makes it.
         rekeyed = true;
