@@ -776,7 +776,8 @@ class StoreUnreached extends ToolError {
     again: string,
   ) {
     super(`${said}. ${again}; try again in a moment.`);
-    this.logged = `${said}. ${again}.`;
+    // The log's lines are of deliveries, automations and /healthz too, not only of tool calls.
+    this.logged = `${said}. ${again.replace(/ at each call$/, " each time it needs the database")}.`;
   }
 }
 
