@@ -15,7 +15,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from "vitest";
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { LeftUndone, ToolError } from "../src/errors.js";
+import { LeftUndone, loggedWords, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { StoreBusy } from "../src/events/store.js";
@@ -1271,6 +1271,39 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         .toBe(
           "channel_binding=require in WAITER_DATABASE_URL asks for a login bound to the TLS connection, and the server let waiter in without a password (trust, or a client certificate alone), which binds none: have the server check this user's password with scram-sha-256 (its pg_hba.conf line), or leave channel_binding=require out of the URL",
         );
+    });
+
+    test("a login no longer bound to TLS, met by a running waiter, is logged with what to change, not to tell anyone", async () => {
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      onTestFinished(() => db.end());
+      await db.query("CREATE ROLE unbound LOGIN PASSWORD 'their-pass'");
+      await db.query("CREATE SCHEMA unbound AUTHORIZATION unbound");
+      const url = new URL(
+        `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(guarded.ca as string)}&channel_binding=require`,
+      );
+      url.username = "unbound";
+      url.searchParams.set("options", "-c search_path=unbound");
+      const store = await PostgresEventStore.open({ url: url.href, password: "their-pass", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+      // The server now lets the user in without a password, which binds no login to TLS.
+      guarded.hbaFirst("hostssl all unbound 127.0.0.1/32 trust");
+      const refused = async () => {
+        await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'unbound'");
+        return store.add(event()).then(
+          () => "stored",
+          (err: unknown) => err,
+        );
+      };
+      await expect.poll(refused).toBeInstanceOf(ToolError);
+      const err = (await refused()) as ToolError;
+      expect(err.message).toMatch(/without a password .*, so tell them\./);
+      expect(loggedWords(err)).toMatch(
+        /^The event store's database cannot be connected to \(.*\): channel_binding=require .* without a password .*: have the server check .*, or leave channel_binding=require out of the URL\. Nothing is read or stored until that is fixed\.$/,
+      );
     });
 
     test("sslmode=disable reads none of the URL's files for TLS, as libpq does not: one that is not there fails no connection", async () => {

@@ -1053,9 +1053,12 @@ export function storeError(
     return new StoreRefused(`The event store's database cannot be connected to: ${err.message}`, READ_THE_FILE);
   }
   if (err instanceof BindingRefused) {
-    return new ToolError(
-      `The event store's database cannot be connected to (${database}): ${err.message}. Nothing is read or stored until whoever runs waiter fixes that, so tell them. waiter tries again at each call.`,
+    const said = `The event store's database cannot be connected to (${database}): ${err.message}`;
+    const refused = new ToolError(
+      `${said}. Nothing is read or stored until whoever runs waiter fixes that, so tell them. waiter tries again at each call.`,
     );
+    refused.logged = `${said}. Nothing is read or stored until that is fixed.`;
+    return refused;
   }
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
