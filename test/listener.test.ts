@@ -4162,6 +4162,26 @@ test("an id its idHeader repeats, whose stored body the store could not read bac
     .toEqual({ received: 2, accepted: 1, duplicate: 0, "rejected:not stored": 1 });
 });
 
+test("a duplicate count the store could not take back, of an id its idHeader repeats with another body, is logged as one too many", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-13") };
+  };
+  expect((await deliver(url, sent(1))).status).toBe(200);
+  store.count = () =>
+    Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
+  expect((await deliver(url, sent(2))).body).toEqual({ id: expect.any(String), duplicate: false });
+  await expect
+    .poll(() => lines.filter((line) => line.includes("(duplicate)") || line.includes("duplicate counts")))
+    .toEqual([
+      expect.stringMatching(
+        /warning .*webhook erp: duplicate counts a request too many, not taken back: The event store cannot be written/,
+      ),
+    ]);
+});
+
 test("a retry of a JSON delivery that begins with a byte order mark is its stored event's duplicate, not stored anew", async () => {
   const { url } = await start();
   const body = `\uFEFF${JSON.stringify({ invoice: 12 })}`;

@@ -299,10 +299,11 @@ export function listenerApp(parts: ListenerParts): {
     unwritten = true;
     // Of a delivery the store did not take: its own line says the store's failure.
     if (outcome === NOT_STORED) return;
-    storeWarning(
-      `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${loggedWords(err)}`,
-      NOT_COUNTED,
-    );
+    const requests = (n: number) => (n === 1 ? "a request" : `${n} requests`);
+    // A count taken back: a delivery the store counted a duplicate was stored on its own.
+    const said =
+      n < 0 ? `${outcome} counts ${requests(-n)} too many, not taken back` : `${requests(n)} not counted (${outcome})`;
+    storeWarning(`webhook ${source}: ${said}: ${loggedWords(err)}`, NOT_COUNTED);
   });
 
   /**
