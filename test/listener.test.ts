@@ -4145,6 +4145,20 @@ test("while the store takes no writes, an id its idHeader repeats with another b
   expect((await deliver(url, sent(2))).body).toEqual({ id: expect.any(String), duplicate: false });
 });
 
+test("while the store takes no writes, a retry of a delivery stored apart for its idHeader's reused id is answered as stored", async () => {
+  const { url, store } = await start();
+  const sent = (invoice: number) => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, "webhook-15") };
+  };
+  expect((await deliver(url, sent(1))).status).toBe(200);
+  const second = await deliver(url, sent(2));
+  expect(second.body).toEqual({ id: expect.any(String), duplicate: false });
+  diskFull(store);
+  expect(await deliver(url, sent(2))).toEqual({ status: 200, body: { id: second.body.id, duplicate: true } });
+  expect((await deliver(url, sent(3))).status).toBe(503);
+});
+
 test("an id its idHeader repeats, whose stored body the store could not read back, is counted not stored only, not also a duplicate", async () => {
   const { url, store } = await start();
   const sent = (invoice: number) => {

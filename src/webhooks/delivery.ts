@@ -626,9 +626,13 @@ export function mountDeliveries(
       // lock another program holds) has its answer still, where the store can be read: a 503 would
       // have it sent again and again. Not asked of a store out of reach, whose 503 would wait for it twice.
       const stillRead = !rekeyed && (err instanceof StoreNotWritable || err instanceof StoreBusy);
-      const kept = stillRead ? await storedAlready?.(source, verdict) : undefined;
-      // Not one whose body differs from what its idHeader's id was stored with: another delivery.
-      if (kept && !(await anotherDelivery(kept).catch(() => true))) {
+      let kept = stillRead ? await storedAlready?.(source, verdict) : undefined;
+      // Not one whose body differs from what its idHeader's id was stored with: another delivery,
+      // unless stored already on its own, keyed on the id and the body.
+      if (kept && (await anotherDelivery(kept).catch(() => true))) {
+        kept = await storedAlready?.(source, { id: `${verdict.id} ${bodyDigest(stored)}` });
+      }
+      if (kept) {
         // Counted here: the store counts a duplicate within its write, which it refused.
         count(source.name, "duplicate");
         answerStored(res, source, kept, type, delivery, receivedAt);
