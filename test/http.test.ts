@@ -578,13 +578,36 @@ describe("retries", () => {
   });
 
   test("a Retry-After given as an HTTP date is honoured too", async () => {
-    // Half a second before the date named, which has whole seconds only.
-    setClock("2026-11-25T09:59:59.500Z");
-    fake.queue.push({ status: 503, headers: { "retry-after": "Wed, 25 Nov 2026 10:00:00 GMT" } });
+    // A second after the answer's Date.
+    setClock("2026-11-25T09:59:59Z");
+    fake.queue.push({
+      status: 503,
+      headers: { date: "Wed, 25 Nov 2026 09:59:59 GMT", "retry-after": "Wed, 25 Nov 2026 10:00:00 GMT" },
+    });
     const started = performance.now();
     expect((await client().send("/retry-date", {}, call())).status).toBe(200);
     expect(fake.count("/retry-date")).toBe(2);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  test("a Retry-After given as an HTTP date counts from the answer's Date, not from this machine's clock, which may be off", async () => {
+    const api = client({ maxRetries: 0 });
+    const limited = (date: string) =>
+      json(429, '{"message":"slow down"}', { date, "retry-after": "Wed, 25 Nov 2026 10:01:00 GMT" });
+    // This machine's clock ten minutes behind the upstream's: a minute asked, not eleven.
+    setClock("2026-11-25T09:50:00Z");
+    fake.queue.push(limited("Wed, 25 Nov 2026 10:00:00 GMT"));
+    const behind = await failure(api.json(any, "/skewed/behind", {}, call()));
+    expect(behind.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 60 s.');
+    setClock("2026-11-25T09:51:01Z");
+    expect(await api.json(any, "/skewed/behind/after", {}, call())).toMatchObject({ n: expect.any(Number) });
+    // Ten minutes ahead: a minute asked, which is not past for the upstream.
+    setClock("2026-11-25T10:10:00Z");
+    fake.queue.push(limited("Wed, 25 Nov 2026 10:00:00 GMT"));
+    const ahead = await failure(api.json(any, "/skewed/ahead", {}, call()));
+    expect(ahead.retryAfter).toBe(60);
+    expect((await failure(api.json(any, "/skewed/ahead/held", {}, call(3_000)))).status).toBe(429);
+    expect(fake.count("/skewed/ahead/held")).toBe(0);
   });
 
   test("429 is retried, then answered", async () => {
@@ -1942,7 +1965,10 @@ describe("error answers", () => {
 
     setClock("2026-11-25T10:00:00Z");
     try {
-      fake.queue.push({ status: 503, headers: { "retry-after": "Wed, 25 Nov 2026 10:02:00 GMT" } });
+      fake.queue.push({
+        status: 503,
+        headers: { date: "Wed, 25 Nov 2026 10:00:00 GMT", "retry-after": "Wed, 25 Nov 2026 10:02:00 GMT" },
+      });
       const date = await failure(api.json(any, "/unavailable-until", {}, call()));
       expect(date.message).toBe("Test API answered 503: the service is failing; try again in 120 s.");
       expect(date.retryAfter).toBe(120);

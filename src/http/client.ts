@@ -249,7 +249,7 @@ export class HttpClient {
       const response = await unlessStopped(answered, call.signal, reached, shared);
       const text = await response.body.text();
       const { statusCode: status, headers } = response;
-      const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
+      const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
       return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };

@@ -488,7 +488,7 @@ const CLOUDFLARE_UNSENT: Record<number, string> = {
  * name next year.
  */
 export function retryAfterSeconds(response: HttpResponse): number | undefined {
-  const ms = retryAfterMs(response.headers["retry-after"]);
+  const ms = retryAfterMs(response.headers);
   const held = response.changes
     ? DAY_MS
     : Math.min(longestHoldMs(response.status), response.heldMs ?? Number.POSITIVE_INFINITY);
@@ -500,7 +500,7 @@ export function retryAfterSeconds(response: HttpResponse): number | undefined {
  * end): longer than retryAfterSeconds, which tells when the client asks again.
  */
 export function namedWaitSeconds(response: HttpResponse): number | undefined {
-  const ms = retryAfterMs(response.headers["retry-after"]);
+  const ms = retryAfterMs(response.headers);
   return ms ? Math.ceil(Math.min(ms, DAY_MS) / 1000) : undefined;
 }
 

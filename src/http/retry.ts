@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
 import { neverConnected, tellingCode } from "../net-failures.js";
 import { clock, DAY_MS } from "../time.js";
@@ -75,15 +76,25 @@ interface RetryError extends Error {
 export const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /**
- * Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says: 0 when
- * it says now (0, a date past). Anything else, "1.5" too, says nothing.
+ * Milliseconds the Retry-After of an answer with `headers` asks for (delta-seconds or an HTTP date),
+ * if it says: 0 when it says now (0, a date past). Anything else, "1.5" too, says nothing. A date
+ * is counted from the answer's own Date, by the clock that wrote both, where it has one (and its
+ * Age, where a cache in front kept it that long): this machine's clock, minutes off, would hold
+ * reads as much too long, or not at all.
  */
-export function retryAfterMs(value: string | string[] | undefined, now = clock.now()): number | undefined {
+export function retryAfterMs(
+  headers: Pick<IncomingHttpHeaders, "retry-after" | "date" | "age">,
+  now = clock.now(),
+): number | undefined {
+  const value: string | string[] | undefined = headers["retry-after"];
   const text = Array.isArray(value) ? value[0] : value;
   if (!text) return undefined;
   if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
   const date = httpDate(text, now);
-  return date === undefined ? undefined : Math.max(0, date - now);
+  if (date === undefined) return undefined;
+  const sent = typeof headers.date === "string" ? httpDate(headers.date, now) : undefined;
+  const aged = sent === undefined ? now : sent + (Number(headers.age ?? 0) || 0) * 1000;
+  return Math.max(0, date - aged);
 }
 
 /**
@@ -105,7 +116,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Tried at several addresses (IPv6 and IPv4), by the one that tells most, not the first:
     // ::1 where IPv6 is off fails (EADDRNOTAVAIL) before 127.0.0.1 refuses.
     const code = tellingCode(err);
-    const asked = retryAfterMs(headers?.["retry-after"]);
+    const asked = retryAfterMs(headers ?? {});
     if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       tunnelFailed(err) ||

@@ -22,16 +22,23 @@ test.each(["Wed, 02 Dec 2026 10:02:00 GMT", "Wednesday, 02-Dec-26 10:02:00 GMT",
   (date) => {
     inPrague(() => {
       expect(httpDate(date, now)).toBe(now + 120_000);
-      expect(retryAfterMs(date, now)).toBe(120_000);
+      expect(retryAfterMs({ "retry-after": date }, now)).toBe(120_000);
       expect(freshSeconds({ expires: date, date: "Wed, 02 Dec 2026 10:00:00 GMT" }, now)).toBe(120);
     });
   },
 );
 
+test("a Retry-After date counts from the answer's Date, and its Age where a cache kept it, not from this machine's clock", () => {
+  const answer = { "retry-after": "Wed, 02 Dec 2026 10:05:00 GMT", date: "Wed, 02 Dec 2026 09:00:00 GMT" };
+  expect(retryAfterMs(answer, now)).toBe(3_900_000);
+  expect(retryAfterMs({ ...answer, age: "3840" }, now)).toBe(60_000);
+  expect(retryAfterMs({ ...answer, date: "not a date" }, now)).toBe(300_000);
+});
+
 test.each(["1.5", "0.5", "-1", "soon", "2026-12-02T10:02:00Z", "Wed, 02 Dec 2026 10:02:00 CET"])(
   "a Retry-After of %j is neither delay-seconds nor an HTTP date: it is ignored",
   (value) => {
-    expect(retryAfterMs(value, now)).toBeUndefined();
+    expect(retryAfterMs({ "retry-after": value }, now)).toBeUndefined();
   },
 );
 
