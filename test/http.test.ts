@@ -948,6 +948,25 @@ describe("size cap", () => {
     }
   });
 
+  test("an error answer over the cap keeps its status and headers: a 500's page is no answer to ask less of", async () => {
+    const api = client({ maxResponseBytes: 64 * 1024, maxRetries: 0 });
+    const page = { "content-type": "text/html" };
+    fake.queue.push({ status: 500, body: Buffer.alloc(200_000, 98), headers: page });
+    expect((await failure(api.json(any, "/failing", {}, call()))).message).toBe(
+      "Test API answered 500: the service is failing; try again later.",
+    );
+    // Over the cap once decoded, and a change refused: not made, whatever its page weighs.
+    fake.queue.push({
+      status: 429,
+      headers: { ...page, "content-encoding": "gzip", "retry-after": "30" },
+      body: gzipSync(Buffer.alloc(10 * 1024 * 1024, 32)),
+    });
+    const refused = await failure(api.json(any, "/orders", { method: "POST", body: "{}" }, call()));
+    expect(refused).not.toBeInstanceOf(UnconfirmedChange);
+    expect(refused.status).toBe(429);
+    expect(refused.message).toBe("Test API answered 429: it is rate-limiting waiter; try again in 30 s.");
+  });
+
   test("an answer under the cap passes", async () => {
     const response = await client({ maxResponseBytes: 64 * 1024 }).send("/big/60000", {}, call());
     expect(response.text).toHaveLength(60_000);

@@ -9,7 +9,7 @@ import { throughProxy } from "./proxy.js";
 import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
-import { type Progress, type Reached, StoppedAnswer, wholeAnswers } from "./whole.js";
+import { errorAnswerTooLarge, type Progress, type Reached, StoppedAnswer, wholeAnswers } from "./whole.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -247,8 +247,12 @@ export class HttpClient {
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
       const response = await unlessStopped(answered, call.signal, reached, shared);
-      const text = await response.body.text();
       const { statusCode: status, headers } = response;
+      // Over the cap once decoded, an error answer is told by its status and headers, as before decoding.
+      const text = await response.body.text().catch((err: unknown) => {
+        if (errorAnswerTooLarge(status, err)) return "";
+        throw err;
+      });
       const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);

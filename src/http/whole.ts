@@ -148,6 +148,12 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
 
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return;
+    if (this.#start && !controller.aborted && errorAnswerTooLarge(this.#start.statusCode, error)) {
+      // Told by its status and headers alone, as an answer with no body.
+      this.#chunks = [];
+      this.onResponseEnd(controller, {});
+      return;
+    }
     this.#done = true;
     if (!this.#start) this.handler.onResponseError?.(this, error);
     else this.handler.onResponseError?.(this, controller.aborted ? new StoppedAnswer(error) : new BrokenAnswer(error));
@@ -161,4 +167,13 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
     for (const chunk of chunks) this.handler.onResponseData?.(this, chunk);
     this.handler.onResponseEnd?.(this, this.#trailers);
   }
+}
+
+/**
+ * Whether `error` cut off, at the size cap (WAITER_MAX_RESPONSE_BYTES), an answer of `status` that
+ * is not a 2xx: an error page's bulk, whose status says all that matters (a 500 is no answer to ask
+ * less of, and a change refused with a 4xx was not made).
+ */
+export function errorAnswerTooLarge(status: number, error: unknown): boolean {
+  return (status < 200 || status >= 300) && (error as { code?: string }).code === "UND_ERR_RES_EXCEEDED_MAX_SIZE";
 }
