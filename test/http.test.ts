@@ -527,6 +527,60 @@ time.sleep(30)`,
     },
   );
 
+  test.runIf(hasPython)(
+    "a read with an answer kept to stand in waits out one connection that does not open, not one for each retry",
+    async () => {
+      // Answers one request, and closes its connection; then takes no more connections.
+      const server = spawn("python3", [
+        "-c",
+        `import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.recv(65536)
+body = b'{"n":1}'
+c.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncache-control: max-age=60\\r\\nconnection: close\\r\\ncontent-length: 7\\r\\n\\r\\n" + body)
+c.close()
+fill = []
+for _ in range(3):
+    f = socket.socket(); f.setblocking(False)
+    try: f.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(f)
+print("stuck", flush=True)
+time.sleep(30)`,
+      ]);
+      const lines: string[] = [];
+      server.stdout.on("data", (data) => lines.push(...String(data).trim().split("\n")));
+      try {
+        await expect.poll(() => lines.length).toBeGreaterThan(0);
+        const http = new HttpClient({
+          userAgent: "t",
+          maxResponseBytes: 1024,
+          connectTimeoutMs: 500,
+          minRetryDelayMs: 20,
+        });
+        clients.push(http);
+        const api = http.upstream("Stuck API", new URL(`http://127.0.0.1:${lines[0]}/`));
+        const heard: UpstreamError[] = [];
+        const staleIfError = { forSeconds: 3600, heard: (failure: UpstreamError) => heard.push(failure) };
+        setClock("2026-11-25T10:00:00Z");
+        expect(await api.json(any, "/rates", { staleIfError }, call())).toEqual({ n: 1 });
+        await expect.poll(() => lines).toContain("stuck");
+        setClock("2026-11-25T10:05:00Z");
+        const started = performance.now();
+        expect(await api.json(any, "/rates", { staleIfError }, call(5_000))).toEqual({ n: 1 });
+        // undici times a connection out on a tick of half a second: one try takes about a second.
+        expect(performance.now() - started).toBeLessThan(2_000);
+        expect(heard.map((failure) => failure.message)).toEqual([
+          expect.stringMatching(/^Could not connect to Stuck API \(127\.0\.0\.1:\d+\) within 0.5 s;/),
+        ]);
+      } finally {
+        server.kill();
+      }
+    },
+  );
+
   test("a refused connection is reported as unreachable, naming the setting that holds the URL", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
     clients.push(http);

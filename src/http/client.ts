@@ -218,6 +218,7 @@ export class HttpClient {
             maxDelayMs: o.maxRetryDelayMs,
             connectTimeoutMs: o.connectTimeoutMs,
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
+            keptStandsIn: sent.keptStandsIn ?? false,
             askedToWait: heard,
           }),
         },

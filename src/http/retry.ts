@@ -16,6 +16,12 @@ export interface RetryPolicy {
   connectTimeoutMs: number;
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
+  /**
+   * An answer kept stands in should the request fail (stale-if-error): a connection that did not
+   * open in time is not tried again, as an upstream that is down would hold the call a connect
+   * timeout more for each try before that answer is given.
+   */
+  keptStandsIn?: boolean;
   /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms), retried or not. */
   askedToWait?: (status: number, headers: Record<string, string | string[] | undefined>, ms: number) => void;
 }
@@ -127,6 +133,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
             !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
           : (code !== undefined && RETRY_CODES.includes(code)) || cutShort(err)));
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
+    if (code === "UND_ERR_CONNECT_TIMEOUT" && policy.keptStandsIn) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
     // A Retry-After that asks for no wait is no reason to retry at once, in a burst: backoff, as undici's own.

@@ -81,6 +81,8 @@ export interface Outgoing {
   changeAdvice: string;
   /** What a failure calls the change (UpstreamOptions.change). */
   change: ChangeWords;
+  /** Whether an answer kept stands in should the request fail (RequestOptions.staleIfError). */
+  keptStandsIn?: boolean;
   /** The longest an answer that asks for a wait holds the reads after it, by its words (UpstreamOptions.holdsReadsMs). */
   holdsReadsMs?: ((answer: Pick<HttpResponse, "status" | "text">) => number | undefined) | undefined;
 }

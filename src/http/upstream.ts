@@ -385,7 +385,9 @@ export class Upstream {
     // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
-    const response = await this.#send(path, options, within, progress);
+    const { staleIfError } = options;
+    const keptStandsIn = stale !== undefined && staleIfError !== undefined && standsIn(stale, staleIfError.forSeconds);
+    const response = await this.#send(path, options, within, progress, keptStandsIn);
     // The ttl and the keeping read one instant: seconds to a publication end there, not later by their working out.
     const now = clock.now();
     // Only a 304 to the conditions sent says the answer kept is still good.
@@ -404,8 +406,10 @@ export class Upstream {
     options: Omit<RequestOptions, "ttl">,
     call: Call,
     shared: Progress | undefined,
+    keptStandsIn = false,
   ): Promise<HttpResponse> {
-    const sent = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
+    const outgoing = { ...this.#outgoing(path, options), keptStandsIn };
+    const sent = await this.carrier.send(this.name, outgoing, call, shared);
     // A call's own Authorization (GoPay's access token for a lookup) is its request's credential.
     const own = options.headers ? authorizationIn(options.headers) : [];
     const answered = {
