@@ -753,6 +753,21 @@ describe("retries", () => {
     expect(await api.json(any, "/limited/later", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a write's wait, newer than the one that holds reads, says when they are asked again, sooner too", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push(json(429, '{"message":"hourly limit reached"}', { "retry-after": "3600" }));
+    expect((await failure(api.json(any, "/limited/hour", {}, call(3_000)))).retryAfter).toBe(3600);
+    setClock("2026-11-30T08:30:00Z");
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "10" }));
+    const write = await failure(api.json(any, "/orders", { method: "POST", body: "{}" }, call(3_000)));
+    expect(write.retryAfter).toBe(10);
+    const held = await failure(api.json(any, "/limited/hour/held", {}, call(3_000)));
+    expect(held.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 10 s.');
+    setClock("2026-11-30T08:30:11Z");
+    expect(await api.json(any, "/limited/hour/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+  });
+
   test("a Retry-After too large to write out in digits holds reads a day, and each read held meanwhile is told so", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

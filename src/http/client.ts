@@ -187,8 +187,9 @@ export class HttpClient {
     const account = `${url.origin} ${sent.account}`;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
       const known = this.#waits.get(account);
-      // The later end stands; the answer's own words, once one is read whole, are what is told.
-      if (!known || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
+      // The later end stands; the answer's own words, once one is read whole, are what is told. A
+      // write is sent while reads are held: its answer is newer than the hold, and says when, sooner too.
+      if (!known || changes || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
         this.#waits.set(account, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
