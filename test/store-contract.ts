@@ -296,6 +296,15 @@ export function eventStoreContract(open: OpenStore): void {
             events.filter((e) => e.seq > middle.seq),
           )[0],
         );
+        expect(
+          (await store.list(filter, { after: middle.seq, limit: 2, oldestFirst: true })).map((e) => e.id),
+          label,
+        ).toEqual(
+          ids(
+            filter,
+            events.filter((e) => e.seq > middle.seq),
+          ).slice(0, 2),
+        );
       }
       // A type or prefix no event has matches nothing, acknowledged or not.
       for (const type of ["order.refunded", "refund.", "order"]) {

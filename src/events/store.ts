@@ -358,8 +358,11 @@ export interface SessionLog {
 }
 
 /** Events between two sequence numbers (both excluded), at most `limit` of them. */
-/** `bodies: false`: without the payloads (each reads empty), for a listing that shows none. */
-export type EventPage = { after?: number; before?: number; limit: number; bodies?: false };
+/**
+ * `bodies: false`: without the payloads (each reads empty), for a listing that shows none;
+ * `oldestFirst`: the oldest `limit` of them, oldest first.
+ */
+export type EventPage = { after?: number; before?: number; limit: number; bodies?: false; oldestFirst?: true };
 
 /** The schema an opening brought a store up from, and to. */
 export type Upgraded = { from: number; to: number };
@@ -400,7 +403,7 @@ export interface EventStore {
    * settings, as the connection asked finds it). Undefined while there is none.
    */
   unfit(): Promise<NewerSchema | StoreNotWritable | undefined>;
-  /** Newest first; `after` and `before` are sequence numbers that bound the page. */
+  /** Newest first, unless the page asks for the oldest; `after` and `before` are sequence numbers that bound it. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */
   firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;

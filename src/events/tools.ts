@@ -1121,9 +1121,22 @@ export function eventsToolset(
           const firstAfter = async (from: number): Promise<StoredEvent | undefined> => {
             const answered = resumed === undefined || !call.session ? undefined : answeredEvents.get(call.session);
             for (;;) {
-              const event = await store.firstAfter(filter, from);
-              if (!event || !answered?.has(event.seq)) return event;
-              from = event.seq;
+              const given = answered ? [...answered].filter((seq) => seq > from).length : 0;
+              if (given === 0) return store.firstAfter(filter, from);
+              // One more than were given, in one read, not one read each (a round trip to a PostgreSQL
+              // store apiece): past those given, or all there are.
+              const page = await store.list(filter, {
+                after: from,
+                limit: given + 1,
+                bodies: false,
+                oldestFirst: true,
+              });
+              const first = page.find((event) => !answered?.has(event.seq));
+              if (!first) return undefined;
+              const whole = await store.get(first.id);
+              if (whole) return whole;
+              // Dropped since.
+              from = first.seq;
             }
           };
           /**

@@ -3320,6 +3320,26 @@ test("a cut wait's start does not answer again an event a page listed, after pag
   });
 });
 
+test("a cut wait's start passes over the many events a page of more events gave meanwhile in a few reads of the store", async () => {
+  const { store, client, call } = await served();
+  const cut = client.callTool({ name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } }, undefined, {
+    timeout: 1_000,
+  });
+  await expect(cut).rejects.toThrow(/Request timed out/);
+  for (let i = 0; i < 100; i++) await addTrial(store, `paid ${i}`, "{}", "order.paid");
+  expect((await call("events_list", { source: "trial", limit: 100 })).structuredContent).toMatchObject({
+    cursor: "c100",
+  });
+  const fresh = await addTrial(store, "fresh", "{}", "order.paid");
+  // Each read a round trip, as to a PostgreSQL store.
+  const reads = ["firstAfter", "list", "get"].map((name) => vi.spyOn(store, name as "firstAfter" | "list" | "get"));
+  expect((await call("events_wait", { type: "order.paid", timeout_s: 1 })).structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id: fresh.id },
+  });
+  expect(reads.reduce((sum, read) => sum + read.mock.calls.length, 0)).toBeLessThanOrEqual(5);
+});
+
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");

@@ -1915,7 +1915,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
-    return (await this.#query<EventRow>(...pageQuery(filter, page))).map(toEvent);
+    return (await this.#query<EventRow>(...pageQuery(filter, page, page.oldestFirst ? "ASC" : "DESC"))).map(toEvent);
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {

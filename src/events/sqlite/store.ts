@@ -964,7 +964,7 @@ export class SqliteEventStore implements EventStore {
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
     const types = this.#typesOf(filter);
     if (types?.length === 0) return [];
-    const [sql, params] = pageQuery(filter, page, types);
+    const [sql, params] = pageQuery(filter, page, types, page.oldestFirst ? "ASC" : "DESC");
     return (this.#sql(sql).all(...params) as EventRow[]).map(toEvent);
   }
 
