@@ -768,6 +768,18 @@ describe("retries", () => {
     expect(await api.json(any, "/limited/hour/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a write the upstream takes while reads are held ends the hold: it is answering again", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push({ status: 503, headers: { "retry-after": "300" } });
+    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(300);
+    setClock("2026-11-30T08:01:00Z");
+    expect(await api.json(any, "/orders", { method: "POST", body: "{}" }, call(3_000))).toMatchObject({
+      n: expect.any(Number),
+    });
+    expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+  });
+
   test("a Retry-After too large to write out in digits holds reads a day, and each read held meanwhile is told so", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

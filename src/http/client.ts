@@ -258,6 +258,8 @@ export class HttpClient {
       const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
+      // A write taken is the upstream answering again: the reads held meanwhile are asked at once.
+      else if (changes && status >= 200 && status < 300) this.#waits.delete(account);
       return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);
