@@ -743,12 +743,13 @@ function halfGiven(text: string): { first: string; last: string; what: string } 
 }
 
 /**
- * An ISO 8601 week (2026-W10, 2026W10, W10 2026), its Monday and Sunday: week 1 is the one with the year's first
- * Thursday, so its Monday may be in the year before, and a year has 52 weeks or 53.
+ * An ISO 8601 week (2026-W10, 2026W10, W10 2026, as German calendars number it KW 10 2026, and with its number
+ * without a zero, 2026-W1), its Monday and Sunday: week 1 is the one with the year's first Thursday, so its
+ * Monday may be in the year before, and a year has 52 weeks or 53.
  */
 function weekGiven(text: string): { first: string; last: string; what: string } | undefined {
-  const [, yearFirst, weekAfter] = /^(\d{4})-?W(\d{2})$/i.exec(text) ?? [];
-  const [, weekBefore, yearLast] = /^W(\d{1,2})[\s/-]+(\d{4})$/i.exec(text) ?? [];
+  const [, yearFirst, weekAfter] = /^(\d{4})-?W(\d{1,2})$/i.exec(text) ?? [];
+  const [, weekBefore, yearLast] = /^(?:K?W|week)\s?(\d{1,2})[\s/,.-]+(\d{4})$/i.exec(text) ?? [];
   const monday = isoWeekMonday(Number(yearFirst ?? yearLast), Number(weekAfter ?? weekBefore));
   return monday === undefined
     ? undefined
