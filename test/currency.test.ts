@@ -771,7 +771,29 @@ describe("cross rates", () => {
     expect(await refused(1798761600)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 1798761600 is a Unix time, 2027-01-01T00:00Z, 2027-01-01 in Prague and Frankfurt, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
+    // A year, a month as YYYYMM and a date as DDMMYYYY, as a form's field or a spreadsheet's cell holds them.
+    for (const date of [2026, "2026"]) {
+      expect(await refused(date), String(date)).toBe(
+        `Invalid arguments for currency_convert: date: ${typeof date === "number" ? "expected string, received number: " : ""}must be a date as YYYY-MM-DD: 2026 is a year: send one of its days, 2026-01-01 to 2026-11-30`,
+      );
+    }
+    expect(await refused(202603)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 202603 is a month: send one of its days, 2026-03-01 to 2026-03-31",
+    );
+    expect(await refused("01032026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 01032026 is 2026-03-01 where the day comes first, 2026-01-03 where the month does: send the one meant",
+    );
+    expect(await refused(31032026)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: send 2026-03-31",
+    );
+    // As a number, its first zero is gone.
+    expect(await refused(1032026)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: 1032026 may be 01032026, its first zero dropped as a number drops it; must be a date as YYYY-MM-DD: 01032026 is 2026-03-01 where the day comes first, 2026-01-03 where the month does: send the one meant",
+    );
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
+    expect(text(await server.call("currency_history", { ...range, start: 2025, end: 202510 }))).toBe(
+      "Invalid arguments for currency_history: start: expected string, received number: must be a date as YYYY-MM-DD: 2025 is a year: send 2025-01-01, its first day; end: expected string, received number: must be a date as YYYY-MM-DD: 202510 is a month: send 2025-10-31, its last day",
+    );
     expect(text(await server.call("currency_history", { ...range, end: 20261231 }))).toBe(
       "Invalid arguments for currency_history: end: expected string, received number: must be a date as YYYY-MM-DD: 20261231 is 2026-12-31, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); an end of 2026-11-30 takes the range to the latest fixing",
     );

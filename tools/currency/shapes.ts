@@ -195,8 +195,16 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
         const written = String(issue.input);
         // 30.10, 30 October, arrives as 30.1: no month is read from it, lest it be told January's date.
         const lostZero = /^(?:[1-9]|[12]\d|3[01])\.1$/.test(written);
-        const read = unixTime(issue.input, ahead) ?? notADate(lostZero ? "" : written, ahead, ofMonth, insteadOfLater);
-        return `expected string, received number: ${lostZero ? `${written} may be ${written}0, its last zero dropped as a number drops it; ` : ""}${read}`;
+        // 01032026, a date as DDMMYYYY, arrives as 1032026.
+        const lostFirstZero = /^[1-9]\d{2}(?:19|20)\d{2}$/.test(written);
+        const sent = lostZero ? "" : lostFirstZero ? `0${written}` : written;
+        const read = unixTime(issue.input, ahead) ?? notADate(sent, ahead, ofMonth, insteadOfLater);
+        const dropped = lostZero
+          ? `${written} may be ${written}0, its last zero dropped as a number drops it; `
+          : lostFirstZero
+            ? `${written} may be ${sent}, its first zero dropped as a number drops it; `
+            : "";
+        return `expected string, received number: ${dropped}${read}`;
       },
     })
     .trim()
@@ -270,7 +278,8 @@ function notADate(
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
   }
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
-  const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater);
+  // A weekday before a year ("Monday 2026") names no day of it.
+  const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater, !weekday);
   if (wholeMonth) return wholeMonth;
   const ends = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
@@ -289,17 +298,21 @@ function notADate(
   const written = century === undefined ? text : `${text.slice(0, -2)}${century}`;
   const [, day, month, year] = /^(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})$/.exec(written) ?? [];
   // Year first too, without a zero, with slashes or dots (2026-8-30, 2026/08/30, Hungarian 2026. 08. 30.), or
-  // without separators, as ISO 8601's basic format has it (20260830).
+  // without separators, as ISO 8601's basic format has it (20260830), where its month is one: 01032026 is DDMMYYYY.
   const [, y, m, d] =
     /^(\d{4})(?:[-/]|\.\s?)(\d{1,2})(?:[-/]|\.\s?)(\d{1,2})\.?$/.exec(text) ??
-    /^(\d{4})(\d{2})(\d{2})$/.exec(text) ??
+    /^(\d{4})(0[1-9]|1[0-2])(\d{2})$/.exec(text) ??
     [];
   const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   // Day and month with slashes or dashes, the year last: day first (30/11/2026) or month first
   // (11/30/2026), where a number above 12, no month, tells which; both, where neither is (03/11/2026).
   // Two digits and two dashes may have the year first, as Swedish dates do (26-11-30).
-  const [, first = "", second = "", yearLast = ""] = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ?? [];
+  // Without separators too, as a form's field holds it (01032026), where no year comes first.
+  const [, first = "", second = "", yearLast = ""] =
+    /^(\d{1,2})[/-](\d{1,2})[/-](\d{4})$/.exec(written) ??
+    (y ? undefined : /^(\d{2})(\d{2})((?:19|20)\d{2})$/.exec(text)) ??
+    [];
   const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
   const everyOrder = [
     ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
@@ -656,10 +669,20 @@ function latestOf(month: string, day: string, weekdays?: string[]): string | und
 /**
  * For a month or a quarter where a date is taken (2026-10, Q3 2026), as a month's rates are asked for, its
  * days to send: the first for a start, the last for an end, any for a date; for one not over or still to
- * come, where that day has not begun, what to send instead, `insteadOfLater`.
+ * come, where that day has not begun, what to send instead, `insteadOfLater`; a year too (2026), where `yearAlone`.
  */
-function ofMonthGiven(text: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
-  const span = monthGiven(text) ?? quarterGiven(text) ?? halfGiven(text) ?? weekGiven(text);
+function ofMonthGiven(
+  text: string,
+  ofMonth: MonthDay,
+  insteadOfLater: () => string,
+  yearAlone: boolean,
+): string | undefined {
+  const span =
+    monthGiven(text) ??
+    quarterGiven(text) ??
+    halfGiven(text) ??
+    weekGiven(text) ??
+    (yearAlone ? yearGiven(text) : undefined);
   return span && `must be a date as YYYY-MM-DD: ${text} is ${daysOf(span, ofMonth, insteadOfLater)}`;
 }
 
@@ -697,7 +720,9 @@ function monthOfTwoDigitYear(text: string): { first: string; last: string; what:
 function monthGiven(text: string): { first: string; last: string; what: string } | undefined {
   // Year first (2026-11), or last, after the month's number (11/2026, 11. 2026) or name (November 2026, listopad 2026,
   // and as a sentence has it, in November 2026, v listopadu 2026, im November 2026).
-  const [, yearFirst, numberAfter] = /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? [];
+  // Without a separator too, as an accounting period is often written (202603).
+  const [, yearFirst, numberAfter] =
+    /^(\d{4})[-/](\d{1,2})$/.exec(text) ?? /^((?:19|20)\d{2})(\d{2})$/.exec(text) ?? [];
   const [, numberBefore, yearAfterNumber] = /^(\d{1,2})(?:[/-]|\.\s?)(\d{4})$/.exec(text) ?? [];
   const [, name = "", yearAfterName] = /^(?:(?:in|im|v|ve)\s+)?(\p{L}{3,})(?:\.?,?\s+|-)(\d{4})$/iu.exec(text) ?? [];
   const year = yearFirst ?? yearAfterNumber ?? yearAfterName;
@@ -705,6 +730,12 @@ function monthGiven(text: string): { first: string; last: string; what: string }
   const month = year && number && `${year}-${number.padStart(2, "0")}`;
   const last = month && lastDayOf(month);
   return month && last ? { first: `${month}-01`, last, what: "a month" } : undefined;
+}
+
+/** A year alone (2026), its first and last days. */
+function yearGiven(text: string): { first: string; last: string; what: string } | undefined {
+  const [, year] = /^((?:19|20)\d{2})$/.exec(text) ?? [];
+  return year ? { first: `${year}-01-01`, last: `${year}-12-31`, what: "a year" } : undefined;
 }
 
 /**
