@@ -1367,6 +1367,12 @@ describe("cross rates", () => {
       // As English writes it too.
       "03/03/2026 10:15 hrs",
       "3 March 2026, 10:15 hours",
+      // An hour alone, on the hour.
+      "3. 3. 2026 10 Uhr",
+      "3. 3. 2026 10 h",
+      "March 3, 2026 6 pm",
+      "3 March 2026 at 6 p.m.",
+      "3.3.2026 6 pm CET",
     ]) {
       expect(await refused(date), date).toBe(
         "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
@@ -1377,6 +1383,7 @@ describe("cross rates", () => {
       ["31.08.2026 18:30 EDT", "UTC-04:00"],
       ["2026-08-31 18:30 GMT-4", "UTC-04:00"],
       ["Aug 31, 2026 6:30 pm America/New_York", "America/New_York"],
+      ["Aug 31, 2026 6 pm EDT", "UTC-04:00"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
@@ -1388,6 +1395,7 @@ describe("cross rates", () => {
       ["31.08.2026 23:75 +01:00", "23:75"],
       ["2026-08-31T25:30:00Z", "25:30:00"],
       ["3 March 2026 13:15 pm", "13:15 pm"],
+      ["3 March 2026 13 pm", "13 pm"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has ${time} for its time of day, which no clock shows: send the date meant`,

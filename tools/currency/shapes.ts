@@ -447,8 +447,9 @@ function withTime(
   text: string,
 ): { date: string; time?: string; zone?: string; impossible?: string; unknownZone?: string } | undefined {
   if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
-  const [, date = "", clockTime = "", hours = "", minutes = "", seconds = "00", half = "", zone = ""] =
-    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
+  // An hour alone is on the hour where its half of the day or the word for an hour follows it (6 pm, 10 Uhr).
+  const [, date = "", clockTime = "", hours = "", minutes = "00", seconds = "00", half = "", zone = ""] =
+    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})(?:[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?|(?=\s*(?:[ap]\.?m\.?|Uhr|hod\.?|hrs|hours|h)(?!\p{L})))(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
       text,
     ) ?? [];
   if (!date || !(clockTime || zone)) return undefined;
