@@ -1342,6 +1342,9 @@ describe("cross rates", () => {
       ["Mon, 31 Aug 2026 22:30:00 GMT", "UTC"],
       ["Mon, 31 Aug 2026 22:30:00 +0000", "UTC"],
       ["31.08.2026 23:30 +0100", "UTC+01:00"],
+      // An offset of whole hours, as a person writes it, without its zero or its minutes.
+      ["31.08.2026 23:30 +1", "UTC+01:00"],
+      ["2026-08-31 18:30 -4", "UTC-04:00"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,

@@ -439,7 +439,7 @@ const DATE_TEXT_MAX = 80;
 /**
  * A date followed by a time of day, as an order or an e-mail dates it ("03.03.2026 10:15", "3 March 2026 at
  * 10:15 pm", "03 Mar 2026 10:00:00 GMT", "3. 3. 2026 10.15", "3. März 2026, 10:15 Uhr", "10:15 hrs"), or by a zone alone ("2026-03-03 CET"): the date,
- * the time as HH:MM:SS, and its zone where one is written: an offset (+01:00, GMT+2), a name of one (CET, EST)
+ * the time as HH:MM:SS, and its zone where one is written: an offset (+01:00, +1, GMT+2), a name of one (CET, EST)
  * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, a zone not known `unknownZone`,
  * as neither can say the date in Prague. A time stamp as ISO 8601 writes it is read as one elsewhere.
  */
@@ -449,7 +449,7 @@ function withTime(
   if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
   // An hour alone is on the hour where its half of the day or the word for an hour follows it (6 pm, 10 Uhr).
   const [, date = "", clockTime = "", hours = "", minutes = "00", seconds = "00", half = "", zone = ""] =
-    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})(?:[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?|(?=\s*(?:[ap]\.?m\.?|Uhr|hod\.?|hrs|hours|h)(?!\p{L})))(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
+    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})(?:[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?|(?=\s*(?:[ap]\.?m\.?|Uhr|hod\.?|hrs|hours|h)(?!\p{L})))(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
       text,
     ) ?? [];
   if (!date || !(clockTime || zone)) return undefined;
