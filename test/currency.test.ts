@@ -1411,6 +1411,16 @@ describe("cross rates", () => {
     expect(await refused("2026-08-31 24:00 UTC")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in UTC, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
     );
+    // A name several zones go by is not read as one of them: the date in Prague differs.
+    expect(await refused("31.08.2026 18:30 CST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 CST ends in CST, which names more than one time zone: North American Central Standard Time (UTC-06:00) or China Standard Time (UTC+08:00): send its time with the offset meant (18:30 -06:00) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
+    );
+    expect(await refused("3 March 2026 10 pm IST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 March 2026 10 pm IST ends in IST, which names more than one time zone: India Standard Time (UTC+05:30), Israel Standard Time (UTC+02:00) or Irish Standard Time (UTC+01:00): send its time with the offset meant (10 pm +05:30) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
+    );
+    expect(await refused("2026-03-03 CST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+    );
     expect(await refused("31.08.2026 18:30 XST")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 XST ends in XST, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated",
     );

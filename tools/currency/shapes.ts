@@ -274,6 +274,14 @@ function notADate(
   if (timed?.impossible) {
     return `must be a date as YYYY-MM-DD: ${sent} has ${timed.impossible} for its time of day, which no clock shows: send the date meant`;
   }
+  if (timed?.ambiguousZone) {
+    const zones = AMBIGUOUS_ZONES.get(timed.ambiguousZone.toUpperCase()) ?? [];
+    const named = zones
+      .map(({ name, offset }) => `${name} (UTC${offset})`)
+      .join(", ")
+      .replace(/, ([^,]*)$/, " or $1");
+    return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.ambiguousZone}, which names more than one time zone: ${named}: send its time with the offset meant (${timed.clockTime} ${zones[0]?.offset}) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant`;
+  }
   if (timed?.unknownZone) {
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
   }
@@ -443,9 +451,17 @@ const DATE_TEXT_MAX = 80;
  * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, a zone not known `unknownZone`,
  * as neither can say the date in Prague. A time stamp as ISO 8601 writes it is read as one elsewhere.
  */
-function withTime(
-  text: string,
-): { date: string; time?: string; zone?: string; impossible?: string; unknownZone?: string } | undefined {
+function withTime(text: string):
+  | {
+      date: string;
+      time?: string;
+      zone?: string;
+      impossible?: string;
+      unknownZone?: string;
+      ambiguousZone?: string;
+      clockTime?: string;
+    }
+  | undefined {
   if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
   // An hour alone is on the hour where its half of the day or the word for an hour follows it (6 pm, 10 Uhr).
   const [, date = "", clockTime = "", hours = "", minutes = "00", seconds = "00", half = "", zone = ""] =
@@ -456,8 +472,10 @@ function withTime(
   // A day alone is no date: in "30. 11.26" the dotted time is its month and year.
   if (/^\d{1,2}\.$/.test(date) && /^\d{1,2}\.\d{2}$/.test(clockTime)) return undefined;
   const offset = zone ? zoneOffset(zone) : undefined;
+  const ambiguous = AMBIGUOUS_ZONES.has(zone.toUpperCase());
   // A word after a date without a time is no zone unless it names one: "3 Mar" is a date.
-  if (!clockTime) return offset === undefined ? undefined : { date };
+  if (!clockTime) return offset === undefined && !ambiguous ? undefined : { date };
+  if (ambiguous) return { date, ambiguousZone: zone, clockTime };
   if (zone && offset === undefined) return { date, unknownZone: zone };
   const hour = Number(hours);
   // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
@@ -509,6 +527,21 @@ const ZONE_NAMES = new Map<string, string>(
     MDT: "-06:00",
     PST: "-08:00",
     PDT: "-07:00",
+  }),
+);
+
+/** Names several zones go by, in upper case, which a time is not read in: the date in Prague may be either's. */
+const AMBIGUOUS_ZONES = new Map<string, { name: string; offset: string }[]>(
+  Object.entries({
+    CST: [
+      { name: "North American Central Standard Time", offset: "-06:00" },
+      { name: "China Standard Time", offset: "+08:00" },
+    ],
+    IST: [
+      { name: "India Standard Time", offset: "+05:30" },
+      { name: "Israel Standard Time", offset: "+02:00" },
+      { name: "Irish Standard Time", offset: "+01:00" },
+    ],
   }),
 );
 
