@@ -1173,9 +1173,22 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
       );
     }
-    // Czech "do" (until) and "po" (after) before a date are no weekdays.
-    expect(await refused("do 3. března 2026")).toMatch(
-      /: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/,
+    // Czech "do" (until), "po" (after) and "od" (from) before a date are said, and the date read without them.
+    expect(await refused("do 3. března 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: do 3. března 2026 begins with "do", Czech for "until" (the day included), and is read without it: send 2026-03-03',
+    );
+    expect(await refused("po 2. 3. 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: po 2. 3. 2026 begins with "po", Czech for "after" (from the day after on) or, as a calendar writes it, for Monday, and is read without it: send 2026-03-02',
+    );
+    expect(
+      text(
+        await server.call("currency_history", { base: "EUR", symbols: ["CZK"], start: "od 2. 3.", end: "do 3. 3." }),
+      ),
+    ).toBe(
+      'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: od 2. 3. begins with "od", Czech for "from", and is read without it: 2. 3. has no year: send 2026-03-02, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; end: must be a date as YYYY-MM-DD: do 3. 3. begins with "do", Czech for "until" (the day included), and is read without it: 3. 3. has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant',
+    );
+    expect(await refused("do zítřka 2")).toMatch(
+      /: date: must be a date as YYYY-MM-DD: do zítřka 2 begins with "do", Czech for "until" \(the day included\), and is read without it; today is 2026-11-30 in Prague/,
     );
   });
 

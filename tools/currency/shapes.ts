@@ -267,6 +267,12 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
+  const [, preposition = "", afterIt = ""] = /^(do|po|od)\s+(.*\d.*)$/iu.exec(short) ?? [];
+  const meaning = PREPOSITIONS.get(preposition.toLowerCase());
+  if (meaning) {
+    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater).replace(/^must be a date as YYYY-MM-DD/, "");
+    return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${meaning}, and is read without it${told}`;
+  }
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
   const text = timed?.date ?? weekday?.rest ?? short;
@@ -440,6 +446,15 @@ function sendOf(
   const told = notADate(side, ahead, ofMonth, insteadOfLater);
   return /: send (\d{4}-\d{2}-\d{2})(?: \(.+ with its year read as \d{4}\))?$/.exec(told)?.[1];
 }
+
+/** Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays), and what each means. */
+const PREPOSITIONS = new Map(
+  Object.entries({
+    do: 'Czech for "until" (the day included)',
+    po: 'Czech for "after" (from the day after on) or, as a calendar writes it, for Monday',
+    od: 'Czech for "from"',
+  }),
+);
 
 /** The longest text read for the date it may be: a weekday, a date in words, a time and its zone fit. */
 const DATE_TEXT_MAX = 80;
