@@ -1424,6 +1424,18 @@ describe("cross rates", () => {
     expect(await refused("2026-08-31 24:00 UTC")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in UTC, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
     );
+    // CET written in summer, when Prague and Frankfurt keep CEST, may be their clocks' time: its date then is the one written.
+    expect(await refused("03.07.2026 23:30 CET")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-07-03, the time stamp's date in UTC+01:00, or 2026-07-04, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on; CET is UTC+01:00, but Prague and Frankfurt keep summer time (UTC+02:00) then: where the time is on their clocks, its date there is 2026-07-03",
+    );
+    // A winter's time in CEST, an hour ahead of their clocks, is the day before there on a stamp after 00:00.
+    expect(await refused("2026-01-03 00:30 CEST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-01-03, the time stamp's date in UTC+02:00, or 2026-01-02, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on; CEST is UTC+02:00, but Prague and Frankfurt keep standard time (UTC+01:00) then: where the time is on their clocks, its date there is 2026-01-03",
+    );
+    // In winter CET is their clocks' time: nothing more to say.
+    expect(await refused("03.01.2026 23:30 CET")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-01-03",
+    );
     // A name several zones go by is not read as one of them: the date in Prague differs.
     expect(await refused("31.08.2026 18:30 CST")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 CST ends in CST, which names more than one time zone: North American Central Standard Time (UTC-06:00) or China Standard Time (UTC+08:00): send its time with the offset meant (18:30 -06:00) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",

@@ -12,6 +12,7 @@ import {
   isoTime,
   isTimeZone,
   localIso,
+  offsetMinutes,
   weekdayName,
   zonedEpoch,
 } from "../../src/time.js";
@@ -404,7 +405,8 @@ function notADate(
   }
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   const inZone = stamp ? inPrague(stamp, meant, ahead, zoneName) : "";
-  return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}`;
+  const offClock = inZone && stamp && timed?.zoneWord ? offTheirClocks(timed.zoneWord, stamp, meant) : "";
+  return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
 }
 
 /**
@@ -475,6 +477,7 @@ function withTime(text: string):
       unknownZone?: string;
       ambiguousZone?: string;
       clockTime?: string;
+      zoneWord?: string;
     }
   | undefined {
   if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
@@ -500,7 +503,12 @@ function withTime(text: string):
   }
   const hour24 = dayEnd ? 24 : (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
   const time = `${String(hour24).padStart(2, "0")}:${minutes}:${seconds}`;
-  return { date, time, ...(offset !== undefined && { zone: offset }) };
+  return {
+    date,
+    time,
+    ...(offset !== undefined && { zone: offset }),
+    ...(ZONE_NAMES.has(zone.toUpperCase()) && { zoneWord: zone }),
+  };
 }
 
 /**
@@ -544,6 +552,23 @@ const ZONE_NAMES = new Map<string, string>(
     PDT: "-07:00",
   }),
 );
+
+/** Central European names of zones, in upper case, which a time is often written with whichever of them Prague keeps. */
+const CENTRAL_EUROPEAN = new Set(["CET", "MEZ", "SEČ", "SEC", "CEST", "MESZ", "SELČ", "SELC"]);
+
+/**
+ * For a time stamp in CET written in summer, or in CEST in winter, that Prague and Frankfurt keep the other then,
+ * and the date where the time is on their clocks: the one written, `meant`.
+ */
+function offTheirClocks(name: string, stamp: string, meant: string): string {
+  const offset = ZONE_NAMES.get(name.toUpperCase()) ?? "";
+  if (!CENTRAL_EUROPEAN.has(name.toUpperCase())) return "";
+  const kept = offsetMinutes(Date.parse(stamp), PUBLICATION.zone);
+  const written = Number(offset.slice(1, 3)) * 60;
+  if (kept === written) return "";
+  const time = kept > written ? "summer time" : "standard time";
+  return `; ${name} is UTC${offset}, but Prague and Frankfurt keep ${time} (UTC+${String(kept / 60).padStart(2, "0")}:00) then: where the time is on their clocks, its date there is ${meant}`;
+}
 
 /** Names several zones go by, in upper case, which a time is not read in: the date in Prague may be either's. */
 const AMBIGUOUS_ZONES = new Map<string, { name: string; offset: string }[]>(
