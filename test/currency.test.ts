@@ -1273,6 +1273,8 @@ describe("cross rates", () => {
       "1 March to 5 March 2026",
       "1–5 March 2026",
       "March 1–5, 2026",
+      // As Czech writes it, "until" between them.
+      "1. 3. do 5. 3. 2026",
       // Its ends in either order: the range is the days between them.
       "2026-03-05/2026-03-01",
     ]) {
@@ -1285,6 +1287,10 @@ describe("cross rates", () => {
       text(await server.call("currency_history", { ...range, start: "2026-03-01/2026-03-05", end: "2026-03-05" })),
     ).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-03-01/2026-03-05 is a range of days: send 2026-03-01 as start and 2026-03-05 as end",
+    );
+    // "from" before it, as Czech writes a range, is said and left out.
+    expect(await refused("od 1. 3. do 5. 3. 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 1. 3. do 5. 3. 2026 begins with "od", Czech for "from", and is read without it: 1. 3. do 5. 3. 2026 is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05',
     );
     // A time after a date is no range's end; nor is a range told by ends not read as dates to send: without a
     // year, or not begun.
