@@ -257,13 +257,15 @@ function notACalendarDate(date: string, ahead: (date: string) => string | undefi
  * for a year of two digits (30.11.26) the year it is read as, with dashes its reading first too (26-11-30); otherwise
  * today's date, which a day in words ("yesterday") needs and a model may not know: the banks' (Prague
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
- * hours, and the time in UTC, for a user elsewhere.
+ * hours, and the time in UTC, for a user elsewhere. Where it names one date to send and nothing more to choose,
+ * that date, and the year two digits are read as, go to `sendable` too: a range's ends are read so, not from the words.
  */
 function notADate(
   input: unknown,
   ahead: (date: string) => string | undefined,
   ofMonth: MonthDay,
   insteadOfLater: () => string,
+  sendable?: (date: string, year?: number) => void,
 ): string {
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
@@ -271,7 +273,10 @@ function notADate(
   const [, preposition = "", afterIt = ""] = /^(do|po|od)\s+(.*\d.*)$/iu.exec(short) ?? [];
   const meaning = PREPOSITIONS.get(preposition.toLowerCase());
   if (meaning) {
-    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater).replace(/^must be a date as YYYY-MM-DD/, "");
+    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater, sendable).replace(
+      /^must be a date as YYYY-MM-DD/,
+      "",
+    );
     return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${meaning}, and is read without it${told}`;
   }
   const weekday = leadingWeekday(short);
@@ -299,11 +304,13 @@ function notADate(
   const ends = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
-  const [from, to] = ends.every(Boolean) ? ends.sort() : [];
+  const [from, to] = ends.every(Boolean) ? ends.map((end) => end?.date).sort() : [];
   if (from && to) {
+    const [year] = ends.map((end) => end?.year).filter(Boolean);
+    const read = year === undefined ? "" : ` (its year read as ${year})`;
     return ofMonth === "any"
-      ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
-      : `must be a date as YYYY-MM-DD: ${text} is a range of days: send ${from} as start and ${to} as end`;
+      ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}${read}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
+      : `must be a date as YYYY-MM-DD: ${text} is a range of days${read}: send ${from} as start and ${to} as end`;
   }
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
@@ -406,6 +413,7 @@ function notADate(
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   const inZone = stamp ? inPrague(stamp, meant, ahead, zoneName) : "";
   const offClock = inZone && stamp && timed?.zoneWord ? offTheirClocks(timed.zoneWord, stamp, meant) : "";
+  if (!inZone) sendable?.(meant, readYear);
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
 }
 
@@ -437,16 +445,22 @@ function rangeGiven(text: string): [string, string] | undefined {
   return [year && !/\d{4}/.test(from) ? `${from} ${year}` : from, to];
 }
 
-/** The date a refusal of `side` names to send, if one: a range's end read as a date is read. */
+/**
+ * The date a refusal of `side` names as the one to send, if one, and the year of two digits is read as, where
+ * it has them: a range's end read as a date is read.
+ */
 function sendOf(
   side: string,
   ahead: (date: string) => string | undefined,
   ofMonth: MonthDay,
   insteadOfLater: () => string,
-): string | undefined {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) && !ahead(side) ? side : undefined;
-  const told = notADate(side, ahead, ofMonth, insteadOfLater);
-  return /: send (\d{4}-\d{2}-\d{2})(?: \(.+ with its year read as \d{4}\))?$/.exec(told)?.[1];
+): { date: string; year?: number } | undefined {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) && !ahead(side) ? { date: side } : undefined;
+  let sent: { date: string; year?: number } | undefined;
+  notADate(side, ahead, ofMonth, insteadOfLater, (date, year) => {
+    sent = { date, year };
+  });
+  return sent;
 }
 
 /** Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays), and what each means. */
