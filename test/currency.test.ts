@@ -1180,6 +1180,10 @@ describe("cross rates", () => {
     expect(await refused("po 2. 3. 2026")).toBe(
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: po 2. 3. 2026 begins with "po", Czech for "after" (from the day after on) or, as a calendar writes it, for Monday, and is read without it: send 2026-03-02',
     );
+    // Monday only where the date is one: 3 March 2026 is a Tuesday.
+    expect(await refused("po 3. 3. 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: po 3. 3. 2026 begins with "po", Czech for "after" (from the day after on), and is read without it: send 2026-03-03',
+    );
     expect(
       text(
         await server.call("currency_history", { base: "EUR", symbols: ["CZK"], start: "od 2. 3.", end: "do 3. 3." }),

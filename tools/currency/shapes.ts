@@ -271,13 +271,19 @@ function notADate(
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
   const [, preposition = "", afterIt = ""] = /^(do|po|od)\s+(.*\d.*)$/iu.exec(short) ?? [];
-  const meaning = PREPOSITIONS.get(preposition.toLowerCase());
-  if (meaning) {
-    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater, sendable).replace(
-      /^must be a date as YYYY-MM-DD/,
-      "",
-    );
-    return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${meaning}, and is read without it${told}`;
+  const word = PREPOSITIONS.get(preposition.toLowerCase());
+  if (word) {
+    let read: string | undefined;
+    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year) => {
+      read = date;
+      sendable?.(date, year);
+    }).replace(/^must be a date as YYYY-MM-DD/, "");
+    // The weekday it writes too, where the date is one, or no date is read to tell.
+    const weekdayToo =
+      word.weekday && (!read || weekdayName(read) === word.weekday)
+        ? ` or, as a calendar writes it, for ${word.weekday}`
+        : "";
+    return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${word.meaning}${weekdayToo}, and is read without it${told}`;
   }
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
@@ -463,12 +469,15 @@ function sendOf(
   return sent;
 }
 
-/** Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays), and what each means. */
-const PREPOSITIONS = new Map(
+/**
+ * Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays),
+ * what each means, and the weekday a Czech calendar writes so.
+ */
+const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
   Object.entries({
-    do: 'Czech for "until" (the day included)',
-    po: 'Czech for "after" (from the day after on) or, as a calendar writes it, for Monday',
-    od: 'Czech for "from"',
+    do: { meaning: 'Czech for "until" (the day included)' },
+    po: { meaning: 'Czech for "after" (from the day after on)', weekday: "Monday" },
+    od: { meaning: 'Czech for "from"' },
   }),
 );
 
