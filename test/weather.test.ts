@@ -1125,6 +1125,19 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test('a country after the town and its postal code without a comma, "Wien 1010 Austria", is named without the code', async () => {
+      for (const [place, town] of [
+        ["Wien 1010 Austria", "Wien, Austria"],
+        ["London SW1A 1AA UK", "London, UK"],
+        ["702 00 Ostrava Czech Republic", "Ostrava, Czech Republic"],
+        ["D-10119 Berlin Germany", "Berlin, Germany"],
+      ]) {
+        const refused = text(await server.call("weather_current", { place }));
+        expect(refused, place).toContain(`send the town, then its country after a comma, as "${town}"`);
+        expect(refused, place).not.toContain("goes after a comma");
+      }
+    });
+
     test('a name before a town and its postal code, "Jan Kowalski, 31-510 Kraków", is not sent: the town is named', async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

@@ -1485,7 +1485,14 @@ function townBesidePostalCode(text: string, countryAfter = false): string | unde
     const town = townBesidePostalCode(ending.line, true);
     return town && `${town}, ${ending.country}`;
   }
-  const { town, country } = postalCodesTown(text) ?? {};
+  const beside = postalCodesTown(text);
+  if (!beside) {
+    // A country or region after the postal code and town without a comma: "Wien 1010 Austria", "London SW1A 1AA UK".
+    const [line = "", ...after] = commaToAdd(text)?.send.split(", ") ?? [];
+    const town = after.length ? townBesidePostalCode(line, true) : undefined;
+    return town && [town, ...after].join(", ");
+  }
+  const { town, country } = beside;
   // A country or region after the town is none of its name: "Ostrava CZ 70200" is "Ostrava, CZ".
   const named = town && commaToAdd(town);
   if (named) return named.send;
@@ -1666,11 +1673,13 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   if (streetBeforePostalCode(part)) return undefined;
   // "1010 Main St" is a street's number, as four digits before a street's word are.
   if (/^\d{4}\s/.test(part) && isStreet(part, "")) return undefined;
+  // Its country after it is none of it: "Springfield, Illinois 62701 USA".
+  const [townName = town] = town.split(", ");
   const region =
-    /^[A-Z]{2,3}$/.test(town) ||
-    isKnownRegion(town) ||
-    isCountryName(town) ||
-    folded(town)
+    /^[A-Z]{2,3}$/.test(townName) ||
+    isKnownRegion(townName) ||
+    isCountryName(townName) ||
+    folded(townName)
       .split(/\s+/)
       .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
   if (region) return undefined;
