@@ -1837,7 +1837,14 @@ describe(`at ${AFTERNOON}`, () => {
       };
       try {
         // The province of the postal code written beside it: without one, "TN" may be Tennessee, "MI" Michigan.
-        for (const place of ["Trento, TN, 38122", "Trento, TN, 38122, IT", "Trento, IT, TN, 38121"]) {
+        for (const place of [
+          "Trento, TN, 38122",
+          "Trento, TN, 38122, IT",
+          "Trento, IT, TN, 38121",
+          // In brackets, as Italy writes a province after its town, before the postal code.
+          "Trento (TN), 38122",
+          "Trento (TN), 38122, Italy",
+        ]) {
           const result = await server.call("weather_current", { place });
           expect(result.isError, place).toBeFalsy();
           expect(data<{ place: { region: string } }>(result).place.region, place).toBe("Trentino-Alto Adige");

@@ -1840,17 +1840,19 @@ function readAsName(name: string, place: Place): string | undefined {
 }
 
 /**
- * `text` with a country or region written in brackets after the name ("Paris (France)", "Ostrava (CZ)", "Paris (TX)")
- * after a comma instead, as the search is narrowed by one; a name's own words in brackets ("Frankfurt (Oder)") are left.
+ * `text` with a country or region written in brackets after the name ("Paris (France)", "Ostrava (CZ)", "Paris (TX)"),
+ * or an Italian province before one of its postal codes ("Trento (TN), 38122"), after a comma instead, as the search
+ * is narrowed by one; a name's own words in brackets ("Frankfurt (Oder)") are left.
  */
 function withQualifierOutOfBrackets(text: string): string {
-  const [, name, within = ""] = /^([^(),]+?)\s*\(([^()]+)\)\s*$/.exec(text) ?? [];
+  const [, name, within = "", rest = ""] = /^([^(),]+?)\s*\(([^()]+)\)\s*(,[^()]*)?$/.exec(text) ?? [];
   const qualifier = within.trim();
   const code = /^[A-Z]{2,3}$/.test(qualifier);
   const country = code
     ? [...countryCodes().values()].includes(qualifier) || qualifier.toLowerCase() in COUNTRY_ALIASES
     : isCountryName(qualifier);
-  return name && (country || isKnownRegion(qualifier)) ? `${name}, ${qualifier}` : text;
+  const province = rest.split(",").some((part) => isItalianProvince(qualifier, part.trim()));
+  return name && (country || province || isKnownRegion(qualifier)) ? `${name}, ${qualifier}${rest}` : text;
 }
 
 /** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
