@@ -2605,7 +2605,7 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
-    test("Bing Maps' links are read for the point they mark or the centre of their map", async () => {
+    test("Bing Maps' links are read for the point they mark, their route's destination or the centre of their map", async () => {
       const before = geocoding.requests.length;
       const point =
         "is a map's link, not a place name: send its point as latitude 49.83465 and longitude 18.28204, without place.";
@@ -2622,6 +2622,22 @@ describe(`at ${AFTERNOON}`, () => {
         [
           "https://www.bing.com/maps?q=Ostrava&cp=49.83465~18.28204&lvl=12",
           "is a map's link, not a place name, and says only where the centre of its map is: send that as latitude 49.83465 and longitude 18.28204, without place, or send the place's name, \"Ostrava\".",
+        ],
+        // Bing Maps of a country's host.
+        ["https://cn.bing.com/maps?cp=49.83465~18.28204&lvl=11", centre],
+        ["https://cn.bing.com/maps?cp=49.9~18.1&sp=point.49.83465_18.28204_Ostrava", point],
+        // A route, "rtp": its stops apart by a tilde, the last its destination, a point or an address; its "cp" is the route's map's.
+        [
+          "https://www.bing.com/maps?rtp=pos.50.0755_14.4378_Praha~pos.49.83465_18.28204_Ostrava&mode=d",
+          "is a map's directions link, not a place name: send its destination as latitude 49.83465 and longitude 18.28204, without place, or another stop's.",
+        ],
+        [
+          "https://www.bing.com/maps/directions?cp=49.9~16.4&lvl=8&rtp=adr.Praha~adr.Ostrava%2C%20Czechia",
+          "is a map's directions link, not a place name, whose centre (cp) is the route's, no stop on it: send the name of the stop meant in `place`, such as its destination, \"Ostrava, Czechia\".",
+        ],
+        [
+          "bing.com/maps/default.aspx?rtp=adr.Praha~",
+          'is a map\'s directions link, not a place name: send the name of the stop meant in `place`, such as its destination, "Praha".',
         ],
       ]) {
         const refused = text(await server.call("weather_current", { place: link }));

@@ -393,7 +393,7 @@ function refuseCoordinates(argument: string, text: string): void {
       ? `${sendAs(argument, "its destination", `latitude ${destination.latitude} and longitude ${destination.longitude}`)}, or another stop's`
       : `send the name of the stop meant in \`${argument}\`${name ? `, such as its destination, ${quote(name)}` : ""}`;
     throw new ToolError(
-      `\`${argument}\` ${quote(text)} is a map's directions link, not a place name${centre ? ", whose centre (/@) is the route's, no stop on it" : ""}: ${send}.`,
+      `\`${argument}\` ${quote(text)} is a map's directions link, not a place name${centre ? `, whose centre (${centre}) is the route's, no stop on it` : ""}: ${send}.`,
     );
   }
   const bracketed = inSquareBrackets(plain);
@@ -710,7 +710,7 @@ function mapLink(text: string): (Coordinates & { centre: boolean; searched?: str
  */
 function bingPoint(text: string): (Coordinates & { centre: boolean; named?: string }) | undefined {
   const url = webAddress(text);
-  if (!url || !/^(?:www\.)?bing\.com$/i.test(url.hostname) || !/^\/maps\b/i.test(url.pathname)) return undefined;
+  if (!url || !isBingMaps(url)) return undefined;
   const at = (match: RegExpExecArray) => ({ latitude: Number(match[1]), longitude: Number(match[2]) });
   // Several pushpins, apart by a tilde, mark no one place.
   const pushpin = new RegExp(`^point\\.${DEGREES}_${DEGREES}(?:_[^~]*)?$`).exec(
@@ -720,6 +720,11 @@ function bingPoint(text: string): (Coordinates & { centre: boolean; named?: stri
   const centre = new RegExp(`^${DEGREES}~${DEGREES}$`).exec(url.searchParams.get("cp")?.trim() ?? "");
   const named = oneLine(url.searchParams.get("q") ?? "").trim();
   return centre ? { ...at(centre), centre: true, ...(named ? { named } : {}) } : undefined;
+}
+
+/** Bing Maps, at bing.com or a country's host of it ("cn.bing.com"). */
+function isBingMaps(url: URL): boolean {
+  return /(?:^|\.)bing\.com$/i.test(url.hostname) && /^\/maps\b/i.test(url.pathname);
 }
 
 /**
@@ -897,20 +902,39 @@ function linkedPlaceName(text: string): string | undefined {
 /**
  * A Google Maps directions link, pasted, and its destination, the last stop: in its path ("/maps/dir/Ostrava/Praha/@…",
  * "/dir/49.83,18.28/50.08,14.42/@…", a stop left empty for the device's own place) or, as Maps URLs build one,
- * "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the centre of the route's map.
+ * "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the centre of the route's map, `centre`.
+ * Or Bing Maps' route, "rtp=adr.Ostrava~pos.50.08_14.42_Praha", its stops apart by a tilde, and its map's "cp".
  */
-function directionsLink(text: string): { destination?: Coordinates; name?: string; centre: boolean } | undefined {
+function directionsLink(text: string): { destination?: Coordinates; name?: string; centre?: string } | undefined {
   if (!/^\s*https?:\/\/\S+\s*$/i.test(text)) return undefined;
   const url = webAddress(text);
+  if (url && isBingMaps(url) && url.searchParams.has("rtp")) return bingRoute(url);
   if (!url || !/(^|\.)google\.[a-z.]+$/i.test(url.hostname) || !url.pathname.startsWith("/maps/dir/")) return undefined;
   const decoded = (part: string) => oneLine(percentDecoded(part.replaceAll("+", " "))).trim();
   const parts = url.pathname.slice("/maps/dir/".length).split("/");
-  const centre = parts.some((part) => part.startsWith("@"));
+  const centre = parts.some((part) => part.startsWith("@")) ? "/@" : undefined;
   const stops = parts.filter((part) => part && !part.startsWith("@") && !part.startsWith("data=")).map(decoded);
   const last = url.searchParams.get("destination")?.trim() || stops.at(-1);
   if (!last) return { centre };
   const destination = bare(last);
   return destination ? { destination, centre } : { name: last, centre };
+}
+
+/**
+ * Bing Maps' route and its destination, the last of its stops: "pos." and its latitude and longitude apart by an
+ * underscore, a title after them, or "adr." and an address; one left empty is the device's own place.
+ */
+function bingRoute(url: URL): { destination?: Coordinates; name?: string; centre?: string } {
+  const centre = url.searchParams.has("cp") ? "cp" : undefined;
+  const last = (url.searchParams.get("rtp") ?? "")
+    .split("~")
+    .map((stop) => oneLine(stop).trim())
+    .filter(Boolean)
+    .at(-1);
+  const position = new RegExp(`^pos\\.${DEGREES}_${DEGREES}(?:_|$)`).exec(last ?? "");
+  if (position) return { destination: { latitude: Number(position[1]), longitude: Number(position[2]) }, centre };
+  const name = last?.replace(/^adr\./, "").trim();
+  return name ? { name, centre } : { centre };
 }
 
 /** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
