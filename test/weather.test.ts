@@ -288,6 +288,8 @@ describe(`at ${AFTERNOON}`, () => {
         // Countries whose former codes (DD, VD) have their names too.
         ["München DE", 'A country or region code goes after a comma: send "München, DE".'],
         ["Hanoi VN", 'A country code goes after a comma: send "Hanoi, VN".'],
+        // A country's three-letter code, as some shops and ERPs write it, is named in the two letters the geocoder knows.
+        ["Ostrava CZE", 'A country code goes after a comma: send "Ostrava, CZ".'],
         ["Adelaide South Australia", 'A region goes after a comma: send "Adelaide, South Australia".'],
         // A region called after its country or region is sent whole, as the geocoder names it.
         ["Belfast Northern Ireland", 'A region goes after a comma: send "Belfast, Northern Ireland".'],
@@ -1100,6 +1102,14 @@ describe(`at ${AFTERNOON}`, () => {
         ["Wien A 1010", "Wien, AT"],
         ["Berlin D 10119", "Berlin, DE"],
         ["Ostrava CZ 70200", "Ostrava, CZ"],
+        // A country's three-letter code, in the two letters the geocoder knows.
+        ["Ostrava CZE 70200", "Ostrava, CZ"],
+        ["CZE 702 00 Ostrava", "Ostrava, CZ"],
+        ["Berlin DEU 10119", "Berlin, DE"],
+        ["Ostrava 70200 CZE", "Ostrava, CZ"],
+        // But not a word of a town's name in capitals, as an address may be written: MAR is Morocco's code too.
+        ["TORRE DEL MAR 29740", "TORRE DEL MAR"],
+        ["29740 TORRE DEL MAR", "TORRE DEL MAR"],
         // Letters that are no country's sign are the town's, or its region's: the District of Columbia.
         ["Washington DC 20001", "Washington, DC"],
         // A state's code that is a country's sign too is the state's: FL is Florida, not Liechtenstein.

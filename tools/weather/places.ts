@@ -1576,7 +1576,9 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   if (italianTown && isItalianProvince(province, code)) return { town: italianTown };
   // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
-  const country = sign && !regionAfter && signsCountry(sign);
+  // A country's three letters, before the code or after a town not written in capitals ("TORRE DEL MAR 29740").
+  const threeLetters = signFirst !== undefined || /\p{Ll}/u.test(townFirst ?? "") ? ALPHA_3[sign ?? ""] : undefined;
+  const country = sign && !regionAfter && (signsCountry(sign) ?? threeLetters);
   // Letters after the town and a space that are no country's sign are the town's, or its region's ("Washington DC 20001").
   const spaced = signAfter !== undefined && !country && !hyphenAfter;
   const town = (townAfter ?? (spaced ? `${townFirst} ${signAfter}` : townFirst))?.trim();
@@ -1630,6 +1632,31 @@ const FOUR_DIGIT_COUNTRIES: Record<string, string> = Object.fromEntries(
   )
     .split(", ")
     .map((pair) => pair.split(" ")),
+);
+
+/**
+ * Countries' three-letter ISO 3166-1 codes ("CZE", "DEU"), as some shops and ERPs write a country, by the two-letter
+ * codes the geocoder knows them by: each written as the three letters and the two.
+ */
+const ALPHA_3: Record<string, string> = Object.fromEntries(
+  (
+    "ABWAW AFGAF AGOAO AIAAI ALAAX ALBAL ANDAD AREAE ARGAR ARMAM ASMAS ATAAQ ATFTF ATGAG AUSAU AUTAT AZEAZ BDIBI " +
+    "BELBE BENBJ BESBQ BFABF BGDBD BGRBG BHRBH BHSBS BIHBA BLMBL BLRBY BLZBZ BMUBM BOLBO BRABR BRBBB BRNBN BTNBT " +
+    "BVTBV BWABW CAFCF CANCA CCKCC CHECH CHLCL CHNCN CIVCI CMRCM CODCD COGCG COKCK COLCO COMKM CPVCV CRICR CUBCU " +
+    "CUWCW CXRCX CYMKY CYPCY CZECZ DEUDE DJIDJ DMADM DNKDK DOMDO DZADZ ECUEC EGYEG ERIER ESHEH ESPES ESTEE ETHET " +
+    "FINFI FJIFJ FLKFK FRAFR FROFO FSMFM GABGA GBRGB GEOGE GGYGG GHAGH GIBGI GINGN GLPGP GMBGM GNBGW GNQGQ GRCGR " +
+    "GRDGD GRLGL GTMGT GUFGF GUMGU GUYGY HKGHK HMDHM HNDHN HRVHR HTIHT HUNHU IDNID IMNIM INDIN IOTIO IRLIE IRNIR " +
+    "IRQIQ ISLIS ISRIL ITAIT JAMJM JEYJE JORJO JPNJP KAZKZ KENKE KGZKG KHMKH KIRKI KNAKN KORKR KWTKW LAOLA LBNLB " +
+    "LBRLR LBYLY LCALC LIELI LKALK LSOLS LTULT LUXLU LVALV MACMO MAFMF MARMA MCOMC MDAMD MDGMG MDVMV MEXMX MHLMH " +
+    "MKDMK MLIML MLTMT MMRMM MNEME MNGMN MNPMP MOZMZ MRTMR MSRMS MTQMQ MUSMU MWIMW MYSMY MYTYT NAMNA NCLNC NERNE " +
+    "NFKNF NGANG NICNI NIUNU NLDNL NORNO NPLNP NRUNR NZLNZ OMNOM PAKPK PANPA PCNPN PERPE PHLPH PLWPW PNGPG POLPL " +
+    "PRIPR PRKKP PRTPT PRYPY PSEPS PYFPF QATQA REURE ROURO RUSRU RWARW SAUSA SDNSD SENSN SGPSG SGSGS SHNSH SJMSJ " +
+    "SLBSB SLESL SLVSV SMRSM SOMSO SPMPM SRBRS SSDSS STPST SURSR SVKSK SVNSI SWESE SWZSZ SXMSX SYCSC SYRSY TCATC " +
+    "TCDTD TGOTG THATH TJKTJ TKLTK TKMTM TLSTL TONTO TTOTT TUNTN TURTR TUVTV TWNTW TZATZ UGAUG UKRUA UMIUM URYUY " +
+    "USAUS UZBUZ VATVA VCTVC VENVE VGBVG VIRVI VNMVN VUTVU WLFWF WSMWS YEMYE ZAFZA ZMBZM ZWEZW"
+  )
+    .split(" ")
+    .map((codes) => [codes.slice(0, 3), codes.slice(3)]),
 );
 
 /** European countries' signs on their cars (the Vienna Convention's) that are not their ISO codes. */
@@ -1908,9 +1935,11 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
     if (!code && !/^\p{Lu}/u.test(ending)) continue;
     // After a small joining word a country's name is the town's own: "Ciudad de Mexico", "Port of Spain".
     if (!code && /^\p{Ll}+$/u.test(words.at(-count - 1) ?? "")) continue;
-    const country = code
-      ? [...countryCodes().values()].includes(ending) || ending.toLowerCase() in COUNTRY_ALIASES
-      : isCountryName(ending);
+    const known = code && ([...countryCodes().values()].includes(ending) || ending.toLowerCase() in COUNTRY_ALIASES);
+    // A three-letter code the geocoder knows by its two letters: "Ostrava CZE" is "Ostrava, CZ". Not a word of a name
+    // written in capitals, as an address may be: "TORRE DEL MAR" is no Torre del in Morocco.
+    const alpha3 = code && !known && /\p{Ll}/u.test(words.slice(0, -count).join(" ")) ? ALPHA_3[ending] : undefined;
+    const country = code ? known || alpha3 !== undefined : isCountryName(ending);
     // "CA" is Canada and California, "Georgia" a country and a state.
     const region = isKnownRegion(ending);
     const kind = country && region ? "country or region" : country ? "country" : region ? "region" : undefined;
@@ -1924,7 +1953,7 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
       .slice(0, at)
       .join(" ")
       .replace(/\s+[-–—/|]$/, "");
-    return { what, send: `${before}, ${words.slice(at).join(" ")}` };
+    return { what, send: `${before}, ${alpha3 ?? words.slice(at).join(" ")}` };
   }
   return undefined;
 }
