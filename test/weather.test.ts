@@ -2041,6 +2041,12 @@ describe(`at ${AFTERNOON}`, () => {
         for (const place of ["Man", "OSLO"]) {
           expect(data<{ note?: string }>(await server.call("weather_current", { place })).note, place).toBeUndefined();
         }
+        // Nor is a name narrowed by its country or region, as an airport's code is not written.
+        for (const place of ["LAX, CH", "LAX, Valais", "MAN, Ivory Coast"]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, place).toBeFalsy();
+          expect(data<{ note?: string }>(result).note, place).toBeUndefined();
+        }
       } finally {
         geocoding.intercept = undefined;
       }

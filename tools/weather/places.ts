@@ -208,7 +208,8 @@ export function geocoder(api: Upstream) {
       const bigger = matching.filter((p) => p.population && !called.includes(p));
       throw new ToolError(undecided(searched, called, bigger));
     }
-    const readAs = readAsName(name, best);
+    // An airport's code comes without its country or region: "ULM, DE" is the town.
+    const readAs = searched.qualifier ? undefined : readAsName(name, best);
     return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9), ...(readAs ? { readAs } : {}) };
   }
 
