@@ -1785,6 +1785,17 @@ describe(`at ${AFTERNOON}`, () => {
       }
       // Without a street, the province still is no part of the town's name.
       expect(text(await server.call("weather_forecast", { place: "20121 Milano MI" }))).toContain('as "Milano"');
+      // Nor after the town, before a postal code of the province that is no ZIP code of a US state by those letters:
+      // "Milano, MI" is Milan in Michigan.
+      for (const [place, named] of [
+        ["Milano MI 20121", "Milano"],
+        ["Trento (TN) 38122", "Trento"],
+        ["Roma RM 00186", "Roma"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}",`,
+        );
+      }
       expect(text(await server.call("weather_forecast", { place: "70200 Ostrava CZ" }))).toContain('as "Ostrava, CZ"');
     });
 

@@ -1575,6 +1575,18 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   // Italy's province after the town: "20121 Milano MI" is Milano, whatever country's code MI may be too.
   const [, italianTown, province = ""] = /^(.+?)\s+(\S+)$/.exec(townAfter?.trim() ?? "") ?? [];
   if (italianTown && isItalianProvince(province, code)) return { town: italianTown };
+  // Or after the town and before the postal code, where no US state's ZIP code is written so: "Milano MI 20121" is
+  // Milano, as "Milan, MI" would be Milan in Michigan; in brackets, as only Italy writes it, "Trento (TN) 38122".
+  const [, bracketedTown, bracketed] = /^(.+?)\s+(\([A-Z]{2}\))$/.exec(townFirst?.trim() ?? "") ?? [];
+  const provinceBefore = signAfter !== undefined && !hyphenAfter ? signAfter : bracketed;
+  if (
+    townFirst &&
+    provinceBefore &&
+    isItalianProvince(provinceBefore, code) &&
+    (bracketed !== undefined || !zipCodeStates(code).includes(provinceBefore.toLowerCase()))
+  ) {
+    return { town: (bracketedTown ?? townFirst).trim() };
+  }
   // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
   // A country's three letters, before the code or after a town not written in capitals ("TORRE DEL MAR 29740").
