@@ -1833,6 +1833,17 @@ describe(`at ${AFTERNOON}`, () => {
           `send the town, then its country after a comma, as "${named}"`,
         );
       }
+      // In a US address's order, a ZIP code of the state that is a postal code of the province by those letters too:
+      // "Trento, TN" alone would be Tennessee's, so the town in Italy is named as well.
+      for (const [place, state, italy] of [
+        ["Trento TN 38122", "Trento, TN", "Trento, IT"],
+        ["Memphis TN 38103", "Memphis, TN", "Memphis, IT"],
+        ["Providence RI 02903", "Providence, RI", "Providence, IT"],
+      ] as const) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${state}" if "${state.slice(-2)}" is the US state, or "${italy}" if it is the Italian province, or give latitude and longitude.`,
+        );
+      }
     });
 
     test('an Italian province\'s code after the town, "Trento, TN, 38122", names the province, not Tennessee', async () => {

@@ -124,7 +124,7 @@ export function geocoder(api: Upstream) {
     const read = withoutDistrict(searched.text);
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     return town
-      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument)}`
+      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument, italianToo(read))}`
       : `${noPlaceCalled(searched)} ${advice}`;
   }
 
@@ -1271,14 +1271,16 @@ const STREET_WORD_AFTER_NAME = new RegExp(
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
 /** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
-function sendTown(town: string, argument: string, or?: OtherReading | DistrictReading): string {
+function sendTown(town: string, argument: string, or?: OtherReading | DistrictReading | ProvinceReading): string {
   const coordinates = orCoordinates(argument);
   const towns =
-    or && "district" in or
-      ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
-      : or
-        ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
-        : `, as ${quote(town)}${coordinates}`;
+    or && "italy" in or
+      ? `, as ${quote(town)} if ${quote(or.code)} is the US state, or ${quote(or.italy)} if it is the Italian province${coordinates}`
+      : or && "district" in or
+        ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
+        : or
+          ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+          : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
 
@@ -1293,6 +1295,21 @@ type OtherReading = { name: string; town: string; region: string; street: boolea
  * then the town's district or a part of a building ("Hauptstraße 5, Hinterhaus, Berlin, 10115").
  */
 type DistrictReading = { town: string; region: string; district: string };
+
+/** Of a town, a code and a postal code, the code read as an Italian province's, not a US state's: the town in Italy. */
+type ProvinceReading = { italy: string; code: string };
+
+/**
+ * Of a town, a code and a postal code without commas, in a US address's order, that are a state's and one of its ZIP
+ * codes and an Italian province's and one of its postal codes too ("Trento TN 38122", "Memphis TN 38103"): the town
+ * in Italy, as "Trento, TN" alone is Tennessee's.
+ */
+function italianToo(text: string): ProvinceReading | undefined {
+  const [, town, code = "", postalCode = ""] = /^([^\d,]+?)\s+([A-Z]{2})\s+(\d{5})(?:-\d{4})?$/.exec(text.trim()) ?? [];
+  return town && isItalianProvince(code, postalCode) && zipCodeStates(postalCode).includes(code.toLowerCase())
+    ? { italy: `${town}, IT`, code }
+    : undefined;
+}
 
 /**
  * A postal code alone: digits in groups apart by a space or a dash ("12345", "702 00", "00-950"),
