@@ -138,6 +138,41 @@ test("a step whose answer, within the drain time, sends it to wait for a next tr
   }
 });
 
+test("a step the shop asks, during the drain time, to wait for past the retry time fails, as it would without the stop, not waited out at the next start", async () => {
+  const server = await serveLeased([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "15" });
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // The shop's 429 to the order's change, asking for an hour, waits until the stop has begun.
+  woo.intercept = (req) => {
+    if (req.method !== "PUT") return undefined;
+    woo.held = held;
+    return {
+      status: 429,
+      headers: { "content-type": "application/json", "retry-after": "3600" },
+      body: '{"code":"too_many_requests","message":"Slow down"}',
+    };
+  };
+  try {
+    const puts = woo.requests.filter((r) => r.method === "PUT").length;
+    const event = await pay(server, String(O.pending1999), "evt_stop_asked_past_retry");
+    await expect.poll(() => woo.requests.filter((r) => r.method === "PUT").length).toBe(puts + 1);
+    const stopped = server.close();
+    release();
+    await stopped;
+    const [run] = await runsOf(event.id, false);
+    expect(run?.status).toBe("failed");
+    expect(run?.error).toMatch(
+      /^step 1 \(eshop_order_mark_paid\): .* waiter tried it once; it asked not to be tried again before \d{4}-\d\d-\d\d \d\d:\d\d UTC, after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 15 s\), so it is not tried again\.$/,
+    );
+  } finally {
+    woo.intercept = undefined;
+    woo.held = undefined;
+    release();
+  }
+});
+
 test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
   const server = await serveLeased([TELL], {}, [], 1.5);
   let release = () => {};

@@ -331,7 +331,12 @@ export class StepCalls {
       await stillHeld(() => `failed (${hidden(words, status)})`);
       const refused = err instanceof UpstreamError && err.refused;
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
-      if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
+      // A wait asked for past the call's deadline (said in whole seconds, rounded up) and the retry time
+      // fails the step, a stop or not, as the next start would wait it out; one within the deadline the
+      // call would have waited out itself.
+      const askedEnd = clock.now() + (asked ?? 0);
+      const pastRetry = asked !== undefined && askedEnd > call.deadline + 1000 && askedEnd - started > retryForMs;
+      if (this.#cutting.signal.aborted || (stopping.aborted && refused && !pastRetry)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen;
         // the next start waits out what is left of the wait it asked for (Telegram's retry_after).
         if (refused) {
