@@ -792,14 +792,17 @@ export function closedObject<Shape extends z.ZodRawShape>(
   told: {
     /** What a value that is no object is told, when it may say more than the kind expected. */
     notObject?: (input: unknown) => string | undefined;
-    /** What a key it does not take is told, when it is one written for what the object does otherwise. */
-    unknownKey?: (key: string) => string | undefined;
+    /**
+     * What a key it does not take is told, when it is one written for what the object does otherwise;
+     * `input` is the object as written, for what its other keys say.
+     */
+    unknownKey?: (key: string, input: unknown) => string | undefined;
   } = {},
 ) {
   const keys = Object.keys(shape);
-  const unknownKey = (key: string) => {
+  const unknownKey = (key: string, input: unknown) => {
     const unknown = `unknown key ${JSON.stringify(key)}`;
-    const otherwise = told.unknownKey?.(key);
+    const otherwise = told.unknownKey?.(key, input);
     if (otherwise) return `${unknown}: ${otherwise}`;
     const written = key.trim();
     const meant = keys.includes(written) ? written : meantKey(written, keys);
@@ -817,7 +820,7 @@ export function closedObject<Shape extends z.ZodRawShape>(
       if (issue.code === "invalid_type") return told.notObject?.(issue.input);
       if (issue.code !== "unrecognized_keys") return undefined;
       // Each key it does not take, not the first alone: mended one at a time, each would stop a start.
-      return issue.keys.map(unknownKey).join("; ");
+      return issue.keys.map((key) => unknownKey(key, issue.input)).join("; ");
     },
   });
 }

@@ -2302,6 +2302,14 @@ describe("who may be told", () => {
         `unknown key "${key}": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
       );
     }
+    // Laravel's "tls" on port 465 is TLS from the start (its smtps), as any client's there must be.
+    for (const key of ["MAIL_ENCRYPTION", "encryption", "SMTPSecure"]) {
+      const refused = () => mail({ port: 465, [key]: "tls" });
+      expect(refused).toThrow(
+        `unknown key "${key}": the channel's tls says how it connects, ${modes}; on port 465 the connection is TLS from the start, which is "tls" here`,
+      );
+      expect(refused).not.toThrow('which is "starttls" here');
+    }
     // Django's and Flask-Mail's key for TLS from the start, which is tls here.
     for (const key of ["EMAIL_USE_SSL", "MAIL_USE_SSL"]) {
       expect(() => mail({ [key]: true })).toThrow(

@@ -283,7 +283,7 @@ const TLS_KEYS = new Set([
 ]);
 
 /**
- * Those of TLS_KEYS whose tools upgrade after connecting where they say tls (PHPMailer, Laravel, Django's
+ * Those of TLS_KEYS whose tools upgrade after connecting where they say tls (PHPMailer, Laravel off port 465, Django's
  * and Flask-Mail's use_tls) or SSL (.NET).
  */
 const STARTTLS_KEYS = new Set([
@@ -355,12 +355,16 @@ export const channel = byWord("type", [
       subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
     },
     {
-      unknownKey: (key) => {
+      unknownKey: (key, input) => {
         const written = key.toLowerCase().replace(/[\s_-]/g, "");
         if (!TLS_KEYS.has(written)) return undefined;
-        const upgraded = STARTTLS_KEYS.has(written)
-          ? `; its "tls" (or true) upgrades after connecting, which is "starttls" here`
-          : "";
+        // Port 465 takes TLS from the start (RFC 8314), as Laravel's "tls" does there.
+        const fromTheStart = (input as { port?: unknown } | undefined)?.port === SMTP_PORTS.tls;
+        const upgraded = !STARTTLS_KEYS.has(written)
+          ? ""
+          : fromTheStart
+            ? `; on port 465 the connection is TLS from the start, which is "tls" here`
+            : `; its "tls" (or true) upgrades after connecting, which is "starttls" here`;
         return `the channel's tls says how it connects, ${TLS_MODES}${upgraded}`;
       },
     },
