@@ -2427,6 +2427,36 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     do: [{ notify: "team", text: "Paid: {{payload.id}}" }, { ack: true }],
   };
 
+  test("an ack step kept waiting by another session's lock is logged in words for whoever runs waiter, not told to tell them", async () => {
+    const lines: string[] = [];
+    const server = await serve([TELL], { WAITER_DATABASE_URL: database.url }, lines);
+    const answer = holdTelegram();
+    const admin = new pg.Client(database.url);
+    await admin.connect();
+    try {
+      const asked = telegram.requests.length;
+      const paid = await pay(server, undefined, "evt_ack_locked");
+      await expect.poll(() => telegram.requests.length, { timeout: 5_000 }).toBeGreaterThan(asked);
+      // A transaction left open in psql holds the event's row, which the acknowledgement waits for.
+      await admin.query("BEGIN");
+      await admin.query("SELECT 1 FROM events WHERE id = $1 FOR UPDATE", [paid.id]);
+      answer();
+      await expect
+        .poll(() => lines.find((line) => line.includes(paid.id) && /events_ack.*\) failed/.test(line)), {
+          timeout: 10_000,
+        })
+        .toMatch(
+          /lock another session holds on its tables .* \(pg_locks shows its session, pg_stat_activity what it does\)/,
+        );
+      expect(lines.filter((line) => line.includes(paid.id)).join("")).not.toMatch(/tell whoever runs waiter/);
+    } finally {
+      answer();
+      await admin.query("ROLLBACK").catch(() => {});
+      await admin.end();
+      await server.close();
+    }
+  }, 30_000);
+
   test("automations_runs says whether a failed run's onFailure message reached its channel, and why not", async () => {
     await onFailureOutcomes({ WAITER_DATABASE_URL: database.url });
   }, 30_000);

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { AdvisesTool, DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { AdvisesTool, DeadlinePassed, loggedWords, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
@@ -352,7 +352,8 @@ export class StepCalls {
       }
       const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, this.#maxDelayMs);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
-        if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(words, status));
+        // The log says a failure in the words for whoever runs waiter, not those asking a model to tell them.
+        if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(loggedWords(err), status));
         throw new StepFailure(
           err.message,
           `${err.failure} ${CHECK_BY_HAND}`,
