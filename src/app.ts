@@ -643,7 +643,9 @@ export async function startApp(
   warnSharedSecrets(webhooks, log);
   // waiter serve, which runs no listener here, warns of its own.
   if (options.listener && webhooks.sources.length > 0) warnPlainHttp(webhooks.publicUrl, "listener", config, log);
-  if (options.listener === "take" && webhooks.sources.length > 0) {
+  // A config file's listen is set for the waiter serve that reads the same file, not for this one.
+  const listenInFile = config.file !== undefined && config.origin("listen") === `listen in ${config.file}`;
+  if (options.listener === "take" && webhooks.sources.length > 0 && !listenInFile) {
     const unbound = serveAddressUnbound(config, webhooks, "an assistant's waiter");
     if (unbound) log.operatorOnly("notice", unbound);
   }

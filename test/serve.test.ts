@@ -3909,6 +3909,18 @@ test("an assistant's waiter that receives webhooks says that serve's address, se
   expect(await said({ WAITER_LISTEN: "127.0.0.1:0" })).not.toContain("waiter serve's address");
 });
 
+test("an assistant's waiter reading the config file waiter serve reads is not told of serve's listen there at each start", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+  writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:9000" }));
+  const { app, stderr } = await startApp(
+    { ...ERP_ENV, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" },
+    { listener: true, file },
+  );
+  await app.close();
+  expect(app.listener).toBeDefined();
+  expect(stderr()).not.toContain("waiter serve's address");
+});
+
 test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
   const port = await freePort();
   const env = {
