@@ -264,6 +264,28 @@ interface Section {
  * is read through one reader, whose record of them the tokens are checked against.
  */
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
+  const file: { name?: string; refused: string[] } = { refused: [] };
+  let config: Config;
+  try {
+    config = readConfig(sources, toolsets, file);
+  } catch (err) {
+    // A value refused as well as the file's keys is said with them: each would stop a start of its own.
+    if (!(err instanceof ConfigError) || file.refused.length === 0) throw err;
+    throw new ConfigError(toMend([...file.refused, err.message], file.name, true));
+  }
+  if (file.refused.length > 0) throw new ConfigError(toMend(file.refused, file.name));
+  return config;
+}
+
+/**
+ * The settings `loadConfig` reads, the keys of the config file it refuses being put in `read.refused`
+ * (with the file's name in `read.name`), to be said with any value refused after them.
+ */
+function readConfig(
+  sources: ConfigSources,
+  toolsets: readonly Toolset[],
+  read: { name?: string; refused: string[] },
+): Config {
   const sections: Section[] = [
     { settings: coreSettings },
     { key: "http", settings: httpSettings },
@@ -294,7 +316,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const fromFile = file
     ? readConfigFile(file, sources.file === undefined ? `unset ${CONFIG_FILE_ENV}` : "leave out --config")
     : {};
-  checkFileKeys(fromFile, sections, file);
+  read.name = file;
+  const { refused, unread } = fileKeysRefused(fromFile, sections, file);
+  read.refused = refused;
 
   const secrets = new Secrets(sources.env);
   const input: Record<string, unknown> = {};
@@ -342,7 +366,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
         values[name] = envValue;
         origins.set(path, setting.env);
         givenOutside.add(path);
-      } else if (fileValues?.[name] !== undefined) {
+      } else if (fileValues?.[name] !== undefined && !unread.has(path)) {
         // As in a variable: "/srv/waiter " would be another directory, "cnb " no source.
         const fileValue = fileValues[name];
         values[name] = typeof fileValue === "string" ? fileValue.trim() : fileValue;
@@ -667,9 +691,15 @@ function urlWithCredentials(value: unknown, isUrl = true): string[] | undefined 
 /**
  * A typo in the file must not pass silently, and a secret must not be written there. Every key
  * refused is said at once: one a start would have the file mended and waiter restarted for each.
+ * `unread`: the settings refused where they were written, whose values are not read from it.
  */
-function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], file: string | undefined): void {
+function fileKeysRefused(
+  fromFile: Record<string, unknown>,
+  sections: Section[],
+  file: string | undefined,
+): { refused: string[]; unread: Set<string> } {
   const refused: string[] = [];
+  const unread = new Set<string>();
   const check = (section: Section, values: Record<string, unknown>) => {
     const prefix = section.key ? `${section.key}.` : "";
     for (const name of Object.keys(values)) {
@@ -682,6 +712,7 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
         continue;
       }
       if (setting.secret) {
+        unread.add(`${prefix}${name}`);
         refused.push(
           `${prefix}${name} is a secret: set it in the environment as ${setting.env}, not in config file ${file}`,
         );
@@ -694,6 +725,7 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
         const at = inside.length ? ` at ${inside.map((key) => (echoable(key) ? key : HIDDEN)).join(".")}` : "";
         // What an automation's step writes goes out, from the environment too; a condition's value does not.
         const inText = name === "automations" && inside[1] === "do";
+        unread.add(`${prefix}${name}`);
         refused.push(
           inText
             ? `${prefix}${name}${at} in config file ${file} holds a link with a user or a password, which would go out wherever that text goes, from the environment too: write the link without them`
@@ -714,12 +746,17 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
     }
     check(section, value as Record<string, unknown>);
   }
-  const [only, ...more] = refused;
-  if (only !== undefined && more.length === 0) throw new ConfigError(only);
-  if (more.length > 0) {
-    const each = refused.map((message, i) => `(${i + 1}) ${message}`).join(" ");
-    throw new ConfigError(`config file ${file} has ${refused.length} keys to mend, each said here: ${each}`);
-  }
+  return { refused, unread };
+}
+
+/** What the refusals of a start say as one: the config file's keys, and with `valueToo` a value's after them. */
+function toMend(refused: string[], file: string | undefined, valueToo = false): string {
+  if (refused.length === 1) return refused[0] as string;
+  const each = refused.map((message, i) => `(${i + 1}) ${message}`).join(" ");
+  const keys = valueToo ? refused.length - 1 : refused.length;
+  // The value was read with those keys left out, which it may be refused for (a source's name misspelt there).
+  const what = `${keys} ${keys === 1 ? "key" : "keys"} to mend${valueToo ? `, and a value refused without ${keys === 1 ? "it" : "them"}` : ""}`;
+  return `config file ${file} has ${what}, each said here: ${each}`;
 }
 
 /**
