@@ -800,6 +800,11 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   const secret = [...here, ...elsewhere, variable].find((candidate) => candidate?.setting.secret);
   if (secret) return inEnvironment(secret);
   if (here.length > 0) {
+    const [only] = here;
+    // A key not shown for its blanks is told them with the key meant, as a key inside a setting's JSON is.
+    if (written !== name && only && here.length === 1 && !unitNote(asVariable(name), asVariable(only.key))) {
+      return `${strayBlanks(name, "the setting's name")}; write ${JSON.stringify(only.key)} alone`;
+    }
     return `did you mean ${here.map(({ path, key }) => `${path}${unitNote(asVariable(name), asVariable(key))}`).join(", or ")}?`;
   }
   if (elsewhere.length > 0) {

@@ -1342,6 +1342,13 @@ describe("bad settings are refused by name", () => {
     expect(refused({ "notify ": { channels: {} } })).toMatch(
       /^unknown setting \[not shown\] in config file .*; a space after the setting's name makes it another key; write "notify" alone$/,
     );
+    // Written in another case too, as the settings in JSON are told of theirs: the blank is said with the key meant.
+    expect(refused({ "loglevel ": "debug" })).toMatch(
+      /^unknown setting \[not shown\] in config file .*; a space after the setting's name makes it another key; write "logLevel" alone$/,
+    );
+    expect(refused({ webhooks: { " maxConections": 5 } })).toMatch(
+      /^unknown setting webhooks\.\[not shown\] in config file .*; a space before the setting's name makes it another key; write "maxConnections" alone$/,
+    );
   });
 
   test("a key one letter off, or two in a long one, is named with the key meant", () => {
