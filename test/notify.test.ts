@@ -2366,6 +2366,10 @@ describe("who may be told", () => {
     const byName =
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\)$/;
     expect(() => chat("https://t.me/shopnews")).toThrow(byName);
+    // A bot's own link, as @BotFather gives it ("You will find it at t.me/…_bot"), is no chat a bot can write to.
+    expect(() => chat("t.me/shop_orders_bot")).toThrow(
+      /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shop_orders_bot, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\); no bot can write to a bot, whose @name ends in bot$/,
+    );
     // Telegram's other addresses of t.me, as its apps open them.
     for (const link of ["https://telegram.me/shopnews", "https://telegram.dog/shopnews", "https://www.t.me/shopnews"]) {
       expect(() => chat(link)).toThrow(byName);

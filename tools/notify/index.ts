@@ -178,8 +178,9 @@ function decodedOrNot(component: string): string {
 function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
+  // A bot's @name ends in bot, as @BotFather requires; its link (which @BotFather gives) names no chat a bot can write to.
   const byName = (name: string) =>
-    `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
+    `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)${/bot$/i.test(name) ? "; no bot can write to a bot, whose @name ends in bot" : ""}`;
   const app = /^tg:(?:\/\/)?(\w+)\/?(?:\?([^#]*))?(?:#.*)?$/i.exec(input);
   if (app) {
     const [, action = "", query = ""] = app;
