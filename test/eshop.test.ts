@@ -3811,6 +3811,35 @@ describe("products and stock", () => {
     }
   });
 
+  test("a settings read answered 503 with a Retry-After holds the settings alone: orders and products that answer are read", async () => {
+    const failing = await startWooCommerce();
+    // A rule for the settings' routes alone (a plugin's, a proxy's): the shop's other routes answer.
+    failing.intercept = (request) =>
+      request.path.includes("/settings/")
+        ? json(503, { code: "busy", message: "Settings are busy." }, { "retry-after": "120" })
+        : undefined;
+    const session = await start(shopEnv(failing));
+    const asked = () => failing.requests.filter((request) => request.path.includes("/settings/")).length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const got = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(text(got)).toContain("\nWhether these prices include tax is not known: ");
+      const first = asked();
+      setClock("2026-12-05T08:00:10Z");
+      const orders = await session.call("eshop_orders_list", {});
+      expect(orders.isError, text(orders)).toBeFalsy();
+      const again = await session.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(again.isError, text(again)).toBeFalsy();
+      expect(text(again)).toContain("\nWhether these prices include tax is not known: ");
+      // The settings themselves are not asked again while their wait holds.
+      expect(asked()).toBe(first);
+    } finally {
+      setClock();
+      await session.close();
+      await failing.close();
+    }
+  });
+
   test("a currency the shop fails to give is said unknown, not left for the reader to guess", async () => {
     const failing = await startWooCommerce();
     failing.intercept = (request) =>

@@ -36,6 +36,13 @@ const KEEP_ALIVE_MS = 30_000;
 /** How long a connection has to open, unless the client is given less. */
 export const CONNECT_TIMEOUT_MS = 5_000;
 
+/** A 429 or 503 that asked for a wait: when it came, the wait in milliseconds, and the answer. */
+interface Wait {
+  at: number;
+  ms: number;
+  answer: Omit<HttpResponse, "url" | "path" | "method" | "changes">;
+}
+
 /** undici's dispatchers, and how many of the client's requests are under way on them. */
 interface Pools {
   dispatchers: Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>;
@@ -63,14 +70,11 @@ export class HttpClient {
   readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
-   * Per origin and account (Outgoing.account), the last 429 or 503 that asked for a wait
+   * Per origin and account (Outgoing.account), and per path of a read aside (Outgoing.aside), the last 429 or 503 that asked for a wait
    * (Retry-After), and until when: reads sent meanwhile, by any session, would only be refused
    * again and count against waiter.
    */
-  readonly #waits = new Map<
-    string,
-    { at: number; ms: number; answer: Omit<HttpResponse, "url" | "path" | "method" | "changes"> }
-  >();
+  readonly #waits = new Map<string, Wait>();
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -165,6 +169,19 @@ export class HttpClient {
     pools.dispatchers.then(({ agents }) => Promise.all(agents.map((agent) => agent.close()))).then(gone, gone);
   }
 
+  /** The wait kept under `key` (#waits) and the milliseconds left of its hold, while it holds reads. */
+  #holding(key: string): { wait: Wait; left: number } | undefined {
+    const wait = this.#waits.get(key);
+    if (!wait) return undefined;
+    const held = Math.min(wait.ms, longestHoldMs(wait.answer.status));
+    // Over, or heard at a time still to come: a clock set back does not make it longer.
+    if (!lessAgoThan(wait.at, held)) {
+      this.#waits.delete(key);
+      return undefined;
+    }
+    return { wait, left: wait.at + held - clock.now() };
+  }
+
   /** The User-Agent every request carries unless its upstream names another. */
   get userAgent(): string {
     return this.#options.userAgent;
@@ -185,12 +202,14 @@ export class HttpClient {
     const { method, url, path, changes } = sent;
     const o = this.#options;
     const account = `${url.origin} ${sent.account}`;
+    // A read aside (RequestOptions.aside) is held by the account's wait and its own path's, and asks for its path's alone.
+    const ownWait = sent.aside ? `${account} ${url.pathname}` : account;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
-      const known = this.#waits.get(account);
+      const known = this.#waits.get(ownWait);
       // The later end stands; the answer's own words, once one is read whole, are what is told. A
       // write is sent while reads are held: its answer is newer than the hold, and says when, sooner too.
       if (!known || changes || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        this.#waits.set(account, { at: clock.now(), ms, answer: { status, headers, text } });
+        this.#waits.set(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
     const pools = this.#connect();
@@ -224,13 +243,13 @@ export class HttpClient {
           }),
         },
       };
-      const wait = changes ? undefined : this.#waits.get(account);
-      if (wait) {
-        const held = Math.min(wait.ms, longestHoldMs(wait.answer.status));
-        const left = wait.at + held - clock.now();
-        // Over, or heard at a time still to come: a clock set back does not make it longer.
-        if (!lessAgoThan(wait.at, held)) this.#waits.delete(account);
-        else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
+      // The hold that ends last stands.
+      const [hold] = changes
+        ? []
+        : [...new Set([account, ownWait])].flatMap((key) => this.#holding(key) ?? []).sort((a, b) => b.left - a.left);
+      if (hold) {
+        const { wait, left } = hold;
+        if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
           // The refusal again, as the upstream would give it, with the wait it asked for left, and
           // what is left of the hold: then it is asked again. A day at most, as every reader of a
           // Retry-After takes it: a longer one may be written 1e+21, which says no wait.

@@ -83,6 +83,8 @@ export interface Outgoing {
   change: ChangeWords;
   /** Whether an answer kept stands in should the request fail (RequestOptions.staleIfError). */
   keptStandsIn?: boolean;
+  /** Whether a wait its answer asks for holds the reads of its own path alone (RequestOptions.aside). */
+  aside?: boolean;
   /** The longest an answer that asks for a wait holds the reads after it, by its words (UpstreamOptions.holdsReadsMs). */
   holdsReadsMs?: ((answer: Pick<HttpResponse, "status" | "text">) => number | undefined) | undefined;
 }

@@ -54,6 +54,12 @@ export interface RequestOptions<T = unknown> {
    * does not tell (one route, two tools): kept on its answer (HttpResponse.arguments).
    */
   arguments?: Readonly<Record<string, string>>;
+  /**
+   * A read beside what the call is for (a shop's setting, which its answer goes on without): a wait
+   * its answer asks for (a 429's or 503's Retry-After) holds the reads of its own path alone, not
+   * every read of the upstream, whose other routes may answer. A wait another read asked holds it too.
+   */
+  aside?: boolean;
 }
 
 export interface StaleIfError {
@@ -435,6 +441,7 @@ export class Upstream {
       headers: { ...this.#headers, ...options.headers },
       body: options.body,
       changes: options.changes ?? mayHaveActed(method),
+      ...(options.aside ? { aside: true } : {}),
       throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
       account: this.#account,
       urlSetting: this.#urlSetting,

@@ -1132,7 +1132,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           const body = await api.json(
             z.array(z.object({ slug: z.string(), name: z.string() })),
             "/reports/orders/totals",
-            { ttl: 3600 },
+            { ttl: 3600, aside: true },
             call,
           );
           reportsBlockedAt = undefined;
@@ -1163,15 +1163,21 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
 
     currency: unlessRefused(async (call: Call) => {
       // The shop's setting, which changes as good as never: read at most once an hour.
-      const body = await api.json(z.object({ code: z.string() }), "/data/currencies/current", { ttl: 3600 }, call);
+      const body = await api.json(
+        z.object({ code: z.string() }),
+        "/data/currencies/current",
+        { ttl: 3600, aside: true },
+        call,
+      );
       return body.code;
     }),
 
     priceTax: unlessRefused(async (call: Call) => {
       // The shop's settings, which change as good as never: each read at most once an hour. The
-      // REST API gives a product's prices as entered, with tax or without it as the second says.
+      // REST API gives a product's prices as entered, with tax or without it as the second says. A
+      // wait its answer asks for holds the settings alone: the products answered go on without them.
       const option = z.object({ value: z.string() });
-      const read = (path: string) => api.json(option, `/settings/${path}`, { ttl: 3600 }, call);
+      const read = (path: string) => api.json(option, `/settings/${path}`, { ttl: 3600, aside: true }, call);
       if ((await read("general/woocommerce_calc_taxes")).value !== "yes") return "none" as const;
       return (await read("tax/woocommerce_prices_include_tax")).value === "yes" ? ("with" as const) : "without";
     }),
