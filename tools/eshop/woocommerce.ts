@@ -686,6 +686,9 @@ const ARGUMENTS: [RegExp, Record<string, string>][] = [
   [/^\/customers$/, { search: "search", email: "email", per_page: "page_size" }],
 ];
 
+/** The route WooCommerce's products endpoint names, in any language, where it refuses a variation's id. */
+const VARIATIONS_ROUTE = /\/variations\/(<|&lt;)id(>|&gt;)/;
+
 /** wp_maintenance()'s words in English, on its page and in the JSON wp_die answers a request that accepts JSON with. */
 const MAINTENANCE = /Briefly unavailable for scheduled maintenance/;
 
@@ -858,6 +861,19 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         : `The shop's REST API refused the request with a page that is not WordPress's (${status}): a firewall, CDN or security plugin in front of the shop blocks waiter, before the key is checked`;
       return new UpstreamError(
         `${by}. Allow requests to ${where} from this machine there (its address, or the key's requests).`,
+        status,
+      );
+    }
+    const productId = /^\/products\/(\d+)$/.exec(response.path)?.[1];
+    if (productId && body && /_invalid_(\w+_)?id$/.test(body.code) && VARIATIONS_ROUTE.test(body.message)) {
+      // The products endpoint's refusal of a variation's id, which names the route that takes it: not a missing product.
+      return new AdvisesTool(
+        `WooCommerce takes ${productId} for a product variation's id, which it changes only through the variation's product${response.changes ? ", so nothing was changed" : ""} (${status}${said}).`,
+        "eshop_product_get",
+        response.changes
+          ? "Read it again with eshop_product_get (by its SKU, where its id is refused), which names a variation's product, then set it by the id that answer gives."
+          : "Read it by its SKU with eshop_product_get, which finds a variation and names its product.",
+        "Look it up in the shop's admin, among its product's variations.",
         status,
       );
     }
