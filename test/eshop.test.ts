@@ -1058,6 +1058,41 @@ describe("orders", () => {
     }
   });
 
+  test("a plugin's JSON 403 on WordPress's index is its refusal: times in UTC, the index asked again an hour later", async () => {
+    const closed = await startWooCommerce();
+    closed.shop.timeZone = "Europe/Prague";
+    // A security plugin's refusal in WordPress's own error format, as a rule that keeps the REST API from callers answers.
+    const refusal = {
+      code: "itsec_rest_api_access_restricted",
+      message: "You do not have sufficient permission to access this endpoint.",
+      data: { status: 403 },
+    };
+    closed.intercept = (r) => (r.path === "/wp-json/" ? json(403, refusal) : undefined);
+    const session = await start(shopEnv(closed));
+    const asked = () => closed.requests.filter((r) => r.path === "/wp-json/").length;
+    try {
+      setClock("2026-12-05T08:00:00Z");
+      const first = await session.call("eshop_orders_list", {});
+      expect(first.isError, text(first)).toBeFalsy();
+      expect(text(first)).toContain(
+        "\nThe shop's time zone could not be read: times are UTC; after and before without an offset are read in UTC.",
+      );
+      expect(asked()).toBe(1);
+      // Lifted meanwhile, it is not asked again before the hour is over.
+      closed.intercept = undefined;
+      setClock("2026-12-05T08:59:00Z");
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nThe shop's time zone could not be read");
+      expect(asked()).toBe(1);
+      setClock("2026-12-05T09:01:00Z");
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nTimes are the shop's, Europe/Prague;");
+      expect(asked()).toBe(2);
+    } finally {
+      setClock();
+      await session.close();
+      await closed.close();
+    }
+  });
+
   test("a firewall's 403 page on WordPress's index leaves the shop's times in UTC a few minutes, not an hour", async () => {
     // Cloudflare's challenge, or a firewall's page: not WordPress's refusal, and over once it lets waiter by.
     const challenged = await startWooCommerce();
