@@ -197,7 +197,11 @@ function parts(values: (string | undefined)[], separator = ", "): string {
     .join(separator);
 }
 
-function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = false, draft = false): string {
+/**
+ * `due`: what is said of an order to be paid on delivery, and not yet recorded paid (its cash not
+ * collected, or not recorded), or undefined for any other.
+ */
+function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due?: string, draft = false): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
   const who = parts(
     [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
@@ -206,7 +210,7 @@ function summaryLine(o: OrderSummary, shopZone: ShopZone | undefined, due = fals
   // A paid date stays on an order set back to await payment (a bounced transfer): it is not paid now.
   const setBack = ["pending", "failed"].includes(o.status) ? `, then set back to ${o.status}` : "";
   const paid = o.paid ? `, paid ${shopTime(o.paid, shopZone)}${setBack}` : "";
-  const by = `${o.payment_method ? `, by ${oneLine(o.payment_method)}` : ""}${due ? ", to be paid on delivery (not collected yet)" : ""}`;
+  const by = `${o.payment_method ? `, by ${oneLine(o.payment_method)}` : ""}${due ? `, to be paid on delivery (${due})` : ""}`;
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, ${draft ? "checkout started" : "placed"} ${shopTime(o.created, shopZone)}${paid}`;
 }
@@ -376,6 +380,14 @@ function hashAlone({ search }: { search?: string | undefined }): string | undefi
 export function orderTools(shop: ShopProvider): Tool[] {
   // A plugin's status is the shop's own as WooCommerce's are: refuseUnknown() checks it, not the schema.
   const status = (schema: z.ZodString) => withCore(schema, shop.orderStatuses, "order status", shop.name);
+  // A plugin's status may come after the delivery (delivered) as well as before it (shipped): the
+  // shop's record of the cash alone is known.
+  const dueWords = (o: OrderSummary, due: Set<number> | undefined) =>
+    !due?.has(o.id)
+      ? undefined
+      : shop.orderStatuses.includes(o.status)
+        ? "not collected yet"
+        : `${shop.name} records its cash once the order is completed`;
   const statuses = `${shop.orderStatuses.join(", ")}, or the shop's own`;
   const unlisted = {
     trash: shop.trashStatus,
@@ -596,7 +608,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       }
       const guests = args.customer_id ? [GUEST_ORDERS] : [];
       const lines = r.orders.map((o) =>
-        summaryLine(o, shopZone, dueOnDelivery.get(r)?.has(o.id), unlisted.drafts.includes(o.status)),
+        summaryLine(o, shopZone, dueWords(o, dueOnDelivery.get(r)), unlisted.drafts.includes(o.status)),
       );
       const range = placedRange(args, shopZone);
       return [
@@ -646,7 +658,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const refunds = refundsRead.get(o);
       const completed = o.completed ? `, completed ${shopTime(o.completed, shopZone)}` : "";
       const draft = unlisted.drafts.includes(o.status);
-      const lines = [`${summaryLine(o, shopZone, dueOnDelivery.get(o)?.has(o.id), draft)}${completed}`];
+      const lines = [`${summaryLine(o, shopZone, dueWords(o, dueOnDelivery.get(o)), draft)}${completed}`];
       if (draft) {
         lines.push(
           `A checkout never completed (a draft), not an order the buyer placed: it is not to be shipped as it stands, and ${shop.draftsDeleted}.`,
