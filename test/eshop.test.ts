@@ -2246,6 +2246,14 @@ describe("marking paid", () => {
     expect(woo.shop.writes).toEqual([]);
     const got = await server.call("eshop_order_get", { id: O.pending1999 });
     expect(text(got)).toContain(", by Cash on delivery, to be paid on delivery (not collected yet), placed ");
+    // Failed (set so in the admin) it is paid so too: completed as if delivered.
+    pending.status = "failed";
+    expect(text(await server.call("eshop_order_mark_paid", { id: O.pending1999 }))).toMatch(
+      new RegExp(
+        `^Order ${O.pending1999} is failed, to be paid on delivery \\(Cash on delivery\\), so it was not marked paid: `,
+      ),
+    );
+    expect(woo.shop.writes).toEqual([]);
   });
 
   test("a cash-on-delivery order of nothing to pay is not read as cash to collect, and is marked paid", async () => {
