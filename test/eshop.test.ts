@@ -5290,6 +5290,49 @@ describe("errors", () => {
     }
   });
 
+  test("a firewall that blocks the shop's reports again after they answered a 5xx or 404 meanwhile is warned of again", async () => {
+    const own = await start(shopEnv(woo));
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    const failing = json(500, {
+      code: "internal_server_error",
+      message: "There has been a critical error on this website.",
+    });
+    const gone = json(404, {
+      code: "rest_no_route",
+      message: "No route was found matching the URL and request method.",
+      data: { status: 404 },
+    });
+    const warned = () =>
+      own
+        .stderr()
+        .split("\n")
+        .filter((line) => /refused waiter the report of its order statuses/.test(line)).length;
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      // Blocked, then the block lifted (the shop's own 500, then its 404), then blocked again.
+      for (const [at, answer, warnings] of [
+        ["2026-12-05T08:00:00Z", page, 1],
+        ["2026-12-05T08:06:00Z", failing, 1],
+        ["2026-12-05T08:07:00Z", page, 2],
+        ["2026-12-05T08:13:00Z", gone, 2],
+        ["2026-12-05T09:14:00Z", page, 3],
+      ] as const) {
+        setClock(at);
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : undefined);
+        await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(warned(), at).toBe(warnings);
+      }
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a shop whose reports' route is gone is a warning for the operator, and lists by a plugin's status still", async () => {
     const own = await start(shopEnv(woo));
     try {

@@ -1154,7 +1154,11 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           reportsBlockedAt = undefined;
           return body.map(({ slug, name }) => ({ status: slug, name }));
         } catch (err) {
-          if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) throw err;
+          if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
+            // Another answer (the shop's 5xx, its 404) came from behind the firewall: a block after it is a new one, told again.
+            if (err instanceof UpstreamError && err.status !== undefined) reportsBlockedAt = undefined;
+            throw err;
+          }
           if (reportsBlockedAt === undefined) {
             log?.warning(
               `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. waiter goes on without them, asking again every ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name. Let waiter's requests to that route through there.`,
