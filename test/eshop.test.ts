@@ -980,6 +980,21 @@ describe("orders", () => {
     }
   });
 
+  test("a range refused for a wall time the shop's clocks skip says that time is none, and what it is read as", async () => {
+    woo.shop.timeZone = "Europe/Prague";
+    setClock("2026-03-29T08:00:00Z");
+    try {
+      // Prague's clocks jump from 02:00 to 03:00 that night: 02:30 is read an hour on, as 03:30.
+      const refused = await server.call("eshop_orders_list", { after: "2026-03-29T02:30", before: "2026-03-29T03:30" });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "`after` (2026-03-29T02:30) must be earlier than `before` (2026-03-29T03:30). 2026-03-29T02:30 is no time in Europe/Prague, whose clocks skip it that day: it is read as 2026-03-29T03:30+02:00.",
+      );
+    } finally {
+      setClock();
+    }
+  });
+
   test("a date before the year 100 is the shop's day in its own year, not in the 1900s", async () => {
     const shop = await startWooCommerce();
     // Settings → General → Timezone "UTC+5:30": every zone with a city kept its local mean time then.

@@ -3,7 +3,17 @@ import { z } from "zod";
 import { ToolError, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { digits, listed, truth, withCore } from "../../src/settings.js";
 import { capitalized, oneLine, quote, quoteLine } from "../../src/shown.js";
-import { clock, DAY_MS, HOUR_MS, isoDate, isoTime, lessAgoThan, localIso, zonedEpoch } from "../../src/time.js";
+import {
+  clock,
+  DAY_MS,
+  HOUR_MS,
+  isoDate,
+  isoTime,
+  lessAgoThan,
+  localIso,
+  offsetMinutes,
+  zonedEpoch,
+} from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool, type ToolCall } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider, ShopZone, StatusEmail } from "./provider.js";
 import {
@@ -364,7 +374,16 @@ function emptyRange(
   const oneDay = day
     ? ` \`before\` is not in the range: the orders of ${day} are from ${day} and before ${isoDate(after.epoch + DAY_MS)}.`
     : "";
-  return `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).${oneDay}`;
+  // A wall time the shop's clocks skip (02:30 as they jump from 02:00 to 03:00) is read as much later, which may meet the other.
+  const skipped = [after, before].flatMap((t) => {
+    if (!t.local || !shopZone) return [];
+    const at = atShop(t, shopZone);
+    if (at + offsetMinutes(at, shopZone.zone) * 60_000 === t.epoch) return [];
+    return [
+      ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${localIso(at, shopZone.zone)}.`,
+    ];
+  });
+  return `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).${oneDay}${skipped.join("")}`;
 }
 
 /**
