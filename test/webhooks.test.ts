@@ -1707,6 +1707,64 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"Id":81,"Email":"jana@example.com"}');
   });
 
+  test("a gist leaves out keys, passphrases, Microsoft Graph's clientState and a copied Authorization or Cookie header, not a card's authorization", async () => {
+    const graph = { ...SOURCES, graph: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(graph) });
+    const erp = (payload: unknown, delivery: string) => {
+      const body = JSON.stringify(payload);
+      return post("erp", body, erpHeaders(body, delivery, "device.paired"));
+    };
+    const device = {
+      id: "dev_7",
+      auth_key: "ak-LEAKED-21",
+      sessionKey: "sk-LEAKED-22",
+      encryption_key: "ek-LEAKED-23",
+      signature_key: "sg-LEAKED-24",
+      passphrase: "pp-LEAKED-25",
+      // The request that paired it, its headers copied as a logging middleware writes them.
+      request: { authorization: "Bearer LEAKED-26", cookie: "sid=LEAKED-27; theme=dark", method: "POST" },
+    };
+    expect((await erp({ data: device }, "cred-keys-1")).status).toBe(200);
+    // Microsoft Graph's change notification, as its docs show one: clientState is the secret the
+    // subscription set, which is how its receiver tells Graph's notifications from a stranger's.
+    const notification = JSON.stringify({
+      value: [
+        {
+          subscriptionId: "c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21",
+          clientState: "cs-LEAKED-28",
+          changeType: "created",
+          resource: "Users/jana/Messages/AAMkAGUw",
+          tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        },
+      ],
+    });
+    expect((await post("graph", notification)).status).toBe(200);
+    // Stripe Issuing: a transaction names the card authorization it settles, which is no header.
+    const transaction = JSON.stringify({
+      id: "evt_issuing_1",
+      object: "event",
+      type: "issuing_transaction.created",
+      data: {
+        object: {
+          id: "ipi_1MzFN1K8F4fqH0lBmFq8CjbU",
+          object: "issuing.transaction",
+          amount: -1000,
+          currency: "usd",
+          authorization: "iauth_1MzFMzK8F4fqH0lBc9VdaZUp",
+        },
+      },
+    });
+    expect((await postStripe(transaction)).status).toBe(200);
+    const listed = (await session.call("events_list", { limit: 3 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"id":"dev_7","request.method":"POST"}',
+      '{"value":[{"subscriptionId":"c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21","changeType":"created","resource":"Users/jana/Messag…',
+      '{"amount":-1000,"currency":"usd","id":"ipi_1MzFN1K8F4fqH0lBmFq8CjbU","object":"issuing.transaction","authorization":"ia…',
+    ]);
+  });
+
   test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
     const session = await inProcess();
     // As SendGrid and HubSpot post theirs: a list of events, each an object.

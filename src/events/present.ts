@@ -129,7 +129,7 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
 };
 
 /** The last words of a field's name that make it a credential (isCredential). */
-const CREDENTIAL_WORDS = new Set(["token", "secret", "password", "passwd", "apikey"]);
+const CREDENTIAL_WORDS = new Set(["token", "secret", "password", "passwd", "passphrase", "apikey"]);
 
 /**
  * The words before `key` that make a field a credential: a Jira `issue_key` or a `project_key` names
@@ -143,8 +143,33 @@ const SECRET_KEYS = new Set([
   "client",
   "consumer",
   "signing",
+  "signature",
   "license",
   "order",
+  "auth",
+  "session",
+  "encryption",
+]);
+
+/**
+ * The last words of a field's name that make it a credential after one of the words before them:
+ * a secret key (isCredential), and Microsoft Graph's `clientState`, the secret a subscription set
+ * that tells its notifications from a stranger's.
+ */
+const SECRET_BEFORE = new Map([
+  ["key", SECRET_KEYS],
+  ["state", new Set(["client"])],
+]);
+
+/**
+ * The value of a request's header a sender copied into its payload (a log of the request it
+ * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`), a Cookie's pairs. A
+ * field of those names that holds something else stays: Stripe Issuing's `authorization`, the id of
+ * a card payment's authorization or the object itself.
+ */
+const HEADER_CREDENTIALS = new Map([
+  ["authorization", /^[\w!#$%&'*+.^`|~-]+ +\S/],
+  ["cookie", /=/],
 ]);
 
 /**
@@ -152,13 +177,19 @@ const SECRET_KEYS = new Set([
  * a reader of the line nothing and a model need not see: by the last word of its name, however the
  * sender writes it (Slack's legacy verification `token`, an `access_token` or `accessToken`, an
  * `apiKey` or `API_KEY`, a `client_secret`, a `password`), or a secret key (a `private_key`, a
- * WooCommerce `order_key`, which opens its order's page and payment to anyone who has it).
+ * WooCommerce `order_key`, which opens its order's page and payment to anyone who has it), or by
+ * its name and its `value` as well, a request's header copied (HEADER_CREDENTIALS).
  */
-function isCredential(name: string): boolean {
+function isCredential(name: string, value?: unknown): boolean {
   // Words by case too: accessToken, and after an acronym, APISecret.
   const words = name.split(/[_\W]+|(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/).filter(Boolean);
   const last = words.at(-1)?.toLowerCase() ?? "";
-  return CREDENTIAL_WORDS.has(last) || (last === "key" && SECRET_KEYS.has(words.at(-2)?.toLowerCase() ?? ""));
+  const header = HEADER_CREDENTIALS.get(last);
+  return (
+    CREDENTIAL_WORDS.has(last) ||
+    (SECRET_BEFORE.get(last)?.has(words.at(-2)?.toLowerCase() ?? "") ?? false) ||
+    (header !== undefined && typeof value === "string" && header.test(value))
+  );
 }
 
 /**
@@ -312,7 +343,7 @@ function gist(event: StoredEvent): string {
       ([key, value]) =>
         !repeatsType(key, value) &&
         // A credential's own fields too (a secret's current and previous value).
-        !key.split(".").some(isCredential) &&
+        !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
         (TEST_MODE[key]?.(value) ?? true) &&
         !(PUSHED.test(key) && value === false) &&
         // A pull request not merged says so only once closed: an open one is not merged yet.
@@ -420,7 +451,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
-        if (isCredential(key)) continue;
+        if (isCredential(key, item[key])) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
