@@ -1,5 +1,7 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+import { pastBound } from "../json.js";
 import { enumerated, firstCharacters, oneLine, quote } from "../shown.js";
+import { MAX_PAYLOAD_DEPTH } from "../webhooks/verifiers/common.js";
 import type { StoredEvent } from "./store.js";
 
 /**
@@ -328,10 +330,12 @@ function gist(event: StoredEvent): string {
   fields.push(...slackAction(parsed));
   // A list, or a list or object within an object: what no field of the line stands for.
   let deeper = false;
-  for (const [key, value] of Object.entries(facts)) {
+  for (const [key, value] of firstEntries(facts)) {
+    if (fields.length >= FIELDS_READ) break;
     if (scalar(value)) fields.push([key, value]);
     else if (isRecord(value)) {
-      for (const [inner, nested] of Object.entries(value)) {
+      for (const [inner, nested] of firstEntries(value)) {
+        if (fields.length >= FIELDS_READ) break;
         if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
         else deeper = true;
       }
@@ -368,6 +372,23 @@ function gist(event: StoredEvent): string {
 }
 
 /**
+ * The most fields a line reads of a payload: its own and its objects' one level down, or a form's.
+ * A shop's order has a few hundred; a stranger's object or form of a hundred thousand, read whole
+ * and ranked, held every other request for seconds each time its line was shown.
+ */
+const FIELDS_READ = 1000;
+
+/** An object's own fields, the first FIELDS_READ of them, not all listed first as Object.entries lists them. */
+function* firstEntries(object: Record<string, unknown>): Generator<[string, unknown]> {
+  let read = 0;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    if (read++ >= FIELDS_READ) return;
+    yield [key, object[key]];
+  }
+}
+
+/**
  * A form a sender posts (application/x-www-form-urlencoded), decoded, as the object its fields
  * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
  * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
@@ -378,15 +399,18 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   if (event.isJson || !/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "")) {
     return undefined;
   }
-  const form = new URLSearchParams(event.payload);
+  const pairs = event.payload.split("&", FIELDS_READ + 1);
+  const read = pairs.length > FIELDS_READ ? pairs.slice(0, FIELDS_READ).join("&") : event.payload;
+  const form = new URLSearchParams(read);
   const payload = form.get("payload");
-  if (payload !== null && form.size === 1) {
+  // Its brackets were percent-escaped past the body's depth check.
+  if (payload !== null && form.size === 1 && !pastBound(Buffer.from(payload), { depth: MAX_PAYLOAD_DEPTH })) {
     const json = parseQuick({ ...event, isJson: true, payload });
     if (isRecord(json)) return json;
   }
   // Without a prototype, so that a stranger's field __proto__ is one field like another.
   const fields: Record<string, unknown> = Object.create(null);
-  for (const [name, value] of formEntries(event, form)) {
+  for (const [name, value] of formEntries(event, read, form)) {
     const [, head, brackets = ""] = /^([^[\]]+)((?:\[[^[\]]+\])*)$/.exec(name) ?? [];
     const path = head ? [head, ...[...brackets.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string)] : [name];
     let within: Record<string, unknown> | undefined = fields;
@@ -404,11 +428,12 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
 }
 
 /**
- * A form's fields in the charset its content-type or its own `charset` field names (PayPal IPN's
- * windows-1252, unless its account says otherwise), where URLSearchParams reads UTF-8 only and
- * makes each other letter U+FFFD. One TextDecoder does not know is read as UTF-8.
+ * The fields of `read` (a form's first FIELDS_READ, `form` as URLSearchParams reads them) in the
+ * charset its content-type or its own `charset` field names (PayPal IPN's windows-1252, unless its
+ * account says otherwise), where URLSearchParams reads UTF-8 only and makes each other letter
+ * U+FFFD. One TextDecoder does not know is read as UTF-8.
  */
-function formEntries(event: StoredEvent, form: URLSearchParams): Iterable<[string, string]> {
+function formEntries(event: StoredEvent, read: string, form: URLSearchParams): Iterable<[string, string]> {
   const named = /;\s*charset="?([\w.:-]+)/i.exec(event.headers["content-type"] ?? "")?.[1] ?? form.get("charset");
   let inCharset: (bytes: Buffer) => string;
   try {
@@ -422,7 +447,7 @@ function formEntries(event: StoredEvent, form: URLSearchParams): Iterable<[strin
     text
       .replaceAll("+", " ")
       .replace(/(?:%[\da-f]{2})+/gi, (escaped) => inCharset(Buffer.from(escaped.replaceAll("%", ""), "hex")));
-  return event.payload
+  return read
     .split("&")
     .filter(Boolean)
     .map((pair) => {
