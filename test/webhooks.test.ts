@@ -1942,6 +1942,61 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a PayPal IPN's gist shows the shop's order it pays (invoice, custom, item_number), without the order key WooCommerce puts in custom", async () => {
+    const forms = { ...SOURCES, paypal: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // WooCommerce's PayPal Standard sends its order number after its invoice prefix as `invoice`,
+    // and the order's id and key as JSON in `custom`: the key opens the order's page and payment.
+    const custom = JSON.stringify({ order_id: 1042, order_key: "wc_order_LEAKED31" });
+    // A cart's payment, in the order PayPal's IPN simulator sends its fields.
+    const cart = new URLSearchParams({
+      mc_gross: "19.95",
+      invoice: "WC-1042",
+      protection_eligibility: "Eligible",
+      payer_id: "LPLWNMTBWMFAY",
+      payment_date: "20:12:59 Jan 13, 2009 PST",
+      payment_status: "Completed",
+      charset: "windows-1252",
+      first_name: "Test",
+      custom,
+      payer_status: "verified",
+      txn_id: "8MC585209K746392H",
+      payment_type: "instant",
+      txn_type: "cart",
+      item_name1: "Coffee",
+      item_number1: "SKU-7",
+      mc_currency: "USD",
+    }).toString();
+    // A subscription's signup: no payment's status, sum or transaction, its plan's item number.
+    const signup = new URLSearchParams({
+      txn_type: "subscr_signup",
+      subscr_id: "I-1S262863X133",
+      last_name: "Novak",
+      residence_country: "CZ",
+      mc_currency: "EUR",
+      item_name: "Coffee monthly",
+      invoice: "WC-1043",
+      item_number: "PLAN-2",
+      custom: JSON.stringify({ order_id: 1043, order_key: "wc_order_LEAKED32" }),
+    }).toString();
+    for (const body of [cart, signup]) {
+      expect((await post("paypal", body, { "content-type": "application/x-www-form-urlencoded" })).status).toBe(200);
+    }
+    const listed = (await session.call("events_list", { source: "paypal", limit: 2 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      [
+        "cart",
+        '{"payment_status":"Completed","mc_gross":"19.95","mc_currency":"USD","invoice":"WC-1042","txn_id":"8MC585209K746392H","…',
+      ],
+      [
+        "subscr_signup",
+        '{"mc_currency":"EUR","invoice":"WC-1043","item_number":"PLAN-2","custom":"{\\"order_id\\":1043}","subscr_id":"I-1S262863X…',
+      ],
+    ]);
+  });
+
   test("a form in windows-1252, PayPal IPN's default charset, has a gist of its letters as sent, not U+FFFD", async () => {
     const forms = { ...SOURCES, paypal: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

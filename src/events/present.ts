@@ -103,11 +103,15 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   { name: /^(amount|total|price|total_price|amount_total|mc_gross)$/, own: true },
   { name: /^(currency|curr|mc_currency)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
+  // The shop's order a PayPal payment pays, as its invoice (WooCommerce's prefix and order number).
+  { name: /^invoice$/, own: true },
   // The branch or tag a GitHub push moved, and the repository of a push or a run (`whole`: matched
   // on the whole key, not another object's full_name).
   { name: /^ref$/, own: true },
   { name: /^repository\.full_name$/, whole: true },
   { name: /^(id|trans_?id|transaction_?id|txn_id)$/i, own: true },
+  // What a PayPal button carries of the shop's own: its custom text (an order's id) and item number.
+  { name: /^(custom|item_number)$/, own: true },
   // What a product is: before its tax status and units sold.
   { name: /^name$/, own: true },
   // Whom a message concerns, as a shop's order names its customer's email (Mailgun's recipient).
@@ -341,19 +345,16 @@ function gist(event: StoredEvent): string {
       }
     } else deeper = true;
   }
-  // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
-  const shown = fields
-    .filter(
-      ([key, value]) =>
-        !repeatsType(key, value) &&
-        // A credential's own fields too (a secret's current and previous value).
-        !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
-        (TEST_MODE[key]?.(value) ?? true) &&
-        !(PUSHED.test(key) && value === false) &&
-        // A pull request not merged says so only once closed: an open one is not merged yet.
-        !(key === "merged" && value === false && facts.state !== "closed"),
-    )
-    .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
+  const shown = fields.filter(
+    ([key, value]) =>
+      !repeatsType(key, value) &&
+      // A credential's own fields too (a secret's current and previous value).
+      !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
+      (TEST_MODE[key]?.(value) ?? true) &&
+      !(PUSHED.test(key) && value === false) &&
+      // A pull request not merged says so only once closed: an open one is not merged yet.
+      !(key === "merged" && value === false && facts.state !== "closed"),
+  );
   // Lists and deeper objects only, but for what the line leaves out (a batch of orders, its type
   // beside it): the line shows them as sent, not an empty {}.
   if (shown.length === 0 && (deeper || fields.length === 0)) return oneLine(jsonStart(facts, 120), 120);
@@ -361,14 +362,32 @@ function gist(event: StoredEvent): string {
   // app's uninstall says nothing else.
   const slack = facts !== parsed && parsed.type === "event_callback";
   if (slack && typeof parsed.team_id === "string" && !Object.hasOwn(facts, "team_id")) {
-    shown.push(["team_id", firstCharacters(parsed.team_id, 120)]);
+    shown.push(["team_id", parsed.team_id]);
   }
-  // Sorting keeps the payload's order among fields equally telling.
+  // Sorting keeps the payload's order among fields equally telling. No field takes fewer than five
+  // characters ("":0,), so no more than 24 fit the line's 120: a longer string is cut, the rest not
+  // copied and scanned whole.
   const ordered = shown
     .map((field) => ({ field, rank: rank(field, word, facts) }))
     .sort((a, b) => a.rank - b.rank)
-    .map(({ field }) => field);
+    .slice(0, 24)
+    .map(({ field: [key, value] }): [string, unknown] => [key, typeof value === "string" ? shownText(value) : value]);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
+}
+
+/**
+ * A field's text as a line shows it: its start, or a JSON object or list a sender wrote in a text
+ * (WooCommerce's PayPal `custom`, an order's id and key) without what it holds of credentials.
+ */
+function shownText(text: string): string {
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      return jsonStart(INEXACT_NUMBER.test(text) ? parseLossless(text) : JSON.parse(text), 120);
+    } catch {
+      // Not JSON: a text like any other.
+    }
+  }
+  return firstCharacters(text, 120);
 }
 
 /**
