@@ -484,6 +484,24 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.deliveredAs(shop.id)).toEqual([]);
     });
 
+    test("a delivery id its sender put on deliveries of other bodies names the events keyed on it and their bodies, of sources counted as reusing ids", async () => {
+      const { store } = await open();
+      const first = await stored(store, event({ dedupeId: "wh-1" }));
+      const second = await stored(store, event({ dedupeId: `wh-1 sha256:${"a".repeat(64)}` }));
+      const third = await stored(store, event({ dedupeId: `wh-1 sha256:${"b".repeat(64)}` }));
+      await store.add(event({ dedupeId: `wh-10 sha256:${"c".repeat(64)}` }));
+      // A source whose sender is not known to reuse ids: a key of that form is its own.
+      await store.add(event({ dedupeId: `wh-1 sha256:${"d".repeat(64)}`, source: "other" }));
+      expect(await store.reusedAs("wh-1")).toEqual([]);
+      await store.count("shop", "id reused", 2);
+      expect(await store.deliveredAs("wh-1")).toEqual([{ id: first.id, source: "shop" }]);
+      expect(await store.reusedAs("wh-1")).toEqual([
+        { id: second.id, source: "shop" },
+        { id: third.id, source: "shop" },
+      ]);
+      expect(await store.reusedAs("wh")).toEqual([]);
+    });
+
     test("a sender's delivery id whose event retention dropped names that event while the delivery is remembered", async () => {
       const { store } = await open({ ...LOOSE, maxEvents: 1 });
       const first = await stored(store, event({ dedupeId: "evt_1" }));

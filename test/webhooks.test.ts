@@ -1631,6 +1631,23 @@ describe("what agents see", () => {
       });
   });
 
+  test("a delivery id whose sender put it on deliveries of different bodies names each event they were stored as", async () => {
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ledger: ERP_SOURCE }) });
+    // Its sender puts the webhook's id, not each delivery's, in X-Delivery-Id.
+    const ids: string[] = [];
+    for (const invoice of [1, 2, 3]) {
+      const body = JSON.stringify({ invoice });
+      ids.push((await post("ledger", body, erpHeaders(body, "webhook-9"))).body.id);
+    }
+    const named = `"webhook-9" is the sender's delivery id of ${ids.map((id) => `event ${id} (source "ledger")`).join(" and ")}: pass waiter's event id instead.`;
+    const got = await session.call("events_get", { id: "webhook-9" });
+    expect(got.isError).toBe(true);
+    expect(text(got)).toContain(named);
+    const acked = await session.call("events_ack", { ids: ["webhook-9"] });
+    expect(acked.structuredContent).toMatchObject({ acked: [], unknown: ["webhook-9"] });
+    expect(text(acked)).toContain(named);
+  });
+
   test("a gist leaves out credentials however the sender names them: accessToken, apiKey, client_secret, password, order_key", async () => {
     const session = await inProcess();
     const erp = (payload: unknown, delivery: string) => {

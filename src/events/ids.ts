@@ -397,7 +397,8 @@ export function goneHow(under: Under): string {
  * evt_…), else as a Comgate or GoPay payment's id; undefined if neither.
  */
 export async function storedUnder(store: EventStore, id: string): Promise<Under | undefined> {
-  const delivered = await store.deliveredAs(id);
+  // Those its sender put it on with other bodies too, each stored as an event of its own.
+  const delivered = [...(await store.deliveredAs(id)), ...(await store.reusedAs(id))];
   if (delivered.length > 0) return { as: "delivery", events: delivered };
   const payments = await store.paymentEvents(id);
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;

@@ -3,6 +3,7 @@ import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { jsonText } from "../json.js";
 import { DAY_MS } from "../time.js";
+import { ID_REUSED } from "../webhooks/settings.js";
 import type {
   Counters,
   NoticeOutcome,
@@ -41,6 +42,22 @@ const REMEMBERED_MS = 366 * DAY_MS;
 /** Deliveries dropped before this are forgotten: the same one sent again is new. */
 export function forgottenBefore(now: number): number {
   return now - REMEMBERED_MS;
+}
+
+/** The most events `reusedAs` lists of one delivery id. */
+export const REUSED_LISTED = 20;
+
+/**
+ * The events stored under `$1`, a delivery id, and a body's digest after it, of the sources counted as
+ * reusing ids (`$2`): read from those sources' events alone, which no other source's look-up reads.
+ * One statement for both stores, whose parameters `reusedAsParameters` gives.
+ */
+export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (SELECT source FROM counters WHERE outcome = $2 AND n > 0)
+  AND substr(dedupe_id, 1, length($1)) = $1 ORDER BY seq LIMIT ${REUSED_LISTED}`;
+
+/** REUSED_AS's parameters for `deliveryId`: the start of its keys, as the listener keys such a delivery. */
+export function reusedAsParameters(deliveryId: string): [string, string] {
+  return [`${deliveryId} sha256:`, ID_REUSED];
 }
 
 export function toEvent(row: EventRow): StoredEvent {

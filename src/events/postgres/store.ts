@@ -48,6 +48,8 @@ import {
   isJson,
   iso,
   LATEST_SEQ,
+  REUSED_AS,
+  reusedAsParameters,
   STATS_SQL,
   type TotalsRow,
   toCounters,
@@ -1931,6 +1933,10 @@ export class PostgresEventStore implements EventStore {
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#query<{ id: string; source: string }>(...deliveredAsQuery(deliveryId));
+  }
+
+  async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    return this.#query<{ id: string; source: string }>(REUSED_AS, reusedAsParameters(deliveryId));
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {

@@ -20,6 +20,8 @@ import {
   isJson,
   iso,
   LATEST_SEQ,
+  REUSED_AS,
+  reusedAsParameters,
   STATS_SQL,
   type TotalsRow,
   toCounters,
@@ -1003,6 +1005,12 @@ export class SqliteEventStore implements EventStore {
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#sql(DELIVERED_AS).all({ delivery: deliveryId }) as { id: string; source: string }[];
+  }
+
+  async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    // SQLite's numbered parameters are ?1 and ?2, which better-sqlite3 binds by their numbers.
+    const [start, outcome] = reusedAsParameters(deliveryId);
+    return this.#sql(REUSED_AS.replaceAll("$", "?")).all({ 1: start, 2: outcome }) as { id: string; source: string }[];
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
