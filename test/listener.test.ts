@@ -89,7 +89,7 @@ function signed(size = 0): { body: string; headers: Record<string, string> } {
   return { body, headers: erpHeaders(body, `d-${sequence}`) };
 }
 
-async function deliver(url: string, delivery = signed()) {
+async function deliver(url: string, delivery: { body: string | Buffer; headers: Record<string, string> } = signed()) {
   const response = await request(`${url}/webhooks/erp`, { method: "POST", ...delivery });
   return { status: response.statusCode, body: (await response.body.json()) as { error?: string; id?: string } };
 }
@@ -4129,6 +4129,30 @@ test("an id its idHeader repeats with another body is a delivery of its own, sto
     });
 });
 
+test("an id its idHeader repeats with another body in a charset other than UTF-8 is a delivery of its own, not a retry of a text alike", async () => {
+  const { url, store } = await start();
+  // An ERP's XML in windows-1252, a byte a letter: Müller and Mäller differ in one byte that is no UTF-8.
+  const sent = (name: string) => {
+    const body = Buffer.from(`<customer><name>${name}</name></customer>`, "latin1");
+    return {
+      body,
+      headers: {
+        ...erpHeaders("", "customer-3"),
+        "content-type": "application/xml; charset=windows-1252",
+        "x-signature": `sha256=${createHmac("sha256", ERP_SECRET).update(body).digest("hex")}`,
+      },
+    };
+  };
+  const first = await deliver(url, sent("M\u00fcller"));
+  const second = await deliver(url, sent("M\u00e4ller"));
+  const secondAgain = await deliver(url, sent("M\u00e4ller"));
+  expect([first.status, second.status, secondAgain.status]).toEqual([200, 200, 200]);
+  expect(second.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(second.body.id).not.toBe(first.body.id);
+  expect(secondAgain.body).toEqual({ id: second.body.id, duplicate: true });
+  expect((await store.get(second.body.id as string))?.size).toBe(sent("M\u00e4ller").body.length);
+});
+
 test("while the store takes no writes, an id its idHeader repeats with another body is answered 503, not as the delivery stored under it", async () => {
   const { url, store } = await start();
   const sent = (invoice: number) => {
@@ -4166,11 +4190,11 @@ test("an id its idHeader repeats, whose stored body the store could not read bac
     return { body, headers: erpHeaders(body, "webhook-11") };
   };
   expect((await deliver(url, sent(1))).status).toBe(200);
-  const get = store.get.bind(store);
-  store.get = () =>
+  const storedBody = store.storedBody.bind(store);
+  store.storedBody = () =>
     Promise.reject(new StoreNotWritable("SQLITE_IOERR: disk I/O error", "its disk failed a read (events.db)"));
   expect((await deliver(url, sent(2))).status).toBe(503);
-  store.get = get;
+  store.storedBody = storedBody;
   await expect
     .poll(async () => (await store.counters()).erp)
     .toEqual({ received: 2, accepted: 1, duplicate: 0, "rejected:not stored": 1 });

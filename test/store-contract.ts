@@ -502,6 +502,18 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.reusedAs("wh")).toEqual([]);
     });
 
+    test("a body not all UTF-8 is read back byte for byte, where its text reads each such byte as U+FFFD", async () => {
+      const { store } = await open();
+      const body = Buffer.from("<name>M\u00fcller</name>", "latin1");
+      const kept = await stored(
+        store,
+        event({ body, headers: { "content-type": "application/xml; charset=windows-1252" } }),
+      );
+      expect(kept.payload).toBe("<name>M\uFFFDller</name>");
+      expect(await store.storedBody(kept.id)).toEqual(body);
+      expect(await store.storedBody("01JD3Q6Z8W5M9R2T4V7X0Y1A2B")).toBeUndefined();
+    });
+
     test("a sender's delivery id whose event retention dropped names that event while the delivery is remembered", async () => {
       const { store } = await open({ ...LOOSE, maxEvents: 1 });
       const first = await stored(store, event({ dedupeId: "evt_1" }));

@@ -408,6 +408,8 @@ export interface EventStore {
   /** The oldest matching event committed after sequence number `after`. */
   firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;
   get(id: string): Promise<StoredEvent | undefined>;
+  /** An event's body as it arrived, byte for byte: a payload not all UTF-8 reads as U+FFFD in `get`'s text. */
+  storedBody(id: string): Promise<Buffer | undefined>;
   /**
    * The stored events a sender's delivery id (`dedupeId`, or a Shopify webhook's id its headers
    * carry) names, at most one per source, oldest first.

@@ -4,7 +4,7 @@ import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
 import { cleanType } from "../events/filter.js";
 import { type Added, type EventStore, StoreBusy, StoreNotWritable } from "../events/store.js";
-import { jsonText, pastBound } from "../json.js";
+import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
@@ -593,11 +593,9 @@ export function mountDeliveries(
     const anotherDelivery = async ({ id, dropped }: Added) => {
       if (!verdict.idHeader) return false;
       if (dropped) return ((await store.counters())[source.name]?.[ID_REUSED] ?? 0) > 0;
-      const kept = await store.get(id);
-      if (kept === undefined) return false;
-      // Compared as the store reads it back: a JSON payload without the byte order mark it came with.
-      const text = stored.toString("utf8");
-      return kept.size !== stored.length || kept.payload !== (kept.isJson ? jsonText(text) : text);
+      // Byte for byte: as text, bytes that are not UTF-8 (a windows-1252 body) all read as U+FFFD.
+      const kept = await store.storedBody(id);
+      return kept !== undefined && !kept.equals(stored);
     };
     let rekeyed = false;
     try {

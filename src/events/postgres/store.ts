@@ -1930,6 +1930,11 @@ export class PostgresEventStore implements EventStore {
     return row && toEvent(row);
   }
 
+  async storedBody(id: string): Promise<Buffer | undefined> {
+    const [row] = await this.#query<{ body: Buffer }>("SELECT body FROM events WHERE id = $1", [id]);
+    return row?.body;
+  }
+
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#query<{ id: string; source: string }>(...deliveredAsQuery(deliveryId));

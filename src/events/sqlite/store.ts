@@ -1002,6 +1002,10 @@ export class SqliteEventStore implements EventStore {
     return row && toEvent(row);
   }
 
+  async storedBody(id: string): Promise<Buffer | undefined> {
+    return this.#sql("SELECT body FROM events WHERE id = ?").pluck().get(id) as Buffer | undefined;
+  }
+
   async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
     return this.#sql(DELIVERED_AS).all({ delivery: deliveryId }) as { id: string; source: string }[];
