@@ -103,6 +103,9 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer, po
         }
         const encoding = answer.body ? fake.encoding : undefined;
         const body = encoding ? (encoding === "gzip" ? gzipSync : brotliCompressSync)(answer.body ?? "") : answer.body;
+        // Dated by the clock the test set, as a server's clock agrees with the world's: Node.js would
+        // date it by this machine's, and a Retry-After date counts from it.
+        if (!answer.headers?.date) res.setHeader("date", new Date(clock.now()).toUTCString());
         res.writeHead(answer.status, encoding ? { ...answer.headers, "content-encoding": encoding } : answer.headers);
         if (answer.breakAfter !== undefined) {
           res.write(Buffer.from(body ?? "").subarray(0, answer.breakAfter), () => req.socket.destroy());
