@@ -787,6 +787,36 @@ describe("retries", () => {
     expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("writes sent before reads were held leave the hold as it is, whatever they are answered after it", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    let answer = () => {};
+    fake.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    fake.intercept = (request) =>
+      request.path === "/orders/limited" ? json(429, '{"message":"slow down"}', { "retry-after": "10" }) : undefined;
+    try {
+      const taken = api.json(any, "/orders/taken", { method: "POST", body: "{}" }, call(3_000));
+      const refused = failure(api.json(any, "/orders/limited", { method: "POST", body: "{}" }, call(3_000)));
+      await expect.poll(() => fake.count("/orders/taken") + fake.count("/orders/limited")).toBe(2);
+      fake.held = undefined;
+      setClock("2026-11-30T08:00:01Z");
+      fake.queue.push(json(429, '{"message":"hourly limit reached"}', { "retry-after": "3600" }));
+      expect((await failure(api.json(any, "/limited/hour", {}, call(3_000)))).retryAfter).toBe(3600);
+      answer();
+      expect(await taken).toMatchObject({ n: expect.any(Number) });
+      expect((await refused).retryAfter).toBe(10);
+    } finally {
+      answer();
+      fake.held = undefined;
+    }
+    setClock("2026-11-30T08:00:12Z");
+    const held = await failure(api.json(any, "/limited/hour/held", {}, call(3_000)));
+    expect(held.message).toMatch(/^Test API answered 429 "hourly limit reached": .*; try again in 35\d\d s\.$/);
+    expect(fake.count("/limited/hour/held")).toBe(0);
+  });
+
   test("a Retry-After too large to write out in digits holds reads a day, and each read held meanwhile is told so", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

@@ -204,11 +204,16 @@ export class HttpClient {
     const account = `${url.origin} ${sent.account}`;
     // A read aside (RequestOptions.aside) is held by the account's wait and its own path's, and asks for its path's alone.
     const ownWait = sent.aside ? `${account} ${url.pathname}` : account;
+    // A write sent once reads were held is answered by the upstream as it is since: the hold is
+    // older, and its answer says when, sooner too. One sent before may be answered after the hold,
+    // yet says nothing newer.
+    const began = clock.now();
+    const heldBefore = () => (this.#waits.get(account)?.at ?? began) <= began;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
       const known = this.#waits.get(ownWait);
-      // The later end stands; the answer's own words, once one is read whole, are what is told. A
-      // write is sent while reads are held: its answer is newer than the hold, and says when, sooner too.
-      if (!known || changes || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
+      // The later end stands; the answer's own words, once one is read whole, are what is told.
+      const newer = changes && heldBefore();
+      if (!known || newer || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
         this.#waits.set(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
@@ -278,7 +283,7 @@ export class HttpClient {
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
       // A write taken is the upstream answering again: the reads held meanwhile are asked at once.
-      else if (changes && status >= 200 && status < 300) this.#waits.delete(account);
+      else if (changes && status >= 200 && status < 300 && heldBefore()) this.#waits.delete(account);
       return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);
