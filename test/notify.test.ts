@@ -2310,6 +2310,12 @@ describe("who may be told", () => {
       );
       expect(refused).not.toThrow('which is "starttls" here');
     }
+    // Copied with Laravel's own key for the port beside it, as its .env holds both, the port in digits or as text.
+    for (const port of [465, "465"]) {
+      expect(() => mail({ MAIL_PORT: port, MAIL_ENCRYPTION: "tls" })).toThrow(
+        `unknown key "MAIL_ENCRYPTION": the channel's tls says how it connects, ${modes}; on port 465 the connection is TLS from the start, which is "tls" here`,
+      );
+    }
     // Django's and Flask-Mail's key for TLS from the start, which is tls here.
     for (const key of ["EMAIL_USE_SSL", "MAIL_USE_SSL"]) {
       expect(() => mail({ [key]: true })).toThrow(

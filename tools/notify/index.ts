@@ -359,8 +359,12 @@ export const channel = byWord("type", [
       unknownKey: (key, input) => {
         const written = key.toLowerCase().replace(/[\s_-]/g, "");
         if (!TLS_KEYS.has(written)) return undefined;
-        // Port 465 takes TLS from the start (RFC 8314), as Laravel's "tls" does there.
-        const fromTheStart = (input as { port?: unknown } | undefined)?.port === SMTP_PORTS.tls;
+        // Port 465 takes TLS from the start (RFC 8314), as Laravel's "tls" does there: written as the
+        // channel's port or with the tool's own key for it (MAIL_PORT), copied from an env file as text.
+        const fromTheStart = Object.entries((input ?? {}) as Record<string, unknown>).some(
+          ([name, value]) =>
+            /port$/.test(name.toLowerCase().replace(/[\s_-]/g, "")) && Number(value) === SMTP_PORTS.tls,
+        );
         const upgraded = !STARTTLS_KEYS.has(written)
           ? ""
           : fromTheStart
