@@ -754,8 +754,9 @@ function toMend(refused: string[], file: string | undefined, valueToo = false): 
   if (refused.length === 1) return refused[0] as string;
   const each = refused.map((message, i) => `(${i + 1}) ${message}`).join(" ");
   const keys = valueToo ? refused.length - 1 : refused.length;
-  // The value was read with those keys left out, which it may be refused for (a source's name misspelt there).
-  const what = `${keys} ${keys === 1 ? "key" : "keys"} to mend${valueToo ? `, and a value refused without ${keys === 1 ? "it" : "them"}` : ""}`;
+  // The setting was read with those keys left out, which it may be refused for (a source's name misspelt
+  // there); it is said apart from the file, as it may be a variable's.
+  const what = `${keys} ${keys === 1 ? "key" : "keys"} to mend${valueToo ? `, and a setting read without ${keys === 1 ? "that key" : "those keys"} is refused too` : ""}`;
   return `config file ${file} has ${what}, each said here: ${each}`;
 }
 

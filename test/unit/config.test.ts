@@ -1311,11 +1311,16 @@ describe("bad settings are refused by name", () => {
   test("a value it refuses is said with the file's keys it refuses, not at the next start", () => {
     const path = file({ logLevl: "debug", webhooks: { maxBodyBytes: "lots" } });
     expect(messageOf(() => load({}, { file: path }))).toBe(
-      `config file ${path} has 1 key to mend, and a value refused without it, each said here: (1) unknown setting logLevl in config file ${path}; did you mean logLevel? (2) invalid setting webhooks.maxBodyBytes in ${path}: expected a whole number of bytes (got "lots")`,
+      `config file ${path} has 1 key to mend, and a setting read without that key is refused too, each said here: (1) unknown setting logLevl in config file ${path}; did you mean logLevel? (2) invalid setting webhooks.maxBodyBytes in ${path}: expected a whole number of bytes (got "lots")`,
     );
     // One from the environment too, named as it was set.
     expect(messageOf(() => load({ WAITER_LOG_LEVEL: "loud" }, { file: file({ logLevl: "debug" }) }))).toMatch(
-      /^config file .* has 1 key to mend, and a value refused without it, each said here: \(1\) unknown setting logLevl .* \(2\) invalid setting WAITER_LOG_LEVEL: /,
+      /^config file .* has 1 key to mend, and a setting read without that key is refused too, each said here: \(1\) unknown setting logLevl .* \(2\) invalid setting WAITER_LOG_LEVEL: /,
+    );
+    expect(
+      messageOf(() => load({ WAITER_LOG_LEVEL: "loud" }, { file: file({ logLevl: "debug", toolTimout: 20 }) })),
+    ).toMatch(
+      /^config file .* has 2 keys to mend, and a setting read without those keys is refused too, each said here: \(1\) .* \(2\) .* \(3\) invalid setting WAITER_LOG_LEVEL: /,
     );
   });
 
