@@ -328,7 +328,7 @@ export class StepCalls {
       const status = named instanceof UpstreamError || named instanceof AdvisesTool ? named.status : undefined;
       const err = named instanceof AdvisesTool ? new ToolError(named.toCall(call.serves)) : named;
       const words = err instanceof Error ? err.message : String(err);
-      await stillHeld(() => `failed (${hidden(words, status)})`);
+      await stillHeld(() => `failed (${hidden(loggedWords(err), status)})`);
       const refused = err instanceof UpstreamError && err.refused;
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       // A wait asked for past the call's deadline (said in whole seconds, rounded up) and the retry time

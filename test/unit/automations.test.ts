@@ -531,6 +531,44 @@ test("a waiter frozen past its lease as the shop answers, whose lease another to
   expect(told).toEqual(["Done"]);
 });
 
+test("a step's failure a waiter frozen past its lease heard as it woke is logged in words for whoever runs waiter, not those a model is given", async () => {
+  const told: string[] = [];
+  const [, notify] = failingShopAndChannel(told);
+  let wake = async () => {};
+  const shop = shopTool(async () => {
+    await wake();
+    const busy = new ToolError(
+      "The event store is busy, so tell whoever runs waiter if this lasts; try again in a moment.",
+    );
+    busy.logged = "The event store is busy; nothing is stored until that program lets it go.";
+    throw busy;
+  });
+  const { store, lines, state, other, lapse, close } = await twoWaiters(told, [shop, notify as typeof shop]);
+  // The first waiter freezes as the shop takes its step, whose store fails; the other takes the run up, ends it and stops.
+  wake = async () => {
+    let thaw = () => {};
+    state.frozen = new Promise((resolve) => {
+      thaw = resolve;
+    });
+    lapse();
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).not.toBe("running");
+    await other.close();
+    state.frozen = undefined;
+    thaw();
+  };
+  try {
+    await store.add(anEvent("1"));
+    await expect
+      .poll(() => lines.join("\n"))
+      .toMatch(
+        /shop_do failed \(The event store is busy; nothing is stored until that program lets it go\.\) after another waiter took the automations over/,
+      );
+  } finally {
+    await close();
+  }
+  expect(lines.join("\n")).not.toMatch(/tell whoever runs waiter/);
+});
+
 test("a waiter that stops while it holds the lease without running the automations (their start failed on the store) lets it go: the next waiter need not wait it out", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   // The store takes the lease and fails the start: the next renewal would begin them again.
