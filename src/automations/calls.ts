@@ -352,8 +352,12 @@ export class StepCalls {
       }
       const wait = asked ?? Math.min(this.firstDelayMs * 2 ** attempt, this.#maxDelayMs);
       if (!tryAgain(err, tool.annotations.idempotentHint)) {
-        // The log says a failure in the words for whoever runs waiter, not those asking a model to tell them.
-        if (!(err instanceof UnconfirmedChange)) throw new StepFailure(words, words, hidden(loggedWords(err), status));
+        // The log says a failure in the words for whoever runs waiter, not those asking a model to tell them;
+        // the person told of it, who cannot try the step again, is not asked to (the event store busy).
+        if (!(err instanceof UnconfirmedChange)) {
+          const told = withoutRetryAdvice(words).replace(/([^.!?])$/, "$1.");
+          throw new StepFailure(words, told, hidden(loggedWords(err), status));
+        }
         throw new StepFailure(
           err.message,
           `${err.failure} ${CHECK_BY_HAND}`,

@@ -331,6 +331,16 @@ test("a failure's reason cut to fit the notification ends with its ellipsis, wit
   expect(notice).toHaveLength(4096);
 });
 
+test("a failure whose words end with a model's advice to try again (the event store busy) is told to a person without it: the step is not tried again", async () => {
+  const notice = await toldOnce(
+    TOLD,
+    "The event store is busy: a transaction left open holds it, so tell whoever runs waiter if this lasts; try again in a moment.",
+  );
+  expect(notice).toMatch(
+    /: The event store is busy: a transaction left open holds it, so tell whoever runs waiter if this lasts\.$/,
+  );
+});
+
 test("a notification of emoji is cut where notify_send counts its characters, by code point, not where JavaScript counts two for each", async () => {
   const party = "🎉".repeat(3_000);
   const notify = automation.parse({ name: "a", when: { source: "s" }, do: [{ notify: "team", text: party }] });
