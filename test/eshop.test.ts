@@ -5348,6 +5348,43 @@ describe("errors", () => {
     }
   });
 
+  test("a rate limit on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
+    const own = await start(shopEnv(woo));
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    // Cloudflare's rate limiting rule, in front of the shop as its firewall is.
+    const limited = {
+      status: 429,
+      headers: { "content-type": "text/html", "retry-after": "60", server: "cloudflare" },
+      body: "<html><head><title>Error 1015</title></head><body>You are being rate limited</body></html>",
+    };
+    const warned = () =>
+      own
+        .stderr()
+        .split("\n")
+        .filter((line) => /refused waiter the report of its order statuses/.test(line)).length;
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      for (const [at, answer] of [
+        ["2026-12-05T08:00:00Z", page],
+        ["2026-12-05T08:06:00Z", limited],
+        ["2026-12-05T08:12:00Z", page],
+      ] as const) {
+        setClock(at);
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : undefined);
+        await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(warned(), at).toBe(1);
+      }
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a shop whose reports' route is gone is a warning for the operator, and lists by a plugin's status still", async () => {
     const own = await start(shopEnv(woo));
     try {

@@ -1156,7 +1156,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         } catch (err) {
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
             // Another answer (the shop's 5xx, its 404) came from behind the firewall: a block after it is a new one, told again.
-            if (err instanceof UpstreamError && err.status !== undefined) reportsBlockedAt = undefined;
+            // A 429 is a rate limit, which what is in front of the shop sets (WordPress sets none): no sign the block was lifted.
+            if (err instanceof UpstreamError && err.status !== undefined && err.status !== 429)
+              reportsBlockedAt = undefined;
             throw err;
           }
           if (reportsBlockedAt === undefined) {
