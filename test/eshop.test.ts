@@ -995,6 +995,27 @@ describe("orders", () => {
     }
   });
 
+  test("a time before 1970 with seconds is read to its second, not a minute earlier", async () => {
+    woo.shop.timeZone = "Europe/Prague";
+    setClock("2026-12-05T08:00:00Z");
+    try {
+      // Thirty seconds of 1969 in the shop's zone: a range, not one whose end comes before its start.
+      const got = await server.call("eshop_orders_list", {
+        after: "1969-07-20T21:17:00",
+        before: "1969-07-20T21:17:30",
+      });
+      expect(got.isError, text(got)).toBeFalsy();
+      expect(text(got)).toBe(
+        "No order matches placed from 1969-07-20T21:17:00 (Europe/Prague), placed before 1969-07-20T21:17:30 (Europe/Prague).",
+      );
+      // Every order is from since: the range is restated to the second it was taken as.
+      const since = text(await server.call("eshop_orders_list", { after: "1969-12-31T23:59:30" }));
+      expect(since).toContain("\nPlaced from 1969-12-31T23:59:30+01:00 on.");
+    } finally {
+      setClock();
+    }
+  });
+
   test("a date before the year 100 is the shop's day in its own year, not in the 1900s", async () => {
     const shop = await startWooCommerce();
     // Settings → General → Timezone "UTC+5:30": every zone with a city kept its local mean time then.

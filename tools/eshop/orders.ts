@@ -175,7 +175,7 @@ function atShop(t: { local: boolean; epoch: number }, shopZone: ShopZone | undef
   const wall = new Date(t.epoch);
   const minutes = wall.getUTCHours() * 60 + wall.getUTCMinutes();
   const [y, m, d] = [wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate()];
-  return zonedEpoch(y, m, d, minutes, shopZone.zone) + (t.epoch % 60_000);
+  return zonedEpoch(y, m, d, minutes, shopZone.zone) + (wall.getUTCSeconds() * 1000 + wall.getUTCMilliseconds());
 }
 
 /**
@@ -349,9 +349,8 @@ function placedRange(
     const second = Math.ceil(atShop(t, shopZone) / 1000) * 1000;
     const time = shopTime(new Date(second).toISOString(), shopZone);
     // Both ways of showing a time end its minutes at the 16th character.
-    return second % 60_000
-      ? `${time.slice(0, 16)}:${String((second % 60_000) / 1000).padStart(2, "0")}${time.slice(16)}`
-      : time;
+    const seconds = new Date(second).getUTCSeconds();
+    return seconds ? `${time.slice(0, 16)}:${String(seconds).padStart(2, "0")}${time.slice(16)}` : time;
   };
   if (after && before) return [`Placed from ${shown(after)} and before ${shown(before)}.`];
   if (after) return [`Placed from ${shown(after)} on.`];
