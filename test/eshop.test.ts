@@ -995,6 +995,21 @@ describe("orders", () => {
     }
   });
 
+  test("a range refused for a day whose midnight the shop's clocks skip says when the day begins, not that it is no time", async () => {
+    woo.shop.timeZone = "America/Santiago";
+    setClock("2026-09-06T12:00:00Z");
+    try {
+      // Santiago's clocks jump from 00:00 to 01:00 that night: the day begins at 01:00, which `before` names.
+      const refused = await server.call("eshop_orders_list", { after: "2026-09-06", before: "2026-09-06T01:00" });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "`after` (2026-09-06) must be earlier than `before` (2026-09-06T01:00). 2026-09-06 begins at 2026-09-06T01:00-03:00 in America/Santiago, whose clocks skip its midnight.",
+      );
+    } finally {
+      setClock();
+    }
+  });
+
   test("a time before 1970 with seconds is read to its second, not a minute earlier", async () => {
     woo.shop.timeZone = "Europe/Prague";
     setClock("2026-12-05T08:00:00Z");

@@ -378,8 +378,11 @@ function emptyRange(
     if (!t.local || !shopZone) return [];
     const at = atShop(t, shopZone);
     if (at + offsetMinutes(at, shopZone.zone) * 60_000 === t.epoch) return [];
+    // A date is its day, which begins as the clocks jump: its midnight alone is skipped.
     return [
-      ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${localIso(at, shopZone.zone)}.`,
+      /^\d{4}-\d{2}-\d{2}$/.test(t.given)
+        ? ` ${t.given} begins at ${localIso(at, shopZone.zone)} in ${shopZone.name}, whose clocks skip its midnight.`
+        : ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${localIso(at, shopZone.zone)}.`,
     ];
   });
   return `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).${oneDay}${skipped.join("")}`;
