@@ -6,6 +6,13 @@ export function jsonText(text: string): string {
   return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
+/**
+ * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
+ * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
+ * megabyte holds every other request for half a second; no provider's event nests past a dozen.
+ */
+export const MAX_PAYLOAD_DEPTH = 512;
+
 /** Where `position` is in `text`, as an editor counts from 1: "line 3, column 52". */
 export function lineAndColumn(text: string, position: number): string {
   const lines = text.slice(0, position).split("\n");

@@ -1,7 +1,6 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
-import { pastBound } from "../json.js";
+import { MAX_PAYLOAD_DEPTH, pastBound } from "../json.js";
 import { enumerated, firstCharacters, oneLine, quote } from "../shown.js";
-import { MAX_PAYLOAD_DEPTH } from "../webhooks/verifiers/common.js";
 import type { StoredEvent } from "./store.js";
 
 /**

@@ -3,16 +3,16 @@ import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { jsonText } from "../json.js";
 import { DAY_MS } from "../time.js";
-import { ID_REUSED } from "../webhooks/settings.js";
-import type {
-  Counters,
-  NoticeOutcome,
-  NoticeStatus,
-  RunFilter,
-  RunRecord,
-  StepStatus,
-  StoredEvent,
-  StoreStats,
+import {
+  type Counters,
+  ID_REUSED,
+  type NoticeOutcome,
+  type NoticeStatus,
+  type RunFilter,
+  type RunRecord,
+  type StepStatus,
+  type StoredEvent,
+  type StoreStats,
 } from "./store.js";
 
 /** An event as both stores keep it; SQLite has no booleans, so `is_json` is 0 or 1 there. */

@@ -169,6 +169,12 @@ export function logDropped(
   return Object.assign(told, { flush });
 }
 
+/**
+ * What a delivery stored as its own event though its `idHeader` repeated a stored delivery's id,
+ * with another body, is tallied under besides `accepted`: no outcome of its own, so not received twice.
+ */
+export const ID_REUSED = "id reused";
+
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */
 export type Counters = Record<string, Record<string, number>>;
 

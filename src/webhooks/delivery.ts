@@ -3,8 +3,8 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { bodyComing } from "../bodies.js";
 import { ToolError } from "../errors.js";
 import { cleanType } from "../events/filter.js";
-import { type Added, type EventStore, StoreBusy, StoreNotWritable } from "../events/store.js";
-import { pastBound } from "../json.js";
+import { type Added, type EventStore, ID_REUSED, StoreBusy, StoreNotWritable } from "../events/store.js";
+import { MAX_PAYLOAD_DEPTH, pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
@@ -13,7 +13,6 @@ import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
-  ID_REUSED,
   MISSPELT_PATH,
   publicPath,
   type WebhookSource,
@@ -21,7 +20,7 @@ import {
   type webhookSettings,
 } from "./settings.js";
 import { bodyDigest } from "./verifiers/common.js";
-import { alike, MAX_PAYLOAD_DEPTH, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
+import { alike, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([

@@ -413,9 +413,3 @@ export const publicPath = (publicUrl: string | undefined) =>
 
 /** What a delivery to a path a letter or two off a source's is counted under, for that source. */
 export const MISSPELT_PATH = "misspelt path";
-
-/**
- * What a delivery stored as its own event though its `idHeader` repeated a stored delivery's id,
- * with another body, is tallied under besides `accepted`: no outcome of its own, so not received twice.
- */
-export const ID_REUSED = "id reused";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import type { EventStore } from "../events/store.js";
+import { type EventStore, ID_REUSED } from "../events/store.js";
 import { givenName, isLoopbackHost } from "../settings.js";
 import { enumerated, noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
@@ -8,7 +8,6 @@ import { refusalCause } from "./secrets.js";
 import { GITHUB_REDELIVERY, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
-  ID_REUSED,
   MISSPELT_PATH,
   resolveWebhooks,
   sourceUrl,

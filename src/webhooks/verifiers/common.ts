@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { DeadlinePassed } from "../../errors.js";
-import { jsonText, pastBound } from "../../json.js";
+import { jsonText, MAX_PAYLOAD_DEPTH, pastBound } from "../../json.js";
 import { quote } from "../../shown.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
@@ -291,13 +291,6 @@ export function jsonBody(body: Buffer): Record<string, unknown> | undefined {
 export function bodyDigest(body: Buffer): string {
   return `sha256:${createHash("sha256").update(body).digest("hex")}`;
 }
-
-/**
- * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
- * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
- * megabyte holds every other request for half a second; no provider's event nests past a dozen.
- */
-export const MAX_PAYLOAD_DEPTH = 512;
 
 /** A type from the payload, as `typeIn` reads it, for senders that put it there. */
 export function payloadType(body: Buffer): string | undefined {

@@ -10,7 +10,7 @@ import { standardWebhooks } from "./standard-webhooks.js";
 import { stripe } from "./stripe.js";
 import { woocommerce } from "./woocommerce.js";
 
-export { alike, type Delivery, MAX_PAYLOAD_DEPTH, parseBody, type Verdict, type Verifier } from "./common.js";
+export { alike, type Delivery, parseBody, type Verdict, type Verifier } from "./common.js";
 
 /** The verifier of a configured source's scheme, keyed with its secrets; `http` asks a sender's API. */
 export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
