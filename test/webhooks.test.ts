@@ -1880,6 +1880,28 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a text field holding JSON nested past the depth a body may have, or of a hundred thousand values, is lined up as text, not parsed", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms),
+      WAITER_WEBHOOKS_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+    });
+    // Within a string, which the listener's depth check reads past; parsed, a megabyte of either held
+    // every other request for up to a second a line. Shown as sent, spaces and all, it was not parsed.
+    const texts = [`{"a": ${"[".repeat(200_000)}${"]".repeat(200_000)}}`, `[${Array(100_000).fill(0).join(", ")}]`];
+    for (const note of texts) {
+      const body = JSON.stringify({ type: "note.added", note });
+      expect((await post("forms", body, { "content-type": "application/json" })).status).toBe(200);
+    }
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      expect.stringMatching(/^\{"note":"\{\\"a\\": \[\[\[.*…$/),
+      expect.stringMatching(/^\{"note":"\[0, 0, 0, .*…$/),
+    ]);
+  });
+
   test("a Slack slash command is typed by its command, its gist led by its text, not its workspace's, channel's and user's ids", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

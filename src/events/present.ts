@@ -376,10 +376,12 @@ function gist(event: StoredEvent): string {
 
 /**
  * A field's text as a line shows it: its start, or a JSON object or list a sender wrote in a text
- * (WooCommerce's PayPal `custom`, an order's id and key) without what it holds of credentials.
+ * (WooCommerce's PayPal `custom`, an order's id and key) without what it holds of credentials. One
+ * nested deeper than a body may, or of more values than a line reads, is text: the listener's
+ * depth check reads past a string, and parsing a megabyte of it held every other request for a second.
  */
 function shownText(text: string): string {
-  if (/^\s*[[{]/.test(text)) {
+  if (/^\s*[[{]/.test(text) && !pastBound(Buffer.from(text), { depth: MAX_PAYLOAD_DEPTH, values: FIELDS_READ })) {
     try {
       return jsonStart(INEXACT_NUMBER.test(text) ? parseLossless(text) : JSON.parse(text), 120);
     } catch {
