@@ -289,7 +289,13 @@ describe(`at ${AFTERNOON}`, () => {
         ["München DE", 'A country or region code goes after a comma: send "München, DE".'],
         ["Hanoi VN", 'A country code goes after a comma: send "Hanoi, VN".'],
         // A country's three-letter code, as some shops and ERPs write it, is named in the two letters the geocoder knows.
-        ["Ostrava CZE", 'A country code goes after a comma: send "Ostrava, CZ".'],
+        // An airport's code written after its town may be such a code too: FRA is France's and Frankfurt's airport's.
+        [
+          "Ostrava CZE",
+          'A country code goes after a comma: send "Ostrava, CZ", or "Ostrava" if "CZE" is an airport\'s code.',
+        ],
+        ["Frankfurt FRA", 'send "Frankfurt, FR", or "Frankfurt" if "FRA" is an airport\'s code.'],
+        ["Perth PER", 'send "Perth, PE", or "Perth" if "PER" is an airport\'s code.'],
         ["Adelaide South Australia", 'A region goes after a comma: send "Adelaide, South Australia".'],
         // A region called after its country or region is sent whole, as the geocoder names it.
         ["Belfast Northern Ireland", 'A region goes after a comma: send "Belfast, Northern Ireland".'],

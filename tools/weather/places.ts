@@ -1939,7 +1939,12 @@ function withQualifierOutOfBrackets(text: string): string {
 /** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
 function commaForgotten(name: string): string {
   const added = commaToAdd(name);
-  return added ? ` ${added.what} goes after a comma: send ${quote(added.send)}.` : "";
+  if (!added) return "";
+  // Three letters after a town may be its airport's code as well: "Frankfurt FRA", "Perth PER".
+  const airport = added.threeLetters
+    ? `, or ${quote(added.threeLetters.town)} if ${quote(added.threeLetters.code)} is an airport's code`
+    : "";
+  return ` ${added.what} goes after a comma: send ${quote(added.send)}${airport}.`;
 }
 
 /**
@@ -1947,7 +1952,9 @@ function commaForgotten(name: string): string {
  * Ireland", "White Plains NY"), which the geocoder reads as part of the name and finds nothing for:
  * the name to send, and what the comma goes before.
  */
-function commaToAdd(name: string): { what: string; send: string } | undefined {
+function commaToAdd(
+  name: string,
+): { what: string; send: string; threeLetters?: { code: string; town: string } } | undefined {
   // A region's or country's own name ends in none: "New South Wales", "Northern Ireland".
   if (isKnownRegion(name) || isCountryName(name)) return undefined;
   // A slash without spaces before a country or region is a word of its own, as one with spaces is: "Ostrava/CZ",
@@ -1983,7 +1990,8 @@ function commaToAdd(name: string): { what: string; send: string } | undefined {
       .slice(0, at)
       .join(" ")
       .replace(/\s+[-–—/|]$/, "");
-    return { what, send: `${before}, ${alpha3 ?? words.slice(at).join(" ")}` };
+    const send = `${before}, ${alpha3 ?? words.slice(at).join(" ")}`;
+    return alpha3 ? { what, send, threeLetters: { code: ending, town: before } } : { what, send };
   }
   return undefined;
 }
