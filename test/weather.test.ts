@@ -2679,9 +2679,14 @@ describe(`at ${AFTERNOON}`, () => {
           "https://www.bing.com/maps/directions?cp=49.9~16.4&lvl=8&rtp=adr.Praha~adr.Ostrava%2C%20Czechia",
           "is a map's directions link, not a place name, whose centre (cp) is the route's, no stop on it: send the name of the stop meant in `place`, such as its destination, \"Ostrava, Czechia\".",
         ],
+        // A stop left empty after the tilde is a destination not yet chosen: the stop before it is the start.
         [
           "bing.com/maps/default.aspx?rtp=adr.Praha~",
-          'is a map\'s directions link, not a place name: send the name of the stop meant in `place`, such as its destination, "Praha".',
+          "is a map's directions link, not a place name: send the name of the stop meant in `place`.",
+        ],
+        [
+          "https://www.bing.com/maps?rtp=pos.49.83465_18.28204_Ostrava~",
+          "is a map's directions link, not a place name: send the name of the stop meant in `place`.",
         ],
       ]) {
         const refused = text(await server.call("weather_current", { place: link }));

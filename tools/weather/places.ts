@@ -923,18 +923,15 @@ function directionsLink(text: string): { destination?: Coordinates; name?: strin
 
 /**
  * Bing Maps' route and its destination, the last of its stops: "pos." and its latitude and longitude apart by an
- * underscore, a title after them, or "adr." and an address; one left empty is the device's own place.
+ * underscore, a title after them, or "adr." and an address; a start left empty is the device's own place, a
+ * destination left empty one not chosen yet ("rtp=adr.Praha~" starts in Praha).
  */
 function bingRoute(url: URL): { destination?: Coordinates; name?: string; centre?: string } {
   const centre = url.searchParams.has("cp") ? "cp" : undefined;
-  const last = (url.searchParams.get("rtp") ?? "")
-    .split("~")
-    .map((stop) => oneLine(stop).trim())
-    .filter(Boolean)
-    .at(-1);
-  const position = new RegExp(`^pos\\.${DEGREES}_${DEGREES}(?:_|$)`).exec(last ?? "");
+  const last = oneLine((url.searchParams.get("rtp") ?? "").split("~").at(-1) ?? "").trim();
+  const position = new RegExp(`^pos\\.${DEGREES}_${DEGREES}(?:_|$)`).exec(last);
   if (position) return { destination: { latitude: Number(position[1]), longitude: Number(position[2]) }, centre };
-  const name = last?.replace(/^adr\./, "").trim();
+  const name = last.replace(/^adr\./, "").trim();
   return name ? { name, centre } : { centre };
 }
 
