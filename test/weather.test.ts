@@ -1808,7 +1808,8 @@ describe(`at ${AFTERNOON}`, () => {
     test("a state's code before one of its ZIP codes is the state's, an Italian street or province's code as well", async () => {
       for (const [place, named] of [
         // Tennessee's ZIP codes from 380 to 385 are the province of Trento's postal codes too, but the state and ZIP
-        // code after the town are a US address's order, whatever the street's name.
+        // code after the town are a US address's order, whatever the street's name (an Italian one's reading is named
+        // beside it, below).
         ["123 Main St, Memphis TN 38103", "Memphis, TN"],
         ["123 Main St, Memphis, TN 38103", "Memphis, TN"],
         ["123 Main St, Memphis, TN, 38103", "Memphis, TN"],
@@ -1845,11 +1846,18 @@ describe(`at ${AFTERNOON}`, () => {
         ["Trento TN 38122", "Trento, TN", "Trento, IT"],
         ["Memphis TN 38103", "Memphis, TN", "Memphis, IT"],
         ["Providence RI 02903", "Providence, RI", "Providence, IT"],
+        // After a street written as Italy writes one too, as a shop's shipping address has it.
+        ["Via Belenzani 1, Trento TN 38122", "Trento, TN", "Trento, IT"],
+        ["Mario Rossi, Piazza Duomo 3, Trento TN 38122", "Trento, TN", "Trento, IT"],
       ] as const) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${state}" if "${state.slice(-2)}" is the US state, or "${italy}" if it is the Italian province, or give latitude and longitude.`,
         );
       }
+      // Not after a street written as a US address writes one.
+      expect(text(await server.call("weather_forecast", { place: "123 Main St, Memphis TN 38103" }))).not.toContain(
+        "Italian province",
+      );
     });
 
     test('an Italian province\'s code after the town, "Trento, TN, 38122", names the province, not Tennessee', async () => {

@@ -1135,7 +1135,10 @@ function refuseAddress(argument: string, text: string): void {
   const beforeStreet = townBeforeStreet(read);
   const readings = beforeStreet ? undefined : townReadings(read, true);
   const town = beforeStreet ?? readings?.town ?? townAfterStreet(read) ?? gridTown(read);
-  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument, readings?.or)}`);
+  if (town)
+    throw new ToolError(
+      `${quote(text)} is an address. ${sendTown(town, argument, readings?.or ?? italianStreetToo(read))}`,
+    );
   const afterName = townAfterName(read);
   if (afterName)
     throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
@@ -1306,6 +1309,13 @@ function italianToo(text: string): ProvinceReading | undefined {
   return town && isItalianProvince(code, postalCode) && zipCodeStates(postalCode).includes(code.toLowerCase())
     ? { italy: `${town}, IT`, code }
     : undefined;
+}
+
+/** italianToo of the town, its code and its postal code last, after a street as Italy writes one: "Via Belenzani 1". */
+function italianStreetToo(text: string): ProvinceReading | undefined {
+  const parts = text.split(",");
+  const italian = parts.slice(0, -1).some((part) => ITALIAN_STREET.test(folded(part.trim())));
+  return italian ? italianToo(parts.at(-1) ?? "") : undefined;
 }
 
 /**
