@@ -1844,6 +1844,9 @@ describe(`at ${AFTERNOON}`, () => {
       // "Trento, TN" alone would be Tennessee's, so the town in Italy is named as well.
       for (const [place, state, italy] of [
         ["Trento TN 38122", "Trento, TN", "Trento, IT"],
+        // With the comma a US address writes after the town too.
+        ["Arco, TN 38062", "Arco, TN", "Arco, IT"],
+        ["Via Segantini 1, Arco, TN 38062", "Arco, TN", "Arco, IT"],
         ["Memphis TN 38103", "Memphis, TN", "Memphis, IT"],
         ["Providence RI 02903", "Providence, RI", "Providence, IT"],
         // After a street written as Italy writes one too, as a shop's shipping address has it.

@@ -1300,12 +1300,13 @@ type DistrictReading = { town: string; region: string; district: string };
 type ProvinceReading = { italy: string; code: string };
 
 /**
- * Of a town, a code and a postal code without commas, in a US address's order, that are a state's and one of its ZIP
- * codes and an Italian province's and one of its postal codes too ("Trento TN 38122", "Memphis TN 38103"): the town
- * in Italy, as "Trento, TN" alone is Tennessee's.
+ * Of a town, a code and a postal code in a US address's order, a comma after the town or not, that are a state's and
+ * one of its ZIP codes and an Italian province's and one of its postal codes too ("Trento TN 38122", "Memphis, TN
+ * 38103"): the town in Italy, as "Trento, TN" alone is Tennessee's.
  */
 function italianToo(text: string): ProvinceReading | undefined {
-  const [, town, code = "", postalCode = ""] = /^([^\d,]+?)\s+([A-Z]{2})\s+(\d{5})(?:-\d{4})?$/.exec(text.trim()) ?? [];
+  const [, town, code = "", postalCode = ""] =
+    /^([^\d,]+?),?\s+([A-Z]{2})\s+(\d{5})(?:-\d{4})?$/.exec(text.trim()) ?? [];
   return town && isItalianProvince(code, postalCode) && zipCodeStates(postalCode).includes(code.toLowerCase())
     ? { italy: `${town}, IT`, code }
     : undefined;
@@ -1315,7 +1316,7 @@ function italianToo(text: string): ProvinceReading | undefined {
 function italianStreetToo(text: string): ProvinceReading | undefined {
   const parts = text.split(",");
   const italian = parts.slice(0, -1).some((part) => ITALIAN_STREET.test(folded(part.trim())));
-  return italian ? italianToo(parts.at(-1) ?? "") : undefined;
+  return italian ? (italianToo(parts.at(-1) ?? "") ?? italianToo(parts.slice(-2).join(","))) : undefined;
 }
 
 /**
