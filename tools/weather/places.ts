@@ -1307,7 +1307,10 @@ type ProvinceReading = { italy: string; code: string };
 function italianToo(text: string): ProvinceReading | undefined {
   const [, town, code = "", postalCode = ""] =
     /^([^\d,]+?),?\s+([A-Z]{2})\s+(\d{5})(?:-\d{4})?$/.exec(text.trim()) ?? [];
-  return town && isItalianProvince(code, postalCode) && zipCodeStates(postalCode).includes(code.toLowerCase())
+  // The provinces whose postal codes are such ZIP codes, Trento's and Rieti's, have a 0 or 1 after the first two
+  // digits: "Jackson TN 38301" and "Providence RI 02903" are in no Italian province.
+  const italian = isItalianProvince(code, postalCode) && /^\d\d[01]/.test(postalCode);
+  return town && italian && zipCodeStates(postalCode).includes(code.toLowerCase())
     ? { italy: `${town}, IT`, code }
     : undefined;
 }
