@@ -33,6 +33,11 @@ export interface Session {
   widen(allow: (tool: Tool) => boolean): string[];
   /** Tells tool call `request`, under way, that its answer can no longer reach its client. */
   lost(request: RequestId): void;
+  /**
+   * Tells its client what it subscribed to that changed since `at`, while no server held the
+   * session (a restart, or a copy left to the store): the recent events, where some were stored.
+   */
+  missedSince(at: number): Promise<void>;
   /** Stops the session's event notifications and closes its server. */
   close(): Promise<void>;
 }

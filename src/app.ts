@@ -797,7 +797,7 @@ export async function startApp(
       // The resources show what events_list and events_get do: a session without those tools has none.
       const showEvents = () =>
         store && readsEvents(served) ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
-      let stopResources = showEvents();
+      let eventResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.
       if (!store && eventsMayCome) readyForResources(server);
       const offerPrompts = registerPrompts(
@@ -830,7 +830,7 @@ export async function startApp(
       const late = {
         gain() {
           widen(allow ?? (() => true));
-          stopResources ??= showEvents();
+          eventResources ??= showEvents();
         },
       };
       // Held only where a store may open late: a server's sessions come and go by the thousand.
@@ -840,9 +840,10 @@ export async function startApp(
         subscriptions: subscribed,
         lost,
         widen,
+        missedSince: async (at) => eventResources?.missedSince(at),
         async close() {
           sessions.delete(late);
-          stopResources?.();
+          eventResources?.stop();
           await server.close();
         },
       };

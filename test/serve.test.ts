@@ -2718,6 +2718,60 @@ describe("resumption", () => {
     }
   });
 
+  test("a client subscribed to the recent events, back after a restart, is told of those stored while no server held its session", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const event = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `restart-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await event(1);
+      const lastId = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      // Delivered while waiter was down or starting again, as a sender retries: no copy of the
+      // session was there to tell its client.
+      setClock(clock.now() + 60_000);
+      await event(2);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, (events) =>
+        events.some((e) => e.data.includes("notifications/resources/list_changed")),
+      );
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      // One more, with the client back: the stream ends once it has been told the list changed.
+      await event(3);
+      expect(updates(await back)).toBe(2);
+      await second.stop();
+    } finally {
+      await app.close();
+    }
+  });
+
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

@@ -130,6 +130,17 @@ function refuseLongUri(uri: string): void {
     throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
   }
 }
+/** A session's event resources, as registerEventResources serves them. */
+export interface EventResources {
+  /** Stops the notifications. */
+  stop(): void;
+  /**
+   * Tells a client subscribed to the recent events that they changed where events were stored
+   * since `at`: while no server held its session (stopped, or left to the store), none told it.
+   */
+  missedSince(at: number): Promise<void>;
+}
+
 /** How often, at most, a session is told that the list of events changed. */
 const LIST_CHANGED_WINDOW_MS = 250;
 
@@ -138,14 +149,13 @@ const LIST_CHANGED_WINDOW_MS = 250;
  * completion of ids). The SDK does not handle resources/subscribe, so this server declares it
  * and keeps its session's subscriptions in `subscribed`: a subscribed client is sent
  * notifications/resources/updated for the list when an event arrives, from any process.
- * Returns what stops the notifications.
  */
 export function registerEventResources(
   server: McpServer,
   store: EventStore,
   log: Log,
   subscribed = new Set<string>(),
-): () => void {
+): EventResources {
   /**
    * Why a resources/list, known by its request's signal, lists no event: the store could not be
    * read. The list still names the resources there are, the recent events' saying why.
@@ -441,10 +451,17 @@ export function registerEventResources(
     notify(gone);
     if (left < RECENT_COUNT) listChanged();
   });
-  return () => {
-    stopEvents();
-    stopAcks();
-    stopGone();
-    clearTimeout(listWindow);
+  return {
+    stop() {
+      stopEvents();
+      stopAcks();
+      stopGone();
+      clearTimeout(listWindow);
+    },
+    async missedSince(at) {
+      if (!held.has(RECENT_URI)) return;
+      const [newest] = await store.list({}, { limit: 1, bodies: false }).catch(() => []);
+      if (newest && Date.parse(newest.receivedAt) > at) notify([RECENT_URI]);
+    },
   };
 }

@@ -359,7 +359,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       if (req.auth && !roomForCaller(req.auth.clientId, true)) return "caller";
       if (!roomForOne()) return "full";
     }
-    await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
+    await openSession(req, {
+      id,
+      init: JSON.parse(known.init),
+      subscriptions: known.subscriptions,
+      lastSeen: known.lastSeen,
+    });
     return undefined;
   };
 

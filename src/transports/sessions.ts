@@ -319,7 +319,10 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    * Opens this replica's copy of a session: a new session for an initialize, or `taken`, one
    * another replica opened, initialized again from what its client sent then.
    */
-  const openSession = async (req: Request, taken?: { id: string; init: unknown; subscriptions: string[] }) => {
+  const openSession = async (
+    req: Request,
+    taken?: { id: string; init: unknown; subscriptions: string[]; lastSeen: number },
+  ) => {
     const caller = req.auth?.clientId;
     const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
     let closed = false;
@@ -403,6 +406,8 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       await initializeAgain(transport, taken, req.auth);
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
+      // Kept for its client's notification stream, which comes back for what this copy sent.
+      else await session.missedSince(taken.lastSeen);
     }
     return transport;
   };

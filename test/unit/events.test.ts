@@ -81,11 +81,11 @@ async function servedOn({
     config,
     log,
   );
-  const stopResources = registerEventResources(server, store, log, subscribed);
+  const resources = registerEventResources(server, store, log, subscribed);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   cleanups.push(async () => {
-    stopResources();
+    resources.stop();
     await store.close();
     await http.close();
   });
