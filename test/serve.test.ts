@@ -6415,6 +6415,23 @@ describe("OAuth access tokens", () => {
       const garbage = await initializeAt(served.url, { authorization: "Bearer not-a-jwt" });
       expect(garbage.statusCode).toBe(401);
       await garbage.body.dump();
+      // So is a token no key the issuer publishes could check, unsigned or signed with a shared
+      // secret: told to try again, its client would, with a token no answer of the issuer admits.
+      const unsigned = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: down.origin, sub: "alice", scope: "waiter:read", exp: 4_102_444_800 })).toString("base64url")}.`;
+      const shared = await new SignJWT({ sub: "alice", scope: "waiter:read" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer(down.origin)
+        .setExpirationTime(fromClock("5m"))
+        .sign(new TextEncoder().encode("a secret the issuer shares with no one it publishes"));
+      for (const [token, why] of [
+        [unsigned, "it is not signed (alg none)"],
+        [shared, "it is signed with a shared secret (HS256)"],
+      ] as const) {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode, why).toBe(401);
+        expect(((await refused.body.json()) as { error_description: string }).error_description).toContain(why);
+      }
+      expect(asked).toBe(2);
       expect(served.stderr().match(/OAuth: the issuer \S+ cannot be reached/g)).toHaveLength(1);
       // Each address tried, with what it answered.
       expect(served.stderr()).toContain(

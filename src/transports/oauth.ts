@@ -342,11 +342,25 @@ function inChallenge(claim: unknown): string {
 }
 
 /**
+ * Why a token whose header names `alg` is one no key of the issuer could check, if it is: no key
+ * set holds a key for these (jose: "Unsupported alg value for a JSON Web Key Set"). An issuer set
+ * to sign with a secret (Keycloak's HS256, a legacy Supabase project) issues them.
+ */
+function uncheckable(alg: unknown): string | undefined {
+  if (alg === "none")
+    return "it is not signed (alg none), and only tokens signed with a key the issuer publishes are taken";
+  if (typeof alg === "string" && /^HS\d+$/.test(alg)) {
+    return `it is signed with a shared secret (${alg}), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)`;
+  }
+  return undefined;
+}
+
+/**
  * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
  * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
- * `audience` is what aud must hold, `issuer` what iss must name, `alg` what the token's header says signed it.
+ * `audience` is what aud must hold, `issuer` what iss must name.
  */
-function whyRefused(err: unknown, audience: readonly string[], issuer: string, alg: unknown): string {
+function whyRefused(err: unknown, audience: readonly string[], issuer: string): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
     // A time written otherwise (as text, or null): the token does have one, which no clock decides.
@@ -374,15 +388,6 @@ function whyRefused(err: unknown, audience: readonly string[], issuer: string, a
     }
     if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
     return `its ${err.claim} claim is not valid`;
-  }
-  // No key set holds a key for these (jose: "Unsupported alg value for a JSON Web Key Set"): an
-  // issuer set to sign with a secret (Keycloak's HS256, a legacy Supabase project) issues them.
-  if (err instanceof errors.JOSENotSupported || err instanceof errors.JWKSNoMatchingKey) {
-    if (alg === "none")
-      return "it is not signed (alg none), and only tokens signed with a key the issuer publishes are taken";
-    if (typeof alg === "string" && /^HS\d+$/.test(alg)) {
-      return `it is signed with a shared secret (${alg}), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)`;
-    }
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
     return "it is not signed by any key the issuer publishes";
@@ -532,6 +537,10 @@ export function oauthVerifier(
           `The access token was refused: it is encrypted (a JWE), and only signed JWTs are taken; have the issuer issue JWT access tokens for ${audience} (Auth0 issues encrypted ones for a login that names none of its APIs: create an API of that identifier, and turn on the tenant's Resource Parameter Compatibility Profile)`,
         );
       }
+      // Refused as such before the issuer is asked: one that cannot be reached now would have its
+      // client told to try again, with a token no answer of the issuer admits.
+      const unchecked = uncheckable(header.alg);
+      if (unchecked) throw new InvalidTokenError(`The access token was refused: ${unchecked}`);
       let payload: JWTPayload;
       const options = {
         // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not), whichever was configured.
@@ -570,7 +579,7 @@ export function oauthVerifier(
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw issuerUnavailable(err);
-        const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer, header.alg)}`;
+        const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer)}`;
         // jose checks the claims once the signature holds: then they are the issuer's.
         if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
           throw new CallerRefusedError(why, callerOf(err.payload));
