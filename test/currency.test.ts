@@ -1382,6 +1382,10 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31, the time stamp's date in ${zone}, or 2026-09-01, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
       );
     }
+    // Without a time, a sign and hours after a date are no offset: "+1" may be a day added to it.
+    for (const date of ["2026-03-03 +1", "3. 3. 2026 -1", "2026-03-03 +01"]) {
+      expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague/);
+    }
   });
 
   test("a date with a time in a zone by its name or offset, or with a dotted time, is told the date to send", async () => {

@@ -514,8 +514,9 @@ function withTime(text: string):
   if (/^\d{1,2}\.$/.test(date) && /^\d{1,2}\.\d{2}$/.test(clockTime)) return undefined;
   const offset = zone ? zoneOffset(zone) : undefined;
   const ambiguous = AMBIGUOUS_ZONES.has(zone.toUpperCase());
-  // A word after a date without a time is no zone unless it names one: "3 Mar" is a date.
-  if (!clockTime) return offset === undefined && !ambiguous ? undefined : { date };
+  // A word after a date without a time is no zone unless it names one: "3 Mar" is a date. Nor is a sign and
+  // hours alone (+1), which may be days added to it.
+  if (!clockTime) return (offset === undefined && !ambiguous) || /^[+-]\d{1,2}$/.test(zone) ? undefined : { date };
   if (ambiguous) return { date, ambiguousZone: zone, clockTime };
   if (zone && offset === undefined) return { date, unknownZone: zone };
   const hour = Number(hours);
