@@ -1184,6 +1184,10 @@ describe("cross rates", () => {
     expect(await refused("po 3. 3. 2026")).toBe(
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: po 3. 3. 2026 begins with "po", Czech for "after" (from the day after on), and is read without it: send 2026-03-03',
     );
+    // German "Do" (Donnerstag) without its dot is Thursday where the date is one: 5 March 2026 is.
+    expect(await refused("Do 5. 3. 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Do 5. 3. 2026 begins with "Do", Czech for "until" (the day included) or, as a calendar writes it, for Thursday, and is read without it: send 2026-03-05',
+    );
     expect(
       text(
         await server.call("currency_history", { base: "EUR", symbols: ["CZK"], start: "od 2. 3.", end: "do 3. 3." }),

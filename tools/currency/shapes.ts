@@ -278,9 +278,9 @@ function notADate(
       read = date;
       sendable?.(date, year);
     }).replace(/^must be a date as YYYY-MM-DD/, "");
-    // The weekday it writes too, where the date is one, or no date is read to tell.
+    // The weekday it writes too, where the date read is one.
     const weekdayToo =
-      word.weekday && (!read || weekdayName(read) === word.weekday)
+      word.weekday && read && weekdayName(read) === word.weekday
         ? ` or, as a calendar writes it, for ${word.weekday}`
         : "";
     return `must be a date as YYYY-MM-DD: ${sent} begins with "${preposition}", ${word.meaning}${weekdayToo}, and is read without it${told}`;
@@ -471,11 +471,11 @@ function sendOf(
 
 /**
  * Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays),
- * what each means, and the weekday a Czech calendar writes so.
+ * what each means, and the weekday a calendar writes so: Czech "po" is Monday, German "Do" Thursday.
  */
 const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
   Object.entries({
-    do: { meaning: 'Czech for "until" (the day included)' },
+    do: { meaning: 'Czech for "until" (the day included)', weekday: "Thursday" },
     po: { meaning: 'Czech for "after" (from the day after on)', weekday: "Monday" },
     od: { meaning: 'Czech for "from"' },
   }),
