@@ -597,6 +597,10 @@ function offTheirClocks(name: string, stamp: string, meant: string): string {
 /** Names several zones go by, in upper case, which a time is not read in: the date in Prague may be either's. */
 const AMBIGUOUS_ZONES = new Map<string, { name: string; offset: string }[]>(
   Object.entries({
+    AST: [
+      { name: "Atlantic Standard Time", offset: "-04:00" },
+      { name: "Arabia Standard Time", offset: "+03:00" },
+    ],
     CST: [
       { name: "North American Central Standard Time", offset: "-06:00" },
       { name: "China Standard Time", offset: "+08:00" },
