@@ -1439,6 +1439,8 @@ describe("cross rates", () => {
       ["2026-08-31T25:30:00Z", "25:30:00"],
       ["3 March 2026 13:15 pm", "13:15 pm"],
       ["3 March 2026 13 pm", "13 pm"],
+      // Said before a zone's several meanings, whose offset would not make it one.
+      ["31.08.2026 25:30 CST", "25:30"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has ${time} for its time of day, which no clock shows: send the date meant`,

@@ -517,14 +517,15 @@ function withTime(text: string):
   // A word after a date without a time is no zone unless it names one: "3 Mar" is a date. Nor is a sign and
   // hours alone (+1), which may be days added to it.
   if (!clockTime) return (offset === undefined && !ambiguous) || /^[+-]\d{1,2}$/.test(zone) ? undefined : { date };
-  if (ambiguous) return { date, ambiguousZone: zone, clockTime };
-  if (zone && offset === undefined) return { date, unknownZone: zone };
   const hour = Number(hours);
   // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
   const dayEnd = !half && hour === 24 && Number(minutes) === 0 && Number(seconds) === 0;
+  // Said before its zone, which no offset sent with the same time would mend.
   if (!dayEnd && (Number(minutes) > 59 || Number(seconds) > 59 || (half ? hour < 1 || hour > 12 : hour > 23))) {
     return { date, impossible: clockTime };
   }
+  if (ambiguous) return { date, ambiguousZone: zone, clockTime };
+  if (zone && offset === undefined) return { date, unknownZone: zone };
   const hour24 = dayEnd ? 24 : (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
   const time = `${String(hour24).padStart(2, "0")}:${minutes}:${seconds}`;
   return {
