@@ -1469,9 +1469,15 @@ describe("cross rates", () => {
     expect(await refused("31.08.2026 18:30 CST")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 CST ends in CST, which names more than one time zone: North American Central Standard Time (UTC-06:00) or China Standard Time (UTC+08:00): send its time with the offset meant (18:30 -06:00) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
     );
-    expect(await refused("3 March 2026 10 pm IST")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 March 2026 10 pm IST ends in IST, which names more than one time zone: India Standard Time (UTC+05:30), Israel Standard Time (UTC+02:00) or Irish Standard Time (UTC+01:00): send its time with the offset meant (10 pm +05:30) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
+    expect(await refused("3 March 2026 2 am IST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 March 2026 2 am IST ends in IST, which names more than one time zone: India Standard Time (UTC+05:30), Israel Standard Time (UTC+02:00) or Irish Standard Time (UTC+01:00): send its time with the offset meant (2 am +05:30) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
     );
+    // Where each zone it may name has the same date in Prague, that date is told.
+    for (const date of ["3 March 2026 10 pm IST", "3.3.2026 12:00 CST"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+      );
+    }
     expect(await refused("31.08.2026 18:30 AST")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 31.08.2026 18:30 AST ends in AST, which names more than one time zone: Atlantic Standard Time (UTC-04:00) or Arabia Standard Time (UTC+03:00): send its time with the offset meant (18:30 -04:00) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
     );

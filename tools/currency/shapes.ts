@@ -292,14 +292,6 @@ function notADate(
   if (timed?.impossible) {
     return `must be a date as YYYY-MM-DD: ${sent} has ${timed.impossible} for its time of day, which no clock shows: send the date meant`;
   }
-  if (timed?.ambiguousZone) {
-    const zones = AMBIGUOUS_ZONES.get(timed.ambiguousZone.toUpperCase()) ?? [];
-    const named = zones
-      .map(({ name, offset }) => `${name} (UTC${offset})`)
-      .join(", ")
-      .replace(/, ([^,]*)$/, " or $1");
-    return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.ambiguousZone}, which names more than one time zone: ${named}: send its time with the offset meant (${timed.clockTime} ${zones[0]?.offset}) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant`;
-  }
   if (timed?.unknownZone) {
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
   }
@@ -403,6 +395,18 @@ function notADate(
   if (weekday && !onWeekday(meant)) {
     return `must be a date as YYYY-MM-DD: ${sent} is ${meant}, but that is a ${weekdayName(meant)}, not ${weekday.word}: send the date meant`;
   }
+  // A name several zones go by is told apart only where its zones' times are other days in Prague.
+  const ambiguousZones = (timed?.ambiguousZone && AMBIGUOUS_ZONES.get(timed.ambiguousZone.toUpperCase())) || [];
+  const datesThere = ambiguousZones.map(
+    ({ offset }) => (timed?.time && pragueDateOf(zonedStamp(meant, timed.time, offset), meant)?.there) || meant,
+  );
+  if (timed?.ambiguousZone && datesThere.some((there) => there !== meant)) {
+    const named = ambiguousZones
+      .map(({ name, offset }) => `${name} (UTC${offset})`)
+      .join(", ")
+      .replace(/, ([^,]*)$/, " or $1");
+    return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.ambiguousZone}, which names more than one time zone: ${named}: send its time with the offset meant (${timed.clockTime} ${ambiguousZones[0]?.offset}) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant`;
+  }
   const refused = ahead(meant);
   // A time stamp, as ISO 8601 writes it or a date and a time in a zone (Tue, 01 Dec 2026 05:00:00 +1400).
   const zoned = timed?.time && timed.zone && zonedStamp(meant, timed.time, timed.zone);
@@ -489,7 +493,8 @@ const DATE_TEXT_MAX = 80;
  * 10:15 pm", "03 Mar 2026 10:00:00 GMT", "3. 3. 2026 10.15", "3. März 2026, 10:15 Uhr", "10:15 hrs"), or by a zone alone ("2026-03-03 CET"): the date,
  * the time as HH:MM:SS, and its zone where one is written: an offset (+01:00, +1, GMT+2), a name of one (CET, EST)
  * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, a zone not known `unknownZone`,
- * as neither can say the date in Prague. A time stamp as ISO 8601 writes it is read as one elsewhere.
+ * as neither can say the date in Prague; a name several zones go by (CST) is `ambiguousZone`, its time read, as
+ * their dates in Prague may agree. A time stamp as ISO 8601 writes it is read as one elsewhere.
  */
 function withTime(text: string):
   | {
@@ -524,13 +529,13 @@ function withTime(text: string):
   if (!dayEnd && (Number(minutes) > 59 || Number(seconds) > 59 || (half ? hour < 1 || hour > 12 : hour > 23))) {
     return { date, impossible: clockTime };
   }
-  if (ambiguous) return { date, ambiguousZone: zone, clockTime };
-  if (zone && offset === undefined) return { date, unknownZone: zone };
+  if (zone && offset === undefined && !ambiguous) return { date, unknownZone: zone };
   const hour24 = dayEnd ? 24 : (hour % (half ? 12 : 24)) + (half.toLowerCase() === "p" ? 12 : 0);
   const time = `${String(hour24).padStart(2, "0")}:${minutes}:${seconds}`;
   return {
     date,
     time,
+    ...(ambiguous && { ambiguousZone: zone, clockTime }),
     ...(offset !== undefined && { zone: offset }),
     ...(ZONE_NAMES.has(zone.toUpperCase()) && { zoneWord: zone }),
   };
@@ -595,7 +600,7 @@ function offTheirClocks(name: string, stamp: string, meant: string): string {
   return `; ${name} is UTC${offset}, but Prague and Frankfurt keep ${time} (UTC+${String(kept / 60).padStart(2, "0")}:00) then: where the time is on their clocks, its date there is ${meant}`;
 }
 
-/** Names several zones go by, in upper case, which a time is not read in: the date in Prague may be either's. */
+/** Names several zones go by, in upper case: a time in one is told its date in Prague only where each gives the same. */
 const AMBIGUOUS_ZONES = new Map<string, { name: string; offset: string }[]>(
   Object.entries({
     AST: [
