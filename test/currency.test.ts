@@ -1283,6 +1283,10 @@ describe("cross rates", () => {
       "March 1–5, 2026",
       // As Czech writes it, "until" between them.
       "1. 3. do 5. 3. 2026",
+      // Without spaces, as often typed: the year after the last end's dot is the first's too.
+      "1.3.–5.3.2026",
+      "01.03.-05.03.2026",
+      "1.3. do 5.3.2026",
       // Its ends in either order: the range is the days between them.
       "2026-03-05/2026-03-01",
     ]) {

@@ -436,7 +436,7 @@ function rangeGiven(text: string): [string, string] | undefined {
   const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/.exec(text) ?? [];
   if (isoFrom && isoTo) return [isoFrom, isoTo];
   const [, from = "", to = ""] =
-    /^(\d{1,2}\.)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
+    /^(\d{1,2}\.(?:\s?\d{1,2}\.)?)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
     /^([^–—]*?\d[^–—]*?)\s*(?:[–—]|\.\.\.?|\s-\s|\s+(?:to|until|till|through|bis|až|do)\s+)\s*(\d.*|\p{L}.*\d.*)$/iu.exec(
       text,
     ) ??
@@ -450,8 +450,8 @@ function rangeGiven(text: string): [string, string] | undefined {
   const [, month, firstDay] = /^(\p{L}{3,}\.?)\s+(\d{1,2})$/u.exec(from) ?? [];
   const [, lastDay, yearAfter] = /^(\d{1,2}),?\s+(\d{4})$/.exec(to) ?? [];
   if (month && lastDay) return [`${month} ${firstDay}, ${yearAfter}`, `${month} ${lastDay}, ${yearAfter}`];
-  // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1 March to 5 March 2026.
-  const [, year] = /\s(\d{4})$/.exec(to) ?? [];
+  // A first end without a year has the last's: 1. 3. – 5. 3. 2026, 1.3.–5.3.2026, 1 March to 5 March 2026.
+  const [, year] = /[\s.](\d{4})$/.exec(to) ?? [];
   return [year && !/\d{4}/.test(from) ? `${from} ${year}` : from, to];
 }
 
