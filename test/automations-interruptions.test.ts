@@ -261,6 +261,9 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
  * other's own (30 s) outlasts any late renewal. `wake` wakes the frozen one once its own (real)
  * clock is past its lease too; `stop` ends it and closes the other.
  */
+// Two built servers, one frozen and woken: on a busy machine their starts alone take many seconds.
+const FROZEN_TEST_MS = 60_000;
+
 async function frozenAndOther(freezes: (req: SeenRequest) => boolean) {
   const leaseMs = 3_000;
   const lease = { WAITER_AUTOMATION_LEASE_SECONDS: String(leaseMs / 1000) };
@@ -302,58 +305,66 @@ async function frozenAndOther(freezes: (req: SeenRequest) => boolean) {
   };
 }
 
-test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
-  // The shop records the payment while the process that asked for it is frozen, its answer waiting.
-  const { frozen, other, wake, stop } = await frozenAndOther((req) => req.method === "PUT");
-  const sent = telegram.delivered.length;
-  try {
-    const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
-    await other();
-    // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
-    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
-    expect(telegram.delivered.length - sent).toBe(1);
-    await wake();
-    // Woken, it has the shop's answer, and its lease timer finds the lease another's.
-    await expect.poll(() => frozen.stderr()).toMatch(/another waiter took over their lease/);
-    await expect
-      .poll(() => frozen.stderr())
-      .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(telegram.delivered.length - sent).toBe(1);
-    const [run] = await runsOf(event.id);
-    expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
-  } finally {
-    await stop();
-  }
-});
+test(
+  "a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once",
+  async () => {
+    // The shop records the payment while the process that asked for it is frozen, its answer waiting.
+    const { frozen, other, wake, stop } = await frozenAndOther((req) => req.method === "PUT");
+    const sent = telegram.delivered.length;
+    try {
+      const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
+      await other();
+      // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
+      expect(telegram.delivered.length - sent).toBe(1);
+      await wake();
+      // Woken, it has the shop's answer, and its lease timer finds the lease another's.
+      await expect.poll(() => frozen.stderr()).toMatch(/another waiter took over their lease/);
+      await expect
+        .poll(() => frozen.stderr())
+        .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(telegram.delivered.length - sent).toBe(1);
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+    } finally {
+      await stop();
+    }
+  },
+  FROZEN_TEST_MS,
+);
 
-test("a waiter frozen past its lease as it reads the order sends no change once it wakes: the order is paid once, by the waiter that took the run up", async () => {
-  // The shop answers the order's read while the process that asked for it is frozen, the answer
-  // (the order still pending) waiting for it.
-  const { frozen, other, wake, stop } = await frozenAndOther(
-    (req) => req.method === "GET" && req.path.endsWith(`/orders/${O.pending1999}`),
-  );
-  const sent = telegram.delivered.length;
-  const changes = () => woo.requests.filter((r) => r.method === "PUT" && r.path.endsWith(`/orders/${O.pending1999}`));
-  const before = changes().length;
-  try {
-    const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen_reading");
-    await other();
-    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
-    expect(changes().length - before).toBe(1);
-    await wake();
-    await expect
-      .poll(() => frozen.stderr())
-      .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    expect(changes().length - before).toBe(1);
-    expect(telegram.delivered.length - sent).toBe(1);
-    const [run] = await runsOf(event.id);
-    expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
-  } finally {
-    await stop();
-  }
-});
+test(
+  "a waiter frozen past its lease as it reads the order sends no change once it wakes: the order is paid once, by the waiter that took the run up",
+  async () => {
+    // The shop answers the order's read while the process that asked for it is frozen, the answer
+    // (the order still pending) waiting for it.
+    const { frozen, other, wake, stop } = await frozenAndOther(
+      (req) => req.method === "GET" && req.path.endsWith(`/orders/${O.pending1999}`),
+    );
+    const sent = telegram.delivered.length;
+    const changes = () => woo.requests.filter((r) => r.method === "PUT" && r.path.endsWith(`/orders/${O.pending1999}`));
+    const before = changes().length;
+    try {
+      const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen_reading");
+      await other();
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
+      expect(changes().length - before).toBe(1);
+      await wake();
+      await expect
+        .poll(() => frozen.stderr())
+        .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(changes().length - before).toBe(1);
+      expect(telegram.delivered.length - sent).toBe(1);
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+    } finally {
+      await stop();
+    }
+  },
+  FROZEN_TEST_MS,
+);
 
 describe("on a full disk", () => {
   /**

@@ -150,7 +150,7 @@ const deliveryOf = (result: Awaited<ReturnType<Client["callTool"]>>) =>
 describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas on one database", () => {
   beforeAll(async () => {
     server = await startPostgres();
-  }, 30_000);
+  }, 60_000);
   const proxies: ChildProcess[] = [];
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
@@ -241,7 +241,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     });
     expect(gone.statusCode).toBe(404);
     await gone.body.dump();
-  }, 30_000);
+  }, 60_000);
 
   test("a call whose replica is killed is told its answer is lost as soon as its client comes back to the other", async () => {
     const url = await freshDatabaseUrl();
@@ -278,7 +278,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     // there is nothing more (204), which it does not come back from.
     await expect.poll(() => resumed.at(-1)).toMatch(/ 204$/);
     expect(resumed).toEqual([expect.stringMatching(/^b .* 200$/), expect.stringMatching(/^b .* 204$/)]);
-  }, 30_000);
+  }, 60_000);
 
   test("another replica answers a session only for the token that opened it, and after that one stopped", async () => {
     const url = await freshDatabaseUrl();
@@ -331,7 +331,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     a.child.kill("SIGTERM");
     expect(await a.exited).toBe(0);
     expect((await listAs(tokens.OPS_TOKEN)).status).toBe(200);
-  }, 30_000);
+  }, 60_000);
 
   const sites = [
     {
@@ -421,7 +421,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         expect(await post(base, "failover", "after.failover")).toBe(200);
         expect(deliveryOf(await waiting)).toBe("failover");
       },
-      30_000,
+      60_000,
     );
   }
 
@@ -542,7 +542,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         await app.close();
       }
     }
-  }, 30_000);
+  }, 60_000);
 
   test("a PostgreSQL restart mid-burst: senders told to retry, nothing lost or stored twice, waits still woken", async () => {
     const url = await freshDatabaseUrl();
