@@ -1132,7 +1132,13 @@ export function eventsToolset(
                 oldestFirst: true,
               });
               const first = page.find((event) => !answered?.has(event.seq));
-              if (!first) return undefined;
+              if (!first) {
+                // A page of the session gave the rest while this read ran: read on past them.
+                const last = page.at(-1);
+                if (page.length <= given || !last) return undefined;
+                from = last.seq;
+                continue;
+              }
               const whole = await store.get(first.id);
               if (whole) return whole;
               // Dropped since.

@@ -3340,6 +3340,56 @@ test("a cut wait's start passes over the many events a page of more events gave 
   expect(reads.reduce((sum, read) => sum + read.mock.calls.length, 0)).toBeLessThanOrEqual(5);
 });
 
+test("a cut wait's start passes over the events a page gives while it reads past those given, and answers the next at once", async () => {
+  const { store, client, call } = await served();
+  const looks = vi.spyOn(store, "firstAfter");
+  const stop = new AbortController();
+  const cancelled = client.callTool(
+    { name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } },
+    undefined,
+    {
+      signal: stop.signal,
+    },
+  );
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  stop.abort("the user stopped it");
+  await expect(cancelled).rejects.toThrow();
+  const paid = [];
+  for (let i = 0; i < 3; i++) paid.push(await addTrial(store, `paid ${i}`, "{}", "order.paid"));
+  expect((await call("events_list", { before: paid[1]?.id, limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: paid[0]?.id }],
+  });
+  // The wait's read past the one given sees the next two; a page lists the second of them before it answers.
+  const list = store.list.bind(store);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let reading = () => {};
+  const read = new Promise<void>((resolve) => {
+    reading = resolve;
+  });
+  vi.spyOn(store, "list").mockImplementation(async (filter, page) => {
+    const events = await list(filter, page);
+    if (page.oldestFirst) {
+      reading();
+      await released;
+    }
+    return events;
+  });
+  onTestFinished(release);
+  const latest = vi.spyOn(store, "latestSeq");
+  const waiting = call("events_wait", { type: "order.paid", timeout_s: 5 });
+  await read;
+  expect((await call("events_list", { before: paid[2]?.id, limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: paid[1]?.id }],
+  });
+  latest.mockClear();
+  release();
+  expect((await waiting).structuredContent).toMatchObject({ timed_out: false, event: { id: paid[2]?.id } });
+  // Found by its look, not by the look once its time ran out.
+  expect(latest).not.toHaveBeenCalled();
+});
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
