@@ -775,6 +775,24 @@ describe("retries", () => {
     expect(await api.json(any, "/limited/hour/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a write's wait after the clock was set back past a hold holds reads for what it asks", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push(json(429, '{"message":"hourly limit reached"}', { "retry-after": "60" }));
+    expect((await failure(api.json(any, "/limited/hour", {}, call(3_000)))).retryAfter).toBe(60);
+    // NTP sets back a clock that ran an hour ahead: the hold was heard at a time still to come.
+    setClock("2026-11-30T08:00:00Z");
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "600" }));
+    const write = await failure(api.json(any, "/orders", { method: "POST", body: "{}" }, call(3_000)));
+    expect(write.retryAfter).toBe(600);
+    setClock("2026-11-30T08:05:00Z");
+    const held = await failure(api.json(any, "/limited/after", {}, call(3_000)));
+    expect(held.message).toMatch(
+      /^Test API answered 429 "slow down": it is rate-limiting waiter; try again in (29\d|30\d) s\.$/,
+    );
+    expect(fake.count("/limited/after")).toBe(0);
+  });
+
   test("a write the upstream takes while reads are held ends the hold: it is answering again", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

@@ -210,7 +210,8 @@ export class HttpClient {
     const began = clock.now();
     const heldBefore = () => (this.#waits.get(account)?.at ?? began) <= began;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
-      const known = this.#waits.get(ownWait);
+      // One over, or heard at a time still to come (a clock set back), is none.
+      const known = this.#holding(ownWait)?.wait;
       // The later end stands; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
       if (!known || newer || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
