@@ -1119,30 +1119,38 @@ export function eventsToolset(
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
           /** The oldest match after `from`, past those the session was given already where this one resumed. */
           const firstAfter = async (from: number): Promise<StoredEvent | undefined> => {
-            const answered = resumed === undefined || !call.session ? undefined : answeredEvents.get(call.session);
+            // Asked anew after each read: a page of the session may give events while one runs.
+            const given = () => (resumed === undefined || !call.session ? undefined : answeredEvents.get(call.session));
             for (;;) {
-              const given = answered ? [...answered].filter((seq) => seq > from).length : 0;
-              if (given === 0) return store.firstAfter(filter, from);
-              // One more than were given, in one read, not one read each (a round trip to a PostgreSQL
-              // store apiece): past those given, or all there are.
-              const page = await store.list(filter, {
-                after: from,
-                limit: given + 1,
-                bodies: false,
-                oldestFirst: true,
-              });
-              const first = page.find((event) => !answered?.has(event.seq));
-              if (!first) {
-                // A page of the session gave the rest while this read ran: read on past them.
-                const last = page.at(-1);
-                if (page.length <= given || !last) return undefined;
-                from = last.seq;
-                continue;
+              const count = [...(given() ?? [])].filter((seq) => seq > from).length;
+              let found: StoredEvent | undefined;
+              if (count === 0) found = await store.firstAfter(filter, from);
+              else {
+                // One more than were given, in one read, not one read each (a round trip to a PostgreSQL
+                // store apiece): past those given, or all there are.
+                const page = await store.list(filter, {
+                  after: from,
+                  limit: count + 1,
+                  bodies: false,
+                  oldestFirst: true,
+                });
+                const first = page.find((event) => !given()?.has(event.seq));
+                if (!first) {
+                  // A page of the session gave the rest while this read ran: read on past them.
+                  const last = page.at(-1);
+                  if (page.length <= count || !last) return undefined;
+                  from = last.seq;
+                  continue;
+                }
+                found = await store.get(first.id);
+                if (!found) {
+                  // Dropped since.
+                  from = first.seq;
+                  continue;
+                }
               }
-              const whole = await store.get(first.id);
-              if (whole) return whole;
-              // Dropped since.
-              from = first.seq;
+              if (!found || !given()?.has(found.seq)) return found;
+              from = found.seq;
             }
           };
           /**

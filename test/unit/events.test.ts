@@ -3390,6 +3390,48 @@ test("a cut wait's start passes over the events a page gives while it reads past
   // Found by its look, not by the look once its time ran out.
   expect(latest).not.toHaveBeenCalled();
 });
+
+test("a cut wait's start does not answer again an event a page gives while the wait reads it", async () => {
+  const { store, client, call } = await served();
+  const looks = vi.spyOn(store, "firstAfter");
+  const stop = new AbortController();
+  const cancelled = client.callTool(
+    { name: "events_wait", arguments: { type: "order.paid", timeout_s: 5 } },
+    undefined,
+    {
+      signal: stop.signal,
+    },
+  );
+  await vi.waitFor(() => expect(looks).toHaveBeenCalled());
+  stop.abort("the user stopped it");
+  await expect(cancelled).rejects.toThrow();
+  const listed = await addTrial(store, "listed", "{}", "order.paid");
+  const next = await addTrial(store, "next", "{}", "order.paid");
+  // The wait's read finds the first; a page lists it before the wait answers.
+  const firstAfter = store.firstAfter.bind(store);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let reading = () => {};
+  const read = new Promise<void>((resolve) => {
+    reading = resolve;
+  });
+  looks.mockImplementationOnce(async (...args) => {
+    const found = await firstAfter(...args);
+    reading();
+    await released;
+    return found;
+  });
+  onTestFinished(release);
+  const waiting = call("events_wait", { type: "order.paid", timeout_s: 5 });
+  await read;
+  expect((await call("events_list", { before: next.id, limit: 1 })).structuredContent).toMatchObject({
+    events: [{ id: listed.id }],
+  });
+  release();
+  expect((await waiting).structuredContent).toMatchObject({ timed_out: false, event: { id: next.id } });
+});
 test("the wait after one its client cut answers no event events_list gave meanwhile, with its cursor", async () => {
   const { store, client, call } = await served();
   await addTrial(store, "before");
