@@ -805,6 +805,24 @@ describe("retries", () => {
     expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a write the upstream takes ends the hold of the account's reads, not that of a read held alone", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push(json(503, '{"message":"settings busy"}', { "retry-after": "120" }));
+    expect((await failure(api.json(any, "/settings/general", { aside: true }, call(3_000)))).retryAfter).toBe(120);
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "300" }));
+    expect((await failure(api.json(any, "/orders/1", {}, call(3_000)))).retryAfter).toBe(300);
+    setClock("2026-11-30T08:00:10Z");
+    expect(await api.json(any, "/orders", { method: "POST", body: "{}" }, call(3_000))).toMatchObject({
+      n: expect.any(Number),
+    });
+    expect(await api.json(any, "/orders/2", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+    // Its route may still refuse: it is asked again when its own wait is over.
+    const held = await failure(api.json(any, "/settings/general", { aside: true }, call(3_000)));
+    expect(held.message).toMatch(/^Test API answered 503 "settings busy": .*try again in 11\d s\.$/);
+    expect(fake.count("/settings/general")).toBe(1);
+  });
+
   test("writes sent before reads were held leave the hold as it is, whatever they are answered after it", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });
