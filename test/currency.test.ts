@@ -1195,6 +1195,19 @@ describe("cross rates", () => {
     ).toBe(
       'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: od 2. 3. begins with "od", Czech for "from", and is read without it: 2. 3. has no year: send 2026-03-02, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant; end: must be a date as YYYY-MM-DD: do 3. 3. begins with "do", Czech for "until" (the day included), and is read without it: 3. 3. has no year: send 2026-03-03, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant',
     );
+    // English and German words before a date are said as the Czech ones are, the date read without them.
+    for (const [date, word, meaning] of [
+      ["from 3 March 2026", "from", 'English for "from"'],
+      ["until 3 March 2026", "until", 'English for "until" (the day included)'],
+      ["after 3 March 2026", "after", 'English for "after" (from the day after on)'],
+      ["before 3 March 2026", "before", 'English for "before" (the day not included)'],
+      ["ab 3. 3. 2026", "ab", 'German for "from"'],
+      ["bis 3. 3. 2026", "bis", 'German for "until" (the day included)'],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} begins with "${word}", ${meaning}, and is read without it: send 2026-03-03`,
+      );
+    }
     expect(await refused("do zítřka 2")).toMatch(
       /: date: must be a date as YYYY-MM-DD: do zítřka 2 begins with "do", Czech for "until" \(the day included\), and is read without it; today is 2026-11-30 in Prague/,
     );
@@ -1313,6 +1326,16 @@ describe("cross rates", () => {
     expect(await refused("od 1. 3. do 5. 3. 2026")).toBe(
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: od 1. 3. do 5. 3. 2026 begins with "od", Czech for "from", and is read without it: 1. 3. do 5. 3. 2026 is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05',
     );
+    // "from" and German "vom" before one are said and left out too.
+    for (const [date, word, meaning, rest] of [
+      ["from 1 March to 5 March 2026", "from", 'English for "from"', "1 March to 5 March 2026"],
+      ["vom 1. 3. bis 5. 3. 2026", "vom", 'German for "from"', "1. 3. bis 5. 3. 2026"],
+      ["von 1. 3. bis 5. 3. 2026", "von", 'German for "from"', "1. 3. bis 5. 3. 2026"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} begins with "${word}", ${meaning}, and is read without it: ${rest} is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,
+      );
+    }
     // A time after a date is no range's end; nor is a range told by ends not read as dates to send: without a
     // year, or not begun.
     for (const date of ["1. 3. 2026 - 10:15", "1.–5. 3.", "1.–31. 12. 2026", "2026-11-01/2026-12-31"]) {

@@ -270,7 +270,7 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
-  const [, preposition = "", afterIt = ""] = /^(do|po|od)\s+(.*\d.*)$/iu.exec(short) ?? [];
+  const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
   if (word) {
     let read: string | undefined;
@@ -474,14 +474,22 @@ function sendOf(
 }
 
 /**
- * Czech words a date is said with in a range, before it without a dot (with one, "po." and "do." are weekdays),
- * what each means, and the weekday a calendar writes so: Czech "po" is Monday, German "Do" Thursday.
+ * Czech, English and German words a date is said with in a range, before it without a dot (with one, "po." and
+ * "do." are weekdays), what each means, and the weekday a calendar writes so: Czech "po" is Monday, German "Do" Thursday.
  */
 const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
   Object.entries({
     do: { meaning: 'Czech for "until" (the day included)', weekday: "Thursday" },
     po: { meaning: 'Czech for "after" (from the day after on)', weekday: "Monday" },
     od: { meaning: 'Czech for "from"' },
+    from: { meaning: 'English for "from"' },
+    until: { meaning: 'English for "until" (the day included)' },
+    after: { meaning: 'English for "after" (from the day after on)' },
+    before: { meaning: 'English for "before" (the day not included)' },
+    ab: { meaning: 'German for "from"' },
+    vom: { meaning: 'German for "from"' },
+    von: { meaning: 'German for "from"' },
+    bis: { meaning: 'German for "until" (the day included)' },
   }),
 );
 
