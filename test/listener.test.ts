@@ -3511,6 +3511,19 @@ describe("Host and Origin", () => {
     for (const line of said) expect(line).not.toMatch(/[\u0080-\u009f\u2028\u2029]/);
   });
 
+  test("a delivery to a path whose source name is not percent-encoded right is answered as one to an unknown source", async () => {
+    const lines: string[] = [];
+    const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const host = `127.0.0.1:${port}`;
+    expect(await send(port, { path: "/webhooks/%ZZ", host, body: "{}" })).toMatchObject({
+      status: 404,
+      body: { error: 'unknown webhook source "%ZZ"' },
+    });
+    expect(lines.filter((line) => line.includes("webhook listener refused"))).toEqual([
+      expect.stringMatching(/no source is named "%ZZ" \(the sources: erp, trial\)\n$/),
+    ]);
+  });
+
   test("a delivery to a misspelt source's path names the source meant in a line of its own though a stranger's unknown paths came first, and its answer the path meant alone", async () => {
     const lines: string[] = [];
     const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));

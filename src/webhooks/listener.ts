@@ -530,6 +530,18 @@ export function listenerApp(parts: ListenerParts): {
       });
       return;
     }
+    // A source name that is not percent-encoded right (/webhooks/%ZZ) names no source: express
+    // refuses it before the route's own 404 for an unknown source could.
+    const undecoded = err instanceof URIError ? /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1] : undefined;
+    if (undecoded !== undefined) {
+      refuse(req, res, {
+        status: 404,
+        reason: "unknown source",
+        error: `unknown webhook source "${undecoded}"`,
+        said: `no source is named ${quote(undecoded)} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
+      });
+      return;
+    }
     if (err.status && err.status >= 400 && err.status < 500) {
       refuse(req, res, {
         status: err.status,
