@@ -2527,6 +2527,32 @@ describe("resumption", () => {
     }
   });
 
+  test("a stream opened again with a Last-Event-ID waiter never sent is told what the header holds, also while waiter stops", async () => {
+    const served = await servedWithErp();
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      const reopen = async (lastId: string) => {
+        const answer = await request(`${served.url}/mcp`, {
+          method: "GET",
+          headers: { accept: "text/event-stream", ...inSession, "last-event-id": lastId },
+        });
+        return { status: answer.statusCode, body: (await answer.body.json()) as { error: { message: string } } };
+      };
+      const told = expect.objectContaining({
+        status: 400,
+        body: expect.objectContaining({
+          error: expect.objectContaining({ message: expect.stringContaining("Last-Event-ID") }),
+        }),
+      });
+      expect(await reopen("garbage")).toEqual(told);
+      expect((await reopen(":1")).body.error.message).toMatch(/without it .*afresh/);
+      served.sessions.endStreams();
+      expect(await reopen("garbage")).toEqual(told);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a wait whose stream drops after its event id, its answer come back for, is not waited on again", async () => {
     const served = await servedWithErp();
     try {

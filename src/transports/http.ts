@@ -31,6 +31,8 @@ import {
   answersLost,
   endCancelled,
   endHeldStream,
+  NO_SUCH_EVENT_ID,
+  namesStream,
   nameWhereItStands,
   notificationsUnread,
   opensStream,
@@ -471,6 +473,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return;
     }
     const lastId = req.headers["last-event-id"];
+    if (req.method === "GET" && typeof lastId === "string" && opensStream(req) && !namesStream(lastId)) {
+      rpcError(res, 400, -32000, NO_SUCH_EVENT_ID);
+      return;
+    }
     // A GET the transport would refuse (no event stream in Accept, a protocol version it does not
     // speak) is left to it to refuse, as MCP has it, whatever stream it names.
     if (

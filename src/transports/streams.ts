@@ -198,6 +198,13 @@ function streamOf(lastId: string | undefined): StreamId {
   return lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
 }
 
+/** Whether a Last-Event-ID names a stream, as every event id waiter sends does: the SDK's transport refuses one that does not. */
+export const namesStream = (lastId: string) => lastId.lastIndexOf(":") > 0;
+
+/** What a GET whose Last-Event-ID names no stream is told, with 400. */
+export const NO_SUCH_EVENT_ID =
+  "Bad Request: the Last-Event-ID header names no event waiter sent: it holds the id of the last event the client heard on the stream, as waiter sent it (the event's id: line); open the stream again without it to start the session's notification stream afresh";
+
 /** Whether a GET comes back to a call's stream, which carries the call's answer, rather than to the notification stream. */
 export function resumesCall(lastId: string | undefined): boolean {
   return streamOf(lastId) !== NOTIFICATION_STREAM;
