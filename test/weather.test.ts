@@ -343,6 +343,10 @@ describe(`at ${AFTERNOON}`, () => {
           `exist, none of them in a country or region the geocoder knows as "${unknown}" (it knows countries by their English names and two-letter codes, regions by their English names): ${listed}.`,
         );
       }
+      // A country's three letters are named in the two the geocoder knows, as they are without the comma.
+      expect(data<{ note: string }>(await server.call("weather_geocode", { name: "Ostrava, CZE" })).note).toMatch(
+        /\. "CZE" is the three-letter code of the country the geocoder knows as "CZ": send "Ostrava, CZ", or "Ostrava" if "CZE" is an airport's code\./,
+      );
       const coded = await server.call("weather_geocode", { name: "Atlantis", country_code: "GR" });
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
       // Searched for in one country, a place is not said to be nowhere.

@@ -146,6 +146,13 @@ export function geocoder(api: Upstream) {
     const unknown = unmatched.filter(
       (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isKnownRegion(part),
     );
+    // A country's three-letter code ("CZE"), named in the two letters the geocoder knows, as without the comma.
+    const threeLetters = unknown.find((part) => ALPHA_3[part.toUpperCase()]) ?? "";
+    const twoLetters = ALPHA_3[threeLetters.toUpperCase()];
+    const send = [name, ...parts.map((part) => (part === threeLetters ? twoLetters : part))].join(", ");
+    const alpha3 = twoLetters
+      ? ` ${quote(threeLetters)} is the three-letter code of the country the geocoder knows as ${quote(twoLetters)}: send ${quote(send)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
+      : "";
     // Named where the qualifier has more than the part that failed.
     const where = parts.length > 1 && words ? quote(words) : "";
     // The geocoder lists a few of a town's postal codes: one not listed may well be the town's.
@@ -155,7 +162,7 @@ export function geocoder(api: Upstream) {
         : code
           ? ` Places called ${quote(name)} were found, but ${where ? `none in ${where}, and ` : ""}the geocoder lists none with ${parts.length > 1 ? `the postal code ${quote(code)}` : "that postal code"} (it knows few), so name it by its country code or region instead: ${listed}.`
           : unknown.length
-            ? ` Places called ${quote(name)} exist, none of them in a country or region the geocoder knows as ${quote(unknown.join(", "))} (it knows countries by their English names and two-letter codes, regions by their English names): ${listed}.`
+            ? ` Places called ${quote(name)} exist, none of them in a country or region the geocoder knows as ${quote(unknown.join(", "))} (it knows countries by their English names and two-letter codes, regions by their English names): ${listed}.${alpha3}`
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
