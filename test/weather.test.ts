@@ -2496,6 +2496,16 @@ describe(`at ${AFTERNOON}`, () => {
           `${centre}: send the name of the stop meant in \`place\`, such as its destination, "Bar 100%".`,
         ],
         ["https://www.google.com/maps/dir///@49.9,16.4,8z", `${centre}: send the name of the stop meant in \`place\`.`],
+        // A destination left empty is none chosen yet: the start before it is no destination.
+        [
+          "https://www.google.com/maps/dir/Ostrava//@49.8,18.2,12z",
+          `${centre}: send the name of the stop meant in \`place\`.`,
+        ],
+        // A slash that ends the path is no stop left empty.
+        [
+          "https://www.google.com/maps/dir/Ostrava/Praha/",
+          `${directions}: send the name of the stop meant in \`place\`, such as its destination, "Praha".`,
+        ],
       ] as const) {
         expect(text(await server.call("weather_current", { place: link })), link).toMatch(
           new RegExp(`^\`place\` ".*" ${send.replace(/[.()?+]/g, "\\$&")}$`),

@@ -909,8 +909,9 @@ function linkedPlaceName(text: string): string | undefined {
 
 /**
  * A Google Maps directions link, pasted, and its destination, the last stop: in its path ("/maps/dir/Ostrava/Praha/@…",
- * "/dir/49.83,18.28/50.08,14.42/@…", a stop left empty for the device's own place) or, as Maps URLs build one,
- * "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the centre of the route's map, `centre`.
+ * "/dir/49.83,18.28/50.08,14.42/@…", a start left empty for the device's own place, a destination left empty one not
+ * chosen yet) or, as Maps URLs build one, "/maps/dir/?api=1&destination=…", a name or coordinates; its "/@" is the
+ * centre of the route's map, `centre`.
  * Or Bing Maps' route, "rtp=adr.Ostrava~pos.50.08_14.42_Praha", its stops apart by a tilde, and its map's "cp".
  */
 function directionsLink(text: string): { destination?: Coordinates; name?: string; centre?: string } | undefined {
@@ -921,7 +922,10 @@ function directionsLink(text: string): { destination?: Coordinates; name?: strin
   const decoded = (part: string) => oneLine(percentDecoded(part.replaceAll("+", " "))).trim();
   const parts = url.pathname.slice("/maps/dir/".length).split("/");
   const centre = parts.some((part) => part.startsWith("@")) ? "/@" : undefined;
-  const stops = parts.filter((part) => part && !part.startsWith("@") && !part.startsWith("data=")).map(decoded);
+  // The stops are the parts before the map's; each in its place, one left empty too: "/maps/dir/Ostrava//@…" has
+  // no destination chosen yet. Only a slash that ends the path after them is none.
+  const end = parts.findIndex((part) => part.startsWith("@") || part.startsWith("data="));
+  const stops = (end < 0 ? parts.slice(0, parts.at(-1) === "" ? -1 : undefined) : parts.slice(0, end)).map(decoded);
   const last = url.searchParams.get("destination")?.trim() || stops.at(-1);
   if (!last) return { centre };
   const destination = bare(last);
