@@ -2785,14 +2785,75 @@ describe("resumption", () => {
       setClock(clock.now() + 60_000);
       await event(2);
       const second = await start();
-      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, (events) =>
-        events.some((e) => e.data.includes("notifications/resources/list_changed")),
+      const back = readStream(
+        `${second.url}/mcp`,
+        { ...stream, "last-event-id": lastId },
+        (events) => updates(events) >= 2,
       );
       await expect.poll(() => second.sessions.streams()).toBe(1);
-      // One more, with the client back: the stream ends once it has been told the list changed.
+      // One more, with the client back: the stream ends once it has been told of both.
       await event(3);
       expect(updates(await back)).toBe(2);
       await second.stop();
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a client back after a restart is told the resource list changed when events were stored while no server held its session", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const event = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `unsubscribed-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    const listChanges = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/list_changed")).length;
+    try {
+      const first = await start();
+      // Subscribed to nothing: each event stored is a resource, and the list of them changes.
+      const opened = await initializeAt(first.url);
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      const initialized = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+        headers: { ...mcpHeaders, ...stream, accept: mcpHeaders.accept },
+      });
+      await initialized.body.dump();
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => listChanges(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await event(1);
+      const lastId = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      setClock(clock.now() + 60_000);
+      await event(2);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      // The stop ends the stream, after what the session's new copy sent before its client was back.
+      await second.stop();
+      expect(listChanges(await back)).toBe(1);
     } finally {
       await app.close();
     }

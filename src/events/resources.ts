@@ -135,8 +135,9 @@ export interface EventResources {
   /** Stops the notifications. */
   stop(): void;
   /**
-   * Tells a client subscribed to the recent events that they changed where events were stored
-   * since `at`: while no server held its session (stopped, or left to the store), none told it.
+   * Tells a client that the list of resources changed, and one subscribed to the recent events that
+   * they did, where events were stored since `at`: while no server held its session (stopped, or
+   * left to the store), none told it.
    */
   missedSince(at: number): Promise<void>;
 }
@@ -459,9 +460,10 @@ export function registerEventResources(
       clearTimeout(listWindow);
     },
     async missedSince(at) {
-      if (!held.has(RECENT_URI)) return;
       const [newest] = await store.list({}, { limit: 1, bodies: false }).catch(() => []);
-      if (newest && Date.parse(newest.receivedAt) > at) notify([RECENT_URI]);
+      if (!newest || Date.parse(newest.receivedAt) <= at) return;
+      notify([RECENT_URI]);
+      listChanged();
     },
   };
 }
