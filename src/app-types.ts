@@ -35,8 +35,8 @@ export interface Session {
   lost(request: RequestId): void;
   /**
    * Tells its client what it subscribed to that changed since `at`, while no server held the
-   * session (a restart, or a copy left to the store): the list of resources and the recent events,
-   * where some were stored.
+   * session (a restart, or a copy left to the store): the list of resources and the recent events
+   * where some were stored, the events acknowledged or dropped.
    */
   missedSince(at: number): Promise<void>;
   /** Stops the session's event notifications and closes its server. */

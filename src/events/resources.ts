@@ -135,9 +135,9 @@ export interface EventResources {
   /** Stops the notifications. */
   stop(): void;
   /**
-   * Tells a client that the list of resources changed, and one subscribed to the recent events that
-   * they did, where events were stored since `at`: while no server held its session (stopped, or
-   * left to the store), none told it.
+   * Tells a client what changed since `at`, while no server held its session (stopped, or left to
+   * the store), which none told it: the list of resources where events were stored, and what it
+   * subscribed to of the recent events and the events acknowledged or dropped.
    */
   missedSince(at: number): Promise<void>;
 }
@@ -460,10 +460,16 @@ export function registerEventResources(
       clearTimeout(listWindow);
     },
     async missedSince(at) {
-      const [newest] = await store.list({}, { limit: 1, bodies: false }).catch(() => []);
-      if (!newest || Date.parse(newest.receivedAt) <= at) return;
-      notify([RECENT_URI]);
-      listChanged();
+      const since = (time: string | null) => time !== null && Date.parse(time) > at;
+      const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => []);
+      const stored = recent.some((event) => since(event.receivedAt));
+      // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
+      const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
+      const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));
+      const changed = looked.filter(([, event]) => event === undefined || (event && since(event.ackedAt)));
+      const recentChanged = stored || recent.some((event) => since(event.ackedAt));
+      notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
+      if (stored) listChanged();
     },
   };
 }
