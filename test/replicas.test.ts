@@ -229,7 +229,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect(stream.statusCode).toBe(200);
     expect(stream.headers["content-type"]).toBe("text/event-stream");
     stream.body.destroy();
-    expect(b.stderr()).toMatch(new RegExp(`MCP session ${sessionId} taken up from the store`));
+    await expect.poll(() => b.stderr()).toMatch(new RegExp(`MCP session ${sessionId} taken up from the store`));
     // Ended through the other replica, the session is gone there.
     const ended = await request(`${b.base}/mcp`, { method: "DELETE", headers });
     expect(ended.statusCode).toBe(200);
@@ -262,7 +262,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     const transport = new StreamableHTTPClientTransport(new URL(`${a.base}/mcp`), { fetch: proxied });
     await client.connect(transport);
     clients.push(client);
-    // Its request times out after 55 s, past the test's own 30 s: only an answer from b ends it in time.
+    // Its request times out after 55 s, with other words: only an answer from b says the replica stopped.
     const waiting = waitFor(client, "never.sent", 45);
     await expect.poll(() => waiting.underWay()).toBe(true);
     a.child.kill("SIGKILL");
@@ -273,7 +273,9 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       (err: Error) => err,
     );
     expect(lost?.message).toMatch(/replica that ran it stopped.*may have made its change/s);
-    expect(b.stderr()).toMatch(new RegExp(`MCP session ${transport.sessionId} taken up from the store`));
+    await expect
+      .poll(() => b.stderr())
+      .toMatch(new RegExp(`MCP session ${transport.sessionId} taken up from the store`));
     // Told once: the client comes back to the stream once more, from the error's id, and is told
     // there is nothing more (204), which it does not come back from.
     await expect.poll(() => resumed.at(-1)).toMatch(/ 204$/);
