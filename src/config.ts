@@ -446,10 +446,16 @@ function readConfig(
     const toolOf = toolsets.find((toolset) =>
       unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
     );
-    const tool = toolOf ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools` : "";
-    throw new ConfigError(
-      `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})${tool}`,
-    );
+    const names = toolsets.map((toolset) => toolset.name);
+    // A longer name that begins with one of them, or nearly (currencies, notifications), means it too.
+    const begins = names.filter((name) => meantKey(plainKey(unknown).slice(0, name.length), [name]));
+    const meant = meantKey(unknown, names) ?? (begins.length === 1 ? begins[0] : undefined);
+    const hint = toolOf
+      ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools`
+      : meant
+        ? `; did you mean ${meant}?`
+        : "";
+    throw new ConfigError(`unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${names.join(", ")})${hint}`);
   }
   core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
   // Each setting is read before any is taken, so that one refusal names every secret still unset.

@@ -2159,7 +2159,7 @@ describe("the command line's words", () => {
     [
       ["--toolsets", "currency,eshop2"],
       {},
-      "waiter: unknown toolset 'eshop2' in --toolsets (known: events, webhooks, currency, weather, eshop, notify, automations)",
+      "waiter: unknown toolset 'eshop2' in --toolsets (known: events, webhooks, currency, weather, eshop, notify, automations); did you mean eshop?",
     ],
     // A list written with spaces, as a shell's often is: the line says how to write it.
     [

@@ -578,6 +578,24 @@ describe("sources and precedence", () => {
     expect(() => load({ WAITER_TOOLSETS: "wether" })).toThrow("unknown toolset 'wether' in WAITER_TOOLSETS (known: ");
   });
 
+  test("an unknown toolset near a known one is told the one it likely meant", () => {
+    const known = "(known: events, webhooks, currency, weather, eshop, notify, automations, shop)";
+    expect(messageOf(() => load({ WAITER_TOOLSETS: "currency,e-shop" }))).toBe(
+      `unknown toolset 'e-shop' in WAITER_TOOLSETS ${known}; did you mean eshop?`,
+    );
+    expect(messageOf(() => load({ WAITER_TOOLSETS: "currencies" }))).toBe(
+      `unknown toolset 'currencies' in WAITER_TOOLSETS ${known}; did you mean currency?`,
+    );
+    const path = file({ toolsets: ["Notifications"] });
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `unknown toolset 'Notifications' in toolsets in ${path} ${known}; did you mean notify?`,
+    );
+    // None near: the known ones alone.
+    expect(messageOf(() => load({ WAITER_TOOLSETS: "telegram" }))).toBe(
+      `unknown toolset 'telegram' in WAITER_TOOLSETS ${known}`,
+    );
+  });
+
   test("a tool's name where toolsets are listed is told where tools go", () => {
     expect(messageOf(() => load({ WAITER_TOOLSETS: "currency_convert" }))).toMatch(
       /^unknown toolset 'currency_convert' in WAITER_TOOLSETS \(known: [^)]*\): currency_convert is named like toolset currency's tools, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
