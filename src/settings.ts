@@ -960,18 +960,20 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
 
 /**
  * An object setting: a JSON object in the config file, a JSON string in the environment. A string
- * that is no JSON is refused with an issue whose params hold `jsonText`.
+ * that is no JSON is refused with an issue whose params hold `jsonText`; one that does not even
+ * begin as a list or an object (a token pasted alone) is told `shape`, what to write instead.
  */
-export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
+export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>, shape?: string) {
   const parsed = z.preprocess((value, ctx) => {
     if (typeof value !== "string") return value;
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);
     } catch (err) {
+      const told = shape && !/^\s*[[{]/.test(value) ? `; write it as ${shape}` : "";
       ctx.addIssue({
         code: "custom",
-        message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}`,
+        message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}${told}`,
         params: { jsonText: true },
       });
       return z.NEVER;

@@ -53,7 +53,11 @@ export const httpSettings = {
   tokens: {
     env: "WAITER_HTTP_TOKENS",
     description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters, each token's its own.`,
-    schema: jsonSetting(z.array(token), []),
+    schema: jsonSetting(
+      z.array(token),
+      [],
+      'a JSON list of tokens, such as [{"name":"ops","secretEnv":"WAITER_TOKEN_OPS","scope":"write"}]',
+    ),
     locate: locateToken,
   },
   requestsPerMinute: {

@@ -1800,6 +1800,16 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("tokens written as no JSON list at all (a name or a token alone) are told the shape to write", () => {
+    const shape =
+      'write it as a JSON list of tokens, such as [{"name":"ops","secretEnv":"WAITER_TOKEN_OPS","scope":"write"}]';
+    const message = messageOf(() => load({ WAITER_HTTP_TOKENS: "abc" }));
+    expect(message).toMatch(/^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: .* \(line 1,? column 1\); /);
+    expect(message.endsWith(`; ${shape} (got "abc")`), message).toBe(true);
+    // A list or object that went wrong is told where, without the shape.
+    expect(messageOf(() => load({ WAITER_HTTP_TOKENS: "[{name: 1}]" }))).not.toContain("such as");
+  });
+
   test("a JSON setting in the environment that does not parse says why and where, as the config file does", () => {
     const ops = '{"name":"ops","secretEnv":"OPS_TOKEN","scope":"write"}';
     const inObject = `[${ops.replace("}", ",}")}]`;
