@@ -88,6 +88,7 @@ export const httpSettings = {
         audience: z.string().trim().min(1, "is empty; leave it out for the public URL of /mcp").optional(),
       }).optional(),
       undefined,
+      'a JSON object, such as {"issuer":"https://id.example.com"}',
     ),
   },
 } satisfies Settings;

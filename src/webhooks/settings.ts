@@ -206,7 +206,11 @@ export const webhookSettings = {
   sources: {
     env: "WAITER_WEBHOOKS_SOURCES",
     description: `The webhook sources as JSON: name -> {scheme, secretEnv, ...}, scheme one of ${SCHEMES.join(", ")}. Each secret is read from the variable secretEnv names; while a secret is rotated, secretEnv may list the new and the old one's variables, and a delivery signed with either is accepted (not for comgate or gopay).`,
-    schema: jsonSetting(z.record(sourceName, source), {}).transform((sources) =>
+    schema: jsonSetting(
+      z.record(sourceName, source),
+      {},
+      'a JSON object of sources by name, such as {"stripe":{"scheme":"stripe","secretEnv":"STRIPE_WEBHOOK_SECRET"}}',
+    ).transform((sources) =>
       Object.entries(sources).map(([name, configured]): WebhookSource => ({ ...configured, name })),
     ),
   },

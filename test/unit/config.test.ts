@@ -1810,6 +1810,15 @@ describe("bad settings are refused by name", () => {
     expect(messageOf(() => load({ WAITER_HTTP_TOKENS: "[{name: 1}]" }))).not.toContain("such as");
   });
 
+  test("an OAuth server or webhook sources written as no JSON object (a URL or a name alone) are told the shape to write", () => {
+    expect(messageOf(() => load({ WAITER_HTTP_OAUTH: "https://login.example.org/realms/shop" }))).toMatch(
+      /; write it as a JSON object, such as \{"issuer":"https:\/\/id\.example\.com"\}$/,
+    );
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: "stripe" }))).toMatch(
+      /; write it as a JSON object of sources by name, such as \{"stripe":\{"scheme":"stripe","secretEnv":"STRIPE_WEBHOOK_SECRET"\}\}$/,
+    );
+  });
+
   test("a JSON setting in the environment that does not parse says why and where, as the config file does", () => {
     const ops = '{"name":"ops","secretEnv":"OPS_TOKEN","scope":"write"}';
     const inObject = `[${ops.replace("}", ",}")}]`;
