@@ -1668,7 +1668,9 @@ const ITALIAN_STREET =
 /** The country of the letters written before a postal code: its code, or the sign on its cars ("D" is DE, "A" AT). */
 function signsCountry(sign: string): string | undefined {
   return (
-    CAR_SIGNS[sign] ?? FOUR_DIGIT_COUNTRIES[sign] ?? ([...countryCodes().values()].includes(sign) ? sign : undefined)
+    CAR_SIGNS[sign] ??
+    (FOUR_DIGIT_COUNTRIES.has(sign) ? ALPHA_3[sign] : undefined) ??
+    ([...countryCodes().values()].includes(sign) ? sign : undefined)
   );
 }
 
@@ -1676,14 +1678,11 @@ function signsCountry(sign: string): string | undefined {
  * The three-letter ISO codes of the countries whose postal codes have four digits, as Malta's do after its letters:
  * "AUT 1010 Wien" is in Austria.
  */
-const FOUR_DIGIT_COUNTRIES: Record<string, string> = Object.fromEntries(
+const FOUR_DIGIT_COUNTRIES = new Set(
   (
-    "AFG AF, ALB AL, ARM AM, AUS AU, AUT AT, AZE AZ, BEL BE, BGD BD, BGR BG, CHE CH, CPV CV, CYP CY, DNK DK, ETH ET, " +
-    "GEO GE, GRL GL, HUN HU, LBR LR, LIE LI, LUX LU, LVA LV, MDA MD, MKD MK, MOZ MZ, NER NE, NLD NL, NOR NO, NZL NZ, " +
-    "PHL PH, PRY PY, SVN SI, TUN TN, VEN VE, ZAF ZA"
-  )
-    .split(", ")
-    .map((pair) => pair.split(" ")),
+    "AFG ALB ARM AUS AUT AZE BEL BGD BGR CHE CPV CYP DNK ETH GEO GRL HUN LBR LIE LUX LVA MDA MKD MOZ NER NLD NOR NZL " +
+    "PHL PRY SVN TUN VEN ZAF"
+  ).split(" "),
 );
 
 /**
