@@ -1012,9 +1012,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    // SQLite's numbered parameters are ?1 and ?2, which better-sqlite3 binds by their numbers.
+    // better-sqlite3 binds the numbered parameters ($1, $2) by their numbers.
     const [start, outcome] = reusedAsParameters(deliveryId);
-    return this.#sql(REUSED_AS.replaceAll("$", "?")).all({ 1: start, 2: outcome }) as { id: string; source: string }[];
+    return this.#sql(REUSED_AS).all({ 1: start, 2: outcome }) as { id: string; source: string }[];
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
