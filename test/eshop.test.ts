@@ -5384,6 +5384,54 @@ describe("errors", () => {
     }
   });
 
+  test("a maintenance 503 waiter answers the shop's reports with itself, as it holds the reads, is no block lifted: warned of once", async () => {
+    const own = await start(shopEnv(woo));
+    const reports = "/wp-json/wc/v3/reports/orders/totals";
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    const maintenance = json(
+      503,
+      { code: "wp_die", message: "Briefly unavailable for scheduled maintenance. Check back in a minute." },
+      { "retry-after": "600" },
+    );
+    let updating = false;
+    const warned = () =>
+      own
+        .stderr()
+        .split("\n")
+        .filter((line) => /refused waiter the report of its order statuses/.test(line)).length;
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? page : updating ? maintenance : undefined);
+      setClock("2026-12-05T08:00:00Z");
+      await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(warned()).toBe(1);
+      // An update starts: the orders answer 503, which holds the shop's reads a minute.
+      setClock("2026-12-05T08:06:00Z");
+      updating = true;
+      expect(text(await own.call("eshop_orders_list", {}))).toMatch(/^WordPress is in maintenance mode/);
+      setClock("2026-12-05T08:06:10Z");
+      const asked = woo.count(reports);
+      expect(text(await own.call("eshop_orders_list", { status: ["shipped"] }))).toMatch(
+        /^WordPress is in maintenance mode/,
+      );
+      expect(woo.count(reports)).toBe(asked);
+      updating = false;
+      setClock("2026-12-05T08:07:30Z");
+      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+      expect(woo.count(reports)).toBe(asked + 1);
+      expect(warned()).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a rate limit on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
     const own = await start(shopEnv(woo));
     const page = {

@@ -1155,9 +1155,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           return body.map(({ slug, name }) => ({ status: slug, name }));
         } catch (err) {
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
-            // Another answer (the shop's 5xx, its 404) came from behind the firewall: a block after it is a new one, told again.
-            // A 429 is a rate limit, which what is in front of the shop sets (WordPress sets none): no sign the block was lifted.
-            if (err instanceof UpstreamError && err.status !== undefined && err.status !== 429)
+            // Another answer (the shop's 500, its 404) came from behind the firewall: a block after it is a new one, told again.
+            // A 429 or 503 is no sign the block was lifted: a rate limit, which what is in front of the shop sets
+            // (WordPress sets none), or a wait, which may be waiter's own answer as it holds the shop's reads.
+            if (err instanceof UpstreamError && err.status !== undefined && ![429, 503].includes(err.status))
               reportsBlockedAt = undefined;
             throw err;
           }
