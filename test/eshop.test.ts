@@ -5432,6 +5432,45 @@ describe("errors", () => {
     }
   });
 
+  test("Cloudflare's own 52x on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
+    const own = await start(shopEnv(woo));
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    // Cloudflare's page for a web server that did not answer in time, or answered nothing it could read.
+    const cloudflare = (status: number, title: string) => ({
+      status,
+      headers: { "content-type": "text/html; charset=UTF-8", server: "cloudflare", "cf-ray": "8f0c2a1b3c4d5e6f-PRG" },
+      body: `<!DOCTYPE html><html class="no-js" lang="en-US"><head><title>shop.example | ${status}: ${title}</title></head><body><div id="cf-wrapper"><span class="cf-error-code">${status}</span></div></body></html>`,
+    });
+    const warned = () =>
+      own
+        .stderr()
+        .split("\n")
+        .filter((line) => /refused waiter the report of its order statuses/.test(line)).length;
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      for (const [at, answer] of [
+        ["2026-12-05T08:00:00Z", page],
+        ["2026-12-05T08:06:00Z", cloudflare(522, "Connection timed out")],
+        ["2026-12-05T08:12:00Z", page],
+        ["2026-12-05T08:18:00Z", cloudflare(520, "Web server is returning an unknown error")],
+        ["2026-12-05T08:24:00Z", page],
+      ] as const) {
+        setClock(at);
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : undefined);
+        await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(warned(), at).toBe(1);
+      }
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a rate limit on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
     const own = await start(shopEnv(woo));
     const page = {

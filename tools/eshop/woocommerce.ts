@@ -1157,8 +1157,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
             // Another answer (the shop's 500, its 404) came from behind the firewall: a block after it is a new one, told again.
             // A 429 or 503 is no sign the block was lifted: a rate limit, which what is in front of the shop sets
-            // (WordPress sets none), or a wait, which may be waiter's own answer as it holds the shop's reads.
-            if (err instanceof UpstreamError && err.status !== undefined && ![429, 503].includes(err.status))
+            // (WordPress sets none), or a wait, which may be waiter's own answer as it holds the shop's reads. Nor is
+            // Cloudflare's own 52x, which it answers in front of the shop when the shop's server fails it.
+            const inFront = (status: number) => status === 429 || status === 503 || (status >= 520 && status <= 530);
+            if (err instanceof UpstreamError && err.status !== undefined && !inFront(err.status))
               reportsBlockedAt = undefined;
             throw err;
           }
