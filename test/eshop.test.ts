@@ -995,6 +995,23 @@ describe("orders", () => {
     }
   });
 
+  test("a wall time with seconds the shop's clocks skip is said to be read as the same second an hour on", async () => {
+    woo.shop.timeZone = "Europe/Prague";
+    setClock("2026-03-29T08:00:00Z");
+    try {
+      const refused = await server.call("eshop_orders_list", {
+        after: "2026-03-29T02:30:45",
+        before: "2026-03-29T03:30:45",
+      });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "`after` (2026-03-29T02:30:45) must be earlier than `before` (2026-03-29T03:30:45). 2026-03-29T02:30:45 is no time in Europe/Prague, whose clocks skip it that day: it is read as 2026-03-29T03:30:45+02:00.",
+      );
+    } finally {
+      setClock();
+    }
+  });
+
   test("a range refused for a day whose midnight the shop's clocks skip says when the day begins, not that it is no time", async () => {
     woo.shop.timeZone = "America/Santiago";
     setClock("2026-09-06T12:00:00Z");

@@ -378,11 +378,15 @@ function emptyRange(
     if (!t.local || !shopZone) return [];
     const at = atShop(t, shopZone);
     if (at + offsetMinutes(at, shopZone.zone) * 60_000 === t.epoch) return [];
+    // The clocks skip whole minutes: the seconds given are the time's read as, which ends its minutes at the 16th character.
+    const minute = localIso(at, shopZone.zone);
+    const seconds = /T\d{2}:\d{2}(:\d{2}(?:\.\d+)?)/.exec(t.given)?.[1] ?? "";
+    const readAs = `${minute.slice(0, 16)}${seconds}${minute.slice(16)}`;
     // A date is its day, which begins as the clocks jump: its midnight alone is skipped.
     return [
       /^\d{4}-\d{2}-\d{2}$/.test(t.given)
-        ? ` ${t.given} begins at ${localIso(at, shopZone.zone)} in ${shopZone.name}, whose clocks skip its midnight.`
-        : ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${localIso(at, shopZone.zone)}.`,
+        ? ` ${t.given} begins at ${minute} in ${shopZone.name}, whose clocks skip its midnight.`
+        : ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${readAs}.`,
     ];
   });
   return `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).${oneDay}${skipped.join("")}`;
