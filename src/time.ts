@@ -187,8 +187,9 @@ export function offsetMinutes(epoch: number, zone: string): number {
 
 /**
  * Epoch of a wall-clock time in `zone`, correct across daylight-saving changes: the earlier of
- * two when clocks go back, and the moment clocks jumped to when they skipped it (Santiago's
- * midnight in September is 01:00).
+ * two when clocks go back, and, when they skipped it, the time as the clocks read it before the
+ * jump, which they show as far on as they jumped (Prague's 02:30 on the night in March it jumps
+ * from 02:00 to 03:00 is 03:30; Santiago's midnight in September is 01:00).
  */
 export function zonedEpoch(year: number, month: number, day: number, minutes: number, zone: string): number {
   const wall = utcEpoch(year, month, day, minutes);

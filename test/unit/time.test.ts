@@ -31,6 +31,8 @@ test("a local midnight is found on the days clocks change", () => {
   // Where clocks skip midnight itself, the day starts at 01:00.
   expect(localIso(zonedEpoch(2026, 9, 6, 0, "America/Santiago"), "America/Santiago")).toBe("2026-09-06T01:00-03:00");
   expect(localIso(zonedEpoch(2026, 3, 8, 0, "America/Havana"), "America/Havana")).toBe("2026-03-08T01:00-04:00");
+  // A time inside the hour skipped is as far on as the clocks jumped: not the 03:00 they jumped to.
+  expect(localIso(zonedEpoch(2026, 3, 29, 150, "Europe/Prague"), "Europe/Prague")).toBe("2026-03-29T03:30+02:00");
   // Where they go back, a repeated time means its first occurrence.
   expect(localIso(zonedEpoch(2026, 10, 25, 150, "Europe/Prague"), "Europe/Prague")).toBe("2026-10-25T02:30+02:00");
 });
