@@ -1116,9 +1116,21 @@ describe("orders", () => {
       setClock("2026-12-05T08:59:00Z");
       await session.call("eshop_orders_list", {});
       expect(asked()).toBe(1);
+      // Only whoever runs the shop can open it: they are told, once each time it is asked.
+      const warnings = () =>
+        session
+          .stderr()
+          .split("\n")
+          .filter((line) => / warning /.test(line));
+      expect(warnings()).toEqual([
+        expect.stringMatching(
+          /warning \[eshop\] WordPress refused waiter its REST API's index \(401 to 127\.0\.0\.1:\d+\/wp-json\/\), where the shop says its time zone: /,
+        ),
+      ]);
       setClock("2026-12-05T09:01:00Z");
       await session.call("eshop_orders_list", {});
       expect(asked()).toBe(2);
+      expect(warnings()).toHaveLength(2);
     } finally {
       setClock();
       await session.close();

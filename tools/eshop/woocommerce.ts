@@ -1000,6 +1000,12 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           err.status >= 400 &&
           err.status < 500 &&
           err.status !== 429,
+        // The model is told its times are UTC; only whoever runs the shop can open the index: told each time it is asked.
+        refused: (err) => {
+          log?.warning(
+            `WordPress refused waiter its REST API's index (${err.status} to ${site.baseUrl.host}${site.baseUrl.pathname.replace(/\/$/, "")}/), where the shop says its time zone: a security plugin closes the REST API to callers without a login, and waiter asks the index without the key. waiter goes on in UTC, asking again in an hour: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let requests to that address through without a login in that plugin.`,
+          );
+        },
       },
     );
   /** What timeZone last answered. */
