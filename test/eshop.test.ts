@@ -4243,6 +4243,21 @@ describe("products and stock", () => {
     );
   });
 
+  test("a variation whose product is gone gets no stock, and is not sent to read a product it has not", async () => {
+    // Its parent_id 0: a variable product deleted around it (an import, a database cleanup), no longer a product's.
+    woo.shop.product(117).parent_id = 0;
+    const writes = woo.shop.writes.length;
+    for (const args of [{ id: 117 }, { sku: "COF-HOUSE-250" }]) {
+      const refused = await server.call("eshop_stock_set", { ...args, quantity: 5 });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "House Blend - 250 g [COF-HOUSE-250] (id 117) is a product variation of no product (the variable product it was of is gone), which the shop sells to no one and its admin lists under no product, so its stock is not set.",
+      );
+    }
+    expect(woo.shop.writes.length).toBe(writes);
+    expect(woo.shop.product(117).stock_quantity).toBe(12);
+  });
+
   test("a product in the shop's trash gets no stock: it was deleted, and is to be restored first", async () => {
     woo.shop.product(P.espresso).status = "trash";
     const writes = woo.shop.writes.length;

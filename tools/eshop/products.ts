@@ -508,6 +508,12 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${named(before)} (id ${before.id}) is in the shop's trash (deleted, not for good), which sells it to no one, so its stock is not set. If it should be sold again, restore it in the shop's admin first (Products → Trash → Restore) and set its stock then.`,
       );
     }
+    // A variation is changed through its product: one left of none (a variable product deleted around it) has none to go through.
+    if (before.type === "variation" && before.variation_of === undefined) {
+      throw new ToolError(
+        `${named(before)} (id ${before.id}) is a product variation of no product (the variable product it was of is gone), which the shop sells to no one and its admin lists under no product, so its stock is not set.`,
+      );
+    }
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
       // Their ids, which no other answer shows: a variation's stock is set by its id.
