@@ -4488,6 +4488,15 @@ describe("products and stock", () => {
     );
   });
 
+  test("a variation whose product is gone is not said to be for sale", async () => {
+    // WC_Product_Variation::is_purchasable() asks its product's status, which a variation of parent 0 has none of.
+    woo.shop.product(117).parent_id = 0;
+    const orphan =
+      /^House Blend - 250 g \[COF-HOUSE-250\] \(id 117, variation of no product: not for sale\): 8\.90 EUR, /;
+    expect(text(await server.call("eshop_product_get", { id: 117 }))).toMatch(orphan);
+    expect(text(await server.call("eshop_products_list", { sku: "COF-HOUSE-250" }))).toMatch(orphan);
+  });
+
   test("a variation of a product just made a draft is not said to be for sale a moment after", async () => {
     // The owner unpublishes the product in the admin and asks again: its status is read each time.
     const own = await start(shopEnv(woo));

@@ -91,6 +91,9 @@ const idleSales = new WeakMap<object, NonNullable<Product["idle_sale"]>>();
  */
 const unpublishedParent = new WeakMap<object, { id: number; status: string }>();
 
+/** A variation of no product (its variable product gone), for the text only: it has no product to be published. */
+const ofNoProduct = new WeakSet<object>();
+
 /** A product's status as a line names it. */
 const STATUS_WORDS: Record<string, string> = {
   draft: "a draft",
@@ -115,6 +118,7 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
     const of = products[i]?.variation_of;
     const parentStatus = of === undefined ? undefined : parents.get(of);
     if (of !== undefined && parentStatus !== undefined) unpublishedParent.set(out, { id: of, status: parentStatus });
+    if (products[i]?.type === "variation" && of === undefined) ofNoProduct.add(out);
     const parent = products[i]?.counted_on;
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
@@ -222,7 +226,9 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   const unpublished = unpublishedParent.get(p);
   const type = unpublished
     ? `variation of product ${unpublished.id}, ${STATUS_WORDS[unpublished.status] ?? unpublished.status}: not for sale`
-    : p.type;
+    : ofNoProduct.has(p)
+      ? "variation of no product: not for sale"
+      : p.type;
   const kind = [p.type !== "simple" && type, p.status !== "publish" && status].filter(Boolean);
   // A variable product's price is its cheapest variation's, a grouped one's its cheapest product's.
   // Without one (none set, or a variable product without variations) WooCommerce sells it to no one.
