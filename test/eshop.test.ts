@@ -1211,6 +1211,50 @@ describe("orders", () => {
     }
   });
 
+  test("a firewall's 403 page on WordPress's index is one warning for the operator while it lasts", async () => {
+    const blocked = await startWooCommerce();
+    blocked.shop.timeZone = "Europe/Prague";
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    let blocking = true;
+    blocked.intercept = (r) => (blocking && r.path === "/wp-json/" ? page : undefined);
+    const session = await start(shopEnv(blocked));
+    const asked = () => blocked.requests.filter((r) => r.path === "/wp-json/").length;
+    const warnings = () =>
+      session
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+    try {
+      for (const at of ["2026-12-05T08:00:00Z", "2026-12-05T08:06:00Z"]) {
+        setClock(at);
+        expect(text(await session.call("eshop_orders_list", {}))).toContain("\nThe shop's time zone could not be read");
+      }
+      expect(asked()).toBe(2);
+      expect(warnings()).toEqual([
+        expect.stringMatching(
+          /warning \[eshop\] Something in front of WordPress refused waiter its REST API's index \(403 to 127\.0\.0\.1:\d+\/wp-json\/\), where the shop says its time zone: /,
+        ),
+      ]);
+      // Let by, then blocked again once the zone read is no longer kept: a new block, told again.
+      blocking = false;
+      setClock("2026-12-05T08:12:00Z");
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nTimes are the shop's, Europe/Prague;");
+      blocking = true;
+      setClock("2026-12-05T09:13:00Z");
+      await session.call("eshop_orders_list", {});
+      expect(asked()).toBe(4);
+      expect(warnings()).toHaveLength(2);
+    } finally {
+      setClock();
+      await session.close();
+      await blocked.close();
+    }
+  });
+
   test("a shop whose WordPress index fails lists its orders in UTC, asking again a few minutes later", async () => {
     const failing = await startWooCommerce();
     failing.shop.timeZone = "Europe/Prague";

@@ -414,6 +414,16 @@ function toOrder(o: WooOrder): Order {
   };
 }
 
+/**
+ * Whether an answer of `status` may have come from in front of the shop, so that it is no sign a
+ * firewall's block there was lifted: a 429, a rate limit, which what is in front sets (WordPress sets
+ * none); a 503, a wait, which may be waiter's own answer as it holds the shop's reads; Cloudflare's
+ * own 52x, which it answers when the shop's server fails it.
+ */
+function mayBeInFront(status: number): boolean {
+  return status === 429 || status === 503 || (status >= 520 && status <= 530);
+}
+
 /** How long a shop's failure to give a setting (a 5xx, a firewall's 403) stands before it is asked again. */
 const FAILED_READ_MS = 5 * 60_000;
 
@@ -986,12 +996,38 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     return found.items.filter(hasSku(query.sku));
   }
 
+  const indexAt = site && `${site.baseUrl.host}${site.baseUrl.pathname.replace(/\/$/, "")}/`;
+  /** Whether a firewall's 403 page kept WordPress's index from waiter when last asked: the operator is told once while it lasts. */
+  let indexBlocked = false;
   // The site's setting, which changes as good as never: read at most once an hour. A security plugin
   // that closes WordPress's index to callers without a login refuses it.
   const siteZone =
     site &&
     unlessRefused(
-      (call) => site.json(siteIndex, "/", { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 }, call),
+      async (call) => {
+        try {
+          const zone = await site.json(
+            siteIndex,
+            "/",
+            { query: { _fields: "gmt_offset,timezone_string" }, ttl: 3600 },
+            call,
+          );
+          indexBlocked = false;
+          return zone;
+        } catch (err) {
+          if (err instanceof NotWordPress) {
+            if (!indexBlocked) {
+              log?.warning(
+                `Something in front of WordPress refused waiter its REST API's index (403 to ${indexAt}), where the shop says its time zone: a firewall, CDN or security plugin's rule. waiter goes on in UTC, asking again every ${FAILED_READ_MS / 60_000} minutes: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let waiter's requests to that address through there.`,
+              );
+            }
+            indexBlocked = true;
+          } else if (err instanceof UpstreamError && err.status !== undefined && !mayBeInFront(err.status)) {
+            indexBlocked = false;
+          }
+          throw err;
+        }
+      },
       // Asked without the key: its 401 or 403 is the plugin's refusal of every caller without a login.
       {
         refusal: (err) =>
@@ -1003,7 +1039,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // The model is told its times are UTC; only whoever runs the shop can open the index: told each time it is asked.
         refused: (err) => {
           log?.warning(
-            `WordPress refused waiter its REST API's index (${err.status} to ${site.baseUrl.host}${site.baseUrl.pathname.replace(/\/$/, "")}/), where the shop says its time zone: a security plugin closes the REST API to callers without a login, and waiter asks the index without the key. waiter goes on in UTC, asking again in an hour: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let requests to that address through without a login in that plugin.`,
+            `WordPress refused waiter its REST API's index (${err.status} to ${indexAt}), where the shop says its time zone: a security plugin closes the REST API to callers without a login, and waiter asks the index without the key. waiter goes on in UTC, asking again in an hour: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let requests to that address through without a login in that plugin.`,
           );
         },
       },
@@ -1162,11 +1198,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         } catch (err) {
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
             // Another answer (the shop's 500, its 404) came from behind the firewall: a block after it is a new one, told again.
-            // A 429 or 503 is no sign the block was lifted: a rate limit, which what is in front of the shop sets
-            // (WordPress sets none), or a wait, which may be waiter's own answer as it holds the shop's reads. Nor is
-            // Cloudflare's own 52x, which it answers in front of the shop when the shop's server fails it.
-            const inFront = (status: number) => status === 429 || status === 503 || (status >= 520 && status <= 530);
-            if (err instanceof UpstreamError && err.status !== undefined && !inFront(err.status))
+            if (err instanceof UpstreamError && err.status !== undefined && !mayBeInFront(err.status))
               reportsBlockedAt = undefined;
             throw err;
           }
