@@ -853,6 +853,32 @@ describe("retries", () => {
     expect(fake.count("/limited/hour/held")).toBe(0);
   });
 
+  test("a write sent before reads were held leaves the hold as it is, though the clock was set back between", async () => {
+    setClock("2026-11-30T08:00:01Z");
+    const api = client({ maxRetries: 0 });
+    let answer = () => {};
+    fake.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    try {
+      const taken = api.json(any, "/orders/before-step", { method: "POST", body: "{}" }, call(3_000));
+      await expect.poll(() => fake.count("/orders/before-step")).toBe(1);
+      fake.held = undefined;
+      // NTP sets the clock back a second: the hold heard next is dated before the write began.
+      setClock("2026-11-30T08:00:00Z");
+      fake.queue.push(json(429, '{"message":"hourly limit reached"}', { "retry-after": "3600" }));
+      expect((await failure(api.json(any, "/limited/hour", {}, call(3_000)))).retryAfter).toBe(3600);
+      answer();
+      expect(await taken).toMatchObject({ n: expect.any(Number) });
+    } finally {
+      answer();
+      fake.held = undefined;
+    }
+    const held = await failure(api.json(any, "/limited/hour/held", {}, call(3_000)));
+    expect(held.message).toMatch(/^Test API answered 429 "hourly limit reached": .*; try again in 3\d\d\d s\.$/);
+    expect(fake.count("/limited/hour/held")).toBe(0);
+  });
+
   test("a Retry-After too large to write out in digits holds reads a day, and each read held meanwhile is told so", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

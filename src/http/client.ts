@@ -39,6 +39,8 @@ export const CONNECT_TIMEOUT_MS = 5_000;
 /** A 429 or 503 that asked for a wait: when it came, the wait in milliseconds, and the answer. */
 interface Wait {
   at: number;
+  /** Which of the waits heard it is (HttpClient.#heard): a request tells those heard before it began by it, whatever the clock did. */
+  order: number;
   ms: number;
   answer: Omit<HttpResponse, "url" | "path" | "method" | "changes">;
 }
@@ -75,6 +77,8 @@ export class HttpClient {
    * again and count against waiter.
    */
   readonly #waits = new Map<string, Wait>();
+  /** How many waits were heard (#waits) so far. */
+  #heard = 0;
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -207,15 +211,15 @@ export class HttpClient {
     // A write sent once reads were held is answered by the upstream as it is since: the hold is
     // older, and its answer says when, sooner too. One sent before may be answered after the hold,
     // yet says nothing newer.
-    const began = clock.now();
-    const heldBefore = () => (this.#waits.get(account)?.at ?? began) <= began;
+    const began = this.#heard;
+    const heldBefore = () => (this.#waits.get(account)?.order ?? began) <= began;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
       // One over, or heard at a time still to come (a clock set back), is none.
       const known = this.#holding(ownWait)?.wait;
       // The later end stands; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
       if (!known || newer || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        this.#waits.set(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
+        this.#waits.set(ownWait, { at: clock.now(), order: ++this.#heard, ms, answer: { status, headers, text } });
       }
     };
     const pools = this.#connect();
