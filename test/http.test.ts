@@ -793,6 +793,20 @@ describe("retries", () => {
     expect(fake.count("/limited/after")).toBe(0);
   });
 
+  test("a clock set back a moment, as NTP steps one, leaves a day's hold holding reads, for a day at most", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const api = client({ maxRetries: 0 });
+    fake.queue.push(json(429, '{"message":"daily limit reached"}', { "retry-after": "86400" }));
+    expect((await failure(api.json(any, "/limited/day", {}, call(3_000)))).retryAfter).toBe(86_400);
+    setClock("2026-11-30T08:59:59Z");
+    const held = await failure(api.json(any, "/limited/day/held", {}, call(3_000)));
+    expect(held.message).toMatch(/^Test API answered 429 "daily limit reached": .*; try again in 8640\d s\.$/);
+    expect(fake.count("/limited/day/held")).toBe(0);
+    // Held no longer than a day from when the clock went back: then asked again.
+    setClock("2026-12-01T09:00:00Z");
+    expect(await api.json(any, "/limited/day/held", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+  });
+
   test("a write the upstream takes while reads are held ends the hold: it is answering again", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });
@@ -2155,9 +2169,8 @@ describe("error answers", () => {
   });
 
   test("a Retry-After on any status says when to try again, in seconds or as an HTTP date", async () => {
-    const api = client();
     fake.queue.push({ status: 503, headers: { "retry-after": "120" } });
-    const delta = await failure(api.json(any, "/unavailable", {}, call()));
+    const delta = await failure(client().json(any, "/unavailable", {}, call()));
     expect(delta.message).toBe("Test API answered 503: the service is failing; try again in 120 s.");
     expect(delta.retryAfter).toBe(120);
     expect(fake.count("/unavailable")).toBe(1);
@@ -2168,7 +2181,7 @@ describe("error answers", () => {
         status: 503,
         headers: { date: "Wed, 25 Nov 2026 10:00:00 GMT", "retry-after": "Wed, 25 Nov 2026 10:02:00 GMT" },
       });
-      const date = await failure(api.json(any, "/unavailable-until", {}, call()));
+      const date = await failure(client().json(any, "/unavailable-until", {}, call()));
       expect(date.message).toBe("Test API answered 503: the service is failing; try again in 120 s.");
       expect(date.retryAfter).toBe(120);
     } finally {
@@ -2176,7 +2189,7 @@ describe("error answers", () => {
     }
 
     fake.queue.push(json(403, '{"message":"blocked for now"}', { "retry-after": "30" }));
-    expect((await failure(api.json(any, "/blocked", {}, call()))).message).toBe(
+    expect((await failure(client().json(any, "/blocked", {}, call()))).message).toBe(
       'Test API answered 403 "blocked for now": it refused the request, which carries no credentials: it, or a firewall in front of it, does not let this machine in; tell whoever runs waiter, or check the configured base URL, or try again in 30 s.',
     );
     fake.queue.push(json(429, '{"message":"slow down"}'));

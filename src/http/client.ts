@@ -177,8 +177,10 @@ export class HttpClient {
   #holding(key: string): { wait: Wait; left: number } | undefined {
     const wait = this.#waits.get(key);
     if (!wait) return undefined;
+    // Heard at a time still to come, as a clock set back (NTP) makes of a past one: it holds from
+    // now, as long as it asked at most; dropped, a day's limit would be asked again at once.
+    wait.at = Math.min(wait.at, clock.now());
     const held = Math.min(wait.ms, longestHoldMs(wait.answer.status));
-    // Over, or heard at a time still to come: a clock set back does not make it longer.
     if (!lessAgoThan(wait.at, held)) {
       this.#waits.delete(key);
       return undefined;
@@ -214,7 +216,7 @@ export class HttpClient {
     const began = this.#heard;
     const heldBefore = () => (this.#waits.get(account)?.order ?? began) <= began;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
-      // One over, or heard at a time still to come (a clock set back), is none.
+      // One over is none.
       const known = this.#holding(ownWait)?.wait;
       // The later end stands; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
