@@ -819,6 +819,44 @@ describe("retries", () => {
     expect(await api.json(any, "/maintained/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a read sleeping out a hold goes out when a write the upstream takes ends it, or a newer wait asks less", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client({ maxRetries: 0 });
+    const cancel = new AbortController();
+    // Time left for the rest of the hold to be slept out, which the test's own would not last.
+    const patient = () => ({ signal: cancel.signal, deadline: clock.now() + 45_000 });
+    let answer = () => {};
+    const writeHeld = () => {
+      fake.held = new Promise((resolve) => {
+        answer = resolve;
+      });
+    };
+    try {
+      for (const [write, asked] of [
+        ["/orders/taken-while-held", json(200, "{}")],
+        ["/orders/limited-while-held", json(429, '{"message":"slow down"}', { "retry-after": "1" })],
+      ] as const) {
+        fake.queue.push(json(429, '{"message":"hourly limit reached"}', { "retry-after": "3600" }));
+        expect((await failure(api.json(any, `${write}/limit`, {}, call(3_000)))).retryAfter).toBe(3600);
+        setClock(clock.now() + 3_600_000 - 30_000);
+        const read = api.json(any, `${write}/read`, {}, patient());
+        writeHeld();
+        fake.queue.push(asked);
+        const sent = api.send(write, { method: "POST", body: "{}" }, call(3_000));
+        await expect.poll(() => fake.count(write)).toBe(1);
+        fake.held = undefined;
+        answer();
+        await sent;
+        expect(await read).toMatchObject({ n: expect.any(Number) });
+        setClock(clock.now() + 60_000);
+      }
+    } finally {
+      answer();
+      fake.held = undefined;
+      cancel.abort();
+    }
+  });
+
   test("a write the upstream takes ends the hold of the account's reads, not that of a read held alone", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

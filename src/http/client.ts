@@ -3,7 +3,7 @@ import type { Dispatcher } from "undici";
 import { throttled } from "../log.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
-import { throwIfMayNotSend, withDeadline } from "./deadline.js";
+import { eitherSignal, throwIfMayNotSend, withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { throughProxy } from "./proxy.js";
 import { deadlineRetry, longestHoldMs, retryAfterMs } from "./retry.js";
@@ -79,6 +79,8 @@ export class HttpClient {
   readonly #waits = new Map<string, Wait>();
   /** How many waits were heard (#waits) so far. */
   #heard = 0;
+  /** Wakes the reads sleeping out a hold, to look again: a wait heard or ended may end theirs sooner. */
+  readonly #sleepers = new Set<() => void>();
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -188,6 +190,30 @@ export class HttpClient {
     return { wait, left: wait.at + held - clock.now() };
   }
 
+  /** Keeps `wait` under `key`, or ends the one kept there without one, and wakes the reads sleeping out a hold. */
+  #setWait(key: string, wait?: Omit<Wait, "order">) {
+    if (wait) this.#waits.set(key, { ...wait, order: ++this.#heard });
+    else this.#waits.delete(key);
+    for (const wake of this.#sleepers) wake();
+    this.#sleepers.clear();
+  }
+
+  /** Sleeps `ms`, or less when a wait is heard or ended meanwhile (#setWait). */
+  async #sleepOut(ms: number, signal: AbortSignal) {
+    const woken = new AbortController();
+    const wake = () => woken.abort();
+    const either = eitherSignal(signal, woken.signal);
+    this.#sleepers.add(wake);
+    try {
+      await sleep(ms, undefined, { signal: either.signal });
+    } catch (err) {
+      if (signal.aborted) throw err;
+    } finally {
+      this.#sleepers.delete(wake);
+      either.end();
+    }
+  }
+
   /** The User-Agent every request carries unless its upstream names another. */
   get userAgent(): string {
     return this.#options.userAgent;
@@ -221,7 +247,7 @@ export class HttpClient {
       // The later end stands; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
       if (!known || newer || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        this.#waits.set(ownWait, { at: clock.now(), order: ++this.#heard, ms, answer: { status, headers, text } });
+        this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
     const pools = this.#connect();
@@ -255,11 +281,14 @@ export class HttpClient {
           }),
         },
       };
-      // The hold that ends last stands.
-      const [hold] = changes
-        ? []
-        : [...new Set([account, ownWait])].flatMap((key) => this.#holding(key) ?? []).sort((a, b) => b.left - a.left);
-      if (hold) {
+      // The hold that ends last stands; slept out, it is looked at again whenever a wait changes.
+      const holding = () =>
+        changes
+          ? undefined
+          : [...new Set([account, ownWait])]
+              .flatMap((key) => this.#holding(key) ?? [])
+              .sort((a, b) => b.left - a.left)[0];
+      for (let hold = holding(); hold; hold = holding()) {
         const { wait, left } = hold;
         if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
           // The refusal again, as the upstream would give it, with the wait it asked for left, and
@@ -275,7 +304,8 @@ export class HttpClient {
             headers: { ...wait.answer.headers, "retry-after": retryAfter },
             heldMs: left,
           };
-        } else await sleep(left, undefined, { signal: call.signal });
+        }
+        await this.#sleepOut(left, call.signal);
       }
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
@@ -290,7 +320,7 @@ export class HttpClient {
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
       // A write taken is the upstream answering again: the reads held meanwhile are asked at once.
-      else if (changes && status >= 200 && status < 300 && heldBefore()) this.#waits.delete(account);
+      else if (changes && status >= 200 && status < 300 && heldBefore()) this.#setWait(account);
       return { url, path, method, changes, status, headers, text, ...(held && held < asked ? { heldMs: held } : {}) };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);
