@@ -6172,6 +6172,20 @@ describe("errors", () => {
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
   });
 
+  test("a single sign-on's redirect to its login is told as a sign-in that turned waiter away, not as a moved shop", async () => {
+    woo.intercept = () => ({
+      status: 302,
+      headers: {
+        location:
+          "https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize?client_id=6731de76&response_type=code&redirect_uri=https%3A%2F%2Fshop.example%2F",
+      },
+      body: "",
+    });
+    expect(text(await server.call("eshop_orders_list", {}))).toBe(
+      "WooCommerce answered 302: it sends waiter to sign in at https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize, a page for a person in a browser: a single sign-on in front of it turned the request away; check the configured keys, if that sign-on takes credentials, or ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).",
+    );
+  });
+
   test("a redirect to the shop's login page (a plugin that keeps the site private) is not told to be set as the shop's address", async () => {
     const stock = woo.shop.product(P.espresso).stock_quantity;
     const login = {

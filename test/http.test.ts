@@ -2315,6 +2315,46 @@ describe("error answers", () => {
     expect(fake.count("/new-home/send")).toBe(0);
   });
 
+  test("a redirect to a single sign-on's login says a sign-in turned waiter away, not that the service moved", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const keyed = http.upstream("Keyed API", new URL(`${fake.origin}/keyed/`), {
+      headers: { authorization: "Bearer t0ken-for-keyed" },
+      keySetting: "WAITER_KEYED_KEY",
+    });
+    const set = http.upstream("Set API", new URL(`${fake.origin}/set/`), { urlSetting: "WAITER_SET_URL" });
+    const own = http.upstream("Own API", waitersOwnUrl(`${fake.origin}/own/`), { urlSetting: "WAITER_OWN_URL" });
+    const redirected = async (api: typeof set, location: string, status = 302, method: "GET" | "POST" = "GET") => {
+      fake.queue.push({ status, headers: { location } });
+      return (await failure(api.json(any, "/rates", method === "GET" ? {} : { method, body: "{}" }, call()))).message;
+    };
+    const by =
+      "ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).";
+    // Microsoft Entra ID's authorization request, as its application proxy sends one.
+    expect(
+      await redirected(
+        keyed,
+        "https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize?client_id=6731de76&response_type=code&redirect_uri=https%3A%2F%2Fapi.contoso.example%2F",
+      ),
+    ).toBe(
+      `Keyed API answered 302: it sends waiter to sign in at https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize, a page for a person in a browser: a single sign-on in front of it turned the request away; check WAITER_KEYED_KEY, if that sign-on takes credentials, or ${by}`,
+    );
+    // oauth2-proxy's sign-in page, on the service's own host.
+    expect(await redirected(set, `${fake.origin}/oauth2/sign_in?rd=%2Fset%2Frates`)).toBe(
+      `Set API answered 302: it sends waiter to sign in at ${fake.origin}/oauth2/sign_in, a page for a person in a browser: a single sign-on in front of it turned the request away; ${by}`,
+    );
+    // A SAML request, a change's redirect: nothing was changed.
+    expect(
+      await redirected(set, "https://idp.example/idp/profile/SAML2/Redirect/SSO?SAMLRequest=fZJNT8Mw", 303, "POST"),
+    ).toBe(
+      `Set API answered 303: it sends waiter to sign in at https://idp.example/idp/profile/SAML2/Redirect/SSO, a page for a person in a browser: a single sign-on in front of it turned the request away, so nothing was changed; ${by}`,
+    );
+    // A public API waiter chose has no sign-on of its own: a proxy on the way asks this machine to sign in.
+    expect(await redirected(own, "https://gateway.proxy.example/auth/login?origurl=https%3A%2F%2Fapi")).toBe(
+      "Own API answered 302: it sends waiter to sign in at https://gateway.proxy.example/auth/login, a page for a person in a browser: something on the way to it (a proxy that inspects TLS) turned the request away; sign in there in a browser on this machine, or tell whoever runs this machine's network.",
+    );
+  });
+
   test("a 2xx that is not the upstream's answer names the setting first where one gave the URL, which may point at another service", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);

@@ -393,6 +393,17 @@ export function describeStatus(
       status,
     );
   }
+  const signIn = signInAt(response);
+  if (signIn) {
+    const page = `${answered}: it sends waiter to sign in at ${signIn}, a page for a person in a browser`;
+    const unchanged = nothingChanged(response);
+    return new UpstreamError(
+      ownUrl
+        ? `${page}: something on the way to it (a proxy that inspects TLS) turned the request away${unchanged}; sign in there in a browser on this machine, or tell whoever runs this machine's network.`
+        : `${page}: a single sign-on in front of it turned the request away${unchanged}; ${keys ? `check ${keys}, if that sign-on takes credentials, or ` : ""}ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).`,
+      status,
+    );
+  }
   if (status === NOT_IMPLEMENTED) {
     // Not Implemented (RFC 9110 15.6.2): the server takes no such request, so it did nothing, and no wait changes that.
     return new UpstreamError(
@@ -465,6 +476,22 @@ export function accessLogin(response: HttpResponse): string | undefined {
   if (!target) return undefined;
   const url = new URL(target);
   return /^\/cdn-cgi\/access\/login(\/|$)/.test(url.pathname) ? url.host : undefined;
+}
+
+/**
+ * Where a redirect sends to sign in (its origin and path), if it sends to a single sign-on's login
+ * rather than to where the resource moved: an OAuth or OpenID Connect authorization request (a
+ * client_id with a response_type or redirect_uri), a SAML request, or a login page by its path
+ * (oauth2-proxy's /oauth2/sign_in, an identity provider's /login).
+ */
+export function signInAt(response: HttpResponse): string | undefined {
+  if (response.status < 300 || response.status >= 400) return undefined;
+  const target = movedTo(response);
+  if (!target) return undefined;
+  const { searchParams: query, pathname } = new URL(String(response.headers.location), response.url);
+  const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
+  const login = /\/(log-?in|log-?on|sign-?in|sign_in|sso|authorize|oauth2\/start)(\.\w+)?\/?$/i.test(pathname);
+  return authorization || query.has("SAMLRequest") || login ? target : undefined;
 }
 
 /**

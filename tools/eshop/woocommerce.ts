@@ -10,6 +10,7 @@ import {
   namedWaitSeconds,
   nothingChanged,
   retryAfterSeconds,
+  signInAt,
 } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -757,6 +758,8 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
           status,
         );
       }
+      // Told as for every upstream: a single sign-on's login elsewhere, not a moved shop.
+      if (signInAt(response)) return undefined;
       return new UpstreamError(
         `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""})${unchanged}; set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
