@@ -2315,6 +2315,36 @@ describe("error answers", () => {
     expect(fake.count("/new-home/send")).toBe(0);
   });
 
+  test("a 403 page of a firewall in front of an upstream that takes a key is not told as a key to check", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 4096 });
+    clients.push(http);
+    const keyed = http.upstream("Keyed API", new URL(`${fake.origin}/keyed/`), {
+      headers: { authorization: "Bearer t0ken-for-keyed" },
+      keySetting: "WAITER_KEYED_KEY",
+      urlSetting: "WAITER_KEYED_URL",
+    });
+    const blocked = {
+      status: 403,
+      headers: { "content-type": "text/html; charset=UTF-8" },
+      body: "<!DOCTYPE html><html><head><title>Access denied | api.example used Cloudflare to restrict access</title></head><body>Error 1020</body></html>",
+    };
+    for (const [method, unchanged] of [
+      ["GET", ""],
+      ["POST", ", so nothing was changed"],
+    ] as const) {
+      fake.queue.push(blocked);
+      const options = method === "GET" ? {} : { method, body: "{}" };
+      expect((await failure(keyed.json(any, "/rates", options, call()))).message).toBe(
+        `Keyed API answered 403 "Access denied | api.example used Cloudflare to restrict access": it refused the request${unchanged} with a web page, not its API's answer: a firewall or proxy in front of it does not let this machine's requests by, which no change to WAITER_KEYED_KEY mends; tell whoever runs waiter, or check WAITER_KEYED_URL.`,
+      );
+    }
+    // The API's own refusal, in its words, is of the key.
+    fake.queue.push(json(403, '{"message":"key lacks scope"}'));
+    expect((await failure(keyed.json(any, "/rates", {}, call()))).message).toBe(
+      'Keyed API answered 403 "key lacks scope": it refused waiter\'s credentials or permissions; check WAITER_KEYED_KEY.',
+    );
+  });
+
   test("a redirect to a single sign-on's login says a sign-in turned waiter away, not that the service moved", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);

@@ -543,6 +543,9 @@ function statusAdvice(
   said: boolean | "page",
 ): string {
   const { status } = response;
+  // An API refuses a key in its own words: a 403 page is a firewall's or a proxy's in front of it.
+  if (status === 403 && keys && said === "page")
+    return `it refused the request${nothingChanged(response)} with a web page, not its API's answer: a firewall or proxy in front of it does not let this machine's requests by, which no change to ${keys} mends; tell whoever runs waiter${ownUrl ? "" : `, or check ${urlSetting}`}`;
   if ((status === 401 || status === 403) && keys)
     return `it refused waiter's credentials or permissions; check ${keys}`;
   if (status === 401 && ownUrl)
