@@ -347,6 +347,17 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note: string }>(await server.call("weather_geocode", { name: "Ostrava, CZE" })).note).toMatch(
         /\. "CZE" is the three-letter code of the country the geocoder knows as "CZ": send "Ostrava, CZ", or "Ostrava" if "CZE" is an airport's code\./,
       );
+      // But not where none of the places found is: no Ostrava is in Germany.
+      for (const [tool, args] of [
+        ["weather_geocode", { name: "Ostrava, DEU" }],
+        ["weather_current", { place: "Ostrava, DEU" }],
+      ] as const) {
+        const said = text(await server.call(tool, args));
+        expect(said, tool).not.toContain('send "Ostrava, DE"');
+        expect(said, tool).toContain(
+          '"DEU" is the three-letter code of the country the geocoder knows as "DE", where none of the places called "Ostrava" found is.',
+        );
+      }
       const coded = await server.call("weather_geocode", { name: "Atlantis", country_code: "GR" });
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
       // Searched for in one country, a place is not said to be nowhere.

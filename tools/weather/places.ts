@@ -150,9 +150,17 @@ export function geocoder(api: Upstream) {
     const threeLetters = unknown.find((part) => ALPHA_3[part.toUpperCase()]) ?? "";
     const twoLetters = ALPHA_3[threeLetters.toUpperCase()];
     const send = [name, ...parts.map((part) => (part === threeLetters ? twoLetters : part))].join(", ");
-    const alpha3 = twoLetters
-      ? ` ${quote(threeLetters)} is the three-letter code of the country the geocoder knows as ${quote(twoLetters)}: send ${quote(send)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
+    const known = twoLetters
+      ? ` ${quote(threeLetters)} is the three-letter code of the country the geocoder knows as ${quote(twoLetters)}`
       : "";
+    // Named in two letters only where a place found is in that country: "Ostrava, DE" would find none either.
+    const alpha3 = !known
+      ? ""
+      : found.some((place) => place.country_code === twoLetters)
+        ? `${known}: send ${quote(send)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
+        : found.length
+          ? `${known}, where none of the places called ${quote(name)} found is.`
+          : `${known}.`;
     // Named where the qualifier has more than the part that failed.
     const where = parts.length > 1 && words ? quote(words) : "";
     // The geocoder lists a few of a town's postal codes: one not listed may well be the town's.
