@@ -2231,6 +2231,15 @@ describe(`at ${AFTERNOON}`, () => {
         // Whole degrees with hemispheres' letters, within range: 40°S 20°E, not a street grid's address.
         ["40 S 20 E", "latitude -40 and longitude 20"],
         ["90 N 180 W", "latitude 90 and longitude -180"],
+        // Apart by a slash, as some forms and spreadsheets join them.
+        ["49.8347/18.2820", "latitude 49.8347 and longitude 18.282"],
+        ["-33.87 / 151.21", "latitude -33.87 and longitude 151.21"],
+        // ISO 6709's string, its degrees signed and zero-padded, with minutes and seconds run on where written.
+        ["+49.8347+018.2820/", "latitude 49.8347 and longitude 18.282"],
+        ["+49.8347+018.2820+250/", "latitude 49.8347 and longitude 18.282"],
+        ["-3352.2+15112.6/", "latitude -33.87 and longitude 151.21"],
+        ["+500515+0142515/", "latitude 50.0875 and longitude 14.420833"],
+        ["+5005+01425", "latitude 50.083333 and longitude 14.416667"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }

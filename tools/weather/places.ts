@@ -585,8 +585,47 @@ function coordinates(written: string): Coordinates | undefined {
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
   const pair = besideName(text);
   return (
-    geoUri(text) ?? withLabels(text) ?? signed(text) ?? (pair === undefined ? undefined : signed(pair)) ?? copied(text)
+    geoUri(text) ??
+    withLabels(text) ??
+    signed(text) ??
+    (pair === undefined ? undefined : signed(pair)) ??
+    copied(text) ??
+    slashed(text) ??
+    iso6709(text)
   );
+}
+
+/** A pair of decimal degrees apart by a slash, as some forms and spreadsheets join them: "49.8347/18.2820". */
+function slashed(text: string): Coordinates | undefined {
+  const [, first, second] = /^\s*([-+]?\d{1,3}\.\d+)\s*\/\s*([-+]?\d{1,3}\.\d+)\s*$/.exec(text) ?? [];
+  return first === undefined || second === undefined ? undefined : inOrder(Number(first), Number(second));
+}
+
+/**
+ * A point as ISO 6709 writes it in one string, "+49.8347+018.2820/" or "+500515+0142515+250/": each coordinate signed
+ * and zero-padded, degrees (2 digits of latitude, 3 of longitude), then minutes and seconds run on where written, a
+ * fraction on the last; an altitude and the closing slash may follow.
+ */
+function iso6709(text: string): Coordinates | undefined {
+  const [, latitude = "", longitude = ""] =
+    /^\s*([+-]\d{2}(?:\d{2}){0,2}(?:\.\d+)?)([+-]\d{3}(?:\d{2}){0,2}(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?)?\/?\s*$/.exec(
+      text,
+    ) ?? [];
+  const angle = (written: string, degreeDigits: number) => {
+    const [whole = "", fraction] = written.slice(1).split(".");
+    const units = [
+      whole.slice(0, degreeDigits),
+      whole.slice(degreeDigits, degreeDigits + 2),
+      whole.slice(degreeDigits + 2),
+    ].filter(Boolean);
+    // The fraction is of the last unit written.
+    if (fraction) units.push(`${units.pop()}.${fraction}`);
+    const value = angleOf(...units);
+    return value === undefined ? undefined : written.startsWith("-") ? -value : value;
+  };
+  if (!latitude) return undefined;
+  const [lat, lon] = [angle(latitude, 2), angle(longitude, 3)];
+  return lat === undefined || lon === undefined ? undefined : { latitude: lat, longitude: lon };
 }
 
 /**
