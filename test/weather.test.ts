@@ -4248,6 +4248,10 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
           hour.precipitation_mm > 0 ? "light rain showers" : expect.not.stringMatching(/rain/),
         );
       }
+      // Its code at the hour's end takes the clouds then, not the cloud cover shown at the hour's start: the note says so.
+      expect(data<{ note: string }>(result).note).toContain(
+        "Open-Meteo's hours give their temperature, humidity, wind and cloud cover at their start, their precipitation, its chance and gusts over the hour, and their condition at its end, of that precipitation and the clouds then.",
+      );
     });
   });
 });

@@ -178,6 +178,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
           : []),
+        ...(provider.hoursOf && hours.some((h) => h.period_hours === 1) ? [provider.hoursOf] : []),
         // A step's instant values (MET Norway's `instant`; its `next_6_hours` has no wind) would read as its hours'.
         ...(args.hourly && longer.length
           ? [

@@ -190,6 +190,8 @@ export function openMeteo(api: Upstream): WeatherProvider {
     maxDays: MAX_DAYS,
     dailySumsHourEarlier: true,
     chances: "hourly chances of precipitation",
+    hoursOf:
+      "Open-Meteo's hours give their temperature, humidity, wind and cloud cover at their start, their precipitation, its chance and gusts over the hour, and their condition at its end, of that precipitation and the clouds then.",
 
     async current(place, call) {
       const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>

@@ -67,6 +67,11 @@ export interface WeatherProvider {
   windAtSteps?: true;
   /** The chances of precipitation a day's probability is the highest of: "hourly chances of precipitation". */
   chances: string;
+  /**
+   * What its hourly steps' values are of, said with them where some are at the hour's start and others not:
+   * Open-Meteo's condition is of the hour's end, its clouds then, beside the cloud cover at the start.
+   */
+  hoursOf?: string;
   current(place: Place, call: Call): Promise<Now>;
   /** `days` local days from today, and with `withHours` the forecast steps of those days. */
   forecast(
