@@ -1878,6 +1878,48 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a town and code read as a US state's or an Italian province's names only the reading where a place of that name is", async () => {
+      const place = (name: string, country_code: string, admin1: string, latitude: number) => ({
+        name,
+        latitude,
+        longitude: country_code === "IT" ? 11.1 : -90,
+        country_code,
+        country: country_code === "IT" ? "Italy" : "United States",
+        admin1,
+        timezone: country_code === "IT" ? "Europe/Rome" : "America/Chicago",
+        population: 100000,
+      });
+      // Collierville is a town in Tennessee and none in Italy; Pergine Valsugana a town in Italy and none in Tennessee.
+      // (Names no other test asks for: the geocoder's answers are kept a day.)
+      const answers: Record<string, object[]> = {
+        Collierville: [place("Collierville", "US", "Tennessee", 35.04), place("Collierville", "US", "Kentucky", 37.1)],
+        "Pergine Valsugana": [place("Pergine Valsugana", "IT", "Trentino-Alto Adige", 46.06)],
+      };
+      geocoding.intercept = (r) => {
+        const answer = answers[r.query.get("name") ?? ""];
+        return answer ? geocoded(answer) : undefined;
+      };
+      try {
+        for (const [written, send] of [
+          ["Collierville TN 38017", "Collierville, TN"],
+          ["Via Verde 12, Collierville TN 38017", "Collierville, TN"],
+          ["Pergine Valsugana TN 38057", "Pergine Valsugana, IT"],
+          ["Mario Rossi, Piazza Duomo 3, Pergine Valsugana TN 38057", "Pergine Valsugana, IT"],
+        ]) {
+          const said = text(await server.call("weather_forecast", { place: written }));
+          expect(said, written).toContain(`send the town, then its country after a comma, as "${send}", or give`);
+          expect(said, written).not.toContain("Italian province");
+        }
+        // Where the geocoder fails, both readings are named, as without it.
+        geocoding.queue.push(json(400, ERROR_400));
+        expect(text(await server.call("weather_forecast", { place: "Bartlett TN 38133" }))).toContain(
+          'as "Bartlett, TN" if "TN" is the US state, or "Bartlett, IT" if it is the Italian province',
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test('an Italian province\'s code after the town, "Trento, TN, 38122", names the province, not Tennessee', async () => {
       const town = (name: string, latitude: number, population: number, postcodes?: string[]) => ({
         name,
@@ -1895,6 +1937,12 @@ describe(`at ${AFTERNOON}`, () => {
       const rovereto = town("Rovereto", 45.89, 39000);
       const milan = { ...town("Milan", 45.46427, 1371498, ["20121"]), admin1: "Lombardy" };
       const answers: Record<string, object> = { Trento: trento, Rovereto: rovereto, Milan: milan };
+      // Its own server: another test's search for "Trento", which found none, is kept a day.
+      const own = await startWaiter({
+        WAITER_CONTACT: CONTACT,
+        WAITER_MET_URL: `${met.origin}/weatherapi`,
+        WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+      });
       geocoding.intercept = (r) => {
         const answer = answers[r.query.get("name") ?? ""];
         return answer ? geocoded([answer]) : undefined;
@@ -1909,20 +1957,21 @@ describe(`at ${AFTERNOON}`, () => {
           "Trento (TN), 38122",
           "Trento (TN), 38122, Italy",
         ]) {
-          const result = await server.call("weather_current", { place });
+          const result = await own.call("weather_current", { place });
           expect(result.isError, place).toBeFalsy();
           expect(data<{ place: { region: string } }>(result).place.region, place).toBe("Trentino-Alto Adige");
         }
-        const unlisted = text(await server.call("weather_current", { place: "Rovereto, TN, 38068" }));
+        const unlisted = text(await own.call("weather_current", { place: "Rovereto, TN, 38068" }));
         expect(unlisted).not.toContain('none in "TN"');
         expect(unlisted).toContain('the geocoder lists none with the postal code "38068"');
         // Another province's code names none.
-        expect(text(await server.call("weather_current", { place: "Rovereto, MI, 38068" }))).toContain('none in "MI"');
+        expect(text(await own.call("weather_current", { place: "Rovereto, MI, 38068" }))).toContain('none in "MI"');
         // Without a postal code, a US state's: Milan in Michigan is none of Milan in Italy.
-        expect(text(await server.call("weather_current", { place: "Milan, MI" }))).toMatch(
+        expect(text(await own.call("weather_current", { place: "Milan, MI" }))).toMatch(
           /^No place called "Milan" in "MI"/,
         );
       } finally {
+        await own.close();
         geocoding.intercept = undefined;
       }
     });

@@ -98,7 +98,11 @@ export function geocoder(api: Upstream) {
     refuseLocationCode(argument, text);
     // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
     refuseCoordinates(argument, text);
-    refuseAddress(argument, text);
+    // A code of a US state and of an Italian province beside a postal code of both: the places of the town's name
+    // found tell where it may be; where the geocoder fails, both readings are named, as without it.
+    const province = italianStreetToo(withoutDistrict(text)) ?? italianToo(withoutDistrict(text));
+    const townsCalled = province ? await find(province.town, { count: 100 }, call).catch(() => []) : [];
+    refuseAddress(argument, text, townsCalled);
     const [name = "", ...rest] = withoutDistrict(withQualifierOutOfBrackets(text))
       .split(",")
       .map((part) => part.trim());
@@ -109,7 +113,7 @@ export function geocoder(api: Upstream) {
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
     const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
-    return { argument, text, name, qualifier, hits, found, matching };
+    return { argument, text, name, qualifier, hits, found, matching, townsCalled };
   }
 
   /**
@@ -123,9 +127,9 @@ export function geocoder(api: Upstream) {
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
     const read = withoutDistrict(searched.text);
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
-    return town
-      ? `${noPlaceCalled(searched, false)} ${sendTown(town, searched.argument, italianToo(read))}`
-      : `${noPlaceCalled(searched)} ${advice}`;
+    if (!town) return `${noPlaceCalled(searched)} ${advice}`;
+    const [sent, or] = stateOrProvince(town, italianToo(read), searched.townsCalled);
+    return `${noPlaceCalled(searched, false)} ${sendTown(sent, searched.argument, or)}`;
   }
 
   /** That no place of the name searched was found, and the places of that name found elsewhere. */
@@ -1186,17 +1190,17 @@ function unmarkedAngle(written: Angle[]): Angle | undefined {
  * A name or a street before the postal code or town names no place, and is the customer's, whose
  * order the address came from: it is not sent to the geocoder, a third party.
  */
-function refuseAddress(argument: string, text: string): void {
+function refuseAddress(argument: string, text: string, townsCalled: Found[]): void {
   const read = withoutDistrict(text);
   // A street grid's address after its town whose numbers no degrees are ("Salt Lake City 400 S 200 E"): the
   // ones that may be are read as coordinates too (refuseCoordinates).
   const beforeStreet = townBeforeStreet(read);
   const readings = beforeStreet ? undefined : townReadings(read, true);
   const town = beforeStreet ?? readings?.town ?? townAfterStreet(read) ?? gridTown(read);
-  if (town)
-    throw new ToolError(
-      `${quote(text)} is an address. ${sendTown(town, argument, readings?.or ?? italianStreetToo(read))}`,
-    );
+  if (town) {
+    const [sent, province] = stateOrProvince(town, readings?.or ? undefined : italianStreetToo(read), townsCalled);
+    throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, readings?.or ?? province)}`);
+  }
   const afterName = townAfterName(read);
   if (afterName)
     throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
@@ -1355,7 +1359,23 @@ type OtherReading = { name: string; town: string; region: string; street: boolea
 type DistrictReading = { town: string; region: string; district: string };
 
 /** Of a town, a code and a postal code, the code read as an Italian province's, not a US state's: the town in Italy. */
-type ProvinceReading = { italy: string; code: string };
+type ProvinceReading = { italy: string; code: string; town: string };
+
+/**
+ * The town to send, read in the US state, and the reading in the Italian province where it stands: where the places
+ * called so are in one of them only, that one alone ("Memphis TN 38103" is in Tennessee, Memphis no town in Italy).
+ */
+function stateOrProvince(
+  town: string,
+  province: ProvinceReading | undefined,
+  townsCalled: Found[],
+): [string, ProvinceReading | undefined] {
+  if (!province) return [town, undefined];
+  const called = townsCalled.filter((hit) => folded(hit.place.name ?? "") === folded(province.town));
+  const inState = called.some((hit) => hit.place.country_code === "US" && matches(hit, province.code));
+  const inItaly = called.some((hit) => hit.place.country_code === "IT");
+  return inState === inItaly ? [town, province] : inState ? [town, undefined] : [province.italy, undefined];
+}
 
 /**
  * Of a town, a code and a postal code in a US address's order, a comma after the town or not, that are a state's and
@@ -1369,7 +1389,7 @@ function italianToo(text: string): ProvinceReading | undefined {
   // digits: "Jackson TN 38301" and "Providence RI 02903" are in no Italian province.
   const italian = isItalianProvince(code, postalCode) && /^\d\d[01]/.test(postalCode);
   return town && italian && zipCodeStates(postalCode).includes(code.toLowerCase())
-    ? { italy: `${town}, IT`, code }
+    ? { italy: `${town}, IT`, code, town }
     : undefined;
 }
 
