@@ -1135,6 +1135,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Washington DC 20001", "Washington, DC"],
         // A state's code that is a country's sign too is the state's: FL is Florida, not Liechtenstein.
         ["Miami FL 33101", "Miami, FL"],
+        // COL before one of Colima's postal codes is the Mexican state's, as Colombia's postal codes have six digits.
+        ["Manzanillo COL 28200", "Manzanillo, Colima"],
+        ["COL 28200 Manzanillo", "Manzanillo, Colima"],
+        ["Bogotá COL 110111", "Bogotá, CO"],
       ]) {
         expect(text(await server.call("weather_current", { place })), place).toContain(
           `send the town, then its country after a comma, as "${town}"`,

@@ -1693,6 +1693,11 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   ) {
     return { town: (bracketedTown ?? townFirst).trim() };
   }
+  // Colima's code beside one of its postal codes, as Mexico writes a state's, is no Colombia's, whose postal codes have
+  // six digits: "Manzanillo COL 28200" is in Colima. The geocoder knows the state by its name.
+  const colima = sign === "COL" && !hyphenAfter && /^28\d{3}$/.test(code);
+  const colimaTown = (townAfter ?? townFirst)?.trim();
+  if (colima && colimaTown) return { town: colimaTown, country: "Colima" };
   // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
   // A country's three letters, before the code or after a town not written in capitals ("TORRE DEL MAR 29740").
