@@ -1139,6 +1139,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Manzanillo COL 28200", "Manzanillo, Colima"],
         ["COL 28200 Manzanillo", "Manzanillo, Colima"],
         ["Bogotá COL 110111", "Bogotá, CO"],
+        // So too in a part of their own after the town's.
+        ["Ostrava, CZE 70200", "Ostrava, CZ"],
+        ["Jan Novák, Ostrava, CZE 70200", "Ostrava, CZ"],
+        ["Manzanillo, COL 28200", "Manzanillo, Colima"],
       ]) {
         expect(text(await server.call("weather_current", { place })), place).toContain(
           `send the town, then its country after a comma, as "${town}"`,

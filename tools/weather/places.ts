@@ -1556,7 +1556,11 @@ function townReadings(
         const province = (word: string, j: number) =>
           (i === 0 && all.slice(0, j - 1).some((before) => isItalianProvince(word, before))) ||
           provinceAfterStreet(word, all[j + 1] ?? parts[town + i + 1] ?? "");
-        const named = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
+        const kept = all.filter((word, j) => !postalCode(word, j) && !state(word, j) && !province(word, j)).join(" ");
+        // A country's three letters before the postal code in a part after the town's, "Ostrava, CZE 70200", in the two
+        // the geocoder knows.
+        const code = all.find((word) => /\d/.test(word));
+        const named = (i > 0 && code && /^[A-Z]{3}$/.test(kept) && threeLettersNamed(kept, code)) || kept;
         const states = all.filter(state);
         // The state before a country after it without a comma: "Richmond VIC 3121 Australia" is "Richmond, VIC, Australia";
         // so too a state's own part, "Sydney, NSW 2000 AU".
@@ -1693,11 +1697,11 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   ) {
     return { town: (bracketedTown ?? townFirst).trim() };
   }
-  // Colima's code beside one of its postal codes, as Mexico writes a state's, is no Colombia's, whose postal codes have
-  // six digits: "Manzanillo COL 28200" is in Colima. The geocoder knows the state by its name.
-  const colima = sign === "COL" && !hyphenAfter && /^28\d{3}$/.test(code);
+  // Colima's code beside one of its postal codes, "Manzanillo COL 28200", is the Mexican state's (threeLettersNamed).
   const colimaTown = (townAfter ?? townFirst)?.trim();
-  if (colima && colimaTown) return { town: colimaTown, country: "Colima" };
+  if (sign === "COL" && !hyphenAfter && colimaTown && threeLettersNamed(sign, code) === "Colima") {
+    return { town: colimaTown, country: "Colima" };
+  }
   // A region's code after the town and a space is the region's, a country's sign as well or not ("Miami FL 33101").
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
   // A country's three letters, before the code or after a town not written in capitals ("TORRE DEL MAR 29740").
@@ -1781,6 +1785,15 @@ const ALPHA_3: Record<string, string> = Object.fromEntries(
     .split(" ")
     .map((codes) => [codes.slice(0, 3), codes.slice(3)]),
 );
+
+/**
+ * What three capitals before a postal code name, as the geocoder knows it: a country by its two letters ("CZE" is
+ * CZ), but Colima's code beside one of its postal codes, as Mexico writes a state's, is no Colombia's, whose postal
+ * codes have six digits: "COL 28200" is in Colima.
+ */
+function threeLettersNamed(letters: string, postalCode: string): string | undefined {
+  return letters === "COL" && /^28\d{3}$/.test(postalCode) ? "Colima" : ALPHA_3[letters];
+}
 
 /** European countries' signs on their cars (the Vienna Convention's) that are not their ISO codes. */
 const CAR_SIGNS: Record<string, string> = {
