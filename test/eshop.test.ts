@@ -1138,6 +1138,32 @@ describe("orders", () => {
     }
   });
 
+  test("WordPress's index taken away by a plugin (404) is warned of as taken away, not as a login refused", async () => {
+    const hidden = await startWooCommerce();
+    hidden.shop.timeZone = "Europe/Prague";
+    // As WordPress answers once a plugin removes the REST API's routes, the index among them, for callers without a login.
+    hidden.intercept = (r) =>
+      r.path === "/wp-json/"
+        ? { status: 404, headers: { "content-type": "application/json" }, body: NO_ROUTE }
+        : undefined;
+    const session = await start(shopEnv(hidden));
+    try {
+      expect(text(await session.call("eshop_orders_list", {}))).toContain("\nThe shop's time zone could not be read");
+      const warnings = session
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          /warning \[eshop\] WordPress answered 404 to waiter's request for its REST API's index \(127\.0\.0\.1:\d+\/wp-json\/\), where the shop says its time zone: a security plugin takes the index away from callers without a login, and waiter asks it without the key\. /,
+        ),
+      ]);
+    } finally {
+      await session.close();
+      await hidden.close();
+    }
+  });
+
   test("a plugin's JSON 403 on WordPress's index is its refusal: times in UTC, the index asked again an hour later", async () => {
     const closed = await startWooCommerce();
     closed.shop.timeZone = "Europe/Prague";

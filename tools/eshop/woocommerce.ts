@@ -1040,9 +1040,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           err.status < 500 &&
           err.status !== 429,
         // The model is told its times are UTC; only whoever runs the shop can open the index: told each time it is asked.
+        // A 404 is its routes taken away from such callers, the index among them.
         refused: (err) => {
+          const why =
+            err.status === 401 || err.status === 403
+              ? `refused waiter its REST API's index (${err.status} to ${indexAt}), where the shop says its time zone: a security plugin closes the REST API to callers without a login, and waiter asks the index without the key`
+              : `answered ${err.status} to waiter's request for its REST API's index (${indexAt}), where the shop says its time zone: a security plugin takes the index away from callers without a login, and waiter asks it without the key`;
           log?.warning(
-            `WordPress refused waiter its REST API's index (${err.status} to ${indexAt}), where the shop says its time zone: a security plugin closes the REST API to callers without a login, and waiter asks the index without the key. waiter goes on in UTC, asking again in an hour: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let requests to that address through without a login in that plugin.`,
+            `WordPress ${why}. waiter goes on in UTC, asking again in an hour: the shop's times are shown in UTC, and a date or time without an offset is read in UTC, not in the shop's zone. Let requests to that address through without a login in that plugin.`,
           );
         },
       },
