@@ -995,6 +995,21 @@ describe("orders", () => {
     }
   });
 
+  test("a list that finds none from a wall time the shop's clocks skip says what that time is read as", async () => {
+    woo.shop.timeZone = "Europe/Prague";
+    setClock("2026-03-29T08:00:00Z");
+    try {
+      // 02:30 is read as 03:30: an order placed at 03:10 is not in the list, which is to say why.
+      const none = await server.call("eshop_orders_list", { after: "2026-03-29T02:30", before: "2026-03-29T03:45" });
+      expect(none.isError, text(none)).toBeFalsy();
+      expect(text(none)).toBe(
+        "No order matches placed from 2026-03-29T02:30 (Europe/Prague, whose clocks skip it that day: read as 2026-03-29T03:30+02:00), placed before 2026-03-29T03:45 (Europe/Prague).",
+      );
+    } finally {
+      setClock();
+    }
+  });
+
   test("a wall time with seconds the shop's clocks skip is said to be read as the same second an hour on", async () => {
     woo.shop.timeZone = "Europe/Prague";
     setClock("2026-03-29T08:00:00Z");

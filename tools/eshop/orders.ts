@@ -249,8 +249,12 @@ function noOrders(
   unlisted: Unlisted,
   shopZone: ShopZone | undefined,
 ): string {
-  // A time without an offset names the zone it was read in.
-  const when = (t: Instant) => (t.local ? `${t.given} (${shopZone?.name ?? "UTC"})` : t.given);
+  // A time without an offset names the zone it was read in, and one its clocks skip what it was read as.
+  const when = (t: Instant) => {
+    if (!t.local) return t.given;
+    const readAs = /^\d{4}-\d{2}-\d{2}$/.test(t.given) ? undefined : skippedAs(t, shopZone);
+    return `${t.given} (${shopZone?.name ?? "UTC"}${readAs ? `, whose clocks skip it that day: read as ${readAs}` : ""})`;
+  };
   const withoutPlus = args.search && longestPart(args.search, "+");
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
@@ -358,6 +362,20 @@ function placedRange(
 }
 
 /**
+ * What `t` is read as where it is a wall time the shop's clocks skip (02:30 as they jump from 02:00
+ * to 03:00): as much later (03:30), with its offset.
+ */
+function skippedAs(t: Instant, shopZone: ShopZone | undefined): string | undefined {
+  if (!t.local || !shopZone) return undefined;
+  const at = atShop(t, shopZone);
+  if (at + offsetMinutes(at, shopZone.zone) * 60_000 === t.epoch) return undefined;
+  // The clocks skip whole minutes: the seconds given are the time's read as, which ends its minutes at the 16th character.
+  const minute = localIso(at, shopZone.zone);
+  const seconds = /T\d{2}:\d{2}(:\d{2}(?:\.\d+)?)/.exec(t.given)?.[1] ?? "";
+  return `${minute.slice(0, 16)}${seconds}${minute.slice(16)}`;
+}
+
+/**
  * Why orders placed from `after` and before `before` can be none: `after` is not earlier. Without
  * `shopZone`, only where both are read alike, before the shop says its zone.
  */
@@ -373,19 +391,14 @@ function emptyRange(
   const oneDay = day
     ? ` \`before\` is not in the range: the orders of ${day} are from ${day} and before ${isoDate(after.epoch + DAY_MS)}.`
     : "";
-  // A wall time the shop's clocks skip (02:30 as they jump from 02:00 to 03:00) is read as much later, which may meet the other.
+  // A wall time the shop's clocks skip is read as much later, which may meet the other.
   const skipped = [after, before].flatMap((t) => {
-    if (!t.local || !shopZone) return [];
-    const at = atShop(t, shopZone);
-    if (at + offsetMinutes(at, shopZone.zone) * 60_000 === t.epoch) return [];
-    // The clocks skip whole minutes: the seconds given are the time's read as, which ends its minutes at the 16th character.
-    const minute = localIso(at, shopZone.zone);
-    const seconds = /T\d{2}:\d{2}(:\d{2}(?:\.\d+)?)/.exec(t.given)?.[1] ?? "";
-    const readAs = `${minute.slice(0, 16)}${seconds}${minute.slice(16)}`;
+    const readAs = skippedAs(t, shopZone);
+    if (!readAs || !shopZone) return [];
     // A date is its day, which begins as the clocks jump: its midnight alone is skipped.
     return [
       /^\d{4}-\d{2}-\d{2}$/.test(t.given)
-        ? ` ${t.given} begins at ${minute} in ${shopZone.name}, whose clocks skip its midnight.`
+        ? ` ${t.given} begins at ${readAs} in ${shopZone.name}, whose clocks skip its midnight.`
         : ` ${t.given} is no time in ${shopZone.name}, whose clocks skip it that day: it is read as ${readAs}.`,
     ];
   });
