@@ -1516,6 +1516,19 @@ describe("cross rates", () => {
     );
   });
 
+  test("BST, British Summer Time and Bangladesh Standard Time, is told its date only where both readings agree", async () => {
+    setClock("2026-12-01T08:00:00Z");
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // 03:00 in Dhaka is 22:00 on 2 March in Prague; in London, 04:00 on the 3rd.
+    expect(await refused("3.3.2026 03:00 BST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3.3.2026 03:00 BST ends in BST, which names more than one time zone: British Summer Time (UTC+01:00) or Bangladesh Standard Time (UTC+06:00): send its time with the offset meant (03:00 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated, or the date meant",
+    );
+    expect(await refused("31.08.2026 12:00 BST")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-08-31",
+    );
+  });
+
   test("a day and month before a year of two digits, a space after the day's dot only, are read as a date", async () => {
     setClock("2026-12-01T08:00:00Z");
     for (const [date, sent] of [

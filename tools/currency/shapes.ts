@@ -571,7 +571,6 @@ const ZONE_NAMES = new Map<string, string>(
     GMT: "Z",
     WET: "Z",
     WEST: "+01:00",
-    BST: "+01:00",
     CET: "+01:00",
     MEZ: "+01:00",
     SEČ: "+01:00",
@@ -614,6 +613,10 @@ const AMBIGUOUS_ZONES = new Map<string, { name: string; offset: string }[]>(
     AST: [
       { name: "Atlantic Standard Time", offset: "-04:00" },
       { name: "Arabia Standard Time", offset: "+03:00" },
+    ],
+    BST: [
+      { name: "British Summer Time", offset: "+01:00" },
+      { name: "Bangladesh Standard Time", offset: "+06:00" },
     ],
     CST: [
       { name: "North American Central Standard Time", offset: "-06:00" },
