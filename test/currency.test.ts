@@ -1213,6 +1213,26 @@ describe("cross rates", () => {
     );
   });
 
+  test("since, till, by, seit, nach, vor, před or k before a date is said, and the date read without it", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, word, meaning] of [
+      ["since 3 March 2026", "since", 'English for "since" (from the day on)'],
+      ["till 3 March 2026", "till", 'English for "until" (the day included)'],
+      ["by 3 March 2026", "by", 'English for "by" (the day or before it)'],
+      ["seit 3. 3. 2026", "seit", 'German for "since" (from the day on)'],
+      ["nach 3. 3. 2026", "nach", 'German for "after" (from the day after on)'],
+      ["vor 3. 3. 2026", "vor", 'German for "before" (the day not included)'],
+      ["před 3. 3. 2026", "před", 'Czech for "before" (the day not included)'],
+      ["k 3. 3. 2026", "k", 'Czech for "as of", as the rate of a day is asked for'],
+      ["ke 3. 3. 2026", "ke", 'Czech for "as of", as the rate of a day is asked for'],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} begins with "${word}", ${meaning}, and is read without it: send 2026-03-03`,
+      );
+    }
+  });
+
   test("a quarter where a date is taken is told its days to send, as a month is", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

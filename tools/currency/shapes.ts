@@ -474,7 +474,7 @@ function sendOf(
 }
 
 /**
- * Czech, English and German words a date is said with in a range, before it without a dot (with one, "po." and
+ * Czech, English and German words a date is said with in a range or as of which a rate is asked for, before it without a dot (with one, "po." and
  * "do." are weekdays), what each means, and the weekday a calendar writes so: Czech "po" is Monday, German "Do" Thursday.
  */
 const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
@@ -490,6 +490,16 @@ const PREPOSITIONS = new Map<string, { meaning: string; weekday?: string }>(
     vom: { meaning: 'German for "from"' },
     von: { meaning: 'German for "from"' },
     bis: { meaning: 'German for "until" (the day included)' },
+    since: { meaning: 'English for "since" (from the day on)' },
+    till: { meaning: 'English for "until" (the day included)' },
+    by: { meaning: 'English for "by" (the day or before it)' },
+    seit: { meaning: 'German for "since" (from the day on)' },
+    nach: { meaning: 'German for "after" (from the day after on)' },
+    vor: { meaning: 'German for "before" (the day not included)' },
+    před: { meaning: 'Czech for "before" (the day not included)' },
+    pred: { meaning: 'Czech for "before" (the day not included)' },
+    k: { meaning: 'Czech for "as of", as the rate of a day is asked for' },
+    ke: { meaning: 'Czech for "as of", as the rate of a day is asked for' },
   }),
 );
 
