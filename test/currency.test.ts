@@ -1233,6 +1233,14 @@ describe("cross rates", () => {
     }
   });
 
+  test('a purchase order\'s number after PO is no date after Czech "po"', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("PO 4500012345")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+    );
+  });
+
   test("a quarter where a date is taken is told its days to send, as a month is", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -272,12 +272,15 @@ function notADate(
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
-  if (word) {
-    let read: string | undefined;
-    const told = notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year) => {
+  let read: string | undefined;
+  const told =
+    word &&
+    notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year) => {
       read = date;
       sendable?.(date, year);
     }).replace(/^must be a date as YYYY-MM-DD/, "");
+  // A number read as no date is a document's, as "PO 4500012345" numbers a purchase order: no "after" is said.
+  if (word && told && (!told.startsWith("; today is") || /\p{L}/u.test(afterIt))) {
     // The weekday it writes too, where the date read is one.
     const weekdayToo =
       word.weekday && read && weekdayName(read) === word.weekday
