@@ -1557,6 +1557,19 @@ describe("cross rates", () => {
     );
   });
 
+  test("hours after a date more than a day has, 48 h, are told a span of time, not a time of day", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, span] of [
+      ["3. 3. 2026 48 h", "48 h"],
+      ["3 March 2026 72 hours", "72 hours"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} ends in ${span}, a span of time, not a time of day: send the date meant`,
+      );
+    }
+  });
+
   test("a day and month before a year of two digits, a space after the day's dot only, are read as a date", async () => {
     setClock("2026-12-01T08:00:00Z");
     for (const [date, sent] of [

@@ -295,6 +295,9 @@ function notADate(
   if (timed?.impossible) {
     return `must be a date as YYYY-MM-DD: ${sent} has ${timed.impossible} for its time of day, which no clock shows: send the date meant`;
   }
+  if (timed?.span) {
+    return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.span}, a span of time, not a time of day: send the date meant`;
+  }
   if (timed?.unknownZone) {
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
   }
@@ -513,8 +516,9 @@ const DATE_TEXT_MAX = 80;
  * A date followed by a time of day, as an order or an e-mail dates it ("03.03.2026 10:15", "3 March 2026 at
  * 10:15 pm", "03 Mar 2026 10:00:00 GMT", "3. 3. 2026 10.15", "3. März 2026, 10:15 Uhr", "10:15 hrs"), or by a zone alone ("2026-03-03 CET"): the date,
  * the time as HH:MM:SS, and its zone where one is written: an offset (+01:00, +1, GMT+2), a name of one (CET, EST)
- * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, a zone not known `unknownZone`,
- * as neither can say the date in Prague; a name several zones go by (CST) is `ambiguousZone`, its time read, as
+ * or an IANA zone (Europe/Prague). A time no clock shows (25:30) is `impossible`, hours more than a day has (48 h) a
+ * `span`, a zone not known `unknownZone`,
+ * as none can say the date in Prague; a name several zones go by (CST) is `ambiguousZone`, its time read, as
  * their dates in Prague may agree. A time stamp as ISO 8601 writes it is read as one elsewhere.
  */
 function withTime(text: string):
@@ -523,6 +527,7 @@ function withTime(text: string):
       time?: string;
       zone?: string;
       impossible?: string;
+      span?: string;
       unknownZone?: string;
       ambiguousZone?: string;
       clockTime?: string;
@@ -544,6 +549,10 @@ function withTime(text: string):
   // hours alone (+1), which may be days added to it.
   if (!clockTime) return (offset === undefined && !ambiguous) || /^[+-]\d{1,2}$/.test(zone) ? undefined : { date };
   const hour = Number(hours);
+  // Hours alone, more than a day has (48 h), are a span, as a deadline counts from the date: no time of day.
+  if (!half && hour > 24 && /^\d+$/.test(clockTime)) {
+    return { date, span: text.slice(date.length).replace(/^[\s,]*(?:(?:at|um|v)\s+)?/i, "") };
+  }
   // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
   const dayEnd = !half && hour === 24 && Number(minutes) === 0 && Number(seconds) === 0;
   // Said before its zone, which no offset sent with the same time would mend.
