@@ -1722,6 +1722,28 @@ describe("history and lists", () => {
     }
   });
 
+  test("a history beginning or ending on a source's closing day says it has no fixing and which stands for it", async () => {
+    const noteOf = async (source: string, start: string, end: string) =>
+      (await server.call("currency_history", { base: "EUR", symbols: ["CZK"], start, end, source })).structuredContent
+        ?.note;
+    // 17 November, Struggle for Freedom and Democracy Day, is a Czech public holiday; 1 May a TARGET closing day.
+    expect(await noteOf("cnb", "2026-11-10", "2026-11-17")).toContain(
+      "No fixing exists for 2026-11-17 (a Tuesday: a Czech public holiday); the fixing of 2026-11-16 stands for it.",
+    );
+    expect(await noteOf("ecb", "2026-04-27", "2026-05-01")).toBe(
+      "No fixing exists for 2026-05-01 (a Friday: a TARGET closing day); the fixing of 2026-04-30 stands for it.",
+    );
+    expect(await noteOf("cnb", "2025-12-22", "2025-12-26")).toContain(
+      "No fixing exists for 2025-12-24 (a Wednesday: a Czech public holiday), 2025-12-25 (a Thursday: a Czech public holiday) and 2025-12-26 (a Friday: a Czech public holiday); the fixing of 2025-12-23 stands for them.",
+    );
+    // The fixing standing for a first day without one is from before the range, and not in it.
+    expect(await noteOf("cnb", "2026-11-17", "2026-11-20")).toContain(
+      "No fixing exists for 2026-11-17 (a Tuesday: a Czech public holiday); the fixing of 2026-11-16, before the range, stands for it.",
+    );
+    // A weekend says nothing: no fixing is looked for on one.
+    expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
+  });
+
   test("ECB history has every working day of the range, oldest first", async () => {
     const result = await server.call("currency_history", {
       base: "EUR",
@@ -1864,7 +1886,7 @@ describe("history and lists", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({ start: "2005-03-29", end: "2005-04-05" });
     expect(text(result)).toMatch(
-      /^ECB rates against EUR, 6 fixings from 2005-03-29 to 2005-04-05:\nCNY is missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for it\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it\.\nCNY \(3 of the 6 fixings, 2005-04-01 to 2005-04-05\): /,
+      /^ECB rates against EUR, 6 fixings from 2005-03-29 to 2005-04-05:\nCNY is missing from 3 of the 6 fixings, from 2005-03-29 to 2005-03-31, which have no rate for it\. CNY is fixed by the European Central Bank from 2005-04-01 on: a later date's rate is not an earlier one's, but source "cnb" may have it\. No fixing exists for 2005-03-28 \(a Monday: a TARGET closing day\); the fixing of 2005-03-24, before the range, stands for it\.\nCNY \(3 of the 6 fixings, 2005-04-01 to 2005-04-05\): /,
     );
   });
 
@@ -1892,10 +1914,10 @@ describe("history and lists", () => {
     expect(ecb.structuredContent).toMatchObject({
       start: "2005-04-01",
       end: "2005-04-05",
-      note: "The European Central Bank publishes rates against EUR only: these against CNY are worked out from them. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out.",
+      note: "The European Central Bank publishes rates against EUR only: these against CNY are worked out from them. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out. No fixing exists for 2005-03-28 (a Monday: a TARGET closing day); the fixing of 2005-03-24, before the range, stands for it.",
     });
     expect(text(ecb)).toMatch(
-      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\.\nUSD: /,
+      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\. No fixing exists for 2005-03-28 \(a Monday: a TARGET closing day\); the fixing of 2005-03-24, before the range, stands for it\.\nUSD: /,
     );
     // The CNB suspended the rouble after its fixing of 1 March 2022.
     const cnb = await server.call("currency_history", {
@@ -2445,7 +2467,9 @@ describe("currencies the euro replaced", () => {
       end: "1999-01-06",
       source: "cnb",
     });
-    expect(crowns.structuredContent).not.toHaveProperty("note");
+    expect(crowns.structuredContent?.note).toBe(
+      "No fixing exists for 1999-01-01 (a Friday: a Czech public holiday); the fixing of 1998-12-31, before the range, stands for it.",
+    );
     // With a currency the euro did not replace, those days are before the ECB's first fixing as before.
     const dollar = await server.call("currency_history", {
       base: "DEM",

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { capitalized } from "../../src/shown.js";
-import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
+import { DAY_MS, dateIn, isoDate, weekdayName } from "../../src/time.js";
 import { defineTool, type Tool, type ToolCall } from "../../src/toolset.js";
 import {
   areCurrencies,
@@ -189,6 +189,8 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
           : undefined,
         ...missingFrom,
+        closedNote(from, first.date, lastWorkingDay(source.publication, from), ", before the range,", source),
+        closedNote(after, args.end, all.at(-1)?.date ?? last.date, "", source),
         pending
           ? `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`
           : undefined,
@@ -281,6 +283,32 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
     }
   }
   return undefined;
+}
+
+/**
+ * That the source's closing days other than weekends from `first` on, before its next working day and up to
+ * `end`, have no fixing, and that the fixing of `standing` (`where` it is) stands for them: 17 November,
+ * ending a range, is a Czech public holiday, not a fixing missing.
+ */
+function closedNote(
+  first: string,
+  end: string,
+  standing: string,
+  where: string,
+  source: RateSource,
+): string | undefined {
+  const closed: string[] = [];
+  for (let day = Date.parse(first); day <= Date.parse(end); day += DAY_MS) {
+    const date = isoDate(day);
+    if (publishes(source.publication, date)) break;
+    const weekday = weekdayName(date);
+    if (weekday !== "Saturday" && weekday !== "Sunday") {
+      closed.push(`${date} (a ${weekday}: a ${source.publication.holiday})`);
+    }
+  }
+  if (closed.length === 0) return undefined;
+  const days = closed.join(", ").replace(/, ([^,]*)$/, " and $1");
+  return `No fixing exists for ${days}; the fixing of ${standing}${where} stands for ${closed.length === 1 ? "it" : "them"}.`;
 }
 
 /**
