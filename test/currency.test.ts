@@ -780,6 +780,13 @@ describe("cross rates", () => {
     expect(await refused(202603)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 202603 is a month: send one of its days, 2026-03-01 to 2026-03-31",
     );
+    // Six digits may be a month as YYYYMM and a date as DDMMYY or as YYMMDD: each reading is named.
+    expect(await refused("200312")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 200312 is a month: send one of its days, 2003-12-01 to 2003-12-31; or, where it is a date, 200312 is 2012-03-20 where the day comes first, 2020-03-12 where the year does: send the one meant",
+    );
+    expect(await refused("260330")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 260330 is 2030-03-26 where the day comes first, 2026-03-30 where the year does: send the one meant; 2030-03-26 must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
     expect(await refused("01032026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 01032026 is 2026-03-01 where the day comes first, 2026-01-03 where the month does: send the one meant",
     );

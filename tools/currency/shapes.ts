@@ -304,7 +304,9 @@ function notADate(
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   // A weekday before a year ("Monday 2026") names no day of it.
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater, !weekday);
-  if (wholeMonth) return wholeMonth;
+  // Six digits, a month as YYYYMM (200312), may be a date too, as DDMMYY or YYMMDD: said with its readings below.
+  const sixDigits = /^\d{6}$/.exec(text);
+  if (wholeMonth && !sixDigits) return wholeMonth;
   const ends = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
@@ -340,10 +342,26 @@ function notADate(
     (y ? undefined : /^(\d{2})(\d{2})((?:19|20)\d{2})$/.exec(text)) ??
     [];
   const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
+  // Six digits without separators, as a form's field holds a date: day first (DDMMYY) or year first (YYMMDD).
+  const [, sixFirst = "", sixMiddle = "", sixLast = ""] = /^(\d{2})(\d{2})(\d{2})$/.exec(text) ?? [];
   const everyOrder = [
     ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
     ...(yearLast && Number(first) <= 12 ? [{ date: iso(yearLast, first, second), order: "month", year: century }] : []),
     ...(yy ? [{ date: iso(String(yearOfTwoDigits(yy)), ym, yd), order: "year", year: yearOfTwoDigits(yy) }] : []),
+    ...(sixFirst
+      ? [
+          {
+            date: iso(String(yearOfTwoDigits(sixLast)), sixMiddle, sixFirst),
+            order: "day",
+            year: yearOfTwoDigits(sixLast),
+          },
+          {
+            date: iso(String(yearOfTwoDigits(sixFirst)), sixMiddle, sixLast),
+            order: "year",
+            year: yearOfTwoDigits(sixFirst),
+          },
+        ]
+      : []),
   ];
   const orders = everyOrder.filter(
     ({ date }, i, all) => isCalendarDate(date) && all.findIndex((other) => other.date === date) === i,
@@ -370,10 +388,12 @@ function notADate(
     // The readings not begun are named, lest the refusal read as one of the date meant, whichever it is.
     const notBegun = readings.filter((_, i) => refusals[i]).map(({ date }) => date);
     // None to send where none has begun.
-    return refusals.every(Boolean)
-      ? `must be a date as YYYY-MM-DD: ${said}, but ${refused}`
-      : `must be a date as YYYY-MM-DD: ${said}: send the one meant${refused ? `; ${notBegun.join(" and ")} ${refused}` : ""}`;
+    const told = refusals.every(Boolean)
+      ? `${said}, but ${refused}`
+      : `${said}: send the one meant${refused ? `; ${notBegun.join(" and ")} ${refused}` : ""}`;
+    return wholeMonth ? `${wholeMonth}; or, where it is a date, ${told}` : `must be a date as YYYY-MM-DD: ${told}`;
   }
+  if (wholeMonth) return wholeMonth;
   const [reading] = readings;
   const words = inWords(text);
   const wordsYear = words?.year?.length === 2 ? yearOfTwoDigits(words.year) : undefined;
