@@ -1408,6 +1408,30 @@ describe("cross rates", () => {
     }
   });
 
+  test("a range whose ends are time stamps is told its days, by the stamps' dates and by Prague's where they differ", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // 23:30 UTC is 00:30 the next day in Prague.
+    for (const date of ["1.3.2026 23:30 UTC – 5.3.2026 23:30 UTC", "2026-03-01T23:30Z/2026-03-05T23:30Z"]) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a range of days, 2026-03-01 to 2026-03-05 by its time stamps' own dates, or 2026-03-02 to 2026-03-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on: send one day of it, or ask currency_history for every fixing in it`,
+      );
+    }
+    // An interval of time stamps is no one day: not its first stamp's date alone.
+    expect(await refused("2026-03-01T10:00Z/2026-03-05T10:00Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T10:00Z/2026-03-05T10:00Z is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05",
+    );
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CZK"],
+      start: "1.3.2026 23:30 UTC to 5.3.2026 23:30 UTC",
+      end: "2026-03-05",
+    });
+    expect(text(history)).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 1.3.2026 23:30 UTC to 5.3.2026 23:30 UTC is a range of days: send 2026-03-01 as start and 2026-03-05 as end by its time stamps' own dates, or 2026-03-02 and 2026-03-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on",
+    );
+  });
+
   test("a text far longer than any date is refused as no date, without reading it", async () => {
     // Read as a date and a time, this text would keep the server busy for many seconds.
     const date = `${"11:11 ".repeat(8_000)}x`;

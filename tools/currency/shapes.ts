@@ -265,7 +265,7 @@ function notADate(
   ahead: (date: string) => string | undefined,
   ofMonth: MonthDay,
   insteadOfLater: () => string,
-  sendable?: (date: string, year?: number) => void,
+  sendable?: (date: string, year?: number, there?: string) => void,
 ): string {
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
@@ -275,9 +275,9 @@ function notADate(
   let read: string | undefined;
   const told =
     word &&
-    notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year) => {
-      read = date;
-      sendable?.(date, year);
+    notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year, there) => {
+      if (!there) read = date;
+      sendable?.(date, year, there);
     }).replace(/^must be a date as YYYY-MM-DD/, "");
   // A number read as no date is a document's, as "PO 4500012345" numbers a purchase order: no "after" is said.
   if (word && told && (!told.startsWith("; today is") || /\p{L}/u.test(afterIt))) {
@@ -307,16 +307,30 @@ function notADate(
   // Six digits, a month as YYYYMM (200312), may be a date too, as DDMMYY or YYMMDD: said with its readings below.
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
-  const ends = rangeGiven(text)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  const rangeOf = (written: string) =>
+    rangeGiven(written)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  // Read whole first, lest the time and zone of its last end be taken for the whole range's.
+  const whole = rangeOf(weekday?.rest ?? short);
+  const [ends, ranged] =
+    whole.length > 0 && whole.every(Boolean) ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
   const [from, to] = ends.every(Boolean) ? ends.map((end) => end?.date).sort() : [];
   if (from && to) {
     const [year] = ends.map((end) => end?.year).filter(Boolean);
     const read = year === undefined ? "" : ` (its year read as ${year})`;
+    // Ends stamped on other days in Prague (23:30 UTC) have two ranges: only the user knows which is booked.
+    if (ends.some((end) => end?.there)) {
+      const [thereFrom, thereTo] = ends.map((end) => end?.there ?? end?.date).sort();
+      const banks =
+        "by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on";
+      return ofMonth === "any"
+        ? `must be a date as YYYY-MM-DD: ${ranged} is a range of days, ${from} to ${to} by its time stamps' own dates, or ${thereFrom} to ${thereTo} ${banks}: send one day of it, or ask currency_history for every fixing in it`
+        : `must be a date as YYYY-MM-DD: ${ranged} is a range of days: send ${from} as start and ${to} as end by its time stamps' own dates, or ${thereFrom} and ${thereTo} ${banks}`;
+    }
     return ofMonth === "any"
-      ? `must be a date as YYYY-MM-DD: ${text} is a range of days, ${from} to ${to}${read}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
-      : `must be a date as YYYY-MM-DD: ${text} is a range of days${read}: send ${from} as start and ${to} as end`;
+      ? `must be a date as YYYY-MM-DD: ${ranged} is a range of days, ${from} to ${to}${read}: send one day of it, or ask currency_history for every fixing in it, from ${from} to ${to}`
+      : `must be a date as YYYY-MM-DD: ${ranged} is a range of days${read}: send ${from} as start and ${to} as end`;
   }
   // A year of two digits (30.11.26, 11/30/26, 30-11-26), as Czech and American dates often have it: read as the
   // first year ending so from the first fixing's (91 is 1991, 27 2027, as a due date means it, not 1927,
@@ -449,17 +463,19 @@ function notADate(
   const readAs = readYear === undefined ? "" : ` (${text} with its year read as ${readYear})`;
   const inZone = stamp ? inPrague(stamp, meant, ahead, zoneName) : "";
   const offClock = inZone && stamp && timed?.zoneWord ? offTheirClocks(timed.zoneWord, stamp, meant) : "";
-  if (!inZone) sendable?.(meant, readYear);
+  // A time stamp on another day in Prague is sendable with both its dates where that one has begun: a range's end.
+  const there = inZone && stamp ? pragueDateOf(stamp, meant, zoneName)?.there : undefined;
+  if (!inZone || (there && !ahead(there))) sendable?.(meant, readYear, there);
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
 }
 
 /**
- * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05), or with a dash, dots or a word
+ * A range sent as one date: as ISO 8601 writes an interval (2026-03-01/2026-03-05, of time stamps too), or with a dash, dots or a word
  * between its ends (1.–5. 3. 2026, 1–5 March 2026, March 1–5, 2026, 1 March to 5 March 2026, 1. 3. do 5. 3. 2026); a first end of a day alone takes its month and year
  * from the last (1. of 1.–5. 3. 2026 is 1. 3. 2026, 1 of 1–5 March 2026 1 March 2026).
  */
 function rangeGiven(text: string): [string, string] | undefined {
-  const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2})$/.exec(text) ?? [];
+  const [, isoFrom, isoTo] = /^(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)\/(\d{4}-\d{2}-\d{2}(?:T[^/]+)?)$/.exec(text) ?? [];
   if (isoFrom && isoTo) return [isoFrom, isoTo];
   const [, from = "", to = ""] =
     /^(\d{1,2}\.(?:\s?\d{1,2}\.)?)\s*-\s*(\d{1,2}\..*\d)$/.exec(text) ??
@@ -490,11 +506,11 @@ function sendOf(
   ahead: (date: string) => string | undefined,
   ofMonth: MonthDay,
   insteadOfLater: () => string,
-): { date: string; year?: number } | undefined {
+): { date: string; year?: number; there?: string } | undefined {
   if (/^\d{4}-\d{2}-\d{2}$/.test(side)) return isCalendarDate(side) && !ahead(side) ? { date: side } : undefined;
-  let sent: { date: string; year?: number } | undefined;
-  notADate(side, ahead, ofMonth, insteadOfLater, (date, year) => {
-    sent = { date, year };
+  let sent: { date: string; year?: number; there?: string } | undefined;
+  notADate(side, ahead, ofMonth, insteadOfLater, (date, year, there) => {
+    sent = { date, year, there };
   });
   return sent;
 }
