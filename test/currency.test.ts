@@ -1432,6 +1432,16 @@ describe("cross rates", () => {
     );
   });
 
+  test("a time stamp with more after it is not told its first date alone", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["2026-03-01T23:30:00Z plus 2 days", "2026-03-01T23:30Z and 2026-03-05"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+      );
+    }
+  });
+
   test("a text far longer than any date is refused as no date, without reading it", async () => {
     // Read as a date and a time, this text would keep the server busy for many seconds.
     const date = `${"11:11 ".repeat(8_000)}x`;

@@ -345,7 +345,11 @@ function notADate(
     /^(\d{4})(?:[-/]|\.\s?)(\d{1,2})(?:[-/]|\.\s?)(\d{1,2})\.?$/.exec(text) ??
     /^(\d{4})(0[1-9]|1[0-2])(\d{2})$/.exec(text) ??
     [];
-  const stamped = /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}/.exec(text)?.[1];
+  // A time stamp whole, its zone too: with more after it ("plus 2 days", another stamp), its date is not the one meant.
+  const stamped =
+    /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?(?:Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)?$/i.exec(
+      text,
+    )?.[1];
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
   // Day and month with slashes or dashes, the year last: day first (30/11/2026) or month first
   // (11/30/2026), where a number above 12, no month, tells which; both, where neither is (03/11/2026).
