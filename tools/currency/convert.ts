@@ -4,6 +4,7 @@ import { decimal } from "../../src/settings.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   areCurrencies,
+  atRate,
   booked,
   crossRate,
   euroNote,
@@ -72,14 +73,14 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const rate = significant(crossRate(fixing, args.from, args.to, source));
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();
-      const atRate = new Big(args.amount).times(rate).round(minorUnits(args.to), Big.roundHalfUp);
+      const rounded = atRate(args.amount, rate, args.to);
       const note = [
         dateNote(args.date, fixing, source),
         fixedAloneNote(fixing),
         euroNote(fixing.euroFixed),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
-        atRate.eq(exact) ? undefined : notAtRate(args, atRate, fixing, source),
+        rounded.eq(exact) ? undefined : notAtRate(args, rounded, fixing, source),
       ]
         .filter(Boolean)
         .join(" ");

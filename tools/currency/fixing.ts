@@ -119,8 +119,11 @@ export function hasCurrency(fixing: Fixing, code: string): boolean {
   return code === fixing.base || fixing.quotes.has(code);
 }
 
+/** The base currency in its own fixing: one of it is worth one of it. */
+const BASE_QUOTE: Quote = Object.freeze({ units: 1, value: 1 });
+
 export function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
-  if (code === fixing.base) return { units: 1, value: 1 };
+  if (code === fixing.base) return BASE_QUOTE;
   const quote = fixing.quotes.get(code);
   if (!quote) {
     // Only a fixing withRatesFor has not checked lacks a code here, which no session is sent on from.
@@ -578,6 +581,22 @@ Fine.RM = Big.roundDown;
 Fine.DP = 40;
 
 /**
+ * A quote's numbers as `Exact` decimals, read once for as long as its fixing is kept: a cached
+ * fixing's quotes are the same objects call after call. Made by `Exact`, whose decimals its own
+ * arithmetic takes as they are, where one made by another constructor is written out and read again.
+ */
+const decimals = new WeakMap<Quote, { units: Big; value: Big }>();
+
+function decimalsOf(quote: Quote): { units: Big; value: Big } {
+  let read = decimals.get(quote);
+  if (!read) {
+    read = { units: new Exact(quote.units), value: new Exact(quote.value) };
+    decimals.set(quote, read);
+  }
+  return read;
+}
+
+/**
  * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
  * EUR, 0 for JPY, 3 for KWD), as the decimal it is. Worked out on the decimals as given and
  * published, not on their binary approximations: 5 EUR at 24.365 CZK is 121.825 CZK, which rounds
@@ -603,9 +622,17 @@ function worth(
   to: string,
   source: RateSource,
 ): Big {
-  const a = quoteOf(fixing, from, source);
-  const b = quoteOf(fixing, to, source);
-  return new Decimal(amount).times(a.value).times(b.units).div(new Big(a.units).times(b.value));
+  const a = decimalsOf(quoteOf(fixing, from, source));
+  const b = decimalsOf(quoteOf(fixing, to, source));
+  return new Decimal(amount).times(a.value).times(b.units).div(a.units.times(b.value));
+}
+
+/**
+ * `amount` × `rate`, rounded half away from zero to `to`'s minor unit as `booked` is: a decimal
+ * compared with `booked`'s without writing either out.
+ */
+export function atRate(amount: number, rate: number, to: string): Big {
+  return new Exact(amount).times(rate).round(minorUnits(to), Big.roundHalfUp);
 }
 
 /**
