@@ -1782,6 +1782,25 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a gist leaves out a copied Authorization header's bare token, a key or forty hex digits, not a card issuer's approval code", async () => {
+    const session = await inProcess();
+    // As a sender logs the requests it made: some APIs take their key in Authorization without a scheme.
+    const calls = JSON.stringify({
+      data: {
+        id: "call_31",
+        stripe: { authorization: "sk_live_51H8xQ2LEAKED31aBcDeFgHiJkLmNoP", method: "POST" },
+        legacy: { Authorization: "0123456789abcdef0123456789abcdef01234567" },
+        card: { authorization: "801585" },
+      },
+    });
+    const posted = await post("erp", calls, erpHeaders(calls, "cred-bare-1", "api.called"));
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('{"id":"call_31","stripe.method":"POST","card.authorization":"801585"}');
+  });
+
   test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
     const session = await inProcess();
     // As SendGrid and HubSpot post theirs: a list of events, each an object.

@@ -168,12 +168,13 @@ const SECRET_BEFORE = new Map([
 
 /**
  * The value of a request's header a sender copied into its payload (a log of the request it
- * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`), a Cookie's pairs. A
- * field of those names that holds something else stays: Stripe Issuing's `authorization`, the id of
- * a card payment's authorization or the object itself.
+ * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`) or a bare token, as
+ * some APIs take their key (`sk_live_…`, forty hex digits), a Cookie's pairs. A field of those names
+ * that holds something else stays: Stripe Issuing's `authorization`, the id of a card payment's
+ * authorization (`iauth_…`) or the object itself, and a card issuer's approval code of a few digits.
  */
 const HEADER_CREDENTIALS = new Map([
-  ["authorization", /^[\w!#$%&'*+.^`|~-]+ +\S/],
+  ["authorization", /^[\w!#$%&'*+.^`|~-]+ +\S|^(?!iauth_[A-Za-z\d]+$)\S{12,}$/],
   ["cookie", /=/],
 ]);
 
