@@ -1801,6 +1801,33 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"id":"call_31","stripe.method":"POST","card.authorization":"801585"}');
   });
 
+  test("a gist leaves out the value of a header copied as a name and value pair that holds a credential", async () => {
+    const session = await inProcess();
+    const erp = (payload: unknown, delivery: string) => {
+      const body = JSON.stringify(payload);
+      return post("erp", body, erpHeaders(body, delivery, "request.logged"));
+    };
+    // A request's headers as a HAR file lists them, and one as Postman writes it.
+    const listed = {
+      data: {
+        headers: [
+          { name: "Authorization", value: "Bearer LEAKED-41" },
+          { name: "Accept", value: "application/json" },
+        ],
+      },
+    };
+    expect((await erp(listed, "cred-pair-1")).status).toBe(200);
+    const keyed = { data: { id: "req_42", header: { key: "X-Api-Key", value: "LEAKED-42" } } };
+    expect((await erp(keyed, "cred-pair-2")).status).toBe(200);
+    const lines = (await session.call("events_list", { source: "erp", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(lines.events.map((e) => e.gist).reverse()).toEqual([
+      '{"headers":[{"name":"Authorization"},{"name":"Accept","value":"application/json"}]}',
+      '{"id":"req_42","header.key":"X-Api-Key"}',
+    ]);
+  });
+
   test("a batch of events posted as a JSON list has a gist without their credentials, as one event's has", async () => {
     const session = await inProcess();
     // As SendGrid and HubSpot post theirs: a list of events, each an object.

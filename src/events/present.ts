@@ -199,6 +199,17 @@ function isCredential(name: string, value?: unknown): boolean {
 }
 
 /**
+ * Whether `key` of `object` is the value of a header a sender copied as a pair of its name and value,
+ * as a HAR file (`name`) or Postman (`key`) lists a request's headers, whose name makes the value a
+ * credential (isCredential): `{"name":"Authorization","value":"Bearer …"}`, `{"key":"X-Api-Key","value":"…"}`.
+ */
+function isPairedCredential(object: Record<string, unknown>, key: string): boolean {
+  if (!/^value$/i.test(key)) return false;
+  const name = [object.name, object.key, object.Name, object.Key].find((named) => typeof named === "string");
+  return name !== undefined && isCredential(name, object[key]);
+}
+
+/**
  * What a GitHub push says of its ref beside moving it: that it made, deleted or forced it. Shown
  * only when so, as a push that did none of them says nothing by them; other values (Stripe's
  * `created`, a time) are other fields.
@@ -336,10 +347,12 @@ function gist(event: StoredEvent): string {
   let deeper = false;
   for (const [key, value] of firstEntries(facts)) {
     if (fields.length >= FIELDS_READ) break;
+    if (isPairedCredential(facts, key)) continue;
     if (scalar(value)) fields.push([key, value]);
     else if (isRecord(value)) {
       for (const [inner, nested] of firstEntries(value)) {
         if (fields.length >= FIELDS_READ) break;
+        if (isPairedCredential(value, inner)) continue;
         if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
         else deeper = true;
       }
@@ -497,7 +510,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
-        if (isCredential(key, item[key])) continue;
+        if (isCredential(key, item[key]) || isPairedCredential(item, key)) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
