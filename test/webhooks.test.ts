@@ -1849,6 +1849,20 @@ describe("what agents see", () => {
     );
   });
 
+  test("a batch's gist leaves out the credentials of JSON a sender wrote in a text field of an item", async () => {
+    const session = await inProcess();
+    // As a shop's PayPal custom field carries its order's id and key, in each event of a list.
+    const batch = JSON.stringify([
+      { event: "paid", custom: JSON.stringify({ order_id: 1042, order_key: "wc_order_LEAKED43" }) },
+    ]);
+    const posted = await post("erp", batch, erpHeaders(batch, "batch-text-1", "payment.batch"));
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('[{"event":"paid","custom":"{\\"order_id\\":1042}"}]');
+  });
+
   test("a form's gist shows its fields decoded, Slack's interaction by the JSON it carries, without their tokens", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

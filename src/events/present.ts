@@ -492,7 +492,8 @@ function formEntries(event: StoredEvent, read: string, form: URLSearchParams): I
 
 /**
  * The start of `value` as JSON, past `max` characters where it is longer: a line needs no more, and
- * a megabyte of lists is not written whole for each line of events_list.
+ * a megabyte of lists is not written whole for each line of events_list. Its texts are as a line
+ * shows a field's (shownText), without the credentials of the JSON a text holds.
  */
 function jsonStart(value: unknown, max: number): string {
   let text = "";
@@ -516,7 +517,7 @@ function jsonStart(value: unknown, max: number): string {
         first = false;
       }
       text += "}";
-    } else text += stringifyLossless(typeof item === "string" ? firstCharacters(item, max) : item) ?? "null";
+    } else text += stringifyLossless(typeof item === "string" ? shownText(item) : item) ?? "null";
   };
   write(value);
   return text;
