@@ -1777,7 +1777,7 @@ describe("what agents see", () => {
     };
     expect(listed.events.map((e) => e.gist).reverse()).toEqual([
       '{"id":"dev_7","request.method":"POST"}',
-      '{"value":[{"subscriptionId":"c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21","changeType":"created","resource":"Users/jana/Messag…',
+      '{"changeType":"created","resource":"Users/jana/Messages/AAMkAGUw","subscriptionId":"c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a2…',
       '{"amount":-1000,"currency":"usd","id":"ipi_1MzFN1K8F4fqH0lBmFq8CjbU","object":"issuing.transaction","authorization":"ia…',
     ]);
   });
@@ -1825,6 +1825,47 @@ describe("what agents see", () => {
     expect(lines.events.map((e) => e.gist).reverse()).toEqual([
       '{"headers":[{"name":"Authorization"},{"name":"Accept","value":"application/json"}]}',
       '{"id":"req_42","header.key":"X-Api-Key"}',
+    ]);
+  });
+
+  test("Microsoft Graph's change notifications have a gist led by what changed, not by their subscription", async () => {
+    const graph = { ...SOURCES, graph: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(graph) });
+    // As Graph's docs show them: its notifications, under value, and a subscription's lifecycle notification.
+    const notification = (changeType: string, message: string) => ({
+      id: "lsgTZMr9KwAAA",
+      subscriptionId: "c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21",
+      subscriptionExpirationDateTime: "2026-12-09T22:11:09.952Z",
+      clientState: "cs-LEAKED-44",
+      changeType,
+      resource: `Users/jana/Messages/${message}`,
+      tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+      resourceData: { "@odata.type": "#Microsoft.Graph.Message", id: message },
+    });
+    const deliveries = [
+      { value: [notification("created", "AAMkAGUw")] },
+      { value: [notification("updated", "AAMkAGUx"), notification("deleted", "AAMkAGUy")] },
+      {
+        value: [
+          {
+            subscriptionId: "c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21",
+            subscriptionExpirationDateTime: "2026-12-09T22:11:09.952Z",
+            tenantId: "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+            clientState: "cs-LEAKED-45",
+            lifecycleEvent: "reauthorizationRequired",
+          },
+        ],
+      },
+    ];
+    for (const delivery of deliveries) expect((await post("graph", JSON.stringify(delivery))).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "graph", limit: 3 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"changeType":"created","resource":"Users/jana/Messages/AAMkAGUw","id":"lsgTZMr9KwAAA","subscriptionId":"c80ca3fb-2f4c-…',
+      // Each of several by what changed alone: their subscription, the same, would fill the line.
+      '[{"changeType":"updated","resource":"Users/jana/Messages/AAMkAGUx"},{"changeType":"deleted","resource":"Users/jana/Mess…',
+      '{"lifecycleEvent":"reauthorizationRequired","subscriptionId":"c80ca3fb-2f4c-4b94-8a25-8e2e4e2f4a21","subscriptionExpira…',
     ]);
   });
 

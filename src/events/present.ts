@@ -90,6 +90,9 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp; whole?: true }[] = [
   // GitHub's run and check outcome (conclusion), whether a closed pull request was merged, and
   // what a push did to its ref besides moving it (PUSHED, which shows them only when so).
   { name: /^(status|state|payment_status|financial_status|conclusion|merged|created|deleted|forced)$/, own: true },
+  // What a Microsoft Graph change notification says changed, or befell its subscription, and where.
+  { name: /^(changeType|lifecycleEvent)$/, own: true },
+  { name: /^resource$/, own: true },
   { name: /^(livemode|test|test_ipn)$/, own: true },
   // A product's stock (WooCommerce's), before its price and a name long enough to fill the line.
   { name: /^(stock_quantity|stock_status)$/, own: true },
@@ -275,18 +278,43 @@ function rank([key, value]: [string, unknown], word: string, facts: Record<strin
  * reference a Stripe thin event carries in place of a snapshot (`related_object`, whose id the
  * event's own id would otherwise crowd out of the line), or the event a Slack Events API
  * `event_callback` or a Mailgun webhook (`event-data`) carries, whose envelope leads with a token,
- * ids and a signature, else the object its type names (GitHub's `workflow_run` in a
+ * ids and a signature, or Microsoft Graph's one change notification under `value`, else the object its type names (GitHub's `workflow_run` in a
  * workflow_run.completed, `issue` in an issues.opened), else the payload itself.
  */
 function subject(parsed: Record<string, unknown>, type: string): Record<string, unknown> {
   const data = isRecord(parsed.data) ? parsed.data : undefined;
   if (data) return isRecord(data.object) ? data.object : data;
+  const graph = graphNotifications(parsed);
+  if (graph?.length === 1) return graph[0] as Record<string, unknown>;
   if (parsed.object === "v2.core.event" && isRecord(parsed.related_object)) return parsed.related_object;
   if (parsed.type === "event_callback" && isRecord(parsed.event)) return parsed.event;
   if (isRecord(parsed["event-data"])) return parsed["event-data"];
   const head = type.split(/[./]/)[0] ?? "";
   const named = [head, head.replace(/s$/, "")].map((key) => (Object.hasOwn(parsed, key) ? parsed[key] : undefined));
   return named.find(isRecord) ?? parsed;
+}
+
+/**
+ * The change notifications Microsoft Graph posts, a list under `value`, each naming its subscription
+ * and what changed (`changeType`, `resource`) or what befell the subscription (`lifecycleEvent`);
+ * undefined for another payload.
+ */
+function graphNotifications(parsed: Record<string, unknown>): Record<string, unknown>[] | undefined {
+  const { value } = parsed;
+  const isNotification = (item: unknown) =>
+    isRecord(item) &&
+    typeof item.subscriptionId === "string" &&
+    (typeof item.changeType === "string" || typeof item.lifecycleEvent === "string");
+  return Array.isArray(value) && value.length > 0 && value.every(isNotification) ? value : undefined;
+}
+
+/** Of several Graph notifications (graphNotifications), what each says changed and where, which their subscription, the same, would crowd off the line. */
+function graphChanges(notifications: Record<string, unknown>[]): Record<string, unknown>[] {
+  return notifications.map(({ changeType, lifecycleEvent, resource }) =>
+    Object.fromEntries(
+      Object.entries({ changeType, lifecycleEvent, resource }).filter(([, value]) => value !== undefined),
+    ),
+  );
 }
 
 /**
@@ -320,6 +348,8 @@ function gist(event: StoredEvent): string {
   // A list of events (SendGrid's, HubSpot's) is shown as sent but for what its objects hold of credentials.
   if (Array.isArray(parsed)) return oneLine(jsonStart(parsed, 120), 120);
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
+  const graph = graphNotifications(parsed);
+  if (graph && graph.length > 1) return oneLine(jsonStart(graphChanges(graph), 120), 120);
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
   const implied = IMPLIED.find(([type]) => type.test(event.type))?.[1];
