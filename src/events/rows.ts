@@ -48,16 +48,22 @@ export function forgottenBefore(now: number): number {
 export const REUSED_LISTED = 20;
 
 /**
- * The events stored under `$1`, a delivery id, and a body's digest after it, of the sources counted as
- * reusing ids (`$2`): read from those sources' events alone, which no other source's look-up reads.
+ * The events stored under `$1`, a delivery id, and a body's digest after it (`$2`, the start of such
+ * keys), of the sources that stored or dropped an event under the id itself, which the listener
+ * compared the body with, or are counted as reusing ids (`$3`): read from those sources' events
+ * alone, which no other source's look-up reads. Not of the counted ones alone: the count is
+ * written after the delivery's answer, and a store too busy to take it leaves it out.
  * One statement for both stores, whose parameters `reusedAsParameters` gives.
  */
-export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (SELECT source FROM counters WHERE outcome = $2 AND n > 0)
-  AND substr(dedupe_id, 1, length($1)) = $1 ORDER BY seq LIMIT ${REUSED_LISTED}`;
+export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (
+    SELECT source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
+    UNION SELECT source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
+    UNION SELECT source FROM counters WHERE outcome = $3 AND n > 0)
+  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY seq LIMIT ${REUSED_LISTED}`;
 
-/** REUSED_AS's parameters for `deliveryId`: the start of its keys, as the listener keys such a delivery. */
-export function reusedAsParameters(deliveryId: string): [string, string] {
-  return [`${deliveryId} sha256:`, ID_REUSED];
+/** REUSED_AS's parameters for `deliveryId`: the id, the start of its keys as the listener keys such a delivery, the count's name. */
+export function reusedAsParameters(deliveryId: string): [string, string, string] {
+  return [deliveryId, `${deliveryId} sha256:`, ID_REUSED];
 }
 
 export function toEvent(row: EventRow): StoredEvent {

@@ -424,7 +424,8 @@ export interface EventStore {
   /**
    * The stored events of deliveries a sender put `deliveryId` on beside the one stored under it,
    * each with another body, which the listener keyed on the id and the body (`<id> sha256:<hex>`),
-   * oldest first: of the sources counted as reusing ids (ID_REUSED), at most REUSED_LISTED.
+   * oldest first: of the sources that stored or dropped an event under `deliveryId` itself or are
+   * counted as reusing ids (ID_REUSED), at most REUSED_LISTED.
    */
   reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */

@@ -1013,8 +1013,8 @@ export class SqliteEventStore implements EventStore {
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     // better-sqlite3 binds the numbered parameters ($1, $2) by their numbers.
-    const [start, outcome] = reusedAsParameters(deliveryId);
-    return this.#sql(REUSED_AS).all({ 1: start, 2: outcome }) as { id: string; source: string }[];
+    const [id, start, outcome] = reusedAsParameters(deliveryId);
+    return this.#sql(REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
