@@ -530,6 +530,20 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.droppedAs("evt_2")).toEqual([]);
     });
 
+    test("a delivery id its sender put on deliveries of other bodies names the events keyed on it and their bodies that retention dropped", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 1 });
+      const first = await stored(store, event({ dedupeId: "wh-1" }));
+      const second = await stored(store, event({ dedupeId: `wh-1 sha256:${"a".repeat(64)}` }));
+      await store.add(event({ dedupeId: `wh-1 sha256:${"d".repeat(64)}`, source: "other" }));
+      const kept = await stored(store, event({ dedupeId: `wh-1 sha256:${"b".repeat(64)}` }));
+      await store.expire();
+      expect(await store.reusedAs("wh-1")).toEqual([{ id: kept.id, source: "shop" }]);
+      // The delivery's own key, as the listener looks a retry up by it.
+      expect(await store.droppedAs("wh-1")).toEqual([{ id: first.id, source: "shop" }]);
+      expect(await store.droppedReusedAs("wh-1")).toEqual([{ id: second.id, source: "shop" }]);
+      expect(await store.droppedReusedAs("wh")).toEqual([]);
+    });
+
     test("an event id retention dropped is told when, while its delivery is remembered, and is forgotten with it", async () => {
       const { store } = await open();
       const first = await stored(store, event({ dedupeId: "evt_1" }));

@@ -3113,6 +3113,28 @@ test("a read of a sender's delivery id whose event retention dropped names that 
     );
 });
 
+test("a delivery id its sender put on deliveries of different bodies names each event retention dropped", async () => {
+  const session = await inProcess({
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ledger: ERP_SOURCE }),
+    WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 2 }),
+  });
+  // Its sender puts the webhook's id, not each delivery's, in X-Delivery-Id.
+  const ids: string[] = [];
+  for (const invoice of [1, 2]) {
+    const body = JSON.stringify({ invoice });
+    ids.push((await post("ledger", body, erpHeaders(body, "webhook-7"))).body.id);
+  }
+  for (const invoice of [3, 4]) {
+    const body = JSON.stringify({ invoice });
+    await post("ledger", body, erpHeaders(body, `other-${invoice}`));
+  }
+  const got = await session.call("events_get", { id: "webhook-7" });
+  expect(got.isError).toBe(true);
+  expect(text(got)).toContain(
+    `"webhook-7" is the sender's delivery id of ${ids.map((id) => `event ${id} (source "ledger")`).join(" and ")}, which retention has dropped`,
+  );
+});
+
 test("a dropped delivery of a source of another scheme whose id reads as a payment's state names no payment", async () => {
   const session = await inProcess({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
   // The company's own system's delivery id, as GoPay's payment id and state would read, on this test's port.

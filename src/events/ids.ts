@@ -361,7 +361,8 @@ export type Under = (
  * (`droppedPayment`); undefined if neither.
  */
 export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
-  const delivered = await store.droppedAs(id);
+  // Those its sender put it on with other bodies too, each stored as an event of its own.
+  const delivered = [...(await store.droppedAs(id)), ...(await store.droppedReusedAs(id))];
   const payments = delivered.length > 0 ? [] : await store.droppedPayment(id);
   const under: Under | undefined =
     delivered.length > 0

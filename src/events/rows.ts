@@ -55,11 +55,15 @@ export const REUSED_LISTED = 20;
  * written after the delivery's answer, and a store too busy to take it leaves it out.
  * One statement for both stores, whose parameters `reusedAsParameters` gives.
  */
-export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (
-    SELECT source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
+const REUSING_SOURCES = `SELECT source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
     UNION SELECT source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
-    UNION SELECT source FROM counters WHERE outcome = $3 AND n > 0)
+    UNION SELECT source FROM counters WHERE outcome = $3 AND n > 0`;
+export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (${REUSING_SOURCES})
   AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY seq LIMIT ${REUSED_LISTED}`;
+
+/** REUSED_AS of the deliveries whose events retention dropped, while they are remembered; its parameters too. */
+export const DROPPED_REUSED_AS = `SELECT id, source FROM dropped_deliveries WHERE source IN (${REUSING_SOURCES})
+  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY dropped_at, id LIMIT ${REUSED_LISTED}`;
 
 /** REUSED_AS's parameters for `deliveryId`: the id, the start of its keys as the listener keys such a delivery, the count's name. */
 export function reusedAsParameters(deliveryId: string): [string, string, string] {

@@ -430,6 +430,8 @@ export interface EventStore {
   reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */
   droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
+  /** The events `reusedAs` would name that retention dropped, while their deliveries are remembered, oldest drop first. */
+  droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**
    * When retention dropped the events of `ids` (event ids) it did, while their deliveries are
    * remembered (`forgottenBefore`): an id not answered names no event it dropped in that time.

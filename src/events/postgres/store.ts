@@ -42,6 +42,7 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
+  DROPPED_REUSED_AS,
   type EventRow,
   eventIds,
   forgottenBefore,
@@ -1942,6 +1943,10 @@ export class PostgresEventStore implements EventStore {
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
     return this.#query<{ id: string; source: string }>(REUSED_AS, reusedAsParameters(deliveryId));
+  }
+
+  async droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    return this.#query<{ id: string; source: string }>(DROPPED_REUSED_AS, reusedAsParameters(deliveryId));
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {

@@ -15,6 +15,7 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
+  DROPPED_REUSED_AS,
   type EventRow,
   eventIds,
   isJson,
@@ -1015,6 +1016,11 @@ export class SqliteEventStore implements EventStore {
     // better-sqlite3 binds the numbered parameters ($1, $2) by their numbers.
     const [id, start, outcome] = reusedAsParameters(deliveryId);
     return this.#sql(REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
+  }
+
+  async droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    const [id, start, outcome] = reusedAsParameters(deliveryId);
+    return this.#sql(DROPPED_REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
