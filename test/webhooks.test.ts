@@ -1648,6 +1648,24 @@ describe("what agents see", () => {
     expect(text(acked)).toContain(named);
   });
 
+  test("a delivery id its sender put on more deliveries than an answer names says there are more", async () => {
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ledger: ERP_SOURCE }) });
+    const ids: string[] = [];
+    for (let invoice = 1; invoice <= 23; invoice++) {
+      const body = JSON.stringify({ invoice });
+      ids.push((await post("ledger", body, erpHeaders(body, "webhook-8"))).body.id);
+    }
+    const got = await session.call("events_get", { id: "webhook-8" });
+    expect(text(got)).toContain(
+      `"webhook-8" is the sender's delivery id of ${ids
+        .slice(0, 21)
+        .map((id) => `event ${id} (source "ledger")`)
+        .join(
+          " and ",
+        )}, and more its sender put it on with other bodies, which events_list lists with their source: pass waiter's event id instead.`,
+    );
+  });
+
   test("a gist leaves out credentials however the sender names them: accessToken, apiKey, client_secret, password, order_key", async () => {
     const session = await inProcess();
     const erp = (payload: unknown, delivery: string) => {

@@ -5,7 +5,7 @@ import { enumerated, quote } from "../shown.js";
 import { clock } from "../time.js";
 import type { Serving } from "../toolset.js";
 import type { DroppedPayment } from "./payments.js";
-import { forgottenBefore } from "./rows.js";
+import { forgottenBefore, REUSED_LISTED } from "./rows.js";
 import { droppedInAll, type EventStore } from "./store.js";
 
 /** The URI of an event's resource, which serves its payload whole. */
@@ -348,9 +348,12 @@ function payloads(events: unknown[]): string {
   return events.length === 1 ? "its payload" : "their payloads";
 }
 
-/** Events an id names though it is none of their ids: as a sender's delivery id, or as a payment's. */
+/**
+ * Events an id names though it is none of their ids: as a sender's delivery id (`more`: it names more
+ * than REUSED_LISTED of deliveries its sender put it on with other bodies), or as a payment's.
+ */
 export type Under = (
-  | { as: "delivery"; events: { id: string; source: string }[] }
+  | { as: "delivery"; events: { id: string; source: string }[]; more?: true }
   | { as: "payment"; events: DroppedPayment[] }
 ) & { erased?: true; erasedOf?: string[]; orErased?: true };
 
@@ -362,11 +365,12 @@ export type Under = (
  */
 export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   // Those its sender put it on with other bodies too, each stored as an event of its own.
-  const delivered = [...(await store.droppedAs(id)), ...(await store.droppedReusedAs(id))];
+  const reused = await store.droppedReusedAs(id);
+  const delivered = [...(await store.droppedAs(id)), ...reused.slice(0, REUSED_LISTED)];
   const payments = delivered.length > 0 ? [] : await store.droppedPayment(id);
   const under: Under | undefined =
     delivered.length > 0
-      ? { as: "delivery", events: delivered }
+      ? { as: "delivery", events: delivered, ...moreThan(reused) }
       : payments.length > 0
         ? { as: "payment", events: payments }
         : undefined;
@@ -399,10 +403,23 @@ export function goneHow(under: Under): string {
  */
 export async function storedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   // Those its sender put it on with other bodies too, each stored as an event of its own.
-  const delivered = [...(await store.deliveredAs(id)), ...(await store.reusedAs(id))];
-  if (delivered.length > 0) return { as: "delivery", events: delivered };
+  const reused = await store.reusedAs(id);
+  const delivered = [...(await store.deliveredAs(id)), ...reused.slice(0, REUSED_LISTED)];
+  if (delivered.length > 0) return { as: "delivery", events: delivered, ...moreThan(reused) };
   const payments = await store.paymentEvents(id);
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;
+}
+
+/** Whether the events a store's look-up of a reused delivery id read are more than it lists (REUSED_LISTED). */
+function moreThan(reused: unknown[]): { more?: true } {
+  return reused.length > REUSED_LISTED ? { more: true } : {};
+}
+
+/** What an answer says after the events it names of a delivery id that names more (`Under`'s `more`). */
+export function moreNamed(under: Under): string {
+  return under.as === "delivery" && under.more
+    ? ", and more its sender put it on with other bodies, which events_list lists with their source"
+    : "";
 }
 
 /** Events a sender's delivery id named, as an answer names them. */
@@ -427,7 +444,7 @@ export function idAs(under: Under): string {
 
 /** The events `id` names, as an answer lists them: a payment's each with its delivery id. */
 function eventsOf(under: Under): string {
-  return under.as === "delivery" ? eventsNamed(under.events) : paymentNamed(under.events);
+  return under.as === "delivery" ? `${eventsNamed(under.events)}${moreNamed(under)}` : paymentNamed(under.events);
 }
 
 /** A payment's events, as an answer names them, each with its delivery id, and whether its source is not configured. */

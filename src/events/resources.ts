@@ -23,6 +23,7 @@ import {
   isCursor,
   isEventId,
   isSlackEventId,
+  moreNamed,
   NOT_DROPPED,
   retentionOf,
   SLACK_KEPT,
@@ -76,7 +77,7 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
     return new ProtocolError(RESOURCE_NOT_FOUND, `${blankId(false)}; ${RECENT_URI} lists the stored ones.`, data);
   }
   const under = await storedUnder(store, id);
-  const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
+  const uris = under && `${under.events.map((event) => eventUri(event.id)).join(" and ")}${moreNamed(under)}`;
   // Another source's delivery of that id, dropped, is said too.
   const gone = under && (await droppedUnder(store, id));
   const why = !under
@@ -90,7 +91,7 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
 }
 /** The URIs of events retention dropped or erased by hand (`droppedUnder`), as a not-found answer names them. */
 function urisDropped(dropped: Under): string {
-  return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}, which ${goneHow(dropped)}`;
+  return `${dropped.events.map((event) => eventUri(event.id)).join(" and ")}${moreNamed(dropped)}, which ${goneHow(dropped)}`;
 }
 /** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
 async function neverOrDropped(store: EventStore, id: string): Promise<string> {

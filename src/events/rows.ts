@@ -44,7 +44,7 @@ export function forgottenBefore(now: number): number {
   return now - REMEMBERED_MS;
 }
 
-/** The most events `reusedAs` lists of one delivery id. */
+/** The most events `reusedAs` lists of one delivery id; it reads one more, to tell there are more. */
 export const REUSED_LISTED = 20;
 
 /**
@@ -59,11 +59,11 @@ const REUSING_SOURCES = `SELECT source FROM events WHERE source IN (SELECT sourc
     UNION SELECT source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
     UNION SELECT source FROM counters WHERE outcome = $3 AND n > 0`;
 export const REUSED_AS = `SELECT id, source FROM events WHERE source IN (${REUSING_SOURCES})
-  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY seq LIMIT ${REUSED_LISTED}`;
+  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY seq LIMIT ${REUSED_LISTED + 1}`;
 
 /** REUSED_AS of the deliveries whose events retention dropped, while they are remembered; its parameters too. */
 export const DROPPED_REUSED_AS = `SELECT id, source FROM dropped_deliveries WHERE source IN (${REUSING_SOURCES})
-  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY dropped_at, id LIMIT ${REUSED_LISTED}`;
+  AND substr(dedupe_id, 1, length($2)) = $2 ORDER BY dropped_at, id LIMIT ${REUSED_LISTED + 1}`;
 
 /** REUSED_AS's parameters for `deliveryId`: the id, the start of its keys as the listener keys such a delivery, the count's name. */
 export function reusedAsParameters(deliveryId: string): [string, string, string] {

@@ -425,12 +425,12 @@ export interface EventStore {
    * The stored events of deliveries a sender put `deliveryId` on beside the one stored under it,
    * each with another body, which the listener keyed on the id and the body (`<id> sha256:<hex>`),
    * oldest first: of the sources that stored or dropped an event under `deliveryId` itself or are
-   * counted as reusing ids (ID_REUSED), at most REUSED_LISTED.
+   * counted as reusing ids (ID_REUSED), at most REUSED_LISTED and one more where there are more.
    */
   reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */
   droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
-  /** The events `reusedAs` would name that retention dropped, while their deliveries are remembered, oldest drop first. */
+  /** The events `reusedAs` would name that retention dropped, while their deliveries are remembered, oldest drop first, as many. */
   droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**
    * When retention dropped the events of `ids` (event ids) it did, while their deliveries are

@@ -1013,7 +1013,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    // better-sqlite3 binds the numbered parameters ($1, $2) by their numbers.
+    // better-sqlite3 binds the numbered parameters ($1 to $3) by their numbers.
     const [id, start, outcome] = reusedAsParameters(deliveryId);
     return this.#sql(REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
   }
