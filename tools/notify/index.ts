@@ -180,7 +180,9 @@ function notChatId(input: unknown): string {
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
   // A bot's @name ends in bot, as @BotFather requires; its link (which @BotFather gives) names no chat a bot can write to.
   const byName = (name: string) =>
-    `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)${/bot$/i.test(name) ? "; no bot can write to a bot, whose @name ends in bot" : ""}`;
+    /bot$/i.test(name)
+      ? `is a link to a bot, @${name} (a bot's @name ends in bot), and no bot can write to a bot: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name`
+      : `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
   const app = /^tg:(?:\/\/)?(\w+)\/?(?:\?([^#]*))?(?:#.*)?$/i.exec(input);
   if (app) {
     const [, action = "", query = ""] = app;
