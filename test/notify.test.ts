@@ -2361,6 +2361,35 @@ describe("who may be told", () => {
     expect(() =>
       load({ mail: { type: "email", host: "smtp.example.com", user: "u", from: "a@b.example", to: ["c@d.example"] } }),
     ).toThrow(/user needs passwordEnv/);
+    // Port 465 takes TLS from the start: a channel that would upgrade there hears no greeting at its first send.
+    for (const tls of [{}, { tls: "starttls" }]) {
+      expect(() =>
+        load({
+          mail: {
+            type: "email",
+            host: "smtp.example.com",
+            port: 465,
+            ...tls,
+            from: "a@b.example",
+            to: ["c@d.example"],
+          },
+        }),
+      ).toThrow(
+        'invalid setting WAITER_NOTIFY_CHANNELS at mail.tls: port 465 takes TLS from the start, which tls "starttls" (the default) does not do: set tls to "tls", or use the mail server\'s port for STARTTLS (usually 587)',
+      );
+    }
+    expect(() =>
+      load({
+        mail: {
+          type: "email",
+          host: "smtp.example.com",
+          port: 465,
+          tls: "tls",
+          from: "a@b.example",
+          to: ["c@d.example"],
+        },
+      }),
+    ).not.toThrow();
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: [] } }, { T: "x" })).toThrow(ConfigError);
     // Listed twice, a target would be told twice.
     expect(() =>

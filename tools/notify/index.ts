@@ -448,6 +448,12 @@ export const notify = defineToolset({
           `invalid setting ${origin("channels")} at ${configured.name}.tls: "none" is allowed only to a mail server on this machine (localhost); use starttls or tls`,
         );
       }
+      // Port 465 takes TLS from the start (RFC 8314): a server there waits in silence for it, and every send would time out.
+      if (configured.port === SMTP_PORTS.tls && configured.tls === "starttls") {
+        throw new ConfigError(
+          `invalid setting ${origin("channels")} at ${configured.name}.tls: port 465 takes TLS from the start, which tls "starttls" (the default) does not do: set tls to "tls", or use the mail server's port for STARTTLS (usually 587)`,
+        );
+      }
       if (configured.user && !configured.passwordEnv) {
         throw new ConfigError(
           `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
