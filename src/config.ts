@@ -38,7 +38,7 @@ import {
   WINDOWS_PATH_IN_JSON,
   word,
 } from "./settings.js";
-import { credentialShaped, enumerated, meantKey, meantKeys, plainKey, quote, shorten } from "./shown.js";
+import { credentialShaped, enumerated, meantKey, meantKeys, meantName, plainKey, quote, shorten } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 import type { webhookSettings } from "./webhooks/settings.js";
@@ -447,9 +447,7 @@ function readConfig(
       unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
     );
     const names = toolsets.map((toolset) => toolset.name);
-    // A longer name that begins with one of them, or nearly (currencies, notifications), means it too.
-    const begins = names.filter((name) => meantKey(plainKey(unknown).slice(0, name.length), [name]));
-    const meant = meantKey(unknown, names) ?? (begins.length === 1 ? begins[0] : undefined);
+    const meant = meantName(unknown, names);
     const hint = toolOf
       ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools`
       : meant

@@ -419,6 +419,15 @@ export function meantKey(name: string, known: readonly string[]): string | undef
 }
 
 /**
+ * The name of `known` (a toolset's) that `name` was probably meant to be: one near it, or the one a
+ * longer name begins with, or nearly (currencies, notifications).
+ */
+export function meantName(name: string, known: readonly string[]): string | undefined {
+  const begins = known.filter((each) => meantKey(plainKey(name).slice(0, each.length), [each]));
+  return meantKey(name, known) ?? (begins.length === 1 ? begins[0] : undefined);
+}
+
+/**
  * Every key of `known` that `name` may have been meant to be: the fewest edits away, one in a
  * short name and two in a long one, since a short name is one edit away from many others.
  */

@@ -19,6 +19,7 @@ import {
   settingName,
   word,
 } from "../settings.js";
+import { meantName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 
 /** What a token may do: `read` lists and runs the read-only tools only, `write` every tool. */
@@ -118,8 +119,9 @@ export function resolveHttp(
     // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
     const stray = configured.toolsets?.find((name) => !toolsets.includes(name.toLowerCase()));
     if (stray !== undefined) {
+      const meant = meantName(stray, toolsets);
       throw new ConfigError(
-        `invalid setting ${origin("tokens")} at ${configured.name}.toolsets: no toolset is named ${JSON.stringify(stray)} (they are: ${toolsets.join(", ")})`,
+        `invalid setting ${origin("tokens")} at ${configured.name}.toolsets: no toolset is named ${JSON.stringify(stray)} (they are: ${toolsets.join(", ")})${meant ? `; did you mean ${meant}?` : ""}`,
       );
     }
     const secret = secrets.required(configured.secretEnv, {

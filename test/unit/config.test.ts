@@ -596,6 +596,26 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("a token's toolset near a known one is told the one it likely meant, as the settings' toolsets are", () => {
+    const token = (toolsets: string[]) =>
+      messageOf(() =>
+        load({
+          WAITER_HTTP_TOKENS: JSON.stringify([{ name: "rates", secretEnv: "RATES_TOKEN", scope: "read", toolsets }]),
+          RATES_TOKEN: "0123456789abcdef".repeat(4),
+        }),
+      );
+    const known = "(they are: events, webhooks, currency, weather, eshop, notify, automations, shop)";
+    expect(token(["curency"])).toBe(
+      `invalid setting WAITER_HTTP_TOKENS at rates.toolsets: no toolset is named "curency" ${known}; did you mean currency?`,
+    );
+    expect(token(["Notifications"])).toBe(
+      `invalid setting WAITER_HTTP_TOKENS at rates.toolsets: no toolset is named "Notifications" ${known}; did you mean notify?`,
+    );
+    expect(token(["telegram"])).toBe(
+      `invalid setting WAITER_HTTP_TOKENS at rates.toolsets: no toolset is named "telegram" ${known}`,
+    );
+  });
+
   test("a tool's name where toolsets are listed is told where tools go", () => {
     expect(messageOf(() => load({ WAITER_TOOLSETS: "currency_convert" }))).toMatch(
       /^unknown toolset 'currency_convert' in WAITER_TOOLSETS \(known: [^)]*\): currency_convert is named like toolset currency's tools, and --tools \(WAITER_TOOLS, tools in the config file\) chooses tools$/,
