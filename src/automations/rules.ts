@@ -302,7 +302,11 @@ export const automationsSetting = {
   env: "WAITER_AUTOMATIONS",
   description:
     "What waiter serve and waiter listen do by themselves when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], onFailure: {notify}, dryRun}; docs/automations.md says how.",
-  schema: jsonSetting(z.array(automation), []).superRefine((automations, ctx) => {
+  schema: jsonSetting(
+    z.array(automation),
+    [],
+    'a JSON list of automations, such as [{"name":"paid","when":{"source":"stripe","type":"payment_intent.succeeded"},"do":[{"notify":"team","text":"Paid."}]}]',
+  ).superRefine((automations, ctx) => {
     const seen = new Map<string, number>();
     for (const [i, a] of automations.entries()) {
       const first = seen.get(a.name);

@@ -201,6 +201,7 @@ export const webhookSettings = {
         maxAgeDays: z.number().positive().default(30),
       }),
       { maxEvents: 100_000, maxBytes: DEFAULT_MAX_BYTES, maxAgeDays: 30 },
+      'a JSON object, such as {"maxEvents":100000,"maxAgeDays":30}',
     ),
   },
   sources: {

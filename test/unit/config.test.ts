@@ -1839,6 +1839,18 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("automations, notification channels or retention written as no JSON are told the shape to write", () => {
+    expect(messageOf(() => load({ WAITER_AUTOMATIONS: "paid" }))).toMatch(
+      /^invalid setting WAITER_AUTOMATIONS: is not valid JSON: .*; write it as a JSON list of automations, such as \[\{"name":"paid","when":\{"source":"stripe","type":"payment_intent\.succeeded"\},"do":\[\{"notify":"team","text":"Paid\."\}\]\}\]$/,
+    );
+    expect(messageOf(() => load({ WAITER_NOTIFY_CHANNELS: "telegram" }))).toMatch(
+      /^invalid setting WAITER_NOTIFY_CHANNELS: is not valid JSON: .*; write it as a JSON object of channels by name, such as \{"team":\{"type":"telegram","botTokenEnv":"TELEGRAM_BOT_TOKEN","chatIds":\["-1001234567890"\]\}\}$/,
+    );
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: "maxAgeDays=30" }))).toMatch(
+      /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: .*; write it as a JSON object, such as \{"maxEvents":100000,"maxAgeDays":30\}$/,
+    );
+  });
+
   test("a JSON setting in the environment that does not parse says why and where, as the config file does", () => {
     const ops = '{"name":"ops","secretEnv":"OPS_TOKEN","scope":"write"}';
     const inObject = `[${ops.replace("}", ",}")}]`;

@@ -395,9 +395,11 @@ const settings = {
     env: "WAITER_NOTIFY_CHANNELS",
     description:
       "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds, topicId, format, baseUrl} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to, subject}. Messages go only to the chats and addresses listed; docs/notifications.md says how.",
-    schema: jsonSetting(z.record(channelName, channel), {}).transform((channels) =>
-      Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name })),
-    ),
+    schema: jsonSetting(
+      z.record(channelName, channel),
+      {},
+      'a JSON object of channels by name, such as {"team":{"type":"telegram","botTokenEnv":"TELEGRAM_BOT_TOKEN","chatIds":["-1001234567890"]}}',
+    ).transform((channels) => Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name }))),
   },
 };
 
