@@ -1256,8 +1256,11 @@ export function shownSafely(config: Pick<Config, "secrets" | "core">, text: stri
 /** `text` without the hidden strings (quoted anywhere, or plain when long enough not to be a word) and without anything credential-shaped. */
 function scrub(text: string, { anywhere, quoted }: Hidden): string {
   const unquoted = quoted.reduce((shown, key) => shown.replaceAll(JSON.stringify(key), `"${HIDDEN}"`), text);
-  return withoutHidden(unquoted, anywhere).replace(/[^\s"'`,;()<>]+/g, (token) =>
-    credentialShaped(token) ? HIDDEN : token,
+  return (
+    withoutHidden(unquoted, anywhere)
+      .replace(/[^\s"'`,;()<>]+/g, (token) => (credentialShaped(token) ? HIDDEN : token))
+      // Quoted, a key not shown would read as one named "[not shown]".
+      .replaceAll(`key "${HIDDEN}"`, `key ${HIDDEN}`)
   );
 }
 

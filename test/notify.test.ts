@@ -2324,7 +2324,7 @@ describe("who may be told", () => {
       expect(() => mail({ [key]: true })).not.toThrow('which is "starttls" here');
     }
     expect(() => mail({ "encryption ": "tls" })).toThrow(
-      `unknown key "[not shown]": the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
+      `unknown key [not shown]: the channel's tls says how it connects, ${modes}; its "tls" (or true) upgrades after connecting, which is "starttls" here`,
     );
     expect(() => mail({ " secure": true })).toThrow(`: the channel's tls says how it connects, ${modes}`);
     expect(() => mail({ TLS: "tls" })).toThrow('unknown key "TLS" (did you mean tls?)');

@@ -520,13 +520,17 @@ describe("sources and precedence", () => {
     const retention = (key: string) =>
       messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: `{${JSON.stringify(key)}: 30}` }));
     expect(retention(" maxAgeDays")).toBe(
-      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a space before it makes it another key; write "maxAgeDays" alone',
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key [not shown]: a space before it makes it another key; write "maxAgeDays" alone',
     );
     expect(retention("maxAgeDays\t")).toBe(
-      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a tab after it makes it another key; write "maxAgeDays" alone',
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key [not shown]: a tab after it makes it another key; write "maxAgeDays" alone',
     );
     expect(retention(" maxagedays ")).toBe(
-      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key "[not shown]": a space before it and a space after it make it another key; write "maxAgeDays" alone',
+      'invalid setting WAITER_WEBHOOKS_RETENTION: unknown key [not shown]: a space before it and a space after it make it another key; write "maxAgeDays" alone',
+    );
+    // A key shaped like a credential is not shown either, and not as if it were named "[not shown]".
+    expect(retention("ghp_abcdefghijklmnopqrstuvwxyz0123456789")).toBe(
+      "invalid setting WAITER_WEBHOOKS_RETENTION: unknown key [not shown] (the retention takes maxEvents, maxBytes, maxAgeDays)",
     );
     // A notification channel's keys alike, its TLS mode's too.
     const channel = (fields: object) =>
@@ -539,10 +543,10 @@ describe("sources and precedence", () => {
         }),
       );
     expect(channel({ " chatIds": [2] })).toBe(
-      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space before it makes it another key; write "chatIds" alone',
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key [not shown]: a space before it makes it another key; write "chatIds" alone',
     );
     expect(channel({ "topicId ": 5 })).toBe(
-      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space after it makes it another key; write "topicId" alone',
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key [not shown]: a space after it makes it another key; write "topicId" alone',
     );
     expect(
       messageOf(() =>
@@ -553,7 +557,7 @@ describe("sources and precedence", () => {
         }),
       ),
     ).toBe(
-      'invalid setting WAITER_NOTIFY_CHANNELS at mail: unknown key "[not shown]": a space after it makes it another key; write "tls" alone',
+      'invalid setting WAITER_NOTIFY_CHANNELS at mail: unknown key [not shown]: a space after it makes it another key; write "tls" alone',
     );
   });
 
@@ -568,7 +572,7 @@ describe("sources and precedence", () => {
         }),
       );
     expect(channel({ " chatIds": [2], colour: "red" })).toBe(
-      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key "[not shown]": a space before it makes it another key; write "chatIds" alone; unknown key "colour" (a telegram channel takes type, botTokenEnv, chatIds, format, topicId, baseUrl)',
+      'invalid setting WAITER_NOTIFY_CHANNELS at ops: unknown key [not shown]: a space before it makes it another key; write "chatIds" alone; unknown key "colour" (a telegram channel takes type, botTokenEnv, chatIds, format, topicId, baseUrl)',
     );
   });
 
