@@ -422,10 +422,9 @@ function readConfig(
         ? `${setting?.schema.safeParse(0, { error: settingsErrors }).error?.issues[0]?.message}, got a string: the config file holds it as JSON itself, where its variable holds it as text`
         : undefined;
     // A bad key says why through its own issue: the key may be what cannot be shown.
-    const message = scrub(
-      wrongKind ?? (issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "",
-      hide,
-    );
+    const said = wrongKind ?? (issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "";
+    const example: string = (!wrongKind && issue?.code === "custom" && issue.params?.told) || "";
+    const message = `${scrub(said.slice(0, said.length - example.length), hide)}${example}`;
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
     const got = setting?.secret || namesSecret || hide.anywhere.includes(value as string) ? "" : gotten(message, value);

@@ -974,7 +974,8 @@ export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.outp
       ctx.addIssue({
         code: "custom",
         message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}${told}`,
-        params: { jsonText: true },
+        // The example is waiter's own text, which a value written like it must not blank.
+        params: { jsonText: true, told },
       });
       return z.NEVER;
     }

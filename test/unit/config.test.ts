@@ -1838,6 +1838,10 @@ describe("bad settings are refused by name", () => {
     expect(messageOf(() => load({ WAITER_HTTP_OAUTH: "https://login.example.org/realms/shop" }))).toMatch(
       /; write it as a JSON object, such as \{"issuer":"https:\/\/id\.example\.com"\}$/,
     );
+    // Written as the example's issuer, which is no value to hide in waiter's own example.
+    expect(messageOf(() => load({ WAITER_HTTP_OAUTH: "https://id.example.com" }))).toMatch(
+      /; write it as a JSON object, such as \{"issuer":"https:\/\/id\.example\.com"\}$/,
+    );
     expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: "stripe" }))).toMatch(
       /; write it as a JSON object of sources by name, such as \{"stripe":\{"scheme":"stripe","secretEnv":"STRIPE_WEBHOOK_SECRET"\}\}$/,
     );
