@@ -632,3 +632,36 @@ test("erasing a customer's events names every place a PostgreSQL store's copies 
   expect(erasing).toMatch(/WAL archive/);
   expect(erasing).toMatch(/standby/);
 });
+
+test("each way a start refuses the config file or a setting opens with words an entry of docs/troubleshooting.md is headed by", () => {
+  // Each text a heading quotes, "…" standing for what varies, as where a refusal opens.
+  const headings = [...read("docs/troubleshooting.md").matchAll(/^- \*\*(.*?)\*\*/gms)].flatMap(([, heading = ""]) =>
+    [...heading.replace(/\s+/g, " ").matchAll(/"([^"]+)"/g)].map(
+      ([, quoted = ""]) =>
+        new RegExp(
+          `^${quoted
+            .split("…")
+            .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+            .join(".*")}`,
+        ),
+    ),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
+  const refusal = (env: NodeJS.ProcessEnv, settings?: object) => {
+    const file = settings && join(dir, `${randomBytes(4).toString("hex")}.json`);
+    if (file) writeFileSync(file, JSON.stringify(settings));
+    try {
+      loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, ...(file ? { file } : {}) }, toolsets());
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error(`${JSON.stringify({ env, settings })} was not refused`);
+  };
+  const refusals = [
+    refusal({ WAITER_LOG_LEVEL: "loud" }),
+    refusal({}, { logLevl: "debug" }),
+    refusal({}, { logLevl: "debug", webhooks: { maxbodybytes: 1 } }),
+    refusal({ WAITER_LOG_LEVEL: "loud" }, { logLevl: "debug" }),
+  ];
+  expect(refusals.filter((message) => !headings.some((heading) => heading.test(message)))).toEqual([]);
+});
