@@ -352,8 +352,14 @@ function uncheckable(alg: unknown): string | undefined {
   if (typeof alg === "string" && /^HS\d+$/.test(alg)) {
     return `it is signed with a shared secret (${alg}), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)`;
   }
+  if (typeof alg !== "string" || !KEY_SET_ALGS.test(alg)) {
+    return `it is signed with ${typeof alg === "string" ? inChallenge(alg) : "no algorithm named"}, which waiter cannot check; have the issuer sign its access tokens with RS256 or ES256`;
+  }
   return undefined;
 }
+
+/** The signing algorithms jose checks with a key from a key set (its JWS table, less the shared secrets'). */
+const KEY_SET_ALGS = /^(?:[RP]S(?:256|384|512)|ES(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
 
 /**
  * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
