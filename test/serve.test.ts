@@ -6563,7 +6563,7 @@ describe("OAuth access tokens", () => {
         expect(refused.headers["retry-after"]).toBe("60");
         expect(await refused.body.json()).toEqual({
           error: "temporarily_unavailable",
-          error_description: `The issuer ${down.origin}/ cannot be reached to check the token; try again in a minute`,
+          error_description: `The issuer ${down.origin} cannot be reached to check the token; try again in a minute`,
         });
       };
       for (let i = 0; i < 5; i++) await attempt();
@@ -6648,7 +6648,7 @@ describe("OAuth access tokens", () => {
       expect(await refused.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       // The key set's address and what it answered, as for the metadata's.
       expect(again.stderr()).toContain(
-        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 503)`,
+        `OAuth: the issuer ${keyless.origin} cannot be reached (${keyless.origin}/jwks: 503)`,
       );
       // A line each 30 s at most: each answer is said once that much later.
       const later = () => setClock(clock.now() + 30_000);
@@ -6659,11 +6659,11 @@ describe("OAuth access tokens", () => {
       expect(malformed.headers["retry-after"]).toBe("60");
       expect(await malformed.body.json()).toMatchObject({
         error: "temporarily_unavailable",
-        error_description: `The issuer ${keyless.origin}/'s key set cannot be used to check the token; try again in a minute`,
+        error_description: `The issuer ${keyless.origin}'s key set cannot be used to check the token; try again in a minute`,
       });
       // It answered: not said to be out of reach, but what it answered.
       expect(again.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${keyless.origin}/'s key set (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed)); its tokens are refused with 503 until waiter can`,
+        `OAuth: waiter cannot use the issuer ${keyless.origin}'s key set (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed)); its tokens are refused with 503 until waiter can`,
       );
       keys = { status: 200, headers: { "content-type": "text/html" }, body: "<html>Maintenance</html>" };
       later();
@@ -6672,7 +6672,7 @@ describe("OAuth access tokens", () => {
       expect(notJson.headers["retry-after"]).toBe("60");
       expect(await notJson.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${keyless.origin}/'s key set (${keyless.origin}/jwks: 200, but not JSON)`,
+        `OAuth: waiter cannot use the issuer ${keyless.origin}'s key set (${keyless.origin}/jwks: 200, but not JSON)`,
       );
       // JSON cut off midway is not said to be no JSON.
       keys = { ...json(200, JSON.stringify({ keys: [{ kty: "RSA", n: "0".repeat(64) }] })), breakAfter: 20 };
@@ -6681,7 +6681,7 @@ describe("OAuth access tokens", () => {
       expect(cut.statusCode).toBe(503);
       expect(await cut.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
-        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but its answer broke off (other side closed))`,
+        `OAuth: the issuer ${keyless.origin} cannot be reached (${keyless.origin}/jwks: 200, but its answer broke off (other side closed))`,
       );
     } finally {
       setClock();
@@ -6706,7 +6706,7 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(503);
       expect(await refused.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${slow.origin}/ cannot be reached (${slow.origin}/jwks: no answer within 0.5 s)`,
+        `OAuth: the issuer ${slow.origin} cannot be reached (${slow.origin}/jwks: no answer within 0.5 s)`,
       );
     } finally {
       await served.close();
@@ -6730,7 +6730,7 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(503);
       await refused.body.dump();
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${slow.origin}/ cannot be reached (no metadata names its keys: ${slow.origin}/.well-known/oauth-authorization-server: no answer within 0.5 s; ${slow.origin}/.well-known/openid-configuration: 404)`,
+        `OAuth: the issuer ${slow.origin} cannot be reached (no metadata names its keys: ${slow.origin}/.well-known/oauth-authorization-server: no answer within 0.5 s; ${slow.origin}/.well-known/openid-configuration: 404)`,
       );
     } finally {
       await served.close();
@@ -6755,7 +6755,7 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(503);
       await refused.body.dump();
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${elsewhere.origin}/ cannot be reached (${unreachable}: ECONNREFUSED); its tokens are refused with 503 until it answers`,
+        `OAuth: the issuer ${elsewhere.origin} cannot be reached (${unreachable}: ECONNREFUSED); its tokens are refused with 503 until it answers`,
       );
     } finally {
       await served.close();
@@ -6821,20 +6821,20 @@ describe("OAuth access tokens", () => {
       const metadataUrl = `${lying.origin}/.well-known/oauth-authorization-server`;
       const otherUrl = `${lying.origin}/.well-known/openid-configuration`;
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: it names the issuer "${issuer.origin}", not this one; ${otherUrl}: 404); its tokens are refused with 503 until waiter can`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: it names the issuer "${issuer.origin}", not this one; ${otherUrl}: 404); its tokens are refused with 503 until waiter can`,
       );
       setClock(clock.now() + 60_000);
       metadata = { issuer: lying.origin };
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: no jwks_uri; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: no jwks_uri; ${otherUrl}: 404)`,
       );
       // One it names, but not as the absolute URL RFC 8414 §2 has it be: not said to be none.
       setClock(clock.now() + 60_000);
       metadata = { issuer: lying.origin, jwks_uri: "/protocol/openid-connect/certs" };
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: its jwks_uri "/protocol/openid-connect/certs" is no absolute URL; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: its jwks_uri "/protocol/openid-connect/certs" is no absolute URL; ${otherUrl}: 404)`,
       );
       metadata = { issuer: lying.origin };
       // Asked again within the half minute, it is said as the same metadata, not as an issuer that did not answer.
@@ -6842,13 +6842,13 @@ describe("OAuth access tokens", () => {
       expect(answer.statusCode).toBe(503);
       expect(await answer.body.json()).toEqual({
         error: "temporarily_unavailable",
-        error_description: `The issuer ${lying.origin}/'s metadata cannot be used to check the token; try again in a minute`,
+        error_description: `The issuer ${lying.origin}'s metadata cannot be used to check the token; try again in a minute`,
       });
       setClock(clock.now() + 60_000);
       metadata = { issuer: lying.origin, jwks_uri: "http://keys.example/jwks" };
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: its jwks_uri http://keys.example is not https; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: its jwks_uri http://keys.example is not https; ${otherUrl}: 404)`,
       );
       // A page in its place (a proxy's sign-in, a web app's for any path), or JSON that is no object:
       // said as what it is, not as metadata naming no issuer.
@@ -6856,20 +6856,20 @@ describe("OAuth access tokens", () => {
       metadata = "<!doctype html><title>Sign in</title>";
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: 200, but not JSON; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: 200, but not JSON; ${otherUrl}: 404)`,
       );
       setClock(clock.now() + 60_000);
       metadata = ["issuer"];
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: 200, but no JSON object; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: 200, but no JSON object; ${otherUrl}: 404)`,
       );
       // An error in JSON where the metadata should be (a gateway's {"message":"Not Found"} with 200): no issuer.
       setClock(clock.now() + 60_000);
       metadata = { message: "Not Found" };
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: it names no issuer; ${otherUrl}: 404)`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}'s metadata (${metadataUrl}: it names no issuer; ${otherUrl}: 404)`,
       );
       expect(served.stderr()).not.toMatch(/cannot be reached|did not answer|names the issuer undefined/);
       // Cut off midway, it did not answer: not said to be no JSON.
@@ -6878,7 +6878,7 @@ describe("OAuth access tokens", () => {
       cutAfter = 20;
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${lying.origin}/ cannot be reached (no metadata names its keys: ${metadataUrl}: 200, but its answer broke off (other side closed); ${otherUrl}: 404)`,
+        `OAuth: the issuer ${lying.origin} cannot be reached (no metadata names its keys: ${metadataUrl}: 200, but its answer broke off (other side closed); ${otherUrl}: 404)`,
       );
       cutAfter = undefined;
       setClock(clock.now() + 60_000);
@@ -6925,7 +6925,7 @@ describe("OAuth access tokens", () => {
       expect(elsewhere.requests).toHaveLength(0);
       // Each address, what it answered and where it led (without its query), and why that is not followed.
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${moved.origin}/ cannot be reached (no metadata names its keys: ` +
+        `OAuth: the issuer ${moved.origin} cannot be reached (no metadata names its keys: ` +
           `${moved.origin}/.well-known/oauth-authorization-server: 301 redirect to ${elsewhere.origin}/.well-known/oauth-authorization-server, not followed: the metadata is read at its well-known URL only; ` +
           `${moved.origin}/.well-known/openid-configuration: 302 redirect to http://id.example/.well-known/openid-configuration, not followed: the metadata is read at its well-known URL only)`,
       );
@@ -6934,7 +6934,7 @@ describe("OAuth access tokens", () => {
       setClock(clock.now() + 60_000);
       expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${moved.origin}/ cannot be reached (${moved.origin}/jwks: 302 redirect to ${issuer.origin}/jwks, not followed: the keys are read at the jwks_uri the metadata names only)`,
+        `OAuth: the issuer ${moved.origin} cannot be reached (${moved.origin}/jwks: 302 redirect to ${issuer.origin}/jwks, not followed: the keys are read at the jwks_uri the metadata names only)`,
       );
     } finally {
       setClock();
@@ -7191,7 +7191,7 @@ describe("OAuth access tokens", () => {
       const failingFrom = clock.now();
       for (let i = 0; i < 3; i++) expect(await status(token)).toBe(503);
       expect(said()).toEqual([
-        `OAuth: the issuer ${failing.origin}/ cannot be reached (${failing.origin}/jwks: 503); its tokens are refused with 503 until it answers`,
+        `OAuth: the issuer ${failing.origin} cannot be reached (${failing.origin}/jwks: 503); its tokens are refused with 503 until it answers`,
       ]);
       down = false;
       setClock(clock.now() + 30_000);

@@ -487,17 +487,17 @@ export function oauthVerifier(
       err instanceof UnusableMetadataError ? "metadata" : err instanceof UnusableKeysError ? "key set" : undefined;
     if (unusable) {
       issuerWarning(
-        `OAuth: waiter cannot use the issuer ${issuer.href}'s ${unusable} (${(err as Error).message}); its tokens are refused with 503 until waiter can`,
+        `OAuth: waiter cannot use the issuer ${settings.issuer}'s ${unusable} (${(err as Error).message}); its tokens are refused with 503 until waiter can`,
       );
       return new TemporarilyUnavailableError(
-        `The issuer ${issuer.href}'s ${unusable} cannot be used to check the token; try again in a minute`,
+        `The issuer ${settings.issuer}'s ${unusable} cannot be used to check the token; try again in a minute`,
       );
     }
     issuerWarning(
-      `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 503 until it answers`,
+      `OAuth: the issuer ${settings.issuer} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 503 until it answers`,
     );
     return new TemporarilyUnavailableError(
-      `The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`,
+      `The issuer ${settings.issuer} cannot be reached to check the token; try again in a minute`,
     );
   };
   /** Why the last metadata lookup failed, said again while it is not made again. */
@@ -511,7 +511,7 @@ export function oauthVerifier(
     // It answers again once its keys are read: metadata that answers names a key set that may not.
     keys ??= jwksUri(issuer, fetch, timeouts.metadataMs).then((uri) =>
       issuerKeys(uri, fetch, timeouts.keysMs, () =>
-        issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`),
+        issuerWarning.ended(`OAuth: the issuer ${settings.issuer} answers again`),
       ),
     );
     const loading = keys;
