@@ -2991,6 +2991,12 @@ describe("resumption", () => {
       const over = await comeBack({});
       expect(over.statusCode).toBe(204);
       await over.body.dump();
+      // An id waiter never sent names no stream that ended: its client is told so, not to stop coming back.
+      for (const made of ["foo:bar", "foo", `${lastId.split(":")[0]}x:1`]) {
+        const unknown = await comeBack({ "last-event-id": made });
+        expect(unknown.statusCode, made).toBe(400);
+        expect(await unknown.body.text()).toContain("the Last-Event-ID header names no event waiter sent");
+      }
     } finally {
       await served.close();
     }

@@ -198,8 +198,13 @@ function streamOf(lastId: string | undefined): StreamId {
   return lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
 }
 
-/** Whether a Last-Event-ID names a stream, as every event id waiter sends does: the SDK's transport refuses one that does not. */
-export const namesStream = (lastId: string) => lastId.lastIndexOf(":") > 0;
+/**
+ * Whether a Last-Event-ID names a stream as every event id waiter sends does: the notification
+ * stream's, or a call's, which the SDK's transport names by a UUID. One that names none would be
+ * told there is nothing more (204), which has its client never come back.
+ */
+export const namesStream = (lastId: string) =>
+  /^(?:_GET_stream|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):[\w.-]+$/i.test(lastId);
 
 /** What a GET whose Last-Event-ID names no stream is told, with 400. */
 export const NO_SUCH_EVENT_ID =
