@@ -100,7 +100,7 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
     });
     return z.NEVER;
   }
-  const problem = upstreamUrlProblem(url);
+  const problem = upstreamUrlProblem(url, value);
   if (problem) {
     ctx.addIssue({ code: "custom", message: problem });
     return z.NEVER;
@@ -170,11 +170,13 @@ export function isLoopbackHost(hostname: string): boolean {
   return shortest === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(shortest);
 }
 
-function upstreamUrlProblem(url: URL): string | undefined {
+function upstreamUrlProblem(url: URL, written: string): string | undefined {
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
   if (url.protocol === "http:") {
-    return `plain http is allowed only to loopback addresses; use https://${url.host}${url.pathname}`;
+    // Without the / a URL adds after a host written alone: an OAuth issuer is named character for character.
+    const path = /^[a-z][\w+.-]*:\/\/[^/?#]*\//i.test(written.trim()) ? url.pathname : "";
+    return `plain http is allowed only to loopback addresses; use https://${url.host}${path}`;
   }
   return `unsupported protocol ${url.protocol} (use https)`;
 }

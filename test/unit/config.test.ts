@@ -730,7 +730,16 @@ describe("bad settings are refused by name", () => {
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
     [
       { TEST_SHOP_URL: "http://shop.example/api" },
-      /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback/,
+      /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback addresses; use https:\/\/shop\.example\/api$/,
+    ],
+    // Told as written, with no / added after a host alone: an issuer is named character for character.
+    [
+      { WAITER_HTTP_OAUTH: '{"issuer":"http://id.example.com"}' },
+      /^invalid setting WAITER_HTTP_OAUTH at issuer: plain http is allowed only to loopback addresses; use https:\/\/id\.example\.com$/,
+    ],
+    [
+      { WAITER_HTTP_OAUTH: '{"issuer":"http://id.example.com/"}' },
+      /^invalid setting WAITER_HTTP_OAUTH at issuer: plain http is allowed only to loopback addresses; use https:\/\/id\.example\.com\/$/,
     ],
     [
       { TEST_SHOP_URL: "not a url" },
