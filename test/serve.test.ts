@@ -2930,6 +2930,77 @@ describe("resumption", () => {
     }
   });
 
+  test("a client subscribed to an event retention dropped while no server held its session is told so once, not again at each later restart", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `dropped-while-down-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    try {
+      const id = (await add(1))?.id as string;
+      const first = await start();
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "resources/subscribe",
+          params: { uri: `events://event/${id}` },
+        }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(subscribed.statusCode).toBe(200);
+      await subscribed.body.dump();
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updated(events).length > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add(2);
+      let lastId = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      // Past its age while waiter was down: retention drops every event stored.
+      await app.store?.expire(clock.now() + 400 * 24 * 3_600_000);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      const told = await back;
+      expect(updated(told)).toContain(`events://event/${id}`);
+      lastId = told.at(-1)?.id as string;
+
+      // Restarted once more, with nothing changed since: the drop was told already.
+      const third = await start();
+      const again = readStream(`${third.url}/mcp`, { ...stream, "last-event-id": lastId }, () => false);
+      await expect.poll(() => third.sessions.streams()).toBe(1);
+      await third.stop();
+      expect(updated(await again)).not.toContain(`events://event/${id}`);
+    } finally {
+      await app.close();
+    }
+  });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

@@ -445,12 +445,23 @@ export function registerEventResources(
   });
   // A dropped event changes: a read says it is gone. The list changes where it showed one, or said
   // that older events were stored: where no more than it shows are left.
+  /**
+   * Drops the subscriptions to events `told` gone, once their clients were told: they can never
+   * change again, and kept, each would be told gone anew at every later take-up of the session.
+   */
+  const forget = (told: string[]) => {
+    for (const name of told) {
+      const given = held.get(name);
+      if (name !== RECENT_URI && given !== undefined && listening()) drop(given);
+    }
+  };
   const stopGone = store.onGone(async ({ through, left }) => {
     const gone = [...seqs].filter(([, seq]) => seq <= through).map(([id]) => id);
     for (const id of gone) seqs.delete(id);
     for (const id of [...unsure]) if (settle(id, await lookUp(id))) gone.push(id);
     if (left <= RECENT_COUNT) gone.push(RECENT_URI);
     notify(gone);
+    forget(gone);
     if (left < RECENT_COUNT) listChanged();
   });
   return {
@@ -470,6 +481,7 @@ export function registerEventResources(
       const changed = looked.filter(([, event]) => event === undefined || (event && since(event.ackedAt)));
       const recentChanged = stored || recent.some((event) => since(event.ackedAt));
       notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
+      forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
       if (stored) listChanged();
     },
   };
