@@ -61,8 +61,14 @@ export interface App {
    * notifications go to `log`'s client: the app's own log for the one client of stdio, a
    * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's);
    * `subscriptions`, those of a session taken up, which its client made on another server.
+   * A subscription or unsubscription is answered once `kept` has kept the subscriptions.
    */
-  session(log: Log, allow?: (tool: Tool) => boolean, subscriptions?: Iterable<string>): Session;
+  session(
+    log: Log,
+    allow?: (tool: Tool) => boolean,
+    subscriptions?: Iterable<string>,
+    kept?: () => Promise<void>,
+  ): Session;
   /** Answers the calls that wait for something to happen (events_wait) at once: the server is stopping. */
   endWaits(): void;
   /** Ends every call still in flight, each answering that the stop cut it: a stop's drain time ran out. */

@@ -783,7 +783,7 @@ export async function startApp(
     get listener() {
       return port?.listener;
     },
-    session(log, allow, subscriptions) {
+    session(log, allow, subscriptions, kept) {
       let served = allow ? tools.filter(allow) : tools;
       const { server, serve, lost } = createServer(
         served,
@@ -796,7 +796,9 @@ export async function startApp(
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const showEvents = () =>
-        store && readsEvents(served) ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
+        store && readsEvents(served)
+          ? resources?.registerEventResources(server, store, log, subscribed, kept)
+          : undefined;
       let eventResources = showEvents();
       // A client learns of resources from the capabilities initialize answers with, never after.
       if (!store && eventsMayCome) readyForResources(server);

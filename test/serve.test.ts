@@ -2009,7 +2009,9 @@ describe("sessions", () => {
       expect(await again.body.text()).toContain("events_list");
       expect(served.stderr()).toContain(`MCP session ${ids[0]} taken up from the store`);
       expect(served.sessions.count()).toBe(1);
-      // A subscription the store does not hold yet would be lost with the copy: it stays.
+      // A subscription the store could not keep (it was away) would be lost with the copy: it stays.
+      const store = served.app.store?.sessions as SessionLog;
+      store.keepSubscriptions = () => Promise.reject(new Error("the store is away"));
       expect(await subscribeIn(served.url, ids[0] as string)).toBe(200);
       const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(503);
@@ -2031,7 +2033,9 @@ describe("sessions", () => {
         await opened.body.dump();
       }
       expect(served.stderr()).toContain(`MCP session ${ids[0]} left to the store to make room`);
-      // The second holds the one place with a subscription the store does not keep yet: no room.
+      // The second holds the one place with a subscription the store could not keep: no room.
+      const store = served.app.store?.sessions as SessionLog;
+      store.keepSubscriptions = () => Promise.reject(new Error("the store is away"));
       expect(await subscribeIn(served.url, ids[1] as string)).toBe(200);
       for (const method of ["POST", "GET", "DELETE"] as const) {
         const answer = await request(`${served.url}/mcp`, {
@@ -2999,6 +3003,23 @@ describe("resumption", () => {
       expect(updated(await again)).not.toContain(`events://event/${id}`);
     } finally {
       await app.close();
+    }
+  });
+
+  test("a subscription is in the store once its subscribe is answered, so a waiter killed right after (kill -9) leaves it to the next", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, ERP_ENV);
+    const store = served.app.store?.sessions as SessionLog;
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-06-18");
+      const id = inSession["mcp-session-id"];
+      const subscribe = (method: string, uri: string) => post({ jsonrpc: "2.0", id: 2, method, params: { uri } });
+      expect(await (await subscribe("resources/subscribe", "events://recent")).body.text()).toContain('"result":{}');
+      // No sweep has run, nor a stop: the store holds it all the same.
+      expect((await store.get(id))?.subscriptions).toEqual(["events://recent"]);
+      await (await subscribe("resources/unsubscribe", "events://recent")).body.dump();
+      expect((await store.get(id))?.subscriptions).toEqual([]);
+    } finally {
+      await served.close();
     }
   });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {

@@ -150,13 +150,15 @@ const LIST_CHANGED_WINDOW_MS = 250;
  * The events as MCP resources: a list of recent events and one resource per event (with
  * completion of ids). The SDK does not handle resources/subscribe, so this server declares it
  * and keeps its session's subscriptions in `subscribed`: a subscribed client is sent
- * notifications/resources/updated for the list when an event arrives, from any process.
+ * notifications/resources/updated for the list when an event arrives, from any process. A
+ * subscription or unsubscription is answered once `kept` has kept the session's subscriptions.
  */
 export function registerEventResources(
   server: McpServer,
   store: EventStore,
   log: Log,
   subscribed = new Set<string>(),
+  kept: () => Promise<void> = async () => {},
 ): EventResources {
   /**
    * Why a resources/list, known by its request's signal, lists no event: the store could not be
@@ -382,10 +384,12 @@ export function registerEventResources(
       );
     }
     keep(uri, seq);
+    await kept();
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
     drop(request.params.uri);
+    await kept();
     return {};
   });
 

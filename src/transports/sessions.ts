@@ -75,6 +75,8 @@ export interface Open {
   takesStandingId: boolean;
   /** The session's subscriptions as the store last had them from this server. */
   keptSubscriptions: string;
+  /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
+  keeping: Promise<void>;
 }
 
 /** A session's subscriptions as one comparable value. */
@@ -84,6 +86,11 @@ const subscriptionsOf = (session: Session) => JSON.stringify([...session.subscri
 const SWEEP_MS = 60_000;
 /** How long a stop waits for the store to learn the sessions' last use: an unreachable one must not hold it. */
 const STORE_AT_STOP_MS = 2_000;
+/**
+ * How long a subscription's answer waits for the store to keep it: a slow store must not hold the
+ * client; the write goes on, and a failed one is made again at the sweep.
+ */
+const SUBSCRIPTIONS_KEPT_MS = 2_000;
 
 /**
  * Initializes the copy of a session taken up from the store as its client initialized the first:
@@ -289,17 +296,26 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
     const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
     if (stillOpen) storeAnswers();
-    for (const [id, entry] of recorded) {
+    for (const [id, entry] of recorded) await keepSubscriptions(store, id, entry);
+    return { recorded, stillOpen };
+  };
+  /**
+   * Writes the session's subscriptions where they changed since the store last had them, after the
+   * write under way for it, if any. Its client, killed right after it subscribed, would find the
+   * subscription gone at the next server.
+   */
+  const keepSubscriptions = (store: SessionLog, id: string, entry: Open): Promise<void> => {
+    entry.keeping = entry.keeping.then(async () => {
       const now = subscriptionsOf(entry.session);
-      if (now === entry.keptSubscriptions) continue;
+      if (entry.init !== undefined || now === entry.keptSubscriptions) return;
       try {
         await store.keepSubscriptions(id, [...entry.session.subscriptions]);
         entry.keptSubscriptions = now;
       } catch (err) {
         storeFailed(`keeping the subscriptions of session ${id}`, "subscriptions")(err);
       }
-    }
-    return { recorded, stillOpen };
+    });
+    return entry.keeping;
   };
   /**
    * The sweep under way: a store slow enough to hold one past a minute gets no second beside it,
@@ -324,7 +340,16 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     taken?: { id: string; init: unknown; subscriptions: string[]; lastSeen: number },
   ) => {
     const caller = req.auth?.clientId;
-    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
+    /** Keeps the session's subscriptions in the store as its client changed them, before it is answered. */
+    const kept = async () => {
+      const id = transport.sessionId;
+      const entry = id === undefined ? undefined : open.get(id);
+      if (!shared || id === undefined || entry?.transport !== transport) return;
+      await untilAborted(keepSubscriptions(shared, id, entry), AbortSignal.timeout(SUBSCRIPTIONS_KEPT_MS)).catch(
+        () => {},
+      );
+    };
+    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions, kept);
     let closed = false;
     const replay = new ReplayBuffer((stream) => requestsCarried(transport, stream));
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
@@ -348,6 +373,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           takesStandingId: false,
           init,
           keptSubscriptions: subscriptionsOf(session),
+          keeping: Promise.resolve(),
         };
         open.set(id, entry);
         if (taken) {
