@@ -3022,6 +3022,56 @@ describe("resumption", () => {
       await served.close();
     }
   });
+
+  test("a client whose stream carried nothing before a restart, back without Last-Event-ID, is told what changed while no server held its session", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      // MCP 2025-06-18: the stream names no event id before its first message, and none came.
+      const quiet = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await first.stop();
+      expect(await quiet).toEqual([]);
+
+      setClock(clock.now() + 60_000);
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "while-down-quiet-stream",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const second = await start();
+      // The SDK's client opens it again with no Last-Event-ID: it heard none.
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      // The stop ends the stream, after what the session's new copy sent before its client was back.
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

@@ -31,6 +31,7 @@ import {
   answersLost,
   endCancelled,
   endHeldStream,
+  FROM_EARLIER_COPY,
   NO_SUCH_EVENT_ID,
   namesStream,
   nameWhereItStands,
@@ -487,6 +488,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     ) {
       replayEnded(entry.replay, lastId, id, res);
       return;
+    }
+    if (req.method === "GET" && opensStream(req) && !resumesCall(typeof lastId === "string" ? lastId : undefined)) {
+      // A client whose stream named no event id before (one of MCP before 2025-11-25, whose stream
+      // carried nothing) comes back with none: it is sent what the copy taken up kept for it all
+      // the same, as one back with an id its earlier copy sent.
+      if (entry.catchingUp && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
+      entry.catchingUp = false;
     }
     if (req.method === "GET") {
       holdStream(entry, req, res, (why) =>

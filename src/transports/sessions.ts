@@ -77,6 +77,11 @@ export interface Open {
   keptSubscriptions: string;
   /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
   keeping: Promise<void>;
+  /**
+   * Whether the copy was taken up and no GET has opened its notification stream since: what it
+   * kept of that stream (what changed while no server held the session) waits for its client.
+   */
+  catchingUp: boolean;
 }
 
 /** A session's subscriptions as one comparable value. */
@@ -374,6 +379,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           init,
           keptSubscriptions: subscriptionsOf(session),
           keeping: Promise.resolve(),
+          catchingUp: taken !== undefined,
         };
         open.set(id, entry);
         if (taken) {

@@ -404,6 +404,12 @@ export function keepAliveWhileIdle(transport: WebStandardStreamableHTTPServerTra
 const NOTIFICATION_STREAM = "_GET_stream";
 
 /**
+ * A Last-Event-ID that names the notification stream of an earlier copy of the session: a client
+ * back with it is sent all the copy kept of the stream.
+ */
+export const FROM_EARLIER_COPY = `${NOTIFICATION_STREAM}:earlier.0`;
+
+/**
  * The last messages sent on a session's streams, so a client that lost its stream and comes back
  * with Last-Event-ID misses none of them (the SDK's transport asks this). Bounded: a client away
  * for longer than REPLAYABLE messages, or REPLAYABLE_BYTES of them, gets what is left.
