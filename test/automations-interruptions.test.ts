@@ -323,7 +323,9 @@ test(
       await expect
         .poll(() => frozen.stderr())
         .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Stopped and gone, it sends nothing more: what it would still have sent of the run came before.
+      frozen.child.kill("SIGTERM");
+      await frozen.exited;
       expect(telegram.delivered.length - sent).toBe(1);
       const [run] = await runsOf(event.id);
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
@@ -354,7 +356,9 @@ test(
       await expect
         .poll(() => frozen.stderr())
         .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Stopped and gone, it sends nothing more: what it would still have sent of the run came before.
+      frozen.child.kill("SIGTERM");
+      await frozen.exited;
       expect(changes().length - before).toBe(1);
       expect(telegram.delivered.length - sent).toBe(1);
       const [run] = await runsOf(event.id);
