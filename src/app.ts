@@ -842,7 +842,8 @@ export async function startApp(
         subscriptions: subscribed,
         lost,
         widen,
-        missedSince: async (at) => eventResources?.missedSince(at),
+        missedSince: async (at, heardSeq) => eventResources?.missedSince(at, heardSeq),
+        heardSeq: () => eventResources?.heardSeq() ?? 0,
         async close() {
           sessions.delete(late);
           eventResources?.stop();

@@ -3072,6 +3072,55 @@ describe("resumption", () => {
     }
   });
 
+  test("a client back after a restart is told of an event stored while no server held its session, though its sender's replica stamped it earlier than the session's last use", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number, receivedAt: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `skewed-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt,
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      setClock("2026-12-01T09:00:00Z");
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add(1, clock.now());
+      const lastId = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      // Stored through another replica, whose clock is 5 s behind, while no server held the session.
+      await add(2, clock.now() - 5_000);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

@@ -967,6 +967,7 @@ export function eventStoreContract(open: OpenStore): void {
         caller: "ops",
         init: '{"protocolVersion":"2025-06-18"}',
         lastSeen: now,
+        heardSeq: 0,
         subscriptions: [],
       });
       await a.sessions.keepSubscriptions("s1", ["events://recent", "events://event/01A"]);
@@ -979,9 +980,10 @@ export function eventStoreContract(open: OpenStore): void {
       // A session the store does not hold (ended elsewhere) keeps none.
       await a.sessions.keepSubscriptions("gone", ["events://recent"]);
       expect(await b.sessions.get("gone")).toBeUndefined();
-      expect(await b.sessions.seen(new Map([["s1", now + 5000]]))).toEqual(new Set(["s1"]));
-      expect(await a.sessions.seen(new Map([["s1", now + 1000]]))).toEqual(new Set(["s1"]));
-      expect((await a.sessions.get("s1"))?.lastSeen).toBe(now + 5000);
+      expect(await b.sessions.seen(new Map([["s1", now + 5000]]), new Map([["s1", 7]]))).toEqual(new Set(["s1"]));
+      expect(await a.sessions.seen(new Map([["s1", now + 1000]]), new Map([["s1", 3]]))).toEqual(new Set(["s1"]));
+      // The newest use, and the newest event its client heard of, whichever server wrote last.
+      expect(await a.sessions.get("s1")).toMatchObject({ lastSeen: now + 5000, heardSeq: 7 });
       await a.sessions.expire(now + 2000);
       expect(await b.sessions.get("s2")).toBeUndefined();
       expect(await b.sessions.get("s1")).toBeDefined();

@@ -137,10 +137,16 @@ export interface EventResources {
   stop(): void;
   /**
    * Tells a client what changed since `at`, while no server held its session (stopped, or left to
-   * the store), which none told it: the list of resources where events were stored, and what it
+   * the store), which none told it: the list of resources where events were stored after the one of
+   * sequence number `heardSeq` (after `at`, by their times, where it is 0: not known), and what it
    * subscribed to of the recent events and the events acknowledged or dropped.
    */
-  missedSince(at: number): Promise<void>;
+  missedSince(at: number, heardSeq: number): Promise<void>;
+  /**
+   * The newest event the session's client was told of, or that was stored as it began to listen:
+   * it has not heard of one stored after. 0 until the store said.
+   */
+  heardSeq(): number;
 }
 
 /** How often, at most, a session is told that the list of events changed. */
@@ -432,7 +438,14 @@ export function registerEventResources(
     }, LIST_CHANGED_WINDOW_MS);
     listWindow.unref();
   };
+  let heardSeq = 0;
+  const heard = (seq: number) => {
+    heardSeq = Math.max(heardSeq, seq);
+  };
+  // An event stored before is in the list its client reads as it begins.
+  store.latestSeq().then(heard, () => {});
   const stopEvents = store.subscribe((event) => {
+    heard(event.seq);
     notify([RECENT_URI, event.id]);
     listChanged();
   });
@@ -475,10 +488,16 @@ export function registerEventResources(
       stopGone();
       clearTimeout(listWindow);
     },
-    async missedSince(at) {
+    heardSeq: () => heardSeq,
+    async missedSince(at, heardBefore) {
       const since = (time: string | null) => time !== null && Date.parse(time) > at;
       const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => []);
-      const stored = recent.some((event) => since(event.receivedAt));
+      // By sequence numbers where known: an event's time is its receiving replica's clock's, and one
+      // stored just before a stop, which this server had yet to hear of, is older than its last use.
+      const stored =
+        heardBefore > 0
+          ? (await store.firstAfter({}, heardBefore).catch(() => undefined)) !== undefined
+          : recent.some((event) => since(event.receivedAt));
       // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
       const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));

@@ -343,17 +343,25 @@ export interface SessionLog {
    * request's params, as JSON. Writing one already there changes nothing.
    */
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
-  /** The open session, with the resources its client subscribed to; undefined when it is not open. */
+  /**
+   * The open session, with the resources its client subscribed to and `heardSeq`, the newest event
+   * its client was told of (0 when none was said); undefined when it is not open.
+   */
   get(
     id: string,
-  ): Promise<{ caller: string | null; init: string; lastSeen: number; subscriptions: string[] } | undefined>;
+  ): Promise<
+    { caller: string | null; init: string; lastSeen: number; heardSeq: number; subscriptions: string[] } | undefined
+  >;
   /**
    * The resources the session's client is subscribed to, in place of those kept before, for a
    * server that takes the session up; nothing when the store does not hold the session.
    */
   keepSubscriptions(id: string, uris: readonly string[]): Promise<void>;
-  /** Marks sessions seen, each at its time; resolves with those of them still open (not ended, nor expired). */
-  seen(at: Map<string, number>): Promise<Set<string>>;
+  /**
+   * Marks sessions seen, each at its time, and as told of the events up to the sequence number
+   * `heard` has for it; resolves with those of them still open (not ended, nor expired).
+   */
+  seen(at: Map<string, number>, heard?: ReadonlyMap<string, number>): Promise<Set<string>>;
   /**
    * Ends a session, and its subscriptions; with `unlessSeenAfter`, only when no server has marked
    * it seen after that time.

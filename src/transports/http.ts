@@ -367,6 +367,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       init: JSON.parse(known.init),
       subscriptions: known.subscriptions,
       lastSeen: known.lastSeen,
+      heardSeq: known.heardSeq,
     });
     return undefined;
   };

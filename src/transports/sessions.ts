@@ -299,7 +299,8 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     }
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
-    const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
+    const heard = new Map(recorded.map(([id, entry]) => [id, entry.session.heardSeq()]));
+    const stillOpen = await store.seen(used, heard).catch(storeFailed("marking sessions seen"));
     if (stillOpen) storeAnswers();
     for (const [id, entry] of recorded) await keepSubscriptions(store, id, entry);
     return { recorded, stillOpen };
@@ -342,7 +343,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    */
   const openSession = async (
     req: Request,
-    taken?: { id: string; init: unknown; subscriptions: string[]; lastSeen: number },
+    taken?: { id: string; init: unknown; subscriptions: string[]; lastSeen: number; heardSeq: number },
   ) => {
     const caller = req.auth?.clientId;
     /** Keeps the session's subscriptions in the store as its client changed them, before it is answered. */
@@ -439,7 +440,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
       // Kept for its client's notification stream, which comes back for what this copy sent.
-      else await session.missedSince(taken.lastSeen);
+      else await session.missedSince(taken.lastSeen, taken.heardSeq);
     }
     return transport;
   };

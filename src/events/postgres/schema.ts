@@ -518,6 +518,9 @@ export const MIGRATIONS: readonly string[] = [
   // 24: the deliveries retention dropped by their events' ids, so that an event id is told exactly
   // whether its event was dropped: they are a year's drops, however few events retention keeps.
   `CREATE INDEX dropped_deliveries_id ON dropped_deliveries (id);`,
+  // 25: the newest event each MCP session's client was told of: a replica that takes the session up
+  // tells it of those stored since, whatever the clocks that stamped them said.
+  `ALTER TABLE mcp_sessions ADD COLUMN heard_seq BIGINT NOT NULL DEFAULT 0;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

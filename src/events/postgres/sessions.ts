@@ -12,23 +12,37 @@ export function postgresSessions(query: Query): SessionLog {
       );
     },
     async get(id) {
-      const [row] = await query<{ caller: string | null; init: string; last_seen: number; subscriptions: string[] }>(
-        `SELECT caller, init, last_seen,
+      const [row] = await query<{
+        caller: string | null;
+        init: string;
+        last_seen: number;
+        heard_seq: number;
+        subscriptions: string[];
+      }>(
+        `SELECT caller, init, last_seen, heard_seq,
            array(SELECT uri FROM mcp_subscriptions WHERE session_id = $1 ORDER BY uri) AS subscriptions
          FROM mcp_sessions WHERE id = $1`,
         [id],
       );
-      return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions: row.subscriptions };
+      return (
+        row && {
+          caller: row.caller,
+          init: row.init,
+          lastSeen: row.last_seen,
+          heardSeq: row.heard_seq,
+          subscriptions: row.subscriptions,
+        }
+      );
     },
     async keepSubscriptions(id, uris) {
       await query("SELECT waiter_keep_subscriptions($1, $2::text[])", [id, uris]);
     },
-    async seen(at) {
+    async seen(at, heard) {
       if (at.size === 0) return new Set();
       const rows = await query<{ id: string }>(
-        `UPDATE mcp_sessions m SET last_seen = greatest(m.last_seen, v.at)
-         FROM unnest($1::text[], $2::bigint[]) AS v (id, at) WHERE m.id = v.id RETURNING m.id`,
-        [[...at.keys()], [...at.values()]],
+        `UPDATE mcp_sessions m SET last_seen = greatest(m.last_seen, v.at), heard_seq = greatest(m.heard_seq, v.heard)
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v (id, at, heard) WHERE m.id = v.id RETURNING m.id`,
+        [[...at.keys()], [...at.values()], [...at.keys()].map((id) => heard?.get(id) ?? 0)],
       );
       return new Set(rows.map((r) => r.id));
     },

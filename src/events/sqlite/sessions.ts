@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import type { SessionLog } from "../store.js";
 
 export const SESSIONS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, init TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, init TEXT NOT NULL, last_seen INTEGER NOT NULL, heard_seq INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS mcp_subscriptions (session_id TEXT NOT NULL, uri TEXT NOT NULL, PRIMARY KEY (session_id, uri));
 `;
 
@@ -23,14 +23,14 @@ export function sqliteSessions(
       );
     },
     async get(id) {
-      const row = sql("SELECT caller, init, last_seen FROM mcp_sessions WHERE id = ?").get(id) as
-        | { caller: string | null; init: string; last_seen: number }
+      const row = sql("SELECT caller, init, last_seen, heard_seq FROM mcp_sessions WHERE id = ?").get(id) as
+        | { caller: string | null; init: string; last_seen: number; heard_seq: number }
         | undefined;
       if (!row) return undefined;
       const subscriptions = sql("SELECT uri FROM mcp_subscriptions WHERE session_id = ? ORDER BY uri")
         .pluck()
         .all(id) as string[];
-      return { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions };
+      return { caller: row.caller, init: row.init, lastSeen: row.last_seen, heardSeq: row.heard_seq, subscriptions };
     },
     async keepSubscriptions(id, uris) {
       await write(() => {
@@ -40,12 +40,16 @@ export function sqliteSessions(
         for (const uri of uris) keep.run(id, uri);
       });
     },
-    async seen(at) {
+    async seen(at, heard) {
       // Nothing to mark takes no write lock, which a stdio waiter on the same file may hold.
       if (at.size === 0) return new Set();
       return write(() => {
-        const mark = sql("UPDATE mcp_sessions SET last_seen = max(last_seen, ?) WHERE id = ?");
-        return new Set([...at].filter(([id, time]) => mark.run(time, id).changes > 0).map(([id]) => id));
+        const mark = sql(
+          "UPDATE mcp_sessions SET last_seen = max(last_seen, ?), heard_seq = max(heard_seq, ?) WHERE id = ?",
+        );
+        return new Set(
+          [...at].filter(([id, time]) => mark.run(time, heard?.get(id) ?? 0, id).changes > 0).map(([id]) => id),
+        );
       });
     },
     async close(id, unlessSeenAfter) {

@@ -154,7 +154,7 @@ const ACKS_KEPT = 1_000;
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
@@ -213,6 +213,13 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
     const columns = db.pragma("table_info(automation_runs)") as { name: string }[];
     if (columns.some((column) => column.name === "notice_outcome")) return;
     db.exec("ALTER TABLE automation_runs ADD COLUMN notice_outcome TEXT;");
+  },
+  // 7: mcp_sessions.heard_seq, the newest event a session's client was told of: a server that takes
+  // the session up tells it of those stored since, whatever the clocks that stamped them said.
+  6: (db) => {
+    const columns = db.pragma("table_info(mcp_sessions)") as { name: string }[];
+    if (columns.some((column) => column.name === "heard_seq")) return;
+    db.exec("ALTER TABLE mcp_sessions ADD COLUMN heard_seq INTEGER NOT NULL DEFAULT 0;");
   },
 };
 
