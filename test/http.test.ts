@@ -2338,6 +2338,15 @@ describe("error answers", () => {
         `Keyed API answered 403 "Access denied | api.example used Cloudflare to restrict access": it refused the request${unchanged} with a web page, not its API's answer: a firewall or proxy in front of it does not let this machine's requests by, which no change to WAITER_KEYED_KEY mends; tell whoever runs waiter, or check WAITER_KEYED_URL.`,
       );
     }
+    // Imperva's block page has no title to quote: a web page all the same.
+    fake.queue.push({
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: '<html style="height:100%"><head><META NAME="ROBOTS" CONTENT="NOINDEX, NOFOLLOW"></head><body><iframe id="main-iframe" src="/_Incapsula_Resource?SWUDNSAI=31">Request unsuccessful. Incapsula incident ID: 1234</iframe></body></html>',
+    });
+    expect((await failure(keyed.json(any, "/rates", {}, call()))).message).toBe(
+      "Keyed API answered 403: it refused the request with a web page, not its API's answer: a firewall or proxy in front of it does not let this machine's requests by, which no change to WAITER_KEYED_KEY mends; tell whoever runs waiter, or check WAITER_KEYED_URL.",
+    );
     // The API's own refusal, in its words, is of the key.
     fake.queue.push(json(403, '{"message":"key lacks scope"}'));
     expect((await failure(keyed.json(any, "/rates", {}, call()))).message).toBe(

@@ -533,7 +533,7 @@ export function namedWaitSeconds(response: HttpResponse): number | undefined {
 
 /**
  * `said`: whether the answer carries the upstream's own words, which alone can point at an argument;
- * "page" where they are a web page's title, which the API does not write.
+ * "page" where it is a web page, which the API does not write.
  */
 function statusAdvice(
   response: HttpResponse,
@@ -602,7 +602,7 @@ export function upstreamMessage(response: HttpResponse): string | undefined {
   return upstreamWords(response).said;
 }
 
-/** The upstream's error words, and whether they are a web page's title (`page`). */
+/** The upstream's error words, and whether the answer is a web page (`page`), whose title alone is told. */
 function upstreamWords(response: HttpResponse): { said: string | undefined; page: boolean } {
   const text = response.text.trim();
   if (!text) return { said: undefined, page: false };
@@ -623,10 +623,12 @@ function upstreamWords(response: HttpResponse): { said: string | undefined; page
     const type = String(response.headers["content-type"] ?? "");
     if (type.startsWith("text/plain")) return { said: oneLine(text), page: false };
     // A page's title says what answered in the service's place: a security plugin's block ("Your
-    // access to this site has been limited"), a proxy's or a CDN's error.
-    const title = type.startsWith("text/html") ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : undefined;
+    // access to this site has been limited"), a proxy's or a CDN's error. One without (Imperva's) is
+    // a page all the same.
+    const page = type.startsWith("text/html");
+    const title = page ? /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1] : undefined;
     const said = title ? oneLine(htmlAsText(title), 120) || undefined : undefined;
-    return { said, page: said !== undefined };
+    return { said, page };
   }
 }
 
