@@ -6227,6 +6227,20 @@ describe("errors", () => {
     );
   });
 
+  test("a single sign-on's login page on another host is told as a sign-in that turned waiter away, not as a plugin's", async () => {
+    for (const location of [
+      // vouch-proxy's, as nginx's auth_request sends to it.
+      "https://sso.example.org/login?url=https%3A%2F%2Fshop.example%2Fwp-json%2Fwc%2Fv3%2Forders&vouch-failcount=",
+      // Amazon Cognito's hosted login, with its authorization request.
+      "https://sso.example.org/login?client_id=5tq0e&response_type=code&redirect_uri=https%3A%2F%2Fshop.example%2F",
+    ]) {
+      woo.intercept = () => ({ status: 302, headers: { location }, body: "" });
+      expect(text(await server.call("eshop_orders_list", {}))).toBe(
+        "WooCommerce answered 302: it sends waiter to sign in at https://sso.example.org/login, a page for a person in a browser: a single sign-on in front of it turned the request away; check the configured keys, if that sign-on takes credentials, or ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).",
+      );
+    }
+  });
+
   test("a redirect to the shop's login page (a plugin that keeps the site private) is not told to be set as the shop's address", async () => {
     const stock = woo.shop.product(P.espresso).stock_quantity;
     const login = {

@@ -750,6 +750,11 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     // waiter follows no redirect: a write redirected was not made, whatever the status.
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
+      const signIn = signInAt(response);
+      // A single sign-on's login on another host than the shop's is no plugin's: told as for every upstream.
+      if (signIn && new URL(signIn).hostname.replace(/^www\./, "") !== base.hostname.replace(/^www\./, "")) {
+        return undefined;
+      }
       // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
       // a moved shop keeps the REST API's route, whatever its path holds.
       if (target && /\/(wp-login\.php|login|my-account)\/?$/i.test(new URL(target).pathname)) {
@@ -759,7 +764,7 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
         );
       }
       // Told as for every upstream: a single sign-on's login elsewhere, not a moved shop.
-      if (signInAt(response)) return undefined;
+      if (signIn) return undefined;
       return new UpstreamError(
         `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""})${unchanged}; set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
