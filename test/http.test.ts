@@ -857,6 +857,32 @@ describe("retries", () => {
     }
   });
 
+  test("a read waiting out its own 429 to try again goes out when a write the upstream takes ends the hold", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client();
+    const cancel = new AbortController();
+    try {
+      fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "30" }));
+      // Time for the retry after the wait asked, which the test's own would not last.
+      const read = api.json(any, "/retried-while-held", {}, { signal: cancel.signal, deadline: clock.now() + 45_000 });
+      read.catch(() => {});
+      // Held once its 429 is heard: another read is then answered without asking.
+      await expect
+        .poll(() =>
+          api.json(any, "/probe", {}, call(1_000)).then(
+            () => "sent",
+            (err: Error) => err.message,
+          ),
+        )
+        .toMatch(/^Test API answered 429: .*; try again in \d+ s\.$/);
+      await api.send("/orders/taken-while-retrying", { method: "POST", body: "{}" }, call(3_000));
+      expect(await read).toMatchObject({ n: expect.any(Number) });
+      expect(fake.count("/retried-while-held")).toBe(2);
+    } finally {
+      cancel.abort();
+    }
+  });
+
   test("a write the upstream takes ends the hold of the account's reads, not that of a read held alone", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

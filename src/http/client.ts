@@ -250,6 +250,21 @@ export class HttpClient {
         this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
+    // The hold that ends last stands; slept out, it is looked at again whenever a wait changes. The
+    // one that outlasts the call is handed back.
+    const holding = () =>
+      changes
+        ? undefined
+        : [...new Set([account, ownWait])]
+            .flatMap((key) => this.#holding(key) ?? [])
+            .sort((a, b) => b.left - a.left)[0];
+    const waitOutHold = async () => {
+      for (let hold = holding(); hold; hold = holding()) {
+        if (clock.now() + hold.left + o.minRetryDelayMs >= call.deadline) return hold;
+        await this.#sleepOut(hold.left, call.signal);
+      }
+      return undefined;
+    };
     const pools = this.#connect();
     const reached: Reached = shared ?? { written: false };
     pools.inFlight++;
@@ -278,34 +293,26 @@ export class HttpClient {
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
             keptStandsIn: sent.keptStandsIn ?? false,
             askedToWait: heard,
+            ...(changes ? {} : { waitOutHold: async () => !(await waitOutHold()) }),
           }),
         },
       };
-      // The hold that ends last stands; slept out, it is looked at again whenever a wait changes.
-      const holding = () =>
-        changes
-          ? undefined
-          : [...new Set([account, ownWait])]
-              .flatMap((key) => this.#holding(key) ?? [])
-              .sort((a, b) => b.left - a.left)[0];
-      for (let hold = holding(); hold; hold = holding()) {
+      const hold = await waitOutHold();
+      if (hold) {
         const { wait, left } = hold;
-        if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
-          // The refusal again, as the upstream would give it, with the wait it asked for left, and
-          // what is left of the hold: then it is asked again. A day at most, as every reader of a
-          // Retry-After takes it: a longer one may be written 1e+21, which says no wait.
-          const retryAfter = String(Math.ceil(Math.min(wait.at + wait.ms - clock.now(), DAY_MS) / 1000));
-          return {
-            url,
-            path,
-            method,
-            changes,
-            ...wait.answer,
-            headers: { ...wait.answer.headers, "retry-after": retryAfter },
-            heldMs: left,
-          };
-        }
-        await this.#sleepOut(left, call.signal);
+        // The refusal again, as the upstream would give it, with the wait it asked for left, and
+        // what is left of the hold: then it is asked again. A day at most, as every reader of a
+        // Retry-After takes it: a longer one may be written 1e+21, which says no wait.
+        const retryAfter = String(Math.ceil(Math.min(wait.at + wait.ms - clock.now(), DAY_MS) / 1000));
+        return {
+          url,
+          path,
+          method,
+          changes,
+          ...wait.answer,
+          headers: { ...wait.answer.headers, "retry-after": retryAfter },
+          heldMs: left,
+        };
       }
       throwIfMayNotSend(call, `${upstream} (${url.host})`);
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);

@@ -24,6 +24,11 @@ export interface RetryPolicy {
   keptStandsIn?: boolean;
   /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms), retried or not. */
   askedToWait?: (status: number, headers: Record<string, string | string[] | undefined>, ms: number) => void;
+  /**
+   * For a read, waits out the hold that wait set (or one that ends later) in place of it, less when
+   * it ends sooner (a write taken meanwhile): true once it is over, false where it outlasts the call.
+   */
+  waitOutHold?: () => Promise<boolean>;
 }
 
 const RETRY_STATUS = [429, 502, 503, 504];
@@ -123,7 +128,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // ::1 where IPv6 is off fails (EADDRNOTAVAIL) before 127.0.0.1 refuses.
     const code = tellingCode(err);
     const asked = retryAfterMs(headers ?? {});
-    if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
+    const held = (statusCode === 429 || statusCode === 503) && asked !== undefined && asked > 0;
+    if (held) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       tunnelFailed(err) ||
       (code !== undefined && RETRY_CODES.includes(code) && neverConnected(err)) ||
@@ -143,6 +149,14 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // while connecting, the call would say the upstream did not answer, not that it never connected.
     const room = code === "UND_ERR_CONNECT_TIMEOUT" ? policy.connectTimeoutMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
+    // The wait a read was asked for is its account's hold, which a write taken meanwhile may end.
+    if (held && policy.waitOutHold) {
+      policy.waitOutHold().then(
+        (over) => cb(over && !call.mayNotSend?.() ? null : err),
+        () => cb(err),
+      );
+      return;
+    }
 
     const timer = setTimeout(() => {
       call.signal.removeEventListener("abort", onAbort);
