@@ -175,7 +175,8 @@ function upstreamUrlProblem(url: URL, written: string): string | undefined {
   if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
   if (url.protocol === "http:") {
     // Without the / a URL adds after a host written alone: an OAuth issuer is named character for character.
-    const path = /^[a-z][\w+.-]*:\/\/[^/?#]*\//i.test(written.trim()) ? url.pathname : "";
+    const hostAlone = url.pathname === "/" && !/^[a-z][\w+.-]*:[/\\]*[^/\\?#]+[/\\]/i.test(written.trim());
+    const path = hostAlone ? "" : url.pathname;
     return `plain http is allowed only to loopback addresses; use https://${url.host}${path}`;
   }
   return `unsupported protocol ${url.protocol} (use https)`;

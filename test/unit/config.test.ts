@@ -741,6 +741,11 @@ describe("bad settings are refused by name", () => {
       { WAITER_HTTP_OAUTH: '{"issuer":"http://id.example.com/"}' },
       /^invalid setting WAITER_HTTP_OAUTH at issuer: plain http is allowed only to loopback addresses; use https:\/\/id\.example\.com\/$/,
     ],
+    // Its path kept, its // slipped: what follows the host is the path as written.
+    [
+      { TEST_SHOP_URL: "http:/shop.example/api" },
+      /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback addresses; use https:\/\/shop\.example\/api$/,
+    ],
     [
       { TEST_SHOP_URL: "not a url" },
       /^invalid setting TEST_SHOP_URL: must be an https:\/\/ URL \(plain http only to loopback addresses\)$/,
