@@ -1143,6 +1143,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["Ostrava, CZE 70200", "Ostrava, CZ"],
         ["Jan Novák, Ostrava, CZE 70200", "Ostrava, CZ"],
         ["Manzanillo, COL 28200", "Manzanillo, Colima"],
+        // Before a code of four digits too, where the country's codes have four: Malta's letters are no country's.
+        ["Richmond, AUS 3121", "Richmond, AU"],
+        ["Hauptstrasse 5, Bern, CHE 3011", "Bern, CH"],
+        ["Senglea, ISL 1010", "Senglea"],
       ]) {
         expect(text(await server.call("weather_current", { place })), place).toContain(
           `send the town, then its country after a comma, as "${town}"`,

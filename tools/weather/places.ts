@@ -1526,8 +1526,11 @@ function townReadings(
       .slice(town)
       .flatMap((part, i) => {
         if (town + i === regionNamed) return [];
-        // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is read.
-        if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && isKnownRegion(region))) return [];
+        // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is
+        // read, nor a country's three letters before its four digits, "AUS 3121".
+        const regionOrCountry =
+          isKnownRegion(region) || (/^[A-Z]{3}$/.test(region) && signsCountry(region) !== undefined);
+        if (POSTAL_CODE.test(part) && !(stateFirst && town + i === postal && regionOrCountry)) return [];
         // Italy's province in a part of its own before the postal code: "Via Roma 1, Milano, MI, 20121".
         if (provinceAfterStreet(part, parts[town + i + 1] ?? "")) return [];
         const all = part.split(/\s+/);
