@@ -1141,7 +1141,7 @@ describe(`at ${AFTERNOON}`, () => {
         ["Bogotá COL 110111", "Bogotá, CO"],
         // So too in a part of their own after the town's.
         ["Ostrava, CZE 70200", "Ostrava, CZ"],
-        ["Jan Novák, Ostrava, CZE 70200", "Ostrava, CZ"],
+        ["Ing. Jan Novák, Ostrava, CZE 70200", "Ostrava, CZ"],
         ["Manzanillo, COL 28200", "Manzanillo, Colima"],
         // Before a code of four digits too, where the country's codes have four: Malta's letters are no country's.
         ["Richmond, AUS 3121", "Richmond, AU"],
@@ -1238,6 +1238,26 @@ describe(`at ${AFTERNOON}`, () => {
           `No place called "${place.split(",")[0]}" in`,
         );
       }
+    });
+
+    test('"A, B, CZ 70200": a country\'s or state\'s letters before the postal code read as "A, B, 70200" do, neither sent', async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town, other] of [
+        ["Jan Novák, Ostrava, CZ 70200", "Ostrava, CZ", "Jan Novák, CZ"],
+        ["Jan Novák, Ostrava, CZE 702 00", "Ostrava, CZ", "Jan Novák, CZ"],
+        ["John Smith, Memphis, TN 38103", "Memphis, TN", "John Smith, TN"],
+        ["John Smith, Miami, FL 33101", "Miami, FL", "John Smith, FL"],
+        ["Juan Pérez, Manzanillo, COL 28200", "Manzanillo, Colima", "Juan Pérez, Colima"],
+      ] as const) {
+        const [first, second] = address.split(/,\s*/);
+        expect(text(await server.call("weather_current", { place: address })), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma: ${JSON.stringify(town)} if ${JSON.stringify(first)} is a person's or company's name, or ${JSON.stringify(other)} if ${JSON.stringify(second)} is a region or district; or give latitude and longitude.`,
+        );
+      }
+      expect(text(await server.call("weather_current", { place: "Ing. Jan Novák, Ostrava, CZE 70200" }))).toContain(
+        'send the town, then its country after a comma, as "Ostrava, CZ", or give',
+      );
+      expect(geocoding.requests.length).toBe(before);
     });
 
     test('a four-digit postal code, "Hans Huber, Wien 1010", reads as "A, B 12345" does: both are named, neither sent', async () => {

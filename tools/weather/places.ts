@@ -1852,9 +1852,13 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const parts = addressParts(text);
   const at = parts.findIndex((part) => /\d/.test(part));
   const part = parts[at] ?? "";
-  const after = parts.slice(at + 1);
-  // The postal code in a part of its own, after its town's: "Jan Kowalski, Kraków, 31-510".
-  const alone = at > 1 && (POSTAL_CODE.test(part) || new RegExp(`^${LETTERED_CODE}$`).test(part));
+  // The postal code in a part of its own, after its town's: "Jan Kowalski, Kraków, 31-510"; so too after its country's
+  // or state's letters, which follow the town: "Jan Novák, Ostrava, CZ 70200", "John Smith, Memphis, TN 38103".
+  const [, letters = "", digits = ""] = /^([A-Z]{2,3})\s+(\d[\d\s-]*\d)$/.exec(part) ?? [];
+  const lettersNamed = letters ? lettersBeforeCode(letters, digits) : undefined;
+  const alone =
+    at > 1 && (lettersNamed !== undefined || POSTAL_CODE.test(part) || new RegExp(`^${LETTERED_CODE}$`).test(part));
+  const after = [...(alone && lettersNamed ? [lettersNamed] : []), ...parts.slice(at + 1)];
   const townAt = alone ? at - 1 : at;
   const town = alone ? parts[townAt] : townBesidePostalCode(part, after.length > 0);
   const code = /\d{4}|\d[\s-]\d/.test(part) || new RegExp(String.raw`(?:^|\s)${LETTERED_CODE}(?:\s|$)`).test(part);
@@ -1890,10 +1894,21 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
           town: townToSend([before, ...after]),
           region: town,
           // Four digits after a word may be its house number ("Masarykova 1234"), as a postal code is written ("Wien 1010").
-          street: /^\D+\s\d{4}$/.test(part),
+          street: !(alone && lettersNamed) && /^\D+\s\d{4}$/.test(part),
         }
       : undefined;
   return { town: townToSend([town, ...after]), ...(or ? { or } : {}) };
+}
+
+/**
+ * What a country's or state's letters before its postal code name, as the geocoder knows it: a state's code ("TN
+ * 38103"), a country's in two letters ("CZ", "CZE 70200", "AUT 1010"), Colima ("COL 28200"); none for Malta's ("VLT
+ * 1117") nor other letters.
+ */
+function lettersBeforeCode(letters: string, postalCode: string): string | undefined {
+  if (/^\d{4}$/.test(postalCode) && letters.length === 3) return signsCountry(letters);
+  if (isKnownRegion(letters)) return letters;
+  return threeLettersNamed(letters, postalCode) ?? signsCountry(letters);
 }
 
 /** A person's title before their name, folded, without its dot: "Ing. Jan Novák", "Dr Anna Schmidt". */
