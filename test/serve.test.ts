@@ -3121,6 +3121,53 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client back after a waiter was killed in its session's first minute is told of an event stored since, though its sender's replica stamped it earlier", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number, receivedAt: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `killed-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt,
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    setClock("2026-12-01T09:00:00Z");
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      await add(1, clock.now() - 60_000);
+      const { stream } = await subscribedSession(first.url);
+      // Killed before its first sweep: the store has the session as it was recorded at initialize.
+      // Stored through another replica, whose clock is 5 s behind, while no server held the session.
+      await add(2, clock.now() - 5_000);
+      second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second?.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await first.stop();
+      await app.close();
+      setClock();
+    }
+  });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

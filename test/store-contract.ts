@@ -1009,5 +1009,14 @@ export function eventStoreContract(open: OpenStore): void {
       await a.sessions.close("s3", now + 3000);
       expect(await b.sessions.get("s3")).toBeUndefined();
     });
+
+    test("a session's client is taken to have heard of the events stored before it opened, which its first list shows", async () => {
+      const { store: a, another } = await open();
+      const b = await another();
+      await a.add(event());
+      await a.sessions.open("s1", null, "{}", clock.now());
+      expect((await b.sessions.get("s1"))?.heardSeq).toBe(await a.latestSeq());
+      expect(await a.latestSeq()).toBeGreaterThan(0);
+    });
   });
 }

@@ -340,7 +340,8 @@ export interface RunLog {
 export interface SessionLog {
   /**
    * `caller`: the token that opened it, null when callers are not asked; `init`: the initialize
-   * request's params, as JSON. Writing one already there changes nothing.
+   * request's params, as JSON. Its client is taken to have heard of the events stored so far, which
+   * the list it reads first shows. Writing one already there changes nothing.
    */
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
   /**

@@ -1,3 +1,4 @@
+import { LATEST_SEQ } from "../rows.js";
 import type { SessionLog } from "../store.js";
 import type { Query } from "./runs.js";
 
@@ -7,7 +8,8 @@ export function postgresSessions(query: Query): SessionLog {
     async open(id, caller, init, now) {
       // Again is no more: a write that timed out may have been done, and the sweep writes it again.
       await query(
-        "INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        `INSERT INTO mcp_sessions (id, caller, init, last_seen, heard_seq) VALUES ($1, $2, $3, $4, (${LATEST_SEQ}))
+         ON CONFLICT DO NOTHING`,
         [id, caller, init, now],
       );
     },

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { LATEST_SEQ } from "../rows.js";
 import type { SessionLog } from "../store.js";
 
 export const SESSIONS_SCHEMA = `
@@ -14,12 +15,9 @@ export function sqliteSessions(
   return {
     async open(id, caller, init, now) {
       await write(() =>
-        sql("INSERT OR IGNORE INTO mcp_sessions (id, caller, init, last_seen) VALUES (?, ?, ?, ?)").run(
-          id,
-          caller,
-          init,
-          now,
-        ),
+        sql(
+          `INSERT OR IGNORE INTO mcp_sessions (id, caller, init, last_seen, heard_seq) VALUES (?, ?, ?, ?, (${LATEST_SEQ}))`,
+        ).run(id, caller, init, now),
       );
     },
     async get(id) {
