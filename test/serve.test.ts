@@ -3168,6 +3168,63 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client told of a dropped event at a take-up is not told it again after the waiter that told it was killed", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const added = await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "dropped-then-killed",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const uri = `events://event/${added?.id}`;
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "resources/subscribe", params: { uri } }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      await subscribed.body.dump();
+      await first.stop();
+
+      await app.store?.expire(clock.now() + 400 * 24 * 3_600_000);
+      second = await start();
+      const told = await readStream(`${second.url}/mcp`, stream, (events) => updated(events).includes(uri));
+      expect(updated(told)).toContain(uri);
+
+      // The second is killed (no stop, no sweep): the next is not told the drop again.
+      const third = await start();
+      const again = readStream(`${third.url}/mcp`, stream, () => false);
+      await expect.poll(() => third.sessions.streams()).toBe(1);
+      await third.stop();
+      expect(updated(await again)).not.toContain(uri);
+    } finally {
+      await second?.stop();
+      await app.close();
+    }
+  });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

@@ -465,12 +465,12 @@ export function registerEventResources(
   /**
    * Drops the subscriptions to events `told` gone, once their clients were told: they can never
    * change again, and kept, each would be told gone anew at every later take-up of the session.
+   * The store learns so at once: a server killed before its sweep would leave them to the next.
    */
-  const forget = (told: string[]) => {
-    for (const name of told) {
-      const given = held.get(name);
-      if (name !== RECENT_URI && given !== undefined && listening()) drop(given);
-    }
+  const forget = async (told: string[]) => {
+    const ended = told.filter((name) => name !== RECENT_URI && held.has(name) && listening());
+    for (const name of ended) drop(held.get(name) as string);
+    if (ended.length > 0) await kept();
   };
   const stopGone = store.onGone(async ({ through, left }) => {
     const gone = [...seqs].filter(([, seq]) => seq <= through).map(([id]) => id);
@@ -478,8 +478,8 @@ export function registerEventResources(
     for (const id of [...unsure]) if (settle(id, await lookUp(id))) gone.push(id);
     if (left <= RECENT_COUNT) gone.push(RECENT_URI);
     notify(gone);
-    forget(gone);
     if (left < RECENT_COUNT) listChanged();
+    await forget(gone);
   });
   return {
     stop() {
@@ -504,8 +504,8 @@ export function registerEventResources(
       const changed = looked.filter(([, event]) => event === undefined || (event && since(event.ackedAt)));
       const recentChanged = stored || recent.some((event) => since(event.ackedAt));
       notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
-      forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
       if (stored) listChanged();
+      await forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
     },
   };
 }
