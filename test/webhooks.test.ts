@@ -2183,6 +2183,29 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a form posted without its content type has a gist of its fields decoded, without its token; a sentence with an = reads as text", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const form = (order: number) => `token=SECRET1&amount=5&order_id=ORD-${order}`;
+    // Without a Content-Type at all, as a script's bare request sends it.
+    const bare = await request(`${base}/webhooks/forms`, { method: "POST", body: form(1041) });
+    expect(bare.statusCode).toBe(200);
+    await bare.body.dump();
+    expect((await post("forms", form(1042), { "content-type": "text/plain" })).status).toBe(200);
+    expect((await post("forms", form(1043), { "content-type": "application/octet-stream" })).status).toBe(200);
+    const sentence = "Note: price=5 for order ORD-1042";
+    expect((await post("forms", sentence, { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 4 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"amount":"5","order_id":"ORD-1041"}',
+      '{"amount":"5","order_id":"ORD-1042"}',
+      '{"amount":"5","order_id":"ORD-1043"}',
+      sentence,
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -453,18 +453,21 @@ function* firstEntries(object: Record<string, unknown>): Generator<[string, unkn
 }
 
 /**
- * A form a sender posts (application/x-www-form-urlencoded), decoded, as the object its fields
+ * A form a sender posts (application/x-www-form-urlencoded, or a body that is one under another
+ * content type or none: isForm), decoded, as the object its fields
  * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
  * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
  * command's) as they are, in their charset (formEntries), the first value of each. Undefined for a
  * payload of another kind.
  */
 function formFields(event: StoredEvent): Record<string, unknown> | undefined {
-  if (event.isJson || !/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "")) {
+  if (event.isJson) return undefined;
+  const pairs = event.payload.split("&", FIELDS_READ + 1);
+  const first = pairs.slice(0, FIELDS_READ);
+  if (!/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "") && !isForm(first)) {
     return undefined;
   }
-  const pairs = event.payload.split("&", FIELDS_READ + 1);
-  const read = pairs.length > FIELDS_READ ? pairs.slice(0, FIELDS_READ).join("&") : event.payload;
+  const read = pairs.length > FIELDS_READ ? first.join("&") : event.payload;
   const form = new URLSearchParams(read);
   const payload = form.get("payload");
   // Its brackets were percent-escaped past the body's depth check.
@@ -489,6 +492,19 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
     if (!Object.hasOwn(into, key)) into[key] = value;
   }
   return fields;
+}
+
+/**
+ * Whether a body's first fields (`pairs`, split at "&") are a form's though its content type does
+ * not say so (none, text/plain, application/octet-stream, as a script posts one): each a name and
+ * "=", no space anywhere (a form escapes its spaces), one value at least not empty. A sentence with
+ * an "=" in it, or base64 ending in "=", is text.
+ */
+function isForm(pairs: string[]): boolean {
+  return (
+    pairs.every((pair, at) => /^[^\s=]+=\S*$/.test(pair) || (pair === "" && at === pairs.length - 1)) &&
+    pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
+  );
 }
 
 /**
