@@ -2206,6 +2206,36 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a multipart form, as Mailgun's legacy webhooks post one, has a gist of its fields, without its token and a file's bytes", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const boundary = "----MailgunBoundary7MA4YWxkTrZu0gW";
+    // As Mailgun's legacy docs list a dropped message's fields, the message it dropped attached.
+    const fields = [
+      ["token", "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"],
+      ["timestamp", "1529006854"],
+      ["event", "dropped"],
+      ["recipient", "al@example.com"],
+      ["reason", "hardfail"],
+    ];
+    const body = [
+      ...fields.map(
+        ([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
+      ),
+      `--${boundary}\r\nContent-Disposition: form-data; name="attachment-1"; filename="msg.eml"\r\n`,
+      "Content-Type: application/octet-stream\r\n\r\nSubject: order 1042\r\n\r\nsecret=SHOWN-NOT\r\n",
+      `--${boundary}--\r\n`,
+    ].join("");
+    const posted = await post("forms", body, { "content-type": `multipart/form-data; boundary=${boundary}` });
+    expect(posted.status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist)).toEqual([
+      '{"recipient":"al@example.com","timestamp":"1529006854","event":"dropped","reason":"hardfail","attachment-1":"msg.eml"}',
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -454,7 +454,7 @@ function* firstEntries(object: Record<string, unknown>): Generator<[string, unkn
 
 /**
  * A form a sender posts (application/x-www-form-urlencoded, or a body that is one under another
- * content type or none: isForm), decoded, as the object its fields
+ * content type or none: isForm; or multipart/form-data), decoded, as the object its fields
  * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
  * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
  * command's) as they are, in their charset (formEntries), the first value of each. Undefined for a
@@ -462,6 +462,8 @@ function* firstEntries(object: Record<string, unknown>): Generator<[string, unkn
  */
 function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   if (event.isJson) return undefined;
+  const parts = multipartEntries(event);
+  if (parts) return fieldsNamed(parts);
   const pairs = event.payload.split("&", FIELDS_READ + 1);
   const first = pairs.slice(0, FIELDS_READ);
   if (!/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "") && !isForm(first)) {
@@ -475,9 +477,14 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
     const json = parseQuick({ ...event, isJson: true, payload });
     if (isRecord(json)) return json;
   }
+  return fieldsNamed(formEntries(event, read, form));
+}
+
+/** A form's fields (`entries`, a name and a value each) as the object they name, Mailchimp's `data[merges][FNAME]` as objects within objects. */
+function fieldsNamed(entries: Iterable<[string, string]>): Record<string, unknown> {
   // Without a prototype, so that a stranger's field __proto__ is one field like another.
   const fields: Record<string, unknown> = Object.create(null);
-  for (const [name, value] of formEntries(event, read, form)) {
+  for (const [name, value] of entries) {
     const [, head, brackets = ""] = /^([^[\]]+)((?:\[[^[\]]+\])*)$/.exec(name) ?? [];
     const path = head ? [head, ...[...brackets.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1] as string)] : [name];
     let within: Record<string, unknown> | undefined = fields;
@@ -492,6 +499,41 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
     if (!Object.hasOwn(into, key)) into[key] = value;
   }
   return fields;
+}
+
+/**
+ * The fields of a multipart/form-data body (as Mailgun's legacy webhooks post one), its first
+ * FIELDS_READ parts between the boundary its content type names: each part's name and its text, a
+ * file's by its filename, as its bytes are no text for a line. Undefined for a body of another kind.
+ */
+function multipartEntries(event: StoredEvent): [string, string][] | undefined {
+  const type = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(
+    event.headers["content-type"] ?? "",
+  );
+  const boundary = type?.[1] ?? type?.[2];
+  if (!boundary) return undefined;
+  const { payload } = event;
+  const delimiter = `--${boundary}`;
+  const entries: [string, string][] = [];
+  // Each delimiter begins the body or a line (after a preamble, or a part's CRLF).
+  let at = payload.startsWith(delimiter) ? 0 : payload.indexOf(`\n${delimiter}`) + 1 || -1;
+  while (at >= 0 && entries.length < FIELDS_READ) {
+    const start = at + delimiter.length;
+    const end = payload.indexOf(`\n${delimiter}`, start);
+    // The closing delimiter, or a part cut off where the body ends.
+    if (end < 0 || payload.startsWith("--", start)) break;
+    const part = payload.slice(start, end).replace(/\r$/, "");
+    const blank = /\r?\n\r?\n/.exec(part);
+    const head = blank ? part.slice(0, blank.index) : part;
+    const name = /\bname=(?:"([^"]*)"|([^\s;]+))/i.exec(head);
+    const file = /\bfilename=(?:"([^"]*)"|([^\s;]+))/i.exec(head);
+    if (name) {
+      const text = blank ? part.slice(blank.index + blank[0].length) : "";
+      entries.push([name[1] ?? name[2] ?? "", file ? (file[1] ?? file[2] ?? "") : text]);
+    }
+    at = end + 1;
+  }
+  return entries.length > 0 ? entries : undefined;
 }
 
 /**
