@@ -2236,6 +2236,31 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a Mailgun legacy form's gist leaves out its signature with its token, which tell a reader nothing", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // Its signature, an HMAC of its timestamp and token in 64 hex digits, would fill half the line.
+    const delivered = new URLSearchParams({
+      event: "delivered",
+      recipient: "alice@example.com",
+      timestamp: "1529006854",
+      token: "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0",
+      signature: "d2271d12299f6592d9d44cd9d250f0704e4674c30d79d07c47a66f95ce71cf55",
+    });
+    const posted = await post("forms", delivered.toString(), { "content-type": "application/x-www-form-urlencoded" });
+    expect(posted.status).toBe(200);
+    // An email's signature, as a helpdesk's reply carries it, is its text, not a credential.
+    const reply = JSON.stringify({ type: "reply.created", signature: "Jana, Acme support" });
+    expect((await post("forms", reply, { "content-type": "application/json" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      ["delivered", '{"recipient":"alice@example.com","timestamp":"1529006854"}'],
+      ["reply.created", '{"signature":"Jana, Acme support"}'],
+    ]);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -179,6 +179,10 @@ const SECRET_BEFORE = new Map([
 const HEADER_CREDENTIALS = new Map([
   ["authorization", /^[\w!#$%&'*+.^`|~-]+ +\S|^(?!iauth_[A-Za-z\d]+$)\S{12,}$/],
   ["cookie", /=/],
+  // Not a header's, but alike by its value: a signature as hex or base64, as Mailgun's legacy form
+  // carries beside its token, which like it proves the delivery and tells a reader nothing; not an
+  // email's signature, its text.
+  ["signature", /^[\w+/=-]{16,}$/],
 ]);
 
 /**
