@@ -1609,6 +1609,12 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} ends in ${span}, a span of time, not a time of day: send the date meant`,
       );
     }
+    // "Uhr" is o'clock, and "at", "um" or "v" before the hours says a time of day: one no clock shows.
+    for (const date of ["3. 3. 2026 25 Uhr", "3 March 2026 at 30 h", "3. 3. 2026 um 26 hours", "3. 3. 2026 v 25 hod"]) {
+      expect(await refused(date), date).toMatch(
+        / has \d+ for its time of day, which no clock shows: send the date meant$/,
+      );
+    }
   });
 
   test("a day and month before a year of two digits, a space after the day's dot only, are read as a date", async () => {
