@@ -1442,6 +1442,17 @@ describe("cross rates", () => {
     }
   });
 
+  test("a time stamp with its zone's name in brackets, as Java and Temporal write one, is read by its offset", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("2026-03-01T10:00+01:00[Europe/Prague]")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-01",
+    );
+    expect(await refused("2026-03-01T23:30:00Z[UTC]")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-01, the time stamp's date in UTC, or 2026-03-02, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
+  });
+
   test("a text far longer than any date is refused as no date, without reading it", async () => {
     // Read as a date and a time, this text would keep the server busy for many seconds.
     const date = `${"11:11 ".repeat(8_000)}x`;
