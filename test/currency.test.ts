@@ -1432,6 +1432,17 @@ describe("cross rates", () => {
     );
   });
 
+  test("an interval from a time stamp to a date is told its days, not an unknown zone", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("2026-03-01T23:30Z/2026-03-05")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T23:30Z/2026-03-05 is a range of days, 2026-03-01 to 2026-03-05 by its time stamps' own dates, or 2026-03-02 to 2026-03-05 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on: send one day of it, or ask currency_history for every fixing in it",
+    );
+    expect(await refused("2026-03-01T10:00Z/2026-03-05")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T10:00Z/2026-03-05 is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05",
+    );
+  });
+
   test("a time stamp with more after it is not told its first date alone", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -291,14 +291,20 @@ function notADate(
   const weekday = leadingWeekday(short);
   const timed = withTime(weekday?.rest ?? short);
   const text = timed?.date ?? weekday?.rest ?? short;
+  const rangeOf = (written: string) =>
+    rangeGiven(written)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
+  // Read whole first, lest the time and zone of its last end be taken for the whole range's, or the text after
+  // a first end's time for its zone (2026-03-01T23:30Z/2026-03-05).
+  const whole = rangeOf(weekday?.rest ?? short);
+  const wholeRange = whole.length > 0 && whole.every(Boolean);
   // Where the time or its zone cannot be read, the date in Prague cannot be told: it may be the next or the last.
-  if (timed?.impossible) {
+  if (timed?.impossible && !wholeRange) {
     return `must be a date as YYYY-MM-DD: ${sent} has ${timed.impossible} for its time of day, which no clock shows: send the date meant`;
   }
-  if (timed?.span) {
+  if (timed?.span && !wholeRange) {
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.span}, a span of time, not a time of day: send the date meant`;
   }
-  if (timed?.unknownZone) {
+  if (timed?.unknownZone && !wholeRange) {
     return `must be a date as YYYY-MM-DD: ${sent} ends in ${timed.unknownZone}, which names no time zone known here: send the date meant, or its time with the zone's offset from UTC (10:15 +01:00) to be told its date in Prague and Frankfurt, where the fixings are dated`;
   }
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
@@ -307,12 +313,7 @@ function notADate(
   // Six digits, a month as YYYYMM (200312), may be a date too, as DDMMYY or YYMMDD: said with its readings below.
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
-  const rangeOf = (written: string) =>
-    rangeGiven(written)?.map((side) => sendOf(side, ahead, ofMonth, insteadOfLater)) ?? [];
-  // Read whole first, lest the time and zone of its last end be taken for the whole range's.
-  const whole = rangeOf(weekday?.rest ?? short);
-  const [ends, ranged] =
-    whole.length > 0 && whole.every(Boolean) ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
+  const [ends, ranged] = wholeRange ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
   const [from, to] = ends.every(Boolean) ? ends.map((end) => end?.date).sort() : [];
