@@ -1432,6 +1432,18 @@ describe("cross rates", () => {
     );
   });
 
+  test("an interval of time stamps within one day is told that day, not a range of days", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("2026-03-01T10:00Z/2026-03-01T12:00Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T10:00Z/2026-03-01T12:00Z is within one day: send 2026-03-01",
+    );
+    // 23:30 UTC and 23:45 UTC are both 2 March in Prague.
+    expect(await refused("2026-03-01T23:30Z/2026-03-01T23:45Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T23:30Z/2026-03-01T23:45Z is within one day: send 2026-03-01, its time stamps' own date, or 2026-03-02, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
+  });
+
   test("an interval from a time stamp to a date is told its days, not an unknown zone", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -321,8 +321,14 @@ function notADate(
     const [year] = ends.map((end) => end?.year).filter(Boolean);
     const read = year === undefined ? "" : ` (its year read as ${year})`;
     // Ends stamped on other days in Prague (23:30 UTC) have two ranges: only the user knows which is booked.
+    const [thereFrom, thereTo] = ends.map((end) => end?.there ?? end?.date).sort();
+    // An interval of time stamps within one day (10:00Z/12:00Z) has that day to send, and no range.
+    if (ofMonth === "any" && from === to && thereFrom === thereTo) {
+      return from === thereFrom
+        ? `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}`
+        : `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}, its time stamps' own date, or ${thereFrom}, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
+    }
     if (ends.some((end) => end?.there)) {
-      const [thereFrom, thereTo] = ends.map((end) => end?.there ?? end?.date).sort();
       const banks =
         "by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on";
       return ofMonth === "any"
