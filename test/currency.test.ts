@@ -1465,6 +1465,17 @@ describe("cross rates", () => {
     }
   });
 
+  test("a time stamp with an offset of hours alone, as PostgreSQL writes one, is told its date in Prague", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("2026-03-01 23:30:00+00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-01, the time stamp's date in UTC, or 2026-03-02, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
+    expect(await refused("2026-03-01 23:30:00.123-05")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-01, the time stamp's date in UTC-05:00, or 2026-03-02, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",
+    );
+  });
+
   test("a time stamp with its zone's name in brackets, as Java and Temporal write one, is read by its offset", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

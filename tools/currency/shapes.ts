@@ -1037,8 +1037,11 @@ function inPrague(
  * zone, `stamped`, and that zone as said (UTC+14:00), or by its name where it was written with one (America/New_York).
  */
 function pragueDateOf(stamp: string, stamped: string, zoneName?: string): { there: string; zone: string } | undefined {
-  // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too.
-  const written = stamp.replace(/\s*(UTC|GMT)$/i, "Z").replace(" ", "T");
+  // "2026-08-31 22:30 UTC", as a person writes one, is in UTC too; "+00", as PostgreSQL writes its offset, is +00:00.
+  const written = stamp
+    .replace(/\s*(UTC|GMT)$/i, "Z")
+    .replace(" ", "T")
+    .replace(/([+-]\d{2})$/, "$1:00");
   const [, zone] = /(Z|[+-]\d{2}:?\d{2})$/i.exec(written) ?? [];
   // 24:00 ends its day: the date there of the day's last instant, not of the next day's midnight (in Prague, its own).
   const instant = Date.parse(written) - (/T24:/.test(written) ? 1 : 0);
