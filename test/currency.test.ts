@@ -1438,6 +1438,9 @@ describe("cross rates", () => {
     expect(await refused("2026-03-01T10:00Z/2026-03-01T12:00Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T10:00Z/2026-03-01T12:00Z is within one day: send 2026-03-01",
     );
+    expect(await refused("1.3.26 10:00 – 1.3.26 12:00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.3.26 10:00 – 1.3.26 12:00 is within one day (its year read as 2026): send 2026-03-01",
+    );
     // 23:30 UTC and 23:45 UTC are both 2 March in Prague.
     expect(await refused("2026-03-01T23:30Z/2026-03-01T23:45Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-03-01T23:30Z/2026-03-01T23:45Z is within one day: send 2026-03-01, its time stamps' own date, or 2026-03-02, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on",

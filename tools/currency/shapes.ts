@@ -325,7 +325,7 @@ function notADate(
     // An interval of time stamps within one day (10:00Z/12:00Z) has that day to send, and no range.
     if (ofMonth === "any" && from === to && thereFrom === thereTo) {
       return from === thereFrom
-        ? `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}`
+        ? `must be a date as YYYY-MM-DD: ${ranged} is within one day${read}: send ${from}`
         : `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}, its time stamps' own date, or ${thereFrom}, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
     }
     if (ends.some((end) => end?.there)) {
