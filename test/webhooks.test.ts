@@ -1819,6 +1819,43 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"id":"call_31","stripe.method":"POST","card.authorization":"801585"}');
   });
 
+  test("a gist shows a payment gateway's reference in a Shopify transaction's authorization, not a bare key there", async () => {
+    const session = await inProcess();
+    // As Shopify's order_transactions/create names the gateway's reference: Shopify Payments', PayPal's.
+    for (const [n, authorization] of [
+      [1, "pi_3NxYzA2eZvKYlo2C1b8cQk0T"],
+      [2, "53Y32816PA1463947"],
+    ] as const) {
+      const body = JSON.stringify({ id: 5411 + n, kind: "capture", authorization });
+      const posted = await post("store", body, {
+        "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64"),
+        "x-shopify-topic": "order_transactions/create",
+        "x-shopify-event-id": `transaction-${n}`,
+      });
+      expect(posted.status).toBe(200);
+    }
+    // A key its sender logged as it went in Authorization: GitHub's and Mollie's read as an id would.
+    const calls = JSON.stringify({
+      data: {
+        id: "call_32",
+        github: { authorization: "ghp_16C7e42F292c6912E7710c838347Ae178B4a" },
+        mollie: { authorization: "live_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM" },
+      },
+    });
+    expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);
+    const store = (await session.call("events_list", { source: "store", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(store.events.map((e) => e.gist).reverse()).toEqual([
+      '{"id":5412,"kind":"capture","authorization":"pi_3NxYzA2eZvKYlo2C1b8cQk0T"}',
+      '{"id":5413,"kind":"capture","authorization":"53Y32816PA1463947"}',
+    ]);
+    const erp = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(erp.events[0]?.gist).toBe('{"id":"call_32"}');
+  });
+
   test("a gist leaves out the value of a header copied as a name and value pair that holds a credential", async () => {
     const session = await inProcess();
     const erp = (payload: unknown, delivery: string) => {

@@ -170,19 +170,30 @@ const SECRET_BEFORE = new Map([
 ]);
 
 /**
+ * A payment's reference as a field named authorization holds it, which is no key: an id of a
+ * prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…` or `ch_…` a Shopify transaction's
+ * `authorization` names of Shopify Payments), but for the keys written so (Mollie's `live_…`,
+ * GitHub's `ghp_…`, Shopify's `shpat_…`), or capitals and digits (PayPal's, Adyen's).
+ */
+const PAYMENT_REFERENCE = /^(?!(?:live|test|gh[a-z]|shp[a-z]{2})_)[a-z]{1,8}_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
+
+/**
  * The value of a request's header a sender copied into its payload (a log of the request it
  * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`) or a bare token, as
  * some APIs take their key (`sk_live_…`, forty hex digits), a Cookie's pairs. A field of those names
- * that holds something else stays: Stripe Issuing's `authorization`, the id of a card payment's
- * authorization (`iauth_…`) or the object itself, and a card issuer's approval code of a few digits.
+ * that holds something else stays: a payment's reference (PAYMENT_REFERENCE) or the authorization
+ * object itself, and a card issuer's approval code of a few digits.
  */
-const HEADER_CREDENTIALS = new Map([
-  ["authorization", /^[\w!#$%&'*+.^`|~-]+ +\S|^(?!iauth_[A-Za-z\d]+$)\S{12,}$/],
-  ["cookie", /=/],
+const HEADER_CREDENTIALS = new Map<string, (value: string) => boolean>([
+  [
+    "authorization",
+    (value) => /^[\w!#$%&'*+.^`|~-]+ +\S/.test(value) || (/^\S{12,}$/.test(value) && !PAYMENT_REFERENCE.test(value)),
+  ],
+  ["cookie", (value) => value.includes("=")],
   // Not a header's, but alike by its value: a signature as hex or base64, as Mailgun's legacy form
   // carries beside its token, which like it proves the delivery and tells a reader nothing; not an
   // email's signature, its text.
-  ["signature", /^[\w+/=-]{16,}$/],
+  ["signature", (value) => /^[\w+/=-]{16,}$/.test(value)],
 ]);
 
 /**
@@ -201,7 +212,7 @@ function isCredential(name: string, value?: unknown): boolean {
   return (
     CREDENTIAL_WORDS.has(last) ||
     (SECRET_BEFORE.get(last)?.has(words.at(-2)?.toLowerCase() ?? "") ?? false) ||
-    (header !== undefined && typeof value === "string" && header.test(value))
+    (header !== undefined && typeof value === "string" && header(value))
   );
 }
 
