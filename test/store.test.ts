@@ -35,8 +35,10 @@ import {
   ACKED_IDS,
   DELIVERED_AS,
   DROPPED_EVENTS,
+  DROPPED_REUSED_KEYS,
   pageQuery,
   RECENT_IDS,
+  REUSED_KEYS,
   SCHEMA_VERSION,
   SqliteEventStore,
   TYPES_BEGINNING,
@@ -1058,6 +1060,27 @@ test("a page of events is read by index, newest first, never by walking every ac
     .join("; ");
   expect(dropped).toMatch(/SEARCH dropped_deliveries USING INDEX dropped_deliveries_id \(id=\?\)/);
   expect(dropped).not.toMatch(/SCAN dropped_deliveries/);
+  // A delivery id its sender put on other bodies is a range of each source's keys, as are the deliveries
+  // retention dropped: not a read of every event of its source, each time a model reads an event by the id.
+  for (const [table, sql] of [
+    ["events", REUSED_KEYS],
+    ["dropped_deliveries", DROPPED_REUSED_KEYS],
+  ] as const) {
+    const reads = (
+      db
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all({ 1: "wh-1", 2: "wh-1 sha256:", 3: "id reused", 4: "wh-1 sha256;" }) as {
+        detail: string;
+      }[]
+    )
+      .map((row) => row.detail)
+      .filter((detail) => detail.includes(` ${table} `) && !/dedupe_id=\?\)$/.test(detail));
+    expect(reads, table).toEqual([
+      expect.stringMatching(
+        /^SEARCH \w+ USING (COVERING )?INDEX sqlite_autoindex_\w+ \(source=\? AND dedupe_id>\? AND dedupe_id<\?\)$/,
+      ),
+    ]);
+  }
   db.close();
 });
 

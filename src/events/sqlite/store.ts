@@ -15,13 +15,12 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
-  DROPPED_REUSED_AS,
   type EventRow,
   eventIds,
   isJson,
   iso,
   LATEST_SEQ,
-  REUSED_AS,
+  reusedAsIn,
   reusedAsParameters,
   STATS_SQL,
   type TotalsRow,
@@ -136,6 +135,20 @@ const DROPPED_ID_SCHEMA = "CREATE INDEX IF NOT EXISTS dropped_deliveries_id ON d
 /** When retention dropped the events of the ids (a JSON array) it did. */
 export const DROPPED_EVENTS =
   "SELECT id, dropped_at FROM dropped_deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id";
+/**
+ * REUSED_AS and DROPPED_REUSED_AS with their keys read as a range of each source's (`$2` up to `$4`,
+ * reusedKeysParameters): substr alone read every event of a source each time a model passed one of
+ * its delivery ids.
+ */
+export const REUSED_KEYS = reusedAsIn("events", " AND dedupe_id >= $2 AND dedupe_id < $4");
+export const DROPPED_REUSED_KEYS = reusedAsIn("dropped_deliveries", " AND dedupe_id >= $2 AND dedupe_id < $4");
+
+/** REUSED_KEYS' parameters: better-sqlite3 binds the numbered ones by their numbers, `$4` the end of `$2`'s keys. */
+function reusedKeysParameters(deliveryId: string): Record<number, string> {
+  const [id, start, outcome] = reusedAsParameters(deliveryId);
+  return { 1: id, 2: start, 3: outcome, 4: `${start.slice(0, -1)};` };
+}
+
 /** The stored events a delivery id names: by its key in each source, or as a Shopify webhook's id or a WooCommerce delivery ID. */
 export const DELIVERED_AS = `SELECT id, source FROM events WHERE seq IN (
   SELECT seq FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = @delivery
@@ -1020,14 +1033,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    // better-sqlite3 binds the numbered parameters ($1 to $3) by their numbers.
-    const [id, start, outcome] = reusedAsParameters(deliveryId);
-    return this.#sql(REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
+    return this.#sql(REUSED_KEYS).all(reusedKeysParameters(deliveryId)) as { id: string; source: string }[];
   }
 
   async droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    const [id, start, outcome] = reusedAsParameters(deliveryId);
-    return this.#sql(DROPPED_REUSED_AS).all({ 1: id, 2: start, 3: outcome }) as { id: string; source: string }[];
+    return this.#sql(DROPPED_REUSED_KEYS).all(reusedKeysParameters(deliveryId)) as { id: string; source: string }[];
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
