@@ -3268,6 +3268,32 @@ test("a delivery id its sender put on deliveries of different bodies names each 
   );
 });
 
+test("a delivery id its sender put on more deliveries than an answer names, all dropped, says the more are gone too", async () => {
+  const session = await inProcess({
+    WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-more-dropped-")),
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ledger: ERP_SOURCE }),
+    WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 23 }),
+  });
+  const ids: string[] = [];
+  for (let invoice = 1; invoice <= 23; invoice++) {
+    const body = JSON.stringify({ invoice });
+    ids.push((await post("ledger", body, erpHeaders(body, "webhook-9"))).body.id);
+  }
+  for (let invoice = 24; invoice <= 46; invoice++) {
+    const body = JSON.stringify({ invoice });
+    await post("ledger", body, erpHeaders(body, `other-${invoice}`));
+  }
+  const got = await session.call("events_get", { id: "webhook-9" });
+  expect(got.isError).toBe(true);
+  // events_list lists none of them: retention dropped them all.
+  expect(text(got)).toContain(
+    `"webhook-9" is the sender's delivery id of ${ids
+      .slice(0, 21)
+      .map((id) => `event ${id} (source "ledger")`)
+      .join(" and ")}, and more its sender put it on with other bodies, which retention has dropped: gone from waiter`,
+  );
+});
+
 test("a dropped delivery of a source of another scheme whose id reads as a payment's state names no payment", async () => {
   const session = await inProcess({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
   // The company's own system's delivery id, as GoPay's payment id and state would read, on this test's port.

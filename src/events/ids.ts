@@ -350,10 +350,11 @@ function payloads(events: unknown[]): string {
 
 /**
  * Events an id names though it is none of their ids: as a sender's delivery id (`more`: it names more
- * than REUSED_LISTED of deliveries its sender put it on with other bodies), or as a payment's.
+ * than REUSED_LISTED of deliveries its sender put it on with other bodies, kept or dropped as those
+ * named are), or as a payment's.
  */
 export type Under = (
-  | { as: "delivery"; events: { id: string; source: string }[]; more?: true }
+  | { as: "delivery"; events: { id: string; source: string }[]; more?: "kept" | "dropped" }
   | { as: "payment"; events: DroppedPayment[] }
 ) & { erased?: true; erasedOf?: string[]; orErased?: true };
 
@@ -370,7 +371,7 @@ export async function droppedUnder(store: EventStore, id: string): Promise<Under
   const payments = delivered.length > 0 ? [] : await store.droppedPayment(id);
   const under: Under | undefined =
     delivered.length > 0
-      ? { as: "delivery", events: delivered, ...moreThan(reused) }
+      ? { as: "delivery", events: delivered, ...moreThan(reused, "dropped") }
       : payments.length > 0
         ? { as: "payment", events: payments }
         : undefined;
@@ -405,21 +406,24 @@ export async function storedUnder(store: EventStore, id: string): Promise<Under 
   // Those its sender put it on with other bodies too, each stored as an event of its own.
   const reused = await store.reusedAs(id);
   const delivered = [...(await store.deliveredAs(id)), ...reused.slice(0, REUSED_LISTED)];
-  if (delivered.length > 0) return { as: "delivery", events: delivered, ...moreThan(reused) };
+  if (delivered.length > 0) return { as: "delivery", events: delivered, ...moreThan(reused, "kept") };
   const payments = await store.paymentEvents(id);
   return payments.length > 0 ? { as: "payment", events: payments } : undefined;
 }
 
 /** Whether the events a store's look-up of a reused delivery id read are more than it lists (REUSED_LISTED). */
-function moreThan(reused: unknown[]): { more?: true } {
-  return reused.length > REUSED_LISTED ? { more: true } : {};
+function moreThan(reused: unknown[], as: "kept" | "dropped"): { more?: "kept" | "dropped" } {
+  return reused.length > REUSED_LISTED ? { more: as } : {};
 }
 
-/** What an answer says after the events it names of a delivery id that names more (`Under`'s `more`). */
+/**
+ * What an answer says after the events it names of a delivery id that names more (`Under`'s `more`):
+ * where to list those kept; of those retention dropped, what the answer says of them all follows.
+ */
 export function moreNamed(under: Under): string {
-  return under.as === "delivery" && under.more
-    ? ", and more its sender put it on with other bodies, which events_list lists with their source"
-    : "";
+  if (under.as !== "delivery" || !under.more) return "";
+  const more = ", and more its sender put it on with other bodies";
+  return under.more === "kept" ? `${more}, which events_list lists with their source` : more;
 }
 
 /** Events a sender's delivery id named, as an answer names them. */
