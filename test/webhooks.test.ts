@@ -1834,12 +1834,15 @@ describe("what agents see", () => {
       });
       expect(posted.status).toBe(200);
     }
-    // A key its sender logged as it went in Authorization: GitHub's and Mollie's read as an id would.
+    // A key its sender logged as it went in Authorization: GitHub's, Mollie's, Stripe's, Sentry's read as an id would.
     const calls = JSON.stringify({
       data: {
         id: "call_32",
         github: { authorization: "ghp_16C7e42F292c6912E7710c838347Ae178B4a" },
         mollie: { authorization: "live_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM" },
+        stripe: { authorization: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
+        sentry: { authorization: "sntrys_eyJpYXQiOjE2ODQ3NTk0NzYuMzQ3MTk" },
+        restricted: { authorization: "sk_4eC39HqLyjWDarjtT1zdp7dc" },
       },
     });
     expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);

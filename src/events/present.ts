@@ -172,10 +172,12 @@ const SECRET_BEFORE = new Map([
 /**
  * A payment's reference as a field named authorization holds it, which is no key: an id of a
  * prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…` or `ch_…` a Shopify transaction's
- * `authorization` names of Shopify Payments), but for the keys written so (Mollie's `live_…`,
- * GitHub's `ghp_…`, Shopify's `shpat_…`), or capitals and digits (PayPal's, Adyen's).
+ * `authorization` names of Shopify Payments), but for the keys written so (Mollie's `live_…`, Stripe's
+ * `sk_…` and `whsec_…`, GitHub's `ghp_…`, Shopify's `shpat_…`, Sentry's `sntrys_…`), or capitals and
+ * digits (PayPal's, Adyen's).
  */
-const PAYMENT_REFERENCE = /^(?!(?:live|test|gh[a-z]|shp[a-z]{2})_)[a-z]{1,8}_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
+const PAYMENT_REFERENCE =
+  /^(?!(?:live|test|sk|rk|whsec|gh[a-z]|shp[a-z]{2}|sntrys)_)[a-z]{1,8}_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
  * The value of a request's header a sender copied into its payload (a log of the request it
