@@ -5780,6 +5780,41 @@ describe("errors", () => {
     }
   });
 
+  test("a shop behind a sign-on's login is one warning for the operator while it lasts, as a refused key is", async () => {
+    const gated = await start(shopEnv(woo));
+    const warnings = () =>
+      gated
+        .stderr()
+        .split("\n")
+        .filter((line) => / warning /.test(line));
+    try {
+      const signOn = {
+        status: 302,
+        headers: {
+          location:
+            "https://login.microsoftonline.com/contoso/oauth2/v2.0/authorize?client_id=6731de76&response_type=code",
+        },
+      };
+      const access = {
+        status: 302,
+        headers: { location: "https://team.cloudflareaccess.com/cdn-cgi/access/login/shop" },
+      };
+      woo.queue.push(signOn, signOn, access);
+      for (let i = 0; i < 3; i++) expect((await gated.call("eshop_orders_list", {})).isError).toBe(true);
+      expect(warnings()).toEqual([
+        expect.stringMatching(
+          /warning \[waiter\] eshop_orders_list failed: WooCommerce answered 302: it sends waiter to sign in at https:\/\/login\.microsoftonline\.com\/contoso\/oauth2\/v2\.0\/authorize, /,
+        ),
+      ]);
+      expect((await gated.call("eshop_orders_list", {})).isError).toBeFalsy();
+      expect(warnings()[1]).toMatch(
+        /warning \[waiter\] WooCommerce takes waiter's requests again, after 3 failed attempts over \d+ s$/,
+      );
+    } finally {
+      await gated.close();
+    }
+  });
+
   test("Cloudflare's challenge is no refused key: no warning to check the key, nor that the shop takes requests again", async () => {
     const challenged = await start(shopEnv(woo));
     try {

@@ -9,12 +9,14 @@ import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
 import {
+  accessLogin,
   BASE_URL,
   challenged,
   describeFailure,
   describeStatus,
   mayHaveActed,
   READ_BEFORE_RETRYING,
+  signInAt,
 } from "./failures.js";
 import { NOT_IMPLEMENTED } from "./proxy.js";
 import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
@@ -218,7 +220,7 @@ export interface Carrier {
    */
   loading: Map<string, { progress: Progress }>;
   options: ClientOptions;
-  /** The runs of 401 and 403 answers, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
+  /** The runs of 401 and 403 answers and redirects to a sign-on's login, per upstream and credentials (UpstreamError.sayRefused); none without a log. */
   refusals: Throttled | undefined;
 }
 
@@ -504,8 +506,9 @@ export class Upstream {
       if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       const { status } = response;
       const { refusals } = this.carrier;
-      // A Cloudflare challenge is a 403 no key mends.
-      if (refusals && error instanceof UpstreamError && (status === 401 || status === 403) && !challenged(response))
+      // A Cloudflare challenge is a 403 no key mends; a redirect to a sign-on's login lasts as a 401 does.
+      const refused = status === 401 || status === 403 || signInAt(response) || accessLogin(response);
+      if (refusals && error instanceof UpstreamError && refused && !challenged(response))
         error.sayRefused = (line) => refusals(line, this.#refusalsKey);
       throw error;
     }
