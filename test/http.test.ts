@@ -2414,6 +2414,28 @@ describe("error answers", () => {
     ).toBe(
       `Set API answered 303: it sends waiter to sign in at https://idp.example/idp/profile/SAML2/Redirect/SSO, a page for a person in a browser: a single sign-on in front of it turned the request away, so nothing was changed; ${by}`,
     );
+    // Authelia's portal, Authentik's outpost, Keycloak's login, Pomerium's authenticate service: each
+    // as it sends a request without a session.
+    for (const [location, signIn] of [
+      ["https://auth.example/?rd=https%3A%2F%2Fapi.example%2Fset%2Frates&rm=GET", "https://auth.example/"],
+      [`${fake.origin}/outpost.goauthentik.io/start?rd=%2Fset%2Frates`, `${fake.origin}/outpost.goauthentik.io/start`],
+      [
+        "https://sso.example/realms/acme/protocol/openid-connect/auth?state=0f1e&scope=openid",
+        "https://sso.example/realms/acme/protocol/openid-connect/auth",
+      ],
+      [
+        "https://authenticate.example/.pomerium/sign_in?pomerium_redirect_uri=https%3A%2F%2Fapi.example%2F&sig=x",
+        "https://authenticate.example/.pomerium/sign_in",
+      ],
+      [
+        "https://authenticate.example/?pomerium_redirect_uri=https%3A%2F%2Fapi.example%2F",
+        "https://authenticate.example/",
+      ],
+    ] as const) {
+      expect(await redirected(set, location)).toBe(
+        `Set API answered 302: it sends waiter to sign in at ${signIn}, a page for a person in a browser: a single sign-on in front of it turned the request away; ${by}`,
+      );
+    }
     // A public API waiter chose has no sign-on of its own: a proxy on the way asks this machine to sign in.
     expect(await redirected(own, "https://gateway.proxy.example/auth/login?origurl=https%3A%2F%2Fapi")).toBe(
       "Own API answered 302: it sends waiter to sign in at https://gateway.proxy.example/auth/login, a page for a person in a browser: something on the way to it (a proxy that inspects TLS) turned the request away; sign in there in a browser on this machine, or tell whoever runs this machine's network.",

@@ -481,8 +481,10 @@ export function accessLogin(response: HttpResponse): string | undefined {
 /**
  * Where a redirect sends to sign in (its origin and path), if it sends to a single sign-on's login
  * rather than to where the resource moved: an OAuth or OpenID Connect authorization request (a
- * client_id with a response_type or redirect_uri), a SAML request, or a login page by its path
- * (oauth2-proxy's /oauth2/sign_in, an identity provider's /login).
+ * client_id with a response_type or redirect_uri), a SAML request, a URL to come back to once
+ * signed in (Authelia's, Authentik's and oauth2-proxy's rd, Pomerium's pomerium_redirect_uri), or
+ * a login page by its path (oauth2-proxy's /oauth2/sign_in, Keycloak's openid-connect/auth, an
+ * identity provider's /login).
  */
 export function signInAt(response: HttpResponse): string | undefined {
   if (response.status < 300 || response.status >= 400) return undefined;
@@ -490,8 +492,12 @@ export function signInAt(response: HttpResponse): string | undefined {
   if (!target) return undefined;
   const { searchParams: query, pathname } = new URL(String(response.headers.location), response.url);
   const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
-  const login = /\/(log-?in|log-?on|sign-?in|sign_in|sso|authorize|oauth2\/start)(\.\w+)?\/?$/i.test(pathname);
-  return authorization || query.has("SAMLRequest") || login ? target : undefined;
+  const comeBack = /^(\/|https?:)/i.test(query.get("rd") ?? "") || query.has("pomerium_redirect_uri");
+  const login =
+    /\/(log-?in|log-?on|sign-?in|sign_in|sso|authorize|oauth2\/start|outpost\.goauthentik\.io\/start|openid-connect\/auth)(\.\w+)?\/?$/i.test(
+      pathname,
+    );
+  return authorization || query.has("SAMLRequest") || comeBack || login ? target : undefined;
 }
 
 /**
