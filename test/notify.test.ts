@@ -3095,6 +3095,30 @@ test("a 401 or 404 page that is not the Bot API's says to check the channel's ba
   }
 });
 
+test("a self-hosted Bot API behind a single sign-on says that sign-on turned waiter away, not only its 302", async () => {
+  // oauth2-proxy in front of it sends to its login, with the path to come back to: the bot token's.
+  const gated = await startFake((request) => ({
+    status: 302,
+    headers: { location: `/oauth2/sign_in?rd=${encodeURIComponent(request.path)}` },
+  }));
+  const told = await startWaiter({
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: gated.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+  });
+  try {
+    const said = text(await told.call("notify_send", { channel: "team", text: "Hi" }));
+    expect(said).toContain(
+      `Telegram Bot API answered 302: it sends waiter to sign in at ${gated.origin}/oauth2/sign_in, a page for a person in a browser: a single sign-on in front of the Bot API turned the request away, so the message was not sent; ask whoever runs it to let waiter's requests by (an exception for this machine's address or the Bot API's path), or check the baseUrl of channel team in WAITER_NOTIFY_CHANNELS.`,
+    );
+    for (const shown of [said, told.stderr()]) expect(shown).not.toContain(BOT_TOKEN);
+  } finally {
+    await told.close();
+    await gated.close();
+  }
+});
+
 /** A call of a sender that has `ms` left. */
 function senderCall(ms: number) {
   return {

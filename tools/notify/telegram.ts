@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
-import { retryAfterSeconds } from "../../src/http/failures.js";
+import { accessLogin, retryAfterSeconds, signInAt } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { cutCodePoints, oneLine } from "../../src/shown.js";
@@ -42,9 +42,18 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
  * bot token. A 401 or 404 is the token's only in Telegram's words; else a page of what answers at the
  * base URL. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait
  * Telegram asks for. A 5xx to a message sent may have come after Telegram took it (a proxy that
- * gave up on Telegram's answer).
+ * gave up on Telegram's answer). A redirect to a single sign-on's login (in front of a self-hosted
+ * Bot API) is told by the login's address alone, which does not carry the token.
  */
 export const telegramErrors: ErrorMapper = (response, upstream, urlSetting) => {
+  const signIn = signInAt(response) ?? accessLogin(response);
+  if (signIn) {
+    // The token is in the path, which no sign-on reads: it is no credential to check there.
+    return new UpstreamError(
+      `${upstream} answered ${response.status}: it sends waiter to sign in at ${signIn}, a page for a person in a browser: a single sign-on in front of the Bot API turned the request away${response.changes ? ", so the message was not sent" : ""}; ask whoever runs it to let waiter's requests by (an exception for this machine's address or the Bot API's path), or check ${urlSetting}.`,
+      response.status,
+    );
+  }
   const answer = refusal(response);
   // Not the Bot API's refusal: a page of what answers at the base URL, which did not read the token.
   if ((response.status === 401 || response.status === 404) && !answer) {
