@@ -395,12 +395,12 @@ export function describeStatus(
   }
   const signIn = signInAt(response);
   if (signIn) {
-    const page = `${answered}: it sends waiter to sign in at ${signIn}, a page for a person in a browser`;
+    const sentToSignIn = `${answered}: it sends waiter to sign in at ${signIn}, a page for a person in a browser`;
     const unchanged = nothingChanged(response);
     return new UpstreamError(
       ownUrl
-        ? `${page}: something on the way to it (a proxy that inspects TLS) turned the request away${unchanged}; sign in there in a browser on this machine, or tell whoever runs this machine's network.`
-        : `${page}: a single sign-on in front of it turned the request away${unchanged}; ${keys ? `check ${keys}, if that sign-on takes credentials, or ` : ""}ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).`,
+        ? `${sentToSignIn}: something on the way to it (a proxy that inspects TLS) turned the request away${unchanged}; sign in there in a browser on this machine, or tell whoever runs this machine's network.`
+        : `${sentToSignIn}: a single sign-on in front of it turned the request away${unchanged}; ${keys ? `check ${keys}, if that sign-on takes credentials, or ` : ""}ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).`,
       status,
     );
   }
