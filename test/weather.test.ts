@@ -2321,6 +2321,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["-3352.2+15112.6/", "latitude -33.87 and longitude 151.21"],
         ["+500515+0142515/", "latitude 50.0875 and longitude 14.420833"],
         ["+5005+01425", "latitude 50.083333 and longitude 14.416667"],
+        // With the coordinate system's name, as ISO 6709's Annex H writes it after an altitude, or without one.
+        ["+27.5916+086.5640+8850CRSWGS_84/", "latitude 27.5916 and longitude 86.564"],
+        ["+40.6894-074.0447CRSWGS_84/", "latitude 40.6894 and longitude -74.0447"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }
@@ -2331,12 +2334,17 @@ describe(`at ${AFTERNOON}`, () => {
         );
       }
       expect(geocoding.requests.length).toBe(before);
+      // A phone number written with hyphens is no ISO 6709 string: a third number there comes before its slash.
+      for (const phone of ["+33-123-456789", "+44-20-7946-0958"]) {
+        expect(text(await server.call("weather_current", { place: phone })), phone).not.toContain("coordinates");
+      }
+      expect(geocoding.requests.length).toBe(before + 2);
       // Whole numbers beyond any degree, with those letters, are a street grid's address: Salt Lake City's "400 S 200 E",
       // Provo's "1205 N 500 W", whose digits run on, none of them minutes.
       for (const grid of ["400 S 200 E", "1205 N 500 W", "55 N 1300 E"]) {
         expect(text(await server.call("weather_current", { place: grid })), grid).not.toContain("coordinates");
       }
-      expect(geocoding.requests.length).toBe(before + 3);
+      expect(geocoding.requests.length).toBe(before + 5);
       // With its town after it, found nowhere, the town is named, not the grid's letters.
       for (const grid of ["400 S 200 E, Salt Lake City", "55 N 100 E, Provo, UT"]) {
         expect(text(await server.call("weather_current", { place: grid })), grid).toContain(

@@ -608,11 +608,12 @@ function slashed(text: string): Coordinates | undefined {
 /**
  * A point as ISO 6709 writes it in one string, "+49.8347+018.2820/" or "+500515+0142515+250/": each coordinate signed
  * and zero-padded, degrees (2 digits of latitude, 3 of longitude), then minutes and seconds run on where written, a
- * fraction on the last; an altitude and the closing slash may follow.
+ * fraction on the last; the closing slash may follow, after an altitude or the coordinate system's name
+ * ("+27.5916+086.5640+8850CRSWGS_84/"). A third number without either is a phone number's: "+33-123-456789".
  */
 function iso6709(text: string): Coordinates | undefined {
   const [, latitude = "", longitude = ""] =
-    /^\s*([+-]\d{2}(?:\d{2}){0,2}(?:\.\d+)?)([+-]\d{3}(?:\d{2}){0,2}(?:\.\d+)?)(?:[+-]\d+(?:\.\d+)?)?\/?\s*$/.exec(
+    /^\s*([+-]\d{2}(?:\d{2}){0,2}(?:\.\d+)?)([+-]\d{3}(?:\d{2}){0,2}(?:\.\d+)?)(?:(?:[+-]\d+(?:\.\d+)?)?(?:CRS[^\s/]+\/?|\/))?\s*$/.exec(
       text,
     ) ?? [];
   const angle = (written: string, degreeDigits: number) => {
