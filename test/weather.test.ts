@@ -1139,6 +1139,13 @@ describe(`at ${AFTERNOON}`, () => {
         ["Manzanillo COL 28200", "Manzanillo, Colima"],
         ["COL 28200 Manzanillo", "Manzanillo, Colima"],
         ["Bogotá COL 110111", "Bogotá, CO"],
+        // A US state's name shortened, as older addresses write it, before one of its ZIP codes is the state's: ALA is
+        // Alabama there, not Åland, GEO Georgia, not the country; Åland's own postal codes are no ZIP codes of Alabama.
+        ["Birmingham ALA 35203", "Birmingham, AL"],
+        ["Atlanta GEO 30303", "Atlanta, GA"],
+        ["Birmingham, ALA 35203", "Birmingham, AL"],
+        ["Atlanta, GEO 30303", "Atlanta, GA"],
+        ["Mariehamn, ALA 22100", "Mariehamn, AX"],
         // So too in a part of their own after the town's.
         ["Ostrava, CZE 70200", "Ostrava, CZ"],
         ["Ing. Jan Novák, Ostrava, CZE 70200", "Ostrava, CZ"],

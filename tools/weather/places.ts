@@ -1710,7 +1710,7 @@ function postalCodesTown(text: string): { town: string; country?: string } | und
   const regionAfter = signAfter !== undefined && !hyphenAfter && isKnownRegion(signAfter);
   // A country's three letters, before the code or after a town not written in capitals ("TORRE DEL MAR 29740").
   const threeLetters = signFirst !== undefined || /\p{Ll}/u.test(townFirst ?? "") ? ALPHA_3[sign ?? ""] : undefined;
-  const country = sign && !regionAfter && (signsCountry(sign) ?? threeLetters);
+  const country = sign && !regionAfter && (stateShortened(sign, code) ?? signsCountry(sign) ?? threeLetters);
   // Letters after the town and a space that are no country's sign are the town's, or its region's ("Washington DC 20001").
   const spaced = signAfter !== undefined && !country && !hyphenAfter;
   const town = (townAfter ?? (spaced ? `${townFirst} ${signAfter}` : townFirst))?.trim();
@@ -1793,10 +1793,23 @@ const ALPHA_3: Record<string, string> = Object.fromEntries(
 /**
  * What three capitals before a postal code name, as the geocoder knows it: a country by its two letters ("CZE" is
  * CZ), but Colima's code beside one of its postal codes, as Mexico writes a state's, is no Colombia's, whose postal
- * codes have six digits: "COL 28200" is in Colima.
+ * codes have six digits: "COL 28200" is in Colima. So too a US state's name shortened, as older addresses write it,
+ * before one of its ZIP codes: "ALA 35203" is in Alabama, not Åland, "GEO 30303" in Georgia, not the country.
  */
 function threeLettersNamed(letters: string, postalCode: string): string | undefined {
-  return letters === "COL" && /^28\d{3}$/.test(postalCode) ? "Colima" : ALPHA_3[letters];
+  if (letters === "COL" && /^28\d{3}$/.test(postalCode)) return "Colima";
+  return stateShortened(letters, postalCode) ?? ALPHA_3[letters];
+}
+
+/** The code of the US state whose name three capitals shorten ("ALA", "GEO"), where `zip` is one of its ZIP codes. */
+function stateShortened(letters: string, zip: string): string | undefined {
+  if (!/^[A-Z]{3}$/.test(letters)) return undefined;
+  const key = letters.toLowerCase();
+  const state = zipCodeStates(zip).find(
+    (code) =>
+      US_ABBREVIATIONS.get(key) === code || [US_STATES[code] ?? []].flat().some((name) => folded(name).startsWith(key)),
+  );
+  return state?.toUpperCase();
 }
 
 /** European countries' signs on their cars (the Vienna Convention's) that are not their ISO codes. */
