@@ -113,7 +113,13 @@ export function geocoder(api: Upstream) {
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
     const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
-    return { argument, text, name, qualifier, hits, found, matching, townsCalled };
+    // A country's three letters after the town without a comma, "Ostrava DEU": the places of the town's name tell
+    // whether the town is in that country, as they do with the comma.
+    const threeLetters = !qualifier && !hits.length ? commaToAdd(name)?.threeLetters : undefined;
+    const townsBeforeLetters = threeLetters
+      ? (await find(threeLetters.town, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
+      : [];
+    return { argument, text, name, qualifier, hits, found, matching, townsCalled, townsBeforeLetters };
   }
 
   /**
@@ -134,7 +140,7 @@ export function geocoder(api: Upstream) {
 
   /** That no place of the name searched was found, and the places of that name found elsewhere. */
   function noPlaceCalled(
-    { argument, name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>,
+    { argument, name, qualifier, hits, found, townsBeforeLetters }: Awaited<ReturnType<typeof lookup>>,
     commaAdvice = true,
   ): string {
     const listed = found.slice(0, 5).map(label).join("; ");
@@ -178,7 +184,7 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name)}${found.length ? "" : airportCode(name, argument)}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name, townsBeforeLetters)}${found.length ? "" : airportCode(name, argument)}`;
   }
 
   /**
@@ -2074,10 +2080,19 @@ function withQualifierOutOfBrackets(text: string): string {
   return name && (country || province || isKnownRegion(qualifier)) ? `${name}, ${qualifier}${rest}` : text;
 }
 
-/** For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one. */
-function commaForgotten(name: string): string {
+/**
+ * For a name that ends in a country or region without the comma before it (commaToAdd): the advice to send it with one.
+ * Where it ends in a country's three letters, `towns` are the places called by the name before them: named in the two
+ * letters only where one is in that country, as "Ostrava, DE" would find none either.
+ */
+function commaForgotten(name: string, towns: Place[] = []): string {
   const added = commaToAdd(name);
   if (!added) return "";
+  const [, twoLetters = ""] = /, ([A-Z]{2})$/.exec(added.send) ?? [];
+  if (added.threeLetters && towns.length && !towns.some((place) => place.country_code === twoLetters)) {
+    const { code, town } = added.threeLetters;
+    return ` ${added.what} goes after a comma, but ${quote(code)} is the three-letter code of the country the geocoder knows as ${quote(twoLetters)}, where none of the places called ${quote(town)} found is: ${towns.slice(0, 5).map(label).join("; ")}. Send ${quote(town)} if ${quote(code)} is an airport's code.`;
+  }
   // Three letters after a town may be its airport's code as well: "Frankfurt FRA", "Perth PER".
   const airport = added.threeLetters
     ? `, or ${quote(added.threeLetters.town)} if ${quote(added.threeLetters.code)} is an airport's code`
