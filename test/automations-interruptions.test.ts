@@ -259,7 +259,8 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
  * its clock put past the frozen one's lease, which it takes over at its first renewal however late a
  * loaded machine runs either: the frozen one, alone until it froze, held the lease meanwhile, and the
  * other's own (30 s) outlasts any late renewal. `wake` wakes the frozen one once its own (real)
- * clock is past its lease too; `stop` ends it and closes the other.
+ * clock is past its lease too; `stopWoken` stops it and says what it did meanwhile; `stop` ends it
+ * and closes the other.
  */
 // Two built servers, one frozen and woken: on a busy machine their starts alone take many seconds.
 const FROZEN_TEST_MS = 60_000;
@@ -294,6 +295,18 @@ async function frozenAndOther(freezes: (req: SeenRequest) => boolean) {
       }
       frozen.child.kill("SIGCONT");
     },
+    /**
+     * Stops the woken one, and returns the run of `eventId` as the store has it then and the lines
+     * the woken one logged of steps after the first or of what it left to the next start: a stop
+     * puts off unsent a message it had not yet begun, and only the store and the log show it began.
+     */
+    stopWoken: async (eventId: string) => {
+      frozen.child.kill("SIGTERM");
+      await frozen.exited;
+      const [run] = await runsOf(eventId);
+      const lines = frozen.stderr().split("\n");
+      return { run, putOff: lines.filter((line) => /step [2-9]\b|next start|cut short/.test(line)) };
+    },
     stop: async () => {
       woo.intercept = undefined;
       frozen.child.kill("SIGCONT");
@@ -309,7 +322,7 @@ test(
   "a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once",
   async () => {
     // The shop records the payment while the process that asked for it is frozen, its answer waiting.
-    const { frozen, other, wake, stop } = await frozenAndOther((req) => req.method === "PUT");
+    const { frozen, other, wake, stopWoken, stop } = await frozenAndOther((req) => req.method === "PUT");
     const sent = telegram.delivered.length;
     try {
       const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
@@ -317,18 +330,19 @@ test(
       // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
       await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
       expect(telegram.delivered.length - sent).toBe(1);
+      const [done] = await runsOf(event.id);
       await wake();
       // Woken, it has the shop's answer, and its lease timer finds the lease another's.
       await expect.poll(() => frozen.stderr()).toMatch(/another waiter took over their lease/);
       await expect
         .poll(() => frozen.stderr())
         .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
-      // Stopped and gone, it sends nothing more: what it would still have sent of the run came before.
-      frozen.child.kill("SIGTERM");
-      await frozen.exited;
+      // Stopped and gone, it has sent nothing more, nor begun or put off anything more of the run.
+      const { run, putOff } = await stopWoken(event.id);
       expect(telegram.delivered.length - sent).toBe(1);
-      const [run] = await runsOf(event.id);
+      expect(putOff).toEqual([]);
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(run).toEqual(done);
     } finally {
       await stop();
     }
@@ -341,7 +355,7 @@ test(
   async () => {
     // The shop answers the order's read while the process that asked for it is frozen, the answer
     // (the order still pending) waiting for it.
-    const { frozen, other, wake, stop } = await frozenAndOther(
+    const { frozen, other, wake, stopWoken, stop } = await frozenAndOther(
       (req) => req.method === "GET" && req.path.endsWith(`/orders/${O.pending1999}`),
     );
     const sent = telegram.delivered.length;
@@ -352,17 +366,18 @@ test(
       await other();
       await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("done");
       expect(changes().length - before).toBe(1);
+      const [done] = await runsOf(event.id);
       await wake();
       await expect
         .poll(() => frozen.stderr())
         .toMatch(/step 1: eshop_order_mark_paid failed \(.*\) after another waiter took the automations over/);
-      // Stopped and gone, it sends nothing more: what it would still have sent of the run came before.
-      frozen.child.kill("SIGTERM");
-      await frozen.exited;
+      // Stopped and gone, it has changed and sent nothing more, nor begun or put off anything more of the run.
+      const { run, putOff } = await stopWoken(event.id);
       expect(changes().length - before).toBe(1);
       expect(telegram.delivered.length - sent).toBe(1);
-      const [run] = await runsOf(event.id);
+      expect(putOff).toEqual([]);
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(run).toEqual(done);
     } finally {
       await stop();
     }
