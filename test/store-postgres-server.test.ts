@@ -677,6 +677,65 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(updates).toHaveLength(4);
     });
 
+    test("a database of schema 24 keeps the MCP sessions it holds: a client back after the upgrade goes on in its session, its subscriptions with it", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 24);
+      // A session an older waiter opened and recorded, subscribed to the list of events.
+      const session = "5d0c6a52-93a4-4c55-9a0e-7c1b1f3e2a61";
+      const version = "2025-06-18";
+      const init = { protocolVersion: version, capabilities: {}, clientInfo: { name: "raw", version: "0" } };
+      await old.query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ($1, NULL, $2, $3)", [
+        session,
+        JSON.stringify(init),
+        clock.now(),
+      ]);
+      await old.query("INSERT INTO mcp_subscriptions (session_id, uri) VALUES ($1, 'events://recent')", [session]);
+      await old.end();
+      const port = await freePort();
+      const env = {
+        ...ERP_ENV,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+        WAITER_DATABASE_URL: url,
+        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+        WAITER_TOOLSETS: "events,webhooks",
+      };
+      const lines: string[] = [];
+      const serving = await startServe(loadConfig({ env }, toolsets()), new Log("info", (line) => lines.push(line)));
+      const base = `http://127.0.0.1:${port}`;
+      const reading = new AbortController();
+      onTestFinished(async () => {
+        reading.abort();
+        await serving.close();
+      });
+      expect(lines.join("")).toContain(`from schema 24 to ${MIGRATIONS.length}`);
+      // The client opens its notification stream again, in its session.
+      const stream = await request(`${base}/mcp`, {
+        headers: { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": version },
+        signal: reading.signal,
+      });
+      expect(stream.statusCode, lines.join("")).toBe(200);
+      expect(lines.join("")).toContain(`MCP session ${session} taken up`);
+      let heard = "";
+      stream.body.on("data", (chunk: Buffer) => {
+        heard += chunk.toString();
+      });
+      stream.body.on("error", () => {});
+      // Its subscription came along: a delivery stored now is news on its stream.
+      const body = JSON.stringify({ invoice: 24 });
+      const posted = await request(`${base}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, "after-upgrade"),
+      });
+      expect(posted.statusCode).toBe(200);
+      await posted.body.dump();
+      await expect
+        .poll(() => heard, { timeout: 10_000 })
+        .toMatch(/"method":"notifications\/resources\/updated","params":\{"uri":"events:\/\/recent"\}/);
+    });
+
     test("a URL naming a Unix socket's directory in place of a host connects through that socket, with the password passwordEnv names too", async () => {
       const { search } = new URL(await freshSchema());
       const socket = (port: number) => `postgres://waiter@/waiter${search}&host=${server.socket}&port=${port}`;
