@@ -889,6 +889,36 @@ describe("storing in a file", () => {
     db.close();
   });
 
+  test("a store of schema 6 keeps the MCP sessions it holds, with their subscriptions, for a server to take up", async () => {
+    const { store, file } = open();
+    const init = JSON.stringify({
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "c", version: "1" },
+    });
+    const at = Date.parse("2026-12-01T09:00:00Z");
+    await store.sessions.open("s1", "ops", init, at);
+    await store.sessions.keepSubscriptions("s1", ["events://event/A", "events://recent"]);
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE mcp_sessions DROP COLUMN heard_seq");
+    older.pragma("user_version = 6");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(reopened.upgraded).toEqual({ from: 6, to: SCHEMA_VERSION });
+    // Told of no event by number yet: a server that takes it up goes by the events' times.
+    expect(await reopened.sessions.get("s1")).toEqual({
+      caller: "ops",
+      init,
+      lastSeen: at,
+      heardSeq: 0,
+      subscriptions: ["events://event/A", "events://recent"],
+    });
+    await reopened.sessions.seen(new Map([["s1", at + 60_000]]), new Map([["s1", 42]]));
+    expect((await reopened.sessions.get("s1"))?.heardSeq).toBe(42);
+    await reopened.close();
+  });
+
   test("a store an earlier waiter kept gains the type index at open, and its events are read through it", async () => {
     const { store, file } = open();
     const paid = await stored(store, event({ type: "order.paid" }));
