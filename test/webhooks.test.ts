@@ -2246,6 +2246,22 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const texts = [
+      "https://status.example.com/incidents/42?ack=1&by=ops",
+      Buffer.from("ORD-1042 paid").toString("base64"),
+      '{"order_id":"ORD-1042","note":"a=b"',
+      "<alert>cpu=95</alert>",
+    ];
+    for (const text of texts) expect((await post("forms", text, { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: texts.length })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual(texts);
+  });
+
   test("a multipart form, as Mailgun's legacy webhooks post one, has a gist of its fields, without its token and a file's bytes", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

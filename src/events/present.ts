@@ -556,13 +556,15 @@ function multipartEntries(event: StoredEvent): [string, string][] | undefined {
 /**
  * Whether a body's first fields (`pairs`, split at "&") are a form's though its content type does
  * not say so (none, text/plain, application/octet-stream, as a script posts one): each a name and
- * "=", no space anywhere (a form escapes its spaces), one value at least not empty. A sentence with
- * an "=" in it, or base64 ending in "=", is text.
+ * "=", no space anywhere (a form escapes its spaces), one value at least not empty. A name is of
+ * letters, digits, the characters a form leaves unescaped and brackets (`data[email]`): a sentence
+ * with an "=" in it, a link with a query, base64 ending in "=" or "==", JSON or XML is text.
  */
 function isForm(pairs: string[]): boolean {
   return (
-    pairs.every((pair, at) => /^[^\s=]+=\S*$/.test(pair) || (pair === "" && at === pairs.length - 1)) &&
-    pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
+    pairs.every(
+      (pair, at) => /^[\p{L}\p{N}_.*~%+[\]-]+=(?!=)\S*$/u.test(pair) || (pair === "" && at === pairs.length - 1),
+    ) && pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
   );
 }
 
