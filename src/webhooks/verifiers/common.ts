@@ -312,14 +312,17 @@ function typeIn(json: Record<string, unknown> | undefined): string | undefined {
 }
 
 /**
- * A type from a form body (`application/x-www-form-urlencoded`) by the fields `payloadType` reads,
+ * A type from a form body (`application/x-www-form-urlencoded`, or multipart/form-data:
+ * multipartType) by the fields `payloadType` reads,
  * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`; else PayPal IPN's
  * `txn_type`, else a Slack slash command's `command`, else the type of the JSON in a `payload`
  * field, as Slack posts its interactions. Read by a pattern, not parsed whole: an unsigned source
  * takes a stranger's megabyte of fields.
  */
 export function formType(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
-  if (!header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded")) return undefined;
+  const contentType = header(headers, "content-type")?.toLowerCase() ?? "";
+  if (contentType.startsWith("multipart/form-data")) return multipartType(body.toString("utf8"));
+  if (!contentType.startsWith("application/x-www-form-urlencoded")) return undefined;
   const form = body.toString("utf8");
   for (const key of ["type", "event", "topic", "txn_type"]) {
     const type = formField(form, key);
@@ -339,6 +342,21 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A type from a multipart/form-data body, as Mailgun's legacy webhooks post one with the message
+ * attached: the text of its first part named `type`, `event` or `topic`, a part header or none
+ * between its Content-Disposition and its text.
+ */
+function multipartType(form: string): string | undefined {
+  for (const key of ["type", "event", "topic"]) {
+    const type = new RegExp(`\\bname="?${key}"?[ \\t]*\\r?\\n(?:[^\\r\\n]+\\r?\\n)?\\r?\\n([^\\r\\n]+)`).exec(
+      form,
+    )?.[1];
+    if (type) return type;
+  }
+  return undefined;
 }
 
 /** A form field's first value, decoded; undefined where its percent-escapes are broken. */
