@@ -2296,6 +2296,25 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a multipart form of parts without a name is lined up by its first thousand parts, not read to its end", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // A stranger's ten megabytes of such parts, read to the end, took most of a second a line; the
+    // order named past the first thousand parts shows it was not.
+    const part = (head: string, text: string) => `--b0\r\n${head}\r\n\r\n${text}\r\n`;
+    const body = [
+      part('Content-Disposition: form-data; name="reason"', "hardfail"),
+      part("Content-Type: text/plain", "x").repeat(1500),
+      part('Content-Disposition: form-data; name="order_id"', "ORD-1501"),
+      "--b0--\r\n",
+    ].join("");
+    expect((await post("forms", body, { "content-type": "multipart/form-data; boundary=b0" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist)).toEqual(['{"reason":"hardfail"}']);
+  });
+
   test("a Mailgun legacy form's gist leaves out its signature with its token, which tell a reader nothing", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
