@@ -2340,6 +2340,23 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a payload's signature written as Stripe or Standard Webhooks write theirs is left out of its gist", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const signatures = [
+      "t=1492774577,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd",
+      "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+    ];
+    for (const signature of signatures) {
+      const body = JSON.stringify({ type: "request.logged", path: "/webhooks/shop", signature });
+      expect((await post("forms", body, { "content-type": "application/json" })).status).toBe(200);
+    }
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist)).toEqual(['{"path":"/webhooks/shop"}', '{"path":"/webhooks/shop"}']);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

@@ -193,9 +193,10 @@ const HEADER_CREDENTIALS = new Map<string, (value: string) => boolean>([
   ],
   ["cookie", (value) => value.includes("=")],
   // Not a header's, but alike by its value: a signature as hex or base64, as Mailgun's legacy form
-  // carries beside its token, which like it proves the delivery and tells a reader nothing; not an
-  // email's signature, its text.
-  ["signature", (value) => /^[\w+/=-]{16,}$/.test(value)],
+  // carries beside its token, which like it proves the delivery and tells a reader nothing, or with
+  // its version and time as Stripe's and Standard Webhooks' (`t=…,v1=…`, `v1,…`); not an email's
+  // signature, its text.
+  ["signature", (value) => /^[\w+/=,:.-]{16,}$/.test(value)],
 ]);
 
 /**
