@@ -304,6 +304,7 @@ export class StepCalls {
     // next start for one that may have been.
     if (stopping.aborted) {
       await mark(true, reached(attempt));
+      log.info(`${who}: waiter is stopping, so its call to ${name} is left to the next start`);
       throw new Postponed("waiter is stopping");
     }
     /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */

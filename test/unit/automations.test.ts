@@ -86,6 +86,51 @@ async function startOneStep(store: EventStore, level: LogLevel, lines: string[],
   });
 }
 
+test("a stop that comes as a step is recorded as started leaves its call to the next start, and the log says so", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  let calls = 0;
+  const lines: string[] = [];
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [ONE_STEP],
+    tools: [
+      shopTool(async () => {
+        calls += 1;
+        return {};
+      }),
+    ],
+    store,
+    log: new Log("info", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  // SIGTERM arrives while the step's start is being written.
+  const step = store.runs.step.bind(store.runs);
+  let stopped: Promise<unknown> | undefined;
+  store.runs.step = async (...args: Parameters<typeof step>) => {
+    if (args[2] === "started") stopped ??= engine.close();
+    return step(...args);
+  };
+  try {
+    const { id } = await store.add(anEvent("1"));
+    await expect.poll(() => stopped).toBeDefined();
+    await stopped;
+    expect(calls).toBe(0);
+    expect(lines.filter((line) => line.includes(`(event ${id})`))).toEqual([
+      expect.stringMatching(
+        /info +\[waiter\] automation a, run \d+ \(event .*\), step 1: waiter is stopping, so its call to shop_do is left to the next start\n$/,
+      ),
+    ]);
+    // As said: the next start makes the call.
+    store.runs.step = step;
+    const next = await startOneStep(store, "error", []);
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
+    await next.close();
+  } finally {
+    await stopped;
+    await store.close();
+  }
+});
+
 test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   let calls = 0;
