@@ -345,6 +345,12 @@ export class StepCalls {
           const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
           const why = `${whileWaiting(err, what)} Trying again at ${new Date(until).toISOString()}.`;
           await mark(true, reached(attempt), asked ? { why, until } : undefined);
+          if (!this.#cutting.signal.aborted) {
+            const due = asked ? `, due in ${duration(asked)},` : "";
+            log.info(
+              `${who}: ${name} failed (${hidden(whileWaiting(err, what), status)}); waiter is stopping, so its next try${due} is left to the next start`,
+            );
+          }
         }
         if (!this.#cutting.signal.aborted) throw new Postponed("waiter is stopping");
         throw new CutAtStop(

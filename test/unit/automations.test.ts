@@ -1359,6 +1359,30 @@ test("a Retry-After longer than the longest wait between tries is waited out who
   expect((waited as Waiting).ms).toBe(900_000);
 });
 
+test("a step the shop refuses for now within the drain time is said to be left to the next start, as one it answers 5xx", async () => {
+  const stopping = new AbortController();
+  // SIGTERM arrives while the shop's 429 is on its way.
+  const limited = shopTool(async () => {
+    stopping.abort();
+    throw new UpstreamError("429 Too Many Requests", 429, 1);
+  });
+  const lines: string[] = [];
+  const calls = new StepCalls({
+    ...ENGINE,
+    tools: [limited],
+    log: new Log("info", (line) => lines.push(line)),
+    stopping: stopping.signal,
+    holding: () => async () => true,
+    holdingNow: () => () => true,
+  });
+  await expect(calls.call("shop_do", {}, "automation a", async () => {})).rejects.toThrow("waiter is stopping");
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /info +\[waiter\] automation a: shop_do failed \(429 Too Many Requests\.\); waiter is stopping, so its next try, due in 1 s, is left to the next start\n$/,
+    ),
+  ]);
+});
+
 test("an automation a waiter that just took the lease has not begun is told to have its run to come, not to be missing from that waiter", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   await store.add(anEvent("1"));
