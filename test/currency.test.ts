@@ -1458,6 +1458,20 @@ describe("cross rates", () => {
     );
   });
 
+  test("a time stamp with UTC named after its Z, or in a zone by its name, is told its date in Prague", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, zone] of [
+      ["2026-03-01T23:30:00Z (Coordinated Universal Time)", "UTC"],
+      ["2026-03-01T23:30Z (UTC)", "UTC"],
+      ["2026-03-01T23:30 America/New_York", "America/New_York"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-01, the time stamp's date in ${zone}, or 2026-03-02, its date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`,
+      );
+    }
+  });
+
   test("a time stamp with more after it is not told its first date alone", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

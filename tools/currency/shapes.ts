@@ -354,8 +354,9 @@ function notADate(
     [];
   // A time stamp whole, its zone too: with more after it ("plus 2 days", another stamp), its date is not the one meant.
   // Its offset may have the zone's name after it in brackets, as RFC 9557 (Java, Temporal) writes it: the offset tells.
+  // A Z may have UTC named after it in parentheses, as a log or a mail glosses it: "Z (Coordinated Universal Time)".
   const stamped =
-    /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?(?:(?:Z|[+-]\d{2}(?::?\d{2})?)(?:\[[^\]\s]+\])?|UTC|GMT)?$/i.exec(
+    /^(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?(?:(?:Z|[+-]\d{2}(?::?\d{2})?)(?:\[[^\]\s]+\])?|Z\s?\((?:UTC|GMT|Coordinated Universal Time)\)|UTC|GMT)?$/i.exec(
       text,
     )?.[1];
   const iso = (year: string, month: string, day: string) => `${year}-${month.padStart(2, "0")}-${day.padStart(2, "0")}`;
@@ -462,7 +463,7 @@ function notADate(
   const refused = ahead(meant);
   // A time stamp, as ISO 8601 writes it or a date and a time in a zone (Tue, 01 Dec 2026 05:00:00 +1400).
   const zoned = timed?.time && timed.zone && zonedStamp(meant, timed.time, timed.zone);
-  const stamp = meant === stamped ? text.replace(/\[.*\]$/, "") : zoned;
+  const stamp = meant === stamped ? text.replace(/\[.*\]$|\s?\(.*\)$/, "") : zoned;
   const zoneName = timed?.zone?.includes("/") ? timed.zone : undefined;
   // A time stamp east of Prague, its own date not begun anywhere, may be of a Prague date that has.
   const inPragueBegun = refused && stamp ? pragueDateOf(stamp, meant, zoneName) : undefined;
