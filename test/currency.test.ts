@@ -3274,6 +3274,41 @@ describe("broken upstreams fail clearly and in time", () => {
     expect(text(result)).toMatch(/Frankfurter \(ECB rates\) answered 500 "Internal Server Error".*try again later/);
   });
 
+  test("a currency converted to itself is answered at 1 without a fixing, while the source is down", async () => {
+    frankfurter.intercept = () => ({
+      status: 500,
+      body: "Internal Server Error",
+      headers: { "content-type": "text/plain" },
+    });
+    const asked = [frankfurter.requests.length, cnb.requests.length];
+    const result = await server.call("currency_convert", {
+      amount: 1234.567,
+      from: "CZK",
+      to: "CZK",
+      date: "2020-03-11",
+    });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toEqual({
+      amount: 1234.567,
+      from: "CZK",
+      to: "CZK",
+      rate: 1,
+      result: 1234.57,
+      date: "2020-03-11",
+      note: "CZK in CZK is the amount at 1 on any day, so no fixing of the European Central Bank was asked for or used.",
+      source: "ecb",
+    });
+    expect(text(result)).toBe(
+      "1,234.567 CZK = 1,234.57 CZK at 1 (no fixing)\nCZK in CZK is the amount at 1 on any day, so no fixing of the European Central Bank was asked for or used.",
+    );
+    const latest = await server.call("currency_convert", { amount: 5, from: "EUR", to: "EUR", source: "cnb" });
+    expect(latest.structuredContent).toMatchObject({ result: 5, date: "2026-11-30", source: "cnb" });
+    expect([frankfurter.requests.length, cnb.requests.length]).toEqual(asked);
+    frankfurter.intercept = undefined;
+    const misspelt = await server.call("currency_convert", { amount: 1, from: "XYZ", to: "XYZ" });
+    expect(text(misspelt)).toMatch(/Check the code \(ISO 4217, like USD\)/);
+  });
+
   test("a 401 or 403 from an API that takes no key says so, and names the setting that holds its URL", async () => {
     const page = { body: "<html>Forbidden</html>", headers: { "content-type": "text/html" } };
     frankfurter.intercept = answering("/v1/2020-03-09", { status: 403, ...page });

@@ -1,6 +1,7 @@
 import Big from "big.js";
 import { z } from "zod";
 import { decimal } from "../../src/settings.js";
+import { dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import {
   areCurrencies,
@@ -69,6 +70,10 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const source = pick(args.source);
+      // A currency is 1 of itself on any day a source fixes: no fixing is asked for, which may fail, or named as used.
+      // A code that is none goes on to the source, whose refusal says to check it.
+      const itself = args.from === args.to && areCurrencies([args.from]);
+      if (itself && !(args.date && args.date < source.earliest)) return inItself(args, source);
       const fixing = await fixingFor(source, args.date, [args.from, args.to], call);
       const rate = significant(crossRate(fixing, args.from, args.to, source));
       const exact = booked(fixing, args.amount, args.from, args.to, source);
@@ -105,6 +110,10 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       };
     },
     render(r) {
+      if (r.from === r.to) {
+        const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${formatMoney(r.result, r.to)} ${r.to} at 1 (no fixing)`;
+        return r.note ? `${head}\n${r.note}` : head;
+      }
       const how = r.via ? `, through ${r.via}` : "";
       // A result a number does not hold to the minor unit is written as far as it holds it; the note has every digit.
       const result = heldExactly(r.result, r.to) ? formatMoney(r.result, r.to) : `about ${formatDigits(r.result)}`;
@@ -112,6 +121,22 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       return r.note ? `${head}\n${r.note}` : head;
     },
   });
+}
+
+/** `amount` of a currency in itself, rounded to its minor unit, dated the day asked or the source's today. */
+function inItself(args: { amount: number; from: string; to: string; date?: string }, source: RateSource) {
+  const result = atRate(args.amount, 1, args.to).toNumber();
+  const asked = `${args.from} in ${args.to} is the amount at 1 on any day, so no fixing of ${source.name} was asked for or used.`;
+  return {
+    amount: args.amount,
+    from: args.from,
+    to: args.to,
+    rate: 1,
+    result,
+    date: args.date ?? dateIn(source.publication.zone),
+    note: result === 0 ? `${asked} ${roundedAway(args, new Big(args.amount))}` : asked,
+    source: source.id,
+  };
 }
 
 /**
