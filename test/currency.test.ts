@@ -2023,10 +2023,10 @@ describe("history and lists", () => {
     expect(ecb.structuredContent).toMatchObject({
       start: "2005-04-01",
       end: "2005-04-05",
-      note: "The European Central Bank publishes rates against EUR only: these against CNY are worked out from them. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out. No fixing exists for 2005-03-28 (a Monday: a TARGET closing day); the fixing of 2005-03-24, before the range, stands for it.",
+      note: "The European Central Bank publishes rates against EUR only: these against CNY are worked out from them. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out. No fixing exists for 2005-03-28 (a Monday: a TARGET closing day); the fixing of 2005-03-24, before the range, stands for it where that fixing has a rate against CNY, which none of the range's before 2005-04-01 has.",
     });
     expect(text(ecb)).toMatch(
-      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\. No fixing exists for 2005-03-28 \(a Monday: a TARGET closing day\); the fixing of 2005-03-24, before the range, stands for it\.\nUSD: /,
+      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nThe European Central Bank publishes rates against EUR only: these against CNY are worked out from them\. CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\. No fixing exists for 2005-03-28 \(a Monday: a TARGET closing day\); the fixing of 2005-03-24, before the range, stands for it where that fixing has a rate against CNY, which none of the range's before 2005-04-01 has\.\nUSD: /,
     );
     // The CNB suspended the rouble after its fixing of 1 March 2022.
     const cnb = await server.call("currency_history", {
@@ -2039,6 +2039,16 @@ describe("history and lists", () => {
     expect(cnb.structuredContent).toMatchObject({
       note: "The Czech National Bank publishes rates against CZK only: these against RUB are worked out from them. RUB, the base, is in 2 of the 3 fixings from 2022-02-28 to 2022-03-02: the others have no rate against it and are left out.",
     });
+    // The ECB's last rouble rate is of 1 March 2022: the fixing before Easter 2022 has none to stand for its closing days with.
+    const easter = await server.call("currency_history", {
+      base: "RUB",
+      symbols: ["USD"],
+      start: "2022-02-28",
+      end: "2022-04-18",
+    });
+    expect((easter.structuredContent as { note?: string }).note).toMatch(
+      /No fixing exists for 2022-04-15 \(a Friday: a TARGET closing day\) and 2022-04-18 \(a Monday: a TARGET closing day\); the fixing of 2022-04-14 stands for them, but has no rate against RUB\.$/,
+    );
   });
 
   test("currency_list names each source's currencies", async () => {

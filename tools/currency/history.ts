@@ -189,8 +189,25 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
           : undefined,
         ...missingFrom,
-        closedNote(from, first.date, lastWorkingDay(source.publication, from), ", before the range,", source),
-        closedNote(after, args.end, all.at(-1)?.date ?? last.date, "", source),
+        closedNote(
+          from,
+          first.date,
+          lastWorkingDay(source.publication, from),
+          ", before the range,",
+          source,
+          // Not asked for, the fixing before the range may lack the base too, as the range's first does.
+          all[0] === first
+            ? ""
+            : ` where that fixing has a rate against ${args.base}, which none of the range's before ${first.date} has`,
+        ),
+        closedNote(
+          after,
+          args.end,
+          all.at(-1)?.date ?? last.date,
+          "",
+          source,
+          all.at(-1) === last ? "" : `, but has no rate against ${args.base}`,
+        ),
         pending
           ? `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`
           : undefined,
@@ -288,7 +305,8 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
 /**
  * That the source's closing days other than weekends from `first` on, before its next working day and up to
  * `end`, have no fixing, and that the fixing of `standing` (`where` it is) stands for them: 17 November,
- * ending a range, is a Czech public holiday, not a fixing missing.
+ * ending a range, is a Czech public holiday, not a fixing missing; `withoutBase`, where that fixing may have
+ * no rate against the base asked for.
  */
 function closedNote(
   first: string,
@@ -296,6 +314,7 @@ function closedNote(
   standing: string,
   where: string,
   source: RateSource,
+  withoutBase = "",
 ): string | undefined {
   const closed: string[] = [];
   for (let day = Date.parse(first); day <= Date.parse(end); day += DAY_MS) {
@@ -308,7 +327,7 @@ function closedNote(
   }
   if (closed.length === 0) return undefined;
   const days = closed.join(", ").replace(/, ([^,]*)$/, " and $1");
-  return `No fixing exists for ${days}; the fixing of ${standing}${where} stands for ${closed.length === 1 ? "it" : "them"}.`;
+  return `No fixing exists for ${days}; the fixing of ${standing}${where} stands for ${closed.length === 1 ? "it" : "them"}${withoutBase}.`;
 }
 
 /**
