@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { satisfies } from "semver";
-import { expect, test } from "vitest";
+import { afterAll, expect, test } from "vitest";
 import { automation } from "../src/automations/rules.js";
 import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
@@ -17,6 +17,17 @@ import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
 import { channel, notify } from "../tools/notify/index.js";
 import { onFreePort } from "./fakes/http.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
+
+const directories: string[] = [];
+/** A new directory under the system's temporary one, removed once the file's tests ran. */
+function temporary(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  directories.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+});
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -354,7 +365,7 @@ test("every `claude mcp add` the docs give names waiter, and the command after `
 test("the config files shown load, with the secrets they name in the environment", () => {
   const files = examples.filter(({ json }) => !json.mcpServers && !json.servers);
   expect(files.length).toBeGreaterThanOrEqual(2);
-  const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
+  const dir = temporary("waiter-docs-");
   for (const [i, { page, json }] of files.entries()) {
     const file = join(dir, `${i}.json`);
     writeFileSync(file, JSON.stringify(json));
@@ -383,7 +394,7 @@ test.runIf(hasSystemd)("the systemd unit shown passes systemd-analyze verify", (
     [...read(page).matchAll(/```ini\n(\[Unit\].*?)```/gs)].map((match) => ({ page, unit: match[1] as string })),
   );
   expect(units.length).toBeGreaterThanOrEqual(1);
-  const dir = mkdtempSync(join(tmpdir(), "waiter-unit-"));
+  const dir = temporary("waiter-unit-");
   for (const [i, { page, unit }] of units.entries()) {
     const file = join(dir, `waiter-${i}.service`);
     // The unit names /usr/bin/node; this machine's node may be elsewhere.
@@ -587,7 +598,7 @@ test.runIf(hasCurlAndOpenssl)(
     expect(block, "docs/webhooks.md shows how to send a delivery by hand").toBeDefined();
     // curl's retries wait 30 s for the listener's start on a loaded machine, within the test's
     // minute; a port another run took between its pick and the listener's start is left for another.
-    const dataDir = mkdtempSync(join(tmpdir(), "waiter-by-hand-"));
+    const dataDir = temporary("waiter-by-hand-");
     const sent = (port: number) => {
       const script = (block ?? "")
         .replaceAll("127.0.0.1:8790", `127.0.0.1:${port}`)
@@ -646,7 +657,7 @@ test("each way a start refuses the config file or a setting opens with words an 
         ),
     ),
   );
-  const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
+  const dir = temporary("waiter-docs-");
   const refusal = (env: NodeJS.ProcessEnv, settings?: object) => {
     const file = settings && join(dir, `${randomBytes(4).toString("hex")}.json`);
     if (file) writeFileSync(file, JSON.stringify(settings));
