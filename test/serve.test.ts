@@ -6884,10 +6884,13 @@ describe("OAuth access tokens", () => {
         .sign(new TextEncoder().encode("a secret the issuer shares with no one it publishes"));
       // Signed with an algorithm no key set serves here (secp256k1's, which jose does not check).
       const secp256k1 = `${Buffer.from('{"alg":"ES256K","kid":"k1"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: down.origin, sub: "alice", scope: "waiter:read", exp: 4_102_444_800 })).toString("base64url")}.${Buffer.alloc(64, 7).toString("base64url")}`;
+      // A header that names no algorithm at all.
+      const unnamed = `${Buffer.from('{"kid":"k1"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: down.origin, sub: "alice", scope: "waiter:read", exp: 4_102_444_800 })).toString("base64url")}.${Buffer.alloc(64, 7).toString("base64url")}`;
       for (const [token, why] of [
         [unsigned, "it is not signed (alg none)"],
         [shared, "it is signed with a shared secret (HS256)"],
         [secp256k1, "it is signed with ES256K, which waiter cannot check"],
+        [unnamed, "its header names no signing algorithm (alg), so waiter cannot check it"],
       ] as const) {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
         expect(refused.statusCode, why).toBe(401);

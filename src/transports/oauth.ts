@@ -352,9 +352,10 @@ function uncheckable(alg: unknown): string | undefined {
   if (typeof alg === "string" && /^HS\d+$/.test(alg)) {
     return `it is signed with a shared secret (${alg}), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)`;
   }
-  if (typeof alg !== "string" || !KEY_SET_ALGS.test(alg)) {
-    return `it is signed with ${typeof alg === "string" ? inChallenge(alg) : "no algorithm named"}, which waiter cannot check; have the issuer sign its access tokens with RS256 or ES256`;
-  }
+  const instead = "have the issuer sign its access tokens with RS256 or ES256";
+  if (typeof alg !== "string")
+    return `its header names no signing algorithm (alg), so waiter cannot check it; ${instead}`;
+  if (!KEY_SET_ALGS.test(alg)) return `it is signed with ${inChallenge(alg)}, which waiter cannot check; ${instead}`;
   return undefined;
 }
 
