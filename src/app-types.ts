@@ -36,8 +36,8 @@ export interface Session {
   /**
    * Tells its client what it subscribed to that changed since `at`, while no server held the
    * session (a restart, or a copy left to the store): the list of resources and the recent events
-   * where some were stored after the one of sequence number `heardSeq` (after `at` where that is 0),
-   * the events acknowledged or dropped.
+   * where some were stored after the one of sequence number `heardSeq` (0: it heard of none), the
+   * events acknowledged or dropped.
    */
   missedSince(at: number, heardSeq: number): Promise<void>;
   /** The newest event its client was told of (0 where it shows no events, or the store has yet to say). */

@@ -3168,6 +3168,50 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client back after a waiter was killed in its session's first minute, on a store that held no event yet, is told of the first stored since, though its sender's replica stamped it earlier", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    setClock("2026-12-01T09:00:00Z");
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const { stream } = await subscribedSession(first.url);
+      // Killed before its first sweep, with the store as empty as when the session opened. The first
+      // event, stored through another replica whose clock is 5 s behind, while no server held it.
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "first-ever",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now() - 5_000,
+      });
+      second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second?.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await first.stop();
+      await app.close();
+      setClock();
+    }
+  });
   test("a client told of a dropped event at a take-up is not told it again after the waiter that told it was killed", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

@@ -138,8 +138,8 @@ export interface EventResources {
   /**
    * Tells a client what changed since `at`, while no server held its session (stopped, or left to
    * the store), which none told it: the list of resources where events were stored after the one of
-   * sequence number `heardSeq` (after `at`, by their times, where it is 0: not known), and what it
-   * subscribed to of the recent events and the events acknowledged or dropped.
+   * sequence number `heardSeq` (0: it heard of none), and what it subscribed to of the recent events
+   * and the events acknowledged or dropped.
    */
   missedSince(at: number, heardSeq: number): Promise<void>;
   /**
@@ -492,12 +492,11 @@ export function registerEventResources(
     async missedSince(at, heardBefore) {
       const since = (time: string | null) => time !== null && Date.parse(time) > at;
       const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => []);
-      // By sequence numbers where known: an event's time is its receiving replica's clock's, and one
+      // By sequence numbers, not times: an event's time is its receiving replica's clock's, and one
       // stored just before a stop, which this server had yet to hear of, is older than its last use.
-      const stored =
-        heardBefore > 0
-          ? (await store.firstAfter({}, heardBefore).catch(() => undefined)) !== undefined
-          : recent.some((event) => since(event.receivedAt));
+      // A session opened on a store that never held an event heard of none: 0. (One an older waiter
+      // recorded, which heard of some, is told of them once more: its client reads the list again.)
+      const stored = (await store.firstAfter({}, heardBefore).catch(() => undefined)) !== undefined;
       // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
       const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));

@@ -346,7 +346,8 @@ export interface SessionLog {
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
   /**
    * The open session, with the resources its client subscribed to and `heardSeq`, the newest event
-   * its client was told of (0 when none was said); undefined when it is not open.
+   * its client was told of (0 when the store held none as it opened, or an older waiter recorded it);
+   * undefined when it is not open.
    */
   get(
     id: string,
