@@ -151,6 +151,13 @@ export interface EventResources {
 
 /** How often, at most, a session is told that the list of events changed. */
 const LIST_CHANGED_WINDOW_MS = 250;
+/**
+ * How long before a session's last use an acknowledgement is still told to the session taken up:
+ * one has no sequence number, only the time of the clock of the replica that made it, which may be
+ * behind the one that served the session last, and one made just before a stop may not have reached
+ * the stopping server. Told twice, its client reads the event again; never told, it waits on.
+ */
+const ACKED_BEFORE_LAST_USE_MS = 60_000;
 
 /**
  * The events as MCP resources: a list of recent events and one resource per event (with
@@ -490,7 +497,7 @@ export function registerEventResources(
     },
     heardSeq: () => heardSeq,
     async missedSince(at, heardBefore) {
-      const since = (time: string | null) => time !== null && Date.parse(time) > at;
+      const ackedSince = (time: string | null) => time !== null && Date.parse(time) > at - ACKED_BEFORE_LAST_USE_MS;
       const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => []);
       // By sequence numbers, not times: an event's time is its receiving replica's clock's, and one
       // stored just before a stop, which this server had yet to hear of, is older than its last use.
@@ -500,8 +507,8 @@ export function registerEventResources(
       // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
       const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));
-      const changed = looked.filter(([, event]) => event === undefined || (event && since(event.ackedAt)));
-      const recentChanged = stored || recent.some((event) => since(event.ackedAt));
+      const changed = looked.filter(([, event]) => event === undefined || (event && ackedSince(event.ackedAt)));
+      const recentChanged = stored || recent.some((event) => ackedSince(event.ackedAt));
       notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
       if (stored) listChanged();
       await forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));
