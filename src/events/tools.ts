@@ -1200,6 +1200,8 @@ export function eventsToolset(
               ...(note ? { note } : {}),
             };
           };
+          /** Why a look at the store failed, ending the wait: said where the look after it finds nothing. */
+          let lookFailed: unknown;
           const found = await new Promise<StoredEvent | undefined>((resolve) => {
             // Counted in ticks, not read off the clock: progress must only go up (MCP), and a clock
             // set back while the call waits would take it back.
@@ -1215,7 +1217,7 @@ export function eventsToolset(
               resolve(event);
             };
             // The oldest match after the cursor, which ends the wait; a store that cannot answer
-            // ends it too, and the look after it says why. One look at a time: events told while it
+            // ends it too, and its failure is said. One look at a time: events told while it
             // is under way are looked for once more after it, so a burst told to many waits costs
             // each a look or two, not one per event (a round trip each, to a PostgreSQL store).
             let looking = false;
@@ -1233,7 +1235,10 @@ export function eventsToolset(
                   if (oldest) finish(oldest);
                   else if (again && !ended) look();
                 },
-                () => finish(undefined),
+                (err: unknown) => {
+                  lookFailed = err;
+                  finish(undefined);
+                },
               );
             };
             // Subscribe before looking, so an event committed in between is not missed. An event
@@ -1265,6 +1270,8 @@ export function eventsToolset(
               const latest = await store.latestSeq();
               const late = await firstAfter(after);
               if (late) return answered(late);
+              // A store busy a moment, answering again by now: the wait did not wait its time out.
+              if (lookFailed !== undefined) throw lookFailed;
               const cursor = cursorOf(Math.max(after, latest));
               const shortened =
                 timeout < asked && !call.stopping?.aborted

@@ -339,6 +339,15 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(performance.now() - started).toBeLessThan(2_000);
 });
 
+test("events_wait whose store failed a moment says what failed, not that it timed out after waiting", async () => {
+  const { store, call, text } = await served();
+  // Busy once (another process held its lock), answering again by the time the wait ends.
+  vi.spyOn(store, "firstAfter").mockRejectedValueOnce(new ToolError("the event store is busy"));
+  const result = await call("events_wait", { timeout_s: 5 });
+  expect(result.isError).toBe(true);
+  expect(text(result)).toContain("the event store is busy");
+});
+
 test("events_wait answers the event it found though the store fails as it reads what is around it", async () => {
   const { store, call, text } = await served();
   const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
