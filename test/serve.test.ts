@@ -3271,6 +3271,59 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client back after a restart is told of an event stored as the stop drained, after its stream had ended", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `drained-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add(1);
+      // The stop ends the streams first, then lets the deliveries in flight commit.
+      first.sessions.endStreams();
+      const told = await seen;
+      expect(updates(told)).toBe(1);
+      await add(2);
+      await first.stop();
+
+      const second = await start();
+      const back = readStream(
+        `${second.url}/mcp`,
+        { ...stream, "last-event-id": told.at(-1)?.id as string },
+        () => false,
+      );
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
   test("a client told of a dropped event at a take-up is not told it again after the waiter that told it was killed", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

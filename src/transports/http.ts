@@ -234,6 +234,7 @@ function holdStream(entry: Open, req: Request, res: Response, cut: (why: string)
     entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
     if (!resumesCall(reopened)) {
       entry.notifications = res;
+      entry.heardWhileListening = undefined;
       entry.unreadWhenTaking = 0;
       res.on("drain", () => {
         if (entry.notifications === res) entry.unreadWhenTaking = notificationsUnread(entry.transport);
@@ -257,7 +258,10 @@ function holdStream(entry: Open, req: Request, res: Response, cut: (why: string)
   res.once("close", () => {
     clearTimeout(lapse);
     entry.streams -= 1;
-    if (entry.notifications === res) entry.notifications = undefined;
+    if (entry.notifications === res) {
+      entry.notifications = undefined;
+      entry.heardWhileListening ??= entry.session.heardSeq();
+    }
   });
 }
 
@@ -605,7 +609,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       stopping = true;
       // Each ends after what waits on it, not cut when its connection is full: its client, reading
       // slowly through a burst, has the rest within the drain time, which no next start keeps for it.
-      for (const entry of open.values()) endHeldStream({ ...entry, notifications: undefined }, undefined);
+      for (const entry of open.values()) {
+        endHeldStream({ ...entry, notifications: undefined }, undefined);
+        // What the copy hears from now on, as deliveries in flight commit, reaches its client only
+        // through the next server, which tells it of the events stored after those it was told of.
+        entry.heardWhileListening ??= entry.session.heardSeq();
+      }
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),

@@ -73,6 +73,12 @@ export interface Open {
    * a stream stands (MCP 2025-11-25 on): one ended while the session goes on names it.
    */
   takesStandingId: boolean;
+  /**
+   * The newest event its client was told of on its notification stream as that stream last stopped
+   * carrying (its connection closed, or the stop ended it): one the copy heard of since reached no
+   * client. Undefined while that stream carries, when its client is told what the copy hears.
+   */
+  heardWhileListening: number | undefined;
   /** The session's subscriptions as the store last had them from this server. */
   keptSubscriptions: string;
   /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
@@ -299,7 +305,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     }
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
-    const heard = new Map(recorded.map(([id, entry]) => [id, entry.session.heardSeq()]));
+    const heard = new Map(recorded.map(([id, entry]) => [id, entry.heardWhileListening ?? entry.session.heardSeq()]));
     const stillOpen = await store.seen(used, heard).catch(storeFailed("marking sessions seen"));
     if (stillOpen) storeAnswers();
     for (const [id, entry] of recorded) await keepSubscriptions(store, id, entry);
@@ -377,6 +383,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           unreadWhenTaking: 0,
           inFlight: 0,
           takesStandingId: false,
+          heardWhileListening: 0,
           init,
           keptSubscriptions: subscriptionsOf(session),
           keeping: Promise.resolve(),
