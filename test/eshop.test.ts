@@ -5609,6 +5609,45 @@ describe("errors", () => {
     }
   });
 
+  test("a gateway's 502 or 504 on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
+    const own = await start(shopEnv(woo));
+    const page = {
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<html><body>Access denied</body></html>",
+    };
+    // nginx's own page, in front of PHP, for a PHP that failed it or kept it waiting past its timeout.
+    const gateway = (status: number, title: string) => ({
+      status,
+      headers: { "content-type": "text/html", server: "nginx" },
+      body: `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`,
+    });
+    const warned = () =>
+      own
+        .stderr()
+        .split("\n")
+        .filter((line) => /refused waiter the report of its order statuses/.test(line)).length;
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      for (const [at, answer] of [
+        ["2026-12-05T08:00:00Z", page],
+        ["2026-12-05T08:06:00Z", gateway(502, "Bad Gateway")],
+        ["2026-12-05T08:12:00Z", page],
+        ["2026-12-05T08:18:00Z", gateway(504, "Gateway Time-out")],
+        ["2026-12-05T08:24:00Z", page],
+      ] as const) {
+        setClock(at);
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : undefined);
+        await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(warned(), at).toBe(1);
+      }
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a rate limit on the shop's reports between a firewall's 403s is no block lifted: warned of once", async () => {
     const own = await start(shopEnv(woo));
     const page = {

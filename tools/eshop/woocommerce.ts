@@ -418,11 +418,12 @@ function toOrder(o: WooOrder): Order {
 /**
  * Whether an answer of `status` may have come from in front of the shop, so that it is no sign a
  * firewall's block there was lifted: a 429, a rate limit, which what is in front sets (WordPress sets
- * none); a 503, a wait, which may be waiter's own answer as it holds the shop's reads; Cloudflare's
- * own 52x, which it answers when the shop's server fails it.
+ * none); a 503, a wait, which may be waiter's own answer as it holds the shop's reads; a gateway's
+ * 502 or 504 (nginx's in front of PHP, a load balancer's, Cloudflare's), and Cloudflare's own 52x,
+ * which they answer when the shop's server fails them.
  */
 function mayBeInFront(status: number): boolean {
-  return status === 429 || status === 503 || (status >= 520 && status <= 530);
+  return status === 429 || status === 502 || status === 503 || status === 504 || (status >= 520 && status <= 530);
 }
 
 /** How long a shop's failure to give a setting (a 5xx, a firewall's 403) stands before it is asked again. */
