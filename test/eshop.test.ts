@@ -23,6 +23,7 @@ import {
   WOO_IDS,
   type WooCommerceFake,
   withLongNames,
+  wordfenceBlockPage,
 } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -6007,20 +6008,21 @@ describe("errors", () => {
     }
   });
 
-  test("a 503 page that is not WordPress's JSON (a security plugin's block) is quoted by its title, which says what answered", async () => {
-    // Wordfence answers the requests it limits or blocks 503, with its own page.
-    woo.intercept = () => ({
-      status: 503,
-      headers: { "content-type": "text/html; charset=UTF-8" },
-      body: "<!DOCTYPE html><html><head><title>Your access to this site has been limited by the site owner</title></head><body><h1>Your access to this site has been limited by the site owner</h1><p>If you think you have been blocked in error, contact the owner of this site for assistance.</p></body></html>",
-    });
+  test("Wordfence's own 503 block page is told as Wordfence's, with the rule it names, not as the shop's failure", async () => {
+    // Wordfence 7's page (lib/wf503.php): the rule it applied in its "Block Technical Data" table.
+    woo.intercept = () =>
+      wordfenceBlockPage("Exceeded the maximum global requests per minute for crawlers or humans.", {
+        retryAfter: 600,
+      });
     const fresh = await start(shopEnv(woo));
     try {
-      const refused = await fresh.call("eshop_orders_list", {});
-      expect(text(refused)).toMatch(
-        /^WooCommerce answered 503 "Your access to this site has been limited by the site owner": /,
+      setClock("2026-12-05T21:40:00Z");
+      expect(text(await fresh.call("eshop_orders_list", {}))).toMatch(
+        /^Wordfence on the shop limits this machine's requests \(503: "Exceeded the maximum global requests per minute for crawlers or humans\."\): ask whoever runs the shop to allowlist this machine's address in Wordfence \(Firewall → All Firewall Options → Allowlisted IP addresses\), or try again in 600 s, when the lockout ends \(waiter asks the shop again in 300 s, in case it is lifted sooner\)\.$/,
       );
     } finally {
+      woo.intercept = undefined;
+      setClock();
       await fresh.close();
     }
   });
