@@ -4344,6 +4344,32 @@ describe("products and stock", () => {
     expect(woo.shop.product(117).stock_quantity).toBe(12);
   });
 
+  test("a variation whose answer leaves out its product is not called one of no product, and gets no stock", async () => {
+    // A plugin that trims the shop's REST answers (a woocommerce_rest_prepare_product_object filter) drops parent_id.
+    const answer = await fetch(`${woo.api}/products/117`, {
+      headers: { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` },
+    });
+    const { parent_id: _parent, ...trimmed } = (await answer.json()) as Record<string, unknown>;
+    woo.intercept = (r) => (r.method === "GET" && /\/products\/117$/.test(r.path) ? json(200, trimmed) : undefined);
+    const writes = woo.shop.writes.length;
+    try {
+      const shown = text(await server.call("eshop_product_get", { id: 117 }));
+      expect(shown).not.toMatch(/of no product/);
+      expect(shown).toMatch(
+        /^House Blend - 250 g \[COF-HOUSE-250\] \(id 117, variation of a product the shop's answer does not name\)/,
+      );
+      const refused = await server.call("eshop_stock_set", { id: 117, quantity: 5 });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "House Blend - 250 g [COF-HOUSE-250] (id 117) is a product variation, whose stock WooCommerce sets only through its product, and the shop's answer leaves out which product that is (its parent_id, which a plugin that trims the shop's REST answers drops), so its stock is not set. Set it in the shop's admin (Products → its variable product → Variations), or ask whoever runs the shop to leave parent_id in the REST API's answers.",
+      );
+    } finally {
+      woo.intercept = undefined;
+    }
+    expect(woo.shop.writes.length).toBe(writes);
+    expect(woo.shop.product(117).stock_quantity).toBe(12);
+  });
+
   test("a product in the shop's trash gets no stock: it was deleted, and is to be restored first", async () => {
     woo.shop.product(P.espresso).status = "trash";
     const writes = woo.shop.writes.length;

@@ -94,6 +94,9 @@ const unpublishedParent = new WeakMap<object, { id: number; status: string }>();
 /** A variation of no product (its variable product gone), for the text only: it has no product to be published. */
 const ofNoProduct = new WeakSet<object>();
 
+/** A variation whose answer left out the product it is of, for the text only: it has one, unnamed. */
+const ofUnsaidProduct = new WeakSet<object>();
+
 /** A product's status as a line names it. */
 const STATUS_WORDS: Record<string, string> = {
   draft: "a draft",
@@ -118,7 +121,8 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
     const of = products[i]?.variation_of;
     const parentStatus = of === undefined ? undefined : parents.get(of);
     if (of !== undefined && parentStatus !== undefined) unpublishedParent.set(out, { id: of, status: parentStatus });
-    if (products[i]?.type === "variation" && of === undefined) ofNoProduct.add(out);
+    if (products[i]?.variation_of_unsaid) ofUnsaidProduct.add(out);
+    else if (products[i]?.type === "variation" && of === undefined) ofNoProduct.add(out);
     const parent = products[i]?.counted_on;
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
@@ -228,7 +232,9 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
     ? `variation of product ${unpublished.id}, ${STATUS_WORDS[unpublished.status] ?? unpublished.status}: not for sale`
     : ofNoProduct.has(p)
       ? "variation of no product: not for sale"
-      : p.type;
+      : ofUnsaidProduct.has(p)
+        ? "variation of a product the shop's answer does not name"
+        : p.type;
   const kind = [p.type !== "simple" && type, p.status !== "publish" && status].filter(Boolean);
   // A variable product's price is its cheapest variation's, a grouped one's its cheapest product's.
   // Without one (none set, or a variable product without variations) WooCommerce sells it to no one.
@@ -515,6 +521,11 @@ export function productTools(shop: ShopProvider): Tool[] {
       );
     }
     // A variation is changed through its product: one left of none (a variable product deleted around it) has none to go through.
+    if (before.variation_of_unsaid) {
+      throw new ToolError(
+        `${named(before)} (id ${before.id}) is a product variation, whose stock WooCommerce sets only through its product, and the shop's answer leaves out which product that is (its parent_id, which a plugin that trims the shop's REST answers drops), so its stock is not set. Set it in the shop's admin (Products → its variable product → Variations), or ask whoever runs the shop to leave parent_id in the REST API's answers.`,
+      );
+    }
     if (before.type === "variation" && before.variation_of === undefined) {
       throw new ToolError(
         `${named(before)} (id ${before.id}) is a product variation of no product (the variable product it was of is gone), which the shop sells to no one and its admin lists under no product, so its stock is not set.`,

@@ -290,6 +290,8 @@ export interface Product {
   counted_on?: number;
   /** The variable product this variation is of, through which its own stock is set. */
   variation_of?: number;
+  /** A variation whose answer left out the product it is of (a plugin that trims the shop's answers): it has one. */
+  variation_of_unsaid?: true;
   /** A variable product's variations, by id. */
   variations?: number[];
   stock_quantity?: number;
