@@ -4839,6 +4839,24 @@ describe("customers", () => {
     }
   });
 
+  test("a name saved through WordPress's profile screen reads as typed, not HTML-escaped", async () => {
+    // wp_insert_user() and wp_update_user() (the profile screen, an account made at checkout) save a
+    // first and last name through pre_user_first_name/last_name: _wp_specialchars() escapes & < >.
+    const anna = woo.shop.customers.get(C.anna) as { first_name: string; last_name: string };
+    const before = [anna.first_name, anna.last_name] as const;
+    [anna.first_name, anna.last_name] = ["Anna &amp; Tom", "Schmidt &lt;Berlin&gt;"];
+    try {
+      const listed = await server.call("eshop_customers_list", { email: "anna.schmidt@example.de" });
+      expect(data<{ customers: { first_name: string; last_name: string }[] }>(listed).customers[0]).toMatchObject({
+        first_name: "Anna & Tom",
+        last_name: "Schmidt <Berlin>",
+      });
+      expect(text(listed)).toMatch(/^Anna & Tom Schmidt <Berlin> <anna\.schmidt@example\.de> \(id 33\)/);
+    } finally {
+      [anna.first_name, anna.last_name] = before;
+    }
+  });
+
   test("by email, by search, paged", async () => {
     const byEmail = data<{ customers: { id: number }[] }>(
       await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),

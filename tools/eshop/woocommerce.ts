@@ -1,4 +1,5 @@
 import Big from "big.js";
+import { decodeHTML } from "entities";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
@@ -15,7 +16,7 @@ import {
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
-import { folded, oneLine, quoteLine } from "../../src/shown.js";
+import { folded, oneLine, quoteLine, withoutInvisible } from "../../src/shown.js";
 import { clock, HOUR_MS, isTimeZone, lessAgoThan } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
@@ -597,13 +598,20 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   };
 }
 
+/** Text WordPress escaped as it saved it, as typed: its entities decoded, but those of invisible characters. */
+function unescaped(text: string): string {
+  return withoutInvisible(decodeHTML(text));
+}
+
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
   const b = c.billing ?? {};
   return {
     id: c.id,
     email: c.email,
-    ...(present(c.first_name) ? { first_name: c.first_name as string } : {}),
-    ...(present(c.last_name) ? { last_name: c.last_name as string } : {}),
+    // Saved through wp_insert_user() or wp_update_user() (the profile screen, an account made at
+    // checkout), which escape & < > in them (_wp_specialchars on pre_user_first_name/last_name).
+    ...(present(c.first_name) ? { first_name: unescaped(c.first_name as string) } : {}),
+    ...(present(c.last_name) ? { last_name: unescaped(c.last_name as string) } : {}),
     ...(present(c.username) ? { username: c.username as string } : {}),
     ...(present(b.city) ? { city: b.city as string } : {}),
     ...(present(b.country) ? { country: b.country as string } : {}),
