@@ -603,6 +603,19 @@ function unescaped(text: string): string {
   return withoutInvisible(decodeHTML(text));
 }
 
+/**
+ * A search for accounts as WordPress saved the display name it looks in: wp_insert_user() and
+ * wp_update_user() escape & < > in it (_wp_specialchars on pre_user_display_name), but an entity.
+ * A search with an @ in it looks in the email alone, which is saved as typed.
+ */
+function savedByWordPress(search: string): string {
+  if (search.includes("@")) return search;
+  return search
+    .replace(/&(?!(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);)/gi, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
+}
+
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
   const b = c.billing ?? {};
   return {
@@ -1342,7 +1355,13 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         toCustomer,
         // Oldest account first: one registered while the list is paged comes last, where the
         // default order, by name, would push an account already read onto the next page.
-        { search: filter.search, email: filter.email, role: "all", orderby: "id", order: "asc" },
+        {
+          search: filter.search && savedByWordPress(filter.search),
+          email: filter.email,
+          role: "all",
+          orderby: "id",
+          order: "asc",
+        },
         page,
         call,
       );
