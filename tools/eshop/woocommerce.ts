@@ -257,16 +257,16 @@ function present(value: string | null | undefined): string | undefined {
 }
 
 function nameOf(a: z.output<typeof address>): string {
-  return [a.first_name, a.last_name].filter(Boolean).join(" ");
+  return unescaped([a.first_name, a.last_name].filter(Boolean).join(" "));
 }
 
 /** Without the name and email: the billing's are the order's customer_name and email, and a shipping address has no email. */
 function toAddress(a: z.output<typeof address>): Address {
-  const street = [a.address_1, a.address_2].filter(Boolean).join(", ");
+  const street = unescaped([a.address_1, a.address_2].filter(Boolean).join(", "));
   const out: Address = street ? { address: street } : {};
   for (const key of ["company", "city", "state", "postcode", "country", "phone"] as const) {
     const value = present(a[key]);
-    if (value) out[key] = value;
+    if (value) out[key] = unescaped(value);
   }
   return out;
 }
@@ -381,7 +381,7 @@ function toOrder(o: WooOrder): Order {
     ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
     ...(OFFLINE_METHODS.includes(o.payment_method ?? "") ? { paid_offline: true } : {}),
     ...collectedOf(o.shipping_lines?.map((line) => methodOf(line.method_id)) ?? []),
-    ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
+    ...(present(o.customer_note) ? { customer_note: unescaped(o.customer_note as string) } : {}),
     ...(completed ? { completed } : {}),
     // wc_reduce_stock_levels() marks each item it takes from stock; wc_increase_stock_levels() unmarks it.
     ...(stockTaken.length ? { stock_taken: stockTaken } : {}),
@@ -598,7 +598,12 @@ function toProduct(p: z.output<typeof productSchema>): Product {
   };
 }
 
-/** Text WordPress escaped as it saved it, as typed: its entities decoded, but those of invisible characters. */
+/**
+ * Text WordPress escaped as it saved it, as typed: its entities decoded, but those of invisible
+ * characters. A name WordPress saves for an account has & < > escaped; what a buyer types at
+ * checkout (wc_clean()'s sanitize_text_field()) a "<" that opens no tag, and the rest after it as
+ * esc_html() does, quotes too ("Ring twice &lt;3, don&#039;t knock").
+ */
 function unescaped(text: string): string {
   return withoutInvisible(decodeHTML(text));
 }
