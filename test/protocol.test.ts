@@ -377,6 +377,22 @@ test("a line on stdin that is not UTF-8 (a client writing in its system's code p
   expect(await server.exited).toBe(0);
 });
 
+test("a U+FFFD its client wrote in UTF-8 on stdin, and a line ended by \\r\\n, are read as sent", async () => {
+  const { server, answers } = await initializedRaw();
+  server.stdin.write(
+    `${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping", params: { _meta: { note: "p\uFFFDevodem" } } })}\n`,
+  );
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" })}\r\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 3)).toBe(true);
+  expect(answers().filter((answer) => answer.id === 2 || answer.id === 3)).toEqual([
+    { jsonrpc: "2.0", id: 2, result: {} },
+    { jsonrpc: "2.0", id: 3, result: {} },
+  ]);
+  expect(server.stderr()).not.toMatch(/UTF-8/);
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answered -32600 by its id, not left to the client's timeout", async () => {
   const { server, answers } = await initializedRaw();
   const batch = [

@@ -3,7 +3,11 @@ import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { ReadBuffer, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import {
+  deserializeMessage,
+  ReadBuffer,
+  STDIO_DEFAULT_MAX_BUFFER_SIZE,
+} from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   ErrorCode,
@@ -312,8 +316,11 @@ class InvalidMessage extends Error {
   }
 }
 
-/** The UTF-8 byte order mark. */
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+/** The length of the UTF-8 byte order mark, EF BB BF. */
+const BOM_LENGTH = 3;
+
+/** The byte that ends each message on stdin (\n). */
+const LINE_FEED = 0x0a;
 
 /** A line of stdin that is not JSON, and not blank. */
 class NotJson extends Error {}
@@ -361,28 +368,31 @@ class Lines extends ReadBuffer {
   }
 
   override readMessage(): JSONRPCMessage | null {
-    // The SDK's (private) buffer as it was before the line was read, for the JSON its error does
-    // not hold: the line is found in it only when the SDK refused it, not for every message.
+    // The SDK's (private) buffer, read as the SDK's readMessage reads it, but each line decoded once.
     const held = this as unknown as { _buffer?: Buffer };
+    let buffer = held._buffer;
+    if (!buffer) return null;
     // A UTF-8 byte order mark is no part of the JSON text (RFC 8259 §8.1), as an HTTP body's is
     // not: Windows PowerShell puts one before what it pipes with UTF-8 as its output encoding.
-    if (held._buffer?.subarray(0, 3).equals(BOM)) held._buffer = held._buffer.subarray(3);
-    const buffer = held._buffer;
-    const lineEnd = buffer?.indexOf("\n") ?? -1;
-    if (buffer && lineEnd !== -1 && !isUtf8(buffer.subarray(0, lineEnd))) {
-      const line = buffer.subarray(0, lineEnd);
-      held._buffer = buffer.subarray(lineEnd + 1);
-      throw new NotUtf8(jsonIn(line.toString("utf8")), firstNotUtf8(line));
+    if (buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) {
+      buffer = buffer.subarray(BOM_LENGTH);
+      held._buffer = buffer;
+    }
+    const lineEnd = buffer.indexOf(LINE_FEED);
+    if (lineEnd === -1) return null;
+    const text = buffer.toString("utf8", 0, lineEnd);
+    held._buffer = buffer.subarray(lineEnd + 1);
+    // The decoder writes U+FFFD for each byte that is no UTF-8: only a line that holds one, which
+    // its client may also have written itself, is checked byte by byte.
+    if (text.includes("\uFFFD") && !isUtf8(buffer.subarray(0, lineEnd))) {
+      throw new NotUtf8(jsonIn(text), firstNotUtf8(buffer.subarray(0, lineEnd)));
     }
     try {
-      return super.readMessage();
+      return deserializeMessage(text.endsWith("\r") ? text.slice(0, -1) : text);
     } catch (err) {
-      const end = buffer?.indexOf("\n") ?? -1;
-      if (!buffer || end === -1) throw err;
-      const line = buffer.toString("utf8", 0, end);
-      if (err instanceof SyntaxError && line.trim() !== "") throw new NotJson(err.message);
+      if (err instanceof SyntaxError && text.trim() !== "") throw new NotJson(err.message);
       if (!(err instanceof Error && err.name === "ZodError")) throw err;
-      const json: unknown = JSON.parse(line);
+      const json: unknown = JSON.parse(text);
       throw new InvalidMessage(json, whatIsWrong(json));
     }
   }
