@@ -7,7 +7,7 @@ import {
   areCurrencies,
   atRate,
   booked,
-  crossRate,
+  conversion,
   euroNote,
   type Fixing,
   fixedAloneNote,
@@ -16,7 +16,6 @@ import {
   ofFixedRatesAlone,
   quoteOf,
   type RateSource,
-  significant,
   unrounded,
 } from "./fixing.js";
 import {
@@ -75,10 +74,10 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const itself = args.from === args.to && areCurrencies([args.from]);
       if (itself && !(args.date && args.date < source.earliest)) return inItself(args, source);
       const fixing = await fixingFor(source, args.date, [args.from, args.to], call);
-      const rate = significant(crossRate(fixing, args.from, args.to, source));
+      const { rate, exactRate } = conversion(fixing, args.from, args.to, source);
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();
-      const rounded = atRate(args.amount, rate, args.to);
+      const rounded = atRate(args.amount, exactRate, args.to);
       const note = [
         dateNote(args.date, fixing, source),
         fixedAloneNote(fixing),

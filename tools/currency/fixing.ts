@@ -110,8 +110,11 @@ export function emptyFixing(name: string): UpstreamError {
  * ToolError naming a code the fixing does not have.
  */
 export function crossRate(fixing: Fixing, from: string, to: string, source: RateSource): number {
-  const a = quoteOf(fixing, from, source);
-  const b = quoteOf(fixing, to, source);
+  return rateBetween(quoteOf(fixing, from, source), quoteOf(fixing, to, source));
+}
+
+/** How many of quote `b`'s currency one of quote `a`'s buys. */
+function rateBetween(a: Quote, b: Quote): number {
   return (a.value * b.units) / (a.units * b.value);
 }
 
@@ -622,16 +625,49 @@ function worth(
   to: string,
   source: RateSource,
 ): Big {
-  const a = decimalsOf(quoteOf(fixing, from, source));
-  const b = decimalsOf(quoteOf(fixing, to, source));
-  return new Decimal(amount).times(a.value).times(b.units).div(a.units.times(b.value));
+  const { times, by } = conversion(fixing, from, to, source);
+  return new Decimal(amount).times(times).div(by);
+}
+
+/**
+ * What converting from one currency to another at a fixing takes: the rate to 8 significant digits,
+ * as a number and as an `Exact` decimal, and the decimals an amount is multiplied and divided by
+ * (`from`'s value by `to`'s units, `from`'s units by `to`'s value). Worked out once for as long as
+ * the fixing is kept, as its decimals are.
+ */
+export interface Conversion {
+  rate: number;
+  exactRate: Big;
+  times: Big;
+  by: Big;
+}
+
+const conversions = new WeakMap<Quote, WeakMap<Quote, Conversion>>();
+
+export function conversion(fixing: Fixing, from: string, to: string, source: RateSource): Conversion {
+  const a = quoteOf(fixing, from, source);
+  const b = quoteOf(fixing, to, source);
+  let fromA = conversions.get(a);
+  if (!fromA) {
+    fromA = new WeakMap();
+    conversions.set(a, fromA);
+  }
+  let known = fromA.get(b);
+  if (!known) {
+    const x = decimalsOf(a);
+    const y = decimalsOf(b);
+    const rate = significant(rateBetween(a, b));
+    known = { rate, exactRate: new Exact(rate), times: x.value.times(y.units), by: x.units.times(y.value) };
+    fromA.set(b, known);
+  }
+  return known;
 }
 
 /**
  * `amount` × `rate`, rounded half away from zero to `to`'s minor unit as `booked` is: a decimal
  * compared with `booked`'s without writing either out.
  */
-export function atRate(amount: number, rate: number, to: string): Big {
+export function atRate(amount: number, rate: number | Big, to: string): Big {
   return new Exact(amount).times(rate).round(minorUnits(to), Big.roundHalfUp);
 }
 
