@@ -1255,6 +1255,36 @@ describe("the listener", () => {
       });
   });
 
+  test("Microsoft Graph's validation of a notification URL is answered with its token as text, at an unsigned source only, and not stored", async () => {
+    const sources = { ...SOURCES, graph: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-graph-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+    });
+    // As Graph validates a subscription's notificationUrl: its token percent-encoded in the query,
+    // an empty text/plain body; it wants the token decoded, as text/plain, within 10 s.
+    const token = "Validation: Testing client application reachability for subscription Request-Id: 4c1e+9a7f/=";
+    const validate = async (source: string, method: "POST" | "GET") => {
+      const response = await request(`${base}/webhooks/${source}?validationToken=${encodeURIComponent(token)}`, {
+        method,
+        ...(method === "POST" ? { body: "", headers: { "content-type": "text/plain; charset=utf-8" } } : {}),
+      });
+      return { status: response.statusCode, type: response.headers["content-type"], body: await response.body.text() };
+    };
+    const answered = { status: 200, type: "text/plain; charset=utf-8", body: token };
+    expect(await validate("graph", "POST")).toEqual(answered);
+    expect(await validate("graph", "GET")).toEqual(answered);
+    // A signed source's deliveries are checked as ever: Graph signs none, and a stranger's token is no answer.
+    expect(await validate("stripe", "POST")).toMatchObject({ status: 401 });
+    expect(session.stderr()).toContain(
+      "webhook graph: Microsoft Graph's validation of the notification URL, answered with its validationToken, not stored\n",
+    );
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "graph" })).structuredContent)
+      .toMatchObject({ sources: [{ name: "graph", received: 2, accepted: 0, ping: 2, rejected: [] }] });
+    expect((await session.call("events_list", { source: "graph" })).structuredContent).toMatchObject({ events: [] });
+  });
+
   test(
     "waiter listen and an assistant's waiter that has the port log where each source posts, on stderr",
     async () => {

@@ -20,7 +20,7 @@ import {
   type webhookSettings,
 } from "./settings.js";
 import { bodyDigest } from "./verifiers/common.js";
-import { alike, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
+import { alike, graphValidation, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -443,6 +443,15 @@ export function mountDeliveries(
     // A sender's handshake, no event.
     count(source.name, "ping");
     if (verdict.kind === "echo") {
+      if (verdict.asText) {
+        infoAMinute(
+          `webhook ${source.name}: ${verdict.sender}'s validation of the notification URL, answered with its validationToken, not stored`,
+          `${source.name}\necho`,
+        );
+        // As text its sender reads whole: a page that opens the URL must not take it for HTML.
+        res.status(200).type("text/plain").set("x-content-type-options", "nosniff").send(verdict.challenge);
+        return;
+      }
       infoAMinute(
         `webhook ${source.name}: ${verdict.sender}'s URL verification, answered with its challenge, not stored`,
         `${source.name}\necho`,
@@ -648,6 +657,11 @@ export function mountDeliveries(
    */
   const receiveGet = (req: Request, res: Response, next: NextFunction) => {
     const { source } = res.locals.entry as { source: WebhookSource };
+    const validation = source.scheme === "none" ? graphValidation(req.originalUrl) : undefined;
+    if (validation) {
+      answerUnaccepted(req, res, source, validation, clock.now());
+      return;
+    }
     if (CHECKED_WITH_GET.has(source.scheme)) {
       count(source.name, "ping");
       infoAMinute(

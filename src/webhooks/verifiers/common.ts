@@ -62,9 +62,10 @@ export type Verdict =
   | { kind: "challenge"; response: string }
   /**
    * Slack's url_verification, no event: answered 200 with its `challenge` in the body, which Slack
-   * takes a Request URL only after. Unsigned here: it proves only that the URL answers.
+   * takes a Request URL only after, `asText` where the sender wants it as the body's whole text
+   * (Microsoft Graph's validationToken). Unsigned here: it proves only that the URL answers.
    */
-  | { kind: "echo"; sender: string; challenge: string }
+  | { kind: "echo"; sender: string; challenge: string; asText?: true }
   /**
    * Not authentic; `reason` names the check that failed, never an expected value (a header the
    * delivery lacks as `missingHeader` words it, which `headerMissingIn` reads back). `detail`, said

@@ -15,7 +15,8 @@ export { alike, type Delivery, parseBody, type Verdict, type Verifier } from "./
 /** The verifier of a configured source's scheme, keyed with its secrets; `http` asks a sender's API. */
 export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
   if (source.scheme === "none")
-    return (delivery) => slackUrlVerification(delivery.body) ?? identify(delivery, source, false);
+    return (delivery) =>
+      graphValidation(delivery.url) ?? slackUrlVerification(delivery.body) ?? identify(delivery, source, false);
   // An empty key would make signatures anyone can compute: a signed source without one is a bug.
   const secrets = source.secrets ?? [];
   const [secret] = secrets;
@@ -72,4 +73,16 @@ function slackUrlVerification(body: Buffer): Verdict | undefined {
   return json?.type === "url_verification" && typeof json.challenge === "string" && json.challenge
     ? { kind: "echo", sender: "Slack", challenge: json.challenge }
     : undefined;
+}
+
+/**
+ * Microsoft Graph's validation of a subscription's notificationUrl, a POST (or GET) with its
+ * `validationToken` in the query, which must be answered 200 with the token decoded as text/plain
+ * within 10 s, or the subscription is not made. Graph signs nothing (its clientState is in the
+ * body), so its notifications reach an unsigned source alone.
+ */
+export function graphValidation(url: string | undefined): Extract<Verdict, { kind: "echo" }> | undefined {
+  const query = url?.split("?")[1];
+  const token = query === undefined ? null : new URLSearchParams(query).get("validationToken");
+  return token ? { kind: "echo", sender: "Microsoft Graph", challenge: token, asText: true } : undefined;
 }
