@@ -2276,6 +2276,29 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value, as an env file writes them, have a gist of their fields, without their keys and passwords", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // As a deploy script posts what it ran with: a comment, an export, quotes, a value with blanks.
+    const lines = [
+      "# deploy of shop 1042",
+      "export API_KEY=sk_live_51H8xQ2LEAKED31aBcDeFgHiJk",
+      "ORDER_ID=ORD-1042",
+      'DB_PASSWORD="LEAKED 32"',
+      "STATUS='deployed to prod'",
+      "",
+    ];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    expect((await post("forms", lines.join("\r\n").replace("1042", "1043"), {})).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist)).toEqual([
+      '{"ORDER_ID":"ORD-1042","STATUS":"deployed to prod"}',
+      '{"ORDER_ID":"ORD-1042","STATUS":"deployed to prod"}',
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

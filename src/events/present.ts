@@ -472,7 +472,7 @@ function* firstEntries(object: Record<string, unknown>): Generator<[string, unkn
 
 /**
  * A form a sender posts (application/x-www-form-urlencoded, or a body that is one under another
- * content type or none: isForm; or multipart/form-data), decoded, as the object its fields
+ * content type or none: isForm; or multipart/form-data; or lines of an env file), decoded, as the object its fields
  * name: a Slack interaction's one `payload` field as the JSON it holds; Mailchimp's
  * `data[merges][FNAME]` as objects within objects; other fields (PayPal IPN's, a Slack slash
  * command's) as they are, in their charset (formEntries), the first value of each. Undefined for a
@@ -485,7 +485,8 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   const pairs = event.payload.split("&", FIELDS_READ + 1);
   const first = pairs.slice(0, FIELDS_READ);
   if (!/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "") && !isForm(first)) {
-    return undefined;
+    const lines = envLines(event.payload);
+    return lines && fieldsNamed(lines);
   }
   const read = pairs.length > FIELDS_READ ? first.join("&") : event.payload;
   const form = new URLSearchParams(read);
@@ -568,6 +569,28 @@ function isForm(pairs: string[]): boolean {
       (pair, at) => /^[\p{L}\p{N}_.*~%+[\]-]+=(?!=)\S*$/u.test(pair) || (pair === "" && at === pairs.length - 1),
     ) && pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
   );
+}
+
+/** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */
+const ENV_LINE = /^(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=(.*)$/;
+
+/**
+ * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
+ * first FIELDS_READ lines: two at least, each one such, blank or a `#` comment. Undefined for a
+ * body of another kind (a sentence, a log of lines with an = in some).
+ */
+function envLines(payload: string): [string, string][] | undefined {
+  const entries: [string, string][] = [];
+  for (const line of payload.split("\n", FIELDS_READ)) {
+    const text = line.replace(/\r$/, "");
+    if (/^[ \t]*(#.*)?$/.test(text)) continue;
+    const [, name, value = ""] = ENV_LINE.exec(text) ?? [];
+    if (name === undefined) return undefined;
+    const trimmed = value.trim();
+    const quoted = /^(["'])(.*)\1$/.exec(trimmed);
+    entries.push([name, quoted ? (quoted[2] as string) : trimmed]);
+  }
+  return entries.length > 1 ? entries : undefined;
 }
 
 /**
