@@ -2349,6 +2349,35 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a multipart form whose content type names no boundary, or is not multipart, has a gist of its fields as well", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const form = (order: string) =>
+      [
+        `--xYzZY\r\nContent-Disposition: form-data; name="token"\r\n\r\na8ce0edb2dd8301dee6c2405235584e45aa91d1e9f\r\n`,
+        `--xYzZY\r\nContent-Disposition: form-data; name="order_id"\r\n\r\n${order}\r\n`,
+        "--xYzZY--\r\n",
+      ].join("");
+    // A proxy that dropped the boundary, a script that sent it as text or with no content type at all.
+    expect((await post("forms", form("ORD-1"), { "content-type": "multipart/form-data" })).status).toBe(200);
+    expect((await post("forms", form("ORD-2"), { "content-type": "text/plain" })).status).toBe(200);
+    const bare = await request(`${base}/webhooks/forms`, { method: "POST", body: form("ORD-3") });
+    expect(bare.statusCode).toBe(200);
+    await bare.body.dump();
+    // A text that begins like a delimiter, with no part after it, stays text.
+    const rule = "--\nprice=5 name=shown as sent\n--\n";
+    expect((await post("forms", rule, { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 4 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"order_id":"ORD-1"}',
+      '{"order_id":"ORD-2"}',
+      '{"order_id":"ORD-3"}',
+      "-- price=5 name=shown as sent --",
+    ]);
+  });
+
   test("a multipart form of parts without a name is lined up by its first thousand parts, not read to its end", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

@@ -521,17 +521,29 @@ function fieldsNamed(entries: Iterable<[string, string]>): Record<string, unknow
 }
 
 /**
+ * The boundary of a multipart/form-data body: the one its content type names, else, where the
+ * content type names none or is another (a proxy that dropped it, a script that posts the form as
+ * text), the one its first line opens with, where the part after it is a form's field.
+ */
+export function multipartBoundary(contentType: string | undefined, body: string): string | undefined {
+  const type = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType ?? "");
+  const named = type?.[1] ?? type?.[2];
+  if (named) return named;
+  // RFC 2046's boundary: at most 70 characters, each a letter, a digit or one of '()+_,-./:=?
+  return /^--([\w'()+,./:=?-]{1,70})\r?\n(?:[^\r\n]{1,1000}\r?\n){0,4}?content-disposition:[ \t]*form-data\s*;/i.exec(
+    body.slice(0, 8000),
+  )?.[1];
+}
+
+/**
  * The fields of a multipart/form-data body (as Mailgun's legacy webhooks post one), its first
- * FIELDS_READ parts between the boundary its content type names: each part's name and its text, a
+ * FIELDS_READ parts between its boundary (multipartBoundary): each part's name and its text, a
  * file's by its filename, as its bytes are no text for a line. Undefined for a body of another kind.
  */
 function multipartEntries(event: StoredEvent): [string, string][] | undefined {
-  const type = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(
-    event.headers["content-type"] ?? "",
-  );
-  const boundary = type?.[1] ?? type?.[2];
-  if (!boundary) return undefined;
   const { payload } = event;
+  const boundary = multipartBoundary(event.headers["content-type"], payload);
+  if (!boundary) return undefined;
   const delimiter = `--${boundary}`;
   const entries: [string, string][] = [];
   // Each delimiter begins the body or a line (after a preamble, or a part's CRLF).
