@@ -2378,6 +2378,31 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a form is typed by its event field without a form content type, and a multipart one whatever its parts' headers", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // Mailgun's legacy fields, as a script posts them without a content type, or as text.
+    const bare = await request(`${base}/webhooks/forms`, {
+      method: "POST",
+      body: "event=opened&recipient=al%40example.com",
+    });
+    expect(bare.statusCode).toBe(200);
+    await bare.body.dump();
+    expect((await post("forms", "event=clicked&recipient=bo", { "content-type": "text/plain" })).status).toBe(200);
+    // A part's headers as Apache HttpMime writes them, a Content-Type and a Content-Transfer-Encoding
+    // after its Content-Disposition; and a multipart form posted as text.
+    const part = (name: string, value: string) =>
+      `--b1\r\nContent-Disposition: form-data; name="${name}"\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${value}\r\n`;
+    const multipart = `${part("recipient", "cy@example.com")}${part("event", "bounced")}--b1--\r\n`;
+    expect((await post("forms", multipart, { "content-type": "multipart/form-data; boundary=b1" })).status).toBe(200);
+    const plain = multipart.replace("bounced", "complained");
+    expect((await post("forms", plain, { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 4 })).structuredContent as {
+      events: { type: string }[];
+    };
+    expect(listed.events.map((e) => e.type).reverse()).toEqual(["opened", "clicked", "bounced", "complained"]);
+  });
+
   test("a multipart form of parts without a name is lined up by its first thousand parts, not read to its end", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

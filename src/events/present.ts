@@ -1,4 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+import { isForm, multipartBoundary } from "../forms.js";
 import { MAX_PAYLOAD_DEPTH, pastBound } from "../json.js";
 import { enumerated, firstCharacters, oneLine, quote } from "../shown.js";
 import type { StoredEvent } from "./store.js";
@@ -521,21 +522,6 @@ function fieldsNamed(entries: Iterable<[string, string]>): Record<string, unknow
 }
 
 /**
- * The boundary of a multipart/form-data body: the one its content type names, else, where the
- * content type names none or is another (a proxy that dropped it, a script that posts the form as
- * text), the one its first line opens with, where the part after it is a form's field.
- */
-export function multipartBoundary(contentType: string | undefined, body: string): string | undefined {
-  const type = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType ?? "");
-  const named = type?.[1] ?? type?.[2];
-  if (named) return named;
-  // RFC 2046's boundary: at most 70 characters, each a letter, a digit or one of '()+_,-./:=?
-  return /^--([\w'()+,./:=?-]{1,70})\r?\n(?:[^\r\n]{1,1000}\r?\n){0,4}?content-disposition:[ \t]*form-data\s*;/i.exec(
-    body.slice(0, 8000),
-  )?.[1];
-}
-
-/**
  * The fields of a multipart/form-data body (as Mailgun's legacy webhooks post one), its first
  * FIELDS_READ parts between its boundary (multipartBoundary): each part's name and its text, a
  * file's by its filename, as its bytes are no text for a line. Undefined for a body of another kind.
@@ -566,21 +552,6 @@ function multipartEntries(event: StoredEvent): [string, string][] | undefined {
     at = end + 1;
   }
   return entries.length > 0 ? entries : undefined;
-}
-
-/**
- * Whether a body's first fields (`pairs`, split at "&") are a form's though its content type does
- * not say so (none, text/plain, application/octet-stream, as a script posts one): each a name and
- * "=", no space anywhere (a form escapes its spaces), one value at least not empty. A name is of
- * letters, digits, the characters a form leaves unescaped and brackets (`data[email]`): a sentence
- * with an "=" in it, a link with a query, base64 ending in "=" or "==", JSON or XML is text.
- */
-function isForm(pairs: string[]): boolean {
-  return (
-    pairs.every(
-      (pair, at) => /^[\p{L}\p{N}_.*~%+[\]-]+=(?!=)\S*$/u.test(pair) || (pair === "" && at === pairs.length - 1),
-    ) && pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
-  );
 }
 
 /** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */

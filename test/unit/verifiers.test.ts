@@ -686,8 +686,10 @@ describe("generic HMAC-SHA256", () => {
     expect(typeOf(unsigned, subscribed, { "content-type": "Application/X-WWW-Form-Urlencoded; charset=UTF-8" })).toBe(
       "subscribe",
     );
-    // Text that is no form is not read as one, nor a field whose percent-escapes are broken.
-    expect(typeOf(unsigned, subscribed, { "content-type": "text/plain" })).toBe("unknown");
+    // A form posted as text is read as one, as its line reads it; text that is no form is not, nor a
+    // field whose percent-escapes are broken.
+    expect(typeOf(unsigned, subscribed, { "content-type": "text/plain" })).toBe("subscribe");
+    expect(typeOf(unsigned, "Note: type=subscribe for order 1042", { "content-type": "text/plain" })).toBe("unknown");
     expect(typeOf(unsigned, "type=%E0%A4%A")).toBe("unknown");
     // The type header set still decides.
     expect(

@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { DeadlinePassed } from "../../errors.js";
+import { multipartBoundary, readsAsForm } from "../../forms.js";
 import { jsonText, MAX_PAYLOAD_DEPTH, pastBound } from "../../json.js";
 import { quote } from "../../shown.js";
 
@@ -314,7 +315,7 @@ function typeIn(json: Record<string, unknown> | undefined): string | undefined {
 
 /**
  * A type from a form body (`application/x-www-form-urlencoded`, or multipart/form-data:
- * multipartType) by the fields `payloadType` reads,
+ * multipartType; or one under another content type or none, as the event's line reads it) by the fields `payloadType` reads,
  * as Mailchimp posts its `type` and Mailgun's legacy webhooks their `event`; else PayPal IPN's
  * `txn_type`, else a Slack slash command's `command`, else the type of the JSON in a `payload`
  * field, as Slack posts its interactions. Read by a pattern, not parsed whole: an unsigned source
@@ -322,9 +323,10 @@ function typeIn(json: Record<string, unknown> | undefined): string | undefined {
  */
 export function formType(headers: IncomingHttpHeaders, body: Buffer): string | undefined {
   const contentType = header(headers, "content-type")?.toLowerCase() ?? "";
-  if (contentType.startsWith("multipart/form-data")) return multipartType(body.toString("utf8"));
-  if (!contentType.startsWith("application/x-www-form-urlencoded")) return undefined;
   const form = body.toString("utf8");
+  // As the event's line reads it: by its boundary, or its fields, whatever content type it came with.
+  if (contentType.startsWith("multipart/form-data") || multipartBoundary(undefined, form)) return multipartType(form);
+  if (!contentType.startsWith("application/x-www-form-urlencoded") && !readsAsForm(form)) return undefined;
   for (const key of ["type", "event", "topic", "txn_type"]) {
     const type = formField(form, key);
     if (type) return type;
@@ -347,12 +349,12 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
 
 /**
  * A type from a multipart/form-data body, as Mailgun's legacy webhooks post one with the message
- * attached: the text of its first part named `type`, `event` or `topic`, a part header or none
- * between its Content-Disposition and its text.
+ * attached: the text of its first part named `type`, `event` or `topic`, a few part headers or none
+ * (a Content-Type, a Content-Transfer-Encoding) between its Content-Disposition and its text.
  */
 function multipartType(form: string): string | undefined {
   for (const key of ["type", "event", "topic"]) {
-    const type = new RegExp(`\\bname="?${key}"?[ \\t]*\\r?\\n(?:[^\\r\\n]+\\r?\\n)?\\r?\\n([^\\r\\n]+)`).exec(
+    const type = new RegExp(`\\bname="?${key}"?[ \\t]*\\r?\\n(?:[^\\r\\n]+\\r?\\n){0,4}\\r?\\n([^\\r\\n]+)`).exec(
       form,
     )?.[1];
     if (type) return type;

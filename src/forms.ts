@@ -1,0 +1,36 @@
+/** What tells a form a sender posts, whatever content type it came with: the event's line and its type both read it so. */
+
+/**
+ * Whether a body's first fields (`pairs`, split at "&") are a form's though its content type does
+ * not say so (none, text/plain, application/octet-stream, as a script posts one): each a name and
+ * "=", no space anywhere (a form escapes its spaces), one value at least not empty. A name is of
+ * letters, digits, the characters a form leaves unescaped and brackets (`data[email]`): a sentence
+ * with an "=" in it, a link with a query, base64 ending in "=" or "==", JSON or XML is text.
+ */
+export function isForm(pairs: string[]): boolean {
+  return (
+    pairs.every(
+      (pair, at) => /^[\p{L}\p{N}_.*~%+[\]-]+=(?!=)\S*$/u.test(pair) || (pair === "" && at === pairs.length - 1),
+    ) && pairs.some((pair) => pair.indexOf("=") < pair.length - 1)
+  );
+}
+
+/** Whether a body no content type says is a form is one all the same (isForm), by its first thousand fields. */
+export function readsAsForm(body: string): boolean {
+  return isForm(body.split("&", 1000));
+}
+
+/**
+ * The boundary of a multipart/form-data body: the one its content type names, else, where the
+ * content type names none or is another (a proxy that dropped it, a script that posts the form as
+ * text), the one its first line opens with, where the part after it is a form's field.
+ */
+export function multipartBoundary(contentType: string | undefined, body: string): string | undefined {
+  const type = /^multipart\/form-data\s*;(?:.*;)?\s*boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType ?? "");
+  const named = type?.[1] ?? type?.[2];
+  if (named) return named;
+  // RFC 2046's boundary: at most 70 characters, each a letter, a digit or one of '()+_,-./:=?
+  return /^--([\w'()+,./:=?-]{1,70})\r?\n(?:[^\r\n]{1,1000}\r?\n){0,4}?content-disposition:[ \t]*form-data\s*;/i.exec(
+    body.slice(0, 8000),
+  )?.[1];
+}
