@@ -2403,6 +2403,31 @@ describe("what agents see", () => {
     expect(listed.events.map((e) => e.type).reverse()).toEqual(["opened", "clicked", "bounced", "complained"]);
   });
 
+  test("a multipart form's part in a charset of its own has a gist of its letters as sent, not U+FFFD", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // Škoda Čáslav as windows-1250 and ISO-8859-2 write it, a byte a letter, beside a UTF-8 part.
+    const part = (name: string, charset: string, text: Buffer) =>
+      Buffer.concat([
+        Buffer.from(
+          `--b2\r\nContent-Disposition: form-data; name="${name}"\r\nContent-Type: text/plain; charset=${charset}\r\n\r\n`,
+        ),
+        text,
+        Buffer.from("\r\n"),
+      ]);
+    const body = Buffer.concat([
+      part("buyer", "windows-1250", Buffer.from([0x8a, ...Buffer.from("koda "), 0xc8, 0xe1, ...Buffer.from("slav")])),
+      part("city", "iso-8859-2", Buffer.from([0xa9, ...Buffer.from("umperk")])),
+      part("note", "utf-8", Buffer.from("Žďár")),
+      Buffer.from("--b2--\r\n"),
+    ]);
+    expect((await post("forms", body, { "content-type": "multipart/form-data; boundary=b2" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist)).toEqual(['{"buyer":"Škoda Čáslav","city":"Šumperk","note":"Žďár"}']);
+  });
+
   test("a multipart form of parts without a name is lined up by its first thousand parts, not read to its end", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

@@ -527,7 +527,11 @@ function fieldsNamed(entries: Iterable<[string, string]>): Record<string, unknow
  * file's by its filename, as its bytes are no text for a line. Undefined for a body of another kind.
  */
 function multipartEntries(event: StoredEvent): [string, string][] | undefined {
-  const { payload } = event;
+  const { bytes } = event;
+  // Where some of its bytes are not UTF-8, a part may be in a charset of its own: the parts are
+  // read from the bytes, a character a byte, and each decoded in its charset (inCharset).
+  const payload = bytes ? bytes.toString("latin1") : event.payload;
+  const decoded = (text: string, head = "") => (bytes ? inCharset(head, Buffer.from(text, "latin1")) : text);
   const boundary = multipartBoundary(event.headers["content-type"], payload);
   if (!boundary) return undefined;
   const delimiter = `--${boundary}`;
@@ -547,11 +551,24 @@ function multipartEntries(event: StoredEvent): [string, string][] | undefined {
     const file = /\bfilename=(?:"([^"]*)"|([^\s;]+))/i.exec(head);
     if (name) {
       const text = blank ? part.slice(blank.index + blank[0].length) : "";
-      entries.push([name[1] ?? name[2] ?? "", file ? (file[1] ?? file[2] ?? "") : text]);
+      entries.push([decoded(name[1] ?? name[2] ?? ""), decoded(file ? (file[1] ?? file[2] ?? "") : text, head)]);
     }
     at = end + 1;
   }
   return entries.length > 0 ? entries : undefined;
+}
+
+/**
+ * A multipart part's `bytes` as text, in the charset the Content-Type of its `head` names
+ * (windows-1250, ISO-8859-2), else UTF-8, as is one TextDecoder does not know.
+ */
+function inCharset(head: string, bytes: Buffer): string {
+  const named = /^content-type:[^\r\n]*;\s*charset="?([\w.:-]+)/im.exec(head)?.[1];
+  try {
+    return new TextDecoder(named ?? "utf-8").decode(bytes);
+  } catch {
+    return bytes.toString("utf8");
+  }
 }
 
 /** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */

@@ -93,7 +93,7 @@ export function toEvent(row: EventRow): StoredEvent {
     headers: JSON.parse(row.headers),
     // Stored as sent, the bytes the signature covers; read as its JSON text.
     payload: isJson ? jsonText(text) : text,
-    ...(isUtf8(row.body) ? {} : { notUtf8: true as const }),
+    ...(isUtf8(row.body) ? {} : { notUtf8: true as const, bytes: row.body }),
     isJson,
     size: row.size,
     ackedAt: iso(row.acked_at),

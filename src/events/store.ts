@@ -42,6 +42,8 @@ export interface StoredEvent {
   payload: string;
   /** Some of the payload's bytes are not UTF-8: each run of them reads as U+FFFD in `payload`. */
   notUtf8?: true;
+  /** The payload's bytes as stored, where some are not UTF-8 (notUtf8): a multipart form's part in its own charset is read from them. */
+  bytes?: Buffer;
   isJson: boolean;
   size: number;
   ackedAt: string | null;
