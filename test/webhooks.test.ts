@@ -1855,6 +1855,9 @@ describe("what agents see", () => {
     for (const [n, authorization] of [
       [1, "pi_3NxYzA2eZvKYlo2C1b8cQk0T"],
       [2, "53Y32816PA1463947"],
+      // Checkout.com's and Razorpay's payment, Mollie's transaction.
+      [3, "pay_mbabizu24mvu3mela5njyhpit4"],
+      [4, "tr_WDqYK6vllg"],
     ] as const) {
       const body = JSON.stringify({ id: 5411 + n, kind: "capture", authorization });
       const posted = await post("store", body, {
@@ -1873,15 +1876,24 @@ describe("what agents see", () => {
         stripe: { authorization: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
         sentry: { authorization: "sntrys_eyJpYXQiOjE2ODQ3NTk0NzYuMzQ3MTk" },
         restricted: { authorization: "sk_4eC39HqLyjWDarjtT1zdp7dc" },
+        // Keys of other prefixes written so: npm's, Hugging Face's, Notion's, Grafana's, Supabase's, Figma's.
+        npm: { authorization: "npm_Q8vxLEAKEDn2ZpR4kT7bW1mC9sD3fH6jK0aL" },
+        huggingface: { authorization: "hf_LEAKEDabcdefghijklmnopqrstuvwxyzAB" },
+        notion: { authorization: "secret_LEAKED8fYq2ZpR4kT7bW1mC9sD3fH6jK0" },
+        grafana: { authorization: "glsa_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL_1a2b3c4d" },
+        supabase: { authorization: "sbp_LEAKED0123456789abcdef0123456789abcdef" },
+        figma: { authorization: "figd_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL" },
       },
     });
     expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);
-    const store = (await session.call("events_list", { source: "store", limit: 2 })).structuredContent as {
+    const store = (await session.call("events_list", { source: "store", limit: 4 })).structuredContent as {
       events: { gist: string }[];
     };
     expect(store.events.map((e) => e.gist).reverse()).toEqual([
       '{"id":5412,"kind":"capture","authorization":"pi_3NxYzA2eZvKYlo2C1b8cQk0T"}',
       '{"id":5413,"kind":"capture","authorization":"53Y32816PA1463947"}',
+      '{"id":5414,"kind":"capture","authorization":"pay_mbabizu24mvu3mela5njyhpit4"}',
+      '{"id":5415,"kind":"capture","authorization":"tr_WDqYK6vllg"}',
     ]);
     const erp = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
       events: { gist: string }[];

@@ -172,13 +172,12 @@ const SECRET_BEFORE = new Map([
 
 /**
  * A payment's reference as a field named authorization holds it, which is no key: an id of a
- * prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…` or `ch_…` a Shopify transaction's
- * `authorization` names of Shopify Payments), but for the keys written so (Mollie's `live_…`, Stripe's
- * `sk_…` and `whsec_…`, GitHub's `ghp_…`, Shopify's `shpat_…`, Sentry's `sntrys_…`), or capitals and
- * digits (PayPal's, Adyen's).
+ * payment's prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…`, `ch_…` or `py_…` a
+ * Shopify transaction's `authorization` names of Shopify Payments, Checkout.com's and Razorpay's
+ * `pay_…`, Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's). Any other prefix is a
+ * key's as likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
  */
-const PAYMENT_REFERENCE =
-  /^(?!(?:live|test|sk|rk|whsec|gh[a-z]|shp[a-z]{2}|sntrys)_)[a-z]{1,8}_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
+const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
  * The value of a request's header a sender copied into its payload (a log of the request it
