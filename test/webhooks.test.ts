@@ -1858,8 +1858,15 @@ describe("what agents see", () => {
       // Checkout.com's and Razorpay's payment, Mollie's transaction.
       [3, "pay_mbabizu24mvu3mela5njyhpit4"],
       [4, "tr_WDqYK6vllg"],
+      // Square's payment, whose mixed case reads as a bare key's but for the gateway named beside it.
+      [5, "R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY"],
     ] as const) {
-      const body = JSON.stringify({ id: 5411 + n, kind: "capture", authorization });
+      const body = JSON.stringify({
+        id: 5411 + n,
+        kind: "capture",
+        authorization,
+        ...(n === 5 ? { gateway: "square" } : {}),
+      });
       const posted = await post("store", body, {
         "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64"),
         "x-shopify-topic": "order_transactions/create",
@@ -1883,10 +1890,11 @@ describe("what agents see", () => {
         grafana: { authorization: "glsa_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL_1a2b3c4d" },
         supabase: { authorization: "sbp_LEAKED0123456789abcdef0123456789abcdef" },
         figma: { authorization: "figd_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL" },
+        bearer: { authorization: "Bearer LEAKED-33", gateway: "square" },
       },
     });
     expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);
-    const store = (await session.call("events_list", { source: "store", limit: 4 })).structuredContent as {
+    const store = (await session.call("events_list", { source: "store", limit: 5 })).structuredContent as {
       events: { gist: string }[];
     };
     expect(store.events.map((e) => e.gist).reverse()).toEqual([
@@ -1894,11 +1902,12 @@ describe("what agents see", () => {
       '{"id":5413,"kind":"capture","authorization":"53Y32816PA1463947"}',
       '{"id":5414,"kind":"capture","authorization":"pay_mbabizu24mvu3mela5njyhpit4"}',
       '{"id":5415,"kind":"capture","authorization":"tr_WDqYK6vllg"}',
+      '{"id":5416,"kind":"capture","authorization":"R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY","gateway":"square"}',
     ]);
     const erp = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
       events: { gist: string }[];
     };
-    expect(erp.events[0]?.gist).toBe('{"id":"call_32"}');
+    expect(erp.events[0]?.gist).toBe('{"id":"call_32","bearer.gateway":"square"}');
   });
 
   test("a gist leaves out the value of a header copied as a name and value pair that holds a credential", async () => {

@@ -180,6 +180,18 @@ const SECRET_BEFORE = new Map([
 const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
+ * Whether `key` of `object` is a Shopify transaction's `authorization`, the reference of the payment
+ * gateway it names beside it (`gateway`): one word however written, as Square's mixed-case id,
+ * which alone reads as a bare key's.
+ */
+function isGatewayReference(object: Record<string, unknown>, key: string): boolean {
+  const value = object[key];
+  return (
+    key === "authorization" && typeof object.gateway === "string" && typeof value === "string" && /^[\w-]+$/.test(value)
+  );
+}
+
+/**
  * The value of a request's header a sender copied into its payload (a log of the request it
  * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`) or a bare token, as
  * some APIs take their key (`sk_live_…`, forty hex digits), a Cookie's pairs. A field of those names
@@ -406,11 +418,22 @@ function gist(event: StoredEvent): string {
       }
     } else deeper = true;
   }
+  // The object a field's name (`key.inner`) is of.
+  const holder = (parts: string[]) => {
+    const object = parts.length > 1 ? facts[parts[0] as string] : facts;
+    return isRecord(object) ? object : {};
+  };
   const shown = fields.filter(
     ([key, value]) =>
       !repeatsType(key, value) &&
       // A credential's own fields too (a secret's current and previous value).
-      !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
+      !key
+        .split(".")
+        .some(
+          (part, at, parts) =>
+            isCredential(part, at === parts.length - 1 ? value : undefined) &&
+            !(at === parts.length - 1 && isGatewayReference(holder(parts), part)),
+        ) &&
       (TEST_MODE[key]?.(value) ?? true) &&
       !(PUSHED.test(key) && value === false) &&
       // A pull request not merged says so only once closed: an open one is not merged yet.
@@ -642,7 +665,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
-        if (isCredential(key, item[key]) || isPairedCredential(item, key)) continue;
+        if ((isCredential(key, item[key]) && !isGatewayReference(item, key)) || isPairedCredential(item, key)) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
