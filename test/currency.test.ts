@@ -787,6 +787,13 @@ describe("cross rates", () => {
     expect(await refused("260330")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 260330 is 2030-03-26 where the day comes first, 2026-03-30 where the year does: send the one meant; 2030-03-26 must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
     );
+    // As a US form's field holds it, MMDDYY, the month first: 123125 is 31 December 2025 and no other.
+    expect(await refused("123125")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2025-12-31 (123125 with its year read as 2025)",
+    );
+    expect(await refused("031226")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 031226 is 2026-12-03 where the day comes first, 2026-03-12 where the month does, 2003-12-26 where the year does: send the one meant; 2026-12-03 must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
     expect(await refused("01032026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 01032026 is 2026-03-01 where the day comes first, 2026-01-03 where the month does: send the one meant",
     );

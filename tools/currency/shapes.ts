@@ -369,7 +369,8 @@ function notADate(
     (y ? undefined : /^(\d{2})(\d{2})((?:19|20)\d{2})$/.exec(text)) ??
     [];
   const [, yy, ym = "", yd = ""] = /^(\d{2})-(\d{1,2})-(\d{2})$/.exec(text) ?? [];
-  // Six digits without separators, as a form's field holds a date: day first (DDMMYY) or year first (YYMMDD).
+  // Six digits without separators, as a form's field holds a date: day first (DDMMYY), month first as in the US
+  // (MMDDYY) or year first (YYMMDD).
   const [, sixFirst = "", sixMiddle = "", sixLast = ""] = /^(\d{2})(\d{2})(\d{2})$/.exec(text) ?? [];
   const everyOrder = [
     ...(yearLast && Number(second) <= 12 ? [{ date: iso(yearLast, second, first), order: "day", year: century }] : []),
@@ -380,6 +381,11 @@ function notADate(
           {
             date: iso(String(yearOfTwoDigits(sixLast)), sixMiddle, sixFirst),
             order: "day",
+            year: yearOfTwoDigits(sixLast),
+          },
+          {
+            date: iso(String(yearOfTwoDigits(sixLast)), sixFirst, sixMiddle),
+            order: "month",
             year: yearOfTwoDigits(sixLast),
           },
           {
