@@ -1673,6 +1673,9 @@ describe("cross rates", () => {
     for (const [date, span] of [
       ["3. 3. 2026 48 h", "48 h"],
       ["3 March 2026 72 hours", "72 hours"],
+      // A day's hours alone are a span too, or the 24-hour clock named: not 24:00, the day's end.
+      ["3. 3. 2026 24 h", "24 h"],
+      ["3 March 2026 24 hours", "24 hours"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} ends in ${span}, a span of time, not a time of day: send the date meant`,

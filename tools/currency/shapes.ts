@@ -604,10 +604,11 @@ function withTime(text: string):
   // hours alone (+1), which may be days added to it.
   if (!clockTime) return (offset === undefined && !ambiguous) || /^[+-]\d{1,2}$/.test(zone) ? undefined : { date };
   const hour = Number(hours);
-  // Hours alone, more than a day has (48 h), are a span, as a deadline counts from the date: no time of day.
-  // Not o'clock (25 Uhr), nor after "at", "um" or "v", which say a time of day: one no clock shows.
+  // Hours alone, a day's or more (24 h, 48 h), are a span, as a deadline counts from the date, or name the 24-hour
+  // clock: no time of day. Not o'clock (25 Uhr), nor after "at", "um" or "v", which say a time of day: 24 is the
+  // day's end, and above it one no clock shows.
   const span = /^[\s,]+(\d+\s*(?:hod\.?|hrs|hours|h)(?!\p{L}).*)$/iu.exec(text.slice(date.length))?.[1];
-  if (!half && hour > 24 && span) return { date, span };
+  if (!half && hour >= 24 && span) return { date, span };
   // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
   const dayEnd = !half && hour === 24 && Number(minutes) === 0 && Number(seconds) === 0;
   // Said before its zone, which no offset sent with the same time would mend.
