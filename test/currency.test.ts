@@ -1247,6 +1247,25 @@ describe("cross rates", () => {
     }
   });
 
+  test('"vor 3 Tagen", "před 3 dny" or "3 days ago" is told the date it counts back to, not read as "before"', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, language, said, sent] of [
+      ["vor 3 Tagen", "German", "3 days ago", "2026-11-27"],
+      ["před 3 dny", "Czech", "3 days ago", "2026-11-27"],
+      ["pred 1 dnem", "Czech", "1 day ago", "2026-11-29"],
+      ["vor 2 Wochen", "German", "2 weeks ago", "2026-11-16"],
+      ["před 2 týdny", "Czech", "2 weeks ago", "2026-11-16"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}, ${language} for "${said}", counts back from today: send ${sent}, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`,
+      );
+    }
+    expect(await refused("3 days ago")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 3 days ago counts back from today: send 2026-11-27, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day",
+    );
+  });
+
   test('a purchase order\'s number after PO is no date after Czech "po"', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

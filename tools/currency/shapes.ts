@@ -270,6 +270,8 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
+  const ago = countedBack(short);
+  if (ago) return ago;
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
   let read: string | undefined;
@@ -486,6 +488,26 @@ function notADate(
   const there = inZone && stamp ? pragueDateOf(stamp, meant, zoneName)?.there : undefined;
   if (!inZone || (there && !ahead(there))) sendable?.(meant, readYear, there);
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
+}
+
+/**
+ * For days or weeks counted back from today, "3 days ago", or as German and Czech say it, "vor 3 Tagen", "před 3
+ * dny" (whose "vor" and "před" are no "before" of a date), the date it counts back to from today in Prague and
+ * Frankfurt, where the fixings are dated: the user's today may be another.
+ */
+function countedBack(text: string): string | undefined {
+  const [, english, englishUnit = ""] = /^(\d{1,4})\s+(days?|weeks?)\s+ago$/i.exec(text) ?? [];
+  const [, german, germanUnit = ""] = /^vor\s+(\d{1,4})\s+(Tag(?:en)?|Wochen?)$/iu.exec(text) ?? [];
+  const [, czech, czechUnit = ""] = /^p[řr]ed\s+(\d{1,4})\s+(dnem|dny|dni|t[ýy]dnem|t[ýy]dny)$/iu.exec(text) ?? [];
+  const count = Number(english ?? german ?? czech);
+  if (!count) return undefined;
+  const unit = englishUnit || germanUnit || czechUnit;
+  const days = /^(?:d|tag)/i.test(unit) ? count : count * 7;
+  const language = german ? "German" : czech ? "Czech" : undefined;
+  const said = `${count} ${/^(?:d|tag)/i.test(unit) ? "day" : "week"}${count === 1 ? "" : "s"} ago`;
+  const today = dateIn(PUBLICATION.zone);
+  const back = isoDate(Date.parse(today) - days * DAY_MS);
+  return `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "${said}",` : ""} counts back from today: send ${back}, counted from ${today}, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`;
 }
 
 /**
