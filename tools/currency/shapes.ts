@@ -259,6 +259,7 @@ function notACalendarDate(date: string, ahead: (date: string) => string | undefi
  * and Frankfurt keep one time), whose dates the fixings have, a day ahead of UTC's in their first
  * hours, and the time in UTC, for a user elsewhere. Where it names one date to send and nothing more to choose,
  * that date, and the year two digits are read as, go to `sendable` too: a range's ends are read so, not from the words.
+ * Where it reads nothing of the text and says today's date instead, it calls `unread`.
  */
 function notADate(
   input: unknown,
@@ -266,6 +267,7 @@ function notADate(
   ofMonth: MonthDay,
   insteadOfLater: () => string,
   sendable?: (date: string, year?: number, there?: string) => void,
+  unread?: () => void,
 ): string {
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
@@ -275,14 +277,24 @@ function notADate(
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
   let read: string | undefined;
+  let restUnread = false;
   const told =
     word &&
-    notADate(afterIt, ahead, ofMonth, insteadOfLater, (date, year, there) => {
-      if (!there) read = date;
-      sendable?.(date, year, there);
-    }).replace(/^must be a date as YYYY-MM-DD/, "");
+    notADate(
+      afterIt,
+      ahead,
+      ofMonth,
+      insteadOfLater,
+      (date, year, there) => {
+        if (!there) read = date;
+        sendable?.(date, year, there);
+      },
+      () => {
+        restUnread = true;
+      },
+    ).replace(/^must be a date as YYYY-MM-DD/, "");
   // A number read as no date is a document's, as "PO 4500012345" numbers a purchase order: no "after" is said.
-  if (word && told && (!told.startsWith("; today is") || /\p{L}/u.test(afterIt))) {
+  if (word && told && (!restUnread || /\p{L}/u.test(afterIt))) {
     // The weekday it writes too, where the date read is one.
     const weekdayToo =
       word.weekday && read && weekdayName(read) === word.weekday
@@ -451,6 +463,7 @@ function notADate(
   const pastEnd = meant && !isCalendarDate(meant) && pastMonthEnd(meant);
   if (pastEnd) return `must be a date as YYYY-MM-DD: ${text} ${notACalendarDate(meant, ahead)}`;
   if (!meant || !isCalendarDate(meant)) {
+    unread?.();
     return `must be a date as YYYY-MM-DD; today is ${dateIn(PUBLICATION.zone)} in Prague and Frankfurt, where the fixings are dated; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
   }
   if (weekday && !onWeekday(meant)) {
