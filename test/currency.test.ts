@@ -1247,6 +1247,28 @@ describe("cross rates", () => {
     }
   });
 
+  test("a range sent as one date that ends after today is told its later days have no rates yet", async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const date of ["2026-11-20/2026-12-05", "20. 11. – 5. 12. 2026", "20 November to 5 December 2026"]) {
+      expect(await refused(date), date).toMatch(
+        /: date: must be a date as YYYY-MM-DD: .* is a range of days, 2026-11-20 to 2026-12-05, but the rates of its days after 2026-11-30, today in UTC\+14 \(the first time zone to reach a date\), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 to 2026-11-30$/,
+      );
+    }
+    expect(await refused("1.–5. 12. 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, 2026-12-01 to 2026-12-05, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; leave date out for the latest fixing",
+    );
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(
+      text(await server.call("currency_history", { ...range, start: "2026-11-20/2026-12-05", end: "2026-11-30" })),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-11-20/2026-12-05 is a range of days, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send 2026-11-20 as start and 2026-11-30 as end",
+    );
+    expect(text(await server.call("currency_history", { ...range, start: "2026-11-20", end: "1.–5. 12. 2026" }))).toBe(
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; an end of 2026-11-30 takes the range to the latest fixing",
+    );
+  });
+
   test('"vor 3 Tagen", "před 3 dny" or "3 days ago" is told the date it counts back to, not read as "before"', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
@@ -1397,9 +1419,8 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} begins with "${word}", ${meaning}, and is read without it: ${rest} is a range of days, 2026-03-01 to 2026-03-05: send one day of it, or ask currency_history for every fixing in it, from 2026-03-01 to 2026-03-05`,
       );
     }
-    // A time after a date is no range's end; nor is a range told by ends not read as dates to send: without a
-    // year, or not begun.
-    for (const date of ["1. 3. 2026 - 10:15", "1.–5. 3.", "1.–31. 12. 2026", "2026-11-01/2026-12-31"]) {
+    // A time after a date is no range's end; nor is a range told by ends not read as dates: without a year.
+    for (const date of ["1. 3. 2026 - 10:15", "1.–5. 3."]) {
       expect(await refused(date), date).toMatch(/: date: must be a date as YYYY-MM-DD; today is 2026-11-30/);
     }
   });

@@ -328,6 +328,8 @@ function notADate(
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
   const [ends, ranged] = wholeRange ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
+  const later = ends.length > 0 && !ends.every(Boolean) ? pastToday(ranged, ofMonth, insteadOfLater) : undefined;
+  if (later) return later;
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
   const [from, to] = ends.every(Boolean) ? ends.map((end) => end?.date).sort() : [];
@@ -501,6 +503,28 @@ function notADate(
   const there = inZone && stamp ? pragueDateOf(stamp, meant, zoneName)?.there : undefined;
   if (!inZone || (there && !ahead(there))) sendable?.(meant, readYear, there);
   return `must be a date as YYYY-MM-DD: send ${meant}${inZone || readAs}${offClock}`;
+}
+
+/**
+ * For a range sent as one date whose ends are dates but not both begun (2026-11-20/2026-12-05), that the rates of
+ * its days after today are not published yet, and what to send: its days up to today, where it has begun.
+ */
+function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
+  const ends = rangeGiven(ranged)?.map((side) => sendOf(side, () => undefined, ofMonth, insteadOfLater)) ?? [];
+  // Time stamps' ends may be other days in Prague: which is booked, only the user knows.
+  if (ends.length === 0 || !ends.every((end) => end && !end.there)) return undefined;
+  const [from = "", to = ""] = ends.map((end) => end?.date).sort();
+  const [year] = ends.map((end) => end?.year).filter(Boolean);
+  const read = year === undefined ? "" : ` (its year read as ${year})`;
+  const latest = latestBegun();
+  const today = `${latest}, today in UTC+14 (the first time zone to reach a date)`;
+  const what = ofMonth === "any" ? `a range of days, ${from} to ${to}${read}` : `a range of days${read}`;
+  if (!begun(from)) {
+    return `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days, after ${today}, are not published yet; ${insteadOfLater()}`;
+  }
+  return ofMonth === "any"
+    ? `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send one day of it up to ${latest}, or ask currency_history for every fixing in it, from ${from} to ${latest}`
+    : `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send ${from} as start and ${latest} as end`;
 }
 
 /**
