@@ -1396,6 +1396,12 @@ describe("cross rates", () => {
     ).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-03-01/2026-03-05 is a range of days: send 2026-03-01 as start and 2026-03-05 as end",
     );
+    // One day written as a range is that day's start and end.
+    for (const start of ["2026-03-03/2026-03-03", "2026-03-03T10:00Z/2026-03-03T12:00Z"]) {
+      expect(text(await server.call("currency_history", { ...range, start, end: "2026-03-03" })), start).toBe(
+        `Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: ${start} is within one day: send 2026-03-03 as start and as end`,
+      );
+    }
     // Ends with a year of two digits say the year they are read as, as one date does.
     for (const date of ["1.–5. 3. 26", "1. 3. 26 – 5. 3. 26"]) {
       expect(await refused(date), date).toBe(

@@ -338,11 +338,13 @@ function notADate(
     const read = year === undefined ? "" : ` (its year read as ${year})`;
     // Ends stamped on other days in Prague (23:30 UTC) have two ranges: only the user knows which is booked.
     const [thereFrom, thereTo] = ends.map((end) => end?.there ?? end?.date).sort();
-    // An interval of time stamps within one day (10:00Z/12:00Z) has that day to send, and no range.
-    if (ofMonth === "any" && from === to && thereFrom === thereTo) {
+    // An interval of time stamps within one day (10:00Z/12:00Z) has that day to send, and no range; a history that
+    // day as its start and end.
+    if (from === to && thereFrom === thereTo) {
+      const asEnds = ofMonth === "any" ? "" : " as start and as end";
       return from === thereFrom
-        ? `must be a date as YYYY-MM-DD: ${ranged} is within one day${read}: send ${from}`
-        : `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}, its time stamps' own date, or ${thereFrom}, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
+        ? `must be a date as YYYY-MM-DD: ${ranged} is within one day${read}: send ${from}${asEnds}`
+        : `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${from}${asEnds}, its time stamps' own date, or ${thereFrom}, their date in Prague and Frankfurt, where the fixings are dated, whichever the transaction is booked on`;
     }
     if (ends.some((end) => end?.there)) {
       const banks =
