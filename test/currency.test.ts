@@ -1269,6 +1269,36 @@ describe("cross rates", () => {
     );
   });
 
+  test('"by end of March", "Ende März 2026" or "do konce března" is read as the month\'s last day', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, sent] of [
+      ["end of March 2026", "2026-03-31"],
+      ["the end of March 2026", "2026-03-31"],
+      ["Ende Februar 2024", "2024-02-29"],
+      ["konec března 2026", "2026-03-31"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
+      );
+    }
+    expect(await refused("do konce února 2026")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: do konce února 2026 begins with "do", Czech for "until" (the day included), and is read without it: send 2026-02-28',
+    );
+    for (const [date, sent] of [
+      ["by end of March", "2026-03-31"],
+      ["end of February", "2026-02-28"],
+      ["Ende Dezember", "2025-12-31"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send ${sent}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
+      );
+    }
+    expect(await refused("end of December 2026")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of December 2026 is 2026-12-31, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+  });
+
   test('"vor 3 Tagen", "před 3 dny" or "3 days ago" is told the date it counts back to, not read as "before"', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -449,6 +449,7 @@ function notADate(
   const words = inWords(text);
   const wordsYear = words?.year?.length === 2 ? yearOfTwoDigits(words.year) : undefined;
   const readYear = reading ? reading.year : (century ?? wordsYear);
+  const monthEnd = monthEndGiven(text);
   const meant =
     day && month && year
       ? iso(year, month, day)
@@ -456,8 +457,12 @@ function notADate(
         ? iso(y, m, d)
         : words?.year
           ? iso(String(wordsYear ?? words.year), words.month, words.day)
-          : (stamped ?? reading?.date ?? isoWeekDate(text) ?? pastEndOrder?.date);
-  const yearless = meant ? undefined : withoutYear(text, words, weekday, sent);
+          : (stamped ??
+            reading?.date ??
+            isoWeekDate(text) ??
+            pastEndOrder?.date ??
+            (monthEnd?.year && lastDayOf(`${monthEnd.year}-${monthEnd.month}`)));
+  const yearless = meant ? undefined : (withoutYear(text, words, weekday, sent) ?? monthEndWithoutYear(monthEnd, sent));
   const monthOf = yearless && !weekday ? monthOfTwoDigitYear(text) : undefined;
   if (monthOf) {
     return `${yearless}; or, where it is a month and its year, ${text} is ${daysOf(monthOf, ofMonth, insteadOfLater)}`;
@@ -527,6 +532,31 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send one day of it up to ${latest}, or ask currency_history for every fixing in it, from ${from} to ${latest}`
     : `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send ${from} as start and ${latest} as end`;
+}
+
+/**
+ * A month's end in words, as a due date or a period is said: "end of March 2026" (and "by the end of March"), German
+ * "Ende März 2026" ("bis Ende März"), Czech "konec března 2026" ("do konce března"): the month (MM) and its year where
+ * written.
+ */
+function monthEndGiven(text: string): { month: string; year?: string } | undefined {
+  const [, name = "", year] =
+    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci))\s+(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(
+      text,
+    ) ?? [];
+  const month = monthNamed(name);
+  return month ? { month: String(month).padStart(2, "0"), ...(year && { year }) } : undefined;
+}
+
+/** For a month's end without a year ("end of March"), its latest date begun in Prague, to send unless another year is meant. */
+function monthEndWithoutYear(monthEnd: ReturnType<typeof monthEndGiven>, sent: string): string | undefined {
+  if (!monthEnd || monthEnd.year) return undefined;
+  const today = dateIn(PUBLICATION.zone);
+  const thisYear = Number(today.slice(0, 4));
+  const latest = [thisYear, thisYear - 1]
+    .map((year) => lastDayOf(`${year}-${monthEnd.month}`))
+    .find((last) => last !== undefined && last <= today);
+  return `must be a date as YYYY-MM-DD: ${sent} has no year: send ${latest}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
 }
 
 /**
