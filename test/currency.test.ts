@@ -1935,8 +1935,15 @@ describe("history and lists", () => {
     expect(await noteOf("cnb", "2026-11-17", "2026-11-20")).toContain(
       "No fixing exists for 2026-11-17 (a Tuesday: a Czech public holiday); the fixing of 2026-11-16, before the range, stands for it.",
     );
-    // A weekend says nothing: no fixing is looked for on one.
+    // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
+    // One beginning it has Friday's, before the range, standing for it: for an invoice of the Saturday.
+    expect(await noteOf("ecb", "2026-02-28", "2026-03-04")).toBe(
+      "No fixing exists for 2026-02-28 (a Saturday) and 2026-03-01 (a Sunday); the fixing of 2026-02-27, before the range, stands for them.",
+    );
+    expect(await noteOf("ecb", "2026-04-04", "2026-04-10")).toBe(
+      "No fixing exists for 2026-04-04 (a Saturday), 2026-04-05 (a Sunday) and 2026-04-06 (a Monday: a TARGET closing day); the fixing of 2026-04-02, before the range, stands for them.",
+    );
   });
 
   test("ECB history has every working day of the range, oldest first", async () => {
@@ -2673,7 +2680,7 @@ describe("currencies the euro replaced", () => {
       source: "cnb",
     });
     expect(crowns.structuredContent?.note).toBe(
-      "No fixing exists for 1999-01-01 (a Friday: a Czech public holiday); the fixing of 1998-12-31, before the range, stands for it.",
+      "No fixing exists for 1999-01-01 (a Friday: a Czech public holiday), 1999-01-02 (a Saturday) and 1999-01-03 (a Sunday); the fixing of 1998-12-31, before the range, stands for them.",
     );
     // With a currency the euro did not replace, those days are before the ECB's first fixing as before.
     const dollar = await server.call("currency_history", {

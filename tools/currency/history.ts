@@ -199,6 +199,8 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           all[0] === first
             ? ""
             : ` where that fixing has a rate against ${args.base}, which none of the range's before ${first.date} has`,
+          // A weekend beginning the range too: the fixing standing for it is not in the answer.
+          true,
         ),
         closedNote(
           after,
@@ -303,10 +305,10 @@ function firstLacking(first: string, end: string, source: RateSource): string | 
 }
 
 /**
- * That the source's closing days other than weekends from `first` on, before its next working day and up to
- * `end`, have no fixing, and that the fixing of `standing` (`where` it is) stands for them: 17 November,
- * ending a range, is a Czech public holiday, not a fixing missing; `withoutBase`, where that fixing may have
- * no rate against the base asked for.
+ * That the source's closing days other than weekends (and weekends too, `weekends`) from `first` on, before its
+ * next working day and up to `end`, have no fixing, and that the fixing of `standing` (`where` it is) stands for
+ * them: 17 November, ending a range, is a Czech public holiday, not a fixing missing; `withoutBase`, where that
+ * fixing may have no rate against the base asked for.
  */
 function closedNote(
   first: string,
@@ -315,6 +317,7 @@ function closedNote(
   where: string,
   source: RateSource,
   withoutBase = "",
+  weekends = false,
 ): string | undefined {
   const closed: string[] = [];
   for (let day = Date.parse(first); day <= Date.parse(end); day += DAY_MS) {
@@ -323,6 +326,8 @@ function closedNote(
     const weekday = weekdayName(date);
     if (weekday !== "Saturday" && weekday !== "Sunday") {
       closed.push(`${date} (a ${weekday}: a ${source.publication.holiday})`);
+    } else if (weekends) {
+      closed.push(`${date} (a ${weekday})`);
     }
   }
   if (closed.length === 0) return undefined;
