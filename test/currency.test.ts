@@ -1935,6 +1935,13 @@ describe("history and lists", () => {
     expect(await noteOf("cnb", "2026-11-17", "2026-11-20")).toContain(
       "No fixing exists for 2026-11-17 (a Tuesday: a Czech public holiday); the fixing of 2026-11-16, before the range, stands for it.",
     );
+    // Closing days within the range are named too, lest they read as days missing from the source's data.
+    expect(await noteOf("ecb", "2026-03-30", "2026-04-10")).toBe(
+      "No fixing exists for 2026-04-03 (a Friday: a TARGET closing day) and 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing before each, in the range, stands for it.",
+    );
+    expect(await noteOf("cnb", "2026-05-04", "2026-05-12")).toContain(
+      "No fixing exists for 2026-05-08 (a Friday: a Czech public holiday), within the range; the fixing before it, in the range, stands for it.",
+    );
     // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
     // One beginning it has Friday's, before the range, standing for it: for an invoice of the Saturday.

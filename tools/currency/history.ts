@@ -202,6 +202,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           // A weekend beginning the range too: the fixing standing for it is not in the answer.
           true,
         ),
+        closedWithin(first.date, last.date, source),
         closedNote(
           after,
           args.end,
@@ -333,6 +334,23 @@ function closedNote(
   if (closed.length === 0) return undefined;
   const days = closed.join(", ").replace(/, ([^,]*)$/, " and $1");
   return `No fixing exists for ${days}; the fixing of ${standing}${where} stands for ${closed.length === 1 ? "it" : "them"}${withoutBase}.`;
+}
+
+/**
+ * That the source's closing days other than weekends between the fixings of `first` and `last` have none, lest
+ * they read as days missing from its data: an invoice of Good Friday has the fixing before it, in the range.
+ */
+function closedWithin(first: string, last: string, source: RateSource): string | undefined {
+  const closed: string[] = [];
+  for (let day = Date.parse(first) + DAY_MS; day < Date.parse(last); day += DAY_MS) {
+    const date = isoDate(day);
+    const weekday = weekdayName(date);
+    if (weekday === "Saturday" || weekday === "Sunday" || publishes(source.publication, date)) continue;
+    closed.push(`${date} (a ${weekday}: a ${source.publication.holiday})`);
+  }
+  if (closed.length === 0) return undefined;
+  const days = closed.join(", ").replace(/, ([^,]*)$/, " and $1");
+  return `No fixing exists for ${days}, within the range; the fixing before ${closed.length === 1 ? "it" : "each"}, in the range, stands for it.`;
 }
 
 /**
