@@ -564,6 +564,23 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ places: { name: string }[] }>(found).places.map((p) => p.name)).toContain("Ostrava");
     });
 
+    test("a name the geocoder found nothing for is asked again within minutes, not a day later", async () => {
+      const place = { name: "Nová Hůrka", count: 4 };
+      const hurka = village("Nová Hůrka", "Plzeňský kraj", 49.3, 13.3);
+      // A place the geocoder did not know yet, or its bad minute: an answer without results.
+      geocoding.queue.push(geocoded([]));
+      expect(data<{ places: unknown[] }>(await server.call("weather_geocode", place)).places).toEqual([]);
+      geocoding.intercept = (r) => (r.query.get("name") === place.name ? geocoded([hurka]) : undefined);
+      try {
+        setClock(Date.parse(AFTERNOON) + 10 * 60_000);
+        const again = await server.call("weather_geocode", place);
+        expect(data<{ places: { name: string }[] }>(again).places.map((p) => p.name)).toEqual(["Nová Hůrka"]);
+      } finally {
+        geocoding.intercept = undefined;
+        setClock(AFTERNOON);
+      }
+    });
+
     test("a 429 is advised on by the limit its reason names: a minute, an hour, a day, or its own words", async () => {
       for (const [reason, advice] of [
         [
@@ -2004,7 +2021,7 @@ describe(`at ${AFTERNOON}`, () => {
       const rovereto = town("Rovereto", 45.89, 39000);
       const milan = { ...town("Milan", 45.46427, 1371498, ["20121"]), admin1: "Lombardy" };
       const answers: Record<string, object> = { Trento: trento, Rovereto: rovereto, Milan: milan };
-      // Its own server: another test's search for "Trento", which found none, is kept a day.
+      // Its own server: another test's search for "Trento", which found none, is kept five minutes, and the clock stands.
       const own = await startWaiter({
         WAITER_CONTACT: CONTACT,
         WAITER_MET_URL: `${met.origin}/weatherapi`,

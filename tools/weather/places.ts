@@ -52,6 +52,11 @@ const search = z.object({ results: z.array(result).optional(), generationtime_ms
 
 /** Places change names and borders rarely; a day in memory is plenty. */
 const SEARCH_TTL = 24 * 3600;
+/**
+ * A search that found nothing, kept briefly: the place may be one GeoNames added since, or the geocoder's
+ * answer one of a bad minute, which a day of "not found" would outlast.
+ */
+const NOTHING_FOUND_TTL = 5 * 60;
 
 export interface SearchOptions {
   count: number;
@@ -83,7 +88,7 @@ export function geocoder(api: Upstream) {
           countryCode: options.countryCode,
           format: "json",
         },
-        ttl: SEARCH_TTL,
+        ttl: (answer) => (answer.results?.length ? SEARCH_TTL : NOTHING_FOUND_TTL),
       },
       call,
     );
