@@ -3417,6 +3417,16 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note?: string }>(hourly).note ?? "").not.toContain("steps of more than an hour");
     });
 
+    test("hourly steps say their temperature and wind are of their start, their precipitation and condition of the hour", async () => {
+      const hours =
+        "MET Norway's hours give their temperature, humidity, wind, gusts and cloud cover at their start, and their precipitation, its chance and their condition over the hour.";
+      const result = await server.call("weather_forecast", { place: "Berlin", days: 1, hourly: true });
+      expect(data<{ note: string }>(result).note).toContain(hours);
+      expect(text(result)).toContain(hours);
+      const daily = await server.call("weather_forecast", { place: "Berlin", days: 1 });
+      expect(data<{ note?: string }>(daily).note ?? "").not.toContain("MET Norway's hours");
+    });
+
     test("where hourly steps give way to 6-hourly ones, the step between shows no condition or chance of hours after it", async () => {
       // From 13:00 UTC the hourly steps end at 21:00 UTC on the 29th, three hours before the first
       // 6-hour step. Reykjavik keeps UTC: it rains only after midnight, from 00:00 to 03:00 on the 30th.

@@ -69,7 +69,8 @@ export interface WeatherProvider {
   chances: string;
   /**
    * What its hourly steps' values are of, said with them where some are at the hour's start and others not:
-   * Open-Meteo's condition is of the hour's end, its clouds then, beside the cloud cover at the start.
+   * Open-Meteo's condition is of the hour's end, its clouds then, beside the cloud cover at the start; MET
+   * Norway's is of the hour after, as its precipitation is.
    */
   hoursOf?: string;
   current(place: Place, call: Call): Promise<Now>;
