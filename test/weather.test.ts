@@ -1300,6 +1300,9 @@ describe(`at ${AFTERNOON}`, () => {
         ["John Smith, Memphis, TN 38103", "Memphis, TN", "John Smith, TN"],
         ["John Smith, Miami, FL 33101", "Miami, FL", "John Smith, FL"],
         ["Juan Pérez, Manzanillo, COL 28200", "Manzanillo, Colima", "Juan Pérez, Colima"],
+        // The sign on a country's cars, as Europe wrote it before the postal code: no town "A" or "D".
+        ["Hans Huber, Wien, A 1010", "Wien, AT", "Hans Huber, AT"],
+        ["Hans Huber, Berlin, D-10119", "Berlin, DE", "Hans Huber, DE"],
       ] as const) {
         const [first, second] = address.split(/,\s*/);
         expect(text(await server.call("weather_current", { place: address })), address).toBe(

@@ -1878,8 +1878,9 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
   const at = parts.findIndex((part) => /\d/.test(part));
   const part = parts[at] ?? "";
   // The postal code in a part of its own, after its town's: "Jan Kowalski, Kraków, 31-510"; so too after its country's
-  // or state's letters, which follow the town: "Jan Novák, Ostrava, CZ 70200", "John Smith, Memphis, TN 38103".
-  const [, letters = "", digits = ""] = /^([A-Z]{2,3})\s+(\d[\d\s-]*\d)$/.exec(part) ?? [];
+  // or state's letters, which follow the town: "Jan Novák, Ostrava, CZ 70200", "John Smith, Memphis, TN 38103"; or the
+  // sign on its cars, as Europe wrote it: "Hans Huber, Wien, A 1010", "Hans Huber, Berlin, D-10119".
+  const [, letters = "", digits = ""] = /^([A-Z]{1,3})(?:\s+|-)(\d[\d\s-]*\d)$/.exec(part) ?? [];
   const lettersNamed = letters ? lettersBeforeCode(letters, digits) : undefined;
   const alone =
     at > 1 && (lettersNamed !== undefined || POSTAL_CODE.test(part) || new RegExp(`^${LETTERED_CODE}$`).test(part));
