@@ -1297,7 +1297,8 @@ describe(`at ${AFTERNOON}`, () => {
       for (const [address, town, other] of [
         ["Jan Novák, Ostrava, CZ 70200", "Ostrava, CZ", "Jan Novák, CZ"],
         ["Jan Novák, Ostrava, CZE 702 00", "Ostrava, CZ", "Jan Novák, CZ"],
-        ["John Smith, Memphis, TN 38103", "Memphis, TN", "John Smith, TN"],
+        // A ZIP code that is no Italian province's postal code too, as 38103 is (Trento's).
+        ["John Smith, Jackson, TN 38301", "Jackson, TN", "John Smith, TN"],
         ["John Smith, Miami, FL 33101", "Miami, FL", "John Smith, FL"],
         ["Juan Pérez, Manzanillo, COL 28200", "Manzanillo, Colima", "Juan Pérez, Colima"],
         // The sign on a country's cars, as Europe wrote it before the postal code: no town "A" or "D".
@@ -1953,11 +1954,17 @@ describe(`at ${AFTERNOON}`, () => {
         // After a street written as Italy writes one too, as a shop's shipping address has it.
         ["Via Belenzani 1, Trento TN 38122", "Trento, TN", "Trento, IT"],
         ["Mario Rossi, Piazza Duomo 3, Trento TN 38122", "Trento, TN", "Trento, IT"],
+        // After a customer's name, without a street.
+        ["Mario Rossi, Trento TN 38122", "Trento, TN", "Trento, IT"],
       ] as const) {
         expect(text(await server.call("weather_forecast", { place })), place).toContain(
           `send the town, then its country after a comma, as "${state}" if "${state.slice(-2)}" is the US state, or "${italy}" if it is the Italian province, or give latitude and longitude.`,
         );
       }
+      // After a customer's name, whose other reading, a town before its district, stays: the part before may be either.
+      expect(text(await server.call("weather_forecast", { place: "Mario Rossi, Trento, TN 38122" }))).toContain(
+        'send the town, then its country after a comma: "Trento, TN" if "Mario Rossi" is a person\'s or company\'s name and "TN" the US state, or "Trento, IT" if it is the Italian province; or "Mario Rossi, TN" if "Trento" is a region or district; or give latitude and longitude.',
+      );
       // Not after a street written as a US address writes one, nor with a ZIP code no postal code of the province is:
       // Trento's and Rieti's have a 0 or 1 after their first two digits.
       for (const place of ["123 Main St, Memphis TN 38103", "Jackson TN 38301", "Providence RI 02903"]) {
@@ -1997,6 +2004,19 @@ describe(`at ${AFTERNOON}`, () => {
           expect(said, written).toContain(`send the town, then its country after a comma, as "${send}", or give`);
           expect(said, written).not.toContain("Italian province");
         }
+        // After a customer's name, the town read either way: the name's part as a town is in the same country.
+        for (const [written, town, other] of [
+          ["Mario Rossi, Pergine Valsugana, TN 38057", "Pergine Valsugana, IT", "Mario Rossi, IT"],
+          ["John Smith, Collierville, TN 38017", "Collierville, TN", "John Smith, TN"],
+        ] as const) {
+          const said = text(await server.call("weather_forecast", { place: written }));
+          expect(said, written).toContain(
+            `comma: "${town}" if "${written.split(",")[0]}" is a person's or company's name, or "${other}" if`,
+          );
+          expect(said, written).not.toContain("Italian province");
+        }
+        const asked = geocoding.requests.slice(-2).map((r) => r.query.get("name"));
+        expect(asked).not.toContain("Mario Rossi");
         // Where the geocoder fails, both readings are named, as without it.
         geocoding.queue.push(json(400, ERROR_400));
         expect(text(await server.call("weather_forecast", { place: "Bartlett TN 38133" }))).toContain(

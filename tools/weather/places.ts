@@ -105,7 +105,8 @@ export function geocoder(api: Upstream) {
     refuseCoordinates(argument, text);
     // A code of a US state and of an Italian province beside a postal code of both: the places of the town's name
     // found tell where it may be; where the geocoder fails, both readings are named, as without it.
-    const province = italianStreetToo(withoutDistrict(text)) ?? italianToo(withoutDistrict(text));
+    const read = withoutDistrict(text);
+    const province = italianStreetToo(read) ?? italianToo(read) ?? italianAfterNameToo(read);
     const townsCalled = province ? await find(province.town, { count: 100 }, call).catch(() => []) : [];
     refuseAddress(argument, text, townsCalled);
     const [name = "", ...rest] = withoutDistrict(withQualifierOutOfBrackets(text))
@@ -1214,8 +1215,17 @@ function refuseAddress(argument: string, text: string, townsCalled: Found[]): vo
     throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, readings?.or ?? province)}`);
   }
   const afterName = townAfterName(read);
-  if (afterName)
-    throw new ToolError(`${quote(text)} is an address. ${sendTown(afterName.town, argument, afterName.or)}`);
+  if (afterName) {
+    const [sent, province] = stateOrProvince(afterName.town, italianAfterNameToo(read), townsCalled);
+    const inItaly = sent !== afterName.town;
+    const or = afterName.or && {
+      ...afterName.or,
+      // The part before read as the town: in Italy too where the places called as the town are there only.
+      ...(inItaly ? { town: townToSend([afterName.or.name, "IT"]) } : {}),
+      ...(province ? { province } : {}),
+    };
+    throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, or ?? province)}`);
+  }
   const district = numberedDistrict(read);
   if (district) {
     throw new ToolError(
@@ -1353,7 +1363,7 @@ function sendTown(town: string, argument: string, or?: OtherReading | DistrictRe
       : or && "district" in or
         ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
         : or
-          ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name, or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+          ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name${or.province ? ` and ${quote(or.province.code)} the US state, or ${quote(or.province.italy)} if it is the Italian province;` : ","} or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
           : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
@@ -1362,7 +1372,7 @@ function sendTown(town: string, argument: string, or?: OtherReading | DistrictRe
  * An address's part read as a town, not a name, and the one after it then as its region or district, not its
  * town; or as its street, where the number after it may be a house's.
  */
-type OtherReading = { name: string; town: string; region: string; street: boolean };
+type OtherReading = { name: string; town: string; region: string; street: boolean; province?: ProvinceReading };
 
 /**
  * Of two names between a street and its postal code, the second read as the town, not the first's region: the first
@@ -1402,6 +1412,20 @@ function italianToo(text: string): ProvinceReading | undefined {
   const italian = isItalianProvince(code, postalCode) && /^\d\d[01]/.test(postalCode);
   return town && italian && zipCodeStates(postalCode).includes(code.toLowerCase())
     ? { italy: `${town}, IT`, code, town }
+    : undefined;
+}
+
+/**
+ * italianToo of the town, its code and its postal code last, after a customer's name and no street: "Mario Rossi, Trento,
+ * TN 38122", "Mario Rossi, Trento TN 38122".
+ */
+function italianAfterNameToo(text: string): ProvinceReading | undefined {
+  const parts = text.split(",");
+  if (parts.length < 2) return undefined;
+  const last = italianToo(parts.at(-1) ?? "");
+  if (last) return parts.slice(0, -1).some((part) => /\d/.test(part)) ? undefined : last;
+  return parts.length > 2 && !parts.slice(0, -2).some((part) => /\d/.test(part))
+    ? italianToo(parts.slice(-2).join(","))
     : undefined;
 }
 
