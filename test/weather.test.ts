@@ -2083,6 +2083,29 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a region of the town found before a state\'s code and ZIP code, "Brooklyn, New York, NY 11201", is no town to send', async () => {
+      const brooklyn = {
+        name: "Brooklyn",
+        latitude: 40.6501,
+        longitude: -73.94958,
+        country_code: "US",
+        country: "United States",
+        admin1: "New York",
+        timezone: "America/New_York",
+        population: 2736074,
+      };
+      geocoding.intercept = (r) => (r.query.get("name") === "Brooklyn" ? geocoded([brooklyn]) : undefined);
+      try {
+        for (const place of ["Brooklyn, New York, NY 11201", "Brooklyn, New York, NY 11201, USA"]) {
+          const said = text(await server.call("weather_current", { place }));
+          expect(said, place).toContain(`send the town, then its country after a comma, as "Brooklyn, NY`);
+          expect(said, place).not.toContain('as "New York');
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {
       const toronto = {
         name: "Toronto",

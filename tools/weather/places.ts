@@ -1538,8 +1538,18 @@ function townReadings(
       .some((word) => REGION_WORDS.has(word.replace(/\.$/, "")));
   const postTown = codeAfterNames && !POSTAL_CODE.test(statePart) && !county;
   const regionNamed = codeAfterNames && !postTown ? postal - 1 : -1;
+  // A region of a place found between the town and a state's code before its ZIP code, "Brooklyn, New York, NY 11201":
+  // the state's name, left out for its code, not the town.
+  const regionBeforeState =
+    stateFirst &&
+    /^[A-Z]{2,3}\s/.test(statePart) &&
+    postal > 1 &&
+    !/\d/.test(parts[postal - 2] ?? "") &&
+    regions.some((known) => folded(known) === folded(parts[postal - 1] ?? ""))
+      ? postal - 1
+      : -1;
   const town =
-    codeAfterRegion || regionNamed >= 0
+    codeAfterRegion || regionNamed >= 0 || regionBeforeState >= 0
       ? postal - 2
       : codeAfterTown || stateFirst || postTown
         ? postal - 1
@@ -1561,7 +1571,7 @@ function townReadings(
     parts
       .slice(town)
       .flatMap((part, i) => {
-        if (town + i === regionNamed) return [];
+        if (town + i === regionNamed || town + i === regionBeforeState) return [];
         // Its letters too: "1012 AB, NL" names no town "AB"; but not a state's code, "NSW 2000", as Malta's "VLT 1117" is
         // read, nor a country's three letters before its four digits, "AUS 3121".
         const regionOrCountry =
