@@ -613,6 +613,14 @@ describe(`at ${AFTERNOON}`, () => {
       expect(place.region).toBe("Missouri");
       expect(alternatives.map((p) => p.region)).toEqual(["Illinois", "Massachusetts"]);
       expect(text(result)).toMatch(/Also found .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
+      // Asked for as listed, the other is found with its time zone and elevation, which coordinates alone lose.
+      expect(text(result)).toContain("Also found (not used; to use one, send it as listed, without its coordinates):");
+      const other = await server.call("weather_current", { place: "Springfield, Illinois, United States" });
+      expect(data<{ place: object }>(other).place).toMatchObject({
+        region: "Illinois",
+        elevation_m: 182,
+        timezone: "America/Chicago",
+      });
     });
 
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
@@ -741,7 +749,9 @@ describe(`at ${AFTERNOON}`, () => {
         expect(most.place.name).toBe("Most");
         expect(most.alternatives.map((p) => p.name)).toEqual(["Móstoles", "Mostar", "Mosul"]);
         // Found by the search, not called "Most": the text does not say they are.
-        expect(text(answer)).toContain("Also found (not used; ask by coordinates to use one): Móstoles (");
+        expect(text(answer)).toContain(
+          "Also found (not used; to use one, send it as listed, without its coordinates): Móstoles (",
+        );
         expect(text(answer)).not.toContain("Also called that");
         // Case and accents aside.
         const mostoles = await server.call("weather_current", { place: "mostoles" });

@@ -51,7 +51,7 @@ export const placeOut = z.object({
   population: z.number().optional(),
 });
 
-/** Enough of each other place to tell it apart and ask about it by its coordinates. */
+/** Enough of each other place to tell it apart and ask about it by its name, region and country. */
 const alternative = placeOut.pick({ name: true, region: true, country: true, latitude: true, longitude: true });
 
 export const alternativesOut = z.array(alternative).optional();
@@ -85,7 +85,8 @@ export function footer(result: {
   const lines: string[] = [];
   if (result.alternatives?.length) {
     lines.push(
-      `Also found (not used; ask by coordinates to use one): ${result.alternatives
+      // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
+      `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
         .slice(0, 5)
         .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
