@@ -2116,6 +2116,49 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('"Manzanillo, COL" is the town in Colima where the places of its name found are in Mexico, none in Colombia', async () => {
+      const town = (country_code: string, country: string, admin1: string, latitude: number, population: number) => ({
+        name: "Manzanillo",
+        latitude,
+        longitude: -90,
+        country_code,
+        country,
+        admin1,
+        timezone: "America/Mexico_City",
+        population,
+      });
+      const colima = town("MX", "Mexico", "Colima", 19.05, 184541);
+      const granma = town("CU", "Cuba", "Granma", 20.34, 130789);
+      const colombia = town("CO", "Colombia", "Bolívar", 10.5, 5000);
+      let found = [colima, granma];
+      geocoding.intercept = (r) => (r.query.get("name") === "Manzanillo" ? geocoded(found) : undefined);
+      // Servers of their own, as the geocoder's answers are kept.
+      const start = () =>
+        startWaiter({
+          WAITER_CONTACT: CONTACT,
+          WAITER_MET_URL: `${met.origin}/weatherapi`,
+          WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+        });
+      let own = await start();
+      try {
+        for (const place of ["Manzanillo, COL", "Manzanillo, Col."]) {
+          const result = await own.call("weather_current", { place });
+          expect(result.isError, text(result)).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region, place).toBe("Colima");
+        }
+        // Where one is found in Colombia too, COL may be its code: not taken for Colima.
+        await own.close();
+        found = [colima, granma, colombia];
+        own = await start();
+        const result = await own.call("weather_current", { place: "Manzanillo, COL" });
+        expect(result.isError).toBe(true);
+        expect(text(result)).toContain('send "Manzanillo, CO"');
+      } finally {
+        await own.close();
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a region before a postal code with letters, as Canada writes one, is no town to send", async () => {
       const toronto = {
         name: "Toronto",

@@ -118,7 +118,9 @@ export function geocoder(api: Upstream) {
     const qualifier = rest.join(", ");
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
-    const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
+    const matching = qualifier
+      ? hits.filter((hit) => matches(hit, qualifier) || inColima(hit, qualifier, hits)).map((hit) => hit.place)
+      : found;
     // A country's three letters after the town without a comma, "Ostrava DEU": the places of the town's name tell
     // whether the town is in that country, as they do with the comma.
     const threeLetters = !qualifier && !hits.length ? commaToAdd(name)?.threeLetters : undefined;
@@ -1844,6 +1846,19 @@ const ALPHA_3: Record<string, string> = Object.fromEntries(
 function threeLettersNamed(letters: string, postalCode: string): string | undefined {
   if (letters === "COL" && /^28\d{3}$/.test(postalCode)) return "Colima";
   return stateShortened(letters, postalCode) ?? ALPHA_3[letters];
+}
+
+/**
+ * Whether "COL" (or "Col.") after the town names Colima, as Mexico shortens the state, where `hit` is there: where none
+ * of the places found is in Colombia, whose three letters COL are too.
+ */
+function inColima({ place }: Found, qualifier: string, hits: Found[]): boolean {
+  return (
+    /^col\.?$/i.test(qualifier.trim()) &&
+    place.country_code === "MX" &&
+    folded(place.region ?? "") === "colima" &&
+    !hits.some((hit) => hit.place.country_code === "CO")
+  );
 }
 
 /** The code of the US state whose name three capitals shorten ("ALA", "GEO"), where `zip` is one of its ZIP codes. */
