@@ -3119,6 +3119,30 @@ test("a self-hosted Bot API behind a single sign-on says that sign-on turned wai
   }
 });
 
+test("a self-hosted Bot API behind Cloudflare's challenge says waiter cannot pass it, not that a person must unblock the bot", async () => {
+  const challenged = await startFake(() => ({
+    status: 403,
+    headers: { "content-type": "text/html; charset=UTF-8", "cf-mitigated": "challenge", server: "cloudflare" },
+    body: '<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title></head><body><noscript>Enable JavaScript and cookies to continue</noscript></body></html>',
+  }));
+  const told = await startWaiter({
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: challenged.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+  });
+  try {
+    const said = text(await told.call("notify_send", { channel: "team", text: "Hi" }));
+    expect(said).toContain(
+      "Telegram Bot API answered 403: Cloudflare in front of the Bot API answered with a challenge for a browser to solve, which waiter cannot, so the message was not sent; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the Bot API's path).",
+    );
+    expect(said).not.toContain("unblock");
+  } finally {
+    await told.close();
+    await challenged.close();
+  }
+});
+
 /** A call of a sender that has `ms` left. */
 function senderCall(ms: number) {
   return {

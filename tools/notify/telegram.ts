@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
-import { accessLogin, retryAfterSeconds, signInAt } from "../../src/http/failures.js";
+import { accessLogin, challenged, retryAfterSeconds, signInAt } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { cutCodePoints, oneLine } from "../../src/shown.js";
@@ -43,7 +43,8 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
  * base URL. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait
  * Telegram asks for. A 5xx to a message sent may have come after Telegram took it (a proxy that
  * gave up on Telegram's answer). A redirect to a single sign-on's login (in front of a self-hosted
- * Bot API) is told by the login's address alone, which does not carry the token.
+ * Bot API) is told by the login's address alone, which does not carry the token; Cloudflare's
+ * challenge in front of one, as no chat's refusal.
  */
 export const telegramErrors: ErrorMapper = (response, upstream, urlSetting) => {
   const signIn = signInAt(response) ?? accessLogin(response);
@@ -51,6 +52,13 @@ export const telegramErrors: ErrorMapper = (response, upstream, urlSetting) => {
     // The token is in the path, which no sign-on reads: it is no credential to check there.
     return new UpstreamError(
       `${upstream} answered ${response.status}: it sends waiter to sign in at ${signIn}, a page for a person in a browser: a single sign-on in front of the Bot API turned the request away${response.changes ? ", so the message was not sent" : ""}; ask whoever runs it to let waiter's requests by (an exception for this machine's address or the Bot API's path), or check ${urlSetting}.`,
+      response.status,
+    );
+  }
+  if (challenged(response)) {
+    // Cloudflare's page in front of a self-hosted Bot API: its 403 is no chat's refusal of the bot.
+    return new UpstreamError(
+      `${upstream} answered ${response.status}: Cloudflare in front of the Bot API answered with a challenge for a browser to solve, which waiter cannot${response.changes ? ", so the message was not sent" : ""}; ask whoever runs it to let waiter's requests skip the challenge (a WAF skip rule for this machine's address or the Bot API's path).`,
       response.status,
     );
   }
