@@ -2436,6 +2436,10 @@ describe("error answers", () => {
         `Set API answered 302: it sends waiter to sign in at ${signIn}, a page for a person in a browser: a single sign-on in front of it turned the request away; ${by}`,
       );
     }
+    // A redirect of the service's own whose rd names another page than the one asked for is no sign-on's come-back.
+    expect(await redirected(set, `${fake.origin}/cz/?rd=%2Fcz%2Fnews`, 301)).toBe(
+      `Set API answered 301: it moved this to ${fake.origin}/cz/; check WAITER_SET_URL.`,
+    );
     // A public API waiter chose has no sign-on of its own: a proxy on the way asks this machine to sign in.
     expect(await redirected(own, "https://gateway.proxy.example/auth/login?origurl=https%3A%2F%2Fapi")).toBe(
       "Own API answered 302: it sends waiter to sign in at https://gateway.proxy.example/auth/login, a page for a person in a browser: something on the way to it (a proxy that inspects TLS) turned the request away; sign in there in a browser on this machine, or tell whoever runs this machine's network.",

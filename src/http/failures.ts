@@ -480,24 +480,42 @@ export function accessLogin(response: HttpResponse): string | undefined {
 
 /**
  * Where a redirect sends to sign in (its origin and path), if it sends to a single sign-on's login
- * rather than to where the resource moved: an OAuth or OpenID Connect authorization request (a
- * client_id with a response_type or redirect_uri), a SAML request, a URL to come back to once
- * signed in (Authelia's, Authentik's and oauth2-proxy's rd, Pomerium's pomerium_redirect_uri), or
- * a login page by its path (oauth2-proxy's /oauth2/sign_in, Keycloak's openid-connect/auth, an
+ * rather than to where the resource moved: one that asks a sign-on's question (signOnAsked), or a
+ * login page by its path (oauth2-proxy's /oauth2/sign_in, Keycloak's openid-connect/auth, an
  * identity provider's /login).
  */
 export function signInAt(response: HttpResponse): string | undefined {
   if (response.status < 300 || response.status >= 400) return undefined;
   const target = movedTo(response);
   if (!target) return undefined;
-  const { searchParams: query, pathname } = new URL(String(response.headers.location), response.url);
-  const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
-  const comeBack = /^(\/|https?:)/i.test(query.get("rd") ?? "") || query.has("pomerium_redirect_uri");
+  const { pathname } = new URL(String(response.headers.location), response.url);
   const login =
     /\/(log-?in|log-?on|sign-?in|sign_in|sso|authorize|oauth2\/start|outpost\.goauthentik\.io\/start|openid-connect\/auth)(\.\w+)?\/?$/i.test(
       pathname,
     );
-  return authorization || query.has("SAMLRequest") || comeBack || login ? target : undefined;
+  return login || signOnAsked(response) ? target : undefined;
+}
+
+/**
+ * Whether a redirect's query is a single sign-on's, whatever its path: an OAuth or OpenID Connect
+ * authorization request (a client_id with a response_type or redirect_uri), a SAML request, or the
+ * request itself to come back to once signed in (Authelia's, Authentik's and oauth2-proxy's rd, as a
+ * path or a URL with the path asked for; Pomerium's pomerium_redirect_uri). An rd that names another
+ * page is a site's own redirect's.
+ */
+export function signOnAsked(response: HttpResponse): boolean {
+  const location = response.headers.location;
+  if (!location) return false;
+  let query: URLSearchParams;
+  try {
+    query = new URL(String(location), response.url).searchParams;
+  } catch {
+    return false;
+  }
+  const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
+  const rd = query.get("rd") ?? "";
+  const comeBack = /^(\/|https?:)/i.test(rd) && URL.parse(rd, response.url.href)?.pathname === response.url.pathname;
+  return authorization || query.has("SAMLRequest") || comeBack || query.has("pomerium_redirect_uri");
 }
 
 /**
