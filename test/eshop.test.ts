@@ -6394,6 +6394,20 @@ describe("errors", () => {
     }
   });
 
+  test("a single sign-on's login page on the shop's own host is told as a sign-in that turned waiter away, not as a plugin's", async () => {
+    for (const location of [
+      // Amazon Cognito's hosted login under the shop's own domain, with its authorization request.
+      `${woo.origin}/login?client_id=5tq0e&response_type=code&redirect_uri=https%3A%2F%2Fshop.example%2F`,
+      // A portal served on the shop's host, with the request to come back to.
+      `${woo.origin}/auth/login?rd=${encodeURIComponent(`${woo.origin}/wp-json/wc/v3/orders`)}`,
+    ]) {
+      woo.intercept = () => ({ status: 302, headers: { location }, body: "" });
+      expect(text(await server.call("eshop_orders_list", {}))).toBe(
+        `WooCommerce answered 302: it sends waiter to sign in at ${location.slice(0, location.indexOf("?"))}, a page for a person in a browser: a single sign-on in front of it turned the request away; check the configured keys, if that sign-on takes credentials, or ask whoever runs it to let waiter's requests by (an exception for this machine's address or the API's path).`,
+      );
+    }
+  });
+
   test("a redirect to the shop's login page (a plugin that keeps the site private) is not told to be set as the shop's address", async () => {
     const stock = woo.shop.product(P.espresso).stock_quantity;
     const login = {

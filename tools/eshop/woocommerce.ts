@@ -12,6 +12,7 @@ import {
   nothingChanged,
   retryAfterSeconds,
   signInAt,
+  signOnAsked,
 } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -780,10 +781,11 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       const signIn = signInAt(response);
-      // A single sign-on's login on another host than the shop's is no plugin's: told as for every upstream.
-      if (signIn && new URL(signIn).hostname.replace(/^www\./, "") !== base.hostname.replace(/^www\./, "")) {
-        return undefined;
-      }
+      // A single sign-on's login on another host than the shop's, or one that asks a sign-on's
+      // question (an authorization request) on the shop's own, is no plugin's: told as for every upstream.
+      const elsewhere =
+        signIn && new URL(signIn).hostname.replace(/^www\./, "") !== base.hostname.replace(/^www\./, "");
+      if (elsewhere || signOnAsked(response)) return undefined;
       // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
       // a moved shop keeps the REST API's route, whatever its path holds.
       if (target && /\/(wp-login\.php|login|my-account)\/?$/i.test(new URL(target).pathname)) {
