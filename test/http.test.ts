@@ -588,6 +588,78 @@ time.sleep(30)`,
     },
   );
 
+  test.runIf(hasPython)(
+    "callers of one read, with and without an answer kept, each meet connections that do not open as they would alone",
+    async () => {
+      // Answers one request, and closes its connection; then takes no more connections.
+      const server = spawn("python3", [
+        "-c",
+        `import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.recv(65536)
+body = b'{"n":1}'
+c.sendall(b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncache-control: max-age=60\\r\\nconnection: close\\r\\ncontent-length: 7\\r\\n\\r\\n" + body)
+c.close()
+fill = []
+for _ in range(3):
+    f = socket.socket(); f.setblocking(False)
+    try: f.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(f)
+print("stuck", flush=True)
+time.sleep(30)`,
+      ]);
+      const lines: string[] = [];
+      server.stdout.on("data", (data) => lines.push(...String(data).trim().split("\n")));
+      try {
+        await expect.poll(() => lines.length).toBeGreaterThan(0);
+        const http = new HttpClient({
+          userAgent: "t",
+          maxResponseBytes: 1024,
+          connectTimeoutMs: 500,
+          minRetryDelayMs: 20,
+        });
+        clients.push(http);
+        const api = http.upstream("Stuck API", new URL(`http://127.0.0.1:${lines[0]}/`));
+        const staleIfError = { forSeconds: 3600, heard: () => {} };
+        setClock("2026-11-25T10:00:00Z");
+        expect(await api.json(any, "/rates", { staleIfError }, call())).toEqual({ n: 1 });
+        await expect.poll(() => lines).toContain("stuck");
+        setClock("2026-11-25T10:05:00Z");
+        const created = diagnostics.channel("undici:request:create");
+        const tries: string[] = [];
+        const tried = (message: unknown) => tries.push((message as { request: { path: string } }).request.path);
+        created.subscribe(tried);
+        try {
+          // One with no answer kept to stand in (a list of currencies) begins the load, one with an
+          // answer kept (a fixing) joins it: that one has its answer after one connection that did not
+          // open, while the other's tries go on.
+          const alone = failure(api.json(any, "/rates", {}, call(3_000)));
+          const kept = await api.json(any, "/rates", { staleIfError }, call(3_000));
+          expect(kept).toEqual({ n: 1 });
+          expect(tries).toEqual(["/rates"]);
+          await alone;
+          expect(tries.length).toBeGreaterThan(1);
+          // The other way round: the one without joins the load of the one with, and is tried again all
+          // the same. Another header keeps them from joining the request before, which may be under way still.
+          tries.length = 0;
+          const headers = { "accept-language": "en" };
+          const first = api.json(any, "/rates", { headers, staleIfError }, call(3_000));
+          const joined = failure(api.json(any, "/rates", { headers }, call(3_000)));
+          expect(await first).toEqual({ n: 1 });
+          await joined;
+          expect(tries.length).toBeGreaterThan(1);
+        } finally {
+          created.unsubscribe(tried);
+        }
+      } finally {
+        server.kill();
+      }
+    },
+  );
+
   test("a refused connection is reported as unreachable, naming the setting that holds the URL", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
     clients.push(http);

@@ -291,7 +291,15 @@ export class HttpClient {
             maxDelayMs: o.maxRetryDelayMs,
             connectTimeoutMs: o.connectTimeoutMs,
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
-            keptStandsIn: sent.keptStandsIn ?? false,
+            // Callers that share a load each have an answer kept, or not (Progress.withoutKept).
+            ...(shared
+              ? {
+                  keptStandsIn: () => shared.withoutKept === 0,
+                  notOpened: (err: Error) => {
+                    for (const hear of shared.notOpened) hear(err);
+                  },
+                }
+              : {}),
             askedToWait: heard,
             ...(changes ? {} : { waitOutHold: async () => !(await waitOutHold()) }),
           }),

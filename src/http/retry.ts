@@ -17,11 +17,13 @@ export interface RetryPolicy {
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
   /**
-   * An answer kept stands in should the request fail (stale-if-error): a connection that did not
-   * open in time is not tried again, as an upstream that is down would hold the call a connect
-   * timeout more for each try before that answer is given.
+   * Whether an answer kept stands in should the request fail (stale-if-error), for every caller
+   * waiting on it: a connection that did not open in time is not tried again, as an upstream that is
+   * down would hold the call a connect timeout more for each try before that answer is given.
    */
-  keptStandsIn?: boolean;
+  keptStandsIn?: () => boolean;
+  /** Hears a connection that did not open in time, as the request is sent again for those an answer kept does not stand in for. */
+  notOpened?: (err: Error) => void;
   /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms), retried or not. */
   askedToWait?: (status: number, headers: Record<string, string | string[] | undefined>, ms: number) => void;
   /**
@@ -139,7 +141,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
             !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
           : (code !== undefined && RETRY_CODES.includes(code)) || cutShort(err)));
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
-    if (code === "UND_ERR_CONNECT_TIMEOUT" && policy.keptStandsIn) return cb(err);
+    const notOpened = code === "UND_ERR_CONNECT_TIMEOUT";
+    if (notOpened && policy.keptStandsIn?.()) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
     // A Retry-After that asks for no wait is no reason to retry at once, in a burst: backoff, as undici's own.
@@ -147,8 +150,9 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
-    const room = code === "UND_ERR_CONNECT_TIMEOUT" ? policy.connectTimeoutMs : policy.minDelayMs;
+    const room = notOpened ? policy.connectTimeoutMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
+    if (notOpened) policy.notOpened?.(err);
     // The wait a read was asked for is its account's hold, which a write taken meanwhile may end.
     if (held && policy.waitOutHold) {
       policy.waitOutHold().then(

@@ -81,8 +81,6 @@ export interface Outgoing {
   changeAdvice: string;
   /** What a failure calls the change (UpstreamOptions.change). */
   change: ChangeWords;
-  /** Whether an answer kept stands in should the request fail (RequestOptions.staleIfError). */
-  keptStandsIn?: boolean;
   /** Whether a wait its answer asks for holds the reads of its own path alone (RequestOptions.aside). */
   aside?: boolean;
   /** The longest an answer that asks for a wait holds the reads after it, by its words (UpstreamOptions.holdsReadsMs). */

@@ -337,7 +337,17 @@ export class Upstream {
     const sent = this.#outgoing(path, { ...options, headers });
     const request = `${sent.url.href} ${JSON.stringify(sent.headers)}`;
     const joined = loading.get(request);
-    const progress = joined?.progress ?? { begun: false, written: false };
+    const progress = joined?.progress ?? { begun: false, written: false, withoutKept: 0, notOpened: new Set() };
+    const { staleIfError } = options;
+    // The load is tried again after a connection that did not open in time while a caller has no
+    // answer kept; one that has leaves it then, with that answer, as it would alone.
+    let notOpened = (_err: Error) => {};
+    const unopened = new Promise<never>((_, reject) => {
+      notOpened = (err) => reject(describeFailure(err, this.name, sent, own.call, this.carrier.options, false));
+    });
+    const keptStands = kept !== undefined && staleIfError !== undefined && standsIn(kept, staleIfError.forSeconds);
+    if (keptStands) progress.notOpened.add(notOpened);
+    else progress.withoutKept++;
     try {
       const load = this.#load(schema, key, path, { ...options, headers }, call.deadline, kept, progress);
       if (!joined) {
@@ -345,7 +355,7 @@ export class Upstream {
         const over = () => loading.delete(request);
         load.then(over, over);
       }
-      return await untilAborted(load, own.call.signal);
+      return await untilAborted(keptStands ? Promise.race([load, unopened]) : load, own.call.signal);
     } catch (err) {
       // The load carried the deadline of the caller that began it: one joined to it with a later
       // deadline, and time left till then, asks again within its own. So does one that undici's
@@ -357,13 +367,14 @@ export class Upstream {
       const failure = own.call.signal.aborted
         ? describeFailure(stopped, this.name, sent, own.call, this.carrier.options, progress.written)
         : err;
-      const { staleIfError } = options;
       const usable = kept && standsIn(kept, staleIfError?.forSeconds ?? 0);
       // Cancelled by its caller (a client, waiter stopping), a call takes no old answer for a new one.
       if (!usable || !staleIfError || call.signal.aborted || !passing(failure)) throw failure;
       staleIfError.heard(failure, kept.keptAt);
       return kept.value as z.output<S>;
     } finally {
+      if (keptStands) progress.notOpened.delete(notOpened);
+      else progress.withoutKept--;
       own.end();
     }
   }
@@ -393,9 +404,7 @@ export class Upstream {
     // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
-    const { staleIfError } = options;
-    const keptStandsIn = stale !== undefined && staleIfError !== undefined && standsIn(stale, staleIfError.forSeconds);
-    const response = await this.#send(path, options, within, progress, keptStandsIn);
+    const response = await this.#send(path, options, within, progress);
     // The ttl and the keeping read one instant: seconds to a publication end there, not later by their working out.
     const now = clock.now();
     // Only a 304 to the conditions sent says the answer kept is still good.
@@ -414,10 +423,8 @@ export class Upstream {
     options: Omit<RequestOptions, "ttl">,
     call: Call,
     shared: Progress | undefined,
-    keptStandsIn = false,
   ): Promise<HttpResponse> {
-    const outgoing = { ...this.#outgoing(path, options), keptStandsIn };
-    const sent = await this.carrier.send(this.name, outgoing, call, shared);
+    const sent = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
     // A call's own Authorization (GoPay's access token for a lookup) is its request's credential.
     const own = options.headers ? authorizationIn(options.headers) : [];
     const answered = {

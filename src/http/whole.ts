@@ -33,6 +33,13 @@ export interface Reached {
  */
 export interface Progress extends Reached {
   begun: boolean;
+  /**
+   * How many of the callers waiting on it have no answer kept to stand in should it fail: while
+   * any has none, a connection that did not open in time is tried again (RetryPolicy.keptStandsIn).
+   */
+  withoutKept: number;
+  /** The callers with an answer kept, who take it as soon as a connection did not open in time, not after the tries again for the others. */
+  notOpened: Set<(err: Error) => void>;
 }
 
 /** A connection that broke after the upstream began to answer: it was reached, and had answered in part. */
