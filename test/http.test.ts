@@ -832,6 +832,32 @@ describe("retries", () => {
     expect(await api.json(any, "/limited/later", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("a read begun while another's maintenance answer is decoded is held as long as its words say, not its Retry-After", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024 });
+    clients.push(http);
+    const api = http.upstream("Test API", new URL(`${fake.origin}/`), {
+      holdsReadsMs: ({ status, text }) => (status === 503 && /maintenance/.test(text) ? 60_000 : undefined),
+    });
+    const page = {
+      status: 503,
+      body: "Briefly unavailable for scheduled maintenance.",
+      headers: { "content-type": "text/plain", "retry-after": "600" },
+    };
+    fake.queue.push(page, page);
+    fake.encoding = "gzip";
+    // Begun once the first answer has all come, while it is decoded and read.
+    const trailers = diagnostics.channel("undici:request:trailers");
+    let during: Promise<UpstreamError> | undefined;
+    const begin = () => {
+      trailers.unsubscribe(begin);
+      during = failure(api.json(any, "/maintained/other", {}, call(3_000)));
+    };
+    trailers.subscribe(begin);
+    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(60);
+    expect((await during)?.retryAfter).toBe(60);
+  });
+
   test("a write's wait, newer than the one that holds reads, says when they are asked again, sooner too", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

@@ -326,12 +326,14 @@ export class HttpClient {
       const answered = request(url, dispatchOptions as Parameters<typeof request>[1]);
       const response = await unlessStopped(answered, call.signal, reached, shared);
       const { statusCode: status, headers } = response;
+      const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
       // Over the cap once decoded, an error answer is told by its status and headers, as before decoding.
       const text = await response.body.text().catch((err: unknown) => {
         if (errorAnswerTooLarge(status, err)) return "";
+        // Its words unread, the wait it asked for holds as asked.
+        if (asked) heard(status, headers, asked);
         throw err;
       });
-      const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
       const held = asked && Math.min(asked, sent.holdsReadsMs?.({ status, text }) ?? asked);
       if (held) heard(status, headers, held, text);
       // A write taken is the upstream answering again: the reads held meanwhile are asked at once.
