@@ -3095,6 +3095,31 @@ test("a 401 or 404 page that is not the Bot API's says to check the channel's ba
   }
 });
 
+test("a 403 page that is not the Bot API's says something in front of it blocks waiter, not that a person must unblock the bot", async () => {
+  // A firewall's block page in front of a self-hosted Bot API (a WAF's rule, an address not let in).
+  const blocked = await startFake(() => ({
+    status: 403,
+    headers: { "content-type": "text/html" },
+    body: "<html><head><title>403 Forbidden</title></head><body><h1>403 Forbidden</h1><hr>nginx</body></html>",
+  }));
+  const told = await startWaiter({
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [OWNER], baseUrl: blocked.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+  });
+  try {
+    const said = text(await told.call("notify_send", { channel: "team", text: "Hi" }));
+    expect(said).toContain(
+      "Telegram Bot API answered 403 with a page that is not the Bot API's: something in front of it (a firewall, a proxy) does not let this machine's requests by, so the message was not sent; tell whoever runs it, or check the baseUrl of channel team in WAITER_NOTIFY_CHANNELS.",
+    );
+    expect(said).not.toContain("unblock");
+  } finally {
+    await told.close();
+    await blocked.close();
+  }
+});
+
 test("a self-hosted Bot API behind a single sign-on says that sign-on turned waiter away, not only its 302", async () => {
   // oauth2-proxy in front of it sends to its login, with the path to come back to: the bot token's.
   const gated = await startFake((request) => ({

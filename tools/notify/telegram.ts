@@ -63,7 +63,14 @@ export const telegramErrors: ErrorMapper = (response, upstream, urlSetting) => {
     );
   }
   const answer = refusal(response);
-  // Not the Bot API's refusal: a page of what answers at the base URL, which did not read the token.
+  // Not the Bot API's refusal, which always comes in its JSON: a page of what answers at the base URL,
+  // which did not read the token, nor refused a chat.
+  if (response.status === 403 && !answer) {
+    return new UpstreamError(
+      `${upstream} answered 403 with a page that is not the Bot API's: something in front of it (a firewall, a proxy) does not let this machine's requests by${response.changes ? ", so the message was not sent" : ""}; tell whoever runs it, or check ${urlSetting}.`,
+      response.status,
+    );
+  }
   if ((response.status === 401 || response.status === 404) && !answer) {
     const there =
       response.status === 401
