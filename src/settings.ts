@@ -177,7 +177,9 @@ function upstreamUrlProblem(url: URL, written: string): string | undefined {
     // Without the / a URL adds after a host written alone: an OAuth issuer is named character for character.
     const hostAlone = url.pathname === "/" && !/^[a-z][\w+.-]*:[/\\]*[^/\\?#]+[/\\]/i.test(written.trim());
     const path = hostAlone ? "" : url.pathname;
-    return `plain http is allowed only to loopback addresses; use https://${url.host}${path}`;
+    // A query may carry a key, and is not shown; left out, the URL told would be another.
+    const query = url.search ? " with the same query after it" : "";
+    return `plain http is allowed only to loopback addresses; use https://${url.host}${path}${query}`;
   }
   return `unsupported protocol ${url.protocol} (use https)`;
 }

@@ -741,6 +741,15 @@ describe("bad settings are refused by name", () => {
       { WAITER_HTTP_OAUTH: '{"issuer":"http://id.example.com/"}' },
       /^invalid setting WAITER_HTTP_OAUTH at issuer: plain http is allowed only to loopback addresses; use https:\/\/id\.example\.com\/$/,
     ],
+    // Its query kept too, not shown: it may carry a key.
+    [
+      { TEST_SHOP_URL: "http://shop.example/api?lang=cs&key=k1" },
+      /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback addresses; use https:\/\/shop\.example\/api with the same query after it$/,
+    ],
+    [
+      { WAITER_HTTP_OAUTH: '{"issuer":"http://id.example.com?tenant=a"}' },
+      /^invalid setting WAITER_HTTP_OAUTH at issuer: plain http is allowed only to loopback addresses; use https:\/\/id\.example\.com with the same query after it$/,
+    ],
     // Its path kept, its // slipped: what follows the host is the path as written.
     [
       { TEST_SHOP_URL: "http:/shop.example/api" },
