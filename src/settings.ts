@@ -728,7 +728,11 @@ export class Secrets {
     }
     const file = `${variable}_FILE`;
     const fileSet = setValue(this.#env[file]) ? ` (${file} is set, but ${NO_FILE}: set ${variable} itself)` : "";
-    throw this.#unsetSecret(`${where.owner}: ${variable} is not set; it must hold ${where.holds}${fileSet}`);
+    // The setting that names it, where that is not its owner already: a file's or a variable's, as it was given.
+    const namedBy = where.setting === where.owner ? "" : `, which ${where.setting} names,`;
+    throw this.#unsetSecret(
+      `${where.owner}: ${variable}${namedBy} is not set; set it in waiter's environment to ${where.holds}${fileSet}`,
+    );
   }
 
   #unsetSecret(why: string): UnsetSecret {

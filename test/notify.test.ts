@@ -1,5 +1,5 @@
 import { Resolver } from "node:dns";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -2334,8 +2334,31 @@ describe("who may be told", () => {
 
   test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
-      /notification channel ops: NOT_SET_ANYWHERE is not set/,
+      /notification channel ops: NOT_SET_ANYWHERE, which WAITER_NOTIFY_CHANNELS at ops.botTokenEnv names, is not set/,
     );
+    // Named by the setting that names it, env or file, and told where a secret is set.
+    const withPassword = {
+      type: "email",
+      host: "smtp.example.com",
+      user: "u",
+      passwordEnv: "PW",
+      from: "a@b.example",
+      to: ["c@d.example"],
+    };
+    expect(() => load({ m: withPassword })).toThrow(
+      new ConfigError(
+        "notification channel m: PW, which WAITER_NOTIFY_CHANNELS at m.passwordEnv names, is not set; set it in waiter's environment to the SMTP password",
+      ),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "waiter-notify-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ notify: { channels: { m: withPassword } } }));
+    expect(() => loadConfig({ env: {}, file }, toolsets())).toThrow(
+      new ConfigError(
+        `notification channel m: PW, which notify.channels in ${file} at m.passwordEnv names, is not set; set it in waiter's environment to the SMTP password`,
+      ),
+    );
+    rmSync(dir, { recursive: true });
     const pasted = () =>
       load({ ops: { type: "telegram", botTokenEnv: "7000000000:AAPastedTokenPastedTokenPasted", chatIds: ["1"] } });
     // Refused as a secret pasted into secretEnv is, and not shown.

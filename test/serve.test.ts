@@ -5786,7 +5786,9 @@ describe("bearer tokens", () => {
     );
     expect(stderr()).not.toContain(OPS);
     const { VIEW_TOKEN: _, ...unset } = TOKENS;
-    await expect(startApp(unset)).rejects.toThrow("http token viewer: VIEW_TOKEN is not set; it must hold the token");
+    await expect(startApp(unset)).rejects.toThrow(
+      "http token viewer: VIEW_TOKEN, which WAITER_HTTP_TOKENS at viewer.secretEnv names, is not set; set it in waiter's environment to the token",
+    );
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "" })).rejects.toThrow(
       "http token viewer: VIEW_TOKEN is set but empty; it must hold the token",
     );

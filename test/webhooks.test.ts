@@ -3425,7 +3425,9 @@ describe("embedded in the stdio server", { timeout: BUILT_SERVER_MS }, () => {
   test("a source whose secret is unset stops waiter with its name", async () => {
     const { GITHUB_WEBHOOK_SECRET: _, ...unset } = env;
     await expect(startWaiter(unset)).rejects.toThrow(
-      new ConfigError("webhook source gh: GITHUB_WEBHOOK_SECRET is not set; it must hold the github signing secret"),
+      new ConfigError(
+        "webhook source gh: GITHUB_WEBHOOK_SECRET, which WAITER_WEBHOOKS_SOURCES at gh.secretEnv names, is not set; set it in waiter's environment to the github signing secret",
+      ),
     );
   });
 
@@ -3438,7 +3440,7 @@ describe("embedded in the stdio server", { timeout: BUILT_SERVER_MS }, () => {
       const refused = startWaiter({ ...env, WAITER_WEBHOOKS_SOURCES: JSON.stringify({ [name]: source }) });
       await expect(refused).rejects.toThrow(
         new ConfigError(
-          `webhook source ${name}: ${source.secretEnv} is not set; it must hold ${name === "comgate" ? "the secret Comgate shows for the e-shop's connection" : "the client secret GoPay issued with the source's clientId"}`,
+          `webhook source ${name}: ${source.secretEnv}, which WAITER_WEBHOOKS_SOURCES at ${name}.secretEnv names, is not set; set it in waiter's environment to ${name === "comgate" ? "the secret Comgate shows for the e-shop's connection" : "the client secret GoPay issued with the source's clientId"}`,
         ),
       );
     }

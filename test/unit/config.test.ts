@@ -1070,7 +1070,7 @@ describe("bad settings are refused by name", () => {
         'invalid setting WAITER_READ_ONLY: expected true or false, got "maybe"',
       );
       expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "SHOP2_HOOK_SECRET" }) }))).toBe(
-        "webhook source stripe: SHOP2_HOOK_SECRET is not set; it must hold the stripe signing secret",
+        "webhook source stripe: SHOP2_HOOK_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret",
       );
     });
 
@@ -1112,10 +1112,10 @@ describe("bad settings are refused by name", () => {
       expect(message).toBe(
         [
           "webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret",
-          "webhook source gh: GH_SECRET is not set; it must hold the github signing secret",
+          "webhook source gh: GH_SECRET, which WAITER_WEBHOOKS_SOURCES at gh.secretEnv[0] names, is not set; set it in waiter's environment to the github signing secret",
           "webhook source gh: GH_OLD is set to blanks alone; it must hold the github signing secret",
           "http token ops: OPS_TOKEN is set but empty; it must hold the token",
-          "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; it must hold the database password",
+          "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; set it in waiter's environment to the database password",
         ].join(". "),
       );
       expect(message).not.toContain("f".repeat(16));
@@ -1246,7 +1246,7 @@ describe("bad settings are refused by name", () => {
 
     test("a bad entry is named: unset, a secret pasted in, not a variable name, an empty list", () => {
       expect(messageOf(rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-webhook-secret" }))).toBe(
-        "webhook source gh: GH_OLD is not set; it must hold the github signing secret",
+        "webhook source gh: GH_OLD, which WAITER_WEBHOOKS_SOURCES at gh.secretEnv[1] names, is not set; set it in waiter's environment to the github signing secret",
       );
       const pasted = "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
       const message = messageOf(rotating({ secretEnv: ["GH_NEW", pasted] }, { GH_NEW: "new-webhook-secret" }));
@@ -2258,7 +2258,7 @@ describe("the event store's database", () => {
       passwordFrom: "DB_PASSWORD (the variable WAITER_DATABASE_PASSWORD_ENV names)",
     });
     expect(() => load(env)).toThrow(
-      "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; it must hold the database password",
+      "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; set it in waiter's environment to the database password",
     );
   });
 
@@ -2894,7 +2894,7 @@ test("a variable that would name a file holding a setting or a secret (WAITER_WO
       load({ WAITER_WEBHOOKS_SOURCES: sources, STRIPE_WEBHOOK_SECRET_FILE: "/run/secrets/stripe_webhook_secret" }),
     ),
   ).toBe(
-    "webhook source stripe: STRIPE_WEBHOOK_SECRET is not set; it must hold the stripe signing secret (STRIPE_WEBHOOK_SECRET_FILE is set, but waiter reads no setting or secret from a file that a variable names: set STRIPE_WEBHOOK_SECRET itself)",
+    "webhook source stripe: STRIPE_WEBHOOK_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret (STRIPE_WEBHOOK_SECRET_FILE is set, but waiter reads no setting or secret from a file that a variable names: set STRIPE_WEBHOOK_SECRET itself)",
   );
 });
 
