@@ -2424,9 +2424,10 @@ describe("who may be told", () => {
     const byName =
       /at ops.chatIds.0: is a link to a chat: list the chat's @name, @shopnews, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows \(docs\/notifications.md says how\)$/;
     expect(() => chat("https://t.me/shopnews")).toThrow(byName);
-    // A bot's own link, as @BotFather gives it ("You will find it at t.me/…_bot"), is no chat a bot can write to.
+    // A bot's own link, as @BotFather gives it ("You will find it at t.me/…_bot"), is no chat a bot can
+    // write to; a public group's or channel's @name may end in bot too, and is told to be listed.
     expect(() => chat("t.me/shop_orders_bot")).toThrow(
-      /at ops.chatIds.0: is a link to a bot, @shop_orders_bot \(a bot's @name ends in bot\), and no bot can write to a bot: list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\), or a public group's or channel's @name$/,
+      /at ops.chatIds.0: is a link to a chat or a bot: list the chat's @name, @shop_orders_bot, instead if it is a public group or channel; if it is a bot, as an @name ending in bot may be, no bot can write to it: list the chat's id, a number getUpdates shows \(docs\/notifications.md says how\)$/,
     );
     // Telegram's other addresses of t.me, as its apps open them.
     for (const link of ["https://telegram.me/shopnews", "https://telegram.dog/shopnews", "https://www.t.me/shopnews"]) {

@@ -179,9 +179,10 @@ function notChatId(input: unknown): string {
   if (typeof input !== "string") return "is not a chat id or @channelname";
   // A person's link is as a group's or channel's, and a bot reaches a person by their number only.
   // A bot's @name ends in bot, as @BotFather requires; its link (which @BotFather gives) names no chat a bot can write to.
+  // A group's or channel's @name may end in bot too: the ending alone does not tell which.
   const byName = (name: string) =>
     /bot$/i.test(name)
-      ? `is a link to a bot, @${name} (a bot's @name ends in bot), and no bot can write to a bot: list the chat's id, a number getUpdates shows (docs/notifications.md says how), or a public group's or channel's @name`
+      ? `is a link to a chat or a bot: list the chat's @name, @${name}, instead if it is a public group or channel; if it is a bot, as an @name ending in bot may be, no bot can write to it: list the chat's id, a number getUpdates shows (docs/notifications.md says how)`
       : `is a link to a chat: list the chat's @name, @${name}, instead if it is a public group or channel; a person is listed by their number, which getUpdates shows (docs/notifications.md says how)`;
   const app = /^tg:(?:\/\/)?(\w+)\/?(?:\?([^#]*))?(?:#.*)?$/i.exec(input);
   if (app) {
