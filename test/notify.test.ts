@@ -1959,10 +1959,22 @@ describe("notify_send by email", () => {
     ).toBe(
       'Not sent: the mail server mail.shop.example:587 sent no greeting in time (Greeting never received): it is slow, or waits in silence for TLS from the start (tls "tls"); if it lasts, check the channel\'s host, port and tls.',
     );
-    const tlsPort = smtpFailure(silent, { host: "mail.shop.example", port: 465, tls: "starttls" } as SmtpOptions);
+    // A channel the settings take: starttls on port 465 is refused at start, no TLS to a server on this machine is not.
+    const plainOn465 = {
+      type: "email",
+      host: "127.0.0.1",
+      port: 465,
+      tls: "none",
+      from: "a@b.example",
+      to: ["c@d.example"],
+    };
+    expect(() =>
+      loadConfig({ env: { WAITER_NOTIFY_CHANNELS: JSON.stringify({ local: plainOn465 }) } }, toolsets()),
+    ).not.toThrow();
+    const tlsPort = smtpFailure(silent, { ...plainOn465, subject: "waiter" } as SmtpOptions);
     expect(tlsPort).not.toBeInstanceOf(UpstreamError);
     expect(tlsPort.message).toBe(
-      'Not sent: the mail server mail.shop.example:465 sent no greeting (Greeting never received); port 465 is for TLS from the start, where a server waits in silence for it: set the channel\'s tls to "tls".',
+      'Not sent: the mail server 127.0.0.1:465 sent no greeting (Greeting never received); port 465 is for TLS from the start, where a server waits in silence for it: set the channel\'s tls to "tls".',
     );
   });
 
