@@ -7176,6 +7176,45 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token signed with ML-DSA, where this Node checks no ML-DSA signature, is told so, as other algorithms waiter cannot check are", async () => {
+    // The issuer's ML-DSA-65 key as an AKP JWK (as jose reads one): a public key of 1952 bytes.
+    const pq = {
+      kty: "AKP",
+      alg: "ML-DSA-65",
+      kid: "pq",
+      use: "sig",
+      pub: Buffer.alloc(1952, 5).toString("base64url"),
+    };
+    const { issuer: published, served } = await publishing([pq]);
+    try {
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+      const claims = {
+        iss: published.origin,
+        aud: `${PUBLIC}/mcp`,
+        sub: "alice",
+        scope: "waiter:read",
+        exp: fromClock("1h"),
+      };
+      const token = `${part({ alg: "ML-DSA-65", kid: "pq" })}.${part(claims)}.${Buffer.alloc(3309, 7).toString("base64url")}`;
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(401);
+      const { error_description } = (await refused.body.json()) as { error_description: string };
+      // Node checks ML-DSA from 24.7 on, where the signature, which no key made, is what is refused.
+      const checked = await crypto.subtle.importKey("jwk", pq, { name: "ML-DSA-65" }, false, ["verify"]).then(
+        () => true,
+        () => false,
+      );
+      expect(error_description).toBe(
+        checked
+          ? "The access token was refused: it is not signed by any key the issuer publishes"
+          : "The access token was refused: it is signed with ML-DSA-65, which waiter cannot check on a Node.js before 24.7; have the issuer sign its access tokens with RS256 or ES256, or run waiter on Node.js 24.7 or later",
+      );
+    } finally {
+      await served.close();
+      await published.close();
+    }
+  });
+
   test("a metadata address that does not answer in time is named in the log with how long it had", async () => {
     const slow: Fake = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"

@@ -1,3 +1,4 @@
+import { webcrypto } from "node:crypto";
 import { InvalidTokenError, TemporarilyUnavailableError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -356,8 +357,18 @@ function uncheckable(alg: unknown): string | undefined {
   if (typeof alg !== "string")
     return `its header names no signing algorithm (alg), so waiter cannot check it; ${instead}`;
   if (!KEY_SET_ALGS.test(alg)) return `it is signed with ${inChallenge(alg)}, which waiter cannot check; ${instead}`;
+  // jose checks ML-DSA with WebCrypto, which Node.js has from 24.7 on (with SubtleCrypto.supports);
+  // before, it finds so only as it reads the issuer's key, and calls the token no valid one.
+  if (alg.startsWith("ML-DSA-") && !subtleSupports?.("verify", alg)) {
+    return `it is signed with ${alg}, which waiter cannot check on a Node.js before 24.7; ${instead}, or run waiter on Node.js 24.7 or later`;
+  }
   return undefined;
 }
+
+/** WebCrypto's SubtleCrypto.supports, where this Node.js has it. */
+const subtleSupports = (
+  webcrypto.subtle.constructor as { supports?: (operation: string, algorithm: string) => boolean }
+).supports?.bind(webcrypto.subtle.constructor);
 
 /** The signing algorithms jose checks with a key from a key set (its JWS table, less the shared secrets'). */
 const KEY_SET_ALGS = /^(?:[RP]S(?:256|384|512)|ES(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
