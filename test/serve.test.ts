@@ -6046,6 +6046,27 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a client given /MCP in capitals is told the address OAuth names, /mcp, not pointed at metadata that names another", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      // Its client compares the metadata's resource with the URL it was given, and a token's aud
+      // is compared exactly: …/MCP gets neither, whatever it sends.
+      const token = await sign({ scope: "waiter:read" });
+      for (const path of ["/MCP", "/Mcp/"]) {
+        for (const headers of [mcpHeaders, { ...mcpHeaders, authorization: `Bearer ${token}` }]) {
+          const refused = await request(`${served.url}${path}`, { method: "POST", body: initialize, headers });
+          expect(refused.statusCode).toBe(404);
+          expect(refused.headers["www-authenticate"]).toBeUndefined();
+          expect(((await refused.body.json()) as { error: { message: string } }).error.message).toBe(
+            `Not found: "${path.replace(/\/$/, "")}" is not this server's MCP address, which OAuth logins are for as written: connect to ${PUBLIC}/mcp, in lowercase`,
+          );
+        }
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client given the URL with a trailing slash, /mcp/, is pointed at metadata naming that URL, and its tokens for it are taken", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {

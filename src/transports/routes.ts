@@ -514,6 +514,18 @@ export function mountRoutes(
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
   if (oauth || limits.tokens.length) refuseOAuthLogin(web, refused, oauth);
+  // Express finds /mcp in any case, where OAuth names the resource as written: a client given /MCP
+  // would be pointed at metadata naming …/mcp, which it refuses, and could get no token for /MCP.
+  if (oauth) {
+    web.use("/mcp", (req, res, next) => {
+      if (req.baseUrl === "/mcp") return next();
+      const why = `Not found: ${quoteLine(req.baseUrl)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}, in lowercase`;
+      refused(404, why, undefined, "path");
+      // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.
+      if (bodyComing(req)) res.set("connection", "close");
+      rpcError(res, 404, -32000, why);
+    });
+  }
   // Express answers HEAD with the GET route, which would check the token and the session first.
   web.head("/mcp", notAllowed);
   web.post(
