@@ -3420,6 +3420,24 @@ describe("resumption", () => {
     }
   });
 
+  test("an empty Last-Event-ID names no event, as none at all: the notification stream opens", async () => {
+    const served = await servedWithErp();
+    try {
+      const { inSession } = await rawSession(served.url, "2025-11-25");
+      for (const lastId of ["", " "]) {
+        const opened = await request(`${served.url}/mcp`, {
+          headers: { ...inSession, accept: "text/event-stream", "last-event-id": lastId },
+        });
+        expect(opened.statusCode, JSON.stringify(lastId)).toBe(200);
+        expect(opened.headers["content-type"]).toMatch(/^text\/event-stream/);
+        opened.body.destroy();
+        await expect.poll(() => served.sessions.streams()).toBe(0);
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client back for a call's stream that is over, with an unknown MCP-Protocol-Version or no event stream in Accept, is refused as any other GET", async () => {
     const served = await servedWithErp();
     try {

@@ -574,6 +574,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   /** A request to /mcp past the routes' checks: one of a session, or one that may open a session. */
   const handle = async (req: Request, res: Response) => {
+    // An empty one names no event, as the SDK's transport and an EventSource take it: the stream opens afresh.
+    if (req.headers["last-event-id"] === "") delete req.headers["last-event-id"];
     // A client back for a call's answer is served: the stop lets the call finish.
     const lastId = req.headers["last-event-id"];
     if (stopping && req.method === "GET" && !resumesCall(typeof lastId === "string" ? lastId : undefined)) {
