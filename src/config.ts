@@ -271,7 +271,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   } catch (err) {
     // A value refused as well as the file's keys is said with them: each would stop a start of its own.
     if (!(err instanceof ConfigError) || file.refused.length === 0) throw err;
-    throw new ConfigError(toMend([...file.refused, err.message], file.name, true));
+    const values = err instanceof SettingsRefused ? err.each : [err.message];
+    throw new ConfigError(toMend([...file.refused, ...values], file.name, values.length));
   }
   if (file.refused.length > 0) throw new ConfigError(toMend(file.refused, file.name));
   return config;
@@ -398,38 +399,53 @@ function readConfig(
 
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
-    // A misspelt key leaves the key meant missing: the unknown one says more.
-    const issue = parsed.error.issues.find((i) => i.code === "unrecognized_keys") ?? parsed.error.issues[0];
-    const keys = (issue?.path ?? []).map(String);
-    // The setting is the path's first key (core) or first two (a section's); the rest is inside it.
-    const depth = sections.some((s) => s.key === keys[0]) ? 2 : 1;
-    const settingPath = keys.slice(0, depth).join(".");
-    const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[
-      keys[depth - 1] ?? ""
-    ];
-    const dig = (v: unknown, k: PropertyKey) => (v as Record<PropertyKey, unknown> | undefined)?.[k];
-    // A JSON setting from the environment is a string: the path goes on inside what it holds.
-    const given = fromJson(keys.slice(0, depth).reduce(dig, input));
-    const insidePath = (issue?.path ?? []).slice(depth);
-    const inside =
-      insidePath.length === 0 ? "" : setting?.locate ? setting.locate(insidePath, given) : insidePath.join(".");
-    const value = insidePath.reduce(dig, given);
+    /** The setting an issue's path is in: the path's first key (core) or first two (a section's); the rest is inside it. */
+    const depthOf = (keys: readonly PropertyKey[]) => (sections.some((s) => s.key === keys[0]) ? 2 : 1);
+    const bySetting = new Map<string, z.core.$ZodIssue[]>();
+    for (const issue of parsed.error.issues) {
+      const keys = issue.path.map(String);
+      const path = keys.slice(0, depthOf(keys)).join(".");
+      bySetting.set(path, [...(bySetting.get(path) ?? []), issue]);
+    }
     const hide = hiddenStrings(input, sections, sources.env);
-    // The file holds a JSON setting as JSON: a string there that is none is of the wrong kind, and
-    // the line and column JSON.parse found in it are no place in the file.
-    const wrongKind =
-      issue?.code === "custom" && issue.params?.jsonText && givenInFile.has(settingPath)
-        ? `${setting?.schema.safeParse(0, { error: settingsErrors }).error?.issues[0]?.message}, got a string: the config file holds it as JSON itself, where its variable holds it as text`
-        : undefined;
-    // A bad key says why through its own issue: the key may be what cannot be shown.
-    const said = wrongKind ?? (issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "";
-    const example: string = (!wrongKind && issue?.code === "custom" && issue.params?.told) || "";
-    const message = `${scrub(said.slice(0, said.length - example.length), hide)}${example}`;
-    // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
-    const namesSecret = /Env$/.test(String(keys.at(-1)));
-    const got = setting?.secret || namesSecret || hide.anywhere.includes(value as string) ? "" : gotten(message, value);
-    const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
-    throw new ConfigError(`invalid setting ${where}: ${message}${got}`);
+    const refusalOf = (issue: z.core.$ZodIssue | undefined): string => {
+      const keys = (issue?.path ?? []).map(String);
+      const depth = depthOf(keys);
+      const settingPath = keys.slice(0, depth).join(".");
+      const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[
+        keys[depth - 1] ?? ""
+      ];
+      const dig = (v: unknown, k: PropertyKey) => (v as Record<PropertyKey, unknown> | undefined)?.[k];
+      // A JSON setting from the environment is a string: the path goes on inside what it holds.
+      const given = fromJson(keys.slice(0, depth).reduce(dig, input));
+      const insidePath = (issue?.path ?? []).slice(depth);
+      const inside =
+        insidePath.length === 0 ? "" : setting?.locate ? setting.locate(insidePath, given) : insidePath.join(".");
+      const value = insidePath.reduce(dig, given);
+      // The file holds a JSON setting as JSON: a string there that is none is of the wrong kind, and
+      // the line and column JSON.parse found in it are no place in the file.
+      const wrongKind =
+        issue?.code === "custom" && issue.params?.jsonText && givenInFile.has(settingPath)
+          ? `${setting?.schema.safeParse(0, { error: settingsErrors }).error?.issues[0]?.message}, got a string: the config file holds it as JSON itself, where its variable holds it as text`
+          : undefined;
+      // A bad key says why through its own issue: the key may be what cannot be shown.
+      const said = wrongKind ?? (issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "";
+      const example: string = (!wrongKind && issue?.code === "custom" && issue.params?.told) || "";
+      const message = `${scrub(said.slice(0, said.length - example.length), hide)}${example}`;
+      // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
+      const namesSecret = /Env$/.test(String(keys.at(-1)));
+      const got =
+        setting?.secret || namesSecret || hide.anywhere.includes(value as string) ? "" : gotten(message, value);
+      const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
+      return `invalid setting ${where}: ${message}${got}`;
+    };
+    // Each setting refused is said at once, not one a start. A misspelt key leaves the key meant
+    // missing: the unknown one says more.
+    const refusals = [...bySetting.values()].map((issues) =>
+      refusalOf(issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]),
+    );
+    if (refusals.length === 1) throw new ConfigError(refusals[0] as string);
+    throw new SettingsRefused(refusals);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
@@ -752,14 +768,30 @@ function fileKeysRefused(
   return { refused, unread };
 }
 
-/** What the refusals of a start say as one: the config file's keys, and with `valueToo` a value's after them. */
-function toMend(refused: string[], file: string | undefined, valueToo = false): string {
+/** Several settings' values refused at once, each said in `each`. */
+class SettingsRefused extends ConfigError {
+  constructor(readonly each: string[]) {
+    super(
+      `${each.length} settings are refused, each said here: ${each.map((refusal, i) => `(${i + 1}) ${refusal}`).join(" ")}`,
+    );
+  }
+}
+
+/** What the refusals of a start say as one: the config file's keys, and the last `values` of them values' after them. */
+function toMend(refused: string[], file: string | undefined, values = 0): string {
   if (refused.length === 1) return refused[0] as string;
   const each = refused.map((message, i) => `(${i + 1}) ${message}`).join(" ");
-  const keys = valueToo ? refused.length - 1 : refused.length;
+  const keys = refused.length - values;
   // The setting was read with those keys left out, which it may be refused for (a source's name misspelt
   // there); it is said apart from the file, as it may be a variable's.
-  const what = `${keys} ${keys === 1 ? "key" : "keys"} to mend${valueToo ? `, and a setting read without ${keys === 1 ? "that key" : "those keys"} is refused too` : ""}`;
+  const without = keys === 1 ? "that key" : "those keys";
+  const refusedToo =
+    values === 0
+      ? ""
+      : values === 1
+        ? `, and a setting read without ${without} is refused too`
+        : `, and ${values} settings read without ${without} are refused too`;
+  const what = `${keys} ${keys === 1 ? "key" : "keys"} to mend${refusedToo}`;
   return `config file ${file} has ${what}, each said here: ${each}`;
 }
 

@@ -814,6 +814,18 @@ describe("bad settings are refused by name", () => {
     expect(() => load(env)).toThrow(message);
   });
 
+  test("every setting refused is said at once, each with where it was given, not one a start", () => {
+    const path = file({ logLevel: "loud", toolTimeout: 99, webhooks: { maxBodyBytes: "2MB" } });
+    expect(messageOf(() => load({ WAITER_MAX_SESSIONS: "many" }, { file: path }))).toBe(
+      `4 settings are refused, each said here: (1) invalid setting logLevel in ${path}: expected one of debug, info, notice, warning, error (got "loud") (2) invalid setting toolTimeout in ${path}: must be at most 55 seconds (got 99) (3) invalid setting WAITER_MAX_SESSIONS: expected a whole number (got "many") (4) invalid setting webhooks.maxBodyBytes in ${path}: expected a whole number of bytes (got "2MB")`,
+    );
+    // Said with the file's unknown keys, numbered on with them.
+    const misspelt = file({ logLevl: "debug", toolTimeout: 99, webhooks: { maxBodyBytes: "2MB" } });
+    expect(messageOf(() => load({}, { file: misspelt }))).toBe(
+      `config file ${misspelt} has 1 key to mend, and 2 settings read without that key are refused too, each said here: (1) unknown setting logLevl in config file ${misspelt}; did you mean logLevel? (2) invalid setting toolTimeout in ${misspelt}: must be at most 55 seconds (got 99) (3) invalid setting webhooks.maxBodyBytes in ${misspelt}: expected a whole number of bytes (got "2MB")`,
+    );
+  });
+
   test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
     expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
       toolTimeout: 30,
