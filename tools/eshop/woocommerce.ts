@@ -412,7 +412,8 @@ function toOrder(o: WooOrder): Order {
     refunds: (o.refunds ?? []).map((r) => ({
       id: r.id,
       total: r.total,
-      ...(present(r.reason) ? { reason: r.reason as string } : {}),
+      // Written on the order's admin page, which saves it as the checkout does a buyer's note.
+      ...(present(r.reason) ? { reason: unescaped(r.reason as string) } : {}),
     })),
   };
 }
@@ -602,8 +603,9 @@ function toProduct(p: z.output<typeof productSchema>): Product {
 /**
  * Text WordPress escaped as it saved it, as typed: its entities decoded, but those of invisible
  * characters. A name WordPress saves for an account has & < > escaped; what a buyer types at
- * checkout (wc_clean()'s sanitize_text_field()) a "<" that opens no tag, and the rest after it as
- * esc_html() does, quotes too ("Ring twice &lt;3, don&#039;t knock").
+ * checkout (wc_clean()'s sanitize_text_field()), and a refund's reason typed on the order's admin
+ * page, a "<" that opens no tag, and the rest after it as esc_html() does, quotes too ("Ring twice
+ * &lt;3, don&#039;t knock").
  */
 function unescaped(text: string): string {
   return withoutInvisible(decodeHTML(text));
