@@ -1799,6 +1799,24 @@ describe("orders", () => {
     expect(text(result)).toContain(`Customer's note: "Ring twice <3, don't leave it at Tom's & Jerry's"`);
   });
 
+  test("what a buyer wrote with an & before letters reads as written, not as an entity a browser would guess", async () => {
+    // The shop saves "&" as typed (sanitize_text_field() escapes only from a lone "<"); WordPress shows
+    // it through wp_kses() or esc_html(), which take an entity only with its ";": "&times" stays as written.
+    const order = woo.shop.order(O.pending1999);
+    const before = [order.customer_note, order.shipping.company] as const;
+    order.customer_note = "Leave it at the Good&times Bar next door &lt;3";
+    order.shipping.company = "Sun&paradise Travel";
+    try {
+      const result = await server.call("eshop_order_get", { id: O.pending1999 });
+      expect(data(result)).toMatchObject({
+        customer_note: "Leave it at the Good&times Bar next door <3",
+        shipping: { company: "Sun&paradise Travel" },
+      });
+    } finally {
+      [order.customer_note, order.shipping.company] = before;
+    }
+  });
+
   test("a refund's reason with a lone < in it reads as written in the admin, not as the escaped text the shop saved", async () => {
     // The order's admin page sends a refund's reason through sanitize_text_field(), as the checkout its fields.
     const refund = woo.shop.order(O.partlyRefunded).refunds[0] as { reason: string };

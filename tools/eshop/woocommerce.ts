@@ -1,5 +1,5 @@
 import Big from "big.js";
-import { decodeHTML } from "entities";
+import { decodeHTMLStrict } from "entities";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
@@ -605,10 +605,11 @@ function toProduct(p: z.output<typeof productSchema>): Product {
  * characters. A name WordPress saves for an account has & < > escaped; what a buyer types at
  * checkout (wc_clean()'s sanitize_text_field()), and a refund's reason typed on the order's admin
  * page, a "<" that opens no tag, and the rest after it as esc_html() does, quotes too ("Ring twice
- * &lt;3, don&#039;t knock").
+ * &lt;3, don&#039;t knock"). Only an entity closed by its ";" is one: the shop keeps an "&" typed
+ * before letters as typed ("Good&times Bar"), and WordPress shows it so (wp_kses(), esc_html()).
  */
 function unescaped(text: string): string {
-  return withoutInvisible(decodeHTML(text));
+  return withoutInvisible(decodeHTMLStrict(text));
 }
 
 /**
