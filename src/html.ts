@@ -1,4 +1,4 @@
-import { decodeHTML } from "entities";
+import { decodeHTML, decodeHTMLStrict } from "entities";
 import { withoutInvisible } from "./shown.js";
 
 /**
@@ -7,8 +7,11 @@ import { withoutInvisible } from "./shown.js";
  * &ndash; Blue", a tag a shop put in. Tags are left out before entities are decoded, so
  * `&lt;b&gt;` stays as written; and the invisible characters entities can write in plain ASCII
  * (`&#xE0049;`, `&ZeroWidthSpace;`) after, as a page shows nothing of them and a model would read them.
+ * With `strict`, an entity is one only with its ";", as a sender that shows text through a filter
+ * such as WordPress's wp_kses() takes it: "Good&times Bar" stays so, where a browser reads "Good× Bar".
  */
-export function htmlAsText(html: string): string {
+export function htmlAsText(html: string, { strict = false }: { strict?: boolean } = {}): string {
   // A line break (a long name broken on the shop's pages) parts two words: left out, it would run them together.
-  return withoutInvisible(decodeHTML(html.replace(/<br\s*\/?>/gi, " ").replace(/<\/?[a-z][^<>]*>/gi, "")));
+  const text = html.replace(/<br\s*\/?>/gi, " ").replace(/<\/?[a-z][^<>]*>/gi, "");
+  return withoutInvisible(strict ? decodeHTMLStrict(text) : decodeHTML(text));
 }

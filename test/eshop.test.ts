@@ -1963,6 +1963,17 @@ describe("orders", () => {
     expect(text(result).split("\n")).toContain('Note 2026-11-03T11:00+01:00 by Seán O’Brien & Co: "Called the buyer."');
   });
 
+  test("a note with an & before letters reads as written, as the shop's admin shows it", async () => {
+    // The REST API keeps a note as sent; the admin shows it through wp_kses_post(), which takes an entity only with its ";".
+    await server.call("eshop_order_add_note", {
+      id: O.processing,
+      note: "Sent on via the Good&times Bar, Sun&paradise Travel.",
+    });
+    const result = await server.call("eshop_order_get", { id: O.processing });
+    const notes = data<{ notes: { note: string }[] }>(result).notes;
+    expect(notes.map((n) => n.note)).toContain("Sent on via the Good&times Bar, Sun&paradise Travel.");
+  });
+
   test("notes read as the shop's admin shows them: WooCommerce's HTML entities decoded, tags left out", async () => {
     // WooCommerce writes its stock notes with an entity: "Espresso (COF-ESP-1KG) 40&rarr;38".
     await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged });

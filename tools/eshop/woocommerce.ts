@@ -658,12 +658,12 @@ function linkRels(link: string): Set<string> {
 }
 
 /**
- * A note's text as the shop's admin shows it: WooCommerce writes its own in HTML (stock notes'
- * "40&rarr;38", a refund's price as wc_price() makes it) and a gateway's plugin a link or a line
- * break (`<br />`, kept as one).
+ * A note's text as the shop's admin shows it (wp_kses_post()): WooCommerce writes its own in HTML
+ * (stock notes' "40&rarr;38", a refund's price as wc_price() makes it) and a gateway's plugin a
+ * link or a line break (`<br />`, kept as one).
  */
 function noteText(note: string): string {
-  return htmlAsText(note.replace(/<br\s*\/?>/gi, "\n"));
+  return htmlAsText(note.replace(/<br\s*\/?>/gi, "\n"), { strict: true });
 }
 
 /**
