@@ -1236,7 +1236,8 @@ export function eventsToolset(
                   else if (again && !ended) look();
                 },
                 (err: unknown) => {
-                  lookFailed = err;
+                  // One that fails after the wait timed out, was cancelled or stopped ended nothing.
+                  if (!ended) lookFailed = err;
                   finish(undefined);
                 },
               );

@@ -348,6 +348,34 @@ test("events_wait whose store failed a moment says what failed, not that it time
   expect(text(result)).toContain("the event store is busy");
 });
 
+test("events_wait that timed out says so, though a look under way as it ended failed after", async () => {
+  const { store, call } = await served();
+  const firstAfter = store.firstAfter.bind(store);
+  let failLook: (() => Promise<void>) | undefined;
+  vi.spyOn(store, "firstAfter").mockImplementation(async (filter, after) => {
+    if (failLook === undefined) {
+      // The wait's look, answered only after the wait timed out: the store was busy the while.
+      let busy = () => {};
+      const look = new Promise<StoredEvent | undefined>((_, reject) => {
+        busy = () => reject(new ToolError("the event store is busy"));
+      });
+      failLook = () => {
+        busy();
+        return look.then(
+          () => {},
+          () => {},
+        );
+      };
+      return look;
+    }
+    await failLook();
+    return firstAfter(filter, after);
+  });
+  const result = await call("events_wait", { timeout_s: 1 });
+  expect(result.isError).toBeFalsy();
+  expect(result.structuredContent).toMatchObject({ timed_out: true });
+});
+
 test("events_wait answers the event it found though the store fails as it reads what is around it", async () => {
   const { store, call, text } = await served();
   const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
