@@ -3471,6 +3471,66 @@ describe("resumption", () => {
     }
   });
 
+  test("a client whose stream was closed for being left unread is told on the next start of the events stored since", async () => {
+    const first = await servedWithErp();
+    const { socket: hung, heard, open } = heldStream(first);
+    let stored = 0;
+    const event = () =>
+      first.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `unread-${++stored}`,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    let second: { url: string; sessions: ReturnType<typeof mcpSessions>; close: () => Promise<unknown> } | undefined;
+    try {
+      const { inSession, session } = await open({ subscribed: true });
+      await event();
+      await expect.poll(heard).toContain("resources/updated");
+      // From here on its client reads nothing; a large log line fills what the connection takes at once.
+      hung.pause();
+      while (first.sessions.streams() > 0 && stored < 5_000) {
+        await session.server.server.sendLoggingMessage({ level: "info", data: "x".repeat(2 ** 20) });
+        await Promise.all(Array.from({ length: 100 }, event));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(first.sessions.streams()).toBe(0);
+      // Stored after the stream was closed: no client heard of it, and the server stops before its client is back.
+      await event();
+      hung.destroy();
+      await first.sessions.close();
+
+      const { app: unused, config, log } = await startApp(ERP_ENV);
+      await unused.close();
+      const sessions = mcpSessions(first.app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: first.app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      second = { url: listener.url, sessions, close: () => Promise.all([sessions.close(), listener.close()]) };
+      const back = readStream(
+        `${second.url}/mcp`,
+        { ...inSession, accept: "text/event-stream", "mcp-protocol-version": "2025-11-25" },
+        () => false,
+      );
+      await expect.poll(() => second?.sessions.streams()).toBe(1);
+      await second.close();
+      expect((await back).filter((e) => e.data.includes("notifications/resources/updated"))).toHaveLength(1);
+    } finally {
+      hung.destroy();
+      await second?.close();
+      await first.close();
+    }
+  });
+
   test("a stream whose client reads none of it is closed past what the session keeps, and its client comes back for that", async () => {
     const served = await servedWithErp();
     const { socket: hung, heard, open } = heldStream(served);

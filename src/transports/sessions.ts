@@ -429,6 +429,8 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       );
       entry.notifications.destroy();
       entry.notifications = undefined;
+      // What the copy hears from now on reaches its client only as kept here, which the next server lacks.
+      entry.heardWhileListening ??= entry.session.heardSeq();
     };
     transport.onclose = () => {
       // Closing the session's server closes this transport again.
