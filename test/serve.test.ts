@@ -3212,6 +3212,49 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client back after a restart is told the recent events changed when the store could not say a moment whether any were stored meanwhile", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    const store = app.store as NonNullable<typeof app.store>;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      await first.stop();
+      await store.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "stored-while-stopped",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      // The look for events stored since fails once, as a database the next server reaches drops a connection.
+      vi.spyOn(store, "firstAfter").mockRejectedValueOnce(new Error("Connection terminated unexpectedly"));
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      vi.restoreAllMocks();
+      await app.close();
+    }
+  });
   test("a client back after a restart is told of an event it subscribed to that another replica acknowledged meanwhile, though that replica's clock stamped it earlier than the session's last use", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

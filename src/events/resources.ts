@@ -503,7 +503,11 @@ export function registerEventResources(
       // stored just before a stop, which this server had yet to hear of, is older than its last use.
       // A session opened on a store that never held an event heard of none: 0. (One an older waiter
       // recorded, which heard of some, is told of them once more: its client reads the list again.)
-      const stored = (await store.firstAfter({}, heardBefore).catch(() => undefined)) !== undefined;
+      // A store that cannot say is taken to have some: told in vain, the client reads the list again.
+      const stored = await store.firstAfter({}, heardBefore).then(
+        (event) => event !== undefined,
+        () => true,
+      );
       // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
       const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));
