@@ -3314,6 +3314,69 @@ describe("resumption", () => {
       setClock();
     }
   });
+  test("a client back after a restart is told of an event it subscribed to, acknowledged meanwhile, though the store could not say a moment what became of it", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    setClock("2026-12-01T09:00:00Z");
+    try {
+      const added = await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "acked-unread",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const id = added?.id as string;
+      const first = await start();
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "resources/subscribe",
+          params: { uri: `events://event/${id}` },
+        }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(subscribed.statusCode).toBe(200);
+      await subscribed.body.dump();
+      await first.stop();
+
+      await app.store?.ack([id], clock.now());
+      // Each read of an event fails as the next server takes the session up, as a database that drops a connection.
+      const store = app.store as NonNullable<typeof app.store>;
+      vi.spyOn(store, "get").mockRejectedValue(new Error("Connection terminated unexpectedly"));
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      vi.restoreAllMocks();
+      await second.stop();
+      expect(updated(await back)).toContain(`events://event/${id}`);
+    } finally {
+      vi.restoreAllMocks();
+      await app.close();
+      setClock();
+    }
+  });
   test("a client back after a restart is told of an event stored as the stop drained, after its stream had ended", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

@@ -511,7 +511,8 @@ export function registerEventResources(
       // An event acknowledged (by another process of the store, or another replica) or dropped meanwhile changed too.
       const subscribedEvents = [...held.keys()].filter((name) => name !== RECENT_URI);
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));
-      const changed = looked.filter(([, event]) => event === undefined || (event && ackedSince(event.ackedAt)));
+      // One the store could not say of (null) is taken to have changed, as the list above.
+      const changed = looked.filter(([, event]) => event === undefined || event === null || ackedSince(event.ackedAt));
       const recentChanged = stored || recent.some((event) => ackedSince(event.ackedAt));
       notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
       if (stored) listChanged();
