@@ -1891,6 +1891,9 @@ describe("what agents see", () => {
         supabase: { authorization: "sbp_LEAKED0123456789abcdef0123456789abcdef" },
         figma: { authorization: "figd_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL" },
         bearer: { authorization: "Bearer LEAKED-33", gateway: "square" },
+        // Beside a gateway too: a key, and Square's own access token, are no payment's reference.
+        shop: { authorization: "sk_live_LEAKED4eC39HqLyjWDarjtT1zdp7dc", gateway: "stripe" },
+        pos: { authorization: "EAAAEOuLQObrVwJvCvoio7CxiqgzPhwnEAAAELEAKEDq2ZpR4kT7bW1mC9sD3fH6jK", gateway: "square" },
       },
     });
     expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);
@@ -1907,7 +1910,9 @@ describe("what agents see", () => {
     const erp = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
       events: { gist: string }[];
     };
-    expect(erp.events[0]?.gist).toBe('{"id":"call_32","bearer.gateway":"square"}');
+    expect(erp.events[0]?.gist).toBe(
+      '{"id":"call_32","bearer.gateway":"square","shop.gateway":"stripe","pos.gateway":"square"}',
+    );
   });
 
   test("a gist leaves out the value of a header copied as a name and value pair that holds a credential", async () => {

@@ -180,14 +180,19 @@ const SECRET_BEFORE = new Map([
 const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
- * Whether `key` of `object` is a Shopify transaction's `authorization`, the reference of the payment
- * gateway it names beside it (`gateway`): one word however written, as Square's mixed-case id,
- * which alone reads as a bare key's.
+ * Whether `key` of `object` is a Shopify transaction's `authorization` of Square, the gateway it
+ * names beside it (`gateway`): Square's payment id, of letters of both cases and digits, which
+ * alone reads as a bare key's. Only so: beside another gateway, or a longer one (Square's access
+ * token), a copied key is a key still.
  */
 function isGatewayReference(object: Record<string, unknown>, key: string): boolean {
   const value = object[key];
   return (
-    key === "authorization" && typeof object.gateway === "string" && typeof value === "string" && /^[\w-]+$/.test(value)
+    key === "authorization" &&
+    typeof object.gateway === "string" &&
+    /square/i.test(object.gateway) &&
+    typeof value === "string" &&
+    /^[A-Za-z\d]{20,40}$/.test(value)
   );
 }
 
