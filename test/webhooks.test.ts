@@ -2316,10 +2316,20 @@ describe("what agents see", () => {
     ];
     expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
     expect((await post("forms", lines.join("\r\n").replace("1042", "1043"), {})).status).toBe(200);
-    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+    // A quoted value over several lines, as dotenv reads a private key's PEM.
+    const pem = [
+      "ORDER_ID=ORD-1044",
+      'PRIVATE_KEY="-----BEGIN PRIVATE KEY-----',
+      "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCLEAKED",
+      '-----END PRIVATE KEY-----"',
+      "STATUS=deployed",
+    ];
+    expect((await post("forms", pem.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 3 })).structuredContent as {
       events: { gist: string }[];
     };
     expect(listed.events.map((e) => e.gist)).toEqual([
+      '{"ORDER_ID":"ORD-1044","STATUS":"deployed"}',
       '{"ORDER_ID":"ORD-1042","STATUS":"deployed to prod"}',
       '{"ORDER_ID":"ORD-1042","STATUS":"deployed to prod"}',
     ]);
