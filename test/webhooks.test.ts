@@ -1860,10 +1860,12 @@ describe("what agents see", () => {
       [4, "tr_WDqYK6vllg"],
       // Square's payment, whose mixed case reads as a bare key's but for the gateway named beside it.
       [5, "R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY"],
+      // A refund of Shopify Payments, Stripe's refund.
+      [6, "re_3PxBPhBT1TUnk3bS0MV9yKLh"],
     ] as const) {
       const body = JSON.stringify({
         id: 5411 + n,
-        kind: "capture",
+        kind: n === 6 ? "refund" : "capture",
         authorization,
         ...(n === 5 ? { gateway: "square" } : {}),
       });
@@ -1890,6 +1892,8 @@ describe("what agents see", () => {
         grafana: { authorization: "glsa_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL_1a2b3c4d" },
         supabase: { authorization: "sbp_LEAKED0123456789abcdef0123456789abcdef" },
         figma: { authorization: "figd_LEAKEDq2ZpR4kT7bW1mC9sD3fH6jK0aL" },
+        // Resend's key, whose prefix is a Stripe refund's but not its second underscore.
+        resend: { authorization: "re_LEAKEDq2_ZpR4kT7bW1mC9sD3fH6jK0aLxyz" },
         bearer: { authorization: "Bearer LEAKED-33", gateway: "square" },
         // Beside a gateway too: a key, and Square's own access token, are no payment's reference.
         shop: { authorization: "sk_live_LEAKED4eC39HqLyjWDarjtT1zdp7dc", gateway: "stripe" },
@@ -1897,7 +1901,7 @@ describe("what agents see", () => {
       },
     });
     expect((await post("erp", calls, erpHeaders(calls, "cred-bare-2", "api.called"))).status).toBe(200);
-    const store = (await session.call("events_list", { source: "store", limit: 5 })).structuredContent as {
+    const store = (await session.call("events_list", { source: "store", limit: 6 })).structuredContent as {
       events: { gist: string }[];
     };
     expect(store.events.map((e) => e.gist).reverse()).toEqual([
@@ -1906,6 +1910,7 @@ describe("what agents see", () => {
       '{"id":5414,"kind":"capture","authorization":"pay_mbabizu24mvu3mela5njyhpit4"}',
       '{"id":5415,"kind":"capture","authorization":"tr_WDqYK6vllg"}',
       '{"id":5416,"kind":"capture","authorization":"R2B3Z8WMVt3EAmzYWLZvz7Y69EbZY","gateway":"square"}',
+      '{"id":5417,"kind":"refund","authorization":"re_3PxBPhBT1TUnk3bS0MV9yKLh"}',
     ]);
     const erp = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
       events: { gist: string }[];

@@ -173,11 +173,12 @@ const SECRET_BEFORE = new Map([
 /**
  * A payment's reference as a field named authorization holds it, which is no key: an id of a
  * payment's prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…`, `ch_…` or `py_…` a
- * Shopify transaction's `authorization` names of Shopify Payments, Checkout.com's and Razorpay's
- * `pay_…`, Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's). Any other prefix is a
- * key's as likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
+ * Shopify transaction's `authorization` names of Shopify Payments, and its refund's `re_…`, which
+ * Resend's keys share but for their second underscore; Checkout.com's and Razorpay's `pay_…`,
+ * Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's). Any other prefix is a key's as
+ * likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
  */
-const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
+const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
  * Whether `key` of `object` is a Shopify transaction's `authorization` of Square, the gateway it
