@@ -2316,6 +2316,9 @@ describe("what agents see", () => {
       "export API_KEY=sk_live_51H8xQ2LEAKED31aBcDeFgHiJk",
       "ORDER_ID=ORD-1042",
       'DB_PASSWORD="LEAKED 32"',
+      // A connection URL's password, in no field named for one.
+      "DATABASE_URL=postgres://shop:LEAKED-34@db.internal:5432/shop",
+      "REDIS_URL=redis://:LEAKED-35@cache.internal:6379/0",
       "STATUS='deployed to prod'",
       "",
     ];
