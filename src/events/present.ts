@@ -181,23 +181,6 @@ const SECRET_BEFORE = new Map([
 const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
 
 /**
- * Whether `key` of `object` is a Shopify transaction's `authorization` of Square, the gateway it
- * names beside it (`gateway`): Square's payment id, of letters of both cases and digits, which
- * alone reads as a bare key's. Only so: beside another gateway, or a longer one (Square's access
- * token), a copied key is a key still.
- */
-function isGatewayReference(object: Record<string, unknown>, key: string): boolean {
-  const value = object[key];
-  return (
-    key === "authorization" &&
-    typeof object.gateway === "string" &&
-    /square/i.test(object.gateway) &&
-    typeof value === "string" &&
-    /^[A-Za-z\d]{20,40}$/.test(value)
-  );
-}
-
-/**
  * The value of a request's header a sender copied into its payload (a log of the request it
  * served): an Authorization's scheme and credentials (`Bearer …`, `Basic …`) or a bare token, as
  * some APIs take their key (`sk_live_…`, forty hex digits), a Cookie's pairs. A field of those names
@@ -429,22 +412,11 @@ function gist(event: StoredEvent): string {
       }
     } else deeper = true;
   }
-  // The object a field's name (`key.inner`) is of.
-  const holder = (parts: string[]) => {
-    const object = parts.length > 1 ? facts[parts[0] as string] : facts;
-    return isRecord(object) ? object : {};
-  };
   const shown = fields.filter(
     ([key, value]) =>
       !repeatsType(key, value) &&
       // A credential's own fields too (a secret's current and previous value).
-      !key
-        .split(".")
-        .some(
-          (part, at, parts) =>
-            isCredential(part, at === parts.length - 1 ? value : undefined) &&
-            !(at === parts.length - 1 && isGatewayReference(holder(parts), part)),
-        ) &&
+      !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
       (TEST_MODE[key]?.(value) ?? true) &&
       !(PUSHED.test(key) && value === false) &&
       // A pull request not merged says so only once closed: an open one is not merged yet.
@@ -688,7 +660,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
-        if ((isCredential(key, item[key]) && !isGatewayReference(item, key)) || isPairedCredential(item, key)) continue;
+        if (isCredential(key, item[key]) || isPairedCredential(item, key)) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
