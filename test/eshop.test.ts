@@ -6471,6 +6471,8 @@ describe("errors", () => {
       `${woo.origin}/login?client_id=5tq0e&response_type=code&redirect_uri=https%3A%2F%2Fshop.example%2F`,
       // A portal served on the shop's host, with the request to come back to.
       `${woo.origin}/auth/login?rd=${encodeURIComponent(`${woo.origin}/wp-json/wc/v3/orders`)}`,
+      // Vouch Proxy in a path of the shop's host, with the request to come back to as nginx writes it, unescaped.
+      `${woo.origin}/vp_in_a_path/login?url=${woo.origin}/wp-json/wc/v3/orders&vouch-failcount=&X-Vouch-Token=&error=`,
     ]) {
       woo.intercept = () => ({ status: 302, headers: { location }, body: "" });
       expect(text(await server.call("eshop_orders_list", {}))).toBe(

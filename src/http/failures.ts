@@ -499,9 +499,9 @@ export function signInAt(response: HttpResponse): string | undefined {
 /**
  * Whether a redirect's query is a single sign-on's, whatever its path: an OAuth or OpenID Connect
  * authorization request (a client_id with a response_type or redirect_uri), a SAML request, or the
- * request itself to come back to once signed in (Authelia's, Authentik's and oauth2-proxy's rd, as a
- * path or a URL with the path asked for; Pomerium's pomerium_redirect_uri). An rd that names another
- * page is a site's own redirect's.
+ * request itself to come back to once signed in (Authelia's, Authentik's and oauth2-proxy's rd, Vouch
+ * Proxy's url, as a path or a URL with the path asked for; Pomerium's pomerium_redirect_uri). One that
+ * names another page is a site's own redirect's.
  */
 export function signOnAsked(response: HttpResponse): boolean {
   const location = response.headers.location;
@@ -513,8 +513,11 @@ export function signOnAsked(response: HttpResponse): boolean {
     return false;
   }
   const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
-  const rd = query.get("rd") ?? "";
-  const comeBack = /^(\/|https?:)/i.test(rd) && URL.parse(rd, response.url.href)?.pathname === response.url.pathname;
+  const comesBack = (back: string | null) =>
+    back !== null &&
+    /^(\/|https?:)/i.test(back) &&
+    URL.parse(back, response.url.href)?.pathname === response.url.pathname;
+  const comeBack = comesBack(query.get("rd")) || comesBack(query.get("url"));
   return authorization || query.has("SAMLRequest") || comeBack || query.has("pomerium_redirect_uri");
 }
 

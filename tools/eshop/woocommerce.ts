@@ -785,7 +785,8 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       const target = movedTo(response);
       const signIn = signInAt(response);
       // A single sign-on's login on another host than the shop's, or one that asks a sign-on's
-      // question (an authorization request) on the shop's own, is no plugin's: told as for every upstream.
+      // question (an authorization request, the page asked for to come back to) on the shop's own, is no
+      // plugin's: told as for every upstream.
       const elsewhere =
         signIn && new URL(signIn).hostname.replace(/^www\./, "") !== base.hostname.replace(/^www\./, "");
       if (elsewhere || signOnAsked(response)) return undefined;
