@@ -858,6 +858,24 @@ describe("retries", () => {
     expect((await during)?.retryAfter).toBe(60);
   });
 
+  test("a read begun while another's 429 is decoded is held from its Retry-After, where no words of it could say less", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client();
+    fake.queue.push(json(429, '{"message":"daily limit reached"}', { "retry-after": "600" }));
+    fake.encoding = "gzip";
+    // Begun once the answer has all come, while it is decoded and read.
+    const trailers = diagnostics.channel("undici:request:trailers");
+    let during: Promise<UpstreamError> | undefined;
+    const begin = () => {
+      trailers.unsubscribe(begin);
+      during = failure(api.json(any, "/limited/other", {}, call(3_000)));
+    };
+    trailers.subscribe(begin);
+    expect((await failure(api.json(any, "/limited", {}, call(3_000)))).retryAfter).toBe(600);
+    expect((await during)?.retryAfter).toBe(600);
+    expect(fake.count("/limited/other")).toBe(0);
+  });
+
   test("a write's wait, newer than the one that holds reads, says when they are asked again, sooner too", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client({ maxRetries: 0 });

@@ -301,6 +301,7 @@ export class HttpClient {
                 }
               : {}),
             askedToWait: heard,
+            wordsMayShorten: sent.holdsReadsMs !== undefined,
             ...(changes ? {} : { waitOutHold: async () => !(await waitOutHold()) }),
           }),
         },

@@ -24,8 +24,13 @@ export interface RetryPolicy {
   keptStandsIn?: () => boolean;
   /** Hears a connection that did not open in time, as the request is sent again for those an answer kept does not stand in for. */
   notOpened?: (err: Error) => void;
-  /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms) as it is sent again. */
+  /**
+   * Hears a 429 or 503 that asks for a wait (Retry-After, in ms): at once, or where its words may ask
+   * for less (wordsMayShorten) as it is sent again, as one handed back is heard by its reader with them.
+   */
   askedToWait?: (status: number, headers: Record<string, string | string[] | undefined>, ms: number) => void;
+  /** Whether an answer's words may hold reads less than its Retry-After asks (UpstreamOptions.holdsReadsMs). */
+  wordsMayShorten?: boolean;
   /**
    * For a read, waits out the hold that wait set (or one that ends later) in place of it, less when
    * it ends sooner (a write taken meanwhile): true once it is over, false where it outlasts the call.
@@ -131,6 +136,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const code = tellingCode(err);
     const asked = retryAfterMs(headers ?? {});
     const held = (statusCode === 429 || statusCode === 503) && asked !== undefined && asked > 0;
+    if (held && !policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       tunnelFailed(err) ||
       (code !== undefined && RETRY_CODES.includes(code) && neverConnected(err)) ||
@@ -152,8 +158,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const room = notOpened ? policy.connectTimeoutMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
     if (notOpened) policy.notOpened?.(err);
-    // An answer handed back is heard by its reader, with its words (UpstreamOptions.holdsReadsMs).
-    if (held) policy.askedToWait?.(statusCode, headers ?? {}, asked);
+    if (held && policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     // The wait a read was asked for is its account's hold, which a write taken meanwhile may end.
     if (held && policy.waitOutHold) {
       policy.waitOutHold().then(
