@@ -1998,6 +1998,7 @@ describe(`at ${AFTERNOON}`, () => {
       const answers: Record<string, object[]> = {
         Collierville: [place("Collierville", "US", "Tennessee", 35.04), place("Collierville", "US", "Kentucky", 37.1)],
         "Pergine Valsugana": [place("Pergine Valsugana", "IT", "Trentino-Alto Adige", 46.06)],
+        Lavis: [place("Lavis", "IT", "Trentino-Alto Adige", 46.14), place("Lavis", "US", "Tennessee", 35.5)],
       };
       geocoding.intercept = (r) => {
         const answer = answers[r.query.get("name") ?? ""];
@@ -2014,18 +2015,21 @@ describe(`at ${AFTERNOON}`, () => {
           expect(said, written).toContain(`send the town, then its country after a comma, as "${send}", or give`);
           expect(said, written).not.toContain("Italian province");
         }
-        // After a customer's name, the town read either way: the name's part as a town is in the same country.
-        for (const [written, town, other] of [
-          ["Mario Rossi, Pergine Valsugana, TN 38057", "Pergine Valsugana, IT", "Mario Rossi, IT"],
-          ["John Smith, Collierville, TN 38017", "Collierville, TN", "John Smith, TN"],
+        // After a customer's name, a place of the town's name found: the name is none to send as a town.
+        for (const [written, send] of [
+          ["Mario Rossi, Pergine Valsugana, TN 38057", "Pergine Valsugana, IT"],
+          ["John Smith, Collierville, TN 38017", "Collierville, TN"],
         ] as const) {
           const said = text(await server.call("weather_forecast", { place: written }));
-          expect(said, written).toContain(
-            `comma: "${town}" if "${written.split(",")[0]}" is a person's or company's name, or "${other}" if`,
-          );
+          expect(said, written).toContain(`send the town, then its country after a comma, as "${send}", or give`);
+          expect(said, written).not.toContain("person's or company's name");
           expect(said, written).not.toContain("Italian province");
         }
-        const asked = geocoding.requests.slice(-2).map((r) => r.query.get("name"));
+        // Found in both, the state and the province are named, the name still none.
+        const lavis = text(await server.call("weather_forecast", { place: "Mario Rossi, Lavis, TN 38015" }));
+        expect(lavis).toContain('as "Lavis, TN" if "TN" is the US state, or "Lavis, IT" if it is the Italian province');
+        expect(lavis).not.toContain("person's or company's name");
+        const asked = geocoding.requests.slice(-3).map((r) => r.query.get("name"));
         expect(asked).not.toContain("Mario Rossi");
         // Where the geocoder fails, both readings are named, as without it.
         geocoding.queue.push(json(400, ERROR_400));

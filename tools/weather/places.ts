@@ -1218,14 +1218,10 @@ function refuseAddress(argument: string, text: string, townsCalled: Found[]): vo
   }
   const afterName = townAfterName(read);
   if (afterName) {
-    const [sent, province] = stateOrProvince(afterName.town, italianAfterNameToo(read), townsCalled);
-    const inItaly = sent !== afterName.town;
-    const or = afterName.or && {
-      ...afterName.or,
-      // The part before read as the town: in Italy too where the places called as the town are there only.
-      ...(inItaly ? { town: townToSend([afterName.or.name, "IT"]) } : {}),
-      ...(province ? { province } : {}),
-    };
+    const [sent, province, found] = stateOrProvince(afterName.town, italianAfterNameToo(read), townsCalled);
+    // A place of the town's name found in the state or the province: the part before is the customer's name, which
+    // is named as no town to send, and so never reaches the geocoder.
+    const or = afterName.or && !found ? { ...afterName.or, ...(province ? { province } : {}) } : undefined;
     throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, or ?? province)}`);
   }
   const district = numberedDistrict(read);
@@ -1388,17 +1384,19 @@ type ProvinceReading = { italy: string; code: string; town: string };
 /**
  * The town to send, read in the US state, and the reading in the Italian province where it stands: where the places
  * called so are in one of them only, that one alone ("Memphis TN 38103" is in Tennessee, Memphis no town in Italy).
+ * Last, whether a place called so was found in either.
  */
 function stateOrProvince(
   town: string,
   province: ProvinceReading | undefined,
   townsCalled: Found[],
-): [string, ProvinceReading | undefined] {
-  if (!province) return [town, undefined];
+): [string, ProvinceReading | undefined, boolean] {
+  if (!province) return [town, undefined, false];
   const called = townsCalled.filter((hit) => folded(hit.place.name ?? "") === folded(province.town));
   const inState = called.some((hit) => hit.place.country_code === "US" && matches(hit, province.code));
   const inItaly = called.some((hit) => hit.place.country_code === "IT");
-  return inState === inItaly ? [town, province] : inState ? [town, undefined] : [province.italy, undefined];
+  if (inState === inItaly) return [town, province, inState];
+  return inState ? [town, undefined, true] : [province.italy, undefined, true];
 }
 
 /**
