@@ -623,6 +623,44 @@ describe(`at ${AFTERNOON}`, () => {
       });
     });
 
+    test("another place listed alike with the one used, or another found, is advised by its coordinates", async () => {
+      const franklin = (region: string, latitude: number, population: number) => ({
+        name: "Franklin",
+        latitude,
+        longitude: -87,
+        country_code: "US",
+        country: "United States",
+        admin1: region,
+        timezone: "America/Chicago",
+        population,
+      });
+      const found = [
+        franklin("Tennessee", 35.92, 83454),
+        franklin("Tennessee", 35.25, 2100),
+        franklin("Kentucky", 36.72, 8800),
+        franklin("Kentucky", 38.1, 500),
+        franklin("Louisiana", 29.8, 7000),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Franklin" ? geocoded(found) : undefined);
+      try {
+        const result = await server.call("weather_current", { place: "Franklin" });
+        expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
+        // As listed, each would be the more populous of its region: the one used, or Kentucky's other.
+        for (const alike of [
+          "Tennessee, United States (35.25, -87",
+          "Kentucky, United States (36.72, -87",
+          "Kentucky, United States (38.1, -87",
+        ]) {
+          expect(text(result)).toContain(
+            `Franklin, ${alike}: send these coordinates, as another place is listed alike)`,
+          );
+        }
+        expect(text(result)).toContain("Franklin, Louisiana, United States (29.8, -87)");
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
       const hit = (name: string, country_code: string, country: string, population: number) => ({
         name,

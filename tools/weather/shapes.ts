@@ -79,16 +79,23 @@ export function times(epoch: number, zone: string): { time: string; time_utc: st
 
 /** The lines under an answer: the alternatives to the place used, and the credit. */
 export function footer(result: {
+  place: Place;
   alternatives?: z.infer<typeof alternative>[] | undefined;
   attribution: string;
 }): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
+    // Asked for as listed, a place listed alike with another is the more populous of them, not always itself.
+    const labels = [result.place, ...result.alternatives].map(label);
+    const alike = (p: z.infer<typeof alternative>) => labels.filter((l) => l === label(p)).length > 1;
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
         .slice(0, 5)
-        .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
+        .map(
+          (p) =>
+            `${label(p)} (${p.latitude}, ${p.longitude}${alike(p) ? ": send these coordinates, as another place is listed alike" : ""})`,
+        )
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
     );
   }
