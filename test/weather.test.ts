@@ -3566,6 +3566,15 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toContain(hours);
       const daily = await server.call("weather_forecast", { place: "Berlin", days: 1 });
       expect(data<{ note?: string }>(daily).note ?? "").not.toContain("MET Norway's hours");
+      // Where its hours give no gusts, the note speaks of none.
+      met.hourlyGusts = false;
+      met.sixHourlyGusts = false;
+      const calm = await server.call("weather_forecast", { latitude: 34.3, longitude: -118.3, days: 1, hourly: true });
+      const note = data<{ note: string }>(calm).note;
+      expect(note).toContain(
+        "MET Norway's hours give their temperature, humidity, wind and cloud cover at their start, and their precipitation, its chance and their condition over the hour.",
+      );
+      expect(note).not.toMatch(/gusts/);
     });
 
     test("where hourly steps give way to 6-hourly ones, the step between shows no condition or chance of hours after it", async () => {

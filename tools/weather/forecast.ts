@@ -52,14 +52,13 @@ function offMidnightNote(name: string, off: OffMidnight): string {
 }
 
 /**
- * The instant values that steps of more than an hour give, gusts as many of them as show any: the
- * step cut short between hourly and 6-hourly ones is an hourly entry's, with gusts where the 6-hourly
- * ones have none.
+ * The instant values that steps give, gusts as many of them as show any: the step cut short between
+ * hourly and 6-hourly ones is an hourly entry's, with gusts where the 6-hourly ones have none.
  */
-function longerGusts(longer: { wind_gusts_ms?: number }[]): string {
-  const gusty = longer.filter((h) => h.wind_gusts_ms !== undefined).length;
+function instantsShown(steps: { wind_gusts_ms?: number }[]): string {
+  const gusty = steps.filter((h) => h.wind_gusts_ms !== undefined).length;
   if (gusty === 0) return "wind and cloud cover";
-  return gusty === longer.length ? "wind, gusts and cloud cover" : "wind, cloud cover and, where shown, gusts";
+  return gusty === steps.length ? "wind, gusts and cloud cover" : "wind, cloud cover and, where shown, gusts";
 }
 
 export function forecastTool(places: ReturnType<typeof geocoder>, provider: WeatherProvider): Tool {
@@ -138,6 +137,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const last = days.at(-1);
       const ends = forecast.ends;
       const longer = hours.filter((h) => h.period_hours > 1);
+      const hourly = hours.filter((h) => h.period_hours === 1);
       const notes = [
         ...(resolved.readAs ? [resolved.readAs] : []),
         ...(resolved.zoneDoubt ? [resolved.zoneDoubt] : []),
@@ -178,11 +178,11 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
           : []),
-        ...(provider.hoursOf && hours.some((h) => h.period_hours === 1) ? [provider.hoursOf] : []),
+        ...(provider.hoursOf && hourly.length ? [provider.hoursOf(instantsShown(hourly))] : []),
         // A step's instant values (MET Norway's `instant`; its `next_6_hours` has no wind) would read as its hours'.
         ...(args.hourly && longer.length
           ? [
-              `${provider.name}'s steps of more than an hour give their temperature, humidity, ${longerGusts(longer)} at their start, and their precipitation, its chance and their condition over the step.`,
+              `${provider.name}'s steps of more than an hour give their temperature, humidity, ${instantsShown(longer)} at their start, and their precipitation, its chance and their condition over the step.`,
             ]
           : []),
       ];

@@ -218,8 +218,8 @@ export function metNorway(api: Upstream): WeatherProvider {
     maxDays: 10,
     windAtSteps: true,
     chances: "6-hour chances of precipitation (hourly where it gives none)",
-    hoursOf:
-      "MET Norway's hours give their temperature, humidity, wind, gusts and cloud cover at their start, and their precipitation, its chance and their condition over the hour.",
+    hoursOf: (instants) =>
+      `MET Norway's hours give their temperature, humidity, ${instants} at their start, and their precipitation, its chance and their condition over the hour.`,
 
     async current(place, call): Promise<Now> {
       const { value: all, stale } = await steps(place, call);

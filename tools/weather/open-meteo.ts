@@ -190,7 +190,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     maxDays: MAX_DAYS,
     dailySumsHourEarlier: true,
     chances: "hourly chances of precipitation",
-    hoursOf:
+    hoursOf: () =>
       "Open-Meteo's hours give their temperature, humidity, wind and cloud cover at their start, their precipitation, its chance and gusts over the hour, and their condition at its end, of that precipitation and the clouds then.",
 
     async current(place, call) {

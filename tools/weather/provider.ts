@@ -70,9 +70,10 @@ export interface WeatherProvider {
   /**
    * What its hourly steps' values are of, said with them where some are at the hour's start and others not:
    * Open-Meteo's condition is of the hour's end, its clouds then, beside the cloud cover at the start; MET
-   * Norway's is of the hour after, as its precipitation is.
+   * Norway's is of the hour after, as its precipitation is. `instants` names the values given at the start that the
+   * hours show: "wind and cloud cover" where they have no gusts.
    */
-  hoursOf?: string;
+  hoursOf?: (instants: string) => string;
   current(place: Place, call: Call): Promise<Now>;
   /** `days` local days from today, and with `withHours` the forecast steps of those days. */
   forecast(
