@@ -2194,7 +2194,13 @@ describe(`at ${AFTERNOON}`, () => {
         own = await start();
         const result = await own.call("weather_current", { place: "Manzanillo, COL" });
         expect(result.isError).toBe(true);
-        expect(text(result)).toContain('send "Manzanillo, CO"');
+        expect(text(result)).toContain(
+          '"COL" is the three-letter code of the country the geocoder knows as "CO", and Colima\'s as Mexico shortens it: send "Manzanillo, CO" or "Manzanillo, Colima", or "Manzanillo" if "COL" is an airport\'s code.',
+        );
+        // With its dot, as Mexico writes it, and Colombia's code never is, Colima still.
+        const dotted = await own.call("weather_current", { place: "Manzanillo, Col." });
+        expect(dotted.isError, text(dotted)).toBeFalsy();
+        expect(data<{ place: { region: string } }>(dotted).place.region).toBe("Colima");
       } finally {
         await own.close();
         geocoding.intercept = undefined;

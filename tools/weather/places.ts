@@ -171,11 +171,19 @@ export function geocoder(api: Upstream) {
     const known = twoLetters
       ? ` ${quote(threeLetters)} is the three-letter code of the country the geocoder knows as ${quote(twoLetters)}`
       : "";
+    // Colima's too, as Mexico shortens it, where a place found is there as well as in Colombia (inColima).
+    const colima =
+      /^col$/i.test(threeLetters) &&
+      found.some((place) => place.country_code === "MX" && folded(place.region ?? "") === "colima")
+        ? [name, ...parts.map((part) => (part === threeLetters ? "Colima" : part))].join(", ")
+        : undefined;
     // Named in two letters only where a place found is in that country: "Ostrava, DE" would find none either.
     const alpha3 = !known
       ? ""
       : found.some((place) => place.country_code === twoLetters)
-        ? `${known}: send ${quote(send)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
+        ? colima
+          ? `${known}, and Colima's as Mexico shortens it: send ${quote(send)} or ${quote(colima)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
+          : `${known}: send ${quote(send)}, or ${quote(name)} if ${quote(threeLetters)} is an airport's code.`
         : found.length
           ? `${known}, where none of the places called ${quote(name)} found is.`
           : `${known}.`;
@@ -1848,14 +1856,15 @@ function threeLettersNamed(letters: string, postalCode: string): string | undefi
 
 /**
  * Whether "COL" (or "Col.") after the town names Colima, as Mexico shortens the state, where `hit` is there: where none
- * of the places found is in Colombia, whose three letters COL are too.
+ * of the places found is in Colombia, whose three letters COL are too, but never written with a dot.
  */
 function inColima({ place }: Found, qualifier: string, hits: Found[]): boolean {
+  const written = qualifier.trim();
   return (
-    /^col\.?$/i.test(qualifier.trim()) &&
+    /^col\.?$/i.test(written) &&
     place.country_code === "MX" &&
     folded(place.region ?? "") === "colima" &&
-    !hits.some((hit) => hit.place.country_code === "CO")
+    (written.endsWith(".") || !hits.some((hit) => hit.place.country_code === "CO"))
   );
 }
 
