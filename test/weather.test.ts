@@ -1361,6 +1361,10 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: "Ing. Jan Novák, Ostrava, CZE 70200" }))).toContain(
         'send the town, then its country after a comma, as "Ostrava, CZ", or give',
       );
+      // A letter before fewer digits than a postal code has is a street's, as Mannheim's squares are named: no country.
+      expect(text(await server.call("weather_current", { place: "Hans Huber, Mannheim, N 7-13" }))).toBe(
+        '"Hans Huber, Mannheim, N 7-13" is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma, or give latitude and longitude.',
+      );
       expect(geocoding.requests.length).toBe(before);
     });
 

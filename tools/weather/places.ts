@@ -1988,6 +1988,8 @@ function townAfterName(text: string): { town: string; or?: OtherReading } | unde
  * 1117") nor other letters.
  */
 function lettersBeforeCode(letters: string, postalCode: string): string | undefined {
+  // A sign of one letter before fewer digits than a postal code of its country has is a street's: Mannheim's "N 7-13".
+  if (letters.length === 1 && postalCode.replace(/\D/g, "").length < 4) return undefined;
   if (/^\d{4}$/.test(postalCode) && letters.length === 3) return signsCountry(letters);
   if (isKnownRegion(letters)) return letters;
   return threeLettersNamed(letters, postalCode) ?? signsCountry(letters);
