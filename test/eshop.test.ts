@@ -4914,6 +4914,24 @@ describe("customers", () => {
     }
   });
 
+  test("a customer's city and phone read as typed at checkout, as the same values on the customer's orders do", async () => {
+    // The checkout saves the billing fields through wc_clean() (sanitize_text_field()), which escapes a
+    // lone "<" and the rest after it, onto the order and the customer's account alike.
+    const anna = woo.shop.customers.get(C.anna) as { billing: { city: string; phone: string } };
+    const before = [anna.billing.city, anna.billing.phone] as const;
+    [anna.billing.city, anna.billing.phone] = ["Berlin &lt;Mitte, Hof&#039;s", "+49 30 1234 &lt;ext 5"];
+    try {
+      const listed = await server.call("eshop_customers_list", { email: "anna.schmidt@example.de" });
+      expect(data<{ customers: { city: string; phone: string }[] }>(listed).customers[0]).toMatchObject({
+        city: "Berlin <Mitte, Hof's",
+        phone: "+49 30 1234 <ext 5",
+      });
+      expect(text(listed)).toContain("Berlin <Mitte, Hof's, DE, phone +49 30 1234 <ext 5,");
+    } finally {
+      [anna.billing.city, anna.billing.phone] = before;
+    }
+  });
+
   test("a search for a name with & in it finds the account, whose display name WordPress saved escaped", async () => {
     // wp_insert_user() and wp_update_user() save the display name through pre_user_display_name,
     // whose _wp_specialchars() escapes & < > in it, and the customers' search looks in it as saved.

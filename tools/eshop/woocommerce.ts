@@ -635,9 +635,10 @@ function toCustomer(c: z.output<typeof customerSchema>): Customer {
     ...(present(c.first_name) ? { first_name: unescaped(c.first_name as string) } : {}),
     ...(present(c.last_name) ? { last_name: unescaped(c.last_name as string) } : {}),
     ...(present(c.username) ? { username: c.username as string } : {}),
-    ...(present(b.city) ? { city: b.city as string } : {}),
+    // Saved as on the customer's orders: through wc_clean() at checkout, which escapes from a lone "<" on.
+    ...(present(b.city) ? { city: unescaped(b.city as string) } : {}),
     ...(present(b.country) ? { country: b.country as string } : {}),
-    ...(present(b.phone) ? { phone: b.phone as string } : {}),
+    ...(present(b.phone) ? { phone: unescaped(b.phone as string) } : {}),
     created: utc(c.date_created_gmt) as string,
     paying_customer: c.is_paying_customer ?? false,
     ...(present(c.role) ? { role: c.role as string } : {}),
