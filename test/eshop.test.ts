@@ -1963,6 +1963,20 @@ describe("orders", () => {
     expect(text(result).split("\n")).toContain('Note 2026-11-03T11:00+01:00 by Seán O’Brien & Co: "Called the buyer."');
   });
 
+  test("a note's author with an & before letters reads as written, as the shop's admin shows it", async () => {
+    // The admin shows the author through esc_html(), which takes an entity only with its ";".
+    woo.shop.order(O.processing).notes.push({
+      id: 995,
+      author: "Sun&paradise Payments",
+      date: new Date("2026-11-03T10:00:00Z"),
+      note: "Payment captured.",
+      customer_note: false,
+    });
+    const result = await server.call("eshop_order_get", { id: O.processing });
+    const notes = data<{ notes: { id: number; author?: string }[] }>(result).notes;
+    expect(notes.find((n) => n.id === 995)?.author).toBe("Sun&paradise Payments");
+  });
+
   test("a note with an & before letters reads as written, as the shop's admin shows it", async () => {
     // The REST API keeps a note as sent; the admin shows it through wp_kses_post(), which takes an entity only with its ";".
     await server.call("eshop_order_add_note", {

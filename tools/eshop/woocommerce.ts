@@ -674,7 +674,8 @@ function noteText(note: string): string {
 const SHOP_AUTHOR = "WooCommerce";
 
 function toNote(n: z.output<typeof noteSchema>): Note {
-  const author = present(n.author) && htmlAsText(n.author as string);
+  // The admin shows the author through esc_html(): its entities, closed by their ";", are its text.
+  const author = present(n.author) && unescaped(n.author as string);
   return {
     id: n.id,
     date: utc(n.date_created_gmt) as string,
