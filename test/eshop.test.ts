@@ -4441,6 +4441,29 @@ describe("products and stock", () => {
     expect(woo.shop.product(117).stock_quantity).toBe(12);
   });
 
+  test("a variation whose answer leaves out its product, which counts its stock, is pointed to that product's Inventory tab", async () => {
+    // WooCommerce answers a variation whose stock its product counts with manage_stock "parent".
+    const answer = await fetch(`${woo.api}/products/117`, {
+      headers: { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` },
+    });
+    const { parent_id: _parent, ...trimmed } = (await answer.json()) as Record<string, unknown>;
+    const counted = { ...trimmed, manage_stock: "parent", stock_quantity: 30 };
+    woo.intercept = (r) => (r.method === "GET" && /\/products\/117$/.test(r.path) ? json(200, counted) : undefined);
+    const writes = woo.shop.writes.length;
+    try {
+      const shown = text(await server.call("eshop_product_get", { id: 117 }));
+      expect(shown).toMatch(/, 30 in stock, counted on its product for its variations that count none of their own/);
+      const refused = await server.call("eshop_stock_set", { id: 117, quantity: 5 });
+      expect(refused.isError).toBe(true);
+      expect(text(refused)).toBe(
+        "House Blend - 250 g [COF-HOUSE-250] (id 117) is a product variation whose stock is counted on its product for its variations that count none of their own, and the shop's answer leaves out which product that is (its parent_id, which a plugin that trims the shop's REST answers drops), so its stock is not set. Set it on that product's Inventory tab in the shop's admin (Products → its variable product → Inventory), or ask whoever runs the shop to leave parent_id in the REST API's answers.",
+      );
+    } finally {
+      woo.intercept = undefined;
+    }
+    expect(woo.shop.writes.length).toBe(writes);
+  });
+
   test("a product in the shop's trash gets no stock: it was deleted, and is to be restored first", async () => {
     woo.shop.product(P.espresso).status = "trash";
     const writes = woo.shop.writes.length;

@@ -64,7 +64,7 @@ function underThreshold(p: { stock_quantity?: number | undefined; stock_status: 
  * The product that counts a variation's stock, for the text only: structuredContent has no field
  * for it, and the variation's quantity, its product's, reads as the variation's own without it.
  */
-const countedOn = new WeakMap<object, number>();
+const countedOn = new WeakMap<object, number | "unsaid">();
 
 /**
  * A variable product's variations, for the text only: structuredContent has no field for them, and
@@ -123,7 +123,7 @@ function rememberForText(products: Product[], shown: object[], parents: Map<numb
     if (of !== undefined && parentStatus !== undefined) unpublishedParent.set(out, { id: of, status: parentStatus });
     if (products[i]?.variation_of_unsaid) ofUnsaidProduct.add(out);
     else if (products[i]?.type === "variation" && of === undefined) ofNoProduct.add(out);
-    const parent = products[i]?.counted_on;
+    const parent = products[i]?.counted_on ?? (products[i]?.counted_on_unsaid ? "unsaid" : undefined);
     if (parent !== undefined) countedOn.set(out, parent);
     const variations = products[i]?.variations;
     if (variations) variationsOf.set(out, variations);
@@ -204,7 +204,7 @@ function productLine(p: z.output<typeof productOut>, currency: string | undefine
   const shared =
     variable && ids?.length ? `, for those of its variations (${idsShown(ids)}) that count none of their own` : "";
   const stock = p.manage_stock
-    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on product ${parent} ${SHARED}`}`
+    ? `${stockCount(p.stock_quantity ?? 0)}${parent === undefined ? shared : `, counted on ${parent === "unsaid" ? "its product" : `product ${parent}`} ${SHARED}`}`
     : variable
       ? `stock kept per variation${variations}`
       : "stock not counted";
@@ -522,8 +522,17 @@ export function productTools(shop: ShopProvider): Tool[] {
     }
     // A variation is changed through its product: one left of none (a variable product deleted around it) has none to go through.
     if (before.variation_of_unsaid) {
+      const [whose, where] = before.counted_on_unsaid
+        ? [
+            ` whose stock is counted on its product ${SHARED}`,
+            "on that product's Inventory tab in the shop's admin (Products → its variable product → Inventory)",
+          ]
+        : [
+            ", whose stock WooCommerce sets only through its product",
+            "in the shop's admin (Products → its variable product → Variations)",
+          ];
       throw new ToolError(
-        `${named(before)} (id ${before.id}) is a product variation, whose stock WooCommerce sets only through its product, and the shop's answer leaves out which product that is (its parent_id, which a plugin that trims the shop's REST answers drops), so its stock is not set. Set it in the shop's admin (Products → its variable product → Variations), or ask whoever runs the shop to leave parent_id in the REST API's answers.`,
+        `${named(before)} (id ${before.id}) is a product variation${whose}, and the shop's answer leaves out which product that is (its parent_id, which a plugin that trims the shop's REST answers drops), so its stock is not set. Set it ${where}, or ask whoever runs the shop to leave parent_id in the REST API's answers.`,
       );
     }
     if (before.type === "variation" && before.variation_of === undefined) {

@@ -292,6 +292,8 @@ export interface Product {
   variation_of?: number;
   /** A variation whose answer left out the product it is of (a plugin that trims the shop's answers): it has one. */
   variation_of_unsaid?: true;
+  /** Such a variation whose stock its product counts (`counted_on`, were the product named). */
+  counted_on_unsaid?: true;
   /** A variable product's variations, by id. */
   variations?: number[];
   stock_quantity?: number;

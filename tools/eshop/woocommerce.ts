@@ -590,6 +590,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     ...(p.type === "variation" && p.parent_id ? { variation_of: p.parent_id } : {}),
     // WooCommerce names a variation of no product parent_id 0; one not named at all, a plugin left out.
     ...(p.type === "variation" && p.parent_id === undefined ? { variation_of_unsaid: true as const } : {}),
+    ...(p.manage_stock === "parent" && p.parent_id === undefined ? { counted_on_unsaid: true as const } : {}),
     ...(p.type === "variable" && p.variations?.length ? { variations: p.variations } : {}),
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
