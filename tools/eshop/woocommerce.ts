@@ -631,8 +631,9 @@ function toCustomer(c: z.output<typeof customerSchema>): Customer {
   return {
     id: c.id,
     email: c.email,
-    // Saved through wp_insert_user() or wp_update_user() (the profile screen, an account made at
-    // checkout), which escape & < > in them (_wp_specialchars on pre_user_first_name/last_name).
+    // Saved through wp_insert_user() or wp_update_user() (the profile screen, My account, an account
+    // made at checkout), which escape & < > in them (_wp_specialchars on pre_user_first_name/last_name);
+    // the REST API saves them as sent (update_user_meta()), where an & before letters stays as typed.
     ...(present(c.first_name) ? { first_name: unescaped(c.first_name as string) } : {}),
     ...(present(c.last_name) ? { last_name: unescaped(c.last_name as string) } : {}),
     ...(present(c.username) ? { username: c.username as string } : {}),
