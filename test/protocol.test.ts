@@ -613,6 +613,136 @@ test("a last message not ended by a line break, which is never read, is said in 
   );
 });
 
+describe("stdin handed over in pieces, as a pipe may cut it", () => {
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  };
+  const line = (message: object, end = "\n") => Buffer.from(`${JSON.stringify(message)}${end}`);
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+
+  /**
+   * What waiter answers on stdin to `chunks`, each written as a chunk of its own, once it has
+   * answered each of `ids`: the answers, each by its id, and the log. A "pause" lets the chunks
+   * before it be read before the next is written.
+   */
+  async function answersTo(chunks: (Buffer | "pause")[], ids: number[]) {
+    const server = await rawOnStreams({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources });
+    for (const chunk of chunks) {
+      if (chunk === "pause") await new Promise(setImmediate);
+      else server.stdin.write(chunk);
+    }
+    const byId = () => new Map(server.answers().map((answer) => [answer.id, answer]));
+    await expect.poll(() => ids.every((id) => byId().has(id))).toBe(true);
+    server.stdin.end();
+    expect(await server.exited).toBe(0);
+    return { answers: server.answers(), byId: byId(), stderr: server.stderr() };
+  }
+
+  /** An answer with its id left out, to be compared with that to the same request written whole. */
+  const withoutId = (answer: RawAnswer | undefined) => ({ ...answer, id: undefined });
+
+  /** `bytes` cut at each of the offsets `at`. */
+  const cut = (bytes: Buffer, at: number[]) =>
+    [0, ...at].map((start, i) => bytes.subarray(start, at[i] ?? bytes.length));
+
+  test("a request written one byte at a time is answered as when written whole", async () => {
+    const request = line({ jsonrpc: "2.0", id: 3, method: "tools/list" });
+    const { byId, answers, stderr } = await answersTo(
+      [
+        line(initialize),
+        line({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        ...cut(request, [...request.keys()].slice(1)),
+      ],
+      [2, 3],
+    );
+    expect(byId.get(2)?.result).toMatchObject({ tools: expect.arrayContaining([expect.anything()]) });
+    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
+    expect(answers).toHaveLength(3);
+    expect(stderr).not.toMatch(/stdin/);
+  });
+
+  test("a byte order mark cut across stdin's first two chunks is dropped, as one whole is", async () => {
+    const withMark = Buffer.concat([Buffer.from("\uFEFF"), line(initialize)]);
+    const whole = await answersTo([withMark], [1]);
+    const [mark, rest] = cut(withMark, [2]) as [Buffer, Buffer];
+    const inPieces = await answersTo([mark, "pause", rest], [1]);
+    expect(whole.byId.get(1)?.result).toMatchObject({ protocolVersion: "2025-11-25" });
+    expect(inPieces.byId.get(1)).toEqual(whole.byId.get(1));
+    expect(inPieces.answers).toHaveLength(1);
+    expect(inPieces.stderr).not.toMatch(/stdin/);
+  });
+
+  test("a line ended by \\r\\n cut between the \\r and the \\n is answered as when written whole", async () => {
+    const { byId, answers, stderr } = await answersTo(
+      [
+        line(initialize),
+        line({ jsonrpc: "2.0", id: 2, method: "tools/list" }, "\r\n"),
+        line({ jsonrpc: "2.0", id: 3, method: "tools/list" }, "\r"),
+        "pause",
+        Buffer.from("\n"),
+      ],
+      [2, 3],
+    );
+    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
+    expect(byId.get(2)?.result).toMatchObject({ tools: expect.arrayContaining([expect.anything()]) });
+    expect(answers).toHaveLength(3);
+    expect(stderr).not.toMatch(/stdin/);
+  });
+
+  test("characters of several bytes (ř, 😀) cut between chunks come back in the answer as sent", async () => {
+    const id = "Platba přijata 😀";
+    const call = (n: number) =>
+      line({ jsonrpc: "2.0", id: n, method: "tools/call", params: { name: "events_get", arguments: { id } } });
+    const request = call(3);
+    const rAt = request.indexOf("ř");
+    const smileAt = request.indexOf("😀");
+    const { byId, stderr } = await answersTo(
+      [line(initialize), call(2), ...cut(request, [rAt + 1, smileAt + 1, smileAt + 2, smileAt + 3])],
+      [2, 3],
+    );
+    expect(JSON.stringify(byId.get(2))).toContain(`No event \\"${id}\\" is stored`);
+    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
+    expect(stderr).not.toMatch(/UTF-8|\uFFFD/);
+  });
+
+  test("two requests in one chunk are each answered", async () => {
+    const { byId, answers } = await answersTo(
+      [
+        line(initialize),
+        line({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        Buffer.concat([
+          line({ jsonrpc: "2.0", id: 3, method: "tools/list" }),
+          line({ jsonrpc: "2.0", id: 4, method: "ping" }),
+        ]),
+      ],
+      [2, 3, 4],
+    );
+    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
+    expect(byId.get(4)).toEqual({ jsonrpc: "2.0", id: 4, result: {} });
+    expect(answers).toHaveLength(4);
+  });
+
+  test("a request whose chunk ends before its line break is answered once the rest comes", async () => {
+    const { byId, answers, stderr } = await answersTo(
+      [
+        line(initialize),
+        line({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        line({ jsonrpc: "2.0", id: 3, method: "tools/list" }, ""),
+        "pause",
+        Buffer.concat([Buffer.from("\n"), line({ jsonrpc: "2.0", id: 4, method: "ping" })]),
+      ],
+      [2, 3, 4],
+    );
+    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
+    expect(byId.get(4)).toEqual({ jsonrpc: "2.0", id: 4, result: {} });
+    expect(answers).toHaveLength(4);
+    expect(stderr).not.toMatch(/stdin/);
+  });
+});
+
 /** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
 async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   const { app, log, stderr } = await startApp(env);
