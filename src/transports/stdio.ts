@@ -357,7 +357,7 @@ const REPLACEMENT = Buffer.from("\uFFFD");
  * timeout. A blank line (spaces, or a line break alone, which a client may send between messages)
  * is no message: it throws JSON.parse's SyntaxError, and is skipped without an answer. A byte
  * order mark before a line is dropped, as an HTTP body's is. A line that is not UTF-8 (a client
- * writing its system's code page) throws a NotUtf8: the SDK reads each byte that is no UTF-8 as
+ * writing its system's code page) throws a NotUtf8: the SDK reads the bytes that are no UTF-8 as
  * U+FFFD, and would run the call with those letters replaced (a note written to an order so).
  */
 class Lines extends ReadBuffer {
@@ -382,8 +382,9 @@ class Lines extends ReadBuffer {
     if (lineEnd === -1) return null;
     const text = buffer.toString("utf8", 0, lineEnd);
     held._buffer = buffer.subarray(lineEnd + 1);
-    // The decoder writes U+FFFD for each byte that is no UTF-8: only a line that holds one, which
-    // its client may also have written itself, is checked byte by byte.
+    // The decoder writes a U+FFFD where the bytes are no UTF-8 (one for each character cut short or
+    // byte that starts none): only a line that holds one, which its client may also have written
+    // itself, is checked byte by byte.
     if (text.includes("\uFFFD") && !isUtf8(buffer.subarray(0, lineEnd))) {
       throw new NotUtf8(jsonIn(text), firstNotUtf8(buffer.subarray(0, lineEnd)));
     }
