@@ -629,12 +629,7 @@ function worth(
   return new Decimal(amount).times(times).div(by);
 }
 
-/**
- * What converting from one currency to another at a fixing takes: the rate to 8 significant digits,
- * as a number and as an `Exact` decimal, and the decimals an amount is multiplied and divided by
- * (`from`'s value by `to`'s units, `from`'s units by `to`'s value). Worked out once for as long as
- * the fixing is kept, as its decimals are.
- */
+/** What converting from one currency to another at a fixing takes, as `conversion` works it out. */
 export interface Conversion {
   rate: number;
   exactRate: Big;
@@ -644,6 +639,12 @@ export interface Conversion {
 
 const conversions = new WeakMap<Quote, WeakMap<Quote, Conversion>>();
 
+/**
+ * What converting `from` to `to` at a fixing takes: the rate to 8 significant digits, as a number
+ * and as an `Exact` decimal, and the decimals an amount is multiplied and divided by (`from`'s value
+ * by `to`'s units, `from`'s units by `to`'s value). Worked out once for as long as the fixing is
+ * kept, as its decimals are. Throws a ToolError naming a code the fixing does not have.
+ */
 export function conversion(fixing: Fixing, from: string, to: string, source: RateSource): Conversion {
   const a = quoteOf(fixing, from, source);
   const b = quoteOf(fixing, to, source);
