@@ -675,23 +675,6 @@ describe("stdin handed over in pieces, as a pipe may cut it", () => {
     expect(inPieces.stderr).not.toMatch(/stdin/);
   });
 
-  test("a line ended by \\r\\n cut between the \\r and the \\n is answered as when written whole", async () => {
-    const { byId, answers, stderr } = await answersTo(
-      [
-        line(initialize),
-        line({ jsonrpc: "2.0", id: 2, method: "tools/list" }, "\r\n"),
-        line({ jsonrpc: "2.0", id: 3, method: "tools/list" }, "\r"),
-        "pause",
-        Buffer.from("\n"),
-      ],
-      [2, 3],
-    );
-    expect(withoutId(byId.get(3))).toEqual(withoutId(byId.get(2)));
-    expect(byId.get(2)?.result).toMatchObject({ tools: expect.arrayContaining([expect.anything()]) });
-    expect(answers).toHaveLength(3);
-    expect(stderr).not.toMatch(/stdin/);
-  });
-
   test("characters of several bytes (ř, 😀) cut between chunks come back in the answer as sent", async () => {
     const id = "Platba přijata 😀";
     const call = (n: number) =>
