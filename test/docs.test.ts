@@ -673,6 +673,7 @@ test("each way a start refuses the config file or a setting opens with words an 
     refusal({}, { logLevl: "debug" }),
     refusal({}, { logLevl: "debug", webhooks: { maxbodybytes: 1 } }),
     refusal({ WAITER_LOG_LEVEL: "loud" }, { logLevl: "debug" }),
+    refusal({ WAITER_LOG_LEVEL: "loud" }, { toolTimeout: 99 }),
   ];
   expect(refusals.filter((message) => !headings.some((heading) => heading.test(message)))).toEqual([]);
 });
