@@ -6242,10 +6242,30 @@ describe("OAuth access tokens", () => {
           expect(refused.statusCode).toBe(404);
           expect(refused.headers["www-authenticate"]).toBeUndefined();
           expect(((await refused.body.json()) as { error: { message: string } }).error.message).toBe(
-            `Not found: "${path.replace(/\/$/, "")}" is not this server's MCP address, which OAuth logins are for as written: connect to ${PUBLIC}/mcp, in lowercase`,
+            `Not found: "${path}" is not this server's MCP address, which OAuth logins are for as written: connect to ${PUBLIC}/mcp`,
           );
         }
       }
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("behind a path of the public URL, a client given …/MCP is told the path it asked for and the address to connect to", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: `${PUBLIC}/Waiter` },
+    );
+    try {
+      const refused = await request(`${served.url}/Waiter/MCP?x=1`, {
+        method: "POST",
+        body: initialize,
+        headers: mcpHeaders,
+      });
+      expect(refused.statusCode).toBe(404);
+      expect(((await refused.body.json()) as { error: { message: string } }).error.message).toBe(
+        `Not found: "/Waiter/MCP" is not this server's MCP address, which OAuth logins are for as written: connect to ${PUBLIC}/Waiter/mcp`,
+      );
     } finally {
       await served.close();
     }

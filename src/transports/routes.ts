@@ -519,7 +519,9 @@ export function mountRoutes(
   if (oauth) {
     web.use("/mcp", (req, res, next) => {
       if (req.baseUrl === "/mcp") return next();
-      const why = `Not found: ${quoteLine(req.baseUrl)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}, in lowercase`;
+      // As asked: under publicUrl's path too, which a proxy may have passed on and the listener took off.
+      const asked = req.originalUrl.split("?", 1)[0] ?? "";
+      const why = `Not found: ${quoteLine(asked)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}`;
       refused(404, why, undefined, "path");
       // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.
       if (bodyComing(req)) res.set("connection", "close");
