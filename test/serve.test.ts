@@ -3487,6 +3487,365 @@ describe("resumption", () => {
       await app.close();
     }
   });
+  test("a client back after a restart whose GET takes JSON too, its Last-Event-ID empty, is told what changed while no server held its session", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      // MCP 2025-06-18: the stream names no event id before its first message, and none came.
+      const quiet = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await first.stop();
+      expect(await quiet).toEqual([]);
+
+      setClock(clock.now() + 60_000);
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "while-down-empty-last-event-id",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const second = await start();
+      // An empty Last-Event-ID names no event, and an Accept of both types takes the stream as well.
+      const asked = { ...stream, accept: "application/json, text/event-stream", "last-event-id": "" };
+      const back = readStream(`${second.url}/mcp`, asked, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      // The stop ends the stream, after what the session's new copy sent before its client was back.
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
+  test("a client back after a restart is told of an event stored while no server held its session, though its sender's replica stamped it earlier than the session's last use", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number, receivedAt: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `skewed-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt,
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      setClock("2026-12-01T09:00:00Z");
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add(1, clock.now());
+      const lastId = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      // Stored through another replica, whose clock is 5 s behind, while no server held the session.
+      await add(2, clock.now() - 5_000);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, { ...stream, "last-event-id": lastId }, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+  test("a client back after a waiter was killed in its session's first minute is told of an event stored since, though its sender's replica stamped it earlier", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number, receivedAt: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `killed-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt,
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    setClock("2026-12-01T09:00:00Z");
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      await add(1, clock.now() - 60_000);
+      const { stream } = await subscribedSession(first.url);
+      // Killed before its first sweep: the store has the session as it was recorded at initialize.
+      // Stored through another replica, whose clock is 5 s behind, while no server held the session.
+      await add(2, clock.now() - 5_000);
+      second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second?.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await first.stop();
+      await app.close();
+      setClock();
+    }
+  });
+  test("a client back after a waiter was killed in its session's first minute, on a store that held no event yet, is told of the first stored since, though its sender's replica stamped it earlier", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    setClock("2026-12-01T09:00:00Z");
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const { stream } = await subscribedSession(first.url);
+      // Killed before its first sweep, with the store as empty as when the session opened. The first
+      // event, stored through another replica whose clock is 5 s behind, while no server held it.
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "first-ever",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now() - 5_000,
+      });
+      second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second?.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await first.stop();
+      await app.close();
+      setClock();
+    }
+  });
+  test("a client back after a restart is told of an event it subscribed to that another replica acknowledged meanwhile, though that replica's clock stamped it earlier than the session's last use", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    setClock("2026-12-01T09:00:00Z");
+    try {
+      const added = await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "acked-by-a-slow-clock",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const id = added?.id as string;
+      const first = await start();
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "resources/subscribe",
+          params: { uri: `events://event/${id}` },
+        }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(subscribed.statusCode).toBe(200);
+      await subscribed.body.dump();
+      await first.stop();
+
+      // Acknowledged through another replica, whose clock is 5 s behind, while no server held the session.
+      await app.store?.ack([id], clock.now() - 5_000);
+      const second = await start();
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updated(await back)).toContain(`events://event/${id}`);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+  test("a client back after a restart is told of an event stored as the stop drained, after its stream had ended", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `drained-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add(1);
+      // The stop ends the streams first, then lets the deliveries in flight commit.
+      first.sessions.endStreams();
+      const told = await seen;
+      expect(updates(told)).toBe(1);
+      await add(2);
+      await first.stop();
+
+      const second = await start();
+      const back = readStream(
+        `${second.url}/mcp`,
+        { ...stream, "last-event-id": told.at(-1)?.id as string },
+        () => false,
+      );
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+    } finally {
+      await app.close();
+    }
+  });
+  test("a client told of a dropped event at a take-up is not told it again after the waiter that told it was killed", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updated = (events: { data: string }[]) =>
+      events
+        .filter((e) => e.data.includes("notifications/resources/updated"))
+        .map((e) => (JSON.parse(e.data) as { params: { uri: string } }).params.uri);
+    const first = await start();
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const added = await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "dropped-then-killed",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const uri = `events://event/${added?.id}`;
+      const { session, stream } = await subscribedSession(first.url);
+      const subscribed = await request(`${first.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "resources/subscribe", params: { uri } }),
+        headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+      });
+      await subscribed.body.dump();
+      await first.stop();
+
+      await app.store?.expire(clock.now() + 400 * 24 * 3_600_000);
+      second = await start();
+      const told = await readStream(`${second.url}/mcp`, stream, (events) => updated(events).includes(uri));
+      expect(updated(told)).toContain(uri);
+
+      // The second is killed (no stop, no sweep): the next is not told the drop again.
+      const third = await start();
+      const again = readStream(`${third.url}/mcp`, stream, () => false);
+      await expect.poll(() => third.sessions.streams()).toBe(1);
+      await third.stop();
+      expect(updated(await again)).not.toContain(uri);
+    } finally {
+      await second?.stop();
+      await app.close();
+    }
+  });
   test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 }, ERP_ENV);

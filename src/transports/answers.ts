@@ -151,6 +151,11 @@ export async function serveThrough(
       if (accept !== undefined && accept !== req.headers.accept) {
         const headers = new Headers(webRequest.headers);
         headers.set("accept", accept);
+        // Copied from the request as it arrived: the Last-Event-ID is the one waiter's checks left
+        // (none for an empty one, a taken-up copy's catch-up for none), as the transport reads it uncopied.
+        const lastId = req.headers["last-event-id"];
+        if (typeof lastId === "string") headers.set("last-event-id", lastId);
+        else headers.delete("last-event-id");
         asked = new globalThis.Request(webRequest.url, { method: req.method, headers, signal: webRequest.signal });
       }
       const answer = await transport.handleRequest(asked, { authInfo: req.auth, parsedBody: req.body });
