@@ -1255,6 +1255,10 @@ describe("cross rates", () => {
         /: date: must be a date as YYYY-MM-DD: .* is a range of days, 2026-11-20 to 2026-12-05, but the rates of its days after 2026-11-30, today in UTC\+14 \(the first time zone to reach a date\), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 to 2026-11-30$/,
       );
     }
+    // An interval of time stamps is named as sent, its last end's time too.
+    expect(await refused("2026-11-20T10:00Z/2026-12-05T10:00Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T10:00Z/2026-12-05T10:00Z is a range of days, 2026-11-20 to 2026-12-05, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 to 2026-11-30",
+    );
     expect(await refused("1.–5. 12. 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, 2026-12-01 to 2026-12-05, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; leave date out for the latest fixing",
     );

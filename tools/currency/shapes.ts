@@ -328,7 +328,11 @@ function notADate(
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
   const [ends, ranged] = wholeRange ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
-  const later = ends.length > 0 && !ends.every(Boolean) ? pastToday(ranged, ofMonth, insteadOfLater) : undefined;
+  // Read whole first, as the range is, lest its last end's time be left out of the range named (2026-12-05T10:00Z).
+  const later =
+    ends.length > 0 && !ends.every(Boolean)
+      ? (pastToday(weekday?.rest ?? short, ofMonth, insteadOfLater) ?? pastToday(text, ofMonth, insteadOfLater))
+      : undefined;
   if (later) return later;
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
