@@ -701,9 +701,10 @@ function withTime(text: string):
   const hour = Number(hours);
   // Hours alone, a day's or more (24 h, 48 h), are a span, as a deadline counts from the date, or name the 24-hour
   // clock: no time of day. Not o'clock (25 Uhr), nor after "at", "um" or "v", which say a time of day: 24 is the
-  // day's end, and above it one no clock shows.
+  // day's end, and above it one no clock shows. Czech "24 hod." after a date is its end too, as deadlines write it.
   const span = /^[\s,]+(\d+\s*(?:hod\.?|hrs|hours|h)(?!\p{L}).*)$/iu.exec(text.slice(date.length))?.[1];
-  if (!half && hour >= 24 && span) return { date, span };
+  const dayEndHours = hour === 24 && /^\d+\s*hod/i.test(span ?? "");
+  if (!half && hour >= 24 && span && !dayEndHours) return { date, span };
   // 24:00 is the day's end, as ISO 8601 wrote it until 2019: the next day's midnight, as a time stamp reads it.
   const dayEnd = !half && hour === 24 && Number(minutes) === 0 && Number(seconds) === 0;
   // Said before its zone, which no offset sent with the same time would mend.
