@@ -1281,6 +1281,8 @@ describe("cross rates", () => {
       ["the end of March 2026", "2026-03-31"],
       ["Ende Februar 2024", "2024-02-29"],
       ["konec března 2026", "2026-03-31"],
+      // "At the end of March", as Czech says when a payment is due.
+      ["koncem března 2026", "2026-03-31"],
     ] as const) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,

@@ -540,12 +540,12 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
 
 /**
  * A month's end in words, as a due date or a period is said: "end of March 2026" (and "by the end of March"), German
- * "Ende März 2026" ("bis Ende März"), Czech "konec března 2026" ("do konce března"): the month (MM) and its year where
+ * "Ende März 2026" ("bis Ende März"), Czech "konec března 2026" ("do konce března", "koncem března"): the month (MM) and its year where
  * written.
  */
 function monthEndGiven(text: string): { month: string; year?: string } | undefined {
   const [, name = "", year] =
-    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci))\s+(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(
+    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(
       text,
     ) ?? [];
   const month = monthNamed(name);
