@@ -1955,6 +1955,34 @@ describe("history and lists", () => {
     expect(await noteOf("cnb", "2026-05-04", "2026-05-12")).toContain(
       "No fixing exists for 2026-05-08 (a Friday: a Czech public holiday), within the range; the fixing before it, in the range, stands for it.",
     );
+    // A day the calendar closes but the source has a fixing for, in the answer, is not said to have none.
+    const fixingOf = (date: string) => ({ CZK: 24.5, USD: 1.08 + Number(date.slice(-2)) / 1000 });
+    const dates = ["2026-03-31", "2026-04-01", "2026-04-02", "2026-04-03", "2026-04-07", "2026-04-08"];
+    frankfurter.intercept = answering(
+      "/v1/2026-03-31..2026-04-08",
+      json(
+        200,
+        JSON.stringify({
+          amount: 1,
+          base: "EUR",
+          start_date: "2026-03-31",
+          end_date: "2026-04-08",
+          rates: Object.fromEntries(dates.map((date) => [date, fixingOf(date)])),
+        }),
+      ),
+    );
+    const withGoodFriday = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CZK"],
+      start: "2026-03-31",
+      end: "2026-04-08",
+      source: "ecb",
+    });
+    const { days } = withGoodFriday.structuredContent as { days: { date: string }[] };
+    expect(days.map((day) => day.date)).toEqual(dates);
+    expect(withGoodFriday.structuredContent?.note).toBe(
+      "No fixing exists for 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing before it, in the range, stands for it.",
+    );
     // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
     // One beginning it has Friday's, before the range, standing for it: for an invoice of the Saturday.

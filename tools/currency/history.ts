@@ -202,7 +202,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           // A weekend beginning the range too: the fixing standing for it is not in the answer.
           true,
         ),
-        closedWithin(first.date, last.date, source),
+        closedWithin(first.date, last.date, source, new Set(all.map((fixing) => fixing.date))),
         closedNote(
           after,
           args.end,
@@ -338,14 +338,16 @@ function closedNote(
 
 /**
  * That the source's closing days other than weekends between the fixings of `first` and `last` have none, lest
- * they read as days missing from its data: an invoice of Good Friday has the fixing before it, in the range.
+ * they read as days missing from its data: an invoice of Good Friday has the fixing before it, in the range. A
+ * closing day the source has a fixing for all the same, one of `dated`, is not said to have none.
  */
-function closedWithin(first: string, last: string, source: RateSource): string | undefined {
+function closedWithin(first: string, last: string, source: RateSource, dated: Set<string>): string | undefined {
   const closed: string[] = [];
   for (let day = Date.parse(first) + DAY_MS; day < Date.parse(last); day += DAY_MS) {
     const date = isoDate(day);
     const weekday = weekdayName(date);
     if (weekday === "Saturday" || weekday === "Sunday" || publishes(source.publication, date)) continue;
+    if (dated.has(date)) continue;
     closed.push(`${date} (a ${weekday}: a ${source.publication.holiday})`);
   }
   if (closed.length === 0) return undefined;
