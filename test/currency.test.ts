@@ -1175,6 +1175,10 @@ describe("cross rates", () => {
     expect(await refused("Mon, 03/11/2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Mon, 03/11/2026 is 2026-11-03 where the day comes first, 2026-03-11 where the month does, but those are a Tuesday and a Wednesday, not Mon: send the date meant",
     );
+    // Six digits have three readings, each weekday said in their order.
+    expect(await refused("Tue 031226")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: Tue 031226 is 2026-12-03 where the day comes first, 2026-03-12 where the month does, 2003-12-26 where the year does, but those are a Thursday, a Thursday and a Friday, not Tue: send the date meant",
+    );
     // A Czech or German short name of two letters without its dot, as Czech calendars write it: "so" is Saturday
     // in Czech and Sunday in German, and 1 March 2026 a Sunday.
     for (const [date, sent] of [

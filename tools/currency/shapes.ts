@@ -434,7 +434,10 @@ function notADate(
     const read = century !== undefined && readings.every(({ year }) => year === century);
     const is = `is ${named.join(", ")}${read ? ` (its year read as ${century})` : ""}`;
     if (weekday && onTheDay.length === 0) {
-      const days = readings.map(({ date }) => `a ${weekdayName(date)}`).join(" and ");
+      const days = readings
+        .map(({ date }) => `a ${weekdayName(date)}`)
+        .join(", ")
+        .replace(/, ([^,]*)$/, " and $1");
       return `must be a date as YYYY-MM-DD: ${sent} ${is}, but those are ${days}, not ${weekday.word}: send the date meant`;
     }
     const refusals = readings.map(({ date }) => ahead(date));
