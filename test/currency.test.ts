@@ -1767,6 +1767,10 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} ends in ${span}, a span of time, not a time of day: send the date meant`,
       );
     }
+    // Czech says "ve" for "v" before some numbers, "ve 14 hod.": a time of day too.
+    expect(await refused("3. 3. 2026 ve 14 hod.")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
+    );
     // Czech "hod." after a date is its clock's hour, as a deadline writes "do 3. 3. 2026 24 hod.": the day's end.
     expect(await refused("3. 3. 2026 24 hod.")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send 2026-03-03",
@@ -1775,7 +1779,13 @@ describe("cross rates", () => {
       'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: do 3. 3. 2026 24 hod. begins with "do", Czech for "until" (the day included), and is read without it: send 2026-03-03',
     );
     // "Uhr" is o'clock, and "at", "um" or "v" before the hours says a time of day: one no clock shows.
-    for (const date of ["3. 3. 2026 25 Uhr", "3 March 2026 at 30 h", "3. 3. 2026 um 26 hours", "3. 3. 2026 v 25 hod"]) {
+    for (const date of [
+      "3. 3. 2026 25 Uhr",
+      "3 March 2026 at 30 h",
+      "3. 3. 2026 um 26 hours",
+      "3. 3. 2026 v 25 hod",
+      "3. 3. 2026 ve 25 hod.",
+    ]) {
       expect(await refused(date), date).toMatch(
         / has \d+ for its time of day, which no clock shows: send the date meant$/,
       );

@@ -690,7 +690,7 @@ function withTime(text: string):
   if (isoTime(text.replace(/\s*(UTC|GMT)$/i, "Z"))) return undefined;
   // An hour alone is on the hour where its half of the day or the word for an hour follows it (6 pm, 10 Uhr).
   const [, date = "", clockTime = "", hours = "", minutes = "00", seconds = "00", half = "", zone = ""] =
-    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|v\s+)?|T)(?:((\d{1,2})(?:[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?|(?=\s*(?:[ap]\.?m\.?|Uhr|hod\.?|hrs|hours|h)(?!\p{L})))(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
+    /^(.*?\d.*?)(?:,?\s+(?:at\s+|um\s+|ve?\s+)?|T)(?:((\d{1,2})(?:[:.](\d{2})(?::(\d{2})(?:[.,]\d+)?)?|(?=\s*(?:[ap]\.?m\.?|Uhr|hod\.?|hrs|hours|h)(?!\p{L})))(?:\s*([ap])\.?m\.?(?!\p{L}))?)(?:\s*(?:Uhr|hod\.?|hrs|hours|h)(?!\p{L}))?\s*)?((?:UTC|GMT)\s?[+-]\d{1,2}(?::?\d{2})?|[+-]\d{1,2}(?::?\d{2})?|\p{L}[\p{L}_]*(?:\/[\p{L}\d_+-]+)*)?$/iu.exec(
       text,
     ) ?? [];
   if (!date || !(clockTime || zone)) return undefined;
@@ -703,8 +703,8 @@ function withTime(text: string):
   if (!clockTime) return (offset === undefined && !ambiguous) || /^[+-]\d{1,2}$/.test(zone) ? undefined : { date };
   const hour = Number(hours);
   // Hours alone, a day's or more (24 h, 48 h), are a span, as a deadline counts from the date, or name the 24-hour
-  // clock: no time of day. Not o'clock (25 Uhr), nor after "at", "um" or "v", which say a time of day: 24 is the
-  // day's end, and above it one no clock shows. Czech "24 hod." after a date is its end too, as deadlines write it.
+  // clock: no time of day. Not o'clock (25 Uhr), nor after "at", "um" or "v" ("ve"), which say a time of day: 24 is
+  // the day's end, and above it one no clock shows. Czech "24 hod." after a date is its end too, as deadlines write it.
   const span = /^[\s,]+(\d+\s*(?:hod\.?|hrs|hours|h)(?!\p{L}).*)$/iu.exec(text.slice(date.length))?.[1];
   const dayEndHours = hour === 24 && /^\d+\s*hod/i.test(span ?? "");
   if (!half && hour >= 24 && span && !dayEndHours) return { date, span };
