@@ -6610,6 +6610,36 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a team's agent with one of http.tokens is served at /MCP in capitals beside OAuth, as without it", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      {
+        ...oauthEnv(),
+        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+        OPS_TOKEN: "ops-secret-0123456789abcdef0123456789",
+      },
+    );
+    try {
+      const opened = await request(`${served.url}/MCP`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: "Bearer ops-secret-0123456789abcdef0123456789" },
+      });
+      expect(opened.statusCode).toBe(200);
+      await opened.body.dump();
+      // A token it does not know is no login for /MCP either.
+      const refused = await request(`${served.url}/MCP`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: "Bearer not-a-token-of-this-server" },
+      });
+      expect(refused.statusCode).toBe(404);
+      await refused.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("behind a path of the public URL, a client given …/MCP is told the path it asked for and the address to connect to", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

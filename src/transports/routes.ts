@@ -502,8 +502,9 @@ export function mountRoutes(
 ): void {
   const rate = rateLimit(limits.requestsPerMinute, () => clock.now());
   const { oauth } = limits;
+  const known = limits.tokens.length ? tokenVerifier(limits.tokens) : undefined;
   const verifiers = [
-    ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
+    ...(known ? [known] : []),
     ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init), limits.oauthTimeouts)] : []),
   ];
   const auth: RequestHandler[] = verifiers.length
@@ -516,9 +517,12 @@ export function mountRoutes(
   if (oauth || limits.tokens.length) refuseOAuthLogin(web, refused, oauth);
   // Express finds /mcp in any case, where OAuth names the resource as written: a client given /MCP
   // would be pointed at metadata naming …/mcp, which it refuses, and could get no token for /MCP.
+  // One of http.tokens needs no login, and is served there as without OAuth.
   if (oauth) {
-    web.use("/mcp", (req, res, next) => {
+    web.use("/mcp", async (req, res, next) => {
       if (req.baseUrl === "/mcp") return next();
+      const bearer = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? "")?.[1];
+      if (known && bearer && (await known.verifyAccessToken(bearer).then(Boolean, () => false))) return next();
       // As asked: under publicUrl's path too, which a proxy may have passed on and the listener took off.
       const asked = req.originalUrl.split("?", 1)[0] ?? "";
       const why = `Not found: ${quoteLine(asked)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}`;
