@@ -324,7 +324,7 @@ function notADate(
   const onWeekday = (date: string) => !weekday || weekday.names.includes(weekdayName(date));
   // A weekday before a year ("Monday 2026") names no day of it.
   const wholeMonth = ofMonthGiven(text, ofMonth, insteadOfLater, !weekday);
-  // Six digits, a month as YYYYMM (200312), may be a date too, as DDMMYY or YYMMDD: said with its readings below.
+  // Six digits, a month as YYYYMM (200312), may be a date too, as DDMMYY, MMDDYY or YYMMDD: said with its readings below.
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
   const [ends, ranged] = wholeRange ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
