@@ -93,7 +93,8 @@ test("nothing in waiter or its fakes reads the time but through the clock", () =
       if (!file.endsWith(".ts") || join(dir, file) === join("src", "time.ts")) continue;
       const lines = readFileSync(join(root, dir, file), "utf8").split("\n");
       for (const [i, line] of lines.entries()) {
-        if (readsWallClock(line)) {
+        // A fake's page may hold a script for the browser (Wordfence's writes the reader's time): not run here.
+        if (readsWallClock(line.replace(/<script\b.*?<\/script>/g, ""))) {
           offenders.push(`${join(dir, file)}:${i + 1}: ${line.trim()}`);
         }
       }
