@@ -141,7 +141,7 @@ export async function renderSettings(): Promise<string> {
     "an env file saved with Windows line endings keeps) are no part of it, there or in the config file.",
     "A setting of a few words (`info`, `cnb`, `basic`, a webhook source's `scheme`) takes them in any case (`INFO`), as one of true or",
     "false takes `true`, `yes`, `on` or `1` and their opposites in any case. A misspelt key in the file, or an invalid",
-    "value anywhere, stops waiter with one line naming the setting and exit status 2 (JSON that does not",
+    "value anywhere, stops waiter naming the setting, or every one refused, numbered, each with its source, and exit status 2 (JSON that does not",
     "parse, in a variable or the file, with the line and column where it breaks); a `WAITER_` variable",
     "that looks like a misspelt setting (`WAITER_LOGLEVEL`), or names one in other words (`WAITER_DB_URL`,",
     "`WAITER_PORT`; not the `WAITER_PORT=tcp://…` Kubernetes gives a pod for a Service named waiter), is named",
