@@ -13,5 +13,14 @@ import { withoutInvisible } from "./shown.js";
 export function htmlAsText(html: string, { strict = false }: { strict?: boolean } = {}): string {
   // A line break (a long name broken on the shop's pages) parts two words: left out, it would run them together.
   const text = html.replace(/<br\s*\/?>/gi, " ").replace(/<\/?[a-z][^<>]*>/gi, "");
-  return withoutInvisible(strict ? decodeHTMLStrict(text) : decodeHTML(text));
+  return strict ? unescaped(text) : withoutInvisible(decodeHTML(text));
+}
+
+/**
+ * Text a sender escaped as it saved it (WordPress's esc_html(), sanitize_text_field()), as typed:
+ * its entities decoded, but those of invisible characters. Only an entity closed by its ";" is one,
+ * as wp_kses() and esc_html() show text: an "&" typed before letters ("Good&times Bar") stays so.
+ */
+export function unescaped(text: string): string {
+  return withoutInvisible(decodeHTMLStrict(text));
 }

@@ -1,8 +1,7 @@
 import Big from "big.js";
-import { decodeHTMLStrict } from "entities";
 import { z } from "zod";
 import { AdvisesTool, UpstreamError } from "../../src/errors.js";
-import { htmlAsText } from "../../src/html.js";
+import { htmlAsText, unescaped } from "../../src/html.js";
 import {
   accessLogin,
   challenged,
@@ -17,7 +16,7 @@ import {
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
-import { folded, oneLine, quoteLine, withoutInvisible } from "../../src/shown.js";
+import { folded, oneLine, quoteLine } from "../../src/shown.js";
 import { clock, HOUR_MS, isTimeZone, lessAgoThan } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
@@ -599,18 +598,6 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     ...(p.date_created_gmt ? { created: utc(p.date_created_gmt) as string } : {}),
     ...(listed ? { listed } : {}),
   };
-}
-
-/**
- * Text WordPress escaped as it saved it, as typed: its entities decoded, but those of invisible
- * characters. A name WordPress saves for an account has & < > escaped; what a buyer types at
- * checkout (wc_clean()'s sanitize_text_field()), and a refund's reason typed on the order's admin
- * page, a "<" that opens no tag, and the rest after it as esc_html() does, quotes too ("Ring twice
- * &lt;3, don&#039;t knock"). Only an entity closed by its ";" is one: the shop keeps an "&" typed
- * before letters as typed ("Good&times Bar"), and WordPress shows it so (wp_kses(), esc_html()).
- */
-function unescaped(text: string): string {
-  return withoutInvisible(decodeHTMLStrict(text));
 }
 
 /**
