@@ -78,6 +78,13 @@ function tunnelFailed(err: Error): boolean {
   return status !== undefined && status >= 500 && status !== NOT_IMPLEMENTED;
 }
 
+/**
+ * How long a connection may take to be said not opened: undici counts its connect timeout on a clock
+ * of its own that ticks every half second, and ends it on a tick, up to half a second past its time,
+ * and a second after it began at the soonest.
+ */
+const connectTimeoutEndsWithinMs = (timeoutMs: number) => Math.max(timeoutMs + 500, 1_000);
+
 type RetryCallback = (err?: Error | null) => void;
 interface RetryError extends Error {
   statusCode?: number;
@@ -155,7 +162,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
-    const room = notOpened ? policy.connectTimeoutMs : policy.minDelayMs;
+    const room = notOpened ? connectTimeoutEndsWithinMs(policy.connectTimeoutMs) : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
     if (notOpened) policy.notOpened?.(err);
     if (held && policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);
