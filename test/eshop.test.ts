@@ -6555,6 +6555,12 @@ describe("errors", () => {
       );
     }
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(stock);
+    // A plugin's login page that names the page asked for to come back to, as Vouch Proxy's does, but without its words.
+    const back = `${woo.origin}/login/?url=${encodeURIComponent(`${woo.origin}/wp-json/wc/v3/orders`)}`;
+    woo.intercept = () => ({ status: 302, headers: { location: back }, body: "" });
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^The shop sends its REST API's requests to its login page \(302 to http:\/\/127\.0\.0\.1:\d+\/login\/\)/,
+    );
     // WooCommerce's own login page, where a members-only plugin sends callers.
     woo.intercept = () => ({ status: 302, headers: { location: `${woo.origin}/my-account/` }, body: "" });
     expect(text(await server.call("eshop_orders_list", {}))).toMatch(

@@ -2536,6 +2536,8 @@ describe("error answers", () => {
     for (const [location, signIn] of [
       ["https://auth.example/?rd=https%3A%2F%2Fapi.example%2Fset%2Frates&rm=GET", "https://auth.example/"],
       [`${fake.origin}/outpost.goauthentik.io/start?rd=%2Fset%2Frates`, `${fake.origin}/outpost.goauthentik.io/start`],
+      // Behind a proxy that takes the API's path prefix off before the sign-on sees the request.
+      ["https://auth.example/?rd=https%3A%2F%2Fapi.example%2Frates&rm=GET", "https://auth.example/"],
       [
         "https://sso.example/realms/acme/protocol/openid-connect/auth?state=0f1e&scope=openid",
         "https://sso.example/realms/acme/protocol/openid-connect/auth",

@@ -500,8 +500,9 @@ export function signInAt(response: HttpResponse): string | undefined {
  * Whether a redirect's query is a single sign-on's, whatever its path: an OAuth or OpenID Connect
  * authorization request (a client_id with a response_type or redirect_uri), a SAML request, or the
  * request itself to come back to once signed in (Authelia's, Authentik's and oauth2-proxy's rd, Vouch
- * Proxy's url, as a path or a URL with the path asked for; Pomerium's pomerium_redirect_uri). One that
- * names another page is a site's own redirect's.
+ * Proxy's url beside its vouch-failcount or X-Vouch-Token, as a path or a URL with the path asked for,
+ * or its end where a proxy in front took a prefix off; Pomerium's pomerium_redirect_uri). One that
+ * names another page is a site's own redirect's, and a url alone may be a site's login page's.
  */
 export function signOnAsked(response: HttpResponse): boolean {
   const location = response.headers.location;
@@ -513,11 +514,17 @@ export function signOnAsked(response: HttpResponse): boolean {
     return false;
   }
   const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
-  const comesBack = (back: string | null) =>
-    back !== null &&
-    /^(\/|https?:)/i.test(back) &&
-    URL.parse(back, response.url.href)?.pathname === response.url.pathname;
-  const comeBack = comesBack(query.get("rd")) || comesBack(query.get("url"));
+  const asked = response.url.pathname;
+  const comesBack = (back: string | null) => {
+    const path =
+      back !== null && /^(\/|https?:)/i.test(back) ? URL.parse(back, response.url.href)?.pathname : undefined;
+    // A pathname begins with a slash: one the path asked for ends with is its last segments.
+    return path !== undefined && (path === asked || (path !== "/" && asked.endsWith(path)));
+  };
+  const vouch = [...query.keys()].some((name) =>
+    /^(vouch-failcount|x-vouch-token|lasso-failcount|x-lasso-token)$/i.test(name),
+  );
+  const comeBack = comesBack(query.get("rd")) || (vouch && comesBack(query.get("url")));
   return authorization || query.has("SAMLRequest") || comeBack || query.has("pomerium_redirect_uri");
 }
 
