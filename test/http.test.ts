@@ -1277,6 +1277,36 @@ describe("retries", () => {
     }
   });
 
+  test("a POST whose connection is cut during its TLS handshake is sent again within the call, then said not sent", async () => {
+    // Cuts every connection as the client's TLS hello comes, as a filter on the way to a blocked host does.
+    let cut = 0;
+    const filter = createNetServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => {
+        cut++;
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => filter.listen(0, "127.0.0.1", resolve));
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10, maxRetries: 2 });
+      clients.push(http);
+      const port = (filter.address() as AddressInfo).port;
+      const api = http.upstream("Filtered API", new URL(`https://127.0.0.1:${port}/`), {
+        urlSetting: "WAITER_FILTERED_URL",
+      });
+      const error = await failure(api.send("/orders", { method: "POST", body: "{}" }, call(3_000)));
+      expect(error).not.toBeInstanceOf(UnconfirmedChange);
+      expect(error.message).toBe(
+        `Could not reach Filtered API (127.0.0.1:${port}): the connection was cut as it opened, before waiter's request went out (a firewall or filter on the way may cut connections to it); try again later, or if it lasts, check this machine's network.`,
+      );
+      expect(error.refused).toBe(true);
+      expect(cut).toBe(3);
+    } finally {
+      await new Promise((resolve) => filter.close(resolve));
+    }
+  });
+
   test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024, minRetryDelayMs: 10 });
     clients.push(http);

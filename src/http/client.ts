@@ -300,6 +300,7 @@ export class HttpClient {
                   },
                 }
               : {}),
+            unwritten: () => !reached.written,
             askedToWait: heard,
             wordsMayShorten: sent.holdsReadsMs !== undefined,
             ...(changes ? {} : { waitOutHold: async () => !(await waitOutHold()) }),

@@ -142,7 +142,7 @@ export function describeFailure(
   if (err instanceof BrokenAnswer && !changes) {
     return new UpstreamError(`The connection to ${where} broke while it was answering; try again.`);
   }
-  return connectionFailure(err, where, sent);
+  return connectionFailure(err, where, sent, written);
 }
 
 /**
@@ -223,19 +223,21 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
 
 /**
  * A connection's failure by its code, in words, with what to do: a name that does not resolve, a
- * connection refused or cut, a certificate not trusted.
+ * connection refused or cut, a certificate not trusted. `written`: whether the request was written
+ * (Reached); one cut before, as its TLS handshake went on, never connected, whatever its code.
  */
 function connectionFailure(
   err: unknown,
   where: string,
   { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice, change }: Sent,
+  written = true,
 ): UpstreamError {
   const code = tellingCode(err as SocketError) ?? "";
   const message = oneLine(connectionMessage(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
-  const connected = !neverConnected(err as SocketError);
+  const connected = written && !neverConnected(err as SocketError);
   if (changes && connected) {
     const what = CUT.includes(code)
       ? "the connection was cut"
@@ -264,6 +266,8 @@ function connectionFailure(
     said = `Could not reach ${where}: this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`;
   } else if (NO_HANDLE.includes(code)) {
     said = `Could not reach ${where}: waiter has no file handle left for a connection (too many open at once, or its ulimit -n too low); try again in a moment, or if it lasts, tell whoever runs waiter.`;
+  } else if (CUT.includes(code) && !connected) {
+    said = `Could not reach ${where}: the connection was cut as it opened, before waiter's request went out (a firewall or filter on the way may cut connections to it); try again later, or if it lasts, check this machine's network.`;
   } else if (CUT.includes(code)) {
     said = `The connection to ${where} was cut before it answered; try again later.`;
   } else if (code === "ETIMEDOUT") {

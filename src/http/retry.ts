@@ -22,6 +22,11 @@ export interface RetryPolicy {
    * down would hold the call a connect timeout more for each try before that answer is given.
    */
   keptStandsIn?: () => boolean;
+  /**
+   * Whether no try of the request was written yet (Reached): a connection cut as it opened, its TLS
+   * handshake not done, sent nothing, so the request may be sent again whatever its method.
+   */
+  unwritten?: () => boolean;
   /** Hears a connection that did not open in time, as the request is sent again for those an answer kept does not stand in for. */
   notOpened?: (err: Error) => void;
   /**
@@ -126,7 +131,8 @@ export function retryAfterMs(
  * The decision function for undici's retry interceptor: idempotent requests only, on
  * connection failures and on 429/502/503/504, with exponential backoff and jitter; any request
  * on a connection failure that may pass and proves it never left (neverConnected: refused, not
- * open in time, no route as it opened, a name not resolved for now), or on a proxy's 5xx to its
+ * open in time, no route as it opened, a name not resolved for now; or one cut before any try of
+ * it was written, as its TLS handshake went on), or on a proxy's 5xx to its
  * CONNECT, which it never went beyond. A wait, Retry-After's included, that would not end before
  * the call's deadline is not taken: the last answer goes back as it is, so the model hears "try
  * again in N s" at once.
@@ -146,7 +152,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     if (held && !policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       tunnelFailed(err) ||
-      (code !== undefined && RETRY_CODES.includes(code) && neverConnected(err)) ||
+      (code !== undefined && RETRY_CODES.includes(code) && (neverConnected(err) || policy.unwritten?.() === true)) ||
       (policy.methods.includes(opts.method) &&
         (statusCode !== undefined
           ? RETRY_STATUS.includes(statusCode) &&
