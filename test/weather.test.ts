@@ -3819,6 +3819,17 @@ describe(`at ${AFTERNOON}`, () => {
       const blocked = await server.call("weather_current", { latitude: 10.5, longitude: 10.5 });
       expect(blocked.isError).toBe(true);
       expect(text(blocked)).toMatch(/^MET Norway refused the request \(403 "Forbidden"\)\. .*WAITER_CONTACT/);
+      expect(text(blocked)).not.toMatch(/proxy/);
+      // A company's web filter on the way answers a 403 of its own, with its block page.
+      met.queue.push({
+        status: 403,
+        body: "<html><head><title>Web Page Blocked</title></head><body>Access to api.met.no is blocked by your organisation's policy.</body></html>",
+        headers: { "content-type": "text/html; charset=utf-8" },
+      });
+      const filtered = await server.call("weather_current", { latitude: 10.4, longitude: 10.4 });
+      expect(text(filtered)).toMatch(
+        /^MET Norway refused the request \(403 "Web Page Blocked"\)\. .*WAITER_CONTACT.*; if that page is not MET Norway's but a web filter's or proxy's on this machine's network, ask whoever runs it to let waiter reach 127\.0\.0\.1:\d+\.$/,
+      );
 
       met.queue.push({ status: 429, body: "" });
       const sent = met.requests.length;

@@ -65,8 +65,13 @@ export function metErrors(response: HttpResponse, name: string, contact: string)
   const said = upstreamMessage(response);
   const quoted = said ? ` "${said}"` : "";
   if (response.status === 403) {
+    // A web filter or proxy on the way (a company's) answers with a 403 page of its own too.
+    const page = String(response.headers["content-type"] ?? "").startsWith("text/html");
+    const filtered = page
+      ? `; if that page is not ${name}'s but a web filter's or proxy's on this machine's network, ask whoever runs it to let waiter reach ${response.url.host}`
+      : "";
     return new UpstreamError(
-      `${name} refused the request (403${quoted}). It blocks clients that do not identify themselves or that break its terms: check that ${contact} is an email or URL where you can be reached, and see https://api.met.no/doc/TermsOfService.`,
+      `${name} refused the request (403${quoted}). It blocks clients that do not identify themselves or that break its terms: check that ${contact} is an email or URL where you can be reached, and see https://api.met.no/doc/TermsOfService${filtered}.`,
       403,
     );
   }
