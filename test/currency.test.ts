@@ -99,6 +99,25 @@ describe("weekends and holidays", () => {
     );
   });
 
+  test("in 1999, TARGET's first year, the ECB fixed on Good Friday and Easter Monday: neither is a closing day", async () => {
+    const monday = await server.call("currency_rates", { date: "1999-04-05", symbols: ["USD"] });
+    expect(monday.structuredContent).toMatchObject({ date: "1999-04-05" });
+    expect(text(monday)).not.toContain("No fixing exists");
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "1999-04-02",
+      end: "1999-04-06",
+    });
+    expect(history.structuredContent).toMatchObject({ start: "1999-04-02", end: "1999-04-06" });
+    expect(text(history)).toMatch(/^ECB rates against EUR, 3 fixings from 1999-04-02 to 1999-04-06:\n/);
+    expect(text(history)).not.toContain("closing day");
+    // The Saturday's standing fixing is the Friday's own, not the Thursday's.
+    const thursday = await server.call("currency_rates", { date: "1999-04-03", symbols: ["USD"] });
+    expect(thursday.structuredContent).toMatchObject({ date: "1999-04-02", requested_date: "1999-04-03" });
+    expect(text(thursday)).toContain("No fixing exists for 1999-04-03 (a Saturday); these are the rates of 1999-04-02");
+  });
+
   test("a date begun in UTC+14 but not yet in Frankfurt is said to be ahead, not past", async () => {
     setClock("2026-11-30T10:30:00Z"); // Monday 11:30 in Frankfurt, Tuesday 00:30 in UTC+14
     const rates = await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", date: "2026-12-01" });

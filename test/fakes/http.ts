@@ -152,10 +152,12 @@ export interface Closing {
 /**
  * The ECB's TARGET closing days: New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December;
  * and 31 December 1999 and 2001 (the ECB's press releases of 31 March 1999 and 14 December 2000).
+ * In 1999 only 1 January, 25 and 31 December: its eurofxref-hist.csv has fixings of Good Friday
+ * (1999-04-02) and Easter Monday (1999-04-05) that year.
  */
 export const TARGET: Closing = {
-  fixed: () => ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"],
-  fromEaster: () => [-2, 1],
+  fixed: (year) => (year === 1999 ? ["01-01", "12-25", "12-31"] : ["01-01", "05-01", "12-25", "12-26", "2001-12-31"]),
+  fromEaster: (year) => (year === 1999 ? [] : [-2, 1]),
 };
 
 /**

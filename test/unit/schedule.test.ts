@@ -110,6 +110,13 @@ describe("each source publishes on its own calendar", () => {
     for (const day of ["1991-05-09", "1992-05-08"]) expect(publishes(CNB, day), day).toBe(false);
   });
 
+  test("in 1999 TARGET closed on 1 January, 25 and 31 December only: the ECB fixed on Good Friday and Easter Monday", () => {
+    for (const day of ["1999-04-02", "1999-04-05"]) expect(publishes(ECB, day), day).toBe(true);
+    for (const day of ["1999-01-01", "1999-12-31", "2000-04-21", "2000-04-24", "2000-05-01", "2000-12-26"]) {
+      expect(publishes(ECB, day), day).toBe(false);
+    }
+  });
+
   test("TARGET closed on 31 December 1999 and 2001 only: the ECB fixed none then, and did on 29 December 2000", () => {
     for (const day of ["1999-12-31", "2001-12-31"]) expect(publishes(ECB, day), day).toBe(false);
     for (const day of ["1999-12-30", "2000-12-29", "2001-12-28", "2002-12-31", "2026-12-31"]) {

@@ -16,6 +16,8 @@ import { cachePolicy, type Publication } from "./schedule.js";
 /**
  * The ECB publishes around 16:00 CET on TARGET working days: not on TARGET's closing days, which
  * were also 31 December 1999 (for the year 2000) and 31 December 2001 (for the euro's banknotes).
+ * In 1999, TARGET's first year, they were 1 January, 25 and 31 December only: the ECB fixed rates on
+ * Good Friday and Easter Monday then (its eurofxref-hist.csv has 1999-04-02 and 1999-04-05).
  */
 export const PUBLICATION: Publication = {
   zone: "Europe/Berlin",
@@ -24,7 +26,10 @@ export const PUBLICATION: Publication = {
   city: "Frankfurt",
   when: "around 16:00 Frankfurt time",
   holiday: "TARGET closing day",
-  closed: () => ({ dates: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"], fromEaster: [-2, 1] }),
+  closed: (year) =>
+    year === 1999
+      ? { dates: ["01-01", "12-25", "12-31"], fromEaster: [] }
+      : { dates: ["01-01", "05-01", "12-25", "12-26", "2001-12-31"], fromEaster: [-2, 1] },
 };
 
 const NAME = "the European Central Bank";
