@@ -1347,6 +1347,17 @@ describe("cross rates", () => {
     );
   });
 
+  test('"vor 9999 Wochen", counting back to before the first fixing of either source, is told none has rates then', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    expect(await refused("vor 9999 Wochen")).toBe(
+      'Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: vor 9999 Wochen, German for "9999 weeks ago", counts back from today to 1835-04-13, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated: that is before 1991-01-02, the first fixing of either source (the Czech National Bank\'s), and neither has rates that early; send the date meant',
+    );
+    expect(await refused("9999 days ago")).toContain(
+      "counts back from today: send 1999-07-16, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant",
+    );
+  });
+
   test('a purchase order\'s number after PO is no date after Czech "po"', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -583,7 +583,13 @@ function countedBack(text: string): string | undefined {
   const said = `${count} ${/^(?:d|tag)/i.test(unit) ? "day" : "week"}${count === 1 ? "" : "s"} ago`;
   const today = dateIn(PUBLICATION.zone);
   const back = isoDate(Date.parse(today) - days * DAY_MS);
-  return `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "${said}",` : ""} counts back from today: send ${back}, counted from ${today}, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`;
+  const counted = `counted from ${today}, today in Prague and Frankfurt, where the fixings are dated`;
+  const read = `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "${said}",` : ""} counts back from today`;
+  // The Czech National Bank's first fixing is the earliest of either source's.
+  if (back < FIRST_CNB_FIXING) {
+    return `${read} to ${back}, ${counted}: that is before ${FIRST_CNB_FIXING}, the first fixing of either source (the Czech National Bank's), and neither has rates that early; send the date meant`;
+  }
+  return `${read}: send ${back}, ${counted}, or the date meant where it counts from another day`;
 }
 
 /**
