@@ -823,6 +823,14 @@ describe("cross rates", () => {
     expect(await refused(1032026)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: 1032026 may be 01032026, its first zero dropped as a number drops it; must be a date as YYYY-MM-DD: 01032026 is 2026-03-01 where the day comes first, 2026-01-03 where the month does: send the one meant",
     );
+    // Six digits as a number lose their first zero too: 10125 was 010125.
+    expect(await refused(10125)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: 10125 may be 010125, its first zero dropped as a number drops it; must be a date as YYYY-MM-DD: 010125 is 2025-01-01 where the day comes first, 2001-01-25 where the year does: send the one meant",
+    );
+    // Where no reading of six digits is a date, none is said to have lost its zero.
+    expect(await refused(45658)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+    );
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
     expect(text(await server.call("currency_history", { ...range, start: 2025, end: 202510 }))).toBe(
       "Invalid arguments for currency_history: start: expected string, received number: must be a date as YYYY-MM-DD: 2025 is a year: send 2025-01-01, its first day; end: expected string, received number: must be a date as YYYY-MM-DD: 202510 is a month: send 2025-10-31, its last day",

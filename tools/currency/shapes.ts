@@ -196,8 +196,8 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
         const written = String(issue.input);
         // 30.10, 30 October, arrives as 30.1: no month is read from it, lest it be told January's date.
         const lostZero = /^(?:[1-9]|[12]\d|3[01])\.1$/.test(written);
-        // 01032026, a date as DDMMYYYY, arrives as 1032026.
-        const lostFirstZero = /^[1-9]\d{2}(?:19|20)\d{2}$/.test(written);
+        // 01032026, a date as DDMMYYYY, arrives as 1032026; 010125, as DDMMYY, MMDDYY or YYMMDD, as 10125.
+        const lostFirstZero = /^[1-9]\d{2}(?:19|20)\d{2}$|^[1-9](?:0[1-9]|[12]\d|3[01])\d{2}$/.test(written);
         const sent = lostZero ? "" : lostFirstZero ? `0${written}` : written;
         const read = unixTime(issue.input, ahead) ?? notADate(sent, ahead, ofMonth, insteadOfLater);
         const dropped = lostZero
