@@ -1355,6 +1355,31 @@ describe("cross rates", () => {
     );
   });
 
+  test('"před třemi dny", "vor drei Tagen" or "a week ago", counted in words, is told the date it counts back to', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, language, said, sent] of [
+      ["před třemi dny", "Czech", "3 days ago", "2026-11-27"],
+      ["pred dvema tydny", "Czech", "2 weeks ago", "2026-11-16"],
+      ["před týdnem", "Czech", "1 week ago", "2026-11-23"],
+      ["vor drei Tagen", "German", "3 days ago", "2026-11-27"],
+      ["vor einer Woche", "German", "1 week ago", "2026-11-23"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}, ${language} for "${said}", counts back from today: send ${sent}, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`,
+      );
+    }
+    for (const [date, sent] of [
+      ["three days ago", "2026-11-27"],
+      ["a week ago", "2026-11-23"],
+      ["Two Weeks Ago", "2026-11-16"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} counts back from today: send ${sent}, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`,
+      );
+    }
+  });
+
   test('"vor 9999 Wochen", counting back to before the first fixing of either source, is told none has rates then', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -566,20 +566,34 @@ function monthEndWithoutYear(monthEnd: ReturnType<typeof monthEndGiven>, sent: s
   return `must be a date as YYYY-MM-DD: ${sent} has no year: send ${latest}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
 }
 
+/** Numbers of days or weeks counted back in words, one to ten, as "ago", "vor" and "před" take them. */
+const COUNT_WORDS = new Map<string, number>(
+  Object.entries({
+    ...{ a: 1, an: 1, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10 },
+    ...{ einem: 1, einer: 1, zwei: 2, drei: 3, vier: 4, fünf: 5, sechs: 6, sieben: 7, acht: 8, neun: 9, zehn: 10 },
+    ...{ jedním: 1, dvěma: 2, třemi: 3, čtyřmi: 4, pěti: 5, šesti: 6, sedmi: 7, osmi: 8, devíti: 9, deseti: 10 },
+    // Czech as typed without its accents.
+    ...{ jednim: 1, dvema: 2, tremi: 3, ctyrmi: 4, peti: 5, sesti: 6, deviti: 9 },
+  }),
+);
+
 /**
  * For days or weeks counted back from today, "3 days ago", or as German and Czech say it, "vor 3 Tagen", "před 3
  * dny" (whose "vor" and "před" are no "before" of a date), the date it counts back to from today in Prague and
  * Frankfurt, where the fixings are dated: the user's today may be another.
  */
 function countedBack(text: string): string | undefined {
-  const [, english, englishUnit = ""] = /^(\d{1,4})\s+(days?|weeks?)\s+ago$/i.exec(text) ?? [];
-  const [, german, germanUnit = ""] = /^vor\s+(\d{1,4})\s+(Tag(?:en)?|Wochen?)$/iu.exec(text) ?? [];
-  const [, czech, czechUnit = ""] = /^p[řr]ed\s+(\d{1,4})\s+(dnem|dny|dni|t[ýy]dnem|t[ýy]dny)$/iu.exec(text) ?? [];
-  const count = Number(english ?? german ?? czech);
+  const [, english, englishUnit = ""] = /^(\d{1,4}|\p{L}+)\s+(days?|weeks?)\s+ago$/iu.exec(text) ?? [];
+  const [, german, germanUnit = ""] = /^vor\s+(\d{1,4}|\p{L}+)\s+(Tag(?:en)?|Wochen?)$/iu.exec(text) ?? [];
+  // Czech says "a week ago" without a number: "před týdnem".
+  const [, czech = "1", czechUnit = ""] =
+    /^p[řr]ed\s+(?:(\d{1,4}|\p{L}+)\s+)?(dnem|dny|dni|t[ýy]dnem|t[ýy]dny)$/iu.exec(text) ?? [];
+  const written = english ?? german ?? (czechUnit ? czech : undefined);
+  const count = written === undefined ? 0 : (COUNT_WORDS.get(written.toLowerCase()) ?? Number(written));
   if (!count) return undefined;
   const unit = englishUnit || germanUnit || czechUnit;
   const days = /^(?:d|tag)/i.test(unit) ? count : count * 7;
-  const language = german ? "German" : czech ? "Czech" : undefined;
+  const language = german ? "German" : czechUnit ? "Czech" : undefined;
   const said = `${count} ${/^(?:d|tag)/i.test(unit) ? "day" : "week"}${count === 1 ? "" : "s"} ago`;
   const today = dateIn(PUBLICATION.zone);
   const back = isoDate(Date.parse(today) - days * DAY_MS);
