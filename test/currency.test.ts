@@ -1336,6 +1336,28 @@ describe("cross rates", () => {
     );
   });
 
+  test('"end of Q1 2026", "Ende Q4" or "konec 2Q 2026" is read as the quarter\'s last day, as a month\'s end is', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, sent] of [
+      ["end of Q1 2026", "2026-03-31"],
+      ["the end of Q2 2026", "2026-06-30"],
+      ["konec 2Q 2026", "2026-06-30"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
+      );
+    }
+    for (const [date, sent] of [
+      ["end of Q1", "2026-03-31"],
+      ["Ende Q4", "2025-12-31"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send ${sent}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
+      );
+    }
+  });
+
   test('"vor 3 Tagen", "před 3 dny" or "3 days ago" is told the date it counts back to, not read as "before"', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -547,11 +547,12 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
  * written.
  */
 function monthEndGiven(text: string): { month: string; year?: string } | undefined {
-  const [, name = "", year] =
-    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(\p{L}{3,})\.?(?:,?\s+(\d{4}))?$/iu.exec(
+  // A quarter's end too, "end of Q1 2026" (or "1Q"), as its third month's.
+  const [, quarter = "", quarterFirst = "", name = "", year] =
+    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(?:Q([1-4])|([1-4])\s?Q|(\p{L}{3,})\.?)(?:,?\s+(\d{4}))?$/iu.exec(
       text,
     ) ?? [];
-  const month = monthNamed(name);
+  const month = quarter || quarterFirst ? Number(quarter || quarterFirst) * 3 : monthNamed(name);
   return month ? { month: String(month).padStart(2, "0"), ...(year && { year }) } : undefined;
 }
 
