@@ -1402,6 +1402,28 @@ describe("cross rates", () => {
     }
   });
 
+  test('"last Friday", "letzten Freitag" or "minulý pátek" is told the date it names, counted back from today', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // Monday 2026-11-30: the last Friday is the one of the week before, and the last Monday a week ago.
+    for (const [date, language, said, sent] of [
+      ["last Friday", undefined, "last Friday", "2026-11-27"],
+      ["letzten Freitag", "German", "last Friday", "2026-11-27"],
+      ["minulý pátek", "Czech", "last Friday", "2026-11-27"],
+      ["minulou stredu", "Czech", "last Wednesday", "2026-11-25"],
+      ["last Monday", undefined, "last Monday", "2026-11-23"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}${language ? `, ${language} for "${said}",` : ""} counts back from today: send ${sent}, the last ${said.slice(5)} before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant`,
+      );
+    }
+    // On Saturday, the last Friday may be yesterday or the one of the week before: both are named.
+    setClock("2026-12-05T08:00:00Z");
+    expect(await refused("last Friday")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: last Friday counts back from today: send 2026-12-04, the last Friday before 2026-12-05, today in Prague and Frankfurt, where the fixings are dated, or 2026-11-27, the Friday of the week before, or the date meant",
+    );
+  });
+
   test('"vor 9999 Wochen", counting back to before the first fixing of either source, is told none has rates then', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
@@ -3270,7 +3292,7 @@ describe("bad input is a clear tool error", () => {
     ],
     [
       "currency_history",
-      { base: "EUR", symbols: ["USD"], start: "last monday", end: "2026-11-27" },
+      { base: "EUR", symbols: ["USD"], start: "start of last week", end: "2026-11-27" },
       /start: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now$/,
     ],
     ["currency_rates", { date: "2999-01-01" }, /date: must not be after 2026-11-30/],

@@ -272,7 +272,7 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
-  const ago = countedBack(short);
+  const ago = countedBack(short) ?? lastWeekday(short);
   if (ago) return ago;
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
@@ -605,6 +605,41 @@ function countedBack(text: string): string | undefined {
     return `${read} to ${back}, ${counted}: that is before ${FIRST_CNB_FIXING}, the first fixing of either source (the Czech National Bank's), and neither has rates that early; send the date meant`;
   }
   return `${read}: send ${back}, ${counted}, or the date meant where it counts from another day`;
+}
+
+/** Weekdays as "last" names them in English, German ("letzten Freitag") and Czech ("minulý pátek"), Monday first. */
+const WEEKDAYS_NAMED = [
+  ["monday", "montag", "pondělí", "pondeli"],
+  ["tuesday", "dienstag", "úterý", "utery"],
+  ["wednesday", "mittwoch", "středu", "stredu"],
+  ["thursday", "donnerstag", "čtvrtek", "ctvrtek"],
+  ["friday", "freitag", "pátek", "patek"],
+  ["saturday", "samstag", "sonnabend", "sobotu"],
+  ["sunday", "sonntag", "neděli", "nedeli"],
+];
+
+/**
+ * For a weekday said as the last one, "last Friday", German "letzten Freitag", Czech "minulý pátek", the date of the
+ * last such day before today in Prague and Frankfurt, where the fixings are dated, and where that is in today's week
+ * (a Saturday's "last Friday"), the one of the week before too, as either may be meant.
+ */
+function lastWeekday(text: string): string | undefined {
+  const [, english, german, czech] =
+    /^(?:last\s+(\p{L}+)|(?:letzten|vergangenen|vorigen)\s+(\p{L}+)|minul(?:ý|y|ou|é|e)\s+(\p{L}+))$/iu.exec(text) ??
+    [];
+  const name = (english ?? german ?? czech)?.toLowerCase();
+  const index = WEEKDAYS_NAMED.findIndex((names) => name !== undefined && names.includes(name));
+  const [englishName] = WEEKDAYS_NAMED[index] ?? [];
+  if (englishName === undefined) return undefined;
+  const weekday = capitalized(englishName);
+  const today = dateIn(PUBLICATION.zone);
+  const sinceMonday = (new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7;
+  const back = (sinceMonday - index + 7) % 7 || 7;
+  const last = isoDate(Date.parse(today) - back * DAY_MS);
+  const weekBefore =
+    back <= sinceMonday ? `, or ${isoDate(Date.parse(last) - 7 * DAY_MS)}, the ${weekday} of the week before` : "";
+  const language = german ? "German" : czech ? "Czech" : undefined;
+  return `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "last ${weekday}",` : ""} counts back from today: send ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated${weekBefore}, or the date meant`;
 }
 
 /**
