@@ -1290,6 +1290,13 @@ describe("cross rates", () => {
     expect(await refused("2026-11-20T10:00Z/2026-12-05T10:00Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T10:00Z/2026-12-05T10:00Z is a range of days, 2026-11-20 to 2026-12-05, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 to 2026-11-30",
     );
+    // Stamped on other days in Prague (23:30 UTC), its ends are named by both dates, not its first reading's alone.
+    expect(await refused("2026-11-20T23:30Z/2026-11-30T23:30Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T23:30Z/2026-11-30T23:30Z is a range of days, 2026-11-20 to 2026-11-30 by its time stamps' own dates, or 2026-11-21 to 2026-12-01 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 (or 2026-11-21, by their dates in Prague and Frankfurt) to 2026-11-30",
+    );
+    expect(await refused("2026-11-20T23:30Z/2026-12-05T23:30Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T23:30Z/2026-12-05T23:30Z is a range of days, 2026-11-20 to 2026-12-05 by its time stamps' own dates, or 2026-11-21 to 2026-12-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 (or 2026-11-21, by their dates in Prague and Frankfurt) to 2026-11-30",
+    );
     expect(await refused("1.–5. 12. 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, 2026-12-01 to 2026-12-05, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; leave date out for the latest fixing",
     );
@@ -1298,6 +1305,17 @@ describe("cross rates", () => {
       text(await server.call("currency_history", { ...range, start: "2026-11-20/2026-12-05", end: "2026-11-30" })),
     ).toBe(
       "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-11-20/2026-12-05 is a range of days, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send 2026-11-20 as start and 2026-11-30 as end",
+    );
+    expect(
+      text(
+        await server.call("currency_history", {
+          ...range,
+          start: "2026-11-20T23:30Z/2026-12-05T23:30Z",
+          end: "2026-11-30",
+        }),
+      ),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: 2026-11-20T23:30Z/2026-12-05T23:30Z is a range of days, 2026-11-20 to 2026-12-05 by its time stamps' own dates, or 2026-11-21 to 2026-12-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send 2026-11-20 (or 2026-11-21, by their dates in Prague and Frankfurt) as start and 2026-11-30 as end",
     );
     expect(text(await server.call("currency_history", { ...range, start: "2026-11-20", end: "1.–5. 12. 2026" }))).toBe(
       "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; an end of 2026-11-30 takes the range to the latest fixing",

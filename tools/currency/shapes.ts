@@ -328,11 +328,13 @@ function notADate(
   const sixDigits = /^\d{6}$/.exec(text);
   if (wholeMonth && !sixDigits) return wholeMonth;
   const [ends, ranged] = wholeRange ? [whole, weekday?.rest ?? short] : [rangeOf(text), text];
-  // Read whole first, as the range is, lest its last end's time be left out of the range named (2026-12-05T10:00Z).
+  // Read whole first, as the range is, lest its last end's time be left out of the range named (2026-12-05T10:00Z),
+  // or its days be read off what is left without it, ends its first reading takes as begun (2026-11-30T23:30Z).
+  const notAllSendable = (some: unknown[]) => some.length > 0 && !some.every(Boolean);
   const later =
-    ends.length > 0 && !ends.every(Boolean)
-      ? (pastToday(weekday?.rest ?? short, ofMonth, insteadOfLater) ?? pastToday(text, ofMonth, insteadOfLater))
-      : undefined;
+    (notAllSendable(whole) || notAllSendable(ends)
+      ? pastToday(weekday?.rest ?? short, ofMonth, insteadOfLater)
+      : undefined) ?? (notAllSendable(ends) ? pastToday(text, ofMonth, insteadOfLater) : undefined);
   if (later) return later;
   // Only ends read as dates to send are named: "1.–5. 3." has no year, and the general refusal says today's date.
   // Written the other way round, the earlier end is still the start currency_history takes.
@@ -525,20 +527,31 @@ function notADate(
  */
 function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => string): string | undefined {
   const ends = rangeGiven(ranged)?.map((side) => sendOf(side, () => undefined, ofMonth, insteadOfLater)) ?? [];
-  // Time stamps' ends may be other days in Prague: which is booked, only the user knows.
-  if (ends.length === 0 || !ends.every((end) => end && !end.there)) return undefined;
+  if (ends.length === 0 || !ends.every(Boolean)) return undefined;
   const [from = "", to = ""] = ends.map((end) => end?.date).sort();
+  // Time stamps' ends may be other days in Prague: which is booked, only the user knows, so both are named.
+  const [thereFrom = "", thereTo = ""] = ends.map((end) => end?.there ?? end?.date).sort();
+  if (begun(to) && begun(thereTo)) return undefined;
   const [year] = ends.map((end) => end?.year).filter(Boolean);
   const read = year === undefined ? "" : ` (its year read as ${year})`;
   const latest = latestBegun();
   const today = `${latest}, today in UTC+14 (the first time zone to reach a date)`;
-  const what = ofMonth === "any" ? `a range of days, ${from} to ${to}${read}` : `a range of days${read}`;
-  if (!begun(from)) {
+  const banks = "by their dates in Prague and Frankfurt";
+  const stamped = from !== thereFrom || to !== thereTo;
+  const what = stamped
+    ? `a range of days, ${from} to ${to} by its time stamps' own dates, or ${thereFrom} to ${thereTo} ${banks}, where the fixings are dated, whichever the transactions are booked on`
+    : ofMonth === "any"
+      ? `a range of days, ${from} to ${to}${read}`
+      : `a range of days${read}`;
+  const starts = [from, thereFrom].filter(begun);
+  if (starts.length === 0) {
     return `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days, after ${today}, are not published yet; ${insteadOfLater()}`;
   }
+  const start =
+    starts.length === 2 && from !== thereFrom ? `${from} (or ${thereFrom}, ${banks})` : (starts[0] as string);
   return ofMonth === "any"
-    ? `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send one day of it up to ${latest}, or ask currency_history for every fixing in it, from ${from} to ${latest}`
-    : `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send ${from} as start and ${latest} as end`;
+    ? `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send one day of it up to ${latest}, or ask currency_history for every fixing in it, from ${start} to ${latest}`
+    : `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send ${start} as start and ${latest} as end`;
 }
 
 /**
