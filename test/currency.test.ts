@@ -2089,10 +2089,14 @@ describe("history and lists", () => {
     );
     // Closing days within the range are named too, lest they read as days missing from the source's data.
     expect(await noteOf("ecb", "2026-03-30", "2026-04-10")).toBe(
-      "No fixing exists for 2026-04-03 (a Friday: a TARGET closing day) and 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing before each, in the range, stands for it.",
+      "No fixing exists for 2026-04-03 (a Friday: a TARGET closing day) and 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing of 2026-04-02 stands for them.",
     );
     expect(await noteOf("cnb", "2026-05-04", "2026-05-12")).toContain(
-      "No fixing exists for 2026-05-08 (a Friday: a Czech public holiday), within the range; the fixing before it, in the range, stands for it.",
+      "No fixing exists for 2026-05-08 (a Friday: a Czech public holiday), within the range; the fixing of 2026-05-07 stands for it.",
+    );
+    // Each names the fixing that stands for it.
+    expect(await noteOf("cnb", "2026-04-01", "2026-05-12")).toContain(
+      "No fixing exists for 2026-04-03 (a Friday: a Czech public holiday), 2026-04-06 (a Monday: a Czech public holiday), 2026-05-01 (a Friday: a Czech public holiday) and 2026-05-08 (a Friday: a Czech public holiday), within the range; the fixing of 2026-04-02 stands for 2026-04-03 and 2026-04-06, that of 2026-04-30 for 2026-05-01, and that of 2026-05-07 for 2026-05-08.",
     );
     // A day the calendar closes but the source has a fixing for, in the answer, is not said to have none.
     const fixingOf = (date: string) => ({ CZK: 24.5, USD: 1.08 + Number(date.slice(-2)) / 1000 });
@@ -2120,7 +2124,7 @@ describe("history and lists", () => {
     const { days } = withGoodFriday.structuredContent as { days: { date: string }[] };
     expect(days.map((day) => day.date)).toEqual(dates);
     expect(withGoodFriday.structuredContent?.note).toBe(
-      "No fixing exists for 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing before it, in the range, stands for it.",
+      "No fixing exists for 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing of 2026-04-03 stands for it.",
     );
     // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();

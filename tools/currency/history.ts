@@ -338,21 +338,34 @@ function closedNote(
 
 /**
  * That the source's closing days other than weekends between the fixings of `first` and `last` have none, lest
- * they read as days missing from its data: an invoice of Good Friday has the fixing before it, in the range. A
- * closing day the source has a fixing for all the same, one of `dated`, is not said to have none.
+ * they read as days missing from its data, and which fixing stands for each: an invoice of Good Friday has the
+ * fixing before it, in the range. A closing day the source has a fixing for all the same, one of `dated`, is not
+ * said to have none.
  */
 function closedWithin(first: string, last: string, source: RateSource, dated: Set<string>): string | undefined {
   const closed: string[] = [];
+  const standingFor = new Map<string, string[]>();
+  let standing = first;
   for (let day = Date.parse(first) + DAY_MS; day < Date.parse(last); day += DAY_MS) {
     const date = isoDate(day);
+    if (dated.has(date)) standing = date;
     const weekday = weekdayName(date);
     if (weekday === "Saturday" || weekday === "Sunday" || publishes(source.publication, date)) continue;
     if (dated.has(date)) continue;
     closed.push(`${date} (a ${weekday}: a ${source.publication.holiday})`);
+    standingFor.set(standing, [...(standingFor.get(standing) ?? []), date]);
   }
   if (closed.length === 0) return undefined;
-  const days = closed.join(", ").replace(/, ([^,]*)$/, " and $1");
-  return `No fixing exists for ${days}, within the range; the fixing before ${closed.length === 1 ? "it" : "each"}, in the range, stands for it.`;
+  const listed = (items: string[]) => items.join(", ").replace(/, ([^,]*)$/, " and $1");
+  const [[fixing, days] = ["", []], ...others] = [...standingFor];
+  if (others.length === 0) {
+    return `No fixing exists for ${listed(closed)}, within the range; the fixing of ${fixing} stands for ${days.length === 1 ? "it" : "them"}.`;
+  }
+  const stands = [
+    `the fixing of ${fixing} stands for ${listed(days)}`,
+    ...others.map(([other, its]) => `that of ${other} for ${listed(its)}`),
+  ];
+  return `No fixing exists for ${listed(closed)}, within the range; ${stands.slice(0, -1).join(", ")}, and ${stands.at(-1)}.`;
 }
 
 /**
