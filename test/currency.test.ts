@@ -2126,6 +2126,31 @@ describe("history and lists", () => {
     expect(withGoodFriday.structuredContent?.note).toBe(
       "No fixing exists for 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing of 2026-04-03 stands for it.",
     );
+    // A working day the source gave no fixing for, within the range, is named as its lack, not left to read as none.
+    const gapDates = ["2026-04-13", "2026-04-14", "2026-04-16", "2026-04-17"];
+    frankfurter.intercept = answering(
+      "/v1/2026-04-13..2026-04-17",
+      json(
+        200,
+        JSON.stringify({
+          amount: 1,
+          base: "EUR",
+          start_date: "2026-04-13",
+          end_date: "2026-04-17",
+          rates: Object.fromEntries(gapDates.map((date) => [date, fixingOf(date)])),
+        }),
+      ),
+    );
+    const withGap = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CZK"],
+      start: "2026-04-13",
+      end: "2026-04-17",
+      source: "ecb",
+    });
+    expect(withGap.structuredContent?.note).toBe(
+      "The European Central Bank gave no fixing for 2026-04-15, a working day in its calendar, within the range: the source's data lacks it.",
+    );
     // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
     // One beginning it has Friday's, before the range, standing for it: for an invoice of the Saturday.

@@ -203,6 +203,7 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           true,
         ),
         closedWithin(first.date, last.date, source, new Set(all.map((fixing) => fixing.date))),
+        gapsWithin(first.date, last.date, source, new Set(all.map((fixing) => fixing.date))),
         closedNote(
           after,
           args.end,
@@ -366,6 +367,22 @@ function closedWithin(first: string, last: string, source: RateSource, dated: Se
     ...others.map(([other, its]) => `that of ${other} for ${listed(its)}`),
   ];
   return `No fixing exists for ${listed(closed)}, within the range; ${stands.slice(0, -1).join(", ")}, and ${stands.at(-1)}.`;
+}
+
+/**
+ * That working days of the source's calendar between the fixings of `first` and `last` have none in the answer,
+ * `dated`: the source's data lacks them, where a reader would take them for days it has a fixing of.
+ */
+function gapsWithin(first: string, last: string, source: RateSource, dated: Set<string>): string | undefined {
+  const gaps: string[] = [];
+  for (let day = Date.parse(first) + DAY_MS; day < Date.parse(last); day += DAY_MS) {
+    const date = isoDate(day);
+    if (publishes(source.publication, date) && !dated.has(date)) gaps.push(date);
+  }
+  if (gaps.length === 0) return undefined;
+  const days = gaps.join(", ").replace(/, ([^,]*)$/, " and $1");
+  const [a, its] = gaps.length === 1 ? ["a working day", "it"] : ["working days", "them"];
+  return `${capitalized(source.name)} gave no fixing for ${days}, ${a} in its calendar, within the range: the source's data lacks ${its}.`;
 }
 
 /**
