@@ -34,3 +34,37 @@ export function multipartBoundary(contentType: string | undefined, body: string)
     body.slice(0, 8000),
   )?.[1];
 }
+
+/** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */
+const ENV_LINE = /^(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=(.*)$/;
+
+/**
+ * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
+ * first `maxLines` lines: two at least, each one such, blank or a `#` comment, or the lines of a
+ * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). Undefined for a
+ * body of another kind (a sentence, a log of lines with an = in some).
+ */
+export function envLines(payload: string, maxLines: number): [string, string][] | undefined {
+  const entries: [string, string][] = [];
+  let open: { quote: string; entry: [string, string] } | undefined;
+  for (const line of payload.split("\n", maxLines)) {
+    const text = line.replace(/\r$/, "");
+    if (open) {
+      const end = text.trimEnd();
+      const closes = end.endsWith(open.quote);
+      open.entry[1] += `\n${closes ? end.slice(0, -1) : text}`;
+      if (closes) open = undefined;
+      continue;
+    }
+    if (/^[ \t]*(#.*)?$/.test(text)) continue;
+    const [, name, value = ""] = ENV_LINE.exec(text) ?? [];
+    if (name === undefined) return undefined;
+    const trimmed = value.trim();
+    const quoted = /^(["'])(.*)\1$/.exec(trimmed);
+    const opening = quoted ? undefined : /^["']/.exec(trimmed)?.[0];
+    const entry: [string, string] = [name, quoted ? (quoted[2] as string) : opening ? trimmed.slice(1) : trimmed];
+    entries.push(entry);
+    if (opening) open = { quote: opening, entry };
+  }
+  return entries.length > 1 ? entries : undefined;
+}

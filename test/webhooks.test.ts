@@ -2343,6 +2343,22 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value name their event's type by an event line, as a form's field does", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = ["# deploy of shop 1042", "event=deploy.finished", "ORDER_ID=ORD-1042", "STATUS=deployed"];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const quoted = ["export TYPE='backup.failed'", "HOST=db1"];
+    expect((await post("forms", quoted.join("\r\n"), {})).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      ["deploy.finished", '{"ORDER_ID":"ORD-1042","STATUS":"deployed"}'],
+      ["backup.failed", '{"HOST":"db1"}'],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

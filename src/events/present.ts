@@ -1,5 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
-import { isForm, multipartBoundary } from "../forms.js";
+import { envLines, isForm, multipartBoundary } from "../forms.js";
 import { MAX_PAYLOAD_DEPTH, pastBound } from "../json.js";
 import { enumerated, firstCharacters, oneLine, quote } from "../shown.js";
 import type { StoredEvent } from "./store.js";
@@ -491,7 +491,7 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   const pairs = event.payload.split("&", FIELDS_READ + 1);
   const first = pairs.slice(0, FIELDS_READ);
   if (!/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "") && !isForm(first)) {
-    const lines = envLines(event.payload);
+    const lines = envLines(event.payload, FIELDS_READ);
     return lines && fieldsNamed(lines);
   }
   const read = pairs.length > FIELDS_READ ? first.join("&") : event.payload;
@@ -574,40 +574,6 @@ function inCharset(head: string, bytes: Buffer): string {
   } catch {
     return bytes.toString("utf8");
   }
-}
-
-/** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */
-const ENV_LINE = /^(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=(.*)$/;
-
-/**
- * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
- * first FIELDS_READ lines: two at least, each one such, blank or a `#` comment, or the lines of a
- * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). Undefined for a
- * body of another kind (a sentence, a log of lines with an = in some).
- */
-function envLines(payload: string): [string, string][] | undefined {
-  const entries: [string, string][] = [];
-  let open: { quote: string; entry: [string, string] } | undefined;
-  for (const line of payload.split("\n", FIELDS_READ)) {
-    const text = line.replace(/\r$/, "");
-    if (open) {
-      const end = text.trimEnd();
-      const closes = end.endsWith(open.quote);
-      open.entry[1] += `\n${closes ? end.slice(0, -1) : text}`;
-      if (closes) open = undefined;
-      continue;
-    }
-    if (/^[ \t]*(#.*)?$/.test(text)) continue;
-    const [, name, value = ""] = ENV_LINE.exec(text) ?? [];
-    if (name === undefined) return undefined;
-    const trimmed = value.trim();
-    const quoted = /^(["'])(.*)\1$/.exec(trimmed);
-    const opening = quoted ? undefined : /^["']/.exec(trimmed)?.[0];
-    const entry: [string, string] = [name, quoted ? (quoted[2] as string) : opening ? trimmed.slice(1) : trimmed];
-    entries.push(entry);
-    if (opening) open = { quote: opening, entry };
-  }
-  return entries.length > 1 ? entries : undefined;
 }
 
 /**

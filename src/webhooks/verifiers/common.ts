@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { DeadlinePassed } from "../../errors.js";
-import { multipartBoundary, readsAsForm } from "../../forms.js";
+import { envLines, multipartBoundary, readsAsForm } from "../../forms.js";
 import { jsonText, MAX_PAYLOAD_DEPTH, pastBound } from "../../json.js";
 import { quote } from "../../shown.js";
 
@@ -326,7 +326,7 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
   const form = body.toString("utf8");
   // As the event's line reads it: by its boundary, or its fields, whatever content type it came with.
   if (contentType.startsWith("multipart/form-data") || multipartBoundary(undefined, form)) return multipartType(form);
-  if (!contentType.startsWith("application/x-www-form-urlencoded") && !readsAsForm(form)) return undefined;
+  if (!contentType.startsWith("application/x-www-form-urlencoded") && !readsAsForm(form)) return envType(form);
   for (const key of ["type", "event", "topic", "txn_type"]) {
     const type = formField(form, key);
     if (type) return type;
@@ -345,6 +345,19 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A type from lines of `NAME=value`, as an env file writes them (envLines), as the event's line reads
+ * them: the value of its first line named `type`, `event` or `topic`, in either case (`EVENT=`).
+ */
+function envType(body: string): string | undefined {
+  const lines = envLines(body, 1000);
+  for (const key of ["type", "event", "topic"]) {
+    const type = lines?.find(([name]) => name.toLowerCase() === key)?.[1];
+    if (type) return type;
+  }
+  return undefined;
 }
 
 /**
