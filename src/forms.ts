@@ -41,14 +41,18 @@ const ENV_LINE = /^(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=(.*)$/;
 /**
  * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
  * first `maxLines` lines: two at least, each one such, blank or a `#` comment, or the lines of a
- * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). Undefined for a
- * body of another kind (a sentence, a log of lines with an = in some).
+ * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). A quote no later
+ * line closes is the value's own character, as dotenv reads it: the lines after are fields still.
+ * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
  */
 export function envLines(payload: string, maxLines: number): [string, string][] | undefined {
   const entries: [string, string][] = [];
+  const lines = payload.split("\n", maxLines).map((line) => line.replace(/\r$/, ""));
+  // The last line each quote could close a value on.
+  const lastClosing = (quote: string) => lines.findLastIndex((text) => text.trimEnd().endsWith(quote));
+  const closing = { '"': lastClosing('"'), "'": lastClosing("'") };
   let open: { quote: string; entry: [string, string] } | undefined;
-  for (const line of payload.split("\n", maxLines)) {
-    const text = line.replace(/\r$/, "");
+  for (const [at, text] of lines.entries()) {
     if (open) {
       const end = text.trimEnd();
       const closes = end.endsWith(open.quote);
@@ -61,7 +65,8 @@ export function envLines(payload: string, maxLines: number): [string, string][] 
     if (name === undefined) return undefined;
     const trimmed = value.trim();
     const quoted = /^(["'])(.*)\1$/.exec(trimmed);
-    const opening = quoted ? undefined : /^["']/.exec(trimmed)?.[0];
+    const quote = quoted ? undefined : /^["']/.exec(trimmed)?.[0];
+    const opening = quote && closing[quote as keyof typeof closing] > at ? quote : undefined;
     const entry: [string, string] = [name, quoted ? (quoted[2] as string) : opening ? trimmed.slice(1) : trimmed];
     entries.push(entry);
     if (opening) open = { quote: opening, entry };

@@ -2359,6 +2359,22 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value with a quote never closed read the rest as lines of their own, as dotenv does", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = [
+      "NOTE=\"it's done",
+      "ORDER_ID=ORD-1042",
+      "API_KEY=sk_live_51H8xQ2LEAKED31aBcDeFgHiJk",
+      "STATUS=deployed",
+    ];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events[0]?.gist).toBe('{"ORDER_ID":"ORD-1042","NOTE":"\\"it\'s done","STATUS":"deployed"}');
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
