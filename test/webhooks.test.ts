@@ -2343,6 +2343,28 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a gist leaves out a password named pass (SMTP_PASS, dbPass), not a test run's count of passes", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = ["ORDER_ID=ORD-1042", "SMTP_PASS=LEAKED-36", "SMTP_USER=shop", "PASS=LEAKED-37"];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const json = JSON.stringify({ type: "deploy", dbPass: "LEAKED-38", mysql_pass: "LEAKED-39", host: "db1" });
+    expect((await post("forms", json, { "content-type": "application/json" })).status).toBe(200);
+    const report = JSON.stringify({ type: "tests.finished", pass: 12, fail: 0, tests_pass: 12, passed: true });
+    expect((await post("forms", report, { "content-type": "application/json" })).status).toBe(200);
+    const form = "type=tests.finished&pass=12&fail=0";
+    expect((await post("forms", form, { "content-type": "application/x-www-form-urlencoded" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 4 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+      '{"ORDER_ID":"ORD-1042","SMTP_USER":"shop"}',
+      '{"host":"db1"}',
+      '{"pass":12,"fail":0,"tests_pass":12,"passed":true}',
+      '{"pass":"12","fail":"0"}',
+    ]);
+  });
+
   test("lines of key=value name their event's type by an event line, as a form's field does", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

@@ -200,6 +200,12 @@ const HEADER_CREDENTIALS = new Map<string, (value: string) => boolean>([
   ["signature", (value) => /^[\w+/=,:.-]{16,}$/.test(value)],
 ]);
 
+/**
+ * Whether a field whose last word is `pass` holds a password (an env file's `SMTP_PASS`, a `dbPass`):
+ * text that is no count nor yes or no, which a test run's `"pass": 12` or a form's `pass=true` is.
+ */
+const isPass = (value: unknown) => typeof value === "string" && !/^\s*(\d+|true|false)\s*$/i.test(value);
+
 /** A URL whose user info holds a password: `scheme://user:password@host`, `redis://:password@host`. */
 const URL_WITH_PASSWORD = /^[a-z][a-z\d+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i;
 
@@ -207,7 +213,7 @@ const URL_WITH_PASSWORD = /^[a-z][a-z\d+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i;
  * Whether a field a sender puts in its payload holds a credential, or at best a nonce, which tells
  * a reader of the line nothing and a model need not see: by the last word of its name, however the
  * sender writes it (Slack's legacy verification `token`, an `access_token` or `accessToken`, an
- * `apiKey` or `API_KEY`, a `client_secret`, a `password`), or a secret key (a `private_key`, a
+ * `apiKey` or `API_KEY`, a `client_secret`, a `password`, an `SMTP_PASS` holding text), or a secret key (a `private_key`, a
  * WooCommerce `order_key`, which opens its order's page and payment to anyone who has it), or by
  * its name and its `value` as well, a request's header copied (HEADER_CREDENTIALS), or by its value
  * alone, a URL with a password in it (an env file's `DATABASE_URL=postgres://user:…@host/db`).
@@ -219,6 +225,7 @@ function isCredential(name: string, value?: unknown): boolean {
   const header = HEADER_CREDENTIALS.get(last);
   return (
     CREDENTIAL_WORDS.has(last) ||
+    (last === "pass" && isPass(value)) ||
     (SECRET_BEFORE.get(last)?.has(words.at(-2)?.toLowerCase() ?? "") ?? false) ||
     (header !== undefined && typeof value === "string" && header(value)) ||
     (typeof value === "string" && URL_WITH_PASSWORD.test(value))
