@@ -1849,6 +1849,31 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"id":"call_31","stripe.method":"POST","card.authorization":"801585"}');
   });
 
+  test("a gist shows Amazon Pay's and a UUID payment reference in a Shopify transaction's authorization", async () => {
+    const session = await inProcess();
+    // Amazon Pay's charge and refund, as its API names them; Klarna's order, a UUID.
+    const references = [
+      "S01-5105180-3221187-C056351",
+      "P01-1234567-1234567-R022311",
+      "f3392f8b-6116-4073-ab96-e330819e2c07",
+    ];
+    for (const [n, authorization] of references.entries()) {
+      const body = JSON.stringify({ id: 5511 + n, kind: "capture", authorization });
+      const posted = await post("store", body, {
+        "x-shopify-hmac-sha256": createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64"),
+        "x-shopify-topic": "order_transactions/create",
+        "x-shopify-event-id": `reference-${n}`,
+      });
+      expect(posted.status).toBe(200);
+    }
+    const store = (await session.call("events_list", { source: "store", limit: 3 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(store.events.map((e) => e.gist).reverse()).toEqual(
+      references.map((authorization, n) => `{"id":${5511 + n},"kind":"capture","authorization":"${authorization}"}`),
+    );
+  });
+
   test("a gist shows a payment gateway's reference in a Shopify transaction's authorization, not a bare key there", async () => {
     const session = await inProcess();
     // As Shopify's order_transactions/create names the gateway's reference: Shopify Payments', PayPal's.

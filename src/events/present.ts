@@ -175,10 +175,12 @@ const SECRET_BEFORE = new Map([
  * payment's prefix and one underscore (Stripe Issuing's `iauth_…`, the `pi_…`, `ch_…` or `py_…` a
  * Shopify transaction's `authorization` names of Shopify Payments, and its refund's `re_…`, which
  * Resend's keys share but for their second underscore; Checkout.com's and Razorpay's `pay_…`,
- * Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's). Any other prefix is a key's as
- * likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
+ * Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's), or Amazon Pay's charge, refund or
+ * charge permission (`S01-5105180-3221187-C056351`), or a UUID (Klarna's order). Any other prefix
+ * is a key's as likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
  */
-const PAYMENT_REFERENCE = /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$/;
+const PAYMENT_REFERENCE =
+  /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$|^[A-Z]\d{2}-\d{7}-\d{7}(?:-[A-Z]\d{6,7})?$|^[\dA-Fa-f]{8}(?:-[\dA-Fa-f]{4}){3}-[\dA-Fa-f]{12}$/;
 
 /**
  * The value of a request's header a sender copied into its payload (a log of the request it
