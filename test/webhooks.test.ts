@@ -1285,6 +1285,38 @@ describe("the listener", () => {
     expect((await session.call("events_list", { source: "graph" })).structuredContent).toMatchObject({ events: [] });
   });
 
+  test("Microsoft Graph's validation and Slack's URL verification at a signed source are named in the log, with the source they need", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-graph-signed-")) });
+    const token = "Validation: Testing client application reachability for subscription Request-Id: 4c1e";
+    const graph = await request(`${base}/webhooks/stripe?validationToken=${encodeURIComponent(token)}`, {
+      method: "POST",
+      body: "",
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+    expect(graph.statusCode).toBe(401);
+    await graph.body.dump();
+    const slack = JSON.stringify({
+      token: "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+      challenge: "3eZbrw1aBm2rZgRNFdxV",
+      type: "url_verification",
+    });
+    expect(
+      (
+        await post("erp", slack, {
+          "x-slack-signature": "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503",
+        })
+      ).status,
+    ).toBe(401);
+    const unsigned = (sender: string, what: string) =>
+      `: it is ${sender}'s ${what}, and ${sender === "Slack" ? "Slack signs a timestamp with the body, as no signed scheme here checks" : "Graph signs nothing"}: only a source of scheme none takes its deliveries`;
+    expect(session.stderr()).toContain(
+      `webhook stripe rejected from 127.0.0.1: missing Stripe-Signature header${unsigned("Microsoft Graph", "validation of a notification URL (?validationToken=…)")}`,
+    );
+    expect(session.stderr()).toContain(
+      `webhook erp rejected from 127.0.0.1: missing X-Signature header${unsigned("Slack", "URL verification")}`,
+    );
+  });
+
   test(
     "waiter listen and an assistant's waiter that has the port log where each source posts, on stderr",
     async () => {

@@ -20,7 +20,14 @@ import {
   type webhookSettings,
 } from "./settings.js";
 import { bodyDigest } from "./verifiers/common.js";
-import { alike, graphValidation, parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
+import {
+  alike,
+  graphValidation,
+  parseBody,
+  slackUrlVerification,
+  type Verdict,
+  type Verifier,
+} from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -130,6 +137,28 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent
 function badIdReason(id: string): string | undefined {
   if (/\p{Cc}/u.test(id)) return "the delivery id holds control characters";
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
+}
+
+/** Of the handshakes only a `none` source answers, what each is and why no signed scheme takes its sender's deliveries. */
+const UNSIGNED_HANDSHAKES: Record<string, { what: string; why: string }> = {
+  "Microsoft Graph": { what: "validation of a notification URL (?validationToken=…)", why: "Graph signs nothing" },
+  Slack: { what: "URL verification", why: "Slack signs a timestamp with the body, as no signed scheme here checks" },
+};
+
+/**
+ * What the log says of a refusal at a signed source of a handshake only a `none` source answers:
+ * Microsoft Graph's validation of a notification URL, Slack's URL verification. Its sender is no
+ * sender of the source's scheme, and no secret or header set otherwise would take its deliveries.
+ */
+function unsignedHandshake(req: Request, source: WebhookSource): string | undefined {
+  if (source.scheme === "none") return undefined;
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const echo = graphValidation(req.originalUrl) ?? slackUrlVerification(body);
+  const handshake = echo && UNSIGNED_HANDSHAKES[echo.sender];
+  return (
+    handshake &&
+    `it is ${echo.sender}'s ${handshake.what}, and ${handshake.why}: only a source of scheme none takes its deliveries, which serves loopback alone (docs/webhooks.md, the none scheme)`
+  );
 }
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
@@ -420,13 +449,14 @@ export function mountDeliveries(
     receivedAt: number,
   ) => {
     if (verdict.kind === "reject") {
+      const handshake = unsignedHandshake(req, source);
       refuse(req, res, {
         status: 401,
         reason: verdict.reason,
-        said: withCause(verdict, source),
+        said: handshake ? `${verdict.reason}: ${handshake}` : withCause(verdict, source),
         source,
       });
-      if (isMismatch(verdict.reason)) secrets.mismatched(source, receivedAt, verdict.reason);
+      if (isMismatch(verdict.reason) && !handshake) secrets.mismatched(source, receivedAt, verdict.reason);
       return;
     }
     if (verdict.kind === "unavailable") {

@@ -68,7 +68,7 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
  * must be answered with its challenge: Slack's signature covers a timestamp with the body, which no
  * signed scheme here checks, so its events reach an unsigned source alone.
  */
-function slackUrlVerification(body: Buffer): Verdict | undefined {
+export function slackUrlVerification(body: Buffer): Extract<Verdict, { kind: "echo" }> | undefined {
   const json = jsonBody(body);
   return json?.type === "url_verification" && typeof json.challenge === "string" && json.challenge
     ? { kind: "echo", sender: "Slack", challenge: json.challenge }
