@@ -1317,6 +1317,32 @@ describe("the listener", () => {
     );
   });
 
+  test("Microsoft Graph's validation and Slack's URL verification at one unsigned source are each logged", async () => {
+    const sources = { ...SOURCES, hooks: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-echo-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+    });
+    const graph = await request(`${base}/webhooks/hooks?validationToken=t1`, { method: "POST", body: "" });
+    expect(graph.statusCode).toBe(200);
+    await graph.body.dump();
+    const slack = JSON.stringify({
+      token: "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+      challenge: "3eZbrw1aBm2rZgRNFdxV",
+      type: "url_verification",
+    });
+    expect(await post("hooks", slack, { "content-type": "application/json" })).toEqual({
+      status: 200,
+      body: { challenge: "3eZbrw1aBm2rZgRNFdxV" },
+    });
+    expect(session.stderr()).toContain(
+      "webhook hooks: Microsoft Graph's validation of the notification URL, answered with its validationToken, not stored\n",
+    );
+    expect(session.stderr()).toContain(
+      "webhook hooks: Slack's URL verification, answered with its challenge, not stored\n",
+    );
+  });
+
   test(
     "waiter listen and an assistant's waiter that has the port log where each source posts, on stderr",
     async () => {

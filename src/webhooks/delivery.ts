@@ -476,7 +476,7 @@ export function mountDeliveries(
       if (verdict.asText) {
         infoAMinute(
           `webhook ${source.name}: ${verdict.sender}'s validation of the notification URL, answered with its validationToken, not stored`,
-          `${source.name}\necho`,
+          `${source.name}\necho\n${verdict.sender}`,
         );
         // As text its sender reads whole: a page that opens the URL must not take it for HTML.
         res.status(200).type("text/plain").set("x-content-type-options", "nosniff").send(verdict.challenge);
@@ -484,7 +484,7 @@ export function mountDeliveries(
       }
       infoAMinute(
         `webhook ${source.name}: ${verdict.sender}'s URL verification, answered with its challenge, not stored`,
-        `${source.name}\necho`,
+        `${source.name}\necho\n${verdict.sender}`,
       );
       res.status(200).json({ challenge: verdict.challenge });
       return;
