@@ -2789,6 +2789,9 @@ describe("bodies", () => {
       });
       expect(response.statusCode, encoding).toBe(415);
       expect(response.headers["accept-encoding"]).toBe("identity");
+      // Its sender encodes every attempt alike: Svix and Slack are told to send it no more.
+      expect(response.headers["webhook-delivery"]).toBe("abort-message");
+      expect(response.headers["x-slack-no-retry"]).toBe("1");
       expect(((await response.body.json()) as { error: string }).error).toMatch(/Content-Encoding "\w+" refused/);
     }
     expect((await store.stats()).events).toBe(0);

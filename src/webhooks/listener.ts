@@ -527,6 +527,7 @@ export function listenerApp(parts: ListenerParts): {
         reason: "encoded body",
         error: `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: ${why}, so send the body unencoded`,
         source: configured,
+        sameEachRetry: true,
       });
       return;
     }
