@@ -1298,7 +1298,7 @@ describe("retries", () => {
       const error = await failure(api.send("/orders", { method: "POST", body: "{}" }, call(3_000)));
       expect(error).not.toBeInstanceOf(UnconfirmedChange);
       expect(error.message).toBe(
-        `Could not reach Filtered API (127.0.0.1:${port}): the connection was cut as it opened, before waiter's request went out (a firewall or filter on the way may cut connections to it); try again later, or if it lasts, check this machine's network.`,
+        `Could not reach Filtered API (127.0.0.1:${port}): the connection was cut as it opened, before waiter's request went out (by the service, or by a firewall or filter on the way to it); try again later, and if it lasts, tell whoever runs it, or check this machine's network.`,
       );
       expect(error.refused).toBe(true);
       expect(cut).toBe(3);

@@ -267,7 +267,7 @@ function connectionFailure(
   } else if (NO_HANDLE.includes(code)) {
     said = `Could not reach ${where}: waiter has no file handle left for a connection (too many open at once, or its ulimit -n too low); try again in a moment, or if it lasts, tell whoever runs waiter.`;
   } else if (CUT.includes(code) && !connected) {
-    said = `Could not reach ${where}: the connection was cut as it opened, before waiter's request went out (a firewall or filter on the way may cut connections to it); try again later, or if it lasts, check this machine's network.`;
+    said = `Could not reach ${where}: the connection was cut as it opened, before waiter's request went out (by the service, or by a firewall or filter on the way to it); try again later, and if it lasts, tell whoever runs it, or check this machine's network.`;
   } else if (CUT.includes(code)) {
     said = `The connection to ${where} was cut before it answered; try again later.`;
   } else if (code === "ETIMEDOUT") {

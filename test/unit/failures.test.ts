@@ -197,7 +197,7 @@ test("an address this machine cannot use at all says nothing of the other end: t
   const reset = Object.assign(failed("ECONNRESET", "connect ECONNRESET 192.0.2.1:443"), { syscall: "connect" });
   const everyAddress = Object.assign(new AggregateError([noRoute, reset]), { code: "EHOSTUNREACH" });
   expect(describeFailure(everyAddress, "WooCommerce", sent(false), call, options).message).toBe(
-    "Could not reach WooCommerce (shop.example): the connection was cut as it opened, before waiter's request went out (a firewall or filter on the way may cut connections to it); try again later, or if it lasts, check this machine's network.",
+    "Could not reach WooCommerce (shop.example): the connection was cut as it opened, before waiter's request went out (by the service, or by a firewall or filter on the way to it); try again later, and if it lasts, tell whoever runs it, or check this machine's network.",
   );
 });
 
