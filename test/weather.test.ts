@@ -661,6 +661,32 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("another place listed without its region, which a bigger one listed is in too, is advised by its coordinates", async () => {
+      const greenville = (latitude: number, population: number, region?: string) => ({
+        name: "Greenville",
+        latitude,
+        longitude: -87,
+        country_code: "US",
+        country: "United States",
+        ...(region ? { admin1: region } : {}),
+        timezone: "America/Chicago",
+        population,
+      });
+      const found = [greenville(35.92, 83454, "Tennessee"), greenville(36.72, 8800, "Kentucky"), greenville(38.1, 500)];
+      geocoding.intercept = (r) => (r.query.get("name") === "Greenville" ? geocoded(found) : undefined);
+      try {
+        const result = await server.call("weather_current", { place: "Greenville" });
+        expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
+        // "Greenville, United States" would be Tennessee's, the most populous in the United States.
+        expect(text(result)).toContain(
+          "Greenville, United States (38.1, -87: send these coordinates, as another place listed answers to that name too)",
+        );
+        expect(text(result)).toContain("Greenville, Kentucky, United States (36.72, -87)");
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
       const hit = (name: string, country_code: string, country: string, population: number) => ({
         name,

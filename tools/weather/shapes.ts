@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Stale } from "../../src/http/upstream.js";
 import { decimal } from "../../src/settings.js";
-import { quote } from "../../src/shown.js";
+import { folded, quote } from "../../src/shown.js";
 import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
 import { label, type Place, type Resolved, writtenCoordinate, zoneName } from "./places.js";
@@ -85,17 +85,28 @@ export function footer(result: {
 }): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
-    // Asked for as listed, a place listed alike with another is the more populous of them, not always itself.
-    const labels = [result.place, ...result.alternatives].map(label);
-    const alike = (p: z.infer<typeof alternative>) => labels.filter((l) => l === label(p)).length > 1;
+    // Asked for as listed, a place listed alike with another is the more populous of them, not always itself; so is
+    // one listed without a region another of its name and country is in ("Franklin, United States").
+    const listed = [result.place, ...result.alternatives];
+    const alike = (p: z.infer<typeof alternative>) => listed.filter((q) => label(q) === label(p)).length > 1;
+    const answersToo = (p: z.infer<typeof alternative>) =>
+      listed.some(
+        (q) =>
+          q !== p &&
+          folded(q.name ?? "") === folded(p.name ?? "") &&
+          [p.region, p.country].every((field) => !field || field === q.region || field === q.country),
+      );
+    const why = (p: z.infer<typeof alternative>) =>
+      alike(p)
+        ? ": send these coordinates, as another place is listed alike"
+        : answersToo(p)
+          ? ": send these coordinates, as another place listed answers to that name too"
+          : "";
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
         .slice(0, 5)
-        .map(
-          (p) =>
-            `${label(p)} (${p.latitude}, ${p.longitude}${alike(p) ? ": send these coordinates, as another place is listed alike" : ""})`,
-        )
+        .map((p) => `${label(p)} (${p.latitude}, ${p.longitude}${why(p)})`)
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
     );
   }
