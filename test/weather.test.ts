@@ -1307,6 +1307,24 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a country's code after four digits, \"Wien 1010 AT\", names the country and, as a Dutch postal code's letters, the Netherlands", async () => {
+      for (const [place, town, letters, code] of [
+        ["Wien 1010 AT", "Wien", "AT", "1010 AT"],
+        ["Bern 3005 CH", "Bern", "CH", "3005 CH"],
+        ["Bruxelles 1000BE", "Bruxelles", "BE", "1000BE"],
+      ]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${town}, ${letters}" if "${letters}" is its country, or "${town}, NL" if "${code}" is a Dutch postal code, or give latitude and longitude.`,
+        );
+      }
+      // Letters of no country whose postal codes have four digits are a Dutch postal code's only: Germany's have five.
+      for (const place of ["Amsterdam 1012 AB", "Amsterdam 1012 DE"]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          'send the town, then its country after a comma, as "Amsterdam", or give latitude and longitude.',
+        );
+      }
+    });
+
     test('a name before a town and its postal code, "Jan Kowalski, 31-510 Kraków", is not sent: the town is named', async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

@@ -143,7 +143,9 @@ export function geocoder(api: Upstream) {
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     if (!town) return `${noPlaceCalled(searched)} ${advice}`;
     const [sent, or] = stateOrProvince(town, italianToo(read), searched.townsCalled);
-    return `${noPlaceCalled(searched, false)} ${sendTown(sent, searched.argument, or)}`;
+    // Read as "Amsterdam 1012 AB" is, the town alone: not "Sydney NSW 2000 AU", its state's code before the postcode.
+    const dutch = or ? undefined : countryOrDutch(read, town);
+    return `${noPlaceCalled(searched, false)} ${sendTown(dutch?.town ?? sent, searched.argument, or ?? dutch?.or)}`;
   }
 
   /** That no place of the name searched was found, and the places of that name found elsewhere. */
@@ -1361,16 +1363,22 @@ const STREET_WORD_AFTER_NAME = new RegExp(
 const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
 
 /** The advice to send `town`, or, `or` another reading of the address, either town as it says. */
-function sendTown(town: string, argument: string, or?: OtherReading | DistrictReading | ProvinceReading): string {
+function sendTown(
+  town: string,
+  argument: string,
+  or?: OtherReading | DistrictReading | ProvinceReading | DutchReading,
+): string {
   const coordinates = orCoordinates(argument);
   const towns =
-    or && "italy" in or
-      ? `, as ${quote(town)} if ${quote(or.code)} is the US state, or ${quote(or.italy)} if it is the Italian province${coordinates}`
-      : or && "district" in or
-        ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
-        : or
-          ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name${or.province ? ` and ${quote(or.province.code)} the US state, or ${quote(or.province.italy)} if it is the Italian province;` : ","} or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
-          : `, as ${quote(town)}${coordinates}`;
+    or && "dutch" in or
+      ? `, as ${quote(town)} if ${quote(or.country)} is its country, or ${quote(or.dutch)} if ${quote(or.code)} is a Dutch postal code${coordinates}`
+      : or && "italy" in or
+        ? `, as ${quote(town)} if ${quote(or.code)} is the US state, or ${quote(or.italy)} if it is the Italian province${coordinates}`
+        : or && "district" in or
+          ? `: ${quote(town)} if ${quote(or.region)} is its region, or ${quote(or.town)} if ${quote(or.district)} is a district or a building's part${coordinates.replace(/^,/, ";")}`
+          : or
+            ? `: ${quote(town)} if ${quote(or.name)} is a person's or company's name${or.province ? ` and ${quote(or.province.code)} the US state, or ${quote(or.province.italy)} if it is the Italian province;` : ","} or ${quote(or.town)} if ${quote(or.region)} is ${or.street ? "a region, district or street; or ask for the town if a street follows a name" : "a region or district"}${coordinates.replace(/^,/, ";")}`
+            : `, as ${quote(town)}${coordinates}`;
   return `A street, house number or postal code names no place here: send the town, then its country after a comma${towns}.`;
 }
 
@@ -1388,6 +1396,24 @@ type DistrictReading = { town: string; region: string; district: string };
 
 /** Of a town, a code and a postal code, the code read as an Italian province's, not a US state's: the town in Italy. */
 type ProvinceReading = { italy: string; code: string; town: string };
+
+/** Of a town, four digits and two capitals, the capitals read as a Dutch postal code's letters, not its country's code. */
+type DutchReading = { dutch: string; code: string; country: string };
+
+/**
+ * A town before four digits and the code of a country whose postal codes have four ("Wien 1010 AT"), which a Dutch
+ * postal code is written as too ("Amsterdam 1012 AB"), where the town was `read` so: the town in that country, and in
+ * the Netherlands.
+ */
+function countryOrDutch(text: string, read: string): { town: string; or: DutchReading } | undefined {
+  const [, town = "", code = "", letters = ""] = /^([^\d,]+?)\s+(\d{4}\s?([A-Z]{2}))$/.exec(text.trim()) ?? [];
+  if (town !== read) return undefined;
+  const fourDigits = Object.entries(ALPHA_3).some(
+    ([alpha3, two]) => two === letters && FOUR_DIGIT_COUNTRIES.has(alpha3),
+  );
+  if (!town || !fourDigits || letters === "NL") return undefined;
+  return { town: `${town}, ${letters}`, or: { dutch: `${town}, NL`, code, country: letters } };
+}
 
 /**
  * The town to send, read in the US state, and the reading in the Italian province where it stands: where the places
