@@ -2183,6 +2183,52 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("an Italian province's code after the town without a postal code, found nowhere, names the town in Italy too", async () => {
+      const town = (name: string, admin1: string, latitude: number) => ({
+        name,
+        latitude,
+        longitude: 12.8,
+        country_code: "IT",
+        country: "Italy",
+        admin1,
+        timezone: "Europe/Rome",
+        population: 47000,
+      });
+      const answers: Record<string, object> = {
+        Rieti: town("Rieti", "Lazio", 42.40723),
+        Cittaducale: town("Cittaducale", "Lazio", 42.38),
+      };
+      // Its own server: another test's search for "Rieti" is kept a day.
+      const own = await startWaiter({
+        WAITER_CONTACT: CONTACT,
+        WAITER_MET_URL: `${met.origin}/weatherapi`,
+        WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+      });
+      geocoding.intercept = (r) => {
+        const answer = answers[r.query.get("name") ?? ""];
+        return answer ? geocoded([answer]) : undefined;
+      };
+      try {
+        for (const [place, send] of [
+          ["Rieti, RI", "Rieti, IT"],
+          ["Rieti (RI)", "Rieti, IT"],
+          ["Cittaducale, RI, Italy", "Cittaducale, Italy"],
+        ]) {
+          const refused = text(await own.call("weather_current", { place }));
+          expect(refused, place).toContain(
+            `If "RI" is the Italian province, send "${send}": a province's code is read so only beside one of its postal codes.`,
+          );
+        }
+        // Without the comma, the town alone is asked for, and found in Italy.
+        expect(text(await own.call("weather_current", { place: "Rieti RI" }))).toContain(
+          'A region code goes after a comma: send "Rieti, RI", or "Rieti, IT" if "RI" is the Italian province.',
+        );
+      } finally {
+        await own.close();
+        geocoding.intercept = undefined;
+      }
+    });
+
     test('a region of the town found before a state\'s code and ZIP code, "Brooklyn, New York, NY 11201", is no town to send', async () => {
       const brooklyn = {
         name: "Brooklyn",

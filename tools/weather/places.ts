@@ -121,11 +121,12 @@ export function geocoder(api: Upstream) {
     const matching = qualifier
       ? hits.filter((hit) => matches(hit, qualifier) || inColima(hit, qualifier, hits)).map((hit) => hit.place)
       : found;
-    // A country's three letters after the town without a comma, "Ostrava DEU": the places of the town's name tell
-    // whether the town is in that country, as they do with the comma.
-    const threeLetters = !qualifier && !hits.length ? commaToAdd(name)?.threeLetters : undefined;
-    const townsBeforeLetters = threeLetters
-      ? (await find(threeLetters.town, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
+    // A country's three letters after the town without a comma, "Ostrava DEU", or an Italian province's two, "Rieti RI":
+    // the places of the town's name tell whether the town is in that country, as they do with the comma.
+    const added = !qualifier && !hits.length ? commaToAdd(name) : undefined;
+    const townBeforeLetters = added?.threeLetters?.town ?? added?.province?.town;
+    const townsBeforeLetters = townBeforeLetters
+      ? (await find(townBeforeLetters, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
       : [];
     return { argument, text, name, qualifier, hits, found, matching, townsCalled, townsBeforeLetters };
   }
@@ -202,7 +203,15 @@ export function geocoder(api: Upstream) {
             : where
               ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
               : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
-    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${qualifier || !commaAdvice ? "" : commaForgotten(name, townsBeforeLetters)}${found.length ? "" : airportCode(name, argument)}`;
+    // An Italian province's code alone is a US state's ("Rieti, RI"): where a place of the name is in Italy, it is named.
+    const province = unmatched.find(isItalianProvinceCode);
+    const italian = found.find((place) => place.country_code === "IT");
+    const besides = parts.filter((part) => part !== province);
+    const inItaly =
+      province && italian && besides.every((part) => matches({ place: italian, postcodes: [] }, part))
+        ? ` If ${quote(province)} is the Italian province, send ${quote([name, ...(besides.length ? besides : ["IT"])].join(", "))}: a province's code is read so only beside one of its postal codes.`
+        : "";
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}${inItaly}${qualifier || !commaAdvice ? "" : commaForgotten(name, townsBeforeLetters)}${found.length ? "" : airportCode(name, argument)}`;
   }
 
   /**
@@ -1811,6 +1820,11 @@ const ITALIAN_PROVINCES =
   "82 BN, 83 AV, 84 SA, 85 PZ, 86 CB IS, 87 CS, 88 CZ KR, 89 RC VV, 90 PA, 91 TP, 92 AG, 93 CL, 94 EN, 95 CT, 96 SR, " +
   "97 RG, 98 ME";
 
+/** Whether `word` is the code of an Italian province: "TN", "RI". */
+function isItalianProvinceCode(word: string): boolean {
+  return /^[A-Z]{2}$/.test(word) && ITALIAN_PROVINCES.split(", ").some((entry) => entry.split(" ").includes(word));
+}
+
 /** Whether `word`, bracketed or not, is the code of the Italian province whose postal codes `code` ("38122") is among. */
 function isItalianProvince(word: string, code: string): boolean {
   const [, letters] = /^\(?([A-Z]{2})\)?$/.exec(word) ?? [];
@@ -2187,7 +2201,12 @@ function commaForgotten(name: string, towns: Place[] = []): string {
   const airport = added.threeLetters
     ? `, or ${quote(added.threeLetters.town)} if ${quote(added.threeLetters.code)} is an airport's code`
     : "";
-  return ` ${added.what} goes after a comma: send ${quote(added.send)}${airport}.`;
+  // Two letters that are an Italian province's code too, where a place of the town's name is in Italy: "Rieti RI".
+  const province =
+    added.province && towns.some((place) => place.country_code === "IT")
+      ? `, or ${quote(`${added.province.town}, IT`)} if ${quote(added.province.code)} is the Italian province`
+      : "";
+  return ` ${added.what} goes after a comma: send ${quote(added.send)}${airport}${province}.`;
 }
 
 /**
@@ -2195,9 +2214,14 @@ function commaForgotten(name: string, towns: Place[] = []): string {
  * Ireland", "White Plains NY"), which the geocoder reads as part of the name and finds nothing for:
  * the name to send, and what the comma goes before.
  */
-function commaToAdd(
-  name: string,
-): { what: string; send: string; threeLetters?: { code: string; town: string } } | undefined {
+function commaToAdd(name: string):
+  | {
+      what: string;
+      send: string;
+      threeLetters?: { code: string; town: string };
+      province?: { code: string; town: string };
+    }
+  | undefined {
   // A region's or country's own name ends in none: "New South Wales", "Northern Ireland".
   if (isKnownRegion(name) || isCountryName(name)) return undefined;
   // A slash without spaces before a country or region is a word of its own, as one with spaces is: "Ostrava/CZ",
@@ -2234,7 +2258,8 @@ function commaToAdd(
       .join(" ")
       .replace(/\s+[-–—/|]$/, "");
     const send = `${before}, ${alpha3 ?? words.slice(at).join(" ")}`;
-    return alpha3 ? { what, send, threeLetters: { code: ending, town: before } } : { what, send };
+    if (alpha3) return { what, send, threeLetters: { code: ending, town: before } };
+    return isItalianProvinceCode(ending) ? { what, send, province: { code: ending, town: before } } : { what, send };
   }
   return undefined;
 }
