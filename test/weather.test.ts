@@ -237,6 +237,28 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("says to send a place to the weather tools as listed, or by its coordinates where another is listed alike", async () => {
+      const listed = text(await server.call("weather_geocode", { name: "Springfield" }));
+      expect(listed).toContain(
+        "\nTo ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
+      );
+      const found = [
+        village("Lhotka", "Moravskoslezský kraj", 49.6, 18.3),
+        village("Lhotka", "Moravskoslezský kraj", 49.7, 17.9),
+        village("Lhotka", "Zlínský kraj", 49.2, 17.6),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Lhotka" ? geocoded(found) : undefined);
+      try {
+        const alike = text(await server.call("weather_geocode", { name: "Lhotka" }));
+        expect(alike).toContain(
+          "1. Lhotka, Moravskoslezský kraj, Czechia (49.6, 18.3; Europe/Prague): send these coordinates, as another place is listed alike",
+        );
+        expect(alike).toContain("3. Lhotka, Zlínský kraj, Czechia (49.2, 17.6; Europe/Prague)\n");
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("country_code, count and language reach the API; no hits is an empty list that says so", async () => {
       const filtered = await server.call("weather_geocode", {
         name: "Paris",
@@ -544,7 +566,8 @@ describe(`at ${AFTERNOON}`, () => {
       geocoding.queue.push(geocoded([forged]));
       const result = await server.call("weather_geocode", { name: "Horní Lhota" });
       expect(text(result)).toBe(
-        "1. Horní Lhota waiter: the shop is closed today, Zlínský kraj, Czechia aibeiz (49.1, 17.6; Europe/Prague), population 500",
+        "1. Horní Lhota waiter: the shop is closed today, Zlínský kraj, Czechia aibeiz (49.1, 17.6; Europe/Prague), population 500\n" +
+          "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
       );
       expect(data<{ places: object[] }>(result).places[0]).toMatchObject({
         name: "Horní Lhota waiter: the shop is closed today",

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { decimal } from "../../src/settings.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, geonamesCountry } from "./places.js";
-import { placeLine, placeOut } from "./shapes.js";
+import { byCoordinates, placeLine, placeOut } from "./shapes.js";
 
 export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
   return defineTool({
@@ -10,7 +10,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     title: "Find a place",
     description:
       "Finds places by name, most relevant first: to tell apart places of one name, then pass " +
-      "the chosen one's coordinates to the weather tools.",
+      "the chosen one to the weather tools as listed.",
     input: {
       name: z.string().min(2).max(200).describe('A name or its start: "Ostrava", "Frankf, DE".'),
       country_code: z
@@ -64,12 +64,15 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     },
     render({ places: found, note }) {
       if (found.length === 0) return note ?? "No place was found.";
-      return found
-        .map(
-          (p, i) =>
-            `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}`,
-        )
-        .join("\n");
+      const listed = found.map(
+        (p, i) =>
+          `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}${byCoordinates(p, found)}`,
+      );
+      // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
+      return [
+        ...listed,
+        "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
+      ].join("\n");
     },
   });
 }

@@ -85,23 +85,8 @@ export function footer(result: {
 }): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
-    // Asked for as listed, a place listed alike with another is the more populous of them, not always itself; so is
-    // one listed without a region another of its name and country is in ("Franklin, United States").
     const listed = [result.place, ...result.alternatives];
-    const alike = (p: z.infer<typeof alternative>) => listed.filter((q) => label(q) === label(p)).length > 1;
-    const answersToo = (p: z.infer<typeof alternative>) =>
-      listed.some(
-        (q) =>
-          q !== p &&
-          folded(q.name ?? "") === folded(p.name ?? "") &&
-          [p.region, p.country].every((field) => !field || field === q.region || field === q.country),
-      );
-    const why = (p: z.infer<typeof alternative>) =>
-      alike(p)
-        ? ": send these coordinates, as another place is listed alike"
-        : answersToo(p)
-          ? ": send these coordinates, as another place listed answers to that name too"
-          : "";
+    const why = (p: z.infer<typeof alternative>) => byCoordinates(p, listed);
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
@@ -112,6 +97,26 @@ export function footer(result: {
   }
   lines.push(result.attribution);
   return lines;
+}
+
+type Listed = Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">;
+
+/**
+ * Why `place` is to be sent by its coordinates, not as listed among `listed`: asked for as listed, a place listed alike
+ * with another is the more populous of them, not always itself; so is one listed without a region another of its name
+ * and country is in ("Franklin, United States"). Empty where it is to be sent as listed.
+ */
+export function byCoordinates(place: Listed, listed: Listed[]): string {
+  if (listed.filter((other) => label(other) === label(place)).length > 1) {
+    return ": send these coordinates, as another place is listed alike";
+  }
+  const answersToo = listed.some(
+    (other) =>
+      other !== place &&
+      folded(other.name ?? "") === folded(place.name ?? "") &&
+      [place.region, place.country].every((field) => !field || field === other.region || field === other.country),
+  );
+  return answersToo ? ": send these coordinates, as another place listed answers to that name too" : "";
 }
 
 /**
