@@ -1233,7 +1233,11 @@ function refuseAddress(argument: string, text: string, townsCalled: Found[]): vo
   const town = beforeStreet ?? readings?.town ?? townAfterStreet(read) ?? gridTown(read);
   if (town) {
     const [sent, province] = stateOrProvince(town, readings?.or ? undefined : italianStreetToo(read), townsCalled);
-    throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, readings?.or ?? province)}`);
+    // Its town, postal code and country's code last: "Mariahilfer Straße 1, Wien 1010 AT".
+    const dutch = readings?.or || province ? undefined : countryOrDutch(addressParts(read).at(-1) ?? "", sent);
+    throw new ToolError(
+      `${quote(text)} is an address. ${sendTown(dutch?.town ?? sent, argument, readings?.or ?? province ?? dutch?.or)}`,
+    );
   }
   const afterName = townAfterName(read);
   if (afterName) {
