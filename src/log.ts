@@ -165,6 +165,17 @@ export class Log {
     this.write(level, message, null);
   }
 
+  /** Whether a line at `level` would be written or told anywhere: one that would not need not be worded. */
+  hears(level: LogLevel): boolean {
+    const root = this.root;
+    const clientLevel = root.#clientLevel;
+    return (
+      SEVERITY[level] >= SEVERITY[root.level] ||
+      (root.#client !== undefined && clientLevel !== undefined && SEVERITY[level] >= SEVERITY[clientLevel]) ||
+      (root.#starting && SEVERITY[level] >= SEVERITY.notice)
+    );
+  }
+
   /** Writes `message` for the operator, and `told` (`message` unless given; null for none) for the client. */
   private write(level: LogLevel, message: string, told: string | null = message, amendsStartup = false): void {
     const root = this.root;

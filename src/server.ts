@@ -694,11 +694,12 @@ function toolCallback(
     const caller = extra.authInfo?.clientId;
     const { signal, end } = eitherSignal(extra.signal, cut);
     const started = clock.now();
-    const onCancel = () => {
+    // Left on the request's own signal, which the SDK lets go of with the request: a cut that comes
+    // while the answer is still being written is the client's timeout all the same.
+    extra.signal.addEventListener("abort", () => {
       if (!TIMED_OUT.test(String(extra.signal.reason))) return;
       client.cutMs = Math.min(client.cutMs ?? Number.POSITIVE_INFINITY, clock.now() - started);
-    };
-    extra.signal.addEventListener("abort", onCancel, { once: true });
+    });
     // Over Streamable HTTP (a session with an id), whose transport says when a call's answer is lost.
     const answerLost = extra.sessionId === undefined ? undefined : new AbortController();
     if (answerLost) answers.set(extra.requestId, answerLost);
@@ -721,7 +722,6 @@ function toolCallback(
         cut,
       );
     } finally {
-      extra.signal.removeEventListener("abort", onCancel);
       end();
       if (answerLost) answers.delete(extra.requestId);
     }
@@ -756,7 +756,9 @@ async function runTool(
     if (refused) throw new ToolError(refused);
     const result = await tool.run(args, call);
     done = true;
-    log.debug(`${tool.name} answered${caller ? ` for ${caller}` : ""} in ${clock.now() - started} ms`);
+    if (log.hears("debug")) {
+      log.debug(`${tool.name} answered${caller ? ` for ${caller}` : ""} in ${clock.now() - started} ms`);
+    }
     return {
       content: [{ type: "text", text: tool.render(result, args, call) }],
       structuredContent: result as Record<string, unknown>,

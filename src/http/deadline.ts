@@ -62,6 +62,8 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
   });
 }
 
+const nothingToEnd = () => {};
+
 /**
  * One signal that aborts when `first` or `second` (when there is one) does, with its reason, and
  * `end` to let go of them: AbortSignal.any would tie each call's signal to a long-lived one (a
@@ -71,7 +73,7 @@ export function eitherSignal(
   first: AbortSignal,
   second: AbortSignal | undefined,
 ): { signal: AbortSignal; end: () => void } {
-  if (!second) return { signal: first, end: () => {} };
+  if (!second) return { signal: first, end: nothingToEnd };
   const controller = new AbortController();
   const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
   for (const signal of [first, second]) {

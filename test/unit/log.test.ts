@@ -214,3 +214,31 @@ test("ending every run of a prefix says how many failures they held together, fr
     setClock();
   }
 });
+
+test("a line is heard exactly where one is written or told: stderr's level, the client's once it asks, start-up's notices", () => {
+  const lines: string[] = [];
+  const told: string[] = [];
+  const log = new Log("info", (line) => lines.push(line));
+  const session = log.forSession().child("currency");
+  const says = (said: Log, level: "debug" | "info" | "notice") => {
+    const before = lines.length + told.length;
+    said[level]("a line");
+    return lines.length + told.length > before;
+  };
+  // Start-up keeps notices for a client to come.
+  expect([log.hears("debug"), log.hears("info"), says(log, "debug"), says(log, "info")]).toEqual([
+    false,
+    true,
+    false,
+    true,
+  ]);
+  expect(new Log("error", () => {}).hears("notice")).toBe(true);
+  log.started();
+  expect(new Log("error", () => {}).child("x").hears("info")).toBe(false);
+  expect([session.hears("debug"), says(session, "debug")]).toEqual([false, false]);
+  session.attachClient((_level, _logger, message) => told.push(message));
+  expect(session.hears("debug")).toBe(false);
+  session.setClientLevel("debug");
+  expect([session.hears("debug"), says(session, "debug")]).toEqual([true, true]);
+  expect(told).toEqual(["a line"]);
+});
