@@ -73,7 +73,8 @@ export class Log {
   }
 
   child(name: string): Log {
-    const child = new Log(this.level, this.out, name, this.root);
+    // The root's lines from start-up are the ones kept: a child, one a call, keeps none of its own.
+    const child = new Log(this.level, this.out, name, this.root, this.root.#startup);
     child.#request = this.#request;
     return child;
   }

@@ -703,24 +703,20 @@ function toolCallback(
     // Over Streamable HTTP (a session with an id), whose transport says when a call's answer is lost.
     const answerLost = extra.sessionId === undefined ? undefined : new AbortController();
     if (answerLost) answers.set(extra.requestId, answerLost);
+    const call: ToolCall = {
+      signal,
+      deadline: started + ms,
+      log: callLog,
+      progress,
+      serves,
+      stopping,
+      session: client,
+    };
+    if (answerLost) call.answerLost = answerLost.signal;
+    if (caller) call.caller = caller;
     let result: CallToolResult;
     try {
-      result = await runTool(
-        tool,
-        args,
-        {
-          signal,
-          deadline: started + ms,
-          log: callLog,
-          progress,
-          ...(answerLost ? { answerLost: answerLost.signal } : {}),
-          serves,
-          stopping,
-          ...(caller ? { caller } : {}),
-          session: client,
-        },
-        cut,
-      );
+      result = await runTool(tool, args, call, cut);
     } finally {
       end();
       if (answerLost) answers.delete(extra.requestId);
