@@ -24,6 +24,7 @@ import {
   type WooCommerceFake,
   withLongNames,
   wordfenceBlockPage,
+  wordfenceFirewallPage,
 } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -6227,6 +6228,24 @@ describe("errors", () => {
       woo.intercept = undefined;
       setClock();
       await fresh.close();
+    }
+  });
+
+  test("Wordfence's firewall's 403 page is told as Wordfence's rule on what the request carries, not as an unnamed firewall", async () => {
+    // Its views/403.php: a rule matched the request's content (a note's text, a search), not the machine.
+    woo.intercept = () => wordfenceFirewallPage();
+    try {
+      expect(text(await server.call("eshop_orders_list", { search: "1' OR '1'='1" }))).toBe(
+        `Wordfence's firewall on the shop blocked the request (403: "A potentially unsafe operation has been detected in your request to this site"): one of its rules took something the request carries (a search, a note's text) for an attack. Try it without that text, or ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses).`,
+      );
+      expect(
+        text(await server.call("eshop_order_add_note", { id: O.processing, note: "<script>alert(1)</script>" })),
+      ).toMatch(
+        /^Wordfence's firewall on the shop blocked the request \(403: "A potentially unsafe operation has been detected in your request to this site"\), so nothing was changed: one of its rules /,
+      );
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      woo.intercept = undefined;
     }
   });
 
