@@ -1366,23 +1366,24 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       return { ...toProduct({ ...body, name: "", type: "variation", parent_id: parent }), name: product.name };
     },
 
-    listCustomers(filter, page, call) {
-      return list(
-        "/customers",
-        customerSchema,
-        toCustomer,
-        // Oldest account first: one registered while the list is paged comes last, where the
-        // default order, by name, would push an account already read onto the next page.
-        {
-          search: filter.search && savedByWordPress(filter.search),
-          email: filter.email,
-          role: "all",
-          orderby: "id",
-          order: "asc",
-        },
-        page,
-        call,
-      );
+    async listCustomers(filter, page, call) {
+      // Oldest account first: one registered while the list is paged comes last, where the
+      // default order, by name, would push an account already read onto the next page.
+      const accounts = (search: string | undefined) =>
+        list(
+          "/customers",
+          customerSchema,
+          toCustomer,
+          { search, email: filter.email, role: "all", orderby: "id", order: "asc" },
+          page,
+          call,
+        );
+      const saved = filter.search && savedByWordPress(filter.search);
+      const found = await accounts(saved);
+      // The same search looks in the login, email and URL too, saved as typed: "tom&jerry" of an
+      // email "tom&jerry@…" is there as typed where no display name has it escaped.
+      const none = found.total === 0 || (found.total === undefined && page.page === 1 && !found.items.length);
+      return saved !== filter.search && none ? accounts(filter.search) : found;
     },
   };
 }
