@@ -25,7 +25,8 @@ export interface ShopProvider {
   /**
    * Every status an order may take in this shop, a plugin's too (WooCommerce: shipped), with its
    * name there ("Shipped"); read at most once an hour. Undefined when the shop will not say (a key
-   * whose user may not view its reports), asked again an hour later.
+   * whose user may not view its reports), asked again an hour later, or cannot (a firewall's block, a
+   * report that fails), asked again minutes later.
    */
   shopStatuses(call: Call): Promise<{ status: string; name: string }[] | undefined>;
   /** Statuses an order may be marked paid from. */

@@ -1105,6 +1105,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   let zoneRead: ShopZone | undefined;
   /** When a firewall's 403 last kept the shop's report of its order statuses from waiter. */
   let reportsBlockedAt: number | undefined;
+  /** When the shop last failed its report of its order statuses (a 5xx), and for how long that stands. */
+  let reportsFailed: { at: number; forMs: number } | undefined;
   const reportsRoute = () => `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
@@ -1243,6 +1245,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     shopStatuses: unlessRefused(
       async (call: Call) => {
         if (reportsBlockedAt !== undefined && lessAgoThan(reportsBlockedAt, FAILED_READ_MS)) return undefined;
+        if (reportsFailed && lessAgoThan(reportsFailed.at, reportsFailed.forMs)) return undefined;
         try {
           const body = await api.json(
             z.array(z.object({ slug: z.string(), name: z.string() })),
@@ -1251,13 +1254,25 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             call,
           );
           reportsBlockedAt = undefined;
+          reportsFailed = undefined;
           return body.map(({ slug, name }) => ({ status: slug, name }));
         } catch (err) {
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
             // Another answer (the shop's 500, its 404) came from behind the firewall: a block after it is a new one, told again.
             if (err instanceof UpstreamError && err.status !== undefined && !mayBeInFront(err.status))
               reportsBlockedAt = undefined;
-            throw err;
+            // A report that fails (a gateway's 502 where it outlasts a proxy's timeout on a large shop)
+            // leaves the shop to check the status, as a firewall's block does, and is asked again a
+            // few minutes later: failing the call, it would fail every list by a status at every call.
+            const forMs = err instanceof UpstreamError && (err.status ?? 0) >= 500 ? failureStandsMs(err) : undefined;
+            if (forMs === undefined) throw err;
+            if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
+              log?.warning(
+                `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${Math.ceil(forMs / 60_000)} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+              );
+            }
+            reportsFailed = { at: clock.now(), forMs };
+            return undefined;
           }
           if (reportsBlockedAt === undefined) {
             log?.warning(
