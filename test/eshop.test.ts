@@ -5125,6 +5125,18 @@ describe("customers", () => {
 });
 
 describe("searches", () => {
+  test("an order search for an item's name with & in it, as the order shows it, finds the order", async () => {
+    // The order's item keeps its product's title as WordPress saved it, the & escaped; the search
+    // compares it as kept, and the buyer's details as typed.
+    (woo.shop.order(O.completed).line_items[0] as { name: string }).name = "Tom &amp; Jerry Mug";
+    const shown = data<{ line_items: { name: string }[] }>(await server.call("eshop_order_get", { id: O.completed }));
+    expect(shown.line_items[0]?.name).toBe("Tom & Jerry Mug");
+    const found = data<{ orders: { id: number }[] }>(
+      await server.call("eshop_orders_list", { search: "Tom & Jerry Mug" }),
+    );
+    expect(found.orders.map((o) => o.id)).toEqual([O.completed]);
+  });
+
   test("find names, addresses and SKUs without regard to accents or letter case, as the shop's database compares", async () => {
     // Typed on a keyboard without accents: Jana Nováková lives at Vinohradská 12, Tomáš Černý is customer 36.
     const orders = data<{ orders: { customer_id?: number }[] }>(

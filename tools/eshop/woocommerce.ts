@@ -607,11 +607,20 @@ function toProduct(p: z.output<typeof productSchema>): Product {
  * A search with an @ in it looks in the email alone, which is saved as typed.
  */
 function savedByWordPress(search: string): string {
-  if (search.includes("@")) return search;
-  return search
+  return search.includes("@") ? search : escapedAsSaved(search);
+}
+
+/** Text with & < > escaped, but an entity, as WordPress saves a display name and kses a post's title. */
+function escapedAsSaved(text: string): string {
+  return text
     .replace(/&(?!(?:[a-z][a-z0-9]*|#\d+|#x[0-9a-f]+);)/gi, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;");
+}
+
+/** Whether a page of a list is of no match at all: its total none, or, where the total went unsaid, its first page empty. */
+function matchesNone(found: Page<unknown>, page: PageRequest): boolean {
+  return found.total === 0 || (found.total === undefined && page.page === 1 && !found.items.length);
 }
 
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
@@ -1152,27 +1161,34 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       return "none";
     },
 
-    listOrders(filter, page, call) {
-      return list(
-        "/orders",
-        orderSchema,
-        toSummary,
-        {
-          status: filter.status?.join(","),
-          after: filter.after,
-          before: filter.before,
-          search: filter.search,
-          customer: filter.customerId,
-          exclude: filter.exclude?.join(","),
-          offset: filter.offset,
-          // after and before are UTC, not the shop's local time.
-          dates_are_gmt: filter.after || filter.before ? "true" : undefined,
-          orderby: "date",
-          order: "desc",
-        },
-        page,
-        call,
-      );
+    async listOrders(filter, page, call) {
+      const orders = (search: string | undefined) =>
+        list(
+          "/orders",
+          orderSchema,
+          toSummary,
+          {
+            status: filter.status?.join(","),
+            after: filter.after,
+            before: filter.before,
+            search,
+            customer: filter.customerId,
+            exclude: filter.exclude?.join(","),
+            offset: filter.offset,
+            // after and before are UTC, not the shop's local time.
+            dates_are_gmt: filter.after || filter.before ? "true" : undefined,
+            orderby: "date",
+            order: "desc",
+          },
+          page,
+          call,
+        );
+      const found = await orders(filter.search);
+      // The search looks in the items' names as the shop keeps them, a product's title as WordPress
+      // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
+      // as an order shows it, that matches none as typed is asked as its items' names keep it.
+      const saved = filter.search && escapedAsSaved(filter.search);
+      return saved !== filter.search && matchesNone(found, page) ? orders(saved) : found;
     },
 
     async getOrder(id, call) {
@@ -1398,8 +1414,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       const found = await accounts(saved);
       // The same search looks in the login, email and URL too, saved as typed: "tom&jerry" of an
       // email "tom&jerry@…" is there as typed where no display name has it escaped.
-      const none = found.total === 0 || (found.total === undefined && page.page === 1 && !found.items.length);
-      return saved !== filter.search && none ? accounts(filter.search) : found;
+      return saved !== filter.search && matchesNone(found, page) ? accounts(filter.search) : found;
     },
   };
 }
