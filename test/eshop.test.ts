@@ -5125,6 +5125,15 @@ describe("customers", () => {
 });
 
 describe("searches", () => {
+  test("a product search for a word with & in it, as the product's name shows it, finds the product", async () => {
+    // WordPress saves a product's title with & escaped, and its search compares each word as saved.
+    woo.shop.product(P.espresso).name = "Tom&amp;Jerry Espresso";
+    const found = data<{ products: { id: number; name: string }[] }>(
+      await server.call("eshop_products_list", { search: "Tom&Jerry" }),
+    );
+    expect(found.products).toMatchObject([{ id: P.espresso, name: "Tom&Jerry Espresso" }]);
+  });
+
   test("an order search for an item's name with & in it, as the order shows it, finds the order", async () => {
     // The order's item keeps its product's title as WordPress saved it, the & escaped; the search
     // compares it as kept, and the buyer's details as typed.

@@ -1354,7 +1354,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         exclude: filter.exclude?.join(","),
         offset: filter.offset?.toString(),
       };
-      if (!filter.sku?.includes(",")) return list("/products", productSchema, toProduct, query, page, call);
+      if (!filter.sku?.includes(",")) {
+        const found = await list("/products", productSchema, toProduct, query, page, call);
+        // The search looks in names and descriptions as WordPress saved them, & escaped: a word with
+        // & in it, as a product's name shows it ("Tom&Jerry"), that matches none as typed is asked so.
+        const saved = filter.search && escapedAsSaved(filter.search);
+        if (saved === filter.search || !matchesNone(found, page)) return found;
+        return list("/products", productSchema, toProduct, { ...query, search: saved }, page, call);
+      }
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
       const from = (page.page - 1) * page.size;
       const pages = Math.max(1, Math.ceil(items.length / page.size));
