@@ -23,6 +23,7 @@ import {
   WOO_IDS,
   type WooCommerceFake,
   withLongNames,
+  wordfenceBlocklistPage,
   wordfenceBlockPage,
   wordfenceFirewallPage,
 } from "./fakes/woocommerce.js";
@@ -6302,6 +6303,11 @@ describe("errors", () => {
         /^Wordfence's firewall on the shop blocked the request \(403: "A potentially unsafe operation has been detected in your request to this site"\), so nothing was changed: one of its rules /,
       );
       expect(woo.shop.writes).toEqual([]);
+      // Its page for an address on its blocklist names no rule: the machine is blocked, whatever it sends.
+      woo.intercept = () => wordfenceBlocklistPage();
+      expect(text(await server.call("eshop_orders_list", {}))).toBe(
+        "Wordfence on the shop blocks this machine's address (403): ask whoever runs the shop to allowlist this machine's address in Wordfence (Firewall → All Firewall Options → Allowlisted IP addresses).",
+      );
     } finally {
       woo.intercept = undefined;
     }
