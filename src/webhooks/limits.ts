@@ -199,9 +199,10 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
     watch.tooSlow();
   };
   req.on("data", count);
-  // Most deliveries come whole with their headers, all read by the next tick: only a body still
-  // coming then is timed, until its end.
-  process.nextTick(() => {
+  // Most deliveries come whole with their headers, all read once the loop turns (not by the next
+  // tick: Node's parser hands over the headers and then the body in calls of their own, each
+  // followed by the ticks): only a body still coming then is timed, until its end.
+  setImmediate(() => {
     if (stopped || req.complete) return;
     req.once("end", stop);
     timer = setTimeout(check, timeouts.bodyGraceMs);
