@@ -762,8 +762,9 @@ export class SqliteEventStore implements EventStore {
       const walGone = this.#walGone();
       if (walGone) throw walGone;
       let began = false;
-      // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
-      this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
+      // Set at each write, not once for the connection: SQLite reads busy_timeout as it prepares a
+      // statement. Through statements prepared once: a pragma() call parses its statement anew.
+      this.#sql(`PRAGMA busy_timeout = ${LOCK_TRY_MS}`).run();
       try {
         return this.#immediate(() => {
           began = true;
@@ -776,7 +777,7 @@ export class SqliteEventStore implements EventStore {
         if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline)
           throw writeFailure(err, this.#db.name, this.#busyMs, this.#dataDirFrom);
       } finally {
-        this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
+        this.#sql(`PRAGMA busy_timeout = ${this.#busyMs}`).run();
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
