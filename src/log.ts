@@ -20,6 +20,9 @@ const SEVERITY: Record<LoggingLevel, number> = {
   emergency: 7,
 };
 
+/** Text of printable ASCII and tabs alone: no line break, control or invisible character is in it. */
+const PRINTABLE_ASCII = /^[\t\x20-\x7e]*$/;
+
 export type ClientSink = (level: LogLevel, logger: string, message: string) => void;
 
 /** Where log lines go: stderr, or a test's buffer. */
@@ -186,12 +189,15 @@ export class Log {
       // viewer breaks at them) could start an entry of its own, as could an escape sequence that
       // rewrites the line on a terminal. Split, not one replace around the breaks, which takes
       // quadratic time over a long run of spaces.
-      const oneEntry = message
-        .trimEnd()
-        .split(/[\n\v\f\r\u0085\u2028\u2029]/)
-        .map((line, i) => withControlsEscaped(i === 0 ? line.trimEnd() : line.trim()))
-        .filter((line, i) => i === 0 || line !== "")
-        .join(" | ");
+      // Most lines are printable ASCII, in which there is nothing to split or escape.
+      const oneEntry = PRINTABLE_ASCII.test(message)
+        ? message.trimEnd()
+        : message
+            .trimEnd()
+            .split(/[\n\v\f\r\u0085\u2028\u2029]/)
+            .map((line, i) => withControlsEscaped(i === 0 ? line.trimEnd() : line.trim()))
+            .filter((line, i) => i === 0 || line !== "")
+            .join(" | ");
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);
     }
     const clientLevel = root.#clientLevel;
