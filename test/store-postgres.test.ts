@@ -16,6 +16,7 @@ import {
   PostgresEventStore,
   pageQuery,
   paymentQuery,
+  reusedAsQuery,
   typesQuery,
 } from "../src/events/postgres/store.js";
 import { ListenWatch } from "../src/events/postgres/watch.js";
@@ -2695,6 +2696,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const plan = await explain(droppedPaymentQuery("3000006542", ["hooks"]));
         expect(plan).toMatch(/Index Scan (using|on) dropped_deliveries_pkey/);
         expect(plan).not.toMatch(/Seq Scan on dropped_deliveries/);
+      });
+    });
+
+    test("a sender's delivery id is looked up by its events' keys, never by reading every event of its source", async () => {
+      // 100,000 events of one source, each under its delivery id; two deliveries that came again
+      // with other bodies, keyed on the id and the body, and as many dropped.
+      const reused = (n: number) => `'d-6542 sha256:' || repeat('${n}', 64)`;
+      const rows = `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+        SELECT 'e' || g, 'erp', 'invoice.created', 'hmac-sha256', 'd-' || g, g, '{}', '\\x7b7d'::bytea, true, 2
+        FROM generate_series(1, 100000) AS g
+        UNION ALL SELECT 'r' || g, 'erp', 'invoice.created', 'hmac-sha256', ${reused(1)} || g, 100000 + g, '{}', '\\x7b7d', true, 2
+        FROM generate_series(1, 2) AS g;
+        INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+        SELECT 'erp', 'd-' || g, 'x' || g, g FROM generate_series(100001, 200000) AS g
+        UNION ALL SELECT 'erp', ${reused(2)} || g, 'y' || g, g FROM generate_series(1, 2) AS g;
+        INSERT INTO counters (source, outcome, n) VALUES ('erp', 'received', 100000), ('erp', 'accepted', 100000),
+          ('erp', 'id reused', 2), ('hooks', 'rejected:bad signature', 3);
+        ANALYZE dropped_deliveries`;
+      await planned(rows, async (explain) => {
+        const plan = await explain(deliveredAsQuery("d-6542"));
+        expect(plan).toMatch(/Index Scan using events_source_dedupe_id_key on events/);
+        expect(plan).not.toMatch(/Seq Scan on events/);
+        for (const table of ["events", "dropped_deliveries"] as const) {
+          const reused = await explain(reusedAsQuery("d-6542", table));
+          // The keys a range of the index, not each of the source's, or every, key checked in turn.
+          expect(reused).toMatch(
+            new RegExp(`Index Scan using ${table}_reused_keys on ${table} .*\n *Index Cond: .*dedupe_id`),
+          );
+          expect(reused).not.toMatch(
+            /Seq Scan on (events|dropped_deliveries)|using (events_pkey|events_by_source|dropped_deliveries_at)/,
+          );
+        }
       });
     });
 

@@ -47,34 +47,28 @@ export function forgottenBefore(now: number): number {
 /** The most events `reusedAs` lists of one delivery id; it reads one more, to tell there are more. */
 export const REUSED_LISTED = 20;
 
-/**
- * The events stored under `$1`, a delivery id, and a body's digest after it (`$2`, the start of such
- * keys), of the sources that stored or dropped an event under the id itself, which the listener
- * compared the body with, or are counted as reusing ids (`$3`): read from those sources' events
- * alone, which no other source's look-up reads. Not of the counted ones alone: the count is
- * written after the delivery's answer, and a store too busy to take it leaves it out.
- * One statement for both stores (SQLite's reads its keys as a range too, reusedAsIn), whose parameters
- * `reusedAsParameters` gives.
- */
+/** The sources whose events and drops `reusedAsIn` reads. */
 const REUSING_SOURCES = `SELECT source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
     UNION SELECT source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1
     UNION SELECT source FROM counters WHERE outcome = $3 AND n > 0`;
-export const REUSED_AS = reusedAsIn("events");
-
-/** REUSED_AS of the deliveries whose events retention dropped, while they are remembered; its parameters too. */
-export const DROPPED_REUSED_AS = reusedAsIn("dropped_deliveries");
 
 /**
- * REUSED_AS of `table`, with `keys`: a store's condition on the keys that reads them as a range of
- * its (source, dedupe_id) index, where it compares text byte by byte as substr does.
+ * The events of `table` (for dropped_deliveries, the deliveries whose events retention dropped,
+ * while they are remembered) stored under `$1`, a delivery id, and a body's digest after it (`$2`,
+ * the start of such keys), of the sources that stored or dropped an event under the id itself,
+ * which the listener compared the body with, or are counted as reusing ids (`$3`): read from those
+ * sources' events alone, which no other source's look-up reads. Not of the counted ones alone: the
+ * count is written after the delivery's answer, and a store too busy to take it leaves it out.
+ * `keys`: a store's condition that reads the keys as a range of an index of them, where it compares
+ * text byte by byte as substr does; its parameters after those `reusedAsParameters` gives.
  */
-export function reusedAsIn(table: "events" | "dropped_deliveries", keys = ""): string {
+export function reusedAsIn(table: "events" | "dropped_deliveries", keys: string): string {
   const order = table === "events" ? "seq" : "dropped_at, id";
   return `SELECT id, source FROM ${table} WHERE source IN (${REUSING_SOURCES})
   AND substr(dedupe_id, 1, length($2)) = $2${keys} ORDER BY ${order} LIMIT ${REUSED_LISTED + 1}`;
 }
 
-/** REUSED_AS's parameters for `deliveryId`: the id, the start of its keys as the listener keys such a delivery, the count's name. */
+/** `reusedAsIn`'s parameters for `deliveryId`: the id, the start of its keys as the listener keys such a delivery, the count's name. */
 export function reusedAsParameters(deliveryId: string): [string, string, string] {
   return [deliveryId, `${deliveryId} sha256:`, ID_REUSED];
 }

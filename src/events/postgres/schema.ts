@@ -18,6 +18,12 @@ export const SHOPIFY_WEBHOOK_ID =
 export const WOOCOMMERCE_DELIVERY_ID = "headers::jsonb ->> 'x-wc-webhook-delivery-id'";
 
 /**
+ * The keys the listener gives a delivery whose id came before with another body (`<id> sha256:<hex>`),
+ * as step 26 indexes them, so it never changes; a body's digest alone (`sha256:<hex>`) is none of them.
+ */
+export const REUSED_KEY = "dedupe_id LIKE '% sha256:%'";
+
+/**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
  * date at start; each step runs once, in its own transaction, and never changes once released:
  * a change is a new step. Times are milliseconds since the epoch, as the SQLite store keeps them.
@@ -521,6 +527,11 @@ export const MIGRATIONS: readonly string[] = [
   // 25: the newest event each MCP session's client was told of: a replica that takes the session up
   // tells it of those stored since, whatever the clocks that stamped them said.
   `ALTER TABLE mcp_sessions ADD COLUMN heard_seq BIGINT NOT NULL DEFAULT 0;`,
+  // 26: the events and dropped deliveries a reused delivery id names, keyed on it and their bodies,
+  // read by their keys in bytes' order (the database's collation may order them otherwise), not by
+  // reading every event and drop of the id's source.
+  `CREATE INDEX events_reused_keys ON events (source, dedupe_id COLLATE "C") WHERE ${REUSED_KEY};
+   CREATE INDEX dropped_deliveries_reused_keys ON dropped_deliveries (source, dedupe_id COLLATE "C") WHERE ${REUSED_KEY};`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -42,14 +42,13 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
-  DROPPED_REUSED_AS,
   type EventRow,
   eventIds,
   forgottenBefore,
   isJson,
   iso,
   LATEST_SEQ,
-  REUSED_AS,
+  reusedAsIn,
   reusedAsParameters,
   STATS_SQL,
   type TotalsRow,
@@ -85,6 +84,7 @@ import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import {
   MIGRATIONS,
   migrate,
+  REUSED_KEY,
   SHOPIFY_WEBHOOK_ID,
   sqlName,
   UpgradeUnderWay,
@@ -1246,6 +1246,17 @@ export function deliveredAsQuery(deliveryId: string): [string, unknown[]] {
 }
 
 /**
+ * The events of `table` that `reusedAs` (or `droppedReusedAs`) names, their keys read as a range of
+ * the partial index of such keys (step 26), in bytes' order, where substr alone read every event of
+ * a source each time a model passed one of its delivery ids; and its parameters, `$4` the end of `$2`'s keys.
+ */
+export function reusedAsQuery(deliveryId: string, table: "events" | "dropped_deliveries"): [string, unknown[]] {
+  const [id, start, outcome] = reusedAsParameters(deliveryId);
+  const keys = ` AND ${REUSED_KEY} AND dedupe_id COLLATE "C" >= $2 AND dedupe_id COLLATE "C" < $4`;
+  return [reusedAsIn(table, keys), [id, start, outcome, `${start.slice(0, -1)};`]];
+}
+
+/**
  * The statement that finds a Comgate or GoPay payment's events, and its parameters: each delivery id
  * the payment's documented states make, looked up by its key. A prefix cannot be, as the database's
  * collation may not order ":" and ";" as their bytes do, and reading every event for each id a
@@ -1942,11 +1953,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   async reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    return this.#query<{ id: string; source: string }>(REUSED_AS, reusedAsParameters(deliveryId));
+    return this.#query<{ id: string; source: string }>(...reusedAsQuery(deliveryId, "events"));
   }
 
   async droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    return this.#query<{ id: string; source: string }>(DROPPED_REUSED_AS, reusedAsParameters(deliveryId));
+    return this.#query<{ id: string; source: string }>(...reusedAsQuery(deliveryId, "dropped_deliveries"));
   }
 
   async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {

@@ -136,7 +136,7 @@ const DROPPED_ID_SCHEMA = "CREATE INDEX IF NOT EXISTS dropped_deliveries_id ON d
 export const DROPPED_EVENTS =
   "SELECT id, dropped_at FROM dropped_deliveries WHERE id IN (SELECT value FROM json_each(?)) ORDER BY dropped_at, id";
 /**
- * REUSED_AS and DROPPED_REUSED_AS with their keys read as a range of each source's (`$2` up to `$4`,
+ * reusedAsIn of the events and of the dropped deliveries, their keys read as a range of each source's (`$2` up to `$4`,
  * reusedKeysParameters): substr alone read every event of a source each time a model passed one of
  * its delivery ids.
  */
