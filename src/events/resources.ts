@@ -498,7 +498,9 @@ export function registerEventResources(
     heardSeq: () => heardSeq,
     async missedSince(at, heardBefore) {
       const ackedSince = (time: string | null) => time !== null && Date.parse(time) > at - ACKED_BEFORE_LAST_USE_MS;
-      const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => []);
+      // A store that cannot list them is taken to show an acknowledgement, as one that cannot say
+      // below whether events were stored.
+      const recent = await store.list({}, { limit: RECENT_COUNT, bodies: false }).catch(() => undefined);
       // By sequence numbers, not times: an event's time is its receiving replica's clock's, and one
       // stored just before a stop, which this server had yet to hear of, is older than its last use.
       // A session opened on a store that never held an event heard of none: 0. (One an older waiter
@@ -513,7 +515,7 @@ export function registerEventResources(
       const looked = await Promise.all(subscribedEvents.map(async (id) => [id, await lookUp(id)] as const));
       // One the store could not say of (null) is taken to have changed, as the list above.
       const changed = looked.filter(([, event]) => event === undefined || event === null || ackedSince(event.ackedAt));
-      const recentChanged = stored || recent.some((event) => ackedSince(event.ackedAt));
+      const recentChanged = stored || recent === undefined || recent.some((event) => ackedSince(event.ackedAt));
       notify([...changed.map(([id]) => id), ...(recentChanged ? [RECENT_URI] : [])]);
       if (stored) listChanged();
       await forget(looked.filter(([, event]) => event === undefined).map(([id]) => id));

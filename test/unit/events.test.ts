@@ -89,19 +89,19 @@ async function servedOn({
     await store.close();
     await http.close();
   });
-  return { store, file, clientSide };
+  return { store, file, clientSide, resources };
 }
 
 /** The events tools and resources over a real store, to an SDK client in the same process. */
 async function served(options: Served = {}) {
-  const { store, file, clientSide } = await servedOn(options);
+  const { store, file, clientSide, resources } = await servedOn(options);
   const client = new Client({ name: "test", version: "0" });
   await client.connect(clientSide);
   cleanups.push(() => client.close());
   const call = async (name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult) => (result.content[0]?.type === "text" ? result.content[0].text : "");
-  return { store, file, client, call, text };
+  return { store, file, client, call, text, resources };
 }
 
 /** What waiter says in its own voice: the text without the fenced payload and without string literals. */
@@ -566,6 +566,22 @@ test("after a backup is restored as the docs say, a cursor given before reads ev
   const news = [await addTrial(store, "d5"), await addTrial(store, "d6"), await addTrial(store, "d7")];
   const after = (await call("events_list", { since: cursor })).structuredContent as { events: { id: string }[] };
   expect(after.events.map((event) => event.id)).toEqual(news.map((event) => event.id).reverse());
+});
+
+test("a session taken up while the store cannot list the recent events is told the list may have changed, not that nothing did", async () => {
+  const { store, client, call, resources } = await served({ subscribed: new Set(["events://recent"]) });
+  const { id } = await addTrial(store, "a1");
+  const heardSeq = await store.latestSeq();
+  const at = clock.now();
+  // Acknowledged on another replica after the session's last use: the list's "acked" flag changed.
+  await call("events_ack", { ids: [id] });
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  store.list = () => Promise.reject(new ToolError("The event store cannot be read: its disk failed a read."));
+  await resources.missedSince(at, heardSeq);
+  await expect.poll(() => updates).toEqual(["events://recent"]);
 });
 
 test("an event id a restored backup lost is not said to be one waiter never stored", async () => {
