@@ -537,13 +537,13 @@ function backUp(dir: string, file: string) {
   return backup;
 }
 
-// The restore in docs/webhooks.md: waiter stopped, the stale WAL gone, the backup in, the sequence moved on.
-async function restore(first: Awaited<ReturnType<typeof served>>, dir: string, backup: string) {
+// The restore in docs/webhooks.md: waiter stopped, the stale WAL gone, the backup in, the sequence moved on (unless `moved` is false).
+async function restore(first: Awaited<ReturnType<typeof served>>, dir: string, backup: string, moved = true) {
   await first.store.close();
   for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
   copyFileSync(backup, first.file);
   const restored = new Database(first.file);
-  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
+  if (moved) for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
   restored.close();
 }
 
@@ -566,6 +566,31 @@ test("after a backup is restored as the docs say, a cursor given before reads ev
   const news = [await addTrial(store, "d5"), await addTrial(store, "d6"), await addTrial(store, "d7")];
   const after = (await call("events_list", { since: cursor })).structuredContent as { events: { id: string }[] };
   expect(after.events.map((event) => event.id)).toEqual(news.map((event) => event.id).reverse());
+});
+
+test("a session taken up after a backup was restored without moving its numbers is told of the events stored since, numbered below those it heard of", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+  const first = await served({ dir });
+  await addTrial(first.store, "d1");
+  const backup = backUp(dir, first.file);
+  await addTrial(first.store, "d2");
+  await addTrial(first.store, "d3");
+  const heardSeq = await first.store.latestSeq();
+  const at = clock.now();
+  await restore(first, dir, backup, false);
+  const { store, client, resources } = await served({ dir, subscribed: new Set(["events://recent"]) });
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  // Numbered 2 again, below the 3 the session heard of.
+  const { id } = await addTrial(store, "d4");
+  expect((await store.get(id))?.seq).toBeLessThan(heardSeq);
+  // Heard by this copy as it came; what it tells of what it missed is told apart.
+  await expect.poll(() => updates).toEqual(["events://recent"]);
+  updates.length = 0;
+  await resources.missedSince(at, heardSeq);
+  await expect.poll(() => updates).toEqual(["events://recent"]);
 });
 
 test("a session taken up while the store cannot list the recent events is told the list may have changed, not that nothing did", async () => {
