@@ -4259,6 +4259,39 @@ test("a retry of a JSON delivery that begins with a byte order mark is its store
   expect(again.body).toEqual({ id: first.body.id, duplicate: true });
 });
 
+test("an id its idHeader repeats with another body only after retention dropped the event stored under it is stored, a retry of that one still its duplicate", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start(
+    { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const sent = (invoice: number, id = "webhook-8") => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, id) };
+  };
+  const first = await deliver(url, sent(1));
+  // Another delivery drops it for its room, before its sender ever put the id on another body.
+  expect((await deliver(url, sent(2, "d-other"))).body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(await store.get(first.body.id as string)).toBeUndefined();
+  const reused = await deliver(url, sent(3));
+  expect(reused.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(reused.body.id).not.toBe(first.body.id);
+  expect(JSON.parse((await store.get(reused.body.id as string))?.payload ?? "")).toEqual({ invoice: 3 });
+  // The dropped delivery sent again is its repeat, not stored anew though its sender reuses ids.
+  expect((await deliver(url, sent(1))).body).toEqual({ id: first.body.id, duplicate: true });
+  expect(lines.filter((line) => / warning .*webhook erp /.test(line))).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `came again with another body, .* beside ${first.body.id}, which retention has dropped since, keyed on the id`,
+      ),
+    ),
+  ]);
+  await expect
+    .poll(async () => (await store.counters()).erp)
+    .toMatchObject({ accepted: 3, duplicate: 1, "id reused": 1 });
+});
+
 test("an id its idHeader repeats with another body, after retention dropped the event first stored under it, is stored, not lost as the dropped one's duplicate", async () => {
   const { url } = await start({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
   // A sender that puts its webhook's id, not each delivery's, in the header the source keys on.

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { describe, expect, onTestFinished, test } from "vitest";
@@ -685,12 +686,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.stats()).toMatchObject({ events: 2, bytes: 200, droppedBy: { bytes: 2 } });
     });
 
-    test("a delivery whose event was dropped is still a duplicate when it comes again", async () => {
+    test("a delivery whose event was dropped is still a duplicate when it comes again, told with the digest of the body it had", async () => {
       const { store } = await open({ ...LOOSE, maxEvents: 2 });
-      const first = await store.add(event({ dedupeId: "pay_1" }));
+      const body = Buffer.from('{"payment":"pay_1"}');
+      const first = await store.add(event({ dedupeId: "pay_1", body }));
       await addMany(store, 3);
       expect(await store.get(first.id)).toBeUndefined();
-      expect(await store.add(event({ dedupeId: "pay_1" }))).toEqual({ id: first.id, duplicate: true, dropped: true });
+      // Whatever body it comes with: the listener compares it with the digest.
+      expect(await store.add(event({ dedupeId: "pay_1" }))).toEqual({
+        id: first.id,
+        duplicate: true,
+        dropped: true,
+        digest: `sha256:${createHash("sha256").update(body).digest("hex")}`,
+      });
       expect((await store.stats()).events).toBe(2);
       // Remembered for a year after its event went; then it is new again.
       await store.expire(clock.now() + 367 * 86_400_000);
@@ -707,7 +715,12 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.add(anew("other"))).duplicate).toBe(false);
       await addMany(store, 1);
       expect(await store.get(before.id)).toBeUndefined();
-      expect(await store.add(anew())).toEqual({ id: before.id, duplicate: true, dropped: true });
+      expect(await store.add(anew())).toEqual({
+        id: before.id,
+        duplicate: true,
+        dropped: true,
+        digest: expect.any(String),
+      });
       expect((await store.counters()).shop).toMatchObject({ accepted: 3, duplicate: 2 });
     });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chownSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -2787,6 +2787,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await store.droppedEvents(["01OLD", "01NEVER"])).toEqual([
         { id: "01OLD", droppedAt: "2026-12-01T09:00:00.000Z" },
       ]);
+    });
+
+    test("a database of schema 26 keeps its dropped deliveries, each a repeat still, and keeps the bodies' digests of those it drops after", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 26);
+      await old.query(
+        "INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) VALUES ('shop', 'before', '01OLD', $1)",
+        [clock.now()],
+      );
+      await old.query("INSERT INTO counters (source, outcome, n) VALUES ('shop', 'accepted', 1)");
+      await old.end();
+      const store = await open(url, { ...LOOSE, maxEvents: 1 });
+      expect(store.upgraded).toEqual({ from: 26, to: MIGRATIONS.length });
+      // Dropped before the upgrade: no digest of its body was kept.
+      expect(await store.add(event({ dedupeId: "before" }))).toEqual({ id: "01OLD", duplicate: true, dropped: true });
+      const body = Buffer.from('{"kept":true}');
+      const kept = await store.add(event({ dedupeId: "after", body }));
+      await store.add(event({ dedupeId: "last" }));
+      expect(await store.add(event({ dedupeId: "after" }))).toEqual({
+        id: kept.id,
+        duplicate: true,
+        dropped: true,
+        digest: `sha256:${createHash("sha256").update(body).digest("hex")}`,
+      });
     });
 
     test("a database a newer waiter set up is refused, not changed", async () => {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs, {
   chmodSync,
   chownSync,
@@ -929,6 +929,34 @@ describe("storing in a file", () => {
     await reopened.sessions.seen(new Map([["s1", at + 60_000]]), new Map([["s1", 42]]));
     expect((await reopened.sessions.get("s1"))?.heardSeq).toBe(42);
     await reopened.close();
+  });
+
+  test("a store of schema 7 keeps its dropped deliveries, each a repeat still, and keeps the bodies' digests of those it drops after", async () => {
+    const { store, file } = open({ ...LOOSE, maxEvents: 1 });
+    const before = await store.add(event({ dedupeId: "before" }));
+    await store.add(event({ dedupeId: "kept" }));
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE dropped_deliveries DROP COLUMN digest");
+    older.pragma("user_version = 7");
+    older.close();
+    const reopened = open({ ...LOOSE, maxEvents: 1 }, file).store;
+    expect(reopened.upgraded).toEqual({ from: 7, to: SCHEMA_VERSION });
+    // Dropped before the upgrade: no digest of its body was kept.
+    expect(await reopened.add(event({ dedupeId: "before" }))).toEqual({
+      id: before.id,
+      duplicate: true,
+      dropped: true,
+    });
+    const body = Buffer.from('{"kept":true}');
+    const kept = await reopened.add(event({ dedupeId: "after", body }));
+    await reopened.add(event({ dedupeId: "last" }));
+    expect(await reopened.add(event({ dedupeId: "after" }))).toEqual({
+      id: kept.id,
+      duplicate: true,
+      dropped: true,
+      digest: `sha256:${createHash("sha256").update(body).digest("hex")}`,
+    });
   });
 
   test("a store an earlier waiter kept gains the type index at open, and its events are read through it", async () => {

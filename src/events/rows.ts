@@ -73,6 +73,11 @@ export function reusedAsParameters(deliveryId: string): [string, string, string]
   return [deliveryId, `${deliveryId} sha256:`, ID_REUSED];
 }
 
+/** A dropped delivery's `digest` as `Added` has it, as the listener's bodyDigest writes it: none where the store kept none. */
+export function droppedDigest(digest: Buffer | null): { digest?: string } {
+  return digest ? { digest: `sha256:${digest.toString("hex")}` } : {};
+}
+
 export function toEvent(row: EventRow): StoredEvent {
   const isJson = row.is_json === true || row.is_json === 1;
   const text = row.body.toString("utf8");

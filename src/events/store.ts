@@ -55,6 +55,11 @@ export interface Added {
   duplicate: boolean;
   /** A repeat of a delivery whose event retention has dropped since: `id` is the event it was. */
   dropped?: true;
+  /**
+   * The SHA-256 of that dropped event's body, as `sha256:<hex>`, where the store kept it (not of a
+   * delivery dropped by an older waiter, or erased by hand).
+   */
+  digest?: string;
 }
 
 /** Who holds the automations' lease, as `RunLog.lease` answers. */

@@ -627,9 +627,11 @@ export function mountDeliveries(
     };
     // A sender may put its webhook's id in the header, not each delivery's: a repeat whose body
     // differs is another delivery, not a retry. Where retention dropped the event stored under the
-    // id, its body is gone: a repeat is another delivery once the source's sender is known to reuse ids.
-    const anotherDelivery = async ({ id, dropped }: Added) => {
+    // id, its body is gone, and its digest tells; where the store kept none (dropped by an older
+    // waiter), a repeat is another delivery once the source's sender is known to reuse ids.
+    const anotherDelivery = async ({ id, dropped, digest }: Added) => {
       if (!verdict.idHeader) return false;
+      if (dropped && digest !== undefined) return digest !== bodyDigest(stored);
       if (dropped) return ((await store.counters())[source.name]?.[ID_REUSED] ?? 0) > 0;
       // Byte for byte: as text, bytes that are not UTF-8 (a windows-1252 body) all read as U+FFFD.
       const kept = await store.storedBody(id);
@@ -649,10 +651,12 @@ export function mountDeliveries(
         rekeyed = true;
         count(source.name, "duplicate", -1);
         added = await store.add({ ...event, dedupeId: `${verdict.id} ${bodyDigest(stored)}` });
-        if (!added.duplicate && !first.dropped) {
+        // A dropped one's body known by its digest alone, its sender is found reusing ids as surely.
+        if (!added.duplicate && (!first.dropped || first.digest !== undefined)) {
           count(source.name, ID_REUSED);
+          const beside = first.dropped ? `${first.id}, which retention has dropped since` : first.id;
           idReusedWarning(
-            `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${first.id}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
+            `webhook ${source.name} stored ${added.id}: delivery ${delivery} came again with another body, so ${verdict.idHeader} names no single delivery: its sender puts the same id on different deliveries (a webhook's id, not a delivery's); stored as an event of its own beside ${beside}, keyed on the id and the body. Set the source's idHeader to a header its sender changes for each delivery, or remove it to key each delivery on its body`,
             source.name,
           );
         }

@@ -532,6 +532,29 @@ export const MIGRATIONS: readonly string[] = [
   // reading every event and drop of the id's source.
   `CREATE INDEX events_reused_keys ON events (source, dedupe_id COLLATE "C") WHERE ${REUSED_KEY};
    CREATE INDEX dropped_deliveries_reused_keys ON dropped_deliveries (source, dedupe_id COLLATE "C") WHERE ${REUSED_KEY};`,
+  // 27: the SHA-256 of a dropped event's body, kept with its delivery: a delivery its sender sent
+  // under the same id with another body is another delivery, not the dropped one's repeat. Those
+  // dropped before have none. Under the same name and arguments, which an older replica's
+  // deliveries and retention call too: their drops keep it as well.
+  `ALTER TABLE dropped_deliveries ADD COLUMN digest BYTEA;
+   CREATE OR REPLACE FUNCTION waiter_drop(up_to BIGINT, now_ms BIGINT, why TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE n BIGINT; u BIGINT; b BIGINT; last BIGINT;
+   BEGIN
+     WITH locked AS (SELECT seq FROM events WHERE seq <= up_to ORDER BY seq FOR UPDATE),
+          gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM locked)
+            RETURNING seq, source, dedupe_id, id, size, acked_at, sha256(body) AS digest),
+          remembered AS (
+            INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at, digest)
+            SELECT source, dedupe_id, id, now_ms, digest FROM gone ON CONFLICT DO NOTHING)
+     SELECT count(*), count(*) FILTER (WHERE acked_at IS NULL), coalesce(sum(size), 0), coalesce(max(seq), 0)
+       INTO n, u, b, last FROM gone;
+     UPDATE totals SET events = events - n, bytes = bytes - b,
+       dropped_age = dropped_age + CASE WHEN why = 'age' THEN n ELSE 0 END,
+       dropped_count = dropped_count + CASE WHEN why = 'count' THEN n ELSE 0 END,
+       dropped_bytes = dropped_bytes + CASE WHEN why = 'bytes' THEN n ELSE 0 END,
+       dropped_through = greatest(dropped_through, last);
+     RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

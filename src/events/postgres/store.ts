@@ -42,6 +42,7 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
+  droppedDigest,
   type EventRow,
   eventIds,
   forgottenBefore,
@@ -1686,16 +1687,22 @@ export class PostgresEventStore implements EventStore {
     // A repeat resolves to what was committed already: the stored event, or the delivery retention remembers.
     const storedAs = new Map<string, Added>();
     if (repeats.length > 0) {
-      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string; dropped: boolean }>(
-        `SELECT source, dedupe_id, id, false AS dropped FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      for (const r of await this.#query<{
+        source: string;
+        dedupe_id: string;
+        id: string;
+        dropped: boolean;
+        digest: Buffer | null;
+      }>(
+        `SELECT source, dedupe_id, id, false AS dropped, NULL::bytea AS digest FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
          UNION ALL
-         SELECT source, dedupe_id, id, true FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+         SELECT source, dedupe_id, id, true, digest FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
       )) {
         storedAs.set(`${r.source}\0${r.dedupe_id}`, {
           id: r.id,
           duplicate: true,
-          ...(r.dropped ? { dropped: true } : {}),
+          ...(r.dropped ? { dropped: true, ...droppedDigest(r.digest) } : {}),
         });
       }
     }

@@ -23,6 +23,9 @@ export function forgetDropped(sql: Sql, now: number): boolean {
   return sql(FORGET_DROPPED).run(forgottenBefore(now)).changes === RETENTION_BATCH;
 }
 
+/** The SQL function, the store registers it, that gives the SHA-256 of a body, kept with the delivery that dropped it. */
+export const BODY_DIGEST = "waiter_body_digest";
+
 type Sql = (text: string) => Database.Statement;
 interface Run {
   /** The last sequence number of the run. */
@@ -113,9 +116,11 @@ function drop(
   now: number,
 ): { events: number; unacked: number } {
   // The deliveries are remembered past their events: the same one sent again (a retry, or a
-  // stranger replaying an old payment notification) is still a duplicate.
+  // stranger replaying an old payment notification) is still a duplicate; with their bodies'
+  // digests, as the listener tells one from a delivery of another body its sender put the id on.
   sql(
-    "INSERT OR IGNORE INTO dropped_deliveries (source, dedupe_id, id, dropped_at) SELECT source, dedupe_id, id, ? FROM events WHERE seq <= ?",
+    `INSERT OR IGNORE INTO dropped_deliveries (source, dedupe_id, id, dropped_at, digest)
+     SELECT source, dedupe_id, id, ?, ${BODY_DIGEST}(body) FROM events WHERE seq <= ?`,
   ).run(now, run.edge);
   sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
   sql(

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -15,6 +15,7 @@ import {
   type SourceSchemes,
 } from "../payments.js";
 import {
+  droppedDigest,
   type EventRow,
   eventIds,
   isJson,
@@ -53,7 +54,7 @@ import {
   tellDropped,
   type Upgraded,
 } from "../store.js";
-import { enforceRetention, forgetDropped } from "./retention.js";
+import { BODY_DIGEST, enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { SESSIONS_SCHEMA, sqliteSessions } from "./sessions.js";
 import { CommitWatch } from "./watch.js";
@@ -83,7 +84,7 @@ CREATE TABLE IF NOT EXISTS totals (
 );
 INSERT OR IGNORE INTO totals (one, events, bytes, dropped_count, dropped_bytes, dropped_age) VALUES (1, 0, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS dropped_deliveries (
-  source TEXT NOT NULL, dedupe_id TEXT NOT NULL, id TEXT NOT NULL, dropped_at INTEGER NOT NULL,
+  source TEXT NOT NULL, dedupe_id TEXT NOT NULL, id TEXT NOT NULL, dropped_at INTEGER NOT NULL, digest BLOB,
   PRIMARY KEY (source, dedupe_id)
 );
 CREATE TABLE IF NOT EXISTS counters (
@@ -167,7 +168,7 @@ const ACKS_KEPT = 1_000;
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /**
  * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
@@ -233,6 +234,14 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
     const columns = db.pragma("table_info(mcp_sessions)") as { name: string }[];
     if (columns.some((column) => column.name === "heard_seq")) return;
     db.exec("ALTER TABLE mcp_sessions ADD COLUMN heard_seq INTEGER NOT NULL DEFAULT 0;");
+  },
+  // 8: dropped_deliveries.digest, the SHA-256 of a dropped event's body: a delivery its sender sent
+  // under the same id with another body is another delivery, not the dropped one's repeat. Those
+  // dropped before have none.
+  7: (db) => {
+    const columns = db.pragma("table_info(dropped_deliveries)") as { name: string }[];
+    if (columns.some((column) => column.name === "digest")) return;
+    db.exec("ALTER TABLE dropped_deliveries ADD COLUMN digest BLOB;");
   },
 };
 
@@ -533,6 +542,10 @@ export class SqliteEventStore implements EventStore {
       }
     }
     this.#db = new Database(file);
+    // Retention keeps it for the deliveries it drops (see retention.ts).
+    this.#db.function(BODY_DIGEST, { deterministic: true }, (body) =>
+      Buffer.isBuffer(body) ? createHash("sha256").update(body).digest() : null,
+    );
     this.#opened = file === ":memory:" ? undefined : fileAt(file);
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     const refuseNewer = (version: number) => {
@@ -917,7 +930,7 @@ export class SqliteEventStore implements EventStore {
     this.#tellGone(gone);
     if (backlog) this.#expireUnattended();
     batch.forEach(({ resolve }, i) => {
-      const { seq, id, duplicate, dropped: gone } = results[i] as Inserted;
+      const { seq, id, duplicate, dropped: gone, digest } = results[i] as Inserted;
       // Reading the row back costs more than storing it: only for this process's subscribers.
       // Retention may already have dropped it (an event larger than maxBytes): then there is none.
       if (!duplicate && this.#listeners.size > 0) {
@@ -928,7 +941,7 @@ export class SqliteEventStore implements EventStore {
           this.#listeners.tell(stored);
         }
       }
-      resolve({ id, duplicate, ...(gone ? { dropped: gone } : {}) });
+      resolve({ id, duplicate, ...(gone ? { dropped: gone } : {}), ...(digest ? { digest } : {}) });
     });
   }
 
@@ -937,12 +950,12 @@ export class SqliteEventStore implements EventStore {
     const former = event.formerDedupeId;
     const dedupeId =
       former !== undefined && this.#sql(HELD).get(event.source, former, event.source, former) ? former : event.dedupeId;
-    const dropped = this.#sql("SELECT id FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?").get(
+    const dropped = this.#sql("SELECT id, digest FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?").get(
       event.source,
       dedupeId,
-    ) as { id: string } | undefined;
+    ) as { id: string; digest: Buffer | null } | undefined;
     if (dropped) {
-      return { seq: 0, id: dropped.id, duplicate: true, dropped: true };
+      return { seq: 0, id: dropped.id, duplicate: true, dropped: true, ...droppedDigest(dropped.digest) };
     }
     const inserted = this.#sql(
       `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
