@@ -3072,6 +3072,78 @@ describe("resumption", () => {
     }
   });
 
+  test("a client whose first stream after a restart closed before it read anything is told what changed while no server held its session, there or at the next server", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    /** A GET whose connection closes as soon as it is answered, its stream unread. */
+    const unread = async (url: string, headers: Record<string, string>) => {
+      const controller = new AbortController();
+      const own = new Agent();
+      const response = await request(`${url}/mcp`, { headers, signal: controller.signal, dispatcher: own });
+      expect(response.statusCode).toBe(200);
+      controller.abort();
+      await own.destroy();
+    };
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const quiet = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await first.stop();
+      expect(await quiet).toEqual([]);
+
+      setClock(clock.now() + 60_000);
+      const storedWhileDown = (dedupeId: string) =>
+        app.store?.add({
+          source: "erp",
+          type: "invoice.created",
+          scheme: "hmac-sha256",
+          dedupeId,
+          headers: {},
+          body: Buffer.from("{}"),
+          receivedAt: clock.now(),
+        });
+      await storedWhileDown("while-down-unread-stream");
+      const second = await start();
+      await unread(second.url, stream);
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+      // Back without Last-Event-ID, as it read none: sent the catch-up again.
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await back)).toBe(1);
+
+      // Or back at the next server only: it is told there.
+      await storedWhileDown("while-down-unread-stream-again");
+      const third = await start();
+      await unread(third.url, stream);
+      await expect.poll(() => third.sessions.streams()).toBe(0);
+      await third.stop();
+      const fourth = await start();
+      const elsewhere = readStream(`${fourth.url}/mcp`, stream, () => false);
+      await expect.poll(() => fourth.sessions.streams()).toBe(1);
+      await fourth.stop();
+      expect(updates(await elsewhere)).toBe(1);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
   test("a client back after a restart is told of an event stored while no server held its session, though its sender's replica stamped it earlier than the session's last use", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

@@ -260,7 +260,8 @@ function holdStream(entry: Open, req: Request, res: Response, cut: (why: string)
     entry.streams -= 1;
     if (entry.notifications === res) {
       entry.notifications = undefined;
-      entry.heardWhileListening ??= entry.session.heardSeq();
+      // Of a copy taken up whose client has yet to read its stream, as much as it had heard before.
+      entry.heardWhileListening ??= entry.catchingUp ?? entry.session.heardSeq();
     }
   });
 }
@@ -498,8 +499,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       // A client whose stream named no event id before (one of MCP before 2025-11-25, whose stream
       // carried nothing) comes back with none: it is sent what the copy taken up kept for it all
       // the same, as one back with an id its earlier copy sent.
-      if (entry.catchingUp && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
-      entry.catchingUp = false;
+      // Until its client names an event it heard: one back with none read nothing of the catch-up
+      // (its connection closed first), which is sent again.
+      if (entry.catchingUp !== undefined && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
+      else entry.catchingUp = undefined;
     }
     if (req.method === "GET") {
       holdStream(entry, req, res, (why) =>

@@ -84,10 +84,12 @@ export interface Open {
   /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
   keeping: Promise<void>;
   /**
-   * Whether the copy was taken up and no GET has opened its notification stream since: what it
-   * kept of that stream (what changed while no server held the session) waits for its client.
+   * For a copy taken up, until a GET shows its client heard of this copy's notification stream (it
+   * names an event of it): what the copy kept of that stream (what changed while no server held
+   * the session) waits for its client, which had heard of the events up to this sequence number.
+   * A stream that closed before its client read any of it leaves it so; undefined once caught up.
    */
-  catchingUp: boolean;
+  catchingUp: number | undefined;
 }
 
 /** A session's subscriptions as one comparable value. */
@@ -387,7 +389,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           init,
           keptSubscriptions: subscriptionsOf(session),
           keeping: Promise.resolve(),
-          catchingUp: taken !== undefined,
+          catchingUp: taken?.heardSeq,
         };
         open.set(id, entry);
         if (taken) {
