@@ -172,18 +172,29 @@ export class Log {
   /** Whether a line at `level` would be written or told anywhere: one that would not need not be worded. */
   hears(level: LogLevel): boolean {
     const root = this.root;
-    const clientLevel = root.#clientLevel;
-    return (
-      SEVERITY[level] >= SEVERITY[root.level] ||
-      (root.#client !== undefined && clientLevel !== undefined && SEVERITY[level] >= SEVERITY[clientLevel]) ||
-      (root.#starting && SEVERITY[level] >= SEVERITY.notice)
-    );
+    return root.#writes(level) || root.#clientHearing(level) !== undefined || root.#keepsForStart(level);
+  }
+
+  /** Whether the operator's log takes a line at `level`. */
+  #writes(level: LogLevel): boolean {
+    return SEVERITY[level] >= SEVERITY[this.level];
+  }
+
+  /** The attached client, when it has asked for lines at `level`. */
+  #clientHearing(level: LogLevel): ClientSink | undefined {
+    const clientLevel = this.#clientLevel;
+    return clientLevel !== undefined && SEVERITY[level] >= SEVERITY[clientLevel] ? this.#client : undefined;
+  }
+
+  /** Whether a line at `level`, told to no client, is kept for clients to come. */
+  #keepsForStart(level: LogLevel): boolean {
+    return this.#starting && SEVERITY[level] >= SEVERITY.notice && this.#startup.length < 50;
   }
 
   /** Writes `message` for the operator, and `told` (`message` unless given; null for none) for the client. */
   private write(level: LogLevel, message: string, told: string | null = message, amendsStartup = false): void {
     const root = this.root;
-    if (SEVERITY[level] >= SEVERITY[root.level]) {
+    if (root.#writes(level)) {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
       // from its first line, and a stranger's line break (Unicode's others too: a terminal or a
       // viewer breaks at them) could start an entry of its own, as could an escape sequence that
@@ -200,11 +211,11 @@ export class Log {
             .join(" | ");
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);
     }
-    const clientLevel = root.#clientLevel;
     if (told === null) return;
-    if (root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
-      (this.#request ?? root.#client)(level, this.name, told);
-    } else if (amendsStartup || (root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50)) {
+    const client = root.#clientHearing(level);
+    if (client) {
+      (this.#request ?? client)(level, this.name, told);
+    } else if (amendsStartup || root.#keepsForStart(level)) {
       root.#startup.push({ level, name: this.name, message: told });
     }
   }

@@ -242,3 +242,13 @@ test("a line is heard exactly where one is written or told: stderr's level, the 
   expect([session.hears("debug"), says(session, "debug")]).toEqual([true, true]);
   expect(told).toEqual(["a line"]);
 });
+
+test("a notice at start-up past the fifty kept for clients to come is heard nowhere, as none is kept or written", () => {
+  const log = new Log("error", () => {});
+  for (let i = 1; i <= 50; i++) log.notice(`toolset ${i} is off`);
+  expect([log.hears("notice"), log.hears("warning"), log.hears("error")]).toEqual([false, false, true]);
+  const told: string[] = [];
+  log.attachClient((_level, _logger, message) => told.push(message));
+  log.setClientLevel("notice");
+  expect([told.length, told.at(-1), log.hears("notice")]).toEqual([50, "toolset 50 is off", true]);
+});
