@@ -1077,6 +1077,46 @@ describe("oversized input", () => {
     expect(server.stderr()).toMatch(/info +\[waiter\] stopped\n$/);
   });
 
+  test("a client's timeout that crosses the answer waiting in stdout still ends its next events_wait before it", async () => {
+    // A client slow to read: the answer to id 2 is written, its write not yet done.
+    let written = "";
+    let held: (() => void)[] | undefined;
+    const stdout = new Writable({
+      highWaterMark: 1,
+      write(chunk, _encoding, done) {
+        written += chunk;
+        if (held) held.push(done);
+        else done();
+      },
+    });
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const { stdin, exited, send } = await initializedOnStreams(
+      { ...upstreams, WAITER_WEBHOOKS_SOURCES: sources },
+      stdout,
+      () => written,
+    );
+    held = [];
+    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "events_list", arguments: {} } });
+    await expect.poll(() => written).toMatch(/"id":2/);
+    // As the SDK's client cancels a call its timeout cut, having not read that answer.
+    send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 2, reason: "Request timed out" } });
+    // A ping's answer queued behind it: the cancel, read before it, was heard.
+    send({ jsonrpc: "2.0", id: 4, method: "ping" });
+    await expect.poll(() => stdout.writableLength).toBeGreaterThan(0);
+    for (const done of held) done();
+    held = undefined;
+    send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "events_wait", arguments: { timeout_s: 30 } },
+    });
+    await expect.poll(() => written).toMatch(/"id":3/);
+    expect(written).toMatch(/This client cut an earlier call after [\d.]+ s for taking too long, so the wait ended/);
+    stdin.end();
+    expect(await exited).toBe(0);
+  });
+
   test("calls in flight as stdin closes, as a script that pipes its requests closes it, are answered on stdout before waiter exits", async () => {
     const server = cli([], { ...upstreams, WAITER_TOOLSETS: "currency" });
     const send = await initialized(server);
