@@ -16,7 +16,7 @@ import {
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
-import { folded, oneLine, quoteLine, withoutInvisible } from "../../src/shown.js";
+import { folded, oneLine, quoteLine } from "../../src/shown.js";
 import { clock, HOUR_MS, isTimeZone, lessAgoThan } from "../../src/time.js";
 import { wpSanitizeTextField } from "../../src/wordpress.js";
 import type {
@@ -405,8 +405,9 @@ function toOrder(o: WooOrder): Order {
     fees: (o.fee_lines ?? []).map((fee) => ({ name: htmlAsText(fee.name), total: fee.total })),
     coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: htmlAsText(coupon.code), discount: coupon.discount })),
     taxes: (o.tax_lines ?? []).map((line) => ({
-      // A rate's name as typed, which the shop's pages show through esc_html(): no HTML.
-      label: withoutInvisible(line.label),
+      // A rate's name as typed, which the shop's pages show through esc_html(): its tags as text, an
+      // entity typed there as the character it writes, esc_html() encoding none twice.
+      label: unescaped(line.label),
       total: sum([line.tax_total, line.shipping_tax_total ?? "0"]),
     })),
     refunds: (o.refunds ?? []).map((r) => ({
