@@ -5015,6 +5015,21 @@ describe("customers", () => {
     }
   });
 
+  test("a search for part of an email with & in it pages on to its last account where the shop leaves its totals unsaid", async () => {
+    // A proxy dropped X-WP-Total: the second page, empty for the search as display names are saved,
+    // is of the accounts whose email has it as typed, as the first page was.
+    woo.settings.droppedHeaders = ["x-wp-total", "x-wp-totalpages"];
+    (woo.shop.customers.get(C.jana) as { email: string }).email = "tom&jerry@example.cz";
+    (woo.shop.customers.get(C.anna) as { email: string }).email = "tom&jerry@example.com";
+    const first = data<{ customers: { id: number }[]; next_cursor?: string }>(
+      await server.call("eshop_customers_list", { search: "tom&jerry", page_size: 1 }),
+    );
+    const second = data<{ customers: { id: number }[] }>(
+      await server.call("eshop_customers_list", { search: "tom&jerry", page_size: 1, cursor: first.next_cursor }),
+    );
+    expect([...first.customers, ...second.customers].map((c) => c.id)).toEqual([C.jana, C.anna]);
+  });
+
   test("by email, by search, paged", async () => {
     const byEmail = data<{ customers: { id: number }[] }>(
       await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),

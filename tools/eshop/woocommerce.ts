@@ -619,9 +619,24 @@ function escapedAsSaved(text: string): string {
     .replace(/>/g, "&gt;");
 }
 
-/** Whether a page of a list is of no match at all: its total none, or, where the total went unsaid, its first page empty. */
-function matchesNone(found: Page<unknown>, page: PageRequest): boolean {
-  return found.total === 0 || (found.total === undefined && page.page === 1 && !found.items.length);
+/**
+ * The page of a search the shop may keep in either of two forms (& escaped, as WordPress saves a name,
+ * or as typed): of `asked`, or where that matches none, of `other`. Where the shop leaves its totals
+ * unsaid, an empty page after the first is of no match only if the first is empty too: else the list
+ * of `asked` ended there, and one of `other` paged on would not end.
+ */
+async function eitherForm<T>(
+  asked: string | undefined,
+  other: string | undefined,
+  page: PageRequest,
+  list: (search: string | undefined, page: PageRequest) => Promise<Page<T>>,
+): Promise<Page<T>> {
+  const found = await list(asked, page);
+  if (other === asked || found.items.length || (found.total ?? 0) > 0) return found;
+  if (found.total === undefined && page.page > 1 && (await list(asked, { ...page, page: 1 })).items.length) {
+    return found;
+  }
+  return list(other, page);
 }
 
 function toCustomer(c: z.output<typeof customerSchema>): Customer {
@@ -1162,8 +1177,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       return "none";
     },
 
-    async listOrders(filter, page, call) {
-      const orders = (search: string | undefined) =>
+    listOrders(filter, page, call) {
+      const orders = (search: string | undefined, page: PageRequest) =>
         list(
           "/orders",
           orderSchema,
@@ -1184,12 +1199,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           page,
           call,
         );
-      const found = await orders(filter.search);
       // The search looks in the items' names as the shop keeps them, a product's title as WordPress
       // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
       // as an order shows it, that matches none as typed is asked as its items' names keep it.
-      const saved = filter.search && escapedAsSaved(filter.search);
-      return saved !== filter.search && matchesNone(found, page) ? orders(saved) : found;
+      return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders);
     },
 
     async getOrder(id, call) {
@@ -1356,12 +1369,11 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         offset: filter.offset?.toString(),
       };
       if (!filter.sku?.includes(",")) {
-        const found = await list("/products", productSchema, toProduct, query, page, call);
         // The search looks in names and descriptions as WordPress saved them, & escaped: a word with
         // & in it, as a product's name shows it ("Tom&Jerry"), that matches none as typed is asked so.
-        const saved = filter.search && escapedAsSaved(filter.search);
-        if (saved === filter.search || !matchesNone(found, page)) return found;
-        return list("/products", productSchema, toProduct, { ...query, search: saved }, page, call);
+        return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, (search, page) =>
+          list("/products", productSchema, toProduct, { ...query, search }, page, call),
+        );
       }
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
       const from = (page.page - 1) * page.size;
@@ -1406,10 +1418,10 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       return { ...toProduct({ ...body, name: "", type: "variation", parent_id: parent }), name: product.name };
     },
 
-    async listCustomers(filter, page, call) {
+    listCustomers(filter, page, call) {
       // Oldest account first: one registered while the list is paged comes last, where the
       // default order, by name, would push an account already read onto the next page.
-      const accounts = (search: string | undefined) =>
+      const accounts = (search: string | undefined, page: PageRequest) =>
         list(
           "/customers",
           customerSchema,
@@ -1418,11 +1430,9 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           page,
           call,
         );
-      const saved = filter.search && savedByWordPress(filter.search);
-      const found = await accounts(saved);
       // The same search looks in the login, email and URL too, saved as typed: "tom&jerry" of an
       // email "tom&jerry@…" is there as typed where no display name has it escaped.
-      return saved !== filter.search && matchesNone(found, page) ? accounts(filter.search) : found;
+      return eitherForm(filter.search && savedByWordPress(filter.search), filter.search, page, accounts);
     },
   };
 }
