@@ -6002,11 +6002,42 @@ describe("errors", () => {
         asked = reports();
       }
       expect(own.stderr().match(/WooCommerce failed the report of its order statuses \(502 to /g)).toHaveLength(1);
+      expect(own.stderr()).toMatch(/waiter goes on without them, asking again in 5 minutes:/);
       failing = false;
       setClock("2026-12-05T08:12:00Z");
       expect(text(await own.call("eshop_orders_list", { status: ["packed"] }))).toMatch(
         /^The shop has no order status "packed"\. Its statuses: /,
       );
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
+  test("the shop's reports failing with a Retry-After under two minutes are asked for again in seconds, as said", async () => {
+    const own = await start(shopEnv(woo));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) =>
+        r.path.endsWith("/reports/orders/totals")
+          ? {
+              status: 502,
+              headers: { "content-type": "text/html", "retry-after": "30" },
+              body: "<h1>502 Bad Gateway</h1>",
+            }
+          : undefined;
+      setClock("2026-12-05T08:00:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBeFalsy();
+      expect(own.stderr()).toMatch(/waiter goes on without them, asking again in 30 s:/);
+      const asked = reports();
+      setClock("2026-12-05T08:00:29Z");
+      await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(reports()).toBe(asked);
+      setClock("2026-12-05T08:00:31Z");
+      await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(reports()).toBeGreaterThan(asked);
     } finally {
       woo.intercept = undefined;
       setClock();

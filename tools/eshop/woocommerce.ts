@@ -1299,7 +1299,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             if (forMs === undefined) throw err;
             if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
               log?.warning(
-                `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${Math.ceil(forMs / 60_000)} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+                `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${forMs < 120_000 ? `${Math.ceil(forMs / 1000)} s` : `${Math.ceil(forMs / 60_000)} minutes`}: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
               );
             }
             reportsFailed = { at: clock.now(), forMs };
