@@ -100,18 +100,6 @@ describe("the event store's contract, on SQLite", () => {
 });
 
 describe("storing in a file", () => {
-  // Every write sets how long SQLite waits for the lock; through pragma() that would parse two
-  // statements anew for each commit of the listener, some 1.7% of its time under load.
-  test("a write sets the wait for the write lock through statements prepared once", async () => {
-    const { store } = open();
-    await store.add(event());
-    const pragmas = vi.spyOn(Database.prototype, "pragma");
-    await Promise.all([store.add(event({ dedupeId: "b" })), store.add(event({ dedupeId: "c" }))]);
-    await store.add(event({ dedupeId: "d" }));
-    expect(pragmas.mock.calls.filter(([source]) => source.startsWith("busy_timeout"))).toEqual([]);
-    expect((await store.stats()).events).toBe(4);
-  });
-
   test("a commit that fails after its deliveries were counted counts none of them", async () => {
     const { store, file } = open();
     await store.add(event());

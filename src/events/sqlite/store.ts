@@ -776,7 +776,8 @@ export class SqliteEventStore implements EventStore {
       if (walGone) throw walGone;
       let began = false;
       // Set at each write, not once for the connection: SQLite reads busy_timeout as it prepares a
-      // statement. Through statements prepared once: a pragma() call parses its statement anew.
+      // statement. A PRAGMA takes effect as it is compiled, and SQLite compiles a PRAGMA's prepared
+      // statement anew at each run after its first: prepared once, these set the wait at every try.
       this.#sql(`PRAGMA busy_timeout = ${LOCK_TRY_MS}`).run();
       try {
         return this.#immediate(() => {
