@@ -775,10 +775,8 @@ export class SqliteEventStore implements EventStore {
       const walGone = this.#walGone();
       if (walGone) throw walGone;
       let began = false;
-      // Set at each write, not once for the connection: SQLite reads busy_timeout as it prepares a
-      // statement. A PRAGMA takes effect as it is compiled, and SQLite compiles a PRAGMA's prepared
-      // statement anew at each run after its first: prepared once, these set the wait at every try.
-      this.#sql(`PRAGMA busy_timeout = ${LOCK_TRY_MS}`).run();
+      // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
+      this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       try {
         return this.#immediate(() => {
           began = true;
@@ -791,7 +789,7 @@ export class SqliteEventStore implements EventStore {
         if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline)
           throw writeFailure(err, this.#db.name, this.#busyMs, this.#dataDirFrom);
       } finally {
-        this.#sql(`PRAGMA busy_timeout = ${this.#busyMs}`).run();
+        this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
