@@ -259,6 +259,37 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("names in another language than English, which the weather tools do not read, are to be sent by coordinates", async () => {
+      // The geocoder answers in the language asked for: "München, Bayern, Deutschland" names no region the weather
+      // tools, which search in English, know.
+      const munich = {
+        name: "München",
+        latitude: 48.13743,
+        longitude: 11.57549,
+        country_code: "DE",
+        country: "Deutschland",
+        admin1: "Bayern",
+        timezone: "Europe/Berlin",
+        population: 1260391,
+      };
+      geocoding.intercept = (r) => (r.query.get("language") === "de" ? geocoded([munich]) : undefined);
+      try {
+        const result = await server.call("weather_geocode", { name: "München", language: "de" });
+        const advice =
+          'The names are in "de", which the weather tools do not read: to ask them about a place, send its coordinates.';
+        expect(text(result)).toBe(
+          `1. München, Bayern, Deutschland (48.13743, 11.57549; Europe/Berlin), population 1,260,391\n${advice}`,
+        );
+        // A client that shows the model only structuredContent gets the advice too.
+        expect(data<{ note: string }>(result).note).toBe(advice);
+      } finally {
+        geocoding.intercept = undefined;
+      }
+      expect(text(await server.call("weather_geocode", { name: "Springfield", language: "en" }))).toContain(
+        "send it as listed (name, region and country)",
+      );
+    });
+
     test("country_code, count and language reach the API; no hits is an empty list that says so", async () => {
       const filtered = await server.call("weather_geocode", {
         name: "Paris",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { decimal } from "../../src/settings.js";
+import { quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, geonamesCountry } from "./places.js";
 import { byCoordinates, placeLine, placeOut } from "./shapes.js";
@@ -48,7 +49,11 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         call,
       );
       const found = searched.matching.slice(0, args.count);
-      if (found.length > 0) return { query: args.name, places: found };
+      // The weather tools search in English: a region's or country's name in another language matches none there.
+      if (found.length > 0) {
+        const translated = args.language && args.language !== "en" ? { note: namesIn(args.language) } : {};
+        return { query: args.name, places: found, ...translated };
+      }
       // Searched for in one country only: none there, not none at all.
       const within = args.country_code
         ? { ...searched, qualifier: [searched.qualifier, args.country_code].filter(Boolean).join(", ") }
@@ -66,16 +71,21 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       if (found.length === 0) return note ?? "No place was found.";
       const listed = found.map(
         (p, i) =>
-          `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}${byCoordinates(p, found)}`,
+          `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}${note ? "" : byCoordinates(p, found)}`,
       );
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       return [
         ...listed,
-        "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
+        note ??
+          "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
       ].join("\n");
     },
   });
 }
+
+/** That the places are named in `language`, which the weather tools do not read, so coordinates are what to send. */
+const namesIn = (language: string) =>
+  `The names are in ${quote(language)}, which the weather tools do not read: to ask them about a place, send its coordinates.`;
 
 let languages: Intl.DisplayNames | undefined;
 
