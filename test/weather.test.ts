@@ -254,6 +254,11 @@ describe(`at ${AFTERNOON}`, () => {
           "1. Lhotka, Moravskoslezský kraj, Czechia (49.6, 18.3; Europe/Prague): send these coordinates, as another place is listed alike",
         );
         expect(alike).toContain("3. Lhotka, Zlínský kraj, Czechia (49.2, 17.6; Europe/Prague)\n");
+        // A client that shows the model only structuredContent is told which too.
+        const which =
+          "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so: 1, 2.";
+        expect(alike).toContain(`\n${which}`);
+        expect(data<{ note: string }>(await server.call("weather_geocode", { name: "Lhotka" })).note).toBe(which);
       } finally {
         geocoding.intercept = undefined;
       }

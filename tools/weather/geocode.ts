@@ -51,8 +51,15 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       const found = searched.matching.slice(0, args.count);
       // The weather tools search in English: a region's or country's name in another language matches none there.
       if (found.length > 0) {
-        const translated = args.language && args.language !== "en" ? { note: namesIn(args.language) } : {};
-        return { query: args.name, places: found, ...translated };
+        // Said in the note too, for a client that shows the model only structuredContent.
+        const marked = found.flatMap((p, i) => (byCoordinates(p, found) ? [i + 1] : []));
+        const note =
+          args.language && args.language !== "en"
+            ? namesIn(args.language)
+            : marked.length
+              ? sendAsListed(marked)
+              : undefined;
+        return { query: args.name, places: found, ...(note ? { note } : {}) };
       }
       // Searched for in one country only: none there, not none at all.
       const within = args.country_code
@@ -71,17 +78,17 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       if (found.length === 0) return note ?? "No place was found.";
       const listed = found.map(
         (p, i) =>
-          `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}${note ? "" : byCoordinates(p, found)}`,
+          `${i + 1}. ${placeLine(p)}${p.population ? `, population ${p.population.toLocaleString("en-US")}` : ""}${byCoordinates(p, found)}`,
       );
-      // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
-      return [
-        ...listed,
-        note ??
-          "To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so.",
-      ].join("\n");
+      return [...listed, note ?? sendAsListed([])].join("\n");
     },
   });
 }
+
+/** To send the weather tools a place as listed, those `marked` (by their number in the list) by coordinates. */
+const sendAsListed = (marked: number[]) =>
+  // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
+  `To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so${marked.length ? `: ${marked.join(", ")}` : ""}.`;
 
 /** That the places are named in `language`, which the weather tools do not read, so coordinates are what to send. */
 const namesIn = (language: string) =>
