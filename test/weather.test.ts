@@ -1376,11 +1376,13 @@ describe(`at ${AFTERNOON}`, () => {
           `send the town, then its country after a comma, as "${town}, ${letters}" if "${letters}" is its country, or "${town}, NL" if "${code}" is a Dutch postal code, or give latitude and longitude.`,
         );
       }
-      // So too after a street, which is not sent.
+      // So too after a street or a company's name, which is not sent.
       const before = geocoding.requests.length;
-      expect(text(await server.call("weather_current", { place: "Mariahilfer Straße 1, Wien 1010 AT" }))).toContain(
-        'as "Wien, AT" if "AT" is its country, or "Wien, NL" if "1010 AT" is a Dutch postal code, or give latitude and longitude.',
-      );
+      for (const place of ["Mariahilfer Straße 1, Wien 1010 AT", "Wiener Linien GmbH, Wien 1010 AT"]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          'as "Wien, AT" if "AT" is its country, or "Wien, NL" if "1010 AT" is a Dutch postal code, or give latitude and longitude.',
+        );
+      }
       expect(geocoding.requests.length).toBe(before);
       // Letters of no country whose postal codes have four digits are a Dutch postal code's only: Germany's have five.
       for (const place of ["Amsterdam 1012 AB", "Amsterdam 1012 DE"]) {

@@ -1245,7 +1245,10 @@ function refuseAddress(argument: string, text: string, townsCalled: Found[]): vo
     // A place of the town's name found in the state or the province: the part before is the customer's name, which
     // is named as no town to send, and so never reaches the geocoder.
     const or = afterName.or && !found ? { ...afterName.or, ...(province ? { province } : {}) } : undefined;
-    throw new ToolError(`${quote(text)} is an address. ${sendTown(sent, argument, or ?? province)}`);
+    const dutch = or || province ? undefined : countryOrDutch(addressParts(read).at(-1) ?? "", sent);
+    throw new ToolError(
+      `${quote(text)} is an address. ${sendTown(dutch?.town ?? sent, argument, or ?? province ?? dutch?.or)}`,
+    );
   }
   const district = numberedDistrict(read);
   if (district) {
