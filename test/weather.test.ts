@@ -264,7 +264,7 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
-    test("names in another language than English, which the weather tools do not read, are to be sent by coordinates", async () => {
+    test("names in another language than English, whose regions the weather tools do not find, are to be sent by coordinates", async () => {
       // The geocoder answers in the language asked for: "München, Bayern, Deutschland" names no region the weather
       // tools, which search in English, know.
       const munich = {
@@ -281,7 +281,7 @@ describe(`at ${AFTERNOON}`, () => {
       try {
         const result = await server.call("weather_geocode", { name: "München", language: "de" });
         const advice =
-          'The names are in "de", which the weather tools do not read: to ask them about a place, send its coordinates.';
+          'The names are in "de", and the weather tools search in English, where a region or country so named may not be found: to ask them about a place, send its coordinates.';
         expect(text(result)).toBe(
           `1. München, Bayern, Deutschland (48.13743, 11.57549; Europe/Berlin), population 1,260,391\n${advice}`,
         );

@@ -90,9 +90,9 @@ const sendAsListed = (marked: number[]) =>
   // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
   `To ask the weather tools about one, send it as listed (name, region and country), which keeps its time zone and elevation; its coordinates only where it says so${marked.length ? `: ${marked.join(", ")}` : ""}.`;
 
-/** That the places are named in `language`, which the weather tools do not read, so coordinates are what to send. */
+/** That the places are named in `language`, whose region and country names the weather tools search in English do not match: coordinates are what to send. */
 const namesIn = (language: string) =>
-  `The names are in ${quote(language)}, which the weather tools do not read: to ask them about a place, send its coordinates.`;
+  `The names are in ${quote(language)}, and the weather tools search in English, where a region or country so named may not be found: to ask them about a place, send its coordinates.`;
 
 let languages: Intl.DisplayNames | undefined;
 
