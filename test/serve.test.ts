@@ -3144,6 +3144,58 @@ describe("resumption", () => {
     }
   });
 
+  test("a client that read what changed while no server held its session, and sends on, is not sent it again when it comes back without Last-Event-ID", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    try {
+      const first = await start();
+      const { session, stream } = await subscribedSession(first.url);
+      const quiet = readStream(`${first.url}/mcp`, stream, () => false);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await first.stop();
+      expect(await quiet).toEqual([]);
+
+      setClock(clock.now() + 60_000);
+      await app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "while-down-read",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const second = await start();
+      // Sent the catch-up on its stream, its client sends on the session while that stream is open.
+      const open = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      expect(await subscribeIn(second.url, session)).toBe(200);
+      // Back without Last-Event-ID, as a client that keeps no event ids is: sent nothing again.
+      const again = readStream(`${second.url}/mcp`, stream, () => false);
+      expect(updates(await open)).toBe(1);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      expect(updates(await again)).toBe(0);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
   test("a client back after a restart is told of an event stored while no server held its session, though its sender's replica stamped it earlier than the session's last use", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

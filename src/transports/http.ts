@@ -495,6 +495,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       replayEnded(entry.replay, lastId, id, res);
       return;
     }
+    // A client that sends on the session while a stream the catch-up was sent on is open has had it:
+    // one that keeps no event ids, back with none, must not be sent it again at each GET.
+    if (req.method === "POST" && entry.notifications !== undefined) entry.catchingUp = undefined;
     if (req.method === "GET" && opensStream(req) && !resumesCall(typeof lastId === "string" ? lastId : undefined)) {
       // A client whose stream named no event id before (one of MCP before 2025-11-25, whose stream
       // carried nothing) comes back with none: it is sent what the copy taken up kept for it all

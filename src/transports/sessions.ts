@@ -84,8 +84,8 @@ export interface Open {
   /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
   keeping: Promise<void>;
   /**
-   * For a copy taken up, until a GET shows its client heard of this copy's notification stream (it
-   * names an event of it): what the copy kept of that stream (what changed while no server held
+   * For a copy taken up, until its client shows it heard of this copy's notification stream (a GET
+   * names an event of it, or a POST comes while it is open): what the copy kept of that stream (what changed while no server held
    * the session) waits for its client, which had heard of the events up to this sequence number.
    * A stream that closed before its client read any of it leaves it so; undefined once caught up.
    */
