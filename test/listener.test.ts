@@ -4246,6 +4246,25 @@ test("a retry of a JSON delivery that begins with a byte order mark is its store
   expect(again.body).toEqual({ id: first.body.id, duplicate: true });
 });
 
+test("while the store takes no writes, an id its idHeader repeats with another body after retention dropped its first event is answered 503, a retry of that one as its duplicate", async () => {
+  const { url, store } = await start({ WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }) });
+  const sent = (invoice: number, id = "webhook-9") => {
+    const body = JSON.stringify({ invoice });
+    return { body, headers: erpHeaders(body, id) };
+  };
+  const first = await deliver(url, sent(1));
+  expect((await deliver(url, sent(2, "d-other"))).body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(await store.get(first.body.id as string)).toBeUndefined();
+  const writesAgain = diskFull(store);
+  // Another delivery, which the store cannot take now: sent again later, not lost as a duplicate.
+  expect((await deliver(url, sent(3))).status).toBe(503);
+  expect((await deliver(url, sent(1))).body).toEqual({ id: first.body.id, duplicate: true });
+  writesAgain();
+  const stored = await deliver(url, sent(3));
+  expect(stored.body).toEqual({ id: expect.any(String), duplicate: false });
+  expect(JSON.parse((await store.get(stored.body.id as string))?.payload ?? "")).toEqual({ invoice: 3 });
+});
+
 test("an id its idHeader repeats with another body only after retention dropped the event stored under it is stored, a retry of that one still its duplicate", async () => {
   const lines: string[] = [];
   const { url, store } = await start(

@@ -367,7 +367,8 @@ export type Under = (
 export async function droppedUnder(store: EventStore, id: string): Promise<Under | undefined> {
   // Those its sender put it on with other bodies too, each stored as an event of its own.
   const reused = await store.droppedReusedAs(id);
-  const delivered = [...(await store.droppedAs(id)), ...reused.slice(0, REUSED_LISTED)];
+  const remembered = (await store.droppedAs(id)).map(({ id, source }) => ({ id, source }));
+  const delivered = [...remembered, ...reused.slice(0, REUSED_LISTED)];
   const payments = delivered.length > 0 ? [] : await store.droppedPayment(id);
   const under: Under | undefined =
     delivered.length > 0

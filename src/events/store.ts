@@ -445,8 +445,11 @@ export interface EventStore {
    * counted as reusing ids (ID_REUSED), at most REUSED_LISTED and one more where there are more.
    */
   reusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
-  /** The events a sender's delivery id named that retention dropped, while their deliveries are remembered. */
-  droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
+  /**
+   * The events a sender's delivery id named that retention dropped, while their deliveries are
+   * remembered, with their bodies' digests where kept (as `Added` has them).
+   */
+  droppedAs(deliveryId: string): Promise<{ id: string; source: string; digest?: string }[]>;
   /** The events `reusedAs` would name that retention dropped, while their deliveries are remembered, oldest drop first, as many. */
   droppedReusedAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /**

@@ -75,12 +75,15 @@ export const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "
 function retryLookups(store: EventStore, lookupMs: number) {
   let last: Promise<unknown> = Promise.resolve();
   const lookUp = async (source: WebhookSource, ids: string[]): Promise<Added | undefined> => {
-    const ofSource = (found: { id: string; source: string }[]) => found.find((e) => e.source === source.name);
+    const ofSource = <Found extends { source: string }>(found: Found[]) => found.find((e) => e.source === source.name);
     for (const id of ids) {
       const kept = ofSource(await store.deliveredAs(id));
       if (kept) return { id: kept.id, duplicate: true };
       const dropped = ofSource(await store.droppedAs(id));
-      if (dropped) return { id: dropped.id, duplicate: true, dropped: true };
+      if (dropped) {
+        const { digest } = dropped;
+        return { id: dropped.id, duplicate: true, dropped: true, ...(digest ? { digest } : {}) };
+      }
     }
     return undefined;
   };

@@ -1967,11 +1967,12 @@ export class PostgresEventStore implements EventStore {
     return this.#query<{ id: string; source: string }>(...reusedAsQuery(deliveryId, "dropped_deliveries"));
   }
 
-  async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    return this.#query<{ id: string; source: string }>(
-      "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY dropped_at, id",
+  async droppedAs(deliveryId: string): Promise<{ id: string; source: string; digest?: string }[]> {
+    const rows = await this.#query<{ id: string; source: string; digest: Buffer | null }>(
+      "SELECT id, source, digest FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY dropped_at, id",
       [deliveryId],
     );
+    return rows.map(({ id, source, digest }) => ({ id, source, ...droppedDigest(digest) }));
   }
 
   async droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]> {

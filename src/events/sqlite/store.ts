@@ -1053,10 +1053,11 @@ export class SqliteEventStore implements EventStore {
     return this.#sql(DROPPED_REUSED_KEYS).all(reusedKeysParameters(deliveryId)) as { id: string; source: string }[];
   }
 
-  async droppedAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
-    return this.#sql(
-      "SELECT id, source FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY dropped_at, id",
-    ).all(deliveryId) as { id: string; source: string }[];
+  async droppedAs(deliveryId: string): Promise<{ id: string; source: string; digest?: string }[]> {
+    const rows = this.#sql(
+      "SELECT id, source, digest FROM dropped_deliveries WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY dropped_at, id",
+    ).all(deliveryId) as { id: string; source: string; digest: Buffer | null }[];
+    return rows.map(({ id, source, digest }) => ({ id, source, ...droppedDigest(digest) }));
   }
 
   async droppedEvents(ids: string[]): Promise<{ id: string; droppedAt: string }[]> {
