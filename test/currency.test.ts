@@ -1418,6 +1418,12 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} counts back from today: send ${sent}, counted from 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, or the date meant where it counts from another day`,
       );
     }
+    // "před dny", days ago, and "před týdny", weeks ago, count no number of them: no date is named.
+    for (const date of ["před dny", "před týdny", "pred tydny"]) {
+      expect(await refused(date), date).toBe(
+        "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+      );
+    }
   });
 
   test('"last Friday", "letzten Freitag" or "minulý pátek" is told the date it names, counted back from today', async () => {

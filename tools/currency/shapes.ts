@@ -599,10 +599,11 @@ const COUNT_WORDS = new Map<string, number>(
 function countedBack(text: string): string | undefined {
   const [, english, englishUnit = ""] = /^(\d{1,4}|\p{L}+)\s+(days?|weeks?)\s+ago$/iu.exec(text) ?? [];
   const [, german, germanUnit = ""] = /^vor\s+(\d{1,4}|\p{L}+)\s+(Tag(?:en)?|Wochen?)$/iu.exec(text) ?? [];
-  // Czech says "a week ago" without a number: "před týdnem".
-  const [, czech = "1", czechUnit = ""] =
+  const [, czechCount, czechUnit = ""] =
     /^p[řr]ed\s+(?:(\d{1,4}|\p{L}+)\s+)?(dnem|dny|dni|t[ýy]dnem|t[ýy]dny)$/iu.exec(text) ?? [];
-  const written = english ?? german ?? (czechUnit ? czech : undefined);
+  // Czech says "a week ago" without a number, "před týdnem"; "před dny", days ago, counts none.
+  const czech = czechCount ?? (/^(?:dnem|t[ýy]dnem)$/iu.test(czechUnit) ? "1" : undefined);
+  const written = english ?? german ?? czech;
   const count = written === undefined ? 0 : (COUNT_WORDS.get(written.toLowerCase()) ?? Number(written));
   if (!count) return undefined;
   const unit = englishUnit || germanUnit || czechUnit;
