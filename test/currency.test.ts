@@ -1297,6 +1297,16 @@ describe("cross rates", () => {
     expect(await refused("2026-11-20T23:30Z/2026-12-05T23:30Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T23:30Z/2026-12-05T23:30Z is a range of days, 2026-11-20 to 2026-12-05 by its time stamps' own dates, or 2026-11-21 to 2026-12-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 (or 2026-11-21, by their dates in Prague and Frankfurt) to 2026-11-30",
     );
+    // Within one day, it is that day, of which only the date begun has rates: no range of days, nor a history of one.
+    expect(await refused("2026-11-30T23:30Z/2026-11-30T23:45Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-30T23:30Z/2026-11-30T23:45Z is within one day: send 2026-11-30, its time stamps' own date; 2026-12-01, their date in Prague and Frankfurt, where the fixings are dated, is after 2026-11-30, today in UTC+14 (the first time zone to reach a date), and its rates are not published yet",
+    );
+    expect(await refused("2026-12-01T00:30+14:00/2026-12-01T00:45+14:00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T00:30+14:00/2026-12-01T00:45+…(45 characters) is within one day: send 2026-11-30, their date in Prague and Frankfurt, where the fixings are dated; 2026-12-01, its time stamps' own date, is after 2026-11-30, today in UTC+14 (the first time zone to reach a date), and its rates are not published yet",
+    );
+    expect(await refused("2026-12-01T10:00Z/2026-12-01T12:00Z")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T10:00Z/2026-12-01T12:00Z is within one day, 2026-12-01, but its rates, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; leave date out for the latest fixing",
+    );
     expect(await refused("1.–5. 12. 2026")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 1.–5. 12. 2026 is a range of days, 2026-12-01 to 2026-12-05, but the rates of its days, after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet; leave date out for the latest fixing",
     );

@@ -538,6 +538,20 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
   const today = `${latest}, today in UTC+14 (the first time zone to reach a date)`;
   const banks = "by their dates in Prague and Frankfurt";
   const stamped = from !== thereFrom || to !== thereTo;
+  // Within one day (23:30Z/23:45Z), it is that day, of which the date begun, where one is, is the one to send.
+  if (from === to && thereFrom === thereTo) {
+    const own = { date: from, is: "its time stamps' own date" };
+    const there = { date: thereFrom, is: "their date in Prague and Frankfurt, where the fixings are dated" };
+    const [sent, later] = begun(from) ? [own, there] : [there, own];
+    if (stamped && begun(sent.date)) {
+      const asEnds = ofMonth === "any" ? "" : " as start and as end";
+      return `must be a date as YYYY-MM-DD: ${ranged} is within one day: send ${sent.date}${asEnds}, ${sent.is}; ${later.date}, ${later.is}, is after ${today}, and its rates are not published yet`;
+    }
+    const day = stamped
+      ? `${from} by its time stamps' own date, or ${thereFrom} by their date in Prague and Frankfurt`
+      : from;
+    return `must be a date as YYYY-MM-DD: ${ranged} is within one day${read}, ${day}, but its rates, after ${today}, are not published yet; ${insteadOfLater()}`;
+  }
   const what = stamped
     ? `a range of days, ${from} to ${to} by its time stamps' own dates, or ${thereFrom} to ${thereTo} ${banks}, where the fixings are dated, whichever the transactions are booked on`
     : ofMonth === "any"
