@@ -1445,6 +1445,10 @@ describe("cross rates", () => {
       ["letzten Freitag", "German", "last Friday", "2026-11-27"],
       ["minulý pátek", "Czech", "last Friday", "2026-11-27"],
       ["minulou stredu", "Czech", "last Wednesday", "2026-11-25"],
+      // As a field's value, in the nominative too.
+      ["minulá středa", "Czech", "last Wednesday", "2026-11-25"],
+      ["minula nedele", "Czech", "last Sunday", "2026-11-29"],
+      ["letzter Freitag", "German", "last Friday", "2026-11-27"],
       ["last Monday", undefined, "last Monday", "2026-11-23"],
     ] as const) {
       expect(await refused(date), date).toBe(

@@ -635,15 +635,18 @@ function countedBack(text: string): string | undefined {
   return `${read}: send ${back}, ${counted}, or the date meant where it counts from another day`;
 }
 
-/** Weekdays as "last" names them in English, German ("letzten Freitag") and Czech ("minulý pátek"), Monday first. */
+/**
+ * Weekdays as "last" names them in English, German ("letzten Freitag") and Czech ("minulý pátek", "minulou středu",
+ * and as a field's value, "minulá středa"), Monday first.
+ */
 const WEEKDAYS_NAMED = [
   ["monday", "montag", "pondělí", "pondeli"],
   ["tuesday", "dienstag", "úterý", "utery"],
-  ["wednesday", "mittwoch", "středu", "stredu"],
+  ["wednesday", "mittwoch", "středu", "stredu", "středa", "streda"],
   ["thursday", "donnerstag", "čtvrtek", "ctvrtek"],
   ["friday", "freitag", "pátek", "patek"],
-  ["saturday", "samstag", "sonnabend", "sobotu"],
-  ["sunday", "sonntag", "neděli", "nedeli"],
+  ["saturday", "samstag", "sonnabend", "sobotu", "sobota"],
+  ["sunday", "sonntag", "neděli", "nedeli", "neděle", "nedele"],
 ];
 
 /**
@@ -653,8 +656,9 @@ const WEEKDAYS_NAMED = [
  */
 function lastWeekday(text: string): string | undefined {
   const [, english, german, czech] =
-    /^(?:last\s+(\p{L}+)|(?:letzten|vergangenen|vorigen)\s+(\p{L}+)|minul(?:ý|y|ou|é|e)\s+(\p{L}+))$/iu.exec(text) ??
-    [];
+    /^(?:last\s+(\p{L}+)|(?:letzte[nr]|vergangene[nr]|vorige[nr])\s+(\p{L}+)|minul(?:ý|y|ou|é|e|á|a)\s+(\p{L}+))$/iu.exec(
+      text,
+    ) ?? [];
   const name = (english ?? german ?? czech)?.toLowerCase();
   const index = WEEKDAYS_NAMED.findIndex((names) => name !== undefined && names.includes(name));
   const [englishName] = WEEKDAYS_NAMED[index] ?? [];
