@@ -1297,6 +1297,10 @@ describe("cross rates", () => {
     expect(await refused("2026-11-20T23:30Z/2026-12-05T23:30Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-20T23:30Z/2026-12-05T23:30Z is a range of days, 2026-11-20 to 2026-12-05 by its time stamps' own dates, or 2026-11-21 to 2026-12-06 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-20 (or 2026-11-21, by their dates in Prague and Frankfurt) to 2026-11-30",
     );
+    // Stamped in UTC+14, only its dates in Prague have begun: its start is said to be by them.
+    expect(await refused("2026-12-01T00:30+14:00/2026-12-05T00:30+14:00")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-12-01T00:30+14:00/2026-12-05T00:30+…(45 characters) is a range of days, 2026-12-01 to 2026-12-05 by its time stamps' own dates, or 2026-11-30 to 2026-12-04 by their dates in Prague and Frankfurt, where the fixings are dated, whichever the transactions are booked on, but the rates of its days after 2026-11-30, today in UTC+14 (the first time zone to reach a date), are not published yet: send one day of it up to 2026-11-30, or ask currency_history for every fixing in it, from 2026-11-30, by their dates in Prague and Frankfurt, to 2026-11-30",
+    );
     // Within one day, it is that day, of which only the date begun has rates: no range of days, nor a history of one.
     expect(await refused("2026-11-30T23:30Z/2026-11-30T23:45Z")).toBe(
       "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 2026-11-30T23:30Z/2026-11-30T23:45Z is within one day: send 2026-11-30, its time stamps' own date; 2026-12-01, their date in Prague and Frankfurt, where the fixings are dated, is after 2026-11-30, today in UTC+14 (the first time zone to reach a date), and its rates are not published yet",

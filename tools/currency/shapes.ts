@@ -561,8 +561,13 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
   if (starts.length === 0) {
     return `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days, after ${today}, are not published yet; ${insteadOfLater()}`;
   }
+  // Where only its dates in Prague have begun (stamped in UTC+14), its start is said to be by them.
   const start =
-    starts.length === 2 && from !== thereFrom ? `${from} (or ${thereFrom}, ${banks})` : (starts[0] as string);
+    starts.length === 2 && from !== thereFrom
+      ? `${from} (or ${thereFrom}, ${banks})`
+      : starts[0] === from
+        ? from
+        : `${thereFrom}, ${banks},`;
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send one day of it up to ${latest}, or ask currency_history for every fixing in it, from ${start} to ${latest}`
     : `must be a date as YYYY-MM-DD: ${ranged} is ${what}, but the rates of its days after ${today}, are not published yet: send ${start} as start and ${latest} as end`;
