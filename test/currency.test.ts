@@ -2175,6 +2175,33 @@ describe("history and lists", () => {
     expect(withGap.structuredContent?.note).toBe(
       "The European Central Bank gave no fixing for 2026-04-15, a working day in its calendar, within the range: the source's data lacks it.",
     );
+    // A fixing standing for a closing day that has no rate against the base, left out, says so.
+    const easterDates = ["2026-04-01", "2026-04-02", "2026-04-07", "2026-04-08"];
+    frankfurter.intercept = answering(
+      "/v1/2026-04-01..2026-04-08",
+      json(
+        200,
+        JSON.stringify({
+          amount: 1,
+          base: "EUR",
+          start_date: "2026-04-01",
+          end_date: "2026-04-08",
+          rates: Object.fromEntries(
+            easterDates.map((date) => [date, date === "2026-04-02" ? { CZK: 24.5 } : fixingOf(date)]),
+          ),
+        }),
+      ),
+    );
+    const withoutBase = await server.call("currency_history", {
+      base: "USD",
+      symbols: ["CZK"],
+      start: "2026-04-01",
+      end: "2026-04-08",
+      source: "ecb",
+    });
+    expect(withoutBase.structuredContent?.note).toContain(
+      "No fixing exists for 2026-04-03 (a Friday: a TARGET closing day) and 2026-04-06 (a Monday: a TARGET closing day), within the range; the fixing of 2026-04-02, which has no rate against USD, stands for them.",
+    );
     // A weekend ending the range says nothing: its fixing, Friday's, is the range's last.
     expect(await noteOf("ecb", "2026-11-16", "2026-11-22")).toBeUndefined();
     // One beginning it has Friday's, before the range, standing for it: for an invoice of the Saturday.

@@ -202,7 +202,14 @@ export function historyTool({ configured, pick, otherThan }: Sources): Tool {
           // A weekend beginning the range too: the fixing standing for it is not in the answer.
           true,
         ),
-        closedWithin(first.date, last.date, source, new Set(all.map((fixing) => fixing.date))),
+        closedWithin(
+          first.date,
+          last.date,
+          source,
+          new Set(all.map((fixing) => fixing.date)),
+          new Set(fixings.map((fixing) => fixing.date)),
+          args.base,
+        ),
         gapsWithin(first.date, last.date, source, new Set(all.map((fixing) => fixing.date))),
         closedNote(
           after,
@@ -343,7 +350,14 @@ function closedNote(
  * fixing before it, in the range. A closing day the source has a fixing for all the same, one of `dated`, is not
  * said to have none.
  */
-function closedWithin(first: string, last: string, source: RateSource, dated: Set<string>): string | undefined {
+function closedWithin(
+  first: string,
+  last: string,
+  source: RateSource,
+  dated: Set<string>,
+  withBase: Set<string>,
+  base: string,
+): string | undefined {
   const closed: string[] = [];
   const standingFor = new Map<string, string[]>();
   let standing = first;
@@ -358,13 +372,15 @@ function closedWithin(first: string, last: string, source: RateSource, dated: Se
   }
   if (closed.length === 0) return undefined;
   const listed = (items: string[]) => items.join(", ").replace(/, ([^,]*)$/, " and $1");
+  // A fixing left out of the answer for want of the base stands all the same, without a rate against it.
+  const of = (date: string) => (withBase.has(date) ? date : `${date}, which has no rate against ${base},`);
   const [[fixing, days] = ["", []], ...others] = [...standingFor];
   if (others.length === 0) {
-    return `No fixing exists for ${listed(closed)}, within the range; the fixing of ${fixing} stands for ${days.length === 1 ? "it" : "them"}.`;
+    return `No fixing exists for ${listed(closed)}, within the range; the fixing of ${of(fixing)} stands for ${days.length === 1 ? "it" : "them"}.`;
   }
   const stands = [
-    `the fixing of ${fixing} stands for ${listed(days)}`,
-    ...others.map(([other, its]) => `that of ${other} for ${listed(its)}`),
+    `the fixing of ${of(fixing)} stands for ${listed(days)}`,
+    ...others.map(([other, its]) => `that of ${of(other)} for ${listed(its)}`),
   ];
   return `No fixing exists for ${listed(closed)}, within the range; ${stands.slice(0, -1).join(", ")}, and ${stands.at(-1)}.`;
 }
