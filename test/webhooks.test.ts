@@ -1308,7 +1308,7 @@ describe("the listener", () => {
       ).status,
     ).toBe(401);
     const unsigned = (sender: string, what: string) =>
-      `: it is ${sender}'s ${what}, and ${sender === "Slack" ? "Slack signs a timestamp with the body, as no signed scheme here checks" : "Graph signs nothing"}: only a source of scheme none takes its deliveries`;
+      `: it is ${sender}'s ${what}, and ${sender === "Slack" ? "Slack signs a timestamp with the body, as no signed scheme here checks" : "Graph signs nothing"}: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)`;
     expect(session.stderr()).toContain(
       `webhook stripe rejected from 127.0.0.1: missing Stripe-Signature header${unsigned("Microsoft Graph", "validation of a notification URL (?validationToken=…)")}`,
     );

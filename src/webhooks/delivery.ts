@@ -160,7 +160,7 @@ function unsignedHandshake(req: Request, source: WebhookSource): string | undefi
   const handshake = echo && UNSIGNED_HANDSHAKES[echo.sender];
   return (
     handshake &&
-    `it is ${echo.sender}'s ${handshake.what}, and ${handshake.why}: only a source of scheme none takes its deliveries, which serves loopback alone (docs/webhooks.md, the none scheme)`
+    `it is ${echo.sender}'s ${handshake.what}, and ${handshake.why}: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)`
   );
 }
 
