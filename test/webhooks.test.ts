@@ -2030,6 +2030,18 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a gist leaves out a bare key in an Authorization header copied as a pair, though a payment's reference is so written", async () => {
+    const session = await inProcess();
+    // A key of UUID shape (as Heroku's and Postmark's are) sent bare, as a HAR file lists the header.
+    const listed = { data: { headers: [{ name: "Authorization", value: "5d7b1a9e-3f42-4c1e-9f2a-6b0d3e8c7a15" }] } };
+    const body = JSON.stringify(listed);
+    expect((await post("erp", body, erpHeaders(body, "cred-pair-uuid", "request.logged"))).status).toBe(200);
+    const lines = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(lines.events[0]?.gist).toBe('{"headers":[{"name":"Authorization"}]}');
+  });
+
   test("Microsoft Graph's change notifications have a gist led by what changed, not by their subscription", async () => {
     const graph = { ...SOURCES, graph: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(graph) });

@@ -242,7 +242,11 @@ function isCredential(name: string, value?: unknown): boolean {
 function isPairedCredential(object: Record<string, unknown>, key: string): boolean {
   if (!/^value$/i.test(key)) return false;
   const name = [object.name, object.key, object.Name, object.Key].find((named) => typeof named === "string");
-  return name !== undefined && isCredential(name, object[key]);
+  if (name === undefined) return false;
+  const value = object[key];
+  // An Authorization header's whole value, which no payment's reference is, though a bare key may look like one (a UUID).
+  if (/(?:^|-)authorization$/i.test(name)) return typeof value === "string" && value.trim() !== "";
+  return isCredential(name, value);
 }
 
 /**
