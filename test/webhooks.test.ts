@@ -2460,6 +2460,21 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("a gist shows a test run's pass written as a word or a share, as its count shows", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    for (const pass of ["passed", "FAIL", "12/15", "98.5%"]) {
+      const report = JSON.stringify({ type: "tests.finished", suite: "checkout", pass });
+      expect((await post("forms", report, { "content-type": "application/json" })).status).toBe(200);
+    }
+    const listed = (await session.call("events_list", { source: "forms", limit: 4 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(listed.events.map((e) => e.gist).reverse()).toEqual(
+      ["passed", "FAIL", "12/15", "98.5%"].map((pass) => `{"suite":"checkout","pass":"${pass}"}`),
+    );
+  });
+
   test("lines of key=value name their event's type by an event line, as a form's field does", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });

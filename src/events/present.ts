@@ -204,9 +204,12 @@ const HEADER_CREDENTIALS = new Map<string, (value: string) => boolean>([
 
 /**
  * Whether a field whose last word is `pass` holds a password (an env file's `SMTP_PASS`, a `dbPass`):
- * text that is no count nor yes or no, which a test run's `"pass": 12` or a form's `pass=true` is.
+ * text that is no count, share nor verdict, which a test run's `"pass": 12`, `"12/15"`, `"98.5%"` or
+ * `"passed"`, or a form's `pass=true`, is.
  */
-const isPass = (value: unknown) => typeof value === "string" && !/^\s*(\d+|true|false)\s*$/i.test(value);
+const isPass = (value: unknown) =>
+  typeof value === "string" &&
+  !/^\s*(?:\d+(?:[.,]\d+)?(?:%|\/\d+)?|true|false|yes|no|ok|pass(?:ed)?|fail(?:ed)?|skip(?:ped)?)\s*$/i.test(value);
 
 /** A URL whose user info holds a password: `scheme://user:password@host`, `redis://:password@host`. */
 const URL_WITH_PASSWORD = /^[a-z][a-z\d+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i;
