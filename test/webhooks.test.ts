@@ -1932,6 +1932,19 @@ describe("what agents see", () => {
     );
   });
 
+  test("a gist leaves out a UUID key in a copied request's authorization header, where no transaction holds it", async () => {
+    const session = await inProcess();
+    const body = JSON.stringify({
+      type: "request.logged",
+      headers: { authorization: "5d7b1a9e-3f42-4c1e-9f2a-6b0d3e8c7a15", accept: "application/json" },
+    });
+    expect((await post("erp", body, erpHeaders(body, "uuid-header", "request.logged"))).status).toBe(200);
+    const lines = (await session.call("events_list", { source: "erp", limit: 1 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    expect(lines.events[0]?.gist).toBe('{"headers.accept":"application/json"}');
+  });
+
   test("a gist shows a payment gateway's reference in a Shopify transaction's authorization, not a bare key there", async () => {
     const session = await inProcess();
     // As Shopify's order_transactions/create names the gateway's reference: Shopify Payments', PayPal's.

@@ -176,11 +176,17 @@ const SECRET_BEFORE = new Map([
  * Shopify transaction's `authorization` names of Shopify Payments, and its refund's `re_…`, which
  * Resend's keys share but for their second underscore; Checkout.com's and Razorpay's `pay_…`,
  * Mollie's `tr_…`), or capitals and digits (PayPal's, Adyen's), or Amazon Pay's charge, refund or
- * charge permission (`S01-5105180-3221187-C056351`), or a UUID (Klarna's order). Any other prefix
+ * charge permission (`S01-5105180-3221187-C056351`). Any other prefix
  * is a key's as likely (Mollie's `live_…`, GitHub's `ghp_…`, npm's `npm_…`, Notion's `secret_…`).
  */
 const PAYMENT_REFERENCE =
-  /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$|^[A-Z]\d{2}-\d{7}-\d{7}(?:-[A-Z]\d{6,7})?$|^[\dA-Fa-f]{8}(?:-[\dA-Fa-f]{4}){3}-[\dA-Fa-f]{12}$/;
+  /^(?:iauth|pi|ch|py|re|pay|tr)_[A-Za-z\d]+$|^[A-Z\d]{12,20}$|^[A-Z]\d{2}-\d{7}-\d{7}(?:-[A-Z]\d{6,7})?$/;
+
+/**
+ * A UUID: a payment's reference (Klarna's order) in a transaction's `authorization`, one that names
+ * its `kind` as Shopify's do; elsewhere a key's as likely (Heroku's, Postmark's).
+ */
+const UUID = /^[\dA-Fa-f]{8}(?:-[\dA-Fa-f]{4}){3}-[\dA-Fa-f]{12}$/;
 
 /**
  * The value of a request's header a sender copied into its payload (a log of the request it
@@ -223,7 +229,7 @@ const URL_WITH_PASSWORD = /^[a-z][a-z\d+.-]*:\/\/[^\s/?#@:]*:[^\s/?#@]+@/i;
  * its name and its `value` as well, a request's header copied (HEADER_CREDENTIALS), or by its value
  * alone, a URL with a password in it (an env file's `DATABASE_URL=postgres://user:…@host/db`).
  */
-function isCredential(name: string, value?: unknown): boolean {
+function isCredential(name: string, value?: unknown, holder?: Record<string, unknown>): boolean {
   // Words by case too: accessToken, and after an acronym, APISecret.
   const words = name.split(/[_\W]+|(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/).filter(Boolean);
   const last = words.at(-1)?.toLowerCase() ?? "";
@@ -232,9 +238,19 @@ function isCredential(name: string, value?: unknown): boolean {
     CREDENTIAL_WORDS.has(last) ||
     (last === "pass" && isPass(value)) ||
     (SECRET_BEFORE.get(last)?.has(words.at(-2)?.toLowerCase() ?? "") ?? false) ||
-    (header !== undefined && typeof value === "string" && header(value)) ||
+    (header !== undefined &&
+      typeof value === "string" &&
+      header(value) &&
+      !(last === "authorization" && UUID.test(value) && typeof holder?.kind === "string")) ||
     (typeof value === "string" && URL_WITH_PASSWORD.test(value))
   );
+}
+
+/** The object at `path` within `facts` (facts itself for none), where its fields are one. */
+function holderOf(facts: Record<string, unknown>, path: string[]): Record<string, unknown> | undefined {
+  let holder: unknown = facts;
+  for (const part of path) holder = isRecord(holder) ? holder[part] : undefined;
+  return isRecord(holder) ? holder : undefined;
 }
 
 /**
@@ -432,7 +448,11 @@ function gist(event: StoredEvent): string {
     ([key, value]) =>
       !repeatsType(key, value) &&
       // A credential's own fields too (a secret's current and previous value).
-      !key.split(".").some((part, at, parts) => isCredential(part, at === parts.length - 1 ? value : undefined)) &&
+      !key
+        .split(".")
+        .some((part, at, parts) =>
+          isCredential(part, at === parts.length - 1 ? value : undefined, holderOf(facts, parts.slice(0, at))),
+        ) &&
       (TEST_MODE[key]?.(value) ?? true) &&
       !(PUSHED.test(key) && value === false) &&
       // A pull request not merged says so only once closed: an open one is not merged yet.
@@ -642,7 +662,7 @@ function jsonStart(value: unknown, max: number): string {
       let first = true;
       for (const key in item) {
         if (text.length > max) return;
-        if (isCredential(key, item[key]) || isPairedCredential(item, key)) continue;
+        if (isCredential(key, item[key], item) || isPairedCredential(item, key)) continue;
         text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
         write(item[key]);
         first = false;
