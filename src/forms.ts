@@ -38,21 +38,24 @@ export function multipartBoundary(contentType: string | undefined, body: string)
 /** A line of an env file: `NAME=value`, after an `export` or not, its value quoted or bare. */
 const ENV_LINE = /^(?:export[ \t]+)?([A-Za-z_][\w.-]*)[ \t]*=(.*)$/;
 
+/** The lines of a body read as `NAME=value` lines: the verifier's type and the event's line read the same ones. */
+const ENV_LINES_READ = 1000;
+
 /** How a body of such lines opens, after blank lines: with a `#` comment or a line's `NAME=`. */
 const ENV_OPENING = /^\s*(?:#|(?:export[ \t]+)?[A-Za-z_][\w.-]*[ \t]*=)/;
 
 /**
  * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
- * first `maxLines` lines: two at least, each one such, blank or a `#` comment, or the lines of a
+ * first ENV_LINES_READ lines: two at least, each one such, blank or a `#` comment, or the lines of a
  * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). A quote no later
  * line closes is the value's own character, as dotenv reads it: the lines after are fields still.
  * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
  */
-export function envLines(payload: string, maxLines: number): [string, string][] | undefined {
+export function envLines(payload: string): [string, string][] | undefined {
   // A JSON, XML or sentence is known by its first characters, not by a thousand lines split off it.
   if (!ENV_OPENING.test(payload)) return undefined;
   const entries: [string, string][] = [];
-  const lines = payload.split("\n", maxLines).map((line) => line.replace(/\r$/, ""));
+  const lines = payload.split("\n", ENV_LINES_READ).map((line) => line.replace(/\r$/, ""));
   // The last line each quote could close a value on.
   const lastClosing = (quote: string) => lines.findLastIndex((text) => text.trimEnd().endsWith(quote));
   const closing = { '"': lastClosing('"'), "'": lastClosing("'") };

@@ -527,7 +527,7 @@ function formFields(event: StoredEvent): Record<string, unknown> | undefined {
   const pairs = event.payload.split("&", FIELDS_READ + 1);
   const first = pairs.slice(0, FIELDS_READ);
   if (!/^application\/x-www-form-urlencoded\b/i.test(event.headers["content-type"] ?? "") && !isForm(first)) {
-    const lines = envLines(event.payload, FIELDS_READ);
+    const lines = envLines(event.payload);
     return lines && fieldsNamed(lines);
   }
   const read = pairs.length > FIELDS_READ ? first.join("&") : event.payload;

@@ -352,7 +352,7 @@ export function formType(headers: IncomingHttpHeaders, body: Buffer): string | u
  * them: the value of its first line named `type`, `event` or `topic`, in either case (`EVENT=`).
  */
 function envType(body: string): string | undefined {
-  const lines = envLines(body, 1000);
+  const lines = envLines(body);
   for (const key of ["type", "event", "topic"]) {
     const type = lines?.find(([name]) => name.toLowerCase() === key)?.[1];
     if (type) return type;
