@@ -7953,6 +7953,46 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token signed with ML-DSA, on a Node.js of 24.7 or later built with an OpenSSL before 3.5, is told the OpenSSL is what cannot check it", async () => {
+    const pq = {
+      kty: "AKP",
+      alg: "ML-DSA-65",
+      kid: "pq",
+      use: "sig",
+      pub: Buffer.alloc(1952, 5).toString("base64url"),
+    };
+    // As a Linux distribution's Node.js 24.8 built against the system's OpenSSL 3.0: it has SubtleCrypto.supports, which says no.
+    const subtle = crypto.subtle.constructor as { supports?: unknown };
+    const supports = Object.getOwnPropertyDescriptor(subtle, "supports");
+    const openssl = Object.getOwnPropertyDescriptor(process.versions, "openssl") as PropertyDescriptor;
+    Object.defineProperty(subtle, "supports", { value: () => false, configurable: true, writable: true });
+    Object.defineProperty(process.versions, "openssl", { ...openssl, value: "3.0.13" });
+    const { issuer: published, served } = await publishing([pq]);
+    try {
+      const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+      const claims = {
+        iss: published.origin,
+        aud: `${PUBLIC}/mcp`,
+        sub: "alice",
+        scope: "waiter:read",
+        exp: fromClock("1h"),
+      };
+      const token = `${part({ alg: "ML-DSA-65", kid: "pq" })}.${part(claims)}.${Buffer.alloc(3309, 7).toString("base64url")}`;
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(401);
+      const { error_description } = (await refused.body.json()) as { error_description: string };
+      expect(error_description).toBe(
+        "The access token was refused: it is signed with ML-DSA-65, which this Node.js cannot check, as it is built with OpenSSL 3.0.13 and ML-DSA needs OpenSSL 3.5 or later; have the issuer sign its access tokens with RS256 or ES256, or run waiter on a Node.js built with OpenSSL 3.5 or later (as the Node.js project's own builds of 24.7 and later are)",
+      );
+    } finally {
+      if (supports) Object.defineProperty(subtle, "supports", supports);
+      else delete subtle.supports;
+      Object.defineProperty(process.versions, "openssl", openssl);
+      await served.close();
+      await published.close();
+    }
+  });
+
   test("a metadata address that does not answer in time is named in the log with how long it had", async () => {
     const slow: Fake = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"

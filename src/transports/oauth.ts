@@ -357,18 +357,20 @@ function uncheckable(alg: unknown): string | undefined {
   if (typeof alg !== "string")
     return `its header names no signing algorithm (alg), so waiter cannot check it; ${instead}`;
   if (!KEY_SET_ALGS.test(alg)) return `it is signed with ${inChallenge(alg)}, which waiter cannot check; ${instead}`;
-  // jose checks ML-DSA with WebCrypto, which Node.js has from 24.7 on (with SubtleCrypto.supports);
-  // before, it finds so only as it reads the issuer's key, and calls the token no valid one.
-  if (alg.startsWith("ML-DSA-") && !subtleSupports?.("verify", alg)) {
-    return `it is signed with ${alg}, which waiter cannot check on a Node.js before 24.7; ${instead}, or run waiter on Node.js 24.7 or later`;
+  // jose checks ML-DSA with WebCrypto, which Node.js has from 24.7 on (with SubtleCrypto.supports),
+  // built with OpenSSL 3.5 or later; else it finds so only as it reads the issuer's key, and calls
+  // the token no valid one.
+  if (alg.startsWith("ML-DSA-")) {
+    const subtle = webcrypto.subtle.constructor as { supports?: (operation: string, algorithm: string) => boolean };
+    if (!subtle.supports) {
+      return `it is signed with ${alg}, which waiter cannot check on a Node.js before 24.7; ${instead}, or run waiter on Node.js 24.7 or later`;
+    }
+    if (!subtle.supports("verify", alg)) {
+      return `it is signed with ${alg}, which this Node.js cannot check, as it is built with OpenSSL ${process.versions.openssl} and ML-DSA needs OpenSSL 3.5 or later; ${instead}, or run waiter on a Node.js built with OpenSSL 3.5 or later (as the Node.js project's own builds of 24.7 and later are)`;
+    }
   }
   return undefined;
 }
-
-/** WebCrypto's SubtleCrypto.supports, where this Node.js has it. */
-const subtleSupports = (
-  webcrypto.subtle.constructor as { supports?: (operation: string, algorithm: string) => boolean }
-).supports?.bind(webcrypto.subtle.constructor);
 
 /** The signing algorithms jose checks with a key from a key set (its JWS table, less the shared secrets'). */
 const KEY_SET_ALGS = /^(?:[RP]S(?:256|384|512)|ES(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
