@@ -439,13 +439,30 @@ function readConfig(
       const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
       return `invalid setting ${where}: ${message}${got}`;
     };
-    // Each setting refused is said at once, not one a start. A misspelt key leaves the key meant
-    // missing: the unknown one says more.
-    const refusals = [...bySetting.values()].map((issues) =>
-      refusalOf(issues.find((i) => i.code === "unrecognized_keys") ?? issues[0]),
+    // Each setting refused is said at once, each place in it too, not one a start. A misspelt key
+    // leaves the key meant missing: the unknown one says more, and the missing one is not said.
+    const placeOf = (issue: z.core.$ZodIssue) => JSON.stringify(issue.path);
+    const refusals = [...bySetting.values()].map((issues) => {
+      const unknownKeys = issues.filter((i) => i.code === "unrecognized_keys");
+      const inObjects = new Set(unknownKeys.map(placeOf));
+      const places = new Map<string, z.core.$ZodIssue>();
+      for (const issue of [...unknownKeys, ...issues]) {
+        const place = placeOf(issue);
+        if (
+          places.has(place) ||
+          (issue.code !== "unrecognized_keys" && inObjects.has(placeOf({ ...issue, path: issue.path.slice(0, -1) })))
+        )
+          continue;
+        places.set(place, issue);
+      }
+      return [...places.values()].map(refusalOf);
+    });
+    const each = refusals.flat();
+    if (each.length === 1) throw new ConfigError(each[0] as string);
+    throw new SettingsRefused(
+      each,
+      refusals.length === 1 ? origin([...bySetting.keys()][0] as string) : refusals.length,
     );
-    if (refusals.length === 1) throw new ConfigError(refusals[0] as string);
-    throw new SettingsRefused(refusals);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
@@ -770,10 +787,17 @@ function fileKeysRefused(
 
 /** Several settings' values refused at once, each said in `each`. */
 class SettingsRefused extends ConfigError {
-  constructor(readonly each: string[]) {
-    super(
-      `${each.length} settings are refused, each said here: ${each.map((refusal, i) => `(${i + 1}) ${refusal}`).join(" ")}`,
-    );
+  /** `settings`: how many settings `each` refuses, or the one's name. */
+  constructor(
+    readonly each: string[],
+    settings: number | string,
+  ) {
+    const count = typeof settings === "number" ? settings : 1;
+    const refused =
+      typeof settings === "string"
+        ? `${settings} is refused in ${each.length} places`
+        : `${settings} settings are refused${count < each.length ? `, in ${each.length} places` : ""}`;
+    super(`${refused}, each said here: ${each.map((refusal, i) => `(${i + 1}) ${refusal}`).join(" ")}`);
   }
 }
 

@@ -826,6 +826,21 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("each of one setting's problems is said at once, not one a start", () => {
+    const sources = JSON.stringify({ gh: { scheme: "nope", secretEnv: "S2" }, shop: { scheme: "shopify" } });
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources }))).toBe(
+      'WAITER_WEBHOOKS_SOURCES is refused in 2 places, each said here: (1) invalid setting WAITER_WEBHOOKS_SOURCES at gh.scheme: expected one of standard-webhooks, stripe, github, shopify, woocommerce, hmac-sha256, comgate, gopay, none (got "nope") (2) invalid setting WAITER_WEBHOOKS_SOURCES at shop.secretEnv: is missing; it takes the name of the environment variable that holds the signing secret, or a list of such names while it is rotated',
+    );
+    // With another setting refused, counted as settings, each of their problems numbered.
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "loud" }))).toMatch(
+      /^2 settings are refused, in 3 places, each said here: \(1\) invalid setting WAITER_LOG_LEVEL: .* \(2\) invalid setting WAITER_WEBHOOKS_SOURCES at gh\.scheme: .* \(3\) invalid setting WAITER_WEBHOOKS_SOURCES at shop\.secretEnv: /,
+    );
+    // A misspelt key leaves the key meant missing: said once, as the unknown key.
+    expect(
+      messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretenv: "S2" } }) })),
+    ).toBe('invalid setting WAITER_WEBHOOKS_SOURCES at gh: unknown key "secretenv" (did you mean secretEnv?)');
+  });
+
   test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
     expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
       toolTimeout: 30,
