@@ -399,6 +399,39 @@ function readConfig(
 
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
+    /**
+     * What the sections no value of which is refused are refused for once read (a secret their
+     * settings name still unset, one limit beyond another), so that a start says it with the values.
+     */
+    const refusedOnceRead = (refused: ReadonlyMap<string, unknown>): string[] => {
+      const said: string[] = [];
+      const readWhole = (read: () => unknown) => {
+        try {
+          read();
+        } catch (err) {
+          // The secrets unset are said together, as Secrets keeps them. Anything else is met again
+          // once the values refused are mended, where it is read as at any start.
+          if (err instanceof ConfigError && !secrets.unset.includes(err.message)) said.push(err.message);
+        }
+      };
+      for (const section of sections) {
+        const key = section.key;
+        if (key === undefined || [...refused.keys()].some((path) => path.startsWith(`${key}.`))) continue;
+        const values = shape[key]?.safeParse(input[key], { error: settingsErrors }).data as Record<string, unknown>;
+        const own = (name: string) => origin(`${key}.${name}`);
+        const toolset = toolsets.find((t) => t.name === key);
+        if (key === "http") {
+          const names = toolsets.map((t) => t.name);
+          readWhole(() => resolveHttp(values as SettingValues<typeof httpSettings>, secrets, own, names));
+        } else if (key === "database") {
+          readWhole(() => resolveDatabase(values as SettingValues<typeof databaseSettings>, secrets, own));
+        } else if (toolset?.resolve) {
+          const resolveToolset = toolset.resolve;
+          readWhole(() => resolveToolset(values, secrets, own, (name) => given(`${key}.${name}`)));
+        }
+      }
+      return [...said, ...secrets.unset];
+    };
     /** The setting an issue's path is in: the path's first key (core) or first two (a section's); the rest is inside it. */
     const depthOf = (keys: readonly PropertyKey[]) => (sections.some((s) => s.key === keys[0]) ? 2 : 1);
     const bySetting = new Map<string, z.core.$ZodIssue[]>();
@@ -457,12 +490,11 @@ function readConfig(
       }
       return [...places.values()].map(refusalOf);
     });
-    const each = refusals.flat();
+    const later = refusedOnceRead(bySetting);
+    const each = [...refusals.flat(), ...later];
     if (each.length === 1) throw new ConfigError(each[0] as string);
-    throw new SettingsRefused(
-      each,
-      refusals.length === 1 ? origin([...bySetting.keys()][0] as string) : refusals.length,
-    );
+    const settings = refusals.length + later.length;
+    throw new SettingsRefused(each, settings === 1 ? origin([...bySetting.keys()][0] as string) : settings);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;

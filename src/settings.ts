@@ -735,6 +735,11 @@ export class Secrets {
     );
   }
 
+  /** Why each secret `required` found unset so far is refused, in the order read. */
+  get unset(): readonly string[] {
+    return this.#unset;
+  }
+
   #unsetSecret(why: string): UnsetSecret {
     this.#unset.push(why);
     return new UnsetSecret(why);

@@ -841,6 +841,23 @@ describe("bad settings are refused by name", () => {
     ).toBe('invalid setting WAITER_WEBHOOKS_SOURCES at gh: unknown key "secretenv" (did you mean secretEnv?)');
   });
 
+  test("a secret still unset is said with a value refused, not at the next start", () => {
+    const path = file({
+      logLevel: "loud",
+      webhooks: { sources: { stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } } },
+    });
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `2 settings are refused, each said here: (1) invalid setting logLevel in ${path}: expected one of debug, info, notice, warning, error (got "loud") (2) webhook source stripe: STRIPE_SECRET, which webhooks.sources in ${path} at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret`,
+    );
+    // Cross-checks of a setting refused itself wait for its value: its section is not read.
+    const both = file({
+      webhooks: { maxBodyBytes: "2MB", sources: { stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } } },
+    });
+    expect(messageOf(() => load({}, { file: both }))).toBe(
+      `invalid setting webhooks.maxBodyBytes in ${both}: expected a whole number of bytes (got "2MB")`,
+    );
+  });
+
   test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
     expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
       toolTimeout: 30,
