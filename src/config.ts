@@ -26,6 +26,7 @@ import {
   listenAddress,
   NO_FILE,
   placeholderIn,
+  type Read,
   repeatedKey,
   Secrets,
   type Setting,
@@ -520,9 +521,20 @@ function readConfig(
     throw new ConfigError(`unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${names.join(", ")})${hint}`);
   }
   core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
-  // Each setting is read before any is taken, so that one refusal names every secret still unset.
-  const toolsetsRead = secrets.unlessUnset(() =>
-    secrets.each(toolsets, (toolset) => {
+  // Each setting is read before any is taken, so that one refusal names every secret still unset,
+  // and what else the settings are refused for once read.
+  const refusedRead: string[] = [];
+  const readOrRefused = <Result>(read: () => Result) => {
+    try {
+      return secrets.unlessUnset(read);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      refusedRead.push(err.message);
+      return undefined;
+    }
+  };
+  const toolsetReads = toolsets.map((toolset) =>
+    readOrRefused(() => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
       const own = (name: string) => origin(`${toolset.name}.${name}`);
       const ownGiven = (name: string) => given(`${toolset.name}.${name}`);
@@ -530,7 +542,7 @@ function readConfig(
     }),
   );
   const httpOrigin = (name: keyof typeof httpSettings) => origin(`http.${name}`);
-  const httpRead = secrets.unlessUnset(() =>
+  const httpRead = readOrRefused(() =>
     resolveHttp(
       data.http as SettingValues<typeof httpSettings>,
       secrets,
@@ -540,10 +552,16 @@ function readConfig(
   );
   const databaseValues = data.database as SettingValues<typeof databaseSettings>;
   const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
-  const databaseRead = secrets.unlessUnset(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
-  const toolsetValues = Object.fromEntries(secrets.valueOf(toolsetsRead));
-  const http = secrets.valueOf(httpRead);
-  const database = secrets.valueOf(databaseRead);
+  const databaseRead = readOrRefused(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
+  if (refusedRead.length > 0) {
+    const each = [...refusedRead, ...secrets.unset];
+    if (each.length === 1) throw new ConfigError(each[0] as string);
+    throw new SettingsRefused(each, each.length);
+  }
+  const taken = <Result>(reading: Read<Result> | undefined) => secrets.valueOf(reading as Read<Result>);
+  const toolsetValues = Object.fromEntries(toolsetReads.map((reading) => taken(reading)));
+  const http = taken(httpRead);
+  const database = taken(databaseRead);
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = [

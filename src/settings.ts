@@ -644,7 +644,7 @@ export interface SecretRead {
 /** A secret a setting names that is unset or blank: loadConfig goes on, to name every such one in one refusal. */
 class UnsetSecret extends ConfigError {}
 
-type Read<Result> = { value: Result; unset?: undefined } | { unset: UnsetSecret };
+export type Read<Result> = { value: Result; unset?: undefined } | { unset: UnsetSecret };
 
 /**
  * The one reader of secrets from the environment: it records each secret it hands out, with its

@@ -858,6 +858,25 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a secret still unset is said with another toolset's setting refused once read, not at the next start", () => {
+    const env = {
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } }),
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "email",
+          host: "smtp.example.cz",
+          from: "a@b.cz",
+          to: ["c@d.cz", "C@d.cz"],
+          passwordEnv: "SMTP_PASSWORD",
+        },
+      }),
+      SMTP_PASSWORD: "correct-horse-battery",
+    };
+    expect(messageOf(() => load(env))).toBe(
+      "2 settings are refused, each said here: (1) invalid setting WAITER_NOTIFY_CHANNELS at team.to: c@d.cz is listed twice; list each once (2) webhook source stripe: STRIPE_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret",
+    );
+  });
+
   test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
     expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
       toolTimeout: 30,
@@ -1163,9 +1182,9 @@ describe("bad settings are refused by name", () => {
         ].join(". "),
       );
       expect(message).not.toContain("f".repeat(16));
-      // A secret that is set but refused is still told at once, alone.
+      // A secret that is set but refused is told at once too, with those unset.
       expect(messageOf(() => load({ ...env, READER_TOKEN: "short" }))).toMatch(
-        /^http token reader: READER_TOKEN is shorter/,
+        /^6 settings are refused, each said here: \(1\) http token reader: READER_TOKEN is shorter .* \(6\) WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set;/,
       );
     });
   });
