@@ -6045,6 +6045,38 @@ describe("errors", () => {
     }
   });
 
+  test("a list by a plugin's status goes on while the shop's report outlasts the time it is given, asking again minutes later", async () => {
+    // A report that takes longer than waiter waits for it on a large shop, every time: the orders are
+    // asked within the call's time left, and the shop checks the status itself meanwhile.
+    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "4" }));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = (r) =>
+        r.path.endsWith("/reports/orders/totals")
+          ? { status: 200, headers: { "content-type": "application/json" }, body: "[]", delayMs: 5_000 }
+          : undefined;
+      let asked = reports();
+      for (const at of ["08:00:00", "08:04:59", "08:06:00"]) {
+        setClock(`2026-12-05T${at}Z`);
+        const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(shipped.isError, `${at}: ${text(shipped)}`).toBeFalsy();
+        expect(data(shipped)).toMatchObject({ orders: [{ id: O.processing, status: "shipped" }] });
+        if (at !== "08:04:59") expect(reports(), at).toBeGreaterThan(asked);
+        else expect(reports(), at).toBe(asked);
+        asked = reports();
+      }
+      expect(
+        own.stderr().match(/WooCommerce did not send the report of its order statuses within [\d.]+ s \(/g),
+      ).toHaveLength(1);
+      expect(own.stderr()).toMatch(/waiter goes on without them, asking again in 5 minutes:/);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // A report that fails leaves every status a list leaves out searched, as to a key whose user may
     // not view them: not taken for a number no order has. A server of its own reads them anew.

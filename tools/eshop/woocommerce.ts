@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { AdvisesTool, UpstreamError } from "../../src/errors.js";
+import { AdvisesTool, DeadlinePassed, UpstreamError } from "../../src/errors.js";
 import { htmlAsText, unescaped } from "../../src/html.js";
 import {
   accessLogin,
@@ -432,6 +432,9 @@ function mayBeInFront(status: number): boolean {
 
 /** How long a shop's failure to give a setting (a 5xx, a firewall's 403) stands before it is asked again. */
 const FAILED_READ_MS = 5 * 60_000;
+
+/** The longest waiter waits for the shop's report of its order statuses: less than the client's response timeout (15 s). */
+const REPORT_MS = 10_000;
 
 /**
  * How long a failure to read a setting is remembered: the shop's own (a 5xx) a few minutes, or until
@@ -1277,12 +1280,17 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       async (call: Call) => {
         if (reportsBlockedAt !== undefined && lessAgoThan(reportsBlockedAt, FAILED_READ_MS)) return undefined;
         if (reportsFailed && lessAgoThan(reportsFailed.at, reportsFailed.forMs)) return undefined;
+        // A report that outlasts the time it is given (on a large shop, every time) leaves the rest
+        // of the call to the orders: half of it, and less than the client's response timeout, after
+        // which a slow answer is a failure without the deadline's mark.
+        const givenMs = Math.min(REPORT_MS, Math.max(0, call.deadline - clock.now()) / 2);
+        const reportCall = { ...call, deadline: clock.now() + givenMs };
         try {
           const body = await api.json(
             z.array(z.object({ slug: z.string(), name: z.string() })),
             "/reports/orders/totals",
             { ttl: 3600, aside: true },
-            call,
+            reportCall,
           );
           reportsBlockedAt = undefined;
           reportsFailed = undefined;
@@ -1295,6 +1303,17 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             // A report that fails (a gateway's 502 where it outlasts a proxy's timeout on a large shop)
             // leaves the shop to check the status, as a firewall's block does, and is asked again a
             // few minutes later: failing the call, it would fail every list by a status at every call.
+            const timedOut =
+              err instanceof DeadlinePassed && reportCall.deadline < call.deadline && !call.signal.aborted;
+            if (timedOut && !reportsFailed) {
+              log?.warning(
+                `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. waiter goes on without them, asking again in ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+              );
+            }
+            if (timedOut) {
+              reportsFailed = { at: clock.now(), forMs: FAILED_READ_MS };
+              return undefined;
+            }
             const forMs = err instanceof UpstreamError && (err.status ?? 0) >= 500 ? failureStandsMs(err) : undefined;
             if (forMs === undefined) throw err;
             if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
