@@ -6077,6 +6077,28 @@ describe("errors", () => {
     }
   });
 
+  test("a shop failing whole is not said in the log to fail its reports alone", async () => {
+    // The orders failing too, the call says so; the warning waits for an answer that shows the
+    // reports alone fail.
+    const own = await start(shopEnv(woo));
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      setClock("2026-12-05T08:00:00Z");
+      woo.intercept = () => gateway;
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      expect(own.stderr()).not.toMatch(/WooCommerce failed the report of its order statuses/);
+      woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? gateway : undefined);
+      setClock("2026-12-05T08:01:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBeFalsy();
+      expect(own.stderr().match(/WooCommerce failed the report of its order statuses \(502 to /g)).toHaveLength(1);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // A report that fails leaves every status a list leaves out searched, as to a key whose user may
     // not view them: not taken for a number no order has. A server of its own reads them anew.

@@ -1136,6 +1136,16 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   let reportsBlockedAt: number | undefined;
   /** When the shop last failed its report of its order statuses (a 5xx), and for how long that stands. */
   let reportsFailed: { at: number; forMs: number } | undefined;
+  /**
+   * The warning of a report that failed or was too slow, said once the shop then answers a request:
+   * where the whole shop fails, the call says so, and the reports failing alone would mislead.
+   */
+  let reportsUnsaid: string | undefined;
+  const sayReportsFailed = <T>(answer: T): T => {
+    if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
+    reportsUnsaid = undefined;
+    return answer;
+  };
   const reportsRoute = () => `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
@@ -1205,13 +1215,15 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The search looks in the items' names as the shop keeps them, a product's title as WordPress
       // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
       // as an order shows it, that matches none as typed is asked as its items' names keep it.
-      return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders);
+      return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders).then(
+        sayReportsFailed,
+      );
     },
 
     async getOrder(id, call) {
       // Not shared with a read already in flight: a write decides on what this read says.
       const response = await api.send(`/orders/${id}`, {}, call);
-      return toOrder(api.read(orderSchema, response));
+      return sayReportsFailed(toOrder(api.read(orderSchema, response)));
     },
 
     async setPaid(order, transactionId, call) {
@@ -1237,7 +1249,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
 
     async setStatus(id, status, call) {
       const body = await api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call);
-      return toOrder(body);
+      return sayReportsFailed(toOrder(body));
     },
 
     async addNote(id, note, forCustomer, call) {
@@ -1294,6 +1306,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
           );
           reportsBlockedAt = undefined;
           reportsFailed = undefined;
+          reportsUnsaid = undefined;
           return body.map(({ slug, name }) => ({ status: slug, name }));
         } catch (err) {
           if (!(err instanceof UpstreamError && err.status === 403 && !(err instanceof UserMayNot))) {
@@ -1306,9 +1319,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             const timedOut =
               err instanceof DeadlinePassed && reportCall.deadline < call.deadline && !call.signal.aborted;
             if (timedOut && !reportsFailed) {
-              log?.warning(
-                `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. waiter goes on without them, asking again in ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
-              );
+              reportsUnsaid = `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. waiter goes on without them, asking again in ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`;
             }
             if (timedOut) {
               reportsFailed = { at: clock.now(), forMs: FAILED_READ_MS };
@@ -1317,9 +1328,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             const forMs = err instanceof UpstreamError && (err.status ?? 0) >= 500 ? failureStandsMs(err) : undefined;
             if (forMs === undefined) throw err;
             if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
-              log?.warning(
-                `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${forMs < 120_000 ? `${Math.ceil(forMs / 1000)} s` : `${Math.ceil(forMs / 60_000)} minutes`}: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
-              );
+              reportsUnsaid = `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${forMs < 120_000 ? `${Math.ceil(forMs / 1000)} s` : `${Math.ceil(forMs / 60_000)} minutes`}: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`;
             }
             reportsFailed = { at: clock.now(), forMs };
             return undefined;
