@@ -494,8 +494,11 @@ function readConfig(
     const later = refusedOnceRead(bySetting);
     const each = [...refusals.flat(), ...later];
     if (each.length === 1) throw new ConfigError(each[0] as string);
-    const settings = refusals.length + later.length;
-    throw new SettingsRefused(each, settings === 1 ? origin([...bySetting.keys()][0] as string) : settings);
+    if (later.length > 0) throw new SettingsRefused(each);
+    throw new SettingsRefused(
+      each,
+      refusals.length === 1 ? origin([...bySetting.keys()][0] as string) : refusals.length,
+    );
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
@@ -556,7 +559,7 @@ function readConfig(
   if (refusedRead.length > 0) {
     const each = [...refusedRead, ...secrets.unset];
     if (each.length === 1) throw new ConfigError(each[0] as string);
-    throw new SettingsRefused(each, each.length);
+    throw new SettingsRefused(each);
   }
   const taken = <Result>(reading: Read<Result> | undefined) => secrets.valueOf(reading as Read<Result>);
   const toolsetValues = Object.fromEntries(toolsetReads.map((reading) => taken(reading)));
@@ -837,16 +840,21 @@ function fileKeysRefused(
 
 /** Several settings' values refused at once, each said in `each`. */
 class SettingsRefused extends ConfigError {
-  /** `settings`: how many settings `each` refuses, or the one's name. */
+  /**
+   * `settings`: how many settings `each` refuses, or the one's name; undefined where `each` holds
+   * what the settings are refused for once read (one setting may name several secrets still unset).
+   */
   constructor(
     readonly each: string[],
-    settings: number | string,
+    settings?: number | string,
   ) {
     const count = typeof settings === "number" ? settings : 1;
     const refused =
-      typeof settings === "string"
-        ? `${settings} is refused in ${each.length} places`
-        : `${settings} settings are refused${count < each.length ? `, in ${each.length} places` : ""}`;
+      settings === undefined
+        ? `The settings are refused for ${each.length} reasons`
+        : typeof settings === "string"
+          ? `${settings} is refused in ${each.length} places`
+          : `${settings} settings are refused${count < each.length ? `, in ${each.length} places` : ""}`;
     super(`${refused}, each said here: ${each.map((refusal, i) => `(${i + 1}) ${refusal}`).join(" ")}`);
   }
 }

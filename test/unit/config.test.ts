@@ -847,7 +847,20 @@ describe("bad settings are refused by name", () => {
       webhooks: { sources: { stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } } },
     });
     expect(messageOf(() => load({}, { file: path }))).toBe(
-      `2 settings are refused, each said here: (1) invalid setting logLevel in ${path}: expected one of debug, info, notice, warning, error (got "loud") (2) webhook source stripe: STRIPE_SECRET, which webhooks.sources in ${path} at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret`,
+      `The settings are refused for 2 reasons, each said here: (1) invalid setting logLevel in ${path}: expected one of debug, info, notice, warning, error (got "loud") (2) webhook source stripe: STRIPE_SECRET, which webhooks.sources in ${path} at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret`,
+    );
+    // Two secrets of one setting are not two settings.
+    const twice = file({
+      logLevel: "loud",
+      webhooks: {
+        sources: {
+          stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" },
+          gh: { scheme: "github", secretEnv: "GH_SECRET" },
+        },
+      },
+    });
+    expect(messageOf(() => load({}, { file: twice }))).toMatch(
+      /^The settings are refused for 3 reasons, each said here: /,
     );
     // Cross-checks of a setting refused itself wait for its value: its section is not read.
     const both = file({
@@ -873,7 +886,7 @@ describe("bad settings are refused by name", () => {
       SMTP_PASSWORD: "correct-horse-battery",
     };
     expect(messageOf(() => load(env))).toBe(
-      "2 settings are refused, each said here: (1) invalid setting WAITER_NOTIFY_CHANNELS at team.to: c@d.cz is listed twice; list each once (2) webhook source stripe: STRIPE_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret",
+      "The settings are refused for 2 reasons, each said here: (1) invalid setting WAITER_NOTIFY_CHANNELS at team.to: c@d.cz is listed twice; list each once (2) webhook source stripe: STRIPE_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret",
     );
   });
 
@@ -1184,7 +1197,7 @@ describe("bad settings are refused by name", () => {
       expect(message).not.toContain("f".repeat(16));
       // A secret that is set but refused is told at once too, with those unset.
       expect(messageOf(() => load({ ...env, READER_TOKEN: "short" }))).toMatch(
-        /^6 settings are refused, each said here: \(1\) http token reader: READER_TOKEN is shorter .* \(6\) WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set;/,
+        /^The settings are refused for 6 reasons, each said here: \(1\) http token reader: READER_TOKEN is shorter .* \(6\) WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set;/,
       );
     });
   });
