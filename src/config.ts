@@ -476,17 +476,20 @@ function readConfig(
     // Each setting refused is said at once, each place in it too, not one a start. A misspelt key
     // leaves the key meant missing: the unknown one says more, and the missing one is not said.
     const placeOf = (issue: z.core.$ZodIssue) => JSON.stringify(issue.path);
+    const missing = (issue: z.core.$ZodIssue) => {
+      const keys = issue.path.map(String);
+      const depth = depthOf(keys);
+      const dig = (v: unknown, k: PropertyKey) => (v as Record<PropertyKey, unknown> | undefined)?.[k];
+      return issue.path.slice(depth).reduce(dig, fromJson(keys.slice(0, depth).reduce(dig, input))) === undefined;
+    };
     const refusals = [...bySetting.values()].map((issues) => {
       const unknownKeys = issues.filter((i) => i.code === "unrecognized_keys");
       const inObjects = new Set(unknownKeys.map(placeOf));
       const places = new Map<string, z.core.$ZodIssue>();
       for (const issue of [...unknownKeys, ...issues]) {
         const place = placeOf(issue);
-        if (
-          places.has(place) ||
-          (issue.code !== "unrecognized_keys" && inObjects.has(placeOf({ ...issue, path: issue.path.slice(0, -1) })))
-        )
-          continue;
+        const inObject = inObjects.has(placeOf({ ...issue, path: issue.path.slice(0, -1) }));
+        if (places.has(place) || (issue.code !== "unrecognized_keys" && inObject && missing(issue))) continue;
         places.set(place, issue);
       }
       return [...places.values()].map(refusalOf);

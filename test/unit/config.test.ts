@@ -839,6 +839,24 @@ describe("bad settings are refused by name", () => {
     expect(
       messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretenv: "S2" } }) })),
     ).toBe('invalid setting WAITER_WEBHOOKS_SOURCES at gh: unknown key "secretenv" (did you mean secretEnv?)');
+    // A value written wrong beside it is no key left missing: said too.
+    expect(
+      messageOf(() =>
+        load({
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            team: {
+              type: "email",
+              host: "smtp.example.cz",
+              from: "nobody",
+              to: ["c@d.cz"],
+              passwrodEnv: "SMTP_PASSWORD",
+            },
+          }),
+        }),
+      ),
+    ).toMatch(
+      /^WAITER_NOTIFY_CHANNELS is refused in 2 places, each said here: \(1\) invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "passwrodEnv" .* \(2\) invalid setting WAITER_NOTIFY_CHANNELS at team\.from: /,
+    );
   });
 
   test("a secret still unset is said with a value refused, not at the next start", () => {
