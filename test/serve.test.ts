@@ -7965,10 +7965,10 @@ describe("OAuth access tokens", () => {
     const subtle = crypto.subtle.constructor as { supports?: unknown };
     const supports = Object.getOwnPropertyDescriptor(subtle, "supports");
     const openssl = Object.getOwnPropertyDescriptor(process.versions, "openssl") as PropertyDescriptor;
-    Object.defineProperty(subtle, "supports", { value: () => false, configurable: true, writable: true });
-    Object.defineProperty(process.versions, "openssl", { ...openssl, value: "3.0.13" });
     const { issuer: published, served } = await publishing([pq]);
     try {
+      Object.defineProperty(subtle, "supports", { value: () => false, configurable: true, writable: true });
+      Object.defineProperty(process.versions, "openssl", { ...openssl, value: "3.0.13" });
       const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
       const claims = {
         iss: published.origin,
