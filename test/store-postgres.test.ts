@@ -2805,13 +2805,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       // Dropped before the upgrade: no digest of its body was kept.
       expect(await store.add(event({ dedupeId: "before" }))).toEqual({ id: "01OLD", duplicate: true, dropped: true });
       const body = Buffer.from('{"kept":true}');
-      const kept = await store.add(event({ dedupeId: "after", body }));
+      const kept = await store.add(event({ dedupeId: "after", scheme: "hmac-sha256", body }));
       await store.add(event({ dedupeId: "last" }));
       expect(await store.add(event({ dedupeId: "after" }))).toEqual({
         id: kept.id,
         duplicate: true,
         dropped: true,
         digest: `sha256:${createHash("sha256").update(body).digest("hex")}`,
+      });
+    });
+
+    test("a database of schema 27 keeps no digest, once upgraded, of a dropped delivery whose id never comes back with another body", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 27);
+      await old.end();
+      const store = await open(url, { ...LOOSE, maxEvents: 1 });
+      expect(store.upgraded).toEqual({ from: 27, to: MIGRATIONS.length });
+      const signed = await store.add(event({ dedupeId: "evt_1", scheme: "stripe" }));
+      await store.add(event({ dedupeId: "evt_2", scheme: "stripe" }));
+      expect(await store.add(event({ dedupeId: "evt_1", scheme: "stripe" }))).toEqual({
+        id: signed.id,
+        duplicate: true,
+        dropped: true,
       });
     });
 

@@ -937,7 +937,7 @@ describe("storing in a file", () => {
       dropped: true,
     });
     const body = Buffer.from('{"kept":true}');
-    const kept = await reopened.add(event({ dedupeId: "after", body }));
+    const kept = await reopened.add(event({ dedupeId: "after", scheme: "hmac-sha256", body }));
     await reopened.add(event({ dedupeId: "last" }));
     expect(await reopened.add(event({ dedupeId: "after" }))).toEqual({
       id: kept.id,

@@ -56,8 +56,9 @@ export interface Added {
   /** A repeat of a delivery whose event retention has dropped since: `id` is the event it was. */
   dropped?: true;
   /**
-   * The SHA-256 of that dropped event's body, as `sha256:<hex>`, where the store kept it (not of a
-   * delivery dropped by an older waiter, or erased by hand).
+   * The SHA-256 of that dropped event's body, as `sha256:<hex>`, where the store kept it: for an
+   * hmac-sha256 or none source's delivery, whose id may come back with another body (not one dropped
+   * by an older waiter, or erased by hand).
    */
   digest?: string;
 }

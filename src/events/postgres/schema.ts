@@ -555,6 +555,28 @@ export const MIGRATIONS: readonly string[] = [
        dropped_through = greatest(dropped_through, last);
      RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
    END $$;`,
+  // 28: the digest kept only for the events of a scheme whose ids may come back with another body
+  // (an hmac-sha256 or none source's idHeader), as on SQLite: the listener compares no other's, and
+  // hashing every dropped body held the rows deliveries wait on longer.
+  `CREATE OR REPLACE FUNCTION waiter_drop(up_to BIGINT, now_ms BIGINT, why TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE n BIGINT; u BIGINT; b BIGINT; last BIGINT;
+   BEGIN
+     WITH locked AS (SELECT seq FROM events WHERE seq <= up_to ORDER BY seq FOR UPDATE),
+          gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM locked)
+            RETURNING seq, source, dedupe_id, id, size, acked_at,
+              CASE WHEN scheme IN ('hmac-sha256', 'none') THEN sha256(body) END AS digest),
+          remembered AS (
+            INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at, digest)
+            SELECT source, dedupe_id, id, now_ms, digest FROM gone ON CONFLICT DO NOTHING)
+     SELECT count(*), count(*) FILTER (WHERE acked_at IS NULL), coalesce(sum(size), 0), coalesce(max(seq), 0)
+       INTO n, u, b, last FROM gone;
+     UPDATE totals SET events = events - n, bytes = bytes - b,
+       dropped_age = dropped_age + CASE WHEN why = 'age' THEN n ELSE 0 END,
+       dropped_count = dropped_count + CASE WHEN why = 'count' THEN n ELSE 0 END,
+       dropped_bytes = dropped_bytes + CASE WHEN why = 'bytes' THEN n ELSE 0 END,
+       dropped_through = greatest(dropped_through, last);
+     RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

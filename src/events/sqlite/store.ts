@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -544,7 +544,7 @@ export class SqliteEventStore implements EventStore {
     this.#db = new Database(file);
     // Retention keeps it for the deliveries it drops (see retention.ts).
     this.#db.function(BODY_DIGEST, { deterministic: true }, (body) =>
-      Buffer.isBuffer(body) ? createHash("sha256").update(body).digest() : null,
+      Buffer.isBuffer(body) ? hash("sha256", body, "buffer") : null,
     );
     this.#opened = file === ":memory:" ? undefined : fileAt(file);
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
