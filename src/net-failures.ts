@@ -93,6 +93,16 @@ export function certificateReason(message: string): string {
 }
 
 /**
+ * OpenSSL's reason alone ("sslv3 alert handshake failure") from the error text Node.js gives for a
+ * TLS alert or a handshake refused, which wraps it in OpenSSL's error queue entry ("80…:error:
+ * 0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../deps/openssl/…"); the
+ * message as it is where it has no such entry.
+ */
+export function opensslReason(message: string): string {
+  return /:SSL routines:[^:]*:([^:]+)/.exec(message)?.[1] ?? message;
+}
+
+/**
  * What follows "its certificate" for a certificate no authority waiter knows vouches for, with
  * the reason TLS gave (`message`): where to give waiter a private authority's certificate.
  */

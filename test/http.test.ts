@@ -699,6 +699,56 @@ time.sleep(30)`,
       secured.close();
     }
   });
+  test("a TLS handshake the server refuses says so in words, that it lasts until mended, and is not tried again", async () => {
+    let handshakes = 0;
+    const secured = createHttpsServer({
+      key: readFileSync(new URL("./fixtures/smtp-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+      // A cipher Node.js never offers: the server answers with a handshake_failure alert.
+      ciphers: "CAMELLIA128-SHA",
+      maxVersion: "TLSv1.2",
+    });
+    secured.on("tlsClientError", () => handshakes++);
+    await new Promise<void>((resolve) => secured.listen(0, "127.0.0.1", resolve));
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
+      clients.push(http);
+      const origin = `https://127.0.0.1:${(secured.address() as AddressInfo).port}/`;
+      const own = http.upstream("Proxied API", new URL(origin), { urlSetting: "WAITER_PROXIED_URL" });
+      const refused = await failure(own.send("/", {}, call(5_000)));
+      expect(refused.message).toMatch(
+        /^Could not reach Proxied API \(127\.0\.0\.1:\d+\) securely: the TLS handshake failed \(sslv3 alert handshake failure\), as it and waiter share no cipher, or it asks for a client certificate; tell whoever runs it, as it lasts until they mend that\.$/,
+      );
+      expect(refused.refused).toBe(false);
+      expect(handshakes).toBe(1);
+      // TLS 1.1 at most, which waiter never offers: the server answers with a protocol_version alert.
+      const old = createHttpsServer({
+        key: readFileSync(new URL("./fixtures/smtp-tls.key", import.meta.url)),
+        cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+        ciphers: "DEFAULT@SECLEVEL=0",
+        maxVersion: "TLSv1.1",
+      });
+      old.on("tlsClientError", () => handshakes++);
+      await new Promise<void>((resolve) => old.listen(0, "127.0.0.1", resolve));
+      try {
+        const outdated = http.upstream(
+          "Old API",
+          new URL(`https://127.0.0.1:${(old.address() as AddressInfo).port}/`),
+          {
+            urlSetting: "WAITER_OLD_URL",
+          },
+        );
+        expect((await failure(outdated.send("/", {}, call(5_000)))).message).toMatch(
+          /^Could not reach Old API \(127\.0\.0\.1:\d+\) securely: it and waiter share no TLS version \(tlsv1 alert protocol version\), as it takes only one older than TLS 1\.2, which waiter refuses; tell whoever runs it, as it lasts until they mend that\.$/,
+        );
+        expect(handshakes).toBe(2);
+      } finally {
+        old.close();
+      }
+    } finally {
+      secured.close();
+    }
+  });
 });
 
 describe("retries", () => {

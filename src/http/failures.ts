@@ -9,6 +9,7 @@ import {
   NO_ROUTE,
   neverConnected,
   notConnected,
+  opensslReason,
   type SocketError,
   tellingCode,
   UNTRUSTED,
@@ -320,8 +321,37 @@ function tlsFailure(
       ? `it does not answer TLS at that port; check ${urlSetting}, whose port may be one for plain HTTP`
       : `it does not answer TLS at that port, so another server answers in its place: ${SIGN_IN}; if it lasts, check this machine's network`;
   }
+  // A TLS version or cipher waiter refuses or the server does: it lasts until the server's TLS setup changes.
+  if (VERSION_REFUSED.includes(code)) {
+    const refused = `it and waiter share no TLS version (${opensslReason(message)}), as it takes only one older than TLS 1.2, which waiter refuses`;
+    return `${refused}; ${urlSetting ? MENDED : "if it lasts, check this machine's network"}`;
+  }
+  const failed = `the TLS handshake failed (${opensslReason(message)})`;
+  if (NO_SHARED_CIPHER.includes(code)) {
+    return `${failed}, as it and waiter share no cipher, or it asks for a client certificate; ${urlSetting ? MENDED : "if it lasts, check this machine's network"}`;
+  }
+  if (/^ERR_SSL_/.test(code)) return `${failed}; if it lasts, tell whoever runs it`;
   return undefined;
 }
+
+/** What ends a failure that lasts until whoever runs the server mends it, which no retry does. */
+const MENDED = "tell whoever runs it, as it lasts until they mend that";
+
+/** OpenSSL's codes for a handshake refused for its TLS version, by waiter or by the server. */
+const VERSION_REFUSED = [
+  "ERR_SSL_UNSUPPORTED_PROTOCOL",
+  "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION",
+  "ERR_SSL_WRONG_SSL_VERSION",
+  "ERR_SSL_VERSION_TOO_LOW",
+];
+
+/** OpenSSL's codes for a handshake the server, or waiter, found no cipher to agree on. */
+const NO_SHARED_CIPHER = [
+  "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE",
+  "ERR_SSL_TLSV1_ALERT_INSUFFICIENT_SECURITY",
+  "ERR_SSL_NO_SHARED_CIPHER",
+  "ERR_SSL_NO_CIPHERS_AVAILABLE",
+];
 
 /**
  * The names a certificate is for, as TLS gave it with a failure to match the host (three at most):
