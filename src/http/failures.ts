@@ -321,6 +321,12 @@ function tlsFailure(
       ? `it does not answer TLS at that port; check ${urlSetting}, whose port may be one for plain HTTP`
       : `it does not answer TLS at that port, so another server answers in its place: ${SIGN_IN}; if it lasts, check this machine's network`;
   }
+  if (CERTIFICATE_REFUSED.includes(code)) {
+    const refused = `its certificate was refused (${certificateReason(message)})`;
+    return urlSetting
+      ? `${refused}; ${MENDED}`
+      : `${refused}, so another server may answer in its place; if it lasts, check this machine's network`;
+  }
   // A TLS version or cipher waiter refuses or the server does: it lasts until the server's TLS setup changes.
   if (VERSION_REFUSED.includes(code)) {
     const refused = `it and waiter share no TLS version (${opensslReason(message)}), as it takes only one older than TLS 1.2, which waiter refuses`;
@@ -336,6 +342,26 @@ function tlsFailure(
 
 /** What ends a failure that lasts until whoever runs the server mends it, which no retry does. */
 const MENDED = "tell whoever runs it, as it lasts until they mend that";
+
+/**
+ * OpenSSL's codes for a certificate refused for another reason than its authority, its name or its
+ * dates, each said on its own above: one revoked, badly signed or not for a server.
+ */
+const CERTIFICATE_REFUSED = [
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "CERT_SIGNATURE_FAILURE",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "CERT_CHAIN_TOO_LONG",
+  "CERT_REVOKED",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+];
 
 /** OpenSSL's codes for a handshake refused for its TLS version, by waiter or by the server. */
 const VERSION_REFUSED = [

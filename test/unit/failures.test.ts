@@ -106,6 +106,35 @@ test.each([
   expect(message).not.toContain(code);
 });
 
+test.each([
+  ["CERT_REVOKED", "certificate revoked"],
+  ["CERT_SIGNATURE_FAILURE", "certificate signature failure"],
+  ["INVALID_CA", "invalid CA certificate"],
+])(
+  "a certificate TLS refuses with %s is said as refused, to mend where it is served, not as a service down",
+  (code, reason) => {
+    const where = "WooCommerce \\(shop\\.example\\)";
+    const said = (own: boolean) =>
+      describeFailure(
+        failed(code, reason),
+        "WooCommerce",
+        { ...sent(false, "WAITER_WOO_URL"), urlIsWaitersOwn: own },
+        call,
+        options,
+      ).message;
+    expect(said(false)).toMatch(
+      new RegExp(
+        `^Could not reach ${where} securely: its certificate was refused \\(${reason}\\); tell whoever runs it, as it lasts until they mend that\\.$`,
+      ),
+    );
+    expect(said(true)).toMatch(
+      new RegExp(
+        `^Could not reach ${where} securely: its certificate was refused \\(${reason}\\), so another server may answer in its place; if it lasts, check this machine's network\\.$`,
+      ),
+    );
+  },
+);
+
 test("a lost route is said as a connection that never opened only when it came as the connection opened", () => {
   // As Node gives them: the syscall that failed, and, for a connection tried at IPv6 and IPv4, each one's error.
   const opening = Object.assign(failed("EHOSTUNREACH", "connect EHOSTUNREACH 192.0.2.1:443"), { syscall: "connect" });
