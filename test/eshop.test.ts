@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { HttpClient } from "../src/http/client.js";
 import type { ErrorMapper, HttpResponse } from "../src/http/types.js";
@@ -6058,6 +6058,8 @@ describe("errors", () => {
           : undefined;
       let asked = reports();
       for (const at of ["08:00:00", "08:04:59", "08:06:00"]) {
+        // A report still asked within the last call's time would answer this call's too.
+        await vi.waitFor(() => expect(woo.answering).toBe(0), { timeout: 10_000 });
         setClock(`2026-12-05T${at}Z`);
         const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
         expect(shipped.isError, `${at}: ${text(shipped)}`).toBeFalsy();
@@ -6070,6 +6072,45 @@ describe("errors", () => {
         own.stderr().match(/WooCommerce did not send the report of its order statuses within [\d.]+ s \(/g),
       ).toHaveLength(1);
       expect(own.stderr()).toMatch(/waiter goes on without them, asking again in 5 minutes:/);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
+  test("a report that comes after the time it is given is kept for the next list", async () => {
+    // The call goes on without it at half its time; the shop's answer, come within the call's own,
+    // is kept as a timely one is: the next list names the shop's statuses without asking again.
+    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "8" }));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      setClock("2026-12-05T08:00:00Z");
+      woo.intercept = (r) => {
+        if (!r.path.endsWith("/reports/orders/totals")) return undefined;
+        const totals = [
+          { slug: "processing", name: "Processing", total: 1 },
+          { slug: "shipped", name: "Shipped", total: 1 },
+        ];
+        return {
+          status: 200,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(totals),
+          delayMs: 5_500,
+        };
+      };
+      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+      const asked = reports();
+      await vi.waitFor(
+        async () => {
+          const unknown = await own.call("eshop_orders_list", { status: ["shiped"] });
+          expect(text(unknown)).toMatch(/Its statuses: processing \(Processing\), shipped \(Shipped\)/);
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+      expect(reports()).toBe(asked);
     } finally {
       woo.intercept = undefined;
       setClock();

@@ -52,6 +52,8 @@ export interface Fake {
   mostAtOnce: number;
   /** TCP connections accepted so far. */
   connections: number;
+  /** The requests received and not yet answered or given up by their client. */
+  readonly answering: number;
   count(path: string): number;
   close(): Promise<void>;
 }
@@ -67,6 +69,9 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer, po
     held: undefined,
     mostAtOnce: 0,
     connections: 0,
+    get answering() {
+      return answering;
+    },
     count: (path) => fake.requests.filter((r) => r.path === path).length,
     close: () =>
       new Promise((resolve) => {

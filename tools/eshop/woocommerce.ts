@@ -2,6 +2,7 @@ import Big from "big.js";
 import { z } from "zod";
 import { AdvisesTool, DeadlinePassed, UpstreamError } from "../../src/errors.js";
 import { htmlAsText, unescaped } from "../../src/html.js";
+import { untilAborted, withDeadline } from "../../src/http/deadline.js";
 import {
   accessLogin,
   challenged,
@@ -1297,13 +1298,29 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // which a slow answer is a failure without the deadline's mark.
         const givenMs = Math.min(REPORT_MS, Math.max(0, call.deadline - clock.now()) / 2);
         const reportCall = { ...call, deadline: clock.now() + givenMs };
+        // Asked within the call's own time, so that a report come after the time given is kept
+        // and stands from then on: on a shop whose report is always slow, it is never kept otherwise.
+        const report = api.json(
+          z.array(z.object({ slug: z.string(), name: z.string() })),
+          "/reports/orders/totals",
+          { ttl: 3600, aside: true },
+          call,
+        );
+        const given = withDeadline(reportCall);
         try {
-          const body = await api.json(
-            z.array(z.object({ slug: z.string(), name: z.string() })),
-            "/reports/orders/totals",
-            { ttl: 3600, aside: true },
-            reportCall,
-          );
+          const body = await untilAborted(report, given.call.signal)
+            .catch((err: unknown) => {
+              if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
+              report.then(
+                () => {
+                  reportsFailed = undefined;
+                  reportsUnsaid = undefined;
+                },
+                () => {},
+              );
+              throw new DeadlinePassed("WooCommerce did not send the report of its order statuses", "");
+            })
+            .finally(given.end);
           reportsBlockedAt = undefined;
           reportsFailed = undefined;
           reportsUnsaid = undefined;
