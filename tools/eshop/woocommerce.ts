@@ -434,6 +434,11 @@ function mayBeInFront(status: number): boolean {
 /** How long a shop's failure to give a setting (a 5xx, a firewall's 403) stands before it is asked again. */
 const FAILED_READ_MS = 5 * 60_000;
 
+/** What waiter does without the shop's report of its order statuses, asking for it again `again`. */
+function goesOnWithoutReports(again: string): string {
+  return `waiter goes on without them, asking again ${again}: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`;
+}
+
 /** The longest waiter waits for the shop's report of its order statuses: less than the client's response timeout (15 s). */
 const REPORT_MS = 10_000;
 
@@ -1336,7 +1341,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             const timedOut =
               err instanceof DeadlinePassed && reportCall.deadline < call.deadline && !call.signal.aborted;
             if (timedOut && !reportsFailed) {
-              reportsUnsaid = `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. waiter goes on without them, asking again in ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`;
+              reportsUnsaid = `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. ${goesOnWithoutReports(`in ${FAILED_READ_MS / 60_000} minutes`)}`;
             }
             if (timedOut) {
               reportsFailed = { at: clock.now(), forMs: FAILED_READ_MS };
@@ -1345,14 +1350,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             const forMs = err instanceof UpstreamError && (err.status ?? 0) >= 500 ? failureStandsMs(err) : undefined;
             if (forMs === undefined) throw err;
             if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
-              reportsUnsaid = `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). waiter goes on without them, asking again in ${forMs < 120_000 ? `${Math.ceil(forMs / 1000)} s` : `${Math.ceil(forMs / 60_000)} minutes`}: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`;
+              reportsUnsaid = `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). ${goesOnWithoutReports(forMs < 120_000 ? `in ${Math.ceil(forMs / 1000)} s` : `in ${Math.ceil(forMs / 60_000)} minutes`)}`;
             }
             reportsFailed = { at: clock.now(), forMs };
             return undefined;
           }
           if (reportsBlockedAt === undefined) {
             log?.warning(
-              `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. waiter goes on without them, asking again every ${FAILED_READ_MS / 60_000} minutes: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name. Let waiter's requests to that route through there.`,
+              `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. ${goesOnWithoutReports(`every ${FAILED_READ_MS / 60_000} minutes`)} Let waiter's requests to that route through there.`,
             );
           }
           reportsBlockedAt = clock.now();
@@ -1366,7 +1371,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         refused: (err) => {
           if (err.status !== 404) return;
           log?.warning(
-            `WooCommerce answered 404 to the report of its order statuses (${reportsRoute()}): a plugin or a newer WooCommerce took the route away. waiter goes on without them, asking again in an hour: the shop checks a status an order is listed by or set to, and a plugin's status is known by its slug only, not by its name.`,
+            `WooCommerce answered 404 to the report of its order statuses (${reportsRoute()}): a plugin or a newer WooCommerce took the route away. ${goesOnWithoutReports("in an hour")}`,
           );
         },
       },
