@@ -1380,14 +1380,32 @@ describe("cross rates", () => {
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
       );
     }
-    for (const [date, sent] of [
-      ["end of Q1", "2026-03-31"],
-      ["Ende Q4", "2025-12-31"],
-    ] as const) {
+    expect(await refused("end of Q1")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of Q1 has no year: send 2026-03-31, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+  });
+
+  test('"end of Q4" or "end of December" said in it, without a year, is this year\'s, whose rates are not out yet', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // Monday 2026-11-30 is in the fourth quarter: its end is 2026-12-31, not the last one over.
+    for (const date of ["end of Q4", "Ende Q4", "konec 4Q"]) {
       expect(await refused(date), date).toBe(
-        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: send ${sent}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`,
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's`,
       );
     }
+    // December is still to come: its last end is last year's, as before.
+    expect(await refused("end of December")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of December has no year: send 2025-12-31, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+    setClock("2026-12-05T08:00:00Z");
+    expect(await refused("end of December")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of December has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's",
+    );
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(text(await server.call("currency_history", { ...range, start: "2026-10-01", end: "end of Q4" }))).toBe(
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: end of Q4 has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); an end of 2026-12-05 takes the range to the latest fixing, or send 2025-12-31, the year before's",
+    );
   });
 
   test('"vor 3 Tagen", "před 3 dny" or "3 days ago" is told the date it counts back to, not read as "before"', async () => {

@@ -471,7 +471,9 @@ function notADate(
             isoWeekDate(text) ??
             pastEndOrder?.date ??
             (monthEnd?.year && lastDayOf(`${monthEnd.year}-${monthEnd.month}`)));
-  const yearless = meant ? undefined : (withoutYear(text, words, weekday, sent) ?? monthEndWithoutYear(monthEnd, sent));
+  const yearless = meant
+    ? undefined
+    : (withoutYear(text, words, weekday, sent) ?? monthEndWithoutYear(monthEnd, sent, ahead));
   const monthOf = yearless && !weekday ? monthOfTwoDigitYear(text) : undefined;
   if (monthOf) {
     return `${yearless}; or, where it is a month and its year, ${text} is ${daysOf(monthOf, ofMonth, insteadOfLater)}`;
@@ -578,24 +580,37 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
  * "Ende März 2026" ("bis Ende März"), Czech "konec března 2026" ("do konce března", "koncem března"): the month (MM) and its year where
  * written.
  */
-function monthEndGiven(text: string): { month: string; year?: string } | undefined {
+function monthEndGiven(text: string): { first: string; month: string; year?: string } | undefined {
   // A quarter's end too, "end of Q1 2026" (or "1Q"), as its third month's.
   const [, quarter = "", quarterFirst = "", name = "", year] =
     /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(?:Q([1-4])|([1-4])\s?Q|(\p{L}{3,})\.?)(?:,?\s+(\d{4}))?$/iu.exec(
       text,
     ) ?? [];
+  const months = quarter || quarterFirst ? 3 : 1;
   const month = quarter || quarterFirst ? Number(quarter || quarterFirst) * 3 : monthNamed(name);
-  return month ? { month: String(month).padStart(2, "0"), ...(year && { year }) } : undefined;
+  const padded = (number: number) => String(number).padStart(2, "0");
+  return month ? { first: padded(month - months + 1), month: padded(month), ...(year && { year }) } : undefined;
 }
 
-/** For a month's end without a year ("end of March"), its latest date begun in Prague, to send unless another year is meant. */
-function monthEndWithoutYear(monthEnd: ReturnType<typeof monthEndGiven>, sent: string): string | undefined {
+/**
+ * For a month's end without a year ("end of March"), its latest date begun in Prague, to send unless another year is
+ * meant; in the month or quarter named ("end of Q4" in November), this year's, which has no rates yet, `ahead`.
+ */
+function monthEndWithoutYear(
+  monthEnd: ReturnType<typeof monthEndGiven>,
+  sent: string,
+  ahead: (date: string) => string | undefined,
+): string | undefined {
   if (!monthEnd || monthEnd.year) return undefined;
   const today = dateIn(PUBLICATION.zone);
   const thisYear = Number(today.slice(0, 4));
-  const latest = [thisYear, thisYear - 1]
-    .map((year) => lastDayOf(`${year}-${monthEnd.month}`))
-    .find((last) => last !== undefined && last <= today);
+  const [thisYears, lastYears] = [thisYear, thisYear - 1].map((year) => lastDayOf(`${year}-${monthEnd.month}`));
+  const month = today.slice(5, 7);
+  const refused = thisYears && month >= monthEnd.first && month <= monthEnd.month && ahead(thisYears);
+  if (refused) {
+    return `must be a date as YYYY-MM-DD: ${sent} has no year: this year's, ${thisYears}, ${refused}, or send ${lastYears}, the year before's`;
+  }
+  const latest = [thisYears, lastYears].find((last) => last !== undefined && last <= today);
   return `must be a date as YYYY-MM-DD: ${sent} has no year: send ${latest}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
 }
 
