@@ -1385,6 +1385,34 @@ describe("cross rates", () => {
     );
   });
 
+  test('"end of H1 2026", "Ende H2 2025" or "konec 1H 2026" is read as the half-year\'s last day, as a quarter\'s end is', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    for (const [date, sent] of [
+      ["end of H1 2026", "2026-06-30"],
+      ["the end of H2 2025", "2025-12-31"],
+      ["Ende H2 2025", "2025-12-31"],
+      ["konec 1H 2026", "2026-06-30"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: send ${sent}`,
+      );
+    }
+    expect(await refused("end of H1")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of H1 has no year: send 2026-06-30, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant",
+    );
+    // Monday 2026-11-30 is in the second half: its end is this year's, whose rates are not out yet.
+    expect(await refused("end of H2")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of H2 has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's",
+    );
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(
+      text(await server.call("currency_history", { ...range, start: "second half of 2025", end: "end of H1 2026" })),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: second half of 2025 is a half-year: send 2025-07-01, its first day; end: must be a date as YYYY-MM-DD: send 2026-06-30",
+    );
+  });
+
   test('"end of Q4" or "end of December" said in it, without a year, is this year\'s, whose rates are not out yet', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
@@ -1537,7 +1565,7 @@ describe("cross rates", () => {
   test("a half-year or an ISO week where a date is taken is told its days to send, as a quarter is", async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
-    for (const date of ["H1 2026", "2026-H1", "1H26", "1. pololetí 2026", "1. Halbjahr 2026"]) {
+    for (const date of ["H1 2026", "2026-H1", "1H26", "1. pololetí 2026", "1. Halbjahr 2026", "first half of 2026"]) {
       expect(await refused(date), date).toBe(
         `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} is a half-year: send one of its days, 2026-01-01 to 2026-06-30`,
       );

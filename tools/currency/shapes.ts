@@ -581,13 +581,13 @@ function pastToday(ranged: string, ofMonth: MonthDay, insteadOfLater: () => stri
  * written.
  */
 function monthEndGiven(text: string): { first: string; month: string; year?: string } | undefined {
-  // A quarter's end too, "end of Q1 2026" (or "1Q"), as its third month's.
-  const [, quarter = "", quarterFirst = "", name = "", year] =
-    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(?:Q([1-4])|([1-4])\s?Q|(\p{L}{3,})\.?)(?:,?\s+(\d{4}))?$/iu.exec(
+  // A quarter's end too, "end of Q1 2026" (or "1Q"), as its third month's, and a half-year's, "end of H1 2026", its sixth's.
+  const [, quarter = "", quarterFirst = "", half = "", halfFirst = "", name = "", year] =
+    /^(?:(?:by|until|till|bis|do|ke?)\s+)?(?:(?:the|zum)\s+)?(?:end\s+of|ende|kon(?:ec|ce|ci|cem))\s+(?:Q([1-4])|([1-4])\s?Q|H([12])|([12])\s?H|(\p{L}{3,})\.?)(?:,?\s+(\d{4}))?$/iu.exec(
       text,
     ) ?? [];
-  const months = quarter || quarterFirst ? 3 : 1;
-  const month = quarter || quarterFirst ? Number(quarter || quarterFirst) * 3 : monthNamed(name);
+  const months = quarter || quarterFirst ? 3 : half || halfFirst ? 6 : 1;
+  const month = name ? monthNamed(name) : Number(quarter || quarterFirst || half || halfFirst) * months;
   const padded = (number: number) => String(number).padStart(2, "0");
   return month ? { first: padded(month - months + 1), month: padded(month), ...(year && { year }) } : undefined;
 }
@@ -1161,15 +1161,17 @@ function quarterGiven(text: string): { first: string; last: string; what: string
 }
 
 /**
- * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26), or a Czech
- * or German one (1. pololetí 2026, 2. Halbjahr 2026). A year of two digits is read as a date's is.
+ * A half-year and its year, its first and last days: as a report names it (H1 2026, 2026-H2, 1H26, first half of
+ * 2026), or a Czech or German one (1. pololetí 2026, 2. Halbjahr 2026). A year of two digits is read as a date's is.
  */
 function halfGiven(text: string): { first: string; last: string; what: string } | undefined {
   const [, afterH, beforeH, yearAfter] =
     /^(?:H([12])|([12])\.?\s*(?:H|pololetí|pololeti|halbjahr))[\s/-]*['’]?(\d{4}|\d{2})$/iu.exec(text) ?? [];
   const [, yearBefore, halfAfter] = /^(\d{4})[\s/-]*H([12])$/i.exec(text) ?? [];
-  const half = Number(afterH ?? beforeH ?? halfAfter);
-  const written = yearAfter ?? yearBefore;
+  const [, ordinal, yearInWords] = /^(?:the\s+)?(first|second)\s+half\s+of\s+(\d{4})$/i.exec(text) ?? [];
+  const spelled = ordinal && (ordinal.toLowerCase() === "first" ? "1" : "2");
+  const half = Number(afterH ?? beforeH ?? halfAfter ?? spelled);
+  const written = yearAfter ?? yearBefore ?? yearInWords;
   if (!half || !written) return undefined;
   const year = written.length === 2 ? yearOfTwoDigits(written) : Number(written);
   return half === 1
