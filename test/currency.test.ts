@@ -1512,6 +1512,37 @@ describe("cross rates", () => {
     );
   });
 
+  test('"since last Friday", "seit letztem Freitag" or "od minulého pátku" is told the range from that day to today', async () => {
+    const refused = async (date: string) =>
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
+    // Monday 2026-11-30: the last Friday is 2026-11-27.
+    for (const [date, language] of [
+      ["since last Friday", undefined],
+      ["seit letztem Freitag", "German"],
+      ["od minulého pátku", "Czech"],
+      ["od minuleho patku", "Czech"],
+    ] as const) {
+      expect(await refused(date), date).toBe(
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}${language ? `, ${language} for "since last Friday",` : ""} is a range of days from 2026-11-27, the last Friday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-11-27, its first day, or ask currency_history for every fixing in it, from 2026-11-27 to 2026-11-30`,
+      );
+    }
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    expect(
+      text(await server.call("currency_history", { ...range, start: "od minulé středy", end: "2026-11-30" })),
+    ).toBe(
+      'Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: od minulé středy, Czech for "since last Wednesday", is a range of days from 2026-11-25, the last Wednesday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-11-25 as start and 2026-11-30 as end',
+    );
+    // On Saturday, the last Friday may be yesterday or the one of the week before: both are named.
+    setClock("2026-12-05T08:00:00Z");
+    expect(
+      text(await server.call("currency_history", { ...range, start: "since last Friday", end: "2026-12-05" })),
+    ).toBe(
+      "Invalid arguments for currency_history: start: must be a date as YYYY-MM-DD: since last Friday is a range of days from 2026-12-04, the last Friday before 2026-12-05, today in Prague and Frankfurt, where the fixings are dated, to today (or from 2026-11-27, the Friday of the week before): send 2026-12-04 as start and 2026-12-05 as end",
+    );
+    // "last Friday" alone, as German and Czech say it after "seit" and "od", is still its date.
+    expect(await refused("letztem Freitag")).toContain("send 2026-12-04, the last Friday before 2026-12-05");
+  });
+
   test('"vor 9999 Wochen", counting back to before the first fixing of either source, is told none has rates then', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

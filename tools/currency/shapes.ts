@@ -272,7 +272,7 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
-  const ago = countedBack(short) ?? lastWeekday(short);
+  const ago = countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth);
   if (ago) return ago;
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
@@ -657,15 +657,15 @@ function countedBack(text: string): string | undefined {
 
 /**
  * Weekdays as "last" names them in English, German ("letzten Freitag") and Czech ("minulý pátek", "minulou středu",
- * and as a field's value, "minulá středa"), Monday first.
+ * as a field's value, "minulá středa", and as "od" takes it, "od minulého pátku"), Monday first.
  */
 const WEEKDAYS_NAMED = [
   ["monday", "montag", "pondělí", "pondeli"],
   ["tuesday", "dienstag", "úterý", "utery"],
-  ["wednesday", "mittwoch", "středu", "stredu", "středa", "streda"],
-  ["thursday", "donnerstag", "čtvrtek", "ctvrtek"],
-  ["friday", "freitag", "pátek", "patek"],
-  ["saturday", "samstag", "sonnabend", "sobotu", "sobota"],
+  ["wednesday", "mittwoch", "středu", "stredu", "středa", "streda", "středy", "stredy"],
+  ["thursday", "donnerstag", "čtvrtek", "ctvrtek", "čtvrtka", "ctvrtka"],
+  ["friday", "freitag", "pátek", "patek", "pátku", "patku"],
+  ["saturday", "samstag", "sonnabend", "sobotu", "sobota", "soboty"],
   ["sunday", "sonntag", "neděli", "nedeli", "neděle", "nedele"],
 ];
 
@@ -674,24 +674,54 @@ const WEEKDAYS_NAMED = [
  * last such day before today in Prague and Frankfurt, where the fixings are dated, and where that is in today's week
  * (a Saturday's "last Friday"), the one of the week before too, as either may be meant.
  */
-function lastWeekday(text: string): string | undefined {
+function lastWeekdayOf(
+  text: string,
+): { last: string; weekBefore?: string; weekday: string; language?: string; today: string } | undefined {
   const [, english, german, czech] =
-    /^(?:last\s+(\p{L}+)|(?:letzte[nr]|vergangene[nr]|vorige[nr])\s+(\p{L}+)|minul(?:ý|y|ou|é|e|á|a)\s+(\p{L}+))$/iu.exec(
+    /^(?:last\s+(\p{L}+)|(?:letzte[mnr]|vergangene[mnr]|vorige[mnr])\s+(\p{L}+)|minul(?:ý|y|ou|é|e|á|a|ého|eho)\s+(\p{L}+))$/iu.exec(
       text,
     ) ?? [];
   const name = (english ?? german ?? czech)?.toLowerCase();
   const index = WEEKDAYS_NAMED.findIndex((names) => name !== undefined && names.includes(name));
   const [englishName] = WEEKDAYS_NAMED[index] ?? [];
   if (englishName === undefined) return undefined;
-  const weekday = capitalized(englishName);
   const today = dateIn(PUBLICATION.zone);
   const sinceMonday = (new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7;
   const back = (sinceMonday - index + 7) % 7 || 7;
   const last = isoDate(Date.parse(today) - back * DAY_MS);
-  const weekBefore =
-    back <= sinceMonday ? `, or ${isoDate(Date.parse(last) - 7 * DAY_MS)}, the ${weekday} of the week before` : "";
-  const language = german ? "German" : czech ? "Czech" : undefined;
-  return `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "last ${weekday}",` : ""} counts back from today: send ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated${weekBefore}, or the date meant`;
+  return {
+    last,
+    ...(back <= sinceMonday && { weekBefore: isoDate(Date.parse(last) - 7 * DAY_MS) }),
+    weekday: capitalized(englishName),
+    ...((german || czech) && { language: german ? "German" : "Czech" }),
+    today,
+  };
+}
+
+/** The date "last Friday" names, as `lastWeekdayOf` reads it, to send. */
+function lastWeekday(text: string): string | undefined {
+  const named = lastWeekdayOf(text);
+  if (!named) return undefined;
+  const { last, weekBefore, weekday, language, today } = named;
+  const before = weekBefore ? `, or ${weekBefore}, the ${weekday} of the week before` : "";
+  return `must be a date as YYYY-MM-DD: ${text}${language ? `, ${language} for "last ${weekday}",` : ""} counts back from today: send ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated${before}, or the date meant`;
+}
+
+/**
+ * For the days since the last of a weekday, "since last Friday", German "seit letztem Freitag", Czech "od minulého
+ * pátku", the range from that day to today in Prague and Frankfurt: its ends to send, or for one date, its first.
+ */
+function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
+  const [, rest = ""] = /^(?:since|seit|od)\s+(.+)$/iu.exec(text) ?? [];
+  const named = lastWeekdayOf(rest);
+  if (!named) return undefined;
+  const { last, weekBefore, weekday, language, today } = named;
+  const word = language ? `, ${language} for "since last ${weekday}",` : "";
+  const before = weekBefore ? ` (or from ${weekBefore}, the ${weekday} of the week before)` : "";
+  const range = `${text}${word} is a range of days from ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated, to today${before}`;
+  return ofMonth === "any"
+    ? `must be a date as YYYY-MM-DD: ${range}: send ${last}, its first day, or ask currency_history for every fixing in it, from ${last} to ${today}`
+    : `must be a date as YYYY-MM-DD: ${range}: send ${last} as start and ${today} as end`;
 }
 
 /**
