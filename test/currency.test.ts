@@ -827,10 +827,19 @@ describe("cross rates", () => {
     expect(await refused(10125)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: 10125 may be 010125, its first zero dropped as a number drops it; must be a date as YYYY-MM-DD: 010125 is 2025-01-01 where the day comes first, 2001-01-25 where the year does: send the one meant",
     );
-    // Where no reading of six digits is a date, none is said to have lost its zero.
+    // Where no reading of six digits is a date, none is said to have lost its zero: 45658 is a spreadsheet's date.
     expect(await refused(45658)).toBe(
-      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD; today is 2026-11-30 in Prague and Frankfurt, where the fixings are dated; it is 2026-11-30T08:00Z now",
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 45658 is a spreadsheet's serial date, 2025-01-01 in Excel's 1900 date system: send 2025-01-01",
     );
+    // Its fraction is a time of day; a day after today is refused as any is.
+    expect(await refused(46080.75)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 46080.75 is a spreadsheet's serial date, 2026-02-27 in Excel's 1900 date system: send 2026-02-27",
+    );
+    expect(await refused(46357)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 46357 is a spreadsheet's serial date, 2026-12-01 in Excel's 1900 date system, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing",
+    );
+    // 31225 may be 031225 too, as 10125 is 010125: that reading stays.
+    expect(await refused(31225)).toMatch(/: 31225 may be 031225, its first zero dropped as a number drops it; /);
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
     expect(text(await server.call("currency_history", { ...range, start: 2025, end: 202510 }))).toBe(
       "Invalid arguments for currency_history: start: expected string, received number: must be a date as YYYY-MM-DD: 2025 is a year: send 2025-01-01, its first day; end: expected string, received number: must be a date as YYYY-MM-DD: 202510 is a month: send 2025-10-31, its last day",
