@@ -1376,6 +1376,15 @@ describe(`at ${AFTERNOON}`, () => {
           `send the town, then its country after a comma, as "${town}, ${letters}" if "${letters}" is its country, or "${town}, NL" if "${code}" is a Dutch postal code, or give latitude and longitude.`,
         );
       }
+      // So too with a comma between the town and its postal code, as an order's address line writes it.
+      for (const [place, town, letters, code] of [
+        ["Wien, 1010 AT", "Wien", "AT", "1010 AT"],
+        ["Graz,8010 AT", "Graz", "AT", "8010 AT"],
+      ]) {
+        expect(text(await server.call("weather_current", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${town}, ${letters}" if "${letters}" is its country, or "${town}, NL" if "${code}" is a Dutch postal code, or give latitude and longitude.`,
+        );
+      }
       // So too after a street or a company's name, which is not sent.
       const before = geocoding.requests.length;
       for (const place of ["Mariahilfer Straße 1, Wien 1010 AT", "Wiener Linien GmbH, Wien 1010 AT"]) {

@@ -140,7 +140,8 @@ export function geocoder(api: Upstream) {
     const beforeStreet = foundTownBeforeStreet(searched);
     if (beforeStreet) return `${quote(searched.text)} is an address. ${sendTown(beforeStreet, searched.argument)}`;
     const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
-    const read = withoutDistrict(searched.text);
+    // Four digits and two capitals after the town and a comma, "Wien, 1010 AT", are read as without the comma.
+    const read = withoutDistrict(searched.text).replace(/^([^\d,]+?),\s*(\d{4}\s?[A-Z]{2})$/, "$1 $2");
     const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
     if (!town) return `${noPlaceCalled(searched)} ${advice}`;
     const [sent, or] = stateOrProvince(town, italianToo(read), searched.townsCalled);
