@@ -1369,7 +1369,7 @@ describe(`at ${AFTERNOON}`, () => {
     test("a country's code after four digits, \"Wien 1010 AT\", names the country and, as a Dutch postal code's letters, the Netherlands", async () => {
       for (const [place, town, letters, code] of [
         ["Wien 1010 AT", "Wien", "AT", "1010 AT"],
-        ["Bern 3005 CH", "Bern", "CH", "3005 CH"],
+        ["Basel 4051 CH", "Basel", "CH", "4051 CH"],
         ["Bruxelles 1000BE", "Bruxelles", "BE", "1000BE"],
       ]) {
         expect(text(await server.call("weather_current", { place })), place).toContain(
@@ -1398,6 +1398,47 @@ describe(`at ${AFTERNOON}`, () => {
         expect(text(await server.call("weather_current", { place })), place).toContain(
           'send the town, then its country after a comma, as "Amsterdam", or give latitude and longitude.',
         );
+      }
+    });
+
+    test('letters of a country and of a Dutch postal code, "Utrecht 3511 LU", name the reading where the town is found', async () => {
+      const town = (name: string, country_code: string, country: string) => ({
+        name,
+        latitude: 52,
+        longitude: 5,
+        country_code,
+        country,
+        population: 300000,
+      });
+      // As the geocoder lists them: Utrecht in the Netherlands only, Salzburg in Austria, Bergen in Norway and the Netherlands.
+      const towns: Record<string, object[]> = {
+        Utrecht: [town("Utrecht", "NL", "Netherlands")],
+        Salzburg: [town("Salzburg", "AT", "Austria")],
+        Bergen: [town("Bergen", "NO", "Norway"), town("Bergen", "NL", "Netherlands")],
+      };
+      geocoding.intercept = (r) => {
+        const results = towns[r.query.get("name") ?? ""];
+        return results && json(200, JSON.stringify({ results, generationtime_ms: 0.5 }));
+      };
+      try {
+        for (const [place, sent] of [
+          ["Utrecht 3511 LU", "Utrecht, NL"],
+          ["Utrecht, 3511 LU", "Utrecht, NL"],
+          ["Salzburg 5020 AT", "Salzburg, AT"],
+        ]) {
+          const before = geocoding.requests.length;
+          const refused = text(await server.call("weather_current", { place }));
+          expect(refused, place).toContain(
+            `send the town, then its country after a comma, as "${sent}", or give latitude and longitude.`,
+          );
+          // The town's places come with a search that is made anyway: no more calls.
+          expect(geocoding.requests.length - before, place).toBeLessThanOrEqual(2);
+        }
+        expect(text(await server.call("weather_current", { place: "Bergen 1861 NO" }))).toContain(
+          'as "Bergen, NO" if "NO" is its country, or "Bergen, NL" if "1861 NO" is a Dutch postal code',
+        );
+      } finally {
+        geocoding.intercept = undefined;
       }
     });
 

@@ -124,7 +124,10 @@ export function geocoder(api: Upstream) {
     // A country's three letters after the town without a comma, "Ostrava DEU", or an Italian province's two, "Rieti RI":
     // the places of the town's name tell whether the town is in that country, as they do with the comma.
     const added = !qualifier && !hits.length ? commaToAdd(name) : undefined;
-    const townBeforeLetters = added?.threeLetters?.town ?? added?.province?.town;
+    // Before a Dutch postal code's digits ("Utrecht 3511 LU", LU Lucca's code too) the town is searched, not the digits:
+    // where its places are tells the letters' reading.
+    const townBeforeLetters =
+      added?.threeLetters?.town ?? (added?.province && (DUTCH_POSTAL_LINE.exec(name)?.[1] ?? added.province.town));
     const townsBeforeLetters = townBeforeLetters
       ? (await find(townBeforeLetters, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
       : [];
@@ -146,7 +149,7 @@ export function geocoder(api: Upstream) {
     if (!town) return `${noPlaceCalled(searched)} ${advice}`;
     const [sent, or] = stateOrProvince(town, italianToo(read), searched.townsCalled);
     // Read as "Amsterdam 1012 AB" is, the town alone: not "Sydney NSW 2000 AU", its state's code before the postcode.
-    const dutch = or ? undefined : countryOrDutch(read, town);
+    const dutch = or ? undefined : countryOrDutch(read, town, [...searched.found, ...searched.townsBeforeLetters]);
     return `${noPlaceCalled(searched, false)} ${sendTown(dutch?.town ?? sent, searched.argument, or ?? dutch?.or)}`;
   }
 
@@ -1417,18 +1420,28 @@ type ProvinceReading = { italy: string; code: string; town: string };
 /** Of a town, four digits and two capitals, the capitals read as a Dutch postal code's letters, not its country's code. */
 type DutchReading = { dutch: string; code: string; country: string };
 
+/** A town before four digits and two capitals, as a Dutch postal code is written ("Utrecht 3511 LU"): the town. */
+const DUTCH_POSTAL_LINE = /^([^\d,]+?)\s+(\d{4}\s?([A-Z]{2}))$/;
+
 /**
  * A town before four digits and the code of a country whose postal codes have four ("Wien 1010 AT"), which a Dutch
  * postal code is written as too ("Amsterdam 1012 AB"), where the town was `read` so: the town in that country, and in
- * the Netherlands.
+ * the Netherlands; where the places called so that the geocoder found, `towns`, are in one of them only, that one.
  */
-function countryOrDutch(text: string, read: string): { town: string; or: DutchReading } | undefined {
-  const [, town = "", code = "", letters = ""] = /^([^\d,]+?)\s+(\d{4}\s?([A-Z]{2}))$/.exec(text.trim()) ?? [];
+function countryOrDutch(
+  text: string,
+  read: string,
+  towns: Place[] = [],
+): { town: string; or?: DutchReading } | undefined {
+  const [, town = "", code = "", letters = ""] = DUTCH_POSTAL_LINE.exec(text.trim()) ?? [];
   if (town !== read) return undefined;
   const fourDigits = Object.entries(ALPHA_3).some(
     ([alpha3, two]) => two === letters && FOUR_DIGIT_COUNTRIES.has(alpha3),
   );
   if (!town || !fourDigits || letters === "NL") return undefined;
+  const inNetherlands = towns.some((place) => place.country_code === "NL");
+  const inCountry = towns.some((place) => place.country_code === letters);
+  if (inNetherlands !== inCountry) return { town: `${town}, ${inNetherlands ? "NL" : letters}` };
   return { town: `${town}, ${letters}`, or: { dutch: `${town}, NL`, code, country: letters } };
 }
 
