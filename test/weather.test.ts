@@ -1030,6 +1030,53 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a town written with its river otherwise than the geocoder lists it, "Frankfurt/Oder", is found as listed', async () => {
+      const town = (name: string, admin1: string, population: number) => ({
+        name,
+        latitude: 51 + population / 1e7,
+        longitude: 11,
+        country_code: "DE",
+        country: "Germany",
+        admin1,
+        population,
+      });
+      // As GeoNames names them, the river or land in brackets; the geocoder searches names by their beginning.
+      const listed = [
+        town("Halle (Saale)", "Saxony-Anhalt", 238762),
+        town("Halle (Westfalen)", "North Rhine-Westphalia", 21700),
+        town("Neustadt an der Weinstraße", "Rhineland-Palatinate", 53148),
+        town("Neustadt", "Hesse", 9400),
+      ];
+      geocoding.intercept = (r) => {
+        const name = (r.query.get("name") ?? "").toLowerCase();
+        const results = listed.filter((place) => place.name.toLowerCase().startsWith(name));
+        return results.length ? geocoded(results) : undefined;
+      };
+      try {
+        for (const [place, name, region] of [
+          ["Frankfurt/Oder", "Frankfurt (Oder)", "Brandenburg"],
+          ["Frankfurt(Oder)", "Frankfurt (Oder)", "Brandenburg"],
+          ["Frankfurt (Main)", "Frankfurt am Main", "Hesse"],
+          ["Halle/Saale", "Halle (Saale)", "Saxony-Anhalt"],
+          ["Halle (Westfalen)", "Halle (Westfalen)", "North Rhine-Westphalia"],
+          ["Neustadt (Hessen)", "Neustadt", "Hesse"],
+        ]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { name: string; region: string } }>(result).place, place).toMatchObject({
+            name,
+            region,
+          });
+        }
+        // A word in no name nor region of the town's places finds none of them: not the biggest Frankfurt.
+        expect(text(await server.call("weather_current", { place: "Frankfurt (Elbe)" }))).toMatch(
+          /^No place called "Frankfurt \(Elbe\)" was found\./,
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a qualifier after a comma narrows by region, country or country code", async () => {
       for (const [place, expected] of [
         ["Springfield, Massachusetts", "Massachusetts"],

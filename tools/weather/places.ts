@@ -116,7 +116,8 @@ export function geocoder(api: Upstream) {
       throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
     }
     const qualifier = rest.join(", ");
-    const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
+    const searchedHits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
+    const hits = searchedHits.length ? searchedHits : await besideRiver(name, call);
     const found = hits.map((hit) => hit.place);
     const matching = qualifier
       ? hits.filter((hit) => matches(hit, qualifier) || inColima(hit, qualifier, hits)).map((hit) => hit.place)
@@ -132,6 +133,32 @@ export function geocoder(api: Upstream) {
       ? (await find(townBeforeLetters, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
       : [];
     return { argument, text, name, qualifier, hits, found, matching, townsCalled, townsBeforeLetters };
+  }
+
+  /**
+   * For a town written with its river or land otherwise than the geocoder lists it ("Frankfurt/Oder", "Frankfurt(Oder)",
+   * "Halle/Saale" for "Frankfurt (Oder)", "Halle (Saale)"; "Frankfurt (Main)" for "Frankfurt am Main"; "Neustadt (Hessen)"
+   * for a Neustadt in Hesse), the places called by the town's name that have that word in their name after it, or in
+   * their region's: none other, lest "Frankfurt (Oder)" be taken for the bigger Frankfurt am Main.
+   */
+  async function besideRiver(name: string, call: Call): Promise<Found[]> {
+    const [, town = "", within = "", afterSlash = ""] =
+      /^([^()/,\d]+?)\s*(?:\(([^()]+)\)|\/\s*([^()/,\d]+))$/u.exec(name) ?? [];
+    const word = folded(within || afterSlash)
+      .replace(/[^\p{L}\s-]/gu, "")
+      .trim();
+    if (!town.trim() || word.length < 3) return [];
+    const called = folded(town.trim());
+    const wordIn = (text: string) => new RegExp(`(?:^|[^\\p{L}])${word}(?:[^\\p{L}]|$)`, "u").test(text);
+    const hits = await find(town.trim(), { count: 100 }, call);
+    return hits.filter(({ place }) => {
+      const placeName = folded(place.name ?? "");
+      const region = folded(place.region ?? "");
+      return (
+        placeName.startsWith(called) &&
+        (wordIn(placeName.slice(called.length)) || (region.length >= 4 && word.startsWith(region)))
+      );
+    });
   }
 
   /**
