@@ -1260,10 +1260,13 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
 
     async addNote(id, note, forCustomer, call) {
       // Without added_by_user the shop writes the note as its own ("system"), as it does its status changes.
+      // The shop keeps a note as sent and shows it as HTML (its admin through wp_kses_post(), the
+      // customer's email as it is): & < > are escaped, each, so that it reads as typed.
+      const html = note.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
       const body = await api.json(
         noteSchema,
         `/orders/${id}/notes`,
-        write("POST", { note, customer_note: forCustomer, added_by_user: true }),
+        write("POST", { note: html, customer_note: forCustomer, added_by_user: true }),
         call,
       );
       return toNote(body);
