@@ -399,12 +399,17 @@ function toOrder(o: WooOrder): Order {
     })),
     billing: toAddress(o.billing),
     shipping: { ...(shipTo ? { name: shipTo } : {}), ...toAddress(o.shipping) },
+    // Kept as the checkout or a plugin set them, which the shop's admin shows through esc_html(): an
+    // entity is one only with its ";", so that a fee "Sun&paradise tour" is not read "Sun¶dise tour".
     shipping_lines: (o.shipping_lines ?? []).map((line) => ({
-      method: htmlAsText(line.method_title),
+      method: htmlAsText(line.method_title, { strict: true }),
       total: line.total,
     })),
-    fees: (o.fee_lines ?? []).map((fee) => ({ name: htmlAsText(fee.name), total: fee.total })),
-    coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: htmlAsText(coupon.code), discount: coupon.discount })),
+    fees: (o.fee_lines ?? []).map((fee) => ({ name: htmlAsText(fee.name, { strict: true }), total: fee.total })),
+    coupons: (o.coupon_lines ?? []).map((coupon) => ({
+      code: htmlAsText(coupon.code, { strict: true }),
+      discount: coupon.discount,
+    })),
     taxes: (o.tax_lines ?? []).map((line) => ({
       // A rate's name as typed, which the shop's pages show through esc_html(): its tags as text, an
       // entity typed there as the character it writes, esc_html() encoding none twice.
