@@ -1326,6 +1326,12 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
               if (!(err instanceof DOMException && err.name === "TimeoutError")) throw err;
               report.then(
                 () => {
+                  // Said once, by whichever call's wait it came after: the log said it was too slow.
+                  if (reportsFailed) {
+                    log?.info(
+                      `WooCommerce sent the report of its order statuses (${reportsRoute()}) after the ${Math.round(givenMs / 100) / 10} s waiter gave it: it is kept for an hour, and its statuses are named from now on.`,
+                    );
+                  }
                   reportsFailed = undefined;
                   reportsUnsaid = undefined;
                 },
