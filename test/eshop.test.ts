@@ -6188,6 +6188,38 @@ describe("errors", () => {
     }
   });
 
+  test("a shop failing whole is not asked for its report again until it answers", async () => {
+    // Each list would ask the report first every 5 minutes, and fail on the orders all the same.
+    const own = await start(shopEnv(woo));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = () => gateway;
+      setClock("2026-12-05T08:00:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      const asked = reports();
+      for (const at of ["08:06:00", "08:12:00"]) {
+        setClock(`2026-12-05T${at}Z`);
+        expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+        expect(reports(), at).toBe(asked);
+      }
+      woo.intercept = undefined;
+      setClock("2026-12-05T08:13:00Z");
+      const back = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(back.isError, text(back)).toBeFalsy();
+      expect(reports()).toBe(asked);
+      setClock("2026-12-05T08:14:00Z");
+      const unknown = await own.call("eshop_orders_list", { status: ["shiped"] });
+      expect(text(unknown)).toMatch(/Its statuses: .*shipped/);
+      expect(reports()).toBe(asked + 1);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // A report that fails leaves every status a list leaves out searched, as to a key whose user may
     // not view them: not taken for a number no order has. A server of its own reads them anew.

@@ -1152,11 +1152,30 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
    * where the whole shop fails, the call says so, and the reports failing alone would mislead.
    */
   let reportsUnsaid: string | undefined;
-  const sayReportsFailed = <T>(answer: T): T => {
-    if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
-    reportsUnsaid = undefined;
-    return answer;
-  };
+  /**
+   * Whether the shop's orders last failed as the whole shop does (a 5xx, no answer) without saying
+   * when to ask again: a report that failed is not asked again until they are answered, as it would
+   * fail too, costing a request. A failure that names its wait holds the report that long alone.
+   */
+  let failingWhole = false;
+  /** An orders request's answer, which says the report's held warning; its failure, whether the whole shop fails. */
+  const answered = <T>(request: Promise<T>): Promise<T> =>
+    request.then(
+      (answer) => {
+        failingWhole = false;
+        if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
+        reportsUnsaid = undefined;
+        return answer;
+      },
+      (err: unknown) => {
+        failingWhole =
+          err instanceof UpstreamError &&
+          !(err instanceof DeadlinePassed) &&
+          (err.status === undefined || err.status >= 500) &&
+          err.retryAfter === undefined;
+        throw err;
+      },
+    );
   const reportsRoute = () => `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}/reports/orders/totals`;
 
   // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
@@ -1226,15 +1245,12 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The search looks in the items' names as the shop keeps them, a product's title as WordPress
       // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
       // as an order shows it, that matches none as typed is asked as its items' names keep it.
-      return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders).then(
-        sayReportsFailed,
-      );
+      return answered(eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders));
     },
 
-    async getOrder(id, call) {
+    getOrder(id, call) {
       // Not shared with a read already in flight: a write decides on what this read says.
-      const response = await api.send(`/orders/${id}`, {}, call);
-      return sayReportsFailed(toOrder(api.read(orderSchema, response)));
+      return answered(api.send(`/orders/${id}`, {}, call).then((response) => toOrder(api.read(orderSchema, response))));
     },
 
     async setPaid(order, transactionId, call) {
@@ -1258,9 +1274,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       return toOrder(body);
     },
 
-    async setStatus(id, status, call) {
-      const body = await api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call);
-      return sayReportsFailed(toOrder(body));
+    setStatus(id, status, call) {
+      return answered(api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call).then(toOrder));
     },
 
     async addNote(id, note, forCustomer, call) {
@@ -1305,7 +1320,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
     shopStatuses: unlessRefused(
       async (call: Call) => {
         if (reportsBlockedAt !== undefined && lessAgoThan(reportsBlockedAt, FAILED_READ_MS)) return undefined;
-        if (reportsFailed && lessAgoThan(reportsFailed.at, reportsFailed.forMs)) return undefined;
+        if (reportsFailed && (failingWhole || lessAgoThan(reportsFailed.at, reportsFailed.forMs))) return undefined;
         // A report that outlasts the time it is given (on a large shop, every time) leaves the rest
         // of the call to the orders: half of it, and less than the client's response timeout, after
         // which a slow answer is a failure without the deadline's mark.
