@@ -6220,6 +6220,39 @@ describe("errors", () => {
     }
   });
 
+  for (const [why, answer] of [
+    [
+      "a firewall's 403",
+      { status: 403, headers: { "content-type": "text/html" }, body: "<html><body>Access denied</body></html>" },
+    ],
+    ["its route gone (404)", { status: 404, headers: { "content-type": "application/json" }, body: NO_ROUTE }],
+  ] as const) {
+    test(`a report refused by ${why} while the shop fails whole is warned of once the shop answers`, async () => {
+      const own = await start(shopEnv(woo));
+      const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+      const warned = () =>
+        own
+          .stderr()
+          .match(/warning \[eshop\] [^\n]*(refused waiter|answered 404 to) the report of its order statuses/g) ?? [];
+      try {
+        woo.shop.order(O.processing).status = "shipped";
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : gateway);
+        setClock("2026-12-05T08:00:00Z");
+        expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+        expect(warned()).toEqual([]);
+        woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? answer : undefined);
+        setClock("2026-12-05T08:01:00Z");
+        const back = await own.call("eshop_orders_list", { status: ["shipped"] });
+        expect(back.isError, text(back)).toBeFalsy();
+        expect(warned()).toHaveLength(1);
+      } finally {
+        woo.intercept = undefined;
+        setClock();
+        await own.close();
+      }
+    });
+  }
+
   test("a checkout's draft is not said to be missing while the shop's reports fail", async () => {
     // A report that fails leaves every status a list leaves out searched, as to a key whose user may
     // not view them: not taken for a number no order has. A server of its own reads them anew.

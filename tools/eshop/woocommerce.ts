@@ -1148,8 +1148,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   /** When the shop last failed its report of its order statuses (a 5xx), and for how long that stands. */
   let reportsFailed: { at: number; forMs: number } | undefined;
   /**
-   * The warning of a report that failed or was too slow, said once the shop then answers a request:
-   * where the whole shop fails, the call says so, and the reports failing alone would mislead.
+   * The warning of a report that failed, was too slow or refused, said once the shop then answers a
+   * request: where the whole shop fails, the call says so, and the reports failing alone would mislead.
    */
   let reportsUnsaid: string | undefined;
   /**
@@ -1385,9 +1385,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             return undefined;
           }
           if (reportsBlockedAt === undefined) {
-            log?.warning(
-              `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. ${goesOnWithoutReports(`every ${FAILED_READ_MS / 60_000} minutes`)} Let waiter's requests to that route through there.`,
-            );
+            reportsUnsaid = `Something in front of WooCommerce refused waiter the report of its order statuses (403 to ${reportsRoute()}): a firewall, CDN or security plugin's rule, not WooCommerce's. ${goesOnWithoutReports(`every ${FAILED_READ_MS / 60_000} minutes`)} Let waiter's requests to that route through there.`;
           }
           reportsBlockedAt = clock.now();
           return undefined;
@@ -1399,9 +1397,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
         // The route gone leaves every key without them, which the operator is told, once an hour.
         refused: (err) => {
           if (err.status !== 404) return;
-          log?.warning(
-            `WooCommerce answered 404 to the report of its order statuses (${reportsRoute()}): a plugin or a newer WooCommerce took the route away. ${goesOnWithoutReports("in an hour")}`,
-          );
+          reportsUnsaid = `WooCommerce answered 404 to the report of its order statuses (${reportsRoute()}): a plugin or a newer WooCommerce took the route away. ${goesOnWithoutReports("in an hour")}`;
         },
       },
     ),
