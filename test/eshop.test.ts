@@ -5202,6 +5202,30 @@ describe("searches", () => {
     expect(found.orders.map((o) => o.id)).toEqual([O.completed]);
   });
 
+  test("an order search with & in it lists the orders of both forms, its buyer's as typed and its items' as kept, newest first", async () => {
+    // The buyer's company is kept as typed; the items' names as WordPress saved their products' titles.
+    woo.shop.order(O.processing).billing.company = "Tom & Jerry s.r.o.";
+    for (const id of [O.completed, O.onHold])
+      (woo.shop.order(id).line_items[0] as { name: string }).name = "Tom &amp; Jerry Mug";
+    const newestFirst = [O.processing, O.completed, O.onHold].sort(
+      (a, b) => woo.shop.order(b).dateCreated.getTime() - woo.shop.order(a).dateCreated.getTime(),
+    );
+    const whole = data<{ orders: { id: number }[] }>(await server.call("eshop_orders_list", { search: "Tom & Jerry" }));
+    expect(whole.orders.map((o) => o.id)).toEqual(newestFirst);
+    // Paged one at a time, each comes once, in the same order, and the list ends.
+    const paged: number[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 5; i++) {
+      const page = data<{ orders: { id: number }[]; next_cursor?: string }>(
+        await server.call("eshop_orders_list", { search: "Tom & Jerry", page_size: 1, ...(cursor ? { cursor } : {}) }),
+      );
+      paged.push(...page.orders.map((o) => o.id));
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    expect(paged).toEqual(newestFirst);
+  });
+
   test("find names, addresses and SKUs without regard to accents or letter case, as the shop's database compares", async () => {
     // Typed on a keyboard without accents: Jana Nováková lives at Vinohradská 12, Tomáš Černý is customer 36.
     const orders = data<{ orders: { customer_id?: number }[] }>(

@@ -637,14 +637,26 @@ function escapedAsSaved(text: string): string {
  * The page of a search the shop may keep in either of two forms (& escaped, as WordPress saves a name,
  * or as typed): of `asked`, or where that matches none, of `other`. Where the shop leaves its totals
  * unsaid, an empty page after the first is of no match only if the first is empty too: else the list
- * of `asked` ended there, and one of `other` paged on would not end.
+ * of `asked` ended there, and one of `other` paged on would not end. A list read on from its last item
+ * listed, each page the shop's first after it, has both forms' matches, in its order (`newer`): each
+ * page of both, so that neither form's are left out or come after the other's older ones.
  */
-async function eitherForm<T>(
+async function eitherForm<T extends { id: number }>(
   asked: string | undefined,
   other: string | undefined,
   page: PageRequest,
   list: (search: string | undefined, page: PageRequest) => Promise<Page<T>>,
+  newer?: (a: T, b: T) => number,
 ): Promise<Page<T>> {
+  if (newer && page.page === 1 && other !== asked) {
+    const [found, also] = await Promise.all([list(asked, page), list(other, page)]);
+    if (!also.items.length) return found;
+    if (!found.items.length) return also;
+    const ids = new Set(found.items.map((item) => item.id));
+    const both = [...found.items, ...also.items.filter((item) => !ids.has(item.id))].sort(newer);
+    // The shop counts each form's matches apart, an item of both twice: the next page is asked of both.
+    return { items: both.slice(0, page.size) };
+  }
   const found = await list(asked, page);
   if (other === asked || found.items.length || (found.total ?? 0) > 0) return found;
   if (found.total === undefined && page.page > 1 && (await list(asked, { ...page, page: 1 })).items.length) {
@@ -1245,7 +1257,8 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       // The search looks in the items' names as the shop keeps them, a product's title as WordPress
       // saved it ("Tom &amp; Jerry Mug"), and in the buyer's details as typed: a name with & in it,
       // as an order shows it, that matches none as typed is asked as its items' names keep it.
-      return answered(eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders));
+      const newest = (a: OrderSummary, b: OrderSummary) => b.created.localeCompare(a.created) || b.id - a.id;
+      return answered(eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, orders, newest));
     },
 
     getOrder(id, call) {
@@ -1446,8 +1459,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
       if (!filter.sku?.includes(",")) {
         // The search looks in names and descriptions as WordPress saved them, & escaped: a word with
         // & in it, as a product's name shows it ("Tom&Jerry"), that matches none as typed is asked so.
-        return eitherForm(filter.search, filter.search && escapedAsSaved(filter.search), page, (search, page) =>
-          list("/products", productSchema, toProduct, { ...query, search }, page, call),
+        // Newest first by the shop's wall time, as it lists them and pages on from the last listed.
+        const newest = (a: Product, b: Product) => (b.listed ?? "").localeCompare(a.listed ?? "") || b.id - a.id;
+        return eitherForm(
+          filter.search,
+          filter.search && escapedAsSaved(filter.search),
+          page,
+          (search, page) => list("/products", productSchema, toProduct, { ...query, search }, page, call),
+          newest,
         );
       }
       const items = await withWholeSku({ ...query, sku: filter.sku }, call);
