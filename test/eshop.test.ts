@@ -5226,6 +5226,27 @@ describe("searches", () => {
     expect(paged).toEqual(newestFirst);
   });
 
+  test("a product search with & in it lists the products of both forms, newest first, each page of both", async () => {
+    // A title saved by a user WordPress lets write HTML keeps its & as typed; one saved through kses, escaped.
+    woo.shop.product(P.espresso).name = "Tom&Jerry Espresso";
+    woo.shop.product(P.grinder).name = "Tom&amp;Jerry Hand Grinder";
+    const newestFirst = [P.espresso, P.grinder].sort(
+      (a, b) => woo.shop.product(b).dateCreated.getTime() - woo.shop.product(a).dateCreated.getTime(),
+    );
+    const whole = data<{ products: { id: number }[] }>(
+      await server.call("eshop_products_list", { search: "Tom&Jerry" }),
+    );
+    expect(whole.products.map((p) => p.id)).toEqual(newestFirst);
+    const first = data<{ products: { id: number }[]; next_cursor?: string }>(
+      await server.call("eshop_products_list", { search: "Tom&Jerry", page_size: 1 }),
+    );
+    expect(first.products.map((p) => p.id)).toEqual(newestFirst.slice(0, 1));
+    const second = data<{ products: { id: number }[]; next_cursor?: string }>(
+      await server.call("eshop_products_list", { search: "Tom&Jerry", page_size: 1, cursor: first.next_cursor }),
+    );
+    expect(second.products.map((p) => p.id)).toEqual(newestFirst.slice(1));
+  });
+
   test("find names, addresses and SKUs without regard to accents or letter case, as the shop's database compares", async () => {
     // Typed on a keyboard without accents: Jana Nováková lives at Vinohradská 12, Tomáš Černý is customer 36.
     const orders = data<{ orders: { customer_id?: number }[] }>(
