@@ -5210,8 +5210,11 @@ describe("searches", () => {
     const newestFirst = [O.processing, O.completed, O.onHold].sort(
       (a, b) => woo.shop.order(b).dateCreated.getTime() - woo.shop.order(a).dateCreated.getTime(),
     );
-    const whole = data<{ orders: { id: number }[] }>(await server.call("eshop_orders_list", { search: "Tom & Jerry" }));
-    expect(whole.orders.map((o) => o.id)).toEqual(newestFirst);
+    const listed = await server.call("eshop_orders_list", { search: "Tom & Jerry" });
+    expect(data<{ orders: { id: number }[] }>(listed).orders.map((o) => o.id)).toEqual(newestFirst);
+    // Both forms' lists end on this page: how many they found in all is known.
+    expect(data(listed)).toMatchObject({ total: 3 });
+    expect(text(listed)).toMatch(/\n3 of 3 orders$/);
     // Paged one at a time, each comes once, in the same order, and the list ends.
     const paged: number[] = [];
     let cursor: string | undefined;

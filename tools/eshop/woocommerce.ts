@@ -654,8 +654,14 @@ async function eitherForm<T extends { id: number }>(
     if (!found.items.length) return also;
     const ids = new Set(found.items.map((item) => item.id));
     const both = [...found.items, ...also.items.filter((item) => !ids.has(item.id))].sort(newer);
-    // The shop counts each form's matches apart, an item of both twice: the next page is asked of both.
-    return { items: both.slice(0, page.size) };
+    // The shop counts each form's matches apart, an item of both twice: counted here where both
+    // lists end on this page, else unsaid, and the next page is asked of both.
+    const ended = found.items.length < page.size && also.items.length < page.size && both.length <= page.size;
+    const counted =
+      ended && found.total !== undefined && also.total !== undefined
+        ? { total: found.total + also.total - (found.items.length + also.items.length - both.length) }
+        : {};
+    return { items: both.slice(0, page.size), ...counted };
   }
   const found = await list(asked, page);
   if (other === asked || found.items.length || (found.total ?? 0) > 0) return found;
