@@ -175,12 +175,14 @@ export function listenerApp(parts: ListenerParts): {
 
   // Before every route and check, so that each, the Host and Origin guard's among them, sees the
   // path the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path
-  // as it arrived, which is what the log and the 404 show.
-  const served = withoutPublicPath(webhooks.publicUrl);
-  app.use((req, _res, next) => {
-    req.url = served(req.url);
-    next();
-  });
+  // as it arrived, which is what the log and the 404 show. Without a path there, nothing to take off.
+  if (publicPath(webhooks.publicUrl)) {
+    const served = withoutPublicPath(webhooks.publicUrl);
+    app.use((req, _res, next) => {
+      req.url = served(req.url);
+      next();
+    });
+  }
 
   /** Whether a request is to /mcp, whose refusals are JSON-RPC errors. */
   const atMcp = (req: Request) => routes !== undefined && MCP_PATH.test(req.path);
