@@ -772,16 +772,14 @@ export class SqliteEventStore implements EventStore {
   async #writeNow<T>(fn: () => T, deadline: number): Promise<T> {
     for (;;) {
       if (!this.#db.open) throw new ToolError("The event store is closed: waiter is stopping.");
-      const walGone = this.#walGone();
-      if (walGone) throw walGone;
+      const gone = this.#moved() ?? this.#walGone();
+      if (gone) throw gone;
       let began = false;
       // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       try {
         return this.#immediate(() => {
           began = true;
-          const moved = this.#moved();
-          if (moved) throw moved;
           return fn();
         });
       } catch (err) {
@@ -802,14 +800,14 @@ export class SqliteEventStore implements EventStore {
    * store's file, which a checkpoint still reaches, and writes are refused until a restart. A -shm
    * file deleted holds the locks of the processes on the store: one started since takes others,
    * and two writing at once without each other's corrupt it; this one's writes are refused.
+   * Asked once `#moved` found the store's file in its place: one deleted with them is said as
+   * such, with what to remove first.
    */
   #walGone(): StoreNotWritable | undefined {
     if (this.#openedWal === undefined) return undefined;
     let wal: string | undefined;
     let shm: string | undefined;
     try {
-      // The store's file deleted with them is said as such (`#moved`), with what to remove first.
-      if (fileAt(this.#db.name) !== this.#opened) return undefined;
       wal = fileAt(`${this.#db.name}-wal`);
       shm = fileAt(`${this.#db.name}-shm`);
     } catch {
