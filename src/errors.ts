@@ -72,6 +72,14 @@ export class UpstreamError extends ToolError {
   sayRefused?: (line: string) => void;
 }
 
+/**
+ * An upstream failure that lasts until someone mends it, which no wait passes: a certificate
+ * refused, a TLS setup waiter cannot meet. An automation fails its step at once.
+ */
+export class LastingFailure extends UpstreamError {
+  override name = "LastingFailure";
+}
+
 /** An upstream that did not answer, or did not finish its answer, before the tool call's deadline. */
 export class DeadlinePassed extends UpstreamError {
   override name = "DeadlinePassed";

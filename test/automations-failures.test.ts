@@ -1,4 +1,6 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { type RunningServe, startServe } from "../src/app.js";
@@ -122,6 +124,31 @@ describe("when the shop fails", () => {
     } finally {
       woo.intercept = undefined;
       await server.close();
+    }
+  });
+
+  test("a shop whose certificate is refused fails the step at once: no retry mends that", async () => {
+    let handshakes = 0;
+    const shop = createHttpsServer({
+      key: readFileSync(new URL("./fixtures/shop-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/shop-tls.crt", import.meta.url)),
+    });
+    shop.on("connection", () => handshakes++);
+    await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
+    const server = await serve([PAID], {
+      WAITER_WOO_URL: `https://127.0.0.1:${(shop.address() as AddressInfo).port}`,
+      WAITER_AUTOMATION_RETRY_SECONDS: "600",
+    });
+    try {
+      const event = await pay(server, String(O.pending1999), "evt_shop_certificate");
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("failed");
+      expect((await runsOf(event.id))[0]?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): Could not reach WooCommerce \(127\.0\.0\.1:\d+\) securely: its certificate is not trusted \(self-signed certificate\); .*\.$/,
+      );
+      expect(handshakes).toBe(1);
+    } finally {
+      await server.close();
+      shop.close();
     }
   });
 

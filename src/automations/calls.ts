@@ -1,7 +1,15 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { AdvisesTool, DeadlinePassed, loggedWords, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import {
+  AdvisesTool,
+  DeadlinePassed,
+  LastingFailure,
+  loggedWords,
+  ToolError,
+  UnconfirmedChange,
+  UpstreamError,
+} from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import { passing } from "../http/upstream.js";
 import type { Log } from "../log.js";
@@ -48,12 +56,13 @@ const LAPSED =
   "this waiter's lease on the automations ran out before the request was sent (the process was frozen, or its store slow to answer)";
 
 /**
- * Whether a failure may pass by itself, so the step is tried again (the upstream's `passing`). A
- * tool that is not idempotent is tried again only when the request was not carried out: refused
- * for now (a 429, a mail server's 4xx), or never sent, as no connection opened; any other failure
- * of a write may have been.
+ * Whether a failure may pass by itself, so the step is tried again (the upstream's `passing`), not
+ * one that lasts until someone mends it (a certificate refused). A tool that is not idempotent is
+ * tried again only when the request was not carried out: refused for now (a 429, a mail server's
+ * 4xx), or never sent, as no connection opened; any other failure of a write may have been.
  */
 function tryAgain(err: unknown, idempotent: boolean): err is UpstreamError {
+  if (err instanceof LastingFailure) return false;
   return err instanceof UpstreamError && (err.refused || (idempotent && passing(err)));
 }
 

@@ -1,4 +1,11 @@
-import { A_CHANGE, type ChangeWords, DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
+import {
+  A_CHANGE,
+  type ChangeWords,
+  DeadlinePassed,
+  LastingFailure,
+  UnconfirmedChange,
+  UpstreamError,
+} from "../errors.js";
 import { htmlAsText } from "../html.js";
 import {
   CUT,
@@ -237,7 +244,12 @@ function connectionFailure(
   const message = oneLine(connectionMessage(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
-  if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
+  if (insecure) return new LastingFailure(`Could not reach ${where} securely: ${insecure}.`);
+  if (/^ERR_SSL_/.test(code)) {
+    return new UpstreamError(
+      `Could not reach ${where} securely: the TLS handshake failed (${opensslReason(message)}); if it lasts, tell whoever runs it.`,
+    );
+  }
   const connected = written && !neverConnected(err as SocketError);
   if (changes && connected) {
     const what = CUT.includes(code)
@@ -283,10 +295,11 @@ function connectionFailure(
 const SIGN_IN = "on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again";
 
 /**
- * What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for
- * another failure. `urlSetting` is undefined for a public API's URL waiter chose: a certificate
- * there that is not its own is another server's, answering in its place (a Wi-Fi's login page, a
- * proxy or antivirus that inspects TLS), and the setting is not what to check.
+ * What a TLS handshake's failure that lasts until it is mended says, after "Could not reach …
+ * securely: ", or undefined for another failure. `urlSetting` is undefined for a public API's URL
+ * waiter chose: a certificate there that is not its own is another server's, answering in its
+ * place (a Wi-Fi's login page, a proxy or antivirus that inspects TLS), and the setting is not
+ * what to check.
  */
 function tlsFailure(
   err: unknown,
@@ -332,11 +345,9 @@ function tlsFailure(
     const refused = `it and waiter share no TLS version (${opensslReason(message)}), as it takes only one older than TLS 1.2, which waiter refuses`;
     return `${refused}; ${urlSetting ? MENDED : "if it lasts, check this machine's network"}`;
   }
-  const failed = `the TLS handshake failed (${opensslReason(message)})`;
   if (NO_SHARED_CIPHER.includes(code)) {
-    return `${failed}, as it and waiter share no cipher, or it asks for a client certificate; ${urlSetting ? MENDED : "if it lasts, check this machine's network"}`;
+    return `the TLS handshake failed (${opensslReason(message)}), as it and waiter share no cipher, or it asks for a client certificate; ${urlSetting ? MENDED : "if it lasts, check this machine's network"}`;
   }
-  if (/^ERR_SSL_/.test(code)) return `${failed}; if it lasts, tell whoever runs it`;
   return undefined;
 }
 
