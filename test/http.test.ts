@@ -18,7 +18,8 @@ import { upstreamUrl, waitersOwnUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
-import { text } from "./stdio.js";
+import { localhostCertificate } from "./nginx.js";
+import { startServer, text } from "./stdio.js";
 
 let fake: Fake;
 let clients: HttpClient[] = [];
@@ -747,6 +748,40 @@ time.sleep(30)`,
       }
     } finally {
       secured.close();
+    }
+  });
+});
+
+describe("a server that asks for a client certificate", () => {
+  test("is said to ask for one, which waiter does not send, and is not tried again", async () => {
+    // TLS 1.3: waiter's side of the handshake is done, and its request sent, before the server
+    // refuses it with the certificate_required alert.
+    const { cert, key } = localhostCertificate();
+    let connections = 0;
+    const mutual = createHttpsServer(
+      { key: readFileSync(key), cert: readFileSync(cert), requestCert: true, rejectUnauthorized: true },
+      (_request, response) => response.end("{}"),
+    );
+    mutual.on("connection", () => connections++);
+    await new Promise<void>((resolve) => mutual.listen(0, "127.0.0.1", resolve));
+    const port = (mutual.address() as AddressInfo).port;
+    const server = await startServer({
+      NODE_EXTRA_CA_CERTS: cert,
+      WAITER_WOO_URL: `https://localhost:${port}`,
+      WAITER_WOO_KEY: "ck_0123456789",
+      WAITER_WOO_SECRET: "cs_0123456789",
+    });
+    try {
+      const result = await server.call("eshop_order_get", { id: 1 });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toBe(
+        `Could not reach WooCommerce (localhost:${port}) securely: it asks for a client certificate (tlsv13 alert certificate required), which waiter does not send; ask whoever runs it to take waiter's requests without one, as it lasts until they do.`,
+      );
+      // The order and its notes, each asked once: no retry passes the refusal.
+      expect(connections).toBe(2);
+    } finally {
+      await server.close();
+      mutual.close();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Dispatcher } from "undici";
+import type { buildConnector, Dispatcher } from "undici";
 import { throttled } from "../log.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
@@ -35,6 +35,23 @@ const KEEP_ALIVE_MS = 30_000;
 
 /** How long a connection has to open, unless the client is given less. */
 export const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * `connector`, whose connections fail with a TLS alert the server sends once the handshake is done
+ * on waiter's side (TLS 1.3's certificate_required, for a client certificate): undici would fail
+ * the request with the end of the connection that follows ("other side closed"), the alert lost.
+ */
+function keepingTlsAlerts(connector: buildConnector.connector): buildConnector.connector {
+  return (options, callback) =>
+    connector(options, (...args) => {
+      const socket = args[1];
+      // Destroyed at the alert, the connection's end is not heard: the alert is what the request fails with.
+      socket?.prependListener("error", (err: { code?: string }) => {
+        if (/^ERR_SSL_/.test(err.code ?? "")) socket.destroy();
+      });
+      callback(...args);
+    });
+}
 
 /** A 429 or 503 that asked for a wait: when it came, the wait in milliseconds, and the answer. */
 interface Wait {
@@ -125,7 +142,10 @@ export class HttpClient {
         // sessions' requests at once would take them all (MET Norway allows 20 a second).
         connections: o.connectionsPerHost,
       };
-      const agent = new Agent(agentOptions);
+      const agent = new Agent({
+        ...agentOptions,
+        connect: keepingTlsAlerts(undici.buildConnector(agentOptions.connect)),
+      });
       const { dispatcher: routed, proxied } = o.proxy
         ? throughProxy(undici, agent, agentOptions, o.proxy, o.connectTimeoutMs)
         : { dispatcher: agent, proxied: undefined };

@@ -243,7 +243,7 @@ function connectionFailure(
   const code = tellingCode(err as SocketError) ?? "";
   const message = oneLine(connectionMessage(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
-  const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
+  const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting, written);
   if (insecure) return new LastingFailure(`Could not reach ${where} securely: ${insecure}.`);
   if (/^ERR_SSL_/.test(code)) {
     return new UpstreamError(
@@ -307,6 +307,7 @@ function tlsFailure(
   message: string,
   host: string,
   urlSetting: string | undefined,
+  written: boolean,
 ): string | undefined {
   if (UNTRUSTED.includes(code)) {
     const untrusted = `its certificate is not trusted (${certificateReason(message)})`;
@@ -339,6 +340,14 @@ function tlsFailure(
     return urlSetting
       ? `${refused}; ${MENDED}`
       : `${refused}, so another server may answer in its place; if it lasts, check this machine's network`;
+  }
+  // A server that asks for a client certificate refuses one without it once waiter's side of the
+  // handshake is done (TLS 1.3): with certificate_required, or with a handshake_failure then.
+  if (code === CERTIFICATE_REQUIRED || (code === HANDSHAKE_FAILURE && written)) {
+    const asks = `it asks for a client certificate (${opensslReason(message)}), which waiter does not send`;
+    return urlSetting
+      ? `${asks}; ask whoever runs it to take waiter's requests without one, as it lasts until they do`
+      : `${asks}, so another server may answer in its place; if it lasts, check this machine's network`;
   }
   // A TLS version or cipher waiter refuses or the server does: it lasts until the server's TLS setup changes.
   if (VERSION_REFUSED.includes(code)) {
@@ -382,9 +391,15 @@ const VERSION_REFUSED = [
   "ERR_SSL_VERSION_TOO_LOW",
 ];
 
+/** OpenSSL's code for TLS 1.3's certificate_required alert: the server asks for a client certificate. */
+const CERTIFICATE_REQUIRED = "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED";
+
+/** OpenSSL's code for a handshake_failure alert: no cipher shared, or no client certificate given. */
+const HANDSHAKE_FAILURE = "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE";
+
 /** OpenSSL's codes for a handshake the server, or waiter, found no cipher to agree on. */
 const NO_SHARED_CIPHER = [
-  "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE",
+  HANDSHAKE_FAILURE,
   "ERR_SSL_TLSV1_ALERT_INSUFFICIENT_SECURITY",
   "ERR_SSL_NO_SHARED_CIPHER",
   "ERR_SSL_NO_CIPHERS_AVAILABLE",
