@@ -6947,6 +6947,18 @@ describe("errors", () => {
     expect(text(await server.call("eshop_orders_list", {}))).toMatch(
       /^The shop sends its REST API's requests to its login page \(302 to http:\/\/127\.0\.0\.1:\d+\/login\/\)/,
     );
+    // WordPress's login under another name (a plugin that hides wp-login.php), with the page asked for to come back to.
+    const hidden = `${woo.origin}/door/?redirect_to=${encodeURIComponent(`${woo.origin}/wp-json/wc/v3/orders`)}`;
+    woo.intercept = () => ({ status: 302, headers: { location: hidden }, body: "" });
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^The shop sends its REST API's requests to its login page \(302 to http:\/\/127\.0\.0\.1:\d+\/door\/\)/,
+    );
+    // The shop's own redirect whose redirect_to names another page: a move.
+    const chooser = `${woo.origin}/choose-country/?redirect_to=%2Fshop%2F`;
+    woo.intercept = () => ({ status: 302, headers: { location: chooser }, body: "" });
+    expect(text(await server.call("eshop_orders_list", {}))).toBe(
+      `The shop redirects its REST API (302 to ${woo.origin}/choose-country/); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
+    );
     // WooCommerce's own login page, where a members-only plugin sends callers.
     woo.intercept = () => ({ status: 302, headers: { location: `${woo.origin}/my-account/` }, body: "" });
     expect(text(await server.call("eshop_orders_list", {}))).toMatch(

@@ -2670,9 +2670,29 @@ describe("error answers", () => {
         `Set API answered 302: it sends waiter to sign in at ${signIn}, a page for a person in a browser: a single sign-on in front of it turned the request away; ${by}`,
       );
     }
-    // A redirect of the service's own whose rd names another page than the one asked for is no sign-on's come-back.
+    // WordPress's login on the service's own host, under its own name or another a plugin gave it,
+    // with the page asked for to come back to.
+    for (const [location, signIn] of [
+      [
+        `${fake.origin}/wp-login.php?redirect_to=${encodeURIComponent(`${fake.origin}/set/rates`)}&reauth=1`,
+        "/wp-login.php",
+      ],
+      [`${fake.origin}/door/?redirect_to=%2Fset%2Frates`, "/door/"],
+    ] as const) {
+      expect(await redirected(set, location)).toBe(
+        `Set API answered 302: it sends waiter to sign in at ${fake.origin}${signIn}, a page for a person in a browser: a single sign-on in front of it turned the request away; ${by}`,
+      );
+    }
+    // A redirect of the service's own whose rd or redirect_to names another page than the one asked
+    // for is no sign-on's come-back; nor is one to the page asked for under another path.
     expect(await redirected(set, `${fake.origin}/cz/?rd=%2Fcz%2Fnews`, 301)).toBe(
       `Set API answered 301: it moved this to ${fake.origin}/cz/; check WAITER_SET_URL.`,
+    );
+    expect(await redirected(set, `${fake.origin}/cz/?redirect_to=%2Fcz%2Fnews`, 301)).toBe(
+      `Set API answered 301: it moved this to ${fake.origin}/cz/; check WAITER_SET_URL.`,
+    );
+    expect(await redirected(set, `${fake.origin}/v2/set/rates?redirect_to=%2Fset%2Frates`, 301)).toBe(
+      `Set API answered 301: it moved this to ${fake.origin}/v2/set/rates; check WAITER_SET_URL.`,
     );
     // A public API waiter chose has no sign-on of its own: a proxy on the way asks this machine to sign in.
     expect(await redirected(own, "https://gateway.proxy.example/auth/login?origurl=https%3A%2F%2Fapi")).toBe(

@@ -568,7 +568,7 @@ export function accessLogin(response: HttpResponse): string | undefined {
  * Where a redirect sends to sign in (its origin and path), if it sends to a single sign-on's login
  * rather than to where the resource moved: one that asks a sign-on's question (signOnAsked), or a
  * login page by its path (oauth2-proxy's /oauth2/sign_in, Keycloak's openid-connect/auth, an
- * identity provider's /login).
+ * identity provider's /login), or by the page to come back to (wordPressLogin).
  */
 export function signInAt(response: HttpResponse): string | undefined {
   if (response.status < 300 || response.status >= 400) return undefined;
@@ -579,7 +579,29 @@ export function signInAt(response: HttpResponse): string | undefined {
     /\/(log-?in|log-?on|sign-?in|sign_in|sso|authorize|oauth2\/start|outpost\.goauthentik\.io\/start|openid-connect\/auth)(\.\w+)?\/?$/i.test(
       pathname,
     );
-  return login || signOnAsked(response) ? target : undefined;
+  return login || signOnAsked(response) || wordPressLogin(response) ? target : undefined;
+}
+
+/**
+ * Whether a redirect sends to WordPress's login on the host asked, whatever its path (a plugin may
+ * rename wp-login.php): its redirect_to names the page asked for, to come back to once signed in.
+ * One to that page under another path (a prefix added) is the site's own move, whatever its query.
+ */
+export function wordPressLogin(response: HttpResponse): boolean {
+  const location = URL.parse(String(response.headers.location ?? ""), response.url.href);
+  if (!location || location.host !== response.url.host) return false;
+  if (location.pathname.endsWith(response.url.pathname)) return false;
+  return comesBack(location.searchParams.get("redirect_to"), response.url);
+}
+
+/**
+ * Whether `back`, a redirect's parameter, names the page `asked` to come back to: as a path or a
+ * URL with its path, or its end where a proxy in front took a prefix off.
+ */
+function comesBack(back: string | null, asked: URL): boolean {
+  const path = back !== null && /^(\/|https?:)/i.test(back) ? URL.parse(back, asked.href)?.pathname : undefined;
+  // A pathname begins with a slash: one the path asked for ends with is its last segments.
+  return path !== undefined && (path === asked.pathname || (path !== "/" && asked.pathname.endsWith(path)));
 }
 
 /**
@@ -600,17 +622,10 @@ export function signOnAsked(response: HttpResponse): boolean {
     return false;
   }
   const authorization = query.has("client_id") && (query.has("response_type") || query.has("redirect_uri"));
-  const asked = response.url.pathname;
-  const comesBack = (back: string | null) => {
-    const path =
-      back !== null && /^(\/|https?:)/i.test(back) ? URL.parse(back, response.url.href)?.pathname : undefined;
-    // A pathname begins with a slash: one the path asked for ends with is its last segments.
-    return path !== undefined && (path === asked || (path !== "/" && asked.endsWith(path)));
-  };
   const vouch = [...query.keys()].some((name) =>
     /^(vouch-failcount|x-vouch-token|lasso-failcount|x-lasso-token)$/i.test(name),
   );
-  const comeBack = comesBack(query.get("rd")) || (vouch && comesBack(query.get("url")));
+  const comeBack = comesBack(query.get("rd"), response.url) || (vouch && comesBack(query.get("url"), response.url));
   return authorization || query.has("SAMLRequest") || comeBack || query.has("pomerium_redirect_uri");
 }
 

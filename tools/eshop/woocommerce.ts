@@ -13,6 +13,7 @@ import {
   retryAfterSeconds,
   signInAt,
   signOnAsked,
+  wordPressLogin,
 } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -839,9 +840,10 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       const elsewhere =
         signIn && new URL(signIn).hostname.replace(/^www\./, "") !== base.hostname.replace(/^www\./, "");
       if (elsewhere || signOnAsked(response)) return undefined;
-      // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page);
-      // a moved shop keeps the REST API's route, whatever its path holds.
-      if (target && /\/(wp-login\.php|login|my-account)\/?$/i.test(new URL(target).pathname)) {
+      // A login page ends the path (WordPress's, a plugin's /login/, WooCommerce's account page), or
+      // is WordPress's under another name; a moved shop keeps the REST API's route, whatever its path holds.
+      const login = /\/(wp-login\.php|login|my-account)\/?$/i;
+      if (target && (login.test(new URL(target).pathname) || wordPressLogin(response))) {
         return new UpstreamError(
           `The shop sends its REST API's requests to its login page (${status} to ${target})${unchanged}: a plugin that keeps the site for signed-in users (a force-login, members-only or coming-soon plugin) turns waiter away before WooCommerce answers. Ask whoever runs the shop to leave the REST API open there (${where}).`,
           status,
