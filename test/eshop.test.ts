@@ -136,7 +136,7 @@ async function unconfirmedPut(session: Session, tool: string, args: Record<strin
     return undefined;
   };
   const first = await session.call(tool, args);
-  expect(text(first)).toMatch(/did not confirm the change before the tool call ended; it may have been made/);
+  expect(text(first)).toMatch(/did not confirm the change before the tool call's deadline; it may have been made/);
   // Sent before the deadline, the request may reach the shop (on this busy process) only after it.
   await expect.poll(() => made).toBe(true);
   woo.intercept = undefined;
@@ -7145,7 +7145,7 @@ describe("errors", () => {
       woo.intercept = (r) => (r.method === "POST" ? { status: 201, body: "{}", delayMs: 3_000 } : undefined);
       const result = await slow.call("eshop_order_add_note", { id: O.completed, note: "Slow." });
       expect(text(result)).toMatch(
-        /did not confirm the change before the tool call ended; it may have been made\. Read the current state/,
+        /did not confirm the change before the tool call's deadline; it may have been made\. Read the current state/,
       );
     } finally {
       await slow.close();

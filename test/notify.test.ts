@@ -617,7 +617,7 @@ describe("notify_send on Telegram", () => {
       const result = await hasty.call("notify_send", { channel: "fancy", text: "Slow" });
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
-        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call ended; it may have been sent\. Sending the message again may send it twice\.$/,
+        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call's deadline; it may have been sent\. Sending the message again may send it twice\.$/,
       );
     } finally {
       telegram.delayMs = 0;

@@ -105,8 +105,8 @@ export function describeFailure(
     }
     if (changes) {
       const ended =
-        reason?.name === "TimeoutError" && call.deadlineSetting
-          ? `the tool call's deadline (${call.deadlineSetting})`
+        reason?.name === "TimeoutError"
+          ? `the tool call's deadline${call.deadlineSetting ? ` (${call.deadlineSetting})` : ""}`
           : "the tool call ended";
       return new UnconfirmedChange(
         `${where} did not confirm ${change} before ${ended}; it may have been ${made}.`,
