@@ -245,12 +245,13 @@ function connectionFailure(
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting, written);
   if (insecure) return new LastingFailure(`Could not reach ${where} securely: ${insecure}.`);
-  if (/^ERR_SSL_/.test(code)) {
+  const connected = written && !neverConnected(err as SocketError);
+  // TLS that fails once the request went out (a record garbled on the way) is no handshake refused.
+  if (/^ERR_SSL_/.test(code) && !connected) {
     return new UpstreamError(
       `Could not reach ${where} securely: the TLS handshake failed (${opensslReason(message)}); if it lasts, tell whoever runs it.`,
     );
   }
-  const connected = written && !neverConnected(err as SocketError);
   if (changes && connected) {
     const what = CUT.includes(code)
       ? "the connection was cut"
@@ -258,7 +259,7 @@ function connectionFailure(
         ? "the connection timed out"
         : NO_ROUTE.includes(code)
           ? "the route to it was lost"
-          : message;
+          : opensslReason(message);
     return new UnconfirmedChange(
       `${where} did not confirm ${change.what} (${what}); it may have been ${change.made}.`,
       changeAdvice,
