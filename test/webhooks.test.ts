@@ -1315,6 +1315,27 @@ describe("the listener", () => {
     expect(session.stderr()).toContain(
       `webhook erp rejected from 127.0.0.1: missing X-Signature header${unsigned("Slack", "URL verification")}`,
     );
+    // The model reading the counts is told so too, in the log's words, not of a header to set.
+    const told = async (source: string) => (await session.call("webhooks_sources", { source })).structuredContent;
+    const noneOnly =
+      "only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources).";
+    const graphValidation = "Microsoft Graph's validation of a notification URL (?validationToken=…)";
+    await expect
+      .poll(() => told("stripe"))
+      .toMatchObject({
+        sources: [{ rejected: [{ reason: graphValidation, count: 1 }] }],
+        note: expect.stringContaining(
+          `stripe's ${graphValidation}: if every delivery of this source is refused so, Graph signs nothing: ${noneOnly}`,
+        ),
+      });
+    await expect
+      .poll(() => told("erp"))
+      .toMatchObject({
+        sources: [{ rejected: [{ reason: "Slack's URL verification", count: 1 }] }],
+        note: expect.stringContaining(
+          `erp's Slack's URL verification: if every delivery of this source is refused so, Slack signs a timestamp with the body, as no signed scheme here checks: ${noneOnly}`,
+        ),
+      });
   });
 
   test("Microsoft Graph's validation and Slack's URL verification at one unsigned source are each logged", async () => {

@@ -10,7 +10,7 @@ import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { awaitingContinue, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
-import { NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
+import { handshakeCause, handshakeRefused, NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
 import {
   deliveredBy,
   MISSPELT_PATH,
@@ -142,14 +142,8 @@ function badIdReason(id: string): string | undefined {
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
 
-/** Of the handshakes only a `none` source answers, what each is and why no signed scheme takes its sender's deliveries. */
-const UNSIGNED_HANDSHAKES: Record<string, { what: string; why: string }> = {
-  "Microsoft Graph": { what: "validation of a notification URL (?validationToken=…)", why: "Graph signs nothing" },
-  Slack: { what: "URL verification", why: "Slack signs a timestamp with the body, as no signed scheme here checks" },
-};
-
 /**
- * What the log says of a refusal at a signed source of a handshake only a `none` source answers:
+ * The reason counted for a refusal at a signed source of a handshake only a `none` source answers:
  * Microsoft Graph's validation of a notification URL, Slack's URL verification. Its sender is no
  * sender of the source's scheme, and no secret or header set otherwise would take its deliveries.
  */
@@ -157,11 +151,7 @@ function unsignedHandshake(req: Request, source: WebhookSource): string | undefi
   if (source.scheme === "none") return undefined;
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const echo = graphValidation(req.originalUrl) ?? slackUrlVerification(body);
-  const handshake = echo && UNSIGNED_HANDSHAKES[echo.sender];
-  return (
-    handshake &&
-    `it is ${echo.sender}'s ${handshake.what}, and ${handshake.why}: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)`
-  );
+  return echo && handshakeRefused(echo.sender);
 }
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
@@ -455,8 +445,11 @@ export function mountDeliveries(
       const handshake = unsignedHandshake(req, source);
       refuse(req, res, {
         status: 401,
-        reason: verdict.reason,
-        said: handshake ? `${verdict.reason}: ${handshake}` : withCause(verdict, source),
+        reason: handshake ?? verdict.reason,
+        error: verdict.reason,
+        said: handshake
+          ? `${verdict.reason}: it is ${handshake}, and ${handshakeCause(handshake)}`
+          : withCause(verdict, source),
         source,
       });
       if (isMismatch(verdict.reason) && !handshake) secrets.mismatched(source, receivedAt, verdict.reason);

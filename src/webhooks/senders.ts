@@ -19,6 +19,31 @@ export const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxByte
   comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
 };
 
+/** Of the handshakes only a `none` source answers, what each is and why no signed scheme takes its sender's deliveries. */
+const UNSIGNED_HANDSHAKES: Record<string, { what: string; why: string }> = {
+  "Microsoft Graph": { what: "validation of a notification URL (?validationToken=…)", why: "Graph signs nothing" },
+  Slack: { what: "URL verification", why: "Slack signs a timestamp with the body, as no signed scheme here checks" },
+};
+
+/**
+ * What a signed source's refusal of `sender`'s handshake that only a `none` source answers is
+ * counted under (Microsoft Graph's validation of a notification URL, Slack's URL verification):
+ * its sender's deliveries are refused whatever secret or header the source is given.
+ */
+export function handshakeRefused(sender: string): string | undefined {
+  const handshake = UNSIGNED_HANDSHAKES[sender];
+  return handshake && `${sender}'s ${handshake.what}`;
+}
+
+/** Why a handshake refused so (handshakeRefused) is taken at a `none` source alone, as the log and webhooks_sources say it. */
+export function handshakeCause(reason: string): string | undefined {
+  const why = Object.entries(UNSIGNED_HANDSHAKES).find(([sender]) => handshakeRefused(sender) === reason)?.[1].why;
+  return (
+    why &&
+    `${why}: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)`
+  );
+}
+
 /**
  * Where and until when a GitHub delivery can be redelivered: GitHub.com lists a webhook's
  * deliveries, and redelivers them, for 3 days; GitHub Enterprise Server for 7.
