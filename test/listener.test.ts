@@ -1446,6 +1446,54 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect(recovered()).toHaveLength(1);
   });
 
+  test("a source set to X-Slack-Signature is told its refused deliveries are Slack's, signed over a timestamp with the body, not that its secret changed", async () => {
+    const lines: string[] = [];
+    const secret = "slack-signing-secret";
+    const { url, store } = await start(
+      {
+        SLACK_SIGNING_SECRET: secret,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          slack: {
+            scheme: "hmac-sha256",
+            secretEnv: "SLACK_SIGNING_SECRET",
+            header: "X-Slack-Signature",
+            prefix: "v0=",
+            encoding: "hex",
+          },
+        }),
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
+    const post = async (instant: string, headers: (body: string) => Record<string, string>) => {
+      setClock(instant);
+      const body = JSON.stringify({ type: "event_callback", event_id: `Ev${clock.now()}`, event: { type: "message" } });
+      const sent = { "content-type": "application/json", ...headers(body) };
+      return (await request(`${url}/webhooks/slack`, { method: "POST", body, headers: sent })).statusCode;
+    };
+    // A delivery signed over its body alone, as the source checks (a script's), verifies.
+    const overBody = (body: string) => ({
+      "x-slack-signature": `v0=${createHmac("sha256", secret).update(body).digest("hex")}`,
+    });
+    // Slack signs v0:<X-Slack-Request-Timestamp>:<body>, with the same secret.
+    const asSlack = (body: string) => {
+      const timestamp = String(Math.floor(clock.now() / 1000));
+      const signature = createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex");
+      return { "x-slack-request-timestamp": timestamp, "x-slack-signature": `v0=${signature}` };
+    };
+    expect(await post("2026-11-30T08:00:00Z", overBody)).toBe(200);
+    expect(await post("2026-11-30T08:10:00Z", asSlack)).toBe(401);
+    expect(await post("2026-11-30T08:40:00Z", asSlack)).toBe(401);
+    expect(await post("2026-11-30T09:10:01Z", asSlack)).toBe(401);
+    expect(lines.filter((line) => line.includes("likely changed"))).toEqual([]);
+    const said =
+      "signature mismatch: it is Slack's signed delivery, and Slack signs a timestamp with the body, as no signed scheme here checks: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)";
+    expect(lines.filter((line) => line.includes("webhook slack rejected"))).toEqual(
+      Array(3).fill(expect.stringContaining(said)),
+    );
+    expect((await store.counters()).slack).toMatchObject({ "rejected:Slack's signed delivery": 3 });
+  });
+
   test("a WooCommerce source is told to set its webhook back to Active only once waiter holds its secret: one more failure disables it again", async () => {
     const lines: string[] = [];
     const { url } = await start(

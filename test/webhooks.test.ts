@@ -1338,6 +1338,38 @@ describe("the listener", () => {
       });
   });
 
+  test("Slack's deliveries at an hmac-sha256 source set to X-Slack-Signature are told as Slack's to the model, which needs a none source", async () => {
+    const secret = "slack-signing-secret-0123";
+    const sources = {
+      slack: { scheme: "hmac-sha256", secretEnv: "SLACK_SIGNING_SECRET", header: "X-Slack-Signature", prefix: "v0=" },
+    };
+    const session = await inProcess({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-slack-signed-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(sources),
+      SLACK_SIGNING_SECRET: secret,
+    });
+    const body = JSON.stringify({
+      type: "event_callback",
+      api_app_id: "A1",
+      event_id: "Ev1",
+      event: { type: "message" },
+    });
+    // Slack signs v0:<X-Slack-Request-Timestamp>:<body>.
+    const timestamp = String(Math.floor(clock.now() / 1000));
+    const signature = createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex");
+    expect(
+      await post("slack", body, { "x-slack-request-timestamp": timestamp, "x-slack-signature": `v0=${signature}` }),
+    ).toEqual({ status: 401, body: { error: "signature mismatch" } });
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "slack" })).structuredContent)
+      .toMatchObject({
+        sources: [{ rejected: [{ reason: "Slack's signed delivery", count: 1 }] }],
+        note: expect.stringContaining(
+          "slack's Slack's signed delivery: if every delivery of this source is refused so, Slack signs a timestamp with the body, as no signed scheme here checks: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources).",
+        ),
+      });
+  });
+
   test("Microsoft Graph's validation and Slack's URL verification at one unsigned source are each logged", async () => {
     const sources = { ...SOURCES, hooks: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({

@@ -10,7 +10,15 @@ import { meantKey, quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { awaitingContinue, clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
-import { handshakeCause, handshakeRefused, NOT_SENT_AGAIN, notSentAgain, SMALL_DELIVERIES } from "./senders.js";
+import {
+  handshakeRefused,
+  NOT_SENT_AGAIN,
+  noneOnlyCause,
+  notSentAgain,
+  SLACK_SIGNED,
+  SMALL_DELIVERIES,
+  signedAsSlack,
+} from "./senders.js";
 import {
   deliveredBy,
   MISSPELT_PATH,
@@ -143,15 +151,17 @@ function badIdReason(id: string): string | undefined {
 }
 
 /**
- * The reason counted for a refusal at a signed source of a handshake only a `none` source answers:
- * Microsoft Graph's validation of a notification URL, Slack's URL verification. Its sender is no
- * sender of the source's scheme, and no secret or header set otherwise would take its deliveries.
+ * The reason counted for a refusal at a signed source of a request only a `none` source takes:
+ * Microsoft Graph's validation of a notification URL, Slack's URL verification, a delivery signed
+ * as Slack signs. Its sender is no sender of the source's scheme, and no secret or header set
+ * otherwise would take its deliveries.
  */
-function unsignedHandshake(req: Request, source: WebhookSource): string | undefined {
+function takenByNoneOnly(req: Request, source: WebhookSource): string | undefined {
   if (source.scheme === "none") return undefined;
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const echo = graphValidation(req.originalUrl) ?? slackUrlVerification(body);
-  return echo && handshakeRefused(echo.sender);
+  if (echo) return handshakeRefused(echo.sender);
+  return signedAsSlack(req.headers) ? SLACK_SIGNED : undefined;
 }
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
@@ -442,17 +452,17 @@ export function mountDeliveries(
     receivedAt: number,
   ) => {
     if (verdict.kind === "reject") {
-      const handshake = unsignedHandshake(req, source);
+      const noneOnly = takenByNoneOnly(req, source);
       refuse(req, res, {
         status: 401,
-        reason: handshake ?? verdict.reason,
+        reason: noneOnly ?? verdict.reason,
         error: verdict.reason,
-        said: handshake
-          ? `${verdict.reason}: it is ${handshake}, and ${handshakeCause(handshake)}`
+        said: noneOnly
+          ? `${verdict.reason}: it is ${noneOnly}, and ${noneOnlyCause(noneOnly)}`
           : withCause(verdict, source),
         source,
       });
-      if (isMismatch(verdict.reason) && !handshake) secrets.mismatched(source, receivedAt, verdict.reason);
+      if (isMismatch(verdict.reason) && !noneOnly) secrets.mismatched(source, receivedAt, verdict.reason);
       return;
     }
     if (verdict.kind === "unavailable") {

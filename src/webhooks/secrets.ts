@@ -1,6 +1,6 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
-import { GITHUB_REDELIVERY, handshakeCause } from "./senders.js";
+import { GITHUB_REDELIVERY, noneOnlyCause } from "./senders.js";
 import type { WebhookSource } from "./settings.js";
 import { MERCHANT_MISMATCH, STORE_CONNECTION } from "./verifiers/comgate.js";
 import {
@@ -34,8 +34,8 @@ export function withCause({ reason, detail }: Extract<Verdict, { kind: "reject" 
  * the log and for webhooks_sources, whose counts name only the reason.
  */
 export function refusalCause(reason: string, source: WebhookSource): string | undefined {
-  const handshake = handshakeCause(reason);
-  if (handshake) return handshake;
+  const noneOnly = noneOnlyCause(reason);
+  if (noneOnly) return noneOnly;
   // Stripe stamps each attempt as it sends it, retries too, and only one stamped behind is stale.
   if (reason === STALE_TIMESTAMP && source.scheme === "stripe") {
     return "this machine's clock may be ahead (check NTP): Stripe stamps each attempt as it sends it";

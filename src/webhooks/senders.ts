@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
 import { alike, copiesOf } from "./verifiers/common.js";
@@ -19,10 +19,13 @@ export const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxByte
   comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
 };
 
+/** Why no signed scheme takes Slack's requests: its signature covers `v0:<X-Slack-Request-Timestamp>:<body>`, not the body alone. */
+const SLACK_SIGNS = "Slack signs a timestamp with the body, as no signed scheme here checks";
+
 /** Of the handshakes only a `none` source answers, what each is and why no signed scheme takes its sender's deliveries. */
 const UNSIGNED_HANDSHAKES: Record<string, { what: string; why: string }> = {
   "Microsoft Graph": { what: "validation of a notification URL (?validationToken=…)", why: "Graph signs nothing" },
-  Slack: { what: "URL verification", why: "Slack signs a timestamp with the body, as no signed scheme here checks" },
+  Slack: { what: "URL verification", why: SLACK_SIGNS },
 };
 
 /**
@@ -35,9 +38,31 @@ export function handshakeRefused(sender: string): string | undefined {
   return handshake && `${sender}'s ${handshake.what}`;
 }
 
-/** Why a handshake refused so (handshakeRefused) is taken at a `none` source alone, as the log and webhooks_sources say it. */
-export function handshakeCause(reason: string): string | undefined {
-  const why = Object.entries(UNSIGNED_HANDSHAKES).find(([sender]) => handshakeRefused(sender) === reason)?.[1].why;
+/**
+ * What a signed source's refusal of a request signed as Slack signs is counted under: an
+ * `hmac-sha256` source set to X-Slack-Signature verifies none of them, whatever its secret.
+ */
+export const SLACK_SIGNED = "Slack's signed delivery";
+
+/** Whether a request carries Slack's signature (X-Slack-Signature: v0=…) and the timestamp it covers. */
+export function signedAsSlack(headers: IncomingHttpHeaders): boolean {
+  const signature = copiesOf(headers, ["x-slack-signature"]);
+  return (
+    signature !== undefined &&
+    signature.copies.every((copy) => copy.startsWith("v0=")) &&
+    copiesOf(headers, ["x-slack-request-timestamp"]) !== undefined
+  );
+}
+
+/**
+ * Why a request refused as handshakeRefused or SLACK_SIGNED says is taken at a `none` source
+ * alone, as the log and webhooks_sources say it.
+ */
+export function noneOnlyCause(reason: string): string | undefined {
+  const why =
+    reason === SLACK_SIGNED
+      ? SLACK_SIGNS
+      : Object.entries(UNSIGNED_HANDSHAKES).find(([sender]) => handshakeRefused(sender) === reason)?.[1].why;
   return (
     why &&
     `${why}: only a source of scheme none takes its deliveries, for local trials on a loopback address with no public URL (docs/webhooks.md#configuring-sources)`
