@@ -44,11 +44,23 @@ const ENV_LINES_READ = 1000;
 /** How a body of such lines opens, after blank lines: with a `#` comment or a line's `NAME=`. */
 const ENV_OPENING = /^\s*(?:#|(?:export[ \t]+)?[A-Za-z_][\w.-]*[ \t]*=)/;
 
+/** A quote of each kind that no backslash escapes, found from where lastIndex is set. */
+const UNESCAPED = { '"': /(?<!\\)"/g, "'": /(?<!\\)'/g };
+
+/** Where the first `quote` no backslash escapes is in `text`, from `from`; -1 where none is. */
+function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): number {
+  const pattern = UNESCAPED[quote];
+  pattern.lastIndex = from;
+  return pattern.exec(text)?.index ?? -1;
+}
+
 /**
  * The fields of a body of `NAME=value` lines, as an env file or a script's settings write them, its
  * first ENV_LINES_READ lines: two at least, each one such, blank or a `#` comment, or the lines of a
- * quoted value up to its closing quote (a private key's PEM, as dotenv reads one). A quote no later
- * line closes is the value's own character, as dotenv reads it: the lines after are fields still.
+ * quoted value, as dotenv reads them. A value that opens with a quote ends at the next like quote
+ * no backslash escapes, on its line or a later one (a private key's PEM), where nothing but blanks
+ * or a `#` comment follows it on its line; else that quote is the value's own character, its value
+ * is the rest of its line (bare of a quote each end), and the lines after are fields still.
  * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
  */
 export function envLines(payload: string): [string, string][] | undefined {
@@ -56,28 +68,46 @@ export function envLines(payload: string): [string, string][] | undefined {
   if (!ENV_OPENING.test(payload)) return undefined;
   const entries: [string, string][] = [];
   const lines = payload.split("\n", ENV_LINES_READ).map((line) => line.replace(/\r$/, ""));
-  // The last line each quote could close a value on.
-  const lastClosing = (quote: string) => lines.findLastIndex((text) => text.trimEnd().endsWith(quote));
-  const closing = { '"': lastClosing('"'), "'": lastClosing("'") };
-  let open: { quote: string; entry: [string, string] } | undefined;
-  for (const [at, text] of lines.entries()) {
-    if (open) {
-      const end = text.trimEnd();
-      const closes = end.endsWith(open.quote);
-      open.entry[1] += `\n${closes ? end.slice(0, -1) : text}`;
-      if (closes) open = undefined;
-      continue;
+  // For each line and quote, the first line from it on that holds the quote unescaped (-1 for none),
+  // so that a value is closed without reading the lines after it again for each quote never closed.
+  const holding = (quote: keyof typeof UNESCAPED) => {
+    const from = Array<number>(lines.length + 1).fill(-1);
+    for (let at = lines.length - 1; at >= 0; at -= 1) {
+      from[at] = unescapedAt(lines[at] as string, quote) >= 0 ? at : (from[at + 1] as number);
     }
+    return from;
+  };
+  const nextHolding = { '"': holding('"'), "'": holding("'") };
+  /** The value whose opening quote is at `from` on line `at`, and the line it ends on, where a quote closes it. */
+  const closed = (at: number, from: number, quote: keyof typeof UNESCAPED) => {
+    const opening = lines[at] as string;
+    let end = unescapedAt(opening, quote, from + 1);
+    const last = end >= 0 ? at : (nextHolding[quote][at + 1] as number);
+    if (last < 0) return undefined;
+    const closing = lines[last] as string;
+    if (last !== at) end = unescapedAt(closing, quote);
+    if (!/^\s*(#.*)?$/.test(closing.slice(end + 1))) return undefined;
+    const value =
+      last === at
+        ? opening.slice(from + 1, end)
+        : [opening.slice(from + 1), ...lines.slice(at + 1, last), closing.slice(0, end)].join("\n");
+    return { value, last };
+  };
+  for (let at = 0; at < lines.length; at += 1) {
+    const text = lines[at] as string;
     if (/^[ \t]*(#.*)?$/.test(text)) continue;
     const [, name, value = ""] = ENV_LINE.exec(text) ?? [];
     if (name === undefined) return undefined;
     const trimmed = value.trim();
-    const quoted = /^(["'])(.*)\1$/.exec(trimmed);
-    const quote = quoted ? undefined : /^["']/.exec(trimmed)?.[0];
-    const opening = quote && closing[quote as keyof typeof closing] > at ? quote : undefined;
-    const entry: [string, string] = [name, quoted ? (quoted[2] as string) : opening ? trimmed.slice(1) : trimmed];
-    entries.push(entry);
-    if (opening) open = { quote: opening, entry };
+    const quote = trimmed[0];
+    const quoted =
+      quote === '"' || quote === "'" ? closed(at, text.length - value.trimStart().length, quote) : undefined;
+    if (quoted) {
+      entries.push([name, quoted.value]);
+      at = quoted.last;
+      continue;
+    }
+    entries.push([name, /^(["'])(.*)\1$/.exec(trimmed)?.[2] ?? trimmed]);
   }
   return entries.length > 1 ? entries : undefined;
 }

@@ -2573,6 +2573,24 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toBe('{"ORDER_ID":"ORD-1042","NOTE":"\\"it\'s done","STATUS":"deployed"}');
   });
 
+  test("lines of key=value end a quoted value where dotenv does: at its next quote, where only a comment follows it", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    // A quote past which the line goes on is the value's own: the lines after are fields, though a later one ends in a quote.
+    const named = ['COMPANY="Acme" Ltd', "event=order.paid", "ORDER_ID=ORD-1042", 'NOTE="paid in full"'];
+    expect((await post("forms", named.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    // A quote followed by a comment closes a value over several lines.
+    const address = ['ADDRESS="Main St 1', 'Prague" # billing', "event=invoice.sent", "INVOICE=INV-7"];
+    expect((await post("forms", address.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 2 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist]).reverse()).toEqual([
+      ["order.paid", '{"ORDER_ID":"ORD-1042","COMPANY":"\\"Acme\\" Ltd","NOTE":"paid in full"}'],
+      ["invoice.sent", '{"ADDRESS":"Main St 1\\nPrague","INVOICE":"INV-7"}'],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
