@@ -3144,6 +3144,93 @@ describe("resumption", () => {
     }
   });
 
+  test("a client back after a restart with the Last-Event-ID it heard before, whose stream closed before it read anything, is told what changed while no server held its session, there or at the next server", async () => {
+    const { app, config, log } = await startApp(ERP_ENV);
+    const start = async () => {
+      const sessions = mcpSessions(app, log, { ...sessionOptions(config), maxSessions: 10, idleMs: 60_000 });
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
+        store: app.store,
+        log,
+        routes: sessions,
+        named: config.named,
+        drainMs: config.core.stopSeconds * 1000,
+      });
+      return { url: listener.url, sessions, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const add = (dedupeId: string) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    const updates = (events: { data: string }[]) =>
+      events.filter((e) => e.data.includes("notifications/resources/updated")).length;
+    /** A GET whose connection closes as soon as it is answered, its stream unread. */
+    const unread = async (url: string, headers: Record<string, string>) => {
+      const controller = new AbortController();
+      const own = new Agent();
+      const response = await request(`${url}/mcp`, { headers, signal: controller.signal, dispatcher: own });
+      expect(response.statusCode).toBe(200);
+      controller.abort();
+      await own.destroy();
+    };
+    try {
+      const first = await start();
+      const { stream } = await subscribedSession(first.url);
+      const seen = readStream(`${first.url}/mcp`, stream, (events) => updates(events) > 0);
+      await expect.poll(() => first.sessions.streams()).toBe(1);
+      await add("heard-before-restart");
+      const heard = (await seen).at(-1)?.id as string;
+      await first.stop();
+
+      setClock(clock.now() + 60_000);
+      await add("while-down-heard-before");
+      const second = await start();
+      // Back with the id it heard last, before the catch-up: its connection closes before it reads any of it.
+      await unread(second.url, { ...stream, "last-event-id": heard });
+      await expect.poll(() => second.sessions.streams()).toBe(0);
+      // That stream carried it no event: the SDK's client opens the next with no Last-Event-ID.
+      const back = readStream(`${second.url}/mcp`, stream, () => false);
+      await expect.poll(() => second.sessions.streams()).toBe(1);
+      await second.stop();
+      const told = await back;
+      expect(updates(told)).toBe(1);
+
+      // Or back at the next server only, with the id it heard last: it is told there.
+      await add("while-down-heard-before-again");
+      const third = await start();
+      await unread(third.url, { ...stream, "last-event-id": told.at(-1)?.id as string });
+      await expect.poll(() => third.sessions.streams()).toBe(0);
+      await third.stop();
+      const fourth = await start();
+      const caughtUp = await readStream(`${fourth.url}/mcp`, stream, (events) => updates(events) > 0);
+      expect(updates(caughtUp)).toBe(1);
+      // Back with the id of what it read, which was the catch-up: it is not sent it again, with an id or without.
+      const read = readStream(
+        `${fourth.url}/mcp`,
+        { ...stream, "last-event-id": caughtUp.at(-1)?.id as string },
+        () => false,
+      );
+      await expect.poll(() => fourth.sessions.streams()).toBe(1);
+      await unread(fourth.url, stream);
+      await expect.poll(() => fourth.sessions.streams()).toBe(0);
+      const again = readStream(`${fourth.url}/mcp`, stream, () => false);
+      await expect.poll(() => fourth.sessions.streams()).toBe(1);
+      await fourth.stop();
+      expect(updates(await read)).toBe(0);
+      expect(updates(await again)).toBe(0);
+    } finally {
+      await app.close();
+      setClock();
+    }
+  });
+
   test("a client that read what changed while no server held its session, and sends on, is not sent it again when it comes back without Last-Event-ID", async () => {
     const { app, config, log } = await startApp(ERP_ENV);
     const start = async () => {

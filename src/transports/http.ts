@@ -261,7 +261,7 @@ function holdStream(entry: Open, req: Request, res: Response, cut: (why: string)
     if (entry.notifications === res) {
       entry.notifications = undefined;
       // Of a copy taken up whose client has yet to read its stream, as much as it had heard before.
-      entry.heardWhileListening ??= entry.catchingUp ?? entry.session.heardSeq();
+      entry.heardWhileListening ??= entry.catchingUp?.heardSeq ?? entry.session.heardSeq();
     }
   });
 }
@@ -502,10 +502,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       // A client whose stream named no event id before (one of MCP before 2025-11-25, whose stream
       // carried nothing) comes back with none: it is sent what the copy taken up kept for it all
       // the same, as one back with an id its earlier copy sent.
-      // Until its client names an event it heard: one back with none read nothing of the catch-up
-      // (its connection closed first), which is sent again.
-      if (entry.catchingUp !== undefined && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
-      else entry.catchingUp = undefined;
+      // Until its client names the catch-up's last event or a later one: one back with none, or with
+      // one from before it, read none or only some of it (its connection closed first), and is sent
+      // the rest again.
+      const { catchingUp } = entry;
+      if (catchingUp !== undefined && lastId === undefined) req.headers["last-event-id"] = FROM_EARLIER_COPY;
+      else if (typeof lastId === "string" && catchingUp && entry.replay.heardThrough(lastId, catchingUp.through)) {
+        entry.catchingUp = undefined;
+      }
     }
     if (req.method === "GET") {
       holdStream(entry, req, res, (why) =>

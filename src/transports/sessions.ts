@@ -84,12 +84,13 @@ export interface Open {
   /** The write of the session's subscriptions under way, after which the next is made: an older set must not land last. */
   keeping: Promise<void>;
   /**
-   * For a copy taken up, until its client shows it heard of this copy's notification stream (a GET
-   * names an event of it, or a POST comes while it is open): what the copy kept of that stream (what changed while no server held
-   * the session) waits for its client, which had heard of the events up to this sequence number.
-   * A stream that closed before its client read any of it leaves it so; undefined once caught up.
+   * For a copy taken up, until its client shows it read what the copy kept of its notification
+   * stream (what changed while no server held the session): a GET names the catch-up's last message
+   * (`through`, in the copy's replay buffer) or a later one, or a POST comes while a stream is open.
+   * Its client had heard of the events up to `heardSeq`. A stream that closed before its client read
+   * the catch-up, or a GET naming an event before it, leaves it so; undefined once caught up.
    */
-  catchingUp: number | undefined;
+  catchingUp: { heardSeq: number; through: number } | undefined;
 }
 
 /** A session's subscriptions as one comparable value. */
@@ -389,7 +390,8 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           init,
           keptSubscriptions: subscriptionsOf(session),
           keeping: Promise.resolve(),
-          catchingUp: taken?.heardSeq,
+          // Known once the catch-up is kept, before any request of the copy's client is served.
+          catchingUp: taken && { heardSeq: taken.heardSeq, through: Number.POSITIVE_INFINITY },
         };
         open.set(id, entry);
         if (taken) {
@@ -451,7 +453,11 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
       // Kept for its client's notification stream, which comes back for what this copy sent.
-      else await session.missedSince(taken.lastSeen, taken.heardSeq);
+      else {
+        await session.missedSince(taken.lastSeen, taken.heardSeq);
+        const { catchingUp } = open.get(taken.id) ?? {};
+        if (catchingUp) catchingUp.through = replay.newest();
+      }
     }
     return transport;
   };

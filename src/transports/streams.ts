@@ -488,6 +488,17 @@ export class ReplayBuffer implements EventStore {
     return (await this.getStreamIdForEventId(lastId)) ?? "";
   }
 
+  /** The number of the newest message kept. */
+  newest(): number {
+    return this.#seq;
+  }
+
+  /** Whether `lastId` names this copy's message numbered `seq`, or a later one: its client heard that far. */
+  heardThrough(lastId: EventId, seq: number): boolean {
+    const { copy, number } = this.#parts(lastId);
+    return copy === this.#copy && Number(number) >= seq;
+  }
+
   /**
    * What was kept of the stream `lastId` names after it, each with its id and as it was sent; all
    * that was kept of it when `lastId` is another copy's.
