@@ -8024,15 +8024,19 @@ describe("OAuth access tokens", () => {
       const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
       expect(refused.statusCode).toBe(401);
       const { error_description } = (await refused.body.json()) as { error_description: string };
-      // Node checks ML-DSA from 24.7 on, where the signature, which no key made, is what is refused.
+      // Node checks ML-DSA from 24.7 on, where the signature, which no key made, is what is refused;
+      // a Node.js of 24.7 or later (it has SubtleCrypto.supports) built with an OpenSSL before 3.5 names the OpenSSL.
       const checked = await crypto.subtle.importKey("jwk", pq, { name: "ML-DSA-65" }, false, ["verify"]).then(
         () => true,
         () => false,
       );
+      const hasSupports = "supports" in crypto.subtle.constructor;
       expect(error_description).toBe(
         checked
           ? "The access token was refused: it is not signed by any key the issuer publishes"
-          : "The access token was refused: it is signed with ML-DSA-65, which waiter cannot check on a Node.js before 24.7; have the issuer sign its access tokens with RS256 or ES256, or run waiter on Node.js 24.7 or later",
+          : hasSupports
+            ? `The access token was refused: it is signed with ML-DSA-65, which this Node.js cannot check, as it is built with OpenSSL ${process.versions.openssl} and ML-DSA needs OpenSSL 3.5 or later; have the issuer sign its access tokens with RS256 or ES256, or run waiter on a Node.js built with OpenSSL 3.5 or later (as the Node.js project's own builds of 24.7 and later are)`
+            : "The access token was refused: it is signed with ML-DSA-65, which waiter cannot check on a Node.js before 24.7; have the issuer sign its access tokens with RS256 or ES256, or run waiter on Node.js 24.7 or later",
       );
     } finally {
       await served.close();
