@@ -559,8 +559,8 @@ function readConfig(
   const databaseValues = data.database as SettingValues<typeof databaseSettings>;
   const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
   const databaseRead = readOrRefused(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
-  if (refusedRead.length > 0) {
-    const each = [...refusedRead, ...secrets.unset];
+  const each = [...refusedRead, ...secrets.unset];
+  if (each.length > 0) {
     if (each.length === 1) throw new ConfigError(each[0] as string);
     throw new SettingsRefused(each);
   }

@@ -179,7 +179,7 @@ test("waiter serve with docs/waiter.env.example copied as it is names every secr
     timeout: SPAWN_LIMIT_MS,
   });
   expect(run.stderr).toBe(
-    "waiter: webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret. http token ops: OPS_TOKEN is set but empty; it must hold the token\n",
+    "waiter: The settings are refused for 2 reasons, each said here: (1) webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret (2) http token ops: OPS_TOKEN is set but empty; it must hold the token\n",
   );
   expect(run.status).not.toBe(0);
 });

@@ -1203,14 +1203,16 @@ describe("bad settings are refused by name", () => {
         READER_TOKEN: "f".repeat(64),
       };
       const message = messageOf(() => load(env));
+      // Numbered as every refusal of several, with nothing else refused too.
       expect(message).toBe(
-        [
-          "webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret",
-          "webhook source gh: GH_SECRET, which WAITER_WEBHOOKS_SOURCES at gh.secretEnv[0] names, is not set; set it in waiter's environment to the github signing secret",
-          "webhook source gh: GH_OLD is set to blanks alone; it must hold the github signing secret",
-          "http token ops: OPS_TOKEN is set but empty; it must hold the token",
-          "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; set it in waiter's environment to the database password",
-        ].join(". "),
+        "The settings are refused for 5 reasons, each said here: " +
+          [
+            "(1) webhook source stripe: STRIPE_WEBHOOK_SECRET is set but empty; it must hold the stripe signing secret",
+            "(2) webhook source gh: GH_SECRET, which WAITER_WEBHOOKS_SOURCES at gh.secretEnv[0] names, is not set; set it in waiter's environment to the github signing secret",
+            "(3) webhook source gh: GH_OLD is set to blanks alone; it must hold the github signing secret",
+            "(4) http token ops: OPS_TOKEN is set but empty; it must hold the token",
+            "(5) WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; set it in waiter's environment to the database password",
+          ].join(" "),
       );
       expect(message).not.toContain("f".repeat(16));
       // A secret that is set but refused is told at once too, with those unset.
