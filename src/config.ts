@@ -398,6 +398,35 @@ function readConfig(
   const named = (path: string, otherwise?: string) =>
     given(path) ? origin(path) : (otherwise ?? withVariable.get(path) ?? path);
 
+  /**
+   * What the core's values are refused for once each is read: a data directory that is not
+   * absolute, a toolset waiter has none of. The default data directory is looked up elsewhere.
+   */
+  const coreRefused = (dataDir: string | undefined, names: readonly string[] | undefined): string[] => {
+    const refused: string[] = [];
+    if (dataDir !== undefined && !isAbsolute(dataDir)) {
+      refused.push(`invalid setting ${origin("dataDir")}: ${mustBeAbsolute(dataDir)}`);
+    }
+    // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
+    const unknown = names?.find((name) => !toolsets.some((toolset) => toolset.name === name.toLowerCase()));
+    if (unknown !== undefined) {
+      // A tool's name is its toolset's and a word: --toolsets currency_convert meant --tools. Which
+      // tools a toolset has is known once the settings are read, so the name is not said to be one.
+      const toolOf = toolsets.find((toolset) =>
+        unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
+      );
+      const known = toolsets.map((toolset) => toolset.name);
+      const meant = meantName(unknown, known);
+      const hint = toolOf
+        ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools`
+        : meant
+          ? `; did you mean ${meant}?`
+          : "";
+      refused.push(`unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${known.join(", ")})${hint}`);
+    }
+    return refused;
+  };
+
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
     /**
@@ -406,6 +435,7 @@ function readConfig(
      */
     const refusedOnceRead = (refused: ReadonlyMap<string, unknown>): string[] => {
       const said: string[] = [];
+      let tokens: HttpConfig["tokens"] | undefined;
       const readWhole = (read: () => unknown) => {
         try {
           read();
@@ -423,7 +453,9 @@ function readConfig(
         const toolset = toolsets.find((t) => t.name === key);
         if (key === "http") {
           const names = toolsets.map((t) => t.name);
-          readWhole(() => resolveHttp(values as SettingValues<typeof httpSettings>, secrets, own, names));
+          readWhole(() => {
+            tokens = resolveHttp(values as SettingValues<typeof httpSettings>, secrets, own, names).tokens;
+          });
         } else if (key === "database") {
           readWhole(() => resolveDatabase(values as SettingValues<typeof databaseSettings>, secrets, own));
         } else if (toolset?.resolve) {
@@ -431,7 +463,17 @@ function readConfig(
           readWhole(() => resolveToolset(values, secrets, own, (name) => given(`${key}.${name}`)));
         }
       }
-      return [...said, ...secrets.unset];
+      // Once every secret is read: a token's may be any of them.
+      const read = tokens;
+      if (read) readWhole(() => checkTokensOwnSecrets(read, secrets.read, origin("http.tokens")));
+      // The core's values not refused themselves.
+      const readAlone = (name: "dataDir" | "toolsets") =>
+        refused.has(name) ? undefined : shape[name]?.safeParse(input[name], { error: settingsErrors }).data;
+      const core = coreRefused(
+        readAlone("dataDir") as string | undefined,
+        readAlone("toolsets") as string[] | undefined,
+      );
+      return [...core, ...said, ...secrets.unset];
     };
     /** The setting an issue's path is in: the path's first key (core) or first two (a section's); the rest is inside it. */
     const depthOf = (keys: readonly PropertyKey[]) => (sections.some((s) => s.key === keys[0]) ? 2 : 1);
@@ -505,31 +547,10 @@ function readConfig(
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
-  if (core.dataDir !== undefined && !isAbsolute(core.dataDir)) {
-    throw new ConfigError(`invalid setting ${origin("dataDir")}: ${mustBeAbsolute(core.dataDir)}`);
-  }
-  core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
-  // In any case, as the settings' other words: Currency is currency. An unknown one is quoted as given.
-  const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name.toLowerCase()));
-  if (unknown !== undefined) {
-    // A tool's name is its toolset's and a word: --toolsets currency_convert meant --tools. Which
-    // tools a toolset has is known once the settings are read, so the name is not said to be one.
-    const toolOf = toolsets.find((toolset) =>
-      unknown.toLowerCase().replaceAll("-", "_").startsWith(`${toolset.name}_`),
-    );
-    const names = toolsets.map((toolset) => toolset.name);
-    const meant = meantName(unknown, names);
-    const hint = toolOf
-      ? `: ${namedLikeTools(unknown, toolOf.name)}, and ${TOOLS} chooses tools`
-      : meant
-        ? `; did you mean ${meant}?`
-        : "";
-    throw new ConfigError(`unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${names.join(", ")})${hint}`);
-  }
-  core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
   // Each setting is read before any is taken, so that one refusal names every secret still unset,
   // and what else the settings are refused for once read.
-  const refusedRead: string[] = [];
+  const refusedRead = coreRefused(core.dataDir, core.toolsets);
+  core.toolsets = core.toolsets?.map((name) => name.toLowerCase());
   const readOrRefused = <Result>(read: () => Result) => {
     try {
       return secrets.unlessUnset(read);
@@ -539,6 +560,7 @@ function readConfig(
       return undefined;
     }
   };
+  const dataDirRead = readOrRefused(() => core.dataDir ?? defaultDataDir(sources.env));
   const toolsetReads = toolsets.map((toolset) =>
     readOrRefused(() => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
@@ -559,6 +581,9 @@ function readConfig(
   const databaseValues = data.database as SettingValues<typeof databaseSettings>;
   const databaseOrigin = (name: keyof typeof databaseSettings) => origin(`database.${name}`);
   const databaseRead = readOrRefused(() => resolveDatabase(databaseValues, secrets, databaseOrigin));
+  // Once every secret is read: a token's may be any of them.
+  const tokens = httpRead?.unset ? undefined : httpRead?.value.tokens;
+  if (tokens) readOrRefused(() => checkTokensOwnSecrets(tokens, secrets.read, httpOrigin("tokens")));
   const each = [...refusedRead, ...secrets.unset];
   if (each.length > 0) {
     if (each.length === 1) throw new ConfigError(each[0] as string);
@@ -568,8 +593,7 @@ function readConfig(
   const toolsetValues = Object.fromEntries(toolsetReads.map((reading) => taken(reading)));
   const http = taken(httpRead);
   const database = taken(databaseRead);
-  // Once every secret is read: a token's may be any of them.
-  checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
+  core.dataDir = taken(dataDirRead);
   const warnings = [
     ...misspeltVariables(sources.env, sections, JSON.stringify(fromFile)),
     ...unreadVariables(sources.env, database.url, database.urlFrom),

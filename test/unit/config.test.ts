@@ -908,6 +908,26 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a relative data directory, an unknown toolset and a token holding another's secret are said in one refusal, with what else is refused", () => {
+    const secret = "0123456789abcdef".repeat(4);
+    const env = {
+      WAITER_DATA_DIR: "state",
+      WAITER_TOOLSETS: "currency,wether",
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "agent", secretEnv: "AGENT_TOKEN", scope: "write" }]),
+      AGENT_TOKEN: secret,
+      WAITER_WOO_SECRET: secret,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } }),
+    };
+    const known = `(known: ${[...toolsets(), shop].map((t) => t.name).join(", ")})`;
+    expect(messageOf(() => load(env))).toBe(
+      `The settings are refused for 4 reasons, each said here: (1) invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory (this one from ${process.cwd()}) (2) unknown toolset 'wether' in WAITER_TOOLSETS ${known}; did you mean weather? (3) http token agent: AGENT_TOKEN holds the secret of WAITER_WOO_SECRET, which the system it is for knows too: whoever reads it there could call waiter as agent. Give the token a secret of its own, made with \`openssl rand -hex 32\` (4) webhook source stripe: STRIPE_SECRET, which WAITER_WEBHOOKS_SOURCES at stripe.secretEnv names, is not set; set it in waiter's environment to the stripe signing secret`,
+    );
+    // With a value refused too.
+    expect(messageOf(() => load({ ...env, WAITER_LOG_LEVEL: "loud" }))).toMatch(
+      /^The settings are refused for 5 reasons, each said here: \(1\) invalid setting WAITER_LOG_LEVEL: .* \(2\) invalid setting WAITER_DATA_DIR: must be an absolute path, .* \(3\) unknown toolset 'wether' in WAITER_TOOLSETS .* \(4\) http token agent: AGENT_TOKEN holds the secret of WAITER_WOO_SECRET, .* \(5\) webhook source stripe: STRIPE_SECRET, /,
+    );
+  });
+
   test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
     expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
       toolTimeout: 30,
