@@ -516,7 +516,8 @@ function readConfig(
       return `invalid setting ${where}: ${message}${got}`;
     };
     // Each setting refused is said at once, each place in it too, not one a start. A misspelt key
-    // leaves the key meant missing: the unknown one says more, and the missing one is not said.
+    // leaves the key meant missing: the unknown one says more, and that missing one is not said;
+    // another key missing beside it is.
     const placeOf = (issue: z.core.$ZodIssue) => JSON.stringify(issue.path);
     const missing = (issue: z.core.$ZodIssue) => {
       const keys = issue.path.map(String);
@@ -526,12 +527,20 @@ function readConfig(
     };
     const refusals = [...bySetting.values()].map((issues) => {
       const unknownKeys = issues.filter((i) => i.code === "unrecognized_keys");
-      const inObjects = new Set(unknownKeys.map(placeOf));
+      /** The keys each object holds that it does not take. */
+      const unknownIn = new Map(unknownKeys.map((i) => [placeOf(i), i.keys]));
+      // As the unknown key's refusal names it: the key near it, or the `…Env` key of a secret written in its place.
+      const meantByUnknown = (issue: z.core.$ZodIssue) => {
+        const key = String(issue.path.at(-1));
+        const written = unknownIn.get(placeOf({ ...issue, path: issue.path.slice(0, -1) })) ?? [];
+        return written.some((k) => [k.trim(), `${k.trim()}Env`].some((name) => meantKey(name, [key])));
+      };
       const places = new Map<string, z.core.$ZodIssue>();
       for (const issue of [...unknownKeys, ...issues]) {
         const place = placeOf(issue);
-        const inObject = inObjects.has(placeOf({ ...issue, path: issue.path.slice(0, -1) }));
-        if (places.has(place) || (issue.code !== "unrecognized_keys" && inObject && missing(issue))) continue;
+        if (places.has(place) || (issue.code !== "unrecognized_keys" && missing(issue) && meantByUnknown(issue))) {
+          continue;
+        }
         places.set(place, issue);
       }
       return [...places.values()].map(refusalOf);

@@ -839,6 +839,19 @@ describe("bad settings are refused by name", () => {
     expect(
       messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretenv: "S2" } }) })),
     ).toBe('invalid setting WAITER_WEBHOOKS_SOURCES at gh: unknown key "secretenv" (did you mean secretEnv?)');
+    // Another key truly missing beside it is said with it.
+    expect(
+      messageOf(() =>
+        load({
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            team: { type: "email", hots: "smtp.example.cz", to: ["c@d.cz"], passwordEnv: "SMTP_PASSWORD" },
+          }),
+          SMTP_PASSWORD: "correct-horse-battery",
+        }),
+      ),
+    ).toBe(
+      'WAITER_NOTIFY_CHANNELS is refused in 2 places, each said here: (1) invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "hots" (did you mean host?) (2) invalid setting WAITER_NOTIFY_CHANNELS at team.from: is missing; it takes the address messages are sent from',
+    );
     // A value written wrong beside it is no key left missing: said too.
     expect(
       messageOf(() =>
@@ -3087,8 +3100,9 @@ test("a misspelt key of a webhook source is named with the key meant, not report
   expect(refused({ scheme: "stripe", secret_env: "STRIPE_SECRET" })).toBe(
     'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret_env" (did you mean secretEnv?)',
   );
+  // A key near none: the key missing is said too, with what it takes.
   expect(refused({ scheme: "stripe", signingSecret: "STRIPE_SECRET" })).toBe(
-    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "signingSecret" (a stripe source takes scheme, secretEnv)',
+    'WAITER_WEBHOOKS_SOURCES is refused in 2 places, each said here: (1) invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "signingSecret" (a stripe source takes scheme, secretEnv) (2) invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: is missing; it takes the name of the environment variable that holds the signing secret, or a list of such names while it is rotated',
   );
 });
 
