@@ -6838,14 +6838,25 @@ describe("OAuth access tokens", () => {
       });
       expect(opened.statusCode).toBe(200);
       await opened.body.dump();
-      // A token it does not know is no login for /MCP either.
+      // A token it does not know is no login for /MCP either: one mistyped is told the path and that the token is refused.
       const refused = await request(`${served.url}/MCP`, {
         method: "POST",
         body: initialize,
-        headers: { ...mcpHeaders, authorization: "Bearer not-a-token-of-this-server" },
+        headers: { ...mcpHeaders, authorization: "Bearer ops-secret-0123456789abcdef012345678" },
       });
       expect(refused.statusCode).toBe(404);
-      await refused.body.dump();
+      expect(((await refused.body.json()) as { error: { message: string } }).error.message).toBe(
+        `Not found: "/MCP" is not this server's MCP address: connect to ${PUBLIC}/mcp, its path "/mcp" written letter for letter; and the token sent is not one this server knows`,
+      );
+      // An issuer's access token is told what OAuth logins are for, as without http.tokens.
+      const login = await request(`${served.url}/MCP`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${await sign({ scope: "waiter:read" })}` },
+      });
+      expect(((await login.body.json()) as { error: { message: string } }).error.message).toBe(
+        `Not found: "/MCP" is not this server's MCP address, which OAuth logins are for as written: connect to ${PUBLIC}/mcp`,
+      );
     } finally {
       await served.close();
     }

@@ -37,6 +37,16 @@ export type Fetch = (url: string, init: FetchInit) => Promise<Response>;
 /** The refusal of a token that is no JWT: a static token's verifier, when there is one, says more. */
 export class NotAJwtError extends InvalidTokenError {}
 
+/** Whether `token` reads as a JWT (a JWE too), as an issuer's access token does, not as one of http.tokens. */
+export function readsAsJwt(token: string): boolean {
+  try {
+    decodeProtectedHeader(token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The refusal of a token the issuer signed (expired, for another audience, without a waiter
  * scope): its client and user are the issuer's word, and the log names them.

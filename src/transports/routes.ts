@@ -27,7 +27,7 @@ import { clock } from "../time.js";
 import { isWellKnown } from "../webhooks/hosts.js";
 import { awaitingContinue, closeOnceRead, type ListenerTimeouts } from "../webhooks/limits.js";
 import { bearerRefusal, NO_BODY, rpcError } from "./answers.js";
-import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
+import { CallerRefusedError, NotAJwtError, oauthVerifier, readsAsJwt } from "./oauth.js";
 import { batchTold, NO_BATCHES, WITHOUT_BATCHES } from "./refusals.js";
 import type { SessionOptions } from "./sessions.js";
 import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
@@ -525,7 +525,11 @@ export function mountRoutes(
       if (known && bearer && (await known.verifyAccessToken(bearer).then(Boolean, () => false))) return next();
       // As asked: under publicUrl's path too, which a proxy may have passed on and the listener took off.
       const asked = req.originalUrl.split("?", 1)[0] ?? "";
-      const why = `Not found: ${quoteLine(asked)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}`;
+      // A token of http.tokens mistyped, whose sender has no OAuth login to think of: both mistakes said at once.
+      const why =
+        known && bearer && !readsAsJwt(bearer)
+          ? `Not found: ${quoteLine(asked)} is not this server's MCP address: connect to ${oauth.resource}, its path ${quoteLine(new URL(oauth.resource).pathname)} written letter for letter; and the token sent is not one this server knows`
+          : `Not found: ${quoteLine(asked)} is not this server's MCP address, which OAuth logins are for as written: connect to ${oauth.resource}`;
       refused(404, why, undefined, "path");
       // Kept open, the connection would have Node read a body left unread to its end, a stranger's endless one too.
       if (bodyComing(req)) res.set("connection", "close");
