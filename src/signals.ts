@@ -25,11 +25,15 @@ export function holdStopSignals(): void {
   for (const signal of STOP_SIGNALS) process.on(signal, hold);
 }
 
-/** Gives the stop signals to `handler` from now on, and at once the one that came while held. */
+/**
+ * Gives the stop signals to `handler` from now on, and at once the one that came while held. Each
+ * is given before it is taken from `hold`: a signal with no listener left stops being watched, and
+ * one that came while loading kept Node too busy to hand it over would be lost, waiter starting on.
+ */
 export function takeStopSignals(handler: (signal: string) => void): void {
   for (const signal of STOP_SIGNALS) {
-    process.off(signal, hold);
     process.on(signal, handler);
+    process.off(signal, hold);
   }
   if (held !== undefined) handler(held);
 }

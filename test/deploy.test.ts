@@ -260,6 +260,39 @@ test("the image's command serves with its environment, refuses to start there wi
   // Six node processes, one after another, each loading waiter: seconds each on a busy machine.
 }, 60_000);
 
+/** waiter started with `args`, sent the EARLY_SIGNALS of `env` by test/fixtures/early-signals.mjs: how it exited and what it said. */
+async function earlySignalled(args: string[], env: Record<string, string>) {
+  const earlySignals = fileURLToPath(new URL("./fixtures/early-signals.mjs", import.meta.url));
+  const dataDir = temporary("waiter-early-");
+  const child = spawn(process.execPath, ["--import", earlySignals, CLI, ...args], {
+    env: {
+      ...env,
+      PATH: process.env.PATH ?? "",
+      WAITER_DATA_DIR: dataDir,
+      WAITER_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      ...ERP_ENV,
+    },
+    // stdin a pipe that stays open, as an MCP client's.
+    stdio: ["pipe", "ignore", "pipe"],
+  });
+  others.push(child);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  // One that lost the signal starts and serves: it is not waited for until the test's time runs out.
+  const serving = new Promise<void>((resolve) => {
+    child.stderr.on("data", () => {
+      if (/ serving /.test(stderr)) resolve();
+    });
+  });
+  const exit = once(child, "exit");
+  if ((await Promise.race([exit, serving])) === undefined) child.kill("SIGKILL");
+  const [code, signal] = await exit;
+  return { exited: { code, signal }, stderr, dataDir };
+}
+
 // As a container's PID 1, node has no default action for SIGTERM: one that waiter did not handle
 // would be ignored, and `docker stop` would kill it after its timeout (exit status 137).
 // Ctrl+C pressed twice as it loads asks no more than once: there is nothing in flight to cut.
@@ -271,32 +304,26 @@ test.each([
 ])(
   "%s as %s is still loading stops it as any stop does, opening nothing: exit 0, saying so",
   async (signals, _, args) => {
-    const earlySignals = fileURLToPath(new URL("./fixtures/early-signals.mjs", import.meta.url));
-    const dataDir = temporary("waiter-early-");
-    const child = spawn(process.execPath, ["--import", earlySignals, CLI, ...args], {
-      env: {
-        EARLY_SIGNALS: signals,
-        PATH: process.env.PATH ?? "",
-        WAITER_DATA_DIR: dataDir,
-        WAITER_LISTEN: "127.0.0.1:0",
-        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        ...ERP_ENV,
-      },
-      // stdin a pipe that stays open, as an MCP client's.
-      stdio: ["pipe", "ignore", "pipe"],
-    });
-    others.push(child);
-    let stderr = "";
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-    });
-    const [code, signal] = await once(child, "exit");
-    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    const { exited, stderr, dataDir } = await earlySignalled(args, { EARLY_SIGNALS: signals });
+    expect(exited).toEqual({ code: 0, signal: null });
     expect(stderr).toMatch(new RegExp(` info +\\[waiter\\] ${signals.split(",")[0]} while starting: stopping\n`));
     expect(stderr).not.toMatch(/again/);
     expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
     // No event store set up (nor upgraded) only to be closed.
     expect(readdirSync(dataDir)).toEqual([]);
+  },
+);
+
+test.each([
+  ["waiter serve", ["serve"]],
+  ["the stdio mode", []],
+])(
+  "SIGTERM that Node hands over only once %s has taken the signals (busy running its modules) stops it, not lost: exit 0, saying so",
+  async (_, args) => {
+    const { exited, stderr } = await earlySignalled(args, { EARLY_SIGNALS: "SIGTERM", EARLY_SIGNALS_BUSY: "1" });
+    expect(exited).toEqual({ code: 0, signal: null });
+    expect(stderr).toMatch(/ info +\[waiter\] SIGTERM while starting(, as it was [^\n]+)?: stopping\n/);
+    expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
   },
 );
 
