@@ -937,8 +937,15 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   // A discriminated union's issue holds the object, and the values its key takes.
   if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     const { options = [] } = issue as { options?: unknown[] };
-    const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-    return given === undefined ? `is missing; it takes ${oneOf(options)}` : expected(oneOf(options), given);
+    const written = (issue.input ?? {}) as Record<string, unknown>;
+    const given = written[issue.discriminator];
+    if (given !== undefined) return expected(oneOf(options), given);
+    // The object's other keys are not checked till this one is given: a misspelling of it would go unsaid.
+    const { discriminator } = issue;
+    const misspelt = Object.keys(written).find((key) => echoable(key) && meantKey(key.trim(), [discriminator]));
+    const beside =
+      misspelt === undefined ? "" : ` (${JSON.stringify(misspelt)} is written there: ${discriminator} misspelt?)`;
+    return `is missing${beside}; it takes ${oneOf(options)}`;
   }
   // The issue holds the check, not the schema whose description would say what goes there: `needed` says it.
   if (issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && issue.minimum === 1) {
