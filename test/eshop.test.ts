@@ -9,7 +9,7 @@ import type { ErrorMapper, HttpResponse } from "../src/http/types.js";
 import type { UpstreamOptions } from "../src/http/upstream.js";
 import { Log } from "../src/log.js";
 import { toolsetContext } from "../src/server.js";
-import { clock, localIso, setClock } from "../src/time.js";
+import { clock, HOUR_MS, localIso, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { eshop } from "../tools/eshop/index.js";
 import { wooErrors } from "../tools/eshop/woocommerce.js";
@@ -6134,32 +6134,41 @@ describe("errors", () => {
 
   test("a list by a plugin's status goes on while the shop's report outlasts the time it is given, asking again minutes later", async () => {
     // A report that takes longer than waiter waits for it on a large shop, every time: the orders are
-    // asked within the call's time left, and the shop checks the status itself meanwhile.
-    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "4" }));
+    // asked within the call's time left, and the shop checks the status itself meanwhile. waiter's
+    // timers move only as the test moves them, so the call's time is the same however busy the machine.
+    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "16" }));
     const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       woo.shop.order(O.processing).status = "shipped";
+      // Never within the call's time: the request ends with the call.
       woo.intercept = (r) =>
         r.path.endsWith("/reports/orders/totals")
-          ? { status: 200, headers: { "content-type": "application/json" }, body: "[]", delayMs: 5_000 }
+          ? { status: 200, headers: { "content-type": "application/json" }, body: "[]", delayMs: HOUR_MS }
           : undefined;
-      let asked = reports();
       for (const at of ["08:00:00", "08:04:59", "08:06:00"]) {
-        // A report still asked within the last call's time would answer this call's too.
-        await vi.waitFor(() => expect(woo.answering).toBe(0), { timeout: 10_000 });
         setClock(`2026-12-05T${at}Z`);
-        const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
+        const asked = reports();
+        const listed = own.call("eshop_orders_list", { status: ["shipped"] });
+        if (at !== "08:04:59") {
+          await expect.poll(reports).toBe(asked + 1);
+          // Half the call's time.
+          await vi.advanceTimersByTimeAsync(8_000);
+        }
+        const shipped = await listed;
         expect(shipped.isError, `${at}: ${text(shipped)}`).toBeFalsy();
         expect(data(shipped)).toMatchObject({ orders: [{ id: O.processing, status: "shipped" }] });
-        if (at !== "08:04:59") expect(reports(), at).toBeGreaterThan(asked);
-        else expect(reports(), at).toBe(asked);
-        asked = reports();
+        expect(reports(), at).toBe(at === "08:04:59" ? asked : asked + 1);
+        // The call's time past, the report asked ends, lest it answer the next call's too.
+        await vi.advanceTimersByTimeAsync(8_000);
+        await expect.poll(() => woo.answering).toBe(0);
       }
       expect(
         own.stderr().match(/WooCommerce did not send the report of its order statuses within [\d.]+ s \(/g),
       ).toHaveLength(1);
       expect(own.stderr()).toMatch(/waiter goes on without them, asking again in 5 minutes:/);
     } finally {
+      vi.useRealTimers();
       woo.intercept = undefined;
       setClock();
       await own.close();
@@ -6169,8 +6178,10 @@ describe("errors", () => {
   test("a report that comes after the time it is given is kept for the next list, which the log says once", async () => {
     // The call goes on without it at half its time; the shop's answer, come within the call's own,
     // is kept as a timely one is: the next list names the shop's statuses without asking again.
-    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "8" }));
+    // waiter's timers move only as the test moves them, however busy the machine.
+    const own = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "16" }));
     const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       woo.shop.order(O.processing).status = "shipped";
       setClock("2026-12-05T08:00:00Z");
@@ -6184,12 +6195,19 @@ describe("errors", () => {
           status: 200,
           headers: { "content-type": "application/json" },
           body: JSON.stringify(totals),
-          delayMs: 5_500,
+          delayMs: 10_000,
         };
       };
-      const shipped = await own.call("eshop_orders_list", { status: ["shipped"] });
-      expect(shipped.isError, text(shipped)).toBeFalsy();
       const asked = reports();
+      const listed = own.call("eshop_orders_list", { status: ["shipped"] });
+      await expect.poll(reports).toBe(asked + 1);
+      // Half the call's time: the list goes on without the report.
+      await vi.advanceTimersByTimeAsync(8_000);
+      const shipped = await listed;
+      expect(shipped.isError, text(shipped)).toBeFalsy();
+      expect(data(shipped)).toMatchObject({ orders: [{ id: O.processing, status: "shipped" }] });
+      // The report comes within the call's time.
+      await vi.advanceTimersByTimeAsync(2_000);
       await vi.waitFor(
         async () => {
           const unknown = await own.call("eshop_orders_list", { status: ["shiped"] });
@@ -6197,17 +6215,18 @@ describe("errors", () => {
         },
         { timeout: 10_000, interval: 200 },
       );
-      expect(reports()).toBe(asked);
+      expect(reports()).toBe(asked + 1);
       // The log, which said it did not come in time, says once that it came and is kept.
-      expect(own.stderr()).toMatch(/warning .*did not send the report of its order statuses within 4 s/);
+      expect(own.stderr()).toMatch(/warning .*did not send the report of its order statuses within 8 s/);
       expect(
         own
           .stderr()
           .match(
-            /info .*WooCommerce sent the report of its order statuses \(.+\) after the 4 s waiter gave it: it is kept for an hour/g,
+            /info .*WooCommerce sent the report of its order statuses \(.+\) after the 8 s waiter gave it: it is kept for an hour/g,
           ),
       ).toHaveLength(1);
     } finally {
+      vi.useRealTimers();
       woo.intercept = undefined;
       setClock();
       await own.close();

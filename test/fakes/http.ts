@@ -129,8 +129,10 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer, po
         }
         res.end(body);
       };
-      if (fake.held) void fake.held.then(() => setTimeout(send, delay));
-      else setTimeout(send, delay);
+      // Without a delay, sent on no timer: a test that holds waiter's timers still is answered all the same.
+      const later = () => (delay ? setTimeout(send, delay) : setImmediate(send));
+      if (fake.held) void fake.held.then(later);
+      else later();
     });
   });
   server.on("connection", () => {
