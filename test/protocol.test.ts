@@ -1807,7 +1807,8 @@ describe("choosing tools", () => {
 });
 
 describe("secrets never leak", () => {
-  test("known secret values appear in no output, tool result, error or stored event", async () => {
+  // Two starts and a dozen calls, seconds each on a loaded machine.
+  test("known secret values appear in no output, tool result, error or stored event", { timeout: 60_000 }, async () => {
     const stripeSecret = "whsec_waiterStripeSigningSecret0000";
     const githubSecret = "waiter-github-webhook-secret-0000";
     const secrets = [stripeSecret, githubSecret, "s3cr3t-proxy-token", "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc"];
@@ -1839,14 +1840,19 @@ describe("secrets never leak", () => {
       WAITER_OPEN_METEO_URL: `${openMeteo.origin}/v1`,
       WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
       WAITER_LOG_LEVEL: "debug",
-      WAITER_TOOL_TIMEOUT: "1",
     };
-    const session = await startServer(env);
     const outputs: string[] = [];
-    await session.client.setLoggingLevel("debug");
-    session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-      outputs.push(JSON.stringify(n));
-    });
+    /** waiter with `env`, its log notifications kept with the outputs. */
+    const watched = async (env: Record<string, string>) => {
+      const session = await startServer(env);
+      await session.client.setLoggingLevel("debug");
+      session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        outputs.push(JSON.stringify(n));
+      });
+      return session;
+    };
+    // The second for the call past its deadline, whose calls end after a second.
+    const [session, impatient] = await Promise.all([watched(env), watched({ ...env, WAITER_TOOL_TIMEOUT: "1" })]);
     await expect.poll(() => session.stderr()).toMatch(/receiving webhooks/);
     const listener = /receiving webhooks on (http:\/\/\S+)/.exec(session.stderr())?.[1];
 
@@ -1883,18 +1889,26 @@ describe("secrets never leak", () => {
     for (const [name, args] of calls) outputs.push(JSON.stringify(await session.call(name, args)));
     const listed = (await session.call("events_list", {})).structuredContent as { events: { id: string }[] };
     for (const event of listed.events) outputs.push(JSON.stringify(await session.call("events_get", { id: event.id })));
-    // The two calls that wait, waited out together: an empty wait, and an upstream past the deadline.
-    frankfurter.delayMs = 3_000;
+    // The two calls that wait, waited out together: an empty wait, and an upstream past the call's
+    // deadline, its answer held until then however busy the machine.
+    let answer = () => {};
+    frankfurter.held = new Promise((resolve) => {
+      answer = resolve;
+    });
     const waited = await Promise.all([
       session.call("events_wait", { timeout_s: 1 }),
-      session.call("currency_rates", { date: "2020-05-05" }),
-    ]);
-    frankfurter.delayMs = 0;
+      impatient.call("currency_rates", { date: "2020-05-05" }),
+    ]).finally(() => {
+      answer();
+      frankfurter.held = undefined;
+    });
     expect(waited.map((result) => text(result))).toEqual([
       expect.stringMatching(/timed out/),
       expect.stringMatching(/deadline/),
     ]);
     outputs.push(...waited.map((result) => JSON.stringify(result)));
+    await impatient.close();
+    outputs.push(impatient.stderr());
     outputs.push(JSON.stringify(await session.client.listTools()));
     outputs.push(JSON.stringify(await session.client.readResource({ uri: "events://recent" })));
     await session.close();
