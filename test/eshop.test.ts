@@ -123,31 +123,41 @@ function data<T = Record<string, unknown>>(result: { structuredContent?: unknown
 
 /**
  * Calls `tool` (on a session whose tool calls end after UNCONFIRMED_TIMEOUT seconds) while the shop
- * makes the change a PUT asks for but answers only after the call's deadline: the answer says the
- * change may have been made. The shop then answers at once again.
+ * makes the change its first write asks for but answers only after the call's deadline: the answer,
+ * whose text it returns, says the change may have been made. The shop then answers at once again.
+ * waiter's timers move only as the test moves them: the deadline passes once the write is in,
+ * however long a busy machine took to send it.
  */
-async function unconfirmedPut(session: Session, tool: string, args: Record<string, unknown>): Promise<void> {
+async function unconfirmedWrite(session: Session, tool: string, args: Record<string, unknown>): Promise<string> {
   let made = false;
   woo.intercept = (r) => {
-    if (r.method === "PUT") {
-      woo.delayMs = 3_000;
+    if (r.method !== "GET") {
+      woo.delayMs = HOUR_MS;
       made = true;
     }
     return undefined;
   };
-  const first = await session.call(tool, args);
-  expect(text(first)).toMatch(/did not confirm the change before the tool call's deadline; it may have been made/);
-  // Sent before the deadline, the request may reach the shop (on this busy process) only after it.
-  await expect.poll(() => made).toBe(true);
-  woo.intercept = undefined;
-  woo.delayMs = 0;
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+  try {
+    const first = session.call(tool, args);
+    await expect.poll(() => made).toBe(true);
+    await vi.advanceTimersByTimeAsync(Number(UNCONFIRMED_TIMEOUT) * 1000);
+    const said = text(await first);
+    expect(said).toMatch(/did not confirm the change before the tool call's deadline; it may have been made/);
+    return said;
+  } finally {
+    vi.useRealTimers();
+    woo.intercept = undefined;
+    woo.delayMs = 0;
+  }
 }
 
 /**
- * A tool call's deadline for unconfirmedPut, in seconds: the reads before the change are done
- * within it on a loaded machine, and the shop's answer to the change comes after it.
+ * A tool call's deadline for unconfirmedWrite, in seconds: short of the 15 s waiter waits for an
+ * answer's headers, which would answer first. On timers the test moves, the reads before the
+ * change take none of it however busy the machine.
  */
-const UNCONFIRMED_TIMEOUT = "2";
+const UNCONFIRMED_TIMEOUT = "10";
 
 /** What a product's text says of its prices in the fake shop, which enters them without tax, as its orders are. */
 const BEFORE_TAX = "\nPrices are before tax, as the shop enters them: checkout adds the tax.";
@@ -2846,7 +2856,7 @@ describe("status and notes", () => {
     try {
       // The shop cancels the paid order, and answers after the tool call's deadline.
       const args = { id: O.processing, status: "cancelled", note: "Cancelled: the customer asked." };
-      await unconfirmedPut(slow, "eshop_order_update_status", args);
+      await unconfirmedWrite(slow, "eshop_order_update_status", args);
       expect(woo.shop.order(O.processing).status).toBe("cancelled");
       const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
       expect(notes()).toBe(0);
@@ -2876,7 +2886,7 @@ describe("status and notes", () => {
     try {
       // The shop records the payment, and answers after the tool call's deadline.
       const args = { id: O.pending1999, transaction_id: "pi_3Qslow" };
-      await unconfirmedPut(slow, "eshop_order_mark_paid", args);
+      await unconfirmedWrite(slow, "eshop_order_mark_paid", args);
       expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "pi_3Qslow" });
       const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
       expect(notes()).toBe(0);
@@ -2903,7 +2913,7 @@ describe("status and notes", () => {
     try {
       const notes = () => woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201).length;
       const first = { id: O.pending1999, transaction_id: "pi_3Qfirst" };
-      await unconfirmedPut(slow, "eshop_order_mark_paid", first);
+      await unconfirmedWrite(slow, "eshop_order_mark_paid", first);
       // Another payment for the order: paid already, with the first one, and the customer may have paid twice.
       const other = await slow.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qsecond" });
       expect(data(other)).toMatchObject({
@@ -2917,7 +2927,7 @@ describe("status and notes", () => {
       );
       // Marked paid naming no payment: not the one sent, which named one.
       woo.shop.reset();
-      await unconfirmedPut(slow, "eshop_order_mark_paid", first);
+      await unconfirmedWrite(slow, "eshop_order_mark_paid", first);
       const unnamed = await slow.call("eshop_order_mark_paid", { id: O.pending1999 });
       expect(data(unnamed)).toMatchObject({ already_paid: true, transaction_id: "pi_3Qfirst" });
       expect(notes()).toBe(0);
@@ -4839,7 +4849,7 @@ describe("products and stock", () => {
     try {
       // The shop counts the frother's stock, and answers after the tool call's deadline.
       const args = { id: P.frother, quantity: 3 };
-      await unconfirmedPut(slow, "eshop_stock_set", args);
+      await unconfirmedWrite(slow, "eshop_stock_set", args);
       expect(woo.shop.product(P.frother)).toMatchObject({ manage_stock: true, stock_quantity: 3 });
       // An automation's next try, or a model's: counting was started by the first, which ended its backorders.
       const again = await slow.call("eshop_stock_set", args);
@@ -7159,13 +7169,10 @@ describe("errors", () => {
   });
 
   test("a write the shop does not confirm in time may have happened, and the answer says so", async () => {
-    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: UNCONFIRMED_TIMEOUT }));
     try {
-      woo.intercept = (r) => (r.method === "POST" ? { status: 201, body: "{}", delayMs: 3_000 } : undefined);
-      const result = await slow.call("eshop_order_add_note", { id: O.completed, note: "Slow." });
-      expect(text(result)).toMatch(
-        /did not confirm the change before the tool call's deadline; it may have been made\. Read the current state/,
-      );
+      const said = await unconfirmedWrite(slow, "eshop_order_add_note", { id: O.completed, note: "Slow." });
+      expect(said).toMatch(/it may have been made\. Read the current state/);
     } finally {
       await slow.close();
     }
