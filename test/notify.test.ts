@@ -8,7 +8,7 @@ import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { request } from "undici";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { startServe } from "../src/app.js";
 import { withoutRetryAdvice } from "../src/automations/calls.js";
 import { loadConfig } from "../src/config.js";
@@ -16,7 +16,7 @@ import { ConfigError, UpstreamError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
 import { withDeadline } from "../src/http/deadline.js";
 import { Log } from "../src/log.js";
-import { clock, setClock } from "../src/time.js";
+import { clock, HOUR_MS, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { checkSmtp, emailSender, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
 import {
@@ -610,16 +610,25 @@ describe("notify_send on Telegram", () => {
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       SMTP_PASSWORD,
-      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_TOOL_TIMEOUT: "20",
     });
-    telegram.delayMs = 1500;
+    // The deadline passes once the message is in, however long a busy machine took to send it, and
+    // the answer comes after it: waiter's timers move only as the test moves them.
+    telegram.delayMs = HOUR_MS;
+    const sent = () => telegram.requests.filter((r) => r.path.endsWith("/sendMessage")).length;
+    const before = sent();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
-      const result = await hasty.call("notify_send", { channel: "fancy", text: "Slow" });
+      const called = hasty.call("notify_send", { channel: "fancy", text: "Slow" });
+      await expect.poll(sent).toBe(before + 1);
+      await vi.advanceTimersByTimeAsync(20_000);
+      const result = await called;
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
         /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the message before the tool call's deadline; it may have been sent\. Sending the message again may send it twice\.$/,
       );
     } finally {
+      vi.useRealTimers();
       telegram.delayMs = 0;
       await hasty.close();
     }
