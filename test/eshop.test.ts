@@ -6255,8 +6255,61 @@ describe("errors", () => {
       expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
       expect(own.stderr()).not.toMatch(/WooCommerce failed the report of its order statuses/);
       woo.intercept = (r) => (r.path.endsWith("/reports/orders/totals") ? gateway : undefined);
+      // The report, asked again once the orders answer, fails alone.
+      for (const at of ["08:01:00", "08:02:00"]) {
+        setClock(`2026-12-05T${at}Z`);
+        expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBeFalsy();
+      }
+      expect(own.stderr().match(/WooCommerce failed the report of its order statuses \(502 to /g)).toHaveLength(1);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
+  test("a shop that failed whole and answers again asks for its report at once, warning of none", async () => {
+    // Its report failed with its orders: the shop answering again, nothing says the report fails alone.
+    const own = await start(shopEnv(woo));
+    const reports = () => woo.count("/wp-json/wc/v3/reports/orders/totals");
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      woo.intercept = () => gateway;
+      setClock("2026-12-05T08:00:00Z");
+      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBe(true);
+      woo.intercept = undefined;
       setClock("2026-12-05T08:01:00Z");
-      expect((await own.call("eshop_orders_list", { status: ["shipped"] })).isError).toBeFalsy();
+      const back = await own.call("eshop_orders_list", { status: ["shipped"] });
+      expect(back.isError, text(back)).toBeFalsy();
+      setClock("2026-12-05T08:02:00Z");
+      const asked = reports();
+      expect(text(await own.call("eshop_orders_list", { status: ["shiped"] }))).toMatch(/Its statuses: .*shipped/);
+      expect(reports()).toBe(asked + 1);
+      expect(own.stderr()).not.toMatch(/failed the report of its order statuses/);
+    } finally {
+      woo.intercept = undefined;
+      setClock();
+      await own.close();
+    }
+  });
+
+  test("a report told to fail alone is not told again after the shop failed whole", async () => {
+    const own = await start(shopEnv(woo));
+    const gateway = { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" };
+    const reportAlone = (r: { path: string }) => (r.path.endsWith("/reports/orders/totals") ? gateway : undefined);
+    try {
+      woo.shop.order(O.processing).status = "shipped";
+      for (const [at, intercept] of [
+        ["08:00:00", reportAlone],
+        ["08:06:00", () => gateway],
+        ["08:07:00", reportAlone],
+        ["08:13:00", reportAlone],
+      ] as const) {
+        woo.intercept = intercept;
+        setClock(`2026-12-05T${at}Z`);
+        await own.call("eshop_orders_list", { status: ["shipped"] });
+      }
       expect(own.stderr().match(/WooCommerce failed the report of its order statuses \(502 to /g)).toHaveLength(1);
     } finally {
       woo.intercept = undefined;

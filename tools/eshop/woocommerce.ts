@@ -1165,8 +1165,11 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   let zoneRead: ShopZone | undefined;
   /** When a firewall's 403 last kept the shop's report of its order statuses from waiter. */
   let reportsBlockedAt: number | undefined;
-  /** When the shop last failed its report of its order statuses (a 5xx), and for how long that stands. */
-  let reportsFailed: { at: number; forMs: number } | undefined;
+  /**
+   * When the shop last failed its report of its order statuses (a 5xx), for how long that stands, and
+   * whether its orders were answered since (`alone`): else it may have failed with the whole shop.
+   */
+  let reportsFailed: { at: number; forMs: number; alone?: true } | undefined;
   /**
    * The warning of a report that failed, was too slow or refused, said once the shop then answers a
    * request: where the whole shop fails, the call says so, and the reports failing alone would mislead.
@@ -1182,7 +1185,14 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
   const answered = <T>(request: Promise<T>): Promise<T> =>
     request.then(
       (answer) => {
+        // Answered again after failing whole: a report that failed with it is asked again at once,
+        // its warning unsaid, as it may have come back with the orders.
+        if (failingWhole && reportsFailed && !reportsFailed.alone) {
+          reportsFailed = undefined;
+          reportsUnsaid = undefined;
+        }
         failingWhole = false;
+        if (reportsFailed) reportsFailed.alone = true;
         if (reportsUnsaid !== undefined) log?.warning(reportsUnsaid);
         reportsUnsaid = undefined;
         return answer;
@@ -1394,7 +1404,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
               reportsUnsaid = `WooCommerce did not send the report of its order statuses within ${Math.round(givenMs / 100) / 10} s (${reportsRoute()}), as on a large shop it may not. ${goesOnWithoutReports(`in ${FAILED_READ_MS / 60_000} minutes`)}`;
             }
             if (timedOut) {
-              reportsFailed = { at: clock.now(), forMs: FAILED_READ_MS };
+              reportsFailed = { ...reportsFailed, at: clock.now(), forMs: FAILED_READ_MS };
               return undefined;
             }
             const forMs = err instanceof UpstreamError && (err.status ?? 0) >= 500 ? failureStandsMs(err) : undefined;
@@ -1402,7 +1412,7 @@ export function wooCommerce(api: Upstream, site?: Upstream, log?: Log): ShopProv
             if (!reportsFailed && err instanceof UpstreamError && err.status !== 503) {
               reportsUnsaid = `WooCommerce failed the report of its order statuses (${err.status} to ${reportsRoute()}). ${goesOnWithoutReports(forMs < 120_000 ? `in ${Math.ceil(forMs / 1000)} s` : `in ${Math.ceil(forMs / 60_000)} minutes`)}`;
             }
-            reportsFailed = { at: clock.now(), forMs };
+            reportsFailed = { ...reportsFailed, at: clock.now(), forMs };
             return undefined;
           }
           if (reportsBlockedAt === undefined) {
