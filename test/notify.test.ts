@@ -610,10 +610,11 @@ describe("notify_send on Telegram", () => {
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
       TELEGRAM_BOT_TOKEN: BOT_TOKEN,
       SMTP_PASSWORD,
-      WAITER_TOOL_TIMEOUT: "20",
+      WAITER_TOOL_TIMEOUT: "10",
     });
     // The deadline passes once the message is in, however long a busy machine took to send it, and
-    // the answer comes after it: waiter's timers move only as the test moves them.
+    // the answer comes after it: waiter's timers move only as the test moves them. It is short of
+    // the 15 s waiter waits for an answer's headers, which would answer first.
     telegram.delayMs = HOUR_MS;
     const sent = () => telegram.requests.filter((r) => r.path.endsWith("/sendMessage")).length;
     const before = sent();
@@ -621,7 +622,7 @@ describe("notify_send on Telegram", () => {
     try {
       const called = hasty.call("notify_send", { channel: "fancy", text: "Slow" });
       await expect.poll(sent).toBe(before + 1);
-      await vi.advanceTimersByTimeAsync(20_000);
+      await vi.advanceTimersByTimeAsync(10_000);
       const result = await called;
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
