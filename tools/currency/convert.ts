@@ -74,17 +74,17 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const itself = args.from === args.to && areCurrencies([args.from]);
       if (itself && !(args.date && args.date < source.earliest)) return inItself(args, source);
       const fixing = await fixingFor(source, args.date, [args.from, args.to], call);
-      const { rate, exactRate } = conversion(fixing, args.from, args.to, source);
+      const { rate, cutRate } = conversion(fixing, args.from, args.to, source);
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();
-      const rounded = atRate(args.amount, exactRate, args.to);
+      const rounded = cutRate && atRate(args.amount, cutRate, args.to);
       const note = [
         dateNote(args.date, fixing, source),
         fixedAloneNote(fixing),
         euroNote(fixing.euroFixed),
         result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
-        rounded.eq(exact) ? undefined : notAtRate(args, rounded, fixing, source),
+        rounded && !rounded.eq(exact) ? notAtRate(args, rounded, fixing, source) : undefined,
       ]
         .filter(Boolean)
         .join(" ");

@@ -632,7 +632,11 @@ function worth(
 /** What converting from one currency to another at a fixing takes, as `conversion` works it out. */
 export interface Conversion {
   rate: number;
-  exactRate: Big;
+  /**
+   * `rate` as an `Exact` decimal where its 8 significant digits cut the fixing's rate; undefined
+   * where they are all of it, and an amount at `rate` is the result booked to the last digit.
+   */
+  cutRate: Big | undefined;
   times: Big;
   by: Big;
 }
@@ -641,9 +645,10 @@ const conversions = new WeakMap<Quote, WeakMap<Quote, Conversion>>();
 
 /**
  * What converting `from` to `to` at a fixing takes: the rate to 8 significant digits, as a number
- * and as an `Exact` decimal, and the decimals an amount is multiplied and divided by (`from`'s value
- * by `to`'s units, `from`'s units by `to`'s value). Worked out once for as long as the fixing is
- * kept, as its decimals are. Throws a ToolError naming a code the fixing does not have.
+ * and, where those cut the fixing's rate, as an `Exact` decimal, and the decimals an amount is
+ * multiplied and divided by (`from`'s value by `to`'s units, `from`'s units by `to`'s value).
+ * Worked out once for as long as the fixing is kept, as its decimals are. Throws a ToolError naming
+ * a code the fixing does not have.
  */
 export function conversion(fixing: Fixing, from: string, to: string, source: RateSource): Conversion {
   const a = quoteOf(fixing, from, source);
@@ -658,7 +663,10 @@ export function conversion(fixing: Fixing, from: string, to: string, source: Rat
     const x = decimalsOf(a);
     const y = decimalsOf(b);
     const rate = significant(rateBetween(a, b));
-    known = { rate, exactRate: new Exact(rate), times: x.value.times(y.units), by: x.units.times(y.value) };
+    const times = x.value.times(y.units);
+    const by = x.units.times(y.value);
+    const exactRate = new Exact(rate);
+    known = { rate, cutRate: exactRate.times(by).eq(times) ? undefined : exactRate, times, by };
     fromA.set(b, known);
   }
   return known;
