@@ -606,7 +606,10 @@ function decimalsOf(quote: Quote): { units: Big; value: Big } {
  * to 121.83, where the binary product, 121.82499999999999, would round to 121.82.
  */
 export function booked(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
-  return worth(Exact, fixing, amount, from, to, source).round(minorUnits(to), Big.roundHalfUp);
+  const { times, by } = conversion(fixing, from, to, source);
+  const product = new Exact(amount).times(times);
+  // From the fixing's base (EUR at the ECB) `by` is 1: the division would only cut decimals the rounding drops.
+  return (by.eq(1) ? product : product.div(by)).round(minorUnits(to), Big.roundHalfUp);
 }
 
 /**
@@ -614,19 +617,8 @@ export function booked(fixing: Fixing, amount: number, from: string, to: string,
  * a result of 0 was worth.
  */
 export function unrounded(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
-  return worth(Fine, fixing, amount, from, to, source);
-}
-
-function worth(
-  Decimal: typeof Exact,
-  fixing: Fixing,
-  amount: number,
-  from: string,
-  to: string,
-  source: RateSource,
-): Big {
   const { times, by } = conversion(fixing, from, to, source);
-  return new Decimal(amount).times(times).div(by);
+  return new Fine(amount).times(times).div(by);
 }
 
 /** What converting from one currency to another at a fixing takes, as `conversion` works it out. */
