@@ -942,10 +942,14 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
     if (given !== undefined) return expected(oneOf(options), given);
     // The object's other keys are not checked till this one is given: a misspelling of it would go unsaid.
     const { discriminator } = issue;
-    const misspelt = Object.keys(written).find((key) => echoable(key) && meantKey(key.trim(), [discriminator]));
+    const near = Object.keys(written).find((key) => echoable(key.trim()) && meantKey(key.trim(), [discriminator]));
+    if (near === undefined) return `is missing; it takes ${oneOf(options)}`;
+    // A key with a blank at either end is not shown: the blank is said, as an unknown key's is.
     const beside =
-      misspelt === undefined ? "" : ` (${JSON.stringify(misspelt)} is written there: ${discriminator} misspelt?)`;
-    return `is missing${beside}; it takes ${oneOf(options)}`;
+      near.trim() === near
+        ? `${JSON.stringify(near)} is written there: ${discriminator} misspelt?`
+        : `the key ${JSON.stringify(near)} is written there: ${strayBlanks(near)}; write "${discriminator}" alone`;
+    return `is missing (${beside}); it takes ${oneOf(options)}`;
   }
   // The issue holds the check, not the schema whose description would say what goes there: `needed` says it.
   if (issue.code === "too_small" && (issue.origin === "string" || issue.origin === "array") && issue.minimum === 1) {

@@ -3104,6 +3104,10 @@ test("a misspelt key of a webhook source is named with the key meant, not report
   expect(refused({ shceme: "stripe", secretEnv: "STRIPE_SECRET" })).toBe(
     'invalid setting WAITER_WEBHOOKS_SOURCES at stripe.scheme: is missing ("shceme" is written there: scheme misspelt?); it takes one of standard-webhooks, stripe, github, shopify, woocommerce, hmac-sha256, comgate, gopay, none',
   );
+  // Written with a blank at an end, which the refusal does not show: the blank is said.
+  expect(refused({ "scheme ": "stripe", secretEnv: "STRIPE_SECRET" })).toBe(
+    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe.scheme: is missing (the key [not shown] is written there: a space after it makes it another key; write "scheme" alone); it takes one of standard-webhooks, stripe, github, shopify, woocommerce, hmac-sha256, comgate, gopay, none',
+  );
   // A key near none: the key missing is said too, with what it takes.
   expect(refused({ scheme: "stripe", signingSecret: "STRIPE_SECRET" })).toBe(
     'WAITER_WEBHOOKS_SOURCES is refused in 2 places, each said here: (1) invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "signingSecret" (a stripe source takes scheme, secretEnv) (2) invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: is missing; it takes the name of the environment variable that holds the signing secret, or a list of such names while it is rotated',
