@@ -1494,6 +1494,40 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect((await store.counters()).slack).toMatchObject({ "rejected:Slack's signed delivery": 3 });
   });
 
+  test("a source set to X-Slack-Signature whose own sender passes Slack's headers on is told its secret likely changed when its signatures stop matching", async () => {
+    const lines: string[] = [];
+    const { url, store } = await start(
+      {
+        RELAY_SECRET: "relay-signing-secret",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          relay: { scheme: "hmac-sha256", secretEnv: "RELAY_SECRET", header: "X-Slack-Signature", prefix: "v0=" },
+        }),
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
+    // A relay that takes Slack's requests, keeps their timestamp and signs each body with its own secret.
+    const relayed = async (instant: string, secret: string) => {
+      setClock(instant);
+      const body = JSON.stringify({ type: "event_callback", event_id: `Ev${clock.now()}`, event: { type: "message" } });
+      const headers = {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": String(Math.floor(clock.now() / 1000)),
+        "x-slack-signature": `v0=${createHmac("sha256", secret).update(body).digest("hex")}`,
+      };
+      return (await request(`${url}/webhooks/relay`, { method: "POST", body, headers })).statusCode;
+    };
+    expect(await relayed("2026-11-30T08:00:00Z", "relay-signing-secret")).toBe(200);
+    // Its secret changed at the relay, not in waiter.
+    expect(await relayed("2026-11-30T08:10:00Z", "rotated-relay-signing-secret")).toBe(401);
+    expect(await relayed("2026-11-30T08:40:00Z", "rotated-relay-signing-secret")).toBe(401);
+    expect(await relayed("2026-11-30T09:10:01Z", "rotated-relay-signing-secret")).toBe(401);
+    expect(lines.filter((line) => line.includes("webhook relay: no delivery verified since"))).toEqual([
+      expect.stringContaining("its secret was likely changed at the sender and not in waiter"),
+    ]);
+    expect((await store.counters()).relay).toMatchObject({ "rejected:signature mismatch": 3 });
+  });
+
   test("a WooCommerce source is told to set its webhook back to Active only once waiter holds its secret: one more failure disables it again", async () => {
     const lines: string[] = [];
     const { url } = await start(

@@ -156,12 +156,16 @@ function badIdReason(id: string): string | undefined {
  * as Slack signs. Its sender is no sender of the source's scheme, and no secret or header set
  * otherwise would take its deliveries.
  */
-function takenByNoneOnly(req: Request, source: WebhookSource): string | undefined {
+function takenByNoneOnly(req: Request, source: WebhookSource, reason: string): string | undefined {
   if (source.scheme === "none") return undefined;
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const echo = graphValidation(req.originalUrl) ?? slackUrlVerification(body);
   if (echo) return handshakeRefused(echo.sender);
-  return signedAsSlack(req.headers) ? SLACK_SIGNED : undefined;
+  // A source that checks the signature Slack's header carries hears from its own sender too (a
+  // relay that passes Slack's headers on): its mismatch is Slack's only where Slack's way, with the
+  // source's secret, it matches, else it is its sender's, signed with a secret waiter does not hold.
+  const secrets = isMismatch(reason) ? (source.secrets ?? []) : undefined;
+  return signedAsSlack(req.headers, body, secrets) ? SLACK_SIGNED : undefined;
 }
 
 /** Whether a request's body is sent encoded (gzip, deflate, br), which the listener refuses. */
@@ -452,7 +456,7 @@ export function mountDeliveries(
     receivedAt: number,
   ) => {
     if (verdict.kind === "reject") {
-      const noneOnly = takenByNoneOnly(req, source);
+      const noneOnly = takenByNoneOnly(req, source, verdict.reason);
       refuse(req, res, {
         status: 401,
         reason: noneOnly ?? verdict.reason,

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { quote } from "../shown.js";
 import type { WebhookSource } from "./settings.js";
-import { alike, copiesOf } from "./verifiers/common.js";
+import { alike, copiesOf, signedWithAny } from "./verifiers/common.js";
 
 /*
  * What waiter knows of particular senders, apart from the listener: webhooks_sources reads it
@@ -44,14 +44,18 @@ export function handshakeRefused(sender: string): string | undefined {
  */
 export const SLACK_SIGNED = "Slack's signed delivery";
 
-/** Whether a request carries Slack's signature (X-Slack-Signature: v0=…) and the timestamp it covers. */
-export function signedAsSlack(headers: IncomingHttpHeaders): boolean {
+/**
+ * Whether a request carries Slack's signature (X-Slack-Signature: v0=…) and the timestamp it covers;
+ * given `secrets`, whether that signature is Slack's over v0:<timestamp>:<body> with one of them.
+ */
+export function signedAsSlack(headers: IncomingHttpHeaders, body: Buffer, secrets?: readonly string[]): boolean {
   const signature = copiesOf(headers, ["x-slack-signature"]);
-  return (
-    signature !== undefined &&
-    signature.copies.every((copy) => copy.startsWith("v0=")) &&
-    copiesOf(headers, ["x-slack-request-timestamp"]) !== undefined
-  );
+  const timestamps = copiesOf(headers, ["x-slack-request-timestamp"]);
+  const timestamp = timestamps && alike(timestamps.copies);
+  if (signature === undefined || timestamp === undefined) return false;
+  if (!signature.copies.every((copy) => copy.startsWith("v0="))) return false;
+  const received = signature.copies.map((copy) => copy.slice("v0=".length));
+  return secrets === undefined || signedWithAny(received, secrets, "hex", `v0:${timestamp}:`, body);
 }
 
 /**
