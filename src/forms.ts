@@ -60,7 +60,8 @@ function unescapedAt(text: string, quote: keyof typeof UNESCAPED, from = 0): num
  * quoted value, as dotenv reads them. A value that opens with a quote ends at the next like quote
  * no backslash escapes, on its line or a later one (a private key's PEM), where nothing but blanks
  * or a `#` comment follows it on its line; else that quote is the value's own character, its value
- * is the rest of its line (bare of a quote each end), and the lines after are fields still.
+ * is the rest of its line (bare of a quote each end), and the lines after are fields still. A bare
+ * value ends where a blank and a `#` begin a comment.
  * Undefined for a body of another kind (a sentence, a log of lines with an = in some).
  */
 export function envLines(payload: string): [string, string][] | undefined {
@@ -107,7 +108,10 @@ export function envLines(payload: string): [string, string][] | undefined {
       at = quoted.last;
       continue;
     }
-    entries.push([name, /^(["'])(.*)\1$/.exec(trimmed)?.[2] ?? trimmed]);
+    // A comment ends it where a blank comes before its #: dotenv ends it at any #, which would cut a link's #fragment.
+    const comment = trimmed.search(/\s#/);
+    const bare = comment < 0 ? trimmed : trimmed.slice(0, comment).trimEnd();
+    entries.push([name, /^(["'])(.*)\1$/.exec(bare)?.[2] ?? bare]);
   }
   return entries.length > 1 ? entries : undefined;
 }

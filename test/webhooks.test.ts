@@ -2591,6 +2591,24 @@ describe("what agents see", () => {
     ]);
   });
 
+  test("lines of key=value end a bare value where a comment after a blank begins, as dotenv does; a # inside it is kept", async () => {
+    const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
+    const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
+    const lines = [
+      "event=order.paid # from the shop",
+      "ORDER_ID=ORD-1042\t# ours",
+      "LINK=https://shop.example/orders#1042",
+      "STATUS='settled' # in full",
+    ];
+    expect((await post("forms", lines.join("\n"), { "content-type": "text/plain" })).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "forms", limit: 1 })).structuredContent as {
+      events: { type: string; gist: string }[];
+    };
+    expect(listed.events.map((e) => [e.type, e.gist])).toEqual([
+      ["order.paid", '{"ORDER_ID":"ORD-1042","STATUS":"settled","LINK":"https://shop.example/orders#1042"}'],
+    ]);
+  });
+
   test("a text with an = that no form sender writes, as a link, base64 or a JSON cut short, has its text as its gist", async () => {
     const forms = { ...SOURCES, forms: { scheme: "none", allowUnsigned: true } };
     const session = await inProcess({ WAITER_WEBHOOKS_SOURCES: JSON.stringify(forms) });
