@@ -1412,7 +1412,7 @@ describe("cross rates", () => {
     );
     // Monday 2026-11-30 is in the second half: its end is this year's, whose rates are not out yet.
     expect(await refused("end of H2")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of H2 has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of H2 has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing; or, where last year's is meant, send 2025-12-31",
     );
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     expect(
@@ -1428,7 +1428,7 @@ describe("cross rates", () => {
     // Monday 2026-11-30 is in the fourth quarter: its end is 2026-12-31, not the last one over.
     for (const date of ["end of Q4", "Ende Q4", "konec 4Q"]) {
       expect(await refused(date), date).toBe(
-        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's`,
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date} has no year: this year's, 2026-12-31, must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing; or, where last year's is meant, send 2025-12-31`,
       );
     }
     // December is still to come: its last end is last year's, as before.
@@ -1437,11 +1437,11 @@ describe("cross rates", () => {
     );
     setClock("2026-12-05T08:00:00Z");
     expect(await refused("end of December")).toBe(
-      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of December has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing, or send 2025-12-31, the year before's",
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: end of December has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing; or, where last year's is meant, send 2025-12-31",
     );
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
     expect(text(await server.call("currency_history", { ...range, start: "2026-10-01", end: "end of Q4" }))).toBe(
-      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: end of Q4 has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); an end of 2026-12-05 takes the range to the latest fixing, or send 2025-12-31, the year before's",
+      "Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: end of Q4 has no year: this year's, 2026-12-31, must not be after 2026-12-05, today in UTC+14 (the first time zone to reach a date); an end of 2026-12-05 takes the range to the latest fixing; or, where last year's is meant, send 2025-12-31",
     );
   });
 

@@ -625,7 +625,7 @@ function monthEndWithoutYear(
   const month = today.slice(5, 7);
   const refused = thisYears && month >= monthEnd.first && month <= monthEnd.month && ahead(thisYears);
   if (refused) {
-    return `must be a date as YYYY-MM-DD: ${sent} has no year: this year's, ${thisYears}, ${refused}, or send ${lastYears}, the year before's`;
+    return `must be a date as YYYY-MM-DD: ${sent} has no year: this year's, ${thisYears}, ${refused}; or, where last year's is meant, send ${lastYears}`;
   }
   const latest = [thisYears, lastYears].find((last) => last !== undefined && last <= today);
   return `must be a date as YYYY-MM-DD: ${sent} has no year: send ${latest}, its latest date begun in Prague and Frankfurt, where the fixings are dated, or its date in the year meant`;
