@@ -840,6 +840,10 @@ describe("cross rates", () => {
     );
     // 31225 may be 031225 too, as 10125 is 010125: that reading stays.
     expect(await refused(31225)).toMatch(/: 31225 may be 031225, its first zero dropped as a number drops it; /);
+    // 42736, 2017-01-01 in a spreadsheet, may be 042736 too: both are named, not only the one after today.
+    expect(await refused(42736)).toBe(
+      "Invalid arguments for currency_convert: date: expected string, received number: 42736 may be 042736, its first zero dropped as a number drops it; must be a date as YYYY-MM-DD: 042736 is 2036-04-27 with its year read as 2036, but must not be after 2026-11-30, today in UTC+14 (the first time zone to reach a date); leave date out for the latest fixing; or 42736 is a spreadsheet's serial date, 2017-01-01 in Excel's 1900 date system: send 2017-01-01",
+    );
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-02" };
     expect(text(await server.call("currency_history", { ...range, start: 2025, end: 202510 }))).toBe(
       "Invalid arguments for currency_history: start: expected string, received number: must be a date as YYYY-MM-DD: 2025 is a year: send 2025-01-01, its first day; end: expected string, received number: must be a date as YYYY-MM-DD: 202510 is a month: send 2025-10-31, its last day",

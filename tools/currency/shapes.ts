@@ -199,16 +199,19 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
         // 01032026, a date as DDMMYYYY, arrives as 1032026; 010125, as DDMMYY, MMDDYY or YYMMDD, as 10125.
         const lostFirstZero = /^[1-9]\d{2}(?:19|20)\d{2}$|^[1-9](?:0[1-9]|[12]\d|3[01])\d{2}$/.test(written);
         const sent = lostZero ? "" : lostFirstZero ? `0${written}` : written;
+        const serial = serialDate(issue.input, ahead);
         const read =
           unixTime(issue.input, ahead) ??
-          (lostFirstZero ? undefined : serialDate(issue.input, ahead)) ??
+          (serial && !lostFirstZero ? `must be a date as YYYY-MM-DD: ${serial}` : undefined) ??
           notADate(sent, ahead, ofMonth, insteadOfLater);
         const dropped = lostZero
           ? `${written} may be ${written}0, its last zero dropped as a number drops it; `
           : lostFirstZero
             ? `${written} may be ${sent}, its first zero dropped as a number drops it; `
             : "";
-        return `expected string, received number: ${dropped}${read}`;
+        // 42736 may be 042736, or 2017-01-01 in a spreadsheet: both are named.
+        const orSerial = serial && lostFirstZero ? `; or ${serial}` : "";
+        return `expected string, received number: ${dropped}${read}${orSerial}`;
       },
     })
     .trim()
@@ -245,12 +248,12 @@ function unixTime(input: number, ahead: (date: string) => string | undefined): s
  * For a number a spreadsheet holds a date as (45658, 2025-01-01 in Excel's 1900 date system, which counts days from
  * 1899-12-30; its fraction a time of day), that date, or why it is refused, `ahead`. Only numbers from 30000 (1982) to
  * 60000 (2064) are read so: five digits no Unix time is, and no date written as a number has but one that lost its
- * first zero (30125, 03-01-25), which is read as that instead.
+ * first zero (30125, 03-01-25), which is named too.
  */
 function serialDate(input: number, ahead: (date: string) => string | undefined): string | undefined {
   if (input < 30000 || input >= 60000) return undefined;
   const date = isoDate(Date.UTC(1899, 11, 30) + Math.floor(input) * DAY_MS);
-  const read = `must be a date as YYYY-MM-DD: ${input} is a spreadsheet's serial date, ${date} in Excel's 1900 date system`;
+  const read = `${input} is a spreadsheet's serial date, ${date} in Excel's 1900 date system`;
   const refused = ahead(date);
   return refused ? `${read}, but ${refused}` : `${read}: send ${date}`;
 }
