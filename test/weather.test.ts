@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json } from "./fakes/http.js";
 import { type MetFake, startMet } from "./fakes/met.js";
@@ -45,10 +45,13 @@ const MOMENTS: [string, string][] = [
   ["2026-12-31T23:20:00Z", "New Year's first hour in Prague"],
 ];
 
-/** Both servers, started at `moment`; each start has an empty cache. */
+/**
+ * Both servers, started at `moment` for each test: each start has an empty cache, so no test finds the answers an
+ * earlier one's fakes gave (a place not found is kept for minutes that the test clock does not pass).
+ */
 function serversAt(moment: string) {
-  beforeAll(async () => {
-    setClock(moment);
+  beforeAll(() => setClock(moment));
+  beforeEach(async () => {
     const common = { WAITER_GEOCODING_URL: `${geocoding.origin}/v1`, WAITER_TOOL_TIMEOUT: "5" };
     [server, om] = await Promise.all([
       startWaiter({ ...common, WAITER_CONTACT: CONTACT, WAITER_MET_URL: `${met.origin}/weatherapi` }),
@@ -60,7 +63,7 @@ function serversAt(moment: string) {
       }),
     ]);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await Promise.all([server?.close(), om?.close()]);
   });
 }
