@@ -1529,14 +1529,16 @@ describe("cross rates", () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));
     // Monday 2026-11-30: the last Friday is 2026-11-27.
-    for (const [date, language] of [
-      ["since last Friday", undefined],
-      ["seit letztem Freitag", "German"],
-      ["od minulého pátku", "Czech"],
-      ["od minuleho patku", "Czech"],
+    for (const [date, language, word] of [
+      ["since last Friday", undefined, undefined],
+      ["from last Friday", undefined, undefined],
+      ["seit letztem Freitag", "German", "since"],
+      ["ab letztem Freitag", "German", "from"],
+      ["od minulého pátku", "Czech", "since"],
+      ["od minuleho patku", "Czech", "since"],
     ] as const) {
       expect(await refused(date), date).toBe(
-        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}${language ? `, ${language} for "since last Friday",` : ""} is a range of days from 2026-11-27, the last Friday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-11-27, its first day, or ask currency_history for every fixing in it, from 2026-11-27 to 2026-11-30`,
+        `Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: ${date}${language ? `, ${language} for "${word} last Friday",` : ""} is a range of days from 2026-11-27, the last Friday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, to today: send 2026-11-27, its first day, or ask currency_history for every fixing in it, from 2026-11-27 to 2026-11-30`,
       );
     }
     const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };

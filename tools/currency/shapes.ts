@@ -728,15 +728,17 @@ function lastWeekday(text: string): string | undefined {
 }
 
 /**
- * For the days since the last of a weekday, "since last Friday", German "seit letztem Freitag", Czech "od minulého
- * pátku", the range from that day to today in Prague and Frankfurt: its ends to send, or for one date, its first.
+ * For the days since the last of a weekday, "since last Friday" ("from last Friday"), German "seit letztem Freitag"
+ * ("ab letztem Freitag"), Czech "od minulého pátku", the range from that day to today in Prague and Frankfurt: its
+ * ends to send, or for one date, its first.
  */
 function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
-  const [, rest = ""] = /^(?:since|seit|od)\s+(.+)$/iu.exec(text) ?? [];
+  const [, since = "", rest = ""] = /^(since|from|seit|ab|od)\s+(.+)$/iu.exec(text) ?? [];
   const named = lastWeekdayOf(rest);
   if (!named) return undefined;
   const { last, weekBefore, weekday, language, today } = named;
-  const word = language ? `, ${language} for "since last ${weekday}",` : "";
+  const from = /^(?:from|ab)$/i.test(since) ? "from" : "since";
+  const word = language ? `, ${language} for "${from} last ${weekday}",` : "";
   const before = weekBefore ? ` (or from ${weekBefore}, the ${weekday} of the week before)` : "";
   const range = `${text}${word} is a range of days from ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated, to today${before}`;
   return ofMonth === "any"
