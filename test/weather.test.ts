@@ -1049,6 +1049,8 @@ describe(`at ${AFTERNOON}`, () => {
         town("Halle (Westfalen)", "North Rhine-Westphalia", 21700),
         town("Neustadt an der Weinstraße", "Rhineland-Palatinate", 53148),
         town("Neustadt", "Hesse", 9400),
+        town("Neustadt in Sachsen", "Saxony", 12000),
+        town("Neustadt", "Saxony-Anhalt", 900),
       ];
       geocoding.intercept = (r) => {
         const name = (r.query.get("name") ?? "").toLowerCase();
@@ -1063,6 +1065,8 @@ describe(`at ${AFTERNOON}`, () => {
           ["Halle/Saale", "Halle (Saale)", "Saxony-Anhalt"],
           ["Halle (Westfalen)", "Halle (Westfalen)", "North Rhine-Westphalia"],
           ["Neustadt (Hessen)", "Neustadt", "Hesse"],
+          // Saxony's name begins Saxony-Anhalt's: the bigger Neustadt in Saxony is not taken for it.
+          ["Neustadt (Saxony-Anhalt)", "Neustadt", "Saxony-Anhalt"],
         ]) {
           const result = await server.call("weather_current", { place });
           expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();

@@ -154,10 +154,9 @@ export function geocoder(api: Upstream) {
     return hits.filter(({ place }) => {
       const placeName = folded(place.name ?? "");
       const region = folded(place.region ?? "");
-      return (
-        placeName.startsWith(called) &&
-        (wordIn(placeName.slice(called.length)) || (region.length >= 4 && word.startsWith(region)))
-      );
+      // The region's English name, or its name with an ending ("Hessen" for Hesse), not another's ("Saxony-Anhalt").
+      const inRegion = region.length >= 4 && word.startsWith(region) && !/[\s-]/.test(word.slice(region.length));
+      return placeName.startsWith(called) && (wordIn(placeName.slice(called.length)) || inRegion);
     });
   }
 
