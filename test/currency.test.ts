@@ -831,6 +831,11 @@ describe("cross rates", () => {
     expect(await refused(45658)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 45658 is a spreadsheet's serial date, 2025-01-01 in Excel's 1900 date system: send 2025-01-01",
     );
+    // As text too, as a cell's value is copied; with a leading zero, "030125", it is a date of six digits, as before.
+    expect(await refused("45658")).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: 45658 is a spreadsheet's serial date, 2025-01-01 in Excel's 1900 date system: send 2025-01-01",
+    );
+    expect(await refused("030125")).toMatch(/: 030125 is 2025-01-03 where the day comes first, /);
     // Its fraction is a time of day; a day after today is refused as any is.
     expect(await refused(46080.75)).toBe(
       "Invalid arguments for currency_convert: date: expected string, received number: must be a date as YYYY-MM-DD: 46080.75 is a spreadsheet's serial date, 2026-02-27 in Excel's 1900 date system: send 2026-02-27",

@@ -216,10 +216,16 @@ function dateArg(instead: (latest: string) => string, ofMonth: MonthDay) {
     })
     .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, {
-      // A Unix time is sent as text too, as a date is.
-      error: (issue) =>
-        (/^\d+$/.test(String(issue.input)) && unixTime(Number(issue.input), ahead)) ||
-        notADate(issue.input, ahead, ofMonth, insteadOfLater),
+      // A Unix time or a spreadsheet's serial date is sent as text too, as a date is.
+      error: (issue) => {
+        const written = String(issue.input);
+        const serial = /^[1-9]\d{4}(?:\.\d+)?$/.test(written) ? serialDate(Number(written), ahead) : undefined;
+        return (
+          (/^\d+$/.test(written) && unixTime(Number(written), ahead)) ||
+          (serial && `must be a date as YYYY-MM-DD: ${serial}`) ||
+          notADate(issue.input, ahead, ofMonth, insteadOfLater)
+        );
+      },
       abort: true,
     })
     .refine(isCalendarDate, { error: (issue) => notACalendarDate(String(issue.input).trim(), ahead), abort: true })
