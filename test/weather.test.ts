@@ -1469,6 +1469,7 @@ describe(`at ${AFTERNOON}`, () => {
         Utrecht: [town("Utrecht", "NL", "Netherlands")],
         Salzburg: [town("Salzburg", "AT", "Austria")],
         Bergen: [town("Bergen", "NO", "Norway"), town("Bergen", "NL", "Netherlands")],
+        Odense: [town("Odense", "DK", "Denmark")],
       };
       geocoding.intercept = (r) => {
         const results = towns[r.query.get("name") ?? ""];
@@ -1479,6 +1480,8 @@ describe(`at ${AFTERNOON}`, () => {
           ["Utrecht 3511 LU", "Utrecht, NL"],
           ["Utrecht, 3511 LU", "Utrecht, NL"],
           ["Salzburg 5020 AT", "Salzburg, AT"],
+          // Letters no Italian province has too.
+          ["Odense 5000 DK", "Odense, DK"],
         ]) {
           const before = geocoding.requests.length;
           const refused = text(await server.call("weather_current", { place }));

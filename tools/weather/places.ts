@@ -125,10 +125,13 @@ export function geocoder(api: Upstream) {
     // A country's three letters after the town without a comma, "Ostrava DEU", or an Italian province's two, "Rieti RI":
     // the places of the town's name tell whether the town is in that country, as they do with the comma.
     const added = !qualifier && !hits.length ? commaToAdd(name) : undefined;
-    // Before a Dutch postal code's digits ("Utrecht 3511 LU", LU Lucca's code too) the town is searched, not the digits:
-    // where its places are tells the letters' reading.
+    // Before a Dutch postal code's digits ("Utrecht 3511 LU", "Odense 5000 DK"; LU Lucca's code too) the town is
+    // searched, not the digits: where its places are tells the letters' reading.
+    const dutchLine = !qualifier && !hits.length ? DUTCH_POSTAL_LINE.exec(name) : null;
     const townBeforeLetters =
-      added?.threeLetters?.town ?? (added?.province && (DUTCH_POSTAL_LINE.exec(name)?.[1] ?? added.province.town));
+      added?.threeLetters?.town ??
+      (dutchLine && fourDigitCountry(dutchLine[3] ?? "") ? dutchLine[1] : undefined) ??
+      (added?.province && (dutchLine?.[1] ?? added.province.town));
     const townsBeforeLetters = townBeforeLetters
       ? (await find(townBeforeLetters, { count: 100 }, call).catch(() => [])).map((hit) => hit.place)
       : [];
@@ -1449,6 +1452,11 @@ type DutchReading = { dutch: string; code: string; country: string };
 /** A town before four digits and two capitals, as a Dutch postal code is written ("Utrecht 3511 LU"): the town. */
 const DUTCH_POSTAL_LINE = /^([^\d,]+?)\s+(\d{4}\s?([A-Z]{2}))$/;
 
+/** Whether two capitals are the code of a country whose postal codes have four digits, as Dutch ones do. */
+function fourDigitCountry(letters: string): boolean {
+  return Object.entries(ALPHA_3).some(([alpha3, two]) => two === letters && FOUR_DIGIT_COUNTRIES.has(alpha3));
+}
+
 /**
  * A town before four digits and the code of a country whose postal codes have four ("Wien 1010 AT"), which a Dutch
  * postal code is written as too ("Amsterdam 1012 AB"), where the town was `read` so: the town in that country, and in
@@ -1461,10 +1469,7 @@ function countryOrDutch(
 ): { town: string; or?: DutchReading } | undefined {
   const [, town = "", code = "", letters = ""] = DUTCH_POSTAL_LINE.exec(text.trim()) ?? [];
   if (town !== read) return undefined;
-  const fourDigits = Object.entries(ALPHA_3).some(
-    ([alpha3, two]) => two === letters && FOUR_DIGIT_COUNTRIES.has(alpha3),
-  );
-  if (!town || !fourDigits || letters === "NL") return undefined;
+  if (!town || !fourDigitCountry(letters) || letters === "NL") return undefined;
   const inNetherlands = towns.some((place) => place.country_code === "NL");
   const inCountry = towns.some((place) => place.country_code === letters);
   if (inNetherlands !== inCountry) return { town: `${town}, ${inNetherlands ? "NL" : letters}` };
