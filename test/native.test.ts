@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { type SpawnSyncReturns, spawnSync } from "node:child_process";
 import {
   chmodSync,
   closeSync,
@@ -108,12 +108,19 @@ test.skipIf(process.platform === "win32")(
   },
 );
 
-test("`waiter listen` cannot work without the store: one line with the fix, exit status 1", () => {
-  const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
+let listenedOnOtherNode: SpawnSyncReturns<string> | undefined;
+/** `waiter listen` started by a Node.js that cannot load SQLite: run once, read by each test of what it said. */
+function listenOnOtherNode(): SpawnSyncReturns<string> {
+  listenedOnOtherNode ??= spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
     env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
     encoding: "utf8",
     timeout: 10_000,
   });
+  return listenedOnOtherNode;
+}
+
+test("`waiter listen` cannot work without the store: one line with the fix, exit status 1", () => {
+  const run = listenOnOtherNode();
   expect(run.status).toBe(1);
   const lines = run.stderr
     .trim()
@@ -128,11 +135,7 @@ test("`waiter listen` cannot work without the store: one line with the fix, exit
 test.skipIf(process.platform === "win32")(
   "the rebuild the line gives builds for the node that ran waiter, though another node comes first on the terminal's PATH",
   () => {
-    const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
-      env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
-      encoding: "utf8",
-      timeout: 10_000,
-    });
+    const run = listenOnOtherNode();
     const command = /Fix: to build it for [^,]+, run `([^`]+)`/.exec(run.stderr)?.[1] ?? "";
     expect(command).toMatch(/ npm rebuild better-sqlite3$/);
     // npm builds an addon for the first `node` on PATH, not for the one that runs npm: in the
