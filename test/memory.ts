@@ -59,6 +59,7 @@ export async function startWaiter(
     overrides?: ConfigSources["overrides"];
     file?: string;
     listener?: boolean;
+    storeBusyMs?: number;
     allow?: (tool: { name: string }) => boolean;
   } = {},
 ): Promise<Session & { listenerUrl: string | undefined; store: App["store"] }> {

@@ -2202,6 +2202,13 @@ async function storeBeingUpgraded(): Promise<{ dir: string; file: string; upgrad
   return { dir, file, upgrading };
 }
 
+/**
+ * An assistant's waiter started in this process on a store being upgraded: what its client is
+ * served needs no process of its own, nor the store's 3 s wait for the lock at start, which the
+ * first test of these, on the built server, shows.
+ */
+const BEHIND_UPGRADE = { listener: true, storeBusyMs: 100 };
+
 /** `waiter listen` on dir, once it says it waits for the write lock an upgrade holds. */
 function listenBehindUpgrade(dir: string) {
   return startNode(
@@ -2235,11 +2242,14 @@ test("an assistant's stdio server that finds the store being upgraded by another
 
 test("an assistant's stdio server whose events were off for another waiter's upgrade of the store turns them on once that upgrade is done, without a restart", async () => {
   const { dir, upgrading } = await storeBeingUpgraded();
-  const session = await startServer({
-    WAITER_DATA_DIR: dir,
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-  });
+  const session = await startWaiter(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    BEHIND_UPGRADE,
+  );
   const changed: string[] = [];
   session.client.setNotificationHandler(ToolListChangedNotificationSchema, (notification) => {
     changed.push(notification.method);
@@ -2290,12 +2300,15 @@ test.each<Record<string, string>>([
   "an assistant's stdio server whose settings leave the events off (%o) declares no resources while another waiter's upgrade holds the store",
   async (settings) => {
     const { dir } = await storeBeingUpgraded();
-    const session = await startServer({
-      WAITER_DATA_DIR: dir,
-      ...settings,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-    });
+    const session = await startWaiter(
+      {
+        WAITER_DATA_DIR: dir,
+        ...settings,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      BEHIND_UPGRADE,
+    );
     try {
       expect(session.stderr()).toContain("webhook events are off");
       // None would ever come: a client would show an empty list of resources it was told to watch.
@@ -2309,16 +2322,19 @@ test.each<Record<string, string>>([
 
 test("an assistant's stdio server whose only prompt comes with the event tools declares prompts from the start and offers it once another waiter's upgrade of the store is done", async () => {
   const { dir, upgrading } = await storeBeingUpgraded();
-  const session = await startServer({
-    WAITER_DATA_DIR: dir,
-    WAITER_TOOLS: "events_list,events_get,events_ack,eshop_order_get,eshop_order_mark_paid",
-    // Never asked: the flow is offered, not run.
-    WAITER_WOO_URL: "http://127.0.0.1:9",
-    WAITER_WOO_KEY: "ck_test",
-    WAITER_WOO_SECRET: "cs_test",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-  });
+  const session = await startWaiter(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_TOOLS: "events_list,events_get,events_ack,eshop_order_get,eshop_order_mark_paid",
+      // Never asked: the flow is offered, not run.
+      WAITER_WOO_URL: "http://127.0.0.1:9",
+      WAITER_WOO_KEY: "ck_test",
+      WAITER_WOO_SECRET: "cs_test",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    BEHIND_UPGRADE,
+  );
   let told = 0;
   session.client.setNotificationHandler(PromptListChangedNotificationSchema, () => {
     told++;
@@ -2353,12 +2369,15 @@ test.each([
   "an assistant's stdio server serving $tools offers the morning brief with its events part once another waiter's upgrade of the store is done",
   async ({ tools, before }) => {
     const { dir, upgrading } = await storeBeingUpgraded();
-    const session = await startServer({
-      WAITER_DATA_DIR: dir,
-      WAITER_TOOLS: tools,
-      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-    });
+    const session = await startWaiter(
+      {
+        WAITER_DATA_DIR: dir,
+        WAITER_TOOLS: tools,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      BEHIND_UPGRADE,
+    );
     const briefs = async () =>
       (await session.client.listPrompts()).prompts.flatMap((prompt) =>
         prompt.name === "morning_brief" ? [prompt.description] : [],
@@ -2386,12 +2405,15 @@ test.each([
 
 test("a client that asks for the log once another waiter's upgrade of the store is done hears, after what was said at start, that the event tools it named are served", async () => {
   const { dir, upgrading } = await storeBeingUpgraded();
-  const session = await startServer({
-    WAITER_DATA_DIR: dir,
-    WAITER_TOOLS: "events_list,events_get,currency_rates",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-  });
+  const session = await startWaiter(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_TOOLS: "events_list,events_get,currency_rates",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    BEHIND_UPGRADE,
+  );
   const said: string[] = [];
   session.client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
     said.push(String(notification.params.data));
@@ -2417,12 +2439,15 @@ test("a client that asks for the log once another waiter's upgrade of the store 
 
 test("an assistant's stdio server whose settings serve the event tools alone, held for another waiter's upgrade of the store, puts no heading over an empty list in its instructions", async () => {
   const { dir } = await storeBeingUpgraded();
-  const session = await startServer({
-    WAITER_DATA_DIR: dir,
-    WAITER_TOOLS: "events_list,events_get",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-  });
+  const session = await startWaiter(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_TOOLS: "events_list,events_get",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    },
+    BEHIND_UPGRADE,
+  );
   try {
     expect((await session.client.listTools()).tools).toEqual([]);
     // A model told it is served tools, none named, looks for tools that are not there.
