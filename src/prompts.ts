@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer, RegisteredPrompt } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { type CompleteResult, ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
@@ -24,8 +23,11 @@ const COMPLETION_MS = 3_000;
  * The completion/complete request being answered: its signal, aborted when its client cancels it
  * (McpServer hands a completer the value typed and nothing of the request), and whether more
  * places match than the geocoder was asked for, which McpServer cannot tell from the places given.
+ * Set only while McpServer's handler is called, which calls the completer before its first await.
+ * An AsyncLocalStorage, once run, would make every promise of the process dearer, each tool call's
+ * for the rest of its life (node 20 and 22 track them with async hooks).
  */
-const completion = new AsyncLocalStorage<{ signal: AbortSignal; more: boolean }>();
+let completing: { signal: AbortSignal; more: boolean } | undefined;
 
 /**
  * MCP prompts for the flows people start by hand, shown as slash commands by clients that have
@@ -238,7 +240,7 @@ export function registerPrompts(
                   place: geocode
                     ? optionalCompletable(placeDescription, (value) =>
                         value.trim() === "" || refusedPlace(value.trim()) === undefined
-                          ? placesLike(geocode, value, log, completion.getStore())
+                          ? placesLike(geocode, value, log, completing)
                           : [],
                       )
                     : z.string().optional().describe(placeDescription),
@@ -287,7 +289,14 @@ export function registerPrompts(
   if (servedBy(tools)("weather_forecast") && servedBy(tools)("weather_geocode")) {
     wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
       const asked = { signal: extra.signal, more: false };
-      const result = (await completion.run(asked, () => sdk(request, extra))) as CompleteResult;
+      completing = asked;
+      let answering: ReturnType<typeof sdk>;
+      try {
+        answering = sdk(request, extra);
+      } finally {
+        completing = undefined;
+      }
+      const result = (await answering) as CompleteResult;
       if (!asked.more) return result;
       const { total: _, ...shown } = result.completion;
       return { ...result, completion: { ...shown, hasMore: true } };

@@ -1,3 +1,4 @@
+import { executionAsyncId } from "node:async_hooks";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -428,6 +429,18 @@ test("arguments complete: the configured sources, and places as weather_forecast
     argument: { name: "place", value: "F" },
   });
   expect(tooShort.completion.values).toEqual([]);
+});
+
+test("a place completed leaves the promises of every later call untracked, as cheap as before", async () => {
+  const waiter = await client();
+  await waiter.complete({
+    ref: { type: "ref/prompt", name: "morning_brief" },
+    argument: { name: "place", value: "Frankf" },
+  });
+  // Node gives each promise an async id of its own only while async hooks track them all, which
+  // an AsyncLocalStorage run turns on for good: every tool call's promises would cost more.
+  const idInPromise = () => Promise.resolve().then(() => executionAsyncId());
+  expect(await idInPromise()).toBe(await idInPromise());
 });
 
 test("with only the weather tools, places complete, each to one place that it resolves back to", async () => {
