@@ -749,6 +749,42 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a client shown only structuredContent is told which places also found to send by their coordinates", async () => {
+      const franklin = (latitude: number, population: number, region?: string) => ({
+        name: "Franklin",
+        latitude,
+        longitude: -87,
+        country_code: "US",
+        country: "United States",
+        ...(region ? { admin1: region } : {}),
+        timezone: "America/Chicago",
+        population,
+      });
+      const found = [
+        franklin(35.92, 83454, "Tennessee"),
+        franklin(36.72, 8800, "Kentucky"),
+        franklin(38.1, 500, "Kentucky"),
+        franklin(29.8, 7000, "Louisiana"),
+        franklin(40.1, 300),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Franklin" ? geocoded(found) : undefined);
+      try {
+        for (const [tool, args] of [
+          ["weather_current", {}],
+          ["weather_forecast", { days: 1 }],
+        ] as const) {
+          const result = await server.call(tool, { place: "Franklin", ...args });
+          const { alternatives, note } = data<{ alternatives: object[]; note: string }>(result);
+          expect(alternatives, tool).toHaveLength(4);
+          expect(note, tool).toContain(
+            "Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, United States (40.1, -87).",
+          );
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
       const hit = (name: string, country_code: string, country: string, population: number) => ({
         name,

@@ -3,6 +3,7 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
 import {
+  alternativesByCoordinates,
   alternativesOut,
   attributionOut,
   conditionOut,
@@ -49,18 +50,18 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
       const resolved = await places.resolve(args, call);
       const now = await provider.current(resolved.place, call);
       const { time, condition, stale, ...values } = now;
+      const notes = [
+        resolved.readAs,
+        resolved.zoneDoubt,
+        ...alternativesByCoordinates(resolved),
+        stale && keptNote(provider.name, stale),
+      ].filter(Boolean);
       return {
         ...where(resolved),
         ...times(time, resolved.place.timezone),
         ...values,
         ...conditionText(condition),
-        ...(resolved.readAs || resolved.zoneDoubt || stale
-          ? {
-              note: [resolved.readAs, resolved.zoneDoubt, stale && keptNote(provider.name, stale)]
-                .filter(Boolean)
-                .join(" "),
-            }
-          : {}),
+        ...(notes.length ? { note: notes.join(" ") } : {}),
         provider: provider.id,
         attribution: provider.attribution,
       };

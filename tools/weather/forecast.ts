@@ -5,6 +5,7 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import { type geocoder, notOnePlace } from "./places.js";
 import type { OffMidnight, WeatherProvider } from "./provider.js";
 import {
+  alternativesByCoordinates,
   alternativesOut,
   attributionOut,
   conditionOut,
@@ -141,6 +142,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const notes = [
         ...(resolved.readAs ? [resolved.readAs] : []),
         ...(resolved.zoneDoubt ? [resolved.zoneDoubt] : []),
+        ...alternativesByCoordinates(resolved),
         ...(days.length < args.days
           ? [
               `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,

@@ -99,6 +99,20 @@ export function footer(result: {
   return lines;
 }
 
+/**
+ * The alternatives the "Also found" line marks to be sent by their coordinates, said in the note too: a client that
+ * shows the model only structuredContent gives it the alternatives without the marks.
+ */
+export function alternativesByCoordinates(resolved: Resolved): string[] {
+  const listed = [resolved.place, ...resolved.alternatives];
+  const marked = resolved.alternatives.filter((p) => byCoordinates(p, listed));
+  return marked.length
+    ? [
+        `Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
+      ]
+    : [];
+}
+
 type Listed = Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">;
 
 /**
