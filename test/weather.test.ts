@@ -749,6 +749,38 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a place listed without its region, more populous than the others of its name, is to be sent as listed", async () => {
+      const greenville = (latitude: number, population: number, region?: string) => ({
+        name: "Greenville",
+        latitude,
+        longitude: -87,
+        country_code: "US",
+        country: "United States",
+        ...(region ? { admin1: region } : {}),
+        timezone: "America/Chicago",
+        population,
+      });
+      // The geocoder's order is not the population's: the one without its region is the most populous.
+      const found = [
+        greenville(35.92, 83454, "Tennessee"),
+        greenville(38.1, 91000),
+        greenville(36.72, 8800, "Kentucky"),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Greenville" ? geocoded(found) : undefined);
+      try {
+        const listed = await server.call("weather_geocode", { name: "Greenville" });
+        expect(text(listed)).toContain(
+          "\n2. Greenville, United States (38.1, -87; America/Chicago), population 91,000\n",
+        );
+        expect(data<{ note?: string }>(listed).note).toBeUndefined();
+        // Sent as listed, it is the one found.
+        const asListed = await server.call("weather_current", { place: "Greenville, United States" });
+        expect(data<{ place: { latitude: number } }>(asListed).place.latitude).toBe(38.1);
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a client shown only structuredContent is told which places also found to send by their coordinates", async () => {
       const franklin = (latitude: number, population: number, region?: string) => ({
         name: "Franklin",

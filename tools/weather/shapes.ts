@@ -104,8 +104,10 @@ export function footer(result: {
  * shows the model only structuredContent gives it the alternatives without the marks.
  */
 export function alternativesByCoordinates(resolved: Resolved): string[] {
-  const listed = [resolved.place, ...resolved.alternatives];
-  const marked = resolved.alternatives.filter((p) => byCoordinates(p, listed));
+  // As the line has them, without their population.
+  const { place, alternatives = [] } = where(resolved);
+  const listed = [place, ...alternatives];
+  const marked = alternatives.filter((p) => byCoordinates(p, listed));
   return marked.length
     ? [
         `Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
@@ -113,12 +115,13 @@ export function alternativesByCoordinates(resolved: Resolved): string[] {
     : [];
 }
 
-type Listed = Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">;
+type Listed = Pick<Place, "name" | "region" | "country" | "latitude" | "longitude" | "population">;
 
 /**
  * Why `place` is to be sent by its coordinates, not as listed among `listed`: asked for as listed, a place listed alike
  * with another is the more populous of them, not always itself; so is one listed without a region another of its name
- * and country is in ("Franklin, United States"). Empty where it is to be sent as listed.
+ * and country is in ("Franklin, United States"), unless it is known to be more populous than each such other. Empty
+ * where it is to be sent as listed.
  */
 export function byCoordinates(place: Listed, listed: Listed[]): string {
   if (listed.filter((other) => label(other) === label(place)).length > 1) {
@@ -128,7 +131,8 @@ export function byCoordinates(place: Listed, listed: Listed[]): string {
     (other) =>
       other !== place &&
       folded(other.name ?? "") === folded(place.name ?? "") &&
-      [place.region, place.country].every((field) => !field || field === other.region || field === other.country),
+      [place.region, place.country].every((field) => !field || field === other.region || field === other.country) &&
+      (other.population ?? 0) >= (place.population ?? 0),
   );
   return answersToo ? ": send these coordinates, as another place listed answers to that name too" : "";
 }
