@@ -1563,6 +1563,30 @@ describe("cross rates", () => {
     expect(await refused("letztem Freitag")).toContain("send 2026-12-04, the last Friday before 2026-12-05");
   });
 
+  test('"until last Friday", "bis letzten Freitag" or "do minulého pátku" is told the range\'s end, and that its start is needed', async () => {
+    const range = { base: "EUR", symbols: ["CZK"], source: "cnb" };
+    // Monday 2026-11-30: the last Friday is 2026-11-27.
+    for (const [end, language] of [
+      ["until last Friday", undefined],
+      ["till last Friday", undefined],
+      ["bis letzten Freitag", "German"],
+      ["bis zum letzten Freitag", "German"],
+      ["do minulého pátku", "Czech"],
+      ["do minuleho patku", "Czech"],
+    ] as const) {
+      expect(text(await server.call("currency_history", { ...range, start: "2026-11-02", end })), end).toBe(
+        `Invalid arguments for currency_history: end: must be a date as YYYY-MM-DD: ${end}${language ? `, ${language} for "until last Friday",` : ""} is a range of days up to 2026-11-27, the last Friday before 2026-11-30, today in Prague and Frankfurt, where the fixings are dated, and does not say its start: send 2026-11-27 as end, and the start meant as start`,
+      );
+    }
+    // On Saturday, the last Friday may be yesterday or the one of the week before: both are named.
+    setClock("2026-12-05T08:00:00Z");
+    expect(
+      text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date: "until last Friday" })),
+    ).toBe(
+      "Invalid arguments for currency_convert: date: must be a date as YYYY-MM-DD: until last Friday is a range of days up to 2026-12-04, the last Friday before 2026-12-05, today in Prague and Frankfurt, where the fixings are dated (or 2026-11-27, the Friday of the week before), and does not say its start: send 2026-12-04, its last day, or ask currency_history for every fixing in it, from the start meant to 2026-12-04",
+    );
+  });
+
   test('"vor 9999 Wochen", counting back to before the first fixing of either source, is told none has rates then', async () => {
     const refused = async (date: string) =>
       text(await server.call("currency_convert", { amount: 1, from: "EUR", to: "CZK", date }));

@@ -298,7 +298,8 @@ function notADate(
   const sent = String(input);
   // No date is written longer: a longer text (a document pasted) is not read, which would take its patterns long.
   const short = sent.length <= DATE_TEXT_MAX ? sent : "";
-  const ago = countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth);
+  const ago =
+    countedBack(short) ?? lastWeekday(short) ?? sinceLastWeekday(short, ofMonth) ?? untilLastWeekday(short, ofMonth);
   if (ago) return ago;
   const [, preposition = "", afterIt = ""] = /^(\p{L}+)\s+(.*\d.*)$/u.exec(short) ?? [];
   const word = PREPOSITIONS.get(preposition.toLowerCase());
@@ -750,6 +751,23 @@ function sinceLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
   return ofMonth === "any"
     ? `must be a date as YYYY-MM-DD: ${range}: send ${last}, its first day, or ask currency_history for every fixing in it, from ${last} to ${today}`
     : `must be a date as YYYY-MM-DD: ${range}: send ${last} as start and ${today} as end`;
+}
+
+/**
+ * For the days up to the last of a weekday, "until last Friday" ("till last Friday"), German "bis letzten Freitag"
+ * ("bis zum letzten Freitag"), Czech "do minulého pátku": a range that ends that day and does not say its start.
+ */
+function untilLastWeekday(text: string, ofMonth: MonthDay): string | undefined {
+  const [, rest = ""] = /^(?:until|till|bis(?:\s+zum)?|do)\s+(.+)$/iu.exec(text) ?? [];
+  const named = lastWeekdayOf(rest);
+  if (!named) return undefined;
+  const { last, weekBefore, weekday, language, today } = named;
+  const word = language ? `, ${language} for "until last ${weekday}",` : "";
+  const before = weekBefore ? ` (or ${weekBefore}, the ${weekday} of the week before)` : "";
+  const range = `${text}${word} is a range of days up to ${last}, the last ${weekday} before ${today}, today in Prague and Frankfurt, where the fixings are dated${before}, and does not say its start`;
+  return ofMonth === "any"
+    ? `must be a date as YYYY-MM-DD: ${range}: send ${last}, its last day, or ask currency_history for every fixing in it, from the start meant to ${last}`
+    : `must be a date as YYYY-MM-DD: ${range}: send ${last} as end, and the start meant as start`;
 }
 
 /**
