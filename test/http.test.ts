@@ -3,7 +3,7 @@ import diagnostics from "node:diagnostics_channel";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import v8 from "node:v8";
@@ -785,6 +785,67 @@ describe("a server that asks for a client certificate", () => {
     } finally {
       await server.close();
       mutual.close();
+    }
+  });
+});
+
+/**
+ * A shop over TLS behind a relay on loopback that garbles the first bytes the shop sends after each
+ * request `garbles` picks (counted from 1): waiter's TLS finds that record's check failed (a bad
+ * record mac), once the request went out. Its answers: [] to a list, {} to anything else.
+ */
+async function garblingShop(garbles: (request: number) => boolean) {
+  const { cert, key } = localhostCertificate();
+  const requests: string[] = [];
+  const garbled = new Set<number | undefined>();
+  const shop = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    if (garbles(requests.length)) garbled.add(request.socket.remotePort);
+    const list = request.method === "GET" && request.url?.endsWith("/orders");
+    response.writeHead(200, { "content-type": "application/json", "x-wp-total": "0", "x-wp-totalpages": "0" });
+    response.end(list ? "[]" : "{}");
+  });
+  await new Promise<void>((resolve) => shop.listen(0, "127.0.0.1", resolve));
+  const relay = createNetServer((fromWaiter) => {
+    const toShop = connect((shop.address() as AddressInfo).port, "127.0.0.1");
+    fromWaiter.pipe(toShop);
+    toShop.on("data", (chunk: Buffer) => {
+      if (garbled.delete(toShop.localPort)) chunk.writeUInt8((chunk.at(-3) ?? 0) ^ 0xff, chunk.length - 3);
+      fromWaiter.write(chunk);
+    });
+    toShop.on("end", () => fromWaiter.end());
+    toShop.on("error", () => fromWaiter.destroy());
+    fromWaiter.on("error", () => toShop.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  return {
+    env: {
+      NODE_EXTRA_CA_CERTS: cert,
+      WAITER_WOO_URL: `https://localhost:${(relay.address() as AddressInfo).port}`,
+      WAITER_WOO_KEY: "ck_0123456789",
+      WAITER_WOO_SECRET: "cs_0123456789",
+    },
+    requests,
+    close: () => {
+      relay.close();
+      shop.close();
+    },
+  };
+}
+
+describe("a TLS record garbled on the way", () => {
+  test("in a write's answer says the change may have been made, not that the handshake failed", async () => {
+    const shop = await garblingShop(() => true);
+    const server = await startServer(shop.env);
+    try {
+      const result = await server.call("eshop_order_add_note", { id: 1, note: "Shipped." });
+      expect(text(result)).toMatch(
+        /^WooCommerce \(localhost:\d+\) did not confirm the change \(decryption failed or bad record mac\); it may have been made\. Read the current state before trying again\.$/,
+      );
+      expect(shop.requests).toEqual(["POST /wp-json/wc/v3/orders/1/notes"]);
+    } finally {
+      await server.close();
+      shop.close();
     }
   });
 });

@@ -54,21 +54,6 @@ test.each([
   expect(describeFailure(failed(code), "WooCommerce", sent(false), call, options).message).toMatch(/try again later/);
 });
 
-test("TLS that fails once a write went out says it may have been made, not that the handshake failed", () => {
-  const garbled = failed(
-    "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
-    "C0A7:error:0A000119:SSL routines:ssl3_get_record:decryption failed or bad record mac:../deps/openssl/openssl/ssl/record/ssl3_record.c:622:",
-  );
-  const written = describeFailure(garbled, "WooCommerce", sent(true), call, options, true);
-  expect(written).toBeInstanceOf(UnconfirmedChange);
-  expect(written.message).toBe(
-    "WooCommerce (shop.example) did not confirm the change (decryption failed or bad record mac); it may have been made. Read the current state before trying again.",
-  );
-  expect(describeFailure(garbled, "WooCommerce", sent(true), call, options, false).message).toBe(
-    "Could not reach WooCommerce (shop.example) securely: the TLS handshake failed (decryption failed or bad record mac); if it lasts, tell whoever runs it.",
-  );
-});
-
 test.each([
   ["ECONNREFUSED", /Could not reach WooCommerce .*: the connection was refused.*try again later/],
   ["ENOTFOUND", /Could not reach WooCommerce .*: its name does not resolve/],
