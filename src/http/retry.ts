@@ -57,6 +57,9 @@ const RETRY_CODES = [
   "EHOSTUNREACH",
   "EPIPE",
   "UND_ERR_SOCKET",
+  // A TLS record that failed its check, garbled on the way: as waiter read it, or as the server did.
+  "ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC",
+  "ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC",
 ];
 
 /**
