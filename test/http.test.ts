@@ -863,6 +863,20 @@ describe("a TLS record garbled on the way", () => {
       shop.close();
     }
   });
+
+  test("in every answer to a read says so in words, not in OpenSSL's", async () => {
+    const shop = await garblingShop(() => true);
+    const server = await startServer(shop.env);
+    try {
+      const result = await server.call("eshop_orders_list", {});
+      expect(text(result)).toMatch(
+        /^The connection to WooCommerce \(localhost:\d+\) broke before it answered \(TLS: decryption failed or bad record mac\); try again later\.$/,
+      );
+    } finally {
+      await server.close();
+      shop.close();
+    }
+  });
 });
 
 describe("retries", () => {

@@ -284,6 +284,8 @@ function connectionFailure(
     said = `Could not reach ${where}: the connection was cut as it opened, before waiter's request went out (by the service, or by a firewall or filter on the way to it); try again later, and if it lasts, tell whoever runs it, or check this machine's network.`;
   } else if (CUT.includes(code)) {
     said = `The connection to ${where} was cut before it answered; try again later.`;
+  } else if (/^ERR_SSL_/.test(code)) {
+    said = `The connection to ${where} broke before it answered (TLS: ${opensslReason(message)}); try again later.`;
   } else if (code === "ETIMEDOUT") {
     said = `The connection to ${where} timed out; the service or the network is down, try again later.`;
   } else {
