@@ -193,6 +193,38 @@ test("a shop NO_PROXY names is reached directly", async () => {
   }
 });
 
+test("a shop that asks for a client certificate says so through the proxy, and for a host NO_PROXY names", async () => {
+  let connections = 0;
+  const mutual = createTlsServer({
+    key: readFileSync(fixture("shop-tls.key")),
+    cert: readFileSync(fixture("shop-tls.crt")),
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  mutual.on("connection", () => connections++);
+  await new Promise<void>((resolve) => mutual.listen(0, "127.0.0.1", resolve));
+  const url = `https://shop.example:${(mutual.address() as AddressInfo).port}`;
+  const said = `Could not reach WooCommerce (${new URL(url).host}) securely: it asks for a client certificate (tlsv13 alert certificate required), which waiter does not send; ask whoever runs it to take waiter's requests without one, as it lasts until they do.`;
+  const through = await startServer(
+    shop(url, { HTTPS_PROXY: proxy.origin, NODE_EXTRA_CA_CERTS: fixture("shop-tls.crt") }),
+  );
+  const direct = await startServer(
+    shop(url, { HTTPS_PROXY: proxy.origin, NO_PROXY: ".example", NODE_EXTRA_CA_CERTS: fixture("shop-tls.crt") }),
+    [],
+    ["--import", fixture("example-names.mjs")],
+  );
+  try {
+    expect(text(await through.call("eshop_order_get", { id: ORDER }))).toBe(said);
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    expect(text(await direct.call("eshop_order_get", { id: ORDER }))).toBe(said);
+    // The order and its notes, each asked once by each server: no retry passes the refusal.
+    expect(connections).toBe(4);
+  } finally {
+    await Promise.all([through.close(), direct.close()]);
+    mutual.close();
+  }
+});
+
 test("an IPv6 address NO_PROXY names is reached directly, written as curl takes it, without brackets, or with them", async () => {
   // The unspecified address mapped into IPv6, which Linux connects to this machine and waiter does
   // not take for loopback, stands for a host on the company's network that only an address names.

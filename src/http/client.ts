@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { buildConnector, Dispatcher } from "undici";
+import type { buildConnector, Dispatcher, Pool } from "undici";
 import { throttled } from "../log.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
@@ -37,11 +37,16 @@ const KEEP_ALIVE_MS = 30_000;
 export const CONNECT_TIMEOUT_MS = 5_000;
 
 /**
- * `connector`, whose connections fail with a TLS alert the server sends once the handshake is done
- * on waiter's side (TLS 1.3's certificate_required, for a client certificate): undici would fail
- * the request with the end of the connection that follows ("other side closed"), the alert lost.
+ * `connect`'s connections (undici's, from its options, or a proxy's tunnel), which fail with a TLS
+ * alert the server sends once the handshake is done on waiter's side (TLS 1.3's
+ * certificate_required, for a client certificate): undici would fail the request with the end of
+ * the connection that follows ("other side closed"), the alert lost.
  */
-function keepingTlsAlerts(connector: buildConnector.connector): buildConnector.connector {
+function keepingTlsAlerts(
+  undici: typeof import("undici"),
+  connect: buildConnector.BuildOptions | buildConnector.connector = {},
+): buildConnector.connector {
+  const connector = typeof connect === "function" ? connect : undici.buildConnector(connect);
   return (options, callback) =>
     connector(options, (...args) => {
       const socket = args[1];
@@ -127,7 +132,7 @@ export class HttpClient {
     this.#lastUsed = clock.now();
     if (this.#pools) return this.#pools;
     const dispatchers = import("undici").then((undici) => {
-      const { Agent, interceptors } = undici;
+      const { Agent, Client, Pool, interceptors } = undici;
       const o = this.#options;
       const agentOptions = {
         connect: { timeout: o.connectTimeoutMs },
@@ -141,11 +146,15 @@ export class HttpClient {
         // The rest wait their turn: a shop on shared hosting has a few PHP workers, and fifty
         // sessions' requests at once would take them all (MET Norway allows 20 a second).
         connections: o.connectionsPerHost,
+        // Each origin's dispatcher as undici's Agent makes it (a Client for one connection, else a
+        // Pool, whose connector keeps its own TLS sessions), but for TLS alerts (keepingTlsAlerts):
+        // the proxy's Agents' too, and the one's for the hosts NO_PROXY names.
+        factory: (origin: string | URL, options: Pool.Options) => {
+          const own = { ...options, connect: keepingTlsAlerts(undici, options.connect) };
+          return options.connections === 1 ? new Client(origin, own) : new Pool(origin, own);
+        },
       };
-      const agent = new Agent({
-        ...agentOptions,
-        connect: keepingTlsAlerts(undici.buildConnector(agentOptions.connect)),
-      });
+      const agent = new Agent(agentOptions);
       const { dispatcher: routed, proxied } = o.proxy
         ? throughProxy(undici, agent, agentOptions, o.proxy, o.connectTimeoutMs)
         : { dispatcher: agent, proxied: undefined };
