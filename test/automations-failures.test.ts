@@ -28,11 +28,50 @@ import {
   woo,
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
+import { startProxy } from "./fakes/proxy.js";
 import { BOT_TOKEN } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { text } from "./stdio.js";
 
 useFakes();
+
+describe("when a public API fails", () => {
+  test("a public API's certificate refused at a Wi-Fi's login page in its place is tried again: signing in mends it", async () => {
+    // Every host reached through the proxy is the login page's, as a hotel's Wi-Fi answers until one signs in.
+    let handshakes = 0;
+    const portal = createHttpsServer({
+      key: readFileSync(new URL("./fixtures/shop-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/shop-tls.crt", import.meta.url)),
+    });
+    portal.on("connection", () => handshakes++);
+    await new Promise<void>((resolve) => portal.listen(0, "127.0.0.1", resolve));
+    const proxy = await startProxy();
+    proxy.portal = (portal.address() as AddressInfo).port;
+    const convert = {
+      name: "convert",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ tool: "currency_convert", args: { amount: 1, from: "USD", to: "EUR" } }],
+    };
+    const server = await serve([convert], { HTTPS_PROXY: proxy.origin, WAITER_AUTOMATION_RETRY_SECONDS: "600" });
+    try {
+      const event = await pay(server, undefined, "evt_wifi_login");
+      const waiting = async () => {
+        const [run] = await runsOf(event.id, false);
+        return `${run?.status}: ${JSON.parse(run?.steps[0]?.detail ?? "{}").waiting}`;
+      };
+      await expect
+        .poll(waiting, { timeout: 5_000 })
+        .toMatch(
+          /^running: Could not reach Frankfurter \(ECB rates\) \(api\.frankfurter\.dev\) securely: its certificate is not trusted \(self-signed certificate\), so another server answers in its place: .* Trying again at /,
+        );
+      await expect.poll(() => handshakes, { timeout: 10_000 }).toBeGreaterThan(1);
+    } finally {
+      await server.close();
+      await proxy.close();
+      portal.close();
+    }
+  });
+});
 
 describe("when the shop fails", () => {
   test("a run waiting out a shop outage holds no later event's run: the shop is paid once when it is back", async () => {

@@ -244,7 +244,11 @@ function connectionFailure(
   const message = oneLine(connectionMessage(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting, written);
-  if (insecure) return new LastingFailure(`Could not reach ${where} securely: ${insecure}.`);
+  if (insecure) {
+    const said = `Could not reach ${where} securely: ${insecure}.`;
+    // At a public API's address waiter chose, another server answers in its place (a Wi-Fi's login page) until one signs in.
+    return urlIsWaitersOwn ? new UpstreamError(said) : new LastingFailure(said);
+  }
   const connected = written && !neverConnected(err as SocketError);
   // TLS that fails once the request went out (a record garbled on the way) is no handshake refused.
   if (/^ERR_SSL_/.test(code) && !connected) {
