@@ -1,7 +1,8 @@
+import diagnostics from "node:diagnostics_channel";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { HttpClient } from "../src/http/client.js";
@@ -6793,6 +6794,44 @@ describe("errors", () => {
       const again = await fresh.call("eshop_order_get", { id: O.pending1999 });
       expect(again.isError, text(again)).toBeFalsy();
     } finally {
+      woo.intercept = undefined;
+      setClock();
+      await fresh.close();
+    }
+  });
+
+  test("a read begun while the shop's maintenance page is still coming is held for its words, not sent to the shop", async () => {
+    // The 503's headers come first, Retry-After: 600; its words, which say a minute, a second later.
+    const fresh = await start(shopEnv(woo));
+    const headers = diagnostics.channel("undici:request:headers");
+    let meanwhile: Promise<CallToolResult> | undefined;
+    const begin = (message: unknown) => {
+      if (!(message as { request: { path: string } }).request.path.includes(`/orders/${O.pending1999}`)) return;
+      headers.unsubscribe(begin);
+      meanwhile = fresh.call("eshop_order_get", { id: O.processing });
+    };
+    try {
+      setClock("2026-12-05T21:40:00Z");
+      woo.intercept = (r) =>
+        r.path.endsWith(`/orders/${O.pending1999}`)
+          ? {
+              status: 503,
+              headers: { "content-type": "text/html; charset=utf-8", "retry-after": "600" },
+              body: '<!DOCTYPE html><html><head><title>Maintenance</title></head><body id="error-page"><div class="wp-die-message">Briefly unavailable for scheduled maintenance. Check back in a minute.</div></body></html>',
+              stallAfter: 20,
+              restAfterMs: 1_000,
+            }
+          : undefined;
+      const asked = woo.count(`/wp-json/wc/v3/orders/${O.processing}`);
+      headers.subscribe(begin);
+      const refused = await fresh.call("eshop_order_get", { id: O.pending1999 });
+      const maintenance = /^WordPress is in maintenance mode \(503: an update is under way\); try again in 60 s\.$/;
+      expect(text(refused)).toMatch(maintenance);
+      expect(meanwhile).toBeDefined();
+      expect(text(await (meanwhile as Promise<CallToolResult>))).toMatch(maintenance);
+      expect(woo.count(`/wp-json/wc/v3/orders/${O.processing}`)).toBe(asked);
+    } finally {
+      headers.unsubscribe(begin);
       woo.intercept = undefined;
       setClock();
       await fresh.close();

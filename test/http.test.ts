@@ -1037,6 +1037,19 @@ describe("retries", () => {
     expect((await during)?.retryAfter).toBe(60);
   });
 
+  test("a refusal whose body broke off, its request answered when sent again, holds no read after it", async () => {
+    const api = client();
+    fake.queue.push({
+      status: 503,
+      headers: { "content-type": "text/plain", "retry-after": "600" },
+      body: "Briefly unavailable for scheduled maintenance.",
+      breakAfter: 10,
+    });
+    expect(await api.json(any, "/broken-refusal", {}, call(10_000))).toMatchObject({ n: expect.any(Number) });
+    expect(await api.json(any, "/broken-refusal/after", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+    expect(fake.count("/broken-refusal")).toBe(2);
+  });
+
   test("a read begun while another's 429 is decoded is held from its Retry-After, where no words of it could say less", async () => {
     setClock("2026-11-30T08:00:00Z");
     const api = client();

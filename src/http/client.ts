@@ -65,6 +65,11 @@ interface Wait {
   order: number;
   ms: number;
   answer: Omit<HttpResponse, "url" | "path" | "method" | "changes">;
+  /**
+   * Heard at its headers, its body still coming: held the call's time at most, as its words, once
+   * read, may hold less (UpstreamOptions.holdsReadsMs), and a read with time left waits for them.
+   */
+  coming?: boolean;
 }
 
 /** undici's dispatchers, and how many of the client's requests are under way on them. */
@@ -220,11 +225,13 @@ export class HttpClient {
   }
 
   /** Keeps `wait` under `key`, or ends the one kept there without one, and wakes the reads sleeping out a hold. */
-  #setWait(key: string, wait?: Omit<Wait, "order">) {
-    if (wait) this.#waits.set(key, { ...wait, order: ++this.#heard });
+  #setWait(key: string, wait?: Omit<Wait, "order">): Wait | undefined {
+    const kept = wait && { ...wait, order: ++this.#heard };
+    if (kept) this.#waits.set(key, kept);
     else this.#waits.delete(key);
     for (const wake of this.#sleepers) wake();
     this.#sleepers.clear();
+    return kept;
   }
 
   /** Sleeps `ms`, or less when a wait is heard or ended meanwhile (#setWait). */
@@ -270,14 +277,21 @@ export class HttpClient {
     // yet says nothing newer.
     const began = this.#heard;
     const heldBefore = () => (this.#waits.get(account)?.order ?? began) <= began;
-    const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
+    const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "", coming = false) => {
       // One over is none.
       const known = this.#holding(ownWait)?.wait;
-      // The later end stands; the answer's own words, once one is read whole, are what is told.
+      // The later end stands, but for one still coming; the answer's own words, once one is read whole, are what is told.
       const newer = changes && heldBefore();
-      if (!known || newer || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text } });
+      if (!known || newer || known.coming || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
+        return this.#setWait(ownWait, { at: clock.now(), ms, answer: { status, headers, text }, coming });
       }
+      return undefined;
+    };
+    // Reads are held from the headers of an answer that asks for a wait, while its body comes.
+    let coming: Wait | undefined;
+    const answerBegins = (status: number, headers: HttpResponse["headers"]) => {
+      const asked = status === 429 || status === 503 ? retryAfterMs(headers) : undefined;
+      if (asked) coming = heard(status, headers, Math.min(asked, call.deadline - clock.now()), "", true);
     };
     // The hold that ends last stands; slept out, it is looked at again whenever a wait changes. The
     // one that outlasts the call is handed back.
@@ -289,8 +303,10 @@ export class HttpClient {
             .sort((a, b) => b.left - a.left)[0];
     const waitOutHold = async () => {
       for (let hold = holding(); hold; hold = holding()) {
-        if (clock.now() + hold.left + o.minRetryDelayMs >= call.deadline) return hold;
-        await this.#sleepOut(hold.left, call.signal);
+        const room = call.deadline - o.minRetryDelayMs - clock.now();
+        // Words still coming may hold less: waited for while the call has time.
+        if (hold.left >= room && !(hold.wait.coming && room > 0)) return hold;
+        await this.#sleepOut(Math.min(hold.left, room), call.signal);
       }
       return undefined;
     };
@@ -305,6 +321,7 @@ export class HttpClient {
         signal: call.signal,
         progress: shared,
         reached,
+        answerBegins,
         headers: {
           "user-agent": o.userAgent,
           accept: "application/json",
@@ -373,6 +390,8 @@ export class HttpClient {
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o, reached.written);
     } finally {
+      // Its body never came to say how long (the connection broke, the request sent again was answered).
+      if (coming && this.#waits.get(ownWait) === coming) this.#setWait(ownWait);
       this.#dropConnectionsAfterSleep();
       this.#lastUsed = clock.now();
       if (--pools.inFlight === 0 && this.#retired.has(pools)) this.#closeRetired(pools);

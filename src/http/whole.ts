@@ -11,9 +11,20 @@ import type { Dispatcher } from "undici";
  * waiter reads every answer whole anyway, at most WAITER_MAX_RESPONSE_BYTES of it.
  */
 export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
-  const { progress, reached } = options as { progress?: Progress; reached?: Reached };
-  return dispatch(options, new WholeAnswer(handler, progress, reached));
+  const { progress, reached, answerBegins } = options as {
+    progress?: Progress;
+    reached?: Reached;
+    answerBegins?: AnswerBegins;
+  };
+  return dispatch(options, new WholeAnswer(handler, progress, reached, answerBegins));
 };
+
+/**
+ * Hears each try's status and headers as they come, given with its dispatch options as
+ * `answerBegins`: the rest of the answer is handed on only once its body has come, which may take
+ * long.
+ */
+export type AnswerBegins = (statusCode: number, headers: IncomingHttpHeaders) => void;
 
 /**
  * Whether a request was written to its upstream, given with its dispatch options as `reached`:
@@ -79,6 +90,7 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
     private readonly handler: Dispatcher.DispatchHandler,
     private readonly progress: Progress | undefined,
     private readonly reached: Reached | undefined,
+    private readonly answerBegins: AnswerBegins | undefined,
   ) {
     // Each try is a request of its own: an answer to one before it (a 503 sent again) is no answer to this.
     if (progress) progress.begun = false;
@@ -132,6 +144,7 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   ): void {
     this.#start = { statusCode, headers, statusMessage };
     if (this.progress) this.progress.begun = true;
+    this.answerBegins?.(statusCode, headers);
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -17,6 +17,8 @@ export interface FakeAnswer {
   dripMs?: number;
   /** Send the headers and this many bytes of the body, then nothing more, the connection kept open. */
   stallAfter?: number;
+  /** With stallAfter: the rest of the body this many ms after its first bytes: a body that comes slowly. */
+  restAfterMs?: number;
 }
 
 export interface SeenRequest {
@@ -117,7 +119,12 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer, po
           return;
         }
         if (answer.stallAfter !== undefined) {
-          res.write(Buffer.from(body ?? "").subarray(0, answer.stallAfter));
+          const whole = Buffer.from(body ?? "");
+          res.write(whole.subarray(0, answer.stallAfter));
+          if (answer.restAfterMs !== undefined) {
+            const rest = setTimeout(() => res.end(whole.subarray(answer.stallAfter)), answer.restAfterMs);
+            res.on("close", () => clearTimeout(rest));
+          }
           return;
         }
         if (answer.dripMs) {
