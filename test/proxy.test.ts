@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync } from "node:fs";
-import { type AddressInfo, connect } from "node:net";
+import { type AddressInfo, connect, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
@@ -58,6 +58,7 @@ beforeEach(() => {
   proxy.refuse = undefined;
   proxy.refuseNext = [];
   proxy.hold = false;
+  proxy.slowMs = 0;
   proxy.portal = undefined;
 });
 
@@ -400,6 +401,37 @@ test("a 5xx to the CONNECT is tried again within the call, a change's too, as it
   } finally {
     await Promise.all(clients.map((http) => http.close()));
     await erp.close();
+  }
+});
+
+test("a connection that did not open through a slow proxy is not tried again without time for the CONNECT and the handshake: it could not connect", async () => {
+  // The proxy answers each CONNECT 1.8 s late, then the shop never completes its TLS handshake: each
+  // try spends the CONNECT's time and the handshake's 2 s, which a try cut by the deadline would
+  // say as the shop not reached, as if no connection had been tried.
+  const silent = createNetServer((socket) => socket.on("error", () => {}));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  proxy.slowMs = 1_800;
+  const http = new HttpClient({
+    userAgent: "waiter-test/0",
+    maxResponseBytes: 1 << 20,
+    connectTimeoutMs: 2_000,
+    minRetryDelayMs: 10,
+    maxRetryDelayMs: 20,
+    proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
+  });
+  try {
+    const host = `shop.example:${(silent.address() as AddressInfo).port}`;
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 7_000 };
+    const failed = await http
+      .upstream("WooCommerce", new URL(`https://${host}`))
+      .json(z.unknown(), "/orders", {}, call)
+      .catch((err: Error) => err.message);
+    expect(failed).toBe(
+      `Could not connect to WooCommerce (${host}) within 2 s; the service or the network is down, try again later.`,
+    );
+  } finally {
+    await http.close();
+    silent.close();
   }
 });
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { buildConnector, Dispatcher, Pool } from "undici";
 import { throttled } from "../log.js";
+import { isLoopbackHost } from "../settings.js";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { eitherSignal, throwIfMayNotSend, withDeadline } from "./deadline.js";
@@ -336,6 +337,7 @@ export class HttpClient {
             minDelayMs: o.minRetryDelayMs,
             maxDelayMs: o.maxRetryDelayMs,
             connectTimeoutMs: o.connectTimeoutMs,
+            throughProxy: o.proxy !== undefined && !isLoopbackHost(url.hostname),
             throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
             // Callers that share a load each have an answer kept, or not (Progress.withoutKept).
             ...(shared

@@ -14,6 +14,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** How long a connection has to open: a retry after one that did not begins only if this fits before the deadline. */
   connectTimeoutMs: number;
+  /**
+   * Whether the request goes through a proxy (HTTPS_PROXY): its connection then opens in three steps
+   * given that time each, the connection to the proxy, the proxy's answer to its CONNECT, and the
+   * upstream's TLS handshake through the tunnel.
+   */
+  throughProxy?: boolean;
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
   /**
@@ -171,7 +177,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     // Leave room for the retried request itself to be answered. After a connection that did not
     // open in time, the next one is given its whole time to open, or none: cut off by the deadline
     // while connecting, the call would say the upstream did not answer, not that it never connected.
-    const room = notOpened ? connectTimeoutEndsWithinMs(policy.connectTimeoutMs) : policy.minDelayMs;
+    const opensWithinMs = connectTimeoutEndsWithinMs(policy.connectTimeoutMs) * (policy.throughProxy ? 3 : 1);
+    const room = notOpened ? opensWithinMs : policy.minDelayMs;
     if (clock.now() + delay + room >= call.deadline) return cb(err);
     if (notOpened) policy.notOpened?.(err);
     if (held && policy.wordsMayShorten) policy.askedToWait?.(statusCode, headers ?? {}, asked);

@@ -29,6 +29,8 @@ export interface FakeProxy {
   refuseNext: number[];
   /** While set, every CONNECT is taken and never answered (a proxy stuck reaching the upstream). */
   hold: boolean;
+  /** Milliseconds every CONNECT is answered late: a proxy slow to reach the upstream. */
+  slowMs: number;
   /**
    * While set, every CONNECT, whatever host it names, is tunnelled to this port on loopback: a
    * network that answers in every server's place (a Wi-Fi's login page, a proxy that inspects TLS).
@@ -50,6 +52,7 @@ export async function startProxy(): Promise<FakeProxy> {
     refuse: undefined,
     refuseNext: [],
     hold: false,
+    slowMs: 0,
     portal: undefined,
     close: () =>
       new Promise((resolve) => {
@@ -89,8 +92,11 @@ export async function startProxy(): Promise<FakeProxy> {
     target.on("close", () => client.destroy());
     client.on("close", () => target.destroy());
     target.on("connect", () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      target.pipe(client).pipe(target);
+      const timer = setTimeout(() => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        target.pipe(client).pipe(target);
+      }, proxy.slowMs);
+      client.on("close", () => clearTimeout(timer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
