@@ -1105,6 +1105,18 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("the log's line on the automations that run names the dry runs as such: they act on nothing", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID, WATCH], {}, lines);
+    try {
+      expect(lines.filter((line) => line.includes("automations running"))).toEqual([
+        expect.stringContaining("2 automations running: stripe-paid, watch-payments (dry run)\n"),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a dry run says which insertions found nothing in the event, and where each stops finding: a live run would insert nothing there", async () => {
     const trial = {
       name: "misspelt-trial",

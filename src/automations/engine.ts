@@ -382,7 +382,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     unsubscribe = store.subscribe(drain);
     drain();
     log.info(
-      `${automations.length} automation${automations.length === 1 ? "" : "s"} running: ${automations.map((a) => a.name).join(", ")}`,
+      `${automations.length} automation${automations.length === 1 ? "" : "s"} running: ${automations.map((a) => `${a.name}${a.dryRun ? " (dry run)" : ""}`).join(", ")}`,
     );
   }
 
