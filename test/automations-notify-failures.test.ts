@@ -253,10 +253,10 @@ describe("when a channel cannot be reached", () => {
       const event = await pay(server, undefined);
       const runs = await runsOf(event.id);
       expect(runs.find((r) => r.automation === "slow")?.error).toMatch(
-        /^step 1 \(notify_send\): No chat or address of slow confirmed the message: slow@shop\.example: Not sent: the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out before the mail server had the message\. waiter tried it /,
+        /^step 1 \(notify_send\): No address of slow confirmed the message: slow@shop\.example: Not sent: the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out before the mail server had the message\. waiter tried it /,
       );
       expect(runs.find((r) => r.automation === "late")?.error).toMatch(
-        /^step 1 \(notify_send\): No chat or address of late confirmed the message: late@shop\.example: The mail server had the whole message but had not confirmed it when the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out: it may have been delivered/,
+        /^step 1 \(notify_send\): No address of late confirmed the message: late@shop\.example: The mail server had the whole message but had not confirmed it when the call's time \(WAITER_TOOL_TIMEOUT, 1 s\) ran out: it may have been delivered/,
       );
     } finally {
       await server.close();

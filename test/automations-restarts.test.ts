@@ -651,7 +651,7 @@ describe("a run a stopped server left", () => {
                     status: "not done",
                     tool: "notify_send",
                     outcome: expect.stringMatching(
-                      /^No chat or address of team confirmed the message: 424242: Telegram Bot API .*\(429: .* It was waiting for its next try when its run failed, and was not tried again\. Its arguments were \{"channel":"team",.*\}\.$/,
+                      /^No chat of team confirmed the message: 424242: Telegram Bot API .*\(429: .* It was waiting for its next try when its run failed, and was not tried again\. Its arguments were \{"channel":"team",.*\}\.$/,
                     ),
                   },
                   { status: "told", tool: "onFailure", outcome: `Sent on team to ${CHAT}.` },

@@ -86,7 +86,7 @@ async function onFailureOutcomes(extra: Record<string, string> = {}) {
               {
                 status: "not told",
                 tool: "onFailure",
-                outcome: expect.stringMatching(/^No chat or address of gone confirmed the message: .*chat not found/),
+                outcome: expect.stringMatching(/^No chat of gone confirmed the message: .*chat not found/),
               },
             ],
           },
@@ -102,9 +102,7 @@ async function onFailureOutcomes(extra: Record<string, string> = {}) {
     ]);
     const lines = text(await agent.call("automations_runs", { event_id: event.id })).split("\n");
     expect(lines.filter((line) => line.startsWith("  onFailure: "))).toEqual([
-      expect.stringMatching(
-        /^ {2}onFailure: not told — No chat or address of gone confirmed the message: .*chat not found/,
-      ),
+      expect.stringMatching(/^ {2}onFailure: not told — No chat of gone confirmed the message: .*chat not found/),
       `  onFailure: told — Sent on team to ${CHAT}.`,
     ]);
     // A session served automations_runs too is sent there for the step each failed run stopped at.

@@ -414,7 +414,7 @@ describe("notify_send on Telegram", () => {
     );
     // No one was told: the operator who reads the warnings sees it.
     expect(waiter.stderr()).toMatch(
-      /warning \[notify\] notify_send failed: No chat or address of fancy confirmed the message: 424242: .*\(400: Bad Request: chat not found\)/,
+      /warning \[notify\] notify_send failed: No chat of fancy confirmed the message: 424242: .*\(400: Bad Request: chat not found\)/,
     );
   });
 
@@ -1791,7 +1791,7 @@ describe("notify_send by email", () => {
     );
     // Sent nowhere, the failure is the call's, logged once, as a warning: no one was told.
     expect(waiter.stderr().match(/Greylisted/g)).toHaveLength(1);
-    expect(waiter.stderr()).toMatch(/warning \[notify\] notify_send failed: No chat or address of grey .*Greylisted/);
+    expect(waiter.stderr()).toMatch(/warning \[notify\] notify_send failed: No address of grey .*Greylisted/);
   });
 
   test("a mail server that refuses the check at start for now is not said to have the channel's settings wrong", async () => {
@@ -1906,7 +1906,7 @@ describe("notify_send by email", () => {
         return text(result);
       };
       expect(await said("office")).toBe(
-        `No chat or address of office confirmed the message: b@shop.example: Not sent: the connection to the mail server 127.0.0.1:${port} was refused, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`,
+        `No address of office confirmed the message: b@shop.example: Not sent: the connection to the mail server 127.0.0.1:${port} was refused, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`,
       );
       expect(await said("cut")).toMatch(
         new RegExp(

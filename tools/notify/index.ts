@@ -535,7 +535,11 @@ export const notify = defineToolset({
         },
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
         async run({ channel: name, text }, call) {
-          const { targets: all, sender } = channels.get(name) as { targets: string[]; sender: Sender };
+          const {
+            kind,
+            targets: all,
+            sender,
+          } = channels.get(name) as { kind: string; targets: string[]; sender: Sender };
           const earlier = call.notified;
           const settled = new Set([
             ...(earlier?.sent ?? []).map(targetOf),
@@ -580,7 +584,7 @@ export const notify = defineToolset({
             // was told) or run.
             const message =
               sent.length === 0
-                ? `No chat or address of ${name} confirmed the message: ${said(failed)}`
+                ? `No ${kind} of ${name} confirmed the message: ${said(failed)}`
                 : `Sent on ${name} to ${sent.join(", ")}; not confirmed by ${said(failed)}`;
             // Not sent to some targets (to any, outside an automation), which refuse it for now
             // (429, 4xx) or are out of reach: an automation may try again, when they say.
