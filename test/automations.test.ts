@@ -385,6 +385,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_list names the channel a failed run is told on, and none where no one is told", async () => {
+    const automations = [{ ...PAID, onFailure: { notify: "team" } }, TELL];
+    const agent = await startWaiter(env(automations));
+    try {
+      const list = await agent.call("automations_list");
+      expect(list.structuredContent).toMatchObject({
+        automations: [{ name: "stripe-paid", on_failure: "team" }, { name: "tell" }],
+      });
+      expect((list.structuredContent as { automations: object[] }).automations[1]).not.toHaveProperty("on_failure");
+      expect(text(list).split("\n").slice(0, 2)).toEqual([
+        "stripe-paid: on stripe payment_intent.succeeded where payload.data.object.metadata.order_id present, eshop_order_mark_paid → notify_send → events_ack; a failed run is told on team; runs 0 done, 0 failed, 0 running",
+        "tell: on stripe payment_intent.succeeded where payload.data.object.metadata.order_id not present, notify_send; runs 0 done, 0 failed, 0 running",
+      ]);
+    } finally {
+      await agent.close();
+    }
+  });
+
   /** A Stripe payment event put straight in the store, its body only its id (dedupeId); the id it is stored under. */
   async function storedPayment(stored: EventStore, dedupeId: string): Promise<string> {
     const { id } = await stored.add({

@@ -324,6 +324,7 @@ export function automationsToolset(
               type: z.string().optional(),
               dry_run: z.boolean(),
               steps: z.array(z.string()),
+              on_failure: z.string().optional(),
               runs: z.object({ running: z.number(), done: z.number(), failed: z.number() }),
             }),
           ),
@@ -351,6 +352,7 @@ export function automationsToolset(
               ...(a.when.type ? { type: a.when.type } : {}),
               dry_run: a.dryRun,
               steps: a.do.map(toolOf),
+              ...(a.onFailure ? { on_failure: a.onFailure.notify } : {}),
               runs: (a.dryRun ? dry : real)[a.name] ?? { running: 0, done: 0, failed: 0 },
             }));
           // Runs counted running wait for a waiter as the events do: a model must not take them for under way.
@@ -366,7 +368,7 @@ export function automationsToolset(
           [
             ...r.automations.map(
               (a) =>
-                `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}${conditionsOf(automations.find((configured) => configured.name === a.name))}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
+                `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}${conditionsOf(automations.find((configured) => configured.name === a.name))}, ${a.steps.join(" → ")}${a.on_failure ? `; a failed run is told on ${a.on_failure}` : ""}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
             ),
             ...(r.note ? [r.note] : []),
           ].join("\n"),
