@@ -708,16 +708,13 @@ describe(`at ${AFTERNOON}`, () => {
         const result = await server.call("weather_current", { place: "Franklin" });
         expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
         // As listed, each would be the more populous of its region: the one used, or Kentucky's other.
-        for (const alike of [
-          "Tennessee, United States (35.25, -87",
-          "Kentucky, United States (36.72, -87",
-          "Kentucky, United States (38.1, -87",
-        ]) {
-          expect(text(result)).toContain(
-            `Franklin, ${alike}: send these coordinates, as another place is listed alike)`,
-          );
-        }
-        expect(text(result)).toContain("Franklin, Louisiana, United States (29.8, -87)");
+        expect(text(result)).toContain(
+          "\nOf the places also found, send these by their latitude and longitude, as sent as listed they would name another: Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87).\n",
+        );
+        // Said once: the line lists them, Louisiana's too, without saying it again.
+        expect(text(result)).toContain(
+          "\nAlso found (not used; to use one, send it as listed, without its coordinates): Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, Louisiana, United States (29.8, -87)\n",
+        );
       } finally {
         geocoding.intercept = undefined;
       }
@@ -741,9 +738,11 @@ describe(`at ${AFTERNOON}`, () => {
         expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
         // "Greenville, United States" would be Tennessee's, the most populous in the United States.
         expect(text(result)).toContain(
-          "Greenville, United States (38.1, -87: send these coordinates, as another place listed answers to that name too)",
+          "\nOf the places also found, send these by their latitude and longitude, as sent as listed they would name another: Greenville, United States (38.1, -87).\n",
         );
-        expect(text(result)).toContain("Greenville, Kentucky, United States (36.72, -87)");
+        expect(text(result)).toContain(
+          "\nAlso found (not used; to use one, send it as listed, without its coordinates): Greenville, Kentucky, United States (36.72, -87); Greenville, United States (38.1, -87)\n",
+        );
       } finally {
         geocoding.intercept = undefined;
       }

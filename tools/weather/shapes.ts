@@ -79,19 +79,16 @@ export function times(epoch: number, zone: string): { time: string; time_utc: st
 
 /** The lines under an answer: the alternatives to the place used, and the credit. */
 export function footer(result: {
-  place: Place;
   alternatives?: z.infer<typeof alternative>[] | undefined;
   attribution: string;
 }): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
-    const listed = [result.place, ...result.alternatives];
-    const why = (p: z.infer<typeof alternative>) => byCoordinates(p, listed);
     lines.push(
       // By its name, region and country the geocoder gives it its time zone and elevation, which coordinates alone lose.
       `Also found (not used; to use one, send it as listed, without its coordinates): ${result.alternatives
         .slice(0, 5)
-        .map((p) => `${label(p)} (${p.latitude}, ${p.longitude}${why(p)})`)
+        .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
     );
   }
@@ -100,8 +97,8 @@ export function footer(result: {
 }
 
 /**
- * The alternatives the "Also found" line marks to be sent by their coordinates, said in the note too: a client that
- * shows the model only structuredContent gives it the alternatives without the marks.
+ * The alternatives to send by their coordinates, said in the note, which a client that shows the model only
+ * structuredContent shows too; the "Also found" line lists them all, to be sent as listed but for these.
  */
 export function alternativesByCoordinates(resolved: Resolved): string[] {
   // As the line has them, without their population.
