@@ -780,6 +780,43 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("a place also found without its region, the most populous of its name in its country, is not advised by its coordinates", async () => {
+      const paris = (latitude: number, country: [string, string], population: number, region?: string) => ({
+        name: "Paris",
+        latitude,
+        longitude: -88,
+        country_code: country[0],
+        country: country[1],
+        ...(region ? { admin1: region } : {}),
+        timezone: "America/Chicago",
+        population,
+      });
+      const found = [
+        paris(48.85, ["FR", "France"], 2138551, "Île-de-France"),
+        paris(36.3, ["US", "United States"], 10156, "Tennessee"),
+        paris(33.66, ["US", "United States"], 24782),
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Paris" ? geocoded(found) : undefined);
+      try {
+        // As weather_geocode advises it: sent as listed, it is the one found.
+        expect(text(await server.call("weather_geocode", { name: "Paris" }))).toContain(
+          "\n3. Paris, United States (33.66, -88; America/Chicago), population 24,782\n",
+        );
+        const asListed = await server.call("weather_current", { place: "Paris, United States" });
+        expect(data<{ place: { latitude: number } }>(asListed).place.latitude).toBe(33.66);
+        for (const [tool, args] of [
+          ["weather_current", {}],
+          ["weather_forecast", { days: 1 }],
+        ] as const) {
+          const result = await server.call(tool, { place: "Paris", ...args });
+          expect(data<{ note?: string }>(result).note ?? "", tool).not.toContain("Of the places also found");
+          expect(text(result), tool).not.toContain("Of the places also found");
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a client shown only structuredContent is told which places also found to send by their coordinates", async () => {
       const franklin = (latitude: number, population: number, region?: string) => ({
         name: "Franklin",

@@ -101,10 +101,8 @@ export function footer(result: {
  * structuredContent shows too; the "Also found" line lists them all, to be sent as listed but for these.
  */
 export function alternativesByCoordinates(resolved: Resolved): string[] {
-  // As the line has them, without their population.
-  const { place, alternatives = [] } = where(resolved);
-  const listed = [place, ...alternatives];
-  const marked = alternatives.filter((p) => byCoordinates(p, listed));
+  const listed = [resolved.place, ...resolved.alternatives];
+  const marked = resolved.alternatives.filter((p) => byCoordinates(p, listed));
   return marked.length
     ? [
         `Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
