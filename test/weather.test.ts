@@ -709,7 +709,7 @@ describe(`at ${AFTERNOON}`, () => {
         expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
         // As listed, each would be the more populous of its region: the one used, or Kentucky's other.
         expect(text(result)).toContain(
-          "\nOf the places also found, send these by their latitude and longitude, as sent as listed they would name another: Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87).\n",
+          "\nOf the places also found, send these by their latitude and longitude, as sent as listed each would name another place: Franklin, Tennessee, United States (35.25, -87); Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87).\n",
         );
         // Said once: the line lists them, Louisiana's too, without saying it again.
         expect(text(result)).toContain(
@@ -738,7 +738,7 @@ describe(`at ${AFTERNOON}`, () => {
         expect(data<{ place: { latitude: number } }>(result).place.latitude).toBe(35.92);
         // "Greenville, United States" would be Tennessee's, the most populous in the United States.
         expect(text(result)).toContain(
-          "\nOf the places also found, send these by their latitude and longitude, as sent as listed they would name another: Greenville, United States (38.1, -87).\n",
+          "\nOf the places also found, send this by its latitude and longitude, as sent as listed it would name another place: Greenville, United States (38.1, -87).\n",
         );
         expect(text(result)).toContain(
           "\nAlso found (not used; to use one, send it as listed, without its coordinates): Greenville, Kentucky, United States (36.72, -87); Greenville, United States (38.1, -87)\n",
@@ -845,7 +845,7 @@ describe(`at ${AFTERNOON}`, () => {
           const { alternatives, note } = data<{ alternatives: object[]; note: string }>(result);
           expect(alternatives, tool).toHaveLength(4);
           expect(note, tool).toContain(
-            "Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, United States (40.1, -87).",
+            "Of the places also found, send these by their latitude and longitude, as sent as listed each would name another place: Franklin, Kentucky, United States (36.72, -87); Franklin, Kentucky, United States (38.1, -87); Franklin, United States (40.1, -87).",
           );
         }
       } finally {

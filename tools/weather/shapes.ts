@@ -103,11 +103,11 @@ export function footer(result: {
 export function alternativesByCoordinates(resolved: Resolved): string[] {
   const listed = [resolved.place, ...resolved.alternatives];
   const marked = resolved.alternatives.filter((p) => byCoordinates(p, listed));
-  return marked.length
-    ? [
-        `Of the places also found, send these by their latitude and longitude, as sent as listed they would name another: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
-      ]
-    : [];
+  if (!marked.length) return [];
+  const [these, their, they] = marked.length === 1 ? ["this", "its", "it"] : ["these", "their", "each"];
+  return [
+    `Of the places also found, send ${these} by ${their} latitude and longitude, as sent as listed ${they} would name another place: ${marked.map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`).join("; ")}.`,
+  ];
 }
 
 type Listed = Pick<Place, "name" | "region" | "country" | "latitude" | "longitude" | "population">;
